@@ -1,0 +1,77 @@
+# xuncha — `make help` lists what a developer does here.
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+BIN := $(CURDIR)/bin
+export PATH := $(BIN):$(PATH)
+
+# Pinned tool versions; `make tools` installs them into ./bin with go install.
+TEMPORAL_CLI_VERSION     := v1.5.1
+BUF_VERSION              := v1.75.0
+PROTOC_GEN_GO_VERSION    := v1.36.12
+PROTOC_GEN_GO_GRPC_VERSION := v1.5.1
+GRPC_GATEWAY_VERSION     := v2.33.0
+
+GENERATED := proto/xuncha/v1 api/openapi
+
+.PHONY: help
+help: ## List the targets.
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_\/.-]+:.*## / {printf "  %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: run
+run: build $(BIN)/temporal ## Run everything locally: Temporal dev server + Web UI, private PostgreSQL, worker and API (xuncha dev).
+	$(BIN)/xuncha dev
+
+.PHONY: build
+build: ## Build bin/xuncha.
+	go build -o $(BIN)/xuncha ./cmd/xuncha
+
+.PHONY: test
+test: $(BIN)/temporal check-generated ## Run all tests: vet, unit, workflow and integration tests (real PostgreSQL and Temporal).
+	go vet ./...
+	go test -race -count=1 -timeout 20m ./...
+
+.PHONY: test-short
+test-short: ## Run the tests without the race detector (faster while developing).
+	go test -count=1 ./...
+
+.PHONY: generate
+generate: tools ## Regenerate protobuf Go code, the REST gateway and the OpenAPI document.
+	rm -f proto/xuncha/v1/*.pb.go proto/xuncha/v1/*.pb.gw.go api/openapi/*.json
+	$(BIN)/buf generate
+
+.PHONY: check-generated
+check-generated: tools ## Fail when generated code is stale: regenerate into a scratch copy and compare.
+	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	mkdir -p "$$tmp/proto/xuncha/v1" "$$tmp/api/openapi"; \
+	cp -r proto buf.yaml buf.gen.yaml "$$tmp/"; cp -r api/openapi "$$tmp/api/"; \
+	rm -f "$$tmp"/proto/xuncha/v1/*.pb.go "$$tmp"/proto/xuncha/v1/*.pb.gw.go "$$tmp"/api/openapi/*.json; \
+	sed 's#local: bin/#local: $(BIN)/#' buf.gen.yaml > "$$tmp/buf.gen.yaml"; \
+	(cd "$$tmp" && $(BIN)/buf generate); \
+	if ! diff -r proto "$$tmp/proto" >/dev/null || ! diff -r api/openapi "$$tmp/api/openapi" >/dev/null; then \
+	  diff -r proto "$$tmp/proto" | head -20; diff -r api/openapi "$$tmp/api/openapi" | head -20; \
+	  echo "generated code is stale: run 'make generate' and commit the result"; exit 1; \
+	fi; echo "generated code is current"
+
+.PHONY: tools
+tools: $(BIN)/buf $(BIN)/protoc-gen-go $(BIN)/protoc-gen-go-grpc $(BIN)/protoc-gen-grpc-gateway $(BIN)/protoc-gen-openapiv2 ## Install the pinned code generators into ./bin.
+
+$(BIN)/buf:
+	GOBIN=$(BIN) go install github.com/bufbuild/buf/cmd/buf@$(BUF_VERSION)
+$(BIN)/protoc-gen-go:
+	GOBIN=$(BIN) go install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)
+$(BIN)/protoc-gen-go-grpc:
+	GOBIN=$(BIN) go install google.golang.org/grpc/cmd/protoc-gen-go-grpc@$(PROTOC_GEN_GO_GRPC_VERSION)
+$(BIN)/protoc-gen-grpc-gateway:
+	GOBIN=$(BIN) go install github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-grpc-gateway@$(GRPC_GATEWAY_VERSION)
+$(BIN)/protoc-gen-openapiv2:
+	GOBIN=$(BIN) go install github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-openapiv2@$(GRPC_GATEWAY_VERSION)
+
+$(BIN)/temporal: ## Install the Temporal CLI (dev server + Web UI); the first build takes several minutes.
+	@echo "installing the Temporal CLI $(TEMPORAL_CLI_VERSION) into bin/ (the first build takes several minutes)"
+	GOBIN=$(BIN) go install github.com/temporalio/cli/cmd/temporal@$(TEMPORAL_CLI_VERSION)
+
+.PHONY: clean
+clean: ## Remove bin/ (keeps .data/, the local state).
+	rm -rf $(BIN)

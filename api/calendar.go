@@ -1,0 +1,240 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"go.uber.org/zap"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/xuncha/xuncha/calendar"
+	"github.com/xuncha/xuncha/internal/actor"
+	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/ledger"
+	xunchav1 "github.com/xuncha/xuncha/proto/xuncha/v1"
+	"github.com/xuncha/xuncha/workflows"
+)
+
+// CalendarServer implements xuncha.v1.CalendarService.
+type CalendarServer struct {
+	xunchav1.UnimplementedCalendarServiceServer
+	Ledger *ledger.Store
+	// OnLoad, when set, is told about each newly loaded version so that
+	// running deadlines can be re-dated.
+	OnLoad func(ctx context.Context, v ledger.CalendarVersion) error
+	Log    *zap.Logger
+}
+
+// ComputeDeadline is the one implementation behind POST /v1/calendar:deadline
+// and `xuncha calendar deadline`: exactly one of workingDays and months is
+// positive.
+func ComputeDeadline(cal *calendar.Calendar, from string, workingDays, months int) (calendar.Deadline, error) {
+	var v derrors.Violations
+	d, err := calendar.ParseDate(from)
+	if err != nil {
+		v.Add("from", "must be a date YYYY-MM-DD")
+	}
+	switch {
+	case workingDays != 0 && months != 0:
+		v.Add("working_days", "give either working_days or months, not both")
+	case workingDays == 0 && months == 0:
+		v.Add("working_days", "give working_days (at least 1) or months (1 to 12)")
+	case workingDays < 0:
+		v.Add("working_days", "must be at least 1")
+	case months < 0 || months > calendar.MaxMonths:
+		v.Add("months", "must be between 1 and %d", calendar.MaxMonths)
+	}
+	if err := v.Err(); err != nil {
+		return calendar.Deadline{}, err
+	}
+	if workingDays > 0 {
+		return cal.AddWorkingDays(d, workingDays)
+	}
+	return cal.AddMonths(d, months)
+}
+
+// ComputeDeadline computes and explains a deadline with the calendar in force.
+func (s *CalendarServer) ComputeDeadline(ctx context.Context, req *xunchav1.ComputeDeadlineRequest) (*xunchav1.Deadline, error) {
+	cal, err := s.Ledger.Calendar(ctx)
+	if err != nil {
+		return nil, err
+	}
+	d, err := ComputeDeadline(cal, req.GetFrom(), int(req.GetWorkingDays()), int(req.GetMonths()))
+	if err != nil {
+		return nil, err
+	}
+	return DeadlineProto(d), nil
+}
+
+// DeadlineProto converts a computed deadline for the API.
+func DeadlineProto(d calendar.Deadline) *xunchav1.Deadline {
+	out := &xunchav1.Deadline{
+		Rule:        d.Rule,
+		From:        d.From.String(),
+		Due:         d.Due.String(),
+		DueAt:       timestamppb.New(d.DueAt),
+		Explanation: d.Explanation,
+	}
+	for _, sk := range d.Skipped {
+		out.Skipped = append(out.Skipped, &xunchav1.SkippedDays{Start: sk.Start.String(), End: sk.End.String(), Reason: sk.Reason})
+	}
+	for _, m := range d.MakeupDays {
+		out.MakeupDays = append(out.MakeupDays, &xunchav1.MakeupDay{Date: m.Date.String(), Name: m.Name})
+	}
+	for _, v := range d.Versions {
+		out.Versions = append(out.Versions, &xunchav1.CalendarVersion{Id: v.ID, Label: v.Label})
+	}
+	return out
+}
+
+func validYear(year int32) error {
+	if year < 2000 || year > 2100 {
+		return derrors.Invalid("year", "must be between 2000 and 2100")
+	}
+	return nil
+}
+
+// GetCalendarYear returns the notice in force for a year.
+func (s *CalendarServer) GetCalendarYear(ctx context.Context, req *xunchav1.GetCalendarYearRequest) (*xunchav1.CalendarYear, error) {
+	if err := validYear(req.GetYear()); err != nil {
+		return nil, err
+	}
+	cal, err := s.Ledger.Calendar(ctx)
+	if err != nil {
+		return nil, err
+	}
+	n, v, err := cal.Year(int(req.GetYear()))
+	if err != nil {
+		return nil, err
+	}
+	out := &xunchav1.CalendarYear{Year: int32(n.Year), Version: &xunchav1.CalendarVersion{
+		Id: v.ID, Year: int32(n.Year), Label: v.Label, DocNumber: n.DocNumber,
+	}}
+	if n.DocDate != nil {
+		out.Version.DocDate = n.DocDate.String()
+	}
+	if v.ID != calendar.BuiltinVersionID {
+		versions, err := s.Ledger.CalendarVersions(ctx, n.Year)
+		if err != nil {
+			return nil, err
+		}
+		for _, lv := range versions {
+			if lv.ID == v.ID {
+				out.Version = versionProto(lv)
+			}
+		}
+	}
+	for _, h := range n.Holidays {
+		out.Holidays = append(out.Holidays, &xunchav1.Holiday{Name: h.DisplayName(), Start: h.Start.String(), End: h.End.String()})
+	}
+	for _, m := range n.MakeupDays {
+		out.MakeupDays = append(out.MakeupDays, &xunchav1.MakeupDay{Date: m.Date.String(), Name: m.Name})
+	}
+	return out, nil
+}
+
+// LoadCalendarYear records a notice as a new version.
+func (s *CalendarServer) LoadCalendarYear(ctx context.Context, req *xunchav1.LoadCalendarYearRequest) (*xunchav1.CalendarVersion, error) {
+	who, err := actor.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := who.RequireRole("loading a calendar notice", actor.RoleOffice); err != nil {
+		return nil, err
+	}
+	var v derrors.Violations
+	workflows.ValidateRequestID(&v, "request_id", req.GetRequestId())
+	if req.GetDocNumber() == "" {
+		v.Add("doc_number", "must not be empty: name the State Council notice")
+	}
+	n := calendar.Notice{Year: int(req.GetYear()), DocNumber: req.GetDocNumber()}
+	if req.GetDocDate() != "" {
+		d, err := calendar.ParseDate(req.GetDocDate())
+		if err != nil {
+			v.Add("doc_date", "must be a date YYYY-MM-DD")
+		} else {
+			n.DocDate = &d
+		}
+	}
+	for i, h := range req.GetHolidays() {
+		start, err1 := calendar.ParseDate(h.GetStart())
+		if err1 != nil {
+			v.Add(fmt.Sprintf("holidays[%d].start", i), "must be a date YYYY-MM-DD")
+		}
+		end, err2 := calendar.ParseDate(h.GetEnd())
+		if err2 != nil {
+			v.Add(fmt.Sprintf("holidays[%d].end", i), "must be a date YYYY-MM-DD")
+		}
+		n.Holidays = append(n.Holidays, calendar.Holiday{Name: h.GetName(), Start: start, End: end})
+	}
+	for i, m := range req.GetMakeupDays() {
+		d, err := calendar.ParseDate(m.GetDate())
+		if err != nil {
+			v.Add(fmt.Sprintf("makeup_days[%d].date", i), "must be a date YYYY-MM-DD")
+		}
+		n.MakeupDays = append(n.MakeupDays, calendar.MakeupDay{Date: d, Name: m.GetName()})
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	if err := n.Validate(); err != nil {
+		return nil, err
+	}
+	notice, err := json.Marshal(n)
+	if err != nil {
+		return nil, fmt.Errorf("encoding notice: %w", err)
+	}
+	row := ledger.CalendarVersion{
+		Year: n.Year, RequestID: req.GetRequestId(), DocNumber: n.DocNumber,
+		Notice: notice, Note: req.GetNote(), LoadedBy: who,
+	}
+	if n.DocDate != nil {
+		t := time.Date(n.DocDate.Year, n.DocDate.Month, n.DocDate.Day, 0, 0, 0, 0, time.UTC)
+		row.DocDate = &t
+	}
+	saved, created, err := s.Ledger.InsertCalendarVersion(ctx, row)
+	if err != nil {
+		return nil, err
+	}
+	if created {
+		s.Log.Info("calendar version loaded", zap.Int64("version", saved.ID), zap.Int("year", saved.Year), zap.String("doc_number", saved.DocNumber))
+	}
+	if s.OnLoad != nil {
+		// Also on a retry: the first attempt may have failed after saving.
+		if err := s.OnLoad(ctx, saved); err != nil {
+			return nil, fmt.Errorf("re-dating running deadlines for calendar version %d: %w", saved.ID, err)
+		}
+	}
+	return versionProto(saved), nil
+}
+
+// ListCalendarVersions lists loaded versions, newest first.
+func (s *CalendarServer) ListCalendarVersions(ctx context.Context, req *xunchav1.ListCalendarVersionsRequest) (*xunchav1.ListCalendarVersionsResponse, error) {
+	if req.GetYear() != 0 {
+		if err := validYear(req.GetYear()); err != nil {
+			return nil, err
+		}
+	}
+	versions, err := s.Ledger.CalendarVersions(ctx, int(req.GetYear()))
+	if err != nil {
+		return nil, err
+	}
+	out := &xunchav1.ListCalendarVersionsResponse{}
+	for _, v := range versions {
+		out.Versions = append(out.Versions, versionProto(v))
+	}
+	return out, nil
+}
+
+func versionProto(v ledger.CalendarVersion) *xunchav1.CalendarVersion {
+	out := &xunchav1.CalendarVersion{
+		Id: v.ID, Year: int32(v.Year), Label: ledger.VersionLabel(v.ID), DocNumber: v.DocNumber,
+		Note: v.Note, LoadTime: timestamppb.New(v.LoadedAt), LoadedBy: actorProto(v.LoadedBy),
+	}
+	if v.DocDate != nil {
+		out.DocDate = v.DocDate.Format("2006-01-02")
+	}
+	return out
+}

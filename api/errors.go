@@ -1,0 +1,120 @@
+// Package api implements xuncha's gRPC services, the REST/JSON gateway in front
+// of them, the mapping of errors to status codes and the caller's identity.
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"go.temporal.io/api/serviceerror"
+	"go.uber.org/zap"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/xuncha/xuncha/calendar"
+	"github.com/xuncha/xuncha/internal/derrors"
+)
+
+// errorDomain is the ErrorInfo domain of xuncha's errors.
+const errorDomain = "xuncha.v1"
+
+// kindCodes maps each domain error kind to its gRPC code: the one table.
+var kindCodes = []struct {
+	kind error
+	code codes.Code
+}{
+	{derrors.ErrInvalidArgument, codes.InvalidArgument},
+	{derrors.ErrNotFound, codes.NotFound},
+	{derrors.ErrFailedPrecondition, codes.FailedPrecondition},
+	{derrors.ErrAlreadyExists, codes.AlreadyExists},
+	{derrors.ErrPermissionDenied, codes.PermissionDenied},
+	{derrors.ErrUnauthenticated, codes.Unauthenticated},
+	{derrors.ErrUnavailable, codes.Unavailable},
+}
+
+// httpCodes maps gRPC codes to HTTP statuses where the gateway's default
+// differs from DESIGN §6 (a refused state change is a conflict, 409).
+var httpCodes = map[codes.Code]int{
+	codes.FailedPrecondition: http.StatusConflict,
+}
+
+// toStatus turns any error into the status a client sees. Domain errors keep
+// their message (written for clients) and gain details; anything else is
+// logged and reported as an internal error without its text.
+func toStatus(err error, log *zap.Logger) *status.Status {
+	if err == nil {
+		return nil
+	}
+	if s, ok := status.FromError(err); ok {
+		return s
+	}
+	var calInvalid *calendar.ValidationError
+	if errors.As(err, &calInvalid) {
+		inv := &derrors.InvalidError{}
+		for _, v := range calInvalid.Violations {
+			inv.Violations = append(inv.Violations, derrors.FieldViolation{Field: v.Field, Rule: v.Rule})
+		}
+		err = inv
+	}
+	if errors.Is(err, calendar.ErrNoData) {
+		s, _ := status.New(codes.FailedPrecondition, err.Error()).WithDetails(&errdetails.ErrorInfo{
+			Reason: "CALENDAR_NO_DATA", Domain: errorDomain,
+		})
+		return s
+	}
+	if errors.Is(err, context.Canceled) {
+		return status.New(codes.Canceled, "request cancelled")
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return status.New(codes.DeadlineExceeded, "deadline exceeded")
+	}
+	var unavailable *serviceerror.Unavailable
+	if errors.As(err, &unavailable) {
+		log.Warn("temporal unavailable", zap.Error(err))
+		return status.New(codes.Unavailable, "the workflow service is unavailable; retry later")
+	}
+	for _, k := range kindCodes {
+		if !errors.Is(err, k.kind) {
+			continue
+		}
+		s := status.New(k.code, err.Error())
+		if k.code == codes.Unavailable {
+			log.Warn("dependency unavailable", zap.Error(err))
+			s = status.New(k.code, "a dependency is unavailable; retry later")
+		}
+		return withDetails(s, err)
+	}
+	log.Error("internal error", zap.Error(err))
+	return status.New(codes.Internal, "internal error")
+}
+
+// withDetails attaches BadRequest field violations or ErrorInfo.
+func withDetails(s *status.Status, err error) *status.Status {
+	var invalid *derrors.InvalidError
+	var stage *derrors.StageError
+	switch {
+	case errors.As(err, &invalid):
+		br := &errdetails.BadRequest{}
+		for _, v := range invalid.Violations {
+			br.FieldViolations = append(br.FieldViolations, &errdetails.BadRequest_FieldViolation{Field: v.Field, Description: v.Rule})
+		}
+		if d, e := s.WithDetails(br); e == nil {
+			return d
+		}
+	case errors.As(err, &stage):
+		meta := map[string]string{"subject": stage.Subject, "action": stage.Action, "stage": stage.Stage}
+		for i, a := range stage.Allowed {
+			if i == 0 {
+				meta["allowed"] = a
+			} else {
+				meta["allowed"] += "," + a
+			}
+		}
+		if d, e := s.WithDetails(&errdetails.ErrorInfo{Reason: stage.Reason, Domain: errorDomain, Metadata: meta}); e == nil {
+			return d
+		}
+	}
+	return s
+}

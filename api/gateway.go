@@ -1,0 +1,119 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"go.uber.org/zap"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/xuncha/xuncha/api/openapi"
+	"github.com/xuncha/xuncha/internal/actor"
+	xunchav1 "github.com/xuncha/xuncha/proto/xuncha/v1"
+)
+
+// gateway builds the HTTP handler: health, readiness, the OpenAPI document and
+// the REST/JSON gateway to the gRPC services on conn.
+func (s *Server) gateway(ctx context.Context, conn *grpc.ClientConn) (http.Handler, error) {
+	mux := runtime.NewServeMux(
+		runtime.WithIncomingHeaderMatcher(func(key string) (string, bool) {
+			if strings.EqualFold(key, actor.Header) {
+				return actor.Header, true
+			}
+			return runtime.DefaultHeaderMatcher(key)
+		}),
+		runtime.WithMetadata(func(context.Context, *http.Request) metadata.MD {
+			return metadata.Pairs(viaGatewayKey, "gateway")
+		}),
+		runtime.WithErrorHandler(errorHandler),
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
+			MarshalOptions:   protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: true},
+			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
+		}),
+	)
+	for name, register := range map[string]func(context.Context, *runtime.ServeMux, *grpc.ClientConn) error{
+		"InspectionService": xunchav1.RegisterInspectionServiceHandler,
+		"CalendarService":   xunchav1.RegisterCalendarServiceHandler,
+	} {
+		if err := register(ctx, mux, conn); err != nil {
+			return nil, fmt.Errorf("registering the %s gateway: %w", name, err)
+		}
+	}
+
+	root := http.NewServeMux()
+	root.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	root.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if err := s.ready(r.Context()); err != nil {
+			s.Log.Warn("not ready", zap.Error(err))
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = fmt.Fprintf(w, "not ready: %s\n", strings.SplitN(err.Error(), ":", 2)[0])
+			return
+		}
+		_, _ = w.Write([]byte("ready\n"))
+	})
+	root.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(openapi.Document)
+	})
+	root.Handle("/v1/", mux)
+	return s.accessLog(root), nil
+}
+
+// errorHandler writes the gateway's error body and maps FailedPrecondition
+// to 409 Conflict (DESIGN §6); other codes keep the gateway's mapping.
+func errorHandler(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
+	code := status.Code(err)
+	if override, ok := httpCodes[code]; ok {
+		w = &statusOverride{ResponseWriter: w, status: override}
+	}
+	runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, err)
+}
+
+// statusOverride replaces the status code the gateway writes.
+type statusOverride struct {
+	http.ResponseWriter
+	status int
+}
+
+func (o *statusOverride) WriteHeader(int) { o.ResponseWriter.WriteHeader(o.status) }
+
+// recorder remembers the status code for the access log.
+type recorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *recorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+// accessLog writes one line per HTTP request.
+func (s *Server) accessLog(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &recorder{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(rec, r)
+		if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" {
+			return // probes every few seconds would drown the log
+		}
+		s.Log.Info("http",
+			zap.String("method", r.Method),
+			zap.String("path", r.URL.Path),
+			zap.Int("status", rec.status),
+			zap.Duration("duration", time.Since(start)),
+			zap.String("remote", r.RemoteAddr),
+		)
+	})
+}

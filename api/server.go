@@ -1,0 +1,199 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	"go.uber.org/zap"
+	"golang.org/x/sync/errgroup"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
+	"google.golang.org/grpc/reflection"
+
+	"github.com/xuncha/xuncha/internal/actor"
+	"github.com/xuncha/xuncha/ledger"
+	xunchav1 "github.com/xuncha/xuncha/proto/xuncha/v1"
+)
+
+// Server serves the gRPC API and the REST gateway.
+type Server struct {
+	// Temporal is the client used to start, update and query workflows.
+	Temporal client.Client
+	// Ledger is the PostgreSQL ledger.
+	Ledger *ledger.Store
+	// TaskQueue is the queue workflows are started on (default "xuncha").
+	TaskQueue string
+	// GRPCListener and HTTPListener are bound by the caller, so that a taken
+	// port is reported before anything starts.
+	GRPCListener net.Listener
+	HTTPListener net.Listener
+	// DefaultActor, when set, is used for requests without an x-xuncha-actor
+	// header. Only `xuncha dev` sets it.
+	DefaultActor *actor.Actor
+	// Log is the structured logger.
+	Log *zap.Logger
+}
+
+// viaGatewayKey marks gRPC calls made by the REST gateway, which logs them
+// itself: one access-log line per API call.
+const viaGatewayKey = "x-xuncha-via"
+
+// Run serves until ctx ends, then stops gracefully.
+func (s *Server) Run(ctx context.Context) error {
+	grpcServer := grpc.NewServer(grpc.ChainUnaryInterceptor(s.unaryInterceptor))
+	xunchav1.RegisterInspectionServiceServer(grpcServer, &InspectionServer{
+		Temporal: s.Temporal, Ledger: s.Ledger, TaskQueue: s.TaskQueue, Log: s.Log,
+	})
+	xunchav1.RegisterCalendarServiceServer(grpcServer, &CalendarServer{Ledger: s.Ledger, Log: s.Log})
+	healthServer := health.NewServer()
+	healthpb.RegisterHealthServer(grpcServer, healthServer)
+	reflection.Register(grpcServer)
+
+	conn, err := grpc.NewClient(loopback(s.GRPCListener.Addr()), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return fmt.Errorf("connecting the gateway to the gRPC server: %w", err)
+	}
+	defer conn.Close()
+	gateway, err := s.gateway(ctx, conn)
+	if err != nil {
+		return err
+	}
+	httpServer := &http.Server{Handler: gateway, ReadHeaderTimeout: 10 * time.Second}
+
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		if err := grpcServer.Serve(s.GRPCListener); err != nil {
+			return fmt.Errorf("serving gRPC: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		if err := httpServer.Serve(s.HTTPListener); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("serving HTTP: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error { s.watchHealth(ctx, healthServer); return nil })
+	g.Go(func() error {
+		<-ctx.Done()
+		healthServer.Shutdown()
+		shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if err := httpServer.Shutdown(shutdownCtx); err != nil {
+			s.Log.Warn("HTTP shutdown", zap.Error(err))
+		}
+		stopped := make(chan struct{})
+		go func() { grpcServer.GracefulStop(); close(stopped) }()
+		select {
+		case <-stopped:
+		case <-shutdownCtx.Done():
+			grpcServer.Stop()
+		}
+		return nil
+	})
+	s.Log.Info("API serving", zap.String("grpc", s.GRPCListener.Addr().String()), zap.String("http", s.HTTPListener.Addr().String()))
+	return g.Wait()
+}
+
+// ready reports whether the ledger and Temporal answer.
+func (s *Server) ready(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	if err := s.Ledger.Ping(ctx); err != nil {
+		return fmt.Errorf("ledger: %w", err)
+	}
+	if _, err := s.Temporal.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
+		return fmt.Errorf("temporal: %w", err)
+	}
+	return nil
+}
+
+// watchHealth keeps grpc.health.v1 in step with readiness.
+func (s *Server) watchHealth(ctx context.Context, h *health.Server) {
+	t := time.NewTicker(5 * time.Second)
+	defer t.Stop()
+	for {
+		st := healthpb.HealthCheckResponse_SERVING
+		if err := s.ready(ctx); err != nil {
+			st = healthpb.HealthCheckResponse_NOT_SERVING
+		}
+		h.SetServingStatus("", st)
+		for _, svc := range []string{xunchav1.InspectionService_ServiceDesc.ServiceName, xunchav1.CalendarService_ServiceDesc.ServiceName} {
+			h.SetServingStatus(svc, st)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// unaryInterceptor puts the caller's actor into the context, maps errors to
+// status codes in one place, recovers panics and writes the access log.
+func (s *Server) unaryInterceptor(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
+	start := time.Now()
+	md, _ := metadata.FromIncomingContext(ctx)
+	var who actor.Actor
+	if vals := md.Get(actor.Header); len(vals) > 0 {
+		a, perr := actor.Parse(vals[0])
+		if perr != nil {
+			err = perr
+		} else {
+			who = a
+			ctx = actor.NewContext(ctx, a)
+		}
+	} else if s.DefaultActor != nil {
+		who = *s.DefaultActor
+		ctx = actor.NewContext(ctx, who)
+	}
+	if err == nil {
+		resp, err = func() (resp any, err error) {
+			defer func() {
+				if r := recover(); r != nil {
+					s.Log.Error("panic in handler", zap.String("method", info.FullMethod), zap.Any("panic", r), zap.Stack("stack"))
+					err = errors.New("panic in handler")
+				}
+			}()
+			return handler(ctx, req)
+		}()
+	}
+	st := toStatus(err, s.Log.With(zap.String("method", info.FullMethod)))
+	if len(md.Get(viaGatewayKey)) == 0 {
+		fields := []zap.Field{
+			zap.String("method", info.FullMethod),
+			zap.String("code", st.Code().String()),
+			zap.Duration("duration", time.Since(start)),
+			zap.String("role", who.Role),
+		}
+		if p, ok := peer.FromContext(ctx); ok {
+			fields = append(fields, zap.String("peer", p.Addr.String()))
+		}
+		s.Log.Info("grpc", fields...)
+	}
+	if err != nil {
+		return nil, st.Err()
+	}
+	return resp, nil
+}
+
+// loopback turns a listener address such as [::]:9090 into one the gateway
+// can dial.
+func loopback(addr net.Addr) string {
+	tcp, ok := addr.(*net.TCPAddr)
+	if !ok || tcp.IP.IsUnspecified() {
+		if ok {
+			return fmt.Sprintf("127.0.0.1:%d", tcp.Port)
+		}
+	}
+	return addr.String()
+}

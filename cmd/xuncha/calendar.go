@@ -1,0 +1,100 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+
+	"github.com/spf13/cobra"
+
+	"github.com/xuncha/xuncha/api"
+	"github.com/xuncha/xuncha/calendar"
+	"github.com/xuncha/xuncha/ledger"
+)
+
+func newCalendarCmd(cfg *config) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "calendar",
+		Short: "Statutory deadlines and the working-day calendar, no server needed",
+		Long: "Without a database the built-in calendar is used; with DATABASE_URL (or --database-url)\n" +
+			"the versions loaded into the ledger apply too, exactly as the API computes.",
+	}
+	var from string
+	var workingDays, months int
+	deadline := &cobra.Command{
+		Use:   "deadline",
+		Short: "Print the due date (first line) and its explanation",
+		Example: "  xuncha calendar deadline --from 2024-09-30 --working-days 5\n" +
+			"  xuncha calendar deadline --from 2025-01-31 --months 1",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cal, err := cfg.calendar(cmd)
+			if err != nil {
+				return err
+			}
+			d, err := api.ComputeDeadline(cal, from, workingDays, months)
+			if err != nil {
+				return err
+			}
+			return printDeadline(cmd.OutOrStdout(), d)
+		},
+	}
+	deadline.Flags().StringVar(&from, "from", "", "start date YYYY-MM-DD (not counted)")
+	deadline.Flags().IntVar(&workingDays, "working-days", 0, "N working days after --from")
+	deadline.Flags().IntVar(&months, "months", 0, "N months after --from (1 to 12)")
+	show := &cobra.Command{
+		Use:   "show YEAR",
+		Short: "Print a year's statutory holidays and make-up working days",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			year, err := strconv.Atoi(args[0])
+			if err != nil {
+				return fmt.Errorf("year %q: must be a number such as 2026", args[0])
+			}
+			cal, err := cfg.calendar(cmd)
+			if err != nil {
+				return err
+			}
+			lines, err := cal.YearLines(year)
+			if err != nil {
+				return err
+			}
+			for _, l := range lines {
+				if _, err := fmt.Fprintln(cmd.OutOrStdout(), l); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	}
+	cmd.AddCommand(deadline, show)
+	return cmd
+}
+
+// calendar is the calendar in force: the ledger's when a database is
+// configured, else the built-in one.
+func (cfg *config) calendar(cmd *cobra.Command) (*calendar.Calendar, error) {
+	if cfg.DatabaseURL == "" {
+		return calendar.Builtin(), nil
+	}
+	store, err := ledger.Open(cmd.Context(), cfg.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	defer store.Close()
+	return store.Calendar(cmd.Context())
+}
+
+// printDeadline writes the due date alone on the first line, then the
+// explanation.
+func printDeadline(w io.Writer, d calendar.Deadline) error {
+	if _, err := fmt.Fprintln(w, d.Due); err != nil {
+		return err
+	}
+	for _, l := range d.Explanation {
+		if _, err := fmt.Fprintln(w, l); err != nil {
+			return err
+		}
+	}
+	return nil
+}

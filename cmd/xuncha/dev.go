@@ -1,0 +1,194 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+	"go.uber.org/zap"
+
+	"github.com/xuncha/xuncha/internal/actor"
+	"github.com/xuncha/xuncha/internal/pgserver"
+	"github.com/xuncha/xuncha/internal/searchattr"
+	"github.com/xuncha/xuncha/internal/temporaldev"
+	"github.com/xuncha/xuncha/ledger"
+)
+
+// devConfig holds what only `xuncha dev` needs.
+type devConfig struct {
+	// DataDir keeps PostgreSQL's cluster and Temporal's SQLite file
+	// (XUNCHA_DATA_DIR, default .data).
+	DataDir string
+	// BinDir is where the Temporal CLI is installed if missing (default bin).
+	BinDir string
+	// TemporalPort and TemporalUIPort (XUNCHA_DEV_TEMPORAL_PORT 7233,
+	// XUNCHA_DEV_TEMPORAL_UI_PORT 8233).
+	TemporalPort, TemporalUIPort int
+	// PostgresPort (XUNCHA_DEV_POSTGRES_PORT, default 15432).
+	PostgresPort int
+	// Actor is who unauthenticated local requests act as.
+	Actor string
+}
+
+func newDevCmd(cfg *config) *cobra.Command {
+	dc := &devConfig{}
+	cmd := &cobra.Command{
+		Use:   "dev",
+		Short: "Run everything locally: Temporal dev server and Web UI, private PostgreSQL, worker and API",
+		Long: "Starts a Temporal dev server (installing the Temporal CLI into bin/ if missing), a private\n" +
+			"PostgreSQL in the data directory unless DATABASE_URL is set, applies the migrations and runs\n" +
+			"the worker and the API. Ctrl-C stops everything it started; the next run reuses the data.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runDev(cmd.Context(), cfg, dc) },
+	}
+	cfg.bindListen(cmd)
+	f := cmd.Flags()
+	f.StringVar(&dc.DataDir, "data-dir", envOr("XUNCHA_DATA_DIR", ".data"), "local state: PostgreSQL cluster and Temporal database [XUNCHA_DATA_DIR]")
+	f.StringVar(&dc.BinDir, "bin-dir", "bin", "where the Temporal CLI is installed if missing")
+	f.IntVar(&dc.TemporalPort, "temporal-port", envIntOr("XUNCHA_DEV_TEMPORAL_PORT", 7233), "Temporal dev server frontend port [XUNCHA_DEV_TEMPORAL_PORT]")
+	f.IntVar(&dc.TemporalUIPort, "temporal-ui-port", envIntOr("XUNCHA_DEV_TEMPORAL_UI_PORT", 8233), "Temporal Web UI port [XUNCHA_DEV_TEMPORAL_UI_PORT]")
+	f.IntVar(&dc.PostgresPort, "postgres-port", envIntOr("XUNCHA_DEV_POSTGRES_PORT", 15432), "private PostgreSQL port [XUNCHA_DEV_POSTGRES_PORT]")
+	f.StringVar(&dc.Actor, "actor", envOr("XUNCHA_DEV_ACTOR", "name=dev&role=office&org=%E7%9C%81%E5%AE%89%E5%A7%94%E5%8A%9E"),
+		"who requests without an x-xuncha-actor header act as [XUNCHA_DEV_ACTOR]")
+	return cmd
+}
+
+func runDev(ctx context.Context, cfg *config, dc *devConfig) error {
+	log, err := cfg.logger()
+	if err != nil {
+		return err
+	}
+	defer func() { _ = log.Sync() }()
+	who, err := actor.Parse(dc.Actor)
+	if err != nil {
+		return fmt.Errorf("--actor: %w", err)
+	}
+	dataDir, err := filepath.Abs(dc.DataDir)
+	if err != nil {
+		return fmt.Errorf("--data-dir: %w", err)
+	}
+	if err := os.MkdirAll(dataDir, 0o755); err != nil {
+		return fmt.Errorf("creating data directory %s: %w", dataDir, err)
+	}
+	// Bind the API ports first: a taken port is reported before anything
+	// slow starts.
+	grpcL, err := listen("grpc", cfg.GRPCAddr)
+	if err != nil {
+		return err
+	}
+	defer grpcL.Close()
+	httpL, err := listen("http", cfg.HTTPAddr)
+	if err != nil {
+		return err
+	}
+	defer httpL.Close()
+
+	// Stopping uses a fresh context: ctx is already cancelled by Ctrl-C.
+	stopCtx := func() (context.Context, context.CancelFunc) {
+		return context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	}
+
+	binDir, err := filepath.Abs(dc.BinDir)
+	if err != nil {
+		return fmt.Errorf("--bin-dir: %w", err)
+	}
+	temporalBin, err := temporaldev.EnsureBinary(ctx, binDir, log)
+	if err != nil {
+		return err
+	}
+	ts, err := temporaldev.Start(ctx, temporaldev.Config{
+		BinPath:          temporalBin,
+		Port:             dc.TemporalPort,
+		UIPort:           dc.TemporalUIPort,
+		DBFile:           filepath.Join(dataDir, "temporal.db"),
+		Namespace:        cfg.TemporalNamespace,
+		SearchAttributes: searchattr.DevServerFlags(),
+		Log:              log.Named("temporal"),
+	})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		c, cancel := stopCtx()
+		defer cancel()
+		if err := ts.Stop(c); err != nil {
+			log.Warn("stopping Temporal dev server", zap.Error(err))
+		}
+		log.Info("Temporal dev server stopped")
+	}()
+	cfg.TemporalAddress = ts.Address()
+
+	if cfg.DatabaseURL == "" {
+		pg, err := pgserver.Start(ctx, pgserver.Config{
+			DataDir:  filepath.Join(dataDir, "postgres"),
+			Port:     dc.PostgresPort,
+			Database: "xuncha",
+			Log:      log.Named("postgres"),
+		})
+		if err != nil {
+			return err
+		}
+		defer func() {
+			c, cancel := stopCtx()
+			defer cancel()
+			if err := pg.Stop(c); err != nil {
+				log.Warn("stopping PostgreSQL", zap.Error(err))
+			}
+			log.Info("PostgreSQL stopped")
+		}()
+		cfg.DatabaseURL = pg.URL()
+	}
+	if _, err := ledger.Migrate(ctx, cfg.DatabaseURL); err != nil {
+		return err
+	}
+	store, err := ledger.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	tc, err := cfg.dialTemporal(ctx, log)
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+
+	opts := &devOptions{defaultActor: &who, ready: func() {
+		printBanner(cfg, ts.UIURL(), httpL.Addr().String(), grpcL.Addr().String(), who)
+	}}
+	err = runWith(ctx, cfg, log, store, tc, grpcL, httpL, true, opts)
+	log.Info("stopping")
+	return err
+}
+
+// printBanner tells the developer where everything is.
+func printBanner(cfg *config, uiURL, httpAddr, grpcAddr string, who actor.Actor) {
+	rest := "http://localhost" + portOf(httpAddr)
+	fmt.Printf(`
+xuncha dev is running (Ctrl-C stops everything).
+
+  REST API         %[1]s   (health: %[1]s/healthz, OpenAPI: %[1]s/openapi.json)
+  gRPC API         localhost%[2]s   (reflection on: grpcurl -plaintext localhost%[2]s list)
+  Temporal Web UI  %[3]s
+  Temporal         %[4]s   (bin/temporal workflow list --address %[4]s)
+  PostgreSQL       %[5]s
+  Acting as        %[6]s (send the x-xuncha-actor header to act as someone else)
+
+Create an inspection:
+
+  curl -s -X POST %[1]s/v1/inspections -H 'Content-Type: application/json' \
+    -d '{"request_id":"demo-1","inspection":{"unit":{"code":"430100","name":"长沙市"},"kind":"COMPREHENSIVE","round":"2026年第一轮","planned_start":"2026-12-01","planned_end":"2026-12-15"}}'
+
+`, rest, portOf(grpcAddr), uiURL, cfg.TemporalAddress, redactURL(cfg.DatabaseURL), who)
+}
+
+func portOf(addr string) string {
+	for i := len(addr) - 1; i >= 0; i-- {
+		if addr[i] == ':' {
+			return addr[i:]
+		}
+	}
+	return addr
+}

@@ -1,0 +1,50 @@
+// Command xuncha is the one binary of the xuncha inspection-case engine:
+// `dev` runs everything locally; `server`, `worker`, `migrate` and
+// `temporal setup` are the production commands; `calendar` computes
+// statutory deadlines without a server.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := newRootCmd().ExecuteContext(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "xuncha:", err)
+		stop()
+		os.Exit(1)
+	}
+}
+
+func newRootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "xuncha",
+		Short:         "Inspection cases from finding to closure, on Temporal workflows",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	cfg := &config{}
+	cfg.bindCommon(root)
+	root.AddCommand(
+		newDevCmd(cfg),
+		newServerCmd(cfg),
+		newWorkerCmd(cfg),
+		newMigrateCmd(cfg),
+		newTemporalCmd(cfg),
+		newCalendarCmd(cfg),
+		newHealthcheckCmd(),
+	)
+	return root
+}
+
+// errInterrupted ends a command cleanly when the user stops it.
+var errInterrupted = errors.New("interrupted")

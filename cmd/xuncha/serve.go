@@ -1,0 +1,127 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"syscall"
+
+	"github.com/spf13/cobra"
+	"go.temporal.io/sdk/client"
+	"go.uber.org/zap"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/xuncha/xuncha/activities"
+	"github.com/xuncha/xuncha/api"
+	"github.com/xuncha/xuncha/internal/actor"
+	"github.com/xuncha/xuncha/ledger"
+	"github.com/xuncha/xuncha/workflows"
+)
+
+func newServerCmd(cfg *config) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "server",
+		Short: "Serve the gRPC API and the REST gateway",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return cfg.runProcesses(cmd.Context(), true, false, nil)
+		},
+	}
+	cfg.bindListen(cmd)
+	return cmd
+}
+
+func newWorkerCmd(cfg *config) *cobra.Command {
+	return &cobra.Command{
+		Use:   "worker",
+		Short: "Run the Temporal worker: workflows, timers, escalation, ledger writes",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return cfg.runProcesses(cmd.Context(), false, true, nil)
+		},
+	}
+}
+
+// listen binds an address, turning a taken port into a one-line instruction.
+func listen(what, addr string) (net.Listener, error) {
+	l, err := net.Listen("tcp", addr)
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return nil, fmt.Errorf("%s address %s is already in use: stop what uses it or choose another with --%s-addr", what, addr, what)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("listening for %s on %s: %w", what, addr, err)
+	}
+	return l, nil
+}
+
+// runProcesses runs the API and/or the worker until ctx ends. defaultActor is
+// set only by `xuncha dev`. ready, when set, is called once both are up.
+func (cfg *config) runProcesses(ctx context.Context, serveAPI, runWorker bool, opts *devOptions) error {
+	log, err := cfg.logger()
+	if err != nil {
+		return err
+	}
+	defer func() { _ = log.Sync() }()
+	if err := cfg.requireDatabase(); err != nil {
+		return err
+	}
+	var grpcL, httpL net.Listener
+	if serveAPI {
+		if grpcL, err = listen("grpc", cfg.GRPCAddr); err != nil {
+			return err
+		}
+		defer grpcL.Close()
+		if httpL, err = listen("http", cfg.HTTPAddr); err != nil {
+			return err
+		}
+		defer httpL.Close()
+	}
+	store, err := ledger.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	tc, err := cfg.dialTemporal(ctx, log)
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+	return runWith(ctx, cfg, log, store, tc, grpcL, httpL, runWorker, opts)
+}
+
+func runWith(ctx context.Context, cfg *config, log *zap.Logger, store *ledger.Store, tc client.Client,
+	grpcL, httpL net.Listener, runWorker bool, opts *devOptions) error {
+	g, ctx := errgroup.WithContext(ctx)
+	if runWorker {
+		w := &workflows.Worker{
+			Temporal:   tc,
+			TaskQueue:  cfg.TaskQueue,
+			Activities: &activities.Activities{Ledger: store, Log: log.Named("activities")},
+			Log:        log.Named("worker"),
+		}
+		g.Go(func() error { return w.Run(ctx) })
+	}
+	if grpcL != nil {
+		srv := &api.Server{
+			Temporal:     tc,
+			Ledger:       store,
+			TaskQueue:    cfg.TaskQueue,
+			GRPCListener: grpcL,
+			HTTPListener: httpL,
+			Log:          log.Named("api"),
+		}
+		if opts != nil {
+			srv.DefaultActor = opts.defaultActor
+		}
+		g.Go(func() error { return srv.Run(ctx) })
+	}
+	if opts != nil && opts.ready != nil {
+		opts.ready()
+	}
+	return g.Wait()
+}
+
+// devOptions are what `xuncha dev` adds to the production processes.
+type devOptions struct {
+	defaultActor *actor.Actor
+	ready        func()
+}

@@ -1,0 +1,123 @@
+// Package derrors defines the few kinds of domain error that xuncha's packages
+// return and that the API maps to gRPC status codes in one table
+// (api/errors.go). Wrap them with context: fmt.Errorf("reading inspection %q: %w", id, derrors.ErrNotFound).
+package derrors
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Kinds of error. Compare with errors.Is.
+var (
+	// ErrNotFound means the named thing does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrInvalidArgument means the request itself is wrong; see *InvalidError.
+	ErrInvalidArgument = errors.New("invalid argument")
+	// ErrFailedPrecondition means the request is well formed but the current
+	// state does not allow it; see *StageError.
+	ErrFailedPrecondition = errors.New("failed precondition")
+	// ErrAlreadyExists means an ID is taken by something else.
+	ErrAlreadyExists = errors.New("already exists")
+	// ErrPermissionDenied means the caller's role may not do this.
+	ErrPermissionDenied = errors.New("permission denied")
+	// ErrUnauthenticated means the caller did not say who they are.
+	ErrUnauthenticated = errors.New("unauthenticated")
+	// ErrUnavailable means a dependency (database, Temporal) cannot be reached.
+	ErrUnavailable = errors.New("unavailable")
+)
+
+// FieldViolation names a field of a request and the rule its value breaks.
+type FieldViolation struct {
+	// Field is the request field path, e.g. "inspection.unit.code".
+	Field string `json:"field"`
+	// Rule says what the value must be, e.g. "must not be empty".
+	Rule string `json:"rule"`
+}
+
+// InvalidError lists what is wrong with a request. It matches ErrInvalidArgument.
+type InvalidError struct {
+	// Violations are the broken rules, in field order.
+	Violations []FieldViolation `json:"violations"`
+}
+
+// Error joins the violations as "field: rule; field: rule".
+func (e *InvalidError) Error() string {
+	parts := make([]string, len(e.Violations))
+	for i, v := range e.Violations {
+		parts[i] = v.Field + ": " + v.Rule
+	}
+	return strings.Join(parts, "; ")
+}
+
+// Is makes errors.Is(err, ErrInvalidArgument) true.
+func (e *InvalidError) Is(target error) bool { return target == ErrInvalidArgument }
+
+// Invalid returns an *InvalidError with one violation.
+func Invalid(field, rule string, args ...any) *InvalidError {
+	return &InvalidError{Violations: []FieldViolation{{Field: field, Rule: fmt.Sprintf(rule, args...)}}}
+}
+
+// Violations collects field violations while a request is checked.
+type Violations []FieldViolation
+
+// Add records that field breaks rule.
+func (v *Violations) Add(field, rule string, args ...any) {
+	*v = append(*v, FieldViolation{Field: field, Rule: fmt.Sprintf(rule, args...)})
+}
+
+// Err returns nil when nothing was recorded, else an *InvalidError.
+func (v Violations) Err() error {
+	if len(v) == 0 {
+		return nil
+	}
+	return &InvalidError{Violations: v}
+}
+
+// StageError refuses an action the current stage does not allow. It matches
+// ErrFailedPrecondition.
+type StageError struct {
+	// Reason is a stable UPPER_SNAKE code such as STAGE_NOT_ALLOWED.
+	Reason string `json:"reason"`
+	// Subject is what was asked, e.g. "finding/f-1".
+	Subject string `json:"subject"`
+	// Action is what was asked for, e.g. "refer".
+	Action string `json:"action"`
+	// Stage is the current stage.
+	Stage string `json:"stage"`
+	// Allowed are the actions the current stage allows.
+	Allowed []string `json:"allowed"`
+	// Message explains in a sentence; empty means a default.
+	Message string `json:"message,omitempty"`
+}
+
+// Error describes the refusal.
+func (e *StageError) Error() string {
+	if e.Message != "" {
+		return e.Message
+	}
+	allowed := "none"
+	if len(e.Allowed) > 0 {
+		allowed = strings.Join(e.Allowed, ", ")
+	}
+	return fmt.Sprintf("%s: %s is not allowed in stage %s (allowed: %s)", e.Subject, e.Action, e.Stage, allowed)
+}
+
+// Is makes errors.Is(err, ErrFailedPrecondition) true.
+func (e *StageError) Is(target error) bool { return target == ErrFailedPrecondition }
+
+// kindError is a message that matches one kind.
+type kindError struct {
+	msg  string
+	kind error
+}
+
+func (e *kindError) Error() string        { return e.msg }
+func (e *kindError) Is(target error) bool { return target == e.kind }
+
+// New returns an error with the formatted message that matches kind, e.g.
+// derrors.New(derrors.ErrAlreadyExists, "inspection %q already exists", id).
+func New(kind error, format string, args ...any) error {
+	return &kindError{msg: fmt.Sprintf(format, args...), kind: kind}
+}

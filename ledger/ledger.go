@@ -1,0 +1,93 @@
+// Package ledger is xuncha's PostgreSQL access: the embedded numbered migrations,
+// the projection of every lifecycle (written only by activities, idempotently,
+// keyed by business IDs), the append-only event log and the calendar versions.
+package ledger
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/tern/v2/migrate"
+
+	"github.com/xuncha/xuncha/internal/derrors"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// versionTable records which migrations ran.
+const versionTable = "schema_version"
+
+// Store reads and writes the ledger. It is safe for concurrent use.
+type Store struct {
+	pool *pgxpool.Pool
+}
+
+// Open connects to the database at url and checks that it answers. It does
+// not migrate; call Migrate (xuncha migrate) first.
+func Open(ctx context.Context, url string) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		// The parse error can quote the password: keep only the kind.
+		return nil, fmt.Errorf("database URL is not a valid PostgreSQL connection string: %w", derrors.ErrInvalidArgument)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("connecting to PostgreSQL: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("PostgreSQL at %s:%d is unreachable (%v): start it or set DATABASE_URL: %w",
+			cfg.ConnConfig.Host, cfg.ConnConfig.Port, err, derrors.ErrUnavailable)
+	}
+	return &Store{pool: pool}, nil
+}
+
+// Close releases the connections.
+func (s *Store) Close() { s.pool.Close() }
+
+// Ping checks that the database answers (readiness).
+func (s *Store) Ping(ctx context.Context) error { return s.pool.Ping(ctx) }
+
+// Migrate applies every embedded migration that has not run yet, under an
+// advisory lock so that concurrent starts are safe. It returns the schema
+// version reached.
+func Migrate(ctx context.Context, url string) (int32, error) {
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		return 0, fmt.Errorf("connecting to PostgreSQL to migrate: %w", err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	m, err := migrate.NewMigrator(ctx, conn, versionTable)
+	if err != nil {
+		return 0, fmt.Errorf("preparing migrations: %w", err)
+	}
+	sub, err := fs.Sub(migrationFiles, "migrations")
+	if err != nil {
+		return 0, fmt.Errorf("reading embedded migrations: %w", err)
+	}
+	if err := m.LoadMigrations(sub); err != nil {
+		return 0, fmt.Errorf("loading migrations: %w", err)
+	}
+	if err := m.Migrate(ctx); err != nil {
+		return 0, fmt.Errorf("migrating: %w", err)
+	}
+	v, err := m.GetCurrentVersion(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("reading schema version: %w", err)
+	}
+	return v, nil
+}
+
+// notFound maps pgx.ErrNoRows to derrors.ErrNotFound at the boundary.
+func notFound(err error, what string) error {
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("%s: %w", what, derrors.ErrNotFound)
+	}
+	return fmt.Errorf("reading %s: %w", what, err)
+}

@@ -1,0 +1,49 @@
+package workflows
+
+import (
+	"context"
+	"fmt"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+	"go.uber.org/zap"
+
+	"github.com/xuncha/xuncha/activities"
+)
+
+// Register adds every workflow and activity to a worker.
+func Register(r worker.Registry, a *activities.Activities) {
+	r.RegisterWorkflowWithOptions(InspectionWorkflow, workflow.RegisterOptions{Name: InspectionWorkflowName})
+	r.RegisterActivity(a)
+}
+
+// Worker polls the task queue and runs xuncha's workflows and activities.
+type Worker struct {
+	// Temporal is the connected client.
+	Temporal client.Client
+	// TaskQueue to poll (default DefaultTaskQueue).
+	TaskQueue string
+	// Activities is the activities' receiver.
+	Activities *activities.Activities
+	// Log is the structured logger.
+	Log *zap.Logger
+}
+
+// Run polls until ctx ends, then stops, letting running tasks finish.
+func (w *Worker) Run(ctx context.Context) error {
+	queue := w.TaskQueue
+	if queue == "" {
+		queue = DefaultTaskQueue
+	}
+	wk := worker.New(w.Temporal, queue, worker.Options{})
+	Register(wk, w.Activities)
+	if err := wk.Start(); err != nil {
+		return fmt.Errorf("starting worker on task queue %q: %w", queue, err)
+	}
+	w.Log.Info("worker polling", zap.String("task_queue", queue))
+	<-ctx.Done()
+	wk.Stop()
+	w.Log.Info("worker stopped")
+	return nil
+}
