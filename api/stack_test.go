@@ -1,0 +1,157 @@
+package api_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
+
+	"github.com/xuncha/xuncha/activities"
+	"github.com/xuncha/xuncha/api"
+	"github.com/xuncha/xuncha/internal/actor"
+	"github.com/xuncha/xuncha/internal/logging"
+	"github.com/xuncha/xuncha/internal/testenv"
+	"github.com/xuncha/xuncha/ledger"
+	"github.com/xuncha/xuncha/workflows"
+)
+
+// stack is a running xuncha (worker + API) against the shared real
+// PostgreSQL and Temporal dev server, with its own database and task queue.
+type stack struct {
+	t        *testing.T
+	Ledger   *ledger.Store
+	Temporal client.Client
+	BaseURL  string
+	Conn     *grpc.ClientConn
+}
+
+// office is the default actor of test requests.
+var office = actor.Actor{Name: "王芳", Role: actor.RoleOffice, Organisation: "省安委办"}
+
+func setup(t *testing.T) *stack {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	log := testenv.Logger(t)
+
+	dbURL := testenv.PostgresURL(t)
+	_, err := ledger.Migrate(ctx, dbURL)
+	require.NoError(t, err)
+	store, err := ledger.Open(ctx, dbURL)
+	require.NoError(t, err)
+
+	tc, err := client.DialContext(ctx, client.Options{
+		HostPort:  testenv.TemporalAddress(t),
+		Namespace: testenv.Namespace,
+		Logger:    logging.Temporal(log),
+	})
+	require.NoError(t, err)
+
+	queue := "test-" + strings.ReplaceAll(strings.ToLower(t.Name()), "/", "-")
+	grpcL, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	httpL, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+
+	w := &workflows.Worker{Temporal: tc, TaskQueue: queue, Activities: &activities.Activities{Ledger: store, Log: log}, Log: log}
+	srv := &api.Server{Temporal: tc, Ledger: store, TaskQueue: queue, GRPCListener: grpcL, HTTPListener: httpL, Log: log}
+	done := make(chan error, 2)
+	go func() { done <- w.Run(ctx) }()
+	go func() { done <- srv.Run(ctx) }()
+
+	conn, err := grpc.NewClient(grpcL.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		_ = conn.Close()
+		cancel()
+		for range 2 {
+			if err := <-done; err != nil {
+				t.Errorf("stopping: %v", err)
+			}
+		}
+		tc.Close()
+		store.Close()
+	})
+	s := &stack{t: t, Ledger: store, Temporal: tc, BaseURL: "http://" + httpL.Addr().String(), Conn: conn}
+	s.waitHTTP()
+	return s
+}
+
+func (s *stack) waitHTTP() {
+	s.t.Helper()
+	require.Eventually(s.t, func() bool {
+		resp, err := http.Get(s.BaseURL + "/healthz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}, 10*time.Second, 50*time.Millisecond)
+}
+
+// ctx is a gRPC call context acting as who.
+func (s *stack) ctx(who actor.Actor) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	s.t.Cleanup(cancel)
+	return metadata.AppendToOutgoingContext(ctx, actor.Header, who.Encode())
+}
+
+// do sends a REST request as who (nil: no actor header) and decodes the JSON
+// answer into a map.
+func (s *stack) do(method, path string, who *actor.Actor, body any) (int, map[string]any) {
+	s.t.Helper()
+	var r io.Reader
+	if body != nil {
+		switch b := body.(type) {
+		case string:
+			r = strings.NewReader(b)
+		default:
+			data, err := json.Marshal(b)
+			require.NoError(s.t, err)
+			r = bytes.NewReader(data)
+		}
+	}
+	req, err := http.NewRequest(method, s.BaseURL+path, r)
+	require.NoError(s.t, err)
+	req.Header.Set("Content-Type", "application/json")
+	if who != nil {
+		req.Header.Set(actor.Header, who.Encode())
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(s.t, err)
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	require.NoError(s.t, err)
+	out := map[string]any{}
+	if len(data) > 0 && data[0] == '{' {
+		require.NoError(s.t, json.Unmarshal(data, &out), "body: %s", data)
+	} else {
+		out["_raw"] = string(data)
+	}
+	return resp.StatusCode, out
+}
+
+// fieldViolations lists the BadRequest field names in a REST error body.
+func fieldViolations(body map[string]any) []string {
+	var fields []string
+	details, _ := body["details"].([]any)
+	for _, d := range details {
+		dm, _ := d.(map[string]any)
+		fvs, _ := dm["field_violations"].([]any)
+		for _, fv := range fvs {
+			fields = append(fields, fmt.Sprint(fv.(map[string]any)["field"]))
+		}
+	}
+	return fields
+}
