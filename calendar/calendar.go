@@ -1,0 +1,233 @@
+package calendar
+
+import (
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"maps"
+	"slices"
+	"sync"
+	"time"
+)
+
+// ErrNoData is matched (with errors.Is) by every error about a year the
+// calendar has no notice for. The concrete error is a *NoDataError.
+var ErrNoData = errors.New("calendar: no data for year")
+
+// NoDataError reports that a computation needed a year the calendar has no
+// notice for. It matches ErrNoData.
+type NoDataError struct {
+	Year int
+}
+
+// Error says which year is missing and what to do about it.
+func (e *NoDataError) Error() string {
+	return fmt.Sprintf("calendar: no data for year %d: load the State Council notice for %d first", e.Year, e.Year)
+}
+
+// Is makes errors.Is(err, ErrNoData) true.
+func (e *NoDataError) Is(target error) bool { return target == ErrNoData }
+
+// Version identifies where a year's notice came from: ID 0 is the built-in
+// base embedded in this package; a version loaded from the ledger carries the
+// ledger's ID. Label is for people, e.g. "built-in 2026, 国办发明电〔2025〕7号"
+// or "calendar version 3".
+type Version struct {
+	ID    int64  `json:"id"`
+	Label string `json:"label"`
+}
+
+// BuiltinVersionID is the Version.ID of the embedded notices.
+const BuiltinVersionID int64 = 0
+
+// dayKind is what a day is in the working-day calendar.
+type dayKind uint8
+
+const (
+	plainWorkday  dayKind = iota // Monday to Friday, not a holiday
+	plainWeekend                 // Saturday or Sunday, not a make-up day
+	holiday                      // inside a statutory holiday
+	makeupWorkday                // weekend day turned into a working day
+)
+
+// dayInfo classifies one day; name is the holiday's Name for holiday and
+// makeupWorkday.
+type dayInfo struct {
+	kind dayKind
+	name string
+}
+
+func (i dayInfo) working() bool { return i.kind == plainWorkday || i.kind == makeupWorkday }
+
+// reason returns why a rest day is one: the holiday's name, or "weekend".
+func (i dayInfo) reason() string {
+	if i.kind == holiday {
+		return i.name
+	}
+	return "weekend"
+}
+
+// yearData is one year's notice, its version and every day classified.
+type yearData struct {
+	notice  Notice
+	version Version
+	days    []dayInfo // index: day of year - 1
+}
+
+func newYearData(n Notice, v Version) *yearData {
+	first := Date{Year: n.Year, Month: time.January, Day: 1}
+	count := first.DaysUntil(Date{Year: n.Year + 1, Month: time.January, Day: 1})
+	days := make([]dayInfo, count)
+	for i := range days {
+		if first.AddDays(i).IsWeekend() {
+			days[i].kind = plainWeekend
+		}
+	}
+	for _, h := range n.Holidays {
+		for d := h.Start; !d.After(h.End); d = d.AddDays(1) {
+			days[first.DaysUntil(d)] = dayInfo{kind: holiday, name: h.Name}
+		}
+	}
+	for _, m := range n.MakeupDays {
+		days[first.DaysUntil(m.Date)] = dayInfo{kind: makeupWorkday, name: m.Name}
+	}
+	return &yearData{notice: n.clone(), version: v, days: days}
+}
+
+func (y *yearData) day(d Date) dayInfo {
+	return y.days[Date{Year: d.Year, Month: time.January, Day: 1}.DaysUntil(d)]
+}
+
+// Calendar is an immutable set of years, each with its notice and the version
+// the notice came from. Build one with [Builtin] and [Calendar.With]; the zero
+// Calendar (and a nil *Calendar) has no years. A Calendar is safe for
+// concurrent use.
+type Calendar struct {
+	years map[int]*yearData
+}
+
+//go:embed notices/*.json
+var embeddedNotices embed.FS
+
+var builtin = sync.OnceValue(func() *Calendar {
+	c, err := loadEmbedded(embeddedNotices)
+	if err != nil {
+		// The embedded data is checked by the package's tests; reaching this
+		// means the binary was built from broken data.
+		panic(err)
+	}
+	return c
+})
+
+// Builtin returns the calendar embedded in this package: the State Council
+// notices for the years in calendar/notices, each with Version ID 0.
+func Builtin() *Calendar { return builtin() }
+
+func loadEmbedded(fsys fs.FS) (*Calendar, error) {
+	paths, err := fs.Glob(fsys, "notices/*.json")
+	if err != nil {
+		return nil, fmt.Errorf("calendar: list embedded notices: %w", err)
+	}
+	c := &Calendar{years: make(map[int]*yearData, len(paths))}
+	for _, path := range paths {
+		data, err := fs.ReadFile(fsys, path)
+		if err != nil {
+			return nil, fmt.Errorf("calendar: read embedded notice %s: %w", path, err)
+		}
+		n, err := ParseNotice(data)
+		if err != nil {
+			return nil, fmt.Errorf("calendar: embedded notice %s: %w", path, err)
+		}
+		if _, dup := c.years[n.Year]; dup {
+			return nil, fmt.Errorf("calendar: embedded notice %s: second notice for %d", path, n.Year)
+		}
+		c.years[n.Year] = newYearData(n, builtinVersion(n))
+	}
+	return c, nil
+}
+
+// builtinVersion labels an embedded notice: "built-in 2026, 国办发明电〔2025〕7号".
+func builtinVersion(n Notice) Version {
+	label := fmt.Sprintf("built-in %d", n.Year)
+	if n.DocNumber != "" {
+		label += ", " + n.DocNumber
+	}
+	return Version{ID: BuiltinVersionID, Label: label}
+}
+
+// With returns a copy of c in which n's year is n, from version v, whether or
+// not c had that year. c itself is unchanged. It refuses a notice that does not
+// pass [Notice.Validate], returning the *ValidationError.
+func (c *Calendar) With(n Notice, v Version) (*Calendar, error) {
+	if err := n.Validate(); err != nil {
+		return nil, err
+	}
+	years := make(map[int]*yearData, c.size()+1)
+	if c != nil {
+		maps.Copy(years, c.years)
+	}
+	years[n.Year] = newYearData(n, v)
+	return &Calendar{years: years}, nil
+}
+
+func (c *Calendar) size() int {
+	if c == nil {
+		return 0
+	}
+	return len(c.years)
+}
+
+func (c *Calendar) year(y int) (*yearData, error) {
+	if c != nil {
+		if data, ok := c.years[y]; ok {
+			return data, nil
+		}
+	}
+	return nil, &NoDataError{Year: y}
+}
+
+// Year returns year y's notice (a copy) and the version it came from, or an
+// error matching ErrNoData.
+func (c *Calendar) Year(y int) (Notice, Version, error) {
+	data, err := c.year(y)
+	if err != nil {
+		return Notice{}, Version{}, err
+	}
+	return data.notice.clone(), data.version, nil
+}
+
+// Years returns the years c has data for, in ascending order.
+func (c *Calendar) Years() []int {
+	if c == nil {
+		return nil
+	}
+	return slices.Sorted(maps.Keys(c.years))
+}
+
+// classify returns what d is and the year data that says so.
+func (c *Calendar) classify(d Date) (dayInfo, *yearData, error) {
+	data, err := c.year(d.Year)
+	if err != nil {
+		return dayInfo{}, nil, err
+	}
+	return data.day(d), data, nil
+}
+
+// IsWorkingDay reports whether d is a working day: Monday to Friday and not a
+// statutory holiday, or a make-up working day. A year without data yields an
+// error matching ErrNoData.
+func (c *Calendar) IsWorkingDay(d Date) (bool, error) {
+	if !d.IsValid() {
+		return false, invalidArgument("date", "date", "must be a valid date")
+	}
+	info, _, err := c.classify(d)
+	if err != nil {
+		return false, err
+	}
+	return info.working(), nil
+}
+
+func invalidArgument(subject, field, rule string) error {
+	return &ValidationError{Subject: subject, Violations: []FieldViolation{{Field: field, Rule: rule}}}
+}

@@ -1,0 +1,280 @@
+package calendar
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Period kinds, the values of Deadline.Kind. They double as the field names
+// of the count in validation errors ("working_days: must be at least 1").
+const (
+	// KindWorkingDays is a period of working days (工作日).
+	KindWorkingDays = "working_days"
+	// KindMonths is a period of calendar months.
+	KindMonths = "months"
+)
+
+// Limits on the count of a period.
+const (
+	// MaxWorkingDays is the largest count AddWorkingDays accepts.
+	MaxWorkingDays = 250
+	// MaxMonths is the largest count AddMonths accepts.
+	MaxMonths = 12
+)
+
+// Skip is a run of consecutive rest days a period passed over for one reason:
+// a holiday's Name (e.g. "National Day") or "weekend".
+type Skip struct {
+	Start  Date   `json:"start"`
+	End    Date   `json:"end"`
+	Reason string `json:"reason"`
+}
+
+// ReasonWeekend is Skip.Reason for Saturdays and Sundays that are not make-up
+// working days.
+const ReasonWeekend = "weekend"
+
+// Deadline is a computed period end, with everything needed to explain it.
+type Deadline struct {
+	// Rule states the period, e.g. "5 working days after 2026-09-30".
+	Rule string `json:"rule"`
+	// Kind is KindWorkingDays or KindMonths.
+	Kind string `json:"kind"`
+	// Count is the number of working days or months.
+	Count int `json:"count"`
+	// From is the starting day, which is not counted.
+	From Date `json:"from"`
+	// CorrespondingDay is, for a period in months, the day the period falls
+	// on before a rest day moves it (Civil Code art. 202); nil for working
+	// days.
+	CorrespondingDay *Date `json:"corresponding_day,omitempty"`
+	// Due is the last day of the period.
+	Due Date `json:"due"`
+	// DueAt is the end of Due, 24:00 Asia/Shanghai, i.e. 00:00 of the next day.
+	DueAt time.Time `json:"due_at"`
+	// Skipped lists the runs of rest days passed over, in order.
+	Skipped []Skip `json:"skipped"`
+	// MakeupDays lists the make-up working days counted or landed on.
+	MakeupDays []MakeupDay `json:"makeup_days"`
+	// Versions lists the calendar version of every year looked at, by year.
+	Versions []Version `json:"versions"`
+	// Explanation is the human account, first line the summary
+	// "due 2026-10-13: 5 working days after 2026-09-30 (calendar: ...)".
+	Explanation []string `json:"explanation"`
+}
+
+// Explain returns the explanation as multi-line text.
+func (d Deadline) Explain() string { return strings.Join(d.Explanation, "\n") }
+
+// Missed reports whether the deadline has passed at now: true from DueAt on.
+func (d Deadline) Missed(now time.Time) bool { return !now.Before(d.DueAt) }
+
+// AddWorkingDays returns the deadline n working days after from: the n-th
+// working day after from, from itself not counted. n must be between 1 and
+// MaxWorkingDays. Any day the count passes through in a year without data
+// makes it fail with an error matching ErrNoData.
+func (c *Calendar) AddWorkingDays(from Date, n int) (Deadline, error) {
+	var vs violations
+	if !from.IsValid() {
+		vs.add("from", "must be a valid date")
+	}
+	switch {
+	case n < 1:
+		vs.add(KindWorkingDays, "must be at least 1")
+	case n > MaxWorkingDays:
+		vs.add(KindWorkingDays, "must be at most %d", MaxWorkingDays)
+	}
+	if err := vs.err("period"); err != nil {
+		return Deadline{}, err
+	}
+
+	rule := fmt.Sprintf("%s after %s", plural(n, "working day", "working days"), from)
+	w := walk{cal: c}
+	due := from
+	for counted := 0; counted < n; {
+		due = due.AddDays(1)
+		info, err := w.visit(due)
+		if err != nil {
+			return Deadline{}, fmt.Errorf("%s: %w", rule, err)
+		}
+		if info.working() {
+			counted++
+		}
+	}
+
+	dl := w.deadline(KindWorkingDays, rule, n, from, due)
+	dl.Explanation = append(dl.Explanation, w.eventLines(from, due)...)
+	dl.Explanation = append(dl.Explanation, closingLine(due))
+	return dl, nil
+}
+
+// AddMonths returns the deadline n months after from: the corresponding day of
+// the last month, or that month's last day when it has none (Civil Code art.
+// 202); when that day is a rest day, the first working day after it (art.
+// 203). n must be between 1 and MaxMonths. Looking up a year without data
+// makes it fail with an error matching ErrNoData.
+func (c *Calendar) AddMonths(from Date, n int) (Deadline, error) {
+	var vs violations
+	if !from.IsValid() {
+		vs.add("from", "must be a valid date")
+	}
+	if n < 1 || n > MaxMonths {
+		vs.add(KindMonths, "must be between 1 and %d", MaxMonths)
+	}
+	if err := vs.err("period"); err != nil {
+		return Deadline{}, err
+	}
+
+	rule := fmt.Sprintf("%s after %s", plural(n, "month", "months"), from)
+	corresponding := addCalendarMonths(from, n)
+	w := walk{cal: c}
+	info, err := w.visit(corresponding)
+	if err != nil {
+		return Deadline{}, fmt.Errorf("%s: %w", rule, err)
+	}
+	landed := info
+	due := corresponding
+	for !info.working() {
+		due = due.AddDays(1)
+		if info, err = w.visit(due); err != nil {
+			return Deadline{}, fmt.Errorf("%s: %w", rule, err)
+		}
+	}
+
+	dl := w.deadline(KindMonths, rule, n, from, due)
+	dl.CorrespondingDay = &corresponding
+	falls := fmt.Sprintf("%s falls on %s", rule, corresponding)
+	if corresponding.Day != from.Day {
+		falls += fmt.Sprintf(" (%s has no %s; Civil Code art. 202)", corresponding.Month, ordinal(from.Day))
+	} else {
+		falls += " (the corresponding day; Civil Code art. 202)"
+	}
+	dl.Explanation = append(dl.Explanation, falls)
+	if !landed.working() {
+		dl.Explanation = append(dl.Explanation, fmt.Sprintf(
+			"%s is a rest day (%s); the period ends on the next working day %s (Civil Code art. 203)",
+			corresponding, landed.reason(), due))
+	}
+	dl.Explanation = append(dl.Explanation, w.eventLines(from, due)...)
+	dl.Explanation = append(dl.Explanation, closingLine(due))
+	return dl, nil
+}
+
+// addCalendarMonths returns the day n months after d, or the last day of that
+// month when it is shorter (Jan 31 + 1 = Feb 28 or 29), unlike time.AddDate,
+// which would overflow into March.
+func addCalendarMonths(d Date, n int) Date {
+	months := int(d.Month) - 1 + n
+	year := d.Year + months/12
+	month := time.Month(months%12 + 1)
+	return Date{Year: year, Month: month, Day: min(d.Day, daysIn(year, month))}
+}
+
+// walk records what a period passes over, day by day, in order.
+type walk struct {
+	cal      *Calendar
+	skipped  []Skip
+	makeups  []MakeupDay
+	versions []Version
+	years    []int
+}
+
+func (w *walk) visit(d Date) (dayInfo, error) {
+	info, data, err := w.cal.classify(d)
+	if err != nil {
+		return dayInfo{}, err
+	}
+	if len(w.years) == 0 || w.years[len(w.years)-1] != d.Year {
+		w.years = append(w.years, d.Year)
+		w.versions = append(w.versions, data.version)
+	}
+	switch {
+	case info.kind == makeupWorkday:
+		w.makeups = append(w.makeups, MakeupDay{Date: d, Name: info.name})
+	case !info.working():
+		reason := info.reason()
+		if n := len(w.skipped); n > 0 && w.skipped[n-1].Reason == reason && w.skipped[n-1].End.AddDays(1) == d {
+			w.skipped[n-1].End = d
+		} else {
+			w.skipped = append(w.skipped, Skip{Start: d, End: d, Reason: reason})
+		}
+	}
+	return info, nil
+}
+
+// deadline builds the Deadline with its summary line; the caller adds the
+// rest of the explanation.
+func (w *walk) deadline(kind, rule string, count int, from, due Date) Deadline {
+	labels := make([]string, len(w.versions))
+	for i, v := range w.versions {
+		labels[i] = v.Label
+	}
+	return Deadline{
+		Rule:        rule,
+		Kind:        kind,
+		Count:       count,
+		From:        from,
+		Due:         due,
+		DueAt:       due.End(),
+		Skipped:     append([]Skip{}, w.skipped...),
+		MakeupDays:  append([]MakeupDay{}, w.makeups...),
+		Versions:    append([]Version{}, w.versions...),
+		Explanation: []string{fmt.Sprintf("due %s: %s (calendar: %s)", due, rule, strings.Join(labels, "; "))},
+	}
+}
+
+// eventLines returns the skipped runs and make-up days in date order. Dates are
+// written MM-DD when the whole period lies in one year.
+func (w *walk) eventLines(from, due Date) []string {
+	short := from.Year == due.Year
+	format := func(d Date) string {
+		if short {
+			return d.MonthDay()
+		}
+		return d.String()
+	}
+	var lines []string
+	si, mi := 0, 0
+	for si < len(w.skipped) || mi < len(w.makeups) {
+		if mi == len(w.makeups) || (si < len(w.skipped) && w.skipped[si].Start.Before(w.makeups[mi].Date)) {
+			s := w.skipped[si]
+			span := format(s.Start)
+			if s.End != s.Start {
+				span += ".." + format(s.End)
+			}
+			lines = append(lines, fmt.Sprintf("skipped %s %s", span, s.Reason))
+			si++
+			continue
+		}
+		m := w.makeups[mi]
+		lines = append(lines, fmt.Sprintf("%s %s is a working day (%s make-up)", format(m.Date), m.Date.Weekday(), m.Name))
+		mi++
+	}
+	return lines
+}
+
+func closingLine(due Date) string {
+	return fmt.Sprintf("the period ends at 24:00 on %s (%s), i.e. %s", due, TimeZone, due.End().Format("2006-01-02 15:04 -07:00"))
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
+// ordinal returns "29th", "30th", "31st"; only those days can be missing from
+// a month.
+func ordinal(day int) string {
+	switch {
+	case day%10 == 1 && day != 11:
+		return fmt.Sprintf("%dst", day)
+	case day%10 == 2 && day != 12:
+		return fmt.Sprintf("%dnd", day)
+	case day%10 == 3 && day != 13:
+		return fmt.Sprintf("%drd", day)
+	}
+	return fmt.Sprintf("%dth", day)
+}
