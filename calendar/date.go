@@ -124,17 +124,24 @@ func (d Date) MonthDay() string {
 	return fmt.Sprintf("%02d-%02d", int(d.Month), d.Day)
 }
 
-// MarshalText writes d as "YYYY-MM-DD"; it refuses an invalid date, so a zero
-// Date never reaches JSON as "0000-00-00".
+// MarshalText writes d as "YYYY-MM-DD", and the zero Date (no date) as "";
+// it refuses any other invalid date, so none reaches JSON as "0000-00-00".
 func (d Date) MarshalText() ([]byte, error) {
+	if d.IsZero() {
+		return []byte{}, nil
+	}
 	if err := d.check(); err != nil {
 		return nil, fmt.Errorf("calendar: cannot write invalid date %s: %w", d, err)
 	}
 	return []byte(d.String()), nil
 }
 
-// UnmarshalText reads a date written "YYYY-MM-DD".
+// UnmarshalText reads a date written "YYYY-MM-DD"; "" is the zero Date.
 func (d *Date) UnmarshalText(text []byte) error {
+	if len(text) == 0 {
+		*d = Date{}
+		return nil
+	}
 	parsed, err := ParseDate(string(text))
 	if err != nil {
 		return err

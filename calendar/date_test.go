@@ -112,6 +112,13 @@ func TestDateJSON(t *testing.T) {
 	require.ErrorContains(t, json.Unmarshal([]byte(`{"d":"2025-02-29"}`), &back), `invalid date "2025-02-29"`)
 	require.ErrorContains(t, json.Unmarshal([]byte(`{"d":20251001}`), &back), "cannot unmarshal number")
 
-	_, err = json.Marshal(wrapper{})
-	require.ErrorContains(t, err, "cannot write invalid date 0000-00-00")
+	// The zero Date is "no date": it round-trips as "" (a zero result that
+	// travels with an error, for one); other invalid dates are refused.
+	out, err = json.Marshal(wrapper{})
+	require.NoError(t, err)
+	require.JSONEq(t, `{"d":""}`, string(out))
+	require.NoError(t, json.Unmarshal(out, &back))
+	require.True(t, back.D.IsZero())
+	_, err = json.Marshal(wrapper{D: calendar.Date{Year: 2025, Month: 2, Day: 30}})
+	require.ErrorContains(t, err, "cannot write invalid date")
 }

@@ -205,7 +205,7 @@ func (w *inspection) run(ctx workflow.Context) (InspectionResult, error) {
 		},
 		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, in AwaitCreatedInput) error {
 			if in.RequestID != w.state.RequestID {
-				return applicationError(derrors.New(derrors.ErrAlreadyExists,
+				return derrors.ToTemporal(derrors.New(derrors.ErrAlreadyExists,
 					"inspection %q already exists, created by another request", w.state.ID))
 			}
 			return nil
@@ -254,11 +254,9 @@ func (w *inspection) run(ctx workflow.Context) (InspectionResult, error) {
 var ledgerActivityOptions = workflow.ActivityOptions{
 	StartToCloseTimeout: 30 * time.Second,
 	RetryPolicy: &temporal.RetryPolicy{
-		InitialInterval:    time.Second,
-		BackoffCoefficient: 2,
-		MaximumInterval:    time.Minute,
-		NonRetryableErrorTypes: []string{
-			errTypeInvalid, errTypePrecondition, errTypeAlreadyExists, errTypeNotFound, errTypePermission,
-		},
+		InitialInterval:        time.Second,
+		BackoffCoefficient:     2,
+		MaximumInterval:        time.Minute,
+		NonRetryableErrorTypes: derrors.NonRetryableTypes,
 	},
 }

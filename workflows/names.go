@@ -4,6 +4,8 @@
 // an activity (package activities).
 package workflows
 
+import "fmt"
+
 // DefaultTaskQueue is the task queue workers poll unless configured otherwise
 // (XUNCHA_TASK_QUEUE).
 const DefaultTaskQueue = "xuncha"
@@ -12,7 +14,28 @@ const DefaultTaskQueue = "xuncha"
 const (
 	// InspectionWorkflowName is the type of inspection workflows.
 	InspectionWorkflowName = "InspectionWorkflow"
+	// FindingWorkflowName is the type of finding workflows.
+	FindingWorkflowName = "FindingWorkflow"
+	// CalendarChangeWorkflowName is the type of the workflow that re-dates
+	// running deadlines after a calendar version is loaded.
+	CalendarChangeWorkflowName = "CalendarChangeWorkflow"
 )
+
+// SignalCalendarChanged tells a lifecycle with a running deadline that a new
+// calendar version was loaded (CalendarChangedSignal).
+const SignalCalendarChanged = "calendar-changed"
+
+// Webhook event types.
+const (
+	// EventMajorFinding is posted when a MAJOR hazard or important problem is
+	// recorded.
+	EventMajorFinding = "finding.major"
+	// EventFindingEscalated is posted for each escalation step of a finding.
+	EventFindingEscalated = "finding.escalated"
+)
+
+// WebhookEventTypes lists the event types a webhook may subscribe to.
+var WebhookEventTypes = []string{EventMajorFinding, EventFindingEscalated}
 
 // Query and update names.
 const (
@@ -26,6 +49,17 @@ const (
 
 // InspectionWorkflowID is the workflow ID of inspection id.
 func InspectionWorkflowID(id string) string { return "inspection/" + id }
+
+// FindingWorkflowID is the workflow ID of finding id.
+func FindingWorkflowID(id string) string { return "finding/" + id }
+
+// CalendarChangeWorkflowID is the workflow ID that re-dates deadlines for a
+// loaded calendar version.
+func CalendarChangeWorkflowID(version int64) string { return fmt.Sprintf("calendar-change/%d", version) }
+
+// UpdateID is the Temporal update ID of a request, so that a retried request
+// is deduplicated by Temporal and answered with the first result.
+func UpdateID(action, requestID string) string { return action + "/" + requestID }
 
 // AwaitCreatedUpdateID is the update ID of the creating request, so that a
 // retried create is deduplicated by Temporal.

@@ -15,6 +15,8 @@ import (
 // Register adds every workflow and activity to a worker.
 func Register(r worker.Registry, a *activities.Activities) {
 	r.RegisterWorkflowWithOptions(InspectionWorkflow, workflow.RegisterOptions{Name: InspectionWorkflowName})
+	r.RegisterWorkflowWithOptions(FindingWorkflow, workflow.RegisterOptions{Name: FindingWorkflowName})
+	r.RegisterWorkflowWithOptions(CalendarChangeWorkflow, workflow.RegisterOptions{Name: CalendarChangeWorkflowName})
 	r.RegisterActivity(a)
 }
 

@@ -1,15 +1,14 @@
-package workflows
+package derrors
 
 import (
 	"errors"
 
 	"go.temporal.io/sdk/temporal"
-
-	"github.com/xuncha/xuncha/internal/derrors"
 )
 
 // Application error types that carry domain errors across Temporal (update
-// validators, activities) to the API.
+// validators, activities) to the API. NonRetryableTypes lists them for
+// activity retry policies.
 const (
 	errTypeInvalid       = "INVALID_ARGUMENT"
 	errTypePrecondition  = "FAILED_PRECONDITION"
@@ -18,38 +17,38 @@ const (
 	errTypePermission    = "PERMISSION_DENIED"
 )
 
-// applicationError turns a domain error into a non-retryable Temporal
+// ToTemporal turns a domain error into a non-retryable Temporal
 // application error whose type names the kind and whose details carry the
 // structure (field violations, stage refusal).
-func applicationError(err error) error {
+func ToTemporal(err error) error {
 	if err == nil {
 		return nil
 	}
-	var invalid *derrors.InvalidError
-	var stage *derrors.StageError
+	var invalid *InvalidError
+	var stage *StageError
 	switch {
 	case errors.As(err, &invalid):
 		return temporal.NewNonRetryableApplicationError(err.Error(), errTypeInvalid, nil, invalid)
 	case errors.As(err, &stage):
 		return temporal.NewNonRetryableApplicationError(err.Error(), errTypePrecondition, nil, stage)
-	case errors.Is(err, derrors.ErrAlreadyExists):
+	case errors.Is(err, ErrAlreadyExists):
 		return temporal.NewNonRetryableApplicationError(err.Error(), errTypeAlreadyExists, nil)
-	case errors.Is(err, derrors.ErrNotFound):
+	case errors.Is(err, ErrNotFound):
 		return temporal.NewNonRetryableApplicationError(err.Error(), errTypeNotFound, nil)
-	case errors.Is(err, derrors.ErrPermissionDenied):
+	case errors.Is(err, ErrPermissionDenied):
 		return temporal.NewNonRetryableApplicationError(err.Error(), errTypePermission, nil)
-	case errors.Is(err, derrors.ErrFailedPrecondition):
+	case errors.Is(err, ErrFailedPrecondition):
 		return temporal.NewNonRetryableApplicationError(err.Error(), errTypePrecondition, nil)
-	case errors.Is(err, derrors.ErrInvalidArgument):
+	case errors.Is(err, ErrInvalidArgument):
 		return temporal.NewNonRetryableApplicationError(err.Error(), errTypeInvalid, nil)
 	}
 	return err
 }
 
-// DomainError turns an error returned by the Temporal client for an update
+// FromTemporal turns an error returned by the Temporal client for an update
 // or workflow back into the domain error the workflow refused with. Errors
 // that are not refusals are returned wrapped, unchanged in kind.
-func DomainError(err error) error {
+func FromTemporal(err error) error {
 	var app *temporal.ApplicationError
 	if !errors.As(err, &app) {
 		return err
@@ -57,23 +56,29 @@ func DomainError(err error) error {
 	msg := app.Message()
 	switch app.Type() {
 	case errTypeInvalid:
-		var invalid derrors.InvalidError
-		if app.HasDetails() && app.Details(&invalid) == nil && len(invalid.Violations) > 0 {
-			return &invalid
+		// Details decode into a pointer: payloads decode into it, and the
+		// SDK's test environment hands over the original *InvalidError.
+		var invalid *InvalidError
+		if app.HasDetails() && app.Details(&invalid) == nil && invalid != nil && len(invalid.Violations) > 0 {
+			return invalid
 		}
-		return derrors.New(derrors.ErrInvalidArgument, "%s", msg)
+		return New(ErrInvalidArgument, "%s", msg)
 	case errTypePrecondition:
-		var stage derrors.StageError
-		if app.HasDetails() && app.Details(&stage) == nil && stage.Reason != "" {
-			return &stage
+		var stage *StageError
+		if app.HasDetails() && app.Details(&stage) == nil && stage != nil && stage.Reason != "" {
+			return stage
 		}
-		return derrors.New(derrors.ErrFailedPrecondition, "%s", msg)
+		return New(ErrFailedPrecondition, "%s", msg)
 	case errTypeAlreadyExists:
-		return derrors.New(derrors.ErrAlreadyExists, "%s", msg)
+		return New(ErrAlreadyExists, "%s", msg)
 	case errTypeNotFound:
-		return derrors.New(derrors.ErrNotFound, "%s", msg)
+		return New(ErrNotFound, "%s", msg)
 	case errTypePermission:
-		return derrors.New(derrors.ErrPermissionDenied, "%s", msg)
+		return New(ErrPermissionDenied, "%s", msg)
 	}
 	return err
 }
+
+// NonRetryableTypes are the application error types of domain refusals:
+// retrying an activity that refused will not help.
+var NonRetryableTypes = []string{errTypeInvalid, errTypePrecondition, errTypeAlreadyExists, errTypeNotFound, errTypePermission}

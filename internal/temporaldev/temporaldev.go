@@ -1,0 +1,523 @@
+// Package temporaldev runs the Temporal CLI's development server
+// (`temporal server start-dev`) as a child process: the embedded Temporal of
+// `xuncha dev` and of the integration tests.
+//
+// Every port the dev server opens on its own is made explicit (frontend gRPC,
+// frontend HTTP, metrics, UI), so parallel processes do not collide; only the
+// internal history, matching and worker gRPC ports are still picked by the
+// server itself, from the kernel's free ports. On Linux the server receives
+// SIGTERM if our process dies, so it never outlives us.
+package temporaldev
+
+import (
+	"bytes"
+	"context"
+	"debug/buildinfo"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+	"go.uber.org/zap"
+
+	"github.com/xuncha/xuncha/internal/logging"
+	"github.com/xuncha/xuncha/internal/searchattr"
+)
+
+const (
+	// CLIVersion is the pinned Temporal CLI release: the only one that builds
+	// with this module's toolchain and dependencies.
+	CLIVersion = "v1.5.1"
+
+	// CLIModule is the Go module of the Temporal CLI.
+	CLIModule = "github.com/temporalio/cli"
+
+	// CLIPackage is the Go package of the Temporal CLI binary.
+	CLIPackage = "github.com/temporalio/cli/cmd/temporal"
+
+	// DefaultNamespace is the namespace used when Config.Namespace is empty.
+	DefaultNamespace = "default"
+
+	// startTimeout bounds how long Start waits for the frontend and the
+	// namespace to answer.
+	startTimeout = 60 * time.Second
+	// stopTimeout bounds a graceful stop before the server is killed, when
+	// the context passed to Stop has no earlier deadline.
+	stopTimeout = 15 * time.Second
+)
+
+// ErrPortInUse is wrapped by the error Start returns when a port is taken.
+var ErrPortInUse = errors.New("port in use")
+
+// EnsureBinary returns binDir/temporal, first building it with
+// `go install CLIPackage@CLIVersion` (GOBIN=binDir) if it is missing or is
+// another version. Concurrent callers (parallel test binaries) wait for one
+// build instead of racing. The first build takes several minutes.
+func EnsureBinary(ctx context.Context, binDir string, log *zap.Logger) (string, error) {
+	if log == nil {
+		log = zap.NewNop()
+	}
+	binDir, err := filepath.Abs(binDir)
+	if err != nil {
+		return "", fmt.Errorf("temporaldev: resolving bin dir: %w", err)
+	}
+	bin := filepath.Join(binDir, "temporal")
+	if binaryVersionOK(bin) {
+		return bin, nil
+	}
+	if err := os.MkdirAll(binDir, 0o755); err != nil {
+		return "", fmt.Errorf("temporaldev: creating bin dir: %w", err)
+	}
+	unlock, err := lockFile(ctx, filepath.Join(binDir, ".temporal-build.lock"))
+	if err != nil {
+		return "", err
+	}
+	defer unlock()
+	if binaryVersionOK(bin) { // built by another process while we waited
+		return bin, nil
+	}
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		return "", fmt.Errorf("temporaldev: %s is missing and go is not on PATH to build it: install Go, or run `GOBIN=%s go install %s@%s`", bin, binDir, CLIPackage, CLIVersion)
+	}
+	log.Info("building the Temporal CLI; the first build takes several minutes",
+		zap.String("package", CLIPackage+"@"+CLIVersion), zap.String("into", binDir))
+	started := time.Now()
+	cmd := exec.CommandContext(ctx, goBin, "install", CLIPackage+"@"+CLIVersion)
+	cmd.Env = append(os.Environ(), "GOBIN="+binDir)
+	cmd.Dir = binDir // outside any module: `go install pkg@version` needs none
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("temporaldev: building %s@%s into %s: %w: %s", CLIPackage, CLIVersion, binDir, err, oneLine(lastLines(string(out), 20)))
+	}
+	if !binaryVersionOK(bin) {
+		return "", fmt.Errorf("temporaldev: built %s but its build info does not name %s@%s", bin, CLIModule, CLIVersion)
+	}
+	log.Info("built the Temporal CLI", zap.String("path", bin), zap.Duration("took", time.Since(started).Round(time.Second)))
+	return bin, nil
+}
+
+// binaryVersionOK tells whether bin exists and was built from the CLI module
+// at CLIVersion. It reads the Go build info: `temporal --version` says
+// "0.0.0-DEV" for builds made by go install, the release version being set by
+// the release pipeline's linker flags.
+func binaryVersionOK(bin string) bool {
+	info, err := buildinfo.ReadFile(bin)
+	return err == nil && info.Main.Path == CLIModule && info.Main.Version == CLIVersion
+}
+
+// lockFile takes an exclusive flock on path, polling so ctx can cancel.
+func lockFile(ctx context.Context, path string) (unlock func(), err error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("temporaldev: opening build lock: %w", err)
+	}
+	for {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil {
+			return func() { _ = f.Close() }, nil // closing releases the lock
+		}
+		if !errors.Is(err, syscall.EWOULDBLOCK) {
+			_ = f.Close()
+			return nil, fmt.Errorf("temporaldev: taking build lock %s: %w", path, err)
+		}
+		select {
+		case <-ctx.Done():
+			_ = f.Close()
+			return nil, fmt.Errorf("temporaldev: waiting for another build of the Temporal CLI: %w", ctx.Err())
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+// Config configures Start.
+type Config struct {
+	// BinPath is the temporal CLI binary, e.g. from EnsureBinary. Required.
+	BinPath string
+	// Port is the frontend gRPC port on 127.0.0.1. 0 picks a free port.
+	Port int
+	// UIPort is the Web UI's port on 127.0.0.1. 0 runs headless (no UI).
+	UIPort int
+	// DBFile is the SQLite file that persists the server's state across
+	// restarts; its directory is created if missing. "" keeps state in
+	// memory, lost when the server stops.
+	DBFile string
+	// Namespace is created at start if missing. Default DefaultNamespace.
+	Namespace string
+	// SearchAttributes are "Name=Type" pairs (searchattr.DevServerFlags())
+	// registered on Namespace. Start also registers them after the server is
+	// up, because the dev server only applies its flags to namespaces it
+	// creates, not to a namespace already in a reused DBFile.
+	SearchAttributes []string
+	// Log receives the server's output at debug level and lifecycle events
+	// at info level. Default: discard.
+	Log *zap.Logger
+}
+
+// Server is a running dev server started by Start. Stop it with Stop.
+type Server struct {
+	address   string
+	port      int
+	uiPort    int
+	uiURL     string
+	namespace string
+	log       *zap.Logger
+
+	cmd     *exec.Cmd
+	out     *tailBuffer
+	exited  chan struct{}
+	waitErr error // set before exited is closed
+
+	stopOnce sync.Once
+	stopErr  error
+}
+
+// Start starts the dev server, waits until its frontend is healthy and the
+// namespace exists with the search attributes registered, and returns it.
+// Errors are one line saying what to do; when the server itself failed, they
+// end with the tail of its output.
+func Start(ctx context.Context, cfg Config) (*Server, error) {
+	if cfg.BinPath == "" {
+		return nil, errors.New("temporaldev: Config.BinPath is empty: get it from EnsureBinary")
+	}
+	if cfg.Log == nil {
+		cfg.Log = zap.NewNop()
+	}
+	if cfg.Namespace == "" {
+		cfg.Namespace = DefaultNamespace
+	}
+	defs := make([]searchattr.Definition, 0, len(cfg.SearchAttributes))
+	for _, sa := range cfg.SearchAttributes {
+		d, err := searchattr.ParseDefinition(sa)
+		if err != nil {
+			return nil, fmt.Errorf("temporaldev: %w", err)
+		}
+		defs = append(defs, d)
+	}
+	if cfg.DBFile != "" {
+		abs, err := filepath.Abs(cfg.DBFile)
+		if err != nil {
+			return nil, fmt.Errorf("temporaldev: resolving DB file: %w", err)
+		}
+		cfg.DBFile = abs
+		if err := os.MkdirAll(filepath.Dir(abs), 0o755); err != nil {
+			return nil, fmt.Errorf("temporaldev: creating DB file dir: %w", err)
+		}
+	}
+	if cfg.Port != 0 {
+		if err := checkPortFree(cfg.Port, "frontend port (Config.Port)"); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.UIPort != 0 {
+		if err := checkPortFree(cfg.UIPort, "UI port (Config.UIPort)"); err != nil {
+			return nil, err
+		}
+	}
+	// Ports we pick can be taken by another process before the server binds
+	// them (parallel test binaries do this); then pick others.
+	for attempt := 1; ; attempt++ {
+		s, err := launch(cfg)
+		if err != nil {
+			return nil, err
+		}
+		if err := s.waitReady(ctx, defs); err != nil {
+			_ = s.kill()
+			if errors.Is(err, ErrPortInUse) && attempt < 3 {
+				cfg.Log.Info("a port was taken meanwhile, retrying", zap.Error(err))
+				continue
+			}
+			return nil, err
+		}
+		cfg.Log.Info("Temporal dev server ready", zap.String("address", s.address), zap.String("ui", s.uiURL), zap.String("namespace", s.namespace))
+		return s, nil
+	}
+}
+
+// launch starts the server process with explicit ports.
+func launch(cfg Config) (*Server, error) {
+	ports, err := freePorts(3)
+	if err != nil {
+		return nil, err
+	}
+	port, httpPort, metricsPort := cfg.Port, ports[1], ports[2]
+	if port == 0 {
+		port = ports[0]
+	}
+	args := []string{
+		"server", "start-dev",
+		"--ip", "127.0.0.1",
+		"--port", strconv.Itoa(port),
+		"--http-port", strconv.Itoa(httpPort),
+		"--metrics-port", strconv.Itoa(metricsPort),
+		"--log-level", "warn",
+	}
+	s := &Server{
+		address:   net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),
+		port:      port,
+		uiPort:    cfg.UIPort,
+		namespace: cfg.Namespace,
+		log:       cfg.Log,
+		exited:    make(chan struct{}),
+	}
+	if cfg.UIPort == 0 {
+		args = append(args, "--headless")
+	} else {
+		args = append(args, "--ui-port", strconv.Itoa(cfg.UIPort))
+		s.uiURL = "http://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(cfg.UIPort))
+	}
+	if cfg.DBFile != "" {
+		args = append(args, "--db-filename", cfg.DBFile)
+	}
+	if cfg.Namespace != DefaultNamespace { // "default" is always created
+		args = append(args, "--namespace", cfg.Namespace)
+	}
+	for _, sa := range cfg.SearchAttributes {
+		args = append(args, "--search-attribute", sa)
+	}
+	out := &tailBuffer{onLine: func(line string) { cfg.Log.Debug(line) }}
+	cmd := exec.Command(cfg.BinPath, args...)
+	cmd.Stdout = out
+	cmd.Stderr = out
+	cmd.WaitDelay = 5 * time.Second
+	s.cmd, s.out = cmd, out
+	cfg.Log.Debug("starting Temporal dev server", zap.String("bin", cfg.BinPath), zap.Strings("args", args))
+	if err := startLocked(cmd, syscall.SIGTERM, s.exited, &s.waitErr); err != nil {
+		return nil, fmt.Errorf("temporaldev: starting %s: %w", cfg.BinPath, err)
+	}
+	return s, nil
+}
+
+// waitReady polls until the frontend is healthy and the namespace exists,
+// then registers defs on the namespace.
+func (s *Server) waitReady(ctx context.Context, defs []searchattr.Definition) error {
+	ctx, cancel := context.WithTimeout(ctx, startTimeout)
+	defer cancel()
+	var lastErr error
+	for {
+		select {
+		case <-s.exited:
+			return s.startFailure(fmt.Errorf("temporal server start-dev exited during startup (%v)", s.waitErr))
+		default:
+		}
+		lastErr = s.probe(ctx, defs)
+		if lastErr == nil {
+			return nil
+		}
+		select {
+		case <-s.exited:
+		case <-ctx.Done():
+			return s.startFailure(fmt.Errorf("the dev server at %s was not ready within %s (%w): last attempt: %v", s.address, startTimeout, ctx.Err(), lastErr))
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// probe checks readiness once and registers the search attributes.
+func (s *Server) probe(ctx context.Context, defs []searchattr.Definition) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	c, err := client.DialContext(ctx, client.Options{
+		HostPort:  s.address,
+		Namespace: s.namespace,
+		Logger:    logging.Temporal(s.log.Named("sdk")),
+	})
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if _, err := c.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
+		return err
+	}
+	if _, err := c.WorkflowService().DescribeNamespace(ctx, &workflowservice.DescribeNamespaceRequest{Namespace: s.namespace}); err != nil {
+		return err
+	}
+	if len(defs) > 0 {
+		return searchattr.RegisterDefinitions(ctx, c.OperatorService(), s.namespace, defs)
+	}
+	return nil
+}
+
+// startFailure turns a startup failure into a one-line error: a taken port
+// is reported as such, anything else carries the server's output tail.
+func (s *Server) startFailure(err error) error {
+	tail := s.out.Tail()
+	if strings.Contains(tail, "address already in use") {
+		which := "one of its ports"
+		switch {
+		case strings.Contains(tail, "frontend port"):
+			which = fmt.Sprintf("frontend port %d", s.port)
+		case strings.Contains(tail, "UI port"):
+			which = fmt.Sprintf("UI port %d", s.uiPort)
+		}
+		return fmt.Errorf("temporaldev: %s on 127.0.0.1 is already in use (%w): free it or choose another port: %s", which, ErrPortInUse, oneLine(tail))
+	}
+	return fmt.Errorf("temporaldev: %w; server output: %s", err, oneLine(tail))
+}
+
+// Address is the frontend's host:port, e.g. 127.0.0.1:7233.
+func (s *Server) Address() string { return s.address }
+
+// UIURL is the Web UI's URL, or "" when running headless.
+func (s *Server) UIURL() string { return s.uiURL }
+
+// Namespace is the namespace Start made sure of.
+func (s *Server) Namespace() string { return s.namespace }
+
+// PID is the process ID of the dev server.
+func (s *Server) PID() int { return s.cmd.Process.Pid }
+
+// Done is closed when the dev server has exited, whether by Stop or not.
+func (s *Server) Done() <-chan struct{} { return s.exited }
+
+// Stop sends SIGTERM, waits for the server to exit, and kills it if ctx ends
+// first or 15 seconds pass. Stop is idempotent: later calls return the first
+// call's result. It reports an error if the server had died on its own.
+func (s *Server) Stop(ctx context.Context) error {
+	s.stopOnce.Do(func() { s.stopErr = s.stop(ctx) })
+	return s.stopErr
+}
+
+func (s *Server) stop(ctx context.Context) error {
+	select {
+	case <-s.exited:
+		return fmt.Errorf("temporaldev: the dev server had already exited (%v): %s", s.waitErr, oneLine(s.out.Tail()))
+	default:
+	}
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil && !errors.Is(err, os.ErrProcessDone) {
+		return fmt.Errorf("temporaldev: signalling the dev server: %w", err)
+	}
+	timer := time.NewTimer(stopTimeout)
+	defer timer.Stop()
+	select {
+	case <-s.exited:
+	case <-ctx.Done():
+		_ = s.kill()
+		return fmt.Errorf("temporaldev: the dev server did not stop in time and was killed: %w", ctx.Err())
+	case <-timer.C:
+		_ = s.kill()
+		return fmt.Errorf("temporaldev: the dev server did not stop within %s and was killed", stopTimeout)
+	}
+	if s.waitErr != nil {
+		return fmt.Errorf("temporaldev: the dev server stopped with %w: %s", s.waitErr, oneLine(s.out.Tail()))
+	}
+	s.log.Info("Temporal dev server stopped", zap.String("address", s.address))
+	return nil
+}
+
+// kill kills the server and waits for it to be reaped.
+func (s *Server) kill() error {
+	err := s.cmd.Process.Kill()
+	<-s.exited
+	if errors.Is(err, os.ErrProcessDone) {
+		return nil
+	}
+	return err
+}
+
+// checkPortFree reports ErrPortInUse if 127.0.0.1:port cannot be bound.
+func checkPortFree(port int, what string) error {
+	l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	if err != nil {
+		return fmt.Errorf("temporaldev: %s %d on 127.0.0.1 is already in use (%w): free it or choose another port", what, port, ErrPortInUse)
+	}
+	return l.Close()
+}
+
+// freePorts asks the kernel for n distinct free ports on 127.0.0.1. Each is
+// connected to once before returning, which leaves it in TIME_WAIT: the
+// kernel then does not hand it out again to bind(:0) for a while, yet the
+// server can still bind it explicitly. This keeps parallel processes from
+// picking the same ports.
+func freePorts(n int) ([]int, error) {
+	ports := make([]int, 0, n)
+	for range n {
+		p, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		ports = append(ports, p)
+	}
+	return ports, nil
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("temporaldev: finding a free port: %w", err)
+	}
+	defer l.Close()
+	c, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		return 0, fmt.Errorf("temporaldev: finding a free port: %w", err)
+	}
+	defer c.Close()
+	a, err := l.Accept()
+	if err != nil {
+		return 0, fmt.Errorf("temporaldev: finding a free port: %w", err)
+	}
+	_ = a.Close() // the server side closes first, so the TIME_WAIT is on this port
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// tailBuffer is an io.Writer that keeps the last 20 lines written to it and
+// hands each complete line to onLine. Safe for concurrent use.
+type tailBuffer struct {
+	mu      sync.Mutex
+	lines   []string
+	partial []byte
+	onLine  func(string)
+}
+
+func (b *tailBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.partial = append(b.partial, p...)
+	for {
+		i := bytes.IndexByte(b.partial, '\n')
+		if i < 0 {
+			return len(p), nil
+		}
+		line := strings.TrimRight(string(b.partial[:i]), "\r")
+		b.partial = b.partial[i+1:]
+		if b.lines = append(b.lines, line); len(b.lines) > 20 {
+			b.lines = b.lines[len(b.lines)-20:]
+		}
+		if b.onLine != nil {
+			b.onLine(line)
+		}
+	}
+}
+
+// Tail returns the kept lines and any pending partial line.
+func (b *tailBuffer) Tail() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	lines := b.lines
+	if len(b.partial) > 0 {
+		lines = append(lines[:len(lines):len(lines)], string(b.partial))
+	}
+	return strings.Join(lines, "\n")
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// oneLine joins the lines of s with " | " so errors stay on one line.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(strings.ReplaceAll(strings.TrimSpace(s), "\n", " | ")), " ")
+}

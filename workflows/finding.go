@@ -1,0 +1,432 @@
+package workflows
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/xuncha/xuncha/activities"
+	"github.com/xuncha/xuncha/calendar"
+	"github.com/xuncha/xuncha/internal/actor"
+	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/internal/searchattr"
+	"github.com/xuncha/xuncha/ledger"
+)
+
+// FindingInput starts a FindingWorkflow: the finding as recorded (stage and
+// ledger number are set by the workflow).
+type FindingInput struct {
+	Finding ledger.Finding `json:"finding"`
+}
+
+// FindingState is what the state query and every update return.
+type FindingState struct {
+	Finding     ledger.Finding      `json:"finding"`
+	Escalations []ledger.Escalation `json:"escalations"`
+	// Pending are the escalation steps still to fire for the running
+	// deadline.
+	Pending []activities.ScheduledStep `json:"pending"`
+	// Recorded is true once the ledger holds the finding with its number.
+	Recorded bool `json:"recorded"`
+}
+
+// FindingResult is what a finished FindingWorkflow returns.
+type FindingResult struct {
+	Stage string `json:"stage"`
+}
+
+// CalendarChangedSignal carries the loaded calendar version.
+type CalendarChangedSignal struct {
+	Version int64 `json:"version"`
+}
+
+// FindingSearchAttributes are set when a finding workflow starts.
+func FindingSearchAttributes(f ledger.Finding) temporal.SearchAttributes {
+	updates := []temporal.SearchAttributeUpdate{
+		searchattr.Stage.ValueSet(FindingFound),
+		searchattr.Unit.ValueSet(f.UnitCode),
+		searchattr.Inspection.ValueSet(f.InspectionID),
+		searchattr.Kind.ValueSet(f.Kind),
+		searchattr.Overdue.ValueSet(false),
+	}
+	if f.Severity != "" {
+		updates = append(updates, searchattr.Severity.ValueSet(f.Severity))
+	}
+	return temporal.NewSearchAttributes(updates...)
+}
+
+// FindingSummary is the Web UI's one-line summary of a finding workflow.
+func FindingSummary(f ledger.Finding) string {
+	if f.LedgerNumber != "" {
+		return f.LedgerNumber + " · " + f.Title
+	}
+	return f.Title
+}
+
+// FindingWorkflow drives one finding round the closed loop, with its
+// rectification deadline on durable timers and the escalation ladder.
+func FindingWorkflow(ctx workflow.Context, in FindingInput) (FindingResult, error) {
+	f := in.Finding
+	f.WorkflowID = workflow.GetInfo(ctx).WorkflowExecution.ID
+	f.Stage = FindingFound
+	f.CreatedAt = workflow.Now(ctx).UTC()
+	f.UpdatedAt = f.CreatedAt
+	f.Version = 1
+	w := &finding{row: f, mu: workflow.NewMutex(ctx)}
+	return w.run(ctx)
+}
+
+// finding is the state behind FindingWorkflow.
+type finding struct {
+	row         ledger.Finding
+	escalations []ledger.Escalation
+	recorded    bool
+	mu          workflow.Mutex
+
+	// The running deadline: how it is computed, its schedule, and the
+	// cancellation of its timers. gen changes whenever the schedule is
+	// replaced, so a stale timer does nothing.
+	rule       *activities.DeadlineRule
+	schedule   []scheduled
+	gen        int
+	stopLadder workflow.CancelFunc
+
+	deliveries int // webhook deliveries still running
+}
+
+// scheduled is one step of the running deadline's ladder.
+type scheduled struct {
+	activities.ScheduledStep
+	Fired bool
+}
+
+func (w *finding) state() FindingState {
+	st := FindingState{Finding: w.row, Escalations: slices.Clone(w.escalations), Recorded: w.recorded}
+	for _, s := range w.schedule {
+		if !s.Fired {
+			st.Pending = append(st.Pending, s.ScheduledStep)
+		}
+	}
+	return st
+}
+
+func (w *finding) subject() string { return FindingWorkflowID(w.row.ID) }
+
+func (w *finding) run(ctx workflow.Context) (FindingResult, error) {
+	if err := w.registerHandlers(ctx); err != nil {
+		return FindingResult{}, err
+	}
+	actx := workflow.WithActivityOptions(ctx, ledgerActivityOptions)
+
+	// FOUND: recorded with evidence, numbered in the ledger.
+	var rec activities.RecordFindingResult
+	if err := workflow.ExecuteActivity(actx, acts.RecordFinding, activities.RecordFindingInput{
+		Finding: w.row, EventKey: "record/" + w.row.RequestID,
+	}).Get(ctx, &rec); err != nil {
+		return FindingResult{}, fmt.Errorf("recording finding %q: %w", w.row.ID, err)
+	}
+	w.row.LedgerNumber = rec.LedgerNumber
+
+	// A MAJOR hazard or important problem is notified at once (charter 三(三)3).
+	if NeedsImmediateNotice(w.row) {
+		if err := w.notifyMajor(ctx); err != nil {
+			return FindingResult{}, err
+		}
+	}
+
+	// LISTED follows automatically once the ledger gave the number.
+	next := w.row
+	next.Stage = FindingListed
+	if err := w.apply(ctx, next, ledger.Event{
+		Key: "list/" + w.row.RequestID, Action: "list", Actor: actor.System,
+		Note: "entered in the problem ledger as " + w.row.LedgerNumber,
+	}); err != nil {
+		return FindingResult{}, err
+	}
+	w.recorded = true
+
+	workflow.Go(ctx, w.receiveCalendarChanges)
+
+	if err := workflow.Await(ctx, func() bool {
+		return !FindingOpen(w.row.Stage) && workflow.AllHandlersFinished(ctx) && w.deliveries == 0
+	}); err != nil {
+		return FindingResult{}, err
+	}
+	return FindingResult{Stage: w.row.Stage}, nil
+}
+
+func (w *finding) registerHandlers(ctx workflow.Context) error {
+	if err := workflow.SetQueryHandler(ctx, QueryState, func() (FindingState, error) { return w.state(), nil }); err != nil {
+		return fmt.Errorf("registering query: %w", err)
+	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateAwaitCreated,
+		func(ctx workflow.Context, in AwaitCreatedInput) (FindingState, error) {
+			if err := workflow.Await(ctx, func() bool { return w.recorded }); err != nil {
+				return FindingState{}, err
+			}
+			return w.state(), nil
+		},
+		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, in AwaitCreatedInput) error {
+			if in.RequestID != w.row.RequestID {
+				return derrors.ToTemporal(derrors.New(derrors.ErrAlreadyExists,
+					"finding %q already exists, recorded by another request", w.row.ID))
+			}
+			return nil
+		}},
+	); err != nil {
+		return fmt.Errorf("registering update: %w", err)
+	}
+	handlers := []struct {
+		name string
+		err  error
+	}{
+		{ActionDiagnose, setFindingUpdate(ctx, w, ActionDiagnose, func(in DiagnoseInput) (actor.Actor, bool, error) {
+			return in.Actor, true, in.Validate()
+		}, w.diagnose)},
+		{ActionClassify, setFindingUpdate(ctx, w, ActionClassify, func(in ClassifyInput) (actor.Actor, bool, error) {
+			return in.Actor, true, in.Validate()
+		}, w.classify)},
+		{ActionRefer, setFindingUpdate(ctx, w, ActionRefer, func(in ReferInput) (actor.Actor, bool, error) {
+			return in.Actor, true, in.Validate()
+		}, w.refer)},
+		{ActionReportRectification, setFindingUpdate(ctx, w, ActionReportRectification, func(in ReportRectificationInput) (actor.Actor, bool, error) {
+			return in.Actor, true, in.Validate()
+		}, w.reportRectification)},
+		{ActionVerify, setFindingUpdate(ctx, w, ActionVerify, func(in VerifyInput) (actor.Actor, bool, error) {
+			return in.Actor, in.Accept, in.Validate()
+		}, w.verify)},
+		{ActionWithdraw, setFindingUpdate(ctx, w, ActionWithdraw, func(in WithdrawInput) (actor.Actor, bool, error) {
+			return in.Actor, true, in.Validate()
+		}, w.withdraw)},
+	}
+	for _, h := range handlers {
+		if h.err != nil {
+			return fmt.Errorf("registering update %s: %w", h.name, h.err)
+		}
+	}
+	return nil
+}
+
+// setFindingUpdate registers one stage change: its validator checks, without
+// side effects, the stage, the caller's role and the fields, so that a
+// refused change is never recorded; its handler re-checks the stage under the
+// mutex (another change may have won meanwhile) and applies the change.
+func setFindingUpdate[In any](ctx workflow.Context, w *finding, action string,
+	check func(In) (who actor.Actor, accepted bool, err error),
+	apply func(workflow.Context, In) error,
+) error {
+	validate := func(in In) error {
+		who, accepted, fieldsErr := check(in)
+		if _, err := NextFindingStage(w.row.ID, w.row.Stage, action, accepted); err != nil {
+			return err
+		}
+		if !w.recorded {
+			return &derrors.StageError{Reason: "NOT_RECORDED", Subject: w.subject(), Action: action, Stage: w.row.Stage,
+				Message: w.subject() + " is still being recorded; retry shortly"}
+		}
+		if err := CheckFindingRole(action, who); err != nil {
+			return err
+		}
+		return fieldsErr
+	}
+	return workflow.SetUpdateHandlerWithOptions(ctx, action,
+		func(ctx workflow.Context, in In) (FindingState, error) {
+			if err := w.mu.Lock(ctx); err != nil {
+				return FindingState{}, err
+			}
+			defer w.mu.Unlock()
+			if err := validate(in); err != nil {
+				return FindingState{}, derrors.ToTemporal(err)
+			}
+			if err := apply(ctx, in); err != nil {
+				return FindingState{}, derrors.ToTemporal(err)
+			}
+			return w.state(), nil
+		},
+		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, in In) error {
+			return derrors.ToTemporal(validate(in))
+		}},
+	)
+}
+
+// apply writes a change to the ledger and, once written, makes it the
+// workflow's state. The event key is the Temporal update ID when there is one,
+// so a retried write records nothing twice.
+func (w *finding) apply(ctx workflow.Context, next ledger.Finding, e ledger.Event) error {
+	now := workflow.Now(ctx).UTC()
+	next.Version = w.row.Version + 1
+	next.UpdatedAt = now
+	e.SubjectType = ledger.SubjectFinding
+	e.SubjectID = w.row.ID
+	e.StageBefore = w.row.Stage
+	e.StageAfter = next.Stage
+	e.OccurredAt = now
+	if e.Key == "" {
+		e.Key = workflow.GetCurrentUpdateInfo(ctx).ID
+	}
+	actx := workflow.WithActivityOptions(ctx, ledgerActivityOptions)
+	if err := workflow.ExecuteActivity(actx, acts.ApplyFindingChange, activities.FindingChangeInput{Finding: next, Event: e}).Get(ctx, nil); err != nil {
+		return fmt.Errorf("writing %s of %s to the ledger: %w", e.Action, w.subject(), err)
+	}
+	w.row = next
+	w.publish(ctx)
+	return nil
+}
+
+// publish keeps the search attributes and the UI details current.
+func (w *finding) publish(ctx workflow.Context) {
+	updates := []temporal.SearchAttributeUpdate{
+		searchattr.Stage.ValueSet(w.row.Stage),
+		searchattr.Overdue.ValueSet(w.row.Overdue),
+	}
+	if w.row.Deadline != nil && w.row.Stage == FindingReferred {
+		updates = append(updates, searchattr.DueAt.ValueSet(w.row.Deadline.DueAt))
+	} else {
+		updates = append(updates, searchattr.DueAt.ValueUnset())
+	}
+	if err := workflow.UpsertTypedSearchAttributes(ctx, updates...); err != nil {
+		workflow.GetLogger(ctx).Warn("search attributes not updated", "error", err)
+	}
+	details := fmt.Sprintf("**%s** — stage %s", FindingSummary(w.row), w.row.Stage)
+	if w.row.Deadline != nil && w.row.Stage == FindingReferred {
+		details += "; rectification report due " + w.row.Deadline.Due.String()
+	}
+	if w.row.Overdue {
+		details += " — OVERDUE"
+	}
+	workflow.SetCurrentDetails(ctx, details)
+}
+
+func evidenceJSON(ids []string) json.RawMessage {
+	if len(ids) == 0 {
+		return nil
+	}
+	b, _ := json.Marshal(ids) // a string slice always marshals
+	return b
+}
+
+func dataJSON(v any) json.RawMessage {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil
+	}
+	return b
+}
+
+func (w *finding) diagnose(ctx workflow.Context, in DiagnoseInput) error {
+	next := w.row
+	next.Stage = FindingDiagnosed
+	d := in.Diagnosis
+	next.Diagnosis = &d
+	return w.apply(ctx, next, ledger.Event{Action: ActionDiagnose, Actor: in.Actor, Data: dataJSON(d)})
+}
+
+func (w *finding) classify(ctx workflow.Context, in ClassifyInput) error {
+	next := w.row
+	next.Stage = FindingClassified
+	next.Dispositions = slices.Clone(in.Dispositions)
+	return w.apply(ctx, next, ledger.Event{Action: ActionClassify, Actor: in.Actor, Note: in.Note,
+		Data: dataJSON(map[string]any{"dispositions": in.Dispositions})})
+}
+
+func (w *finding) refer(ctx workflow.Context, in ReferInput) error {
+	rule := activities.DeadlineRule{Field: "feedback_received_on", From: in.Referral.FeedbackReceivedOn, Months: 1,
+		Due: in.Referral.Due, DueField: "due"}
+	resolved, err := w.resolve(ctx, rule)
+	if err != nil {
+		return err
+	}
+	next := w.row
+	next.Stage = FindingReferred
+	r := in.Referral
+	next.Referral = &r
+	next.Deadline = &resolved.Deadline
+	next.DeadlineSeq++
+	next.Overdue = false
+	if err := w.apply(ctx, next, ledger.Event{Action: ActionRefer, Actor: in.Actor, Note: in.Note,
+		Data: dataJSON(map[string]any{"referral": r, "deadline": resolved.Deadline})}); err != nil {
+		return err
+	}
+	w.startLadder(ctx, rule, resolved, nil)
+	return nil
+}
+
+func (w *finding) reportRectification(ctx workflow.Context, in ReportRectificationInput) error {
+	next := w.row
+	next.Stage = FindingRectified
+	next.Rectification = &ledger.Rectification{
+		Report: in.Report, HandlingOfResponsible: in.HandlingOfResponsible,
+		EvidenceIDs: slices.Clone(in.EvidenceIDs), ReportedAt: workflow.Now(ctx).UTC(),
+	}
+	// The report stops the clock: a report after the deadline was missed is
+	// still recorded (missed_deadlines keeps the count), and the ladder ends.
+	next.Overdue = false
+	note := "rectification reported in time"
+	if w.row.Deadline != nil && !workflow.Now(ctx).Before(w.row.Deadline.DueAt) {
+		note = "rectification reported after the deadline " + w.row.Deadline.Due.String()
+	}
+	if err := w.apply(ctx, next, ledger.Event{Action: ActionReportRectification, Actor: in.Actor, Note: note,
+		Evidence: evidenceJSON(in.EvidenceIDs),
+		Data:     dataJSON(map[string]any{"report": in.Report, "handling_of_responsible": in.HandlingOfResponsible})}); err != nil {
+		return err
+	}
+	w.stopDeadline()
+	return nil
+}
+
+func (w *finding) verify(ctx workflow.Context, in VerifyInput) error {
+	if in.Accept {
+		next := w.row
+		next.Stage = FindingClosed
+		return w.apply(ctx, next, ledger.Event{Action: ActionVerify, Actor: in.Actor, Note: in.Reason,
+			Data: dataJSON(map[string]any{"accept": true})})
+	}
+	today := calendar.DateOf(workflow.Now(ctx))
+	rule := activities.DeadlineRule{Field: "due", From: today.String(), Months: 1, Due: in.Due, DueField: "due"}
+	resolved, err := w.resolve(ctx, rule)
+	if err != nil {
+		return err
+	}
+	next := w.row
+	next.Stage = FindingReferred
+	next.ReopenCount++
+	next.Rectification = nil
+	next.Deadline = &resolved.Deadline
+	next.DeadlineSeq++
+	next.Overdue = false
+	if err := w.apply(ctx, next, ledger.Event{Action: ActionVerify, Actor: in.Actor, Note: in.Reason,
+		Data: dataJSON(map[string]any{"accept": false, "reopen_count": next.ReopenCount, "deadline": resolved.Deadline})}); err != nil {
+		return err
+	}
+	w.startLadder(ctx, rule, resolved, nil)
+	return nil
+}
+
+func (w *finding) withdraw(ctx workflow.Context, in WithdrawInput) error {
+	next := w.row
+	next.Stage = FindingWithdrawn
+	next.WithdrawReason = in.Reason
+	if err := w.apply(ctx, next, ledger.Event{Action: ActionWithdraw, Actor: in.Actor, Note: in.Reason}); err != nil {
+		return err
+	}
+	w.stopDeadline()
+	return nil
+}
+
+// resolve computes a deadline in an activity: the calendar is data.
+func (w *finding) resolve(ctx workflow.Context, rule activities.DeadlineRule) (activities.ResolvedDeadline, error) {
+	actx := workflow.WithActivityOptions(ctx, ledgerActivityOptions)
+	var resolved activities.ResolvedDeadline
+	if err := workflow.ExecuteActivity(actx, acts.ResolveDeadline, activities.ResolveDeadlineInput{Rule: rule}).Get(ctx, &resolved); err != nil {
+		var app *temporal.ApplicationError
+		if errors.As(err, &app) {
+			return activities.ResolvedDeadline{}, derrors.FromTemporal(err)
+		}
+		return activities.ResolvedDeadline{}, fmt.Errorf("computing the deadline: %w", err)
+	}
+	return resolved, nil
+}

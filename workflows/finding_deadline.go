@@ -1,0 +1,269 @@
+package workflows
+
+import (
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/xuncha/xuncha/activities"
+	"github.com/xuncha/xuncha/internal/actor"
+	"github.com/xuncha/xuncha/ledger"
+)
+
+// startLadder replaces the running deadline's schedule and starts its timers.
+// fired, when set, lists the steps already taken for this deadline (a
+// re-dated deadline never takes a step twice).
+func (w *finding) startLadder(ctx workflow.Context, rule activities.DeadlineRule, resolved activities.ResolvedDeadline, fired map[string]bool) {
+	w.stopDeadline()
+	r := rule
+	w.rule = &r
+	w.schedule = nil
+	for _, s := range resolved.Steps {
+		w.schedule = append(w.schedule, scheduled{ScheduledStep: s, Fired: fired[s.Step]})
+	}
+	w.gen++
+	gen := w.gen
+	lctx, cancel := workflow.WithCancel(ctx)
+	w.stopLadder = cancel
+	workflow.Go(lctx, func(ctx workflow.Context) { w.runLadder(ctx, gen) })
+}
+
+// stopDeadline cancels the pending timers: the deadline was met, or the
+// finding left REFERRED.
+func (w *finding) stopDeadline() {
+	if w.stopLadder != nil {
+		w.stopLadder()
+		w.stopLadder = nil
+	}
+	w.gen++
+	w.rule = nil
+	w.schedule = nil
+}
+
+// runLadder sleeps until each step of the schedule and takes it. It stops
+// when its context is cancelled or the schedule is replaced.
+func (w *finding) runLadder(ctx workflow.Context, gen int) {
+	for i := 0; i < len(w.schedule); i++ {
+		if gen != w.gen {
+			return
+		}
+		step := w.schedule[i]
+		if step.Fired {
+			continue
+		}
+		if wait := step.At.Sub(workflow.Now(ctx)); wait > 0 {
+			if err := workflow.NewTimer(ctx, wait).Get(ctx, nil); err != nil {
+				return // cancelled: met, withdrawn or re-dated
+			}
+		}
+		if err := w.mu.Lock(ctx); err != nil {
+			return
+		}
+		if gen != w.gen || w.row.Stage != FindingReferred {
+			w.mu.Unlock()
+			return
+		}
+		if err := w.escalate(ctx, i); err != nil {
+			workflow.GetLogger(ctx).Error("escalation failed", "finding", w.row.ID, "step", step.Step, "error", err)
+		}
+		w.mu.Unlock()
+	}
+}
+
+// escalate takes step i of the schedule: an escalation row, an event, the
+// overdue mark, and a webhook to each subscriber. A reminder whose deadline
+// has already passed (a late referral, a worker that was down) is skipped:
+// the later steps say more.
+func (w *finding) escalate(ctx workflow.Context, i int) error {
+	step := w.schedule[i]
+	now := workflow.Now(ctx).UTC()
+	due := w.row.Deadline
+	w.schedule[i].Fired = true
+	if step.Step == ledger.StepReminder && !now.Before(due.DueAt) {
+		return nil
+	}
+	next := w.row
+	var message string
+	switch step.Step {
+	case ledger.StepReminder:
+		message = fmt.Sprintf("reminder: the rectification report of %s is due %s", w.label(), due.Due)
+	case ledger.StepOverdue:
+		next.Overdue = true
+		next.MissedDeadlines++
+		message = fmt.Sprintf("overdue: the rectification report of %s was due %s; escalated to the office", w.label(), due.Due)
+	case ledger.StepInterviewProposed:
+		next.Overdue = true
+		message = fmt.Sprintf("still overdue %d working days after %s: an interview (约谈) of the leaders of unit %s is proposed",
+			step.WorkingDays, due.Due, w.row.UnitCode)
+	default:
+		message = fmt.Sprintf("%s: the rectification report of %s is due %s", step.Step, w.label(), due.Due)
+	}
+	esc := ledger.Escalation{
+		Subject: w.subject(), DeadlineSeq: w.row.DeadlineSeq, Step: step.Step, UnitCode: w.row.UnitCode,
+		DueAt: due.DueAt, FiredAt: now, Message: message,
+	}
+	next.Version = w.row.Version + 1
+	next.UpdatedAt = now
+	event := ledger.Event{
+		SubjectType: ledger.SubjectFinding, SubjectID: w.row.ID,
+		Key:    fmt.Sprintf("escalate/%d/%s", w.row.DeadlineSeq, step.Step),
+		Action: "escalate", StageBefore: w.row.Stage, StageAfter: next.Stage,
+		Actor: actor.System, Note: message, OccurredAt: now,
+		Data: dataJSON(map[string]any{"step": step.Step, "deadline_seq": w.row.DeadlineSeq, "due": due.Due}),
+	}
+	actx := workflow.WithActivityOptions(ctx, ledgerActivityOptions)
+	var res activities.EscalateResult
+	if err := workflow.ExecuteActivity(actx, acts.Escalate, activities.EscalateInput{Escalation: esc, Finding: next, Event: event}).Get(ctx, &res); err != nil {
+		return fmt.Errorf("recording escalation %s: %w", step.Step, err)
+	}
+	w.row = next
+	w.escalations = append(w.escalations, res.Escalation)
+	w.publish(ctx)
+	w.announce(ctx, EventFindingEscalated, fmt.Sprintf("%s/%d/%s", w.subject(), w.row.DeadlineSeq, step.Step), map[string]any{
+		"escalation":    res.Escalation,
+		"finding_id":    w.row.ID,
+		"ledger_number": w.row.LedgerNumber,
+		"inspection_id": w.row.InspectionID,
+		"unit_code":     w.row.UnitCode,
+		"title":         w.row.Title,
+		"due":           due.Due,
+		"deadline":      due.Explanation,
+	})
+	return nil
+}
+
+func (w *finding) label() string {
+	if w.row.LedgerNumber != "" {
+		return w.row.LedgerNumber
+	}
+	return w.subject()
+}
+
+// notifyMajor tells the unit and the office about a MAJOR hazard or an
+// important problem with the rectification opinion, as soon as it is found.
+func (w *finding) notifyMajor(ctx workflow.Context) error {
+	next := w.row
+	if err := w.apply(ctx, next, ledger.Event{
+		Key: "notify/" + w.row.RequestID, Action: "notify", Actor: actor.System,
+		Note: fmt.Sprintf("notified to unit %s and the office at once, with the rectification opinion", w.row.UnitCode),
+		Data: dataJSON(map[string]any{"recipients": []string{"unit:" + w.row.UnitCode, "office"},
+			"rectification_opinion": w.row.RectificationOpinion}),
+	}); err != nil {
+		return err
+	}
+	w.announce(ctx, EventMajorFinding, w.subject()+"/major", map[string]any{
+		"finding_id":            w.row.ID,
+		"ledger_number":         w.row.LedgerNumber,
+		"inspection_id":         w.row.InspectionID,
+		"unit_code":             w.row.UnitCode,
+		"unit_name":             w.row.UnitName,
+		"title":                 w.row.Title,
+		"kind":                  w.row.Kind,
+		"severity":              w.row.Severity,
+		"important":             w.row.Important,
+		"rectification_opinion": w.row.RectificationOpinion,
+	})
+	return nil
+}
+
+// webhookOptions retry a delivery with backoff for up to a day.
+var webhookOptions = workflow.ActivityOptions{
+	StartToCloseTimeout:    30 * time.Second,
+	ScheduleToCloseTimeout: 24 * time.Hour,
+	RetryPolicy: &temporal.RetryPolicy{
+		InitialInterval:    time.Second,
+		BackoffCoefficient: 2,
+		MaximumInterval:    10 * time.Minute,
+	},
+}
+
+// announce posts an event to every subscribed webhook, each delivery on its
+// own so that a slow subscriber holds up nothing. deliveryKey is stable for
+// the event; receivers deduplicate by the delivery ID derived from it.
+func (w *finding) announce(ctx workflow.Context, eventType, deliveryKey string, data map[string]any) {
+	w.deliveries++
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		defer func() { w.deliveries-- }()
+		actx := workflow.WithActivityOptions(ctx, ledgerActivityOptions)
+		var subs activities.SubscribersResult
+		if err := workflow.ExecuteActivity(actx, acts.Subscribers, activities.SubscribersInput{EventType: eventType}).Get(ctx, &subs); err != nil {
+			workflow.GetLogger(ctx).Error("listing webhook subscribers failed", "event", eventType, "error", err)
+			return
+		}
+		payload := dataJSON(map[string]any{
+			"type":        eventType,
+			"occurred_at": workflow.Now(ctx).UTC(),
+			"data":        data,
+		})
+		wctx := workflow.WithActivityOptions(ctx, webhookOptions)
+		futures := make([]workflow.Future, 0, len(subs.WebhookIDs))
+		for _, id := range subs.WebhookIDs {
+			futures = append(futures, workflow.ExecuteActivity(wctx, acts.DeliverWebhook, activities.DeliverWebhookInput{
+				WebhookID: id, DeliveryID: deliveryKey + "/" + id, EventType: eventType, Payload: payload,
+			}))
+		}
+		for i, f := range futures {
+			if err := f.Get(ctx, nil); err != nil {
+				workflow.GetLogger(ctx).Error("webhook delivery gave up", "webhook", subs.WebhookIDs[i], "event", eventType, "error", err)
+			}
+		}
+	})
+}
+
+// receiveCalendarChanges re-dates the running deadline when the office loads
+// a new calendar version.
+func (w *finding) receiveCalendarChanges(ctx workflow.Context) {
+	ch := workflow.GetSignalChannel(ctx, SignalCalendarChanged)
+	for {
+		var sig CalendarChangedSignal
+		ch.Receive(ctx, &sig)
+		if err := w.redate(ctx, sig); err != nil {
+			workflow.GetLogger(ctx).Error("re-dating failed", "finding", w.row.ID, "version", sig.Version, "error", err)
+		}
+	}
+}
+
+func (w *finding) redate(ctx workflow.Context, sig CalendarChangedSignal) error {
+	if err := w.mu.Lock(ctx); err != nil {
+		return err
+	}
+	defer w.mu.Unlock()
+	if w.row.Stage != FindingReferred || w.rule == nil || w.row.Deadline == nil {
+		return nil
+	}
+	resolved, err := w.resolve(ctx, *w.rule)
+	if err != nil {
+		return err
+	}
+	old := w.row.Deadline
+	moved := !resolved.Deadline.DueAt.Equal(old.DueAt)
+	for i, s := range resolved.Steps {
+		if i >= len(w.schedule) || !s.At.Equal(w.schedule[i].At) {
+			moved = true
+		}
+	}
+	if !moved {
+		return nil
+	}
+	fired := map[string]bool{}
+	for _, s := range w.schedule {
+		if s.Fired {
+			fired[s.Step] = true
+		}
+	}
+	next := w.row
+	next.Deadline = &resolved.Deadline
+	note := fmt.Sprintf("re-dated by calendar version %d: due %s (was %s)", sig.Version, resolved.Deadline.Due, old.Due)
+	if err := w.apply(ctx, next, ledger.Event{
+		Key: fmt.Sprintf("redate/%d/%d", w.row.DeadlineSeq, sig.Version), Action: "redate", Actor: actor.System, Note: note,
+		Data: dataJSON(map[string]any{"calendar_version": sig.Version, "old_due": old.Due, "new_due": resolved.Deadline.Due,
+			"deadline": resolved.Deadline}),
+	}); err != nil {
+		return err
+	}
+	rule := *w.rule
+	w.startLadder(ctx, rule, resolved, fired)
+	return nil
+}

@@ -1,0 +1,332 @@
+package workflows
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/xuncha/xuncha/calendar"
+	"github.com/xuncha/xuncha/internal/actor"
+	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/ledger"
+)
+
+// Finding stages: the closed loop (DESIGN §2).
+const (
+	FindingFound      = "FOUND"
+	FindingListed     = "LISTED"
+	FindingDiagnosed  = "DIAGNOSED"
+	FindingClassified = "CLASSIFIED"
+	FindingReferred   = "REFERRED"
+	FindingRectified  = "RECTIFIED"
+	FindingClosed     = "CLOSED"
+	FindingWithdrawn  = "WITHDRAWN"
+)
+
+// FindingStages lists the stages in lifecycle order.
+var FindingStages = []string{FindingFound, FindingListed, FindingDiagnosed, FindingClassified, FindingReferred, FindingRectified, FindingClosed, FindingWithdrawn}
+
+// Finding actions: what a caller asks for. Verify accepts (-> CLOSED) or
+// rejects (-> REFERRED).
+const (
+	ActionDiagnose            = "diagnose"
+	ActionClassify            = "classify"
+	ActionRefer               = "refer"
+	ActionReportRectification = "reportRectification"
+	ActionVerify              = "verify"
+	ActionWithdraw            = "withdraw"
+)
+
+// FindingActions lists the actions callers can ask for.
+var FindingActions = []string{ActionDiagnose, ActionClassify, ActionRefer, ActionReportRectification, ActionVerify, ActionWithdraw}
+
+// findingMoves is the stage table: the action each open stage allows and the
+// stage it leads to. Withdraw is allowed in every open stage; verify's
+// rejection leads back to REFERRED.
+var findingMoves = map[string]struct{ action, next string }{
+	FindingListed:     {ActionDiagnose, FindingDiagnosed},
+	FindingDiagnosed:  {ActionClassify, FindingClassified},
+	FindingClassified: {ActionRefer, FindingReferred},
+	FindingReferred:   {ActionReportRectification, FindingRectified},
+	FindingRectified:  {ActionVerify, FindingClosed},
+}
+
+// FindingOpen reports whether a stage is not final.
+func FindingOpen(stage string) bool { return stage != FindingClosed && stage != FindingWithdrawn }
+
+// AllowedFindingActions lists what a stage allows, in a fixed order.
+func AllowedFindingActions(stage string) []string {
+	if !FindingOpen(stage) {
+		return nil
+	}
+	var out []string
+	if m, ok := findingMoves[stage]; ok {
+		out = append(out, m.action)
+	}
+	return append(out, ActionWithdraw)
+}
+
+// NextFindingStage returns the stage an action leads to from stage, or a
+// *derrors.StageError naming the current stage and what it allows. For
+// verify, accepted says which way it goes.
+func NextFindingStage(findingID, stage, action string, accepted bool) (string, error) {
+	if !slices.Contains(AllowedFindingActions(stage), action) {
+		return "", &derrors.StageError{
+			Reason:  "STAGE_NOT_ALLOWED",
+			Subject: FindingWorkflowID(findingID),
+			Action:  action,
+			Stage:   stage,
+			Allowed: AllowedFindingActions(stage),
+		}
+	}
+	switch {
+	case action == ActionWithdraw:
+		return FindingWithdrawn, nil
+	case action == ActionVerify && !accepted:
+		return FindingReferred, nil
+	}
+	return findingMoves[stage].next, nil
+}
+
+// findingRoles says who may ask for each action.
+var findingRoles = map[string][]string{
+	"record":                  {actor.RoleTeamMember, actor.RoleTeamLeader, actor.RoleOffice},
+	ActionDiagnose:            {actor.RoleTeamMember, actor.RoleTeamLeader, actor.RoleOffice},
+	ActionClassify:            {actor.RoleTeamLeader, actor.RoleOffice},
+	ActionRefer:               {actor.RoleOffice},
+	ActionReportRectification: {actor.RoleUnit, actor.RoleOffice},
+	ActionVerify:              {actor.RoleOffice},
+	ActionWithdraw:            {actor.RoleOffice},
+}
+
+// CheckFindingRole refuses an actor whose role may not take the action.
+func CheckFindingRole(action string, who actor.Actor) error {
+	return who.RequireRole(action+" a finding", findingRoles[action]...)
+}
+
+// Finding kinds, severities, dispositions and risk levels.
+const (
+	KindHazard         = "HAZARD"
+	KindResponsibility = "RESPONSIBILITY"
+	KindViolationClue  = "VIOLATION_CLUE"
+	KindSystemicRisk   = "SYSTEMIC_RISK"
+
+	SeverityGeneral = "GENERAL"
+	SeverityMajor   = "MAJOR"
+)
+
+// FindingKinds lists the kinds of finding.
+var FindingKinds = []string{KindHazard, KindResponsibility, KindViolationClue, KindSystemicRisk}
+
+// Dispositions a classification chooses from (one or more).
+var Dispositions = []string{"RECTIFY", "REFER_CLUE", "SUPERVISE", "EXPOSE"}
+
+// RiskLevels a diagnosis chooses from.
+var RiskLevels = []string{"LOW", "MEDIUM", "HIGH", "CRITICAL"}
+
+// ContentAreas is the number of the charter's inspection content items
+// (三(一)1–10); a finding names the one it falls under.
+const ContentAreas = 10
+
+func requireText(v *derrors.Violations, field, value string, max int) {
+	switch {
+	case strings.TrimSpace(value) == "":
+		v.Add(field, "must not be empty")
+	case utf8.RuneCountInString(value) > max:
+		v.Add(field, "must be at most %d characters", max)
+	}
+}
+
+func optionalText(v *derrors.Violations, field, value string, max int) {
+	if utf8.RuneCountInString(value) > max {
+		v.Add(field, "must be at most %d characters", max)
+	}
+}
+
+// NeedsImmediateNotice reports whether a finding is a MAJOR hazard or an
+// important problem, notified to the unit and the office as soon as found
+// (charter 三(三)3).
+func NeedsImmediateNotice(f ledger.Finding) bool {
+	return f.Severity == SeverityMajor || f.Important
+}
+
+// ValidateFinding checks a new finding; field names are RecordFindingRequest's.
+func ValidateFinding(f ledger.Finding) error {
+	var v derrors.Violations
+	ValidateRequestID(&v, "request_id", f.RequestID)
+	ValidateID(&v, "finding_id", f.ID)
+	if f.InspectionID == "" {
+		v.Add("inspection_id", "must not be empty")
+	}
+	requireText(&v, "title", f.Title, 200)
+	requireText(&v, "description", f.Description, 10000)
+	if !slices.Contains(FindingKinds, f.Kind) {
+		v.Add("kind", "must be one of %s", strings.Join(FindingKinds, ", "))
+	}
+	switch {
+	case f.Kind == KindHazard && f.Severity != SeverityGeneral && f.Severity != SeverityMajor:
+		v.Add("severity", "a HAZARD needs severity GENERAL or MAJOR")
+	case f.Kind != KindHazard && f.Severity != "":
+		v.Add("severity", "only a HAZARD has a severity")
+	}
+	if f.ContentArea < 1 || f.ContentArea > ContentAreas {
+		v.Add("content_area", "must be the charter's content item 1 to %d", ContentAreas)
+	}
+	if len(f.EvidenceIDs) == 0 {
+		v.Add("evidence_ids", "must list at least one piece of evidence (upload it first: POST /v1/evidence)")
+	}
+	if NeedsImmediateNotice(f) {
+		requireText(&v, "rectification_opinion", f.RectificationOpinion, 5000)
+	} else {
+		optionalText(&v, "rectification_opinion", f.RectificationOpinion, 5000)
+	}
+	return v.Err()
+}
+
+// DiagnoseInput is the diagnose update's argument.
+type DiagnoseInput struct {
+	RequestID string           `json:"request_id"`
+	Actor     actor.Actor      `json:"actor"`
+	Diagnosis ledger.Diagnosis `json:"diagnosis"`
+}
+
+// Validate checks the fields; names are DiagnoseFindingRequest's.
+func (in DiagnoseInput) Validate() error {
+	var v derrors.Violations
+	ValidateRequestID(&v, "request_id", in.RequestID)
+	requireText(&v, "diagnosis.cause", in.Diagnosis.Cause, 5000)
+	if len(in.Diagnosis.ResponsibleParties) == 0 {
+		v.Add("diagnosis.responsible_parties", "must name at least one responsible party")
+	}
+	for i, p := range in.Diagnosis.ResponsibleParties {
+		requireText(&v, fmt.Sprintf("diagnosis.responsible_parties[%d]", i), p, 200)
+	}
+	if !slices.Contains(RiskLevels, in.Diagnosis.RiskLevel) {
+		v.Add("diagnosis.risk_level", "must be one of %s", strings.Join(RiskLevels, ", "))
+	}
+	optionalText(&v, "diagnosis.legal_basis", in.Diagnosis.LegalBasis, 5000)
+	optionalText(&v, "diagnosis.rectification_opinion", in.Diagnosis.RectificationOpinion, 5000)
+	return v.Err()
+}
+
+// ClassifyInput is the classify update's argument.
+type ClassifyInput struct {
+	RequestID    string      `json:"request_id"`
+	Actor        actor.Actor `json:"actor"`
+	Dispositions []string    `json:"dispositions"`
+	Note         string      `json:"note"`
+}
+
+// Validate checks the fields; names are ClassifyFindingRequest's.
+func (in ClassifyInput) Validate() error {
+	var v derrors.Violations
+	ValidateRequestID(&v, "request_id", in.RequestID)
+	if len(in.Dispositions) == 0 {
+		v.Add("dispositions", "must choose at least one of %s", strings.Join(Dispositions, ", "))
+	}
+	seen := map[string]bool{}
+	for i, d := range in.Dispositions {
+		switch {
+		case !slices.Contains(Dispositions, d):
+			v.Add(fmt.Sprintf("dispositions[%d]", i), "must be one of %s", strings.Join(Dispositions, ", "))
+		case seen[d]:
+			v.Add(fmt.Sprintf("dispositions[%d]", i), "%s is listed twice", d)
+		}
+		seen[d] = true
+	}
+	optionalText(&v, "note", in.Note, 5000)
+	return v.Err()
+}
+
+// ReferInput is the refer update's argument.
+type ReferInput struct {
+	RequestID string          `json:"request_id"`
+	Actor     actor.Actor     `json:"actor"`
+	Referral  ledger.Referral `json:"referral"`
+	Note      string          `json:"note"`
+}
+
+// Validate checks the fields; names are ReferFindingRequest's. The limit
+// itself (at most one month) is checked against the calendar by the API and
+// again by the workflow's deadline activity.
+func (in ReferInput) Validate() error {
+	var v derrors.Violations
+	ValidateRequestID(&v, "request_id", in.RequestID)
+	requireText(&v, "receiving_authority", in.Referral.ReceivingAuthority, 200)
+	if _, err := calendar.ParseDate(in.Referral.FeedbackReceivedOn); err != nil {
+		v.Add("feedback_received_on", "must be a date YYYY-MM-DD")
+	}
+	if in.Referral.Due != "" {
+		if _, err := calendar.ParseDate(in.Referral.Due); err != nil {
+			v.Add("due", "must be a date YYYY-MM-DD")
+		}
+	}
+	optionalText(&v, "note", in.Note, 5000)
+	return v.Err()
+}
+
+// ReportRectificationInput is the reportRectification update's argument.
+type ReportRectificationInput struct {
+	RequestID             string      `json:"request_id"`
+	Actor                 actor.Actor `json:"actor"`
+	Report                string      `json:"report"`
+	HandlingOfResponsible string      `json:"handling_of_responsible"`
+	EvidenceIDs           []string    `json:"evidence_ids"`
+}
+
+// Validate checks the fields; names are ReportRectificationRequest's.
+func (in ReportRectificationInput) Validate() error {
+	var v derrors.Violations
+	ValidateRequestID(&v, "request_id", in.RequestID)
+	requireText(&v, "report", in.Report, 10000)
+	requireText(&v, "handling_of_responsible", in.HandlingOfResponsible, 10000)
+	if len(in.EvidenceIDs) == 0 {
+		v.Add("evidence_ids", "must list at least one piece of evidence of the rectification")
+	}
+	return v.Err()
+}
+
+// VerifyInput is the verify update's argument.
+type VerifyInput struct {
+	RequestID string      `json:"request_id"`
+	Actor     actor.Actor `json:"actor"`
+	Accept    bool        `json:"accept"`
+	Reason    string      `json:"reason"`
+	// Due is the new limit's last day when rejecting; empty means one month.
+	Due string `json:"due"`
+}
+
+// Validate checks the fields; names are VerifyFindingRequest's.
+func (in VerifyInput) Validate() error {
+	var v derrors.Violations
+	ValidateRequestID(&v, "request_id", in.RequestID)
+	if !in.Accept {
+		requireText(&v, "reason", in.Reason, 5000)
+	} else {
+		optionalText(&v, "reason", in.Reason, 5000)
+	}
+	if in.Due != "" {
+		if in.Accept {
+			v.Add("due", "is only given when rejecting")
+		} else if _, err := calendar.ParseDate(in.Due); err != nil {
+			v.Add("due", "must be a date YYYY-MM-DD")
+		}
+	}
+	return v.Err()
+}
+
+// WithdrawInput is the withdraw update's argument.
+type WithdrawInput struct {
+	RequestID string      `json:"request_id"`
+	Actor     actor.Actor `json:"actor"`
+	Reason    string      `json:"reason"`
+}
+
+// Validate checks the fields; names are WithdrawFindingRequest's.
+func (in WithdrawInput) Validate() error {
+	var v derrors.Violations
+	ValidateRequestID(&v, "request_id", in.RequestID)
+	requireText(&v, "reason", in.Reason, 5000)
+	return v.Err()
+}

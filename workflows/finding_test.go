@@ -1,0 +1,456 @@
+package workflows
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/mock"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/xuncha/xuncha/activities"
+	"github.com/xuncha/xuncha/calendar"
+	"github.com/xuncha/xuncha/internal/actor"
+	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/ledger"
+)
+
+// fakeLedger stands in for PostgreSQL at the edge of the workflow unit tests:
+// it records what the activities were asked to write, with the same
+// idempotency rules (event keys, versions, escalation keys).
+type fakeLedger struct {
+	mu          sync.Mutex
+	row         ledger.Finding
+	events      []ledger.Event
+	eventKeys   map[string]bool
+	escalations []ledger.Escalation
+	deliveries  []activities.DeliverWebhookInput
+	subscribers []string
+	calendar    *calendar.Calendar
+	policy      ledger.EscalationPolicy
+}
+
+func (f *fakeLedger) appendEvent(e ledger.Event) {
+	if f.eventKeys[e.Key] {
+		return
+	}
+	f.eventKeys[e.Key] = true
+	f.events = append(f.events, e)
+}
+
+func (f *fakeLedger) actions() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for _, e := range f.events {
+		out = append(out, e.Action)
+	}
+	return out
+}
+
+type harness struct {
+	t   *testing.T
+	env *testsuite.TestWorkflowEnvironment
+	fl  *fakeLedger
+}
+
+var (
+	office    = actor.Actor{Name: "王芳", Role: actor.RoleOffice, Organisation: "省安委办"}
+	leader    = actor.Actor{Name: "赵强", Role: actor.RoleTeamLeader, Organisation: "第一巡查组"}
+	member    = actor.Actor{Name: "钱敏", Role: actor.RoleTeamMember, Organisation: "第一巡查组"}
+	unitActor = actor.Actor{Name: "孙丽", Role: actor.RoleUnit, Organisation: "长沙市应急管理局"}
+)
+
+// start is Monday 2026-03-02 09:00 in Asia/Shanghai.
+var start = time.Date(2026, 3, 2, 9, 0, 0, 0, calendar.Location())
+
+func shanghai(s string) time.Time {
+	t, err := time.ParseInLocation("2006-01-02 15:04", s, calendar.Location())
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
+
+func newHarness(t *testing.T) *harness {
+	t.Helper()
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestWorkflowEnvironment()
+	env.SetStartTime(start)
+	env.RegisterActivity(&activities.Activities{})
+	fl := &fakeLedger{eventKeys: map[string]bool{}, calendar: calendar.Builtin(), policy: ledger.DefaultEscalationPolicy(), subscribers: []string{"wh-1"}}
+	env.OnActivity(acts.RecordFinding, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.RecordFindingInput) (activities.RecordFindingResult, error) {
+			fl.mu.Lock()
+			defer fl.mu.Unlock()
+			fl.row = in.Finding
+			fl.appendEvent(ledger.Event{Key: in.EventKey, Action: "record", StageAfter: in.Finding.Stage, Actor: in.Finding.FoundBy})
+			return activities.RecordFindingResult{LedgerNumber: "2026-430100-0007"}, nil
+		})
+	env.OnActivity(acts.ApplyFindingChange, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.FindingChangeInput) error {
+			fl.mu.Lock()
+			defer fl.mu.Unlock()
+			if in.Finding.Version > fl.row.Version {
+				fl.row = in.Finding
+			}
+			fl.appendEvent(in.Event)
+			return nil
+		})
+	env.OnActivity(acts.Escalate, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.EscalateInput) (activities.EscalateResult, error) {
+			fl.mu.Lock()
+			defer fl.mu.Unlock()
+			esc := in.Escalation
+			esc.ID = fmt.Sprintf("esc-%d-%s", esc.DeadlineSeq, esc.Step)
+			for _, e := range fl.escalations {
+				if e.ID == esc.ID {
+					return activities.EscalateResult{Escalation: e}, nil
+				}
+			}
+			fl.escalations = append(fl.escalations, esc)
+			if in.Finding.Version > fl.row.Version {
+				fl.row = in.Finding
+			}
+			fl.appendEvent(in.Event)
+			return activities.EscalateResult{Escalation: esc}, nil
+		})
+	env.OnActivity(acts.ResolveDeadline, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.ResolveDeadlineInput) (activities.ResolvedDeadline, error) {
+			fl.mu.Lock()
+			cal, policy := fl.calendar, fl.policy
+			fl.mu.Unlock()
+			res, err := activities.ResolveDeadline(cal, policy, in.Rule)
+			return res, derrors.ToTemporal(err)
+		})
+	env.OnActivity(acts.Subscribers, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, _ activities.SubscribersInput) (activities.SubscribersResult, error) {
+			return activities.SubscribersResult{WebhookIDs: fl.subscribers}, nil
+		})
+	env.OnActivity(acts.DeliverWebhook, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.DeliverWebhookInput) error {
+			fl.mu.Lock()
+			defer fl.mu.Unlock()
+			fl.deliveries = append(fl.deliveries, in)
+			return nil
+		})
+	return &harness{t: t, env: env, fl: fl}
+}
+
+func newFinding(severity string) ledger.Finding {
+	kind := KindHazard
+	if severity == "" {
+		kind = KindResponsibility
+	}
+	return ledger.Finding{
+		ID: "f-1", InspectionID: "ins-1", RequestID: "rec-1", UnitCode: "430100", UnitName: "长沙市",
+		Title: "危化品仓库消防通道堵塞", Description: "仓库东侧消防通道被货物堵塞", Kind: kind, Severity: severity,
+		ContentArea: 5, EvidenceIDs: []string{"ev-1"}, RectificationOpinion: "立即清理通道", FoundBy: member,
+	}
+}
+
+// result is what one update answered.
+type result struct {
+	state    FindingState
+	rejected error // refused by the validator
+	failed   error // accepted but the handler failed
+	done     bool
+}
+
+// update sends an update after delay (workflow clock) and returns where its
+// answer will be.
+func (h *harness) update(delay time.Duration, name, requestID string, arg any) *result {
+	r := &result{}
+	h.env.RegisterDelayedCallback(func() {
+		h.env.UpdateWorkflow(name, UpdateID(name, requestID), &testsuite.TestUpdateCallback{
+			OnAccept: func() {},
+			OnReject: func(err error) { r.rejected = err; r.done = true },
+			OnComplete: func(v any, err error) {
+				r.done = true
+				r.failed = err
+				if err == nil {
+					r.state = decodeState(h.t, v)
+				}
+			},
+		}, arg)
+	}, delay)
+	return r
+}
+
+func decodeState(t *testing.T, v any) FindingState {
+	switch s := v.(type) {
+	case FindingState:
+		return s
+	case converter.EncodedValue:
+		var st FindingState
+		require.NoError(t, s.Get(&st))
+		return st
+	}
+	b, err := json.Marshal(v)
+	require.NoError(t, err)
+	var st FindingState
+	require.NoError(t, json.Unmarshal(b, &st))
+	return st
+}
+
+func (h *harness) run(f ledger.Finding) {
+	h.env.ExecuteWorkflow(FindingWorkflow, FindingInput{Finding: f})
+	require.True(h.t, h.env.IsWorkflowCompleted())
+	require.NoError(h.t, h.env.GetWorkflowError())
+}
+
+func (h *harness) query() FindingState {
+	v, err := h.env.QueryWorkflow(QueryState)
+	require.NoError(h.t, err)
+	var st FindingState
+	require.NoError(h.t, v.Get(&st))
+	return st
+}
+
+func diagnosis() DiagnoseInput {
+	return DiagnoseInput{RequestID: "d1", Actor: leader, Diagnosis: ledger.Diagnosis{
+		Cause: "仓储管理制度未落实", ResponsibleParties: []string{"仓库负责人"}, RiskLevel: "HIGH",
+		LegalBasis: "《安全生产法》第二十八条", RectificationOpinion: "立即清理",
+	}}
+}
+
+func referral(requestID, feedback, due string) ReferInput {
+	return ReferInput{RequestID: requestID, Actor: office, Referral: ledger.Referral{
+		ReceivingAuthority: "长沙市安委办", FeedbackReceivedOn: feedback, Due: due,
+	}}
+}
+
+func rectification(requestID string) ReportRectificationInput {
+	return ReportRectificationInput{RequestID: requestID, Actor: unitActor, Report: "通道已清理", HandlingOfResponsible: "仓库负责人诫勉谈话", EvidenceIDs: []string{"ev-2"}}
+}
+
+func requireDone(t *testing.T, rs ...*result) {
+	t.Helper()
+	for i, r := range rs {
+		require.True(t, r.done, "update %d never answered", i)
+		require.NoError(t, r.rejected, "update %d rejected", i)
+		require.NoError(t, r.failed, "update %d failed", i)
+	}
+}
+
+func TestFindingClosedLoopWithRejectedVerification(t *testing.T) {
+	h := newHarness(t)
+	day := 24 * time.Hour
+	diag := h.update(time.Hour, ActionDiagnose, "d1", diagnosis())
+	class := h.update(2*time.Hour, ActionClassify, "c1", ClassifyInput{RequestID: "c1", Actor: leader, Dispositions: []string{"RECTIFY", "SUPERVISE"}})
+	ref := h.update(3*time.Hour, ActionRefer, "r1", referral("r1", "2026-03-02", ""))
+	rep1 := h.update(10*day, ActionReportRectification, "p1", rectification("p1"))
+	rej := h.update(11*day, ActionVerify, "v1", VerifyInput{RequestID: "v1", Actor: office, Accept: false, Reason: "证据不足"})
+	rep2 := h.update(12*day, ActionReportRectification, "p2", rectification("p2"))
+	acc := h.update(13*day, ActionVerify, "v2", VerifyInput{RequestID: "v2", Actor: office, Accept: true})
+	h.run(newFinding(SeverityGeneral))
+	requireDone(t, diag, class, ref, rep1, rej, rep2, acc)
+
+	require.Equal(t, FindingDiagnosed, diag.state.Finding.Stage)
+	require.Equal(t, "仓储管理制度未落实", diag.state.Finding.Diagnosis.Cause)
+	require.Equal(t, FindingClassified, class.state.Finding.Stage)
+	require.Equal(t, FindingReferred, ref.state.Finding.Stage)
+	// One month after 2026-03-02 is 2026-04-02, a Thursday and a working day.
+	require.Equal(t, "2026-04-02", ref.state.Finding.Deadline.Due.String())
+	require.Equal(t, shanghai("2026-04-03 00:00"), ref.state.Finding.Deadline.DueAt.In(calendar.Location()))
+	require.Len(t, ref.state.Pending, 3)
+	require.Equal(t, FindingRectified, rep1.state.Finding.Stage)
+	require.Empty(t, rep1.state.Pending, "a report in time cancels the ladder")
+
+	require.Equal(t, FindingReferred, rej.state.Finding.Stage)
+	require.Equal(t, 1, rej.state.Finding.ReopenCount)
+	require.Equal(t, 2, rej.state.Finding.DeadlineSeq)
+	// Rejected on 2026-03-13: the new limit is one month later, 2026-04-13 (Monday).
+	require.Equal(t, "2026-04-13", rej.state.Finding.Deadline.Due.String())
+	require.Equal(t, FindingClosed, acc.state.Finding.Stage)
+
+	require.Equal(t, []string{"record", "list", ActionDiagnose, ActionClassify, ActionRefer, ActionReportRectification,
+		ActionVerify, ActionReportRectification, ActionVerify}, h.fl.actions())
+	require.Empty(t, h.fl.escalations)
+	require.Empty(t, h.fl.deliveries)
+	require.Equal(t, FindingClosed, h.fl.row.Stage)
+	require.Equal(t, "2026-430100-0007", h.fl.row.LedgerNumber)
+	require.Equal(t, len(h.fl.events), h.fl.row.Version, "one version per recorded change")
+	for _, e := range h.fl.events[1:] {
+		require.Equal(t, "f-1", e.SubjectID)
+		require.NotEmpty(t, e.Key)
+	}
+	verifyEvent := h.fl.events[6]
+	require.Equal(t, FindingRectified, verifyEvent.StageBefore)
+	require.Equal(t, FindingReferred, verifyEvent.StageAfter)
+	require.Equal(t, "证据不足", verifyEvent.Note)
+	require.Equal(t, office, verifyEvent.Actor)
+}
+
+func TestFindingEscalationLadder(t *testing.T) {
+	h := newHarness(t)
+	h.update(time.Hour, ActionDiagnose, "d1", diagnosis())
+	h.update(2*time.Hour, ActionClassify, "c1", ClassifyInput{RequestID: "c1", Actor: leader, Dispositions: []string{"RECTIFY"}})
+	h.update(3*time.Hour, ActionRefer, "r1", referral("r1", "2026-03-02", ""))
+	var overdueAt FindingState
+	h.env.RegisterDelayedCallback(func() { overdueAt = h.query() }, shanghai("2026-04-05 12:00").Sub(start))
+	wd := h.update(60*24*time.Hour, ActionWithdraw, "w1", WithdrawInput{RequestID: "w1", Actor: office, Reason: "合并到其他问题"})
+	h.run(newFinding(SeverityGeneral))
+	requireDone(t, wd)
+
+	// Due 2026-04-02: reminder at the end of the working day before (04-01),
+	// overdue at the end of 04-02, interview proposed at the end of the 5th
+	// working day after it: 04-03, (04-04..04-06 Qingming), 04-07, 04-08,
+	// 04-09, 04-10.
+	require.Len(t, h.fl.escalations, 3)
+	want := []struct {
+		step string
+		at   time.Time
+	}{
+		{ledger.StepReminder, shanghai("2026-04-02 00:00")},
+		{ledger.StepOverdue, shanghai("2026-04-03 00:00")},
+		{ledger.StepInterviewProposed, shanghai("2026-04-11 00:00")},
+	}
+	for i, w := range want {
+		require.Equal(t, w.step, h.fl.escalations[i].Step)
+		require.True(t, w.at.Equal(h.fl.escalations[i].FiredAt), "%s fired at %s, want %s", w.step, h.fl.escalations[i].FiredAt, w.at)
+		require.Equal(t, 1, h.fl.escalations[i].DeadlineSeq)
+	}
+	require.True(t, overdueAt.Finding.Overdue)
+	require.Equal(t, 1, overdueAt.Finding.MissedDeadlines)
+	require.Len(t, overdueAt.Escalations, 2)
+	require.Len(t, overdueAt.Pending, 1)
+
+	// Each step was posted to the subscriber once, with a stable delivery ID.
+	require.Len(t, h.fl.deliveries, 3)
+	for i, d := range h.fl.deliveries {
+		require.Equal(t, EventFindingEscalated, d.EventType)
+		require.Equal(t, fmt.Sprintf("finding/f-1/1/%s/wh-1", want[i].step), d.DeliveryID)
+	}
+	require.Equal(t, []string{"record", "list", ActionDiagnose, ActionClassify, ActionRefer, "escalate", "escalate", "escalate", ActionWithdraw}, h.fl.actions())
+	require.Equal(t, FindingWithdrawn, h.fl.row.Stage)
+}
+
+func TestFindingDeadlineMetJustInTime(t *testing.T) {
+	h := newHarness(t)
+	h.update(time.Hour, ActionDiagnose, "d1", diagnosis())
+	h.update(2*time.Hour, ActionClassify, "c1", ClassifyInput{RequestID: "c1", Actor: leader, Dispositions: []string{"RECTIFY"}})
+	h.update(3*time.Hour, ActionRefer, "r1", referral("r1", "2026-03-02", ""))
+	// One minute before 24:00 on the due day.
+	rep := h.update(shanghai("2026-04-02 23:59").Sub(start), ActionReportRectification, "p1", rectification("p1"))
+	acc := h.update(90*24*time.Hour, ActionVerify, "v1", VerifyInput{RequestID: "v1", Actor: office, Accept: true})
+	h.run(newFinding(SeverityGeneral))
+	requireDone(t, rep, acc)
+
+	require.Len(t, h.fl.escalations, 1, "only the reminder fired")
+	require.Equal(t, ledger.StepReminder, h.fl.escalations[0].Step)
+	require.False(t, rep.state.Finding.Overdue)
+	require.Zero(t, rep.state.Finding.MissedDeadlines)
+	require.Equal(t, FindingClosed, h.fl.row.Stage)
+	require.Len(t, h.fl.deliveries, 1)
+}
+
+func TestFindingLateReportStopsTheLadder(t *testing.T) {
+	h := newHarness(t)
+	h.update(time.Hour, ActionDiagnose, "d1", diagnosis())
+	h.update(2*time.Hour, ActionClassify, "c1", ClassifyInput{RequestID: "c1", Actor: leader, Dispositions: []string{"RECTIFY"}})
+	h.update(3*time.Hour, ActionRefer, "r1", referral("r1", "2026-03-02", ""))
+	rep := h.update(shanghai("2026-04-03 00:01").Sub(start), ActionReportRectification, "p1", rectification("p1"))
+	acc := h.update(90*24*time.Hour, ActionVerify, "v1", VerifyInput{RequestID: "v1", Actor: office, Accept: true})
+	h.run(newFinding(SeverityGeneral))
+	requireDone(t, rep, acc)
+	require.Len(t, h.fl.escalations, 2, "reminder and overdue, no interview proposed")
+	require.Equal(t, 1, rep.state.Finding.MissedDeadlines)
+	require.False(t, rep.state.Finding.Overdue, "the report ends the overdue state")
+	require.Contains(t, h.fl.events[len(h.fl.events)-2].Note, "after the deadline 2026-04-02")
+}
+
+func TestFindingCalendarChangeMovesRunningDeadline(t *testing.T) {
+	h := newHarness(t)
+	h.update(time.Hour, ActionDiagnose, "d1", diagnosis())
+	h.update(2*time.Hour, ActionClassify, "c1", ClassifyInput{RequestID: "c1", Actor: leader, Dispositions: []string{"RECTIFY"}})
+	h.update(3*time.Hour, ActionRefer, "r1", referral("r1", "2026-03-02", ""))
+	h.env.RegisterDelayedCallback(func() {
+		// An amended notice makes 2026-04-02..04-06 the Qingming holiday.
+		n, _, err := h.fl.calendar.Year(2026)
+		require.NoError(t, err)
+		for i, hol := range n.Holidays {
+			if hol.Start == calendar.MustParseDate("2026-04-04") {
+				n.Holidays[i].Start = calendar.MustParseDate("2026-04-02")
+			}
+		}
+		cal, err := h.fl.calendar.With(n, calendar.Version{ID: 7, Label: "calendar version 7"})
+		require.NoError(t, err)
+		h.fl.mu.Lock()
+		h.fl.calendar = cal
+		h.fl.mu.Unlock()
+		h.env.SignalWorkflow(SignalCalendarChanged, CalendarChangedSignal{Version: 7})
+	}, 5*24*time.Hour)
+	wd := h.update(60*24*time.Hour, ActionWithdraw, "w1", WithdrawInput{RequestID: "w1", Actor: office, Reason: "测试结束"})
+	h.run(newFinding(SeverityGeneral))
+	requireDone(t, wd)
+
+	var redate *ledger.Event
+	for i := range h.fl.events {
+		if h.fl.events[i].Action == "redate" {
+			redate = &h.fl.events[i]
+		}
+	}
+	require.NotNil(t, redate)
+	require.Equal(t, "re-dated by calendar version 7: due 2026-04-07 (was 2026-04-02)", redate.Note)
+	// The ladder moved with the deadline: reminder at the end of 04-01 (still
+	// the working day before, 04-02..04-06 now being holidays), overdue at
+	// the end of 04-07.
+	require.Equal(t, ledger.StepOverdue, h.fl.escalations[1].Step)
+	require.True(t, shanghai("2026-04-08 00:00").Equal(h.fl.escalations[1].FiredAt), "overdue fired at %s", h.fl.escalations[1].FiredAt)
+	require.Equal(t, "2026-04-07", h.fl.row.Deadline.Due.String())
+	require.Contains(t, h.fl.row.Deadline.Explanation[0], "calendar version 7")
+}
+
+func TestFindingMajorHazardNotifiedAtOnce(t *testing.T) {
+	h := newHarness(t)
+	wd := h.update(time.Hour, ActionWithdraw, "w1", WithdrawInput{RequestID: "w1", Actor: office, Reason: "重复记录"})
+	h.run(newFinding(SeverityMajor))
+	requireDone(t, wd)
+	require.Equal(t, []string{"record", "notify", "list", ActionWithdraw}, h.fl.actions())
+	require.Len(t, h.fl.deliveries, 1)
+	require.Equal(t, EventMajorFinding, h.fl.deliveries[0].EventType)
+	var payload map[string]any
+	require.NoError(t, json.Unmarshal(h.fl.deliveries[0].Payload, &payload))
+	data := payload["data"].(map[string]any)
+	require.Equal(t, "立即清理通道", data["rectification_opinion"])
+	require.Equal(t, "2026-430100-0007", data["ledger_number"])
+}
+
+func TestFindingRefusedChangesRecordNothing(t *testing.T) {
+	h := newHarness(t)
+	early := h.update(time.Hour, ActionRefer, "r0", referral("r0", "2026-03-02", ""))
+	noCause := DiagnoseInput{RequestID: "d0", Actor: leader, Diagnosis: ledger.Diagnosis{ResponsibleParties: []string{"x"}, RiskLevel: "LOW"}}
+	bad := h.update(2*time.Hour, ActionDiagnose, "d0", noCause)
+	byUnit := h.update(3*time.Hour, ActionDiagnose, "d9", DiagnoseInput{RequestID: "d9", Actor: unitActor, Diagnosis: diagnosis().Diagnosis})
+	ok := h.update(4*time.Hour, ActionDiagnose, "d1", diagnosis())
+	again := h.update(5*time.Hour, ActionDiagnose, "d1", diagnosis())
+	class := h.update(6*time.Hour, ActionClassify, "c1", ClassifyInput{RequestID: "c1", Actor: leader, Dispositions: []string{"RECTIFY"}})
+	tooLong := h.update(7*time.Hour, ActionRefer, "r1", referral("r1", "2026-03-02", "2026-04-03"))
+	wd := h.update(8*time.Hour, ActionWithdraw, "w1", WithdrawInput{RequestID: "w1", Actor: office, Reason: "测试结束"})
+	h.run(newFinding(SeverityGeneral))
+
+	var stage *derrors.StageError
+	require.ErrorAs(t, derrors.FromTemporal(early.rejected), &stage)
+	require.Equal(t, FindingListed, stage.Stage)
+	require.Equal(t, []string{ActionDiagnose, ActionWithdraw}, stage.Allowed)
+	var invalid *derrors.InvalidError
+	require.ErrorAs(t, derrors.FromTemporal(bad.rejected), &invalid)
+	require.Equal(t, "diagnosis.cause", invalid.Violations[0].Field)
+	require.ErrorIs(t, derrors.FromTemporal(byUnit.rejected), derrors.ErrPermissionDenied)
+	requireDone(t, ok, class, wd)
+	// The same update ID again is answered by the first result (Temporal
+	// deduplicates), or refused because the stage moved on; either way
+	// nothing is recorded twice.
+	require.True(t, again.done)
+	// A limit beyond one month is refused before anything changes.
+	require.ErrorAs(t, derrors.FromTemporal(tooLong.failed), &invalid)
+	require.Equal(t, "due", invalid.Violations[0].Field)
+
+	require.Equal(t, []string{"record", "list", ActionDiagnose, ActionClassify, ActionWithdraw}, h.fl.actions())
+}
