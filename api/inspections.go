@@ -108,7 +108,7 @@ func (s *InspectionServer) startError(err error, id string) error {
 	if errors.As(err, &started) {
 		return derrors.New(derrors.ErrAlreadyExists, "inspection %q already exists", id)
 	}
-	return workflows.DomainError(err)
+	return derrors.FromTemporal(err)
 }
 
 // GetInspection returns the ledger row with the live stage.
