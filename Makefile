@@ -30,7 +30,14 @@ build: ## Build bin/xuncha.
 .PHONY: test
 test: $(BIN)/temporal check-generated ## Run all tests: vet, unit, workflow and integration tests (real PostgreSQL and Temporal).
 	go vet ./...
-	go test -race -count=1 -timeout 20m ./...
+	@echo "go test -race -count=1 -v ./...   (full output in .test.log)"
+	@status=0; go test -race -count=1 -timeout 20m -v ./... > .test.log 2>&1 || status=$$?; \
+	echo "--- real components the integration tests used:"; grep -E '^testenv:' .test.log || true; \
+	echo "--- tests:"; grep -E '^--- (PASS|FAIL)' .test.log || true; \
+	echo "--- packages:"; grep -E '^(ok|FAIL|panic:)' .test.log || true; \
+	echo "$$(grep -c -- '--- PASS' .test.log) tests and subtests passed, $$(grep -c -- '--- FAIL' .test.log) failed"; \
+	if [ $$status -ne 0 ]; then echo "--- failures (from .test.log):"; grep -E -B3 -A40 -- '--- FAIL|^panic:' .test.log | head -400; fi; \
+	exit $$status
 
 .PHONY: test-short
 test-short: ## Run the tests without the race detector (faster while developing).
