@@ -1,7 +1,6 @@
 package ledger
 
 import (
-	"context"
 	"encoding/json"
 	"time"
 
@@ -161,10 +160,4 @@ type WebhookDelivery struct {
 	Error      string          `json:"error,omitempty"`
 	Payload    json.RawMessage `json:"payload"`
 	AttemptAt  time.Time       `json:"attempt_at"`
-}
-
-// EscalationPolicy returns the ladder in force: the newest one the office
-// set, or DefaultEscalationPolicy.
-func (s *Store) EscalationPolicy(ctx context.Context) (EscalationPolicy, error) {
-	return DefaultEscalationPolicy(), nil
 }

@@ -87,31 +87,14 @@ type finding struct {
 	recorded    bool
 	mu          workflow.Mutex
 
-	// The running deadline: how it is computed, its schedule, and the
-	// cancellation of its timers. gen changes whenever the schedule is
-	// replaced, so a stale timer does nothing.
-	rule       *activities.DeadlineRule
-	schedule   []scheduled
-	gen        int
-	stopLadder workflow.CancelFunc
+	// deadline is the running rectification deadline's ladder.
+	deadline ladder
 
 	deliveries int // webhook deliveries still running
 }
 
-// scheduled is one step of the running deadline's ladder.
-type scheduled struct {
-	activities.ScheduledStep
-	Fired bool
-}
-
 func (w *finding) state() FindingState {
-	st := FindingState{Finding: w.row, Escalations: slices.Clone(w.escalations), Recorded: w.recorded}
-	for _, s := range w.schedule {
-		if !s.Fired {
-			st.Pending = append(st.Pending, s.ScheduledStep)
-		}
-	}
-	return st
+	return FindingState{Finding: w.row, Escalations: slices.Clone(w.escalations), Recorded: w.recorded, Pending: w.deadline.pending()}
 }
 
 func (w *finding) subject() string { return FindingWorkflowID(w.row.ID) }
@@ -374,7 +357,7 @@ func (w *finding) reportRectification(ctx workflow.Context, in ReportRectificati
 		Data:     dataJSON(map[string]any{"report": in.Report, "handling_of_responsible": in.HandlingOfResponsible})}); err != nil {
 		return err
 	}
-	w.stopDeadline()
+	w.deadline.stop()
 	return nil
 }
 
@@ -413,7 +396,7 @@ func (w *finding) withdraw(ctx workflow.Context, in WithdrawInput) error {
 	if err := w.apply(ctx, next, ledger.Event{Action: ActionWithdraw, Actor: in.Actor, Note: in.Reason}); err != nil {
 		return err
 	}
-	w.stopDeadline()
+	w.deadline.stop()
 	return nil
 }
 

@@ -9,78 +9,23 @@ import (
 
 	"github.com/xuncha/xuncha/activities"
 	"github.com/xuncha/xuncha/internal/actor"
+	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/ledger"
 )
 
-// startLadder replaces the running deadline's schedule and starts its timers.
-// fired, when set, lists the steps already taken for this deadline (a
-// re-dated deadline never takes a step twice).
+// startLadder starts the rectification deadline's ladder.
 func (w *finding) startLadder(ctx workflow.Context, rule activities.DeadlineRule, resolved activities.ResolvedDeadline, fired map[string]bool) {
-	w.stopDeadline()
-	r := rule
-	w.rule = &r
-	w.schedule = nil
-	for _, s := range resolved.Steps {
-		w.schedule = append(w.schedule, scheduled{ScheduledStep: s, Fired: fired[s.Step]})
-	}
-	w.gen++
-	gen := w.gen
-	lctx, cancel := workflow.WithCancel(ctx)
-	w.stopLadder = cancel
-	workflow.Go(lctx, func(ctx workflow.Context) { w.runLadder(ctx, gen) })
+	w.deadline.start(ctx, w.mu, rule, resolved, fired,
+		func() bool { return w.row.Stage == FindingReferred }, w.escalate)
 }
 
-// stopDeadline cancels the pending timers: the deadline was met, or the
-// finding left REFERRED.
-func (w *finding) stopDeadline() {
-	if w.stopLadder != nil {
-		w.stopLadder()
-		w.stopLadder = nil
-	}
-	w.gen++
-	w.rule = nil
-	w.schedule = nil
-}
-
-// runLadder sleeps until each step of the schedule and takes it. It stops
-// when its context is cancelled or the schedule is replaced.
-func (w *finding) runLadder(ctx workflow.Context, gen int) {
-	for i := 0; i < len(w.schedule); i++ {
-		if gen != w.gen {
-			return
-		}
-		step := w.schedule[i]
-		if step.Fired {
-			continue
-		}
-		if wait := step.At.Sub(workflow.Now(ctx)); wait > 0 {
-			if err := workflow.NewTimer(ctx, wait).Get(ctx, nil); err != nil {
-				return // cancelled: met, withdrawn or re-dated
-			}
-		}
-		if err := w.mu.Lock(ctx); err != nil {
-			return
-		}
-		if gen != w.gen || w.row.Stage != FindingReferred {
-			w.mu.Unlock()
-			return
-		}
-		if err := w.escalate(ctx, i); err != nil {
-			workflow.GetLogger(ctx).Error("escalation failed", "finding", w.row.ID, "step", step.Step, "error", err)
-		}
-		w.mu.Unlock()
-	}
-}
-
-// escalate takes step i of the schedule: an escalation row, an event, the
+// escalate takes a step of the ladder: an escalation row, an event, the
 // overdue mark, and a webhook to each subscriber. A reminder whose deadline
 // has already passed (a late referral, a worker that was down) is skipped:
 // the later steps say more.
-func (w *finding) escalate(ctx workflow.Context, i int) error {
-	step := w.schedule[i]
+func (w *finding) escalate(ctx workflow.Context, step activities.ScheduledStep) error {
 	now := workflow.Now(ctx).UTC()
 	due := w.row.Deadline
-	w.schedule[i].Fired = true
 	if step.Step == ledger.StepReminder && !now.Before(due.DueAt) {
 		return nil
 	}
@@ -176,6 +121,8 @@ var webhookOptions = workflow.ActivityOptions{
 		InitialInterval:    time.Second,
 		BackoffCoefficient: 2,
 		MaximumInterval:    10 * time.Minute,
+		// An unknown webhook or a payload that is not JSON will not get better.
+		NonRetryableErrorTypes: derrors.NonRetryableTypes,
 	},
 }
 
@@ -230,29 +177,19 @@ func (w *finding) redate(ctx workflow.Context, sig CalendarChangedSignal) error 
 		return err
 	}
 	defer w.mu.Unlock()
-	if w.row.Stage != FindingReferred || w.rule == nil || w.row.Deadline == nil {
+	if w.row.Stage != FindingReferred || !w.deadline.running() || w.row.Deadline == nil {
 		return nil
 	}
-	resolved, err := w.resolve(ctx, *w.rule)
+	rule := *w.deadline.rule
+	resolved, err := w.resolve(ctx, rule)
 	if err != nil {
 		return err
 	}
 	old := w.row.Deadline
-	moved := !resolved.Deadline.DueAt.Equal(old.DueAt)
-	for i, s := range resolved.Steps {
-		if i >= len(w.schedule) || !s.At.Equal(w.schedule[i].At) {
-			moved = true
-		}
-	}
-	if !moved {
+	if resolved.Deadline.DueAt.Equal(old.DueAt) && !w.deadline.moved(resolved) {
 		return nil
 	}
-	fired := map[string]bool{}
-	for _, s := range w.schedule {
-		if s.Fired {
-			fired[s.Step] = true
-		}
-	}
+	fired := w.deadline.fired()
 	next := w.row
 	next.Deadline = &resolved.Deadline
 	note := fmt.Sprintf("re-dated by calendar version %d: due %s (was %s)", sig.Version, resolved.Deadline.Due, old.Due)
@@ -263,7 +200,6 @@ func (w *finding) redate(ctx workflow.Context, sig CalendarChangedSignal) error 
 	}); err != nil {
 		return err
 	}
-	rule := *w.rule
 	w.startLadder(ctx, rule, resolved, fired)
 	return nil
 }

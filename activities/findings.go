@@ -1,0 +1,266 @@
+package activities
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+	"go.uber.org/zap"
+
+	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/ledger"
+)
+
+// RecordFindingInput writes a new finding's ledger row (stage FOUND) and its
+// "record" event, and assigns the ledger number.
+type RecordFindingInput struct {
+	Finding  ledger.Finding `json:"finding"`
+	EventKey string         `json:"event_key"`
+}
+
+// RecordFindingResult carries the ledger number assigned (the same on a
+// retry).
+type RecordFindingResult struct {
+	LedgerNumber string `json:"ledger_number"`
+}
+
+// RecordFinding inserts the row (idempotent by ID), assigns the ledger number
+// "<year>-<unit code>-<4-digit sequence>" (year of CreatedAt in
+// Asia/Shanghai; sequence per year and unit) unless the row already has one,
+// and appends the "record" event (idempotent by event key), in one
+// transaction. An inspection missing from the ledger (NOT_FOUND) or a
+// workflow ID taken by another finding (ALREADY_EXISTS) is a non-retryable
+// refusal.
+func (a *Activities) RecordFinding(ctx context.Context, in RecordFindingInput) (RecordFindingResult, error) {
+	number, err := a.Ledger.RecordFinding(ctx, in.Finding, in.EventKey)
+	if err != nil {
+		return RecordFindingResult{}, derrors.ToTemporal(fmt.Errorf("recording finding %q: %w", in.Finding.ID, err))
+	}
+	a.Log.Info("ledger: finding recorded", zap.String("finding", in.Finding.ID),
+		zap.String("inspection", in.Finding.InspectionID), zap.String("ledger_number", number))
+	return RecordFindingResult{LedgerNumber: number}, nil
+}
+
+// FindingChangeInput applies one change: the row becomes Finding (if its
+// Version is above the stored one) and Event is appended (if its key is new),
+// in one transaction.
+type FindingChangeInput struct {
+	Finding ledger.Finding `json:"finding"`
+	Event   ledger.Event   `json:"event"`
+}
+
+// ApplyFindingChange writes one change of a finding.
+func (a *Activities) ApplyFindingChange(ctx context.Context, in FindingChangeInput) error {
+	if err := a.Ledger.ApplyFindingChange(ctx, in.Finding, in.Event); err != nil {
+		return derrors.ToTemporal(fmt.Errorf("applying %s to finding %q: %w", in.Event.Action, in.Finding.ID, err))
+	}
+	a.Log.Info("ledger: finding changed", zap.String("finding", in.Finding.ID), zap.String("action", in.Event.Action),
+		zap.String("stage", in.Finding.Stage), zap.Int("version", in.Finding.Version))
+	return nil
+}
+
+// EscalateInput records one escalation step: the escalation row (unique by
+// subject, deadline sequence and step), the finding's new row and the event,
+// in one transaction.
+type EscalateInput struct {
+	Escalation ledger.Escalation `json:"escalation"`
+	Finding    ledger.Finding    `json:"finding"`
+	Event      ledger.Event      `json:"event"`
+}
+
+// EscalateResult is the escalation as stored (its ID is stable across
+// retries).
+type EscalateResult struct {
+	Escalation ledger.Escalation `json:"escalation"`
+}
+
+// Escalate records an escalation step of a finding.
+func (a *Activities) Escalate(ctx context.Context, in EscalateInput) (EscalateResult, error) {
+	esc, err := a.Ledger.RecordEscalation(ctx, in.Escalation, in.Finding, in.Event)
+	if err != nil {
+		return EscalateResult{}, derrors.ToTemporal(fmt.Errorf("recording escalation %s of %s: %w",
+			in.Escalation.Step, in.Escalation.Subject, err))
+	}
+	a.Log.Info("ledger: escalation recorded", zap.String("subject", esc.Subject), zap.String("step", esc.Step),
+		zap.Int("deadline_seq", esc.DeadlineSeq), zap.String("escalation", esc.ID))
+	return EscalateResult{Escalation: esc}, nil
+}
+
+// SubscribersInput asks which webhooks want an event type.
+type SubscribersInput struct {
+	EventType string `json:"event_type"`
+}
+
+// SubscribersResult lists webhook IDs.
+type SubscribersResult struct {
+	WebhookIDs []string `json:"webhook_ids"`
+}
+
+// Subscribers lists the active webhooks subscribed to an event type (those
+// with no event types listed receive all).
+func (a *Activities) Subscribers(ctx context.Context, in SubscribersInput) (SubscribersResult, error) {
+	hooks, err := a.Ledger.WebhooksFor(ctx, in.EventType)
+	if err != nil {
+		return SubscribersResult{}, derrors.ToTemporal(err)
+	}
+	ids := make([]string, 0, len(hooks))
+	for _, w := range hooks {
+		ids = append(ids, w.ID)
+	}
+	return SubscribersResult{WebhookIDs: ids}, nil
+}
+
+// DeliverWebhookInput is one event for one subscriber.
+type DeliverWebhookInput struct {
+	WebhookID string `json:"webhook_id"`
+	// DeliveryID is stable across retries (receivers deduplicate by it).
+	DeliveryID string          `json:"delivery_id"`
+	EventType  string          `json:"event_type"`
+	Payload    json.RawMessage `json:"payload"`
+}
+
+// DeliverWebhook POSTs the payload, signed with the webhook's secret
+// (X-Xuncha-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<body>">), logs
+// the attempt in the ledger, and fails on a non-2xx answer so that the
+// activity's retry policy retries with backoff. A deleted webhook is skipped.
+//
+// A missing webhook or a payload that is not JSON is a non-retryable
+// refusal; a failed attempt is a retryable error of type
+// ErrTypeWebhookDelivery. Receivers verify with VerifyWebhookSignature and
+// deduplicate by X-Xuncha-Delivery.
+func (a *Activities) DeliverWebhook(ctx context.Context, in DeliverWebhookInput) error {
+	w, err := a.Ledger.GetWebhook(ctx, in.WebhookID)
+	if err != nil {
+		return derrors.ToTemporal(fmt.Errorf("delivering %s %q: %w", in.EventType, in.DeliveryID, err))
+	}
+	log := a.Log.With(zap.String("webhook", w.ID), zap.String("event_type", in.EventType),
+		zap.String("delivery", in.DeliveryID))
+	if w.DeletedAt != nil {
+		log.Info("webhook: deleted, delivery skipped", zap.Time("deleted_at", *w.DeletedAt))
+		return nil
+	}
+	body := []byte(in.Payload)
+	if len(body) == 0 {
+		body = []byte("{}")
+	}
+	if !json.Valid(body) {
+		return derrors.ToTemporal(derrors.Invalid("payload", "must be JSON"))
+	}
+	attempt := int(activity.GetInfo(ctx).Attempt)
+	sentAt := time.Now()
+	status, deliverErr := postWebhook(ctx, w, in, body, sentAt)
+
+	rec := ledger.WebhookDelivery{
+		DeliveryID: in.DeliveryID,
+		WebhookID:  w.ID,
+		EventType:  in.EventType,
+		Attempt:    attempt,
+		StatusCode: status,
+		Payload:    body,
+		AttemptAt:  sentAt,
+	}
+	if deliverErr != nil {
+		rec.Error = deliverErr.Error()
+	}
+	// The attempt is recorded even when the activity's context has ended
+	// (a timeout is an attempt too), within a bound of its own.
+	recCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordDeliveryTimeout)
+	defer cancel()
+	if err := a.Ledger.RecordDelivery(recCtx, rec); err != nil {
+		// Retried: the receiver deduplicates a repeated delivery by its ID.
+		return fmt.Errorf("delivering %s %q: %w", in.EventType, in.DeliveryID, err)
+	}
+	if deliverErr != nil {
+		log.Warn("webhook: delivery attempt failed", zap.Int("attempt", attempt), zap.Int("status", status), zap.Error(deliverErr))
+		return temporal.NewApplicationError(fmt.Sprintf("delivering %s %q to webhook %q: %v", in.EventType, in.DeliveryID, w.ID, deliverErr),
+			ErrTypeWebhookDelivery)
+	}
+	log.Info("webhook: delivered", zap.Int("attempt", attempt), zap.Int("status", status))
+	return nil
+}
+
+// ErrTypeWebhookDelivery is the (retryable) application error type of a
+// failed webhook delivery attempt.
+const ErrTypeWebhookDelivery = "WEBHOOK_DELIVERY_FAILED"
+
+// Webhook delivery bounds.
+const (
+	// webhookTimeout bounds one POST, connection to answer.
+	webhookTimeout = 10 * time.Second
+	// recordDeliveryTimeout bounds recording an attempt in the ledger.
+	recordDeliveryTimeout = 5 * time.Second
+	// webhookErrorBody is how much of a refusing answer's body is recorded.
+	webhookErrorBody = 512
+)
+
+// postWebhook sends one signed POST and returns the answer's status code
+// (0 when none came) and an error unless it was 2xx.
+func postWebhook(ctx context.Context, w ledger.Webhook, in DeliverWebhookInput, body []byte, now time.Time) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.URL, bytes.NewReader(body))
+	if err != nil {
+		return 0, fmt.Errorf("building the request: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "xuncha-webhook/1")
+	req.Header.Set(HeaderWebhookEvent, in.EventType)
+	req.Header.Set(HeaderWebhookDelivery, in.DeliveryID)
+	req.Header.Set(HeaderWebhookSignature, SignWebhook(w.Secret, now, body))
+	client := &http.Client{
+		Timeout: webhookTimeout,
+		// A redirect would turn the POST into a GET and move the signed
+		// body elsewhere: a 3xx answer is a failed attempt instead.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, webhookErrorBody))
+	// Drain a little more so the connection can be reused.
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		msg := fmt.Sprintf("answered HTTP %s", resp.Status)
+		if text := printable(snippet); text != "" {
+			msg += ": " + text
+		}
+		return resp.StatusCode, fmt.Errorf("%s", msg)
+	}
+	return resp.StatusCode, nil
+}
+
+// printable makes an answer's body safe to record as text: valid UTF-8,
+// no NUL bytes (PostgreSQL text refuses them), trimmed.
+func printable(b []byte) string {
+	s := strings.ToValidUTF8(string(b), "\uFFFD")
+	s = strings.ReplaceAll(s, "\x00", "")
+	return strings.TrimSpace(s)
+}
+
+// OpenDeadlinesResult lists the workflows with a running deadline.
+type OpenDeadlinesResult struct {
+	WorkflowIDs []string `json:"workflow_ids"`
+}
+
+// OpenDeadlines lists the workflow IDs of findings (and inspections) whose
+// deadline is running, for re-dating after a calendar change.
+//
+// Inspections' deadlines are not projected in the ledger yet, so only
+// findings in stage REFERRED are listed.
+func (a *Activities) OpenDeadlines(ctx context.Context) (OpenDeadlinesResult, error) {
+	ids, err := a.Ledger.OpenDeadlineWorkflows(ctx)
+	if err != nil {
+		return OpenDeadlinesResult{}, derrors.ToTemporal(err)
+	}
+	if ids == nil {
+		ids = []string{}
+	}
+	return OpenDeadlinesResult{WorkflowIDs: ids}, nil
+}

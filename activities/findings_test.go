@@ -1,0 +1,129 @@
+package activities_test
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/xuncha/xuncha/activities"
+	"github.com/xuncha/xuncha/internal/actor"
+	"github.com/xuncha/xuncha/ledger"
+)
+
+func TestFindingActivities(t *testing.T) {
+	t.Parallel()
+	fx := setup(t)
+	fx.inspection(t, "i-1", "430100")
+	member := actor.Actor{Name: "王五", Role: actor.RoleTeamMember, Organisation: "省第一巡查组"}
+	at := time.Date(2026, 3, 10, 2, 30, 0, 0, time.UTC)
+	f := ledger.Finding{ID: "f-1", WorkflowID: "finding/f-1", InspectionID: "i-1", RequestID: "req-f-1",
+		UnitCode: "430100", UnitName: "长沙市", Title: "重大事故隐患", Kind: "HAZARD", Severity: "MAJOR", ContentArea: 2,
+		Stage: "FOUND", FoundBy: member, CreatedAt: at, UpdatedAt: at, Version: 1}
+
+	// Recording twice (a retried activity) gives one number.
+	var numbers []string
+	for range 2 {
+		val, err := fx.env.ExecuteActivity(fx.acts.RecordFinding, activities.RecordFindingInput{Finding: f, EventKey: "record/req-f-1"})
+		require.NoError(t, err)
+		var res activities.RecordFindingResult
+		require.NoError(t, val.Get(&res))
+		numbers = append(numbers, res.LedgerNumber)
+	}
+	require.Equal(t, []string{"2026-430100-0001", "2026-430100-0001"}, numbers)
+
+	referred := f
+	referred.LedgerNumber, referred.Stage, referred.DeadlineSeq, referred.Version = numbers[0], "REFERRED", 1, 2
+	_, err := fx.env.ExecuteActivity(fx.acts.ApplyFindingChange, activities.FindingChangeInput{Finding: referred,
+		Event: ledger.Event{Key: "refer/req-2", Action: "refer", StageBefore: "FOUND", StageAfter: "REFERRED", Actor: member, OccurredAt: at}})
+	require.NoError(t, err)
+	got, err := fx.store.GetFinding(t.Context(), "f-1")
+	require.NoError(t, err)
+	require.Equal(t, "REFERRED", got.Stage)
+
+	val, err := fx.env.ExecuteActivity(fx.acts.OpenDeadlines)
+	require.NoError(t, err)
+	var open activities.OpenDeadlinesResult
+	require.NoError(t, val.Get(&open))
+	require.Equal(t, []string{"finding/f-1"}, open.WorkflowIDs)
+
+	overdue := referred
+	overdue.Overdue, overdue.MissedDeadlines, overdue.Version = true, 1, 3
+	esc := activities.EscalateInput{
+		Escalation: ledger.Escalation{Subject: "finding/f-1", DeadlineSeq: 1, Step: ledger.StepOverdue, UnitCode: "430100",
+			DueAt: at.Add(30 * 24 * time.Hour), FiredAt: at.Add(30 * 24 * time.Hour), Message: "整改期限已过"},
+		Finding: overdue,
+		Event:   ledger.Event{Key: "escalate/1/OVERDUE", Action: "escalate", Actor: actor.System, OccurredAt: at.Add(30 * 24 * time.Hour)},
+	}
+	var ids []string
+	for range 2 {
+		val, err := fx.env.ExecuteActivity(fx.acts.Escalate, esc)
+		require.NoError(t, err)
+		var res activities.EscalateResult
+		require.NoError(t, val.Get(&res))
+		ids = append(ids, res.Escalation.ID)
+	}
+	require.Equal(t, ids[0], ids[1], "the escalation ID is stable across retries")
+	require.Equal(t, ledger.EscalationID("finding/f-1", 1, ledger.StepOverdue), ids[0])
+	got, err = fx.store.GetFinding(t.Context(), "f-1")
+	require.NoError(t, err)
+	require.True(t, got.Overdue)
+	events, err := fx.store.Events(t.Context(), ledger.SubjectFinding, "f-1")
+	require.NoError(t, err)
+	require.Len(t, events, 3)
+
+	// Refusals are not retried.
+	missing := f
+	missing.ID = "f-missing"
+	_, err = fx.env.ExecuteActivity(fx.acts.ApplyFindingChange, activities.FindingChangeInput{Finding: missing,
+		Event: ledger.Event{Key: "k", Action: "refer", Actor: member, OccurredAt: at}})
+	var app *temporal.ApplicationError
+	require.True(t, errors.As(err, &app), "%v", err)
+	require.True(t, app.NonRetryable())
+	require.Equal(t, "NOT_FOUND", app.Type())
+
+	orphan := f
+	orphan.ID, orphan.WorkflowID, orphan.InspectionID = "f-orphan", "finding/f-orphan", "i-none"
+	_, err = fx.env.ExecuteActivity(fx.acts.RecordFinding, activities.RecordFindingInput{Finding: orphan, EventKey: "record/orphan"})
+	require.True(t, errors.As(err, &app), "%v", err)
+	require.True(t, app.NonRetryable())
+	require.Equal(t, "NOT_FOUND", app.Type())
+
+	// Another finding on the same workflow ID is refused, not retried.
+	twin := f
+	twin.ID = "f-twin"
+	_, err = fx.env.ExecuteActivity(fx.acts.RecordFinding, activities.RecordFindingInput{Finding: twin, EventKey: "record/twin"})
+	require.True(t, errors.As(err, &app), "%v", err)
+	require.True(t, app.NonRetryable())
+	require.Equal(t, "ALREADY_EXISTS", app.Type())
+}
+
+func TestSubscribers(t *testing.T) {
+	t.Parallel()
+	fx := setup(t)
+	for _, w := range []ledger.Webhook{
+		{ID: "w-all", RequestID: "r-1", URL: "https://a.example/", Secret: "x", CreatedBy: office},
+		{ID: "w-major", RequestID: "r-2", URL: "https://b.example/", EventTypes: []string{"finding.major"}, Secret: "x", CreatedBy: office},
+		{ID: "w-gone", RequestID: "r-3", URL: "https://c.example/", Secret: "x", CreatedBy: office},
+	} {
+		_, _, err := fx.store.CreateWebhook(t.Context(), w)
+		require.NoError(t, err)
+	}
+	require.NoError(t, fx.store.DeleteWebhook(t.Context(), "w-gone"))
+	tests := []struct {
+		eventType string
+		want      []string
+	}{
+		{"finding.major", []string{"w-all", "w-major"}},
+		{"finding.escalated", []string{"w-all"}},
+	}
+	for _, tt := range tests {
+		val, err := fx.env.ExecuteActivity(fx.acts.Subscribers, activities.SubscribersInput{EventType: tt.eventType})
+		require.NoError(t, err)
+		var res activities.SubscribersResult
+		require.NoError(t, val.Get(&res))
+		require.Equal(t, tt.want, res.WebhookIDs, tt.eventType)
+	}
+}

@@ -1,0 +1,53 @@
+package activities_test
+
+import (
+	"os"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/xuncha/xuncha/activities"
+	"github.com/xuncha/xuncha/internal/actor"
+	"github.com/xuncha/xuncha/internal/testenv"
+	"github.com/xuncha/xuncha/ledger"
+)
+
+func TestMain(m *testing.M) { os.Exit(testenv.Run(m)) }
+
+var office = actor.Actor{Name: "张三", Role: actor.RoleOffice, Organisation: "省安委办"}
+
+// fixture is a migrated ledger, the activities on it and a Temporal test
+// activity environment running them.
+type fixture struct {
+	store *ledger.Store
+	acts  *activities.Activities
+	env   *testsuite.TestActivityEnvironment
+}
+
+func setup(t *testing.T) fixture {
+	t.Helper()
+	url := testenv.PostgresURL(t)
+	_, err := ledger.Migrate(t.Context(), url)
+	require.NoError(t, err)
+	store, err := ledger.Open(t.Context(), url)
+	require.NoError(t, err)
+	t.Cleanup(store.Close)
+	acts := &activities.Activities{Ledger: store, Log: testenv.Logger(t)}
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestActivityEnvironment()
+	env.RegisterActivity(acts)
+	return fixture{store: store, acts: acts, env: env}
+}
+
+// inspection writes an inspection row, which findings refer to.
+func (fx fixture) inspection(t *testing.T, id, unitCode string) {
+	t.Helper()
+	start := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
+	require.NoError(t, fx.store.CreateInspection(t.Context(), ledger.Inspection{
+		ID: id, WorkflowID: "inspection/" + id, RequestID: "req-" + id, UnitCode: unitCode, UnitName: "长沙市",
+		Kind: "COMPREHENSIVE", PlannedStart: start, PlannedEnd: start.AddDate(0, 0, 14), Stage: "PLANNED",
+		CreatedBy: office, CreatedAt: start,
+	}, "create/"+id))
+}

@@ -1,0 +1,309 @@
+package ledger
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/xuncha/xuncha/internal/actor"
+	"github.com/xuncha/xuncha/internal/derrors"
+)
+
+// Bounds of the escalation ladder, in working days relative to the due day.
+const (
+	// MaxReminderWorkingDays is how early a reminder may come: at most this
+	// many working days before the due day.
+	MaxReminderWorkingDays = 20
+	// MaxInterviewWorkingDays is how late an interview may be proposed: at
+	// most this many working days after the due day.
+	MaxInterviewWorkingDays = 60
+)
+
+// EscalationID is the stable ID of the escalation step of a subject's
+// deadline: the same subject, deadline sequence and step always give the
+// same ID, so a retried escalation lands on the same row.
+func EscalationID(subject string, deadlineSeq int, step string) string {
+	sum := sha256.Sum256([]byte(subject + "\x00" + strconv.Itoa(deadlineSeq) + "\x00" + step))
+	return "esc-" + hex.EncodeToString(sum[:8])
+}
+
+const insertEscalation = `
+INSERT INTO escalations (id, subject, deadline_seq, step, unit_code, due_at, fired_at, message)
+VALUES ($1, $2, $3, $4, $5, $6, COALESCE($7::timestamptz, now()), $8)
+ON CONFLICT DO NOTHING`
+
+const selectEscalationColumns = `
+SELECT id, subject, deadline_seq, step, unit_code, due_at, fired_at, message
+FROM escalations`
+
+func scanEscalation(row pgx.Row) (Escalation, error) {
+	var e Escalation
+	err := row.Scan(&e.ID, &e.Subject, &e.DeadlineSeq, &e.Step, &e.UnitCode, &e.DueAt, &e.FiredAt, &e.Message)
+	return e, err
+}
+
+// RecordEscalation records one escalation step in one transaction: the
+// escalation row (unique by subject, deadline sequence and step; its ID is
+// EscalationID unless esc.ID is set; a zero FiredAt means now), the finding's
+// change as ApplyFindingChange writes it, and the event. It returns the
+// escalation as stored, which on a retry is the first one. With an empty
+// f.ID no finding row is touched and e is appended alone (if it has a key),
+// for subjects that are not findings.
+func (s *Store) RecordEscalation(ctx context.Context, esc Escalation, f Finding, e Event) (Escalation, error) {
+	if esc.Subject == "" || esc.Step == "" {
+		return Escalation{}, fmt.Errorf("an escalation needs a subject and a step: %w", derrors.ErrInvalidArgument)
+	}
+	if esc.ID == "" {
+		esc.ID = EscalationID(esc.Subject, esc.DeadlineSeq, esc.Step)
+	}
+	var firedAt *time.Time
+	if !esc.FiredAt.IsZero() {
+		firedAt = &esc.FiredAt
+	}
+	var stored Escalation
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, insertEscalation, esc.ID, esc.Subject, esc.DeadlineSeq, esc.Step, esc.UnitCode,
+			esc.DueAt, firedAt, esc.Message); err != nil {
+			return fmt.Errorf("inserting escalation %s of %s: %w", esc.Step, esc.Subject, err)
+		}
+		var err error
+		stored, err = scanEscalation(tx.QueryRow(ctx, selectEscalationColumns+`
+WHERE subject = $1 AND deadline_seq = $2 AND step = $3`, esc.Subject, esc.DeadlineSeq, esc.Step))
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			// Nothing stored for this triple, yet the insert did nothing: the
+			// ID belongs to another escalation.
+			return fmt.Errorf("escalation ID %q is taken by another escalation: %w", esc.ID, derrors.ErrAlreadyExists)
+		case err != nil:
+			return fmt.Errorf("reading escalation %s of %s: %w", esc.Step, esc.Subject, err)
+		}
+		if f.ID != "" {
+			return applyFindingChange(ctx, tx, f, e)
+		}
+		if e.Key != "" {
+			return appendEvent(ctx, tx, e)
+		}
+		return nil
+	})
+	if err != nil {
+		return Escalation{}, err
+	}
+	return stored, nil
+}
+
+// EscalationFilter narrows ListEscalations; empty fields match all.
+type EscalationFilter struct {
+	// Subject is "finding/<id>" or "inspection/<id>".
+	Subject  string
+	UnitCode string
+}
+
+// EscalationPage is one page of ListEscalations.
+type EscalationPage struct {
+	Escalations   []Escalation
+	NextPageToken string
+}
+
+const listEscalations = selectEscalationColumns + `
+WHERE ($1::text = '' OR subject = $1)
+  AND ($2::text = '' OR unit_code = $2)
+  AND ($3::timestamptz IS NULL OR (fired_at, id) < ($3, $4::text))
+ORDER BY fired_at DESC, id DESC
+LIMIT $5`
+
+// ListEscalations pages through the escalations that match filter, newest
+// first (fired_at, then ID, descending). pageSize must come from PageSize.
+func (s *Store) ListEscalations(ctx context.Context, filter EscalationFilter, pageSize int, pageToken string) (EscalationPage, error) {
+	before, err := decodeCursor(pageToken)
+	if err != nil {
+		return EscalationPage{}, err
+	}
+	if pageSize <= 0 {
+		pageSize = DefaultPageSize
+	}
+	var beforeAt *time.Time
+	var beforeID string
+	if before != nil {
+		beforeAt, beforeID = &before.At, before.ID
+	}
+	rows, err := s.pool.Query(ctx, listEscalations, filter.Subject, filter.UnitCode, beforeAt, beforeID, pageSize+1)
+	if err != nil {
+		return EscalationPage{}, fmt.Errorf("listing escalations: %w", err)
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Escalation, error) { return scanEscalation(r) })
+	if err != nil {
+		return EscalationPage{}, fmt.Errorf("listing escalations: %w", err)
+	}
+	var page EscalationPage
+	if len(list) > pageSize {
+		list = list[:pageSize]
+		last := list[len(list)-1]
+		page.NextPageToken = encodeCursor(cursor{At: last.FiredAt, ID: last.ID})
+	}
+	page.Escalations = list
+	return page, nil
+}
+
+const escalationsOf = selectEscalationColumns + `
+WHERE subject = $1
+ORDER BY fired_at, id`
+
+// EscalationsOf returns a subject's escalations, oldest first.
+func (s *Store) EscalationsOf(ctx context.Context, subject string) ([]Escalation, error) {
+	rows, err := s.pool.Query(ctx, escalationsOf, subject)
+	if err != nil {
+		return nil, fmt.Errorf("listing escalations of %s: %w", subject, err)
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Escalation, error) { return scanEscalation(r) })
+	if err != nil {
+		return nil, fmt.Errorf("listing escalations of %s: %w", subject, err)
+	}
+	return list, nil
+}
+
+// ValidateEscalationSteps checks a ladder: each step is REMINDER, OVERDUE or
+// INTERVIEW_PROPOSED and appears at most once; OVERDUE is required and falls
+// on the due day (0); a REMINDER comes 1 to MaxReminderWorkingDays working
+// days before it (negative), an INTERVIEW_PROPOSED 1 to
+// MaxInterviewWorkingDays after it. Violations name steps[i].step,
+// steps[i].working_days or steps.
+func ValidateEscalationSteps(steps []EscalationStep) error {
+	var v derrors.Violations
+	seen := map[string]int{}
+	for i, st := range steps {
+		stepField := fmt.Sprintf("steps[%d].step", i)
+		daysField := fmt.Sprintf("steps[%d].working_days", i)
+		if first, ok := seen[st.Step]; ok {
+			v.Add(stepField, "must not repeat %s (already steps[%d])", st.Step, first)
+			continue
+		}
+		switch st.Step {
+		case StepReminder:
+			if st.WorkingDays >= 0 || st.WorkingDays < -MaxReminderWorkingDays {
+				v.Add(daysField, "must be between -%d and -1 for %s (working days before the due day)", MaxReminderWorkingDays, StepReminder)
+			}
+		case StepOverdue:
+			if st.WorkingDays != 0 {
+				v.Add(daysField, "must be 0 for %s (it fires when the due day ends)", StepOverdue)
+			}
+		case StepInterviewProposed:
+			if st.WorkingDays <= 0 || st.WorkingDays > MaxInterviewWorkingDays {
+				v.Add(daysField, "must be between 1 and %d for %s (working days after the due day)", MaxInterviewWorkingDays, StepInterviewProposed)
+			}
+		default:
+			v.Add(stepField, "must be one of %s, %s, %s", StepReminder, StepOverdue, StepInterviewProposed)
+			continue
+		}
+		seen[st.Step] = i
+	}
+	if _, ok := seen[StepOverdue]; !ok {
+		v.Add("steps", "must include an %s step with working_days 0", StepOverdue)
+	}
+	return v.Err()
+}
+
+// normalizeSteps orders a valid ladder by when its steps fire.
+func normalizeSteps(steps []EscalationStep) []EscalationStep {
+	out := slices.Clone(steps)
+	slices.SortStableFunc(out, func(a, b EscalationStep) int { return a.WorkingDays - b.WorkingDays })
+	return out
+}
+
+const insertEscalationPolicy = `
+INSERT INTO escalation_policies (request_id, steps, updated_by)
+VALUES ($1, $2, $3)
+ON CONFLICT (request_id) DO NOTHING
+RETURNING id`
+
+const selectEscalationPolicyColumns = `
+SELECT id, steps, updated_by, updated_at
+FROM escalation_policies`
+
+func scanEscalationPolicy(row pgx.Row) (EscalationPolicy, error) {
+	var p EscalationPolicy
+	var steps, updatedBy []byte
+	if err := row.Scan(&p.Version, &steps, &updatedBy, &p.UpdatedAt); err != nil {
+		return EscalationPolicy{}, err
+	}
+	if err := json.Unmarshal(steps, &p.Steps); err != nil {
+		return EscalationPolicy{}, fmt.Errorf("decoding steps of escalation policy %d: %w", p.Version, err)
+	}
+	if err := json.Unmarshal(updatedBy, &p.UpdatedBy); err != nil {
+		return EscalationPolicy{}, fmt.Errorf("decoding updated_by of escalation policy %d: %w", p.Version, err)
+	}
+	return p, nil
+}
+
+// EscalationPolicy returns the ladder in force: the newest one the office
+// set, or DefaultEscalationPolicy (version 0) when it never set one.
+func (s *Store) EscalationPolicy(ctx context.Context) (EscalationPolicy, error) {
+	p, err := scanEscalationPolicy(s.pool.QueryRow(ctx, selectEscalationPolicyColumns+` ORDER BY id DESC LIMIT 1`))
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return DefaultEscalationPolicy(), nil
+	case err != nil:
+		return EscalationPolicy{}, fmt.Errorf("reading the escalation policy: %w", err)
+	}
+	return p, nil
+}
+
+// SetEscalationPolicy puts a new ladder in force (steps are checked with
+// ValidateEscalationSteps and stored in firing order); its version is the
+// new row's ID. A retry with the same request ID returns the policy first
+// set, even if a newer one is now in force; the same request ID with
+// different steps is derrors.ErrAlreadyExists. Open deadlines keep the
+// schedule they were given until they are re-dated.
+func (s *Store) SetEscalationPolicy(ctx context.Context, requestID string, steps []EscalationStep, by actor.Actor) (EscalationPolicy, error) {
+	if requestID == "" {
+		return EscalationPolicy{}, derrors.Invalid("request_id", "must not be empty")
+	}
+	if err := ValidateEscalationSteps(steps); err != nil {
+		return EscalationPolicy{}, err
+	}
+	steps = normalizeSteps(steps)
+	stepsJSON, err := json.Marshal(steps)
+	if err != nil {
+		return EscalationPolicy{}, fmt.Errorf("encoding escalation steps: %w", err)
+	}
+	byJSON, err := json.Marshal(by)
+	if err != nil {
+		return EscalationPolicy{}, fmt.Errorf("encoding actor: %w", err)
+	}
+	var out EscalationPolicy
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var id int64
+		err := tx.QueryRow(ctx, insertEscalationPolicy, requestID, stepsJSON, byJSON).Scan(&id)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			first, err := scanEscalationPolicy(tx.QueryRow(ctx, selectEscalationPolicyColumns+` WHERE request_id = $1`, requestID))
+			if err != nil {
+				return fmt.Errorf("reading escalation policy of request %q: %w", requestID, err)
+			}
+			if !slices.Equal(first.Steps, steps) {
+				return fmt.Errorf("request_id %q was already used to set different steps (escalation policy %d): %w",
+					requestID, first.Version, derrors.ErrAlreadyExists)
+			}
+			out = first
+			return nil
+		case err != nil:
+			return fmt.Errorf("inserting escalation policy: %w", err)
+		}
+		out, err = scanEscalationPolicy(tx.QueryRow(ctx, selectEscalationPolicyColumns+` WHERE id = $1`, id))
+		if err != nil {
+			return fmt.Errorf("reading escalation policy %d: %w", id, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return EscalationPolicy{}, err
+	}
+	return out, nil
+}

@@ -1,0 +1,215 @@
+package ledger_test
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/ledger"
+)
+
+func TestRecordEscalation(t *testing.T) {
+	t.Parallel()
+	fx := setup(t)
+	fx.inspection(t, "i-1", "430100")
+	f := newFinding("f-1", "i-1", "430100", march)
+	number, err := fx.store.RecordFinding(t.Context(), f, "record/f-1")
+	require.NoError(t, err)
+
+	due := time.Date(2026, 4, 20, 16, 0, 0, 0, time.UTC)
+	overdue := f
+	overdue.LedgerNumber = number
+	overdue.Stage, overdue.DeadlineSeq, overdue.Overdue, overdue.MissedDeadlines, overdue.Version = "REFERRED", 1, true, 1, 2
+	esc := ledger.Escalation{Subject: "finding/f-1", DeadlineSeq: 1, Step: ledger.StepOverdue, UnitCode: "430100",
+		DueAt: due, FiredAt: due, Message: "整改期限已过"}
+	event := ledger.Event{Key: "escalate/1/OVERDUE", Action: "escalate", StageBefore: "REFERRED", StageAfter: "REFERRED",
+		Actor: ledgerSystem, OccurredAt: due}
+
+	first, err := fx.store.RecordEscalation(t.Context(), esc, overdue, event)
+	require.NoError(t, err)
+	require.Equal(t, ledger.EscalationID("finding/f-1", 1, ledger.StepOverdue), first.ID)
+	require.True(t, first.FiredAt.Equal(due))
+	require.Equal(t, "整改期限已过", first.Message)
+
+	// A retry, even one fired later, returns the first escalation and adds nothing.
+	retry := esc
+	retry.FiredAt = due.Add(time.Minute)
+	again, err := fx.store.RecordEscalation(t.Context(), retry, overdue, event)
+	require.NoError(t, err)
+	require.Equal(t, first, again)
+	require.Equal(t, 1, fx.count(t, `SELECT count(*) FROM escalations`))
+	events, err := fx.store.Events(t.Context(), ledger.SubjectFinding, "f-1")
+	require.NoError(t, err)
+	require.Len(t, events, 2)
+	got, err := fx.store.GetFinding(t.Context(), "f-1")
+	require.NoError(t, err)
+	requireSameFinding(t, overdue, got)
+
+	// The next step and the next deadline are escalations of their own.
+	interview := esc
+	interview.Step, interview.FiredAt = ledger.StepInterviewProposed, due.Add(7*24*time.Hour)
+	overdue.Version = 3
+	_, err = fx.store.RecordEscalation(t.Context(), interview, overdue, ledger.Event{Key: "escalate/1/INTERVIEW_PROPOSED",
+		Action: "escalate", Actor: ledgerSystem, OccurredAt: interview.FiredAt})
+	require.NoError(t, err)
+	reopened := esc
+	reopened.DeadlineSeq, reopened.FiredAt = 2, due.Add(40*24*time.Hour)
+	overdue.Version = 4
+	_, err = fx.store.RecordEscalation(t.Context(), reopened, overdue, ledger.Event{Key: "escalate/2/OVERDUE",
+		Action: "escalate", Actor: ledgerSystem, OccurredAt: reopened.FiredAt})
+	require.NoError(t, err)
+
+	// An escalation of another unit, without a finding change.
+	other := ledger.Escalation{Subject: "inspection/i-2", DeadlineSeq: 1, Step: ledger.StepOverdue, UnitCode: "430200",
+		DueAt: due, FiredAt: due.Add(time.Hour)}
+	_, err = fx.store.RecordEscalation(t.Context(), other, ledger.Finding{}, ledger.Event{})
+	require.NoError(t, err)
+
+	list, err := fx.store.EscalationsOf(t.Context(), "finding/f-1")
+	require.NoError(t, err)
+	require.Equal(t, []string{"OVERDUE/1", "INTERVIEW_PROPOSED/1", "OVERDUE/2"}, stepsOf(list))
+
+	tests := []struct {
+		name   string
+		filter ledger.EscalationFilter
+		want   []string
+	}{
+		{"all, newest first", ledger.EscalationFilter{}, []string{"OVERDUE/2", "INTERVIEW_PROPOSED/1", "OVERDUE/1", "OVERDUE/1"}},
+		{"subject", ledger.EscalationFilter{Subject: "inspection/i-2"}, []string{"OVERDUE/1"}},
+		{"unit", ledger.EscalationFilter{UnitCode: "430100"}, []string{"OVERDUE/2", "INTERVIEW_PROPOSED/1", "OVERDUE/1"}},
+		{"none", ledger.EscalationFilter{UnitCode: "999999"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, size := range []int{1, 3, 50} {
+				var got []ledger.Escalation
+				token := ""
+				for pages := 0; ; pages++ {
+					require.Less(t, pages, 10)
+					page, err := fx.store.ListEscalations(t.Context(), tt.filter, size, token)
+					require.NoError(t, err)
+					got = append(got, page.Escalations...)
+					if page.NextPageToken == "" {
+						break
+					}
+					token = page.NextPageToken
+				}
+				require.Equal(t, tt.want, stepsOf(got), "page size %d", size)
+			}
+		})
+	}
+
+	// A finding change inside an escalation obeys ApplyFindingChange.
+	_, err = fx.store.RecordEscalation(t.Context(), ledger.Escalation{Subject: "finding/f-x", DeadlineSeq: 1,
+		Step: ledger.StepReminder, DueAt: due, FiredAt: due}, newFinding("f-x", "i-1", "430100", march),
+		ledger.Event{Key: "k", Action: "escalate", Actor: ledgerSystem, OccurredAt: due})
+	require.ErrorIs(t, err, derrors.ErrNotFound)
+	require.Empty(t, must(fx.store.EscalationsOf(t.Context(), "finding/f-x")))
+}
+
+func stepsOf(list []ledger.Escalation) []string {
+	var out []string
+	for _, e := range list {
+		out = append(out, fmt.Sprintf("%s/%d", e.Step, e.DeadlineSeq))
+	}
+	return out
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+func TestEscalationPolicy(t *testing.T) {
+	t.Parallel()
+	fx := setup(t)
+	p, err := fx.store.EscalationPolicy(t.Context())
+	require.NoError(t, err)
+	require.Equal(t, ledger.DefaultEscalationPolicy(), p)
+
+	steps := []ledger.EscalationStep{
+		{Step: ledger.StepInterviewProposed, WorkingDays: 10},
+		{Step: ledger.StepOverdue, WorkingDays: 0},
+		{Step: ledger.StepReminder, WorkingDays: -3},
+	}
+	set, err := fx.store.SetEscalationPolicy(t.Context(), "policy-1", steps, office)
+	require.NoError(t, err)
+	require.Positive(t, set.Version)
+	require.Equal(t, office, set.UpdatedBy)
+	// Stored in firing order.
+	require.Equal(t, []ledger.EscalationStep{steps[2], steps[1], steps[0]}, set.Steps)
+	inForce, err := fx.store.EscalationPolicy(t.Context())
+	require.NoError(t, err)
+	require.Equal(t, set, inForce)
+
+	// A newer one replaces it; a retry of the first changes nothing.
+	second, err := fx.store.SetEscalationPolicy(t.Context(), "policy-2", []ledger.EscalationStep{{Step: ledger.StepOverdue}}, office)
+	require.NoError(t, err)
+	require.Greater(t, second.Version, set.Version)
+	retry, err := fx.store.SetEscalationPolicy(t.Context(), "policy-1", steps, office)
+	require.NoError(t, err)
+	require.Equal(t, set, retry)
+	inForce, err = fx.store.EscalationPolicy(t.Context())
+	require.NoError(t, err)
+	require.Equal(t, second, inForce)
+
+	_, err = fx.store.SetEscalationPolicy(t.Context(), "policy-1", []ledger.EscalationStep{{Step: ledger.StepOverdue}}, office)
+	require.ErrorIs(t, err, derrors.ErrAlreadyExists)
+	require.Equal(t, 2, fx.count(t, `SELECT count(*) FROM escalation_policies`))
+}
+
+func TestEscalationPolicyValidation(t *testing.T) {
+	t.Parallel()
+	fx := setup(t)
+	overdue := ledger.EscalationStep{Step: ledger.StepOverdue}
+	tests := []struct {
+		name   string
+		steps  []ledger.EscalationStep
+		fields []string
+	}{
+		{"empty", nil, []string{"steps"}},
+		{"no overdue", []ledger.EscalationStep{{Step: ledger.StepReminder, WorkingDays: -1}}, []string{"steps"}},
+		{"unknown step", []ledger.EscalationStep{overdue, {Step: "CALL_MINISTER", WorkingDays: 3}}, []string{"steps[1].step"}},
+		{"repeated step", []ledger.EscalationStep{overdue, overdue}, []string{"steps[1].step"}},
+		{"overdue off the due day", []ledger.EscalationStep{{Step: ledger.StepOverdue, WorkingDays: 1}}, []string{"steps[0].working_days"}},
+		{"reminder after", []ledger.EscalationStep{{Step: ledger.StepReminder, WorkingDays: 2}, overdue}, []string{"steps[0].working_days"}},
+		{"reminder on the day", []ledger.EscalationStep{{Step: ledger.StepReminder}, overdue}, []string{"steps[0].working_days"}},
+		{"reminder too early", []ledger.EscalationStep{{Step: ledger.StepReminder, WorkingDays: -21}, overdue}, []string{"steps[0].working_days"}},
+		{"interview before", []ledger.EscalationStep{overdue, {Step: ledger.StepInterviewProposed, WorkingDays: -1}}, []string{"steps[1].working_days"}},
+		{"interview too late", []ledger.EscalationStep{overdue, {Step: ledger.StepInterviewProposed, WorkingDays: 61}}, []string{"steps[1].working_days"}},
+		{"several at once", []ledger.EscalationStep{{Step: ledger.StepReminder, WorkingDays: 1}, {Step: "x"}},
+			[]string{"steps[0].working_days", "steps[1].step", "steps"}},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := fx.store.SetEscalationPolicy(t.Context(), fmt.Sprintf("bad-%d", i), tt.steps, office)
+			require.ErrorIs(t, err, derrors.ErrInvalidArgument)
+			var invalid *derrors.InvalidError
+			require.True(t, errors.As(err, &invalid))
+			var fields []string
+			for _, v := range invalid.Violations {
+				fields = append(fields, v.Field)
+			}
+			require.Equal(t, tt.fields, fields, err.Error())
+		})
+	}
+	t.Run("bounds are allowed", func(t *testing.T) {
+		t.Parallel()
+		_, err := fx.store.SetEscalationPolicy(t.Context(), "bounds", []ledger.EscalationStep{
+			{Step: ledger.StepReminder, WorkingDays: -20}, overdue, {Step: ledger.StepInterviewProposed, WorkingDays: 60},
+		}, office)
+		require.NoError(t, err)
+	})
+	t.Run("request id required", func(t *testing.T) {
+		t.Parallel()
+		_, err := fx.store.SetEscalationPolicy(t.Context(), "", []ledger.EscalationStep{overdue}, office)
+		require.ErrorContains(t, err, "request_id")
+	})
+}

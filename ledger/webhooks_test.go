@@ -1,0 +1,169 @@
+package ledger_test
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/xuncha/xuncha/internal/actor"
+	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/ledger"
+)
+
+var ledgerSystem = actor.System
+
+func webhookOf(id, requestID, url string, eventTypes ...string) ledger.Webhook {
+	return ledger.Webhook{ID: id, RequestID: requestID, URL: url, EventTypes: eventTypes, Secret: "s3cret-" + id, CreatedBy: office}
+}
+
+func TestWebhooks(t *testing.T) {
+	t.Parallel()
+	fx := setup(t)
+	all := webhookOf("w-all", "req-all", "https://office.example/all")
+	major := webhookOf("w-major", "req-major", "https://office.example/major", "finding.major")
+
+	w, created, err := fx.store.CreateWebhook(t.Context(), all)
+	require.NoError(t, err)
+	require.True(t, created)
+	require.Equal(t, "s3cret-w-all", w.Secret)
+	require.Empty(t, w.EventTypes)
+	require.Nil(t, w.DeletedAt)
+	again, created, err := fx.store.CreateWebhook(t.Context(), all)
+	require.NoError(t, err)
+	require.False(t, created)
+	require.Equal(t, w, again)
+	_, _, err = fx.store.CreateWebhook(t.Context(), major)
+	require.NoError(t, err)
+
+	conflicts := []struct {
+		name string
+		hook ledger.Webhook
+	}{
+		{"same request, other url", webhookOf("w-all", "req-all", "https://elsewhere.example/")},
+		{"same request, other types", webhookOf("w-all", "req-all", "https://office.example/all", "finding.major")},
+		{"same id, other request", webhookOf("w-all", "req-other", "https://office.example/all")},
+	}
+	for _, tt := range conflicts {
+		t.Run(tt.name, func(t *testing.T) {
+			_, _, err := fx.store.CreateWebhook(t.Context(), tt.hook)
+			require.ErrorIs(t, err, derrors.ErrAlreadyExists)
+		})
+	}
+
+	list, err := fx.store.ListWebhooks(t.Context())
+	require.NoError(t, err)
+	require.Equal(t, []string{"w-all", "w-major"}, webhookIDs(list))
+
+	subs := []struct {
+		eventType string
+		want      []string
+	}{
+		{"finding.major", []string{"w-all", "w-major"}},
+		{"finding.escalated", []string{"w-all"}},
+	}
+	for _, tt := range subs {
+		got, err := fx.store.WebhooksFor(t.Context(), tt.eventType)
+		require.NoError(t, err)
+		require.Equal(t, tt.want, webhookIDs(got), tt.eventType)
+	}
+
+	require.NoError(t, fx.store.DeleteWebhook(t.Context(), "w-all"))
+	require.NoError(t, fx.store.DeleteWebhook(t.Context(), "w-all"), "deleting twice is a no-op")
+	require.ErrorIs(t, fx.store.DeleteWebhook(t.Context(), "w-none"), derrors.ErrNotFound)
+	deleted, err := fx.store.GetWebhook(t.Context(), "w-all")
+	require.NoError(t, err)
+	require.NotNil(t, deleted.DeletedAt)
+	_, err = fx.store.GetWebhook(t.Context(), "w-none")
+	require.ErrorIs(t, err, derrors.ErrNotFound)
+
+	list, err = fx.store.ListWebhooks(t.Context())
+	require.NoError(t, err)
+	require.Equal(t, []string{"w-major"}, webhookIDs(list))
+	got, err := fx.store.WebhooksFor(t.Context(), "finding.escalated")
+	require.NoError(t, err)
+	require.Empty(t, got)
+}
+
+func webhookIDs(list []ledger.Webhook) []string {
+	var out []string
+	for _, w := range list {
+		out = append(out, w.ID)
+	}
+	return out
+}
+
+func TestDeliveries(t *testing.T) {
+	t.Parallel()
+	fx := setup(t)
+	_, _, err := fx.store.CreateWebhook(t.Context(), webhookOf("w-1", "req-1", "https://office.example/"))
+	require.NoError(t, err)
+	payload := json.RawMessage(`{"finding_id":"f-1"}`)
+	for i, status := range []int{500, 0, 204} {
+		d := ledger.WebhookDelivery{DeliveryID: "d-1", WebhookID: "w-1", EventType: "finding.major", Attempt: i + 1,
+			StatusCode: status, Payload: payload}
+		if status != 204 {
+			d.Error = "failed"
+		}
+		require.NoError(t, fx.store.RecordDelivery(t.Context(), d))
+	}
+	require.NoError(t, fx.store.RecordDelivery(t.Context(), ledger.WebhookDelivery{DeliveryID: "d-2", WebhookID: "w-1",
+		EventType: "finding.major", Attempt: 1, StatusCode: 200, Payload: payload}))
+
+	got, err := fx.store.Deliveries(t.Context(), "d-1")
+	require.NoError(t, err)
+	require.Len(t, got, 3)
+	for i, d := range got {
+		require.Equal(t, i+1, d.Attempt)
+		require.JSONEq(t, string(payload), string(d.Payload))
+		require.WithinDuration(t, time.Now(), d.AttemptAt, time.Minute)
+	}
+	require.Equal(t, []int{500, 0, 204}, []int{got[0].StatusCode, got[1].StatusCode, got[2].StatusCode})
+
+	err = fx.store.RecordDelivery(t.Context(), ledger.WebhookDelivery{DeliveryID: "d-3", WebhookID: "w-unknown", Attempt: 1})
+	require.Error(t, err)
+}
+
+// sha is a valid-looking SHA-256 made of one hex digit.
+func sha(c byte) string { return strings.Repeat(string(c), 64) }
+
+func evidenceOf(id, sum string) ledger.Evidence {
+	return ledger.Evidence{ID: id, Kind: "PHOTO", SHA256: sum, Size: 1024, Location: "local:sha256/" + sum,
+		FileName: "现场.jpg", ContentType: "image/jpeg", CapturedAt: march, CapturedBy: "王五", UploadedBy: member}
+}
+
+func TestEvidence(t *testing.T) {
+	t.Parallel()
+	fx := setup(t)
+	a, b := evidenceOf("ev-a", sha('a')), evidenceOf("ev-b", sha('b'))
+	require.NoError(t, fx.store.InsertEvidence(t.Context(), a))
+	require.NoError(t, fx.store.InsertEvidence(t.Context(), a), "a retry is a no-op")
+	require.NoError(t, fx.store.InsertEvidence(t.Context(), b))
+	require.ErrorIs(t, fx.store.InsertEvidence(t.Context(), evidenceOf("ev-a", sha('c'))), derrors.ErrAlreadyExists)
+	require.Equal(t, 2, fx.count(t, `SELECT count(*) FROM evidence`))
+
+	got, err := fx.store.GetEvidence(t.Context(), []string{"ev-b", "ev-x", "ev-a", "ev-b"})
+	require.NoError(t, err)
+	require.Len(t, got, 2)
+	require.Equal(t, "ev-b", got[0].ID)
+	require.Equal(t, "ev-a", got[1].ID)
+	require.Equal(t, member, got[1].UploadedBy)
+	require.True(t, got[1].CapturedAt.Equal(march))
+	require.WithinDuration(t, time.Now(), got[1].UploadedAt, time.Minute)
+
+	tests := []struct {
+		ids  []string
+		want []string
+	}{
+		{nil, nil},
+		{[]string{"ev-a", "ev-b"}, nil},
+		{[]string{"ev-z", "ev-a", "ev-y", "ev-z"}, []string{"ev-z", "ev-y"}},
+	}
+	for _, tt := range tests {
+		missing, err := fx.store.MissingEvidence(t.Context(), tt.ids)
+		require.NoError(t, err)
+		require.Equal(t, tt.want, missing, "%v", tt.ids)
+	}
+}
