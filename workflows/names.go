@@ -55,7 +55,9 @@ func FindingWorkflowID(id string) string { return "finding/" + id }
 
 // CalendarChangeWorkflowID is the workflow ID that re-dates deadlines for a
 // loaded calendar version.
-func CalendarChangeWorkflowID(version int64) string { return fmt.Sprintf("calendar-change/%d", version) }
+func CalendarChangeWorkflowID(version int64) string {
+	return fmt.Sprintf("calendar-change/%d", version)
+}
 
 // UpdateID is the Temporal update ID of a request, so that a retried request
 // is deduplicated by Temporal and answered with the first result.
