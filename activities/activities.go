@@ -5,13 +5,15 @@ package activities
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
-	"time"
 
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
 	"go.uber.org/zap"
 
-	"github.com/xuncha/xuncha/calendar"
-	"github.com/xuncha/xuncha/internal/actor"
+	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/ledger"
 )
 
@@ -22,57 +24,111 @@ type Activities struct {
 	Ledger *ledger.Store
 	// Log is the structured logger.
 	Log *zap.Logger
+	// Temporal lets an activity update another workflow (SendUpdate).
+	Temporal client.Client
 }
 
 // CreateInspectionInput writes a new inspection's ledger row.
 type CreateInspectionInput struct {
-	ID           string      `json:"id"`
-	WorkflowID   string      `json:"workflow_id"`
-	RequestID    string      `json:"request_id"`
-	UnitCode     string      `json:"unit_code"`
-	UnitName     string      `json:"unit_name"`
-	Kind         string      `json:"kind"`
-	Round        string      `json:"round"`
-	PlannedStart string      `json:"planned_start"`
-	PlannedEnd   string      `json:"planned_end"`
-	Stage        string      `json:"stage"`
-	Actor        actor.Actor `json:"actor"`
-	CreatedAt    time.Time   `json:"created_at"`
+	Inspection ledger.Inspection `json:"inspection"`
+	EventKey   string            `json:"event_key"`
 }
 
 // CreateInspection writes the inspection's ledger row and its "create" event;
 // a retry changes nothing.
 func (a *Activities) CreateInspection(ctx context.Context, in CreateInspectionInput) error {
-	start, err := calendar.ParseDate(in.PlannedStart)
-	if err != nil {
-		return fmt.Errorf("planned_start: %w", err)
+	if err := a.Ledger.CreateInspection(ctx, in.Inspection, in.EventKey); err != nil {
+		return fmt.Errorf("creating inspection %q: %w", in.Inspection.ID, err)
 	}
-	end, err := calendar.ParseDate(in.PlannedEnd)
-	if err != nil {
-		return fmt.Errorf("planned_end: %w", err)
-	}
-	err = a.Ledger.CreateInspection(ctx, ledger.Inspection{
-		ID:           in.ID,
-		WorkflowID:   in.WorkflowID,
-		RequestID:    in.RequestID,
-		UnitCode:     in.UnitCode,
-		UnitName:     in.UnitName,
-		Kind:         in.Kind,
-		Round:        in.Round,
-		PlannedStart: dateTime(start),
-		PlannedEnd:   dateTime(end),
-		Stage:        in.Stage,
-		CreatedBy:    in.Actor,
-		CreatedAt:    in.CreatedAt,
-	}, "create/"+in.RequestID)
-	if err != nil {
-		return fmt.Errorf("creating inspection %q: %w", in.ID, err)
-	}
-	a.Log.Info("ledger: inspection created", zap.String("inspection", in.ID), zap.String("unit", in.UnitCode))
+	a.Log.Info("ledger: inspection created", zap.String("inspection", in.Inspection.ID), zap.String("unit", in.Inspection.UnitCode))
 	return nil
 }
 
-// dateTime is a civil date as the midnight-UTC time pgx stores in a date column.
-func dateTime(d calendar.Date) time.Time {
-	return time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, time.UTC)
+// InspectionChangeInput applies one change of an inspection.
+type InspectionChangeInput struct {
+	Inspection ledger.Inspection `json:"inspection"`
+	Event      ledger.Event      `json:"event"`
+}
+
+// ApplyInspectionChange writes the row (if its version is newer) and the
+// event (if its key is new) in one transaction.
+func (a *Activities) ApplyInspectionChange(ctx context.Context, in InspectionChangeInput) error {
+	return refusal(a.Ledger.ApplyInspectionChange(ctx, in.Inspection, in.Event))
+}
+
+// EscalateInspectionInput records an escalation step of an inspection.
+type EscalateInspectionInput struct {
+	Escalation ledger.Escalation `json:"escalation"`
+	Inspection ledger.Inspection `json:"inspection"`
+	Event      ledger.Event      `json:"event"`
+}
+
+// EscalateInspection records the escalation, the row and the event.
+func (a *Activities) EscalateInspection(ctx context.Context, in EscalateInspectionInput) (EscalateResult, error) {
+	esc, err := a.Ledger.RecordInspectionEscalation(ctx, in.Escalation, in.Inspection, in.Event)
+	if err != nil {
+		return EscalateResult{}, refusal(err)
+	}
+	return EscalateResult{Escalation: esc}, nil
+}
+
+// InspectionFindingsInput names an inspection and, optionally, a stage.
+type InspectionFindingsInput struct {
+	InspectionID string `json:"inspection_id"`
+	Stage        string `json:"stage,omitempty"`
+}
+
+// FindingCounts tallies an inspection's findings (for closure and summary).
+func (a *Activities) FindingCounts(ctx context.Context, in InspectionFindingsInput) (ledger.InspectionSummary, error) {
+	return a.Ledger.FindingCounts(ctx, in.InspectionID)
+}
+
+// FindingIDsResult lists finding IDs.
+type FindingIDsResult struct {
+	IDs []string `json:"ids"`
+}
+
+// FindingsInStage lists an inspection's findings in a stage.
+func (a *Activities) FindingsInStage(ctx context.Context, in InspectionFindingsInput) (FindingIDsResult, error) {
+	ids, err := a.Ledger.FindingsInStage(ctx, in.InspectionID, in.Stage)
+	return FindingIDsResult{IDs: ids}, err
+}
+
+// SendUpdateInput is an update for another workflow (an inspection refers
+// its findings at feedback).
+type SendUpdateInput struct {
+	WorkflowID string          `json:"workflow_id"`
+	UpdateName string          `json:"update_name"`
+	UpdateID   string          `json:"update_id"`
+	Args       json.RawMessage `json:"args"`
+}
+
+// SendUpdateResult says whether the other workflow accepted; a refusal is
+// an answer, not a failure of the activity.
+type SendUpdateResult struct {
+	Refused string `json:"refused,omitempty"`
+}
+
+// SendUpdate sends the update and waits for its result. The update ID makes
+// a retry harmless.
+func (a *Activities) SendUpdate(ctx context.Context, in SendUpdateInput) (SendUpdateResult, error) {
+	handle, err := a.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID:   in.WorkflowID,
+		UpdateID:     in.UpdateID,
+		UpdateName:   in.UpdateName,
+		Args:         []any{in.Args},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err == nil {
+		err = handle.Get(ctx, nil)
+	}
+	if err != nil {
+		derr := derrors.FromTemporal(err)
+		var notFound *serviceerror.NotFound
+		if errors.As(err, &notFound) || derr != err {
+			return SendUpdateResult{Refused: derr.Error()}, nil
+		}
+		return SendUpdateResult{}, fmt.Errorf("sending %s to %s: %w", in.UpdateName, in.WorkflowID, err)
+	}
+	return SendUpdateResult{}, nil
 }

@@ -3,9 +3,13 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -25,6 +29,28 @@ type CalendarServer struct {
 	// running deadlines can be re-dated.
 	OnLoad func(ctx context.Context, v ledger.CalendarVersion) error
 	Log    *zap.Logger
+}
+
+// RedateOnLoad returns a CalendarServer.OnLoad that starts the workflow
+// re-dating every running deadline for a loaded version
+// (calendar-change/<version>). Loading the same version again finds the
+// running workflow, or the finished one, and starts nothing new; only a run
+// that failed is started again.
+func RedateOnLoad(tc client.Client, taskQueue string) func(ctx context.Context, v ledger.CalendarVersion) error {
+	return func(ctx context.Context, v ledger.CalendarVersion) error {
+		_, err := tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+			ID:                       workflows.CalendarChangeWorkflowID(v.ID),
+			TaskQueue:                taskQueue,
+			WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+			WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
+			StaticSummary:            fmt.Sprintf("re-date running deadlines: %s (%d)", ledger.VersionLabel(v.ID), v.Year),
+		}, workflows.CalendarChangeWorkflowName, workflows.CalendarChangeInput{Version: v.ID})
+		var started *serviceerror.WorkflowExecutionAlreadyStarted
+		if errors.As(err, &started) {
+			return nil
+		}
+		return err
+	}
 }
 
 // ComputeDeadline is the one implementation behind POST /v1/calendar:deadline

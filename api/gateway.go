@@ -22,6 +22,10 @@ import (
 // gateway builds the HTTP handler: health, readiness, the OpenAPI document and
 // the REST/JSON gateway to the gRPC services on conn.
 func (s *Server) gateway(ctx context.Context, conn *grpc.ClientConn) (http.Handler, error) {
+	marshaler := &runtime.JSONPb{
+		MarshalOptions:   protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: true},
+		UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
+	}
 	mux := runtime.NewServeMux(
 		runtime.WithIncomingHeaderMatcher(func(key string) (string, bool) {
 			if strings.EqualFold(key, actor.Header) {
@@ -33,14 +37,14 @@ func (s *Server) gateway(ctx context.Context, conn *grpc.ClientConn) (http.Handl
 			return metadata.Pairs(viaGatewayKey, "gateway")
 		}),
 		runtime.WithErrorHandler(errorHandler),
-		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
-			MarshalOptions:   protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: true},
-			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
-		}),
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, marshaler),
 	)
 	for name, register := range map[string]func(context.Context, *runtime.ServeMux, *grpc.ClientConn) error{
 		"InspectionService": xunchav1.RegisterInspectionServiceHandler,
 		"CalendarService":   xunchav1.RegisterCalendarServiceHandler,
+		"FindingService":    xunchav1.RegisterFindingServiceHandler,
+		"EscalationService": xunchav1.RegisterEscalationServiceHandler,
+		"WebhookService":    xunchav1.RegisterWebhookServiceHandler,
 	} {
 		if err := register(ctx, mux, conn); err != nil {
 			return nil, fmt.Errorf("registering the %s gateway: %w", name, err)
@@ -67,7 +71,37 @@ func (s *Server) gateway(ctx context.Context, conn *grpc.ClientConn) (http.Handl
 		_, _ = w.Write(openapi.Document)
 	})
 	root.Handle("/v1/", mux)
+	s.evidenceHandler(mux, marshaler).register(root)
 	return s.accessLog(root), nil
+}
+
+// evidenceHandler builds the evidence endpoints: the caller is identified as
+// by the gRPC interceptor, and errors are written as by the gateway.
+func (s *Server) evidenceHandler(mux *runtime.ServeMux, m runtime.Marshaler) *evidenceHandler {
+	maxBytes := s.MaxEvidenceBytes
+	if maxBytes <= 0 {
+		maxBytes = DefaultMaxEvidenceBytes
+	}
+	log := s.Log.Named("evidence")
+	return &evidenceHandler{
+		ledger:   s.Ledger,
+		store:    s.Evidence,
+		maxBytes: maxBytes,
+		identify: func(r *http.Request) (actor.Actor, error) {
+			who, known, err := s.identify(r.Header.Values(actor.Header))
+			if err != nil {
+				return actor.Actor{}, err
+			}
+			if !known {
+				return actor.Require(r.Context())
+			}
+			return who, nil
+		},
+		fail: func(w http.ResponseWriter, r *http.Request, err error) {
+			errorHandler(r.Context(), mux, m, w, r, toStatus(err, log.With(zap.String("path", r.URL.Path))).Err())
+		},
+		log: log,
+	}
 }
 
 // errorHandler writes the gateway's error body and maps FailedPrecondition

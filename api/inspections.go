@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
@@ -13,6 +15,8 @@ import (
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/xuncha/xuncha/activities"
+	"github.com/xuncha/xuncha/calendar"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/ledger"
@@ -54,25 +58,35 @@ func (s *InspectionServer) CreateInspection(ctx context.Context, req *xunchav1.C
 	if err != nil {
 		return nil, err
 	}
-	if err := who.RequireRole("creating an inspection", actor.RoleOffice); err != nil {
+	if err := workflows.CheckInspectionRole("create", who); err != nil {
 		return nil, err
 	}
 	spec := req.GetInspection()
 	in := workflows.InspectionInput{
-		ID:           req.GetInspectionId(),
-		RequestID:    req.GetRequestId(),
-		Unit:         workflows.Unit{Code: spec.GetUnit().GetCode(), Name: spec.GetUnit().GetName()},
-		Kind:         kindName(spec.GetKind()),
-		Round:        spec.GetRound(),
-		PlannedStart: spec.GetPlannedStart(),
-		PlannedEnd:   spec.GetPlannedEnd(),
-		Actor:        who,
+		ID:                  req.GetInspectionId(),
+		RequestID:           req.GetRequestId(),
+		Unit:                workflows.Unit{Code: spec.GetUnit().GetCode(), Name: spec.GetUnit().GetName()},
+		Kind:                kindName(spec.GetKind()),
+		Round:               spec.GetRound(),
+		PlannedStart:        spec.GetPlannedStart(),
+		PlannedEnd:          spec.GetPlannedEnd(),
+		FollowsInspectionID: spec.GetFollowsInspectionId(),
+		Actor:               who,
+	}
+	for _, a := range spec.GetContentAreas() {
+		in.ContentAreas = append(in.ContentAreas, int(a))
+	}
+	for _, m := range spec.GetTeam() {
+		in.Team = append(in.Team, ledger.TeamMember{Name: m.GetName(), Role: m.GetRole(), Rank: m.GetRank(), Organisation: m.GetOrganisation()})
 	}
 	if err := in.Validate(); err != nil {
 		return nil, err
 	}
 	if in.ID == "" {
 		in.ID = generatedID("ins", in.RequestID)
+	}
+	if err := s.checkPlan(ctx, in); err != nil {
+		return nil, err
 	}
 	workflowID := workflows.InspectionWorkflowID(in.ID)
 	start := s.Temporal.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
@@ -102,6 +116,42 @@ func (s *InspectionServer) CreateInspection(ctx context.Context, req *xunchav1.C
 	return s.get(ctx, in.ID)
 }
 
+// checkPlan applies the rules that need the ledger: the earlier inspection
+// of a FOLLOW_UP exists, and a COMPREHENSIVE inspection of a local
+// government the State Council Safety Committee inspected the same year is
+// refused (charter 四(二)1). A retried create passes: its own row exists.
+func (s *InspectionServer) checkPlan(ctx context.Context, in workflows.InspectionInput) error {
+	if existing, err := s.Ledger.GetInspection(ctx, in.ID); err == nil && existing.RequestID == in.RequestID {
+		return nil
+	}
+	if in.FollowsInspectionID != "" {
+		if _, err := s.Ledger.GetInspection(ctx, in.FollowsInspectionID); errors.Is(err, derrors.ErrNotFound) {
+			return derrors.Invalid("inspection.follows_inspection_id", "no inspection %q to look back at", in.FollowsInspectionID)
+		} else if err != nil {
+			return err
+		}
+	}
+	if in.Kind != workflows.KindComprehensive || !workflows.IsLocalGovernment(in.Unit.Code) {
+		return nil
+	}
+	start, err := calendar.ParseDate(in.PlannedStart)
+	if err != nil {
+		return derrors.Invalid("inspection.planned_start", "must be a date YYYY-MM-DD")
+	}
+	done, err := s.Ledger.StateCouncilInspections(ctx, start.Year, in.Unit.Code)
+	if err != nil {
+		return err
+	}
+	if len(done) > 0 {
+		return &derrors.StageError{
+			Reason: "STATE_COUNCIL_INSPECTED", Subject: "unit/" + in.Unit.Code, Action: "create", Stage: "PLANNING",
+			Message: fmt.Sprintf("the State Council Safety Committee inspected %s in %d: a COMPREHENSIVE inspection of it that year is refused (charter 四(二)1; not repeated)",
+				in.Unit.Code, start.Year),
+		}
+	}
+	return nil
+}
+
 // startError explains why a start failed.
 func (s *InspectionServer) startError(err error, id string) error {
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
@@ -124,20 +174,22 @@ func (s *InspectionServer) get(ctx context.Context, id string) (*xunchav1.Inspec
 	if err != nil {
 		return nil, err
 	}
-	out := inspectionProto(row)
 	resp, err := s.Temporal.QueryWorkflow(ctx, row.WorkflowID, "", workflows.QueryState)
 	if err != nil {
-		// The ledger's stage is written before every update returns, so it
-		// is a faithful fallback; say so in the log.
-		s.Log.Warn("live stage unavailable, using the ledger's", zap.String("inspection", id), zap.Error(err))
-		return out, nil
+		// The ledger is written before every update returns, so it is a
+		// faithful fallback; say so in the log.
+		s.Log.Warn("live state unavailable, using the ledger's", zap.String("inspection", id), zap.Error(err))
+		escalations, err := s.Ledger.EscalationsOf(ctx, row.WorkflowID)
+		if err != nil {
+			return nil, err
+		}
+		return inspectionProto(row, escalations), nil
 	}
 	var st workflows.InspectionState
 	if err := resp.Get(&st); err != nil {
 		return nil, fmt.Errorf("decoding state of %s: %w", row.WorkflowID, err)
 	}
-	out.Stage = stageProto(st.Stage)
-	return out, nil
+	return inspectionProto(st.Inspection, st.Escalations), nil
 }
 
 // ListInspections pages through the ledger.
@@ -146,31 +198,386 @@ func (s *InspectionServer) ListInspections(ctx context.Context, req *xunchav1.Li
 	if err != nil {
 		return nil, err
 	}
-	page, err := s.Ledger.ListInspections(ctx, size, req.GetPageToken())
+	filter := ledger.InspectionFilter{UnitCode: req.GetUnitCode(), Year: int(req.GetYear()), Round: req.GetRound()}
+	var v derrors.Violations
+	if req.GetKind() != xunchav1.Inspection_KIND_UNSPECIFIED {
+		if filter.Kind = kindName(req.GetKind()); filter.Kind == "" {
+			v.Add("kind", "must be one of %s", strings.Join(workflows.InspectionKinds, ", "))
+		}
+	}
+	if req.GetStage() != xunchav1.Inspection_STAGE_UNSPECIFIED {
+		name, ok := xunchav1.Inspection_Stage_name[int32(req.GetStage())]
+		if !ok {
+			v.Add("stage", "must be one of %s", strings.Join(workflows.InspectionStages, ", "))
+		}
+		filter.Stage = name
+	}
+	if y := req.GetYear(); y != 0 && (y < 2000 || y > 2100) {
+		v.Add("year", "must be between 2000 and 2100")
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	page, err := s.Ledger.ListInspections(ctx, filter, size, req.GetPageToken())
 	if err != nil {
 		return nil, err
 	}
 	out := &xunchav1.ListInspectionsResponse{NextPageToken: page.NextPageToken}
 	for _, row := range page.Inspections {
-		out.Inspections = append(out.Inspections, inspectionProto(row))
+		out.Inspections = append(out.Inspections, inspectionProto(row, nil))
 	}
 	return out, nil
 }
 
-func inspectionProto(row ledger.Inspection) *xunchav1.Inspection {
-	return &xunchav1.Inspection{
-		Id:           row.ID,
-		Unit:         &xunchav1.Unit{Code: row.UnitCode, Name: row.UnitName},
-		Kind:         xunchav1.Inspection_Kind(xunchav1.Inspection_Kind_value[row.Kind]),
-		Round:        row.Round,
-		PlannedStart: row.PlannedStart.Format("2006-01-02"),
-		PlannedEnd:   row.PlannedEnd.Format("2006-01-02"),
-		Stage:        stageProto(row.Stage),
-		WorkflowId:   row.WorkflowID,
-		CreateTime:   timestamppb.New(row.CreatedAt),
-		UpdateTime:   timestamppb.New(row.UpdatedAt),
-		CreatedBy:    actorProto(row.CreatedBy),
+// inspectionChange is one step of the procedure as the API sends it.
+type inspectionChange struct {
+	id, requestID, action string
+	who                   actor.Actor
+	input                 interface{ Validate() error }
+	// precheck refuses, before anything is recorded, what needs the ledger.
+	precheck func(ctx context.Context, row ledger.Inspection) error
+}
+
+func (s *InspectionServer) change(ctx context.Context, c inspectionChange) (*xunchav1.Inspection, error) {
+	if c.id == "" {
+		return nil, derrors.Invalid("id", "must not be empty")
 	}
+	row, err := s.Ledger.GetInspection(ctx, c.id)
+	if err != nil {
+		return nil, err
+	}
+	if err := workflows.CheckInspectionRole(c.action, c.who); err != nil {
+		return nil, err
+	}
+	if err := c.input.Validate(); err != nil {
+		return nil, err
+	}
+	if c.precheck != nil {
+		if err := c.precheck(ctx, row); err != nil {
+			return nil, err
+		}
+	}
+	updateID := workflows.UpdateID(c.action, c.requestID)
+	handle, err := s.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID:   row.WorkflowID,
+		UpdateID:     updateID,
+		UpdateName:   c.action,
+		Args:         []any{c.input},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err == nil {
+		var st workflows.InspectionState
+		if err = handle.Get(ctx, &st); err == nil {
+			return inspectionProto(st.Inspection, st.Escalations), nil
+		}
+	}
+	var notFound *serviceerror.NotFound
+	if !errors.As(err, &notFound) {
+		return nil, derrors.FromTemporal(err)
+	}
+	// The workflow has finished: a retry of the change that finished it is
+	// answered from the ledger; anything else is refused.
+	row, err = s.Ledger.GetInspection(ctx, c.id)
+	if err != nil {
+		return nil, err
+	}
+	events, err := s.Ledger.Events(ctx, ledger.SubjectInspection, row.ID)
+	if err != nil {
+		return nil, err
+	}
+	if slices.ContainsFunc(events, func(e ledger.Event) bool { return e.Key == updateID }) {
+		escalations, err := s.Ledger.EscalationsOf(ctx, row.WorkflowID)
+		if err != nil {
+			return nil, err
+		}
+		return inspectionProto(row, escalations), nil
+	}
+	return nil, &derrors.StageError{
+		Reason: "STAGE_NOT_ALLOWED", Subject: row.WorkflowID, Action: c.action, Stage: row.Stage,
+		Message: fmt.Sprintf("inspection %q is %s: no further changes", row.ID, row.Stage),
+	}
+}
+
+// checkLimit computes a deadline with the calendar and ladder in force, so
+// that a limit past the statutory one, or a year without calendar data, is
+// refused before anything is recorded.
+func (s *InspectionServer) checkLimit(ctx context.Context, rule activities.DeadlineRule) error {
+	cal, err := s.Ledger.Calendar(ctx)
+	if err != nil {
+		return err
+	}
+	policy, err := s.Ledger.EscalationPolicy(ctx)
+	if err != nil {
+		return err
+	}
+	_, err = activities.ResolveDeadline(cal, policy, rule)
+	return err
+}
+
+func (s *InspectionServer) checkEvidence(field string, ids ...string) func(context.Context, ledger.Inspection) error {
+	return func(ctx context.Context, _ ledger.Inspection) error {
+		var nonEmpty []string
+		for _, id := range ids {
+			if id != "" {
+				nonEmpty = append(nonEmpty, id)
+			}
+		}
+		return checkEvidence(ctx, s.Ledger, field, nonEmpty)
+	}
+}
+
+// ApproveTeam records the committee's approval of the line-up.
+func (s *InspectionServer) ApproveTeam(ctx context.Context, req *xunchav1.InspectionActionRequest) (*xunchav1.Inspection, error) {
+	who, err := actor.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s.change(ctx, inspectionChange{id: req.GetId(), requestID: req.GetRequestId(), action: workflows.ActionApproveTeam, who: who,
+		input: workflows.ApproveTeamInput{RequestID: req.GetRequestId(), Actor: who, Note: req.GetNote()}})
+}
+
+// NotifyInspection records the advance notice.
+func (s *InspectionServer) NotifyInspection(ctx context.Context, req *xunchav1.NotifyInspectionRequest) (*xunchav1.Inspection, error) {
+	who, err := actor.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s.change(ctx, inspectionChange{id: req.GetId(), requestID: req.GetRequestId(), action: workflows.ActionNotify, who: who,
+		input: workflows.NotifyInput{RequestID: req.GetRequestId(), Actor: who, NotifiedOn: req.GetNotifiedOn(),
+			NoticeEvidenceID: req.GetNoticeEvidenceId(), Note: req.GetNote()},
+		precheck: s.checkEvidence("notice_evidence_id", req.GetNoticeEvidenceId())})
+}
+
+// StationInspection records the team's entry.
+func (s *InspectionServer) StationInspection(ctx context.Context, req *xunchav1.StationInspectionRequest) (*xunchav1.Inspection, error) {
+	who, err := actor.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s.change(ctx, inspectionChange{id: req.GetId(), requestID: req.GetRequestId(), action: workflows.ActionStation, who: who,
+		input: workflows.StationInput{RequestID: req.GetRequestId(), Actor: who, StationedOn: req.GetStationedOn(),
+			Announcement: req.GetAnnouncement(), ContactPhone: req.GetContactPhone(), ContactMailbox: req.GetContactMailbox()}})
+}
+
+// EndOnsite ends on-site work; the report is due 5 working days later.
+func (s *InspectionServer) EndOnsite(ctx context.Context, req *xunchav1.EndOnsiteRequest) (*xunchav1.Inspection, error) {
+	who, err := actor.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s.change(ctx, inspectionChange{id: req.GetId(), requestID: req.GetRequestId(), action: workflows.ActionEndOnsite, who: who,
+		input: workflows.EndOnsiteInput{RequestID: req.GetRequestId(), Actor: who, OnsiteEndedOn: req.GetOnsiteEndedOn()},
+		precheck: func(ctx context.Context, _ ledger.Inspection) error {
+			return s.checkLimit(ctx, activities.DeadlineRule{Field: "onsite_ended_on", From: req.GetOnsiteEndedOn(), WorkingDays: workflows.ReportWorkingDays})
+		}})
+}
+
+// SubmitReport records the team's report.
+func (s *InspectionServer) SubmitReport(ctx context.Context, req *xunchav1.SubmitReportRequest) (*xunchav1.Inspection, error) {
+	who, err := actor.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s.change(ctx, inspectionChange{id: req.GetId(), requestID: req.GetRequestId(), action: workflows.ActionSubmitReport, who: who,
+		input:    workflows.SubmitReportInput{RequestID: req.GetRequestId(), Actor: who, ReportEvidenceID: req.GetReportEvidenceId(), Summary: req.GetSummary()},
+		precheck: s.checkEvidence("report_evidence_id", req.GetReportEvidenceId())})
+}
+
+// ReviewReport records the office's review.
+func (s *InspectionServer) ReviewReport(ctx context.Context, req *xunchav1.ReviewReportRequest) (*xunchav1.Inspection, error) {
+	who, err := actor.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s.change(ctx, inspectionChange{id: req.GetId(), requestID: req.GetRequestId(), action: workflows.ActionReview, who: who,
+		input: workflows.ReviewInput{RequestID: req.GetRequestId(), Actor: who, CopyToPartyInspectionOffice: req.GetCopyToPartyInspectionOffice(), Note: req.GetNote()}})
+}
+
+// ApproveReport records the committee's approval.
+func (s *InspectionServer) ApproveReport(ctx context.Context, req *xunchav1.InspectionActionRequest) (*xunchav1.Inspection, error) {
+	who, err := actor.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s.change(ctx, inspectionChange{id: req.GetId(), requestID: req.GetRequestId(), action: workflows.ActionApprove, who: who,
+		input: workflows.ApproveInput{RequestID: req.GetRequestId(), Actor: who, Note: req.GetNote()}})
+}
+
+// GiveFeedback records the feedback and refers the classified findings.
+func (s *InspectionServer) GiveFeedback(ctx context.Context, req *xunchav1.GiveFeedbackRequest) (*xunchav1.Inspection, error) {
+	who, err := actor.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s.change(ctx, inspectionChange{id: req.GetId(), requestID: req.GetRequestId(), action: workflows.ActionGiveFeedback, who: who,
+		input: workflows.GiveFeedbackInput{RequestID: req.GetRequestId(), Actor: who, FeedbackDeliveredOn: req.GetFeedbackDeliveredOn(),
+			Recipients: req.GetRecipients(), ReceivingAuthority: req.GetReceivingAuthority(), Due: req.GetDue()},
+		precheck: func(ctx context.Context, _ ledger.Inspection) error {
+			return s.checkLimit(ctx, activities.DeadlineRule{Field: "feedback_delivered_on", From: req.GetFeedbackDeliveredOn(),
+				Months: 1, Due: req.GetDue(), DueField: "due"})
+		}})
+}
+
+// ReportInspectionRectification records the unit's report.
+func (s *InspectionServer) ReportInspectionRectification(ctx context.Context, req *xunchav1.ReportInspectionRectificationRequest) (*xunchav1.Inspection, error) {
+	who, err := actor.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s.change(ctx, inspectionChange{id: req.GetId(), requestID: req.GetRequestId(), action: workflows.ActionInspectionRectified, who: who,
+		input:    workflows.InspectionRectificationInput{RequestID: req.GetRequestId(), Actor: who, Report: req.GetReport(), EvidenceIDs: req.GetEvidenceIds()},
+		precheck: s.checkEvidence("evidence_ids", req.GetEvidenceIds()...)})
+}
+
+// CloseInspection closes it when every finding is closed or withdrawn.
+func (s *InspectionServer) CloseInspection(ctx context.Context, req *xunchav1.InspectionActionRequest) (*xunchav1.Inspection, error) {
+	who, err := actor.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s.change(ctx, inspectionChange{id: req.GetId(), requestID: req.GetRequestId(), action: workflows.ActionClose, who: who,
+		input: workflows.ApproveInput{RequestID: req.GetRequestId(), Actor: who, Note: req.GetNote()},
+		precheck: func(ctx context.Context, row ledger.Inspection) error {
+			if row.Stage != workflows.StageRectificationReported {
+				return nil // the workflow's validator names the stage
+			}
+			sum, err := s.Ledger.FindingCounts(ctx, row.ID)
+			if err != nil {
+				return err
+			}
+			if sum.Open > 0 {
+				return &derrors.StageError{Reason: "FINDINGS_OPEN", Subject: row.WorkflowID, Action: workflows.ActionClose, Stage: row.Stage,
+					Allowed: []string{workflows.ActionCancel},
+					Message: fmt.Sprintf("%d findings of inspection %q are not yet CLOSED or WITHDRAWN; it closes only when all are", sum.Open, row.ID)}
+			}
+			return nil
+		}})
+}
+
+// CancelInspection cancels an open inspection.
+func (s *InspectionServer) CancelInspection(ctx context.Context, req *xunchav1.CancelInspectionRequest) (*xunchav1.Inspection, error) {
+	who, err := actor.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s.change(ctx, inspectionChange{id: req.GetId(), requestID: req.GetRequestId(), action: workflows.ActionCancel, who: who,
+		input: workflows.CancelInput{RequestID: req.GetRequestId(), Actor: who, Reason: req.GetReason()}})
+}
+
+// ListInspectionEvents returns the inspection's event log.
+func (s *InspectionServer) ListInspectionEvents(ctx context.Context, req *xunchav1.ListInspectionEventsRequest) (*xunchav1.ListInspectionEventsResponse, error) {
+	if _, err := s.Ledger.GetInspection(ctx, req.GetId()); err != nil {
+		return nil, err
+	}
+	events, err := s.Ledger.Events(ctx, ledger.SubjectInspection, req.GetId())
+	if err != nil {
+		return nil, err
+	}
+	out := &xunchav1.ListInspectionEventsResponse{}
+	for _, e := range events {
+		out.Events = append(out.Events, eventProto(e))
+	}
+	return out, nil
+}
+
+// RecordStateCouncilInspection records a State Council inspection.
+func (s *InspectionServer) RecordStateCouncilInspection(ctx context.Context, req *xunchav1.RecordStateCouncilInspectionRequest) (*xunchav1.StateCouncilInspection, error) {
+	who, err := actor.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := who.RequireRole("recording a State Council inspection", actor.RoleOffice); err != nil {
+		return nil, err
+	}
+	var v derrors.Violations
+	workflows.ValidateRequestID(&v, "request_id", req.GetRequestId())
+	if !workflows.IsLocalGovernment(req.GetUnitCode()) {
+		v.Add("unit_code", "must be a local government's 6-digit administrative division code")
+	}
+	if y := req.GetYear(); y < 2000 || y > 2100 {
+		v.Add("year", "must be between 2000 and 2100")
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	sc, err := s.Ledger.RecordStateCouncilInspection(ctx, ledger.StateCouncilInspection{
+		UnitCode: req.GetUnitCode(), Year: int(req.GetYear()), RequestID: req.GetRequestId(), Note: req.GetNote(), RecordedBy: who,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return stateCouncilProto(sc), nil
+}
+
+// ListStateCouncilInspections lists them.
+func (s *InspectionServer) ListStateCouncilInspections(ctx context.Context, req *xunchav1.ListStateCouncilInspectionsRequest) (*xunchav1.ListStateCouncilInspectionsResponse, error) {
+	list, err := s.Ledger.StateCouncilInspections(ctx, int(req.GetYear()), "")
+	if err != nil {
+		return nil, err
+	}
+	out := &xunchav1.ListStateCouncilInspectionsResponse{}
+	for _, sc := range list {
+		out.Inspections = append(out.Inspections, stateCouncilProto(sc))
+	}
+	return out, nil
+}
+
+func stateCouncilProto(sc ledger.StateCouncilInspection) *xunchav1.StateCouncilInspection {
+	return &xunchav1.StateCouncilInspection{UnitCode: sc.UnitCode, Year: int32(sc.Year), Note: sc.Note,
+		RecordedBy: actorProto(sc.RecordedBy), CreateTime: timestamppb.New(sc.RecordedAt)}
+}
+
+func inspectionProto(row ledger.Inspection, escalations []ledger.Escalation) *xunchav1.Inspection {
+	out := &xunchav1.Inspection{
+		Id:                  row.ID,
+		Unit:                &xunchav1.Unit{Code: row.UnitCode, Name: row.UnitName},
+		Kind:                xunchav1.Inspection_Kind(xunchav1.Inspection_Kind_value[row.Kind]),
+		Round:               row.Round,
+		PlannedStart:        row.PlannedStart.Format("2006-01-02"),
+		PlannedEnd:          row.PlannedEnd.Format("2006-01-02"),
+		Stage:               stageProto(row.Stage),
+		WorkflowId:          row.WorkflowID,
+		CreateTime:          timestamppb.New(row.CreatedAt),
+		UpdateTime:          timestamppb.New(row.UpdatedAt),
+		CreatedBy:           actorProto(row.CreatedBy),
+		FollowsInspectionId: row.FollowsInspectionID,
+		TeamApproved:        row.TeamApproved,
+		Overdue:             row.Overdue,
+		MissedDeadlines:     int32(row.MissedDeadlines),
+		CancelReason:        row.CancelReason,
+		Records:             row.Records,
+	}
+	for _, a := range row.ContentAreas {
+		out.ContentAreas = append(out.ContentAreas, int32(a))
+	}
+	for _, m := range row.Team {
+		out.Team = append(out.Team, &xunchav1.TeamMember{Name: m.Name, Role: m.Role, Rank: m.Rank, Organisation: m.Organisation})
+	}
+	if row.ReportDeadline != nil {
+		out.ReportDeadline = DeadlineProto(*row.ReportDeadline)
+	}
+	if row.RectificationDeadline != nil {
+		out.RectificationDeadline = DeadlineProto(*row.RectificationDeadline)
+	}
+	for _, e := range escalations {
+		out.Escalations = append(out.Escalations, escalationProto(e))
+	}
+	if sum := row.Summary; sum != nil {
+		out.Summary = &xunchav1.InspectionSummary{
+			ByKind: counts(sum.ByKind), BySeverity: counts(sum.BySeverity), ByContentArea: counts(sum.ByContentArea),
+			Findings: int32(sum.Findings), Closed: int32(sum.Closed), Withdrawn: int32(sum.Withdrawn),
+			ClosureRate: sum.ClosureRate, DeadlinesMissed: int32(sum.DeadlinesMissed),
+		}
+	}
+	return out
+}
+
+func counts(m map[string]int) map[string]int32 {
+	out := make(map[string]int32, len(m))
+	for k, v := range m {
+		out[k] = int32(v)
+	}
+	return out
 }
 
 func stageProto(stage string) xunchav1.Inspection_Stage {

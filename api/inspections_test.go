@@ -25,7 +25,23 @@ func inspectionBody(requestID string) map[string]any {
 			"round":         "2026年第一轮",
 			"planned_start": "2026-12-01",
 			"planned_end":   "2026-12-15",
+			"content_areas": []int{1, 2, 5},
+			"team":          validTeam(),
 		},
+	}
+}
+
+// validTeam is a line-up the charter allows: leader, deputy, four members
+// (one an expert), and an observer who does not count.
+func validTeam() []map[string]any {
+	return []map[string]any{
+		{"name": "赵强", "role": "LEADER", "rank": "INSPECTOR_LEVEL_2", "organisation": "省应急管理厅"},
+		{"name": "钱敏", "role": "DEPUTY", "rank": "DIVISION_CHIEF", "organisation": "省应急管理厅"},
+		{"name": "孙伟", "role": "MEMBER", "rank": "OTHER"},
+		{"name": "李娜", "role": "MEMBER", "rank": "OTHER"},
+		{"name": "周杰", "role": "MEMBER", "rank": "DEPUTY_DIVISION_CHIEF"},
+		{"name": "吴刚", "role": "EXPERT", "rank": "OTHER", "organisation": "省安全生产专家库"},
+		{"name": "郑红", "role": "OBSERVER", "rank": "OTHER", "organisation": "省人大代表"},
 	}
 }
 
@@ -113,7 +129,7 @@ func TestCreateInspectionRefusesBadInput(t *testing.T) {
 			RequestId: "bad-kind-number",
 			Inspection: &xunchav1.Inspection{
 				Unit: &xunchav1.Unit{Code: "430100", Name: "长沙市"}, Kind: xunchav1.Inspection_Kind(42),
-				PlannedStart: "2026-12-01", PlannedEnd: "2026-12-15",
+				PlannedStart: "2026-12-01", PlannedEnd: "2026-12-15", ContentAreas: []int32{1}, Team: protoTeam(),
 			},
 		})
 		requireViolation(t, err, "inspection.kind")
@@ -130,7 +146,7 @@ func TestCreateInspectionRefusesBadInput(t *testing.T) {
 	})
 
 	// Nothing was changed by any refused request.
-	page, err := s.Ledger.ListInspections(context.Background(), 50, "")
+	page, err := s.Ledger.ListInspections(context.Background(), ledger.InspectionFilter{}, 50, "")
 	require.NoError(t, err)
 	require.Empty(t, page.Inspections)
 }
@@ -162,7 +178,8 @@ func TestInspectionsGRPC(t *testing.T) {
 		InspectionId: "changsha-2026-1",
 		Inspection: &xunchav1.Inspection{
 			Unit: &xunchav1.Unit{Code: "430100", Name: "长沙市"}, Kind: xunchav1.Inspection_SPECIAL,
-			PlannedStart: "2026-12-01", PlannedEnd: "2026-12-01",
+			PlannedStart: "2026-12-01", PlannedEnd: "2026-12-01", ContentAreas: []int32{4},
+			Team: protoTeam(),
 		},
 	}
 	created, err := c.CreateInspection(ctx, req)
@@ -216,4 +233,12 @@ func TestListInspectionsPages(t *testing.T) {
 	code, body = s.do("GET", "/v1/inspections?page_token=garbage", nil, nil)
 	require.Equal(t, http.StatusBadRequest, code)
 	require.Contains(t, fieldViolations(body), "page_token")
+}
+
+func protoTeam() []*xunchav1.TeamMember {
+	var out []*xunchav1.TeamMember
+	for _, m := range validTeam() {
+		out = append(out, &xunchav1.TeamMember{Name: m["name"].(string), Role: m["role"].(string), Rank: m["rank"].(string)})
+	}
+	return out
 }

@@ -20,6 +20,7 @@ import (
 	"google.golang.org/grpc/reflection"
 
 	"github.com/xuncha/xuncha/internal/actor"
+	"github.com/xuncha/xuncha/internal/evidence"
 	"github.com/xuncha/xuncha/ledger"
 	xunchav1 "github.com/xuncha/xuncha/proto/xuncha/v1"
 )
@@ -39,6 +40,11 @@ type Server struct {
 	// DefaultActor, when set, is used for requests without an x-xuncha-actor
 	// header. Only `xuncha dev` sets it.
 	DefaultActor *actor.Actor
+	// Evidence stores uploaded evidence blobs (POST /v1/evidence). Required.
+	Evidence *evidence.Store
+	// MaxEvidenceBytes is the largest evidence upload accepted (default
+	// DefaultMaxEvidenceBytes, 100 MiB).
+	MaxEvidenceBytes int64
 	// Log is the structured logger.
 	Log *zap.Logger
 }
@@ -49,11 +55,21 @@ const viaGatewayKey = "x-xuncha-via"
 
 // Run serves until ctx ends, then stops gracefully.
 func (s *Server) Run(ctx context.Context) error {
+	if s.Evidence == nil {
+		return errors.New("api: Server.Evidence, the evidence store, is not set")
+	}
 	grpcServer := grpc.NewServer(grpc.ChainUnaryInterceptor(s.unaryInterceptor))
 	xunchav1.RegisterInspectionServiceServer(grpcServer, &InspectionServer{
 		Temporal: s.Temporal, Ledger: s.Ledger, TaskQueue: s.TaskQueue, Log: s.Log,
 	})
-	xunchav1.RegisterCalendarServiceServer(grpcServer, &CalendarServer{Ledger: s.Ledger, Log: s.Log})
+	xunchav1.RegisterCalendarServiceServer(grpcServer, &CalendarServer{
+		Ledger: s.Ledger, OnLoad: RedateOnLoad(s.Temporal, s.TaskQueue), Log: s.Log,
+	})
+	xunchav1.RegisterFindingServiceServer(grpcServer, &FindingServer{
+		Temporal: s.Temporal, Ledger: s.Ledger, TaskQueue: s.TaskQueue, Log: s.Log,
+	})
+	xunchav1.RegisterEscalationServiceServer(grpcServer, &EscalationServer{Ledger: s.Ledger, Log: s.Log})
+	xunchav1.RegisterWebhookServiceServer(grpcServer, &WebhookServer{Ledger: s.Ledger, Log: s.Log})
 	healthServer := health.NewServer()
 	healthpb.RegisterHealthServer(grpcServer, healthServer)
 	reflection.Register(grpcServer)
@@ -117,6 +133,15 @@ func (s *Server) ready(ctx context.Context) error {
 	return nil
 }
 
+// serviceNames are the gRPC services whose health watchHealth reports.
+var serviceNames = []string{
+	xunchav1.InspectionService_ServiceDesc.ServiceName,
+	xunchav1.CalendarService_ServiceDesc.ServiceName,
+	xunchav1.FindingService_ServiceDesc.ServiceName,
+	xunchav1.EscalationService_ServiceDesc.ServiceName,
+	xunchav1.WebhookService_ServiceDesc.ServiceName,
+}
+
 // watchHealth keeps grpc.health.v1 in step with readiness.
 func (s *Server) watchHealth(ctx context.Context, h *health.Server) {
 	t := time.NewTicker(5 * time.Second)
@@ -127,7 +152,7 @@ func (s *Server) watchHealth(ctx context.Context, h *health.Server) {
 			st = healthpb.HealthCheckResponse_NOT_SERVING
 		}
 		h.SetServingStatus("", st)
-		for _, svc := range []string{xunchav1.InspectionService_ServiceDesc.ServiceName, xunchav1.CalendarService_ServiceDesc.ServiceName} {
+		for _, svc := range serviceNames {
 			h.SetServingStatus(svc, st)
 		}
 		select {
@@ -143,17 +168,8 @@ func (s *Server) watchHealth(ctx context.Context, h *health.Server) {
 func (s *Server) unaryInterceptor(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
 	start := time.Now()
 	md, _ := metadata.FromIncomingContext(ctx)
-	var who actor.Actor
-	if vals := md.Get(actor.Header); len(vals) > 0 {
-		a, perr := actor.Parse(vals[0])
-		if perr != nil {
-			err = perr
-		} else {
-			who = a
-			ctx = actor.NewContext(ctx, a)
-		}
-	} else if s.DefaultActor != nil {
-		who = *s.DefaultActor
+	who, known, err := s.identify(md.Get(actor.Header))
+	if known {
 		ctx = actor.NewContext(ctx, who)
 	}
 	if err == nil {
@@ -184,6 +200,23 @@ func (s *Server) unaryInterceptor(ctx context.Context, req any, info *grpc.Unary
 		return nil, st.Err()
 	}
 	return resp, nil
+}
+
+// identify reads the caller from the x-xuncha-actor values of a request
+// (gRPC metadata or HTTP header), falling back to DefaultActor; known is
+// false when neither names anyone.
+func (s *Server) identify(values []string) (who actor.Actor, known bool, err error) {
+	if len(values) > 0 {
+		a, err := actor.Parse(values[0])
+		if err != nil {
+			return actor.Actor{}, false, err
+		}
+		return a, true, nil
+	}
+	if s.DefaultActor != nil {
+		return *s.DefaultActor, true, nil
+	}
+	return actor.Actor{}, false, nil
 }
 
 // loopback turns a listener address such as [::]:9090 into one the gateway

@@ -14,6 +14,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
+	"go.uber.org/zap"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
@@ -21,6 +22,7 @@ import (
 	"github.com/xuncha/xuncha/activities"
 	"github.com/xuncha/xuncha/api"
 	"github.com/xuncha/xuncha/internal/actor"
+	"github.com/xuncha/xuncha/internal/evidence"
 	"github.com/xuncha/xuncha/internal/logging"
 	"github.com/xuncha/xuncha/internal/testenv"
 	"github.com/xuncha/xuncha/ledger"
@@ -35,6 +37,10 @@ type stack struct {
 	Temporal client.Client
 	BaseURL  string
 	Conn     *grpc.ClientConn
+
+	queue      string
+	log        *zap.Logger
+	stopWorker func() // nil while no worker runs
 }
 
 // office is the default actor of test requests.
@@ -64,28 +70,54 @@ func setup(t *testing.T) *stack {
 	httpL, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 
-	w := &workflows.Worker{Temporal: tc, TaskQueue: queue, Activities: &activities.Activities{Ledger: store, Log: log}, Log: log}
-	srv := &api.Server{Temporal: tc, Ledger: store, TaskQueue: queue, GRPCListener: grpcL, HTTPListener: httpL, Log: log}
-	done := make(chan error, 2)
-	go func() { done <- w.Run(ctx) }()
+	srv := &api.Server{Temporal: tc, Ledger: store, TaskQueue: queue, GRPCListener: grpcL, HTTPListener: httpL,
+		Evidence: &evidence.Store{Dir: t.TempDir()}, Log: log}
+	done := make(chan error, 1)
 	go func() { done <- srv.Run(ctx) }()
 
 	conn, err := grpc.NewClient(grpcL.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	require.NoError(t, err)
+	s := &stack{t: t, Ledger: store, Temporal: tc, BaseURL: "http://" + httpL.Addr().String(), Conn: conn, queue: queue, log: log}
 	t.Cleanup(func() {
 		_ = conn.Close()
+		s.StopWorker()
 		cancel()
-		for range 2 {
-			if err := <-done; err != nil {
-				t.Errorf("stopping: %v", err)
-			}
+		if err := <-done; err != nil {
+			t.Errorf("stopping: %v", err)
 		}
 		tc.Close()
 		store.Close()
 	})
-	s := &stack{t: t, Ledger: store, Temporal: tc, BaseURL: "http://" + httpL.Addr().String(), Conn: conn}
+	s.StartWorker()
 	s.waitHTTP()
 	return s
+}
+
+// StartWorker starts a worker on the stack's task queue, as a worker process
+// would.
+func (s *stack) StartWorker() {
+	s.t.Helper()
+	require.Nil(s.t, s.stopWorker, "a worker is already running")
+	ctx, cancel := context.WithCancel(context.Background())
+	w := &workflows.Worker{Temporal: s.Temporal, TaskQueue: s.queue,
+		Activities: &activities.Activities{Ledger: s.Ledger, Log: s.log, Temporal: s.Temporal}, Log: s.log}
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	s.stopWorker = func() {
+		cancel()
+		if err := <-done; err != nil {
+			s.t.Errorf("stopping the worker: %v", err)
+		}
+	}
+}
+
+// StopWorker stops the running worker, as if its process stopped; running
+// tasks finish first. Without a worker, nothing happens.
+func (s *stack) StopWorker() {
+	if s.stopWorker != nil {
+		s.stopWorker()
+		s.stopWorker = nil
+	}
 }
 
 func (s *stack) waitHTTP() {
@@ -111,6 +143,13 @@ func (s *stack) ctx(who actor.Actor) context.Context {
 // answer into a map.
 func (s *stack) do(method, path string, who *actor.Actor, body any) (int, map[string]any) {
 	s.t.Helper()
+	code, out, err := s.request(method, path, who, body)
+	require.NoError(s.t, err)
+	return code, out
+}
+
+// request is do without failing the test, for use in other goroutines.
+func (s *stack) request(method, path string, who *actor.Actor, body any) (int, map[string]any, error) {
 	var r io.Reader
 	if body != nil {
 		switch b := body.(type) {
@@ -118,28 +157,38 @@ func (s *stack) do(method, path string, who *actor.Actor, body any) (int, map[st
 			r = strings.NewReader(b)
 		default:
 			data, err := json.Marshal(b)
-			require.NoError(s.t, err)
+			if err != nil {
+				return 0, nil, err
+			}
 			r = bytes.NewReader(data)
 		}
 	}
 	req, err := http.NewRequest(method, s.BaseURL+path, r)
-	require.NoError(s.t, err)
+	if err != nil {
+		return 0, nil, err
+	}
 	req.Header.Set("Content-Type", "application/json")
 	if who != nil {
 		req.Header.Set(actor.Header, who.Encode())
 	}
 	resp, err := http.DefaultClient.Do(req)
-	require.NoError(s.t, err)
+	if err != nil {
+		return 0, nil, err
+	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(resp.Body)
-	require.NoError(s.t, err)
+	if err != nil {
+		return 0, nil, err
+	}
 	out := map[string]any{}
 	if len(data) > 0 && data[0] == '{' {
-		require.NoError(s.t, json.Unmarshal(data, &out), "body: %s", data)
+		if err := json.Unmarshal(data, &out); err != nil {
+			return 0, nil, fmt.Errorf("decoding %s: %w", data, err)
+		}
 	} else {
 		out["_raw"] = string(data)
 	}
-	return resp.StatusCode, out
+	return resp.StatusCode, out, nil
 }
 
 // fieldViolations lists the BadRequest field names in a REST error body.

@@ -58,6 +58,21 @@ func scanEscalation(row pgx.Row) (Escalation, error) {
 // f.ID no finding row is touched and e is appended alone (if it has a key),
 // for subjects that are not findings.
 func (s *Store) RecordEscalation(ctx context.Context, esc Escalation, f Finding, e Event) (Escalation, error) {
+	return s.recordEscalation(ctx, esc, func(tx pgx.Tx) error {
+		if f.ID != "" {
+			return applyFindingChange(ctx, tx, f, e)
+		}
+		if e.Key != "" {
+			return appendEvent(ctx, tx, e)
+		}
+		return nil
+	})
+}
+
+// recordEscalation inserts an escalation (or finds the one stored for the
+// same subject, deadline and step) and applies the owner's change, in one
+// transaction.
+func (s *Store) recordEscalation(ctx context.Context, esc Escalation, apply func(pgx.Tx) error) (Escalation, error) {
 	if esc.Subject == "" || esc.Step == "" {
 		return Escalation{}, fmt.Errorf("an escalation needs a subject and a step: %w", derrors.ErrInvalidArgument)
 	}
@@ -85,13 +100,7 @@ WHERE subject = $1 AND deadline_seq = $2 AND step = $3`, esc.Subject, esc.Deadli
 		case err != nil:
 			return fmt.Errorf("reading escalation %s of %s: %w", esc.Step, esc.Subject, err)
 		}
-		if f.ID != "" {
-			return applyFindingChange(ctx, tx, f, e)
-		}
-		if e.Key != "" {
-			return appendEvent(ctx, tx, e)
-		}
-		return nil
+		return apply(tx)
 	})
 	if err != nil {
 		return Escalation{}, err

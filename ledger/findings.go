@@ -377,11 +377,15 @@ func (s *Store) ListFindings(ctx context.Context, filter FindingFilter, pageSize
 }
 
 const openDeadlineWorkflows = `
-SELECT workflow_id FROM findings WHERE stage = $1 ORDER BY workflow_id`
+SELECT workflow_id FROM findings WHERE stage = $1
+UNION
+SELECT workflow_id FROM inspections WHERE stage IN ('ONSITE_ENDED', 'FEEDBACK_GIVEN')
+ORDER BY workflow_id`
 
 // OpenDeadlineWorkflows returns the workflow IDs of the findings whose
-// rectification deadline runs (stage REFERRED), sorted, so that a calendar
-// change can re-date them.
+// rectification deadline runs (stage REFERRED) and of the inspections whose
+// report or rectification deadline runs, sorted, so that a calendar change
+// can re-date them.
 func (s *Store) OpenDeadlineWorkflows(ctx context.Context) ([]string, error) {
 	rows, err := s.pool.Query(ctx, openDeadlineWorkflows, findingStageReferred)
 	if err != nil {

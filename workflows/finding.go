@@ -167,22 +167,22 @@ func (w *finding) registerHandlers(ctx workflow.Context) error {
 		name string
 		err  error
 	}{
-		{ActionDiagnose, setFindingUpdate(ctx, w, ActionDiagnose, func(in DiagnoseInput) (actor.Actor, bool, error) {
+		{ActionDiagnose, registerChange(ctx, w, ActionDiagnose, func(in DiagnoseInput) (actor.Actor, bool, error) {
 			return in.Actor, true, in.Validate()
 		}, w.diagnose)},
-		{ActionClassify, setFindingUpdate(ctx, w, ActionClassify, func(in ClassifyInput) (actor.Actor, bool, error) {
+		{ActionClassify, registerChange(ctx, w, ActionClassify, func(in ClassifyInput) (actor.Actor, bool, error) {
 			return in.Actor, true, in.Validate()
 		}, w.classify)},
-		{ActionRefer, setFindingUpdate(ctx, w, ActionRefer, func(in ReferInput) (actor.Actor, bool, error) {
+		{ActionRefer, registerChange(ctx, w, ActionRefer, func(in ReferInput) (actor.Actor, bool, error) {
 			return in.Actor, true, in.Validate()
 		}, w.refer)},
-		{ActionReportRectification, setFindingUpdate(ctx, w, ActionReportRectification, func(in ReportRectificationInput) (actor.Actor, bool, error) {
+		{ActionReportRectification, registerChange(ctx, w, ActionReportRectification, func(in ReportRectificationInput) (actor.Actor, bool, error) {
 			return in.Actor, true, in.Validate()
 		}, w.reportRectification)},
-		{ActionVerify, setFindingUpdate(ctx, w, ActionVerify, func(in VerifyInput) (actor.Actor, bool, error) {
+		{ActionVerify, registerChange(ctx, w, ActionVerify, func(in VerifyInput) (actor.Actor, bool, error) {
 			return in.Actor, in.Accept, in.Validate()
 		}, w.verify)},
-		{ActionWithdraw, setFindingUpdate(ctx, w, ActionWithdraw, func(in WithdrawInput) (actor.Actor, bool, error) {
+		{ActionWithdraw, registerChange(ctx, w, ActionWithdraw, func(in WithdrawInput) (actor.Actor, bool, error) {
 			return in.Actor, true, in.Validate()
 		}, w.withdraw)},
 	}
@@ -194,46 +194,19 @@ func (w *finding) registerHandlers(ctx workflow.Context) error {
 	return nil
 }
 
-// setFindingUpdate registers one stage change: its validator checks, without
-// side effects, the stage, the caller's role and the fields, so that a
-// refused change is never recorded; its handler re-checks the stage under the
-// mutex (another change may have won meanwhile) and applies the change.
-func setFindingUpdate[In any](ctx workflow.Context, w *finding, action string,
-	check func(In) (who actor.Actor, accepted bool, err error),
-	apply func(workflow.Context, In) error,
-) error {
-	validate := func(in In) error {
-		who, accepted, fieldsErr := check(in)
-		if _, err := NextFindingStage(w.row.ID, w.row.Stage, action, accepted); err != nil {
-			return err
-		}
-		if !w.recorded {
-			return &derrors.StageError{Reason: "NOT_RECORDED", Subject: w.subject(), Action: action, Stage: w.row.Stage,
-				Message: w.subject() + " is still being recorded; retry shortly"}
-		}
-		if err := CheckFindingRole(action, who); err != nil {
-			return err
-		}
-		return fieldsErr
+func (w *finding) mutex() workflow.Mutex { return w.mu }
+
+func (w *finding) snapshot() FindingState { return w.state() }
+
+func (w *finding) checkChange(action string, accepted bool, who actor.Actor) error {
+	if _, err := NextFindingStage(w.row.ID, w.row.Stage, action, accepted); err != nil {
+		return err
 	}
-	return workflow.SetUpdateHandlerWithOptions(ctx, action,
-		func(ctx workflow.Context, in In) (FindingState, error) {
-			if err := w.mu.Lock(ctx); err != nil {
-				return FindingState{}, err
-			}
-			defer w.mu.Unlock()
-			if err := validate(in); err != nil {
-				return FindingState{}, derrors.ToTemporal(err)
-			}
-			if err := apply(ctx, in); err != nil {
-				return FindingState{}, derrors.ToTemporal(err)
-			}
-			return w.state(), nil
-		},
-		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, in In) error {
-			return derrors.ToTemporal(validate(in))
-		}},
-	)
+	if !w.recorded {
+		return &derrors.StageError{Reason: "NOT_RECORDED", Subject: w.subject(), Action: action, Stage: w.row.Stage,
+			Message: w.subject() + " is still being recorded; retry shortly"}
+	}
+	return CheckFindingRole(action, who)
 }
 
 // apply writes a change to the ledger and, once written, makes it the

@@ -126,13 +126,20 @@ var webhookOptions = workflow.ActivityOptions{
 	},
 }
 
-// announce posts an event to every subscribed webhook, each delivery on its
-// own so that a slow subscriber holds up nothing. deliveryKey is stable for
-// the event; receivers deduplicate by the delivery ID derived from it.
+// announce posts an event to every subscribed webhook.
 func (w *finding) announce(ctx workflow.Context, eventType, deliveryKey string, data map[string]any) {
-	w.deliveries++
+	announce(ctx, &w.deliveries, eventType, deliveryKey, data)
+}
+
+// announce posts an event to every subscribed webhook, each delivery on its
+// own so that a slow subscriber holds up nothing; *pending counts the
+// deliveries still running (a workflow waits for them before it ends).
+// deliveryKey is stable for the event; receivers deduplicate by the delivery
+// ID derived from it.
+func announce(ctx workflow.Context, pending *int, eventType, deliveryKey string, data map[string]any) {
+	*pending++
 	workflow.Go(ctx, func(ctx workflow.Context) {
-		defer func() { w.deliveries-- }()
+		defer func() { *pending-- }()
 		actx := workflow.WithActivityOptions(ctx, ledgerActivityOptions)
 		var subs activities.SubscribersResult
 		if err := workflow.ExecuteActivity(actx, acts.Subscribers, activities.SubscribersInput{EventType: eventType}).Get(ctx, &subs); err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/internal/searchattr"
+	"github.com/xuncha/xuncha/ledger"
 )
 
 // Inspection kinds (charter 一).
@@ -51,14 +52,17 @@ type Unit struct {
 
 // InspectionInput starts an InspectionWorkflow.
 type InspectionInput struct {
-	ID           string      `json:"id"`
-	RequestID    string      `json:"request_id"`
-	Unit         Unit        `json:"unit"`
-	Kind         string      `json:"kind"`
-	Round        string      `json:"round"`
-	PlannedStart string      `json:"planned_start"`
-	PlannedEnd   string      `json:"planned_end"`
-	Actor        actor.Actor `json:"actor"`
+	ID                  string              `json:"id"`
+	RequestID           string              `json:"request_id"`
+	Unit                Unit                `json:"unit"`
+	Kind                string              `json:"kind"`
+	Round               string              `json:"round"`
+	PlannedStart        string              `json:"planned_start"`
+	PlannedEnd          string              `json:"planned_end"`
+	ContentAreas        []int               `json:"content_areas"`
+	Team                []ledger.TeamMember `json:"team"`
+	FollowsInspectionID string              `json:"follows_inspection_id"`
+	Actor               actor.Actor         `json:"actor"`
 }
 
 var (
@@ -118,21 +122,34 @@ func (in InspectionInput) Validate() error {
 	if errStart == nil && errEnd == nil && end.Before(start) {
 		v.Add("inspection.planned_end", "must not be before planned_start (%s)", start)
 	}
+	if len(in.ContentAreas) == 0 {
+		v.Add("inspection.content_areas", "must list at least one of the charter's content items 1 to %d", ContentAreas)
+	}
+	seen := map[int]bool{}
+	for i, a := range in.ContentAreas {
+		switch {
+		case a < 1 || a > ContentAreas:
+			v.Add(fmt.Sprintf("inspection.content_areas[%d]", i), "must be the charter's content item 1 to %d", ContentAreas)
+		case seen[a]:
+			v.Add(fmt.Sprintf("inspection.content_areas[%d]", i), "item %d is listed twice", a)
+		}
+		seen[a] = true
+	}
+	ValidateTeam(&v, in.Team)
+	switch {
+	case in.Kind == KindFollowUp && in.FollowsInspectionID == "":
+		v.Add("inspection.follows_inspection_id", "a FOLLOW_UP (回头看) inspection names the earlier inspection it looks back at")
+	case in.Kind != KindFollowUp && in.FollowsInspectionID != "":
+		v.Add("inspection.follows_inspection_id", "only a FOLLOW_UP inspection follows an earlier one")
+	}
 	return v.Err()
 }
 
-// InspectionState is what the state query returns and what the API shows.
+// InspectionState is what the state query and every update return.
 type InspectionState struct {
-	ID           string      `json:"id"`
-	RequestID    string      `json:"request_id"`
-	Unit         Unit        `json:"unit"`
-	Kind         string      `json:"kind"`
-	Round        string      `json:"round"`
-	PlannedStart string      `json:"planned_start"`
-	PlannedEnd   string      `json:"planned_end"`
-	Stage        string      `json:"stage"`
-	CreatedBy    actor.Actor `json:"created_by"`
-	CreatedAt    time.Time   `json:"created_at"`
+	Inspection  ledger.Inspection          `json:"inspection"`
+	Escalations []ledger.Escalation        `json:"escalations"`
+	Pending     []activities.ScheduledStep `json:"pending"`
 	// Recorded is true once the ledger row is written.
 	Recorded bool `json:"recorded"`
 }
@@ -148,7 +165,7 @@ type InspectionResult struct {
 }
 
 // InspectionSummary is the one-line summary the Web UI shows for an
-// inspection workflow.
+// inspection workflow: unit, kind and round.
 func InspectionSummary(in InspectionInput) string {
 	s := fmt.Sprintf("%s %s · %s", in.Unit.Name, in.Unit.Code, in.Kind)
 	if in.Round != "" {
@@ -164,89 +181,218 @@ func InspectionSearchAttributes(in InspectionInput) temporal.SearchAttributes {
 		searchattr.Unit.ValueSet(in.Unit.Code),
 		searchattr.Inspection.ValueSet(in.ID),
 		searchattr.Kind.ValueSet(in.Kind),
+		searchattr.Overdue.ValueSet(false),
 	)
 }
 
-// InspectionWorkflow drives one inspection through the charter's procedure.
+// dateTime is a civil date as the midnight-UTC time the ledger stores.
+func dateTime(d calendar.Date) time.Time {
+	return time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, time.UTC)
+}
+
+// InspectionWorkflow drives one inspection through the charter's procedure
+// (三(三)1–6), with the report and rectification deadlines on durable timers.
 func InspectionWorkflow(ctx workflow.Context, in InspectionInput) (InspectionResult, error) {
-	w := &inspection{state: InspectionState{
-		ID:           in.ID,
-		RequestID:    in.RequestID,
-		Unit:         in.Unit,
-		Kind:         in.Kind,
-		Round:        in.Round,
-		PlannedStart: in.PlannedStart,
-		PlannedEnd:   in.PlannedEnd,
-		Stage:        StagePlanned,
-		CreatedBy:    in.Actor,
-		CreatedAt:    workflow.Now(ctx).UTC(),
+	start, _ := calendar.ParseDate(in.PlannedStart) // validated by the API
+	end, _ := calendar.ParseDate(in.PlannedEnd)
+	now := workflow.Now(ctx).UTC()
+	w := &inspection{mu: workflow.NewMutex(ctx), row: ledger.Inspection{
+		ID:                  in.ID,
+		WorkflowID:          workflow.GetInfo(ctx).WorkflowExecution.ID,
+		RequestID:           in.RequestID,
+		UnitCode:            in.Unit.Code,
+		UnitName:            in.Unit.Name,
+		Kind:                in.Kind,
+		Round:               in.Round,
+		PlannedStart:        dateTime(start),
+		PlannedEnd:          dateTime(end),
+		ContentAreas:        slices.Clone(in.ContentAreas),
+		Team:                slices.Clone(in.Team),
+		FollowsInspectionID: in.FollowsInspectionID,
+		Stage:               StagePlanned,
+		Records:             map[string]string{},
+		CreatedBy:           in.Actor,
+		CreatedAt:           now,
+		UpdatedAt:           now,
+		Version:             1,
 	}}
 	return w.run(ctx)
 }
 
 // inspection is the state behind InspectionWorkflow.
 type inspection struct {
-	state InspectionState
+	row         ledger.Inspection
+	escalations []ledger.Escalation
+	recorded    bool
+	mu          workflow.Mutex
+	// deadline is the running deadline's ladder: the report deadline in
+	// ONSITE_ENDED, the rectification deadline in FEEDBACK_GIVEN.
+	deadline   ladder
+	deliveries int
 }
 
 var acts *activities.Activities
 
+func (w *inspection) subject() string { return InspectionWorkflowID(w.row.ID) }
+
+func (w *inspection) mutex() workflow.Mutex { return w.mu }
+
+func (w *inspection) snapshot() InspectionState {
+	return InspectionState{Inspection: w.row, Escalations: slices.Clone(w.escalations), Pending: w.deadline.pending(), Recorded: w.recorded}
+}
+
+func (w *inspection) checkChange(action string, _ bool, who actor.Actor) error {
+	if _, err := NextInspectionStage(w.row.ID, w.row.Stage, action); err != nil {
+		return err
+	}
+	if !w.recorded {
+		return &derrors.StageError{Reason: "NOT_RECORDED", Subject: w.subject(), Action: action, Stage: w.row.Stage,
+			Message: w.subject() + " is still being recorded; retry shortly"}
+	}
+	if action == ActionNotify && !w.row.TeamApproved {
+		return &derrors.StageError{Reason: "TEAM_NOT_APPROVED", Subject: w.subject(), Action: action, Stage: w.row.Stage,
+			Allowed: []string{ActionApproveTeam, ActionCancel},
+			Message: "the committee approves the team line-up before the advance notice (approveTeam)"}
+	}
+	if action == ActionApproveTeam && w.row.TeamApproved {
+		return &derrors.StageError{Reason: "TEAM_ALREADY_APPROVED", Subject: w.subject(), Action: action, Stage: w.row.Stage,
+			Allowed: []string{ActionNotify, ActionCancel}, Message: "the team line-up is already approved"}
+	}
+	return CheckInspectionRole(action, who)
+}
+
 func (w *inspection) run(ctx workflow.Context) (InspectionResult, error) {
-	log := workflow.GetLogger(ctx)
-	if err := workflow.SetQueryHandler(ctx, QueryState, func() (InspectionState, error) { return w.state, nil }); err != nil {
-		return InspectionResult{}, fmt.Errorf("registering query: %w", err)
+	if err := w.registerHandlers(ctx); err != nil {
+		return InspectionResult{}, err
+	}
+	actx := workflow.WithActivityOptions(ctx, ledgerActivityOptions)
+	if err := workflow.ExecuteActivity(actx, acts.CreateInspection, activities.CreateInspectionInput{
+		Inspection: w.row, EventKey: "create/" + w.row.RequestID,
+	}).Get(ctx, nil); err != nil {
+		return InspectionResult{}, fmt.Errorf("recording inspection %q in the ledger: %w", w.row.ID, err)
+	}
+	w.recorded = true
+	w.publish(ctx)
+	workflow.GetLogger(ctx).Info("inspection recorded", "inspection", w.row.ID, "stage", w.row.Stage)
+
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		ch := workflow.GetSignalChannel(ctx, SignalCalendarChanged)
+		for {
+			var sig CalendarChangedSignal
+			ch.Receive(ctx, &sig)
+			if err := w.redate(ctx, sig); err != nil {
+				workflow.GetLogger(ctx).Error("re-dating failed", "inspection", w.row.ID, "version", sig.Version, "error", err)
+			}
+		}
+	})
+
+	if err := workflow.Await(ctx, func() bool {
+		return !InspectionOpen(w.row.Stage) && workflow.AllHandlersFinished(ctx) && w.deliveries == 0
+	}); err != nil {
+		return InspectionResult{}, err
+	}
+	return InspectionResult{Stage: w.row.Stage}, nil
+}
+
+func (w *inspection) registerHandlers(ctx workflow.Context) error {
+	if err := workflow.SetQueryHandler(ctx, QueryState, func() (InspectionState, error) { return w.snapshot(), nil }); err != nil {
+		return fmt.Errorf("registering query: %w", err)
 	}
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateAwaitCreated,
 		func(ctx workflow.Context, in AwaitCreatedInput) (InspectionState, error) {
-			if err := workflow.Await(ctx, func() bool { return w.state.Recorded }); err != nil {
+			if err := workflow.Await(ctx, func() bool { return w.recorded }); err != nil {
 				return InspectionState{}, err
 			}
-			return w.state, nil
+			return w.snapshot(), nil
 		},
 		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, in AwaitCreatedInput) error {
-			if in.RequestID != w.state.RequestID {
+			if in.RequestID != w.row.RequestID {
 				return derrors.ToTemporal(derrors.New(derrors.ErrAlreadyExists,
-					"inspection %q already exists, created by another request", w.state.ID))
+					"inspection %q already exists, created by another request", w.row.ID))
 			}
 			return nil
 		}},
 	); err != nil {
-		return InspectionResult{}, fmt.Errorf("registering update: %w", err)
+		return fmt.Errorf("registering update: %w", err)
 	}
+	for _, err := range []error{
+		registerChange(ctx, lifecycle[InspectionState](w), ActionApproveTeam, func(in ApproveTeamInput) (actor.Actor, bool, error) { return in.Actor, true, in.Validate() }, w.approveTeam),
+		registerChange(ctx, lifecycle[InspectionState](w), ActionNotify, func(in NotifyInput) (actor.Actor, bool, error) { return in.Actor, true, in.Validate() }, w.notify),
+		registerChange(ctx, lifecycle[InspectionState](w), ActionStation, func(in StationInput) (actor.Actor, bool, error) { return in.Actor, true, in.Validate() }, w.station),
+		registerChange(ctx, lifecycle[InspectionState](w), ActionEndOnsite, func(in EndOnsiteInput) (actor.Actor, bool, error) { return in.Actor, true, in.Validate() }, w.endOnsite),
+		registerChange(ctx, lifecycle[InspectionState](w), ActionSubmitReport, func(in SubmitReportInput) (actor.Actor, bool, error) { return in.Actor, true, in.Validate() }, w.submitReport),
+		registerChange(ctx, lifecycle[InspectionState](w), ActionReview, func(in ReviewInput) (actor.Actor, bool, error) { return in.Actor, true, in.Validate() }, w.review),
+		registerChange(ctx, lifecycle[InspectionState](w), ActionApprove, func(in ApproveInput) (actor.Actor, bool, error) { return in.Actor, true, in.Validate() }, w.approve),
+		registerChange(ctx, lifecycle[InspectionState](w), ActionGiveFeedback, func(in GiveFeedbackInput) (actor.Actor, bool, error) { return in.Actor, true, in.Validate() }, w.giveFeedback),
+		registerChange(ctx, lifecycle[InspectionState](w), ActionInspectionRectified, func(in InspectionRectificationInput) (actor.Actor, bool, error) { return in.Actor, true, in.Validate() }, w.reportRectification),
+		registerChange(ctx, lifecycle[InspectionState](w), ActionClose, func(in ApproveInput) (actor.Actor, bool, error) { return in.Actor, true, in.Validate() }, w.close),
+		registerChange(ctx, lifecycle[InspectionState](w), ActionCancel, func(in CancelInput) (actor.Actor, bool, error) { return in.Actor, true, in.Validate() }, w.cancel),
+	} {
+		if err != nil {
+			return fmt.Errorf("registering updates: %w", err)
+		}
+	}
+	return nil
+}
 
+// apply writes a change to the ledger and, once written, makes it the state.
+func (w *inspection) apply(ctx workflow.Context, next ledger.Inspection, e ledger.Event) error {
+	now := workflow.Now(ctx).UTC()
+	next.Version = w.row.Version + 1
+	next.UpdatedAt = now
+	e.SubjectType = ledger.SubjectInspection
+	e.SubjectID = w.row.ID
+	e.StageBefore = w.row.Stage
+	e.StageAfter = next.Stage
+	e.OccurredAt = now
+	if e.Key == "" {
+		e.Key = workflow.GetCurrentUpdateInfo(ctx).ID
+	}
 	actx := workflow.WithActivityOptions(ctx, ledgerActivityOptions)
-	err := workflow.ExecuteActivity(actx, acts.CreateInspection, activities.CreateInspectionInput{
-		ID:           w.state.ID,
-		WorkflowID:   workflow.GetInfo(ctx).WorkflowExecution.ID,
-		RequestID:    w.state.RequestID,
-		UnitCode:     w.state.Unit.Code,
-		UnitName:     w.state.Unit.Name,
-		Kind:         w.state.Kind,
-		Round:        w.state.Round,
-		PlannedStart: w.state.PlannedStart,
-		PlannedEnd:   w.state.PlannedEnd,
-		Stage:        w.state.Stage,
-		Actor:        w.state.CreatedBy,
-		CreatedAt:    w.state.CreatedAt,
-	}).Get(ctx, nil)
-	if err != nil {
-		return InspectionResult{}, fmt.Errorf("recording inspection %q in the ledger: %w", w.state.ID, err)
+	if err := workflow.ExecuteActivity(actx, acts.ApplyInspectionChange, activities.InspectionChangeInput{Inspection: next, Event: e}).Get(ctx, nil); err != nil {
+		return fmt.Errorf("writing %s of %s to the ledger: %w", e.Action, w.subject(), err)
 	}
-	w.state.Recorded = true
-	workflow.SetCurrentDetails(ctx, fmt.Sprintf("**%s** — stage %s", InspectionSummary(InspectionInput{Unit: w.state.Unit, Kind: w.state.Kind, Round: w.state.Round}), w.state.Stage))
-	log.Info("inspection recorded", "inspection", w.state.ID, "stage", w.state.Stage)
+	w.row = next
+	w.publish(ctx)
+	return nil
+}
 
-	// The later stages of the procedure arrive as updates; until then the
-	// workflow waits, holding the live stage for queries.
-	if err := workflow.Await(ctx, func() bool {
-		return w.state.Stage == StageClosed || w.state.Stage == StageCancelled
-	}); err != nil {
-		return InspectionResult{}, err
+// running is the deadline the current stage runs, if any.
+func (w *inspection) running() *calendar.Deadline {
+	switch w.row.Stage {
+	case StageOnsiteEnded:
+		return w.row.ReportDeadline
+	case StageFeedbackGiven:
+		return w.row.RectificationDeadline
 	}
-	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
-		return InspectionResult{}, err
+	return nil
+}
+
+// publish keeps the search attributes and the UI details current.
+func (w *inspection) publish(ctx workflow.Context) {
+	updates := []temporal.SearchAttributeUpdate{
+		searchattr.Stage.ValueSet(w.row.Stage),
+		searchattr.Overdue.ValueSet(w.row.Overdue),
 	}
-	return InspectionResult{Stage: w.state.Stage}, nil
+	details := fmt.Sprintf("**%s %s · %s", w.row.UnitName, w.row.UnitCode, w.row.Kind)
+	if w.row.Round != "" {
+		details += " · " + w.row.Round
+	}
+	details += "** — stage " + w.row.Stage
+	if d := w.running(); d != nil {
+		updates = append(updates, searchattr.DueAt.ValueSet(d.DueAt))
+		details += "; due " + d.Due.String()
+	} else {
+		updates = append(updates, searchattr.DueAt.ValueUnset())
+	}
+	if w.row.Overdue {
+		details += " — OVERDUE"
+	}
+	details += "\n\nFindings: search `XunchaInspection = '" + w.row.ID + "'`"
+	if err := workflow.UpsertTypedSearchAttributes(ctx, updates...); err != nil {
+		workflow.GetLogger(ctx).Warn("search attributes not updated", "error", err)
+	}
+	workflow.SetCurrentDetails(ctx, details)
 }
 
 // ledgerActivityOptions retry ledger writes until the database is back; the

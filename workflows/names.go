@@ -32,10 +32,13 @@ const (
 	EventMajorFinding = "finding.major"
 	// EventFindingEscalated is posted for each escalation step of a finding.
 	EventFindingEscalated = "finding.escalated"
+	// EventInspectionEscalated is posted for each escalation step of an
+	// inspection's report or rectification deadline.
+	EventInspectionEscalated = "inspection.escalated"
 )
 
 // WebhookEventTypes lists the event types a webhook may subscribe to.
-var WebhookEventTypes = []string{EventMajorFinding, EventFindingEscalated}
+var WebhookEventTypes = []string{EventMajorFinding, EventFindingEscalated, EventInspectionEscalated}
 
 // Query and update names.
 const (

@@ -5,12 +5,15 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strconv"
 
 	"github.com/spf13/cobra"
 	"go.temporal.io/sdk/client"
 	"go.uber.org/zap"
 
+	"github.com/xuncha/xuncha/api"
+	"github.com/xuncha/xuncha/internal/evidence"
 	"github.com/xuncha/xuncha/internal/logging"
 	"github.com/xuncha/xuncha/workflows"
 )
@@ -36,6 +39,13 @@ type config struct {
 	LogLevel string
 	// LogFormat is console or json (XUNCHA_LOG_FORMAT, default console).
 	LogFormat string
+	// EvidenceDir is where the API stores uploaded evidence blobs
+	// (XUNCHA_EVIDENCE_DIR; default /var/lib/xuncha/evidence for `server`,
+	// <data-dir>/evidence, i.e. .data/evidence, for `dev`).
+	EvidenceDir string
+	// MaxEvidenceBytes is the largest evidence upload accepted
+	// (XUNCHA_EVIDENCE_MAX_BYTES, default 100 MiB).
+	MaxEvidenceBytes int64
 }
 
 func envOr(key, fallback string) string {
@@ -47,6 +57,13 @@ func envOr(key, fallback string) string {
 
 func envIntOr(key string, fallback int) int {
 	if v, err := strconv.Atoi(os.Getenv(key)); err == nil {
+		return v
+	}
+	return fallback
+}
+
+func envInt64Or(key string, fallback int64) int64 {
+	if v, err := strconv.ParseInt(os.Getenv(key), 10, 64); err == nil {
 		return v
 	}
 	return fallback
@@ -66,6 +83,43 @@ func (c *config) bindListen(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.StringVar(&c.GRPCAddr, "grpc-addr", envOr("XUNCHA_GRPC_ADDR", ":9090"), "gRPC listen address [XUNCHA_GRPC_ADDR]")
 	f.StringVar(&c.HTTPAddr, "http-addr", envOr("XUNCHA_HTTP_ADDR", ":8080"), "REST listen address [XUNCHA_HTTP_ADDR]")
+}
+
+// bindEvidence adds the evidence store's flags to a command that serves the
+// API; defaultDir applies when XUNCHA_EVIDENCE_DIR is unset (cobra shows it),
+// and defaultNote describes a default resolved later (dev: under --data-dir).
+func (c *config) bindEvidence(cmd *cobra.Command, defaultDir, defaultNote string) {
+	f := cmd.Flags()
+	f.StringVar(&c.EvidenceDir, "evidence-dir", envOr("XUNCHA_EVIDENCE_DIR", defaultDir),
+		"directory of uploaded evidence blobs, created if missing"+defaultNote+" [XUNCHA_EVIDENCE_DIR]")
+	f.Int64Var(&c.MaxEvidenceBytes, "evidence-max-bytes", envInt64Or("XUNCHA_EVIDENCE_MAX_BYTES", api.DefaultMaxEvidenceBytes),
+		"largest evidence upload accepted, in bytes (104857600 is 100 MiB) [XUNCHA_EVIDENCE_MAX_BYTES]")
+}
+
+// evidenceStore opens the evidence directory, creating it if needed, so that
+// a directory the process cannot write is reported at start, not at the
+// first upload.
+func (c *config) evidenceStore() (*evidence.Store, error) {
+	if c.EvidenceDir == "" {
+		return nil, fmt.Errorf("no evidence directory: set XUNCHA_EVIDENCE_DIR or --evidence-dir")
+	}
+	if c.MaxEvidenceBytes <= 0 {
+		return nil, fmt.Errorf("--evidence-max-bytes must be positive, not %d", c.MaxEvidenceBytes)
+	}
+	dir, err := filepath.Abs(c.EvidenceDir)
+	if err != nil {
+		return nil, fmt.Errorf("--evidence-dir: %w", err)
+	}
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("creating evidence directory %s: %w", dir, err)
+	}
+	probe, err := os.CreateTemp(dir, ".probe-*")
+	if err != nil {
+		return nil, fmt.Errorf("evidence directory %s is not writable: %w", dir, err)
+	}
+	_ = probe.Close()
+	_ = os.Remove(probe.Name())
+	return &evidence.Store{Dir: dir}, nil
 }
 
 func (c *config) logger() (*zap.Logger, error) {

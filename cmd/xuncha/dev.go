@@ -45,6 +45,8 @@ func newDevCmd(cfg *config) *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error { return runDev(cmd.Context(), cfg, dc) },
 	}
 	cfg.bindListen(cmd)
+	// Empty means <data-dir>/evidence, resolved once --data-dir is known.
+	cfg.bindEvidence(cmd, "", " (default <data-dir>/evidence, i.e. .data/evidence)")
 	f := cmd.Flags()
 	f.StringVar(&dc.DataDir, "data-dir", envOr("XUNCHA_DATA_DIR", ".data"), "local state: PostgreSQL cluster and Temporal database [XUNCHA_DATA_DIR]")
 	f.StringVar(&dc.BinDir, "bin-dir", "bin", "where the Temporal CLI is installed if missing")
@@ -72,6 +74,9 @@ func runDev(ctx context.Context, cfg *config, dc *devConfig) error {
 	}
 	if err := os.MkdirAll(dataDir, 0o755); err != nil {
 		return fmt.Errorf("creating data directory %s: %w", dataDir, err)
+	}
+	if cfg.EvidenceDir == "" {
+		cfg.EvidenceDir = filepath.Join(dataDir, "evidence")
 	}
 	// Bind the API ports first: a taken port is reported before anything
 	// slow starts.

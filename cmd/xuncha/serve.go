@@ -15,6 +15,7 @@ import (
 	"github.com/xuncha/xuncha/activities"
 	"github.com/xuncha/xuncha/api"
 	"github.com/xuncha/xuncha/internal/actor"
+	"github.com/xuncha/xuncha/internal/evidence"
 	"github.com/xuncha/xuncha/ledger"
 	"github.com/xuncha/xuncha/workflows"
 )
@@ -28,8 +29,13 @@ func newServerCmd(cfg *config) *cobra.Command {
 		},
 	}
 	cfg.bindListen(cmd)
+	cfg.bindEvidence(cmd, defaultServerEvidenceDir, "")
 	return cmd
 }
+
+// defaultServerEvidenceDir is where `xuncha server` keeps evidence blobs
+// unless configured: the image's volume (deploy/Dockerfile).
+const defaultServerEvidenceDir = "/var/lib/xuncha/evidence"
 
 func newWorkerCmd(cfg *config) *cobra.Command {
 	return &cobra.Command{
@@ -90,24 +96,33 @@ func (cfg *config) runProcesses(ctx context.Context, serveAPI, runWorker bool, o
 
 func runWith(ctx context.Context, cfg *config, log *zap.Logger, store *ledger.Store, tc client.Client,
 	grpcL, httpL net.Listener, runWorker bool, opts *devOptions) error {
+	var blobs *evidence.Store
+	if grpcL != nil {
+		var err error
+		if blobs, err = cfg.evidenceStore(); err != nil {
+			return err
+		}
+	}
 	g, ctx := errgroup.WithContext(ctx)
 	if runWorker {
 		w := &workflows.Worker{
 			Temporal:   tc,
 			TaskQueue:  cfg.TaskQueue,
-			Activities: &activities.Activities{Ledger: store, Log: log.Named("activities")},
+			Activities: &activities.Activities{Ledger: store, Log: log.Named("activities"), Temporal: tc},
 			Log:        log.Named("worker"),
 		}
 		g.Go(func() error { return w.Run(ctx) })
 	}
 	if grpcL != nil {
 		srv := &api.Server{
-			Temporal:     tc,
-			Ledger:       store,
-			TaskQueue:    cfg.TaskQueue,
-			GRPCListener: grpcL,
-			HTTPListener: httpL,
-			Log:          log.Named("api"),
+			Temporal:         tc,
+			Ledger:           store,
+			TaskQueue:        cfg.TaskQueue,
+			GRPCListener:     grpcL,
+			HTTPListener:     httpL,
+			Evidence:         blobs,
+			MaxEvidenceBytes: cfg.MaxEvidenceBytes,
+			Log:              log.Named("api"),
 		}
 		if opts != nil {
 			srv.DefaultActor = opts.defaultActor

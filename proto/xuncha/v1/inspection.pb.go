@@ -76,7 +76,7 @@ func (x Inspection_Kind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Inspection_Kind.Descriptor instead.
 func (Inspection_Kind) EnumDescriptor() ([]byte, []int) {
-	return file_xuncha_v1_inspection_proto_rawDescGZIP(), []int{0, 0}
+	return file_xuncha_v1_inspection_proto_rawDescGZIP(), []int{2, 0}
 }
 
 // Stage of the charter's procedure (三(三)1–6).
@@ -165,7 +165,192 @@ func (x Inspection_Stage) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Inspection_Stage.Descriptor instead.
 func (Inspection_Stage) EnumDescriptor() ([]byte, []int) {
-	return file_xuncha_v1_inspection_proto_rawDescGZIP(), []int{0, 1}
+	return file_xuncha_v1_inspection_proto_rawDescGZIP(), []int{2, 1}
+}
+
+// TeamMember is one person of an inspection team.
+type TeamMember struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Name.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// LEADER (组长), DEPUTY (副组长), MEMBER, EXPERT (a member who is an expert)
+	// or OBSERVER (an invited deputy, CPPCC member or journalist; not counted).
+	Role string `protobuf:"bytes,2,opt,name=role,proto3" json:"role,omitempty"`
+	// Rank: DEPARTMENT_LEVEL (厅级 post), INSPECTOR_LEVEL_1 (一级巡视员),
+	// INSPECTOR_LEVEL_2 (二级巡视员), DIVISION_CHIEF (正处级), DEPUTY_DIVISION_CHIEF
+	// (副处级) or OTHER.
+	Rank string `protobuf:"bytes,3,opt,name=rank,proto3" json:"rank,omitempty"`
+	// Organisation.
+	Organisation  string `protobuf:"bytes,4,opt,name=organisation,proto3" json:"organisation,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TeamMember) Reset() {
+	*x = TeamMember{}
+	mi := &file_xuncha_v1_inspection_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TeamMember) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TeamMember) ProtoMessage() {}
+
+func (x *TeamMember) ProtoReflect() protoreflect.Message {
+	mi := &file_xuncha_v1_inspection_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TeamMember.ProtoReflect.Descriptor instead.
+func (*TeamMember) Descriptor() ([]byte, []int) {
+	return file_xuncha_v1_inspection_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *TeamMember) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *TeamMember) GetRole() string {
+	if x != nil {
+		return x.Role
+	}
+	return ""
+}
+
+func (x *TeamMember) GetRank() string {
+	if x != nil {
+		return x.Rank
+	}
+	return ""
+}
+
+func (x *TeamMember) GetOrganisation() string {
+	if x != nil {
+		return x.Organisation
+	}
+	return ""
+}
+
+// InspectionSummary is stored at closure for the results-use (结果运用) record.
+type InspectionSummary struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Findings by kind.
+	ByKind map[string]int32 `protobuf:"bytes,1,rep,name=by_kind,json=byKind,proto3" json:"by_kind,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	// Hazards by severity.
+	BySeverity map[string]int32 `protobuf:"bytes,2,rep,name=by_severity,json=bySeverity,proto3" json:"by_severity,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	// Findings by content area ("1".."10").
+	ByContentArea map[string]int32 `protobuf:"bytes,3,rep,name=by_content_area,json=byContentArea,proto3" json:"by_content_area,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	// Findings in all.
+	Findings int32 `protobuf:"varint,4,opt,name=findings,proto3" json:"findings,omitempty"`
+	// Closed findings.
+	Closed int32 `protobuf:"varint,5,opt,name=closed,proto3" json:"closed,omitempty"`
+	// Withdrawn findings.
+	Withdrawn int32 `protobuf:"varint,6,opt,name=withdrawn,proto3" json:"withdrawn,omitempty"`
+	// Closed / (findings - withdrawn), 0..1.
+	ClosureRate float64 `protobuf:"fixed64,7,opt,name=closure_rate,json=closureRate,proto3" json:"closure_rate,omitempty"`
+	// Deadlines missed: the inspection's own and its findings'.
+	DeadlinesMissed int32 `protobuf:"varint,8,opt,name=deadlines_missed,json=deadlinesMissed,proto3" json:"deadlines_missed,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *InspectionSummary) Reset() {
+	*x = InspectionSummary{}
+	mi := &file_xuncha_v1_inspection_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InspectionSummary) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InspectionSummary) ProtoMessage() {}
+
+func (x *InspectionSummary) ProtoReflect() protoreflect.Message {
+	mi := &file_xuncha_v1_inspection_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InspectionSummary.ProtoReflect.Descriptor instead.
+func (*InspectionSummary) Descriptor() ([]byte, []int) {
+	return file_xuncha_v1_inspection_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *InspectionSummary) GetByKind() map[string]int32 {
+	if x != nil {
+		return x.ByKind
+	}
+	return nil
+}
+
+func (x *InspectionSummary) GetBySeverity() map[string]int32 {
+	if x != nil {
+		return x.BySeverity
+	}
+	return nil
+}
+
+func (x *InspectionSummary) GetByContentArea() map[string]int32 {
+	if x != nil {
+		return x.ByContentArea
+	}
+	return nil
+}
+
+func (x *InspectionSummary) GetFindings() int32 {
+	if x != nil {
+		return x.Findings
+	}
+	return 0
+}
+
+func (x *InspectionSummary) GetClosed() int32 {
+	if x != nil {
+		return x.Closed
+	}
+	return 0
+}
+
+func (x *InspectionSummary) GetWithdrawn() int32 {
+	if x != nil {
+		return x.Withdrawn
+	}
+	return 0
+}
+
+func (x *InspectionSummary) GetClosureRate() float64 {
+	if x != nil {
+		return x.ClosureRate
+	}
+	return 0
+}
+
+func (x *InspectionSummary) GetDeadlinesMissed() int32 {
+	if x != nil {
+		return x.DeadlinesMissed
+	}
+	return 0
 }
 
 // Inspection is one inspection of one unit by one team.
@@ -192,14 +377,39 @@ type Inspection struct {
 	// When the ledger row last changed (output only).
 	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
 	// Who created it (output only).
-	CreatedBy     *Actor `protobuf:"bytes,11,opt,name=created_by,json=createdBy,proto3" json:"created_by,omitempty"`
+	CreatedBy *Actor `protobuf:"bytes,11,opt,name=created_by,json=createdBy,proto3" json:"created_by,omitempty"`
+	// The charter's content items 三(一)1–10 covered.
+	ContentAreas []int32 `protobuf:"varint,12,rep,packed,name=content_areas,json=contentAreas,proto3" json:"content_areas,omitempty"`
+	// The team line-up: 6–8 people counting leader, deputy and members.
+	Team []*TeamMember `protobuf:"bytes,13,rep,name=team,proto3" json:"team,omitempty"`
+	// For FOLLOW_UP: the earlier inspection looked back at.
+	FollowsInspectionId string `protobuf:"bytes,14,opt,name=follows_inspection_id,json=followsInspectionId,proto3" json:"follows_inspection_id,omitempty"`
+	// True once the committee approved the line-up (output only).
+	TeamApproved bool `protobuf:"varint,15,opt,name=team_approved,json=teamApproved,proto3" json:"team_approved,omitempty"`
+	// The team report deadline, from ONSITE_ENDED (output only).
+	ReportDeadline *Deadline `protobuf:"bytes,16,opt,name=report_deadline,json=reportDeadline,proto3" json:"report_deadline,omitempty"`
+	// The unit's rectification-report deadline, from FEEDBACK_GIVEN (output only).
+	RectificationDeadline *Deadline `protobuf:"bytes,17,opt,name=rectification_deadline,json=rectificationDeadline,proto3" json:"rectification_deadline,omitempty"`
+	// True while the running deadline is missed (output only).
+	Overdue bool `protobuf:"varint,18,opt,name=overdue,proto3" json:"overdue,omitempty"`
+	// Deadlines of the inspection missed so far (output only).
+	MissedDeadlines int32 `protobuf:"varint,19,opt,name=missed_deadlines,json=missedDeadlines,proto3" json:"missed_deadlines,omitempty"`
+	// Escalation steps taken (output only).
+	Escalations []*Escalation `protobuf:"bytes,20,rep,name=escalations,proto3" json:"escalations,omitempty"`
+	// Closure summary (output only, from CLOSED).
+	Summary *InspectionSummary `protobuf:"bytes,21,opt,name=summary,proto3" json:"summary,omitempty"`
+	// Cancellation reason (output only).
+	CancelReason string `protobuf:"bytes,22,opt,name=cancel_reason,json=cancelReason,proto3" json:"cancel_reason,omitempty"`
+	// Procedure records by stage, e.g. "notified_on", "onsite_ended_on",
+	// "report_summary", "feedback_delivered_on" (output only).
+	Records       map[string]string `protobuf:"bytes,23,rep,name=records,proto3" json:"records,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Inspection) Reset() {
 	*x = Inspection{}
-	mi := &file_xuncha_v1_inspection_proto_msgTypes[0]
+	mi := &file_xuncha_v1_inspection_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -211,7 +421,7 @@ func (x *Inspection) String() string {
 func (*Inspection) ProtoMessage() {}
 
 func (x *Inspection) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_inspection_proto_msgTypes[0]
+	mi := &file_xuncha_v1_inspection_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -224,7 +434,7 @@ func (x *Inspection) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Inspection.ProtoReflect.Descriptor instead.
 func (*Inspection) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_inspection_proto_rawDescGZIP(), []int{0}
+	return file_xuncha_v1_inspection_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *Inspection) GetId() string {
@@ -304,6 +514,1107 @@ func (x *Inspection) GetCreatedBy() *Actor {
 	return nil
 }
 
+func (x *Inspection) GetContentAreas() []int32 {
+	if x != nil {
+		return x.ContentAreas
+	}
+	return nil
+}
+
+func (x *Inspection) GetTeam() []*TeamMember {
+	if x != nil {
+		return x.Team
+	}
+	return nil
+}
+
+func (x *Inspection) GetFollowsInspectionId() string {
+	if x != nil {
+		return x.FollowsInspectionId
+	}
+	return ""
+}
+
+func (x *Inspection) GetTeamApproved() bool {
+	if x != nil {
+		return x.TeamApproved
+	}
+	return false
+}
+
+func (x *Inspection) GetReportDeadline() *Deadline {
+	if x != nil {
+		return x.ReportDeadline
+	}
+	return nil
+}
+
+func (x *Inspection) GetRectificationDeadline() *Deadline {
+	if x != nil {
+		return x.RectificationDeadline
+	}
+	return nil
+}
+
+func (x *Inspection) GetOverdue() bool {
+	if x != nil {
+		return x.Overdue
+	}
+	return false
+}
+
+func (x *Inspection) GetMissedDeadlines() int32 {
+	if x != nil {
+		return x.MissedDeadlines
+	}
+	return 0
+}
+
+func (x *Inspection) GetEscalations() []*Escalation {
+	if x != nil {
+		return x.Escalations
+	}
+	return nil
+}
+
+func (x *Inspection) GetSummary() *InspectionSummary {
+	if x != nil {
+		return x.Summary
+	}
+	return nil
+}
+
+func (x *Inspection) GetCancelReason() string {
+	if x != nil {
+		return x.CancelReason
+	}
+	return ""
+}
+
+func (x *Inspection) GetRecords() map[string]string {
+	if x != nil {
+		return x.Records
+	}
+	return nil
+}
+
+// InspectionActionRequest is a step that needs no more than a note.
+type InspectionActionRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Inspection ID.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Idempotency key.
+	RequestId string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// Note.
+	Note          string `protobuf:"bytes,3,opt,name=note,proto3" json:"note,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InspectionActionRequest) Reset() {
+	*x = InspectionActionRequest{}
+	mi := &file_xuncha_v1_inspection_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InspectionActionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InspectionActionRequest) ProtoMessage() {}
+
+func (x *InspectionActionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_xuncha_v1_inspection_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InspectionActionRequest.ProtoReflect.Descriptor instead.
+func (*InspectionActionRequest) Descriptor() ([]byte, []int) {
+	return file_xuncha_v1_inspection_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *InspectionActionRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *InspectionActionRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *InspectionActionRequest) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+// NotifyInspectionRequest records the advance notice.
+type NotifyInspectionRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Inspection ID.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Idempotency key.
+	RequestId string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// Day the notice was sent, YYYY-MM-DD.
+	NotifiedOn string `protobuf:"bytes,3,opt,name=notified_on,json=notifiedOn,proto3" json:"notified_on,omitempty"`
+	// Notice document (evidence ID). Optional.
+	NoticeEvidenceId string `protobuf:"bytes,4,opt,name=notice_evidence_id,json=noticeEvidenceId,proto3" json:"notice_evidence_id,omitempty"`
+	// Note.
+	Note          string `protobuf:"bytes,5,opt,name=note,proto3" json:"note,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NotifyInspectionRequest) Reset() {
+	*x = NotifyInspectionRequest{}
+	mi := &file_xuncha_v1_inspection_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NotifyInspectionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NotifyInspectionRequest) ProtoMessage() {}
+
+func (x *NotifyInspectionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_xuncha_v1_inspection_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NotifyInspectionRequest.ProtoReflect.Descriptor instead.
+func (*NotifyInspectionRequest) Descriptor() ([]byte, []int) {
+	return file_xuncha_v1_inspection_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *NotifyInspectionRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *NotifyInspectionRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *NotifyInspectionRequest) GetNotifiedOn() string {
+	if x != nil {
+		return x.NotifiedOn
+	}
+	return ""
+}
+
+func (x *NotifyInspectionRequest) GetNoticeEvidenceId() string {
+	if x != nil {
+		return x.NoticeEvidenceId
+	}
+	return ""
+}
+
+func (x *NotifyInspectionRequest) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+// StationInspectionRequest records the team's entry.
+type StationInspectionRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Inspection ID.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Idempotency key.
+	RequestId string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// Day the team entered, YYYY-MM-DD.
+	StationedOn string `protobuf:"bytes,3,opt,name=stationed_on,json=stationedOn,proto3" json:"stationed_on,omitempty"`
+	// Task, dates and requirements announced.
+	Announcement string `protobuf:"bytes,4,opt,name=announcement,proto3" json:"announcement,omitempty"`
+	// Published contact phone. Required (with mailbox or either).
+	ContactPhone string `protobuf:"bytes,5,opt,name=contact_phone,json=contactPhone,proto3" json:"contact_phone,omitempty"`
+	// Published contact mailbox (postal or e-mail).
+	ContactMailbox string `protobuf:"bytes,6,opt,name=contact_mailbox,json=contactMailbox,proto3" json:"contact_mailbox,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *StationInspectionRequest) Reset() {
+	*x = StationInspectionRequest{}
+	mi := &file_xuncha_v1_inspection_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StationInspectionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StationInspectionRequest) ProtoMessage() {}
+
+func (x *StationInspectionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_xuncha_v1_inspection_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StationInspectionRequest.ProtoReflect.Descriptor instead.
+func (*StationInspectionRequest) Descriptor() ([]byte, []int) {
+	return file_xuncha_v1_inspection_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *StationInspectionRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *StationInspectionRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *StationInspectionRequest) GetStationedOn() string {
+	if x != nil {
+		return x.StationedOn
+	}
+	return ""
+}
+
+func (x *StationInspectionRequest) GetAnnouncement() string {
+	if x != nil {
+		return x.Announcement
+	}
+	return ""
+}
+
+func (x *StationInspectionRequest) GetContactPhone() string {
+	if x != nil {
+		return x.ContactPhone
+	}
+	return ""
+}
+
+func (x *StationInspectionRequest) GetContactMailbox() string {
+	if x != nil {
+		return x.ContactMailbox
+	}
+	return ""
+}
+
+// EndOnsiteRequest ends on-site work.
+type EndOnsiteRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Inspection ID.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Idempotency key.
+	RequestId string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// Last day of on-site work, YYYY-MM-DD; the report is due 5 working days
+	// after it.
+	OnsiteEndedOn string `protobuf:"bytes,3,opt,name=onsite_ended_on,json=onsiteEndedOn,proto3" json:"onsite_ended_on,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EndOnsiteRequest) Reset() {
+	*x = EndOnsiteRequest{}
+	mi := &file_xuncha_v1_inspection_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EndOnsiteRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EndOnsiteRequest) ProtoMessage() {}
+
+func (x *EndOnsiteRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_xuncha_v1_inspection_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EndOnsiteRequest.ProtoReflect.Descriptor instead.
+func (*EndOnsiteRequest) Descriptor() ([]byte, []int) {
+	return file_xuncha_v1_inspection_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *EndOnsiteRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *EndOnsiteRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *EndOnsiteRequest) GetOnsiteEndedOn() string {
+	if x != nil {
+		return x.OnsiteEndedOn
+	}
+	return ""
+}
+
+// SubmitReportRequest records the team's report.
+type SubmitReportRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Inspection ID.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Idempotency key.
+	RequestId string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// The report document (evidence ID). Required.
+	ReportEvidenceId string `protobuf:"bytes,3,opt,name=report_evidence_id,json=reportEvidenceId,proto3" json:"report_evidence_id,omitempty"`
+	// Summary. Required.
+	Summary       string `protobuf:"bytes,4,opt,name=summary,proto3" json:"summary,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SubmitReportRequest) Reset() {
+	*x = SubmitReportRequest{}
+	mi := &file_xuncha_v1_inspection_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SubmitReportRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SubmitReportRequest) ProtoMessage() {}
+
+func (x *SubmitReportRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_xuncha_v1_inspection_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SubmitReportRequest.ProtoReflect.Descriptor instead.
+func (*SubmitReportRequest) Descriptor() ([]byte, []int) {
+	return file_xuncha_v1_inspection_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *SubmitReportRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *SubmitReportRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *SubmitReportRequest) GetReportEvidenceId() string {
+	if x != nil {
+		return x.ReportEvidenceId
+	}
+	return ""
+}
+
+func (x *SubmitReportRequest) GetSummary() string {
+	if x != nil {
+		return x.Summary
+	}
+	return ""
+}
+
+// ReviewReportRequest records the office's review.
+type ReviewReportRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Inspection ID.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Idempotency key.
+	RequestId string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// Copied to the provincial party inspection office (省委巡视办).
+	CopyToPartyInspectionOffice bool `protobuf:"varint,3,opt,name=copy_to_party_inspection_office,json=copyToPartyInspectionOffice,proto3" json:"copy_to_party_inspection_office,omitempty"`
+	// Review opinion.
+	Note          string `protobuf:"bytes,4,opt,name=note,proto3" json:"note,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReviewReportRequest) Reset() {
+	*x = ReviewReportRequest{}
+	mi := &file_xuncha_v1_inspection_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReviewReportRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReviewReportRequest) ProtoMessage() {}
+
+func (x *ReviewReportRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_xuncha_v1_inspection_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReviewReportRequest.ProtoReflect.Descriptor instead.
+func (*ReviewReportRequest) Descriptor() ([]byte, []int) {
+	return file_xuncha_v1_inspection_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *ReviewReportRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *ReviewReportRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *ReviewReportRequest) GetCopyToPartyInspectionOffice() bool {
+	if x != nil {
+		return x.CopyToPartyInspectionOffice
+	}
+	return false
+}
+
+func (x *ReviewReportRequest) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+// GiveFeedbackRequest records the feedback.
+type GiveFeedbackRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Inspection ID.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Idempotency key.
+	RequestId string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// Day the feedback was delivered to the unit's principal leaders, YYYY-MM-DD.
+	FeedbackDeliveredOn string `protobuf:"bytes,3,opt,name=feedback_delivered_on,json=feedbackDeliveredOn,proto3" json:"feedback_delivered_on,omitempty"`
+	// Who received it (the unit's principal leaders). At least one.
+	Recipients []string `protobuf:"bytes,4,rep,name=recipients,proto3" json:"recipients,omitempty"`
+	// Authority the findings are referred to. Required.
+	ReceivingAuthority string `protobuf:"bytes,5,opt,name=receiving_authority,json=receivingAuthority,proto3" json:"receiving_authority,omitempty"`
+	// Last day of the rectification limit, YYYY-MM-DD, at most one month after
+	// feedback_delivered_on; empty: one month.
+	Due           string `protobuf:"bytes,6,opt,name=due,proto3" json:"due,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GiveFeedbackRequest) Reset() {
+	*x = GiveFeedbackRequest{}
+	mi := &file_xuncha_v1_inspection_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GiveFeedbackRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GiveFeedbackRequest) ProtoMessage() {}
+
+func (x *GiveFeedbackRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_xuncha_v1_inspection_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GiveFeedbackRequest.ProtoReflect.Descriptor instead.
+func (*GiveFeedbackRequest) Descriptor() ([]byte, []int) {
+	return file_xuncha_v1_inspection_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *GiveFeedbackRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *GiveFeedbackRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *GiveFeedbackRequest) GetFeedbackDeliveredOn() string {
+	if x != nil {
+		return x.FeedbackDeliveredOn
+	}
+	return ""
+}
+
+func (x *GiveFeedbackRequest) GetRecipients() []string {
+	if x != nil {
+		return x.Recipients
+	}
+	return nil
+}
+
+func (x *GiveFeedbackRequest) GetReceivingAuthority() string {
+	if x != nil {
+		return x.ReceivingAuthority
+	}
+	return ""
+}
+
+func (x *GiveFeedbackRequest) GetDue() string {
+	if x != nil {
+		return x.Due
+	}
+	return ""
+}
+
+// ReportInspectionRectificationRequest records the unit's report.
+type ReportInspectionRectificationRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Inspection ID.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Idempotency key.
+	RequestId string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// The rectification and the handling of those responsible. Required.
+	Report string `protobuf:"bytes,3,opt,name=report,proto3" json:"report,omitempty"`
+	// Evidence IDs. At least one.
+	EvidenceIds   []string `protobuf:"bytes,4,rep,name=evidence_ids,json=evidenceIds,proto3" json:"evidence_ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReportInspectionRectificationRequest) Reset() {
+	*x = ReportInspectionRectificationRequest{}
+	mi := &file_xuncha_v1_inspection_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReportInspectionRectificationRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReportInspectionRectificationRequest) ProtoMessage() {}
+
+func (x *ReportInspectionRectificationRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_xuncha_v1_inspection_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReportInspectionRectificationRequest.ProtoReflect.Descriptor instead.
+func (*ReportInspectionRectificationRequest) Descriptor() ([]byte, []int) {
+	return file_xuncha_v1_inspection_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *ReportInspectionRectificationRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *ReportInspectionRectificationRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *ReportInspectionRectificationRequest) GetReport() string {
+	if x != nil {
+		return x.Report
+	}
+	return ""
+}
+
+func (x *ReportInspectionRectificationRequest) GetEvidenceIds() []string {
+	if x != nil {
+		return x.EvidenceIds
+	}
+	return nil
+}
+
+// CancelInspectionRequest cancels.
+type CancelInspectionRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Inspection ID.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Idempotency key.
+	RequestId string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// Why. Required.
+	Reason        string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CancelInspectionRequest) Reset() {
+	*x = CancelInspectionRequest{}
+	mi := &file_xuncha_v1_inspection_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CancelInspectionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CancelInspectionRequest) ProtoMessage() {}
+
+func (x *CancelInspectionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_xuncha_v1_inspection_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CancelInspectionRequest.ProtoReflect.Descriptor instead.
+func (*CancelInspectionRequest) Descriptor() ([]byte, []int) {
+	return file_xuncha_v1_inspection_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *CancelInspectionRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *CancelInspectionRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *CancelInspectionRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// ListInspectionEventsRequest names an inspection.
+type ListInspectionEventsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Inspection ID.
+	Id            string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListInspectionEventsRequest) Reset() {
+	*x = ListInspectionEventsRequest{}
+	mi := &file_xuncha_v1_inspection_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListInspectionEventsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListInspectionEventsRequest) ProtoMessage() {}
+
+func (x *ListInspectionEventsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_xuncha_v1_inspection_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListInspectionEventsRequest.ProtoReflect.Descriptor instead.
+func (*ListInspectionEventsRequest) Descriptor() ([]byte, []int) {
+	return file_xuncha_v1_inspection_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *ListInspectionEventsRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+// ListInspectionEventsResponse holds the log.
+type ListInspectionEventsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Events, oldest first.
+	Events        []*FindingEvent `protobuf:"bytes,1,rep,name=events,proto3" json:"events,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListInspectionEventsResponse) Reset() {
+	*x = ListInspectionEventsResponse{}
+	mi := &file_xuncha_v1_inspection_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListInspectionEventsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListInspectionEventsResponse) ProtoMessage() {}
+
+func (x *ListInspectionEventsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_xuncha_v1_inspection_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListInspectionEventsResponse.ProtoReflect.Descriptor instead.
+func (*ListInspectionEventsResponse) Descriptor() ([]byte, []int) {
+	return file_xuncha_v1_inspection_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *ListInspectionEventsResponse) GetEvents() []*FindingEvent {
+	if x != nil {
+		return x.Events
+	}
+	return nil
+}
+
+// StateCouncilInspection records an inspection by the State Council Safety
+// Committee (国务院安委会).
+type StateCouncilInspection struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Unit code of the local government (6-digit administrative division code).
+	UnitCode string `protobuf:"bytes,1,opt,name=unit_code,json=unitCode,proto3" json:"unit_code,omitempty"`
+	// Year.
+	Year int32 `protobuf:"varint,2,opt,name=year,proto3" json:"year,omitempty"`
+	// Note, e.g. the State Council document.
+	Note string `protobuf:"bytes,3,opt,name=note,proto3" json:"note,omitempty"`
+	// Who recorded it.
+	RecordedBy *Actor `protobuf:"bytes,4,opt,name=recorded_by,json=recordedBy,proto3" json:"recorded_by,omitempty"`
+	// When.
+	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StateCouncilInspection) Reset() {
+	*x = StateCouncilInspection{}
+	mi := &file_xuncha_v1_inspection_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StateCouncilInspection) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StateCouncilInspection) ProtoMessage() {}
+
+func (x *StateCouncilInspection) ProtoReflect() protoreflect.Message {
+	mi := &file_xuncha_v1_inspection_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StateCouncilInspection.ProtoReflect.Descriptor instead.
+func (*StateCouncilInspection) Descriptor() ([]byte, []int) {
+	return file_xuncha_v1_inspection_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *StateCouncilInspection) GetUnitCode() string {
+	if x != nil {
+		return x.UnitCode
+	}
+	return ""
+}
+
+func (x *StateCouncilInspection) GetYear() int32 {
+	if x != nil {
+		return x.Year
+	}
+	return 0
+}
+
+func (x *StateCouncilInspection) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+func (x *StateCouncilInspection) GetRecordedBy() *Actor {
+	if x != nil {
+		return x.RecordedBy
+	}
+	return nil
+}
+
+func (x *StateCouncilInspection) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+// RecordStateCouncilInspectionRequest records one.
+type RecordStateCouncilInspectionRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Idempotency key.
+	RequestId string `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// Unit code (6 digits).
+	UnitCode string `protobuf:"bytes,2,opt,name=unit_code,json=unitCode,proto3" json:"unit_code,omitempty"`
+	// Year, 2000–2100.
+	Year int32 `protobuf:"varint,3,opt,name=year,proto3" json:"year,omitempty"`
+	// Note.
+	Note          string `protobuf:"bytes,4,opt,name=note,proto3" json:"note,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordStateCouncilInspectionRequest) Reset() {
+	*x = RecordStateCouncilInspectionRequest{}
+	mi := &file_xuncha_v1_inspection_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordStateCouncilInspectionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordStateCouncilInspectionRequest) ProtoMessage() {}
+
+func (x *RecordStateCouncilInspectionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_xuncha_v1_inspection_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordStateCouncilInspectionRequest.ProtoReflect.Descriptor instead.
+func (*RecordStateCouncilInspectionRequest) Descriptor() ([]byte, []int) {
+	return file_xuncha_v1_inspection_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *RecordStateCouncilInspectionRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *RecordStateCouncilInspectionRequest) GetUnitCode() string {
+	if x != nil {
+		return x.UnitCode
+	}
+	return ""
+}
+
+func (x *RecordStateCouncilInspectionRequest) GetYear() int32 {
+	if x != nil {
+		return x.Year
+	}
+	return 0
+}
+
+func (x *RecordStateCouncilInspectionRequest) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+// ListStateCouncilInspectionsRequest filters by year.
+type ListStateCouncilInspectionsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Only this year.
+	Year          int32 `protobuf:"varint,1,opt,name=year,proto3" json:"year,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListStateCouncilInspectionsRequest) Reset() {
+	*x = ListStateCouncilInspectionsRequest{}
+	mi := &file_xuncha_v1_inspection_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListStateCouncilInspectionsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListStateCouncilInspectionsRequest) ProtoMessage() {}
+
+func (x *ListStateCouncilInspectionsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_xuncha_v1_inspection_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListStateCouncilInspectionsRequest.ProtoReflect.Descriptor instead.
+func (*ListStateCouncilInspectionsRequest) Descriptor() ([]byte, []int) {
+	return file_xuncha_v1_inspection_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *ListStateCouncilInspectionsRequest) GetYear() int32 {
+	if x != nil {
+		return x.Year
+	}
+	return 0
+}
+
+// ListStateCouncilInspectionsResponse lists them.
+type ListStateCouncilInspectionsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Records.
+	Inspections   []*StateCouncilInspection `protobuf:"bytes,1,rep,name=inspections,proto3" json:"inspections,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListStateCouncilInspectionsResponse) Reset() {
+	*x = ListStateCouncilInspectionsResponse{}
+	mi := &file_xuncha_v1_inspection_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListStateCouncilInspectionsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListStateCouncilInspectionsResponse) ProtoMessage() {}
+
+func (x *ListStateCouncilInspectionsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_xuncha_v1_inspection_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListStateCouncilInspectionsResponse.ProtoReflect.Descriptor instead.
+func (*ListStateCouncilInspectionsResponse) Descriptor() ([]byte, []int) {
+	return file_xuncha_v1_inspection_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *ListStateCouncilInspectionsResponse) GetInspections() []*StateCouncilInspection {
+	if x != nil {
+		return x.Inspections
+	}
+	return nil
+}
+
 // CreateInspectionRequest plans an inspection.
 type CreateInspectionRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -320,7 +1631,7 @@ type CreateInspectionRequest struct {
 
 func (x *CreateInspectionRequest) Reset() {
 	*x = CreateInspectionRequest{}
-	mi := &file_xuncha_v1_inspection_proto_msgTypes[1]
+	mi := &file_xuncha_v1_inspection_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -332,7 +1643,7 @@ func (x *CreateInspectionRequest) String() string {
 func (*CreateInspectionRequest) ProtoMessage() {}
 
 func (x *CreateInspectionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_inspection_proto_msgTypes[1]
+	mi := &file_xuncha_v1_inspection_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -345,7 +1656,7 @@ func (x *CreateInspectionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateInspectionRequest.ProtoReflect.Descriptor instead.
 func (*CreateInspectionRequest) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_inspection_proto_rawDescGZIP(), []int{1}
+	return file_xuncha_v1_inspection_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *CreateInspectionRequest) GetRequestId() string {
@@ -380,7 +1691,7 @@ type GetInspectionRequest struct {
 
 func (x *GetInspectionRequest) Reset() {
 	*x = GetInspectionRequest{}
-	mi := &file_xuncha_v1_inspection_proto_msgTypes[2]
+	mi := &file_xuncha_v1_inspection_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -392,7 +1703,7 @@ func (x *GetInspectionRequest) String() string {
 func (*GetInspectionRequest) ProtoMessage() {}
 
 func (x *GetInspectionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_inspection_proto_msgTypes[2]
+	mi := &file_xuncha_v1_inspection_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -405,7 +1716,7 @@ func (x *GetInspectionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetInspectionRequest.ProtoReflect.Descriptor instead.
 func (*GetInspectionRequest) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_inspection_proto_rawDescGZIP(), []int{2}
+	return file_xuncha_v1_inspection_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *GetInspectionRequest) GetId() string {
@@ -421,14 +1732,24 @@ type ListInspectionsRequest struct {
 	// Page size: default 50, at most 500.
 	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// Token from a previous response's next_page_token.
-	PageToken     string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	PageToken string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// Only this unit.
+	UnitCode string `protobuf:"bytes,3,opt,name=unit_code,json=unitCode,proto3" json:"unit_code,omitempty"`
+	// Only this kind.
+	Kind Inspection_Kind `protobuf:"varint,4,opt,name=kind,proto3,enum=xuncha.v1.Inspection_Kind" json:"kind,omitempty"`
+	// Only this stage.
+	Stage Inspection_Stage `protobuf:"varint,5,opt,name=stage,proto3,enum=xuncha.v1.Inspection_Stage" json:"stage,omitempty"`
+	// Only inspections planned to start in this year.
+	Year int32 `protobuf:"varint,6,opt,name=year,proto3" json:"year,omitempty"`
+	// Only this round.
+	Round         string `protobuf:"bytes,7,opt,name=round,proto3" json:"round,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ListInspectionsRequest) Reset() {
 	*x = ListInspectionsRequest{}
-	mi := &file_xuncha_v1_inspection_proto_msgTypes[3]
+	mi := &file_xuncha_v1_inspection_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -440,7 +1761,7 @@ func (x *ListInspectionsRequest) String() string {
 func (*ListInspectionsRequest) ProtoMessage() {}
 
 func (x *ListInspectionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_inspection_proto_msgTypes[3]
+	mi := &file_xuncha_v1_inspection_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -453,7 +1774,7 @@ func (x *ListInspectionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListInspectionsRequest.ProtoReflect.Descriptor instead.
 func (*ListInspectionsRequest) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_inspection_proto_rawDescGZIP(), []int{3}
+	return file_xuncha_v1_inspection_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ListInspectionsRequest) GetPageSize() int32 {
@@ -466,6 +1787,41 @@ func (x *ListInspectionsRequest) GetPageSize() int32 {
 func (x *ListInspectionsRequest) GetPageToken() string {
 	if x != nil {
 		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListInspectionsRequest) GetUnitCode() string {
+	if x != nil {
+		return x.UnitCode
+	}
+	return ""
+}
+
+func (x *ListInspectionsRequest) GetKind() Inspection_Kind {
+	if x != nil {
+		return x.Kind
+	}
+	return Inspection_KIND_UNSPECIFIED
+}
+
+func (x *ListInspectionsRequest) GetStage() Inspection_Stage {
+	if x != nil {
+		return x.Stage
+	}
+	return Inspection_STAGE_UNSPECIFIED
+}
+
+func (x *ListInspectionsRequest) GetYear() int32 {
+	if x != nil {
+		return x.Year
+	}
+	return 0
+}
+
+func (x *ListInspectionsRequest) GetRound() string {
+	if x != nil {
+		return x.Round
 	}
 	return ""
 }
@@ -483,7 +1839,7 @@ type ListInspectionsResponse struct {
 
 func (x *ListInspectionsResponse) Reset() {
 	*x = ListInspectionsResponse{}
-	mi := &file_xuncha_v1_inspection_proto_msgTypes[4]
+	mi := &file_xuncha_v1_inspection_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -495,7 +1851,7 @@ func (x *ListInspectionsResponse) String() string {
 func (*ListInspectionsResponse) ProtoMessage() {}
 
 func (x *ListInspectionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_inspection_proto_msgTypes[4]
+	mi := &file_xuncha_v1_inspection_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -508,7 +1864,7 @@ func (x *ListInspectionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListInspectionsResponse.ProtoReflect.Descriptor instead.
 func (*ListInspectionsResponse) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_inspection_proto_rawDescGZIP(), []int{4}
+	return file_xuncha_v1_inspection_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ListInspectionsResponse) GetInspections() []*Inspection {
@@ -529,7 +1885,33 @@ var File_xuncha_v1_inspection_proto protoreflect.FileDescriptor
 
 const file_xuncha_v1_inspection_proto_rawDesc = "" +
 	"\n" +
-	"\x1axuncha/v1/inspection.proto\x12\txuncha.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16xuncha/v1/common.proto\"\xeb\x05\n" +
+	"\x1axuncha/v1/inspection.proto\x12\txuncha.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18xuncha/v1/calendar.proto\x1a\x16xuncha/v1/common.proto\x1a\x17xuncha/v1/finding.proto\"l\n" +
+	"\n" +
+	"TeamMember\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
+	"\x04role\x18\x02 \x01(\tR\x04role\x12\x12\n" +
+	"\x04rank\x18\x03 \x01(\tR\x04rank\x12\"\n" +
+	"\forganisation\x18\x04 \x01(\tR\forganisation\"\xda\x04\n" +
+	"\x11InspectionSummary\x12A\n" +
+	"\aby_kind\x18\x01 \x03(\v2(.xuncha.v1.InspectionSummary.ByKindEntryR\x06byKind\x12M\n" +
+	"\vby_severity\x18\x02 \x03(\v2,.xuncha.v1.InspectionSummary.BySeverityEntryR\n" +
+	"bySeverity\x12W\n" +
+	"\x0fby_content_area\x18\x03 \x03(\v2/.xuncha.v1.InspectionSummary.ByContentAreaEntryR\rbyContentArea\x12\x1a\n" +
+	"\bfindings\x18\x04 \x01(\x05R\bfindings\x12\x16\n" +
+	"\x06closed\x18\x05 \x01(\x05R\x06closed\x12\x1c\n" +
+	"\twithdrawn\x18\x06 \x01(\x05R\twithdrawn\x12!\n" +
+	"\fclosure_rate\x18\a \x01(\x01R\vclosureRate\x12)\n" +
+	"\x10deadlines_missed\x18\b \x01(\x05R\x0fdeadlinesMissed\x1a9\n" +
+	"\vByKindEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x05R\x05value:\x028\x01\x1a=\n" +
+	"\x0fBySeverityEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x05R\x05value:\x028\x01\x1a@\n" +
+	"\x12ByContentAreaEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x05R\x05value:\x028\x01\"\xf3\n" +
+	"\n" +
 	"\n" +
 	"Inspection\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12#\n" +
@@ -548,7 +1930,22 @@ const file_xuncha_v1_inspection_proto_rawDesc = "" +
 	" \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"updateTime\x12/\n" +
 	"\n" +
-	"created_by\x18\v \x01(\v2\x10.xuncha.v1.ActorR\tcreatedBy\"K\n" +
+	"created_by\x18\v \x01(\v2\x10.xuncha.v1.ActorR\tcreatedBy\x12#\n" +
+	"\rcontent_areas\x18\f \x03(\x05R\fcontentAreas\x12)\n" +
+	"\x04team\x18\r \x03(\v2\x15.xuncha.v1.TeamMemberR\x04team\x122\n" +
+	"\x15follows_inspection_id\x18\x0e \x01(\tR\x13followsInspectionId\x12#\n" +
+	"\rteam_approved\x18\x0f \x01(\bR\fteamApproved\x12<\n" +
+	"\x0freport_deadline\x18\x10 \x01(\v2\x13.xuncha.v1.DeadlineR\x0ereportDeadline\x12J\n" +
+	"\x16rectification_deadline\x18\x11 \x01(\v2\x13.xuncha.v1.DeadlineR\x15rectificationDeadline\x12\x18\n" +
+	"\aoverdue\x18\x12 \x01(\bR\aoverdue\x12)\n" +
+	"\x10missed_deadlines\x18\x13 \x01(\x05R\x0fmissedDeadlines\x127\n" +
+	"\vescalations\x18\x14 \x03(\v2\x15.xuncha.v1.EscalationR\vescalations\x126\n" +
+	"\asummary\x18\x15 \x01(\v2\x1c.xuncha.v1.InspectionSummaryR\asummary\x12#\n" +
+	"\rcancel_reason\x18\x16 \x01(\tR\fcancelReason\x12<\n" +
+	"\arecords\x18\x17 \x03(\v2\".xuncha.v1.Inspection.RecordsEntryR\arecords\x1a:\n" +
+	"\fRecordsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"K\n" +
 	"\x04Kind\x12\x14\n" +
 	"\x10KIND_UNSPECIFIED\x10\x00\x12\x11\n" +
 	"\rCOMPREHENSIVE\x10\x01\x12\v\n" +
@@ -568,7 +1965,88 @@ const file_xuncha_v1_inspection_proto_rawDesc = "" +
 	"\n" +
 	"\x06CLOSED\x10\n" +
 	"\x12\r\n" +
-	"\tCANCELLED\x10\v\"\x94\x01\n" +
+	"\tCANCELLED\x10\v\"\\\n" +
+	"\x17InspectionActionRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tR\trequestId\x12\x12\n" +
+	"\x04note\x18\x03 \x01(\tR\x04note\"\xab\x01\n" +
+	"\x17NotifyInspectionRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tR\trequestId\x12\x1f\n" +
+	"\vnotified_on\x18\x03 \x01(\tR\n" +
+	"notifiedOn\x12,\n" +
+	"\x12notice_evidence_id\x18\x04 \x01(\tR\x10noticeEvidenceId\x12\x12\n" +
+	"\x04note\x18\x05 \x01(\tR\x04note\"\xde\x01\n" +
+	"\x18StationInspectionRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tR\trequestId\x12!\n" +
+	"\fstationed_on\x18\x03 \x01(\tR\vstationedOn\x12\"\n" +
+	"\fannouncement\x18\x04 \x01(\tR\fannouncement\x12#\n" +
+	"\rcontact_phone\x18\x05 \x01(\tR\fcontactPhone\x12'\n" +
+	"\x0fcontact_mailbox\x18\x06 \x01(\tR\x0econtactMailbox\"i\n" +
+	"\x10EndOnsiteRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tR\trequestId\x12&\n" +
+	"\x0fonsite_ended_on\x18\x03 \x01(\tR\ronsiteEndedOn\"\x8c\x01\n" +
+	"\x13SubmitReportRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tR\trequestId\x12,\n" +
+	"\x12report_evidence_id\x18\x03 \x01(\tR\x10reportEvidenceId\x12\x18\n" +
+	"\asummary\x18\x04 \x01(\tR\asummary\"\x9e\x01\n" +
+	"\x13ReviewReportRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tR\trequestId\x12D\n" +
+	"\x1fcopy_to_party_inspection_office\x18\x03 \x01(\bR\x1bcopyToPartyInspectionOffice\x12\x12\n" +
+	"\x04note\x18\x04 \x01(\tR\x04note\"\xdb\x01\n" +
+	"\x13GiveFeedbackRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tR\trequestId\x122\n" +
+	"\x15feedback_delivered_on\x18\x03 \x01(\tR\x13feedbackDeliveredOn\x12\x1e\n" +
+	"\n" +
+	"recipients\x18\x04 \x03(\tR\n" +
+	"recipients\x12/\n" +
+	"\x13receiving_authority\x18\x05 \x01(\tR\x12receivingAuthority\x12\x10\n" +
+	"\x03due\x18\x06 \x01(\tR\x03due\"\x90\x01\n" +
+	"$ReportInspectionRectificationRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tR\trequestId\x12\x16\n" +
+	"\x06report\x18\x03 \x01(\tR\x06report\x12!\n" +
+	"\fevidence_ids\x18\x04 \x03(\tR\vevidenceIds\"`\n" +
+	"\x17CancelInspectionRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tR\trequestId\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\"-\n" +
+	"\x1bListInspectionEventsRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\"O\n" +
+	"\x1cListInspectionEventsResponse\x12/\n" +
+	"\x06events\x18\x01 \x03(\v2\x17.xuncha.v1.FindingEventR\x06events\"\xcd\x01\n" +
+	"\x16StateCouncilInspection\x12\x1b\n" +
+	"\tunit_code\x18\x01 \x01(\tR\bunitCode\x12\x12\n" +
+	"\x04year\x18\x02 \x01(\x05R\x04year\x12\x12\n" +
+	"\x04note\x18\x03 \x01(\tR\x04note\x121\n" +
+	"\vrecorded_by\x18\x04 \x01(\v2\x10.xuncha.v1.ActorR\n" +
+	"recordedBy\x12;\n" +
+	"\vcreate_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\"\x89\x01\n" +
+	"#RecordStateCouncilInspectionRequest\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x12\x1b\n" +
+	"\tunit_code\x18\x02 \x01(\tR\bunitCode\x12\x12\n" +
+	"\x04year\x18\x03 \x01(\x05R\x04year\x12\x12\n" +
+	"\x04note\x18\x04 \x01(\tR\x04note\"8\n" +
+	"\"ListStateCouncilInspectionsRequest\x12\x12\n" +
+	"\x04year\x18\x01 \x01(\x05R\x04year\"j\n" +
+	"#ListStateCouncilInspectionsResponse\x12C\n" +
+	"\vinspections\x18\x01 \x03(\v2!.xuncha.v1.StateCouncilInspectionR\vinspections\"\x94\x01\n" +
 	"\x17CreateInspectionRequest\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12#\n" +
@@ -577,18 +2055,37 @@ const file_xuncha_v1_inspection_proto_rawDesc = "" +
 	"inspection\x18\x03 \x01(\v2\x15.xuncha.v1.InspectionR\n" +
 	"inspection\"&\n" +
 	"\x14GetInspectionRequest\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\"T\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\"\xfe\x01\n" +
 	"\x16ListInspectionsRequest\x12\x1b\n" +
 	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\x02 \x01(\tR\tpageToken\"z\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\x12\x1b\n" +
+	"\tunit_code\x18\x03 \x01(\tR\bunitCode\x12.\n" +
+	"\x04kind\x18\x04 \x01(\x0e2\x1a.xuncha.v1.Inspection.KindR\x04kind\x121\n" +
+	"\x05stage\x18\x05 \x01(\x0e2\x1b.xuncha.v1.Inspection.StageR\x05stage\x12\x12\n" +
+	"\x04year\x18\x06 \x01(\x05R\x04year\x12\x14\n" +
+	"\x05round\x18\a \x01(\tR\x05round\"z\n" +
 	"\x17ListInspectionsResponse\x127\n" +
 	"\vinspections\x18\x01 \x03(\v2\x15.xuncha.v1.InspectionR\vinspections\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\x85\x02\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\xb1\v\n" +
 	"\x11InspectionService\x12M\n" +
 	"\x10CreateInspection\x12\".xuncha.v1.CreateInspectionRequest\x1a\x15.xuncha.v1.Inspection\x12G\n" +
 	"\rGetInspection\x12\x1f.xuncha.v1.GetInspectionRequest\x1a\x15.xuncha.v1.Inspection\x12X\n" +
-	"\x0fListInspections\x12!.xuncha.v1.ListInspectionsRequest\x1a\".xuncha.v1.ListInspectionsResponseB3Z1github.com/xuncha/xuncha/proto/xuncha/v1;xunchav1b\x06proto3"
+	"\x0fListInspections\x12!.xuncha.v1.ListInspectionsRequest\x1a\".xuncha.v1.ListInspectionsResponse\x12H\n" +
+	"\vApproveTeam\x12\".xuncha.v1.InspectionActionRequest\x1a\x15.xuncha.v1.Inspection\x12M\n" +
+	"\x10NotifyInspection\x12\".xuncha.v1.NotifyInspectionRequest\x1a\x15.xuncha.v1.Inspection\x12O\n" +
+	"\x11StationInspection\x12#.xuncha.v1.StationInspectionRequest\x1a\x15.xuncha.v1.Inspection\x12?\n" +
+	"\tEndOnsite\x12\x1b.xuncha.v1.EndOnsiteRequest\x1a\x15.xuncha.v1.Inspection\x12E\n" +
+	"\fSubmitReport\x12\x1e.xuncha.v1.SubmitReportRequest\x1a\x15.xuncha.v1.Inspection\x12E\n" +
+	"\fReviewReport\x12\x1e.xuncha.v1.ReviewReportRequest\x1a\x15.xuncha.v1.Inspection\x12J\n" +
+	"\rApproveReport\x12\".xuncha.v1.InspectionActionRequest\x1a\x15.xuncha.v1.Inspection\x12E\n" +
+	"\fGiveFeedback\x12\x1e.xuncha.v1.GiveFeedbackRequest\x1a\x15.xuncha.v1.Inspection\x12g\n" +
+	"\x1dReportInspectionRectification\x12/.xuncha.v1.ReportInspectionRectificationRequest\x1a\x15.xuncha.v1.Inspection\x12L\n" +
+	"\x0fCloseInspection\x12\".xuncha.v1.InspectionActionRequest\x1a\x15.xuncha.v1.Inspection\x12M\n" +
+	"\x10CancelInspection\x12\".xuncha.v1.CancelInspectionRequest\x1a\x15.xuncha.v1.Inspection\x12g\n" +
+	"\x14ListInspectionEvents\x12&.xuncha.v1.ListInspectionEventsRequest\x1a'.xuncha.v1.ListInspectionEventsResponse\x12q\n" +
+	"\x1cRecordStateCouncilInspection\x12..xuncha.v1.RecordStateCouncilInspectionRequest\x1a!.xuncha.v1.StateCouncilInspection\x12|\n" +
+	"\x1bListStateCouncilInspections\x12-.xuncha.v1.ListStateCouncilInspectionsRequest\x1a..xuncha.v1.ListStateCouncilInspectionsResponseB3Z1github.com/xuncha/xuncha/proto/xuncha/v1;xunchav1b\x06proto3"
 
 var (
 	file_xuncha_v1_inspection_proto_rawDescOnce sync.Once
@@ -603,39 +2100,106 @@ func file_xuncha_v1_inspection_proto_rawDescGZIP() []byte {
 }
 
 var file_xuncha_v1_inspection_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_xuncha_v1_inspection_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_xuncha_v1_inspection_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
 var file_xuncha_v1_inspection_proto_goTypes = []any{
-	(Inspection_Kind)(0),            // 0: xuncha.v1.Inspection.Kind
-	(Inspection_Stage)(0),           // 1: xuncha.v1.Inspection.Stage
-	(*Inspection)(nil),              // 2: xuncha.v1.Inspection
-	(*CreateInspectionRequest)(nil), // 3: xuncha.v1.CreateInspectionRequest
-	(*GetInspectionRequest)(nil),    // 4: xuncha.v1.GetInspectionRequest
-	(*ListInspectionsRequest)(nil),  // 5: xuncha.v1.ListInspectionsRequest
-	(*ListInspectionsResponse)(nil), // 6: xuncha.v1.ListInspectionsResponse
-	(*Unit)(nil),                    // 7: xuncha.v1.Unit
-	(*timestamppb.Timestamp)(nil),   // 8: google.protobuf.Timestamp
-	(*Actor)(nil),                   // 9: xuncha.v1.Actor
+	(Inspection_Kind)(0),                         // 0: xuncha.v1.Inspection.Kind
+	(Inspection_Stage)(0),                        // 1: xuncha.v1.Inspection.Stage
+	(*TeamMember)(nil),                           // 2: xuncha.v1.TeamMember
+	(*InspectionSummary)(nil),                    // 3: xuncha.v1.InspectionSummary
+	(*Inspection)(nil),                           // 4: xuncha.v1.Inspection
+	(*InspectionActionRequest)(nil),              // 5: xuncha.v1.InspectionActionRequest
+	(*NotifyInspectionRequest)(nil),              // 6: xuncha.v1.NotifyInspectionRequest
+	(*StationInspectionRequest)(nil),             // 7: xuncha.v1.StationInspectionRequest
+	(*EndOnsiteRequest)(nil),                     // 8: xuncha.v1.EndOnsiteRequest
+	(*SubmitReportRequest)(nil),                  // 9: xuncha.v1.SubmitReportRequest
+	(*ReviewReportRequest)(nil),                  // 10: xuncha.v1.ReviewReportRequest
+	(*GiveFeedbackRequest)(nil),                  // 11: xuncha.v1.GiveFeedbackRequest
+	(*ReportInspectionRectificationRequest)(nil), // 12: xuncha.v1.ReportInspectionRectificationRequest
+	(*CancelInspectionRequest)(nil),              // 13: xuncha.v1.CancelInspectionRequest
+	(*ListInspectionEventsRequest)(nil),          // 14: xuncha.v1.ListInspectionEventsRequest
+	(*ListInspectionEventsResponse)(nil),         // 15: xuncha.v1.ListInspectionEventsResponse
+	(*StateCouncilInspection)(nil),               // 16: xuncha.v1.StateCouncilInspection
+	(*RecordStateCouncilInspectionRequest)(nil),  // 17: xuncha.v1.RecordStateCouncilInspectionRequest
+	(*ListStateCouncilInspectionsRequest)(nil),   // 18: xuncha.v1.ListStateCouncilInspectionsRequest
+	(*ListStateCouncilInspectionsResponse)(nil),  // 19: xuncha.v1.ListStateCouncilInspectionsResponse
+	(*CreateInspectionRequest)(nil),              // 20: xuncha.v1.CreateInspectionRequest
+	(*GetInspectionRequest)(nil),                 // 21: xuncha.v1.GetInspectionRequest
+	(*ListInspectionsRequest)(nil),               // 22: xuncha.v1.ListInspectionsRequest
+	(*ListInspectionsResponse)(nil),              // 23: xuncha.v1.ListInspectionsResponse
+	nil,                                          // 24: xuncha.v1.InspectionSummary.ByKindEntry
+	nil,                                          // 25: xuncha.v1.InspectionSummary.BySeverityEntry
+	nil,                                          // 26: xuncha.v1.InspectionSummary.ByContentAreaEntry
+	nil,                                          // 27: xuncha.v1.Inspection.RecordsEntry
+	(*Unit)(nil),                                 // 28: xuncha.v1.Unit
+	(*timestamppb.Timestamp)(nil),                // 29: google.protobuf.Timestamp
+	(*Actor)(nil),                                // 30: xuncha.v1.Actor
+	(*Deadline)(nil),                             // 31: xuncha.v1.Deadline
+	(*Escalation)(nil),                           // 32: xuncha.v1.Escalation
+	(*FindingEvent)(nil),                         // 33: xuncha.v1.FindingEvent
 }
 var file_xuncha_v1_inspection_proto_depIdxs = []int32{
-	7,  // 0: xuncha.v1.Inspection.unit:type_name -> xuncha.v1.Unit
-	0,  // 1: xuncha.v1.Inspection.kind:type_name -> xuncha.v1.Inspection.Kind
-	1,  // 2: xuncha.v1.Inspection.stage:type_name -> xuncha.v1.Inspection.Stage
-	8,  // 3: xuncha.v1.Inspection.create_time:type_name -> google.protobuf.Timestamp
-	8,  // 4: xuncha.v1.Inspection.update_time:type_name -> google.protobuf.Timestamp
-	9,  // 5: xuncha.v1.Inspection.created_by:type_name -> xuncha.v1.Actor
-	2,  // 6: xuncha.v1.CreateInspectionRequest.inspection:type_name -> xuncha.v1.Inspection
-	2,  // 7: xuncha.v1.ListInspectionsResponse.inspections:type_name -> xuncha.v1.Inspection
-	3,  // 8: xuncha.v1.InspectionService.CreateInspection:input_type -> xuncha.v1.CreateInspectionRequest
-	4,  // 9: xuncha.v1.InspectionService.GetInspection:input_type -> xuncha.v1.GetInspectionRequest
-	5,  // 10: xuncha.v1.InspectionService.ListInspections:input_type -> xuncha.v1.ListInspectionsRequest
-	2,  // 11: xuncha.v1.InspectionService.CreateInspection:output_type -> xuncha.v1.Inspection
-	2,  // 12: xuncha.v1.InspectionService.GetInspection:output_type -> xuncha.v1.Inspection
-	6,  // 13: xuncha.v1.InspectionService.ListInspections:output_type -> xuncha.v1.ListInspectionsResponse
-	11, // [11:14] is the sub-list for method output_type
-	8,  // [8:11] is the sub-list for method input_type
-	8,  // [8:8] is the sub-list for extension type_name
-	8,  // [8:8] is the sub-list for extension extendee
-	0,  // [0:8] is the sub-list for field type_name
+	24, // 0: xuncha.v1.InspectionSummary.by_kind:type_name -> xuncha.v1.InspectionSummary.ByKindEntry
+	25, // 1: xuncha.v1.InspectionSummary.by_severity:type_name -> xuncha.v1.InspectionSummary.BySeverityEntry
+	26, // 2: xuncha.v1.InspectionSummary.by_content_area:type_name -> xuncha.v1.InspectionSummary.ByContentAreaEntry
+	28, // 3: xuncha.v1.Inspection.unit:type_name -> xuncha.v1.Unit
+	0,  // 4: xuncha.v1.Inspection.kind:type_name -> xuncha.v1.Inspection.Kind
+	1,  // 5: xuncha.v1.Inspection.stage:type_name -> xuncha.v1.Inspection.Stage
+	29, // 6: xuncha.v1.Inspection.create_time:type_name -> google.protobuf.Timestamp
+	29, // 7: xuncha.v1.Inspection.update_time:type_name -> google.protobuf.Timestamp
+	30, // 8: xuncha.v1.Inspection.created_by:type_name -> xuncha.v1.Actor
+	2,  // 9: xuncha.v1.Inspection.team:type_name -> xuncha.v1.TeamMember
+	31, // 10: xuncha.v1.Inspection.report_deadline:type_name -> xuncha.v1.Deadline
+	31, // 11: xuncha.v1.Inspection.rectification_deadline:type_name -> xuncha.v1.Deadline
+	32, // 12: xuncha.v1.Inspection.escalations:type_name -> xuncha.v1.Escalation
+	3,  // 13: xuncha.v1.Inspection.summary:type_name -> xuncha.v1.InspectionSummary
+	27, // 14: xuncha.v1.Inspection.records:type_name -> xuncha.v1.Inspection.RecordsEntry
+	33, // 15: xuncha.v1.ListInspectionEventsResponse.events:type_name -> xuncha.v1.FindingEvent
+	30, // 16: xuncha.v1.StateCouncilInspection.recorded_by:type_name -> xuncha.v1.Actor
+	29, // 17: xuncha.v1.StateCouncilInspection.create_time:type_name -> google.protobuf.Timestamp
+	16, // 18: xuncha.v1.ListStateCouncilInspectionsResponse.inspections:type_name -> xuncha.v1.StateCouncilInspection
+	4,  // 19: xuncha.v1.CreateInspectionRequest.inspection:type_name -> xuncha.v1.Inspection
+	0,  // 20: xuncha.v1.ListInspectionsRequest.kind:type_name -> xuncha.v1.Inspection.Kind
+	1,  // 21: xuncha.v1.ListInspectionsRequest.stage:type_name -> xuncha.v1.Inspection.Stage
+	4,  // 22: xuncha.v1.ListInspectionsResponse.inspections:type_name -> xuncha.v1.Inspection
+	20, // 23: xuncha.v1.InspectionService.CreateInspection:input_type -> xuncha.v1.CreateInspectionRequest
+	21, // 24: xuncha.v1.InspectionService.GetInspection:input_type -> xuncha.v1.GetInspectionRequest
+	22, // 25: xuncha.v1.InspectionService.ListInspections:input_type -> xuncha.v1.ListInspectionsRequest
+	5,  // 26: xuncha.v1.InspectionService.ApproveTeam:input_type -> xuncha.v1.InspectionActionRequest
+	6,  // 27: xuncha.v1.InspectionService.NotifyInspection:input_type -> xuncha.v1.NotifyInspectionRequest
+	7,  // 28: xuncha.v1.InspectionService.StationInspection:input_type -> xuncha.v1.StationInspectionRequest
+	8,  // 29: xuncha.v1.InspectionService.EndOnsite:input_type -> xuncha.v1.EndOnsiteRequest
+	9,  // 30: xuncha.v1.InspectionService.SubmitReport:input_type -> xuncha.v1.SubmitReportRequest
+	10, // 31: xuncha.v1.InspectionService.ReviewReport:input_type -> xuncha.v1.ReviewReportRequest
+	5,  // 32: xuncha.v1.InspectionService.ApproveReport:input_type -> xuncha.v1.InspectionActionRequest
+	11, // 33: xuncha.v1.InspectionService.GiveFeedback:input_type -> xuncha.v1.GiveFeedbackRequest
+	12, // 34: xuncha.v1.InspectionService.ReportInspectionRectification:input_type -> xuncha.v1.ReportInspectionRectificationRequest
+	5,  // 35: xuncha.v1.InspectionService.CloseInspection:input_type -> xuncha.v1.InspectionActionRequest
+	13, // 36: xuncha.v1.InspectionService.CancelInspection:input_type -> xuncha.v1.CancelInspectionRequest
+	14, // 37: xuncha.v1.InspectionService.ListInspectionEvents:input_type -> xuncha.v1.ListInspectionEventsRequest
+	17, // 38: xuncha.v1.InspectionService.RecordStateCouncilInspection:input_type -> xuncha.v1.RecordStateCouncilInspectionRequest
+	18, // 39: xuncha.v1.InspectionService.ListStateCouncilInspections:input_type -> xuncha.v1.ListStateCouncilInspectionsRequest
+	4,  // 40: xuncha.v1.InspectionService.CreateInspection:output_type -> xuncha.v1.Inspection
+	4,  // 41: xuncha.v1.InspectionService.GetInspection:output_type -> xuncha.v1.Inspection
+	23, // 42: xuncha.v1.InspectionService.ListInspections:output_type -> xuncha.v1.ListInspectionsResponse
+	4,  // 43: xuncha.v1.InspectionService.ApproveTeam:output_type -> xuncha.v1.Inspection
+	4,  // 44: xuncha.v1.InspectionService.NotifyInspection:output_type -> xuncha.v1.Inspection
+	4,  // 45: xuncha.v1.InspectionService.StationInspection:output_type -> xuncha.v1.Inspection
+	4,  // 46: xuncha.v1.InspectionService.EndOnsite:output_type -> xuncha.v1.Inspection
+	4,  // 47: xuncha.v1.InspectionService.SubmitReport:output_type -> xuncha.v1.Inspection
+	4,  // 48: xuncha.v1.InspectionService.ReviewReport:output_type -> xuncha.v1.Inspection
+	4,  // 49: xuncha.v1.InspectionService.ApproveReport:output_type -> xuncha.v1.Inspection
+	4,  // 50: xuncha.v1.InspectionService.GiveFeedback:output_type -> xuncha.v1.Inspection
+	4,  // 51: xuncha.v1.InspectionService.ReportInspectionRectification:output_type -> xuncha.v1.Inspection
+	4,  // 52: xuncha.v1.InspectionService.CloseInspection:output_type -> xuncha.v1.Inspection
+	4,  // 53: xuncha.v1.InspectionService.CancelInspection:output_type -> xuncha.v1.Inspection
+	15, // 54: xuncha.v1.InspectionService.ListInspectionEvents:output_type -> xuncha.v1.ListInspectionEventsResponse
+	16, // 55: xuncha.v1.InspectionService.RecordStateCouncilInspection:output_type -> xuncha.v1.StateCouncilInspection
+	19, // 56: xuncha.v1.InspectionService.ListStateCouncilInspections:output_type -> xuncha.v1.ListStateCouncilInspectionsResponse
+	40, // [40:57] is the sub-list for method output_type
+	23, // [23:40] is the sub-list for method input_type
+	23, // [23:23] is the sub-list for extension type_name
+	23, // [23:23] is the sub-list for extension extendee
+	0,  // [0:23] is the sub-list for field type_name
 }
 
 func init() { file_xuncha_v1_inspection_proto_init() }
@@ -643,14 +2207,16 @@ func file_xuncha_v1_inspection_proto_init() {
 	if File_xuncha_v1_inspection_proto != nil {
 		return
 	}
+	file_xuncha_v1_calendar_proto_init()
 	file_xuncha_v1_common_proto_init()
+	file_xuncha_v1_finding_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_xuncha_v1_inspection_proto_rawDesc), len(file_xuncha_v1_inspection_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   5,
+			NumMessages:   26,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

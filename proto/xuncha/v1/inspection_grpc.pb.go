@@ -19,9 +19,23 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	InspectionService_CreateInspection_FullMethodName = "/xuncha.v1.InspectionService/CreateInspection"
-	InspectionService_GetInspection_FullMethodName    = "/xuncha.v1.InspectionService/GetInspection"
-	InspectionService_ListInspections_FullMethodName  = "/xuncha.v1.InspectionService/ListInspections"
+	InspectionService_CreateInspection_FullMethodName              = "/xuncha.v1.InspectionService/CreateInspection"
+	InspectionService_GetInspection_FullMethodName                 = "/xuncha.v1.InspectionService/GetInspection"
+	InspectionService_ListInspections_FullMethodName               = "/xuncha.v1.InspectionService/ListInspections"
+	InspectionService_ApproveTeam_FullMethodName                   = "/xuncha.v1.InspectionService/ApproveTeam"
+	InspectionService_NotifyInspection_FullMethodName              = "/xuncha.v1.InspectionService/NotifyInspection"
+	InspectionService_StationInspection_FullMethodName             = "/xuncha.v1.InspectionService/StationInspection"
+	InspectionService_EndOnsite_FullMethodName                     = "/xuncha.v1.InspectionService/EndOnsite"
+	InspectionService_SubmitReport_FullMethodName                  = "/xuncha.v1.InspectionService/SubmitReport"
+	InspectionService_ReviewReport_FullMethodName                  = "/xuncha.v1.InspectionService/ReviewReport"
+	InspectionService_ApproveReport_FullMethodName                 = "/xuncha.v1.InspectionService/ApproveReport"
+	InspectionService_GiveFeedback_FullMethodName                  = "/xuncha.v1.InspectionService/GiveFeedback"
+	InspectionService_ReportInspectionRectification_FullMethodName = "/xuncha.v1.InspectionService/ReportInspectionRectification"
+	InspectionService_CloseInspection_FullMethodName               = "/xuncha.v1.InspectionService/CloseInspection"
+	InspectionService_CancelInspection_FullMethodName              = "/xuncha.v1.InspectionService/CancelInspection"
+	InspectionService_ListInspectionEvents_FullMethodName          = "/xuncha.v1.InspectionService/ListInspectionEvents"
+	InspectionService_RecordStateCouncilInspection_FullMethodName  = "/xuncha.v1.InspectionService/RecordStateCouncilInspection"
+	InspectionService_ListStateCouncilInspections_FullMethodName   = "/xuncha.v1.InspectionService/ListStateCouncilInspections"
 )
 
 // InspectionServiceClient is the client API for InspectionService service.
@@ -38,6 +52,42 @@ type InspectionServiceClient interface {
 	GetInspection(ctx context.Context, in *GetInspectionRequest, opts ...grpc.CallOption) (*Inspection, error)
 	// ListInspections reads the ledger, oldest first, with cursor pagination.
 	ListInspections(ctx context.Context, in *ListInspectionsRequest, opts ...grpc.CallOption) (*ListInspectionsResponse, error)
+	// ApproveTeam records the committee's approval of the team line-up
+	// (required before NOTIFIED).
+	ApproveTeam(ctx context.Context, in *InspectionActionRequest, opts ...grpc.CallOption) (*Inspection, error)
+	// NotifyInspection records the advance notice: PLANNED -> NOTIFIED.
+	NotifyInspection(ctx context.Context, in *NotifyInspectionRequest, opts ...grpc.CallOption) (*Inspection, error)
+	// StationInspection records the team's entry, the task announcement and the
+	// published contact channels: NOTIFIED -> STATIONED.
+	StationInspection(ctx context.Context, in *StationInspectionRequest, opts ...grpc.CallOption) (*Inspection, error)
+	// EndOnsite ends on-site work and starts the report deadline (5 working
+	// days): STATIONED -> ONSITE_ENDED.
+	EndOnsite(ctx context.Context, in *EndOnsiteRequest, opts ...grpc.CallOption) (*Inspection, error)
+	// SubmitReport records the team's report: ONSITE_ENDED -> REPORTED.
+	SubmitReport(ctx context.Context, in *SubmitReportRequest, opts ...grpc.CallOption) (*Inspection, error)
+	// ReviewReport records the office's review: REPORTED -> REVIEWED.
+	ReviewReport(ctx context.Context, in *ReviewReportRequest, opts ...grpc.CallOption) (*Inspection, error)
+	// ApproveReport records the committee's approval: REVIEWED -> APPROVED.
+	ApproveReport(ctx context.Context, in *InspectionActionRequest, opts ...grpc.CallOption) (*Inspection, error)
+	// GiveFeedback records the feedback to the unit's principal leaders,
+	// refers every classified finding and starts the rectification deadline:
+	// APPROVED -> FEEDBACK_GIVEN.
+	GiveFeedback(ctx context.Context, in *GiveFeedbackRequest, opts ...grpc.CallOption) (*Inspection, error)
+	// ReportInspectionRectification records the unit's rectification report:
+	// FEEDBACK_GIVEN -> RECTIFICATION_REPORTED.
+	ReportInspectionRectification(ctx context.Context, in *ReportInspectionRectificationRequest, opts ...grpc.CallOption) (*Inspection, error)
+	// CloseInspection closes it once every finding is CLOSED or WITHDRAWN and
+	// stores the summary: RECTIFICATION_REPORTED -> CLOSED.
+	CloseInspection(ctx context.Context, in *InspectionActionRequest, opts ...grpc.CallOption) (*Inspection, error)
+	// CancelInspection cancels an open inspection, with a reason (office).
+	CancelInspection(ctx context.Context, in *CancelInspectionRequest, opts ...grpc.CallOption) (*Inspection, error)
+	// ListInspectionEvents returns the inspection's event log, oldest first.
+	ListInspectionEvents(ctx context.Context, in *ListInspectionEventsRequest, opts ...grpc.CallOption) (*ListInspectionEventsResponse, error)
+	// RecordStateCouncilInspection records that the State Council Safety
+	// Committee inspected a local government in a year (non-repetition rule).
+	RecordStateCouncilInspection(ctx context.Context, in *RecordStateCouncilInspectionRequest, opts ...grpc.CallOption) (*StateCouncilInspection, error)
+	// ListStateCouncilInspections lists them.
+	ListStateCouncilInspections(ctx context.Context, in *ListStateCouncilInspectionsRequest, opts ...grpc.CallOption) (*ListStateCouncilInspectionsResponse, error)
 }
 
 type inspectionServiceClient struct {
@@ -78,6 +128,146 @@ func (c *inspectionServiceClient) ListInspections(ctx context.Context, in *ListI
 	return out, nil
 }
 
+func (c *inspectionServiceClient) ApproveTeam(ctx context.Context, in *InspectionActionRequest, opts ...grpc.CallOption) (*Inspection, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Inspection)
+	err := c.cc.Invoke(ctx, InspectionService_ApproveTeam_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *inspectionServiceClient) NotifyInspection(ctx context.Context, in *NotifyInspectionRequest, opts ...grpc.CallOption) (*Inspection, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Inspection)
+	err := c.cc.Invoke(ctx, InspectionService_NotifyInspection_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *inspectionServiceClient) StationInspection(ctx context.Context, in *StationInspectionRequest, opts ...grpc.CallOption) (*Inspection, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Inspection)
+	err := c.cc.Invoke(ctx, InspectionService_StationInspection_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *inspectionServiceClient) EndOnsite(ctx context.Context, in *EndOnsiteRequest, opts ...grpc.CallOption) (*Inspection, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Inspection)
+	err := c.cc.Invoke(ctx, InspectionService_EndOnsite_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *inspectionServiceClient) SubmitReport(ctx context.Context, in *SubmitReportRequest, opts ...grpc.CallOption) (*Inspection, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Inspection)
+	err := c.cc.Invoke(ctx, InspectionService_SubmitReport_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *inspectionServiceClient) ReviewReport(ctx context.Context, in *ReviewReportRequest, opts ...grpc.CallOption) (*Inspection, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Inspection)
+	err := c.cc.Invoke(ctx, InspectionService_ReviewReport_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *inspectionServiceClient) ApproveReport(ctx context.Context, in *InspectionActionRequest, opts ...grpc.CallOption) (*Inspection, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Inspection)
+	err := c.cc.Invoke(ctx, InspectionService_ApproveReport_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *inspectionServiceClient) GiveFeedback(ctx context.Context, in *GiveFeedbackRequest, opts ...grpc.CallOption) (*Inspection, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Inspection)
+	err := c.cc.Invoke(ctx, InspectionService_GiveFeedback_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *inspectionServiceClient) ReportInspectionRectification(ctx context.Context, in *ReportInspectionRectificationRequest, opts ...grpc.CallOption) (*Inspection, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Inspection)
+	err := c.cc.Invoke(ctx, InspectionService_ReportInspectionRectification_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *inspectionServiceClient) CloseInspection(ctx context.Context, in *InspectionActionRequest, opts ...grpc.CallOption) (*Inspection, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Inspection)
+	err := c.cc.Invoke(ctx, InspectionService_CloseInspection_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *inspectionServiceClient) CancelInspection(ctx context.Context, in *CancelInspectionRequest, opts ...grpc.CallOption) (*Inspection, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Inspection)
+	err := c.cc.Invoke(ctx, InspectionService_CancelInspection_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *inspectionServiceClient) ListInspectionEvents(ctx context.Context, in *ListInspectionEventsRequest, opts ...grpc.CallOption) (*ListInspectionEventsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListInspectionEventsResponse)
+	err := c.cc.Invoke(ctx, InspectionService_ListInspectionEvents_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *inspectionServiceClient) RecordStateCouncilInspection(ctx context.Context, in *RecordStateCouncilInspectionRequest, opts ...grpc.CallOption) (*StateCouncilInspection, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(StateCouncilInspection)
+	err := c.cc.Invoke(ctx, InspectionService_RecordStateCouncilInspection_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *inspectionServiceClient) ListStateCouncilInspections(ctx context.Context, in *ListStateCouncilInspectionsRequest, opts ...grpc.CallOption) (*ListStateCouncilInspectionsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListStateCouncilInspectionsResponse)
+	err := c.cc.Invoke(ctx, InspectionService_ListStateCouncilInspections_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // InspectionServiceServer is the server API for InspectionService service.
 // All implementations must embed UnimplementedInspectionServiceServer
 // for forward compatibility.
@@ -92,6 +282,42 @@ type InspectionServiceServer interface {
 	GetInspection(context.Context, *GetInspectionRequest) (*Inspection, error)
 	// ListInspections reads the ledger, oldest first, with cursor pagination.
 	ListInspections(context.Context, *ListInspectionsRequest) (*ListInspectionsResponse, error)
+	// ApproveTeam records the committee's approval of the team line-up
+	// (required before NOTIFIED).
+	ApproveTeam(context.Context, *InspectionActionRequest) (*Inspection, error)
+	// NotifyInspection records the advance notice: PLANNED -> NOTIFIED.
+	NotifyInspection(context.Context, *NotifyInspectionRequest) (*Inspection, error)
+	// StationInspection records the team's entry, the task announcement and the
+	// published contact channels: NOTIFIED -> STATIONED.
+	StationInspection(context.Context, *StationInspectionRequest) (*Inspection, error)
+	// EndOnsite ends on-site work and starts the report deadline (5 working
+	// days): STATIONED -> ONSITE_ENDED.
+	EndOnsite(context.Context, *EndOnsiteRequest) (*Inspection, error)
+	// SubmitReport records the team's report: ONSITE_ENDED -> REPORTED.
+	SubmitReport(context.Context, *SubmitReportRequest) (*Inspection, error)
+	// ReviewReport records the office's review: REPORTED -> REVIEWED.
+	ReviewReport(context.Context, *ReviewReportRequest) (*Inspection, error)
+	// ApproveReport records the committee's approval: REVIEWED -> APPROVED.
+	ApproveReport(context.Context, *InspectionActionRequest) (*Inspection, error)
+	// GiveFeedback records the feedback to the unit's principal leaders,
+	// refers every classified finding and starts the rectification deadline:
+	// APPROVED -> FEEDBACK_GIVEN.
+	GiveFeedback(context.Context, *GiveFeedbackRequest) (*Inspection, error)
+	// ReportInspectionRectification records the unit's rectification report:
+	// FEEDBACK_GIVEN -> RECTIFICATION_REPORTED.
+	ReportInspectionRectification(context.Context, *ReportInspectionRectificationRequest) (*Inspection, error)
+	// CloseInspection closes it once every finding is CLOSED or WITHDRAWN and
+	// stores the summary: RECTIFICATION_REPORTED -> CLOSED.
+	CloseInspection(context.Context, *InspectionActionRequest) (*Inspection, error)
+	// CancelInspection cancels an open inspection, with a reason (office).
+	CancelInspection(context.Context, *CancelInspectionRequest) (*Inspection, error)
+	// ListInspectionEvents returns the inspection's event log, oldest first.
+	ListInspectionEvents(context.Context, *ListInspectionEventsRequest) (*ListInspectionEventsResponse, error)
+	// RecordStateCouncilInspection records that the State Council Safety
+	// Committee inspected a local government in a year (non-repetition rule).
+	RecordStateCouncilInspection(context.Context, *RecordStateCouncilInspectionRequest) (*StateCouncilInspection, error)
+	// ListStateCouncilInspections lists them.
+	ListStateCouncilInspections(context.Context, *ListStateCouncilInspectionsRequest) (*ListStateCouncilInspectionsResponse, error)
 	mustEmbedUnimplementedInspectionServiceServer()
 }
 
@@ -110,6 +336,48 @@ func (UnimplementedInspectionServiceServer) GetInspection(context.Context, *GetI
 }
 func (UnimplementedInspectionServiceServer) ListInspections(context.Context, *ListInspectionsRequest) (*ListInspectionsResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method ListInspections not implemented")
+}
+func (UnimplementedInspectionServiceServer) ApproveTeam(context.Context, *InspectionActionRequest) (*Inspection, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ApproveTeam not implemented")
+}
+func (UnimplementedInspectionServiceServer) NotifyInspection(context.Context, *NotifyInspectionRequest) (*Inspection, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method NotifyInspection not implemented")
+}
+func (UnimplementedInspectionServiceServer) StationInspection(context.Context, *StationInspectionRequest) (*Inspection, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method StationInspection not implemented")
+}
+func (UnimplementedInspectionServiceServer) EndOnsite(context.Context, *EndOnsiteRequest) (*Inspection, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method EndOnsite not implemented")
+}
+func (UnimplementedInspectionServiceServer) SubmitReport(context.Context, *SubmitReportRequest) (*Inspection, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method SubmitReport not implemented")
+}
+func (UnimplementedInspectionServiceServer) ReviewReport(context.Context, *ReviewReportRequest) (*Inspection, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ReviewReport not implemented")
+}
+func (UnimplementedInspectionServiceServer) ApproveReport(context.Context, *InspectionActionRequest) (*Inspection, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ApproveReport not implemented")
+}
+func (UnimplementedInspectionServiceServer) GiveFeedback(context.Context, *GiveFeedbackRequest) (*Inspection, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method GiveFeedback not implemented")
+}
+func (UnimplementedInspectionServiceServer) ReportInspectionRectification(context.Context, *ReportInspectionRectificationRequest) (*Inspection, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ReportInspectionRectification not implemented")
+}
+func (UnimplementedInspectionServiceServer) CloseInspection(context.Context, *InspectionActionRequest) (*Inspection, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method CloseInspection not implemented")
+}
+func (UnimplementedInspectionServiceServer) CancelInspection(context.Context, *CancelInspectionRequest) (*Inspection, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method CancelInspection not implemented")
+}
+func (UnimplementedInspectionServiceServer) ListInspectionEvents(context.Context, *ListInspectionEventsRequest) (*ListInspectionEventsResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ListInspectionEvents not implemented")
+}
+func (UnimplementedInspectionServiceServer) RecordStateCouncilInspection(context.Context, *RecordStateCouncilInspectionRequest) (*StateCouncilInspection, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method RecordStateCouncilInspection not implemented")
+}
+func (UnimplementedInspectionServiceServer) ListStateCouncilInspections(context.Context, *ListStateCouncilInspectionsRequest) (*ListStateCouncilInspectionsResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ListStateCouncilInspections not implemented")
 }
 func (UnimplementedInspectionServiceServer) mustEmbedUnimplementedInspectionServiceServer() {}
 func (UnimplementedInspectionServiceServer) testEmbeddedByValue()                           {}
@@ -186,6 +454,258 @@ func _InspectionService_ListInspections_Handler(srv interface{}, ctx context.Con
 	return interceptor(ctx, in, info, handler)
 }
 
+func _InspectionService_ApproveTeam_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(InspectionActionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(InspectionServiceServer).ApproveTeam(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: InspectionService_ApproveTeam_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(InspectionServiceServer).ApproveTeam(ctx, req.(*InspectionActionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _InspectionService_NotifyInspection_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(NotifyInspectionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(InspectionServiceServer).NotifyInspection(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: InspectionService_NotifyInspection_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(InspectionServiceServer).NotifyInspection(ctx, req.(*NotifyInspectionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _InspectionService_StationInspection_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(StationInspectionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(InspectionServiceServer).StationInspection(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: InspectionService_StationInspection_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(InspectionServiceServer).StationInspection(ctx, req.(*StationInspectionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _InspectionService_EndOnsite_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(EndOnsiteRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(InspectionServiceServer).EndOnsite(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: InspectionService_EndOnsite_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(InspectionServiceServer).EndOnsite(ctx, req.(*EndOnsiteRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _InspectionService_SubmitReport_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SubmitReportRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(InspectionServiceServer).SubmitReport(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: InspectionService_SubmitReport_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(InspectionServiceServer).SubmitReport(ctx, req.(*SubmitReportRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _InspectionService_ReviewReport_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReviewReportRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(InspectionServiceServer).ReviewReport(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: InspectionService_ReviewReport_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(InspectionServiceServer).ReviewReport(ctx, req.(*ReviewReportRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _InspectionService_ApproveReport_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(InspectionActionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(InspectionServiceServer).ApproveReport(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: InspectionService_ApproveReport_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(InspectionServiceServer).ApproveReport(ctx, req.(*InspectionActionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _InspectionService_GiveFeedback_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GiveFeedbackRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(InspectionServiceServer).GiveFeedback(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: InspectionService_GiveFeedback_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(InspectionServiceServer).GiveFeedback(ctx, req.(*GiveFeedbackRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _InspectionService_ReportInspectionRectification_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReportInspectionRectificationRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(InspectionServiceServer).ReportInspectionRectification(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: InspectionService_ReportInspectionRectification_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(InspectionServiceServer).ReportInspectionRectification(ctx, req.(*ReportInspectionRectificationRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _InspectionService_CloseInspection_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(InspectionActionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(InspectionServiceServer).CloseInspection(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: InspectionService_CloseInspection_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(InspectionServiceServer).CloseInspection(ctx, req.(*InspectionActionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _InspectionService_CancelInspection_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CancelInspectionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(InspectionServiceServer).CancelInspection(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: InspectionService_CancelInspection_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(InspectionServiceServer).CancelInspection(ctx, req.(*CancelInspectionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _InspectionService_ListInspectionEvents_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListInspectionEventsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(InspectionServiceServer).ListInspectionEvents(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: InspectionService_ListInspectionEvents_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(InspectionServiceServer).ListInspectionEvents(ctx, req.(*ListInspectionEventsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _InspectionService_RecordStateCouncilInspection_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RecordStateCouncilInspectionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(InspectionServiceServer).RecordStateCouncilInspection(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: InspectionService_RecordStateCouncilInspection_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(InspectionServiceServer).RecordStateCouncilInspection(ctx, req.(*RecordStateCouncilInspectionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _InspectionService_ListStateCouncilInspections_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListStateCouncilInspectionsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(InspectionServiceServer).ListStateCouncilInspections(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: InspectionService_ListStateCouncilInspections_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(InspectionServiceServer).ListStateCouncilInspections(ctx, req.(*ListStateCouncilInspectionsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // InspectionService_ServiceDesc is the grpc.ServiceDesc for InspectionService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -204,6 +724,62 @@ var InspectionService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListInspections",
 			Handler:    _InspectionService_ListInspections_Handler,
+		},
+		{
+			MethodName: "ApproveTeam",
+			Handler:    _InspectionService_ApproveTeam_Handler,
+		},
+		{
+			MethodName: "NotifyInspection",
+			Handler:    _InspectionService_NotifyInspection_Handler,
+		},
+		{
+			MethodName: "StationInspection",
+			Handler:    _InspectionService_StationInspection_Handler,
+		},
+		{
+			MethodName: "EndOnsite",
+			Handler:    _InspectionService_EndOnsite_Handler,
+		},
+		{
+			MethodName: "SubmitReport",
+			Handler:    _InspectionService_SubmitReport_Handler,
+		},
+		{
+			MethodName: "ReviewReport",
+			Handler:    _InspectionService_ReviewReport_Handler,
+		},
+		{
+			MethodName: "ApproveReport",
+			Handler:    _InspectionService_ApproveReport_Handler,
+		},
+		{
+			MethodName: "GiveFeedback",
+			Handler:    _InspectionService_GiveFeedback_Handler,
+		},
+		{
+			MethodName: "ReportInspectionRectification",
+			Handler:    _InspectionService_ReportInspectionRectification_Handler,
+		},
+		{
+			MethodName: "CloseInspection",
+			Handler:    _InspectionService_CloseInspection_Handler,
+		},
+		{
+			MethodName: "CancelInspection",
+			Handler:    _InspectionService_CancelInspection_Handler,
+		},
+		{
+			MethodName: "ListInspectionEvents",
+			Handler:    _InspectionService_ListInspectionEvents_Handler,
+		},
+		{
+			MethodName: "RecordStateCouncilInspection",
+			Handler:    _InspectionService_RecordStateCouncilInspection_Handler,
+		},
+		{
+			MethodName: "ListStateCouncilInspections",
+			Handler:    _InspectionService_ListStateCouncilInspections_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -1,0 +1,143 @@
+package api_test
+
+import (
+	"net/http"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/xuncha/xuncha/calendar"
+	"github.com/xuncha/xuncha/workflows"
+)
+
+func TestMissedDeadlineEscalates(t *testing.T) {
+	s := setup(t)
+	hooks := s.subscribe(workflows.EventFindingEscalated)
+	f := s.recordFinding(s.createInspection(), "record", "GENERAL")
+	id := f["id"].(string)
+	s.step(id, "diagnose", member, diagnosis(rid(t, "diagnose")), "DIAGNOSED")
+	s.step(id, "classify", office, classification(rid(t, "classify")), "CLASSIFIED")
+
+	// The unit received the feedback two months ago: the month has passed.
+	feedback := time.Now().In(calendar.Location()).AddDate(0, -2, 0).Format("2006-01-02")
+	referred := s.step(id, "refer", office, referral(rid(t, "refer"), feedback, ""), "REFERRED")
+	dueAt, err := time.Parse(time.RFC3339, referred["deadline"].(map[string]any)["due_at"].(string))
+	require.NoError(t, err)
+	require.True(t, dueAt.Before(time.Now()))
+
+	// Five working days after the due day have passed too (the default
+	// ladder proposes an interview then), unless the calendar says otherwise.
+	cal, err := s.Ledger.Calendar(t.Context())
+	require.NoError(t, err)
+	due := referred["deadline"].(map[string]any)["due"].(string)
+	interview, err := cal.AddWorkingDays(mustDate(t, due), 5)
+	require.NoError(t, err)
+	wantSteps := []string{"OVERDUE"}
+	if interview.DueAt.Before(time.Now()) {
+		wantSteps = append(wantSteps, "INTERVIEW_PROPOSED")
+	}
+
+	subject := url.QueryEscape("finding/" + id)
+	require.Eventually(t, func() bool {
+		code, body := s.do("GET", "/v1/escalations?subject="+subject, nil, nil)
+		list, _ := body["escalations"].([]any)
+		return code == http.StatusOK && len(list) == len(wantSteps)
+	}, 20*time.Second, 200*time.Millisecond, "escalations %v", wantSteps)
+
+	code, body := s.do("GET", "/v1/escalations?unit_code=430100", nil, nil)
+	require.Equal(t, http.StatusOK, code, "%v", body)
+	var steps []string
+	for _, e := range body["escalations"].([]any) {
+		em := e.(map[string]any)
+		require.Equal(t, "finding/"+id, em["subject"])
+		require.Equal(t, "430100", em["unit_code"])
+		require.NotEmpty(t, em["message"])
+		steps = append(steps, em["step"].(string))
+	}
+	require.ElementsMatch(t, wantSteps, steps, "a reminder after the deadline is skipped")
+
+	code, got := s.do("GET", "/v1/findings/"+id, nil, nil)
+	require.Equal(t, http.StatusOK, code, "%v", got)
+	require.Equal(t, true, got["overdue"])
+	require.EqualValues(t, 1, got["missed_deadlines"])
+	require.Len(t, got["escalations"], len(wantSteps))
+	require.Equal(t, "REFERRED", got["stage"])
+
+	code, list := s.do("GET", "/v1/findings?overdue=true", nil, nil)
+	require.Equal(t, http.StatusOK, code, "%v", list)
+	require.Len(t, list["findings"], 1)
+	require.Equal(t, id, list["findings"].([]any)[0].(map[string]any)["id"])
+	code, list = s.do("GET", "/v1/findings?overdue=false", nil, nil)
+	require.Equal(t, http.StatusOK, code, "%v", list)
+	require.Empty(t, list["findings"])
+
+	e := hooks.await(workflows.EventFindingEscalated, id, func(e webhookEvent) bool {
+		esc, _ := e.Data["escalation"].(map[string]any)
+		return esc["step"] == "OVERDUE"
+	})
+	require.Equal(t, f["ledger_number"], e.Data["ledger_number"])
+	require.NotEmpty(t, e.Delivery)
+
+	actions, _ := s.events(id)
+	want := []string{"record", "list", "diagnose", "classify", "refer"}
+	for range wantSteps {
+		want = append(want, "escalate")
+	}
+	require.Equal(t, want, actions)
+
+	// Reporting late stops the clock and clears the mark; the miss stays.
+	s.step(id, "reportRectification", unit, rectificationReport(rid(t, "report"), s.evidence("late report")), "RECTIFIED")
+	code, got = s.do("GET", "/v1/findings/"+id, nil, nil)
+	require.Equal(t, http.StatusOK, code)
+	require.Equal(t, false, got["overdue"])
+	require.EqualValues(t, 1, got["missed_deadlines"])
+}
+
+func TestEscalationPolicy(t *testing.T) {
+	s := setup(t)
+	code, p := s.do("GET", "/v1/escalation-policy", nil, nil)
+	require.Equal(t, http.StatusOK, code, "%v", p)
+	require.Equal(t, "0", p["version"], "the built-in default")
+	require.Equal(t, []any{
+		map[string]any{"step": "REMINDER", "working_days": float64(-1)},
+		map[string]any{"step": "OVERDUE", "working_days": float64(0)},
+		map[string]any{"step": "INTERVIEW_PROPOSED", "working_days": float64(5)},
+	}, p["steps"])
+
+	ladder := map[string]any{"request_id": rid(t, "ladder"), "steps": []any{
+		map[string]any{"step": "INTERVIEW_PROPOSED", "working_days": 3},
+		map[string]any{"step": "OVERDUE", "working_days": 0},
+		map[string]any{"step": "REMINDER", "working_days": -2},
+	}}
+	code, _ = s.do("PUT", "/v1/escalation-policy", &member, ladder)
+	require.Equal(t, http.StatusForbidden, code)
+	code, body := s.do("PUT", "/v1/escalation-policy", &office, map[string]any{"steps": ladder["steps"]})
+	require.Equal(t, http.StatusBadRequest, code, "%v", body)
+	require.Contains(t, fieldViolations(body), "request_id")
+	code, body = s.do("PUT", "/v1/escalation-policy", &office, map[string]any{"request_id": rid(t, "bad"), "steps": []any{
+		map[string]any{"step": "REMINDER", "working_days": 2},
+	}})
+	require.Equal(t, http.StatusBadRequest, code, "%v", body)
+	require.ElementsMatch(t, []string{"steps[0].working_days", "steps"}, fieldViolations(body))
+
+	code, set := s.do("PUT", "/v1/escalation-policy", &office, ladder)
+	require.Equal(t, http.StatusOK, code, "%v", set)
+	require.NotEqual(t, "0", set["version"])
+	require.Equal(t, "REMINDER", set["steps"].([]any)[0].(map[string]any)["step"], "stored in firing order")
+	require.Equal(t, office.Name, set["updated_by"].(map[string]any)["name"])
+	code, again := s.do("PUT", "/v1/escalation-policy", &office, ladder)
+	require.Equal(t, http.StatusOK, code)
+	require.Equal(t, set, again)
+	code, got := s.do("GET", "/v1/escalation-policy", nil, nil)
+	require.Equal(t, http.StatusOK, code)
+	require.Equal(t, set, got)
+}
+
+func mustDate(t *testing.T, s string) calendar.Date {
+	t.Helper()
+	d, err := calendar.ParseDate(s)
+	require.NoError(t, err)
+	return d
+}

@@ -1,0 +1,96 @@
+package api
+
+import (
+	"context"
+
+	"go.uber.org/zap"
+
+	"github.com/xuncha/xuncha/internal/actor"
+	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/ledger"
+	xunchav1 "github.com/xuncha/xuncha/proto/xuncha/v1"
+	"github.com/xuncha/xuncha/workflows"
+)
+
+// EscalationServer implements xuncha.v1.EscalationService.
+type EscalationServer struct {
+	xunchav1.UnimplementedEscalationServiceServer
+	Ledger *ledger.Store
+	Log    *zap.Logger
+}
+
+// ListEscalations lists the escalation steps taken, newest first.
+func (s *EscalationServer) ListEscalations(ctx context.Context, req *xunchav1.ListEscalationsRequest) (*xunchav1.ListEscalationsResponse, error) {
+	size, err := ledger.PageSize(req.GetPageSize())
+	if err != nil {
+		return nil, err
+	}
+	page, err := s.Ledger.ListEscalations(ctx, ledger.EscalationFilter{Subject: req.GetSubject(), UnitCode: req.GetUnitCode()},
+		size, req.GetPageToken())
+	if err != nil {
+		return nil, err
+	}
+	out := &xunchav1.ListEscalationsResponse{NextPageToken: page.NextPageToken}
+	for _, e := range page.Escalations {
+		out.Escalations = append(out.Escalations, escalationProto(e))
+	}
+	return out, nil
+}
+
+// GetEscalationPolicy returns the ladder in force.
+func (s *EscalationServer) GetEscalationPolicy(ctx context.Context, _ *xunchav1.GetEscalationPolicyRequest) (*xunchav1.EscalationPolicy, error) {
+	p, err := s.Ledger.EscalationPolicy(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return policyProto(p), nil
+}
+
+// UpdateEscalationPolicy sets the ladder for deadlines started from now on
+// (office only). Steps are stored in the order they fire; a retry with the
+// same request_id returns the ladder it first set.
+func (s *EscalationServer) UpdateEscalationPolicy(ctx context.Context, req *xunchav1.UpdateEscalationPolicyRequest) (*xunchav1.EscalationPolicy, error) {
+	who, err := actor.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := who.RequireRole("setting the escalation ladder", actor.RoleOffice); err != nil {
+		return nil, err
+	}
+	steps, err := policySteps(req)
+	if err != nil {
+		return nil, err
+	}
+	p, err := s.Ledger.SetEscalationPolicy(ctx, req.GetRequestId(), steps, who)
+	if err != nil {
+		return nil, err
+	}
+	s.Log.Info("escalation ladder set", zap.Int64("version", p.Version), zap.String("by", who.String()))
+	return policyProto(p), nil
+}
+
+// policySteps checks a requested ladder with the ledger's rules, together
+// with the request ID.
+func policySteps(req *xunchav1.UpdateEscalationPolicyRequest) ([]ledger.EscalationStep, error) {
+	var v derrors.Violations
+	workflows.ValidateRequestID(&v, "request_id", req.GetRequestId())
+	steps := make([]ledger.EscalationStep, 0, len(req.GetSteps()))
+	for _, st := range req.GetSteps() {
+		steps = append(steps, ledger.EscalationStep{Step: st.GetStep(), WorkingDays: int(st.GetWorkingDays())})
+	}
+	if err := mergeViolations(v, ledger.ValidateEscalationSteps(steps)); err != nil {
+		return nil, err
+	}
+	return steps, nil
+}
+
+func policyProto(p ledger.EscalationPolicy) *xunchav1.EscalationPolicy {
+	out := &xunchav1.EscalationPolicy{Version: p.Version, UpdateTime: instant(p.UpdatedAt)}
+	if p.UpdatedBy != (actor.Actor{}) {
+		out.UpdatedBy = actorProto(p.UpdatedBy)
+	}
+	for _, st := range p.Steps {
+		out.Steps = append(out.Steps, &xunchav1.EscalationStep{Step: st.Step, WorkingDays: int32(st.WorkingDays)})
+	}
+	return out
+}

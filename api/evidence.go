@@ -1,0 +1,290 @@
+package api
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"go.uber.org/zap"
+
+	"github.com/xuncha/xuncha/internal/actor"
+	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/internal/evidence"
+	"github.com/xuncha/xuncha/ledger"
+)
+
+// DefaultMaxEvidenceBytes is the largest evidence upload accepted unless
+// Server.MaxEvidenceBytes says otherwise: 100 MiB.
+const DefaultMaxEvidenceBytes int64 = 100 << 20
+
+// EvidenceKinds are the kinds of evidence an upload may declare.
+var EvidenceKinds = []string{"DOCUMENT", "PHOTO", "AUDIO", "VIDEO"}
+
+// Limits of the upload's descriptive fields.
+const (
+	maxFileNameLength    = 255
+	maxCapturedByLength  = 200
+	maxContentTypeLength = 255
+	// captureClockSkew is how far in the future captured_at may be: the
+	// capturing device's clock may run ahead of the server's.
+	captureClockSkew = 10 * time.Minute
+)
+
+// emptySHA256 is the SHA-256 of no content: an empty upload is no evidence.
+var emptySHA256 = hex.EncodeToString(func() []byte { s := sha256.Sum256(nil); return s[:] }())
+
+// evidenceHandler serves the evidence endpoints. They are plain HTTP beside
+// the gateway, not gRPC, because they carry blobs:
+//
+//	POST /v1/evidence?kind=PHOTO&sha256=<hex>&captured_at=<RFC 3339>&captured_by=<text>&file_name=<text>
+//	     body: the blob; its Content-Type is kept
+//	GET  /v1/evidence/{id}           metadata
+//	GET  /v1/evidence/{id}/content   the blob
+type evidenceHandler struct {
+	ledger   *ledger.Store
+	store    *evidence.Store
+	maxBytes int64
+	// identify returns the caller, as the gRPC interceptor does.
+	identify func(r *http.Request) (actor.Actor, error)
+	// fail writes an error exactly as the gateway does.
+	fail func(w http.ResponseWriter, r *http.Request, err error)
+	log  *zap.Logger
+}
+
+// evidenceBody is the JSON answer describing one piece of evidence.
+type evidenceBody struct {
+	ID          string    `json:"id"`
+	Kind        string    `json:"kind"`
+	SHA256      string    `json:"sha256"`
+	Size        int64     `json:"size"`
+	Location    string    `json:"location"`
+	FileName    string    `json:"file_name"`
+	ContentType string    `json:"content_type"`
+	CapturedAt  time.Time `json:"captured_at"`
+	CapturedBy  string    `json:"captured_by"`
+	UploadedBy  actorBody `json:"uploaded_by"`
+	UploadedAt  time.Time `json:"uploaded_at"`
+}
+
+// actorBody is an actor as the gateway writes xuncha.v1.Actor.
+type actorBody struct {
+	Name         string `json:"name"`
+	Role         string `json:"role"`
+	Organisation string `json:"organisation"`
+}
+
+func newEvidenceBody(e ledger.Evidence) evidenceBody {
+	return evidenceBody{
+		ID: e.ID, Kind: e.Kind, SHA256: e.SHA256, Size: e.Size, Location: e.Location, FileName: e.FileName,
+		ContentType: e.ContentType, CapturedAt: e.CapturedAt.UTC(), CapturedBy: e.CapturedBy,
+		UploadedBy: actorBody{Name: e.UploadedBy.Name, Role: e.UploadedBy.Role, Organisation: e.UploadedBy.Organisation},
+		UploadedAt: e.UploadedAt.UTC(),
+	}
+}
+
+// EvidenceID is the ID of the evidence with the given SHA-256: the same blob
+// uploaded twice is the same evidence.
+func EvidenceID(sum string) string { return "ev-" + sum[:16] }
+
+// register adds the endpoints to mux.
+func (h *evidenceHandler) register(mux *http.ServeMux) {
+	mux.HandleFunc("POST /v1/evidence", h.upload)
+	mux.HandleFunc("GET /v1/evidence/{id}", h.metadata)
+	mux.HandleFunc("GET /v1/evidence/{id}/content", h.content)
+}
+
+func (h *evidenceHandler) upload(w http.ResponseWriter, r *http.Request) {
+	e, err := h.save(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.writeJSON(w, newEvidenceBody(e))
+}
+
+// save checks an upload, stores the blob (checked against its SHA-256) and
+// records its metadata; an upload of stored content returns the first row.
+func (h *evidenceHandler) save(r *http.Request) (ledger.Evidence, error) {
+	ctx := r.Context()
+	who, err := h.identify(r)
+	if err != nil {
+		return ledger.Evidence{}, err
+	}
+	q := r.URL.Query()
+	var v derrors.Violations
+	kind := q.Get("kind")
+	if !slices.Contains(EvidenceKinds, kind) {
+		v.Add("kind", "must be one of %s", strings.Join(EvidenceKinds, ", "))
+	}
+	sum := strings.ToLower(strings.TrimSpace(q.Get("sha256")))
+	switch {
+	case !evidence.ValidSHA256(sum):
+		v.Add("sha256", "must be the SHA-256 of the content as 64 hexadecimal digits")
+	case sum == emptySHA256:
+		v.Add("file", "must not be empty")
+	}
+	capturedAt, err := time.Parse(time.RFC3339, q.Get("captured_at"))
+	switch {
+	case err != nil:
+		v.Add("captured_at", "must be an instant in RFC 3339, e.g. 2026-11-28T09:30:00+08:00")
+	case capturedAt.After(time.Now().Add(captureClockSkew)):
+		v.Add("captured_at", "must not be in the future")
+	}
+	capturedBy := strings.TrimSpace(q.Get("captured_by"))
+	if capturedBy == "" {
+		capturedBy = who.Name
+	}
+	if utf8.RuneCountInString(capturedBy) > maxCapturedByLength {
+		v.Add("captured_by", "must be at most %d characters", maxCapturedByLength)
+	}
+	fileName := q.Get("file_name")
+	switch {
+	case utf8.RuneCountInString(fileName) > maxFileNameLength:
+		v.Add("file_name", "must be at most %d characters", maxFileNameLength)
+	case strings.ContainsAny(fileName, `/\`) || strings.ContainsFunc(fileName, unicode.IsControl):
+		v.Add("file_name", "must be a plain file name, without path separators or control characters")
+	}
+	contentType := r.Header.Get("Content-Type")
+	if contentType != "" {
+		if _, _, err := mime.ParseMediaType(contentType); err != nil || len(contentType) > maxContentTypeLength {
+			v.Add("Content-Type", "must be a media type such as image/jpeg")
+		}
+	}
+	switch {
+	case r.ContentLength == 0:
+		v.Add("file", "must not be empty: send the content as the request body")
+	case r.ContentLength > h.maxBytes:
+		v.Add("file", "must be at most %d bytes", h.maxBytes)
+	}
+	if err := v.Err(); err != nil {
+		return ledger.Evidence{}, err
+	}
+
+	id := EvidenceID(sum)
+	if existing, err := h.existing(ctx, id, sum); err != nil || existing != nil {
+		if existing != nil {
+			return *existing, nil
+		}
+		return ledger.Evidence{}, err
+	}
+	location, size, err := h.store.Put(ctx, r.Body, sum, h.maxBytes)
+	if err != nil {
+		return ledger.Evidence{}, err
+	}
+	err = h.ledger.InsertEvidence(ctx, ledger.Evidence{
+		ID: id, Kind: kind, SHA256: sum, Size: size, Location: location, FileName: fileName,
+		ContentType: contentType, CapturedAt: capturedAt, CapturedBy: capturedBy, UploadedBy: who,
+	})
+	if err != nil {
+		return ledger.Evidence{}, err
+	}
+	// Read back what is stored: a concurrent upload of the same content may
+	// have won.
+	stored, err := h.existing(ctx, id, sum)
+	if err != nil {
+		return ledger.Evidence{}, err
+	}
+	if stored == nil {
+		return ledger.Evidence{}, fmt.Errorf("evidence %q missing right after it was recorded", id)
+	}
+	h.log.Info("evidence stored", zap.String("evidence", id), zap.String("kind", kind), zap.Int64("size", size))
+	return *stored, nil
+}
+
+// existing returns the evidence recorded under id, or nil. An ID naming
+// other content (the first 16 hex digits collide) is refused.
+func (h *evidenceHandler) existing(ctx context.Context, id, sum string) (*ledger.Evidence, error) {
+	rows, err := h.ledger.GetEvidence(ctx, []string{id})
+	if err != nil || len(rows) == 0 {
+		return nil, err
+	}
+	if rows[0].SHA256 != sum {
+		return nil, derrors.New(derrors.ErrAlreadyExists, "evidence %s already names other content (sha256 %s)", id, rows[0].SHA256)
+	}
+	return &rows[0], nil
+}
+
+// get reads the metadata of the evidence named in the path.
+func (h *evidenceHandler) get(r *http.Request) (ledger.Evidence, error) {
+	id := r.PathValue("id")
+	rows, err := h.ledger.GetEvidence(r.Context(), []string{id})
+	if err != nil {
+		return ledger.Evidence{}, err
+	}
+	if len(rows) == 0 {
+		return ledger.Evidence{}, derrors.New(derrors.ErrNotFound, "evidence %q not found", id)
+	}
+	return rows[0], nil
+}
+
+func (h *evidenceHandler) metadata(w http.ResponseWriter, r *http.Request) {
+	e, err := h.get(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.writeJSON(w, newEvidenceBody(e))
+}
+
+// content streams the blob, with range requests when the store allows.
+func (h *evidenceHandler) content(w http.ResponseWriter, r *http.Request) {
+	e, err := h.get(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	blob, err := h.store.Open(e.Location)
+	if err != nil {
+		if errors.Is(err, derrors.ErrNotFound) || errors.Is(err, derrors.ErrInvalidArgument) {
+			// The ledger names a blob the store cannot give: that is our
+			// fault, not the caller's, so it is an internal error (logged).
+			err = fmt.Errorf("evidence %s: the blob at %s cannot be opened: %s", e.ID, e.Location, err.Error())
+		}
+		h.fail(w, r, err)
+		return
+	}
+	defer blob.Close()
+	contentType := e.ContentType
+	if contentType == "" {
+		contentType = "application/octet-stream"
+	}
+	hdr := w.Header()
+	hdr.Set("Content-Type", contentType)
+	// User content is never interpreted by the browser as something else.
+	hdr.Set("X-Content-Type-Options", "nosniff")
+	hdr.Set("ETag", strconv.Quote(e.SHA256))
+	if e.FileName != "" {
+		hdr.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": e.FileName}))
+	}
+	if rs, ok := blob.(io.ReadSeeker); ok {
+		http.ServeContent(w, r, "", e.UploadedAt, rs)
+		return
+	}
+	hdr.Set("Content-Length", strconv.FormatInt(e.Size, 10))
+	if _, err := io.Copy(w, blob); err != nil {
+		h.log.Warn("streaming evidence", zap.String("evidence", e.ID), zap.Error(err))
+	}
+}
+
+func (h *evidenceHandler) writeJSON(w http.ResponseWriter, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		h.log.Error("encoding evidence answer", zap.Error(err))
+		w.WriteHeader(http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(append(body, '\n'))
+}

@@ -1,0 +1,622 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.uber.org/zap"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/xuncha/xuncha/activities"
+	"github.com/xuncha/xuncha/calendar"
+	"github.com/xuncha/xuncha/internal/actor"
+	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/ledger"
+	xunchav1 "github.com/xuncha/xuncha/proto/xuncha/v1"
+	"github.com/xuncha/xuncha/workflows"
+)
+
+// lastEvents is how many of its newest events GetFinding attaches.
+const lastEvents = 20
+
+// queryTimeout bounds the live-state query of GetFinding: without a worker a
+// query waits, and the ledger answers just as well meanwhile.
+const queryTimeout = 5 * time.Second
+
+// FindingServer implements xuncha.v1.FindingService.
+type FindingServer struct {
+	xunchav1.UnimplementedFindingServiceServer
+	Temporal  client.Client
+	Ledger    *ledger.Store
+	TaskQueue string
+	Log       *zap.Logger
+}
+
+// enumName is the domain name of a proto enum value: "" for the zero value;
+// ok is false for a number the API does not define.
+func enumName[E ~int32](v E, names map[int32]string) (name string, ok bool) {
+	if v == 0 {
+		return "", true
+	}
+	name, ok = names[int32(v)]
+	return name, ok
+}
+
+// enumNames lists an enum's defined names, without the zero value.
+func enumNames(names map[int32]string) string {
+	var out []string
+	for n := int32(1); ; n++ {
+		name, ok := names[n]
+		if !ok {
+			return strings.Join(out, ", ")
+		}
+		out = append(out, name)
+	}
+}
+
+// RecordFinding starts workflow finding/<id> and returns once the ledger
+// holds the finding with its number (stage LISTED).
+func (s *FindingServer) RecordFinding(ctx context.Context, req *xunchav1.RecordFindingRequest) (*xunchav1.Finding, error) {
+	who, err := actor.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := workflows.CheckFindingRole("record", who); err != nil {
+		return nil, err
+	}
+	if req.GetInspectionId() == "" {
+		return nil, derrors.Invalid("inspection_id", "must not be empty")
+	}
+	ins, err := s.Ledger.GetInspection(ctx, req.GetInspectionId())
+	if errors.Is(err, derrors.ErrNotFound) {
+		return nil, derrors.New(derrors.ErrNotFound, "inspection %q not found", req.GetInspectionId())
+	}
+	if err != nil {
+		return nil, err
+	}
+	if ins.Stage == workflows.StageClosed || ins.Stage == workflows.StageCancelled {
+		return nil, &derrors.StageError{
+			Reason: "STAGE_NOT_ALLOWED", Subject: ins.WorkflowID, Action: "recordFinding", Stage: ins.Stage,
+			Message: fmt.Sprintf("inspection %q is %s: no findings can be recorded under it", ins.ID, ins.Stage),
+		}
+	}
+
+	var v derrors.Violations
+	kind, ok := enumName(req.GetKind(), xunchav1.Finding_Kind_name)
+	if !ok {
+		v.Add("kind", "unknown value %d: must be one of %s", req.GetKind(), enumNames(xunchav1.Finding_Kind_name))
+	}
+	severity, ok := enumName(req.GetSeverity(), xunchav1.Finding_Severity_name)
+	if !ok {
+		v.Add("severity", "unknown value %d: must be one of %s", req.GetSeverity(), enumNames(xunchav1.Finding_Severity_name))
+	}
+	f := ledger.Finding{
+		ID:                   req.GetFindingId(),
+		InspectionID:         ins.ID,
+		RequestID:            req.GetRequestId(),
+		UnitCode:             ins.UnitCode,
+		UnitName:             ins.UnitName,
+		Title:                req.GetTitle(),
+		Description:          req.GetDescription(),
+		Kind:                 kind,
+		Severity:             severity,
+		Important:            req.GetImportant(),
+		ContentArea:          int(req.GetContentArea()),
+		EvidenceIDs:          req.GetEvidenceIds(),
+		RectificationOpinion: req.GetRectificationOpinion(),
+		FoundBy:              who,
+	}
+	if err := mergeViolations(v, workflows.ValidateFinding(f)); err != nil {
+		return nil, err
+	}
+	if err := checkEvidence(ctx, s.Ledger, "evidence_ids", f.EvidenceIDs); err != nil {
+		return nil, err
+	}
+	if f.ID == "" {
+		f.ID = generatedID("f", f.RequestID)
+	}
+
+	start := s.Temporal.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
+		ID:                       workflows.FindingWorkflowID(f.ID),
+		TaskQueue:                s.TaskQueue,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		TypedSearchAttributes:    workflows.FindingSearchAttributes(f),
+		StaticSummary:            workflows.FindingSummary(f),
+	}, workflows.FindingWorkflowName, workflows.FindingInput{Finding: f})
+	handle, err := s.Temporal.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
+		StartWorkflowOperation: start,
+		UpdateOptions: client.UpdateWorkflowOptions{
+			UpdateID:     workflows.AwaitCreatedUpdateID(f.RequestID),
+			UpdateName:   workflows.UpdateAwaitCreated,
+			Args:         []any{workflows.AwaitCreatedInput{RequestID: f.RequestID}},
+			WaitForStage: client.WorkflowUpdateStageCompleted,
+		},
+	})
+	if err != nil {
+		return s.recordError(ctx, err, f)
+	}
+	var st workflows.FindingState
+	if err := handle.Get(ctx, &st); err != nil {
+		return s.recordError(ctx, err, f)
+	}
+	return findingProto(st.Finding, st.Escalations, nil), nil
+}
+
+// recordError explains why a start failed. A finding whose workflow has
+// already finished was recorded by this very request when its request ID
+// matches: that is a retry, answered from the ledger.
+func (s *FindingServer) recordError(ctx context.Context, err error, f ledger.Finding) (*xunchav1.Finding, error) {
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	if !errors.As(err, &started) {
+		return nil, derrors.FromTemporal(err)
+	}
+	row, rerr := s.Ledger.GetFinding(ctx, f.ID)
+	if rerr == nil && row.RequestID == f.RequestID {
+		return s.fromLedger(ctx, row)
+	}
+	if rerr != nil && !errors.Is(rerr, derrors.ErrNotFound) {
+		return nil, rerr
+	}
+	return nil, derrors.New(derrors.ErrAlreadyExists, "finding %q already exists, recorded by another request", f.ID)
+}
+
+// mergeViolations joins the API's own violations with those of a domain
+// validation; a field reported by the API is not reported twice.
+func mergeViolations(v derrors.Violations, err error) error {
+	if err == nil {
+		return v.Err()
+	}
+	var invalid *derrors.InvalidError
+	if !errors.As(err, &invalid) {
+		return err
+	}
+	for _, fv := range invalid.Violations {
+		if !slices.ContainsFunc(v, func(have derrors.FieldViolation) bool { return have.Field == fv.Field }) {
+			v = append(v, fv)
+		}
+	}
+	return v.Err()
+}
+
+// checkEvidence refuses evidence IDs the ledger does not hold, naming each
+// by its index (field[i]).
+func checkEvidence(ctx context.Context, l *ledger.Store, field string, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	missing, err := l.MissingEvidence(ctx, ids)
+	if err != nil {
+		return err
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	var v derrors.Violations
+	for i, id := range ids {
+		if slices.Contains(missing, id) {
+			v.Add(fmt.Sprintf("%s[%d]", field, i), "evidence %q does not exist: upload it first (POST /v1/evidence)", id)
+		}
+	}
+	return v.Err()
+}
+
+// GetFinding returns the finding with its live stage, deadline and
+// escalations, and its last events.
+func (s *FindingServer) GetFinding(ctx context.Context, req *xunchav1.GetFindingRequest) (*xunchav1.Finding, error) {
+	row, err := s.finding(ctx, req.GetId())
+	if err != nil {
+		return nil, err
+	}
+	events, err := s.Ledger.Events(ctx, ledger.SubjectFinding, row.ID)
+	if err != nil {
+		return nil, err
+	}
+	if len(events) > lastEvents {
+		events = events[len(events)-lastEvents:]
+	}
+	qctx, cancel := context.WithTimeout(ctx, queryTimeout)
+	defer cancel()
+	resp, err := s.Temporal.QueryWorkflow(qctx, row.WorkflowID, "", workflows.QueryState)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		// Every change is in the ledger before the workflow takes it, so the
+		// ledger is a faithful fallback; say so in the log.
+		s.Log.Warn("live state unavailable, using the ledger's", zap.String("finding", row.ID), zap.Error(err))
+		escalations, err := s.Ledger.EscalationsOf(ctx, row.WorkflowID)
+		if err != nil {
+			return nil, err
+		}
+		return findingProto(row, escalations, events), nil
+	}
+	var st workflows.FindingState
+	if err := resp.Get(&st); err != nil {
+		return nil, fmt.Errorf("decoding state of %s: %w", row.WorkflowID, err)
+	}
+	if !st.Recorded {
+		// Not possible once the ledger has the row, but never show a
+		// half-recorded state.
+		return findingProto(row, st.Escalations, events), nil
+	}
+	return findingProto(st.Finding, st.Escalations, events), nil
+}
+
+// finding reads a finding's ledger row; a missing one is NotFound.
+func (s *FindingServer) finding(ctx context.Context, id string) (ledger.Finding, error) {
+	if id == "" {
+		return ledger.Finding{}, derrors.Invalid("id", "must not be empty")
+	}
+	row, err := s.Ledger.GetFinding(ctx, id)
+	if errors.Is(err, derrors.ErrNotFound) {
+		return ledger.Finding{}, derrors.New(derrors.ErrNotFound, "finding %q not found", id)
+	}
+	return row, err
+}
+
+// fromLedger answers with the ledger's view of a finding.
+func (s *FindingServer) fromLedger(ctx context.Context, row ledger.Finding) (*xunchav1.Finding, error) {
+	escalations, err := s.Ledger.EscalationsOf(ctx, row.WorkflowID)
+	if err != nil {
+		return nil, err
+	}
+	return findingProto(row, escalations, nil), nil
+}
+
+// ListFindings pages through the ledger, oldest first.
+func (s *FindingServer) ListFindings(ctx context.Context, req *xunchav1.ListFindingsRequest) (*xunchav1.ListFindingsResponse, error) {
+	var v derrors.Violations
+	size, err := ledger.PageSize(req.GetPageSize())
+	if err != nil {
+		return nil, err
+	}
+	filter := ledger.FindingFilter{InspectionID: req.GetInspectionId(), UnitCode: req.GetUnitCode()}
+	var ok bool
+	if filter.Stage, ok = enumName(req.GetStage(), xunchav1.Finding_Stage_name); !ok {
+		v.Add("stage", "unknown value %d: must be one of %s", req.GetStage(), enumNames(xunchav1.Finding_Stage_name))
+	}
+	if filter.Kind, ok = enumName(req.GetKind(), xunchav1.Finding_Kind_name); !ok {
+		v.Add("kind", "unknown value %d: must be one of %s", req.GetKind(), enumNames(xunchav1.Finding_Kind_name))
+	}
+	if filter.Severity, ok = enumName(req.GetSeverity(), xunchav1.Finding_Severity_name); !ok {
+		v.Add("severity", "unknown value %d: must be one of %s", req.GetSeverity(), enumNames(xunchav1.Finding_Severity_name))
+	}
+	switch req.GetOverdue() {
+	case "":
+	case "true":
+		filter.Overdue = new(true)
+	case "false":
+		filter.Overdue = new(false)
+	default:
+		v.Add("overdue", `must be "true", "false" or empty`)
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	page, err := s.Ledger.ListFindings(ctx, filter, size, req.GetPageToken())
+	if err != nil {
+		return nil, err
+	}
+	out := &xunchav1.ListFindingsResponse{NextPageToken: page.NextPageToken}
+	for _, f := range page.Findings {
+		out.Findings = append(out.Findings, findingProto(f, nil, nil))
+	}
+	return out, nil
+}
+
+// findingChange is one stage change a caller asks for.
+type findingChange struct {
+	id        string
+	action    string
+	requestID string
+	who       actor.Actor
+	// input is the update's argument (workflows.XxxInput).
+	input any
+	// validate checks the input's fields.
+	validate func() error
+	// precheck, when set, refuses what the workflow would refuse only after
+	// accepting the update (a limit past the statutory one), so that nothing
+	// is recorded.
+	precheck func(ctx context.Context) error
+}
+
+// change sends a stage change to the finding's workflow and returns the state
+// it leads to. Refusals come back as the workflow's domain errors.
+func (s *FindingServer) change(ctx context.Context, c findingChange) (*xunchav1.Finding, error) {
+	row, err := s.finding(ctx, c.id)
+	if err != nil {
+		return nil, err
+	}
+	if err := workflows.CheckFindingRole(c.action, c.who); err != nil {
+		return nil, err
+	}
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	if c.precheck != nil {
+		if err := c.precheck(ctx); err != nil {
+			return nil, err
+		}
+	}
+	updateID := workflows.UpdateID(c.action, c.requestID)
+	handle, err := s.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID:   row.WorkflowID,
+		UpdateID:     updateID,
+		UpdateName:   c.action,
+		Args:         []any{c.input},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err == nil {
+		var st workflows.FindingState
+		if err = handle.Get(ctx, &st); err == nil {
+			return findingProto(st.Finding, st.Escalations, nil), nil
+		}
+	}
+	var notFound *serviceerror.NotFound
+	if !errors.As(err, &notFound) {
+		return nil, derrors.FromTemporal(err)
+	}
+	// The workflow has finished (or is gone): no change can be applied. A
+	// retry of the change that finished it is answered from the ledger.
+	row, rerr := s.Ledger.GetFinding(ctx, row.ID)
+	if rerr != nil {
+		return nil, rerr
+	}
+	events, rerr := s.Ledger.Events(ctx, ledger.SubjectFinding, row.ID)
+	if rerr != nil {
+		return nil, rerr
+	}
+	if slices.ContainsFunc(events, func(e ledger.Event) bool { return e.Key == updateID }) {
+		return s.fromLedger(ctx, row)
+	}
+	s.Log.Info("change of a finding whose workflow is not running", zap.String("finding", row.ID),
+		zap.String("stage", row.Stage), zap.Error(err))
+	reason := "STAGE_NOT_ALLOWED"
+	if workflows.FindingOpen(row.Stage) {
+		reason = "WORKFLOW_NOT_RUNNING"
+	}
+	return nil, &derrors.StageError{
+		Reason: reason, Subject: row.WorkflowID, Action: c.action, Stage: row.Stage,
+		Allowed: workflows.AllowedFindingActions(row.Stage),
+		Message: fmt.Sprintf("finding %q is %s: no further changes", row.ID, row.Stage),
+	}
+}
+
+// checkLimit refuses a rectification limit the workflow's deadline activity
+// would refuse (past the statutory month, or a calendar year without data),
+// using the same calendar and ladder.
+func (s *FindingServer) checkLimit(ctx context.Context, rule activities.DeadlineRule) error {
+	cal, err := s.Ledger.Calendar(ctx)
+	if err != nil {
+		return err
+	}
+	policy, err := s.Ledger.EscalationPolicy(ctx)
+	if err != nil {
+		return err
+	}
+	_, err = activities.ResolveDeadline(cal, policy, rule)
+	return err
+}
+
+// DiagnoseFinding records the diagnosis: LISTED -> DIAGNOSED.
+func (s *FindingServer) DiagnoseFinding(ctx context.Context, req *xunchav1.DiagnoseFindingRequest) (*xunchav1.Finding, error) {
+	who, err := actor.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	d := req.GetDiagnosis()
+	in := workflows.DiagnoseInput{RequestID: req.GetRequestId(), Actor: who, Diagnosis: ledger.Diagnosis{
+		Cause:                d.GetCause(),
+		ResponsibleParties:   d.GetResponsibleParties(),
+		RiskLevel:            d.GetRiskLevel(),
+		LegalBasis:           d.GetLegalBasis(),
+		RectificationOpinion: d.GetRectificationOpinion(),
+	}}
+	return s.change(ctx, findingChange{id: req.GetId(), action: workflows.ActionDiagnose, requestID: in.RequestID,
+		who: who, input: in, validate: in.Validate})
+}
+
+// ClassifyFinding records the dispositions: DIAGNOSED -> CLASSIFIED.
+func (s *FindingServer) ClassifyFinding(ctx context.Context, req *xunchav1.ClassifyFindingRequest) (*xunchav1.Finding, error) {
+	who, err := actor.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	in := workflows.ClassifyInput{RequestID: req.GetRequestId(), Actor: who, Dispositions: req.GetDispositions(), Note: req.GetNote()}
+	return s.change(ctx, findingChange{id: req.GetId(), action: workflows.ActionClassify, requestID: in.RequestID,
+		who: who, input: in, validate: in.Validate})
+}
+
+// ReferFinding hands the finding over and starts its rectification deadline:
+// CLASSIFIED -> REFERRED. A limit past one month after the feedback was
+// received is refused before anything is recorded.
+func (s *FindingServer) ReferFinding(ctx context.Context, req *xunchav1.ReferFindingRequest) (*xunchav1.Finding, error) {
+	who, err := actor.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	in := workflows.ReferInput{RequestID: req.GetRequestId(), Actor: who, Note: req.GetNote(), Referral: ledger.Referral{
+		ReceivingAuthority: req.GetReceivingAuthority(),
+		FeedbackReceivedOn: req.GetFeedbackReceivedOn(),
+		Due:                req.GetDue(),
+	}}
+	return s.change(ctx, findingChange{id: req.GetId(), action: workflows.ActionRefer, requestID: in.RequestID,
+		who: who, input: in, validate: in.Validate,
+		precheck: func(ctx context.Context) error {
+			return s.checkLimit(ctx, activities.DeadlineRule{Field: "feedback_received_on",
+				From: in.Referral.FeedbackReceivedOn, Months: 1, Due: in.Referral.Due, DueField: "due"})
+		}})
+}
+
+// ReportRectification records the unit's report: REFERRED -> RECTIFIED.
+func (s *FindingServer) ReportRectification(ctx context.Context, req *xunchav1.ReportRectificationRequest) (*xunchav1.Finding, error) {
+	who, err := actor.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	in := workflows.ReportRectificationInput{
+		RequestID: req.GetRequestId(), Actor: who, Report: req.GetReport(),
+		HandlingOfResponsible: req.GetHandlingOfResponsible(), EvidenceIDs: req.GetEvidenceIds(),
+	}
+	return s.change(ctx, findingChange{id: req.GetId(), action: workflows.ActionReportRectification, requestID: in.RequestID,
+		who: who, input: in, validate: in.Validate,
+		precheck: func(ctx context.Context) error { return checkEvidence(ctx, s.Ledger, "evidence_ids", in.EvidenceIDs) }})
+}
+
+// VerifyFinding accepts (RECTIFIED -> CLOSED) or rejects (RECTIFIED ->
+// REFERRED, with a new limit of at most one month from today).
+func (s *FindingServer) VerifyFinding(ctx context.Context, req *xunchav1.VerifyFindingRequest) (*xunchav1.Finding, error) {
+	who, err := actor.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	in := workflows.VerifyInput{RequestID: req.GetRequestId(), Actor: who, Accept: req.GetAccept(), Reason: req.GetReason(), Due: req.GetDue()}
+	c := findingChange{id: req.GetId(), action: workflows.ActionVerify, requestID: in.RequestID, who: who, input: in, validate: in.Validate}
+	if !in.Accept && in.Due != "" {
+		c.precheck = func(ctx context.Context) error {
+			today := calendar.DateOf(time.Now())
+			return s.checkLimit(ctx, activities.DeadlineRule{Field: "due", From: today.String(), Months: 1, Due: in.Due, DueField: "due"})
+		}
+	}
+	return s.change(ctx, c)
+}
+
+// WithdrawFinding withdraws an open finding (office only, with a reason).
+func (s *FindingServer) WithdrawFinding(ctx context.Context, req *xunchav1.WithdrawFindingRequest) (*xunchav1.Finding, error) {
+	who, err := actor.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	in := workflows.WithdrawInput{RequestID: req.GetRequestId(), Actor: who, Reason: req.GetReason()}
+	return s.change(ctx, findingChange{id: req.GetId(), action: workflows.ActionWithdraw, requestID: in.RequestID,
+		who: who, input: in, validate: in.Validate})
+}
+
+// ListFindingEvents returns a finding's whole event log, oldest first.
+func (s *FindingServer) ListFindingEvents(ctx context.Context, req *xunchav1.ListFindingEventsRequest) (*xunchav1.ListFindingEventsResponse, error) {
+	row, err := s.finding(ctx, req.GetId())
+	if err != nil {
+		return nil, err
+	}
+	events, err := s.Ledger.Events(ctx, ledger.SubjectFinding, row.ID)
+	if err != nil {
+		return nil, err
+	}
+	out := &xunchav1.ListFindingEventsResponse{}
+	for _, e := range events {
+		out.Events = append(out.Events, eventProto(e))
+	}
+	return out, nil
+}
+
+// findingProto is the one conversion of a finding for the API, whether it
+// comes from the workflow's state or from the ledger.
+func findingProto(f ledger.Finding, escalations []ledger.Escalation, events []ledger.Event) *xunchav1.Finding {
+	out := &xunchav1.Finding{
+		Id:                   f.ID,
+		InspectionId:         f.InspectionID,
+		LedgerNumber:         f.LedgerNumber,
+		Unit:                 &xunchav1.Unit{Code: f.UnitCode, Name: f.UnitName},
+		Title:                f.Title,
+		Description:          f.Description,
+		Kind:                 xunchav1.Finding_Kind(xunchav1.Finding_Kind_value[f.Kind]),
+		Severity:             xunchav1.Finding_Severity(xunchav1.Finding_Severity_value[f.Severity]),
+		Important:            f.Important,
+		ContentArea:          int32(f.ContentArea),
+		EvidenceIds:          slices.Clone(f.EvidenceIDs),
+		RectificationOpinion: f.RectificationOpinion,
+		Stage:                xunchav1.Finding_Stage(xunchav1.Finding_Stage_value[f.Stage]),
+		Dispositions:         slices.Clone(f.Dispositions),
+		Overdue:              f.Overdue,
+		MissedDeadlines:      int32(f.MissedDeadlines),
+		ReopenCount:          int32(f.ReopenCount),
+		WithdrawReason:       f.WithdrawReason,
+		FoundBy:              actorProto(f.FoundBy),
+		CreateTime:           instant(f.CreatedAt),
+		UpdateTime:           instant(f.UpdatedAt),
+		WorkflowId:           f.WorkflowID,
+	}
+	if d := f.Diagnosis; d != nil {
+		out.Diagnosis = &xunchav1.Diagnosis{
+			Cause: d.Cause, ResponsibleParties: slices.Clone(d.ResponsibleParties), RiskLevel: d.RiskLevel,
+			LegalBasis: d.LegalBasis, RectificationOpinion: d.RectificationOpinion,
+		}
+	}
+	if r := f.Referral; r != nil {
+		out.Referral = &xunchav1.Referral{ReceivingAuthority: r.ReceivingAuthority, FeedbackReceivedOn: r.FeedbackReceivedOn, Due: r.Due}
+	}
+	if r := f.Rectification; r != nil {
+		out.Rectification = &xunchav1.Rectification{
+			Report: r.Report, HandlingOfResponsible: r.HandlingOfResponsible,
+			EvidenceIds: slices.Clone(r.EvidenceIDs), ReportTime: instant(r.ReportedAt),
+		}
+	}
+	if f.Deadline != nil {
+		out.Deadline = DeadlineProto(*f.Deadline)
+	}
+	for _, e := range escalations {
+		out.Escalations = append(out.Escalations, escalationProto(e))
+	}
+	for _, e := range events {
+		out.LastEvents = append(out.LastEvents, eventProto(e))
+	}
+	return out
+}
+
+// instant converts a time at the ledger's precision (microseconds), so that
+// the workflow's view and the ledger's of the same change are equal; the
+// zero time is absent.
+func instant(t time.Time) *timestamppb.Timestamp {
+	if t.IsZero() {
+		return nil
+	}
+	return timestamppb.New(t.Truncate(time.Microsecond))
+}
+
+func escalationProto(e ledger.Escalation) *xunchav1.Escalation {
+	return &xunchav1.Escalation{
+		Id: e.ID, Subject: e.Subject, Step: e.Step, DueAt: instant(e.DueAt), FireTime: instant(e.FiredAt),
+		UnitCode: e.UnitCode, Message: e.Message,
+	}
+}
+
+func eventProto(e ledger.Event) *xunchav1.FindingEvent {
+	data := "{}"
+	if len(e.Data) > 0 {
+		data = string(e.Data)
+	}
+	return &xunchav1.FindingEvent{
+		Id: e.ID, Action: e.Action, StageBefore: e.StageBefore, StageAfter: e.StageAfter, Actor: actorProto(e.Actor),
+		Note: e.Note, EvidenceIds: evidenceIDs(e.Evidence), OccurTime: instant(e.OccurredAt), DataJson: data,
+	}
+}
+
+// evidenceIDs reads an event's evidence column: a JSON array of IDs, or of
+// objects carrying an "id".
+func evidenceIDs(raw json.RawMessage) []string {
+	if len(raw) == 0 {
+		return nil
+	}
+	var ids []string
+	if json.Unmarshal(raw, &ids) == nil {
+		return ids
+	}
+	var refs []struct {
+		ID string `json:"id"`
+	}
+	if json.Unmarshal(raw, &refs) == nil {
+		for _, r := range refs {
+			ids = append(ids, r.ID)
+		}
+	}
+	return ids
+}

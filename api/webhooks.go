@@ -1,0 +1,170 @@
+package api
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"go.uber.org/zap"
+
+	"github.com/xuncha/xuncha/internal/actor"
+	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/ledger"
+	xunchav1 "github.com/xuncha/xuncha/proto/xuncha/v1"
+	"github.com/xuncha/xuncha/workflows"
+)
+
+// Webhook secret rules: a caller's secret has at least minSecretLength
+// characters; a generated one is secretBytes random bytes, hex-encoded.
+const (
+	minSecretLength = 16
+	maxSecretLength = 256
+	secretBytes     = 32
+	maxURLLength    = 2048
+)
+
+// WebhookServer implements xuncha.v1.WebhookService.
+type WebhookServer struct {
+	xunchav1.UnimplementedWebhookServiceServer
+	Ledger *ledger.Store
+	Log    *zap.Logger
+}
+
+// CreateWebhook subscribes a URL (office only). A retry with the same
+// request_id returns the first answer, secret included; the secret is shown
+// nowhere else.
+func (s *WebhookServer) CreateWebhook(ctx context.Context, req *xunchav1.CreateWebhookRequest) (*xunchav1.Webhook, error) {
+	who, err := actor.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := who.RequireRole("subscribing a webhook", actor.RoleOffice); err != nil {
+		return nil, err
+	}
+	var v derrors.Violations
+	workflows.ValidateRequestID(&v, "request_id", req.GetRequestId())
+	validateWebhookURL(&v, req.GetUrl())
+	for i, t := range req.GetEventTypes() {
+		field := fmt.Sprintf("event_types[%d]", i)
+		switch {
+		case !slices.Contains(workflows.WebhookEventTypes, t):
+			v.Add(field, "must be one of %s", strings.Join(workflows.WebhookEventTypes, ", "))
+		case slices.Contains(req.GetEventTypes()[:i], t):
+			v.Add(field, "%s is listed twice", t)
+		}
+	}
+	secret := req.GetSecret()
+	switch n := utf8.RuneCountInString(secret); {
+	case secret == "":
+	case n < minSecretLength:
+		v.Add("secret", "must be at least %d characters, or empty to have one generated", minSecretLength)
+	case n > maxSecretLength:
+		v.Add("secret", "must be at most %d characters", maxSecretLength)
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	if secret == "" {
+		if secret, err = newSecret(); err != nil {
+			return nil, err
+		}
+	}
+	wh, created, err := s.Ledger.CreateWebhook(ctx, ledger.Webhook{
+		ID:         generatedID("wh", req.GetRequestId()),
+		RequestID:  req.GetRequestId(),
+		URL:        req.GetUrl(),
+		EventTypes: slices.Clone(req.GetEventTypes()),
+		Secret:     secret,
+		CreatedBy:  who,
+		CreatedAt:  time.Now().UTC(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	if created {
+		s.Log.Info("webhook subscribed", zap.String("webhook", wh.ID), zap.Strings("event_types", wh.EventTypes))
+	}
+	out := webhookProto(wh)
+	out.Secret = wh.Secret
+	return out, nil
+}
+
+// validateWebhookURL accepts an absolute http or https URL without
+// credentials: the receiver authenticates xuncha by the signature.
+func validateWebhookURL(v *derrors.Violations, raw string) {
+	if strings.TrimSpace(raw) == "" {
+		v.Add("url", "must not be empty")
+		return
+	}
+	if len(raw) > maxURLLength {
+		v.Add("url", "must be at most %d characters", maxURLLength)
+		return
+	}
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil || !u.IsAbs() || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "":
+		v.Add("url", "must be an absolute http:// or https:// URL")
+	case u.User != nil:
+		v.Add("url", "must not carry credentials: receivers check the X-Xuncha-Signature header instead")
+	}
+}
+
+// newSecret generates a signing secret.
+func newSecret() (string, error) {
+	b := make([]byte, secretBytes)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("generating a webhook secret: %w", err)
+	}
+	return hex.EncodeToString(b), nil
+}
+
+// ListWebhooks lists the active subscriptions, without their secrets.
+func (s *WebhookServer) ListWebhooks(ctx context.Context, _ *xunchav1.ListWebhooksRequest) (*xunchav1.ListWebhooksResponse, error) {
+	hooks, err := s.Ledger.ListWebhooks(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := &xunchav1.ListWebhooksResponse{}
+	for _, wh := range hooks {
+		out.Webhooks = append(out.Webhooks, webhookProto(wh))
+	}
+	return out, nil
+}
+
+// DeleteWebhook ends a subscription (office only); it stays on record.
+func (s *WebhookServer) DeleteWebhook(ctx context.Context, req *xunchav1.DeleteWebhookRequest) (*xunchav1.DeleteWebhookResponse, error) {
+	who, err := actor.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := who.RequireRole("ending a webhook subscription", actor.RoleOffice); err != nil {
+		return nil, err
+	}
+	if req.GetId() == "" {
+		return nil, derrors.Invalid("id", "must not be empty")
+	}
+	if err := s.Ledger.DeleteWebhook(ctx, req.GetId()); err != nil {
+		if errors.Is(err, derrors.ErrNotFound) {
+			return nil, derrors.New(derrors.ErrNotFound, "webhook %q not found", req.GetId())
+		}
+		return nil, err
+	}
+	s.Log.Info("webhook ended", zap.String("webhook", req.GetId()), zap.String("by", who.String()))
+	return &xunchav1.DeleteWebhookResponse{}, nil
+}
+
+// webhookProto converts a subscription without its secret.
+func webhookProto(wh ledger.Webhook) *xunchav1.Webhook {
+	out := &xunchav1.Webhook{
+		Id: wh.ID, Url: wh.URL, EventTypes: slices.Clone(wh.EventTypes),
+		CreatedBy: actorProto(wh.CreatedBy), CreateTime: instant(wh.CreatedAt),
+	}
+	return out
+}

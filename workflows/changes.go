@@ -1,0 +1,58 @@
+package workflows
+
+import (
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/xuncha/xuncha/internal/actor"
+	"github.com/xuncha/xuncha/internal/derrors"
+)
+
+// lifecycle is what a workflow with stage-changing updates provides to
+// registerChange.
+type lifecycle[S any] interface {
+	// mutex serialises changes and escalation steps.
+	mutex() workflow.Mutex
+	// checkChange refuses, without side effects, an action the current
+	// stage, the recording state or the caller's role does not allow.
+	checkChange(action string, accepted bool, who actor.Actor) error
+	// snapshot is what updates and the state query return.
+	snapshot() S
+}
+
+// registerChange registers one stage change as a Temporal Update. Its
+// validator checks the stage, the role and the fields without side effects,
+// so a refused change is never recorded; its handler re-checks under the
+// mutex (another change may have won meanwhile), applies the change — which
+// returns only after its ledger write — and returns the new state.
+func registerChange[S, In any](ctx workflow.Context, l lifecycle[S], action string,
+	check func(In) (who actor.Actor, accepted bool, fieldsErr error),
+	apply func(workflow.Context, In) error,
+) error {
+	validate := func(in In) error {
+		who, accepted, fieldsErr := check(in)
+		if err := l.checkChange(action, accepted, who); err != nil {
+			return err
+		}
+		return fieldsErr
+	}
+	return workflow.SetUpdateHandlerWithOptions(ctx, action,
+		func(ctx workflow.Context, in In) (S, error) {
+			var zero S
+			mu := l.mutex()
+			if err := mu.Lock(ctx); err != nil {
+				return zero, err
+			}
+			defer mu.Unlock()
+			if err := validate(in); err != nil {
+				return zero, derrors.ToTemporal(err)
+			}
+			if err := apply(ctx, in); err != nil {
+				return zero, derrors.ToTemporal(err)
+			}
+			return l.snapshot(), nil
+		},
+		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, in In) error {
+			return derrors.ToTemporal(validate(in))
+		}},
+	)
+}

@@ -1,0 +1,382 @@
+package workflows
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/xuncha/xuncha/calendar"
+	"github.com/xuncha/xuncha/internal/actor"
+	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/ledger"
+)
+
+// Inspection actions (the custom methods of InspectionService).
+const (
+	ActionApproveTeam         = "approveTeam"
+	ActionNotify              = "notify"
+	ActionStation             = "station"
+	ActionEndOnsite           = "endOnsite"
+	ActionSubmitReport        = "submitReport"
+	ActionReview              = "review"
+	ActionApprove             = "approve"
+	ActionGiveFeedback        = "giveFeedback"
+	ActionInspectionRectified = "reportRectification"
+	ActionClose               = "close"
+	ActionCancel              = "cancel"
+)
+
+// InspectionActions lists the actions in procedure order.
+var InspectionActions = []string{ActionApproveTeam, ActionNotify, ActionStation, ActionEndOnsite, ActionSubmitReport,
+	ActionReview, ActionApprove, ActionGiveFeedback, ActionInspectionRectified, ActionClose, ActionCancel}
+
+// InspectionStages lists the stages in procedure order.
+var InspectionStages = []string{StagePlanned, StageNotified, StageStationed, StageOnsiteEnded, StageReported, StageReviewed,
+	StageApproved, StageFeedbackGiven, StageRectificationReported, StageClosed, StageCancelled}
+
+// inspectionMoves is the procedure (charter 三(三)1–6): the action each stage
+// allows and the stage it leads to. approveTeam keeps the stage; cancel is
+// allowed in every open stage.
+var inspectionMoves = map[string][]struct{ action, next string }{
+	StagePlanned:               {{ActionApproveTeam, StagePlanned}, {ActionNotify, StageNotified}},
+	StageNotified:              {{ActionStation, StageStationed}},
+	StageStationed:             {{ActionEndOnsite, StageOnsiteEnded}},
+	StageOnsiteEnded:           {{ActionSubmitReport, StageReported}},
+	StageReported:              {{ActionReview, StageReviewed}},
+	StageReviewed:              {{ActionApprove, StageApproved}},
+	StageApproved:              {{ActionGiveFeedback, StageFeedbackGiven}},
+	StageFeedbackGiven:         {{ActionInspectionRectified, StageRectificationReported}},
+	StageRectificationReported: {{ActionClose, StageClosed}},
+}
+
+// InspectionOpen reports whether a stage is not final.
+func InspectionOpen(stage string) bool { return stage != StageClosed && stage != StageCancelled }
+
+// AllowedInspectionActions lists what a stage allows, in a fixed order.
+func AllowedInspectionActions(stage string) []string {
+	if !InspectionOpen(stage) {
+		return nil
+	}
+	var out []string
+	for _, m := range inspectionMoves[stage] {
+		out = append(out, m.action)
+	}
+	return append(out, ActionCancel)
+}
+
+// NextInspectionStage returns the stage an action leads to, or a
+// *derrors.StageError naming the current stage and what it allows.
+func NextInspectionStage(id, stage, action string) (string, error) {
+	if action == ActionCancel && InspectionOpen(stage) {
+		return StageCancelled, nil
+	}
+	for _, m := range inspectionMoves[stage] {
+		if m.action == action {
+			return m.next, nil
+		}
+	}
+	return "", &derrors.StageError{
+		Reason: "STAGE_NOT_ALLOWED", Subject: InspectionWorkflowID(id), Action: action, Stage: stage,
+		Allowed: AllowedInspectionActions(stage),
+	}
+}
+
+// inspectionRoles says who may take each action.
+var inspectionRoles = map[string][]string{
+	"create":                  {actor.RoleOffice},
+	ActionApproveTeam:         {actor.RoleCommittee},
+	ActionNotify:              {actor.RoleOffice},
+	ActionStation:             {actor.RoleOffice, actor.RoleTeamLeader},
+	ActionEndOnsite:           {actor.RoleTeamLeader, actor.RoleOffice},
+	ActionSubmitReport:        {actor.RoleTeamLeader},
+	ActionReview:              {actor.RoleOffice},
+	ActionApprove:             {actor.RoleCommittee},
+	ActionGiveFeedback:        {actor.RoleOffice},
+	ActionInspectionRectified: {actor.RoleUnit, actor.RoleOffice},
+	ActionClose:               {actor.RoleOffice},
+	ActionCancel:              {actor.RoleOffice},
+}
+
+// CheckInspectionRole refuses an actor whose role may not take the action.
+func CheckInspectionRole(action string, who actor.Actor) error {
+	return who.RequireRole(action+" an inspection", inspectionRoles[action]...)
+}
+
+// Team roles and ranks (charter 二).
+const (
+	TeamLeader   = "LEADER"
+	TeamDeputy   = "DEPUTY"
+	TeamMember   = "MEMBER"
+	TeamExpert   = "EXPERT"
+	TeamObserver = "OBSERVER"
+
+	RankDepartment        = "DEPARTMENT_LEVEL"
+	RankInspector1        = "INSPECTOR_LEVEL_1"
+	RankInspector2        = "INSPECTOR_LEVEL_2"
+	RankDivisionChief     = "DIVISION_CHIEF"
+	RankDeputyDivisionChf = "DEPUTY_DIVISION_CHIEF"
+	RankOther             = "OTHER"
+)
+
+var (
+	teamRoles = []string{TeamLeader, TeamDeputy, TeamMember, TeamExpert, TeamObserver}
+	teamRanks = []string{RankDepartment, RankInspector1, RankInspector2, RankDivisionChief, RankDeputyDivisionChf, RankOther}
+	// leaderRanks: a current department-level (厅级) post, or level-two
+	// inspector (二级巡视员) and above.
+	leaderRanks = []string{RankDepartment, RankInspector1, RankInspector2}
+	// deputyRanks: division chief (正处级) and above.
+	deputyRanks = []string{RankDepartment, RankInspector1, RankInspector2, RankDivisionChief}
+)
+
+// Team size bounds (charter 二), counting leader, deputy and members.
+const (
+	MinTeam = 6
+	MaxTeam = 8
+)
+
+// ValidateTeam checks a line-up against the charter; each violation names
+// the rule broken. Field names are the request's ("inspection.team[2].rank").
+func ValidateTeam(v *derrors.Violations, team []ledger.TeamMember) {
+	const field = "inspection.team"
+	counted, leaders, deputies := 0, 0, 0
+	for i, m := range team {
+		f := fmt.Sprintf("%s[%d]", field, i)
+		requireText(v, f+".name", m.Name, 100)
+		if !slices.Contains(teamRoles, m.Role) {
+			v.Add(f+".role", "must be one of %s", strings.Join(teamRoles, ", "))
+			continue
+		}
+		if !slices.Contains(teamRanks, m.Rank) {
+			v.Add(f+".rank", "must be one of %s", strings.Join(teamRanks, ", "))
+		}
+		if m.Role == TeamObserver {
+			continue
+		}
+		counted++
+		switch m.Role {
+		case TeamLeader:
+			leaders++
+			if !slices.Contains(leaderRanks, m.Rank) {
+				v.Add(f+".rank", "the leader (组长) must hold a current department-level (厅级) post or be a level-two inspector (二级巡视员) or above (charter 二)")
+			}
+		case TeamDeputy:
+			deputies++
+			if !slices.Contains(deputyRanks, m.Rank) {
+				v.Add(f+".rank", "the deputy (副组长) must hold a post at division chief (正处级) or above (charter 二)")
+			}
+		}
+	}
+	if counted < MinTeam || counted > MaxTeam {
+		v.Add(field, "has %d people counting leader, deputy and members; the charter requires %d to %d (observers do not count)", counted, MinTeam, MaxTeam)
+	}
+	if leaders != 1 {
+		v.Add(field, "has %d leaders (组长); the charter requires exactly one", leaders)
+	}
+	if deputies != 1 {
+		v.Add(field, "has %d deputies (副组长); the charter requires exactly one", deputies)
+	}
+}
+
+var divisionCode = regexp.MustCompile(`^[0-9]{6}$`)
+
+// IsLocalGovernment reports whether a unit code is a six-digit
+// administrative division code (a city, prefecture or county), as opposed to
+// a department's or enterprise's organisation code.
+func IsLocalGovernment(unitCode string) bool { return divisionCode.MatchString(unitCode) }
+
+// ApproveTeamInput, and the other XxxInput types below, are the arguments of
+// the inspection's updates.
+type ApproveTeamInput struct {
+	RequestID string      `json:"request_id"`
+	Actor     actor.Actor `json:"actor"`
+	Note      string      `json:"note"`
+}
+
+// NotifyInput records the advance notice.
+type NotifyInput struct {
+	RequestID        string      `json:"request_id"`
+	Actor            actor.Actor `json:"actor"`
+	NotifiedOn       string      `json:"notified_on"`
+	NoticeEvidenceID string      `json:"notice_evidence_id"`
+	Note             string      `json:"note"`
+}
+
+// StationInput records the team's entry.
+type StationInput struct {
+	RequestID      string      `json:"request_id"`
+	Actor          actor.Actor `json:"actor"`
+	StationedOn    string      `json:"stationed_on"`
+	Announcement   string      `json:"announcement"`
+	ContactPhone   string      `json:"contact_phone"`
+	ContactMailbox string      `json:"contact_mailbox"`
+}
+
+// EndOnsiteInput ends on-site work.
+type EndOnsiteInput struct {
+	RequestID     string      `json:"request_id"`
+	Actor         actor.Actor `json:"actor"`
+	OnsiteEndedOn string      `json:"onsite_ended_on"`
+}
+
+// SubmitReportInput records the team's report.
+type SubmitReportInput struct {
+	RequestID        string      `json:"request_id"`
+	Actor            actor.Actor `json:"actor"`
+	ReportEvidenceID string      `json:"report_evidence_id"`
+	Summary          string      `json:"summary"`
+}
+
+// ReviewInput records the office's review.
+type ReviewInput struct {
+	RequestID                   string      `json:"request_id"`
+	Actor                       actor.Actor `json:"actor"`
+	CopyToPartyInspectionOffice bool        `json:"copy_to_party_inspection_office"`
+	Note                        string      `json:"note"`
+}
+
+// ApproveInput records the committee's approval, and serves close too.
+type ApproveInput struct {
+	RequestID string      `json:"request_id"`
+	Actor     actor.Actor `json:"actor"`
+	Note      string      `json:"note"`
+}
+
+// GiveFeedbackInput records the feedback and refers the findings.
+type GiveFeedbackInput struct {
+	RequestID           string      `json:"request_id"`
+	Actor               actor.Actor `json:"actor"`
+	FeedbackDeliveredOn string      `json:"feedback_delivered_on"`
+	Recipients          []string    `json:"recipients"`
+	ReceivingAuthority  string      `json:"receiving_authority"`
+	Due                 string      `json:"due"`
+}
+
+// InspectionRectificationInput records the unit's rectification report.
+type InspectionRectificationInput struct {
+	RequestID   string      `json:"request_id"`
+	Actor       actor.Actor `json:"actor"`
+	Report      string      `json:"report"`
+	EvidenceIDs []string    `json:"evidence_ids"`
+}
+
+// CancelInput cancels.
+type CancelInput struct {
+	RequestID string      `json:"request_id"`
+	Actor     actor.Actor `json:"actor"`
+	Reason    string      `json:"reason"`
+}
+
+func requireDate(v *derrors.Violations, field, value string) {
+	if _, err := calendar.ParseDate(value); err != nil {
+		v.Add(field, "must be a date YYYY-MM-DD")
+	}
+}
+
+// Validate checks the fields.
+func (in ApproveTeamInput) Validate() error {
+	var v derrors.Violations
+	ValidateRequestID(&v, "request_id", in.RequestID)
+	optionalText(&v, "note", in.Note, 5000)
+	return v.Err()
+}
+
+// Validate checks the fields.
+func (in NotifyInput) Validate() error {
+	var v derrors.Violations
+	ValidateRequestID(&v, "request_id", in.RequestID)
+	requireDate(&v, "notified_on", in.NotifiedOn)
+	optionalText(&v, "note", in.Note, 5000)
+	return v.Err()
+}
+
+// Validate checks the fields.
+func (in StationInput) Validate() error {
+	var v derrors.Violations
+	ValidateRequestID(&v, "request_id", in.RequestID)
+	requireDate(&v, "stationed_on", in.StationedOn)
+	requireText(&v, "announcement", in.Announcement, 10000)
+	if strings.TrimSpace(in.ContactPhone) == "" && strings.TrimSpace(in.ContactMailbox) == "" {
+		v.Add("contact_phone", "publish a contact phone or mailbox (charter 三(三)2)")
+	}
+	return v.Err()
+}
+
+// Validate checks the fields.
+func (in EndOnsiteInput) Validate() error {
+	var v derrors.Violations
+	ValidateRequestID(&v, "request_id", in.RequestID)
+	requireDate(&v, "onsite_ended_on", in.OnsiteEndedOn)
+	return v.Err()
+}
+
+// Validate checks the fields.
+func (in SubmitReportInput) Validate() error {
+	var v derrors.Violations
+	ValidateRequestID(&v, "request_id", in.RequestID)
+	requireText(&v, "report_evidence_id", in.ReportEvidenceID, 100)
+	requireText(&v, "summary", in.Summary, 20000)
+	return v.Err()
+}
+
+// Validate checks the fields.
+func (in ReviewInput) Validate() error {
+	var v derrors.Violations
+	ValidateRequestID(&v, "request_id", in.RequestID)
+	optionalText(&v, "note", in.Note, 5000)
+	return v.Err()
+}
+
+// Validate checks the fields.
+func (in ApproveInput) Validate() error {
+	var v derrors.Violations
+	ValidateRequestID(&v, "request_id", in.RequestID)
+	optionalText(&v, "note", in.Note, 5000)
+	return v.Err()
+}
+
+// Validate checks the fields.
+func (in GiveFeedbackInput) Validate() error {
+	var v derrors.Violations
+	ValidateRequestID(&v, "request_id", in.RequestID)
+	requireDate(&v, "feedback_delivered_on", in.FeedbackDeliveredOn)
+	if len(in.Recipients) == 0 {
+		v.Add("recipients", "must name the unit's principal leaders who received the feedback")
+	}
+	for i, r := range in.Recipients {
+		requireText(&v, fmt.Sprintf("recipients[%d]", i), r, 100)
+	}
+	requireText(&v, "receiving_authority", in.ReceivingAuthority, 200)
+	if in.Due != "" {
+		requireDate(&v, "due", in.Due)
+	}
+	return v.Err()
+}
+
+// Validate checks the fields.
+func (in InspectionRectificationInput) Validate() error {
+	var v derrors.Violations
+	ValidateRequestID(&v, "request_id", in.RequestID)
+	requireText(&v, "report", in.Report, 20000)
+	if len(in.EvidenceIDs) == 0 {
+		v.Add("evidence_ids", "must list at least one piece of evidence")
+	}
+	return v.Err()
+}
+
+// Validate checks the fields.
+func (in CancelInput) Validate() error {
+	var v derrors.Violations
+	ValidateRequestID(&v, "request_id", in.RequestID)
+	requireText(&v, "reason", in.Reason, 5000)
+	return v.Err()
+}
+
+// openFindingsError refuses closure while findings are open.
+func openFindingsError(id, stage string, open int) error {
+	return &derrors.StageError{
+		Reason: "FINDINGS_OPEN", Subject: InspectionWorkflowID(id), Action: ActionClose, Stage: stage,
+		Allowed: []string{ActionClose, ActionCancel},
+		Message: fmt.Sprintf("%d findings are not yet CLOSED or WITHDRAWN; an inspection closes only when all are", open),
+	}
+}

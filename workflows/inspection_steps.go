@@ -1,0 +1,314 @@
+package workflows
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/xuncha/xuncha/activities"
+	"github.com/xuncha/xuncha/internal/actor"
+	"github.com/xuncha/xuncha/ledger"
+)
+
+// ReportWorkingDays is the team report's limit: 5 working days after
+// on-site work ends (charter 三(三)4).
+const ReportWorkingDays = 5
+
+// next returns a copy of the row with its own records map.
+func (w *inspection) next(stage string) ledger.Inspection {
+	n := w.row
+	n.Stage = stage
+	n.Records = maps.Clone(w.row.Records)
+	if n.Records == nil {
+		n.Records = map[string]string{}
+	}
+	return n
+}
+
+func (w *inspection) approveTeam(ctx workflow.Context, in ApproveTeamInput) error {
+	n := w.next(StagePlanned)
+	n.TeamApproved = true
+	n.Records["team_approved_by"] = in.Actor.String()
+	return w.apply(ctx, n, ledger.Event{Action: ActionApproveTeam, Actor: in.Actor, Note: in.Note,
+		Data: dataJSON(map[string]any{"team": w.row.Team})})
+}
+
+func (w *inspection) notify(ctx workflow.Context, in NotifyInput) error {
+	n := w.next(StageNotified)
+	n.Records["notified_on"] = in.NotifiedOn
+	var evidence json.RawMessage
+	if in.NoticeEvidenceID != "" {
+		n.Records["notice_evidence_id"] = in.NoticeEvidenceID
+		evidence = evidenceJSON([]string{in.NoticeEvidenceID})
+	}
+	return w.apply(ctx, n, ledger.Event{Action: ActionNotify, Actor: in.Actor, Note: in.Note, Evidence: evidence,
+		Data: dataJSON(map[string]any{"notified_on": in.NotifiedOn})})
+}
+
+func (w *inspection) station(ctx workflow.Context, in StationInput) error {
+	n := w.next(StageStationed)
+	n.Records["stationed_on"] = in.StationedOn
+	n.Records["announcement"] = in.Announcement
+	n.Records["contact_phone"] = in.ContactPhone
+	n.Records["contact_mailbox"] = in.ContactMailbox
+	return w.apply(ctx, n, ledger.Event{Action: ActionStation, Actor: in.Actor,
+		Note: "team entered; task announced; contact channels published",
+		Data: dataJSON(map[string]any{"stationed_on": in.StationedOn, "announcement": in.Announcement,
+			"contact_phone": in.ContactPhone, "contact_mailbox": in.ContactMailbox})})
+}
+
+func (w *inspection) endOnsite(ctx workflow.Context, in EndOnsiteInput) error {
+	rule := activities.DeadlineRule{Field: "onsite_ended_on", From: in.OnsiteEndedOn, WorkingDays: ReportWorkingDays}
+	resolved, err := resolveDeadline(ctx, rule)
+	if err != nil {
+		return err
+	}
+	n := w.next(StageOnsiteEnded)
+	n.Records["onsite_ended_on"] = in.OnsiteEndedOn
+	n.ReportDeadline = &resolved.Deadline
+	n.DeadlineSeq++
+	n.Overdue = false
+	if err := w.apply(ctx, n, ledger.Event{Action: ActionEndOnsite, Actor: in.Actor,
+		Note: "on-site work ended; the team report is due " + resolved.Deadline.Due.String(),
+		Data: dataJSON(map[string]any{"onsite_ended_on": in.OnsiteEndedOn, "deadline": resolved.Deadline})}); err != nil {
+		return err
+	}
+	w.startLadder(ctx, rule, resolved, nil)
+	return nil
+}
+
+func (w *inspection) submitReport(ctx workflow.Context, in SubmitReportInput) error {
+	n := w.next(StageReported)
+	n.Records["report_evidence_id"] = in.ReportEvidenceID
+	n.Records["report_summary"] = in.Summary
+	n.Overdue = false
+	note := "team report submitted in time"
+	if d := w.row.ReportDeadline; d != nil && !workflow.Now(ctx).Before(d.DueAt) {
+		note = "team report submitted after the deadline " + d.Due.String()
+	}
+	if err := w.apply(ctx, n, ledger.Event{Action: ActionSubmitReport, Actor: in.Actor, Note: note,
+		Evidence: evidenceJSON([]string{in.ReportEvidenceID}), Data: dataJSON(map[string]any{"summary": in.Summary})}); err != nil {
+		return err
+	}
+	w.deadline.stop()
+	return nil
+}
+
+func (w *inspection) review(ctx workflow.Context, in ReviewInput) error {
+	n := w.next(StageReviewed)
+	n.Records["copied_to_party_inspection_office"] = fmt.Sprint(in.CopyToPartyInspectionOffice)
+	return w.apply(ctx, n, ledger.Event{Action: ActionReview, Actor: in.Actor, Note: in.Note,
+		Data: dataJSON(map[string]any{"copy_to_party_inspection_office": in.CopyToPartyInspectionOffice})})
+}
+
+func (w *inspection) approve(ctx workflow.Context, in ApproveInput) error {
+	n := w.next(StageApproved)
+	return w.apply(ctx, n, ledger.Event{Action: ActionApprove, Actor: in.Actor, Note: in.Note})
+}
+
+// giveFeedback records the feedback, refers every CLASSIFIED finding with
+// the same limit (never beyond one month after the feedback), and starts
+// the unit's rectification-report deadline.
+func (w *inspection) giveFeedback(ctx workflow.Context, in GiveFeedbackInput) error {
+	rule := activities.DeadlineRule{Field: "feedback_delivered_on", From: in.FeedbackDeliveredOn, Months: 1, Due: in.Due, DueField: "due"}
+	resolved, err := resolveDeadline(ctx, rule)
+	if err != nil {
+		return err
+	}
+	actx := workflow.WithActivityOptions(ctx, ledgerActivityOptions)
+	var classified activities.FindingIDsResult
+	if err := workflow.ExecuteActivity(actx, acts.FindingsInStage, activities.InspectionFindingsInput{
+		InspectionID: w.row.ID, Stage: FindingClassified,
+	}).Get(ctx, &classified); err != nil {
+		return fmt.Errorf("listing classified findings: %w", err)
+	}
+	referred, refused := []string{}, map[string]string{}
+	for _, id := range classified.IDs {
+		args := dataJSON(ReferInput{RequestID: "feedback-" + w.row.ID, Actor: in.Actor, Note: "referred with the inspection's feedback",
+			Referral: ledger.Referral{ReceivingAuthority: in.ReceivingAuthority, FeedbackReceivedOn: in.FeedbackDeliveredOn, Due: in.Due}})
+		var res activities.SendUpdateResult
+		if err := workflow.ExecuteActivity(actx, acts.SendUpdate, activities.SendUpdateInput{
+			WorkflowID: FindingWorkflowID(id), UpdateName: ActionRefer, UpdateID: UpdateID(ActionRefer, "feedback-"+w.row.ID), Args: args,
+		}).Get(ctx, &res); err != nil {
+			return fmt.Errorf("referring finding %s: %w", id, err)
+		}
+		if res.Refused != "" {
+			refused[id] = res.Refused
+			continue
+		}
+		referred = append(referred, id)
+	}
+	n := w.next(StageFeedbackGiven)
+	n.Records["feedback_delivered_on"] = in.FeedbackDeliveredOn
+	n.Records["feedback_recipients"] = fmt.Sprint(in.Recipients)
+	n.Records["receiving_authority"] = in.ReceivingAuthority
+	n.RectificationDeadline = &resolved.Deadline
+	n.DeadlineSeq++
+	n.Overdue = false
+	if err := w.apply(ctx, n, ledger.Event{Action: ActionGiveFeedback, Actor: in.Actor,
+		Note: fmt.Sprintf("feedback delivered; %d findings referred; the rectification report is due %s", len(referred), resolved.Deadline.Due),
+		Data: dataJSON(map[string]any{"recipients": in.Recipients, "referred": referred, "refused": refused, "deadline": resolved.Deadline})}); err != nil {
+		return err
+	}
+	w.startLadder(ctx, rule, resolved, nil)
+	return nil
+}
+
+func (w *inspection) reportRectification(ctx workflow.Context, in InspectionRectificationInput) error {
+	n := w.next(StageRectificationReported)
+	n.Records["rectification_report"] = in.Report
+	n.Overdue = false
+	note := "rectification report received in time"
+	if d := w.row.RectificationDeadline; d != nil && !workflow.Now(ctx).Before(d.DueAt) {
+		note = "rectification report received after the deadline " + d.Due.String()
+	}
+	if err := w.apply(ctx, n, ledger.Event{Action: ActionInspectionRectified, Actor: in.Actor, Note: note,
+		Evidence: evidenceJSON(in.EvidenceIDs), Data: dataJSON(map[string]any{"report": in.Report})}); err != nil {
+		return err
+	}
+	w.deadline.stop()
+	return nil
+}
+
+// close closes the inspection once every finding is CLOSED or WITHDRAWN and
+// stores the summary for the results-use record.
+func (w *inspection) close(ctx workflow.Context, in ApproveInput) error {
+	actx := workflow.WithActivityOptions(ctx, ledgerActivityOptions)
+	var sum ledger.InspectionSummary
+	if err := workflow.ExecuteActivity(actx, acts.FindingCounts, activities.InspectionFindingsInput{InspectionID: w.row.ID}).Get(ctx, &sum); err != nil {
+		return fmt.Errorf("counting findings: %w", err)
+	}
+	if sum.Open > 0 {
+		return openFindingsError(w.row.ID, w.row.Stage, sum.Open)
+	}
+	sum.DeadlinesMissed += w.row.MissedDeadlines
+	n := w.next(StageClosed)
+	n.Summary = &sum
+	return w.apply(ctx, n, ledger.Event{Action: ActionClose, Actor: in.Actor, Note: in.Note, Data: dataJSON(sum)})
+}
+
+func (w *inspection) cancel(ctx workflow.Context, in CancelInput) error {
+	n := w.next(StageCancelled)
+	n.CancelReason = in.Reason
+	if err := w.apply(ctx, n, ledger.Event{Action: ActionCancel, Actor: in.Actor, Note: in.Reason}); err != nil {
+		return err
+	}
+	w.deadline.stop()
+	return nil
+}
+
+// resolveDeadline computes a deadline in an activity: the calendar is data.
+func resolveDeadline(ctx workflow.Context, rule activities.DeadlineRule) (activities.ResolvedDeadline, error) {
+	f := &finding{}
+	return f.resolve(ctx, rule)
+}
+
+func (w *inspection) startLadder(ctx workflow.Context, rule activities.DeadlineRule, resolved activities.ResolvedDeadline, fired map[string]bool) {
+	stage := w.row.Stage
+	w.deadline.start(ctx, w.mu, rule, resolved, fired, func() bool { return w.row.Stage == stage }, w.escalate)
+}
+
+// escalate takes a step of the running deadline's ladder. The team leader
+// answers for the report deadline, the unit for the rectification deadline.
+func (w *inspection) escalate(ctx workflow.Context, step activities.ScheduledStep) error {
+	now := workflow.Now(ctx).UTC()
+	due := w.running()
+	if due == nil {
+		return nil
+	}
+	if step.Step == ledger.StepReminder && !now.Before(due.DueAt) {
+		return nil
+	}
+	what, who := "the team report", "team leader "+w.teamLeader()
+	if w.row.Stage == StageFeedbackGiven {
+		what, who = "the rectification report", "unit "+w.row.UnitCode
+	}
+	n := w.next(w.row.Stage)
+	var message string
+	switch step.Step {
+	case ledger.StepReminder:
+		message = fmt.Sprintf("reminder: %s of %s is due %s (%s)", what, w.subject(), due.Due, who)
+	case ledger.StepOverdue:
+		n.Overdue = true
+		n.MissedDeadlines++
+		message = fmt.Sprintf("overdue: %s of %s was due %s; escalated to the office (%s answers for it)", what, w.subject(), due.Due, who)
+	case ledger.StepInterviewProposed:
+		n.Overdue = true
+		message = fmt.Sprintf("still overdue %d working days after %s: an interview (约谈) is proposed (%s)", step.WorkingDays, due.Due, who)
+	default:
+		message = fmt.Sprintf("%s: %s of %s is due %s", step.Step, what, w.subject(), due.Due)
+	}
+	n.Version = w.row.Version + 1
+	n.UpdatedAt = now
+	esc := ledger.Escalation{Subject: w.subject(), DeadlineSeq: w.row.DeadlineSeq, Step: step.Step, UnitCode: w.row.UnitCode,
+		DueAt: due.DueAt, FiredAt: now, Message: message}
+	event := ledger.Event{SubjectType: ledger.SubjectInspection, SubjectID: w.row.ID,
+		Key: fmt.Sprintf("escalate/%d/%s", w.row.DeadlineSeq, step.Step), Action: "escalate",
+		StageBefore: w.row.Stage, StageAfter: n.Stage, Actor: actor.System, Note: message, OccurredAt: now,
+		Data: dataJSON(map[string]any{"step": step.Step, "deadline_seq": w.row.DeadlineSeq, "due": due.Due})}
+	actx := workflow.WithActivityOptions(ctx, ledgerActivityOptions)
+	var res activities.EscalateResult
+	if err := workflow.ExecuteActivity(actx, acts.EscalateInspection, activities.EscalateInspectionInput{
+		Escalation: esc, Inspection: n, Event: event}).Get(ctx, &res); err != nil {
+		return fmt.Errorf("recording escalation %s: %w", step.Step, err)
+	}
+	w.row = n
+	w.escalations = append(w.escalations, res.Escalation)
+	w.publish(ctx)
+	announce(ctx, &w.deliveries, EventInspectionEscalated, fmt.Sprintf("%s/%d/%s", w.subject(), w.row.DeadlineSeq, step.Step), map[string]any{
+		"escalation":    res.Escalation,
+		"inspection_id": w.row.ID,
+		"unit_code":     w.row.UnitCode,
+		"stage":         w.row.Stage,
+		"due":           due.Due,
+		"deadline":      due.Explanation,
+	})
+	return nil
+}
+
+func (w *inspection) teamLeader() string {
+	for _, m := range w.row.Team {
+		if m.Role == TeamLeader {
+			return m.Name
+		}
+	}
+	return "(none named)"
+}
+
+// redate moves the running deadline when a calendar version is loaded.
+func (w *inspection) redate(ctx workflow.Context, sig CalendarChangedSignal) error {
+	if err := w.mu.Lock(ctx); err != nil {
+		return err
+	}
+	defer w.mu.Unlock()
+	old := w.running()
+	if old == nil || !w.deadline.running() {
+		return nil
+	}
+	rule := *w.deadline.rule
+	resolved, err := resolveDeadline(ctx, rule)
+	if err != nil {
+		return err
+	}
+	if resolved.Deadline.DueAt.Equal(old.DueAt) && !w.deadline.moved(resolved) {
+		return nil
+	}
+	fired := w.deadline.fired()
+	n := w.next(w.row.Stage)
+	if w.row.Stage == StageOnsiteEnded {
+		n.ReportDeadline = &resolved.Deadline
+	} else {
+		n.RectificationDeadline = &resolved.Deadline
+	}
+	note := fmt.Sprintf("re-dated by calendar version %d: due %s (was %s)", sig.Version, resolved.Deadline.Due, old.Due)
+	if err := w.apply(ctx, n, ledger.Event{Key: fmt.Sprintf("redate/%d/%d", w.row.DeadlineSeq, sig.Version), Action: "redate",
+		Actor: actor.System, Note: note, Data: dataJSON(map[string]any{"calendar_version": sig.Version, "old_due": old.Due,
+			"new_due": resolved.Deadline.Due, "deadline": resolved.Deadline})}); err != nil {
+		return err
+	}
+	w.startLadder(ctx, rule, resolved, fired)
+	return nil
+}
+
