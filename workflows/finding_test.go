@@ -157,6 +157,7 @@ func newFinding(severity string) ledger.Finding {
 // result is what one update answered.
 type result struct {
 	state    FindingState
+	istate   InspectionState
 	rejected error // refused by the validator
 	failed   error // accepted but the handler failed
 	done     bool
@@ -175,6 +176,7 @@ func (h *harness) update(delay time.Duration, name, requestID string, arg any) *
 				r.failed = err
 				if err == nil {
 					r.state = decodeState(h.t, v)
+					r.istate = decodeAs[InspectionState](h.t, v)
 				}
 			},
 		}, arg)
@@ -182,20 +184,26 @@ func (h *harness) update(delay time.Duration, name, requestID string, arg any) *
 	return r
 }
 
-func decodeState(t *testing.T, v any) FindingState {
+func decodeState(t *testing.T, v any) FindingState { return decodeAs[FindingState](t, v) }
+
+// decodeAs reads an update's result, whichever form the test environment
+// hands it over in.
+func decodeAs[T any](t *testing.T, v any) T {
+	var out T
 	switch s := v.(type) {
-	case FindingState:
+	case T:
 		return s
 	case converter.EncodedValue:
-		var st FindingState
-		require.NoError(t, s.Get(&st))
-		return st
+		require.NoError(t, s.Get(&out))
+		return out
 	}
 	b, err := json.Marshal(v)
 	require.NoError(t, err)
-	var st FindingState
-	require.NoError(t, json.Unmarshal(b, &st))
-	return st
+	if json.Unmarshal(b, &out) != nil {
+		var zero T
+		return zero
+	}
+	return out
 }
 
 func (h *harness) run(f ledger.Finding) {

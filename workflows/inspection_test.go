@@ -1,0 +1,315 @@
+package workflows
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/mock"
+	"github.com/stretchr/testify/require"
+
+	"github.com/xuncha/xuncha/activities"
+	"github.com/xuncha/xuncha/internal/actor"
+	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/ledger"
+)
+
+var committee = actor.Actor{Name: "刘主任", Role: actor.RoleCommittee, Organisation: "省安全生产委员会"}
+
+func team() []ledger.TeamMember {
+	return []ledger.TeamMember{
+		{Name: "赵强", Role: TeamLeader, Rank: RankInspector2},
+		{Name: "钱敏", Role: TeamDeputy, Rank: RankDivisionChief},
+		{Name: "孙伟", Role: TeamMember, Rank: RankOther},
+		{Name: "李娜", Role: TeamMember, Rank: RankOther},
+		{Name: "周杰", Role: TeamMember, Rank: RankOther},
+		{Name: "吴刚", Role: TeamExpert, Rank: RankOther},
+		{Name: "郑红", Role: TeamObserver, Rank: RankOther},
+	}
+}
+
+func TestValidateTeamNamesTheRule(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		mutate func([]ledger.TeamMember) []ledger.TeamMember
+		field  string
+		rule   string
+	}{
+		{"five counted people", func(m []ledger.TeamMember) []ledger.TeamMember { return m[:5] }, "inspection.team", "has 5 people"},
+		{"observers do not count", func(m []ledger.TeamMember) []ledger.TeamMember {
+			m[2].Role = TeamObserver
+			return m
+		}, "inspection.team", "observers do not count"},
+		{"nine people", func(m []ledger.TeamMember) []ledger.TeamMember {
+			return append(m, ledger.TeamMember{Name: "甲", Role: TeamMember, Rank: RankOther},
+				ledger.TeamMember{Name: "乙", Role: TeamMember, Rank: RankOther}, ledger.TeamMember{Name: "丙", Role: TeamMember, Rank: RankOther})
+		}, "inspection.team", "has 9 people"},
+		{"two leaders", func(m []ledger.TeamMember) []ledger.TeamMember {
+			m[2].Role, m[2].Rank = TeamLeader, RankDepartment
+			return m
+		}, "inspection.team", "has 2 leaders"},
+		{"no deputy", func(m []ledger.TeamMember) []ledger.TeamMember {
+			m[1].Role = TeamMember
+			return m
+		}, "inspection.team", "has 0 deputies"},
+		{"leader of division rank", func(m []ledger.TeamMember) []ledger.TeamMember {
+			m[0].Rank = RankDivisionChief
+			return m
+		}, "inspection.team[0].rank", "department-level (厅级)"},
+		{"deputy of deputy-division rank", func(m []ledger.TeamMember) []ledger.TeamMember {
+			m[1].Rank = RankDeputyDivisionChf
+			return m
+		}, "inspection.team[1].rank", "division chief (正处级) or above"},
+		{"unknown role", func(m []ledger.TeamMember) []ledger.TeamMember {
+			m[3].Role = "VOLUNTEER"
+			return m
+		}, "inspection.team[3].role", "must be one of"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var v derrors.Violations
+			ValidateTeam(&v, tt.mutate(team()))
+			var found bool
+			for _, fv := range v {
+				if fv.Field == tt.field && contains(fv.Rule, tt.rule) {
+					found = true
+				}
+			}
+			require.True(t, found, "want %s: %q in %v", tt.field, tt.rule, v)
+		})
+	}
+	var v derrors.Violations
+	ValidateTeam(&v, team())
+	require.Empty(t, v)
+}
+
+func contains(s, sub string) bool { return len(sub) == 0 || (len(s) >= len(sub) && (s == sub || indexOf(s, sub) >= 0)) }
+
+func indexOf(s, sub string) int {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if s[i:i+len(sub)] == sub {
+			return i
+		}
+	}
+	return -1
+}
+
+func TestInspectionStageTable(t *testing.T) {
+	t.Parallel()
+	want := map[string]map[string]string{
+		StagePlanned:               {ActionApproveTeam: StagePlanned, ActionNotify: StageNotified},
+		StageNotified:              {ActionStation: StageStationed},
+		StageStationed:             {ActionEndOnsite: StageOnsiteEnded},
+		StageOnsiteEnded:           {ActionSubmitReport: StageReported},
+		StageReported:              {ActionReview: StageReviewed},
+		StageReviewed:              {ActionApprove: StageApproved},
+		StageApproved:              {ActionGiveFeedback: StageFeedbackGiven},
+		StageFeedbackGiven:         {ActionInspectionRectified: StageRectificationReported},
+		StageRectificationReported: {ActionClose: StageClosed},
+	}
+	for _, stage := range InspectionStages {
+		for _, action := range InspectionActions {
+			next, err := NextInspectionStage("ins-1", stage, action)
+			expected, ok := want[stage][action]
+			if action == ActionCancel && InspectionOpen(stage) {
+				expected, ok = StageCancelled, true
+			}
+			if !ok {
+				var se *derrors.StageError
+				require.ErrorAs(t, err, &se, "%s in %s", action, stage)
+				require.Equal(t, stage, se.Stage)
+				require.Equal(t, AllowedInspectionActions(stage), se.Allowed)
+				continue
+			}
+			require.NoError(t, err, "%s in %s", action, stage)
+			require.Equal(t, expected, next, "%s in %s", action, stage)
+		}
+	}
+}
+
+// inspectionHarness runs an InspectionWorkflow against a fake ledger.
+type inspectionHarness struct {
+	*harness
+	imu         sync.Mutex
+	row         ledger.Inspection
+	updatesSent []activities.SendUpdateInput
+	open        int
+}
+
+func newInspectionHarness(t *testing.T) *inspectionHarness {
+	h := &inspectionHarness{harness: newHarness(t)}
+	fl := h.fl
+	h.env.OnActivity(acts.CreateInspection, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.CreateInspectionInput) error {
+			h.imu.Lock()
+			defer h.imu.Unlock()
+			h.row = in.Inspection
+			fl.mu.Lock()
+			fl.appendEvent(ledger.Event{Key: in.EventKey, Action: "create", StageAfter: in.Inspection.Stage})
+			fl.mu.Unlock()
+			return nil
+		})
+	h.env.OnActivity(acts.ApplyInspectionChange, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.InspectionChangeInput) error {
+			h.imu.Lock()
+			if in.Inspection.Version > h.row.Version {
+				h.row = in.Inspection
+			}
+			h.imu.Unlock()
+			fl.mu.Lock()
+			fl.appendEvent(in.Event)
+			fl.mu.Unlock()
+			return nil
+		})
+	h.env.OnActivity(acts.EscalateInspection, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.EscalateInspectionInput) (activities.EscalateResult, error) {
+			fl.mu.Lock()
+			defer fl.mu.Unlock()
+			esc := in.Escalation
+			esc.ID = fmt.Sprintf("esc-%d-%s", esc.DeadlineSeq, esc.Step)
+			fl.escalations = append(fl.escalations, esc)
+			fl.appendEvent(in.Event)
+			h.imu.Lock()
+			h.row = in.Inspection
+			h.imu.Unlock()
+			return activities.EscalateResult{Escalation: esc}, nil
+		})
+	h.env.OnActivity(acts.FindingsInStage, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.InspectionFindingsInput) (activities.FindingIDsResult, error) {
+			return activities.FindingIDsResult{IDs: []string{"f-1", "f-2"}}, nil
+		})
+	h.env.OnActivity(acts.SendUpdate, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.SendUpdateInput) (activities.SendUpdateResult, error) {
+			h.imu.Lock()
+			defer h.imu.Unlock()
+			h.updatesSent = append(h.updatesSent, in)
+			if in.WorkflowID == "finding/f-2" {
+				return activities.SendUpdateResult{Refused: "finding/f-2: refer is not allowed in stage WITHDRAWN"}, nil
+			}
+			return activities.SendUpdateResult{}, nil
+		})
+	h.env.OnActivity(acts.FindingCounts, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, _ activities.InspectionFindingsInput) (ledger.InspectionSummary, error) {
+			h.imu.Lock()
+			defer h.imu.Unlock()
+			return ledger.InspectionSummary{Findings: 3, Closed: 2, Withdrawn: 1 - min(h.open, 1), Open: h.open,
+				ByKind: map[string]int{KindHazard: 3}, ClosureRate: 1}, nil
+		})
+	return h
+}
+
+func inspectionInput() InspectionInput {
+	return InspectionInput{ID: "ins-1", RequestID: "c1", Unit: Unit{Code: "430100", Name: "长沙市"}, Kind: KindComprehensive,
+		Round: "2026年第一轮", PlannedStart: "2026-03-02", PlannedEnd: "2026-03-20", ContentAreas: []int{1, 5}, Team: team(), Actor: office}
+}
+
+func TestInspectionProcedureWithLateReport(t *testing.T) {
+	h := newInspectionHarness(t)
+	h.open = 1
+	hour := time.Hour
+	early := h.update(hour, ActionNotify, "n0", NotifyInput{RequestID: "n0", Actor: office, NotifiedOn: "2026-03-02"})
+	wrongRole := h.update(2*hour, ActionApproveTeam, "a0", ApproveTeamInput{RequestID: "a0", Actor: office})
+	approve := h.update(3*hour, ActionApproveTeam, "a1", ApproveTeamInput{RequestID: "a1", Actor: committee})
+	notify := h.update(4*hour, ActionNotify, "n1", NotifyInput{RequestID: "n1", Actor: office, NotifiedOn: "2026-03-02"})
+	station := h.update(5*hour, ActionStation, "s1", StationInput{RequestID: "s1", Actor: leader, StationedOn: "2026-03-03",
+		Announcement: "巡查任务、时间和要求", ContactPhone: "0731-12345678"})
+	// On-site work ends Friday 2026-03-20: the report is due 5 working days
+	// later, 2026-03-27 (Friday).
+	end := h.update(shanghai("2026-03-20 18:00").Sub(start), ActionEndOnsite, "e1", EndOnsiteInput{RequestID: "e1", Actor: leader, OnsiteEndedOn: "2026-03-20"})
+	// The report arrives on Monday 03-30, after the deadline.
+	report := h.update(shanghai("2026-03-30 10:00").Sub(start), ActionSubmitReport, "r1", SubmitReportInput{RequestID: "r1",
+		Actor: leader, ReportEvidenceID: "ev-report", Summary: "发现问题3个"})
+	review := h.update(shanghai("2026-03-31 10:00").Sub(start), ActionReview, "v1", ReviewInput{RequestID: "v1", Actor: office, CopyToPartyInspectionOffice: true})
+	approveReport := h.update(shanghai("2026-04-01 10:00").Sub(start), ActionApprove, "p1", ApproveInput{RequestID: "p1", Actor: committee})
+	feedback := h.update(shanghai("2026-04-08 10:00").Sub(start), ActionGiveFeedback, "f1", GiveFeedbackInput{RequestID: "f1", Actor: office,
+		FeedbackDeliveredOn: "2026-04-08", Recipients: []string{"市长"}, ReceivingAuthority: "长沙市安委办"})
+	rect := h.update(shanghai("2026-05-06 10:00").Sub(start), ActionInspectionRectified, "q1", InspectionRectificationInput{RequestID: "q1",
+		Actor: unitActor, Report: "整改完毕", EvidenceIDs: []string{"ev-r"}})
+	closeEarly := h.update(shanghai("2026-05-07 10:00").Sub(start), ActionClose, "c0", ApproveInput{RequestID: "c0", Actor: office})
+	h.env.RegisterDelayedCallback(func() {
+		h.imu.Lock()
+		h.open = 0
+		h.imu.Unlock()
+	}, shanghai("2026-05-08 00:00").Sub(start))
+	closed := h.update(shanghai("2026-05-08 10:00").Sub(start), ActionClose, "c1", ApproveInput{RequestID: "c1", Actor: office})
+
+	h.env.ExecuteWorkflow(InspectionWorkflow, inspectionInput())
+	require.True(t, h.env.IsWorkflowCompleted())
+	require.NoError(t, h.env.GetWorkflowError())
+
+	var stage *derrors.StageError
+	require.ErrorAs(t, derrors.FromTemporal(early.rejected), &stage)
+	require.Equal(t, "TEAM_NOT_APPROVED", stage.Reason)
+	require.ErrorIs(t, derrors.FromTemporal(wrongRole.rejected), derrors.ErrPermissionDenied)
+	requireDone(t, approve, notify, station, end, report, review, approveReport, feedback, rect, closed)
+
+	// Report deadline: 5 working days after 03-20.
+	st := decodeInspection(t, end)
+	require.Equal(t, StageOnsiteEnded, st.Inspection.Stage)
+	require.Equal(t, "2026-03-27", st.Inspection.ReportDeadline.Due.String())
+	require.Contains(t, st.Inspection.ReportDeadline.Explanation[0], "5 working days after 2026-03-20")
+
+	// The late report was escalated: reminder at the end of 03-26, overdue at
+	// the end of 03-27, then the report came (no interview proposed).
+	require.GreaterOrEqual(t, len(h.fl.escalations), 2)
+	require.Equal(t, ledger.StepReminder, h.fl.escalations[0].Step)
+	require.True(t, shanghai("2026-03-27 00:00").Equal(h.fl.escalations[0].FiredAt))
+	require.Equal(t, ledger.StepOverdue, h.fl.escalations[1].Step)
+	require.True(t, shanghai("2026-03-28 00:00").Equal(h.fl.escalations[1].FiredAt))
+	require.Equal(t, "inspection/ins-1", h.fl.escalations[1].Subject)
+	require.Contains(t, h.fl.escalations[1].Message, "team leader 赵强")
+	rep := decodeInspection(t, report)
+	require.Equal(t, 1, rep.Inspection.MissedDeadlines)
+	require.False(t, rep.Inspection.Overdue)
+
+	// Feedback referred the classified findings through their workflows and
+	// started the rectification deadline: one month after 04-08.
+	fb := decodeInspection(t, feedback)
+	require.Equal(t, "2026-05-08", fb.Inspection.RectificationDeadline.Due.String())
+	require.Len(t, h.updatesSent, 2)
+	require.Equal(t, "refer/feedback-ins-1", h.updatesSent[0].UpdateID)
+	var refer ReferInput
+	require.NoError(t, json.Unmarshal(h.updatesSent[0].Args, &refer))
+	require.Equal(t, "2026-04-08", refer.Referral.FeedbackReceivedOn)
+	require.Equal(t, "长沙市安委办", refer.Referral.ReceivingAuthority)
+
+	// Closing with an open finding is refused; once all are closed it closes
+	// with the summary.
+	require.ErrorAs(t, derrors.FromTemporal(closeEarly.failed), &stage)
+	require.Equal(t, "FINDINGS_OPEN", stage.Reason)
+	cl := decodeInspection(t, closed)
+	require.Equal(t, StageClosed, cl.Inspection.Stage)
+	require.Equal(t, 1, cl.Inspection.Summary.DeadlinesMissed)
+	require.Equal(t, []string{"create", ActionApproveTeam, ActionNotify, ActionStation, ActionEndOnsite, "escalate", "escalate",
+		ActionSubmitReport, ActionReview, ActionApprove, ActionGiveFeedback, ActionInspectionRectified, ActionClose}, h.fl.actions())
+}
+
+func TestInspectionCancelStopsTheReportDeadline(t *testing.T) {
+	h := newInspectionHarness(t)
+	h.update(time.Hour, ActionApproveTeam, "a1", ApproveTeamInput{RequestID: "a1", Actor: committee})
+	h.update(2*time.Hour, ActionNotify, "n1", NotifyInput{RequestID: "n1", Actor: office, NotifiedOn: "2026-03-02"})
+	h.update(3*time.Hour, ActionStation, "s1", StationInput{RequestID: "s1", Actor: leader, StationedOn: "2026-03-02", Announcement: "任务", ContactMailbox: "xuncha@example.org"})
+	h.update(4*time.Hour, ActionEndOnsite, "e1", EndOnsiteInput{RequestID: "e1", Actor: leader, OnsiteEndedOn: "2026-03-02"})
+	cancel := h.update(5*time.Hour, ActionCancel, "x1", CancelInput{RequestID: "x1", Actor: office, Reason: "汛期改期"})
+	h.env.ExecuteWorkflow(InspectionWorkflow, inspectionInput())
+	require.True(t, h.env.IsWorkflowCompleted())
+	require.NoError(t, h.env.GetWorkflowError())
+	requireDone(t, cancel)
+	require.Empty(t, h.fl.escalations)
+	require.Equal(t, StageCancelled, h.row.Stage)
+	require.Equal(t, "汛期改期", h.row.CancelReason)
+}
+
+func decodeInspection(t *testing.T, r *result) InspectionState {
+	t.Helper()
+	require.True(t, r.done)
+	require.NoError(t, r.rejected)
+	require.NoError(t, r.failed)
+	return r.istate
+}
+
