@@ -9,7 +9,9 @@ import (
 	"errors"
 	"fmt"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.uber.org/zap"
 
@@ -131,4 +133,48 @@ func (a *Activities) SendUpdate(ctx context.Context, in SendUpdateInput) (SendUp
 		return SendUpdateResult{}, fmt.Errorf("sending %s to %s: %w", in.UpdateName, in.WorkflowID, err)
 	}
 	return SendUpdateResult{}, nil
+}
+
+// FindingIDInput names a finding.
+type FindingIDInput struct {
+	ID string `json:"id"`
+}
+
+// GetFinding reads a finding's ledger row (a FOLLOW_UP re-check reads the
+// finding it looks back at).
+func (a *Activities) GetFinding(ctx context.Context, in FindingIDInput) (ledger.Finding, error) {
+	f, err := a.Ledger.GetFinding(ctx, in.ID)
+	return f, refusal(err)
+}
+
+// AppendEvent writes one event; a retry with the same key is a no-op.
+func (a *Activities) AppendEvent(ctx context.Context, e ledger.Event) error {
+	return refusal(a.Ledger.AppendEvent(ctx, e))
+}
+
+// StartWorkflowInput starts another workflow run (a reopened finding).
+type StartWorkflowInput struct {
+	WorkflowID   string          `json:"workflow_id"`
+	WorkflowType string          `json:"workflow_type"`
+	Input        json.RawMessage `json:"input"`
+}
+
+// StartWorkflow starts a new run under a workflow ID whose earlier run has
+// closed, on this worker's task queue. A run already started by an earlier
+// attempt counts as done.
+func (a *Activities) StartWorkflow(ctx context.Context, in StartWorkflowInput) error {
+	_, err := a.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                       in.WorkflowID,
+		TaskQueue:                activity.GetInfo(ctx).TaskQueue,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+	}, in.WorkflowType, in.Input)
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	if errors.As(err, &started) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("starting %s: %w", in.WorkflowID, err)
+	}
+	return nil
 }

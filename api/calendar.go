@@ -39,7 +39,7 @@ type CalendarServer struct {
 func RedateOnLoad(tc client.Client, taskQueue string) func(ctx context.Context, v ledger.CalendarVersion) error {
 	return func(ctx context.Context, v ledger.CalendarVersion) error {
 		_, err := tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-			ID:                       workflows.CalendarChangeWorkflowID(v.ID),
+			ID:                       workflows.CalendarChangeWorkflowID(v.ID, v.RequestID),
 			TaskQueue:                taskQueue,
 			WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 			WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
@@ -153,7 +153,9 @@ func (s *CalendarServer) GetCalendarYear(ctx context.Context, req *xunchav1.GetC
 		}
 	}
 	for _, h := range n.Holidays {
-		out.Holidays = append(out.Holidays, &xunchav1.Holiday{Name: h.DisplayName(), Start: h.Start.String(), End: h.End.String()})
+		// The plain name, so that an answer can be sent back through PUT: make-up
+		// days refer to holidays by it.
+		out.Holidays = append(out.Holidays, &xunchav1.Holiday{Name: h.Name, Start: h.Start.String(), End: h.End.String()})
 	}
 	for _, m := range n.MakeupDays {
 		out.MakeupDays = append(out.MakeupDays, &xunchav1.MakeupDay{Date: m.Date.String(), Name: m.Name})

@@ -82,10 +82,20 @@ func (s *FindingServer) RecordFinding(ctx context.Context, req *xunchav1.RecordF
 	if err != nil {
 		return nil, err
 	}
-	if ins.Stage == workflows.StageClosed || ins.Stage == workflows.StageCancelled {
-		return nil, &derrors.StageError{
-			Reason: "STAGE_NOT_ALLOWED", Subject: ins.WorkflowID, Action: "recordFinding", Stage: ins.Stage,
-			Message: fmt.Sprintf("inspection %q is %s: no findings can be recorded under it", ins.ID, ins.Stage),
+	// Findings are recorded while the team is on site and until it reports
+	// (STATIONED, ONSITE_ENDED). A retry of a recorded finding is answered
+	// whatever the inspection's stage is now.
+	if ins.Stage != workflows.StageStationed && ins.Stage != workflows.StageOnsiteEnded {
+		id := req.GetFindingId()
+		if id == "" {
+			id = generatedID("f", req.GetRequestId())
+		}
+		if prior, err := s.Ledger.GetFinding(ctx, id); err != nil || prior.RequestID != req.GetRequestId() {
+			return nil, &derrors.StageError{
+				Reason: "STAGE_NOT_ALLOWED", Subject: ins.WorkflowID, Action: "recordFinding", Stage: ins.Stage,
+				Allowed: []string{workflows.StageStationed, workflows.StageOnsiteEnded},
+				Message: fmt.Sprintf("inspection %q is %s: findings are recorded while the team is on site, until it reports (STATIONED, ONSITE_ENDED)", ins.ID, ins.Stage),
+			}
 		}
 	}
 

@@ -27,8 +27,10 @@ import (
 
 // Actors of the finding tests besides office.
 var (
-	member = actor.Actor{Name: "张伟", Role: actor.RoleTeamMember, Organisation: "省安全生产巡查第一组"}
-	unit   = actor.Actor{Name: "李四", Role: actor.RoleUnit, Organisation: "长沙市应急管理局"}
+	member     = actor.Actor{Name: "张伟", Role: actor.RoleTeamMember, Organisation: "省安全生产巡查第一组"}
+	unit       = actor.Actor{Name: "李四", Role: actor.RoleUnit, Organisation: "长沙市应急管理局"}
+	committee  = actor.Actor{Name: "刘主任", Role: actor.RoleCommittee, Organisation: "省安全生产委员会"}
+	teamLeader = actor.Actor{Name: "赵强", Role: actor.RoleTeamLeader, Organisation: "省安全生产巡查第一组"}
 )
 
 // rid makes a request ID unique to the test: the Temporal dev server is
@@ -43,7 +45,31 @@ func (s *stack) createInspection() string {
 	s.t.Helper()
 	code, body := s.do("POST", "/v1/inspections", &office, inspectionBody(rid(s.t, "inspection")))
 	require.Equal(s.t, http.StatusOK, code, "%v", body)
-	return body["id"].(string)
+	id := body["id"].(string)
+	s.station(id)
+	return id
+}
+
+// station takes an inspection from PLANNED to STATIONED, when findings can
+// be recorded.
+func (s *stack) station(id string) {
+	s.t.Helper()
+	steps := []struct {
+		action string
+		who    actor.Actor
+		body   map[string]any
+		stage  string
+	}{
+		{"approveTeam", committee, map[string]any{"request_id": rid(s.t, id+"/approveTeam")}, "PLANNED"},
+		{"notify", office, map[string]any{"request_id": rid(s.t, id+"/notify"), "notified_on": today().String()}, "NOTIFIED"},
+		{"station", teamLeader, map[string]any{"request_id": rid(s.t, id+"/station"), "stationed_on": today().String(),
+			"announcement": "巡查任务、时间和要求", "contact_phone": "0731-12345678", "contact_mailbox": "长沙市某信箱"}, "STATIONED"},
+	}
+	for _, st := range steps {
+		code, body := s.do("POST", "/v1/inspections/"+id+":"+st.action, &st.who, st.body)
+		require.Equal(s.t, http.StatusOK, code, "%s: %v", st.action, body)
+		require.Equal(s.t, st.stage, body["stage"], st.action)
+	}
 }
 
 // upload sends evidence through POST /v1/evidence and returns the answer.

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
@@ -451,6 +452,35 @@ func (s *InspectionServer) CloseInspection(ctx context.Context, req *xunchav1.In
 					Message: fmt.Sprintf("%d findings of inspection %q are not yet CLOSED or WITHDRAWN; it closes only when all are", sum.Open, row.ID)}
 			}
 			return nil
+		}})
+}
+
+// RecheckFinding records a FOLLOW_UP inspection's re-check of a closed
+// finding; a failed one reopens it.
+func (s *InspectionServer) RecheckFinding(ctx context.Context, req *xunchav1.RecheckFindingRequest) (*xunchav1.Inspection, error) {
+	who, err := actor.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s.change(ctx, inspectionChange{id: req.GetId(), requestID: req.GetRequestId(), action: workflows.ActionRecheck, who: who,
+		input: workflows.RecheckInput{RequestID: req.GetRequestId(), Actor: who, FindingID: req.GetFindingId(), Passed: req.GetPassed(),
+			Note: req.GetNote(), Due: req.GetDue()},
+		precheck: func(ctx context.Context, row ledger.Inspection) error {
+			f, err := s.Ledger.GetFinding(ctx, req.GetFindingId())
+			if errors.Is(err, derrors.ErrNotFound) {
+				return derrors.Invalid("finding_id", "no finding %q", req.GetFindingId())
+			} else if err != nil {
+				return err
+			}
+			if f.InspectionID != row.FollowsInspectionID {
+				return derrors.Invalid("finding_id", "finding %q belongs to inspection %q, not to %q which this one looks back at",
+					f.ID, f.InspectionID, row.FollowsInspectionID)
+			}
+			if req.GetPassed() {
+				return nil
+			}
+			return s.checkLimit(ctx, activities.DeadlineRule{Field: "due", From: calendar.DateOf(time.Now()).String(),
+				Months: 1, Due: req.GetDue(), DueField: "due"})
 		}})
 }
 

@@ -18,9 +18,27 @@ import (
 )
 
 // FindingInput starts a FindingWorkflow: the finding as recorded (stage and
-// ledger number are set by the workflow).
+// ledger number are set by the workflow), or, with Reopen, a closed finding
+// as the ledger holds it, reopened by a FOLLOW_UP inspection's failed
+// re-check.
 type FindingInput struct {
 	Finding ledger.Finding `json:"finding"`
+	Reopen  *ReopenInput   `json:"reopen,omitempty"`
+}
+
+// ReopenInput says who reopened a closed finding, why, and from when the new
+// rectification limit (at most one month) runs.
+type ReopenInput struct {
+	RequestID    string      `json:"request_id"`
+	InspectionID string      `json:"inspection_id"`
+	Actor        actor.Actor `json:"actor"`
+	Reason       string      `json:"reason"`
+	From         string      `json:"from"`
+	Due          string      `json:"due,omitempty"`
+}
+
+func (r ReopenInput) rule() activities.DeadlineRule {
+	return activities.DeadlineRule{Field: "due", From: r.From, Months: 1, Due: r.Due, DueField: "due"}
 }
 
 // FindingState is what the state query and every update return.
@@ -46,6 +64,10 @@ type CalendarChangedSignal struct {
 
 // FindingSearchAttributes are set when a finding workflow starts.
 func FindingSearchAttributes(f ledger.Finding) temporal.SearchAttributes {
+	return temporal.NewSearchAttributes(findingAttributes(f)...)
+}
+
+func findingAttributes(f ledger.Finding) []temporal.SearchAttributeUpdate {
 	updates := []temporal.SearchAttributeUpdate{
 		searchattr.Stage.ValueSet(FindingFound),
 		searchattr.Unit.ValueSet(f.UnitCode),
@@ -56,7 +78,7 @@ func FindingSearchAttributes(f ledger.Finding) temporal.SearchAttributes {
 	if f.Severity != "" {
 		updates = append(updates, searchattr.Severity.ValueSet(f.Severity))
 	}
-	return temporal.NewSearchAttributes(updates...)
+	return updates
 }
 
 // FindingSummary is the Web UI's one-line summary of a finding workflow.
@@ -70,6 +92,10 @@ func FindingSummary(f ledger.Finding) string {
 // FindingWorkflow drives one finding round the closed loop, with its
 // rectification deadline on durable timers and the escalation ladder.
 func FindingWorkflow(ctx workflow.Context, in FindingInput) (FindingResult, error) {
+	if in.Reopen != nil {
+		w := &finding{row: in.Finding, mu: workflow.NewMutex(ctx), recorded: true}
+		return w.reopen(ctx, *in.Reopen)
+	}
 	f := in.Finding
 	f.WorkflowID = workflow.GetInfo(ctx).WorkflowExecution.ID
 	f.Stage = FindingFound
@@ -385,4 +411,41 @@ func (w *finding) resolve(ctx workflow.Context, rule activities.DeadlineRule) (a
 		return activities.ResolvedDeadline{}, fmt.Errorf("computing the deadline: %w", err)
 	}
 	return resolved, nil
+}
+
+// reopen continues a closed finding in a new run: REFERRED again, with a new
+// deadline and its ladder, the reopen counted and recorded.
+func (w *finding) reopen(ctx workflow.Context, in ReopenInput) (FindingResult, error) {
+	if err := w.registerHandlers(ctx); err != nil {
+		return FindingResult{}, err
+	}
+	w.row.WorkflowID = workflow.GetInfo(ctx).WorkflowExecution.ID
+	if err := workflow.UpsertTypedSearchAttributes(ctx, findingAttributes(w.row)...); err != nil {
+		workflow.GetLogger(ctx).Warn("search attributes not set", "error", err)
+	}
+	rule := in.rule()
+	resolved, err := w.resolve(ctx, rule)
+	if err != nil {
+		return FindingResult{}, err
+	}
+	next := w.row
+	next.Stage = FindingReferred
+	next.ReopenCount++
+	next.Rectification = nil
+	next.Deadline = &resolved.Deadline
+	next.DeadlineSeq++
+	next.Overdue = false
+	if err := w.apply(ctx, next, ledger.Event{Key: "reopen/" + in.RequestID, Action: "reopen", Actor: in.Actor,
+		Note: "re-check by follow-up inspection " + in.InspectionID + " failed: " + in.Reason,
+		Data: dataJSON(map[string]any{"inspection_id": in.InspectionID, "reopen_count": next.ReopenCount, "deadline": resolved.Deadline})}); err != nil {
+		return FindingResult{}, err
+	}
+	w.startLadder(ctx, rule, resolved, nil)
+	workflow.Go(ctx, w.receiveCalendarChanges)
+	if err := workflow.Await(ctx, func() bool {
+		return !FindingOpen(w.row.Stage) && workflow.AllHandlersFinished(ctx) && w.deliveries == 0
+	}); err != nil {
+		return FindingResult{}, err
+	}
+	return FindingResult{Stage: w.row.Stage}, nil
 }

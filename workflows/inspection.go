@@ -254,6 +254,10 @@ func (w *inspection) checkChange(action string, _ bool, who actor.Actor) error {
 			Allowed: []string{ActionApproveTeam, ActionCancel},
 			Message: "the committee approves the team line-up before the advance notice (approveTeam)"}
 	}
+	if action == ActionRecheck && w.row.Kind != KindFollowUp {
+		return &derrors.StageError{Reason: "NOT_FOLLOW_UP", Subject: w.subject(), Action: action, Stage: w.row.Stage,
+			Allowed: AllowedInspectionActions(w.row.Stage), Message: "only a FOLLOW_UP (回头看) inspection re-checks findings"}
+	}
 	if action == ActionApproveTeam && w.row.TeamApproved {
 		return &derrors.StageError{Reason: "TEAM_ALREADY_APPROVED", Subject: w.subject(), Action: action, Stage: w.row.Stage,
 			Allowed: []string{ActionNotify, ActionCancel}, Message: "the team line-up is already approved"}
@@ -326,6 +330,7 @@ func (w *inspection) registerHandlers(ctx workflow.Context) error {
 		registerChange(ctx, lifecycle[InspectionState](w), ActionGiveFeedback, func(in GiveFeedbackInput) (actor.Actor, bool, error) { return in.Actor, true, in.Validate() }, w.giveFeedback),
 		registerChange(ctx, lifecycle[InspectionState](w), ActionInspectionRectified, func(in InspectionRectificationInput) (actor.Actor, bool, error) { return in.Actor, true, in.Validate() }, w.reportRectification),
 		registerChange(ctx, lifecycle[InspectionState](w), ActionClose, func(in ApproveInput) (actor.Actor, bool, error) { return in.Actor, true, in.Validate() }, w.close),
+		registerChange(ctx, lifecycle[InspectionState](w), ActionRecheck, func(in RecheckInput) (actor.Actor, bool, error) { return in.Actor, true, in.Validate() }, w.recheck),
 		registerChange(ctx, lifecycle[InspectionState](w), ActionCancel, func(in CancelInput) (actor.Actor, bool, error) { return in.Actor, true, in.Validate() }, w.cancel),
 	} {
 		if err != nil {

@@ -25,11 +25,14 @@ const (
 	ActionInspectionRectified = "reportRectification"
 	ActionClose               = "close"
 	ActionCancel              = "cancel"
+	// ActionRecheck is a FOLLOW_UP inspection's re-check of a closed
+	// finding; it keeps the stage.
+	ActionRecheck = "recheck"
 )
 
 // InspectionActions lists the actions in procedure order.
 var InspectionActions = []string{ActionApproveTeam, ActionNotify, ActionStation, ActionEndOnsite, ActionSubmitReport,
-	ActionReview, ActionApprove, ActionGiveFeedback, ActionInspectionRectified, ActionClose, ActionCancel}
+	ActionReview, ActionApprove, ActionGiveFeedback, ActionInspectionRectified, ActionClose, ActionCancel, ActionRecheck}
 
 // InspectionStages lists the stages in procedure order.
 var InspectionStages = []string{StagePlanned, StageNotified, StageStationed, StageOnsiteEnded, StageReported, StageReviewed,
@@ -41,8 +44,8 @@ var InspectionStages = []string{StagePlanned, StageNotified, StageStationed, Sta
 var inspectionMoves = map[string][]struct{ action, next string }{
 	StagePlanned:               {{ActionApproveTeam, StagePlanned}, {ActionNotify, StageNotified}},
 	StageNotified:              {{ActionStation, StageStationed}},
-	StageStationed:             {{ActionEndOnsite, StageOnsiteEnded}},
-	StageOnsiteEnded:           {{ActionSubmitReport, StageReported}},
+	StageStationed:             {{ActionEndOnsite, StageOnsiteEnded}, {ActionRecheck, StageStationed}},
+	StageOnsiteEnded:           {{ActionSubmitReport, StageReported}, {ActionRecheck, StageOnsiteEnded}},
 	StageReported:              {{ActionReview, StageReviewed}},
 	StageReviewed:              {{ActionApprove, StageApproved}},
 	StageApproved:              {{ActionGiveFeedback, StageFeedbackGiven}},
@@ -96,6 +99,7 @@ var inspectionRoles = map[string][]string{
 	ActionInspectionRectified: {actor.RoleUnit, actor.RoleOffice},
 	ActionClose:               {actor.RoleOffice},
 	ActionCancel:              {actor.RoleOffice},
+	ActionRecheck:             {actor.RoleTeamLeader, actor.RoleOffice},
 }
 
 // CheckInspectionRole refuses an actor whose role may not take the action.
@@ -379,4 +383,31 @@ func openFindingsError(id, stage string, open int) error {
 		Allowed: []string{ActionClose, ActionCancel},
 		Message: fmt.Sprintf("%d findings are not yet CLOSED or WITHDRAWN; an inspection closes only when all are", open),
 	}
+}
+
+// RecheckInput is a FOLLOW_UP inspection's re-check of a closed finding.
+type RecheckInput struct {
+	RequestID string      `json:"request_id"`
+	Actor     actor.Actor `json:"actor"`
+	FindingID string      `json:"finding_id"`
+	Passed    bool        `json:"passed"`
+	Note      string      `json:"note"`
+	// Due is the reopened finding's new limit when the re-check failed.
+	Due string `json:"due"`
+}
+
+// Validate checks the fields; names are RecheckFindingRequest's.
+func (in RecheckInput) Validate() error {
+	var v derrors.Violations
+	ValidateRequestID(&v, "request_id", in.RequestID)
+	requireText(&v, "finding_id", in.FindingID, 64)
+	requireText(&v, "note", in.Note, 5000)
+	if in.Due != "" {
+		if in.Passed {
+			v.Add("due", "is only given when the re-check failed")
+		} else {
+			requireDate(&v, "due", in.Due)
+		}
+	}
+	return v.Err()
 }

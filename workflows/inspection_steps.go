@@ -8,7 +8,9 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/xuncha/xuncha/activities"
+	"github.com/xuncha/xuncha/calendar"
 	"github.com/xuncha/xuncha/internal/actor"
+	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/ledger"
 )
 
@@ -312,3 +314,49 @@ func (w *inspection) redate(ctx workflow.Context, sig CalendarChangedSignal) err
 	return nil
 }
 
+
+// recheck records a FOLLOW_UP inspection's re-check of a closed finding of
+// the inspection it looks back at. A failed re-check reopens the finding: a
+// new run of its workflow starts in REFERRED with a new deadline.
+func (w *inspection) recheck(ctx workflow.Context, in RecheckInput) error {
+	actx := workflow.WithActivityOptions(ctx, ledgerActivityOptions)
+	var f ledger.Finding
+	if err := workflow.ExecuteActivity(actx, acts.GetFinding, activities.FindingIDInput{ID: in.FindingID}).Get(ctx, &f); err != nil {
+		return derrors.FromTemporal(err)
+	}
+	switch {
+	case f.InspectionID != w.row.FollowsInspectionID:
+		return derrors.Invalid("finding_id", "finding %q belongs to inspection %q, not to %q which this one looks back at",
+			f.ID, f.InspectionID, w.row.FollowsInspectionID)
+	case f.Stage != FindingClosed:
+		return &derrors.StageError{Reason: "FINDING_NOT_CLOSED", Subject: FindingWorkflowID(f.ID), Action: ActionRecheck, Stage: f.Stage,
+			Message: fmt.Sprintf("finding %q is %s: only CLOSED findings are re-checked", f.ID, f.Stage)}
+	}
+	key := fmt.Sprintf("recheck/%s/%s", w.row.ID, in.RequestID)
+	outcome := "passed"
+	if !in.Passed {
+		outcome = "failed: reopened"
+		today := calendar.DateOf(workflow.Now(ctx))
+		reopen := ReopenInput{RequestID: key, InspectionID: w.row.ID, Actor: in.Actor, Reason: in.Note, From: today.String(), Due: in.Due}
+		// The limit is checked before anything is recorded.
+		if _, err := resolveDeadline(ctx, reopen.rule()); err != nil {
+			return err
+		}
+		if err := workflow.ExecuteActivity(actx, acts.StartWorkflow, activities.StartWorkflowInput{
+			WorkflowID: FindingWorkflowID(f.ID), WorkflowType: FindingWorkflowName,
+			Input: dataJSON(FindingInput{Finding: f, Reopen: &reopen}),
+		}).Get(ctx, nil); err != nil {
+			return fmt.Errorf("reopening finding %s: %w", f.ID, err)
+		}
+	} else if err := workflow.ExecuteActivity(actx, acts.AppendEvent, ledger.Event{
+		SubjectType: ledger.SubjectFinding, SubjectID: f.ID, Key: key, Action: ActionRecheck,
+		StageBefore: f.Stage, StageAfter: f.Stage, Actor: in.Actor, Note: "re-check passed: " + in.Note,
+		OccurredAt: workflow.Now(ctx).UTC(), Data: dataJSON(map[string]any{"inspection_id": w.row.ID, "passed": true}),
+	}).Get(ctx, nil); err != nil {
+		return fmt.Errorf("recording the re-check on finding %s: %w", f.ID, err)
+	}
+	n := w.next(w.row.Stage)
+	n.Records["recheck:"+f.ID] = outcome
+	return w.apply(ctx, n, ledger.Event{Action: ActionRecheck, Actor: in.Actor, Note: in.Note,
+		Data: dataJSON(map[string]any{"finding_id": f.ID, "ledger_number": f.LedgerNumber, "passed": in.Passed})})
+}

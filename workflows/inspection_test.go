@@ -104,8 +104,8 @@ func TestInspectionStageTable(t *testing.T) {
 	want := map[string]map[string]string{
 		StagePlanned:               {ActionApproveTeam: StagePlanned, ActionNotify: StageNotified},
 		StageNotified:              {ActionStation: StageStationed},
-		StageStationed:             {ActionEndOnsite: StageOnsiteEnded},
-		StageOnsiteEnded:           {ActionSubmitReport: StageReported},
+		StageStationed:             {ActionEndOnsite: StageOnsiteEnded, ActionRecheck: StageStationed},
+		StageOnsiteEnded:           {ActionSubmitReport: StageReported, ActionRecheck: StageOnsiteEnded},
 		StageReported:              {ActionReview: StageReviewed},
 		StageReviewed:              {ActionApprove: StageApproved},
 		StageApproved:              {ActionGiveFeedback: StageFeedbackGiven},
@@ -313,3 +313,71 @@ func decodeInspection(t *testing.T, r *result) InspectionState {
 	return r.istate
 }
 
+
+func TestFollowUpRecheckReopensFinding(t *testing.T) {
+	h := newInspectionHarness(t)
+	closed := newFinding(SeverityGeneral)
+	closed.InspectionID, closed.Stage, closed.LedgerNumber, closed.Version = "ins-0", FindingClosed, "2026-430100-0007", 9
+	var started []activities.StartWorkflowInput
+	var appended []ledger.Event
+	h.env.OnActivity(acts.GetFinding, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.FindingIDInput) (ledger.Finding, error) {
+			f := closed
+			f.ID = in.ID
+			if in.ID == "f-other" {
+				f.InspectionID = "ins-9"
+			}
+			return f, nil
+		})
+	h.env.OnActivity(acts.StartWorkflow, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.StartWorkflowInput) error { started = append(started, in); return nil })
+	h.env.OnActivity(acts.AppendEvent, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, e ledger.Event) error { appended = append(appended, e); return nil })
+
+	h.update(time.Hour, ActionApproveTeam, "a1", ApproveTeamInput{RequestID: "a1", Actor: committee})
+	h.update(2*time.Hour, ActionNotify, "n1", NotifyInput{RequestID: "n1", Actor: office, NotifiedOn: "2026-03-02"})
+	h.update(3*time.Hour, ActionStation, "s1", StationInput{RequestID: "s1", Actor: leader, StationedOn: "2026-03-02", Announcement: "回头看", ContactPhone: "12345"})
+	passed := h.update(4*time.Hour, ActionRecheck, "k1", RecheckInput{RequestID: "k1", Actor: leader, FindingID: "f-1", Passed: true, Note: "整改到位"})
+	failed := h.update(5*time.Hour, ActionRecheck, "k2", RecheckInput{RequestID: "k2", Actor: leader, FindingID: "f-2", Passed: false, Note: "通道再次堵塞"})
+	wrong := h.update(6*time.Hour, ActionRecheck, "k3", RecheckInput{RequestID: "k3", Actor: leader, FindingID: "f-other", Passed: true, Note: "x"})
+	h.update(7*time.Hour, ActionCancel, "x1", CancelInput{RequestID: "x1", Actor: office, Reason: "测试结束"})
+	in := inspectionInput()
+	in.Kind, in.FollowsInspectionID = KindFollowUp, "ins-0"
+	h.env.ExecuteWorkflow(InspectionWorkflow, in)
+	require.True(t, h.env.IsWorkflowCompleted())
+	require.NoError(t, h.env.GetWorkflowError())
+	requireDone(t, passed, failed)
+
+	require.Len(t, appended, 1, "a passed re-check is recorded on the finding")
+	require.Equal(t, "f-1", appended[0].SubjectID)
+	require.Len(t, started, 1, "a failed re-check reopens the finding")
+	require.Equal(t, "finding/f-2", started[0].WorkflowID)
+	var fin FindingInput
+	require.NoError(t, json.Unmarshal(started[0].Input, &fin))
+	require.NotNil(t, fin.Reopen)
+	require.Equal(t, "通道再次堵塞", fin.Reopen.Reason)
+	require.Equal(t, "2026-03-02", fin.Reopen.From)
+	var invalid *derrors.InvalidError
+	require.ErrorAs(t, derrors.FromTemporal(wrong.failed), &invalid)
+	require.Equal(t, "finding_id", invalid.Violations[0].Field)
+}
+
+func TestReopenedFindingRunsANewDeadline(t *testing.T) {
+	h := newHarness(t)
+	f := newFinding(SeverityGeneral)
+	f.Stage, f.LedgerNumber, f.Version, f.DeadlineSeq, f.WorkflowID = FindingClosed, "2026-430100-0007", 9, 1, "finding/f-1"
+	rep := h.update(48*time.Hour, ActionReportRectification, "p1", rectification("p1"))
+	acc := h.update(72*time.Hour, ActionVerify, "v1", VerifyInput{RequestID: "v1", Actor: office, Accept: true})
+	h.env.ExecuteWorkflow(FindingWorkflow, FindingInput{Finding: f, Reopen: &ReopenInput{
+		RequestID: "recheck/ins-2/k2", InspectionID: "ins-2", Actor: leader, Reason: "通道再次堵塞", From: "2026-03-02"}})
+	require.True(t, h.env.IsWorkflowCompleted())
+	require.NoError(t, h.env.GetWorkflowError())
+	requireDone(t, rep, acc)
+	require.Equal(t, []string{"reopen", ActionReportRectification, ActionVerify}, h.fl.actions())
+	require.Equal(t, FindingReferred, h.fl.events[0].StageAfter)
+	require.Equal(t, FindingClosed, h.fl.events[0].StageBefore)
+	require.Equal(t, 1, rep.state.Finding.ReopenCount)
+	require.Equal(t, 2, rep.state.Finding.DeadlineSeq)
+	require.Equal(t, 11, rep.state.Finding.Version, "reopen and report each add one version to the ledger's 9")
+	require.Equal(t, FindingClosed, acc.state.Finding.Stage)
+}

@@ -19,6 +19,8 @@ const (
 	// CalendarChangeWorkflowName is the type of the workflow that re-dates
 	// running deadlines after a calendar version is loaded.
 	CalendarChangeWorkflowName = "CalendarChangeWorkflow"
+	// InterviewWorkflowName is the type of interview (约谈) workflows.
+	InterviewWorkflowName = "InterviewWorkflow"
 )
 
 // SignalCalendarChanged tells a lifecycle with a running deadline that a new
@@ -35,10 +37,13 @@ const (
 	// EventInspectionEscalated is posted for each escalation step of an
 	// inspection's report or rectification deadline.
 	EventInspectionEscalated = "inspection.escalated"
+	// EventInterviewEscalated is posted for each escalation step of an
+	// interview's follow-up report deadline.
+	EventInterviewEscalated = "interview.escalated"
 )
 
 // WebhookEventTypes lists the event types a webhook may subscribe to.
-var WebhookEventTypes = []string{EventMajorFinding, EventFindingEscalated, EventInspectionEscalated}
+var WebhookEventTypes = []string{EventMajorFinding, EventFindingEscalated, EventInspectionEscalated, EventInterviewEscalated}
 
 // Query and update names.
 const (
@@ -56,10 +61,14 @@ func InspectionWorkflowID(id string) string { return "inspection/" + id }
 // FindingWorkflowID is the workflow ID of finding id.
 func FindingWorkflowID(id string) string { return "finding/" + id }
 
+// InterviewWorkflowID is the workflow ID of interview id.
+func InterviewWorkflowID(id string) string { return "interview/" + id }
+
 // CalendarChangeWorkflowID is the workflow ID that re-dates deadlines for a
-// loaded calendar version.
-func CalendarChangeWorkflowID(version int64) string {
-	return fmt.Sprintf("calendar-change/%d", version)
+// loaded calendar version; the request that loaded it keeps IDs apart when
+// several ledgers share a namespace (tests do).
+func CalendarChangeWorkflowID(version int64, requestID string) string {
+	return fmt.Sprintf("calendar-change/%d/%s", version, requestID)
 }
 
 // UpdateID is the Temporal update ID of a request, so that a retried request

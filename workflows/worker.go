@@ -17,6 +17,7 @@ func Register(r worker.Registry, a *activities.Activities) {
 	r.RegisterWorkflowWithOptions(InspectionWorkflow, workflow.RegisterOptions{Name: InspectionWorkflowName})
 	r.RegisterWorkflowWithOptions(FindingWorkflow, workflow.RegisterOptions{Name: FindingWorkflowName})
 	r.RegisterWorkflowWithOptions(CalendarChangeWorkflow, workflow.RegisterOptions{Name: CalendarChangeWorkflowName})
+	r.RegisterWorkflowWithOptions(InterviewWorkflow, workflow.RegisterOptions{Name: InterviewWorkflowName})
 	r.RegisterActivity(a)
 }
 

@@ -1211,6 +1211,98 @@ func (x *ReportInspectionRectificationRequest) GetEvidenceIds() []string {
 	return nil
 }
 
+// RecheckFindingRequest re-checks one closed finding.
+type RecheckFindingRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The FOLLOW_UP inspection's ID.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Idempotency key.
+	RequestId string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// The finding re-checked: CLOSED, of the inspection looked back at.
+	FindingId string `protobuf:"bytes,3,opt,name=finding_id,json=findingId,proto3" json:"finding_id,omitempty"`
+	// True when the rectification held.
+	Passed bool `protobuf:"varint,4,opt,name=passed,proto3" json:"passed,omitempty"`
+	// What the re-check found. Required.
+	Note string `protobuf:"bytes,5,opt,name=note,proto3" json:"note,omitempty"`
+	// When failed: the new limit's last day, YYYY-MM-DD, at most one month
+	// after today; empty: one month.
+	Due           string `protobuf:"bytes,6,opt,name=due,proto3" json:"due,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecheckFindingRequest) Reset() {
+	*x = RecheckFindingRequest{}
+	mi := &file_xuncha_v1_inspection_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecheckFindingRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecheckFindingRequest) ProtoMessage() {}
+
+func (x *RecheckFindingRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_xuncha_v1_inspection_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecheckFindingRequest.ProtoReflect.Descriptor instead.
+func (*RecheckFindingRequest) Descriptor() ([]byte, []int) {
+	return file_xuncha_v1_inspection_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *RecheckFindingRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *RecheckFindingRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *RecheckFindingRequest) GetFindingId() string {
+	if x != nil {
+		return x.FindingId
+	}
+	return ""
+}
+
+func (x *RecheckFindingRequest) GetPassed() bool {
+	if x != nil {
+		return x.Passed
+	}
+	return false
+}
+
+func (x *RecheckFindingRequest) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+func (x *RecheckFindingRequest) GetDue() string {
+	if x != nil {
+		return x.Due
+	}
+	return ""
+}
+
 // CancelInspectionRequest cancels.
 type CancelInspectionRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1226,7 +1318,7 @@ type CancelInspectionRequest struct {
 
 func (x *CancelInspectionRequest) Reset() {
 	*x = CancelInspectionRequest{}
-	mi := &file_xuncha_v1_inspection_proto_msgTypes[11]
+	mi := &file_xuncha_v1_inspection_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1238,7 +1330,7 @@ func (x *CancelInspectionRequest) String() string {
 func (*CancelInspectionRequest) ProtoMessage() {}
 
 func (x *CancelInspectionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_inspection_proto_msgTypes[11]
+	mi := &file_xuncha_v1_inspection_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1251,7 +1343,7 @@ func (x *CancelInspectionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelInspectionRequest.ProtoReflect.Descriptor instead.
 func (*CancelInspectionRequest) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_inspection_proto_rawDescGZIP(), []int{11}
+	return file_xuncha_v1_inspection_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *CancelInspectionRequest) GetId() string {
@@ -1286,7 +1378,7 @@ type ListInspectionEventsRequest struct {
 
 func (x *ListInspectionEventsRequest) Reset() {
 	*x = ListInspectionEventsRequest{}
-	mi := &file_xuncha_v1_inspection_proto_msgTypes[12]
+	mi := &file_xuncha_v1_inspection_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1298,7 +1390,7 @@ func (x *ListInspectionEventsRequest) String() string {
 func (*ListInspectionEventsRequest) ProtoMessage() {}
 
 func (x *ListInspectionEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_inspection_proto_msgTypes[12]
+	mi := &file_xuncha_v1_inspection_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1311,7 +1403,7 @@ func (x *ListInspectionEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListInspectionEventsRequest.ProtoReflect.Descriptor instead.
 func (*ListInspectionEventsRequest) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_inspection_proto_rawDescGZIP(), []int{12}
+	return file_xuncha_v1_inspection_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ListInspectionEventsRequest) GetId() string {
@@ -1332,7 +1424,7 @@ type ListInspectionEventsResponse struct {
 
 func (x *ListInspectionEventsResponse) Reset() {
 	*x = ListInspectionEventsResponse{}
-	mi := &file_xuncha_v1_inspection_proto_msgTypes[13]
+	mi := &file_xuncha_v1_inspection_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1344,7 +1436,7 @@ func (x *ListInspectionEventsResponse) String() string {
 func (*ListInspectionEventsResponse) ProtoMessage() {}
 
 func (x *ListInspectionEventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_inspection_proto_msgTypes[13]
+	mi := &file_xuncha_v1_inspection_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1357,7 +1449,7 @@ func (x *ListInspectionEventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListInspectionEventsResponse.ProtoReflect.Descriptor instead.
 func (*ListInspectionEventsResponse) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_inspection_proto_rawDescGZIP(), []int{13}
+	return file_xuncha_v1_inspection_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ListInspectionEventsResponse) GetEvents() []*FindingEvent {
@@ -1387,7 +1479,7 @@ type StateCouncilInspection struct {
 
 func (x *StateCouncilInspection) Reset() {
 	*x = StateCouncilInspection{}
-	mi := &file_xuncha_v1_inspection_proto_msgTypes[14]
+	mi := &file_xuncha_v1_inspection_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1399,7 +1491,7 @@ func (x *StateCouncilInspection) String() string {
 func (*StateCouncilInspection) ProtoMessage() {}
 
 func (x *StateCouncilInspection) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_inspection_proto_msgTypes[14]
+	mi := &file_xuncha_v1_inspection_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1412,7 +1504,7 @@ func (x *StateCouncilInspection) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StateCouncilInspection.ProtoReflect.Descriptor instead.
 func (*StateCouncilInspection) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_inspection_proto_rawDescGZIP(), []int{14}
+	return file_xuncha_v1_inspection_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *StateCouncilInspection) GetUnitCode() string {
@@ -1467,7 +1559,7 @@ type RecordStateCouncilInspectionRequest struct {
 
 func (x *RecordStateCouncilInspectionRequest) Reset() {
 	*x = RecordStateCouncilInspectionRequest{}
-	mi := &file_xuncha_v1_inspection_proto_msgTypes[15]
+	mi := &file_xuncha_v1_inspection_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1479,7 +1571,7 @@ func (x *RecordStateCouncilInspectionRequest) String() string {
 func (*RecordStateCouncilInspectionRequest) ProtoMessage() {}
 
 func (x *RecordStateCouncilInspectionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_inspection_proto_msgTypes[15]
+	mi := &file_xuncha_v1_inspection_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1492,7 +1584,7 @@ func (x *RecordStateCouncilInspectionRequest) ProtoReflect() protoreflect.Messag
 
 // Deprecated: Use RecordStateCouncilInspectionRequest.ProtoReflect.Descriptor instead.
 func (*RecordStateCouncilInspectionRequest) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_inspection_proto_rawDescGZIP(), []int{15}
+	return file_xuncha_v1_inspection_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *RecordStateCouncilInspectionRequest) GetRequestId() string {
@@ -1534,7 +1626,7 @@ type ListStateCouncilInspectionsRequest struct {
 
 func (x *ListStateCouncilInspectionsRequest) Reset() {
 	*x = ListStateCouncilInspectionsRequest{}
-	mi := &file_xuncha_v1_inspection_proto_msgTypes[16]
+	mi := &file_xuncha_v1_inspection_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1546,7 +1638,7 @@ func (x *ListStateCouncilInspectionsRequest) String() string {
 func (*ListStateCouncilInspectionsRequest) ProtoMessage() {}
 
 func (x *ListStateCouncilInspectionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_inspection_proto_msgTypes[16]
+	mi := &file_xuncha_v1_inspection_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1559,7 +1651,7 @@ func (x *ListStateCouncilInspectionsRequest) ProtoReflect() protoreflect.Message
 
 // Deprecated: Use ListStateCouncilInspectionsRequest.ProtoReflect.Descriptor instead.
 func (*ListStateCouncilInspectionsRequest) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_inspection_proto_rawDescGZIP(), []int{16}
+	return file_xuncha_v1_inspection_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ListStateCouncilInspectionsRequest) GetYear() int32 {
@@ -1580,7 +1672,7 @@ type ListStateCouncilInspectionsResponse struct {
 
 func (x *ListStateCouncilInspectionsResponse) Reset() {
 	*x = ListStateCouncilInspectionsResponse{}
-	mi := &file_xuncha_v1_inspection_proto_msgTypes[17]
+	mi := &file_xuncha_v1_inspection_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1592,7 +1684,7 @@ func (x *ListStateCouncilInspectionsResponse) String() string {
 func (*ListStateCouncilInspectionsResponse) ProtoMessage() {}
 
 func (x *ListStateCouncilInspectionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_inspection_proto_msgTypes[17]
+	mi := &file_xuncha_v1_inspection_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1605,7 +1697,7 @@ func (x *ListStateCouncilInspectionsResponse) ProtoReflect() protoreflect.Messag
 
 // Deprecated: Use ListStateCouncilInspectionsResponse.ProtoReflect.Descriptor instead.
 func (*ListStateCouncilInspectionsResponse) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_inspection_proto_rawDescGZIP(), []int{17}
+	return file_xuncha_v1_inspection_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ListStateCouncilInspectionsResponse) GetInspections() []*StateCouncilInspection {
@@ -1631,7 +1723,7 @@ type CreateInspectionRequest struct {
 
 func (x *CreateInspectionRequest) Reset() {
 	*x = CreateInspectionRequest{}
-	mi := &file_xuncha_v1_inspection_proto_msgTypes[18]
+	mi := &file_xuncha_v1_inspection_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1643,7 +1735,7 @@ func (x *CreateInspectionRequest) String() string {
 func (*CreateInspectionRequest) ProtoMessage() {}
 
 func (x *CreateInspectionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_inspection_proto_msgTypes[18]
+	mi := &file_xuncha_v1_inspection_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1656,7 +1748,7 @@ func (x *CreateInspectionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateInspectionRequest.ProtoReflect.Descriptor instead.
 func (*CreateInspectionRequest) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_inspection_proto_rawDescGZIP(), []int{18}
+	return file_xuncha_v1_inspection_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *CreateInspectionRequest) GetRequestId() string {
@@ -1691,7 +1783,7 @@ type GetInspectionRequest struct {
 
 func (x *GetInspectionRequest) Reset() {
 	*x = GetInspectionRequest{}
-	mi := &file_xuncha_v1_inspection_proto_msgTypes[19]
+	mi := &file_xuncha_v1_inspection_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1703,7 +1795,7 @@ func (x *GetInspectionRequest) String() string {
 func (*GetInspectionRequest) ProtoMessage() {}
 
 func (x *GetInspectionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_inspection_proto_msgTypes[19]
+	mi := &file_xuncha_v1_inspection_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1716,7 +1808,7 @@ func (x *GetInspectionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetInspectionRequest.ProtoReflect.Descriptor instead.
 func (*GetInspectionRequest) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_inspection_proto_rawDescGZIP(), []int{19}
+	return file_xuncha_v1_inspection_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *GetInspectionRequest) GetId() string {
@@ -1749,7 +1841,7 @@ type ListInspectionsRequest struct {
 
 func (x *ListInspectionsRequest) Reset() {
 	*x = ListInspectionsRequest{}
-	mi := &file_xuncha_v1_inspection_proto_msgTypes[20]
+	mi := &file_xuncha_v1_inspection_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1761,7 +1853,7 @@ func (x *ListInspectionsRequest) String() string {
 func (*ListInspectionsRequest) ProtoMessage() {}
 
 func (x *ListInspectionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_inspection_proto_msgTypes[20]
+	mi := &file_xuncha_v1_inspection_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1774,7 +1866,7 @@ func (x *ListInspectionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListInspectionsRequest.ProtoReflect.Descriptor instead.
 func (*ListInspectionsRequest) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_inspection_proto_rawDescGZIP(), []int{20}
+	return file_xuncha_v1_inspection_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ListInspectionsRequest) GetPageSize() int32 {
@@ -1839,7 +1931,7 @@ type ListInspectionsResponse struct {
 
 func (x *ListInspectionsResponse) Reset() {
 	*x = ListInspectionsResponse{}
-	mi := &file_xuncha_v1_inspection_proto_msgTypes[21]
+	mi := &file_xuncha_v1_inspection_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1851,7 +1943,7 @@ func (x *ListInspectionsResponse) String() string {
 func (*ListInspectionsResponse) ProtoMessage() {}
 
 func (x *ListInspectionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_inspection_proto_msgTypes[21]
+	mi := &file_xuncha_v1_inspection_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1864,7 +1956,7 @@ func (x *ListInspectionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListInspectionsResponse.ProtoReflect.Descriptor instead.
 func (*ListInspectionsResponse) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_inspection_proto_rawDescGZIP(), []int{21}
+	return file_xuncha_v1_inspection_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ListInspectionsResponse) GetInspections() []*Inspection {
@@ -2019,7 +2111,16 @@ const file_xuncha_v1_inspection_proto_rawDesc = "" +
 	"\n" +
 	"request_id\x18\x02 \x01(\tR\trequestId\x12\x16\n" +
 	"\x06report\x18\x03 \x01(\tR\x06report\x12!\n" +
-	"\fevidence_ids\x18\x04 \x03(\tR\vevidenceIds\"`\n" +
+	"\fevidence_ids\x18\x04 \x03(\tR\vevidenceIds\"\xa3\x01\n" +
+	"\x15RecheckFindingRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tR\trequestId\x12\x1d\n" +
+	"\n" +
+	"finding_id\x18\x03 \x01(\tR\tfindingId\x12\x16\n" +
+	"\x06passed\x18\x04 \x01(\bR\x06passed\x12\x12\n" +
+	"\x04note\x18\x05 \x01(\tR\x04note\x12\x10\n" +
+	"\x03due\x18\x06 \x01(\tR\x03due\"`\n" +
 	"\x17CancelInspectionRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +
@@ -2067,7 +2168,7 @@ const file_xuncha_v1_inspection_proto_rawDesc = "" +
 	"\x05round\x18\a \x01(\tR\x05round\"z\n" +
 	"\x17ListInspectionsResponse\x127\n" +
 	"\vinspections\x18\x01 \x03(\v2\x15.xuncha.v1.InspectionR\vinspections\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\xb1\v\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\xfc\v\n" +
 	"\x11InspectionService\x12M\n" +
 	"\x10CreateInspection\x12\".xuncha.v1.CreateInspectionRequest\x1a\x15.xuncha.v1.Inspection\x12G\n" +
 	"\rGetInspection\x12\x1f.xuncha.v1.GetInspectionRequest\x1a\x15.xuncha.v1.Inspection\x12X\n" +
@@ -2081,7 +2182,8 @@ const file_xuncha_v1_inspection_proto_rawDesc = "" +
 	"\rApproveReport\x12\".xuncha.v1.InspectionActionRequest\x1a\x15.xuncha.v1.Inspection\x12E\n" +
 	"\fGiveFeedback\x12\x1e.xuncha.v1.GiveFeedbackRequest\x1a\x15.xuncha.v1.Inspection\x12g\n" +
 	"\x1dReportInspectionRectification\x12/.xuncha.v1.ReportInspectionRectificationRequest\x1a\x15.xuncha.v1.Inspection\x12L\n" +
-	"\x0fCloseInspection\x12\".xuncha.v1.InspectionActionRequest\x1a\x15.xuncha.v1.Inspection\x12M\n" +
+	"\x0fCloseInspection\x12\".xuncha.v1.InspectionActionRequest\x1a\x15.xuncha.v1.Inspection\x12I\n" +
+	"\x0eRecheckFinding\x12 .xuncha.v1.RecheckFindingRequest\x1a\x15.xuncha.v1.Inspection\x12M\n" +
 	"\x10CancelInspection\x12\".xuncha.v1.CancelInspectionRequest\x1a\x15.xuncha.v1.Inspection\x12g\n" +
 	"\x14ListInspectionEvents\x12&.xuncha.v1.ListInspectionEventsRequest\x1a'.xuncha.v1.ListInspectionEventsResponse\x12q\n" +
 	"\x1cRecordStateCouncilInspection\x12..xuncha.v1.RecordStateCouncilInspectionRequest\x1a!.xuncha.v1.StateCouncilInspection\x12|\n" +
@@ -2100,7 +2202,7 @@ func file_xuncha_v1_inspection_proto_rawDescGZIP() []byte {
 }
 
 var file_xuncha_v1_inspection_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_xuncha_v1_inspection_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
+var file_xuncha_v1_inspection_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
 var file_xuncha_v1_inspection_proto_goTypes = []any{
 	(Inspection_Kind)(0),                         // 0: xuncha.v1.Inspection.Kind
 	(Inspection_Stage)(0),                        // 1: xuncha.v1.Inspection.Stage
@@ -2115,55 +2217,56 @@ var file_xuncha_v1_inspection_proto_goTypes = []any{
 	(*ReviewReportRequest)(nil),                  // 10: xuncha.v1.ReviewReportRequest
 	(*GiveFeedbackRequest)(nil),                  // 11: xuncha.v1.GiveFeedbackRequest
 	(*ReportInspectionRectificationRequest)(nil), // 12: xuncha.v1.ReportInspectionRectificationRequest
-	(*CancelInspectionRequest)(nil),              // 13: xuncha.v1.CancelInspectionRequest
-	(*ListInspectionEventsRequest)(nil),          // 14: xuncha.v1.ListInspectionEventsRequest
-	(*ListInspectionEventsResponse)(nil),         // 15: xuncha.v1.ListInspectionEventsResponse
-	(*StateCouncilInspection)(nil),               // 16: xuncha.v1.StateCouncilInspection
-	(*RecordStateCouncilInspectionRequest)(nil),  // 17: xuncha.v1.RecordStateCouncilInspectionRequest
-	(*ListStateCouncilInspectionsRequest)(nil),   // 18: xuncha.v1.ListStateCouncilInspectionsRequest
-	(*ListStateCouncilInspectionsResponse)(nil),  // 19: xuncha.v1.ListStateCouncilInspectionsResponse
-	(*CreateInspectionRequest)(nil),              // 20: xuncha.v1.CreateInspectionRequest
-	(*GetInspectionRequest)(nil),                 // 21: xuncha.v1.GetInspectionRequest
-	(*ListInspectionsRequest)(nil),               // 22: xuncha.v1.ListInspectionsRequest
-	(*ListInspectionsResponse)(nil),              // 23: xuncha.v1.ListInspectionsResponse
-	nil,                                          // 24: xuncha.v1.InspectionSummary.ByKindEntry
-	nil,                                          // 25: xuncha.v1.InspectionSummary.BySeverityEntry
-	nil,                                          // 26: xuncha.v1.InspectionSummary.ByContentAreaEntry
-	nil,                                          // 27: xuncha.v1.Inspection.RecordsEntry
-	(*Unit)(nil),                                 // 28: xuncha.v1.Unit
-	(*timestamppb.Timestamp)(nil),                // 29: google.protobuf.Timestamp
-	(*Actor)(nil),                                // 30: xuncha.v1.Actor
-	(*Deadline)(nil),                             // 31: xuncha.v1.Deadline
-	(*Escalation)(nil),                           // 32: xuncha.v1.Escalation
-	(*FindingEvent)(nil),                         // 33: xuncha.v1.FindingEvent
+	(*RecheckFindingRequest)(nil),                // 13: xuncha.v1.RecheckFindingRequest
+	(*CancelInspectionRequest)(nil),              // 14: xuncha.v1.CancelInspectionRequest
+	(*ListInspectionEventsRequest)(nil),          // 15: xuncha.v1.ListInspectionEventsRequest
+	(*ListInspectionEventsResponse)(nil),         // 16: xuncha.v1.ListInspectionEventsResponse
+	(*StateCouncilInspection)(nil),               // 17: xuncha.v1.StateCouncilInspection
+	(*RecordStateCouncilInspectionRequest)(nil),  // 18: xuncha.v1.RecordStateCouncilInspectionRequest
+	(*ListStateCouncilInspectionsRequest)(nil),   // 19: xuncha.v1.ListStateCouncilInspectionsRequest
+	(*ListStateCouncilInspectionsResponse)(nil),  // 20: xuncha.v1.ListStateCouncilInspectionsResponse
+	(*CreateInspectionRequest)(nil),              // 21: xuncha.v1.CreateInspectionRequest
+	(*GetInspectionRequest)(nil),                 // 22: xuncha.v1.GetInspectionRequest
+	(*ListInspectionsRequest)(nil),               // 23: xuncha.v1.ListInspectionsRequest
+	(*ListInspectionsResponse)(nil),              // 24: xuncha.v1.ListInspectionsResponse
+	nil,                                          // 25: xuncha.v1.InspectionSummary.ByKindEntry
+	nil,                                          // 26: xuncha.v1.InspectionSummary.BySeverityEntry
+	nil,                                          // 27: xuncha.v1.InspectionSummary.ByContentAreaEntry
+	nil,                                          // 28: xuncha.v1.Inspection.RecordsEntry
+	(*Unit)(nil),                                 // 29: xuncha.v1.Unit
+	(*timestamppb.Timestamp)(nil),                // 30: google.protobuf.Timestamp
+	(*Actor)(nil),                                // 31: xuncha.v1.Actor
+	(*Deadline)(nil),                             // 32: xuncha.v1.Deadline
+	(*Escalation)(nil),                           // 33: xuncha.v1.Escalation
+	(*FindingEvent)(nil),                         // 34: xuncha.v1.FindingEvent
 }
 var file_xuncha_v1_inspection_proto_depIdxs = []int32{
-	24, // 0: xuncha.v1.InspectionSummary.by_kind:type_name -> xuncha.v1.InspectionSummary.ByKindEntry
-	25, // 1: xuncha.v1.InspectionSummary.by_severity:type_name -> xuncha.v1.InspectionSummary.BySeverityEntry
-	26, // 2: xuncha.v1.InspectionSummary.by_content_area:type_name -> xuncha.v1.InspectionSummary.ByContentAreaEntry
-	28, // 3: xuncha.v1.Inspection.unit:type_name -> xuncha.v1.Unit
+	25, // 0: xuncha.v1.InspectionSummary.by_kind:type_name -> xuncha.v1.InspectionSummary.ByKindEntry
+	26, // 1: xuncha.v1.InspectionSummary.by_severity:type_name -> xuncha.v1.InspectionSummary.BySeverityEntry
+	27, // 2: xuncha.v1.InspectionSummary.by_content_area:type_name -> xuncha.v1.InspectionSummary.ByContentAreaEntry
+	29, // 3: xuncha.v1.Inspection.unit:type_name -> xuncha.v1.Unit
 	0,  // 4: xuncha.v1.Inspection.kind:type_name -> xuncha.v1.Inspection.Kind
 	1,  // 5: xuncha.v1.Inspection.stage:type_name -> xuncha.v1.Inspection.Stage
-	29, // 6: xuncha.v1.Inspection.create_time:type_name -> google.protobuf.Timestamp
-	29, // 7: xuncha.v1.Inspection.update_time:type_name -> google.protobuf.Timestamp
-	30, // 8: xuncha.v1.Inspection.created_by:type_name -> xuncha.v1.Actor
+	30, // 6: xuncha.v1.Inspection.create_time:type_name -> google.protobuf.Timestamp
+	30, // 7: xuncha.v1.Inspection.update_time:type_name -> google.protobuf.Timestamp
+	31, // 8: xuncha.v1.Inspection.created_by:type_name -> xuncha.v1.Actor
 	2,  // 9: xuncha.v1.Inspection.team:type_name -> xuncha.v1.TeamMember
-	31, // 10: xuncha.v1.Inspection.report_deadline:type_name -> xuncha.v1.Deadline
-	31, // 11: xuncha.v1.Inspection.rectification_deadline:type_name -> xuncha.v1.Deadline
-	32, // 12: xuncha.v1.Inspection.escalations:type_name -> xuncha.v1.Escalation
+	32, // 10: xuncha.v1.Inspection.report_deadline:type_name -> xuncha.v1.Deadline
+	32, // 11: xuncha.v1.Inspection.rectification_deadline:type_name -> xuncha.v1.Deadline
+	33, // 12: xuncha.v1.Inspection.escalations:type_name -> xuncha.v1.Escalation
 	3,  // 13: xuncha.v1.Inspection.summary:type_name -> xuncha.v1.InspectionSummary
-	27, // 14: xuncha.v1.Inspection.records:type_name -> xuncha.v1.Inspection.RecordsEntry
-	33, // 15: xuncha.v1.ListInspectionEventsResponse.events:type_name -> xuncha.v1.FindingEvent
-	30, // 16: xuncha.v1.StateCouncilInspection.recorded_by:type_name -> xuncha.v1.Actor
-	29, // 17: xuncha.v1.StateCouncilInspection.create_time:type_name -> google.protobuf.Timestamp
-	16, // 18: xuncha.v1.ListStateCouncilInspectionsResponse.inspections:type_name -> xuncha.v1.StateCouncilInspection
+	28, // 14: xuncha.v1.Inspection.records:type_name -> xuncha.v1.Inspection.RecordsEntry
+	34, // 15: xuncha.v1.ListInspectionEventsResponse.events:type_name -> xuncha.v1.FindingEvent
+	31, // 16: xuncha.v1.StateCouncilInspection.recorded_by:type_name -> xuncha.v1.Actor
+	30, // 17: xuncha.v1.StateCouncilInspection.create_time:type_name -> google.protobuf.Timestamp
+	17, // 18: xuncha.v1.ListStateCouncilInspectionsResponse.inspections:type_name -> xuncha.v1.StateCouncilInspection
 	4,  // 19: xuncha.v1.CreateInspectionRequest.inspection:type_name -> xuncha.v1.Inspection
 	0,  // 20: xuncha.v1.ListInspectionsRequest.kind:type_name -> xuncha.v1.Inspection.Kind
 	1,  // 21: xuncha.v1.ListInspectionsRequest.stage:type_name -> xuncha.v1.Inspection.Stage
 	4,  // 22: xuncha.v1.ListInspectionsResponse.inspections:type_name -> xuncha.v1.Inspection
-	20, // 23: xuncha.v1.InspectionService.CreateInspection:input_type -> xuncha.v1.CreateInspectionRequest
-	21, // 24: xuncha.v1.InspectionService.GetInspection:input_type -> xuncha.v1.GetInspectionRequest
-	22, // 25: xuncha.v1.InspectionService.ListInspections:input_type -> xuncha.v1.ListInspectionsRequest
+	21, // 23: xuncha.v1.InspectionService.CreateInspection:input_type -> xuncha.v1.CreateInspectionRequest
+	22, // 24: xuncha.v1.InspectionService.GetInspection:input_type -> xuncha.v1.GetInspectionRequest
+	23, // 25: xuncha.v1.InspectionService.ListInspections:input_type -> xuncha.v1.ListInspectionsRequest
 	5,  // 26: xuncha.v1.InspectionService.ApproveTeam:input_type -> xuncha.v1.InspectionActionRequest
 	6,  // 27: xuncha.v1.InspectionService.NotifyInspection:input_type -> xuncha.v1.NotifyInspectionRequest
 	7,  // 28: xuncha.v1.InspectionService.StationInspection:input_type -> xuncha.v1.StationInspectionRequest
@@ -2174,29 +2277,31 @@ var file_xuncha_v1_inspection_proto_depIdxs = []int32{
 	11, // 33: xuncha.v1.InspectionService.GiveFeedback:input_type -> xuncha.v1.GiveFeedbackRequest
 	12, // 34: xuncha.v1.InspectionService.ReportInspectionRectification:input_type -> xuncha.v1.ReportInspectionRectificationRequest
 	5,  // 35: xuncha.v1.InspectionService.CloseInspection:input_type -> xuncha.v1.InspectionActionRequest
-	13, // 36: xuncha.v1.InspectionService.CancelInspection:input_type -> xuncha.v1.CancelInspectionRequest
-	14, // 37: xuncha.v1.InspectionService.ListInspectionEvents:input_type -> xuncha.v1.ListInspectionEventsRequest
-	17, // 38: xuncha.v1.InspectionService.RecordStateCouncilInspection:input_type -> xuncha.v1.RecordStateCouncilInspectionRequest
-	18, // 39: xuncha.v1.InspectionService.ListStateCouncilInspections:input_type -> xuncha.v1.ListStateCouncilInspectionsRequest
-	4,  // 40: xuncha.v1.InspectionService.CreateInspection:output_type -> xuncha.v1.Inspection
-	4,  // 41: xuncha.v1.InspectionService.GetInspection:output_type -> xuncha.v1.Inspection
-	23, // 42: xuncha.v1.InspectionService.ListInspections:output_type -> xuncha.v1.ListInspectionsResponse
-	4,  // 43: xuncha.v1.InspectionService.ApproveTeam:output_type -> xuncha.v1.Inspection
-	4,  // 44: xuncha.v1.InspectionService.NotifyInspection:output_type -> xuncha.v1.Inspection
-	4,  // 45: xuncha.v1.InspectionService.StationInspection:output_type -> xuncha.v1.Inspection
-	4,  // 46: xuncha.v1.InspectionService.EndOnsite:output_type -> xuncha.v1.Inspection
-	4,  // 47: xuncha.v1.InspectionService.SubmitReport:output_type -> xuncha.v1.Inspection
-	4,  // 48: xuncha.v1.InspectionService.ReviewReport:output_type -> xuncha.v1.Inspection
-	4,  // 49: xuncha.v1.InspectionService.ApproveReport:output_type -> xuncha.v1.Inspection
-	4,  // 50: xuncha.v1.InspectionService.GiveFeedback:output_type -> xuncha.v1.Inspection
-	4,  // 51: xuncha.v1.InspectionService.ReportInspectionRectification:output_type -> xuncha.v1.Inspection
-	4,  // 52: xuncha.v1.InspectionService.CloseInspection:output_type -> xuncha.v1.Inspection
-	4,  // 53: xuncha.v1.InspectionService.CancelInspection:output_type -> xuncha.v1.Inspection
-	15, // 54: xuncha.v1.InspectionService.ListInspectionEvents:output_type -> xuncha.v1.ListInspectionEventsResponse
-	16, // 55: xuncha.v1.InspectionService.RecordStateCouncilInspection:output_type -> xuncha.v1.StateCouncilInspection
-	19, // 56: xuncha.v1.InspectionService.ListStateCouncilInspections:output_type -> xuncha.v1.ListStateCouncilInspectionsResponse
-	40, // [40:57] is the sub-list for method output_type
-	23, // [23:40] is the sub-list for method input_type
+	13, // 36: xuncha.v1.InspectionService.RecheckFinding:input_type -> xuncha.v1.RecheckFindingRequest
+	14, // 37: xuncha.v1.InspectionService.CancelInspection:input_type -> xuncha.v1.CancelInspectionRequest
+	15, // 38: xuncha.v1.InspectionService.ListInspectionEvents:input_type -> xuncha.v1.ListInspectionEventsRequest
+	18, // 39: xuncha.v1.InspectionService.RecordStateCouncilInspection:input_type -> xuncha.v1.RecordStateCouncilInspectionRequest
+	19, // 40: xuncha.v1.InspectionService.ListStateCouncilInspections:input_type -> xuncha.v1.ListStateCouncilInspectionsRequest
+	4,  // 41: xuncha.v1.InspectionService.CreateInspection:output_type -> xuncha.v1.Inspection
+	4,  // 42: xuncha.v1.InspectionService.GetInspection:output_type -> xuncha.v1.Inspection
+	24, // 43: xuncha.v1.InspectionService.ListInspections:output_type -> xuncha.v1.ListInspectionsResponse
+	4,  // 44: xuncha.v1.InspectionService.ApproveTeam:output_type -> xuncha.v1.Inspection
+	4,  // 45: xuncha.v1.InspectionService.NotifyInspection:output_type -> xuncha.v1.Inspection
+	4,  // 46: xuncha.v1.InspectionService.StationInspection:output_type -> xuncha.v1.Inspection
+	4,  // 47: xuncha.v1.InspectionService.EndOnsite:output_type -> xuncha.v1.Inspection
+	4,  // 48: xuncha.v1.InspectionService.SubmitReport:output_type -> xuncha.v1.Inspection
+	4,  // 49: xuncha.v1.InspectionService.ReviewReport:output_type -> xuncha.v1.Inspection
+	4,  // 50: xuncha.v1.InspectionService.ApproveReport:output_type -> xuncha.v1.Inspection
+	4,  // 51: xuncha.v1.InspectionService.GiveFeedback:output_type -> xuncha.v1.Inspection
+	4,  // 52: xuncha.v1.InspectionService.ReportInspectionRectification:output_type -> xuncha.v1.Inspection
+	4,  // 53: xuncha.v1.InspectionService.CloseInspection:output_type -> xuncha.v1.Inspection
+	4,  // 54: xuncha.v1.InspectionService.RecheckFinding:output_type -> xuncha.v1.Inspection
+	4,  // 55: xuncha.v1.InspectionService.CancelInspection:output_type -> xuncha.v1.Inspection
+	16, // 56: xuncha.v1.InspectionService.ListInspectionEvents:output_type -> xuncha.v1.ListInspectionEventsResponse
+	17, // 57: xuncha.v1.InspectionService.RecordStateCouncilInspection:output_type -> xuncha.v1.StateCouncilInspection
+	20, // 58: xuncha.v1.InspectionService.ListStateCouncilInspections:output_type -> xuncha.v1.ListStateCouncilInspectionsResponse
+	41, // [41:59] is the sub-list for method output_type
+	23, // [23:41] is the sub-list for method input_type
 	23, // [23:23] is the sub-list for extension type_name
 	23, // [23:23] is the sub-list for extension extendee
 	0,  // [0:23] is the sub-list for field type_name
@@ -2216,7 +2321,7 @@ func file_xuncha_v1_inspection_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_xuncha_v1_inspection_proto_rawDesc), len(file_xuncha_v1_inspection_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   26,
+			NumMessages:   27,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -32,6 +32,7 @@ const (
 	InspectionService_GiveFeedback_FullMethodName                  = "/xuncha.v1.InspectionService/GiveFeedback"
 	InspectionService_ReportInspectionRectification_FullMethodName = "/xuncha.v1.InspectionService/ReportInspectionRectification"
 	InspectionService_CloseInspection_FullMethodName               = "/xuncha.v1.InspectionService/CloseInspection"
+	InspectionService_RecheckFinding_FullMethodName                = "/xuncha.v1.InspectionService/RecheckFinding"
 	InspectionService_CancelInspection_FullMethodName              = "/xuncha.v1.InspectionService/CancelInspection"
 	InspectionService_ListInspectionEvents_FullMethodName          = "/xuncha.v1.InspectionService/ListInspectionEvents"
 	InspectionService_RecordStateCouncilInspection_FullMethodName  = "/xuncha.v1.InspectionService/RecordStateCouncilInspection"
@@ -79,6 +80,10 @@ type InspectionServiceClient interface {
 	// CloseInspection closes it once every finding is CLOSED or WITHDRAWN and
 	// stores the summary: RECTIFICATION_REPORTED -> CLOSED.
 	CloseInspection(ctx context.Context, in *InspectionActionRequest, opts ...grpc.CallOption) (*Inspection, error)
+	// RecheckFinding records a FOLLOW_UP (回头看) inspection's re-check of a
+	// closed finding of the inspection it looks back at; a failed re-check
+	// reopens the finding with a new rectification deadline.
+	RecheckFinding(ctx context.Context, in *RecheckFindingRequest, opts ...grpc.CallOption) (*Inspection, error)
 	// CancelInspection cancels an open inspection, with a reason (office).
 	CancelInspection(ctx context.Context, in *CancelInspectionRequest, opts ...grpc.CallOption) (*Inspection, error)
 	// ListInspectionEvents returns the inspection's event log, oldest first.
@@ -228,6 +233,16 @@ func (c *inspectionServiceClient) CloseInspection(ctx context.Context, in *Inspe
 	return out, nil
 }
 
+func (c *inspectionServiceClient) RecheckFinding(ctx context.Context, in *RecheckFindingRequest, opts ...grpc.CallOption) (*Inspection, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Inspection)
+	err := c.cc.Invoke(ctx, InspectionService_RecheckFinding_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *inspectionServiceClient) CancelInspection(ctx context.Context, in *CancelInspectionRequest, opts ...grpc.CallOption) (*Inspection, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(Inspection)
@@ -309,6 +324,10 @@ type InspectionServiceServer interface {
 	// CloseInspection closes it once every finding is CLOSED or WITHDRAWN and
 	// stores the summary: RECTIFICATION_REPORTED -> CLOSED.
 	CloseInspection(context.Context, *InspectionActionRequest) (*Inspection, error)
+	// RecheckFinding records a FOLLOW_UP (回头看) inspection's re-check of a
+	// closed finding of the inspection it looks back at; a failed re-check
+	// reopens the finding with a new rectification deadline.
+	RecheckFinding(context.Context, *RecheckFindingRequest) (*Inspection, error)
 	// CancelInspection cancels an open inspection, with a reason (office).
 	CancelInspection(context.Context, *CancelInspectionRequest) (*Inspection, error)
 	// ListInspectionEvents returns the inspection's event log, oldest first.
@@ -366,6 +385,9 @@ func (UnimplementedInspectionServiceServer) ReportInspectionRectification(contex
 }
 func (UnimplementedInspectionServiceServer) CloseInspection(context.Context, *InspectionActionRequest) (*Inspection, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method CloseInspection not implemented")
+}
+func (UnimplementedInspectionServiceServer) RecheckFinding(context.Context, *RecheckFindingRequest) (*Inspection, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method RecheckFinding not implemented")
 }
 func (UnimplementedInspectionServiceServer) CancelInspection(context.Context, *CancelInspectionRequest) (*Inspection, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method CancelInspection not implemented")
@@ -634,6 +656,24 @@ func _InspectionService_CloseInspection_Handler(srv interface{}, ctx context.Con
 	return interceptor(ctx, in, info, handler)
 }
 
+func _InspectionService_RecheckFinding_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RecheckFindingRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(InspectionServiceServer).RecheckFinding(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: InspectionService_RecheckFinding_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(InspectionServiceServer).RecheckFinding(ctx, req.(*RecheckFindingRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _InspectionService_CancelInspection_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(CancelInspectionRequest)
 	if err := dec(in); err != nil {
@@ -764,6 +804,10 @@ var InspectionService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "CloseInspection",
 			Handler:    _InspectionService_CloseInspection_Handler,
+		},
+		{
+			MethodName: "RecheckFinding",
+			Handler:    _InspectionService_RecheckFinding_Handler,
 		},
 		{
 			MethodName: "CancelInspection",

@@ -1,0 +1,78 @@
+package activities
+
+import (
+	"context"
+	"fmt"
+
+	"go.uber.org/zap"
+
+	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/ledger"
+)
+
+// RecordInterviewInput writes a new interview's ledger row (stage PROPOSED)
+// and its "propose" event.
+type RecordInterviewInput struct {
+	Interview ledger.Interview `json:"interview"`
+	Event     ledger.Event     `json:"event"`
+}
+
+// RecordInterview writes a proposed interview; a retry changes nothing. A
+// workflow ID taken by another interview (ALREADY_EXISTS) is a
+// non-retryable refusal.
+func (a *Activities) RecordInterview(ctx context.Context, in RecordInterviewInput) error {
+	if err := a.Ledger.CreateInterview(ctx, in.Interview, in.Event); err != nil {
+		return derrors.ToTemporal(fmt.Errorf("recording interview %q: %w", in.Interview.ID, err))
+	}
+	a.Log.Info("ledger: interview proposed", zap.String("interview", in.Interview.ID),
+		zap.String("subject", in.Interview.Subject), zap.String("unit", in.Interview.UnitCode),
+		zap.String("source", in.Interview.Source))
+	return nil
+}
+
+// InterviewChangeInput applies one change: the row becomes Interview (if its
+// Version is above the stored one) and Event is appended (if its key is
+// new), in one transaction.
+type InterviewChangeInput struct {
+	Interview ledger.Interview `json:"interview"`
+	Event     ledger.Event     `json:"event"`
+}
+
+// ApplyInterviewChange writes one change of an interview.
+func (a *Activities) ApplyInterviewChange(ctx context.Context, in InterviewChangeInput) error {
+	if err := a.Ledger.ApplyInterviewChange(ctx, in.Interview, in.Event); err != nil {
+		return derrors.ToTemporal(fmt.Errorf("applying %s to interview %q: %w", in.Event.Action, in.Interview.ID, err))
+	}
+	a.Log.Info("ledger: interview changed", zap.String("interview", in.Interview.ID), zap.String("action", in.Event.Action),
+		zap.String("stage", in.Interview.Stage), zap.Int("version", in.Interview.Version))
+	return nil
+}
+
+// EscalateInterviewInput records one escalation step of an interview's
+// follow-up deadline: the escalation row (unique by subject, deadline
+// sequence and step) with its event, then the interview's new row.
+type EscalateInterviewInput struct {
+	Escalation ledger.Escalation `json:"escalation"`
+	Interview  ledger.Interview  `json:"interview"`
+	Event      ledger.Event      `json:"event"`
+}
+
+// EscalateInterview records an escalation step of an interview. The
+// escalation and its event are one transaction, the row's overdue mark a
+// second: both are idempotent, so a retry after a crash between them
+// completes the step.
+func (a *Activities) EscalateInterview(ctx context.Context, in EscalateInterviewInput) (EscalateResult, error) {
+	in.Event.SubjectType, in.Event.SubjectID = ledger.SubjectInterview, in.Interview.ID
+	esc, err := a.Ledger.RecordEscalation(ctx, in.Escalation, ledger.Finding{}, in.Event)
+	if err != nil {
+		return EscalateResult{}, derrors.ToTemporal(fmt.Errorf("recording escalation %s of %s: %w",
+			in.Escalation.Step, in.Escalation.Subject, err))
+	}
+	if err := a.Ledger.ApplyInterviewChange(ctx, in.Interview, ledger.Event{}); err != nil {
+		return EscalateResult{}, derrors.ToTemporal(fmt.Errorf("marking interview %q after %s: %w",
+			in.Interview.ID, in.Escalation.Step, err))
+	}
+	a.Log.Info("ledger: escalation recorded", zap.String("subject", esc.Subject), zap.String("step", esc.Step),
+		zap.Int("deadline_seq", esc.DeadlineSeq), zap.String("escalation", esc.ID))
+	return EscalateResult{Escalation: esc}, nil
+}

@@ -1,0 +1,246 @@
+package ledger
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/xuncha/xuncha/calendar"
+	"github.com/xuncha/xuncha/internal/actor"
+	"github.com/xuncha/xuncha/internal/derrors"
+)
+
+// Exposure kinds: what a publication (曝光) makes known.
+const (
+	ExposureEntryAnnouncement   = "ENTRY_ANNOUNCEMENT"
+	ExposureMajorHazard         = "MAJOR_HAZARD"
+	ExposureSystemicRisk        = "SYSTEMIC_RISK"
+	ExposureRectificationResult = "RECTIFICATION_RESULT"
+	ExposureLookBackResult      = "LOOK_BACK_RESULT"
+)
+
+// ExposureKinds lists the kinds in the API's order.
+var ExposureKinds = []string{ExposureEntryAnnouncement, ExposureMajorHazard, ExposureSystemicRisk,
+	ExposureRectificationResult, ExposureLookBackResult}
+
+// exposureSubjectTypes says which kinds are about one kind of subject only:
+// a team's entry and a look-back's result concern an inspection, a major
+// hazard a finding.
+var exposureSubjectTypes = map[string]string{
+	ExposureEntryAnnouncement: SubjectInspection,
+	ExposureLookBackResult:    SubjectInspection,
+	ExposureMajorHazard:       SubjectFinding,
+}
+
+// Exposure is one publication through the media. Exposures are append-only.
+type Exposure struct {
+	// ID is derived from RequestID (ExposureID) when empty.
+	ID        string `json:"id"`
+	RequestID string `json:"request_id"`
+	Kind      string `json:"kind"`
+	// Subject is "inspection/<id>" or "finding/<id>".
+	Subject string `json:"subject"`
+	Outlet  string `json:"outlet"`
+	// Link is an absolute http(s) URL, or empty.
+	Link string `json:"link,omitempty"`
+	// PublishedOn is the day published, YYYY-MM-DD.
+	PublishedOn string      `json:"published_on"`
+	Title       string      `json:"title"`
+	RecordedBy  actor.Actor `json:"recorded_by"`
+	CreatedAt   time.Time   `json:"created_at"`
+}
+
+// ExposureID is the ID of the exposure recorded by a request, so that a
+// retried request lands on the same row.
+func ExposureID(requestID string) string {
+	sum := sha256.Sum256([]byte("exp\x00" + requestID))
+	return "exp-" + hex.EncodeToString(sum[:8])
+}
+
+// ValidateExposure checks an exposure; field names are RecordExposureRequest's.
+func ValidateExposure(e Exposure) error {
+	var v derrors.Violations
+	switch {
+	case strings.TrimSpace(e.RequestID) == "":
+		v.Add("request_id", "must not be empty: every change carries a client-chosen request_id")
+	case len(e.RequestID) > 128:
+		v.Add("request_id", "must be at most 128 characters")
+	}
+	if !slices.Contains(ExposureKinds, e.Kind) {
+		v.Add("kind", "must be one of %s", strings.Join(ExposureKinds, ", "))
+	}
+	typ, _, err := ParseSubject(e.Subject)
+	switch want, only := exposureSubjectTypes[e.Kind]; {
+	case err != nil:
+		v.Add("subject", `must be "inspection/<id>" or "finding/<id>"`)
+	case only && typ != want:
+		v.Add("subject", "must be %q for a %s exposure", want+"/<id>", e.Kind)
+	}
+	exposureText(&v, "outlet", e.Outlet, 200)
+	exposureText(&v, "title", e.Title, 500)
+	if e.Link != "" {
+		u, err := url.Parse(e.Link)
+		switch {
+		case err != nil || !u.IsAbs() || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+			v.Add("link", "must be an absolute http or https URL")
+		case len(e.Link) > 2000:
+			v.Add("link", "must be at most 2000 characters")
+		}
+	}
+	if _, err := calendar.ParseDate(e.PublishedOn); err != nil {
+		v.Add("published_on", "must be a date YYYY-MM-DD")
+	}
+	return v.Err()
+}
+
+func exposureText(v *derrors.Violations, field, value string, max int) {
+	switch {
+	case strings.TrimSpace(value) == "":
+		v.Add(field, "must not be empty")
+	case utf8.RuneCountInString(value) > max:
+		v.Add(field, "must be at most %d characters", max)
+	}
+}
+
+const insertExposure = `
+INSERT INTO exposures (id, request_id, kind, subject, outlet, link, published_on, title, recorded_by)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+ON CONFLICT DO NOTHING`
+
+const selectExposureColumns = `
+SELECT id, request_id, kind, subject, outlet, link, published_on, title, recorded_by, created_at
+FROM exposures`
+
+func scanExposure(row pgx.Row) (Exposure, error) {
+	var e Exposure
+	var published time.Time
+	var recordedBy []byte
+	if err := row.Scan(&e.ID, &e.RequestID, &e.Kind, &e.Subject, &e.Outlet, &e.Link, &published, &e.Title,
+		&recordedBy, &e.CreatedAt); err != nil {
+		return Exposure{}, err
+	}
+	e.PublishedOn = published.Format(time.DateOnly)
+	if err := json.Unmarshal(recordedBy, &e.RecordedBy); err != nil {
+		return Exposure{}, fmt.Errorf("decoding recorded_by of exposure %q: %w", e.ID, err)
+	}
+	return e, nil
+}
+
+// RecordExposure records a publication and appends an "expose" event to its
+// subject's log, in one transaction. It checks the exposure
+// (ValidateExposure) and that the subject exists (derrors.ErrNotFound
+// otherwise). created is false when the request ID was already recorded: a
+// retry, answered with the first exposure; the same request ID with other
+// values is derrors.ErrAlreadyExists. An empty ID is derived from the
+// request ID (ExposureID).
+func (s *Store) RecordExposure(ctx context.Context, e Exposure) (stored Exposure, created bool, err error) {
+	if err := ValidateExposure(e); err != nil {
+		return Exposure{}, false, err
+	}
+	if e.ID == "" {
+		e.ID = ExposureID(e.RequestID)
+	}
+	typ, subjectID, _ := ParseSubject(e.Subject)
+	published, _ := calendar.ParseDate(e.PublishedOn)
+	publishedOn := time.Date(published.Year, published.Month, published.Day, 0, 0, 0, 0, time.UTC)
+	recordedBy, err := json.Marshal(e.RecordedBy)
+	if err != nil {
+		return Exposure{}, false, fmt.Errorf("encoding recorded_by: %w", err)
+	}
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if err := subjectExists(ctx, tx, typ, subjectID); err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, insertExposure, e.ID, e.RequestID, e.Kind, e.Subject, e.Outlet, e.Link, publishedOn,
+			e.Title, recordedBy)
+		if err != nil {
+			return fmt.Errorf("inserting exposure %q: %w", e.ID, err)
+		}
+		created = tag.RowsAffected() == 1
+		stored, err = scanExposure(tx.QueryRow(ctx, selectExposureColumns+` WHERE request_id = $1`, e.RequestID))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return derrors.New(derrors.ErrAlreadyExists, "exposure ID %q belongs to another request", e.ID)
+		}
+		if err != nil {
+			return fmt.Errorf("reading exposure of request %q: %w", e.RequestID, err)
+		}
+		if !created {
+			if !sameExposure(stored, e) {
+				return derrors.New(derrors.ErrAlreadyExists,
+					"request_id %q already recorded another exposure (%s); use a new request_id", e.RequestID, stored.ID)
+			}
+			return nil
+		}
+		data, err := json.Marshal(map[string]any{
+			"exposure_id": stored.ID, "kind": stored.Kind, "outlet": stored.Outlet, "link": stored.Link,
+			"published_on": stored.PublishedOn, "title": stored.Title,
+		})
+		if err != nil {
+			return fmt.Errorf("encoding event data: %w", err)
+		}
+		return appendEvent(ctx, tx, Event{
+			SubjectType: typ, SubjectID: subjectID, Key: "expose/" + stored.ID, Action: "expose",
+			Actor: e.RecordedBy, Note: fmt.Sprintf("%s published by %s: %s", stored.Kind, stored.Outlet, stored.Title),
+			Data: data, OccurredAt: stored.CreatedAt,
+		})
+	})
+	if err != nil {
+		return Exposure{}, false, err
+	}
+	return stored, created, nil
+}
+
+// sameExposure reports whether a retry asks for what was recorded.
+func sameExposure(stored, e Exposure) bool {
+	return stored.ID == e.ID && stored.Kind == e.Kind && stored.Subject == e.Subject && stored.Outlet == e.Outlet &&
+		stored.Link == e.Link && stored.PublishedOn == e.PublishedOn && stored.Title == e.Title
+}
+
+// subjectExists refuses a finding or inspection the ledger does not hold.
+func subjectExists(ctx context.Context, tx pgx.Tx, typ, id string) error {
+	var exists bool
+	var err error
+	switch typ {
+	case SubjectFinding:
+		err = tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM findings WHERE id = $1)`, id).Scan(&exists)
+	case SubjectInspection:
+		err = tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM inspections WHERE id = $1)`, id).Scan(&exists)
+	default:
+		return derrors.Invalid("subject", `must be "inspection/<id>" or "finding/<id>"`)
+	}
+	if err != nil {
+		return fmt.Errorf("reading %s %q: %w", typ, id, err)
+	}
+	if !exists {
+		return derrors.New(derrors.ErrNotFound, "%s %q not found", typ, id)
+	}
+	return nil
+}
+
+const listExposures = selectExposureColumns + `
+WHERE ($1::text = '' OR subject = $1)
+ORDER BY created_at, id`
+
+// ListExposures returns the exposures of a subject (all when empty), oldest
+// first.
+func (s *Store) ListExposures(ctx context.Context, subject string) ([]Exposure, error) {
+	rows, err := s.pool.Query(ctx, listExposures, subject)
+	if err != nil {
+		return nil, fmt.Errorf("listing exposures: %w", err)
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Exposure, error) { return scanExposure(r) })
+	if err != nil {
+		return nil, fmt.Errorf("listing exposures: %w", err)
+	}
+	return list, nil
+}

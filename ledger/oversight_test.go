@@ -1,0 +1,311 @@
+package ledger_test
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/xuncha/xuncha/calendar"
+	"github.com/xuncha/xuncha/internal/actor"
+	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/ledger"
+)
+
+func newInterview(id, subject string, createdAt time.Time) ledger.Interview {
+	return ledger.Interview{
+		ID: id, WorkflowID: "interview/" + id, RequestID: "req-" + id, Subject: subject, UnitCode: "430100",
+		Reason: "整改逾期", Source: "OFFICE", Stage: "PROPOSED", ProposedBy: office,
+		CreatedAt: createdAt, UpdatedAt: createdAt, Version: 1,
+	}
+}
+
+func TestInterviewProjection(t *testing.T) {
+	t.Parallel()
+	fx := setup(t)
+	iv := newInterview("iv-1", "finding/f-1", march)
+	propose := ledger.Event{Key: "propose/req-iv-1", Action: "propose", StageAfter: "PROPOSED", Actor: office, OccurredAt: march}
+	for range 2 { // a retried activity
+		require.NoError(t, fx.store.CreateInterview(t.Context(), iv, propose))
+	}
+	require.Equal(t, 1, fx.count(t, `SELECT count(*) FROM interviews`))
+
+	other := newInterview("iv-2", "finding/f-1", march)
+	other.WorkflowID = iv.WorkflowID
+	require.ErrorIs(t, fx.store.CreateInterview(t.Context(), other, ledger.Event{Key: "propose/x"}), derrors.ErrAlreadyExists)
+
+	cal := calendar.Builtin()
+	deadline, err := cal.AddWorkingDays(calendar.MustParseDate("2026-04-01"), 5)
+	require.NoError(t, err)
+	held := iv
+	held.Stage, held.Version, held.UpdatedAt = "HELD", 3, march.Add(time.Hour)
+	held.ApprovedBy = &office
+	held.HeldOn, held.Attendees, held.Minutes, held.Requirements = "2026-04-01", []string{"李明", "陈华"}, "纪要", "限期整改"
+	held.FollowUpWorkingDays, held.FollowUpDeadline, held.DeadlineSeq = 5, &deadline, 1
+	hold := ledger.Event{Key: "hold/h1", Action: "hold", StageBefore: "APPROVED", StageAfter: "HELD", Actor: office, OccurredAt: held.UpdatedAt}
+	require.NoError(t, fx.store.ApplyInterviewChange(t.Context(), held, hold))
+	// An older version (a late retry of an earlier change) changes nothing.
+	stale := iv
+	stale.Stage, stale.Version = "APPROVED", 2
+	require.NoError(t, fx.store.ApplyInterviewChange(t.Context(), stale, ledger.Event{Key: "approve/a1", Action: "approve", Actor: office, OccurredAt: march}))
+
+	got, err := fx.store.GetInterview(t.Context(), "iv-1")
+	require.NoError(t, err)
+	require.Equal(t, "HELD", got.Stage)
+	require.Equal(t, 3, got.Version)
+	require.Equal(t, "2026-04-01", got.HeldOn)
+	require.Equal(t, []string{"李明", "陈华"}, got.Attendees)
+	require.Equal(t, &office, got.ApprovedBy)
+	require.Equal(t, "2026-04-09", got.FollowUpDeadline.Due.String())
+	require.Nil(t, got.FollowUpEvidenceIDs)
+
+	open, err := fx.store.OpenInterviewDeadlines(t.Context())
+	require.NoError(t, err)
+	require.Equal(t, []string{"interview/iv-1"}, open)
+
+	events, err := fx.store.Events(t.Context(), ledger.SubjectInterview, "iv-1")
+	require.NoError(t, err)
+	var actions []string
+	for _, e := range events {
+		actions = append(actions, e.Action)
+	}
+	require.Equal(t, []string{"propose", "hold", "approve"}, actions)
+
+	// An escalation of the follow-up deadline: the escalation row and its
+	// event, with no finding touched.
+	esc := ledger.Escalation{Subject: "interview/iv-1", DeadlineSeq: 1, Step: ledger.StepOverdue, UnitCode: "430100",
+		DueAt: deadline.DueAt, FiredAt: deadline.DueAt, Message: "overdue"}
+	stored, err := fx.store.RecordEscalation(t.Context(), esc, ledger.Finding{}, ledger.Event{SubjectType: ledger.SubjectInterview,
+		SubjectID: "iv-1", Key: "escalate/1/OVERDUE", Action: "escalate", Actor: actor.System, OccurredAt: deadline.DueAt})
+	require.NoError(t, err)
+	require.Equal(t, ledger.EscalationID("interview/iv-1", 1, ledger.StepOverdue), stored.ID)
+	list, err := fx.store.EscalationsOf(t.Context(), "interview/iv-1")
+	require.NoError(t, err)
+	require.Len(t, list, 1)
+
+	require.ErrorIs(t, fx.store.ApplyInterviewChange(t.Context(), newInterview("nope", "finding/f-1", march), ledger.Event{}), derrors.ErrNotFound)
+	_, err = fx.store.GetInterview(t.Context(), "nope")
+	require.ErrorIs(t, err, derrors.ErrNotFound)
+	require.Error(t, fx.exec(t, `DELETE FROM interviews`), "interviews are never deleted")
+}
+
+func TestListInterviewsPages(t *testing.T) {
+	t.Parallel()
+	fx := setup(t)
+	for i, id := range []string{"iv-a", "iv-b", "iv-c"} {
+		subject := "finding/f-1"
+		if id == "iv-b" {
+			subject = "inspection/i-1"
+		}
+		iv := newInterview(id, subject, march.Add(time.Duration(i)*time.Minute))
+		require.NoError(t, fx.store.CreateInterview(t.Context(), iv, ledger.Event{Key: "propose/" + id, Action: "propose", Actor: office, OccurredAt: march}))
+	}
+	page, err := fx.store.ListInterviews(t.Context(), ledger.InterviewFilter{}, 2, "")
+	require.NoError(t, err)
+	require.Len(t, page.Interviews, 2)
+	require.Equal(t, "iv-a", page.Interviews[0].ID)
+	require.NotEmpty(t, page.NextPageToken)
+	page, err = fx.store.ListInterviews(t.Context(), ledger.InterviewFilter{}, 2, page.NextPageToken)
+	require.NoError(t, err)
+	require.Len(t, page.Interviews, 1)
+	require.Equal(t, "iv-c", page.Interviews[0].ID)
+	require.Empty(t, page.NextPageToken)
+
+	page, err = fx.store.ListInterviews(t.Context(), ledger.InterviewFilter{Subject: "inspection/i-1"}, 50, "")
+	require.NoError(t, err)
+	require.Len(t, page.Interviews, 1)
+	require.Equal(t, "iv-b", page.Interviews[0].ID)
+	page, err = fx.store.ListInterviews(t.Context(), ledger.InterviewFilter{UnitCode: "999999"}, 50, "")
+	require.NoError(t, err)
+	require.Empty(t, page.Interviews)
+	_, err = fx.store.ListInterviews(t.Context(), ledger.InterviewFilter{}, 50, "garbage")
+	require.ErrorIs(t, err, derrors.ErrInvalidArgument)
+}
+
+func TestSubjectUnit(t *testing.T) {
+	t.Parallel()
+	fx := setup(t)
+	fx.inspection(t, "i-1", "430100")
+	_, err := fx.store.RecordFinding(t.Context(), newFinding("f-1", "i-1", "430100", march), "record/f-1")
+	require.NoError(t, err)
+	for subject, want := range map[string]string{"finding/f-1": "430100", "inspection/i-1": "430100"} {
+		unit, err := fx.store.SubjectUnit(t.Context(), subject)
+		require.NoError(t, err)
+		require.Equal(t, want, unit)
+	}
+	_, err = fx.store.SubjectUnit(t.Context(), "finding/nope")
+	require.ErrorIs(t, err, derrors.ErrNotFound)
+	for _, bad := range []string{"", "finding/", "tip/t-1", "finding/a/b", "f-1"} {
+		_, err = fx.store.SubjectUnit(t.Context(), bad)
+		require.ErrorIs(t, err, derrors.ErrInvalidArgument, bad)
+	}
+}
+
+func exposure(requestID, kind, subject string) ledger.Exposure {
+	return ledger.Exposure{RequestID: requestID, Kind: kind, Subject: subject, Outlet: "湖南日报",
+		Link: "https://hnrb.example.cn/2026/04/01/a.html", PublishedOn: "2026-04-01", Title: "省安全生产巡查组进驻长沙市", RecordedBy: office}
+}
+
+func TestRecordExposure(t *testing.T) {
+	t.Parallel()
+	fx := setup(t)
+	fx.inspection(t, "i-1", "430100")
+	e := exposure("exp-req-1", ledger.ExposureEntryAnnouncement, "inspection/i-1")
+
+	first, created, err := fx.store.RecordExposure(t.Context(), e)
+	require.NoError(t, err)
+	require.True(t, created)
+	require.Equal(t, ledger.ExposureID("exp-req-1"), first.ID)
+	require.Equal(t, "2026-04-01", first.PublishedOn)
+	require.Equal(t, office, first.RecordedBy)
+	again, created, err := fx.store.RecordExposure(t.Context(), e)
+	require.NoError(t, err)
+	require.False(t, created, "a retry")
+	require.Equal(t, first, again)
+
+	changed := e
+	changed.Title = "另一个标题"
+	_, _, err = fx.store.RecordExposure(t.Context(), changed)
+	require.ErrorIs(t, err, derrors.ErrAlreadyExists)
+
+	events, err := fx.store.Events(t.Context(), ledger.SubjectInspection, "i-1")
+	require.NoError(t, err)
+	var expose []ledger.Event
+	for _, ev := range events {
+		if ev.Action == "expose" {
+			expose = append(expose, ev)
+		}
+	}
+	require.Len(t, expose, 1)
+	var data map[string]any
+	require.NoError(t, json.Unmarshal(expose[0].Data, &data))
+	require.Equal(t, first.ID, data["exposure_id"])
+	require.Equal(t, "ENTRY_ANNOUNCEMENT", data["kind"])
+
+	_, _, err = fx.store.RecordExposure(t.Context(), exposure("exp-req-2", ledger.ExposureSystemicRisk, "finding/nope"))
+	require.ErrorIs(t, err, derrors.ErrNotFound)
+
+	list, err := fx.store.ListExposures(t.Context(), "inspection/i-1")
+	require.NoError(t, err)
+	require.Equal(t, []ledger.Exposure{first}, list)
+	list, err = fx.store.ListExposures(t.Context(), "")
+	require.NoError(t, err)
+	require.Len(t, list, 1)
+	require.Error(t, fx.exec(t, `UPDATE exposures SET title = 'x'`), "exposures are append-only")
+	require.Error(t, fx.exec(t, `DELETE FROM exposures`), "exposures are append-only")
+}
+
+func TestValidateExposureNamesFields(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		change func(*ledger.Exposure)
+		fields []string
+	}{
+		{"valid", func(*ledger.Exposure) {}, nil},
+		{"no link is fine", func(e *ledger.Exposure) { e.Link = "" }, nil},
+		{"everything wrong", func(e *ledger.Exposure) {
+			*e = ledger.Exposure{Kind: "RUMOUR", Subject: "tip/t-1", Link: "ftp://x", PublishedOn: "2026-13-01"}
+		}, []string{"request_id", "kind", "subject", "outlet", "title", "link", "published_on"}},
+		{"relative link", func(e *ledger.Exposure) { e.Link = "/news/1" }, []string{"link"}},
+		{"entry of a finding", func(e *ledger.Exposure) { e.Subject = "finding/f-1" }, []string{"subject"}},
+		{"major hazard of an inspection", func(e *ledger.Exposure) { e.Kind = ledger.ExposureMajorHazard }, []string{"subject"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := exposure("r", ledger.ExposureEntryAnnouncement, "inspection/i-1")
+			tc.change(&e)
+			err := ledger.ValidateExposure(e)
+			if tc.fields == nil {
+				require.NoError(t, err)
+				return
+			}
+			var invalid *derrors.InvalidError
+			require.ErrorAs(t, err, &invalid)
+			var fields []string
+			for _, v := range invalid.Violations {
+				fields = append(fields, v.Field)
+			}
+			require.Equal(t, tc.fields, fields)
+		})
+	}
+}
+
+func TestTipLifecycle(t *testing.T) {
+	t.Parallel()
+	fx := setup(t)
+	fx.inspection(t, "i-1", "430100")
+	sealed := []byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29}
+	tip := ledger.Tip{ID: "tip-1", RequestID: "req-tip-1", InspectionID: "i-1", Channel: "LETTER", ReceivedOn: "2026-04-02",
+		Content: "某化工厂夜间违规生产", ReporterCiphertext: sealed, ReceivedBy: member}
+
+	first, created, err := fx.store.ReceiveTip(t.Context(), tip)
+	require.NoError(t, err)
+	require.True(t, created)
+	require.Equal(t, ledger.TipReceived, first.Stage)
+	require.Equal(t, sealed, first.ReporterCiphertext)
+	require.True(t, first.ReporterIdentified())
+	again, created, err := fx.store.ReceiveTip(t.Context(), tip)
+	require.NoError(t, err)
+	require.False(t, created)
+	require.Equal(t, first.ID, again.ID)
+	changed := tip
+	changed.Content = "别的内容"
+	_, _, err = fx.store.ReceiveTip(t.Context(), changed)
+	require.ErrorIs(t, err, derrors.ErrAlreadyExists)
+	orphan := tip
+	orphan.ID, orphan.RequestID, orphan.InspectionID = "tip-2", "req-tip-2", "nope"
+	_, _, err = fx.store.ReceiveTip(t.Context(), orphan)
+	require.ErrorIs(t, err, derrors.ErrNotFound)
+
+	anonymous := tip
+	anonymous.ID, anonymous.RequestID, anonymous.ReporterCiphertext = "tip-3", "req-tip-3", nil
+	anon, _, err := fx.store.ReceiveTip(t.Context(), anonymous)
+	require.NoError(t, err)
+	require.False(t, anon.ReporterIdentified())
+	b, err := json.Marshal(first)
+	require.NoError(t, err)
+	require.NotContains(t, string(b), "ciphertext", "the sealed identity is never marshalled")
+
+	// Triage: a finding, retried; then no other decision.
+	_, err = fx.store.RecordFinding(t.Context(), newFinding("f-1", "i-1", "430100", march), "record/f-1")
+	require.NoError(t, err)
+	tr := ledger.TipTriage{FindingID: "f-1", By: office, EventKey: "triage/t1"}
+	for range 2 {
+		got, err := fx.store.TriageTip(t.Context(), "tip-1", tr)
+		require.NoError(t, err)
+		require.Equal(t, ledger.TipFinding, got.Stage)
+		require.Equal(t, "f-1", got.FindingID)
+	}
+	_, err = fx.store.TriageTip(t.Context(), "tip-1", ledger.TipTriage{DismissReason: "重复", By: office, EventKey: "triage/t2"})
+	var stage *derrors.StageError
+	require.ErrorAs(t, err, &stage)
+	require.Equal(t, ledger.TipFinding, stage.Stage)
+	_, err = fx.store.TriageTip(t.Context(), "tip-3", ledger.TipTriage{FindingID: "nope", By: office, EventKey: "triage/t3"})
+	require.ErrorIs(t, err, derrors.ErrNotFound)
+	dismissed, err := fx.store.TriageTip(t.Context(), "tip-3", ledger.TipTriage{DismissReason: "内容不实", By: office, EventKey: "triage/t4"})
+	require.NoError(t, err)
+	require.Equal(t, ledger.TipDismissed, dismissed.Stage)
+	_, err = fx.store.TriageTip(t.Context(), "missing", ledger.TipTriage{DismissReason: "x", By: office, EventKey: "k"})
+	require.ErrorIs(t, err, derrors.ErrNotFound)
+
+	untriaged, err := fx.store.UntriagedTips(t.Context(), "i-1")
+	require.NoError(t, err)
+	require.Empty(t, untriaged)
+	tips, err := fx.store.ListTips(t.Context(), "i-1")
+	require.NoError(t, err)
+	require.Len(t, tips, 2)
+
+	events, err := fx.store.Events(t.Context(), ledger.SubjectTip, "tip-1")
+	require.NoError(t, err)
+	require.Len(t, events, 2, "receive and one triage")
+	require.Equal(t, "receive", events[0].Action)
+	require.JSONEq(t, `{"inspection_id":"i-1","channel":"LETTER","received_on":"2026-04-02","reporter_identified":true}`, string(events[0].Data))
+	require.Equal(t, "recordFinding", events[1].Action)
+
+	// What was received is never rewritten, nor deleted.
+	require.Error(t, fx.exec(t, `UPDATE tips SET reporter_ciphertext = NULL WHERE id = 'tip-1'`))
+	require.Error(t, fx.exec(t, `UPDATE tips SET content = 'x' WHERE id = 'tip-1'`))
+	require.Error(t, fx.exec(t, `DELETE FROM tips`))
+}

@@ -1,0 +1,268 @@
+package ledger
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/xuncha/xuncha/calendar"
+	"github.com/xuncha/xuncha/internal/actor"
+	"github.com/xuncha/xuncha/internal/derrors"
+)
+
+// SubjectTip marks events of a tip. They never carry the reporter's
+// identity.
+const SubjectTip = "tip"
+
+// Tip stages.
+const (
+	TipReceived  = "RECEIVED"
+	TipFinding   = "FINDING"
+	TipDismissed = "DISMISSED"
+)
+
+// TipChannels lists how a tip may arrive.
+var TipChannels = []string{"LETTER", "PHONE", "EMAIL", "HOTLINE", "VISIT"}
+
+// Tip is a tip from the public as the ledger keeps it. The reporter's
+// identity exists only sealed (internal/tipcrypt, additional data = ID) in
+// ReporterCiphertext, which is never marshalled.
+type Tip struct {
+	ID           string `json:"id"`
+	RequestID    string `json:"request_id"`
+	InspectionID string `json:"inspection_id"`
+	Channel      string `json:"channel"`
+	// ReceivedOn is the day received, YYYY-MM-DD.
+	ReceivedOn string `json:"received_on"`
+	Content    string `json:"content"`
+	// ReporterCiphertext is the sealed identity; nil when the reporter gave
+	// none.
+	ReporterCiphertext []byte      `json:"-"`
+	Stage              string      `json:"stage"`
+	FindingID          string      `json:"finding_id,omitempty"`
+	DismissReason      string      `json:"dismiss_reason,omitempty"`
+	ReceivedBy         actor.Actor `json:"received_by"`
+	CreatedAt          time.Time   `json:"created_at"`
+	UpdatedAt          time.Time   `json:"updated_at"`
+}
+
+// ReporterIdentified reports whether the reporter gave an identity.
+func (t Tip) ReporterIdentified() bool { return len(t.ReporterCiphertext) > 0 }
+
+const insertTip = `
+INSERT INTO tips (id, request_id, inspection_id, channel, received_on, content, reporter_ciphertext, stage,
+                  received_by)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+ON CONFLICT DO NOTHING`
+
+const selectTipColumns = `
+SELECT id, request_id, inspection_id, channel, received_on, content, reporter_ciphertext, stage,
+       COALESCE(finding_id, ''), dismiss_reason, received_by, created_at, updated_at
+FROM tips`
+
+func scanTip(row pgx.Row) (Tip, error) {
+	var t Tip
+	var received time.Time
+	var receivedBy []byte
+	if err := row.Scan(&t.ID, &t.RequestID, &t.InspectionID, &t.Channel, &received, &t.Content,
+		&t.ReporterCiphertext, &t.Stage, &t.FindingID, &t.DismissReason, &receivedBy, &t.CreatedAt,
+		&t.UpdatedAt); err != nil {
+		return Tip{}, err
+	}
+	t.ReceivedOn = received.Format(time.DateOnly)
+	if err := json.Unmarshal(receivedBy, &t.ReceivedBy); err != nil {
+		return Tip{}, fmt.Errorf("decoding received_by of tip %q: %w", t.ID, err)
+	}
+	return t, nil
+}
+
+// ReceiveTip records a tip (stage RECEIVED) and its "receive" event, in one
+// transaction. created is false when the ID was already recorded by the same
+// request (a retry, answered with the first tip); the ID taken by another
+// request is derrors.ErrAlreadyExists, an inspection missing from the ledger
+// derrors.ErrNotFound. The event says whether the reporter gave an identity,
+// never who.
+func (s *Store) ReceiveTip(ctx context.Context, t Tip) (stored Tip, created bool, err error) {
+	if t.ID == "" || t.RequestID == "" {
+		return Tip{}, false, fmt.Errorf("receiving a tip needs its ID and request ID: %w", derrors.ErrInvalidArgument)
+	}
+	d, err := calendar.ParseDate(t.ReceivedOn)
+	if err != nil {
+		return Tip{}, false, derrors.Invalid("received_on", "must be a date YYYY-MM-DD")
+	}
+	receivedOn := time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, time.UTC)
+	receivedBy, err := json.Marshal(t.ReceivedBy)
+	if err != nil {
+		return Tip{}, false, fmt.Errorf("encoding received_by: %w", err)
+	}
+	var ciphertext []byte
+	if len(t.ReporterCiphertext) > 0 {
+		ciphertext = t.ReporterCiphertext
+	}
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, insertTip, t.ID, t.RequestID, t.InspectionID, t.Channel, receivedOn, t.Content,
+			ciphertext, TipReceived, receivedBy)
+		if err != nil {
+			var pgErr *pgconn.PgError
+			if errors.As(err, &pgErr) && pgErr.Code == pgForeignKeyViolation {
+				return derrors.New(derrors.ErrNotFound, "inspection %q not found", t.InspectionID)
+			}
+			return fmt.Errorf("inserting tip %q: %w", t.ID, err)
+		}
+		created = tag.RowsAffected() == 1
+		stored, err = scanTip(tx.QueryRow(ctx, selectTipColumns+` WHERE id = $1`, t.ID))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return derrors.New(derrors.ErrAlreadyExists, "request_id %q already recorded another tip", t.RequestID)
+		}
+		if err != nil {
+			return fmt.Errorf("reading tip %q: %w", t.ID, err)
+		}
+		if !created {
+			if stored.RequestID != t.RequestID || stored.InspectionID != t.InspectionID || stored.Channel != t.Channel ||
+				stored.ReceivedOn != t.ReceivedOn || stored.Content != t.Content {
+				return derrors.New(derrors.ErrAlreadyExists, "tip %q already exists with other content; use a new request_id", t.ID)
+			}
+			return nil
+		}
+		data, err := json.Marshal(map[string]any{
+			"inspection_id": t.InspectionID, "channel": t.Channel, "received_on": t.ReceivedOn,
+			"reporter_identified": ciphertext != nil,
+		})
+		if err != nil {
+			return fmt.Errorf("encoding event data: %w", err)
+		}
+		return appendEvent(ctx, tx, Event{
+			SubjectType: SubjectTip, SubjectID: t.ID, Key: "receive/" + t.RequestID, Action: "receive",
+			StageAfter: TipReceived, Actor: t.ReceivedBy, Data: data, OccurredAt: stored.CreatedAt,
+		})
+	})
+	if err != nil {
+		return Tip{}, false, err
+	}
+	return stored, created, nil
+}
+
+// GetTip reads one tip; a missing one is derrors.ErrNotFound.
+func (s *Store) GetTip(ctx context.Context, id string) (Tip, error) {
+	t, err := scanTip(s.pool.QueryRow(ctx, selectTipColumns+` WHERE id = $1`, id))
+	if err != nil {
+		return Tip{}, notFound(err, fmt.Sprintf("tip %q", id))
+	}
+	return t, nil
+}
+
+// ListTips returns an inspection's tips, oldest first.
+func (s *Store) ListTips(ctx context.Context, inspectionID string) ([]Tip, error) {
+	rows, err := s.pool.Query(ctx, selectTipColumns+` WHERE inspection_id = $1 ORDER BY created_at, id`, inspectionID)
+	if err != nil {
+		return nil, fmt.Errorf("listing tips of inspection %q: %w", inspectionID, err)
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Tip, error) { return scanTip(r) })
+	if err != nil {
+		return nil, fmt.Errorf("listing tips of inspection %q: %w", inspectionID, err)
+	}
+	return list, nil
+}
+
+// UntriagedTips returns the IDs of an inspection's tips still RECEIVED,
+// oldest first.
+func (s *Store) UntriagedTips(ctx context.Context, inspectionID string) ([]string, error) {
+	rows, err := s.pool.Query(ctx, `SELECT id FROM tips WHERE inspection_id = $1 AND stage = $2 ORDER BY created_at, id`,
+		inspectionID, TipReceived)
+	if err != nil {
+		return nil, fmt.Errorf("listing untriaged tips of inspection %q: %w", inspectionID, err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("listing untriaged tips of inspection %q: %w", inspectionID, err)
+	}
+	return ids, nil
+}
+
+// TipTriage is the decision on a tip: a finding recorded from it, or its
+// dismissal with a reason.
+type TipTriage struct {
+	// FindingID is the finding recorded; empty when dismissing.
+	FindingID string
+	// DismissReason is why it is dismissed; empty when a finding was
+	// recorded.
+	DismissReason string
+	By            actor.Actor
+	// EventKey makes a retried triage a no-op.
+	EventKey string
+	At       time.Time
+}
+
+const triageTip = `
+UPDATE tips SET stage = $2, finding_id = NULLIF($3, ''), dismiss_reason = $4, updated_at = $5
+WHERE id = $1 AND stage = $6`
+
+// TriageTip moves a RECEIVED tip to FINDING (with the finding's ID) or
+// DISMISSED (with the reason) and appends the event, in one transaction. The
+// same decision again is a retry: it changes nothing and returns the tip. A
+// tip already decided otherwise is a *derrors.StageError; a missing tip
+// derrors.ErrNotFound; a finding the ledger does not hold derrors.ErrNotFound.
+func (s *Store) TriageTip(ctx context.Context, id string, tr TipTriage) (Tip, error) {
+	stage, action := TipFinding, "recordFinding"
+	if tr.FindingID == "" {
+		stage, action = TipDismissed, "dismiss"
+	}
+	if (tr.FindingID == "") == (tr.DismissReason == "") || tr.EventKey == "" {
+		return Tip{}, fmt.Errorf("a triage is a finding or a dismissal, with an event key: %w", derrors.ErrInvalidArgument)
+	}
+	if tr.At.IsZero() {
+		tr.At = time.Now()
+	}
+	var out Tip
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		t, err := scanTip(tx.QueryRow(ctx, selectTipColumns+` WHERE id = $1 FOR UPDATE`, id))
+		if err != nil {
+			return notFound(err, fmt.Sprintf("tip %q", id))
+		}
+		switch {
+		case t.Stage == stage && t.FindingID == tr.FindingID && t.DismissReason == tr.DismissReason:
+			out = t
+			return nil // a retry
+		case t.Stage != TipReceived:
+			return &derrors.StageError{
+				Reason: "STAGE_NOT_ALLOWED", Subject: "tip/" + id, Action: "triage", Stage: t.Stage,
+				Message: fmt.Sprintf("tip %q is already %s: it was triaged before", id, t.Stage),
+			}
+		}
+		if _, err := tx.Exec(ctx, triageTip, id, stage, tr.FindingID, tr.DismissReason, tr.At, TipReceived); err != nil {
+			var pgErr *pgconn.PgError
+			if errors.As(err, &pgErr) && pgErr.Code == pgForeignKeyViolation {
+				return derrors.New(derrors.ErrNotFound, "finding %q not found", tr.FindingID)
+			}
+			return fmt.Errorf("triaging tip %q: %w", id, err)
+		}
+		data := map[string]any{}
+		if tr.FindingID != "" {
+			data["finding_id"] = tr.FindingID
+		}
+		dataJSON, err := json.Marshal(data)
+		if err != nil {
+			return fmt.Errorf("encoding event data: %w", err)
+		}
+		if err := appendEvent(ctx, tx, Event{
+			SubjectType: SubjectTip, SubjectID: id, Key: tr.EventKey, Action: action, StageBefore: TipReceived,
+			StageAfter: stage, Actor: tr.By, Note: tr.DismissReason, Data: dataJSON, OccurredAt: tr.At,
+		}); err != nil {
+			return err
+		}
+		out, err = scanTip(tx.QueryRow(ctx, selectTipColumns+` WHERE id = $1`, id))
+		if err != nil {
+			return fmt.Errorf("reading tip %q: %w", id, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return Tip{}, err
+	}
+	return out, nil
+}

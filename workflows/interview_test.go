@@ -1,0 +1,421 @@
+package workflows
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/mock"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/xuncha/xuncha/activities"
+	"github.com/xuncha/xuncha/calendar"
+	"github.com/xuncha/xuncha/internal/actor"
+	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/ledger"
+)
+
+// ivLedger stands in for PostgreSQL at the edge of the interview workflow
+// tests, with the ledger's idempotency rules (event keys, versions,
+// escalation keys).
+type ivLedger struct {
+	mu          sync.Mutex
+	rows        map[string]ledger.Interview
+	events      []ledger.Event
+	eventKeys   map[string]bool
+	escalations []ledger.Escalation
+	deliveries  []activities.DeliverWebhookInput
+	calendar    *calendar.Calendar
+}
+
+func (f *ivLedger) appendEvent(e ledger.Event) {
+	key := e.SubjectID + "\x00" + e.Key
+	if e.Key == "" || f.eventKeys[key] {
+		return
+	}
+	f.eventKeys[key] = true
+	f.events = append(f.events, e)
+}
+
+func (f *ivLedger) actions() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for _, e := range f.events {
+		out = append(out, e.Action)
+	}
+	return out
+}
+
+func (f *ivLedger) row(id string) ledger.Interview {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.rows[id]
+}
+
+type ivHarness struct {
+	t   *testing.T
+	env *testsuite.TestWorkflowEnvironment
+	fl  *ivLedger
+}
+
+var ivCommittee = actor.Actor{Name: "周建国", Role: actor.RoleCommittee, Organisation: "省安全生产委员会"}
+
+// ivStart is Monday 2026-03-30 09:00 in Asia/Shanghai: the interview is
+// proposed then; the Qingming holiday (04-04..04-06) falls in its
+// follow-up period.
+var ivStart = time.Date(2026, 3, 30, 9, 0, 0, 0, calendar.Location())
+
+func newIvHarness(t *testing.T) *ivHarness {
+	t.Helper()
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestWorkflowEnvironment()
+	env.SetStartTime(ivStart)
+	env.RegisterActivity(&activities.Activities{})
+	env.RegisterWorkflowWithOptions(InterviewWorkflow, workflow.RegisterOptions{Name: InterviewWorkflowName})
+	fl := &ivLedger{rows: map[string]ledger.Interview{}, eventKeys: map[string]bool{}, calendar: calendar.Builtin()}
+	env.OnActivity(acts.RecordInterview, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.RecordInterviewInput) error {
+			fl.mu.Lock()
+			defer fl.mu.Unlock()
+			if _, ok := fl.rows[in.Interview.ID]; !ok {
+				fl.rows[in.Interview.ID] = in.Interview
+			}
+			e := in.Event
+			e.SubjectType, e.SubjectID = ledger.SubjectInterview, in.Interview.ID
+			fl.appendEvent(e)
+			return nil
+		})
+	env.OnActivity(acts.ApplyInterviewChange, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.InterviewChangeInput) error {
+			fl.mu.Lock()
+			defer fl.mu.Unlock()
+			if in.Interview.Version > fl.rows[in.Interview.ID].Version {
+				fl.rows[in.Interview.ID] = in.Interview
+			}
+			fl.appendEvent(in.Event)
+			return nil
+		})
+	env.OnActivity(acts.EscalateInterview, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.EscalateInterviewInput) (activities.EscalateResult, error) {
+			fl.mu.Lock()
+			defer fl.mu.Unlock()
+			esc := in.Escalation
+			esc.ID = ledger.EscalationID(esc.Subject, esc.DeadlineSeq, esc.Step)
+			for _, e := range fl.escalations {
+				if e.ID == esc.ID {
+					return activities.EscalateResult{Escalation: e}, nil
+				}
+			}
+			fl.escalations = append(fl.escalations, esc)
+			if in.Interview.Version > fl.rows[in.Interview.ID].Version {
+				fl.rows[in.Interview.ID] = in.Interview
+			}
+			fl.appendEvent(in.Event)
+			return activities.EscalateResult{Escalation: esc}, nil
+		})
+	env.OnActivity(acts.ResolveDeadline, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.ResolveDeadlineInput) (activities.ResolvedDeadline, error) {
+			fl.mu.Lock()
+			cal := fl.calendar
+			fl.mu.Unlock()
+			res, err := activities.ResolveDeadline(cal, ledger.DefaultEscalationPolicy(), in.Rule)
+			return res, derrors.ToTemporal(err)
+		})
+	env.OnActivity(acts.Subscribers, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, _ activities.SubscribersInput) (activities.SubscribersResult, error) {
+			return activities.SubscribersResult{WebhookIDs: []string{"wh-1"}}, nil
+		})
+	env.OnActivity(acts.DeliverWebhook, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.DeliverWebhookInput) error {
+			fl.mu.Lock()
+			defer fl.mu.Unlock()
+			fl.deliveries = append(fl.deliveries, in)
+			return nil
+		})
+	return &ivHarness{t: t, env: env, fl: fl}
+}
+
+func newInterviewInput() InterviewInput {
+	return InterviewInput{
+		ID: "iv-1", RequestID: "prop-1", Subject: "finding/f-1", UnitCode: "430100",
+		Reason: "整改报告逾期未报", Source: InterviewSourceOffice, ProposedBy: office,
+	}
+}
+
+// ivResult is what one update answered.
+type ivResult struct {
+	state    InterviewState
+	rejected error // refused by the validator
+	failed   error // accepted but the handler failed
+	done     bool
+}
+
+// update sends an update at the instant at (workflow clock).
+func (h *ivHarness) update(at time.Time, name, requestID string, arg any) *ivResult {
+	r := &ivResult{}
+	h.env.RegisterDelayedCallback(func() {
+		h.env.UpdateWorkflow(name, UpdateID(name, requestID), &testsuite.TestUpdateCallback{
+			OnAccept: func() {},
+			OnReject: func(err error) { r.rejected = err; r.done = true },
+			OnComplete: func(v any, err error) {
+				r.done = true
+				r.failed = err
+				if err == nil {
+					r.state = decodeInterviewState(h.t, v)
+				}
+			},
+		}, arg)
+	}, at.Sub(ivStart))
+	return r
+}
+
+func decodeInterviewState(t *testing.T, v any) InterviewState {
+	switch s := v.(type) {
+	case InterviewState:
+		return s
+	case converter.EncodedValue:
+		var st InterviewState
+		require.NoError(t, s.Get(&st))
+		return st
+	}
+	b, err := json.Marshal(v)
+	require.NoError(t, err)
+	var st InterviewState
+	require.NoError(t, json.Unmarshal(b, &st))
+	return st
+}
+
+func (h *ivHarness) query() InterviewState {
+	v, err := h.env.QueryWorkflow(QueryState)
+	require.NoError(h.t, err)
+	var st InterviewState
+	require.NoError(h.t, v.Get(&st))
+	return st
+}
+
+func (h *ivHarness) run(in InterviewInput) {
+	h.env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: InterviewWorkflowID(in.ID)})
+	h.env.ExecuteWorkflow(InterviewWorkflow, in)
+	require.True(h.t, h.env.IsWorkflowCompleted())
+	require.NoError(h.t, h.env.GetWorkflowError())
+}
+
+func requireAnswered(t *testing.T, rs ...*ivResult) {
+	t.Helper()
+	for i, r := range rs {
+		require.True(t, r.done, "update %d never answered", i)
+		require.NoError(t, r.rejected, "update %d rejected", i)
+		require.NoError(t, r.failed, "update %d failed", i)
+	}
+}
+
+func holdInput(requestID, heldOn string) HoldInterviewInput {
+	return HoldInterviewInput{RequestID: requestID, Actor: office, HeldOn: heldOn,
+		Attendees: []string{"长沙市副市长 李明", "长沙市应急管理局局长 陈华"},
+		Minutes:   "通报问题，听取整改情况汇报", Requirements: "5个工作日内报送整改落实情况"}
+}
+
+func TestInterviewLifecycle(t *testing.T) {
+	h := newIvHarness(t)
+	approve := h.update(shanghai("2026-03-31 10:00"), ActionApproveInterview, "a1",
+		ApproveInterviewInput{RequestID: "a1", Actor: ivCommittee, Note: "同意约谈"})
+	hold := h.update(shanghai("2026-04-01 16:00"), ActionHoldInterview, "h1", holdInput("h1", "2026-04-01"))
+	report := h.update(shanghai("2026-04-03 11:00"), ActionReportInterviewFollowUp, "r1",
+		ReportInterviewFollowUpInput{RequestID: "r1", Actor: unitActor, Report: "已完成整改", EvidenceIDs: []string{"ev-9"}})
+	closed := h.update(shanghai("2026-04-07 09:00"), ActionCloseInterview, "c1", CloseInterviewInput{RequestID: "c1", Actor: office})
+	h.run(newInterviewInput())
+	requireAnswered(t, approve, hold, report, closed)
+
+	require.Equal(t, InterviewApproved, approve.state.Interview.Stage)
+	require.Equal(t, &ivCommittee, approve.state.Interview.ApprovedBy)
+	require.Equal(t, InterviewHeld, hold.state.Interview.Stage)
+	// 5 working days after 2026-04-01, the Qingming holiday (04-04..04-06)
+	// skipped: 04-02, 04-03, 04-07, 04-08, 04-09.
+	require.Equal(t, "2026-04-09", hold.state.Interview.FollowUpDeadline.Due.String())
+	require.True(t, shanghai("2026-04-10 00:00").Equal(hold.state.Interview.FollowUpDeadline.DueAt))
+	require.Equal(t, 5, hold.state.Interview.FollowUpWorkingDays)
+	require.Equal(t, 1, hold.state.Interview.DeadlineSeq)
+	require.Len(t, hold.state.Pending, 2, "reminder and overdue; no interview about an interview")
+	require.Equal(t, InterviewFollowUpReported, report.state.Interview.Stage)
+	require.Empty(t, report.state.Pending, "the report stops the deadline")
+	require.Equal(t, InterviewClosed, closed.state.Interview.Stage)
+
+	require.Equal(t, []string{"propose", ActionApproveInterview, ActionHoldInterview, ActionReportInterviewFollowUp,
+		ActionCloseInterview}, h.fl.actions())
+	require.Empty(t, h.fl.escalations)
+	require.Empty(t, h.fl.deliveries)
+	row := h.fl.row("iv-1")
+	require.Equal(t, InterviewClosed, row.Stage)
+	require.Equal(t, "interview/iv-1", row.WorkflowID)
+	require.Equal(t, len(h.fl.events), row.Version, "one version per recorded change")
+	require.Equal(t, "follow-up reported in time", h.fl.events[3].Note)
+	for _, e := range h.fl.events {
+		require.Equal(t, ledger.SubjectInterview, e.SubjectType)
+		require.Equal(t, "iv-1", e.SubjectID)
+	}
+}
+
+func TestInterviewFollowUpEscalates(t *testing.T) {
+	h := newIvHarness(t)
+	h.update(shanghai("2026-03-31 10:00"), ActionApproveInterview, "a1", ApproveInterviewInput{RequestID: "a1", Actor: office})
+	h.update(shanghai("2026-04-01 16:00"), ActionHoldInterview, "h1", holdInput("h1", "2026-04-01"))
+	var beforeReminder, afterReminder, afterOverdue InterviewState
+	h.env.RegisterDelayedCallback(func() { beforeReminder = h.query() }, shanghai("2026-04-08 23:59").Sub(ivStart))
+	h.env.RegisterDelayedCallback(func() { afterReminder = h.query() }, shanghai("2026-04-09 00:01").Sub(ivStart))
+	h.env.RegisterDelayedCallback(func() { afterOverdue = h.query() }, shanghai("2026-04-10 00:01").Sub(ivStart))
+	late := h.update(shanghai("2026-04-20 10:00"), ActionReportInterviewFollowUp, "r1",
+		ReportInterviewFollowUpInput{RequestID: "r1", Actor: unitActor, Report: "迟报的整改情况"})
+	closed := h.update(shanghai("2026-04-21 10:00"), ActionCloseInterview, "c1", CloseInterviewInput{RequestID: "c1", Actor: office})
+	h.run(newInterviewInput())
+	requireAnswered(t, late, closed)
+
+	// Due 2026-04-09: the reminder at the end of the working day before
+	// (04-08), overdue at the end of 04-09; the office's INTERVIEW_PROPOSED
+	// step is not taken for an interview.
+	want := []struct {
+		step string
+		at   time.Time
+	}{
+		{ledger.StepReminder, shanghai("2026-04-09 00:00")},
+		{ledger.StepOverdue, shanghai("2026-04-10 00:00")},
+	}
+	require.Len(t, h.fl.escalations, len(want))
+	for i, w := range want {
+		esc := h.fl.escalations[i]
+		require.Equal(t, w.step, esc.Step)
+		require.True(t, w.at.Equal(esc.FiredAt), "%s fired at %s, want %s", w.step, esc.FiredAt, w.at)
+		require.Equal(t, "interview/iv-1", esc.Subject)
+		require.Equal(t, 1, esc.DeadlineSeq)
+		require.Equal(t, "430100", esc.UnitCode)
+		require.True(t, shanghai("2026-04-10 00:00").Equal(esc.DueAt))
+	}
+	require.Contains(t, h.fl.escalations[1].Message, "was due 2026-04-09")
+
+	require.Empty(t, beforeReminder.Escalations)
+	require.Len(t, afterReminder.Escalations, 1)
+	require.False(t, afterReminder.Interview.Overdue)
+	require.True(t, afterOverdue.Interview.Overdue)
+	require.Equal(t, 1, afterOverdue.Interview.MissedDeadlines)
+	require.Empty(t, afterOverdue.Pending)
+
+	require.False(t, late.state.Interview.Overdue, "the report ends the overdue state")
+	require.Equal(t, 1, late.state.Interview.MissedDeadlines)
+	require.Equal(t, "follow-up reported after the deadline 2026-04-09", h.fl.events[5].Note)
+
+	// Each step was posted to the subscriber once, with a stable delivery ID.
+	require.Len(t, h.fl.deliveries, 2)
+	for i, d := range h.fl.deliveries {
+		require.Equal(t, EventInterviewEscalated, d.EventType)
+		require.Equal(t, fmt.Sprintf("interview/iv-1/1/%s/wh-1", want[i].step), d.DeliveryID)
+		var payload map[string]any
+		require.NoError(t, json.Unmarshal(d.Payload, &payload))
+		require.Equal(t, EventInterviewEscalated, payload["type"])
+		data := payload["data"].(map[string]any)
+		require.Equal(t, "finding/f-1", data["subject"])
+		require.Equal(t, "2026-04-09", data["due"])
+	}
+	require.Equal(t, []string{"propose", ActionApproveInterview, ActionHoldInterview, "escalate", "escalate",
+		ActionReportInterviewFollowUp, ActionCloseInterview}, h.fl.actions())
+	require.Contains(t, WebhookEventTypes, EventInterviewEscalated)
+}
+
+func TestInterviewRefusedStepsRecordNothing(t *testing.T) {
+	h := newIvHarness(t)
+	early := h.update(shanghai("2026-03-30 10:00"), ActionHoldInterview, "h0", holdInput("h0", "2026-03-30"))
+	byUnit := h.update(shanghai("2026-03-30 11:00"), ActionApproveInterview, "a0", ApproveInterviewInput{RequestID: "a0", Actor: unitActor})
+	approve := h.update(shanghai("2026-03-30 12:00"), ActionApproveInterview, "a1", ApproveInterviewInput{RequestID: "a1", Actor: office})
+	empty := h.update(shanghai("2026-03-30 13:00"), ActionHoldInterview, "h1", HoldInterviewInput{RequestID: "h1", Actor: office, HeldOn: "2026-3-30"})
+	future := h.update(shanghai("2026-03-30 14:00"), ActionHoldInterview, "h2", holdInput("h2", "2026-04-02"))
+	before := h.update(shanghai("2026-03-30 15:00"), ActionHoldInterview, "h3", holdInput("h3", "2026-03-27"))
+	tooLong := holdInput("h4", "2026-03-30")
+	tooLong.FollowUpWorkingDays = 61
+	long := h.update(shanghai("2026-03-30 16:00"), ActionHoldInterview, "h4", tooLong)
+	byMember := h.update(shanghai("2026-03-30 17:00"), ActionCancelInterview, "x0", CancelInterviewInput{RequestID: "x0", Actor: member, Reason: "不需要"})
+	noReason := h.update(shanghai("2026-03-30 18:00"), ActionCancelInterview, "x1", CancelInterviewInput{RequestID: "x1", Actor: office})
+	cancel := h.update(shanghai("2026-03-30 19:00"), ActionCancelInterview, "x2", CancelInterviewInput{RequestID: "x2", Actor: office, Reason: "单位已主动整改"})
+	h.run(newInterviewInput())
+	requireAnswered(t, approve, cancel)
+
+	var stage *derrors.StageError
+	require.ErrorAs(t, derrors.FromTemporal(early.rejected), &stage)
+	require.Equal(t, InterviewProposed, stage.Stage)
+	require.Equal(t, ActionHoldInterview, stage.Action)
+	require.Equal(t, []string{ActionApproveInterview, ActionCancelInterview}, stage.Allowed)
+	require.ErrorIs(t, derrors.FromTemporal(byUnit.rejected), derrors.ErrPermissionDenied)
+	require.ErrorContains(t, derrors.FromTemporal(byUnit.rejected), `not by role "unit"`)
+	require.ErrorIs(t, derrors.FromTemporal(byMember.rejected), derrors.ErrPermissionDenied)
+
+	fields := func(r *ivResult) []string {
+		t.Helper()
+		var invalid *derrors.InvalidError
+		require.ErrorAs(t, derrors.FromTemporal(r.rejected), &invalid)
+		var out []string
+		for _, v := range invalid.Violations {
+			out = append(out, v.Field)
+		}
+		return out
+	}
+	require.Equal(t, []string{"held_on", "attendees", "minutes", "requirements"}, fields(empty))
+	require.Equal(t, []string{"held_on"}, fields(future))
+	require.Equal(t, []string{"held_on"}, fields(before))
+	require.Equal(t, []string{"follow_up_working_days"}, fields(long))
+	require.Equal(t, []string{"note"}, fields(noReason))
+
+	require.Equal(t, []string{"propose", ActionApproveInterview, ActionCancelInterview}, h.fl.actions())
+	require.Equal(t, InterviewCancelled, h.fl.row("iv-1").Stage)
+	require.Equal(t, "单位已主动整改", h.fl.row("iv-1").CancelReason)
+}
+
+// ladderParent stands for a lifecycle whose ladder reached the
+// INTERVIEW_PROPOSED step: it proposes twice (a step retried) and lets the
+// interview record itself before it ends.
+func ladderParent(ctx workflow.Context, in InterviewInput) error {
+	for range 2 {
+		if err := ProposeInterviewFromLadder(ctx, in); err != nil {
+			return err
+		}
+	}
+	return workflow.Sleep(ctx, time.Minute)
+}
+
+func TestProposeInterviewFromLadder(t *testing.T) {
+	h := newIvHarness(t)
+	h.env.RegisterWorkflow(ladderParent)
+	// The interview outlives its parent (ParentClosePolicy ABANDON): the
+	// test ends with the parent.
+	h.env.SetDetachedChildWait(false)
+	h.env.ExecuteWorkflow(ladderParent, InterviewInput{Subject: "finding/f-7", UnitCode: "430100", DeadlineSeq: 2,
+		Reason: "整改报告逾期5个工作日仍未报送"})
+	require.True(t, h.env.IsWorkflowCompleted())
+	require.NoError(t, h.env.GetWorkflowError())
+
+	require.Equal(t, "finding-f-7-2", LadderInterviewID("finding/f-7", 2))
+	row := h.fl.row("finding-f-7-2")
+	require.Equal(t, "interview/finding-f-7-2", row.WorkflowID)
+	require.Equal(t, InterviewSourceLadder, row.Source)
+	require.Equal(t, actor.System, row.ProposedBy)
+	require.Equal(t, "ladder/finding-f-7-2", row.RequestID)
+	require.Equal(t, InterviewProposed, row.Stage)
+	require.Equal(t, []string{"propose"}, h.fl.actions(), "proposed once")
+}
+
+func TestProposeInterviewFromLadderRefusesBadInput(t *testing.T) {
+	h := newIvHarness(t)
+	h.env.RegisterWorkflow(ladderParent)
+	h.env.ExecuteWorkflow(ladderParent, InterviewInput{Subject: "finding-f-7", DeadlineSeq: 1})
+	require.True(t, h.env.IsWorkflowCompleted())
+	err := h.env.GetWorkflowError()
+	require.Error(t, err)
+	require.ErrorContains(t, err, "subject")
+	require.ErrorContains(t, err, "unit_code")
+	require.ErrorContains(t, err, "reason")
+	require.Empty(t, h.fl.actions())
+}
