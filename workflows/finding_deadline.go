@@ -66,6 +66,12 @@ func (w *finding) escalate(ctx workflow.Context, step activities.ScheduledStep) 
 	w.row = next
 	w.escalations = append(w.escalations, res.Escalation)
 	w.publish(ctx)
+	if step.Step == ledger.StepInterviewProposed {
+		if err := ProposeInterviewFromLadder(ctx, InterviewInput{Subject: w.subject(), UnitCode: w.row.UnitCode,
+			Reason: message, DeadlineSeq: w.row.DeadlineSeq}); err != nil {
+			workflow.GetLogger(ctx).Error("proposing the interview failed", "finding", w.row.ID, "error", err)
+		}
+	}
 	w.announce(ctx, EventFindingEscalated, fmt.Sprintf("%s/%d/%s", w.subject(), w.row.DeadlineSeq, step.Step), map[string]any{
 		"escalation":    res.Escalation,
 		"finding_id":    w.row.ID,

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/xuncha/xuncha/activities"
 	"github.com/xuncha/xuncha/calendar"
@@ -33,6 +34,7 @@ type fakeLedger struct {
 	subscribers []string
 	calendar    *calendar.Calendar
 	policy      ledger.EscalationPolicy
+	interviews  []InterviewInput
 }
 
 func (f *fakeLedger) appendEvent(e ledger.Event) {
@@ -138,6 +140,16 @@ func newHarness(t *testing.T) *harness {
 			defer fl.mu.Unlock()
 			fl.deliveries = append(fl.deliveries, in)
 			return nil
+		})
+	// Interviews the ladder proposes are child workflows of their own
+	// (tested in interview_test.go); here only their proposal is recorded.
+	env.RegisterWorkflowWithOptions(InterviewWorkflow, workflow.RegisterOptions{Name: InterviewWorkflowName})
+	env.OnWorkflow(InterviewWorkflowName, mock.Anything, mock.Anything).Return(
+		func(_ workflow.Context, in InterviewInput) (InterviewResult, error) {
+			fl.mu.Lock()
+			defer fl.mu.Unlock()
+			fl.interviews = append(fl.interviews, in)
+			return InterviewResult{Stage: "PROPOSED"}, nil
 		})
 	return &harness{t: t, env: env, fl: fl}
 }
@@ -336,6 +348,11 @@ func TestFindingEscalationLadder(t *testing.T) {
 		require.Equal(t, fmt.Sprintf("finding/f-1/1/%s/wh-1", want[i].step), d.DeliveryID)
 	}
 	require.Equal(t, []string{"record", "list", ActionDiagnose, ActionClassify, ActionRefer, "escalate", "escalate", "escalate", ActionWithdraw}, h.fl.actions())
+	// The last step proposed an interview of the unit's leaders.
+	require.Len(t, h.fl.interviews, 1)
+	require.Equal(t, "finding/f-1", h.fl.interviews[0].Subject)
+	require.Equal(t, "430100", h.fl.interviews[0].UnitCode)
+	require.Equal(t, 1, h.fl.interviews[0].DeadlineSeq)
 	require.Equal(t, FindingWithdrawn, h.fl.row.Stage)
 }
 

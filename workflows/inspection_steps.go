@@ -259,6 +259,12 @@ func (w *inspection) escalate(ctx workflow.Context, step activities.ScheduledSte
 	w.row = n
 	w.escalations = append(w.escalations, res.Escalation)
 	w.publish(ctx)
+	if step.Step == ledger.StepInterviewProposed {
+		if err := ProposeInterviewFromLadder(ctx, InterviewInput{Subject: w.subject(), UnitCode: w.row.UnitCode,
+			Reason: message, DeadlineSeq: w.row.DeadlineSeq}); err != nil {
+			workflow.GetLogger(ctx).Error("proposing the interview failed", "inspection", w.row.ID, "error", err)
+		}
+	}
 	announce(ctx, &w.deliveries, EventInspectionEscalated, fmt.Sprintf("%s/%d/%s", w.subject(), w.row.DeadlineSeq, step.Step), map[string]any{
 		"escalation":    res.Escalation,
 		"inspection_id": w.row.ID,
