@@ -178,3 +178,11 @@ func (a *Activities) StartWorkflow(ctx context.Context, in StartWorkflowInput) e
 	}
 	return nil
 }
+
+// RecordExposure records a publication (an inspection's entry announcement
+// with its published contact channels); a retry with the same request ID is a
+// no-op.
+func (a *Activities) RecordExposure(ctx context.Context, e ledger.Exposure) (ledger.Exposure, error) {
+	stored, _, err := a.Ledger.RecordExposure(ctx, e)
+	return stored, refusal(err)
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"strings"
 
 	"go.temporal.io/sdk/workflow"
 
@@ -50,6 +51,17 @@ func (w *inspection) notify(ctx workflow.Context, in NotifyInput) error {
 }
 
 func (w *inspection) station(ctx workflow.Context, in StationInput) error {
+	// The entry announcement with the contact channels is a publication
+	// (曝光: 巡查组进驻) of its own.
+	channels := strings.TrimSpace(strings.Join([]string{in.ContactPhone, in.ContactMailbox}, " "))
+	actx := workflow.WithActivityOptions(ctx, ledgerActivityOptions)
+	if err := workflow.ExecuteActivity(actx, acts.RecordExposure, ledger.Exposure{
+		RequestID: "station/" + w.row.ID + "/" + in.RequestID, Kind: "ENTRY_ANNOUNCEMENT", Subject: w.subject(),
+		Outlet: "巡查组进驻公告", PublishedOn: in.StationedOn, RecordedBy: in.Actor,
+		Title: fmt.Sprintf("巡查组进驻%s：%s；举报电话/信箱 %s", w.row.UnitName, in.Announcement, channels),
+	}).Get(ctx, nil); err != nil {
+		return fmt.Errorf("recording the entry announcement: %w", err)
+	}
 	n := w.next(StageStationed)
 	n.Records["stationed_on"] = in.StationedOn
 	n.Records["announcement"] = in.Announcement

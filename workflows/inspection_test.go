@@ -138,6 +138,7 @@ type inspectionHarness struct {
 	imu         sync.Mutex
 	row         ledger.Inspection
 	updatesSent []activities.SendUpdateInput
+	exposures   []ledger.Exposure
 	open        int
 }
 
@@ -178,6 +179,13 @@ func newInspectionHarness(t *testing.T) *inspectionHarness {
 			h.row = in.Inspection
 			h.imu.Unlock()
 			return activities.EscalateResult{Escalation: esc}, nil
+		})
+	h.env.OnActivity(acts.RecordExposure, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, e ledger.Exposure) (ledger.Exposure, error) {
+			h.imu.Lock()
+			defer h.imu.Unlock()
+			h.exposures = append(h.exposures, e)
+			return e, nil
 		})
 	h.env.OnActivity(acts.FindingsInStage, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.InspectionFindingsInput) (activities.FindingIDsResult, error) {
@@ -252,6 +260,9 @@ func TestInspectionProcedureWithLateReport(t *testing.T) {
 	st := decodeInspection(t, end)
 	require.Equal(t, StageOnsiteEnded, st.Inspection.Stage)
 	require.Equal(t, "2026-03-27", st.Inspection.ReportDeadline.Due.String())
+	require.Len(t, h.exposures, 1, "stationing publishes the entry announcement")
+	require.Equal(t, "ENTRY_ANNOUNCEMENT", h.exposures[0].Kind)
+	require.Contains(t, h.exposures[0].Title, "0731-12345678")
 	require.Contains(t, st.Inspection.ReportDeadline.Explanation[0], "5 working days after 2026-03-20")
 
 	// The late report was escalated: reminder at the end of 03-26, overdue at

@@ -1,0 +1,294 @@
+package api_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/xuncha/xuncha/calendar"
+	"github.com/xuncha/xuncha/internal/actor"
+	"github.com/xuncha/xuncha/ledger"
+)
+
+// procedureBody is a COMPREHENSIVE inspection of 株洲市 in the current year.
+func procedureBody(requestID string, team []map[string]any) map[string]any {
+	year := today().Year
+	return map[string]any{
+		"request_id": requestID,
+		"inspection": map[string]any{
+			"unit":          map[string]any{"code": "430200", "name": "株洲市"},
+			"kind":          "COMPREHENSIVE",
+			"round":         fmt.Sprintf("%d年第一轮", year),
+			"planned_start": fmt.Sprintf("%d-01-05", year),
+			"planned_end":   fmt.Sprintf("%d-12-20", year),
+			"content_areas": []int{1, 3, 5, 9},
+			"team":          team,
+		},
+	}
+}
+
+// inspectionStep posts a custom method and checks the stage it answers.
+func (s *stack) inspectionStep(id, action string, who actor.Actor, body map[string]any, wantStage string) map[string]any {
+	s.t.Helper()
+	code, got := s.do("POST", "/v1/inspections/"+id+":"+action, &who, body)
+	require.Equal(s.t, http.StatusOK, code, "%s: %v", action, got)
+	require.Equal(s.t, wantStage, got["stage"], action)
+	return got
+}
+
+// interviewStep posts an interview's custom method and checks the stage.
+func (s *stack) interviewStep(id, action string, who actor.Actor, body map[string]any, wantStage string) map[string]any {
+	s.t.Helper()
+	code, got := s.do("POST", "/v1/interviews/"+id+":"+action, &who, body)
+	require.Equal(s.t, http.StatusOK, code, "%s: %v", action, got)
+	require.Equal(s.t, wantStage, got["stage"], action)
+	return got
+}
+
+func (s *stack) inspectionEvents(id string) []string {
+	s.t.Helper()
+	code, body := s.do("GET", "/v1/inspections/"+id+"/events", nil, nil)
+	require.Equal(s.t, http.StatusOK, code, "%v", body)
+	var actions []string
+	for _, e := range body["events"].([]any) {
+		actions = append(actions, e.(map[string]any)["action"].(string))
+	}
+	return actions
+}
+
+// requireDeadline checks a deadline in an answer against the calendar.
+func requireDeadline(t *testing.T, got any, want calendar.Deadline) {
+	t.Helper()
+	d, ok := got.(map[string]any)
+	require.True(t, ok, "no deadline in %v", got)
+	require.Equal(t, want.Due.String(), d["due"])
+	require.Equal(t, want.Rule, d["rule"])
+	lines := d["explanation"].([]any)
+	require.Equal(t, want.Explanation[0], lines[0], "the first line names the due date and the rule")
+}
+
+func TestInspectionProcedureREST(t *testing.T) {
+	s := setup(t)
+	ctx := context.Background()
+	hooks := s.subscribe("finding.major", "inspection.escalated")
+	cal := calendar.Builtin()
+
+	// Three invalid teams are refused, each with the rule it breaks.
+	invalid := []struct {
+		name   string
+		team   func() []map[string]any
+		field  string
+		reason string
+	}{
+		{"five people", func() []map[string]any { return validTeam()[:5] }, "inspection.team", "has 5 people counting leader, deputy and members; the charter requires 6 to 8"},
+		{"leader below department level", func() []map[string]any {
+			tm := validTeam()
+			tm[0]["rank"] = "DIVISION_CHIEF"
+			return tm
+		}, "inspection.team[0].rank", "department-level (厅级)"},
+		{"no deputy", func() []map[string]any {
+			tm := validTeam()
+			tm[1]["role"] = "MEMBER"
+			return tm
+		}, "inspection.team", "has 0 deputies (副组长); the charter requires exactly one"},
+	}
+	for i, tt := range invalid {
+		code, body := s.do("POST", "/v1/inspections", &office, procedureBody(fmt.Sprintf("bad-team-%d", i), tt.team()))
+		require.Equal(t, http.StatusBadRequest, code, "%s: %v", tt.name, body)
+		require.Contains(t, fieldViolations(body), tt.field, tt.name)
+		require.Contains(t, body["message"], tt.reason, tt.name)
+	}
+
+	// Non-repetition: the State Council inspected 430100 this year.
+	code, body := s.do("POST", "/v1/stateCouncilInspections", &office, map[string]any{
+		"request_id": "sc-1", "unit_code": "430100", "year": today().Year, "note": "国务院安委会2026年度考核巡查"})
+	require.Equal(t, http.StatusOK, code, "%v", body)
+	repeat := procedureBody("repeat", validTeam())
+	spec(repeat)["unit"] = map[string]any{"code": "430100", "name": "长沙市"}
+	code, body = s.do("POST", "/v1/inspections", &office, repeat)
+	require.Equal(t, http.StatusConflict, code, "%v", body)
+	require.Equal(t, "STATE_COUNCIL_INSPECTED", errorInfo(body)["reason"])
+	page, err := s.Ledger.ListInspections(ctx, ledger.InspectionFilter{}, 50, "")
+	require.NoError(t, err)
+	require.Empty(t, page.Inspections, "refused plans record nothing")
+
+	// A valid comprehensive inspection of a city.
+	code, created := s.do("POST", "/v1/inspections", &office, procedureBody("plan-1", validTeam()))
+	require.Equal(t, http.StatusOK, code, "%v", created)
+	id := created["id"].(string)
+	require.Equal(t, "PLANNED", created["stage"])
+	require.Equal(t, false, created["team_approved"])
+
+	code, body = s.do("POST", "/v1/inspections/"+id+":notify", &office, map[string]any{"request_id": "n0", "notified_on": today().String()})
+	require.Equal(t, http.StatusConflict, code, "%v", body)
+	require.Equal(t, "TEAM_NOT_APPROVED", errorInfo(body)["reason"])
+
+	got := s.inspectionStep(id, "approveTeam", committee, map[string]any{"request_id": "t1", "note": "同意"}, "PLANNED")
+	require.Equal(t, true, got["team_approved"])
+	s.inspectionStep(id, "notify", office, map[string]any{"request_id": "n1", "notified_on": today().String()}, "NOTIFIED")
+	got = s.inspectionStep(id, "station", teamLeader, map[string]any{"request_id": "s1", "stationed_on": today().String(),
+		"announcement": "巡查时间、任务和要求", "contact_phone": "0731-22334455", "contact_mailbox": "株洲市邮政信箱1号"}, "STATIONED")
+	require.Equal(t, "0731-22334455", got["records"].(map[string]any)["contact_phone"])
+
+	// Three findings; the MAJOR hazard is notified at once.
+	var findings []string
+	for i, severity := range []string{"MAJOR", "GENERAL", "GENERAL"} {
+		code, f := s.do("POST", "/v1/inspections/"+id+"/findings", &member,
+			findingBody(fmt.Sprintf("finding-%d", i), severity, s.evidence(fmt.Sprintf("photo %d", i))))
+		require.Equal(t, http.StatusOK, code, "%v", f)
+		require.Equal(t, "LISTED", f["stage"])
+		require.Regexp(t, `^\d{4}-430200-000\d$`, f["ledger_number"])
+		findings = append(findings, f["id"].(string))
+	}
+	actions, _ := s.events(findings[0])
+	require.Equal(t, []string{"record", "notify", "list"}, actions)
+	hooks.awaitType(t, "finding.major", func(e webhookEvent) bool { return e.Data["finding_id"] == findings[0] })
+	for i, fid := range findings {
+		s.step(fid, "diagnose", member, diagnosis(fmt.Sprintf("d-%d", i)), "DIAGNOSED")
+		s.step(fid, "classify", office, classification(fmt.Sprintf("c-%d", i)), "CLASSIFIED")
+	}
+
+	// On-site work ended 20 days ago: the 5-working-day report deadline has
+	// passed, so the ladder escalates at once.
+	ended := today().AddDays(-20)
+	wantReport, err := cal.AddWorkingDays(ended, 5)
+	require.NoError(t, err)
+	got = s.inspectionStep(id, "endOnsite", teamLeader, map[string]any{"request_id": "e1", "onsite_ended_on": ended.String()}, "ONSITE_ENDED")
+	requireDeadline(t, got["report_deadline"], wantReport)
+	require.Contains(t, got["report_deadline"].(map[string]any)["explanation"].([]any)[0], "5 working days after "+ended.String())
+
+	var esc map[string]any
+	require.Eventually(t, func() bool {
+		code, body := s.do("GET", "/v1/escalations?subject=inspection/"+id, nil, nil)
+		if code != http.StatusOK {
+			return false
+		}
+		for _, e := range body["escalations"].([]any) {
+			if m := e.(map[string]any); m["step"] == "OVERDUE" {
+				esc = m
+				return true
+			}
+		}
+		return false
+	}, 20*time.Second, 200*time.Millisecond, "the missed report deadline escalates within seconds")
+	require.Contains(t, esc["message"], "team leader 赵强")
+	hooks.awaitType(t, "inspection.escalated", func(e webhookEvent) bool {
+		escData, _ := e.Data["escalation"].(map[string]any)
+		return e.Data["inspection_id"] == id && escData["step"] == "OVERDUE"
+	})
+	code, got = s.do("GET", "/v1/inspections/"+id, nil, nil)
+	require.Equal(t, http.StatusOK, code)
+	require.Equal(t, true, got["overdue"])
+	row, err := s.Ledger.GetInspection(ctx, id)
+	require.NoError(t, err)
+	require.True(t, row.Overdue)
+	require.Equal(t, 1, row.MissedDeadlines)
+
+	// Still overdue 5 working days after the deadline: the ladder proposed an
+	// interview (约谈) of the unit's leaders; it is approved, held and closed.
+	var interview map[string]any
+	require.Eventually(t, func() bool {
+		code, body := s.do("GET", "/v1/interviews?subject=inspection/"+id, nil, nil)
+		list, _ := body["interviews"].([]any)
+		if code != http.StatusOK || len(list) == 0 {
+			return false
+		}
+		interview = list[0].(map[string]any)
+		return true
+	}, 20*time.Second, 200*time.Millisecond, "the ladder proposes an interview")
+	require.Equal(t, "LADDER", interview["source"])
+	require.Equal(t, "430200", interview["unit_code"])
+	iid := interview["id"].(string)
+	s.interviewStep(iid, "approve", office, map[string]any{"request_id": "i1", "note": "同意约谈"}, "APPROVED")
+	held := s.interviewStep(iid, "hold", office, map[string]any{"request_id": "i2", "held_on": today().String(),
+		"attendees": []string{"株洲市常务副市长", "市应急管理局局长"}, "minutes": "约谈纪要", "requirements": "五个工作日内报送整改情况"}, "HELD")
+	wantFollowUp, err := cal.AddWorkingDays(today(), 5)
+	require.NoError(t, err)
+	requireDeadline(t, held["follow_up_deadline"], wantFollowUp)
+	s.interviewStep(iid, "reportFollowUp", unit, map[string]any{"request_id": "i3", "report": "已召开专题会议部署整改"}, "FOLLOW_UP_REPORTED")
+	s.interviewStep(iid, "close", office, map[string]any{"request_id": "i4"}, "CLOSED")
+
+	// The late report stops the ladder and is recorded as late.
+	report := s.evidence("inspection report")
+	got = s.inspectionStep(id, "submitReport", teamLeader, map[string]any{"request_id": "r1", "report_evidence_id": report,
+		"summary": "发现问题3项，其中重大事故隐患1项"}, "REPORTED")
+	require.Equal(t, false, got["overdue"])
+	require.Equal(t, float64(1), got["missed_deadlines"])
+	s.inspectionStep(id, "review", office, map[string]any{"request_id": "v1", "copy_to_party_inspection_office": true}, "REVIEWED")
+	s.inspectionStep(id, "approve", committee, map[string]any{"request_id": "a1"}, "APPROVED")
+
+	// Feedback refers the classified findings and starts the rectification
+	// deadline: one month after the feedback.
+	wantRect, err := cal.AddMonths(today(), 1)
+	require.NoError(t, err)
+	got = s.inspectionStep(id, "giveFeedback", office, map[string]any{"request_id": "f1", "feedback_delivered_on": today().String(),
+		"recipients": []string{"市长", "常务副市长"}, "receiving_authority": "株洲市安委办"}, "FEEDBACK_GIVEN")
+	requireDeadline(t, got["rectification_deadline"], wantRect)
+	for _, fid := range findings {
+		code, f := s.do("GET", "/v1/findings/"+fid, nil, nil)
+		require.Equal(t, http.StatusOK, code)
+		require.Equal(t, "REFERRED", f["stage"])
+		requireDeadline(t, f["deadline"], wantRect)
+	}
+
+	// Findings are rectified and verified (one rejected once), the unit
+	// reports, and the inspection closes with its summary.
+	code, body = s.do("POST", "/v1/inspections/"+id+":close", &office, map[string]any{"request_id": "x0"})
+	require.Equal(t, http.StatusConflict, code, "%v", body)
+	for i, fid := range findings {
+		s.step(fid, "reportRectification", unit, rectificationReport(fmt.Sprintf("p-%d", i), s.evidence(fmt.Sprintf("fixed %d", i))), "RECTIFIED")
+		if i == 0 {
+			s.step(fid, "verify", office, map[string]any{"request_id": "reject-0", "accept": false, "reason": "报警装置未联动"}, "REFERRED")
+			s.step(fid, "reportRectification", unit, rectificationReport("p-0b", s.evidence("fixed again")), "RECTIFIED")
+		}
+		s.step(fid, "verify", office, map[string]any{"request_id": fmt.Sprintf("accept-%d", i), "accept": true}, "CLOSED")
+	}
+	code, body = s.do("POST", "/v1/inspections/"+id+":close", &office, map[string]any{"request_id": "x1"})
+	require.Equal(t, http.StatusConflict, code, "the unit has not reported yet: %v", body)
+	s.inspectionStep(id, "reportRectification", unit, map[string]any{"request_id": "q1", "report": "整改报告：3项问题全部整改，问责2人",
+		"evidence_ids": []string{s.evidence("rectification report")}}, "RECTIFICATION_REPORTED")
+	got = s.inspectionStep(id, "close", office, map[string]any{"request_id": "x2", "note": "结果运用"}, "CLOSED")
+	sum := got["summary"].(map[string]any)
+	require.Equal(t, float64(3), sum["findings"])
+	require.Equal(t, float64(3), sum["closed"])
+	require.Equal(t, float64(1), sum["closure_rate"])
+	require.Equal(t, map[string]any{"HAZARD": float64(3)}, sum["by_kind"])
+	require.Equal(t, map[string]any{"MAJOR": float64(1), "GENERAL": float64(2)}, sum["by_severity"])
+	require.GreaterOrEqual(t, sum["deadlines_missed"], float64(1))
+
+	actions = s.inspectionEvents(id)
+	require.Equal(t, []string{"create", "approveTeam", "notify", "station", "endOnsite"}, actions[:5])
+	rest := actions[5:]
+	for len(rest) > 0 && rest[0] == "escalate" {
+		rest = rest[1:]
+	}
+	require.Equal(t, []string{"submitReport", "review", "approve", "giveFeedback", "reportRectification", "close"}, rest)
+	row, err = s.Ledger.GetInspection(ctx, id)
+	require.NoError(t, err)
+	require.Equal(t, "CLOSED", row.Stage)
+	require.NotNil(t, row.Summary)
+	require.True(t, strings.HasPrefix(row.ReportDeadline.Explanation[0], "due "+wantReport.Due.String()))
+}
+
+// awaitType waits for a verified delivery of eventType that matches.
+func (r *receiver) awaitType(t *testing.T, eventType string, match func(webhookEvent) bool) webhookEvent {
+	t.Helper()
+	var got webhookEvent
+	require.Eventually(t, func() bool {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		for _, e := range r.received {
+			if e.Type == eventType && match(e) {
+				got = e
+				return true
+			}
+		}
+		return false
+	}, 20*time.Second, 100*time.Millisecond, "no verified %s webhook", eventType)
+	return got
+}
