@@ -47,6 +47,7 @@ func newDevCmd(cfg *config) *cobra.Command {
 	cfg.bindListen(cmd)
 	// Empty means <data-dir>/evidence, resolved once --data-dir is known.
 	cfg.bindEvidence(cmd, "", " (default <data-dir>/evidence, i.e. .data/evidence)")
+	cfg.bindTipKey(cmd) // unset: <data-dir>/tip.key, created once
 	f := cmd.Flags()
 	f.StringVar(&dc.DataDir, "data-dir", envOr("XUNCHA_DATA_DIR", ".data"), "local state: PostgreSQL cluster and Temporal database [XUNCHA_DATA_DIR]")
 	f.StringVar(&dc.BinDir, "bin-dir", "bin", "where the Temporal CLI is installed if missing")
@@ -77,6 +78,9 @@ func runDev(ctx context.Context, cfg *config, dc *devConfig) error {
 	}
 	if cfg.EvidenceDir == "" {
 		cfg.EvidenceDir = filepath.Join(dataDir, "evidence")
+	}
+	if err := cfg.devTipKey(dataDir, log); err != nil {
+		return err
 	}
 	// Bind the API ports first: a taken port is reported before anything
 	// slow starts.
@@ -184,7 +188,7 @@ xuncha dev is running (Ctrl-C stops everything).
 Create an inspection:
 
   curl -s -X POST %[1]s/v1/inspections -H 'Content-Type: application/json' \
-    -d '{"request_id":"demo-1","inspection":{"unit":{"code":"430100","name":"长沙市"},"kind":"COMPREHENSIVE","round":"2026年第一轮","planned_start":"2026-12-01","planned_end":"2026-12-15"}}'
+    -d '{"request_id":"demo-1","inspection":{"unit":{"code":"430100","name":"长沙市"},"kind":"SPECIAL","round":"2026年第一轮","planned_start":"2026-12-01","planned_end":"2026-12-15","content_areas":[1,5],"team":[{"name":"赵强","role":"LEADER","rank":"INSPECTOR_LEVEL_2"},{"name":"钱敏","role":"DEPUTY","rank":"DIVISION_CHIEF"},{"name":"孙伟","role":"MEMBER","rank":"OTHER"},{"name":"李娜","role":"MEMBER","rank":"OTHER"},{"name":"周杰","role":"MEMBER","rank":"OTHER"},{"name":"吴刚","role":"EXPERT","rank":"OTHER"}]}}'
 
 `, rest, portOf(grpcAddr), uiURL, cfg.TemporalAddress, redactURL(cfg.DatabaseURL), who)
 }
