@@ -1,0 +1,118 @@
+package api_test
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// notice2028 is a fictional notice for a year the built-in calendar lacks.
+func notice2028(requestID string, newYearEnd string) map[string]any {
+	return map[string]any{
+		"request_id": requestID,
+		"doc_number": "国办发明电〔2027〕测试号",
+		"doc_date":   "2027-11-01",
+		"holidays": []map[string]any{
+			{"name": "New Year's Day", "start": "2028-01-01", "end": newYearEnd},
+			{"name": "National Day", "start": "2028-10-01", "end": "2028-10-07"},
+		},
+		"makeup_days": []map[string]any{{"date": "2028-10-08", "name": "National Day"}},
+	}
+}
+
+func TestCalendarVersionsREST(t *testing.T) {
+	s := setup(t)
+
+	// A year without data is refused, never guessed.
+	code, body := s.do("GET", "/v1/calendar/2028", nil, nil)
+	require.Equal(t, http.StatusConflict, code, "%v", body)
+	require.Contains(t, body["message"], "no data for year 2028")
+	code, body = s.do("POST", "/v1/calendar:deadline", nil, map[string]any{"from": "2027-12-28", "working_days": 5})
+	require.Equal(t, http.StatusConflict, code, "%v", body)
+	require.Equal(t, "CALENDAR_NO_DATA", errorInfo(body)["reason"])
+
+	// Malformed notices and requests name the field and change nothing.
+	bad := []struct {
+		name  string
+		path  string
+		body  map[string]any
+		field string
+	}{
+		{"make-up day on a weekday", "/v1/calendar/2028", func() map[string]any {
+			n := notice2028("bad-1", "2028-01-03")
+			n["makeup_days"] = []map[string]any{{"date": "2028-10-09", "name": "National Day"}}
+			return n
+		}(), "makeup_days[0].date"},
+		{"holiday outside the year", "/v1/calendar/2028", notice2028("bad-2", "2029-01-02"), "holidays[0].end"},
+		{"no document number", "/v1/calendar/2028", func() map[string]any {
+			n := notice2028("bad-3", "2028-01-03")
+			delete(n, "doc_number")
+			return n
+		}(), "doc_number"},
+	}
+	for _, tt := range bad {
+		code, body := s.do("PUT", tt.path, &office, tt.body)
+		require.Equal(t, http.StatusBadRequest, code, "%s: %v", tt.name, body)
+		require.Contains(t, fieldViolations(body), tt.field, tt.name)
+	}
+	for _, tt := range []struct {
+		name  string
+		body  map[string]any
+		field string
+	}{
+		{"count below 1", map[string]any{"from": "2026-09-30", "working_days": -1}, "working_days"},
+		{"more than 12 months", map[string]any{"from": "2026-01-31", "months": 13}, "months"},
+		{"both", map[string]any{"from": "2026-01-31", "months": 1, "working_days": 1}, "working_days"},
+		{"bad date", map[string]any{"from": "2026-02-30", "months": 1}, "from"},
+	} {
+		code, body := s.do("POST", "/v1/calendar:deadline", nil, tt.body)
+		require.Equal(t, http.StatusBadRequest, code, "%s: %v", tt.name, body)
+		require.Contains(t, fieldViolations(body), tt.field, tt.name)
+	}
+	code, body = s.do("GET", "/v1/calendar/versions", nil, nil)
+	require.Equal(t, http.StatusOK, code)
+	require.Empty(t, body["versions"])
+
+	// The office loads 2028: a new version, used by the next computation.
+	code, v1 := s.do("PUT", "/v1/calendar/2028", &office, notice2028("load-1", "2028-01-03"))
+	require.Equal(t, http.StatusOK, code, "%v", v1)
+	require.Equal(t, "calendar version "+v1["id"].(string), v1["label"])
+	code, d := s.do("POST", "/v1/calendar:deadline", nil, map[string]any{"from": "2027-12-28", "working_days": 5})
+	require.Equal(t, http.StatusOK, code, "%v", d)
+	// 12-29, 12-30, 12-31 (Fri), then 2028-01-01..01-03 New Year, 01-04, 01-05.
+	require.Equal(t, "2028-01-05", d["due"])
+	require.Contains(t, d["explanation"].([]any)[0], "calendar version "+v1["id"].(string))
+
+	// An amended notice is a second version; the first is still listed.
+	code, v2 := s.do("PUT", "/v1/calendar/2028", &office, notice2028("load-2", "2028-01-04"))
+	require.Equal(t, http.StatusOK, code, "%v", v2)
+	require.NotEqual(t, v1["id"], v2["id"])
+	code, d = s.do("POST", "/v1/calendar:deadline", nil, map[string]any{"from": "2027-12-28", "working_days": 5})
+	require.Equal(t, http.StatusOK, code)
+	require.Equal(t, "2028-01-06", d["due"], "the amended New Year holiday moves the deadline")
+	code, body = s.do("GET", "/v1/calendar/versions", nil, nil)
+	require.Equal(t, http.StatusOK, code)
+	versions := body["versions"].([]any)
+	require.Len(t, versions, 2)
+	require.Equal(t, v2["id"], versions[0].(map[string]any)["id"], "newest first")
+	require.Equal(t, v1["id"], versions[1].(map[string]any)["id"])
+	code, year := s.do("GET", "/v1/calendar/2028", nil, nil)
+	require.Equal(t, http.StatusOK, code)
+	require.Equal(t, v2["id"], year["version"].(map[string]any)["id"])
+
+	// Repeating a load returns the first answer and adds no version; the same
+	// request_id with another notice is a conflict.
+	code, again := s.do("PUT", "/v1/calendar/2028", &office, notice2028("load-2", "2028-01-04"))
+	require.Equal(t, http.StatusOK, code)
+	require.Equal(t, v2["id"], again["id"])
+	code, _ = s.do("PUT", "/v1/calendar/2028", &office, notice2028("load-2", "2028-01-05"))
+	require.Equal(t, http.StatusConflict, code)
+	code, body = s.do("GET", "/v1/calendar/versions", nil, nil)
+	require.Equal(t, http.StatusOK, code)
+	require.Len(t, body["versions"], 2)
+
+	// Only the office loads notices.
+	code, _ = s.do("PUT", "/v1/calendar/2028", &unit, notice2028("load-3", "2028-01-04"))
+	require.Equal(t, http.StatusForbidden, code)
+}

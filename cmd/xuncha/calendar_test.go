@@ -1,0 +1,106 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/xuncha/xuncha/api"
+	"github.com/xuncha/xuncha/calendar"
+	"github.com/xuncha/xuncha/internal/actor"
+	"github.com/xuncha/xuncha/internal/testenv"
+	"github.com/xuncha/xuncha/ledger"
+	xunchav1 "github.com/xuncha/xuncha/proto/xuncha/v1"
+)
+
+func TestMain(m *testing.M) { os.Exit(testenv.Run(m)) }
+
+// run executes the CLI with args and returns what it printed.
+func run(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	t.Setenv("DATABASE_URL", "")
+	cmd := newRootCmd()
+	var out bytes.Buffer
+	cmd.SetOut(&out)
+	cmd.SetErr(&out)
+	cmd.SetArgs(args)
+	err := cmd.ExecuteContext(context.Background())
+	return out.String(), err
+}
+
+func TestCalendarDeadlineCLI(t *testing.T) {
+	tests := []struct {
+		args []string
+		due  string
+		line string
+	}{
+		{[]string{"--from", "2024-09-30", "--working-days", "5"}, "2024-10-12", "10-12 Saturday is a working day (National Day make-up)"},
+		{[]string{"--from", "2025-01-31", "--months", "1"}, "2025-02-28", "February has no 31st"},
+		{[]string{"--from", "2024-01-31", "--months", "1"}, "2024-02-29", "February has no 31st"},
+	}
+	for _, tt := range tests {
+		out, err := run(t, append([]string{"calendar", "deadline"}, tt.args...)...)
+		require.NoError(t, err)
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		require.Equal(t, tt.due, lines[0], "the due date alone on the first line")
+		require.Contains(t, out, tt.line)
+	}
+	_, err := run(t, "calendar", "deadline", "--from", "2031-01-01", "--months", "1")
+	require.ErrorContains(t, err, "no data for year 2031")
+	_, err = run(t, "calendar", "deadline", "--from", "2026-01-01", "--months", "13")
+	require.ErrorContains(t, err, "months: must be between 1 and 12")
+
+	out, err := run(t, "calendar", "show", "2026")
+	require.NoError(t, err)
+	require.Contains(t, out, "2026-10-01..2026-10-07")
+	require.Contains(t, out, "2026-10-10 Saturday")
+}
+
+// TestCalendarCLIMatchesAPI loads a calendar version into a real ledger and
+// checks that the CLI (with DATABASE_URL) and the API answer alike.
+func TestCalendarCLIMatchesAPI(t *testing.T) {
+	ctx := context.Background()
+	url := testenv.PostgresURL(t)
+	_, err := ledger.Migrate(ctx, url)
+	require.NoError(t, err)
+	store, err := ledger.Open(ctx, url)
+	require.NoError(t, err)
+	t.Cleanup(store.Close)
+
+	n := calendar.Notice{Year: 2028, DocNumber: "测试通知", Holidays: []calendar.Holiday{
+		{Name: "New Year's Day", Start: calendar.MustParseDate("2028-01-01"), End: calendar.MustParseDate("2028-01-03")},
+	}}
+	notice, err := json.Marshal(n)
+	require.NoError(t, err)
+	_, _, err = store.InsertCalendarVersion(ctx, ledger.CalendarVersion{Year: 2028, RequestID: "cli-1", DocNumber: n.DocNumber,
+		Notice: notice, LoadedBy: actor.Actor{Name: "王芳", Role: actor.RoleOffice, Organisation: "省安委办"}})
+	require.NoError(t, err)
+
+	for _, args := range [][]string{
+		{"--from", "2027-12-28", "--working-days", "5"},
+		{"--from", "2026-09-30", "--working-days", "5"},
+		{"--from", "2027-12-31", "--months", "1"},
+	} {
+		out, err := run(t, append([]string{"calendar", "deadline", "--database-url", url}, args...)...)
+		require.NoError(t, err)
+		req := &xunchav1.ComputeDeadlineRequest{From: args[1]}
+		if args[2] == "--months" {
+			req.Months = 1
+		} else {
+			req.WorkingDays = 5
+		}
+		server := &api.CalendarServer{Ledger: store}
+		d, err := server.ComputeDeadline(ctx, req)
+		require.NoError(t, err)
+		want := append([]string{d.GetDue()}, d.GetExplanation()...)
+		require.Equal(t, want, strings.Split(strings.TrimSpace(out), "\n"), "CLI and API agree for %v", args)
+	}
+	out, err := run(t, "calendar", "deadline", "--database-url", url, "--from", "2027-12-28", "--working-days", "5")
+	require.NoError(t, err)
+	require.Contains(t, out, "calendar version 1", "the loaded version is used and named")
+}
