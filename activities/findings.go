@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -249,7 +250,7 @@ type OpenDeadlinesResult struct {
 	WorkflowIDs []string `json:"workflow_ids"`
 }
 
-// OpenDeadlines lists the workflow IDs of findings (and inspections) whose
+// OpenDeadlines lists the workflow IDs of findings, inspections and interviews whose
 // deadline is running, for re-dating after a calendar change.
 //
 // Inspections' deadlines are not projected in the ledger yet, so only
@@ -259,6 +260,12 @@ func (a *Activities) OpenDeadlines(ctx context.Context) (OpenDeadlinesResult, er
 	if err != nil {
 		return OpenDeadlinesResult{}, derrors.ToTemporal(err)
 	}
+	interviews, err := a.Ledger.OpenInterviewDeadlines(ctx)
+	if err != nil {
+		return OpenDeadlinesResult{}, derrors.ToTemporal(err)
+	}
+	ids = append(ids, interviews...)
+	slices.Sort(ids)
 	if ids == nil {
 		ids = []string{}
 	}

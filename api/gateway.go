@@ -45,6 +45,9 @@ func (s *Server) gateway(ctx context.Context, conn *grpc.ClientConn) (http.Handl
 		"FindingService":    xunchav1.RegisterFindingServiceHandler,
 		"EscalationService": xunchav1.RegisterEscalationServiceHandler,
 		"WebhookService":    xunchav1.RegisterWebhookServiceHandler,
+		"InterviewService":  xunchav1.RegisterInterviewServiceHandler,
+		"ExposureService":   xunchav1.RegisterExposureServiceHandler,
+		"TipService":        xunchav1.RegisterTipServiceHandler,
 	} {
 		if err := register(ctx, mux, conn); err != nil {
 			return nil, fmt.Errorf("registering the %s gateway: %w", name, err)

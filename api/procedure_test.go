@@ -262,8 +262,9 @@ func TestInspectionProcedureREST(t *testing.T) {
 	require.GreaterOrEqual(t, sum["deadlines_missed"], float64(1))
 
 	actions = s.inspectionEvents(id)
-	require.Equal(t, []string{"create", "approveTeam", "notify", "station", "endOnsite"}, actions[:5])
-	rest := actions[5:]
+	// Stationing publishes the entry announcement (an exposure) first.
+	require.Equal(t, []string{"create", "approveTeam", "notify", "expose", "station", "endOnsite"}, actions[:6])
+	rest := actions[6:]
 	for len(rest) > 0 && rest[0] == "escalate" {
 		rest = rest[1:]
 	}

@@ -21,6 +21,7 @@ import (
 
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/evidence"
+	"github.com/xuncha/xuncha/internal/tipcrypt"
 	"github.com/xuncha/xuncha/ledger"
 	xunchav1 "github.com/xuncha/xuncha/proto/xuncha/v1"
 )
@@ -45,6 +46,8 @@ type Server struct {
 	// MaxEvidenceBytes is the largest evidence upload accepted (default
 	// DefaultMaxEvidenceBytes, 100 MiB).
 	MaxEvidenceBytes int64
+	// Tips seals the identity of tips' reporters (XUNCHA_TIP_KEY). Required.
+	Tips *tipcrypt.Sealer
 	// Log is the structured logger.
 	Log *zap.Logger
 }
@@ -58,6 +61,9 @@ func (s *Server) Run(ctx context.Context) error {
 	if s.Evidence == nil {
 		return errors.New("api: Server.Evidence, the evidence store, is not set")
 	}
+	if s.Tips == nil {
+		return errors.New("api: Server.Tips, the sealer of tip reporters' identities, is not set")
+	}
 	grpcServer := grpc.NewServer(grpc.ChainUnaryInterceptor(s.unaryInterceptor))
 	xunchav1.RegisterInspectionServiceServer(grpcServer, &InspectionServer{
 		Temporal: s.Temporal, Ledger: s.Ledger, TaskQueue: s.TaskQueue, Log: s.Log,
@@ -65,9 +71,13 @@ func (s *Server) Run(ctx context.Context) error {
 	xunchav1.RegisterCalendarServiceServer(grpcServer, &CalendarServer{
 		Ledger: s.Ledger, OnLoad: RedateOnLoad(s.Temporal, s.TaskQueue), Log: s.Log,
 	})
-	xunchav1.RegisterFindingServiceServer(grpcServer, &FindingServer{
+	findings := &FindingServer{Temporal: s.Temporal, Ledger: s.Ledger, TaskQueue: s.TaskQueue, Log: s.Log}
+	xunchav1.RegisterFindingServiceServer(grpcServer, findings)
+	xunchav1.RegisterInterviewServiceServer(grpcServer, &InterviewServer{
 		Temporal: s.Temporal, Ledger: s.Ledger, TaskQueue: s.TaskQueue, Log: s.Log,
 	})
+	xunchav1.RegisterExposureServiceServer(grpcServer, &ExposureServer{Ledger: s.Ledger, Log: s.Log})
+	xunchav1.RegisterTipServiceServer(grpcServer, &TipServer{Ledger: s.Ledger, Sealer: s.Tips, Findings: findings, Log: s.Log})
 	xunchav1.RegisterEscalationServiceServer(grpcServer, &EscalationServer{Ledger: s.Ledger, Log: s.Log})
 	xunchav1.RegisterWebhookServiceServer(grpcServer, &WebhookServer{Ledger: s.Ledger, Log: s.Log})
 	healthServer := health.NewServer()
@@ -140,6 +150,9 @@ var serviceNames = []string{
 	xunchav1.FindingService_ServiceDesc.ServiceName,
 	xunchav1.EscalationService_ServiceDesc.ServiceName,
 	xunchav1.WebhookService_ServiceDesc.ServiceName,
+	xunchav1.InterviewService_ServiceDesc.ServiceName,
+	xunchav1.ExposureService_ServiceDesc.ServiceName,
+	xunchav1.TipService_ServiceDesc.ServiceName,
 }
 
 // watchHealth keeps grpc.health.v1 in step with readiness.

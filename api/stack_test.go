@@ -15,6 +15,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
@@ -25,6 +27,7 @@ import (
 	"github.com/xuncha/xuncha/internal/evidence"
 	"github.com/xuncha/xuncha/internal/logging"
 	"github.com/xuncha/xuncha/internal/testenv"
+	"github.com/xuncha/xuncha/internal/tipcrypt"
 	"github.com/xuncha/xuncha/ledger"
 	"github.com/xuncha/xuncha/workflows"
 )
@@ -37,6 +40,11 @@ type stack struct {
 	Temporal client.Client
 	BaseURL  string
 	Conn     *grpc.ClientConn
+	// Tips is the server's sealer of tip reporters' identities.
+	Tips *tipcrypt.Sealer
+	// Logs holds every line the stack logged (API, worker, Temporal SDK), at
+	// debug level and up.
+	Logs *observer.ObservedLogs
 
 	queue      string
 	log        *zap.Logger
@@ -49,10 +57,15 @@ var office = actor.Actor{Name: "王芳", Role: actor.RoleOffice, Organisation: "
 func setup(t *testing.T) *stack {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	log := testenv.Logger(t)
+	observed, logs := observer.New(zapcore.DebugLevel)
+	log := zap.New(zapcore.NewTee(testenv.Logger(t).Core(), observed))
+	tipKey, err := tipcrypt.ParseKey(tipcrypt.GenerateKey())
+	require.NoError(t, err)
+	tips, err := tipcrypt.New(tipKey)
+	require.NoError(t, err)
 
 	dbURL := testenv.PostgresURL(t)
-	_, err := ledger.Migrate(ctx, dbURL)
+	_, err = ledger.Migrate(ctx, dbURL)
 	require.NoError(t, err)
 	store, err := ledger.Open(ctx, dbURL)
 	require.NoError(t, err)
@@ -71,13 +84,13 @@ func setup(t *testing.T) *stack {
 	require.NoError(t, err)
 
 	srv := &api.Server{Temporal: tc, Ledger: store, TaskQueue: queue, GRPCListener: grpcL, HTTPListener: httpL,
-		Evidence: &evidence.Store{Dir: t.TempDir()}, Log: log}
+		Evidence: &evidence.Store{Dir: t.TempDir()}, Tips: tips, Log: log}
 	done := make(chan error, 1)
 	go func() { done <- srv.Run(ctx) }()
 
 	conn, err := grpc.NewClient(grpcL.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	require.NoError(t, err)
-	s := &stack{t: t, Ledger: store, Temporal: tc, BaseURL: "http://" + httpL.Addr().String(), Conn: conn, queue: queue, log: log}
+	s := &stack{t: t, Ledger: store, Temporal: tc, BaseURL: "http://" + httpL.Addr().String(), Conn: conn, Tips: tips, Logs: logs, queue: queue, log: log}
 	t.Cleanup(func() {
 		_ = conn.Close()
 		s.StopWorker()

@@ -332,7 +332,6 @@ func (w *inspection) redate(ctx workflow.Context, sig CalendarChangedSignal) err
 	return nil
 }
 
-
 // recheck records a FOLLOW_UP inspection's re-check of a closed finding of
 // the inspection it looks back at. A failed re-check reopens the finding: a
 // new run of its workflow starts in REFERRED with a new deadline.

@@ -88,7 +88,9 @@ func TestValidateTeamNamesTheRule(t *testing.T) {
 	require.Empty(t, v)
 }
 
-func contains(s, sub string) bool { return len(sub) == 0 || (len(s) >= len(sub) && (s == sub || indexOf(s, sub) >= 0)) }
+func contains(s, sub string) bool {
+	return len(sub) == 0 || (len(s) >= len(sub) && (s == sub || indexOf(s, sub) >= 0))
+}
 
 func indexOf(s, sub string) int {
 	for i := 0; i+len(sub) <= len(s); i++ {
@@ -324,7 +326,6 @@ func decodeInspection(t *testing.T, r *result) InspectionState {
 	return r.istate
 }
 
-
 func TestFollowUpRecheckReopensFinding(t *testing.T) {
 	h := newInspectionHarness(t)
 	closed := newFinding(SeverityGeneral)
@@ -341,7 +342,10 @@ func TestFollowUpRecheckReopensFinding(t *testing.T) {
 			return f, nil
 		})
 	h.env.OnActivity(acts.StartWorkflow, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.StartWorkflowInput) error { started = append(started, in); return nil })
+		func(_ context.Context, in activities.StartWorkflowInput) error {
+			started = append(started, in)
+			return nil
+		})
 	h.env.OnActivity(acts.AppendEvent, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, e ledger.Event) error { appended = append(appended, e); return nil })
 

@@ -400,13 +400,13 @@ func (w *interview) snapshot() InterviewState {
 		Recorded: w.recorded}
 }
 
+// checkChange refuses what the stage or the role does not allow. A change
+// that arrives while the proposal is still being recorded is accepted and
+// waits for it (apply): an interview the ladder proposed is in the ledger,
+// for all to see, a moment before the workflow hears so.
 func (w *interview) checkChange(action string, _ bool, who actor.Actor) error {
 	if _, err := NextInterviewStage(w.row.ID, w.row.Stage, action); err != nil {
 		return err
-	}
-	if !w.recorded {
-		return &derrors.StageError{Reason: "NOT_RECORDED", Subject: w.subject(), Action: action, Stage: w.row.Stage,
-			Message: w.subject() + " is still being recorded; retry shortly"}
 	}
 	return CheckInterviewRole(action, who)
 }
@@ -512,6 +512,9 @@ func (w *interview) checkHeldOn(ctx workflow.Context, in HoldInterviewInput) err
 // workflow's state. The event key is the Temporal update ID when there is one,
 // so a retried write records nothing twice.
 func (w *interview) apply(ctx workflow.Context, next ledger.Interview, e ledger.Event) error {
+	if err := workflow.Await(ctx, func() bool { return w.recorded }); err != nil {
+		return err
+	}
 	now := workflow.Now(ctx).UTC()
 	next.Version = w.row.Version + 1
 	next.UpdatedAt = now

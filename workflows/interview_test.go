@@ -33,6 +33,7 @@ type ivLedger struct {
 	escalations []ledger.Escalation
 	deliveries  []activities.DeliverWebhookInput
 	calendar    *calendar.Calendar
+	records     int // RecordInterview calls
 }
 
 func (f *ivLedger) appendEvent(e ledger.Event) {
@@ -73,7 +74,11 @@ var ivCommittee = actor.Actor{Name: "周建国", Role: actor.RoleCommittee, Orga
 // follow-up period.
 var ivStart = time.Date(2026, 3, 30, 9, 0, 0, 0, calendar.Location())
 
-func newIvHarness(t *testing.T) *ivHarness {
+func newIvHarness(t *testing.T) *ivHarness { return newIvHarnessRecordingIn(t, 0) }
+
+// newIvHarnessRecordingIn is newIvHarness with a RecordInterview activity
+// that takes the given time.
+func newIvHarnessRecordingIn(t *testing.T, recordDelay time.Duration) *ivHarness {
 	t.Helper()
 	var suite testsuite.WorkflowTestSuite
 	env := suite.NewTestWorkflowEnvironment()
@@ -81,10 +86,11 @@ func newIvHarness(t *testing.T) *ivHarness {
 	env.RegisterActivity(&activities.Activities{})
 	env.RegisterWorkflowWithOptions(InterviewWorkflow, workflow.RegisterOptions{Name: InterviewWorkflowName})
 	fl := &ivLedger{rows: map[string]ledger.Interview{}, eventKeys: map[string]bool{}, calendar: calendar.Builtin()}
-	env.OnActivity(acts.RecordInterview, mock.Anything, mock.Anything).Return(
+	env.OnActivity(acts.RecordInterview, mock.Anything, mock.Anything).After(recordDelay).Return(
 		func(_ context.Context, in activities.RecordInterviewInput) error {
 			fl.mu.Lock()
 			defer fl.mu.Unlock()
+			fl.records++
 			if _, ok := fl.rows[in.Interview.ID]; !ok {
 				fl.rows[in.Interview.ID] = in.Interview
 			}
@@ -263,6 +269,23 @@ func TestInterviewLifecycle(t *testing.T) {
 	}
 }
 
+func TestInterviewChangeWaitsForTheProposalToBeRecorded(t *testing.T) {
+	h := newIvHarnessRecordingIn(t, time.Minute)
+	recordedBefore := -1
+	h.env.RegisterDelayedCallback(func() {
+		h.fl.mu.Lock()
+		recordedBefore = h.fl.records
+		h.fl.mu.Unlock()
+	}, 10*time.Second)
+	approve := h.update(ivStart.Add(10*time.Second), ActionApproveInterview, "a1", ApproveInterviewInput{RequestID: "a1", Actor: office})
+	cancel := h.update(ivStart.Add(time.Hour), ActionCancelInterview, "x1", CancelInterviewInput{RequestID: "x1", Actor: office, Reason: "测试结束"})
+	h.run(newInterviewInput())
+	requireAnswered(t, approve, cancel)
+	require.Equal(t, 0, recordedBefore, "the approval arrived while the proposal was being recorded")
+	require.Equal(t, InterviewApproved, approve.state.Interview.Stage)
+	require.Equal(t, []string{"propose", ActionApproveInterview, ActionCancelInterview}, h.fl.actions())
+}
+
 func TestInterviewFollowUpEscalates(t *testing.T) {
 	h := newIvHarness(t)
 	h.update(shanghai("2026-03-31 10:00"), ActionApproveInterview, "a1", ApproveInterviewInput{RequestID: "a1", Actor: office})
@@ -418,4 +441,48 @@ func TestProposeInterviewFromLadderRefusesBadInput(t *testing.T) {
 	require.ErrorContains(t, err, "unit_code")
 	require.ErrorContains(t, err, "reason")
 	require.Empty(t, h.fl.actions())
+}
+
+func TestInterviewCalendarChangeMovesFollowUpDeadline(t *testing.T) {
+	h := newIvHarness(t)
+	h.update(shanghai("2026-03-31 10:00"), ActionApproveInterview, "a1", ApproveInterviewInput{RequestID: "a1", Actor: office})
+	h.update(shanghai("2026-04-01 16:00"), ActionHoldInterview, "h1", holdInput("h1", "2026-04-01"))
+	var amended *calendar.Calendar
+	h.env.RegisterDelayedCallback(func() {
+		// An amended notice makes 2026-04-02..04-06 the Qingming holiday.
+		n, _, err := h.fl.calendar.Year(2026)
+		require.NoError(t, err)
+		for i, hol := range n.Holidays {
+			if hol.Start == calendar.MustParseDate("2026-04-04") {
+				n.Holidays[i].Start = calendar.MustParseDate("2026-04-02")
+			}
+		}
+		cal, err := h.fl.calendar.With(n, calendar.Version{ID: 7, Label: "calendar version 7"})
+		require.NoError(t, err)
+		h.fl.mu.Lock()
+		h.fl.calendar, amended = cal, cal
+		h.fl.mu.Unlock()
+		h.env.SignalWorkflow(SignalCalendarChanged, CalendarChangedSignal{Version: 7})
+	}, shanghai("2026-04-01 18:00").Sub(ivStart))
+	cancel := h.update(shanghai("2026-04-30 10:00"), ActionCancelInterview, "x1", CancelInterviewInput{RequestID: "x1", Actor: office, Reason: "测试结束"})
+	h.run(newInterviewInput())
+	requireAnswered(t, cancel)
+
+	want, err := amended.AddWorkingDays(calendar.MustParseDate("2026-04-01"), 5)
+	require.NoError(t, err)
+	require.NotEqual(t, "2026-04-09", want.Due.String())
+	row := h.fl.row("iv-1")
+	require.Equal(t, want.Due, row.FollowUpDeadline.Due)
+	var redate *ledger.Event
+	for i := range h.fl.events {
+		if h.fl.events[i].Action == "redate" {
+			redate = &h.fl.events[i]
+		}
+	}
+	require.NotNil(t, redate)
+	require.Equal(t, fmt.Sprintf("re-dated by calendar version 7: due %s (was 2026-04-09)", want.Due), redate.Note)
+	// The ladder moved with the deadline: overdue at the end of the new due day.
+	require.Len(t, h.fl.escalations, 2)
+	require.Equal(t, ledger.StepOverdue, h.fl.escalations[1].Step)
+	require.True(t, want.Due.End().Equal(h.fl.escalations[1].FiredAt), "overdue fired at %s", h.fl.escalations[1].FiredAt)
 }

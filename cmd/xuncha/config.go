@@ -15,6 +15,7 @@ import (
 	"github.com/xuncha/xuncha/api"
 	"github.com/xuncha/xuncha/internal/evidence"
 	"github.com/xuncha/xuncha/internal/logging"
+	"github.com/xuncha/xuncha/internal/tipcrypt"
 	"github.com/xuncha/xuncha/workflows"
 )
 
@@ -46,6 +47,10 @@ type config struct {
 	// MaxEvidenceBytes is the largest evidence upload accepted
 	// (XUNCHA_EVIDENCE_MAX_BYTES, default 100 MiB).
 	MaxEvidenceBytes int64
+	// TipKey seals the identity of tips' reporters: 32 random bytes in
+	// base64 (XUNCHA_TIP_KEY; no default: `server` refuses to start without
+	// it, `dev` creates <data-dir>/tip.key once).
+	TipKey string
 }
 
 func envOr(key, fallback string) string {
@@ -120,6 +125,57 @@ func (c *config) evidenceStore() (*evidence.Store, error) {
 	_ = probe.Close()
 	_ = os.Remove(probe.Name())
 	return &evidence.Store{Dir: dir}, nil
+}
+
+// bindTipKey adds --tip-key. Its default is read from XUNCHA_TIP_KEY only
+// when used (tipSealer), so that --help never prints the key.
+func (c *config) bindTipKey(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&c.TipKey, "tip-key", "",
+		"key sealing tip reporters' identities: 32 random bytes, base64 (openssl rand -base64 32) [XUNCHA_TIP_KEY]")
+}
+
+// tipSealer builds the sealer of reporters' identities from --tip-key or
+// XUNCHA_TIP_KEY; without one the API does not start.
+func (c *config) tipSealer() (*tipcrypt.Sealer, error) {
+	key := c.TipKey
+	if key == "" {
+		key = os.Getenv("XUNCHA_TIP_KEY")
+	}
+	if key == "" {
+		return nil, fmt.Errorf("no tip key: set XUNCHA_TIP_KEY or --tip-key to 32 random bytes in base64 (generate one with: openssl rand -base64 32)")
+	}
+	raw, err := tipcrypt.ParseKey(key)
+	if err != nil {
+		return nil, fmt.Errorf("XUNCHA_TIP_KEY / --tip-key: %w", err)
+	}
+	return tipcrypt.New(raw)
+}
+
+// devTipKey makes `xuncha dev` work without XUNCHA_TIP_KEY: it creates
+// <dataDir>/tip.key (mode 0600) once and reuses it.
+func (c *config) devTipKey(dataDir string, log *zap.Logger) error {
+	if c.TipKey != "" || os.Getenv("XUNCHA_TIP_KEY") != "" {
+		return nil
+	}
+	path := filepath.Join(dataDir, "tip.key")
+	if f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600); err == nil {
+		_, werr := f.WriteString(tipcrypt.GenerateKey() + "\n")
+		if cerr := f.Close(); werr == nil {
+			werr = cerr
+		}
+		if werr != nil {
+			return fmt.Errorf("writing tip key %s: %w", path, werr)
+		}
+		log.Info("created the tip key; keep it with the data directory", zap.String("path", path))
+	} else if !os.IsExist(err) {
+		return fmt.Errorf("creating tip key %s: %w", path, err)
+	}
+	key, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("reading tip key %s: %w", path, err)
+	}
+	c.TipKey = string(key)
+	return nil
 }
 
 func (c *config) logger() (*zap.Logger, error) {

@@ -16,6 +16,7 @@ import (
 	"github.com/xuncha/xuncha/api"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/evidence"
+	"github.com/xuncha/xuncha/internal/tipcrypt"
 	"github.com/xuncha/xuncha/ledger"
 	"github.com/xuncha/xuncha/workflows"
 )
@@ -30,6 +31,7 @@ func newServerCmd(cfg *config) *cobra.Command {
 	}
 	cfg.bindListen(cmd)
 	cfg.bindEvidence(cmd, defaultServerEvidenceDir, "")
+	cfg.bindTipKey(cmd)
 	return cmd
 }
 
@@ -72,6 +74,9 @@ func (cfg *config) runProcesses(ctx context.Context, serveAPI, runWorker bool, o
 	}
 	var grpcL, httpL net.Listener
 	if serveAPI {
+		if _, err := cfg.tipSealer(); err != nil {
+			return err
+		}
 		if grpcL, err = listen("grpc", cfg.GRPCAddr); err != nil {
 			return err
 		}
@@ -97,9 +102,13 @@ func (cfg *config) runProcesses(ctx context.Context, serveAPI, runWorker bool, o
 func runWith(ctx context.Context, cfg *config, log *zap.Logger, store *ledger.Store, tc client.Client,
 	grpcL, httpL net.Listener, runWorker bool, opts *devOptions) error {
 	var blobs *evidence.Store
+	var tips *tipcrypt.Sealer
 	if grpcL != nil {
 		var err error
 		if blobs, err = cfg.evidenceStore(); err != nil {
+			return err
+		}
+		if tips, err = cfg.tipSealer(); err != nil {
 			return err
 		}
 	}
@@ -122,6 +131,7 @@ func runWith(ctx context.Context, cfg *config, log *zap.Logger, store *ledger.St
 			HTTPListener:     httpL,
 			Evidence:         blobs,
 			MaxEvidenceBytes: cfg.MaxEvidenceBytes,
+			Tips:             tips,
 			Log:              log.Named("api"),
 		}
 		if opts != nil {

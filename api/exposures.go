@@ -1,0 +1,74 @@
+package api
+
+import (
+	"context"
+
+	"go.uber.org/zap"
+
+	"github.com/xuncha/xuncha/internal/actor"
+	"github.com/xuncha/xuncha/ledger"
+	xunchav1 "github.com/xuncha/xuncha/proto/xuncha/v1"
+)
+
+// ExposureServer implements xuncha.v1.ExposureService: publications are
+// written to the ledger directly (no lifecycle to drive).
+type ExposureServer struct {
+	xunchav1.UnimplementedExposureServiceServer
+	Ledger *ledger.Store
+	Log    *zap.Logger
+}
+
+// RecordExposure records a publication about an existing inspection or
+// finding (office only). A retry with the same request_id returns the first
+// answer.
+func (s *ExposureServer) RecordExposure(ctx context.Context, req *xunchav1.RecordExposureRequest) (*xunchav1.Exposure, error) {
+	who, err := actor.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := who.RequireRole("recording an exposure", actor.RoleOffice); err != nil {
+		return nil, err
+	}
+	e := ledger.Exposure{
+		RequestID: req.GetRequestId(), Kind: req.GetKind(), Subject: req.GetSubject(), Outlet: req.GetOutlet(),
+		Link: req.GetLink(), PublishedOn: req.GetPublishedOn(), Title: req.GetTitle(), RecordedBy: who,
+	}
+	if err := ledger.ValidateExposure(e); err != nil {
+		return nil, err
+	}
+	stored, created, err := s.Ledger.RecordExposure(ctx, e)
+	if err != nil {
+		return nil, err
+	}
+	if created {
+		s.Log.Info("exposure recorded", zap.String("exposure", stored.ID), zap.String("subject", stored.Subject),
+			zap.String("kind", stored.Kind))
+	}
+	return exposureProto(stored), nil
+}
+
+// ListExposures lists the publications about a subject (all when empty),
+// oldest first.
+func (s *ExposureServer) ListExposures(ctx context.Context, req *xunchav1.ListExposuresRequest) (*xunchav1.ListExposuresResponse, error) {
+	if req.GetSubject() != "" {
+		if _, _, err := ledger.ParseSubject(req.GetSubject()); err != nil {
+			return nil, err
+		}
+	}
+	list, err := s.Ledger.ListExposures(ctx, req.GetSubject())
+	if err != nil {
+		return nil, err
+	}
+	out := &xunchav1.ListExposuresResponse{}
+	for _, e := range list {
+		out.Exposures = append(out.Exposures, exposureProto(e))
+	}
+	return out, nil
+}
+
+func exposureProto(e ledger.Exposure) *xunchav1.Exposure {
+	return &xunchav1.Exposure{
+		Id: e.ID, Kind: e.Kind, Subject: e.Subject, Outlet: e.Outlet, Link: e.Link, PublishedOn: e.PublishedOn,
+		Title: e.Title, RecordedBy: actorProto(e.RecordedBy), CreateTime: instant(e.CreatedAt),
+	}
+}

@@ -1,0 +1,368 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.uber.org/zap"
+
+	"github.com/xuncha/xuncha/activities"
+	"github.com/xuncha/xuncha/internal/actor"
+	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/ledger"
+	xunchav1 "github.com/xuncha/xuncha/proto/xuncha/v1"
+	"github.com/xuncha/xuncha/workflows"
+)
+
+// InterviewServer implements xuncha.v1.InterviewService: each interview is
+// workflow interview/<id>, its changes Temporal Updates, its lists the
+// ledger's.
+type InterviewServer struct {
+	xunchav1.UnimplementedInterviewServiceServer
+	Temporal  client.Client
+	Ledger    *ledger.Store
+	TaskQueue string
+	Log       *zap.Logger
+}
+
+// ProposeInterview starts workflow interview/<id> (id derived from the
+// request ID) for an existing finding or inspection, and returns once the
+// ledger holds it. The office proposes as OFFICE, a team as TEAM.
+func (s *InterviewServer) ProposeInterview(ctx context.Context, req *xunchav1.ProposeInterviewRequest) (*xunchav1.Interview, error) {
+	who, err := actor.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := workflows.CheckInterviewRole("propose", who); err != nil {
+		return nil, err
+	}
+	in := workflows.InterviewInput{
+		RequestID: req.GetRequestId(), Subject: req.GetSubject(), Reason: req.GetReason(),
+		Source: workflows.InterviewSourceTeam, ProposedBy: who,
+	}
+	if who.Role == actor.RoleOffice {
+		in.Source = workflows.InterviewSourceOffice
+	}
+	// The unit comes from the subject, once the request itself is sound.
+	if err := withoutField(in.Validate(), "unit_code"); err != nil {
+		return nil, err
+	}
+	if in.UnitCode, err = s.Ledger.SubjectUnit(ctx, in.Subject); err != nil {
+		return nil, err
+	}
+	if err := in.Validate(); err != nil {
+		return nil, err
+	}
+	in.ID = generatedID("iv", in.RequestID)
+
+	start := s.Temporal.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
+		ID:                       workflows.InterviewWorkflowID(in.ID),
+		TaskQueue:                s.TaskQueue,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		TypedSearchAttributes:    workflows.InterviewSearchAttributes(in),
+		StaticSummary:            workflows.InterviewSummary(in),
+	}, workflows.InterviewWorkflowName, in)
+	handle, err := s.Temporal.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
+		StartWorkflowOperation: start,
+		UpdateOptions: client.UpdateWorkflowOptions{
+			UpdateID:     workflows.AwaitCreatedUpdateID(in.RequestID),
+			UpdateName:   workflows.UpdateAwaitCreated,
+			Args:         []any{workflows.AwaitCreatedInput{RequestID: in.RequestID}},
+			WaitForStage: client.WorkflowUpdateStageCompleted,
+		},
+	})
+	if err != nil {
+		return s.proposeError(ctx, err, in)
+	}
+	var st workflows.InterviewState
+	if err := handle.Get(ctx, &st); err != nil {
+		return s.proposeError(ctx, err, in)
+	}
+	return interviewProto(st.Interview, st.Escalations), nil
+}
+
+// withoutField drops one field's violations from a validation error.
+func withoutField(err error, field string) error {
+	var invalid *derrors.InvalidError
+	if !errors.As(err, &invalid) {
+		return err
+	}
+	var v derrors.Violations
+	for _, fv := range invalid.Violations {
+		if fv.Field != field {
+			v = append(v, fv)
+		}
+	}
+	return v.Err()
+}
+
+// proposeError explains why a start failed. An interview whose workflow has
+// already finished was proposed by this very request when its request ID
+// matches: that is a retry, answered from the ledger.
+func (s *InterviewServer) proposeError(ctx context.Context, err error, in workflows.InterviewInput) (*xunchav1.Interview, error) {
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	if !errors.As(err, &started) {
+		return nil, derrors.FromTemporal(err)
+	}
+	row, rerr := s.Ledger.GetInterview(ctx, in.ID)
+	if rerr == nil && row.RequestID == in.RequestID {
+		return s.fromLedger(ctx, row)
+	}
+	if rerr != nil && !errors.Is(rerr, derrors.ErrNotFound) {
+		return nil, rerr
+	}
+	return nil, derrors.New(derrors.ErrAlreadyExists, "interview %q already exists, proposed by another request", in.ID)
+}
+
+// GetInterview returns the interview with its live stage, deadline and
+// escalations; the ledger answers when the workflow cannot.
+func (s *InterviewServer) GetInterview(ctx context.Context, req *xunchav1.GetInterviewRequest) (*xunchav1.Interview, error) {
+	row, err := s.interview(ctx, req.GetId())
+	if err != nil {
+		return nil, err
+	}
+	qctx, cancel := context.WithTimeout(ctx, queryTimeout)
+	defer cancel()
+	resp, err := s.Temporal.QueryWorkflow(qctx, row.WorkflowID, "", workflows.QueryState)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		// Every change is in the ledger before the workflow takes it, so the
+		// ledger is a faithful fallback; say so in the log.
+		s.Log.Warn("live state unavailable, using the ledger's", zap.String("interview", row.ID), zap.Error(err))
+		return s.fromLedger(ctx, row)
+	}
+	var st workflows.InterviewState
+	if err := resp.Get(&st); err != nil {
+		return nil, fmt.Errorf("decoding state of %s: %w", row.WorkflowID, err)
+	}
+	if !st.Recorded {
+		return s.fromLedger(ctx, row)
+	}
+	return interviewProto(st.Interview, st.Escalations), nil
+}
+
+// interview reads an interview's ledger row; a missing one is NotFound.
+func (s *InterviewServer) interview(ctx context.Context, id string) (ledger.Interview, error) {
+	if id == "" {
+		return ledger.Interview{}, derrors.Invalid("id", "must not be empty")
+	}
+	row, err := s.Ledger.GetInterview(ctx, id)
+	if errors.Is(err, derrors.ErrNotFound) {
+		return ledger.Interview{}, derrors.New(derrors.ErrNotFound, "interview %q not found", id)
+	}
+	return row, err
+}
+
+// fromLedger answers with the ledger's view of an interview.
+func (s *InterviewServer) fromLedger(ctx context.Context, row ledger.Interview) (*xunchav1.Interview, error) {
+	escalations, err := s.Ledger.EscalationsOf(ctx, row.WorkflowID)
+	if err != nil {
+		return nil, err
+	}
+	return interviewProto(row, escalations), nil
+}
+
+// ListInterviews pages through the ledger, oldest first.
+func (s *InterviewServer) ListInterviews(ctx context.Context, req *xunchav1.ListInterviewsRequest) (*xunchav1.ListInterviewsResponse, error) {
+	size, err := ledger.PageSize(req.GetPageSize())
+	if err != nil {
+		return nil, err
+	}
+	if req.GetSubject() != "" {
+		if _, _, err := ledger.ParseSubject(req.GetSubject()); err != nil {
+			return nil, err
+		}
+	}
+	page, err := s.Ledger.ListInterviews(ctx, ledger.InterviewFilter{Subject: req.GetSubject(), UnitCode: req.GetUnitCode()},
+		size, req.GetPageToken())
+	if err != nil {
+		return nil, err
+	}
+	out := &xunchav1.ListInterviewsResponse{NextPageToken: page.NextPageToken}
+	for _, iv := range page.Interviews {
+		out.Interviews = append(out.Interviews, interviewProto(iv, nil))
+	}
+	return out, nil
+}
+
+// interviewChange is one stage change a caller asks for.
+type interviewChange struct {
+	id, action, requestID string
+	who                   actor.Actor
+	// input is the update's argument (workflows.XxxInterviewInput).
+	input interface{ Validate() error }
+	// precheck, when set, refuses before anything is recorded what needs
+	// the ledger (the calendar, evidence).
+	precheck func(ctx context.Context) error
+}
+
+// change sends a stage change to the interview's workflow and returns the
+// state it leads to. Refusals come back as the workflow's domain errors.
+func (s *InterviewServer) change(ctx context.Context, c interviewChange) (*xunchav1.Interview, error) {
+	row, err := s.interview(ctx, c.id)
+	if err != nil {
+		return nil, err
+	}
+	if err := workflows.CheckInterviewRole(c.action, c.who); err != nil {
+		return nil, err
+	}
+	if err := c.input.Validate(); err != nil {
+		return nil, err
+	}
+	if c.precheck != nil {
+		if err := c.precheck(ctx); err != nil {
+			return nil, err
+		}
+	}
+	updateID := workflows.UpdateID(c.action, c.requestID)
+	handle, err := s.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID:   row.WorkflowID,
+		UpdateID:     updateID,
+		UpdateName:   c.action,
+		Args:         []any{c.input},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err == nil {
+		var st workflows.InterviewState
+		if err = handle.Get(ctx, &st); err == nil {
+			return interviewProto(st.Interview, st.Escalations), nil
+		}
+	}
+	var notFound *serviceerror.NotFound
+	if !errors.As(err, &notFound) {
+		return nil, derrors.FromTemporal(err)
+	}
+	// The workflow has finished: a retry of the change that finished it is
+	// answered from the ledger; anything else is refused.
+	row, err = s.Ledger.GetInterview(ctx, row.ID)
+	if err != nil {
+		return nil, err
+	}
+	events, err := s.Ledger.Events(ctx, ledger.SubjectInterview, row.ID)
+	if err != nil {
+		return nil, err
+	}
+	if slices.ContainsFunc(events, func(e ledger.Event) bool { return e.Key == updateID }) {
+		return s.fromLedger(ctx, row)
+	}
+	reason := "STAGE_NOT_ALLOWED"
+	if workflows.InterviewOpen(row.Stage) {
+		reason = "WORKFLOW_NOT_RUNNING"
+	}
+	return nil, &derrors.StageError{
+		Reason: reason, Subject: row.WorkflowID, Action: c.action, Stage: row.Stage,
+		Allowed: workflows.AllowedInterviewActions(row.Stage),
+		Message: fmt.Sprintf("interview %q is %s: no further changes", row.ID, row.Stage),
+	}
+}
+
+// ApproveInterview approves a proposed interview (office or committee).
+func (s *InterviewServer) ApproveInterview(ctx context.Context, req *xunchav1.InterviewActionRequest) (*xunchav1.Interview, error) {
+	who, err := actor.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	in := workflows.ApproveInterviewInput{RequestID: req.GetRequestId(), Actor: who, Note: req.GetNote()}
+	return s.change(ctx, interviewChange{id: req.GetId(), action: workflows.ActionApproveInterview, requestID: in.RequestID, who: who, input: in})
+}
+
+// HoldInterview records the interview held and starts the follow-up report
+// deadline. A deadline the calendar cannot compute is refused before
+// anything is recorded.
+func (s *InterviewServer) HoldInterview(ctx context.Context, req *xunchav1.HoldInterviewRequest) (*xunchav1.Interview, error) {
+	who, err := actor.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	in := workflows.HoldInterviewInput{
+		RequestID: req.GetRequestId(), Actor: who, HeldOn: req.GetHeldOn(), Attendees: req.GetAttendees(),
+		Minutes: req.GetMinutes(), Requirements: req.GetRequirements(), FollowUpWorkingDays: int(req.GetFollowUpWorkingDays()),
+	}
+	return s.change(ctx, interviewChange{id: req.GetId(), action: workflows.ActionHoldInterview, requestID: in.RequestID, who: who, input: in,
+		precheck: func(ctx context.Context) error {
+			cal, err := s.Ledger.Calendar(ctx)
+			if err != nil {
+				return err
+			}
+			policy, err := s.Ledger.EscalationPolicy(ctx)
+			if err != nil {
+				return err
+			}
+			_, err = activities.ResolveDeadline(cal, policy, workflows.FollowUpRule(in.HeldOn, in.FollowUpWorkingDays))
+			return err
+		}})
+}
+
+// ReportInterviewFollowUp records the unit's follow-up report and stops the
+// deadline.
+func (s *InterviewServer) ReportInterviewFollowUp(ctx context.Context, req *xunchav1.ReportInterviewFollowUpRequest) (*xunchav1.Interview, error) {
+	who, err := actor.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	in := workflows.ReportInterviewFollowUpInput{RequestID: req.GetRequestId(), Actor: who, Report: req.GetReport(), EvidenceIDs: req.GetEvidenceIds()}
+	return s.change(ctx, interviewChange{id: req.GetId(), action: workflows.ActionReportInterviewFollowUp, requestID: in.RequestID, who: who, input: in,
+		precheck: func(ctx context.Context) error { return checkEvidence(ctx, s.Ledger, "evidence_ids", in.EvidenceIDs) }})
+}
+
+// CloseInterview closes an interview whose follow-up was reported.
+func (s *InterviewServer) CloseInterview(ctx context.Context, req *xunchav1.InterviewActionRequest) (*xunchav1.Interview, error) {
+	who, err := actor.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	in := workflows.CloseInterviewInput{RequestID: req.GetRequestId(), Actor: who, Note: req.GetNote()}
+	return s.change(ctx, interviewChange{id: req.GetId(), action: workflows.ActionCloseInterview, requestID: in.RequestID, who: who, input: in})
+}
+
+// CancelInterview cancels an open interview (office only; the note is the
+// reason and required).
+func (s *InterviewServer) CancelInterview(ctx context.Context, req *xunchav1.InterviewActionRequest) (*xunchav1.Interview, error) {
+	who, err := actor.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	in := workflows.CancelInterviewInput{RequestID: req.GetRequestId(), Actor: who, Reason: req.GetNote()}
+	return s.change(ctx, interviewChange{id: req.GetId(), action: workflows.ActionCancelInterview, requestID: in.RequestID, who: who, input: in})
+}
+
+// interviewProto is the one conversion of an interview for the API, whether
+// it comes from the workflow's state or from the ledger.
+func interviewProto(iv ledger.Interview, escalations []ledger.Escalation) *xunchav1.Interview {
+	out := &xunchav1.Interview{
+		Id:             iv.ID,
+		Subject:        iv.Subject,
+		UnitCode:       iv.UnitCode,
+		Reason:         iv.Reason,
+		Source:         iv.Source,
+		Stage:          iv.Stage,
+		ProposedBy:     actorProto(iv.ProposedBy),
+		HeldOn:         iv.HeldOn,
+		Attendees:      slices.Clone(iv.Attendees),
+		Minutes:        iv.Minutes,
+		Requirements:   iv.Requirements,
+		FollowUpReport: iv.FollowUpReport,
+		Overdue:        iv.Overdue,
+		CreateTime:     instant(iv.CreatedAt),
+		UpdateTime:     instant(iv.UpdatedAt),
+		CancelReason:   iv.CancelReason,
+	}
+	if iv.ApprovedBy != nil {
+		out.ApprovedBy = actorProto(*iv.ApprovedBy)
+	}
+	if iv.FollowUpDeadline != nil {
+		out.FollowUpDeadline = DeadlineProto(*iv.FollowUpDeadline)
+	}
+	for _, e := range escalations {
+		out.Escalations = append(out.Escalations, escalationProto(e))
+	}
+	return out
+}

@@ -1,0 +1,256 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"go.uber.org/zap"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/xuncha/xuncha/calendar"
+	"github.com/xuncha/xuncha/internal/actor"
+	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/internal/tipcrypt"
+	"github.com/xuncha/xuncha/ledger"
+	xunchav1 "github.com/xuncha/xuncha/proto/xuncha/v1"
+	"github.com/xuncha/xuncha/workflows"
+)
+
+// TipServer implements xuncha.v1.TipService. A reporter's identity goes from
+// the request straight into the ledger, sealed: never through Temporal,
+// never into a log line, an event, a search attribute or an answer.
+type TipServer struct {
+	xunchav1.UnimplementedTipServiceServer
+	Ledger *ledger.Store
+	// Sealer seals reporters' identities (XUNCHA_TIP_KEY).
+	Sealer *tipcrypt.Sealer
+	// Findings records the finding a tip becomes, in-process.
+	Findings *FindingServer
+	Log      *zap.Logger
+}
+
+// tipRoles may receive tips; triage is for the team leader and the office.
+var (
+	tipReceiveRoles = []string{actor.RoleOffice, actor.RoleTeamLeader, actor.RoleTeamMember}
+	tipTriageRoles  = []string{actor.RoleTeamLeader, actor.RoleOffice}
+)
+
+// reporterIdentity is what is sealed: the reporter as they gave themselves.
+type reporterIdentity struct {
+	Name    string `json:"name"`
+	Contact string `json:"contact"`
+}
+
+// ReceiveTip records a tip received during an existing inspection; the
+// reporter's identity, if given, is sealed with the tip's ID as additional
+// data. A retry with the same request_id returns the first answer.
+func (s *TipServer) ReceiveTip(ctx context.Context, req *xunchav1.ReceiveTipRequest) (*xunchav1.Tip, error) {
+	who, err := actor.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := who.RequireRole("receiving a tip", tipReceiveRoles...); err != nil {
+		return nil, err
+	}
+	var v derrors.Violations
+	workflows.ValidateRequestID(&v, "request_id", req.GetRequestId())
+	if req.GetInspectionId() == "" {
+		v.Add("inspection_id", "must not be empty")
+	}
+	if !slices.Contains(ledger.TipChannels, req.GetChannel()) {
+		v.Add("channel", "must be one of %s", strings.Join(ledger.TipChannels, ", "))
+	}
+	if _, err := calendar.ParseDate(req.GetReceivedOn()); err != nil {
+		v.Add("received_on", "must be a date YYYY-MM-DD")
+	}
+	tipText(&v, "content", req.GetContent(), 20000, true)
+	if r := req.GetReporter(); r != nil {
+		if strings.TrimSpace(r.GetName()) == "" && strings.TrimSpace(r.GetContact()) == "" {
+			v.Add("reporter", "must give a name or a contact, or be left out for an anonymous tip")
+		}
+		tipText(&v, "reporter.name", r.GetName(), 200, false)
+		tipText(&v, "reporter.contact", r.GetContact(), 500, false)
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	if _, err := s.Ledger.GetInspection(ctx, req.GetInspectionId()); err != nil {
+		if errors.Is(err, derrors.ErrNotFound) {
+			return nil, derrors.New(derrors.ErrNotFound, "inspection %q not found", req.GetInspectionId())
+		}
+		return nil, err
+	}
+	t := ledger.Tip{
+		ID: generatedID("tip", req.GetRequestId()), RequestID: req.GetRequestId(), InspectionID: req.GetInspectionId(),
+		Channel: req.GetChannel(), ReceivedOn: req.GetReceivedOn(), Content: req.GetContent(), ReceivedBy: who,
+	}
+	if r := req.GetReporter(); r != nil {
+		if t.ReporterCiphertext, err = s.seal(t.ID, r); err != nil {
+			return nil, err
+		}
+	}
+	stored, created, err := s.Ledger.ReceiveTip(ctx, t)
+	if err != nil {
+		return nil, err
+	}
+	if created {
+		s.Log.Info("tip received", zap.String("tip", stored.ID))
+	}
+	return tipProto(stored), nil
+}
+
+// seal encrypts the reporter's identity for tip id.
+func (s *TipServer) seal(id string, r *xunchav1.Reporter) ([]byte, error) {
+	if s.Sealer == nil {
+		return nil, errors.New("tips: no sealer configured")
+	}
+	plain, err := json.Marshal(reporterIdentity{Name: r.GetName(), Contact: r.GetContact()})
+	if err != nil {
+		return nil, fmt.Errorf("encoding the reporter of tip %q: %w", id, err)
+	}
+	defer clear(plain)
+	sealed, err := s.Sealer.Seal(plain, []byte(id))
+	if err != nil {
+		return nil, fmt.Errorf("sealing the reporter of tip %q: %w", id, err)
+	}
+	return sealed, nil
+}
+
+func tipText(v *derrors.Violations, field, value string, max int, required bool) {
+	switch {
+	case required && strings.TrimSpace(value) == "":
+		v.Add(field, "must not be empty")
+	case utf8.RuneCountInString(value) > max:
+		v.Add(field, "must be at most %d characters", max)
+	}
+}
+
+// GetTip returns a tip without its reporter's identity.
+func (s *TipServer) GetTip(ctx context.Context, req *xunchav1.GetTipRequest) (*xunchav1.Tip, error) {
+	t, err := s.tip(ctx, req.GetId())
+	if err != nil {
+		return nil, err
+	}
+	return tipProto(t), nil
+}
+
+func (s *TipServer) tip(ctx context.Context, id string) (ledger.Tip, error) {
+	if id == "" {
+		return ledger.Tip{}, derrors.Invalid("id", "must not be empty")
+	}
+	t, err := s.Ledger.GetTip(ctx, id)
+	if errors.Is(err, derrors.ErrNotFound) {
+		return ledger.Tip{}, derrors.New(derrors.ErrNotFound, "tip %q not found", id)
+	}
+	return t, err
+}
+
+// ListTips lists an inspection's tips, oldest first.
+func (s *TipServer) ListTips(ctx context.Context, req *xunchav1.ListTipsRequest) (*xunchav1.ListTipsResponse, error) {
+	if req.GetInspectionId() == "" {
+		return nil, derrors.Invalid("inspection_id", "must not be empty")
+	}
+	if _, err := s.Ledger.GetInspection(ctx, req.GetInspectionId()); err != nil {
+		if errors.Is(err, derrors.ErrNotFound) {
+			return nil, derrors.New(derrors.ErrNotFound, "inspection %q not found", req.GetInspectionId())
+		}
+		return nil, err
+	}
+	tips, err := s.Ledger.ListTips(ctx, req.GetInspectionId())
+	if err != nil {
+		return nil, err
+	}
+	out := &xunchav1.ListTipsResponse{}
+	for _, t := range tips {
+		out.Tips = append(out.Tips, tipProto(t))
+	}
+	return out, nil
+}
+
+// TriageTip dismisses a tip with a reason, or records the finding it becomes
+// (request_id "tip-<tip id>", the tip's inspection) and marks it FINDING. A
+// retry, even after a failure between the two, completes the same triage.
+func (s *TipServer) TriageTip(ctx context.Context, req *xunchav1.TriageTipRequest) (*xunchav1.Tip, error) {
+	who, err := actor.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := who.RequireRole("triaging a tip", tipTriageRoles...); err != nil {
+		return nil, err
+	}
+	var v derrors.Violations
+	workflows.ValidateRequestID(&v, "request_id", req.GetRequestId())
+	dismiss := strings.TrimSpace(req.GetDismissReason()) != ""
+	switch {
+	case dismiss && req.GetFinding() != nil:
+		v.Add("finding", "must not be given with dismiss_reason: a tip is either dismissed or becomes a finding")
+	case !dismiss && req.GetFinding() == nil:
+		v.Add("dismiss_reason", "must give the reason to dismiss the tip, or else give the finding it becomes")
+	}
+	tipText(&v, "dismiss_reason", req.GetDismissReason(), 5000, false)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	t, err := s.tip(ctx, req.GetId())
+	if err != nil {
+		return nil, err
+	}
+	triage := ledger.TipTriage{By: who, EventKey: "triage/" + req.GetRequestId()}
+	if dismiss {
+		triage.DismissReason = req.GetDismissReason()
+	} else {
+		switch t.Stage {
+		case ledger.TipFinding:
+			return tipProto(t), nil // already decided so: a retry
+		case ledger.TipDismissed:
+			return nil, &derrors.StageError{Reason: "STAGE_NOT_ALLOWED", Subject: "tip/" + t.ID, Action: "triage", Stage: t.Stage,
+				Message: fmt.Sprintf("tip %q is already DISMISSED: it was triaged before", t.ID)}
+		}
+		if s.Findings == nil {
+			return nil, errors.New("tips: no finding service configured")
+		}
+		freq := proto.Clone(req.GetFinding()).(*xunchav1.RecordFindingRequest)
+		freq.RequestId = "tip-" + t.ID
+		freq.InspectionId = t.InspectionID
+		f, err := s.Findings.RecordFinding(ctx, freq)
+		if err != nil {
+			return nil, underField("finding", err)
+		}
+		triage.FindingID = f.GetId()
+	}
+	stored, err := s.Ledger.TriageTip(ctx, t.ID, triage)
+	if err != nil {
+		return nil, err
+	}
+	s.Log.Info("tip triaged", zap.String("tip", stored.ID))
+	return tipProto(stored), nil
+}
+
+// underField names a nested request's field violations from the outer
+// request: "title" becomes "finding.title".
+func underField(prefix string, err error) error {
+	var invalid *derrors.InvalidError
+	if !errors.As(err, &invalid) {
+		return err
+	}
+	out := &derrors.InvalidError{}
+	for _, fv := range invalid.Violations {
+		out.Violations = append(out.Violations, derrors.FieldViolation{Field: prefix + "." + fv.Field, Rule: fv.Rule})
+	}
+	return out
+}
+
+// tipProto is the one conversion of a tip for the API: it says whether the
+// reporter gave an identity, never who.
+func tipProto(t ledger.Tip) *xunchav1.Tip {
+	return &xunchav1.Tip{
+		Id: t.ID, InspectionId: t.InspectionID, Channel: t.Channel, ReceivedOn: t.ReceivedOn, Content: t.Content,
+		ReporterIdentified: t.ReporterIdentified(), Stage: t.Stage, FindingId: t.FindingID, DismissReason: t.DismissReason,
+		ReceivedBy: actorProto(t.ReceivedBy), CreateTime: instant(t.CreatedAt),
+	}
+}
