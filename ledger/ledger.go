@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -42,8 +43,8 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	}
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
-		return nil, fmt.Errorf("PostgreSQL at %s:%d is unreachable (%v): start it or set DATABASE_URL: %w",
-			cfg.ConnConfig.Host, cfg.ConnConfig.Port, err, derrors.ErrUnavailable)
+		return nil, derrors.New(derrors.ErrUnavailable, "PostgreSQL at %s:%d is unreachable (%s): start it or set DATABASE_URL",
+			cfg.ConnConfig.Host, cfg.ConnConfig.Port, lastLine(err))
 	}
 	return &Store{pool: pool}, nil
 }
@@ -90,4 +91,15 @@ func notFound(err error, what string) error {
 		return fmt.Errorf("%s: %w", what, derrors.ErrNotFound)
 	}
 	return fmt.Errorf("reading %s: %w", what, err)
+}
+
+// lastLine keeps the innermost reason of a multi-line connection error
+// (pgx lists every address it tried), so that the message is one line.
+func lastLine(err error) string {
+	lines := strings.Split(strings.TrimSpace(err.Error()), "\n")
+	last := strings.TrimSpace(lines[len(lines)-1])
+	if i := strings.LastIndex(last, ": "); i >= 0 && strings.Contains(last, "dial") {
+		last = last[i+2:]
+	}
+	return strings.TrimSuffix(last, ")")
 }
