@@ -43,6 +43,10 @@ test: $(BIN)/temporal check-generated ## Run all tests: vet, unit, workflow and 
 test-short: ## Run the tests without the race detector (faster while developing).
 	go test -count=1 ./...
 
+.PHONY: record-histories
+record-histories: $(BIN)/temporal ## Record real workflow histories into workflows/testdata/replay for the replay test.
+	XUNCHA_RECORD_HISTORIES=1 go test -count=1 -run TestInspectionProcedureREST ./api/
+
 .PHONY: generate
 generate: tools ## Regenerate protobuf Go code, the REST gateway and the OpenAPI document.
 	rm -f proto/xuncha/v1/*.pb.go proto/xuncha/v1/*.pb.gw.go api/openapi/*.json

@@ -274,6 +274,11 @@ func TestInspectionProcedureREST(t *testing.T) {
 	require.Equal(t, "CLOSED", row.Stage)
 	require.NotNil(t, row.Summary)
 	require.True(t, strings.HasPrefix(row.ReportDeadline.Explanation[0], "due "+wantReport.Due.String()))
+
+	// The real histories replay against the current code (determinism).
+	s.replayHistory("inspection", "inspection/"+id)
+	s.replayHistory("finding-major-rejected-once", "finding/"+findings[0])
+	s.replayHistory("interview-from-ladder", "interview/"+iid)
 }
 
 // awaitType waits for a verified delivery of eventType that matches.

@@ -14,11 +14,22 @@ import (
 
 // Register adds every workflow and activity to a worker.
 func Register(r worker.Registry, a *activities.Activities) {
+	RegisterWorkflows(r)
+	r.RegisterActivity(a)
+}
+
+// WorkflowRegistry is where workflows are registered: a worker, or a replayer
+// checking recorded histories.
+type WorkflowRegistry interface {
+	RegisterWorkflowWithOptions(w any, options workflow.RegisterOptions)
+}
+
+// RegisterWorkflows adds every workflow under its name.
+func RegisterWorkflows(r WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(InspectionWorkflow, workflow.RegisterOptions{Name: InspectionWorkflowName})
 	r.RegisterWorkflowWithOptions(FindingWorkflow, workflow.RegisterOptions{Name: FindingWorkflowName})
 	r.RegisterWorkflowWithOptions(CalendarChangeWorkflow, workflow.RegisterOptions{Name: CalendarChangeWorkflowName})
 	r.RegisterWorkflowWithOptions(InterviewWorkflow, workflow.RegisterOptions{Name: InterviewWorkflowName})
-	r.RegisterActivity(a)
 }
 
 // Worker polls the task queue and runs xuncha's workflows and activities.
