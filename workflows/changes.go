@@ -1,6 +1,8 @@
 package workflows
 
 import (
+	"fmt"
+
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/xuncha/xuncha/internal/actor"
@@ -55,4 +57,33 @@ func registerChange[S, In any](ctx workflow.Context, l lifecycle[S], action stri
 			return derrors.ToTemporal(validate(in))
 		}},
 	)
+}
+
+// registerState registers a lifecycle's state query and its await-created
+// update: sent with the start (update-with-start), the update returns once
+// the first ledger write is done, so that a read after the create sees it;
+// a different request under the same ID is refused as already existing.
+func registerState[S any](ctx workflow.Context, l lifecycle[S], what string, id, requestID func() string, recorded func() bool) error {
+	if err := workflow.SetQueryHandler(ctx, QueryState, func() (S, error) { return l.snapshot(), nil }); err != nil {
+		return fmt.Errorf("registering query: %w", err)
+	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateAwaitCreated,
+		func(ctx workflow.Context, in AwaitCreatedInput) (S, error) {
+			if err := workflow.Await(ctx, recorded); err != nil {
+				var zero S
+				return zero, err
+			}
+			return l.snapshot(), nil
+		},
+		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, in AwaitCreatedInput) error {
+			if in.RequestID != requestID() {
+				return derrors.ToTemporal(derrors.New(derrors.ErrAlreadyExists,
+					"%s %q already exists, created by another request", what, id()))
+			}
+			return nil
+		}},
+	); err != nil {
+		return fmt.Errorf("registering update %s: %w", UpdateAwaitCreated, err)
+	}
+	return nil
 }

@@ -169,25 +169,9 @@ func (w *finding) run(ctx workflow.Context) (FindingResult, error) {
 }
 
 func (w *finding) registerHandlers(ctx workflow.Context) error {
-	if err := workflow.SetQueryHandler(ctx, QueryState, func() (FindingState, error) { return w.state(), nil }); err != nil {
-		return fmt.Errorf("registering query: %w", err)
-	}
-	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateAwaitCreated,
-		func(ctx workflow.Context, in AwaitCreatedInput) (FindingState, error) {
-			if err := workflow.Await(ctx, func() bool { return w.recorded }); err != nil {
-				return FindingState{}, err
-			}
-			return w.state(), nil
-		},
-		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, in AwaitCreatedInput) error {
-			if in.RequestID != w.row.RequestID {
-				return derrors.ToTemporal(derrors.New(derrors.ErrAlreadyExists,
-					"finding %q already exists, recorded by another request", w.row.ID))
-			}
-			return nil
-		}},
-	); err != nil {
-		return fmt.Errorf("registering update: %w", err)
+	if err := registerState(ctx, lifecycle[FindingState](w), "finding",
+		func() string { return w.row.ID }, func() string { return w.row.RequestID }, func() bool { return w.recorded }); err != nil {
+		return err
 	}
 	handlers := []struct {
 		name string

@@ -299,25 +299,9 @@ func (w *inspection) run(ctx workflow.Context) (InspectionResult, error) {
 }
 
 func (w *inspection) registerHandlers(ctx workflow.Context) error {
-	if err := workflow.SetQueryHandler(ctx, QueryState, func() (InspectionState, error) { return w.snapshot(), nil }); err != nil {
-		return fmt.Errorf("registering query: %w", err)
-	}
-	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateAwaitCreated,
-		func(ctx workflow.Context, in AwaitCreatedInput) (InspectionState, error) {
-			if err := workflow.Await(ctx, func() bool { return w.recorded }); err != nil {
-				return InspectionState{}, err
-			}
-			return w.snapshot(), nil
-		},
-		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, in AwaitCreatedInput) error {
-			if in.RequestID != w.row.RequestID {
-				return derrors.ToTemporal(derrors.New(derrors.ErrAlreadyExists,
-					"inspection %q already exists, created by another request", w.row.ID))
-			}
-			return nil
-		}},
-	); err != nil {
-		return fmt.Errorf("registering update: %w", err)
+	if err := registerState(ctx, lifecycle[InspectionState](w), "inspection",
+		func() string { return w.row.ID }, func() string { return w.row.RequestID }, func() bool { return w.recorded }); err != nil {
+		return err
 	}
 	for _, err := range []error{
 		registerChange(ctx, lifecycle[InspectionState](w), ActionApproveTeam, func(in ApproveTeamInput) (actor.Actor, bool, error) { return in.Actor, true, in.Validate() }, w.approveTeam),

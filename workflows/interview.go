@@ -442,25 +442,9 @@ func (w *interview) run(ctx workflow.Context) (InterviewResult, error) {
 }
 
 func (w *interview) registerHandlers(ctx workflow.Context) error {
-	if err := workflow.SetQueryHandler(ctx, QueryState, func() (InterviewState, error) { return w.snapshot(), nil }); err != nil {
-		return fmt.Errorf("registering query: %w", err)
-	}
-	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateAwaitCreated,
-		func(ctx workflow.Context, in AwaitCreatedInput) (InterviewState, error) {
-			if err := workflow.Await(ctx, func() bool { return w.recorded }); err != nil {
-				return InterviewState{}, err
-			}
-			return w.snapshot(), nil
-		},
-		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, in AwaitCreatedInput) error {
-			if in.RequestID != w.row.RequestID {
-				return derrors.ToTemporal(derrors.New(derrors.ErrAlreadyExists,
-					"interview %q already exists, proposed by another request", w.row.ID))
-			}
-			return nil
-		}},
-	); err != nil {
-		return fmt.Errorf("registering update: %w", err)
+	if err := registerState(ctx, lifecycle[InterviewState](w), "interview",
+		func() string { return w.row.ID }, func() string { return w.row.RequestID }, func() bool { return w.recorded }); err != nil {
+		return err
 	}
 	handlers := []struct {
 		name string
