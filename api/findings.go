@@ -357,48 +357,22 @@ func (s *FindingServer) change(ctx context.Context, c findingChange) (*xunchav1.
 			return nil, err
 		}
 	}
-	updateID := workflows.UpdateID(c.action, c.requestID)
-	handle, err := s.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID:   row.WorkflowID,
-		UpdateID:     updateID,
-		UpdateName:   c.action,
-		Args:         []any{c.input},
-		WaitForStage: client.WorkflowUpdateStageCompleted,
-	})
-	if err == nil {
-		var st workflows.FindingState
-		if err = handle.Get(ctx, &st); err == nil {
-			return findingProto(st.Finding, st.Escalations, nil), nil
-		}
-	}
-	var notFound *serviceerror.NotFound
-	if !errors.As(err, &notFound) {
-		return nil, derrors.FromTemporal(err)
-	}
-	// The workflow has finished (or is gone): no change can be applied. A
-	// retry of the change that finished it is answered from the ledger.
-	row, rerr := s.Ledger.GetFinding(ctx, row.ID)
-	if rerr != nil {
-		return nil, rerr
-	}
-	events, rerr := s.Ledger.Events(ctx, ledger.SubjectFinding, row.ID)
-	if rerr != nil {
-		return nil, rerr
-	}
-	if slices.ContainsFunc(events, func(e ledger.Event) bool { return e.Key == updateID }) {
+	st, replay, err := sendUpdate[workflows.FindingState](ctx, s.Temporal, s.Ledger,
+		lifecycleUpdate{workflowID: row.WorkflowID, action: c.action, requestID: c.requestID, input: c.input},
+		func(ctx context.Context) (finished, error) {
+			if row, err = s.Ledger.GetFinding(ctx, row.ID); err != nil {
+				return finished{}, err
+			}
+			return finished{subjectType: ledger.SubjectFinding, id: row.ID, stage: row.Stage,
+				open: workflows.FindingOpen(row.Stage), allowed: workflows.AllowedFindingActions(row.Stage)}, nil
+		})
+	switch {
+	case err != nil:
+		return nil, err
+	case replay:
 		return s.fromLedger(ctx, row)
 	}
-	s.Log.Info("change of a finding whose workflow is not running", zap.String("finding", row.ID),
-		zap.String("stage", row.Stage), zap.Error(err))
-	reason := "STAGE_NOT_ALLOWED"
-	if workflows.FindingOpen(row.Stage) {
-		reason = "WORKFLOW_NOT_RUNNING"
-	}
-	return nil, &derrors.StageError{
-		Reason: reason, Subject: row.WorkflowID, Action: c.action, Stage: row.Stage,
-		Allowed: workflows.AllowedFindingActions(row.Stage),
-		Message: fmt.Sprintf("finding %q is %s: no further changes", row.ID, row.Stage),
-	}
+	return findingProto(st.Finding, st.Escalations, nil), nil
 }
 
 // checkLimit refuses a rectification limit the workflow's deadline activity

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -258,45 +257,26 @@ func (s *InspectionServer) change(ctx context.Context, c inspectionChange) (*xun
 			return nil, err
 		}
 	}
-	updateID := workflows.UpdateID(c.action, c.requestID)
-	handle, err := s.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID:   row.WorkflowID,
-		UpdateID:     updateID,
-		UpdateName:   c.action,
-		Args:         []any{c.input},
-		WaitForStage: client.WorkflowUpdateStageCompleted,
-	})
-	if err == nil {
-		var st workflows.InspectionState
-		if err = handle.Get(ctx, &st); err == nil {
-			return inspectionProto(st.Inspection, st.Escalations), nil
-		}
-	}
-	var notFound *serviceerror.NotFound
-	if !errors.As(err, &notFound) {
-		return nil, derrors.FromTemporal(err)
-	}
-	// The workflow has finished: a retry of the change that finished it is
-	// answered from the ledger; anything else is refused.
-	row, err = s.Ledger.GetInspection(ctx, c.id)
-	if err != nil {
+	st, replay, err := sendUpdate[workflows.InspectionState](ctx, s.Temporal, s.Ledger,
+		lifecycleUpdate{workflowID: row.WorkflowID, action: c.action, requestID: c.requestID, input: c.input},
+		func(ctx context.Context) (finished, error) {
+			if row, err = s.Ledger.GetInspection(ctx, row.ID); err != nil {
+				return finished{}, err
+			}
+			return finished{subjectType: ledger.SubjectInspection, id: row.ID, stage: row.Stage,
+				open: workflows.InspectionOpen(row.Stage), allowed: workflows.AllowedInspectionActions(row.Stage)}, nil
+		})
+	switch {
+	case err != nil:
 		return nil, err
-	}
-	events, err := s.Ledger.Events(ctx, ledger.SubjectInspection, row.ID)
-	if err != nil {
-		return nil, err
-	}
-	if slices.ContainsFunc(events, func(e ledger.Event) bool { return e.Key == updateID }) {
+	case replay:
 		escalations, err := s.Ledger.EscalationsOf(ctx, row.WorkflowID)
 		if err != nil {
 			return nil, err
 		}
 		return inspectionProto(row, escalations), nil
 	}
-	return nil, &derrors.StageError{
-		Reason: "STAGE_NOT_ALLOWED", Subject: row.WorkflowID, Action: c.action, Stage: row.Stage,
-		Message: fmt.Sprintf("inspection %q is %s: no further changes", row.ID, row.Stage),
-	}
+	return inspectionProto(st.Inspection, st.Escalations), nil
 }
 
 // checkLimit computes a deadline with the calendar and ladder in force, so

@@ -222,46 +222,22 @@ func (s *InterviewServer) change(ctx context.Context, c interviewChange) (*xunch
 			return nil, err
 		}
 	}
-	updateID := workflows.UpdateID(c.action, c.requestID)
-	handle, err := s.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID:   row.WorkflowID,
-		UpdateID:     updateID,
-		UpdateName:   c.action,
-		Args:         []any{c.input},
-		WaitForStage: client.WorkflowUpdateStageCompleted,
-	})
-	if err == nil {
-		var st workflows.InterviewState
-		if err = handle.Get(ctx, &st); err == nil {
-			return interviewProto(st.Interview, st.Escalations), nil
-		}
-	}
-	var notFound *serviceerror.NotFound
-	if !errors.As(err, &notFound) {
-		return nil, derrors.FromTemporal(err)
-	}
-	// The workflow has finished: a retry of the change that finished it is
-	// answered from the ledger; anything else is refused.
-	row, err = s.Ledger.GetInterview(ctx, row.ID)
-	if err != nil {
+	st, replay, err := sendUpdate[workflows.InterviewState](ctx, s.Temporal, s.Ledger,
+		lifecycleUpdate{workflowID: row.WorkflowID, action: c.action, requestID: c.requestID, input: c.input},
+		func(ctx context.Context) (finished, error) {
+			if row, err = s.Ledger.GetInterview(ctx, row.ID); err != nil {
+				return finished{}, err
+			}
+			return finished{subjectType: ledger.SubjectInterview, id: row.ID, stage: row.Stage,
+				open: workflows.InterviewOpen(row.Stage), allowed: workflows.AllowedInterviewActions(row.Stage)}, nil
+		})
+	switch {
+	case err != nil:
 		return nil, err
-	}
-	events, err := s.Ledger.Events(ctx, ledger.SubjectInterview, row.ID)
-	if err != nil {
-		return nil, err
-	}
-	if slices.ContainsFunc(events, func(e ledger.Event) bool { return e.Key == updateID }) {
+	case replay:
 		return s.fromLedger(ctx, row)
 	}
-	reason := "STAGE_NOT_ALLOWED"
-	if workflows.InterviewOpen(row.Stage) {
-		reason = "WORKFLOW_NOT_RUNNING"
-	}
-	return nil, &derrors.StageError{
-		Reason: reason, Subject: row.WorkflowID, Action: c.action, Stage: row.Stage,
-		Allowed: workflows.AllowedInterviewActions(row.Stage),
-		Message: fmt.Sprintf("interview %q is %s: no further changes", row.ID, row.Stage),
-	}
+	return interviewProto(st.Interview, st.Escalations), nil
 }
 
 // ApproveInterview approves a proposed interview (office or committee).

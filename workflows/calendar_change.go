@@ -39,3 +39,16 @@ func CalendarChangeWorkflow(ctx workflow.Context, in CalendarChangeInput) (Calen
 	}
 	return res, nil
 }
+
+// receiveCalendarChanges runs for the life of a workflow with deadlines:
+// each calendar-changed signal re-dates its running deadline.
+func receiveCalendarChanges(ctx workflow.Context, subject string, redate func(workflow.Context, CalendarChangedSignal) error) {
+	ch := workflow.GetSignalChannel(ctx, SignalCalendarChanged)
+	for {
+		var sig CalendarChangedSignal
+		ch.Receive(ctx, &sig)
+		if err := redate(ctx, sig); err != nil {
+			workflow.GetLogger(ctx).Error("re-dating failed", "subject", subject, "version", sig.Version, "error", err)
+		}
+	}
+}

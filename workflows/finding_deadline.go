@@ -175,14 +175,7 @@ func announce(ctx workflow.Context, pending *int, eventType, deliveryKey string,
 // receiveCalendarChanges re-dates the running deadline when the office loads
 // a new calendar version.
 func (w *finding) receiveCalendarChanges(ctx workflow.Context) {
-	ch := workflow.GetSignalChannel(ctx, SignalCalendarChanged)
-	for {
-		var sig CalendarChangedSignal
-		ch.Receive(ctx, &sig)
-		if err := w.redate(ctx, sig); err != nil {
-			workflow.GetLogger(ctx).Error("re-dating failed", "finding", w.row.ID, "version", sig.Version, "error", err)
-		}
-	}
+	receiveCalendarChanges(ctx, w.subject(), w.redate)
 }
 
 func (w *finding) redate(ctx workflow.Context, sig CalendarChangedSignal) error {

@@ -279,16 +279,7 @@ func (w *inspection) run(ctx workflow.Context) (InspectionResult, error) {
 	w.publish(ctx)
 	workflow.GetLogger(ctx).Info("inspection recorded", "inspection", w.row.ID, "stage", w.row.Stage)
 
-	workflow.Go(ctx, func(ctx workflow.Context) {
-		ch := workflow.GetSignalChannel(ctx, SignalCalendarChanged)
-		for {
-			var sig CalendarChangedSignal
-			ch.Receive(ctx, &sig)
-			if err := w.redate(ctx, sig); err != nil {
-				workflow.GetLogger(ctx).Error("re-dating failed", "inspection", w.row.ID, "version", sig.Version, "error", err)
-			}
-		}
-	})
+	workflow.Go(ctx, func(ctx workflow.Context) { receiveCalendarChanges(ctx, w.subject(), w.redate) })
 
 	if err := workflow.Await(ctx, func() bool {
 		return !InspectionOpen(w.row.Stage) && workflow.AllHandlersFinished(ctx) && w.deliveries == 0

@@ -691,14 +691,7 @@ func (w *interview) escalate(ctx workflow.Context, step activities.ScheduledStep
 // receiveCalendarChanges re-dates the follow-up deadline when the office
 // loads a new calendar version.
 func (w *interview) receiveCalendarChanges(ctx workflow.Context) {
-	ch := workflow.GetSignalChannel(ctx, SignalCalendarChanged)
-	for {
-		var sig CalendarChangedSignal
-		ch.Receive(ctx, &sig)
-		if err := w.redate(ctx, sig); err != nil {
-			workflow.GetLogger(ctx).Error("re-dating failed", "interview", w.row.ID, "version", sig.Version, "error", err)
-		}
-	}
+	receiveCalendarChanges(ctx, w.subject(), w.redate)
 }
 
 func (w *interview) redate(ctx workflow.Context, sig CalendarChangedSignal) error {

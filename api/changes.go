@@ -1,0 +1,75 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+
+	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/ledger"
+	"github.com/xuncha/xuncha/workflows"
+)
+
+// lifecycleUpdate is a stage change sent to a running workflow.
+type lifecycleUpdate struct {
+	workflowID, action, requestID string
+	input                         any
+}
+
+// finished describes a lifecycle whose workflow no longer runs, for
+// answering a change sent to it.
+type finished struct {
+	subjectType, id, stage string
+	open                   bool
+	allowed                []string
+}
+
+// sendUpdate sends a stage change as a Temporal update (its ID derived from
+// the request ID, so a retry is answered with the first result) and decodes
+// the new state. When the workflow has finished, reread is called for what
+// the ledger holds: a retry of the change that finished it is answered from
+// the ledger (replay true), anything else is refused naming the final stage.
+func sendUpdate[S any](ctx context.Context, tc client.Client, l *ledger.Store, u lifecycleUpdate,
+	reread func(context.Context) (finished, error),
+) (state S, replay bool, err error) {
+	updateID := workflows.UpdateID(u.action, u.requestID)
+	handle, err := tc.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID:   u.workflowID,
+		UpdateID:     updateID,
+		UpdateName:   u.action,
+		Args:         []any{u.input},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err == nil {
+		if err = handle.Get(ctx, &state); err == nil {
+			return state, false, nil
+		}
+	}
+	var notFound *serviceerror.NotFound
+	if !errors.As(err, &notFound) {
+		return state, false, derrors.FromTemporal(err)
+	}
+	f, err := reread(ctx)
+	if err != nil {
+		return state, false, err
+	}
+	events, err := l.Events(ctx, f.subjectType, f.id)
+	if err != nil {
+		return state, false, err
+	}
+	if slices.ContainsFunc(events, func(e ledger.Event) bool { return e.Key == updateID }) {
+		return state, true, nil
+	}
+	reason := "STAGE_NOT_ALLOWED"
+	if f.open {
+		reason = "WORKFLOW_NOT_RUNNING"
+	}
+	return state, false, &derrors.StageError{
+		Reason: reason, Subject: u.workflowID, Action: u.action, Stage: f.stage, Allowed: f.allowed,
+		Message: fmt.Sprintf("%s %q is %s: no further changes", f.subjectType, f.id, f.stage),
+	}
+}
