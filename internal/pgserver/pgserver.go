@@ -11,6 +11,8 @@
 package pgserver
 
 import (
+	"github.com/xuncha/xuncha/internal/childproc"
+
 	"context"
 	"errors"
 	"fmt"
@@ -54,8 +56,6 @@ const (
 	// shutdownTimeout bounds a fast shutdown before the server is killed,
 	// when the context passed to Stop has no earlier deadline.
 	shutdownTimeout = 30 * time.Second
-	// tailLines is how many output lines error messages quote.
-	tailLines = 20
 )
 
 // ErrPortInUse is wrapped by the error Start returns when the port is taken.
@@ -166,7 +166,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	// binds it (parallel test binaries do this); then pick another one.
 	for attempt := 1; ; attempt++ {
 		if port == 0 || cfg.Port == 0 && attempt > 1 {
-			if port, err = freePort(); err != nil {
+			if port, err = childproc.FreePort(); err != nil {
 				return nil, err
 			}
 		} else if err := checkPortFree(port); err != nil {
@@ -222,7 +222,7 @@ func launch(ctx context.Context, postgres, dataDir string, port int, database st
 	// SIGINT is PostgreSQL's fast shutdown: unlike SIGTERM (smart shutdown)
 	// it does not wait for other clients, such as a developer's psql, to
 	// disconnect.
-	if err := startLocked(cmd, syscall.SIGINT, s.exited, &s.waitErr); err != nil {
+	if err := childproc.Start(cmd, syscall.SIGINT, s.exited, &s.waitErr); err != nil {
 		out.Close()
 		return nil, fmt.Errorf("pgserver: starting %s: %w", postgres, err)
 	}
@@ -265,11 +265,11 @@ func (s *Server) waitReady(ctx context.Context) error {
 // startFailure turns a startup failure into a one-line error: a taken port
 // is reported as such, anything else carries the server's output tail.
 func (s *Server) startFailure(err error) error {
-	tail := s.out.Tail()
+	tail := s.out.String()
 	if strings.Contains(tail, "could not bind") || strings.Contains(tail, "Address already in use") {
 		return portInUseError(s.port)
 	}
-	return fmt.Errorf("pgserver: %w; server output (%s): %s", err, filepath.Join(s.dataDir, LogFile), oneLine(tail))
+	return fmt.Errorf("pgserver: %w; server output (%s): %s", err, filepath.Join(s.dataDir, LogFile), childproc.OneLine(tail))
 }
 
 func (s *Server) serverVersion(ctx context.Context) (string, error) {
@@ -371,7 +371,7 @@ func (s *Server) stop(ctx context.Context) error {
 	defer s.out.Close()
 	select {
 	case <-s.exited:
-		return fmt.Errorf("pgserver: postgres had already exited (%v): %s", s.waitErr, oneLine(s.out.Tail()))
+		return fmt.Errorf("pgserver: postgres had already exited (%v): %s", s.waitErr, childproc.OneLine(s.out.String()))
 	default:
 	}
 	if err := s.cmd.Process.Signal(syscall.SIGINT); err != nil && !errors.Is(err, os.ErrProcessDone) {
@@ -389,7 +389,7 @@ func (s *Server) stop(ctx context.Context) error {
 		return fmt.Errorf("pgserver: postgres did not shut down within %s and was killed", shutdownTimeout)
 	}
 	if s.waitErr != nil {
-		return fmt.Errorf("pgserver: postgres shut down with %w: %s", s.waitErr, oneLine(s.out.Tail()))
+		return fmt.Errorf("pgserver: postgres shut down with %w: %s", s.waitErr, childproc.OneLine(s.out.String()))
 	}
 	s.log.Info("PostgreSQL stopped", zap.Int("port", s.port))
 	return nil
@@ -530,7 +530,7 @@ func ownerOf(path string) (int, bool) {
 // trust authentication (initdb's pg_hba.conf only admits loopback
 // connections), UTF-8, C collation.
 func runInitdb(ctx context.Context, initdb, dataDir string, cred *syscall.Credential) error {
-	var out tailBuffer
+	var out childproc.Tail
 	cmd := exec.CommandContext(ctx, initdb,
 		"-D", dataDir,
 		"-U", Superuser,
@@ -550,12 +550,12 @@ func runInitdb(ctx context.Context, initdb, dataDir string, cred *syscall.Creden
 	cmd.WaitDelay = 10 * time.Second
 	exited := make(chan struct{})
 	var waitErr error
-	if err := startLocked(cmd, syscall.SIGTERM, exited, &waitErr); err != nil {
+	if err := childproc.Start(cmd, syscall.SIGTERM, exited, &waitErr); err != nil {
 		return fmt.Errorf("pgserver: starting initdb: %w", err)
 	}
 	<-exited
 	if waitErr != nil {
-		return fmt.Errorf("pgserver: initdb %s failed (%w): %s", dataDir, waitErr, oneLine(out.Tail()))
+		return fmt.Errorf("pgserver: initdb %s failed (%w): %s", dataDir, waitErr, childproc.OneLine(out.String()))
 	}
 	return nil
 }
@@ -667,34 +667,4 @@ func checkPortFree(port int) error {
 
 func portInUseError(port int) error {
 	return fmt.Errorf("pgserver: port %d on 127.0.0.1 is already in use (%w): free it or choose another port", port, ErrPortInUse)
-}
-
-// freePort asks the kernel for a free port on 127.0.0.1. It connects to it
-// once before returning, which leaves the port in TIME_WAIT: the kernel then
-// does not hand it out again to bind(:0) for a while, yet we can still bind it
-// explicitly. This keeps parallel test binaries from picking the same port.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("pgserver: finding a free port: %w", err)
-	}
-	defer l.Close()
-	port := l.Addr().(*net.TCPAddr).Port
-	c, err := net.Dial("tcp", l.Addr().String())
-	if err != nil {
-		return 0, fmt.Errorf("pgserver: finding a free port: %w", err)
-	}
-	defer c.Close()
-	s, err := l.Accept()
-	if err != nil {
-		return 0, fmt.Errorf("pgserver: finding a free port: %w", err)
-	}
-	// The server side closes first, so the TIME_WAIT is on this port.
-	_ = s.Close()
-	return port, nil
-}
-
-// oneLine joins the lines of s with " | " so errors stay on one line.
-func oneLine(s string) string {
-	return strings.Join(strings.Fields(strings.ReplaceAll(strings.TrimSpace(s), "\n", " | ")), " ")
 }

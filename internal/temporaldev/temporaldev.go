@@ -10,7 +10,6 @@
 package temporaldev
 
 import (
-	"bytes"
 	"context"
 	"debug/buildinfo"
 	"errors"
@@ -29,6 +28,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.uber.org/zap"
 
+	"github.com/xuncha/xuncha/internal/childproc"
 	"github.com/xuncha/xuncha/internal/logging"
 	"github.com/xuncha/xuncha/internal/searchattr"
 )
@@ -97,7 +97,7 @@ func EnsureBinary(ctx context.Context, binDir string, log *zap.Logger) (string, 
 	cmd.Dir = binDir // outside any module: `go install pkg@version` needs none
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		return "", fmt.Errorf("temporaldev: building %s@%s into %s: %w: %s", CLIPackage, CLIVersion, binDir, err, oneLine(lastLines(string(out), 20)))
+		return "", fmt.Errorf("temporaldev: building %s@%s into %s: %w: %s", CLIPackage, CLIVersion, binDir, err, childproc.OneLine(lastLines(string(out), 20)))
 	}
 	if !binaryVersionOK(bin) {
 		return "", fmt.Errorf("temporaldev: built %s but its build info does not name %s@%s", bin, CLIModule, CLIVersion)
@@ -173,7 +173,7 @@ type Server struct {
 	log       *zap.Logger
 
 	cmd     *exec.Cmd
-	out     *tailBuffer
+	out     *childproc.Tail
 	exited  chan struct{}
 	waitErr error // set before exited is closed
 
@@ -284,14 +284,14 @@ func launch(cfg Config) (*Server, error) {
 	for _, sa := range cfg.SearchAttributes {
 		args = append(args, "--search-attribute", sa)
 	}
-	out := &tailBuffer{onLine: func(line string) { cfg.Log.Debug(line) }}
+	out := &childproc.Tail{OnLine: func(line string) { cfg.Log.Debug(line) }}
 	cmd := exec.Command(cfg.BinPath, args...)
 	cmd.Stdout = out
 	cmd.Stderr = out
 	cmd.WaitDelay = 5 * time.Second
 	s.cmd, s.out = cmd, out
 	cfg.Log.Debug("starting Temporal dev server", zap.String("bin", cfg.BinPath), zap.Strings("args", args))
-	if err := startLocked(cmd, syscall.SIGTERM, s.exited, &s.waitErr); err != nil {
+	if err := childproc.Start(cmd, syscall.SIGTERM, s.exited, &s.waitErr); err != nil {
 		return nil, fmt.Errorf("temporaldev: starting %s: %w", cfg.BinPath, err)
 	}
 	return s, nil
@@ -350,7 +350,7 @@ func (s *Server) probe(ctx context.Context, defs []searchattr.Definition) error 
 // startFailure turns a startup failure into a one-line error: a taken port
 // is reported as such, anything else carries the server's output tail.
 func (s *Server) startFailure(err error) error {
-	tail := s.out.Tail()
+	tail := s.out.String()
 	if strings.Contains(tail, "address already in use") {
 		which := "one of its ports"
 		switch {
@@ -359,9 +359,9 @@ func (s *Server) startFailure(err error) error {
 		case strings.Contains(tail, "UI port"):
 			which = fmt.Sprintf("UI port %d", s.uiPort)
 		}
-		return fmt.Errorf("temporaldev: %s on 127.0.0.1 is already in use (%w): free it or choose another port: %s", which, ErrPortInUse, oneLine(tail))
+		return fmt.Errorf("temporaldev: %s on 127.0.0.1 is already in use (%w): free it or choose another port: %s", which, ErrPortInUse, childproc.OneLine(tail))
 	}
-	return fmt.Errorf("temporaldev: %w; server output: %s", err, oneLine(tail))
+	return fmt.Errorf("temporaldev: %w; server output: %s", err, childproc.OneLine(tail))
 }
 
 // Address is the frontend's host:port, e.g. 127.0.0.1:7233.
@@ -390,7 +390,7 @@ func (s *Server) Stop(ctx context.Context) error {
 func (s *Server) stop(ctx context.Context) error {
 	select {
 	case <-s.exited:
-		return fmt.Errorf("temporaldev: the dev server had already exited (%v): %s", s.waitErr, oneLine(s.out.Tail()))
+		return fmt.Errorf("temporaldev: the dev server had already exited (%v): %s", s.waitErr, childproc.OneLine(s.out.String()))
 	default:
 	}
 	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil && !errors.Is(err, os.ErrProcessDone) {
@@ -408,7 +408,7 @@ func (s *Server) stop(ctx context.Context) error {
 		return fmt.Errorf("temporaldev: the dev server did not stop within %s and was killed", stopTimeout)
 	}
 	if s.waitErr != nil {
-		return fmt.Errorf("temporaldev: the dev server stopped with %w: %s", s.waitErr, oneLine(s.out.Tail()))
+		return fmt.Errorf("temporaldev: the dev server stopped with %w: %s", s.waitErr, childproc.OneLine(s.out.String()))
 	}
 	s.log.Info("Temporal dev server stopped", zap.String("address", s.address))
 	return nil
@@ -441,7 +441,7 @@ func checkPortFree(port int, what string) error {
 func freePorts(n int) ([]int, error) {
 	ports := make([]int, 0, n)
 	for range n {
-		p, err := freePort()
+		p, err := childproc.FreePort()
 		if err != nil {
 			return nil, err
 		}
@@ -450,74 +450,10 @@ func freePorts(n int) ([]int, error) {
 	return ports, nil
 }
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("temporaldev: finding a free port: %w", err)
-	}
-	defer l.Close()
-	c, err := net.Dial("tcp", l.Addr().String())
-	if err != nil {
-		return 0, fmt.Errorf("temporaldev: finding a free port: %w", err)
-	}
-	defer c.Close()
-	a, err := l.Accept()
-	if err != nil {
-		return 0, fmt.Errorf("temporaldev: finding a free port: %w", err)
-	}
-	_ = a.Close() // the server side closes first, so the TIME_WAIT is on this port
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-// tailBuffer is an io.Writer that keeps the last 20 lines written to it and
-// hands each complete line to onLine. Safe for concurrent use.
-type tailBuffer struct {
-	mu      sync.Mutex
-	lines   []string
-	partial []byte
-	onLine  func(string)
-}
-
-func (b *tailBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.partial = append(b.partial, p...)
-	for {
-		i := bytes.IndexByte(b.partial, '\n')
-		if i < 0 {
-			return len(p), nil
-		}
-		line := strings.TrimRight(string(b.partial[:i]), "\r")
-		b.partial = b.partial[i+1:]
-		if b.lines = append(b.lines, line); len(b.lines) > 20 {
-			b.lines = b.lines[len(b.lines)-20:]
-		}
-		if b.onLine != nil {
-			b.onLine(line)
-		}
-	}
-}
-
-// Tail returns the kept lines and any pending partial line.
-func (b *tailBuffer) Tail() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	lines := b.lines
-	if len(b.partial) > 0 {
-		lines = append(lines[:len(lines):len(lines)], string(b.partial))
-	}
-	return strings.Join(lines, "\n")
-}
-
 func lastLines(s string, n int) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	if len(lines) > n {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
-}
-
-// oneLine joins the lines of s with " | " so errors stay on one line.
-func oneLine(s string) string {
-	return strings.Join(strings.Fields(strings.ReplaceAll(strings.TrimSpace(s), "\n", " | ")), " ")
 }

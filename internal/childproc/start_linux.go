@@ -1,6 +1,6 @@
 //go:build linux
 
-package temporaldev
+package childproc
 
 import (
 	"os/exec"
@@ -8,7 +8,7 @@ import (
 	"syscall"
 )
 
-// startLocked starts cmd with the parent-death signal set, from a goroutine
+// Start starts cmd with the parent-death signal set, from a goroutine
 // locked to its OS thread that stays alive until the child is reaped.
 //
 // Why: the kernel sends Pdeathsig when the *thread* that forked the child
@@ -20,9 +20,9 @@ import (
 // any signal including SIGKILL, the kernel delivers sig to the child, so the
 // child never outlives us.
 //
-// startLocked returns the start error; on success exited is closed after the
+// Start returns the start error; on success exited is closed after the
 // child has been reaped, with *waitErr set to cmd.Wait's result.
-func startLocked(cmd *exec.Cmd, sig syscall.Signal, exited chan<- struct{}, waitErr *error) error {
+func Start(cmd *exec.Cmd, sig syscall.Signal, exited chan<- struct{}, waitErr *error) error {
 	if cmd.SysProcAttr == nil {
 		cmd.SysProcAttr = &syscall.SysProcAttr{}
 	}
