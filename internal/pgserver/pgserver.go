@@ -11,8 +11,6 @@
 package pgserver
 
 import (
-	"github.com/xuncha/xuncha/internal/childproc"
-
 	"context"
 	"errors"
 	"fmt"
@@ -32,6 +30,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"go.uber.org/zap"
+
+	"github.com/xuncha/xuncha/internal/childproc"
 )
 
 const (
