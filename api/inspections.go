@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -392,10 +394,30 @@ func (s *InspectionServer) GiveFeedback(ctx context.Context, req *xunchav1.GiveF
 	}
 	return s.change(ctx, inspectionChange{id: req.GetId(), requestID: req.GetRequestId(), action: workflows.ActionGiveFeedback, who: who,
 		input: workflows.GiveFeedbackInput{RequestID: req.GetRequestId(), Actor: who, FeedbackDeliveredOn: req.GetFeedbackDeliveredOn(),
-			Recipients: req.GetRecipients(), ReceivingAuthority: req.GetReceivingAuthority(), Due: req.GetDue()},
-		precheck: func(ctx context.Context, _ ledger.Inspection) error {
-			return s.checkLimit(ctx, activities.DeadlineRule{Field: "feedback_delivered_on", From: req.GetFeedbackDeliveredOn(),
-				Months: 1, Due: req.GetDue(), DueField: "due"})
+			Recipients: req.GetRecipients(), ReceivingAuthority: req.GetReceivingAuthority(), Due: req.GetDue(), FindingDues: req.GetFindingDues()},
+		precheck: func(ctx context.Context, row ledger.Inspection) error {
+			if err := s.checkLimit(ctx, activities.DeadlineRule{Field: "feedback_delivered_on", From: req.GetFeedbackDeliveredOn(),
+				Months: 1, Due: req.GetDue(), DueField: "due"}); err != nil {
+				return err
+			}
+			if len(req.GetFindingDues()) == 0 {
+				return nil
+			}
+			classified, err := s.Ledger.FindingsInStage(ctx, row.ID, workflows.FindingClassified)
+			if err != nil {
+				return err
+			}
+			for _, id := range slices.Sorted(maps.Keys(req.GetFindingDues())) {
+				field := "finding_dues[" + id + "]"
+				if !slices.Contains(classified, id) {
+					return derrors.Invalid(field, "%q is not a CLASSIFIED finding of inspection %q", id, row.ID)
+				}
+				if err := s.checkLimit(ctx, activities.DeadlineRule{Field: "feedback_delivered_on", From: req.GetFeedbackDeliveredOn(),
+					Months: 1, Due: req.GetFindingDues()[id], DueField: field}); err != nil {
+					return err
+				}
+			}
+			return nil
 		}})
 }
 

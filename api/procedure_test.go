@@ -226,13 +226,28 @@ func TestInspectionProcedureREST(t *testing.T) {
 	// deadline: one month after the feedback.
 	wantRect, err := cal.AddMonths(today(), 1)
 	require.NoError(t, err)
+	// One finding gets its own, shorter limit; a limit past one month is
+	// refused before anything is recorded.
+	short := today().AddDays(10).String()
+	tooLong := wantRect.Due.AddDays(1).String()
+	code, body = s.do("POST", "/v1/inspections/"+id+":giveFeedback", &office, map[string]any{"request_id": "f0",
+		"feedback_delivered_on": today().String(), "recipients": []string{"市长"}, "receiving_authority": "株洲市安委办",
+		"finding_dues": map[string]string{findings[2]: tooLong}})
+	require.Equal(t, http.StatusBadRequest, code, "%v", body)
+	require.Contains(t, fieldViolations(body), "finding_dues["+findings[2]+"]")
 	got = s.inspectionStep(id, "giveFeedback", office, map[string]any{"request_id": "f1", "feedback_delivered_on": today().String(),
-		"recipients": []string{"市长", "常务副市长"}, "receiving_authority": "株洲市安委办"}, "FEEDBACK_GIVEN")
+		"recipients": []string{"市长", "常务副市长"}, "receiving_authority": "株洲市安委办",
+		"finding_dues": map[string]string{findings[2]: short}}, "FEEDBACK_GIVEN")
 	requireDeadline(t, got["rectification_deadline"], wantRect)
-	for _, fid := range findings {
+	for i, fid := range findings {
 		code, f := s.do("GET", "/v1/findings/"+fid, nil, nil)
 		require.Equal(t, http.StatusOK, code)
 		require.Equal(t, "REFERRED", f["stage"])
+		if i == 2 {
+			require.Equal(t, short, f["deadline"].(map[string]any)["due"])
+			require.Contains(t, f["deadline"].(map[string]any)["explanation"].([]any)[0], "set by the office")
+			continue
+		}
 		requireDeadline(t, f["deadline"], wantRect)
 	}
 

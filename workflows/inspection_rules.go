@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -254,6 +255,17 @@ type GiveFeedbackInput struct {
 	Recipients          []string    `json:"recipients"`
 	ReceivingAuthority  string      `json:"receiving_authority"`
 	Due                 string      `json:"due"`
+	// FindingDues gives some findings their own limit (finding ID -> last
+	// day); the others get Due.
+	FindingDues map[string]string `json:"finding_dues,omitempty"`
+}
+
+// DueOf is the limit of one finding at feedback.
+func (in GiveFeedbackInput) DueOf(findingID string) string {
+	if d, ok := in.FindingDues[findingID]; ok {
+		return d
+	}
+	return in.Due
 }
 
 // InspectionRectificationInput records the unit's rectification report.
@@ -353,6 +365,9 @@ func (in GiveFeedbackInput) Validate() error {
 	requireText(&v, "receiving_authority", in.ReceivingAuthority, 200)
 	if in.Due != "" {
 		requireDate(&v, "due", in.Due)
+	}
+	for _, id := range slices.Sorted(maps.Keys(in.FindingDues)) {
+		requireDate(&v, "finding_dues["+id+"]", in.FindingDues[id])
 	}
 	return v.Err()
 }

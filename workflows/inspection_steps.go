@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 
 	"go.temporal.io/sdk/workflow"
@@ -138,10 +139,15 @@ func (w *inspection) giveFeedback(ctx workflow.Context, in GiveFeedbackInput) er
 	}).Get(ctx, &classified); err != nil {
 		return fmt.Errorf("listing classified findings: %w", err)
 	}
+	for _, id := range slices.Sorted(maps.Keys(in.FindingDues)) {
+		if !slices.Contains(classified.IDs, id) {
+			return derrors.Invalid("finding_dues["+id+"]", "%q is not a CLASSIFIED finding of inspection %q", id, w.row.ID)
+		}
+	}
 	referred, refused := []string{}, map[string]string{}
 	for _, id := range classified.IDs {
 		args := dataJSON(ReferInput{RequestID: "feedback-" + w.row.ID, Actor: in.Actor, Note: "referred with the inspection's feedback",
-			Referral: ledger.Referral{ReceivingAuthority: in.ReceivingAuthority, FeedbackReceivedOn: in.FeedbackDeliveredOn, Due: in.Due}})
+			Referral: ledger.Referral{ReceivingAuthority: in.ReceivingAuthority, FeedbackReceivedOn: in.FeedbackDeliveredOn, Due: in.DueOf(id)}})
 		var res activities.SendUpdateResult
 		if err := workflow.ExecuteActivity(actx, acts.SendUpdate, activities.SendUpdateInput{
 			WorkflowID: FindingWorkflowID(id), UpdateName: ActionRefer, UpdateID: UpdateID(ActionRefer, "feedback-"+w.row.ID), Args: args,

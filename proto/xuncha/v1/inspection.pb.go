@@ -1061,7 +1061,11 @@ type GiveFeedbackRequest struct {
 	ReceivingAuthority string `protobuf:"bytes,5,opt,name=receiving_authority,json=receivingAuthority,proto3" json:"receiving_authority,omitempty"`
 	// Last day of the rectification limit, YYYY-MM-DD, at most one month after
 	// feedback_delivered_on; empty: one month.
-	Due           string `protobuf:"bytes,6,opt,name=due,proto3" json:"due,omitempty"`
+	Due string `protobuf:"bytes,6,opt,name=due,proto3" json:"due,omitempty"`
+	// A finding's own limit (finding ID -> YYYY-MM-DD), each at most one month
+	// after feedback_delivered_on; findings not named get `due`. Each key is a
+	// CLASSIFIED finding of this inspection.
+	FindingDues   map[string]string `protobuf:"bytes,7,rep,name=finding_dues,json=findingDues,proto3" json:"finding_dues,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1136,6 +1140,13 @@ func (x *GiveFeedbackRequest) GetDue() string {
 		return x.Due
 	}
 	return ""
+}
+
+func (x *GiveFeedbackRequest) GetFindingDues() map[string]string {
+	if x != nil {
+		return x.FindingDues
+	}
+	return nil
 }
 
 // ReportInspectionRectificationRequest records the unit's report.
@@ -2095,7 +2106,7 @@ const file_xuncha_v1_inspection_proto_rawDesc = "" +
 	"\n" +
 	"request_id\x18\x02 \x01(\tR\trequestId\x12D\n" +
 	"\x1fcopy_to_party_inspection_office\x18\x03 \x01(\bR\x1bcopyToPartyInspectionOffice\x12\x12\n" +
-	"\x04note\x18\x04 \x01(\tR\x04note\"\xdb\x01\n" +
+	"\x04note\x18\x04 \x01(\tR\x04note\"\xef\x02\n" +
 	"\x13GiveFeedbackRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +
@@ -2105,7 +2116,11 @@ const file_xuncha_v1_inspection_proto_rawDesc = "" +
 	"recipients\x18\x04 \x03(\tR\n" +
 	"recipients\x12/\n" +
 	"\x13receiving_authority\x18\x05 \x01(\tR\x12receivingAuthority\x12\x10\n" +
-	"\x03due\x18\x06 \x01(\tR\x03due\"\x90\x01\n" +
+	"\x03due\x18\x06 \x01(\tR\x03due\x12R\n" +
+	"\ffinding_dues\x18\a \x03(\v2/.xuncha.v1.GiveFeedbackRequest.FindingDuesEntryR\vfindingDues\x1a>\n" +
+	"\x10FindingDuesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x90\x01\n" +
 	"$ReportInspectionRectificationRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +
@@ -2202,7 +2217,7 @@ func file_xuncha_v1_inspection_proto_rawDescGZIP() []byte {
 }
 
 var file_xuncha_v1_inspection_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_xuncha_v1_inspection_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
+var file_xuncha_v1_inspection_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
 var file_xuncha_v1_inspection_proto_goTypes = []any{
 	(Inspection_Kind)(0),                         // 0: xuncha.v1.Inspection.Kind
 	(Inspection_Stage)(0),                        // 1: xuncha.v1.Inspection.Stage
@@ -2233,78 +2248,80 @@ var file_xuncha_v1_inspection_proto_goTypes = []any{
 	nil,                                          // 26: xuncha.v1.InspectionSummary.BySeverityEntry
 	nil,                                          // 27: xuncha.v1.InspectionSummary.ByContentAreaEntry
 	nil,                                          // 28: xuncha.v1.Inspection.RecordsEntry
-	(*Unit)(nil),                                 // 29: xuncha.v1.Unit
-	(*timestamppb.Timestamp)(nil),                // 30: google.protobuf.Timestamp
-	(*Actor)(nil),                                // 31: xuncha.v1.Actor
-	(*Deadline)(nil),                             // 32: xuncha.v1.Deadline
-	(*Escalation)(nil),                           // 33: xuncha.v1.Escalation
-	(*FindingEvent)(nil),                         // 34: xuncha.v1.FindingEvent
+	nil,                                          // 29: xuncha.v1.GiveFeedbackRequest.FindingDuesEntry
+	(*Unit)(nil),                                 // 30: xuncha.v1.Unit
+	(*timestamppb.Timestamp)(nil),                // 31: google.protobuf.Timestamp
+	(*Actor)(nil),                                // 32: xuncha.v1.Actor
+	(*Deadline)(nil),                             // 33: xuncha.v1.Deadline
+	(*Escalation)(nil),                           // 34: xuncha.v1.Escalation
+	(*FindingEvent)(nil),                         // 35: xuncha.v1.FindingEvent
 }
 var file_xuncha_v1_inspection_proto_depIdxs = []int32{
 	25, // 0: xuncha.v1.InspectionSummary.by_kind:type_name -> xuncha.v1.InspectionSummary.ByKindEntry
 	26, // 1: xuncha.v1.InspectionSummary.by_severity:type_name -> xuncha.v1.InspectionSummary.BySeverityEntry
 	27, // 2: xuncha.v1.InspectionSummary.by_content_area:type_name -> xuncha.v1.InspectionSummary.ByContentAreaEntry
-	29, // 3: xuncha.v1.Inspection.unit:type_name -> xuncha.v1.Unit
+	30, // 3: xuncha.v1.Inspection.unit:type_name -> xuncha.v1.Unit
 	0,  // 4: xuncha.v1.Inspection.kind:type_name -> xuncha.v1.Inspection.Kind
 	1,  // 5: xuncha.v1.Inspection.stage:type_name -> xuncha.v1.Inspection.Stage
-	30, // 6: xuncha.v1.Inspection.create_time:type_name -> google.protobuf.Timestamp
-	30, // 7: xuncha.v1.Inspection.update_time:type_name -> google.protobuf.Timestamp
-	31, // 8: xuncha.v1.Inspection.created_by:type_name -> xuncha.v1.Actor
+	31, // 6: xuncha.v1.Inspection.create_time:type_name -> google.protobuf.Timestamp
+	31, // 7: xuncha.v1.Inspection.update_time:type_name -> google.protobuf.Timestamp
+	32, // 8: xuncha.v1.Inspection.created_by:type_name -> xuncha.v1.Actor
 	2,  // 9: xuncha.v1.Inspection.team:type_name -> xuncha.v1.TeamMember
-	32, // 10: xuncha.v1.Inspection.report_deadline:type_name -> xuncha.v1.Deadline
-	32, // 11: xuncha.v1.Inspection.rectification_deadline:type_name -> xuncha.v1.Deadline
-	33, // 12: xuncha.v1.Inspection.escalations:type_name -> xuncha.v1.Escalation
+	33, // 10: xuncha.v1.Inspection.report_deadline:type_name -> xuncha.v1.Deadline
+	33, // 11: xuncha.v1.Inspection.rectification_deadline:type_name -> xuncha.v1.Deadline
+	34, // 12: xuncha.v1.Inspection.escalations:type_name -> xuncha.v1.Escalation
 	3,  // 13: xuncha.v1.Inspection.summary:type_name -> xuncha.v1.InspectionSummary
 	28, // 14: xuncha.v1.Inspection.records:type_name -> xuncha.v1.Inspection.RecordsEntry
-	34, // 15: xuncha.v1.ListInspectionEventsResponse.events:type_name -> xuncha.v1.FindingEvent
-	31, // 16: xuncha.v1.StateCouncilInspection.recorded_by:type_name -> xuncha.v1.Actor
-	30, // 17: xuncha.v1.StateCouncilInspection.create_time:type_name -> google.protobuf.Timestamp
-	17, // 18: xuncha.v1.ListStateCouncilInspectionsResponse.inspections:type_name -> xuncha.v1.StateCouncilInspection
-	4,  // 19: xuncha.v1.CreateInspectionRequest.inspection:type_name -> xuncha.v1.Inspection
-	0,  // 20: xuncha.v1.ListInspectionsRequest.kind:type_name -> xuncha.v1.Inspection.Kind
-	1,  // 21: xuncha.v1.ListInspectionsRequest.stage:type_name -> xuncha.v1.Inspection.Stage
-	4,  // 22: xuncha.v1.ListInspectionsResponse.inspections:type_name -> xuncha.v1.Inspection
-	21, // 23: xuncha.v1.InspectionService.CreateInspection:input_type -> xuncha.v1.CreateInspectionRequest
-	22, // 24: xuncha.v1.InspectionService.GetInspection:input_type -> xuncha.v1.GetInspectionRequest
-	23, // 25: xuncha.v1.InspectionService.ListInspections:input_type -> xuncha.v1.ListInspectionsRequest
-	5,  // 26: xuncha.v1.InspectionService.ApproveTeam:input_type -> xuncha.v1.InspectionActionRequest
-	6,  // 27: xuncha.v1.InspectionService.NotifyInspection:input_type -> xuncha.v1.NotifyInspectionRequest
-	7,  // 28: xuncha.v1.InspectionService.StationInspection:input_type -> xuncha.v1.StationInspectionRequest
-	8,  // 29: xuncha.v1.InspectionService.EndOnsite:input_type -> xuncha.v1.EndOnsiteRequest
-	9,  // 30: xuncha.v1.InspectionService.SubmitReport:input_type -> xuncha.v1.SubmitReportRequest
-	10, // 31: xuncha.v1.InspectionService.ReviewReport:input_type -> xuncha.v1.ReviewReportRequest
-	5,  // 32: xuncha.v1.InspectionService.ApproveReport:input_type -> xuncha.v1.InspectionActionRequest
-	11, // 33: xuncha.v1.InspectionService.GiveFeedback:input_type -> xuncha.v1.GiveFeedbackRequest
-	12, // 34: xuncha.v1.InspectionService.ReportInspectionRectification:input_type -> xuncha.v1.ReportInspectionRectificationRequest
-	5,  // 35: xuncha.v1.InspectionService.CloseInspection:input_type -> xuncha.v1.InspectionActionRequest
-	13, // 36: xuncha.v1.InspectionService.RecheckFinding:input_type -> xuncha.v1.RecheckFindingRequest
-	14, // 37: xuncha.v1.InspectionService.CancelInspection:input_type -> xuncha.v1.CancelInspectionRequest
-	15, // 38: xuncha.v1.InspectionService.ListInspectionEvents:input_type -> xuncha.v1.ListInspectionEventsRequest
-	18, // 39: xuncha.v1.InspectionService.RecordStateCouncilInspection:input_type -> xuncha.v1.RecordStateCouncilInspectionRequest
-	19, // 40: xuncha.v1.InspectionService.ListStateCouncilInspections:input_type -> xuncha.v1.ListStateCouncilInspectionsRequest
-	4,  // 41: xuncha.v1.InspectionService.CreateInspection:output_type -> xuncha.v1.Inspection
-	4,  // 42: xuncha.v1.InspectionService.GetInspection:output_type -> xuncha.v1.Inspection
-	24, // 43: xuncha.v1.InspectionService.ListInspections:output_type -> xuncha.v1.ListInspectionsResponse
-	4,  // 44: xuncha.v1.InspectionService.ApproveTeam:output_type -> xuncha.v1.Inspection
-	4,  // 45: xuncha.v1.InspectionService.NotifyInspection:output_type -> xuncha.v1.Inspection
-	4,  // 46: xuncha.v1.InspectionService.StationInspection:output_type -> xuncha.v1.Inspection
-	4,  // 47: xuncha.v1.InspectionService.EndOnsite:output_type -> xuncha.v1.Inspection
-	4,  // 48: xuncha.v1.InspectionService.SubmitReport:output_type -> xuncha.v1.Inspection
-	4,  // 49: xuncha.v1.InspectionService.ReviewReport:output_type -> xuncha.v1.Inspection
-	4,  // 50: xuncha.v1.InspectionService.ApproveReport:output_type -> xuncha.v1.Inspection
-	4,  // 51: xuncha.v1.InspectionService.GiveFeedback:output_type -> xuncha.v1.Inspection
-	4,  // 52: xuncha.v1.InspectionService.ReportInspectionRectification:output_type -> xuncha.v1.Inspection
-	4,  // 53: xuncha.v1.InspectionService.CloseInspection:output_type -> xuncha.v1.Inspection
-	4,  // 54: xuncha.v1.InspectionService.RecheckFinding:output_type -> xuncha.v1.Inspection
-	4,  // 55: xuncha.v1.InspectionService.CancelInspection:output_type -> xuncha.v1.Inspection
-	16, // 56: xuncha.v1.InspectionService.ListInspectionEvents:output_type -> xuncha.v1.ListInspectionEventsResponse
-	17, // 57: xuncha.v1.InspectionService.RecordStateCouncilInspection:output_type -> xuncha.v1.StateCouncilInspection
-	20, // 58: xuncha.v1.InspectionService.ListStateCouncilInspections:output_type -> xuncha.v1.ListStateCouncilInspectionsResponse
-	41, // [41:59] is the sub-list for method output_type
-	23, // [23:41] is the sub-list for method input_type
-	23, // [23:23] is the sub-list for extension type_name
-	23, // [23:23] is the sub-list for extension extendee
-	0,  // [0:23] is the sub-list for field type_name
+	29, // 15: xuncha.v1.GiveFeedbackRequest.finding_dues:type_name -> xuncha.v1.GiveFeedbackRequest.FindingDuesEntry
+	35, // 16: xuncha.v1.ListInspectionEventsResponse.events:type_name -> xuncha.v1.FindingEvent
+	32, // 17: xuncha.v1.StateCouncilInspection.recorded_by:type_name -> xuncha.v1.Actor
+	31, // 18: xuncha.v1.StateCouncilInspection.create_time:type_name -> google.protobuf.Timestamp
+	17, // 19: xuncha.v1.ListStateCouncilInspectionsResponse.inspections:type_name -> xuncha.v1.StateCouncilInspection
+	4,  // 20: xuncha.v1.CreateInspectionRequest.inspection:type_name -> xuncha.v1.Inspection
+	0,  // 21: xuncha.v1.ListInspectionsRequest.kind:type_name -> xuncha.v1.Inspection.Kind
+	1,  // 22: xuncha.v1.ListInspectionsRequest.stage:type_name -> xuncha.v1.Inspection.Stage
+	4,  // 23: xuncha.v1.ListInspectionsResponse.inspections:type_name -> xuncha.v1.Inspection
+	21, // 24: xuncha.v1.InspectionService.CreateInspection:input_type -> xuncha.v1.CreateInspectionRequest
+	22, // 25: xuncha.v1.InspectionService.GetInspection:input_type -> xuncha.v1.GetInspectionRequest
+	23, // 26: xuncha.v1.InspectionService.ListInspections:input_type -> xuncha.v1.ListInspectionsRequest
+	5,  // 27: xuncha.v1.InspectionService.ApproveTeam:input_type -> xuncha.v1.InspectionActionRequest
+	6,  // 28: xuncha.v1.InspectionService.NotifyInspection:input_type -> xuncha.v1.NotifyInspectionRequest
+	7,  // 29: xuncha.v1.InspectionService.StationInspection:input_type -> xuncha.v1.StationInspectionRequest
+	8,  // 30: xuncha.v1.InspectionService.EndOnsite:input_type -> xuncha.v1.EndOnsiteRequest
+	9,  // 31: xuncha.v1.InspectionService.SubmitReport:input_type -> xuncha.v1.SubmitReportRequest
+	10, // 32: xuncha.v1.InspectionService.ReviewReport:input_type -> xuncha.v1.ReviewReportRequest
+	5,  // 33: xuncha.v1.InspectionService.ApproveReport:input_type -> xuncha.v1.InspectionActionRequest
+	11, // 34: xuncha.v1.InspectionService.GiveFeedback:input_type -> xuncha.v1.GiveFeedbackRequest
+	12, // 35: xuncha.v1.InspectionService.ReportInspectionRectification:input_type -> xuncha.v1.ReportInspectionRectificationRequest
+	5,  // 36: xuncha.v1.InspectionService.CloseInspection:input_type -> xuncha.v1.InspectionActionRequest
+	13, // 37: xuncha.v1.InspectionService.RecheckFinding:input_type -> xuncha.v1.RecheckFindingRequest
+	14, // 38: xuncha.v1.InspectionService.CancelInspection:input_type -> xuncha.v1.CancelInspectionRequest
+	15, // 39: xuncha.v1.InspectionService.ListInspectionEvents:input_type -> xuncha.v1.ListInspectionEventsRequest
+	18, // 40: xuncha.v1.InspectionService.RecordStateCouncilInspection:input_type -> xuncha.v1.RecordStateCouncilInspectionRequest
+	19, // 41: xuncha.v1.InspectionService.ListStateCouncilInspections:input_type -> xuncha.v1.ListStateCouncilInspectionsRequest
+	4,  // 42: xuncha.v1.InspectionService.CreateInspection:output_type -> xuncha.v1.Inspection
+	4,  // 43: xuncha.v1.InspectionService.GetInspection:output_type -> xuncha.v1.Inspection
+	24, // 44: xuncha.v1.InspectionService.ListInspections:output_type -> xuncha.v1.ListInspectionsResponse
+	4,  // 45: xuncha.v1.InspectionService.ApproveTeam:output_type -> xuncha.v1.Inspection
+	4,  // 46: xuncha.v1.InspectionService.NotifyInspection:output_type -> xuncha.v1.Inspection
+	4,  // 47: xuncha.v1.InspectionService.StationInspection:output_type -> xuncha.v1.Inspection
+	4,  // 48: xuncha.v1.InspectionService.EndOnsite:output_type -> xuncha.v1.Inspection
+	4,  // 49: xuncha.v1.InspectionService.SubmitReport:output_type -> xuncha.v1.Inspection
+	4,  // 50: xuncha.v1.InspectionService.ReviewReport:output_type -> xuncha.v1.Inspection
+	4,  // 51: xuncha.v1.InspectionService.ApproveReport:output_type -> xuncha.v1.Inspection
+	4,  // 52: xuncha.v1.InspectionService.GiveFeedback:output_type -> xuncha.v1.Inspection
+	4,  // 53: xuncha.v1.InspectionService.ReportInspectionRectification:output_type -> xuncha.v1.Inspection
+	4,  // 54: xuncha.v1.InspectionService.CloseInspection:output_type -> xuncha.v1.Inspection
+	4,  // 55: xuncha.v1.InspectionService.RecheckFinding:output_type -> xuncha.v1.Inspection
+	4,  // 56: xuncha.v1.InspectionService.CancelInspection:output_type -> xuncha.v1.Inspection
+	16, // 57: xuncha.v1.InspectionService.ListInspectionEvents:output_type -> xuncha.v1.ListInspectionEventsResponse
+	17, // 58: xuncha.v1.InspectionService.RecordStateCouncilInspection:output_type -> xuncha.v1.StateCouncilInspection
+	20, // 59: xuncha.v1.InspectionService.ListStateCouncilInspections:output_type -> xuncha.v1.ListStateCouncilInspectionsResponse
+	42, // [42:60] is the sub-list for method output_type
+	24, // [24:42] is the sub-list for method input_type
+	24, // [24:24] is the sub-list for extension type_name
+	24, // [24:24] is the sub-list for extension extendee
+	0,  // [0:24] is the sub-list for field type_name
 }
 
 func init() { file_xuncha_v1_inspection_proto_init() }
@@ -2321,7 +2338,7 @@ func file_xuncha_v1_inspection_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_xuncha_v1_inspection_proto_rawDesc), len(file_xuncha_v1_inspection_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   27,
+			NumMessages:   28,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
