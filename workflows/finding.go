@@ -385,6 +385,13 @@ func (w *finding) withdraw(ctx workflow.Context, in WithdrawInput) error {
 
 // resolve computes a deadline in an activity: the calendar is data.
 func (w *finding) resolve(ctx workflow.Context, rule activities.DeadlineRule) (activities.ResolvedDeadline, error) {
+	return resolveDeadline(ctx, rule)
+}
+
+// resolveDeadline computes a deadline with the calendar and ladder in force,
+// in an activity: the calendar is data. A refusal (a limit past the statutory
+// one, a year without calendar data) comes back as the domain error.
+func resolveDeadline(ctx workflow.Context, rule activities.DeadlineRule) (activities.ResolvedDeadline, error) {
 	actx := workflow.WithActivityOptions(ctx, ledgerActivityOptions)
 	var resolved activities.ResolvedDeadline
 	if err := workflow.ExecuteActivity(actx, acts.ResolveDeadline, activities.ResolveDeadlineInput{Rule: rule}).Get(ctx, &resolved); err != nil {

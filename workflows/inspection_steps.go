@@ -219,11 +219,6 @@ func (w *inspection) cancel(ctx workflow.Context, in CancelInput) error {
 	return nil
 }
 
-// resolveDeadline computes a deadline in an activity: the calendar is data.
-func resolveDeadline(ctx workflow.Context, rule activities.DeadlineRule) (activities.ResolvedDeadline, error) {
-	f := &finding{}
-	return f.resolve(ctx, rule)
-}
 
 func (w *inspection) startLadder(ctx workflow.Context, rule activities.DeadlineRule, resolved activities.ResolvedDeadline, fired map[string]bool) {
 	stage := w.row.Stage
