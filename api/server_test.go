@@ -99,3 +99,20 @@ func TestOneAccessLogLinePerCall(t *testing.T) {
 	require.Equal(t, 1, httpLines, "one line for the REST call")
 	require.Equal(t, 1, grpcLines, "one line for the gRPC call, none for the gateway's")
 }
+
+// TestInternalErrorsDoNotLeak closes the ledger under the running API: the
+// client sees a bare internal error, the log has the cause.
+func TestInternalErrorsDoNotLeak(t *testing.T) {
+	s := setup(t)
+	s.Ledger.Close()
+	code, body := s.do("GET", "/v1/inspections", nil, nil)
+	require.Equal(t, http.StatusInternalServerError, code, "%v", body)
+	require.Equal(t, "internal error", body["message"])
+	var logged bool
+	for _, e := range s.Logs.FilterMessage("internal error").All() {
+		if strings.Contains(e.ContextMap()["error"].(string), "closed pool") {
+			logged = true
+		}
+	}
+	require.True(t, logged, "the cause is in the log")
+}
