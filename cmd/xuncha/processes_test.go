@@ -1,0 +1,95 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/xuncha/xuncha/internal/actor"
+	"github.com/xuncha/xuncha/internal/childproc"
+	"github.com/xuncha/xuncha/internal/testenv"
+	"github.com/xuncha/xuncha/internal/tipcrypt"
+)
+
+// TestServerAndWorkerCommands runs the production commands as an operator
+// would (migrate, worker, server) against real PostgreSQL and Temporal, and
+// stops them as a SIGTERM would.
+func TestServerAndWorkerCommands(t *testing.T) {
+	url := testenv.PostgresURL(t)
+	addr := testenv.TemporalAddress(t)
+	_, err := run(t, "migrate", "--database-url", url, "--log-level", "warn")
+	require.NoError(t, err)
+	httpPort, err := childproc.FreePort()
+	require.NoError(t, err)
+	grpcPort, err := childproc.FreePort()
+	require.NoError(t, err)
+	t.Setenv("XUNCHA_TIP_KEY", tipcrypt.GenerateKey())
+	common := []string{"--database-url", url, "--temporal-address", addr, "--task-queue", "commands-test", "--log-level", "warn"}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 2)
+	start := func(args ...string) {
+		cmd := newRootCmd()
+		cmd.SetArgs(append(args, common...))
+		cmd.SetOut(io.Discard)
+		go func() { done <- cmd.ExecuteContext(ctx) }()
+	}
+	start("worker")
+	start("server", "--http-addr", fmt.Sprintf("127.0.0.1:%d", httpPort), "--grpc-addr", fmt.Sprintf("127.0.0.1:%d", grpcPort),
+		"--evidence-dir", t.TempDir())
+	base := fmt.Sprintf("http://127.0.0.1:%d", httpPort)
+	require.Eventually(t, func() bool {
+		resp, err := http.Get(base + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}, 30*time.Second, 100*time.Millisecond, "the server becomes ready")
+
+	body := `{"request_id":"cmd-1","inspection":{"unit":{"code":"430300","name":"湘潭市"},"kind":"SPECIAL",` +
+		`"planned_start":"2026-12-01","planned_end":"2026-12-02","content_areas":[2],"team":[` +
+		`{"name":"赵强","role":"LEADER","rank":"DEPARTMENT_LEVEL"},{"name":"钱敏","role":"DEPUTY","rank":"DIVISION_CHIEF"},` +
+		`{"name":"甲","role":"MEMBER","rank":"OTHER"},{"name":"乙","role":"MEMBER","rank":"OTHER"},` +
+		`{"name":"丙","role":"MEMBER","rank":"OTHER"},{"name":"丁","role":"MEMBER","rank":"OTHER"}]}}`
+	req, err := http.NewRequest("POST", base+"/v1/inspections", strings.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set(actor.Header, actor.Actor{Name: "王芳", Role: actor.RoleOffice, Organisation: "省安委办"}.Encode())
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	answer, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode, "%s", answer)
+	require.True(t, bytes.Contains(answer, []byte(`"stage":"PLANNED"`)), "%s", answer)
+
+	// Without an actor header a change is refused: only `xuncha dev` has a
+	// default actor.
+	resp, err = http.Post(base+"/v1/inspections", "application/json", strings.NewReader(body))
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+
+	cancel()
+	for range 2 {
+		select {
+		case err := <-done:
+			require.NoError(t, err)
+		case <-time.After(30 * time.Second):
+			t.Fatal("a command did not stop")
+		}
+	}
+}
+
+func TestServerRefusesToStartWithoutTipKey(t *testing.T) {
+	t.Setenv("XUNCHA_TIP_KEY", "")
+	_, err := run(t, "server", "--database-url", "postgres://nobody@127.0.0.1:1/x", "--evidence-dir", t.TempDir())
+	require.ErrorContains(t, err, "openssl rand -base64 32")
+}
