@@ -242,3 +242,43 @@ func protoTeam() []*xunchav1.TeamMember {
 	}
 	return out
 }
+
+func TestListInspectionsFilters(t *testing.T) {
+	s := setup(t)
+	create := func(requestID, code, kind, round, start string) string {
+		b := inspectionBody(requestID)
+		spec(b)["unit"] = map[string]any{"code": code, "name": "单位" + code}
+		spec(b)["kind"] = kind
+		spec(b)["round"] = round
+		spec(b)["planned_start"] = start
+		spec(b)["planned_end"] = start
+		code2, body := s.do("POST", "/v1/inspections", &office, b)
+		require.Equal(t, http.StatusOK, code2, "%v", body)
+		return body["id"].(string)
+	}
+	a := create("a", "430100", "COMPREHENSIVE", "2026年第一轮", "2026-03-01")
+	b := create("b", "430200", "SPECIAL", "2026年第一轮", "2026-04-01")
+	c := create("c", "430100", "SPECIAL", "2027年第一轮", "2027-03-01")
+	code, _ := s.do("POST", "/v1/inspections/"+b+":cancel", &office, map[string]any{"request_id": "cancel-b", "reason": "改期"})
+	require.Equal(t, http.StatusOK, code)
+
+	for query, want := range map[string][]string{
+		"unit_code=430100": {a, c},
+		"kind=SPECIAL":     {b, c},
+		"stage=CANCELLED":  {b},
+		"year=2027":        {c},
+		"round=2026%E5%B9%B4%E7%AC%AC%E4%B8%80%E8%BD%AE": {a, b},
+		"unit_code=430100&kind=SPECIAL":                  {c},
+	} {
+		code, body := s.do("GET", "/v1/inspections?"+query, nil, nil)
+		require.Equal(t, http.StatusOK, code, "%s: %v", query, body)
+		var got []string
+		for _, it := range body["inspections"].([]any) {
+			got = append(got, it.(map[string]any)["id"].(string))
+		}
+		require.Equal(t, want, got, query)
+	}
+	code, body := s.do("GET", "/v1/inspections?year=1999", nil, nil)
+	require.Equal(t, http.StatusBadRequest, code)
+	require.Contains(t, fieldViolations(body), "year")
+}
