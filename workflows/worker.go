@@ -53,6 +53,9 @@ func (w *Worker) Run(ctx context.Context) error {
 	wk := worker.New(w.Temporal, queue, worker.Options{})
 	Register(wk, w.Activities)
 	if err := wk.Start(); err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped while starting
+		}
 		return fmt.Errorf("starting worker on task queue %q: %w", queue, err)
 	}
 	w.Log.Info("worker polling", zap.String("task_queue", queue))

@@ -27,6 +27,10 @@ func Start(cmd *exec.Cmd, sig syscall.Signal, exited chan<- struct{}, waitErr *e
 		cmd.SysProcAttr = &syscall.SysProcAttr{}
 	}
 	cmd.SysProcAttr.Pdeathsig = sig
+	// A process group of its own: Ctrl-C in a terminal signals the
+	// foreground group, and the parent, not the terminal, decides when the
+	// child stops (after the API and worker that use it).
+	cmd.SysProcAttr.Setpgid = true
 	started := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
