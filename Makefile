@@ -29,6 +29,8 @@ build: ## Build bin/xuncha.
 
 .PHONY: test
 test: $(BIN)/temporal check-generated ## Run all tests: vet, unit, workflow and integration tests (real PostgreSQL and Temporal).
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './bin/*')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi
 	go vet ./...
 	@echo "go test -race -count=1 -v ./...   (full output in .test.log)"
 	@status=0; go test -race -count=1 -timeout 20m -v ./... > .test.log 2>&1 || status=$$?; \

@@ -219,7 +219,6 @@ func (w *inspection) cancel(ctx workflow.Context, in CancelInput) error {
 	return nil
 }
 
-
 func (w *inspection) startLadder(ctx workflow.Context, rule activities.DeadlineRule, resolved activities.ResolvedDeadline, fired map[string]bool) {
 	stage := w.row.Stage
 	w.deadline.start(ctx, w.mu, rule, resolved, fired, func() bool { return w.row.Stage == stage }, w.escalate)
