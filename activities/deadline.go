@@ -136,16 +136,38 @@ type ResolveDeadlineInput struct {
 // ResolveDeadline computes a deadline with the ledger's calendar and the
 // office's escalation policy.
 func (a *Activities) ResolveDeadline(ctx context.Context, in ResolveDeadlineInput) (ResolvedDeadline, error) {
-	cal, err := a.Ledger.Calendar(ctx)
+	r, err := LoadResolver(ctx, a.Ledger)
 	if err != nil {
 		return ResolvedDeadline{}, err
 	}
-	policy, err := a.Ledger.EscalationPolicy(ctx)
-	if err != nil {
-		return ResolvedDeadline{}, err
-	}
-	res, err := ResolveDeadline(cal, policy, in.Rule)
+	res, err := r.Resolve(in.Rule)
 	return res, refusal(err)
+}
+
+// Resolver computes deadlines with the calendar and escalation policy in
+// force, read from the ledger once. The API uses it to refuse a limit before
+// anything is recorded; the worker, to compute the deadline it then runs.
+type Resolver struct {
+	calendar *calendar.Calendar
+	policy   ledger.EscalationPolicy
+}
+
+// LoadResolver reads the calendar in force and the escalation policy.
+func LoadResolver(ctx context.Context, l *ledger.Store) (*Resolver, error) {
+	cal, err := l.Calendar(ctx)
+	if err != nil {
+		return nil, err
+	}
+	policy, err := l.EscalationPolicy(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &Resolver{calendar: cal, policy: policy}, nil
+}
+
+// Resolve computes one deadline and its escalation schedule.
+func (r *Resolver) Resolve(rule DeadlineRule) (ResolvedDeadline, error) {
+	return ResolveDeadline(r.calendar, r.policy, rule)
 }
 
 // refusal marks domain refusals non-retryable for Temporal: retrying a

@@ -9,6 +9,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
+	"github.com/xuncha/xuncha/activities"
 	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/ledger"
 	"github.com/xuncha/xuncha/workflows"
@@ -72,4 +73,21 @@ func sendUpdate[S any](ctx context.Context, tc client.Client, l *ledger.Store, u
 		Reason: reason, Subject: u.workflowID, Action: u.action, Stage: f.stage, Allowed: f.allowed,
 		Message: fmt.Sprintf("%s %q is %s: no further changes", f.subjectType, f.id, f.stage),
 	}
+}
+
+// checkLimits computes deadlines with the calendar and ladder in force (read
+// once), so that a limit past the statutory one, or a year without calendar
+// data, is refused before anything is recorded — as the workflow's deadline
+// activity would refuse it after accepting the change.
+func checkLimits(ctx context.Context, l *ledger.Store, rules ...activities.DeadlineRule) error {
+	r, err := activities.LoadResolver(ctx, l)
+	if err != nil {
+		return err
+	}
+	for _, rule := range rules {
+		if _, err := r.Resolve(rule); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -375,22 +375,6 @@ func (s *FindingServer) change(ctx context.Context, c findingChange) (*xunchav1.
 	return findingProto(st.Finding, st.Escalations, nil), nil
 }
 
-// checkLimit refuses a rectification limit the workflow's deadline activity
-// would refuse (past the statutory month, or a calendar year without data),
-// using the same calendar and ladder.
-func (s *FindingServer) checkLimit(ctx context.Context, rule activities.DeadlineRule) error {
-	cal, err := s.Ledger.Calendar(ctx)
-	if err != nil {
-		return err
-	}
-	policy, err := s.Ledger.EscalationPolicy(ctx)
-	if err != nil {
-		return err
-	}
-	_, err = activities.ResolveDeadline(cal, policy, rule)
-	return err
-}
-
 // DiagnoseFinding records the diagnosis: LISTED -> DIAGNOSED.
 func (s *FindingServer) DiagnoseFinding(ctx context.Context, req *xunchav1.DiagnoseFindingRequest) (*xunchav1.Finding, error) {
 	who, err := actor.Require(ctx)
@@ -436,7 +420,7 @@ func (s *FindingServer) ReferFinding(ctx context.Context, req *xunchav1.ReferFin
 	return s.change(ctx, findingChange{id: req.GetId(), action: workflows.ActionRefer, requestID: in.RequestID,
 		who: who, input: in, validate: in.Validate,
 		precheck: func(ctx context.Context) error {
-			return s.checkLimit(ctx, activities.DeadlineRule{Field: "feedback_received_on",
+			return checkLimits(ctx, s.Ledger, activities.DeadlineRule{Field: "feedback_received_on",
 				From: in.Referral.FeedbackReceivedOn, Months: 1, Due: in.Referral.Due, DueField: "due"})
 		}})
 }
@@ -468,7 +452,7 @@ func (s *FindingServer) VerifyFinding(ctx context.Context, req *xunchav1.VerifyF
 	if !in.Accept && in.Due != "" {
 		c.precheck = func(ctx context.Context) error {
 			today := calendar.DateOf(time.Now())
-			return s.checkLimit(ctx, activities.DeadlineRule{Field: "due", From: today.String(), Months: 1, Due: in.Due, DueField: "due"})
+			return checkLimits(ctx, s.Ledger, activities.DeadlineRule{Field: "due", From: today.String(), Months: 1, Due: in.Due, DueField: "due"})
 		}
 	}
 	return s.change(ctx, c)

@@ -281,22 +281,6 @@ func (s *InspectionServer) change(ctx context.Context, c inspectionChange) (*xun
 	return inspectionProto(st.Inspection, st.Escalations), nil
 }
 
-// checkLimit computes a deadline with the calendar and ladder in force, so
-// that a limit past the statutory one, or a year without calendar data, is
-// refused before anything is recorded.
-func (s *InspectionServer) checkLimit(ctx context.Context, rule activities.DeadlineRule) error {
-	cal, err := s.Ledger.Calendar(ctx)
-	if err != nil {
-		return err
-	}
-	policy, err := s.Ledger.EscalationPolicy(ctx)
-	if err != nil {
-		return err
-	}
-	_, err = activities.ResolveDeadline(cal, policy, rule)
-	return err
-}
-
 func (s *InspectionServer) checkEvidence(field string, ids ...string) func(context.Context, ledger.Inspection) error {
 	return func(ctx context.Context, _ ledger.Inspection) error {
 		var nonEmpty []string
@@ -351,7 +335,7 @@ func (s *InspectionServer) EndOnsite(ctx context.Context, req *xunchav1.EndOnsit
 	return s.change(ctx, inspectionChange{id: req.GetId(), requestID: req.GetRequestId(), action: workflows.ActionEndOnsite, who: who,
 		input: workflows.EndOnsiteInput{RequestID: req.GetRequestId(), Actor: who, OnsiteEndedOn: req.GetOnsiteEndedOn()},
 		precheck: func(ctx context.Context, _ ledger.Inspection) error {
-			return s.checkLimit(ctx, activities.DeadlineRule{Field: "onsite_ended_on", From: req.GetOnsiteEndedOn(), WorkingDays: workflows.ReportWorkingDays})
+			return checkLimits(ctx, s.Ledger, activities.DeadlineRule{Field: "onsite_ended_on", From: req.GetOnsiteEndedOn(), WorkingDays: workflows.ReportWorkingDays})
 		}})
 }
 
@@ -396,28 +380,23 @@ func (s *InspectionServer) GiveFeedback(ctx context.Context, req *xunchav1.GiveF
 		input: workflows.GiveFeedbackInput{RequestID: req.GetRequestId(), Actor: who, FeedbackDeliveredOn: req.GetFeedbackDeliveredOn(),
 			Recipients: req.GetRecipients(), ReceivingAuthority: req.GetReceivingAuthority(), Due: req.GetDue(), FindingDues: req.GetFindingDues()},
 		precheck: func(ctx context.Context, row ledger.Inspection) error {
-			if err := s.checkLimit(ctx, activities.DeadlineRule{Field: "feedback_delivered_on", From: req.GetFeedbackDeliveredOn(),
-				Months: 1, Due: req.GetDue(), DueField: "due"}); err != nil {
-				return err
-			}
-			if len(req.GetFindingDues()) == 0 {
-				return nil
-			}
-			classified, err := s.Ledger.FindingsInStage(ctx, row.ID, workflows.FindingClassified)
-			if err != nil {
-				return err
-			}
-			for _, id := range slices.Sorted(maps.Keys(req.GetFindingDues())) {
-				field := "finding_dues[" + id + "]"
-				if !slices.Contains(classified, id) {
-					return derrors.Invalid(field, "%q is not a CLASSIFIED finding of inspection %q", id, row.ID)
-				}
-				if err := s.checkLimit(ctx, activities.DeadlineRule{Field: "feedback_delivered_on", From: req.GetFeedbackDeliveredOn(),
-					Months: 1, Due: req.GetFindingDues()[id], DueField: field}); err != nil {
+			rules := []activities.DeadlineRule{{Field: "feedback_delivered_on", From: req.GetFeedbackDeliveredOn(),
+				Months: 1, Due: req.GetDue(), DueField: "due"}}
+			if len(req.GetFindingDues()) > 0 {
+				classified, err := s.Ledger.FindingsInStage(ctx, row.ID, workflows.FindingClassified)
+				if err != nil {
 					return err
 				}
+				for _, id := range slices.Sorted(maps.Keys(req.GetFindingDues())) {
+					field := "finding_dues[" + id + "]"
+					if !slices.Contains(classified, id) {
+						return derrors.Invalid(field, "%q is not a CLASSIFIED finding of inspection %q", id, row.ID)
+					}
+					rules = append(rules, activities.DeadlineRule{Field: "feedback_delivered_on", From: req.GetFeedbackDeliveredOn(),
+						Months: 1, Due: req.GetFindingDues()[id], DueField: field})
+				}
 			}
-			return nil
+			return checkLimits(ctx, s.Ledger, rules...)
 		}})
 }
 
@@ -481,7 +460,7 @@ func (s *InspectionServer) RecheckFinding(ctx context.Context, req *xunchav1.Rec
 			if req.GetPassed() {
 				return nil
 			}
-			return s.checkLimit(ctx, activities.DeadlineRule{Field: "due", From: calendar.DateOf(time.Now()).String(),
+			return checkLimits(ctx, s.Ledger, activities.DeadlineRule{Field: "due", From: calendar.DateOf(time.Now()).String(),
 				Months: 1, Due: req.GetDue(), DueField: "due"})
 		}})
 }

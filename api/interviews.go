@@ -11,7 +11,6 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.uber.org/zap"
 
-	"github.com/xuncha/xuncha/activities"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/ledger"
@@ -264,16 +263,7 @@ func (s *InterviewServer) HoldInterview(ctx context.Context, req *xunchav1.HoldI
 	}
 	return s.change(ctx, interviewChange{id: req.GetId(), action: workflows.ActionHoldInterview, requestID: in.RequestID, who: who, input: in,
 		precheck: func(ctx context.Context) error {
-			cal, err := s.Ledger.Calendar(ctx)
-			if err != nil {
-				return err
-			}
-			policy, err := s.Ledger.EscalationPolicy(ctx)
-			if err != nil {
-				return err
-			}
-			_, err = activities.ResolveDeadline(cal, policy, workflows.FollowUpRule(in.HeldOn, in.FollowUpWorkingDays))
-			return err
+			return checkLimits(ctx, s.Ledger, workflows.FollowUpRule(in.HeldOn, in.FollowUpWorkingDays))
 		}})
 }
 
