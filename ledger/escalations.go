@@ -131,34 +131,9 @@ LIMIT $5`
 // ListEscalations pages through the escalations that match filter, newest
 // first (fired_at, then ID, descending). pageSize must come from PageSize.
 func (s *Store) ListEscalations(ctx context.Context, filter EscalationFilter, pageSize int, pageToken string) (EscalationPage, error) {
-	before, err := decodeCursor(pageToken)
-	if err != nil {
-		return EscalationPage{}, err
-	}
-	if pageSize <= 0 {
-		pageSize = DefaultPageSize
-	}
-	var beforeAt *time.Time
-	var beforeID string
-	if before != nil {
-		beforeAt, beforeID = &before.At, before.ID
-	}
-	rows, err := s.pool.Query(ctx, listEscalations, filter.Subject, filter.UnitCode, beforeAt, beforeID, pageSize+1)
-	if err != nil {
-		return EscalationPage{}, fmt.Errorf("listing escalations: %w", err)
-	}
-	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Escalation, error) { return scanEscalation(r) })
-	if err != nil {
-		return EscalationPage{}, fmt.Errorf("listing escalations: %w", err)
-	}
-	var page EscalationPage
-	if len(list) > pageSize {
-		list = list[:pageSize]
-		last := list[len(list)-1]
-		page.NextPageToken = encodeCursor(cursor{At: last.FiredAt, ID: last.ID})
-	}
-	page.Escalations = list
-	return page, nil
+	list, next, err := listPage(ctx, s.pool, "escalations", listEscalations, []any{filter.Subject, filter.UnitCode},
+		pageSize, pageToken, scanEscalation, func(e Escalation) cursor { return cursor{At: e.FiredAt, ID: e.ID} })
+	return EscalationPage{Escalations: list, NextPageToken: next}, err
 }
 
 const escalationsOf = selectEscalationColumns + `

@@ -345,35 +345,10 @@ LIMIT $9`
 // (created_at, then ID). pageSize must come from PageSize; pageToken is
 // empty or a NextPageToken of an earlier page.
 func (s *Store) ListFindings(ctx context.Context, filter FindingFilter, pageSize int, pageToken string) (FindingPage, error) {
-	after, err := decodeCursor(pageToken)
-	if err != nil {
-		return FindingPage{}, err
-	}
-	if pageSize <= 0 {
-		pageSize = DefaultPageSize
-	}
-	var afterAt *time.Time
-	var afterID string
-	if after != nil {
-		afterAt, afterID = &after.At, after.ID
-	}
-	rows, err := s.pool.Query(ctx, listFindings, filter.InspectionID, filter.UnitCode, filter.Stage, filter.Kind,
-		filter.Severity, filter.Overdue, afterAt, afterID, pageSize+1)
-	if err != nil {
-		return FindingPage{}, fmt.Errorf("listing findings: %w", err)
-	}
-	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Finding, error) { return scanFinding(r) })
-	if err != nil {
-		return FindingPage{}, fmt.Errorf("listing findings: %w", err)
-	}
-	var page FindingPage
-	if len(list) > pageSize {
-		list = list[:pageSize]
-		last := list[len(list)-1]
-		page.NextPageToken = encodeCursor(cursor{At: last.CreatedAt, ID: last.ID})
-	}
-	page.Findings = list
-	return page, nil
+	list, next, err := listPage(ctx, s.pool, "findings", listFindings,
+		[]any{filter.InspectionID, filter.UnitCode, filter.Stage, filter.Kind, filter.Severity, filter.Overdue},
+		pageSize, pageToken, scanFinding, func(f Finding) cursor { return cursor{At: f.CreatedAt, ID: f.ID} })
+	return FindingPage{Findings: list, NextPageToken: next}, err
 }
 
 const openDeadlineWorkflows = `

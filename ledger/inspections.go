@@ -278,44 +278,22 @@ type InspectionPage struct {
 }
 
 const listInspections = selectInspectionColumns + `
-WHERE ($1::timestamptz IS NULL OR (created_at, id) > ($1, $2))
-  AND ($4 = '' OR unit_code = $4)
-  AND ($5 = '' OR kind = $5)
-  AND ($6 = '' OR stage = $6)
-  AND ($7 = 0 OR extract(year FROM planned_start) = $7)
-  AND ($8 = '' OR round = $8)
+WHERE ($1::text = '' OR unit_code = $1)
+  AND ($2::text = '' OR kind = $2)
+  AND ($3::text = '' OR stage = $3)
+  AND ($4::integer = 0 OR extract(year FROM planned_start) = $4)
+  AND ($5::text = '' OR round = $5)
+  AND ($6::timestamptz IS NULL OR (created_at, id) > ($6, $7::text))
 ORDER BY created_at, id
-LIMIT $3`
+LIMIT $8`
 
 // ListInspections pages through inspections, oldest first. pageSize must come
 // from PageSize.
 func (s *Store) ListInspections(ctx context.Context, filter InspectionFilter, pageSize int, pageToken string) (InspectionPage, error) {
-	after, err := decodeCursor(pageToken)
-	if err != nil {
-		return InspectionPage{}, err
-	}
-	var afterAt *time.Time
-	var afterID string
-	if after != nil {
-		afterAt, afterID = &after.At, after.ID
-	}
-	rows, err := s.pool.Query(ctx, listInspections, afterAt, afterID, pageSize+1,
-		filter.UnitCode, filter.Kind, filter.Stage, filter.Year, filter.Round)
-	if err != nil {
-		return InspectionPage{}, fmt.Errorf("listing inspections: %w", err)
-	}
-	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Inspection, error) { return scanInspection(r) })
-	if err != nil {
-		return InspectionPage{}, fmt.Errorf("listing inspections: %w", err)
-	}
-	var page InspectionPage
-	if len(list) > pageSize {
-		list = list[:pageSize]
-		last := list[len(list)-1]
-		page.NextPageToken = encodeCursor(cursor{At: last.CreatedAt, ID: last.ID})
-	}
-	page.Inspections = list
-	return page, nil
+	list, next, err := listPage(ctx, s.pool, "inspections", listInspections,
+		[]any{filter.UnitCode, filter.Kind, filter.Stage, filter.Year, filter.Round},
+		pageSize, pageToken, scanInspection, func(in Inspection) cursor { return cursor{At: in.CreatedAt, ID: in.ID} })
+	return InspectionPage{Inspections: list, NextPageToken: next}, err
 }
 
 // FindingCounts tallies an inspection's findings for closure and its summary.

@@ -246,34 +246,9 @@ LIMIT $5`
 // first (created_at, then ID). pageSize must come from PageSize; pageToken is
 // empty or a NextPageToken of an earlier page.
 func (s *Store) ListInterviews(ctx context.Context, filter InterviewFilter, pageSize int, pageToken string) (InterviewPage, error) {
-	after, err := decodeCursor(pageToken)
-	if err != nil {
-		return InterviewPage{}, err
-	}
-	if pageSize <= 0 {
-		pageSize = DefaultPageSize
-	}
-	var afterAt *time.Time
-	var afterID string
-	if after != nil {
-		afterAt, afterID = &after.At, after.ID
-	}
-	rows, err := s.pool.Query(ctx, listInterviews, filter.Subject, filter.UnitCode, afterAt, afterID, pageSize+1)
-	if err != nil {
-		return InterviewPage{}, fmt.Errorf("listing interviews: %w", err)
-	}
-	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Interview, error) { return scanInterview(r) })
-	if err != nil {
-		return InterviewPage{}, fmt.Errorf("listing interviews: %w", err)
-	}
-	var page InterviewPage
-	if len(list) > pageSize {
-		list = list[:pageSize]
-		last := list[len(list)-1]
-		page.NextPageToken = encodeCursor(cursor{At: last.CreatedAt, ID: last.ID})
-	}
-	page.Interviews = list
-	return page, nil
+	list, next, err := listPage(ctx, s.pool, "interviews", listInterviews, []any{filter.Subject, filter.UnitCode},
+		pageSize, pageToken, scanInterview, func(i Interview) cursor { return cursor{At: i.CreatedAt, ID: i.ID} })
+	return InterviewPage{Interviews: list, NextPageToken: next}, err
 }
 
 const openInterviewDeadlines = `

@@ -1,9 +1,14 @@
 package ledger
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/xuncha/xuncha/internal/derrors"
 )
@@ -54,4 +59,39 @@ func decodeCursor(token string) (*cursor, error) {
 		return nil, derrors.Invalid("page_token", "must be a next_page_token from an earlier response")
 	}
 	return &c, nil
+}
+
+// listPage runs a keyset-paginated query. query's last three parameters are
+// the cursor (the previous page's last time and ID, both NULL/"" on the first
+// page) and the row limit; args are the ones before them. One row more than
+// pageSize is read to know whether another page follows. pageSize <= 0 means
+// DefaultPageSize.
+func listPage[T any](ctx context.Context, pool *pgxpool.Pool, what, query string, args []any, pageSize int, pageToken string,
+	scan func(pgx.Row) (T, error), position func(T) cursor,
+) (_ []T, nextPageToken string, _ error) {
+	after, err := decodeCursor(pageToken)
+	if err != nil {
+		return nil, "", err
+	}
+	if pageSize <= 0 {
+		pageSize = DefaultPageSize
+	}
+	var afterAt *time.Time
+	var afterID string
+	if after != nil {
+		afterAt, afterID = &after.At, after.ID
+	}
+	rows, err := pool.Query(ctx, query, append(args, afterAt, afterID, pageSize+1)...)
+	if err != nil {
+		return nil, "", fmt.Errorf("listing %s: %w", what, err)
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (T, error) { return scan(r) })
+	if err != nil {
+		return nil, "", fmt.Errorf("listing %s: %w", what, err)
+	}
+	if len(list) > pageSize {
+		list = list[:pageSize]
+		nextPageToken = encodeCursor(position(list[len(list)-1]))
+	}
+	return list, nextPageToken, nil
 }
