@@ -1,10 +1,12 @@
 package childproc
 
 import (
+	"context"
 	"fmt"
 	"os/exec"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -41,12 +43,33 @@ func TestFreePortIsNotHandedOutTwice(t *testing.T) {
 
 func TestStartReapsTheChild(t *testing.T) {
 	t.Parallel()
-	exited := make(chan struct{})
-	var waitErr error
-	require.NoError(t, Start(exec.Command("sh", "-c", "exit 3"), syscall.SIGTERM, exited, &waitErr))
-	<-exited
+	p, err := Start(exec.Command("sh", "-c", "exit 3"), syscall.SIGTERM)
+	require.NoError(t, err)
+	<-p.Done()
 	var exit *exec.ExitError
-	require.ErrorAs(t, waitErr, &exit)
+	require.ErrorAs(t, p.Err(), &exit)
 	require.Equal(t, 3, exit.ExitCode())
-	require.Error(t, Start(exec.Command("/nonexistent/binary"), syscall.SIGTERM, make(chan struct{}), &waitErr))
+	require.ErrorIs(t, p.Stop(context.Background(), syscall.SIGTERM, time.Second), ErrAlreadyExited)
+	_, err = Start(exec.Command("/nonexistent/binary"), syscall.SIGTERM)
+	require.Error(t, err)
+}
+
+func TestStopSignalsThenKills(t *testing.T) {
+	t.Parallel()
+	// sleep dies of SIGTERM: Stop returns that exit.
+	p, err := Start(exec.Command("sleep", "60"), syscall.SIGTERM)
+	require.NoError(t, err)
+	var exit *exec.ExitError
+	require.ErrorAs(t, p.Stop(context.Background(), syscall.SIGTERM, 10*time.Second), &exit)
+
+	// A child that ignores the signal is killed after the timeout.
+	p, err = Start(exec.Command("sh", "-c", "trap '' TERM; sleep 60"), syscall.SIGTERM)
+	require.NoError(t, err)
+	time.Sleep(100 * time.Millisecond) // let the trap be set
+	require.ErrorContains(t, p.Stop(context.Background(), syscall.SIGTERM, 300*time.Millisecond), "was killed")
+	select {
+	case <-p.Done():
+	default:
+		t.Fatal("the child is still running")
+	}
 }

@@ -8,7 +8,7 @@ import (
 	"syscall"
 )
 
-// Start starts cmd with the parent-death signal set, from a goroutine
+// start starts cmd with the parent-death signal set, from a goroutine
 // locked to its OS thread that stays alive until the child is reaped.
 //
 // Why: the kernel sends Pdeathsig when the *thread* that forked the child
@@ -20,9 +20,9 @@ import (
 // any signal including SIGKILL, the kernel delivers sig to the child, so the
 // child never outlives us.
 //
-// Start returns the start error; on success exited is closed after the
+// start returns the start error; on success exited is closed after the
 // child has been reaped, with *waitErr set to cmd.Wait's result.
-func Start(cmd *exec.Cmd, sig syscall.Signal, exited chan<- struct{}, waitErr *error) error {
+func start(cmd *exec.Cmd, sig syscall.Signal, exited chan<- struct{}, waitErr *error) error {
 	if cmd.SysProcAttr == nil {
 		cmd.SysProcAttr = &syscall.SysProcAttr{}
 	}

@@ -7,7 +7,7 @@ import (
 	"syscall"
 )
 
-// Start starts cmd and reaps it in the background. Outside Linux there
+// start starts cmd and reaps it in the background. Outside Linux there
 // is no parent-death signal, so a hard-killed parent can leave the child
 // running; Stop remains the way to end it. exited is closed after the child
 // has been reaped, with *waitErr set to cmd.Wait's result.

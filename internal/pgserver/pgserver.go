@@ -98,10 +98,9 @@ type Server struct {
 	version  string
 	log      *zap.Logger
 
-	cmd     *exec.Cmd
-	out     *outputSink
-	exited  chan struct{}
-	waitErr error // set before exited is closed
+	cmd  *exec.Cmd
+	out  *outputSink
+	proc *childproc.Process
 
 	stopOnce sync.Once
 	stopErr  error
@@ -217,17 +216,18 @@ func launch(ctx context.Context, postgres, dataDir string, port int, database st
 		log:      log,
 		cmd:      cmd,
 		out:      out,
-		exited:   make(chan struct{}),
 	}
 	// SIGINT is PostgreSQL's fast shutdown: unlike SIGTERM (smart shutdown)
 	// it does not wait for other clients, such as a developer's psql, to
 	// disconnect.
-	if err := childproc.Start(cmd, syscall.SIGINT, s.exited, &s.waitErr); err != nil {
+	proc, err := childproc.Start(cmd, syscall.SIGINT)
+	if err != nil {
 		out.Close()
 		return nil, fmt.Errorf("pgserver: starting %s: %w", postgres, err)
 	}
+	s.proc = proc
 	if err := s.waitReady(ctx); err != nil {
-		_ = s.kill()
+		_ = proc.Kill()
 		out.Close()
 		return nil, err
 	}
@@ -242,8 +242,8 @@ func (s *Server) waitReady(ctx context.Context) error {
 	var lastErr error
 	for {
 		select {
-		case <-s.exited:
-			return s.startFailure(fmt.Errorf("postgres exited during startup: %v", s.waitErr))
+		case <-s.proc.Done():
+			return s.startFailure(fmt.Errorf("postgres exited during startup: %v", s.proc.Err()))
 		default:
 		}
 		version, err := s.serverVersion(ctx)
@@ -253,7 +253,7 @@ func (s *Server) waitReady(ctx context.Context) error {
 		}
 		lastErr = err
 		select {
-		case <-s.exited:
+		case <-s.proc.Done():
 			continue
 		case <-ctx.Done():
 			return s.startFailure(fmt.Errorf("postgres did not accept connections within %s (%w): last attempt: %v", startTimeout, ctx.Err(), lastErr))
@@ -313,10 +313,10 @@ func (s *Server) DataDir() string { return s.dataDir }
 func (s *Server) Version() string { return s.version }
 
 // PID is the process ID of the postmaster.
-func (s *Server) PID() int { return s.cmd.Process.Pid }
+func (s *Server) PID() int { return s.proc.PID() }
 
 // Done is closed when the postmaster has exited, whether by Stop or not.
-func (s *Server) Done() <-chan struct{} { return s.exited }
+func (s *Server) Done() <-chan struct{} { return s.proc.Done() }
 
 // CreateDatabase creates the named database unless it exists.
 func (s *Server) CreateDatabase(ctx context.Context, name string) error {
@@ -369,41 +369,11 @@ func (s *Server) Stop(ctx context.Context) error {
 
 func (s *Server) stop(ctx context.Context) error {
 	defer s.out.Close()
-	select {
-	case <-s.exited:
-		return fmt.Errorf("pgserver: postgres had already exited (%v): %s", s.waitErr, childproc.OneLine(s.out.String()))
-	default:
-	}
-	if err := s.cmd.Process.Signal(syscall.SIGINT); err != nil && !errors.Is(err, os.ErrProcessDone) {
-		return fmt.Errorf("pgserver: signalling postgres: %w", err)
-	}
-	timer := time.NewTimer(shutdownTimeout)
-	defer timer.Stop()
-	select {
-	case <-s.exited:
-	case <-ctx.Done():
-		_ = s.kill()
-		return fmt.Errorf("pgserver: postgres did not shut down in time and was killed: %w", ctx.Err())
-	case <-timer.C:
-		_ = s.kill()
-		return fmt.Errorf("pgserver: postgres did not shut down within %s and was killed", shutdownTimeout)
-	}
-	if s.waitErr != nil {
-		return fmt.Errorf("pgserver: postgres shut down with %w: %s", s.waitErr, childproc.OneLine(s.out.String()))
+	if err := s.proc.Stop(ctx, syscall.SIGINT, shutdownTimeout); err != nil {
+		return fmt.Errorf("pgserver: postgres: %w: %s", err, childproc.OneLine(s.out.String()))
 	}
 	s.log.Info("PostgreSQL stopped", zap.Int("port", s.port))
 	return nil
-}
-
-// kill kills the postmaster and waits for it to be reaped. Its backends
-// notice the postmaster's death and exit by themselves.
-func (s *Server) kill() error {
-	err := s.cmd.Process.Kill()
-	<-s.exited
-	if errors.Is(err, os.ErrProcessDone) {
-		return nil
-	}
-	return err
 }
 
 // findBinary looks name up in binDir if set, else on pathEnv, then in the
@@ -548,13 +518,11 @@ func runInitdb(ctx context.Context, initdb, dataDir string, cred *syscall.Creden
 	// On SIGTERM initdb removes what it created, so a retry starts clean.
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = 10 * time.Second
-	exited := make(chan struct{})
-	var waitErr error
-	if err := childproc.Start(cmd, syscall.SIGTERM, exited, &waitErr); err != nil {
+	proc, err := childproc.Start(cmd, syscall.SIGTERM)
+	if err != nil {
 		return fmt.Errorf("pgserver: starting initdb: %w", err)
 	}
-	<-exited
-	if waitErr != nil {
+	if waitErr := proc.Err(); waitErr != nil {
 		return fmt.Errorf("pgserver: initdb %s failed (%w): %s", dataDir, waitErr, childproc.OneLine(out.String()))
 	}
 	return nil

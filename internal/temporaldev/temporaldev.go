@@ -172,10 +172,9 @@ type Server struct {
 	namespace string
 	log       *zap.Logger
 
-	cmd     *exec.Cmd
-	out     *childproc.Tail
-	exited  chan struct{}
-	waitErr error // set before exited is closed
+	cmd  *exec.Cmd
+	out  *childproc.Tail
+	proc *childproc.Process
 
 	stopOnce sync.Once
 	stopErr  error
@@ -231,7 +230,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 			return nil, err
 		}
 		if err := s.waitReady(ctx, defs); err != nil {
-			_ = s.kill()
+			_ = s.proc.Kill()
 			if errors.Is(err, ErrPortInUse) && attempt < 3 {
 				cfg.Log.Info("a port was taken meanwhile, retrying", zap.Error(err))
 				continue
@@ -267,7 +266,6 @@ func launch(cfg Config) (*Server, error) {
 		uiPort:    cfg.UIPort,
 		namespace: cfg.Namespace,
 		log:       cfg.Log,
-		exited:    make(chan struct{}),
 	}
 	if cfg.UIPort == 0 {
 		args = append(args, "--headless")
@@ -291,9 +289,11 @@ func launch(cfg Config) (*Server, error) {
 	cmd.WaitDelay = 5 * time.Second
 	s.cmd, s.out = cmd, out
 	cfg.Log.Debug("starting Temporal dev server", zap.String("bin", cfg.BinPath), zap.Strings("args", args))
-	if err := childproc.Start(cmd, syscall.SIGTERM, s.exited, &s.waitErr); err != nil {
+	proc, err := childproc.Start(cmd, syscall.SIGTERM)
+	if err != nil {
 		return nil, fmt.Errorf("temporaldev: starting %s: %w", cfg.BinPath, err)
 	}
+	s.proc = proc
 	return s, nil
 }
 
@@ -305,8 +305,8 @@ func (s *Server) waitReady(ctx context.Context, defs []searchattr.Definition) er
 	var lastErr error
 	for {
 		select {
-		case <-s.exited:
-			return s.startFailure(fmt.Errorf("temporal server start-dev exited during startup (%v)", s.waitErr))
+		case <-s.proc.Done():
+			return s.startFailure(fmt.Errorf("temporal server start-dev exited during startup (%v)", s.proc.Err()))
 		default:
 		}
 		lastErr = s.probe(ctx, defs)
@@ -314,7 +314,7 @@ func (s *Server) waitReady(ctx context.Context, defs []searchattr.Definition) er
 			return nil
 		}
 		select {
-		case <-s.exited:
+		case <-s.proc.Done():
 		case <-ctx.Done():
 			return s.startFailure(fmt.Errorf("the dev server at %s was not ready within %s (%w): last attempt: %v", s.address, startTimeout, ctx.Err(), lastErr))
 		case <-time.After(200 * time.Millisecond):
@@ -374,10 +374,10 @@ func (s *Server) UIURL() string { return s.uiURL }
 func (s *Server) Namespace() string { return s.namespace }
 
 // PID is the process ID of the dev server.
-func (s *Server) PID() int { return s.cmd.Process.Pid }
+func (s *Server) PID() int { return s.proc.PID() }
 
 // Done is closed when the dev server has exited, whether by Stop or not.
-func (s *Server) Done() <-chan struct{} { return s.exited }
+func (s *Server) Done() <-chan struct{} { return s.proc.Done() }
 
 // Stop sends SIGTERM, waits for the server to exit, and kills it if ctx ends
 // first or 15 seconds pass. Stop is idempotent: later calls return the first
@@ -388,40 +388,11 @@ func (s *Server) Stop(ctx context.Context) error {
 }
 
 func (s *Server) stop(ctx context.Context) error {
-	select {
-	case <-s.exited:
-		return fmt.Errorf("temporaldev: the dev server had already exited (%v): %s", s.waitErr, childproc.OneLine(s.out.String()))
-	default:
-	}
-	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil && !errors.Is(err, os.ErrProcessDone) {
-		return fmt.Errorf("temporaldev: signalling the dev server: %w", err)
-	}
-	timer := time.NewTimer(stopTimeout)
-	defer timer.Stop()
-	select {
-	case <-s.exited:
-	case <-ctx.Done():
-		_ = s.kill()
-		return fmt.Errorf("temporaldev: the dev server did not stop in time and was killed: %w", ctx.Err())
-	case <-timer.C:
-		_ = s.kill()
-		return fmt.Errorf("temporaldev: the dev server did not stop within %s and was killed", stopTimeout)
-	}
-	if s.waitErr != nil {
-		return fmt.Errorf("temporaldev: the dev server stopped with %w: %s", s.waitErr, childproc.OneLine(s.out.String()))
+	if err := s.proc.Stop(ctx, syscall.SIGTERM, stopTimeout); err != nil {
+		return fmt.Errorf("temporaldev: the dev server: %w: %s", err, childproc.OneLine(s.out.String()))
 	}
 	s.log.Info("Temporal dev server stopped", zap.String("address", s.address))
 	return nil
-}
-
-// kill kills the server and waits for it to be reaped.
-func (s *Server) kill() error {
-	err := s.cmd.Process.Kill()
-	<-s.exited
-	if errors.Is(err, os.ErrProcessDone) {
-		return nil
-	}
-	return err
 }
 
 // checkPortFree reports ErrPortInUse if 127.0.0.1:port cannot be bound.

@@ -25,6 +25,7 @@ import (
 	"go.uber.org/zap/zaptest"
 	"google.golang.org/protobuf/types/known/durationpb"
 
+	"github.com/xuncha/xuncha/internal/childproc"
 	"github.com/xuncha/xuncha/internal/searchattr"
 	"github.com/xuncha/xuncha/internal/temporaldev"
 )
@@ -214,12 +215,13 @@ func TestHelperProcess(t *testing.T) {
 	time.Sleep(time.Minute)
 }
 
+// freePort picks a port the kernel will not hand to another bind(:0) right
+// away (childproc.FreePort), so parallel test packages do not collide on it.
 func freePort(t *testing.T) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := childproc.FreePort()
 	require.NoError(t, err)
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return port
 }
 
 // requireGone waits until pid has exited (a zombie counts as exited: PID 1
