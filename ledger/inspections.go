@@ -73,8 +73,10 @@ type InspectionSummary struct {
 	DeadlinesMissed int            `json:"deadlines_missed"`
 }
 
-// runningDeadline is the deadline whose end due_at holds.
-func (in Inspection) runningDeadline() *calendar.Deadline {
+// RunningDeadline is the deadline the inspection's stage runs: the team
+// report's in ONSITE_ENDED, the unit's rectification report's in
+// FEEDBACK_GIVEN; nil in other stages. Its end is the due_at column.
+func (in Inspection) RunningDeadline() *calendar.Deadline {
 	switch in.Stage {
 	case "ONSITE_ENDED":
 		return in.ReportDeadline
@@ -95,7 +97,7 @@ func inspectionArgs(in Inspection) ([]any, error) {
 		return nil, fmt.Errorf("encoding records: %w", err)
 	}
 	var dueAt *time.Time
-	if d := in.runningDeadline(); d != nil {
+	if d := in.RunningDeadline(); d != nil {
 		dueAt = &d.DueAt
 	}
 	var follows *string

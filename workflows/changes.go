@@ -7,6 +7,7 @@ import (
 
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/ledger"
 )
 
 // lifecycle is what a workflow with stage-changing updates provides to
@@ -86,4 +87,20 @@ func registerState[S any](ctx workflow.Context, l lifecycle[S], what string, id,
 		return fmt.Errorf("registering update %s: %w", UpdateAwaitCreated, err)
 	}
 	return nil
+}
+
+// changeEvent completes the event of a change of subject id from stage
+// before to after: subject, stages, time, and — inside an update, when the
+// event has no key of its own — the update ID as its key, so that a retried
+// ledger write records nothing twice.
+func changeEvent(ctx workflow.Context, e ledger.Event, subjectType, id, before, after string) ledger.Event {
+	e.SubjectType = subjectType
+	e.SubjectID = id
+	e.StageBefore = before
+	e.StageAfter = after
+	e.OccurredAt = workflow.Now(ctx).UTC()
+	if e.Key == "" {
+		e.Key = workflow.GetCurrentUpdateInfo(ctx).ID
+	}
+	return e
 }

@@ -119,7 +119,7 @@ type finding struct {
 	deliveries int // webhook deliveries still running
 }
 
-func (w *finding) state() FindingState {
+func (w *finding) snapshot() FindingState {
 	return FindingState{Finding: w.row, Escalations: slices.Clone(w.escalations), Recorded: w.recorded, Pending: w.deadline.pending()}
 }
 
@@ -206,8 +206,6 @@ func (w *finding) registerHandlers(ctx workflow.Context) error {
 
 func (w *finding) mutex() workflow.Mutex { return w.mu }
 
-func (w *finding) snapshot() FindingState { return w.state() }
-
 func (w *finding) checkChange(action string, accepted bool, who actor.Actor) error {
 	if _, err := NextFindingStage(w.row.ID, w.row.Stage, action, accepted); err != nil {
 		return err
@@ -223,17 +221,9 @@ func (w *finding) checkChange(action string, accepted bool, who actor.Actor) err
 // workflow's state. The event key is the Temporal update ID when there is one,
 // so a retried write records nothing twice.
 func (w *finding) apply(ctx workflow.Context, next ledger.Finding, e ledger.Event) error {
-	now := workflow.Now(ctx).UTC()
+	e = changeEvent(ctx, e, ledger.SubjectFinding, w.row.ID, w.row.Stage, next.Stage)
 	next.Version = w.row.Version + 1
-	next.UpdatedAt = now
-	e.SubjectType = ledger.SubjectFinding
-	e.SubjectID = w.row.ID
-	e.StageBefore = w.row.Stage
-	e.StageAfter = next.Stage
-	e.OccurredAt = now
-	if e.Key == "" {
-		e.Key = workflow.GetCurrentUpdateInfo(ctx).ID
-	}
+	next.UpdatedAt = e.OccurredAt
 	actx := workflow.WithActivityOptions(ctx, ledgerActivityOptions)
 	if err := workflow.ExecuteActivity(actx, acts.ApplyFindingChange, activities.FindingChangeInput{Finding: next, Event: e}).Get(ctx, nil); err != nil {
 		return fmt.Errorf("writing %s of %s to the ledger: %w", e.Action, w.subject(), err)

@@ -317,34 +317,15 @@ func (w *inspection) registerHandlers(ctx workflow.Context) error {
 
 // apply writes a change to the ledger and, once written, makes it the state.
 func (w *inspection) apply(ctx workflow.Context, next ledger.Inspection, e ledger.Event) error {
-	now := workflow.Now(ctx).UTC()
+	e = changeEvent(ctx, e, ledger.SubjectInspection, w.row.ID, w.row.Stage, next.Stage)
 	next.Version = w.row.Version + 1
-	next.UpdatedAt = now
-	e.SubjectType = ledger.SubjectInspection
-	e.SubjectID = w.row.ID
-	e.StageBefore = w.row.Stage
-	e.StageAfter = next.Stage
-	e.OccurredAt = now
-	if e.Key == "" {
-		e.Key = workflow.GetCurrentUpdateInfo(ctx).ID
-	}
+	next.UpdatedAt = e.OccurredAt
 	actx := workflow.WithActivityOptions(ctx, ledgerActivityOptions)
 	if err := workflow.ExecuteActivity(actx, acts.ApplyInspectionChange, activities.InspectionChangeInput{Inspection: next, Event: e}).Get(ctx, nil); err != nil {
 		return fmt.Errorf("writing %s of %s to the ledger: %w", e.Action, w.subject(), err)
 	}
 	w.row = next
 	w.publish(ctx)
-	return nil
-}
-
-// running is the deadline the current stage runs, if any.
-func (w *inspection) running() *calendar.Deadline {
-	switch w.row.Stage {
-	case StageOnsiteEnded:
-		return w.row.ReportDeadline
-	case StageFeedbackGiven:
-		return w.row.RectificationDeadline
-	}
 	return nil
 }
 
@@ -359,7 +340,7 @@ func (w *inspection) publish(ctx workflow.Context) {
 		details += " · " + w.row.Round
 	}
 	details += "** — stage " + w.row.Stage
-	if d := w.running(); d != nil {
+	if d := w.row.RunningDeadline(); d != nil {
 		updates = append(updates, searchattr.DueAt.ValueSet(d.DueAt))
 		details += "; due " + d.Due.String()
 	} else {

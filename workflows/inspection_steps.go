@@ -228,7 +228,7 @@ func (w *inspection) startLadder(ctx workflow.Context, rule activities.DeadlineR
 // answers for the report deadline, the unit for the rectification deadline.
 func (w *inspection) escalate(ctx workflow.Context, step activities.ScheduledStep) error {
 	now := workflow.Now(ctx).UTC()
-	due := w.running()
+	due := w.row.RunningDeadline()
 	if due == nil {
 		return nil
 	}
@@ -303,7 +303,7 @@ func (w *inspection) redate(ctx workflow.Context, sig CalendarChangedSignal) err
 		return err
 	}
 	defer w.mu.Unlock()
-	old := w.running()
+	old := w.row.RunningDeadline()
 	if old == nil || !w.deadline.running() {
 		return nil
 	}

@@ -499,17 +499,9 @@ func (w *interview) apply(ctx workflow.Context, next ledger.Interview, e ledger.
 	if err := workflow.Await(ctx, func() bool { return w.recorded }); err != nil {
 		return err
 	}
-	now := workflow.Now(ctx).UTC()
+	e = changeEvent(ctx, e, ledger.SubjectInterview, w.row.ID, w.row.Stage, next.Stage)
 	next.Version = w.row.Version + 1
-	next.UpdatedAt = now
-	e.SubjectType = ledger.SubjectInterview
-	e.SubjectID = w.row.ID
-	e.StageBefore = w.row.Stage
-	e.StageAfter = next.Stage
-	e.OccurredAt = now
-	if e.Key == "" {
-		e.Key = workflow.GetCurrentUpdateInfo(ctx).ID
-	}
+	next.UpdatedAt = e.OccurredAt
 	actx := workflow.WithActivityOptions(ctx, ledgerActivityOptions)
 	if err := workflow.ExecuteActivity(actx, acts.ApplyInterviewChange, activities.InterviewChangeInput{Interview: next, Event: e}).Get(ctx, nil); err != nil {
 		return fmt.Errorf("writing %s of %s to the ledger: %w", e.Action, w.subject(), err)
