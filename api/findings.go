@@ -76,9 +76,6 @@ func (s *FindingServer) RecordFinding(ctx context.Context, req *xunchav1.RecordF
 		return nil, derrors.Invalid("inspection_id", "must not be empty")
 	}
 	ins, err := s.Ledger.GetInspection(ctx, req.GetInspectionId())
-	if errors.Is(err, derrors.ErrNotFound) {
-		return nil, derrors.New(derrors.ErrNotFound, "inspection %q not found", req.GetInspectionId())
-	}
 	if err != nil {
 		return nil, err
 	}
@@ -266,11 +263,7 @@ func (s *FindingServer) finding(ctx context.Context, id string) (ledger.Finding,
 	if id == "" {
 		return ledger.Finding{}, derrors.Invalid("id", "must not be empty")
 	}
-	row, err := s.Ledger.GetFinding(ctx, id)
-	if errors.Is(err, derrors.ErrNotFound) {
-		return ledger.Finding{}, derrors.New(derrors.ErrNotFound, "finding %q not found", id)
-	}
-	return row, err
+	return s.Ledger.GetFinding(ctx, id)
 }
 
 // fromLedger answers with the ledger's view of a finding.

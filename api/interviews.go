@@ -153,11 +153,7 @@ func (s *InterviewServer) interview(ctx context.Context, id string) (ledger.Inte
 	if id == "" {
 		return ledger.Interview{}, derrors.Invalid("id", "must not be empty")
 	}
-	row, err := s.Ledger.GetInterview(ctx, id)
-	if errors.Is(err, derrors.ErrNotFound) {
-		return ledger.Interview{}, derrors.New(derrors.ErrNotFound, "interview %q not found", id)
-	}
-	return row, err
+	return s.Ledger.GetInterview(ctx, id)
 }
 
 // fromLedger answers with the ledger's view of an interview.

@@ -80,9 +80,6 @@ func (s *TipServer) ReceiveTip(ctx context.Context, req *xunchav1.ReceiveTipRequ
 		return nil, err
 	}
 	if _, err := s.Ledger.GetInspection(ctx, req.GetInspectionId()); err != nil {
-		if errors.Is(err, derrors.ErrNotFound) {
-			return nil, derrors.New(derrors.ErrNotFound, "inspection %q not found", req.GetInspectionId())
-		}
 		return nil, err
 	}
 	t := ledger.Tip{
@@ -143,11 +140,7 @@ func (s *TipServer) tip(ctx context.Context, id string) (ledger.Tip, error) {
 	if id == "" {
 		return ledger.Tip{}, derrors.Invalid("id", "must not be empty")
 	}
-	t, err := s.Ledger.GetTip(ctx, id)
-	if errors.Is(err, derrors.ErrNotFound) {
-		return ledger.Tip{}, derrors.New(derrors.ErrNotFound, "tip %q not found", id)
-	}
-	return t, err
+	return s.Ledger.GetTip(ctx, id)
 }
 
 // ListTips lists an inspection's tips, oldest first.
@@ -156,9 +149,6 @@ func (s *TipServer) ListTips(ctx context.Context, req *xunchav1.ListTipsRequest)
 		return nil, derrors.Invalid("inspection_id", "must not be empty")
 	}
 	if _, err := s.Ledger.GetInspection(ctx, req.GetInspectionId()); err != nil {
-		if errors.Is(err, derrors.ErrNotFound) {
-			return nil, derrors.New(derrors.ErrNotFound, "inspection %q not found", req.GetInspectionId())
-		}
 		return nil, err
 	}
 	tips, err := s.Ledger.ListTips(ctx, req.GetInspectionId())

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"net/url"
 	"slices"
@@ -151,9 +150,6 @@ func (s *WebhookServer) DeleteWebhook(ctx context.Context, req *xunchav1.DeleteW
 		return nil, derrors.Invalid("id", "must not be empty")
 	}
 	if err := s.Ledger.DeleteWebhook(ctx, req.GetId()); err != nil {
-		if errors.Is(err, derrors.ErrNotFound) {
-			return nil, derrors.New(derrors.ErrNotFound, "webhook %q not found", req.GetId())
-		}
 		return nil, err
 	}
 	s.Log.Info("webhook ended", zap.String("webhook", req.GetId()), zap.String("by", who.String()))

@@ -85,10 +85,11 @@ func Migrate(ctx context.Context, url string) (int32, error) {
 	return v, nil
 }
 
-// notFound maps pgx.ErrNoRows to derrors.ErrNotFound at the boundary.
+// notFound maps pgx.ErrNoRows to derrors.ErrNotFound at the boundary, with
+// a message fit for clients ("finding \"f-1\" not found").
 func notFound(err error, what string) error {
 	if errors.Is(err, pgx.ErrNoRows) {
-		return fmt.Errorf("%s: %w", what, derrors.ErrNotFound)
+		return derrors.New(derrors.ErrNotFound, "%s not found", what)
 	}
 	return fmt.Errorf("reading %s: %w", what, err)
 }

@@ -157,7 +157,7 @@ func (s *Store) DeleteWebhook(ctx context.Context, id string) error {
 		return fmt.Errorf("reading webhook %q: %w", id, err)
 	}
 	if !exists {
-		return fmt.Errorf("webhook %q: %w", id, derrors.ErrNotFound)
+		return derrors.New(derrors.ErrNotFound, "webhook %q not found", id)
 	}
 	return nil
 }
