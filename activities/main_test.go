@@ -28,12 +28,7 @@ type fixture struct {
 
 func setup(t *testing.T) fixture {
 	t.Helper()
-	url := testenv.PostgresURL(t)
-	_, err := ledger.Migrate(t.Context(), url)
-	require.NoError(t, err)
-	store, err := ledger.Open(t.Context(), url)
-	require.NoError(t, err)
-	t.Cleanup(store.Close)
+	store, _ := testenv.Ledger(t)
 	acts := &activities.Activities{Ledger: store, Log: testenv.Logger(t)}
 	var suite testsuite.WorkflowTestSuite
 	env := suite.NewTestActivityEnvironment()

@@ -64,11 +64,7 @@ func setup(t *testing.T) *stack {
 	tips, err := tipcrypt.New(tipKey)
 	require.NoError(t, err)
 
-	dbURL := testenv.PostgresURL(t)
-	_, err = ledger.Migrate(ctx, dbURL)
-	require.NoError(t, err)
-	store, err := ledger.Open(ctx, dbURL)
-	require.NoError(t, err)
+	store, _ := testenv.Ledger(t)
 
 	tc, err := client.DialContext(ctx, client.Options{
 		HostPort:  testenv.TemporalAddress(t),
@@ -98,8 +94,7 @@ func setup(t *testing.T) *stack {
 		if err := <-done; err != nil {
 			t.Errorf("stopping: %v", err)
 		}
-		tc.Close()
-		store.Close()
+		tc.Close() // the ledger closes in testenv.Ledger's cleanup, after this one
 	})
 	s.StartWorker()
 	s.waitHTTP()

@@ -30,12 +30,7 @@ type fixture struct {
 
 func setup(t *testing.T) fixture {
 	t.Helper()
-	url := testenv.PostgresURL(t)
-	_, err := ledger.Migrate(t.Context(), url)
-	require.NoError(t, err)
-	store, err := ledger.Open(t.Context(), url)
-	require.NoError(t, err)
-	t.Cleanup(store.Close)
+	store, url := testenv.Ledger(t)
 	return fixture{store: store, url: url}
 }
 

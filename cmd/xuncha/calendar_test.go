@@ -65,12 +65,7 @@ func TestCalendarDeadlineCLI(t *testing.T) {
 // checks that the CLI (with DATABASE_URL) and the API answer alike.
 func TestCalendarCLIMatchesAPI(t *testing.T) {
 	ctx := context.Background()
-	url := testenv.PostgresURL(t)
-	_, err := ledger.Migrate(ctx, url)
-	require.NoError(t, err)
-	store, err := ledger.Open(ctx, url)
-	require.NoError(t, err)
-	t.Cleanup(store.Close)
+	store, url := testenv.Ledger(t)
 
 	n := calendar.Notice{Year: 2028, DocNumber: "测试通知", Holidays: []calendar.Holiday{
 		{Name: "New Year's Day", Start: calendar.MustParseDate("2028-01-01"), End: calendar.MustParseDate("2028-01-03")},

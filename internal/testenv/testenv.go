@@ -29,6 +29,7 @@ import (
 	"github.com/xuncha/xuncha/internal/pgserver"
 	"github.com/xuncha/xuncha/internal/searchattr"
 	"github.com/xuncha/xuncha/internal/temporaldev"
+	"github.com/xuncha/xuncha/ledger"
 )
 
 // Namespace is the Temporal namespace of the shared dev server, with
@@ -261,4 +262,21 @@ func databaseName(seq int64, testName string) string {
 		name = name[:63]
 	}
 	return name
+}
+
+// Ledger gives the test a fresh, migrated ledger in its own database (see
+// PostgresURL), closed when the test ends, and the database's URL.
+func Ledger(t testing.TB) (*ledger.Store, string) {
+	t.Helper()
+	url := PostgresURL(t)
+	ctx := context.WithoutCancel(t.Context())
+	if _, err := ledger.Migrate(ctx, url); err != nil {
+		t.Fatalf("testenv: migrating the test ledger: %v", err)
+	}
+	store, err := ledger.Open(ctx, url)
+	if err != nil {
+		t.Fatalf("testenv: opening the test ledger: %v", err)
+	}
+	t.Cleanup(store.Close)
+	return store, url
 }
