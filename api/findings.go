@@ -79,14 +79,20 @@ func (s *FindingServer) RecordFinding(ctx context.Context, req *xunchav1.RecordF
 	if err != nil {
 		return nil, err
 	}
+	id := req.GetFindingId()
+	if id == "" {
+		id = generatedID("f", "inspections/"+ins.ID, req.GetRequestId())
+		// Before request_ids were scoped, a finding's ID came from the key
+		// alone; a request from then, retried now, gets what it recorded.
+		legacy, err := s.Ledger.GetFinding(ctx, generatedID("f", "", req.GetRequestId()))
+		if err == nil && legacy.RequestID == req.GetRequestId() && legacy.InspectionID == ins.ID {
+			return s.fromLedger(ctx, legacy)
+		}
+	}
 	// Findings are recorded while the team is on site and until it reports
 	// (STATIONED, ONSITE_ENDED). A retry of a recorded finding is answered
 	// whatever the inspection's stage is now.
 	if ins.Stage != workflows.StageStationed && ins.Stage != workflows.StageOnsiteEnded {
-		id := req.GetFindingId()
-		if id == "" {
-			id = generatedID("f", req.GetRequestId())
-		}
 		if prior, err := s.Ledger.GetFinding(ctx, id); err != nil || prior.RequestID != req.GetRequestId() {
 			return nil, &derrors.StageError{
 				Reason: "STAGE_NOT_ALLOWED", Subject: ins.WorkflowID, Action: "recordFinding", Stage: ins.Stage,
@@ -127,9 +133,7 @@ func (s *FindingServer) RecordFinding(ctx context.Context, req *xunchav1.RecordF
 	if err := checkEvidence(ctx, s.Ledger, "evidence_ids", f.EvidenceIDs); err != nil {
 		return nil, err
 	}
-	if f.ID == "" {
-		f.ID = generatedID("f", f.RequestID)
-	}
+	f.ID = id
 
 	start := s.Temporal.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
 		ID:                       workflows.FindingWorkflowID(f.ID),

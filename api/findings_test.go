@@ -35,7 +35,7 @@ var (
 
 // rid makes a request ID unique to the test: the Temporal dev server is
 // shared by every test of the package, and IDs derive from request IDs.
-func rid(t *testing.T, name string) string { return t.Name() + "/" + name }
+func rid(t testing.TB, name string) string { return t.Name() + "/" + name }
 
 // today is the current day in Asia/Shanghai.
 func today() calendar.Date { return calendar.DateOf(time.Now()) }
@@ -206,7 +206,7 @@ func errorInfo(body map[string]any) map[string]any {
 // receiver is an office system receiving xuncha's webhooks; it checks each
 // signature with the subscription's secret.
 type receiver struct {
-	t      *testing.T
+	t      testing.TB
 	server *httptest.Server
 
 	mu       sync.Mutex

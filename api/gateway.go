@@ -69,9 +69,13 @@ func (s *Server) gateway(ctx context.Context, conn *grpc.ClientConn) (http.Handl
 		}
 		_, _ = w.Write([]byte("ready\n"))
 	})
+	document, err := annotateOpenAPI(openapi.Document)
+	if err != nil {
+		return nil, err
+	}
 	root.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(openapi.Document)
+		_, _ = w.Write(document)
 	})
 	root.Handle("/v1/", mux)
 	s.evidenceHandler(mux, marshaler).register(root)

@@ -2,8 +2,6 @@ package api
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"maps"
@@ -35,12 +33,6 @@ type InspectionServer struct {
 	Log       *zap.Logger
 }
 
-// generatedID derives an ID from the request ID, so that a retried create
-// with the same request_id lands on the same workflow.
-func generatedID(prefix, requestID string) string {
-	sum := sha256.Sum256([]byte(prefix + "\x00" + requestID))
-	return prefix + "-" + hex.EncodeToString(sum[:8])
-}
 
 // kindName is the domain name of a proto enum value; unknown values are "".
 func kindName(k xunchav1.Inspection_Kind) string {
@@ -85,7 +77,7 @@ func (s *InspectionServer) CreateInspection(ctx context.Context, req *xunchav1.C
 		return nil, err
 	}
 	if in.ID == "" {
-		in.ID = generatedID("ins", in.RequestID)
+		in.ID = generatedID("ins", "", in.RequestID)
 	}
 	if err := s.checkPlan(ctx, in); err != nil {
 		return nil, err

@@ -57,7 +57,7 @@ func (s *InterviewServer) ProposeInterview(ctx context.Context, req *xunchav1.Pr
 	if err := in.Validate(); err != nil {
 		return nil, err
 	}
-	in.ID = generatedID("iv", in.RequestID)
+	in.ID = generatedID("iv", "", in.RequestID)
 
 	start := s.Temporal.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
 		ID:                       workflows.InterviewWorkflowID(in.ID),

@@ -253,7 +253,7 @@ func payloadData(m protoreflect.Message) []string {
 
 // protoTexts is m as protojson text, plus the decoded data of its payloads
 // (which protojson shows in base64).
-func protoTexts(t *testing.T, m proto.Message) []string {
+func protoTexts(t testing.TB, m proto.Message) []string {
 	t.Helper()
 	text, err := protojson.Marshal(m)
 	require.NoError(t, err)

@@ -64,7 +64,10 @@ func (s *Server) Run(ctx context.Context) error {
 	if s.Tips == nil {
 		return errors.New("api: Server.Tips, the sealer of tip reporters' identities, is not set")
 	}
-	grpcServer := grpc.NewServer(grpc.ChainUnaryInterceptor(s.unaryInterceptor))
+	grpcServer := grpc.NewServer(
+		grpc.ForceServerCodecV2(newBoundaryCodec()),
+		grpc.ChainUnaryInterceptor(s.unaryInterceptor),
+	)
 	xunchav1.RegisterInspectionServiceServer(grpcServer, &InspectionServer{
 		Temporal: s.Temporal, Ledger: s.Ledger, TaskQueue: s.TaskQueue, Log: s.Log,
 	})
@@ -181,9 +184,17 @@ func (s *Server) watchHealth(ctx context.Context, h *health.Server) {
 func (s *Server) unaryInterceptor(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
 	start := time.Now()
 	md, _ := metadata.FromIncomingContext(ctx)
+	undecoded := decodeFailure(req)
 	who, known, err := s.identify(md.Get(actor.Header))
 	if known {
 		ctx = actor.NewContext(ctx, who)
+	}
+	if err == nil {
+		err = undecoded
+	}
+	if err == nil {
+		// The input boundary: every string and date of every request.
+		err = checkRequest(req)
 	}
 	if err == nil {
 		resp, err = func() (resp any, err error) {
@@ -193,7 +204,7 @@ func (s *Server) unaryInterceptor(ctx context.Context, req any, info *grpc.Unary
 					err = errors.New("panic in handler")
 				}
 			}()
-			return handler(ctx, req)
+			return s.withIdempotency(ctx, req, info, handler)
 		}()
 	}
 	st := toStatus(err, s.Log.With(zap.String("method", info.FullMethod)))

@@ -35,7 +35,7 @@ import (
 // stack is a running xuncha (worker + API) against the shared real
 // PostgreSQL and Temporal dev server, with its own database and task queue.
 type stack struct {
-	t        *testing.T
+	t        testing.TB
 	Ledger   *ledger.Store
 	Temporal client.Client
 	BaseURL  string
@@ -54,7 +54,7 @@ type stack struct {
 // office is the default actor of test requests.
 var office = actor.Actor{Name: "王芳", Role: actor.RoleOffice, Organisation: "省安委办"}
 
-func setup(t *testing.T) *stack {
+func setup(t testing.TB) *stack {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	observed, logs := observer.New(zapcore.DebugLevel)

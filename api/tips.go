@@ -83,7 +83,7 @@ func (s *TipServer) ReceiveTip(ctx context.Context, req *xunchav1.ReceiveTipRequ
 		return nil, err
 	}
 	t := ledger.Tip{
-		ID: generatedID("tip", req.GetRequestId()), RequestID: req.GetRequestId(), InspectionID: req.GetInspectionId(),
+		ID: generatedID("tip", "inspections/"+req.GetInspectionId(), req.GetRequestId()), RequestID: req.GetRequestId(), InspectionID: req.GetInspectionId(),
 		Channel: req.GetChannel(), ReceivedOn: req.GetReceivedOn(), Content: req.GetContent(), ReceivedBy: who,
 	}
 	if r := req.GetReporter(); r != nil {

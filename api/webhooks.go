@@ -76,7 +76,7 @@ func (s *WebhookServer) CreateWebhook(ctx context.Context, req *xunchav1.CreateW
 		}
 	}
 	wh, created, err := s.Ledger.CreateWebhook(ctx, ledger.Webhook{
-		ID:         generatedID("wh", req.GetRequestId()),
+		ID:         generatedID("wh", "", req.GetRequestId()),
 		RequestID:  req.GetRequestId(),
 		URL:        req.GetUrl(),
 		EventTypes: slices.Clone(req.GetEventTypes()),

@@ -221,3 +221,25 @@ func daysIn(y int, m time.Month) int {
 func (d Date) LastDayOfMonth() Date {
 	return Date{Year: d.Year, Month: d.Month, Day: daysIn(d.Year, d.Month)}
 }
+
+// The window every date the API accepts must fall in. Dates outside it are
+// typing mistakes (0001, 9999) or attacks on the arithmetic, never a real
+// inspection; refusing them at the boundary keeps every computation in years
+// the calendar can know.
+var (
+	// EarliestDate is the first date the API accepts: 2000-01-01.
+	EarliestDate = Date{Year: 2000, Month: time.January, Day: 1}
+	// LatestDate is the last date the API accepts: 2100-12-31.
+	LatestDate = Date{Year: 2100, Month: time.December, Day: 31}
+)
+
+// InWindow reports whether d lies within [EarliestDate, LatestDate].
+func (d Date) InWindow() bool {
+	return !d.Before(EarliestDate) && !d.After(LatestDate)
+}
+
+// WindowRule is the rule a date outside the window breaks, as field
+// violations state it.
+func WindowRule() string {
+	return "must be between " + EarliestDate.String() + " and " + LatestDate.String()
+}

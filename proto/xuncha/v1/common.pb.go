@@ -4,6 +4,25 @@
 // 	protoc        (unknown)
 // source: xuncha/v1/common.proto
 
+// Input rules of every request of xuncha.v1, checked where requests enter (REST
+// and gRPC alike; api/boundary.go holds them in one table, keyed by field name,
+// and the served OpenAPI document states each field's maxLength from it):
+//
+// - every string is valid UTF-8 without control characters, bidirectional
+//   formatting characters or Unicode noncharacters; free-text fields
+//   (description, note, reason, report, summary, minutes, content, cause,
+//   announcement, requirements, rectification_opinion, legal_basis,
+//   handling_of_responsible) may contain newline, carriage return and tab;
+// - lengths count characters (Unicode code points): IDs and request_id at most
+//   128, unit codes 32, names, titles, organisations and other one-line text 200,
+//   round 64, notes and reasons 2000, free text 20000, URLs 2048;
+// - identifiers (IDs, request_id, codes, enum-like strings) contain no spaces;
+// - dates are YYYY-MM-DD between 2000-01-01 and 2100-12-31; a year is 2000..2100.
+//
+// A request_id is an idempotency key scoped to its method and target: the same
+// key with the same body is answered with the first result, with a different
+// body refused (409, ErrorInfo reason IDEMPOTENCY_KEY_REUSED).
+
 package xunchav1
 
 import (

@@ -1,0 +1,304 @@
+package api
+
+import (
+	"fmt"
+	"strconv"
+	"unicode"
+	"unicode/utf8"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+
+	"github.com/xuncha/xuncha/calendar"
+	"github.com/xuncha/xuncha/internal/derrors"
+)
+
+// The input boundary: every request, REST or gRPC, passes checkRequest before
+// any handler sees it. The rules are declared once, per field name, in
+// stringRules below; a test walks every request message of the API and fails
+// when a string field has no rule, so a new field cannot slip past. The same
+// table states the limits in the OpenAPI document (annotateOpenAPI).
+
+// stringKind is what a string field holds, and so which characters it may
+// contain.
+type stringKind int
+
+const (
+	// identifier: IDs, request IDs, unit codes, page tokens, enum-like
+	// filters. No whitespace, no control characters.
+	identifier stringKind = iota + 1
+	// line: one line of text such as a name or a title. No control
+	// characters at all.
+	line
+	// text: free text such as a description or a report. Newline, carriage
+	// return and tab are allowed; other control characters are not.
+	text
+	// date: a civil date YYYY-MM-DD within calendar's window.
+	date
+)
+
+// stringRule is the rule of one string field: its kind and its maximum length
+// in characters (Unicode code points, so 200 means 200 汉字).
+type stringRule struct {
+	kind stringKind
+	max  int
+}
+
+// Limits shared by many fields (webhook URLs and secrets: api/webhooks.go).
+const (
+	maxIDLength        = 128
+	maxPageTokenLength = 1024
+	maxLineLength      = 200
+	maxTextLength      = 20000
+	maxCodeLength      = 32
+)
+
+var (
+	idRule   = stringRule{identifier, maxIDLength}
+	lineRule = stringRule{line, maxLineLength}
+	textRule = stringRule{text, maxTextLength}
+	dateRule = stringRule{date, len("YYYY-MM-DD")}
+)
+
+// stringRules maps a string field's name (the same in every message that has
+// it) to its rule. For a map field the rule covers its values and mapKeyRules
+// its keys.
+var stringRules = map[string]stringRule{
+	// Identifiers.
+	"id":                    idRule,
+	"request_id":            idRule,
+	"inspection_id":         idRule,
+	"finding_id":            idRule,
+	"follows_inspection_id": idRule,
+	"notice_evidence_id":    idRule,
+	"report_evidence_id":    idRule,
+	"evidence_ids":          idRule,
+	"workflow_id":           {identifier, maxIDLength + len("inspection/")},
+	"page_token":            {identifier, maxPageTokenLength},
+	"code":                  {identifier, maxCodeLength},
+	"unit_code":             {identifier, maxCodeLength},
+	"overdue":               {identifier, len("false")},
+	"role":                  {identifier, 64},
+	"rank":                  {identifier, 64},
+	"kind":                  {identifier, 64},
+	"channel":               {identifier, 64},
+	"step":                  {identifier, 64},
+	"dispositions":          {identifier, 64},
+	"event_types":           {identifier, 64},
+	"subject":               {identifier, maxIDLength + len("inspection/")},
+
+	// One line of text.
+	"name":                lineRule,
+	"title":               lineRule,
+	"round":               {line, 64},
+	"organisation":        lineRule,
+	"outlet":              lineRule,
+	"label":               lineRule,
+	"doc_number":          {line, 100},
+	"contact":             lineRule,
+	"contact_phone":       {line, 64},
+	"contact_mailbox":     lineRule,
+	"receiving_authority": lineRule,
+	"risk_level":          {line, 64},
+	"recipients":          lineRule,
+	"attendees":           lineRule,
+	"responsible_parties": lineRule,
+	"rule":                lineRule,
+	"secret":              {line, maxSecretLength},
+	"url":                 {line, maxURLLength},
+	"link":                {line, maxURLLength},
+
+	// Free text.
+	"description":             textRule,
+	"note":                    {text, 2000},
+	"reason":                  {text, 2000},
+	"cancel_reason":           {text, 2000},
+	"dismiss_reason":          {text, 2000},
+	"cause":                   textRule,
+	"content":                 textRule,
+	"minutes":                 textRule,
+	"report":                  textRule,
+	"summary":                 textRule,
+	"announcement":            textRule,
+	"rectification_opinion":   textRule,
+	"requirements":            textRule,
+	"handling_of_responsible": textRule,
+	"legal_basis":             textRule,
+	"message":                 {text, 2000},
+	"explanation":             {text, 2000},
+	"records":                 textRule,
+
+	// Dates.
+	"date":                  dateRule,
+	"doc_date":              dateRule,
+	"due":                   dateRule,
+	"from":                  dateRule,
+	"start":                 dateRule,
+	"end":                   dateRule,
+	"planned_start":         dateRule,
+	"planned_end":           dateRule,
+	"notified_on":           dateRule,
+	"stationed_on":          dateRule,
+	"onsite_ended_on":       dateRule,
+	"feedback_delivered_on": dateRule,
+	"feedback_received_on":  dateRule,
+	"held_on":               dateRule,
+	"published_on":          dateRule,
+	"received_on":           dateRule,
+	"finding_dues":          dateRule,
+}
+
+// mapKeyRules are the rules of map fields' keys, by the map field's name.
+var mapKeyRules = map[string]stringRule{
+	"finding_dues":    idRule,
+	"records":         {identifier, 64},
+	"by_kind":         {identifier, 64},
+	"by_severity":     {identifier, 64},
+	"by_content_area": {identifier, 64},
+}
+
+// yearFields are integer fields holding a year: 0 (not set) or a year of the
+// date window.
+var yearFields = map[string]bool{"year": true}
+
+// checkRequest applies the boundary rules to every populated field of req and
+// returns an *derrors.InvalidError naming each field (by its JSON name, with
+// list indexes and map keys) and the rule it breaks.
+func checkRequest(req any) error {
+	m, ok := req.(proto.Message)
+	if !ok {
+		return nil
+	}
+	var v derrors.Violations
+	checkMessage(m.ProtoReflect(), "", &v)
+	return v.Err()
+}
+
+func checkMessage(m protoreflect.Message, prefix string, v *derrors.Violations) {
+	m.Range(func(fd protoreflect.FieldDescriptor, val protoreflect.Value) bool {
+		name := prefix + string(fd.Name())
+		switch {
+		case fd.IsMap():
+			keyRule, hasKeyRule := mapKeyRules[string(fd.Name())]
+			val.Map().Range(func(k protoreflect.MapKey, mv protoreflect.Value) bool {
+				key := k.Value()
+				path := name + "[" + strconv.Quote(fmt.Sprint(key.Interface())) + "]"
+				if fd.MapKey().Kind() == protoreflect.StringKind {
+					if !hasKeyRule {
+						keyRule = idRule
+					}
+					if rule := keyRule.check(key.String()); rule != "" {
+						v.Add(name, "key %s: %s", strconv.Quote(key.String()), rule)
+					}
+				}
+				checkValue(fd.MapValue(), mv, path, v)
+				return true
+			})
+		case fd.IsList():
+			list := val.List()
+			for i := range list.Len() {
+				checkValue(fd, list.Get(i), name+"["+strconv.Itoa(i)+"]", v)
+			}
+		default:
+			checkValue(fd, val, name, v)
+		}
+		return true
+	})
+}
+
+// checkValue checks one value of field fd (a list element, a map value or the
+// field itself) found at path.
+func checkValue(fd protoreflect.FieldDescriptor, val protoreflect.Value, path string, v *derrors.Violations) {
+	name := string(fd.Name())
+	if fd.ContainingMessage().IsMapEntry() {
+		// A map value: its rule is the map field's.
+		name = mapFieldName(fd)
+	}
+	switch fd.Kind() {
+	case protoreflect.StringKind:
+		if rule := ruleOf(name).check(val.String()); rule != "" {
+			v.Add(path, "%s", rule)
+		}
+	case protoreflect.MessageKind, protoreflect.GroupKind:
+		checkMessage(val.Message(), path+".", v)
+	case protoreflect.Int32Kind, protoreflect.Int64Kind, protoreflect.Sint32Kind, protoreflect.Sint64Kind:
+		if yearFields[name] {
+			if y := val.Int(); y != 0 && (y < int64(calendar.EarliestDate.Year) || y > int64(calendar.LatestDate.Year)) {
+				v.Add(path, "must be a year from %d to %d", calendar.EarliestDate.Year, calendar.LatestDate.Year)
+			}
+		}
+	}
+}
+
+// mapFieldName is the name of the map field whose entry's value fd is.
+func mapFieldName(fd protoreflect.FieldDescriptor) string {
+	entry := fd.ContainingMessage()
+	parent, ok := entry.Parent().(protoreflect.MessageDescriptor)
+	if !ok {
+		return string(fd.Name())
+	}
+	fields := parent.Fields()
+	for i := range fields.Len() {
+		if f := fields.Get(i); f.IsMap() && f.Message() == entry {
+			return string(f.Name())
+		}
+	}
+	return string(fd.Name())
+}
+
+// ruleOf returns the rule of the string field name. A field missing from the
+// table (TestEveryRequestStringHasARule keeps that from happening) gets the
+// strictest text rule: one line of at most maxLineLength characters.
+func ruleOf(name string) stringRule {
+	if r, ok := stringRules[name]; ok {
+		return r
+	}
+	return lineRule
+}
+
+// check returns the rule s breaks, or "" when it keeps it.
+func (r stringRule) check(s string) string {
+	if !utf8.ValidString(s) {
+		return "must be valid UTF-8"
+	}
+	n := 0
+	for _, c := range s {
+		n++
+		switch {
+		case c == '\n' || c == '\r' || c == '\t':
+			if r.kind != text {
+				return fmt.Sprintf("must be one line without tabs (found %s at character %d)", codePoint(c), n)
+			}
+		case unicode.IsControl(c):
+			if r.kind == text {
+				return fmt.Sprintf("must not contain control characters other than newline and tab (found %s at character %d)", codePoint(c), n)
+			}
+			return fmt.Sprintf("must not contain control characters (found %s at character %d)", codePoint(c), n)
+		case isBidiControl(c):
+			return fmt.Sprintf("must not contain bidirectional formatting characters (found %s at character %d)", codePoint(c), n)
+		case c == 0xFFFE || c == 0xFFFF:
+			return fmt.Sprintf("must not contain Unicode noncharacters (found %s at character %d)", codePoint(c), n)
+		case r.kind == identifier && unicode.IsSpace(c):
+			return fmt.Sprintf("must not contain spaces (found %s at character %d)", codePoint(c), n)
+		}
+	}
+	if n > r.max {
+		return fmt.Sprintf("must be at most %d characters (has %d)", r.max, n)
+	}
+	if r.kind == date {
+		// A malformed date is left to the handler, which names it among the
+		// request's other mistakes; a well-formed one must lie in the window.
+		if d, err := calendar.ParseDate(s); err == nil && !d.InWindow() {
+			return calendar.WindowRule()
+		}
+	}
+	return ""
+}
+
+// isBidiControl reports the explicit bidirectional formatting characters, with
+// which a name can be made to display as something else.
+func isBidiControl(c rune) bool {
+	return (c >= 0x202A && c <= 0x202E) || (c >= 0x2066 && c <= 0x2069) || c == 0x200E || c == 0x200F || c == 0x061C
+}
+
+func codePoint(c rune) string { return fmt.Sprintf("U+%04X", c) }

@@ -1,0 +1,198 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"regexp"
+	"strings"
+	"sync"
+
+	"go.uber.org/zap"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"gopkg.in/yaml.v3"
+
+	"github.com/xuncha/xuncha/ledger"
+	xunchav1 "github.com/xuncha/xuncha/proto/xuncha/v1"
+)
+
+// Idempotency keys, done as payment APIs do them (DESIGN §6):
+//
+//   - a request_id is scoped to its method and its target, the resource the
+//     request changes or the collection it creates in (the REST path without
+//     the version and the verb: "findings/f-1", "inspections/ins-1/findings");
+//   - the first request's fingerprint, the SHA-256 of its canonical body
+//     without the request_id, is stored with the key;
+//   - the same key with the same body goes on to the handler, which answers
+//     with the first result (Temporal's update IDs and the ledger's event keys
+//     make the retry change nothing);
+//   - the same key with a different body is refused: ALREADY_EXISTS, HTTP
+//     409, ErrorInfo reason IDEMPOTENCY_KEY_REUSED naming method and target;
+//   - a request that was refused outright (invalid, not found, forbidden,
+//     not allowed in the stage) releases the key it claimed: it changed
+//     nothing, so the client may correct it and send it again.
+
+// reasonKeyReused is the ErrorInfo reason of a request_id reused with another body.
+const reasonKeyReused = "IDEMPOTENCY_KEY_REUSED"
+
+// requestIDField is the field that carries the idempotency key.
+const requestIDField = "request_id"
+
+// idempotencyKey returns the key of a change request; ok is false for a
+// request without a request_id (reads) or with an empty one (the handler
+// refuses those).
+func idempotencyKey(method string, req any) (k ledger.IdempotencyKey, ok bool, err error) {
+	m, isProto := req.(proto.Message)
+	if !isProto {
+		return k, false, nil
+	}
+	msg := m.ProtoReflect()
+	fd := msg.Descriptor().Fields().ByName(requestIDField)
+	if fd == nil || fd.Kind() != protoreflect.StringKind || msg.Get(fd).String() == "" {
+		return k, false, nil
+	}
+	target, err := requestTarget(method, msg)
+	if err != nil {
+		return k, false, err
+	}
+	body := proto.Clone(m)
+	body.ProtoReflect().Clear(fd)
+	canonical, err := proto.MarshalOptions{Deterministic: true}.Marshal(body)
+	if err != nil {
+		return k, false, fmt.Errorf("fingerprinting %s: %w", method, err)
+	}
+	sum := sha256.Sum256(canonical)
+	return ledger.IdempotencyKey{
+		Method: method, Target: target, RequestID: msg.Get(fd).String(), Fingerprint: sum[:],
+	}, true, nil
+}
+
+// pathVariable matches a variable of an HTTP path template, e.g. {id}.
+var pathVariable = regexp.MustCompile(`\{([a-z_.]+)\}`)
+
+// httpTemplates maps each full gRPC method ("/xuncha.v1.FindingService/ReferFinding")
+// to the path template of its HTTP binding ("/v1/findings/{id}:refer").
+var httpTemplates = sync.OnceValues(func() (map[string]string, error) {
+	var config struct {
+		HTTP struct {
+			Rules []map[string]string `yaml:"rules"`
+		} `yaml:"http"`
+	}
+	if err := yaml.Unmarshal(xunchav1.HTTPRules, &config); err != nil {
+		return nil, fmt.Errorf("reading the HTTP rules: %w", err)
+	}
+	templates := map[string]string{}
+	for _, rule := range config.HTTP.Rules {
+		selector := rule["selector"]
+		i := strings.LastIndex(selector, ".")
+		if i < 0 {
+			continue
+		}
+		method := "/" + selector[:i] + "/" + selector[i+1:]
+		for _, verb := range []string{"get", "post", "put", "patch", "delete"} {
+			if path, ok := rule[verb]; ok {
+				templates[method] = path
+			}
+		}
+	}
+	return templates, nil
+})
+
+// requestTarget names what a request targets: its HTTP path with the
+// variables filled in from the request, without "/v1/" and the ":verb".
+func requestTarget(method string, msg protoreflect.Message) (string, error) {
+	templates, err := httpTemplates()
+	if err != nil {
+		return "", err
+	}
+	template, ok := templates[method]
+	if !ok {
+		return "", fmt.Errorf("method %s has no HTTP binding to name its target", method)
+	}
+	if i := strings.LastIndex(template, ":"); i > strings.LastIndex(template, "}") {
+		template = template[:i]
+	}
+	target := pathVariable.ReplaceAllStringFunc(template, func(v string) string {
+		name := protoreflect.Name(strings.Trim(v, "{}"))
+		fd := msg.Descriptor().Fields().ByName(name)
+		if fd == nil {
+			return v
+		}
+		return fmt.Sprint(msg.Get(fd).Interface())
+	})
+	return strings.TrimPrefix(target, "/v1/"), nil
+}
+
+// withIdempotency runs handler under the request's idempotency key: it claims
+// the key, refuses a reused one, and releases a fresh claim when the handler
+// refused the request.
+func (s *Server) withIdempotency(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	key, ok, err := idempotencyKey(info.FullMethod, req)
+	if err != nil || !ok {
+		if err != nil {
+			return nil, err
+		}
+		return handler(ctx, req)
+	}
+	stored, claimed, err := s.Ledger.ClaimIdempotencyKey(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	if !bytes.Equal(stored, key.Fingerprint) {
+		return nil, keyReusedError(key)
+	}
+	resp, err := handler(ctx, req)
+	if err != nil && claimed && changedNothing(err) {
+		if rerr := s.Ledger.ReleaseIdempotencyKey(context.WithoutCancel(ctx), key); rerr != nil {
+			s.Log.Warn("releasing a refused request's key", zap.String("method", key.Method), zap.Error(rerr))
+		}
+	}
+	return resp, err
+}
+
+// changedNothing reports whether err refused a request before it could take
+// effect. Unavailable, deadline and internal errors are not such refusals:
+// the change may have gone through, and a retry must find the key.
+func changedNothing(err error) bool {
+	switch toStatus(err, zap.NewNop()).Code() {
+	case codes.InvalidArgument, codes.NotFound, codes.PermissionDenied, codes.Unauthenticated,
+		codes.FailedPrecondition, codes.AlreadyExists, codes.OutOfRange:
+		return true
+	}
+	return false
+}
+
+// keyReusedError refuses a request_id that an earlier, different request
+// used in the same scope.
+func keyReusedError(k ledger.IdempotencyKey) error {
+	st := status.New(codes.AlreadyExists, fmt.Sprintf(
+		"request_id %q was already used for a different request to %s (%s); use a new request_id for a new request",
+		k.RequestID, k.Target, k.Method))
+	if d, err := st.WithDetails(&errdetails.ErrorInfo{
+		Reason: reasonKeyReused, Domain: errorDomain,
+		Metadata: map[string]string{"request_id": k.RequestID, "method": k.Method, "target": k.Target},
+	}); err == nil {
+		st = d
+	}
+	return st.Err()
+}
+
+// generatedID derives a resource's ID from its idempotency scope, so that a
+// retried create lands on the same workflow and two different creates never
+// share an ID. scope is the parent the resource is created under ("" for a
+// top-level collection, whose scope the prefix already names): a finding's
+// ID comes from its inspection and its request_id, never from the key alone.
+func generatedID(prefix, scope, requestID string) string {
+	seed := prefix + "\x00" + requestID
+	if scope != "" {
+		seed = prefix + "\x00" + scope + "\x00" + requestID
+	}
+	sum := sha256.Sum256([]byte(seed))
+	return prefix + "-" + fmt.Sprintf("%x", sum[:8])
+}

@@ -1,0 +1,67 @@
+package ledger
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// IdempotencyKey is a request_id in its scope (method and target) with the
+// fingerprint of the first request that used it.
+type IdempotencyKey struct {
+	// Method is the full gRPC method, e.g. "/xuncha.v1.FindingService/ReferFinding".
+	Method string
+	// Target names what the request changes, e.g. "findings/f-1", or the
+	// collection it creates in, e.g. "inspections/ins-1/findings".
+	Target string
+	// RequestID is the client's key.
+	RequestID string
+	// Fingerprint is the SHA-256 of the request's canonical body.
+	Fingerprint []byte
+}
+
+const insertIdempotencyKey = `
+INSERT INTO idempotency_keys (method, target, request_id, fingerprint)
+VALUES ($1, $2, $3, $4)
+ON CONFLICT DO NOTHING`
+
+const selectIdempotencyFingerprint = `
+SELECT fingerprint FROM idempotency_keys WHERE method = $1 AND target = $2 AND request_id = $3`
+
+// ClaimIdempotencyKey records k unless its scope already holds a key; it
+// returns the fingerprint stored for the scope (k's own when claimed is true).
+func (s *Store) ClaimIdempotencyKey(ctx context.Context, k IdempotencyKey) (stored []byte, claimed bool, err error) {
+	for range 2 {
+		tag, err := s.pool.Exec(ctx, insertIdempotencyKey, k.Method, k.Target, k.RequestID, k.Fingerprint)
+		if err != nil {
+			return nil, false, fmt.Errorf("recording request_id %q: %w", k.RequestID, err)
+		}
+		if tag.RowsAffected() == 1 {
+			return k.Fingerprint, true, nil
+		}
+		err = s.pool.QueryRow(ctx, selectIdempotencyFingerprint, k.Method, k.Target, k.RequestID).Scan(&stored)
+		if errors.Is(err, pgx.ErrNoRows) {
+			continue // released between the insert and the read: try again
+		}
+		if err != nil {
+			return nil, false, fmt.Errorf("reading request_id %q: %w", k.RequestID, err)
+		}
+		return stored, false, nil
+	}
+	return nil, false, fmt.Errorf("request_id %q: claimed and released concurrently twice", k.RequestID)
+}
+
+// ReleaseIdempotencyKey forgets k, if it still holds k's fingerprint: the
+// request that claimed it was refused and changed nothing, so the key is
+// free for a corrected request.
+func (s *Store) ReleaseIdempotencyKey(ctx context.Context, k IdempotencyKey) error {
+	_, err := s.pool.Exec(ctx, `
+DELETE FROM idempotency_keys WHERE method = $1 AND target = $2 AND request_id = $3 AND fingerprint = $4`,
+		k.Method, k.Target, k.RequestID, k.Fingerprint)
+	if err != nil {
+		return fmt.Errorf("releasing request_id %q: %w", k.RequestID, err)
+	}
+	return nil
+}
