@@ -33,7 +33,6 @@ type InspectionServer struct {
 	Log       *zap.Logger
 }
 
-
 // kindName is the domain name of a proto enum value; unknown values are "".
 func kindName(k xunchav1.Inspection_Kind) string {
 	if k == xunchav1.Inspection_KIND_UNSPECIFIED {
