@@ -165,9 +165,10 @@ func (h *evidenceHandler) save(r *http.Request) (ledger.Evidence, error) {
 	case strings.ContainsAny(fileName, `/\`) || strings.ContainsFunc(fileName, unicode.IsControl):
 		v.Add("file_name", "must be a plain file name, without path separators or control characters")
 	}
-	fileOK := true
+	// The content is read only when nothing already says the file is wrong.
+	fileOK := sum != emptySHA256
 	switch {
-	case r.ContentLength == 0:
+	case r.ContentLength == 0 && fileOK:
 		v.Add("file", "must not be empty: send the content as the request body")
 		fileOK = false
 	case r.ContentLength > h.maxBytes:
