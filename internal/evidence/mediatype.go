@@ -161,7 +161,9 @@ var scriptLanguages = []string{"javascript", "ecmascript", "jscript", "vbscript"
 // IsActive reports whether a browser could run script in content of media
 // type t (a type without parameters): HTML and XHTML, XML of any kind (SVG,
 // XSLT, anything +xml: XML can carry XHTML script), JavaScript and other
-// script languages, Flash, MHTML and saved mail, HTML components.
+// script languages, Flash, MHTML and saved mail, HTML components. PDF is
+// not: a browser's PDF viewer does not give a document's scripts the page's
+// origin, and PDF is the office's everyday document.
 func IsActive(t string) bool {
 	t = canonical(t)
 	_, sub, _ := strings.Cut(t, "/")
