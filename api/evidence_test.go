@@ -124,7 +124,7 @@ func TestEvidenceSafety(t *testing.T) {
 		{name: "HTML as a photo", kind: "PHOTO", contentType: "text/html", content: []byte(html),
 			field: "content_type", rule: "must not be active content for kind PHOTO"},
 		{name: "HTML declared image/jpeg", kind: "PHOTO", contentType: "image/jpeg", content: []byte(html),
-			field: "content_type", rule: "must name the content: the content is text/html"},
+			field: "content_type", rule: "must match the content: the content is text/html"},
 		{name: "HTML declared image/jpeg as a document", kind: "DOCUMENT", contentType: "image/jpeg", content: []byte(html),
 			field: "content_type", rule: "not image/jpeg"},
 		{name: "SVG with script as a photo", kind: "PHOTO", contentType: "image/svg+xml", content: []byte(svgScript),

@@ -14,17 +14,6 @@ import (
 	"github.com/xuncha/xuncha/internal/derrors"
 )
 
-// Evidence safety. An upload's declared Content-Type is checked against its
-// first bytes (CheckType) before anything is stored, and the checked type is
-// what the ledger keeps. Content a browser could run script in ("active"
-// content, IsActive) is held only by kind DOCUMENT, and every blob is served
-// as a download that is never rendered on the API's origin (ServedType,
-// ContentDisposition; the API adds nosniff and a sandboxing CSP).
-//
-// The sniffing is a consistency check, not the guarantee: it looks at the
-// first SniffLen bytes only. What keeps stored content from running in a
-// browser is how it is served.
-
 // Kinds of evidence.
 const (
 	KindDocument = "DOCUMENT"
@@ -211,13 +200,13 @@ func names(declared, sniffed string) bool {
 // type, without parameters, or an *derrors.InvalidError naming
 // FieldContentType (or "kind", "file") and the rule broken:
 //
-//   - the declared type must name the content: bytes that show a signature
+//   - the declared type must match the content: bytes that show a signature
 //     (JPEG, PNG, PDF, zip, MP4, …) must be declared as that type or one
 //     sharing its signature (a .docx is a zip); markup (HTML, SVG, XML) must
 //     be declared as an active type; other text as a text type; bytes that
 //     show nothing may not be declared as a type with a signature or as
-//     text. An empty
-//     or application/octet-stream declaration takes the type the content shows;
+//     text. An empty or application/octet-stream declaration takes the type
+//     the content shows;
 //   - active content (IsActive) is refused unless kind is DOCUMENT;
 //   - the type must be one the kind may hold (kindRules).
 func CheckType(kind, declared string, head []byte) (string, error) {
@@ -259,7 +248,7 @@ func checkDeclared(declared, sniffed string) (string, error) {
 		return sniffed, nil
 	}
 	mismatch := func() error {
-		return derrors.Invalid(FieldContentType, "must name the content: the content is %s, not %s", describeSniffed(sniffed), essence)
+		return derrors.Invalid(FieldContentType, "must match the content: the content is %s, not %s", describeSniffed(sniffed), essence)
 	}
 	switch {
 	case sniffed == octetStream:
