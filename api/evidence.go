@@ -189,6 +189,9 @@ func (h *evidenceHandler) save(r *http.Request) (ledger.Evidence, error) {
 		head = head[:n]
 		body = io.MultiReader(bytes.NewReader(head), r.Body)
 		contentType, err = evidence.CheckType(kind, r.Header.Get("Content-Type"), head)
+		if err == nil {
+			err = evidence.CheckFileName(fileName, contentType)
+		}
 		var invalid *derrors.InvalidError
 		switch {
 		case errors.As(err, &invalid):

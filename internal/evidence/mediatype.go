@@ -452,3 +452,23 @@ func attrChar(b byte) bool {
 	}
 	return strings.IndexByte("!#$&+-.^_`|~", b) >= 0
 }
+
+// activeExtensions are file name endings that make a saved file open as
+// active content, in a browser or the desktop, whatever its bytes.
+var activeExtensions = []string{".html", ".htm", ".xhtml", ".xht", ".shtml", ".svg", ".svgz", ".xml", ".xsl",
+	".xslt", ".js", ".mjs", ".hta", ".htc", ".mht", ".mhtml", ".swf", ".vbs", ".wsf"}
+
+// CheckFileName refuses (an *derrors.InvalidError naming "file_name") a file
+// name ending in an active type's extension (.html, .svg, .js, …) when the
+// checked type t is not active: evidence is served as a download under that
+// name, and a PNG saved as "photo.html" opens as HTML — a polyglot file's
+// script would run. Active content itself (kind DOCUMENT) may keep its name.
+func CheckFileName(fileName, t string) error {
+	lower := strings.ToLower(fileName)
+	i := slices.IndexFunc(activeExtensions, func(ext string) bool { return strings.HasSuffix(lower, ext) })
+	if i < 0 || IsActive(t) {
+		return nil
+	}
+	return derrors.Invalid("file_name", "must not end in %s, which opens as active content, when the content is %s",
+		activeExtensions[i], t)
+}

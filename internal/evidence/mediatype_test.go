@@ -236,6 +236,37 @@ func TestContentDisposition(t *testing.T) {
 	}
 }
 
+func TestCheckFileName(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		fileName, checkedType string
+		refusedExt            string // "" means accepted
+	}{
+		{"现场照片.jpg", "image/jpeg", ""},
+		{"报告.pdf", "application/pdf", ""},
+		{"", "image/png", ""},
+		{"html", "text/plain", ""},
+		{"photo.html", "image/png", ".html"},
+		{"photo.PNG.HTM", "image/png", ".htm"},
+		{"notes.svg", "text/plain", ".svg"},
+		{"script.js", "text/plain", ".js"},
+		{"archive.mht", "application/octet-stream", ".mht"},
+		{"report.html", "text/html", ""},
+		{"drawing.svg", "image/svg+xml", ""},
+	}
+	for _, tt := range tests {
+		err := evidence.CheckFileName(tt.fileName, tt.checkedType)
+		if tt.refusedExt == "" {
+			require.NoError(t, err, tt.fileName)
+			continue
+		}
+		var invalid *derrors.InvalidError
+		require.ErrorAs(t, err, &invalid, tt.fileName)
+		require.Equal(t, "file_name", invalid.Violations[0].Field)
+		require.Contains(t, invalid.Violations[0].Rule, "must not end in "+tt.refusedExt+",")
+	}
+}
+
 func TestEarliestCapture(t *testing.T) {
 	t.Parallel()
 	shanghai, err := time.LoadLocation("Asia/Shanghai")
