@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -8,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"net/http"
 	"slices"
 	"strconv"
@@ -29,18 +29,23 @@ import (
 // Server.MaxEvidenceBytes says otherwise: 100 MiB.
 const DefaultMaxEvidenceBytes int64 = 100 << 20
 
-// EvidenceKinds are the kinds of evidence an upload may declare.
-var EvidenceKinds = []string{"DOCUMENT", "PHOTO", "AUDIO", "VIDEO"}
+// EvidenceKinds are the kinds of evidence an upload may declare; which media
+// types each may hold is evidence.CheckType's table.
+var EvidenceKinds = evidence.Kinds()
 
 // Limits of the upload's descriptive fields.
 const (
-	maxFileNameLength    = 255
-	maxCapturedByLength  = 200
-	maxContentTypeLength = 255
+	maxFileNameLength   = 255
+	maxCapturedByLength = 200
 	// captureClockSkew is how far in the future captured_at may be: the
 	// capturing device's clock may run ahead of the server's.
 	captureClockSkew = 10 * time.Minute
 )
+
+// evidenceContentPolicy is the Content-Security-Policy of served evidence:
+// should a browser render it after all, it runs in a sandbox (a unique
+// origin, no script, no forms) and may load nothing.
+const evidenceContentPolicy = "sandbox; default-src 'none'"
 
 // emptySHA256 is the SHA-256 of no content: an empty upload is no evidence.
 var emptySHA256 = hex.EncodeToString(func() []byte { s := sha256.Sum256(nil); return s[:] }())
@@ -49,9 +54,11 @@ var emptySHA256 = hex.EncodeToString(func() []byte { s := sha256.Sum256(nil); re
 // the gateway, not gRPC, because they carry blobs:
 //
 //	POST /v1/evidence?kind=PHOTO&sha256=<hex>&captured_at=<RFC 3339>&captured_by=<text>&file_name=<text>
-//	     body: the blob; its Content-Type is kept
+//	     body: the blob; its Content-Type is checked against the content
+//	     and the kind (evidence.CheckType), and the checked type is kept
 //	GET  /v1/evidence/{id}           metadata
-//	GET  /v1/evidence/{id}/content   the blob
+//	GET  /v1/evidence/{id}/content   the blob, always as a download that is
+//	     never rendered on the API's origin (see content)
 type evidenceHandler struct {
 	ledger   *ledger.Store
 	store    *evidence.Store
@@ -139,8 +146,10 @@ func (h *evidenceHandler) save(r *http.Request) (ledger.Evidence, error) {
 	switch {
 	case err != nil:
 		v.Add("captured_at", "must be an instant in RFC 3339, e.g. 2026-11-28T09:30:00+08:00")
+	case capturedAt.Before(evidence.EarliestCapture()):
+		v.Add("captured_at", "must not be before %s", evidence.EarliestCapture().Format(time.RFC3339))
 	case capturedAt.After(time.Now().Add(captureClockSkew)):
-		v.Add("captured_at", "must not be in the future")
+		v.Add("captured_at", "must not be in the future (more than %s ahead of the server's clock)", captureClockSkew)
 	}
 	capturedBy := strings.TrimSpace(q.Get("captured_by"))
 	if capturedBy == "" {
@@ -156,17 +165,40 @@ func (h *evidenceHandler) save(r *http.Request) (ledger.Evidence, error) {
 	case strings.ContainsAny(fileName, `/\`) || strings.ContainsFunc(fileName, unicode.IsControl):
 		v.Add("file_name", "must be a plain file name, without path separators or control characters")
 	}
-	contentType := r.Header.Get("Content-Type")
-	if contentType != "" {
-		if _, _, err := mime.ParseMediaType(contentType); err != nil || len(contentType) > maxContentTypeLength {
-			v.Add("Content-Type", "must be a media type such as image/jpeg")
-		}
-	}
+	// The content is read only when nothing already says the file is wrong.
+	fileOK := sum != emptySHA256
 	switch {
-	case r.ContentLength == 0:
+	case r.ContentLength == 0 && fileOK:
 		v.Add("file", "must not be empty: send the content as the request body")
+		fileOK = false
 	case r.ContentLength > h.maxBytes:
 		v.Add("file", "must be at most %d bytes", h.maxBytes)
+		fileOK = false
+	}
+	// The declared type is checked against the content's first bytes, read
+	// now, before anything is stored; the blob is their concatenation with
+	// the rest of the body.
+	var contentType string
+	body := io.Reader(r.Body)
+	if fileOK && slices.Contains(EvidenceKinds, kind) {
+		head := make([]byte, evidence.SniffLen)
+		n, err := io.ReadFull(r.Body, head)
+		if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+			return ledger.Evidence{}, fmt.Errorf("receiving evidence: %w", err)
+		}
+		head = head[:n]
+		body = io.MultiReader(bytes.NewReader(head), r.Body)
+		contentType, err = evidence.CheckType(kind, r.Header.Get("Content-Type"), head)
+		if err == nil {
+			err = evidence.CheckFileName(fileName, contentType)
+		}
+		var invalid *derrors.InvalidError
+		switch {
+		case errors.As(err, &invalid):
+			v = append(v, invalid.Violations...)
+		case err != nil:
+			return ledger.Evidence{}, err
+		}
 	}
 	if err := v.Err(); err != nil {
 		return ledger.Evidence{}, err
@@ -179,7 +211,7 @@ func (h *evidenceHandler) save(r *http.Request) (ledger.Evidence, error) {
 		}
 		return ledger.Evidence{}, err
 	}
-	location, size, err := h.store.Put(ctx, r.Body, sum, h.maxBytes)
+	location, size, err := h.store.Put(ctx, body, sum, h.maxBytes)
 	if err != nil {
 		return ledger.Evidence{}, err
 	}
@@ -238,7 +270,15 @@ func (h *evidenceHandler) metadata(w http.ResponseWriter, r *http.Request) {
 	h.writeJSON(w, newEvidenceBody(e))
 }
 
-// content streams the blob, with range requests when the store allows.
+// content streams the blob, with range requests when the store allows. It
+// is always a download that a browser does not render on the API's origin:
+//
+//   - Content-Disposition: attachment, with the stored file name (or the
+//     evidence ID) safely encoded (evidence.ContentDisposition);
+//   - Content-Type: the stored type, or application/octet-stream for active
+//     content (evidence.ServedType says why);
+//   - X-Content-Type-Options: nosniff, so the type is not guessed;
+//   - Content-Security-Policy: sandbox, so nothing runs should it be shown.
 func (h *evidenceHandler) content(w http.ResponseWriter, r *http.Request) {
 	e, err := h.get(r)
 	if err != nil {
@@ -256,18 +296,12 @@ func (h *evidenceHandler) content(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer blob.Close()
-	contentType := e.ContentType
-	if contentType == "" {
-		contentType = "application/octet-stream"
-	}
 	hdr := w.Header()
-	hdr.Set("Content-Type", contentType)
-	// User content is never interpreted by the browser as something else.
+	hdr.Set("Content-Type", evidence.ServedType(e.ContentType))
+	hdr.Set("Content-Disposition", evidence.ContentDisposition(e.FileName, e.ID))
 	hdr.Set("X-Content-Type-Options", "nosniff")
+	hdr.Set("Content-Security-Policy", evidenceContentPolicy)
 	hdr.Set("ETag", strconv.Quote(e.SHA256))
-	if e.FileName != "" {
-		hdr.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": e.FileName}))
-	}
 	if rs, ok := blob.(io.ReadSeeker); ok {
 		http.ServeContent(w, r, "", e.UploadedAt, rs)
 		return

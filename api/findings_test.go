@@ -1,7 +1,6 @@
 package api_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -72,38 +71,18 @@ func (s *stack) station(id string) {
 	}
 }
 
-// upload sends evidence through POST /v1/evidence and returns the answer.
+// upload sends content declared as image/jpeg through POST /v1/evidence
+// and returns the answer (see uploadAs); the content must be a JPEG.
 func (s *stack) upload(who *actor.Actor, kind string, content []byte, query url.Values) (int, map[string]any) {
 	s.t.Helper()
-	sum := sha256.Sum256(content)
-	q := url.Values{
-		"kind":        {kind},
-		"sha256":      {hex.EncodeToString(sum[:])},
-		"captured_at": {"2026-11-20T09:30:00+08:00"},
-		"captured_by": {"张伟"},
-		"file_name":   {"现场照片.jpg"},
-	}
-	for k, v := range query {
-		q[k] = v
-	}
-	req, err := http.NewRequest("POST", s.BaseURL+"/v1/evidence?"+q.Encode(), bytes.NewReader(content))
-	require.NoError(s.t, err)
-	req.Header.Set("Content-Type", "image/jpeg")
-	if who != nil {
-		req.Header.Set(actor.Header, who.Encode())
-	}
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(s.t, err)
-	defer resp.Body.Close()
-	out := map[string]any{}
-	require.NoError(s.t, json.NewDecoder(resp.Body).Decode(&out))
-	return resp.StatusCode, out
+	return s.uploadAs(who, kind, "image/jpeg", content, query)
 }
 
-// evidence uploads content and returns its evidence ID.
+// evidence uploads content as a plain-text DOCUMENT and returns its
+// evidence ID.
 func (s *stack) evidence(content string) string {
 	s.t.Helper()
-	code, body := s.upload(&member, "PHOTO", []byte(content), nil)
+	code, body := s.uploadAs(&member, "DOCUMENT", "text/plain", []byte(content), url.Values{"file_name": {"材料.txt"}})
 	require.Equal(s.t, http.StatusOK, code, "%v", body)
 	return body["id"].(string)
 }
@@ -296,7 +275,7 @@ func TestFindingLifecycleREST(t *testing.T) {
 	inspectionID := s.createInspection()
 
 	// Evidence first: the same blob uploaded twice is the same evidence.
-	photo := []byte("JPEG bytes of the warehouse without a gas alarm")
+	photo := picture(t, "jpeg", "the warehouse without a gas alarm")
 	code, ev := s.upload(&member, "PHOTO", photo, nil)
 	require.Equal(t, http.StatusOK, code, "%v", ev)
 	sum := sha256.Sum256(photo)
@@ -321,6 +300,7 @@ func TestFindingLifecycleREST(t *testing.T) {
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	require.Equal(t, photo, content)
 	require.Equal(t, "image/jpeg", resp.Header.Get("Content-Type"))
+	require.Equal(t, "nosniff", resp.Header.Get("X-Content-Type-Options"))
 
 	// A MAJOR hazard: listed with a ledger number, notified at once.
 	code, f := s.do("POST", "/v1/inspections/"+inspectionID+"/findings", &member, findingBody(rid(t, "record"), "MAJOR", evidenceID))
@@ -553,14 +533,14 @@ func TestEvidenceUploadRefusals(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			code, body := s.upload(&member, tt.kind, content, tt.query)
+			code, body := s.uploadAs(&member, tt.kind, "text/plain", content, tt.query)
 			require.Equal(t, http.StatusBadRequest, code, "%v", body)
 			require.Contains(t, fieldViolations(body), tt.field)
 			require.Equal(t, float64(3), body["code"], "the gateway's error shape: google.rpc.Status")
 		})
 	}
 	t.Run("no actor", func(t *testing.T) {
-		code, body := s.upload(nil, "DOCUMENT", content, nil)
+		code, body := s.uploadAs(nil, "DOCUMENT", "text/plain", content, nil)
 		require.Equal(t, http.StatusUnauthorized, code, "%v", body)
 		require.Contains(t, body["message"], actor.Header)
 	})

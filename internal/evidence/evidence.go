@@ -3,6 +3,16 @@
 // SHA-256, so an upload is checked against the hash the client announced and
 // storing the same content twice keeps one file. The ledger holds the
 // metadata (ledger.Evidence) and the location this package returns.
+//
+// Evidence safety (mediatype.go): an upload's declared Content-Type is
+// checked against its first bytes and its kind (CheckType) before anything is
+// stored, and the checked type is what the ledger keeps. Content a browser
+// could run script in (IsActive) is held only by kind DOCUMENT, and every
+// blob is served as a download that is never rendered on the API's origin
+// (ServedType, ContentDisposition; the API adds nosniff and a sandboxing
+// CSP). The sniffing is a consistency check, not the guarantee: it reads the
+// first SniffLen bytes only; what keeps stored content from running in a
+// browser is how it is served.
 package evidence
 
 import (
