@@ -32,6 +32,7 @@ func newServerCmd(cfg *config) *cobra.Command {
 	cfg.bindListen(cmd)
 	cfg.bindEvidence(cmd, defaultServerEvidenceDir, "")
 	cfg.bindTipKey(cmd)
+	cfg.bindWebhookAllow(cmd, "")
 	return cmd
 }
 
@@ -40,13 +41,15 @@ func newServerCmd(cfg *config) *cobra.Command {
 const defaultServerEvidenceDir = "/var/lib/xuncha/evidence"
 
 func newWorkerCmd(cfg *config) *cobra.Command {
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "worker",
-		Short: "Run the Temporal worker: workflows, timers, escalation, ledger writes",
+		Short: "Run the Temporal worker: workflows, timers, escalation, ledger writes, webhook deliveries",
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return cfg.runProcesses(cmd.Context(), false, true, nil)
 		},
 	}
+	cfg.bindWebhookAllow(cmd, "")
+	return cmd
 }
 
 // listen binds an address, turning a taken port into a one-line instruction.
@@ -73,6 +76,9 @@ func (cfg *config) runProcesses(ctx context.Context, serveAPI, runWorker bool, o
 		return err
 	}
 	var grpcL, httpL net.Listener
+	if _, err := cfg.webhookPolicy(); err != nil {
+		return err
+	}
 	if serveAPI {
 		if _, err := cfg.tipSealer(); err != nil {
 			return err
@@ -103,8 +109,11 @@ func runWith(ctx context.Context, cfg *config, log *zap.Logger, store *ledger.St
 	grpcL, httpL net.Listener, runWorker bool, opts *devOptions) error {
 	var blobs *evidence.Store
 	var tips *tipcrypt.Sealer
+	webhooks, err := cfg.webhookPolicy()
+	if err != nil {
+		return err
+	}
 	if grpcL != nil {
-		var err error
 		if blobs, err = cfg.evidenceStore(); err != nil {
 			return err
 		}
@@ -117,7 +126,7 @@ func runWith(ctx context.Context, cfg *config, log *zap.Logger, store *ledger.St
 		w := &workflows.Worker{
 			Temporal:   tc,
 			TaskQueue:  cfg.TaskQueue,
-			Activities: &activities.Activities{Ledger: store, Log: log.Named("activities"), Temporal: tc},
+			Activities: &activities.Activities{Ledger: store, Log: log.Named("activities"), Temporal: tc, Egress: webhooks},
 			Log:        log.Named("worker"),
 		}
 		g.Go(func() error { return w.Run(ctx) })
@@ -132,6 +141,7 @@ func runWith(ctx context.Context, cfg *config, log *zap.Logger, store *ledger.St
 			Evidence:         blobs,
 			MaxEvidenceBytes: cfg.MaxEvidenceBytes,
 			Tips:             tips,
+			WebhookPolicy:    webhooks,
 			Log:              log.Named("api"),
 		}
 		if opts != nil {
