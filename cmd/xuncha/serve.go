@@ -16,7 +16,6 @@ import (
 	"github.com/xuncha/xuncha/api"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/evidence"
-	"github.com/xuncha/xuncha/internal/tipcrypt"
 	"github.com/xuncha/xuncha/ledger"
 	"github.com/xuncha/xuncha/workflows"
 )
@@ -48,6 +47,7 @@ func newWorkerCmd(cfg *config) *cobra.Command {
 			return cfg.runProcesses(cmd.Context(), false, true, nil)
 		},
 	}
+	cfg.bindTipKey(cmd) // it seals webhook secrets, which the worker opens to sign
 	cfg.bindWebhookAllow(cmd, "")
 	return cmd
 }
@@ -79,10 +79,10 @@ func (cfg *config) runProcesses(ctx context.Context, serveAPI, runWorker bool, o
 	if _, err := cfg.webhookPolicy(); err != nil {
 		return err
 	}
+	if _, err := cfg.tipSealer(); err != nil {
+		return err
+	}
 	if serveAPI {
-		if _, err := cfg.tipSealer(); err != nil {
-			return err
-		}
 		if grpcL, err = listen("grpc", cfg.GRPCAddr); err != nil {
 			return err
 		}
@@ -108,16 +108,23 @@ func (cfg *config) runProcesses(ctx context.Context, serveAPI, runWorker bool, o
 func runWith(ctx context.Context, cfg *config, log *zap.Logger, store *ledger.Store, tc client.Client,
 	grpcL, httpL net.Listener, runWorker bool, opts *devOptions) error {
 	var blobs *evidence.Store
-	var tips *tipcrypt.Sealer
 	webhooks, err := cfg.webhookPolicy()
 	if err != nil {
 		return err
 	}
+	// The server key seals tip reporters' identities and webhook secrets.
+	sealer, err := cfg.tipSealer()
+	if err != nil {
+		return err
+	}
+	store.Secrets = sealer
+	if n, err := store.SealWebhookSecrets(ctx); err != nil {
+		return fmt.Errorf("sealing webhook secrets stored in plaintext: %w", err)
+	} else if n > 0 {
+		log.Info("sealed webhook secrets stored in plaintext", zap.Int("webhooks", n))
+	}
 	if grpcL != nil {
 		if blobs, err = cfg.evidenceStore(); err != nil {
-			return err
-		}
-		if tips, err = cfg.tipSealer(); err != nil {
 			return err
 		}
 	}
@@ -140,7 +147,7 @@ func runWith(ctx context.Context, cfg *config, log *zap.Logger, store *ledger.St
 			HTTPListener:     httpL,
 			Evidence:         blobs,
 			MaxEvidenceBytes: cfg.MaxEvidenceBytes,
-			Tips:             tips,
+			Tips:             sealer,
 			WebhookPolicy:    webhooks,
 			Log:              log.Named("api"),
 		}
