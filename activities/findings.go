@@ -129,6 +129,14 @@ type DeliverWebhookInput struct {
 	Payload    json.RawMessage `json:"payload"`
 }
 
+// DeliverWebhookResult says how a delivery ended well.
+type DeliverWebhookResult struct {
+	// Skipped is true when the webhook was deleted: nothing was sent.
+	Skipped bool `json:"skipped,omitempty"`
+	// StatusCode is the receiver's 2xx answer.
+	StatusCode int `json:"status_code,omitempty"`
+}
+
 // DeliverWebhook POSTs the payload, signed with the webhook's secret
 // (X-Xuncha-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<body>">), logs
 // the attempt in the ledger, and fails on a non-2xx answer so that the
@@ -140,23 +148,23 @@ type DeliverWebhookInput struct {
 // non-retryable refusal; a failed attempt is a retryable error of type
 // ErrTypeWebhookDelivery. Receivers verify with VerifyWebhookSignature and
 // deduplicate by X-Xuncha-Delivery.
-func (a *Activities) DeliverWebhook(ctx context.Context, in DeliverWebhookInput) error {
+func (a *Activities) DeliverWebhook(ctx context.Context, in DeliverWebhookInput) (DeliverWebhookResult, error) {
 	w, err := a.Ledger.GetWebhook(ctx, in.WebhookID)
 	if err != nil {
-		return derrors.ToTemporal(fmt.Errorf("delivering %s %q: %w", in.EventType, in.DeliveryID, err))
+		return DeliverWebhookResult{}, derrors.ToTemporal(fmt.Errorf("delivering %s %q: %w", in.EventType, in.DeliveryID, err))
 	}
 	log := a.Log.With(zap.String("webhook", w.ID), zap.String("event_type", in.EventType),
 		zap.String("delivery", in.DeliveryID))
 	if w.DeletedAt != nil {
 		log.Info("webhook: deleted, delivery skipped", zap.Time("deleted_at", *w.DeletedAt))
-		return nil
+		return DeliverWebhookResult{Skipped: true}, nil
 	}
 	body := []byte(in.Payload)
 	if len(body) == 0 {
 		body = []byte("{}")
 	}
 	if !json.Valid(body) {
-		return derrors.ToTemporal(derrors.Invalid("payload", "must be JSON"))
+		return DeliverWebhookResult{}, derrors.ToTemporal(derrors.Invalid("payload", "must be JSON"))
 	}
 	attempt := int(activity.GetInfo(ctx).Attempt)
 	sentAt := time.Now()
@@ -180,21 +188,21 @@ func (a *Activities) DeliverWebhook(ctx context.Context, in DeliverWebhookInput)
 	defer cancel()
 	if err := a.Ledger.RecordDelivery(recCtx, rec); err != nil {
 		// Retried: the receiver deduplicates a repeated delivery by its ID.
-		return fmt.Errorf("delivering %s %q: %w", in.EventType, in.DeliveryID, err)
+		return DeliverWebhookResult{}, fmt.Errorf("delivering %s %q: %w", in.EventType, in.DeliveryID, err)
 	}
 	if errors.Is(deliverErr, egress.ErrRefused) {
 		log.Warn("webhook: receiver address refused, delivery abandoned", zap.Int("attempt", attempt), zap.Error(deliverErr))
-		return temporal.NewNonRetryableApplicationError(
+		return DeliverWebhookResult{}, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("delivering %s %q to webhook %q: %v", in.EventType, in.DeliveryID, w.ID, deliverErr),
 			ErrTypeWebhookRefused, nil)
 	}
 	if deliverErr != nil {
 		log.Warn("webhook: delivery attempt failed", zap.Int("attempt", attempt), zap.Int("status", status), zap.Error(deliverErr))
-		return temporal.NewApplicationError(fmt.Sprintf("delivering %s %q to webhook %q: %v", in.EventType, in.DeliveryID, w.ID, deliverErr),
+		return DeliverWebhookResult{}, temporal.NewApplicationError(fmt.Sprintf("delivering %s %q to webhook %q: %v", in.EventType, in.DeliveryID, w.ID, deliverErr),
 			ErrTypeWebhookDelivery)
 	}
 	log.Info("webhook: delivered", zap.Int("attempt", attempt), zap.Int("status", status))
-	return nil
+	return DeliverWebhookResult{StatusCode: status}, nil
 }
 
 // ErrTypeWebhookDelivery is the (retryable) application error type of a

@@ -319,3 +319,94 @@ func (s *Store) Deliveries(ctx context.Context, deliveryID string) ([]WebhookDel
 	}
 	return list, nil
 }
+
+// Outbox delivery states (webhook_outbox.status).
+const (
+	// DeliveryPending is queued, or being retried.
+	DeliveryPending = "PENDING"
+	// DeliveryDelivered was answered 2xx.
+	DeliveryDelivered = "DELIVERED"
+	// DeliverySkipped was not sent: the webhook was deleted first.
+	DeliverySkipped = "SKIPPED"
+	// DeliveryFailed was given up: the address was refused or the retries
+	// ran out (Error says which).
+	DeliveryFailed = "FAILED"
+)
+
+// OutboxDelivery is one event queued for one subscriber: the lifecycle that
+// raised the event writes it and moves on; a WebhookDeliveryWorkflow
+// delivers it and records how it ended.
+type OutboxDelivery struct {
+	// DeliveryID is the X-Xuncha-Delivery header, stable across attempts.
+	DeliveryID string          `json:"delivery_id"`
+	WebhookID  string          `json:"webhook_id"`
+	EventType  string          `json:"event_type"`
+	Payload    json.RawMessage `json:"payload"`
+	Status     string          `json:"status"`
+	Error      string          `json:"error,omitempty"`
+	QueuedAt   time.Time       `json:"queued_at"`
+	FinishedAt *time.Time      `json:"finished_at,omitempty"`
+}
+
+const insertOutbox = `
+INSERT INTO webhook_outbox (delivery_id, webhook_id, event_type, payload)
+VALUES ($1, $2, $3, $4)
+ON CONFLICT (delivery_id) DO NOTHING`
+
+// QueueDelivery writes a delivery to the outbox (status PENDING). Queuing
+// the same delivery ID again changes nothing, so a retried activity is
+// harmless; queued says whether this call wrote it.
+func (s *Store) QueueDelivery(ctx context.Context, d OutboxDelivery) (queued bool, _ error) {
+	if d.DeliveryID == "" || d.WebhookID == "" || d.EventType == "" {
+		return false, fmt.Errorf("a queued delivery needs its delivery ID, webhook ID and event type: %w", derrors.ErrInvalidArgument)
+	}
+	if !json.Valid(d.Payload) {
+		return false, derrors.Invalid("payload", "must be JSON")
+	}
+	tag, err := s.pool.Exec(ctx, insertOutbox, d.DeliveryID, d.WebhookID, d.EventType, d.Payload)
+	if err != nil {
+		return false, fmt.Errorf("queuing delivery %q to webhook %q: %w", d.DeliveryID, d.WebhookID, err)
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+const finishOutbox = `
+UPDATE webhook_outbox SET status = $2, error = $3, finished_at = now()
+WHERE delivery_id = $1 AND status = 'PENDING'`
+
+// FinishDelivery records how a queued delivery ended (DeliveryDelivered,
+// DeliverySkipped or DeliveryFailed, with the reason). A delivery already
+// finished keeps its first outcome; an unknown one is derrors.ErrNotFound.
+func (s *Store) FinishDelivery(ctx context.Context, deliveryID, status, reason string) error {
+	switch status {
+	case DeliveryDelivered, DeliverySkipped, DeliveryFailed:
+	default:
+		return derrors.Invalid("status", "must be %s, %s or %s, not %q", DeliveryDelivered, DeliverySkipped, DeliveryFailed, status)
+	}
+	tag, err := s.pool.Exec(ctx, finishOutbox, deliveryID, status, reason)
+	if err != nil {
+		return fmt.Errorf("finishing delivery %q: %w", deliveryID, err)
+	}
+	if tag.RowsAffected() == 0 {
+		if _, err := s.QueuedDelivery(ctx, deliveryID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+const selectOutbox = `
+SELECT delivery_id, webhook_id, event_type, payload, status, error, queued_at, finished_at
+FROM webhook_outbox WHERE delivery_id = $1`
+
+// QueuedDelivery reads one outbox entry; an unknown one is
+// derrors.ErrNotFound.
+func (s *Store) QueuedDelivery(ctx context.Context, deliveryID string) (OutboxDelivery, error) {
+	var d OutboxDelivery
+	err := s.pool.QueryRow(ctx, selectOutbox, deliveryID).Scan(&d.DeliveryID, &d.WebhookID, &d.EventType, &d.Payload,
+		&d.Status, &d.Error, &d.QueuedAt, &d.FinishedAt)
+	if err != nil {
+		return OutboxDelivery{}, notFound(err, fmt.Sprintf("queued delivery %q", deliveryID))
+	}
+	return d, nil
+}
