@@ -265,3 +265,44 @@ func TestSealWebhookSecrets(t *testing.T) {
 	require.Error(t, fx.exec(t, `UPDATE webhooks SET secret_sealed = NULL WHERE id = 'w-old'`),
 		"a row keeps its secret in one form or the other")
 }
+
+func TestWebhookOutbox(t *testing.T) {
+	t.Parallel()
+	fx := setup(t)
+	_, _, err := fx.store.CreateWebhook(t.Context(), webhookOf("w-out", "req-out", "https://office.example/"))
+	require.NoError(t, err)
+	d := ledger.OutboxDelivery{DeliveryID: "finding/f-1/major/w-out", WebhookID: "w-out", EventType: "finding.major",
+		Payload: json.RawMessage(`{"type":"finding.major"}`)}
+
+	queued, err := fx.store.QueueDelivery(t.Context(), d)
+	require.NoError(t, err)
+	require.True(t, queued)
+	other := d
+	other.Payload = json.RawMessage(`{"type":"changed"}`)
+	queued, err = fx.store.QueueDelivery(t.Context(), other)
+	require.NoError(t, err)
+	require.False(t, queued, "the same delivery ID queues once")
+	got, err := fx.store.QueuedDelivery(t.Context(), d.DeliveryID)
+	require.NoError(t, err)
+	require.Equal(t, ledger.DeliveryPending, got.Status)
+	require.JSONEq(t, string(d.Payload), string(got.Payload), "the first payload stays")
+	require.Nil(t, got.FinishedAt)
+
+	require.NoError(t, fx.store.FinishDelivery(t.Context(), d.DeliveryID, ledger.DeliveryFailed, "127.0.0.1 is a loopback address"))
+	require.NoError(t, fx.store.FinishDelivery(t.Context(), d.DeliveryID, ledger.DeliveryDelivered, ""), "a retry is a no-op")
+	got, err = fx.store.QueuedDelivery(t.Context(), d.DeliveryID)
+	require.NoError(t, err)
+	require.Equal(t, ledger.DeliveryFailed, got.Status, "the first outcome stays")
+	require.Equal(t, "127.0.0.1 is a loopback address", got.Error)
+	require.NotNil(t, got.FinishedAt)
+
+	require.ErrorIs(t, fx.store.FinishDelivery(t.Context(), "d-none", ledger.DeliveryDelivered, ""), derrors.ErrNotFound)
+	require.ErrorIs(t, fx.store.FinishDelivery(t.Context(), d.DeliveryID, "LOST", ""), derrors.ErrInvalidArgument)
+	_, err = fx.store.QueueDelivery(t.Context(), ledger.OutboxDelivery{DeliveryID: "d-bad", WebhookID: "w-out", EventType: "finding.major",
+		Payload: json.RawMessage(`not json`)})
+	require.ErrorIs(t, err, derrors.ErrInvalidArgument)
+	_, err = fx.store.QueueDelivery(t.Context(), ledger.OutboxDelivery{DeliveryID: "d-orphan", WebhookID: "w-none", EventType: "finding.major",
+		Payload: json.RawMessage(`{}`)})
+	require.Error(t, err, "a delivery names an existing webhook")
+	require.Error(t, fx.exec(t, `DELETE FROM webhook_outbox`), "the outbox is kept")
+}
