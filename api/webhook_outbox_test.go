@@ -127,6 +127,12 @@ func TestHangingReceiverDoesNotHoldTheFinding(t *testing.T) {
 	require.NoError(t, err)
 	require.NotEmpty(t, attempts)
 	require.Equal(t, http.StatusNoContent, attempts[len(attempts)-1].StatusCode)
+	require.Eventually(t, func() bool {
+		d, err := s.Temporal.DescribeWorkflowExecution(ctx, activities.WebhookDeliveryWorkflowID(deliveryID), "")
+		return err == nil && d.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED
+	}, 20*time.Second, 100*time.Millisecond, "the delivery workflow completes")
+	// Both histories (a finding that queued its event, the delivery) are
+	// recorded into workflows/testdata/replay with XUNCHA_RECORD_HISTORIES=1.
 	s.replayHistory("finding-outbox", workflows.FindingWorkflowID(id))
 	s.replayHistory("webhook-delivery", activities.WebhookDeliveryWorkflowID(deliveryID))
 }
