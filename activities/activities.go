@@ -16,6 +16,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/internal/egress"
 	"github.com/xuncha/xuncha/ledger"
 )
 
@@ -28,6 +29,9 @@ type Activities struct {
 	Log *zap.Logger
 	// Temporal lets an activity update another workflow (SendUpdate).
 	Temporal client.Client
+	// Egress is the webhook address policy deliveries connect through
+	// (XUNCHA_WEBHOOK_ALLOW); nil allows public addresses only.
+	Egress *egress.Policy
 }
 
 // CreateInspectionInput writes a new inspection's ledger row.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -16,6 +17,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/internal/egress"
 	"github.com/xuncha/xuncha/ledger"
 )
 
@@ -127,36 +129,46 @@ type DeliverWebhookInput struct {
 	Payload    json.RawMessage `json:"payload"`
 }
 
+// DeliverWebhookResult says how a delivery ended well.
+type DeliverWebhookResult struct {
+	// Skipped is true when the webhook was deleted: nothing was sent.
+	Skipped bool `json:"skipped,omitempty"`
+	// StatusCode is the receiver's 2xx answer.
+	StatusCode int `json:"status_code,omitempty"`
+}
+
 // DeliverWebhook POSTs the payload, signed with the webhook's secret
 // (X-Xuncha-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<body>">), logs
 // the attempt in the ledger, and fails on a non-2xx answer so that the
 // activity's retry policy retries with backoff. A deleted webhook is skipped.
 //
-// A missing webhook or a payload that is not JSON is a non-retryable
-// refusal; a failed attempt is a retryable error of type
+// A missing webhook, a payload that is not JSON or a receiver address the
+// policy refuses (ErrTypeWebhookRefused; checked on the address dialled, so
+// a name that now resolves to a private address is refused) is a
+// non-retryable refusal; a failed attempt is a retryable error of type
 // ErrTypeWebhookDelivery. Receivers verify with VerifyWebhookSignature and
 // deduplicate by X-Xuncha-Delivery.
-func (a *Activities) DeliverWebhook(ctx context.Context, in DeliverWebhookInput) error {
+func (a *Activities) DeliverWebhook(ctx context.Context, in DeliverWebhookInput) (DeliverWebhookResult, error) {
 	w, err := a.Ledger.GetWebhook(ctx, in.WebhookID)
 	if err != nil {
-		return derrors.ToTemporal(fmt.Errorf("delivering %s %q: %w", in.EventType, in.DeliveryID, err))
+		return DeliverWebhookResult{}, derrors.ToTemporal(fmt.Errorf("delivering %s %q: %w", in.EventType, in.DeliveryID, err))
 	}
 	log := a.Log.With(zap.String("webhook", w.ID), zap.String("event_type", in.EventType),
 		zap.String("delivery", in.DeliveryID))
 	if w.DeletedAt != nil {
 		log.Info("webhook: deleted, delivery skipped", zap.Time("deleted_at", *w.DeletedAt))
-		return nil
+		return DeliverWebhookResult{Skipped: true}, nil
 	}
 	body := []byte(in.Payload)
 	if len(body) == 0 {
 		body = []byte("{}")
 	}
 	if !json.Valid(body) {
-		return derrors.ToTemporal(derrors.Invalid("payload", "must be JSON"))
+		return DeliverWebhookResult{}, derrors.ToTemporal(derrors.Invalid("payload", "must be JSON"))
 	}
 	attempt := int(activity.GetInfo(ctx).Attempt)
 	sentAt := time.Now()
-	status, deliverErr := postWebhook(ctx, w, in, body, sentAt)
+	status, deliverErr := postWebhook(ctx, a.Egress, w, in, body, sentAt)
 
 	rec := ledger.WebhookDelivery{
 		DeliveryID: in.DeliveryID,
@@ -176,20 +188,31 @@ func (a *Activities) DeliverWebhook(ctx context.Context, in DeliverWebhookInput)
 	defer cancel()
 	if err := a.Ledger.RecordDelivery(recCtx, rec); err != nil {
 		// Retried: the receiver deduplicates a repeated delivery by its ID.
-		return fmt.Errorf("delivering %s %q: %w", in.EventType, in.DeliveryID, err)
+		return DeliverWebhookResult{}, fmt.Errorf("delivering %s %q: %w", in.EventType, in.DeliveryID, err)
+	}
+	if errors.Is(deliverErr, egress.ErrRefused) {
+		log.Warn("webhook: receiver address refused, delivery abandoned", zap.Int("attempt", attempt), zap.Error(deliverErr))
+		return DeliverWebhookResult{}, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("delivering %s %q to webhook %q: %v", in.EventType, in.DeliveryID, w.ID, deliverErr),
+			ErrTypeWebhookRefused, nil)
 	}
 	if deliverErr != nil {
 		log.Warn("webhook: delivery attempt failed", zap.Int("attempt", attempt), zap.Int("status", status), zap.Error(deliverErr))
-		return temporal.NewApplicationError(fmt.Sprintf("delivering %s %q to webhook %q: %v", in.EventType, in.DeliveryID, w.ID, deliverErr),
+		return DeliverWebhookResult{}, temporal.NewApplicationError(fmt.Sprintf("delivering %s %q to webhook %q: %v", in.EventType, in.DeliveryID, w.ID, deliverErr),
 			ErrTypeWebhookDelivery)
 	}
 	log.Info("webhook: delivered", zap.Int("attempt", attempt), zap.Int("status", status))
-	return nil
+	return DeliverWebhookResult{StatusCode: status}, nil
 }
 
 // ErrTypeWebhookDelivery is the (retryable) application error type of a
 // failed webhook delivery attempt.
 const ErrTypeWebhookDelivery = "WEBHOOK_DELIVERY_FAILED"
+
+// ErrTypeWebhookRefused is the non-retryable application error type of a
+// delivery whose receiver address the policy refuses (Activities.Egress):
+// the attempt is recorded with the rule, and no retry follows.
+const ErrTypeWebhookRefused = "WEBHOOK_ADDRESS_REFUSED"
 
 // Webhook delivery bounds.
 const (
@@ -201,9 +224,10 @@ const (
 	webhookErrorBody = 512
 )
 
-// postWebhook sends one signed POST and returns the answer's status code
-// (0 when none came) and an error unless it was 2xx.
-func postWebhook(ctx context.Context, w ledger.Webhook, in DeliverWebhookInput, body []byte, now time.Time) (int, error) {
+// postWebhook sends one signed POST through policy and returns the answer's
+// status code (0 when none came) and an error unless it was 2xx; an address
+// the policy refuses is an error matching egress.ErrRefused.
+func postWebhook(ctx context.Context, policy *egress.Policy, w ledger.Webhook, in DeliverWebhookInput, body []byte, now time.Time) (int, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.URL, bytes.NewReader(body))
 	if err != nil {
 		return 0, fmt.Errorf("building the request: %w", err)
@@ -213,13 +237,10 @@ func postWebhook(ctx context.Context, w ledger.Webhook, in DeliverWebhookInput, 
 	req.Header.Set(HeaderWebhookEvent, in.EventType)
 	req.Header.Set(HeaderWebhookDelivery, in.DeliveryID)
 	req.Header.Set(HeaderWebhookSignature, SignWebhook(w.Secret, now, body))
-	client := &http.Client{
-		Timeout: webhookTimeout,
-		// A redirect would turn the POST into a GET and move the signed
-		// body elsewhere: a 3xx answer is a failed attempt instead.
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
-	resp, err := client.Do(req)
+	// The client connects only where the address policy allows and
+	// follows no redirect: a redirect would turn the POST into a GET and
+	// move the signed body elsewhere, so a 3xx answer is a failed attempt.
+	resp, err := policy.HTTPClient(webhookTimeout).Do(req)
 	if err != nil {
 		return 0, err
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/xuncha/xuncha/activities"
 	"github.com/xuncha/xuncha/internal/actor"
+	"github.com/xuncha/xuncha/internal/egress"
 	"github.com/xuncha/xuncha/internal/testenv"
 	"github.com/xuncha/xuncha/ledger"
 )
@@ -29,7 +30,11 @@ type fixture struct {
 func setup(t *testing.T) fixture {
 	t.Helper()
 	store, _ := testenv.Ledger(t)
-	acts := &activities.Activities{Ledger: store, Log: testenv.Logger(t)}
+	// The test receivers are httptest servers on loopback: allow it
+	// explicitly, as an operator would (XUNCHA_WEBHOOK_ALLOW).
+	loopback, err := egress.ParseAllowList(egress.LoopbackAllowList)
+	require.NoError(t, err)
+	acts := &activities.Activities{Ledger: store, Log: testenv.Logger(t), Egress: loopback}
 	var suite testsuite.WorkflowTestSuite
 	env := suite.NewTestActivityEnvironment()
 	env.RegisterActivity(acts)

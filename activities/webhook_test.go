@@ -14,6 +14,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
 
 	"github.com/xuncha/xuncha/activities"
 	"github.com/xuncha/xuncha/ledger"
@@ -198,4 +199,34 @@ func TestDeliverWebhook(t *testing.T) {
 		require.True(t, app.NonRetryable())
 		require.Equal(t, "NOT_FOUND", app.Type())
 	})
+}
+
+// TestDeliverWebhookRefusedAddress checks the address policy at delivery
+// time: a receiver the policy refuses (here loopback, without an
+// allow-list) gets no request, and the refusal is recorded and not retried.
+func TestDeliverWebhookRefusedAddress(t *testing.T) {
+	t.Parallel()
+	fx := setup(t)
+	rcv, srv := newReceiver(t, "s3cret-refused", http.StatusOK)
+	_, _, err := fx.store.CreateWebhook(t.Context(), ledger.Webhook{ID: "w-local", RequestID: "req-local", URL: srv.URL,
+		Secret: "s3cret-refused", CreatedBy: office})
+	require.NoError(t, err)
+
+	publicOnly := &activities.Activities{Ledger: fx.store, Log: fx.acts.Log}
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestActivityEnvironment()
+	env.RegisterActivity(publicOnly)
+	_, err = env.ExecuteActivity(publicOnly.DeliverWebhook, activities.DeliverWebhookInput{
+		WebhookID: "w-local", DeliveryID: "d-local", EventType: "finding.major", Payload: json.RawMessage(`{}`)})
+	var app *temporal.ApplicationError
+	require.True(t, errors.As(err, &app), "%v", err)
+	require.True(t, app.NonRetryable(), "a refused address does not get better")
+	require.Equal(t, activities.ErrTypeWebhookRefused, app.Type())
+	require.Zero(t, rcv.calls.Load(), "nothing reached the receiver")
+
+	attempts, err := fx.store.Deliveries(t.Context(), "d-local")
+	require.NoError(t, err)
+	require.Len(t, attempts, 1)
+	require.Zero(t, attempts[0].StatusCode)
+	require.Contains(t, attempts[0].Error, "loopback")
 }

@@ -7,8 +7,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"strings"
@@ -19,8 +21,13 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/xuncha/xuncha/activities"
+	"github.com/xuncha/xuncha/api"
 	"github.com/xuncha/xuncha/calendar"
 	"github.com/xuncha/xuncha/internal/actor"
+	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/internal/egress"
+	"github.com/xuncha/xuncha/internal/testenv"
+	xunchav1 "github.com/xuncha/xuncha/proto/xuncha/v1"
 	"github.com/xuncha/xuncha/workflows"
 )
 
@@ -558,20 +565,46 @@ func TestEvidenceUploadRefusals(t *testing.T) {
 	require.Len(t, missing, 1, "nothing was recorded")
 }
 
+// names is a resolver for tests: example.org is public, localhost is
+// loopback, nothing else resolves.
+type names map[string][]netip.Addr
+
+func (n names) LookupNetIP(_ context.Context, _, host string) ([]netip.Addr, error) {
+	if ips, ok := n[host]; ok {
+		return ips, nil
+	}
+	return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
+}
+
+var testNames = names{
+	"example.org": {netip.MustParseAddr("93.184.215.14")},
+	"localhost":   {netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("::1")},
+}
+
 func TestWebhookRefusals(t *testing.T) {
-	s := setup(t)
+	// No allow-list: public receivers only, as `xuncha server` by default.
+	s := setupWith(t, &egress.Policy{Resolver: testNames})
+	apiPort := s.BaseURL[strings.LastIndex(s.BaseURL, ":")+1:]
 	tests := []struct {
 		name  string
 		body  map[string]any
 		who   actor.Actor
 		code  int
 		field string
+		rule  string
 	}{
-		{"relative url", map[string]any{"url": "/hook"}, office, http.StatusBadRequest, "url"},
-		{"ftp url", map[string]any{"url": "ftp://example.org/hook"}, office, http.StatusBadRequest, "url"},
-		{"unknown event", map[string]any{"url": "https://example.org/hook", "event_types": []string{"finding.major", "finding.lost"}}, office, http.StatusBadRequest, "event_types[1]"},
-		{"short secret", map[string]any{"url": "https://example.org/hook", "secret": "too-short"}, office, http.StatusBadRequest, "secret"},
-		{"not office", map[string]any{"url": "https://example.org/hook"}, member, http.StatusForbidden, ""},
+		{"relative url", map[string]any{"url": "/hook"}, office, http.StatusBadRequest, "url", "absolute http:// or https:// URL"},
+		{"ftp url", map[string]any{"url": "ftp://example.org/hook"}, office, http.StatusBadRequest, "url", "absolute http:// or https:// URL"},
+		{"credentials", map[string]any{"url": "https://user:pw@example.org/hook"}, office, http.StatusBadRequest, "url", "must not carry credentials"},
+		{"the API's own port", map[string]any{"url": "http://127.0.0.1:" + apiPort + "/v1/inspections"}, office, http.StatusBadRequest, "url", "127.0.0.1 is a loopback address"},
+		{"localhost", map[string]any{"url": "http://localhost/hook"}, office, http.StatusBadRequest, "url", `host "localhost" resolves to 127.0.0.1, a loopback address`},
+		{"private", map[string]any{"url": "http://10.0.0.1/hook"}, office, http.StatusBadRequest, "url", "10.0.0.1 is a private (RFC 1918) address"},
+		{"IPv6 loopback", map[string]any{"url": "http://[::1]:8080/hook"}, office, http.StatusBadRequest, "url", "::1 is a loopback address"},
+		{"metadata service", map[string]any{"url": "http://169.254.169.254/latest/meta-data/"}, office, http.StatusBadRequest, "url", "169.254.169.254 is a link-local address"},
+		{"unresolvable", map[string]any{"url": "https://nowhere.invalid/hook"}, office, http.StatusBadRequest, "url", `host "nowhere.invalid" does not resolve`},
+		{"unknown event", map[string]any{"url": "https://example.org/hook", "event_types": []string{"finding.major", "finding.lost"}}, office, http.StatusBadRequest, "event_types[1]", "must be one of"},
+		{"short secret", map[string]any{"url": "https://example.org/hook", "secret": "too-short"}, office, http.StatusBadRequest, "secret", "at least 16 characters"},
+		{"not office", map[string]any{"url": "https://example.org/hook"}, member, http.StatusForbidden, "", ""},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -580,9 +613,13 @@ func TestWebhookRefusals(t *testing.T) {
 			require.Equal(t, tt.code, code, "%v", body)
 			if tt.field != "" {
 				require.Contains(t, fieldViolations(body), tt.field)
+				require.Contains(t, violationRule(body, tt.field), tt.rule)
 			}
 		})
 	}
+	code, list := s.do("GET", "/v1/webhooks", nil, nil)
+	require.Equal(t, http.StatusOK, code)
+	require.Empty(t, list["webhooks"], "a refused webhook is not recorded")
 	create := map[string]any{"request_id": rid(t, "ok"), "url": "https://example.org/hook", "secret": "a-secret-of-24-characters"}
 	code, created := s.do("POST", "/v1/webhooks", &office, create)
 	require.Equal(t, http.StatusOK, code, "%v", created)
@@ -596,7 +633,7 @@ func TestWebhookRefusals(t *testing.T) {
 	require.Equal(t, http.StatusForbidden, code)
 	code, _ = s.do("DELETE", "/v1/webhooks/"+id, &office, nil)
 	require.Equal(t, http.StatusOK, code)
-	code, list := s.do("GET", "/v1/webhooks", nil, nil)
+	code, list = s.do("GET", "/v1/webhooks", nil, nil)
 	require.Equal(t, http.StatusOK, code)
 	require.Empty(t, list["webhooks"])
 	code, body := s.do("DELETE", "/v1/webhooks/wh-missing", &office, nil)
@@ -721,5 +758,49 @@ func amendedNotice(t *testing.T, current map[string]any, day calendar.Date) map[
 	return map[string]any{
 		"doc_number": "测试〔" + fmt.Sprint(day.Year) + "〕1号",
 		"holidays":   holidays, "makeup_days": makeup, "note": "amended: " + day.String() + " becomes a holiday",
+	}
+}
+
+// TestWebhookAllowList checks that the operator's allow-list lets named
+// local receivers through, and only those.
+func TestWebhookAllowList(t *testing.T) {
+	t.Parallel()
+	store, _ := testenv.Ledger(t)
+	policy, err := egress.ParseAllowList("10.0.0.0/8, localhost:8081, [::1]:9000")
+	require.NoError(t, err)
+	policy.Resolver = testNames
+	srv := &api.WebhookServer{Ledger: store, Egress: policy, Log: testenv.Logger(t)}
+	ctx := actor.NewContext(t.Context(), office)
+	tests := []struct {
+		url  string
+		rule string // "" means accepted
+	}{
+		{"http://10.0.0.1/hook", ""},
+		{"https://10.200.3.4:8443/hook", ""},
+		{"http://localhost:8081/hook", ""},
+		{"http://[::1]:9000/hook", ""},
+		{"https://example.org/hook", ""},
+		{"http://localhost:8082/hook", `host "localhost" resolves to 127.0.0.1, a loopback address`},
+		{"http://127.0.0.1:8081/hook", "127.0.0.1 is a loopback address"},
+		{"http://[::1]:9001/hook", "::1 is a loopback address"},
+		{"http://192.168.1.10/hook", "192.168.1.10 is a private (RFC 1918) address"},
+		{"http://169.254.169.254/", "169.254.169.254 is a link-local address"},
+	}
+	for i, tt := range tests {
+		t.Run(tt.url, func(t *testing.T) {
+			t.Parallel()
+			wh, err := srv.CreateWebhook(ctx, &xunchav1.CreateWebhookRequest{
+				RequestId: fmt.Sprintf("%s-%d", rid(t, "allow"), i), Url: tt.url})
+			if tt.rule == "" {
+				require.NoError(t, err)
+				require.Equal(t, tt.url, wh.GetUrl())
+				return
+			}
+			var invalid *derrors.InvalidError
+			require.ErrorAs(t, err, &invalid)
+			require.Len(t, invalid.Violations, 1)
+			require.Equal(t, "url", invalid.Violations[0].Field)
+			require.Contains(t, invalid.Violations[0].Rule, tt.rule)
+		})
 	}
 }

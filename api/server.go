@@ -20,6 +20,7 @@ import (
 	"google.golang.org/grpc/reflection"
 
 	"github.com/xuncha/xuncha/internal/actor"
+	"github.com/xuncha/xuncha/internal/egress"
 	"github.com/xuncha/xuncha/internal/evidence"
 	"github.com/xuncha/xuncha/internal/tipcrypt"
 	"github.com/xuncha/xuncha/ledger"
@@ -48,6 +49,9 @@ type Server struct {
 	MaxEvidenceBytes int64
 	// Tips seals the identity of tips' reporters (XUNCHA_TIP_KEY). Required.
 	Tips *tipcrypt.Sealer
+	// WebhookPolicy says which receivers a webhook may name
+	// (XUNCHA_WEBHOOK_ALLOW); nil allows public addresses only.
+	WebhookPolicy *egress.Policy
 	// Log is the structured logger.
 	Log *zap.Logger
 }
@@ -82,7 +86,7 @@ func (s *Server) Run(ctx context.Context) error {
 	xunchav1.RegisterExposureServiceServer(grpcServer, &ExposureServer{Ledger: s.Ledger, Log: s.Log})
 	xunchav1.RegisterTipServiceServer(grpcServer, &TipServer{Ledger: s.Ledger, Sealer: s.Tips, Findings: findings, Log: s.Log})
 	xunchav1.RegisterEscalationServiceServer(grpcServer, &EscalationServer{Ledger: s.Ledger, Log: s.Log})
-	xunchav1.RegisterWebhookServiceServer(grpcServer, &WebhookServer{Ledger: s.Ledger, Log: s.Log})
+	xunchav1.RegisterWebhookServiceServer(grpcServer, &WebhookServer{Ledger: s.Ledger, Egress: s.WebhookPolicy, Log: s.Log})
 	healthServer := health.NewServer()
 	healthpb.RegisterHealthServer(grpcServer, healthServer)
 	reflection.Register(grpcServer)

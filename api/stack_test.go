@@ -24,6 +24,7 @@ import (
 	"github.com/xuncha/xuncha/activities"
 	"github.com/xuncha/xuncha/api"
 	"github.com/xuncha/xuncha/internal/actor"
+	"github.com/xuncha/xuncha/internal/egress"
 	"github.com/xuncha/xuncha/internal/evidence"
 	"github.com/xuncha/xuncha/internal/logging"
 	"github.com/xuncha/xuncha/internal/testenv"
@@ -48,13 +49,26 @@ type stack struct {
 
 	queue      string
 	log        *zap.Logger
+	webhooks   *egress.Policy
 	stopWorker func() // nil while no worker runs
 }
 
 // office is the default actor of test requests.
 var office = actor.Actor{Name: "王芳", Role: actor.RoleOffice, Organisation: "省安委办"}
 
+// setup starts a stack whose webhook policy allows loopback receivers, as
+// the test receivers are httptest servers on 127.0.0.1 (an operator would set
+// XUNCHA_WEBHOOK_ALLOW the same way).
 func setup(t testing.TB) *stack {
+	t.Helper()
+	loopback, err := egress.ParseAllowList(egress.LoopbackAllowList)
+	require.NoError(t, err)
+	return setupWith(t, loopback)
+}
+
+// setupWith starts a stack whose API and worker apply webhooks, the webhook
+// address policy.
+func setupWith(t testing.TB, webhooks *egress.Policy) *stack {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	observed, logs := observer.New(zapcore.DebugLevel)
@@ -80,13 +94,14 @@ func setup(t testing.TB) *stack {
 	require.NoError(t, err)
 
 	srv := &api.Server{Temporal: tc, Ledger: store, TaskQueue: queue, GRPCListener: grpcL, HTTPListener: httpL,
-		Evidence: &evidence.Store{Dir: t.TempDir()}, Tips: tips, Log: log}
+		Evidence: &evidence.Store{Dir: t.TempDir()}, Tips: tips, WebhookPolicy: webhooks, Log: log}
 	done := make(chan error, 1)
 	go func() { done <- srv.Run(ctx) }()
 
 	conn, err := grpc.NewClient(grpcL.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	require.NoError(t, err)
-	s := &stack{t: t, Ledger: store, Temporal: tc, BaseURL: "http://" + httpL.Addr().String(), Conn: conn, Tips: tips, Logs: logs, queue: queue, log: log}
+	s := &stack{t: t, Ledger: store, Temporal: tc, BaseURL: "http://" + httpL.Addr().String(), Conn: conn, Tips: tips, Logs: logs, queue: queue, log: log,
+		webhooks: webhooks}
 	t.Cleanup(func() {
 		_ = conn.Close()
 		s.StopWorker()
@@ -108,7 +123,7 @@ func (s *stack) StartWorker() {
 	require.Nil(s.t, s.stopWorker, "a worker is already running")
 	ctx, cancel := context.WithCancel(context.Background())
 	w := &workflows.Worker{Temporal: s.Temporal, TaskQueue: s.queue,
-		Activities: &activities.Activities{Ledger: s.Ledger, Log: s.log, Temporal: s.Temporal}, Log: s.log}
+		Activities: &activities.Activities{Ledger: s.Ledger, Log: s.log, Temporal: s.Temporal, Egress: s.webhooks}, Log: s.log}
 	done := make(chan error, 1)
 	go func() { done <- w.Run(ctx) }()
 	s.stopWorker = func() {
@@ -211,4 +226,20 @@ func fieldViolations(body map[string]any) []string {
 		}
 	}
 	return fields
+}
+
+// violationRule returns the description of the BadRequest violation of
+// field in a REST error body ("" if there is none).
+func violationRule(body map[string]any, field string) string {
+	details, _ := body["details"].([]any)
+	for _, d := range details {
+		dm, _ := d.(map[string]any)
+		fvs, _ := dm["field_violations"].([]any)
+		for _, fv := range fvs {
+			if m := fv.(map[string]any); m["field"] == field {
+				return fmt.Sprint(m["description"])
+			}
+		}
+	}
+	return ""
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/url"
 	"slices"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/internal/egress"
 	"github.com/xuncha/xuncha/ledger"
 	xunchav1 "github.com/xuncha/xuncha/proto/xuncha/v1"
 	"github.com/xuncha/xuncha/workflows"
@@ -33,6 +35,9 @@ const (
 type WebhookServer struct {
 	xunchav1.UnimplementedWebhookServiceServer
 	Ledger *ledger.Store
+	// Egress is the webhook address policy URLs are checked against; nil
+	// allows public addresses only.
+	Egress *egress.Policy
 	Log    *zap.Logger
 }
 
@@ -49,7 +54,9 @@ func (s *WebhookServer) CreateWebhook(ctx context.Context, req *xunchav1.CreateW
 	}
 	var v derrors.Violations
 	workflows.ValidateRequestID(&v, "request_id", req.GetRequestId())
-	validateWebhookURL(&v, req.GetUrl())
+	if validateWebhookURL(&v, req.GetUrl()) {
+		s.checkReceiver(ctx, &v, req.GetUrl())
+	}
 	for i, t := range req.GetEventTypes() {
 		field := fmt.Sprintf("event_types[%d]", i)
 		switch {
@@ -96,15 +103,16 @@ func (s *WebhookServer) CreateWebhook(ctx context.Context, req *xunchav1.CreateW
 }
 
 // validateWebhookURL accepts an absolute http or https URL without
-// credentials: the receiver authenticates xuncha by the signature.
-func validateWebhookURL(v *derrors.Violations, raw string) {
+// credentials (the receiver authenticates xuncha by the signature); it
+// reports whether the URL passed.
+func validateWebhookURL(v *derrors.Violations, raw string) bool {
 	if strings.TrimSpace(raw) == "" {
 		v.Add("url", "must not be empty")
-		return
+		return false
 	}
 	if len(raw) > maxURLLength {
 		v.Add("url", "must be at most %d characters", maxURLLength)
-		return
+		return false
 	}
 	u, err := url.Parse(raw)
 	switch {
@@ -112,6 +120,28 @@ func validateWebhookURL(v *derrors.Violations, raw string) {
 		v.Add("url", "must be an absolute http:// or https:// URL")
 	case u.User != nil:
 		v.Add("url", "must not carry credentials: receivers check the X-Xuncha-Signature header instead")
+	default:
+		return true
+	}
+	return false
+}
+
+// checkReceiver applies the webhook address policy: a URL whose host is, or
+// resolves to, a loopback, private, link-local or other non-public address
+// is refused unless the allow-list names it. Deliveries check the address
+// again when they connect.
+func (s *WebhookServer) checkReceiver(ctx context.Context, v *derrors.Violations, raw string) {
+	err := s.Egress.CheckURL(ctx, raw)
+	var refused *egress.RefusedError
+	switch {
+	case err == nil:
+	case errors.As(err, &refused):
+		v.Add("url", "%s", refused.Error())
+	default:
+		// The resolver's own words name the DNS server: logs only.
+		s.Log.Info("webhook URL does not resolve", zap.String("url", raw), zap.Error(err))
+		u, _ := url.Parse(raw)
+		v.Add("url", "host %q does not resolve to an address", u.Hostname())
 	}
 }
 

@@ -139,14 +139,16 @@ type Evidence struct {
 
 // Webhook is an office system's subscription.
 type Webhook struct {
-	ID         string      `json:"id"`
-	RequestID  string      `json:"request_id"`
-	URL        string      `json:"url"`
-	EventTypes []string    `json:"event_types"`
-	Secret     string      `json:"-"`
-	CreatedBy  actor.Actor `json:"created_by"`
-	CreatedAt  time.Time   `json:"created_at"`
-	DeletedAt  *time.Time  `json:"deleted_at,omitempty"`
+	ID         string   `json:"id"`
+	RequestID  string   `json:"request_id"`
+	URL        string   `json:"url"`
+	EventTypes []string `json:"event_types"`
+	// Secret signs deliveries. The ledger keeps it sealed (Store.Secrets);
+	// it is set only by CreateWebhook and GetWebhook.
+	Secret    string      `json:"-"`
+	CreatedBy actor.Actor `json:"created_by"`
+	CreatedAt time.Time   `json:"created_at"`
+	DeletedAt *time.Time  `json:"deleted_at,omitempty"`
 }
 
 // WebhookDelivery is one attempt to deliver an event to a subscriber.

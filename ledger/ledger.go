@@ -27,6 +27,10 @@ const versionTable = "schema_version"
 // Store reads and writes the ledger. It is safe for concurrent use.
 type Store struct {
 	pool *pgxpool.Pool
+	// Secrets seals webhook secrets at rest (the server key,
+	// XUNCHA_TIP_KEY). Set it once, before use, where the Store is built;
+	// without it webhooks cannot be created or read with their secrets.
+	Secrets SecretSealer
 }
 
 // Open connects to the database at url and checks that it answers. It does

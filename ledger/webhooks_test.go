@@ -1,15 +1,21 @@
 package ledger_test
 
 import (
+	"context"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/internal/testenv"
+	"github.com/xuncha/xuncha/internal/tipcrypt"
 	"github.com/xuncha/xuncha/ledger"
 )
 
@@ -166,4 +172,137 @@ func TestEvidence(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, tt.want, missing, "%v", tt.ids)
 	}
+}
+
+// rawWebhook is the webhooks row as PostgreSQL holds it, as JSON text.
+func (fx fixture) rawWebhook(t *testing.T, id string) string {
+	t.Helper()
+	conn, err := pgx.Connect(t.Context(), fx.url)
+	require.NoError(t, err)
+	defer conn.Close(context.WithoutCancel(t.Context()))
+	var raw string
+	require.NoError(t, conn.QueryRow(t.Context(), `SELECT row_to_json(w)::text FROM webhooks w WHERE id = $1`, id).Scan(&raw))
+	return raw
+}
+
+// requireSecretAbsent checks that neither the secret nor its hex or base64
+// form is in the raw row.
+func requireSecretAbsent(t *testing.T, raw, secret string) {
+	t.Helper()
+	for _, form := range []string{secret, hex.EncodeToString([]byte(secret)), base64.StdEncoding.EncodeToString([]byte(secret))} {
+		require.NotContains(t, raw, form)
+	}
+}
+
+func TestWebhookSecretsSealed(t *testing.T) {
+	t.Parallel()
+	fx := setup(t)
+	const secret = "the-signing-secret-of-w-sealed"
+	hook := ledger.Webhook{ID: "w-sealed", RequestID: "req-sealed", URL: "https://office.example/", Secret: secret, CreatedBy: office}
+	created, _, err := fx.store.CreateWebhook(t.Context(), hook)
+	require.NoError(t, err)
+	require.Equal(t, secret, created.Secret)
+
+	raw := fx.rawWebhook(t, "w-sealed")
+	requireSecretAbsent(t, raw, secret)
+	require.Contains(t, raw, `"secret":null`)
+	require.Regexp(t, `"secret_sealed":"\\\\x[0-9a-f]{80,}"`, raw, "the row holds the ciphertext")
+
+	got, err := fx.store.GetWebhook(t.Context(), "w-sealed")
+	require.NoError(t, err)
+	require.Equal(t, secret, got.Secret, "the secret opens for signing")
+	again, created2, err := fx.store.CreateWebhook(t.Context(), hook)
+	require.NoError(t, err)
+	require.False(t, created2)
+	require.Equal(t, secret, again.Secret, "a retried create answers with the secret")
+	list, err := fx.store.ListWebhooks(t.Context())
+	require.NoError(t, err)
+	require.Empty(t, list[0].Secret, "lists do not open secrets")
+
+	t.Run("another key does not open it", func(t *testing.T) {
+		other, err := ledger.Open(t.Context(), fx.url)
+		require.NoError(t, err)
+		t.Cleanup(other.Close)
+		other.Secrets = testenv.Sealer(t)
+		_, err = other.GetWebhook(t.Context(), "w-sealed")
+		require.ErrorIs(t, err, tipcrypt.ErrOpen)
+		require.ErrorContains(t, err, "server key")
+	})
+	t.Run("no sealer, no webhooks", func(t *testing.T) {
+		bare, err := ledger.Open(t.Context(), fx.url)
+		require.NoError(t, err)
+		t.Cleanup(bare.Close)
+		_, _, err = bare.CreateWebhook(t.Context(), ledger.Webhook{ID: "w-bare", RequestID: "req-bare", URL: "https://office.example/",
+			Secret: secret, CreatedBy: office})
+		require.ErrorContains(t, err, "XUNCHA_TIP_KEY")
+	})
+}
+
+// TestSealWebhookSecrets checks the startup step that seals secrets stored
+// in plaintext before migration 005.
+func TestSealWebhookSecrets(t *testing.T) {
+	t.Parallel()
+	fx := setup(t)
+	const legacy = "plaintext-secret-from-before"
+	require.NoError(t, fx.exec(t, `INSERT INTO webhooks (id, request_id, url, secret, created_by)
+		VALUES ('w-old', 'req-old', 'https://office.example/', $1, '{}')`, legacy))
+	require.Contains(t, fx.rawWebhook(t, "w-old"), legacy)
+	got, err := fx.store.GetWebhook(t.Context(), "w-old")
+	require.NoError(t, err)
+	require.Equal(t, legacy, got.Secret, "an unsealed row still signs until it is sealed")
+
+	n, err := fx.store.SealWebhookSecrets(t.Context())
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	requireSecretAbsent(t, fx.rawWebhook(t, "w-old"), legacy)
+	got, err = fx.store.GetWebhook(t.Context(), "w-old")
+	require.NoError(t, err)
+	require.Equal(t, legacy, got.Secret)
+
+	n, err = fx.store.SealWebhookSecrets(t.Context())
+	require.NoError(t, err)
+	require.Zero(t, n, "sealing again changes nothing")
+	require.Error(t, fx.exec(t, `UPDATE webhooks SET secret_sealed = NULL WHERE id = 'w-old'`),
+		"a row keeps its secret in one form or the other")
+}
+
+func TestWebhookOutbox(t *testing.T) {
+	t.Parallel()
+	fx := setup(t)
+	_, _, err := fx.store.CreateWebhook(t.Context(), webhookOf("w-out", "req-out", "https://office.example/"))
+	require.NoError(t, err)
+	d := ledger.OutboxDelivery{DeliveryID: "finding/f-1/major/w-out", WebhookID: "w-out", EventType: "finding.major",
+		Payload: json.RawMessage(`{"type":"finding.major"}`)}
+
+	queued, err := fx.store.QueueDelivery(t.Context(), d)
+	require.NoError(t, err)
+	require.True(t, queued)
+	other := d
+	other.Payload = json.RawMessage(`{"type":"changed"}`)
+	queued, err = fx.store.QueueDelivery(t.Context(), other)
+	require.NoError(t, err)
+	require.False(t, queued, "the same delivery ID queues once")
+	got, err := fx.store.QueuedDelivery(t.Context(), d.DeliveryID)
+	require.NoError(t, err)
+	require.Equal(t, ledger.DeliveryPending, got.Status)
+	require.JSONEq(t, string(d.Payload), string(got.Payload), "the first payload stays")
+	require.Nil(t, got.FinishedAt)
+
+	require.NoError(t, fx.store.FinishDelivery(t.Context(), d.DeliveryID, ledger.DeliveryFailed, "127.0.0.1 is a loopback address"))
+	require.NoError(t, fx.store.FinishDelivery(t.Context(), d.DeliveryID, ledger.DeliveryDelivered, ""), "a retry is a no-op")
+	got, err = fx.store.QueuedDelivery(t.Context(), d.DeliveryID)
+	require.NoError(t, err)
+	require.Equal(t, ledger.DeliveryFailed, got.Status, "the first outcome stays")
+	require.Equal(t, "127.0.0.1 is a loopback address", got.Error)
+	require.NotNil(t, got.FinishedAt)
+
+	require.ErrorIs(t, fx.store.FinishDelivery(t.Context(), "d-none", ledger.DeliveryDelivered, ""), derrors.ErrNotFound)
+	require.ErrorIs(t, fx.store.FinishDelivery(t.Context(), d.DeliveryID, "LOST", ""), derrors.ErrInvalidArgument)
+	_, err = fx.store.QueueDelivery(t.Context(), ledger.OutboxDelivery{DeliveryID: "d-bad", WebhookID: "w-out", EventType: "finding.major",
+		Payload: json.RawMessage(`not json`)})
+	require.ErrorIs(t, err, derrors.ErrInvalidArgument)
+	_, err = fx.store.QueueDelivery(t.Context(), ledger.OutboxDelivery{DeliveryID: "d-orphan", WebhookID: "w-none", EventType: "finding.major",
+		Payload: json.RawMessage(`{}`)})
+	require.Error(t, err, "a delivery names an existing webhook")
+	require.Error(t, fx.exec(t, `DELETE FROM webhook_outbox`), "the outbox is kept")
 }

@@ -31,6 +31,8 @@ type fakeLedger struct {
 	eventKeys   map[string]bool
 	escalations []ledger.Escalation
 	deliveries  []activities.DeliverWebhookInput
+	inline      int // announcements delivered inside the lifecycle (before webhookOutboxChange)
+	queued      int // announcements handed to the outbox
 	subscribers []string
 	calendar    *calendar.Calendar
 	policy      ledger.EscalationPolicy
@@ -134,12 +136,28 @@ func newHarness(t *testing.T) *harness {
 		func(_ context.Context, _ activities.SubscribersInput) (activities.SubscribersResult, error) {
 			return activities.SubscribersResult{WebhookIDs: fl.subscribers}, nil
 		})
+	// Histories recorded before webhookOutboxChange deliver inline ...
 	env.OnActivity(acts.DeliverWebhook, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.DeliverWebhookInput) error {
+		func(_ context.Context, in activities.DeliverWebhookInput) (activities.DeliverWebhookResult, error) {
 			fl.mu.Lock()
 			defer fl.mu.Unlock()
 			fl.deliveries = append(fl.deliveries, in)
-			return nil
+			fl.inline++
+			return activities.DeliverWebhookResult{StatusCode: 204}, nil
+		})
+	// ... new ones queue each subscriber's delivery in the outbox.
+	env.OnActivity(acts.QueueWebhook, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.QueueWebhookInput) (activities.QueueWebhookResult, error) {
+			fl.mu.Lock()
+			defer fl.mu.Unlock()
+			var res activities.QueueWebhookResult
+			for _, id := range fl.subscribers {
+				d := activities.DeliverWebhookInput{WebhookID: id, DeliveryID: in.DeliveryKey + "/" + id, EventType: in.EventType, Payload: in.Payload}
+				fl.deliveries = append(fl.deliveries, d)
+				res.DeliveryIDs = append(res.DeliveryIDs, d.DeliveryID)
+			}
+			fl.queued++
+			return res, nil
 		})
 	// Interviews the ladder proposes are child workflows of their own
 	// (tested in interview_test.go); here only their proposal is recorded.

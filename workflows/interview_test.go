@@ -32,6 +32,8 @@ type ivLedger struct {
 	eventKeys   map[string]bool
 	escalations []ledger.Escalation
 	deliveries  []activities.DeliverWebhookInput
+	inline      int // announcements delivered inside the lifecycle (before webhookOutboxChange)
+	queued      int // announcements handed to the outbox
 	calendar    *calendar.Calendar
 	records     int // RecordInterview calls
 }
@@ -139,12 +141,28 @@ func newIvHarnessRecordingIn(t *testing.T, recordDelay time.Duration) *ivHarness
 		func(_ context.Context, _ activities.SubscribersInput) (activities.SubscribersResult, error) {
 			return activities.SubscribersResult{WebhookIDs: []string{"wh-1"}}, nil
 		})
+	// Histories recorded before webhookOutboxChange deliver inline ...
 	env.OnActivity(acts.DeliverWebhook, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.DeliverWebhookInput) error {
+		func(_ context.Context, in activities.DeliverWebhookInput) (activities.DeliverWebhookResult, error) {
 			fl.mu.Lock()
 			defer fl.mu.Unlock()
 			fl.deliveries = append(fl.deliveries, in)
-			return nil
+			fl.inline++
+			return activities.DeliverWebhookResult{StatusCode: 204}, nil
+		})
+	// ... new ones queue each subscriber's delivery in the outbox.
+	env.OnActivity(acts.QueueWebhook, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.QueueWebhookInput) (activities.QueueWebhookResult, error) {
+			fl.mu.Lock()
+			defer fl.mu.Unlock()
+			var res activities.QueueWebhookResult
+			for _, id := range []string{"wh-1"} {
+				d := activities.DeliverWebhookInput{WebhookID: id, DeliveryID: in.DeliveryKey + "/" + id, EventType: in.EventType, Payload: in.Payload}
+				fl.deliveries = append(fl.deliveries, d)
+				res.DeliveryIDs = append(res.DeliveryIDs, d.DeliveryID)
+			}
+			fl.queued++
+			return res, nil
 		})
 	return &ivHarness{t: t, env: env, fl: fl}
 }

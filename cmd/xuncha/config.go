@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/xuncha/xuncha/api"
+	"github.com/xuncha/xuncha/internal/egress"
 	"github.com/xuncha/xuncha/internal/evidence"
 	"github.com/xuncha/xuncha/internal/logging"
 	"github.com/xuncha/xuncha/internal/tipcrypt"
@@ -49,8 +50,14 @@ type config struct {
 	MaxEvidenceBytes int64
 	// TipKey seals the identity of tips' reporters: 32 random bytes in
 	// base64 (XUNCHA_TIP_KEY; no default: `server` refuses to start without
-	// it, `dev` creates <data-dir>/tip.key once).
+	// it, `dev` creates <data-dir>/tip.key once). It also seals webhook
+	// secrets, so the worker, which signs deliveries, needs it too.
 	TipKey string
+	// WebhookAllow lists receivers webhooks may reach although their
+	// addresses are not public: comma-separated CIDR networks, IP addresses
+	// or host:port (XUNCHA_WEBHOOK_ALLOW; default empty, public addresses
+	// only; `dev`: loopback, egress.LoopbackAllowList).
+	WebhookAllow string
 }
 
 func envOr(key, fallback string) string {
@@ -132,6 +139,22 @@ func (c *config) evidenceStore() (*evidence.Store, error) {
 func (c *config) bindTipKey(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&c.TipKey, "tip-key", "",
 		"key sealing tip reporters' identities: 32 random bytes, base64 (openssl rand -base64 32) [XUNCHA_TIP_KEY]")
+}
+
+// bindWebhookAllow adds --webhook-allow to a command that accepts or
+// delivers webhooks; def applies when XUNCHA_WEBHOOK_ALLOW is unset.
+func (c *config) bindWebhookAllow(cmd *cobra.Command, def string) {
+	cmd.Flags().StringVar(&c.WebhookAllow, "webhook-allow", envOr("XUNCHA_WEBHOOK_ALLOW", def),
+		"non-public webhook receivers to allow: comma-separated CIDR networks, IP addresses or host:port (empty: public addresses only) [XUNCHA_WEBHOOK_ALLOW]")
+}
+
+// webhookPolicy builds the webhook address policy from --webhook-allow.
+func (c *config) webhookPolicy() (*egress.Policy, error) {
+	p, err := egress.ParseAllowList(c.WebhookAllow)
+	if err != nil {
+		return nil, fmt.Errorf("XUNCHA_WEBHOOK_ALLOW / --webhook-allow: %w", err)
+	}
+	return p, nil
 }
 
 // tipSealer builds the sealer of reporters' identities from --tip-key or

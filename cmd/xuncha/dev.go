@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/xuncha/xuncha/internal/actor"
+	"github.com/xuncha/xuncha/internal/egress"
 	"github.com/xuncha/xuncha/internal/pgserver"
 	"github.com/xuncha/xuncha/internal/searchattr"
 	"github.com/xuncha/xuncha/internal/temporaldev"
@@ -48,6 +49,8 @@ func newDevCmd(cfg *config) *cobra.Command {
 	// Empty means <data-dir>/evidence, resolved once --data-dir is known.
 	cfg.bindEvidence(cmd, "", " (default <data-dir>/evidence, i.e. .data/evidence)")
 	cfg.bindTipKey(cmd) // unset: <data-dir>/tip.key, created once
+	// Local receivers (a script on this machine) are the point of dev.
+	cfg.bindWebhookAllow(cmd, egress.LoopbackAllowList)
 	f := cmd.Flags()
 	f.StringVar(&dc.DataDir, "data-dir", envOr("XUNCHA_DATA_DIR", ".data"), "local state: PostgreSQL cluster and Temporal database [XUNCHA_DATA_DIR]")
 	f.StringVar(&dc.BinDir, "bin-dir", "bin", "where the Temporal CLI is installed if missing")

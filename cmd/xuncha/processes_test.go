@@ -92,4 +92,18 @@ func TestServerRefusesToStartWithoutTipKey(t *testing.T) {
 	t.Setenv("XUNCHA_TIP_KEY", "")
 	_, err := run(t, "server", "--database-url", "postgres://nobody@127.0.0.1:1/x", "--evidence-dir", t.TempDir())
 	require.ErrorContains(t, err, "openssl rand -base64 32")
+	// The worker opens webhook secrets to sign deliveries.
+	_, err = run(t, "worker", "--database-url", "postgres://nobody@127.0.0.1:1/x")
+	require.ErrorContains(t, err, "openssl rand -base64 32")
+}
+
+func TestBadWebhookAllowList(t *testing.T) {
+	t.Setenv("XUNCHA_TIP_KEY", tipcrypt.GenerateKey())
+	for _, cmd := range []string{"server", "worker"} {
+		_, err := run(t, cmd, "--database-url", "postgres://nobody@127.0.0.1:1/x", "--webhook-allow", "10.0.0.0/8,intranet")
+		require.ErrorContains(t, err, `--webhook-allow: webhook allow-list entry "intranet" is not a CIDR network`, cmd)
+	}
+	t.Setenv("XUNCHA_WEBHOOK_ALLOW", "bad entry")
+	_, err := run(t, "worker", "--database-url", "postgres://nobody@127.0.0.1:1/x")
+	require.ErrorContains(t, err, `XUNCHA_WEBHOOK_ALLOW / --webhook-allow: webhook allow-list entry "bad entry"`)
 }

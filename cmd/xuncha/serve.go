@@ -16,7 +16,6 @@ import (
 	"github.com/xuncha/xuncha/api"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/evidence"
-	"github.com/xuncha/xuncha/internal/tipcrypt"
 	"github.com/xuncha/xuncha/ledger"
 	"github.com/xuncha/xuncha/workflows"
 )
@@ -32,6 +31,7 @@ func newServerCmd(cfg *config) *cobra.Command {
 	cfg.bindListen(cmd)
 	cfg.bindEvidence(cmd, defaultServerEvidenceDir, "")
 	cfg.bindTipKey(cmd)
+	cfg.bindWebhookAllow(cmd, "")
 	return cmd
 }
 
@@ -40,13 +40,16 @@ func newServerCmd(cfg *config) *cobra.Command {
 const defaultServerEvidenceDir = "/var/lib/xuncha/evidence"
 
 func newWorkerCmd(cfg *config) *cobra.Command {
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "worker",
-		Short: "Run the Temporal worker: workflows, timers, escalation, ledger writes",
+		Short: "Run the Temporal worker: workflows, timers, escalation, ledger writes, webhook deliveries",
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return cfg.runProcesses(cmd.Context(), false, true, nil)
 		},
 	}
+	cfg.bindTipKey(cmd) // it seals webhook secrets, which the worker opens to sign
+	cfg.bindWebhookAllow(cmd, "")
+	return cmd
 }
 
 // listen binds an address, turning a taken port into a one-line instruction.
@@ -73,10 +76,13 @@ func (cfg *config) runProcesses(ctx context.Context, serveAPI, runWorker bool, o
 		return err
 	}
 	var grpcL, httpL net.Listener
+	if _, err := cfg.webhookPolicy(); err != nil {
+		return err
+	}
+	if _, err := cfg.tipSealer(); err != nil {
+		return err
+	}
 	if serveAPI {
-		if _, err := cfg.tipSealer(); err != nil {
-			return err
-		}
 		if grpcL, err = listen("grpc", cfg.GRPCAddr); err != nil {
 			return err
 		}
@@ -102,13 +108,23 @@ func (cfg *config) runProcesses(ctx context.Context, serveAPI, runWorker bool, o
 func runWith(ctx context.Context, cfg *config, log *zap.Logger, store *ledger.Store, tc client.Client,
 	grpcL, httpL net.Listener, runWorker bool, opts *devOptions) error {
 	var blobs *evidence.Store
-	var tips *tipcrypt.Sealer
+	webhooks, err := cfg.webhookPolicy()
+	if err != nil {
+		return err
+	}
+	// The server key seals tip reporters' identities and webhook secrets.
+	sealer, err := cfg.tipSealer()
+	if err != nil {
+		return err
+	}
+	store.Secrets = sealer
+	if n, err := store.SealWebhookSecrets(ctx); err != nil {
+		return fmt.Errorf("sealing webhook secrets stored in plaintext: %w", err)
+	} else if n > 0 {
+		log.Info("sealed webhook secrets stored in plaintext", zap.Int("webhooks", n))
+	}
 	if grpcL != nil {
-		var err error
 		if blobs, err = cfg.evidenceStore(); err != nil {
-			return err
-		}
-		if tips, err = cfg.tipSealer(); err != nil {
 			return err
 		}
 	}
@@ -117,7 +133,7 @@ func runWith(ctx context.Context, cfg *config, log *zap.Logger, store *ledger.St
 		w := &workflows.Worker{
 			Temporal:   tc,
 			TaskQueue:  cfg.TaskQueue,
-			Activities: &activities.Activities{Ledger: store, Log: log.Named("activities"), Temporal: tc},
+			Activities: &activities.Activities{Ledger: store, Log: log.Named("activities"), Temporal: tc, Egress: webhooks},
 			Log:        log.Named("worker"),
 		}
 		g.Go(func() error { return w.Run(ctx) })
@@ -131,7 +147,8 @@ func runWith(ctx context.Context, cfg *config, log *zap.Logger, store *ledger.St
 			HTTPListener:     httpL,
 			Evidence:         blobs,
 			MaxEvidenceBytes: cfg.MaxEvidenceBytes,
-			Tips:             tips,
+			Tips:             sealer,
+			WebhookPolicy:    webhooks,
 			Log:              log.Named("api"),
 		}
 		if opts != nil {

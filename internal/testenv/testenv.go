@@ -29,6 +29,7 @@ import (
 	"github.com/xuncha/xuncha/internal/pgserver"
 	"github.com/xuncha/xuncha/internal/searchattr"
 	"github.com/xuncha/xuncha/internal/temporaldev"
+	"github.com/xuncha/xuncha/internal/tipcrypt"
 	"github.com/xuncha/xuncha/ledger"
 )
 
@@ -271,7 +272,8 @@ func databaseName(seq int64, testName string) string {
 }
 
 // Ledger gives the test a fresh, migrated ledger in its own database (see
-// PostgresURL), closed when the test ends, and the database's URL.
+// PostgresURL), closed when the test ends, and the database's URL. Its
+// webhook secrets are sealed with a fresh key (Sealer).
 func Ledger(t testing.TB) (*ledger.Store, string) {
 	t.Helper()
 	url := PostgresURL(t)
@@ -284,5 +286,21 @@ func Ledger(t testing.TB) (*ledger.Store, string) {
 		t.Fatalf("testenv: opening the test ledger: %v", err)
 	}
 	t.Cleanup(store.Close)
+	store.Secrets = Sealer(t)
 	return store, url
+}
+
+// Sealer returns a sealer with a fresh random key, as the server builds from
+// XUNCHA_TIP_KEY.
+func Sealer(t testing.TB) *tipcrypt.Sealer {
+	t.Helper()
+	key, err := tipcrypt.ParseKey(tipcrypt.GenerateKey())
+	if err != nil {
+		t.Fatalf("testenv: tip key: %v", err)
+	}
+	sealer, err := tipcrypt.New(key)
+	if err != nil {
+		t.Fatalf("testenv: sealer: %v", err)
+	}
+	return sealer
 }
