@@ -227,10 +227,12 @@ func (d Date) LastDayOfMonth() Date {
 // inspection; refusing them at the boundary keeps every computation in years
 // the calendar can know.
 var (
-	// EarliestDate is the first date the API accepts: 2000-01-01.
-	EarliestDate = Date{Year: 2000, Month: time.January, Day: 1}
-	// LatestDate is the last date the API accepts: 2100-12-31.
-	LatestDate = Date{Year: 2100, Month: time.December, Day: 31}
+	// EarliestDate is the first date the API accepts: 2000-01-01, the first
+	// day of MinYear.
+	EarliestDate = Date{Year: MinYear, Month: time.January, Day: 1}
+	// LatestDate is the last date the API accepts: 2100-12-31, the last day
+	// of MaxYear.
+	LatestDate = Date{Year: MaxYear, Month: time.December, Day: 31}
 )
 
 // InWindow reports whether d lies within [EarliestDate, LatestDate].

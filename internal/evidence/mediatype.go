@@ -31,19 +31,11 @@ const FieldContentType = "content_type"
 // sniffing standard's resource header, so markup a browser would find is seen.
 const SniffLen = 8 << 10
 
-// EarliestCaptureYear is the first year evidence may have been captured in:
-// captured_at before 2000-01-01 00:00 Asia/Shanghai is refused (EarliestCapture).
-// It is the start of the date window the project uses elsewhere (2000-01-01 …
-// 2100-12-31, calendar.MinYear … calendar.MaxYear) and should become that one
-// constant when the window is unified. The upper bound of captured_at is "now,
-// give or take the device's clock skew", stricter than the window's end.
-const EarliestCaptureYear = calendar.MinYear
-
 // EarliestCapture is the earliest captured_at accepted: the start of
-// EarliestCaptureYear in Asia/Shanghai.
-func EarliestCapture() time.Time {
-	return time.Date(EarliestCaptureYear, time.January, 1, 0, 0, 0, 0, calendar.Location())
-}
+// calendar.EarliestDate (2000-01-01 00:00 Asia/Shanghai), the first day of the
+// date window every date of the API falls in. The latest is "now, give or take
+// the capturing device's clock skew", stricter than the window's end.
+func EarliestCapture() time.Time { return calendar.EarliestDate.Start() }
 
 // octetStream is the type of bytes nobody interprets.
 const octetStream = "application/octet-stream"
