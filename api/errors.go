@@ -35,9 +35,12 @@ var kindCodes = []struct {
 }
 
 // httpCodes maps gRPC codes to HTTP statuses where the gateway's default
-// differs from DESIGN §6 (a refused state change is a conflict, 409).
+// differs from DESIGN §6 (a refused state change is a conflict, 409). xuncha
+// uses RESOURCE_EXHAUSTED only for a request over its size limit, 413; the
+// gateway's 429 would make clients retry it forever.
 var httpCodes = map[codes.Code]int{
 	codes.FailedPrecondition: http.StatusConflict,
+	codes.ResourceExhausted:  http.StatusRequestEntityTooLarge,
 }
 
 // toStatus turns any error into the status a client sees. Domain errors keep

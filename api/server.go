@@ -46,6 +46,10 @@ type Server struct {
 	// MaxEvidenceBytes is the largest evidence upload accepted (default
 	// DefaultMaxEvidenceBytes, 100 MiB).
 	MaxEvidenceBytes int64
+	// RequestTimeout bounds every API call, gRPC and REST (default
+	// DefaultRequestTimeout, 10 s); past it the caller gets UNAVAILABLE / 503
+	// with Retry-After.
+	RequestTimeout time.Duration
 	// Tips seals the identity of tips' reporters (XUNCHA_TIP_KEY). Required.
 	Tips *tipcrypt.Sealer
 	// Log is the structured logger.
@@ -64,7 +68,8 @@ func (s *Server) Run(ctx context.Context) error {
 	if s.Tips == nil {
 		return errors.New("api: Server.Tips, the sealer of tip reporters' identities, is not set")
 	}
-	grpcServer := grpc.NewServer(grpc.ChainUnaryInterceptor(s.unaryInterceptor))
+	grpcServer := grpc.NewServer(grpc.MaxRecvMsgSize(MaxRequestBytes),
+		grpc.ChainUnaryInterceptor(s.unaryInterceptor, s.deadlineInterceptor))
 	xunchav1.RegisterInspectionServiceServer(grpcServer, &InspectionServer{
 		Temporal: s.Temporal, Ledger: s.Ledger, TaskQueue: s.TaskQueue, Log: s.Log,
 	})
@@ -84,7 +89,8 @@ func (s *Server) Run(ctx context.Context) error {
 	healthpb.RegisterHealthServer(grpcServer, healthServer)
 	reflection.Register(grpcServer)
 
-	conn, err := grpc.NewClient(loopback(s.GRPCListener.Addr()), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := grpc.NewClient(loopback(s.GRPCListener.Addr()), grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithChainUnaryInterceptor(markForwarded))
 	if err != nil {
 		return fmt.Errorf("connecting the gateway to the gRPC server: %w", err)
 	}

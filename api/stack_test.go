@@ -56,6 +56,13 @@ var office = actor.Actor{Name: "王芳", Role: actor.RoleOffice, Organisation: "
 
 func setup(t *testing.T) *stack {
 	t.Helper()
+	return setupWith(t, nil)
+}
+
+// setupWith is setup with configure, when set, applied to the API server
+// before it starts.
+func setupWith(t *testing.T, configure func(*api.Server)) *stack {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	observed, logs := observer.New(zapcore.DebugLevel)
 	log := zap.New(zapcore.NewTee(testenv.Logger(t).Core(), observed))
@@ -81,6 +88,9 @@ func setup(t *testing.T) *stack {
 
 	srv := &api.Server{Temporal: tc, Ledger: store, TaskQueue: queue, GRPCListener: grpcL, HTTPListener: httpL,
 		Evidence: &evidence.Store{Dir: t.TempDir()}, Tips: tips, Log: log}
+	if configure != nil {
+		configure(srv)
+	}
 	done := make(chan error, 1)
 	go func() { done <- srv.Run(ctx) }()
 

@@ -104,6 +104,9 @@ func runWith(ctx context.Context, cfg *config, log *zap.Logger, store *ledger.St
 	var blobs *evidence.Store
 	var tips *tipcrypt.Sealer
 	if grpcL != nil {
+		if cfg.RequestTimeout <= 0 {
+			return fmt.Errorf("--request-timeout must be positive, not %s", cfg.RequestTimeout)
+		}
 		var err error
 		if blobs, err = cfg.evidenceStore(); err != nil {
 			return err
@@ -131,6 +134,7 @@ func runWith(ctx context.Context, cfg *config, log *zap.Logger, store *ledger.St
 			HTTPListener:     httpL,
 			Evidence:         blobs,
 			MaxEvidenceBytes: cfg.MaxEvidenceBytes,
+			RequestTimeout:   cfg.RequestTimeout,
 			Tips:             tips,
 			Log:              log.Named("api"),
 		}

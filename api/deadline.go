@@ -1,0 +1,71 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"time"
+
+	"go.uber.org/zap"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+)
+
+// DefaultRequestTimeout bounds every API call unless Server.RequestTimeout
+// says otherwise. A change waits for its workflow Update, which waits for a
+// worker; without one it would wait as long as the client does.
+const DefaultRequestTimeout = 10 * time.Second
+
+// RetryAfterHeader is the gRPC response header (and, through the gateway,
+// the HTTP header Retry-After) that tells a client when to retry a call that
+// ran out of time, in whole seconds.
+const RetryAfterHeader = "retry-after"
+
+// requestTimeout is the server-side deadline of one call.
+func (s *Server) requestTimeout() time.Duration {
+	if s.RequestTimeout > 0 {
+		return s.RequestTimeout
+	}
+	return DefaultRequestTimeout
+}
+
+// deadlineInterceptor gives every call a server-side deadline, so that a
+// write never stays open while the worker or Temporal is down. When the
+// server's deadline (not an earlier one of the client's) ends the call, the
+// caller gets UNAVAILABLE (HTTP 503) with a Retry-After header: every change
+// carries a request_id, so the same request can be sent again safely, and it
+// either finds the change already made or makes it.
+func (s *Server) deadlineInterceptor(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	timeout := s.requestTimeout()
+	if clientDeadline, ok := ctx.Deadline(); ok && time.Until(clientDeadline) <= timeout {
+		// The client gives up first and hears its own DEADLINE_EXCEEDED.
+		return handler(ctx, req)
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	resp, err := handler(ctx, req)
+	if err == nil || !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return resp, err
+	}
+	s.Log.Warn("request timed out", zap.String("method", info.FullMethod), zap.Duration("timeout", timeout), zap.Error(err))
+	return nil, timedOut(ctx, timeout)
+}
+
+// timedOut is the answer to a call that ran out of the server's time: it
+// sets the retry-after header and says that a retry is safe.
+func timedOut(ctx context.Context, timeout time.Duration) error {
+	retryAfter := strconv.Itoa(int(math.Ceil(timeout.Seconds())))
+	// SetHeader fails only once headers were sent, which a unary handler
+	// that returns an error has not done; the status says the same anyway.
+	_ = grpc.SetHeader(ctx, metadata.Pairs(RetryAfterHeader, retryAfter))
+	return status.Error(codes.Unavailable, timeoutMessage(timeout))
+}
+
+func timeoutMessage(timeout time.Duration) string {
+	return fmt.Sprintf("the request did not complete within %s (the workflow service or its worker is busy or down); "+
+		"retry later with the same request_id: a retry is safe and does not repeat a change already made", timeout)
+}
