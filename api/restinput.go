@@ -82,7 +82,7 @@ func restInput(next http.Handler, mux *runtime.ServeMux, m runtime.Marshaler) ht
 		hasBody := r.ContentLength != 0 && r.Body != nil && r.Body != http.NoBody
 		if hasBody && (r.Method == http.MethodPost || r.Method == http.MethodPut || r.Method == http.MethodPatch) {
 			if err := checkJSONContentType(r.Header.Get("Content-Type")); err != nil {
-				errorHandler(r.Context(), mux, m, &statusOverride{ResponseWriter: w, status: http.StatusUnsupportedMediaType}, r, err)
+				errorHandler(r.Context(), mux, m, w, r, &runtime.HTTPStatusError{HTTPStatus: http.StatusUnsupportedMediaType, Err: err})
 				return
 			}
 		}
