@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/http"
 	"time"
@@ -90,7 +91,10 @@ func (s *Server) Run(ctx context.Context) error {
 	reflection.Register(grpcServer)
 
 	conn, err := grpc.NewClient(loopback(s.GRPCListener.Addr()), grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithChainUnaryInterceptor(markForwarded))
+		grpc.WithChainUnaryInterceptor(markForwarded),
+		// Answers of any size reach the REST client: RESOURCE_EXHAUSTED, 413,
+		// is only ever about the request.
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(math.MaxInt32)))
 	if err != nil {
 		return fmt.Errorf("connecting the gateway to the gRPC server: %w", err)
 	}
