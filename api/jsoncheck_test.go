@@ -31,6 +31,7 @@ func TestBodyViolationsAgreeWithProtojson(t *testing.T) {
 		{`{"inspection":{"unit":"430100"}}`, []derrors.FieldViolation{{Field: "inspection.unit", Rule: "must be an object"}}},
 		{`{"inspection":{"overdue":"no"}}`, []derrors.FieldViolation{{Field: "inspection.overdue", Rule: "must be true or false"}}},
 		{`{"inspection":{"update_time":"2026-11-28"}}`, []derrors.FieldViolation{{Field: "inspection.update_time", Rule: "must be an instant in RFC 3339, e.g. 2026-11-28T09:30:00+08:00"}}},
+		{`{"request_id":"a","requestId":"b"}`, []derrors.FieldViolation{{Field: "request_id", Rule: `must be given once, not as both "requestId" and "request_id"`}}},
 		{`{"request_id":"a"} {}`, []derrors.FieldViolation{{Rule: "the request body must hold one JSON object, with nothing after it"}}},
 		{`"a"`, []derrors.FieldViolation{{Rule: "the request body must be a JSON object"}}},
 		{`{"request_id":`, []derrors.FieldViolation{{Rule: "the request body is not valid JSON (it ends too early)"}}},
