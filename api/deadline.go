@@ -8,11 +8,14 @@ import (
 	"strconv"
 	"time"
 
+	"go.temporal.io/api/serviceerror"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+
+	"github.com/xuncha/xuncha/internal/derrors"
 )
 
 // DefaultRequestTimeout bounds every API call unless Server.RequestTimeout
@@ -38,7 +41,8 @@ func (s *Server) requestTimeout() time.Duration {
 // server's deadline (not an earlier one of the client's) ends the call, the
 // caller gets UNAVAILABLE (HTTP 503) with a Retry-After header: every change
 // carries a request_id, so the same request can be sent again safely, and it
-// either finds the change already made or makes it.
+// either finds the change already made or makes it. A dependency that
+// refuses sooner gets the same Retry-After.
 func (s *Server) deadlineInterceptor(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 	timeout := s.requestTimeout()
 	if clientDeadline, ok := ctx.Deadline(); ok && time.Until(clientDeadline) <= timeout {
@@ -48,21 +52,34 @@ func (s *Server) deadlineInterceptor(ctx context.Context, req any, info *grpc.Un
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	resp, err := handler(ctx, req)
-	if err == nil || !errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return resp, err
+	switch {
+	case err == nil:
+		return resp, nil
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		s.Log.Warn("request timed out", zap.String("method", info.FullMethod), zap.Duration("timeout", timeout), zap.Error(err))
+		setRetryAfter(ctx, timeout)
+		return nil, status.Error(codes.Unavailable, timeoutMessage(timeout))
+	case unavailable(err):
+		// Temporal or the ledger refused before the deadline: the same
+		// advice, with the status toStatus gives it.
+		setRetryAfter(ctx, timeout)
 	}
-	s.Log.Warn("request timed out", zap.String("method", info.FullMethod), zap.Duration("timeout", timeout), zap.Error(err))
-	return nil, timedOut(ctx, timeout)
+	return nil, err
 }
 
-// timedOut is the answer to a call that ran out of the server's time: it
-// sets the retry-after header and says that a retry is safe.
-func timedOut(ctx context.Context, timeout time.Duration) error {
+// unavailable tells whether err becomes UNAVAILABLE in toStatus.
+func unavailable(err error) bool {
+	var temporalDown *serviceerror.Unavailable
+	return errors.As(err, &temporalDown) || errors.Is(err, derrors.ErrUnavailable) || status.Code(err) == codes.Unavailable
+}
+
+// setRetryAfter sets the retry-after response header: a retry makes sense
+// after about one request timeout.
+func setRetryAfter(ctx context.Context, timeout time.Duration) {
 	retryAfter := strconv.Itoa(int(math.Ceil(timeout.Seconds())))
 	// SetHeader fails only once headers were sent, which a unary handler
 	// that returns an error has not done; the status says the same anyway.
 	_ = grpc.SetHeader(ctx, metadata.Pairs(RetryAfterHeader, retryAfter))
-	return status.Error(codes.Unavailable, timeoutMessage(timeout))
 }
 
 func timeoutMessage(timeout time.Duration) string {

@@ -76,7 +76,7 @@ func toStatus(err error, log *zap.Logger) *status.Status {
 	var unavailable *serviceerror.Unavailable
 	if errors.As(err, &unavailable) {
 		log.Warn("temporal unavailable", zap.Error(err))
-		return status.New(codes.Unavailable, "the workflow service is unavailable; retry later")
+		return status.New(codes.Unavailable, "the workflow service is unavailable; retry later with the same request_id: a retry is safe")
 	}
 	for _, k := range kindCodes {
 		if !errors.Is(err, k.kind) {

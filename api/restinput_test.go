@@ -11,12 +11,15 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	"github.com/xuncha/xuncha/api"
+	"github.com/xuncha/xuncha/internal/childproc"
+	"github.com/xuncha/xuncha/internal/testenv"
 	xunchav1 "github.com/xuncha/xuncha/proto/xuncha/v1"
 )
 
@@ -220,13 +223,45 @@ func TestRequestTimeoutWithoutWorker(t *testing.T) {
 		require.Equal(t, []string{"2"}, hdr.Get(api.RetryAfterHeader))
 	})
 
-	// Retrying the same request once a worker runs creates the inspection,
-	// once.
+	// Retrying the same request, as Retry-After says, once a worker runs
+	// creates the inspection, once. The first retries may still time out
+	// while the worker picks up the waiting workflow.
 	s.StartWorker()
-	code, _, created := s.send("POST", "/v1/inspections", "application/json", bytes.NewReader(body))
+	var created map[string]any
+	for attempt := 1; ; attempt++ {
+		code, header, created = s.send("POST", "/v1/inspections", "application/json", bytes.NewReader(body))
+		if code != http.StatusServiceUnavailable || attempt == 10 {
+			break
+		}
+		require.Equal(t, "2", header.Get("Retry-After"))
+	}
 	require.Equal(t, http.StatusOK, code, "%v", created)
 	require.Equal(t, "PLANNED", created["stage"])
 	code, _, again := s.send("POST", "/v1/inspections", "application/json", bytes.NewReader(body))
 	require.Equal(t, http.StatusOK, code, "%v", again)
 	require.Equal(t, created["id"], again["id"])
+}
+
+// TestRequestTimeoutWithoutTemporal checks the same bound when the API cannot
+// reach Temporal at all: the change fails with 503 within about the timeout
+// instead of waiting for Temporal to come back.
+func TestRequestTimeoutWithoutTemporal(t *testing.T) {
+	const timeout = 2 * time.Second
+	port, err := childproc.FreePort() // nothing listens there
+	require.NoError(t, err)
+	unreachable, err := client.NewLazyClient(client.Options{HostPort: fmt.Sprintf("127.0.0.1:%d", port), Namespace: testenv.Namespace})
+	require.NoError(t, err)
+	t.Cleanup(unreachable.Close)
+	s := setupWith(t, func(srv *api.Server) {
+		srv.RequestTimeout = timeout
+		srv.Temporal = unreachable
+	})
+
+	body, err := json.Marshal(inspectionBody(rid(t, "create")))
+	require.NoError(t, err)
+	started := time.Now()
+	code, header, answer := s.send("POST", "/v1/inspections", "application/json", bytes.NewReader(body))
+	require.Equal(t, http.StatusServiceUnavailable, code, "%v", answer)
+	require.Less(t, time.Since(started), timeout+3*time.Second)
+	require.Equal(t, "2", header.Get("Retry-After"), "%v", answer)
 }
