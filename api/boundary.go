@@ -170,11 +170,11 @@ func checkRequest(req any) error {
 		return nil
 	}
 	var v derrors.Violations
-	checkMessage(m.ProtoReflect(), "", &v)
+	checkBoundaryMessage(m.ProtoReflect(), "", &v)
 	return v.Err()
 }
 
-func checkMessage(m protoreflect.Message, prefix string, v *derrors.Violations) {
+func checkBoundaryMessage(m protoreflect.Message, prefix string, v *derrors.Violations) {
 	m.Range(func(fd protoreflect.FieldDescriptor, val protoreflect.Value) bool {
 		name := prefix + string(fd.Name())
 		switch {
@@ -191,16 +191,16 @@ func checkMessage(m protoreflect.Message, prefix string, v *derrors.Violations) 
 						v.Add(name, "key %s: %s", strconv.Quote(key.String()), rule)
 					}
 				}
-				checkValue(fd.MapValue(), mv, path, v)
+				checkBoundaryValue(fd.MapValue(), mv, path, v)
 				return true
 			})
 		case fd.IsList():
 			list := val.List()
 			for i := range list.Len() {
-				checkValue(fd, list.Get(i), name+"["+strconv.Itoa(i)+"]", v)
+				checkBoundaryValue(fd, list.Get(i), name+"["+strconv.Itoa(i)+"]", v)
 			}
 		default:
-			checkValue(fd, val, name, v)
+			checkBoundaryValue(fd, val, name, v)
 		}
 		return true
 	})
@@ -208,7 +208,7 @@ func checkMessage(m protoreflect.Message, prefix string, v *derrors.Violations) 
 
 // checkValue checks one value of field fd (a list element, a map value or the
 // field itself) found at path.
-func checkValue(fd protoreflect.FieldDescriptor, val protoreflect.Value, path string, v *derrors.Violations) {
+func checkBoundaryValue(fd protoreflect.FieldDescriptor, val protoreflect.Value, path string, v *derrors.Violations) {
 	name := string(fd.Name())
 	if fd.ContainingMessage().IsMapEntry() {
 		// A map value: its rule is the map field's.
@@ -220,7 +220,7 @@ func checkValue(fd protoreflect.FieldDescriptor, val protoreflect.Value, path st
 			v.Add(path, "%s", rule)
 		}
 	case protoreflect.MessageKind, protoreflect.GroupKind:
-		checkMessage(val.Message(), path+".", v)
+		checkBoundaryMessage(val.Message(), path+".", v)
 	case protoreflect.Int32Kind, protoreflect.Int64Kind, protoreflect.Sint32Kind, protoreflect.Sint64Kind:
 		if yearFields[name] {
 			if y := val.Int(); y != 0 && (y < int64(calendar.EarliestDate.Year) || y > int64(calendar.LatestDate.Year)) {

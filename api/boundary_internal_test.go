@@ -257,7 +257,9 @@ func TestGeneratedIDsAreScoped(t *testing.T) {
 
 func TestOpenAPIStatesTheLimits(t *testing.T) {
 	t.Parallel()
-	doc, err := annotateOpenAPI(openapi.Document)
+	served, err := openapi.Document()
+	require.NoError(t, err)
+	doc, err := annotateOpenAPI(served)
 	require.NoError(t, err)
 	var d struct {
 		Info struct {

@@ -110,7 +110,9 @@ func DeadlineProto(d calendar.Deadline) *xunchav1.Deadline {
 		out.MakeupDays = append(out.MakeupDays, &xunchav1.MakeupDay{Date: m.Date.String(), Name: m.Name})
 	}
 	for _, v := range d.Versions {
-		out.Versions = append(out.Versions, &xunchav1.CalendarVersion{Id: v.ID, Label: v.Label})
+		// A built-in version is id 0 (calendar.BuiltinVersionID) with the
+		// year of its notice, e.g. {"id":"0","year":2026,"label":"built-in 2026, 国办发明电〔2025〕7号"}.
+		out.Versions = append(out.Versions, &xunchav1.CalendarVersion{Id: v.ID, Year: int32(v.Year), Label: v.Label})
 	}
 	return out
 }

@@ -83,6 +83,10 @@ func TestCalendarVersionsREST(t *testing.T) {
 	// 12-29, 12-30, 12-31 (Fri), then 2028-01-01..01-03 New Year, 01-04, 01-05.
 	require.Equal(t, "2028-01-05", d["due"])
 	require.Contains(t, d["explanation"].([]any)[0], "calendar version "+v1["id"].(string))
+	require.Equal(t, []any{
+		map[string]any{"id": "0", "year": float64(2027), "label": "built-in 2027"},
+		map[string]any{"id": v1["id"], "year": float64(2028), "label": "calendar version " + v1["id"].(string)},
+	}, versionsOf(d), "a built-in version is id 0 with its year; a loaded one has its ledger id")
 
 	// An amended notice is a second version; the first is still listed.
 	code, v2 := s.do("PUT", "/v1/calendar/2028", &office, notice2028("load-2", "2028-01-04"))
@@ -115,4 +119,14 @@ func TestCalendarVersionsREST(t *testing.T) {
 	// Only the office loads notices.
 	code, _ = s.do("PUT", "/v1/calendar/2028", &unit, notice2028("load-3", "2028-01-04"))
 	require.Equal(t, http.StatusForbidden, code)
+}
+
+// versionsOf keeps the id, year and label of a deadline's calendar versions.
+func versionsOf(deadline map[string]any) []any {
+	var out []any
+	for _, v := range deadline["versions"].([]any) {
+		m := v.(map[string]any)
+		out = append(out, map[string]any{"id": m["id"], "year": m["year"], "label": m["label"]})
+	}
+	return out
 }

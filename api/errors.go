@@ -35,9 +35,12 @@ var kindCodes = []struct {
 }
 
 // httpCodes maps gRPC codes to HTTP statuses where the gateway's default
-// differs from DESIGN §6 (a refused state change is a conflict, 409).
+// differs from DESIGN §6 (a refused state change is a conflict, 409). xuncha
+// uses RESOURCE_EXHAUSTED only for a request over its size limit, 413; the
+// gateway's 429 would make clients retry it forever.
 var httpCodes = map[codes.Code]int{
 	codes.FailedPrecondition: http.StatusConflict,
+	codes.ResourceExhausted:  http.StatusRequestEntityTooLarge,
 }
 
 // toStatus turns any error into the status a client sees. Domain errors keep
@@ -73,7 +76,7 @@ func toStatus(err error, log *zap.Logger) *status.Status {
 	var unavailable *serviceerror.Unavailable
 	if errors.As(err, &unavailable) {
 		log.Warn("temporal unavailable", zap.Error(err))
-		return status.New(codes.Unavailable, "the workflow service is unavailable; retry later")
+		return status.New(codes.Unavailable, "the workflow service is unavailable; retry later with the same request_id: a retry is safe")
 	}
 	for _, k := range kindCodes {
 		if !errors.Is(err, k.kind) {

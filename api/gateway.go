@@ -36,6 +36,12 @@ func (s *Server) gateway(ctx context.Context, conn *grpc.ClientConn) (http.Handl
 		runtime.WithMetadata(func(context.Context, *http.Request) metadata.MD {
 			return metadata.Pairs(viaGatewayKey, "gateway")
 		}),
+		runtime.WithOutgoingHeaderMatcher(func(key string) (string, bool) {
+			if key == RetryAfterHeader { // set by deadlineInterceptor
+				return "Retry-After", true
+			}
+			return runtime.MetadataHeaderPrefix + key, true
+		}),
 		runtime.WithErrorHandler(errorHandler),
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, marshaler),
 	)
@@ -54,6 +60,10 @@ func (s *Server) gateway(ctx context.Context, conn *grpc.ClientConn) (http.Handl
 		}
 	}
 
+	document, err := openapi.Document()
+	if err != nil {
+		return nil, err
+	}
 	root := http.NewServeMux()
 	root.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -69,7 +79,7 @@ func (s *Server) gateway(ctx context.Context, conn *grpc.ClientConn) (http.Handl
 		}
 		_, _ = w.Write([]byte("ready\n"))
 	})
-	document, err := annotateOpenAPI(openapi.Document)
+	document, err = annotateOpenAPI(document)
 	if err != nil {
 		return nil, err
 	}
@@ -77,7 +87,7 @@ func (s *Server) gateway(ctx context.Context, conn *grpc.ClientConn) (http.Handl
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(document)
 	})
-	root.Handle("/v1/", mux)
+	root.Handle("/v1/", restInput(mux, mux, marshaler))
 	s.evidenceHandler(mux, marshaler).register(root)
 	return s.accessLog(root), nil
 }
@@ -111,9 +121,12 @@ func (s *Server) evidenceHandler(mux *runtime.ServeMux, m runtime.Marshaler) *ev
 	}
 }
 
-// errorHandler writes the gateway's error body and maps FailedPrecondition
-// to 409 Conflict (DESIGN §6); other codes keep the gateway's mapping.
+// errorHandler writes the gateway's error body and maps codes to HTTP
+// statuses where httpCodes says; other codes keep the gateway's mapping. A
+// request the gateway could not read is explained first
+// (explainUnreadRequest).
 func errorHandler(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
+	err = explainUnreadRequest(ctx, r, err)
 	code := status.Code(err)
 	if override, ok := httpCodes[code]; ok {
 		w = &statusOverride{ResponseWriter: w, status: override}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/http"
 	"time"
@@ -47,6 +48,10 @@ type Server struct {
 	// MaxEvidenceBytes is the largest evidence upload accepted (default
 	// DefaultMaxEvidenceBytes, 100 MiB).
 	MaxEvidenceBytes int64
+	// RequestTimeout bounds every API call, gRPC and REST (default
+	// DefaultRequestTimeout, 10 s); past it the caller gets UNAVAILABLE / 503
+	// with Retry-After.
+	RequestTimeout time.Duration
 	// Tips seals the identity of tips' reporters (XUNCHA_TIP_KEY). Required.
 	Tips *tipcrypt.Sealer
 	// WebhookPolicy says which receivers a webhook may name
@@ -70,7 +75,8 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	grpcServer := grpc.NewServer(
 		grpc.ForceServerCodecV2(newBoundaryCodec()),
-		grpc.ChainUnaryInterceptor(s.unaryInterceptor),
+		grpc.MaxRecvMsgSize(MaxRequestBytes),
+		grpc.ChainUnaryInterceptor(s.unaryInterceptor, s.deadlineInterceptor),
 	)
 	xunchav1.RegisterInspectionServiceServer(grpcServer, &InspectionServer{
 		Temporal: s.Temporal, Ledger: s.Ledger, TaskQueue: s.TaskQueue, Log: s.Log,
@@ -91,7 +97,11 @@ func (s *Server) Run(ctx context.Context) error {
 	healthpb.RegisterHealthServer(grpcServer, healthServer)
 	reflection.Register(grpcServer)
 
-	conn, err := grpc.NewClient(loopback(s.GRPCListener.Addr()), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := grpc.NewClient(loopback(s.GRPCListener.Addr()), grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithChainUnaryInterceptor(markForwarded),
+		// Answers of any size reach the REST client: RESOURCE_EXHAUSTED, 413,
+		// is only ever about the request.
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(math.MaxInt32)))
 	if err != nil {
 		return fmt.Errorf("connecting the gateway to the gRPC server: %w", err)
 	}

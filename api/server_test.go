@@ -35,13 +35,18 @@ func TestHealthReadinessAndOpenAPI(t *testing.T) {
 		Swagger string                    `json:"swagger"`
 		Info    struct{ Title string }    `json:"info"`
 		Paths   map[string]map[string]any `json:"paths"`
+		// SecurityDefinitions and the evidence paths come from the
+		// hand-written fragment (api/openapi/handwritten.yaml).
+		SecurityDefinitions map[string]struct{ Name, In string } `json:"securityDefinitions"`
 	}
 	require.NoError(t, json.NewDecoder(resp.Body).Decode(&doc))
 	require.Equal(t, "2.0", doc.Swagger)
 	require.Equal(t, "xuncha API", doc.Info.Title)
-	for _, path := range []string{"/v1/inspections", "/v1/inspections/{id}", "/v1/findings/{id}:refer", "/v1/calendar:deadline", "/v1/escalations"} {
+	for _, path := range []string{"/v1/inspections", "/v1/inspections/{id}", "/v1/findings/{id}:refer", "/v1/calendar:deadline", "/v1/escalations",
+		"/v1/evidence", "/v1/evidence/{id}", "/v1/evidence/{id}/content"} {
 		require.Contains(t, doc.Paths, path)
 	}
+	require.Equal(t, struct{ Name, In string }{"x-xuncha-actor", "header"}, doc.SecurityDefinitions["xunchaActor"])
 }
 
 func TestGRPCHealthAndReflection(t *testing.T) {

@@ -70,6 +70,22 @@ func setup(t testing.TB) *stack {
 // address policy.
 func setupWith(t testing.TB, webhooks *egress.Policy) *stack {
 	t.Helper()
+	return setupStack(t, webhooks, nil)
+}
+
+// setupConfigured is setup with configure applied to the API server before
+// it starts.
+func setupConfigured(t testing.TB, configure func(*api.Server)) *stack {
+	t.Helper()
+	loopback, err := egress.ParseAllowList(egress.LoopbackAllowList)
+	require.NoError(t, err)
+	return setupStack(t, loopback, configure)
+}
+
+// setupStack starts a stack with the webhook policy webhooks and, when set,
+// configure applied to the API server.
+func setupStack(t testing.TB, webhooks *egress.Policy, configure func(*api.Server)) *stack {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	observed, logs := observer.New(zapcore.DebugLevel)
 	log := zap.New(zapcore.NewTee(testenv.Logger(t).Core(), observed))
@@ -95,6 +111,9 @@ func setupWith(t testing.TB, webhooks *egress.Policy) *stack {
 
 	srv := &api.Server{Temporal: tc, Ledger: store, TaskQueue: queue, GRPCListener: grpcL, HTTPListener: httpL,
 		Evidence: &evidence.Store{Dir: t.TempDir()}, Tips: tips, WebhookPolicy: webhooks, Log: log}
+	if configure != nil {
+		configure(srv)
+	}
 	done := make(chan error, 1)
 	go func() { done <- srv.Run(ctx) }()
 

@@ -34,7 +34,10 @@ func (e *NoDataError) Is(target error) bool { return target == ErrNoData }
 // ledger's ID. Label is for people, e.g. "built-in 2026, 国办发明电〔2025〕7号"
 // or "calendar version 3".
 type Version struct {
-	ID    int64  `json:"id"`
+	ID int64 `json:"id"`
+	// Year is the year the version's notice covers, so that a built-in
+	// version (ID 0 for every year) still says which notice it is.
+	Year  int    `json:"year,omitempty"`
 	Label string `json:"label"`
 }
 
@@ -153,11 +156,11 @@ func builtinVersion(n Notice) Version {
 	if n.DocNumber != "" {
 		label += ", " + n.DocNumber
 	}
-	return Version{ID: BuiltinVersionID, Label: label}
+	return Version{ID: BuiltinVersionID, Year: n.Year, Label: label}
 }
 
-// With returns a copy of c in which n's year is n, from version v, whether or
-// not c had that year. c itself is unchanged. It refuses a notice that does not
+// With returns a copy of c in which n's year is n, from version v (its Year
+// set to n's), whether or not c had that year. c itself is unchanged. It refuses a notice that does not
 // pass [Notice.Validate], returning the *ValidationError.
 func (c *Calendar) With(n Notice, v Version) (*Calendar, error) {
 	if err := n.Validate(); err != nil {
@@ -167,6 +170,7 @@ func (c *Calendar) With(n Notice, v Version) (*Calendar, error) {
 	if c != nil {
 		maps.Copy(years, c.years)
 	}
+	v.Year = n.Year
 	years[n.Year] = newYearData(n, v)
 	return &Calendar{years: years}, nil
 }

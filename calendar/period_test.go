@@ -188,6 +188,10 @@ the period ends at 24:00 on 2026-10-13 (Asia/Shanghai), i.e. 2026-10-14 00:00 +0
 
 	dl, err = calendar.Builtin().AddWorkingDays(d("2025-12-30"), 5)
 	require.NoError(t, err)
+	require.Equal(t, []calendar.Version{
+		{ID: calendar.BuiltinVersionID, Year: 2025, Label: "built-in 2025, 国办发明电〔2024〕12号"},
+		{ID: calendar.BuiltinVersionID, Year: 2026, Label: "built-in 2026, 国办发明电〔2025〕7号"},
+	}, dl.Versions)
 	require.Equal(t, `due 2026-01-07: 5 working days after 2025-12-30 (calendar: built-in 2025, 国办发明电〔2024〕12号; built-in 2026, 国办发明电〔2025〕7号)
 skipped 2026-01-01..2026-01-03 New Year's Day
 2026-01-04 Sunday is a working day (New Year's Day make-up)
@@ -412,7 +416,7 @@ func TestWithOverridesAYear(t *testing.T) {
 	require.Equal(t, "2026-10-13", before.Due.String())
 	// 10-09 Fri, 10-11 Sun (make-up), 10-12, 10-13, 10-14.
 	require.Equal(t, "2026-10-14", after.Due.String())
-	require.Equal(t, []calendar.Version{v}, after.Versions)
+	require.Equal(t, []calendar.Version{{ID: 3, Year: 2026, Label: "calendar version 3"}}, after.Versions, "With sets the year")
 	require.Equal(t, "due 2026-10-14: 5 working days after 2026-09-30 (calendar: calendar version 3)", after.Explanation[0])
 	require.Contains(t, after.Explanation, "skipped 10-01..10-08 National Day")
 	require.Contains(t, after.Explanation, "skipped 10-10 weekend")
@@ -462,7 +466,8 @@ func TestDeadlineJSON(t *testing.T) {
 	require.Equal(t, "2025-10-10T00:00:00+08:00", got["due_at"])
 	require.Equal(t, []any{map[string]any{"start": "2025-10-01", "end": "2025-10-08", "reason": "National Day and Mid-Autumn Festival"}}, got["skipped"])
 	require.Equal(t, []any{}, got["makeup_days"])
-	require.Equal(t, []any{map[string]any{"id": float64(0), "label": "built-in 2025, 国办发明电〔2024〕12号"}}, got["versions"])
+	require.Equal(t, []any{map[string]any{"id": float64(0), "year": float64(2025), "label": "built-in 2025, 国办发明电〔2024〕12号"}}, got["versions"],
+		"a built-in version is id 0 with its notice's year")
 	require.Len(t, got["explanation"], 5)
 
 	var back calendar.Deadline

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"time"
 
 	"github.com/spf13/cobra"
 	"go.temporal.io/sdk/client"
@@ -48,6 +49,10 @@ type config struct {
 	// MaxEvidenceBytes is the largest evidence upload accepted
 	// (XUNCHA_EVIDENCE_MAX_BYTES, default 100 MiB).
 	MaxEvidenceBytes int64
+	// RequestTimeout bounds every API call, changes and reads
+	// (XUNCHA_REQUEST_TIMEOUT, default 10s); past it the caller gets 503 /
+	// UNAVAILABLE with Retry-After and may retry with the same request_id.
+	RequestTimeout time.Duration
 	// TipKey seals the identity of tips' reporters: 32 random bytes in
 	// base64 (XUNCHA_TIP_KEY; no default: `server` refuses to start without
 	// it, `dev` creates <data-dir>/tip.key once). It also seals webhook
@@ -81,6 +86,16 @@ func envInt64Or(key string, fallback int64) int64 {
 	return fallback
 }
 
+// envDurationOr reads a duration such as "10s" from key; an unset or
+// unparsable value gives fallback (and the flag's own parsing reports a bad
+// explicit value).
+func envDurationOr(key string, fallback time.Duration) time.Duration {
+	if v, err := time.ParseDuration(os.Getenv(key)); err == nil {
+		return v
+	}
+	return fallback
+}
+
 func (c *config) bindCommon(cmd *cobra.Command) {
 	f := cmd.PersistentFlags()
 	f.StringVar(&c.DatabaseURL, "database-url", envOr("DATABASE_URL", ""), "ledger PostgreSQL URL [DATABASE_URL]")
@@ -95,6 +110,8 @@ func (c *config) bindListen(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.StringVar(&c.GRPCAddr, "grpc-addr", envOr("XUNCHA_GRPC_ADDR", ":9090"), "gRPC listen address [XUNCHA_GRPC_ADDR]")
 	f.StringVar(&c.HTTPAddr, "http-addr", envOr("XUNCHA_HTTP_ADDR", ":8080"), "REST listen address [XUNCHA_HTTP_ADDR]")
+	f.DurationVar(&c.RequestTimeout, "request-timeout", envDurationOr("XUNCHA_REQUEST_TIMEOUT", api.DefaultRequestTimeout),
+		"longest an API call may take before it answers 503 with Retry-After, e.g. 10s [XUNCHA_REQUEST_TIMEOUT]")
 }
 
 // bindEvidence adds the evidence store's flags to a command that serves the

@@ -2,9 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -82,11 +85,11 @@ func runDev(ctx context.Context, cfg *config, dc *devConfig) error {
 	if cfg.EvidenceDir == "" {
 		cfg.EvidenceDir = filepath.Join(dataDir, "evidence")
 	}
-	if err := cfg.devTipKey(dataDir, log); err != nil {
+	// Bind the API ports and check the others first: a taken port is
+	// reported, by its flag, before anything slow starts or is created.
+	if err := checkDevPorts(dc, cfg.DatabaseURL == ""); err != nil {
 		return err
 	}
-	// Bind the API ports first: a taken port is reported before anything
-	// slow starts.
 	grpcL, err := listen("grpc", cfg.GRPCAddr)
 	if err != nil {
 		return err
@@ -121,7 +124,7 @@ func runDev(ctx context.Context, cfg *config, dc *devConfig) error {
 		Log:              log.Named("temporal"),
 	})
 	if err != nil {
-		return err
+		return devPortError(err, dc)
 	}
 	defer func() {
 		c, cancel := stopCtx()
@@ -141,7 +144,7 @@ func runDev(ctx context.Context, cfg *config, dc *devConfig) error {
 			Log:      log.Named("postgres"),
 		})
 		if err != nil {
-			return err
+			return devPortError(err, dc)
 		}
 		defer func() {
 			c, cancel := stopCtx()
@@ -166,12 +169,75 @@ func runDev(ctx context.Context, cfg *config, dc *devConfig) error {
 		return err
 	}
 	defer tc.Close()
+	// Only now that everything started: a failed start leaves no key behind.
+	if err := cfg.devTipKey(dataDir, log); err != nil {
+		return err
+	}
 
 	opts := &devOptions{defaultActor: &who, ready: func() {
 		printBanner(cfg, ts.UIURL(), httpL.Addr().String(), grpcL.Addr().String(), who)
 	}}
 	err = runWith(ctx, cfg, log, store, tc, grpcL, httpL, true, opts)
 	log.Info("stopping")
+	return err
+}
+
+// devPort is a port `xuncha dev` gives one of its private servers, with the
+// flag (and variable) that chooses it.
+type devPort struct {
+	port       int
+	what, flag string
+}
+
+// devPorts are the private servers' ports; PostgreSQL's only when dev starts
+// its own.
+func devPorts(dc *devConfig, privatePostgres bool) []devPort {
+	ports := []devPort{
+		{dc.TemporalPort, "Temporal port", "--temporal-port (XUNCHA_DEV_TEMPORAL_PORT)"},
+		{dc.TemporalUIPort, "Temporal Web UI port", "--temporal-ui-port (XUNCHA_DEV_TEMPORAL_UI_PORT)"},
+	}
+	if privatePostgres {
+		ports = append(ports, devPort{dc.PostgresPort, "PostgreSQL port", "--postgres-port (XUNCHA_DEV_POSTGRES_PORT)"})
+	}
+	return ports
+}
+
+func (p devPort) taken() error {
+	return fmt.Errorf("%s %d on 127.0.0.1 is already in use: stop what uses it or choose another with %s", p.what, p.port, p.flag)
+}
+
+// checkDevPorts reports the first of the private servers' ports that is
+// taken, naming the flag that moves it.
+func checkDevPorts(dc *devConfig, privatePostgres bool) error {
+	for _, p := range devPorts(dc, privatePostgres) {
+		if p.port == 0 {
+			continue // the server picks a free one
+		}
+		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p.port)))
+		if err != nil {
+			return p.taken()
+		}
+		if err := l.Close(); err != nil {
+			return fmt.Errorf("checking the %s %d: %w", p.what, p.port, err)
+		}
+	}
+	return nil
+}
+
+// devPortError names the flag of a port taken between checkDevPorts and a
+// server's start (the servers' own errors name their Config); other errors
+// pass unchanged.
+func devPortError(err error, dc *devConfig) error {
+	ports := devPorts(dc, true)
+	var taken *temporaldev.PortInUseError
+	switch {
+	case errors.As(err, &taken) && taken.Which == temporaldev.FrontendPort:
+		return ports[0].taken()
+	case errors.As(err, &taken) && taken.Which == temporaldev.UIPort:
+		return ports[1].taken()
+	case errors.Is(err, pgserver.ErrPortInUse):
+		return ports[2].taken()
+	}
 	return err
 }
 

@@ -61,6 +61,7 @@ func TestServerAndWorkerCommands(t *testing.T) {
 		`{"name":"丙","role":"MEMBER","rank":"OTHER"},{"name":"丁","role":"MEMBER","rank":"OTHER"}]}}`
 	req, err := http.NewRequest("POST", base+"/v1/inspections", strings.NewReader(body))
 	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set(actor.Header, actor.Actor{Name: "王芳", Role: actor.RoleOffice, Organisation: "省安委办"}.Encode())
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)

@@ -124,6 +124,9 @@ func runWith(ctx context.Context, cfg *config, log *zap.Logger, store *ledger.St
 		log.Info("sealed webhook secrets stored in plaintext", zap.Int("webhooks", n))
 	}
 	if grpcL != nil {
+		if cfg.RequestTimeout <= 0 {
+			return fmt.Errorf("--request-timeout must be positive, not %s", cfg.RequestTimeout)
+		}
 		if blobs, err = cfg.evidenceStore(); err != nil {
 			return err
 		}
@@ -147,6 +150,7 @@ func runWith(ctx context.Context, cfg *config, log *zap.Logger, store *ledger.St
 			HTTPListener:     httpL,
 			Evidence:         blobs,
 			MaxEvidenceBytes: cfg.MaxEvidenceBytes,
+			RequestTimeout:   cfg.RequestTimeout,
 			Tips:             sealer,
 			WebhookPolicy:    webhooks,
 			Log:              log.Named("api"),

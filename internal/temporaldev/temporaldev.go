@@ -55,8 +55,44 @@ const (
 	stopTimeout = 15 * time.Second
 )
 
-// ErrPortInUse is wrapped by the error Start returns when a port is taken.
+// ErrPortInUse is matched by the error Start returns when a port is taken;
+// errors.As gives the *PortInUseError.
 var ErrPortInUse = errors.New("port in use")
+
+// Which ports of the dev server a PortInUseError names.
+const (
+	// FrontendPort is Config.Port, the frontend's gRPC port.
+	FrontendPort = "frontend"
+	// UIPort is Config.UIPort, the Web UI's port.
+	UIPort = "UI"
+)
+
+// PortInUseError reports a port the dev server cannot bind. Its text names
+// the port, not a Config field, so that a command can name its own flag
+// instead. It matches ErrPortInUse.
+type PortInUseError struct {
+	// Which is FrontendPort, UIPort, or "" for a port the server picked.
+	Which string
+	// Port is the taken port, 0 when Which is "".
+	Port int
+	// Output is the tail of the server's output, when the server itself
+	// found the port taken.
+	Output string
+}
+
+func (e *PortInUseError) Error() string {
+	msg := "temporaldev: one of the dev server's ports on 127.0.0.1 is already in use: free it or choose another port"
+	if e.Which != "" {
+		msg = fmt.Sprintf("temporaldev: the %s port %d on 127.0.0.1 is already in use: free it or choose another port", e.Which, e.Port)
+	}
+	if e.Output != "" {
+		msg += "; server output: " + e.Output
+	}
+	return msg
+}
+
+// Is makes errors.Is(err, ErrPortInUse) true.
+func (e *PortInUseError) Is(target error) bool { return target == ErrPortInUse }
 
 // EnsureBinary returns binDir/temporal, first building it with
 // `go install CLIPackage@CLIVersion` (GOBIN=binDir) if it is missing or is
@@ -213,12 +249,12 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		}
 	}
 	if cfg.Port != 0 {
-		if err := checkPortFree(cfg.Port, "frontend port (Config.Port)"); err != nil {
+		if err := checkPortFree(cfg.Port, FrontendPort); err != nil {
 			return nil, err
 		}
 	}
 	if cfg.UIPort != 0 {
-		if err := checkPortFree(cfg.UIPort, "UI port (Config.UIPort)"); err != nil {
+		if err := checkPortFree(cfg.UIPort, UIPort); err != nil {
 			return nil, err
 		}
 	}
@@ -352,14 +388,14 @@ func (s *Server) probe(ctx context.Context, defs []searchattr.Definition) error 
 func (s *Server) startFailure(err error) error {
 	tail := s.out.String()
 	if strings.Contains(tail, "address already in use") {
-		which := "one of its ports"
+		taken := &PortInUseError{Output: childproc.OneLine(tail)}
 		switch {
 		case strings.Contains(tail, "frontend port"):
-			which = fmt.Sprintf("frontend port %d", s.port)
+			taken.Which, taken.Port = FrontendPort, s.port
 		case strings.Contains(tail, "UI port"):
-			which = fmt.Sprintf("UI port %d", s.uiPort)
+			taken.Which, taken.Port = UIPort, s.uiPort
 		}
-		return fmt.Errorf("temporaldev: %s on 127.0.0.1 is already in use (%w): free it or choose another port: %s", which, ErrPortInUse, childproc.OneLine(tail))
+		return taken
 	}
 	return fmt.Errorf("temporaldev: %w; server output: %s", err, childproc.OneLine(tail))
 }
@@ -395,11 +431,12 @@ func (s *Server) stop(ctx context.Context) error {
 	return nil
 }
 
-// checkPortFree reports ErrPortInUse if 127.0.0.1:port cannot be bound.
-func checkPortFree(port int, what string) error {
+// checkPortFree returns a *PortInUseError if 127.0.0.1:port cannot be
+// bound; which is FrontendPort or UIPort.
+func checkPortFree(port int, which string) error {
 	l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
 	if err != nil {
-		return fmt.Errorf("temporaldev: %s %d on 127.0.0.1 is already in use (%w): free it or choose another port", what, port, ErrPortInUse)
+		return &PortInUseError{Which: which, Port: port}
 	}
 	return l.Close()
 }

@@ -158,7 +158,12 @@ func TestTakenPortIsAOneLineError(t *testing.T) {
 	} {
 		_, err = temporaldev.Start(t.Context(), cfg)
 		require.ErrorIs(t, err, temporaldev.ErrPortInUse)
-		require.Contains(t, err.Error(), fmt.Sprintf("port (Config.%s) %d on 127.0.0.1 is already in use", map[bool]string{true: "Port", false: "UIPort"}[cfg.Port != 0], port))
+		which := map[bool]string{true: temporaldev.FrontendPort, false: temporaldev.UIPort}[cfg.Port != 0]
+		var taken *temporaldev.PortInUseError
+		require.ErrorAs(t, err, &taken)
+		require.Equal(t, temporaldev.PortInUseError{Which: which, Port: port}, *taken)
+		require.Contains(t, err.Error(), fmt.Sprintf("the %s port %d on 127.0.0.1 is already in use", which, port))
+		require.NotContains(t, err.Error(), "Config.", "a command names its own flags")
 		require.Contains(t, err.Error(), "free it or choose another port")
 		require.NotContains(t, err.Error(), "\n")
 	}

@@ -1,0 +1,62 @@
+package api
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/xuncha/xuncha/internal/derrors"
+	xunchav1 "github.com/xuncha/xuncha/proto/xuncha/v1"
+)
+
+// TestBodyViolationsAgreeWithProtojson checks the walker against the
+// decoder it explains: a body protojson refuses has a violation, a body it
+// accepts has none.
+func TestBodyViolationsAgreeWithProtojson(t *testing.T) {
+	t.Parallel()
+	md := (&xunchav1.CreateInspectionRequest{}).ProtoReflect().Descriptor()
+	for _, tc := range []struct {
+		body string
+		want []derrors.FieldViolation // nil: protojson accepts the body
+	}{
+		{`{"request_id":"a","inspection":{"kind":"SPECIAL","content_areas":[1,"2"],"team":[{"name":"甲"}],"records":{"a":"b"},"create_time":"2026-11-28T09:30:00Z"}}`, nil},
+		{`{"requestId":"a","inspection":{"plannedStart":"2026-12-01","kind":2,"team_approved":true,"overdue":null}}`, nil},
+		{`{"inspection":{"kind":"ROUTINE"}}`, []derrors.FieldViolation{{Field: "inspection.kind", Rule: `unknown value "ROUTINE": must be one of COMPREHENSIVE, SPECIAL, FOLLOW_UP`}}},
+		{`{"inspection":{"kind":true}}`, []derrors.FieldViolation{{Field: "inspection.kind", Rule: "must be one of COMPREHENSIVE, SPECIAL, FOLLOW_UP"}}},
+		{`{"request_id":"a","extra":1}`, []derrors.FieldViolation{{Field: "extra", Rule: "unknown field"}}},
+		{`{"request_id":{}}`, []derrors.FieldViolation{{Field: "request_id", Rule: "must be a string"}}},
+		{`{"inspection":{"content_areas":[1.5]}}`, []derrors.FieldViolation{{Field: "inspection.content_areas[0]", Rule: "must be an integer"}}},
+		{`{"inspection":{"content_areas":[3000000000]}}`, []derrors.FieldViolation{{Field: "inspection.content_areas[0]", Rule: "must be an integer from -2147483648 to 2147483647"}}},
+		{`{"inspection":{"unit":"430100"}}`, []derrors.FieldViolation{{Field: "inspection.unit", Rule: "must be an object"}}},
+		{`{"inspection":{"overdue":"no"}}`, []derrors.FieldViolation{{Field: "inspection.overdue", Rule: "must be true or false"}}},
+		{`{"inspection":{"update_time":"2026-11-28"}}`, []derrors.FieldViolation{{Field: "inspection.update_time", Rule: "must be an instant in RFC 3339, e.g. 2026-11-28T09:30:00+08:00"}}},
+		{`{"request_id":"a","requestId":"b"}`, []derrors.FieldViolation{{Field: "request_id", Rule: `must be given once, not as both "requestId" and "request_id"`}}},
+		{`{"request_id":"a"} {}`, []derrors.FieldViolation{{Rule: "the request body must hold one JSON object, with nothing after it"}}},
+		{`"a"`, []derrors.FieldViolation{{Rule: "the request body must be a JSON object"}}},
+		{`{"request_id":`, []derrors.FieldViolation{{Rule: "the request body is not valid JSON (it ends too early)"}}},
+	} {
+		got := bodyViolations([]byte(tc.body), md)
+		require.Equal(t, derrors.Violations(tc.want), got, tc.body)
+		err := protojson.Unmarshal([]byte(tc.body), &xunchav1.CreateInspectionRequest{})
+		if tc.want == nil {
+			require.NoError(t, err, "protojson accepts %s", tc.body)
+		} else {
+			require.Error(t, err, "protojson refuses %s", tc.body)
+		}
+	}
+}
+
+func TestQueryViolations(t *testing.T) {
+	t.Parallel()
+	md := (&xunchav1.ListInspectionsRequest{}).ProtoReflect().Descriptor()
+	got := queryViolations(map[string][]string{
+		"stage": {"BOGUS"}, "kind": {"SPECIAL"}, "year": {"2026", "2027"}, "page_size": {"ten"}, "unknown": {"x"},
+	}, md, nil)
+	require.Equal(t, derrors.Violations{
+		{Field: "page_size", Rule: "must be an integer"},
+		{Field: "stage", Rule: `unknown value "BOGUS": must be one of PLANNED, NOTIFIED, STATIONED, ONSITE_ENDED, REPORTED, REVIEWED, APPROVED, FEEDBACK_GIVEN, RECTIFICATION_REPORTED, CLOSED, CANCELLED`},
+		{Field: "year", Rule: "must be given once"},
+	}, got)
+	require.Empty(t, queryViolations(map[string][]string{"stage": {"PLANNED"}, "kind": {"2"}, "pageSize": {"10"}}, md, nil))
+}

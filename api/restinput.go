@@ -1,0 +1,214 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
+
+	"github.com/xuncha/xuncha/internal/derrors"
+)
+
+// MaxRequestBytes is the largest request the API reads: a gRPC message, or
+// a REST body on the gateway (4 MiB). Evidence uploads (POST /v1/evidence)
+// have their own limit, Server.MaxEvidenceBytes.
+const MaxRequestBytes = 4 << 20
+
+// restRequest follows one REST request through the gateway, so that the
+// error handler can explain a request the gateway could not read.
+type restRequest struct {
+	// body is what the gateway read of the request body.
+	body bytes.Buffer
+	// tooLarge is set when the body passed MaxRequestBytes.
+	tooLarge bool
+	// forwarded is set once the gateway called the gRPC method: an error
+	// after that is the method's, not the gateway's.
+	forwarded bool
+}
+
+type restRequestKey struct{}
+
+// restRequestFrom returns the request's tracker, or nil outside restInput.
+func restRequestFrom(ctx context.Context) *restRequest {
+	rr, _ := ctx.Value(restRequestKey{}).(*restRequest)
+	return rr
+}
+
+// trackedBody keeps a copy of what is read and notices the size limit.
+type trackedBody struct {
+	io.ReadCloser
+	req *restRequest
+}
+
+func (b *trackedBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	b.req.body.Write(p[:n])
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		b.req.tooLarge = true
+	}
+	return n, err
+}
+
+// markForwarded is the gateway connection's client interceptor: it records
+// that the request was read and the gRPC method called.
+func markForwarded(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+	if rr := restRequestFrom(ctx); rr != nil {
+		rr.forwarded = true
+	}
+	return invoker(ctx, method, req, reply, cc, opts...)
+}
+
+// restInput guards the gateway's routes: a body must be JSON
+// (415 otherwise) and at most MaxRequestBytes (413 otherwise); what the
+// gateway then reads is kept so that errorHandler can explain a body or a
+// query it could not decode.
+func restInput(next http.Handler, mux *runtime.ServeMux, m runtime.Marshaler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hasBody := r.ContentLength != 0 && r.Body != nil && r.Body != http.NoBody
+		if hasBody && (r.Method == http.MethodPost || r.Method == http.MethodPut || r.Method == http.MethodPatch) {
+			if err := checkJSONContentType(r.Header.Get("Content-Type")); err != nil {
+				errorHandler(r.Context(), mux, m, w, r, &runtime.HTTPStatusError{HTTPStatus: http.StatusUnsupportedMediaType, Err: err})
+				return
+			}
+		}
+		if r.ContentLength > MaxRequestBytes {
+			errorHandler(r.Context(), mux, m, w, r, requestTooLarge())
+			return
+		}
+		rr := &restRequest{}
+		r = r.WithContext(context.WithValue(r.Context(), restRequestKey{}, rr))
+		if r.Body != nil {
+			r.Body = &trackedBody{ReadCloser: http.MaxBytesReader(w, r.Body, MaxRequestBytes), req: rr}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// checkJSONContentType accepts application/json, with no charset or UTF-8.
+func checkJSONContentType(contentType string) error {
+	const rule = "must be application/json (optionally with charset=utf-8)"
+	if contentType == "" {
+		return badRequest("Content-Type", rule+": the header is missing")
+	}
+	mediaType, params, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		return badRequest("Content-Type", rule+": the header is not a media type")
+	}
+	if mediaType != "application/json" {
+		return badRequest("Content-Type", fmt.Sprintf("%s, not %s", rule, mediaType))
+	}
+	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
+		return badRequest("Content-Type", fmt.Sprintf("%s, not charset=%s", rule, cs))
+	}
+	return nil
+}
+
+// badRequest is an InvalidArgument status naming one field and its rule.
+func badRequest(field, rule string) error {
+	return withDetails(status.New(codes.InvalidArgument, field+": "+rule), derrors.Invalid(field, "%s", rule)).Err()
+}
+
+// requestTooLarge is the answer to a request over MaxRequestBytes: gRPC
+// RESOURCE_EXHAUSTED, HTTP 413 (httpCodes).
+func requestTooLarge() error {
+	s := status.New(codes.ResourceExhausted, fmt.Sprintf(
+		"the request body is larger than the limit of %d bytes (%d MiB); evidence files go to POST /v1/evidence",
+		MaxRequestBytes, MaxRequestBytes>>20))
+	if d, err := s.WithDetails(&errdetails.ErrorInfo{Reason: "REQUEST_TOO_LARGE", Domain: errorDomain,
+		Metadata: map[string]string{"limit_bytes": strconv.Itoa(MaxRequestBytes)}}); err == nil {
+		s = d
+	}
+	return s.Err()
+}
+
+// pathParamError matches the gateway's messages about a path parameter.
+var pathParamError = regexp.MustCompile(`^(?:type mismatch, parameter: |missing parameter )([a-z0-9_.]+)`)
+
+// explainUnreadRequest replaces the gateway's own error about a REST
+// request it could not read (its parser's text, camelCase names, no
+// details) with RESOURCE_EXHAUSTED for a body over the limit or with
+// google.rpc.BadRequest field violations in the API's field names. Errors
+// of the gRPC methods themselves pass unchanged.
+func explainUnreadRequest(ctx context.Context, r *http.Request, err error) error {
+	rr := restRequestFrom(r.Context())
+	if rr == nil || rr.forwarded || status.Code(err) != codes.InvalidArgument {
+		return err
+	}
+	if !rr.tooLarge && r.Body != nil {
+		// Read the rest, within the limit, to see the whole body.
+		_, _ = io.Copy(io.Discard, r.Body)
+	}
+	if rr.tooLarge {
+		return requestTooLarge()
+	}
+	inv := &derrors.InvalidError{}
+	if md := requestDescriptor(ctx); md != nil {
+		if rr.body.Len() > 0 {
+			inv.Violations = bodyViolations(rr.body.Bytes(), md)
+		}
+		if len(inv.Violations) == 0 {
+			inv.Violations = queryViolations(r.URL.Query(), md, pathParamNames(ctx))
+		}
+		if m := pathParamError.FindStringSubmatch(status.Convert(err).Message()); len(inv.Violations) == 0 && m != nil {
+			if fd, name := fieldByQueryKey(md, m[1]); fd != nil {
+				inv.Violations = append(inv.Violations, derrors.FieldViolation{Field: name, Rule: kindRule(fd)})
+			}
+		}
+	}
+	if len(inv.Violations) == 0 {
+		// Never the parser's text: it names fields in camelCase and Go terms.
+		inv.Violations = append(inv.Violations, derrors.FieldViolation{
+			Rule: "the request could not be read: check field names and value types against /openapi.json"})
+	}
+	return withDetails(status.New(codes.InvalidArgument, inv.Error()), inv).Err()
+}
+
+// requestDescriptor is the request message of the gateway route being
+// served, from its gRPC method name.
+func requestDescriptor(ctx context.Context) protoreflect.MessageDescriptor {
+	method, ok := runtime.RPCMethod(ctx) // "/xuncha.v1.InspectionService/CreateInspection"
+	if !ok {
+		return nil
+	}
+	name := protoreflect.FullName(strings.ReplaceAll(strings.TrimPrefix(method, "/"), "/", "."))
+	d, err := protoregistry.GlobalFiles.FindDescriptorByName(name)
+	if err != nil {
+		return nil
+	}
+	md, ok := d.(protoreflect.MethodDescriptor)
+	if !ok {
+		return nil
+	}
+	return md.Input()
+}
+
+// pathParamPattern matches a {name} or {name=...} of a path pattern.
+var pathParamPattern = regexp.MustCompile(`\{([^}=]+)`)
+
+// pathParamNames lists the {names} in the route's path pattern.
+func pathParamNames(ctx context.Context) []string {
+	pattern, ok := runtime.HTTPPathPattern(ctx)
+	if !ok {
+		return nil
+	}
+	var names []string
+	for _, m := range pathParamPattern.FindAllStringSubmatch(pattern, -1) {
+		names = append(names, m[1])
+	}
+	return names
+}

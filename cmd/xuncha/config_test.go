@@ -1,0 +1,36 @@
+package main
+
+import (
+	"testing"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/stretchr/testify/require"
+
+	"github.com/xuncha/xuncha/api"
+)
+
+func TestRequestTimeoutFlag(t *testing.T) {
+	tests := []struct {
+		name string
+		env  string
+		args []string
+		want time.Duration
+	}{
+		{"default", "", nil, api.DefaultRequestTimeout},
+		{"environment", "3s", nil, 3 * time.Second},
+		{"flag wins", "3s", []string{"--request-timeout", "1500ms"}, 1500 * time.Millisecond},
+		{"unparsable environment keeps the default", "soon", nil, api.DefaultRequestTimeout},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("XUNCHA_REQUEST_TIMEOUT", tc.env)
+			for _, newCmd := range []func(*config) *cobra.Command{newServerCmd, newDevCmd} {
+				cfg := &config{}
+				cmd := newCmd(cfg)
+				require.NoError(t, cmd.ParseFlags(tc.args))
+				require.Equal(t, tc.want, cfg.RequestTimeout, cmd.Name())
+			}
+		})
+	}
+}

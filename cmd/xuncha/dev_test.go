@@ -1,0 +1,68 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"path/filepath"
+	"strconv"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/xuncha/xuncha/internal/childproc"
+	"github.com/xuncha/xuncha/internal/pgserver"
+	"github.com/xuncha/xuncha/internal/temporaldev"
+)
+
+// TestDevReportsATakenPortByItsFlag checks that `xuncha dev` names the flag
+// and variable of a taken port (not a Config field of the package that
+// starts the server) and that the failed start leaves no tip key behind.
+func TestDevReportsATakenPortByItsFlag(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer taken.Close()
+	port := strconv.Itoa(taken.Addr().(*net.TCPAddr).Port)
+	free := func() string {
+		p, err := childproc.FreePort()
+		require.NoError(t, err)
+		return strconv.Itoa(p)
+	}
+	for _, tc := range []struct{ flag, want string }{
+		{"--temporal-port", "Temporal port " + port + " on 127.0.0.1 is already in use: stop what uses it or choose another with --temporal-port (XUNCHA_DEV_TEMPORAL_PORT)"},
+		{"--temporal-ui-port", "Temporal Web UI port " + port + " on 127.0.0.1 is already in use: stop what uses it or choose another with --temporal-ui-port (XUNCHA_DEV_TEMPORAL_UI_PORT)"},
+		{"--postgres-port", "PostgreSQL port " + port + " on 127.0.0.1 is already in use: stop what uses it or choose another with --postgres-port (XUNCHA_DEV_POSTGRES_PORT)"},
+	} {
+		t.Run(tc.flag, func(t *testing.T) {
+			t.Setenv("XUNCHA_TIP_KEY", "")
+			dataDir := filepath.Join(t.TempDir(), "data")
+			ports := map[string]string{"--temporal-port": free(), "--temporal-ui-port": free(), "--postgres-port": free()}
+			ports[tc.flag] = port
+			args := []string{"dev", "--data-dir", dataDir, "--bin-dir", t.TempDir(), "--log-level", "error",
+				"--http-addr", "127.0.0.1:0", "--grpc-addr", "127.0.0.1:0"}
+			for flag, p := range ports {
+				args = append(args, flag, p)
+			}
+			_, err := run(t, args...)
+			require.EqualError(t, err, tc.want)
+			require.NoFileExists(t, filepath.Join(dataDir, "tip.key"))
+		})
+	}
+}
+
+// TestDevPortErrorNamesTheFlag covers a port taken after the check, while
+// the server starts: the servers' errors are given the flags' names too.
+func TestDevPortErrorNamesTheFlag(t *testing.T) {
+	dc := &devConfig{TemporalPort: 7301, TemporalUIPort: 7302, PostgresPort: 7303}
+	for _, tc := range []struct {
+		err  error
+		want string
+	}{
+		{&temporaldev.PortInUseError{Which: temporaldev.FrontendPort, Port: 7301}, "--temporal-port (XUNCHA_DEV_TEMPORAL_PORT)"},
+		{&temporaldev.PortInUseError{Which: temporaldev.UIPort, Port: 7302}, "--temporal-ui-port (XUNCHA_DEV_TEMPORAL_UI_PORT)"},
+		{fmt.Errorf("pgserver: port 7303 on 127.0.0.1 is already in use (%w)", pgserver.ErrPortInUse), "--postgres-port (XUNCHA_DEV_POSTGRES_PORT)"},
+	} {
+		require.ErrorContains(t, devPortError(tc.err, dc), tc.want)
+	}
+	other := fmt.Errorf("something else")
+	require.Equal(t, other, devPortError(other, dc))
+}
