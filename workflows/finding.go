@@ -226,7 +226,7 @@ func (w *finding) apply(ctx workflow.Context, next ledger.Finding, e ledger.Even
 	next.UpdatedAt = e.OccurredAt
 	actx := workflow.WithActivityOptions(ctx, ledgerActivityOptions)
 	if err := workflow.ExecuteActivity(actx, acts.ApplyFindingChange, activities.FindingChangeInput{Finding: next, Event: e}).Get(ctx, nil); err != nil {
-		return fmt.Errorf("writing %s of %s to the ledger: %w", e.Action, w.subject(), err)
+		return ledgerFailure(fmt.Sprintf("writing %s of %s to the ledger", e.Action, w.subject()), err)
 	}
 	w.row = next
 	w.publish(ctx)
