@@ -115,13 +115,12 @@ func dataExceptionReason(code string) string {
 	return "the ledger refused a value of the change as invalid data (SQLSTATE " + code + ")"
 }
 
-// ledgerError is what an activity returns for an error of a ledger call made
+// LedgerError is what an activity returns for an error of a ledger call made
 // for what (e.g. `applying diagnose to finding "f-1"`): nil for nil; a
 // retryable error with context for a transient failure; a non-retryable
 // Temporal application error of the derrors kind for a permanent one, whose
-// message names what was refused but not the SQL or the database's text
-// (those go to the log).
-func (a *Activities) ledgerError(what string, err error) error {
+// message names what was refused but not the SQL or the database's text.
+func LedgerError(what string, err error) error {
 	if err == nil {
 		return nil
 	}
@@ -132,9 +131,15 @@ func (a *Activities) ledgerError(what string, err error) error {
 	case f.Domain:
 		return refusal(fmt.Errorf("%s: %w", what, err))
 	}
-	if a.Log != nil {
+	return derrors.ToTemporal(derrors.New(f.Kind, "%s: %s", what, f.Reason))
+}
+
+// ledgerError is LedgerError that also logs a permanent database refusal
+// with the database's own text, which clients never see.
+func (a *Activities) ledgerError(what string, err error) error {
+	if f := ClassifyLedgerError(err); err != nil && !f.Retry && !f.Domain && a.Log != nil {
 		a.Log.Error("ledger refused a change permanently; not retried", zap.String("what", what),
 			zap.String("sqlstate", f.SQLState), zap.Error(err))
 	}
-	return derrors.ToTemporal(derrors.New(f.Kind, "%s: %s", what, f.Reason))
+	return LedgerError(what, err)
 }

@@ -4,13 +4,16 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
@@ -35,6 +38,22 @@ type fakeLedger struct {
 	calendar    *calendar.Calendar
 	policy      ledger.EscalationPolicy
 	interviews  []InterviewInput
+	// attempts counts ApplyFindingChange calls by event action.
+	attempts map[string]int
+}
+
+// refuseLikePostgres answers what PostgreSQL answers for a text value with
+// a NUL byte: SQLSTATE 22021 (character_not_in_repertoire).
+func refuseLikePostgres(v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	if strings.Contains(string(b), `\u0000`) {
+		return fmt.Errorf("updating the row: %w", &pgconn.PgError{Severity: "ERROR", Code: "22021",
+			Message: `invalid byte sequence for encoding "UTF8": 0x00`})
+	}
+	return nil
 }
 
 func (f *fakeLedger) appendEvent(e ledger.Event) {
@@ -85,7 +104,7 @@ func newHarness(t *testing.T) *harness {
 	env := suite.NewTestWorkflowEnvironment()
 	env.SetStartTime(start)
 	env.RegisterActivity(&activities.Activities{})
-	fl := &fakeLedger{eventKeys: map[string]bool{}, calendar: calendar.Builtin(), policy: ledger.DefaultEscalationPolicy(), subscribers: []string{"wh-1"}}
+	fl := &fakeLedger{eventKeys: map[string]bool{}, attempts: map[string]int{}, calendar: calendar.Builtin(), policy: ledger.DefaultEscalationPolicy(), subscribers: []string{"wh-1"}}
 	env.OnActivity(acts.RecordFinding, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.RecordFindingInput) (activities.RecordFindingResult, error) {
 			fl.mu.Lock()
@@ -98,6 +117,10 @@ func newHarness(t *testing.T) *harness {
 		func(_ context.Context, in activities.FindingChangeInput) error {
 			fl.mu.Lock()
 			defer fl.mu.Unlock()
+			fl.attempts[in.Event.Action]++
+			if err := refuseLikePostgres(in); err != nil {
+				return activities.LedgerError(fmt.Sprintf("applying %s to finding %q", in.Event.Action, in.Finding.ID), err)
+			}
 			if in.Finding.Version > fl.row.Version {
 				fl.row = in.Finding
 			}
@@ -478,4 +501,48 @@ func TestFindingRefusedChangesRecordNothing(t *testing.T) {
 	require.Equal(t, "due", invalid.Violations[0].Field)
 
 	require.Equal(t, []string{"record", "list", ActionDiagnose, ActionClassify, ActionWithdraw}, h.fl.actions())
+}
+
+// TestFindingPoisonedChangeIsRefusedAndTheNextOneWorks sends a diagnosis the
+// ledger can never store (a NUL byte, which PostgreSQL refuses): the update
+// is refused at once — one attempt, no retries — with a non-retryable
+// INVALID_ARGUMENT, the workflow's state stays as it was, and the next
+// changes (a good diagnosis, then a withdrawal) go through.
+func TestFindingPoisonedChangeIsRefusedAndTheNextOneWorks(t *testing.T) {
+	h := newHarness(t)
+	poisoned := diagnosis()
+	poisoned.RequestID = "d0"
+	poisoned.Diagnosis.Cause = "仓储管理\x00制度未落实"
+	bad := h.update(time.Hour, ActionDiagnose, "d0", poisoned)
+	var afterBad FindingState
+	var answeredWithinASecond bool
+	h.env.RegisterDelayedCallback(func() {
+		afterBad = h.query()
+		answeredWithinASecond = bad.done
+	}, time.Hour+time.Second)
+	good := h.update(2*time.Hour, ActionDiagnose, "d1", diagnosis())
+	wd := h.update(3*time.Hour, ActionWithdraw, "w1", WithdrawInput{RequestID: "w1", Actor: office, Reason: "重复记录"})
+	h.run(newFinding(SeverityGeneral))
+
+	require.True(t, bad.done)
+	require.NoError(t, bad.rejected, "the validator does not look into the ledger")
+	require.Error(t, bad.failed)
+	require.True(t, answeredWithinASecond, "the refusal came at once, not after retries")
+	var app *temporal.ApplicationError
+	require.ErrorAs(t, bad.failed, &app)
+	require.True(t, app.NonRetryable())
+	refusal := derrors.FromTemporal(bad.failed)
+	require.ErrorIs(t, refusal, derrors.ErrInvalidArgument)
+	require.Contains(t, refusal.Error(), `applying diagnose to finding "f-1"`)
+	require.Contains(t, refusal.Error(), "NUL byte")
+	require.NotContains(t, refusal.Error(), "invalid byte sequence", "the database's text is not for clients")
+	require.Equal(t, 2, h.fl.attempts[ActionDiagnose], "one attempt for the refused diagnosis, one for the good one")
+
+	require.Equal(t, FindingListed, afterBad.Finding.Stage, "the refused change left the state as it was")
+	require.Nil(t, afterBad.Finding.Diagnosis)
+	requireDone(t, good, wd)
+	require.Equal(t, "仓储管理制度未落实", good.state.Finding.Diagnosis.Cause)
+	require.Equal(t, FindingWithdrawn, wd.state.Finding.Stage)
+	require.Equal(t, []string{"record", "list", ActionDiagnose, ActionWithdraw}, h.fl.actions())
+	require.Equal(t, 4, h.fl.row.Version, "versions count only the changes written")
 }
