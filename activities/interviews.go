@@ -75,3 +75,30 @@ func (a *Activities) EscalateInterview(ctx context.Context, in EscalateInterview
 		zap.Int("deadline_seq", esc.DeadlineSeq), zap.String("escalation", esc.ID))
 	return EscalateResult{Escalation: esc}, nil
 }
+
+// ProposedInterviewsInput names a subject ("finding/<id>" or
+// "inspection/<id>") and who proposed its interviews (LADDER, TEAM,
+// OFFICE).
+type ProposedInterviewsInput struct {
+	Subject string `json:"subject"`
+	Source  string `json:"source"`
+}
+
+// InterviewIDsResult lists interview IDs.
+type InterviewIDsResult struct {
+	IDs []string `json:"ids"`
+}
+
+// ProposedInterviews lists, sorted, the interviews about a subject from a
+// source that are still PROPOSED (not approved), so that a finding or an
+// inspection that ends can cancel those its ladder proposed.
+func (a *Activities) ProposedInterviews(ctx context.Context, in ProposedInterviewsInput) (InterviewIDsResult, error) {
+	ids, err := a.Ledger.ProposedInterviews(ctx, in.Subject, in.Source)
+	if err != nil {
+		return InterviewIDsResult{}, a.ledgerError(fmt.Sprintf("listing the proposed interviews of %s", in.Subject), err)
+	}
+	if ids == nil {
+		ids = []string{}
+	}
+	return InterviewIDsResult{IDs: ids}, nil
+}

@@ -40,6 +40,10 @@ type fakeLedger struct {
 	interviews  []InterviewInput
 	// attempts counts ApplyFindingChange calls by event action.
 	attempts map[string]int
+	// sendUpdate answers the SendUpdate activity (nil: it is accepted);
+	// sent lists what it was asked.
+	sendUpdate func(activities.SendUpdateInput) activities.SendUpdateResult
+	sent       []activities.SendUpdateInput
 }
 
 // refuseLikePostgres answers what PostgreSQL answers for a text value with
@@ -163,6 +167,28 @@ func newHarness(t *testing.T) *harness {
 			defer fl.mu.Unlock()
 			fl.deliveries = append(fl.deliveries, in)
 			return nil
+		})
+	env.OnActivity(acts.ProposedInterviews, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.ProposedInterviewsInput) (activities.InterviewIDsResult, error) {
+			fl.mu.Lock()
+			defer fl.mu.Unlock()
+			ids := []string{}
+			for _, iv := range fl.interviews {
+				if iv.Subject == in.Subject && in.Source == InterviewSourceLadder {
+					ids = append(ids, LadderInterviewID(iv.Subject, iv.DeadlineSeq))
+				}
+			}
+			return activities.InterviewIDsResult{IDs: ids}, nil
+		})
+	env.OnActivity(acts.SendUpdate, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.SendUpdateInput) (activities.SendUpdateResult, error) {
+			fl.mu.Lock()
+			defer fl.mu.Unlock()
+			fl.sent = append(fl.sent, in)
+			if fl.sendUpdate == nil {
+				return activities.SendUpdateResult{}, nil
+			}
+			return fl.sendUpdate(in), nil
 		})
 	// Interviews the ladder proposes are child workflows of their own
 	// (tested in interview_test.go); here only their proposal is recorded.
@@ -545,4 +571,78 @@ func TestFindingPoisonedChangeIsRefusedAndTheNextOneWorks(t *testing.T) {
 	require.Equal(t, FindingWithdrawn, wd.state.Finding.Stage)
 	require.Equal(t, []string{"record", "list", ActionDiagnose, ActionWithdraw}, h.fl.actions())
 	require.Equal(t, 4, h.fl.row.Version, "versions count only the changes written")
+}
+
+// withdrawAfterTheLadder runs a finding whose rectification deadline is
+// missed past the ladder's interview step, then withdrawn.
+func withdrawAfterTheLadder(t *testing.T, h *harness) *result {
+	t.Helper()
+	h.update(time.Hour, ActionDiagnose, "d1", diagnosis())
+	h.update(2*time.Hour, ActionClassify, "c1", ClassifyInput{RequestID: "c1", Actor: leader, Dispositions: []string{"RECTIFY"}})
+	h.update(3*time.Hour, ActionRefer, "r1", referral("r1", "2026-03-02", ""))
+	// The interview is proposed at the end of 2026-04-10 (TestFindingEscalationLadder).
+	wd := h.update(shanghai("2026-04-15 10:00").Sub(start), ActionWithdraw, "w1", WithdrawInput{RequestID: "w1", Actor: office, Reason: "合并到其他问题"})
+	h.run(newFinding(SeverityGeneral))
+	requireDone(t, wd)
+	require.Len(t, h.fl.interviews, 1, "the ladder proposed an interview")
+	require.Len(t, h.fl.escalations, 3)
+	return wd
+}
+
+// TestFindingWithdrawnAfterTheLadderEndsCleanly withdraws an overdue
+// finding whose ladder proposed an interview: it is overdue no more (state,
+// ledger row), and the proposal is cancelled by the system, saying why.
+func TestFindingWithdrawnAfterTheLadderEndsCleanly(t *testing.T) {
+	h := newHarness(t)
+	wd := withdrawAfterTheLadder(t, h)
+
+	require.Equal(t, FindingWithdrawn, wd.state.Finding.Stage)
+	require.False(t, wd.state.Finding.Overdue)
+	require.False(t, h.fl.row.Overdue, "the ledger row is not overdue")
+	require.Equal(t, 1, h.fl.row.MissedDeadlines, "the miss stays as history")
+
+	require.Len(t, h.fl.sent, 1)
+	sent := h.fl.sent[0]
+	require.Equal(t, InterviewWorkflowID(LadderInterviewID("finding/f-1", 1)), sent.WorkflowID)
+	require.Equal(t, ActionCancelInterview, sent.UpdateName)
+	require.Equal(t, UpdateID(ActionCancelInterview, "finding/f-1/withdraw"), sent.UpdateID)
+	var cancel CancelInterviewInput
+	require.NoError(t, json.Unmarshal(sent.Args, &cancel))
+	require.Equal(t, CancelInterviewInput{RequestID: "finding/f-1/withdraw", Actor: actor.System,
+		Reason: "cancelled: finding f-1 was withdrawn", OnlyProposed: true}, cancel)
+	require.NoError(t, cancel.Validate())
+}
+
+// TestFindingWithdrawnBeforeTheChangeKeepsItsProposals replays the branch
+// of histories recorded before versionEndCancelsProposals: the withdrawal
+// still clears the overdue mark, but sends nothing to the interviews.
+func TestFindingWithdrawnBeforeTheChangeKeepsItsProposals(t *testing.T) {
+	h := newHarness(t)
+	h.env.OnGetVersion(versionEndCancelsProposals, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+	wd := withdrawAfterTheLadder(t, h)
+	require.False(t, wd.state.Finding.Overdue)
+	require.Empty(t, h.fl.sent, "no cancellation on the old branch")
+}
+
+// TestFindingClosedCancelsNothingApproved closes a finding whose ladder's
+// interview was approved meanwhile: the interview refuses the system's
+// cancellation and goes ahead; the close succeeds.
+func TestFindingClosedCancelsNothingApproved(t *testing.T) {
+	h := newHarness(t)
+	h.fl.sendUpdate = func(in activities.SendUpdateInput) activities.SendUpdateResult {
+		return activities.SendUpdateResult{Refused: in.WorkflowID + " is APPROVED, no longer a proposal"}
+	}
+	h.update(time.Hour, ActionDiagnose, "d1", diagnosis())
+	h.update(2*time.Hour, ActionClassify, "c1", ClassifyInput{RequestID: "c1", Actor: leader, Dispositions: []string{"RECTIFY"}})
+	h.update(3*time.Hour, ActionRefer, "r1", referral("r1", "2026-03-02", ""))
+	rep := h.update(shanghai("2026-04-15 10:00").Sub(start), ActionReportRectification, "p1", rectification("p1"))
+	acc := h.update(shanghai("2026-04-16 10:00").Sub(start), ActionVerify, "v1", VerifyInput{RequestID: "v1", Actor: office, Accept: true})
+	h.run(newFinding(SeverityGeneral))
+	requireDone(t, rep, acc)
+	require.Equal(t, FindingClosed, acc.state.Finding.Stage)
+	require.False(t, acc.state.Finding.Overdue)
+	require.Len(t, h.fl.sent, 1, "the close asked the ladder's interview to cancel")
+	var cancel CancelInterviewInput
+	require.NoError(t, json.Unmarshal(h.fl.sent[0].Args, &cancel))
+	require.Equal(t, "cancelled: finding f-1 was closed", cancel.Reason)
 }

@@ -206,17 +206,32 @@ func (w *inspection) close(ctx workflow.Context, in ApproveInput) error {
 	sum.DeadlinesMissed += w.row.MissedDeadlines
 	n := w.next(StageClosed)
 	n.Summary = &sum
-	return w.apply(ctx, n, ledger.Event{Action: ActionClose, Actor: in.Actor, Note: in.Note, Data: dataJSON(sum)})
+	n.Overdue = false
+	if err := w.apply(ctx, n, ledger.Event{Action: ActionClose, Actor: in.Actor, Note: in.Note, Data: dataJSON(sum)}); err != nil {
+		return err
+	}
+	w.ended(ctx, "closed", ActionClose)
+	return nil
 }
 
 func (w *inspection) cancel(ctx workflow.Context, in CancelInput) error {
 	n := w.next(StageCancelled)
 	n.CancelReason = in.Reason
+	// A cancelled inspection owes no report: it is no longer overdue.
+	n.Overdue = false
 	if err := w.apply(ctx, n, ledger.Event{Action: ActionCancel, Actor: in.Actor, Note: in.Reason}); err != nil {
 		return err
 	}
 	w.deadline.stop()
+	w.ended(ctx, "cancelled", ActionCancel)
 	return nil
+}
+
+// ended finishes what the inspection's end (how: "closed", "cancelled")
+// makes moot: the interviews its ladder proposed that nobody approved.
+func (w *inspection) ended(ctx workflow.Context, how, action string) {
+	cancelProposedInterviews(ctx, w.subject(), fmt.Sprintf("inspection %s was %s", w.row.ID, how),
+		w.subject()+"/"+action, ladderInterviewIDs(w.subject(), w.escalations))
 }
 
 func (w *inspection) startLadder(ctx workflow.Context, rule activities.DeadlineRule, resolved activities.ResolvedDeadline, fired map[string]bool) {

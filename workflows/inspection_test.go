@@ -193,16 +193,15 @@ func newInspectionHarness(t *testing.T) *inspectionHarness {
 		func(_ context.Context, in activities.InspectionFindingsInput) (activities.FindingIDsResult, error) {
 			return activities.FindingIDsResult{IDs: []string{"f-1", "f-2"}}, nil
 		})
-	h.env.OnActivity(acts.SendUpdate, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.SendUpdateInput) (activities.SendUpdateResult, error) {
-			h.imu.Lock()
-			defer h.imu.Unlock()
-			h.updatesSent = append(h.updatesSent, in)
-			if in.WorkflowID == "finding/f-2" {
-				return activities.SendUpdateResult{Refused: "finding/f-2: refer is not allowed in stage WITHDRAWN"}, nil
-			}
-			return activities.SendUpdateResult{}, nil
-		})
+	fl.sendUpdate = func(in activities.SendUpdateInput) activities.SendUpdateResult {
+		h.imu.Lock()
+		defer h.imu.Unlock()
+		h.updatesSent = append(h.updatesSent, in)
+		if in.WorkflowID == "finding/f-2" {
+			return activities.SendUpdateResult{Refused: "finding/f-2: refer is not allowed in stage WITHDRAWN"}
+		}
+		return activities.SendUpdateResult{}
+	}
 	h.env.OnActivity(acts.FindingCounts, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, _ activities.InspectionFindingsInput) (ledger.InspectionSummary, error) {
 			h.imu.Lock()

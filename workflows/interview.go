@@ -114,7 +114,9 @@ var interviewRoles = map[string][]string{
 	ActionHoldInterview:           {actor.RoleOffice, actor.RoleCommittee},
 	ActionReportInterviewFollowUp: {actor.RoleUnit, actor.RoleOffice},
 	ActionCloseInterview:          {actor.RoleOffice, actor.RoleCommittee},
-	ActionCancelInterview:         {actor.RoleOffice},
+	// The system cancels a proposal whose finding or inspection ended
+	// (CancelInterviewInput.OnlyProposed).
+	ActionCancelInterview: {actor.RoleOffice, actor.RoleSystem},
 }
 
 // CheckInterviewRole refuses an actor whose role may not take the action.
@@ -288,6 +290,10 @@ type CancelInterviewInput struct {
 	Actor     actor.Actor `json:"actor"`
 	// Reason is InterviewActionRequest.note, required.
 	Reason string `json:"reason"`
+	// OnlyProposed cancels only an interview nobody approved yet: its
+	// subject ended, so the proposal is moot, but an approved interview
+	// goes ahead. The system's cancellations always set it.
+	OnlyProposed bool `json:"only_proposed,omitempty"`
 }
 
 // Validate checks the fields; names are InterviewActionRequest's.
@@ -296,6 +302,25 @@ func (in CancelInterviewInput) Validate() error {
 	ValidateRequestID(&v, "request_id", in.RequestID)
 	requireText(&v, "note", in.Reason, 5000)
 	return v.Err()
+}
+
+// checkCancel adds to the cancel's field checks that a cancellation of a
+// proposal only (OnlyProposed, as the system sends when the subject ends)
+// finds the interview still PROPOSED, and that the system cancels nothing
+// else.
+func (w *interview) checkCancel(in CancelInterviewInput) error {
+	if err := in.Validate(); err != nil {
+		return err
+	}
+	if in.Actor.Role == actor.RoleSystem && !in.OnlyProposed {
+		return fmt.Errorf("the system cancels only interviews not yet approved: %w", derrors.ErrPermissionDenied)
+	}
+	if in.OnlyProposed && w.row.Stage != InterviewProposed {
+		return &derrors.StageError{Reason: "INTERVIEW_NOT_PROPOSED", Subject: w.subject(), Action: ActionCancelInterview,
+			Stage: w.row.Stage, Allowed: AllowedInterviewActions(w.row.Stage),
+			Message: fmt.Sprintf("%s is %s, no longer a proposal: it goes ahead unless the office cancels it", w.subject(), w.row.Stage)}
+	}
+	return nil
 }
 
 // InterviewSearchAttributes are set when an interview workflow starts.
@@ -463,7 +488,7 @@ func (w *interview) registerHandlers(ctx workflow.Context) error {
 			return in.Actor, true, in.Validate()
 		}, w.close)},
 		{ActionCancelInterview, registerChange(ctx, w, ActionCancelInterview, func(in CancelInterviewInput) (actor.Actor, bool, error) {
-			return in.Actor, true, in.Validate()
+			return in.Actor, true, w.checkCancel(in)
 		}, w.cancel)},
 	}
 	for _, h := range handlers {

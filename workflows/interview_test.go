@@ -486,3 +486,43 @@ func TestInterviewCalendarChangeMovesFollowUpDeadline(t *testing.T) {
 	require.Equal(t, ledger.StepOverdue, h.fl.escalations[1].Step)
 	require.True(t, want.Due.End().Equal(h.fl.escalations[1].FiredAt), "overdue fired at %s", h.fl.escalations[1].FiredAt)
 }
+
+// TestInterviewProposalCancelledWhenItsSubjectEnds sends the cancellation a
+// withdrawn finding sends its ladder's proposal: the system may cancel a
+// PROPOSED interview (recorded with the reason), nothing approved, and
+// nothing without OnlyProposed.
+func TestInterviewProposalCancelledWhenItsSubjectEnds(t *testing.T) {
+	ended := CancelInterviewInput{RequestID: "finding/f-1/withdraw", Actor: actor.System,
+		Reason: "cancelled: finding f-1 was withdrawn", OnlyProposed: true}
+	t.Run("proposed", func(t *testing.T) {
+		h := newIvHarness(t)
+		plain := ended
+		plain.RequestID, plain.OnlyProposed = "x0", false
+		bySystem := h.update(ivStart.Add(time.Minute), ActionCancelInterview, "x0", plain)
+		cancel := h.update(ivStart.Add(time.Hour), ActionCancelInterview, ended.RequestID, ended)
+		h.run(newInterviewInput())
+		require.ErrorIs(t, derrors.FromTemporal(bySystem.rejected), derrors.ErrPermissionDenied)
+		requireAnswered(t, cancel)
+		require.Equal(t, InterviewCancelled, cancel.state.Interview.Stage)
+		require.Equal(t, []string{"propose", ActionCancelInterview}, h.fl.actions())
+		e := h.fl.events[1]
+		require.Equal(t, "cancelled: finding f-1 was withdrawn", e.Note)
+		require.Equal(t, actor.System, e.Actor)
+		require.Equal(t, InterviewProposed, e.StageBefore)
+		require.Equal(t, "cancelled: finding f-1 was withdrawn", h.fl.row("iv-1").CancelReason)
+	})
+	t.Run("approved", func(t *testing.T) {
+		h := newIvHarness(t)
+		approve := h.update(ivStart.Add(time.Minute), ActionApproveInterview, "a1", ApproveInterviewInput{RequestID: "a1", Actor: ivCommittee})
+		refused := h.update(ivStart.Add(time.Hour), ActionCancelInterview, ended.RequestID, ended)
+		byOffice := h.update(ivStart.Add(2*time.Hour), ActionCancelInterview, "x1", CancelInterviewInput{RequestID: "x1", Actor: office, Reason: "测试结束"})
+		h.run(newInterviewInput())
+		requireAnswered(t, approve, byOffice)
+		var stage *derrors.StageError
+		require.ErrorAs(t, derrors.FromTemporal(refused.rejected), &stage)
+		require.Equal(t, "INTERVIEW_NOT_PROPOSED", stage.Reason)
+		require.Equal(t, InterviewApproved, stage.Stage)
+		require.Equal(t, []string{"propose", ActionApproveInterview, ActionCancelInterview}, h.fl.actions())
+		require.Equal(t, "测试结束", h.fl.events[2].Note, "only the office's cancellation was recorded")
+	})
+}
