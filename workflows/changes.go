@@ -112,15 +112,21 @@ func changeEvent(ctx workflow.Context, e ledger.Event, subjectType, id, before, 
 // the domain error the activity refused with — a non-retryable refusal such
 // as data PostgreSQL will never accept (activities.ClassifyLedgerError) —
 // so that the Update is refused with its kind and message; an
-// derrors.ErrUnavailable when the activity's retries ran out; else err with
+// derrors.ErrUnavailable when the activity's retries ran out (its schedule-
+// to-close window, ledgerRetryWindow, passed); else err with
 // context. The caller leaves its state as it was: nothing was written.
 func ledgerFailure(what string, err error) error {
 	var app *temporal.ApplicationError
-	if errors.As(err, &app) && slices.Contains(derrors.NonRetryableTypes, app.Type()) {
+	hasApp := errors.As(err, &app)
+	if hasApp && slices.Contains(derrors.NonRetryableTypes, app.Type()) {
 		return derrors.FromTemporal(err)
 	}
+	// A timeout, or a retryable failure that came back at all, means the
+	// retry policy gave up: the window passed (the server says
+	// RETRY_STATE_TIMEOUT; the test environment says nothing).
 	var timeout *temporal.TimeoutError
-	if errors.As(err, &timeout) {
+	var activityErr *temporal.ActivityError
+	if errors.As(err, &activityErr) && (errors.As(err, &timeout) || (hasApp && !app.NonRetryable())) {
 		return derrors.New(derrors.ErrUnavailable, "%s: the ledger could not be written in time; retry later", what)
 	}
 	return fmt.Errorf("%s: %w", what, err)

@@ -3,6 +3,7 @@ package workflows
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -44,6 +45,8 @@ type fakeLedger struct {
 	// sent lists what it was asked.
 	sendUpdate func(activities.SendUpdateInput) activities.SendUpdateResult
 	sent       []activities.SendUpdateInput
+	// down makes ApplyFindingChange fail as when the database is away.
+	down bool
 }
 
 // refuseLikePostgres answers what PostgreSQL answers for a text value with
@@ -122,6 +125,9 @@ func newHarness(t *testing.T) *harness {
 			fl.mu.Lock()
 			defer fl.mu.Unlock()
 			fl.attempts[in.Event.Action]++
+			if fl.down {
+				return activities.LedgerError("applying "+in.Event.Action, errors.New("dial tcp 127.0.0.1:5432: connect: connection refused"))
+			}
 			if err := refuseLikePostgres(in); err != nil {
 				return activities.LedgerError(fmt.Sprintf("applying %s to finding %q", in.Event.Action, in.Finding.ID), err)
 			}
@@ -645,4 +651,40 @@ func TestFindingClosedCancelsNothingApproved(t *testing.T) {
 	var cancel CancelInterviewInput
 	require.NoError(t, json.Unmarshal(h.fl.sent[0].Args, &cancel))
 	require.Equal(t, "cancelled: finding f-1 was closed", cancel.Reason)
+}
+
+// TestFindingChangeGivesUpWhenTheLedgerStaysAway keeps the database away
+// longer than the ledger activities retry: the change is retried with
+// backoff, then answers UNAVAILABLE instead of holding the workflow for
+// ever; once the database is back the next change goes through.
+func TestFindingChangeGivesUpWhenTheLedgerStaysAway(t *testing.T) {
+	h := newHarness(t)
+	var answered time.Time
+	var failed error
+	h.env.RegisterDelayedCallback(func() {
+		h.fl.mu.Lock()
+		h.fl.down = true
+		h.fl.mu.Unlock()
+		h.env.UpdateWorkflow(ActionDiagnose, UpdateID(ActionDiagnose, "d0"), &testsuite.TestUpdateCallback{
+			OnAccept: func() {},
+			OnReject: func(err error) { t.Errorf("diagnosis rejected: %v", err) },
+			OnComplete: func(_ any, err error) {
+				answered, failed = h.env.Now(), err
+				h.fl.mu.Lock()
+				h.fl.down = false
+				h.fl.mu.Unlock()
+			},
+		}, diagnosis())
+	}, time.Hour)
+	good := h.update(2*time.Hour, ActionDiagnose, "d1", diagnosis())
+	wd := h.update(3*time.Hour, ActionWithdraw, "w1", WithdrawInput{RequestID: "w1", Actor: office, Reason: "测试结束"})
+	h.run(newFinding(SeverityGeneral))
+
+	require.ErrorIs(t, derrors.FromTemporal(failed), derrors.ErrUnavailable, "%v", failed)
+	waited := answered.Sub(start.Add(time.Hour))
+	require.GreaterOrEqual(t, waited, ledgerRetryWindow-time.Minute, "retried for the whole window")
+	require.LessOrEqual(t, waited, ledgerRetryWindow+time.Minute, "and no longer")
+	require.Greater(t, h.fl.attempts[ActionDiagnose], 10, "retried with backoff")
+	requireDone(t, good, wd)
+	require.Equal(t, []string{"record", "list", ActionDiagnose, ActionWithdraw}, h.fl.actions())
 }

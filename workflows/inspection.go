@@ -368,9 +368,13 @@ var ledgerActivityOptions = workflow.ActivityOptions{
 	StartToCloseTimeout:    30 * time.Second,
 	ScheduleToCloseTimeout: ledgerRetryWindow,
 	RetryPolicy: &temporal.RetryPolicy{
-		InitialInterval:        time.Second,
-		BackoffCoefficient:     2,
-		MaximumInterval:        30 * time.Second,
+		InitialInterval:    time.Second,
+		BackoffCoefficient: 2,
+		MaximumInterval:    30 * time.Second,
+		// The same bound in attempts (waits of 1, 2, 4, 8, 16 s, then 30 s:
+		// 25 attempts span about 10 minutes), stated so that no default
+		// decides it — Temporal's test environment caps unset attempts at 10.
+		MaximumAttempts:        25,
 		NonRetryableErrorTypes: derrors.NonRetryableTypes,
 	},
 }
