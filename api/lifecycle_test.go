@@ -132,6 +132,12 @@ func TestWithdrawnOverdueFindingEndsCleanly(t *testing.T) {
 	require.Equal(t, why, last.Note)
 	require.Equal(t, actor.System, last.Actor)
 	require.Equal(t, "CANCELLED", s.searchAttribute(workflows.InterviewWorkflowID(interviewID), "XunchaStage"))
+
+	// Both histories, with the cancellation, replay against the code (and
+	// are what XUNCHA_RECORD_HISTORIES=1 records for the replay test).
+	s.awaitClosed(id)
+	s.replayHistory("finding-withdrawn-after-ladder", workflows.FindingWorkflowID(id))
+	s.replayHistory("interview-cancelled-by-withdrawal", workflows.InterviewWorkflowID(interviewID))
 }
 
 // TestCalendarLoadRedatesRunningInterview holds an interview, then loads a
