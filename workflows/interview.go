@@ -369,6 +369,13 @@ func ProposeInterviewFromLadder(ctx workflow.Context, in InterviewInput) error {
 	if err := in.Validate(); err != nil {
 		return err
 	}
+	if workflow.GetVersion(ctx, versionLadderInterviewOutlivesLadder, workflow.DefaultVersion, 1) >= 1 {
+		// The proposal is the office's to decide now: stopping the ladder
+		// (a rectification report, a withdrawal, a re-dated deadline) must
+		// not cancel the interview's workflow behind the ledger's back.
+		// Its cancel func is dropped on purpose: nothing cancels the child.
+		ctx, _ = workflow.NewDisconnectedContext(ctx)
+	}
 	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
 		WorkflowID:            InterviewWorkflowID(in.ID),
 		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
@@ -461,9 +468,45 @@ func (w *interview) run(ctx workflow.Context) (InterviewResult, error) {
 	if err := workflow.Await(ctx, func() bool {
 		return !InterviewOpen(w.row.Stage) && workflow.AllHandlersFinished(ctx) && w.deliveries == 0
 	}); err != nil {
+		if temporal.IsCanceledError(err) {
+			w.recordCancellation(ctx)
+		}
 		return InterviewResult{}, err
 	}
 	return InterviewResult{Stage: w.row.Stage}, nil
+}
+
+// Change IDs (workflow.GetVersion) of the interview lifecycle.
+const (
+	// versionLadderInterviewOutlivesLadder starts a ladder's interview in a
+	// disconnected context: before it, stopping the ladder cancelled the
+	// interview's workflow.
+	versionLadderInterviewOutlivesLadder = "ladder-interview-outlives-ladder"
+	// versionInterviewRecordsCancellation makes a cancelled interview
+	// workflow record CANCELLED in the ledger before it ends.
+	versionInterviewRecordsCancellation = "interview-records-cancellation"
+)
+
+// recordCancellation writes CANCELLED to the ledger when the interview's
+// workflow itself is cancelled (an operator, or a ladder that proposed it
+// before versionLadderInterviewOutlivesLadder and stopped), so that the
+// ledger does not show a proposal nobody can act on any more.
+func (w *interview) recordCancellation(ctx workflow.Context) {
+	dctx, cancel := workflow.NewDisconnectedContext(ctx)
+	defer cancel()
+	if workflow.GetVersion(dctx, versionInterviewRecordsCancellation, workflow.DefaultVersion, 1) == workflow.DefaultVersion ||
+		!w.recorded || !InterviewOpen(w.row.Stage) {
+		return
+	}
+	next := w.row
+	next.Stage = InterviewCancelled
+	next.CancelReason = "cancelled: the interview's workflow was cancelled"
+	next.Overdue = false
+	if err := w.apply(dctx, next, ledger.Event{Key: "workflow-cancelled", Action: ActionCancelInterview, Actor: actor.System,
+		Note: next.CancelReason}); err != nil {
+		workflow.GetLogger(ctx).Error("recording the cancellation failed", "interview", w.row.ID, "error", err)
+	}
+	w.deadline.stop()
 }
 
 func (w *interview) registerHandlers(ctx workflow.Context) error {

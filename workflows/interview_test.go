@@ -526,3 +526,56 @@ func TestInterviewProposalCancelledWhenItsSubjectEnds(t *testing.T) {
 		require.Equal(t, "测试结束", h.fl.events[2].Note, "only the office's cancellation was recorded")
 	})
 }
+
+// stoppingLadderParent stands for a lifecycle whose ladder proposes an
+// interview from its own goroutine and is then stopped (a rectification
+// report, a withdrawal), as ladder.stop cancels the ladder's context.
+func stoppingLadderParent(ctx workflow.Context, in InterviewInput) error {
+	lctx, stop := workflow.WithCancel(ctx)
+	proposed := workflow.NewChannel(ctx)
+	workflow.Go(lctx, func(ctx workflow.Context) {
+		if err := ProposeInterviewFromLadder(ctx, in); err != nil {
+			workflow.GetLogger(ctx).Error("proposing failed", "error", err)
+		}
+		proposed.Send(ctx, true)
+		_ = workflow.Sleep(ctx, 24*time.Hour) // the ladder waits for its next step
+	})
+	proposed.Receive(ctx, nil)
+	if err := workflow.Sleep(ctx, time.Minute); err != nil { // the interview records itself
+		return err
+	}
+	stop()
+	return workflow.Sleep(ctx, time.Hour)
+}
+
+// TestLadderInterviewOutlivesTheLadder stops the ladder that proposed an
+// interview: the interview stays a proposal for the office to decide. On the
+// branch of histories from before versionLadderInterviewOutlivesLadder the
+// stop cancels the interview's workflow, which then records CANCELLED
+// (versionInterviewRecordsCancellation) instead of leaving a PROPOSED row
+// nobody can act on.
+func TestLadderInterviewOutlivesTheLadder(t *testing.T) {
+	in := InterviewInput{Subject: "finding/f-7", UnitCode: "430100", DeadlineSeq: 1, Reason: "整改报告逾期5个工作日仍未报送"}
+	run := func(t *testing.T, h *ivHarness) {
+		h.env.RegisterWorkflow(stoppingLadderParent)
+		h.env.SetDetachedChildWait(false)
+		h.env.ExecuteWorkflow(stoppingLadderParent, in)
+		require.True(t, h.env.IsWorkflowCompleted())
+		require.NoError(t, h.env.GetWorkflowError())
+	}
+	t.Run("now", func(t *testing.T) {
+		h := newIvHarness(t)
+		run(t, h)
+		require.Equal(t, InterviewProposed, h.fl.row("finding-f-7-1").Stage)
+		require.Equal(t, []string{"propose"}, h.fl.actions())
+	})
+	t.Run("before", func(t *testing.T) {
+		h := newIvHarness(t)
+		h.env.OnGetVersion(versionLadderInterviewOutlivesLadder, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+		run(t, h)
+		row := h.fl.row("finding-f-7-1")
+		require.Equal(t, InterviewCancelled, row.Stage, "the cancelled workflow says so in the ledger")
+		require.Equal(t, "cancelled: the interview's workflow was cancelled", row.CancelReason)
+		require.Equal(t, []string{"propose", ActionCancelInterview}, h.fl.actions())
+	})
+}
