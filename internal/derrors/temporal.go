@@ -20,8 +20,9 @@ const (
 )
 
 // ToTemporal turns a domain error into a non-retryable Temporal
-// application error (ErrUnavailable into a retryable one) whose type names the kind and whose details carry the
-// structure (field violations, stage refusal).
+// application error (ErrUnavailable into a retryable one) whose type names
+// the kind and whose details carry the structure (field violations, stage
+// refusal).
 func ToTemporal(err error) error {
 	if err == nil {
 		return nil
