@@ -377,8 +377,11 @@ func (w *finding) withdraw(ctx workflow.Context, in WithdrawInput) error {
 	if err := w.apply(ctx, next, ledger.Event{Action: ActionWithdraw, Actor: in.Actor, Note: in.Reason}); err != nil {
 		return err
 	}
-	w.deadline.stop()
+	// The proposals are cancelled, saying why, before the ladder stops: an
+	// interview a ladder proposed before versionLadderInterviewOutlivesLadder
+	// is cancelled by the stop too, and would only say "workflow cancelled".
 	w.ended(ctx, "withdrawn", ActionWithdraw)
+	w.deadline.stop()
 	return nil
 }
 

@@ -222,8 +222,9 @@ func (w *inspection) cancel(ctx workflow.Context, in CancelInput) error {
 	if err := w.apply(ctx, n, ledger.Event{Action: ActionCancel, Actor: in.Actor, Note: in.Reason}); err != nil {
 		return err
 	}
-	w.deadline.stop()
+	// Before the ladder stops, as for a withdrawn finding.
 	w.ended(ctx, "cancelled", ActionCancel)
+	w.deadline.stop()
 	return nil
 }
 
