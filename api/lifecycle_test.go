@@ -185,3 +185,46 @@ func TestCalendarLoadRedatesRunningInterview(t *testing.T) {
 	require.Equal(t, want.Due, row.FollowUpDeadline.Due)
 	require.Equal(t, "HELD", row.Stage)
 }
+
+// TestCancelledOverdueInspectionEndsCleanly misses an inspection's report
+// deadline past the ladder's interview step, then cancels the inspection:
+// it is overdue nowhere any more, and the proposed interview is CANCELLED
+// saying why.
+func TestCancelledOverdueInspectionEndsCleanly(t *testing.T) {
+	s := setup(t)
+	id := s.createInspection()
+	subject := "inspection/" + id
+	// On-site work ended 20 days ago: the report deadline and the five
+	// working days after it have passed, so the ladder runs at once.
+	s.inspectionStep(id, "endOnsite", teamLeader, map[string]any{"request_id": rid(t, "end"),
+		"onsite_ended_on": today().AddDays(-20).String()}, "ONSITE_ENDED")
+	var interviewID string
+	require.Eventually(t, func() bool {
+		code, list := s.do("GET", "/v1/interviews?subject="+url.QueryEscape(subject), nil, nil)
+		ivs, _ := list["interviews"].([]any)
+		if code != http.StatusOK || len(ivs) != 1 {
+			return false
+		}
+		iv := ivs[0].(map[string]any)
+		interviewID, _ = iv["id"].(string)
+		return iv["stage"] == "PROPOSED" && iv["source"] == "LADDER"
+	}, 30*time.Second, 200*time.Millisecond, "the ladder proposes an interview")
+	code, got := s.do("GET", "/v1/inspections/"+id, nil, nil)
+	require.Equal(t, http.StatusOK, code, "%v", got)
+	require.Equal(t, true, got["overdue"], "overdue before the cancellation")
+	require.Equal(t, true, s.searchAttribute(workflows.InspectionWorkflowID(id), "XunchaOverdue"))
+
+	s.inspectionStep(id, "cancel", office, map[string]any{"request_id": rid(t, "cancel"), "reason": "汛期改期"}, "CANCELLED")
+
+	code, got = s.do("GET", "/v1/inspections/"+id, nil, nil)
+	require.Equal(t, http.StatusOK, code, "%v", got)
+	require.NotEqual(t, true, got["overdue"])
+	row, err := s.Ledger.GetInspection(t.Context(), id)
+	require.NoError(t, err)
+	require.False(t, row.Overdue)
+	require.Equal(t, false, s.searchAttribute(workflows.InspectionWorkflowID(id), "XunchaOverdue"))
+	iv, err := s.Ledger.GetInterview(t.Context(), interviewID)
+	require.NoError(t, err)
+	require.Equal(t, "CANCELLED", iv.Stage)
+	require.Equal(t, fmt.Sprintf("cancelled: inspection %s was cancelled", id), iv.CancelReason)
+}
