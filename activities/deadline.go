@@ -138,7 +138,7 @@ type ResolveDeadlineInput struct {
 func (a *Activities) ResolveDeadline(ctx context.Context, in ResolveDeadlineInput) (ResolvedDeadline, error) {
 	r, err := LoadResolver(ctx, a.Ledger)
 	if err != nil {
-		return ResolvedDeadline{}, err
+		return ResolvedDeadline{}, a.ledgerError("reading the calendar and the escalation policy", err)
 	}
 	res, err := r.Resolve(in.Rule)
 	return res, refusal(err)

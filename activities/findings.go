@@ -44,7 +44,7 @@ type RecordFindingResult struct {
 func (a *Activities) RecordFinding(ctx context.Context, in RecordFindingInput) (RecordFindingResult, error) {
 	number, err := a.Ledger.RecordFinding(ctx, in.Finding, in.EventKey)
 	if err != nil {
-		return RecordFindingResult{}, derrors.ToTemporal(fmt.Errorf("recording finding %q: %w", in.Finding.ID, err))
+		return RecordFindingResult{}, a.ledgerError(fmt.Sprintf("recording finding %q", in.Finding.ID), err)
 	}
 	a.Log.Info("ledger: finding recorded", zap.String("finding", in.Finding.ID),
 		zap.String("inspection", in.Finding.InspectionID), zap.String("ledger_number", number))
@@ -62,7 +62,7 @@ type FindingChangeInput struct {
 // ApplyFindingChange writes one change of a finding.
 func (a *Activities) ApplyFindingChange(ctx context.Context, in FindingChangeInput) error {
 	if err := a.Ledger.ApplyFindingChange(ctx, in.Finding, in.Event); err != nil {
-		return derrors.ToTemporal(fmt.Errorf("applying %s to finding %q: %w", in.Event.Action, in.Finding.ID, err))
+		return a.ledgerError(fmt.Sprintf("applying %s to finding %q", in.Event.Action, in.Finding.ID), err)
 	}
 	a.Log.Info("ledger: finding changed", zap.String("finding", in.Finding.ID), zap.String("action", in.Event.Action),
 		zap.String("stage", in.Finding.Stage), zap.Int("version", in.Finding.Version))
@@ -88,8 +88,8 @@ type EscalateResult struct {
 func (a *Activities) Escalate(ctx context.Context, in EscalateInput) (EscalateResult, error) {
 	esc, err := a.Ledger.RecordEscalation(ctx, in.Escalation, in.Finding, in.Event)
 	if err != nil {
-		return EscalateResult{}, derrors.ToTemporal(fmt.Errorf("recording escalation %s of %s: %w",
-			in.Escalation.Step, in.Escalation.Subject, err))
+		return EscalateResult{}, a.ledgerError(fmt.Sprintf("recording escalation %s of %s",
+			in.Escalation.Step, in.Escalation.Subject), err)
 	}
 	a.Log.Info("ledger: escalation recorded", zap.String("subject", esc.Subject), zap.String("step", esc.Step),
 		zap.Int("deadline_seq", esc.DeadlineSeq), zap.String("escalation", esc.ID))
@@ -279,11 +279,11 @@ type OpenDeadlinesResult struct {
 func (a *Activities) OpenDeadlines(ctx context.Context) (OpenDeadlinesResult, error) {
 	ids, err := a.Ledger.OpenDeadlineWorkflows(ctx)
 	if err != nil {
-		return OpenDeadlinesResult{}, derrors.ToTemporal(err)
+		return OpenDeadlinesResult{}, a.ledgerError("listing running deadlines", err)
 	}
 	interviews, err := a.Ledger.OpenInterviewDeadlines(ctx)
 	if err != nil {
-		return OpenDeadlinesResult{}, derrors.ToTemporal(err)
+		return OpenDeadlinesResult{}, a.ledgerError("listing running interview deadlines", err)
 	}
 	ids = append(ids, interviews...)
 	slices.Sort(ids)

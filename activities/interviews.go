@@ -6,7 +6,6 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/ledger"
 )
 
@@ -22,7 +21,7 @@ type RecordInterviewInput struct {
 // non-retryable refusal.
 func (a *Activities) RecordInterview(ctx context.Context, in RecordInterviewInput) error {
 	if err := a.Ledger.CreateInterview(ctx, in.Interview, in.Event); err != nil {
-		return derrors.ToTemporal(fmt.Errorf("recording interview %q: %w", in.Interview.ID, err))
+		return a.ledgerError(fmt.Sprintf("recording interview %q", in.Interview.ID), err)
 	}
 	a.Log.Info("ledger: interview proposed", zap.String("interview", in.Interview.ID),
 		zap.String("subject", in.Interview.Subject), zap.String("unit", in.Interview.UnitCode),
@@ -41,7 +40,7 @@ type InterviewChangeInput struct {
 // ApplyInterviewChange writes one change of an interview.
 func (a *Activities) ApplyInterviewChange(ctx context.Context, in InterviewChangeInput) error {
 	if err := a.Ledger.ApplyInterviewChange(ctx, in.Interview, in.Event); err != nil {
-		return derrors.ToTemporal(fmt.Errorf("applying %s to interview %q: %w", in.Event.Action, in.Interview.ID, err))
+		return a.ledgerError(fmt.Sprintf("applying %s to interview %q", in.Event.Action, in.Interview.ID), err)
 	}
 	a.Log.Info("ledger: interview changed", zap.String("interview", in.Interview.ID), zap.String("action", in.Event.Action),
 		zap.String("stage", in.Interview.Stage), zap.Int("version", in.Interview.Version))
@@ -65,14 +64,41 @@ func (a *Activities) EscalateInterview(ctx context.Context, in EscalateInterview
 	in.Event.SubjectType, in.Event.SubjectID = ledger.SubjectInterview, in.Interview.ID
 	esc, err := a.Ledger.RecordEscalation(ctx, in.Escalation, ledger.Finding{}, in.Event)
 	if err != nil {
-		return EscalateResult{}, derrors.ToTemporal(fmt.Errorf("recording escalation %s of %s: %w",
-			in.Escalation.Step, in.Escalation.Subject, err))
+		return EscalateResult{}, a.ledgerError(fmt.Sprintf("recording escalation %s of %s",
+			in.Escalation.Step, in.Escalation.Subject), err)
 	}
 	if err := a.Ledger.ApplyInterviewChange(ctx, in.Interview, ledger.Event{}); err != nil {
-		return EscalateResult{}, derrors.ToTemporal(fmt.Errorf("marking interview %q after %s: %w",
-			in.Interview.ID, in.Escalation.Step, err))
+		return EscalateResult{}, a.ledgerError(fmt.Sprintf("marking interview %q after %s",
+			in.Interview.ID, in.Escalation.Step), err)
 	}
 	a.Log.Info("ledger: escalation recorded", zap.String("subject", esc.Subject), zap.String("step", esc.Step),
 		zap.Int("deadline_seq", esc.DeadlineSeq), zap.String("escalation", esc.ID))
 	return EscalateResult{Escalation: esc}, nil
+}
+
+// ProposedInterviewsInput names a subject ("finding/<id>" or
+// "inspection/<id>") and who proposed its interviews (LADDER, TEAM,
+// OFFICE).
+type ProposedInterviewsInput struct {
+	Subject string `json:"subject"`
+	Source  string `json:"source"`
+}
+
+// InterviewIDsResult lists interview IDs.
+type InterviewIDsResult struct {
+	IDs []string `json:"ids"`
+}
+
+// ProposedInterviews lists, sorted, the interviews about a subject from a
+// source that are still PROPOSED (not approved), so that a finding or an
+// inspection that ends can cancel those its ladder proposed.
+func (a *Activities) ProposedInterviews(ctx context.Context, in ProposedInterviewsInput) (InterviewIDsResult, error) {
+	ids, err := a.Ledger.ProposedInterviews(ctx, in.Subject, in.Source)
+	if err != nil {
+		return InterviewIDsResult{}, a.ledgerError(fmt.Sprintf("listing the proposed interviews of %s", in.Subject), err)
+	}
+	if ids == nil {
+		ids = []string{}
+	}
+	return InterviewIDsResult{IDs: ids}, nil
 }

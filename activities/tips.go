@@ -2,8 +2,7 @@ package activities
 
 import (
 	"context"
-
-	"github.com/xuncha/xuncha/internal/derrors"
+	"fmt"
 )
 
 // Tips never pass through Temporal: the API writes them to the ledger
@@ -26,7 +25,7 @@ type UntriagedTipsResult struct {
 func (a *Activities) UntriagedTips(ctx context.Context, in UntriagedTipsInput) (UntriagedTipsResult, error) {
 	ids, err := a.Ledger.UntriagedTips(ctx, in.InspectionID)
 	if err != nil {
-		return UntriagedTipsResult{}, derrors.ToTemporal(err)
+		return UntriagedTipsResult{}, a.ledgerError(fmt.Sprintf("listing untriaged tips of inspection %q", in.InspectionID), err)
 	}
 	if ids == nil {
 		ids = []string{}

@@ -23,6 +23,9 @@ const SubjectInterview = "interview"
 // runs; the workflows own the full list of stages.
 const interviewStageHeld = "HELD"
 
+// interviewStageProposed is the stage of an interview not yet approved.
+const interviewStageProposed = "PROPOSED"
+
 // Interview is an interview's ledger row: the projection of its workflow's
 // state. The workflow carries it (JSON) as its state and activities write it
 // whole.
@@ -265,6 +268,25 @@ func (s *Store) OpenInterviewDeadlines(ctx context.Context) ([]string, error) {
 	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	if err != nil {
 		return nil, fmt.Errorf("listing interviews with a running deadline: %w", err)
+	}
+	return ids, nil
+}
+
+const proposedInterviews = `
+SELECT id FROM interviews WHERE subject = $1 AND source = $2 AND stage = $3 ORDER BY id`
+
+// ProposedInterviews returns the IDs of the interviews about subject
+// ("finding/<id>" or "inspection/<id>") proposed by source (e.g. LADDER)
+// and not yet approved (stage PROPOSED), sorted: those a subject's end
+// makes moot.
+func (s *Store) ProposedInterviews(ctx context.Context, subject, source string) ([]string, error) {
+	rows, err := s.pool.Query(ctx, proposedInterviews, subject, source, interviewStageProposed)
+	if err != nil {
+		return nil, fmt.Errorf("listing the proposed interviews of %s: %w", subject, err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("listing the proposed interviews of %s: %w", subject, err)
 	}
 	return ids, nil
 }

@@ -2,6 +2,7 @@ package ledger_test
 
 import (
 	"encoding/json"
+	"os"
 	"testing"
 	"time"
 
@@ -308,4 +309,56 @@ func TestTipLifecycle(t *testing.T) {
 	require.Error(t, fx.exec(t, `UPDATE tips SET reporter_ciphertext = NULL WHERE id = 'tip-1'`))
 	require.Error(t, fx.exec(t, `UPDATE tips SET content = 'x' WHERE id = 'tip-1'`))
 	require.Error(t, fx.exec(t, `DELETE FROM tips`))
+}
+
+func TestProposedInterviews(t *testing.T) {
+	t.Parallel()
+	fx := setup(t)
+	tests := []struct {
+		id, subject, source, stage string
+	}{
+		{"iv-ladder-2", "finding/f-1", "LADDER", "PROPOSED"},
+		{"iv-ladder-1", "finding/f-1", "LADDER", "PROPOSED"},
+		{"iv-approved", "finding/f-1", "LADDER", "APPROVED"},
+		{"iv-team", "finding/f-1", "TEAM", "PROPOSED"},
+		{"iv-other", "finding/f-2", "LADDER", "PROPOSED"},
+	}
+	for _, tt := range tests {
+		iv := newInterview(tt.id, tt.subject, march)
+		iv.Source = tt.source
+		require.NoError(t, fx.store.CreateInterview(t.Context(), iv, ledger.Event{Key: "propose/" + tt.id, Action: "propose", Actor: office, OccurredAt: march}))
+		if tt.stage != iv.Stage {
+			iv.Stage, iv.Version = tt.stage, 2
+			require.NoError(t, fx.store.ApplyInterviewChange(t.Context(), iv, ledger.Event{}))
+		}
+	}
+	ids, err := fx.store.ProposedInterviews(t.Context(), "finding/f-1", "LADDER")
+	require.NoError(t, err)
+	require.Equal(t, []string{"iv-ladder-1", "iv-ladder-2"}, ids)
+	ids, err = fx.store.ProposedInterviews(t.Context(), "inspection/i-9", "LADDER")
+	require.NoError(t, err)
+	require.Empty(t, ids)
+}
+
+func TestMigrationClearsOverdueOfFinishedLifecycles(t *testing.T) {
+	t.Parallel()
+	fx := setup(t)
+	for _, tt := range []struct {
+		id, stage string
+		overdue   bool
+	}{{"iv-cancelled", "CANCELLED", false}, {"iv-held", "HELD", true}} {
+		iv := newInterview(tt.id, "finding/f-1", march)
+		require.NoError(t, fx.store.CreateInterview(t.Context(), iv, ledger.Event{Key: "propose/" + tt.id, Action: "propose", Actor: office, OccurredAt: march}))
+		iv.Stage, iv.Overdue, iv.Version = tt.stage, true, 2
+		require.NoError(t, fx.store.ApplyInterviewChange(t.Context(), iv, ledger.Event{}))
+	}
+	// Run migration 005 again over rows written as before it.
+	sql, err := os.ReadFile("migrations/005_finished_not_overdue.sql")
+	require.NoError(t, err)
+	require.NoError(t, fx.exec(t, string(sql)))
+	for id, want := range map[string]bool{"iv-cancelled": false, "iv-held": true} {
+		got, err := fx.store.GetInterview(t.Context(), id)
+		require.NoError(t, err)
+		require.Equal(t, want, got.Overdue, id)
+	}
 }

@@ -1,8 +1,11 @@
 package workflows
 
 import (
+	"errors"
 	"fmt"
+	"slices"
 
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/xuncha/xuncha/internal/actor"
@@ -103,4 +106,28 @@ func changeEvent(ctx workflow.Context, e ledger.Event, subjectType, id, before, 
 		e.Key = workflow.GetCurrentUpdateInfo(ctx).ID
 	}
 	return e
+}
+
+// ledgerFailure is what a change answers when its ledger activity failed:
+// the domain error the activity refused with — a non-retryable refusal such
+// as data PostgreSQL will never accept (activities.ClassifyLedgerError) —
+// so that the Update is refused with its kind and message; an
+// derrors.ErrUnavailable when the activity's retries ran out (its schedule-
+// to-close window, ledgerRetryWindow, passed); else err with
+// context. The caller leaves its state as it was: nothing was written.
+func ledgerFailure(what string, err error) error {
+	var app *temporal.ApplicationError
+	hasApp := errors.As(err, &app)
+	if hasApp && slices.Contains(derrors.NonRetryableTypes, app.Type()) {
+		return derrors.FromTemporal(err)
+	}
+	// A timeout, or a retryable failure that came back at all, means the
+	// retry policy gave up: the window passed (the server says
+	// RETRY_STATE_TIMEOUT; the test environment says nothing).
+	var timeout *temporal.TimeoutError
+	var activityErr *temporal.ActivityError
+	if errors.As(err, &activityErr) && (errors.As(err, &timeout) || (hasApp && !app.NonRetryable())) {
+		return derrors.New(derrors.ErrUnavailable, "%s: the ledger could not be written in time; retry later", what)
+	}
+	return fmt.Errorf("%s: %w", what, err)
 }

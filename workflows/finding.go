@@ -226,7 +226,7 @@ func (w *finding) apply(ctx workflow.Context, next ledger.Finding, e ledger.Even
 	next.UpdatedAt = e.OccurredAt
 	actx := workflow.WithActivityOptions(ctx, ledgerActivityOptions)
 	if err := workflow.ExecuteActivity(actx, acts.ApplyFindingChange, activities.FindingChangeInput{Finding: next, Event: e}).Get(ctx, nil); err != nil {
-		return fmt.Errorf("writing %s of %s to the ledger: %w", e.Action, w.subject(), err)
+		return ledgerFailure(fmt.Sprintf("writing %s of %s to the ledger", e.Action, w.subject()), err)
 	}
 	w.row = next
 	w.publish(ctx)
@@ -338,8 +338,13 @@ func (w *finding) verify(ctx workflow.Context, in VerifyInput) error {
 	if in.Accept {
 		next := w.row
 		next.Stage = FindingClosed
-		return w.apply(ctx, next, ledger.Event{Action: ActionVerify, Actor: in.Actor, Note: in.Reason,
-			Data: dataJSON(map[string]any{"accept": true})})
+		next.Overdue = false
+		if err := w.apply(ctx, next, ledger.Event{Action: ActionVerify, Actor: in.Actor, Note: in.Reason,
+			Data: dataJSON(map[string]any{"accept": true})}); err != nil {
+			return err
+		}
+		w.ended(ctx, "closed", ActionVerify)
+		return nil
 	}
 	today := calendar.DateOf(workflow.Now(ctx))
 	rule := activities.DeadlineRule{Field: "due", From: today.String(), Months: 1, Due: in.Due, DueField: "due"}
@@ -366,11 +371,25 @@ func (w *finding) withdraw(ctx workflow.Context, in WithdrawInput) error {
 	next := w.row
 	next.Stage = FindingWithdrawn
 	next.WithdrawReason = in.Reason
+	// A withdrawn finding owes nothing: it is no longer overdue (the
+	// escalations and the missed-deadline count stay as history).
+	next.Overdue = false
 	if err := w.apply(ctx, next, ledger.Event{Action: ActionWithdraw, Actor: in.Actor, Note: in.Reason}); err != nil {
 		return err
 	}
+	// The proposals are cancelled, saying why, before the ladder stops: an
+	// interview a ladder proposed before versionLadderInterviewOutlivesLadder
+	// is cancelled by the stop too, and would only say "workflow cancelled".
+	w.ended(ctx, "withdrawn", ActionWithdraw)
 	w.deadline.stop()
 	return nil
+}
+
+// ended finishes what the finding's end (how: "withdrawn", "closed") makes
+// moot: the interviews its ladder proposed that nobody approved.
+func (w *finding) ended(ctx workflow.Context, how, action string) {
+	cancelProposedInterviews(ctx, w.subject(), fmt.Sprintf("finding %s was %s", w.row.ID, how),
+		w.subject()+"/"+action, ladderInterviewIDs(w.subject(), w.escalations))
 }
 
 // resolve computes a deadline in an activity: the calendar is data.

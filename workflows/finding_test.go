@@ -3,14 +3,18 @@ package workflows
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
@@ -37,6 +41,28 @@ type fakeLedger struct {
 	calendar    *calendar.Calendar
 	policy      ledger.EscalationPolicy
 	interviews  []InterviewInput
+	// attempts counts ApplyFindingChange calls by event action.
+	attempts map[string]int
+	// sendUpdate answers the SendUpdate activity (nil: it is accepted);
+	// sent lists what it was asked.
+	sendUpdate func(activities.SendUpdateInput) activities.SendUpdateResult
+	sent       []activities.SendUpdateInput
+	// down makes ApplyFindingChange fail as when the database is away.
+	down bool
+}
+
+// refuseLikePostgres answers what PostgreSQL answers for a text value with
+// a NUL byte: SQLSTATE 22021 (character_not_in_repertoire).
+func refuseLikePostgres(v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	if strings.Contains(string(b), `\u0000`) {
+		return fmt.Errorf("updating the row: %w", &pgconn.PgError{Severity: "ERROR", Code: "22021",
+			Message: `invalid byte sequence for encoding "UTF8": 0x00`})
+	}
+	return nil
 }
 
 func (f *fakeLedger) appendEvent(e ledger.Event) {
@@ -87,7 +113,7 @@ func newHarness(t *testing.T) *harness {
 	env := suite.NewTestWorkflowEnvironment()
 	env.SetStartTime(start)
 	env.RegisterActivity(&activities.Activities{})
-	fl := &fakeLedger{eventKeys: map[string]bool{}, calendar: calendar.Builtin(), policy: ledger.DefaultEscalationPolicy(), subscribers: []string{"wh-1"}}
+	fl := &fakeLedger{eventKeys: map[string]bool{}, attempts: map[string]int{}, calendar: calendar.Builtin(), policy: ledger.DefaultEscalationPolicy(), subscribers: []string{"wh-1"}}
 	env.OnActivity(acts.RecordFinding, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.RecordFindingInput) (activities.RecordFindingResult, error) {
 			fl.mu.Lock()
@@ -100,6 +126,13 @@ func newHarness(t *testing.T) *harness {
 		func(_ context.Context, in activities.FindingChangeInput) error {
 			fl.mu.Lock()
 			defer fl.mu.Unlock()
+			fl.attempts[in.Event.Action]++
+			if fl.down {
+				return activities.LedgerError("applying "+in.Event.Action, errors.New("dial tcp 127.0.0.1:5432: connect: connection refused"))
+			}
+			if err := refuseLikePostgres(in); err != nil {
+				return activities.LedgerError(fmt.Sprintf("applying %s to finding %q", in.Event.Action, in.Finding.ID), err)
+			}
 			if in.Finding.Version > fl.row.Version {
 				fl.row = in.Finding
 			}
@@ -158,6 +191,28 @@ func newHarness(t *testing.T) *harness {
 			}
 			fl.queued++
 			return res, nil
+		})
+	env.OnActivity(acts.ProposedInterviews, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.ProposedInterviewsInput) (activities.InterviewIDsResult, error) {
+			fl.mu.Lock()
+			defer fl.mu.Unlock()
+			ids := []string{}
+			for _, iv := range fl.interviews {
+				if iv.Subject == in.Subject && in.Source == InterviewSourceLadder {
+					ids = append(ids, LadderInterviewID(iv.Subject, iv.DeadlineSeq))
+				}
+			}
+			return activities.InterviewIDsResult{IDs: ids}, nil
+		})
+	env.OnActivity(acts.SendUpdate, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.SendUpdateInput) (activities.SendUpdateResult, error) {
+			fl.mu.Lock()
+			defer fl.mu.Unlock()
+			fl.sent = append(fl.sent, in)
+			if fl.sendUpdate == nil {
+				return activities.SendUpdateResult{}, nil
+			}
+			return fl.sendUpdate(in), nil
 		})
 	// Interviews the ladder proposes are child workflows of their own
 	// (tested in interview_test.go); here only their proposal is recorded.
@@ -496,4 +551,158 @@ func TestFindingRefusedChangesRecordNothing(t *testing.T) {
 	require.Equal(t, "due", invalid.Violations[0].Field)
 
 	require.Equal(t, []string{"record", "list", ActionDiagnose, ActionClassify, ActionWithdraw}, h.fl.actions())
+}
+
+// TestFindingPoisonedChangeIsRefusedAndTheNextOneWorks sends a diagnosis the
+// ledger can never store (a NUL byte, which PostgreSQL refuses): the update
+// is refused at once — one attempt, no retries — with a non-retryable
+// INVALID_ARGUMENT, the workflow's state stays as it was, and the next
+// changes (a good diagnosis, then a withdrawal) go through.
+func TestFindingPoisonedChangeIsRefusedAndTheNextOneWorks(t *testing.T) {
+	h := newHarness(t)
+	poisoned := diagnosis()
+	poisoned.RequestID = "d0"
+	poisoned.Diagnosis.Cause = "仓储管理\x00制度未落实"
+	bad := h.update(time.Hour, ActionDiagnose, "d0", poisoned)
+	var afterBad FindingState
+	var answeredWithinASecond bool
+	h.env.RegisterDelayedCallback(func() {
+		afterBad = h.query()
+		answeredWithinASecond = bad.done
+	}, time.Hour+time.Second)
+	good := h.update(2*time.Hour, ActionDiagnose, "d1", diagnosis())
+	wd := h.update(3*time.Hour, ActionWithdraw, "w1", WithdrawInput{RequestID: "w1", Actor: office, Reason: "重复记录"})
+	h.run(newFinding(SeverityGeneral))
+
+	require.True(t, bad.done)
+	require.NoError(t, bad.rejected, "the validator does not look into the ledger")
+	require.Error(t, bad.failed)
+	require.True(t, answeredWithinASecond, "the refusal came at once, not after retries")
+	var app *temporal.ApplicationError
+	require.ErrorAs(t, bad.failed, &app)
+	require.True(t, app.NonRetryable())
+	refusal := derrors.FromTemporal(bad.failed)
+	require.ErrorIs(t, refusal, derrors.ErrInvalidArgument)
+	require.Contains(t, refusal.Error(), `applying diagnose to finding "f-1"`)
+	require.Contains(t, refusal.Error(), "NUL byte")
+	require.NotContains(t, refusal.Error(), "invalid byte sequence", "the database's text is not for clients")
+	require.Equal(t, 2, h.fl.attempts[ActionDiagnose], "one attempt for the refused diagnosis, one for the good one")
+
+	require.Equal(t, FindingListed, afterBad.Finding.Stage, "the refused change left the state as it was")
+	require.Nil(t, afterBad.Finding.Diagnosis)
+	requireDone(t, good, wd)
+	require.Equal(t, "仓储管理制度未落实", good.state.Finding.Diagnosis.Cause)
+	require.Equal(t, FindingWithdrawn, wd.state.Finding.Stage)
+	require.Equal(t, []string{"record", "list", ActionDiagnose, ActionWithdraw}, h.fl.actions())
+	require.Equal(t, 4, h.fl.row.Version, "versions count only the changes written")
+}
+
+// withdrawAfterTheLadder runs a finding whose rectification deadline is
+// missed past the ladder's interview step, then withdrawn.
+func withdrawAfterTheLadder(t *testing.T, h *harness) *result {
+	t.Helper()
+	h.update(time.Hour, ActionDiagnose, "d1", diagnosis())
+	h.update(2*time.Hour, ActionClassify, "c1", ClassifyInput{RequestID: "c1", Actor: leader, Dispositions: []string{"RECTIFY"}})
+	h.update(3*time.Hour, ActionRefer, "r1", referral("r1", "2026-03-02", ""))
+	// The interview is proposed at the end of 2026-04-10 (TestFindingEscalationLadder).
+	wd := h.update(shanghai("2026-04-15 10:00").Sub(start), ActionWithdraw, "w1", WithdrawInput{RequestID: "w1", Actor: office, Reason: "合并到其他问题"})
+	h.run(newFinding(SeverityGeneral))
+	requireDone(t, wd)
+	require.Len(t, h.fl.interviews, 1, "the ladder proposed an interview")
+	require.Len(t, h.fl.escalations, 3)
+	return wd
+}
+
+// TestFindingWithdrawnAfterTheLadderEndsCleanly withdraws an overdue
+// finding whose ladder proposed an interview: it is overdue no more (state,
+// ledger row), and the proposal is cancelled by the system, saying why.
+func TestFindingWithdrawnAfterTheLadderEndsCleanly(t *testing.T) {
+	h := newHarness(t)
+	wd := withdrawAfterTheLadder(t, h)
+
+	require.Equal(t, FindingWithdrawn, wd.state.Finding.Stage)
+	require.False(t, wd.state.Finding.Overdue)
+	require.False(t, h.fl.row.Overdue, "the ledger row is not overdue")
+	require.Equal(t, 1, h.fl.row.MissedDeadlines, "the miss stays as history")
+
+	require.Len(t, h.fl.sent, 1)
+	sent := h.fl.sent[0]
+	require.Equal(t, InterviewWorkflowID(LadderInterviewID("finding/f-1", 1)), sent.WorkflowID)
+	require.Equal(t, ActionCancelInterview, sent.UpdateName)
+	require.Equal(t, UpdateID(ActionCancelInterview, "finding/f-1/withdraw"), sent.UpdateID)
+	var cancel CancelInterviewInput
+	require.NoError(t, json.Unmarshal(sent.Args, &cancel))
+	require.Equal(t, CancelInterviewInput{RequestID: "finding/f-1/withdraw", Actor: actor.System,
+		Reason: "cancelled: finding f-1 was withdrawn", OnlyProposed: true}, cancel)
+	require.NoError(t, cancel.Validate())
+}
+
+// TestFindingWithdrawnBeforeTheChangeKeepsItsProposals replays the branch
+// of histories recorded before versionEndCancelsProposals: the withdrawal
+// still clears the overdue mark, but sends nothing to the interviews.
+func TestFindingWithdrawnBeforeTheChangeKeepsItsProposals(t *testing.T) {
+	h := newHarness(t)
+	h.env.OnGetVersion(versionEndCancelsProposals, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+	wd := withdrawAfterTheLadder(t, h)
+	require.False(t, wd.state.Finding.Overdue)
+	require.Empty(t, h.fl.sent, "no cancellation on the old branch")
+}
+
+// TestFindingClosedCancelsNothingApproved closes a finding whose ladder's
+// interview was approved meanwhile: the interview refuses the system's
+// cancellation and goes ahead; the close succeeds.
+func TestFindingClosedCancelsNothingApproved(t *testing.T) {
+	h := newHarness(t)
+	h.fl.sendUpdate = func(in activities.SendUpdateInput) activities.SendUpdateResult {
+		return activities.SendUpdateResult{Refused: in.WorkflowID + " is APPROVED, no longer a proposal"}
+	}
+	h.update(time.Hour, ActionDiagnose, "d1", diagnosis())
+	h.update(2*time.Hour, ActionClassify, "c1", ClassifyInput{RequestID: "c1", Actor: leader, Dispositions: []string{"RECTIFY"}})
+	h.update(3*time.Hour, ActionRefer, "r1", referral("r1", "2026-03-02", ""))
+	rep := h.update(shanghai("2026-04-15 10:00").Sub(start), ActionReportRectification, "p1", rectification("p1"))
+	acc := h.update(shanghai("2026-04-16 10:00").Sub(start), ActionVerify, "v1", VerifyInput{RequestID: "v1", Actor: office, Accept: true})
+	h.run(newFinding(SeverityGeneral))
+	requireDone(t, rep, acc)
+	require.Equal(t, FindingClosed, acc.state.Finding.Stage)
+	require.False(t, acc.state.Finding.Overdue)
+	require.Len(t, h.fl.sent, 1, "the close asked the ladder's interview to cancel")
+	var cancel CancelInterviewInput
+	require.NoError(t, json.Unmarshal(h.fl.sent[0].Args, &cancel))
+	require.Equal(t, "cancelled: finding f-1 was closed", cancel.Reason)
+}
+
+// TestFindingChangeGivesUpWhenTheLedgerStaysAway keeps the database away
+// longer than the ledger activities retry: the change is retried with
+// backoff, then answers UNAVAILABLE instead of holding the workflow for
+// ever; once the database is back the next change goes through.
+func TestFindingChangeGivesUpWhenTheLedgerStaysAway(t *testing.T) {
+	h := newHarness(t)
+	var answered time.Time
+	var failed error
+	h.env.RegisterDelayedCallback(func() {
+		h.fl.mu.Lock()
+		h.fl.down = true
+		h.fl.mu.Unlock()
+		h.env.UpdateWorkflow(ActionDiagnose, UpdateID(ActionDiagnose, "d0"), &testsuite.TestUpdateCallback{
+			OnAccept: func() {},
+			OnReject: func(err error) { t.Errorf("diagnosis rejected: %v", err) },
+			OnComplete: func(_ any, err error) {
+				answered, failed = h.env.Now(), err
+				h.fl.mu.Lock()
+				h.fl.down = false
+				h.fl.mu.Unlock()
+			},
+		}, diagnosis())
+	}, time.Hour)
+	good := h.update(2*time.Hour, ActionDiagnose, "d1", diagnosis())
+	wd := h.update(3*time.Hour, ActionWithdraw, "w1", WithdrawInput{RequestID: "w1", Actor: office, Reason: "测试结束"})
+	h.run(newFinding(SeverityGeneral))
+
+	require.ErrorIs(t, derrors.FromTemporal(failed), derrors.ErrUnavailable, "%v", failed)
+	waited := answered.Sub(start.Add(time.Hour))
+	require.GreaterOrEqual(t, waited, ledgerRetryWindow-time.Minute, "retried for the whole window")
+	require.LessOrEqual(t, waited, ledgerRetryWindow+time.Minute, "and no longer")
+	require.Greater(t, h.fl.attempts[ActionDiagnose], 10, "retried with backoff")
+	requireDone(t, good, wd)
+	require.Equal(t, []string{"record", "list", ActionDiagnose, ActionWithdraw}, h.fl.actions())
 }

@@ -322,7 +322,7 @@ func (w *inspection) apply(ctx workflow.Context, next ledger.Inspection, e ledge
 	next.UpdatedAt = e.OccurredAt
 	actx := workflow.WithActivityOptions(ctx, ledgerActivityOptions)
 	if err := workflow.ExecuteActivity(actx, acts.ApplyInspectionChange, activities.InspectionChangeInput{Inspection: next, Event: e}).Get(ctx, nil); err != nil {
-		return fmt.Errorf("writing %s of %s to the ledger: %w", e.Action, w.subject(), err)
+		return ledgerFailure(fmt.Sprintf("writing %s of %s to the ledger", e.Action, w.subject()), err)
 	}
 	w.row = next
 	w.publish(ctx)
@@ -356,14 +356,29 @@ func (w *inspection) publish(ctx workflow.Context) {
 	workflow.SetCurrentDetails(ctx, details)
 }
 
-// ledgerActivityOptions retry ledger writes until the database is back; the
-// writes are idempotent.
+// ledgerActivityOptions retry ledger calls (idempotent writes, reads) with
+// backoff while the database is away, but not forever: a change that can
+// never be written must not hold its workflow's lock for good. Refusals —
+// the derrors types, among them data PostgreSQL refuses (see
+// activities.ClassifyLedgerError) — are not retried at all; anything else is
+// retried for up to ledgerRetryWindow, the interval capped at 30 seconds, so
+// that a database restart of a minute or two is ridden out and the write
+// lands within 30 seconds of its return.
 var ledgerActivityOptions = workflow.ActivityOptions{
-	StartToCloseTimeout: 30 * time.Second,
+	StartToCloseTimeout:    30 * time.Second,
+	ScheduleToCloseTimeout: ledgerRetryWindow,
 	RetryPolicy: &temporal.RetryPolicy{
-		InitialInterval:        time.Second,
-		BackoffCoefficient:     2,
-		MaximumInterval:        time.Minute,
+		InitialInterval:    time.Second,
+		BackoffCoefficient: 2,
+		MaximumInterval:    30 * time.Second,
+		// The same bound in attempts (waits of 1, 2, 4, 8, 16 s, then 30 s:
+		// 25 attempts span about 10 minutes), stated so that no default
+		// decides it — Temporal's test environment caps unset attempts at 10.
+		MaximumAttempts:        25,
 		NonRetryableErrorTypes: derrors.NonRetryableTypes,
 	},
 }
+
+// ledgerRetryWindow bounds how long a ledger call is retried: five times
+// the longest database restart the worker is meant to ride out.
+const ledgerRetryWindow = 10 * time.Minute

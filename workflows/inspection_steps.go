@@ -61,7 +61,7 @@ func (w *inspection) station(ctx workflow.Context, in StationInput) error {
 		Outlet: "巡查组进驻公告", PublishedOn: in.StationedOn, RecordedBy: in.Actor,
 		Title: fmt.Sprintf("巡查组进驻%s：%s；举报电话/信箱 %s", w.row.UnitName, in.Announcement, channels),
 	}).Get(ctx, nil); err != nil {
-		return fmt.Errorf("recording the entry announcement: %w", err)
+		return ledgerFailure("recording the entry announcement", err)
 	}
 	n := w.next(StageStationed)
 	n.Records["stationed_on"] = in.StationedOn
@@ -137,7 +137,7 @@ func (w *inspection) giveFeedback(ctx workflow.Context, in GiveFeedbackInput) er
 	if err := workflow.ExecuteActivity(actx, acts.FindingsInStage, activities.InspectionFindingsInput{
 		InspectionID: w.row.ID, Stage: FindingClassified,
 	}).Get(ctx, &classified); err != nil {
-		return fmt.Errorf("listing classified findings: %w", err)
+		return ledgerFailure("listing classified findings", err)
 	}
 	for _, id := range slices.Sorted(maps.Keys(in.FindingDues)) {
 		if !slices.Contains(classified.IDs, id) {
@@ -198,7 +198,7 @@ func (w *inspection) close(ctx workflow.Context, in ApproveInput) error {
 	actx := workflow.WithActivityOptions(ctx, ledgerActivityOptions)
 	var sum ledger.InspectionSummary
 	if err := workflow.ExecuteActivity(actx, acts.FindingCounts, activities.InspectionFindingsInput{InspectionID: w.row.ID}).Get(ctx, &sum); err != nil {
-		return fmt.Errorf("counting findings: %w", err)
+		return ledgerFailure("counting findings", err)
 	}
 	if sum.Open > 0 {
 		return openFindingsError(w.row.ID, w.row.Stage, sum.Open)
@@ -206,17 +206,33 @@ func (w *inspection) close(ctx workflow.Context, in ApproveInput) error {
 	sum.DeadlinesMissed += w.row.MissedDeadlines
 	n := w.next(StageClosed)
 	n.Summary = &sum
-	return w.apply(ctx, n, ledger.Event{Action: ActionClose, Actor: in.Actor, Note: in.Note, Data: dataJSON(sum)})
+	n.Overdue = false
+	if err := w.apply(ctx, n, ledger.Event{Action: ActionClose, Actor: in.Actor, Note: in.Note, Data: dataJSON(sum)}); err != nil {
+		return err
+	}
+	w.ended(ctx, "closed", ActionClose)
+	return nil
 }
 
 func (w *inspection) cancel(ctx workflow.Context, in CancelInput) error {
 	n := w.next(StageCancelled)
 	n.CancelReason = in.Reason
+	// A cancelled inspection owes no report: it is no longer overdue.
+	n.Overdue = false
 	if err := w.apply(ctx, n, ledger.Event{Action: ActionCancel, Actor: in.Actor, Note: in.Reason}); err != nil {
 		return err
 	}
+	// Before the ladder stops, as for a withdrawn finding.
+	w.ended(ctx, "cancelled", ActionCancel)
 	w.deadline.stop()
 	return nil
+}
+
+// ended finishes what the inspection's end (how: "closed", "cancelled")
+// makes moot: the interviews its ladder proposed that nobody approved.
+func (w *inspection) ended(ctx workflow.Context, how, action string) {
+	cancelProposedInterviews(ctx, w.subject(), fmt.Sprintf("inspection %s was %s", w.row.ID, how),
+		w.subject()+"/"+action, ladderInterviewIDs(w.subject(), w.escalations))
 }
 
 func (w *inspection) startLadder(ctx workflow.Context, rule activities.DeadlineRule, resolved activities.ResolvedDeadline, fired map[string]bool) {
@@ -370,7 +386,7 @@ func (w *inspection) recheck(ctx workflow.Context, in RecheckInput) error {
 		StageBefore: f.Stage, StageAfter: f.Stage, Actor: in.Actor, Note: "re-check passed: " + in.Note,
 		OccurredAt: workflow.Now(ctx).UTC(), Data: dataJSON(map[string]any{"inspection_id": w.row.ID, "passed": true}),
 	}).Get(ctx, nil); err != nil {
-		return fmt.Errorf("recording the re-check on finding %s: %w", f.ID, err)
+		return ledgerFailure("recording the re-check on finding "+f.ID, err)
 	}
 	n := w.next(w.row.Stage)
 	n.Records["recheck:"+f.ID] = outcome

@@ -193,16 +193,15 @@ func newInspectionHarness(t *testing.T) *inspectionHarness {
 		func(_ context.Context, in activities.InspectionFindingsInput) (activities.FindingIDsResult, error) {
 			return activities.FindingIDsResult{IDs: []string{"f-1", "f-2"}}, nil
 		})
-	h.env.OnActivity(acts.SendUpdate, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.SendUpdateInput) (activities.SendUpdateResult, error) {
-			h.imu.Lock()
-			defer h.imu.Unlock()
-			h.updatesSent = append(h.updatesSent, in)
-			if in.WorkflowID == "finding/f-2" {
-				return activities.SendUpdateResult{Refused: "finding/f-2: refer is not allowed in stage WITHDRAWN"}, nil
-			}
-			return activities.SendUpdateResult{}, nil
-		})
+	fl.sendUpdate = func(in activities.SendUpdateInput) activities.SendUpdateResult {
+		h.imu.Lock()
+		defer h.imu.Unlock()
+		h.updatesSent = append(h.updatesSent, in)
+		if in.WorkflowID == "finding/f-2" {
+			return activities.SendUpdateResult{Refused: "finding/f-2: refer is not allowed in stage WITHDRAWN"}
+		}
+		return activities.SendUpdateResult{}
+	}
 	h.env.OnActivity(acts.FindingCounts, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, _ activities.InspectionFindingsInput) (ledger.InspectionSummary, error) {
 			h.imu.Lock()
@@ -395,4 +394,39 @@ func TestReopenedFindingRunsANewDeadline(t *testing.T) {
 	require.Equal(t, 2, rep.state.Finding.DeadlineSeq)
 	require.Equal(t, 11, rep.state.Finding.Version, "reopen and report each add one version to the ledger's 9")
 	require.Equal(t, FindingClosed, acc.state.Finding.Stage)
+}
+
+// TestInspectionCancelledWhileOverdueEndsCleanly cancels an inspection whose
+// missed report deadline went past the ladder's interview step: it is
+// overdue no more, and the proposed interview is asked to cancel.
+func TestInspectionCancelledWhileOverdueEndsCleanly(t *testing.T) {
+	h := newInspectionHarness(t)
+	h.update(time.Hour, ActionApproveTeam, "a1", ApproveTeamInput{RequestID: "a1", Actor: committee})
+	h.update(2*time.Hour, ActionNotify, "n1", NotifyInput{RequestID: "n1", Actor: office, NotifiedOn: "2026-03-02"})
+	h.update(3*time.Hour, ActionStation, "s1", StationInput{RequestID: "s1", Actor: leader, StationedOn: "2026-03-02", Announcement: "任务", ContactMailbox: "xuncha@example.org"})
+	h.update(4*time.Hour, ActionEndOnsite, "e1", EndOnsiteInput{RequestID: "e1", Actor: leader, OnsiteEndedOn: "2026-03-02"})
+	// Report due 2026-03-09; the interview is proposed at the end of 03-16.
+	var overdue InspectionState
+	h.env.RegisterDelayedCallback(func() {
+		v, err := h.env.QueryWorkflow(QueryState)
+		require.NoError(t, err)
+		require.NoError(t, v.Get(&overdue))
+	}, shanghai("2026-03-18 09:00").Sub(start))
+	cancel := h.update(shanghai("2026-03-18 10:00").Sub(start), ActionCancel, "x1", CancelInput{RequestID: "x1", Actor: office, Reason: "汛期改期"})
+	h.env.ExecuteWorkflow(InspectionWorkflow, inspectionInput())
+	require.True(t, h.env.IsWorkflowCompleted())
+	require.NoError(t, h.env.GetWorkflowError())
+	requireDone(t, cancel)
+
+	require.True(t, overdue.Inspection.Overdue, "overdue before the cancellation")
+	require.Len(t, h.fl.interviews, 1)
+	require.Equal(t, StageCancelled, h.row.Stage)
+	require.False(t, h.row.Overdue, "the ledger row is not overdue")
+	require.False(t, decodeInspection(t, cancel).Inspection.Overdue)
+	require.Len(t, h.updatesSent, 1)
+	require.Equal(t, InterviewWorkflowID(LadderInterviewID(InspectionWorkflowID(h.row.ID), 1)), h.updatesSent[0].WorkflowID)
+	var in CancelInterviewInput
+	require.NoError(t, json.Unmarshal(h.updatesSent[0].Args, &in))
+	require.Equal(t, "cancelled: inspection "+h.row.ID+" was cancelled", in.Reason)
+	require.True(t, in.OnlyProposed)
 }

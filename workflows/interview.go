@@ -114,7 +114,9 @@ var interviewRoles = map[string][]string{
 	ActionHoldInterview:           {actor.RoleOffice, actor.RoleCommittee},
 	ActionReportInterviewFollowUp: {actor.RoleUnit, actor.RoleOffice},
 	ActionCloseInterview:          {actor.RoleOffice, actor.RoleCommittee},
-	ActionCancelInterview:         {actor.RoleOffice},
+	// The system cancels a proposal whose finding or inspection ended
+	// (CancelInterviewInput.OnlyProposed).
+	ActionCancelInterview: {actor.RoleOffice, actor.RoleSystem},
 }
 
 // CheckInterviewRole refuses an actor whose role may not take the action.
@@ -288,6 +290,10 @@ type CancelInterviewInput struct {
 	Actor     actor.Actor `json:"actor"`
 	// Reason is InterviewActionRequest.note, required.
 	Reason string `json:"reason"`
+	// OnlyProposed cancels only an interview nobody approved yet: its
+	// subject ended, so the proposal is moot, but an approved interview
+	// goes ahead. The system's cancellations always set it.
+	OnlyProposed bool `json:"only_proposed,omitempty"`
 }
 
 // Validate checks the fields; names are InterviewActionRequest's.
@@ -296,6 +302,25 @@ func (in CancelInterviewInput) Validate() error {
 	ValidateRequestID(&v, "request_id", in.RequestID)
 	requireText(&v, "note", in.Reason, 5000)
 	return v.Err()
+}
+
+// checkCancel adds to the cancel's field checks that a cancellation of a
+// proposal only (OnlyProposed, as the system sends when the subject ends)
+// finds the interview still PROPOSED, and that the system cancels nothing
+// else.
+func (w *interview) checkCancel(in CancelInterviewInput) error {
+	if err := in.Validate(); err != nil {
+		return err
+	}
+	if in.Actor.Role == actor.RoleSystem && !in.OnlyProposed {
+		return fmt.Errorf("the system cancels only interviews not yet approved: %w", derrors.ErrPermissionDenied)
+	}
+	if in.OnlyProposed && w.row.Stage != InterviewProposed {
+		return &derrors.StageError{Reason: "INTERVIEW_NOT_PROPOSED", Subject: w.subject(), Action: ActionCancelInterview,
+			Stage: w.row.Stage, Allowed: AllowedInterviewActions(w.row.Stage),
+			Message: fmt.Sprintf("%s is %s, no longer a proposal: it goes ahead unless the office cancels it", w.subject(), w.row.Stage)}
+	}
+	return nil
 }
 
 // InterviewSearchAttributes are set when an interview workflow starts.
@@ -343,6 +368,13 @@ func ProposeInterviewFromLadder(ctx workflow.Context, in InterviewInput) error {
 	}
 	if err := in.Validate(); err != nil {
 		return err
+	}
+	if workflow.GetVersion(ctx, versionLadderInterviewOutlivesLadder, workflow.DefaultVersion, 1) >= 1 {
+		// The proposal is the office's to decide now: stopping the ladder
+		// (a rectification report, a withdrawal, a re-dated deadline) must
+		// not cancel the interview's workflow behind the ledger's back.
+		// Its cancel func is dropped on purpose: nothing cancels the child.
+		ctx, _ = workflow.NewDisconnectedContext(ctx)
 	}
 	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
 		WorkflowID:            InterviewWorkflowID(in.ID),
@@ -436,9 +468,45 @@ func (w *interview) run(ctx workflow.Context) (InterviewResult, error) {
 	if err := workflow.Await(ctx, func() bool {
 		return !InterviewOpen(w.row.Stage) && workflow.AllHandlersFinished(ctx) && w.deliveries == 0
 	}); err != nil {
+		if temporal.IsCanceledError(err) {
+			w.recordCancellation(ctx)
+		}
 		return InterviewResult{}, err
 	}
 	return InterviewResult{Stage: w.row.Stage}, nil
+}
+
+// Change IDs (workflow.GetVersion) of the interview lifecycle.
+const (
+	// versionLadderInterviewOutlivesLadder starts a ladder's interview in a
+	// disconnected context: before it, stopping the ladder cancelled the
+	// interview's workflow.
+	versionLadderInterviewOutlivesLadder = "ladder-interview-outlives-ladder"
+	// versionInterviewRecordsCancellation makes a cancelled interview
+	// workflow record CANCELLED in the ledger before it ends.
+	versionInterviewRecordsCancellation = "interview-records-cancellation"
+)
+
+// recordCancellation writes CANCELLED to the ledger when the interview's
+// workflow itself is cancelled (an operator, or a ladder that proposed it
+// before versionLadderInterviewOutlivesLadder and stopped), so that the
+// ledger does not show a proposal nobody can act on any more.
+func (w *interview) recordCancellation(ctx workflow.Context) {
+	dctx, cancel := workflow.NewDisconnectedContext(ctx)
+	defer cancel()
+	if workflow.GetVersion(dctx, versionInterviewRecordsCancellation, workflow.DefaultVersion, 1) == workflow.DefaultVersion ||
+		!w.recorded || !InterviewOpen(w.row.Stage) {
+		return
+	}
+	next := w.row
+	next.Stage = InterviewCancelled
+	next.CancelReason = "cancelled: the interview's workflow was cancelled"
+	next.Overdue = false
+	if err := w.apply(dctx, next, ledger.Event{Key: "workflow-cancelled", Action: ActionCancelInterview, Actor: actor.System,
+		Note: next.CancelReason}); err != nil {
+		workflow.GetLogger(ctx).Error("recording the cancellation failed", "interview", w.row.ID, "error", err)
+	}
+	w.deadline.stop()
 }
 
 func (w *interview) registerHandlers(ctx workflow.Context) error {
@@ -463,7 +531,7 @@ func (w *interview) registerHandlers(ctx workflow.Context) error {
 			return in.Actor, true, in.Validate()
 		}, w.close)},
 		{ActionCancelInterview, registerChange(ctx, w, ActionCancelInterview, func(in CancelInterviewInput) (actor.Actor, bool, error) {
-			return in.Actor, true, in.Validate()
+			return in.Actor, true, w.checkCancel(in)
 		}, w.cancel)},
 	}
 	for _, h := range handlers {
@@ -504,7 +572,7 @@ func (w *interview) apply(ctx workflow.Context, next ledger.Interview, e ledger.
 	next.UpdatedAt = e.OccurredAt
 	actx := workflow.WithActivityOptions(ctx, ledgerActivityOptions)
 	if err := workflow.ExecuteActivity(actx, acts.ApplyInterviewChange, activities.InterviewChangeInput{Interview: next, Event: e}).Get(ctx, nil); err != nil {
-		return fmt.Errorf("writing %s of %s to the ledger: %w", e.Action, w.subject(), err)
+		return ledgerFailure(fmt.Sprintf("writing %s of %s to the ledger", e.Action, w.subject()), err)
 	}
 	w.row = next
 	w.publish(ctx)

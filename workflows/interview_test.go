@@ -504,3 +504,96 @@ func TestInterviewCalendarChangeMovesFollowUpDeadline(t *testing.T) {
 	require.Equal(t, ledger.StepOverdue, h.fl.escalations[1].Step)
 	require.True(t, want.Due.End().Equal(h.fl.escalations[1].FiredAt), "overdue fired at %s", h.fl.escalations[1].FiredAt)
 }
+
+// TestInterviewProposalCancelledWhenItsSubjectEnds sends the cancellation a
+// withdrawn finding sends its ladder's proposal: the system may cancel a
+// PROPOSED interview (recorded with the reason), nothing approved, and
+// nothing without OnlyProposed.
+func TestInterviewProposalCancelledWhenItsSubjectEnds(t *testing.T) {
+	ended := CancelInterviewInput{RequestID: "finding/f-1/withdraw", Actor: actor.System,
+		Reason: "cancelled: finding f-1 was withdrawn", OnlyProposed: true}
+	t.Run("proposed", func(t *testing.T) {
+		h := newIvHarness(t)
+		plain := ended
+		plain.RequestID, plain.OnlyProposed = "x0", false
+		bySystem := h.update(ivStart.Add(time.Minute), ActionCancelInterview, "x0", plain)
+		cancel := h.update(ivStart.Add(time.Hour), ActionCancelInterview, ended.RequestID, ended)
+		h.run(newInterviewInput())
+		require.ErrorIs(t, derrors.FromTemporal(bySystem.rejected), derrors.ErrPermissionDenied)
+		requireAnswered(t, cancel)
+		require.Equal(t, InterviewCancelled, cancel.state.Interview.Stage)
+		require.Equal(t, []string{"propose", ActionCancelInterview}, h.fl.actions())
+		e := h.fl.events[1]
+		require.Equal(t, "cancelled: finding f-1 was withdrawn", e.Note)
+		require.Equal(t, actor.System, e.Actor)
+		require.Equal(t, InterviewProposed, e.StageBefore)
+		require.Equal(t, "cancelled: finding f-1 was withdrawn", h.fl.row("iv-1").CancelReason)
+	})
+	t.Run("approved", func(t *testing.T) {
+		h := newIvHarness(t)
+		approve := h.update(ivStart.Add(time.Minute), ActionApproveInterview, "a1", ApproveInterviewInput{RequestID: "a1", Actor: ivCommittee})
+		refused := h.update(ivStart.Add(time.Hour), ActionCancelInterview, ended.RequestID, ended)
+		byOffice := h.update(ivStart.Add(2*time.Hour), ActionCancelInterview, "x1", CancelInterviewInput{RequestID: "x1", Actor: office, Reason: "测试结束"})
+		h.run(newInterviewInput())
+		requireAnswered(t, approve, byOffice)
+		var stage *derrors.StageError
+		require.ErrorAs(t, derrors.FromTemporal(refused.rejected), &stage)
+		require.Equal(t, "INTERVIEW_NOT_PROPOSED", stage.Reason)
+		require.Equal(t, InterviewApproved, stage.Stage)
+		require.Equal(t, []string{"propose", ActionApproveInterview, ActionCancelInterview}, h.fl.actions())
+		require.Equal(t, "测试结束", h.fl.events[2].Note, "only the office's cancellation was recorded")
+	})
+}
+
+// stoppingLadderParent stands for a lifecycle whose ladder proposes an
+// interview from its own goroutine and is then stopped (a rectification
+// report, a withdrawal), as ladder.stop cancels the ladder's context.
+func stoppingLadderParent(ctx workflow.Context, in InterviewInput) error {
+	lctx, stop := workflow.WithCancel(ctx)
+	proposed := workflow.NewChannel(ctx)
+	workflow.Go(lctx, func(ctx workflow.Context) {
+		if err := ProposeInterviewFromLadder(ctx, in); err != nil {
+			workflow.GetLogger(ctx).Error("proposing failed", "error", err)
+		}
+		proposed.Send(ctx, true)
+		_ = workflow.Sleep(ctx, 24*time.Hour) // the ladder waits for its next step
+	})
+	proposed.Receive(ctx, nil)
+	if err := workflow.Sleep(ctx, time.Minute); err != nil { // the interview records itself
+		return err
+	}
+	stop()
+	return workflow.Sleep(ctx, time.Hour)
+}
+
+// TestLadderInterviewOutlivesTheLadder stops the ladder that proposed an
+// interview: the interview stays a proposal for the office to decide. On the
+// branch of histories from before versionLadderInterviewOutlivesLadder the
+// stop cancels the interview's workflow, which then records CANCELLED
+// (versionInterviewRecordsCancellation) instead of leaving a PROPOSED row
+// nobody can act on.
+func TestLadderInterviewOutlivesTheLadder(t *testing.T) {
+	in := InterviewInput{Subject: "finding/f-7", UnitCode: "430100", DeadlineSeq: 1, Reason: "整改报告逾期5个工作日仍未报送"}
+	run := func(t *testing.T, h *ivHarness) {
+		h.env.RegisterWorkflow(stoppingLadderParent)
+		h.env.SetDetachedChildWait(false)
+		h.env.ExecuteWorkflow(stoppingLadderParent, in)
+		require.True(t, h.env.IsWorkflowCompleted())
+		require.NoError(t, h.env.GetWorkflowError())
+	}
+	t.Run("now", func(t *testing.T) {
+		h := newIvHarness(t)
+		run(t, h)
+		require.Equal(t, InterviewProposed, h.fl.row("finding-f-7-1").Stage)
+		require.Equal(t, []string{"propose"}, h.fl.actions())
+	})
+	t.Run("before", func(t *testing.T) {
+		h := newIvHarness(t)
+		h.env.OnGetVersion(versionLadderInterviewOutlivesLadder, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+		run(t, h)
+		row := h.fl.row("finding-f-7-1")
+		require.Equal(t, InterviewCancelled, row.Stage, "the cancelled workflow says so in the ledger")
+		require.Equal(t, "cancelled: the interview's workflow was cancelled", row.CancelReason)
+		require.Equal(t, []string{"propose", ActionCancelInterview}, h.fl.actions())
+	})
+}

@@ -15,11 +15,14 @@ const (
 	errTypeAlreadyExists = "ALREADY_EXISTS"
 	errTypeNotFound      = "NOT_FOUND"
 	errTypePermission    = "PERMISSION_DENIED"
+	// errTypeUnavailable is retryable: the dependency may come back.
+	errTypeUnavailable = "UNAVAILABLE"
 )
 
 // ToTemporal turns a domain error into a non-retryable Temporal
-// application error whose type names the kind and whose details carry the
-// structure (field violations, stage refusal).
+// application error (ErrUnavailable into a retryable one) whose type names
+// the kind and whose details carry the structure (field violations, stage
+// refusal).
 func ToTemporal(err error) error {
 	if err == nil {
 		return nil
@@ -41,6 +44,8 @@ func ToTemporal(err error) error {
 		return temporal.NewNonRetryableApplicationError(err.Error(), errTypePrecondition, nil)
 	case errors.Is(err, ErrInvalidArgument):
 		return temporal.NewNonRetryableApplicationError(err.Error(), errTypeInvalid, nil)
+	case errors.Is(err, ErrUnavailable):
+		return temporal.NewApplicationError(err.Error(), errTypeUnavailable)
 	}
 	return err
 }
@@ -75,6 +80,8 @@ func FromTemporal(err error) error {
 		return New(ErrNotFound, "%s", msg)
 	case errTypePermission:
 		return New(ErrPermissionDenied, "%s", msg)
+	case errTypeUnavailable:
+		return New(ErrUnavailable, "%s", msg)
 	}
 	return err
 }
