@@ -352,8 +352,8 @@ func TestMigrationClearsOverdueOfFinishedLifecycles(t *testing.T) {
 		iv.Stage, iv.Overdue, iv.Version = tt.stage, true, 2
 		require.NoError(t, fx.store.ApplyInterviewChange(t.Context(), iv, ledger.Event{}))
 	}
-	// Run migration 005 again over rows written as before it.
-	sql, err := os.ReadFile("migrations/005_finished_not_overdue.sql")
+	// Run migration 007 again over rows written as before it.
+	sql, err := os.ReadFile("migrations/007_finished_not_overdue.sql")
 	require.NoError(t, err)
 	require.NoError(t, fx.exec(t, string(sql)))
 	for id, want := range map[string]bool{"iv-cancelled": false, "iv-held": true} {

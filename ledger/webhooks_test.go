@@ -239,7 +239,7 @@ func TestWebhookSecretsSealed(t *testing.T) {
 }
 
 // TestSealWebhookSecrets checks the startup step that seals secrets stored
-// in plaintext before migration 005.
+// in plaintext before migration 006.
 func TestSealWebhookSecrets(t *testing.T) {
 	t.Parallel()
 	fx := setup(t)
