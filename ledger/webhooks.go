@@ -161,7 +161,7 @@ const sealSecret = `
 UPDATE webhooks SET secret_sealed = $2, secret = NULL WHERE id = $1 AND secret IS NOT NULL`
 
 // SealWebhookSecrets seals the secrets still stored in plaintext (rows
-// written before migration 005, or by an older binary) and empties the
+// written before migration 006, or by an older binary) and empties the
 // plaintext column, in one transaction; it returns how many it sealed.
 // Running it again seals nothing: servers and workers run it at every start.
 func (s *Store) SealWebhookSecrets(ctx context.Context) (int, error) {
