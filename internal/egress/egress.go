@@ -195,10 +195,12 @@ func (p *Policy) lookup(ctx context.Context, host string) ([]netip.Addr, error) 
 	if len(ips) == 0 {
 		return nil, fmt.Errorf("host %q resolves to no address", host)
 	}
-	for i := range ips {
-		ips[i] = ips[i].Unmap()
+	// A new slice: the resolver's may be shared (a cache, a test table).
+	out := make([]netip.Addr, len(ips))
+	for i, ip := range ips {
+		out[i] = ip.Unmap()
 	}
-	return ips, nil
+	return out, nil
 }
 
 // checkIP refuses ip unless it is public or allow-listed.
