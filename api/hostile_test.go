@@ -1,13 +1,24 @@
 package api_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/workflowservice/v1"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -17,35 +28,44 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
+	"github.com/xuncha/xuncha/activities"
+	"github.com/xuncha/xuncha/api"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/ledger"
 	xunchav1 "github.com/xuncha/xuncha/proto/xuncha/v1"
+	"github.com/xuncha/xuncha/workflows"
 )
 
-// A hostile or careless client, through REST and gRPC: every bad request is
-// answered with the status and the field it breaks, and leaves nothing behind
-// — no ledger row, no event, no workflow, no activity retrying.
+// A hostile or careless client, through REST and gRPC (issue 8's items 1–9):
+// every bad request is answered with the status and the field it breaks, and
+// leaves nothing behind — no ledger row in any table, no workflow, no
+// activity failing and retrying. Each item's own tests go further
+// (restinput_test.go, evidence_test.go, lifecycle_test.go, the webhook
+// tests); this table replays them together against one stack.
 
 // hostileREST is one bad REST request and what it must be answered with.
 type hostileREST struct {
-	name   string
-	method string
-	path   string // {inspection} and {finding} stand for the test's inspection and finding
-	who    actor.Actor
-	body   any
-	status int
-	field  string // the BadRequest field named, when status is 400
+	name        string
+	method      string
+	path        string // {inspection} and {finding} stand for the test's inspection and finding
+	who         actor.Actor
+	contentType string // default application/json
+	body        any    // a string is sent as it is, anything else as JSON
+	status      int
+	field       string // the BadRequest field named, when status is 400
 }
 
 func TestHostileClientREST(t *testing.T) {
-	s := setup(t)
+	s := setupWith(t, nil) // the production webhook policy: public receivers only
 	inspectionID := s.createInspection()
 	f := s.recordFinding(inspectionID, "record", "GENERAL")
 	findingID := f["id"].(string)
-	before := s.ledgerCounts(inspectionID, findingID)
+	evidenceID := s.evidence("hostile evidence")
+	s.requireNoWorkflowWedged()
+	before := s.snapshot()
 
 	withTitle := func(title string) map[string]any {
-		b := findingBody(rid(t, "bad-finding"), "GENERAL", s.evidence("hostile evidence"))
+		b := findingBody(rid(t, "bad-finding"), "GENERAL", evidenceID)
 		b["title"] = title
 		return b
 	}
@@ -55,48 +75,96 @@ func TestHostileClientREST(t *testing.T) {
 		return b
 	}
 	for _, tc := range []hostileREST{
-		{"NUL in a finding title", "POST", "/v1/inspections/{inspection}/findings", member,
-			withTitle("a\u0000b"), 400, "title"},
-		{"escape character in a finding title", "POST", "/v1/inspections/{inspection}/findings", member,
-			withTitle("a\u001b[31mb"), 400, "title"},
-		{"right-to-left override in a finding title", "POST", "/v1/inspections/{inspection}/findings", member,
-			withTitle("报告\u202Egpj.exe"), 400, "title"},
-		{"oversized title", "POST", "/v1/inspections/{inspection}/findings", member,
-			withTitle(strings.Repeat("隐", 201)), 400, "title"},
-		{"oversized description", "POST", "/v1/inspections/{inspection}/findings", member,
-			func() map[string]any { b := withTitle("ok"); b["description"] = strings.Repeat("a", 20001); return b }(), 400, "description"},
-		{"NUL in a diagnosis field", "POST", "/v1/findings/{finding}:diagnose", member,
-			map[string]any{"request_id": rid(t, "bad-diagnose"), "diagnosis": map[string]any{
+		// 1. NUL and other characters that wedged workflows.
+		{name: "NUL in a finding title", method: "POST", path: "/v1/inspections/{inspection}/findings", who: member,
+			body: withTitle("a\u0000b"), status: 400, field: "title"},
+		{name: "escape character in a finding title", method: "POST", path: "/v1/inspections/{inspection}/findings", who: member,
+			body: withTitle("a\u001b[31mb"), status: 400, field: "title"},
+		{name: "right-to-left override in a finding title", method: "POST", path: "/v1/inspections/{inspection}/findings", who: member,
+			body: withTitle("报告\u202Egpj.exe"), status: 400, field: "title"},
+		{name: "NUL in a diagnosis field", method: "POST", path: "/v1/findings/{finding}:diagnose", who: member,
+			body: map[string]any{"request_id": rid(t, "bad-diagnose"), "diagnosis": map[string]any{
 				"cause": "x\u0000", "risk_level": "HIGH", "legal_basis": "l", "responsible_parties": []string{"p"}}},
-			400, "diagnosis.cause"},
-		{"NUL in an inspection's round", "POST", "/v1/inspections", office,
-			inspectionWith(func(s map[string]any) { s["round"] = "2026\u0000" }), 400, "inspection.round"},
-		{"inspection planned in 9999", "POST", "/v1/inspections", office,
-			inspectionWith(func(s map[string]any) { s["planned_start"] = "9999-01-01"; s["planned_end"] = "9999-01-02" }),
-			400, "inspection.planned_start"},
-		{"inspection planned in 0001", "POST", "/v1/inspections", office,
-			inspectionWith(func(s map[string]any) { s["planned_start"] = "0001-01-01" }), 400, "inspection.planned_start"},
-		{"tip received in 0001", "POST", "/v1/inspections/{inspection}/tips", office,
-			map[string]any{"request_id": rid(t, "bad-tip"), "channel": "LETTER", "received_on": "0001-01-01", "content": "举报内容"},
-			400, "received_on"},
-		{"feedback received in 0001", "POST", "/v1/findings/{finding}:refer", office,
-			referral(rid(t, "bad-refer"), "0001-01-01", ""), 400, "feedback_received_on"},
-		{"year 9999 in a list filter", "GET", "/v1/inspections?year=9999", office, nil, 400, "year"},
-		{"forged page token", "GET", "/v1/findings?page_token=AAAA", office, nil, 400, "page_token"},
-		{"space in a request_id", "POST", "/v1/findings/{finding}:withdraw", office,
-			map[string]any{"request_id": "a b", "reason": "x"}, 400, "request_id"},
+			status: 400, field: "diagnosis.cause"},
+		{name: "NUL in an inspection's round", method: "POST", path: "/v1/inspections", who: office,
+			body: inspectionWith(func(s map[string]any) { s["round"] = "2026\u0000" }), status: 400, field: "inspection.round"},
+		{name: "invalid UTF-8 in JSON", method: "POST", path: "/v1/findings/{finding}:withdraw", who: office,
+			body: "{\"request_id\":\"w\",\"reason\":\"\xff\xfe\"}", status: 400, field: "reason"},
+		{name: "oversized title", method: "POST", path: "/v1/inspections/{inspection}/findings", who: member,
+			body: withTitle(strings.Repeat("隐", 201)), status: 400, field: "title"},
+		{name: "oversized description", method: "POST", path: "/v1/inspections/{inspection}/findings", who: member,
+			body:   func() map[string]any { b := withTitle("ok"); b["description"] = strings.Repeat("a", 20001); return b }(),
+			status: 400, field: "description"},
+		{name: "space in a request_id", method: "POST", path: "/v1/findings/{finding}:withdraw", who: office,
+			body: map[string]any{"request_id": "a b", "reason": "x"}, status: 400, field: "request_id"},
+
+		// 3. Absurd dates.
+		{name: "inspection planned in 9999", method: "POST", path: "/v1/inspections", who: office,
+			body:   inspectionWith(func(s map[string]any) { s["planned_start"] = "9999-01-01"; s["planned_end"] = "9999-01-02" }),
+			status: 400, field: "inspection.planned_start"},
+		{name: "inspection planned in 0001", method: "POST", path: "/v1/inspections", who: office,
+			body: inspectionWith(func(s map[string]any) { s["planned_start"] = "0001-01-01" }), status: 400, field: "inspection.planned_start"},
+		{name: "tip received in 0001", method: "POST", path: "/v1/inspections/{inspection}/tips", who: office,
+			body:   map[string]any{"request_id": rid(t, "bad-tip"), "channel": "LETTER", "received_on": "0001-01-01", "content": "举报内容"},
+			status: 400, field: "received_on"},
+		{name: "feedback received in 0001", method: "POST", path: "/v1/findings/{finding}:refer", who: office,
+			body: referral(rid(t, "bad-refer"), "0001-01-01", ""), status: 400, field: "feedback_received_on"},
+		{name: "year 9999 in a list filter", method: "GET", path: "/v1/inspections?year=9999", who: office, status: 400, field: "year"},
+
+		// 4. Parse errors, media types, sizes; forged page tokens.
+		{name: "malformed JSON", method: "POST", path: "/v1/findings/{finding}:withdraw", who: office,
+			body: `{"request_id":`, status: 400, field: ""},
+		{name: "wrong type", method: "POST", path: "/v1/findings/{finding}:withdraw", who: office,
+			body: `{"request_id":7,"reason":"x"}`, status: 400, field: "request_id"},
+		{name: "unknown enum value", method: "POST", path: "/v1/inspections", who: office,
+			body: `{"request_id":"x","inspection":{"kind":"ROUTINE"}}`, status: 400, field: "inspection.kind"},
+		{name: "unknown field", method: "POST", path: "/v1/findings/{finding}:withdraw", who: office,
+			body: `{"request_id":"x","reason":"r","colour":"red"}`, status: 400, field: "colour"},
+		{name: "unknown enum in the query", method: "GET", path: "/v1/findings?stage=BOGUS", who: office, status: 400, field: "stage"},
+		{name: "forged page token", method: "GET", path: "/v1/findings?page_token=AAAA", who: office, status: 400, field: "page_token"},
+		{name: "JSON sent as text/plain", method: "POST", path: "/v1/findings/{finding}:withdraw", who: office,
+			contentType: "text/plain", body: map[string]any{"request_id": rid(t, "plain"), "reason": "x"}, status: 415},
+		{name: "JSON sent as a form", method: "POST", path: "/v1/findings/{finding}:withdraw", who: office,
+			contentType: "application/x-www-form-urlencoded", body: "request_id=x&reason=y", status: 415},
+		{name: "body over the limit", method: "POST", path: "/v1/findings/{finding}:withdraw", who: office,
+			body: `{"request_id":"x","reason":"` + strings.Repeat("x", api.MaxRequestBytes) + `"}`, status: 413},
+
+		// 7. Webhooks to the API itself and to private addresses.
+		{name: "webhook to the API's own port", method: "POST", path: "/v1/webhooks", who: office,
+			body:   map[string]any{"request_id": rid(t, "self-hook"), "url": s.BaseURL + "/v1/findings", "event_types": []string{"finding.escalated"}},
+			status: 400, field: "url"},
+		{name: "webhook to a private address", method: "POST", path: "/v1/webhooks", who: office,
+			body:   map[string]any{"request_id": rid(t, "private-hook"), "url": "http://10.0.0.1/hook", "event_types": []string{"finding.escalated"}},
+			status: 400, field: "url"},
+		{name: "webhook to the metadata service", method: "POST", path: "/v1/webhooks", who: office,
+			body:   map[string]any{"request_id": rid(t, "metadata-hook"), "url": "http://169.254.169.254/latest", "event_types": []string{"finding.escalated"}},
+			status: 400, field: "url"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := strings.NewReplacer("{inspection}", inspectionID, "{finding}", findingID).Replace(tc.path)
-			code, body, err := s.request(tc.method, path, &tc.who, tc.body)
-			require.NoError(t, err)
+			code, body := s.hostileRequest(t, tc, path)
 			require.Equal(t, tc.status, code, "%v", body)
-			if tc.field != "" {
+			if tc.status == http.StatusBadRequest {
 				require.Contains(t, fieldViolations(body), tc.field, "%v", body)
+			}
+			for _, internal := range []string{"grpc:", "proto:", "pgx", "SQLSTATE", "invalid byte sequence"} {
+				require.NotContains(t, fmt.Sprint(body["message"]), internal, "no internal text reaches the client")
 			}
 		})
 	}
-	require.Equal(t, before, s.ledgerCounts(inspectionID, findingID), "nothing was recorded")
+
+	// 6. Evidence that would run as a page on the API's origin.
+	html := []byte("<!DOCTYPE html><html><script>alert(document.cookie)</script></html>")
+	code, body := s.uploadAs(&member, "PHOTO", "text/html", html, nil)
+	require.Equal(t, http.StatusBadRequest, code, "%v", body)
+	code, body = s.uploadAs(&member, "PHOTO", "image/jpeg", html, url.Values{"file_name": {"photo.jpg"}})
+	require.Equal(t, http.StatusBadRequest, code, "%v", body)
+	require.Contains(t, fieldViolations(body), "content_type")
+	code, body = s.upload(&member, "PHOTO", []byte("x"), url.Values{"captured_at": {"0001-01-01T00:00:00Z"}})
+	require.Equal(t, http.StatusBadRequest, code, "%v", body)
+	require.Contains(t, fieldViolations(body), "captured_at")
+
+	require.Equal(t, before, s.snapshot(), "nothing was recorded")
 	s.requireNoWorkflowWedged()
 
 	// The finding whose change was refused takes the next change and a withdraw.
@@ -104,21 +172,66 @@ func TestHostileClientREST(t *testing.T) {
 	s.step(findingID, "withdraw", office, map[string]any{"request_id": rid(t, "withdraw"), "reason": "重复登记"}, "WITHDRAWN")
 }
 
-// ledgerCounts summarises what the ledger holds for an inspection and a
-// finding: the rows and events a refused request must not add to.
-func (s *stack) ledgerCounts(inspectionID, findingID string) string {
+// hostileRequest sends tc's body with its content type as who, without
+// failing the parent test.
+func (s *stack) hostileRequest(t *testing.T, tc hostileREST, path string) (int, map[string]any) {
+	t.Helper()
+	if tc.contentType == "" {
+		code, body, err := s.request(tc.method, path, &tc.who, tc.body)
+		require.NoError(t, err)
+		return code, body
+	}
+	raw, ok := tc.body.(string)
+	if !ok {
+		data, err := json.Marshal(tc.body)
+		require.NoError(t, err)
+		raw = string(data)
+	}
+	req, err := http.NewRequest(tc.method, s.BaseURL+path, strings.NewReader(raw))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", tc.contentType)
+	req.Header.Set(actor.Header, tc.who.Encode())
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	out := map[string]any{"_raw": string(data)}
+	if bytes.HasPrefix(data, []byte("{")) {
+		require.NoError(t, json.Unmarshal(data, &out), "%s", data)
+	}
+	return resp.StatusCode, out
+}
+
+// snapshot summarises everything a request could have recorded: the row
+// count of every ledger table and the workflows of the stack's task queue.
+func (s *stack) snapshot() string {
 	s.t.Helper()
 	ctx := context.Background()
-	page, err := s.Ledger.ListFindings(ctx, ledger.FindingFilter{InspectionID: inspectionID}, 500, "")
+	conn, err := pgx.Connect(ctx, s.DatabaseURL)
 	require.NoError(s.t, err)
-	inspectionEvents, err := s.Ledger.Events(ctx, ledger.SubjectInspection, inspectionID)
+	defer conn.Close(ctx)
+	rows, err := conn.Query(ctx, `
+SELECT table_name FROM information_schema.tables
+WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' AND table_name <> 'schema_version'
+ORDER BY table_name`)
 	require.NoError(s.t, err)
-	findingEvents, err := s.Ledger.Events(ctx, ledger.SubjectFinding, findingID)
+	tables, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	require.NoError(s.t, err)
-	inspections, err := s.Ledger.ListInspections(ctx, ledger.InspectionFilter{}, 500, "")
+	require.Contains(s.t, tables, "events")
+	var out []string
+	for _, table := range tables {
+		var n int
+		require.NoError(s.t, conn.QueryRow(ctx, `SELECT count(*) FROM `+pgx.Identifier{table}.Sanitize()).Scan(&n))
+		out = append(out, fmt.Sprintf("%s=%d", table, n))
+	}
+	workflows, err := s.Temporal.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{
+		Query: fmt.Sprintf("TaskQueue = '%s'", s.queue),
+	})
 	require.NoError(s.t, err)
-	return fmt.Sprintf("%d findings, %d inspections, %d inspection events, %d finding events",
-		len(page.Findings), len(inspections.Inspections), len(inspectionEvents), len(findingEvents))
+	out = append(out, fmt.Sprintf("workflows=%d", workflows.GetCount()))
+	slices.Sort(out)
+	return strings.Join(out, " ")
 }
 
 func TestHostileClientGRPC(t *testing.T) {
@@ -127,11 +240,13 @@ func TestHostileClientGRPC(t *testing.T) {
 	ctx := s.ctx(member)
 	findings := xunchav1.NewFindingServiceClient(s.Conn)
 	inspections := xunchav1.NewInspectionServiceClient(s.Conn)
-	before := s.ledgerCounts(inspectionID, "")
+	evidenceID := s.evidence("grpc hostile")
+	s.requireNoWorkflowWedged()
+	before := s.snapshot()
 
 	_, err := findings.RecordFinding(ctx, &xunchav1.RecordFindingRequest{
 		InspectionId: inspectionID, RequestId: rid(t, "nul"), Title: "a\x00b", Kind: xunchav1.Finding_HAZARD,
-		Severity: xunchav1.Finding_GENERAL, ContentArea: 3, EvidenceIds: []string{s.evidence("grpc hostile")},
+		Severity: xunchav1.Finding_GENERAL, ContentArea: 3, EvidenceIds: []string{evidenceID},
 	})
 	requireViolation(t, err, "title")
 
@@ -144,6 +259,16 @@ func TestHostileClientGRPC(t *testing.T) {
 	spec.Round, spec.PlannedStart = "2026年第一轮", "0001-01-01"
 	_, err = inspections.CreateInspection(s.ctx(office), &xunchav1.CreateInspectionRequest{RequestId: rid(t, "year1"), Inspection: spec})
 	requireViolation(t, err, "inspection.planned_start")
+
+	_, err = xunchav1.NewWebhookServiceClient(s.Conn).CreateWebhook(s.ctx(office), &xunchav1.CreateWebhookRequest{
+		RequestId: rid(t, "hook"), Url: "http://10.1.2.3/hook", EventTypes: []string{"finding.escalated"},
+	})
+	requireViolation(t, err, "url")
+
+	_, err = inspections.CreateInspection(s.ctx(office), &xunchav1.CreateInspectionRequest{
+		RequestId: rid(t, "big"), Inspection: &xunchav1.Inspection{Round: strings.Repeat("x", api.MaxRequestBytes)},
+	})
+	require.Equal(t, codes.ResourceExhausted, status.Code(err), "%v", err)
 
 	// Invalid UTF-8 cannot be built with the proto library, so the request is
 	// written by hand and sent as raw bytes: the field is named, the code is
@@ -160,10 +285,9 @@ func TestHostileClientGRPC(t *testing.T) {
 	var reply xunchav1.Finding
 	err = s.Conn.Invoke(ctx, xunchav1.FindingService_RecordFinding_FullMethodName, rawMessage(raw), &reply, grpc.ForceCodecV2(rawCodec{}))
 	requireViolation(t, err, "title")
-	st := status.Convert(err)
-	require.Contains(t, st.Message(), "title: must be valid UTF-8")
+	require.Contains(t, status.Convert(err).Message(), "title: must be valid UTF-8")
 
-	require.Equal(t, before, s.ledgerCounts(inspectionID, ""), "nothing was recorded")
+	require.Equal(t, before, s.snapshot(), "nothing was recorded")
 	s.requireNoWorkflowWedged()
 }
 
@@ -196,7 +320,9 @@ func keyReused(t *testing.T, code int, body map[string]any, target string) {
 	require.Equal(t, target, info["metadata"].(map[string]any)["target"])
 }
 
-func TestIdempotencyKeys(t *testing.T) {
+// TestHostileClientReusedKeys: item 2, a request_id reused with another body,
+// through REST and gRPC.
+func TestHostileClientReusedKeys(t *testing.T) {
 	s := setup(t)
 	first := s.createInspection()
 	second := func() string {
@@ -222,20 +348,20 @@ func TestIdempotencyKeys(t *testing.T) {
 	require.Equal(t, http.StatusOK, code, "%v", again)
 	require.Equal(t, a["id"], again["id"])
 
-	// The same key with another body is refused, naming the first's target.
+	// The same key with another body is refused, naming the first's target,
+	// and records nothing.
+	before := s.snapshot()
 	other := findingBody("f-001", "GENERAL", ev)
 	other["title"] = "另一个问题"
 	code, body := s.do("POST", "/v1/inspections/"+first+"/findings", &member, other)
 	keyReused(t, code, body, "inspections/"+first+"/findings")
-	page, err := s.Ledger.ListFindings(context.Background(), ledger.FindingFilter{InspectionID: first}, 50, "")
-	require.NoError(t, err)
-	require.Len(t, page.Findings, 1, "the refused request recorded nothing")
 
 	// CreateInspection: the same key with another plan is refused.
 	changed := inspectionBody(rid(t, "second-inspection"))
 	spec(changed)["round"] = "另一轮"
 	code, body = s.do("POST", "/v1/inspections", &office, changed)
 	keyReused(t, code, body, "inspections")
+	require.Equal(t, before, s.snapshot(), "the refused requests recorded nothing")
 
 	// diagnose: same key, other diagnosis.
 	id := a["id"].(string)
@@ -249,10 +375,8 @@ func TestIdempotencyKeys(t *testing.T) {
 	s.step(id, "classify", office, classification("c-1"), "CLASSIFIED")
 	s.step(id, "refer", office, referral("r-1", today().String(), ""), "REFERRED")
 	s.step(id, "reportRectification", unit, rectificationReport("rr-1", ev), "RECTIFIED")
-	accept := map[string]any{"request_id": "v-1", "accept": true, "reason": "整改到位"}
-	s.step(id, "verify", office, accept, "CLOSED")
-	reject := map[string]any{"request_id": "v-1", "accept": false, "reason": "整改不到位"}
-	code, body = s.do("POST", "/v1/findings/"+id+":verify", &office, reject)
+	s.step(id, "verify", office, map[string]any{"request_id": "v-1", "accept": true, "reason": "整改到位"}, "CLOSED")
+	code, body = s.do("POST", "/v1/findings/"+id+":verify", &office, map[string]any{"request_id": "v-1", "accept": false, "reason": "整改不到位"})
 	keyReused(t, code, body, "findings/"+id)
 
 	// A refused request frees its key: corrected, it goes through.
@@ -261,7 +385,7 @@ func TestIdempotencyKeys(t *testing.T) {
 	s.step(b["id"].(string), "diagnose", member, diagnosis("d-2"), "DIAGNOSED")
 
 	// Through gRPC the refusal is ALREADY_EXISTS with the same ErrorInfo.
-	_, err = xunchav1.NewFindingServiceClient(s.Conn).DiagnoseFinding(s.ctx(member), &xunchav1.DiagnoseFindingRequest{
+	_, err := xunchav1.NewFindingServiceClient(s.Conn).DiagnoseFinding(s.ctx(member), &xunchav1.DiagnoseFindingRequest{
 		Id: b["id"].(string), RequestId: "d-2", Diagnosis: &xunchav1.Diagnosis{Cause: "不同", RiskLevel: "LOW"},
 	})
 	st := status.Convert(err)
@@ -273,4 +397,124 @@ func TestIdempotencyKeys(t *testing.T) {
 		}
 	}
 	require.Equal(t, "IDEMPOTENCY_KEY_REUSED", reason)
+	s.requireNoWorkflowWedged()
+}
+
+// hangingReceiver is an office system that takes requests and does not
+// answer until released; then it verifies each signature and answers 204.
+type hangingReceiver struct {
+	server  *httptest.Server
+	release chan struct{}
+
+	mu       sync.Mutex
+	secret   string
+	requests int
+	verified []string // delivery IDs answered with a valid signature
+	refused  []string
+}
+
+func (r *hangingReceiver) serve(w http.ResponseWriter, req *http.Request) {
+	body, err := io.ReadAll(req.Body)
+	r.mu.Lock()
+	r.requests++
+	r.mu.Unlock()
+	select {
+	case <-r.release:
+	case <-req.Context().Done():
+		return // the sender gave up on this attempt
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err == nil {
+		err = activities.VerifyWebhookSignature(r.secret, req.Header.Get(activities.HeaderWebhookSignature), body, time.Now(), 5*time.Minute)
+	}
+	if err != nil {
+		r.refused = append(r.refused, err.Error())
+		http.Error(w, "refused", http.StatusUnauthorized)
+		return
+	}
+	r.verified = append(r.verified, req.Header.Get(activities.HeaderWebhookDelivery))
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// TestHostileClientHangingReceiver (item 7) closes a MAJOR finding while the
+// only subscriber hangs: the finding's workflow ends at once, its delivery
+// waits in the outbox, and arrives, signed, once the receiver answers.
+func TestHostileClientHangingReceiver(t *testing.T) {
+	s := setup(t)
+	r := &hangingReceiver{release: make(chan struct{})}
+	r.server = httptest.NewServer(http.HandlerFunc(r.serve))
+	t.Cleanup(r.server.Close)
+	releaseOnce := sync.OnceFunc(func() { close(r.release) })
+	t.Cleanup(releaseOnce) // before the server closes (cleanups run last first)
+	code, hook := s.do("POST", "/v1/webhooks", &office, map[string]any{
+		"request_id": rid(t, "webhook"), "url": r.server.URL + "/hang", "event_types": []string{workflows.EventMajorFinding},
+	})
+	require.Equal(t, http.StatusOK, code, "%v", hook)
+	r.mu.Lock()
+	r.secret = hook["secret"].(string)
+	r.mu.Unlock()
+
+	f := s.recordFinding(s.createInspection(), "record", "MAJOR")
+	id := f["id"].(string)
+	deliveryID := workflows.FindingWorkflowID(id) + "/major/" + hook["id"].(string)
+	require.Eventually(t, func() bool {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		return r.requests > 0
+	}, 20*time.Second, 50*time.Millisecond, "the delivery reaches the receiver, which hangs")
+
+	s.step(id, "diagnose", member, diagnosis(rid(t, "diagnose")), "DIAGNOSED")
+	s.step(id, "classify", office, classification(rid(t, "classify")), "CLASSIFIED")
+	s.step(id, "refer", office, referral(rid(t, "refer"), today().String(), ""), "REFERRED")
+	s.step(id, "reportRectification", unit, rectificationReport(rid(t, "report"), s.evidence("photo of the alarm")), "RECTIFIED")
+	s.step(id, "verify", office, map[string]any{"request_id": rid(t, "verify"), "accept": true, "reason": "整改到位"}, "CLOSED")
+	closedAt := time.Now()
+	s.awaitClosed(id)
+	t.Logf("the finding's workflow ended %s after CLOSED", time.Since(closedAt).Round(time.Millisecond))
+
+	ctx := context.Background()
+	desc, err := s.Temporal.DescribeWorkflowExecution(ctx, workflows.FindingWorkflowID(id), "")
+	require.NoError(t, err)
+	require.Equal(t, enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED, desc.GetWorkflowExecutionInfo().GetStatus())
+	queued, err := s.Ledger.QueuedDelivery(ctx, deliveryID)
+	require.NoError(t, err)
+	require.Equal(t, ledger.DeliveryPending, queued.Status, "the delivery still waits for the receiver")
+	delivery, err := s.Temporal.DescribeWorkflowExecution(ctx, activities.WebhookDeliveryWorkflowID(deliveryID), "")
+	require.NoError(t, err)
+	require.Equal(t, enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, delivery.GetWorkflowExecutionInfo().GetStatus())
+	r.mu.Lock()
+	require.Empty(t, r.verified, "nothing was answered yet")
+	r.mu.Unlock()
+
+	releaseOnce()
+	require.Eventually(t, func() bool {
+		d, err := s.Ledger.QueuedDelivery(ctx, deliveryID)
+		return err == nil && d.Status == ledger.DeliveryDelivered
+	}, 60*time.Second, 100*time.Millisecond, "the delivery arrives once the receiver answers")
+	r.mu.Lock()
+	require.Empty(t, r.refused, "every request carried a valid signature")
+	require.Contains(t, r.verified, deliveryID)
+	r.mu.Unlock()
+	var payload struct {
+		Type string         `json:"type"`
+		Data map[string]any `json:"data"`
+	}
+	queued, err = s.Ledger.QueuedDelivery(ctx, deliveryID)
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(queued.Payload, &payload))
+	require.Equal(t, workflows.EventMajorFinding, payload.Type)
+	require.Equal(t, id, payload.Data["finding_id"])
+	attempts, err := s.Ledger.Deliveries(ctx, deliveryID)
+	require.NoError(t, err)
+	require.NotEmpty(t, attempts)
+	require.Equal(t, http.StatusNoContent, attempts[len(attempts)-1].StatusCode)
+	require.Eventually(t, func() bool {
+		d, err := s.Temporal.DescribeWorkflowExecution(ctx, activities.WebhookDeliveryWorkflowID(deliveryID), "")
+		return err == nil && d.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED
+	}, 20*time.Second, 100*time.Millisecond, "the delivery workflow completes")
+	// Both histories (a finding that queued its event, the delivery) are
+	// recorded into workflows/testdata/replay with XUNCHA_RECORD_HISTORIES=1.
+	s.replayHistory("finding-outbox", workflows.FindingWorkflowID(id))
+	s.replayHistory("webhook-delivery", activities.WebhookDeliveryWorkflowID(deliveryID))
 }

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"google.golang.org/protobuf/reflect/protoreflect"
 
@@ -48,7 +49,47 @@ func bodyViolations(body []byte, md protoreflect.MessageDescriptor) derrors.Viol
 		return v
 	}
 	checkMessage(&v, "", obj, md)
+	if !utf8.Valid(body) {
+		// encoding/json decodes invalid UTF-8 as U+FFFD: name the strings
+		// that hold one, as the gRPC boundary does for the bytes themselves.
+		invalidUTF8Strings(&v, "", obj, md)
+	}
 	return v
+}
+
+// invalidUTF8Strings names the fields whose decoded value holds U+FFFD, in
+// a body that was not valid UTF-8.
+func invalidUTF8Strings(v *derrors.Violations, path string, val any, md protoreflect.MessageDescriptor) {
+	switch x := val.(type) {
+	case string:
+		if strings.ContainsRune(x, utf8.RuneError) {
+			v.Add(path, "must be valid UTF-8")
+		}
+	case []any:
+		for i, e := range x {
+			invalidUTF8Strings(v, fmt.Sprintf("%s[%d]", path, i), e, md)
+		}
+	case map[string]any:
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			e := x[k]
+			name, next := k, protoreflect.MessageDescriptor(nil)
+			if md != nil {
+				if fd := fieldByJSONKey(md, k); fd != nil {
+					name, next = string(fd.Name()), fd.Message()
+				}
+			}
+			if strings.ContainsRune(k, utf8.RuneError) {
+				v.Add(join(path, name), "must be valid UTF-8")
+				continue
+			}
+			invalidUTF8Strings(v, join(path, name), e, next)
+		}
+	}
 }
 
 // checkMessage checks the members of a JSON object against md.

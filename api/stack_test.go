@@ -36,11 +36,13 @@ import (
 // stack is a running xuncha (worker + API) against the shared real
 // PostgreSQL and Temporal dev server, with its own database and task queue.
 type stack struct {
-	t        testing.TB
-	Ledger   *ledger.Store
-	Temporal client.Client
-	BaseURL  string
-	Conn     *grpc.ClientConn
+	t      testing.TB
+	Ledger *ledger.Store
+	// DatabaseURL is the stack's own database, for tests that read it raw.
+	DatabaseURL string
+	Temporal    client.Client
+	BaseURL     string
+	Conn        *grpc.ClientConn
 	// Tips is the server's sealer of tip reporters' identities.
 	Tips *tipcrypt.Sealer
 	// Logs holds every line the stack logged (API, worker, Temporal SDK), at
@@ -94,7 +96,7 @@ func setupStack(t testing.TB, webhooks *egress.Policy, configure func(*api.Serve
 	tips, err := tipcrypt.New(tipKey)
 	require.NoError(t, err)
 
-	store, _ := testenv.Ledger(t)
+	store, databaseURL := testenv.Ledger(t)
 
 	tc, err := client.DialContext(ctx, client.Options{
 		HostPort:  testenv.TemporalAddress(t),
@@ -119,7 +121,7 @@ func setupStack(t testing.TB, webhooks *egress.Policy, configure func(*api.Serve
 
 	conn, err := grpc.NewClient(grpcL.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	require.NoError(t, err)
-	s := &stack{t: t, Ledger: store, Temporal: tc, BaseURL: "http://" + httpL.Addr().String(), Conn: conn, Tips: tips, Logs: logs, queue: queue, log: log,
+	s := &stack{t: t, Ledger: store, DatabaseURL: databaseURL, Temporal: tc, BaseURL: "http://" + httpL.Addr().String(), Conn: conn, Tips: tips, Logs: logs, queue: queue, log: log,
 		webhooks: webhooks}
 	t.Cleanup(func() {
 		_ = conn.Close()
