@@ -45,6 +45,12 @@ test: $(BIN)/temporal check-generated ## Run all tests: vet, unit, workflow and 
 test-short: ## Run the tests without the race detector (faster while developing).
 	go test -count=1 ./...
 
+FUZZTIME ?= 1m
+
+.PHONY: fuzz
+fuzz: $(BIN)/temporal ## Fuzz the REST gateway with mutated bodies against a real stack (FUZZTIME=1m); make test runs the seeds.
+	go test -run '^$$' -fuzz FuzzRESTGateway -fuzztime $(FUZZTIME) ./api/
+
 .PHONY: record-histories
 record-histories: $(BIN)/temporal ## Record real workflow histories into workflows/testdata/replay for the replay test.
 	XUNCHA_RECORD_HISTORIES=1 go test -count=1 -run TestInspectionProcedureREST ./api/
