@@ -338,10 +338,13 @@ type findingChange struct {
 
 // change sends a stage change to the finding's workflow and returns the state
 // it leads to. Refusals come back as the workflow's domain errors.
+//
+// The workflow ID derives from the finding's ID, so nothing is read before the
+// update; an unknown finding is found out when the update has no workflow to
+// go to, and the ledger is read only then.
 func (s *FindingServer) change(ctx context.Context, c findingChange) (*xunchav1.Finding, error) {
-	row, err := s.finding(ctx, c.id)
-	if err != nil {
-		return nil, err
+	if c.id == "" {
+		return nil, derrors.Invalid("id", "must not be empty")
 	}
 	if err := workflows.CheckFindingRole(c.action, c.who); err != nil {
 		return nil, err
@@ -354,10 +357,12 @@ func (s *FindingServer) change(ctx context.Context, c findingChange) (*xunchav1.
 			return nil, err
 		}
 	}
+	var row ledger.Finding
 	st, replay, err := sendUpdate[workflows.FindingState](ctx, s.Temporal, s.Ledger,
-		lifecycleUpdate{workflowID: row.WorkflowID, action: c.action, requestID: c.requestID, input: c.input},
+		lifecycleUpdate{workflowID: workflows.FindingWorkflowID(c.id), action: c.action, requestID: c.requestID, input: c.input},
 		func(ctx context.Context) (finished, error) {
-			if row, err = s.Ledger.GetFinding(ctx, row.ID); err != nil {
+			var err error
+			if row, err = s.Ledger.GetFinding(ctx, c.id); err != nil {
 				return finished{}, err
 			}
 			return finished{subjectType: ledger.SubjectFinding, id: row.ID, stage: row.Stage,

@@ -235,25 +235,29 @@ func (s *InspectionServer) change(ctx context.Context, c inspectionChange) (*xun
 	if c.id == "" {
 		return nil, derrors.Invalid("id", "must not be empty")
 	}
-	row, err := s.Ledger.GetInspection(ctx, c.id)
-	if err != nil {
-		return nil, err
-	}
 	if err := workflows.CheckInspectionRole(c.action, c.who); err != nil {
 		return nil, err
 	}
 	if err := c.input.Validate(); err != nil {
 		return nil, err
 	}
+	// Only a precheck reads the ledger before the update; the workflow ID
+	// derives from the inspection's ID.
+	var row ledger.Inspection
 	if c.precheck != nil {
+		var err error
+		if row, err = s.Ledger.GetInspection(ctx, c.id); err != nil {
+			return nil, err
+		}
 		if err := c.precheck(ctx, row); err != nil {
 			return nil, err
 		}
 	}
 	st, replay, err := sendUpdate[workflows.InspectionState](ctx, s.Temporal, s.Ledger,
-		lifecycleUpdate{workflowID: row.WorkflowID, action: c.action, requestID: c.requestID, input: c.input},
+		lifecycleUpdate{workflowID: workflows.InspectionWorkflowID(c.id), action: c.action, requestID: c.requestID, input: c.input},
 		func(ctx context.Context) (finished, error) {
-			if row, err = s.Ledger.GetInspection(ctx, row.ID); err != nil {
+			var err error
+			if row, err = s.Ledger.GetInspection(ctx, c.id); err != nil {
 				return finished{}, err
 			}
 			return finished{subjectType: ledger.SubjectInspection, id: row.ID, stage: row.Stage,

@@ -201,10 +201,12 @@ type interviewChange struct {
 
 // change sends a stage change to the interview's workflow and returns the
 // state it leads to. Refusals come back as the workflow's domain errors.
+//
+// The workflow ID derives from the interview's ID: nothing is read before the
+// update, and the ledger only when the update finds no workflow.
 func (s *InterviewServer) change(ctx context.Context, c interviewChange) (*xunchav1.Interview, error) {
-	row, err := s.interview(ctx, c.id)
-	if err != nil {
-		return nil, err
+	if c.id == "" {
+		return nil, derrors.Invalid("id", "must not be empty")
 	}
 	if err := workflows.CheckInterviewRole(c.action, c.who); err != nil {
 		return nil, err
@@ -217,10 +219,12 @@ func (s *InterviewServer) change(ctx context.Context, c interviewChange) (*xunch
 			return nil, err
 		}
 	}
+	var row ledger.Interview
 	st, replay, err := sendUpdate[workflows.InterviewState](ctx, s.Temporal, s.Ledger,
-		lifecycleUpdate{workflowID: row.WorkflowID, action: c.action, requestID: c.requestID, input: c.input},
+		lifecycleUpdate{workflowID: workflows.InterviewWorkflowID(c.id), action: c.action, requestID: c.requestID, input: c.input},
 		func(ctx context.Context) (finished, error) {
-			if row, err = s.Ledger.GetInterview(ctx, row.ID); err != nil {
+			var err error
+			if row, err = s.Ledger.GetInterview(ctx, c.id); err != nil {
 				return finished{}, err
 			}
 			return finished{subjectType: ledger.SubjectInterview, id: row.ID, stage: row.Stage,

@@ -186,7 +186,7 @@ func TestRESTContentTypeAndSize(t *testing.T) {
 // configured timeout, and that the same request succeeds once it runs.
 func TestRequestTimeoutWithoutWorker(t *testing.T) {
 	const timeout = 2 * time.Second
-	s := setupConfigured(t, func(srv *api.Server) { srv.RequestTimeout = timeout })
+	s := setupConfigured(t, func(srv *api.Server, _ string) { srv.RequestTimeout = timeout })
 	s.StopWorker()
 
 	body, err := json.Marshal(inspectionBody(rid(t, "create")))
@@ -252,7 +252,7 @@ func TestRequestTimeoutWithoutTemporal(t *testing.T) {
 	unreachable, err := client.NewLazyClient(client.Options{HostPort: fmt.Sprintf("127.0.0.1:%d", port), Namespace: testenv.Namespace})
 	require.NoError(t, err)
 	t.Cleanup(unreachable.Close)
-	s := setupConfigured(t, func(srv *api.Server) {
+	s := setupConfigured(t, func(srv *api.Server, _ string) {
 		srv.RequestTimeout = timeout
 		srv.Temporal = unreachable
 	})

@@ -76,8 +76,8 @@ func setupWith(t testing.TB, webhooks *egress.Policy) *stack {
 }
 
 // setupConfigured is setup with configure applied to the API server before
-// it starts.
-func setupConfigured(t testing.TB, configure func(*api.Server)) *stack {
+// it starts; configure is told the stack's database.
+func setupConfigured(t testing.TB, configure func(srv *api.Server, databaseURL string)) *stack {
 	t.Helper()
 	loopback, err := egress.ParseAllowList(egress.LoopbackAllowList)
 	require.NoError(t, err)
@@ -86,7 +86,7 @@ func setupConfigured(t testing.TB, configure func(*api.Server)) *stack {
 
 // setupStack starts a stack with the webhook policy webhooks and, when set,
 // configure applied to the API server.
-func setupStack(t testing.TB, webhooks *egress.Policy, configure func(*api.Server)) *stack {
+func setupStack(t testing.TB, webhooks *egress.Policy, configure func(srv *api.Server, databaseURL string)) *stack {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	observed, logs := observer.New(zapcore.DebugLevel)
@@ -114,7 +114,7 @@ func setupStack(t testing.TB, webhooks *egress.Policy, configure func(*api.Serve
 	srv := &api.Server{Temporal: tc, Ledger: store, TaskQueue: queue, GRPCListener: grpcL, HTTPListener: httpL,
 		Evidence: &evidence.Store{Dir: t.TempDir()}, Tips: tips, WebhookPolicy: webhooks, Log: log}
 	if configure != nil {
-		configure(srv)
+		configure(srv, databaseURL)
 	}
 	done := make(chan error, 1)
 	go func() { done <- srv.Run(ctx) }()

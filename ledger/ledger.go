@@ -33,13 +33,25 @@ type Store struct {
 	Secrets SecretSealer
 }
 
+// Option configures a Store as Open builds it.
+type Option func(*pgxpool.Config)
+
+// WithTracer traces every query of the Store's connections (query counting in
+// tests; an OpenTelemetry tracer in production).
+func WithTracer(t pgx.QueryTracer) Option {
+	return func(cfg *pgxpool.Config) { cfg.ConnConfig.Tracer = t }
+}
+
 // Open connects to the database at url and checks that it answers. It does
 // not migrate; call Migrate (xuncha migrate) first.
-func Open(ctx context.Context, url string) (*Store, error) {
+func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		// The parse error can quote the password: keep only the kind.
 		return nil, fmt.Errorf("database URL is not a valid PostgreSQL connection string: %w", derrors.ErrInvalidArgument)
+	}
+	for _, opt := range opts {
+		opt(cfg)
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {

@@ -1,0 +1,77 @@
+package api_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/require"
+
+	"github.com/xuncha/xuncha/api"
+	"github.com/xuncha/xuncha/ledger"
+)
+
+// queryLog records the SQL a Store's connections run.
+type queryLog struct {
+	mu      sync.Mutex
+	queries []string
+}
+
+func (l *queryLog) TraceQueryStart(ctx context.Context, _ *pgx.Conn, data pgx.TraceQueryStartData) context.Context {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.queries = append(l.queries, strings.Join(strings.Fields(data.SQL), " "))
+	return ctx
+}
+
+func (l *queryLog) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+// take returns the queries recorded since the last take.
+func (l *queryLog) take() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	q := l.queries
+	l.queries = nil
+	return q
+}
+
+// TestChangeReadsNoLedgerBeforeTheUpdate sends changes through an API whose
+// ledger connections are traced (the worker has its own): the workflow ID
+// derives from the resource's ID, so a change reads nothing first. Its only
+// statement is the claim of its idempotency key, a write.
+func TestChangeReadsNoLedgerBeforeTheUpdate(t *testing.T) {
+	log := &queryLog{}
+	s := setupConfigured(t, func(srv *api.Server, databaseURL string) {
+		traced, err := ledger.Open(context.Background(), databaseURL, ledger.WithTracer(log))
+		require.NoError(t, err)
+		t.Cleanup(traced.Close)
+		srv.Ledger = traced
+	})
+	f := s.recordFinding(s.createInspection(), "record", "GENERAL")
+	id := f["id"].(string)
+
+	for _, c := range []struct {
+		action string
+		body   map[string]any
+		stage  string
+	}{
+		{"diagnose", diagnosis(rid(t, "diagnose")), "DIAGNOSED"},
+		{"classify", classification(rid(t, "classify")), "CLASSIFIED"},
+		{"withdraw", map[string]any{"request_id": rid(t, "withdraw"), "reason": "重复登记"}, "WITHDRAWN"},
+	} {
+		log.take()
+		who := member
+		if c.action != "diagnose" {
+			who = office
+		}
+		code, body := s.do("POST", "/v1/findings/"+id+":"+c.action, &who, c.body)
+		require.Equal(t, http.StatusOK, code, "%v", body)
+		require.Equal(t, c.stage, body["stage"])
+		queries := log.take()
+		require.Len(t, queries, 1, "%s: %q", c.action, queries)
+		require.True(t, strings.HasPrefix(queries[0], "INSERT INTO idempotency_keys"), "%s: %q", c.action, queries)
+	}
+}
