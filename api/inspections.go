@@ -406,29 +406,15 @@ func (s *InspectionServer) ReportInspectionRectification(ctx context.Context, re
 		precheck: s.checkEvidence("evidence_ids", req.GetEvidenceIds()...)})
 }
 
-// CloseInspection closes it when every finding is closed or withdrawn.
+// CloseInspection closes it when every finding is closed or withdrawn; the
+// workflow counts them (the rule's one home) and refuses with FINDINGS_OPEN.
 func (s *InspectionServer) CloseInspection(ctx context.Context, req *xunchav1.InspectionActionRequest) (*xunchav1.Inspection, error) {
 	who, err := actor.Require(ctx)
 	if err != nil {
 		return nil, err
 	}
 	return s.change(ctx, inspectionChange{id: req.GetId(), requestID: req.GetRequestId(), action: workflows.ActionClose, who: who,
-		input: workflows.ApproveInput{RequestID: req.GetRequestId(), Actor: who, Note: req.GetNote()},
-		precheck: func(ctx context.Context, row ledger.Inspection) error {
-			if row.Stage != workflows.StageRectificationReported {
-				return nil // the workflow's validator names the stage
-			}
-			sum, err := s.Ledger.FindingCounts(ctx, row.ID)
-			if err != nil {
-				return err
-			}
-			if sum.Open > 0 {
-				return &derrors.StageError{Reason: "FINDINGS_OPEN", Subject: row.WorkflowID, Action: workflows.ActionClose, Stage: row.Stage,
-					Allowed: []string{workflows.ActionCancel},
-					Message: fmt.Sprintf("%d findings of inspection %q are not yet CLOSED or WITHDRAWN; it closes only when all are", sum.Open, row.ID)}
-			}
-			return nil
-		}})
+		input: workflows.ApproveInput{RequestID: req.GetRequestId(), Actor: who, Note: req.GetNote()}})
 }
 
 // RecheckFinding records a FOLLOW_UP inspection's re-check of a closed

@@ -261,12 +261,21 @@ func TestInspectionProcedureREST(t *testing.T) {
 			s.step(fid, "verify", office, map[string]any{"request_id": "reject-0", "accept": false, "reason": "报警装置未联动"}, "REFERRED")
 			s.step(fid, "reportRectification", unit, rectificationReport("p-0b", s.evidence("fixed again")), "RECTIFIED")
 		}
-		s.step(fid, "verify", office, map[string]any{"request_id": fmt.Sprintf("accept-%d", i), "accept": true}, "CLOSED")
+		if i < len(findings)-1 {
+			s.step(fid, "verify", office, map[string]any{"request_id": fmt.Sprintf("accept-%d", i), "accept": true}, "CLOSED")
+		}
 	}
 	code, body = s.do("POST", "/v1/inspections/"+id+":close", &office, map[string]any{"request_id": "x1"})
 	require.Equal(t, http.StatusConflict, code, "the unit has not reported yet: %v", body)
 	s.inspectionStep(id, "reportRectification", unit, map[string]any{"request_id": "q1", "report": "整改报告：3项问题全部整改，问责2人",
 		"evidence_ids": []string{s.evidence("rectification report")}}, "RECTIFICATION_REPORTED")
+	// One finding is still RECTIFIED: the workflow refuses to close (the
+	// rule's one home), and takes the close once it is verified.
+	code, body = s.do("POST", "/v1/inspections/"+id+":close", &office, map[string]any{"request_id": "x1b"})
+	require.Equal(t, http.StatusConflict, code, "%v", body)
+	require.Equal(t, "FINDINGS_OPEN", errorInfo(body)["reason"], "%v", body)
+	last := findings[len(findings)-1]
+	s.step(last, "verify", office, map[string]any{"request_id": fmt.Sprintf("accept-%d", len(findings)-1), "accept": true}, "CLOSED")
 	got = s.inspectionStep(id, "close", office, map[string]any{"request_id": "x2", "note": "结果运用"}, "CLOSED")
 	sum := got["summary"].(map[string]any)
 	require.Equal(t, float64(3), sum["findings"])
