@@ -38,12 +38,16 @@ type Activities struct {
 type CreateInspectionInput struct {
 	Inspection ledger.Inspection `json:"inspection"`
 	EventKey   string            `json:"event_key"`
+	// NotRepeating applies charter 四(二)1 as the row is written: a
+	// COMPREHENSIVE inspection of a local government the State Council
+	// inspected that year is refused (ledger.Store.CreateInspection).
+	NotRepeating bool `json:"not_repeating,omitempty"`
 }
 
 // CreateInspection writes the inspection's ledger row and its "create" event;
 // a retry changes nothing.
 func (a *Activities) CreateInspection(ctx context.Context, in CreateInspectionInput) error {
-	if err := a.Ledger.CreateInspection(ctx, in.Inspection, in.EventKey); err != nil {
+	if err := a.Ledger.CreateInspection(ctx, in.Inspection, in.EventKey, in.NotRepeating); err != nil {
 		return a.ledgerError(fmt.Sprintf("creating inspection %q", in.Inspection.ID), err)
 	}
 	a.Log.Info("ledger: inspection created", zap.String("inspection", in.Inspection.ID), zap.String("unit", in.Inspection.UnitCode))

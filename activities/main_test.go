@@ -49,5 +49,5 @@ func (fx fixture) inspection(t *testing.T, id, unitCode string) {
 		ID: id, WorkflowID: "inspection/" + id, RequestID: "req-" + id, UnitCode: unitCode, UnitName: "长沙市",
 		Kind: "COMPREHENSIVE", PlannedStart: start, PlannedEnd: start.AddDate(0, 0, 14), Stage: "PLANNED",
 		CreatedBy: office, CreatedAt: start,
-	}, "create/"+id))
+	}, "create/"+id, false))
 }

@@ -78,15 +78,15 @@ func (s *InspectionServer) CreateInspection(ctx context.Context, req *xunchav1.C
 	if in.ID == "" {
 		in.ID = generatedID("ins", "", in.RequestID)
 	}
-	if err := s.checkPlan(ctx, in); err != nil {
-		return nil, err
-	}
 	workflowID := workflows.InspectionWorkflowID(in.ID)
+	// The plan's rules that need the ledger (non-repetition, the earlier
+	// inspection of a FOLLOW_UP) are checked as the workflow writes the row;
+	// a refused plan fails its run, so a retry may start the ID again.
 	start := s.Temporal.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
 		ID:                       workflowID,
 		TaskQueue:                s.TaskQueue,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
 		TypedSearchAttributes:    workflows.InspectionSearchAttributes(in),
 		StaticSummary:            workflows.InspectionSummary(in),
 	}, workflows.InspectionWorkflowName, in)
@@ -107,42 +107,6 @@ func (s *InspectionServer) CreateInspection(ctx context.Context, req *xunchav1.C
 		return nil, s.startError(err, in.ID)
 	}
 	return s.get(ctx, in.ID)
-}
-
-// checkPlan applies the rules that need the ledger: the earlier inspection
-// of a FOLLOW_UP exists, and a COMPREHENSIVE inspection of a local
-// government the State Council Safety Committee inspected the same year is
-// refused (charter 四(二)1). A retried create passes: its own row exists.
-func (s *InspectionServer) checkPlan(ctx context.Context, in workflows.InspectionInput) error {
-	if existing, err := s.Ledger.GetInspection(ctx, in.ID); err == nil && existing.RequestID == in.RequestID {
-		return nil
-	}
-	if in.FollowsInspectionID != "" {
-		if _, err := s.Ledger.GetInspection(ctx, in.FollowsInspectionID); errors.Is(err, derrors.ErrNotFound) {
-			return derrors.Invalid("inspection.follows_inspection_id", "no inspection %q to look back at", in.FollowsInspectionID)
-		} else if err != nil {
-			return err
-		}
-	}
-	if in.Kind != workflows.KindComprehensive || !workflows.IsLocalGovernment(in.Unit.Code) {
-		return nil
-	}
-	start, err := calendar.ParseDate(in.PlannedStart)
-	if err != nil {
-		return derrors.Invalid("inspection.planned_start", "must be a date YYYY-MM-DD")
-	}
-	done, err := s.Ledger.StateCouncilInspections(ctx, start.Year, in.Unit.Code)
-	if err != nil {
-		return err
-	}
-	if len(done) > 0 {
-		return &derrors.StageError{
-			Reason: "STATE_COUNCIL_INSPECTED", Subject: "unit/" + in.Unit.Code, Action: "create", Stage: "PLANNING",
-			Message: fmt.Sprintf("the State Council Safety Committee inspected %s in %d: a COMPREHENSIVE inspection of it that year is refused (charter 四(二)1; not repeated)",
-				in.Unit.Code, start.Year),
-		}
-	}
-	return nil
 }
 
 // startError explains why a start failed.

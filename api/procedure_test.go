@@ -113,6 +113,11 @@ func TestInspectionProcedureREST(t *testing.T) {
 	code, body = s.do("POST", "/v1/inspections", &office, repeat)
 	require.Equal(t, http.StatusConflict, code, "%v", body)
 	require.Equal(t, "STATE_COUNCIL_INSPECTED", errorInfo(body)["reason"])
+	// The workflow refused it as the ledger row was written; a retry is
+	// refused the same way, not told the ID is taken.
+	code, body = s.do("POST", "/v1/inspections", &office, repeat)
+	require.Equal(t, http.StatusConflict, code, "%v", body)
+	require.Equal(t, "STATE_COUNCIL_INSPECTED", errorInfo(body)["reason"], "%v", body)
 	page, err := s.Ledger.ListInspections(ctx, ledger.InspectionFilter{}, 50, "")
 	require.NoError(t, err)
 	require.Empty(t, page.Inspections, "refused plans record nothing")

@@ -3,6 +3,7 @@ package ledger
 import (
 	"context"
 	"encoding/json"
+	"errors"
 
 	"fmt"
 	"time"
@@ -153,7 +154,13 @@ ON CONFLICT (id) DO NOTHING`
 
 // CreateInspection writes the row and its "create" event in one transaction.
 // Retrying it is a no-op: the row is keyed by ID, the event by eventKey.
-func (s *Store) CreateInspection(ctx context.Context, in Inspection, eventKey string) error {
+//
+// With notRepeating set (a COMPREHENSIVE inspection of a local government,
+// charter 四(二)1) it refuses, in the same transaction and under the unit's
+// non-repetition lock, an inspection of a unit the State Council Safety
+// Committee inspected in the year it is planned for; a FOLLOW_UP's earlier
+// inspection must exist. A retry of the same request is not refused.
+func (s *Store) CreateInspection(ctx context.Context, in Inspection, eventKey string, notRepeating bool) error {
 	createdBy, err := json.Marshal(in.CreatedBy)
 	if err != nil {
 		return fmt.Errorf("encoding actor: %w", err)
@@ -165,6 +172,16 @@ func (s *Store) CreateInspection(ctx context.Context, in Inspection, eventKey st
 	args := append([]any{in.ID, in.WorkflowID, in.RequestID, in.UnitCode, in.UnitName, in.Kind, in.Round,
 		in.PlannedStart, in.PlannedEnd, createdBy, in.CreatedAt}, mutable...)
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var retry bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM inspections WHERE id = $1 AND request_id = $2)`,
+			in.ID, in.RequestID).Scan(&retry); err != nil {
+			return fmt.Errorf("reading inspection %q: %w", in.ID, err)
+		}
+		if !retry {
+			if err := checkPlan(ctx, tx, in, notRepeating); err != nil {
+				return err
+			}
+		}
 		if _, err := tx.Exec(ctx, insertInspection, args...); err != nil {
 			return fmt.Errorf("inserting inspection %q: %w", in.ID, err)
 		}
@@ -178,6 +195,45 @@ func (s *Store) CreateInspection(ctx context.Context, in Inspection, eventKey st
 			OccurredAt:  in.CreatedAt,
 		})
 	})
+}
+
+// lockNonRepetition serialises, per unit and year, the creation of
+// COMPREHENSIVE inspections and the recording of the State Council's, so
+// that of two such requests at once exactly one passes the other's check.
+const lockNonRepetition = `SELECT pg_advisory_xact_lock(hashtextextended('non-repetition/' || $1::text || '/' || $2::int::text, 0))`
+
+// checkPlan applies, inside the creating transaction, the rules of a new
+// inspection that need the ledger.
+func checkPlan(ctx context.Context, tx pgx.Tx, in Inspection, notRepeating bool) error {
+	if in.FollowsInspectionID != "" {
+		var exists bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM inspections WHERE id = $1)`, in.FollowsInspectionID).Scan(&exists); err != nil {
+			return fmt.Errorf("reading inspection %q: %w", in.FollowsInspectionID, err)
+		}
+		if !exists {
+			return derrors.Invalid("inspection.follows_inspection_id", "no inspection %q to look back at", in.FollowsInspectionID)
+		}
+	}
+	if !notRepeating {
+		return nil
+	}
+	year := in.PlannedStart.Year()
+	if _, err := tx.Exec(ctx, lockNonRepetition, in.UnitCode, year); err != nil {
+		return fmt.Errorf("locking unit %s for %d: %w", in.UnitCode, year, err)
+	}
+	var inspected bool
+	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM state_council_inspections WHERE unit_code = $1 AND year = $2)`,
+		in.UnitCode, year).Scan(&inspected); err != nil {
+		return fmt.Errorf("reading State Council inspections: %w", err)
+	}
+	if inspected {
+		return &derrors.StageError{
+			Reason: "STATE_COUNCIL_INSPECTED", Subject: "unit/" + in.UnitCode, Action: "create", Stage: "PLANNING",
+			Message: fmt.Sprintf("the State Council Safety Committee inspected %s in %d: a COMPREHENSIVE inspection of it that year is refused (charter 四(二)1; not repeated)",
+				in.UnitCode, year),
+		}
+	}
+	return nil
 }
 
 const updateInspection = `
@@ -370,10 +426,39 @@ func (s *Store) RecordStateCouncilInspection(ctx context.Context, sc StateCounci
 	if err != nil {
 		return StateCouncilInspection{}, fmt.Errorf("encoding actor: %w", err)
 	}
-	if _, err := s.pool.Exec(ctx, `
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, lockNonRepetition, sc.UnitCode, sc.Year); err != nil {
+			return fmt.Errorf("locking unit %s for %d: %w", sc.UnitCode, sc.Year, err)
+		}
+		// A COMPREHENSIVE inspection of the unit planned for the year and not
+		// yet on site would repeat the State Council's: it is cancelled
+		// first, so that the two are never both in the ledger unresolved.
+		var planned string
+		err := tx.QueryRow(ctx, `
+SELECT id FROM inspections
+WHERE unit_code = $1 AND kind = 'COMPREHENSIVE' AND extract(year FROM planned_start) = $2
+  AND stage IN ('PLANNED', 'NOTIFIED')
+  AND NOT EXISTS (SELECT 1 FROM state_council_inspections WHERE request_id = $3)
+ORDER BY id LIMIT 1`, sc.UnitCode, sc.Year, sc.RequestID).Scan(&planned)
+		switch {
+		case err == nil:
+			return &derrors.StageError{
+				Reason: "COMPREHENSIVE_INSPECTION_PLANNED", Subject: "unit/" + sc.UnitCode, Action: "recordStateCouncilInspection", Stage: "PLANNING",
+				Message: fmt.Sprintf("inspection %q, a COMPREHENSIVE inspection of %s in %d, is planned and would repeat the State Council's: cancel it first (charter 四(二)1)",
+					planned, sc.UnitCode, sc.Year),
+			}
+		case !errors.Is(err, pgx.ErrNoRows):
+			return fmt.Errorf("reading planned inspections: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `
 INSERT INTO state_council_inspections (unit_code, year, request_id, note, recorded_by)
 VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`, sc.UnitCode, sc.Year, sc.RequestID, sc.Note, by); err != nil {
-		return StateCouncilInspection{}, fmt.Errorf("recording State Council inspection: %w", err)
+			return fmt.Errorf("recording State Council inspection: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return StateCouncilInspection{}, err
 	}
 	list, err := s.StateCouncilInspections(ctx, sc.Year, sc.UnitCode)
 	if err != nil {

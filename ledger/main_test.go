@@ -64,7 +64,7 @@ func (fx fixture) inspection(t *testing.T, id, unitCode string) {
 		ID: id, WorkflowID: "inspection/" + id, RequestID: "req-" + id, UnitCode: unitCode, UnitName: "unit " + unitCode,
 		Kind: "COMPREHENSIVE", PlannedStart: start, PlannedEnd: start.AddDate(0, 0, 14), Stage: "PLANNED",
 		CreatedBy: office, CreatedAt: start,
-	}, "create/"+id))
+	}, "create/"+id, false))
 }
 
 // newFinding is a just-found finding of inspection inspectionID.

@@ -67,15 +67,29 @@ func registerChange[S, In any](ctx workflow.Context, l lifecycle[S], action stri
 // update: sent with the start (update-with-start), the update returns once
 // the first ledger write is done, so that a read after the create sees it;
 // a different request under the same ID is refused as already existing.
+// creationRefuser is a lifecycle whose creation the ledger can refuse (a
+// rule checked as the row is written): the await-created update answers
+// with the refusal.
+type creationRefuser interface {
+	creationRefused() error
+}
+
 func registerState[S any](ctx workflow.Context, l lifecycle[S], what string, id, requestID func() string, recorded func() bool) error {
 	if err := workflow.SetQueryHandler(ctx, QueryState, func() (S, error) { return l.snapshot(), nil }); err != nil {
 		return fmt.Errorf("registering query: %w", err)
 	}
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateAwaitCreated,
 		func(ctx workflow.Context, in AwaitCreatedInput) (S, error) {
-			if err := workflow.Await(ctx, recorded); err != nil {
-				var zero S
+			var zero S
+			refused := func() error { return nil }
+			if r, ok := l.(creationRefuser); ok {
+				refused = r.creationRefused
+			}
+			if err := workflow.Await(ctx, func() bool { return recorded() || refused() != nil }); err != nil {
 				return zero, err
+			}
+			if err := refused(); err != nil {
+				return zero, derrors.ToTemporal(err)
 			}
 			return l.snapshot(), nil
 		},
@@ -130,4 +144,17 @@ func ledgerFailure(what string, err error) error {
 		return derrors.New(derrors.ErrUnavailable, "%s: the ledger could not be written in time; retry later", what)
 	}
 	return fmt.Errorf("%s: %w", what, err)
+}
+
+// isRefusal reports whether err is a domain refusal (invalid argument,
+// failed precondition, …) rather than the ledger being unavailable or
+// another failure: what a caller is answered with, not what it may retry.
+func isRefusal(err error) bool {
+	for _, kind := range []error{derrors.ErrInvalidArgument, derrors.ErrFailedPrecondition, derrors.ErrAlreadyExists,
+		derrors.ErrNotFound, derrors.ErrPermissionDenied} {
+		if errors.Is(err, kind) {
+			return true
+		}
+	}
+	return false
 }

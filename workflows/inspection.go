@@ -224,7 +224,9 @@ type inspection struct {
 	row         ledger.Inspection
 	escalations []ledger.Escalation
 	recorded    bool
-	mu          workflow.Mutex
+	// refused is the ledger's refusal of the plan, when it refused it.
+	refused error
+	mu      workflow.Mutex
 	// deadline is the running deadline's ladder: the report deadline in
 	// ONSITE_ENDED, the rectification deadline in FEEDBACK_GIVEN.
 	deadline   ladder
@@ -236,6 +238,8 @@ var acts *activities.Activities
 func (w *inspection) subject() string { return InspectionWorkflowID(w.row.ID) }
 
 func (w *inspection) mutex() workflow.Mutex { return w.mu }
+
+func (w *inspection) creationRefused() error { return w.refused }
 
 func (w *inspection) snapshot() InspectionState {
 	return InspectionState{Inspection: w.row, Escalations: slices.Clone(w.escalations), Pending: w.deadline.pending(), Recorded: w.recorded}
@@ -272,8 +276,22 @@ func (w *inspection) run(ctx workflow.Context) (InspectionResult, error) {
 	actx := workflow.WithActivityOptions(ctx, ledgerActivityOptions)
 	if err := workflow.ExecuteActivity(actx, acts.CreateInspection, activities.CreateInspectionInput{
 		Inspection: w.row, EventKey: "create/" + w.row.RequestID,
+		NotRepeating: w.row.Kind == KindComprehensive && IsLocalGovernment(w.row.UnitCode),
 	}).Get(ctx, nil); err != nil {
-		return InspectionResult{}, fmt.Errorf("recording inspection %q in the ledger: %w", w.row.ID, err)
+		refusal := ledgerFailure("recording inspection "+w.row.ID, err)
+		if !isRefusal(refusal) {
+			return InspectionResult{}, fmt.Errorf("recording inspection %q in the ledger: %w", w.row.ID, err)
+		}
+		// The ledger refused the plan (non-repetition, a FOLLOW_UP of
+		// nothing): the creating request is answered with the refusal and
+		// the run fails, recording nothing, so that a retry of the same
+		// request may start the ID again (and is refused again, or not).
+		w.refused = refusal
+		if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+			return InspectionResult{}, err
+		}
+		return InspectionResult{}, temporal.NewNonRetryableApplicationError(
+			"the plan was refused: "+refusal.Error(), "PLAN_REFUSED", nil)
 	}
 	w.recorded = true
 	w.publish(ctx)
