@@ -282,3 +282,21 @@ func TestListInspectionsFilters(t *testing.T) {
 	require.Equal(t, http.StatusBadRequest, code)
 	require.Contains(t, fieldViolations(body), "year")
 }
+
+// TestFollowUpOfNothing: a FOLLOW_UP names the inspection it looks back at;
+// one the ledger does not hold is refused as the row is written, naming the
+// field, and the refusal records nothing and answers a retry the same way.
+func TestFollowUpOfNothing(t *testing.T) {
+	s := setup(t)
+	body := inspectionBody(rid(t, "follow-up"))
+	spec(body)["kind"] = "FOLLOW_UP"
+	spec(body)["follows_inspection_id"] = "ins-nowhere"
+	for range 2 {
+		code, answer := s.do("POST", "/v1/inspections", &office, body)
+		require.Equal(t, http.StatusBadRequest, code, "%v", answer)
+		require.Contains(t, fieldViolations(answer), "inspection.follows_inspection_id", "%v", answer)
+	}
+	page, err := s.Ledger.ListInspections(context.Background(), ledger.InspectionFilter{}, 50, "")
+	require.NoError(t, err)
+	require.Empty(t, page.Inspections)
+}
