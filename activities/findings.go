@@ -26,6 +26,10 @@ import (
 type RecordFindingInput struct {
 	Finding  ledger.Finding `json:"finding"`
 	EventKey string         `json:"event_key"`
+	// InspectionStages, when set, are the stages of the inspection in which
+	// a finding may be recorded; the ledger checks it as the row is written
+	// (ledger.Store.RecordFinding).
+	InspectionStages []string `json:"inspection_stages,omitempty"`
 }
 
 // RecordFindingResult carries the ledger number assigned (the same on a
@@ -42,7 +46,7 @@ type RecordFindingResult struct {
 // workflow ID taken by another finding (ALREADY_EXISTS) is a non-retryable
 // refusal.
 func (a *Activities) RecordFinding(ctx context.Context, in RecordFindingInput) (RecordFindingResult, error) {
-	number, err := a.Ledger.RecordFinding(ctx, in.Finding, in.EventKey)
+	number, err := a.Ledger.RecordFinding(ctx, in.Finding, in.EventKey, in.InspectionStages...)
 	if err != nil {
 		return RecordFindingResult{}, a.ledgerError(fmt.Sprintf("recording finding %q", in.Finding.ID), err)
 	}

@@ -89,19 +89,9 @@ func (s *FindingServer) RecordFinding(ctx context.Context, req *xunchav1.RecordF
 			return s.fromLedger(ctx, legacy)
 		}
 	}
-	// Findings are recorded while the team is on site and until it reports
-	// (STATIONED, ONSITE_ENDED). A retry of a recorded finding is answered
-	// whatever the inspection's stage is now.
-	if ins.Stage != workflows.StageStationed && ins.Stage != workflows.StageOnsiteEnded {
-		if prior, err := s.Ledger.GetFinding(ctx, id); err != nil || prior.RequestID != req.GetRequestId() {
-			return nil, &derrors.StageError{
-				Reason: "STAGE_NOT_ALLOWED", Subject: ins.WorkflowID, Action: "recordFinding", Stage: ins.Stage,
-				Allowed: []string{workflows.StageStationed, workflows.StageOnsiteEnded},
-				Message: fmt.Sprintf("inspection %q is %s: findings are recorded while the team is on site, until it reports (STATIONED, ONSITE_ENDED)", ins.ID, ins.Stage),
-			}
-		}
-	}
-
+	// The recording window (STATIONED, ONSITE_ENDED) is the workflow's to
+	// check, as the ledger row is written (workflows.FindingRecordingStages);
+	// the inspection is read here only for the unit the finding belongs to.
 	var v derrors.Violations
 	kind, ok := enumName(req.GetKind(), xunchav1.Finding_Kind_name)
 	if !ok {
@@ -139,9 +129,10 @@ func (s *FindingServer) RecordFinding(ctx context.Context, req *xunchav1.RecordF
 		ID:                       workflows.FindingWorkflowID(f.ID),
 		TaskQueue:                s.TaskQueue,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		TypedSearchAttributes:    workflows.FindingSearchAttributes(f),
-		StaticSummary:            workflows.FindingSummary(f),
+		// A refused finding fails its run: a retry may start the ID again.
+		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
+		TypedSearchAttributes: workflows.FindingSearchAttributes(f),
+		StaticSummary:         workflows.FindingSummary(f),
 	}, workflows.FindingWorkflowName, workflows.FindingInput{Finding: f})
 	handle, err := s.Temporal.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
 		StartWorkflowOperation: start,

@@ -133,6 +133,16 @@ func TestInspectionProcedureREST(t *testing.T) {
 	require.Equal(t, http.StatusConflict, code, "%v", body)
 	require.Equal(t, "TEAM_NOT_APPROVED", errorInfo(body)["reason"])
 
+	// Findings are recorded only while the team is on site: the workflow
+	// refuses one as its ledger row is written, and a retry the same way.
+	early := findingBody("early", "GENERAL", s.evidence("too early"))
+	for range 2 {
+		code, body = s.do("POST", "/v1/inspections/"+id+"/findings", &member, early)
+		require.Equal(t, http.StatusConflict, code, "%v", body)
+		require.Equal(t, "STAGE_NOT_ALLOWED", errorInfo(body)["reason"], "%v", body)
+		require.Equal(t, "PLANNED", errorInfo(body)["metadata"].(map[string]any)["stage"], "%v", body)
+	}
+
 	got := s.inspectionStep(id, "approveTeam", committee, map[string]any{"request_id": "t1", "note": "同意"}, "PLANNED")
 	require.Equal(t, true, got["team_approved"])
 	s.inspectionStep(id, "notify", office, map[string]any{"request_id": "n1", "notified_on": today().String()}, "NOTIFIED")
@@ -222,6 +232,9 @@ func TestInspectionProcedureREST(t *testing.T) {
 	report := s.evidence("inspection report")
 	got = s.inspectionStep(id, "submitReport", teamLeader, map[string]any{"request_id": "r1", "report_evidence_id": report,
 		"summary": "发现问题3项，其中重大事故隐患1项"}, "REPORTED")
+	code, body = s.do("POST", "/v1/inspections/"+id+"/findings", &member, findingBody("late", "GENERAL", report))
+	require.Equal(t, http.StatusConflict, code, "a finding after the report: %v", body)
+	require.Equal(t, "STAGE_NOT_ALLOWED", errorInfo(body)["reason"], "%v", body)
 	require.Equal(t, false, got["overdue"])
 	require.Equal(t, float64(1), got["missed_deadlines"])
 	s.inspectionStep(id, "review", office, map[string]any{"request_id": "v1", "copy_to_party_inspection_office": true}, "REVIEWED")

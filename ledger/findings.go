@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -99,6 +101,35 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $
         $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31)
 ON CONFLICT (id) DO NOTHING`
 
+// checkRecordingWindow refuses a new finding unless its inspection's stage,
+// read and share-locked in tx, is one of stages.
+func checkRecordingWindow(ctx context.Context, tx pgx.Tx, f Finding, stages []string) error {
+	var retry bool
+	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM findings WHERE id = $1 AND request_id = $2)`,
+		f.ID, f.RequestID).Scan(&retry); err != nil {
+		return fmt.Errorf("reading finding %q: %w", f.ID, err)
+	}
+	if retry {
+		return nil
+	}
+	var stage, workflowID string
+	err := tx.QueryRow(ctx, `SELECT stage, workflow_id FROM inspections WHERE id = $1 FOR SHARE`, f.InspectionID).Scan(&stage, &workflowID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return derrors.New(derrors.ErrNotFound, "inspection %q not found", f.InspectionID)
+	}
+	if err != nil {
+		return fmt.Errorf("reading inspection %q: %w", f.InspectionID, err)
+	}
+	if slices.Contains(stages, stage) {
+		return nil
+	}
+	return &derrors.StageError{
+		Reason: "STAGE_NOT_ALLOWED", Subject: workflowID, Action: "recordFinding", Stage: stage, Allowed: stages,
+		Message: fmt.Sprintf("inspection %q is %s: findings are recorded while the team is on site, until it reports (%s)",
+			f.InspectionID, stage, strings.Join(stages, ", ")),
+	}
+}
+
 // lockFindingForNumber reads what numbering needs from a recorded row and
 // locks it, so that concurrent retries assign one number.
 const lockFindingForNumber = `
@@ -126,7 +157,13 @@ func LedgerNumber(year int, unitCode string, seq int) string {
 // numbers are the ledger's to give. An inspection missing from the ledger is
 // derrors.ErrNotFound; a workflow ID that another finding has is
 // derrors.ErrAlreadyExists.
-func (s *Store) RecordFinding(ctx context.Context, f Finding, eventKey string) (ledgerNumber string, err error) {
+//
+// With inspectionStages set, a new finding is recorded only while its
+// inspection is in one of them (the recording window, charter 三(三)): the
+// inspection's row is read FOR SHARE in the same transaction, so a stage
+// change written at the same moment either comes after the finding or is
+// seen by it. A retry of a recorded finding is not refused.
+func (s *Store) RecordFinding(ctx context.Context, f Finding, eventKey string, inspectionStages ...string) (ledgerNumber string, err error) {
 	if f.ID == "" || eventKey == "" {
 		return "", fmt.Errorf("recording a finding needs its ID and an event key: %w", derrors.ErrInvalidArgument)
 	}
@@ -139,6 +176,11 @@ func (s *Store) RecordFinding(ctx context.Context, f Finding, eventKey string) (
 		return "", fmt.Errorf("encoding evidence of finding %q: %w", f.ID, err)
 	}
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if len(inspectionStages) > 0 {
+			if err := checkRecordingWindow(ctx, tx, f, inspectionStages); err != nil {
+				return err
+			}
+		}
 		if _, err := tx.Exec(ctx, insertFinding, f.ID, f.WorkflowID, f.InspectionID, f.RequestID, f.UnitCode,
 			f.UnitName, f.Title, f.Description, f.Kind, f.Severity, f.Important, f.ContentArea, row.evidenceIDs,
 			f.RectificationOpinion, f.Stage, row.diagnosis, row.dispositions, row.referral, row.rectification,

@@ -111,7 +111,9 @@ type finding struct {
 	row         ledger.Finding
 	escalations []ledger.Escalation
 	recorded    bool
-	mu          workflow.Mutex
+	// refused is the ledger's refusal of the finding, when it refused it.
+	refused error
+	mu      workflow.Mutex
 
 	// deadline is the running rectification deadline's ladder.
 	deadline ladder
@@ -125,6 +127,8 @@ func (w *finding) snapshot() FindingState {
 
 func (w *finding) subject() string { return FindingWorkflowID(w.row.ID) }
 
+func (w *finding) creationRefused() error { return w.refused }
+
 func (w *finding) run(ctx workflow.Context) (FindingResult, error) {
 	if err := w.registerHandlers(ctx); err != nil {
 		return FindingResult{}, err
@@ -134,9 +138,21 @@ func (w *finding) run(ctx workflow.Context) (FindingResult, error) {
 	// FOUND: recorded with evidence, numbered in the ledger.
 	var rec activities.RecordFindingResult
 	if err := workflow.ExecuteActivity(actx, acts.RecordFinding, activities.RecordFindingInput{
-		Finding: w.row, EventKey: "record/" + w.row.RequestID,
+		Finding: w.row, EventKey: "record/" + w.row.RequestID, InspectionStages: FindingRecordingStages,
 	}).Get(ctx, &rec); err != nil {
-		return FindingResult{}, fmt.Errorf("recording finding %q: %w", w.row.ID, err)
+		refusal := ledgerFailure("recording finding "+w.row.ID, err)
+		if !isRefusal(refusal) {
+			return FindingResult{}, fmt.Errorf("recording finding %q: %w", w.row.ID, err)
+		}
+		// The ledger refused it (outside the recording window, an unknown
+		// inspection): the recording request is answered with the refusal
+		// and the run fails, recording nothing, so a retry may start again.
+		w.refused = refusal
+		if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+			return FindingResult{}, err
+		}
+		return FindingResult{}, temporal.NewNonRetryableApplicationError(
+			"the finding was refused: "+refusal.Error(), "RECORD_REFUSED", nil)
 	}
 	w.row.LedgerNumber = rec.LedgerNumber
 

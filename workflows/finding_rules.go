@@ -38,6 +38,12 @@ const (
 	ActionWithdraw            = "withdraw"
 )
 
+// FindingRecordingStages are the inspection stages in which a team records
+// findings: while it is on site and until it reports (charter 三(三)). The
+// ledger checks them as a finding's row is written, so a report written at
+// the same moment is either after the finding or refuses it.
+var FindingRecordingStages = []string{StageStationed, StageOnsiteEnded}
+
 // FindingActions lists the actions callers can ask for.
 var FindingActions = []string{ActionDiagnose, ActionClassify, ActionRefer, ActionReportRectification, ActionVerify, ActionWithdraw}
 
