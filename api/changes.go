@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/xuncha/xuncha/activities"
+	"github.com/xuncha/xuncha/deadline"
 	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/ledger"
 	"github.com/xuncha/xuncha/workflows"
@@ -79,7 +80,7 @@ func sendUpdate[S any](ctx context.Context, tc client.Client, l *ledger.Store, u
 // once), so that a limit past the statutory one, or a year without calendar
 // data, is refused before anything is recorded — as the workflow's deadline
 // activity would refuse it after accepting the change.
-func checkLimits(ctx context.Context, l *ledger.Store, rules ...activities.DeadlineRule) error {
+func checkLimits(ctx context.Context, l *ledger.Store, rules ...deadline.Rule) error {
 	r, err := activities.LoadResolver(ctx, l)
 	if err != nil {
 		return err

@@ -15,8 +15,8 @@ import (
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"github.com/xuncha/xuncha/activities"
 	"github.com/xuncha/xuncha/calendar"
+	"github.com/xuncha/xuncha/deadline"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/ledger"
@@ -326,7 +326,7 @@ func (s *InspectionServer) EndOnsite(ctx context.Context, req *xunchav1.EndOnsit
 	return s.change(ctx, inspectionChange{id: req.GetId(), requestID: req.GetRequestId(), action: workflows.ActionEndOnsite, who: who,
 		input: workflows.EndOnsiteInput{RequestID: req.GetRequestId(), Actor: who, OnsiteEndedOn: req.GetOnsiteEndedOn()},
 		precheck: func(ctx context.Context, _ ledger.Inspection) error {
-			return checkLimits(ctx, s.Ledger, activities.DeadlineRule{Field: "onsite_ended_on", From: req.GetOnsiteEndedOn(), WorkingDays: workflows.ReportWorkingDays})
+			return checkLimits(ctx, s.Ledger, deadline.Rule{Field: "onsite_ended_on", From: req.GetOnsiteEndedOn(), WorkingDays: workflows.ReportWorkingDays})
 		}})
 }
 
@@ -371,7 +371,7 @@ func (s *InspectionServer) GiveFeedback(ctx context.Context, req *xunchav1.GiveF
 		input: workflows.GiveFeedbackInput{RequestID: req.GetRequestId(), Actor: who, FeedbackDeliveredOn: req.GetFeedbackDeliveredOn(),
 			Recipients: req.GetRecipients(), ReceivingAuthority: req.GetReceivingAuthority(), Due: req.GetDue(), FindingDues: req.GetFindingDues()},
 		precheck: func(ctx context.Context, row ledger.Inspection) error {
-			rules := []activities.DeadlineRule{{Field: "feedback_delivered_on", From: req.GetFeedbackDeliveredOn(),
+			rules := []deadline.Rule{{Field: "feedback_delivered_on", From: req.GetFeedbackDeliveredOn(),
 				Months: 1, Due: req.GetDue(), DueField: "due"}}
 			if len(req.GetFindingDues()) > 0 {
 				classified, err := s.Ledger.FindingsInStage(ctx, row.ID, workflows.FindingClassified)
@@ -383,7 +383,7 @@ func (s *InspectionServer) GiveFeedback(ctx context.Context, req *xunchav1.GiveF
 					if !slices.Contains(classified, id) {
 						return derrors.Invalid(field, "%q is not a CLASSIFIED finding of inspection %q", id, row.ID)
 					}
-					rules = append(rules, activities.DeadlineRule{Field: "feedback_delivered_on", From: req.GetFeedbackDeliveredOn(),
+					rules = append(rules, deadline.Rule{Field: "feedback_delivered_on", From: req.GetFeedbackDeliveredOn(),
 						Months: 1, Due: req.GetFindingDues()[id], DueField: field})
 				}
 			}
@@ -451,7 +451,7 @@ func (s *InspectionServer) RecheckFinding(ctx context.Context, req *xunchav1.Rec
 			if req.GetPassed() {
 				return nil
 			}
-			return checkLimits(ctx, s.Ledger, activities.DeadlineRule{Field: "due", From: calendar.DateOf(time.Now()).String(),
+			return checkLimits(ctx, s.Ledger, deadline.Rule{Field: "due", From: calendar.DateOf(time.Now()).String(),
 				Months: 1, Due: req.GetDue(), DueField: "due"})
 		}})
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/xuncha/xuncha/activities"
 	"github.com/xuncha/xuncha/calendar"
+	"github.com/xuncha/xuncha/deadline"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/internal/searchattr"
@@ -169,7 +170,7 @@ type InterviewState struct {
 	Escalations []ledger.Escalation `json:"escalations"`
 	// Pending are the escalation steps still to fire for the running
 	// follow-up deadline.
-	Pending []activities.ScheduledStep `json:"pending"`
+	Pending []deadline.ScheduledStep `json:"pending"`
 	// Recorded is true once the ledger holds the interview.
 	Recorded bool `json:"recorded"`
 }
@@ -241,11 +242,11 @@ func (in HoldInterviewInput) followUpDays() int {
 
 // FollowUpRule is how the follow-up report deadline of an interview held on
 // heldOn is computed: days working days after it (0 means the default).
-func FollowUpRule(heldOn string, days int) activities.DeadlineRule {
+func FollowUpRule(heldOn string, days int) deadline.Rule {
 	if days == 0 {
 		days = DefaultFollowUpWorkingDays
 	}
-	return activities.DeadlineRule{Field: "held_on", From: heldOn, WorkingDays: days}
+	return deadline.Rule{Field: "held_on", From: heldOn, WorkingDays: days}
 }
 
 // ReportInterviewFollowUpInput is the reportFollowUp update's argument.
@@ -681,15 +682,15 @@ func (w *interview) cancel(ctx workflow.Context, in CancelInterviewInput) error 
 // interviewSteps keeps the reminder and the overdue step of the office's
 // ladder: the interview is itself the last rung, so no interview about an
 // interview is proposed.
-func interviewSteps(resolved activities.ResolvedDeadline) activities.ResolvedDeadline {
-	resolved.Steps = slices.DeleteFunc(slices.Clone(resolved.Steps), func(s activities.ScheduledStep) bool {
+func interviewSteps(resolved deadline.Resolved) deadline.Resolved {
+	resolved.Steps = slices.DeleteFunc(slices.Clone(resolved.Steps), func(s deadline.ScheduledStep) bool {
 		return s.Step != ledger.StepReminder && s.Step != ledger.StepOverdue
 	})
 	return resolved
 }
 
 // startLadder starts the follow-up deadline's ladder.
-func (w *interview) startLadder(ctx workflow.Context, rule activities.DeadlineRule, resolved activities.ResolvedDeadline, fired map[string]bool) {
+func (w *interview) startLadder(ctx workflow.Context, rule deadline.Rule, resolved deadline.Resolved, fired map[string]bool) {
 	w.deadline.start(ctx, w.mu, rule, interviewSteps(resolved), fired,
 		func() bool { return w.row.Stage == InterviewHeld }, w.escalate)
 }
@@ -697,7 +698,7 @@ func (w *interview) startLadder(ctx workflow.Context, rule activities.DeadlineRu
 // escalate takes a step of the ladder: an escalation row, an event, the
 // overdue mark, and a webhook to each subscriber. A reminder whose deadline
 // has already passed (an interview recorded late) is skipped.
-func (w *interview) escalate(ctx workflow.Context, step activities.ScheduledStep) error {
+func (w *interview) escalate(ctx workflow.Context, step deadline.ScheduledStep) error {
 	now := workflow.Now(ctx).UTC()
 	due := w.row.FollowUpDeadline
 	if due == nil || (step.Step == ledger.StepReminder && !now.Before(due.DueAt)) {
