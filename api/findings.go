@@ -417,8 +417,7 @@ func (s *FindingServer) ReferFinding(ctx context.Context, req *xunchav1.ReferFin
 	return s.change(ctx, findingChange{id: req.GetId(), action: workflows.ActionRefer, requestID: in.RequestID,
 		who: who, input: in, validate: in.Validate,
 		precheck: func(ctx context.Context) error {
-			return checkLimits(ctx, s.Ledger, deadline.Rule{Field: "feedback_received_on",
-				From: in.Referral.FeedbackReceivedOn, Months: 1, Due: in.Referral.Due, DueField: "due"})
+			return checkLimits(ctx, s.Ledger, deadline.Rectification("feedback_received_on", in.Referral.FeedbackReceivedOn, in.Referral.Due))
 		}})
 }
 
@@ -448,8 +447,10 @@ func (s *FindingServer) VerifyFinding(ctx context.Context, req *xunchav1.VerifyF
 	c := findingChange{id: req.GetId(), action: workflows.ActionVerify, requestID: in.RequestID, who: who, input: in, validate: in.Validate}
 	if !in.Accept && in.Due != "" {
 		c.precheck = func(ctx context.Context) error {
+			// A preview by the wall clock: the workflow counts from its
+			// own today, and near midnight its answer is the one that counts.
 			today := calendar.DateOf(time.Now())
-			return checkLimits(ctx, s.Ledger, deadline.Rule{Field: "due", From: today.String(), Months: 1, Due: in.Due, DueField: "due"})
+			return checkLimits(ctx, s.Ledger, deadline.RectificationAgain(today.String(), in.Due))
 		}
 	}
 	return s.change(ctx, c)

@@ -39,7 +39,7 @@ type ReopenInput struct {
 }
 
 func (r ReopenInput) rule() deadline.Rule {
-	return deadline.Rule{Field: "due", From: r.From, Months: 1, Due: r.Due, DueField: "due"}
+	return deadline.RectificationAgain(r.From, r.Due)
 }
 
 // FindingState is what the state query and every update return.
@@ -291,8 +291,7 @@ func (w *finding) classify(ctx workflow.Context, in ClassifyInput) error {
 }
 
 func (w *finding) refer(ctx workflow.Context, in ReferInput) error {
-	rule := deadline.Rule{Field: "feedback_received_on", From: in.Referral.FeedbackReceivedOn, Months: 1,
-		Due: in.Referral.Due, DueField: "due"}
+	rule := deadline.Rectification("feedback_received_on", in.Referral.FeedbackReceivedOn, in.Referral.Due)
 	resolved, err := w.resolve(ctx, rule)
 	if err != nil {
 		return err
@@ -348,7 +347,7 @@ func (w *finding) verify(ctx workflow.Context, in VerifyInput) error {
 		return nil
 	}
 	today := calendar.DateOf(workflow.Now(ctx))
-	rule := deadline.Rule{Field: "due", From: today.String(), Months: 1, Due: in.Due, DueField: "due"}
+	rule := deadline.RectificationAgain(today.String(), in.Due)
 	resolved, err := w.resolve(ctx, rule)
 	if err != nil {
 		return err

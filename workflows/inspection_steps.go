@@ -17,10 +17,6 @@ import (
 	"github.com/xuncha/xuncha/ledger"
 )
 
-// ReportWorkingDays is the team report's limit: 5 working days after
-// on-site work ends (charter 三(三)4).
-const ReportWorkingDays = 5
-
 // next returns a copy of the row with its own records map.
 func (w *inspection) next(stage string) ledger.Inspection {
 	n := w.row
@@ -76,7 +72,7 @@ func (w *inspection) station(ctx workflow.Context, in StationInput) error {
 }
 
 func (w *inspection) endOnsite(ctx workflow.Context, in EndOnsiteInput) error {
-	rule := deadline.Rule{Field: "onsite_ended_on", From: in.OnsiteEndedOn, WorkingDays: ReportWorkingDays}
+	rule := deadline.TeamReport(in.OnsiteEndedOn)
 	resolved, err := resolveDeadline(ctx, rule)
 	if err != nil {
 		return err
@@ -128,7 +124,7 @@ func (w *inspection) approve(ctx workflow.Context, in ApproveInput) error {
 // the same limit (never beyond one month after the feedback), and starts
 // the unit's rectification-report deadline.
 func (w *inspection) giveFeedback(ctx workflow.Context, in GiveFeedbackInput) error {
-	rule := deadline.Rule{Field: "feedback_delivered_on", From: in.FeedbackDeliveredOn, Months: 1, Due: in.Due, DueField: "due"}
+	rule := deadline.Rectification("feedback_delivered_on", in.FeedbackDeliveredOn, in.Due)
 	resolved, err := resolveDeadline(ctx, rule)
 	if err != nil {
 		return err

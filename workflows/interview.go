@@ -57,13 +57,10 @@ const (
 	ActionCancelInterview         = "cancel"
 )
 
-// Follow-up report limits, in working days after the day held.
-const (
-	// DefaultFollowUpWorkingDays applies when a hold request gives none.
-	DefaultFollowUpWorkingDays = 5
-	// MaxFollowUpWorkingDays is the longest limit accepted.
-	MaxFollowUpWorkingDays = 60
-)
+// MaxFollowUpWorkingDays is the longest follow-up report limit accepted, in
+// working days after the day held (the default is
+// deadline.DefaultFollowUpWorkingDays).
+const MaxFollowUpWorkingDays = 60
 
 // interviewMoves is the stage table: the action each open stage allows
 // besides cancel, and the stage it leads to.
@@ -204,7 +201,7 @@ type HoldInterviewInput struct {
 	Minutes      string      `json:"minutes"`
 	Requirements string      `json:"requirements"`
 	// FollowUpWorkingDays is the follow-up report limit; 0 means
-	// DefaultFollowUpWorkingDays.
+	// deadline.DefaultFollowUpWorkingDays.
 	FollowUpWorkingDays int `json:"follow_up_working_days"`
 }
 
@@ -227,26 +224,14 @@ func (in HoldInterviewInput) Validate() error {
 	requireText(&v, "minutes", in.Minutes, 20000)
 	requireText(&v, "requirements", in.Requirements, 10000)
 	if in.FollowUpWorkingDays < 0 || in.FollowUpWorkingDays > MaxFollowUpWorkingDays {
-		v.Add("follow_up_working_days", "must be between 1 and %d (0 means %d)", MaxFollowUpWorkingDays, DefaultFollowUpWorkingDays)
+		v.Add("follow_up_working_days", "must be between 1 and %d (0 means %d)", MaxFollowUpWorkingDays, deadline.DefaultFollowUpWorkingDays)
 	}
 	return v.Err()
 }
 
 // followUpDays is the limit in force.
 func (in HoldInterviewInput) followUpDays() int {
-	if in.FollowUpWorkingDays == 0 {
-		return DefaultFollowUpWorkingDays
-	}
-	return in.FollowUpWorkingDays
-}
-
-// FollowUpRule is how the follow-up report deadline of an interview held on
-// heldOn is computed: days working days after it (0 means the default).
-func FollowUpRule(heldOn string, days int) deadline.Rule {
-	if days == 0 {
-		days = DefaultFollowUpWorkingDays
-	}
-	return deadline.Rule{Field: "held_on", From: heldOn, WorkingDays: days}
+	return deadline.FollowUpWorkingDays(in.FollowUpWorkingDays)
 }
 
 // ReportInterviewFollowUpInput is the reportFollowUp update's argument.
@@ -614,7 +599,7 @@ func (w *interview) approve(ctx workflow.Context, in ApproveInterviewInput) erro
 }
 
 func (w *interview) hold(ctx workflow.Context, in HoldInterviewInput) error {
-	rule := FollowUpRule(in.HeldOn, in.followUpDays())
+	rule := deadline.FollowUp(in.HeldOn, in.FollowUpWorkingDays)
 	resolved, err := resolveDeadline(ctx, rule)
 	if err != nil {
 		return err
