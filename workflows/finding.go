@@ -398,7 +398,8 @@ func (w *finding) resolve(ctx workflow.Context, rule deadline.Rule) (deadline.Re
 }
 
 // resolveDeadline computes a deadline with the calendar and ladder in force,
-// in an activity: the calendar is data. A refusal (a limit past the statutory
+// in an activity because the calendar and the ladder are data; the activity
+// reads them and computes with deadline.Resolve. A refusal (a limit past the statutory
 // one, a year without calendar data) comes back as the domain error.
 func resolveDeadline(ctx workflow.Context, rule deadline.Rule) (deadline.Resolved, error) {
 	actx := workflow.WithActivityOptions(ctx, ledgerActivityOptions)
