@@ -399,8 +399,9 @@ func (w *finding) resolve(ctx workflow.Context, rule deadline.Rule) (deadline.Re
 
 // resolveDeadline computes a deadline with the calendar and ladder in force,
 // in an activity because the calendar and the ladder are data; the activity
-// reads them and computes with deadline.Resolve. A refusal (a limit past the statutory
-// one, a year without calendar data) comes back as the domain error.
+// reads them and computes with deadline.Resolve. A refusal (a limit past the
+// statutory one, a year without calendar data) comes back as the domain
+// error.
 func resolveDeadline(ctx workflow.Context, rule deadline.Rule) (deadline.Resolved, error) {
 	actx := workflow.WithActivityOptions(ctx, ledgerActivityOptions)
 	var resolved deadline.Resolved
