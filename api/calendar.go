@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/xuncha/xuncha/calendar"
+	"github.com/xuncha/xuncha/deadline"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/ledger"
@@ -53,41 +54,14 @@ func RedateOnLoad(tc client.Client, taskQueue string) func(ctx context.Context, 
 	}
 }
 
-// ComputeDeadline is the one implementation behind POST /v1/calendar:deadline
-// and `xuncha calendar deadline`: exactly one of workingDays and months is
-// positive.
-func ComputeDeadline(cal *calendar.Calendar, from string, workingDays, months int) (calendar.Deadline, error) {
-	var v derrors.Violations
-	d, err := calendar.ParseDate(from)
-	if err != nil {
-		v.Add("from", "must be a date YYYY-MM-DD")
-	}
-	switch {
-	case workingDays != 0 && months != 0:
-		v.Add("working_days", "give either working_days or months, not both")
-	case workingDays == 0 && months == 0:
-		v.Add("working_days", "give working_days (at least 1) or months (1 to 12)")
-	case workingDays < 0:
-		v.Add("working_days", "must be at least 1")
-	case months < 0 || months > calendar.MaxMonths:
-		v.Add("months", "must be between 1 and %d", calendar.MaxMonths)
-	}
-	if err := v.Err(); err != nil {
-		return calendar.Deadline{}, err
-	}
-	if workingDays > 0 {
-		return cal.AddWorkingDays(d, workingDays)
-	}
-	return cal.AddMonths(d, months)
-}
-
-// ComputeDeadline computes and explains a deadline with the calendar in force.
+// ComputeDeadline computes and explains a deadline with the calendar in
+// force (deadline.Compute, as `xuncha calendar deadline` does).
 func (s *CalendarServer) ComputeDeadline(ctx context.Context, req *xunchav1.ComputeDeadlineRequest) (*xunchav1.Deadline, error) {
 	cal, err := s.Ledger.Calendar(ctx)
 	if err != nil {
 		return nil, err
 	}
-	d, err := ComputeDeadline(cal, req.GetFrom(), int(req.GetWorkingDays()), int(req.GetMonths()))
+	d, err := deadline.Compute(cal, req.GetFrom(), int(req.GetWorkingDays()), int(req.GetMonths()))
 	if err != nil {
 		return nil, err
 	}

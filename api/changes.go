@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/xuncha/xuncha/activities"
+	"github.com/xuncha/xuncha/deadline"
 	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/ledger"
 	"github.com/xuncha/xuncha/workflows"
@@ -75,11 +76,15 @@ func sendUpdate[S any](ctx context.Context, tc client.Client, l *ledger.Store, u
 	}
 }
 
-// checkLimits computes deadlines with the calendar and ladder in force (read
+// checkLimits previews deadlines with the calendar and ladder in force (read
 // once), so that a limit past the statutory one, or a year without calendar
-// data, is refused before anything is recorded — as the workflow's deadline
-// activity would refuse it after accepting the change.
-func checkLimits(ctx context.Context, l *ledger.Store, rules ...activities.DeadlineRule) error {
+// data, is refused before anything is recorded. The rules come from the same
+// deadline constructors the workflows use and go through the same
+// deadline.Resolve, so the preview and the workflow's own computation differ
+// only when their inputs do: a rule counted from "today" (the wall clock here,
+// workflow time there) near midnight, or a calendar loaded in between. The
+// workflow's answer is the one that counts.
+func checkLimits(ctx context.Context, l *ledger.Store, rules ...deadline.Rule) error {
 	r, err := activities.LoadResolver(ctx, l)
 	if err != nil {
 		return err

@@ -15,8 +15,8 @@ import (
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"github.com/xuncha/xuncha/activities"
 	"github.com/xuncha/xuncha/calendar"
+	"github.com/xuncha/xuncha/deadline"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/ledger"
@@ -413,8 +413,7 @@ func (s *FindingServer) ReferFinding(ctx context.Context, req *xunchav1.ReferFin
 	return s.change(ctx, findingChange{id: req.GetId(), action: workflows.ActionRefer, requestID: in.RequestID,
 		who: who, input: in, validate: in.Validate,
 		precheck: func(ctx context.Context) error {
-			return checkLimits(ctx, s.Ledger, activities.DeadlineRule{Field: "feedback_received_on",
-				From: in.Referral.FeedbackReceivedOn, Months: 1, Due: in.Referral.Due, DueField: "due"})
+			return checkLimits(ctx, s.Ledger, deadline.Rectification("feedback_received_on", in.Referral.FeedbackReceivedOn, in.Referral.Due))
 		}})
 }
 
@@ -444,8 +443,10 @@ func (s *FindingServer) VerifyFinding(ctx context.Context, req *xunchav1.VerifyF
 	c := findingChange{id: req.GetId(), action: workflows.ActionVerify, requestID: in.RequestID, who: who, input: in, validate: in.Validate}
 	if !in.Accept && in.Due != "" {
 		c.precheck = func(ctx context.Context) error {
+			// A preview by the wall clock: the workflow counts from its
+			// own today, and near midnight its answer is the one that counts.
 			today := calendar.DateOf(time.Now())
-			return checkLimits(ctx, s.Ledger, activities.DeadlineRule{Field: "due", From: today.String(), Months: 1, Due: in.Due, DueField: "due"})
+			return checkLimits(ctx, s.Ledger, deadline.RectificationAgain(today.String(), in.Due))
 		}
 	}
 	return s.change(ctx, c)

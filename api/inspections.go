@@ -15,8 +15,8 @@ import (
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"github.com/xuncha/xuncha/activities"
 	"github.com/xuncha/xuncha/calendar"
+	"github.com/xuncha/xuncha/deadline"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/ledger"
@@ -294,7 +294,7 @@ func (s *InspectionServer) EndOnsite(ctx context.Context, req *xunchav1.EndOnsit
 	return s.change(ctx, inspectionChange{id: req.GetId(), requestID: req.GetRequestId(), action: workflows.ActionEndOnsite, who: who,
 		input: workflows.EndOnsiteInput{RequestID: req.GetRequestId(), Actor: who, OnsiteEndedOn: req.GetOnsiteEndedOn()},
 		precheck: func(ctx context.Context, _ ledger.Inspection) error {
-			return checkLimits(ctx, s.Ledger, activities.DeadlineRule{Field: "onsite_ended_on", From: req.GetOnsiteEndedOn(), WorkingDays: workflows.ReportWorkingDays})
+			return checkLimits(ctx, s.Ledger, deadline.TeamReport(req.GetOnsiteEndedOn()))
 		}})
 }
 
@@ -339,8 +339,7 @@ func (s *InspectionServer) GiveFeedback(ctx context.Context, req *xunchav1.GiveF
 		input: workflows.GiveFeedbackInput{RequestID: req.GetRequestId(), Actor: who, FeedbackDeliveredOn: req.GetFeedbackDeliveredOn(),
 			Recipients: req.GetRecipients(), ReceivingAuthority: req.GetReceivingAuthority(), Due: req.GetDue(), FindingDues: req.GetFindingDues()},
 		precheck: func(ctx context.Context, row ledger.Inspection) error {
-			rules := []activities.DeadlineRule{{Field: "feedback_delivered_on", From: req.GetFeedbackDeliveredOn(),
-				Months: 1, Due: req.GetDue(), DueField: "due"}}
+			rules := []deadline.Rule{deadline.Rectification("feedback_delivered_on", req.GetFeedbackDeliveredOn(), req.GetDue())}
 			if len(req.GetFindingDues()) > 0 {
 				classified, err := s.Ledger.FindingsInStage(ctx, row.ID, workflows.FindingClassified)
 				if err != nil {
@@ -351,8 +350,8 @@ func (s *InspectionServer) GiveFeedback(ctx context.Context, req *xunchav1.GiveF
 					if !slices.Contains(classified, id) {
 						return derrors.Invalid(field, "%q is not a CLASSIFIED finding of inspection %q", id, row.ID)
 					}
-					rules = append(rules, activities.DeadlineRule{Field: "feedback_delivered_on", From: req.GetFeedbackDeliveredOn(),
-						Months: 1, Due: req.GetFindingDues()[id], DueField: field})
+					rules = append(rules, deadline.Rectification("feedback_delivered_on", req.GetFeedbackDeliveredOn(),
+						req.GetFindingDues()[id]).WithDueField(field))
 				}
 			}
 			return checkLimits(ctx, s.Ledger, rules...)
@@ -405,8 +404,9 @@ func (s *InspectionServer) RecheckFinding(ctx context.Context, req *xunchav1.Rec
 			if req.GetPassed() {
 				return nil
 			}
-			return checkLimits(ctx, s.Ledger, activities.DeadlineRule{Field: "due", From: calendar.DateOf(time.Now()).String(),
-				Months: 1, Due: req.GetDue(), DueField: "due"})
+			// A preview by the wall clock: the workflow reopens the finding
+			// counting from its own today, and its answer is the one that counts.
+			return checkLimits(ctx, s.Ledger, deadline.RectificationAgain(calendar.DateOf(time.Now()).String(), req.GetDue()))
 		}})
 }
 

@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.uber.org/zap"
 
+	"github.com/xuncha/xuncha/deadline"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/ledger"
@@ -263,7 +264,7 @@ func (s *InterviewServer) HoldInterview(ctx context.Context, req *xunchav1.HoldI
 	}
 	return s.change(ctx, interviewChange{id: req.GetId(), action: workflows.ActionHoldInterview, requestID: in.RequestID, who: who, input: in,
 		precheck: func(ctx context.Context) error {
-			return checkLimits(ctx, s.Ledger, workflows.FollowUpRule(in.HeldOn, in.FollowUpWorkingDays))
+			return checkLimits(ctx, s.Ledger, deadline.FollowUp(in.HeldOn, in.FollowUpWorkingDays))
 		}})
 }
 

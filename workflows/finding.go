@@ -11,6 +11,7 @@ import (
 
 	"github.com/xuncha/xuncha/activities"
 	"github.com/xuncha/xuncha/calendar"
+	"github.com/xuncha/xuncha/deadline"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/internal/searchattr"
@@ -37,8 +38,8 @@ type ReopenInput struct {
 	Due          string      `json:"due,omitempty"`
 }
 
-func (r ReopenInput) rule() activities.DeadlineRule {
-	return activities.DeadlineRule{Field: "due", From: r.From, Months: 1, Due: r.Due, DueField: "due"}
+func (r ReopenInput) rule() deadline.Rule {
+	return deadline.RectificationAgain(r.From, r.Due)
 }
 
 // FindingState is what the state query and every update return.
@@ -47,7 +48,7 @@ type FindingState struct {
 	Escalations []ledger.Escalation `json:"escalations"`
 	// Pending are the escalation steps still to fire for the running
 	// deadline.
-	Pending []activities.ScheduledStep `json:"pending"`
+	Pending []deadline.ScheduledStep `json:"pending"`
 	// Recorded is true once the ledger holds the finding with its number.
 	Recorded bool `json:"recorded"`
 }
@@ -306,8 +307,7 @@ func (w *finding) classify(ctx workflow.Context, in ClassifyInput) error {
 }
 
 func (w *finding) refer(ctx workflow.Context, in ReferInput) error {
-	rule := activities.DeadlineRule{Field: "feedback_received_on", From: in.Referral.FeedbackReceivedOn, Months: 1,
-		Due: in.Referral.Due, DueField: "due"}
+	rule := deadline.Rectification("feedback_received_on", in.Referral.FeedbackReceivedOn, in.Referral.Due)
 	resolved, err := w.resolve(ctx, rule)
 	if err != nil {
 		return err
@@ -363,7 +363,7 @@ func (w *finding) verify(ctx workflow.Context, in VerifyInput) error {
 		return nil
 	}
 	today := calendar.DateOf(workflow.Now(ctx))
-	rule := activities.DeadlineRule{Field: "due", From: today.String(), Months: 1, Due: in.Due, DueField: "due"}
+	rule := deadline.RectificationAgain(today.String(), in.Due)
 	resolved, err := w.resolve(ctx, rule)
 	if err != nil {
 		return err
@@ -409,22 +409,24 @@ func (w *finding) ended(ctx workflow.Context, how, action string) {
 }
 
 // resolve computes a deadline in an activity: the calendar is data.
-func (w *finding) resolve(ctx workflow.Context, rule activities.DeadlineRule) (activities.ResolvedDeadline, error) {
+func (w *finding) resolve(ctx workflow.Context, rule deadline.Rule) (deadline.Resolved, error) {
 	return resolveDeadline(ctx, rule)
 }
 
 // resolveDeadline computes a deadline with the calendar and ladder in force,
-// in an activity: the calendar is data. A refusal (a limit past the statutory
-// one, a year without calendar data) comes back as the domain error.
-func resolveDeadline(ctx workflow.Context, rule activities.DeadlineRule) (activities.ResolvedDeadline, error) {
+// in an activity because the calendar and the ladder are data; the activity
+// reads them and computes with deadline.Resolve. A refusal (a limit past the
+// statutory one, a year without calendar data) comes back as the domain
+// error.
+func resolveDeadline(ctx workflow.Context, rule deadline.Rule) (deadline.Resolved, error) {
 	actx := workflow.WithActivityOptions(ctx, ledgerActivityOptions)
-	var resolved activities.ResolvedDeadline
+	var resolved deadline.Resolved
 	if err := workflow.ExecuteActivity(actx, acts.ResolveDeadline, activities.ResolveDeadlineInput{Rule: rule}).Get(ctx, &resolved); err != nil {
 		var app *temporal.ApplicationError
 		if errors.As(err, &app) {
-			return activities.ResolvedDeadline{}, derrors.FromTemporal(err)
+			return deadline.Resolved{}, derrors.FromTemporal(err)
 		}
-		return activities.ResolvedDeadline{}, fmt.Errorf("computing the deadline: %w", err)
+		return deadline.Resolved{}, fmt.Errorf("computing the deadline: %w", err)
 	}
 	return resolved, nil
 }

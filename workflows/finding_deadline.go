@@ -8,13 +8,14 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/xuncha/xuncha/activities"
+	"github.com/xuncha/xuncha/deadline"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/ledger"
 )
 
 // startLadder starts the rectification deadline's ladder.
-func (w *finding) startLadder(ctx workflow.Context, rule activities.DeadlineRule, resolved activities.ResolvedDeadline, fired map[string]bool) {
+func (w *finding) startLadder(ctx workflow.Context, rule deadline.Rule, resolved deadline.Resolved, fired map[string]bool) {
 	w.deadline.start(ctx, w.mu, rule, resolved, fired,
 		func() bool { return w.row.Stage == FindingReferred }, w.escalate)
 }
@@ -23,7 +24,7 @@ func (w *finding) startLadder(ctx workflow.Context, rule activities.DeadlineRule
 // overdue mark, and a webhook to each subscriber. A reminder whose deadline
 // has already passed (a late referral, a worker that was down) is skipped:
 // the later steps say more.
-func (w *finding) escalate(ctx workflow.Context, step activities.ScheduledStep) error {
+func (w *finding) escalate(ctx workflow.Context, step deadline.ScheduledStep) error {
 	now := workflow.Now(ctx).UTC()
 	due := w.row.Deadline
 	if step.Step == ledger.StepReminder && !now.Before(due.DueAt) {

@@ -20,6 +20,7 @@ import (
 
 	"github.com/xuncha/xuncha/activities"
 	"github.com/xuncha/xuncha/calendar"
+	"github.com/xuncha/xuncha/deadline"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/ledger"
@@ -158,11 +159,11 @@ func newHarness(t *testing.T) *harness {
 			return activities.EscalateResult{Escalation: esc}, nil
 		})
 	env.OnActivity(acts.ResolveDeadline, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.ResolveDeadlineInput) (activities.ResolvedDeadline, error) {
+		func(_ context.Context, in activities.ResolveDeadlineInput) (deadline.Resolved, error) {
 			fl.mu.Lock()
 			cal, policy := fl.calendar, fl.policy
 			fl.mu.Unlock()
-			res, err := activities.ResolveDeadline(cal, policy, in.Rule)
+			res, err := deadline.Resolve(cal, policy, in.Rule)
 			return res, derrors.ToTemporal(err)
 		})
 	env.OnActivity(acts.Subscribers, mock.Anything, mock.Anything).Return(

@@ -13,6 +13,7 @@ import (
 
 	"github.com/xuncha/xuncha/activities"
 	"github.com/xuncha/xuncha/calendar"
+	"github.com/xuncha/xuncha/deadline"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/internal/searchattr"
@@ -147,9 +148,9 @@ func (in InspectionInput) Validate() error {
 
 // InspectionState is what the state query and every update return.
 type InspectionState struct {
-	Inspection  ledger.Inspection          `json:"inspection"`
-	Escalations []ledger.Escalation        `json:"escalations"`
-	Pending     []activities.ScheduledStep `json:"pending"`
+	Inspection  ledger.Inspection        `json:"inspection"`
+	Escalations []ledger.Escalation      `json:"escalations"`
+	Pending     []deadline.ScheduledStep `json:"pending"`
 	// Recorded is true once the ledger row is written.
 	Recorded bool `json:"recorded"`
 }

@@ -11,14 +11,11 @@ import (
 
 	"github.com/xuncha/xuncha/activities"
 	"github.com/xuncha/xuncha/calendar"
+	"github.com/xuncha/xuncha/deadline"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/ledger"
 )
-
-// ReportWorkingDays is the team report's limit: 5 working days after
-// on-site work ends (charter 三(三)4).
-const ReportWorkingDays = 5
 
 // next returns a copy of the row with its own records map.
 func (w *inspection) next(stage string) ledger.Inspection {
@@ -75,7 +72,7 @@ func (w *inspection) station(ctx workflow.Context, in StationInput) error {
 }
 
 func (w *inspection) endOnsite(ctx workflow.Context, in EndOnsiteInput) error {
-	rule := activities.DeadlineRule{Field: "onsite_ended_on", From: in.OnsiteEndedOn, WorkingDays: ReportWorkingDays}
+	rule := deadline.TeamReport(in.OnsiteEndedOn)
 	resolved, err := resolveDeadline(ctx, rule)
 	if err != nil {
 		return err
@@ -127,7 +124,7 @@ func (w *inspection) approve(ctx workflow.Context, in ApproveInput) error {
 // the same limit (never beyond one month after the feedback), and starts
 // the unit's rectification-report deadline.
 func (w *inspection) giveFeedback(ctx workflow.Context, in GiveFeedbackInput) error {
-	rule := activities.DeadlineRule{Field: "feedback_delivered_on", From: in.FeedbackDeliveredOn, Months: 1, Due: in.Due, DueField: "due"}
+	rule := deadline.Rectification("feedback_delivered_on", in.FeedbackDeliveredOn, in.Due)
 	resolved, err := resolveDeadline(ctx, rule)
 	if err != nil {
 		return err
@@ -235,14 +232,14 @@ func (w *inspection) ended(ctx workflow.Context, how, action string) {
 		w.subject()+"/"+action, ladderInterviewIDs(w.subject(), w.escalations))
 }
 
-func (w *inspection) startLadder(ctx workflow.Context, rule activities.DeadlineRule, resolved activities.ResolvedDeadline, fired map[string]bool) {
+func (w *inspection) startLadder(ctx workflow.Context, rule deadline.Rule, resolved deadline.Resolved, fired map[string]bool) {
 	stage := w.row.Stage
 	w.deadline.start(ctx, w.mu, rule, resolved, fired, func() bool { return w.row.Stage == stage }, w.escalate)
 }
 
 // escalate takes a step of the running deadline's ladder. The team leader
 // answers for the report deadline, the unit for the rectification deadline.
-func (w *inspection) escalate(ctx workflow.Context, step activities.ScheduledStep) error {
+func (w *inspection) escalate(ctx workflow.Context, step deadline.ScheduledStep) error {
 	now := workflow.Now(ctx).UTC()
 	due := w.row.RunningDeadline()
 	if due == nil {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/xuncha/xuncha/activities"
 	"github.com/xuncha/xuncha/calendar"
+	"github.com/xuncha/xuncha/deadline"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/internal/searchattr"
@@ -56,13 +57,10 @@ const (
 	ActionCancelInterview         = "cancel"
 )
 
-// Follow-up report limits, in working days after the day held.
-const (
-	// DefaultFollowUpWorkingDays applies when a hold request gives none.
-	DefaultFollowUpWorkingDays = 5
-	// MaxFollowUpWorkingDays is the longest limit accepted.
-	MaxFollowUpWorkingDays = 60
-)
+// MaxFollowUpWorkingDays is the longest follow-up report limit accepted, in
+// working days after the day held (the default is
+// deadline.DefaultFollowUpWorkingDays).
+const MaxFollowUpWorkingDays = 60
 
 // interviewMoves is the stage table: the action each open stage allows
 // besides cancel, and the stage it leads to.
@@ -169,7 +167,7 @@ type InterviewState struct {
 	Escalations []ledger.Escalation `json:"escalations"`
 	// Pending are the escalation steps still to fire for the running
 	// follow-up deadline.
-	Pending []activities.ScheduledStep `json:"pending"`
+	Pending []deadline.ScheduledStep `json:"pending"`
 	// Recorded is true once the ledger holds the interview.
 	Recorded bool `json:"recorded"`
 }
@@ -203,7 +201,7 @@ type HoldInterviewInput struct {
 	Minutes      string      `json:"minutes"`
 	Requirements string      `json:"requirements"`
 	// FollowUpWorkingDays is the follow-up report limit; 0 means
-	// DefaultFollowUpWorkingDays.
+	// deadline.DefaultFollowUpWorkingDays.
 	FollowUpWorkingDays int `json:"follow_up_working_days"`
 }
 
@@ -226,26 +224,14 @@ func (in HoldInterviewInput) Validate() error {
 	requireText(&v, "minutes", in.Minutes, 20000)
 	requireText(&v, "requirements", in.Requirements, 10000)
 	if in.FollowUpWorkingDays < 0 || in.FollowUpWorkingDays > MaxFollowUpWorkingDays {
-		v.Add("follow_up_working_days", "must be between 1 and %d (0 means %d)", MaxFollowUpWorkingDays, DefaultFollowUpWorkingDays)
+		v.Add("follow_up_working_days", "must be between 1 and %d (0 means %d)", MaxFollowUpWorkingDays, deadline.DefaultFollowUpWorkingDays)
 	}
 	return v.Err()
 }
 
 // followUpDays is the limit in force.
 func (in HoldInterviewInput) followUpDays() int {
-	if in.FollowUpWorkingDays == 0 {
-		return DefaultFollowUpWorkingDays
-	}
-	return in.FollowUpWorkingDays
-}
-
-// FollowUpRule is how the follow-up report deadline of an interview held on
-// heldOn is computed: days working days after it (0 means the default).
-func FollowUpRule(heldOn string, days int) activities.DeadlineRule {
-	if days == 0 {
-		days = DefaultFollowUpWorkingDays
-	}
-	return activities.DeadlineRule{Field: "held_on", From: heldOn, WorkingDays: days}
+	return deadline.FollowUpWorkingDays(in.FollowUpWorkingDays)
 }
 
 // ReportInterviewFollowUpInput is the reportFollowUp update's argument.
@@ -613,7 +599,7 @@ func (w *interview) approve(ctx workflow.Context, in ApproveInterviewInput) erro
 }
 
 func (w *interview) hold(ctx workflow.Context, in HoldInterviewInput) error {
-	rule := FollowUpRule(in.HeldOn, in.followUpDays())
+	rule := deadline.FollowUp(in.HeldOn, in.FollowUpWorkingDays)
 	resolved, err := resolveDeadline(ctx, rule)
 	if err != nil {
 		return err
@@ -681,15 +667,15 @@ func (w *interview) cancel(ctx workflow.Context, in CancelInterviewInput) error 
 // interviewSteps keeps the reminder and the overdue step of the office's
 // ladder: the interview is itself the last rung, so no interview about an
 // interview is proposed.
-func interviewSteps(resolved activities.ResolvedDeadline) activities.ResolvedDeadline {
-	resolved.Steps = slices.DeleteFunc(slices.Clone(resolved.Steps), func(s activities.ScheduledStep) bool {
+func interviewSteps(resolved deadline.Resolved) deadline.Resolved {
+	resolved.Steps = slices.DeleteFunc(slices.Clone(resolved.Steps), func(s deadline.ScheduledStep) bool {
 		return s.Step != ledger.StepReminder && s.Step != ledger.StepOverdue
 	})
 	return resolved
 }
 
 // startLadder starts the follow-up deadline's ladder.
-func (w *interview) startLadder(ctx workflow.Context, rule activities.DeadlineRule, resolved activities.ResolvedDeadline, fired map[string]bool) {
+func (w *interview) startLadder(ctx workflow.Context, rule deadline.Rule, resolved deadline.Resolved, fired map[string]bool) {
 	w.deadline.start(ctx, w.mu, rule, interviewSteps(resolved), fired,
 		func() bool { return w.row.Stage == InterviewHeld }, w.escalate)
 }
@@ -697,7 +683,7 @@ func (w *interview) startLadder(ctx workflow.Context, rule activities.DeadlineRu
 // escalate takes a step of the ladder: an escalation row, an event, the
 // overdue mark, and a webhook to each subscriber. A reminder whose deadline
 // has already passed (an interview recorded late) is skipped.
-func (w *interview) escalate(ctx workflow.Context, step activities.ScheduledStep) error {
+func (w *interview) escalate(ctx workflow.Context, step deadline.ScheduledStep) error {
 	now := workflow.Now(ctx).UTC()
 	due := w.row.FollowUpDeadline
 	if due == nil || (step.Step == ledger.StepReminder && !now.Before(due.DueAt)) {

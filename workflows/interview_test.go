@@ -17,6 +17,7 @@ import (
 
 	"github.com/xuncha/xuncha/activities"
 	"github.com/xuncha/xuncha/calendar"
+	"github.com/xuncha/xuncha/deadline"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/ledger"
@@ -130,11 +131,11 @@ func newIvHarnessRecordingIn(t *testing.T, recordDelay time.Duration) *ivHarness
 			return activities.EscalateResult{Escalation: esc}, nil
 		})
 	env.OnActivity(acts.ResolveDeadline, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.ResolveDeadlineInput) (activities.ResolvedDeadline, error) {
+		func(_ context.Context, in activities.ResolveDeadlineInput) (deadline.Resolved, error) {
 			fl.mu.Lock()
 			cal := fl.calendar
 			fl.mu.Unlock()
-			res, err := activities.ResolveDeadline(cal, ledger.DefaultEscalationPolicy(), in.Rule)
+			res, err := deadline.Resolve(cal, ledger.DefaultEscalationPolicy(), in.Rule)
 			return res, derrors.ToTemporal(err)
 		})
 	env.OnActivity(acts.Subscribers, mock.Anything, mock.Anything).Return(

@@ -3,7 +3,7 @@ package workflows
 import (
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/xuncha/xuncha/activities"
+	"github.com/xuncha/xuncha/deadline"
 )
 
 // ladder runs one deadline's escalation schedule on durable timers. Its
@@ -13,7 +13,7 @@ import (
 type ladder struct {
 	// rule is how the running deadline is computed (kept to re-date it);
 	// nil when no deadline runs.
-	rule     *activities.DeadlineRule
+	rule     *deadline.Rule
 	schedule []scheduled
 	// gen changes whenever the schedule is replaced or stopped, so a timer
 	// of an earlier schedule does nothing.
@@ -23,7 +23,7 @@ type ladder struct {
 
 // scheduled is one step of the running deadline's ladder.
 type scheduled struct {
-	activities.ScheduledStep
+	deadline.ScheduledStep
 	Fired bool
 }
 
@@ -31,8 +31,8 @@ type scheduled struct {
 func (l *ladder) running() bool { return l.rule != nil }
 
 // pending lists the steps still to fire.
-func (l *ladder) pending() []activities.ScheduledStep {
-	var out []activities.ScheduledStep
+func (l *ladder) pending() []deadline.ScheduledStep {
+	var out []deadline.ScheduledStep
 	for _, s := range l.schedule {
 		if !s.Fired {
 			out = append(out, s.ScheduledStep)
@@ -53,7 +53,7 @@ func (l *ladder) fired() map[string]bool {
 }
 
 // moved reports whether a recomputed deadline differs from the schedule.
-func (l *ladder) moved(resolved activities.ResolvedDeadline) bool {
+func (l *ladder) moved(resolved deadline.Resolved) bool {
 	if len(resolved.Steps) != len(l.schedule) {
 		return true
 	}
@@ -68,8 +68,8 @@ func (l *ladder) moved(resolved activities.ResolvedDeadline) bool {
 // start replaces the schedule and starts its timers. Steps in alreadyFired
 // are not taken again. For each step that comes due while active() holds,
 // take runs with mu held.
-func (l *ladder) start(ctx workflow.Context, mu workflow.Mutex, rule activities.DeadlineRule, resolved activities.ResolvedDeadline,
-	alreadyFired map[string]bool, active func() bool, take func(workflow.Context, activities.ScheduledStep) error,
+func (l *ladder) start(ctx workflow.Context, mu workflow.Mutex, rule deadline.Rule, resolved deadline.Resolved,
+	alreadyFired map[string]bool, active func() bool, take func(workflow.Context, deadline.ScheduledStep) error,
 ) {
 	l.stop()
 	l.rule = &rule

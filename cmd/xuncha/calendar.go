@@ -7,8 +7,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/xuncha/xuncha/api"
 	"github.com/xuncha/xuncha/calendar"
+	"github.com/xuncha/xuncha/deadline"
 	"github.com/xuncha/xuncha/ledger"
 )
 
@@ -21,7 +21,7 @@ func newCalendarCmd(cfg *config) *cobra.Command {
 	}
 	var from string
 	var workingDays, months int
-	deadline := &cobra.Command{
+	deadlineCmd := &cobra.Command{
 		Use:   "deadline",
 		Short: "Print the due date (first line) and its explanation",
 		Example: "  xuncha calendar deadline --from 2024-09-30 --working-days 5\n" +
@@ -32,16 +32,16 @@ func newCalendarCmd(cfg *config) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			d, err := api.ComputeDeadline(cal, from, workingDays, months)
+			d, err := deadline.Compute(cal, from, workingDays, months)
 			if err != nil {
 				return err
 			}
 			return printDeadline(cmd.OutOrStdout(), d)
 		},
 	}
-	deadline.Flags().StringVar(&from, "from", "", "start date YYYY-MM-DD (not counted)")
-	deadline.Flags().IntVar(&workingDays, "working-days", 0, "N working days after --from")
-	deadline.Flags().IntVar(&months, "months", 0, "N months after --from (1 to 12)")
+	deadlineCmd.Flags().StringVar(&from, "from", "", "start date YYYY-MM-DD (not counted)")
+	deadlineCmd.Flags().IntVar(&workingDays, "working-days", 0, "N working days after --from")
+	deadlineCmd.Flags().IntVar(&months, "months", 0, "N months after --from (1 to 12)")
 	show := &cobra.Command{
 		Use:   "show YEAR",
 		Short: "Print a year's statutory holidays and make-up working days",
@@ -67,7 +67,7 @@ func newCalendarCmd(cfg *config) *cobra.Command {
 			return nil
 		},
 	}
-	cmd.AddCommand(deadline, show)
+	cmd.AddCommand(deadlineCmd, show)
 	return cmd
 }
 

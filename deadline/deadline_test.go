@@ -1,0 +1,310 @@
+package deadline_test
+
+import (
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/xuncha/xuncha/calendar"
+	"github.com/xuncha/xuncha/deadline"
+	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/ledger"
+)
+
+func d(s string) calendar.Date { return calendar.MustParseDate(s) }
+
+// field returns the one field an *derrors.InvalidError names.
+func field(t *testing.T, err error) string {
+	t.Helper()
+	var invalid *derrors.InvalidError
+	require.True(t, errors.As(err, &invalid), "want an *InvalidError, got %v", err)
+	require.Len(t, invalid.Violations, 1)
+	return invalid.Violations[0].Field
+}
+
+// TestResolveRules resolves each lifecycle step's rule on the built-in
+// calendar. The due days are the charter's rules applied by hand to the
+// State Council's notices (2026: National Day 10-01..10-07, make-up days
+// Sunday 09-20 and Saturday 10-10).
+func TestResolveRules(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		rule deadline.Rule
+		due  string
+		// summary is how the explanation opens.
+		summary string
+		// line is another explanation line that must be there.
+		line string
+	}{
+		{
+			name: "team report across National Day", rule: deadline.TeamReport("2026-09-30"), due: "2026-10-13",
+			summary: "due 2026-10-13: 5 working days after 2026-09-30",
+			line:    "10-10 Saturday is a working day",
+		},
+		{
+			name: "rectification month ending on a holiday", rule: deadline.Rectification("feedback_received_on", "2026-09-01", ""),
+			due: "2026-10-08", summary: "due 2026-10-08: 1 month after 2026-09-01",
+			line: "National Day",
+		},
+		{
+			name: "rectification month ending on a Saturday", rule: deadline.Rectification("feedback_delivered_on", "2026-10-14", ""),
+			due: "2026-11-16", summary: "due 2026-11-16: 1 month after 2026-10-14",
+		},
+		{
+			name: "Jan 31 + 1 month", rule: deadline.Rectification("feedback_received_on", "2025-01-31", ""),
+			due: "2025-02-28", line: "February has no 31st",
+		},
+		{
+			name: "Jan 31 + 1 month in a leap year", rule: deadline.Rectification("feedback_received_on", "2024-01-31", ""),
+			due: "2024-02-29", line: "February has no 31st",
+		},
+		{
+			name: "office limit within the month", rule: deadline.Rectification("feedback_received_on", "2026-09-01", "2026-09-20"),
+			due:     "2026-09-20",
+			summary: "due 2026-09-20: set by the office, within the statutory limit of 2026-10-08",
+			line:    "due 2026-10-08: 1 month after 2026-09-01",
+		},
+		{
+			name: "rectification again after a rejection", rule: deadline.RectificationAgain("2026-09-01", ""),
+			due: "2026-10-08", summary: "due 2026-10-08: 1 month after 2026-09-01",
+		},
+		{
+			name: "follow-up, default limit", rule: deadline.FollowUp("2026-09-30", 0), due: "2026-10-13",
+			summary: "due 2026-10-13: 5 working days after 2026-09-30",
+		},
+		{
+			name: "follow-up, one working day", rule: deadline.FollowUp("2026-09-30", 1), due: "2026-10-08",
+			summary: "due 2026-10-08: 1 working day after 2026-09-30",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			res, err := deadline.Resolve(calendar.Builtin(), ledger.DefaultEscalationPolicy(), tt.rule)
+			require.NoError(t, err)
+			require.Equal(t, d(tt.due), res.Deadline.Due)
+			require.Equal(t, d(tt.due).End(), res.Deadline.DueAt, "a deadline is the end of its last day")
+			explanation := res.Deadline.Explain()
+			if tt.summary != "" {
+				require.True(t, strings.HasPrefix(explanation, tt.summary), "explanation:\n%s", explanation)
+			}
+			require.Contains(t, explanation, tt.line)
+		})
+	}
+}
+
+// TestResolveRefusals checks that a refusal names the request field it is
+// about, so the API's preview and the workflow refuse alike.
+func TestResolveRefusals(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		rule  deadline.Rule
+		field string
+		// says is what the violation says.
+		says string
+	}{
+		{"office limit past the month", deadline.Rectification("feedback_received_on", "2026-09-01", "2026-10-09"),
+			"due", "must be no later than 2026-10-08"},
+		{"office limit not after the start", deadline.RectificationAgain("2026-09-01", "2026-09-01"),
+			"due", "must be after 2026-09-01"},
+		{"office limit malformed", deadline.Rectification("feedback_received_on", "2026-09-01", "2026-9-20"),
+			"due", "must be a date"},
+		{"per-finding limit named by its field", deadline.Rectification("feedback_delivered_on", "2026-09-01", "2026-12-01").
+			WithDueField("finding_dues[f-1]"), "finding_dues[f-1]", "must be no later than 2026-10-08"},
+		{"start malformed", deadline.TeamReport("30.09.2026"), "onsite_ended_on", "must be a date"},
+		{"interview day malformed", deadline.FollowUp("", 0), "held_on", "must be a date"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := deadline.Resolve(calendar.Builtin(), ledger.DefaultEscalationPolicy(), tt.rule)
+			require.Equal(t, tt.field, field(t, err))
+			require.ErrorContains(t, err, tt.says)
+		})
+	}
+
+	_, err := deadline.Resolve(calendar.Builtin(), ledger.DefaultEscalationPolicy(), deadline.TeamReport("2031-03-02"))
+	require.ErrorIs(t, err, calendar.ErrNoData, "a year without data is an error, never a guess")
+	_, err = deadline.Resolve(calendar.Builtin(), ledger.DefaultEscalationPolicy(), deadline.Rule{From: "2026-09-01"})
+	require.ErrorIs(t, err, derrors.ErrInvalidArgument, "a rule with no period")
+}
+
+// TestSchedule checks the ladder's instants: each step fires at the end of
+// its day, counted in working days from the due day.
+func TestSchedule(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		steps []ledger.EscalationStep
+		due   string
+		// days are the days each step fires at the end of, in order.
+		days []string
+	}{
+		{
+			name: "default ladder", steps: ledger.DefaultEscalationPolicy().Steps, due: "2026-10-13",
+			// Reminder Monday 10-12; overdue at the due day; interview 5
+			// working days later: 10-14, 10-15, 10-16, 10-19, 10-20.
+			days: []string{"2026-10-12", "2026-10-13", "2026-10-20"},
+		},
+		{
+			name: "reminder before National Day", steps: ledger.DefaultEscalationPolicy().Steps, due: "2026-10-08",
+			// Working days after 10-08: 10-09, 10-10 (make-up), 10-12, 10-13, 10-14.
+			days: []string{"2026-09-30", "2026-10-08", "2026-10-14"},
+		},
+		{
+			name: "early reminder on a make-up Saturday",
+			steps: []ledger.EscalationStep{
+				{Step: ledger.StepReminder, WorkingDays: -2}, {Step: ledger.StepOverdue},
+				{Step: ledger.StepInterviewProposed, WorkingDays: 1},
+			},
+			// Two working days before Tuesday 10-13: Monday 10-12, then
+			// Saturday 10-10 (Sunday 10-11 is a rest day).
+			due: "2026-10-13", days: []string{"2026-10-10", "2026-10-13", "2026-10-14"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			steps, err := deadline.Schedule(calendar.Builtin(), ledger.EscalationPolicy{Steps: tt.steps}, d(tt.due))
+			require.NoError(t, err)
+			require.Len(t, steps, len(tt.days))
+			for i, s := range steps {
+				require.Equal(t, tt.steps[i].Step, s.Step)
+				require.Equal(t, tt.steps[i].WorkingDays, s.WorkingDays)
+				require.Equal(t, d(tt.days[i]).End(), s.At, "%s fires at the end of %s", s.Step, tt.days[i])
+			}
+		})
+	}
+
+	// 2024-01-01 is New Year's Day and 2023 has no data.
+	_, err := deadline.Schedule(calendar.Builtin(), ledger.EscalationPolicy{Steps: []ledger.EscalationStep{
+		{Step: ledger.StepReminder, WorkingDays: -2},
+	}}, d("2024-01-02"))
+	require.ErrorIs(t, err, calendar.ErrNoData)
+	require.ErrorContains(t, err, "scheduling REMINDER")
+}
+
+// TestResolveCarriesTheLadder checks that Resolve schedules the ladder from
+// the office's day, not the statutory one, and records the policy version.
+func TestResolveCarriesTheLadder(t *testing.T) {
+	t.Parallel()
+	policy := ledger.DefaultEscalationPolicy()
+	policy.Version = 7
+	res, err := deadline.Resolve(calendar.Builtin(), policy,
+		deadline.Rectification("feedback_received_on", "2026-09-01", "2026-09-21"))
+	require.NoError(t, err)
+	require.Equal(t, int64(7), res.PolicyVersion)
+	want, err := deadline.Schedule(calendar.Builtin(), policy, d("2026-09-21"))
+	require.NoError(t, err)
+	require.Equal(t, want, res.Steps)
+	require.Equal(t, d("2026-09-20").End(), res.Steps[0].At, "the reminder falls on the make-up Sunday before Monday 09-21")
+}
+
+func TestWorkingDaysBefore(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		from string
+		n    int
+		want string
+	}{
+		{"2026-10-12", 1, "2026-10-10"}, // Monday: back over Sunday to the make-up Saturday
+		{"2026-10-12", 2, "2026-10-09"},
+		{"2026-10-10", 1, "2026-10-09"}, // from the make-up Saturday itself
+		{"2026-10-09", 2, "2026-09-30"}, // 10-08, then back over National Day
+		{"2026-09-21", 1, "2026-09-20"}, // the make-up Sunday
+		{"2026-09-22", 3, "2026-09-18"}, // 09-21, 09-20, then Friday 09-18 (Saturday 09-19 rests)
+	}
+	for _, tt := range tests {
+		t.Run(tt.from, func(t *testing.T) {
+			t.Parallel()
+			got, err := deadline.WorkingDaysBefore(calendar.Builtin(), d(tt.from), tt.n)
+			require.NoError(t, err)
+			require.Equal(t, d(tt.want), got)
+		})
+	}
+	_, err := deadline.WorkingDaysBefore(calendar.Builtin(), d("2024-01-02"), 2)
+	require.ErrorIs(t, err, calendar.ErrNoData, "2023 has no data")
+}
+
+// TestWorkingDaysBeforeMirrorsAddWorkingDays checks, over every working day
+// the built-in calendar knows, that counting back undoes counting forward.
+func TestWorkingDaysBeforeMirrorsAddWorkingDays(t *testing.T) {
+	t.Parallel()
+	cal := calendar.Builtin()
+	for day := d("2024-01-02"); day.Before(d("2027-11-30")); day = day.AddDays(1) {
+		working, err := cal.IsWorkingDay(day)
+		require.NoError(t, err)
+		if !working {
+			continue
+		}
+		for _, n := range []int{1, 2, 5, 10} {
+			after, err := cal.AddWorkingDays(day, n)
+			require.NoError(t, err)
+			back, err := deadline.WorkingDaysBefore(cal, after.Due, n)
+			require.NoError(t, err)
+			require.Equal(t, day, back, "%d working days before %s", n, after.Due)
+		}
+	}
+}
+
+func TestCompute(t *testing.T) {
+	t.Parallel()
+	cal := calendar.Builtin()
+	got, err := deadline.Compute(cal, "2026-09-30", 5, 0)
+	require.NoError(t, err)
+	want, err := cal.AddWorkingDays(d("2026-09-30"), 5)
+	require.NoError(t, err)
+	require.Equal(t, want, got)
+
+	got, err = deadline.Compute(cal, "2025-01-31", 0, 1)
+	require.NoError(t, err)
+	want, err = cal.AddMonths(d("2025-01-31"), 1)
+	require.NoError(t, err)
+	require.Equal(t, want, got)
+
+	refusals := []struct {
+		name                string
+		from                string
+		workingDays, months int
+		field               string
+	}{
+		{"both", "2026-09-30", 5, 1, "working_days"},
+		{"neither", "2026-09-30", 0, 0, "working_days"},
+		{"negative working days", "2026-09-30", -1, 0, "working_days"},
+		{"too many months", "2026-09-30", 0, calendar.MaxMonths + 1, "months"},
+		{"malformed start", "2026-09-31", 5, 0, "from"},
+	}
+	for _, tt := range refusals {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := deadline.Compute(cal, tt.from, tt.workingDays, tt.months)
+			require.Equal(t, tt.field, field(t, err))
+		})
+	}
+}
+
+// TestRuleAndResolvedJSON pins the JSON field names: rules and resolved
+// deadlines are activity payloads in recorded workflow histories.
+func TestRuleAndResolvedJSON(t *testing.T) {
+	t.Parallel()
+	require.JSONEq(t, `{"field":"onsite_ended_on","from":"2026-09-30","working_days":5}`,
+		string(must(t, deadline.TeamReport("2026-09-30"))))
+	require.JSONEq(t, `{"field":"feedback_received_on","from":"2026-09-01","months":1,"due":"2026-09-20","due_field":"due"}`,
+		string(must(t, deadline.Rectification("feedback_received_on", "2026-09-01", "2026-09-20"))))
+	at := time.Date(2026, 10, 13, 16, 0, 0, 0, time.UTC)
+	require.JSONEq(t, `{"deadline":`+string(must(t, calendar.Deadline{}))+`,"steps":[{"step":"OVERDUE","working_days":0,"at":"2026-10-13T16:00:00Z"}],"policy_version":3}`,
+		string(must(t, deadline.Resolved{Steps: []deadline.ScheduledStep{{Step: "OVERDUE", At: at}}, PolicyVersion: 3})))
+}
+
+func must(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	require.NoError(t, err)
+	return b
+}

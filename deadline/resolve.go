@@ -1,0 +1,155 @@
+package deadline
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/xuncha/xuncha/calendar"
+	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/ledger"
+)
+
+// ScheduledStep is an escalation step with the instant it fires.
+type ScheduledStep struct {
+	Step        string    `json:"step"`
+	WorkingDays int       `json:"working_days"`
+	At          time.Time `json:"at"`
+}
+
+// Resolved is a computed deadline with its escalation schedule. It is an
+// activity result recorded in workflow histories; its JSON field names must
+// not change.
+type Resolved struct {
+	Deadline      calendar.Deadline `json:"deadline"`
+	Steps         []ScheduledStep   `json:"steps"`
+	PolicyVersion int64             `json:"policy_version"`
+}
+
+// Resolve computes rule's deadline on cal and when each step of policy's
+// ladder fires (see [Schedule]). A limit the office set (rule.Due) must fall
+// after rule.From and no later than the statutory limit; the explanation
+// then opens with the office's day and goes on with the statutory one.
+// Refusals are derrors.InvalidError naming rule.Field or rule.DueField; a
+// year without calendar data is an error matching calendar.ErrNoData.
+func Resolve(cal *calendar.Calendar, policy ledger.EscalationPolicy, rule Rule) (Resolved, error) {
+	field := rule.Field
+	if field == "" {
+		field = "from"
+	}
+	from, err := calendar.ParseDate(rule.From)
+	if err != nil {
+		return Resolved{}, derrors.Invalid(field, "must be a date YYYY-MM-DD")
+	}
+	var limit calendar.Deadline
+	switch {
+	case rule.Months > 0:
+		limit, err = cal.AddMonths(from, rule.Months)
+	case rule.WorkingDays > 0:
+		limit, err = cal.AddWorkingDays(from, rule.WorkingDays)
+	default:
+		return Resolved{}, fmt.Errorf("deadline rule has neither months nor working days: %w", derrors.ErrInvalidArgument)
+	}
+	if err != nil {
+		return Resolved{}, err
+	}
+	d := limit
+	if rule.Due != "" {
+		dueField := rule.DueField
+		if dueField == "" {
+			dueField = "due"
+		}
+		due, err := calendar.ParseDate(rule.Due)
+		switch {
+		case err != nil:
+			return Resolved{}, derrors.Invalid(dueField, "must be a date YYYY-MM-DD")
+		case due.After(limit.Due):
+			return Resolved{}, derrors.Invalid(dueField, "must be no later than %s, the statutory limit (%s)", limit.Due, limit.Rule)
+		case !due.After(from):
+			return Resolved{}, derrors.Invalid(dueField, "must be after %s", rule.From)
+		}
+		d.Due = due
+		d.DueAt = due.End()
+		d.Explanation = append([]string{
+			fmt.Sprintf("due %s: set by the office, within the statutory limit of %s", due, limit.Due),
+		}, limit.Explanation...)
+	}
+	steps, err := Schedule(cal, policy, d.Due)
+	if err != nil {
+		return Resolved{}, err
+	}
+	return Resolved{Deadline: d, Steps: steps, PolicyVersion: policy.Version}, nil
+}
+
+// Schedule returns the instants policy's ladder fires for a deadline due on
+// due, in the policy's order. A step n working days before the due day fires
+// at the end of the n-th working day before it ([WorkingDaysBefore]); at 0,
+// at the end of the due day; n after, at the end of the n-th working day
+// after it.
+func Schedule(cal *calendar.Calendar, policy ledger.EscalationPolicy, due calendar.Date) ([]ScheduledStep, error) {
+	var steps []ScheduledStep
+	for _, st := range policy.Steps {
+		day := due
+		var err error
+		switch {
+		case st.WorkingDays < 0:
+			day, err = WorkingDaysBefore(cal, due, -st.WorkingDays)
+		case st.WorkingDays > 0:
+			var after calendar.Deadline
+			after, err = cal.AddWorkingDays(due, st.WorkingDays)
+			day = after.Due
+		}
+		if err != nil {
+			return nil, fmt.Errorf("scheduling %s: %w", st.Step, err)
+		}
+		steps = append(steps, ScheduledStep{Step: st.Step, WorkingDays: st.WorkingDays, At: day.End()})
+	}
+	return steps, nil
+}
+
+// WorkingDaysBefore returns the n-th working day before d (d itself is not
+// counted): the mirror of calendar.AddWorkingDays, with make-up days counted
+// and holidays skipped alike. A day in a year without data is an error
+// matching calendar.ErrNoData.
+func WorkingDaysBefore(cal *calendar.Calendar, d calendar.Date, n int) (calendar.Date, error) {
+	for counted := 0; counted < n; {
+		d = d.AddDays(-1)
+		ok, err := cal.IsWorkingDay(d)
+		if err != nil {
+			return calendar.Date{}, err
+		}
+		if ok {
+			counted++
+		}
+	}
+	return d, nil
+}
+
+// Compute is the one implementation behind POST /v1/calendar:deadline and
+// `xuncha calendar deadline`: the deadline workingDays working days, or
+// months months, after from (YYYY-MM-DD), explained. Exactly one of
+// workingDays and months is positive; a request breaking that, or a
+// malformed from, is a derrors.InvalidError naming every broken field.
+func Compute(cal *calendar.Calendar, from string, workingDays, months int) (calendar.Deadline, error) {
+	var v derrors.Violations
+	d, err := calendar.ParseDate(from)
+	if err != nil {
+		v.Add("from", "must be a date YYYY-MM-DD")
+	}
+	switch {
+	case workingDays != 0 && months != 0:
+		v.Add("working_days", "give either working_days or months, not both")
+	case workingDays == 0 && months == 0:
+		v.Add("working_days", "give working_days (at least 1) or months (1 to 12)")
+	case workingDays < 0:
+		v.Add("working_days", "must be at least 1")
+	case months < 0 || months > calendar.MaxMonths:
+		v.Add("months", "must be between 1 and %d", calendar.MaxMonths)
+	}
+	if err := v.Err(); err != nil {
+		return calendar.Deadline{}, err
+	}
+	if workingDays > 0 {
+		return cal.AddWorkingDays(d, workingDays)
+	}
+	return cal.AddMonths(d, months)
+}

@@ -1,0 +1,84 @@
+package deadline
+
+// The charter's limits.
+const (
+	// ReportWorkingDays is the team report's limit: 5 working days after
+	// on-site work in an area ends (charter 三(三)4).
+	ReportWorkingDays = 5
+	// RectificationMonths is the longest rectification limit: one month
+	// after the feedback is received (charter 三(三)6).
+	RectificationMonths = 1
+	// DefaultFollowUpWorkingDays is an interview's follow-up report limit
+	// when the office gives none.
+	DefaultFollowUpWorkingDays = 5
+)
+
+// Rule says how a deadline is computed, so that it can be computed again
+// when the calendar changes. It travels in activity inputs and workflow
+// state as JSON; the field names are part of recorded histories and must not
+// change.
+type Rule struct {
+	// Field names the request field the rule came from, for error messages
+	// (e.g. "feedback_received_on").
+	Field string `json:"field,omitempty"`
+	// From is the start day (YYYY-MM-DD), not counted.
+	From string `json:"from"`
+	// Months is the statutory limit in months (Civil Code arts. 200–204).
+	Months int `json:"months,omitempty"`
+	// WorkingDays is the limit in working days; exactly one of Months and
+	// WorkingDays is set.
+	WorkingDays int `json:"working_days,omitempty"`
+	// Due, when set, is a shorter last day the office chose (YYYY-MM-DD); it
+	// may not pass the statutory limit.
+	Due string `json:"due,omitempty"`
+	// DueField names the request field Due came from (e.g. "due").
+	DueField string `json:"due_field,omitempty"`
+}
+
+// TeamReport is the team report deadline: ReportWorkingDays working days
+// after onsiteEndedOn (YYYY-MM-DD, the request's onsite_ended_on).
+func TeamReport(onsiteEndedOn string) Rule {
+	return Rule{Field: "onsite_ended_on", From: onsiteEndedOn, WorkingDays: ReportWorkingDays}
+}
+
+// Rectification is the rectification report deadline counted from the
+// feedback: the office's limit due (YYYY-MM-DD, the request's "due"; empty
+// for the full period), never more than RectificationMonths after
+// feedbackOn. fromField names the request field feedbackOn came from
+// (feedback_received_on for a referred finding, feedback_delivered_on for an
+// inspection's feedback).
+func Rectification(fromField, feedbackOn, due string) Rule {
+	return Rule{Field: fromField, From: feedbackOn, Months: RectificationMonths, Due: due, DueField: "due"}
+}
+
+// RectificationAgain is the new rectification deadline when a report is
+// rejected or a closed finding is reopened: due (the request's "due"), never
+// more than RectificationMonths after decidedOn, the day of the decision
+// (YYYY-MM-DD). The workflow passes its own today (workflow time); the API,
+// previewing, passes the wall clock's.
+func RectificationAgain(decidedOn, due string) Rule {
+	return Rule{Field: "due", From: decidedOn, Months: RectificationMonths, Due: due, DueField: "due"}
+}
+
+// FollowUp is the follow-up report deadline of an interview held on heldOn
+// (YYYY-MM-DD): days working days after it (0 means
+// DefaultFollowUpWorkingDays).
+func FollowUp(heldOn string, days int) Rule {
+	return Rule{Field: "held_on", From: heldOn, WorkingDays: FollowUpWorkingDays(days)}
+}
+
+// FollowUpWorkingDays is the follow-up limit in force when a request asks
+// for days: days itself, or DefaultFollowUpWorkingDays for 0.
+func FollowUpWorkingDays(days int) int {
+	if days == 0 {
+		return DefaultFollowUpWorkingDays
+	}
+	return days
+}
+
+// WithDueField returns r with its office limit named field in errors, for a
+// request that carries several limits (e.g. "finding_dues[f-1]").
+func (r Rule) WithDueField(field string) Rule {
+	r.DueField = field
+	return r
+}
