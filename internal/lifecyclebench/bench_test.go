@@ -32,6 +32,7 @@ var (
 	flagN       = flag.Int("n", 16, "lifecycles per round, shared out among the clients")
 	flagClients = flag.String("clients", "1,8", "comma-separated concurrency levels: clients driving lifecycles at the same time")
 	flagWarmup  = flag.Int("warmup", 1, "unmeasured round pairs per concurrency level before the measured ones")
+	flagVia     = flag.String("finding-via", "api", "how findings are driven: api (gRPC, as office systems do) or temporal (the API's Temporal calls, sent directly)")
 )
 
 // Targets of issue 9, item 5, printed beside the figures.
@@ -68,7 +69,8 @@ type round struct {
 // lifecycle/bare (the median of the per-round ratios of medians) and the
 // history events of one lifecycle of each kind.
 //
-// The finding lifecycle goes through the gRPC API, as office systems do:
+// The finding lifecycle goes through the gRPC API, as office systems do
+// (-finding-via=api, the default):
 // RecordFinding (update-with-start of the finding workflow plus
 // await-created), DiagnoseFinding, ClassifyFinding, ReferFinding,
 // ReportRectification, VerifyFinding(accept) — six changes, LISTED to
@@ -76,6 +78,8 @@ type round struct {
 // update-with-start, then five Updates, each waiting for completion as the
 // API does. The ratio therefore includes the API's own work (actor,
 // validation, ledger reads, idempotency keys) — the whole cost a client sees.
+// With -finding-via=temporal the benchmark sends the API's Temporal calls
+// itself (findingTemporal), which leaves the API out.
 func TestLifecycleOverhead(t *testing.T) {
 	levels, err := parseLevels(*flagClients)
 	require.NoError(t, err)
@@ -87,6 +91,13 @@ func TestLifecycleOverhead(t *testing.T) {
 	b := &bench{s: s, inspection: s.stationedInspection(ctx, t), evidence: s.uploadEvidence(t)}
 	bare := kind{"bare", b.bare}
 	finding := kind{"finding", b.finding}
+	switch *flagVia {
+	case "api":
+	case "temporal":
+		finding.drive = b.findingTemporal
+	default:
+		t.Fatalf("-finding-via=%q: want api or temporal", *flagVia)
+	}
 
 	started := time.Now()
 	var results []levelResult
@@ -327,7 +338,11 @@ func report(w io.Writer, results []levelResult, histories []history, elapsed tim
 	}
 	fmt.Fprintf(w, "\nlifecycle benchmark (issue 9 item 5): %d measured round pairs (bare, finding) per level after %d warm-up, %d lifecycles per round; took %s\n",
 		*flagRounds, *flagWarmup, *flagN, elapsed.Round(time.Second))
-	fmt.Fprintln(w, "finding: gRPC API, record..verify(accept), LISTED to CLOSED; bare: Temporal client, update-with-start + 5 Updates; one worker, one task queue")
+	via := "gRPC API"
+	if *flagVia == "temporal" {
+		via = "Temporal client (the API's calls, without the API)"
+	}
+	fmt.Fprintf(w, "finding: %s, record..verify(accept), LISTED to CLOSED; bare: Temporal client, update-with-start + 5 Updates; one worker, one task queue\n", via)
 	fmt.Fprintf(w, "\n%-8s %-8s %10s %10s %10s   %s\n", "clients", "kind", "lifecycles", "median", "p90", "median per change: "+strings.Join(changes, " / "))
 	for _, l := range results {
 		for _, name := range []string{"bare", "finding"} {
