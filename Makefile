@@ -51,6 +51,13 @@ FUZZTIME ?= 1m
 fuzz: $(BIN)/temporal ## Fuzz the REST gateway with mutated bodies against a real stack (FUZZTIME=1m); make test runs the seeds.
 	go test -run '^$$' -fuzz FuzzRESTGateway -fuzztime $(FUZZTIME) ./api/
 
+# The lifecycle benchmark's flags (see internal/lifecyclebench/bench_test.go).
+BENCH_FLAGS ?= -rounds=5 -n=16 -clients=1,8 -warmup=1
+
+.PHONY: bench-lifecycle
+bench-lifecycle: $(BIN)/temporal ## Benchmark the finding lifecycle against a bare workflow (BENCH_FLAGS; issue 9 item 5); not part of make test.
+	go test -tags lifecyclebench -count=1 -run '^TestLifecycleOverhead$$' -v -timeout 30m ./internal/lifecyclebench -args $(BENCH_FLAGS)
+
 .PHONY: record-histories
 record-histories: $(BIN)/temporal ## Record real workflow histories into workflows/testdata/replay for the replay test.
 	XUNCHA_RECORD_HISTORIES=1 go test -count=1 -run TestInspectionProcedureREST ./api/

@@ -1,0 +1,411 @@
+//go:build lifecyclebench
+
+package lifecyclebench
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+	"golang.org/x/sync/errgroup"
+
+	xunchav1 "github.com/xuncha/xuncha/proto/xuncha/v1"
+	"github.com/xuncha/xuncha/workflows"
+)
+
+// The benchmark's flags (after -args; `make bench-lifecycle BENCH_FLAGS=...`).
+var (
+	flagRounds  = flag.Int("rounds", 5, "measured rounds per concurrency level; each is a bare round then a lifecycle round")
+	flagN       = flag.Int("n", 16, "lifecycles per round, shared out among the clients")
+	flagClients = flag.String("clients", "1,8", "comma-separated concurrency levels: clients driving lifecycles at the same time")
+	flagWarmup  = flag.Int("warmup", 1, "unmeasured round pairs per concurrency level before the measured ones")
+	flagVia     = flag.String("finding-via", "api", "how findings are driven: api (gRPC, as office systems do) or temporal (the API's Temporal calls, sent directly)")
+)
+
+// Targets of issue 9, item 5, printed beside the figures.
+const (
+	targetRatio  = 1.5
+	targetEvents = 45
+)
+
+// changes names the six changes of one lifecycle, in order, for the per-step
+// figures; the bare workflow's Updates carry the same names (BareUpdates).
+var changes = BareUpdates
+
+// drive runs one lifecycle named key to its end and returns its workflow ID
+// and how long each of its six changes took, as the client saw them.
+type drive func(ctx context.Context, key string) (workflowID string, steps []time.Duration, err error)
+
+// kind is one of the two things measured.
+type kind struct {
+	name  string
+	drive drive
+}
+
+// round is what one round of one kind measured.
+type round struct {
+	total  []time.Duration   // per lifecycle, record to the answer of the last change
+	steps  [][]time.Duration // per change, per lifecycle
+	sample string            // a workflow ID of the round, for its history
+}
+
+// TestLifecycleOverhead is the benchmark (issue 9, item 5): at each
+// concurrency level it runs rounds of bare workflows and of finding
+// lifecycles, interleaved (bare, lifecycle, bare, lifecycle, ...) so that a
+// slow patch of the machine hits both, and prints the durations, the ratio
+// lifecycle/bare (the median of the per-round ratios of medians) and the
+// history events of one lifecycle of each kind.
+//
+// The finding lifecycle goes through the gRPC API, as office systems do
+// (-finding-via=api, the default):
+// RecordFinding (update-with-start of the finding workflow plus
+// await-created), DiagnoseFinding, ClassifyFinding, ReferFinding,
+// ReportRectification, VerifyFinding(accept) — six changes, LISTED to
+// CLOSED. The bare workflow is driven with the Temporal client directly:
+// update-with-start, then five Updates, each waiting for completion as the
+// API does. The ratio therefore includes the API's own work (actor,
+// validation, ledger reads, idempotency keys) — the whole cost a client sees.
+// With -finding-via=temporal the benchmark sends the API's Temporal calls
+// itself (findingTemporal), which leaves the API out.
+func TestLifecycleOverhead(t *testing.T) {
+	levels, err := parseLevels(*flagClients)
+	require.NoError(t, err)
+	require.Positive(t, *flagRounds, "-rounds")
+	require.Positive(t, *flagN, "-n")
+
+	s := setup(t)
+	ctx := t.Context()
+	b := &bench{s: s, inspection: s.stationedInspection(ctx, t), evidence: s.uploadEvidence(t)}
+	bare := kind{"bare", b.bare}
+	finding := kind{"finding", b.finding}
+	switch *flagVia {
+	case "api":
+	case "temporal":
+		finding.drive = b.findingTemporal
+	default:
+		t.Fatalf("-finding-via=%q: want api or temporal", *flagVia)
+	}
+
+	started := time.Now()
+	var results []levelResult
+	for _, clients := range levels {
+		res := levelResult{clients: clients, byKind: map[string][]round{}}
+		for r := -*flagWarmup; r < *flagRounds; r++ {
+			for _, k := range []kind{bare, finding} {
+				rd, err := runRound(ctx, clients, *flagN, fmt.Sprintf("%s-c%d-r%d", k.name, clients, r), k.drive)
+				require.NoError(t, err, "%s round %d at %d clients", k.name, r, clients)
+				if r >= 0 {
+					res.byKind[k.name] = append(res.byKind[k.name], rd)
+				}
+			}
+		}
+		results = append(results, res)
+	}
+	elapsed := time.Since(started)
+
+	// One lifecycle of each kind, from the last measured round at the first
+	// level: its workflow has finished (or finishes now) and its history is
+	// final.
+	first := results[0].byKind
+	var histories []history
+	for _, k := range []kind{bare, finding} {
+		rounds := first[k.name]
+		h, err := countHistory(ctx, s.Temporal, rounds[len(rounds)-1].sample)
+		require.NoError(t, err, "history of a %s lifecycle", k.name)
+		h.kind = k.name
+		histories = append(histories, h)
+	}
+	report(os.Stdout, results, histories, elapsed)
+}
+
+// bench drives the two kinds of lifecycle against one stack.
+type bench struct {
+	s          *stack
+	inspection string // STATIONED: findings are recorded in it
+	evidence   string // named by every finding and rectification report
+}
+
+// finding drives a GENERAL hazard through the gRPC API from record to
+// CLOSED. A GENERAL finding posts no webhook, and the benchmark subscribes
+// none, so no webhook-delivery workflow runs beside it.
+func (b *bench) finding(ctx context.Context, key string) (string, []time.Duration, error) {
+	f := b.s.Findings
+	var id, workflowID string
+	steps := []func() (*xunchav1.Finding, error){
+		func() (*xunchav1.Finding, error) {
+			got, err := f.RecordFinding(as(ctx, member), &xunchav1.RecordFindingRequest{
+				InspectionId: b.inspection, RequestId: key + "/record",
+				Title: "危化品仓库未设置可燃气体报警装置", Description: "检查发现某危化品仓库未按规定设置可燃气体检测报警装置。",
+				Kind: xunchav1.Finding_HAZARD, Severity: xunchav1.Finding_GENERAL, ContentArea: 3,
+				EvidenceIds: []string{b.evidence}, RectificationOpinion: "限期安装报警装置。",
+			})
+			id, workflowID = got.GetId(), got.GetWorkflowId()
+			return got, err
+		},
+		func() (*xunchav1.Finding, error) {
+			return f.DiagnoseFinding(as(ctx, member), &xunchav1.DiagnoseFindingRequest{Id: id, RequestId: key + "/diagnose",
+				Diagnosis: &xunchav1.Diagnosis{Cause: "企业安全投入不足，主要负责人未履行职责", ResponsibleParties: []string{"某化工有限公司"},
+					RiskLevel: "HIGH", LegalBasis: "《危险化学品安全管理条例》第二十条"}})
+		},
+		func() (*xunchav1.Finding, error) {
+			return f.ClassifyFinding(as(ctx, office), &xunchav1.ClassifyFindingRequest{Id: id, RequestId: key + "/classify",
+				Dispositions: []string{"RECTIFY"}})
+		},
+		func() (*xunchav1.Finding, error) {
+			return f.ReferFinding(as(ctx, office), &xunchav1.ReferFindingRequest{Id: id, RequestId: key + "/refer",
+				ReceivingAuthority: "长沙市安全生产委员会办公室", FeedbackReceivedOn: today()})
+		},
+		func() (*xunchav1.Finding, error) {
+			return f.ReportRectification(as(ctx, unit), &xunchav1.ReportRectificationRequest{Id: id, RequestId: key + "/report",
+				Report: "已安装可燃气体报警装置并通过验收", HandlingOfResponsible: "对仓库负责人给予警告处分", EvidenceIds: []string{b.evidence}})
+		},
+		func() (*xunchav1.Finding, error) {
+			return f.VerifyFinding(as(ctx, office), &xunchav1.VerifyFindingRequest{Id: id, RequestId: key + "/verify",
+				Accept: true, Reason: "整改到位"})
+		},
+	}
+	durations := make([]time.Duration, len(steps))
+	var last *xunchav1.Finding
+	for i, step := range steps {
+		start := time.Now()
+		got, err := step()
+		durations[i] = time.Since(start)
+		if err != nil {
+			return workflowID, durations, fmt.Errorf("%s %s: %w", changes[i], key, err)
+		}
+		last = got
+	}
+	if last.GetStage() != xunchav1.Finding_CLOSED {
+		return workflowID, durations, fmt.Errorf("finding %s ended %s, not CLOSED", id, last.GetStage())
+	}
+	return workflowID, durations, nil
+}
+
+// bare drives a BareWorkflow through its six Updates with the Temporal
+// client, started the way RecordFinding starts a finding: update-with-start
+// with the same ID policies, every Update waiting until it completes.
+func (b *bench) bare(ctx context.Context, key string) (string, []time.Duration, error) {
+	tc := b.s.Temporal
+	workflowID := "bench-bare/" + key
+	durations := make([]time.Duration, len(BareUpdates))
+	var st BareState
+	for i, name := range BareUpdates {
+		opts := client.UpdateWorkflowOptions{
+			WorkflowID: workflowID, UpdateID: workflows.UpdateID(name, key), UpdateName: name,
+			Args: []any{BareChangeInput{RequestID: key + "/" + name}}, WaitForStage: client.WorkflowUpdateStageCompleted,
+		}
+		start := time.Now()
+		var h client.WorkflowUpdateHandle
+		var err error
+		if i == 0 {
+			opts.WorkflowID = ""
+			startOp := tc.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
+				ID: workflowID, TaskQueue: taskQueue,
+				WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+				WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+			}, BareWorkflowName, BareInput{ID: key})
+			h, err = tc.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{StartWorkflowOperation: startOp, UpdateOptions: opts})
+		} else {
+			h, err = tc.UpdateWorkflow(ctx, opts)
+		}
+		if err == nil {
+			err = h.Get(ctx, &st)
+		}
+		durations[i] = time.Since(start)
+		if err != nil {
+			return workflowID, durations, fmt.Errorf("%s %s: %w", name, key, err)
+		}
+	}
+	if !st.Closed {
+		return workflowID, durations, fmt.Errorf("bare workflow %s not closed after %d changes", workflowID, st.Changes)
+	}
+	return workflowID, durations, nil
+}
+
+// runRound drives n lifecycles with clients goroutines, each taking the
+// next lifecycle as soon as its last one ended; keys are prefix-<i>.
+func runRound(ctx context.Context, clients, n int, prefix string, d drive) (round, error) {
+	rd := round{total: make([]time.Duration, n), steps: make([][]time.Duration, len(changes))}
+	perLifecycle := make([][]time.Duration, n)
+	ids := make([]string, n)
+	var next atomic.Int64
+	g, ctx := errgroup.WithContext(ctx)
+	for range clients {
+		g.Go(func() error {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return nil
+				}
+				start := time.Now()
+				id, steps, err := d(ctx, fmt.Sprintf("%s-%d", prefix, i))
+				if err != nil {
+					return err
+				}
+				rd.total[i], perLifecycle[i], ids[i] = time.Since(start), steps, id
+			}
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return round{}, err
+	}
+	for _, steps := range perLifecycle {
+		for c, d := range steps {
+			rd.steps[c] = append(rd.steps[c], d)
+		}
+	}
+	rd.sample = ids[0]
+	return rd, nil
+}
+
+// history is the event count of one finished workflow, in all and by type.
+type history struct {
+	kind, workflowID string
+	events           int
+	byType           map[enumspb.EventType]int
+}
+
+// countHistory waits until workflow id has finished and counts the events
+// of its own history (other workflows it caused — webhook deliveries — are
+// separate executions and not counted).
+func countHistory(ctx context.Context, tc client.Client, id string) (history, error) {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if err := tc.GetWorkflow(ctx, id, "").Get(ctx, nil); err != nil {
+		return history{}, fmt.Errorf("waiting for %s to finish: %w", id, err)
+	}
+	h := history{workflowID: id, byType: map[enumspb.EventType]int{}}
+	it := tc.GetWorkflowHistory(ctx, id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for it.HasNext() {
+		e, err := it.Next()
+		if err != nil {
+			return history{}, fmt.Errorf("reading the history of %s: %w", id, err)
+		}
+		h.events++
+		h.byType[e.GetEventType()]++
+	}
+	return h, nil
+}
+
+// levelResult is everything measured at one concurrency level.
+type levelResult struct {
+	clients int
+	byKind  map[string][]round // measured rounds, in order, per kind name
+}
+
+// all joins the lifecycle durations of rounds.
+func all(rounds []round) []time.Duration {
+	var out []time.Duration
+	for _, r := range rounds {
+		out = append(out, r.total...)
+	}
+	return out
+}
+
+// ratios returns, per measured round pair, the median finding lifecycle
+// over the median bare lifecycle.
+func (l levelResult) ratios() []float64 {
+	var out []float64
+	for i, f := range l.byKind["finding"] {
+		out = append(out, float64(Percentile(f.total, 50))/float64(Percentile(l.byKind["bare"][i].total, 50)))
+	}
+	return out
+}
+
+// report prints the figures.
+func report(w io.Writer, results []levelResult, histories []history, elapsed time.Duration) {
+	ms := func(d time.Duration) string {
+		return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', 1, 64) + "ms"
+	}
+	verdict := func(ok bool) string {
+		if ok {
+			return "met"
+		}
+		return "NOT met"
+	}
+	fmt.Fprintf(w, "\nlifecycle benchmark (issue 9 item 5): %d measured round pairs (bare, finding) per level after %d warm-up, %d lifecycles per round; took %s\n",
+		*flagRounds, *flagWarmup, *flagN, elapsed.Round(time.Second))
+	via := "gRPC API"
+	if *flagVia == "temporal" {
+		via = "Temporal client (the API's calls, without the API)"
+	}
+	fmt.Fprintf(w, "finding: %s, record..verify(accept), LISTED to CLOSED; bare: Temporal client, update-with-start + 5 Updates; one worker, one task queue\n", via)
+	fmt.Fprintf(w, "\n%-8s %-8s %10s %10s %10s   %s\n", "clients", "kind", "lifecycles", "median", "p90", "median per change: "+strings.Join(changes, " / "))
+	for _, l := range results {
+		for _, name := range []string{"bare", "finding"} {
+			rounds := l.byKind[name]
+			total := all(rounds)
+			var perChange []string
+			for c := range changes {
+				var ds []time.Duration
+				for _, r := range rounds {
+					ds = append(ds, r.steps[c]...)
+				}
+				perChange = append(perChange, ms(Percentile(ds, 50)))
+			}
+			fmt.Fprintf(w, "%-8d %-8s %10d %10s %10s   %s\n", l.clients, name, len(total), ms(Percentile(total, 50)), ms(Percentile(total, 90)), strings.Join(perChange, " / "))
+		}
+	}
+	fmt.Fprintln(w)
+	for _, l := range results {
+		rs := l.ratios()
+		var each []string
+		for _, r := range rs {
+			each = append(each, strconv.FormatFloat(r, 'f', 2, 64))
+		}
+		m := Median(rs)
+		fmt.Fprintf(w, "ratio finding/bare at %d client(s): %.2f× (median of per-round ratios %s; target ≤ %.1f×: %s)\n",
+			l.clients, m, strings.Join(each, " "), targetRatio, verdict(m <= targetRatio))
+	}
+	fmt.Fprintln(w)
+	for _, h := range histories {
+		target := ""
+		if h.kind == "finding" {
+			target = fmt.Sprintf(" (target ≤ %d: %s)", targetEvents, verdict(h.events <= targetEvents))
+		}
+		fmt.Fprintf(w, "history events per lifecycle, %s: %d%s   [%s; its own history, webhook-delivery workflows not counted]\n",
+			h.kind, h.events, target, h.workflowID)
+	}
+	for _, h := range histories {
+		type count struct {
+			t enumspb.EventType
+			n int
+		}
+		var counts []count
+		for t, n := range h.byType {
+			counts = append(counts, count{t, n})
+		}
+		slices.SortFunc(counts, func(a, b count) int { return cmp.Or(b.n-a.n, cmp.Compare(a.t.String(), b.t.String())) })
+		var parts []string
+		for _, c := range counts {
+			parts = append(parts, fmt.Sprintf("%s %d", strings.TrimPrefix(c.t.String(), "EVENT_TYPE_"), c.n))
+		}
+		fmt.Fprintf(w, "  %s events by type: %s\n", h.kind, strings.Join(parts, ", "))
+	}
+}
+
+// parseLevels reads -clients: positive counts separated by commas.
+func parseLevels(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			return nil, errors.New("-clients: want positive counts separated by commas, e.g. 1,8")
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
