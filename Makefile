@@ -12,6 +12,9 @@ BUF_VERSION              := v1.75.0
 PROTOC_GEN_GO_VERSION    := v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION := v1.5.1
 GRPC_GATEWAY_VERSION     := v2.33.0
+STATICCHECK_VERSION      := v0.8.2
+# workflowcheck is versioned apart from go.temporal.io/sdk; v0.6.0 checks sdk v1.51 workflows.
+WORKFLOWCHECK_VERSION    := v0.6.0
 
 GENERATED := proto/xuncha/v1 api/openapi
 
@@ -28,10 +31,12 @@ build: ## Build bin/xuncha.
 	go build -o $(BIN)/xuncha ./cmd/xuncha
 
 .PHONY: test
-test: $(BIN)/temporal check-generated ## Run all tests: vet, unit, workflow and integration tests (real PostgreSQL and Temporal).
+test: $(BIN)/temporal $(BIN)/staticcheck $(BIN)/workflowcheck check-generated ## Run all tests: vet, staticcheck, workflowcheck, unit, workflow and integration tests (real PostgreSQL and Temporal).
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './bin/*')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi
 	go vet ./...
+	$(BIN)/staticcheck ./...
+	$(BIN)/workflowcheck -config workflowcheck.config.yaml ./workflows/...
 	@echo "go test -race -count=1 -v ./...   (full output in .test.log)"
 	@status=0; go test -race -count=1 -timeout 20m -v ./... > .test.log 2>&1 || status=$$?; \
 	echo "--- real components the integration tests used:"; grep -E '^testenv:' .test.log || true; \
@@ -93,6 +98,11 @@ $(BIN)/protoc-gen-grpc-gateway:
 	GOBIN=$(BIN) go install github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-grpc-gateway@$(GRPC_GATEWAY_VERSION)
 $(BIN)/protoc-gen-openapiv2:
 	GOBIN=$(BIN) go install github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-openapiv2@$(GRPC_GATEWAY_VERSION)
+
+$(BIN)/staticcheck:
+	GOBIN=$(BIN) go install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+$(BIN)/workflowcheck:
+	GOBIN=$(BIN) go install go.temporal.io/sdk/contrib/tools/workflowcheck@$(WORKFLOWCHECK_VERSION)
 
 $(BIN)/temporal: ## Install the Temporal CLI (dev server + Web UI); the first build takes several minutes.
 	@echo "installing the Temporal CLI $(TEMPORAL_CLI_VERSION) into bin/ (the first build takes several minutes)"

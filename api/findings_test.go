@@ -131,7 +131,7 @@ func (s *stack) step(id, action string, who actor.Actor, body map[string]any, wa
 func (s *stack) awaitClosed(id string) {
 	s.t.Helper()
 	require.Eventually(s.t, func() bool {
-		desc, err := s.Temporal.DescribeWorkflowExecution(context.Background(), "finding/"+id, "")
+		desc, err := s.describeWorkflow(context.Background(), "finding/"+id, "")
 		return err == nil && desc.GetWorkflowExecutionInfo().GetCloseTime() != nil
 	}, 20*time.Second, 100*time.Millisecond, "the workflow of %s finishes", id)
 }

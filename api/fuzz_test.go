@@ -110,7 +110,7 @@ func (s *stack) requireNoWorkflowWedged() {
 		require.NoError(s.t, err)
 		var pending []string
 		for _, ex := range resp.GetExecutions() {
-			desc, err := s.Temporal.DescribeWorkflowExecution(ctx, ex.GetExecution().GetWorkflowId(), ex.GetExecution().GetRunId())
+			desc, err := s.describeWorkflow(ctx, ex.GetExecution().GetWorkflowId(), ex.GetExecution().GetRunId())
 			require.NoError(s.t, err)
 			for _, a := range desc.GetPendingActivities() {
 				pending = append(pending, fmt.Sprintf("%s: %s attempt %d, last failure %q", ex.GetExecution().GetWorkflowId(),

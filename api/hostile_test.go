@@ -474,13 +474,13 @@ func TestHostileClientHangingReceiver(t *testing.T) {
 	t.Logf("the finding's workflow ended %s after CLOSED", time.Since(closedAt).Round(time.Millisecond))
 
 	ctx := context.Background()
-	desc, err := s.Temporal.DescribeWorkflowExecution(ctx, workflows.FindingWorkflowID(id), "")
+	desc, err := s.describeWorkflow(ctx, workflows.FindingWorkflowID(id), "")
 	require.NoError(t, err)
 	require.Equal(t, enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED, desc.GetWorkflowExecutionInfo().GetStatus())
 	queued, err := s.Ledger.QueuedDelivery(ctx, deliveryID)
 	require.NoError(t, err)
 	require.Equal(t, ledger.DeliveryPending, queued.Status, "the delivery still waits for the receiver")
-	delivery, err := s.Temporal.DescribeWorkflowExecution(ctx, activities.WebhookDeliveryWorkflowID(deliveryID), "")
+	delivery, err := s.describeWorkflow(ctx, activities.WebhookDeliveryWorkflowID(deliveryID), "")
 	require.NoError(t, err)
 	require.Equal(t, enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, delivery.GetWorkflowExecutionInfo().GetStatus())
 	r.mu.Lock()
@@ -510,7 +510,7 @@ func TestHostileClientHangingReceiver(t *testing.T) {
 	require.NotEmpty(t, attempts)
 	require.Equal(t, http.StatusNoContent, attempts[len(attempts)-1].StatusCode)
 	require.Eventually(t, func() bool {
-		d, err := s.Temporal.DescribeWorkflowExecution(ctx, activities.WebhookDeliveryWorkflowID(deliveryID), "")
+		d, err := s.describeWorkflow(ctx, activities.WebhookDeliveryWorkflowID(deliveryID), "")
 		return err == nil && d.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED
 	}, 20*time.Second, 100*time.Millisecond, "the delivery workflow completes")
 	// Both histories (a finding that queued its event, the delivery) are

@@ -67,7 +67,7 @@ func TestCreateInspectionREST(t *testing.T) {
 	require.Equal(t, created, got)
 
 	// The workflow runs under its business ID with the search attributes set.
-	desc, err := s.Temporal.DescribeWorkflowExecution(context.Background(), "inspection/"+id, "")
+	desc, err := s.describeWorkflow(context.Background(), "inspection/"+id, "")
 	require.NoError(t, err)
 	require.Equal(t, "InspectionWorkflow", desc.WorkflowExecutionInfo.Type.Name)
 	indexed := desc.WorkflowExecutionInfo.SearchAttributes.GetIndexedFields()

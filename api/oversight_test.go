@@ -29,7 +29,7 @@ func (s *stack) searchAttribute(workflowID, name string) any {
 	s.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	desc, err := s.Temporal.DescribeWorkflowExecution(ctx, workflowID, "")
+	desc, err := s.describeWorkflow(ctx, workflowID, "")
 	require.NoError(s.t, err)
 	p, ok := desc.GetWorkflowExecutionInfo().GetSearchAttributes().GetIndexedFields()[name]
 	if !ok {
@@ -137,7 +137,7 @@ func TestInterviewLifecycleREST(t *testing.T) {
 	// The workflow ends; a retried close is answered from the ledger, any
 	// other change refused with the stage.
 	require.Eventually(t, func() bool {
-		desc, err := s.Temporal.DescribeWorkflowExecution(t.Context(), workflows.InterviewWorkflowID(id), "")
+		desc, err := s.describeWorkflow(t.Context(), workflows.InterviewWorkflowID(id), "")
 		return err == nil && desc.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED
 	}, 20*time.Second, 100*time.Millisecond)
 	body = step("close", office, map[string]any{"rid": "close"}, http.StatusOK)
@@ -402,7 +402,7 @@ func TestTipReporterIdentityNeverLeaks(t *testing.T) {
 	var histories []string
 	for _, wid := range []string{workflows.FindingWorkflowID(findingID), workflows.InspectionWorkflowID(inspectionID)} {
 		histories = append(histories, s.historyTexts(wid)...)
-		desc, err := s.Temporal.DescribeWorkflowExecution(t.Context(), wid, "")
+		desc, err := s.describeWorkflow(t.Context(), wid, "")
 		require.NoError(t, err)
 		info := desc.GetWorkflowExecutionInfo()
 		require.NotEmpty(t, info.GetSearchAttributes().GetIndexedFields())

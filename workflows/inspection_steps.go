@@ -136,7 +136,8 @@ func (w *inspection) giveFeedback(ctx workflow.Context, in GiveFeedbackInput) er
 	}).Get(ctx, &classified); err != nil {
 		return ledgerFailure("listing classified findings", err)
 	}
-	for _, id := range slices.Sorted(maps.Keys(in.FindingDues)) {
+	dueIDs := slices.Sorted(maps.Keys(in.FindingDues)) //workflowcheck:ignore sorted keys: map order never shows
+	for _, id := range dueIDs {
 		if !slices.Contains(classified.IDs, id) {
 			return derrors.Invalid("finding_dues["+id+"]", "%q is not a CLASSIFIED finding of inspection %q", id, w.row.ID)
 		}

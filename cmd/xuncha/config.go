@@ -237,7 +237,7 @@ func (c *config) dialTemporal(ctx context.Context, log *zap.Logger) (client.Clie
 		Logger:    logging.Temporal(log),
 	})
 	if err != nil {
-		return nil, fmt.Errorf("Temporal at %s is unreachable: start it (make run starts a dev server) or set TEMPORAL_ADDRESS: %v", c.TemporalAddress, err)
+		return nil, fmt.Errorf("the Temporal server at %s is unreachable: start it (make run starts a dev server) or set TEMPORAL_ADDRESS: %v", c.TemporalAddress, err)
 	}
 	return cl, nil
 }

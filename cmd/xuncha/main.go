@@ -6,7 +6,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -45,6 +44,3 @@ func newRootCmd() *cobra.Command {
 	)
 	return root
 }
-
-// errInterrupted ends a command cleanly when the user stops it.
-var errInterrupted = errors.New("interrupted")
