@@ -1,0 +1,106 @@
+package workflows
+
+import (
+	"errors"
+	"slices"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/xuncha/xuncha/internal/actor"
+	"github.com/xuncha/xuncha/internal/derrors"
+)
+
+// The division of powers, written out as a domain expert would check it
+// against the charter: who may take each step of each lifecycle. Every
+// (action, role) pair is asserted, so removing or adding a role anywhere in
+// the rules fails here.
+
+var allRoles = []string{actor.RoleOffice, actor.RoleCommittee, actor.RoleTeamLeader, actor.RoleTeamMember, actor.RoleUnit, actor.RoleSystem}
+
+func requireRoleTable(t *testing.T, check func(action string, who actor.Actor) error, want map[string][]string) {
+	t.Helper()
+	for action, allowed := range want {
+		for _, role := range allRoles {
+			err := check(action, actor.Actor{Name: "x", Role: role})
+			if slices.Contains(allowed, role) {
+				require.NoError(t, err, "%s by %s", action, role)
+				continue
+			}
+			require.ErrorIs(t, err, derrors.ErrPermissionDenied, "%s by %s", action, role)
+		}
+	}
+}
+
+func TestFindingRoleTable(t *testing.T) {
+	t.Parallel()
+	requireRoleTable(t, CheckFindingRole, map[string][]string{
+		"record":                  {actor.RoleTeamMember, actor.RoleTeamLeader, actor.RoleOffice},
+		ActionDiagnose:            {actor.RoleTeamMember, actor.RoleTeamLeader, actor.RoleOffice},
+		ActionClassify:            {actor.RoleTeamLeader, actor.RoleOffice},
+		ActionRefer:               {actor.RoleOffice},
+		ActionReportRectification: {actor.RoleUnit, actor.RoleOffice},
+		ActionVerify:              {actor.RoleOffice},
+		ActionWithdraw:            {actor.RoleOffice},
+	})
+}
+
+func TestInspectionRoleTable(t *testing.T) {
+	t.Parallel()
+	requireRoleTable(t, CheckInspectionRole, map[string][]string{
+		"create":                  {actor.RoleOffice},
+		ActionApproveTeam:         {actor.RoleCommittee},
+		ActionNotify:              {actor.RoleOffice},
+		ActionStation:             {actor.RoleOffice, actor.RoleTeamLeader},
+		ActionEndOnsite:           {actor.RoleTeamLeader, actor.RoleOffice},
+		ActionSubmitReport:        {actor.RoleTeamLeader},
+		ActionReview:              {actor.RoleOffice},
+		ActionApprove:             {actor.RoleCommittee},
+		ActionGiveFeedback:        {actor.RoleOffice},
+		ActionInspectionRectified: {actor.RoleUnit, actor.RoleOffice},
+		ActionClose:               {actor.RoleOffice},
+		ActionCancel:              {actor.RoleOffice},
+		ActionRecheck:             {actor.RoleTeamLeader, actor.RoleOffice},
+	})
+}
+
+func TestInterviewRoleTable(t *testing.T) {
+	t.Parallel()
+	requireRoleTable(t, CheckInterviewRole, map[string][]string{
+		"propose":                     {actor.RoleOffice, actor.RoleTeamLeader, actor.RoleTeamMember},
+		ActionApproveInterview:        {actor.RoleOffice, actor.RoleCommittee},
+		ActionHoldInterview:           {actor.RoleOffice, actor.RoleCommittee},
+		ActionReportInterviewFollowUp: {actor.RoleUnit, actor.RoleOffice},
+		ActionCloseInterview:          {actor.RoleOffice, actor.RoleCommittee},
+		ActionCancelInterview:         {actor.RoleOffice, actor.RoleSystem},
+	})
+}
+
+func TestInterviewStageTable(t *testing.T) {
+	t.Parallel()
+	want := map[string]map[string]string{
+		InterviewProposed:         {ActionApproveInterview: InterviewApproved},
+		InterviewApproved:         {ActionHoldInterview: InterviewHeld},
+		InterviewHeld:             {ActionReportInterviewFollowUp: InterviewFollowUpReported},
+		InterviewFollowUpReported: {ActionCloseInterview: InterviewClosed},
+	}
+	actions := []string{ActionApproveInterview, ActionHoldInterview, ActionReportInterviewFollowUp, ActionCloseInterview, ActionCancelInterview}
+	for _, stage := range InterviewStages {
+		for _, action := range actions {
+			next, err := NextInterviewStage("iv-1", stage, action)
+			expected, ok := want[stage][action]
+			if action == ActionCancelInterview && InterviewOpen(stage) {
+				expected, ok = InterviewCancelled, true
+			}
+			if !ok {
+				var se *derrors.StageError
+				require.True(t, errors.As(err, &se), "%s in %s: want a refusal, got %q", action, stage, next)
+				require.Equal(t, stage, se.Stage)
+				require.Equal(t, AllowedInterviewActions(stage), se.Allowed)
+				continue
+			}
+			require.NoError(t, err, "%s in %s", action, stage)
+			require.Equal(t, expected, next, "%s in %s", action, stage)
+		}
+	}
+}
