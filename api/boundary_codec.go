@@ -25,6 +25,9 @@ import (
 // INVALID_ARGUMENT naming the field.
 var undecodable sync.Map // proto.Message → *derrors.InvalidError
 
+// apiPackage is the proto package of xuncha's own services, all unary.
+const apiPackage = "xuncha.v1"
+
 // boundaryCodec is the gRPC server's codec: proto, with decoding failures
 // turned into field violations.
 type boundaryCodec struct {
@@ -36,11 +39,14 @@ func newBoundaryCodec() encoding.CodecV2 {
 	return boundaryCodec{CodecV2: encoding.GetCodecV2("proto")}
 }
 
-// Unmarshal decodes data into v; a failure is recorded for the interceptor.
+// Unmarshal decodes data into v; a failure of a xuncha.v1 request is
+// recorded for the interceptor. Other messages (health, reflection, whose
+// streams no unary interceptor sees) keep gRPC's own failure: a record
+// nobody takes would stay in undecodable for good.
 func (c boundaryCodec) Unmarshal(data mem.BufferSlice, v any) error {
 	err := c.CodecV2.Unmarshal(data, v)
 	m, ok := v.(proto.Message)
-	if err == nil || !ok {
+	if err == nil || !ok || m.ProtoReflect().Descriptor().ParentFile().Package() != apiPackage {
 		return err
 	}
 	var violations derrors.Violations

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/mem"
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
@@ -186,6 +187,12 @@ func TestCodecNamesInvalidUTF8(t *testing.T) {
 	req = &xunchav1.RecordFindingRequest{}
 	require.NoError(t, codec.Unmarshal(mem.BufferSlice{mem.SliceBuffer(broken)}, req))
 	require.Contains(t, decodeFailure(req).Error(), "not a valid protobuf message")
+
+	// A message of another package (the health service's, streamed where no
+	// interceptor takes the record) keeps gRPC's own failure.
+	health := &healthpb.HealthCheckRequest{}
+	require.Error(t, codec.Unmarshal(mem.BufferSlice{mem.SliceBuffer(broken)}, health))
+	require.NoError(t, decodeFailure(health), "nothing recorded for it")
 
 	req = &xunchav1.RecordFindingRequest{}
 	require.NoError(t, codec.Unmarshal(mem.BufferSlice{mem.SliceBuffer(good)}, req))
