@@ -65,26 +65,18 @@ func registerChange[S, In any](ctx workflow.Context, l lifecycle[S], action stri
 
 // registerState registers a lifecycle's state query and its await-created
 // update: sent with the start (update-with-start), the update returns once
-// the first ledger write is done, so that a read after the create sees it;
-// a different request under the same ID is refused as already existing.
-// creationRefuser is a lifecycle whose creation the ledger can refuse (a
-// rule checked as the row is written): the await-created update answers
-// with the refusal.
-type creationRefuser interface {
-	creationRefused() error
-}
-
-func registerState[S any](ctx workflow.Context, l lifecycle[S], what string, id, requestID func() string, recorded func() bool) error {
+// the first ledger write is done (recorded), so that a read after the create
+// sees it, or with the ledger's refusal of the create (refused, see
+// failCreation); a different request under the same ID is refused as
+// already existing.
+func registerState[S any](ctx workflow.Context, l lifecycle[S], what string, id, requestID func() string,
+	recorded func() bool, refused func() error) error {
 	if err := workflow.SetQueryHandler(ctx, QueryState, func() (S, error) { return l.snapshot(), nil }); err != nil {
 		return fmt.Errorf("registering query: %w", err)
 	}
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateAwaitCreated,
 		func(ctx workflow.Context, in AwaitCreatedInput) (S, error) {
 			var zero S
-			refused := func() error { return nil }
-			if r, ok := l.(creationRefuser); ok {
-				refused = r.creationRefused
-			}
 			if err := workflow.Await(ctx, func() bool { return recorded() || refused() != nil }); err != nil {
 				return zero, err
 			}
@@ -144,6 +136,24 @@ func ledgerFailure(what string, err error) error {
 		return derrors.New(derrors.ErrUnavailable, "%s: the ledger could not be written in time; retry later", what)
 	}
 	return fmt.Errorf("%s: %w", what, err)
+}
+
+// failCreation ends a run whose first ledger write failed. A domain refusal
+// (the ledger's check of the new row: non-repetition, the recording window,
+// an unknown inspection) is kept in *refused, for the await-created update to
+// answer the creating request with; the run then fails, recording nothing,
+// so that a retry of the same request may start the ID again and is judged
+// again. Any other failure is returned with what for context.
+func failCreation(ctx workflow.Context, what string, err error, refused *error) error {
+	refusal := ledgerFailure(what, err)
+	if !isRefusal(refusal) {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	*refused = refusal
+	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+		return err
+	}
+	return temporal.NewNonRetryableApplicationError(what+" was refused: "+refusal.Error(), "CREATE_REFUSED", nil)
 }
 
 // isRefusal reports whether err is a domain refusal (invalid argument,

@@ -128,8 +128,6 @@ func (w *finding) snapshot() FindingState {
 
 func (w *finding) subject() string { return FindingWorkflowID(w.row.ID) }
 
-func (w *finding) creationRefused() error { return w.refused }
-
 func (w *finding) run(ctx workflow.Context) (FindingResult, error) {
 	if err := w.registerHandlers(ctx); err != nil {
 		return FindingResult{}, err
@@ -141,19 +139,7 @@ func (w *finding) run(ctx workflow.Context) (FindingResult, error) {
 	if err := workflow.ExecuteActivity(actx, acts.RecordFinding, activities.RecordFindingInput{
 		Finding: w.row, EventKey: "record/" + w.row.RequestID, InspectionStages: FindingRecordingStages,
 	}).Get(ctx, &rec); err != nil {
-		refusal := ledgerFailure("recording finding "+w.row.ID, err)
-		if !isRefusal(refusal) {
-			return FindingResult{}, fmt.Errorf("recording finding %q: %w", w.row.ID, err)
-		}
-		// The ledger refused it (outside the recording window, an unknown
-		// inspection): the recording request is answered with the refusal
-		// and the run fails, recording nothing, so a retry may start again.
-		w.refused = refusal
-		if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
-			return FindingResult{}, err
-		}
-		return FindingResult{}, temporal.NewNonRetryableApplicationError(
-			"the finding was refused: "+refusal.Error(), "RECORD_REFUSED", nil)
+		return FindingResult{}, failCreation(ctx, "recording finding "+w.row.ID, err, &w.refused)
 	}
 	w.row.LedgerNumber = rec.LedgerNumber
 
@@ -187,7 +173,8 @@ func (w *finding) run(ctx workflow.Context) (FindingResult, error) {
 
 func (w *finding) registerHandlers(ctx workflow.Context) error {
 	if err := registerState(ctx, lifecycle[FindingState](w), "finding",
-		func() string { return w.row.ID }, func() string { return w.row.RequestID }, func() bool { return w.recorded }); err != nil {
+		func() string { return w.row.ID }, func() string { return w.row.RequestID },
+		func() bool { return w.recorded }, func() error { return w.refused }); err != nil {
 		return err
 	}
 	handlers := []struct {

@@ -707,3 +707,42 @@ func TestFindingChangeGivesUpWhenTheLedgerStaysAway(t *testing.T) {
 	requireDone(t, good, wd)
 	require.Equal(t, []string{"record", "list", ActionDiagnose, ActionWithdraw}, h.fl.actions())
 }
+
+// TestFindingRefusedByTheLedgerFailsItsRun: a finding the ledger refuses as
+// its row is written (outside the recording window) answers the creating
+// request with the refusal, records nothing, and fails its run, so that a
+// retry of the same request may start the ID again.
+func TestFindingRefusedByTheLedgerFailsItsRun(t *testing.T) {
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestWorkflowEnvironment()
+	env.SetStartTime(start)
+	env.RegisterActivity(&activities.Activities{})
+	var stages []string
+	env.OnActivity(acts.RecordFinding, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.RecordFindingInput) (activities.RecordFindingResult, error) {
+			stages = in.InspectionStages
+			return activities.RecordFindingResult{}, activities.LedgerError("recording finding "+in.Finding.ID, &derrors.StageError{
+				Reason: "STAGE_NOT_ALLOWED", Subject: "inspection/ins-1", Action: "recordFinding", Stage: StageReported,
+				Allowed: in.InspectionStages, Message: "inspection \"ins-1\" is REPORTED"})
+		})
+	var answered error
+	env.RegisterDelayedCallback(func() {
+		env.UpdateWorkflow(UpdateAwaitCreated, AwaitCreatedUpdateID("r-1"), &testsuite.TestUpdateCallback{
+			OnAccept:   func() {},
+			OnReject:   func(err error) { t.Errorf("await-created rejected: %v", err) },
+			OnComplete: func(_ any, err error) { answered = err },
+		}, AwaitCreatedInput{RequestID: "r-1"})
+	}, 0)
+	f := newFinding(SeverityGeneral)
+	f.RequestID = "r-1"
+	env.ExecuteWorkflow(FindingWorkflow, FindingInput{Finding: f})
+
+	require.True(t, env.IsWorkflowCompleted())
+	require.Equal(t, FindingRecordingStages, stages, "the workflow names the recording window")
+	var stage *derrors.StageError
+	require.ErrorAs(t, derrors.FromTemporal(answered), &stage, "%v", answered)
+	require.Equal(t, "STAGE_NOT_ALLOWED", stage.Reason)
+	var app *temporal.ApplicationError
+	require.ErrorAs(t, env.GetWorkflowError(), &app)
+	require.Equal(t, "CREATE_REFUSED", app.Type())
+}

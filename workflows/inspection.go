@@ -240,8 +240,6 @@ func (w *inspection) subject() string { return InspectionWorkflowID(w.row.ID) }
 
 func (w *inspection) mutex() workflow.Mutex { return w.mu }
 
-func (w *inspection) creationRefused() error { return w.refused }
-
 func (w *inspection) snapshot() InspectionState {
 	return InspectionState{Inspection: w.row, Escalations: slices.Clone(w.escalations), Pending: w.deadline.pending(), Recorded: w.recorded}
 }
@@ -279,20 +277,7 @@ func (w *inspection) run(ctx workflow.Context) (InspectionResult, error) {
 		Inspection: w.row, EventKey: "create/" + w.row.RequestID,
 		NotRepeating: w.row.Kind == KindComprehensive && IsLocalGovernment(w.row.UnitCode),
 	}).Get(ctx, nil); err != nil {
-		refusal := ledgerFailure("recording inspection "+w.row.ID, err)
-		if !isRefusal(refusal) {
-			return InspectionResult{}, fmt.Errorf("recording inspection %q in the ledger: %w", w.row.ID, err)
-		}
-		// The ledger refused the plan (non-repetition, a FOLLOW_UP of
-		// nothing): the creating request is answered with the refusal and
-		// the run fails, recording nothing, so that a retry of the same
-		// request may start the ID again (and is refused again, or not).
-		w.refused = refusal
-		if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
-			return InspectionResult{}, err
-		}
-		return InspectionResult{}, temporal.NewNonRetryableApplicationError(
-			"the plan was refused: "+refusal.Error(), "PLAN_REFUSED", nil)
+		return InspectionResult{}, failCreation(ctx, "recording inspection "+w.row.ID, err, &w.refused)
 	}
 	w.recorded = true
 	w.publish(ctx)
@@ -310,7 +295,8 @@ func (w *inspection) run(ctx workflow.Context) (InspectionResult, error) {
 
 func (w *inspection) registerHandlers(ctx workflow.Context) error {
 	if err := registerState(ctx, lifecycle[InspectionState](w), "inspection",
-		func() string { return w.row.ID }, func() string { return w.row.RequestID }, func() bool { return w.recorded }); err != nil {
+		func() string { return w.row.ID }, func() string { return w.row.RequestID },
+		func() bool { return w.recorded }, func() error { return w.refused }); err != nil {
 		return err
 	}
 	for _, err := range []error{

@@ -497,7 +497,8 @@ func (w *interview) recordCancellation(ctx workflow.Context) {
 
 func (w *interview) registerHandlers(ctx workflow.Context) error {
 	if err := registerState(ctx, lifecycle[InterviewState](w), "interview",
-		func() string { return w.row.ID }, func() string { return w.row.RequestID }, func() bool { return w.recorded }); err != nil {
+		func() string { return w.row.ID }, func() string { return w.row.RequestID },
+		func() bool { return w.recorded }, func() error { return nil }); err != nil {
 		return err
 	}
 	handlers := []struct {
