@@ -38,6 +38,7 @@ type fakeLedger struct {
 	deliveries  []activities.DeliverWebhookInput
 	inline      int // announcements delivered inside the lifecycle (before webhookOutboxChange)
 	queued      int // announcements handed to the outbox
+	listings    int // ProposedInterviews calls
 	subscribers []string
 	calendar    *calendar.Calendar
 	policy      ledger.EscalationPolicy
@@ -197,6 +198,7 @@ func newHarness(t *testing.T) *harness {
 		func(_ context.Context, in activities.ProposedInterviewsInput) (activities.InterviewIDsResult, error) {
 			fl.mu.Lock()
 			defer fl.mu.Unlock()
+			fl.listings++
 			ids := []string{}
 			for _, iv := range fl.interviews {
 				if iv.Subject == in.Subject && in.Source == InterviewSourceLadder {
@@ -643,7 +645,7 @@ func TestFindingWithdrawnAfterTheLadderEndsCleanly(t *testing.T) {
 // still clears the overdue mark, but sends nothing to the interviews.
 func TestFindingWithdrawnBeforeTheChangeKeepsItsProposals(t *testing.T) {
 	h := newHarness(t)
-	h.env.OnGetVersion(versionEndCancelsProposals, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+	h.env.OnGetVersion(versionEndCancelsProposals, workflow.DefaultVersion, 2).Return(workflow.DefaultVersion)
 	wd := withdrawAfterTheLadder(t, h)
 	require.False(t, wd.state.Finding.Overdue)
 	require.Empty(t, h.fl.sent, "no cancellation on the old branch")
@@ -745,4 +747,26 @@ func TestFindingRefusedByTheLedgerFailsItsRun(t *testing.T) {
 	var app *temporal.ApplicationError
 	require.ErrorAs(t, env.GetWorkflowError(), &app)
 	require.Equal(t, "CREATE_REFUSED", app.Type())
+}
+
+// TestFindingEndWithoutProposalsAsksNothing: a finding whose ladder never
+// proposed an interview ends without a ledger read (version 2); histories
+// of version 1 ask the ledger at every end and replay so.
+func TestFindingEndWithoutProposalsAsksNothing(t *testing.T) {
+	for _, tt := range []struct {
+		version  workflow.Version
+		listings int
+	}{{2, 0}, {1, 1}} {
+		t.Run(fmt.Sprintf("version %d", tt.version), func(t *testing.T) {
+			h := newHarness(t)
+			h.env.OnGetVersion(versionEndCancelsProposals, workflow.DefaultVersion, 2).Return(tt.version)
+			h.update(time.Hour, ActionDiagnose, "d1", diagnosis())
+			wd := h.update(2*time.Hour, ActionWithdraw, "w1", WithdrawInput{RequestID: "w1", Actor: office, Reason: "重复登记"})
+			h.run(newFinding(SeverityGeneral))
+			requireDone(t, wd)
+			require.Equal(t, FindingWithdrawn, wd.state.Finding.Stage)
+			require.Equal(t, tt.listings, h.fl.listings)
+			require.Empty(t, h.fl.sent)
+		})
+	}
 }

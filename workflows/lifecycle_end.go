@@ -13,7 +13,10 @@ import (
 // versionEndCancelsProposals is the workflow.GetVersion change ID under
 // which a finding or an inspection that ends (withdrawn, closed, cancelled)
 // cancels the interviews its ladder proposed and nobody approved. Histories
-// recorded before it replay without the new activities.
+// recorded before it replay without the new activities. Version 1 asks the
+// ledger at every end; version 2 only when the ladder proposed an interview
+// in this run (every proposal is first an INTERVIEW_PROPOSED escalation), so
+// the common end costs no ledger read.
 const versionEndCancelsProposals = "end-cancels-proposed-interviews"
 
 // ladderInterviewIDs are the interviews the ladder proposed in this run, one
@@ -42,8 +45,11 @@ func ladderInterviewIDs(subject string, escalations []ledger.Escalation) []strin
 // Failures are logged, not returned: the subject's end is already recorded,
 // and the proposal stays for the office to cancel by hand.
 func cancelProposedInterviews(ctx workflow.Context, subject, why, key string, known []string) {
-	if workflow.GetVersion(ctx, versionEndCancelsProposals, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+	switch v := workflow.GetVersion(ctx, versionEndCancelsProposals, workflow.DefaultVersion, 2); {
+	case v == workflow.DefaultVersion:
 		return
+	case v >= 2 && len(known) == 0:
+		return // the ladder proposed nothing: there is nothing to cancel
 	}
 	log := workflow.GetLogger(ctx)
 	actx := workflow.WithActivityOptions(ctx, ledgerActivityOptions)
