@@ -15,6 +15,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoregistry"
 
 	"github.com/xuncha/xuncha/api/openapi"
+	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
 	xunchav1 "github.com/xuncha/xuncha/proto/xuncha/v1"
 )
@@ -213,13 +214,13 @@ func TestRequestTargets(t *testing.T) {
 		{"/xuncha.v1.InspectionService/RecheckFinding", &xunchav1.RecheckFindingRequest{Id: "ins-1", RequestId: "k"}, "inspections/ins-1"},
 		{"/xuncha.v1.CalendarService/LoadCalendarYear", &xunchav1.LoadCalendarYearRequest{Year: 2028, RequestId: "k"}, "calendar/2028"},
 	} {
-		k, ok, err := idempotencyKey(tc.method, tc.req)
+		k, ok, err := idempotencyKey(tc.method, actor.Actor{}, tc.req)
 		require.NoError(t, err)
 		require.True(t, ok)
 		require.Equal(t, tc.target, k.Target, tc.method)
 		require.Equal(t, "k", k.RequestID)
 	}
-	_, ok, err := idempotencyKey("/xuncha.v1.FindingService/GetFinding", &xunchav1.GetFindingRequest{Id: "f-1"})
+	_, ok, err := idempotencyKey("/xuncha.v1.FindingService/GetFinding", actor.Actor{}, &xunchav1.GetFindingRequest{Id: "f-1"})
 	require.NoError(t, err)
 	require.False(t, ok, "a read has no key")
 
@@ -243,14 +244,22 @@ func TestRequestTargets(t *testing.T) {
 func TestFingerprintIgnoresOnlyTheKey(t *testing.T) {
 	t.Parallel()
 	const method = "/xuncha.v1.FindingService/DiagnoseFinding"
-	a, _, err := idempotencyKey(method, &xunchav1.DiagnoseFindingRequest{Id: "f-1", RequestId: "k1", Diagnosis: &xunchav1.Diagnosis{Cause: "A"}})
+	member := actor.Actor{Name: "张伟", Role: actor.RoleTeamMember, Organisation: "巡查一组"}
+	other := actor.Actor{Name: "李四", Role: actor.RoleTeamMember, Organisation: "巡查二组"}
+	body := func(key, cause string) *xunchav1.DiagnoseFindingRequest {
+		return &xunchav1.DiagnoseFindingRequest{Id: "f-1", RequestId: key, Diagnosis: &xunchav1.Diagnosis{Cause: cause}}
+	}
+	a, _, err := idempotencyKey(method, member, body("k1", "A"))
 	require.NoError(t, err)
-	b, _, err := idempotencyKey(method, &xunchav1.DiagnoseFindingRequest{Id: "f-1", RequestId: "k2", Diagnosis: &xunchav1.Diagnosis{Cause: "A"}})
+	b, _, err := idempotencyKey(method, member, body("k2", "A"))
 	require.NoError(t, err)
-	c, _, err := idempotencyKey(method, &xunchav1.DiagnoseFindingRequest{Id: "f-1", RequestId: "k1", Diagnosis: &xunchav1.Diagnosis{Cause: "B"}})
+	c, _, err := idempotencyKey(method, member, body("k1", "B"))
+	require.NoError(t, err)
+	d, _, err := idempotencyKey(method, other, body("k1", "A"))
 	require.NoError(t, err)
 	require.Equal(t, a.Fingerprint, b.Fingerprint, "the key is not part of the body")
 	require.NotEqual(t, a.Fingerprint, c.Fingerprint)
+	require.NotEqual(t, a.Fingerprint, d.Fingerprint, "another caller's same body is another request")
 	require.Len(t, a.Fingerprint, 32)
 }
 

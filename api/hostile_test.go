@@ -348,12 +348,17 @@ func TestHostileClientReusedKeys(t *testing.T) {
 	require.Equal(t, http.StatusOK, code, "%v", again)
 	require.Equal(t, a["id"], again["id"])
 
+	// Another caller sending the same key and body is not answered with the
+	// first caller's result.
+	code, body := s.do("POST", "/v1/inspections/"+first+"/findings", &teamLeader, findingBody("f-001", "GENERAL", ev))
+	keyReused(t, code, body, "inspections/"+first+"/findings")
+
 	// The same key with another body is refused, naming the first's target,
 	// and records nothing.
 	before := s.snapshot()
 	other := findingBody("f-001", "GENERAL", ev)
 	other["title"] = "另一个问题"
-	code, body := s.do("POST", "/v1/inspections/"+first+"/findings", &member, other)
+	code, body = s.do("POST", "/v1/inspections/"+first+"/findings", &member, other)
 	keyReused(t, code, body, "inspections/"+first+"/findings")
 
 	// CreateInspection: the same key with another plan is refused.

@@ -18,6 +18,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"gopkg.in/yaml.v3"
 
+	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/ledger"
 	xunchav1 "github.com/xuncha/xuncha/proto/xuncha/v1"
 )
@@ -27,8 +28,10 @@ import (
 //   - a request_id is scoped to its method and its target, the resource the
 //     request changes or the collection it creates in (the REST path without
 //     the version and the verb: "findings/f-1", "inspections/ins-1/findings");
-//   - the first request's fingerprint, the SHA-256 of its canonical body
-//     without the request_id, is stored with the key;
+//   - the first request's fingerprint, the SHA-256 of the caller and the
+//     canonical body without the request_id, is stored with the key: the
+//     same key and body from another caller is another request, refused, so
+//     nobody is answered with someone else's first result;
 //   - the same key with the same body goes on to the handler, which answers
 //     with the first result (Temporal's update IDs and the ledger's event keys
 //     make the retry change nothing);
@@ -44,10 +47,10 @@ const reasonKeyReused = "IDEMPOTENCY_KEY_REUSED"
 // requestIDField is the field that carries the idempotency key.
 const requestIDField = "request_id"
 
-// idempotencyKey returns the key of a change request; ok is false for a
-// request without a request_id (reads) or with an empty one (the handler
-// refuses those).
-func idempotencyKey(method string, req any) (k ledger.IdempotencyKey, ok bool, err error) {
+// idempotencyKey returns the key of a change request sent by who; ok is
+// false for a request without a request_id (reads) or with an empty one (the
+// handler refuses those).
+func idempotencyKey(method string, who actor.Actor, req any) (k ledger.IdempotencyKey, ok bool, err error) {
 	m, isProto := req.(proto.Message)
 	if !isProto {
 		return k, false, nil
@@ -67,7 +70,7 @@ func idempotencyKey(method string, req any) (k ledger.IdempotencyKey, ok bool, e
 	if err != nil {
 		return k, false, fmt.Errorf("fingerprinting %s: %w", method, err)
 	}
-	sum := sha256.Sum256(canonical)
+	sum := sha256.Sum256(append([]byte(who.Encode()+"\x00"), canonical...))
 	return ledger.IdempotencyKey{
 		Method: method, Target: target, RequestID: msg.Get(fd).String(), Fingerprint: sum[:],
 	}, true, nil
@@ -133,7 +136,8 @@ func requestTarget(method string, msg protoreflect.Message) (string, error) {
 // the key, refuses a reused one, and releases a fresh claim when the handler
 // refused the request.
 func (s *Server) withIdempotency(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-	key, ok, err := idempotencyKey(info.FullMethod, req)
+	who, _ := actor.FromContext(ctx) // none: the handler refuses, and the key is freed
+	key, ok, err := idempotencyKey(info.FullMethod, who, req)
 	if err != nil || !ok {
 		if err != nil {
 			return nil, err
