@@ -76,7 +76,9 @@ func (s *Server) Run(ctx context.Context) error {
 	grpcServer := grpc.NewServer(
 		grpc.ForceServerCodecV2(newBoundaryCodec()),
 		grpc.MaxRecvMsgSize(MaxRequestBytes),
-		grpc.ChainUnaryInterceptor(s.unaryInterceptor, s.deadlineInterceptor),
+		// The deadline first, so that it bounds everything, the idempotency
+		// claim included.
+		grpc.ChainUnaryInterceptor(s.deadlineInterceptor, s.unaryInterceptor),
 	)
 	xunchav1.RegisterInspectionServiceServer(grpcServer, &InspectionServer{
 		Temporal: s.Temporal, Ledger: s.Ledger, TaskQueue: s.TaskQueue, Log: s.Log,
