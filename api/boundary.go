@@ -61,7 +61,11 @@ var (
 )
 
 // stringRules maps a string field's name (the same in every message that has
-// it) to its rule. For a map field the rule covers its values and mapKeyRules
+// it) to its rule. The boundary's limit is never below a domain rule's for a
+// field of that name (workflows' requireText, the tips' and exposures'
+// checks): the boundary keeps out what no field may hold, and a field's own,
+// tighter limit is stated by its domain rule, with the request's other
+// mistakes (TestBoundaryKeepsTheDomainLimits). For a map field the rule covers its values and mapKeyRules
 // its keys.
 var stringRules = map[string]stringRule{
 	// Identifiers.
@@ -89,13 +93,13 @@ var stringRules = map[string]stringRule{
 
 	// One line of text.
 	"name":                lineRule,
-	"title":               lineRule,
-	"round":               {line, 64},
+	"title":               {line, 500}, // a finding's rules hold its title to 200; an exposure's is 500
+	"round":               {line, 100},
 	"organisation":        lineRule,
 	"outlet":              lineRule,
 	"label":               lineRule,
 	"doc_number":          {line, 100},
-	"contact":             lineRule,
+	"contact":             {line, 500}, // a tip reporter's contact
 	"contact_phone":       {line, 64},
 	"contact_mailbox":     lineRule,
 	"receiving_authority": lineRule,
@@ -110,10 +114,10 @@ var stringRules = map[string]stringRule{
 
 	// Free text.
 	"description":             textRule,
-	"note":                    {text, 2000},
-	"reason":                  {text, 2000},
-	"cancel_reason":           {text, 2000},
-	"dismiss_reason":          {text, 2000},
+	"note":                    {text, 5000},
+	"reason":                  {text, 5000},
+	"cancel_reason":           {text, 5000},
+	"dismiss_reason":          {text, 5000},
 	"cause":                   textRule,
 	"content":                 textRule,
 	"minutes":                 textRule,
@@ -124,8 +128,8 @@ var stringRules = map[string]stringRule{
 	"requirements":            textRule,
 	"handling_of_responsible": textRule,
 	"legal_basis":             textRule,
-	"message":                 {text, 2000},
-	"explanation":             {text, 2000},
+	"message":                 {text, 5000},
+	"explanation":             {text, 5000},
 	"records":                 textRule,
 
 	// Dates.

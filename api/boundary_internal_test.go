@@ -292,8 +292,24 @@ func TestOpenAPIStatesTheLimits(t *testing.T) {
 	require.EqualValues(t, maxLineLength, unit["name"]["maxLength"])
 	ins := d.Definitions["v1Inspection"].Properties
 	require.Equal(t, "date", ins["planned_start"]["format"])
-	require.EqualValues(t, 64, ins["round"]["maxLength"])
+	require.EqualValues(t, 100, ins["round"]["maxLength"])
 	again, err := annotateOpenAPI(doc)
 	require.NoError(t, err)
 	require.JSONEq(t, string(doc), string(again), "annotating twice changes nothing")
+}
+
+// TestBoundaryKeepsTheDomainLimits: a value as long as a field's domain rule
+// allows (workflows' validators, the tips' and exposures' checks) passes the
+// boundary, so the boundary never narrows what the API accepted before.
+func TestBoundaryKeepsTheDomainLimits(t *testing.T) {
+	t.Parallel()
+	for field, domainMax := range map[string]int{
+		"title": 500, "round": 100, "contact": 500, "name": 200, "outlet": 200, "receiving_authority": 200,
+		"recipients": 100, "attendees": 200, "responsible_parties": 200, "link": 2000,
+		"note": 5000, "reason": 5000, "dismiss_reason": 5000, "cause": 5000, "legal_basis": 5000,
+		"rectification_opinion": 5000, "description": 10000, "announcement": 10000, "requirements": 10000,
+		"handling_of_responsible": 10000, "summary": 20000, "report": 20000, "minutes": 20000, "content": 20000,
+	} {
+		require.Empty(t, ruleOf(field).check(strings.Repeat("字", domainMax)), "%s of %d characters", field, domainMax)
+	}
 }

@@ -14,8 +14,9 @@
 //   announcement, requirements, rectification_opinion, legal_basis,
 //   handling_of_responsible) may contain newline, carriage return and tab;
 // - lengths count characters (Unicode code points): IDs and request_id at most
-//   128, unit codes 32, names, titles, organisations and other one-line text 200,
-//   round 64, notes and reasons 2000, free text 20000, URLs 2048;
+//   128, unit codes 32, names, organisations and other one-line text 200
+//   (titles 500, held to 200 for findings), round 100, notes and reasons 5000,
+//   free text 20000, URLs 2048; a field's own rule may be tighter and says so;
 // - identifiers (IDs, request_id, codes, enum-like strings) contain no spaces;
 // - dates are YYYY-MM-DD between 2000-01-01 and 2100-12-31; a year is 2000..2100.
 //
