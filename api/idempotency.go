@@ -136,7 +136,12 @@ func requestTarget(method string, msg protoreflect.Message) (string, error) {
 // the key, refuses a reused one, and releases a fresh claim when the handler
 // refused the request.
 func (s *Server) withIdempotency(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-	who, _ := actor.FromContext(ctx) // none: the handler refuses, and the key is freed
+	who, known := actor.FromContext(ctx)
+	if !known {
+		// Nobody to hold the key for: the handler refuses the change
+		// (401) before anything is recorded, the key included.
+		return handler(ctx, req)
+	}
 	key, ok, err := idempotencyKey(info.FullMethod, who, req)
 	if err != nil || !ok {
 		if err != nil {
