@@ -28,6 +28,11 @@ const DefaultRequestTimeout = 10 * time.Second
 // ran out of time, in whole seconds.
 const RetryAfterHeader = "retry-after"
 
+// deadlineSlack is how early before the server's deadline a failure still
+// counts as the deadline's: clocks of the API and its dependencies differ by
+// about that much.
+const deadlineSlack = 100 * time.Millisecond
+
 // requestTimeout is the server-side deadline of one call.
 func (s *Server) requestTimeout() time.Duration {
 	if s.RequestTimeout > 0 {
@@ -52,6 +57,12 @@ func (s *Server) deadlineInterceptor(ctx context.Context, req any, info *grpc.Un
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	resp, err := handler(ctx, req)
+	if deadline, _ := ctx.Deadline(); err != nil && ctx.Err() == nil && time.Until(deadline) < deadlineSlack {
+		// A dependency can report the deadline a moment before ctx does:
+		// Temporal cancels its stream at the deadline it was sent. Let ctx
+		// catch up, so that the caller hears it was the deadline.
+		<-ctx.Done()
+	}
 	switch {
 	case err == nil:
 		return resp, nil
