@@ -100,8 +100,23 @@ func TestStartStopWithSearchAttributes(t *testing.T) {
 
 func TestUIAndCustomNamespace(t *testing.T) {
 	t.Parallel()
-	uiPort := freePort(t)
-	s := start(t, temporaldev.Config{UIPort: uiPort, Namespace: "xuncha-ui-test"})
+	// The free port can be taken meanwhile as another process's outgoing
+	// connection (ephemeral ports share the range): this test is about the
+	// UI, so it tries another port then.
+	var uiPort int
+	var s *temporaldev.Server
+	for attempt := 1; ; attempt++ {
+		uiPort = freePort(t)
+		var err error
+		s, err = temporaldev.Start(t.Context(), temporaldev.Config{BinPath: binary(t), Log: zaptest.NewLogger(t),
+			UIPort: uiPort, Namespace: "xuncha-ui-test"})
+		if errors.Is(err, temporaldev.ErrPortInUse) && attempt < 3 {
+			t.Logf("UI port %d was taken meanwhile: %v", uiPort, err)
+			continue
+		}
+		require.NoError(t, err)
+		break
+	}
 	defer func() { require.NoError(t, s.Stop(t.Context())) }()
 	require.Equal(t, fmt.Sprintf("http://127.0.0.1:%d", uiPort), s.UIURL())
 
