@@ -724,6 +724,7 @@ func TestCalendarLoadRedatesRunningDeadline(t *testing.T) {
 	row, err := s.Ledger.GetFinding(context.Background(), id)
 	require.NoError(t, err)
 	require.Equal(t, month.Due, row.Deadline.Due)
+	s.replayHistory("finding-redated", workflows.FindingWorkflowID(id))
 
 	// Loading the same version again re-dates nothing twice.
 	code, _ = s.do("PUT", "/v1/calendar/"+year, &office, notice)

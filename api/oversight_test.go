@@ -156,6 +156,7 @@ func TestInterviewLifecycleREST(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "CLOSED", row.Stage)
 	require.Equal(t, []string{ev}, row.FollowUpEvidenceIDs)
+	s.replayHistory("interview-held", workflows.InterviewWorkflowID(id))
 }
 
 func TestExposuresREST(t *testing.T) {
