@@ -20,7 +20,7 @@ type lifecycle[S any] interface {
 	mutex() workflow.Mutex
 	// checkChange refuses, without side effects, an action the current
 	// stage, the recording state or the caller's role does not allow.
-	checkChange(action string, accepted bool, who actor.Actor) error
+	checkChange(action string, who actor.Actor) error
 	// snapshot is what updates and the state query return.
 	snapshot() S
 }
@@ -31,12 +31,12 @@ type lifecycle[S any] interface {
 // mutex (another change may have won meanwhile), applies the change — which
 // returns only after its ledger write — and returns the new state.
 func registerChange[S, In any](ctx workflow.Context, l lifecycle[S], action string,
-	check func(In) (who actor.Actor, accepted bool, fieldsErr error),
+	check func(In) (who actor.Actor, fieldsErr error),
 	apply func(workflow.Context, In) error,
 ) error {
 	validate := func(in In) error {
-		who, accepted, fieldsErr := check(in)
-		if err := l.checkChange(action, accepted, who); err != nil {
+		who, fieldsErr := check(in)
+		if err := l.checkChange(action, who); err != nil {
 			return err
 		}
 		return fieldsErr
@@ -65,30 +65,29 @@ func registerChange[S, In any](ctx workflow.Context, l lifecycle[S], action stri
 
 // registerState registers a lifecycle's state query and its await-created
 // update: sent with the start (update-with-start), the update returns once
-// the first ledger write is done (recorded), so that a read after the create
-// sees it, or with the ledger's refusal of the create (refused, see
+// the first ledger write is done (c.recorded), so that a read after the
+// create sees it, or with the ledger's refusal of the create (c.refused, see
 // failCreation); a different request under the same ID is refused as
 // already existing.
-func registerState[S any](ctx workflow.Context, l lifecycle[S], what string, id, requestID func() string,
-	recorded func() bool, refused func() error) error {
+func registerState[S, R any](ctx workflow.Context, l lifecycle[S], c *core[R]) error {
 	if err := workflow.SetQueryHandler(ctx, QueryState, func() (S, error) { return l.snapshot(), nil }); err != nil {
 		return fmt.Errorf("registering query: %w", err)
 	}
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateAwaitCreated,
 		func(ctx workflow.Context, in AwaitCreatedInput) (S, error) {
 			var zero S
-			if err := workflow.Await(ctx, func() bool { return recorded() || refused() != nil }); err != nil {
+			if err := workflow.Await(ctx, func() bool { return c.recorded || c.refused != nil }); err != nil {
 				return zero, err
 			}
-			if err := refused(); err != nil {
-				return zero, derrors.ToTemporal(err)
+			if c.refused != nil {
+				return zero, derrors.ToTemporal(c.refused)
 			}
 			return l.snapshot(), nil
 		},
 		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, in AwaitCreatedInput) error {
-			if in.RequestID != requestID() {
+			if in.RequestID != *c.f().requestID {
 				return derrors.ToTemporal(derrors.New(derrors.ErrAlreadyExists,
-					"%s %q already exists, created by another request", what, id()))
+					"%s %q already exists, created by another request", c.spec.kind, c.id()))
 			}
 			return nil
 		}},

@@ -90,11 +90,71 @@ func FindingSummary(f ledger.Finding) string {
 	return f.Title
 }
 
+// findingSpec plugs the finding's closed loop into the lifecycle core.
+var findingSpec = &spec[ledger.Finding]{
+	kind:        "finding",
+	subjectType: ledger.SubjectFinding,
+	machine:     findingMachine,
+	fields: func(f *ledger.Finding) rowFields {
+		return rowFields{id: &f.ID, requestID: &f.RequestID, stage: &f.Stage, unitCode: &f.UnitCode,
+			version: &f.Version, deadlineSeq: &f.DeadlineSeq, missed: &f.MissedDeadlines, overdue: &f.Overdue, updatedAt: &f.UpdatedAt}
+	},
+	running: func(f ledger.Finding) *calendar.Deadline {
+		if f.Stage != FindingReferred {
+			return nil
+		}
+		return f.Deadline
+	},
+	withDeadline: func(f ledger.Finding, d calendar.Deadline) ledger.Finding { f.Deadline = &d; return f },
+	write: func(ctx workflow.Context, next ledger.Finding, e ledger.Event) workflow.Future {
+		return workflow.ExecuteActivity(ledgerActivity(ctx), acts.ApplyFindingChange, activities.FindingChangeInput{Finding: next, Event: e})
+	},
+	writeEscalation: func(ctx workflow.Context, esc ledger.Escalation, next ledger.Finding, e ledger.Event) workflow.Future {
+		return workflow.ExecuteActivity(ledgerActivity(ctx), acts.Escalate, activities.EscalateInput{Escalation: esc, Finding: next, Event: e})
+	},
+	escalation: func(f ledger.Finding, step deadline.ScheduledStep, due calendar.Deadline) string {
+		switch step.Step {
+		case ledger.StepReminder:
+			return fmt.Sprintf("reminder: the rectification report of %s is due %s", findingLabel(f), due.Due)
+		case ledger.StepOverdue:
+			return fmt.Sprintf("overdue: the rectification report of %s was due %s; escalated to the office", findingLabel(f), due.Due)
+		case ledger.StepInterviewProposed:
+			return fmt.Sprintf("still overdue %d working days after %s: an interview (约谈) of the leaders of unit %s is proposed",
+				step.WorkingDays, due.Due, f.UnitCode)
+		}
+		return fmt.Sprintf("%s: the rectification report of %s is due %s", step.Step, findingLabel(f), due.Due)
+	},
+	announcement: func(f ledger.Finding, esc ledger.Escalation, due calendar.Deadline) (string, map[string]any) {
+		return EventFindingEscalated, map[string]any{
+			"escalation":    esc,
+			"finding_id":    f.ID,
+			"ledger_number": f.LedgerNumber,
+			"inspection_id": f.InspectionID,
+			"unit_code":     f.UnitCode,
+			"title":         f.Title,
+			"due":           due.Due,
+			"deadline":      due.Explanation,
+		}
+	},
+	title:   func(f ledger.Finding) string { return "**" + FindingSummary(f) + "**" },
+	dueWhat: "rectification report ",
+}
+
+// findingLabel names a finding in escalation messages: its ledger number
+// once it has one.
+func findingLabel(f ledger.Finding) string {
+	if f.LedgerNumber != "" {
+		return f.LedgerNumber
+	}
+	return FindingWorkflowID(f.ID)
+}
+
 // FindingWorkflow drives one finding round the closed loop, with its
 // rectification deadline on durable timers and the escalation ladder.
 func FindingWorkflow(ctx workflow.Context, in FindingInput) (FindingResult, error) {
 	if in.Reopen != nil {
-		w := &finding{row: in.Finding, mu: workflow.NewMutex(ctx), recorded: true}
+		w := &finding{core: newCore(ctx, findingSpec, in.Finding)}
+		w.recorded = true
 		return w.reopen(ctx, *in.Reopen)
 	}
 	f := in.Finding
@@ -103,40 +163,27 @@ func FindingWorkflow(ctx workflow.Context, in FindingInput) (FindingResult, erro
 	f.CreatedAt = workflow.Now(ctx).UTC()
 	f.UpdatedAt = f.CreatedAt
 	f.Version = 1
-	w := &finding{row: f, mu: workflow.NewMutex(ctx)}
+	w := &finding{core: newCore(ctx, findingSpec, f)}
 	return w.run(ctx)
 }
 
 // finding is the state behind FindingWorkflow.
 type finding struct {
-	row         ledger.Finding
-	escalations []ledger.Escalation
-	recorded    bool
-	// refused is the ledger's refusal of the finding, when it refused it.
-	refused error
-	mu      workflow.Mutex
-
-	// deadline is the running rectification deadline's ladder.
-	deadline ladder
-
-	deliveries int // webhook deliveries still running
+	core[ledger.Finding]
 }
 
 func (w *finding) snapshot() FindingState {
 	return FindingState{Finding: w.row, Escalations: slices.Clone(w.escalations), Recorded: w.recorded, Pending: w.deadline.pending()}
 }
 
-func (w *finding) subject() string { return FindingWorkflowID(w.row.ID) }
-
 func (w *finding) run(ctx workflow.Context) (FindingResult, error) {
 	if err := w.registerHandlers(ctx); err != nil {
 		return FindingResult{}, err
 	}
-	actx := workflow.WithActivityOptions(ctx, ledgerActivityOptions)
 
 	// FOUND: recorded with evidence, numbered in the ledger.
 	var rec activities.RecordFindingResult
-	if err := workflow.ExecuteActivity(actx, acts.RecordFinding, activities.RecordFindingInput{
+	if err := workflow.ExecuteActivity(ledgerActivity(ctx), acts.RecordFinding, activities.RecordFindingInput{
 		Finding: w.row, EventKey: "record/" + w.row.RequestID, InspectionStages: FindingRecordingStages,
 	}).Get(ctx, &rec); err != nil {
 		return FindingResult{}, failCreation(ctx, "recording finding "+w.row.ID, err, &w.refused)
@@ -162,103 +209,27 @@ func (w *finding) run(ctx workflow.Context) (FindingResult, error) {
 	w.recorded = true
 
 	workflow.Go(ctx, w.receiveCalendarChanges)
-
-	if err := workflow.Await(ctx, func() bool {
-		return !FindingOpen(w.row.Stage) && workflow.AllHandlersFinished(ctx) && w.deliveries == 0
-	}); err != nil {
+	if err := w.awaitEnd(ctx); err != nil {
 		return FindingResult{}, err
 	}
 	return FindingResult{Stage: w.row.Stage}, nil
 }
 
 func (w *finding) registerHandlers(ctx workflow.Context) error {
-	if err := registerState(ctx, lifecycle[FindingState](w), "finding",
-		func() string { return w.row.ID }, func() string { return w.row.RequestID },
-		func() bool { return w.recorded }, func() error { return w.refused }); err != nil {
-		return err
-	}
-	handlers := []struct {
-		name string
-		err  error
-	}{
-		{ActionDiagnose, registerChange(ctx, w, ActionDiagnose, func(in DiagnoseInput) (actor.Actor, bool, error) {
-			return in.Actor, true, in.Validate()
-		}, w.diagnose)},
-		{ActionClassify, registerChange(ctx, w, ActionClassify, func(in ClassifyInput) (actor.Actor, bool, error) {
-			return in.Actor, true, in.Validate()
-		}, w.classify)},
-		{ActionRefer, registerChange(ctx, w, ActionRefer, func(in ReferInput) (actor.Actor, bool, error) {
-			return in.Actor, true, in.Validate()
-		}, w.refer)},
-		{ActionReportRectification, registerChange(ctx, w, ActionReportRectification, func(in ReportRectificationInput) (actor.Actor, bool, error) {
-			return in.Actor, true, in.Validate()
-		}, w.reportRectification)},
-		{ActionVerify, registerChange(ctx, w, ActionVerify, func(in VerifyInput) (actor.Actor, bool, error) {
-			return in.Actor, in.Accept, in.Validate()
-		}, w.verify)},
-		{ActionWithdraw, registerChange(ctx, w, ActionWithdraw, func(in WithdrawInput) (actor.Actor, bool, error) {
-			return in.Actor, true, in.Validate()
-		}, w.withdraw)},
-	}
-	for _, h := range handlers {
-		if h.err != nil {
-			return fmt.Errorf("registering update %s: %w", h.name, h.err)
+	for _, err := range []error{
+		registerState(ctx, w, &w.core),
+		registerChange(ctx, w, ActionDiagnose, func(in DiagnoseInput) (actor.Actor, error) { return in.Actor, in.Validate() }, w.diagnose),
+		registerChange(ctx, w, ActionClassify, func(in ClassifyInput) (actor.Actor, error) { return in.Actor, in.Validate() }, w.classify),
+		registerChange(ctx, w, ActionRefer, func(in ReferInput) (actor.Actor, error) { return in.Actor, in.Validate() }, w.refer),
+		registerChange(ctx, w, ActionReportRectification, func(in ReportRectificationInput) (actor.Actor, error) { return in.Actor, in.Validate() }, w.reportRectification),
+		registerChange(ctx, w, ActionVerify, func(in VerifyInput) (actor.Actor, error) { return in.Actor, in.Validate() }, w.verify),
+		registerChange(ctx, w, ActionWithdraw, func(in WithdrawInput) (actor.Actor, error) { return in.Actor, in.Validate() }, w.withdraw),
+	} {
+		if err != nil {
+			return fmt.Errorf("registering finding handlers: %w", err)
 		}
 	}
 	return nil
-}
-
-func (w *finding) mutex() workflow.Mutex { return w.mu }
-
-func (w *finding) checkChange(action string, accepted bool, who actor.Actor) error {
-	if _, err := NextFindingStage(w.row.ID, w.row.Stage, action, accepted); err != nil {
-		return err
-	}
-	if !w.recorded {
-		return &derrors.StageError{Reason: "NOT_RECORDED", Subject: w.subject(), Action: action, Stage: w.row.Stage,
-			Message: w.subject() + " is still being recorded; retry shortly"}
-	}
-	return CheckFindingRole(action, who)
-}
-
-// apply writes a change to the ledger and, once written, makes it the
-// workflow's state. The event key is the Temporal update ID when there is one,
-// so a retried write records nothing twice.
-func (w *finding) apply(ctx workflow.Context, next ledger.Finding, e ledger.Event) error {
-	e = changeEvent(ctx, e, ledger.SubjectFinding, w.row.ID, w.row.Stage, next.Stage)
-	next.Version = w.row.Version + 1
-	next.UpdatedAt = e.OccurredAt
-	actx := workflow.WithActivityOptions(ctx, ledgerActivityOptions)
-	if err := workflow.ExecuteActivity(actx, acts.ApplyFindingChange, activities.FindingChangeInput{Finding: next, Event: e}).Get(ctx, nil); err != nil {
-		return ledgerFailure(fmt.Sprintf("writing %s of %s to the ledger", e.Action, w.subject()), err)
-	}
-	w.row = next
-	w.publish(ctx)
-	return nil
-}
-
-// publish keeps the search attributes and the UI details current.
-func (w *finding) publish(ctx workflow.Context) {
-	updates := []temporal.SearchAttributeUpdate{
-		searchattr.Stage.ValueSet(w.row.Stage),
-		searchattr.Overdue.ValueSet(w.row.Overdue),
-	}
-	if w.row.Deadline != nil && w.row.Stage == FindingReferred {
-		updates = append(updates, searchattr.DueAt.ValueSet(w.row.Deadline.DueAt))
-	} else {
-		updates = append(updates, searchattr.DueAt.ValueUnset())
-	}
-	if err := workflow.UpsertTypedSearchAttributes(ctx, updates...); err != nil {
-		workflow.GetLogger(ctx).Warn("search attributes not updated", "error", err)
-	}
-	details := fmt.Sprintf("**%s** — stage %s", FindingSummary(w.row), w.row.Stage)
-	if w.row.Deadline != nil && w.row.Stage == FindingReferred {
-		details += "; rectification report due " + w.row.Deadline.Due.String()
-	}
-	if w.row.Overdue {
-		details += " — OVERDUE"
-	}
-	workflow.SetCurrentDetails(ctx, details)
 }
 
 func evidenceJSON(ids []string) json.RawMessage {
@@ -277,6 +248,32 @@ func dataJSON(v any) json.RawMessage {
 	return b
 }
 
+// notifyMajor tells the unit and the office about a MAJOR hazard or an
+// important problem with the rectification opinion, as soon as it is found.
+func (w *finding) notifyMajor(ctx workflow.Context) error {
+	if err := w.apply(ctx, w.row, ledger.Event{
+		Key: "notify/" + w.row.RequestID, Action: "notify", Actor: actor.System,
+		Note: fmt.Sprintf("notified to unit %s and the office at once, with the rectification opinion", w.row.UnitCode),
+		Data: dataJSON(map[string]any{"recipients": []string{"unit:" + w.row.UnitCode, "office"},
+			"rectification_opinion": w.row.RectificationOpinion}),
+	}); err != nil {
+		return err
+	}
+	announce(ctx, &w.deliveries, EventMajorFinding, w.subject()+"/major", map[string]any{
+		"finding_id":            w.row.ID,
+		"ledger_number":         w.row.LedgerNumber,
+		"inspection_id":         w.row.InspectionID,
+		"unit_code":             w.row.UnitCode,
+		"unit_name":             w.row.UnitName,
+		"title":                 w.row.Title,
+		"kind":                  w.row.Kind,
+		"severity":              w.row.Severity,
+		"important":             w.row.Important,
+		"rectification_opinion": w.row.RectificationOpinion,
+	})
+	return nil
+}
+
 func (w *finding) diagnose(ctx workflow.Context, in DiagnoseInput) error {
 	next := w.row
 	next.Stage = FindingDiagnosed
@@ -293,25 +290,37 @@ func (w *finding) classify(ctx workflow.Context, in ClassifyInput) error {
 		Data: dataJSON(map[string]any{"dispositions": in.Dispositions})})
 }
 
-func (w *finding) refer(ctx workflow.Context, in ReferInput) error {
-	rule := deadline.Rectification("feedback_received_on", in.Referral.FeedbackReceivedOn, in.Referral.Due)
-	resolved, err := w.resolve(ctx, rule)
+// rectifyAgain moves the finding to REFERRED with a new rectification
+// deadline computed by rule, records the change with e (whose Data gets
+// the deadline), and starts the deadline's ladder: the referral, a
+// rejected verification and a failed re-check all do this. before
+// prepares the row (the referral, the reopen count).
+func (w *finding) rectifyAgain(ctx workflow.Context, rule deadline.Rule, before func(*ledger.Finding), e ledger.Event,
+	data func(calendar.Deadline) map[string]any) error {
+	resolved, err := resolveDeadline(ctx, rule)
 	if err != nil {
 		return err
 	}
 	next := w.row
 	next.Stage = FindingReferred
-	r := in.Referral
-	next.Referral = &r
+	before(&next)
 	next.Deadline = &resolved.Deadline
 	next.DeadlineSeq++
 	next.Overdue = false
-	if err := w.apply(ctx, next, ledger.Event{Action: ActionRefer, Actor: in.Actor, Note: in.Note,
-		Data: dataJSON(map[string]any{"referral": r, "deadline": resolved.Deadline})}); err != nil {
+	e.Data = dataJSON(data(resolved.Deadline))
+	if err := w.apply(ctx, next, e); err != nil {
 		return err
 	}
 	w.startLadder(ctx, rule, resolved, nil)
 	return nil
+}
+
+func (w *finding) refer(ctx workflow.Context, in ReferInput) error {
+	r := in.Referral
+	return w.rectifyAgain(ctx, deadline.Rectification("feedback_received_on", r.FeedbackReceivedOn, r.Due),
+		func(next *ledger.Finding) { next.Referral = &r },
+		ledger.Event{Action: ActionRefer, Actor: in.Actor, Note: in.Note},
+		func(d calendar.Deadline) map[string]any { return map[string]any{"referral": r, "deadline": d} })
 }
 
 func (w *finding) reportRectification(ctx workflow.Context, in ReportRectificationInput) error {
@@ -350,24 +359,13 @@ func (w *finding) verify(ctx workflow.Context, in VerifyInput) error {
 		return nil
 	}
 	today := calendar.DateOf(workflow.Now(ctx))
-	rule := deadline.RectificationAgain(today.String(), in.Due)
-	resolved, err := w.resolve(ctx, rule)
-	if err != nil {
-		return err
-	}
-	next := w.row
-	next.Stage = FindingReferred
-	next.ReopenCount++
-	next.Rectification = nil
-	next.Deadline = &resolved.Deadline
-	next.DeadlineSeq++
-	next.Overdue = false
-	if err := w.apply(ctx, next, ledger.Event{Action: ActionVerify, Actor: in.Actor, Note: in.Reason,
-		Data: dataJSON(map[string]any{"accept": false, "reopen_count": next.ReopenCount, "deadline": resolved.Deadline})}); err != nil {
-		return err
-	}
-	w.startLadder(ctx, rule, resolved, nil)
-	return nil
+	var reopens int
+	return w.rectifyAgain(ctx, deadline.RectificationAgain(today.String(), in.Due),
+		func(next *ledger.Finding) { next.ReopenCount++; next.Rectification = nil; reopens = next.ReopenCount },
+		ledger.Event{Action: ActionVerify, Actor: in.Actor, Note: in.Reason},
+		func(d calendar.Deadline) map[string]any {
+			return map[string]any{"accept": false, "reopen_count": reopens, "deadline": d}
+		})
 }
 
 func (w *finding) withdraw(ctx workflow.Context, in WithdrawInput) error {
@@ -388,27 +386,14 @@ func (w *finding) withdraw(ctx workflow.Context, in WithdrawInput) error {
 	return nil
 }
 
-// ended finishes what the finding's end (how: "withdrawn", "closed") makes
-// moot: the interviews its ladder proposed that nobody approved.
-func (w *finding) ended(ctx workflow.Context, how, action string) {
-	cancelProposedInterviews(ctx, w.subject(), fmt.Sprintf("finding %s was %s", w.row.ID, how),
-		w.subject()+"/"+action, ladderInterviewIDs(w.subject(), w.escalations))
-}
-
-// resolve computes a deadline in an activity: the calendar is data.
-func (w *finding) resolve(ctx workflow.Context, rule deadline.Rule) (deadline.Resolved, error) {
-	return resolveDeadline(ctx, rule)
-}
-
 // resolveDeadline computes a deadline with the calendar and ladder in force,
 // in an activity because the calendar and the ladder are data; the activity
 // reads them and computes with deadline.Resolve. A refusal (a limit past the
 // statutory one, a year without calendar data) comes back as the domain
 // error.
 func resolveDeadline(ctx workflow.Context, rule deadline.Rule) (deadline.Resolved, error) {
-	actx := workflow.WithActivityOptions(ctx, ledgerActivityOptions)
 	var resolved deadline.Resolved
-	if err := workflow.ExecuteActivity(actx, acts.ResolveDeadline, activities.ResolveDeadlineInput{Rule: rule}).Get(ctx, &resolved); err != nil {
+	if err := workflow.ExecuteActivity(ledgerActivity(ctx), acts.ResolveDeadline, activities.ResolveDeadlineInput{Rule: rule}).Get(ctx, &resolved); err != nil {
 		var app *temporal.ApplicationError
 		if errors.As(err, &app) {
 			return deadline.Resolved{}, derrors.FromTemporal(err)
@@ -428,28 +413,18 @@ func (w *finding) reopen(ctx workflow.Context, in ReopenInput) (FindingResult, e
 	if err := workflow.UpsertTypedSearchAttributes(ctx, findingAttributes(w.row)...); err != nil {
 		workflow.GetLogger(ctx).Warn("search attributes not set", "error", err)
 	}
-	rule := in.rule()
-	resolved, err := w.resolve(ctx, rule)
-	if err != nil {
+	var reopens int
+	if err := w.rectifyAgain(ctx, in.rule(),
+		func(next *ledger.Finding) { next.ReopenCount++; next.Rectification = nil; reopens = next.ReopenCount },
+		ledger.Event{Key: "reopen/" + in.RequestID, Action: "reopen", Actor: in.Actor,
+			Note: "re-check by follow-up inspection " + in.InspectionID + " failed: " + in.Reason},
+		func(d calendar.Deadline) map[string]any {
+			return map[string]any{"inspection_id": in.InspectionID, "reopen_count": reopens, "deadline": d}
+		}); err != nil {
 		return FindingResult{}, err
 	}
-	next := w.row
-	next.Stage = FindingReferred
-	next.ReopenCount++
-	next.Rectification = nil
-	next.Deadline = &resolved.Deadline
-	next.DeadlineSeq++
-	next.Overdue = false
-	if err := w.apply(ctx, next, ledger.Event{Key: "reopen/" + in.RequestID, Action: "reopen", Actor: in.Actor,
-		Note: "re-check by follow-up inspection " + in.InspectionID + " failed: " + in.Reason,
-		Data: dataJSON(map[string]any{"inspection_id": in.InspectionID, "reopen_count": next.ReopenCount, "deadline": resolved.Deadline})}); err != nil {
-		return FindingResult{}, err
-	}
-	w.startLadder(ctx, rule, resolved, nil)
 	workflow.Go(ctx, w.receiveCalendarChanges)
-	if err := workflow.Await(ctx, func() bool {
-		return !FindingOpen(w.row.Stage) && workflow.AllHandlersFinished(ctx) && w.deliveries == 0
-	}); err != nil {
+	if err := w.awaitEnd(ctx); err != nil {
 		return FindingResult{}, err
 	}
 	return FindingResult{Stage: w.row.Stage}, nil

@@ -47,68 +47,53 @@ var FindingRecordingStages = []string{StageStationed, StageOnsiteEnded}
 // FindingActions lists the actions callers can ask for.
 var FindingActions = []string{ActionDiagnose, ActionClassify, ActionRefer, ActionReportRectification, ActionVerify, ActionWithdraw}
 
-// findingMoves is the stage table: the action each open stage allows and the
-// stage it leads to. Withdraw is allowed in every open stage; verify's
-// rejection leads back to REFERRED.
-var findingMoves = map[string]struct{ action, next string }{
-	FindingListed:     {ActionDiagnose, FindingDiagnosed},
-	FindingDiagnosed:  {ActionClassify, FindingClassified},
-	FindingClassified: {ActionRefer, FindingReferred},
-	FindingReferred:   {ActionReportRectification, FindingRectified},
-	FindingRectified:  {ActionVerify, FindingClosed},
+// findingMachine is the closed loop (DESIGN §2) and who may take each step
+// of it: the action each open stage allows and the stage it leads to.
+// Withdraw is allowed in every open stage; verify's rejection leads back to
+// REFERRED (NextFindingStage).
+var findingMachine = &stageMachine{
+	noun:       "a finding",
+	workflowID: FindingWorkflowID,
+	moves: map[string][]move{
+		FindingListed:     {{ActionDiagnose, FindingDiagnosed}},
+		FindingDiagnosed:  {{ActionClassify, FindingClassified}},
+		FindingClassified: {{ActionRefer, FindingReferred}},
+		FindingReferred:   {{ActionReportRectification, FindingRectified}},
+		FindingRectified:  {{ActionVerify, FindingClosed}},
+	},
+	anytime: move{ActionWithdraw, FindingWithdrawn},
+	final:   []string{FindingClosed, FindingWithdrawn},
+	roles: map[string][]string{
+		"record":                  {actor.RoleTeamMember, actor.RoleTeamLeader, actor.RoleOffice},
+		ActionDiagnose:            {actor.RoleTeamMember, actor.RoleTeamLeader, actor.RoleOffice},
+		ActionClassify:            {actor.RoleTeamLeader, actor.RoleOffice},
+		ActionRefer:               {actor.RoleOffice},
+		ActionReportRectification: {actor.RoleUnit, actor.RoleOffice},
+		ActionVerify:              {actor.RoleOffice},
+		ActionWithdraw:            {actor.RoleOffice},
+	},
 }
 
 // FindingOpen reports whether a stage is not final.
-func FindingOpen(stage string) bool { return stage != FindingClosed && stage != FindingWithdrawn }
+func FindingOpen(stage string) bool { return findingMachine.open(stage) }
 
 // AllowedFindingActions lists what a stage allows, in a fixed order.
-func AllowedFindingActions(stage string) []string {
-	if !FindingOpen(stage) {
-		return nil
-	}
-	var out []string
-	if m, ok := findingMoves[stage]; ok {
-		out = append(out, m.action)
-	}
-	return append(out, ActionWithdraw)
-}
+func AllowedFindingActions(stage string) []string { return findingMachine.allowed(stage) }
 
 // NextFindingStage returns the stage an action leads to from stage, or a
 // *derrors.StageError naming the current stage and what it allows. For
 // verify, accepted says which way it goes.
 func NextFindingStage(findingID, stage, action string, accepted bool) (string, error) {
-	if !slices.Contains(AllowedFindingActions(stage), action) {
-		return "", &derrors.StageError{
-			Reason:  "STAGE_NOT_ALLOWED",
-			Subject: FindingWorkflowID(findingID),
-			Action:  action,
-			Stage:   stage,
-			Allowed: AllowedFindingActions(stage),
-		}
-	}
-	switch {
-	case action == ActionWithdraw:
-		return FindingWithdrawn, nil
-	case action == ActionVerify && !accepted:
+	next, err := findingMachine.next(findingID, stage, action)
+	if err == nil && action == ActionVerify && !accepted {
 		return FindingReferred, nil
 	}
-	return findingMoves[stage].next, nil
-}
-
-// findingRoles says who may ask for each action.
-var findingRoles = map[string][]string{
-	"record":                  {actor.RoleTeamMember, actor.RoleTeamLeader, actor.RoleOffice},
-	ActionDiagnose:            {actor.RoleTeamMember, actor.RoleTeamLeader, actor.RoleOffice},
-	ActionClassify:            {actor.RoleTeamLeader, actor.RoleOffice},
-	ActionRefer:               {actor.RoleOffice},
-	ActionReportRectification: {actor.RoleUnit, actor.RoleOffice},
-	ActionVerify:              {actor.RoleOffice},
-	ActionWithdraw:            {actor.RoleOffice},
+	return next, err
 }
 
 // CheckFindingRole refuses an actor whose role may not take the action.
 func CheckFindingRole(action string, who actor.Actor) error {
-	return who.RequireRole(action+" a finding", findingRoles[action]...)
+	return findingMachine.checkRole(action, who)
 }
 
 // Finding kinds, severities, dispositions and risk levels.

@@ -191,13 +191,92 @@ func dateTime(d calendar.Date) time.Time {
 	return time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, time.UTC)
 }
 
+// inspectionSpec plugs the inspection procedure into the lifecycle core.
+var inspectionSpec = &spec[ledger.Inspection]{
+	kind:        "inspection",
+	subjectType: ledger.SubjectInspection,
+	machine:     inspectionMachine,
+	fields: func(in *ledger.Inspection) rowFields {
+		return rowFields{id: &in.ID, requestID: &in.RequestID, stage: &in.Stage, unitCode: &in.UnitCode,
+			version: &in.Version, deadlineSeq: &in.DeadlineSeq, missed: &in.MissedDeadlines, overdue: &in.Overdue, updatedAt: &in.UpdatedAt}
+	},
+	running: ledger.Inspection.RunningDeadline,
+	withDeadline: func(in ledger.Inspection, d calendar.Deadline) ledger.Inspection {
+		n := nextInspection(in, in.Stage)
+		if in.Stage == StageOnsiteEnded {
+			n.ReportDeadline = &d
+		} else {
+			n.RectificationDeadline = &d
+		}
+		return n
+	},
+	write: func(ctx workflow.Context, next ledger.Inspection, e ledger.Event) workflow.Future {
+		return workflow.ExecuteActivity(ledgerActivity(ctx), acts.ApplyInspectionChange, activities.InspectionChangeInput{Inspection: next, Event: e})
+	},
+	writeEscalation: func(ctx workflow.Context, esc ledger.Escalation, next ledger.Inspection, e ledger.Event) workflow.Future {
+		return workflow.ExecuteActivity(ledgerActivity(ctx), acts.EscalateInspection, activities.EscalateInspectionInput{
+			Escalation: esc, Inspection: next, Event: e})
+	},
+	escalation: inspectionEscalation,
+	announcement: func(in ledger.Inspection, esc ledger.Escalation, due calendar.Deadline) (string, map[string]any) {
+		return EventInspectionEscalated, map[string]any{
+			"escalation":    esc,
+			"inspection_id": in.ID,
+			"unit_code":     in.UnitCode,
+			"stage":         in.Stage,
+			"due":           due.Due,
+			"deadline":      due.Explanation,
+		}
+	},
+	title: func(in ledger.Inspection) string {
+		t := fmt.Sprintf("**%s %s · %s", in.UnitName, in.UnitCode, in.Kind)
+		if in.Round != "" {
+			t += " · " + in.Round
+		}
+		return t + "**"
+	},
+	footer: func(in ledger.Inspection) string {
+		return "\n\nFindings: search `XunchaInspection = '" + in.ID + "'`"
+	},
+	guard: inspectionGuard,
+}
+
+// inspectionEscalation says what a step of the running deadline's ladder
+// means. The team leader answers for the report deadline, the unit for the
+// rectification deadline.
+func inspectionEscalation(in ledger.Inspection, step deadline.ScheduledStep, due calendar.Deadline) string {
+	what, who := "the team report", "team leader "+teamLeader(in)
+	if in.Stage == StageFeedbackGiven {
+		what, who = "the rectification report", "unit "+in.UnitCode
+	}
+	subject := InspectionWorkflowID(in.ID)
+	switch step.Step {
+	case ledger.StepReminder:
+		return fmt.Sprintf("reminder: %s of %s is due %s (%s)", what, subject, due.Due, who)
+	case ledger.StepOverdue:
+		return fmt.Sprintf("overdue: %s of %s was due %s; escalated to the office (%s answers for it)", what, subject, due.Due, who)
+	case ledger.StepInterviewProposed:
+		return fmt.Sprintf("still overdue %d working days after %s: an interview (约谈) is proposed (%s)", step.WorkingDays, due.Due, who)
+	}
+	return fmt.Sprintf("%s: %s of %s is due %s", step.Step, what, subject, due.Due)
+}
+
+func teamLeader(in ledger.Inspection) string {
+	for _, m := range in.Team {
+		if m.Role == TeamLeader {
+			return m.Name
+		}
+	}
+	return "(none named)"
+}
+
 // InspectionWorkflow drives one inspection through the charter's procedure
 // (三(三)1–6), with the report and rectification deadlines on durable timers.
 func InspectionWorkflow(ctx workflow.Context, in InspectionInput) (InspectionResult, error) {
 	start, _ := calendar.ParseDate(in.PlannedStart) // validated by the API
 	end, _ := calendar.ParseDate(in.PlannedEnd)
 	now := workflow.Now(ctx).UTC()
-	w := &inspection{mu: workflow.NewMutex(ctx), row: ledger.Inspection{
+	w := &inspection{core: newCore(ctx, inspectionSpec, ledger.Inspection{
 		ID:                  in.ID,
 		WorkflowID:          workflow.GetInfo(ctx).WorkflowExecution.ID,
 		RequestID:           in.RequestID,
@@ -216,64 +295,28 @@ func InspectionWorkflow(ctx workflow.Context, in InspectionInput) (InspectionRes
 		CreatedAt:           now,
 		UpdatedAt:           now,
 		Version:             1,
-	}}
+	})}
 	return w.run(ctx)
 }
 
-// inspection is the state behind InspectionWorkflow.
+// inspection is the state behind InspectionWorkflow. Its ladder runs the
+// report deadline in ONSITE_ENDED and the rectification deadline in
+// FEEDBACK_GIVEN.
 type inspection struct {
-	row         ledger.Inspection
-	escalations []ledger.Escalation
-	recorded    bool
-	// refused is the ledger's refusal of the plan, when it refused it.
-	refused error
-	mu      workflow.Mutex
-	// deadline is the running deadline's ladder: the report deadline in
-	// ONSITE_ENDED, the rectification deadline in FEEDBACK_GIVEN.
-	deadline   ladder
-	deliveries int
+	core[ledger.Inspection]
 }
 
 var acts *activities.Activities
 
-func (w *inspection) subject() string { return InspectionWorkflowID(w.row.ID) }
-
-func (w *inspection) mutex() workflow.Mutex { return w.mu }
-
 func (w *inspection) snapshot() InspectionState {
 	return InspectionState{Inspection: w.row, Escalations: slices.Clone(w.escalations), Pending: w.deadline.pending(), Recorded: w.recorded}
-}
-
-func (w *inspection) checkChange(action string, _ bool, who actor.Actor) error {
-	if _, err := NextInspectionStage(w.row.ID, w.row.Stage, action); err != nil {
-		return err
-	}
-	if !w.recorded {
-		return &derrors.StageError{Reason: "NOT_RECORDED", Subject: w.subject(), Action: action, Stage: w.row.Stage,
-			Message: w.subject() + " is still being recorded; retry shortly"}
-	}
-	if action == ActionNotify && !w.row.TeamApproved {
-		return &derrors.StageError{Reason: "TEAM_NOT_APPROVED", Subject: w.subject(), Action: action, Stage: w.row.Stage,
-			Allowed: []string{ActionApproveTeam, ActionCancel},
-			Message: "the committee approves the team line-up before the advance notice (approveTeam)"}
-	}
-	if action == ActionRecheck && w.row.Kind != KindFollowUp {
-		return &derrors.StageError{Reason: "NOT_FOLLOW_UP", Subject: w.subject(), Action: action, Stage: w.row.Stage,
-			Allowed: AllowedInspectionActions(w.row.Stage), Message: "only a FOLLOW_UP (回头看) inspection re-checks findings"}
-	}
-	if action == ActionApproveTeam && w.row.TeamApproved {
-		return &derrors.StageError{Reason: "TEAM_ALREADY_APPROVED", Subject: w.subject(), Action: action, Stage: w.row.Stage,
-			Allowed: []string{ActionNotify, ActionCancel}, Message: "the team line-up is already approved"}
-	}
-	return CheckInspectionRole(action, who)
 }
 
 func (w *inspection) run(ctx workflow.Context) (InspectionResult, error) {
 	if err := w.registerHandlers(ctx); err != nil {
 		return InspectionResult{}, err
 	}
-	actx := workflow.WithActivityOptions(ctx, ledgerActivityOptions)
-	if err := workflow.ExecuteActivity(actx, acts.CreateInspection, activities.CreateInspectionInput{
+	if err := workflow.ExecuteActivity(ledgerActivity(ctx), acts.CreateInspection, activities.CreateInspectionInput{
 		Inspection: w.row, EventKey: "create/" + w.row.RequestID,
 		NotRepeating: w.row.Kind == KindComprehensive && IsLocalGovernment(w.row.UnitCode),
 	}).Get(ctx, nil); err != nil {
@@ -283,82 +326,34 @@ func (w *inspection) run(ctx workflow.Context) (InspectionResult, error) {
 	w.publish(ctx)
 	workflow.GetLogger(ctx).Info("inspection recorded", "inspection", w.row.ID, "stage", w.row.Stage)
 
-	workflow.Go(ctx, func(ctx workflow.Context) { receiveCalendarChanges(ctx, w.subject(), w.redate) })
-
-	if err := workflow.Await(ctx, func() bool {
-		return !InspectionOpen(w.row.Stage) && workflow.AllHandlersFinished(ctx) && w.deliveries == 0
-	}); err != nil {
+	workflow.Go(ctx, w.receiveCalendarChanges)
+	if err := w.awaitEnd(ctx); err != nil {
 		return InspectionResult{}, err
 	}
 	return InspectionResult{Stage: w.row.Stage}, nil
 }
 
 func (w *inspection) registerHandlers(ctx workflow.Context) error {
-	if err := registerState(ctx, lifecycle[InspectionState](w), "inspection",
-		func() string { return w.row.ID }, func() string { return w.row.RequestID },
-		func() bool { return w.recorded }, func() error { return w.refused }); err != nil {
-		return err
-	}
 	for _, err := range []error{
-		registerChange(ctx, lifecycle[InspectionState](w), ActionApproveTeam, func(in ApproveTeamInput) (actor.Actor, bool, error) { return in.Actor, true, in.Validate() }, w.approveTeam),
-		registerChange(ctx, lifecycle[InspectionState](w), ActionNotify, func(in NotifyInput) (actor.Actor, bool, error) { return in.Actor, true, in.Validate() }, w.notify),
-		registerChange(ctx, lifecycle[InspectionState](w), ActionStation, func(in StationInput) (actor.Actor, bool, error) { return in.Actor, true, in.Validate() }, w.station),
-		registerChange(ctx, lifecycle[InspectionState](w), ActionEndOnsite, func(in EndOnsiteInput) (actor.Actor, bool, error) { return in.Actor, true, in.Validate() }, w.endOnsite),
-		registerChange(ctx, lifecycle[InspectionState](w), ActionSubmitReport, func(in SubmitReportInput) (actor.Actor, bool, error) { return in.Actor, true, in.Validate() }, w.submitReport),
-		registerChange(ctx, lifecycle[InspectionState](w), ActionReview, func(in ReviewInput) (actor.Actor, bool, error) { return in.Actor, true, in.Validate() }, w.review),
-		registerChange(ctx, lifecycle[InspectionState](w), ActionApprove, func(in ApproveInput) (actor.Actor, bool, error) { return in.Actor, true, in.Validate() }, w.approve),
-		registerChange(ctx, lifecycle[InspectionState](w), ActionGiveFeedback, func(in GiveFeedbackInput) (actor.Actor, bool, error) { return in.Actor, true, in.Validate() }, w.giveFeedback),
-		registerChange(ctx, lifecycle[InspectionState](w), ActionInspectionRectified, func(in InspectionRectificationInput) (actor.Actor, bool, error) { return in.Actor, true, in.Validate() }, w.reportRectification),
-		registerChange(ctx, lifecycle[InspectionState](w), ActionClose, func(in ApproveInput) (actor.Actor, bool, error) { return in.Actor, true, in.Validate() }, w.close),
-		registerChange(ctx, lifecycle[InspectionState](w), ActionRecheck, func(in RecheckInput) (actor.Actor, bool, error) { return in.Actor, true, in.Validate() }, w.recheck),
-		registerChange(ctx, lifecycle[InspectionState](w), ActionCancel, func(in CancelInput) (actor.Actor, bool, error) { return in.Actor, true, in.Validate() }, w.cancel),
+		registerState(ctx, w, &w.core),
+		registerChange(ctx, w, ActionApproveTeam, func(in ApproveTeamInput) (actor.Actor, error) { return in.Actor, in.Validate() }, w.approveTeam),
+		registerChange(ctx, w, ActionNotify, func(in NotifyInput) (actor.Actor, error) { return in.Actor, in.Validate() }, w.notify),
+		registerChange(ctx, w, ActionStation, func(in StationInput) (actor.Actor, error) { return in.Actor, in.Validate() }, w.station),
+		registerChange(ctx, w, ActionEndOnsite, func(in EndOnsiteInput) (actor.Actor, error) { return in.Actor, in.Validate() }, w.endOnsite),
+		registerChange(ctx, w, ActionSubmitReport, func(in SubmitReportInput) (actor.Actor, error) { return in.Actor, in.Validate() }, w.submitReport),
+		registerChange(ctx, w, ActionReview, func(in ReviewInput) (actor.Actor, error) { return in.Actor, in.Validate() }, w.review),
+		registerChange(ctx, w, ActionApprove, func(in ApproveInput) (actor.Actor, error) { return in.Actor, in.Validate() }, w.approve),
+		registerChange(ctx, w, ActionGiveFeedback, func(in GiveFeedbackInput) (actor.Actor, error) { return in.Actor, in.Validate() }, w.giveFeedback),
+		registerChange(ctx, w, ActionInspectionRectified, func(in InspectionRectificationInput) (actor.Actor, error) { return in.Actor, in.Validate() }, w.reportRectification),
+		registerChange(ctx, w, ActionClose, func(in ApproveInput) (actor.Actor, error) { return in.Actor, in.Validate() }, w.close),
+		registerChange(ctx, w, ActionRecheck, func(in RecheckInput) (actor.Actor, error) { return in.Actor, in.Validate() }, w.recheck),
+		registerChange(ctx, w, ActionCancel, func(in CancelInput) (actor.Actor, error) { return in.Actor, in.Validate() }, w.cancel),
 	} {
 		if err != nil {
-			return fmt.Errorf("registering updates: %w", err)
+			return fmt.Errorf("registering inspection handlers: %w", err)
 		}
 	}
 	return nil
-}
-
-// apply writes a change to the ledger and, once written, makes it the state.
-func (w *inspection) apply(ctx workflow.Context, next ledger.Inspection, e ledger.Event) error {
-	e = changeEvent(ctx, e, ledger.SubjectInspection, w.row.ID, w.row.Stage, next.Stage)
-	next.Version = w.row.Version + 1
-	next.UpdatedAt = e.OccurredAt
-	actx := workflow.WithActivityOptions(ctx, ledgerActivityOptions)
-	if err := workflow.ExecuteActivity(actx, acts.ApplyInspectionChange, activities.InspectionChangeInput{Inspection: next, Event: e}).Get(ctx, nil); err != nil {
-		return ledgerFailure(fmt.Sprintf("writing %s of %s to the ledger", e.Action, w.subject()), err)
-	}
-	w.row = next
-	w.publish(ctx)
-	return nil
-}
-
-// publish keeps the search attributes and the UI details current.
-func (w *inspection) publish(ctx workflow.Context) {
-	updates := []temporal.SearchAttributeUpdate{
-		searchattr.Stage.ValueSet(w.row.Stage),
-		searchattr.Overdue.ValueSet(w.row.Overdue),
-	}
-	details := fmt.Sprintf("**%s %s · %s", w.row.UnitName, w.row.UnitCode, w.row.Kind)
-	if w.row.Round != "" {
-		details += " · " + w.row.Round
-	}
-	details += "** — stage " + w.row.Stage
-	if d := w.row.RunningDeadline(); d != nil {
-		updates = append(updates, searchattr.DueAt.ValueSet(d.DueAt))
-		details += "; due " + d.Due.String()
-	} else {
-		updates = append(updates, searchattr.DueAt.ValueUnset())
-	}
-	if w.row.Overdue {
-		details += " — OVERDUE"
-	}
-	details += "\n\nFindings: search `XunchaInspection = '" + w.row.ID + "'`"
-	if err := workflow.UpsertTypedSearchAttributes(ctx, updates...); err != nil {
-		workflow.GetLogger(ctx).Warn("search attributes not updated", "error", err)
-	}
-	workflow.SetCurrentDetails(ctx, details)
 }
 
 // ledgerActivityOptions retry ledger calls (idempotent writes, reads) with

@@ -39,73 +39,79 @@ var InspectionActions = []string{ActionApproveTeam, ActionNotify, ActionStation,
 var InspectionStages = []string{StagePlanned, StageNotified, StageStationed, StageOnsiteEnded, StageReported, StageReviewed,
 	StageApproved, StageFeedbackGiven, StageRectificationReported, StageClosed, StageCancelled}
 
-// inspectionMoves is the procedure (charter 三(三)1–6): the action each stage
-// allows and the stage it leads to. approveTeam keeps the stage; cancel is
-// allowed in every open stage.
-var inspectionMoves = map[string][]struct{ action, next string }{
-	StagePlanned:               {{ActionApproveTeam, StagePlanned}, {ActionNotify, StageNotified}},
-	StageNotified:              {{ActionStation, StageStationed}},
-	StageStationed:             {{ActionEndOnsite, StageOnsiteEnded}, {ActionRecheck, StageStationed}},
-	StageOnsiteEnded:           {{ActionSubmitReport, StageReported}, {ActionRecheck, StageOnsiteEnded}},
-	StageReported:              {{ActionReview, StageReviewed}},
-	StageReviewed:              {{ActionApprove, StageApproved}},
-	StageApproved:              {{ActionGiveFeedback, StageFeedbackGiven}},
-	StageFeedbackGiven:         {{ActionInspectionRectified, StageRectificationReported}},
-	StageRectificationReported: {{ActionClose, StageClosed}},
+// inspectionMachine is the procedure (charter 三(三)1–6) and the division
+// of powers over it: the actions each stage allows and the stage each leads
+// to. approveTeam and recheck keep the stage; cancel is allowed in every
+// open stage.
+var inspectionMachine = &stageMachine{
+	noun:       "an inspection",
+	workflowID: InspectionWorkflowID,
+	moves: map[string][]move{
+		StagePlanned:               {{ActionApproveTeam, StagePlanned}, {ActionNotify, StageNotified}},
+		StageNotified:              {{ActionStation, StageStationed}},
+		StageStationed:             {{ActionEndOnsite, StageOnsiteEnded}, {ActionRecheck, StageStationed}},
+		StageOnsiteEnded:           {{ActionSubmitReport, StageReported}, {ActionRecheck, StageOnsiteEnded}},
+		StageReported:              {{ActionReview, StageReviewed}},
+		StageReviewed:              {{ActionApprove, StageApproved}},
+		StageApproved:              {{ActionGiveFeedback, StageFeedbackGiven}},
+		StageFeedbackGiven:         {{ActionInspectionRectified, StageRectificationReported}},
+		StageRectificationReported: {{ActionClose, StageClosed}},
+	},
+	anytime: move{ActionCancel, StageCancelled},
+	final:   []string{StageClosed, StageCancelled},
+	roles: map[string][]string{
+		"create":                  {actor.RoleOffice},
+		ActionApproveTeam:         {actor.RoleCommittee},
+		ActionNotify:              {actor.RoleOffice},
+		ActionStation:             {actor.RoleOffice, actor.RoleTeamLeader},
+		ActionEndOnsite:           {actor.RoleTeamLeader, actor.RoleOffice},
+		ActionSubmitReport:        {actor.RoleTeamLeader},
+		ActionReview:              {actor.RoleOffice},
+		ActionApprove:             {actor.RoleCommittee},
+		ActionGiveFeedback:        {actor.RoleOffice},
+		ActionInspectionRectified: {actor.RoleUnit, actor.RoleOffice},
+		ActionClose:               {actor.RoleOffice},
+		ActionCancel:              {actor.RoleOffice},
+		ActionRecheck:             {actor.RoleTeamLeader, actor.RoleOffice},
+	},
 }
 
 // InspectionOpen reports whether a stage is not final.
-func InspectionOpen(stage string) bool { return stage != StageClosed && stage != StageCancelled }
+func InspectionOpen(stage string) bool { return inspectionMachine.open(stage) }
 
 // AllowedInspectionActions lists what a stage allows, in a fixed order.
-func AllowedInspectionActions(stage string) []string {
-	if !InspectionOpen(stage) {
-		return nil
-	}
-	var out []string
-	for _, m := range inspectionMoves[stage] {
-		out = append(out, m.action)
-	}
-	return append(out, ActionCancel)
-}
+func AllowedInspectionActions(stage string) []string { return inspectionMachine.allowed(stage) }
 
 // NextInspectionStage returns the stage an action leads to, or a
 // *derrors.StageError naming the current stage and what it allows.
 func NextInspectionStage(id, stage, action string) (string, error) {
-	if action == ActionCancel && InspectionOpen(stage) {
-		return StageCancelled, nil
-	}
-	for _, m := range inspectionMoves[stage] {
-		if m.action == action {
-			return m.next, nil
-		}
-	}
-	return "", &derrors.StageError{
-		Reason: "STAGE_NOT_ALLOWED", Subject: InspectionWorkflowID(id), Action: action, Stage: stage,
-		Allowed: AllowedInspectionActions(stage),
-	}
+	return inspectionMachine.next(id, stage, action)
 }
 
-// inspectionRoles says who may take each action.
-var inspectionRoles = map[string][]string{
-	"create":                  {actor.RoleOffice},
-	ActionApproveTeam:         {actor.RoleCommittee},
-	ActionNotify:              {actor.RoleOffice},
-	ActionStation:             {actor.RoleOffice, actor.RoleTeamLeader},
-	ActionEndOnsite:           {actor.RoleTeamLeader, actor.RoleOffice},
-	ActionSubmitReport:        {actor.RoleTeamLeader},
-	ActionReview:              {actor.RoleOffice},
-	ActionApprove:             {actor.RoleCommittee},
-	ActionGiveFeedback:        {actor.RoleOffice},
-	ActionInspectionRectified: {actor.RoleUnit, actor.RoleOffice},
-	ActionClose:               {actor.RoleOffice},
-	ActionCancel:              {actor.RoleOffice},
-	ActionRecheck:             {actor.RoleTeamLeader, actor.RoleOffice},
+// inspectionGuard refuses what the stage table allows but the inspection's
+// state does not: the advance notice before the committee approved the
+// line-up, approving it twice, a re-check by an inspection that does not
+// follow up another.
+func inspectionGuard(in ledger.Inspection, action string) error {
+	subject := InspectionWorkflowID(in.ID)
+	switch {
+	case action == ActionNotify && !in.TeamApproved:
+		return &derrors.StageError{Reason: "TEAM_NOT_APPROVED", Subject: subject, Action: action, Stage: in.Stage,
+			Allowed: []string{ActionApproveTeam, ActionCancel},
+			Message: "the committee approves the team line-up before the advance notice (approveTeam)"}
+	case action == ActionRecheck && in.Kind != KindFollowUp:
+		return &derrors.StageError{Reason: "NOT_FOLLOW_UP", Subject: subject, Action: action, Stage: in.Stage,
+			Allowed: AllowedInspectionActions(in.Stage), Message: "only a FOLLOW_UP (回头看) inspection re-checks findings"}
+	case action == ActionApproveTeam && in.TeamApproved:
+		return &derrors.StageError{Reason: "TEAM_ALREADY_APPROVED", Subject: subject, Action: action, Stage: in.Stage,
+			Allowed: []string{ActionNotify, ActionCancel}, Message: "the team line-up is already approved"}
+	}
+	return nil
 }
 
 // CheckInspectionRole refuses an actor whose role may not take the action.
 func CheckInspectionRole(action string, who actor.Actor) error {
-	return who.RequireRole(action+" an inspection", inspectionRoles[action]...)
+	return inspectionMachine.checkRole(action, who)
 }
 
 // Team roles and ranks (charter 二).

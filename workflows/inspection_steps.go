@@ -12,16 +12,18 @@ import (
 	"github.com/xuncha/xuncha/activities"
 	"github.com/xuncha/xuncha/calendar"
 	"github.com/xuncha/xuncha/deadline"
-	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/ledger"
 )
 
-// next returns a copy of the row with its own records map.
-func (w *inspection) next(stage string) ledger.Inspection {
-	n := w.row
+// next returns a copy of the row in stage with its own records map.
+func (w *inspection) next(stage string) ledger.Inspection { return nextInspection(w.row, stage) }
+
+// nextInspection returns a copy of in in stage with its own records map.
+func nextInspection(in ledger.Inspection, stage string) ledger.Inspection {
+	n := in
 	n.Stage = stage
-	n.Records = maps.Clone(w.row.Records)
+	n.Records = maps.Clone(in.Records)
 	if n.Records == nil {
 		n.Records = map[string]string{}
 	}
@@ -52,7 +54,7 @@ func (w *inspection) station(ctx workflow.Context, in StationInput) error {
 	// The entry announcement with the contact channels is a publication
 	// (曝光: 巡查组进驻) of its own.
 	channels := strings.TrimSpace(strings.Join([]string{in.ContactPhone, in.ContactMailbox}, " "))
-	actx := workflow.WithActivityOptions(ctx, ledgerActivityOptions)
+	actx := ledgerActivity(ctx)
 	if err := workflow.ExecuteActivity(actx, acts.RecordExposure, ledger.Exposure{
 		RequestID: "station/" + w.row.ID + "/" + in.RequestID, Kind: "ENTRY_ANNOUNCEMENT", Subject: w.subject(),
 		Outlet: "巡查组进驻公告", PublishedOn: in.StationedOn, RecordedBy: in.Actor,
@@ -129,7 +131,7 @@ func (w *inspection) giveFeedback(ctx workflow.Context, in GiveFeedbackInput) er
 	if err != nil {
 		return err
 	}
-	actx := workflow.WithActivityOptions(ctx, ledgerActivityOptions)
+	actx := ledgerActivity(ctx)
 	var classified activities.FindingIDsResult
 	if err := workflow.ExecuteActivity(actx, acts.FindingsInStage, activities.InspectionFindingsInput{
 		InspectionID: w.row.ID, Stage: FindingClassified,
@@ -193,7 +195,7 @@ func (w *inspection) reportRectification(ctx workflow.Context, in InspectionRect
 // close closes the inspection once every finding is CLOSED or WITHDRAWN and
 // stores the summary for the results-use record.
 func (w *inspection) close(ctx workflow.Context, in ApproveInput) error {
-	actx := workflow.WithActivityOptions(ctx, ledgerActivityOptions)
+	actx := ledgerActivity(ctx)
 	var sum ledger.InspectionSummary
 	if err := workflow.ExecuteActivity(actx, acts.FindingCounts, activities.InspectionFindingsInput{InspectionID: w.row.ID}).Get(ctx, &sum); err != nil {
 		return ledgerFailure("counting findings", err)
@@ -226,131 +228,11 @@ func (w *inspection) cancel(ctx workflow.Context, in CancelInput) error {
 	return nil
 }
 
-// ended finishes what the inspection's end (how: "closed", "cancelled")
-// makes moot: the interviews its ladder proposed that nobody approved.
-func (w *inspection) ended(ctx workflow.Context, how, action string) {
-	cancelProposedInterviews(ctx, w.subject(), fmt.Sprintf("inspection %s was %s", w.row.ID, how),
-		w.subject()+"/"+action, ladderInterviewIDs(w.subject(), w.escalations))
-}
-
-func (w *inspection) startLadder(ctx workflow.Context, rule deadline.Rule, resolved deadline.Resolved, fired map[string]bool) {
-	stage := w.row.Stage
-	w.deadline.start(ctx, w.mu, rule, resolved, fired, func() bool { return w.row.Stage == stage }, w.escalate)
-}
-
-// escalate takes a step of the running deadline's ladder. The team leader
-// answers for the report deadline, the unit for the rectification deadline.
-func (w *inspection) escalate(ctx workflow.Context, step deadline.ScheduledStep) error {
-	now := workflow.Now(ctx).UTC()
-	due := w.row.RunningDeadline()
-	if due == nil {
-		return nil
-	}
-	if step.Step == ledger.StepReminder && !now.Before(due.DueAt) {
-		return nil
-	}
-	what, who := "the team report", "team leader "+w.teamLeader()
-	if w.row.Stage == StageFeedbackGiven {
-		what, who = "the rectification report", "unit "+w.row.UnitCode
-	}
-	n := w.next(w.row.Stage)
-	var message string
-	switch step.Step {
-	case ledger.StepReminder:
-		message = fmt.Sprintf("reminder: %s of %s is due %s (%s)", what, w.subject(), due.Due, who)
-	case ledger.StepOverdue:
-		n.Overdue = true
-		n.MissedDeadlines++
-		message = fmt.Sprintf("overdue: %s of %s was due %s; escalated to the office (%s answers for it)", what, w.subject(), due.Due, who)
-	case ledger.StepInterviewProposed:
-		n.Overdue = true
-		message = fmt.Sprintf("still overdue %d working days after %s: an interview (约谈) is proposed (%s)", step.WorkingDays, due.Due, who)
-	default:
-		message = fmt.Sprintf("%s: %s of %s is due %s", step.Step, what, w.subject(), due.Due)
-	}
-	n.Version = w.row.Version + 1
-	n.UpdatedAt = now
-	esc := ledger.Escalation{Subject: w.subject(), DeadlineSeq: w.row.DeadlineSeq, Step: step.Step, UnitCode: w.row.UnitCode,
-		DueAt: due.DueAt, FiredAt: now, Message: message}
-	event := ledger.Event{SubjectType: ledger.SubjectInspection, SubjectID: w.row.ID,
-		Key: fmt.Sprintf("escalate/%d/%s", w.row.DeadlineSeq, step.Step), Action: "escalate",
-		StageBefore: w.row.Stage, StageAfter: n.Stage, Actor: actor.System, Note: message, OccurredAt: now,
-		Data: dataJSON(map[string]any{"step": step.Step, "deadline_seq": w.row.DeadlineSeq, "due": due.Due})}
-	actx := workflow.WithActivityOptions(ctx, ledgerActivityOptions)
-	var res activities.EscalateResult
-	if err := workflow.ExecuteActivity(actx, acts.EscalateInspection, activities.EscalateInspectionInput{
-		Escalation: esc, Inspection: n, Event: event}).Get(ctx, &res); err != nil {
-		return fmt.Errorf("recording escalation %s: %w", step.Step, err)
-	}
-	w.row = n
-	w.escalations = append(w.escalations, res.Escalation)
-	w.publish(ctx)
-	if step.Step == ledger.StepInterviewProposed {
-		if err := ProposeInterviewFromLadder(ctx, InterviewInput{Subject: w.subject(), UnitCode: w.row.UnitCode,
-			Reason: message, DeadlineSeq: w.row.DeadlineSeq}); err != nil {
-			workflow.GetLogger(ctx).Error("proposing the interview failed", "inspection", w.row.ID, "error", err)
-		}
-	}
-	announce(ctx, &w.deliveries, EventInspectionEscalated, fmt.Sprintf("%s/%d/%s", w.subject(), w.row.DeadlineSeq, step.Step), map[string]any{
-		"escalation":    res.Escalation,
-		"inspection_id": w.row.ID,
-		"unit_code":     w.row.UnitCode,
-		"stage":         w.row.Stage,
-		"due":           due.Due,
-		"deadline":      due.Explanation,
-	})
-	return nil
-}
-
-func (w *inspection) teamLeader() string {
-	for _, m := range w.row.Team {
-		if m.Role == TeamLeader {
-			return m.Name
-		}
-	}
-	return "(none named)"
-}
-
-// redate moves the running deadline when a calendar version is loaded.
-func (w *inspection) redate(ctx workflow.Context, sig CalendarChangedSignal) error {
-	if err := w.mu.Lock(ctx); err != nil {
-		return err
-	}
-	defer w.mu.Unlock()
-	old := w.row.RunningDeadline()
-	if old == nil || !w.deadline.running() {
-		return nil
-	}
-	rule := *w.deadline.rule
-	resolved, err := resolveDeadline(ctx, rule)
-	if err != nil {
-		return err
-	}
-	if resolved.Deadline.DueAt.Equal(old.DueAt) && !w.deadline.moved(resolved) {
-		return nil
-	}
-	fired := w.deadline.fired()
-	n := w.next(w.row.Stage)
-	if w.row.Stage == StageOnsiteEnded {
-		n.ReportDeadline = &resolved.Deadline
-	} else {
-		n.RectificationDeadline = &resolved.Deadline
-	}
-	note := fmt.Sprintf("re-dated by calendar version %d: due %s (was %s)", sig.Version, resolved.Deadline.Due, old.Due)
-	if err := w.apply(ctx, n, ledger.Event{Key: fmt.Sprintf("redate/%d/%d", w.row.DeadlineSeq, sig.Version), Action: "redate",
-		Actor: actor.System, Note: note, Data: dataJSON(map[string]any{"calendar_version": sig.Version, "old_due": old.Due,
-			"new_due": resolved.Deadline.Due, "deadline": resolved.Deadline})}); err != nil {
-		return err
-	}
-	w.startLadder(ctx, rule, resolved, fired)
-	return nil
-}
-
 // recheck records a FOLLOW_UP inspection's re-check of a closed finding of
 // the inspection it looks back at. A failed re-check reopens the finding: a
 // new run of its workflow starts in REFERRED with a new deadline.
 func (w *inspection) recheck(ctx workflow.Context, in RecheckInput) error {
-	actx := workflow.WithActivityOptions(ctx, ledgerActivityOptions)
+	actx := ledgerActivity(ctx)
 	var f ledger.Finding
 	if err := workflow.ExecuteActivity(actx, acts.GetFinding, activities.FindingIDInput{ID: in.FindingID}).Get(ctx, &f); err != nil {
 		return derrors.FromTemporal(err)

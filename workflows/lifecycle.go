@@ -1,0 +1,307 @@
+package workflows
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/xuncha/xuncha/activities"
+	"github.com/xuncha/xuncha/calendar"
+	"github.com/xuncha/xuncha/deadline"
+	"github.com/xuncha/xuncha/internal/actor"
+	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/internal/searchattr"
+	"github.com/xuncha/xuncha/ledger"
+)
+
+// The lifecycle core: what every lifecycle (inspection, finding, interview)
+// does the same way, written once. A lifecycle plugs in with data — its
+// stage machine (stages.go), the ledger row it keeps (R) and a spec that
+// says which of the row's fields the core keeps, which deadline runs, how
+// the ledger is written and how an escalation reads — and keeps for itself
+// only what its charter step truly says (its change handlers).
+//
+// The core's commands are those each lifecycle issued before it existed, in
+// the same order, so that recorded histories replay.
+
+// spec is what a lifecycle tells the core about itself.
+type spec[R any] struct {
+	// kind names the lifecycle in messages and logs ("finding").
+	kind string
+	// subjectType is the ledger's subject type of its events.
+	subjectType string
+	// machine is the stage table and the division of powers.
+	machine *stageMachine
+	// fields points at the row's fields the core keeps.
+	fields func(*R) rowFields
+	// running is the deadline whose ladder runs in the row's stage, nil
+	// when none does.
+	running func(R) *calendar.Deadline
+	// withDeadline returns the row with the running deadline re-dated.
+	withDeadline func(R, calendar.Deadline) R
+	// write is the ledger activity that makes a change durable.
+	write func(workflow.Context, R, ledger.Event) workflow.Future
+	// writeEscalation is the ledger activity that records an escalation
+	// step with the row it leaves (its result is an
+	// activities.EscalateResult).
+	writeEscalation func(workflow.Context, ledger.Escalation, R, ledger.Event) workflow.Future
+	// keepSteps, when set, keeps only some of the office's ladder steps.
+	keepSteps func(deadline.ScheduledStep) bool
+	// escalation says what a ladder step means for the row; "" takes no
+	// step.
+	escalation func(R, deadline.ScheduledStep, calendar.Deadline) string
+	// announcement is the webhook event of a step taken.
+	announcement func(R, ledger.Escalation, calendar.Deadline) (eventType string, data map[string]any)
+	// title is the bold head of the Web UI's details; dueWhat names what
+	// the running deadline is for ("rectification report ", or "" for just
+	// "due"); footer, when set, ends the details.
+	title   func(R) string
+	dueWhat string
+	footer  func(R) string
+	// guard, when set, refuses a change the stage table allows but the
+	// row's state does not (an inspection's team not yet approved).
+	guard func(R, string) error
+	// changesWhileRecording accepts changes before the first ledger write
+	// is done; they wait for it.
+	changesWhileRecording bool
+}
+
+// rowFields points at the fields of a ledger row that the core reads and
+// keeps current.
+type rowFields struct {
+	id, requestID, stage, unitCode *string
+	version, deadlineSeq, missed   *int
+	overdue                        *bool
+	updatedAt                      *time.Time
+}
+
+// core is the state and machinery a lifecycle workflow shares with the
+// others: its row as the ledger holds it, the escalations taken, whether
+// the first ledger write is done, the mutex that serialises changes and
+// ladder steps, the running deadline's ladder and the webhook hand-overs in
+// flight.
+type core[R any] struct {
+	spec        *spec[R]
+	row         R
+	escalations []ledger.Escalation
+	recorded    bool
+	// refused is the ledger's refusal of the first write, when it refused.
+	refused    error
+	mu         workflow.Mutex
+	deadline   ladder
+	deliveries int
+}
+
+func newCore[R any](ctx workflow.Context, s *spec[R], row R) core[R] {
+	return core[R]{spec: s, row: row, mu: workflow.NewMutex(ctx)}
+}
+
+func (c *core[R]) f() rowFields { return c.spec.fields(&c.row) }
+
+func (c *core[R]) id() string    { return *c.f().id }
+func (c *core[R]) stage() string { return *c.f().stage }
+
+// subject is the lifecycle's workflow ID ("finding/f-1").
+func (c *core[R]) subject() string { return c.spec.machine.workflowID(c.id()) }
+
+func (c *core[R]) mutex() workflow.Mutex { return c.mu }
+
+// checkChange refuses, without side effects, what the stage table, the
+// recording state, the lifecycle's guard or the caller's role does not
+// allow.
+func (c *core[R]) checkChange(action string, who actor.Actor) error {
+	if _, err := c.spec.machine.next(c.id(), c.stage(), action); err != nil {
+		return err
+	}
+	if !c.recorded && !c.spec.changesWhileRecording {
+		return &derrors.StageError{Reason: "NOT_RECORDED", Subject: c.subject(), Action: action, Stage: c.stage(),
+			Message: c.subject() + " is still being recorded; retry shortly"}
+	}
+	if c.spec.guard != nil {
+		if err := c.spec.guard(c.row, action); err != nil {
+			return err
+		}
+	}
+	return c.spec.machine.checkRole(action, who)
+}
+
+// apply writes a change to the ledger and, once written, makes it the
+// workflow's state. The event key is the Temporal update ID when there is
+// one, so a retried write records nothing twice. A change accepted while
+// the first write was under way (changesWhileRecording) waits for it.
+func (c *core[R]) apply(ctx workflow.Context, next R, e ledger.Event) error {
+	if c.spec.changesWhileRecording {
+		if err := workflow.Await(ctx, func() bool { return c.recorded }); err != nil {
+			return err
+		}
+	}
+	nf := c.spec.fields(&next)
+	e = changeEvent(ctx, e, c.spec.subjectType, c.id(), c.stage(), *nf.stage)
+	*nf.version = *c.f().version + 1
+	*nf.updatedAt = e.OccurredAt
+	if err := c.spec.write(ctx, next, e).Get(ctx, nil); err != nil {
+		return ledgerFailure(fmt.Sprintf("writing %s of %s to the ledger", e.Action, c.subject()), err)
+	}
+	c.row = next
+	c.publish(ctx)
+	return nil
+}
+
+// publish keeps the search attributes and the Web UI's details current.
+func (c *core[R]) publish(ctx workflow.Context) {
+	f := c.f()
+	updates := []temporal.SearchAttributeUpdate{
+		searchattr.Stage.ValueSet(*f.stage),
+		searchattr.Overdue.ValueSet(*f.overdue),
+	}
+	details := c.spec.title(c.row) + " — stage " + *f.stage
+	if d := c.spec.running(c.row); d != nil {
+		updates = append(updates, searchattr.DueAt.ValueSet(d.DueAt))
+		details += "; " + c.spec.dueWhat + "due " + d.Due.String()
+	} else {
+		updates = append(updates, searchattr.DueAt.ValueUnset())
+	}
+	if *f.overdue {
+		details += " — OVERDUE"
+	}
+	if c.spec.footer != nil {
+		details += c.spec.footer(c.row)
+	}
+	if err := workflow.UpsertTypedSearchAttributes(ctx, updates...); err != nil {
+		workflow.GetLogger(ctx).Warn("search attributes not updated", "error", err)
+	}
+	workflow.SetCurrentDetails(ctx, details)
+}
+
+// ledgerActivity is ctx with the ledger's activity options.
+func ledgerActivity(ctx workflow.Context) workflow.Context {
+	return workflow.WithActivityOptions(ctx, ledgerActivityOptions)
+}
+
+// steps are the ladder steps the lifecycle keeps of a resolved deadline.
+func (c *core[R]) steps(resolved deadline.Resolved) deadline.Resolved {
+	if c.spec.keepSteps != nil {
+		resolved.Steps = slices.DeleteFunc(slices.Clone(resolved.Steps), func(s deadline.ScheduledStep) bool {
+			return !c.spec.keepSteps(s)
+		})
+	}
+	return resolved
+}
+
+// startLadder starts the running deadline's ladder; it stays active while
+// the stage it started in lasts.
+func (c *core[R]) startLadder(ctx workflow.Context, rule deadline.Rule, resolved deadline.Resolved, fired map[string]bool) {
+	stage := c.stage()
+	c.deadline.start(ctx, c.mu, rule, c.steps(resolved), fired, func() bool { return c.stage() == stage }, c.escalate)
+}
+
+// escalate takes a step of the ladder: an escalation row, an event, the
+// overdue mark, an interview proposed where the ladder says so, and a
+// webhook to each subscriber. A reminder whose deadline has already passed
+// (a late start, a worker that was down) is skipped: the later steps say
+// more.
+func (c *core[R]) escalate(ctx workflow.Context, step deadline.ScheduledStep) error {
+	now := workflow.Now(ctx).UTC()
+	due := c.spec.running(c.row)
+	if due == nil || (step.Step == ledger.StepReminder && !now.Before(due.DueAt)) {
+		return nil
+	}
+	message := c.spec.escalation(c.row, step, *due)
+	if message == "" {
+		return nil
+	}
+	f := c.f()
+	seq := *f.deadlineSeq
+	next := c.row
+	nf := c.spec.fields(&next)
+	switch step.Step {
+	case ledger.StepOverdue:
+		*nf.overdue = true
+		*nf.missed++
+	case ledger.StepInterviewProposed:
+		*nf.overdue = true
+	}
+	*nf.version = *f.version + 1
+	*nf.updatedAt = now
+	esc := ledger.Escalation{Subject: c.subject(), DeadlineSeq: seq, Step: step.Step, UnitCode: *f.unitCode,
+		DueAt: due.DueAt, FiredAt: now, Message: message}
+	event := ledger.Event{SubjectType: c.spec.subjectType, SubjectID: c.id(),
+		Key: fmt.Sprintf("escalate/%d/%s", seq, step.Step), Action: "escalate",
+		StageBefore: c.stage(), StageAfter: *nf.stage, Actor: actor.System, Note: message, OccurredAt: now,
+		Data: dataJSON(map[string]any{"step": step.Step, "deadline_seq": seq, "due": due.Due})}
+	var res activities.EscalateResult
+	if err := c.spec.writeEscalation(ctx, esc, next, event).Get(ctx, &res); err != nil {
+		return fmt.Errorf("recording escalation %s: %w", step.Step, err)
+	}
+	c.row = next
+	c.escalations = append(c.escalations, res.Escalation)
+	c.publish(ctx)
+	if step.Step == ledger.StepInterviewProposed {
+		if err := ProposeInterviewFromLadder(ctx, InterviewInput{Subject: c.subject(), UnitCode: *f.unitCode,
+			Reason: message, DeadlineSeq: seq}); err != nil {
+			workflow.GetLogger(ctx).Error("proposing the interview failed", c.spec.kind, c.id(), "error", err)
+		}
+	}
+	eventType, data := c.spec.announcement(c.row, res.Escalation, *due)
+	announce(ctx, &c.deliveries, eventType, fmt.Sprintf("%s/%d/%s", c.subject(), seq, step.Step), data)
+	return nil
+}
+
+// receiveCalendarChanges re-dates the running deadline whenever the office
+// loads a new calendar version.
+func (c *core[R]) receiveCalendarChanges(ctx workflow.Context) {
+	receiveCalendarChanges(ctx, c.subject(), c.redate)
+}
+
+// redate recomputes the running deadline with the calendar now in force;
+// when it moved, the change is recorded and the ladder starts again without
+// the steps already taken.
+func (c *core[R]) redate(ctx workflow.Context, sig CalendarChangedSignal) error {
+	if err := c.mu.Lock(ctx); err != nil {
+		return err
+	}
+	defer c.mu.Unlock()
+	old := c.spec.running(c.row)
+	if old == nil || !c.deadline.running() {
+		return nil
+	}
+	rule := *c.deadline.rule
+	resolved, err := resolveDeadline(ctx, rule)
+	if err != nil {
+		return err
+	}
+	if resolved.Deadline.DueAt.Equal(old.DueAt) && !c.deadline.moved(c.steps(resolved)) {
+		return nil
+	}
+	fired := c.deadline.fired()
+	seq := *c.f().deadlineSeq
+	note := fmt.Sprintf("re-dated by calendar version %d: due %s (was %s)", sig.Version, resolved.Deadline.Due, old.Due)
+	if err := c.apply(ctx, c.spec.withDeadline(c.row, resolved.Deadline), ledger.Event{
+		Key: fmt.Sprintf("redate/%d/%d", seq, sig.Version), Action: "redate", Actor: actor.System, Note: note,
+		Data: dataJSON(map[string]any{"calendar_version": sig.Version, "old_due": old.Due, "new_due": resolved.Deadline.Due,
+			"deadline": resolved.Deadline}),
+	}); err != nil {
+		return err
+	}
+	c.startLadder(ctx, rule, resolved, fired)
+	return nil
+}
+
+// ended finishes what the lifecycle's end (how: "withdrawn", "closed",
+// "cancelled") makes moot: the interviews its ladder proposed that nobody
+// approved.
+func (c *core[R]) ended(ctx workflow.Context, how, action string) {
+	cancelProposedInterviews(ctx, c.subject(), fmt.Sprintf("%s %s was %s", c.spec.kind, c.id(), how),
+		c.subject()+"/"+action, ladderInterviewIDs(c.subject(), c.escalations))
+}
+
+// awaitEnd waits until the stage is final, every change handler has
+// returned and every webhook hand-over is done.
+func (c *core[R]) awaitEnd(ctx workflow.Context) error {
+	return workflow.Await(ctx, func() bool {
+		return !c.spec.machine.open(c.stage()) && workflow.AllHandlersFinished(ctx) && c.deliveries == 0
+	})
+}

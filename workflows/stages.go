@@ -1,0 +1,73 @@
+package workflows
+
+import (
+	"slices"
+
+	"github.com/xuncha/xuncha/internal/actor"
+	"github.com/xuncha/xuncha/internal/derrors"
+)
+
+// stageMachine is one lifecycle's rules as a table a domain expert can check
+// against the charter: the moves each open stage allows (action → next
+// stage), the move every open stage allows (withdraw, cancel), the final
+// stages, and who may ask for each action. It is the one home of these
+// rules: the workflow's validators, the API's error details and the tests
+// all read it.
+type stageMachine struct {
+	// noun names one subject in a refusal ("a finding": "verify a finding").
+	noun string
+	// workflowID is the subject of a refusal.
+	workflowID func(id string) string
+	// moves are the actions each stage allows besides anytime, in the
+	// order they are listed to a caller.
+	moves map[string][]move
+	// anytime is allowed in every open stage.
+	anytime move
+	// final are the stages nothing leaves.
+	final []string
+	// roles says who may ask for each action (and for the create, under its
+	// own name).
+	roles map[string][]string
+}
+
+// move is one row of a stage table.
+type move struct{ action, next string }
+
+// open reports whether a stage is not final.
+func (m *stageMachine) open(stage string) bool { return !slices.Contains(m.final, stage) }
+
+// allowed lists what a stage allows, in a fixed order.
+func (m *stageMachine) allowed(stage string) []string {
+	if !m.open(stage) {
+		return nil
+	}
+	var out []string
+	for _, mv := range m.moves[stage] {
+		out = append(out, mv.action)
+	}
+	return append(out, m.anytime.action)
+}
+
+// next returns the stage an action leads to from stage, or a
+// *derrors.StageError naming the current stage and what it allows.
+func (m *stageMachine) next(id, stage, action string) (string, error) {
+	if m.open(stage) {
+		if action == m.anytime.action {
+			return m.anytime.next, nil
+		}
+		for _, mv := range m.moves[stage] {
+			if mv.action == action {
+				return mv.next, nil
+			}
+		}
+	}
+	return "", &derrors.StageError{
+		Reason: "STAGE_NOT_ALLOWED", Subject: m.workflowID(id), Action: action, Stage: stage,
+		Allowed: m.allowed(stage),
+	}
+}
+
+// checkRole refuses an actor whose role may not take the action.
+func (m *stageMachine) checkRole(action string, who actor.Actor) error {
+	return who.RequireRole(action+" "+m.noun, m.roles[action]...)
+}
