@@ -11,10 +11,76 @@ import (
 
 	"github.com/xuncha/xuncha/activities"
 	"github.com/xuncha/xuncha/deadline"
+	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/ledger"
 	"github.com/xuncha/xuncha/workflows"
 )
+
+// lifecycleChange is one stage change a caller asks for, as every
+// lifecycle's API sends it.
+type lifecycleChange struct {
+	id, requestID, action string
+	who                   actor.Actor
+	// input is the update's argument (workflows.XxxInput).
+	input interface{ Validate() error }
+	// precheck, when set, previews what needs the ledger (the calendar,
+	// evidence), so that an obvious refusal costs the workflow nothing; the
+	// workflow's own answer is the one that counts.
+	precheck func(ctx context.Context) error
+}
+
+// lifecycleAPI is what the change path needs to know of one lifecycle.
+type lifecycleAPI[R any] struct {
+	machine     workflows.Machine
+	subjectType string
+	// get reads the ledger's row, only once the workflow has finished.
+	get   func(*ledger.Store, context.Context, string) (R, error)
+	stage func(R) string
+}
+
+// sendChange is the one change path of every lifecycle: it checks the
+// caller's role and the input's fields, runs the preview, and sends the
+// update to the workflow whose ID derives from the subject's — nothing is
+// read before, and the ledger only when the update finds no workflow. It
+// returns the new state, or, for a retry of the change that finished the
+// workflow, the ledger's row (replayed).
+func sendChange[S, R any](ctx context.Context, tc client.Client, l *ledger.Store, k lifecycleAPI[R], c lifecycleChange,
+) (state S, replayed *R, err error) {
+	if c.id == "" {
+		return state, nil, derrors.Invalid("id", "must not be empty")
+	}
+	if err := k.machine.CheckRole(c.action, c.who); err != nil {
+		return state, nil, err
+	}
+	if err := c.input.Validate(); err != nil {
+		return state, nil, err
+	}
+	if c.precheck != nil {
+		if err := c.precheck(ctx); err != nil {
+			return state, nil, err
+		}
+	}
+	var row R
+	state, replay, err := sendUpdate[S](ctx, tc, l,
+		lifecycleUpdate{workflowID: k.machine.WorkflowID(c.id), action: c.action, requestID: c.requestID, input: c.input},
+		func(ctx context.Context) (finished, error) {
+			var err error
+			if row, err = k.get(l, ctx, c.id); err != nil {
+				return finished{}, err
+			}
+			stage := k.stage(row)
+			return finished{subjectType: k.subjectType, id: c.id, stage: stage,
+				open: k.machine.Open(stage), allowed: k.machine.Allowed(stage)}, nil
+		})
+	switch {
+	case err != nil:
+		return state, nil, err
+	case replay:
+		return state, &row, nil
+	}
+	return state, nil, nil
+}
 
 // lifecycleUpdate is a stage change sent to a running workflow.
 type lifecycleUpdate struct {

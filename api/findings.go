@@ -311,62 +311,26 @@ func (s *FindingServer) ListFindings(ctx context.Context, req *xunchav1.ListFind
 	return out, nil
 }
 
-// findingChange is one stage change a caller asks for.
-type findingChange struct {
-	id        string
-	action    string
-	requestID string
-	who       actor.Actor
-	// input is the update's argument (workflows.XxxInput).
-	input any
-	// validate checks the input's fields.
-	validate func() error
-	// precheck, when set, refuses what the workflow would refuse only after
-	// accepting the update (a limit past the statutory one), so that nothing
-	// is recorded.
-	precheck func(ctx context.Context) error
-}
-
 // change sends a stage change to the finding's workflow and returns the state
 // it leads to. Refusals come back as the workflow's domain errors.
 //
 // The workflow ID derives from the finding's ID, so nothing is read before the
 // update; an unknown finding is found out when the update has no workflow to
 // go to, and the ledger is read only then.
-func (s *FindingServer) change(ctx context.Context, c findingChange) (*xunchav1.Finding, error) {
-	if c.id == "" {
-		return nil, derrors.Invalid("id", "must not be empty")
-	}
-	if err := workflows.CheckFindingRole(c.action, c.who); err != nil {
-		return nil, err
-	}
-	if err := c.validate(); err != nil {
-		return nil, err
-	}
-	if c.precheck != nil {
-		if err := c.precheck(ctx); err != nil {
-			return nil, err
-		}
-	}
-	var row ledger.Finding
-	st, replay, err := sendUpdate[workflows.FindingState](ctx, s.Temporal, s.Ledger,
-		lifecycleUpdate{workflowID: workflows.FindingWorkflowID(c.id), action: c.action, requestID: c.requestID, input: c.input},
-		func(ctx context.Context) (finished, error) {
-			var err error
-			if row, err = s.Ledger.GetFinding(ctx, c.id); err != nil {
-				return finished{}, err
-			}
-			return finished{subjectType: ledger.SubjectFinding, id: row.ID, stage: row.Stage,
-				open: workflows.FindingOpen(row.Stage), allowed: workflows.AllowedFindingActions(row.Stage)}, nil
-		})
+func (s *FindingServer) change(ctx context.Context, c lifecycleChange) (*xunchav1.Finding, error) {
+	st, replayed, err := sendChange[workflows.FindingState](ctx, s.Temporal, s.Ledger, findingAPI, c)
 	switch {
 	case err != nil:
 		return nil, err
-	case replay:
-		return s.fromLedger(ctx, row)
+	case replayed != nil:
+		return s.fromLedger(ctx, *replayed)
 	}
 	return findingProto(st.Finding, st.Escalations, nil), nil
 }
+
+// findingAPI is the finding's lifecycle to the change path.
+var findingAPI = lifecycleAPI[ledger.Finding]{machine: workflows.FindingMachine, subjectType: ledger.SubjectFinding,
+	get: (*ledger.Store).GetFinding, stage: func(f ledger.Finding) string { return f.Stage }}
 
 // DiagnoseFinding records the diagnosis: LISTED -> DIAGNOSED.
 func (s *FindingServer) DiagnoseFinding(ctx context.Context, req *xunchav1.DiagnoseFindingRequest) (*xunchav1.Finding, error) {
@@ -382,8 +346,8 @@ func (s *FindingServer) DiagnoseFinding(ctx context.Context, req *xunchav1.Diagn
 		LegalBasis:           d.GetLegalBasis(),
 		RectificationOpinion: d.GetRectificationOpinion(),
 	}}
-	return s.change(ctx, findingChange{id: req.GetId(), action: workflows.ActionDiagnose, requestID: in.RequestID,
-		who: who, input: in, validate: in.Validate})
+	return s.change(ctx, lifecycleChange{id: req.GetId(), action: workflows.ActionDiagnose, requestID: in.RequestID,
+		who: who, input: in})
 }
 
 // ClassifyFinding records the dispositions: DIAGNOSED -> CLASSIFIED.
@@ -393,8 +357,8 @@ func (s *FindingServer) ClassifyFinding(ctx context.Context, req *xunchav1.Class
 		return nil, err
 	}
 	in := workflows.ClassifyInput{RequestID: req.GetRequestId(), Actor: who, Dispositions: req.GetDispositions(), Note: req.GetNote()}
-	return s.change(ctx, findingChange{id: req.GetId(), action: workflows.ActionClassify, requestID: in.RequestID,
-		who: who, input: in, validate: in.Validate})
+	return s.change(ctx, lifecycleChange{id: req.GetId(), action: workflows.ActionClassify, requestID: in.RequestID,
+		who: who, input: in})
 }
 
 // ReferFinding hands the finding over and starts its rectification deadline:
@@ -410,8 +374,8 @@ func (s *FindingServer) ReferFinding(ctx context.Context, req *xunchav1.ReferFin
 		FeedbackReceivedOn: req.GetFeedbackReceivedOn(),
 		Due:                req.GetDue(),
 	}}
-	return s.change(ctx, findingChange{id: req.GetId(), action: workflows.ActionRefer, requestID: in.RequestID,
-		who: who, input: in, validate: in.Validate,
+	return s.change(ctx, lifecycleChange{id: req.GetId(), action: workflows.ActionRefer, requestID: in.RequestID,
+		who: who, input: in,
 		precheck: func(ctx context.Context) error {
 			return checkLimits(ctx, s.Ledger, deadline.Rectification("feedback_received_on", in.Referral.FeedbackReceivedOn, in.Referral.Due))
 		}})
@@ -427,8 +391,8 @@ func (s *FindingServer) ReportRectification(ctx context.Context, req *xunchav1.R
 		RequestID: req.GetRequestId(), Actor: who, Report: req.GetReport(),
 		HandlingOfResponsible: req.GetHandlingOfResponsible(), EvidenceIDs: req.GetEvidenceIds(),
 	}
-	return s.change(ctx, findingChange{id: req.GetId(), action: workflows.ActionReportRectification, requestID: in.RequestID,
-		who: who, input: in, validate: in.Validate,
+	return s.change(ctx, lifecycleChange{id: req.GetId(), action: workflows.ActionReportRectification, requestID: in.RequestID,
+		who: who, input: in,
 		precheck: func(ctx context.Context) error { return checkEvidence(ctx, s.Ledger, "evidence_ids", in.EvidenceIDs) }})
 }
 
@@ -440,7 +404,7 @@ func (s *FindingServer) VerifyFinding(ctx context.Context, req *xunchav1.VerifyF
 		return nil, err
 	}
 	in := workflows.VerifyInput{RequestID: req.GetRequestId(), Actor: who, Accept: req.GetAccept(), Reason: req.GetReason(), Due: req.GetDue()}
-	c := findingChange{id: req.GetId(), action: workflows.ActionVerify, requestID: in.RequestID, who: who, input: in, validate: in.Validate}
+	c := lifecycleChange{id: req.GetId(), action: workflows.ActionVerify, requestID: in.RequestID, who: who, input: in}
 	if !in.Accept && in.Due != "" {
 		c.precheck = func(ctx context.Context) error {
 			// A preview by the wall clock: the workflow counts from its
@@ -459,8 +423,8 @@ func (s *FindingServer) WithdrawFinding(ctx context.Context, req *xunchav1.Withd
 		return nil, err
 	}
 	in := workflows.WithdrawInput{RequestID: req.GetRequestId(), Actor: who, Reason: req.GetReason()}
-	return s.change(ctx, findingChange{id: req.GetId(), action: workflows.ActionWithdraw, requestID: in.RequestID,
-		who: who, input: in, validate: in.Validate})
+	return s.change(ctx, lifecycleChange{id: req.GetId(), action: workflows.ActionWithdraw, requestID: in.RequestID,
+		who: who, input: in})
 }
 
 // ListFindingEvents returns a finding's whole event log, oldest first.

@@ -186,62 +186,29 @@ func (s *InspectionServer) ListInspections(ctx context.Context, req *xunchav1.Li
 	return out, nil
 }
 
-// inspectionChange is one step of the procedure as the API sends it.
-type inspectionChange struct {
-	id, requestID, action string
-	who                   actor.Actor
-	input                 interface{ Validate() error }
-	// precheck refuses, before anything is recorded, what needs the ledger.
-	precheck func(ctx context.Context, row ledger.Inspection) error
-}
-
-func (s *InspectionServer) change(ctx context.Context, c inspectionChange) (*xunchav1.Inspection, error) {
-	if c.id == "" {
-		return nil, derrors.Invalid("id", "must not be empty")
-	}
-	if err := workflows.CheckInspectionRole(c.action, c.who); err != nil {
-		return nil, err
-	}
-	if err := c.input.Validate(); err != nil {
-		return nil, err
-	}
-	// Only a precheck reads the ledger before the update; the workflow ID
-	// derives from the inspection's ID.
-	var row ledger.Inspection
-	if c.precheck != nil {
-		var err error
-		if row, err = s.Ledger.GetInspection(ctx, c.id); err != nil {
-			return nil, err
-		}
-		if err := c.precheck(ctx, row); err != nil {
-			return nil, err
-		}
-	}
-	st, replay, err := sendUpdate[workflows.InspectionState](ctx, s.Temporal, s.Ledger,
-		lifecycleUpdate{workflowID: workflows.InspectionWorkflowID(c.id), action: c.action, requestID: c.requestID, input: c.input},
-		func(ctx context.Context) (finished, error) {
-			var err error
-			if row, err = s.Ledger.GetInspection(ctx, c.id); err != nil {
-				return finished{}, err
-			}
-			return finished{subjectType: ledger.SubjectInspection, id: row.ID, stage: row.Stage,
-				open: workflows.InspectionOpen(row.Stage), allowed: workflows.AllowedInspectionActions(row.Stage)}, nil
-		})
+// change sends a step of the procedure to the inspection's workflow
+// (sendChange) and returns the state it leads to.
+func (s *InspectionServer) change(ctx context.Context, c lifecycleChange) (*xunchav1.Inspection, error) {
+	st, replayed, err := sendChange[workflows.InspectionState](ctx, s.Temporal, s.Ledger, inspectionAPI, c)
 	switch {
 	case err != nil:
 		return nil, err
-	case replay:
-		escalations, err := s.Ledger.EscalationsOf(ctx, row.WorkflowID)
+	case replayed != nil:
+		escalations, err := s.Ledger.EscalationsOf(ctx, replayed.WorkflowID)
 		if err != nil {
 			return nil, err
 		}
-		return inspectionProto(row, escalations), nil
+		return inspectionProto(*replayed, escalations), nil
 	}
 	return inspectionProto(st.Inspection, st.Escalations), nil
 }
 
-func (s *InspectionServer) checkEvidence(field string, ids ...string) func(context.Context, ledger.Inspection) error {
-	return func(ctx context.Context, _ ledger.Inspection) error {
+// inspectionAPI is the inspection's lifecycle to the change path.
+var inspectionAPI = lifecycleAPI[ledger.Inspection]{machine: workflows.InspectionMachine, subjectType: ledger.SubjectInspection,
+	get: (*ledger.Store).GetInspection, stage: func(in ledger.Inspection) string { return in.Stage }}
+
+func (s *InspectionServer) checkEvidence(field string, ids ...string) func(context.Context) error {
+	return func(ctx context.Context) error {
 		var nonEmpty []string
 		for _, id := range ids {
 			if id != "" {
@@ -258,7 +225,7 @@ func (s *InspectionServer) ApproveTeam(ctx context.Context, req *xunchav1.Inspec
 	if err != nil {
 		return nil, err
 	}
-	return s.change(ctx, inspectionChange{id: req.GetId(), requestID: req.GetRequestId(), action: workflows.ActionApproveTeam, who: who,
+	return s.change(ctx, lifecycleChange{id: req.GetId(), requestID: req.GetRequestId(), action: workflows.ActionApproveTeam, who: who,
 		input: workflows.ApproveTeamInput{RequestID: req.GetRequestId(), Actor: who, Note: req.GetNote()}})
 }
 
@@ -268,7 +235,7 @@ func (s *InspectionServer) NotifyInspection(ctx context.Context, req *xunchav1.N
 	if err != nil {
 		return nil, err
 	}
-	return s.change(ctx, inspectionChange{id: req.GetId(), requestID: req.GetRequestId(), action: workflows.ActionNotify, who: who,
+	return s.change(ctx, lifecycleChange{id: req.GetId(), requestID: req.GetRequestId(), action: workflows.ActionNotify, who: who,
 		input: workflows.NotifyInput{RequestID: req.GetRequestId(), Actor: who, NotifiedOn: req.GetNotifiedOn(),
 			NoticeEvidenceID: req.GetNoticeEvidenceId(), Note: req.GetNote()},
 		precheck: s.checkEvidence("notice_evidence_id", req.GetNoticeEvidenceId())})
@@ -280,7 +247,7 @@ func (s *InspectionServer) StationInspection(ctx context.Context, req *xunchav1.
 	if err != nil {
 		return nil, err
 	}
-	return s.change(ctx, inspectionChange{id: req.GetId(), requestID: req.GetRequestId(), action: workflows.ActionStation, who: who,
+	return s.change(ctx, lifecycleChange{id: req.GetId(), requestID: req.GetRequestId(), action: workflows.ActionStation, who: who,
 		input: workflows.StationInput{RequestID: req.GetRequestId(), Actor: who, StationedOn: req.GetStationedOn(),
 			Announcement: req.GetAnnouncement(), ContactPhone: req.GetContactPhone(), ContactMailbox: req.GetContactMailbox()}})
 }
@@ -291,9 +258,9 @@ func (s *InspectionServer) EndOnsite(ctx context.Context, req *xunchav1.EndOnsit
 	if err != nil {
 		return nil, err
 	}
-	return s.change(ctx, inspectionChange{id: req.GetId(), requestID: req.GetRequestId(), action: workflows.ActionEndOnsite, who: who,
+	return s.change(ctx, lifecycleChange{id: req.GetId(), requestID: req.GetRequestId(), action: workflows.ActionEndOnsite, who: who,
 		input: workflows.EndOnsiteInput{RequestID: req.GetRequestId(), Actor: who, OnsiteEndedOn: req.GetOnsiteEndedOn()},
-		precheck: func(ctx context.Context, _ ledger.Inspection) error {
+		precheck: func(ctx context.Context) error {
 			return checkLimits(ctx, s.Ledger, deadline.TeamReport(req.GetOnsiteEndedOn()))
 		}})
 }
@@ -304,7 +271,7 @@ func (s *InspectionServer) SubmitReport(ctx context.Context, req *xunchav1.Submi
 	if err != nil {
 		return nil, err
 	}
-	return s.change(ctx, inspectionChange{id: req.GetId(), requestID: req.GetRequestId(), action: workflows.ActionSubmitReport, who: who,
+	return s.change(ctx, lifecycleChange{id: req.GetId(), requestID: req.GetRequestId(), action: workflows.ActionSubmitReport, who: who,
 		input:    workflows.SubmitReportInput{RequestID: req.GetRequestId(), Actor: who, ReportEvidenceID: req.GetReportEvidenceId(), Summary: req.GetSummary()},
 		precheck: s.checkEvidence("report_evidence_id", req.GetReportEvidenceId())})
 }
@@ -315,7 +282,7 @@ func (s *InspectionServer) ReviewReport(ctx context.Context, req *xunchav1.Revie
 	if err != nil {
 		return nil, err
 	}
-	return s.change(ctx, inspectionChange{id: req.GetId(), requestID: req.GetRequestId(), action: workflows.ActionReview, who: who,
+	return s.change(ctx, lifecycleChange{id: req.GetId(), requestID: req.GetRequestId(), action: workflows.ActionReview, who: who,
 		input: workflows.ReviewInput{RequestID: req.GetRequestId(), Actor: who, CopyToPartyInspectionOffice: req.GetCopyToPartyInspectionOffice(), Note: req.GetNote()}})
 }
 
@@ -325,7 +292,7 @@ func (s *InspectionServer) ApproveReport(ctx context.Context, req *xunchav1.Insp
 	if err != nil {
 		return nil, err
 	}
-	return s.change(ctx, inspectionChange{id: req.GetId(), requestID: req.GetRequestId(), action: workflows.ActionApprove, who: who,
+	return s.change(ctx, lifecycleChange{id: req.GetId(), requestID: req.GetRequestId(), action: workflows.ActionApprove, who: who,
 		input: workflows.ApproveInput{RequestID: req.GetRequestId(), Actor: who, Note: req.GetNote()}})
 }
 
@@ -335,20 +302,20 @@ func (s *InspectionServer) GiveFeedback(ctx context.Context, req *xunchav1.GiveF
 	if err != nil {
 		return nil, err
 	}
-	return s.change(ctx, inspectionChange{id: req.GetId(), requestID: req.GetRequestId(), action: workflows.ActionGiveFeedback, who: who,
+	return s.change(ctx, lifecycleChange{id: req.GetId(), requestID: req.GetRequestId(), action: workflows.ActionGiveFeedback, who: who,
 		input: workflows.GiveFeedbackInput{RequestID: req.GetRequestId(), Actor: who, FeedbackDeliveredOn: req.GetFeedbackDeliveredOn(),
 			Recipients: req.GetRecipients(), ReceivingAuthority: req.GetReceivingAuthority(), Due: req.GetDue(), FindingDues: req.GetFindingDues()},
-		precheck: func(ctx context.Context, row ledger.Inspection) error {
+		precheck: func(ctx context.Context) error {
 			rules := []deadline.Rule{deadline.Rectification("feedback_delivered_on", req.GetFeedbackDeliveredOn(), req.GetDue())}
 			if len(req.GetFindingDues()) > 0 {
-				classified, err := s.Ledger.FindingsInStage(ctx, row.ID, workflows.FindingClassified)
+				classified, err := s.Ledger.FindingsInStage(ctx, req.GetId(), workflows.FindingClassified)
 				if err != nil {
 					return err
 				}
 				for _, id := range slices.Sorted(maps.Keys(req.GetFindingDues())) {
 					field := "finding_dues[" + id + "]"
 					if !slices.Contains(classified, id) {
-						return derrors.Invalid(field, "%q is not a CLASSIFIED finding of inspection %q", id, row.ID)
+						return derrors.Invalid(field, "%q is not a CLASSIFIED finding of inspection %q", id, req.GetId())
 					}
 					rules = append(rules, deadline.Rectification("feedback_delivered_on", req.GetFeedbackDeliveredOn(),
 						req.GetFindingDues()[id]).WithDueField(field))
@@ -364,7 +331,7 @@ func (s *InspectionServer) ReportInspectionRectification(ctx context.Context, re
 	if err != nil {
 		return nil, err
 	}
-	return s.change(ctx, inspectionChange{id: req.GetId(), requestID: req.GetRequestId(), action: workflows.ActionInspectionRectified, who: who,
+	return s.change(ctx, lifecycleChange{id: req.GetId(), requestID: req.GetRequestId(), action: workflows.ActionInspectionRectified, who: who,
 		input:    workflows.InspectionRectificationInput{RequestID: req.GetRequestId(), Actor: who, Report: req.GetReport(), EvidenceIDs: req.GetEvidenceIds()},
 		precheck: s.checkEvidence("evidence_ids", req.GetEvidenceIds()...)})
 }
@@ -376,7 +343,7 @@ func (s *InspectionServer) CloseInspection(ctx context.Context, req *xunchav1.In
 	if err != nil {
 		return nil, err
 	}
-	return s.change(ctx, inspectionChange{id: req.GetId(), requestID: req.GetRequestId(), action: workflows.ActionClose, who: who,
+	return s.change(ctx, lifecycleChange{id: req.GetId(), requestID: req.GetRequestId(), action: workflows.ActionClose, who: who,
 		input: workflows.ApproveInput{RequestID: req.GetRequestId(), Actor: who, Note: req.GetNote()}})
 }
 
@@ -387,10 +354,14 @@ func (s *InspectionServer) RecheckFinding(ctx context.Context, req *xunchav1.Rec
 	if err != nil {
 		return nil, err
 	}
-	return s.change(ctx, inspectionChange{id: req.GetId(), requestID: req.GetRequestId(), action: workflows.ActionRecheck, who: who,
+	return s.change(ctx, lifecycleChange{id: req.GetId(), requestID: req.GetRequestId(), action: workflows.ActionRecheck, who: who,
 		input: workflows.RecheckInput{RequestID: req.GetRequestId(), Actor: who, FindingID: req.GetFindingId(), Passed: req.GetPassed(),
 			Note: req.GetNote(), Due: req.GetDue()},
-		precheck: func(ctx context.Context, row ledger.Inspection) error {
+		precheck: func(ctx context.Context) error {
+			row, err := s.Ledger.GetInspection(ctx, req.GetId())
+			if err != nil {
+				return err
+			}
 			f, err := s.Ledger.GetFinding(ctx, req.GetFindingId())
 			if errors.Is(err, derrors.ErrNotFound) {
 				return derrors.Invalid("finding_id", "no finding %q", req.GetFindingId())
@@ -416,7 +387,7 @@ func (s *InspectionServer) CancelInspection(ctx context.Context, req *xunchav1.C
 	if err != nil {
 		return nil, err
 	}
-	return s.change(ctx, inspectionChange{id: req.GetId(), requestID: req.GetRequestId(), action: workflows.ActionCancel, who: who,
+	return s.change(ctx, lifecycleChange{id: req.GetId(), requestID: req.GetRequestId(), action: workflows.ActionCancel, who: who,
 		input: workflows.CancelInput{RequestID: req.GetRequestId(), Actor: who, Reason: req.GetReason()}})
 }
 

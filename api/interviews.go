@@ -189,56 +189,25 @@ func (s *InterviewServer) ListInterviews(ctx context.Context, req *xunchav1.List
 	return out, nil
 }
 
-// interviewChange is one stage change a caller asks for.
-type interviewChange struct {
-	id, action, requestID string
-	who                   actor.Actor
-	// input is the update's argument (workflows.XxxInterviewInput).
-	input interface{ Validate() error }
-	// precheck, when set, refuses before anything is recorded what needs
-	// the ledger (the calendar, evidence).
-	precheck func(ctx context.Context) error
-}
-
 // change sends a stage change to the interview's workflow and returns the
 // state it leads to. Refusals come back as the workflow's domain errors.
 //
 // The workflow ID derives from the interview's ID: nothing is read before the
 // update, and the ledger only when the update finds no workflow.
-func (s *InterviewServer) change(ctx context.Context, c interviewChange) (*xunchav1.Interview, error) {
-	if c.id == "" {
-		return nil, derrors.Invalid("id", "must not be empty")
-	}
-	if err := workflows.CheckInterviewRole(c.action, c.who); err != nil {
-		return nil, err
-	}
-	if err := c.input.Validate(); err != nil {
-		return nil, err
-	}
-	if c.precheck != nil {
-		if err := c.precheck(ctx); err != nil {
-			return nil, err
-		}
-	}
-	var row ledger.Interview
-	st, replay, err := sendUpdate[workflows.InterviewState](ctx, s.Temporal, s.Ledger,
-		lifecycleUpdate{workflowID: workflows.InterviewWorkflowID(c.id), action: c.action, requestID: c.requestID, input: c.input},
-		func(ctx context.Context) (finished, error) {
-			var err error
-			if row, err = s.Ledger.GetInterview(ctx, c.id); err != nil {
-				return finished{}, err
-			}
-			return finished{subjectType: ledger.SubjectInterview, id: row.ID, stage: row.Stage,
-				open: workflows.InterviewOpen(row.Stage), allowed: workflows.AllowedInterviewActions(row.Stage)}, nil
-		})
+func (s *InterviewServer) change(ctx context.Context, c lifecycleChange) (*xunchav1.Interview, error) {
+	st, replayed, err := sendChange[workflows.InterviewState](ctx, s.Temporal, s.Ledger, interviewAPI, c)
 	switch {
 	case err != nil:
 		return nil, err
-	case replay:
-		return s.fromLedger(ctx, row)
+	case replayed != nil:
+		return s.fromLedger(ctx, *replayed)
 	}
 	return interviewProto(st.Interview, st.Escalations), nil
 }
+
+// interviewAPI is the interview's lifecycle to the change path.
+var interviewAPI = lifecycleAPI[ledger.Interview]{machine: workflows.InterviewMachine, subjectType: ledger.SubjectInterview,
+	get: (*ledger.Store).GetInterview, stage: func(iv ledger.Interview) string { return iv.Stage }}
 
 // ApproveInterview approves a proposed interview (office or committee).
 func (s *InterviewServer) ApproveInterview(ctx context.Context, req *xunchav1.InterviewActionRequest) (*xunchav1.Interview, error) {
@@ -247,7 +216,7 @@ func (s *InterviewServer) ApproveInterview(ctx context.Context, req *xunchav1.In
 		return nil, err
 	}
 	in := workflows.ApproveInterviewInput{RequestID: req.GetRequestId(), Actor: who, Note: req.GetNote()}
-	return s.change(ctx, interviewChange{id: req.GetId(), action: workflows.ActionApproveInterview, requestID: in.RequestID, who: who, input: in})
+	return s.change(ctx, lifecycleChange{id: req.GetId(), action: workflows.ActionApproveInterview, requestID: in.RequestID, who: who, input: in})
 }
 
 // HoldInterview records the interview held and starts the follow-up report
@@ -262,7 +231,7 @@ func (s *InterviewServer) HoldInterview(ctx context.Context, req *xunchav1.HoldI
 		RequestID: req.GetRequestId(), Actor: who, HeldOn: req.GetHeldOn(), Attendees: req.GetAttendees(),
 		Minutes: req.GetMinutes(), Requirements: req.GetRequirements(), FollowUpWorkingDays: int(req.GetFollowUpWorkingDays()),
 	}
-	return s.change(ctx, interviewChange{id: req.GetId(), action: workflows.ActionHoldInterview, requestID: in.RequestID, who: who, input: in,
+	return s.change(ctx, lifecycleChange{id: req.GetId(), action: workflows.ActionHoldInterview, requestID: in.RequestID, who: who, input: in,
 		precheck: func(ctx context.Context) error {
 			return checkLimits(ctx, s.Ledger, deadline.FollowUp(in.HeldOn, in.FollowUpWorkingDays))
 		}})
@@ -276,7 +245,7 @@ func (s *InterviewServer) ReportInterviewFollowUp(ctx context.Context, req *xunc
 		return nil, err
 	}
 	in := workflows.ReportInterviewFollowUpInput{RequestID: req.GetRequestId(), Actor: who, Report: req.GetReport(), EvidenceIDs: req.GetEvidenceIds()}
-	return s.change(ctx, interviewChange{id: req.GetId(), action: workflows.ActionReportInterviewFollowUp, requestID: in.RequestID, who: who, input: in,
+	return s.change(ctx, lifecycleChange{id: req.GetId(), action: workflows.ActionReportInterviewFollowUp, requestID: in.RequestID, who: who, input: in,
 		precheck: func(ctx context.Context) error { return checkEvidence(ctx, s.Ledger, "evidence_ids", in.EvidenceIDs) }})
 }
 
@@ -287,7 +256,7 @@ func (s *InterviewServer) CloseInterview(ctx context.Context, req *xunchav1.Inte
 		return nil, err
 	}
 	in := workflows.CloseInterviewInput{RequestID: req.GetRequestId(), Actor: who, Note: req.GetNote()}
-	return s.change(ctx, interviewChange{id: req.GetId(), action: workflows.ActionCloseInterview, requestID: in.RequestID, who: who, input: in})
+	return s.change(ctx, lifecycleChange{id: req.GetId(), action: workflows.ActionCloseInterview, requestID: in.RequestID, who: who, input: in})
 }
 
 // CancelInterview cancels an open interview (office only; the note is the
@@ -298,7 +267,7 @@ func (s *InterviewServer) CancelInterview(ctx context.Context, req *xunchav1.Int
 		return nil, err
 	}
 	in := workflows.CancelInterviewInput{RequestID: req.GetRequestId(), Actor: who, Reason: req.GetNote()}
-	return s.change(ctx, interviewChange{id: req.GetId(), action: workflows.ActionCancelInterview, requestID: in.RequestID, who: who, input: in})
+	return s.change(ctx, lifecycleChange{id: req.GetId(), action: workflows.ActionCancelInterview, requestID: in.RequestID, who: who, input: in})
 }
 
 // interviewProto is the one conversion of an interview for the API, whether

@@ -71,3 +71,27 @@ func (m *stageMachine) next(id, stage, action string) (string, error) {
 func (m *stageMachine) checkRole(action string, who actor.Actor) error {
 	return who.RequireRole(action+" "+m.noun, m.roles[action]...)
 }
+
+// Machine is a lifecycle's stage machine as callers outside the workflows
+// read it (the API, to check a caller's role before it sends anything and
+// to describe a finished lifecycle).
+type Machine struct{ m *stageMachine }
+
+// The lifecycles' machines.
+var (
+	FindingMachine    = Machine{findingMachine}
+	InspectionMachine = Machine{inspectionMachine}
+	InterviewMachine  = Machine{interviewMachine}
+)
+
+// WorkflowID is the workflow ID of the lifecycle's subject id.
+func (m Machine) WorkflowID(id string) string { return m.m.workflowID(id) }
+
+// Open reports whether a stage is not final.
+func (m Machine) Open(stage string) bool { return m.m.open(stage) }
+
+// Allowed lists what a stage allows, in a fixed order.
+func (m Machine) Allowed(stage string) []string { return m.m.allowed(stage) }
+
+// CheckRole refuses an actor whose role may not take the action.
+func (m Machine) CheckRole(action string, who actor.Actor) error { return m.m.checkRole(action, who) }
