@@ -30,35 +30,41 @@ type lifecycleChange struct {
 	precheck func(ctx context.Context) error
 }
 
-// lifecycleAPI is what the change path needs to know of one lifecycle.
-type lifecycleAPI[R any] struct {
+// lifecycleAPI is what the change path needs to know of one lifecycle: its
+// stage machine, its ledger row R and state S, and their answers P.
+type lifecycleAPI[S, R, P any] struct {
 	machine     workflows.Machine
 	subjectType string
 	// get reads the ledger's row, only once the workflow has finished.
 	get   func(*ledger.Store, context.Context, string) (R, error)
 	stage func(R) string
+	// fromState answers with the workflow's state; fromRow with the
+	// ledger's row (a retry of the change that finished the workflow).
+	fromState func(S) P
+	fromRow   func(context.Context, *ledger.Store, R) (P, error)
 }
 
 // sendChange is the one change path of every lifecycle: it checks the
 // caller's role and the input's fields, runs the preview, and sends the
 // update to the workflow whose ID derives from the subject's — nothing is
 // read before, and the ledger only when the update finds no workflow. It
-// returns the new state, or, for a retry of the change that finished the
-// workflow, the ledger's row (replayed).
-func sendChange[S, R any](ctx context.Context, tc client.Client, l *ledger.Store, k lifecycleAPI[R], c lifecycleChange,
-) (state S, replayed *R, err error) {
+// answers with the new state, or, for a retry of the change that finished
+// the workflow, with the ledger's row. Refusals come back as the workflow's
+// domain errors.
+func sendChange[S, R, P any](ctx context.Context, tc client.Client, l *ledger.Store, k lifecycleAPI[S, R, P], c lifecycleChange,
+) (answer P, err error) {
 	if c.id == "" {
-		return state, nil, derrors.Invalid("id", "must not be empty")
+		return answer, derrors.Invalid("id", "must not be empty")
 	}
 	if err := k.machine.CheckRole(c.action, c.who); err != nil {
-		return state, nil, err
+		return answer, err
 	}
 	if err := c.input.Validate(); err != nil {
-		return state, nil, err
+		return answer, err
 	}
 	if c.precheck != nil {
 		if err := c.precheck(ctx); err != nil {
-			return state, nil, err
+			return answer, err
 		}
 	}
 	var row R
@@ -75,11 +81,11 @@ func sendChange[S, R any](ctx context.Context, tc client.Client, l *ledger.Store
 		})
 	switch {
 	case err != nil:
-		return state, nil, err
+		return answer, err
 	case replay:
-		return state, &row, nil
+		return k.fromRow(ctx, l, row)
 	}
-	return state, nil, nil
+	return k.fromState(state), nil
 }
 
 // lifecycleUpdate is a stage change sent to a running workflow.

@@ -86,7 +86,7 @@ func (s *FindingServer) RecordFinding(ctx context.Context, req *xunchav1.RecordF
 		// alone; a request from then, retried now, gets what it recorded.
 		legacy, err := s.Ledger.GetFinding(ctx, generatedID("f", "", req.GetRequestId()))
 		if err == nil && legacy.RequestID == req.GetRequestId() && legacy.InspectionID == ins.ID {
-			return s.fromLedger(ctx, legacy)
+			return findingFromLedger(ctx, s.Ledger, legacy)
 		}
 	}
 	// The recording window (STATIONED, ONSITE_ENDED) is the workflow's to
@@ -163,7 +163,7 @@ func (s *FindingServer) recordError(ctx context.Context, err error, f ledger.Fin
 	}
 	row, rerr := s.Ledger.GetFinding(ctx, f.ID)
 	if rerr == nil && row.RequestID == f.RequestID {
-		return s.fromLedger(ctx, row)
+		return findingFromLedger(ctx, s.Ledger, row)
 	}
 	if rerr != nil && !errors.Is(rerr, derrors.ErrNotFound) {
 		return nil, rerr
@@ -261,9 +261,9 @@ func (s *FindingServer) finding(ctx context.Context, id string) (ledger.Finding,
 	return s.Ledger.GetFinding(ctx, id)
 }
 
-// fromLedger answers with the ledger's view of a finding.
-func (s *FindingServer) fromLedger(ctx context.Context, row ledger.Finding) (*xunchav1.Finding, error) {
-	escalations, err := s.Ledger.EscalationsOf(ctx, row.WorkflowID)
+// findingFromLedger answers with the ledger's view of a finding.
+func findingFromLedger(ctx context.Context, l *ledger.Store, row ledger.Finding) (*xunchav1.Finding, error) {
+	escalations, err := l.EscalationsOf(ctx, row.WorkflowID)
 	if err != nil {
 		return nil, err
 	}
@@ -318,19 +318,18 @@ func (s *FindingServer) ListFindings(ctx context.Context, req *xunchav1.ListFind
 // update; an unknown finding is found out when the update has no workflow to
 // go to, and the ledger is read only then.
 func (s *FindingServer) change(ctx context.Context, c lifecycleChange) (*xunchav1.Finding, error) {
-	st, replayed, err := sendChange[workflows.FindingState](ctx, s.Temporal, s.Ledger, findingAPI, c)
-	switch {
-	case err != nil:
-		return nil, err
-	case replayed != nil:
-		return s.fromLedger(ctx, *replayed)
-	}
-	return findingProto(st.Finding, st.Escalations, nil), nil
+	return sendChange(ctx, s.Temporal, s.Ledger, findingAPI, c)
 }
 
 // findingAPI is the finding's lifecycle to the change path.
-var findingAPI = lifecycleAPI[ledger.Finding]{machine: workflows.FindingMachine, subjectType: ledger.SubjectFinding,
-	get: (*ledger.Store).GetFinding, stage: func(f ledger.Finding) string { return f.Stage }}
+var findingAPI = lifecycleAPI[workflows.FindingState, ledger.Finding, *xunchav1.Finding]{
+	machine: workflows.FindingMachine, subjectType: ledger.SubjectFinding,
+	get: (*ledger.Store).GetFinding, stage: func(f ledger.Finding) string { return f.Stage },
+	fromState: func(st workflows.FindingState) *xunchav1.Finding {
+		return findingProto(st.Finding, st.Escalations, nil)
+	},
+	fromRow: findingFromLedger,
+}
 
 // DiagnoseFinding records the diagnosis: LISTED -> DIAGNOSED.
 func (s *FindingServer) DiagnoseFinding(ctx context.Context, req *xunchav1.DiagnoseFindingRequest) (*xunchav1.Finding, error) {

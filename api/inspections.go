@@ -189,23 +189,24 @@ func (s *InspectionServer) ListInspections(ctx context.Context, req *xunchav1.Li
 // change sends a step of the procedure to the inspection's workflow
 // (sendChange) and returns the state it leads to.
 func (s *InspectionServer) change(ctx context.Context, c lifecycleChange) (*xunchav1.Inspection, error) {
-	st, replayed, err := sendChange[workflows.InspectionState](ctx, s.Temporal, s.Ledger, inspectionAPI, c)
-	switch {
-	case err != nil:
-		return nil, err
-	case replayed != nil:
-		escalations, err := s.Ledger.EscalationsOf(ctx, replayed.WorkflowID)
-		if err != nil {
-			return nil, err
-		}
-		return inspectionProto(*replayed, escalations), nil
-	}
-	return inspectionProto(st.Inspection, st.Escalations), nil
+	return sendChange(ctx, s.Temporal, s.Ledger, inspectionAPI, c)
 }
 
 // inspectionAPI is the inspection's lifecycle to the change path.
-var inspectionAPI = lifecycleAPI[ledger.Inspection]{machine: workflows.InspectionMachine, subjectType: ledger.SubjectInspection,
-	get: (*ledger.Store).GetInspection, stage: func(in ledger.Inspection) string { return in.Stage }}
+var inspectionAPI = lifecycleAPI[workflows.InspectionState, ledger.Inspection, *xunchav1.Inspection]{
+	machine: workflows.InspectionMachine, subjectType: ledger.SubjectInspection,
+	get: (*ledger.Store).GetInspection, stage: func(in ledger.Inspection) string { return in.Stage },
+	fromState: func(st workflows.InspectionState) *xunchav1.Inspection {
+		return inspectionProto(st.Inspection, st.Escalations)
+	},
+	fromRow: func(ctx context.Context, l *ledger.Store, in ledger.Inspection) (*xunchav1.Inspection, error) {
+		escalations, err := l.EscalationsOf(ctx, in.WorkflowID)
+		if err != nil {
+			return nil, err
+		}
+		return inspectionProto(in, escalations), nil
+	},
+}
 
 func (s *InspectionServer) checkEvidence(field string, ids ...string) func(context.Context) error {
 	return func(ctx context.Context) error {

@@ -112,7 +112,7 @@ func (s *InterviewServer) proposeError(ctx context.Context, err error, in workfl
 	}
 	row, rerr := s.Ledger.GetInterview(ctx, in.ID)
 	if rerr == nil && row.RequestID == in.RequestID {
-		return s.fromLedger(ctx, row)
+		return interviewFromLedger(ctx, s.Ledger, row)
 	}
 	if rerr != nil && !errors.Is(rerr, derrors.ErrNotFound) {
 		return nil, rerr
@@ -137,14 +137,14 @@ func (s *InterviewServer) GetInterview(ctx context.Context, req *xunchav1.GetInt
 		// Every change is in the ledger before the workflow takes it, so the
 		// ledger is a faithful fallback; say so in the log.
 		s.Log.Warn("live state unavailable, using the ledger's", zap.String("interview", row.ID), zap.Error(err))
-		return s.fromLedger(ctx, row)
+		return interviewFromLedger(ctx, s.Ledger, row)
 	}
 	var st workflows.InterviewState
 	if err := resp.Get(&st); err != nil {
 		return nil, fmt.Errorf("decoding state of %s: %w", row.WorkflowID, err)
 	}
 	if !st.Recorded {
-		return s.fromLedger(ctx, row)
+		return interviewFromLedger(ctx, s.Ledger, row)
 	}
 	return interviewProto(st.Interview, st.Escalations), nil
 }
@@ -157,9 +157,9 @@ func (s *InterviewServer) interview(ctx context.Context, id string) (ledger.Inte
 	return s.Ledger.GetInterview(ctx, id)
 }
 
-// fromLedger answers with the ledger's view of an interview.
-func (s *InterviewServer) fromLedger(ctx context.Context, row ledger.Interview) (*xunchav1.Interview, error) {
-	escalations, err := s.Ledger.EscalationsOf(ctx, row.WorkflowID)
+// interviewFromLedger answers with the ledger's view of an interview.
+func interviewFromLedger(ctx context.Context, l *ledger.Store, row ledger.Interview) (*xunchav1.Interview, error) {
+	escalations, err := l.EscalationsOf(ctx, row.WorkflowID)
 	if err != nil {
 		return nil, err
 	}
@@ -195,19 +195,18 @@ func (s *InterviewServer) ListInterviews(ctx context.Context, req *xunchav1.List
 // The workflow ID derives from the interview's ID: nothing is read before the
 // update, and the ledger only when the update finds no workflow.
 func (s *InterviewServer) change(ctx context.Context, c lifecycleChange) (*xunchav1.Interview, error) {
-	st, replayed, err := sendChange[workflows.InterviewState](ctx, s.Temporal, s.Ledger, interviewAPI, c)
-	switch {
-	case err != nil:
-		return nil, err
-	case replayed != nil:
-		return s.fromLedger(ctx, *replayed)
-	}
-	return interviewProto(st.Interview, st.Escalations), nil
+	return sendChange(ctx, s.Temporal, s.Ledger, interviewAPI, c)
 }
 
 // interviewAPI is the interview's lifecycle to the change path.
-var interviewAPI = lifecycleAPI[ledger.Interview]{machine: workflows.InterviewMachine, subjectType: ledger.SubjectInterview,
-	get: (*ledger.Store).GetInterview, stage: func(iv ledger.Interview) string { return iv.Stage }}
+var interviewAPI = lifecycleAPI[workflows.InterviewState, ledger.Interview, *xunchav1.Interview]{
+	machine: workflows.InterviewMachine, subjectType: ledger.SubjectInterview,
+	get: (*ledger.Store).GetInterview, stage: func(iv ledger.Interview) string { return iv.Stage },
+	fromState: func(st workflows.InterviewState) *xunchav1.Interview {
+		return interviewProto(st.Interview, st.Escalations)
+	},
+	fromRow: interviewFromLedger,
+}
 
 // ApproveInterview approves a proposed interview (office or committee).
 func (s *InterviewServer) ApproveInterview(ctx context.Context, req *xunchav1.InterviewActionRequest) (*xunchav1.Interview, error) {
