@@ -65,7 +65,7 @@ bench-lifecycle: $(BIN)/temporal ## Benchmark the finding lifecycle against a ba
 
 .PHONY: record-histories
 record-histories: $(BIN)/temporal ## Record real workflow histories into workflows/testdata/replay for the replay test.
-	XUNCHA_RECORD_HISTORIES=1 go test -count=1 -run TestInspectionProcedureREST ./api/
+	XUNCHA_RECORD_HISTORIES=1 go test -count=1 -run '^(TestInspectionProcedureREST|TestHostileClientHangingReceiver|TestWithdrawnOverdueFindingEndsCleanly|TestCalendarLoadRedatesRunningDeadline|TestInterviewLifecycleREST)$$' ./api/
 
 .PHONY: generate
 generate: tools ## Regenerate protobuf Go code, the REST gateway and the OpenAPI document.
