@@ -15,8 +15,10 @@ GRPC_GATEWAY_VERSION     := v2.33.0
 STATICCHECK_VERSION      := v0.8.2
 # workflowcheck is versioned apart from go.temporal.io/sdk; v0.6.0 checks sdk v1.51 workflows.
 WORKFLOWCHECK_VERSION    := v0.6.0
+# sqlc needs cgo (its PostgreSQL parser is C): a C compiler must be installed.
+SQLC_VERSION             := v1.31.1
 
-GENERATED := proto/xuncha/v1 api/openapi
+GENERATED := proto/xuncha/v1 api/openapi ledger/internal/dbsqlc
 
 .PHONY: help
 help: ## List the targets.
@@ -68,9 +70,10 @@ record-histories: $(BIN)/temporal ## Record real workflow histories into workflo
 	XUNCHA_RECORD_HISTORIES=1 go test -count=1 -run '^(TestInspectionProcedureREST|TestHostileClientHangingReceiver|TestWithdrawnOverdueFindingEndsCleanly|TestCalendarLoadRedatesRunningDeadline|TestInterviewLifecycleREST)$$' ./api/
 
 .PHONY: generate
-generate: tools ## Regenerate protobuf Go code, the REST gateway and the OpenAPI document.
-	rm -f proto/xuncha/v1/*.pb.go proto/xuncha/v1/*.pb.gw.go api/openapi/*.json
+generate: tools ## Regenerate protobuf Go code, the REST gateway, the OpenAPI document and the ledger's queries (sqlc).
+	rm -f proto/xuncha/v1/*.pb.go proto/xuncha/v1/*.pb.gw.go api/openapi/*.json ledger/internal/dbsqlc/*.go
 	$(BIN)/buf generate
+	$(BIN)/sqlc generate
 
 .PHONY: check-generated
 check-generated: tools ## Fail when generated code is stale: regenerate into a scratch copy and compare.
@@ -80,13 +83,17 @@ check-generated: tools ## Fail when generated code is stale: regenerate into a s
 	rm -f "$$tmp"/proto/xuncha/v1/*.pb.go "$$tmp"/proto/xuncha/v1/*.pb.gw.go "$$tmp"/api/openapi/*.json; \
 	sed 's#local: bin/#local: $(BIN)/#' buf.gen.yaml > "$$tmp/buf.gen.yaml"; \
 	(cd "$$tmp" && $(BIN)/buf generate); \
-	if ! diff -r proto "$$tmp/proto" >/dev/null || ! diff -r api/openapi "$$tmp/api/openapi" >/dev/null; then \
+	mkdir -p "$$tmp/ledger"; cp sqlc.yaml "$$tmp/"; cp -r ledger/migrations ledger/queries "$$tmp/ledger/"; \
+	(cd "$$tmp" && $(BIN)/sqlc generate); \
+	if ! diff -r proto "$$tmp/proto" >/dev/null || ! diff -r api/openapi "$$tmp/api/openapi" >/dev/null \
+	  || ! diff -r ledger/internal/dbsqlc "$$tmp/ledger/internal/dbsqlc" >/dev/null; then \
 	  diff -r proto "$$tmp/proto" | head -20; diff -r api/openapi "$$tmp/api/openapi" | head -20; \
+	  diff -r ledger/internal/dbsqlc "$$tmp/ledger/internal/dbsqlc" | head -20; \
 	  echo "generated code is stale: run 'make generate' and commit the result"; exit 1; \
 	fi; echo "generated code is current"
 
 .PHONY: tools
-tools: $(BIN)/buf $(BIN)/protoc-gen-go $(BIN)/protoc-gen-go-grpc $(BIN)/protoc-gen-grpc-gateway $(BIN)/protoc-gen-openapiv2 ## Install the pinned code generators into ./bin.
+tools: $(BIN)/buf $(BIN)/protoc-gen-go $(BIN)/protoc-gen-go-grpc $(BIN)/protoc-gen-grpc-gateway $(BIN)/protoc-gen-openapiv2 $(BIN)/sqlc ## Install the pinned code generators into ./bin.
 
 $(BIN)/buf:
 	GOBIN=$(BIN) go install github.com/bufbuild/buf/cmd/buf@$(BUF_VERSION)
@@ -98,6 +105,8 @@ $(BIN)/protoc-gen-grpc-gateway:
 	GOBIN=$(BIN) go install github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-grpc-gateway@$(GRPC_GATEWAY_VERSION)
 $(BIN)/protoc-gen-openapiv2:
 	GOBIN=$(BIN) go install github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-openapiv2@$(GRPC_GATEWAY_VERSION)
+$(BIN)/sqlc:
+	CGO_ENABLED=1 GOBIN=$(BIN) go install github.com/sqlc-dev/sqlc/cmd/sqlc@$(SQLC_VERSION)
 
 $(BIN)/staticcheck:
 	GOBIN=$(BIN) go install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)

@@ -3,15 +3,13 @@ package ledger
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/xuncha/xuncha/calendar"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/ledger/internal/dbsqlc"
 )
 
 // CalendarVersion is one loaded State Council holiday notice for a year.
@@ -30,23 +28,13 @@ type CalendarVersion struct {
 	LoadedAt time.Time
 }
 
-const insertCalendarVersion = `
-INSERT INTO calendar_versions (year, request_id, doc_number, doc_date, notice, note, loaded_by)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
-ON CONFLICT (request_id) DO NOTHING
-RETURNING id`
-
-const selectCalendarVersionColumns = `
-SELECT id, year, request_id, doc_number, doc_date, notice, note, loaded_by, loaded_at
-FROM calendar_versions`
-
-func scanCalendarVersion(row pgx.Row) (CalendarVersion, error) {
-	var v CalendarVersion
-	var loadedBy []byte
-	if err := row.Scan(&v.ID, &v.Year, &v.RequestID, &v.DocNumber, &v.DocDate, &v.Notice, &v.Note, &loadedBy, &v.LoadedAt); err != nil {
-		return CalendarVersion{}, err
+// calendarVersionFromRow is the CalendarVersion a row holds.
+func calendarVersionFromRow(r dbsqlc.CalendarVersion) (CalendarVersion, error) {
+	v := CalendarVersion{
+		ID: r.ID, Year: r.Year, RequestID: r.RequestID, DocNumber: r.DocNumber, DocDate: r.DocDate,
+		Notice: r.Notice, Note: r.Note, LoadedAt: r.LoadedAt,
 	}
-	if err := json.Unmarshal(loadedBy, &v.LoadedBy); err != nil {
+	if err := json.Unmarshal(r.LoadedBy, &v.LoadedBy); err != nil {
 		return CalendarVersion{}, fmt.Errorf("decoding loaded_by of calendar version %d: %w", v.ID, err)
 	}
 	return v, nil
@@ -61,18 +49,26 @@ func (s *Store) InsertCalendarVersion(ctx context.Context, v CalendarVersion) (_
 		return CalendarVersion{}, false, fmt.Errorf("encoding actor: %w", err)
 	}
 	var out CalendarVersion
-	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		var id int64
-		err := tx.QueryRow(ctx, insertCalendarVersion, v.Year, v.RequestID, v.DocNumber, v.DocDate, v.Notice, v.Note, loadedBy).Scan(&id)
-		switch {
-		case errors.Is(err, pgx.ErrNoRows):
+	err = s.inTx(ctx, func(q *dbsqlc.Queries) error {
+		id, inserted, err := optional(q.InsertCalendarVersion(ctx, dbsqlc.InsertCalendarVersionParams{
+			Year: v.Year, RequestID: v.RequestID, DocNumber: v.DocNumber, DocDate: v.DocDate, Notice: v.Notice,
+			Note: v.Note, LoadedBy: loadedBy,
+		}))
+		if err != nil {
+			return fmt.Errorf("inserting calendar version for %d: %w", v.Year, err)
+		}
+		if !inserted {
 			// Already recorded by an earlier request with this ID.
-			first, err := scanCalendarVersion(tx.QueryRow(ctx, selectCalendarVersionColumns+` WHERE request_id = $1`, v.RequestID))
+			r, err := q.CalendarVersionOfRequest(ctx, v.RequestID)
 			if err != nil {
 				return fmt.Errorf("reading calendar version of request %q: %w", v.RequestID, err)
 			}
-			var same bool
-			if err := tx.QueryRow(ctx, `SELECT $1::jsonb = $2::jsonb`, first.Notice, v.Notice).Scan(&same); err != nil {
+			first, err := calendarVersionFromRow(r)
+			if err != nil {
+				return fmt.Errorf("reading calendar version of request %q: %w", v.RequestID, err)
+			}
+			same, err := q.SameJSON(ctx, dbsqlc.SameJSONParams{A: first.Notice, B: v.Notice})
+			if err != nil {
 				return fmt.Errorf("comparing notices: %w", err)
 			}
 			if first.Year != v.Year || !same {
@@ -81,19 +77,20 @@ func (s *Store) InsertCalendarVersion(ctx context.Context, v CalendarVersion) (_
 			}
 			out = first
 			return nil
-		case err != nil:
-			return fmt.Errorf("inserting calendar version for %d: %w", v.Year, err)
 		}
 		created = true
-		out, err = scanCalendarVersion(tx.QueryRow(ctx, selectCalendarVersionColumns+` WHERE id = $1`, id))
+		r, err := q.GetCalendarVersion(ctx, id)
 		if err != nil {
+			return fmt.Errorf("reading calendar version %d: %w", id, err)
+		}
+		if out, err = calendarVersionFromRow(r); err != nil {
 			return fmt.Errorf("reading calendar version %d: %w", id, err)
 		}
 		data, err := json.Marshal(map[string]any{"year": v.Year, "doc_number": v.DocNumber, "version": id})
 		if err != nil {
 			return fmt.Errorf("encoding event data: %w", err)
 		}
-		return appendEvent(ctx, tx, Event{
+		return appendEvent(ctx, q, Event{
 			SubjectType: SubjectCalendar,
 			SubjectID:   fmt.Sprint(v.Year),
 			Key:         "load/" + v.RequestID,
@@ -112,13 +109,11 @@ func (s *Store) InsertCalendarVersion(ctx context.Context, v CalendarVersion) (_
 
 // CalendarVersions lists loaded versions, newest first; year 0 means all years.
 func (s *Store) CalendarVersions(ctx context.Context, year int) ([]CalendarVersion, error) {
-	rows, err := s.pool.Query(ctx, selectCalendarVersionColumns+`
-WHERE $1 = 0 OR year = $1
-ORDER BY id DESC`, year)
+	rows, err := s.q.CalendarVersions(ctx, year)
 	if err != nil {
 		return nil, fmt.Errorf("listing calendar versions: %w", err)
 	}
-	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (CalendarVersion, error) { return scanCalendarVersion(r) })
+	list, err := convertAll(rows, calendarVersionFromRow)
 	if err != nil {
 		return nil, fmt.Errorf("listing calendar versions: %w", err)
 	}
@@ -127,14 +122,11 @@ ORDER BY id DESC`, year)
 
 // CurrentCalendarVersions returns the newest version of each year that has one.
 func (s *Store) CurrentCalendarVersions(ctx context.Context) ([]CalendarVersion, error) {
-	rows, err := s.pool.Query(ctx, `
-SELECT DISTINCT ON (year) id, year, request_id, doc_number, doc_date, notice, note, loaded_by, loaded_at
-FROM calendar_versions
-ORDER BY year, id DESC`)
+	rows, err := s.q.CurrentCalendarVersions(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("reading current calendar versions: %w", err)
 	}
-	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (CalendarVersion, error) { return scanCalendarVersion(r) })
+	list, err := convertAll(rows, calendarVersionFromRow)
 	if err != nil {
 		return nil, fmt.Errorf("reading current calendar versions: %w", err)
 	}

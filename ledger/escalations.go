@@ -5,16 +5,14 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"strconv"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/ledger/internal/dbsqlc"
 )
 
 // Bounds of the escalation ladder, in working days relative to the due day.
@@ -35,19 +33,13 @@ func EscalationID(subject string, deadlineSeq int, step string) string {
 	return "esc-" + hex.EncodeToString(sum[:8])
 }
 
-const insertEscalation = `
-INSERT INTO escalations (id, subject, deadline_seq, step, unit_code, due_at, fired_at, message)
-VALUES ($1, $2, $3, $4, $5, $6, COALESCE($7::timestamptz, now()), $8)
-ON CONFLICT DO NOTHING`
-
-const selectEscalationColumns = `
-SELECT id, subject, deadline_seq, step, unit_code, due_at, fired_at, message
-FROM escalations`
-
-func scanEscalation(row pgx.Row) (Escalation, error) {
-	var e Escalation
-	err := row.Scan(&e.ID, &e.Subject, &e.DeadlineSeq, &e.Step, &e.UnitCode, &e.DueAt, &e.FiredAt, &e.Message)
-	return e, err
+// escalationFromRow is the Escalation a row holds; it never fails (no JSON
+// columns) but has the shape listPage and convertAll take.
+func escalationFromRow(r dbsqlc.Escalation) (Escalation, error) {
+	return Escalation{
+		ID: r.ID, Subject: r.Subject, DeadlineSeq: r.DeadlineSeq, Step: r.Step, UnitCode: r.UnitCode,
+		DueAt: r.DueAt, FiredAt: r.FiredAt, Message: r.Message,
+	}, nil
 }
 
 // RecordEscalation records one escalation step in one transaction: the
@@ -58,12 +50,12 @@ func scanEscalation(row pgx.Row) (Escalation, error) {
 // f.ID no finding row is touched and e is appended alone (if it has a key),
 // for subjects that are not findings.
 func (s *Store) RecordEscalation(ctx context.Context, esc Escalation, f Finding, e Event) (Escalation, error) {
-	return s.recordEscalation(ctx, esc, func(tx pgx.Tx) error {
+	return s.recordEscalation(ctx, esc, func(q *dbsqlc.Queries) error {
 		if f.ID != "" {
-			return applyFindingChange(ctx, tx, f, e)
+			return applyFindingChange(ctx, q, f, e)
 		}
 		if e.Key != "" {
-			return appendEvent(ctx, tx, e)
+			return appendEvent(ctx, q, e)
 		}
 		return nil
 	})
@@ -72,7 +64,7 @@ func (s *Store) RecordEscalation(ctx context.Context, esc Escalation, f Finding,
 // recordEscalation inserts an escalation (or finds the one stored for the
 // same subject, deadline and step) and applies the owner's change, in one
 // transaction.
-func (s *Store) recordEscalation(ctx context.Context, esc Escalation, apply func(pgx.Tx) error) (Escalation, error) {
+func (s *Store) recordEscalation(ctx context.Context, esc Escalation, apply func(*dbsqlc.Queries) error) (Escalation, error) {
 	if esc.Subject == "" || esc.Step == "" {
 		return Escalation{}, fmt.Errorf("an escalation needs a subject and a step: %w", derrors.ErrInvalidArgument)
 	}
@@ -84,23 +76,26 @@ func (s *Store) recordEscalation(ctx context.Context, esc Escalation, apply func
 		firedAt = &esc.FiredAt
 	}
 	var stored Escalation
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, insertEscalation, esc.ID, esc.Subject, esc.DeadlineSeq, esc.Step, esc.UnitCode,
-			esc.DueAt, firedAt, esc.Message); err != nil {
+	err := s.inTx(ctx, func(q *dbsqlc.Queries) error {
+		if err := q.InsertEscalation(ctx, dbsqlc.InsertEscalationParams{
+			ID: esc.ID, Subject: esc.Subject, DeadlineSeq: esc.DeadlineSeq, Step: esc.Step, UnitCode: esc.UnitCode,
+			DueAt: esc.DueAt, FiredAt: firedAt, Message: esc.Message,
+		}); err != nil {
 			return fmt.Errorf("inserting escalation %s of %s: %w", esc.Step, esc.Subject, err)
 		}
-		var err error
-		stored, err = scanEscalation(tx.QueryRow(ctx, selectEscalationColumns+`
-WHERE subject = $1 AND deadline_seq = $2 AND step = $3`, esc.Subject, esc.DeadlineSeq, esc.Step))
+		r, found, err := optional(q.EscalationOfStep(ctx, dbsqlc.EscalationOfStepParams{
+			Subject: esc.Subject, DeadlineSeq: esc.DeadlineSeq, Step: esc.Step,
+		}))
 		switch {
-		case errors.Is(err, pgx.ErrNoRows):
+		case err != nil:
+			return fmt.Errorf("reading escalation %s of %s: %w", esc.Step, esc.Subject, err)
+		case !found:
 			// Nothing stored for this triple, yet the insert did nothing: the
 			// ID belongs to another escalation.
 			return fmt.Errorf("escalation ID %q is taken by another escalation: %w", esc.ID, derrors.ErrAlreadyExists)
-		case err != nil:
-			return fmt.Errorf("reading escalation %s of %s: %w", esc.Step, esc.Subject, err)
 		}
-		return apply(tx)
+		stored, _ = escalationFromRow(r)
+		return apply(q)
 	})
 	if err != nil {
 		return Escalation{}, err
@@ -121,36 +116,26 @@ type EscalationPage struct {
 	NextPageToken string
 }
 
-const listEscalations = selectEscalationColumns + `
-WHERE ($1::text = '' OR subject = $1)
-  AND ($2::text = '' OR unit_code = $2)
-  AND ($3::timestamptz IS NULL OR (fired_at, id) < ($3, $4::text))
-ORDER BY fired_at DESC, id DESC
-LIMIT $5`
-
 // ListEscalations pages through the escalations that match filter, newest
 // first (fired_at, then ID, descending). pageSize must come from PageSize.
 func (s *Store) ListEscalations(ctx context.Context, filter EscalationFilter, pageSize int, pageToken string) (EscalationPage, error) {
-	list, next, err := listPage(ctx, s.pool, "escalations", listEscalations, []any{filter.Subject, filter.UnitCode},
-		pageSize, pageToken, scanEscalation, func(e Escalation) cursor { return cursor{At: e.FiredAt, ID: e.ID} })
+	list, next, err := listPage("escalations", pageSize, pageToken,
+		func(beforeAt *time.Time, beforeID string, limit int64) ([]dbsqlc.Escalation, error) {
+			return s.q.ListEscalations(ctx, dbsqlc.ListEscalationsParams{
+				Subject: filter.Subject, UnitCode: filter.UnitCode, BeforeAt: beforeAt, BeforeID: beforeID, RowLimit: limit,
+			})
+		},
+		escalationFromRow, func(e Escalation) cursor { return cursor{At: e.FiredAt, ID: e.ID} })
 	return EscalationPage{Escalations: list, NextPageToken: next}, err
 }
 
-const escalationsOf = selectEscalationColumns + `
-WHERE subject = $1
-ORDER BY fired_at, id`
-
 // EscalationsOf returns a subject's escalations, oldest first.
 func (s *Store) EscalationsOf(ctx context.Context, subject string) ([]Escalation, error) {
-	rows, err := s.pool.Query(ctx, escalationsOf, subject)
+	rows, err := s.q.EscalationsOf(ctx, subject)
 	if err != nil {
 		return nil, fmt.Errorf("listing escalations of %s: %w", subject, err)
 	}
-	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Escalation, error) { return scanEscalation(r) })
-	if err != nil {
-		return nil, fmt.Errorf("listing escalations of %s: %w", subject, err)
-	}
-	return list, nil
+	return convertAll(rows, escalationFromRow)
 }
 
 // ValidateEscalationSteps checks a ladder: each step is REMINDER, OVERDUE or
@@ -201,26 +186,14 @@ func normalizeSteps(steps []EscalationStep) []EscalationStep {
 	return out
 }
 
-const insertEscalationPolicy = `
-INSERT INTO escalation_policies (request_id, steps, updated_by)
-VALUES ($1, $2, $3)
-ON CONFLICT (request_id) DO NOTHING
-RETURNING id`
-
-const selectEscalationPolicyColumns = `
-SELECT id, steps, updated_by, updated_at
-FROM escalation_policies`
-
-func scanEscalationPolicy(row pgx.Row) (EscalationPolicy, error) {
-	var p EscalationPolicy
-	var steps, updatedBy []byte
-	if err := row.Scan(&p.Version, &steps, &updatedBy, &p.UpdatedAt); err != nil {
-		return EscalationPolicy{}, err
-	}
-	if err := json.Unmarshal(steps, &p.Steps); err != nil {
+// escalationPolicyFromRow is the EscalationPolicy a row holds; its ID is
+// the version.
+func escalationPolicyFromRow(r dbsqlc.EscalationPolicy) (EscalationPolicy, error) {
+	p := EscalationPolicy{Version: r.ID, UpdatedAt: r.UpdatedAt}
+	if err := json.Unmarshal(r.Steps, &p.Steps); err != nil {
 		return EscalationPolicy{}, fmt.Errorf("decoding steps of escalation policy %d: %w", p.Version, err)
 	}
-	if err := json.Unmarshal(updatedBy, &p.UpdatedBy); err != nil {
+	if err := json.Unmarshal(r.UpdatedBy, &p.UpdatedBy); err != nil {
 		return EscalationPolicy{}, fmt.Errorf("decoding updated_by of escalation policy %d: %w", p.Version, err)
 	}
 	return p, nil
@@ -229,11 +202,15 @@ func scanEscalationPolicy(row pgx.Row) (EscalationPolicy, error) {
 // EscalationPolicy returns the ladder in force: the newest one the office
 // set, or DefaultEscalationPolicy (version 0) when it never set one.
 func (s *Store) EscalationPolicy(ctx context.Context) (EscalationPolicy, error) {
-	p, err := scanEscalationPolicy(s.pool.QueryRow(ctx, selectEscalationPolicyColumns+` ORDER BY id DESC LIMIT 1`))
+	r, found, err := optional(s.q.CurrentEscalationPolicy(ctx))
 	switch {
-	case errors.Is(err, pgx.ErrNoRows):
-		return DefaultEscalationPolicy(), nil
 	case err != nil:
+		return EscalationPolicy{}, fmt.Errorf("reading the escalation policy: %w", err)
+	case !found:
+		return DefaultEscalationPolicy(), nil
+	}
+	p, err := escalationPolicyFromRow(r)
+	if err != nil {
 		return EscalationPolicy{}, fmt.Errorf("reading the escalation policy: %w", err)
 	}
 	return p, nil
@@ -262,12 +239,20 @@ func (s *Store) SetEscalationPolicy(ctx context.Context, requestID string, steps
 		return EscalationPolicy{}, fmt.Errorf("encoding actor: %w", err)
 	}
 	var out EscalationPolicy
-	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		var id int64
-		err := tx.QueryRow(ctx, insertEscalationPolicy, requestID, stepsJSON, byJSON).Scan(&id)
-		switch {
-		case errors.Is(err, pgx.ErrNoRows):
-			first, err := scanEscalationPolicy(tx.QueryRow(ctx, selectEscalationPolicyColumns+` WHERE request_id = $1`, requestID))
+	err = s.inTx(ctx, func(q *dbsqlc.Queries) error {
+		id, inserted, err := optional(q.InsertEscalationPolicy(ctx, dbsqlc.InsertEscalationPolicyParams{
+			RequestID: requestID, Steps: stepsJSON, UpdatedBy: byJSON,
+		}))
+		if err != nil {
+			return fmt.Errorf("inserting escalation policy: %w", err)
+		}
+		if !inserted {
+			// Set already by an earlier request with this ID.
+			r, err := q.EscalationPolicyOfRequest(ctx, requestID)
+			if err != nil {
+				return fmt.Errorf("reading escalation policy of request %q: %w", requestID, err)
+			}
+			first, err := escalationPolicyFromRow(r)
 			if err != nil {
 				return fmt.Errorf("reading escalation policy of request %q: %w", requestID, err)
 			}
@@ -277,10 +262,12 @@ func (s *Store) SetEscalationPolicy(ctx context.Context, requestID string, steps
 			}
 			out = first
 			return nil
-		case err != nil:
-			return fmt.Errorf("inserting escalation policy: %w", err)
 		}
-		out, err = scanEscalationPolicy(tx.QueryRow(ctx, selectEscalationPolicyColumns+` WHERE id = $1`, id))
+		r, err := q.GetEscalationPolicy(ctx, id)
+		if err != nil {
+			return fmt.Errorf("reading escalation policy %d: %w", id, err)
+		}
+		out, err = escalationPolicyFromRow(r)
 		if err != nil {
 			return fmt.Errorf("reading escalation policy %d: %w", id, err)
 		}

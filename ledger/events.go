@@ -6,9 +6,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/xuncha/xuncha/internal/actor"
+	"github.com/xuncha/xuncha/ledger/internal/dbsqlc"
 )
 
 // Subject types of events.
@@ -41,13 +40,8 @@ type Event struct {
 	RecordedAt time.Time
 }
 
-const insertEvent = `
-INSERT INTO events (subject_type, subject_id, event_key, action, stage_before, stage_after,
-                    actor, note, evidence, data, occurred_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-ON CONFLICT (subject_type, subject_id, event_key) DO NOTHING`
-
-func appendEvent(ctx context.Context, tx pgx.Tx, e Event) error {
+// appendEvent writes e in the transaction of q; a key already used is a no-op.
+func appendEvent(ctx context.Context, q *dbsqlc.Queries, e Event) error {
 	actorJSON, err := json.Marshal(e.Actor)
 	if err != nil {
 		return fmt.Errorf("encoding actor: %w", err)
@@ -59,8 +53,11 @@ func appendEvent(ctx context.Context, tx pgx.Tx, e Event) error {
 	if data == nil {
 		data = json.RawMessage("{}")
 	}
-	if _, err := tx.Exec(ctx, insertEvent, e.SubjectType, e.SubjectID, e.Key, e.Action, e.StageBefore, e.StageAfter,
-		actorJSON, e.Note, evidence, data, e.OccurredAt); err != nil {
+	if err := q.InsertEvent(ctx, dbsqlc.InsertEventParams{
+		SubjectType: e.SubjectType, SubjectID: e.SubjectID, EventKey: e.Key, Action: e.Action,
+		StageBefore: e.StageBefore, StageAfter: e.StageAfter, Actor: actorJSON, Note: e.Note,
+		Evidence: evidence, Data: data, OccurredAt: e.OccurredAt,
+	}); err != nil {
 		return fmt.Errorf("appending %s event %q of %s %q: %w", e.Action, e.Key, e.SubjectType, e.SubjectID, err)
 	}
 	return nil
@@ -68,33 +65,27 @@ func appendEvent(ctx context.Context, tx pgx.Tx, e Event) error {
 
 // AppendEvent writes one event; retrying with the same key is a no-op.
 func (s *Store) AppendEvent(ctx context.Context, e Event) error {
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { return appendEvent(ctx, tx, e) })
+	return s.inTx(ctx, func(q *dbsqlc.Queries) error { return appendEvent(ctx, q, e) })
 }
-
-const listEvents = `
-SELECT id, subject_type, subject_id, event_key, action, stage_before, stage_after, actor, note,
-       evidence, data, occurred_at, recorded_at
-FROM events
-WHERE subject_type = $1 AND subject_id = $2
-ORDER BY id`
 
 // Events returns a subject's events in the order they were recorded.
 func (s *Store) Events(ctx context.Context, subjectType, subjectID string) ([]Event, error) {
-	rows, err := s.pool.Query(ctx, listEvents, subjectType, subjectID)
+	rows, err := s.q.ListEvents(ctx, dbsqlc.ListEventsParams{SubjectType: subjectType, SubjectID: subjectID})
 	if err != nil {
 		return nil, fmt.Errorf("listing events of %s %q: %w", subjectType, subjectID, err)
 	}
-	events, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Event, error) {
-		var e Event
-		var actorJSON []byte
-		if err := r.Scan(&e.ID, &e.SubjectType, &e.SubjectID, &e.Key, &e.Action, &e.StageBefore, &e.StageAfter,
-			&actorJSON, &e.Note, &e.Evidence, &e.Data, &e.OccurredAt, &e.RecordedAt); err != nil {
-			return Event{}, err
-		}
-		return e, json.Unmarshal(actorJSON, &e.Actor)
-	})
+	events, err := convertAll(rows, eventFromRow)
 	if err != nil {
 		return nil, fmt.Errorf("listing events of %s %q: %w", subjectType, subjectID, err)
 	}
 	return events, nil
+}
+
+func eventFromRow(r dbsqlc.Event) (Event, error) {
+	e := Event{
+		ID: r.ID, SubjectType: r.SubjectType, SubjectID: r.SubjectID, Key: r.EventKey, Action: r.Action,
+		StageBefore: r.StageBefore, StageAfter: r.StageAfter, Note: r.Note, Evidence: r.Evidence, Data: r.Data,
+		OccurredAt: r.OccurredAt, RecordedAt: r.RecordedAt,
+	}
+	return e, json.Unmarshal(r.Actor, &e.Actor)
 }

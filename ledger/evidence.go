@@ -6,30 +6,17 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/ledger/internal/dbsqlc"
 )
 
-const insertEvidence = `
-INSERT INTO evidence (id, kind, sha256, size, location, file_name, content_type, captured_at, captured_by,
-                      uploaded_by, uploaded_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, COALESCE($11::timestamptz, now()))
-ON CONFLICT (id) DO NOTHING`
-
-const selectEvidenceColumns = `
-SELECT id, kind, sha256, size, location, file_name, content_type, captured_at, captured_by, uploaded_by,
-       uploaded_at
-FROM evidence`
-
-func scanEvidence(row pgx.Row) (Evidence, error) {
-	var e Evidence
-	var uploadedBy []byte
-	if err := row.Scan(&e.ID, &e.Kind, &e.SHA256, &e.Size, &e.Location, &e.FileName, &e.ContentType,
-		&e.CapturedAt, &e.CapturedBy, &uploadedBy, &e.UploadedAt); err != nil {
-		return Evidence{}, err
+// evidenceFromRow is the Evidence a row holds.
+func evidenceFromRow(r dbsqlc.Evidence) (Evidence, error) {
+	e := Evidence{
+		ID: r.ID, Kind: r.Kind, SHA256: r.SHA256, Size: r.Size, Location: r.Location, FileName: r.FileName,
+		ContentType: r.ContentType, CapturedAt: r.CapturedAt, CapturedBy: r.CapturedBy, UploadedAt: r.UploadedAt,
 	}
-	if err := json.Unmarshal(uploadedBy, &e.UploadedBy); err != nil {
+	if err := json.Unmarshal(r.UploadedBy, &e.UploadedBy); err != nil {
 		return Evidence{}, fmt.Errorf("decoding uploaded_by of evidence %q: %w", e.ID, err)
 	}
 	return e, nil
@@ -47,28 +34,28 @@ func (s *Store) InsertEvidence(ctx context.Context, e Evidence) error {
 	if !e.UploadedAt.IsZero() {
 		uploadedAt = &e.UploadedAt
 	}
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, insertEvidence, e.ID, e.Kind, e.SHA256, e.Size, e.Location, e.FileName,
-			e.ContentType, e.CapturedAt, e.CapturedBy, uploadedBy, uploadedAt)
+	return s.inTx(ctx, func(q *dbsqlc.Queries) error {
+		n, err := q.InsertEvidence(ctx, dbsqlc.InsertEvidenceParams{
+			ID: e.ID, Kind: e.Kind, SHA256: e.SHA256, Size: e.Size, Location: e.Location, FileName: e.FileName,
+			ContentType: e.ContentType, CapturedAt: e.CapturedAt, CapturedBy: e.CapturedBy, UploadedBy: uploadedBy,
+			UploadedAt: uploadedAt,
+		})
 		if err != nil {
 			return fmt.Errorf("inserting evidence %q: %w", e.ID, err)
 		}
-		if tag.RowsAffected() == 1 {
+		if n == 1 {
 			return nil
 		}
-		first, err := scanEvidence(tx.QueryRow(ctx, selectEvidenceColumns+` WHERE id = $1`, e.ID))
+		r, err := q.GetEvidence(ctx, e.ID)
 		if err != nil {
 			return fmt.Errorf("reading evidence %q: %w", e.ID, err)
 		}
-		if first.SHA256 != e.SHA256 || first.Size != e.Size {
-			return fmt.Errorf("evidence ID %q already names other content (sha256 %s): %w", e.ID, first.SHA256, derrors.ErrAlreadyExists)
+		if r.SHA256 != e.SHA256 || r.Size != e.Size {
+			return fmt.Errorf("evidence ID %q already names other content (sha256 %s): %w", e.ID, r.SHA256, derrors.ErrAlreadyExists)
 		}
 		return nil
 	})
 }
-
-const getEvidence = selectEvidenceColumns + `
-WHERE id = ANY($1::text[])`
 
 // GetEvidence returns the metadata of those of ids that exist, in the order
 // of ids (each once); missing ones are left out (see MissingEvidence).
@@ -76,11 +63,11 @@ func (s *Store) GetEvidence(ctx context.Context, ids []string) ([]Evidence, erro
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	rows, err := s.pool.Query(ctx, getEvidence, ids)
+	rows, err := s.q.EvidenceOf(ctx, ids)
 	if err != nil {
 		return nil, fmt.Errorf("reading evidence: %w", err)
 	}
-	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Evidence, error) { return scanEvidence(r) })
+	list, err := convertAll(rows, evidenceFromRow)
 	if err != nil {
 		return nil, fmt.Errorf("reading evidence: %w", err)
 	}
@@ -98,22 +85,13 @@ func (s *Store) GetEvidence(ctx context.Context, ids []string) ([]Evidence, erro
 	return out, nil
 }
 
-const missingEvidence = `
-SELECT id FROM unnest($1::text[]) WITH ORDINALITY AS wanted (id, n)
-WHERE NOT EXISTS (SELECT 1 FROM evidence e WHERE e.id = wanted.id)
-ORDER BY n`
-
 // MissingEvidence returns those of ids that no evidence has, in the order of
 // ids (each once); none missing is an empty result.
 func (s *Store) MissingEvidence(ctx context.Context, ids []string) ([]string, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	rows, err := s.pool.Query(ctx, missingEvidence, ids)
-	if err != nil {
-		return nil, fmt.Errorf("checking evidence: %w", err)
-	}
-	missing, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	missing, err := s.q.MissingEvidence(ctx, ids)
 	if err != nil {
 		return nil, fmt.Errorf("checking evidence: %w", err)
 	}

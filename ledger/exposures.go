@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/url"
 	"slices"
@@ -13,11 +12,10 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/xuncha/xuncha/calendar"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/ledger/internal/dbsqlc"
 )
 
 // Exposure kinds: what a publication (曝光) makes known.
@@ -112,25 +110,13 @@ func exposureText(v *derrors.Violations, field, value string, max int) {
 	}
 }
 
-const insertExposure = `
-INSERT INTO exposures (id, request_id, kind, subject, outlet, link, published_on, title, recorded_by)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-ON CONFLICT DO NOTHING`
-
-const selectExposureColumns = `
-SELECT id, request_id, kind, subject, outlet, link, published_on, title, recorded_by, created_at
-FROM exposures`
-
-func scanExposure(row pgx.Row) (Exposure, error) {
-	var e Exposure
-	var published time.Time
-	var recordedBy []byte
-	if err := row.Scan(&e.ID, &e.RequestID, &e.Kind, &e.Subject, &e.Outlet, &e.Link, &published, &e.Title,
-		&recordedBy, &e.CreatedAt); err != nil {
-		return Exposure{}, err
+// exposureFromRow is the Exposure a row holds.
+func exposureFromRow(r dbsqlc.Exposure) (Exposure, error) {
+	e := Exposure{
+		ID: r.ID, RequestID: r.RequestID, Kind: r.Kind, Subject: r.Subject, Outlet: r.Outlet, Link: r.Link,
+		PublishedOn: r.PublishedOn.Format(time.DateOnly), Title: r.Title, CreatedAt: r.CreatedAt,
 	}
-	e.PublishedOn = published.Format(time.DateOnly)
-	if err := json.Unmarshal(recordedBy, &e.RecordedBy); err != nil {
+	if err := json.Unmarshal(r.RecordedBy, &e.RecordedBy); err != nil {
 		return Exposure{}, fmt.Errorf("decoding recorded_by of exposure %q: %w", e.ID, err)
 	}
 	return e, nil
@@ -157,21 +143,26 @@ func (s *Store) RecordExposure(ctx context.Context, e Exposure) (stored Exposure
 	if err != nil {
 		return Exposure{}, false, fmt.Errorf("encoding recorded_by: %w", err)
 	}
-	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if err := subjectExists(ctx, tx, typ, subjectID); err != nil {
+	err = s.inTx(ctx, func(q *dbsqlc.Queries) error {
+		if err := subjectExists(ctx, q, typ, subjectID); err != nil {
 			return err
 		}
-		tag, err := tx.Exec(ctx, insertExposure, e.ID, e.RequestID, e.Kind, e.Subject, e.Outlet, e.Link, publishedOn,
-			e.Title, recordedBy)
+		n, err := q.InsertExposure(ctx, dbsqlc.InsertExposureParams{
+			ID: e.ID, RequestID: e.RequestID, Kind: e.Kind, Subject: e.Subject, Outlet: e.Outlet, Link: e.Link,
+			PublishedOn: publishedOn, Title: e.Title, RecordedBy: recordedBy,
+		})
 		if err != nil {
 			return fmt.Errorf("inserting exposure %q: %w", e.ID, err)
 		}
-		created = tag.RowsAffected() == 1
-		stored, err = scanExposure(tx.QueryRow(ctx, selectExposureColumns+` WHERE request_id = $1`, e.RequestID))
-		if errors.Is(err, pgx.ErrNoRows) {
+		created = n == 1
+		r, found, err := optional(q.ExposureOfRequest(ctx, e.RequestID))
+		switch {
+		case err != nil:
+			return fmt.Errorf("reading exposure of request %q: %w", e.RequestID, err)
+		case !found:
 			return derrors.New(derrors.ErrAlreadyExists, "exposure ID %q belongs to another request", e.ID)
 		}
-		if err != nil {
+		if stored, err = exposureFromRow(r); err != nil {
 			return fmt.Errorf("reading exposure of request %q: %w", e.RequestID, err)
 		}
 		if !created {
@@ -188,7 +179,7 @@ func (s *Store) RecordExposure(ctx context.Context, e Exposure) (stored Exposure
 		if err != nil {
 			return fmt.Errorf("encoding event data: %w", err)
 		}
-		return appendEvent(ctx, tx, Event{
+		return appendEvent(ctx, q, Event{
 			SubjectType: typ, SubjectID: subjectID, Key: "expose/" + stored.ID, Action: "expose",
 			Actor: e.RecordedBy, Note: fmt.Sprintf("%s published by %s: %s", stored.Kind, stored.Outlet, stored.Title),
 			Data: data, OccurredAt: stored.CreatedAt,
@@ -207,14 +198,14 @@ func sameExposure(stored, e Exposure) bool {
 }
 
 // subjectExists refuses a finding or inspection the ledger does not hold.
-func subjectExists(ctx context.Context, tx pgx.Tx, typ, id string) error {
+func subjectExists(ctx context.Context, q *dbsqlc.Queries, typ, id string) error {
 	var exists bool
 	var err error
 	switch typ {
 	case SubjectFinding:
-		err = tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM findings WHERE id = $1)`, id).Scan(&exists)
+		exists, err = q.FindingExists(ctx, id)
 	case SubjectInspection:
-		err = tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM inspections WHERE id = $1)`, id).Scan(&exists)
+		exists, err = q.InspectionExists(ctx, id)
 	default:
 		return derrors.Invalid("subject", `must be "inspection/<id>" or "finding/<id>"`)
 	}
@@ -227,18 +218,14 @@ func subjectExists(ctx context.Context, tx pgx.Tx, typ, id string) error {
 	return nil
 }
 
-const listExposures = selectExposureColumns + `
-WHERE ($1::text = '' OR subject = $1)
-ORDER BY created_at, id`
-
 // ListExposures returns the exposures of a subject (all when empty), oldest
 // first.
 func (s *Store) ListExposures(ctx context.Context, subject string) ([]Exposure, error) {
-	rows, err := s.pool.Query(ctx, listExposures, subject)
+	rows, err := s.q.ListExposures(ctx, subject)
 	if err != nil {
 		return nil, fmt.Errorf("listing exposures: %w", err)
 	}
-	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Exposure, error) { return scanExposure(r) })
+	list, err := convertAll(rows, exposureFromRow)
 	if err != nil {
 		return nil, fmt.Errorf("listing exposures: %w", err)
 	}

@@ -2,10 +2,9 @@ package ledger
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/xuncha/xuncha/ledger/internal/dbsqlc"
 )
 
 // IdempotencyKey is a request_id in its scope (method and target) with the
@@ -22,31 +21,27 @@ type IdempotencyKey struct {
 	Fingerprint []byte
 }
 
-const insertIdempotencyKey = `
-INSERT INTO idempotency_keys (method, target, request_id, fingerprint)
-VALUES ($1, $2, $3, $4)
-ON CONFLICT DO NOTHING`
-
-const selectIdempotencyFingerprint = `
-SELECT fingerprint FROM idempotency_keys WHERE method = $1 AND target = $2 AND request_id = $3`
-
 // ClaimIdempotencyKey records k unless its scope already holds a key; it
 // returns the fingerprint stored for the scope (k's own when claimed is true).
 func (s *Store) ClaimIdempotencyKey(ctx context.Context, k IdempotencyKey) (stored []byte, claimed bool, err error) {
 	for range 2 {
-		tag, err := s.pool.Exec(ctx, insertIdempotencyKey, k.Method, k.Target, k.RequestID, k.Fingerprint)
+		n, err := s.q.InsertIdempotencyKey(ctx, dbsqlc.InsertIdempotencyKeyParams{
+			Method: k.Method, Target: k.Target, RequestID: k.RequestID, Fingerprint: k.Fingerprint,
+		})
 		if err != nil {
 			return nil, false, fmt.Errorf("recording request_id %q: %w", k.RequestID, err)
 		}
-		if tag.RowsAffected() == 1 {
+		if n == 1 {
 			return k.Fingerprint, true, nil
 		}
-		err = s.pool.QueryRow(ctx, selectIdempotencyFingerprint, k.Method, k.Target, k.RequestID).Scan(&stored)
-		if errors.Is(err, pgx.ErrNoRows) {
-			continue // released between the insert and the read: try again
-		}
+		stored, found, err := optional(s.q.IdempotencyFingerprint(ctx, dbsqlc.IdempotencyFingerprintParams{
+			Method: k.Method, Target: k.Target, RequestID: k.RequestID,
+		}))
 		if err != nil {
 			return nil, false, fmt.Errorf("reading request_id %q: %w", k.RequestID, err)
+		}
+		if !found {
+			continue // released between the insert and the read: try again
 		}
 		return stored, false, nil
 	}
@@ -57,9 +52,9 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, k IdempotencyKey) (stor
 // request that claimed it was refused and changed nothing, so the key is
 // free for a corrected request.
 func (s *Store) ReleaseIdempotencyKey(ctx context.Context, k IdempotencyKey) error {
-	_, err := s.pool.Exec(ctx, `
-DELETE FROM idempotency_keys WHERE method = $1 AND target = $2 AND request_id = $3 AND fingerprint = $4`,
-		k.Method, k.Target, k.RequestID, k.Fingerprint)
+	err := s.q.DeleteIdempotencyKey(ctx, dbsqlc.DeleteIdempotencyKeyParams{
+		Method: k.Method, Target: k.Target, RequestID: k.RequestID, Fingerprint: k.Fingerprint,
+	})
 	if err != nil {
 		return fmt.Errorf("releasing request_id %q: %w", k.RequestID, err)
 	}

@@ -3,16 +3,13 @@ package ledger
 import (
 	"context"
 	"encoding/json"
-	"errors"
-
 	"fmt"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/xuncha/xuncha/calendar"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/ledger/internal/dbsqlc"
 )
 
 // Inspection is an inspection's ledger row: the projection of its workflow's
@@ -87,15 +84,20 @@ func (in Inspection) RunningDeadline() *calendar.Deadline {
 	return nil
 }
 
-// inspectionArgs are the mutable columns in the order the statements use.
-func inspectionArgs(in Inspection) ([]any, error) {
+// inspectionParams is in as the columns of its row: JSON columns encoded,
+// NULLs for what is absent, the running deadline's end as due_at.
+func inspectionParams(in Inspection) (dbsqlc.InsertInspectionParams, error) {
+	createdBy, err := json.Marshal(in.CreatedBy)
+	if err != nil {
+		return dbsqlc.InsertInspectionParams{}, fmt.Errorf("encoding actor: %w", err)
+	}
 	team, err := json.Marshal(orEmpty(in.Team))
 	if err != nil {
-		return nil, fmt.Errorf("encoding team: %w", err)
+		return dbsqlc.InsertInspectionParams{}, fmt.Errorf("encoding team: %w", err)
 	}
 	records, err := json.Marshal(orEmptyMap(in.Records))
 	if err != nil {
-		return nil, fmt.Errorf("encoding records: %w", err)
+		return dbsqlc.InsertInspectionParams{}, fmt.Errorf("encoding records: %w", err)
 	}
 	var dueAt *time.Time
 	if d := in.RunningDeadline(); d != nil {
@@ -105,14 +107,15 @@ func inspectionArgs(in Inspection) ([]any, error) {
 	if in.FollowsInspectionID != "" {
 		follows = &in.FollowsInspectionID
 	}
-	areas := in.ContentAreas
-	if areas == nil {
-		areas = []int{}
-	}
-	return []any{
-		in.Stage, areas, team, in.TeamApproved, follows,
-		jsonOrNil(in.ReportDeadline), jsonOrNil(in.RectificationDeadline), dueAt, in.DeadlineSeq,
-		in.Overdue, in.MissedDeadlines, jsonOrNil(in.Summary), in.CancelReason, records, in.UpdatedAt, in.Version,
+	return dbsqlc.InsertInspectionParams{
+		ID: in.ID, WorkflowID: in.WorkflowID, RequestID: in.RequestID, UnitCode: in.UnitCode, UnitName: in.UnitName,
+		Kind: in.Kind, Round: in.Round, PlannedStart: in.PlannedStart, PlannedEnd: in.PlannedEnd,
+		CreatedBy: createdBy, CreatedAt: in.CreatedAt,
+		Stage: in.Stage, ContentAreas: orEmpty(in.ContentAreas), Team: team, TeamApproved: in.TeamApproved,
+		FollowsInspectionID: follows, ReportDeadline: jsonOrNil(in.ReportDeadline),
+		RectificationDeadline: jsonOrNil(in.RectificationDeadline), DueAt: dueAt, DeadlineSeq: in.DeadlineSeq,
+		Overdue: in.Overdue, MissedDeadlines: in.MissedDeadlines, Summary: jsonOrNil(in.Summary),
+		CancelReason: in.CancelReason, Records: records, UpdatedAt: in.UpdatedAt, Version: in.Version,
 	}, nil
 }
 
@@ -142,16 +145,6 @@ func jsonOrNil[T any](v *T) []byte {
 	return b
 }
 
-const insertInspection = `
-INSERT INTO inspections (id, workflow_id, request_id, unit_code, unit_name, kind, round,
-                         planned_start, planned_end, created_by, created_at,
-                         stage, content_areas, team, team_approved, follows_inspection_id,
-                         report_deadline, rectification_deadline, due_at, deadline_seq,
-                         overdue, missed_deadlines, summary, cancel_reason, records, updated_at, version)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,
-        $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27)
-ON CONFLICT (id) DO NOTHING`
-
 // CreateInspection writes the row and its "create" event in one transaction.
 // Retrying it is a no-op: the row is keyed by ID, the event by eventKey.
 //
@@ -161,31 +154,24 @@ ON CONFLICT (id) DO NOTHING`
 // Committee inspected in the year it is planned for; a FOLLOW_UP's earlier
 // inspection must exist. A retry of the same request is not refused.
 func (s *Store) CreateInspection(ctx context.Context, in Inspection, eventKey string, notRepeating bool) error {
-	createdBy, err := json.Marshal(in.CreatedBy)
-	if err != nil {
-		return fmt.Errorf("encoding actor: %w", err)
-	}
-	mutable, err := inspectionArgs(in)
+	row, err := inspectionParams(in)
 	if err != nil {
 		return err
 	}
-	args := append([]any{in.ID, in.WorkflowID, in.RequestID, in.UnitCode, in.UnitName, in.Kind, in.Round,
-		in.PlannedStart, in.PlannedEnd, createdBy, in.CreatedAt}, mutable...)
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		var retry bool
-		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM inspections WHERE id = $1 AND request_id = $2)`,
-			in.ID, in.RequestID).Scan(&retry); err != nil {
+	return s.inTx(ctx, func(q *dbsqlc.Queries) error {
+		retry, err := q.InspectionCreated(ctx, dbsqlc.InspectionCreatedParams{ID: in.ID, RequestID: in.RequestID})
+		if err != nil {
 			return fmt.Errorf("reading inspection %q: %w", in.ID, err)
 		}
 		if !retry {
-			if err := checkPlan(ctx, tx, in, notRepeating); err != nil {
+			if err := checkPlan(ctx, q, in, notRepeating); err != nil {
 				return err
 			}
 		}
-		if _, err := tx.Exec(ctx, insertInspection, args...); err != nil {
+		if err := q.InsertInspection(ctx, row); err != nil {
 			return fmt.Errorf("inserting inspection %q: %w", in.ID, err)
 		}
-		return appendEvent(ctx, tx, Event{
+		return appendEvent(ctx, q, Event{
 			SubjectType: SubjectInspection,
 			SubjectID:   in.ID,
 			Key:         eventKey,
@@ -197,17 +183,12 @@ func (s *Store) CreateInspection(ctx context.Context, in Inspection, eventKey st
 	})
 }
 
-// lockNonRepetition serialises, per unit and year, the creation of
-// COMPREHENSIVE inspections and the recording of the State Council's, so
-// that of two such requests at once exactly one passes the other's check.
-const lockNonRepetition = `SELECT pg_advisory_xact_lock(hashtextextended('non-repetition/' || $1::text || '/' || $2::int::text, 0))`
-
 // checkPlan applies, inside the creating transaction, the rules of a new
 // inspection that need the ledger.
-func checkPlan(ctx context.Context, tx pgx.Tx, in Inspection, notRepeating bool) error {
+func checkPlan(ctx context.Context, q *dbsqlc.Queries, in Inspection, notRepeating bool) error {
 	if in.FollowsInspectionID != "" {
-		var exists bool
-		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM inspections WHERE id = $1)`, in.FollowsInspectionID).Scan(&exists); err != nil {
+		exists, err := q.InspectionExists(ctx, in.FollowsInspectionID)
+		if err != nil {
 			return fmt.Errorf("reading inspection %q: %w", in.FollowsInspectionID, err)
 		}
 		if !exists {
@@ -218,12 +199,11 @@ func checkPlan(ctx context.Context, tx pgx.Tx, in Inspection, notRepeating bool)
 		return nil
 	}
 	year := in.PlannedStart.Year()
-	if _, err := tx.Exec(ctx, lockNonRepetition, in.UnitCode, year); err != nil {
+	if err := q.LockNonRepetition(ctx, dbsqlc.LockNonRepetitionParams{UnitCode: in.UnitCode, Year: year}); err != nil {
 		return fmt.Errorf("locking unit %s for %d: %w", in.UnitCode, year, err)
 	}
-	var inspected bool
-	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM state_council_inspections WHERE unit_code = $1 AND year = $2)`,
-		in.UnitCode, year).Scan(&inspected); err != nil {
+	inspected, err := q.StateCouncilInspected(ctx, dbsqlc.StateCouncilInspectedParams{UnitCode: in.UnitCode, Year: year})
+	if err != nil {
 		return fmt.Errorf("reading State Council inspections: %w", err)
 	}
 	if inspected {
@@ -236,25 +216,29 @@ func checkPlan(ctx context.Context, tx pgx.Tx, in Inspection, notRepeating bool)
 	return nil
 }
 
-const updateInspection = `
-UPDATE inspections SET stage = $2, content_areas = $3, team = $4, team_approved = $5,
-       follows_inspection_id = $6, report_deadline = $7, rectification_deadline = $8, due_at = $9,
-       deadline_seq = $10, overdue = $11, missed_deadlines = $12, summary = $13, cancel_reason = $14,
-       records = $15, updated_at = $16, version = $17
-WHERE id = $1 AND version < $17`
-
-func applyInspectionChange(ctx context.Context, tx pgx.Tx, in Inspection, e Event) error {
-	mutable, err := inspectionArgs(in)
+// applyInspectionChange updates the row to in if in.Version is above the
+// stored one and appends e if its key is new; a missing row is
+// derrors.ErrNotFound. What an inspection was created with (unit, kind,
+// round, plan, creator, creation time) never changes.
+func applyInspectionChange(ctx context.Context, q *dbsqlc.Queries, in Inspection, e Event) error {
+	row, err := inspectionParams(in)
 	if err != nil {
 		return err
 	}
-	tag, err := tx.Exec(ctx, updateInspection, append([]any{in.ID}, mutable...)...)
+	n, err := q.UpdateInspection(ctx, dbsqlc.UpdateInspectionParams{
+		ID: row.ID, Stage: row.Stage, ContentAreas: row.ContentAreas, Team: row.Team,
+		TeamApproved: row.TeamApproved, FollowsInspectionID: row.FollowsInspectionID,
+		ReportDeadline: row.ReportDeadline, RectificationDeadline: row.RectificationDeadline, DueAt: row.DueAt,
+		DeadlineSeq: row.DeadlineSeq, Overdue: row.Overdue, MissedDeadlines: row.MissedDeadlines,
+		Summary: row.Summary, CancelReason: row.CancelReason, Records: row.Records, UpdatedAt: row.UpdatedAt,
+		Version: row.Version,
+	})
 	if err != nil {
 		return fmt.Errorf("updating inspection %q: %w", in.ID, err)
 	}
-	if tag.RowsAffected() == 0 {
-		var exists bool
-		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM inspections WHERE id = $1)`, in.ID).Scan(&exists); err != nil {
+	if n == 0 {
+		exists, err := q.InspectionExists(ctx, in.ID)
+		if err != nil {
 			return fmt.Errorf("checking inspection %q: %w", in.ID, err)
 		}
 		if !exists {
@@ -262,44 +246,36 @@ func applyInspectionChange(ctx context.Context, tx pgx.Tx, in Inspection, e Even
 		}
 	}
 	e.SubjectType, e.SubjectID = SubjectInspection, in.ID
-	return appendEvent(ctx, tx, e)
+	return appendEvent(ctx, q, e)
 }
 
 // ApplyInspectionChange writes one change: the row becomes in (if its
 // version is above the stored one) and e is appended (if its key is new).
 func (s *Store) ApplyInspectionChange(ctx context.Context, in Inspection, e Event) error {
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { return applyInspectionChange(ctx, tx, in, e) })
+	return s.inTx(ctx, func(q *dbsqlc.Queries) error { return applyInspectionChange(ctx, q, in, e) })
 }
 
 // RecordInspectionEscalation records an escalation step of an inspection's
 // deadline with the inspection's new row and its event.
 func (s *Store) RecordInspectionEscalation(ctx context.Context, esc Escalation, in Inspection, e Event) (Escalation, error) {
-	return s.recordEscalation(ctx, esc, func(tx pgx.Tx) error { return applyInspectionChange(ctx, tx, in, e) })
+	return s.recordEscalation(ctx, esc, func(q *dbsqlc.Queries) error { return applyInspectionChange(ctx, q, in, e) })
 }
 
-const selectInspectionColumns = `
-SELECT id, workflow_id, request_id, unit_code, unit_name, kind, round, planned_start, planned_end,
-       stage, created_by, created_at, updated_at, content_areas, team, team_approved,
-       coalesce(follows_inspection_id, ''), report_deadline, rectification_deadline, deadline_seq, overdue,
-       missed_deadlines, summary, cancel_reason, records, version
-FROM inspections`
-
-func scanInspection(row pgx.Row) (Inspection, error) {
-	var in Inspection
-	var createdBy, team, records, reportDeadline, rectDeadline, summary []byte
-	err := row.Scan(&in.ID, &in.WorkflowID, &in.RequestID, &in.UnitCode, &in.UnitName, &in.Kind, &in.Round,
-		&in.PlannedStart, &in.PlannedEnd, &in.Stage, &createdBy, &in.CreatedAt, &in.UpdatedAt,
-		&in.ContentAreas, &team, &in.TeamApproved, &in.FollowsInspectionID, &reportDeadline, &rectDeadline,
-		&in.DeadlineSeq, &in.Overdue, &in.MissedDeadlines, &summary, &in.CancelReason, &records, &in.Version)
-	if err != nil {
-		return Inspection{}, err
+// inspectionFromRow is the Inspection a row holds.
+func inspectionFromRow(r dbsqlc.Inspection) (Inspection, error) {
+	in := Inspection{
+		ID: r.ID, WorkflowID: r.WorkflowID, RequestID: r.RequestID, UnitCode: r.UnitCode, UnitName: r.UnitName,
+		Kind: r.Kind, Round: r.Round, PlannedStart: r.PlannedStart, PlannedEnd: r.PlannedEnd, Stage: r.Stage,
+		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, ContentAreas: r.ContentAreas, TeamApproved: r.TeamApproved,
+		FollowsInspectionID: orZero(r.FollowsInspectionID), DeadlineSeq: r.DeadlineSeq, Overdue: r.Overdue,
+		MissedDeadlines: r.MissedDeadlines, CancelReason: r.CancelReason, Version: r.Version,
 	}
 	for _, f := range []struct {
 		data []byte
 		into any
 	}{
-		{createdBy, &in.CreatedBy}, {team, &in.Team}, {records, &in.Records},
-		{reportDeadline, &in.ReportDeadline}, {rectDeadline, &in.RectificationDeadline}, {summary, &in.Summary},
+		{r.CreatedBy, &in.CreatedBy}, {r.Team, &in.Team}, {r.Records, &in.Records},
+		{r.ReportDeadline, &in.ReportDeadline}, {r.RectificationDeadline, &in.RectificationDeadline}, {r.Summary, &in.Summary},
 	} {
 		if len(f.data) == 0 {
 			continue
@@ -313,11 +289,11 @@ func scanInspection(row pgx.Row) (Inspection, error) {
 
 // GetInspection reads one row; a missing one is derrors.ErrNotFound.
 func (s *Store) GetInspection(ctx context.Context, id string) (Inspection, error) {
-	in, err := scanInspection(s.pool.QueryRow(ctx, selectInspectionColumns+` WHERE id = $1`, id))
+	r, err := s.q.GetInspection(ctx, id)
 	if err != nil {
 		return Inspection{}, notFound(err, fmt.Sprintf("inspection %q", id))
 	}
-	return in, nil
+	return inspectionFromRow(r)
 }
 
 // InspectionFilter narrows ListInspections; empty fields match everything.
@@ -335,49 +311,36 @@ type InspectionPage struct {
 	NextPageToken string
 }
 
-const listInspections = selectInspectionColumns + `
-WHERE ($1::text = '' OR unit_code = $1)
-  AND ($2::text = '' OR kind = $2)
-  AND ($3::text = '' OR stage = $3)
-  AND ($4::integer = 0 OR extract(year FROM planned_start) = $4)
-  AND ($5::text = '' OR round = $5)
-  AND ($6::timestamptz IS NULL OR (created_at, id) > ($6, $7::text))
-ORDER BY created_at, id
-LIMIT $8`
-
 // ListInspections pages through inspections, oldest first. pageSize must come
 // from PageSize.
 func (s *Store) ListInspections(ctx context.Context, filter InspectionFilter, pageSize int, pageToken string) (InspectionPage, error) {
-	list, next, err := listPage(ctx, s.pool, "inspections", listInspections,
-		[]any{filter.UnitCode, filter.Kind, filter.Stage, filter.Year, filter.Round},
-		pageSize, pageToken, scanInspection, func(in Inspection) cursor { return cursor{At: in.CreatedAt, ID: in.ID} })
+	list, next, err := listPage("inspections", pageSize, pageToken,
+		func(afterAt *time.Time, afterID string, limit int64) ([]dbsqlc.Inspection, error) {
+			return s.q.ListInspections(ctx, dbsqlc.ListInspectionsParams{
+				UnitCode: filter.UnitCode, Kind: filter.Kind, Stage: filter.Stage, Year: filter.Year, Round: filter.Round,
+				AfterAt: afterAt, AfterID: afterID, RowLimit: limit,
+			})
+		},
+		inspectionFromRow, func(in Inspection) cursor { return cursor{At: in.CreatedAt, ID: in.ID} })
 	return InspectionPage{Inspections: list, NextPageToken: next}, err
 }
 
 // FindingCounts tallies an inspection's findings for closure and its summary.
 func (s *Store) FindingCounts(ctx context.Context, inspectionID string) (InspectionSummary, error) {
-	rows, err := s.pool.Query(ctx, `
-SELECT kind, severity, content_area, stage, missed_deadlines
-FROM findings WHERE inspection_id = $1`, inspectionID)
+	rows, err := s.q.InspectionFindings(ctx, inspectionID)
 	if err != nil {
 		return InspectionSummary{}, fmt.Errorf("counting findings of %q: %w", inspectionID, err)
 	}
-	defer rows.Close()
 	sum := InspectionSummary{ByKind: map[string]int{}, BySeverity: map[string]int{}, ByContentArea: map[string]int{}}
-	for rows.Next() {
-		var kind, severity, stage string
-		var area, missed int
-		if err := rows.Scan(&kind, &severity, &area, &stage, &missed); err != nil {
-			return InspectionSummary{}, fmt.Errorf("counting findings of %q: %w", inspectionID, err)
-		}
+	for _, r := range rows {
 		sum.Findings++
-		sum.ByKind[kind]++
-		if severity != "" {
-			sum.BySeverity[severity]++
+		sum.ByKind[r.Kind]++
+		if r.Severity != "" {
+			sum.BySeverity[r.Severity]++
 		}
-		sum.ByContentArea[fmt.Sprint(area)]++
-		sum.DeadlinesMissed += missed
-		switch stage {
+		sum.ByContentArea[fmt.Sprint(r.ContentArea)]++
+		sum.DeadlinesMissed += r.MissedDeadlines
+		switch r.Stage {
 		case "CLOSED":
 			sum.Closed++
 		case "WITHDRAWN":
@@ -385,9 +348,6 @@ FROM findings WHERE inspection_id = $1`, inspectionID)
 		default:
 			sum.Open++
 		}
-	}
-	if err := rows.Err(); err != nil {
-		return InspectionSummary{}, fmt.Errorf("counting findings of %q: %w", inspectionID, err)
 	}
 	if counted := sum.Findings - sum.Withdrawn; counted > 0 {
 		sum.ClosureRate = float64(sum.Closed) / float64(counted)
@@ -397,11 +357,7 @@ FROM findings WHERE inspection_id = $1`, inspectionID)
 
 // FindingsInStage lists the IDs of an inspection's findings in a stage.
 func (s *Store) FindingsInStage(ctx context.Context, inspectionID, stage string) ([]string, error) {
-	rows, err := s.pool.Query(ctx, `SELECT id FROM findings WHERE inspection_id = $1 AND stage = $2 ORDER BY created_at, id`, inspectionID, stage)
-	if err != nil {
-		return nil, fmt.Errorf("listing findings of %q: %w", inspectionID, err)
-	}
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	ids, err := s.q.FindingsInStage(ctx, dbsqlc.FindingsInStageParams{InspectionID: inspectionID, Stage: stage})
 	if err != nil {
 		return nil, fmt.Errorf("listing findings of %q: %w", inspectionID, err)
 	}
@@ -426,33 +382,29 @@ func (s *Store) RecordStateCouncilInspection(ctx context.Context, sc StateCounci
 	if err != nil {
 		return StateCouncilInspection{}, fmt.Errorf("encoding actor: %w", err)
 	}
-	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, lockNonRepetition, sc.UnitCode, sc.Year); err != nil {
+	err = s.inTx(ctx, func(q *dbsqlc.Queries) error {
+		if err := q.LockNonRepetition(ctx, dbsqlc.LockNonRepetitionParams{UnitCode: sc.UnitCode, Year: sc.Year}); err != nil {
 			return fmt.Errorf("locking unit %s for %d: %w", sc.UnitCode, sc.Year, err)
 		}
 		// A COMPREHENSIVE inspection of the unit planned for the year and not
 		// yet on site would repeat the State Council's: it is cancelled
 		// first, so that the two are never both in the ledger unresolved.
-		var planned string
-		err := tx.QueryRow(ctx, `
-SELECT id FROM inspections
-WHERE unit_code = $1 AND kind = 'COMPREHENSIVE' AND extract(year FROM planned_start) = $2
-  AND stage IN ('PLANNED', 'NOTIFIED')
-  AND NOT EXISTS (SELECT 1 FROM state_council_inspections WHERE request_id = $3)
-ORDER BY id LIMIT 1`, sc.UnitCode, sc.Year, sc.RequestID).Scan(&planned)
+		planned, found, err := optional(q.PlannedComprehensiveInspection(ctx, dbsqlc.PlannedComprehensiveInspectionParams{
+			UnitCode: sc.UnitCode, Year: sc.Year, RequestID: sc.RequestID,
+		}))
 		switch {
-		case err == nil:
+		case err != nil:
+			return fmt.Errorf("reading planned inspections: %w", err)
+		case found:
 			return &derrors.StageError{
 				Reason: "COMPREHENSIVE_INSPECTION_PLANNED", Subject: "unit/" + sc.UnitCode, Action: "recordStateCouncilInspection", Stage: "PLANNING",
 				Message: fmt.Sprintf("inspection %q, a COMPREHENSIVE inspection of %s in %d, is planned and would repeat the State Council's: cancel it first (charter 四(二)1)",
 					planned, sc.UnitCode, sc.Year),
 			}
-		case !errors.Is(err, pgx.ErrNoRows):
-			return fmt.Errorf("reading planned inspections: %w", err)
 		}
-		if _, err := tx.Exec(ctx, `
-INSERT INTO state_council_inspections (unit_code, year, request_id, note, recorded_by)
-VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`, sc.UnitCode, sc.Year, sc.RequestID, sc.Note, by); err != nil {
+		if err := q.InsertStateCouncilInspection(ctx, dbsqlc.InsertStateCouncilInspectionParams{
+			UnitCode: sc.UnitCode, Year: sc.Year, RequestID: sc.RequestID, Note: sc.Note, RecordedBy: by,
+		}); err != nil {
 			return fmt.Errorf("recording State Council inspection: %w", err)
 		}
 		return nil
@@ -472,21 +424,14 @@ VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`, sc.UnitCode, sc.Year, sc.Re
 
 // StateCouncilInspections lists records; year 0 and unit "" match all.
 func (s *Store) StateCouncilInspections(ctx context.Context, year int, unitCode string) ([]StateCouncilInspection, error) {
-	rows, err := s.pool.Query(ctx, `
-SELECT unit_code, year, request_id, note, recorded_by, recorded_at
-FROM state_council_inspections
-WHERE ($1 = 0 OR year = $1) AND ($2 = '' OR unit_code = $2)
-ORDER BY year, unit_code`, year, unitCode)
+	rows, err := s.q.StateCouncilInspections(ctx, dbsqlc.StateCouncilInspectionsParams{Year: year, UnitCode: unitCode})
 	if err != nil {
 		return nil, fmt.Errorf("listing State Council inspections: %w", err)
 	}
-	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (StateCouncilInspection, error) {
-		var sc StateCouncilInspection
-		var by []byte
-		if err := r.Scan(&sc.UnitCode, &sc.Year, &sc.RequestID, &sc.Note, &by, &sc.RecordedAt); err != nil {
-			return sc, err
-		}
-		return sc, json.Unmarshal(by, &sc.RecordedBy)
+	list, err := convertAll(rows, func(r dbsqlc.StateCouncilInspection) (StateCouncilInspection, error) {
+		sc := StateCouncilInspection{UnitCode: r.UnitCode, Year: r.Year, RequestID: r.RequestID, Note: r.Note,
+			RecordedAt: r.RecordedAt}
+		return sc, json.Unmarshal(r.RecordedBy, &sc.RecordedBy)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("listing State Council inspections: %w", err)

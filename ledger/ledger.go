@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/tern/v2/migrate"
 
 	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/ledger/internal/dbsqlc"
 )
 
 //go:embed migrations/*.sql
@@ -27,6 +28,8 @@ const versionTable = "schema_version"
 // Store reads and writes the ledger. It is safe for concurrent use.
 type Store struct {
 	pool *pgxpool.Pool
+	// q runs the statements of ledger/queries outside a transaction.
+	q *dbsqlc.Queries
 	// Secrets seals webhook secrets at rest (the server key,
 	// XUNCHA_TIP_KEY). Set it once, before use, where the Store is built;
 	// without it webhooks cannot be created or read with their secrets.
@@ -62,7 +65,7 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 		return nil, derrors.New(derrors.ErrUnavailable, "PostgreSQL at %s:%d is unreachable (%s): start it or set DATABASE_URL",
 			cfg.ConnConfig.Host, cfg.ConnConfig.Port, lastLine(err))
 	}
-	return &Store{pool: pool}, nil
+	return &Store{pool: pool, q: queries(pool)}, nil
 }
 
 // Close releases the connections.
@@ -102,12 +105,28 @@ func Migrate(ctx context.Context, url string) (int32, error) {
 }
 
 // notFound maps pgx.ErrNoRows to derrors.ErrNotFound at the boundary, with
-// a message fit for clients ("finding \"f-1\" not found").
+// a message fit for clients ("finding \"f-1\" not found"); other errors
+// are wrapped with what was read. It is the one place where a missing row
+// becomes not found.
 func notFound(err error, what string) error {
 	if errors.Is(err, pgx.ErrNoRows) {
 		return derrors.New(derrors.ErrNotFound, "%s not found", what)
 	}
 	return fmt.Errorf("reading %s: %w", what, err)
+}
+
+// optional is for the reads where no row is an answer, not an error (no
+// policy set yet, a retry whose first write is there or not): found is false
+// and err nil when the query found no row.
+func optional[T any](row T, err error) (_ T, found bool, _ error) {
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		var zero T
+		return zero, false, nil
+	case err != nil:
+		return row, false, err
+	}
+	return row, true, nil
 }
 
 // lastLine keeps the innermost reason of a multi-line connection error

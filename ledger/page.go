@@ -1,14 +1,10 @@
 package ledger
 
 import (
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"time"
-
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/xuncha/xuncha/internal/derrors"
 )
@@ -61,13 +57,14 @@ func decodeCursor(token string) (*cursor, error) {
 	return &c, nil
 }
 
-// listPage runs a keyset-paginated query. query's last three parameters are
-// the cursor (the previous page's last time and ID, both NULL/"" on the first
-// page) and the row limit; args are the ones before them. One row more than
-// pageSize is read to know whether another page follows. pageSize <= 0 means
-// DefaultPageSize.
-func listPage[T any](ctx context.Context, pool *pgxpool.Pool, what, query string, args []any, pageSize int, pageToken string,
-	scan func(pgx.Row) (T, error), position func(T) cursor,
+// listPage reads one page of a keyset-paginated query. fetch runs the query
+// with the cursor (the previous page's last time and ID: nil and "" on the
+// first page) and a row limit: one row more than pageSize is read to know
+// whether another page follows. convert makes a row a domain value.
+// pageSize <= 0 means DefaultPageSize.
+func listPage[R, T any](what string, pageSize int, pageToken string,
+	fetch func(afterAt *time.Time, afterID string, limit int64) ([]R, error),
+	convert func(R) (T, error), position func(T) cursor,
 ) (_ []T, nextPageToken string, _ error) {
 	after, err := decodeCursor(pageToken)
 	if err != nil {
@@ -81,11 +78,11 @@ func listPage[T any](ctx context.Context, pool *pgxpool.Pool, what, query string
 	if after != nil {
 		afterAt, afterID = &after.At, after.ID
 	}
-	rows, err := pool.Query(ctx, query, append(args, afterAt, afterID, pageSize+1)...)
+	rows, err := fetch(afterAt, afterID, int64(pageSize)+1)
 	if err != nil {
 		return nil, "", fmt.Errorf("listing %s: %w", what, err)
 	}
-	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (T, error) { return scan(r) })
+	list, err := convertAll(rows, convert)
 	if err != nil {
 		return nil, "", fmt.Errorf("listing %s: %w", what, err)
 	}
@@ -94,4 +91,18 @@ func listPage[T any](ctx context.Context, pool *pgxpool.Pool, what, query string
 		nextPageToken = encodeCursor(position(list[len(list)-1]))
 	}
 	return list, nextPageToken, nil
+}
+
+// convertAll converts rows to domain values, stopping at the first error;
+// no rows is an empty slice.
+func convertAll[R, T any](rows []R, convert func(R) (T, error)) ([]T, error) {
+	out := make([]T, 0, len(rows))
+	for _, r := range rows {
+		v, err := convert(r)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, nil
 }

@@ -7,12 +7,12 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/xuncha/xuncha/calendar"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/ledger/internal/dbsqlc"
 )
 
 // SubjectTip marks events of a tip. They never carry the reporter's
@@ -54,28 +54,15 @@ type Tip struct {
 // ReporterIdentified reports whether the reporter gave an identity.
 func (t Tip) ReporterIdentified() bool { return len(t.ReporterCiphertext) > 0 }
 
-const insertTip = `
-INSERT INTO tips (id, request_id, inspection_id, channel, received_on, content, reporter_ciphertext, stage,
-                  received_by)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-ON CONFLICT DO NOTHING`
-
-const selectTipColumns = `
-SELECT id, request_id, inspection_id, channel, received_on, content, reporter_ciphertext, stage,
-       COALESCE(finding_id, ''), dismiss_reason, received_by, created_at, updated_at
-FROM tips`
-
-func scanTip(row pgx.Row) (Tip, error) {
-	var t Tip
-	var received time.Time
-	var receivedBy []byte
-	if err := row.Scan(&t.ID, &t.RequestID, &t.InspectionID, &t.Channel, &received, &t.Content,
-		&t.ReporterCiphertext, &t.Stage, &t.FindingID, &t.DismissReason, &receivedBy, &t.CreatedAt,
-		&t.UpdatedAt); err != nil {
-		return Tip{}, err
+// tipFromRow is the Tip a row holds.
+func tipFromRow(r dbsqlc.Tip) (Tip, error) {
+	t := Tip{
+		ID: r.ID, RequestID: r.RequestID, InspectionID: r.InspectionID, Channel: r.Channel,
+		ReceivedOn: r.ReceivedOn.Format(time.DateOnly), Content: r.Content, ReporterCiphertext: r.ReporterCiphertext,
+		Stage: r.Stage, FindingID: orZero(r.FindingID), DismissReason: r.DismissReason, CreatedAt: r.CreatedAt,
+		UpdatedAt: r.UpdatedAt,
 	}
-	t.ReceivedOn = received.Format(time.DateOnly)
-	if err := json.Unmarshal(receivedBy, &t.ReceivedBy); err != nil {
+	if err := json.Unmarshal(r.ReceivedBy, &t.ReceivedBy); err != nil {
 		return Tip{}, fmt.Errorf("decoding received_by of tip %q: %w", t.ID, err)
 	}
 	return t, nil
@@ -104,9 +91,11 @@ func (s *Store) ReceiveTip(ctx context.Context, t Tip) (stored Tip, created bool
 	if len(t.ReporterCiphertext) > 0 {
 		ciphertext = t.ReporterCiphertext
 	}
-	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, insertTip, t.ID, t.RequestID, t.InspectionID, t.Channel, receivedOn, t.Content,
-			ciphertext, TipReceived, receivedBy)
+	err = s.inTx(ctx, func(q *dbsqlc.Queries) error {
+		n, err := q.InsertTip(ctx, dbsqlc.InsertTipParams{
+			ID: t.ID, RequestID: t.RequestID, InspectionID: t.InspectionID, Channel: t.Channel, ReceivedOn: receivedOn,
+			Content: t.Content, ReporterCiphertext: ciphertext, Stage: TipReceived, ReceivedBy: receivedBy,
+		})
 		if err != nil {
 			var pgErr *pgconn.PgError
 			if errors.As(err, &pgErr) && pgErr.Code == pgForeignKeyViolation {
@@ -114,12 +103,15 @@ func (s *Store) ReceiveTip(ctx context.Context, t Tip) (stored Tip, created bool
 			}
 			return fmt.Errorf("inserting tip %q: %w", t.ID, err)
 		}
-		created = tag.RowsAffected() == 1
-		stored, err = scanTip(tx.QueryRow(ctx, selectTipColumns+` WHERE id = $1`, t.ID))
-		if errors.Is(err, pgx.ErrNoRows) {
+		created = n == 1
+		r, found, err := optional(q.GetTip(ctx, t.ID))
+		switch {
+		case err != nil:
+			return fmt.Errorf("reading tip %q: %w", t.ID, err)
+		case !found:
 			return derrors.New(derrors.ErrAlreadyExists, "request_id %q already recorded another tip", t.RequestID)
 		}
-		if err != nil {
+		if stored, err = tipFromRow(r); err != nil {
 			return fmt.Errorf("reading tip %q: %w", t.ID, err)
 		}
 		if !created {
@@ -136,7 +128,7 @@ func (s *Store) ReceiveTip(ctx context.Context, t Tip) (stored Tip, created bool
 		if err != nil {
 			return fmt.Errorf("encoding event data: %w", err)
 		}
-		return appendEvent(ctx, tx, Event{
+		return appendEvent(ctx, q, Event{
 			SubjectType: SubjectTip, SubjectID: t.ID, Key: "receive/" + t.RequestID, Action: "receive",
 			StageAfter: TipReceived, Actor: t.ReceivedBy, Data: data, OccurredAt: stored.CreatedAt,
 		})
@@ -149,20 +141,20 @@ func (s *Store) ReceiveTip(ctx context.Context, t Tip) (stored Tip, created bool
 
 // GetTip reads one tip; a missing one is derrors.ErrNotFound.
 func (s *Store) GetTip(ctx context.Context, id string) (Tip, error) {
-	t, err := scanTip(s.pool.QueryRow(ctx, selectTipColumns+` WHERE id = $1`, id))
+	r, err := s.q.GetTip(ctx, id)
 	if err != nil {
 		return Tip{}, notFound(err, fmt.Sprintf("tip %q", id))
 	}
-	return t, nil
+	return tipFromRow(r)
 }
 
 // ListTips returns an inspection's tips, oldest first.
 func (s *Store) ListTips(ctx context.Context, inspectionID string) ([]Tip, error) {
-	rows, err := s.pool.Query(ctx, selectTipColumns+` WHERE inspection_id = $1 ORDER BY created_at, id`, inspectionID)
+	rows, err := s.q.ListTips(ctx, inspectionID)
 	if err != nil {
 		return nil, fmt.Errorf("listing tips of inspection %q: %w", inspectionID, err)
 	}
-	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Tip, error) { return scanTip(r) })
+	list, err := convertAll(rows, tipFromRow)
 	if err != nil {
 		return nil, fmt.Errorf("listing tips of inspection %q: %w", inspectionID, err)
 	}
@@ -172,12 +164,7 @@ func (s *Store) ListTips(ctx context.Context, inspectionID string) ([]Tip, error
 // UntriagedTips returns the IDs of an inspection's tips still RECEIVED,
 // oldest first.
 func (s *Store) UntriagedTips(ctx context.Context, inspectionID string) ([]string, error) {
-	rows, err := s.pool.Query(ctx, `SELECT id FROM tips WHERE inspection_id = $1 AND stage = $2 ORDER BY created_at, id`,
-		inspectionID, TipReceived)
-	if err != nil {
-		return nil, fmt.Errorf("listing untriaged tips of inspection %q: %w", inspectionID, err)
-	}
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	ids, err := s.q.TipsInStage(ctx, dbsqlc.TipsInStageParams{InspectionID: inspectionID, Stage: TipReceived})
 	if err != nil {
 		return nil, fmt.Errorf("listing untriaged tips of inspection %q: %w", inspectionID, err)
 	}
@@ -198,10 +185,6 @@ type TipTriage struct {
 	At       time.Time
 }
 
-const triageTip = `
-UPDATE tips SET stage = $2, finding_id = NULLIF($3, ''), dismiss_reason = $4, updated_at = $5
-WHERE id = $1 AND stage = $6`
-
 // TriageTip moves a RECEIVED tip to FINDING (with the finding's ID) or
 // DISMISSED (with the reason) and appends the event, in one transaction. The
 // same decision again is a retry: it changes nothing and returns the tip. A
@@ -219,10 +202,14 @@ func (s *Store) TriageTip(ctx context.Context, id string, tr TipTriage) (Tip, er
 		tr.At = time.Now()
 	}
 	var out Tip
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		t, err := scanTip(tx.QueryRow(ctx, selectTipColumns+` WHERE id = $1 FOR UPDATE`, id))
+	err := s.inTx(ctx, func(q *dbsqlc.Queries) error {
+		r, err := q.LockTip(ctx, id)
 		if err != nil {
 			return notFound(err, fmt.Sprintf("tip %q", id))
+		}
+		t, err := tipFromRow(r)
+		if err != nil {
+			return fmt.Errorf("reading tip %q: %w", id, err)
 		}
 		switch {
 		case t.Stage == stage && t.FindingID == tr.FindingID && t.DismissReason == tr.DismissReason:
@@ -234,7 +221,10 @@ func (s *Store) TriageTip(ctx context.Context, id string, tr TipTriage) (Tip, er
 				Message: fmt.Sprintf("tip %q is already %s: it was triaged before", id, t.Stage),
 			}
 		}
-		if _, err := tx.Exec(ctx, triageTip, id, stage, tr.FindingID, tr.DismissReason, tr.At, TipReceived); err != nil {
+		if err := q.TriageTip(ctx, dbsqlc.TriageTipParams{
+			ID: id, FromStage: TipReceived, Stage: stage, FindingID: tr.FindingID, DismissReason: tr.DismissReason,
+			UpdatedAt: tr.At,
+		}); err != nil {
 			var pgErr *pgconn.PgError
 			if errors.As(err, &pgErr) && pgErr.Code == pgForeignKeyViolation {
 				return derrors.New(derrors.ErrNotFound, "finding %q not found", tr.FindingID)
@@ -249,13 +239,16 @@ func (s *Store) TriageTip(ctx context.Context, id string, tr TipTriage) (Tip, er
 		if err != nil {
 			return fmt.Errorf("encoding event data: %w", err)
 		}
-		if err := appendEvent(ctx, tx, Event{
+		if err := appendEvent(ctx, q, Event{
 			SubjectType: SubjectTip, SubjectID: id, Key: tr.EventKey, Action: action, StageBefore: TipReceived,
 			StageAfter: stage, Actor: tr.By, Note: tr.DismissReason, Data: dataJSON, OccurredAt: tr.At,
 		}); err != nil {
 			return err
 		}
-		out, err = scanTip(tx.QueryRow(ctx, selectTipColumns+` WHERE id = $1`, id))
+		r, err = q.GetTip(ctx, id)
+		if err == nil {
+			out, err = tipFromRow(r)
+		}
 		if err != nil {
 			return fmt.Errorf("reading tip %q: %w", id, err)
 		}

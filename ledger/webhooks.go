@@ -8,9 +8,8 @@ import (
 	"slices"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/ledger/internal/dbsqlc"
 )
 
 // SecretSealer seals webhook secrets for the ledger and opens them again;
@@ -24,15 +23,6 @@ type SecretSealer interface {
 // a sealed secret copied onto another webhook (or a tip) does not open.
 func webhookSecretAD(id string) []byte { return []byte("webhook-secret:" + id) }
 
-const insertWebhook = `
-INSERT INTO webhooks (id, request_id, url, event_types, secret_sealed, created_by, created_at)
-VALUES ($1, $2, $3, $4, $5, $6, COALESCE($7::timestamptz, now()))
-ON CONFLICT DO NOTHING`
-
-const selectWebhookColumns = `
-SELECT id, request_id, url, event_types, secret_sealed, secret, created_by, created_at, deleted_at
-FROM webhooks`
-
 // webhookRow is a webhooks row with its secret as stored: sealed, or (a row
 // written before secrets were sealed) plaintext.
 type webhookRow struct {
@@ -41,13 +31,14 @@ type webhookRow struct {
 	plaintext *string
 }
 
-func scanWebhook(row pgx.Row) (webhookRow, error) {
-	var w webhookRow
-	var createdBy []byte
-	if err := row.Scan(&w.ID, &w.RequestID, &w.URL, &w.EventTypes, &w.sealed, &w.plaintext, &createdBy, &w.CreatedAt, &w.DeletedAt); err != nil {
-		return webhookRow{}, err
+// webhookFromRow is the webhook a row holds, its secret as stored.
+func webhookFromRow(r dbsqlc.Webhook) (webhookRow, error) {
+	w := webhookRow{
+		Webhook: Webhook{ID: r.ID, RequestID: r.RequestID, URL: r.URL, EventTypes: r.EventTypes, CreatedAt: r.CreatedAt,
+			DeletedAt: r.DeletedAt},
+		sealed: r.SecretSealed, plaintext: r.Secret,
 	}
-	if err := json.Unmarshal(createdBy, &w.CreatedBy); err != nil {
+	if err := json.Unmarshal(r.CreatedBy, &w.CreatedBy); err != nil {
 		return webhookRow{}, fmt.Errorf("decoding created_by of webhook %q: %w", w.ID, err)
 	}
 	return w, nil
@@ -117,24 +108,34 @@ func (s *Store) CreateWebhook(ctx context.Context, w Webhook) (_ Webhook, create
 		createdAt = &w.CreatedAt
 	}
 	var out webhookRow
-	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, insertWebhook, w.ID, w.RequestID, w.URL, nonNil(w.EventTypes), sealed, createdBy, createdAt)
+	err = s.inTx(ctx, func(q *dbsqlc.Queries) error {
+		n, err := q.InsertWebhook(ctx, dbsqlc.InsertWebhookParams{
+			ID: w.ID, RequestID: w.RequestID, URL: w.URL, EventTypes: nonNil(w.EventTypes), SecretSealed: sealed,
+			CreatedBy: createdBy, CreatedAt: createdAt,
+		})
 		if err != nil {
 			return fmt.Errorf("inserting webhook %q: %w", w.ID, err)
 		}
-		if tag.RowsAffected() == 1 {
+		if n == 1 {
 			created = true
-			out, err = scanWebhook(tx.QueryRow(ctx, selectWebhookColumns+` WHERE id = $1`, w.ID))
+			r, err := q.GetWebhook(ctx, w.ID)
 			if err != nil {
+				return fmt.Errorf("reading webhook %q: %w", w.ID, err)
+			}
+			if out, err = webhookFromRow(r); err != nil {
 				return fmt.Errorf("reading webhook %q: %w", w.ID, err)
 			}
 			return nil
 		}
-		first, err := scanWebhook(tx.QueryRow(ctx, selectWebhookColumns+` WHERE request_id = $1`, w.RequestID))
+		r, found, err := optional(q.WebhookOfRequest(ctx, w.RequestID))
 		switch {
-		case errors.Is(err, pgx.ErrNoRows):
-			return fmt.Errorf("webhook ID %q is taken by another request: %w", w.ID, derrors.ErrAlreadyExists)
 		case err != nil:
+			return fmt.Errorf("reading webhook of request %q: %w", w.RequestID, err)
+		case !found:
+			return fmt.Errorf("webhook ID %q is taken by another request: %w", w.ID, derrors.ErrAlreadyExists)
+		}
+		first, err := webhookFromRow(r)
+		if err != nil {
 			return fmt.Errorf("reading webhook of request %q: %w", w.RequestID, err)
 		}
 		if first.URL != w.URL || !sameEventTypes(first.EventTypes, w.EventTypes) {
@@ -154,12 +155,6 @@ func (s *Store) CreateWebhook(ctx context.Context, w Webhook) (_ Webhook, create
 	return stored, created, nil
 }
 
-const selectPlaintextSecrets = `
-SELECT id, secret FROM webhooks WHERE secret IS NOT NULL ORDER BY id FOR UPDATE`
-
-const sealSecret = `
-UPDATE webhooks SET secret_sealed = $2, secret = NULL WHERE id = $1 AND secret IS NOT NULL`
-
 // SealWebhookSecrets seals the secrets still stored in plaintext (rows
 // written before migration 006, or by an older binary) and empties the
 // plaintext column, in one transaction; it returns how many it sealed.
@@ -170,26 +165,19 @@ func (s *Store) SealWebhookSecrets(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	var n int
-	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, selectPlaintextSecrets)
-		if err != nil {
-			return fmt.Errorf("listing plaintext webhook secrets: %w", err)
-		}
-		type plain struct{ id, secret string }
-		list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (plain, error) {
-			var p plain
-			return p, r.Scan(&p.id, &p.secret)
-		})
+	err = s.inTx(ctx, func(q *dbsqlc.Queries) error {
+		list, err := q.LockPlaintextSecrets(ctx)
 		if err != nil {
 			return fmt.Errorf("listing plaintext webhook secrets: %w", err)
 		}
 		for _, p := range list {
-			sealed, err := sealer.Seal([]byte(p.secret), webhookSecretAD(p.id))
+			// secret IS NOT NULL is the query's condition.
+			sealed, err := sealer.Seal([]byte(orZero(p.Secret)), webhookSecretAD(p.ID))
 			if err != nil {
-				return fmt.Errorf("sealing the secret of webhook %q: %w", p.id, err)
+				return fmt.Errorf("sealing the secret of webhook %q: %w", p.ID, err)
 			}
-			if _, err := tx.Exec(ctx, sealSecret, p.id, sealed); err != nil {
-				return fmt.Errorf("sealing the secret of webhook %q: %w", p.id, err)
+			if err := q.SealSecret(ctx, dbsqlc.SealSecretParams{ID: p.ID, SecretSealed: sealed}); err != nil {
+				return fmt.Errorf("sealing the secret of webhook %q: %w", p.ID, err)
 			}
 		}
 		n = len(list)
@@ -201,34 +189,29 @@ func (s *Store) SealWebhookSecrets(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-const listWebhooks = selectWebhookColumns + `
-WHERE deleted_at IS NULL
-ORDER BY created_at, id`
-
 // ListWebhooks returns the active (not deleted) webhooks, oldest first,
 // without their secrets (GetWebhook opens one).
 func (s *Store) ListWebhooks(ctx context.Context) ([]Webhook, error) {
-	return s.queryWebhooks(ctx, "listing webhooks", listWebhooks)
+	rows, err := s.q.ListWebhooks(ctx)
+	return webhooksWithoutSecrets("listing webhooks", rows, err)
 }
-
-const webhooksFor = selectWebhookColumns + `
-WHERE deleted_at IS NULL AND (cardinality(event_types) = 0 OR $1 = ANY (event_types))
-ORDER BY created_at, id`
 
 // WebhooksFor returns the active webhooks that receive eventType: those
 // subscribed to it and those subscribed to every type (no types listed),
 // oldest first, without their secrets.
 func (s *Store) WebhooksFor(ctx context.Context, eventType string) ([]Webhook, error) {
-	return s.queryWebhooks(ctx, fmt.Sprintf("listing webhooks for %q", eventType), webhooksFor, eventType)
+	rows, err := s.q.WebhooksFor(ctx, eventType)
+	return webhooksWithoutSecrets(fmt.Sprintf("listing webhooks for %q", eventType), rows, err)
 }
 
-func (s *Store) queryWebhooks(ctx context.Context, what, query string, args ...any) ([]Webhook, error) {
-	rows, err := s.pool.Query(ctx, query, args...)
+// webhooksWithoutSecrets converts the rows of a webhook list (or wraps its
+// error).
+func webhooksWithoutSecrets(what string, rows []dbsqlc.Webhook, err error) ([]Webhook, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
-	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Webhook, error) {
-		w, err := scanWebhook(r)
+	list, err := convertAll(rows, func(r dbsqlc.Webhook) (Webhook, error) {
+		w, err := webhookFromRow(r)
 		return w.Webhook, err
 	})
 	if err != nil {
@@ -240,31 +223,30 @@ func (s *Store) queryWebhooks(ctx context.Context, what, query string, args ...a
 // GetWebhook reads one webhook, deleted or not (DeletedAt says), with its
 // secret opened; a missing one is derrors.ErrNotFound.
 func (s *Store) GetWebhook(ctx context.Context, id string) (Webhook, error) {
-	w, err := scanWebhook(s.pool.QueryRow(ctx, selectWebhookColumns+` WHERE id = $1`, id))
+	r, err := s.q.GetWebhook(ctx, id)
 	if err != nil {
 		return Webhook{}, notFound(err, fmt.Sprintf("webhook %q", id))
 	}
+	w, err := webhookFromRow(r)
+	if err != nil {
+		return Webhook{}, err
+	}
 	return s.withSecret(w)
 }
-
-const deleteWebhook = `
-UPDATE webhooks SET deleted_at = now() WHERE id = $1 AND deleted_at IS NULL`
-
-const webhookExists = `SELECT EXISTS (SELECT 1 FROM webhooks WHERE id = $1)`
 
 // DeleteWebhook stops deliveries to a webhook; the row stays, marked
 // deleted. Deleting it again is a no-op; an unknown ID is
 // derrors.ErrNotFound.
 func (s *Store) DeleteWebhook(ctx context.Context, id string) error {
-	tag, err := s.pool.Exec(ctx, deleteWebhook, id)
+	n, err := s.q.DeleteWebhook(ctx, id)
 	if err != nil {
 		return fmt.Errorf("deleting webhook %q: %w", id, err)
 	}
-	if tag.RowsAffected() == 1 {
+	if n == 1 {
 		return nil
 	}
-	var exists bool
-	if err := s.pool.QueryRow(ctx, webhookExists, id).Scan(&exists); err != nil {
+	exists, err := s.q.WebhookExists(ctx, id)
+	if err != nil {
 		return fmt.Errorf("reading webhook %q: %w", id, err)
 	}
 	if !exists {
@@ -272,10 +254,6 @@ func (s *Store) DeleteWebhook(ctx context.Context, id string) error {
 	}
 	return nil
 }
-
-const insertDelivery = `
-INSERT INTO webhook_deliveries (delivery_id, webhook_id, event_type, attempt, status_code, error, payload, attempt_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, COALESCE($8::timestamptz, now()))`
 
 // RecordDelivery appends one delivery attempt (a zero AttemptAt means now;
 // a nil Payload is recorded as null).
@@ -288,36 +266,28 @@ func (s *Store) RecordDelivery(ctx context.Context, d WebhookDelivery) error {
 	if !d.AttemptAt.IsZero() {
 		attemptAt = &d.AttemptAt
 	}
-	if _, err := s.pool.Exec(ctx, insertDelivery, d.DeliveryID, d.WebhookID, d.EventType, d.Attempt, d.StatusCode,
-		d.Error, payload, attemptAt); err != nil {
+	if err := s.q.InsertDelivery(ctx, dbsqlc.InsertDeliveryParams{
+		DeliveryID: d.DeliveryID, WebhookID: d.WebhookID, EventType: d.EventType, Attempt: d.Attempt,
+		StatusCode: d.StatusCode, Error: d.Error, Payload: payload, AttemptAt: attemptAt,
+	}); err != nil {
 		return fmt.Errorf("recording attempt %d of delivery %q to webhook %q: %w", d.Attempt, d.DeliveryID, d.WebhookID, err)
 	}
 	return nil
 }
 
-const listDeliveries = `
-SELECT id, delivery_id, webhook_id, event_type, attempt, status_code, error, payload, attempt_at
-FROM webhook_deliveries
-WHERE delivery_id = $1
-ORDER BY id`
-
 // Deliveries returns the attempts of one delivery in the order they were
 // made.
 func (s *Store) Deliveries(ctx context.Context, deliveryID string) ([]WebhookDelivery, error) {
-	rows, err := s.pool.Query(ctx, listDeliveries, deliveryID)
+	rows, err := s.q.ListDeliveries(ctx, deliveryID)
 	if err != nil {
 		return nil, fmt.Errorf("listing attempts of delivery %q: %w", deliveryID, err)
 	}
-	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (WebhookDelivery, error) {
-		var d WebhookDelivery
-		err := r.Scan(&d.ID, &d.DeliveryID, &d.WebhookID, &d.EventType, &d.Attempt, &d.StatusCode, &d.Error,
-			&d.Payload, &d.AttemptAt)
-		return d, err
+	return convertAll(rows, func(r dbsqlc.WebhookDelivery) (WebhookDelivery, error) {
+		return WebhookDelivery{
+			ID: r.ID, DeliveryID: r.DeliveryID, WebhookID: r.WebhookID, EventType: r.EventType, Attempt: r.Attempt,
+			StatusCode: r.StatusCode, Error: r.Error, Payload: r.Payload, AttemptAt: r.AttemptAt,
+		}, nil
 	})
-	if err != nil {
-		return nil, fmt.Errorf("listing attempts of delivery %q: %w", deliveryID, err)
-	}
-	return list, nil
 }
 
 // Outbox delivery states (webhook_outbox.status).
@@ -348,11 +318,6 @@ type OutboxDelivery struct {
 	FinishedAt *time.Time      `json:"finished_at,omitempty"`
 }
 
-const insertOutbox = `
-INSERT INTO webhook_outbox (delivery_id, webhook_id, event_type, payload)
-VALUES ($1, $2, $3, $4)
-ON CONFLICT (delivery_id) DO NOTHING`
-
 // QueueDelivery writes a delivery to the outbox (status PENDING). Queuing
 // the same delivery ID again changes nothing, so a retried activity is
 // harmless; queued says whether this call wrote it.
@@ -363,16 +328,14 @@ func (s *Store) QueueDelivery(ctx context.Context, d OutboxDelivery) (queued boo
 	if !json.Valid(d.Payload) {
 		return false, derrors.Invalid("payload", "must be JSON")
 	}
-	tag, err := s.pool.Exec(ctx, insertOutbox, d.DeliveryID, d.WebhookID, d.EventType, d.Payload)
+	n, err := s.q.InsertOutbox(ctx, dbsqlc.InsertOutboxParams{
+		DeliveryID: d.DeliveryID, WebhookID: d.WebhookID, EventType: d.EventType, Payload: d.Payload,
+	})
 	if err != nil {
 		return false, fmt.Errorf("queuing delivery %q to webhook %q: %w", d.DeliveryID, d.WebhookID, err)
 	}
-	return tag.RowsAffected() == 1, nil
+	return n == 1, nil
 }
-
-const finishOutbox = `
-UPDATE webhook_outbox SET status = $2, error = $3, finished_at = now()
-WHERE delivery_id = $1 AND status = 'PENDING'`
 
 // FinishDelivery records how a queued delivery ended (DeliveryDelivered,
 // DeliverySkipped or DeliveryFailed, with the reason). A delivery already
@@ -383,11 +346,11 @@ func (s *Store) FinishDelivery(ctx context.Context, deliveryID, status, reason s
 	default:
 		return derrors.Invalid("status", "must be %s, %s or %s, not %q", DeliveryDelivered, DeliverySkipped, DeliveryFailed, status)
 	}
-	tag, err := s.pool.Exec(ctx, finishOutbox, deliveryID, status, reason)
+	n, err := s.q.FinishOutbox(ctx, dbsqlc.FinishOutboxParams{DeliveryID: deliveryID, Status: status, Error: reason})
 	if err != nil {
 		return fmt.Errorf("finishing delivery %q: %w", deliveryID, err)
 	}
-	if tag.RowsAffected() == 0 {
+	if n == 0 {
 		if _, err := s.QueuedDelivery(ctx, deliveryID); err != nil {
 			return err
 		}
@@ -395,18 +358,15 @@ func (s *Store) FinishDelivery(ctx context.Context, deliveryID, status, reason s
 	return nil
 }
 
-const selectOutbox = `
-SELECT delivery_id, webhook_id, event_type, payload, status, error, queued_at, finished_at
-FROM webhook_outbox WHERE delivery_id = $1`
-
 // QueuedDelivery reads one outbox entry; an unknown one is
 // derrors.ErrNotFound.
 func (s *Store) QueuedDelivery(ctx context.Context, deliveryID string) (OutboxDelivery, error) {
-	var d OutboxDelivery
-	err := s.pool.QueryRow(ctx, selectOutbox, deliveryID).Scan(&d.DeliveryID, &d.WebhookID, &d.EventType, &d.Payload,
-		&d.Status, &d.Error, &d.QueuedAt, &d.FinishedAt)
+	r, err := s.q.GetOutbox(ctx, deliveryID)
 	if err != nil {
 		return OutboxDelivery{}, notFound(err, fmt.Sprintf("queued delivery %q", deliveryID))
 	}
-	return d, nil
+	return OutboxDelivery{
+		DeliveryID: r.DeliveryID, WebhookID: r.WebhookID, EventType: r.EventType, Payload: r.Payload,
+		Status: r.Status, Error: r.Error, QueuedAt: r.QueuedAt, FinishedAt: r.FinishedAt,
+	}, nil
 }

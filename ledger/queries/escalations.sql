@@ -1,0 +1,38 @@
+-- name: InsertEscalation :exec
+-- InsertEscalation records a step; a NULL fired_at means now.
+INSERT INTO escalations (id, subject, deadline_seq, step, unit_code, due_at, fired_at, message)
+VALUES (@id, @subject, @deadline_seq, @step, @unit_code, @due_at,
+        COALESCE(sqlc.narg(fired_at)::timestamptz, now()), @message)
+ON CONFLICT DO NOTHING;
+
+-- name: EscalationOfStep :one
+SELECT * FROM escalations WHERE subject = @subject AND deadline_seq = @deadline_seq AND step = @step;
+
+-- name: ListEscalations :many
+-- ListEscalations reads a page in (fired_at, id) order, newest first: an
+-- empty filter field matches all; before_at and before_id are the previous
+-- page's last row, NULL on the first page.
+SELECT * FROM escalations
+WHERE (@subject::text = '' OR subject = @subject)
+  AND (@unit_code::text = '' OR unit_code = @unit_code)
+  AND (sqlc.narg(before_at)::timestamptz IS NULL OR (fired_at, id) < (sqlc.narg(before_at), @before_id::text))
+ORDER BY fired_at DESC, id DESC
+LIMIT @row_limit::bigint;
+
+-- name: EscalationsOf :many
+SELECT * FROM escalations WHERE subject = @subject ORDER BY fired_at, id;
+
+-- name: InsertEscalationPolicy :one
+INSERT INTO escalation_policies (request_id, steps, updated_by)
+VALUES (@request_id, @steps, @updated_by)
+ON CONFLICT (request_id) DO NOTHING
+RETURNING id;
+
+-- name: CurrentEscalationPolicy :one
+SELECT * FROM escalation_policies ORDER BY id DESC LIMIT 1;
+
+-- name: EscalationPolicyOfRequest :one
+SELECT * FROM escalation_policies WHERE request_id = @request_id;
+
+-- name: GetEscalationPolicy :one
+SELECT * FROM escalation_policies WHERE id = @id;

@@ -1,0 +1,79 @@
+-- name: FindingExists :one
+SELECT EXISTS (SELECT 1 FROM findings WHERE id = @id);
+
+-- name: FindingRecorded :one
+-- FindingRecorded says whether the request recorded the finding already (a retry).
+SELECT EXISTS (SELECT 1 FROM findings WHERE id = @id AND request_id = @request_id);
+
+-- name: InspectionStageForShare :one
+-- InspectionStageForShare reads an inspection's stage and share-locks its
+-- row until the transaction ends (the recording window).
+SELECT stage, workflow_id FROM inspections WHERE id = @id FOR SHARE;
+
+-- name: InsertFinding :exec
+INSERT INTO findings (id, workflow_id, inspection_id, request_id, unit_code, unit_name, title, description,
+                      kind, severity, important, content_area, evidence_ids, rectification_opinion, stage,
+                      diagnosis, dispositions, referral, rectification, deadline, due_date, due_at,
+                      deadline_seq, overdue, missed_deadlines, reopen_count, withdraw_reason, found_by,
+                      created_at, updated_at, version)
+VALUES (@id, @workflow_id, @inspection_id, @request_id, @unit_code, @unit_name, @title, @description,
+        @kind, @severity, @important, @content_area, @evidence_ids, @rectification_opinion, @stage,
+        @diagnosis, @dispositions, @referral, @rectification, @deadline, @due_date, @due_at,
+        @deadline_seq, @overdue, @missed_deadlines, @reopen_count, @withdraw_reason, @found_by,
+        @created_at, @updated_at, @version)
+ON CONFLICT (id) DO NOTHING;
+
+-- name: LockFindingForNumber :one
+-- LockFindingForNumber reads what numbering needs from a recorded row and
+-- locks it, so that concurrent retries assign one number.
+SELECT ledger_number, unit_code, created_at FROM findings WHERE id = @id FOR UPDATE;
+
+-- name: NextLedgerSequence :one
+-- NextLedgerSequence takes the next number of a year and unit.
+INSERT INTO ledger_sequences (year, unit_code, last) VALUES (@year, @unit_code, 1)
+ON CONFLICT (year, unit_code) DO UPDATE SET last = ledger_sequences.last + 1
+RETURNING last;
+
+-- name: SetLedgerNumber :exec
+UPDATE findings SET ledger_number = @ledger_number::text WHERE id = @id;
+
+-- name: UpdateFinding :execrows
+-- UpdateFinding writes the mutable columns; what a finding was recorded with
+-- (inspection, unit, request, creator, creation time, ledger number) never
+-- changes.
+UPDATE findings SET
+  title = @title, description = @description, kind = @kind, severity = @severity, important = @important,
+  content_area = @content_area, evidence_ids = @evidence_ids, rectification_opinion = @rectification_opinion,
+  stage = @stage, diagnosis = @diagnosis, dispositions = @dispositions, referral = @referral,
+  rectification = @rectification, deadline = @deadline, due_date = @due_date, due_at = @due_at,
+  deadline_seq = @deadline_seq, overdue = @overdue, missed_deadlines = @missed_deadlines,
+  reopen_count = @reopen_count, withdraw_reason = @withdraw_reason, updated_at = @updated_at,
+  version = @version
+WHERE id = @id AND version < @version;
+
+-- name: GetFinding :one
+SELECT * FROM findings WHERE id = @id;
+
+-- name: ListFindings :many
+-- ListFindings reads a page in (created_at, id) order: an empty filter
+-- field (NULL overdue) matches all; after_at and after_id are the previous
+-- page's last row, NULL on the first page.
+SELECT * FROM findings
+WHERE (@inspection_id::text = '' OR inspection_id = @inspection_id)
+  AND (@unit_code::text = '' OR unit_code = @unit_code)
+  AND (@stage::text = '' OR stage = @stage)
+  AND (@kind::text = '' OR kind = @kind)
+  AND (@severity::text = '' OR severity = @severity)
+  AND (sqlc.narg(overdue)::boolean IS NULL OR overdue = sqlc.narg(overdue))
+  AND (sqlc.narg(after_at)::timestamptz IS NULL OR (created_at, id) > (sqlc.narg(after_at), @after_id::text))
+ORDER BY created_at, id
+LIMIT @row_limit::bigint;
+
+-- name: OpenDeadlineWorkflows :many
+SELECT f.workflow_id FROM findings f WHERE f.stage = @finding_stage
+UNION
+SELECT i.workflow_id FROM inspections i WHERE i.stage IN ('ONSITE_ENDED', 'FEEDBACK_GIVEN')
+ORDER BY workflow_id;
+
+-- name: FindingUnit :one
+SELECT unit_code FROM findings WHERE id = @id;

@@ -1,0 +1,48 @@
+-- name: InsertInterview :exec
+INSERT INTO interviews (id, workflow_id, request_id, subject, unit_code, reason, source, stage, proposed_by,
+                        approved_by, held_on, attendees, minutes, requirements, follow_up_working_days,
+                        follow_up_deadline, due_at, deadline_seq, follow_up_report, follow_up_evidence_ids,
+                        follow_up_reported_at, overdue, missed_deadlines, cancel_reason, created_at, updated_at,
+                        version)
+VALUES (@id, @workflow_id, @request_id, @subject, @unit_code, @reason, @source, @stage, @proposed_by,
+        @approved_by, @held_on, @attendees, @minutes, @requirements, @follow_up_working_days,
+        @follow_up_deadline, @due_at, @deadline_seq, @follow_up_report, @follow_up_evidence_ids,
+        @follow_up_reported_at, @overdue, @missed_deadlines, @cancel_reason, @created_at, @updated_at,
+        @version)
+ON CONFLICT (id) DO NOTHING;
+
+-- name: UpdateInterview :execrows
+-- UpdateInterview writes the mutable columns; what an interview was proposed
+-- with (subject, unit, reason, source, proposer) never changes.
+UPDATE interviews SET stage = @stage, approved_by = @approved_by, held_on = @held_on, attendees = @attendees,
+       minutes = @minutes, requirements = @requirements, follow_up_working_days = @follow_up_working_days,
+       follow_up_deadline = @follow_up_deadline, due_at = @due_at, deadline_seq = @deadline_seq,
+       follow_up_report = @follow_up_report, follow_up_evidence_ids = @follow_up_evidence_ids,
+       follow_up_reported_at = @follow_up_reported_at, overdue = @overdue, missed_deadlines = @missed_deadlines,
+       cancel_reason = @cancel_reason, updated_at = @updated_at, version = @version
+WHERE id = @id AND version < @version;
+
+-- name: InterviewExists :one
+SELECT EXISTS (SELECT 1 FROM interviews WHERE id = @id);
+
+-- name: GetInterview :one
+SELECT * FROM interviews WHERE id = @id;
+
+-- name: ListInterviews :many
+-- ListInterviews reads a page in (created_at, id) order: an empty filter
+-- field matches all; after_at and after_id are the previous page's last
+-- row, NULL on the first page.
+SELECT * FROM interviews
+WHERE (@subject::text = '' OR subject = @subject)
+  AND (@unit_code::text = '' OR unit_code = @unit_code)
+  AND (sqlc.narg(after_at)::timestamptz IS NULL OR (created_at, id) > (sqlc.narg(after_at), @after_id::text))
+ORDER BY created_at, id
+LIMIT @row_limit::bigint;
+
+-- name: InterviewWorkflowsInStage :many
+SELECT workflow_id FROM interviews WHERE stage = @stage ORDER BY workflow_id;
+
+-- name: InterviewsOf :many
+-- InterviewsOf lists the IDs of a subject's interviews from a source in a
+-- stage.
+SELECT id FROM interviews WHERE subject = @subject AND source = @source AND stage = @stage ORDER BY id;
