@@ -20,6 +20,7 @@ package devissuer
 import (
 	"crypto/rand"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -114,6 +115,14 @@ func New(cfg Config) (*Issuer, error) {
 	alg := jose.SignatureAlgorithm(cfg.Algorithm)
 	if alg != jose.RS256 && alg != jose.ES256 {
 		return nil, fmt.Errorf("the dev issuer signs with RS256 or ES256, not %s", cfg.Algorithm)
+	}
+	// The directory is private; its parents (the dev data directory, which
+	// PostgreSQL's system user must traverse) are not made so.
+	if err := os.MkdirAll(filepath.Dir(filepath.Clean(cfg.Dir)), 0o755); err != nil {
+		return nil, fmt.Errorf("creating the dev issuer's directory: %w", err)
+	}
+	if err := os.Mkdir(cfg.Dir, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
+		return nil, fmt.Errorf("creating the dev issuer's directory: %w", err)
 	}
 	i := &Issuer{cfg: cfg, issuer: u, keys: &keyStore{dir: filepath.Join(cfg.Dir, keysDir), now: cfg.Now}, alg: alg}
 	if _, err := i.keys.current(alg); err != nil {
