@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"sync"
 	"time"
 )
@@ -45,10 +46,14 @@ func newJWKSTransport(client *http.Client, minInterval time.Duration, now func()
 	return &jwksTransport{base: base, minInterval: minInterval, now: now}
 }
 
-func (t *jwksTransport) setURL(u string) {
+func (t *jwksTransport) setURL(raw string) {
+	// Compared with each request's URL in the form net/url prints it.
+	if u, err := url.Parse(raw); err == nil {
+		raw = u.String()
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.url = u
+	t.url = raw
 }
 
 // knownKeys returns the key IDs of the last key set fetched (nil before the

@@ -65,13 +65,15 @@ func (v *Verifier) idTokenVerifier(ctx context.Context) (*oidc.IDTokenVerifier, 
 	v.lastAttempt = now
 	client := *v.cfg.HTTPClient
 	client.Transport = v.jwks
-	// The provider and the key set keep this context for their requests;
-	// only its HTTP client matters, not its deadline.
-	httpCtx := oidc.ClientContext(context.WithoutCancel(ctx), &client)
-	provider, err := oidc.NewProvider(httpCtx, v.cfg.Issuer)
+	provider, err := oidc.NewProvider(oidc.ClientContext(ctx, &client), v.cfg.Issuer)
 	if err != nil {
-		v.lastErr = refuse(ErrIssuerUnavailable, "the identity provider's discovery document could not be fetched; retry later", err)
-		return nil, v.lastErr
+		err = refuse(ErrIssuerUnavailable, "the identity provider's discovery document could not be fetched; retry later", err)
+		if ctx.Err() == nil {
+			// Remembered for a moment, so an outage is not a flood of
+			// discovery requests; a caller who gave up is not an outage.
+			v.lastErr = err
+		}
+		return nil, err
 	}
 	var meta struct {
 		JWKSURI string `json:"jwks_uri"`
@@ -81,7 +83,9 @@ func (v *Verifier) idTokenVerifier(ctx context.Context) (*oidc.IDTokenVerifier, 
 		return nil, v.lastErr
 	}
 	v.jwks.setURL(meta.JWKSURI)
-	keys := &recordingKeySet{inner: oidc.NewRemoteKeySet(httpCtx, meta.JWKSURI)}
+	// The key set keeps this context for its fetches: only its HTTP client
+	// matters, not a request's deadline.
+	keys := &recordingKeySet{inner: oidc.NewRemoteKeySet(oidc.ClientContext(context.Background(), &client), meta.JWKSURI)}
 	v.verifier = oidc.NewVerifier(v.cfg.Issuer, keys, &oidc.Config{
 		ClientID:             v.cfg.Audience,
 		SupportedSigningAlgs: v.cfg.Algorithms,

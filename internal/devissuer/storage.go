@@ -70,8 +70,8 @@ func (s *storage) KeySet(context.Context) ([]op.Key, error) {
 
 // Client credentials.
 
-func (s *storage) ClientCredentials(_ context.Context, clientID, clientSecret string) (op.Client, error) {
-	if err := s.AuthorizeClientIDSecret(context.Background(), clientID, clientSecret); err != nil {
+func (s *storage) ClientCredentials(ctx context.Context, clientID, clientSecret string) (op.Client, error) {
+	if err := s.AuthorizeClientIDSecret(ctx, clientID, clientSecret); err != nil {
 		return nil, err
 	}
 	return &client{id: clientID}, nil
