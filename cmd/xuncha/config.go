@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/xuncha/xuncha/api"
+	"github.com/xuncha/xuncha/internal/authn"
 	"github.com/xuncha/xuncha/internal/egress"
 	"github.com/xuncha/xuncha/internal/evidence"
 	"github.com/xuncha/xuncha/internal/logging"
@@ -63,6 +64,13 @@ type config struct {
 	// or host:port (XUNCHA_WEBHOOK_ALLOW; default empty, public addresses
 	// only; `dev`: loopback, egress.LoopbackAllowList).
 	WebhookAllow string
+	// OIDC is the OpenID Connect verification: XUNCHA_OIDC_ISSUER (no
+	// default), XUNCHA_OIDC_AUDIENCE (default xuncha) and the claim names
+	// XUNCHA_OIDC_ROLES_CLAIM (xuncha_roles), XUNCHA_OIDC_UNITS_CLAIM
+	// (xuncha_units), XUNCHA_OIDC_NAME_CLAIM (name), XUNCHA_OIDC_ORG_CLAIM
+	// (org). Read by `xuncha token`; `server` does not verify tokens yet
+	// (issue 10 wires authn into the API).
+	OIDC authn.Config
 }
 
 func envOr(key, fallback string) string {
@@ -163,6 +171,23 @@ func (c *config) bindTipKey(cmd *cobra.Command) {
 func (c *config) bindWebhookAllow(cmd *cobra.Command, def string) {
 	cmd.Flags().StringVar(&c.WebhookAllow, "webhook-allow", envOr("XUNCHA_WEBHOOK_ALLOW", def),
 		"non-public webhook receivers to allow: comma-separated CIDR networks, IP addresses or host:port (empty: public addresses only) [XUNCHA_WEBHOOK_ALLOW]")
+}
+
+// bindOIDC adds the OpenID Connect flags (--oidc-issuer, --oidc-audience,
+// --oidc-roles-claim, --oidc-units-claim, --oidc-name-claim,
+// --oidc-org-claim), each defaulting to its XUNCHA_OIDC_* variable.
+func (c *config) bindOIDC(cmd *cobra.Command, issuerHelp string) {
+	f := cmd.Flags()
+	f.StringVar(&c.OIDC.Issuer, "oidc-issuer", envOr("XUNCHA_OIDC_ISSUER", ""), issuerHelp+" [XUNCHA_OIDC_ISSUER]")
+	f.StringVar(&c.OIDC.Audience, "oidc-audience", envOr("XUNCHA_OIDC_AUDIENCE", authn.DefaultAudience), "audience (aud) a token must carry [XUNCHA_OIDC_AUDIENCE]")
+	f.StringVar(&c.OIDC.Claims.Roles, "oidc-roles-claim", envOr("XUNCHA_OIDC_ROLES_CLAIM", authn.DefaultRolesClaim),
+		"claim (or dotted path, e.g. realm_access.roles) listing the caller's roles [XUNCHA_OIDC_ROLES_CLAIM]")
+	f.StringVar(&c.OIDC.Claims.Units, "oidc-units-claim", envOr("XUNCHA_OIDC_UNITS_CLAIM", authn.DefaultUnitsClaim),
+		"claim (or dotted path) listing the unit codes a unit user acts for [XUNCHA_OIDC_UNITS_CLAIM]")
+	f.StringVar(&c.OIDC.Claims.Name, "oidc-name-claim", envOr("XUNCHA_OIDC_NAME_CLAIM", authn.DefaultNameClaim),
+		"claim (or dotted path) holding the caller's name [XUNCHA_OIDC_NAME_CLAIM]")
+	f.StringVar(&c.OIDC.Claims.Org, "oidc-org-claim", envOr("XUNCHA_OIDC_ORG_CLAIM", authn.DefaultOrgClaim),
+		"claim (or dotted path) holding the caller's organisation [XUNCHA_OIDC_ORG_CLAIM]")
 }
 
 // webhookPolicy builds the webhook address policy from --webhook-allow.

@@ -1,7 +1,7 @@
 // Command xuncha is the one binary of the xuncha inspection-case engine:
 // `dev` runs everything locally; `server`, `worker`, `migrate` and
 // `temporal setup` are the production commands; `calendar` computes
-// statutory deadlines without a server.
+// statutory deadlines without a server; `token` mints a dev bearer token.
 package main
 
 import (
@@ -41,6 +41,7 @@ func newRootCmd() *cobra.Command {
 		newTemporalCmd(cfg),
 		newCalendarCmd(cfg),
 		newHealthcheckCmd(),
+		newTokenCmd(cfg),
 	)
 	return root
 }

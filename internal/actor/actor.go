@@ -28,12 +28,15 @@ const (
 	RoleTeamMember = "team_member"
 	// RoleUnit is the inspected unit.
 	RoleUnit = "unit"
+	// RoleAuditor reads everything and changes nothing (discipline
+	// inspection, audit; issue 10).
+	RoleAuditor = "auditor"
 	// RoleSystem is xuncha itself (timers, escalation).
 	RoleSystem = "system"
 )
 
 // Roles lists the roles a caller may claim (not RoleSystem).
-var Roles = []string{RoleOffice, RoleCommittee, RoleTeamLeader, RoleTeamMember, RoleUnit}
+var Roles = []string{RoleOffice, RoleCommittee, RoleTeamLeader, RoleTeamMember, RoleUnit, RoleAuditor}
 
 // Actor is a person acting in a role for an organisation.
 type Actor struct {
@@ -43,13 +46,24 @@ type Actor struct {
 	Role string `json:"role"`
 	// Organisation the person acts for.
 	Organisation string `json:"organisation"`
+	// Subject is the caller's stable identifier at the identity provider
+	// (the token's "sub"); empty for actors named by the x-xuncha-actor
+	// header and for System.
+	Subject string `json:"subject,omitempty"`
+	// Client is set when a system, not a person, acts: the OAuth client ID
+	// of the service account whose client-credentials token it presented.
+	Client string `json:"client,omitempty"`
 }
 
 // System is the actor for what xuncha does by itself.
 var System = Actor{Name: "xuncha", Role: RoleSystem, Organisation: "xuncha"}
 
-// String formats the actor for logs and explanations.
+// String formats the actor for logs and explanations; a system says so:
+// "name (role, organisation, system client-id)".
 func (a Actor) String() string {
+	if a.Client != "" {
+		return fmt.Sprintf("%s (%s, %s, system %s)", a.Name, a.Role, a.Organisation, a.Client)
+	}
 	return fmt.Sprintf("%s (%s, %s)", a.Name, a.Role, a.Organisation)
 }
 

@@ -1,0 +1,277 @@
+package authn
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+)
+
+// discoveryRetry is the shortest time between two attempts at the issuer's
+// discovery document while it cannot be fetched.
+const discoveryRetry = 2 * time.Second
+
+// Verifier checks bearer tokens against one issuer. It is safe for
+// concurrent use; build one per process with New and keep it.
+type Verifier struct {
+	cfg  Config
+	jwks *jwksTransport
+
+	mu          sync.Mutex
+	verifier    *oidc.IDTokenVerifier // nil until discovery succeeded
+	lastAttempt time.Time
+	lastErr     error
+}
+
+// New checks cfg and returns a Verifier. It does not contact the issuer:
+// discovery happens on the first Verify (or Discover), so a server can start
+// while its identity provider is briefly away, and `xuncha dev` can serve its
+// own issuer from the process that verifies.
+func New(cfg Config) (*Verifier, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	return &Verifier{cfg: cfg, jwks: newJWKSTransport(cfg.HTTPClient, cfg.JWKSRefreshInterval, cfg.Now)}, nil
+}
+
+// Config returns the configuration in force, defaults filled in.
+func (v *Verifier) Config() Config { return v.cfg }
+
+// Discover fetches the issuer's discovery document now, if not done yet, and
+// reports whether it could; Verify calls it by itself.
+func (v *Verifier) Discover(ctx context.Context) error {
+	_, err := v.idTokenVerifier(ctx)
+	return err
+}
+
+func (v *Verifier) idTokenVerifier(ctx context.Context) (*oidc.IDTokenVerifier, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.verifier != nil {
+		return v.verifier, nil
+	}
+	now := v.cfg.Now()
+	if v.lastErr != nil && now.Sub(v.lastAttempt) < discoveryRetry {
+		return nil, v.lastErr
+	}
+	v.lastAttempt = now
+	client := *v.cfg.HTTPClient
+	client.Transport = v.jwks
+	provider, err := oidc.NewProvider(oidc.ClientContext(ctx, &client), v.cfg.Issuer)
+	if err != nil {
+		err = refuse(ErrIssuerUnavailable, "the identity provider's discovery document could not be fetched; retry later", err)
+		if ctx.Err() == nil {
+			// Remembered for a moment, so an outage is not a flood of
+			// discovery requests; a caller who gave up is not an outage.
+			v.lastErr = err
+		}
+		return nil, err
+	}
+	var meta struct {
+		JWKSURI string `json:"jwks_uri"`
+	}
+	if err := provider.Claims(&meta); err != nil || meta.JWKSURI == "" {
+		v.lastErr = refuse(ErrIssuerUnavailable, "the identity provider's discovery document names no key set (jwks_uri)", err)
+		return nil, v.lastErr
+	}
+	v.jwks.setURL(meta.JWKSURI)
+	// The key set keeps this context for its fetches: only its HTTP client
+	// matters, not a request's deadline.
+	keys := &recordingKeySet{inner: oidc.NewRemoteKeySet(oidc.ClientContext(context.Background(), &client), meta.JWKSURI)}
+	v.verifier = oidc.NewVerifier(v.cfg.Issuer, keys, &oidc.Config{
+		ClientID:             v.cfg.Audience,
+		SupportedSigningAlgs: v.cfg.Algorithms,
+		// exp and nbf are checked below with the configured leeway: go-oidc
+		// allows none on exp and a fixed 5 minutes on nbf.
+		SkipExpiryCheck: true,
+	})
+	v.lastErr = nil
+	return v.verifier, nil
+}
+
+// TokenFromAuthorization returns the token of an Authorization header value
+// "Bearer <token>" (the scheme in any case). An empty value is ErrNoToken.
+func TokenFromAuthorization(header string) (string, error) {
+	header = strings.TrimSpace(header)
+	if header == "" {
+		return "", refuse(ErrNoToken, "no bearer token: send Authorization: Bearer <token>", nil)
+	}
+	scheme, token, ok := strings.Cut(header, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
+		return "", refuse(ErrMalformed, "the Authorization header must be \"Bearer <token>\"", nil)
+	}
+	return strings.TrimSpace(token), nil
+}
+
+// Verify checks a bearer token (without the "Bearer " prefix) and returns
+// the caller's identity. Checks, in order: the token is a compact JWS whose
+// "alg" is allowed; its signature verifies with a key of the issuer's key
+// set (fetched again for a key ID not seen yet); "iss" is the issuer; "aud"
+// holds the audience; "exp" is not past and "nbf" not ahead, each with the
+// leeway; "sub" is present; the mapped claims have the right types.
+func (v *Verifier) Verify(ctx context.Context, raw string) (Identity, error) {
+	raw = strings.TrimSpace(raw)
+	if raw == "" {
+		return Identity{}, refuse(ErrNoToken, "no bearer token: send Authorization: Bearer <token>", nil)
+	}
+	head, err := parseHeader(raw)
+	if err != nil {
+		return Identity{}, refuse(ErrMalformed, "the bearer token is not a signed JWT", err)
+	}
+	if !slices.Contains(v.cfg.Algorithms, head.Alg) {
+		return Identity{}, refuse(ErrAlgorithmNotAllowed,
+			"the bearer token's signing algorithm is not accepted (accepted: "+strings.Join(v.cfg.Algorithms, ", ")+")", nil)
+	}
+	verifier, err := v.idTokenVerifier(ctx)
+	if err != nil {
+		return Identity{}, err
+	}
+	out := &signatureOutcome{}
+	tok, err := verifier.Verify(context.WithValue(ctx, outcomeKey{}, out), raw)
+	if err != nil {
+		return Identity{}, v.classify(err, out, head)
+	}
+	var claims map[string]any
+	dec := json.NewDecoder(bytes.NewReader(out.payload))
+	dec.UseNumber()
+	if err := dec.Decode(&claims); err != nil {
+		return Identity{}, refuse(ErrMalformed, "the bearer token's claims are not a JSON object", err)
+	}
+	now := v.cfg.Now()
+	if tok.Expiry.IsZero() {
+		return Identity{}, refuse(ErrMalformed, "the bearer token has no expiry (exp)", nil)
+	}
+	if now.After(tok.Expiry.Add(v.cfg.Leeway)) {
+		return Identity{}, refuse(ErrExpired, "the bearer token has expired: get a new one", nil)
+	}
+	nbf, err := numericDate(claims, "nbf")
+	if err != nil {
+		return Identity{}, refuse(ErrMalformed, "the bearer token's nbf is not a number", err)
+	}
+	if !nbf.IsZero() && now.Add(v.cfg.Leeway).Before(nbf) {
+		return Identity{}, refuse(ErrNotYetValid, "the bearer token is not valid yet (nbf is ahead; check the clocks)", nil)
+	}
+	id, err := v.identity(claims)
+	if err != nil {
+		return Identity{}, err
+	}
+	id.Issuer = tok.Issuer
+	id.ExpiresAt = tok.Expiry
+	return id, nil
+}
+
+// classify turns go-oidc's error into a kind. go-oidc checks, in order: the
+// JWS structure and algorithm, the signature (through recordingKeySet, which
+// records the outcome), the issuer, the audience; its errors are plain text,
+// so the kind is read from what was recorded and from the verified claims.
+func (v *Verifier) classify(err error, out *signatureOutcome, head jwtHeader) error {
+	switch {
+	case !out.called:
+		return refuse(ErrMalformed, "the bearer token is not a signed JWT", err)
+	case out.err != nil:
+		known, fetchErr := v.jwks.knownKeys()
+		switch {
+		case head.Kid != "" && known != nil && !known[head.Kid] && fetchErr == nil:
+			return refuse(ErrUnknownKey, "the bearer token is signed with a key the identity provider does not publish", err)
+		case fetchErr != nil && (known == nil || (head.Kid != "" && !known[head.Kid])):
+			return refuse(ErrIssuerUnavailable, "the identity provider's keys could not be fetched; retry later", err)
+		default:
+			return refuse(ErrBadSignature, "the bearer token's signature does not verify", err)
+		}
+	}
+	var claims struct {
+		Issuer   string          `json:"iss"`
+		Audience json.RawMessage `json:"aud"`
+	}
+	if json.Unmarshal(out.payload, &claims) != nil {
+		return refuse(ErrMalformed, "the bearer token's claims are not a JSON object", err)
+	}
+	if claims.Issuer != v.cfg.Issuer {
+		return refuse(ErrWrongIssuer, "the bearer token was issued by another identity provider (expected "+v.cfg.Issuer+")", err)
+	}
+	var aud []string
+	if json.Unmarshal(claims.Audience, &aud) != nil {
+		var one string
+		_ = json.Unmarshal(claims.Audience, &one)
+		aud = []string{one}
+	}
+	if !slices.Contains(aud, v.cfg.Audience) {
+		return refuse(ErrWrongAudience, "the bearer token is not meant for this service (its audience must include "+v.cfg.Audience+")", err)
+	}
+	return refuse(ErrMalformed, "the bearer token is not acceptable", err)
+}
+
+// jwtHeader is the part of a JOSE header read before verification, to
+// refuse a disallowed algorithm early and to classify a failed signature.
+type jwtHeader struct {
+	Alg string `json:"alg"`
+	Kid string `json:"kid"`
+}
+
+func parseHeader(raw string) (jwtHeader, error) {
+	parts := strings.Split(raw, ".")
+	if len(parts) != 3 {
+		return jwtHeader{}, fmt.Errorf("a compact JWS has 3 parts, this has %d", len(parts))
+	}
+	b, err := base64.RawURLEncoding.DecodeString(parts[0])
+	if err != nil {
+		return jwtHeader{}, fmt.Errorf("header: %w", err)
+	}
+	var h jwtHeader
+	if err := json.Unmarshal(b, &h); err != nil {
+		return jwtHeader{}, fmt.Errorf("header: %w", err)
+	}
+	return h, nil
+}
+
+// numericDate reads a NumericDate claim (seconds since the epoch); absent is
+// the zero time.
+func numericDate(claims map[string]any, name string) (time.Time, error) {
+	v, ok := claims[name]
+	if !ok || v == nil {
+		return time.Time{}, nil
+	}
+	n, ok := v.(json.Number)
+	if !ok {
+		return time.Time{}, fmt.Errorf("%s is %T", name, v)
+	}
+	f, err := n.Float64()
+	if err != nil {
+		return time.Time{}, err
+	}
+	sec := int64(f)
+	return time.Unix(sec, int64((f-float64(sec))*1e9)), nil
+}
+
+// signatureOutcome records what the key set said about one token.
+type signatureOutcome struct {
+	called  bool
+	err     error
+	payload []byte
+}
+
+type outcomeKey struct{}
+
+// recordingKeySet is go-oidc's remote key set, recording each verification's
+// outcome in the signatureOutcome of its context: go-oidc wraps the key
+// set's error as text, so the verifier could not tell a bad signature from a
+// failed issuer or audience check otherwise.
+type recordingKeySet struct {
+	inner oidc.KeySet
+}
+
+func (k *recordingKeySet) VerifySignature(ctx context.Context, jwt string) ([]byte, error) {
+	payload, err := k.inner.VerifySignature(ctx, jwt)
+	if out, ok := ctx.Value(outcomeKey{}).(*signatureOutcome); ok {
+		out.called, out.err, out.payload = true, err, payload
+	}
+	return payload, err
+}
