@@ -15,7 +15,8 @@ import (
 // whose code is committed and checked by `make check-generated`.
 
 // queries returns the generated statements run on db: the pool, or the
-// transaction of a change.
+// transaction of a change. Build them with it, never with dbsqlc's WithTx,
+// which would skip unnamedSQL.
 func queries(db dbsqlc.DBTX) *dbsqlc.Queries { return dbsqlc.New(unnamedSQL{db}) }
 
 // inTx runs fn with the statements of one transaction: committed when fn
