@@ -36,13 +36,13 @@ var webhookOptions = workflow.ActivityOptions{
 // lifecycle ends when its stage says so whatever the receivers do. Histories
 // recorded before the change keep delivering inside the lifecycle, each
 // delivery on its own, waited for before the workflow ends.
-func announce(ctx workflow.Context, pending *int, eventType, deliveryKey string, data map[string]any) {
+func announce(ctx workflow.Context, r ledgerRunner, pending *int, eventType, deliveryKey string, data map[string]any) {
 	outbox := workflow.GetVersion(ctx, webhookOutboxChange, workflow.DefaultVersion, 1) >= 1
 	*pending++
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		defer func() { *pending-- }()
 		if outbox {
-			queueWebhook(ctx, eventType, deliveryKey, data)
+			queueWebhook(ctx, r, eventType, deliveryKey, data)
 			return
 		}
 		deliverInline(ctx, eventType, deliveryKey, data)
@@ -59,10 +59,9 @@ func webhookPayload(ctx workflow.Context, eventType string, data map[string]any)
 }
 
 // queueWebhook writes the event's deliveries to the outbox.
-func queueWebhook(ctx workflow.Context, eventType, deliveryKey string, data map[string]any) {
-	actx := workflow.WithActivityOptions(ctx, ledgerActivityOptions)
+func queueWebhook(ctx workflow.Context, r ledgerRunner, eventType, deliveryKey string, data map[string]any) {
 	in := activities.QueueWebhookInput{EventType: eventType, DeliveryKey: deliveryKey, Payload: webhookPayload(ctx, eventType, data)}
-	if err := workflow.ExecuteActivity(actx, acts.QueueWebhook, in).Get(ctx, nil); err != nil {
+	if err := r.call(ctx, nil, acts.QueueWebhook, in); err != nil {
 		workflow.GetLogger(ctx).Error("queuing webhook deliveries failed", "event", eventType, "delivery_key", deliveryKey, "error", err)
 	}
 }

@@ -2,7 +2,6 @@ package workflows
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 
@@ -13,7 +12,6 @@ import (
 	"github.com/xuncha/xuncha/calendar"
 	"github.com/xuncha/xuncha/deadline"
 	"github.com/xuncha/xuncha/internal/actor"
-	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/internal/searchattr"
 	"github.com/xuncha/xuncha/ledger"
 )
@@ -106,11 +104,11 @@ var findingSpec = &spec[ledger.Finding]{
 		return f.Deadline
 	},
 	withDeadline: func(f ledger.Finding, d calendar.Deadline) ledger.Finding { f.Deadline = &d; return f },
-	write: func(ctx workflow.Context, next ledger.Finding, e ledger.Event) workflow.Future {
-		return workflow.ExecuteActivity(ledgerActivity(ctx), acts.ApplyFindingChange, activities.FindingChangeInput{Finding: next, Event: e})
+	write: func(next ledger.Finding, e ledger.Event) (any, any) {
+		return acts.ApplyFindingChange, activities.FindingChangeInput{Finding: next, Event: e}
 	},
-	writeEscalation: func(ctx workflow.Context, esc ledger.Escalation, next ledger.Finding, e ledger.Event) workflow.Future {
-		return workflow.ExecuteActivity(ledgerActivity(ctx), acts.Escalate, activities.EscalateInput{Escalation: esc, Finding: next, Event: e})
+	writeEscalation: func(esc ledger.Escalation, next ledger.Finding, e ledger.Event) (any, any) {
+		return acts.Escalate, activities.EscalateInput{Escalation: esc, Finding: next, Event: e}
 	},
 	escalation: func(f ledger.Finding, step deadline.ScheduledStep, due calendar.Deadline) string {
 		switch step.Step {
@@ -183,9 +181,9 @@ func (w *finding) run(ctx workflow.Context) (FindingResult, error) {
 
 	// FOUND: recorded with evidence, numbered in the ledger.
 	var rec activities.RecordFindingResult
-	if err := workflow.ExecuteActivity(ledgerActivity(ctx), acts.RecordFinding, activities.RecordFindingInput{
+	if err := w.ledger.call(ctx, &rec, acts.RecordFinding, activities.RecordFindingInput{
 		Finding: w.row, EventKey: "record/" + w.row.RequestID, InspectionStages: FindingRecordingStages,
-	}).Get(ctx, &rec); err != nil {
+	}); err != nil {
 		return FindingResult{}, failCreation(ctx, "recording finding "+w.row.ID, err, &w.refused)
 	}
 	w.row.LedgerNumber = rec.LedgerNumber
@@ -259,7 +257,7 @@ func (w *finding) notifyMajor(ctx workflow.Context) error {
 	}); err != nil {
 		return err
 	}
-	announce(ctx, &w.deliveries, EventMajorFinding, w.subject()+"/major", map[string]any{
+	announce(ctx, w.ledger, &w.deliveries, EventMajorFinding, w.subject()+"/major", map[string]any{
 		"finding_id":            w.row.ID,
 		"ledger_number":         w.row.LedgerNumber,
 		"inspection_id":         w.row.InspectionID,
@@ -297,7 +295,7 @@ func (w *finding) classify(ctx workflow.Context, in ClassifyInput) error {
 // prepares the row (the referral, the reopen count).
 func (w *finding) rectifyAgain(ctx workflow.Context, rule deadline.Rule, before func(*ledger.Finding), e ledger.Event,
 	data func(calendar.Deadline) map[string]any) error {
-	resolved, err := resolveDeadline(ctx, rule)
+	resolved, err := w.ledger.resolveDeadline(ctx, rule)
 	if err != nil {
 		return err
 	}
@@ -384,23 +382,6 @@ func (w *finding) withdraw(ctx workflow.Context, in WithdrawInput) error {
 	w.ended(ctx, "withdrawn", ActionWithdraw)
 	w.deadline.stop()
 	return nil
-}
-
-// resolveDeadline computes a deadline with the calendar and ladder in force,
-// in an activity because the calendar and the ladder are data; the activity
-// reads them and computes with deadline.Resolve. A refusal (a limit past the
-// statutory one, a year without calendar data) comes back as the domain
-// error.
-func resolveDeadline(ctx workflow.Context, rule deadline.Rule) (deadline.Resolved, error) {
-	var resolved deadline.Resolved
-	if err := workflow.ExecuteActivity(ledgerActivity(ctx), acts.ResolveDeadline, activities.ResolveDeadlineInput{Rule: rule}).Get(ctx, &resolved); err != nil {
-		var app *temporal.ApplicationError
-		if errors.As(err, &app) {
-			return deadline.Resolved{}, derrors.FromTemporal(err)
-		}
-		return deadline.Resolved{}, fmt.Errorf("computing the deadline: %w", err)
-	}
-	return resolved, nil
 }
 
 // reopen continues a closed finding in a new run: REFERRED again, with a new

@@ -679,35 +679,47 @@ func TestFindingClosedCancelsNothingApproved(t *testing.T) {
 // backoff, then answers UNAVAILABLE instead of holding the workflow for
 // ever; once the database is back the next change goes through.
 func TestFindingChangeGivesUpWhenTheLedgerStaysAway(t *testing.T) {
-	h := newHarness(t)
-	var answered time.Time
-	var failed error
-	h.env.RegisterDelayedCallback(func() {
-		h.fl.mu.Lock()
-		h.fl.down = true
-		h.fl.mu.Unlock()
-		h.env.UpdateWorkflow(ActionDiagnose, UpdateID(ActionDiagnose, "d0"), &testsuite.TestUpdateCallback{
-			OnAccept: func() {},
-			OnReject: func(err error) { t.Errorf("diagnosis rejected: %v", err) },
-			OnComplete: func(_ any, err error) {
-				answered, failed = h.env.Now(), err
+	for _, tt := range []struct {
+		name    string
+		version workflow.Version
+	}{
+		{"activities (before versionLocalLedger)", workflow.DefaultVersion},
+		{"a local attempt, then activities", 1},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t)
+			h.env.OnGetVersion(versionLocalLedger, workflow.DefaultVersion, 1).Return(tt.version)
+			var answered time.Time
+			var failed error
+			h.env.RegisterDelayedCallback(func() {
 				h.fl.mu.Lock()
-				h.fl.down = false
+				h.fl.down = true
 				h.fl.mu.Unlock()
-			},
-		}, diagnosis())
-	}, time.Hour)
-	good := h.update(2*time.Hour, ActionDiagnose, "d1", diagnosis())
-	wd := h.update(3*time.Hour, ActionWithdraw, "w1", WithdrawInput{RequestID: "w1", Actor: office, Reason: "测试结束"})
-	h.run(newFinding(SeverityGeneral))
+				h.env.UpdateWorkflow(ActionDiagnose, UpdateID(ActionDiagnose, "d0"), &testsuite.TestUpdateCallback{
+					OnAccept: func() {},
+					OnReject: func(err error) { t.Errorf("diagnosis rejected: %v", err) },
+					OnComplete: func(_ any, err error) {
+						answered, failed = h.env.Now(), err
+						h.fl.mu.Lock()
+						h.fl.down = false
+						h.fl.mu.Unlock()
+					},
+				}, diagnosis())
+			}, time.Hour)
+			good := h.update(2*time.Hour, ActionDiagnose, "d1", diagnosis())
+			wd := h.update(3*time.Hour, ActionWithdraw, "w1", WithdrawInput{RequestID: "w1", Actor: office, Reason: "测试结束"})
+			h.run(newFinding(SeverityGeneral))
 
-	require.ErrorIs(t, derrors.FromTemporal(failed), derrors.ErrUnavailable, "%v", failed)
-	waited := answered.Sub(start.Add(time.Hour))
-	require.GreaterOrEqual(t, waited, ledgerRetryWindow-time.Minute, "retried for the whole window")
-	require.LessOrEqual(t, waited, ledgerRetryWindow+time.Minute, "and no longer")
-	require.Greater(t, h.fl.attempts[ActionDiagnose], 10, "retried with backoff")
-	requireDone(t, good, wd)
-	require.Equal(t, []string{"record", "list", ActionDiagnose, ActionWithdraw}, h.fl.actions())
+			require.ErrorIs(t, derrors.FromTemporal(failed), derrors.ErrUnavailable, "%v", failed)
+			waited := answered.Sub(start.Add(time.Hour))
+			require.GreaterOrEqual(t, waited, ledgerRetryWindow-time.Minute, "retried for the whole window")
+			require.LessOrEqual(t, waited, ledgerRetryWindow+time.Minute, "and no longer")
+			require.Greater(t, h.fl.attempts[ActionDiagnose], 10, "retried with backoff")
+			requireDone(t, good, wd)
+			require.Equal(t, []string{"record", "list", ActionDiagnose, ActionWithdraw}, h.fl.actions())
+			require.Equal(t, "diagnose/d1", h.fl.events[2].Key, "the failed change wrote nothing")
+		})
+	}
 }
 
 // TestFindingRefusedByTheLedgerFailsItsRun: a finding the ledger refuses as

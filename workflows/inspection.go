@@ -210,12 +210,11 @@ var inspectionSpec = &spec[ledger.Inspection]{
 		}
 		return n
 	},
-	write: func(ctx workflow.Context, next ledger.Inspection, e ledger.Event) workflow.Future {
-		return workflow.ExecuteActivity(ledgerActivity(ctx), acts.ApplyInspectionChange, activities.InspectionChangeInput{Inspection: next, Event: e})
+	write: func(next ledger.Inspection, e ledger.Event) (any, any) {
+		return acts.ApplyInspectionChange, activities.InspectionChangeInput{Inspection: next, Event: e}
 	},
-	writeEscalation: func(ctx workflow.Context, esc ledger.Escalation, next ledger.Inspection, e ledger.Event) workflow.Future {
-		return workflow.ExecuteActivity(ledgerActivity(ctx), acts.EscalateInspection, activities.EscalateInspectionInput{
-			Escalation: esc, Inspection: next, Event: e})
+	writeEscalation: func(esc ledger.Escalation, next ledger.Inspection, e ledger.Event) (any, any) {
+		return acts.EscalateInspection, activities.EscalateInspectionInput{Escalation: esc, Inspection: next, Event: e}
 	},
 	escalation: inspectionEscalation,
 	announcement: func(in ledger.Inspection, esc ledger.Escalation, due calendar.Deadline) (string, map[string]any) {
@@ -316,10 +315,10 @@ func (w *inspection) run(ctx workflow.Context) (InspectionResult, error) {
 	if err := w.registerHandlers(ctx); err != nil {
 		return InspectionResult{}, err
 	}
-	if err := workflow.ExecuteActivity(ledgerActivity(ctx), acts.CreateInspection, activities.CreateInspectionInput{
+	if err := w.ledger.call(ctx, nil, acts.CreateInspection, activities.CreateInspectionInput{
 		Inspection: w.row, EventKey: "create/" + w.row.RequestID,
 		NotRepeating: w.row.Kind == KindComprehensive && IsLocalGovernment(w.row.UnitCode),
-	}).Get(ctx, nil); err != nil {
+	}); err != nil {
 		return InspectionResult{}, failCreation(ctx, "recording inspection "+w.row.ID, err, &w.refused)
 	}
 	w.recorded = true

@@ -54,12 +54,11 @@ func (w *inspection) station(ctx workflow.Context, in StationInput) error {
 	// The entry announcement with the contact channels is a publication
 	// (曝光: 巡查组进驻) of its own.
 	channels := strings.TrimSpace(strings.Join([]string{in.ContactPhone, in.ContactMailbox}, " "))
-	actx := ledgerActivity(ctx)
-	if err := workflow.ExecuteActivity(actx, acts.RecordExposure, ledger.Exposure{
+	if err := w.ledger.call(ctx, nil, acts.RecordExposure, ledger.Exposure{
 		RequestID: "station/" + w.row.ID + "/" + in.RequestID, Kind: "ENTRY_ANNOUNCEMENT", Subject: w.subject(),
 		Outlet: "巡查组进驻公告", PublishedOn: in.StationedOn, RecordedBy: in.Actor,
 		Title: fmt.Sprintf("巡查组进驻%s：%s；举报电话/信箱 %s", w.row.UnitName, in.Announcement, channels),
-	}).Get(ctx, nil); err != nil {
+	}); err != nil {
 		return ledgerFailure("recording the entry announcement", err)
 	}
 	n := w.next(StageStationed)
@@ -75,7 +74,7 @@ func (w *inspection) station(ctx workflow.Context, in StationInput) error {
 
 func (w *inspection) endOnsite(ctx workflow.Context, in EndOnsiteInput) error {
 	rule := deadline.TeamReport(in.OnsiteEndedOn)
-	resolved, err := resolveDeadline(ctx, rule)
+	resolved, err := w.ledger.resolveDeadline(ctx, rule)
 	if err != nil {
 		return err
 	}
@@ -127,15 +126,17 @@ func (w *inspection) approve(ctx workflow.Context, in ApproveInput) error {
 // the unit's rectification-report deadline.
 func (w *inspection) giveFeedback(ctx workflow.Context, in GiveFeedbackInput) error {
 	rule := deadline.Rectification("feedback_delivered_on", in.FeedbackDeliveredOn, in.Due)
-	resolved, err := resolveDeadline(ctx, rule)
+	resolved, err := w.ledger.resolveDeadline(ctx, rule)
 	if err != nil {
 		return err
 	}
-	actx := ledgerActivity(ctx)
+	// Referring sends an update to each finding's workflow: an activity of
+	// its own, as long as those workflows take.
+	actx := workflow.WithActivityOptions(ctx, ledgerActivityOptions)
 	var classified activities.FindingIDsResult
-	if err := workflow.ExecuteActivity(actx, acts.FindingsInStage, activities.InspectionFindingsInput{
+	if err := w.ledger.call(ctx, &classified, acts.FindingsInStage, activities.InspectionFindingsInput{
 		InspectionID: w.row.ID, Stage: FindingClassified,
-	}).Get(ctx, &classified); err != nil {
+	}); err != nil {
 		return ledgerFailure("listing classified findings", err)
 	}
 	dueIDs := slices.Sorted(maps.Keys(in.FindingDues)) //workflowcheck:ignore sorted keys: map order never shows
@@ -195,9 +196,8 @@ func (w *inspection) reportRectification(ctx workflow.Context, in InspectionRect
 // close closes the inspection once every finding is CLOSED or WITHDRAWN and
 // stores the summary for the results-use record.
 func (w *inspection) close(ctx workflow.Context, in ApproveInput) error {
-	actx := ledgerActivity(ctx)
 	var sum ledger.InspectionSummary
-	if err := workflow.ExecuteActivity(actx, acts.FindingCounts, activities.InspectionFindingsInput{InspectionID: w.row.ID}).Get(ctx, &sum); err != nil {
+	if err := w.ledger.call(ctx, &sum, acts.FindingCounts, activities.InspectionFindingsInput{InspectionID: w.row.ID}); err != nil {
 		return ledgerFailure("counting findings", err)
 	}
 	if sum.Open > 0 {
@@ -232,9 +232,9 @@ func (w *inspection) cancel(ctx workflow.Context, in CancelInput) error {
 // the inspection it looks back at. A failed re-check reopens the finding: a
 // new run of its workflow starts in REFERRED with a new deadline.
 func (w *inspection) recheck(ctx workflow.Context, in RecheckInput) error {
-	actx := ledgerActivity(ctx)
+	actx := workflow.WithActivityOptions(ctx, ledgerActivityOptions)
 	var f ledger.Finding
-	if err := workflow.ExecuteActivity(actx, acts.GetFinding, activities.FindingIDInput{ID: in.FindingID}).Get(ctx, &f); err != nil {
+	if err := w.ledger.call(ctx, &f, acts.GetFinding, activities.FindingIDInput{ID: in.FindingID}); err != nil {
 		return derrors.FromTemporal(err)
 	}
 	switch {
@@ -252,7 +252,7 @@ func (w *inspection) recheck(ctx workflow.Context, in RecheckInput) error {
 		today := calendar.DateOf(workflow.Now(ctx))
 		reopen := ReopenInput{RequestID: key, InspectionID: w.row.ID, Actor: in.Actor, Reason: in.Note, From: today.String(), Due: in.Due}
 		// The limit is checked before anything is recorded.
-		if _, err := resolveDeadline(ctx, reopen.rule()); err != nil {
+		if _, err := w.ledger.resolveDeadline(ctx, reopen.rule()); err != nil {
 			return err
 		}
 		if err := workflow.ExecuteActivity(actx, acts.StartWorkflow, activities.StartWorkflowInput{
@@ -261,11 +261,11 @@ func (w *inspection) recheck(ctx workflow.Context, in RecheckInput) error {
 		}).Get(ctx, nil); err != nil {
 			return fmt.Errorf("reopening finding %s: %w", f.ID, err)
 		}
-	} else if err := workflow.ExecuteActivity(actx, acts.AppendEvent, ledger.Event{
+	} else if err := w.ledger.call(ctx, nil, acts.AppendEvent, ledger.Event{
 		SubjectType: ledger.SubjectFinding, SubjectID: f.ID, Key: key, Action: ActionRecheck,
 		StageBefore: f.Stage, StageAfter: f.Stage, Actor: in.Actor, Note: "re-check passed: " + in.Note,
 		OccurredAt: workflow.Now(ctx).UTC(), Data: dataJSON(map[string]any{"inspection_id": w.row.ID, "passed": true}),
-	}).Get(ctx, nil); err != nil {
+	}); err != nil {
 		return ledgerFailure("recording the re-check on finding "+f.ID, err)
 	}
 	n := w.next(w.row.Stage)

@@ -53,12 +53,11 @@ var interviewSpec = &spec[ledger.Interview]{
 		return iv.FollowUpDeadline
 	},
 	withDeadline: func(iv ledger.Interview, d calendar.Deadline) ledger.Interview { iv.FollowUpDeadline = &d; return iv },
-	write: func(ctx workflow.Context, next ledger.Interview, e ledger.Event) workflow.Future {
-		return workflow.ExecuteActivity(ledgerActivity(ctx), acts.ApplyInterviewChange, activities.InterviewChangeInput{Interview: next, Event: e})
+	write: func(next ledger.Interview, e ledger.Event) (any, any) {
+		return acts.ApplyInterviewChange, activities.InterviewChangeInput{Interview: next, Event: e}
 	},
-	writeEscalation: func(ctx workflow.Context, esc ledger.Escalation, next ledger.Interview, e ledger.Event) workflow.Future {
-		return workflow.ExecuteActivity(ledgerActivity(ctx), acts.EscalateInterview, activities.EscalateInterviewInput{
-			Escalation: esc, Interview: next, Event: e})
+	writeEscalation: func(esc ledger.Escalation, next ledger.Interview, e ledger.Event) (any, any) {
+		return acts.EscalateInterview, activities.EscalateInterviewInput{Escalation: esc, Interview: next, Event: e}
 	},
 	keepSteps: func(s deadline.ScheduledStep) bool {
 		return s.Step == ledger.StepReminder || s.Step == ledger.StepOverdue
@@ -125,7 +124,7 @@ func (w *interview) run(ctx workflow.Context) (InterviewResult, error) {
 	if err := w.registerHandlers(ctx); err != nil {
 		return InterviewResult{}, err
 	}
-	if err := workflow.ExecuteActivity(ledgerActivity(ctx), acts.RecordInterview, activities.RecordInterviewInput{
+	if err := w.ledger.call(ctx, nil, acts.RecordInterview, activities.RecordInterviewInput{
 		Interview: w.row,
 		Event: ledger.Event{
 			Key: "propose/" + w.row.RequestID, Action: "propose", StageAfter: InterviewProposed, Actor: w.row.ProposedBy,
@@ -133,7 +132,7 @@ func (w *interview) run(ctx workflow.Context) (InterviewResult, error) {
 			Data: dataJSON(map[string]any{"subject": w.row.Subject, "unit_code": w.row.UnitCode, "source": w.row.Source,
 				"deadline_seq": w.deadlineSeqOfSubject}),
 		},
-	}).Get(ctx, nil); err != nil {
+	}); err != nil {
 		return InterviewResult{}, fmt.Errorf("recording interview %q: %w", w.row.ID, err)
 	}
 	w.recorded = true
@@ -246,7 +245,7 @@ func (w *interview) approve(ctx workflow.Context, in ApproveInterviewInput) erro
 
 func (w *interview) hold(ctx workflow.Context, in HoldInterviewInput) error {
 	rule := deadline.FollowUp(in.HeldOn, in.FollowUpWorkingDays)
-	resolved, err := resolveDeadline(ctx, rule)
+	resolved, err := w.ledger.resolveDeadline(ctx, rule)
 	if err != nil {
 		return err
 	}

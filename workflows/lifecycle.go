@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -42,12 +43,13 @@ type spec[R any] struct {
 	running func(R) *calendar.Deadline
 	// withDeadline returns the row with the running deadline re-dated.
 	withDeadline func(R, calendar.Deadline) R
-	// write is the ledger activity that makes a change durable.
-	write func(workflow.Context, R, ledger.Event) workflow.Future
-	// writeEscalation is the ledger activity that records an escalation
-	// step with the row it leaves (its result is an
+	// write is the ledger activity, and its input, that makes a change
+	// durable.
+	write func(R, ledger.Event) (activity, input any)
+	// writeEscalation is the ledger activity, and its input, that records
+	// an escalation step with the row it leaves (its result is an
 	// activities.EscalateResult).
-	writeEscalation func(workflow.Context, ledger.Escalation, R, ledger.Event) workflow.Future
+	writeEscalation func(ledger.Escalation, R, ledger.Event) (activity, input any)
 	// keepSteps, when set, keeps only some of the office's ladder steps.
 	keepSteps func(deadline.ScheduledStep) bool
 	// escalation says what a ladder step means for the row; "" takes no
@@ -93,10 +95,12 @@ type core[R any] struct {
 	mu         workflow.Mutex
 	deadline   ladder
 	deliveries int
+	// ledger runs the ledger calls.
+	ledger ledgerRunner
 }
 
 func newCore[R any](ctx workflow.Context, s *spec[R], row R) core[R] {
-	return core[R]{spec: s, row: row, mu: workflow.NewMutex(ctx)}
+	return core[R]{spec: s, row: row, mu: workflow.NewMutex(ctx), ledger: newLedgerRunner(ctx)}
 }
 
 func (c *core[R]) f() rowFields { return c.spec.fields(&c.row) }
@@ -142,7 +146,8 @@ func (c *core[R]) apply(ctx workflow.Context, next R, e ledger.Event) error {
 	e = changeEvent(ctx, e, c.spec.subjectType, c.id(), c.stage(), *nf.stage)
 	*nf.version = *c.f().version + 1
 	*nf.updatedAt = e.OccurredAt
-	if err := c.spec.write(ctx, next, e).Get(ctx, nil); err != nil {
+	fn, in := c.spec.write(next, e)
+	if err := c.ledger.call(ctx, nil, fn, in); err != nil {
 		return ledgerFailure(fmt.Sprintf("writing %s of %s to the ledger", e.Action, c.subject()), err)
 	}
 	c.row = next
@@ -176,9 +181,71 @@ func (c *core[R]) publish(ctx workflow.Context) {
 	workflow.SetCurrentDetails(ctx, details)
 }
 
-// ledgerActivity is ctx with the ledger's activity options.
-func ledgerActivity(ctx workflow.Context) workflow.Context {
-	return workflow.WithActivityOptions(ctx, ledgerActivityOptions)
+// versionLocalLedger is the workflow.GetVersion change ID under which a
+// lifecycle tries each ledger call first as a local activity: in the
+// workflow task that asked for it, so that an Update is accepted, written to
+// the ledger, published and answered in one task (issue 9 item 5).
+// Histories recorded before it keep their activities.
+const versionLocalLedger = "ledger-local-activities"
+
+// ledgerRunner runs a lifecycle's ledger calls (idempotent writes and
+// reads). Since versionLocalLedger a call is first one attempt of a local
+// activity; when that attempt fails without a refusal (the database is
+// away, slow or restarting), the same call is retried as an activity with
+// ledgerActivityOptions, so the retries, their window and the UNAVAILABLE
+// answer after it are the server's, as before. A refusal (a domain error,
+// data PostgreSQL will never accept) is answered at once either way.
+type ledgerRunner struct{ local bool }
+
+// ledgerLocalOptions give the local attempt a short bound and no retry of
+// its own: retrying is the activity's job.
+var ledgerLocalOptions = workflow.LocalActivityOptions{
+	ScheduleToCloseTimeout: 10 * time.Second,
+	StartToCloseTimeout:    10 * time.Second,
+	RetryPolicy:            &temporal.RetryPolicy{MaximumAttempts: 1},
+}
+
+// newLedgerRunner decides, once at the start of a run, how its ledger calls
+// run.
+func newLedgerRunner(ctx workflow.Context) ledgerRunner {
+	return ledgerRunner{local: workflow.GetVersion(ctx, versionLocalLedger, workflow.DefaultVersion, 1) >= 1}
+}
+
+// call runs the ledger activity fn with args and decodes its result into
+// result (nil for none).
+func (r ledgerRunner) call(ctx workflow.Context, result any, fn any, args ...any) error {
+	if r.local {
+		err := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, ledgerLocalOptions), fn, args...).Get(ctx, result)
+		if err == nil || refused(err) || temporal.IsCanceledError(err) {
+			return err
+		}
+		workflow.GetLogger(ctx).Warn("the ledger did not answer at once; retrying as an activity", "error", err)
+	}
+	return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, ledgerActivityOptions), fn, args...).Get(ctx, result)
+}
+
+// refused reports whether a ledger call failed with a refusal that no retry
+// changes (the non-retryable types of ledgerActivityOptions).
+func refused(err error) bool {
+	var app *temporal.ApplicationError
+	return errors.As(err, &app) && (app.NonRetryable() || slices.Contains(derrors.NonRetryableTypes, app.Type()))
+}
+
+// resolveDeadline computes a deadline with the calendar and ladder in force,
+// in an activity because the calendar and the ladder are data; the activity
+// reads them and computes with deadline.Resolve. A refusal (a limit past the
+// statutory one, a year without calendar data) comes back as the domain
+// error.
+func (r ledgerRunner) resolveDeadline(ctx workflow.Context, rule deadline.Rule) (deadline.Resolved, error) {
+	var resolved deadline.Resolved
+	if err := r.call(ctx, &resolved, acts.ResolveDeadline, activities.ResolveDeadlineInput{Rule: rule}); err != nil {
+		var app *temporal.ApplicationError
+		if errors.As(err, &app) {
+			return deadline.Resolved{}, derrors.FromTemporal(err)
+		}
+		return deadline.Resolved{}, fmt.Errorf("computing the deadline: %w", err)
+	}
+	return resolved, nil
 }
 
 // steps are the ladder steps the lifecycle keeps of a resolved deadline.
@@ -233,7 +300,8 @@ func (c *core[R]) escalate(ctx workflow.Context, step deadline.ScheduledStep) er
 		StageBefore: c.stage(), StageAfter: *nf.stage, Actor: actor.System, Note: message, OccurredAt: now,
 		Data: dataJSON(map[string]any{"step": step.Step, "deadline_seq": seq, "due": due.Due})}
 	var res activities.EscalateResult
-	if err := c.spec.writeEscalation(ctx, esc, next, event).Get(ctx, &res); err != nil {
+	fn, in := c.spec.writeEscalation(esc, next, event)
+	if err := c.ledger.call(ctx, &res, fn, in); err != nil {
 		return fmt.Errorf("recording escalation %s: %w", step.Step, err)
 	}
 	c.row = next
@@ -246,7 +314,7 @@ func (c *core[R]) escalate(ctx workflow.Context, step deadline.ScheduledStep) er
 		}
 	}
 	eventType, data := c.spec.announcement(c.row, res.Escalation, *due)
-	announce(ctx, &c.deliveries, eventType, fmt.Sprintf("%s/%d/%s", c.subject(), seq, step.Step), data)
+	announce(ctx, c.ledger, &c.deliveries, eventType, fmt.Sprintf("%s/%d/%s", c.subject(), seq, step.Step), data)
 	return nil
 }
 
@@ -269,7 +337,7 @@ func (c *core[R]) redate(ctx workflow.Context, sig CalendarChangedSignal) error 
 		return nil
 	}
 	rule := *c.deadline.rule
-	resolved, err := resolveDeadline(ctx, rule)
+	resolved, err := c.ledger.resolveDeadline(ctx, rule)
 	if err != nil {
 		return err
 	}
