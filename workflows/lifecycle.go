@@ -26,7 +26,9 @@ import (
 // only what its charter step truly says (its change handlers).
 //
 // The core's commands are those each lifecycle issued before it existed, in
-// the same order, so that recorded histories replay.
+// the same order, so that recorded histories replay; since
+// versionLocalLedger, a ledger call is a local activity's marker in place
+// of an activity (ledgerRunner).
 
 // spec is what a lifecycle tells the core about itself.
 type spec[R any] struct {
