@@ -46,7 +46,7 @@ func TestHealthReadinessAndOpenAPI(t *testing.T) {
 		"/v1/evidence", "/v1/evidence/{id}", "/v1/evidence/{id}/content"} {
 		require.Contains(t, doc.Paths, path)
 	}
-	require.Equal(t, struct{ Name, In string }{"x-xuncha-actor", "header"}, doc.SecurityDefinitions["xunchaActor"])
+	require.Equal(t, struct{ Name, In string }{"Authorization", "header"}, doc.SecurityDefinitions["bearer"])
 }
 
 func TestGRPCHealthAndReflection(t *testing.T) {
