@@ -19,7 +19,6 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
 	"gopkg.in/yaml.v3"
@@ -212,7 +211,7 @@ func (s *stack) invoke(t *testing.T, method, authorization string) (codes.Code, 
 	if authorization != "" {
 		ctx = metadata.AppendToOutgoingContext(ctx, "authorization", authorization)
 	}
-	err = s.Conn.Invoke(ctx, method, in.New().Interface(), out.New().Interface().(proto.Message))
+	err = s.Conn.Invoke(ctx, method, in.New().Interface(), out.New().Interface())
 	st := status.Convert(err)
 	return st.Code(), grpcToHTTP(st.Code()), st.Message()
 }
