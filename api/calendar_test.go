@@ -25,10 +25,10 @@ func TestCalendarVersionsREST(t *testing.T) {
 	s := setup(t)
 
 	// A year without data is refused, never guessed.
-	code, body := s.do("GET", "/v1/calendar/2028", nil, nil)
+	code, body := s.do("GET", "/v1/calendar/2028", &office, nil)
 	require.Equal(t, http.StatusConflict, code, "%v", body)
 	require.Contains(t, body["message"], "no data for year 2028")
-	code, body = s.do("POST", "/v1/calendar:deadline", nil, map[string]any{"from": "2027-12-28", "working_days": 5})
+	code, body = s.do("POST", "/v1/calendar:deadline", &office, map[string]any{"from": "2027-12-28", "working_days": 5})
 	require.Equal(t, http.StatusConflict, code, "%v", body)
 	require.Equal(t, "CALENDAR_NO_DATA", errorInfo(body)["reason"])
 
@@ -66,11 +66,11 @@ func TestCalendarVersionsREST(t *testing.T) {
 		{"both", map[string]any{"from": "2026-01-31", "months": 1, "working_days": 1}, "working_days"},
 		{"bad date", map[string]any{"from": "2026-02-30", "months": 1}, "from"},
 	} {
-		code, body := s.do("POST", "/v1/calendar:deadline", nil, tt.body)
+		code, body := s.do("POST", "/v1/calendar:deadline", &office, tt.body)
 		require.Equal(t, http.StatusBadRequest, code, "%s: %v", tt.name, body)
 		require.Contains(t, fieldViolations(body), tt.field, tt.name)
 	}
-	code, body = s.do("GET", "/v1/calendar/versions", nil, nil)
+	code, body = s.do("GET", "/v1/calendar/versions", &office, nil)
 	require.Equal(t, http.StatusOK, code)
 	require.Empty(t, body["versions"])
 
@@ -78,7 +78,7 @@ func TestCalendarVersionsREST(t *testing.T) {
 	code, v1 := s.do("PUT", "/v1/calendar/2028", &office, notice2028("load-1", "2028-01-03"))
 	require.Equal(t, http.StatusOK, code, "%v", v1)
 	require.Equal(t, "calendar version "+v1["id"].(string), v1["label"])
-	code, d := s.do("POST", "/v1/calendar:deadline", nil, map[string]any{"from": "2027-12-28", "working_days": 5})
+	code, d := s.do("POST", "/v1/calendar:deadline", &office, map[string]any{"from": "2027-12-28", "working_days": 5})
 	require.Equal(t, http.StatusOK, code, "%v", d)
 	// 12-29, 12-30, 12-31 (Fri), then 2028-01-01..01-03 New Year, 01-04, 01-05.
 	require.Equal(t, "2028-01-05", d["due"])
@@ -92,16 +92,16 @@ func TestCalendarVersionsREST(t *testing.T) {
 	code, v2 := s.do("PUT", "/v1/calendar/2028", &office, notice2028("load-2", "2028-01-04"))
 	require.Equal(t, http.StatusOK, code, "%v", v2)
 	require.NotEqual(t, v1["id"], v2["id"])
-	code, d = s.do("POST", "/v1/calendar:deadline", nil, map[string]any{"from": "2027-12-28", "working_days": 5})
+	code, d = s.do("POST", "/v1/calendar:deadline", &office, map[string]any{"from": "2027-12-28", "working_days": 5})
 	require.Equal(t, http.StatusOK, code)
 	require.Equal(t, "2028-01-06", d["due"], "the amended New Year holiday moves the deadline")
-	code, body = s.do("GET", "/v1/calendar/versions", nil, nil)
+	code, body = s.do("GET", "/v1/calendar/versions", &office, nil)
 	require.Equal(t, http.StatusOK, code)
 	versions := body["versions"].([]any)
 	require.Len(t, versions, 2)
 	require.Equal(t, v2["id"], versions[0].(map[string]any)["id"], "newest first")
 	require.Equal(t, v1["id"], versions[1].(map[string]any)["id"])
-	code, year := s.do("GET", "/v1/calendar/2028", nil, nil)
+	code, year := s.do("GET", "/v1/calendar/2028", &office, nil)
 	require.Equal(t, http.StatusOK, code)
 	require.Equal(t, v2["id"], year["version"].(map[string]any)["id"])
 
@@ -112,7 +112,7 @@ func TestCalendarVersionsREST(t *testing.T) {
 	require.Equal(t, v2["id"], again["id"])
 	code, _ = s.do("PUT", "/v1/calendar/2028", &office, notice2028("load-2", "2028-01-05"))
 	require.Equal(t, http.StatusConflict, code)
-	code, body = s.do("GET", "/v1/calendar/versions", nil, nil)
+	code, body = s.do("GET", "/v1/calendar/versions", &office, nil)
 	require.Equal(t, http.StatusOK, code)
 	require.Len(t, body["versions"], 2)
 

@@ -41,12 +41,12 @@ func TestMissedDeadlineEscalates(t *testing.T) {
 
 	subject := url.QueryEscape("finding/" + id)
 	require.Eventually(t, func() bool {
-		code, body := s.do("GET", "/v1/escalations?subject="+subject, nil, nil)
+		code, body := s.do("GET", "/v1/escalations?subject="+subject, &office, nil)
 		list, _ := body["escalations"].([]any)
 		return code == http.StatusOK && len(list) == len(wantSteps)
 	}, 20*time.Second, 200*time.Millisecond, "escalations %v", wantSteps)
 
-	code, body := s.do("GET", "/v1/escalations?unit_code=430100", nil, nil)
+	code, body := s.do("GET", "/v1/escalations?unit_code=430100", &office, nil)
 	require.Equal(t, http.StatusOK, code, "%v", body)
 	var steps []string
 	for _, e := range body["escalations"].([]any) {
@@ -58,18 +58,18 @@ func TestMissedDeadlineEscalates(t *testing.T) {
 	}
 	require.ElementsMatch(t, wantSteps, steps, "a reminder after the deadline is skipped")
 
-	code, got := s.do("GET", "/v1/findings/"+id, nil, nil)
+	code, got := s.do("GET", "/v1/findings/"+id, &office, nil)
 	require.Equal(t, http.StatusOK, code, "%v", got)
 	require.Equal(t, true, got["overdue"])
 	require.EqualValues(t, 1, got["missed_deadlines"])
 	require.Len(t, got["escalations"], len(wantSteps))
 	require.Equal(t, "REFERRED", got["stage"])
 
-	code, list := s.do("GET", "/v1/findings?overdue=true", nil, nil)
+	code, list := s.do("GET", "/v1/findings?overdue=true", &office, nil)
 	require.Equal(t, http.StatusOK, code, "%v", list)
 	require.Len(t, list["findings"], 1)
 	require.Equal(t, id, list["findings"].([]any)[0].(map[string]any)["id"])
-	code, list = s.do("GET", "/v1/findings?overdue=false", nil, nil)
+	code, list = s.do("GET", "/v1/findings?overdue=false", &office, nil)
 	require.Equal(t, http.StatusOK, code, "%v", list)
 	require.Empty(t, list["findings"])
 
@@ -89,7 +89,7 @@ func TestMissedDeadlineEscalates(t *testing.T) {
 
 	// Reporting late stops the clock and clears the mark; the miss stays.
 	s.step(id, "reportRectification", unit, rectificationReport(rid(t, "report"), s.evidence("late report")), "RECTIFIED")
-	code, got = s.do("GET", "/v1/findings/"+id, nil, nil)
+	code, got = s.do("GET", "/v1/findings/"+id, &office, nil)
 	require.Equal(t, http.StatusOK, code)
 	require.Equal(t, false, got["overdue"])
 	require.EqualValues(t, 1, got["missed_deadlines"])
@@ -97,7 +97,7 @@ func TestMissedDeadlineEscalates(t *testing.T) {
 
 func TestEscalationPolicy(t *testing.T) {
 	s := setup(t)
-	code, p := s.do("GET", "/v1/escalation-policy", nil, nil)
+	code, p := s.do("GET", "/v1/escalation-policy", &office, nil)
 	require.Equal(t, http.StatusOK, code, "%v", p)
 	require.Equal(t, "0", p["version"], "the built-in default")
 	require.Equal(t, []any{
@@ -130,7 +130,7 @@ func TestEscalationPolicy(t *testing.T) {
 	code, again := s.do("PUT", "/v1/escalation-policy", &office, ladder)
 	require.Equal(t, http.StatusOK, code)
 	require.Equal(t, set, again)
-	code, got := s.do("GET", "/v1/escalation-policy", nil, nil)
+	code, got := s.do("GET", "/v1/escalation-policy", &office, nil)
 	require.Equal(t, http.StatusOK, code)
 	require.Equal(t, set, got)
 }

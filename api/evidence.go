@@ -63,8 +63,9 @@ type evidenceHandler struct {
 	ledger   *ledger.Store
 	store    *evidence.Store
 	maxBytes int64
-	// identify returns the caller, as the gRPC interceptor does.
-	identify func(r *http.Request) (actor.Actor, error)
+	// authorize returns the caller of route (a row of the authorization
+	// table), as the gRPC interceptor does.
+	authorize func(r *http.Request, route string) (actor.Actor, error)
 	// fail writes an error exactly as the gateway does.
 	fail func(w http.ResponseWriter, r *http.Request, err error)
 	log  *zap.Logger
@@ -107,9 +108,22 @@ func EvidenceID(sum string) string { return "ev-" + sum[:16] }
 
 // register adds the endpoints to mux.
 func (h *evidenceHandler) register(mux *http.ServeMux) {
-	mux.HandleFunc("POST /v1/evidence", h.upload)
-	mux.HandleFunc("GET /v1/evidence/{id}", h.metadata)
-	mux.HandleFunc("GET /v1/evidence/{id}/content", h.content)
+	mux.Handle(EvidenceUpload, h.guard(EvidenceUpload, h.upload))
+	mux.Handle(EvidenceMetadata, h.guard(EvidenceMetadata, h.metadata))
+	mux.Handle(EvidenceContent, h.guard(EvidenceContent, h.content))
+}
+
+// guard lets through callers the authorization table permits on route,
+// with their actor in the request's context.
+func (h *evidenceHandler) guard(route string, next http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		who, err := h.authorize(r, route)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		next(w, r.WithContext(actor.NewContext(r.Context(), who)))
+	})
 }
 
 func (h *evidenceHandler) upload(w http.ResponseWriter, r *http.Request) {
@@ -125,7 +139,7 @@ func (h *evidenceHandler) upload(w http.ResponseWriter, r *http.Request) {
 // records its metadata; an upload of stored content returns the first row.
 func (h *evidenceHandler) save(r *http.Request) (ledger.Evidence, error) {
 	ctx := r.Context()
-	who, err := h.identify(r)
+	who, err := actor.Require(ctx)
 	if err != nil {
 		return ledger.Evidence{}, err
 	}

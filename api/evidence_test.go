@@ -43,7 +43,7 @@ func (s *stack) uploadAs(who *actor.Actor, kind, contentType string, content []b
 	require.NoError(s.t, err)
 	req.Header.Set("Content-Type", contentType)
 	if who != nil {
-		req.Header.Set(actor.Header, who.Encode())
+		req.Header.Set("Authorization", s.authorization(*who))
 	}
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(s.t, err)
@@ -181,7 +181,7 @@ func TestEvidenceSafety(t *testing.T) {
 				require.NoError(t, err)
 				require.Equal(t, []string{id}, missing, "no ledger row for a refused upload")
 				require.Empty(t, blobsNamed(t, tempRoot, sum), "no blob for a refused upload")
-				code, _ = s.do("GET", "/v1/evidence/"+id+"/content", nil, nil)
+				code, _ = s.do("GET", "/v1/evidence/"+id+"/content", &office, nil)
 				require.Equal(t, http.StatusNotFound, code)
 				return
 			}
@@ -190,11 +190,11 @@ func TestEvidenceSafety(t *testing.T) {
 			require.Equal(t, id, body["id"])
 			require.Equal(t, tt.stored, body["content_type"], "the checked type is stored")
 			require.Len(t, blobsNamed(t, tempRoot, sum), 1, "the blob is on disk")
-			code, meta := s.do("GET", "/v1/evidence/"+id, nil, nil)
+			code, meta := s.do("GET", "/v1/evidence/"+id, &office, nil)
 			require.Equal(t, http.StatusOK, code)
 			require.Equal(t, tt.stored, meta["content_type"])
 
-			resp, err := http.Get(s.BaseURL + "/v1/evidence/" + id + "/content")
+			resp, err := s.getAs(office, "/v1/evidence/"+id+"/content")
 			require.NoError(t, err)
 			served, err := io.ReadAll(resp.Body)
 			resp.Body.Close()

@@ -27,12 +27,8 @@ func (s *Server) gateway(ctx context.Context, conn *grpc.ClientConn) (http.Handl
 		UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
 	}
 	mux := runtime.NewServeMux(
-		runtime.WithIncomingHeaderMatcher(func(key string) (string, bool) {
-			if strings.EqualFold(key, actor.Header) {
-				return actor.Header, true
-			}
-			return runtime.DefaultHeaderMatcher(key)
-		}),
+		// The gateway passes the Authorization header on as the gRPC
+		// metadata "authorization" by itself; the interceptor checks it.
 		runtime.WithMetadata(func(context.Context, *http.Request) metadata.MD {
 			return metadata.Pairs(viaGatewayKey, "gateway")
 		}),
@@ -87,13 +83,20 @@ func (s *Server) gateway(ctx context.Context, conn *grpc.ClientConn) (http.Handl
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(document)
 	})
-	root.Handle("/v1/", restInput(mux, mux, marshaler))
+	// The token first: a caller without one learns that (401) before
+	// anything about its request; the gRPC interceptor verifies it again
+	// and checks the authorization table.
+	root.Handle("/v1/", s.authenticated(restInput(mux, mux, marshaler), mux, marshaler))
 	s.evidenceHandler(mux, marshaler).register(root)
+	if s.DevIssuer != nil && s.DevIssuerPath != "" {
+		root.Handle(s.DevIssuerPath, s.DevIssuer)
+	}
 	return s.accessLog(root), nil
 }
 
-// evidenceHandler builds the evidence endpoints: the caller is identified as
-// by the gRPC interceptor, and errors are written as by the gateway.
+// evidenceHandler builds the evidence endpoints: the caller is authenticated
+// and authorized as by the gRPC interceptor, and errors are written as by the
+// gateway.
 func (s *Server) evidenceHandler(mux *runtime.ServeMux, m runtime.Marshaler) *evidenceHandler {
 	maxBytes := s.MaxEvidenceBytes
 	if maxBytes <= 0 {
@@ -104,21 +107,28 @@ func (s *Server) evidenceHandler(mux *runtime.ServeMux, m runtime.Marshaler) *ev
 		ledger:   s.Ledger,
 		store:    s.Evidence,
 		maxBytes: maxBytes,
-		identify: func(r *http.Request) (actor.Actor, error) {
-			who, known, err := s.identify(r.Header.Values(actor.Header))
-			if err != nil {
-				return actor.Actor{}, err
-			}
-			if !known {
-				return actor.Require(r.Context())
-			}
-			return who, nil
+		authorize: func(r *http.Request, route string) (actor.Actor, error) {
+			who, _, err := s.caller(r.Context(), route, r.Header.Values("Authorization"))
+			return who, err
 		},
 		fail: func(w http.ResponseWriter, r *http.Request, err error) {
 			errorHandler(r.Context(), mux, m, w, r, toStatus(err, log.With(zap.String("path", r.URL.Path))).Err())
 		},
 		log: log,
 	}
+}
+
+// authenticated refuses a REST request whose bearer token does not verify,
+// writing the error as the gateway does.
+func (s *Server) authenticated(next http.Handler, mux *runtime.ServeMux, m runtime.Marshaler) http.Handler {
+	log := s.Log.Named("rest")
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, err := s.authenticate(r.Context(), r.Header.Values("Authorization")); err != nil {
+			errorHandler(r.Context(), mux, m, w, r, toStatus(err, log.With(zap.String("path", r.URL.Path))).Err())
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // errorHandler writes the gateway's error body and maps codes to HTTP

@@ -190,7 +190,7 @@ func (s *stack) hostileRequest(t *testing.T, tc hostileREST, path string) (int, 
 	req, err := http.NewRequest(tc.method, s.BaseURL+path, strings.NewReader(raw))
 	require.NoError(t, err)
 	req.Header.Set("Content-Type", tc.contentType)
-	req.Header.Set(actor.Header, tc.who.Encode())
+	req.Header.Set("Authorization", s.authorization(tc.who))
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	defer resp.Body.Close()

@@ -414,9 +414,6 @@ func (s *InspectionServer) RecordStateCouncilInspection(ctx context.Context, req
 	if err != nil {
 		return nil, err
 	}
-	if err := who.RequireRole("recording a State Council inspection", actor.RoleOffice); err != nil {
-		return nil, err
-	}
 	var v derrors.Violations
 	workflows.ValidateRequestID(&v, "request_id", req.GetRequestId())
 	if !workflows.IsLocalGovernment(req.GetUnitCode()) {

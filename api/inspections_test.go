@@ -62,7 +62,7 @@ func TestCreateInspectionREST(t *testing.T) {
 	require.Equal(t, "430100", row.UnitCode)
 	require.Equal(t, "PLANNED", row.Stage)
 
-	code, got := s.do("GET", "/v1/inspections/"+id, nil, nil)
+	code, got := s.do("GET", "/v1/inspections/"+id, &office, nil)
 	require.Equal(t, http.StatusOK, code)
 	require.Equal(t, created, got)
 
@@ -83,7 +83,7 @@ func TestCreateInspectionREST(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, events, 1)
 	require.Equal(t, "create", events[0].Action)
-	require.Equal(t, office, events[0].Actor)
+	require.Equal(t, signedIn(office), events[0].Actor)
 
 	// The same ID from another request is a conflict, not a silent reuse.
 	other := inspectionBody("req-other")
@@ -137,7 +137,7 @@ func TestCreateInspectionRefusesBadInput(t *testing.T) {
 	t.Run("no actor", func(t *testing.T) {
 		code, body := s.do("POST", "/v1/inspections", nil, inspectionBody("no-actor"))
 		require.Equal(t, http.StatusUnauthorized, code, "%v", body)
-		require.Contains(t, body["message"], actor.Header)
+		require.Contains(t, body["message"], "no bearer token")
 	})
 	t.Run("wrong role", func(t *testing.T) {
 		unit := actor.Actor{Name: "李四", Role: actor.RoleUnit, Organisation: "长沙市应急管理局"}
@@ -197,7 +197,7 @@ func TestInspectionsGRPC(t *testing.T) {
 
 	_, err = c.GetInspection(ctx, &xunchav1.GetInspectionRequest{Id: "missing"})
 	require.Equal(t, codes.NotFound, status.Code(err))
-	code, _ := s.do("GET", "/v1/inspections/missing", nil, nil)
+	code, _ := s.do("GET", "/v1/inspections/missing", &office, nil)
 	require.Equal(t, http.StatusNotFound, code)
 }
 
@@ -213,7 +213,7 @@ func TestListInspectionsPages(t *testing.T) {
 	token := ""
 	for pages := 0; ; pages++ {
 		require.Less(t, pages, 5)
-		code, body := s.do("GET", "/v1/inspections?page_size=2&page_token="+token, nil, nil)
+		code, body := s.do("GET", "/v1/inspections?page_size=2&page_token="+token, &office, nil)
 		require.Equal(t, http.StatusOK, code, "%v", body)
 		items := body["inspections"].([]any)
 		require.LessOrEqual(t, len(items), 2)
@@ -227,10 +227,10 @@ func TestListInspectionsPages(t *testing.T) {
 	}
 	require.Equal(t, ids, seen, "every inspection once, in creation order")
 
-	code, body := s.do("GET", "/v1/inspections?page_size=501", nil, nil)
+	code, body := s.do("GET", "/v1/inspections?page_size=501", &office, nil)
 	require.Equal(t, http.StatusBadRequest, code)
 	require.Contains(t, fieldViolations(body), "page_size")
-	code, body = s.do("GET", "/v1/inspections?page_token=garbage", nil, nil)
+	code, body = s.do("GET", "/v1/inspections?page_token=garbage", &office, nil)
 	require.Equal(t, http.StatusBadRequest, code)
 	require.Contains(t, fieldViolations(body), "page_token")
 }
@@ -270,7 +270,7 @@ func TestListInspectionsFilters(t *testing.T) {
 		"round=2026%E5%B9%B4%E7%AC%AC%E4%B8%80%E8%BD%AE": {a, b},
 		"unit_code=430100&kind=SPECIAL":                  {c},
 	} {
-		code, body := s.do("GET", "/v1/inspections?"+query, nil, nil)
+		code, body := s.do("GET", "/v1/inspections?"+query, &office, nil)
 		require.Equal(t, http.StatusOK, code, "%s: %v", query, body)
 		var got []string
 		for _, it := range body["inspections"].([]any) {
@@ -278,7 +278,7 @@ func TestListInspectionsFilters(t *testing.T) {
 		}
 		require.Equal(t, want, got, query)
 	}
-	code, body := s.do("GET", "/v1/inspections?year=1999", nil, nil)
+	code, body := s.do("GET", "/v1/inspections?year=1999", &office, nil)
 	require.Equal(t, http.StatusBadRequest, code)
 	require.Contains(t, fieldViolations(body), "year")
 }

@@ -54,7 +54,7 @@ func TestPoisonedChangeIsRefusedPromptly(t *testing.T) {
 	require.NotContains(t, refusal.Error(), "invalid byte sequence", "the database's text is not for clients")
 	require.NotContains(t, refusal.Error(), "SQLSTATE 22021 (", "no raw database error")
 
-	code, got := s.do("GET", "/v1/findings/"+id, nil, nil)
+	code, got := s.do("GET", "/v1/findings/"+id, &office, nil)
 	require.Equal(t, http.StatusOK, code, "%v", got)
 	require.Equal(t, "LISTED", got["stage"], "the refused change changed nothing")
 
@@ -88,7 +88,7 @@ func TestWithdrawnOverdueFindingEndsCleanly(t *testing.T) {
 
 	var interviewID string
 	require.Eventually(t, func() bool {
-		code, list := s.do("GET", "/v1/interviews?subject="+url.QueryEscape(subject), nil, nil)
+		code, list := s.do("GET", "/v1/interviews?subject="+url.QueryEscape(subject), &office, nil)
 		ivs, _ := list["interviews"].([]any)
 		if code != http.StatusOK || len(ivs) != 1 {
 			return false
@@ -97,18 +97,18 @@ func TestWithdrawnOverdueFindingEndsCleanly(t *testing.T) {
 		interviewID, _ = iv["id"].(string)
 		return iv["stage"] == "PROPOSED" && iv["source"] == "LADDER"
 	}, 30*time.Second, 200*time.Millisecond, "the ladder proposes an interview")
-	code, list := s.do("GET", "/v1/findings?overdue=true", nil, nil)
+	code, list := s.do("GET", "/v1/findings?overdue=true", &office, nil)
 	require.Equal(t, http.StatusOK, code, "%v", list)
 	require.Len(t, list["findings"], 1, "overdue before the withdrawal")
 	require.Equal(t, true, s.searchAttribute(workflows.FindingWorkflowID(id), "XunchaOverdue"))
 
 	s.step(id, "withdraw", office, map[string]any{"request_id": rid(t, "withdraw"), "reason": "与另一问题重复"}, "WITHDRAWN")
 
-	code, got := s.do("GET", "/v1/findings/"+id, nil, nil)
+	code, got := s.do("GET", "/v1/findings/"+id, &office, nil)
 	require.Equal(t, http.StatusOK, code, "%v", got)
 	require.NotEqual(t, true, got["overdue"])
 	require.EqualValues(t, 1, got["missed_deadlines"], "the miss stays as history")
-	code, list = s.do("GET", "/v1/findings?overdue=true", nil, nil)
+	code, list = s.do("GET", "/v1/findings?overdue=true", &office, nil)
 	require.Equal(t, http.StatusOK, code, "%v", list)
 	require.Empty(t, list["findings"])
 	row, err := s.Ledger.GetFinding(t.Context(), id)
@@ -122,7 +122,7 @@ func TestWithdrawnOverdueFindingEndsCleanly(t *testing.T) {
 	require.Equal(t, "CANCELLED", iv.Stage)
 	why := fmt.Sprintf("cancelled: finding %s was withdrawn", id)
 	require.Equal(t, why, iv.CancelReason)
-	code, apiIV := s.do("GET", "/v1/interviews/"+interviewID, nil, nil)
+	code, apiIV := s.do("GET", "/v1/interviews/"+interviewID, &office, nil)
 	require.Equal(t, http.StatusOK, code, "%v", apiIV)
 	require.Equal(t, "CANCELLED", apiIV["stage"])
 	events, err := s.Ledger.Events(t.Context(), ledger.SubjectInterview, interviewID)
@@ -157,7 +157,7 @@ func TestCalendarLoadRedatesRunningInterview(t *testing.T) {
 	due := mustDate(t, held["follow_up_deadline"].(map[string]any)["due"].(string))
 
 	year := fmt.Sprint(due.Year)
-	code, current := s.do("GET", "/v1/calendar/"+year, nil, nil)
+	code, current := s.do("GET", "/v1/calendar/"+year, &office, nil)
 	require.Equal(t, http.StatusOK, code, "%v", current)
 	notice := amendedNotice(t, current, due)
 	notice["request_id"] = rid(t, "calendar")
@@ -170,7 +170,7 @@ func TestCalendarLoadRedatesRunningInterview(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, want.Due.After(due), "the new calendar moves the limit past %s", due)
 	require.Eventually(t, func() bool {
-		code, got := s.do("GET", "/v1/interviews/"+id, nil, nil)
+		code, got := s.do("GET", "/v1/interviews/"+id, &office, nil)
 		d, _ := got["follow_up_deadline"].(map[string]any)
 		return code == http.StatusOK && d["due"] == want.Due.String()
 	}, 20*time.Second, 200*time.Millisecond, "the follow-up deadline is re-dated to %s", want.Due)
@@ -200,7 +200,7 @@ func TestCancelledOverdueInspectionEndsCleanly(t *testing.T) {
 		"onsite_ended_on": today().AddDays(-20).String()}, "ONSITE_ENDED")
 	var interviewID string
 	require.Eventually(t, func() bool {
-		code, list := s.do("GET", "/v1/interviews?subject="+url.QueryEscape(subject), nil, nil)
+		code, list := s.do("GET", "/v1/interviews?subject="+url.QueryEscape(subject), &office, nil)
 		ivs, _ := list["interviews"].([]any)
 		if code != http.StatusOK || len(ivs) != 1 {
 			return false
@@ -209,14 +209,14 @@ func TestCancelledOverdueInspectionEndsCleanly(t *testing.T) {
 		interviewID, _ = iv["id"].(string)
 		return iv["stage"] == "PROPOSED" && iv["source"] == "LADDER"
 	}, 30*time.Second, 200*time.Millisecond, "the ladder proposes an interview")
-	code, got := s.do("GET", "/v1/inspections/"+id, nil, nil)
+	code, got := s.do("GET", "/v1/inspections/"+id, &office, nil)
 	require.Equal(t, http.StatusOK, code, "%v", got)
 	require.Equal(t, true, got["overdue"], "overdue before the cancellation")
 	require.Equal(t, true, s.searchAttribute(workflows.InspectionWorkflowID(id), "XunchaOverdue"))
 
 	s.inspectionStep(id, "cancel", office, map[string]any{"request_id": rid(t, "cancel"), "reason": "汛期改期"}, "CANCELLED")
 
-	code, got = s.do("GET", "/v1/inspections/"+id, nil, nil)
+	code, got = s.do("GET", "/v1/inspections/"+id, &office, nil)
 	require.Equal(t, http.StatusOK, code, "%v", got)
 	require.NotEqual(t, true, got["overdue"])
 	row, err := s.Ledger.GetInspection(t.Context(), id)

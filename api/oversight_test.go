@@ -114,14 +114,14 @@ func TestInterviewLifecycleREST(t *testing.T) {
 	require.NotNil(t, s.searchAttribute(workflows.InterviewWorkflowID(id), "XunchaDueAt"), "the running deadline is searchable")
 	require.Equal(t, false, s.searchAttribute(workflows.InterviewWorkflowID(id), "XunchaOverdue"))
 
-	code, got := s.do("GET", "/v1/interviews/"+id, nil, nil)
+	code, got := s.do("GET", "/v1/interviews/"+id, &office, nil)
 	require.Equal(t, http.StatusOK, code, "%v", got)
 	require.Equal(t, "HELD", got["stage"])
 	require.Equal(t, today().String(), got["held_on"])
-	code, list := s.do("GET", "/v1/interviews?subject="+url.QueryEscape(subject), nil, nil)
+	code, list := s.do("GET", "/v1/interviews?subject="+url.QueryEscape(subject), &office, nil)
 	require.Equal(t, http.StatusOK, code, "%v", list)
 	require.Len(t, list["interviews"], 1)
-	code, list = s.do("GET", "/v1/interviews?unit_code=999999", nil, nil)
+	code, list = s.do("GET", "/v1/interviews?unit_code=999999", &office, nil)
 	require.Equal(t, http.StatusOK, code, "%v", list)
 	require.Empty(t, list["interviews"])
 
@@ -195,7 +195,7 @@ func TestExposuresREST(t *testing.T) {
 	require.Equal(t, http.StatusNotFound, code, "%v", body)
 
 	// Stationing the team published its entry already; this is the second.
-	code, list := s.do("GET", "/v1/exposures?subject="+url.QueryEscape(subject), nil, nil)
+	code, list := s.do("GET", "/v1/exposures?subject="+url.QueryEscape(subject), &office, nil)
 	require.Equal(t, http.StatusOK, code, "%v", list)
 	exposures := list["exposures"].([]any)
 	require.NotEmpty(t, exposures)
@@ -203,7 +203,7 @@ func TestExposuresREST(t *testing.T) {
 	for _, e := range exposures {
 		require.Equal(t, subject, e.(map[string]any)["subject"])
 	}
-	code, body = s.do("GET", "/v1/exposures?subject=nonsense", nil, nil)
+	code, body = s.do("GET", "/v1/exposures?subject=nonsense", &office, nil)
 	require.Equal(t, http.StatusBadRequest, code, "%v", body)
 	require.Equal(t, []string{"subject"}, fieldViolations(body))
 
@@ -213,7 +213,7 @@ func TestExposuresREST(t *testing.T) {
 	for _, e := range events {
 		if e.Action == "expose" && strings.Contains(string(e.Data), first["id"].(string)) {
 			exposed++
-			require.Equal(t, office, e.Actor)
+			require.Equal(t, signedIn(office), e.Actor)
 		}
 	}
 	require.Equal(t, 1, exposed, "one event on the subject")
@@ -357,16 +357,16 @@ func TestTipReporterIdentityNeverLeaks(t *testing.T) {
 	require.Equal(t, findingID, retried["finding_id"], "a retried triage records nothing new")
 	do("POST", "/v1/tips/"+tipID+":triage", &teamLeader, map[string]any{"request_id": rid(t, "t5"), "dismiss_reason": "改主意"}, http.StatusConflict)
 
-	got := do("GET", "/v1/tips/"+tipID, nil, nil, http.StatusOK)
+	got := do("GET", "/v1/tips/"+tipID, &office, nil, http.StatusOK)
 	require.Equal(t, findingID, got["finding_id"])
-	list := do("GET", "/v1/inspections/"+inspectionID+"/tips", nil, nil, http.StatusOK)
+	list := do("GET", "/v1/inspections/"+inspectionID+"/tips", &office, nil, http.StatusOK)
 	require.Len(t, list["tips"], 2)
-	finding := do("GET", "/v1/findings/"+findingID, nil, nil, http.StatusOK)
+	finding := do("GET", "/v1/findings/"+findingID, &office, nil, http.StatusOK)
 	require.Equal(t, inspectionID, finding["inspection_id"])
 	require.Equal(t, "LISTED", finding["stage"])
-	do("GET", "/v1/findings/"+findingID+"/events", nil, nil, http.StatusOK)
-	do("GET", "/v1/findings?inspection_id="+inspectionID, nil, nil, http.StatusOK)
-	do("GET", "/v1/inspections/"+inspectionID, nil, nil, http.StatusOK)
+	do("GET", "/v1/findings/"+findingID+"/events", &office, nil, http.StatusOK)
+	do("GET", "/v1/findings?inspection_id="+inspectionID, &office, nil, http.StatusOK)
+	do("GET", "/v1/inspections/"+inspectionID, &office, nil, http.StatusOK)
 
 	// The identity is really stored: sealed, bound to the tip's ID.
 	row, err := s.Ledger.GetTip(t.Context(), tipID)

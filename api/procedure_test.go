@@ -52,7 +52,7 @@ func (s *stack) interviewStep(id, action string, who actor.Actor, body map[strin
 
 func (s *stack) inspectionEvents(id string) []string {
 	s.t.Helper()
-	code, body := s.do("GET", "/v1/inspections/"+id+"/events", nil, nil)
+	code, body := s.do("GET", "/v1/inspections/"+id+"/events", &office, nil)
 	require.Equal(s.t, http.StatusOK, code, "%v", body)
 	var actions []string
 	for _, e := range body["events"].([]any) {
@@ -179,7 +179,7 @@ func TestInspectionProcedureREST(t *testing.T) {
 
 	var esc map[string]any
 	require.Eventually(t, func() bool {
-		code, body := s.do("GET", "/v1/escalations?subject=inspection/"+id, nil, nil)
+		code, body := s.do("GET", "/v1/escalations?subject=inspection/"+id, &office, nil)
 		if code != http.StatusOK {
 			return false
 		}
@@ -196,7 +196,7 @@ func TestInspectionProcedureREST(t *testing.T) {
 		escData, _ := e.Data["escalation"].(map[string]any)
 		return e.Data["inspection_id"] == id && escData["step"] == "OVERDUE"
 	})
-	code, got = s.do("GET", "/v1/inspections/"+id, nil, nil)
+	code, got = s.do("GET", "/v1/inspections/"+id, &office, nil)
 	require.Equal(t, http.StatusOK, code)
 	require.Equal(t, true, got["overdue"])
 	row, err := s.Ledger.GetInspection(ctx, id)
@@ -208,7 +208,7 @@ func TestInspectionProcedureREST(t *testing.T) {
 	// interview (约谈) of the unit's leaders; it is approved, held and closed.
 	var interview map[string]any
 	require.Eventually(t, func() bool {
-		code, body := s.do("GET", "/v1/interviews?subject=inspection/"+id, nil, nil)
+		code, body := s.do("GET", "/v1/interviews?subject=inspection/"+id, &office, nil)
 		list, _ := body["interviews"].([]any)
 		if code != http.StatusOK || len(list) == 0 {
 			return false
@@ -258,7 +258,7 @@ func TestInspectionProcedureREST(t *testing.T) {
 		"finding_dues": map[string]string{findings[2]: short}}, "FEEDBACK_GIVEN")
 	requireDeadline(t, got["rectification_deadline"], wantRect)
 	for i, fid := range findings {
-		code, f := s.do("GET", "/v1/findings/"+fid, nil, nil)
+		code, f := s.do("GET", "/v1/findings/"+fid, &office, nil)
 		require.Equal(t, http.StatusOK, code)
 		require.Equal(t, "REFERRED", f["stage"])
 		if i == 2 {

@@ -32,7 +32,7 @@ func (s *stack) send(method, path, contentType string, body io.Reader) (int, htt
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
-	req.Header.Set("x-xuncha-actor", office.Encode())
+	req.Header.Set("Authorization", s.authorization(office))
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(s.t, err)
 	defer resp.Body.Close()

@@ -13,14 +13,18 @@ import (
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/reflection"
+	"google.golang.org/grpc/status"
 
 	"github.com/xuncha/xuncha/internal/actor"
+	"github.com/xuncha/xuncha/internal/authn"
+	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/internal/egress"
 	"github.com/xuncha/xuncha/internal/evidence"
 	"github.com/xuncha/xuncha/internal/tipcrypt"
@@ -40,9 +44,19 @@ type Server struct {
 	// port is reported before anything starts.
 	GRPCListener net.Listener
 	HTTPListener net.Listener
-	// DefaultActor, when set, is used for requests without an x-xuncha-actor
-	// header. Only `xuncha dev` sets it.
-	DefaultActor *actor.Actor
+	// Verifier checks the bearer token every call but health, readiness,
+	// the OpenAPI document and gRPC health and reflection must carry
+	// (XUNCHA_OIDC_*). Required.
+	Verifier *authn.Verifier
+	// DevIdentity, when set, is who a request without a token acts as. Only
+	// `xuncha dev` sets it (its banner's office user); `xuncha server`
+	// never does.
+	DevIdentity *authn.Identity
+	// DevIssuer, when set, is served on the HTTP port under DevIssuerPath:
+	// the embedded OpenID provider of `xuncha dev`.
+	DevIssuer http.Handler
+	// DevIssuerPath is the path DevIssuer is mounted at, e.g. "/oidc/".
+	DevIssuerPath string
 	// Evidence stores uploaded evidence blobs (POST /v1/evidence). Required.
 	Evidence *evidence.Store
 	// MaxEvidenceBytes is the largest evidence upload accepted (default
@@ -73,12 +87,16 @@ func (s *Server) Run(ctx context.Context) error {
 	if s.Tips == nil {
 		return errors.New("api: Server.Tips, the sealer of tip reporters' identities, is not set")
 	}
+	if s.Verifier == nil {
+		return errors.New("api: Server.Verifier, the bearer-token verifier, is not set")
+	}
 	grpcServer := grpc.NewServer(
 		grpc.ForceServerCodecV2(newBoundaryCodec()),
 		grpc.MaxRecvMsgSize(MaxRequestBytes),
 		// The deadline first, so that it bounds everything, the idempotency
 		// claim included.
 		grpc.ChainUnaryInterceptor(s.deadlineInterceptor, s.unaryInterceptor),
+		grpc.ChainStreamInterceptor(s.streamInterceptor),
 	)
 	xunchav1.RegisterInspectionServiceServer(grpcServer, &InspectionServer{
 		Temporal: s.Temporal, Ledger: s.Ledger, TaskQueue: s.TaskQueue, Log: s.Log,
@@ -195,13 +213,14 @@ func (s *Server) watchHealth(ctx context.Context, h *health.Server) {
 	}
 }
 
-// unaryInterceptor puts the caller's actor into the context, maps errors to
+// unaryInterceptor authenticates the caller and checks the authorization
+// table (authz.go), puts the caller's actor into the context, maps errors to
 // status codes in one place, recovers panics and writes the access log.
 func (s *Server) unaryInterceptor(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
 	start := time.Now()
 	md, _ := metadata.FromIncomingContext(ctx)
 	undecoded := decodeFailure(req)
-	who, known, err := s.identify(md.Get(actor.Header))
+	who, known, err := s.caller(ctx, info.FullMethod, md.Get("authorization"))
 	if known {
 		ctx = actor.NewContext(ctx, who)
 	}
@@ -242,21 +261,60 @@ func (s *Server) unaryInterceptor(ctx context.Context, req any, info *grpc.Unary
 	return resp, nil
 }
 
-// identify reads the caller from the x-xuncha-actor values of a request
-// (gRPC metadata or HTTP header), falling back to DefaultActor; known is
-// false when neither names anyone.
-func (s *Server) identify(values []string) (who actor.Actor, known bool, err error) {
-	if len(values) > 0 {
-		a, err := actor.Parse(values[0])
-		if err != nil {
-			return actor.Actor{}, false, err
+// streamInterceptor lets through the streams the table marks public (gRPC
+// health's Watch, reflection); xuncha's own API has no streams, so any
+// other is refused until the table and this interceptor learn to check it.
+func (s *Server) streamInterceptor(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+	if r, ok := authorization[info.FullMethod]; ok && r.public {
+		return handler(srv, ss)
+	}
+	return status.Errorf(codes.PermissionDenied, "%s has no authorization rule for streams", info.FullMethod)
+}
+
+// caller authenticates a call to method (gRPC full name or evidence route)
+// from its authorization headers (gRPC metadata or HTTP) and
+// authorizes it by the table; known is false for public methods and
+// refused calls. A call without a token is DevIdentity's when set.
+func (s *Server) caller(ctx context.Context, method string, headers []string) (who actor.Actor, known bool, err error) {
+	if r, ok := authorization[method]; ok && r.public {
+		return actor.Actor{}, false, nil
+	}
+	id, err := s.authenticate(ctx, headers)
+	if err != nil {
+		return actor.Actor{}, false, err
+	}
+	if who, err = permit(method, id); err != nil {
+		return actor.Actor{}, false, err
+	}
+	return who, true, nil
+}
+
+// authenticate verifies the bearer token of a call.
+func (s *Server) authenticate(ctx context.Context, headers []string) (authn.Identity, error) {
+	if len(headers) == 0 && s.DevIdentity != nil {
+		return *s.DevIdentity, nil
+	}
+	if len(headers) > 1 {
+		return authn.Identity{}, derrors.New(derrors.ErrUnauthenticated, "send one Authorization header, not %d", len(headers))
+	}
+	header := ""
+	if len(headers) == 1 {
+		header = headers[0]
+	}
+	raw, err := authn.TokenFromAuthorization(header)
+	if err != nil {
+		return authn.Identity{}, err
+	}
+	id, err := s.Verifier.Verify(ctx, raw)
+	if err != nil {
+		var refused *authn.Error
+		if errors.As(err, &refused) {
+			// The cause may quote the token's claims: logs only, at debug.
+			s.Log.Debug("bearer token refused", zap.String("reason", refused.Error()), zap.NamedError("cause", errors.Unwrap(err)))
 		}
-		return a, true, nil
+		return authn.Identity{}, err
 	}
-	if s.DefaultActor != nil {
-		return *s.DefaultActor, true, nil
-	}
-	return actor.Actor{}, false, nil
+	return id, nil
 }
 
 // loopback turns a listener address such as [::]:9090 into one the gateway

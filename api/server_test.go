@@ -46,7 +46,7 @@ func TestHealthReadinessAndOpenAPI(t *testing.T) {
 		"/v1/evidence", "/v1/evidence/{id}", "/v1/evidence/{id}/content"} {
 		require.Contains(t, doc.Paths, path)
 	}
-	require.Equal(t, struct{ Name, In string }{"x-xuncha-actor", "header"}, doc.SecurityDefinitions["xunchaActor"])
+	require.Equal(t, struct{ Name, In string }{"Authorization", "header"}, doc.SecurityDefinitions["bearer"])
 }
 
 func TestGRPCHealthAndReflection(t *testing.T) {
@@ -80,7 +80,7 @@ func TestGRPCHealthAndReflection(t *testing.T) {
 // gateway, not again by the gRPC server behind it) and a gRPC call once.
 func TestOneAccessLogLinePerCall(t *testing.T) {
 	s := setup(t)
-	code, _ := s.do("GET", "/v1/inspections/no-such-inspection", nil, nil)
+	code, _ := s.do("GET", "/v1/inspections/no-such-inspection", &office, nil)
 	require.Equal(t, http.StatusNotFound, code)
 	_, err := xunchav1.NewInspectionServiceClient(s.Conn).GetInspection(s.ctx(office), &xunchav1.GetInspectionRequest{Id: "no-such-grpc"})
 	require.Error(t, err)
@@ -110,7 +110,7 @@ func TestOneAccessLogLinePerCall(t *testing.T) {
 func TestInternalErrorsDoNotLeak(t *testing.T) {
 	s := setup(t)
 	s.Ledger.Close()
-	code, body := s.do("GET", "/v1/inspections", nil, nil)
+	code, body := s.do("GET", "/v1/inspections", &office, nil)
 	require.Equal(t, http.StatusInternalServerError, code, "%v", body)
 	require.Equal(t, "internal error", body["message"])
 	var logged bool

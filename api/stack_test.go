@@ -8,7 +8,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -24,6 +26,8 @@ import (
 	"github.com/xuncha/xuncha/activities"
 	"github.com/xuncha/xuncha/api"
 	"github.com/xuncha/xuncha/internal/actor"
+	"github.com/xuncha/xuncha/internal/authn"
+	"github.com/xuncha/xuncha/internal/devissuer"
 	"github.com/xuncha/xuncha/internal/egress"
 	"github.com/xuncha/xuncha/internal/evidence"
 	"github.com/xuncha/xuncha/internal/logging"
@@ -48,6 +52,10 @@ type stack struct {
 	// Logs holds every line the stack logged (API, worker, Temporal SDK), at
 	// debug level and up.
 	Logs *observer.ObservedLogs
+
+	// Issuer is the stack's OpenID provider: xuncha's dev issuer served
+	// over HTTP, which the server verifies tokens with.
+	Issuer *testIssuer
 
 	queue      string
 	log        *zap.Logger
@@ -111,8 +119,11 @@ func setupStack(t testing.TB, webhooks *egress.Policy, configure func(srv *api.S
 	httpL, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 
+	issuer := startIssuer(t)
+	verifier, err := authn.New(authn.Config{Issuer: issuer.URL})
+	require.NoError(t, err)
 	srv := &api.Server{Temporal: tc, Ledger: store, TaskQueue: queue, GRPCListener: grpcL, HTTPListener: httpL,
-		Evidence: &evidence.Store{Dir: t.TempDir()}, Tips: tips, WebhookPolicy: webhooks, Log: log}
+		Evidence: &evidence.Store{Dir: t.TempDir()}, Tips: tips, WebhookPolicy: webhooks, Verifier: verifier, Log: log}
 	if configure != nil {
 		configure(srv, databaseURL)
 	}
@@ -122,7 +133,7 @@ func setupStack(t testing.TB, webhooks *egress.Policy, configure func(srv *api.S
 	conn, err := grpc.NewClient(grpcL.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	require.NoError(t, err)
 	s := &stack{t: t, Ledger: store, DatabaseURL: databaseURL, Temporal: tc, BaseURL: "http://" + httpL.Addr().String(), Conn: conn, Tips: tips, Logs: logs, queue: queue, log: log,
-		webhooks: webhooks}
+		webhooks: webhooks, Issuer: issuer}
 	t.Cleanup(func() {
 		_ = conn.Close()
 		s.StopWorker()
@@ -176,14 +187,79 @@ func (s *stack) waitHTTP() {
 	}, 10*time.Second, 50*time.Millisecond)
 }
 
+// testIssuer is a stack's OpenID provider: xuncha's dev issuer on a
+// loopback HTTP server, its key directory, and the tokens minted so far.
+type testIssuer struct {
+	t   testing.TB
+	URL string
+	// Dir holds the issuer's keys: a sibling issuer over it signs with the
+	// same keys under other settings (forged tokens).
+	Dir string
+	*devissuer.Issuer
+
+	mu     sync.Mutex
+	tokens map[actor.Actor]string
+}
+
+// startIssuer serves a dev issuer (ES256: its keys are quick to make) at
+// http://127.0.0.1:<port>/oidc until the test ends.
+func startIssuer(t testing.TB) *testIssuer {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(nil)
+	ti := &testIssuer{t: t, URL: "http://" + srv.Listener.Addr().String() + "/oidc", Dir: t.TempDir(), tokens: map[actor.Actor]string{}}
+	iss, err := devissuer.New(devissuer.Config{Issuer: ti.URL, Dir: ti.Dir, Algorithm: "ES256"})
+	require.NoError(t, err)
+	h, err := iss.Handler()
+	require.NoError(t, err)
+	mux := http.NewServeMux()
+	mux.Handle("/oidc/", h)
+	srv.Config.Handler = mux
+	srv.Start()
+	t.Cleanup(srv.Close)
+	ti.Issuer = iss
+	return ti
+}
+
+// userOf is the dev user a test actor signs in as: its name, organisation
+// and role; a unit user acts for 430100. The subject derives from role and
+// name unless the actor has one.
+func userOf(who actor.Actor) devissuer.User {
+	u := devissuer.User{Subject: who.Subject, Name: who.Name, Organisation: who.Organisation, Roles: []string{who.Role}}
+	if u.Subject == "" {
+		u.Subject = "test-" + who.Role + "-" + who.Name
+	}
+	if who.Role == actor.RoleUnit {
+		u.Units = []string{"430100"}
+	}
+	return u
+}
+
+// Token returns a bearer token (valid for an hour) naming who, minted once
+// per actor.
+func (ti *testIssuer) Token(who actor.Actor) string {
+	ti.t.Helper()
+	ti.mu.Lock()
+	defer ti.mu.Unlock()
+	if tok, ok := ti.tokens[who]; ok {
+		return tok
+	}
+	tok, err := ti.Mint(devissuer.MintRequest{User: userOf(who)})
+	require.NoError(ti.t, err)
+	ti.tokens[who] = tok
+	return tok
+}
+
+// authorization is the Authorization header value of a call as who.
+func (s *stack) authorization(who actor.Actor) string { return "Bearer " + s.Issuer.Token(who) }
+
 // ctx is a gRPC call context acting as who.
 func (s *stack) ctx(who actor.Actor) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	s.t.Cleanup(cancel)
-	return metadata.AppendToOutgoingContext(ctx, actor.Header, who.Encode())
+	return metadata.AppendToOutgoingContext(ctx, "authorization", s.authorization(who))
 }
 
-// do sends a REST request as who (nil: no actor header) and decodes the JSON
+// do sends a REST request as who (nil: no token) and decodes the JSON
 // answer into a map.
 func (s *stack) do(method, path string, who *actor.Actor, body any) (int, map[string]any) {
 	s.t.Helper()
@@ -213,7 +289,7 @@ func (s *stack) request(method, path string, who *actor.Actor, body any) (int, m
 	}
 	req.Header.Set("Content-Type", "application/json")
 	if who != nil {
-		req.Header.Set(actor.Header, who.Encode())
+		req.Header.Set("Authorization", s.authorization(*who))
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -263,4 +339,22 @@ func violationRule(body map[string]any, field string) string {
 		}
 	}
 	return ""
+}
+
+// getAs sends GET path as who, for answers that are not JSON (evidence
+// content).
+func (s *stack) getAs(who actor.Actor, path string) (*http.Response, error) {
+	req, err := http.NewRequest(http.MethodGet, s.BaseURL+path, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", s.authorization(who))
+	return http.DefaultClient.Do(req)
+}
+
+// signedIn is who as the server records it: with the subject of the token
+// the stack mints for who.
+func signedIn(who actor.Actor) actor.Actor {
+	who.Subject = userOf(who).Subject
+	return who
 }

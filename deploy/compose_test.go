@@ -723,6 +723,7 @@ func checkXunchaServices(s *stack) []string {
 		}
 		if name == "xuncha-server" {
 			wantEnv(&p, name, env, "XUNCHA_HTTP_ADDR", ":8080")
+			wantEnv(&p, name, env, "XUNCHA_OIDC_ISSUER", "") // it refuses to start without
 		}
 	}
 	return p

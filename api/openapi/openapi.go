@@ -1,7 +1,7 @@
 // Package openapi embeds the OpenAPI document generated from the protos
 // (make generate) and serves it, at /openapi.json, merged with a
 // hand-written fragment (handwritten.yaml) for what the protos cannot
-// declare: the x-xuncha-actor identity header and the evidence endpoints.
+// declare: the bearer-token scheme and the evidence endpoints.
 package openapi
 
 import (

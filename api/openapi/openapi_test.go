@@ -59,11 +59,11 @@ func TestDocument(t *testing.T) {
 		require.True(t, resolve(doc, ref), "$ref %s resolves", ref)
 	}
 
-	// The identity header, applied to every operation.
-	sec := doc["securityDefinitions"].(map[string]any)["xunchaActor"].(map[string]any)
-	require.Equal(t, map[string]any{"type": "apiKey", "in": "header", "name": "x-xuncha-actor"},
+	// The bearer token, applied to every operation.
+	sec := doc["securityDefinitions"].(map[string]any)["bearer"].(map[string]any)
+	require.Equal(t, map[string]any{"type": "apiKey", "in": "header", "name": "Authorization"},
 		map[string]any{"type": sec["type"], "in": sec["in"], "name": sec["name"]})
-	require.Equal(t, []any{map[string]any{"xunchaActor": []any{}}}, doc["security"])
+	require.Equal(t, []any{map[string]any{"bearer": []any{}}}, doc["security"])
 
 	// Evidence: upload with its query parameters and raw body, download.
 	paths := doc["paths"].(map[string]any)

@@ -68,8 +68,10 @@ type config struct {
 	// default), XUNCHA_OIDC_AUDIENCE (default xuncha) and the claim names
 	// XUNCHA_OIDC_ROLES_CLAIM (xuncha_roles), XUNCHA_OIDC_UNITS_CLAIM
 	// (xuncha_units), XUNCHA_OIDC_NAME_CLAIM (name), XUNCHA_OIDC_ORG_CLAIM
-	// (org). Read by `xuncha token`; `server` does not verify tokens yet
-	// (issue 10 wires authn into the API).
+	// (org). `server` verifies every API call's token with them and refuses
+	// to start without an issuer; `dev` serves its own issuer (at the
+	// issuer URL, default http://localhost:<http port>/oidc); `token` mints
+	// for it.
 	OIDC authn.Config
 }
 

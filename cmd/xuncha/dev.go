@@ -5,15 +5,18 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	"go.uber.org/zap"
 
-	"github.com/xuncha/xuncha/internal/actor"
+	"github.com/xuncha/xuncha/internal/authn"
+	"github.com/xuncha/xuncha/internal/devissuer"
 	"github.com/xuncha/xuncha/internal/egress"
 	"github.com/xuncha/xuncha/internal/pgserver"
 	"github.com/xuncha/xuncha/internal/searchattr"
@@ -33,9 +36,11 @@ type devConfig struct {
 	TemporalPort, TemporalUIPort int
 	// PostgresPort (XUNCHA_DEV_POSTGRES_PORT, default 15432).
 	PostgresPort int
-	// Actor is who unauthenticated local requests act as.
-	Actor string
 }
+
+// devIssuerPath is where on the REST port `xuncha dev` serves its OpenID
+// provider unless --oidc-issuer names another URL.
+const devIssuerPath = "/oidc"
 
 func newDevCmd(cfg *config) *cobra.Command {
 	dc := &devConfig{}
@@ -60,8 +65,7 @@ func newDevCmd(cfg *config) *cobra.Command {
 	f.IntVar(&dc.TemporalPort, "temporal-port", envIntOr("XUNCHA_DEV_TEMPORAL_PORT", 7233), "Temporal dev server frontend port [XUNCHA_DEV_TEMPORAL_PORT]")
 	f.IntVar(&dc.TemporalUIPort, "temporal-ui-port", envIntOr("XUNCHA_DEV_TEMPORAL_UI_PORT", 8233), "Temporal Web UI port [XUNCHA_DEV_TEMPORAL_UI_PORT]")
 	f.IntVar(&dc.PostgresPort, "postgres-port", envIntOr("XUNCHA_DEV_POSTGRES_PORT", 15432), "private PostgreSQL port [XUNCHA_DEV_POSTGRES_PORT]")
-	f.StringVar(&dc.Actor, "actor", envOr("XUNCHA_DEV_ACTOR", "name=dev&role=office&org=%E7%9C%81%E5%AE%89%E5%A7%94%E5%8A%9E"),
-		"who requests without an x-xuncha-actor header act as [XUNCHA_DEV_ACTOR]")
+	cfg.bindOIDC(cmd, "the issuer URL the embedded OpenID provider serves as; its path is where the REST port serves it (default http://localhost:<http port>/oidc)")
 	return cmd
 }
 
@@ -71,10 +75,6 @@ func runDev(ctx context.Context, cfg *config, dc *devConfig) error {
 		return err
 	}
 	defer func() { _ = log.Sync() }()
-	who, err := actor.Parse(dc.Actor)
-	if err != nil {
-		return fmt.Errorf("--actor: %w", err)
-	}
 	dataDir, err := filepath.Abs(dc.DataDir)
 	if err != nil {
 		return fmt.Errorf("--data-dir: %w", err)
@@ -174,12 +174,43 @@ func runDev(ctx context.Context, cfg *config, dc *devConfig) error {
 		return err
 	}
 
-	opts := &devOptions{defaultActor: &who, ready: func() {
-		printBanner(cfg, ts.UIURL(), httpL.Addr().String(), grpcL.Addr().String(), who)
-	}}
+	issuer, issuerPath, err := startDevIssuer(cfg, dataDir, httpL.Addr().String())
+	if err != nil {
+		return err
+	}
+	who := devissuer.OfficeClerk
+	opts := &devOptions{issuer: issuer, issuerPath: issuerPath,
+		defaultIdentity: &authn.Identity{Subject: who.Subject, Name: who.Name, Organisation: who.Organisation, Roles: who.Roles, Units: who.Units},
+		ready: func() {
+			printBanner(cfg, ts.UIURL(), httpL.Addr().String(), grpcL.Addr().String(), issuer.URL(), who)
+		}}
 	err = runWith(ctx, cfg, log, store, tc, grpcL, httpL, true, opts)
 	log.Info("stopping")
 	return err
+}
+
+// startDevIssuer builds the embedded OpenID provider (keys in
+// <data-dir>/oidc) at --oidc-issuer or http://localhost:<http port>/oidc,
+// records its URL for `xuncha token`, and returns it with the path the REST
+// port serves it at.
+func startDevIssuer(cfg *config, dataDir, httpAddr string) (*devissuer.Issuer, string, error) {
+	issuerURL := cfg.OIDC.Issuer
+	if issuerURL == "" {
+		issuerURL = "http://localhost" + portOf(httpAddr) + devIssuerPath
+	}
+	u, err := url.Parse(issuerURL)
+	if err != nil || strings.Trim(u.Path, "/") == "" {
+		return nil, "", fmt.Errorf("--oidc-issuer (XUNCHA_OIDC_ISSUER) for xuncha dev must be a URL with a path, such as http://localhost:8080/oidc: the REST port serves the embedded provider there")
+	}
+	issuer, err := devissuer.New(devissuer.Config{Issuer: issuerURL, Dir: filepath.Join(dataDir, devIssuerDir),
+		Audience: cfg.OIDC.Audience, Claims: cfg.OIDC.Claims})
+	if err != nil {
+		return nil, "", err
+	}
+	if err := issuer.Record(); err != nil {
+		return nil, "", err
+	}
+	return issuer, strings.TrimSuffix(u.Path, "/") + "/", nil
 }
 
 // devPort is a port `xuncha dev` gives one of its private servers, with the
@@ -242,7 +273,7 @@ func devPortError(err error, dc *devConfig) error {
 }
 
 // printBanner tells the developer where everything is.
-func printBanner(cfg *config, uiURL, httpAddr, grpcAddr string, who actor.Actor) {
+func printBanner(cfg *config, uiURL, httpAddr, grpcAddr, issuerURL string, who devissuer.User) {
 	rest := "http://localhost" + portOf(httpAddr)
 	fmt.Printf(`
 xuncha dev is running (Ctrl-C stops everything).
@@ -252,14 +283,20 @@ xuncha dev is running (Ctrl-C stops everything).
   Temporal Web UI  %[3]s
   Temporal         %[4]s   (bin/temporal workflow list --address %[4]s)
   PostgreSQL       %[5]s
-  Acting as        %[6]s (send the x-xuncha-actor header to act as someone else)
+  OpenID issuer    %[6]s   (dev users for every role; keys in .data/oidc)
+
+Every call carries a bearer token: bin/xuncha token --role ROLE prints one
+(roles: office, committee, team_leader, team_member, unit, auditor).
+For convenience, a request without a token acts as the office user
+%[7]s (%[8]s, %[9]s); xuncha server never does this.
 
 Create an inspection:
 
   curl -s -X POST %[1]s/v1/inspections -H 'Content-Type: application/json' \
+    -H "Authorization: Bearer $(bin/xuncha token --role office)" \
     -d '{"request_id":"demo-1","inspection":{"unit":{"code":"430100","name":"长沙市"},"kind":"SPECIAL","round":"2026年第一轮","planned_start":"2026-12-01","planned_end":"2026-12-15","content_areas":[1,5],"team":[{"name":"赵强","role":"LEADER","rank":"INSPECTOR_LEVEL_2"},{"name":"钱敏","role":"DEPUTY","rank":"DIVISION_CHIEF"},{"name":"孙伟","role":"MEMBER","rank":"OTHER"},{"name":"李娜","role":"MEMBER","rank":"OTHER"},{"name":"周杰","role":"MEMBER","rank":"OTHER"},{"name":"吴刚","role":"EXPERT","rank":"OTHER"}]}}'
 
-`, rest, portOf(grpcAddr), uiURL, cfg.TemporalAddress, redactURL(cfg.DatabaseURL), who)
+`, rest, portOf(grpcAddr), uiURL, cfg.TemporalAddress, redactURL(cfg.DatabaseURL), issuerURL, who.Name, who.Subject, who.Organisation)
 }
 
 func portOf(addr string) string {

@@ -6,14 +6,15 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/childproc"
+	"github.com/xuncha/xuncha/internal/devissuer"
 	"github.com/xuncha/xuncha/internal/testenv"
 	"github.com/xuncha/xuncha/internal/tipcrypt"
 )
@@ -31,6 +32,8 @@ func TestServerAndWorkerCommands(t *testing.T) {
 	grpcPort, err := childproc.FreePort()
 	require.NoError(t, err)
 	t.Setenv("XUNCHA_TIP_KEY", tipcrypt.GenerateKey())
+	issuer := startTestIssuer(t)
+	t.Setenv("XUNCHA_OIDC_ISSUER", issuer.URL())
 	common := []string{"--database-url", url, "--temporal-address", addr, "--task-queue", "commands-test", "--log-level", "warn"}
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -62,7 +65,9 @@ func TestServerAndWorkerCommands(t *testing.T) {
 	req, err := http.NewRequest("POST", base+"/v1/inspections", strings.NewReader(body))
 	require.NoError(t, err)
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set(actor.Header, actor.Actor{Name: "王芳", Role: actor.RoleOffice, Organisation: "省安委办"}.Encode())
+	officeToken, err := issuer.Mint(devissuer.MintRequest{User: devissuer.OfficeClerk})
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+officeToken)
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	answer, err := io.ReadAll(resp.Body)
@@ -71,12 +76,28 @@ func TestServerAndWorkerCommands(t *testing.T) {
 	require.Equal(t, http.StatusOK, resp.StatusCode, "%s", answer)
 	require.True(t, bytes.Contains(answer, []byte(`"stage":"PLANNED"`)), "%s", answer)
 
-	// Without an actor header a change is refused: only `xuncha dev` has a
-	// default actor.
-	resp, err = http.Post(base+"/v1/inspections", "application/json", strings.NewReader(body))
+	// Without a token a call is refused, whatever x-xuncha-actor (no longer
+	// read) says: only `xuncha dev` has a default user.
+	for _, path := range []string{"/v1/inspections", "/v1/findings"} {
+		req, err := http.NewRequest("GET", base+path, nil)
+		require.NoError(t, err)
+		req.Header.Set("x-xuncha-actor", "name=x&role=office&org=y")
+		resp, err = http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.Equal(t, http.StatusUnauthorized, resp.StatusCode, path)
+	}
+	// A token of another role is refused the office's change.
+	unitToken, err := issuer.Mint(devissuer.MintRequest{User: devissuer.UnitUser})
+	require.NoError(t, err)
+	req, err = http.NewRequest("POST", base+"/v1/inspections", strings.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+unitToken)
+	resp, err = http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	resp.Body.Close()
-	require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+	require.Equal(t, http.StatusForbidden, resp.StatusCode)
 
 	cancel()
 	for range 2 {
@@ -87,6 +108,32 @@ func TestServerAndWorkerCommands(t *testing.T) {
 			t.Fatal("a command did not stop")
 		}
 	}
+}
+
+// startTestIssuer serves xuncha's dev OpenID provider over HTTP until the
+// test ends.
+func startTestIssuer(t *testing.T) *devissuer.Issuer {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(nil)
+	iss, err := devissuer.New(devissuer.Config{Issuer: "http://" + srv.Listener.Addr().String() + "/oidc", Dir: t.TempDir(), Algorithm: "ES256"})
+	require.NoError(t, err)
+	h, err := iss.Handler()
+	require.NoError(t, err)
+	mux := http.NewServeMux()
+	mux.Handle("/oidc/", h)
+	srv.Config.Handler = mux
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return iss
+}
+
+func TestServerRefusesToStartWithoutIssuer(t *testing.T) {
+	t.Setenv("XUNCHA_TIP_KEY", tipcrypt.GenerateKey())
+	t.Setenv("XUNCHA_OIDC_ISSUER", "")
+	_, err := run(t, "server", "--database-url", "postgres://nobody@127.0.0.1:1/x", "--evidence-dir", t.TempDir())
+	require.ErrorContains(t, err, "no OpenID issuer: set XUNCHA_OIDC_ISSUER or --oidc-issuer")
+	_, err = run(t, "server", "--database-url", "postgres://nobody@127.0.0.1:1/x", "--evidence-dir", t.TempDir(), "--oidc-issuer", "ftp://sso")
+	require.ErrorContains(t, err, "must be an http(s) URL")
 }
 
 func TestServerRefusesToStartWithoutTipKey(t *testing.T) {

@@ -14,7 +14,8 @@ import (
 
 	"github.com/xuncha/xuncha/activities"
 	"github.com/xuncha/xuncha/api"
-	"github.com/xuncha/xuncha/internal/actor"
+	"github.com/xuncha/xuncha/internal/authn"
+	"github.com/xuncha/xuncha/internal/devissuer"
 	"github.com/xuncha/xuncha/internal/evidence"
 	"github.com/xuncha/xuncha/ledger"
 	"github.com/xuncha/xuncha/workflows"
@@ -32,6 +33,7 @@ func newServerCmd(cfg *config) *cobra.Command {
 	cfg.bindEvidence(cmd, defaultServerEvidenceDir, "")
 	cfg.bindTipKey(cmd)
 	cfg.bindWebhookAllow(cmd, "")
+	cfg.bindOIDC(cmd, "the OpenID provider's issuer URL; every API call must carry a bearer token it issued (required)")
 	return cmd
 }
 
@@ -64,8 +66,8 @@ func listen(what, addr string) (net.Listener, error) {
 	return l, nil
 }
 
-// runProcesses runs the API and/or the worker until ctx ends. defaultActor is
-// set only by `xuncha dev`. ready, when set, is called once both are up.
+// runProcesses runs the API and/or the worker until ctx ends; opts is set
+// only by `xuncha dev`.
 func (cfg *config) runProcesses(ctx context.Context, serveAPI, runWorker bool, opts *devOptions) error {
 	log, err := cfg.logger()
 	if err != nil {
@@ -83,6 +85,10 @@ func (cfg *config) runProcesses(ctx context.Context, serveAPI, runWorker bool, o
 		return err
 	}
 	if serveAPI {
+		// Before anything binds or connects: no API without sign-in.
+		if err := cfg.OIDC.Validate(); err != nil {
+			return fmt.Errorf("xuncha server verifies every API call's bearer token: %w", err)
+		}
 		if grpcL, err = listen("grpc", cfg.GRPCAddr); err != nil {
 			return err
 		}
@@ -123,7 +129,15 @@ func runWith(ctx context.Context, cfg *config, log *zap.Logger, store *ledger.St
 	} else if n > 0 {
 		log.Info("sealed webhook secrets stored in plaintext", zap.Int("webhooks", n))
 	}
+	var verifier *authn.Verifier
 	if grpcL != nil {
+		oidc := cfg.OIDC
+		if opts != nil && opts.issuer != nil {
+			oidc.Issuer = opts.issuer.URL()
+		}
+		if verifier, err = authn.New(oidc); err != nil {
+			return err
+		}
 		if cfg.RequestTimeout <= 0 {
 			return fmt.Errorf("--request-timeout must be positive, not %s", cfg.RequestTimeout)
 		}
@@ -153,10 +167,17 @@ func runWith(ctx context.Context, cfg *config, log *zap.Logger, store *ledger.St
 			RequestTimeout:   cfg.RequestTimeout,
 			Tips:             sealer,
 			WebhookPolicy:    webhooks,
+			Verifier:         verifier,
 			Log:              log.Named("api"),
 		}
 		if opts != nil {
-			srv.DefaultActor = opts.defaultActor
+			srv.DevIdentity = opts.defaultIdentity
+			if opts.issuer != nil {
+				if srv.DevIssuer, err = opts.issuer.Handler(); err != nil {
+					return err
+				}
+				srv.DevIssuerPath = opts.issuerPath
+			}
 		}
 		g.Go(func() error { return srv.Run(ctx) })
 	}
@@ -168,6 +189,12 @@ func runWith(ctx context.Context, cfg *config, log *zap.Logger, store *ledger.St
 
 // devOptions are what `xuncha dev` adds to the production processes.
 type devOptions struct {
-	defaultActor *actor.Actor
-	ready        func()
+	// issuer is the embedded OpenID provider, served on the REST port at
+	// issuerPath; the API verifies tokens with it.
+	issuer     *devissuer.Issuer
+	issuerPath string
+	// defaultIdentity is who a request without a token acts as.
+	defaultIdentity *authn.Identity
+	// ready, when set, is called once everything is up.
+	ready func()
 }

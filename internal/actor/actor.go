@@ -1,6 +1,7 @@
-// Package actor says who makes a change. Until authentication exists, the
-// caller names itself in the gRPC metadata / HTTP header x-xuncha-actor as a
-// URL query string, percent-encoded: name=%E5%BC%A0%E4%B8%89&role=office&org=...
+// Package actor says who makes a change: the person (or office system)
+// that a verified bearer token names, acting in one of its roles
+// (internal/authn maps a token to an Actor; the API's authorization table
+// chooses the role).
 package actor
 
 import (
@@ -12,9 +13,6 @@ import (
 
 	"github.com/xuncha/xuncha/internal/derrors"
 )
-
-// Header is the gRPC metadata key and HTTP header that carries the actor.
-const Header = "x-xuncha-actor"
 
 // Roles a caller may act in.
 const (
@@ -67,34 +65,21 @@ func (a Actor) String() string {
 	return fmt.Sprintf("%s (%s, %s)", a.Name, a.Role, a.Organisation)
 }
 
-// Encode formats the actor as a header value.
+// Encode formats the actor as a URL query string, subject and client
+// included: one string that tells callers apart (the API's idempotency
+// fingerprint).
 func (a Actor) Encode() string {
 	v := url.Values{}
 	v.Set("name", a.Name)
 	v.Set("role", a.Role)
 	v.Set("org", a.Organisation)
+	if a.Subject != "" {
+		v.Set("sub", a.Subject)
+	}
+	if a.Client != "" {
+		v.Set("client", a.Client)
+	}
 	return v.Encode()
-}
-
-// Parse reads a header value. Name and role are required; the role must be one
-// of Roles.
-func Parse(header string) (Actor, error) {
-	header = strings.TrimSpace(header)
-	if header == "" {
-		return Actor{}, fmt.Errorf("%s header is missing: send name=...&role=...&org=... (percent-encoded): %w", Header, derrors.ErrUnauthenticated)
-	}
-	v, err := url.ParseQuery(header)
-	if err != nil {
-		return Actor{}, fmt.Errorf("%s header is not a query string name=...&role=...&org=...: %w", Header, derrors.ErrUnauthenticated)
-	}
-	a := Actor{Name: strings.TrimSpace(v.Get("name")), Role: strings.TrimSpace(v.Get("role")), Organisation: strings.TrimSpace(v.Get("org"))}
-	switch {
-	case a.Name == "":
-		return Actor{}, fmt.Errorf("%s header: name is required: %w", Header, derrors.ErrUnauthenticated)
-	case !slices.Contains(Roles, a.Role):
-		return Actor{}, fmt.Errorf("%s header: role must be one of %s: %w", Header, strings.Join(Roles, ", "), derrors.ErrUnauthenticated)
-	}
-	return a, nil
 }
 
 type contextKey struct{}
@@ -115,7 +100,7 @@ func Require(ctx context.Context) (Actor, error) {
 	if a, ok := FromContext(ctx); ok {
 		return a, nil
 	}
-	return Actor{}, fmt.Errorf("%s header is missing: send name=...&role=...&org=... (percent-encoded): %w", Header, derrors.ErrUnauthenticated)
+	return Actor{}, fmt.Errorf("no bearer token: send Authorization: Bearer <token>: %w", derrors.ErrUnauthenticated)
 }
 
 // RequireRole returns an ErrPermissionDenied error unless a acts in one of roles.

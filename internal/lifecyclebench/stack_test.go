@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"testing"
@@ -30,6 +31,8 @@ import (
 	"github.com/xuncha/xuncha/api"
 	"github.com/xuncha/xuncha/calendar"
 	"github.com/xuncha/xuncha/internal/actor"
+	"github.com/xuncha/xuncha/internal/authn"
+	"github.com/xuncha/xuncha/internal/devissuer"
 	"github.com/xuncha/xuncha/internal/egress"
 	"github.com/xuncha/xuncha/internal/evidence"
 	"github.com/xuncha/xuncha/internal/logging"
@@ -103,8 +106,9 @@ func setup(t *testing.T) *stack {
 	require.NoError(t, err)
 	httpL, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
+	verifier := startIssuer(t)
 	srv := &api.Server{Temporal: tc, Ledger: store, TaskQueue: taskQueue, GRPCListener: grpcL, HTTPListener: httpL,
-		Evidence: &evidence.Store{Dir: t.TempDir()}, Tips: tips, WebhookPolicy: loopback, Log: log}
+		Evidence: &evidence.Store{Dir: t.TempDir()}, Tips: tips, WebhookPolicy: loopback, Verifier: verifier, Log: log}
 	done := make(chan error, 1)
 	go func() { done <- srv.Run(ctx) }()
 
@@ -132,9 +136,42 @@ func setup(t *testing.T) *stack {
 	return s
 }
 
+// tokens holds a bearer token for each actor of the benchmark, minted by
+// setup (startIssuer) and only read afterwards.
+var tokens = map[actor.Actor]string{}
+
+// startIssuer serves xuncha's dev OpenID provider over HTTP, mints the
+// benchmark's actors' tokens and returns a verifier that trusts it.
+func startIssuer(t *testing.T) *authn.Verifier {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(nil)
+	issuerURL := "http://" + srv.Listener.Addr().String() + "/oidc"
+	iss, err := devissuer.New(devissuer.Config{Issuer: issuerURL, Dir: t.TempDir(), Algorithm: "ES256"})
+	require.NoError(t, err)
+	h, err := iss.Handler()
+	require.NoError(t, err)
+	mux := http.NewServeMux()
+	mux.Handle("/oidc/", h)
+	srv.Config.Handler = mux
+	srv.Start()
+	t.Cleanup(srv.Close)
+	for _, who := range []actor.Actor{office, member, unit, committee, teamLeader} {
+		u := devissuer.User{Subject: "bench-" + who.Role, Name: who.Name, Organisation: who.Organisation, Roles: []string{who.Role}}
+		if who.Role == actor.RoleUnit {
+			u.Units = []string{"430100"}
+		}
+		tok, err := iss.Mint(devissuer.MintRequest{User: u, TTL: 24 * time.Hour})
+		require.NoError(t, err)
+		tokens[who] = tok
+	}
+	v, err := authn.New(authn.Config{Issuer: issuerURL})
+	require.NoError(t, err)
+	return v
+}
+
 // as is a call context acting as who.
 func as(ctx context.Context, who actor.Actor) context.Context {
-	return metadata.AppendToOutgoingContext(ctx, actor.Header, who.Encode())
+	return metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+tokens[who])
 }
 
 // today is the current day in Asia/Shanghai.
@@ -179,7 +216,7 @@ func (s *stack) uploadEvidence(t *testing.T) string {
 	req, err := http.NewRequest("POST", s.baseURL+"/v1/evidence?"+q.Encode(), bytes.NewReader(content))
 	require.NoError(t, err)
 	req.Header.Set("Content-Type", "text/plain; charset=utf-8")
-	req.Header.Set(actor.Header, member.Encode())
+	req.Header.Set("Authorization", "Bearer "+tokens[member])
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	defer resp.Body.Close()

@@ -1,0 +1,208 @@
+package api
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/xuncha/xuncha/internal/actor"
+	"github.com/xuncha/xuncha/internal/authn"
+	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/workflows"
+)
+
+// Scope says which objects a permitted caller reaches (issue 10 item 4). It
+// is declared per row so that the rule has its place in the table, but not
+// enforced yet: today every permitted caller reaches the whole province.
+type Scope string
+
+// Scopes.
+const (
+	// ScopeProvince reaches everything: the office, the committee, the
+	// auditor, and every row until unit and team scope is enforced.
+	ScopeProvince Scope = "province"
+	// ScopeUnitOrTeam will restrict a unit user to objects of the unit
+	// codes in its token and team roles to inspections whose team lists
+	// their subject.
+	ScopeUnitOrTeam Scope = "unit_or_team"
+	// ScopeTeam will restrict team roles to their own inspections; units
+	// are not permitted at all (tip content).
+	ScopeTeam Scope = "team"
+)
+
+// Evidence endpoints, served by HTTP only (multipart-free raw uploads and
+// downloads), named as their routes.
+const (
+	EvidenceUpload   = "POST /v1/evidence"
+	EvidenceMetadata = "GET /v1/evidence/{id}"
+	EvidenceContent  = "GET /v1/evidence/{id}/content"
+)
+
+// rule is one row of the authorization table.
+type rule struct {
+	// roles may call the method; a caller holding several acts in the first
+	// of actor.Roles that the row allows.
+	roles []string
+	// scope is which objects they reach (not yet enforced; see Scope).
+	scope Scope
+	// public methods need no token (gRPC health and reflection).
+	public bool
+	// change, for a lifecycle change, names the stage machine's action
+	// whose roles must equal roles (authz_test.go checks it): the workflow
+	// checks them again in its update validator.
+	change *machineAction
+}
+
+// machineAction is one action of a lifecycle's stage machine.
+type machineAction struct {
+	machine workflows.Machine
+	action  string
+}
+
+// Role sets of the charter (DESIGN §1–2).
+var (
+	office        = []string{actor.RoleOffice}
+	committee     = []string{actor.RoleCommittee}
+	everyone      = actor.Roles
+	officeAuditor = []string{actor.RoleOffice, actor.RoleAuditor}
+	// team are the office and the inspection team, who record findings,
+	// evidence and tips.
+	team = []string{actor.RoleOffice, actor.RoleTeamLeader, actor.RoleTeamMember}
+	// leaderOffice: the team leader or the office.
+	leaderOffice = []string{actor.RoleOffice, actor.RoleTeamLeader}
+	// unitOffice: the unit reports, or the office enters a paper report
+	// (on_behalf_of, issue 10 item 3, is not built yet).
+	unitOffice      = []string{actor.RoleOffice, actor.RoleUnit}
+	officeCommittee = []string{actor.RoleOffice, actor.RoleCommittee}
+	// evidenceUploaders record evidence: the team with findings and
+	// reports, the office with notices, the unit with rectification reports.
+	evidenceUploaders = []string{actor.RoleOffice, actor.RoleTeamLeader, actor.RoleTeamMember, actor.RoleUnit}
+)
+
+func read(roles []string, scope Scope) rule { return rule{roles: roles, scope: scope} }
+
+func write(roles []string, scope Scope) rule { return rule{roles: roles, scope: scope} }
+
+func change(roles []string, scope Scope, m workflows.Machine, action string) rule {
+	return rule{roles: roles, scope: scope, change: &machineAction{machine: m, action: action}}
+}
+
+// authorization is the one table of who may call what: one row per gRPC
+// method (full name) of every service the server registers, and one per
+// evidence route. The interceptor refuses a method without a row, and
+// authz_test.go fails when a method of the proto descriptors lacks one.
+// Reads are open to every role for now (scope comes later) except tip
+// content, which only the office and the inspection's team read, and the
+// webhook subscriptions, which are the office's configuration.
+var authorization = map[string]rule{
+	// Inspections: the office plans, notifies, reviews, closes; the
+	// committee approves the line-up and the report; the team leader
+	// stations, ends on-site work and submits the report; the unit reports
+	// its rectification.
+	"/xuncha.v1.InspectionService/CreateInspection":              change(office, ScopeProvince, workflows.InspectionMachine, "create"),
+	"/xuncha.v1.InspectionService/GetInspection":                 read(everyone, ScopeUnitOrTeam),
+	"/xuncha.v1.InspectionService/ListInspections":               read(everyone, ScopeUnitOrTeam),
+	"/xuncha.v1.InspectionService/ApproveTeam":                   change(committee, ScopeProvince, workflows.InspectionMachine, workflows.ActionApproveTeam),
+	"/xuncha.v1.InspectionService/NotifyInspection":              change(office, ScopeProvince, workflows.InspectionMachine, workflows.ActionNotify),
+	"/xuncha.v1.InspectionService/StationInspection":             change(leaderOffice, ScopeUnitOrTeam, workflows.InspectionMachine, workflows.ActionStation),
+	"/xuncha.v1.InspectionService/EndOnsite":                     change(leaderOffice, ScopeUnitOrTeam, workflows.InspectionMachine, workflows.ActionEndOnsite),
+	"/xuncha.v1.InspectionService/SubmitReport":                  change([]string{actor.RoleTeamLeader}, ScopeUnitOrTeam, workflows.InspectionMachine, workflows.ActionSubmitReport),
+	"/xuncha.v1.InspectionService/ReviewReport":                  change(office, ScopeProvince, workflows.InspectionMachine, workflows.ActionReview),
+	"/xuncha.v1.InspectionService/ApproveReport":                 change(committee, ScopeProvince, workflows.InspectionMachine, workflows.ActionApprove),
+	"/xuncha.v1.InspectionService/GiveFeedback":                  change(office, ScopeProvince, workflows.InspectionMachine, workflows.ActionGiveFeedback),
+	"/xuncha.v1.InspectionService/ReportInspectionRectification": change(unitOffice, ScopeUnitOrTeam, workflows.InspectionMachine, workflows.ActionInspectionRectified),
+	"/xuncha.v1.InspectionService/CloseInspection":               change(office, ScopeProvince, workflows.InspectionMachine, workflows.ActionClose),
+	"/xuncha.v1.InspectionService/RecheckFinding":                change(leaderOffice, ScopeUnitOrTeam, workflows.InspectionMachine, workflows.ActionRecheck),
+	"/xuncha.v1.InspectionService/CancelInspection":              change(office, ScopeProvince, workflows.InspectionMachine, workflows.ActionCancel),
+	"/xuncha.v1.InspectionService/ListInspectionEvents":          read(everyone, ScopeUnitOrTeam),
+	"/xuncha.v1.InspectionService/RecordStateCouncilInspection":  write(office, ScopeProvince),
+	"/xuncha.v1.InspectionService/ListStateCouncilInspections":   read(everyone, ScopeProvince),
+
+	// The working-day calendar: the office loads it; everyone reads it.
+	"/xuncha.v1.CalendarService/GetCalendarYear":      read(everyone, ScopeProvince),
+	"/xuncha.v1.CalendarService/LoadCalendarYear":     write(office, ScopeProvince),
+	"/xuncha.v1.CalendarService/ListCalendarVersions": read(everyone, ScopeProvince),
+	"/xuncha.v1.CalendarService/ComputeDeadline":      read(everyone, ScopeProvince),
+
+	// Findings: team members record and diagnose; the leader or the office
+	// classifies; the office refers, verifies and withdraws; the unit
+	// reports its rectification.
+	"/xuncha.v1.FindingService/RecordFinding":       change(team, ScopeUnitOrTeam, workflows.FindingMachine, "record"),
+	"/xuncha.v1.FindingService/GetFinding":          read(everyone, ScopeUnitOrTeam),
+	"/xuncha.v1.FindingService/ListFindings":        read(everyone, ScopeUnitOrTeam),
+	"/xuncha.v1.FindingService/DiagnoseFinding":     change(team, ScopeUnitOrTeam, workflows.FindingMachine, workflows.ActionDiagnose),
+	"/xuncha.v1.FindingService/ClassifyFinding":     change(leaderOffice, ScopeUnitOrTeam, workflows.FindingMachine, workflows.ActionClassify),
+	"/xuncha.v1.FindingService/ReferFinding":        change(office, ScopeProvince, workflows.FindingMachine, workflows.ActionRefer),
+	"/xuncha.v1.FindingService/ReportRectification": change(unitOffice, ScopeUnitOrTeam, workflows.FindingMachine, workflows.ActionReportRectification),
+	"/xuncha.v1.FindingService/VerifyFinding":       change(office, ScopeProvince, workflows.FindingMachine, workflows.ActionVerify),
+	"/xuncha.v1.FindingService/WithdrawFinding":     change(office, ScopeProvince, workflows.FindingMachine, workflows.ActionWithdraw),
+	"/xuncha.v1.FindingService/ListFindingEvents":   read(everyone, ScopeUnitOrTeam),
+
+	// Escalation: the office sets the ladder.
+	"/xuncha.v1.EscalationService/ListEscalations":        read(everyone, ScopeUnitOrTeam),
+	"/xuncha.v1.EscalationService/GetEscalationPolicy":    read(everyone, ScopeProvince),
+	"/xuncha.v1.EscalationService/UpdateEscalationPolicy": write(office, ScopeProvince),
+
+	// Webhooks are the office's subscriptions; the auditor reads them.
+	"/xuncha.v1.WebhookService/CreateWebhook": write(office, ScopeProvince),
+	"/xuncha.v1.WebhookService/ListWebhooks":  read(officeAuditor, ScopeProvince),
+	"/xuncha.v1.WebhookService/DeleteWebhook": write(office, ScopeProvince),
+
+	// Interviews: the office or the team proposes; the office or the
+	// committee approves, holds and closes; the unit reports its follow-up;
+	// the office cancels (xuncha itself too, as RoleSystem, in the worker).
+	"/xuncha.v1.InterviewService/ProposeInterview":        change(team, ScopeUnitOrTeam, workflows.InterviewMachine, "propose"),
+	"/xuncha.v1.InterviewService/GetInterview":            read(everyone, ScopeUnitOrTeam),
+	"/xuncha.v1.InterviewService/ListInterviews":          read(everyone, ScopeUnitOrTeam),
+	"/xuncha.v1.InterviewService/ApproveInterview":        change(officeCommittee, ScopeProvince, workflows.InterviewMachine, workflows.ActionApproveInterview),
+	"/xuncha.v1.InterviewService/HoldInterview":           change(officeCommittee, ScopeProvince, workflows.InterviewMachine, workflows.ActionHoldInterview),
+	"/xuncha.v1.InterviewService/ReportInterviewFollowUp": change(unitOffice, ScopeUnitOrTeam, workflows.InterviewMachine, workflows.ActionReportInterviewFollowUp),
+	"/xuncha.v1.InterviewService/CloseInterview":          change(officeCommittee, ScopeProvince, workflows.InterviewMachine, workflows.ActionCloseInterview),
+	"/xuncha.v1.InterviewService/CancelInterview":         change(office, ScopeProvince, workflows.InterviewMachine, workflows.ActionCancelInterview),
+
+	// Exposures: the office records them.
+	"/xuncha.v1.ExposureService/RecordExposure": write(office, ScopeProvince),
+	"/xuncha.v1.ExposureService/ListExposures":  read(everyone, ScopeUnitOrTeam),
+
+	// Tips: the team and the office receive them and read their content;
+	// the leader or the office triages. Nobody reads the reporter's
+	// identity through the API.
+	"/xuncha.v1.TipService/ReceiveTip": write(team, ScopeTeam),
+	"/xuncha.v1.TipService/GetTip":     read(team, ScopeTeam),
+	"/xuncha.v1.TipService/ListTips":   read(team, ScopeTeam),
+	"/xuncha.v1.TipService/TriageTip":  write(leaderOffice, ScopeTeam),
+
+	// Evidence (HTTP only).
+	EvidenceUpload:   write(evidenceUploaders, ScopeUnitOrTeam),
+	EvidenceMetadata: read(everyone, ScopeUnitOrTeam),
+	EvidenceContent:  read(everyone, ScopeUnitOrTeam),
+
+	// Health and reflection reveal nothing and stay open.
+	"/grpc.health.v1.Health/Check":                                   {public: true},
+	"/grpc.health.v1.Health/Watch":                                   {public: true},
+	"/grpc.health.v1.Health/List":                                    {public: true},
+	"/grpc.reflection.v1.ServerReflection/ServerReflectionInfo":      {public: true},
+	"/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo": {public: true},
+}
+
+// permit returns the actor an authenticated caller acts as for method, or
+// an ErrPermissionDenied error naming the roles that may call it. A
+// method without a row is refused: a new RPC is closed until the table
+// says who may call it.
+func permit(method string, id authn.Identity) (actor.Actor, error) {
+	r, ok := authorization[method]
+	if !ok {
+		return actor.Actor{}, fmt.Errorf("%s has no authorization rule: %w", method, derrors.ErrPermissionDenied)
+	}
+	if len(id.Roles) == 0 {
+		return actor.Actor{}, fmt.Errorf("the bearer token carries no xuncha role (%s); ask the identity provider's administrators for one: %w",
+			strings.Join(actor.Roles, ", "), derrors.ErrPermissionDenied)
+	}
+	for _, role := range actor.Roles {
+		if id.HasRole(role) && slices.Contains(r.roles, role) {
+			return id.ActorAs(role)
+		}
+	}
+	return actor.Actor{}, fmt.Errorf("%s may be called by %s, not by role %s: %w",
+		method, strings.Join(r.roles, " or "), strings.Join(id.Roles, ", "), derrors.ErrPermissionDenied)
+}

@@ -1,0 +1,33 @@
+package api
+
+import "slices"
+
+// AuthorizationRow is a row of the authorization table, for the table
+// tests of package api_test.
+type AuthorizationRow struct {
+	// Method is the full gRPC method name, or an evidence route
+	// ("POST /v1/evidence").
+	Method string
+	// Roles may call it.
+	Roles []string
+	// Public methods need no token.
+	Public bool
+}
+
+// AuthorizationRows returns the authorization table, sorted by method.
+func AuthorizationRows() []AuthorizationRow {
+	var rows []AuthorizationRow
+	for m, r := range authorization {
+		rows = append(rows, AuthorizationRow{Method: m, Roles: slices.Clone(r.roles), Public: r.public})
+	}
+	slices.SortFunc(rows, func(a, b AuthorizationRow) int {
+		switch {
+		case a.Method < b.Method:
+			return -1
+		case a.Method > b.Method:
+			return 1
+		}
+		return 0
+	})
+	return rows
+}
