@@ -433,6 +433,7 @@ var checks = []check{
 	{"no version key", checkNoVersionKey},
 	{"required services", checkRequiredServices},
 	{"temporal images", checkTemporalImages},
+	{"ui sign-in", checkUISignIn},
 	{"temporal server config", checkTemporalServerConfig},
 	{"temporal schema setup", checkSchemaSetup},
 	{"postgres", checkPostgres},
@@ -515,6 +516,25 @@ func checkTemporalImages(s *stack) []string {
 		case v.major != 2:
 			p = append(p, fmt.Sprintf("temporal-ui: version %s, want 2.x", v))
 		}
+	}
+	return p
+}
+
+// checkUISignIn: operators sign in to the Temporal Web UI through the
+// API's OpenID provider (issue 10 item 6).
+func checkUISignIn(s *stack) []string {
+	var p []string
+	ui := svc(s, "temporal-ui", &p)
+	if ui == nil {
+		return p
+	}
+	wantEnv(&p, "temporal-ui", ui.Environment, "TEMPORAL_AUTH_ENABLED", "true")
+	wantEnv(&p, "temporal-ui", ui.Environment, "TEMPORAL_AUTH_TYPE", "oidc")
+	wantEnv(&p, "temporal-ui", ui.Environment, "TEMPORAL_AUTH_CLIENT_SECRET", "")
+	wantEnv(&p, "temporal-ui", ui.Environment, "TEMPORAL_AUTH_CALLBACK_URL", "")
+	provider, _ := ui.Environment.value("TEMPORAL_AUTH_PROVIDER_URL")
+	if !strings.HasPrefix(provider, "${XUNCHA_OIDC_ISSUER") {
+		p = append(p, fmt.Sprintf("temporal-ui: TEMPORAL_AUTH_PROVIDER_URL=%q, want the API's issuer ${XUNCHA_OIDC_ISSUER…}", provider))
 	}
 	return p
 }
@@ -1044,6 +1064,8 @@ func TestChecksCatchBreakage(t *testing.T) {
 			sv.Volumes = slices.DeleteFunc(sv.Volumes, func(m mountSpec) bool { return m.Type == "bind" })
 		}, want: "no init script"},
 		{name: "server port 9090 missing", check: "published ports", compose: replace(`- "9090:9090"`, `- "9091:9090"`), want: "xuncha-server: does not publish 9090:9090"},
+		{name: "ui without sign-in", check: "ui sign-in", compose: replace(`TEMPORAL_AUTH_ENABLED: "true"`, `TEMPORAL_AUTH_ENABLED: "false"`), want: "TEMPORAL_AUTH_ENABLED"},
+		{name: "ui another provider", check: "ui sign-in", compose: replace("TEMPORAL_AUTH_PROVIDER_URL: ${XUNCHA_OIDC_ISSUER", "TEMPORAL_AUTH_PROVIDER_URL: ${OTHER_ISSUER"), want: "the API's issuer"},
 		{name: "ui port", check: "published ports", compose: replace(":8233:8080", ":8234:8080"), want: "temporal-ui: does not publish 8233:8080"},
 		{name: "temporal port", check: "published ports", model: func(s *stack) { s.compose.Services["temporal"].Ports = nil }, want: "temporal: does not publish 7233:7233"},
 		{name: "env var dropped from anchor", check: "xuncha services", compose: replace("  XUNCHA_TASK_QUEUE: xuncha\n", ""), want: "xuncha-worker: environment lacks XUNCHA_TASK_QUEUE"},
