@@ -1,0 +1,72 @@
+package api
+
+import (
+	"context"
+
+	"github.com/xuncha/xuncha/internal/actor"
+	"github.com/xuncha/xuncha/internal/authn"
+	"github.com/xuncha/xuncha/ledger"
+)
+
+// reachFor is the scope rule (issue 10 item 4): which objects a caller
+// permitted on a row of the authorization table reaches. On rows of scope
+// ScopeUnitOrTeam or ScopeTeam a unit user reaches the objects of the unit
+// codes in its token, and the team roles the inspections whose team lists
+// their token's subject (with their findings, interviews, exposures and
+// tips); the office, the committee and the auditor reach the province, as
+// does every caller on a ScopeProvince row.
+func reachFor(scope Scope, role string, id authn.Identity) ledger.Reach {
+	if scope == ScopeProvince {
+		return ledger.Reach{}
+	}
+	switch role {
+	case actor.RoleUnit:
+		return ledger.Reach{ByUnit: true, Units: id.Units}
+	case actor.RoleTeamLeader, actor.RoleTeamMember:
+		return ledger.Reach{ByTeam: true, Subject: id.Subject}
+	}
+	return ledger.Reach{}
+}
+
+type reachKey struct{}
+
+// withReach returns ctx carrying the caller's reach; the interceptor and the
+// evidence guard set it with the actor.
+func withReach(ctx context.Context, r ledger.Reach) context.Context {
+	return context.WithValue(ctx, reachKey{}, r)
+}
+
+// reachOf returns the caller's reach. A context the interceptor did not
+// set reaches nothing: scope fails closed.
+func reachOf(ctx context.Context) ledger.Reach {
+	if r, ok := ctx.Value(reachKey{}).(ledger.Reach); ok {
+		return r
+	}
+	return ledger.Reach{ByUnit: true}
+}
+
+// inReach answers NOT_FOUND, exactly as for an object that does not exist,
+// unless the caller's reach includes the subject (ledger.SubjectInspection,
+// SubjectFinding or SubjectInterview). A caller who reaches the province
+// costs no read.
+func inReach(ctx context.Context, l *ledger.Store, typ, id string) error {
+	r := reachOf(ctx)
+	if r.Province() {
+		return nil
+	}
+	return l.InReach(ctx, r, typ, id)
+}
+
+// subjectInReach is inReach for a subject written "finding/<id>" or
+// "inspection/<id>" (interviews, exposures); a malformed one is left to the
+// caller's own validation.
+func subjectInReach(ctx context.Context, l *ledger.Store, subject string) error {
+	if reachOf(ctx).Province() {
+		return nil
+	}
+	typ, id, err := ledger.ParseSubject(subject)
+	if err != nil {
+		return err
+	}
+	return inReach(ctx, l, typ, id)
+}
