@@ -263,9 +263,14 @@ func (h *evidenceHandler) existing(ctx context.Context, id, sum string) (*ledger
 	return &rows[0], nil
 }
 
-// get reads the metadata of the evidence named in the path.
+// get reads the metadata of the evidence named in the path; evidence out of
+// the caller's reach (scope.go) is not found, as evidence that does not
+// exist.
 func (h *evidenceHandler) get(r *http.Request) (ledger.Evidence, error) {
 	id := r.PathValue("id")
+	if err := inReach(r.Context(), h.ledger, ledger.SubjectEvidence, id); err != nil {
+		return ledger.Evidence{}, err
+	}
 	rows, err := h.ledger.GetEvidence(r.Context(), []string{id})
 	if err != nil {
 		return ledger.Evidence{}, err

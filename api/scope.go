@@ -14,14 +14,15 @@ import (
 // codes in its token, and the team roles the inspections whose team lists
 // their token's subject (with their findings, interviews, exposures and
 // tips); the office, the committee and the auditor reach the province, as
-// does every caller on a ScopeProvince row.
+// does every caller on a ScopeProvince row. Evidence is in reach of a unit
+// or team caller when it uploaded it or an object in its reach names it.
 func reachFor(scope Scope, role string, id authn.Identity) ledger.Reach {
 	if scope == ScopeProvince {
 		return ledger.Reach{}
 	}
 	switch role {
 	case actor.RoleUnit:
-		return ledger.Reach{ByUnit: true, Units: id.Units}
+		return ledger.Reach{ByUnit: true, Units: id.Units, Subject: id.Subject}
 	case actor.RoleTeamLeader, actor.RoleTeamMember:
 		return ledger.Reach{ByTeam: true, Subject: id.Subject}
 	}

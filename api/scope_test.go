@@ -131,6 +131,32 @@ func TestUnitScope(t *testing.T) {
 	code, body = s.do("POST", "/v1/inspections/"+changsha+":reportRectification", &zhuzhou,
 		map[string]any{"request_id": rid(t, "foreign-inspection"), "report": "整改报告"})
 	require.Equal(t, http.StatusNotFound, code, "%v", body)
+
+	// Evidence: a unit user reads what it uploaded and what an object in
+	// its reach names, and nothing else.
+	_, f := s.do("GET", "/v1/findings/"+own[0], &office, nil)
+	ownEvidence := f["evidence_ids"].([]any)[0].(string)
+	_, f = s.do("GET", "/v1/findings/"+other[0], &office, nil)
+	otherEvidence := f["evidence_ids"].([]any)[0].(string)
+	code, body = s.uploadAs(&unit, "DOCUMENT", "text/plain", []byte("unit's own upload of "+t.Name()), nil)
+	require.Equal(t, http.StatusOK, code, "%v", body)
+	uploaded := body["id"].(string)
+	for _, c := range []struct {
+		who  actor.Actor
+		id   string
+		want int
+	}{
+		{unit, ownEvidence, http.StatusOK}, {unit, uploaded, http.StatusOK}, {unit, otherEvidence, http.StatusNotFound},
+		{zhuzhou, otherEvidence, http.StatusOK}, {zhuzhou, uploaded, http.StatusNotFound}, {zhuzhou, ownEvidence, http.StatusNotFound},
+		{office, uploaded, http.StatusOK}, {member, otherEvidence, http.StatusOK},
+	} {
+		code, body := s.do("GET", "/v1/evidence/"+c.id, &c.who, nil)
+		require.Equal(t, c.want, code, "%s reads %s: %v", c.who.Name, c.id, body)
+		resp, err := s.getAs(c.who, "/v1/evidence/"+c.id+"/content")
+		require.NoError(t, err)
+		_ = resp.Body.Close()
+		require.Equal(t, c.want, resp.StatusCode, "%s reads the content of %s", c.who.Name, c.id)
+	}
 }
 
 // TestTeamScope: team roles reach only the inspections whose team lists

@@ -17,18 +17,24 @@ type Reach struct {
 	// the unit codes in Units; with no Units it reaches nothing.
 	ByUnit bool
 	Units  []string
-	// ByTeam limits to the inspections whose team lists Subject (a team
-	// member's sign-in subject), their findings, and the interviews and
-	// exposures about them.
-	ByTeam  bool
+	// ByTeam limits to the inspections whose team lists Subject, their
+	// findings, and the interviews and exposures about them.
+	ByTeam bool
+	// Subject is the caller's sign-in subject (the token's "sub"): the team
+	// member a team must list, and, for either limit, the uploader whose
+	// evidence the caller reads (EvidenceInReach).
 	Subject string
 }
+
+// SubjectEvidence names evidence for InReach.
+const SubjectEvidence = "evidence"
 
 // Province reports whether r reaches everything.
 func (r Reach) Province() bool { return !r.ByUnit && !r.ByTeam }
 
 // InReach returns nil when the ledger holds the subject (SubjectInspection,
-// SubjectFinding or SubjectInterview) with the given ID and r reaches it,
+// SubjectFinding, SubjectInterview or SubjectEvidence) with the given ID
+// and r reaches it,
 // and an ErrNotFound error both when it does not exist and when it is out
 // of reach: the answer never reveals that an object out of scope exists.
 func (s *Store) InReach(ctx context.Context, r Reach, typ, id string) error {
@@ -41,6 +47,8 @@ func (s *Store) InReach(ctx context.Context, r Reach, typ, id string) error {
 		ok, err = s.q.FindingInReach(ctx, dbsqlc.FindingInReachParams{ID: id, ByUnit: r.ByUnit, Units: r.Units, ByTeam: r.ByTeam, TeamSubject: r.Subject})
 	case SubjectInterview:
 		ok, err = s.q.InterviewInReach(ctx, dbsqlc.InterviewInReachParams{ID: id, ByUnit: r.ByUnit, Units: r.Units, ByTeam: r.ByTeam, TeamSubject: r.Subject})
+	case SubjectEvidence:
+		ok, err = s.q.EvidenceInReach(ctx, dbsqlc.EvidenceInReachParams{ID: id, ByUnit: r.ByUnit, Units: r.Units, ByTeam: r.ByTeam, CallerSubject: r.Subject})
 	default:
 		return fmt.Errorf("no scope rule for subject type %q", typ)
 	}
