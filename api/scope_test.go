@@ -223,3 +223,56 @@ func TestTeamScope(t *testing.T) {
 	code, body = s.do("POST", "/v1/inspections/"+ours+"/tips", &stranger, map[string]any{"request_id": rid(t, "tip2"), "channel": "LETTER", "received_on": today().String(), "content": "x"})
 	require.Equal(t, http.StatusNotFound, code, "%v", body)
 }
+
+// TestUnitScopeOversight: interviews, exposures and their lists are held to
+// the unit's scope too; a team member not on the team cannot propose an
+// interview about the inspection.
+func TestUnitScopeOversight(t *testing.T) {
+	s := setup(t)
+	changsha := s.createInspection()
+	team := validTeam()
+	team[2]["subject"] = "someone-else"
+	zz := s.createInspectionOf("zhuzhou", "430200", team)
+	interviews := map[string]string{}
+	for _, ins := range []string{changsha, zz} {
+		code, iv := s.do("POST", "/v1/interviews", &office, map[string]any{"request_id": rid(t, "iv-"+ins),
+			"subject": "inspection/" + ins, "reason": "整改不力，约谈单位主要负责人"})
+		require.Equal(t, http.StatusOK, code, "%v", iv)
+		interviews[ins] = iv["id"].(string)
+		code, ex := s.do("POST", "/v1/exposures", &office, map[string]any{
+			"request_id": rid(t, "ex-"+ins), "kind": "ENTRY_ANNOUNCEMENT", "subject": "inspection/" + ins, "outlet": "湖南日报",
+			"published_on": today().String(), "title": "省安全生产巡查组进驻"})
+		require.Equal(t, http.StatusOK, code, "%v", ex)
+	}
+	list := func(who actor.Actor, path, field string) []any {
+		t.Helper()
+		code, body := s.do("GET", path, &who, nil)
+		require.Equal(t, http.StatusOK, code, "%v", body)
+		l, _ := body[field].([]any)
+		return l
+	}
+	ivs := list(unit, "/v1/interviews", "interviews")
+	require.Len(t, ivs, 1)
+	require.Equal(t, interviews[changsha], ivs[0].(map[string]any)["id"])
+	require.Len(t, list(office, "/v1/interviews", "interviews"), 2)
+	// Stationing published each inspection's entry already: two each.
+	exs := list(zhuzhou, "/v1/exposures", "exposures")
+	require.Len(t, exs, 2)
+	for _, e := range exs {
+		require.Equal(t, "inspection/"+zz, e.(map[string]any)["subject"])
+	}
+	require.Len(t, list(office, "/v1/exposures", "exposures"), 4)
+	require.Empty(t, list(unit, "/v1/exposures?subject=inspection/"+zz, "exposures"))
+	require.Len(t, list(member, "/v1/interviews", "interviews"), 1, "member is on 430100's team only")
+
+	code, body := s.do("GET", "/v1/interviews/"+interviews[zz], &unit, nil)
+	require.Equal(t, http.StatusNotFound, code, "%v", body)
+	code, body = s.do("GET", "/v1/interviews/"+interviews[changsha], &unit, nil)
+	require.Equal(t, http.StatusOK, code, "%v", body)
+	code, body = s.do("POST", "/v1/interviews/"+interviews[changsha]+":reportFollowUp", &zhuzhou,
+		map[string]any{"request_id": rid(t, "foreign"), "report": "已整改"})
+	require.Equal(t, http.StatusNotFound, code, "%v", body)
+	code, body = s.do("POST", "/v1/interviews", &member, map[string]any{"request_id": rid(t, "foreign-propose"),
+		"subject": "inspection/" + zz, "reason": "约谈"})
+	require.Equal(t, http.StatusNotFound, code, "%v", body)
+}
