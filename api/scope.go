@@ -2,9 +2,12 @@ package api
 
 import (
 	"context"
+	"errors"
+	"strings"
 
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/authn"
+	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/ledger"
 )
 
@@ -70,4 +73,45 @@ func subjectInReach(ctx context.Context, l *ledger.Store, subject string) error 
 		return err
 	}
 	return inReach(ctx, l, typ, id)
+}
+
+// tipInReach answers NOT_FOUND, as for a tip that does not exist, unless
+// the caller reaches the tip's inspection: only the office and the
+// inspection's team read a tip.
+func tipInReach(ctx context.Context, l *ledger.Store, t ledger.Tip) error {
+	err := inReach(ctx, l, ledger.SubjectInspection, t.InspectionID)
+	if errors.Is(err, derrors.ErrNotFound) {
+		return derrors.New(derrors.ErrNotFound, "tip %q not found", t.ID)
+	}
+	return err
+}
+
+// targetInReach is inReach for a request's idempotency target
+// ("findings/f-1", "inspections/ins-1/findings", "tips/tip-1"; see
+// requestTarget). withIdempotency asks it before refusing a reused
+// request_id, so that a caller out of scope learns from the refusal
+// neither that the object exists nor that the key was used on it.
+func targetInReach(ctx context.Context, l *ledger.Store, target string) error {
+	if reachOf(ctx).Province() {
+		return nil
+	}
+	parts := strings.Split(target, "/")
+	if len(parts) < 2 {
+		return nil
+	}
+	switch parts[0] {
+	case "findings":
+		return inReach(ctx, l, ledger.SubjectFinding, parts[1])
+	case "inspections":
+		return inReach(ctx, l, ledger.SubjectInspection, parts[1])
+	case "interviews":
+		return inReach(ctx, l, ledger.SubjectInterview, parts[1])
+	case "tips":
+		t, err := l.GetTip(ctx, parts[1])
+		if err != nil {
+			return err
+		}
+		return tipInReach(ctx, l, t)
+	}
+	return nil
 }

@@ -207,6 +207,14 @@ func TestTeamScope(t *testing.T) {
 	require.Empty(t, body["inspections"])
 	code, body = s.do("GET", "/v1/inspections/"+ours, &stranger, nil)
 	require.Equal(t, http.StatusNotFound, code, "%v", body)
+	// The member's request_id on its finding, reused by the stranger: not
+	// found, not IDEMPOTENCY_KEY_REUSED, which would say the finding exists.
+	code, body = s.do("POST", "/v1/findings/"+mine+":diagnose", &stranger, diagnosis(rid(t, "diagnose")))
+	require.Equal(t, http.StatusNotFound, code, "%v", body)
+	code, body = s.do("POST", "/v1/findings/"+mine+":diagnose", &committee, diagnosis(rid(t, "diagnose")))
+	require.Equal(t, http.StatusForbidden, code, "%v", body)
+	code, body = s.do("POST", "/v1/findings/"+mine+":diagnose", &office, diagnosis(rid(t, "diagnose")))
+	require.Equal(t, http.StatusConflict, code, "the office reaches the finding: %v", body)
 
 	// Tips: only the office and the inspection's team read them.
 	tip := map[string]any{"request_id": rid(t, "tip"), "channel": "LETTER", "received_on": today().String(), "content": "来信反映问题"}

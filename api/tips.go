@@ -138,12 +138,8 @@ func (s *TipServer) tip(ctx context.Context, id string) (ledger.Tip, error) {
 	if err != nil {
 		return ledger.Tip{}, err
 	}
-	// Only the office and the inspection's team read a tip: another
-	// team's tip is answered as one that does not exist.
-	if err := inReach(ctx, s.Ledger, ledger.SubjectInspection, t.InspectionID); err != nil {
-		if errors.Is(err, derrors.ErrNotFound) {
-			return ledger.Tip{}, derrors.New(derrors.ErrNotFound, "tip %q not found", id)
-		}
+	// Only the office and the inspection's team read a tip.
+	if err := tipInReach(ctx, s.Ledger, t); err != nil {
 		return ledger.Tip{}, err
 	}
 	return t, nil
