@@ -86,8 +86,12 @@ func TestUnitScope(t *testing.T) {
 	require.ElementsMatch(t, append(append([]string{}, own...), other...), ids, "the office sees the province")
 	ids, _, _ = s.listFindingIDs(roleActors[actor.RoleAuditor], 5)
 	require.Len(t, ids, 5, "the auditor sees the province")
+	ids, _, _ = s.listFindingIDs(unitless, 5)
+	require.Empty(t, ids, "a unit token without unit codes reaches nothing")
+	code, body := s.do("GET", "/v1/findings/"+own[0], &unitless, nil)
+	require.Equal(t, http.StatusNotFound, code, "%v", body)
 
-	code, body := s.do("GET", "/v1/inspections", &unit, nil)
+	code, body = s.do("GET", "/v1/inspections", &unit, nil)
 	require.Equal(t, http.StatusOK, code, "%v", body)
 	list, _ := body["inspections"].([]any)
 	require.Len(t, list, 1)
