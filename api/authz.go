@@ -11,22 +11,27 @@ import (
 	"github.com/xuncha/xuncha/workflows"
 )
 
-// Scope says which objects a permitted caller reaches (issue 10 item 4). It
-// is declared per row so that the rule has its place in the table, but not
-// enforced yet: today every permitted caller reaches the whole province.
+// Scope says which objects a permitted caller reaches (issue 10 item 4),
+// declared per row; reachFor (scope.go) turns it and the caller's role and
+// token into a ledger.Reach, which the interceptor puts into the context
+// with the actor. Lists filter by it in SQL; a Get or a change of an object
+// out of reach is answered NOT_FOUND (inReach), as one that does not exist.
 type Scope string
 
 // Scopes.
 const (
-	// ScopeProvince reaches everything: the office, the committee, the
-	// auditor, and every row until unit and team scope is enforced.
+	// ScopeProvince reaches everything: rows whose objects belong to no
+	// unit (the calendar, the escalation policy, webhooks) and rows only
+	// the office or the committee may call.
 	ScopeProvince Scope = "province"
-	// ScopeUnitOrTeam will restrict a unit user to objects of the unit
-	// codes in its token and team roles to inspections whose team lists
-	// their subject.
+	// ScopeUnitOrTeam restricts a unit user to inspections, findings,
+	// interviews, exposures and escalations of the unit codes in its
+	// token, and team roles to inspections whose team lists their subject
+	// (with their findings, interviews, exposures and escalations). The
+	// office, the committee and the auditor reach the province.
 	ScopeUnitOrTeam Scope = "unit_or_team"
-	// ScopeTeam will restrict team roles to their own inspections; units
-	// are not permitted at all (tip content).
+	// ScopeTeam restricts team roles to their own inspections' tips; units
+	// are not permitted at all (tip content), the office reaches all.
 	ScopeTeam Scope = "team"
 )
 
@@ -43,7 +48,7 @@ type rule struct {
 	// roles may call the method; a caller holding several acts in the first
 	// of actor.Roles that the row allows.
 	roles []string
-	// scope is which objects they reach (not yet enforced; see Scope).
+	// scope is which objects they reach (see Scope).
 	scope Scope
 	// public methods need no token (gRPC health and reflection).
 	public bool
@@ -91,9 +96,9 @@ func change(roles []string, scope Scope, m workflows.Machine, action string) rul
 // method (full name) of every service the server registers, and one per
 // evidence route. The interceptor refuses a method without a row, and
 // authz_test.go fails when a method of the proto descriptors lacks one.
-// Reads are open to every role for now (scope comes later) except tip
-// content, which only the office and the inspection's team read, and the
-// webhook subscriptions, which are the office's configuration.
+// Reads are open to every role, within its scope, except tip content,
+// which only the office and the inspection's team read, and the webhook
+// subscriptions, which are the office's configuration.
 var authorization = map[string]rule{
 	// Inspections: the office plans, notifies, reviews, closes; the
 	// committee approves the line-up and the report; the team leader

@@ -47,6 +47,7 @@ type stringRule struct {
 // Limits shared by many fields (webhook URLs and secrets: api/webhooks.go).
 const (
 	maxIDLength        = 128
+	maxSubjectLength   = 200
 	maxPageTokenLength = 1024
 	maxLineLength      = 200
 	maxTextLength      = 20000
@@ -89,7 +90,9 @@ var stringRules = map[string]stringRule{
 	"step":                  {identifier, 64},
 	"dispositions":          {identifier, 64},
 	"event_types":           {identifier, 64},
-	"subject":               {identifier, maxIDLength + len("inspection/")},
+	// An interview's or exposure's "finding/<id>" or "inspection/<id>",
+	// and a team member's sign-in subject (the token's "sub"), at most 200.
+	"subject": {identifier, maxSubjectLength},
 
 	// One line of text.
 	"name":                lineRule,

@@ -40,8 +40,10 @@ func (l *queryLog) take() []string {
 
 // TestChangeReadsNoLedgerBeforeTheUpdate sends changes through an API whose
 // ledger connections are traced (the worker has its own): the workflow ID
-// derives from the resource's ID, so a change reads nothing first. Its only
-// statement is the claim of its idempotency key, a write.
+// derives from the resource's ID, so a change reads nothing first but its
+// scope. An office change's only statement is the claim of its idempotency
+// key, a write; a team member's reads, after that claim, whether the finding
+// is in its reach (one SELECT).
 func TestChangeReadsNoLedgerBeforeTheUpdate(t *testing.T) {
 	log := &queryLog{}
 	s := setupConfigured(t, func(srv *api.Server, databaseURL string) {
@@ -71,7 +73,12 @@ func TestChangeReadsNoLedgerBeforeTheUpdate(t *testing.T) {
 		require.Equal(t, http.StatusOK, code, "%v", body)
 		require.Equal(t, c.stage, body["stage"])
 		queries := log.take()
-		require.Len(t, queries, 1, "%s: %q", c.action, queries)
+		want := 1
+		if who.Role != office.Role {
+			want = 2
+			require.True(t, strings.HasPrefix(queries[len(queries)-1], "SELECT EXISTS ( SELECT 1 FROM findings f WHERE f.id = $1"), "%s: %q", c.action, queries)
+		}
+		require.Len(t, queries, want, "%s: %q", c.action, queries)
 		require.True(t, strings.HasPrefix(queries[0], "INSERT INTO idempotency_keys"), "%s: %q", c.action, queries)
 	}
 }

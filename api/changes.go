@@ -45,9 +45,11 @@ type lifecycleAPI[S, R, P any] struct {
 }
 
 // sendChange is the one change path of every lifecycle: it checks the
-// caller's role and the input's fields, runs the preview, and sends the
-// update to the workflow whose ID derives from the subject's — nothing is
-// read before, and the ledger only when the update finds no workflow. It
+// caller's role, its scope (a unit or team caller's reach is read from the
+// ledger; nothing is read for a caller who reaches the province) and the
+// input's fields, runs the preview, and sends the update to the workflow
+// whose ID derives from the subject's — the ledger is read otherwise only
+// when the update finds no workflow. It
 // answers with the new state, or, for a retry of the change that finished
 // the workflow, with the ledger's row. Refusals come back as the workflow's
 // domain errors.
@@ -57,6 +59,11 @@ func sendChange[S, R, P any](ctx context.Context, tc client.Client, l *ledger.St
 		return answer, derrors.Invalid("id", "must not be empty")
 	}
 	if err := k.machine.CheckRole(c.action, c.who); err != nil {
+		return answer, err
+	}
+	// Scope: a unit or team caller changes only what it reaches, and learns
+	// nothing of the rest (one ledger read; none for the province).
+	if err := inReach(ctx, l, k.subjectType, c.id); err != nil {
 		return answer, err
 	}
 	if err := c.input.Validate(); err != nil {

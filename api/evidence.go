@@ -63,9 +63,10 @@ type evidenceHandler struct {
 	ledger   *ledger.Store
 	store    *evidence.Store
 	maxBytes int64
-	// authorize returns the caller of route (a row of the authorization
-	// table), as the gRPC interceptor does.
-	authorize func(r *http.Request, route string) (actor.Actor, error)
+	// authorize returns the request's context with the caller of route (a
+	// row of the authorization table) and its reach, as the gRPC
+	// interceptor sets them.
+	authorize func(r *http.Request, route string) (context.Context, error)
 	// fail writes an error exactly as the gateway does.
 	fail func(w http.ResponseWriter, r *http.Request, err error)
 	log  *zap.Logger
@@ -117,12 +118,12 @@ func (h *evidenceHandler) register(mux *http.ServeMux) {
 // with their actor in the request's context.
 func (h *evidenceHandler) guard(route string, next http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		who, err := h.authorize(r, route)
+		ctx, err := h.authorize(r, route)
 		if err != nil {
 			h.fail(w, r, err)
 			return
 		}
-		next(w, r.WithContext(actor.NewContext(r.Context(), who)))
+		next(w, r.WithContext(ctx))
 	})
 }
 
@@ -262,9 +263,14 @@ func (h *evidenceHandler) existing(ctx context.Context, id, sum string) (*ledger
 	return &rows[0], nil
 }
 
-// get reads the metadata of the evidence named in the path.
+// get reads the metadata of the evidence named in the path; evidence out of
+// the caller's reach (scope.go) is not found, as evidence that does not
+// exist.
 func (h *evidenceHandler) get(r *http.Request) (ledger.Evidence, error) {
 	id := r.PathValue("id")
+	if err := inReach(r.Context(), h.ledger, ledger.SubjectEvidence, id); err != nil {
+		return ledger.Evidence{}, err
+	}
 	rows, err := h.ledger.GetEvidence(r.Context(), []string{id})
 	if err != nil {
 		return ledger.Evidence{}, err

@@ -52,7 +52,7 @@ func (s *ExposureServer) ListExposures(ctx context.Context, req *xunchav1.ListEx
 			return nil, err
 		}
 	}
-	list, err := s.Ledger.ListExposures(ctx, req.GetSubject())
+	list, err := s.Ledger.ListExposures(ctx, req.GetSubject(), reachOf(ctx))
 	if err != nil {
 		return nil, err
 	}

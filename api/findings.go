@@ -75,6 +75,10 @@ func (s *FindingServer) RecordFinding(ctx context.Context, req *xunchav1.RecordF
 	if req.GetInspectionId() == "" {
 		return nil, derrors.Invalid("inspection_id", "must not be empty")
 	}
+	// A team records findings of its own inspections only.
+	if err := inReach(ctx, s.Ledger, ledger.SubjectInspection, req.GetInspectionId()); err != nil {
+		return nil, err
+	}
 	ins, err := s.Ledger.GetInspection(ctx, req.GetInspectionId())
 	if err != nil {
 		return nil, err
@@ -253,10 +257,14 @@ func (s *FindingServer) GetFinding(ctx context.Context, req *xunchav1.GetFinding
 	return findingProto(st.Finding, st.Escalations, events), nil
 }
 
-// finding reads a finding's ledger row; a missing one is NotFound.
+// finding reads a finding's ledger row; a missing one, or one out of the
+// caller's reach, is NotFound.
 func (s *FindingServer) finding(ctx context.Context, id string) (ledger.Finding, error) {
 	if id == "" {
 		return ledger.Finding{}, derrors.Invalid("id", "must not be empty")
+	}
+	if err := inReach(ctx, s.Ledger, ledger.SubjectFinding, id); err != nil {
+		return ledger.Finding{}, err
 	}
 	return s.Ledger.GetFinding(ctx, id)
 }
@@ -277,7 +285,7 @@ func (s *FindingServer) ListFindings(ctx context.Context, req *xunchav1.ListFind
 	if err != nil {
 		return nil, err
 	}
-	filter := ledger.FindingFilter{InspectionID: req.GetInspectionId(), UnitCode: req.GetUnitCode()}
+	filter := ledger.FindingFilter{InspectionID: req.GetInspectionId(), UnitCode: req.GetUnitCode(), Reach: reachOf(ctx)}
 	var ok bool
 	if filter.Stage, ok = enumName(req.GetStage(), xunchav1.Finding_Stage_name); !ok {
 		v.Add("stage", "unknown value %d: must be one of %s", req.GetStage(), enumNames(xunchav1.Finding_Stage_name))

@@ -33,8 +33,12 @@ import (
 
 // Actors of the finding tests besides office.
 var (
-	member     = actor.Actor{Name: "张伟", Role: actor.RoleTeamMember, Organisation: "省安全生产巡查第一组"}
-	unit       = actor.Actor{Name: "李四", Role: actor.RoleUnit, Organisation: "长沙市应急管理局"}
+	member = actor.Actor{Name: "张伟", Role: actor.RoleTeamMember, Organisation: "省安全生产巡查第一组"}
+	unit   = actor.Actor{Name: "李四", Role: actor.RoleUnit, Organisation: "长沙市应急管理局"}
+	// zhuzhou is a unit user of 430200 (userOf).
+	zhuzhou = actor.Actor{Name: "周红", Role: actor.RoleUnit, Organisation: "株洲市应急管理局"}
+	// unitless is a unit user whose token names no unit code.
+	unitless   = actor.Actor{Name: "吴六", Role: actor.RoleUnit, Organisation: "未配置单位"}
 	committee  = actor.Actor{Name: "刘主任", Role: actor.RoleCommittee, Organisation: "省安全生产委员会"}
 	teamLeader = actor.Actor{Name: "赵强", Role: actor.RoleTeamLeader, Organisation: "省安全生产巡查第一组"}
 )

@@ -107,9 +107,12 @@ func (s *Server) evidenceHandler(mux *runtime.ServeMux, m runtime.Marshaler) *ev
 		ledger:   s.Ledger,
 		store:    s.Evidence,
 		maxBytes: maxBytes,
-		authorize: func(r *http.Request, route string) (actor.Actor, error) {
-			who, _, err := s.caller(r.Context(), route, r.Header.Values("Authorization"))
-			return who, err
+		authorize: func(r *http.Request, route string) (context.Context, error) {
+			who, reach, _, err := s.caller(r.Context(), route, r.Header.Values("Authorization"))
+			if err != nil {
+				return nil, err
+			}
+			return withReach(actor.NewContext(r.Context(), who), reach), nil
 		},
 		fail: func(w http.ResponseWriter, r *http.Request, err error) {
 			errorHandler(r.Context(), mux, m, w, r, toStatus(err, log.With(zap.String("path", r.URL.Path))).Err())

@@ -154,6 +154,10 @@ func (s *Server) withIdempotency(ctx context.Context, req any, info *grpc.UnaryS
 		return nil, err
 	}
 	if !bytes.Equal(stored, key.Fingerprint) {
+		// Out of scope is not found, before it is a reused key.
+		if err := targetInReach(ctx, s.Ledger, key.Target); err != nil {
+			return nil, err
+		}
 		return nil, keyReusedError(key)
 	}
 	resp, err := handler(ctx, req)

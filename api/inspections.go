@@ -70,7 +70,7 @@ func (s *InspectionServer) CreateInspection(ctx context.Context, req *xunchav1.C
 		in.ContentAreas = append(in.ContentAreas, int(a))
 	}
 	for _, m := range spec.GetTeam() {
-		in.Team = append(in.Team, ledger.TeamMember{Name: m.GetName(), Role: m.GetRole(), Rank: m.GetRank(), Organisation: m.GetOrganisation()})
+		in.Team = append(in.Team, ledger.TeamMember{Name: m.GetName(), Role: m.GetRole(), Rank: m.GetRank(), Organisation: m.GetOrganisation(), Subject: m.GetSubject()})
 	}
 	if err := in.Validate(); err != nil {
 		return nil, err
@@ -123,6 +123,9 @@ func (s *InspectionServer) GetInspection(ctx context.Context, req *xunchav1.GetI
 	if req.GetId() == "" {
 		return nil, derrors.Invalid("id", "must not be empty")
 	}
+	if err := inReach(ctx, s.Ledger, ledger.SubjectInspection, req.GetId()); err != nil {
+		return nil, err
+	}
 	return s.get(ctx, req.GetId())
 }
 
@@ -155,7 +158,7 @@ func (s *InspectionServer) ListInspections(ctx context.Context, req *xunchav1.Li
 	if err != nil {
 		return nil, err
 	}
-	filter := ledger.InspectionFilter{UnitCode: req.GetUnitCode(), Year: int(req.GetYear()), Round: req.GetRound()}
+	filter := ledger.InspectionFilter{UnitCode: req.GetUnitCode(), Year: int(req.GetYear()), Round: req.GetRound(), Reach: reachOf(ctx)}
 	var v derrors.Violations
 	if req.GetKind() != xunchav1.Inspection_KIND_UNSPECIFIED {
 		if filter.Kind = kindName(req.GetKind()); filter.Kind == "" {
@@ -394,6 +397,9 @@ func (s *InspectionServer) CancelInspection(ctx context.Context, req *xunchav1.C
 
 // ListInspectionEvents returns the inspection's event log.
 func (s *InspectionServer) ListInspectionEvents(ctx context.Context, req *xunchav1.ListInspectionEventsRequest) (*xunchav1.ListInspectionEventsResponse, error) {
+	if err := inReach(ctx, s.Ledger, ledger.SubjectInspection, req.GetId()); err != nil {
+		return nil, err
+	}
 	if _, err := s.Ledger.GetInspection(ctx, req.GetId()); err != nil {
 		return nil, err
 	}
@@ -476,7 +482,7 @@ func inspectionProto(row ledger.Inspection, escalations []ledger.Escalation) *xu
 		out.ContentAreas = append(out.ContentAreas, int32(a))
 	}
 	for _, m := range row.Team {
-		out.Team = append(out.Team, &xunchav1.TeamMember{Name: m.Name, Role: m.Role, Rank: m.Rank, Organisation: m.Organisation})
+		out.Team = append(out.Team, &xunchav1.TeamMember{Name: m.Name, Role: m.Role, Rank: m.Rank, Organisation: m.Organisation, Subject: m.Subject})
 	}
 	if row.ReportDeadline != nil {
 		out.ReportDeadline = DeadlineProto(*row.ReportDeadline)

@@ -35,9 +35,9 @@ func inspectionBody(requestID string) map[string]any {
 // (one an expert), and an observer who does not count.
 func validTeam() []map[string]any {
 	return []map[string]any{
-		{"name": "赵强", "role": "LEADER", "rank": "INSPECTOR_LEVEL_2", "organisation": "省应急管理厅"},
+		{"name": "赵强", "role": "LEADER", "rank": "INSPECTOR_LEVEL_2", "organisation": "省应急管理厅", "subject": userOf(teamLeader).Subject},
 		{"name": "钱敏", "role": "DEPUTY", "rank": "DIVISION_CHIEF", "organisation": "省应急管理厅"},
-		{"name": "孙伟", "role": "MEMBER", "rank": "OTHER"},
+		{"name": "张伟", "role": "MEMBER", "rank": "OTHER", "subject": userOf(member).Subject},
 		{"name": "李娜", "role": "MEMBER", "rank": "OTHER"},
 		{"name": "周杰", "role": "MEMBER", "rank": "DEPUTY_DIVISION_CHIEF"},
 		{"name": "吴刚", "role": "EXPERT", "rank": "OTHER", "organisation": "省安全生产专家库"},
@@ -238,7 +238,8 @@ func TestListInspectionsPages(t *testing.T) {
 func protoTeam() []*xunchav1.TeamMember {
 	var out []*xunchav1.TeamMember
 	for _, m := range validTeam() {
-		out = append(out, &xunchav1.TeamMember{Name: m["name"].(string), Role: m["role"].(string), Rank: m["rank"].(string)})
+		sub, _ := m["subject"].(string)
+		out = append(out, &xunchav1.TeamMember{Name: m["name"].(string), Role: m["role"].(string), Rank: m["rank"].(string), Subject: sub})
 	}
 	return out
 }

@@ -52,6 +52,11 @@ func (s *InterviewServer) ProposeInterview(ctx context.Context, req *xunchav1.Pr
 	if err := withoutField(in.Validate(), "unit_code"); err != nil {
 		return nil, err
 	}
+	// A team proposes interviews about its own inspections and their
+	// findings only.
+	if err := subjectInReach(ctx, s.Ledger, in.Subject); err != nil {
+		return nil, err
+	}
 	if in.UnitCode, err = s.Ledger.SubjectUnit(ctx, in.Subject); err != nil {
 		return nil, err
 	}
@@ -149,10 +154,14 @@ func (s *InterviewServer) GetInterview(ctx context.Context, req *xunchav1.GetInt
 	return interviewProto(st.Interview, st.Escalations), nil
 }
 
-// interview reads an interview's ledger row; a missing one is NotFound.
+// interview reads an interview's ledger row; a missing one, or one out of
+// the caller's reach, is NotFound.
 func (s *InterviewServer) interview(ctx context.Context, id string) (ledger.Interview, error) {
 	if id == "" {
 		return ledger.Interview{}, derrors.Invalid("id", "must not be empty")
+	}
+	if err := inReach(ctx, s.Ledger, ledger.SubjectInterview, id); err != nil {
+		return ledger.Interview{}, err
 	}
 	return s.Ledger.GetInterview(ctx, id)
 }
@@ -177,7 +186,7 @@ func (s *InterviewServer) ListInterviews(ctx context.Context, req *xunchav1.List
 			return nil, err
 		}
 	}
-	page, err := s.Ledger.ListInterviews(ctx, ledger.InterviewFilter{Subject: req.GetSubject(), UnitCode: req.GetUnitCode()},
+	page, err := s.Ledger.ListInterviews(ctx, ledger.InterviewFilter{Subject: req.GetSubject(), UnitCode: req.GetUnitCode(), Reach: reachOf(ctx)},
 		size, req.GetPageToken())
 	if err != nil {
 		return nil, err

@@ -225,7 +225,7 @@ func TestInspectionProcedureREST(t *testing.T) {
 	wantFollowUp, err := cal.AddWorkingDays(today(), 5)
 	require.NoError(t, err)
 	requireDeadline(t, held["follow_up_deadline"], wantFollowUp)
-	s.interviewStep(iid, "reportFollowUp", unit, map[string]any{"request_id": "i3", "report": "已召开专题会议部署整改"}, "FOLLOW_UP_REPORTED")
+	s.interviewStep(iid, "reportFollowUp", zhuzhou, map[string]any{"request_id": "i3", "report": "已召开专题会议部署整改"}, "FOLLOW_UP_REPORTED")
 	s.interviewStep(iid, "close", office, map[string]any{"request_id": "i4"}, "CLOSED")
 
 	// The late report stops the ladder and is recorded as late.
@@ -274,10 +274,10 @@ func TestInspectionProcedureREST(t *testing.T) {
 	code, body = s.do("POST", "/v1/inspections/"+id+":close", &office, map[string]any{"request_id": "x0"})
 	require.Equal(t, http.StatusConflict, code, "%v", body)
 	for i, fid := range findings {
-		s.step(fid, "reportRectification", unit, rectificationReport(fmt.Sprintf("p-%d", i), s.evidence(fmt.Sprintf("fixed %d", i))), "RECTIFIED")
+		s.step(fid, "reportRectification", zhuzhou, rectificationReport(fmt.Sprintf("p-%d", i), s.evidence(fmt.Sprintf("fixed %d", i))), "RECTIFIED")
 		if i == 0 {
 			s.step(fid, "verify", office, map[string]any{"request_id": "reject-0", "accept": false, "reason": "报警装置未联动"}, "REFERRED")
-			s.step(fid, "reportRectification", unit, rectificationReport("p-0b", s.evidence("fixed again")), "RECTIFIED")
+			s.step(fid, "reportRectification", zhuzhou, rectificationReport("p-0b", s.evidence("fixed again")), "RECTIFIED")
 		}
 		if i < len(findings)-1 {
 			s.step(fid, "verify", office, map[string]any{"request_id": fmt.Sprintf("accept-%d", i), "accept": true}, "CLOSED")
@@ -285,7 +285,7 @@ func TestInspectionProcedureREST(t *testing.T) {
 	}
 	code, body = s.do("POST", "/v1/inspections/"+id+":close", &office, map[string]any{"request_id": "x1"})
 	require.Equal(t, http.StatusConflict, code, "the unit has not reported yet: %v", body)
-	s.inspectionStep(id, "reportRectification", unit, map[string]any{"request_id": "q1", "report": "整改报告：3项问题全部整改，问责2人",
+	s.inspectionStep(id, "reportRectification", zhuzhou, map[string]any{"request_id": "q1", "report": "整改报告：3项问题全部整改，问责2人",
 		"evidence_ids": []string{s.evidence("rectification report")}}, "RECTIFICATION_REPORTED")
 	// One finding is still RECTIFIED: the workflow refuses to close (the
 	// rule's one home), and takes the close once it is verified.

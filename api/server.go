@@ -220,9 +220,9 @@ func (s *Server) unaryInterceptor(ctx context.Context, req any, info *grpc.Unary
 	start := time.Now()
 	md, _ := metadata.FromIncomingContext(ctx)
 	undecoded := decodeFailure(req)
-	who, known, err := s.caller(ctx, info.FullMethod, md.Get("authorization"))
+	who, reach, known, err := s.caller(ctx, info.FullMethod, md.Get("authorization"))
 	if known {
-		ctx = actor.NewContext(ctx, who)
+		ctx = withReach(actor.NewContext(ctx, who), reach)
 	}
 	if err == nil {
 		err = undecoded
@@ -273,20 +273,21 @@ func (s *Server) streamInterceptor(srv any, ss grpc.ServerStream, info *grpc.Str
 
 // caller authenticates a call to method (gRPC full name or evidence route)
 // from its authorization headers (gRPC metadata or HTTP) and
-// authorizes it by the table; known is false for public methods and
-// refused calls. A call without a token is DevIdentity's when set.
-func (s *Server) caller(ctx context.Context, method string, headers []string) (who actor.Actor, known bool, err error) {
+// authorizes it by the table, with the objects it reaches by the row's
+// scope rule (reachFor); known is false for public methods and refused
+// calls. A call without a token is DevIdentity's when set.
+func (s *Server) caller(ctx context.Context, method string, headers []string) (who actor.Actor, reach ledger.Reach, known bool, err error) {
 	if r, ok := authorization[method]; ok && r.public {
-		return actor.Actor{}, false, nil
+		return actor.Actor{}, ledger.Reach{}, false, nil
 	}
 	id, err := s.authenticate(ctx, headers)
 	if err != nil {
-		return actor.Actor{}, false, err
+		return actor.Actor{}, ledger.Reach{}, false, err
 	}
 	if who, err = permit(method, id); err != nil {
-		return actor.Actor{}, false, err
+		return actor.Actor{}, ledger.Reach{}, false, err
 	}
-	return who, true, nil
+	return who, reachFor(authorization[method].scope, who.Role, id), true, nil
 }
 
 // authenticate verifies the bearer token of a call.

@@ -221,8 +221,9 @@ func startIssuer(t testing.TB) *testIssuer {
 }
 
 // userOf is the dev user a test actor signs in as: its name, organisation
-// and role; a unit user acts for 430100. The subject derives from role and
-// name unless the actor has one.
+// and role; a unit user acts for 430100, for 430200 when its organisation
+// is zhuzhou's, and for no unit when it is unitless's. The subject derives from role and name unless
+// the actor has one.
 func userOf(who actor.Actor) devissuer.User {
 	u := devissuer.User{Subject: who.Subject, Name: who.Name, Organisation: who.Organisation, Roles: []string{who.Role}}
 	if u.Subject == "" {
@@ -230,6 +231,12 @@ func userOf(who actor.Actor) devissuer.User {
 	}
 	if who.Role == actor.RoleUnit {
 		u.Units = []string{"430100"}
+		switch who.Organisation {
+		case zhuzhou.Organisation:
+			u.Units = []string{"430200"}
+		case unitless.Organisation:
+			u.Units = nil
+		}
 	}
 	return u
 }

@@ -70,6 +70,9 @@ func (s *TipServer) ReceiveTip(ctx context.Context, req *xunchav1.ReceiveTipRequ
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
+	if err := inReach(ctx, s.Ledger, ledger.SubjectInspection, req.GetInspectionId()); err != nil {
+		return nil, err
+	}
 	if _, err := s.Ledger.GetInspection(ctx, req.GetInspectionId()); err != nil {
 		return nil, err
 	}
@@ -131,13 +134,24 @@ func (s *TipServer) tip(ctx context.Context, id string) (ledger.Tip, error) {
 	if id == "" {
 		return ledger.Tip{}, derrors.Invalid("id", "must not be empty")
 	}
-	return s.Ledger.GetTip(ctx, id)
+	t, err := s.Ledger.GetTip(ctx, id)
+	if err != nil {
+		return ledger.Tip{}, err
+	}
+	// Only the office and the inspection's team read a tip.
+	if err := tipInReach(ctx, s.Ledger, t); err != nil {
+		return ledger.Tip{}, err
+	}
+	return t, nil
 }
 
 // ListTips lists an inspection's tips, oldest first.
 func (s *TipServer) ListTips(ctx context.Context, req *xunchav1.ListTipsRequest) (*xunchav1.ListTipsResponse, error) {
 	if req.GetInspectionId() == "" {
 		return nil, derrors.Invalid("inspection_id", "must not be empty")
+	}
+	if err := inReach(ctx, s.Ledger, ledger.SubjectInspection, req.GetInspectionId()); err != nil {
+		return nil, err
 	}
 	if _, err := s.Ledger.GetInspection(ctx, req.GetInspectionId()); err != nil {
 		return nil, err

@@ -108,6 +108,8 @@ type EscalationFilter struct {
 	// Subject is "finding/<id>" or "inspection/<id>".
 	Subject  string
 	UnitCode string
+	// Reach is the caller's scope.
+	Reach Reach
 }
 
 // EscalationPage is one page of ListEscalations.
@@ -122,7 +124,9 @@ func (s *Store) ListEscalations(ctx context.Context, filter EscalationFilter, pa
 	list, next, err := listPage("escalations", pageSize, pageToken,
 		func(beforeAt *time.Time, beforeID string, limit int64) ([]dbsqlc.Escalation, error) {
 			return s.q.ListEscalations(ctx, dbsqlc.ListEscalationsParams{
-				Subject: filter.Subject, UnitCode: filter.UnitCode, BeforeAt: beforeAt, BeforeID: beforeID, RowLimit: limit,
+				Subject: filter.Subject, UnitCode: filter.UnitCode,
+				ByUnit: filter.Reach.ByUnit, Units: filter.Reach.Units, ByTeam: filter.Reach.ByTeam, TeamSubject: filter.Reach.Subject,
+				BeforeAt: beforeAt, BeforeID: beforeID, RowLimit: limit,
 			})
 		},
 		escalationFromRow, func(e Escalation) cursor { return cursor{At: e.FiredAt, ID: e.ID} })

@@ -218,10 +218,12 @@ func subjectExists(ctx context.Context, q *dbsqlc.Queries, typ, id string) error
 	return nil
 }
 
-// ListExposures returns the exposures of a subject (all when empty), oldest
-// first.
-func (s *Store) ListExposures(ctx context.Context, subject string) ([]Exposure, error) {
-	rows, err := s.q.ListExposures(ctx, subject)
+// ListExposures returns the exposures of a subject (all when empty) within
+// reach, oldest first.
+func (s *Store) ListExposures(ctx context.Context, subject string, reach Reach) ([]Exposure, error) {
+	rows, err := s.q.ListExposures(ctx, dbsqlc.ListExposuresParams{
+		Subject: subject, ByUnit: reach.ByUnit, Units: reach.Units, ByTeam: reach.ByTeam, TeamSubject: reach.Subject,
+	})
 	if err != nil {
 		return nil, fmt.Errorf("listing exposures: %w", err)
 	}

@@ -314,6 +314,8 @@ type FindingFilter struct {
 	Kind         string
 	Severity     string
 	Overdue      *bool
+	// Reach is the caller's scope.
+	Reach Reach
 }
 
 // FindingPage is one page of ListFindings.
@@ -330,7 +332,9 @@ func (s *Store) ListFindings(ctx context.Context, filter FindingFilter, pageSize
 		func(afterAt *time.Time, afterID string, limit int64) ([]dbsqlc.Finding, error) {
 			return s.q.ListFindings(ctx, dbsqlc.ListFindingsParams{
 				InspectionID: filter.InspectionID, UnitCode: filter.UnitCode, Stage: filter.Stage, Kind: filter.Kind,
-				Severity: filter.Severity, Overdue: filter.Overdue, AfterAt: afterAt, AfterID: afterID, RowLimit: limit,
+				Severity: filter.Severity, Overdue: filter.Overdue,
+				ByUnit: filter.Reach.ByUnit, Units: filter.Reach.Units, ByTeam: filter.Reach.ByTeam, TeamSubject: filter.Reach.Subject,
+				AfterAt: afterAt, AfterID: afterID, RowLimit: limit,
 			})
 		},
 		findingFromRow, func(f Finding) cursor { return cursor{At: f.CreatedAt, ID: f.ID} })

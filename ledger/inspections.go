@@ -56,6 +56,10 @@ type TeamMember struct {
 	Role         string `json:"role"`
 	Rank         string `json:"rank"`
 	Organisation string `json:"organisation,omitempty"`
+	// Subject is the member's sign-in identity (the "sub" of their bearer
+	// tokens), when given: team roles reach the inspections whose team
+	// lists their subject.
+	Subject string `json:"subject,omitempty"`
 }
 
 // InspectionSummary is stored at closure for the results-use record.
@@ -303,6 +307,8 @@ type InspectionFilter struct {
 	Stage    string
 	Year     int
 	Round    string
+	// Reach is the caller's scope.
+	Reach Reach
 }
 
 // InspectionPage is one page of ListInspections.
@@ -318,6 +324,7 @@ func (s *Store) ListInspections(ctx context.Context, filter InspectionFilter, pa
 		func(afterAt *time.Time, afterID string, limit int64) ([]dbsqlc.Inspection, error) {
 			return s.q.ListInspections(ctx, dbsqlc.ListInspectionsParams{
 				UnitCode: filter.UnitCode, Kind: filter.Kind, Stage: filter.Stage, Year: filter.Year, Round: filter.Round,
+				ByUnit: filter.Reach.ByUnit, Units: filter.Reach.Units, ByTeam: filter.Reach.ByTeam, TeamSubject: filter.Reach.Subject,
 				AfterAt: afterAt, AfterID: afterID, RowLimit: limit,
 			})
 		},

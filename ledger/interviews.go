@@ -206,6 +206,8 @@ type InterviewFilter struct {
 	// Subject is "finding/<id>" or "inspection/<id>".
 	Subject  string
 	UnitCode string
+	// Reach is the caller's scope.
+	Reach Reach
 }
 
 // InterviewPage is one page of ListInterviews.
@@ -221,7 +223,9 @@ func (s *Store) ListInterviews(ctx context.Context, filter InterviewFilter, page
 	list, next, err := listPage("interviews", pageSize, pageToken,
 		func(afterAt *time.Time, afterID string, limit int64) ([]dbsqlc.Interview, error) {
 			return s.q.ListInterviews(ctx, dbsqlc.ListInterviewsParams{
-				Subject: filter.Subject, UnitCode: filter.UnitCode, AfterAt: afterAt, AfterID: afterID, RowLimit: limit,
+				Subject: filter.Subject, UnitCode: filter.UnitCode,
+				ByUnit: filter.Reach.ByUnit, Units: filter.Reach.Units, ByTeam: filter.Reach.ByTeam, TeamSubject: filter.Reach.Subject,
+				AfterAt: afterAt, AfterID: afterID, RowLimit: limit,
 			})
 		},
 		interviewFromRow, func(i Interview) cursor { return cursor{At: i.CreatedAt, ID: i.ID} })

@@ -187,10 +187,10 @@ func TestRecordExposure(t *testing.T) {
 	_, _, err = fx.store.RecordExposure(t.Context(), exposure("exp-req-2", ledger.ExposureSystemicRisk, "finding/nope"))
 	require.ErrorIs(t, err, derrors.ErrNotFound)
 
-	list, err := fx.store.ListExposures(t.Context(), "inspection/i-1")
+	list, err := fx.store.ListExposures(t.Context(), "inspection/i-1", ledger.Reach{})
 	require.NoError(t, err)
 	require.Equal(t, []ledger.Exposure{first}, list)
-	list, err = fx.store.ListExposures(t.Context(), "")
+	list, err = fx.store.ListExposures(t.Context(), "", ledger.Reach{})
 	require.NoError(t, err)
 	require.Len(t, list, 1)
 	require.Error(t, fx.exec(t, `UPDATE exposures SET title = 'x'`), "exposures are append-only")

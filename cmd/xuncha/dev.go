@@ -294,7 +294,7 @@ Create an inspection:
 
   curl -s -X POST %[1]s/v1/inspections -H 'Content-Type: application/json' \
     -H "Authorization: Bearer $(bin/xuncha token --role office)" \
-    -d '{"request_id":"demo-1","inspection":{"unit":{"code":"430100","name":"长沙市"},"kind":"SPECIAL","round":"2026年第一轮","planned_start":"2026-12-01","planned_end":"2026-12-15","content_areas":[1,5],"team":[{"name":"赵强","role":"LEADER","rank":"INSPECTOR_LEVEL_2"},{"name":"钱敏","role":"DEPUTY","rank":"DIVISION_CHIEF"},{"name":"孙伟","role":"MEMBER","rank":"OTHER"},{"name":"李娜","role":"MEMBER","rank":"OTHER"},{"name":"周杰","role":"MEMBER","rank":"OTHER"},{"name":"吴刚","role":"EXPERT","rank":"OTHER"}]}}'
+    -d '{"request_id":"demo-1","inspection":{"unit":{"code":"430100","name":"长沙市"},"kind":"SPECIAL","round":"2026年第一轮","planned_start":"2026-12-01","planned_end":"2026-12-15","content_areas":[1,5],"team":[{"name":"赵强","role":"LEADER","rank":"INSPECTOR_LEVEL_2","subject":"dev-team-leader"},{"name":"钱敏","role":"DEPUTY","rank":"DIVISION_CHIEF"},{"name":"孙伟","role":"MEMBER","rank":"OTHER","subject":"dev-team-member"},{"name":"李娜","role":"MEMBER","rank":"OTHER"},{"name":"周杰","role":"MEMBER","rank":"OTHER"},{"name":"吴刚","role":"EXPERT","rank":"OTHER"}]}}'
 
 `, rest, portOf(grpcAddr), uiURL, cfg.TemporalAddress, redactURL(cfg.DatabaseURL), issuerURL, who.Name, who.Subject, who.Organisation)
 }

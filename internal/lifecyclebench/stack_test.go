@@ -182,11 +182,14 @@ func today() string { return calendar.DateOf(time.Now()).String() }
 func (s *stack) stationedInspection(ctx context.Context, t *testing.T) string {
 	t.Helper()
 	var team []*xunchav1.TeamMember
-	for _, m := range []struct{ name, role, rank string }{
-		{"赵强", "LEADER", "INSPECTOR_LEVEL_2"}, {"钱敏", "DEPUTY", "DIVISION_CHIEF"}, {"孙伟", "MEMBER", "OTHER"},
-		{"李娜", "MEMBER", "OTHER"}, {"周杰", "MEMBER", "DEPUTY_DIVISION_CHIEF"}, {"吴刚", "EXPERT", "OTHER"},
+	// The leader and member sign in with the subjects the bench mints
+	// their tokens with (team scope).
+	for _, m := range []struct{ name, role, rank, subject string }{
+		{"赵强", "LEADER", "INSPECTOR_LEVEL_2", "bench-" + actor.RoleTeamLeader}, {"钱敏", "DEPUTY", "DIVISION_CHIEF", ""},
+		{"张伟", "MEMBER", "OTHER", "bench-" + actor.RoleTeamMember},
+		{"李娜", "MEMBER", "OTHER", ""}, {"周杰", "MEMBER", "DEPUTY_DIVISION_CHIEF", ""}, {"吴刚", "EXPERT", "OTHER", ""},
 	} {
-		team = append(team, &xunchav1.TeamMember{Name: m.name, Role: m.role, Rank: m.rank})
+		team = append(team, &xunchav1.TeamMember{Name: m.name, Role: m.role, Rank: m.rank, Subject: m.subject})
 	}
 	ins, err := s.Inspections.CreateInspection(as(ctx, office), &xunchav1.CreateInspectionRequest{RequestId: "bench-inspection",
 		Inspection: &xunchav1.Inspection{

@@ -15,6 +15,13 @@ SELECT * FROM escalations WHERE subject = @subject AND deadline_seq = @deadline_
 SELECT * FROM escalations
 WHERE (@subject::text = '' OR subject = @subject)
   AND (@unit_code::text = '' OR unit_code = @unit_code)
+  AND (NOT @by_unit::boolean OR unit_code = ANY(@units::text[]))
+  AND (NOT @by_team::boolean OR subject IN (
+         SELECT 'inspection/' || i.id FROM inspections i
+         WHERE i.team @> jsonb_build_array(jsonb_build_object('subject', @team_subject::text))
+         UNION ALL
+         SELECT 'finding/' || f.id FROM findings f JOIN inspections i ON i.id = f.inspection_id
+         WHERE i.team @> jsonb_build_array(jsonb_build_object('subject', @team_subject::text))))
   AND (sqlc.narg(before_at)::timestamptz IS NULL OR (fired_at, id) < (sqlc.narg(before_at), @before_id::text))
 ORDER BY fired_at DESC, id DESC
 LIMIT @row_limit::bigint;

@@ -11,4 +11,13 @@ SELECT * FROM exposures WHERE request_id = @request_id;
 -- all.
 SELECT * FROM exposures
 WHERE (@subject::text = '' OR subject = @subject)
+  AND ((NOT @by_unit::boolean AND NOT @by_team::boolean)
+       OR subject IN (
+         SELECT 'inspection/' || i.id FROM inspections i
+         WHERE (NOT @by_unit::boolean OR i.unit_code = ANY(@units::text[]))
+           AND (NOT @by_team::boolean OR i.team @> jsonb_build_array(jsonb_build_object('subject', @team_subject::text)))
+         UNION ALL
+         SELECT 'finding/' || f.id FROM findings f JOIN inspections i ON i.id = f.inspection_id
+         WHERE (NOT @by_unit::boolean OR f.unit_code = ANY(@units::text[]))
+           AND (NOT @by_team::boolean OR i.team @> jsonb_build_array(jsonb_build_object('subject', @team_subject::text)))))
 ORDER BY created_at, id;

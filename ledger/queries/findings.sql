@@ -65,6 +65,9 @@ WHERE (@inspection_id::text = '' OR inspection_id = @inspection_id)
   AND (@kind::text = '' OR kind = @kind)
   AND (@severity::text = '' OR severity = @severity)
   AND (sqlc.narg(overdue)::boolean IS NULL OR overdue = sqlc.narg(overdue))
+  AND (NOT @by_unit::boolean OR unit_code = ANY(@units::text[]))
+  AND (NOT @by_team::boolean OR inspection_id IN (
+        SELECT i.id FROM inspections i WHERE i.team @> jsonb_build_array(jsonb_build_object('subject', @team_subject::text))))
   AND (sqlc.narg(after_at)::timestamptz IS NULL OR (created_at, id) > (sqlc.narg(after_at), @after_id::text))
 ORDER BY created_at, id
 LIMIT @row_limit::bigint;
@@ -77,3 +80,13 @@ ORDER BY workflow_id;
 
 -- name: FindingUnit :one
 SELECT unit_code FROM findings WHERE id = @id;
+
+-- name: FindingInReach :one
+-- FindingInReach says whether a finding exists and is in a caller's scope:
+-- with by_unit, of one of units; with by_team, of an inspection whose team
+-- lists team_subject (ListFindings filters by the same conditions).
+SELECT EXISTS (
+  SELECT 1 FROM findings f WHERE f.id = @id
+    AND (NOT @by_unit::boolean OR f.unit_code = ANY(@units::text[]))
+    AND (NOT @by_team::boolean OR f.inspection_id IN (
+          SELECT i.id FROM inspections i WHERE i.team @> jsonb_build_array(jsonb_build_object('subject', @team_subject::text)))));

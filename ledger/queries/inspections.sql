@@ -51,6 +51,8 @@ WHERE (@unit_code::text = '' OR unit_code = @unit_code)
   AND (@stage::text = '' OR stage = @stage)
   AND (@year::integer = 0 OR extract(year FROM planned_start) = @year)
   AND (@round::text = '' OR round = @round)
+  AND (NOT @by_unit::boolean OR unit_code = ANY(@units::text[]))
+  AND (NOT @by_team::boolean OR team @> jsonb_build_array(jsonb_build_object('subject', @team_subject::text)))
   AND (sqlc.narg(after_at)::timestamptz IS NULL OR (created_at, id) > (sqlc.narg(after_at), @after_id::text))
 ORDER BY created_at, id
 LIMIT @row_limit::bigint;
@@ -85,3 +87,12 @@ VALUES (@unit_code, @year, @request_id, @note, @recorded_by) ON CONFLICT DO NOTH
 SELECT * FROM state_council_inspections
 WHERE (@year::integer = 0 OR year = @year) AND (@unit_code::text = '' OR unit_code = @unit_code)
 ORDER BY year, unit_code;
+
+-- name: InspectionInReach :one
+-- InspectionInReach says whether an inspection exists and is in a caller's
+-- scope: with by_unit, of one of units; with by_team, its team lists
+-- team_subject (ListInspections filters by the same conditions).
+SELECT EXISTS (
+  SELECT 1 FROM inspections WHERE id = @id
+    AND (NOT @by_unit::boolean OR unit_code = ANY(@units::text[]))
+    AND (NOT @by_team::boolean OR team @> jsonb_build_array(jsonb_build_object('subject', @team_subject::text))));

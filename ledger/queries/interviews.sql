@@ -35,6 +35,12 @@ SELECT * FROM interviews WHERE id = @id;
 SELECT * FROM interviews
 WHERE (@subject::text = '' OR subject = @subject)
   AND (@unit_code::text = '' OR unit_code = @unit_code)
+  AND (NOT @by_unit::boolean OR unit_code = ANY(@units::text[]))
+  AND (NOT @by_team::boolean OR EXISTS (
+        SELECT 1 FROM inspections i
+        WHERE i.team @> jsonb_build_array(jsonb_build_object('subject', @team_subject::text))
+          AND (interviews.subject = 'inspection/' || i.id
+               OR interviews.subject IN (SELECT 'finding/' || f.id FROM findings f WHERE f.inspection_id = i.id))))
   AND (sqlc.narg(after_at)::timestamptz IS NULL OR (created_at, id) > (sqlc.narg(after_at), @after_id::text))
 ORDER BY created_at, id
 LIMIT @row_limit::bigint;
@@ -46,3 +52,17 @@ SELECT workflow_id FROM interviews WHERE stage = @stage ORDER BY workflow_id;
 -- InterviewsOf lists the IDs of a subject's interviews from a source in a
 -- stage.
 SELECT id FROM interviews WHERE subject = @subject AND source = @source AND stage = @stage ORDER BY id;
+
+-- name: InterviewInReach :one
+-- InterviewInReach says whether an interview exists and is in a caller's
+-- scope: with by_unit, of one of units; with by_team, about an inspection
+-- (or one of its findings) whose team lists team_subject (ListInterviews
+-- filters by the same conditions).
+SELECT EXISTS (
+  SELECT 1 FROM interviews iv WHERE iv.id = @id
+    AND (NOT @by_unit::boolean OR iv.unit_code = ANY(@units::text[]))
+    AND (NOT @by_team::boolean OR EXISTS (
+        SELECT 1 FROM inspections i
+        WHERE i.team @> jsonb_build_array(jsonb_build_object('subject', @team_subject::text))
+          AND (iv.subject = 'inspection/' || i.id
+               OR iv.subject IN (SELECT 'finding/' || f.id FROM findings f WHERE f.inspection_id = i.id)))));

@@ -177,17 +177,28 @@ const listEscalations = `-- name: ListEscalations :many
 SELECT id, subject, deadline_seq, step, unit_code, due_at, fired_at, message FROM escalations
 WHERE ($1::text = '' OR subject = $1)
   AND ($2::text = '' OR unit_code = $2)
-  AND ($3::timestamptz IS NULL OR (fired_at, id) < ($3, $4::text))
+  AND (NOT $3::boolean OR unit_code = ANY($4::text[]))
+  AND (NOT $5::boolean OR subject IN (
+         SELECT 'inspection/' || i.id FROM inspections i
+         WHERE i.team @> jsonb_build_array(jsonb_build_object('subject', $6::text))
+         UNION ALL
+         SELECT 'finding/' || f.id FROM findings f JOIN inspections i ON i.id = f.inspection_id
+         WHERE i.team @> jsonb_build_array(jsonb_build_object('subject', $6::text))))
+  AND ($7::timestamptz IS NULL OR (fired_at, id) < ($7, $8::text))
 ORDER BY fired_at DESC, id DESC
-LIMIT $5::bigint
+LIMIT $9::bigint
 `
 
 type ListEscalationsParams struct {
-	Subject  string
-	UnitCode string
-	BeforeAt *time.Time
-	BeforeID string
-	RowLimit int64
+	Subject     string
+	UnitCode    string
+	ByUnit      bool
+	Units       []string
+	ByTeam      bool
+	TeamSubject string
+	BeforeAt    *time.Time
+	BeforeID    string
+	RowLimit    int64
 }
 
 // ListEscalations reads a page in (fired_at, id) order, newest first: an
@@ -197,6 +208,10 @@ func (q *Queries) ListEscalations(ctx context.Context, arg ListEscalationsParams
 	rows, err := q.db.Query(ctx, listEscalations,
 		arg.Subject,
 		arg.UnitCode,
+		arg.ByUnit,
+		arg.Units,
+		arg.ByTeam,
+		arg.TeamSubject,
 		arg.BeforeAt,
 		arg.BeforeID,
 		arg.RowLimit,

@@ -71,13 +71,36 @@ func (q *Queries) InsertExposure(ctx context.Context, arg InsertExposureParams) 
 const listExposures = `-- name: ListExposures :many
 SELECT id, request_id, kind, subject, outlet, link, published_on, title, recorded_by, created_at FROM exposures
 WHERE ($1::text = '' OR subject = $1)
+  AND ((NOT $2::boolean AND NOT $3::boolean)
+       OR subject IN (
+         SELECT 'inspection/' || i.id FROM inspections i
+         WHERE (NOT $2::boolean OR i.unit_code = ANY($4::text[]))
+           AND (NOT $3::boolean OR i.team @> jsonb_build_array(jsonb_build_object('subject', $5::text)))
+         UNION ALL
+         SELECT 'finding/' || f.id FROM findings f JOIN inspections i ON i.id = f.inspection_id
+         WHERE (NOT $2::boolean OR f.unit_code = ANY($4::text[]))
+           AND (NOT $3::boolean OR i.team @> jsonb_build_array(jsonb_build_object('subject', $5::text)))))
 ORDER BY created_at, id
 `
 
+type ListExposuresParams struct {
+	Subject     string
+	ByUnit      bool
+	ByTeam      bool
+	Units       []string
+	TeamSubject string
+}
+
 // ListExposures lists a subject's exposures, oldest first; subject ” matches
 // all.
-func (q *Queries) ListExposures(ctx context.Context, subject string) ([]Exposure, error) {
-	rows, err := q.db.Query(ctx, listExposures, subject)
+func (q *Queries) ListExposures(ctx context.Context, arg ListExposuresParams) ([]Exposure, error) {
+	rows, err := q.db.Query(ctx, listExposures,
+		arg.Subject,
+		arg.ByUnit,
+		arg.ByTeam,
+		arg.Units,
+		arg.TeamSubject,
+	)
 	if err != nil {
 		return nil, err
 	}

@@ -21,6 +21,38 @@ func (q *Queries) FindingExists(ctx context.Context, id string) (bool, error) {
 	return exists, err
 }
 
+const findingInReach = `-- name: FindingInReach :one
+SELECT EXISTS (
+  SELECT 1 FROM findings f WHERE f.id = $1
+    AND (NOT $2::boolean OR f.unit_code = ANY($3::text[]))
+    AND (NOT $4::boolean OR f.inspection_id IN (
+          SELECT i.id FROM inspections i WHERE i.team @> jsonb_build_array(jsonb_build_object('subject', $5::text)))))
+`
+
+type FindingInReachParams struct {
+	ID          string
+	ByUnit      bool
+	Units       []string
+	ByTeam      bool
+	TeamSubject string
+}
+
+// FindingInReach says whether a finding exists and is in a caller's scope:
+// with by_unit, of one of units; with by_team, of an inspection whose team
+// lists team_subject (ListFindings filters by the same conditions).
+func (q *Queries) FindingInReach(ctx context.Context, arg FindingInReachParams) (bool, error) {
+	row := q.db.QueryRow(ctx, findingInReach,
+		arg.ID,
+		arg.ByUnit,
+		arg.Units,
+		arg.ByTeam,
+		arg.TeamSubject,
+	)
+	var exists bool
+	err := row.Scan(&exists)
+	return exists, err
+}
+
 const findingRecorded = `-- name: FindingRecorded :one
 SELECT EXISTS (SELECT 1 FROM findings WHERE id = $1 AND request_id = $2)
 `
@@ -204,9 +236,12 @@ WHERE ($1::text = '' OR inspection_id = $1)
   AND ($4::text = '' OR kind = $4)
   AND ($5::text = '' OR severity = $5)
   AND ($6::boolean IS NULL OR overdue = $6)
-  AND ($7::timestamptz IS NULL OR (created_at, id) > ($7, $8::text))
+  AND (NOT $7::boolean OR unit_code = ANY($8::text[]))
+  AND (NOT $9::boolean OR inspection_id IN (
+        SELECT i.id FROM inspections i WHERE i.team @> jsonb_build_array(jsonb_build_object('subject', $10::text))))
+  AND ($11::timestamptz IS NULL OR (created_at, id) > ($11, $12::text))
 ORDER BY created_at, id
-LIMIT $9::bigint
+LIMIT $13::bigint
 `
 
 type ListFindingsParams struct {
@@ -216,6 +251,10 @@ type ListFindingsParams struct {
 	Kind         string
 	Severity     string
 	Overdue      *bool
+	ByUnit       bool
+	Units        []string
+	ByTeam       bool
+	TeamSubject  string
 	AfterAt      *time.Time
 	AfterID      string
 	RowLimit     int64
@@ -232,6 +271,10 @@ func (q *Queries) ListFindings(ctx context.Context, arg ListFindingsParams) ([]F
 		arg.Kind,
 		arg.Severity,
 		arg.Overdue,
+		arg.ByUnit,
+		arg.Units,
+		arg.ByTeam,
+		arg.TeamSubject,
 		arg.AfterAt,
 		arg.AfterID,
 		arg.RowLimit,

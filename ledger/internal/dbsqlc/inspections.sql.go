@@ -248,6 +248,37 @@ func (q *Queries) InspectionFindings(ctx context.Context, inspectionID string) (
 	return items, nil
 }
 
+const inspectionInReach = `-- name: InspectionInReach :one
+SELECT EXISTS (
+  SELECT 1 FROM inspections WHERE id = $1
+    AND (NOT $2::boolean OR unit_code = ANY($3::text[]))
+    AND (NOT $4::boolean OR team @> jsonb_build_array(jsonb_build_object('subject', $5::text))))
+`
+
+type InspectionInReachParams struct {
+	ID          string
+	ByUnit      bool
+	Units       []string
+	ByTeam      bool
+	TeamSubject string
+}
+
+// InspectionInReach says whether an inspection exists and is in a caller's
+// scope: with by_unit, of one of units; with by_team, its team lists
+// team_subject (ListInspections filters by the same conditions).
+func (q *Queries) InspectionInReach(ctx context.Context, arg InspectionInReachParams) (bool, error) {
+	row := q.db.QueryRow(ctx, inspectionInReach,
+		arg.ID,
+		arg.ByUnit,
+		arg.Units,
+		arg.ByTeam,
+		arg.TeamSubject,
+	)
+	var exists bool
+	err := row.Scan(&exists)
+	return exists, err
+}
+
 const inspectionUnit = `-- name: InspectionUnit :one
 SELECT unit_code FROM inspections WHERE id = $1
 `
@@ -266,20 +297,26 @@ WHERE ($1::text = '' OR unit_code = $1)
   AND ($3::text = '' OR stage = $3)
   AND ($4::integer = 0 OR extract(year FROM planned_start) = $4)
   AND ($5::text = '' OR round = $5)
-  AND ($6::timestamptz IS NULL OR (created_at, id) > ($6, $7::text))
+  AND (NOT $6::boolean OR unit_code = ANY($7::text[]))
+  AND (NOT $8::boolean OR team @> jsonb_build_array(jsonb_build_object('subject', $9::text)))
+  AND ($10::timestamptz IS NULL OR (created_at, id) > ($10, $11::text))
 ORDER BY created_at, id
-LIMIT $8::bigint
+LIMIT $12::bigint
 `
 
 type ListInspectionsParams struct {
-	UnitCode string
-	Kind     string
-	Stage    string
-	Year     int
-	Round    string
-	AfterAt  *time.Time
-	AfterID  string
-	RowLimit int64
+	UnitCode    string
+	Kind        string
+	Stage       string
+	Year        int
+	Round       string
+	ByUnit      bool
+	Units       []string
+	ByTeam      bool
+	TeamSubject string
+	AfterAt     *time.Time
+	AfterID     string
+	RowLimit    int64
 }
 
 // ListInspections reads a page in (created_at, id) order: an empty filter
@@ -292,6 +329,10 @@ func (q *Queries) ListInspections(ctx context.Context, arg ListInspectionsParams
 		arg.Stage,
 		arg.Year,
 		arg.Round,
+		arg.ByUnit,
+		arg.Units,
+		arg.ByTeam,
+		arg.TeamSubject,
 		arg.AfterAt,
 		arg.AfterID,
 		arg.RowLimit,

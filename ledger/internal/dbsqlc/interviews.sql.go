@@ -137,6 +137,42 @@ func (q *Queries) InterviewExists(ctx context.Context, id string) (bool, error) 
 	return exists, err
 }
 
+const interviewInReach = `-- name: InterviewInReach :one
+SELECT EXISTS (
+  SELECT 1 FROM interviews iv WHERE iv.id = $1
+    AND (NOT $2::boolean OR iv.unit_code = ANY($3::text[]))
+    AND (NOT $4::boolean OR EXISTS (
+        SELECT 1 FROM inspections i
+        WHERE i.team @> jsonb_build_array(jsonb_build_object('subject', $5::text))
+          AND (iv.subject = 'inspection/' || i.id
+               OR iv.subject IN (SELECT 'finding/' || f.id FROM findings f WHERE f.inspection_id = i.id)))))
+`
+
+type InterviewInReachParams struct {
+	ID          string
+	ByUnit      bool
+	Units       []string
+	ByTeam      bool
+	TeamSubject string
+}
+
+// InterviewInReach says whether an interview exists and is in a caller's
+// scope: with by_unit, of one of units; with by_team, about an inspection
+// (or one of its findings) whose team lists team_subject (ListInterviews
+// filters by the same conditions).
+func (q *Queries) InterviewInReach(ctx context.Context, arg InterviewInReachParams) (bool, error) {
+	row := q.db.QueryRow(ctx, interviewInReach,
+		arg.ID,
+		arg.ByUnit,
+		arg.Units,
+		arg.ByTeam,
+		arg.TeamSubject,
+	)
+	var exists bool
+	err := row.Scan(&exists)
+	return exists, err
+}
+
 const interviewWorkflowsInStage = `-- name: InterviewWorkflowsInStage :many
 SELECT workflow_id FROM interviews WHERE stage = $1 ORDER BY workflow_id
 `
@@ -197,17 +233,27 @@ const listInterviews = `-- name: ListInterviews :many
 SELECT id, workflow_id, request_id, subject, unit_code, reason, source, stage, proposed_by, approved_by, held_on, attendees, minutes, requirements, follow_up_working_days, follow_up_deadline, due_at, deadline_seq, follow_up_report, follow_up_evidence_ids, follow_up_reported_at, overdue, missed_deadlines, cancel_reason, created_at, updated_at, version FROM interviews
 WHERE ($1::text = '' OR subject = $1)
   AND ($2::text = '' OR unit_code = $2)
-  AND ($3::timestamptz IS NULL OR (created_at, id) > ($3, $4::text))
+  AND (NOT $3::boolean OR unit_code = ANY($4::text[]))
+  AND (NOT $5::boolean OR EXISTS (
+        SELECT 1 FROM inspections i
+        WHERE i.team @> jsonb_build_array(jsonb_build_object('subject', $6::text))
+          AND (interviews.subject = 'inspection/' || i.id
+               OR interviews.subject IN (SELECT 'finding/' || f.id FROM findings f WHERE f.inspection_id = i.id))))
+  AND ($7::timestamptz IS NULL OR (created_at, id) > ($7, $8::text))
 ORDER BY created_at, id
-LIMIT $5::bigint
+LIMIT $9::bigint
 `
 
 type ListInterviewsParams struct {
-	Subject  string
-	UnitCode string
-	AfterAt  *time.Time
-	AfterID  string
-	RowLimit int64
+	Subject     string
+	UnitCode    string
+	ByUnit      bool
+	Units       []string
+	ByTeam      bool
+	TeamSubject string
+	AfterAt     *time.Time
+	AfterID     string
+	RowLimit    int64
 }
 
 // ListInterviews reads a page in (created_at, id) order: an empty filter
@@ -217,6 +263,10 @@ func (q *Queries) ListInterviews(ctx context.Context, arg ListInterviewsParams) 
 	rows, err := q.db.Query(ctx, listInterviews,
 		arg.Subject,
 		arg.UnitCode,
+		arg.ByUnit,
+		arg.Units,
+		arg.ByTeam,
+		arg.TeamSubject,
 		arg.AfterAt,
 		arg.AfterID,
 		arg.RowLimit,

@@ -181,7 +181,12 @@ type TeamMember struct {
 	// (副处级) or OTHER.
 	Rank string `protobuf:"bytes,3,opt,name=rank,proto3" json:"rank,omitempty"`
 	// Organisation.
-	Organisation  string `protobuf:"bytes,4,opt,name=organisation,proto3" json:"organisation,omitempty"`
+	Organisation string `protobuf:"bytes,4,opt,name=organisation,proto3" json:"organisation,omitempty"`
+	// Subject is the member's sign-in identity: the "sub" of the bearer
+	// tokens the identity provider issues to this person. Optional; a team
+	// leader or member acts on an inspection only when its team lists the
+	// subject of their token (the scope rule, issue 10).
+	Subject       string `protobuf:"bytes,5,opt,name=subject,proto3" json:"subject,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -240,6 +245,13 @@ func (x *TeamMember) GetRank() string {
 func (x *TeamMember) GetOrganisation() string {
 	if x != nil {
 		return x.Organisation
+	}
+	return ""
+}
+
+func (x *TeamMember) GetSubject() string {
+	if x != nil {
+		return x.Subject
 	}
 	return ""
 }
@@ -1988,13 +2000,14 @@ var File_xuncha_v1_inspection_proto protoreflect.FileDescriptor
 
 const file_xuncha_v1_inspection_proto_rawDesc = "" +
 	"\n" +
-	"\x1axuncha/v1/inspection.proto\x12\txuncha.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18xuncha/v1/calendar.proto\x1a\x16xuncha/v1/common.proto\x1a\x17xuncha/v1/finding.proto\"l\n" +
+	"\x1axuncha/v1/inspection.proto\x12\txuncha.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18xuncha/v1/calendar.proto\x1a\x16xuncha/v1/common.proto\x1a\x17xuncha/v1/finding.proto\"\x86\x01\n" +
 	"\n" +
 	"TeamMember\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04role\x18\x02 \x01(\tR\x04role\x12\x12\n" +
 	"\x04rank\x18\x03 \x01(\tR\x04rank\x12\"\n" +
-	"\forganisation\x18\x04 \x01(\tR\forganisation\"\xda\x04\n" +
+	"\forganisation\x18\x04 \x01(\tR\forganisation\x12\x18\n" +
+	"\asubject\x18\x05 \x01(\tR\asubject\"\xda\x04\n" +
 	"\x11InspectionSummary\x12A\n" +
 	"\aby_kind\x18\x01 \x03(\v2(.xuncha.v1.InspectionSummary.ByKindEntryR\x06byKind\x12M\n" +
 	"\vby_severity\x18\x02 \x03(\v2,.xuncha.v1.InspectionSummary.BySeverityEntryR\n" +

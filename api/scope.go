@@ -1,0 +1,117 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/xuncha/xuncha/internal/actor"
+	"github.com/xuncha/xuncha/internal/authn"
+	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/ledger"
+)
+
+// reachFor is the scope rule (issue 10 item 4): which objects a caller
+// permitted on a row of the authorization table reaches. On rows of scope
+// ScopeUnitOrTeam or ScopeTeam a unit user reaches the objects of the unit
+// codes in its token, and the team roles the inspections whose team lists
+// their token's subject (with their findings, interviews, exposures and
+// tips); the office, the committee and the auditor reach the province, as
+// does every caller on a ScopeProvince row. Evidence is in reach of a unit
+// or team caller when it uploaded it or an object in its reach names it.
+func reachFor(scope Scope, role string, id authn.Identity) ledger.Reach {
+	if scope == ScopeProvince {
+		return ledger.Reach{}
+	}
+	switch role {
+	case actor.RoleUnit:
+		return ledger.Reach{ByUnit: true, Units: id.Units, Subject: id.Subject}
+	case actor.RoleTeamLeader, actor.RoleTeamMember:
+		return ledger.Reach{ByTeam: true, Subject: id.Subject}
+	}
+	return ledger.Reach{}
+}
+
+type reachKey struct{}
+
+// withReach returns ctx carrying the caller's reach; the interceptor and the
+// evidence guard set it with the actor.
+func withReach(ctx context.Context, r ledger.Reach) context.Context {
+	return context.WithValue(ctx, reachKey{}, r)
+}
+
+// reachOf returns the caller's reach. A context the interceptor did not
+// set reaches nothing: scope fails closed.
+func reachOf(ctx context.Context) ledger.Reach {
+	if r, ok := ctx.Value(reachKey{}).(ledger.Reach); ok {
+		return r
+	}
+	return ledger.Reach{ByUnit: true}
+}
+
+// inReach answers NOT_FOUND, exactly as for an object that does not exist,
+// unless the caller's reach includes the subject (ledger.SubjectInspection,
+// SubjectFinding or SubjectInterview). A caller who reaches the province
+// costs no read.
+func inReach(ctx context.Context, l *ledger.Store, typ, id string) error {
+	r := reachOf(ctx)
+	if r.Province() {
+		return nil
+	}
+	return l.InReach(ctx, r, typ, id)
+}
+
+// subjectInReach is inReach for a subject written "finding/<id>" or
+// "inspection/<id>" (interviews, exposures); a malformed one is left to the
+// caller's own validation.
+func subjectInReach(ctx context.Context, l *ledger.Store, subject string) error {
+	if reachOf(ctx).Province() {
+		return nil
+	}
+	typ, id, err := ledger.ParseSubject(subject)
+	if err != nil {
+		return err
+	}
+	return inReach(ctx, l, typ, id)
+}
+
+// tipInReach answers NOT_FOUND, as for a tip that does not exist, unless
+// the caller reaches the tip's inspection: only the office and the
+// inspection's team read a tip.
+func tipInReach(ctx context.Context, l *ledger.Store, t ledger.Tip) error {
+	err := inReach(ctx, l, ledger.SubjectInspection, t.InspectionID)
+	if errors.Is(err, derrors.ErrNotFound) {
+		return derrors.New(derrors.ErrNotFound, "tip %q not found", t.ID)
+	}
+	return err
+}
+
+// targetInReach is inReach for a request's idempotency target
+// ("findings/f-1", "inspections/ins-1/findings", "tips/tip-1"; see
+// requestTarget). withIdempotency asks it before refusing a reused
+// request_id, so that a caller out of scope learns from the refusal
+// neither that the object exists nor that the key was used on it.
+func targetInReach(ctx context.Context, l *ledger.Store, target string) error {
+	if reachOf(ctx).Province() {
+		return nil
+	}
+	parts := strings.Split(target, "/")
+	if len(parts) < 2 {
+		return nil
+	}
+	switch parts[0] {
+	case "findings":
+		return inReach(ctx, l, ledger.SubjectFinding, parts[1])
+	case "inspections":
+		return inReach(ctx, l, ledger.SubjectInspection, parts[1])
+	case "interviews":
+		return inReach(ctx, l, ledger.SubjectInterview, parts[1])
+	case "tips":
+		t, err := l.GetTip(ctx, parts[1])
+		if err != nil {
+			return err
+		}
+		return tipInReach(ctx, l, t)
+	}
+	return nil
+}

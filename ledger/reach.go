@@ -1,0 +1,62 @@
+package ledger
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/ledger/internal/dbsqlc"
+)
+
+// Reach limits reads to a caller's scope (issue 10 item 4). The zero value
+// reaches the whole province. The lists filter by it in SQL, so that pages
+// and their tokens count only what the caller may see, and InReach answers
+// for one object by the same conditions.
+type Reach struct {
+	// ByUnit limits to inspections, findings, interviews and exposures of
+	// the unit codes in Units; with no Units it reaches nothing.
+	ByUnit bool
+	Units  []string
+	// ByTeam limits to the inspections whose team lists Subject, their
+	// findings, and the interviews and exposures about them.
+	ByTeam bool
+	// Subject is the caller's sign-in subject (the token's "sub"): the team
+	// member a team must list, and, for either limit, the uploader whose
+	// evidence the caller reads (EvidenceInReach).
+	Subject string
+}
+
+// SubjectEvidence names evidence for InReach.
+const SubjectEvidence = "evidence"
+
+// Province reports whether r reaches everything.
+func (r Reach) Province() bool { return !r.ByUnit && !r.ByTeam }
+
+// InReach returns nil when the ledger holds the subject (SubjectInspection,
+// SubjectFinding, SubjectInterview or SubjectEvidence) with the given ID
+// and r reaches it,
+// and an ErrNotFound error both when it does not exist and when it is out
+// of reach: the answer never reveals that an object out of scope exists.
+func (s *Store) InReach(ctx context.Context, r Reach, typ, id string) error {
+	var ok bool
+	var err error
+	switch typ {
+	case SubjectInspection:
+		ok, err = s.q.InspectionInReach(ctx, dbsqlc.InspectionInReachParams{ID: id, ByUnit: r.ByUnit, Units: r.Units, ByTeam: r.ByTeam, TeamSubject: r.Subject})
+	case SubjectFinding:
+		ok, err = s.q.FindingInReach(ctx, dbsqlc.FindingInReachParams{ID: id, ByUnit: r.ByUnit, Units: r.Units, ByTeam: r.ByTeam, TeamSubject: r.Subject})
+	case SubjectInterview:
+		ok, err = s.q.InterviewInReach(ctx, dbsqlc.InterviewInReachParams{ID: id, ByUnit: r.ByUnit, Units: r.Units, ByTeam: r.ByTeam, TeamSubject: r.Subject})
+	case SubjectEvidence:
+		ok, err = s.q.EvidenceInReach(ctx, dbsqlc.EvidenceInReachParams{ID: id, ByUnit: r.ByUnit, Units: r.Units, ByTeam: r.ByTeam, CallerSubject: r.Subject})
+	default:
+		return fmt.Errorf("no scope rule for subject type %q", typ)
+	}
+	if err != nil {
+		return fmt.Errorf("reading %s %q: %w", typ, id, err)
+	}
+	if !ok {
+		return derrors.New(derrors.ErrNotFound, "%s %q not found", typ, id)
+	}
+	return nil
+}
