@@ -92,7 +92,8 @@ var stringRules = map[string]stringRule{
 	"event_types":           {identifier, 64},
 	// An interview's or exposure's "finding/<id>" or "inspection/<id>",
 	// and a team member's sign-in subject (the token's "sub"), at most 200.
-	"subject": {identifier, maxSubjectLength},
+	"subject":      {identifier, maxSubjectLength},
+	"on_behalf_of": {identifier, maxCodeLength},
 
 	// One line of text.
 	"name":                lineRule,

@@ -175,3 +175,30 @@ func checkLimits(ctx context.Context, l *ledger.Store, rules ...deadline.Rule) e
 	}
 	return nil
 }
+
+// onBehalfOf applies the on_behalf_of rule of a unit's report (a finding's
+// or an inspection's rectification report, an interview's follow-up): the
+// unit reports for itself and names nobody; the office enters a unit's
+// paper report only on behalf of the unit that owes it (unitOf reads the
+// subject's unit), and the returned actor records both.
+func onBehalfOf(ctx context.Context, who actor.Actor, requested string, unitOf func(context.Context) (string, error)) (actor.Actor, error) {
+	if who.Role != actor.RoleOffice {
+		if requested != "" {
+			return who, derrors.Invalid("on_behalf_of", "only the office reports on behalf of a unit; a %s reports as itself", who.Role)
+		}
+		return who, nil
+	}
+	if requested == "" {
+		return who, derrors.Invalid("on_behalf_of",
+			"the office enters a unit's report only on behalf of that unit: name the unit code of the unit that owes it")
+	}
+	unit, err := unitOf(ctx)
+	if err != nil {
+		return who, err
+	}
+	if requested != unit {
+		return who, derrors.Invalid("on_behalf_of", "must be %s, the unit that owes this report", unit)
+	}
+	who.OnBehalfOf = unit
+	return who, nil
+}

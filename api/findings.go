@@ -394,6 +394,12 @@ func (s *FindingServer) ReportRectification(ctx context.Context, req *xunchav1.R
 	if err != nil {
 		return nil, err
 	}
+	if who, err = onBehalfOf(ctx, who, req.GetOnBehalfOf(), func(ctx context.Context) (string, error) {
+		f, err := s.Ledger.GetFinding(ctx, req.GetId())
+		return f.UnitCode, err
+	}); err != nil {
+		return nil, err
+	}
 	in := workflows.ReportRectificationInput{
 		RequestID: req.GetRequestId(), Actor: who, Report: req.GetReport(),
 		HandlingOfResponsible: req.GetHandlingOfResponsible(), EvidenceIDs: req.GetEvidenceIds(),

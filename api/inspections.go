@@ -335,6 +335,12 @@ func (s *InspectionServer) ReportInspectionRectification(ctx context.Context, re
 	if err != nil {
 		return nil, err
 	}
+	if who, err = onBehalfOf(ctx, who, req.GetOnBehalfOf(), func(ctx context.Context) (string, error) {
+		in, err := s.Ledger.GetInspection(ctx, req.GetId())
+		return in.UnitCode, err
+	}); err != nil {
+		return nil, err
+	}
 	return s.change(ctx, lifecycleChange{id: req.GetId(), requestID: req.GetRequestId(), action: workflows.ActionInspectionRectified, who: who,
 		input:    workflows.InspectionRectificationInput{RequestID: req.GetRequestId(), Actor: who, Report: req.GetReport(), EvidenceIDs: req.GetEvidenceIds()},
 		precheck: s.checkEvidence("evidence_ids", req.GetEvidenceIds()...)})
@@ -516,5 +522,9 @@ func stageProto(stage string) xunchav1.Inspection_Stage {
 }
 
 func actorProto(a actor.Actor) *xunchav1.Actor {
-	return &xunchav1.Actor{Name: a.Name, Role: a.Role, Organisation: a.Organisation}
+	out := &xunchav1.Actor{Name: a.Name, Role: a.Role, Organisation: a.Organisation}
+	if a.OnBehalfOf != "" {
+		out.OnBehalfOf = &a.OnBehalfOf
+	}
+	return out
 }

@@ -252,6 +252,12 @@ func (s *InterviewServer) ReportInterviewFollowUp(ctx context.Context, req *xunc
 	if err != nil {
 		return nil, err
 	}
+	if who, err = onBehalfOf(ctx, who, req.GetOnBehalfOf(), func(ctx context.Context) (string, error) {
+		iv, err := s.Ledger.GetInterview(ctx, req.GetId())
+		return iv.UnitCode, err
+	}); err != nil {
+		return nil, err
+	}
 	in := workflows.ReportInterviewFollowUpInput{RequestID: req.GetRequestId(), Actor: who, Report: req.GetReport(), EvidenceIDs: req.GetEvidenceIds()}
 	return s.change(ctx, lifecycleChange{id: req.GetId(), action: workflows.ActionReportInterviewFollowUp, requestID: in.RequestID, who: who, input: in,
 		precheck: func(ctx context.Context) error { return checkEvidence(ctx, s.Ledger, "evidence_ids", in.EvidenceIDs) }})

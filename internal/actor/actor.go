@@ -51,6 +51,9 @@ type Actor struct {
 	// Client is set when a system, not a person, acts: the OAuth client ID
 	// of the service account whose client-credentials token it presented.
 	Client string `json:"client,omitempty"`
+	// OnBehalfOf is the unit code the office acts for when it enters that
+	// unit's paper report (on_behalf_of): the event records both.
+	OnBehalfOf string `json:"on_behalf_of,omitempty"`
 }
 
 // System is the actor for what xuncha does by itself.
@@ -59,6 +62,9 @@ var System = Actor{Name: "xuncha", Role: RoleSystem, Organisation: "xuncha"}
 // String formats the actor for logs and explanations; a system says so:
 // "name (role, organisation, system client-id)".
 func (a Actor) String() string {
+	if a.OnBehalfOf != "" {
+		return fmt.Sprintf("%s (%s, %s, on behalf of unit %s)", a.Name, a.Role, a.Organisation, a.OnBehalfOf)
+	}
 	if a.Client != "" {
 		return fmt.Sprintf("%s (%s, %s, system %s)", a.Name, a.Role, a.Organisation, a.Client)
 	}

@@ -50,7 +50,10 @@ type Actor struct {
 	// Role: office, committee, team_leader, team_member, unit or system.
 	Role string `protobuf:"bytes,2,opt,name=role,proto3" json:"role,omitempty"`
 	// Organisation the person acts for, e.g. "省安委办".
-	Organisation  string `protobuf:"bytes,3,opt,name=organisation,proto3" json:"organisation,omitempty"`
+	Organisation string `protobuf:"bytes,3,opt,name=organisation,proto3" json:"organisation,omitempty"`
+	// OnBehalfOf is the unit code the office acted for when it entered that
+	// unit's report (on_behalf_of); empty otherwise.
+	OnBehalfOf    *string `protobuf:"bytes,4,opt,name=on_behalf_of,json=onBehalfOf,proto3,oneof" json:"on_behalf_of,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -102,6 +105,13 @@ func (x *Actor) GetRole() string {
 func (x *Actor) GetOrganisation() string {
 	if x != nil {
 		return x.Organisation
+	}
+	return ""
+}
+
+func (x *Actor) GetOnBehalfOf() string {
+	if x != nil && x.OnBehalfOf != nil {
+		return *x.OnBehalfOf
 	}
 	return ""
 }
@@ -167,11 +177,14 @@ var File_xuncha_v1_common_proto protoreflect.FileDescriptor
 
 const file_xuncha_v1_common_proto_rawDesc = "" +
 	"\n" +
-	"\x16xuncha/v1/common.proto\x12\txuncha.v1\"S\n" +
+	"\x16xuncha/v1/common.proto\x12\txuncha.v1\"\x8b\x01\n" +
 	"\x05Actor\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04role\x18\x02 \x01(\tR\x04role\x12\"\n" +
-	"\forganisation\x18\x03 \x01(\tR\forganisation\".\n" +
+	"\forganisation\x18\x03 \x01(\tR\forganisation\x12%\n" +
+	"\fon_behalf_of\x18\x04 \x01(\tH\x00R\n" +
+	"onBehalfOf\x88\x01\x01B\x0f\n" +
+	"\r_on_behalf_of\".\n" +
 	"\x04Unit\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04nameB3Z1github.com/xuncha/xuncha/proto/xuncha/v1;xunchav1b\x06proto3"
@@ -206,6 +219,7 @@ func file_xuncha_v1_common_proto_init() {
 	if File_xuncha_v1_common_proto != nil {
 		return
 	}
+	file_xuncha_v1_common_proto_msgTypes[0].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

@@ -1647,7 +1647,12 @@ type ReportRectificationRequest struct {
 	// How those responsible were handled. Required.
 	HandlingOfResponsible string `protobuf:"bytes,4,opt,name=handling_of_responsible,json=handlingOfResponsible,proto3" json:"handling_of_responsible,omitempty"`
 	// Evidence IDs. At least one.
-	EvidenceIds   []string `protobuf:"bytes,5,rep,name=evidence_ids,json=evidenceIds,proto3" json:"evidence_ids,omitempty"`
+	EvidenceIds []string `protobuf:"bytes,5,rep,name=evidence_ids,json=evidenceIds,proto3" json:"evidence_ids,omitempty"`
+	// OnBehalfOf is set only by the office when it enters a unit's paper
+	// report: the unit code of the unit that owes the report (the subject's
+	// unit). The event records both the office's clerk and the unit. A unit
+	// reporting for itself leaves it empty.
+	OnBehalfOf    string `protobuf:"bytes,6,opt,name=on_behalf_of,json=onBehalfOf,proto3" json:"on_behalf_of,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1715,6 +1720,13 @@ func (x *ReportRectificationRequest) GetEvidenceIds() []string {
 		return x.EvidenceIds
 	}
 	return nil
+}
+
+func (x *ReportRectificationRequest) GetOnBehalfOf() string {
+	if x != nil {
+		return x.OnBehalfOf
+	}
+	return ""
 }
 
 // VerifyFindingRequest accepts or rejects a rectification.
@@ -2798,14 +2810,16 @@ const file_xuncha_v1_finding_proto_rawDesc = "" +
 	"\x13receiving_authority\x18\x03 \x01(\tR\x12receivingAuthority\x120\n" +
 	"\x14feedback_received_on\x18\x04 \x01(\tR\x12feedbackReceivedOn\x12\x10\n" +
 	"\x03due\x18\x05 \x01(\tR\x03due\x12\x12\n" +
-	"\x04note\x18\x06 \x01(\tR\x04note\"\xbe\x01\n" +
+	"\x04note\x18\x06 \x01(\tR\x04note\"\xe0\x01\n" +
 	"\x1aReportRectificationRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x02 \x01(\tR\trequestId\x12\x16\n" +
 	"\x06report\x18\x03 \x01(\tR\x06report\x126\n" +
 	"\x17handling_of_responsible\x18\x04 \x01(\tR\x15handlingOfResponsible\x12!\n" +
-	"\fevidence_ids\x18\x05 \x03(\tR\vevidenceIds\"\x87\x01\n" +
+	"\fevidence_ids\x18\x05 \x03(\tR\vevidenceIds\x12 \n" +
+	"\fon_behalf_of\x18\x06 \x01(\tR\n" +
+	"onBehalfOf\"\x87\x01\n" +
 	"\x14VerifyFindingRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +

@@ -1171,7 +1171,12 @@ type ReportInspectionRectificationRequest struct {
 	// The rectification and the handling of those responsible. Required.
 	Report string `protobuf:"bytes,3,opt,name=report,proto3" json:"report,omitempty"`
 	// Evidence IDs. At least one.
-	EvidenceIds   []string `protobuf:"bytes,4,rep,name=evidence_ids,json=evidenceIds,proto3" json:"evidence_ids,omitempty"`
+	EvidenceIds []string `protobuf:"bytes,4,rep,name=evidence_ids,json=evidenceIds,proto3" json:"evidence_ids,omitempty"`
+	// OnBehalfOf is set only by the office when it enters a unit's paper
+	// report: the unit code of the unit that owes the report (the subject's
+	// unit). The event records both the office's clerk and the unit. A unit
+	// reporting for itself leaves it empty.
+	OnBehalfOf    string `protobuf:"bytes,5,opt,name=on_behalf_of,json=onBehalfOf,proto3" json:"on_behalf_of,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1232,6 +1237,13 @@ func (x *ReportInspectionRectificationRequest) GetEvidenceIds() []string {
 		return x.EvidenceIds
 	}
 	return nil
+}
+
+func (x *ReportInspectionRectificationRequest) GetOnBehalfOf() string {
+	if x != nil {
+		return x.OnBehalfOf
+	}
+	return ""
 }
 
 // RecheckFindingRequest re-checks one closed finding.
@@ -2133,13 +2145,15 @@ const file_xuncha_v1_inspection_proto_rawDesc = "" +
 	"\ffinding_dues\x18\a \x03(\v2/.xuncha.v1.GiveFeedbackRequest.FindingDuesEntryR\vfindingDues\x1a>\n" +
 	"\x10FindingDuesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x90\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xb2\x01\n" +
 	"$ReportInspectionRectificationRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x02 \x01(\tR\trequestId\x12\x16\n" +
 	"\x06report\x18\x03 \x01(\tR\x06report\x12!\n" +
-	"\fevidence_ids\x18\x04 \x03(\tR\vevidenceIds\"\xa3\x01\n" +
+	"\fevidence_ids\x18\x04 \x03(\tR\vevidenceIds\x12 \n" +
+	"\fon_behalf_of\x18\x05 \x01(\tR\n" +
+	"onBehalfOf\"\xa3\x01\n" +
 	"\x15RecheckFindingRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +

@@ -642,7 +642,12 @@ type ReportInterviewFollowUpRequest struct {
 	// The report. Required.
 	Report string `protobuf:"bytes,3,opt,name=report,proto3" json:"report,omitempty"`
 	// Evidence IDs.
-	EvidenceIds   []string `protobuf:"bytes,4,rep,name=evidence_ids,json=evidenceIds,proto3" json:"evidence_ids,omitempty"`
+	EvidenceIds []string `protobuf:"bytes,4,rep,name=evidence_ids,json=evidenceIds,proto3" json:"evidence_ids,omitempty"`
+	// OnBehalfOf is set only by the office when it enters a unit's paper
+	// report: the unit code of the unit that owes the report (the subject's
+	// unit). The event records both the office's clerk and the unit. A unit
+	// reporting for itself leaves it empty.
+	OnBehalfOf    string `protobuf:"bytes,5,opt,name=on_behalf_of,json=onBehalfOf,proto3" json:"on_behalf_of,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -703,6 +708,13 @@ func (x *ReportInterviewFollowUpRequest) GetEvidenceIds() []string {
 		return x.EvidenceIds
 	}
 	return nil
+}
+
+func (x *ReportInterviewFollowUpRequest) GetOnBehalfOf() string {
+	if x != nil {
+		return x.OnBehalfOf
+	}
+	return ""
 }
 
 // Exposure is a publication through the media.
@@ -1571,13 +1583,15 @@ const file_xuncha_v1_oversight_proto_rawDesc = "" +
 	"\tattendees\x18\x04 \x03(\tR\tattendees\x12\x18\n" +
 	"\aminutes\x18\x05 \x01(\tR\aminutes\x12\"\n" +
 	"\frequirements\x18\x06 \x01(\tR\frequirements\x123\n" +
-	"\x16follow_up_working_days\x18\a \x01(\x05R\x13followUpWorkingDays\"\x8a\x01\n" +
+	"\x16follow_up_working_days\x18\a \x01(\x05R\x13followUpWorkingDays\"\xac\x01\n" +
 	"\x1eReportInterviewFollowUpRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x02 \x01(\tR\trequestId\x12\x16\n" +
 	"\x06report\x18\x03 \x01(\tR\x06report\x12!\n" +
-	"\fevidence_ids\x18\x04 \x03(\tR\vevidenceIds\"\x9d\x02\n" +
+	"\fevidence_ids\x18\x04 \x03(\tR\vevidenceIds\x12 \n" +
+	"\fon_behalf_of\x18\x05 \x01(\tR\n" +
+	"onBehalfOf\"\x9d\x02\n" +
 	"\bExposure\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x18\n" +

@@ -1,0 +1,68 @@
+package api_test
+
+import (
+	"fmt"
+	"net/http"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/xuncha/xuncha/ledger"
+)
+
+// TestOfficeReportsOnBehalfOfTheUnit: the office enters a unit's paper
+// rectification report only by naming that unit (on_behalf_of), and the
+// event records both the clerk and the unit; a unit never names another,
+// and a wrong or missing unit changes nothing.
+func TestOfficeReportsOnBehalfOfTheUnit(t *testing.T) {
+	s := setup(t)
+	inspectionID := s.createInspection()
+	f := s.recordFinding(inspectionID, "finding", "GENERAL")
+	id := f["id"].(string)
+	s.step(id, "diagnose", member, diagnosis(rid(t, "diagnose")), "DIAGNOSED")
+	s.step(id, "classify", office, classification(rid(t, "classify")), "CLASSIFIED")
+	s.step(id, "refer", office, referral(rid(t, "refer"), today().String(), ""), "REFERRED")
+	ev := s.evidence("paper report, scanned")
+
+	report := func(key, onBehalfOf string) map[string]any {
+		b := rectificationReport(rid(t, key), ev)
+		if onBehalfOf != "" {
+			b["on_behalf_of"] = onBehalfOf
+		}
+		return b
+	}
+	for i, tt := range []struct {
+		name, onBehalfOf string
+		who              any
+		want             string
+	}{
+		{"office without on_behalf_of", "", office, "the office enters a unit's report only on behalf of that unit"},
+		{"office for another unit", "430200", office, "must be 430100"},
+		{"unit naming a unit", "430100", unit, "only the office reports on behalf of a unit"},
+	} {
+		who := office
+		if tt.who == unit {
+			who = unit
+		}
+		code, body := s.do("POST", "/v1/findings/"+id+":reportRectification", &who, report(fmt.Sprintf("refused-%d", i), tt.onBehalfOf))
+		require.Equal(t, http.StatusBadRequest, code, "%s: %v", tt.name, body)
+		require.Equal(t, []string{"on_behalf_of"}, fieldViolations(body), tt.name)
+		require.Contains(t, body["message"], tt.want, tt.name)
+	}
+	before, err := s.Ledger.Events(t.Context(), ledger.SubjectFinding, id)
+	require.NoError(t, err)
+	require.Equal(t, "refer", before[len(before)-1].Action, "the refused reports recorded nothing")
+
+	s.step(id, "reportRectification", office, report("paper", "430100"), "RECTIFIED")
+	events, err := s.Ledger.Events(t.Context(), ledger.SubjectFinding, id)
+	require.NoError(t, err)
+	last := events[len(events)-1]
+	require.Equal(t, "reportRectification", last.Action)
+	require.Equal(t, office.Name, last.Actor.Name)
+	require.Equal(t, "office", last.Actor.Role)
+	require.Equal(t, "430100", last.Actor.OnBehalfOf, "the event records the clerk and the unit")
+
+	_, listed := s.events(id)
+	actorOf := listed[len(listed)-1]["actor"].(map[string]any)
+	require.Equal(t, "430100", actorOf["on_behalf_of"], "and the API shows it")
+}
