@@ -69,7 +69,7 @@ func (s *FindingServer) RecordFinding(ctx context.Context, req *xunchav1.RecordF
 	if err != nil {
 		return nil, err
 	}
-	if err := workflows.CheckFindingRole("record", who); err != nil {
+	if err := workflows.FindingMachine.CheckRole("record", who); err != nil {
 		return nil, err
 	}
 	if req.GetInspectionId() == "" {

@@ -51,7 +51,7 @@ func (s *InspectionServer) CreateInspection(ctx context.Context, req *xunchav1.C
 	if err != nil {
 		return nil, err
 	}
-	if err := workflows.CheckInspectionRole("create", who); err != nil {
+	if err := workflows.InspectionMachine.CheckRole("create", who); err != nil {
 		return nil, err
 	}
 	spec := req.GetInspection()

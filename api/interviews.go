@@ -38,7 +38,7 @@ func (s *InterviewServer) ProposeInterview(ctx context.Context, req *xunchav1.Pr
 	if err != nil {
 		return nil, err
 	}
-	if err := workflows.CheckInterviewRole("propose", who); err != nil {
+	if err := workflows.InterviewMachine.CheckRole("propose", who); err != nil {
 		return nil, err
 	}
 	in := workflows.InterviewInput{

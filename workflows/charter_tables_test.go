@@ -34,7 +34,7 @@ func requireRoleTable(t *testing.T, check func(action string, who actor.Actor) e
 
 func TestFindingRoleTable(t *testing.T) {
 	t.Parallel()
-	requireRoleTable(t, CheckFindingRole, map[string][]string{
+	requireRoleTable(t, FindingMachine.CheckRole, map[string][]string{
 		"record":                  {actor.RoleTeamMember, actor.RoleTeamLeader, actor.RoleOffice},
 		ActionDiagnose:            {actor.RoleTeamMember, actor.RoleTeamLeader, actor.RoleOffice},
 		ActionClassify:            {actor.RoleTeamLeader, actor.RoleOffice},
@@ -47,7 +47,7 @@ func TestFindingRoleTable(t *testing.T) {
 
 func TestInspectionRoleTable(t *testing.T) {
 	t.Parallel()
-	requireRoleTable(t, CheckInspectionRole, map[string][]string{
+	requireRoleTable(t, InspectionMachine.CheckRole, map[string][]string{
 		"create":                  {actor.RoleOffice},
 		ActionApproveTeam:         {actor.RoleCommittee},
 		ActionNotify:              {actor.RoleOffice},
@@ -66,7 +66,7 @@ func TestInspectionRoleTable(t *testing.T) {
 
 func TestInterviewRoleTable(t *testing.T) {
 	t.Parallel()
-	requireRoleTable(t, CheckInterviewRole, map[string][]string{
+	requireRoleTable(t, InterviewMachine.CheckRole, map[string][]string{
 		"propose":                     {actor.RoleOffice, actor.RoleTeamLeader, actor.RoleTeamMember},
 		ActionApproveInterview:        {actor.RoleOffice, actor.RoleCommittee},
 		ActionHoldInterview:           {actor.RoleOffice, actor.RoleCommittee},
@@ -87,16 +87,16 @@ func TestInterviewStageTable(t *testing.T) {
 	actions := []string{ActionApproveInterview, ActionHoldInterview, ActionReportInterviewFollowUp, ActionCloseInterview, ActionCancelInterview}
 	for _, stage := range InterviewStages {
 		for _, action := range actions {
-			next, err := NextInterviewStage("iv-1", stage, action)
+			next, err := InterviewMachine.Next("iv-1", stage, action)
 			expected, ok := want[stage][action]
-			if action == ActionCancelInterview && InterviewOpen(stage) {
+			if action == ActionCancelInterview && InterviewMachine.Open(stage) {
 				expected, ok = InterviewCancelled, true
 			}
 			if !ok {
 				var se *derrors.StageError
 				require.True(t, errors.As(err, &se), "%s in %s: want a refusal, got %q", action, stage, next)
 				require.Equal(t, stage, se.Stage)
-				require.Equal(t, AllowedInterviewActions(stage), se.Allowed)
+				require.Equal(t, InterviewMachine.Allowed(stage), se.Allowed)
 				continue
 			}
 			require.NoError(t, err, "%s in %s", action, stage)

@@ -74,12 +74,6 @@ var findingMachine = &stageMachine{
 	},
 }
 
-// FindingOpen reports whether a stage is not final.
-func FindingOpen(stage string) bool { return findingMachine.open(stage) }
-
-// AllowedFindingActions lists what a stage allows, in a fixed order.
-func AllowedFindingActions(stage string) []string { return findingMachine.allowed(stage) }
-
 // NextFindingStage returns the stage an action leads to from stage, or a
 // *derrors.StageError naming the current stage and what it allows. For
 // verify, accepted says which way it goes.
@@ -89,11 +83,6 @@ func NextFindingStage(findingID, stage, action string, accepted bool) (string, e
 		return FindingReferred, nil
 	}
 	return next, err
-}
-
-// CheckFindingRole refuses an actor whose role may not take the action.
-func CheckFindingRole(action string, who actor.Actor) error {
-	return findingMachine.checkRole(action, who)
 }
 
 // Finding kinds, severities, dispositions and risk levels.

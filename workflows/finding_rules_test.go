@@ -44,7 +44,7 @@ func TestFindingStageTable(t *testing.T) {
 						require.Equal(t, "STAGE_NOT_ALLOWED", se.Reason)
 						require.Equal(t, stage, se.Stage)
 						require.Equal(t, action, se.Action)
-						require.Equal(t, AllowedFindingActions(stage), se.Allowed)
+						require.Equal(t, FindingMachine.Allowed(stage), se.Allowed)
 						require.ErrorIs(t, err, derrors.ErrFailedPrecondition)
 						return
 					}
@@ -58,12 +58,12 @@ func TestFindingStageTable(t *testing.T) {
 
 func TestFindingRoles(t *testing.T) {
 	t.Parallel()
-	require.NoError(t, CheckFindingRole(ActionRefer, office))
-	require.ErrorIs(t, CheckFindingRole(ActionRefer, leader), derrors.ErrPermissionDenied)
-	require.NoError(t, CheckFindingRole(ActionReportRectification, unitActor))
-	require.ErrorIs(t, CheckFindingRole(ActionVerify, unitActor), derrors.ErrPermissionDenied)
-	require.ErrorIs(t, CheckFindingRole(ActionWithdraw, member), derrors.ErrPermissionDenied)
-	require.NoError(t, CheckFindingRole("record", member))
+	require.NoError(t, FindingMachine.CheckRole(ActionRefer, office))
+	require.ErrorIs(t, FindingMachine.CheckRole(ActionRefer, leader), derrors.ErrPermissionDenied)
+	require.NoError(t, FindingMachine.CheckRole(ActionReportRectification, unitActor))
+	require.ErrorIs(t, FindingMachine.CheckRole(ActionVerify, unitActor), derrors.ErrPermissionDenied)
+	require.ErrorIs(t, FindingMachine.CheckRole(ActionWithdraw, member), derrors.ErrPermissionDenied)
+	require.NoError(t, FindingMachine.CheckRole("record", member))
 }
 
 func TestValidateFindingNamesFields(t *testing.T) {
@@ -178,7 +178,7 @@ func FuzzFindingLifecycle(f *testing.F) {
 		stage := FindingListed
 		wantActions := []string{"record", "list"}
 		for i, s := range steps {
-			if !FindingOpen(stage) {
+			if !FindingMachine.Open(stage) {
 				// The workflow has finished: nothing more reaches it (the
 				// API answers FailedPrecondition from the ledger's stage).
 				require.False(t, s.r.done && s.r.rejected == nil, "step %d: %s accepted after %s", i, s.action, stage)

@@ -76,18 +76,6 @@ var inspectionMachine = &stageMachine{
 	},
 }
 
-// InspectionOpen reports whether a stage is not final.
-func InspectionOpen(stage string) bool { return inspectionMachine.open(stage) }
-
-// AllowedInspectionActions lists what a stage allows, in a fixed order.
-func AllowedInspectionActions(stage string) []string { return inspectionMachine.allowed(stage) }
-
-// NextInspectionStage returns the stage an action leads to, or a
-// *derrors.StageError naming the current stage and what it allows.
-func NextInspectionStage(id, stage, action string) (string, error) {
-	return inspectionMachine.next(id, stage, action)
-}
-
 // inspectionGuard refuses what the stage table allows but the inspection's
 // state does not: the advance notice before the committee approved the
 // line-up, approving it twice, a re-check by an inspection that does not
@@ -101,17 +89,12 @@ func inspectionGuard(in ledger.Inspection, action string) error {
 			Message: "the committee approves the team line-up before the advance notice (approveTeam)"}
 	case action == ActionRecheck && in.Kind != KindFollowUp:
 		return &derrors.StageError{Reason: "NOT_FOLLOW_UP", Subject: subject, Action: action, Stage: in.Stage,
-			Allowed: AllowedInspectionActions(in.Stage), Message: "only a FOLLOW_UP (回头看) inspection re-checks findings"}
+			Allowed: inspectionMachine.allowed(in.Stage), Message: "only a FOLLOW_UP (回头看) inspection re-checks findings"}
 	case action == ActionApproveTeam && in.TeamApproved:
 		return &derrors.StageError{Reason: "TEAM_ALREADY_APPROVED", Subject: subject, Action: action, Stage: in.Stage,
 			Allowed: []string{ActionNotify, ActionCancel}, Message: "the team line-up is already approved"}
 	}
 	return nil
-}
-
-// CheckInspectionRole refuses an actor whose role may not take the action.
-func CheckInspectionRole(action string, who actor.Actor) error {
-	return inspectionMachine.checkRole(action, who)
 }
 
 // Team roles and ranks (charter 二).

@@ -116,16 +116,16 @@ func TestInspectionStageTable(t *testing.T) {
 	}
 	for _, stage := range InspectionStages {
 		for _, action := range InspectionActions {
-			next, err := NextInspectionStage("ins-1", stage, action)
+			next, err := InspectionMachine.Next("ins-1", stage, action)
 			expected, ok := want[stage][action]
-			if action == ActionCancel && InspectionOpen(stage) {
+			if action == ActionCancel && InspectionMachine.Open(stage) {
 				expected, ok = StageCancelled, true
 			}
 			if !ok {
 				var se *derrors.StageError
 				require.ErrorAs(t, err, &se, "%s in %s", action, stage)
 				require.Equal(t, stage, se.Stage)
-				require.Equal(t, AllowedInspectionActions(stage), se.Allowed)
+				require.Equal(t, InspectionMachine.Allowed(stage), se.Allowed)
 				continue
 			}
 			require.NoError(t, err, "%s in %s", action, stage)

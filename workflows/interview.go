@@ -168,7 +168,7 @@ func (w *interview) recordCancellation(ctx workflow.Context) {
 	dctx, cancel := workflow.NewDisconnectedContext(ctx)
 	defer cancel()
 	if workflow.GetVersion(dctx, versionInterviewRecordsCancellation, workflow.DefaultVersion, 1) == workflow.DefaultVersion ||
-		!w.recorded || !InterviewOpen(w.row.Stage) {
+		!w.recorded || !interviewMachine.open(w.row.Stage) {
 		return
 	}
 	next := w.row
@@ -229,7 +229,7 @@ func (w *interview) checkCancel(in CancelInterviewInput) error {
 	}
 	if in.OnlyProposed && w.row.Stage != InterviewProposed {
 		return &derrors.StageError{Reason: "INTERVIEW_NOT_PROPOSED", Subject: w.subject(), Action: ActionCancelInterview,
-			Stage: w.row.Stage, Allowed: AllowedInterviewActions(w.row.Stage),
+			Stage: w.row.Stage, Allowed: interviewMachine.allowed(w.row.Stage),
 			Message: fmt.Sprintf("%s is %s, no longer a proposal: it goes ahead unless the office cancels it", w.subject(), w.row.Stage)}
 	}
 	return nil

@@ -81,23 +81,6 @@ var interviewMachine = &stageMachine{
 	},
 }
 
-// InterviewOpen reports whether a stage is not final.
-func InterviewOpen(stage string) bool { return interviewMachine.open(stage) }
-
-// AllowedInterviewActions lists what a stage allows, in a fixed order.
-func AllowedInterviewActions(stage string) []string { return interviewMachine.allowed(stage) }
-
-// NextInterviewStage returns the stage an action leads to from stage, or a
-// *derrors.StageError naming the current stage and what it allows.
-func NextInterviewStage(id, stage, action string) (string, error) {
-	return interviewMachine.next(id, stage, action)
-}
-
-// CheckInterviewRole refuses an actor whose role may not take the action.
-func CheckInterviewRole(action string, who actor.Actor) error {
-	return interviewMachine.checkRole(action, who)
-}
-
 // InterviewInput starts an InterviewWorkflow.
 type InterviewInput struct {
 	// ID is the interview's ID; empty means the workflow ID without its

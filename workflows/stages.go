@@ -93,5 +93,9 @@ func (m Machine) Open(stage string) bool { return m.m.open(stage) }
 // Allowed lists what a stage allows, in a fixed order.
 func (m Machine) Allowed(stage string) []string { return m.m.allowed(stage) }
 
+// Next returns the stage an action leads to from stage, or a
+// *derrors.StageError naming the current stage and what it allows.
+func (m Machine) Next(id, stage, action string) (string, error) { return m.m.next(id, stage, action) }
+
 // CheckRole refuses an actor whose role may not take the action.
 func (m Machine) CheckRole(action string, who actor.Actor) error { return m.m.checkRole(action, who) }
