@@ -121,8 +121,7 @@ func changeEvent(ctx workflow.Context, e ledger.Event, subjectType, id, before, 
 // to-close window, ledgerRetryWindow, passed); else err with
 // context. The caller leaves its state as it was: nothing was written.
 func ledgerFailure(what string, err error) error {
-	var app *temporal.ApplicationError
-	hasApp := errors.As(err, &app)
+	app, hasApp := applicationError(err)
 	if hasApp && slices.Contains(derrors.NonRetryableTypes, app.Type()) {
 		return derrors.FromTemporal(err)
 	}
@@ -135,6 +134,20 @@ func ledgerFailure(what string, err error) error {
 		return derrors.New(derrors.ErrUnavailable, "%s: the ledger could not be written in time; retry later", what)
 	}
 	return fmt.Errorf("%s: %w", what, err)
+}
+
+// applicationError returns the application error a ledger call failed with,
+// if any: its type says whether it is a refusal (derrors.NonRetryableTypes).
+func applicationError(err error) (*temporal.ApplicationError, bool) {
+	var app *temporal.ApplicationError
+	return app, errors.As(err, &app)
+}
+
+// refused reports whether a ledger call failed with a refusal that no retry
+// changes: a derrors refusal type, or an error marked non-retryable.
+func refused(err error) bool {
+	app, ok := applicationError(err)
+	return ok && (app.NonRetryable() || slices.Contains(derrors.NonRetryableTypes, app.Type()))
 }
 
 // failCreation ends a run whose first ledger write failed. A domain refusal

@@ -226,13 +226,6 @@ func (r ledgerRunner) call(ctx workflow.Context, result any, fn any, args ...any
 	return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, ledgerActivityOptions), fn, args...).Get(ctx, result)
 }
 
-// refused reports whether a ledger call failed with a refusal that no retry
-// changes (the non-retryable types of ledgerActivityOptions).
-func refused(err error) bool {
-	var app *temporal.ApplicationError
-	return errors.As(err, &app) && (app.NonRetryable() || slices.Contains(derrors.NonRetryableTypes, app.Type()))
-}
-
 // resolveDeadline computes a deadline with the calendar and ladder in force,
 // in an activity because the calendar and the ladder are data; the activity
 // reads them and computes with deadline.Resolve. A refusal (a limit past the
