@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/ledger"
 )
 
@@ -33,18 +34,14 @@ func TestOfficeReportsOnBehalfOfTheUnit(t *testing.T) {
 	}
 	for i, tt := range []struct {
 		name, onBehalfOf string
-		who              any
+		who              actor.Actor
 		want             string
 	}{
 		{"office without on_behalf_of", "", office, "the office enters a unit's report only on behalf of that unit"},
 		{"office for another unit", "430200", office, "must be 430100"},
 		{"unit naming a unit", "430100", unit, "only the office reports on behalf of a unit"},
 	} {
-		who := office
-		if tt.who == unit {
-			who = unit
-		}
-		code, body := s.do("POST", "/v1/findings/"+id+":reportRectification", &who, report(fmt.Sprintf("refused-%d", i), tt.onBehalfOf))
+		code, body := s.do("POST", "/v1/findings/"+id+":reportRectification", &tt.who, report(fmt.Sprintf("refused-%d", i), tt.onBehalfOf))
 		require.Equal(t, http.StatusBadRequest, code, "%s: %v", tt.name, body)
 		require.Equal(t, []string{"on_behalf_of"}, fieldViolations(body), tt.name)
 		require.Contains(t, body["message"], tt.want, tt.name)
