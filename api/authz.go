@@ -52,6 +52,8 @@ type rule struct {
 	scope Scope
 	// public methods need no token (gRPC health and reflection).
 	public bool
+	// reads is true for a method that changes nothing.
+	reads bool
 	// change, for a lifecycle change, names the stage machine's action
 	// whose roles must equal roles (authz_test.go checks it): the workflow
 	// checks them again in its update validator.
@@ -76,7 +78,7 @@ var (
 	// leaderOffice: the team leader or the office.
 	leaderOffice = []string{actor.RoleOffice, actor.RoleTeamLeader}
 	// unitOffice: the unit reports, or the office enters a paper report
-	// (on_behalf_of, issue 10 item 3, is not built yet).
+	// on behalf of the unit that owes it (on_behalf_of, changes.go).
 	unitOffice      = []string{actor.RoleOffice, actor.RoleUnit}
 	officeCommittee = []string{actor.RoleOffice, actor.RoleCommittee}
 	// evidenceUploaders record evidence: the team with findings and
@@ -84,7 +86,7 @@ var (
 	evidenceUploaders = []string{actor.RoleOffice, actor.RoleTeamLeader, actor.RoleTeamMember, actor.RoleUnit}
 )
 
-func read(roles []string, scope Scope) rule { return rule{roles: roles, scope: scope} }
+func read(roles []string, scope Scope) rule { return rule{roles: roles, scope: scope, reads: true} }
 
 func write(roles []string, scope Scope) rule { return rule{roles: roles, scope: scope} }
 

@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"regexp"
 	"slices"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
@@ -129,73 +131,175 @@ func badTokens(t *testing.T, s *stack) map[string]string {
 // userOfActor is the dev user a test actor signs in as (stack_test.go).
 func userOfActor(who actor.Actor) devissuer.User { return userOf(who) }
 
+// authzFixture is what the table test's requests name: an inspection of
+// unit 430100 whose team lists teamLeader and member, a finding of it, an
+// interview about it, a tip to it and the finding's evidence.
+type authzFixture struct{ inspection, finding, interview, tip, evidence string }
+
+func (s *stack) authzFixture() authzFixture {
+	s.t.Helper()
+	var fx authzFixture
+	fx.inspection = s.createInspection()
+	f := s.recordFinding(fx.inspection, "authz", "GENERAL")
+	fx.finding = f["id"].(string)
+	fx.evidence = f["evidence_ids"].([]any)[0].(string)
+	code, body := s.do("POST", "/v1/interviews", &office, map[string]any{"request_id": rid(s.t, "authz-interview"),
+		"subject": "inspection/" + fx.inspection, "reason": "整改不力，约谈单位主要负责人"})
+	require.Equal(s.t, http.StatusOK, code, "%v", body)
+	fx.interview = body["id"].(string)
+	code, body = s.do("POST", "/v1/inspections/"+fx.inspection+"/tips", &member, map[string]any{"request_id": rid(s.t, "authz-tip"),
+		"channel": "LETTER", "received_on": today().String(), "content": "来信反映问题"})
+	require.Equal(s.t, http.StatusOK, code, "%v", body)
+	fx.tip = body["id"].(string)
+	return fx
+}
+
+// fields are a request's fields for method: the path variables {id},
+// {inspection_id} and {year} naming the fixture's objects, and the subject
+// of the requests that carry theirs in the body.
+func (fx authzFixture) fields(method string) map[string]any {
+	id := map[string]string{
+		"InspectionService": fx.inspection, "FindingService": fx.finding, "InterviewService": fx.interview,
+		"TipService": fx.tip, "WebhookService": "wh-none", "evidence": fx.evidence,
+	}
+	service := "evidence"
+	if strings.HasPrefix(method, "/") {
+		service = strings.TrimPrefix(strings.Split(method, "/")[1], "xuncha.v1.")
+	}
+	out := map[string]any{"id": id[service], "inspection_id": fx.inspection, "year": 2026}
+	if strings.HasSuffix(method, "/ProposeInterview") {
+		out["subject"] = "inspection/" + fx.inspection
+	}
+	return out
+}
+
+// outOfScope are callers of each unit or team role who reach none of the
+// fixture: a unit user of 430200, and a leader and a member on no team.
+var outOfScope = map[string]actor.Actor{
+	actor.RoleUnit:       zhuzhou,
+	actor.RoleTeamLeader: {Name: "孙七", Role: actor.RoleTeamLeader, Organisation: "省安全生产巡查第二组"},
+	actor.RoleTeamMember: {Name: "王五", Role: actor.RoleTeamMember, Organisation: "省安全生产巡查第二组"},
+}
+
+// inScopeAnswers are the exceptions to the rule of the table test: as a
+// permitted caller in scope, a read of the fixture answers OK and a change
+// with nothing but the object's ID is refused for its content
+// (INVALID_ARGUMENT).
+var inScopeAnswers = map[string]codes.Code{
+	"/xuncha.v1.WebhookService/DeleteWebhook":    codes.NotFound,        // no such subscription
+	"/xuncha.v1.CalendarService/ComputeDeadline": codes.InvalidArgument, // a read that needs its input
+}
+
 // TestAuthorizationTable walks the authorization table itself: every RPC,
-// through gRPC and REST, as every role (permitted: anything but 401/403;
-// refused: 403), without a token and with a refused token of every kind
-// (401). The requests are empty, so a permitted call is refused for its
-// content (400, 404), which is all this test asks of it.
+// through gRPC and REST, naming the objects of a fixture, as every role —
+// refused roles get PERMISSION_DENIED; permitted roles in scope get the
+// answer to the request (inScopeAnswers); permitted unit and team roles out
+// of the fixture's scope get NOT_FOUND for an object, and OK (an empty
+// page) for a list — and without a token or with a refused token of every
+// kind (UNAUTHENTICATED). Each code is asserted exactly, over gRPC as its
+// code and over REST as the HTTP status the gateway maps it to.
 func TestAuthorizationTable(t *testing.T) {
 	s := setup(t)
+	fx := s.authzFixture()
 	bindings := httpBindings(t)
 	bad := badTokens(t, s)
-	rows := api.AuthorizationRows()
-	for _, row := range rows {
+	for _, row := range api.AuthorizationRows() {
 		if row.Public {
 			continue
 		}
 		t.Run(strings.TrimPrefix(row.Method, "/xuncha.v1."), func(t *testing.T) {
 			t.Parallel()
+			fields := fx.fields(row.Method)
 			type call func(authorization string) (grpcCode codes.Code, httpStatus int, msg string)
-			var calls []struct {
-				via string
-				do  call
-			}
+			calls := map[string]call{}
+			verb, path, _ := strings.Cut(row.Method, " ")
 			if strings.HasPrefix(row.Method, "/") {
-				calls = append(calls, struct {
-					via string
-					do  call
-				}{"gRPC", func(authz string) (codes.Code, int, string) { return s.invoke(t, row.Method, authz) }})
+				calls["gRPC"] = func(authz string) (codes.Code, int, string) { return s.invokeWith(t, row.Method, authz, fields) }
 				b, ok := bindings[row.Method]
 				require.True(t, ok, "%s has a REST binding", row.Method)
-				calls = append(calls, struct {
-					via string
-					do  call
-				}{"REST", func(authz string) (codes.Code, int, string) { return s.rest(t, b.verb, b.path, authz) }})
-			} else {
-				verb, path, _ := strings.Cut(row.Method, " ")
-				calls = append(calls, struct {
-					via string
-					do  call
-				}{"REST", func(authz string) (codes.Code, int, string) { return s.rest(t, verb, path, authz) }})
+				verb, path = b.verb, b.path
 			}
-			for _, c := range calls {
-				for _, role := range actor.Roles {
-					_, httpStatus, msg := c.do(s.authorization(roleActors[role]))
-					if slices.Contains(row.Roles, role) {
-						require.NotContains(t, []int{http.StatusUnauthorized, http.StatusForbidden}, httpStatus,
-							"%s as %s (permitted): %s", c.via, role, msg)
-						require.Less(t, httpStatus, 500, "%s as %s: %s", c.via, role, msg)
-					} else {
-						require.Equal(t, http.StatusForbidden, httpStatus, "%s as %s (refused): %s", c.via, role, msg)
-					}
+			calls["REST"] = func(authz string) (codes.Code, int, string) {
+				return s.restWith(t, verb, fillPath(path, fields), authz, fields)
+			}
+			expect := func(via string, want codes.Code, got codes.Code, httpStatus int, what, msg string) {
+				t.Helper()
+				if via == "gRPC" {
+					require.Equal(t, want.String(), got.String(), "gRPC %s: %s", what, msg)
+				} else {
+					require.Equal(t, runtime.HTTPStatusFromCode(want), httpStatus, "REST %s (%s): %s", what, want, msg)
 				}
-				_, httpStatus, msg := c.do("")
-				require.Equal(t, http.StatusUnauthorized, httpStatus, "%s without a token: %s", c.via, msg)
+			}
+			inScope, ok := inScopeAnswers[row.Method]
+			if !ok {
+				inScope = codes.InvalidArgument
+				if row.Reads {
+					inScope = codes.OK
+				}
+			}
+			for via, do := range calls {
+				for _, role := range actor.Roles {
+					code, httpStatus, msg := do(s.authorization(roleActors[role]))
+					if !slices.Contains(row.Roles, role) {
+						expect(via, codes.PermissionDenied, code, httpStatus, "as "+role+" (refused)", msg)
+						continue
+					}
+					expect(via, inScope, code, httpStatus, "as "+role+" in scope", msg)
+					// Whatever scope the row declares: a unit or team
+					// caller who does not reach an object is told it does
+					// not exist.
+					stranger, scoped := outOfScope[role]
+					if !scoped {
+						continue
+					}
+					// A request that names none of the fixture's objects
+					// (a list, an upload) answers as in scope; lists
+					// filter what they hold (scope_test.go).
+					want := inScope
+					if namesObject(path, fields) {
+						want = codes.NotFound
+					}
+					code, httpStatus, msg = do(s.authorization(stranger))
+					expect(via, want, code, httpStatus, "as "+role+" out of scope", msg)
+				}
+				code, httpStatus, msg := do("")
+				expect(via, codes.Unauthenticated, code, httpStatus, "without a token", msg)
 				require.Contains(t, msg, "no bearer token")
 				for kind, tok := range bad {
-					_, httpStatus, msg := c.do("Bearer " + tok)
-					require.Equal(t, http.StatusUnauthorized, httpStatus, "%s with a token %s: %s", c.via, kind, msg)
+					code, httpStatus, msg := do("Bearer " + tok)
+					expect(via, codes.Unauthenticated, code, httpStatus, "with a token "+kind, msg)
 					require.NotContains(t, msg, tok)
 				}
 			}
 		})
 	}
+	// Nothing the table sent changed the fixture.
+	code, body := s.do("GET", "/v1/findings/"+fx.finding, &office, nil)
+	require.Equal(t, http.StatusOK, code)
+	require.Equal(t, "LISTED", body["stage"])
+	code, body = s.do("GET", "/v1/inspections/"+fx.inspection, &office, nil)
+	require.Equal(t, http.StatusOK, code)
+	require.Equal(t, "STATIONED", body["stage"])
 }
 
-// invoke calls method over gRPC with an empty request and the
-// authorization metadata (none when empty); the code is also given as the
-// HTTP status the gateway would answer.
-func (s *stack) invoke(t *testing.T, method, authorization string) (codes.Code, int, string) {
+// namesObject tells whether a request to path names an object of the
+// fixture: in a path variable or as the subject in its body.
+func namesObject(path string, fields map[string]any) bool {
+	_, subject := fields["subject"]
+	return subject || (pathVariables.MatchString(path) && !strings.Contains(path, "{year}"))
+}
+
+// fillPath puts the request's fields into a route's path variables.
+func fillPath(path string, fields map[string]any) string {
+	return pathVariables.ReplaceAllStringFunc(path, func(v string) string {
+		return fmt.Sprint(fields[strings.Trim(v, "{}")])
+	})
+}
+
+// invokeWith calls method over gRPC with a request of the given fields
+// (those the request has; the rest empty) and the authorization metadata
+// (none when empty); the code is also given as an HTTP status.
+func (s *stack) invokeWith(t *testing.T, method, authorization string, fields map[string]any) (codes.Code, int, string) {
 	t.Helper()
 	svc, name, _ := strings.Cut(strings.TrimPrefix(method, "/"), "/")
 	d, err := protoregistry.GlobalFiles.FindDescriptorByName(protoreflect.FullName(svc))
@@ -211,7 +315,20 @@ func (s *stack) invoke(t *testing.T, method, authorization string) (codes.Code, 
 	if authorization != "" {
 		ctx = metadata.AppendToOutgoingContext(ctx, "authorization", authorization)
 	}
-	err = s.Conn.Invoke(ctx, method, in.New().Interface(), out.New().Interface())
+	req := in.New()
+	for name, v := range fields {
+		fd := req.Descriptor().Fields().ByName(protoreflect.Name(name))
+		if fd == nil {
+			continue
+		}
+		switch fd.Kind() {
+		case protoreflect.StringKind:
+			req.Set(fd, protoreflect.ValueOfString(fmt.Sprint(v)))
+		case protoreflect.Int32Kind:
+			req.Set(fd, protoreflect.ValueOfInt32(int32(v.(int))))
+		}
+	}
+	err = s.Conn.Invoke(ctx, method, req.Interface(), out.New().Interface())
 	st := status.Convert(err)
 	return st.Code(), grpcToHTTP(st.Code()), st.Message()
 }
@@ -235,12 +352,27 @@ func grpcToHTTP(c codes.Code) int {
 // taken) with the Authorization header (none when empty).
 func (s *stack) rest(t *testing.T, verb, path, authorization string) (codes.Code, int, string) {
 	t.Helper()
-	path = pathVariables.ReplaceAllString(path, "1")
+	return s.restWith(t, verb, pathVariables.ReplaceAllString(path, "1"), authorization, nil)
+}
+
+// restWith sends a request to path (its variables filled) whose body, where
+// the verb takes one, holds the fields the path does not name, with the
+// Authorization header (none when empty).
+func (s *stack) restWith(t *testing.T, verb, path, authorization string, fields map[string]any) (codes.Code, int, string) {
+	t.Helper()
 	var body *strings.Reader
 	if verb == http.MethodGet || verb == http.MethodDelete {
 		body = strings.NewReader("")
 	} else {
-		body = strings.NewReader("{}")
+		inBody := map[string]any{}
+		for k, v := range fields {
+			if k != "id" && k != "inspection_id" && k != "year" {
+				inBody[k] = v
+			}
+		}
+		b, err := json.Marshal(inBody)
+		require.NoError(t, err)
+		body = strings.NewReader(string(b))
 	}
 	req, err := http.NewRequest(verb, s.BaseURL+path, body)
 	require.NoError(t, err)

@@ -12,13 +12,17 @@ type AuthorizationRow struct {
 	Roles []string
 	// Public methods need no token.
 	Public bool
+	// Scope is which objects a permitted caller reaches.
+	Scope Scope
+	// Reads is true for a method that changes nothing.
+	Reads bool
 }
 
 // AuthorizationRows returns the authorization table, sorted by method.
 func AuthorizationRows() []AuthorizationRow {
 	var rows []AuthorizationRow
 	for m, r := range authorization {
-		rows = append(rows, AuthorizationRow{Method: m, Roles: slices.Clone(r.roles), Public: r.public})
+		rows = append(rows, AuthorizationRow{Method: m, Roles: slices.Clone(r.roles), Public: r.public, Scope: r.scope, Reads: r.reads})
 	}
 	slices.SortFunc(rows, func(a, b AuthorizationRow) int {
 		switch {

@@ -48,13 +48,16 @@ func (s *InterviewServer) ProposeInterview(ctx context.Context, req *xunchav1.Pr
 	if who.Role == actor.RoleOffice {
 		in.Source = workflows.InterviewSourceOffice
 	}
+	// A team proposes interviews about its own inspections and their
+	// findings only; scope first, so that a caller out of reach learns
+	// nothing, not even which fields its request lacks.
+	if _, _, err := ledger.ParseSubject(in.Subject); err == nil {
+		if err := subjectInReach(ctx, s.Ledger, in.Subject); err != nil {
+			return nil, err
+		}
+	}
 	// The unit comes from the subject, once the request itself is sound.
 	if err := withoutField(in.Validate(), "unit_code"); err != nil {
-		return nil, err
-	}
-	// A team proposes interviews about its own inspections and their
-	// findings only.
-	if err := subjectInReach(ctx, s.Ledger, in.Subject); err != nil {
 		return nil, err
 	}
 	if in.UnitCode, err = s.Ledger.SubjectUnit(ctx, in.Subject); err != nil {

@@ -48,6 +48,13 @@ func (s *TipServer) ReceiveTip(ctx context.Context, req *xunchav1.ReceiveTipRequ
 	if err != nil {
 		return nil, err
 	}
+	// Scope first: a caller out of reach learns nothing, not even which
+	// fields its request lacks.
+	if req.GetInspectionId() != "" {
+		if err := inReach(ctx, s.Ledger, ledger.SubjectInspection, req.GetInspectionId()); err != nil {
+			return nil, err
+		}
+	}
 	var v derrors.Violations
 	workflows.ValidateRequestID(&v, "request_id", req.GetRequestId())
 	if req.GetInspectionId() == "" {
@@ -68,9 +75,6 @@ func (s *TipServer) ReceiveTip(ctx context.Context, req *xunchav1.ReceiveTipRequ
 		tipText(&v, "reporter.contact", r.GetContact(), 500, false)
 	}
 	if err := v.Err(); err != nil {
-		return nil, err
-	}
-	if err := inReach(ctx, s.Ledger, ledger.SubjectInspection, req.GetInspectionId()); err != nil {
 		return nil, err
 	}
 	if _, err := s.Ledger.GetInspection(ctx, req.GetInspectionId()); err != nil {
@@ -175,6 +179,12 @@ func (s *TipServer) TriageTip(ctx context.Context, req *xunchav1.TriageTipReques
 	if err != nil {
 		return nil, err
 	}
+	// The tip first (its reach): a caller out of reach learns nothing, not
+	// even which fields its request lacks.
+	t, err := s.tip(ctx, req.GetId())
+	if err != nil {
+		return nil, err
+	}
 	var v derrors.Violations
 	workflows.ValidateRequestID(&v, "request_id", req.GetRequestId())
 	dismiss := strings.TrimSpace(req.GetDismissReason()) != ""
@@ -186,10 +196,6 @@ func (s *TipServer) TriageTip(ctx context.Context, req *xunchav1.TriageTipReques
 	}
 	tipText(&v, "dismiss_reason", req.GetDismissReason(), 5000, false)
 	if err := v.Err(); err != nil {
-		return nil, err
-	}
-	t, err := s.tip(ctx, req.GetId())
-	if err != nil {
 		return nil, err
 	}
 	triage := ledger.TipTriage{By: who, EventKey: "triage/" + req.GetRequestId()}
