@@ -330,12 +330,7 @@ type FindingPage struct {
 func (s *Store) ListFindings(ctx context.Context, filter FindingFilter, pageSize int, pageToken string) (FindingPage, error) {
 	list, next, err := listPage("findings", pageSize, pageToken,
 		func(afterAt *time.Time, afterID string, limit int64) ([]dbsqlc.Finding, error) {
-			return s.q.ListFindings(ctx, dbsqlc.ListFindingsParams{
-				InspectionID: filter.InspectionID, UnitCode: filter.UnitCode, Stage: filter.Stage, Kind: filter.Kind,
-				Severity: filter.Severity, Overdue: filter.Overdue,
-				ByUnit: filter.Reach.ByUnit, Units: filter.Reach.Units, ByTeam: filter.Reach.ByTeam, TeamSubject: filter.Reach.Subject,
-				AfterAt: afterAt, AfterID: afterID, RowLimit: limit,
-			})
+			return s.listFindingRows(ctx, filter, afterAt, afterID, limit)
 		},
 		findingFromRow, func(f Finding) cursor { return cursor{At: f.CreatedAt, ID: f.ID} })
 	return FindingPage{Findings: list, NextPageToken: next}, err

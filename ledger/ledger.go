@@ -53,6 +53,13 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 		// The parse error can quote the password: keep only the kind.
 		return nil, fmt.Errorf("database URL is not a valid PostgreSQL connection string: %w", derrors.ErrInvalidArgument)
 	}
+	// Every statement is planned for its arguments: pgx prepares and
+	// caches statements, and PostgreSQL may otherwise switch one to a
+	// generic plan, blind to how rare a filter's value is (findings_list.go).
+	// Planning these statements takes a fraction of a millisecond.
+	if _, set := cfg.ConnConfig.RuntimeParams["plan_cache_mode"]; !set {
+		cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
+	}
 	for _, opt := range opts {
 		opt(cfg)
 	}

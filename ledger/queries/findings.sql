@@ -54,24 +54,6 @@ WHERE id = @id AND version < @version;
 -- name: GetFinding :one
 SELECT * FROM findings WHERE id = @id;
 
--- name: ListFindings :many
--- ListFindings reads a page in (created_at, id) order: an empty filter
--- field (NULL overdue) matches all; after_at and after_id are the previous
--- page's last row, NULL on the first page.
-SELECT * FROM findings
-WHERE (@inspection_id::text = '' OR inspection_id = @inspection_id)
-  AND (@unit_code::text = '' OR unit_code = @unit_code)
-  AND (@stage::text = '' OR stage = @stage)
-  AND (@kind::text = '' OR kind = @kind)
-  AND (@severity::text = '' OR severity = @severity)
-  AND (sqlc.narg(overdue)::boolean IS NULL OR overdue = sqlc.narg(overdue))
-  AND (NOT @by_unit::boolean OR unit_code = ANY(@units::text[]))
-  AND (NOT @by_team::boolean OR inspection_id IN (
-        SELECT i.id FROM inspections i WHERE i.team @> jsonb_build_array(jsonb_build_object('subject', @team_subject::text))))
-  AND (sqlc.narg(after_at)::timestamptz IS NULL OR (created_at, id) > (sqlc.narg(after_at), @after_id::text))
-ORDER BY created_at, id
-LIMIT @row_limit::bigint;
-
 -- name: OpenDeadlineWorkflows :many
 SELECT f.workflow_id FROM findings f WHERE f.stage = @finding_stage
 UNION

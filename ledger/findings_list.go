@@ -1,0 +1,99 @@
+package ledger
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/xuncha/xuncha/ledger/internal/dbsqlc"
+)
+
+// The finding list is built per filter combination, not written once with
+// catch-all conditions such as `($1 = '' OR unit_code = $1)`: pgx prepares
+// each statement and PostgreSQL may switch a prepared statement to a
+// generic plan, for which a catch-all condition cannot use an index, and a
+// page of a million-row ledger then falls to a parallel scan (issue 12
+// item 2). Each combination of set filters is its own statement text, so
+// its generic plan knows which columns are compared and picks their index
+// (migration 002: findings_unit, findings_stage, … all end in
+// created_at, id, the list's order). findings_list_test.go checks every
+// single filter and the scopes under plan_cache_mode = force_generic_plan.
+
+// sqlWhere collects the conditions of a statement and their arguments,
+// numbering the placeholders in the order the conditions are added.
+type sqlWhere struct {
+	conds []string
+	args  []any
+}
+
+// add appends cond, whose `?` placeholders take args in order.
+func (w *sqlWhere) add(cond string, args ...any) {
+	var b strings.Builder
+	for _, part := range strings.SplitAfter(cond, "?") {
+		if strings.HasSuffix(part, "?") {
+			w.args = append(w.args, args[0])
+			args = args[1:]
+			part = strings.TrimSuffix(part, "?") + "$" + strconv.Itoa(len(w.args))
+		}
+		b.WriteString(part)
+	}
+	w.conds = append(w.conds, b.String())
+}
+
+// clause is the WHERE clause, empty without conditions.
+func (w *sqlWhere) clause() string {
+	if len(w.conds) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(w.conds, " AND ")
+}
+
+// teamInspections is the scope condition of a team role: the inspections
+// whose line-up lists the subject (ledger.Reach; FindingInReach says the
+// same for one finding).
+const teamInspections = `inspection_id IN (SELECT i.id FROM inspections i
+  WHERE i.team @> jsonb_build_array(jsonb_build_object('subject', ?::text)))`
+
+// findingListQuery is the list statement for filter: a page in
+// (created_at, id) order after the given row (none on the first page),
+// limit rows at the most.
+func findingListQuery(filter FindingFilter, afterAt *time.Time, afterID string, limit int64) (string, []any) {
+	var w sqlWhere
+	for _, c := range []struct{ column, value string }{
+		{"inspection_id", filter.InspectionID}, {"unit_code", filter.UnitCode},
+		{"stage", filter.Stage}, {"severity", filter.Severity}, {"kind", filter.Kind},
+	} {
+		if c.value != "" {
+			w.add(c.column+" = ?", c.value)
+		}
+	}
+	if filter.Overdue != nil {
+		w.add("overdue = ?", *filter.Overdue)
+	}
+	if filter.Reach.ByUnit {
+		w.add("unit_code = ANY(?::text[])", nonNil(filter.Reach.Units))
+	}
+	if filter.Reach.ByTeam {
+		w.add(teamInspections, filter.Reach.Subject)
+	}
+	if afterAt != nil {
+		w.add("(created_at, id) > (?, ?)", *afterAt, afterID)
+	}
+	w.args = append(w.args, limit)
+	return "SELECT * FROM findings" + w.clause() + " ORDER BY created_at, id LIMIT $" + strconv.Itoa(len(w.args)), w.args
+}
+
+// listFindingRows runs the list statement for filter.
+func (s *Store) listFindingRows(ctx context.Context, filter FindingFilter, afterAt *time.Time, afterID string, limit int64) ([]dbsqlc.Finding, error) {
+	query, args := findingListQuery(filter, afterAt, afterID, limit)
+	rows, err := s.pool.Query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	// The columns of `SELECT * FROM findings` in table order, as sqlc's
+	// generated GetFinding scans them into the same struct.
+	return pgx.CollectRows(rows, pgx.RowToStructByPos[dbsqlc.Finding])
+}
