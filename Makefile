@@ -65,6 +65,10 @@ BENCH_FLAGS ?= -rounds=5 -n=16 -clients=1,8 -warmup=1
 bench-lifecycle: $(BIN)/temporal ## Benchmark the finding lifecycle against a bare workflow (BENCH_FLAGS; issue 9 item 5); not part of make test.
 	go test -tags lifecyclebench -count=1 -run '^TestLifecycleOverhead$$' -v -timeout 30m ./internal/lifecyclebench -args $(BENCH_FLAGS)
 
+.PHONY: bench-list
+bench-list: $(BIN)/temporal ## Benchmark GET /v1/findings (REST and gRPC) at 1,000,000 seeded findings (BENCH_FINDINGS, BENCH_TIME); not part of make test.
+	XUNCHA_BENCH_FINDINGS=$(or $(BENCH_FINDINGS),1000000) go test -count=1 -run '^$$' -bench '^BenchmarkListFindings$$' -benchtime $(or $(BENCH_TIME),500x) -timeout 30m ./api/
+
 .PHONY: record-histories
 record-histories: $(BIN)/temporal ## Record real workflow histories into workflows/testdata/replay for the replay test.
 	XUNCHA_RECORD_HISTORIES=1 go test -count=1 -run '^(TestInspectionProcedureREST|TestHostileClientHangingReceiver|TestWithdrawnOverdueFindingEndsCleanly|TestCalendarLoadRedatesRunningDeadline|TestInterviewLifecycleREST)$$' ./api/
