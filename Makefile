@@ -17,6 +17,10 @@ STATICCHECK_VERSION      := v0.8.2
 WORKFLOWCHECK_VERSION    := v0.6.0
 # sqlc needs cgo (its PostgreSQL parser is C): a C compiler must be installed.
 SQLC_VERSION             := v1.31.1
+# The Temporal server of make test's cluster tier (e2e/cluster), built from its Go module
+# (never a dependency of ours): v1.30.4 is the newest release Go 1.26 builds. Keep it equal
+# to temporalcluster.ServerVersion (internal/temporalcluster).
+TEMPORAL_SERVER_VERSION  := v1.30.4
 
 GENERATED := proto/xuncha/v1 api/openapi ledger/internal/dbsqlc
 
@@ -33,7 +37,7 @@ build: ## Build bin/xuncha.
 	go build -o $(BIN)/xuncha ./cmd/xuncha
 
 .PHONY: test
-test: $(BIN)/temporal $(BIN)/staticcheck $(BIN)/workflowcheck check-generated ## Run all tests: vet, staticcheck, workflowcheck, unit, workflow and integration tests (real PostgreSQL and Temporal).
+test: $(BIN)/temporal $(BIN)/temporal-server $(BIN)/temporal-sql-tool $(BIN)/staticcheck $(BIN)/workflowcheck check-generated ## Run all tests: vet, staticcheck, workflowcheck, unit, workflow and integration tests (real PostgreSQL and Temporal).
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './bin/*')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi
 	go vet ./...
@@ -120,6 +124,13 @@ $(BIN)/workflowcheck:
 $(BIN)/temporal: ## Install the Temporal CLI (dev server + Web UI); the first build takes several minutes.
 	@echo "installing the Temporal CLI $(TEMPORAL_CLI_VERSION) into bin/ (the first build takes several minutes)"
 	GOBIN=$(BIN) go install github.com/temporalio/cli/cmd/temporal@$(TEMPORAL_CLI_VERSION)
+
+# go install names them server and sql: built in a scratch GOBIN, then renamed.
+$(BIN)/temporal-server $(BIN)/temporal-sql-tool &: ## Install the Temporal server and its SQL schema tool (the cluster tier); the first build takes several minutes.
+	@echo "installing the Temporal server $(TEMPORAL_SERVER_VERSION) and temporal-sql-tool into bin/ (the first build takes several minutes)"
+	@mkdir -p $(BIN); tmp=$$(mktemp -d "$(BIN)/.temporal-server-XXXXXX"); trap 'rm -rf "$$tmp"' EXIT; \
+	GOBIN="$$tmp" go install go.temporal.io/server/cmd/server@$(TEMPORAL_SERVER_VERSION) go.temporal.io/server/cmd/tools/sql@$(TEMPORAL_SERVER_VERSION); \
+	mv "$$tmp/server" $(BIN)/temporal-server; mv "$$tmp/sql" $(BIN)/temporal-sql-tool
 
 .PHONY: clean
 clean: ## Remove bin/ (keeps .data/, the local state).
