@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/ledger"
 )
 
 // DefaultRequestTimeout bounds every API call unless Server.RequestTimeout
@@ -81,7 +82,7 @@ func (s *Server) deadlineInterceptor(ctx context.Context, req any, info *grpc.Un
 // unavailable tells whether err becomes UNAVAILABLE in toStatus.
 func unavailable(err error) bool {
 	var temporalDown *serviceerror.Unavailable
-	return errors.As(err, &temporalDown) || errors.Is(err, derrors.ErrUnavailable) || status.Code(err) == codes.Unavailable
+	return errors.As(err, &temporalDown) || errors.Is(err, derrors.ErrUnavailable) || ledger.Unavailable(err) || status.Code(err) == codes.Unavailable
 }
 
 // setRetryAfter sets the retry-after response header: a retry makes sense

@@ -15,6 +15,7 @@ import (
 
 	"github.com/xuncha/xuncha/calendar"
 	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/ledger"
 )
 
 // errorDomain is the ErrorInfo domain of xuncha's errors.
@@ -77,6 +78,10 @@ func toStatus(err error, log *zap.Logger) *status.Status {
 	if errors.As(err, &unavailable) {
 		log.Warn("temporal unavailable", zap.Error(err))
 		return status.New(codes.Unavailable, "the workflow service is unavailable; retry later with the same request_id: a retry is safe")
+	}
+	if ledger.Unavailable(err) {
+		log.Warn("ledger unavailable", zap.Error(err))
+		return status.New(codes.Unavailable, "the database is unavailable; retry later with the same request_id: a retry is safe")
 	}
 	for _, k := range kindCodes {
 		if !errors.Is(err, k.kind) {
