@@ -80,8 +80,9 @@ var shared struct {
 
 func TestMain(m *testing.M) { os.Exit(runTests(m)) }
 
-// runTests runs the tests and stops what they started. A failed run keeps
-// the directory with every process's log and says where it is.
+// runTests runs the tests and stops what they started. A failed run (or
+// any, with XUNCHA_CLUSTER_KEEP_LOGS=1) keeps the directory with every
+// process's log and says where it is.
 func runTests(m *testing.M) int {
 	code := m.Run()
 	if e := shared.env; e != nil {
@@ -91,7 +92,7 @@ func runTests(m *testing.M) int {
 			fmt.Fprintf(os.Stderr, "cluster tier: stopping: %v\n", err)
 			code = 1
 		}
-		if code == 0 {
+		if code == 0 && os.Getenv("XUNCHA_CLUSTER_KEEP_LOGS") == "" {
 			_ = os.RemoveAll(e.dir)
 		} else {
 			fmt.Fprintf(os.Stderr, "cluster tier: logs of every process kept in %s\n", e.dir)
@@ -171,9 +172,9 @@ func start(ctx context.Context) (*env, error) {
 	if err := e.cluster.Start(ctx); err != nil {
 		return nil, err
 	}
-	e.summary = fmt.Sprintf("testenv: Temporal server %s (cluster: %s built from %s@%s, reports %s; PostgreSQL %s, %s) at %s, namespace %s",
+	e.summary = fmt.Sprintf("testenv: Temporal server %s (cluster: %s built from %s@%s, reports %s; %s on PostgreSQL %s) at %s, namespace %s",
 		temporalcluster.ServerVersion, temporalcluster.ServerBinary, temporalcluster.ServerModule, temporalcluster.ServerVersion,
-		e.cluster.ReportedVersion(), e.pg.Version(), temporalcluster.Persistence, e.cluster.Address(), namespace)
+		e.cluster.ReportedVersion(), temporalcluster.Persistence, e.pg.Version(), e.cluster.Address(), namespace)
 	fmt.Fprintln(os.Stderr, e.summary)
 
 	// What an operator runs once: the ledger's migrations, then the

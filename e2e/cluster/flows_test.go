@@ -8,11 +8,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
+	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/converter"
 
 	"github.com/xuncha/xuncha/internal/searchattr"
+	"github.com/xuncha/xuncha/ledger"
 	"github.com/xuncha/xuncha/workflows"
 )
 
@@ -127,15 +131,17 @@ func TestClusterFlows(t *testing.T) {
 
 	// Temporal agrees: every workflow of the flow completed, its last
 	// search-attribute stage and its result the ledger's stage.
-	for _, wf := range []struct{ path, workflowID string }{
-		{ins + id, workflows.InspectionWorkflowID(id)},
-		{"/v1/findings/" + findings[0], workflows.FindingWorkflowID(findings[0])},
-		{"/v1/findings/" + findings[1], workflows.FindingWorkflowID(findings[1])},
-		{"/v1/interviews/" + iid, workflows.InterviewWorkflowID(iid)},
+	conn := ledgerConn(t, e)
+	for _, wf := range []struct{ path, subjectType, id, workflowID string }{
+		{ins + id, ledger.SubjectInspection, id, workflows.InspectionWorkflowID(id)},
+		{"/v1/findings/" + findings[0], ledger.SubjectFinding, findings[0], workflows.FindingWorkflowID(findings[0])},
+		{"/v1/findings/" + findings[1], ledger.SubjectFinding, findings[1], workflows.FindingWorkflowID(findings[1])},
+		{"/v1/interviews/" + iid, ledger.SubjectInterview, iid, workflows.InterviewWorkflowID(iid)},
 	} {
 		stage := r.must(t, http.MethodGet, wf.path, office, nil)["stage"].(string)
 		require.Equal(t, "CLOSED", stage, wf.path)
 		requireCompletedAt(t, e, wf.workflowID, stage)
+		requireStagesAgree(t, e, conn, wf.subjectType, wf.id, wf.workflowID)
 	}
 	r.mu.Lock()
 	served := fmt.Sprint(r.served)
@@ -166,7 +172,7 @@ func requireCompletedAt(t *testing.T, e *env, workflowID, stage string) {
 	var status enumspb.WorkflowExecutionStatus
 	var attr string
 	require.Eventually(t, func() bool {
-		desc, err := e.temporal.DescribeWorkflowExecution(ctx, workflowID, "")
+		desc, err := e.describe(ctx, workflowID)
 		if err != nil {
 			return false
 		}
@@ -184,6 +190,69 @@ func requireCompletedAt(t *testing.T, e *env, workflowID, stage string) {
 	}
 	require.NoError(t, e.temporal.GetWorkflow(ctx, workflowID, "").Get(ctx, &result), workflowID)
 	require.Equal(t, stage, result.Stage, "%s: Temporal's stage (result)", workflowID)
+}
+
+// describe describes the latest run of workflowID.
+func (e *env) describe(ctx context.Context, workflowID string) (*workflowservice.DescribeWorkflowExecutionResponse, error) {
+	return e.temporal.WorkflowService().DescribeWorkflowExecution(ctx, &workflowservice.DescribeWorkflowExecutionRequest{
+		Namespace: namespace, Execution: &commonpb.WorkflowExecution{WorkflowId: workflowID}})
+}
+
+// requireStagesAgree checks that the ledger and Temporal went through the
+// same stages, in order, and returns them: the ledger's events (their stage
+// after) and the workflow's XunchaStage search attribute, as started and as
+// each change published it. Repeats (a change that keeps the stage) count
+// once.
+func requireStagesAgree(t *testing.T, e *env, conn *pgx.Conn, subjectType, id, workflowID string) []string {
+	t.Helper()
+	ctx := t.Context()
+	rows, err := conn.Query(ctx, `SELECT stage_after FROM events WHERE subject_type = $1 AND subject_id = $2 AND stage_after <> '' ORDER BY id`, subjectType, id)
+	require.NoError(t, err)
+	var ledgerStages []string
+	for rows.Next() {
+		var stage string
+		require.NoError(t, rows.Scan(&stage))
+		ledgerStages = appendChanged(ledgerStages, stage)
+	}
+	require.NoError(t, rows.Err())
+
+	var temporalStages []string
+	it := e.temporal.GetWorkflowHistory(ctx, workflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for it.HasNext() {
+		ev, err := it.Next()
+		require.NoError(t, err)
+		var fields map[string]*commonpb.Payload
+		if a := ev.GetWorkflowExecutionStartedEventAttributes(); a != nil {
+			fields = a.GetSearchAttributes().GetIndexedFields()
+		} else if a := ev.GetUpsertWorkflowSearchAttributesEventAttributes(); a != nil {
+			fields = a.GetSearchAttributes().GetIndexedFields()
+		}
+		if p := fields[searchattr.Stage.GetName()]; p != nil {
+			var stage string
+			require.NoError(t, converter.GetDefaultDataConverter().FromPayload(p, &stage))
+			temporalStages = appendChanged(temporalStages, stage)
+		}
+	}
+	require.NotEmpty(t, ledgerStages, workflowID)
+	require.Equal(t, ledgerStages, temporalStages, "%s: the ledger's stages (events) and Temporal's (search attribute)", workflowID)
+	return ledgerStages
+}
+
+// appendChanged appends stage unless it repeats the last one.
+func appendChanged(stages []string, stage string) []string {
+	if len(stages) > 0 && stages[len(stages)-1] == stage {
+		return stages
+	}
+	return append(stages, stage)
+}
+
+// ledgerConn connects to the ledger's database for checks.
+func ledgerConn(t *testing.T, e *env) *pgx.Conn {
+	t.Helper()
+	conn, err := pgx.Connect(t.Context(), e.pgDB)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = conn.Close(context.WithoutCancel(t.Context())) })
+	return conn
 }
 
 // taskWorkers counts the workflow tasks of the given workflows per worker
