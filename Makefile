@@ -37,7 +37,7 @@ build: ## Build bin/xuncha.
 	go build -o $(BIN)/xuncha ./cmd/xuncha
 
 .PHONY: test
-test: $(BIN)/temporal $(BIN)/temporal-server $(BIN)/temporal-sql-tool $(BIN)/staticcheck $(BIN)/workflowcheck check-generated ## Run all tests: vet, staticcheck, workflowcheck, unit, workflow and integration tests (real PostgreSQL and Temporal).
+test: $(BIN)/temporal $(BIN)/temporal-server $(BIN)/temporal-sql-tool $(BIN)/staticcheck $(BIN)/workflowcheck check-generated ## Run all tests: vet, staticcheck, workflowcheck, unit, workflow and integration tests (real PostgreSQL and Temporal), the cluster tier and its chaos test.
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './bin/*')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi
 	go vet ./...

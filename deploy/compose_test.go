@@ -26,6 +26,8 @@ import (
 	"testing"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/xuncha/xuncha/internal/temporalcluster"
 )
 
 const (
@@ -388,6 +390,9 @@ var temporalServerFloors = []struct {
 	{"", "1.29.6", "earlier releases have published authorization CVEs (CVE-2026-5724, fixed in 1.29.6; CVE-2026-5199, fixed in 1.29.5)"},
 	{"1.30", "1.30.4", "CVE-2026-5724 is fixed in 1.30.4 and CVE-2026-5199 in 1.30.3"},
 	{"1.31", "1.31.2", "the replication-stream authorization fix (temporalio/temporal#9917) reached 1.31.x in 1.31.2 (#10949)"},
+	// The tested release: production runs none older than make test's cluster tier.
+	{"", strings.TrimPrefix(temporalcluster.ServerVersion, "v"), "make test's cluster tier (e2e/cluster) tests xuncha against " +
+		temporalcluster.ServerModule + " " + temporalcluster.ServerVersion + "; production runs no older release"},
 }
 
 func checkTemporalServerTag(tag string) error {
@@ -1046,6 +1051,7 @@ func TestChecksCatchBreakage(t *testing.T) {
 		{name: "service removed", check: "required services", model: func(s *stack) { delete(s.compose.Services, "temporal-ui") }, want: "missing service temporal-ui"},
 		{name: "temporal 1.29.5", check: "temporal images", compose: replace("temporalio/server:1.32.0", "temporalio/server:1.29.5"), want: "below 1.29.6"},
 		{name: "temporal 1.30.3", check: "temporal images", compose: replace("temporalio/server:1.32.0", "temporalio/server:1.30.3"), want: "below 1.30.4"},
+		{name: "temporal below the tested release", check: "temporal images", compose: replace("temporalio/server:1.32.0", "temporalio/server:1.29.9"), want: "below " + strings.TrimPrefix(temporalcluster.ServerVersion, "v") + ": make test's cluster tier"},
 		{name: "temporal latest", check: "temporal images", compose: replace("temporalio/server:1.32.0", "temporalio/server:latest"), want: "not a MAJOR.MINOR.PATCH"},
 		{name: "temporal auto-setup", check: "temporal images", compose: replace("temporalio/server:1.32.0", "temporalio/auto-setup:1.32.0"), want: "auto-setup"},
 		{name: "admin-tools mismatch", check: "temporal images", compose: replace("temporalio/admin-tools:1.32.0", "temporalio/admin-tools:1.31.0"), want: "matching the server"},
@@ -1147,8 +1153,8 @@ func TestTemporalServerTag(t *testing.T) {
 		ok  bool
 	}{
 		{"1.29.5", false},
-		{"1.29.6", true},
-		{"1.29.10", true},
+		{"1.29.6", false}, // free of the CVEs, but older than the tested v1.30.4
+		{"1.29.10", false},
 		{"1.28.4", false},
 		{"1.30.0", false},
 		{"1.30.3", false},
