@@ -42,11 +42,15 @@ import (
 type stack struct {
 	t      testing.TB
 	Ledger *ledger.Store
-	// DatabaseURL is the stack's own database, for tests that read it raw.
+	// DatabaseURL is the stack's own database as the application role, the
+	// role the stack's API and worker connect as.
 	DatabaseURL string
-	Temporal    client.Client
-	BaseURL     string
-	Conn        *grpc.ClientConn
+	// OwnerURL is the same database as its owner (a superuser), for tests
+	// that read it raw.
+	OwnerURL string
+	Temporal client.Client
+	BaseURL  string
+	Conn     *grpc.ClientConn
 	// Tips is the server's sealer of tip reporters' identities.
 	Tips *tipcrypt.Sealer
 	// Logs holds every line the stack logged (API, worker, Temporal SDK), at
@@ -104,7 +108,7 @@ func setupStack(t testing.TB, webhooks *egress.Policy, configure func(srv *api.S
 	tips, err := tipcrypt.New(tipKey)
 	require.NoError(t, err)
 
-	store, databaseURL := testenv.Ledger(t)
+	store, db := testenv.Ledger(t)
 
 	tc, err := client.DialContext(ctx, client.Options{
 		HostPort:  testenv.TemporalAddress(t),
@@ -125,14 +129,14 @@ func setupStack(t testing.TB, webhooks *egress.Policy, configure func(srv *api.S
 	srv := &api.Server{Temporal: tc, Ledger: store, TaskQueue: queue, GRPCListener: grpcL, HTTPListener: httpL,
 		Evidence: &evidence.Store{Dir: t.TempDir()}, Tips: tips, WebhookPolicy: webhooks, Verifier: verifier, Log: log}
 	if configure != nil {
-		configure(srv, databaseURL)
+		configure(srv, db.URL)
 	}
 	done := make(chan error, 1)
 	go func() { done <- srv.Run(ctx) }()
 
 	conn, err := grpc.NewClient(grpcL.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	require.NoError(t, err)
-	s := &stack{t: t, Ledger: store, DatabaseURL: databaseURL, Temporal: tc, BaseURL: "http://" + httpL.Addr().String(), Conn: conn, Tips: tips, Logs: logs, queue: queue, log: log,
+	s := &stack{t: t, Ledger: store, DatabaseURL: db.URL, OwnerURL: db.OwnerURL, Temporal: tc, BaseURL: "http://" + httpL.Addr().String(), Conn: conn, Tips: tips, Logs: logs, queue: queue, log: log,
 		webhooks: webhooks, Issuer: issuer}
 	t.Cleanup(func() {
 		_ = conn.Close()

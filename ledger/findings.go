@@ -24,6 +24,9 @@ const findingStageReferred = "REFERRED"
 const (
 	pgForeignKeyViolation = "23503"
 	pgUniqueViolation     = "23505"
+	// pgDuplicateObject is CREATE ROLE's answer for a role that exists.
+	pgDuplicateObject       = "42710"
+	pgInsufficientPrivilege = "42501"
 )
 
 // jsonOrNull encodes v, or returns nil (SQL NULL) when isNil.

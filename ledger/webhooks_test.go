@@ -177,7 +177,7 @@ func TestEvidence(t *testing.T) {
 // rawWebhook is the webhooks row as PostgreSQL holds it, as JSON text.
 func (fx fixture) rawWebhook(t *testing.T, id string) string {
 	t.Helper()
-	conn, err := pgx.Connect(t.Context(), fx.url)
+	conn, err := pgx.Connect(t.Context(), fx.ownerURL)
 	require.NoError(t, err)
 	defer conn.Close(context.WithoutCancel(t.Context()))
 	var raw string

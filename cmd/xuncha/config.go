@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/spf13/cobra"
 	"go.temporal.io/sdk/client"
 	"go.uber.org/zap"
@@ -19,15 +20,29 @@ import (
 	"github.com/xuncha/xuncha/internal/evidence"
 	"github.com/xuncha/xuncha/internal/logging"
 	"github.com/xuncha/xuncha/internal/tipcrypt"
+	"github.com/xuncha/xuncha/ledger"
 	"github.com/xuncha/xuncha/workflows"
 )
 
 // config holds every setting; each flag's default comes from its environment
 // variable when set, and an explicit flag wins over both.
 type config struct {
-	// DatabaseURL is the ledger's PostgreSQL (DATABASE_URL). Required for
-	// server, worker and migrate; `dev` starts a private one when empty.
+	// DatabaseURL is the ledger's PostgreSQL as the application role, the
+	// one server and worker connect as (DATABASE_URL). Required for server
+	// and worker; `migrate` takes the application role's name and password
+	// from it; `dev` starts a private PostgreSQL when empty.
 	DatabaseURL string
+	// MigrateDatabaseURL is the ledger's PostgreSQL as the role that owns
+	// its tables, for `migrate` and `dev` (MIGRATE_DATABASE_URL; default
+	// none: migrate connects with DATABASE_URL and sets up no application
+	// role, and server and worker then run as the owner; `dev` with its
+	// private PostgreSQL: the superuser).
+	MigrateDatabaseURL string
+	// AppRole is the application role `migrate` creates if missing and
+	// grants the application's privileges (XUNCHA_APP_ROLE; default:
+	// DATABASE_URL's user when MIGRATE_DATABASE_URL is set; `dev` with its
+	// private PostgreSQL: xuncha_app).
+	AppRole string
 	// TemporalAddress is the Temporal frontend (TEMPORAL_ADDRESS, default
 	// 127.0.0.1:7233).
 	TemporalAddress string
@@ -108,7 +123,7 @@ func envDurationOr(key string, fallback time.Duration) time.Duration {
 
 func (c *config) bindCommon(cmd *cobra.Command) {
 	f := cmd.PersistentFlags()
-	f.StringVar(&c.DatabaseURL, "database-url", envOr("DATABASE_URL", ""), "ledger PostgreSQL URL [DATABASE_URL]")
+	f.StringVar(&c.DatabaseURL, "database-url", envOr("DATABASE_URL", ""), "ledger PostgreSQL URL as the application role server and worker connect as [DATABASE_URL]")
 	f.StringVar(&c.TemporalAddress, "temporal-address", envOr("TEMPORAL_ADDRESS", "127.0.0.1:7233"), "Temporal frontend host:port [TEMPORAL_ADDRESS]")
 	f.StringVar(&c.TemporalNamespace, "temporal-namespace", envOr("TEMPORAL_NAMESPACE", "default"), "Temporal namespace [TEMPORAL_NAMESPACE]")
 	f.StringVar(&c.TaskQueue, "task-queue", envOr("XUNCHA_TASK_QUEUE", workflows.DefaultTaskQueue), "Temporal task queue [XUNCHA_TASK_QUEUE]")
@@ -159,6 +174,48 @@ func (c *config) evidenceStore() (*evidence.Store, error) {
 	_ = probe.Close()
 	_ = os.Remove(probe.Name())
 	return &evidence.Store{Dir: dir}, nil
+}
+
+// bindMigrate adds the flags of a command that migrates the ledger:
+// --migrate-database-url and --app-role.
+func (c *config) bindMigrate(cmd *cobra.Command, appRoleNote string) {
+	f := cmd.Flags()
+	f.StringVar(&c.MigrateDatabaseURL, "migrate-database-url", envOr("MIGRATE_DATABASE_URL", ""),
+		"ledger PostgreSQL URL as the role that owns the tables, for migrations (default: DATABASE_URL) [MIGRATE_DATABASE_URL]")
+	f.StringVar(&c.AppRole, "app-role", envOr("XUNCHA_APP_ROLE", ""),
+		"role server and worker connect as, created if missing and granted the application's privileges (default: DATABASE_URL's user when MIGRATE_DATABASE_URL is set"+appRoleNote+") [XUNCHA_APP_ROLE]")
+}
+
+// migrateTarget is what migrations connect to, the owner's URL
+// (MIGRATE_DATABASE_URL, else DATABASE_URL), and the application role they
+// set up: --app-role, else DATABASE_URL's user when MIGRATE_DATABASE_URL is
+// set, with DATABASE_URL's password when it is that user. With DATABASE_URL
+// alone and no --app-role, there is no application role: server and worker
+// run as the owner, as before xuncha had one.
+func (c *config) migrateTarget() (ownerURL string, opts ledger.MigrateOptions, err error) {
+	ownerURL, opts.AppRole = c.MigrateDatabaseURL, c.AppRole
+	if ownerURL == "" {
+		ownerURL = c.DatabaseURL
+	}
+	if ownerURL == "" {
+		return "", opts, fmt.Errorf("no database: set MIGRATE_DATABASE_URL to the owner's postgres://owner:pass@host:5432/xuncha " +
+			"and DATABASE_URL to the application role's (or --migrate-database-url and --database-url)")
+	}
+	if c.MigrateDatabaseURL == "" || c.DatabaseURL == "" {
+		return ownerURL, opts, nil
+	}
+	app, err := pgconn.ParseConfig(c.DatabaseURL)
+	if err != nil {
+		// The parse error can quote the password: keep only the kind.
+		return "", opts, fmt.Errorf("DATABASE_URL / --database-url is not a valid PostgreSQL connection string")
+	}
+	if opts.AppRole == "" {
+		opts.AppRole = app.User
+	}
+	if opts.AppRole == app.User {
+		opts.AppPassword = app.Password
+	}
+	return ownerURL, opts, nil
 }
 
 // bindTipKey adds --tip-key. Its default is read from XUNCHA_TIP_KEY only

@@ -48,8 +48,10 @@ func newDevCmd(cfg *config) *cobra.Command {
 		Use:   "dev",
 		Short: "Run everything locally: Temporal dev server and Web UI, private PostgreSQL, worker and API",
 		Long: "Starts a Temporal dev server (installing the Temporal CLI into bin/ if missing), a private\n" +
-			"PostgreSQL in the data directory unless DATABASE_URL is set, applies the migrations and runs\n" +
-			"the worker and the API. Ctrl-C stops everything it started; the next run reuses the data.",
+			"PostgreSQL in the data directory unless DATABASE_URL is set, applies the migrations as the\n" +
+			"owner (the private PostgreSQL's superuser, or MIGRATE_DATABASE_URL) and runs the worker and\n" +
+			"the API as the application role (xuncha_app, or DATABASE_URL's user). Ctrl-C stops\n" +
+			"everything it started; the next run reuses the data.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runDev(cmd.Context(), cfg, dc) },
 	}
@@ -57,6 +59,7 @@ func newDevCmd(cfg *config) *cobra.Command {
 	// Empty means <data-dir>/evidence, resolved once --data-dir is known.
 	cfg.bindEvidence(cmd, "", " (default <data-dir>/evidence, i.e. .data/evidence)")
 	cfg.bindTipKey(cmd) // unset: <data-dir>/tip.key, created once
+	cfg.bindMigrate(cmd, "; with the private PostgreSQL: "+ledger.DefaultAppRole)
 	// Local receivers (a script on this machine) are the point of dev.
 	cfg.bindWebhookAllow(cmd, egress.LoopbackAllowList)
 	f := cmd.Flags()
@@ -154,9 +157,14 @@ func runDev(ctx context.Context, cfg *config, dc *devConfig) error {
 			}
 			log.Info("PostgreSQL stopped")
 		}()
-		cfg.DatabaseURL = pg.URL()
+		// As in production: migrations as the owner (here the superuser),
+		// worker and API as the application role.
+		if cfg.AppRole == "" {
+			cfg.AppRole = ledger.DefaultAppRole
+		}
+		cfg.MigrateDatabaseURL, cfg.DatabaseURL = pg.URL(), pg.RoleURL(cfg.AppRole)
 	}
-	if _, err := ledger.Migrate(ctx, cfg.DatabaseURL); err != nil {
+	if _, err := cfg.migrate(ctx, log); err != nil {
 		return err
 	}
 	store, err := ledger.Open(ctx, cfg.DatabaseURL)
@@ -282,7 +290,7 @@ xuncha dev is running (Ctrl-C stops everything).
   gRPC API         localhost%[2]s   (reflection on: grpcurl -plaintext localhost%[2]s list)
   Temporal Web UI  %[3]s
   Temporal         %[4]s   (bin/temporal workflow list --address %[4]s)
-  PostgreSQL       %[5]s
+  PostgreSQL       %[5]s   (worker and API; migrations as %[10]s)
   OpenID issuer    %[6]s   (dev users for every role; keys in .data/oidc)
 
 Every call carries a bearer token: bin/xuncha token --role ROLE prints one
@@ -296,7 +304,23 @@ Create an inspection:
     -H "Authorization: Bearer $(bin/xuncha token --role office)" \
     -d '{"request_id":"demo-1","inspection":{"unit":{"code":"430100","name":"长沙市"},"kind":"SPECIAL","round":"2026年第一轮","planned_start":"2026-12-01","planned_end":"2026-12-15","content_areas":[1,5],"team":[{"name":"赵强","role":"LEADER","rank":"INSPECTOR_LEVEL_2","subject":"dev-team-leader"},{"name":"钱敏","role":"DEPUTY","rank":"DIVISION_CHIEF"},{"name":"孙伟","role":"MEMBER","rank":"OTHER","subject":"dev-team-member"},{"name":"李娜","role":"MEMBER","rank":"OTHER"},{"name":"周杰","role":"MEMBER","rank":"OTHER"},{"name":"吴刚","role":"EXPERT","rank":"OTHER"}]}}'
 
-`, rest, portOf(grpcAddr), uiURL, cfg.TemporalAddress, redactURL(cfg.DatabaseURL), issuerURL, who.Name, who.Subject, who.Organisation)
+`, rest, portOf(grpcAddr), uiURL, cfg.TemporalAddress, redactURL(cfg.DatabaseURL), issuerURL, who.Name, who.Subject, who.Organisation,
+		urlUser(cfg.MigrateDatabaseURL, cfg.DatabaseURL))
+}
+
+// urlUser is the user of the first non-empty database URL: whom migrations
+// connect as.
+func urlUser(urls ...string) string {
+	for _, raw := range urls {
+		if raw == "" {
+			continue
+		}
+		if u, err := url.Parse(raw); err == nil && u.User != nil {
+			return u.User.Username()
+		}
+		return "(unparsable URL)"
+	}
+	return ""
 }
 
 func portOf(addr string) string {

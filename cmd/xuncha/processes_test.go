@@ -20,12 +20,14 @@ import (
 )
 
 // TestServerAndWorkerCommands runs the production commands as an operator
-// would (migrate, worker, server) against real PostgreSQL and Temporal, and
-// stops them as a SIGTERM would.
+// would (migrate as the ledger's owner, worker and server as the
+// application role) against real PostgreSQL and Temporal, and stops them as
+// a SIGTERM would.
 func TestServerAndWorkerCommands(t *testing.T) {
-	url := testenv.PostgresURL(t)
+	db := testenv.NewDatabase(t)
 	addr := testenv.TemporalAddress(t)
-	_, err := run(t, "migrate", "--database-url", url, "--log-level", "warn")
+	// Migrations as the owner; worker and server as the application role.
+	_, err := run(t, "migrate", "--migrate-database-url", db.OwnerURL, "--database-url", db.URL, "--log-level", "warn")
 	require.NoError(t, err)
 	httpPort, err := childproc.FreePort()
 	require.NoError(t, err)
@@ -34,7 +36,7 @@ func TestServerAndWorkerCommands(t *testing.T) {
 	t.Setenv("XUNCHA_TIP_KEY", tipcrypt.GenerateKey())
 	issuer := startTestIssuer(t)
 	t.Setenv("XUNCHA_OIDC_ISSUER", issuer.URL())
-	common := []string{"--database-url", url, "--temporal-address", addr, "--task-queue", "commands-test", "--log-level", "warn"}
+	common := []string{"--database-url", db.URL, "--temporal-address", addr, "--task-queue", "commands-test", "--log-level", "warn"}
 
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 2)

@@ -129,6 +129,14 @@ func runWith(ctx context.Context, cfg *config, log *zap.Logger, store *ledger.St
 	} else if n > 0 {
 		log.Info("sealed webhook secrets stored in plaintext", zap.Int("webhooks", n))
 	}
+	// Least privilege is `xuncha migrate`'s to set up; say so if it is not.
+	warnings, err := store.PrivilegeWarnings(ctx)
+	if err != nil {
+		return err
+	}
+	for _, w := range warnings {
+		log.Warn(w)
+	}
 	var verifier *authn.Verifier
 	if grpcL != nil {
 		oidc := cfg.OIDC

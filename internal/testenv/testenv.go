@@ -95,10 +95,28 @@ func Run(m *testing.M) int {
 	return code
 }
 
-// PostgresURL returns the URL of a fresh database, unique to this test, on
-// the shared private PostgreSQL (started on first use in a temporary data
-// directory, on a free port). The database is dropped when the test ends.
-func PostgresURL(t testing.TB) string {
+// AppRole is the role the tests' ledgers connect as: the application role
+// `xuncha migrate` sets up, with exactly the privileges xuncha server and
+// worker have, so that every test through a Ledger store proves them
+// sufficient. The shared PostgreSQL is one cluster: one role serves every
+// test database.
+const AppRole = ledger.DefaultAppRole
+
+// Database is a test's own database on the shared PostgreSQL.
+type Database struct {
+	// URL connects as AppRole, as xuncha server and worker do (DATABASE_URL).
+	URL string
+	// OwnerURL connects as the superuser that creates the database and, when
+	// it migrates it, owns its tables, as xuncha migrate does
+	// (MIGRATE_DATABASE_URL); tests read and tamper with rows through it.
+	OwnerURL string
+}
+
+// NewDatabase creates a fresh, empty database, unique to this test, on the
+// shared private PostgreSQL (started on first use in a temporary data
+// directory, on a free port), and returns its URLs. The database is
+// dropped when the test ends.
+func NewDatabase(t testing.TB) Database {
 	t.Helper()
 	requireRun(t)
 	pg, err := sharedPostgres(t.Context())
@@ -118,7 +136,13 @@ func PostgresURL(t testing.TB) string {
 		}
 	})
 	t.Logf("testenv: PostgreSQL %s at 127.0.0.1:%d (initdb in %s), database %s", pg.Version(), pg.Port(), pg.DataDir(), name)
-	return pg.DatabaseURL(name)
+	return Database{URL: pg.DatabaseURLAs(name, AppRole), OwnerURL: pg.DatabaseURL(name)}
+}
+
+// PostgresURL returns the superuser's URL of a fresh database (NewDatabase).
+func PostgresURL(t testing.TB) string {
+	t.Helper()
+	return NewDatabase(t).OwnerURL
 }
 
 // TemporalAddress returns the host:port of the shared Temporal dev server
@@ -271,23 +295,24 @@ func databaseName(seq int64, testName string) string {
 	return name
 }
 
-// Ledger gives the test a fresh, migrated ledger in its own database (see
-// PostgresURL), closed when the test ends, and the database's URL. Its
-// webhook secrets are sealed with a fresh key (Sealer).
-func Ledger(t testing.TB) (*ledger.Store, string) {
+// Ledger gives the test a fresh ledger in its own database (NewDatabase),
+// migrated as its owner with the application role set up as xuncha
+// migrate does, and a Store connected as that role (AppRole), closed when
+// the test ends. Its webhook secrets are sealed with a fresh key (Sealer).
+func Ledger(t testing.TB) (*ledger.Store, Database) {
 	t.Helper()
-	url := PostgresURL(t)
+	db := NewDatabase(t)
 	ctx := context.WithoutCancel(t.Context())
-	if _, err := ledger.Migrate(ctx, url); err != nil {
+	if _, err := ledger.Migrate(ctx, db.OwnerURL, ledger.MigrateOptions{AppRole: AppRole}); err != nil {
 		t.Fatalf("testenv: migrating the test ledger: %v", err)
 	}
-	store, err := ledger.Open(ctx, url)
+	store, err := ledger.Open(ctx, db.URL)
 	if err != nil {
 		t.Fatalf("testenv: opening the test ledger: %v", err)
 	}
 	t.Cleanup(store.Close)
 	store.Secrets = Sealer(t)
-	return store, url
+	return store, db
 }
 
 // Sealer returns a sealer with a fresh random key, as the server builds from
