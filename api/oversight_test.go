@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
@@ -423,4 +425,58 @@ func TestTipReporterIdentityNeverLeaks(t *testing.T) {
 	}
 	require.Empty(t, mentions(logLines, name, contact), "logs")
 	require.NotEmpty(t, mentions(logLines, tipID), "the logs name the tip by its ID")
+}
+
+// databaseTexts is every row of every table of the stack's database, as
+// text, read raw by its owner (a superuser), the way someone with a copy of
+// the database would see it.
+func (s *stack) databaseTexts() []string {
+	s.t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, s.OwnerURL)
+	require.NoError(s.t, err)
+	defer conn.Close(ctx)
+	rows, err := conn.Query(ctx, `SELECT relname::text FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind = 'r' ORDER BY 1`)
+	require.NoError(s.t, err)
+	tables, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	require.NoError(s.t, err)
+	require.Contains(s.t, tables, "tips")
+	var out []string
+	for _, table := range tables {
+		rows, err := conn.Query(ctx, `SELECT t::text FROM `+pgx.Identifier{table}.Sanitize()+` t`)
+		require.NoError(s.t, err)
+		texts, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		require.NoError(s.t, err)
+		for _, text := range texts {
+			out = append(out, table+": "+text)
+		}
+	}
+	return out
+}
+
+// TestTipContentNeverStoredInPlaintext receives tips through the API and
+// reads the whole database raw: what a tip says is nowhere, in no form, yet
+// the API answers it to those who may read it.
+func TestTipContentNeverStoredInPlaintext(t *testing.T) {
+	s := setup(t)
+	inspectionID := s.createInspection()
+	content := marker(t, "举报内容：夜间违规储存危化品，编号") + "。"
+	name := marker(t, "举报人")
+	code, tip := s.do("POST", "/v1/inspections/"+inspectionID+"/tips", &member, map[string]any{
+		"request_id": rid(t, "tip"), "channel": "LETTER", "received_on": today().String(), "content": content,
+		"reporter": map[string]any{"name": name},
+	})
+	require.Equal(t, http.StatusOK, code, "%v", tip)
+	require.Equal(t, content, tip["content"])
+	tipID := tip["id"].(string)
+	code, got := s.do("GET", "/v1/tips/"+tipID, &office, nil)
+	require.Equal(t, http.StatusOK, code)
+	require.Equal(t, content, got["content"])
+
+	texts := s.databaseTexts()
+	require.NotEmpty(t, mentions(texts, tipID), "the scan reads the tips table")
+	for _, form := range []string{content, hex.EncodeToString([]byte(content)), base64.StdEncoding.EncodeToString([]byte(content)),
+		strings.TrimSuffix(content, "。"), name} {
+		require.Empty(t, mentions(texts, form), "the database holds %q", form)
+	}
 }

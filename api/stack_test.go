@@ -109,6 +109,7 @@ func setupStack(t testing.TB, webhooks *egress.Policy, configure func(srv *api.S
 	require.NoError(t, err)
 
 	store, db := testenv.Ledger(t)
+	store.Secrets = tips // one server key, as xuncha server has
 
 	tc, err := client.DialContext(ctx, client.Options{
 		HostPort:  testenv.TemporalAddress(t),

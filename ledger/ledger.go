@@ -31,9 +31,10 @@ type Store struct {
 	pool *pgxpool.Pool
 	// q runs the statements of ledger/queries outside a transaction.
 	q *dbsqlc.Queries
-	// Secrets seals webhook secrets at rest (the server key,
-	// XUNCHA_TIP_KEY). Set it once, before use, where the Store is built;
-	// without it webhooks cannot be created or read with their secrets.
+	// Secrets seals what the ledger keeps encrypted at rest, webhook secrets
+	// and tip content (the server key, XUNCHA_TIP_KEY). Set it once, before
+	// use, where the Store is built; without it webhooks cannot be created
+	// or read with their secrets, nor tips received or read.
 	Secrets SecretSealer
 }
 
@@ -93,6 +94,10 @@ type MigrateOptions struct {
 	// AppPassword is the password a newly created AppRole gets (none when
 	// empty). An existing role keeps its own.
 	AppPassword string
+	// Sealer seals tip content still stored in plaintext (the server key,
+	// XUNCHA_TIP_KEY). Without it, such rows make Migrate fail once the
+	// migrations and grants are done, saying so.
+	Sealer SecretSealer
 }
 
 // MigrateResult says what a Migrate run changed; a second run with the same
@@ -107,13 +112,16 @@ type MigrateResult struct {
 	// PublicCreateRevoked is true when the run took CREATE on the schema
 	// from PUBLIC.
 	PublicCreateRevoked bool
+	// TipsSealed counts the tips whose plaintext content the run sealed.
+	TipsSealed int
 }
 
 // Migrate applies every embedded migration that has not run yet, under an
 // advisory lock so that concurrent runs are safe, connected to url as the
 // role that owns (or is to own) the ledger. Then it takes CREATE on the
-// schema from PUBLIC and sets up the application role (opts.AppRole).
-// Running it again changes nothing.
+// schema from PUBLIC, sets up the application role (opts.AppRole) and seals
+// tip content stored in plaintext (opts.Sealer). Running it again changes
+// nothing.
 func Migrate(ctx context.Context, url string, opts MigrateOptions) (MigrateResult, error) {
 	var out MigrateResult
 	conn, err := pgx.Connect(ctx, url)
@@ -145,6 +153,9 @@ func Migrate(ctx context.Context, url string, opts MigrateOptions) (MigrateResul
 		if err := appRole(ctx, conn, opts.AppRole, opts.AppPassword, &out); err != nil {
 			return out, err
 		}
+	}
+	if out.TipsSealed, err = sealTipContent(ctx, conn, opts.Sealer); err != nil {
+		return out, err
 	}
 	return out, nil
 }

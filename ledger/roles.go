@@ -390,5 +390,13 @@ func (s *Store) PrivilegeWarnings(ctx context.Context) ([]string, error) {
 	case rewrite:
 		warnings = append(warnings, fmt.Sprintf("connected to the ledger as %q, which may UPDATE, DELETE or TRUNCATE the event log%s", role, fix))
 	}
+	n, err := s.q.CountPlaintextTips(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("counting tips stored in plaintext: %w", err)
+	}
+	if n > 0 {
+		warnings = append(warnings, fmt.Sprintf("%d tips hold their content in plaintext (written before migration 009 or by an older binary): "+
+			"run xuncha migrate with XUNCHA_TIP_KEY to seal them", n))
+	}
 	return warnings, nil
 }

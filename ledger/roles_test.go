@@ -2,6 +2,9 @@ package ledger_test
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -12,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/xuncha/xuncha/internal/testenv"
+	"github.com/xuncha/xuncha/internal/tipcrypt"
 	"github.com/xuncha/xuncha/ledger"
 )
 
@@ -151,16 +155,17 @@ func catalogState(t *testing.T, ownerURL, role string) string {
 }
 
 // TestMigrateAgainChangesNothing runs Migrate a second and a third time
-// over a ledger migrated with the application role (testenv.Ledger):
-// nothing changes.
+// over a ledger migrated with the application role (testenv.Ledger), with
+// tips, sealed and not: nothing changes.
 func TestMigrateAgainChangesNothing(t *testing.T) {
 	t.Parallel()
 	fx := setup(t)
 	fx.inspection(t, "i-1", "430100")
+	receiveTip(t, fx, "tip-1", "已封存的举报内容")
 	before := catalogState(t, fx.ownerURL, testenv.AppRole)
 	require.Contains(t, before, `"rolname":"xuncha_app"`)
 	for range 2 {
-		res, err := ledger.Migrate(t.Context(), fx.ownerURL, ledger.MigrateOptions{AppRole: testenv.AppRole, AppPassword: "ignored"})
+		res, err := ledger.Migrate(t.Context(), fx.ownerURL, ledger.MigrateOptions{AppRole: testenv.AppRole, AppPassword: "ignored", Sealer: fx.store.Secrets})
 		require.NoError(t, err)
 		require.Equal(t, ledger.MigrateResult{SchemaVersion: res.SchemaVersion}, res, "nothing to do")
 		require.Positive(t, res.SchemaVersion)
@@ -292,4 +297,113 @@ func TestPrivilegeWarnings(t *testing.T) {
 	require.Len(t, warnings, 1)
 	require.Contains(t, warnings[0], `connected to the ledger as "postgres", a superuser`)
 	require.Contains(t, warnings[0], "MIGRATE_DATABASE_URL")
+}
+
+// rawTip is the tips row as PostgreSQL holds it, as JSON text.
+func (fx fixture) rawTip(t *testing.T, id string) string {
+	t.Helper()
+	var raw string
+	require.NoError(t, connect(t, fx.ownerURL).QueryRow(t.Context(), `SELECT row_to_json(t)::text FROM tips t WHERE id = $1`, id).Scan(&raw))
+	return raw
+}
+
+// TestMigrateSealsPlaintextTips seals the content of a tip written before
+// migration 009: only with the key, only as the owner, once.
+func TestMigrateSealsPlaintextTips(t *testing.T) {
+	t.Parallel()
+	fx := setup(t)
+	fx.inspection(t, "i-1", "430100")
+	const legacy = "迁移前以明文保存的举报内容"
+	require.NoError(t, fx.exec(t, `INSERT INTO tips (id, request_id, inspection_id, channel, received_on, content, stage, received_by)
+		VALUES ('tip-old', 'req-old', 'i-1', 'LETTER', '2026-03-01', $1, 'RECEIVED', $2)`, legacy, mustJSON(t, office)))
+	require.Contains(t, fx.rawTip(t, "tip-old"), legacy)
+	got, err := fx.store.GetTip(t.Context(), "tip-old")
+	require.NoError(t, err)
+	require.Equal(t, legacy, got.Content, "a plaintext row reads until it is sealed")
+	warnings, err := fx.store.PrivilegeWarnings(t.Context())
+	require.NoError(t, err)
+	require.Equal(t, []string{"1 tips hold their content in plaintext (written before migration 009 or by an older binary): run xuncha migrate with XUNCHA_TIP_KEY to seal them"}, warnings)
+
+	_, err = ledger.Migrate(t.Context(), fx.ownerURL, ledger.MigrateOptions{AppRole: testenv.AppRole})
+	require.ErrorContains(t, err, "1 tips hold their content in plaintext: xuncha migrate seals it with the server key: set XUNCHA_TIP_KEY")
+	requireRefused(t, connect(t, fx.url), `UPDATE tips SET content = NULL, content_sealed = '\x01' WHERE id = 'tip-old'`,
+		"only the table's owner (xuncha migrate) seals it")
+
+	res, err := ledger.Migrate(t.Context(), fx.ownerURL, ledger.MigrateOptions{AppRole: testenv.AppRole, Sealer: fx.store.Secrets})
+	require.NoError(t, err)
+	require.Equal(t, 1, res.TipsSealed)
+	raw := fx.rawTip(t, "tip-old")
+	require.NotContains(t, raw, legacy)
+	require.Contains(t, raw, `"content":null`)
+	got, err = fx.store.GetTip(t.Context(), "tip-old")
+	require.NoError(t, err)
+	require.Equal(t, legacy, got.Content)
+	res, err = ledger.Migrate(t.Context(), fx.ownerURL, ledger.MigrateOptions{AppRole: testenv.AppRole, Sealer: fx.store.Secrets})
+	require.NoError(t, err)
+	require.Zero(t, res.TipsSealed)
+	require.Error(t, fx.exec(t, `UPDATE tips SET content = $1, content_sealed = NULL WHERE id = 'tip-old'`, legacy),
+		"sealed content is never unsealed in place")
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	require.NoError(t, err)
+	return b
+}
+
+// receiveTip records a RECEIVED tip of inspection i-1 with content.
+func receiveTip(t *testing.T, fx fixture, id, content string) ledger.Tip {
+	t.Helper()
+	tip, created, err := fx.store.ReceiveTip(t.Context(), ledger.Tip{ID: id, RequestID: "req-" + id, InspectionID: "i-1",
+		Channel: "LETTER", ReceivedOn: "2026-04-02", Content: content, ReceivedBy: member})
+	require.NoError(t, err)
+	require.True(t, created)
+	return tip
+}
+
+// TestTipContentSealed checks that what a tip says is in the table only
+// sealed, bound to its tip: copied onto another tip, it does not open.
+func TestTipContentSealed(t *testing.T) {
+	t.Parallel()
+	fx := setup(t)
+	fx.inspection(t, "i-1", "430100")
+	const content = "某化工厂夜间违规生产，危化品露天堆放"
+	tip := receiveTip(t, fx, "tip-1", content)
+	require.Equal(t, content, tip.Content)
+	raw := fx.rawTip(t, "tip-1")
+	for _, form := range []string{content, hex.EncodeToString([]byte(content)), base64.StdEncoding.EncodeToString([]byte(content))} {
+		require.NotContains(t, raw, form)
+	}
+	require.Contains(t, raw, `"content":null`)
+	require.Regexp(t, `"content_sealed":"\\\\x[0-9a-f]{100,}"`, raw, "the row holds the ciphertext")
+	got, err := fx.store.GetTip(t.Context(), "tip-1")
+	require.NoError(t, err)
+	require.Equal(t, content, got.Content)
+	list, err := fx.store.ListTips(t.Context(), "i-1")
+	require.NoError(t, err)
+	require.Equal(t, content, list[0].Content)
+
+	// Copied onto another tip (by the owner: the application cannot even
+	// rewrite a tip), the ciphertext does not open.
+	require.NoError(t, fx.exec(t, `INSERT INTO tips (id, request_id, inspection_id, channel, received_on, content_sealed, stage, received_by)
+		SELECT 'tip-copy', 'req-copy', inspection_id, channel, received_on, content_sealed, stage, received_by FROM tips WHERE id = 'tip-1'`))
+	_, err = fx.store.GetTip(t.Context(), "tip-copy")
+	require.ErrorIs(t, err, tipcrypt.ErrOpen)
+	require.ErrorContains(t, err, "server key")
+	require.Error(t, fx.exec(t, `UPDATE tips SET content_sealed = (SELECT reporter_ciphertext FROM tips WHERE id = 'tip-1') WHERE id = 'tip-1'`),
+		"what was received is never rewritten")
+
+	other, err := ledger.Open(t.Context(), fx.url)
+	require.NoError(t, err)
+	t.Cleanup(other.Close)
+	other.Secrets = testenv.Sealer(t)
+	_, err = other.GetTip(t.Context(), "tip-1")
+	require.ErrorIs(t, err, tipcrypt.ErrOpen, "another key does not open it")
+	other.Secrets = nil
+	_, err = other.GetTip(t.Context(), "tip-1")
+	require.ErrorContains(t, err, "XUNCHA_TIP_KEY")
+	_, _, err = other.ReceiveTip(t.Context(), ledger.Tip{ID: "tip-2", RequestID: "req-tip-2", InspectionID: "i-1",
+		Channel: "LETTER", ReceivedOn: "2026-04-02", Content: content, ReceivedBy: member})
+	require.ErrorContains(t, err, "XUNCHA_TIP_KEY", "no tip is stored in plaintext for want of a key")
 }

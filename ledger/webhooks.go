@@ -12,8 +12,9 @@ import (
 	"github.com/xuncha/xuncha/ledger/internal/dbsqlc"
 )
 
-// SecretSealer seals webhook secrets for the ledger and opens them again;
-// *tipcrypt.Sealer (the server key, XUNCHA_TIP_KEY) is one.
+// SecretSealer seals what the ledger keeps encrypted at rest (webhook
+// secrets, tip content) and opens it again; *tipcrypt.Sealer (the server
+// key, XUNCHA_TIP_KEY) is one.
 type SecretSealer interface {
 	Seal(plaintext, ad []byte) ([]byte, error)
 	Open(ciphertext, ad []byte) ([]byte, error)
@@ -47,7 +48,7 @@ func webhookFromRow(r dbsqlc.Webhook) (webhookRow, error) {
 // sealer returns the Store's SecretSealer, or an error saying it is missing.
 func (s *Store) sealer() (SecretSealer, error) {
 	if s.Secrets == nil {
-		return nil, errors.New("ledger: Store.Secrets is not set: webhook secrets are sealed with the server key (XUNCHA_TIP_KEY)")
+		return nil, errors.New("ledger: Store.Secrets is not set: webhook secrets and tip content are sealed with the server key (XUNCHA_TIP_KEY)")
 	}
 	return s.Secrets, nil
 }

@@ -69,10 +69,11 @@ type config struct {
 	// (XUNCHA_REQUEST_TIMEOUT, default 10s); past it the caller gets 503 /
 	// UNAVAILABLE with Retry-After and may retry with the same request_id.
 	RequestTimeout time.Duration
-	// TipKey seals the identity of tips' reporters: 32 random bytes in
-	// base64 (XUNCHA_TIP_KEY; no default: `server` refuses to start without
-	// it, `dev` creates <data-dir>/tip.key once). It also seals webhook
-	// secrets, so the worker, which signs deliveries, needs it too.
+	// TipKey seals tips' content and their reporters' identities: 32 random
+	// bytes in base64 (XUNCHA_TIP_KEY; no default: `server` refuses to start
+	// without it, `dev` creates <data-dir>/tip.key once). It also seals
+	// webhook secrets, so the worker, which signs deliveries, needs it too;
+	// `migrate` needs it to seal tip content stored in plaintext.
 	TipKey string
 	// WebhookAllow lists receivers webhooks may reach although their
 	// addresses are not public: comma-separated CIDR networks, IP addresses
@@ -218,11 +219,21 @@ func (c *config) migrateTarget() (ownerURL string, opts ledger.MigrateOptions, e
 	return ownerURL, opts, nil
 }
 
+// optionalTipSealer is the sealer of --tip-key or XUNCHA_TIP_KEY, or nil
+// when neither is set: migrations need the key only to seal tip content
+// stored in plaintext, and say so when they do.
+func (c *config) optionalTipSealer() (*tipcrypt.Sealer, error) {
+	if c.TipKey == "" && os.Getenv("XUNCHA_TIP_KEY") == "" {
+		return nil, nil
+	}
+	return c.tipSealer()
+}
+
 // bindTipKey adds --tip-key. Its default is read from XUNCHA_TIP_KEY only
 // when used (tipSealer), so that --help never prints the key.
 func (c *config) bindTipKey(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&c.TipKey, "tip-key", "",
-		"key sealing tip reporters' identities: 32 random bytes, base64 (openssl rand -base64 32) [XUNCHA_TIP_KEY]")
+		"key sealing tips (content, reporters' identities) and webhook secrets: 32 random bytes, base64 (openssl rand -base64 32) [XUNCHA_TIP_KEY]")
 }
 
 // bindWebhookAllow adds --webhook-allow to a command that accepts or
@@ -258,7 +269,7 @@ func (c *config) webhookPolicy() (*egress.Policy, error) {
 	return p, nil
 }
 
-// tipSealer builds the sealer of reporters' identities from --tip-key or
+// tipSealer builds the sealer of tips and webhook secrets from --tip-key or
 // XUNCHA_TIP_KEY; without one the API does not start.
 func (c *config) tipSealer() (*tipcrypt.Sealer, error) {
 	key := c.TipKey

@@ -164,6 +164,11 @@ func runDev(ctx context.Context, cfg *config, dc *devConfig) error {
 		}
 		cfg.MigrateDatabaseURL, cfg.DatabaseURL = pg.URL(), pg.RoleURL(cfg.AppRole)
 	}
+	// Only now that the servers started: a taken port or a missing binary
+	// leaves no key behind. Migrations seal tip content with it.
+	if err := cfg.devTipKey(dataDir, log); err != nil {
+		return err
+	}
 	if _, err := cfg.migrate(ctx, log); err != nil {
 		return err
 	}
@@ -177,10 +182,6 @@ func runDev(ctx context.Context, cfg *config, dc *devConfig) error {
 		return err
 	}
 	defer tc.Close()
-	// Only now that everything started: a failed start leaves no key behind.
-	if err := cfg.devTipKey(dataDir, log); err != nil {
-		return err
-	}
 
 	issuer, issuerPath, err := startDevIssuer(cfg, dataDir, httpL.Addr().String())
 	if err != nil {

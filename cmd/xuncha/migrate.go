@@ -17,7 +17,8 @@ func newMigrateCmd(cfg *config) *cobra.Command {
 		Long: "Connects as the role that owns the ledger (MIGRATE_DATABASE_URL), applies the migrations,\n" +
 			"takes CREATE on the schema from PUBLIC, creates the application role server and worker\n" +
 			"connect as if missing (DATABASE_URL's user and password, or --app-role) and grants it\n" +
-			"exactly the application's privileges. Running it again changes nothing.",
+			"exactly the application's privileges, and seals tip content stored in plaintext\n" +
+			"(XUNCHA_TIP_KEY). Running it again changes nothing.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log, err := cfg.logger()
@@ -30,6 +31,7 @@ func newMigrateCmd(cfg *config) *cobra.Command {
 		},
 	}
 	cfg.bindMigrate(cmd, "")
+	cfg.bindTipKey(cmd)
 	return cmd
 }
 
@@ -40,13 +42,20 @@ func (cfg *config) migrate(ctx context.Context, log *zap.Logger) (ledger.Migrate
 	if err != nil {
 		return ledger.MigrateResult{}, err
 	}
+	sealer, err := cfg.optionalTipSealer()
+	if err != nil {
+		return ledger.MigrateResult{}, err
+	}
+	if sealer != nil {
+		opts.Sealer = sealer
+	}
 	res, err := ledger.Migrate(ctx, ownerURL, opts)
 	if err != nil {
 		return res, fmt.Errorf("migrating the ledger: %w", err)
 	}
 	log.Info("ledger migrated", zap.Int32("schema_version", res.SchemaVersion), zap.String("app_role", opts.AppRole),
 		zap.Bool("role_created", res.RoleCreated), zap.Bool("grants_changed", res.GrantsChanged),
-		zap.Bool("public_create_revoked", res.PublicCreateRevoked))
+		zap.Bool("public_create_revoked", res.PublicCreateRevoked), zap.Int("tips_sealed", res.TipsSealed))
 	if opts.AppRole == "" {
 		log.Warn("no application role: server and worker connecting with this URL run as the ledger's owner, " +
 			"who could rewrite its history; set MIGRATE_DATABASE_URL to the owner and DATABASE_URL to an application role (README: Database roles)")

@@ -206,7 +206,7 @@ type Tip struct {
 	InspectionID       string
 	Channel            string
 	ReceivedOn         time.Time
-	Content            string
+	Content            *string
 	ReporterCiphertext []byte
 	Stage              string
 	FindingID          *string
@@ -214,6 +214,7 @@ type Tip struct {
 	ReceivedBy         []byte
 	CreatedAt          time.Time
 	UpdatedAt          time.Time
+	ContentSealed      []byte
 }
 
 type Webhook struct {
