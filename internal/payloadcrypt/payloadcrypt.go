@@ -26,6 +26,7 @@
 package payloadcrypt
 
 import (
+	"context"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
@@ -38,9 +39,11 @@ import (
 
 	"github.com/emmansun/gmsm/sm4"
 	commonpb "go.temporal.io/api/common/v1"
+	"go.temporal.io/api/proxy"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/worker"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -148,7 +151,7 @@ func NewAEAD(cipherName string, secret []byte) (cipher.AEAD, error) {
 		return nil, fmt.Errorf("unknown cipher %q: use one of %s", cipherName, strings.Join(Ciphers, ", "))
 	}
 	if len(secret) != size {
-		return nil, fmt.Errorf("a %s key is %d bytes, not %d", cipherName, size, len(secret))
+		return nil, fmt.Errorf("%s keys are %d bytes, not %d", cipherName, size, len(secret))
 	}
 	var block cipher.Block
 	var err error
@@ -283,6 +286,37 @@ func (c *Codec) ClientOptions(o client.Options) client.Options {
 	return o
 }
 
+// ReplayerOptions returns o with c's data and failure converters: a
+// replayer of histories the workers wrote decodes their payloads as the
+// workers did (plaintext ones pass through).
+func (c *Codec) ReplayerOptions(o worker.WorkflowReplayerOptions) worker.WorkflowReplayerOptions {
+	o.DataConverter = c.DataConverter()
+	o.FailureConverter = c.FailureConverter()
+	return o
+}
+
+// DecodeMessage decrypts, in place, every payload of msg (a history, an
+// event, a workflow description) but its search attributes, which are
+// never encrypted: what an operator tool does with a history fetched raw.
+func (c *Codec) DecodeMessage(ctx context.Context, msg proto.Message) error {
+	return c.visit(ctx, msg, c.Decode)
+}
+
+// EncodeMessage encrypts, in place, every payload of msg but its search
+// attributes, as the workers would have written them.
+func (c *Codec) EncodeMessage(ctx context.Context, msg proto.Message) error {
+	return c.visit(ctx, msg, c.Encode)
+}
+
+func (c *Codec) visit(ctx context.Context, msg proto.Message, f func([]*commonpb.Payload) ([]*commonpb.Payload, error)) error {
+	return proxy.VisitPayloads(ctx, msg, proxy.VisitPayloadsOptions{
+		SkipSearchAttributes: true,
+		Visitor: func(_ *proxy.VisitPayloadsContext, p []*commonpb.Payload) ([]*commonpb.Payload, error) {
+			return f(p)
+		},
+	})
+}
+
 // ParseEntry parses one key entry, "ID:KEY" or "ID:CIPHER:KEY", KEY being
 // the key material in standard base64; an entry without a cipher has
 // defaultCipher.
@@ -307,7 +341,7 @@ func ParseEntry(s, defaultCipher string) (Key, error) {
 		return Key{}, fmt.Errorf("key %q: the key material is not standard base64", k.ID)
 	}
 	if len(secret) != keySizes[k.Cipher] {
-		return Key{}, fmt.Errorf("key %q: a %s key is %d bytes, not %d (generate one with: openssl rand -base64 %d)",
+		return Key{}, fmt.Errorf("key %q: %s keys are %d bytes, not %d (generate one with: openssl rand -base64 %d)",
 			k.ID, k.Cipher, keySizes[k.Cipher], len(secret), keySizes[k.Cipher])
 	}
 	k.Secret = secret
