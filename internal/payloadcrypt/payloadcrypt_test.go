@@ -10,6 +10,7 @@ import (
 	"github.com/emmansun/gmsm/sm4"
 	"github.com/stretchr/testify/require"
 	commonpb "go.temporal.io/api/common/v1"
+	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"google.golang.org/protobuf/proto"
@@ -326,4 +327,26 @@ func TestGCMVectors(t *testing.T) {
 			require.Error(t, err)
 		})
 	}
+}
+
+// TestMessagesKeepSearchAttributes: a whole event is encrypted and
+// decrypted in place, its search attributes left in the clear for
+// visibility, as the SDK leaves them.
+func TestMessagesKeepSearchAttributes(t *testing.T) {
+	t.Parallel()
+	c := ring(t, key("k1", payloadcrypt.SM4GCM, 3))
+	stage, err := converter.GetDefaultDataConverter().ToPayload("LISTED")
+	require.NoError(t, err)
+	started := &historypb.WorkflowExecutionStartedEventAttributes{
+		Input:            &commonpb.Payloads{Payloads: []*commonpb.Payload{finding(t)}},
+		Memo:             &commonpb.Memo{Fields: map[string]*commonpb.Payload{"note": finding(t)}},
+		SearchAttributes: &commonpb.SearchAttributes{IndexedFields: map[string]*commonpb.Payload{"XunchaStage": stage}},
+	}
+	original := proto.Clone(started)
+	require.NoError(t, c.EncodeMessage(t.Context(), started))
+	require.True(t, payloadcrypt.Encrypted(started.GetInput().GetPayloads()[0]))
+	require.True(t, payloadcrypt.Encrypted(started.GetMemo().GetFields()["note"]))
+	require.True(t, proto.Equal(stage, started.GetSearchAttributes().GetIndexedFields()["XunchaStage"]))
+	require.NoError(t, c.DecodeMessage(t.Context(), started))
+	require.True(t, proto.Equal(original, started))
 }
