@@ -317,7 +317,7 @@ xuncha dev is running (Ctrl-C stops everything).
 
   REST API         %[1]s   (health: %[1]s/healthz, OpenAPI: %[1]s/openapi.json)
   gRPC API         localhost%[2]s   (reflection on: grpcurl -plaintext localhost%[2]s list)
-  Temporal Web UI  %[3]s
+  Temporal Web UI  %[3]s   (decodes payloads through %[1]s/codec)
   Temporal         %[4]s   (bin/temporal workflow list --address %[4]s)
   PostgreSQL       %[5]s
   OpenID issuer    %[6]s   (dev users for every role; keys in .data/oidc)
