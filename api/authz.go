@@ -96,7 +96,7 @@ func change(roles []string, scope Scope, m workflows.Machine, action string) rul
 
 // authorization is the one table of who may call what: one row per gRPC
 // method (full name) of every service the server registers, and one per
-// evidence route. The interceptor refuses a method without a row, and
+// evidence and codec route. The interceptor refuses a method without a row, and
 // authz_test.go fails when a method of the proto descriptors lacks one.
 // Reads are open to every role, within its scope, except tip content,
 // which only the office and the inspection's team read, and the webhook
@@ -183,6 +183,12 @@ var authorization = map[string]rule{
 	EvidenceUpload:   write(evidenceUploaders, ScopeUnitOrTeam),
 	EvidenceMetadata: read(everyone, ScopeUnitOrTeam),
 	EvidenceContent:  read(everyone, ScopeUnitOrTeam),
+
+	// Temporal's payloads, decrypted for the Web UI and CLI (HTTP only):
+	// whole histories in the clear, so the office and the auditor only, as
+	// the province's oversight; every decode is audited (codec.go).
+	CodecDecode: read(officeAuditor, ScopeProvince),
+	CodecEncode: read(officeAuditor, ScopeProvince),
 
 	// Health and reflection reveal nothing and stay open.
 	"/grpc.health.v1.Health/Check":                                   {public: true},

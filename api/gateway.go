@@ -88,6 +88,12 @@ func (s *Server) gateway(ctx context.Context, conn *grpc.ClientConn) (http.Handl
 	// and checks the authorization table.
 	root.Handle("/v1/", s.authenticated(restInput(mux, mux, marshaler), mux, marshaler))
 	s.evidenceHandler(mux, marshaler).register(root)
+	if s.PayloadCodec != nil {
+		log := s.Log.Named("codec")
+		s.codecHandler(func(w http.ResponseWriter, r *http.Request, err error) {
+			errorHandler(r.Context(), mux, marshaler, w, r, toStatus(err, log.With(zap.String("path", r.URL.Path))).Err())
+		}).register(root)
+	}
 	if s.DevIssuer != nil && s.DevIssuerPath != "" {
 		root.Handle(s.DevIssuerPath, s.DevIssuer)
 	}

@@ -264,7 +264,8 @@ func protoTexts(t testing.TB, m proto.Message) []string {
 }
 
 // historyTexts is every event of a workflow's history as protojson text and
-// decoded payload data.
+// payload data, decrypted with the stack's payload codec: what is checked
+// is what the workflows recorded, not only what the Temporal server sees.
 func (s *stack) historyTexts(workflowID string) []string {
 	s.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -274,6 +275,7 @@ func (s *stack) historyTexts(workflowID string) []string {
 	for it.HasNext() {
 		e, err := it.Next()
 		require.NoError(s.t, err)
+		require.NoError(s.t, s.Codec.DecodeMessage(ctx, e))
 		out = append(out, protoTexts(s.t, e)...)
 	}
 	require.NotEmpty(s.t, out, "history of %s", workflowID)
@@ -410,6 +412,7 @@ func TestTipReporterIdentityNeverLeaks(t *testing.T) {
 		info := desc.GetWorkflowExecutionInfo()
 		require.NotEmpty(t, info.GetSearchAttributes().GetIndexedFields())
 		require.Empty(t, mentions(protoTexts(t, info.GetSearchAttributes()), name, contact), "search attributes of %s", wid)
+		require.NoError(t, s.Codec.DecodeMessage(t.Context(), desc))
 		require.Empty(t, mentions(protoTexts(t, desc), name, contact), "description of %s", wid)
 	}
 	require.Empty(t, mentions(histories, name, contact), "Temporal histories")

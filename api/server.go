@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
@@ -71,6 +72,21 @@ type Server struct {
 	// WebhookPolicy says which receivers a webhook may name
 	// (XUNCHA_WEBHOOK_ALLOW); nil allows public addresses only.
 	WebhookPolicy *egress.Policy
+	// PayloadCodec, when set, is served at CodecPath (POST /codec/decode
+	// and /codec/encode) for the Temporal Web UI and CLI: the codec every
+	// Temporal client of xuncha encrypts payloads with
+	// (internal/payloadcrypt, XUNCHA_PAYLOAD_KEYS). Without it those routes
+	// answer 404.
+	PayloadCodec converter.PayloadCodec
+	// CodecCORSOrigins are the browser origins (scheme://host:port) of the
+	// Temporal Web UIs that may call the codec routes
+	// (XUNCHA_CODEC_CORS_ORIGIN); empty: none, only same-origin and
+	// non-browser clients.
+	CodecCORSOrigins []string
+	// AccessAudit, when set, records every decode of payloads at
+	// CodecDecode, allowed or refused (see AccessAuditFunc); nil records
+	// nothing beyond the log.
+	AccessAudit AccessAuditFunc
 	// Log is the structured logger.
 	Log *zap.Logger
 }

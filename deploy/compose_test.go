@@ -537,6 +537,10 @@ func checkUISignIn(s *stack) []string {
 	if !strings.HasPrefix(provider, "${XUNCHA_OIDC_ISSUER") {
 		p = append(p, fmt.Sprintf("temporal-ui: TEMPORAL_AUTH_PROVIDER_URL=%q, want the API's issuer ${XUNCHA_OIDC_ISSUER…}", provider))
 	}
+	// Payloads are encrypted (issue 11): the UI decodes them through
+	// xuncha-server's codec routes with the operator's token.
+	wantEnv(&p, "temporal-ui", ui.Environment, "TEMPORAL_CODEC_ENDPOINT", "")
+	wantEnv(&p, "temporal-ui", ui.Environment, "TEMPORAL_CODEC_PASS_ACCESS_TOKEN", "true")
 	return p
 }
 
@@ -742,6 +746,7 @@ func checkXunchaServices(s *stack) []string {
 		wantEnv(&p, name, env, "XUNCHA_LOG_FORMAT", "json")
 		wantEnv(&p, name, env, "XUNCHA_GRPC_ADDR", ":9090")
 		wantEnv(&p, name, env, "XUNCHA_TIP_KEY", "")
+		wantEnv(&p, name, env, "XUNCHA_PAYLOAD_KEYS", "") // server and worker refuse to start without
 		if _, ok := env["XUNCHA_WEBHOOK_SECRET"]; ok {
 			p = append(p, name+": XUNCHA_WEBHOOK_SECRET must not be global (secrets are per subscription)")
 		}
@@ -754,6 +759,7 @@ func checkXunchaServices(s *stack) []string {
 		if name == "xuncha-server" {
 			wantEnv(&p, name, env, "XUNCHA_HTTP_ADDR", ":8080")
 			wantEnv(&p, name, env, "XUNCHA_OIDC_ISSUER", "") // it refuses to start without
+			wantEnv(&p, name, env, "XUNCHA_CODEC_CORS_ORIGIN", "")
 		}
 	}
 	return p
@@ -854,7 +860,9 @@ func checkDependsOn(s *stack) []string {
 }
 
 var (
-	secretNameRE = regexp.MustCompile(`(?i)(PASSWORD|PASSWD|PWD|SECRET|TOKEN|(^|_)KEY($|_))`)
+	secretNameRE = regexp.MustCompile(`(?i)(PASSWORD|PASSWD|PWD|SECRET|TOKEN|(^|_)KEYS?($|_))`)
+	// notSecrets are names secretNameRE matches that hold no secret.
+	notSecrets = []string{"TEMPORAL_CODEC_PASS_ACCESS_TOKEN"} // a boolean
 	// requiredRefRE is a whole-value ${VAR:?message} or ${VAR?message}: compose refuses
 	// to start without VAR, and there is no default to leak.
 	requiredRefRE = regexp.MustCompile(`^\$\{[A-Za-z_][A-Za-z0-9_]*:?\?[^}]*\}$`)
@@ -867,7 +875,7 @@ func checkNoLiteralSecrets(s *stack) []string {
 	for _, name := range slices.Sorted(maps.Keys(s.compose.Services)) {
 		for _, k := range slices.Sorted(maps.Keys(s.compose.Services[name].Environment)) {
 			v := s.compose.Services[name].Environment[k]
-			if secretNameRE.MatchString(k) {
+			if secretNameRE.MatchString(k) && !slices.Contains(notSecrets, k) {
 				if v == nil || !requiredRefRE.MatchString(*v) {
 					p = append(p, fmt.Sprintf("%s: %s must be a required reference ${VAR:?...}, not a literal or a default", name, k))
 				}
@@ -1151,6 +1159,9 @@ func TestChecksCatchBreakage(t *testing.T) {
 			delete(s.compose.Services["xuncha-server"].DependsOn, "xuncha-temporal-setup")
 		}, want: "xuncha-server: does not depend on xuncha-temporal-setup"},
 		{name: "temporal before schema", check: "depends_on", model: func(s *stack) { s.compose.Services["temporal"].DependsOn = nil }, want: "temporal: does not depend on temporal-schema-setup"},
+		{name: "payload keys dropped", check: "xuncha services", compose: replace("  XUNCHA_PAYLOAD_KEYS: ${XUNCHA_PAYLOAD_KEYS:?", "  XUNCHA_PAYLOAD_KEYZ: ${XUNCHA_PAYLOAD_KEYS:?"), want: "xuncha-worker: environment lacks XUNCHA_PAYLOAD_KEYS"},
+		{name: "payload keys with default", check: "no literal secrets", compose: replace("${XUNCHA_PAYLOAD_KEYS:?set XUNCHA_PAYLOAD_KEYS, the key ring that encrypts Temporal payloads}", "${XUNCHA_PAYLOAD_KEYS:-k1:AAAA}"), want: "xuncha-server: XUNCHA_PAYLOAD_KEYS"},
+		{name: "ui without codec token", check: "ui sign-in", compose: replace(`TEMPORAL_CODEC_PASS_ACCESS_TOKEN: "true"`, `TEMPORAL_CODEC_PASS_ACCESS_TOKEN: "false"`), want: "TEMPORAL_CODEC_PASS_ACCESS_TOKEN"},
 		{name: "literal password", check: "no literal secrets", compose: replace("POSTGRES_PWD: ${POSTGRES_PASSWORD:?set POSTGRES_PASSWORD}", "POSTGRES_PWD: hunter2"), want: "temporal: POSTGRES_PWD"},
 		{name: "secret with default", check: "no literal secrets", compose: replace("XUNCHA_TIP_KEY: ${XUNCHA_TIP_KEY:?set XUNCHA_TIP_KEY, the key that encrypts tips and webhook secrets}", "XUNCHA_TIP_KEY: ${XUNCHA_TIP_KEY:-dev-key}"), want: "xuncha-server: XUNCHA_TIP_KEY"},
 		{name: "literal password in URL", check: "no literal secrets", compose: replace("postgres://xuncha:${POSTGRES_PASSWORD:?set POSTGRES_PASSWORD}@", "postgres://xuncha:hunter2@"), want: "embeds a literal password"},

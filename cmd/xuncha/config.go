@@ -19,6 +19,7 @@ import (
 	"github.com/xuncha/xuncha/internal/egress"
 	"github.com/xuncha/xuncha/internal/evidence"
 	"github.com/xuncha/xuncha/internal/logging"
+	"github.com/xuncha/xuncha/internal/payloadcrypt"
 	"github.com/xuncha/xuncha/internal/tipcrypt"
 	"github.com/xuncha/xuncha/ledger"
 	"github.com/xuncha/xuncha/workflows"
@@ -75,6 +76,22 @@ type config struct {
 	// webhook secrets, so the worker, which signs deliveries, needs it too;
 	// `migrate` needs it to seal tip content stored in plaintext.
 	TipKey string
+	// PayloadKeys is the payload key ring, comma-separated entries
+	// ID:KEY or ID:CIPHER:KEY (KEY in base64), the first encrypting
+	// (XUNCHA_PAYLOAD_KEYS; read only when used, so --help never prints
+	// it). PayloadKeyFile names a file of such entries, one per line
+	// (XUNCHA_PAYLOAD_KEY_FILE). Exactly one of them is required by
+	// `server` and `worker`; `dev` creates <data-dir>/payload.keys once.
+	PayloadKeys    string
+	PayloadKeyFile string
+	// PayloadCipher is the cipher of key entries that name none:
+	// aes-256-gcm or sm4-gcm (XUNCHA_PAYLOAD_CIPHER, default aes-256-gcm).
+	PayloadCipher string
+	// CodecCORSOrigin lists, comma-separated, the Web UI origins that may
+	// call the codec routes from a browser (XUNCHA_CODEC_CORS_ORIGIN;
+	// default none; `dev`: its Web UI, http://localhost:<ui port> and
+	// http://127.0.0.1:<ui port>).
+	CodecCORSOrigin string
 	// WebhookAllow lists receivers webhooks may reach although their
 	// addresses are not public: comma-separated CIDR networks, IP addresses
 	// or host:port (XUNCHA_WEBHOOK_ALLOW; default empty, public addresses
@@ -236,6 +253,86 @@ func (c *config) bindTipKey(cmd *cobra.Command) {
 		"key sealing tips (content, reporters' identities) and webhook secrets: 32 random bytes, base64 (openssl rand -base64 32) [XUNCHA_TIP_KEY]")
 }
 
+// bindPayloadKeys adds the payload key ring's flags to a command that
+// dials Temporal to run or start workflows. --payload-keys defaults to
+// XUNCHA_PAYLOAD_KEYS only when used (payloadCodec), so that --help never
+// prints keys.
+func (c *config) bindPayloadKeys(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVar(&c.PayloadKeys, "payload-keys", "",
+		"payload key ring: comma-separated ID:KEY or ID:CIPHER:KEY entries (KEY: base64), the first encrypting [XUNCHA_PAYLOAD_KEYS]")
+	f.StringVar(&c.PayloadKeyFile, "payload-key-file", envOr("XUNCHA_PAYLOAD_KEY_FILE", ""),
+		"file of the payload key ring: one ID:KEY or ID:CIPHER:KEY entry per line, the first encrypting [XUNCHA_PAYLOAD_KEY_FILE]")
+	f.StringVar(&c.PayloadCipher, "payload-cipher", envOr("XUNCHA_PAYLOAD_CIPHER", payloadcrypt.DefaultCipher),
+		"cipher of key entries that name none: aes-256-gcm or sm4-gcm [XUNCHA_PAYLOAD_CIPHER]")
+}
+
+// bindCodecCORS adds --codec-cors-origin to a command that serves the
+// codec routes; def applies when XUNCHA_CODEC_CORS_ORIGIN is unset.
+func (c *config) bindCodecCORS(cmd *cobra.Command, def, defNote string) {
+	cmd.Flags().StringVar(&c.CodecCORSOrigin, "codec-cors-origin", envOr("XUNCHA_CODEC_CORS_ORIGIN", def),
+		"comma-separated origins (scheme://host:port) of the Temporal Web UIs that may call /codec/decode and /codec/encode"+defNote+" [XUNCHA_CODEC_CORS_ORIGIN]")
+}
+
+// payloadCodec builds the payload codec from --payload-keys
+// (XUNCHA_PAYLOAD_KEYS) or --payload-key-file (XUNCHA_PAYLOAD_KEY_FILE);
+// without a key ring no worker or server starts.
+func (c *config) payloadCodec() (*payloadcrypt.Codec, error) {
+	list := c.PayloadKeys
+	if list == "" {
+		list = os.Getenv("XUNCHA_PAYLOAD_KEYS")
+	}
+	var keys []payloadcrypt.Key
+	var err error
+	switch {
+	case list != "" && c.PayloadKeyFile != "":
+		return nil, fmt.Errorf("both XUNCHA_PAYLOAD_KEYS (--payload-keys) and XUNCHA_PAYLOAD_KEY_FILE (--payload-key-file) are set: give the payload key ring once")
+	case list != "":
+		if keys, err = payloadcrypt.ParseList(list, c.PayloadCipher); err != nil {
+			return nil, fmt.Errorf("XUNCHA_PAYLOAD_KEYS / --payload-keys: %w", err)
+		}
+	case c.PayloadKeyFile != "":
+		content, rerr := os.ReadFile(c.PayloadKeyFile)
+		if rerr != nil {
+			return nil, fmt.Errorf("reading the payload key file (XUNCHA_PAYLOAD_KEY_FILE / --payload-key-file): %w", rerr)
+		}
+		if keys, err = payloadcrypt.ParseFile(string(content), c.PayloadCipher); err != nil {
+			return nil, fmt.Errorf("payload key file %s: %w", c.PayloadKeyFile, err)
+		}
+	default:
+		return nil, fmt.Errorf("no payload key: set XUNCHA_PAYLOAD_KEYS (or --payload-keys) to ID:KEY, e.g. %s:$(openssl rand -base64 32), or XUNCHA_PAYLOAD_KEY_FILE to a file of such lines; every Temporal payload is encrypted with it",
+			time.Now().Format("2006-01"))
+	}
+	return payloadcrypt.New(keys)
+}
+
+// devPayloadKeys makes `xuncha dev` work without a payload key ring: it
+// creates <dataDir>/payload.keys (mode 0600) with one key of
+// --payload-cipher once, and reuses it.
+func (c *config) devPayloadKeys(dataDir string, log *zap.Logger) error {
+	if c.PayloadKeys != "" || c.PayloadKeyFile != "" || os.Getenv("XUNCHA_PAYLOAD_KEYS") != "" {
+		return nil
+	}
+	path := filepath.Join(dataDir, "payload.keys")
+	if f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600); err == nil {
+		entry, werr := payloadcrypt.GenerateEntry("dev-"+time.Now().Format("20060102"), c.PayloadCipher)
+		if werr == nil {
+			_, werr = f.WriteString("# xuncha dev's payload key ring: the first line encrypts, every line decrypts.\n" + entry + "\n")
+		}
+		if cerr := f.Close(); werr == nil {
+			werr = cerr
+		}
+		if werr != nil {
+			return fmt.Errorf("writing payload key file %s: %w", path, werr)
+		}
+		log.Info("created the payload key ring; keep it with the data directory", zap.String("path", path))
+	} else if !os.IsExist(err) {
+		return fmt.Errorf("creating payload key file %s: %w", path, err)
+	}
+	c.PayloadKeyFile = path
+	return nil
+}
+
 // bindWebhookAllow adds --webhook-allow to a command that accepts or
 // delivers webhooks; def applies when XUNCHA_WEBHOOK_ALLOW is unset.
 func (c *config) bindWebhookAllow(cmd *cobra.Command, def string) {
@@ -324,13 +421,20 @@ func (c *config) requireDatabase() error {
 	return nil
 }
 
-// dialTemporal connects to the Temporal frontend and checks that it answers.
-func (c *config) dialTemporal(ctx context.Context, log *zap.Logger) (client.Client, error) {
-	cl, err := client.DialContext(ctx, client.Options{
+// dialTemporal connects to the Temporal frontend and checks that it
+// answers. With codec, every payload the client (and a worker built on it)
+// writes is encrypted and every one it reads decrypted; only `temporal
+// setup`, which handles no payload, dials without.
+func (c *config) dialTemporal(ctx context.Context, log *zap.Logger, codec *payloadcrypt.Codec) (client.Client, error) {
+	opts := client.Options{
 		HostPort:  c.TemporalAddress,
 		Namespace: c.TemporalNamespace,
 		Logger:    logging.Temporal(log),
-	})
+	}
+	if codec != nil {
+		opts = codec.ClientOptions(opts)
+	}
+	cl, err := client.DialContext(ctx, opts)
 	if err != nil {
 		return nil, fmt.Errorf("the Temporal server at %s is unreachable: start it (make run starts a dev server) or set TEMPORAL_ADDRESS: %v", c.TemporalAddress, err)
 	}

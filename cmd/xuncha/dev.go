@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 	"go.uber.org/zap"
 
+	"github.com/xuncha/xuncha/api"
 	"github.com/xuncha/xuncha/internal/authn"
 	"github.com/xuncha/xuncha/internal/devissuer"
 	"github.com/xuncha/xuncha/internal/egress"
@@ -58,8 +59,11 @@ func newDevCmd(cfg *config) *cobra.Command {
 	cfg.bindListen(cmd)
 	// Empty means <data-dir>/evidence, resolved once --data-dir is known.
 	cfg.bindEvidence(cmd, "", " (default <data-dir>/evidence, i.e. .data/evidence)")
-	cfg.bindTipKey(cmd) // unset: <data-dir>/tip.key, created once
+	cfg.bindTipKey(cmd)      // unset: <data-dir>/tip.key, created once
+	cfg.bindPayloadKeys(cmd) // unset: <data-dir>/payload.keys, created once
 	cfg.bindMigrate(cmd, "; with the private PostgreSQL: "+ledger.DefaultAppRole)
+	// Unset: the dev Web UI's origins, resolved once --temporal-ui-port is known.
+	cfg.bindCodecCORS(cmd, "", " (default the dev Web UI: http://localhost:<ui port>,http://127.0.0.1:<ui port>)")
 	// Local receivers (a script on this machine) are the point of dev.
 	cfg.bindWebhookAllow(cmd, egress.LoopbackAllowList)
 	f := cmd.Flags()
@@ -87,6 +91,12 @@ func runDev(ctx context.Context, cfg *config, dc *devConfig) error {
 	}
 	if cfg.EvidenceDir == "" {
 		cfg.EvidenceDir = filepath.Join(dataDir, "evidence")
+	}
+	if cfg.CodecCORSOrigin == "" && dc.TemporalUIPort != 0 {
+		cfg.CodecCORSOrigin = devUIOrigins(dc.TemporalUIPort)
+	}
+	if err := cfg.devPayloadKeysValid(); err != nil {
+		return err
 	}
 	// Bind the API ports and check the others first: a taken port is
 	// reported, by its flag, before anything slow starts or is created.
@@ -118,9 +128,13 @@ func runDev(ctx context.Context, cfg *config, dc *devConfig) error {
 		return err
 	}
 	ts, err := temporaldev.Start(ctx, temporaldev.Config{
-		BinPath:          temporalBin,
-		Port:             dc.TemporalPort,
-		UIPort:           dc.TemporalUIPort,
+		BinPath: temporalBin,
+		Port:    dc.TemporalPort,
+		UIPort:  dc.TemporalUIPort,
+		// The Web UI decodes payloads through the API's codec routes; a
+		// request without a token acts as the dev office user, so the dev
+		// UI, which has no sign-in, needs none.
+		UICodecEndpoint:  "http://localhost" + portOf(httpL.Addr().String()) + api.CodecPath,
 		DBFile:           filepath.Join(dataDir, "temporal.db"),
 		Namespace:        cfg.TemporalNamespace,
 		SearchAttributes: searchattr.DevServerFlags(),
@@ -177,7 +191,15 @@ func runDev(ctx context.Context, cfg *config, dc *devConfig) error {
 		return err
 	}
 	defer store.Close()
-	tc, err := cfg.dialTemporal(ctx, log)
+	// Only now that everything started: a failed start leaves no key behind.
+	if err := cfg.devPayloadKeys(dataDir, log); err != nil {
+		return err
+	}
+	codec, err := cfg.payloadCodec()
+	if err != nil {
+		return err
+	}
+	tc, err := cfg.dialTemporal(ctx, log, codec)
 	if err != nil {
 		return err
 	}
@@ -193,8 +215,24 @@ func runDev(ctx context.Context, cfg *config, dc *devConfig) error {
 		ready: func() {
 			printBanner(cfg, ts.UIURL(), httpL.Addr().String(), grpcL.Addr().String(), issuer.URL(), who)
 		}}
-	err = runWith(ctx, cfg, log, store, tc, grpcL, httpL, true, opts)
+	err = runWith(ctx, cfg, log, store, tc, codec, grpcL, httpL, true, opts)
 	log.Info("stopping")
+	return err
+}
+
+// devUIOrigins are the origins of the dev Web UI on port: a browser reaches
+// it as localhost or as 127.0.0.1, and sends whichever it was given.
+func devUIOrigins(port int) string {
+	return fmt.Sprintf("http://localhost:%d,http://127.0.0.1:%d", port, port)
+}
+
+// devPayloadKeysValid checks a payload key ring given explicitly before
+// anything slow starts; without one, dev makes its own later.
+func (c *config) devPayloadKeysValid() error {
+	if c.PayloadKeys == "" && c.PayloadKeyFile == "" && os.Getenv("XUNCHA_PAYLOAD_KEYS") == "" {
+		return nil
+	}
+	_, err := c.payloadCodec()
 	return err
 }
 
@@ -289,7 +327,7 @@ xuncha dev is running (Ctrl-C stops everything).
 
   REST API         %[1]s   (health: %[1]s/healthz, OpenAPI: %[1]s/openapi.json)
   gRPC API         localhost%[2]s   (reflection on: grpcurl -plaintext localhost%[2]s list)
-  Temporal Web UI  %[3]s
+  Temporal Web UI  %[3]s   (decodes payloads through %[1]s/codec)
   Temporal         %[4]s   (bin/temporal workflow list --address %[4]s)
   PostgreSQL       %[5]s   (worker and API; migrations as %[10]s)
   OpenID issuer    %[6]s   (dev users for every role; keys in .data/oidc)

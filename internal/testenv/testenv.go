@@ -26,6 +26,7 @@ import (
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest"
 
+	"github.com/xuncha/xuncha/internal/payloadcrypt"
 	"github.com/xuncha/xuncha/internal/pgserver"
 	"github.com/xuncha/xuncha/internal/searchattr"
 	"github.com/xuncha/xuncha/internal/temporaldev"
@@ -330,4 +331,37 @@ func Sealer(t testing.TB) *tipcrypt.Sealer {
 		t.Fatalf("testenv: sealer: %v", err)
 	}
 	return sealer
+}
+
+// PayloadCodec returns a payload codec over a one-key ring with a fresh
+// random key (ID "test-1"), as the server and worker build from
+// XUNCHA_PAYLOAD_KEYS: every Temporal client a test dials for xuncha uses
+// it (codec.ClientOptions), so its payloads are encrypted as in production.
+func PayloadCodec(t testing.TB) *payloadcrypt.Codec {
+	t.Helper()
+	return PayloadCodecOf(t, PayloadKey(t, "test-1"))
+}
+
+// PayloadKey returns a fresh random AES-256-GCM payload key named id.
+func PayloadKey(t testing.TB, id string) payloadcrypt.Key {
+	t.Helper()
+	entry, err := payloadcrypt.GenerateEntry(id, payloadcrypt.AES256GCM)
+	if err != nil {
+		t.Fatalf("testenv: payload key: %v", err)
+	}
+	key, err := payloadcrypt.ParseEntry(entry, payloadcrypt.AES256GCM)
+	if err != nil {
+		t.Fatalf("testenv: payload key: %v", err)
+	}
+	return key
+}
+
+// PayloadCodecOf returns a payload codec over keys, the first encrypting.
+func PayloadCodecOf(t testing.TB, keys ...payloadcrypt.Key) *payloadcrypt.Codec {
+	t.Helper()
+	codec, err := payloadcrypt.New(keys)
+	if err != nil {
+		t.Fatalf("testenv: payload codec: %v", err)
+	}
+	return codec
 }
