@@ -1,0 +1,192 @@
+package ledger
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/xuncha/xuncha/ledger/internal/dbsqlc"
+)
+
+// The audit chain (issue 11 item 3): every event is chained within its
+// subject. appendEvent locks the subject's head row (audit_chain_heads), asks
+// PostgreSQL for the row's ID, recording time and stored forms, computes the
+// hash over the canonical content (audit_hash.go) with the previous hash,
+// inserts the row and moves the head, all in the writing transaction. A
+// retried write whose event key is taken inserts nothing and leaves the head
+// where it was. Chains are per subject, so writers of different inspections
+// or findings never wait for each other.
+
+// chainHead is the last position of a chain: seq 0 and no hash before its
+// first row.
+type chainHead struct {
+	seq  int64
+	hash []byte
+}
+
+// lockHead locks the head of chain (typ, id) until the transaction ends,
+// creating it at seq 0 when the chain is new.
+func lockHead(ctx context.Context, q *dbsqlc.Queries, typ, id string) (chainHead, error) {
+	key := dbsqlc.LockChainHeadParams{SubjectType: typ, SubjectID: id}
+	r, found, err := optional(q.LockChainHead(ctx, key))
+	if err != nil {
+		return chainHead{}, fmt.Errorf("locking the audit chain of %s %q: %w", typ, id, err)
+	}
+	if !found {
+		if err := q.CreateChainHead(ctx, dbsqlc.CreateChainHeadParams{SubjectType: typ, SubjectID: id}); err != nil {
+			return chainHead{}, fmt.Errorf("starting the audit chain of %s %q: %w", typ, id, err)
+		}
+		if r, err = q.LockChainHead(ctx, key); err != nil {
+			return chainHead{}, fmt.Errorf("locking the audit chain of %s %q: %w", typ, id, err)
+		}
+	}
+	return chainHead{seq: r.Seq, hash: r.Hash}, nil
+}
+
+// advanceHead moves the head of a chain to its new last row.
+func advanceHead(ctx context.Context, q *dbsqlc.Queries, typ, id string, head chainHead) error {
+	if err := q.AdvanceChainHead(ctx, dbsqlc.AdvanceChainHeadParams{
+		SubjectType: typ, SubjectID: id, Seq: head.seq, Hash: head.hash,
+	}); err != nil {
+		return fmt.Errorf("moving the audit chain head of %s %q: %w", typ, id, err)
+	}
+	return nil
+}
+
+// eventContent is what an event's hash covers (audit_hash.go, "event").
+type eventContent struct {
+	ID                      int64
+	SubjectType, SubjectID  string
+	Seq                     int64
+	Key, Action             string
+	StageBefore, StageAfter string
+	Actor                   []byte
+	Note                    string
+	Evidence, Data          []byte
+	OccurredAt, RecordedAt  time.Time
+	PrevHash                []byte
+}
+
+// hash computes the event's hash with alg.
+func (e eventContent) hash(alg HashAlg) ([]byte, error) {
+	c := newCanonical(nil, "xuncha/audit/event/v1", alg)
+	c.int(e.ID)
+	c.str(e.SubjectType)
+	c.str(e.SubjectID)
+	c.int(e.Seq)
+	c.str(e.Key)
+	c.str(e.Action)
+	c.str(e.StageBefore)
+	c.str(e.StageAfter)
+	c.json(e.Actor)
+	c.str(e.Note)
+	c.json(e.Evidence)
+	c.json(e.Data)
+	c.instant(e.OccurredAt)
+	c.instant(e.RecordedAt)
+	c.bytes(e.PrevHash)
+	if c.err != nil {
+		return nil, fmt.Errorf("event %d: %w", e.ID, c.err)
+	}
+	return alg.sum(c.buf)
+}
+
+// contentOfEvent is the content of a stored event, at its stored position.
+func contentOfEvent(r dbsqlc.Event, seq int64, prev []byte) eventContent {
+	return eventContent{
+		ID: r.ID, SubjectType: r.SubjectType, SubjectID: r.SubjectID, Seq: seq, Key: r.EventKey, Action: r.Action,
+		StageBefore: r.StageBefore, StageAfter: r.StageAfter, Actor: r.Actor, Note: r.Note, Evidence: r.Evidence,
+		Data: r.Data, OccurredAt: r.OccurredAt, RecordedAt: r.RecordedAt, PrevHash: prev,
+	}
+}
+
+// SealAuditChains chains the events that have no hash yet: those written
+// before migration 008, and any an older binary writes during a rolling
+// upgrade. Each subject's unsealed events are appended to its chain in ID
+// order, in one transaction under its head's lock, so it is safe to run
+// from several processes at once; `xuncha migrate`, every server and worker
+// start and every anchor call it. It returns how many events it sealed.
+func (s *Store) SealAuditChains(ctx context.Context) (int, error) {
+	total := 0
+	for {
+		subjects, err := s.q.UnsealedSubjects(ctx, 500)
+		if err != nil {
+			return total, fmt.Errorf("listing events to seal: %w", err)
+		}
+		if len(subjects) == 0 {
+			return total, nil
+		}
+		for _, sub := range subjects {
+			n, err := s.sealSubject(ctx, sub.SubjectType, sub.SubjectID)
+			if err != nil {
+				return total, err
+			}
+			total += n
+		}
+	}
+}
+
+// sealSubject chains a subject's unsealed events.
+func (s *Store) sealSubject(ctx context.Context, typ, id string) (int, error) {
+	alg := s.AuditHash.orDefault()
+	sealed := 0
+	err := s.inTx(ctx, func(q *dbsqlc.Queries) error {
+		sealed = 0
+		head, err := lockHead(ctx, q, typ, id)
+		if err != nil {
+			return err
+		}
+		rows, err := q.UnsealedEvents(ctx, dbsqlc.UnsealedEventsParams{SubjectType: typ, SubjectID: id})
+		if err != nil {
+			return fmt.Errorf("reading the unsealed events of %s %q: %w", typ, id, err)
+		}
+		algName := string(alg)
+		batch := dbsqlc.SealEventsParams{HashAlg: &algName}
+		for _, r := range rows {
+			seq := head.seq + 1
+			sum, err := contentOfEvent(r, seq, head.hash).hash(alg)
+			if err != nil {
+				return err
+			}
+			batch.Ids = append(batch.Ids, r.ID)
+			batch.Seqs = append(batch.Seqs, seq)
+			batch.PrevHashes = append(batch.PrevHashes, nonNilBytes(head.hash))
+			batch.Hashes = append(batch.Hashes, sum)
+			head = chainHead{seq: seq, hash: sum}
+		}
+		n, err := q.SealEvents(ctx, batch)
+		if err != nil {
+			return fmt.Errorf("sealing the events of %s %q: %w", typ, id, err)
+		}
+		if n != int64(len(rows)) {
+			return fmt.Errorf("sealing the events of %s %q: %d of %d sealed meanwhile although the chain was locked", typ, id, int64(len(rows))-n, len(rows))
+		}
+		sealed = len(rows)
+		if sealed == 0 {
+			return nil
+		}
+		return advanceHead(ctx, q, typ, id, head)
+	})
+	if err != nil {
+		return 0, err
+	}
+	return sealed, nil
+}
+
+// nonNilBytes is b, or an empty slice for nil: a chain's first row has an
+// empty previous hash, never NULL.
+func nonNilBytes(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
+}
+
+// inSnapshot runs fn read-only on one snapshot of the database (REPEATABLE
+// READ), so that a long read sees rows and heads as one moment left them.
+func (s *Store) inSnapshot(ctx context.Context, fn func(q *dbsqlc.Queries) error) error {
+	return pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly},
+		func(tx pgx.Tx) error { return fn(queries(tx)) })
+}
