@@ -177,6 +177,9 @@ var authorization = map[string]rule{
 	"/xuncha.v1.TipService/ListTips":   read(team, ScopeTeam),
 	"/xuncha.v1.TipService/TriageTip":  write(leaderOffice, ScopeTeam),
 
+	// The audit chains: the office and the auditor verify them.
+	"/xuncha.v1.AuditService/VerifyAudit": read(officeAuditor, ScopeProvince),
+
 	// Evidence (HTTP only).
 	EvidenceUpload:   write(evidenceUploaders, ScopeUnitOrTeam),
 	EvidenceMetadata: read(everyone, ScopeUnitOrTeam),
