@@ -34,6 +34,7 @@ func newServerCmd(cfg *config) *cobra.Command {
 	cfg.bindTipKey(cmd)
 	cfg.bindWebhookAllow(cmd, "")
 	cfg.bindOIDC(cmd, "the OpenID provider's issuer URL; every API call must carry a bearer token it issued (required)")
+	cfg.bindAudit(cmd)
 	return cmd
 }
 
@@ -51,6 +52,7 @@ func newWorkerCmd(cfg *config) *cobra.Command {
 	}
 	cfg.bindTipKey(cmd) // it seals webhook secrets, which the worker opens to sign
 	cfg.bindWebhookAllow(cmd, "")
+	cfg.bindAudit(cmd)
 	return cmd
 }
 
@@ -82,6 +84,12 @@ func (cfg *config) runProcesses(ctx context.Context, serveAPI, runWorker bool, o
 		return err
 	}
 	if _, err := cfg.tipSealer(); err != nil {
+		return err
+	}
+	if _, err := cfg.auditHash(); err != nil {
+		return err
+	}
+	if _, err := cfg.accessLogRetentionDays(); err != nil {
 		return err
 	}
 	if serveAPI {
@@ -124,10 +132,23 @@ func runWith(ctx context.Context, cfg *config, log *zap.Logger, store *ledger.St
 		return err
 	}
 	store.Secrets = sealer
+	if store.AuditHash, err = cfg.auditHash(); err != nil {
+		return err
+	}
+	retention, err := cfg.accessLogRetentionDays()
+	if err != nil {
+		return err
+	}
 	if n, err := store.SealWebhookSecrets(ctx); err != nil {
 		return fmt.Errorf("sealing webhook secrets stored in plaintext: %w", err)
 	} else if n > 0 {
 		log.Info("sealed webhook secrets stored in plaintext", zap.Int("webhooks", n))
+	}
+	// Events an older binary wrote during a rolling upgrade join their chains.
+	if n, err := store.SealAuditChains(ctx); err != nil {
+		return fmt.Errorf("chaining events written without a hash: %w", err)
+	} else if n > 0 {
+		log.Info("chained events written without a hash", zap.Int("events", n))
 	}
 	var verifier *authn.Verifier
 	if grpcL != nil {
@@ -148,10 +169,12 @@ func runWith(ctx context.Context, cfg *config, log *zap.Logger, store *ledger.St
 	g, ctx := errgroup.WithContext(ctx)
 	if runWorker {
 		w := &workflows.Worker{
-			Temporal:   tc,
-			TaskQueue:  cfg.TaskQueue,
-			Activities: &activities.Activities{Ledger: store, Log: log.Named("activities"), Temporal: tc, Egress: webhooks},
-			Log:        log.Named("worker"),
+			Temporal:  tc,
+			TaskQueue: cfg.TaskQueue,
+			Activities: &activities.Activities{Ledger: store, Log: log.Named("activities"), Temporal: tc, Egress: webhooks,
+				AccessLogRetentionDays: retention},
+			Log:          log.Named("worker"),
+			AuditAnchors: true,
 		}
 		g.Go(func() error { return w.Run(ctx) })
 	}
