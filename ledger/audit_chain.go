@@ -2,10 +2,12 @@ package ledger
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/xuncha/xuncha/ledger/internal/dbsqlc"
 )
@@ -102,49 +104,83 @@ func contentOfEvent(r dbsqlc.Event, seq int64, prev []byte) eventContent {
 	}
 }
 
+// sealBatch is how many subjects SealAuditChains chains per transaction.
+const sealBatch = 200
+
 // SealAuditChains chains the events that have no hash yet: those written
 // before migration 008, and any an older binary writes during a rolling
 // upgrade. Each subject's unsealed events are appended to its chain in ID
-// order, in one transaction under its head's lock, so it is safe to run
-// from several processes at once; `xuncha migrate`, every server and worker
-// start and every anchor call it. It returns how many events it sealed.
+// order under its head's lock, a batch of subjects per transaction, so it is
+// safe to run from several processes at once; `xuncha migrate`, every
+// server and worker start and every anchor call it. It returns how many
+// events it sealed.
 func (s *Store) SealAuditChains(ctx context.Context) (int, error) {
 	total := 0
 	for {
-		subjects, err := s.q.UnsealedSubjects(ctx, 500)
+		subjects, err := s.q.UnsealedSubjects(ctx, sealBatch)
 		if err != nil {
 			return total, fmt.Errorf("listing events to seal: %w", err)
 		}
 		if len(subjects) == 0 {
 			return total, nil
 		}
+		keys := make([]chainKey, 0, len(subjects))
 		for _, sub := range subjects {
-			n, err := s.sealSubject(ctx, sub.SubjectType, sub.SubjectID)
-			if err != nil {
-				return total, err
-			}
-			total += n
+			keys = append(keys, chainKey{sub.SubjectType, sub.SubjectID})
 		}
+		n, err := s.sealSubjects(ctx, keys)
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) && pgErr.Code == "40P01" /* deadlock_detected */ && len(keys) > 1 {
+			// A writer holding two of these heads in another order: take
+			// them one at a time.
+			n, err = 0, nil
+			for _, k := range keys {
+				m, err1 := s.sealSubjects(ctx, []chainKey{k})
+				if err1 != nil {
+					err = err1
+					break
+				}
+				n += m
+			}
+		}
+		if err != nil {
+			return total, err
+		}
+		total += n
 	}
 }
 
-// sealSubject chains a subject's unsealed events.
-func (s *Store) sealSubject(ctx context.Context, typ, id string) (int, error) {
+// sealSubjects chains the unsealed events of the subjects keys in one
+// transaction.
+func (s *Store) sealSubjects(ctx context.Context, keys []chainKey) (int, error) {
 	alg := s.AuditHash.orDefault()
+	algName := string(alg)
 	sealed := 0
 	err := s.inTx(ctx, func(q *dbsqlc.Queries) error {
 		sealed = 0
-		head, err := lockHead(ctx, q, typ, id)
-		if err != nil {
-			return err
+		var types, ids []string
+		for _, k := range keys {
+			types, ids = append(types, k.typ), append(ids, k.id)
 		}
-		rows, err := q.UnsealedEvents(ctx, dbsqlc.UnsealedEventsParams{SubjectType: typ, SubjectID: id})
+		locked, err := q.LockChainHeads(ctx, dbsqlc.LockChainHeadsParams{SubjectTypes: types, SubjectIds: ids})
 		if err != nil {
-			return fmt.Errorf("reading the unsealed events of %s %q: %w", typ, id, err)
+			return fmt.Errorf("locking audit chains to seal: %w", err)
 		}
-		algName := string(alg)
+		heads := make(map[chainKey]chainHead, len(locked))
+		for _, h := range locked {
+			heads[chainKey{h.SubjectType, h.SubjectID}] = chainHead{seq: h.Seq, hash: h.Hash}
+		}
+		rows, err := q.UnsealedEventsOf(ctx, dbsqlc.UnsealedEventsOfParams{SubjectTypes: types, SubjectIds: ids})
+		if err != nil {
+			return fmt.Errorf("reading events to seal: %w", err)
+		}
+		if len(rows) == 0 {
+			return nil // sealed meanwhile by another process
+		}
 		batch := dbsqlc.SealEventsParams{HashAlg: &algName}
 		for _, r := range rows {
+			k := chainKey{r.SubjectType, r.SubjectID}
+			head := heads[k]
 			seq := head.seq + 1
 			sum, err := contentOfEvent(r, seq, head.hash).hash(alg)
 			if err != nil {
@@ -154,20 +190,27 @@ func (s *Store) sealSubject(ctx context.Context, typ, id string) (int, error) {
 			batch.Seqs = append(batch.Seqs, seq)
 			batch.PrevHashes = append(batch.PrevHashes, nonNilBytes(head.hash))
 			batch.Hashes = append(batch.Hashes, sum)
-			head = chainHead{seq: seq, hash: sum}
+			heads[k] = chainHead{seq: seq, hash: sum}
 		}
 		n, err := q.SealEvents(ctx, batch)
 		if err != nil {
-			return fmt.Errorf("sealing the events of %s %q: %w", typ, id, err)
+			return fmt.Errorf("sealing %d events: %w", len(rows), err)
 		}
 		if n != int64(len(rows)) {
-			return fmt.Errorf("sealing the events of %s %q: %d of %d sealed meanwhile although the chain was locked", typ, id, int64(len(rows))-n, len(rows))
+			return fmt.Errorf("sealing %d events: %d were sealed meanwhile although their chains were locked", len(rows), int64(len(rows))-n)
+		}
+		advance := dbsqlc.AdvanceChainHeadsParams{}
+		for k, h := range heads {
+			advance.SubjectTypes = append(advance.SubjectTypes, k.typ)
+			advance.SubjectIds = append(advance.SubjectIds, k.id)
+			advance.Seqs = append(advance.Seqs, h.seq)
+			advance.Hashes = append(advance.Hashes, nonNilBytes(h.hash))
+		}
+		if err := q.AdvanceChainHeads(ctx, advance); err != nil {
+			return fmt.Errorf("moving the heads of sealed chains: %w", err)
 		}
 		sealed = len(rows)
-		if sealed == 0 {
-			return nil
-		}
-		return advanceHead(ctx, q, typ, id, head)
+		return nil
 	})
 	if err != nil {
 		return 0, err

@@ -27,10 +27,27 @@ WHERE hash IS NULL
 ORDER BY subject_type, subject_id
 LIMIT @row_limit::bigint;
 
--- name: UnsealedEvents :many
+-- name: LockChainHeads :many
+-- LockChainHeads locks the heads of several chains, in the order given,
+-- creating those that do not exist at seq 0.
+INSERT INTO audit_chain_heads (subject_type, subject_id, seq, hash)
+SELECT unnest(@subject_types::text[]), unnest(@subject_ids::text[]), 0, ''::bytea
+ON CONFLICT (subject_type, subject_id) DO UPDATE SET seq = audit_chain_heads.seq
+RETURNING subject_type, subject_id, seq, hash;
+
+-- name: UnsealedEventsOf :many
+-- UnsealedEventsOf reads the unsealed events of several subjects, each
+-- subject's in ID order.
 SELECT * FROM events
-WHERE subject_type = @subject_type AND subject_id = @subject_id AND hash IS NULL
-ORDER BY id;
+WHERE hash IS NULL
+  AND (subject_type, subject_id) IN (SELECT unnest(@subject_types::text[]), unnest(@subject_ids::text[]))
+ORDER BY subject_type, subject_id, id;
+
+-- name: AdvanceChainHeads :exec
+UPDATE audit_chain_heads h SET seq = u.seq, hash = u.hash, updated_at = now()
+FROM (SELECT unnest(@subject_types::text[]) AS subject_type, unnest(@subject_ids::text[]) AS subject_id,
+             unnest(@seqs::bigint[]) AS seq, unnest(@hashes::bytea[]) AS hash) u
+WHERE h.subject_type = u.subject_type AND h.subject_id = u.subject_id;
 
 -- name: SealEvents :execrows
 -- SealEvents writes the chain columns of unsealed events, one array element

@@ -73,6 +73,30 @@ func (q *Queries) AdvanceChainHead(ctx context.Context, arg AdvanceChainHeadPara
 	return err
 }
 
+const advanceChainHeads = `-- name: AdvanceChainHeads :exec
+UPDATE audit_chain_heads h SET seq = u.seq, hash = u.hash, updated_at = now()
+FROM (SELECT unnest($1::text[]) AS subject_type, unnest($2::text[]) AS subject_id,
+             unnest($3::bigint[]) AS seq, unnest($4::bytea[]) AS hash) u
+WHERE h.subject_type = u.subject_type AND h.subject_id = u.subject_id
+`
+
+type AdvanceChainHeadsParams struct {
+	SubjectTypes []string
+	SubjectIds   []string
+	Seqs         []int64
+	Hashes       [][]byte
+}
+
+func (q *Queries) AdvanceChainHeads(ctx context.Context, arg AdvanceChainHeadsParams) error {
+	_, err := q.db.Exec(ctx, advanceChainHeads,
+		arg.SubjectTypes,
+		arg.SubjectIds,
+		arg.Seqs,
+		arg.Hashes,
+	)
+	return err
+}
+
 const chainsSince = `-- name: ChainsSince :many
 SELECT subject_type, subject_id FROM events WHERE recorded_at >= $1
 UNION
@@ -347,6 +371,52 @@ func (q *Queries) LockChainHead(ctx context.Context, arg LockChainHeadParams) (L
 	return i, err
 }
 
+const lockChainHeads = `-- name: LockChainHeads :many
+INSERT INTO audit_chain_heads (subject_type, subject_id, seq, hash)
+SELECT unnest($1::text[]), unnest($2::text[]), 0, ''::bytea
+ON CONFLICT (subject_type, subject_id) DO UPDATE SET seq = audit_chain_heads.seq
+RETURNING subject_type, subject_id, seq, hash
+`
+
+type LockChainHeadsParams struct {
+	SubjectTypes []string
+	SubjectIds   []string
+}
+
+type LockChainHeadsRow struct {
+	SubjectType string
+	SubjectID   string
+	Seq         int64
+	Hash        []byte
+}
+
+// LockChainHeads locks the heads of several chains, in the order given,
+// creating those that do not exist at seq 0.
+func (q *Queries) LockChainHeads(ctx context.Context, arg LockChainHeadsParams) ([]LockChainHeadsRow, error) {
+	rows, err := q.db.Query(ctx, lockChainHeads, arg.SubjectTypes, arg.SubjectIds)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []LockChainHeadsRow{}
+	for rows.Next() {
+		var i LockChainHeadsRow
+		if err := rows.Scan(
+			&i.SubjectType,
+			&i.SubjectID,
+			&i.Seq,
+			&i.Hash,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const markAnchored = `-- name: MarkAnchored :exec
 INSERT INTO audit_anchored_heads (subject_type, subject_id, seq)
 SELECT unnest($1::text[]), unnest($2::text[]), unnest($3::bigint[])
@@ -477,19 +547,22 @@ func (q *Queries) SealEvents(ctx context.Context, arg SealEventsParams) (int64, 
 	return result.RowsAffected(), nil
 }
 
-const unsealedEvents = `-- name: UnsealedEvents :many
+const unsealedEventsOf = `-- name: UnsealedEventsOf :many
 SELECT id, subject_type, subject_id, event_key, action, stage_before, stage_after, actor, note, evidence, data, occurred_at, recorded_at, seq, prev_hash, hash, hash_alg FROM events
-WHERE subject_type = $1 AND subject_id = $2 AND hash IS NULL
-ORDER BY id
+WHERE hash IS NULL
+  AND (subject_type, subject_id) IN (SELECT unnest($1::text[]), unnest($2::text[]))
+ORDER BY subject_type, subject_id, id
 `
 
-type UnsealedEventsParams struct {
-	SubjectType string
-	SubjectID   string
+type UnsealedEventsOfParams struct {
+	SubjectTypes []string
+	SubjectIds   []string
 }
 
-func (q *Queries) UnsealedEvents(ctx context.Context, arg UnsealedEventsParams) ([]Event, error) {
-	rows, err := q.db.Query(ctx, unsealedEvents, arg.SubjectType, arg.SubjectID)
+// UnsealedEventsOf reads the unsealed events of several subjects, each
+// subject's in ID order.
+func (q *Queries) UnsealedEventsOf(ctx context.Context, arg UnsealedEventsOfParams) ([]Event, error) {
+	rows, err := q.db.Query(ctx, unsealedEventsOf, arg.SubjectTypes, arg.SubjectIds)
 	if err != nil {
 		return nil, err
 	}
