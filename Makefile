@@ -65,6 +65,10 @@ BENCH_FLAGS ?= -rounds=5 -n=16 -clients=1,8 -warmup=1
 bench-lifecycle: $(BIN)/temporal ## Benchmark the finding lifecycle against a bare workflow (BENCH_FLAGS; issue 9 item 5); not part of make test.
 	go test -tags lifecyclebench -count=1 -run '^TestLifecycleOverhead$$' -v -timeout 30m ./internal/lifecyclebench -args $(BENCH_FLAGS)
 
+.PHONY: bench-audit
+bench-audit: ## Time xuncha audit verify over 100,000 events (issue 11 item 3); not part of make test.
+	go test -count=1 -run '^$$' -bench '^BenchmarkVerifyAudit$$' -benchtime 3x -timeout 30m ./ledger
+
 .PHONY: record-histories
 record-histories: $(BIN)/temporal ## Record real workflow histories into workflows/testdata/replay for the replay test.
 	XUNCHA_RECORD_HISTORIES=1 go test -count=1 -run '^(TestInspectionProcedureREST|TestHostileClientHangingReceiver|TestWithdrawnOverdueFindingEndsCleanly|TestCalendarLoadRedatesRunningDeadline|TestInterviewLifecycleREST)$$' ./api/

@@ -97,8 +97,9 @@ func change(roles []string, scope Scope, m workflows.Machine, action string) rul
 // evidence route. The interceptor refuses a method without a row, and
 // authz_test.go fails when a method of the proto descriptors lacks one.
 // Reads are open to every role, within its scope, except tip content,
-// which only the office and the inspection's team read, and the webhook
-// subscriptions, which are the office's configuration.
+// which only the office and the inspection's team read, the webhook
+// subscriptions, which are the office's configuration, and the audit
+// chains' verification (the office and the auditor).
 var authorization = map[string]rule{
 	// Inspections: the office plans, notifies, reviews, closes; the
 	// committee approves the line-up and the report; the team leader
