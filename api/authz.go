@@ -99,8 +99,9 @@ func change(roles []string, scope Scope, m workflows.Machine, action string) rul
 // evidence and codec route. The interceptor refuses a method without a row, and
 // authz_test.go fails when a method of the proto descriptors lacks one.
 // Reads are open to every role, within its scope, except tip content,
-// which only the office and the inspection's team read, and the webhook
-// subscriptions, which are the office's configuration.
+// which only the office and the inspection's team read, the webhook
+// subscriptions, which are the office's configuration, and the audit
+// chains' verification (the office and the auditor).
 var authorization = map[string]rule{
 	// Inspections: the office plans, notifies, reviews, closes; the
 	// committee approves the line-up and the report; the team leader
@@ -178,6 +179,9 @@ var authorization = map[string]rule{
 	"/xuncha.v1.TipService/GetTip":     read(team, ScopeTeam),
 	"/xuncha.v1.TipService/ListTips":   read(team, ScopeTeam),
 	"/xuncha.v1.TipService/TriageTip":  write(leaderOffice, ScopeTeam),
+
+	// The audit chains: the office and the auditor verify them.
+	"/xuncha.v1.AuditService/VerifyAudit": read(officeAuditor, ScopeProvince),
 
 	// Evidence (HTTP only).
 	EvidenceUpload:   write(evidenceUploaders, ScopeUnitOrTeam),

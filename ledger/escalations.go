@@ -52,10 +52,10 @@ func escalationFromRow(r dbsqlc.Escalation) (Escalation, error) {
 func (s *Store) RecordEscalation(ctx context.Context, esc Escalation, f Finding, e Event) (Escalation, error) {
 	return s.recordEscalation(ctx, esc, func(q *dbsqlc.Queries) error {
 		if f.ID != "" {
-			return applyFindingChange(ctx, q, f, e)
+			return s.applyFindingChange(ctx, q, f, e)
 		}
 		if e.Key != "" {
-			return appendEvent(ctx, q, e)
+			return s.appendEvent(ctx, q, e)
 		}
 		return nil
 	})
@@ -275,7 +275,14 @@ func (s *Store) SetEscalationPolicy(ctx context.Context, requestID string, steps
 		if err != nil {
 			return fmt.Errorf("reading escalation policy %d: %w", id, err)
 		}
-		return nil
+		data, err := json.Marshal(map[string]any{"version": id, "steps": steps})
+		if err != nil {
+			return fmt.Errorf("encoding event data: %w", err)
+		}
+		return s.appendEvent(ctx, q, Event{
+			SubjectType: SubjectEscalationPolicy, SubjectID: EscalationPolicySubjectID, Key: "set/" + requestID,
+			Action: "set_escalation_policy", Actor: by, Data: data, OccurredAt: out.UpdatedAt,
+		})
 	})
 	if err != nil {
 		return EscalationPolicy{}, err

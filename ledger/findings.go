@@ -190,7 +190,7 @@ func (s *Store) RecordFinding(ctx context.Context, f Finding, eventKey string, i
 		if err != nil {
 			return fmt.Errorf("encoding event data: %w", err)
 		}
-		return appendEvent(ctx, q, Event{
+		return s.appendEvent(ctx, q, Event{
 			SubjectType: SubjectFinding,
 			SubjectID:   f.ID,
 			Key:         eventKey,
@@ -212,7 +212,7 @@ func (s *Store) RecordFinding(ctx context.Context, f Finding, eventKey string, i
 // one and appends e if its key is new; a missing row is derrors.ErrNotFound.
 // What a finding was recorded with (inspection, unit, request, creator,
 // creation time, ledger number) never changes.
-func applyFindingChange(ctx context.Context, q *dbsqlc.Queries, f Finding, e Event) error {
+func (s *Store) applyFindingChange(ctx context.Context, q *dbsqlc.Queries, f Finding, e Event) error {
 	row, err := findingParams(f)
 	if err != nil {
 		return err
@@ -245,7 +245,7 @@ func applyFindingChange(ctx context.Context, q *dbsqlc.Queries, f Finding, e Eve
 	if e.SubjectID == "" {
 		e.SubjectID = f.ID
 	}
-	return appendEvent(ctx, q, e)
+	return s.appendEvent(ctx, q, e)
 }
 
 // ApplyFindingChange writes one change of a finding in one transaction: the
@@ -254,7 +254,7 @@ func applyFindingChange(ctx context.Context, q *dbsqlc.Queries, f Finding, e Eve
 // its key was already used for the finding. e's subject defaults to the
 // finding. A finding not in the ledger is derrors.ErrNotFound.
 func (s *Store) ApplyFindingChange(ctx context.Context, f Finding, e Event) error {
-	return s.inTx(ctx, func(q *dbsqlc.Queries) error { return applyFindingChange(ctx, q, f, e) })
+	return s.inTx(ctx, func(q *dbsqlc.Queries) error { return s.applyFindingChange(ctx, q, f, e) })
 }
 
 // decodeJSON unmarshals a nullable JSON column into *dst, leaving nil for NULL.

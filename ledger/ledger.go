@@ -36,6 +36,10 @@ type Store struct {
 	// use, where the Store is built; without it webhooks cannot be created
 	// or read with their secrets, nor tips received or read.
 	Secrets SecretSealer
+	// AuditHash is the hash of new audit rows: events, access records and
+	// anchors (XUNCHA_AUDIT_HASH; default HashSHA256). Set it once, before
+	// use, where the Store is built.
+	AuditHash HashAlg
 }
 
 // Option configures a Store as Open builds it.

@@ -53,6 +53,9 @@ var mutableTables = []MutableTable{
 	{"webhook_outbox", []string{"UPDATE"}, "a delivery's outcome (FinishOutbox)"},
 	{"ledger_sequences", []string{"UPDATE"}, "the next ledger number (NextLedgerSequence: INSERT … ON CONFLICT DO UPDATE)"},
 	{"idempotency_keys", []string{"DELETE"}, "a refused request frees its key (DeleteIdempotencyKey)"},
+	{"audit_chain_heads", []string{"UPDATE", "DELETE"}, "each audit chain's head moves with every row appended (AdvanceChainHead, EnsureChainHead); the daily anchor forgets pruned access days' heads (PruneAccessHeads)"},
+	{"audit_anchored_heads", []string{"UPDATE", "DELETE"}, "the position of each chain at the last anchor (RecordAnchoredHeads: INSERT … ON CONFLICT DO UPDATE; PruneAccessHeads)"},
+	{"access_log", []string{"DELETE"}, "the daily anchor prunes whole days past the retention (PruneAccessLog); its trigger refuses days younger than 180"},
 }
 
 // readOnlyTables are read but never written by the application: the

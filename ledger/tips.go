@@ -159,7 +159,7 @@ func (s *Store) ReceiveTip(ctx context.Context, t Tip) (stored Tip, created bool
 		if err != nil {
 			return fmt.Errorf("encoding event data: %w", err)
 		}
-		return appendEvent(ctx, q, Event{
+		return s.appendEvent(ctx, q, Event{
 			SubjectType: SubjectTip, SubjectID: t.ID, Key: "receive/" + t.RequestID, Action: "receive",
 			StageAfter: TipReceived, Actor: t.ReceivedBy, Data: data, OccurredAt: stored.CreatedAt,
 		})
@@ -270,7 +270,7 @@ func (s *Store) TriageTip(ctx context.Context, id string, tr TipTriage) (Tip, er
 		if err != nil {
 			return fmt.Errorf("encoding event data: %w", err)
 		}
-		if err := appendEvent(ctx, q, Event{
+		if err := s.appendEvent(ctx, q, Event{
 			SubjectType: SubjectTip, SubjectID: id, Key: tr.EventKey, Action: action, StageBefore: TipReceived,
 			StageAfter: stage, Actor: tr.By, Note: tr.DismissReason, Data: dataJSON, OccurredAt: tr.At,
 		}); err != nil {

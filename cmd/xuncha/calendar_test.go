@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"os"
 	"strings"
 	"testing"
 
@@ -17,8 +16,6 @@ import (
 	"github.com/xuncha/xuncha/ledger"
 	xunchav1 "github.com/xuncha/xuncha/proto/xuncha/v1"
 )
-
-func TestMain(m *testing.M) { os.Exit(testenv.Run(m)) }
 
 // run executes the CLI with args and returns what it printed.
 func run(t *testing.T, args ...string) (string, error) {

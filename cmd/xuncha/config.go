@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -106,6 +107,14 @@ type config struct {
 	// issuer URL, default http://localhost:<http port>/oidc); `token` mints
 	// for it.
 	OIDC authn.Config
+	// AuditHash is the hash of new audit rows (events, access records,
+	// anchors): sha256 or sm3 (XUNCHA_AUDIT_HASH, default sha256). Each row
+	// records its own, so it may change at any time.
+	AuditHash string
+	// AccessLogRetention is how long access records are kept, in days
+	// (XUNCHA_ACCESS_LOG_RETENTION, default 180; "365" or "365d"); the
+	// daily anchor prunes older days. Less than 180 is refused.
+	AccessLogRetention string
 }
 
 func envOr(key, fallback string) string {
@@ -355,6 +364,43 @@ func (c *config) bindOIDC(cmd *cobra.Command, issuerHelp string) {
 		"claim (or dotted path) holding the caller's name [XUNCHA_OIDC_NAME_CLAIM]")
 	f.StringVar(&c.OIDC.Claims.Org, "oidc-org-claim", envOr("XUNCHA_OIDC_ORG_CLAIM", authn.DefaultOrgClaim),
 		"claim (or dotted path) holding the caller's organisation [XUNCHA_OIDC_ORG_CLAIM]")
+}
+
+// bindAudit adds --audit-hash and --access-log-retention to a command that
+// writes audit rows or anchors.
+func (c *config) bindAudit(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVar(&c.AuditHash, "audit-hash", envOr("XUNCHA_AUDIT_HASH", string(ledger.HashSHA256)),
+		"hash of new audit chain rows: sha256, or sm3 for national cryptography [XUNCHA_AUDIT_HASH]")
+	f.StringVar(&c.AccessLogRetention, "access-log-retention",
+		envOr("XUNCHA_ACCESS_LOG_RETENTION", strconv.Itoa(ledger.DefaultAccessLogRetentionDays)),
+		"days access records are kept before the daily anchor prunes them, at least 180 (e.g. 365 or 365d) [XUNCHA_ACCESS_LOG_RETENTION]")
+}
+
+// auditHash is --audit-hash, checked; unset (a command without the flag)
+// is the default, SHA-256.
+func (c *config) auditHash() (ledger.HashAlg, error) {
+	if c.AuditHash == "" {
+		return ledger.HashSHA256, nil
+	}
+	alg, err := ledger.ParseHashAlg(c.AuditHash)
+	if err != nil {
+		return "", fmt.Errorf("XUNCHA_AUDIT_HASH / --audit-hash: %w", err)
+	}
+	return alg, nil
+}
+
+// accessLogRetentionDays is --access-log-retention in days, at least
+// ledger.MinAccessLogRetentionDays.
+func (c *config) accessLogRetentionDays() (int, error) {
+	days, err := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(c.AccessLogRetention), "d"))
+	if err != nil {
+		return 0, fmt.Errorf("XUNCHA_ACCESS_LOG_RETENTION / --access-log-retention %q: must be a number of days such as 180 or 365d", c.AccessLogRetention)
+	}
+	if err := ledger.CheckAccessLogRetention(days); err != nil {
+		return 0, fmt.Errorf("XUNCHA_ACCESS_LOG_RETENTION / --access-log-retention: %w", err)
+	}
+	return days, nil
 }
 
 // webhookPolicy builds the webhook address policy from --webhook-allow.

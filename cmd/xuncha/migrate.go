@@ -13,12 +13,13 @@ import (
 func newMigrateCmd(cfg *config) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "migrate",
-		Short: "Apply the ledger's migrations as its owner and set up the application role (forward-only, safe to run concurrently and again)",
+		Short: "Apply the ledger's migrations as its owner, set up the application role and chain events written without a hash (forward-only, safe to run concurrently and again)",
 		Long: "Connects as the role that owns the ledger (MIGRATE_DATABASE_URL), applies the migrations,\n" +
 			"takes CREATE on the schema from PUBLIC, creates the application role server and worker\n" +
 			"connect as if missing (DATABASE_URL's user and password, or --app-role) and grants it\n" +
-			"exactly the application's privileges, and seals tip content stored in plaintext\n" +
-			"(XUNCHA_TIP_KEY). Running it again changes nothing.",
+			"exactly the application's privileges, seals tip content stored in plaintext\n" +
+			"(XUNCHA_TIP_KEY) and chains events written without a hash into the audit chain\n" +
+			"(XUNCHA_AUDIT_HASH). Running it again changes nothing.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log, err := cfg.logger()
@@ -32,13 +33,20 @@ func newMigrateCmd(cfg *config) *cobra.Command {
 	}
 	cfg.bindMigrate(cmd, "")
 	cfg.bindTipKey(cmd)
+	cmd.Flags().StringVar(&cfg.AuditHash, "audit-hash", envOr("XUNCHA_AUDIT_HASH", string(ledger.HashSHA256)),
+		"hash the events written without one are chained with: sha256 or sm3 [XUNCHA_AUDIT_HASH]")
 	return cmd
 }
 
-// migrate applies the migrations and sets up the application role as
-// `xuncha migrate` does, logging what it changed.
+// migrate applies the migrations, sets up the application role and chains
+// the events written without a hash, as `xuncha migrate` does, logging what
+// it changed.
 func (cfg *config) migrate(ctx context.Context, log *zap.Logger) (ledger.MigrateResult, error) {
 	ownerURL, opts, err := cfg.migrateTarget()
+	if err != nil {
+		return ledger.MigrateResult{}, err
+	}
+	alg, err := cfg.auditHash()
 	if err != nil {
 		return ledger.MigrateResult{}, err
 	}
@@ -59,6 +67,21 @@ func (cfg *config) migrate(ctx context.Context, log *zap.Logger) (ledger.Migrate
 	if opts.AppRole == "" {
 		log.Warn("no application role: server and worker connecting with this URL run as the ledger's owner, " +
 			"who could rewrite its history; set MIGRATE_DATABASE_URL to the owner and DATABASE_URL to an application role (README: Database roles)")
+	}
+	// Events written before the audit chain (migration 008), or by an
+	// older binary, join their subjects' chains.
+	store, err := ledger.Open(ctx, ownerURL)
+	if err != nil {
+		return res, err
+	}
+	defer store.Close()
+	store.AuditHash = alg
+	n, err := store.SealAuditChains(ctx)
+	if err != nil {
+		return res, fmt.Errorf("chaining events written without a hash: %w", err)
+	}
+	if n > 0 {
+		log.Info("chained events written without a hash", zap.Int("events", n), zap.String("hash", string(alg)))
 	}
 	return res, nil
 }

@@ -15,12 +15,14 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
 
 	"github.com/xuncha/xuncha/internal/childproc"
 	"github.com/xuncha/xuncha/internal/devissuer"
 	"github.com/xuncha/xuncha/internal/payloadcrypt"
 	"github.com/xuncha/xuncha/internal/testenv"
 	"github.com/xuncha/xuncha/internal/tipcrypt"
+	"github.com/xuncha/xuncha/workflows"
 )
 
 // TestServerAndWorkerCommands runs the production commands as an operator
@@ -64,6 +66,19 @@ func TestServerAndWorkerCommands(t *testing.T) {
 		resp.Body.Close()
 		return resp.StatusCode == http.StatusOK
 	}, 30*time.Second, 100*time.Millisecond, "the server becomes ready")
+
+	// The worker scheduled the daily audit anchor on its task queue.
+	tc, err := client.Dial(client.Options{HostPort: addr, Namespace: testenv.Namespace})
+	require.NoError(t, err)
+	defer tc.Close()
+	require.Eventually(t, func() bool {
+		d, err := tc.ScheduleClient().GetHandle(ctx, workflows.AuditAnchorScheduleID).Describe(ctx)
+		if err != nil {
+			return false
+		}
+		action, ok := d.Schedule.Action.(*client.ScheduleWorkflowAction)
+		return ok && action.TaskQueue == "commands-test" && action.Workflow == workflows.AuditAnchorWorkflowName
+	}, 30*time.Second, 100*time.Millisecond, "the audit anchor is scheduled")
 
 	body := `{"request_id":"cmd-1","inspection":{"unit":{"code":"430300","name":"湘潭市"},"kind":"SPECIAL",` +
 		`"planned_start":"2026-12-01","planned_end":"2026-12-02","content_areas":[2],"team":[` +

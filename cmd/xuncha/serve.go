@@ -37,6 +37,7 @@ func newServerCmd(cfg *config) *cobra.Command {
 	cfg.bindCodecCORS(cmd, "", " (default none)")
 	cfg.bindWebhookAllow(cmd, "")
 	cfg.bindOIDC(cmd, "the OpenID provider's issuer URL; every API call must carry a bearer token it issued (required)")
+	cfg.bindAudit(cmd)
 	return cmd
 }
 
@@ -55,6 +56,7 @@ func newWorkerCmd(cfg *config) *cobra.Command {
 	cfg.bindTipKey(cmd) // it seals webhook secrets, which the worker opens to sign
 	cfg.bindPayloadKeys(cmd)
 	cfg.bindWebhookAllow(cmd, "")
+	cfg.bindAudit(cmd)
 	return cmd
 }
 
@@ -86,6 +88,12 @@ func (cfg *config) runProcesses(ctx context.Context, serveAPI, runWorker bool, o
 		return err
 	}
 	if _, err := cfg.tipSealer(); err != nil {
+		return err
+	}
+	if _, err := cfg.auditHash(); err != nil {
+		return err
+	}
+	if _, err := cfg.accessLogRetentionDays(); err != nil {
 		return err
 	}
 	codec, err := cfg.payloadCodec()
@@ -137,6 +145,13 @@ func runWith(ctx context.Context, cfg *config, log *zap.Logger, store *ledger.St
 		return err
 	}
 	store.Secrets = sealer
+	if store.AuditHash, err = cfg.auditHash(); err != nil {
+		return err
+	}
+	retention, err := cfg.accessLogRetentionDays()
+	if err != nil {
+		return err
+	}
 	if n, err := store.SealWebhookSecrets(ctx); err != nil {
 		return fmt.Errorf("sealing webhook secrets stored in plaintext: %w", err)
 	} else if n > 0 {
@@ -149,6 +164,14 @@ func runWith(ctx context.Context, cfg *config, log *zap.Logger, store *ledger.St
 	}
 	for _, w := range warnings {
 		log.Warn(w)
+	}
+	// Events an older binary wrote during a rolling upgrade join their chains.
+	if n, err := store.SealAuditChains(ctx); ledger.PermissionDenied(err) {
+		log.Warn("events written without a hash wait for `xuncha migrate`, as the ledger's owner, to join their audit chains", zap.Error(err))
+	} else if err != nil {
+		return fmt.Errorf("chaining events written without a hash: %w", err)
+	} else if n > 0 {
+		log.Info("chained events written without a hash", zap.Int("events", n))
 	}
 	var verifier *authn.Verifier
 	var origins []string
@@ -173,10 +196,12 @@ func runWith(ctx context.Context, cfg *config, log *zap.Logger, store *ledger.St
 	g, ctx := errgroup.WithContext(ctx)
 	if runWorker {
 		w := &workflows.Worker{
-			Temporal:   tc,
-			TaskQueue:  cfg.TaskQueue,
-			Activities: &activities.Activities{Ledger: store, Log: log.Named("activities"), Temporal: tc, Egress: webhooks},
-			Log:        log.Named("worker"),
+			Temporal:  tc,
+			TaskQueue: cfg.TaskQueue,
+			Activities: &activities.Activities{Ledger: store, Log: log.Named("activities"), Temporal: tc, Egress: webhooks,
+				AccessLogRetentionDays: retention},
+			Log:          log.Named("worker"),
+			AuditAnchors: true,
 		}
 		g.Go(func() error { return w.Run(ctx) })
 	}

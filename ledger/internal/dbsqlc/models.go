@@ -8,6 +8,62 @@ import (
 	"time"
 )
 
+type AccessLog struct {
+	ID       int64
+	Day      time.Time
+	Chain    string
+	Seq      int64
+	At       time.Time
+	Actor    []byte
+	Action   string
+	Resource string
+	Outcome  string
+	Reason   string
+	Remote   string
+	Details  []byte
+	PrevHash []byte
+	Hash     []byte
+	HashAlg  string
+}
+
+type AuditAnchor struct {
+	ID                 int64
+	Seq                int64
+	TakenAt            time.Time
+	TakenBy            string
+	HeadsCount         int64
+	HeadsHash          []byte
+	EntriesCount       int64
+	EntriesHash        []byte
+	AccessPrunedBefore *time.Time
+	AccessPrunedRows   int64
+	PrevHash           []byte
+	Hash               []byte
+	HashAlg            string
+}
+
+type AuditAnchorEntry struct {
+	AnchorID    int64
+	SubjectType string
+	SubjectID   string
+	Seq         int64
+	Hash        []byte
+}
+
+type AuditAnchoredHead struct {
+	SubjectType string
+	SubjectID   string
+	Seq         int64
+}
+
+type AuditChainHead struct {
+	SubjectType string
+	SubjectID   string
+	Seq         int64
+	Hash        []byte
+	UpdatedAt   time.Time
+}
+
 type CalendarVersion struct {
 	ID        int64
 	Year      int
@@ -53,6 +109,10 @@ type Event struct {
 	Data        []byte
 	OccurredAt  time.Time
 	RecordedAt  time.Time
+	Seq         *int64
+	PrevHash    []byte
+	Hash        []byte
+	HashAlg     *string
 }
 
 type Evidence struct {
