@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	sdkpb "go.temporal.io/api/sdk/v1"
 
 	"github.com/xuncha/xuncha/calendar"
 	"github.com/xuncha/xuncha/internal/actor"
@@ -55,6 +56,16 @@ func (h *harness) escalationsOf(seq int) []ledger.Escalation {
 	return out
 }
 
+// details are the workflow's current details, as the Web UI shows them.
+func (h *harness) details() string {
+	h.t.Helper()
+	v, err := h.env.QueryWorkflow("__temporal_workflow_metadata")
+	require.NoError(h.t, err)
+	var meta sdkpb.WorkflowMetadata
+	require.NoError(h.t, v.Get(&meta))
+	return meta.GetCurrentDetails()
+}
+
 // requireFired checks the steps of one deadline and when each fired.
 func requireFired(t *testing.T, got []ledger.Escalation, want map[string]string) {
 	t.Helper()
@@ -77,10 +88,19 @@ func TestFindingExtensionApproved(t *testing.T) {
 	asked := h.update(10*day, ActionRequestExtension, "x1", askFor("x1", "2026-04-20"))
 	var pending FindingState
 	h.env.RegisterDelayedCallback(func() { pending = h.query() }, 11*day)
+	var askedDetails, approvedDetails string
+	h.env.RegisterDelayedCallback(func() { askedDetails = h.details() }, 11*day)
 	approved := h.update(12*day, ActionDecideExtension, "a1", approve("a1", ""))
+	h.env.RegisterDelayedCallback(func() { approvedDetails = h.details() }, 13*day)
 	wd := h.update(60*day, ActionWithdraw, "w1", WithdrawInput{RequestID: "w1", Actor: office, Reason: "测试结束"})
 	h.run(newFinding(SeverityMajor))
 	requireDone(t, asked, approved, wd)
+
+	// The Web UI's details say where the extension stands.
+	require.Equal(t, "**2026-430100-0007 · 危化品仓库消防通道堵塞** — stage REFERRED; rectification report due 2026-04-02"+
+		"; extension to 2026-04-20 requested, awaiting the office", askedDetails)
+	require.Equal(t, "**2026-430100-0007 · 危化品仓库消防通道堵塞** — stage REFERRED; rectification report due 2026-04-20"+
+		"; extended 1× from 2026-04-02", approvedDetails)
 
 	// Asked: pending, nothing else changed; the ladder runs on.
 	ext := asked.state.Finding.Extensions
@@ -386,4 +406,48 @@ func TestFindingPendingExtensionLapses(t *testing.T) {
 	require.Equal(t, actor.System, *e.DecidedBy)
 	require.Equal(t, "the rectification was reported before a decision", e.DecisionReason)
 	requireReason(t, derrors.FromTemporal(undecidable.rejected), "STAGE_NOT_ALLOWED")
+}
+
+// TestFindingExtendedDeadlineFollowsTheCalendar: a calendar version loaded
+// after an approval re-dates the extended deadline's ladder like any
+// other: the approved day stays, the reminder moves to the working day
+// before it under the new calendar, and the steps keep the new deadline's
+// number.
+func TestFindingExtendedDeadlineFollowsTheCalendar(t *testing.T) {
+	h := newHarness(t)
+	h.referredAt()
+	h.update(10*day, ActionRequestExtension, "x1", askFor("x1", "2026-04-20"))
+	approved := h.update(12*day, ActionDecideExtension, "a1", approve("a1", ""))
+	h.env.RegisterDelayedCallback(func() {
+		// An amended notice makes Friday 2026-04-17 a rest day.
+		n, _, err := h.fl.calendar.Year(2026)
+		require.NoError(t, err)
+		n.Holidays = append(n.Holidays, calendar.Holiday{Name: "调整", Start: calendar.MustParseDate("2026-04-17"), End: calendar.MustParseDate("2026-04-17")})
+		cal, err := h.fl.calendar.With(n, calendar.Version{ID: 7, Label: "calendar version 7"})
+		require.NoError(t, err)
+		h.fl.mu.Lock()
+		h.fl.calendar = cal
+		h.fl.mu.Unlock()
+		h.env.SignalWorkflow(SignalCalendarChanged, CalendarChangedSignal{Version: 7})
+	}, 20*day)
+	wd := h.update(60*day, ActionWithdraw, "w1", WithdrawInput{RequestID: "w1", Actor: office, Reason: "测试结束"})
+	h.run(newFinding(SeverityMajor))
+	requireDone(t, approved, wd)
+
+	require.Equal(t, ActionWithdraw, h.fl.actions()[len(h.fl.actions())-1])
+	var redate *ledger.Event
+	for i := range h.fl.events {
+		if h.fl.events[i].Action == "redate" {
+			redate = &h.fl.events[i]
+		}
+	}
+	require.NotNil(t, redate, "the ladder moved, so the change is recorded")
+	require.Equal(t, "re-dated by calendar version 7: due 2026-04-20 (was 2026-04-20)", redate.Note)
+	requireFired(t, h.escalationsOf(2), map[string]string{
+		ledger.StepReminder:          "2026-04-17 00:00",
+		ledger.StepOverdue:           "2026-04-21 00:00",
+		ledger.StepInterviewProposed: "2026-04-28 00:00",
+	})
+	require.Equal(t, "2026-04-20", h.fl.row.Deadline.Due.String())
+	require.Contains(t, h.fl.row.Deadline.Explanation[0], "an extension approved by the office")
 }
