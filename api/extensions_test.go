@@ -67,7 +67,7 @@ func TestFindingExtensionsREST(t *testing.T) {
 	asked := s.step(id, "requestExtension", unit, ask("ask-1", later.Due.String()), "REFERRED")
 	require.Equal(t, due.String(), asked["deadline"].(map[string]any)["due"], "the deadline runs on while the office decides")
 	ext := asked["extensions"].([]any)[0].(map[string]any)
-	require.Equal(t, "PENDING", ext["status"])
+	require.Equal(t, "PENDING", ext["state"])
 	require.Equal(t, later.Due.String(), ext["requested_due"])
 	require.Equal(t, due.String(), ext["original_due"])
 	require.Equal(t, unit.Name, ext["requested_by"].(map[string]any)["name"])
@@ -90,7 +90,7 @@ func TestFindingExtensionsREST(t *testing.T) {
 	require.Contains(t, deadline["explanation"].([]any)[0], "an extension approved by the office")
 	require.Equal(t, due.String(), approved["original_due"])
 	ext = approved["extensions"].([]any)[0].(map[string]any)
-	require.Equal(t, "APPROVED", ext["status"])
+	require.Equal(t, "APPROVED", ext["state"])
 	require.Equal(t, later.Due.String(), ext["approved_due"])
 	require.Equal(t, office.Name, ext["decided_by"].(map[string]any)["name"])
 	require.NotEqual(t, true, approved["overdue"])
@@ -98,7 +98,7 @@ func TestFindingExtensionsREST(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, later.Due.End().Equal(dueAt), "XunchaDueAt %s follows the extension", dueAt)
 	decided := hooks.await(workflows.EventExtensionDecided, id, nil)
-	require.Equal(t, "APPROVED", decided.Data["extension"].(map[string]any)["status"])
+	require.Equal(t, "APPROVED", decided.Data["extension"].(map[string]any)["state"])
 
 	// The office enters the unit's paper request, through gRPC, and
 	// refuses it; the refusal leaves the deadline where it is.
@@ -107,14 +107,14 @@ func TestFindingExtensionsREST(t *testing.T) {
 		Due: later.Due.AddDays(7).String(), Reason: "设备到货延迟", EvidenceIds: []string{works}, OnBehalfOf: "430100"})
 	require.NoError(t, err)
 	require.Len(t, second.GetExtensions(), 2)
-	require.Equal(t, xunchav1.Extension_PENDING, second.GetExtensions()[1].GetStatus())
+	require.Equal(t, xunchav1.Extension_PENDING, second.GetExtensions()[1].GetState())
 	require.Equal(t, "430100", second.GetExtensions()[1].GetRequestedBy().GetOnBehalfOf())
 	require.Equal(t, later.Due.String(), second.GetExtensions()[1].GetPreviousDue())
 	require.Equal(t, due.String(), second.GetExtensions()[1].GetOriginalDue())
 	refused := s.step(id, "decideExtension", office, map[string]any{"request_id": rid(t, "refuse-2"),
 		"reason": "设备可先行租用，不予再次延期"}, "REFERRED")
 	require.Equal(t, later.Due.String(), refused["deadline"].(map[string]any)["due"])
-	require.Equal(t, "REFUSED", refused["extensions"].([]any)[1].(map[string]any)["status"])
+	require.Equal(t, "REFUSED", refused["extensions"].([]any)[1].(map[string]any)["state"])
 	_, err = findings.DecideExtension(s.ctx(office), &xunchav1.DecideExtensionRequest{Id: id, RequestId: rid(t, "none"), Approve: true})
 	st := status.Convert(err)
 	require.Equal(t, codes.FailedPrecondition, st.Code(), "%v", err)

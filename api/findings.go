@@ -553,7 +553,7 @@ func findingProto(f ledger.Finding, escalations []ledger.Escalation, events []le
 
 func extensionProto(e ledger.Extension) *xunchav1.Extension {
 	out := &xunchav1.Extension{
-		Seq: int32(e.Seq), Status: xunchav1.Extension_Status(xunchav1.Extension_Status_value[e.Status]), Round: int32(e.Round),
+		Seq: int32(e.Seq), State: xunchav1.Extension_State(xunchav1.Extension_State_value[e.State]), Round: int32(e.Round),
 		PreviousDue: e.PreviousDue, OriginalDue: e.OriginalDue, RequestedDue: e.RequestedDue, Reason: e.Reason,
 		EvidenceIds: slices.Clone(e.EvidenceIDs), RequestedBy: actorProto(e.RequestedBy), RequestTime: instant(e.RequestedAt),
 		ApprovedDue: e.ApprovedDue, DecisionReason: e.DecisionReason,

@@ -83,7 +83,7 @@ type Rectification struct {
 	ReportedAt            time.Time `json:"reported_at"`
 }
 
-// Extension statuses.
+// Extension states.
 const (
 	ExtensionPending  = "PENDING"
 	ExtensionApproved = "APPROVED"
@@ -102,8 +102,10 @@ type Extension struct {
 	// ReopenCount when it was requested (0 for the referral's deadline).
 	Round int `json:"round"`
 	// DeadlineSeq is the deadline it asks to extend.
-	DeadlineSeq int    `json:"deadline_seq"`
-	Status      string `json:"status"`
+	DeadlineSeq int `json:"deadline_seq"`
+	// State is ExtensionPending, ExtensionApproved, ExtensionRefused or
+	// ExtensionLapsed.
+	State string `json:"state"`
 	// PreviousDue is the running deadline's last day it extends
 	// (YYYY-MM-DD); OriginalDue that deadline's last day as the office set
 	// it before any extension.

@@ -210,7 +210,7 @@ func TestApplyFindingChange(t *testing.T) {
 	extended.Deadline = &later
 	extended.DeadlineSeq = 2
 	extended.OriginalDue = deadline.Due.String()
-	extended.Extensions = []ledger.Extension{{Seq: 1, DeadlineSeq: 1, Status: ledger.ExtensionApproved,
+	extended.Extensions = []ledger.Extension{{Seq: 1, DeadlineSeq: 1, State: ledger.ExtensionApproved,
 		PreviousDue: deadline.Due.String(), OriginalDue: deadline.Due.String(), RequestedDue: later.Due.String(),
 		Reason: "重大隐患治理工程需要更长工期", EvidenceIDs: []string{"ev-9"}, RequestedBy: member, RequestedAt: march,
 		DecidedBy: &office, DecidedAt: &decided, ApprovedDue: later.Due.String()}}

@@ -106,7 +106,7 @@ func (in DecideExtensionInput) Validate() error {
 
 // pendingExtension is the index of the request waiting for the office.
 func pendingExtension(f ledger.Finding) (int, bool) {
-	i := slices.IndexFunc(f.Extensions, func(e ledger.Extension) bool { return e.Status == ledger.ExtensionPending })
+	i := slices.IndexFunc(f.Extensions, func(e ledger.Extension) bool { return e.State == ledger.ExtensionPending })
 	return i, i >= 0
 }
 
@@ -116,7 +116,7 @@ func pendingExtension(f ledger.Finding) (int, bool) {
 func approvedExtensions(f ledger.Finding) int {
 	n := 0
 	for _, e := range f.Extensions {
-		if e.Status == ledger.ExtensionApproved && e.Round == f.ReopenCount {
+		if e.State == ledger.ExtensionApproved && e.Round == f.ReopenCount {
 			n++
 		}
 	}
@@ -265,7 +265,7 @@ func (w *finding) requestExtension(ctx workflow.Context, in RequestExtensionInpu
 	}
 	ext := ledger.Extension{
 		Seq: len(w.row.Extensions) + 1, Round: w.row.ReopenCount, DeadlineSeq: w.row.DeadlineSeq,
-		Status: ledger.ExtensionPending, PreviousDue: w.row.Deadline.Due.String(), OriginalDue: original,
+		State: ledger.ExtensionPending, PreviousDue: w.row.Deadline.Due.String(), OriginalDue: original,
 		RequestedDue: in.Due, Reason: in.Reason, EvidenceIDs: slices.Clone(in.EvidenceIDs),
 		RequestedBy: in.Actor, RequestedAt: workflow.Now(ctx).UTC(),
 	}
@@ -294,7 +294,7 @@ func (w *finding) decideExtension(ctx workflow.Context, in DecideExtensionInput)
 	next := w.row
 	next.Extensions = slices.Clone(w.row.Extensions)
 	if !in.Approve {
-		ext.Status = ledger.ExtensionRefused
+		ext.State = ledger.ExtensionRefused
 		next.Extensions[i] = ext
 		if err := w.apply(ctx, next, ledger.Event{Action: ActionDecideExtension, Actor: in.Actor,
 			Note: fmt.Sprintf("extension %d refused: %s", ext.Seq, in.Reason),
@@ -321,7 +321,7 @@ func (w *finding) decideExtension(ctx workflow.Context, in DecideExtensionInput)
 		return err
 	}
 	old := *w.row.Deadline
-	ext.Status, ext.ApprovedDue, ext.PreviousDue = ledger.ExtensionApproved, due, old.Due.String()
+	ext.State, ext.ApprovedDue, ext.PreviousDue = ledger.ExtensionApproved, due, old.Due.String()
 	next.Extensions[i] = ext
 	next.OriginalDue = original
 	next.Deadline = &resolved.Deadline
@@ -365,13 +365,13 @@ func (w *finding) announceExtension(ctx workflow.Context, eventType, what string
 // finding leaves REFERRED (why says how), so that it is no longer pending;
 // without one it returns exts as they are.
 func lapsePending(exts []ledger.Extension, now time.Time, why string) []ledger.Extension {
-	i := slices.IndexFunc(exts, func(e ledger.Extension) bool { return e.Status == ledger.ExtensionPending })
+	i := slices.IndexFunc(exts, func(e ledger.Extension) bool { return e.State == ledger.ExtensionPending })
 	if i < 0 {
 		return exts
 	}
 	out := slices.Clone(exts)
 	system := actor.System
-	out[i].Status, out[i].DecidedBy, out[i].DecidedAt, out[i].DecisionReason = ledger.ExtensionLapsed, &system, &now, why
+	out[i].State, out[i].DecidedBy, out[i].DecidedAt, out[i].DecisionReason = ledger.ExtensionLapsed, &system, &now, why
 	return out
 }
 

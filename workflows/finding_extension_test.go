@@ -105,7 +105,7 @@ func TestFindingExtensionApproved(t *testing.T) {
 	// Asked: pending, nothing else changed; the ladder runs on.
 	ext := asked.state.Finding.Extensions
 	require.Len(t, ext, 1)
-	require.Equal(t, ledger.Extension{Seq: 1, Round: 0, DeadlineSeq: 1, Status: ledger.ExtensionPending,
+	require.Equal(t, ledger.Extension{Seq: 1, Round: 0, DeadlineSeq: 1, State: ledger.ExtensionPending,
 		PreviousDue: "2026-04-02", OriginalDue: "2026-04-02", RequestedDue: "2026-04-20",
 		Reason: "重大隐患治理需停产改造，工程周期长于整改期限", EvidenceIDs: []string{"ev-works-plan"},
 		RequestedBy: unitActor, RequestedAt: start.Add(10 * day).UTC()}, ext[0])
@@ -121,7 +121,7 @@ func TestFindingExtensionApproved(t *testing.T) {
 	require.Contains(t, f.Deadline.Explanation[0], "an extension approved by the office")
 	require.Equal(t, 2, f.DeadlineSeq)
 	require.Equal(t, "2026-04-02", f.OriginalDue)
-	require.Equal(t, ledger.ExtensionApproved, f.Extensions[0].Status)
+	require.Equal(t, ledger.ExtensionApproved, f.Extensions[0].State)
 	require.Equal(t, "2026-04-20", f.Extensions[0].ApprovedDue)
 	require.Equal(t, office, *f.Extensions[0].DecidedBy)
 	require.Equal(t, start.Add(12*day).UTC(), *f.Extensions[0].DecidedAt)
@@ -168,7 +168,7 @@ func TestFindingExtensionApproved(t *testing.T) {
 	}
 	require.NoError(t, json.Unmarshal(h.fl.deliveries[2].Payload, &payload))
 	require.Equal(t, "2026-04-20", payload.Data["due"])
-	require.Equal(t, ledger.ExtensionApproved, payload.Data["extension"].(map[string]any)["status"])
+	require.Equal(t, ledger.ExtensionApproved, payload.Data["extension"].(map[string]any)["state"])
 }
 
 // TestFindingExtensionRefused: the office refuses with a reason; the
@@ -187,7 +187,7 @@ func TestFindingExtensionRefused(t *testing.T) {
 	require.Equal(t, "2026-04-02", f.Deadline.Due.String())
 	require.Equal(t, 1, f.DeadlineSeq)
 	require.Empty(t, f.OriginalDue, "nothing was extended")
-	require.Equal(t, ledger.ExtensionRefused, f.Extensions[0].Status)
+	require.Equal(t, ledger.ExtensionRefused, f.Extensions[0].State)
 	require.Equal(t, "整改措施可分步实施，不予延期", f.Extensions[0].DecisionReason)
 	require.Empty(t, f.Extensions[0].ApprovedDue)
 	require.Equal(t, office, *f.Extensions[0].DecidedBy)
@@ -217,7 +217,7 @@ func TestFindingPendingExtensionDoesNotStopTheLadder(t *testing.T) {
 	requireDone(t, late, wd)
 
 	require.True(t, overdue.Finding.Overdue)
-	require.Equal(t, ledger.ExtensionPending, overdue.Finding.Extensions[0].Status)
+	require.Equal(t, ledger.ExtensionPending, overdue.Finding.Extensions[0].State)
 	requireFired(t, h.escalationsOf(1), map[string]string{
 		ledger.StepReminder: "2026-04-02 00:00",
 		ledger.StepOverdue:  "2026-04-03 00:00",
@@ -382,7 +382,7 @@ func TestFindingExtensionsPerRound(t *testing.T) {
 	f := approved.state.Finding
 	require.Len(t, f.Extensions, 2)
 	require.Equal(t, 1, f.Extensions[1].Round)
-	require.Equal(t, ledger.ExtensionApproved, f.Extensions[1].Status)
+	require.Equal(t, ledger.ExtensionApproved, f.Extensions[1].State)
 	require.Equal(t, "2026-04-13", f.OriginalDue)
 	require.Equal(t, "2026-04-20", f.Deadline.Due.String())
 	require.Equal(t, 4, f.DeadlineSeq, "referral, extension, rejection, extension")
@@ -402,7 +402,7 @@ func TestFindingPendingExtensionLapses(t *testing.T) {
 	requireDone(t, reported)
 
 	e := reported.state.Finding.Extensions[0]
-	require.Equal(t, ledger.ExtensionLapsed, e.Status)
+	require.Equal(t, ledger.ExtensionLapsed, e.State)
 	require.Equal(t, actor.System, *e.DecidedBy)
 	require.Equal(t, "the rectification was reported before a decision", e.DecisionReason)
 	requireReason(t, derrors.FromTemporal(undecidable.rejected), "STAGE_NOT_ALLOWED")

@@ -22,64 +22,65 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
-// Where the request stands.
-type Extension_Status int32
+// Where the request stands. (Not named Status: the OpenAPI document
+// would then rename google.rpc.Status.)
+type Extension_State int32
 
 const (
 	// Not set.
-	Extension_STATUS_UNSPECIFIED Extension_Status = 0
+	Extension_STATE_UNSPECIFIED Extension_State = 0
 	// Waiting for the office's decision; the deadline runs on.
-	Extension_PENDING Extension_Status = 1
+	Extension_PENDING Extension_State = 1
 	// Approved: the deadline moved to approved_due.
-	Extension_APPROVED Extension_Status = 2
+	Extension_APPROVED Extension_State = 2
 	// Refused, with decision_reason.
-	Extension_REFUSED Extension_Status = 3
+	Extension_REFUSED Extension_State = 3
 	// Left undecided when the finding left REFERRED (reported or withdrawn).
-	Extension_LAPSED Extension_Status = 4
+	Extension_LAPSED Extension_State = 4
 )
 
-// Enum value maps for Extension_Status.
+// Enum value maps for Extension_State.
 var (
-	Extension_Status_name = map[int32]string{
-		0: "STATUS_UNSPECIFIED",
+	Extension_State_name = map[int32]string{
+		0: "STATE_UNSPECIFIED",
 		1: "PENDING",
 		2: "APPROVED",
 		3: "REFUSED",
 		4: "LAPSED",
 	}
-	Extension_Status_value = map[string]int32{
-		"STATUS_UNSPECIFIED": 0,
-		"PENDING":            1,
-		"APPROVED":           2,
-		"REFUSED":            3,
-		"LAPSED":             4,
+	Extension_State_value = map[string]int32{
+		"STATE_UNSPECIFIED": 0,
+		"PENDING":           1,
+		"APPROVED":          2,
+		"REFUSED":           3,
+		"LAPSED":            4,
 	}
 )
 
-func (x Extension_Status) Enum() *Extension_Status {
-	p := new(Extension_Status)
+func (x Extension_State) Enum() *Extension_State {
+	p := new(Extension_State)
 	*p = x
 	return p
 }
 
-func (x Extension_Status) String() string {
+func (x Extension_State) String() string {
 	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
 }
 
-func (Extension_Status) Descriptor() protoreflect.EnumDescriptor {
+func (Extension_State) Descriptor() protoreflect.EnumDescriptor {
 	return file_xuncha_v1_finding_proto_enumTypes[0].Descriptor()
 }
 
-func (Extension_Status) Type() protoreflect.EnumType {
+func (Extension_State) Type() protoreflect.EnumType {
 	return &file_xuncha_v1_finding_proto_enumTypes[0]
 }
 
-func (x Extension_Status) Number() protoreflect.EnumNumber {
+func (x Extension_State) Number() protoreflect.EnumNumber {
 	return protoreflect.EnumNumber(x)
 }
 
-// Deprecated: Use Extension_Status.Descriptor instead.
-func (Extension_Status) EnumDescriptor() ([]byte, []int) {
+// Deprecated: Use Extension_State.Descriptor instead.
+func (Extension_State) EnumDescriptor() ([]byte, []int) {
 	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{5, 0}
 }
 
@@ -720,8 +721,8 @@ type Extension struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// 1, 2, … over the finding's life.
 	Seq int32 `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
-	// Status.
-	Status Extension_Status `protobuf:"varint,2,opt,name=status,proto3,enum=xuncha.v1.Extension_Status" json:"status,omitempty"`
+	// Where it stands.
+	State Extension_State `protobuf:"varint,2,opt,name=state,proto3,enum=xuncha.v1.Extension_State" json:"state,omitempty"`
 	// The rectification round it belongs to: the finding's reopen_count when
 	// it was asked for. The limits count per round.
 	Round int32 `protobuf:"varint,3,opt,name=round,proto3" json:"round,omitempty"`
@@ -788,11 +789,11 @@ func (x *Extension) GetSeq() int32 {
 	return 0
 }
 
-func (x *Extension) GetStatus() Extension_Status {
+func (x *Extension) GetState() Extension_State {
 	if x != nil {
-		return x.Status
+		return x.State
 	}
-	return Extension_STATUS_UNSPECIFIED
+	return Extension_STATE_UNSPECIFIED
 }
 
 func (x *Extension) GetRound() int32 {
@@ -3216,10 +3217,10 @@ const file_xuncha_v1_finding_proto_rawDesc = "" +
 	"\x06due_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x05dueAt\x127\n" +
 	"\tfire_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\bfireTime\x12\x1b\n" +
 	"\tunit_code\x18\x06 \x01(\tR\bunitCode\x12\x18\n" +
-	"\amessage\x18\a \x01(\tR\amessage\"\x92\x05\n" +
+	"\amessage\x18\a \x01(\tR\amessage\"\x8d\x05\n" +
 	"\tExtension\x12\x10\n" +
-	"\x03seq\x18\x01 \x01(\x05R\x03seq\x123\n" +
-	"\x06status\x18\x02 \x01(\x0e2\x1b.xuncha.v1.Extension.StatusR\x06status\x12\x14\n" +
+	"\x03seq\x18\x01 \x01(\x05R\x03seq\x120\n" +
+	"\x05state\x18\x02 \x01(\x0e2\x1a.xuncha.v1.Extension.StateR\x05state\x12\x14\n" +
 	"\x05round\x18\x03 \x01(\x05R\x05round\x12!\n" +
 	"\fprevious_due\x18\x04 \x01(\tR\vpreviousDue\x12!\n" +
 	"\foriginal_due\x18\x05 \x01(\tR\voriginalDue\x12#\n" +
@@ -3234,9 +3235,9 @@ const file_xuncha_v1_finding_proto_rawDesc = "" +
 	"\vdecide_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"decideTime\x12!\n" +
 	"\fapproved_due\x18\r \x01(\tR\vapprovedDue\x12'\n" +
-	"\x0fdecision_reason\x18\x0e \x01(\tR\x0edecisionReason\"T\n" +
-	"\x06Status\x12\x16\n" +
-	"\x12STATUS_UNSPECIFIED\x10\x00\x12\v\n" +
+	"\x0fdecision_reason\x18\x0e \x01(\tR\x0edecisionReason\"R\n" +
+	"\x05State\x12\x15\n" +
+	"\x11STATE_UNSPECIFIED\x10\x00\x12\v\n" +
 	"\aPENDING\x10\x01\x12\f\n" +
 	"\bAPPROVED\x10\x02\x12\v\n" +
 	"\aREFUSED\x10\x03\x12\n" +
@@ -3500,7 +3501,7 @@ func file_xuncha_v1_finding_proto_rawDescGZIP() []byte {
 var file_xuncha_v1_finding_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
 var file_xuncha_v1_finding_proto_msgTypes = make([]protoimpl.MessageInfo, 35)
 var file_xuncha_v1_finding_proto_goTypes = []any{
-	(Extension_Status)(0),                 // 0: xuncha.v1.Extension.Status
+	(Extension_State)(0),                  // 0: xuncha.v1.Extension.State
 	(Finding_Kind)(0),                     // 1: xuncha.v1.Finding.Kind
 	(Finding_Severity)(0),                 // 2: xuncha.v1.Finding.Severity
 	(Finding_Stage)(0),                    // 3: xuncha.v1.Finding.Stage
@@ -3550,7 +3551,7 @@ var file_xuncha_v1_finding_proto_depIdxs = []int32{
 	39, // 2: xuncha.v1.Rectification.report_time:type_name -> google.protobuf.Timestamp
 	39, // 3: xuncha.v1.Escalation.due_at:type_name -> google.protobuf.Timestamp
 	39, // 4: xuncha.v1.Escalation.fire_time:type_name -> google.protobuf.Timestamp
-	0,  // 5: xuncha.v1.Extension.status:type_name -> xuncha.v1.Extension.Status
+	0,  // 5: xuncha.v1.Extension.state:type_name -> xuncha.v1.Extension.State
 	40, // 6: xuncha.v1.Extension.requested_by:type_name -> xuncha.v1.Actor
 	39, // 7: xuncha.v1.Extension.request_time:type_name -> google.protobuf.Timestamp
 	40, // 8: xuncha.v1.Extension.decided_by:type_name -> xuncha.v1.Actor
