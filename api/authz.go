@@ -145,6 +145,10 @@ var authorization = map[string]rule{
 	"/xuncha.v1.FindingService/VerifyFinding":       change(office, ScopeProvince, workflows.FindingMachine, workflows.ActionVerify),
 	"/xuncha.v1.FindingService/WithdrawFinding":     change(office, ScopeProvince, workflows.FindingMachine, workflows.ActionWithdraw),
 	"/xuncha.v1.FindingService/ListFindingEvents":   read(everyone, ScopeUnitOrTeam),
+	// Extensions (延期): the unit asks (the office only on its behalf);
+	// the office decides.
+	"/xuncha.v1.FindingService/RequestExtension": change(unitOffice, ScopeUnitOrTeam, workflows.FindingMachine, workflows.ActionRequestExtension),
+	"/xuncha.v1.FindingService/DecideExtension":  change(office, ScopeProvince, workflows.FindingMachine, workflows.ActionDecideExtension),
 
 	// Escalation: the office sets the ladder.
 	"/xuncha.v1.EscalationService/ListEscalations":        read(everyone, ScopeUnitOrTeam),

@@ -78,6 +78,17 @@ func findingParams(f Finding) (dbsqlc.InsertFindingParams, error) {
 	if p.Deadline, err = jsonOrNull(f.Deadline, f.Deadline == nil); err != nil {
 		return p, fmt.Errorf("encoding deadline of finding %q: %w", f.ID, err)
 	}
+	if p.Extensions, err = jsonOrNull(f.Extensions, len(f.Extensions) == 0); err != nil {
+		return p, fmt.Errorf("encoding extensions of finding %q: %w", f.ID, err)
+	}
+	if f.OriginalDue != "" {
+		d, err := calendar.ParseDate(f.OriginalDue)
+		if err != nil {
+			return p, fmt.Errorf("original due of finding %q: %w", f.ID, err)
+		}
+		day := time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, time.UTC)
+		p.OriginalDue = &day
+	}
 	if f.Deadline != nil {
 		d := f.Deadline.Due
 		dueDate := time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, time.UTC)
@@ -225,6 +236,7 @@ func (s *Store) applyFindingChange(ctx context.Context, q *dbsqlc.Queries, f Fin
 		Deadline: row.Deadline, DueDate: row.DueDate, DueAt: row.DueAt, DeadlineSeq: row.DeadlineSeq,
 		Overdue: row.Overdue, MissedDeadlines: row.MissedDeadlines, ReopenCount: row.ReopenCount,
 		WithdrawReason: row.WithdrawReason, UpdatedAt: row.UpdatedAt, Version: row.Version,
+		Extensions: row.Extensions, OriginalDue: row.OriginalDue,
 	})
 	if err != nil {
 		return fmt.Errorf("updating finding %q to version %d: %w", f.ID, f.Version, err)
@@ -271,6 +283,16 @@ func decodeJSON[T any](b []byte, dst **T) error {
 	return nil
 }
 
+// decodeList unmarshals a nullable JSON array column into *dst, leaving nil
+// for NULL.
+func decodeList[T any](b []byte, dst *[]T) error {
+	if b == nil {
+		*dst = nil
+		return nil
+	}
+	return json.Unmarshal(b, dst)
+}
+
 // findingFromRow is the Finding a row holds.
 func findingFromRow(r dbsqlc.Finding) (Finding, error) {
 	f := Finding{
@@ -283,6 +305,9 @@ func findingFromRow(r dbsqlc.Finding) (Finding, error) {
 		ReopenCount: r.ReopenCount, WithdrawReason: r.WithdrawReason, CreatedAt: r.CreatedAt,
 		UpdatedAt: r.UpdatedAt, Version: r.Version,
 	}
+	if r.OriginalDue != nil {
+		f.OriginalDue = r.OriginalDue.Format(time.DateOnly)
+	}
 	for _, c := range []struct {
 		name string
 		err  error
@@ -292,6 +317,7 @@ func findingFromRow(r dbsqlc.Finding) (Finding, error) {
 		{"rectification", decodeJSON(r.Rectification, &f.Rectification)},
 		{"deadline", decodeJSON(r.Deadline, &f.Deadline)},
 		{"found_by", json.Unmarshal(r.FoundBy, &f.FoundBy)},
+		{"extensions", decodeList(r.Extensions, &f.Extensions)},
 	} {
 		if c.err != nil {
 			return Finding{}, fmt.Errorf("decoding %s of finding %q: %w", c.name, f.ID, c.err)

@@ -88,11 +88,12 @@ type Escalation struct {
 }
 
 type EscalationPolicy struct {
-	ID        int64
-	RequestID string
-	Steps     []byte
-	UpdatedBy []byte
-	UpdatedAt time.Time
+	ID         int64
+	RequestID  string
+	Steps      []byte
+	UpdatedBy  []byte
+	UpdatedAt  time.Time
+	Extensions []byte
 }
 
 type Event struct {
@@ -175,6 +176,8 @@ type Finding struct {
 	CreatedAt            time.Time
 	UpdatedAt            time.Time
 	Version              int
+	Extensions           []byte
+	OriginalDue          *time.Time
 }
 
 type IdempotencyKey struct {
