@@ -374,7 +374,7 @@ func (s *Store) SetEscalationPolicy(ctx context.Context, requestID string, steps
 		if err != nil {
 			return fmt.Errorf("reading escalation policy %d: %w", id, err)
 		}
-		data, err := json.Marshal(map[string]any{"version": id, "steps": steps})
+		data, err := json.Marshal(map[string]any{"version": id, "steps": steps, "extensions": extensions})
 		if err != nil {
 			return fmt.Errorf("encoding event data: %w", err)
 		}
