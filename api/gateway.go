@@ -50,6 +50,7 @@ func (s *Server) gateway(ctx context.Context, conn *grpc.ClientConn) (http.Handl
 		"InterviewService":  xunchav1.RegisterInterviewServiceHandler,
 		"ExposureService":   xunchav1.RegisterExposureServiceHandler,
 		"TipService":        xunchav1.RegisterTipServiceHandler,
+		"AuditService":      xunchav1.RegisterAuditServiceHandler,
 	} {
 		if err := register(ctx, mux, conn); err != nil {
 			return nil, fmt.Errorf("registering the %s gateway: %w", name, err)
@@ -88,6 +89,12 @@ func (s *Server) gateway(ctx context.Context, conn *grpc.ClientConn) (http.Handl
 	// and checks the authorization table.
 	root.Handle("/v1/", s.authenticated(restInput(mux, mux, marshaler), mux, marshaler))
 	s.evidenceHandler(mux, marshaler).register(root)
+	if s.PayloadCodec != nil {
+		log := s.Log.Named("codec")
+		s.codecHandler(func(w http.ResponseWriter, r *http.Request, err error) {
+			errorHandler(r.Context(), mux, marshaler, w, r, toStatus(err, log.With(zap.String("path", r.URL.Path))).Err())
+		}).register(root)
+	}
 	if s.DevIssuer != nil && s.DevIssuerPath != "" {
 		root.Handle(s.DevIssuerPath, s.DevIssuer)
 	}
@@ -110,6 +117,7 @@ func (s *Server) evidenceHandler(mux *runtime.ServeMux, m runtime.Marshaler) *ev
 		authorize: func(r *http.Request, route string) (context.Context, error) {
 			who, reach, _, err := s.caller(r.Context(), route, r.Header.Values("Authorization"))
 			if err != nil {
+				s.recordRefusal(r.Context(), who, route, strings.TrimPrefix(r.URL.Path, "/v1/"), r.RemoteAddr, toStatus(err, log))
 				return nil, err
 			}
 			return withReach(actor.NewContext(r.Context(), who), reach), nil
@@ -127,7 +135,9 @@ func (s *Server) authenticated(next http.Handler, mux *runtime.ServeMux, m runti
 	log := s.Log.Named("rest")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, err := s.authenticate(r.Context(), r.Header.Values("Authorization")); err != nil {
-			errorHandler(r.Context(), mux, m, w, r, toStatus(err, log.With(zap.String("path", r.URL.Path))).Err())
+			st := toStatus(err, log.With(zap.String("path", r.URL.Path)))
+			s.recordRefusal(r.Context(), actor.Actor{}, r.Method+" "+r.URL.Path, strings.TrimPrefix(r.URL.Path, "/v1/"), r.RemoteAddr, st)
+			errorHandler(r.Context(), mux, m, w, r, st.Err())
 			return
 		}
 		next.ServeHTTP(w, r)

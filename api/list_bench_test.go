@@ -37,7 +37,7 @@ func BenchmarkListFindings(b *testing.B) {
 	}
 	s := setupConfigured(b, func(srv *api.Server, _ string) { srv.Log = zap.NewNop() })
 	started := time.Now()
-	require.NoError(b, testenv.SeedFindings(b.Context(), s.DatabaseURL, n))
+	require.NoError(b, testenv.SeedFindings(b.Context(), s.OwnerURL, n))
 	b.Logf("seeded %d findings in %s", n, time.Since(started).Round(time.Second))
 
 	// A page token is the position after a page's last row (ledger/page.go):

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -27,6 +28,7 @@ import (
 	"github.com/xuncha/xuncha/internal/childproc"
 	"github.com/xuncha/xuncha/internal/devissuer"
 	"github.com/xuncha/xuncha/internal/logging"
+	"github.com/xuncha/xuncha/internal/payloadcrypt"
 	"github.com/xuncha/xuncha/internal/pgserver"
 	"github.com/xuncha/xuncha/internal/searchattr"
 	"github.com/xuncha/xuncha/internal/temporalcluster"
@@ -39,6 +41,9 @@ const (
 	namespace = "default"
 	// ledgerDatabase is the ledger's database on the tier's PostgreSQL.
 	ledgerDatabase = "xuncha"
+	// appRole and appPassword are the application role's, which `xuncha
+	// migrate` creates, named as in the compose stack.
+	appRole, appPassword = "xuncha_app", "cluster-tier"
 	// workers and servers are how many of each xuncha process run.
 	workers, servers = 2, 2
 	// setupTimeout bounds starting the whole environment, builds included.
@@ -57,7 +62,10 @@ type env struct {
 
 	pgMu sync.Mutex
 	pg   *pgserver.Server
-	pgDB string // the ledger's URL
+	// pgDB is the ledger's URL as its owner (the superuser): migrations
+	// and the tests' checks use it; appDB is the application role's,
+	// which the server and worker processes connect as.
+	pgDB, appDB string
 
 	cluster  *temporalcluster.Cluster
 	temporal client.Client // the tests' own client, to check workflows
@@ -65,6 +73,10 @@ type env struct {
 	issuer    *devissuer.Issuer
 	issuerSrv *httptest.Server
 	tipKey    string
+	// payloadKeys is the payload key ring (XUNCHA_PAYLOAD_KEYS) and codec
+	// its codec: the tests' Temporal client reads payloads with it.
+	payloadKeys string
+	codec       *payloadcrypt.Codec
 
 	workers []*service
 	servers []*service
@@ -135,6 +147,16 @@ func start(ctx context.Context) (*env, error) {
 	}
 	e := &env{dir: dir, log: componentLogger(), tipKey: tipcrypt.GenerateKey()}
 	shared.env = e
+	if e.payloadKeys, err = payloadcrypt.GenerateEntry("cluster-1", payloadcrypt.AES256GCM); err != nil {
+		return nil, err
+	}
+	keys, err := payloadcrypt.ParseList(e.payloadKeys, payloadcrypt.AES256GCM)
+	if err != nil {
+		return nil, err
+	}
+	if e.codec, err = payloadcrypt.New(keys); err != nil {
+		return nil, err
+	}
 
 	// The binaries first: building them is the slow part of a fresh clone.
 	binDir := filepath.Join(root, "bin")
@@ -157,6 +179,12 @@ func start(ctx context.Context) (*env, error) {
 		return nil, err
 	}
 	e.pgDB = e.pg.DatabaseURL(ledgerDatabase)
+	app, err := url.Parse(e.pgDB)
+	if err != nil {
+		return nil, err
+	}
+	app.User = url.UserPassword(appRole, appPassword)
+	e.appDB = app.String()
 
 	e.cluster, err = temporalcluster.New(ctx, temporalcluster.Config{
 		Binaries: bins,
@@ -177,16 +205,17 @@ func start(ctx context.Context) (*env, error) {
 		e.cluster.ReportedVersion(), temporalcluster.Persistence, e.pg.Version(), e.cluster.Address(), namespace)
 	fmt.Fprintln(os.Stderr, e.summary)
 
-	// What an operator runs once: the ledger's migrations, then the
-	// namespace and search attributes.
+	// What an operator runs once: the ledger's migrations as its owner,
+	// which create the application role, then the namespace and search
+	// attributes.
 	if out, err := e.run(ctx, "migrate"); err != nil {
 		return nil, fmt.Errorf("xuncha migrate: %w: %s", err, out)
 	}
 	if out, err := e.run(ctx, "temporal", "setup", "--retention", "24h"); err != nil {
 		return nil, fmt.Errorf("xuncha temporal setup: %w: %s", err, out)
 	}
-	if e.temporal, err = client.DialContext(ctx, client.Options{HostPort: e.cluster.Address(), Namespace: namespace,
-		Logger: logging.Temporal(e.log.Named("sdk"))}); err != nil {
+	if e.temporal, err = client.DialContext(ctx, e.codec.ClientOptions(client.Options{HostPort: e.cluster.Address(), Namespace: namespace,
+		Logger: logging.Temporal(e.log.Named("sdk"))})); err != nil {
 		return nil, err
 	}
 	if err := e.awaitNamespace(ctx); err != nil {
@@ -245,10 +274,12 @@ func (e *env) processEnv(extra ...string) []string {
 		env = append(env, kv)
 	}
 	env = append(env,
-		"DATABASE_URL="+e.pgDB,
+		"DATABASE_URL="+e.appDB,
+		"MIGRATE_DATABASE_URL="+e.pgDB,
 		"TEMPORAL_ADDRESS="+e.cluster.Address(),
 		"TEMPORAL_NAMESPACE="+namespace,
 		"XUNCHA_TIP_KEY="+e.tipKey,
+		"XUNCHA_PAYLOAD_KEYS="+e.payloadKeys,
 		"XUNCHA_LOG_LEVEL=info",
 	)
 	if e.issuer != nil {

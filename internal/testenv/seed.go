@@ -19,7 +19,8 @@ const (
 
 // SeedFindings writes SeedInspections inspections and n findings straight
 // into the ledger at databaseURL, server-side (generate_series), and
-// analyzes both tables: data for plans and benchmarks at a realistic size
+// analyzes both tables, which only their owner may (Database.OwnerURL; the
+// application role's ANALYZE is skipped with a warning): data for plans and benchmarks at a realistic size
 // (a million findings take about half a minute), not lifecycles — no
 // workflow runs behind them.
 func SeedFindings(ctx context.Context, databaseURL string, n int) error {
