@@ -117,6 +117,72 @@ type Finding struct {
 	Version              int
 }
 
+type FindingClosureDay struct {
+	InspectionID string
+	FoundMonth   time.Time
+	Kind         string
+	Severity     string
+	ContentArea  int
+	Days         int
+	UnitCode     string
+	Round        string
+	Findings     int
+}
+
+type FindingClosureDaysRecomputed struct {
+	InspectionID string
+	FoundMonth   time.Time
+	Kind         string
+	Severity     string
+	ContentArea  int
+	Days         int
+	UnitCode     interface{}
+	Round        string
+	Findings     int
+}
+
+type FindingTalliesRecomputed struct {
+	InspectionID         string
+	FoundMonth           time.Time
+	Kind                 string
+	Severity             string
+	ContentArea          int
+	UnitCode             interface{}
+	Round                string
+	Findings             int
+	Closed               int
+	Withdrawn            int
+	Overdue              int
+	OnTime               int
+	Reopened             int
+	Reminders            int
+	OverdueEscalations   int
+	InterviewEscalations int
+	InterviewsProposed   int
+	InterviewsHeld       int
+}
+
+type FindingTally struct {
+	InspectionID         string
+	FoundMonth           time.Time
+	Kind                 string
+	Severity             string
+	ContentArea          int
+	UnitCode             string
+	Round                string
+	Findings             int
+	Closed               int
+	Withdrawn            int
+	Overdue              int
+	OnTime               int
+	Reopened             int
+	Reminders            int
+	OverdueEscalations   int
+	InterviewEscalations int
+	InterviewsProposed   int
+	InterviewsHeld       int
+}
+
 type IdempotencyKey struct {
 	Method      string
 	Target      string
