@@ -179,6 +179,9 @@ var authorization = map[string]rule{
 	"/xuncha.v1.TipService/ListTips":   read(team, ScopeTeam),
 	"/xuncha.v1.TipService/TriageTip":  write(leaderOffice, ScopeTeam),
 
+	// Statistics count the findings in reach.
+	"/xuncha.v1.StatisticsService/GetStatistics": read(everyone, ScopeUnitOrTeam),
+
 	// Evidence (HTTP only).
 	EvidenceUpload:   write(evidenceUploaders, ScopeUnitOrTeam),
 	EvidenceMetadata: read(everyone, ScopeUnitOrTeam),

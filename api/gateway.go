@@ -50,6 +50,7 @@ func (s *Server) gateway(ctx context.Context, conn *grpc.ClientConn) (http.Handl
 		"InterviewService":  xunchav1.RegisterInterviewServiceHandler,
 		"ExposureService":   xunchav1.RegisterExposureServiceHandler,
 		"TipService":        xunchav1.RegisterTipServiceHandler,
+		"StatisticsService": xunchav1.RegisterStatisticsServiceHandler,
 	} {
 		if err := register(ctx, mux, conn); err != nil {
 			return nil, fmt.Errorf("registering the %s gateway: %w", name, err)
