@@ -16,6 +16,7 @@ import (
 
 	"github.com/xuncha/xuncha/api/openapi"
 	"github.com/xuncha/xuncha/internal/actor"
+	"github.com/xuncha/xuncha/problemlist"
 	xunchav1 "github.com/xuncha/xuncha/proto/xuncha/v1"
 )
 
@@ -88,7 +89,10 @@ func (s *Server) gateway(ctx context.Context, conn *grpc.ClientConn) (http.Handl
 	// anything about its request; the gRPC interceptor verifies it again
 	// and checks the authorization table.
 	root.Handle("/v1/", s.authenticated(restInput(mux, mux, marshaler), mux, marshaler))
-	s.evidenceHandler(mux, marshaler).register(root)
+	evidence := s.evidenceHandler(mux, marshaler)
+	evidence.register(root)
+	(&exportHandler{exporter: &problemlist.Exporter{Ledger: s.Ledger}, authorize: evidence.authorize, fail: evidence.fail,
+		log: s.Log.Named("export")}).register(root)
 	if s.DevIssuer != nil && s.DevIssuerPath != "" {
 		root.Handle(s.DevIssuerPath, s.DevIssuer)
 	}
