@@ -151,9 +151,28 @@ func (s *Statistics) add(o Statistics) {
 	for step, n := range o.Escalations {
 		s.Escalations[step] += n
 	}
-	for _, d := range o.DaysToClose {
-		s.addDays(d.Days, d.Findings)
+	s.mergeDays(o.DaysToClose)
+}
+
+// mergeDays adds days, sorted by days, to DaysToClose in one pass.
+func (s *Statistics) mergeDays(days []DayCount) {
+	if len(days) == 0 {
+		return
 	}
+	merged := make([]DayCount, 0, len(s.DaysToClose)+len(days))
+	a, b := s.DaysToClose, days
+	for len(a) > 0 && len(b) > 0 {
+		switch {
+		case a[0].Days < b[0].Days:
+			merged, a = append(merged, a[0]), a[1:]
+		case a[0].Days > b[0].Days:
+			merged, b = append(merged, b[0]), b[1:]
+		default:
+			merged = append(merged, DayCount{Days: a[0].Days, Findings: a[0].Findings + b[0].Findings})
+			a, b = a[1:], b[1:]
+		}
+	}
+	s.DaysToClose = append(append(merged, a...), b...)
 }
 
 // addDays counts n findings closed in days days, keeping DaysToClose sorted.
@@ -291,74 +310,30 @@ func (k *groupKey) scanTargets(dims []Dimension) []any {
 
 // Statistics counts the findings filter selects, in total and grouped by
 // groupBy (each dimension at most once; none gives the total alone). The
-// counts and the days to close come from one snapshot.
+// counts and the days to close come from one snapshot. A question without
+// a kind, a severity or a content area reads finding_month_tallies, one
+// row per inspection and month; one with them reads finding_tallies and
+// finding_closure_days.
 func (s *Store) Statistics(ctx context.Context, filter StatisticsFilter, groupBy []Dimension) (StatisticsReport, error) {
-	var columns []string
+	fine := filter.Kind != "" || filter.Severity != "" || filter.ContentArea != 0
 	for i, d := range groupBy {
-		col, ok := dimensionColumns[d]
-		if !ok || slices.Contains(groupBy[:i], d) {
+		if _, ok := dimensionColumns[d]; !ok || slices.Contains(groupBy[:i], d) {
 			return StatisticsReport{}, fmt.Errorf("statistics: dimension %q unknown or repeated", d)
 		}
-		columns = append(columns, col)
+		fine = fine || d == DimensionKind || d == DimensionSeverity || d == DimensionContentArea
 	}
-	where := statisticsWhere(filter)
-	groupClause := ""
-	if len(columns) > 0 {
-		groupClause = " GROUP BY " + strings.Join(columns, ", ")
-	}
-	prefix := strings.Join(append(slices.Clone(columns), ""), ", ")
-	countsSQL := "SELECT " + prefix + `sum(findings), sum(closed), sum(withdrawn), sum(overdue), sum(on_time), sum(reopened),
-  sum(reminders), sum(overdue_escalations), sum(interview_escalations), sum(interviews_proposed), sum(interviews_held)
-FROM finding_tallies` + where.clause() + groupClause + " HAVING sum(findings) > 0"
-	daysGroup := " GROUP BY " + prefix + "days"
-	daysSQL := "SELECT " + prefix + "days, sum(findings) FROM finding_closure_days" + where.clause() + daysGroup +
-		" HAVING sum(findings) > 0"
-
-	groups := map[groupKey]*StatisticsGroup{}
-	var order []groupKey
+	var groups map[groupKey]*StatisticsGroup
 	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
 		// Compiling the sums costs more than summing them.
 		if _, err := tx.Exec(ctx, "SET LOCAL jit = off"); err != nil {
 			return err
 		}
-		rows, err := tx.Query(ctx, countsSQL, where.args...)
-		if err != nil {
-			return err
+		var err error
+		if fine {
+			groups, err = fineStatistics(ctx, tx, filter, groupBy)
+		} else {
+			groups, err = monthStatistics(ctx, tx, filter, groupBy)
 		}
-		var k groupKey
-		var c [11]int64
-		targets := k.scanTargets(groupBy)
-		for i := range c {
-			targets = append(targets, &c[i])
-		}
-		_, err = pgx.ForEachRow(rows, targets, func() error {
-			g := &StatisticsGroup{
-				UnitCode: k.unitCode, Round: k.round, Kind: k.kind, Severity: k.severity, ContentArea: k.contentArea,
-				Month: k.month, Statistics: Statistics{
-					Found: int(c[0]), Closed: int(c[1]), Withdrawn: int(c[2]), Overdue: int(c[3]), ClosedOnTime: int(c[4]),
-					Reopened: int(c[5]), InterviewsProposed: int(c[9]), InterviewsHeld: int(c[10]),
-					Escalations: map[string]int{StepReminder: int(c[6]), StepOverdue: int(c[7]), StepInterviewProposed: int(c[8])},
-				},
-			}
-			groups[k] = g
-			order = append(order, k)
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		rows, err = tx.Query(ctx, daysSQL, where.args...)
-		if err != nil {
-			return err
-		}
-		var days, n int64
-		targets = append(k.scanTargets(groupBy), &days, &n)
-		_, err = pgx.ForEachRow(rows, targets, func() error {
-			if g, ok := groups[k]; ok {
-				g.addDays(int(days), int(n))
-			}
-			return nil
-		})
 		return err
 	})
 	if err != nil {
@@ -366,8 +341,10 @@ FROM finding_tallies` + where.clause() + groupClause + " HAVING sum(findings) > 
 	}
 
 	report := StatisticsReport{Total: newStatistics()}
-	for _, k := range order {
-		g := groups[k]
+	for _, g := range groups {
+		if g.Found == 0 {
+			continue
+		}
 		report.Total.add(g.Statistics)
 		if len(groupBy) > 0 {
 			report.Groups = append(report.Groups, *g)
@@ -378,8 +355,121 @@ FROM finding_tallies` + where.clause() + groupClause + " HAVING sum(findings) > 
 			return StatisticsReport{}, err
 		}
 	}
-	slices.SortStableFunc(report.Groups, func(a, b StatisticsGroup) int { return compareGroups(a, b, groupBy) })
+	slices.SortFunc(report.Groups, func(a, b StatisticsGroup) int { return compareGroups(a, b, groupBy) })
 	return report, nil
+}
+
+// monthStatistics reads the month tallies filter selects and sums them per
+// group in Go: there are as many as inspections and months, and the days
+// to close of each come as arrays.
+func monthStatistics(ctx context.Context, tx pgx.Tx, filter StatisticsFilter, groupBy []Dimension) (map[groupKey]*StatisticsGroup, error) {
+	where := statisticsWhere(filter)
+	rows, err := tx.Query(ctx, `SELECT unit_code, round, found_month, findings, closed, withdrawn, overdue, on_time, reopened,
+  reminders, overdue_escalations, interview_escalations, interviews_proposed, interviews_held, closure_days, closure_findings
+FROM finding_month_tallies`+where.clause(), where.args...)
+	if err != nil {
+		return nil, err
+	}
+	groups := map[groupKey]*StatisticsGroup{}
+	var row groupKey
+	var c [11]int
+	var days, findings []int32
+	targets := []any{&row.unitCode, &row.round, &row.month}
+	for i := range c {
+		targets = append(targets, &c[i])
+	}
+	targets = append(targets, &days, &findings)
+	_, err = pgx.ForEachRow(rows, targets, func() error {
+		var k groupKey
+		for _, d := range groupBy {
+			switch d {
+			case DimensionUnit:
+				k.unitCode = row.unitCode
+			case DimensionRound:
+				k.round = row.round
+			case DimensionMonth:
+				k.month = row.month
+			}
+		}
+		g := groupOf(groups, k)
+		g.add(counted(c))
+		hist := make([]DayCount, len(days))
+		for i := range days {
+			hist[i] = DayCount{Days: int(days[i]), Findings: int(findings[i])}
+		}
+		g.mergeDays(hist)
+		return nil
+	})
+	return groups, err
+}
+
+// fineStatistics sums the tallies and the days to close filter selects
+// per group in SQL.
+func fineStatistics(ctx context.Context, tx pgx.Tx, filter StatisticsFilter, groupBy []Dimension) (map[groupKey]*StatisticsGroup, error) {
+	var columns []string
+	for _, d := range groupBy {
+		columns = append(columns, dimensionColumns[d])
+	}
+	where := statisticsWhere(filter)
+	groupClause := ""
+	if len(columns) > 0 {
+		groupClause = " GROUP BY " + strings.Join(columns, ", ")
+	}
+	prefix := strings.Join(append(slices.Clone(columns), ""), ", ")
+	countsSQL := "SELECT " + prefix + `sum(findings), sum(closed), sum(withdrawn), sum(overdue), sum(on_time), sum(reopened),
+  sum(reminders), sum(overdue_escalations), sum(interview_escalations), sum(interviews_proposed), sum(interviews_held)
+FROM finding_tallies` + where.clause() + groupClause + " HAVING sum(findings) > 0"
+	daysSQL := "SELECT " + prefix + "days, sum(findings) FROM finding_closure_days" + where.clause() +
+		" GROUP BY " + prefix + "days HAVING sum(findings) > 0"
+
+	groups := map[groupKey]*StatisticsGroup{}
+	rows, err := tx.Query(ctx, countsSQL, where.args...)
+	if err != nil {
+		return nil, err
+	}
+	var k groupKey
+	var c [11]int
+	targets := k.scanTargets(groupBy)
+	for i := range c {
+		targets = append(targets, &c[i])
+	}
+	if _, err = pgx.ForEachRow(rows, targets, func() error { groupOf(groups, k).add(counted(c)); return nil }); err != nil {
+		return nil, err
+	}
+	rows, err = tx.Query(ctx, daysSQL, where.args...)
+	if err != nil {
+		return nil, err
+	}
+	var days, n int
+	targets = append(k.scanTargets(groupBy), &days, &n)
+	_, err = pgx.ForEachRow(rows, targets, func() error {
+		if g, ok := groups[k]; ok {
+			g.addDays(days, n)
+		}
+		return nil
+	})
+	return groups, err
+}
+
+// counted is the statistics of the eleven sums both statements read, in
+// their order.
+func counted(c [11]int) Statistics {
+	return Statistics{
+		Found: c[0], Closed: c[1], Withdrawn: c[2], Overdue: c[3], ClosedOnTime: c[4], Reopened: c[5],
+		Escalations:        map[string]int{StepReminder: c[6], StepOverdue: c[7], StepInterviewProposed: c[8]},
+		InterviewsProposed: c[9], InterviewsHeld: c[10],
+	}
+}
+
+// groupOf returns the group of key k, adding it when new.
+func groupOf(groups map[groupKey]*StatisticsGroup, k groupKey) *StatisticsGroup {
+	g, ok := groups[k]
+	if !ok {
+		g = &StatisticsGroup{UnitCode: k.unitCode, Round: k.round, Kind: k.kind, Severity: k.severity,
+			ContentArea: k.contentArea, Month: k.month, Statistics: newStatistics()}
+		groups[k] = g
+	}
+	return g
 }
 
 // compareGroups orders groups by the dimensions' values, in groupBy order.

@@ -159,6 +159,8 @@ func requireTalliesRecomputed(t *testing.T, fx fixture) {
 		`SELECT count(*) FROM (SELECT * FROM finding_tallies_recomputed EXCEPT SELECT * FROM finding_tallies) d`,
 		`SELECT count(*) FROM (SELECT * FROM finding_closure_days WHERE findings <> 0 EXCEPT SELECT * FROM finding_closure_days_recomputed) d`,
 		`SELECT count(*) FROM (SELECT * FROM finding_closure_days_recomputed EXCEPT SELECT * FROM finding_closure_days) d`,
+		`SELECT count(*) FROM (SELECT * FROM finding_month_tallies WHERE findings <> 0 EXCEPT SELECT * FROM finding_month_tallies_recomputed) d`,
+		`SELECT count(*) FROM (SELECT * FROM finding_month_tallies_recomputed EXCEPT SELECT * FROM finding_month_tallies) d`,
 		// A row emptied by its last finding leaving holds nothing else either.
 		`SELECT count(*) FROM finding_tallies WHERE findings = 0 AND (closed, withdrawn, overdue, on_time, reopened, reminders,
 		   overdue_escalations, interview_escalations, interviews_proposed, interviews_held) <> (0, 0, 0, 0, 0, 0, 0, 0, 0, 0)`,
@@ -274,7 +276,10 @@ func TestStatistics(t *testing.T) {
 		"2026-04 HAZARD found 1 closed 0 median 0",
 		"2026-04 RESPONSIBILITY found 1 closed 1 median 20",
 	}, got)
+	// The month tallies (no kind asked for) and the finer ones (a kind
+	// asked for) count alike.
 	require.Equal(t, cs, byMonthKind.Total)
+	require.Equal(t, stats(ledger.StatisticsFilter{}).Total, stats(ledger.StatisticsFilter{}, ledger.DimensionContentArea).Total)
 
 	byRoundSeverityArea := stats(ledger.StatisticsFilter{}, ledger.DimensionRound, ledger.DimensionSeverity, ledger.DimensionContentArea)
 	got = nil

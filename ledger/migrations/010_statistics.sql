@@ -1,19 +1,27 @@
 -- Statistics of the findings (issue 13 item 1). Forward-only.
 --
--- A statistics request sums finding_tallies, never a million findings:
--- one row per inspection, month found (Asia/Shanghai), kind, severity and
--- content area holds the additive counts of its findings (how many, closed,
--- withdrawn, overdue now, closed on time, reopenings) and of the escalation
--- steps and interviews about them; finding_closure_days holds, for the same
--- key, how many closed findings took how many days from their referral to
--- their closure, from which the median and the 90th percentile are exact.
+-- A statistics request sums tallies, never a million findings:
+--
+-- - finding_tallies: one row per inspection, month found (Asia/Shanghai),
+--   kind, severity and content area, with the additive counts of its
+--   findings (how many, closed, withdrawn, overdue now, closed on time,
+--   reopenings) and of the escalation steps and interviews about them;
+-- - finding_closure_days: for the same key, how many closed findings took
+--   how many days from their referral to their closure, from which the
+--   median and the 90th percentile are exact;
+-- - finding_month_tallies: both summed per inspection and month, the days
+--   as two arrays (days, findings), for the questions that do not ask for
+--   a kind, a severity or a content area: one row per inspection and
+--   month, however many findings it has.
+--
 -- The unit and the round of the inspection are copied into each row for
 -- the filters (a round never changes once planned).
 --
--- Triggers keep both tables in step with findings, escalations and
--- interviews, in the transaction of each write. The views
--- finding_tallies_recomputed and finding_closure_days_recomputed are the
--- definition: they compute the same rows from scratch. This migration
+-- Triggers keep the tables in step with findings, escalations and
+-- interviews, in the transaction of each write. The views *_recomputed are
+-- the definition: finding_tallies_recomputed and
+-- finding_closure_days_recomputed compute their rows from scratch, and
+-- finding_month_tallies_recomputed sums those two tables. This migration
 -- fills the tables from them, and the tests check that the triggers leave
 -- the tables equal to them.
 --
@@ -68,6 +76,8 @@ CREATE TABLE finding_tallies (
 CREATE INDEX finding_tallies_unit ON finding_tallies (unit_code, found_month);
 CREATE INDEX finding_tallies_month ON finding_tallies (found_month);
 CREATE INDEX finding_tallies_round ON finding_tallies (round, found_month);
+CREATE INDEX finding_tallies_kind ON finding_tallies (kind, severity, found_month);
+CREATE INDEX finding_tallies_area ON finding_tallies (content_area, found_month);
 
 CREATE TABLE finding_closure_days (
   inspection_id text NOT NULL,
@@ -85,6 +95,34 @@ CREATE TABLE finding_closure_days (
 CREATE INDEX finding_closure_days_unit ON finding_closure_days (unit_code, found_month);
 CREATE INDEX finding_closure_days_month ON finding_closure_days (found_month);
 CREATE INDEX finding_closure_days_round ON finding_closure_days (round, found_month);
+CREATE INDEX finding_closure_days_kind ON finding_closure_days (kind, severity, found_month);
+CREATE INDEX finding_closure_days_area ON finding_closure_days (content_area, found_month);
+
+CREATE TABLE finding_month_tallies (
+  inspection_id         text NOT NULL,
+  found_month           date NOT NULL,
+  unit_code             text COLLATE "C" NOT NULL,
+  round                 text NOT NULL,
+  findings              integer NOT NULL DEFAULT 0,
+  closed                integer NOT NULL DEFAULT 0,
+  withdrawn             integer NOT NULL DEFAULT 0,
+  overdue               integer NOT NULL DEFAULT 0,
+  on_time               integer NOT NULL DEFAULT 0,
+  reopened              integer NOT NULL DEFAULT 0,
+  reminders             integer NOT NULL DEFAULT 0,
+  overdue_escalations   integer NOT NULL DEFAULT 0,
+  interview_escalations integer NOT NULL DEFAULT 0,
+  interviews_proposed   integer NOT NULL DEFAULT 0,
+  interviews_held       integer NOT NULL DEFAULT 0,
+  -- closure_findings[i] closed findings took closure_days[i] days; by days.
+  closure_days          integer[] NOT NULL DEFAULT '{}',
+  closure_findings      integer[] NOT NULL DEFAULT '{}',
+  PRIMARY KEY (inspection_id, found_month)
+);
+
+CREATE INDEX finding_month_tallies_unit ON finding_month_tallies (unit_code, found_month);
+CREATE INDEX finding_month_tallies_month ON finding_month_tallies (found_month);
+CREATE INDEX finding_month_tallies_round ON finding_month_tallies (round, found_month);
 
 -- The definition of both tables, computed from scratch.
 CREATE VIEW finding_tallies_recomputed AS
@@ -126,8 +164,47 @@ JOIN inspections i ON i.id = f.inspection_id
 WHERE finding_days_to_close(f.stage, f.referral, f.updated_at) IS NOT NULL
 GROUP BY 1, 2, 3, 4, 5, 6, 7, 8;
 
+CREATE VIEW finding_month_tallies_recomputed AS
+SELECT t.inspection_id, t.found_month, i.unit_code COLLATE "C" AS unit_code, i.round,
+       t.findings, t.closed, t.withdrawn, t.overdue, t.on_time, t.reopened, t.reminders, t.overdue_escalations,
+       t.interview_escalations, t.interviews_proposed, t.interviews_held,
+       coalesce(d.days, '{}') AS closure_days, coalesce(d.findings, '{}') AS closure_findings
+FROM (
+  SELECT inspection_id, found_month, sum(findings)::integer AS findings, sum(closed)::integer AS closed,
+         sum(withdrawn)::integer AS withdrawn, sum(overdue)::integer AS overdue, sum(on_time)::integer AS on_time,
+         sum(reopened)::integer AS reopened, sum(reminders)::integer AS reminders,
+         sum(overdue_escalations)::integer AS overdue_escalations,
+         sum(interview_escalations)::integer AS interview_escalations,
+         sum(interviews_proposed)::integer AS interviews_proposed, sum(interviews_held)::integer AS interviews_held
+  FROM finding_tallies GROUP BY inspection_id, found_month) t
+JOIN inspections i ON i.id = t.inspection_id
+CROSS JOIN LATERAL (
+  SELECT array_agg(c.days ORDER BY c.days) AS days, array_agg(c.n ORDER BY c.days) AS findings
+  FROM (SELECT days, sum(findings)::integer AS n FROM finding_closure_days
+        WHERE inspection_id = t.inspection_id AND found_month = t.found_month
+        GROUP BY days HAVING sum(findings) <> 0) c) d;
+
 INSERT INTO finding_tallies SELECT * FROM finding_tallies_recomputed;
 INSERT INTO finding_closure_days SELECT * FROM finding_closure_days_recomputed;
+INSERT INTO finding_month_tallies SELECT * FROM finding_month_tallies_recomputed;
+
+-- refresh_month_tallies sums anew the month tallies of the inspections
+-- and months given (every pair of them) from the tallies.
+CREATE FUNCTION refresh_month_tallies(inspection_ids text[], found_months date[]) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO finding_month_tallies AS m
+  SELECT * FROM finding_month_tallies_recomputed v
+  WHERE v.inspection_id = ANY(inspection_ids) AND v.found_month = ANY(found_months)
+  ON CONFLICT (inspection_id, found_month) DO UPDATE SET
+    findings = EXCLUDED.findings, closed = EXCLUDED.closed, withdrawn = EXCLUDED.withdrawn,
+    overdue = EXCLUDED.overdue, on_time = EXCLUDED.on_time, reopened = EXCLUDED.reopened,
+    reminders = EXCLUDED.reminders, overdue_escalations = EXCLUDED.overdue_escalations,
+    interview_escalations = EXCLUDED.interview_escalations, interviews_proposed = EXCLUDED.interviews_proposed,
+    interviews_held = EXCLUDED.interviews_held, closure_days = EXCLUDED.closure_days,
+    closure_findings = EXCLUDED.closure_findings;
+END;
+$$;
 
 -- The triggers below are statement-level: a statement that writes many
 -- findings (a bulk load, a later migration) sums their changes per key and
@@ -196,6 +273,9 @@ BEGIN
   HAVING sum(c.sign) <> 0
   ON CONFLICT (inspection_id, found_month, kind, severity, content_area, days) DO UPDATE SET
     findings = d.findings + EXCLUDED.findings;
+
+  PERFORM refresh_month_tallies(ARRAY(SELECT DISTINCT c.inspection_id FROM unnest(contributions) c),
+                                ARRAY(SELECT DISTINCT c.found_month FROM unnest(contributions) c));
 END;
 $$;
 
@@ -275,6 +355,9 @@ BEGIN
     GROUP BY 1, 2, 3, 4, 5) d
   WHERE (t.inspection_id, t.found_month, t.kind, t.severity, t.content_area)
       = (d.inspection_id, d.found_month, d.kind, d.severity, d.content_area);
+  PERFORM refresh_month_tallies(
+    ARRAY(SELECT f.inspection_id FROM new_escalations e JOIN findings f ON e.subject LIKE 'finding/%' AND f.id = substr(e.subject, 9)),
+    ARRAY(SELECT finding_month(f.created_at) FROM new_escalations e JOIN findings f ON e.subject LIKE 'finding/%' AND f.id = substr(e.subject, 9)));
   RETURN NULL;
 END;
 $$;
@@ -301,6 +384,9 @@ FROM (
   HAVING sum(c.proposed) <> 0 OR sum(c.held) <> 0) d
 WHERE (t.inspection_id, t.found_month, t.kind, t.severity, t.content_area)
     = (d.inspection_id, d.found_month, d.kind, d.severity, d.content_area);
+PERFORM refresh_month_tallies(
+  ARRAY(SELECT f.inspection_id FROM unnest(subjects) c(subject) JOIN findings f ON c.subject LIKE 'finding/%' AND f.id = substr(c.subject, 9)),
+  ARRAY(SELECT finding_month(f.created_at) FROM unnest(subjects) c(subject) JOIN findings f ON c.subject LIKE 'finding/%' AND f.id = substr(c.subject, 9)));
 END;
 $$;
 

@@ -141,6 +141,46 @@ type FindingClosureDaysRecomputed struct {
 	Findings     int
 }
 
+type FindingMonthTalliesRecomputed struct {
+	InspectionID         string
+	FoundMonth           time.Time
+	UnitCode             interface{}
+	Round                string
+	Findings             int
+	Closed               int
+	Withdrawn            int
+	Overdue              int
+	OnTime               int
+	Reopened             int
+	Reminders            int
+	OverdueEscalations   int
+	InterviewEscalations int
+	InterviewsProposed   int
+	InterviewsHeld       int
+	ClosureDays          interface{}
+	ClosureFindings      interface{}
+}
+
+type FindingMonthTally struct {
+	InspectionID         string
+	FoundMonth           time.Time
+	UnitCode             string
+	Round                string
+	Findings             int
+	Closed               int
+	Withdrawn            int
+	Overdue              int
+	OnTime               int
+	Reopened             int
+	Reminders            int
+	OverdueEscalations   int
+	InterviewEscalations int
+	InterviewsProposed   int
+	InterviewsHeld       int
+	ClosureDays          []int
+	ClosureFindings      []int
+}
+
 type FindingTalliesRecomputed struct {
 	InspectionID         string
 	FoundMonth           time.Time
