@@ -49,7 +49,7 @@ var columns = []column{
 		return r.f.Referral.ReceivingAuthority
 	}},
 	{"整改时限", 12, func(r row) any {
-		if r.f.Deadline == nil {
+		if r.f.Deadline == nil || r.f.Deadline.Due.IsZero() {
 			return (*calendar.Date)(nil)
 		}
 		return &r.f.Deadline.Due
