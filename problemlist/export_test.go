@@ -28,7 +28,8 @@ func TestExportPagesThroughTheLedger(t *testing.T) {
 	conn, err := pgx.Connect(t.Context(), url)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = conn.Close(t.Context()) })
-	_, err = conn.Exec(t.Context(), `UPDATE findings SET title = '=HYPERLINK("http://example.com")' WHERE id = 'bench-f-0'`)
+	_, err = conn.Exec(t.Context(), `UPDATE findings SET title = '=HYPERLINK("http://example.com")'
+		WHERE id = (SELECT id FROM findings ORDER BY created_at, id LIMIT 1)`)
 	require.NoError(t, err)
 	all := problemlist.Selection{AsOf: time.Now()}
 

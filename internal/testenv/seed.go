@@ -67,8 +67,8 @@ var seedSQL = []string{
 	 FROM generate_series(0, $1::integer - 1) n
 	 CROSS JOIN LATERAL (SELECT abs(hashint4(n)::bigint) AS h) hh
 	 JOIN inspections i ON i.id = 'bench-ins-' || (n / 500)
-	 CROSS JOIN LATERAL (SELECT i.planned_start + (n % 15) * interval '1 day' + interval '9 hours'
-	                            + (h % 28800) * interval '1 second' AS found) ff
+	 CROSS JOIN LATERAL (SELECT (i.planned_start + (n % 15) * interval '1 day' + interval '9 hours'
+	                             + (h % 28800) * interval '1 second') AT TIME ZONE 'Asia/Shanghai' AS found) ff
 	 CROSS JOIN LATERAL (SELECT found + interval '20 days' AS feedback) fb
 	 CROSS JOIN LATERAL (SELECT CASE WHEN h % 20 < 13 THEN 'HAZARD' WHEN h % 20 < 17 THEN 'RESPONSIBILITY'
 	                                 WHEN h % 20 = 17 THEN 'VIOLATION_CLUE' ELSE 'SYSTEMIC_RISK' END AS kind,
