@@ -73,6 +73,14 @@ bench-statistics: ## Benchmark statistics at 1,000,000 findings, seeded in SQL f
 bench-export: ## Benchmark the problem list's export of 10,000 and 100,000 findings: time and peak heap (issue 13); not part of make test.
 	go test -run '^$$' -bench BenchmarkExport -benchtime 3x -timeout 60m ./problemlist/
 
+.PHONY: bench-list
+bench-list: $(BIN)/temporal ## Benchmark GET /v1/findings (REST and gRPC) at 1,000,000 seeded findings (BENCH_FINDINGS, BENCH_TIME); not part of make test.
+	XUNCHA_BENCH_FINDINGS=$(or $(BENCH_FINDINGS),1000000) go test -count=1 -run '^$$' -bench '^BenchmarkListFindings$$' -benchtime $(or $(BENCH_TIME),500x) -timeout 30m ./api/
+
+.PHONY: bench-audit
+bench-audit: ## Time xuncha audit verify over 100,000 events (issue 11 item 3); not part of make test.
+	go test -count=1 -run '^$$' -bench '^BenchmarkVerifyAudit$$' -benchtime 3x -timeout 30m ./ledger
+
 .PHONY: record-histories
 record-histories: $(BIN)/temporal ## Record real workflow histories into workflows/testdata/replay for the replay test.
 	XUNCHA_RECORD_HISTORIES=1 go test -count=1 -run '^(TestInspectionProcedureREST|TestHostileClientHangingReceiver|TestWithdrawnOverdueFindingEndsCleanly|TestCalendarLoadRedatesRunningDeadline|TestInterviewLifecycleREST)$$' ./api/

@@ -5,6 +5,7 @@ go 1.26.0
 require (
 	github.com/6tail/lunar-go v1.4.7
 	github.com/coreos/go-oidc/v3 v3.21.0
+	github.com/emmansun/gmsm v0.44.0
 	github.com/go-jose/go-jose/v4 v4.1.9
 	github.com/golang-jwt/jwt/v5 v5.2.0
 	github.com/grpc-ecosystem/grpc-gateway/v2 v2.33.0

@@ -32,6 +32,10 @@ type Activities struct {
 	// Egress is the webhook address policy deliveries connect through
 	// (XUNCHA_WEBHOOK_ALLOW); nil allows public addresses only.
 	Egress *egress.Policy
+	// AccessLogRetentionDays is how long the daily audit anchor keeps
+	// access records (XUNCHA_ACCESS_LOG_RETENTION, default 180, never
+	// less); zero prunes nothing.
+	AccessLogRetentionDays int
 }
 
 // CreateInspectionInput writes a new inspection's ledger row.

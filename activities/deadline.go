@@ -28,6 +28,26 @@ func (a *Activities) ResolveDeadline(ctx context.Context, in ResolveDeadlineInpu
 	return res, refusal(err)
 }
 
+// ExtensionTermsInput asks what the office's policy allows for extending a
+// deadline whose original last day (before any extension) is OriginalDue
+// (YYYY-MM-DD).
+type ExtensionTermsInput struct {
+	OriginalDue string `json:"original_due"`
+}
+
+// ExtensionTerms reads the office's extension limits and computes the last
+// day they let extensions reach, with the ledger's calendar: the reading is
+// this activity's, the computation is deadline.ExtensionTermsFor, and the
+// decision the workflow's.
+func (a *Activities) ExtensionTerms(ctx context.Context, in ExtensionTermsInput) (deadline.ExtensionTerms, error) {
+	r, err := LoadResolver(ctx, a.Ledger)
+	if err != nil {
+		return deadline.ExtensionTerms{}, a.ledgerError("reading the calendar and the escalation policy", err)
+	}
+	terms, err := r.ExtensionTerms(in.OriginalDue)
+	return terms, refusal(err)
+}
+
 // Resolver computes deadlines (deadline.Resolve) with the calendar and
 // escalation policy in force, read from the ledger once. The API uses it to
 // preview a deadline and refuse a limit before anything is recorded; the
@@ -53,6 +73,12 @@ func LoadResolver(ctx context.Context, l *ledger.Store) (*Resolver, error) {
 // Resolve computes one deadline and its escalation schedule.
 func (r *Resolver) Resolve(rule deadline.Rule) (deadline.Resolved, error) {
 	return deadline.Resolve(r.calendar, r.policy, rule)
+}
+
+// ExtensionTerms are the policy's extension limits for a deadline whose
+// original last day is originalDue, and the last day they allow.
+func (r *Resolver) ExtensionTerms(originalDue string) (deadline.ExtensionTerms, error) {
+	return deadline.ExtensionTermsFor(r.calendar, r.policy, originalDue)
 }
 
 // refusal marks domain refusals non-retryable for Temporal: retrying a

@@ -111,7 +111,7 @@ func TestSubscribers(t *testing.T) {
 		_, _, err := fx.store.CreateWebhook(t.Context(), w)
 		require.NoError(t, err)
 	}
-	require.NoError(t, fx.store.DeleteWebhook(t.Context(), "w-gone"))
+	require.NoError(t, fx.store.DeleteWebhook(t.Context(), "w-gone", office))
 	tests := []struct {
 		eventType string
 		want      []string

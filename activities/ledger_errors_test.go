@@ -48,8 +48,8 @@ func refusedConnection(t *testing.T) error {
 
 func TestClassifyLedgerError(t *testing.T) {
 	t.Parallel()
-	_, url := testenv.Ledger(t)
-	conn, err := pgx.Connect(t.Context(), url)
+	_, db := testenv.Ledger(t)
+	conn, err := pgx.Connect(t.Context(), db.URL) // the application role may create temporary tables
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = conn.Close(context.WithoutCancel(t.Context())) })
 	_, err = conn.Exec(t.Context(), `CREATE TEMP TABLE t (id int PRIMARY KEY, n int CHECK (n > 0))`)

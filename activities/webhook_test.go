@@ -180,7 +180,7 @@ func TestDeliverWebhook(t *testing.T) {
 		_, _, err := fx.store.CreateWebhook(t.Context(), ledger.Webhook{ID: "w-gone", RequestID: "req-gone", URL: srv.URL,
 			Secret: "s3cret-gone", CreatedBy: office})
 		require.NoError(t, err)
-		require.NoError(t, fx.store.DeleteWebhook(t.Context(), "w-gone"))
+		require.NoError(t, fx.store.DeleteWebhook(t.Context(), "w-gone", office))
 
 		_, err = fx.env.ExecuteActivity(fx.acts.DeliverWebhook, activities.DeliverWebhookInput{
 			WebhookID: "w-gone", DeliveryID: "d-gone", EventType: "finding.major", Payload: payload})

@@ -100,11 +100,12 @@ func change(roles []string, scope Scope, m workflows.Machine, action string) rul
 
 // authorization is the one table of who may call what: one row per gRPC
 // method (full name) of every service the server registers, and one per
-// evidence route. The interceptor refuses a method without a row, and
+// evidence and codec route. The interceptor refuses a method without a row, and
 // authz_test.go fails when a method of the proto descriptors lacks one.
 // Reads are open to every role, within its scope, except tip content,
-// which only the office and the inspection's team read, and the webhook
-// subscriptions, which are the office's configuration.
+// which only the office and the inspection's team read, the webhook
+// subscriptions, which are the office's configuration, and the audit
+// chains' verification (the office and the auditor).
 var authorization = map[string]rule{
 	// Inspections: the office plans, notifies, reviews, closes; the
 	// committee approves the line-up and the report; the team leader
@@ -148,6 +149,10 @@ var authorization = map[string]rule{
 	"/xuncha.v1.FindingService/VerifyFinding":       change(office, ScopeProvince, workflows.FindingMachine, workflows.ActionVerify),
 	"/xuncha.v1.FindingService/WithdrawFinding":     change(office, ScopeProvince, workflows.FindingMachine, workflows.ActionWithdraw),
 	"/xuncha.v1.FindingService/ListFindingEvents":   read(everyone, ScopeUnitOrTeam),
+	// Extensions (延期): the unit asks (the office only on its behalf);
+	// the office decides.
+	"/xuncha.v1.FindingService/RequestExtension": change(unitOffice, ScopeUnitOrTeam, workflows.FindingMachine, workflows.ActionRequestExtension),
+	"/xuncha.v1.FindingService/DecideExtension":  change(office, ScopeProvince, workflows.FindingMachine, workflows.ActionDecideExtension),
 
 	// Escalation: the office sets the ladder.
 	"/xuncha.v1.EscalationService/ListEscalations":        read(everyone, ScopeUnitOrTeam),
@@ -183,6 +188,9 @@ var authorization = map[string]rule{
 	"/xuncha.v1.TipService/ListTips":   read(team, ScopeTeam),
 	"/xuncha.v1.TipService/TriageTip":  write(leaderOffice, ScopeTeam),
 
+	// The audit chains: the office and the auditor verify them.
+	"/xuncha.v1.AuditService/VerifyAudit": read(officeAuditor, ScopeProvince),
+
 	// Statistics and the problem list's export read the findings in reach.
 	"/xuncha.v1.StatisticsService/GetStatistics": read(everyone, ScopeUnitOrTeam),
 	FindingsExport: read(everyone, ScopeUnitOrTeam),
@@ -191,6 +199,12 @@ var authorization = map[string]rule{
 	EvidenceUpload:   write(evidenceUploaders, ScopeUnitOrTeam),
 	EvidenceMetadata: read(everyone, ScopeUnitOrTeam),
 	EvidenceContent:  read(everyone, ScopeUnitOrTeam),
+
+	// Temporal's payloads, decrypted for the Web UI and CLI (HTTP only):
+	// whole histories in the clear, so the office and the auditor only, as
+	// the province's oversight; every decode is audited (codec.go).
+	CodecDecode: read(officeAuditor, ScopeProvince),
+	CodecEncode: read(officeAuditor, ScopeProvince),
 
 	// Health and reflection reveal nothing and stay open.
 	"/grpc.health.v1.Health/Check":                                   {public: true},

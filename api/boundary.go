@@ -141,6 +141,7 @@ var stringRules = map[string]stringRule{
 
 	// Dates.
 	"date":                  dateRule,
+	"since":                 dateRule,
 	"doc_date":              dateRule,
 	"due":                   dateRule,
 	"from":                  dateRule,

@@ -50,6 +50,7 @@ func TestChangeReadsNoLedgerBeforeTheUpdate(t *testing.T) {
 		traced, err := ledger.Open(context.Background(), databaseURL, ledger.WithTracer(log))
 		require.NoError(t, err)
 		t.Cleanup(traced.Close)
+		traced.Secrets = srv.Ledger.Secrets
 		srv.Ledger = traced
 	})
 	f := s.recordFinding(s.createInspection(), "record", "GENERAL")

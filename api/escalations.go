@@ -2,6 +2,8 @@ package api
 
 import (
 	"context"
+	"errors"
+	"fmt"
 
 	"go.uber.org/zap"
 
@@ -54,11 +56,11 @@ func (s *EscalationServer) UpdateEscalationPolicy(ctx context.Context, req *xunc
 	if err != nil {
 		return nil, err
 	}
-	steps, err := policySteps(req)
+	steps, extensions, err := policyOf(req)
 	if err != nil {
 		return nil, err
 	}
-	p, err := s.Ledger.SetEscalationPolicy(ctx, req.GetRequestId(), steps, who)
+	p, err := s.Ledger.SetEscalationPolicy(ctx, req.GetRequestId(), steps, extensions, who)
 	if err != nil {
 		return nil, err
 	}
@@ -66,19 +68,40 @@ func (s *EscalationServer) UpdateEscalationPolicy(ctx context.Context, req *xunc
 	return policyProto(p), nil
 }
 
-// policySteps checks a requested ladder with the ledger's rules, together
-// with the request ID.
-func policySteps(req *xunchav1.UpdateEscalationPolicyRequest) ([]ledger.EscalationStep, error) {
+// policyOf checks a requested ladder and extension limits (absent: the
+// defaults) with the ledger's rules, together with the request ID.
+func policyOf(req *xunchav1.UpdateEscalationPolicyRequest) ([]ledger.EscalationStep, ledger.ExtensionLimits, error) {
 	var v derrors.Violations
 	workflows.ValidateRequestID(&v, "request_id", req.GetRequestId())
 	steps := make([]ledger.EscalationStep, 0, len(req.GetSteps()))
 	for _, st := range req.GetSteps() {
 		steps = append(steps, ledger.EscalationStep{Step: st.GetStep(), WorkingDays: int(st.GetWorkingDays())})
 	}
-	if err := mergeViolations(v, ledger.ValidateEscalationSteps(steps)); err != nil {
-		return nil, err
+	extensions := ledger.DefaultExtensionLimits()
+	if l := req.GetExtensionLimits(); l != nil {
+		extensions = ledger.ExtensionLimits{MaxCount: int(l.GetMaxCount()), TotalMonths: int(l.GetTotalMonths()),
+			TotalWorkingDays: int(l.GetTotalWorkingDays())}
+		for i, sev := range l.GetSeverities() {
+			name, ok := enumName(sev, xunchav1.Finding_Severity_name)
+			if !ok {
+				v.Add(fmt.Sprintf("extension_limits.severities[%d]", i), "unknown value %d: must be one of %s", sev,
+					enumNames(xunchav1.Finding_Severity_name))
+			}
+			extensions.Severities = append(extensions.Severities, name)
+		}
 	}
-	return steps, nil
+	// The ledger's rules, each field reported once (an unknown severity is
+	// the API's to name).
+	for _, err := range []error{ledger.ValidateEscalationSteps(steps), ledger.ValidateExtensionLimits(extensions)} {
+		var invalid *derrors.InvalidError
+		if errors.As(mergeViolations(v, err), &invalid) {
+			v = invalid.Violations
+		}
+	}
+	if err := v.Err(); err != nil {
+		return nil, ledger.ExtensionLimits{}, err
+	}
+	return steps, extensions, nil
 }
 
 func policyProto(p ledger.EscalationPolicy) *xunchav1.EscalationPolicy {
@@ -88,6 +111,12 @@ func policyProto(p ledger.EscalationPolicy) *xunchav1.EscalationPolicy {
 	}
 	for _, st := range p.Steps {
 		out.Steps = append(out.Steps, &xunchav1.EscalationStep{Step: st.Step, WorkingDays: int32(st.WorkingDays)})
+	}
+	l := p.Extensions
+	out.ExtensionLimits = &xunchav1.ExtensionLimits{MaxCount: int32(l.MaxCount), TotalMonths: int32(l.TotalMonths),
+		TotalWorkingDays: int32(l.TotalWorkingDays)}
+	for _, sev := range l.Severities {
+		out.ExtensionLimits.Severities = append(out.ExtensionLimits.Severities, xunchav1.Finding_Severity(xunchav1.Finding_Severity_value[sev]))
 	}
 	return out
 }

@@ -299,9 +299,18 @@ func (h *evidenceHandler) metadata(w http.ResponseWriter, r *http.Request) {
 //     content (evidence.ServedType says why);
 //   - X-Content-Type-Options: nosniff, so the type is not guessed;
 //   - Content-Security-Policy: sandbox, so nothing runs should it be shown.
+//
+// Every read is recorded in the access log first; one that cannot be
+// recorded is not served.
 func (h *evidenceHandler) content(w http.ResponseWriter, r *http.Request) {
 	e, err := h.get(r)
 	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	// Recorded before a byte leaves (api/access.go).
+	if err := recordRead(r.Context(), h.ledger, EvidenceContent, "evidence/"+e.ID, r.RemoteAddr,
+		map[string]string{"sha256": e.SHA256, "method": r.Method, "range": r.Header.Get("Range")}); err != nil {
 		h.fail(w, r, err)
 		return
 	}

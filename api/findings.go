@@ -448,6 +448,42 @@ func (s *FindingServer) WithdrawFinding(ctx context.Context, req *xunchav1.Withd
 		who: who, input: in})
 }
 
+// RequestExtension records a unit's request for more time (延期) on the
+// running rectification deadline; the office asks only on behalf of the
+// finding's unit (on_behalf_of). The finding stays REFERRED and the
+// deadline runs on; the workflow refuses a request after the deadline, a
+// second one while one waits, and what the office's limits do not allow.
+func (s *FindingServer) RequestExtension(ctx context.Context, req *xunchav1.RequestExtensionRequest) (*xunchav1.Finding, error) {
+	who, err := actor.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if who, err = onBehalfOf(ctx, who, req.GetOnBehalfOf(), func(ctx context.Context) (string, error) {
+		f, err := s.Ledger.GetFinding(ctx, req.GetId())
+		return f.UnitCode, err
+	}); err != nil {
+		return nil, err
+	}
+	in := workflows.RequestExtensionInput{RequestID: req.GetRequestId(), Actor: who, Due: req.GetDue(),
+		Reason: req.GetReason(), EvidenceIDs: req.GetEvidenceIds()}
+	return s.change(ctx, lifecycleChange{id: req.GetId(), action: workflows.ActionRequestExtension, requestID: in.RequestID,
+		who: who, input: in,
+		precheck: func(ctx context.Context) error { return checkEvidence(ctx, s.Ledger, "evidence_ids", in.EvidenceIDs) }})
+}
+
+// DecideExtension approves the pending extension request with a new last
+// day (the deadline and its ladder move) or refuses it with a reason.
+func (s *FindingServer) DecideExtension(ctx context.Context, req *xunchav1.DecideExtensionRequest) (*xunchav1.Finding, error) {
+	who, err := actor.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	in := workflows.DecideExtensionInput{RequestID: req.GetRequestId(), Actor: who, Approve: req.GetApprove(),
+		Due: req.GetDue(), Reason: req.GetReason()}
+	return s.change(ctx, lifecycleChange{id: req.GetId(), action: workflows.ActionDecideExtension, requestID: in.RequestID,
+		who: who, input: in})
+}
+
 // ListFindingEvents returns a finding's whole event log, oldest first.
 func (s *FindingServer) ListFindingEvents(ctx context.Context, req *xunchav1.ListFindingEventsRequest) (*xunchav1.ListFindingEventsResponse, error) {
 	row, err := s.finding(ctx, req.GetId())
@@ -491,6 +527,7 @@ func findingProto(f ledger.Finding, escalations []ledger.Escalation, events []le
 		CreateTime:           instant(f.CreatedAt),
 		UpdateTime:           instant(f.UpdatedAt),
 		WorkflowId:           f.WorkflowID,
+		OriginalDue:          f.OriginalDue,
 	}
 	if d := f.Diagnosis; d != nil {
 		out.Diagnosis = &xunchav1.Diagnosis{
@@ -510,11 +547,30 @@ func findingProto(f ledger.Finding, escalations []ledger.Escalation, events []le
 	if f.Deadline != nil {
 		out.Deadline = DeadlineProto(*f.Deadline)
 	}
+	for _, e := range f.Extensions {
+		out.Extensions = append(out.Extensions, extensionProto(e))
+	}
 	for _, e := range escalations {
 		out.Escalations = append(out.Escalations, escalationProto(e))
 	}
 	for _, e := range events {
 		out.LastEvents = append(out.LastEvents, eventProto(e))
+	}
+	return out
+}
+
+func extensionProto(e ledger.Extension) *xunchav1.Extension {
+	out := &xunchav1.Extension{
+		Seq: int32(e.Seq), State: xunchav1.Extension_State(xunchav1.Extension_State_value[e.State]), Round: int32(e.Round),
+		PreviousDue: e.PreviousDue, OriginalDue: e.OriginalDue, RequestedDue: e.RequestedDue, Reason: e.Reason,
+		EvidenceIds: slices.Clone(e.EvidenceIDs), RequestedBy: actorProto(e.RequestedBy), RequestTime: instant(e.RequestedAt),
+		ApprovedDue: e.ApprovedDue, DecisionReason: e.DecisionReason,
+	}
+	if e.DecidedBy != nil {
+		out.DecidedBy = actorProto(*e.DecidedBy)
+	}
+	if e.DecidedAt != nil {
+		out.DecideTime = instant(*e.DecidedAt)
 	}
 	return out
 }

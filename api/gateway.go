@@ -51,6 +51,7 @@ func (s *Server) gateway(ctx context.Context, conn *grpc.ClientConn) (http.Handl
 		"InterviewService":  xunchav1.RegisterInterviewServiceHandler,
 		"ExposureService":   xunchav1.RegisterExposureServiceHandler,
 		"TipService":        xunchav1.RegisterTipServiceHandler,
+		"AuditService":      xunchav1.RegisterAuditServiceHandler,
 		"StatisticsService": xunchav1.RegisterStatisticsServiceHandler,
 	} {
 		if err := register(ctx, mux, conn); err != nil {
@@ -93,6 +94,12 @@ func (s *Server) gateway(ctx context.Context, conn *grpc.ClientConn) (http.Handl
 	evidence.register(root)
 	(&exportHandler{exporter: &problemlist.Exporter{Ledger: s.Ledger}, authorize: evidence.authorize, fail: evidence.fail,
 		log: s.Log.Named("export")}).register(root)
+	if s.PayloadCodec != nil {
+		log := s.Log.Named("codec")
+		s.codecHandler(func(w http.ResponseWriter, r *http.Request, err error) {
+			errorHandler(r.Context(), mux, marshaler, w, r, toStatus(err, log.With(zap.String("path", r.URL.Path))).Err())
+		}).register(root)
+	}
 	if s.DevIssuer != nil && s.DevIssuerPath != "" {
 		root.Handle(s.DevIssuerPath, s.DevIssuer)
 	}
@@ -115,6 +122,7 @@ func (s *Server) evidenceHandler(mux *runtime.ServeMux, m runtime.Marshaler) *ev
 		authorize: func(r *http.Request, route string) (context.Context, error) {
 			who, reach, _, err := s.caller(r.Context(), route, r.Header.Values("Authorization"))
 			if err != nil {
+				s.recordRefusal(r.Context(), who, route, strings.TrimPrefix(r.URL.Path, "/v1/"), r.RemoteAddr, toStatus(err, log))
 				return nil, err
 			}
 			return withReach(actor.NewContext(r.Context(), who), reach), nil
@@ -132,7 +140,9 @@ func (s *Server) authenticated(next http.Handler, mux *runtime.ServeMux, m runti
 	log := s.Log.Named("rest")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, err := s.authenticate(r.Context(), r.Header.Values("Authorization")); err != nil {
-			errorHandler(r.Context(), mux, m, w, r, toStatus(err, log.With(zap.String("path", r.URL.Path))).Err())
+			st := toStatus(err, log.With(zap.String("path", r.URL.Path)))
+			s.recordRefusal(r.Context(), actor.Actor{}, r.Method+" "+r.URL.Path, strings.TrimPrefix(r.URL.Path, "/v1/"), r.RemoteAddr, st)
+			errorHandler(r.Context(), mux, m, w, r, st.Err())
 			return
 		}
 		next.ServeHTTP(w, r)

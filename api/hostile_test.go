@@ -208,7 +208,7 @@ func (s *stack) hostileRequest(t *testing.T, tc hostileREST, path string) (int, 
 func (s *stack) snapshot() string {
 	s.t.Helper()
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, s.DatabaseURL)
+	conn, err := pgx.Connect(ctx, s.OwnerURL)
 	require.NoError(s.t, err)
 	defer conn.Close(ctx)
 	rows, err := conn.Query(ctx, `

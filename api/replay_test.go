@@ -21,7 +21,9 @@ const recordEnv = "XUNCHA_RECORD_HISTORIES"
 
 // replayHistory fetches a workflow's history from the real server and
 // replays it against the current workflow code: a nondeterministic workflow
-// (map order, wall-clock time, I/O) fails here.
+// (map order, wall-clock time, I/O) fails here. The replayer decrypts the
+// payloads with the stack's codec, as the workers do; a recorded history
+// is written decrypted, so the workflows package replays it without a key.
 func (s *stack) replayHistory(name, workflowID string) {
 	s.t.Helper()
 	ctx := context.Background()
@@ -33,12 +35,14 @@ func (s *stack) replayHistory(name, workflowID string) {
 		history.Events = append(history.Events, e)
 	}
 	require.NotEmpty(s.t, history.Events)
-	replayer := worker.NewWorkflowReplayer()
+	replayer, err := worker.NewWorkflowReplayerWithOptions(s.Codec.ReplayerOptions(worker.WorkflowReplayerOptions{}))
+	require.NoError(s.t, err)
 	workflows.RegisterWorkflows(replayer)
 	require.NoError(s.t, replayer.ReplayWorkflowHistory(logging.Temporal(s.log), history), "replaying %s", workflowID)
 	if os.Getenv(recordEnv) != "1" {
 		return
 	}
+	require.NoError(s.t, s.Codec.DecodeMessage(ctx, history))
 	data, err := protojson.MarshalOptions{Indent: "  "}.Marshal(history)
 	require.NoError(s.t, err)
 	dir := filepath.Join("..", "workflows", "testdata", "replay")

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
@@ -71,6 +72,21 @@ type Server struct {
 	// WebhookPolicy says which receivers a webhook may name
 	// (XUNCHA_WEBHOOK_ALLOW); nil allows public addresses only.
 	WebhookPolicy *egress.Policy
+	// PayloadCodec, when set, is served at CodecPath (POST /codec/decode
+	// and /codec/encode) for the Temporal Web UI and CLI: the codec every
+	// Temporal client of xuncha encrypts payloads with
+	// (internal/payloadcrypt, XUNCHA_PAYLOAD_KEYS). Without it those routes
+	// answer 404.
+	PayloadCodec converter.PayloadCodec
+	// CodecCORSOrigins are the browser origins (scheme://host:port) of the
+	// Temporal Web UIs that may call the codec routes
+	// (XUNCHA_CODEC_CORS_ORIGIN); empty: none, only same-origin and
+	// non-browser clients.
+	CodecCORSOrigins []string
+	// AccessAudit, when set, records every decode of payloads at
+	// CodecDecode, allowed or refused (see AccessAuditFunc); nil records
+	// nothing beyond the log.
+	AccessAudit AccessAuditFunc
 	// Log is the structured logger.
 	Log *zap.Logger
 }
@@ -113,6 +129,7 @@ func (s *Server) Run(ctx context.Context) error {
 	xunchav1.RegisterTipServiceServer(grpcServer, &TipServer{Ledger: s.Ledger, Sealer: s.Tips, Findings: findings, Log: s.Log})
 	xunchav1.RegisterEscalationServiceServer(grpcServer, &EscalationServer{Ledger: s.Ledger, Log: s.Log})
 	xunchav1.RegisterWebhookServiceServer(grpcServer, &WebhookServer{Ledger: s.Ledger, Egress: s.WebhookPolicy, Log: s.Log})
+	xunchav1.RegisterAuditServiceServer(grpcServer, &AuditServer{Ledger: s.Ledger, Log: s.Log})
 	xunchav1.RegisterStatisticsServiceServer(grpcServer, &StatisticsServer{Ledger: s.Ledger, Log: s.Log})
 	healthServer := health.NewServer()
 	healthpb.RegisterHealthServer(grpcServer, healthServer)
@@ -191,6 +208,7 @@ var serviceNames = []string{
 	xunchav1.InterviewService_ServiceDesc.ServiceName,
 	xunchav1.ExposureService_ServiceDesc.ServiceName,
 	xunchav1.TipService_ServiceDesc.ServiceName,
+	xunchav1.AuditService_ServiceDesc.ServiceName,
 	xunchav1.StatisticsService_ServiceDesc.ServiceName,
 }
 
@@ -245,6 +263,9 @@ func (s *Server) unaryInterceptor(ctx context.Context, req any, info *grpc.Unary
 		}()
 	}
 	st := toStatus(err, s.Log.With(zap.String("method", info.FullMethod)))
+	// Refusals (401, 403) go to the access log, whoever refused: the table
+	// or a role check further in.
+	s.recordRefusal(ctx, who, info.FullMethod, requestResource(info.FullMethod, req), remoteOf(ctx), st)
 	if len(md.Get(viaGatewayKey)) == 0 {
 		fields := []zap.Field{
 			zap.String("method", info.FullMethod),
@@ -277,7 +298,8 @@ func (s *Server) streamInterceptor(srv any, ss grpc.ServerStream, info *grpc.Str
 // from its authorization headers (gRPC metadata or HTTP) and
 // authorizes it by the table, with the objects it reaches by the row's
 // scope rule (reachFor); known is false for public methods and refused
-// calls. A call without a token is DevIdentity's when set.
+// calls (who is then the refused caller as its token says, for the access
+// log). A call without a token is DevIdentity's when set.
 func (s *Server) caller(ctx context.Context, method string, headers []string) (who actor.Actor, reach ledger.Reach, known bool, err error) {
 	if r, ok := authorization[method]; ok && r.public {
 		return actor.Actor{}, ledger.Reach{}, false, nil
@@ -287,7 +309,8 @@ func (s *Server) caller(ctx context.Context, method string, headers []string) (w
 		return actor.Actor{}, ledger.Reach{}, false, err
 	}
 	if who, err = permit(method, id); err != nil {
-		return actor.Actor{}, ledger.Reach{}, false, err
+		// Who was refused, for the access log.
+		return refusedActor(id, true), ledger.Reach{}, false, err
 	}
 	return who, reachFor(authorization[method].scope, who.Role, id), true, nil
 }

@@ -31,6 +31,7 @@ import (
 	"github.com/xuncha/xuncha/internal/egress"
 	"github.com/xuncha/xuncha/internal/evidence"
 	"github.com/xuncha/xuncha/internal/logging"
+	"github.com/xuncha/xuncha/internal/payloadcrypt"
 	"github.com/xuncha/xuncha/internal/testenv"
 	"github.com/xuncha/xuncha/internal/tipcrypt"
 	"github.com/xuncha/xuncha/ledger"
@@ -42,11 +43,15 @@ import (
 type stack struct {
 	t      testing.TB
 	Ledger *ledger.Store
-	// DatabaseURL is the stack's own database, for tests that read it raw.
+	// DatabaseURL is the stack's own database as the application role, the
+	// role the stack's API and worker connect as.
 	DatabaseURL string
-	Temporal    client.Client
-	BaseURL     string
-	Conn        *grpc.ClientConn
+	// OwnerURL is the same database as its owner (a superuser), for tests
+	// that read it raw.
+	OwnerURL string
+	Temporal client.Client
+	BaseURL  string
+	Conn     *grpc.ClientConn
 	// Tips is the server's sealer of tip reporters' identities.
 	Tips *tipcrypt.Sealer
 	// Logs holds every line the stack logged (API, worker, Temporal SDK), at
@@ -57,10 +62,20 @@ type stack struct {
 	// over HTTP, which the server verifies tokens with.
 	Issuer *testIssuer
 
-	queue      string
-	log        *zap.Logger
-	webhooks   *egress.Policy
-	stopWorker func() // nil while no worker runs
+	// Codec is the payload codec of the stack's Temporal client, worker
+	// and codec routes, over the key ring PayloadKeys.
+	Codec       *payloadcrypt.Codec
+	PayloadKeys []payloadcrypt.Key
+
+	queue       string
+	log         *zap.Logger
+	webhooks    *egress.Policy
+	verifier    *authn.Verifier
+	evidenceDir string
+	grpcAddr    string
+	configure   func(srv *api.Server, databaseURL string)
+	stopAPI     func()
+	stopWorker  func() // nil while no worker runs
 }
 
 // office is the default actor of test requests.
@@ -93,10 +108,10 @@ func setupConfigured(t testing.TB, configure func(srv *api.Server, databaseURL s
 }
 
 // setupStack starts a stack with the webhook policy webhooks and, when set,
-// configure applied to the API server.
+// configure applied to the API server. Its Temporal client, worker and
+// codec routes encrypt payloads with a fresh key ring (testenv.PayloadCodec).
 func setupStack(t testing.TB, webhooks *egress.Policy, configure func(srv *api.Server, databaseURL string)) *stack {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
 	observed, logs := observer.New(zapcore.DebugLevel)
 	log := zap.New(zapcore.NewTee(testenv.Logger(t).Core(), observed))
 	tipKey, err := tipcrypt.ParseKey(tipcrypt.GenerateKey())
@@ -104,14 +119,8 @@ func setupStack(t testing.TB, webhooks *egress.Policy, configure func(srv *api.S
 	tips, err := tipcrypt.New(tipKey)
 	require.NoError(t, err)
 
-	store, databaseURL := testenv.Ledger(t)
-
-	tc, err := client.DialContext(ctx, client.Options{
-		HostPort:  testenv.TemporalAddress(t),
-		Namespace: testenv.Namespace,
-		Logger:    logging.Temporal(log),
-	})
-	require.NoError(t, err)
+	store, db := testenv.Ledger(t)
+	store.Secrets = tips // one server key, as xuncha server has
 
 	queue := "test-" + strings.ReplaceAll(strings.ToLower(t.Name()), "/", "-")
 	grpcL, err := net.Listen("tcp", "127.0.0.1:0")
@@ -122,30 +131,74 @@ func setupStack(t testing.TB, webhooks *egress.Policy, configure func(srv *api.S
 	issuer := startIssuer(t)
 	verifier, err := authn.New(authn.Config{Issuer: issuer.URL})
 	require.NoError(t, err)
-	srv := &api.Server{Temporal: tc, Ledger: store, TaskQueue: queue, GRPCListener: grpcL, HTTPListener: httpL,
-		Evidence: &evidence.Store{Dir: t.TempDir()}, Tips: tips, WebhookPolicy: webhooks, Verifier: verifier, Log: log}
-	if configure != nil {
-		configure(srv, databaseURL)
-	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx) }()
 
 	conn, err := grpc.NewClient(grpcL.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	require.NoError(t, err)
-	s := &stack{t: t, Ledger: store, DatabaseURL: databaseURL, Temporal: tc, BaseURL: "http://" + httpL.Addr().String(), Conn: conn, Tips: tips, Logs: logs, queue: queue, log: log,
-		webhooks: webhooks, Issuer: issuer}
+	s := &stack{t: t, Ledger: store, DatabaseURL: db.URL, OwnerURL: db.OwnerURL, BaseURL: "http://" + httpL.Addr().String(), Conn: conn, Tips: tips, Logs: logs, queue: queue, log: log,
+		webhooks: webhooks, Issuer: issuer, verifier: verifier, evidenceDir: t.TempDir(), grpcAddr: grpcL.Addr().String(), configure: configure}
+	s.Temporal = s.dial(testenv.PayloadKey(t, "test-1"))
+	s.startAPI(grpcL, httpL)
 	t.Cleanup(func() {
 		_ = conn.Close()
 		s.StopWorker()
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("stopping: %v", err)
-		}
-		tc.Close() // the ledger closes in testenv.Ledger's cleanup, after this one
+		s.stopAPI()
+		s.Temporal.Close() // the ledger closes in testenv.Ledger's cleanup, after this one
 	})
 	s.StartWorker()
 	s.waitHTTP()
 	return s
+}
+
+// dial connects a Temporal client for the stack that encrypts with the key
+// ring keys (the first encrypting), and makes its codec the stack's.
+func (s *stack) dial(keys ...payloadcrypt.Key) client.Client {
+	s.t.Helper()
+	codec := testenv.PayloadCodecOf(s.t, keys...)
+	tc, err := client.DialContext(context.Background(), codec.ClientOptions(client.Options{
+		HostPort:  testenv.TemporalAddress(s.t),
+		Namespace: testenv.Namespace,
+		Logger:    logging.Temporal(s.log),
+	}))
+	require.NoError(s.t, err)
+	s.Codec, s.PayloadKeys = codec, keys
+	return tc
+}
+
+// startAPI runs the API server on the listeners until stopAPI.
+func (s *stack) startAPI(grpcL, httpL net.Listener) {
+	ctx, cancel := context.WithCancel(context.Background())
+	srv := &api.Server{Temporal: s.Temporal, Ledger: s.Ledger, TaskQueue: s.queue, GRPCListener: grpcL, HTTPListener: httpL,
+		Evidence: &evidence.Store{Dir: s.evidenceDir}, Tips: s.Tips, WebhookPolicy: s.webhooks, Verifier: s.verifier,
+		PayloadCodec: s.Codec, Log: s.log}
+	if s.configure != nil {
+		s.configure(srv, s.DatabaseURL)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx) }()
+	s.stopAPI = func() {
+		cancel()
+		if err := <-done; err != nil {
+			s.t.Errorf("stopping: %v", err)
+		}
+	}
+}
+
+// Restart stops the worker and the API as if their processes stopped,
+// and starts them again on the same addresses with a new Temporal client
+// over the payload key ring keys: an operator's restart with a new ring.
+func (s *stack) Restart(keys ...payloadcrypt.Key) {
+	s.t.Helper()
+	s.StopWorker()
+	s.stopAPI()
+	s.Temporal.Close()
+	s.Temporal = s.dial(keys...)
+	grpcL, err := net.Listen("tcp", s.grpcAddr)
+	require.NoError(s.t, err)
+	httpL, err := net.Listen("tcp", strings.TrimPrefix(s.BaseURL, "http://"))
+	require.NoError(s.t, err)
+	s.startAPI(grpcL, httpL)
+	s.StartWorker()
+	s.waitHTTP()
 }
 
 // StartWorker starts a worker on the stack's task queue, as a worker process

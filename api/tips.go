@@ -125,10 +125,14 @@ func tipText(v *derrors.Violations, field, value string, max int, required bool)
 	}
 }
 
-// GetTip returns a tip without its reporter's identity.
+// GetTip returns a tip without its reporter's identity; the read is
+// recorded in the access log first.
 func (s *TipServer) GetTip(ctx context.Context, req *xunchav1.GetTipRequest) (*xunchav1.Tip, error) {
 	t, err := s.tip(ctx, req.GetId())
 	if err != nil {
+		return nil, err
+	}
+	if err := recordRead(ctx, s.Ledger, xunchav1.TipService_GetTip_FullMethodName, "tips/"+t.ID, remoteOf(ctx), nil); err != nil {
 		return nil, err
 	}
 	return tipProto(t), nil
@@ -149,7 +153,8 @@ func (s *TipServer) tip(ctx context.Context, id string) (ledger.Tip, error) {
 	return t, nil
 }
 
-// ListTips lists an inspection's tips, oldest first.
+// ListTips lists an inspection's tips, oldest first; the read (which tips)
+// is recorded in the access log first.
 func (s *TipServer) ListTips(ctx context.Context, req *xunchav1.ListTipsRequest) (*xunchav1.ListTipsResponse, error) {
 	if req.GetInspectionId() == "" {
 		return nil, derrors.Invalid("inspection_id", "must not be empty")
@@ -165,8 +170,14 @@ func (s *TipServer) ListTips(ctx context.Context, req *xunchav1.ListTipsRequest)
 		return nil, err
 	}
 	out := &xunchav1.ListTipsResponse{}
+	ids := make([]string, 0, len(tips))
 	for _, t := range tips {
 		out.Tips = append(out.Tips, tipProto(t))
+		ids = append(ids, t.ID)
+	}
+	if err := recordRead(ctx, s.Ledger, xunchav1.TipService_ListTips_FullMethodName,
+		"inspections/"+req.GetInspectionId()+"/tips", remoteOf(ctx), map[string]any{"tips": ids}); err != nil {
+		return nil, err
 	}
 	return out, nil
 }

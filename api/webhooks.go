@@ -173,7 +173,7 @@ func (s *WebhookServer) DeleteWebhook(ctx context.Context, req *xunchav1.DeleteW
 	if req.GetId() == "" {
 		return nil, derrors.Invalid("id", "must not be empty")
 	}
-	if err := s.Ledger.DeleteWebhook(ctx, req.GetId()); err != nil {
+	if err := s.Ledger.DeleteWebhook(ctx, req.GetId(), who); err != nil {
 		return nil, err
 	}
 	s.Log.Info("webhook ended", zap.String("webhook", req.GetId()), zap.String("by", who.String()))

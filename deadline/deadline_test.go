@@ -81,6 +81,17 @@ func TestResolveRules(t *testing.T) {
 			name: "follow-up, one working day", rule: deadline.FollowUp("2026-09-30", 1), due: "2026-10-08",
 			summary: "due 2026-10-08: 1 working day after 2026-09-30",
 		},
+		{
+			name: "an extension within a month", rule: deadline.Extension("2026-09-01", ledger.DefaultExtensionLimits(), "2026-09-30"),
+			due:     "2026-09-30",
+			summary: "due 2026-09-30: an extension approved by the office, within the limit of extensions, 2026-10-08 (1 month after 2026-09-01, the original last day)",
+			line:    "National Day",
+		},
+		{
+			name: "an extension to the last working day allowed",
+			rule: deadline.Extension("2026-09-25", ledger.ExtensionLimits{MaxCount: 1, TotalWorkingDays: 5}, "2026-10-09"),
+			due:  "2026-10-09", line: "due 2026-10-09: 5 working days after 2026-09-25",
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -117,6 +128,10 @@ func TestResolveRefusals(t *testing.T) {
 			"due", "must be a date"},
 		{"per-finding limit named by its field", deadline.Rectification("feedback_delivered_on", "2026-09-01", "2026-12-01").
 			WithDueField("finding_dues[f-1]"), "finding_dues[f-1]", "must be no later than 2026-10-08"},
+		{"extension past its limit", deadline.Extension("2026-09-01", ledger.DefaultExtensionLimits(), "2026-10-09"),
+			"due", "must be no later than 2026-10-08: extensions may move the deadline at most 1 month after 2026-09-01, its original last day"},
+		{"extension not after the original day", deadline.Extension("2026-09-01", ledger.DefaultExtensionLimits(), "2026-09-01"),
+			"due", "must be after 2026-09-01, the original last day"},
 		{"start malformed", deadline.TeamReport("30.09.2026"), "onsite_ended_on", "must be a date"},
 		{"interview day malformed", deadline.FollowUp("", 0), "held_on", "must be a date"},
 	}
@@ -133,6 +148,35 @@ func TestResolveRefusals(t *testing.T) {
 	require.ErrorIs(t, err, calendar.ErrNoData, "a year without data is an error, never a guess")
 	_, err = deadline.Resolve(calendar.Builtin(), ledger.DefaultEscalationPolicy(), deadline.Rule{From: "2026-09-01"})
 	require.ErrorIs(t, err, derrors.ErrInvalidArgument, "a rule with no period")
+}
+
+// TestExtensionTerms: the last day extensions may reach is the limits'
+// total after the original last day, counted with the calendar; limits
+// that allow none give none.
+func TestExtensionTerms(t *testing.T) {
+	t.Parallel()
+	policy := ledger.DefaultEscalationPolicy()
+	policy.Version = 7
+	terms, err := deadline.ExtensionTermsFor(calendar.Builtin(), policy, "2026-09-01")
+	require.NoError(t, err)
+	require.Equal(t, ledger.DefaultExtensionLimits(), terms.Limits)
+	require.EqualValues(t, 7, terms.PolicyVersion)
+	require.NotNil(t, terms.Latest)
+	require.Equal(t, d("2026-10-08"), terms.Latest.Due, "1 month after 09-01 is 10-01, in the National Day holiday")
+
+	policy.Extensions = ledger.ExtensionLimits{MaxCount: 2, TotalWorkingDays: 5, Severities: []string{"MAJOR"}}
+	terms, err = deadline.ExtensionTermsFor(calendar.Builtin(), policy, "2026-09-28")
+	require.NoError(t, err)
+	require.Equal(t, d("2026-10-10"), terms.Latest.Due, "09-29, 09-30, 10-08, 10-09, 10-10 (a make-up Saturday)")
+
+	policy.Extensions = ledger.ExtensionLimits{}
+	terms, err = deadline.ExtensionTermsFor(calendar.Builtin(), policy, "2026-09-28")
+	require.NoError(t, err)
+	require.Nil(t, terms.Latest)
+
+	policy.Extensions = ledger.DefaultExtensionLimits()
+	_, err = deadline.ExtensionTermsFor(calendar.Builtin(), policy, "2027-12-20")
+	require.ErrorIs(t, err, calendar.ErrNoData)
 }
 
 // TestSchedule checks the ladder's instants: each step fires at the end of

@@ -32,23 +32,7 @@ type Resolved struct {
 // Refusals are derrors.InvalidError naming rule.Field or rule.DueField; a
 // year without calendar data is an error matching calendar.ErrNoData.
 func Resolve(cal *calendar.Calendar, policy ledger.EscalationPolicy, rule Rule) (Resolved, error) {
-	field := rule.Field
-	if field == "" {
-		field = "from"
-	}
-	from, err := calendar.ParseDate(rule.From)
-	if err != nil {
-		return Resolved{}, derrors.Invalid(field, "must be a date YYYY-MM-DD")
-	}
-	var limit calendar.Deadline
-	switch {
-	case rule.Months > 0:
-		limit, err = cal.AddMonths(from, rule.Months)
-	case rule.WorkingDays > 0:
-		limit, err = cal.AddWorkingDays(from, rule.WorkingDays)
-	default:
-		return Resolved{}, fmt.Errorf("deadline rule has neither months nor working days: %w", derrors.ErrInvalidArgument)
-	}
+	from, limit, err := limitOf(cal, rule)
 	if err != nil {
 		return Resolved{}, err
 	}
@@ -62,22 +46,81 @@ func Resolve(cal *calendar.Calendar, policy ledger.EscalationPolicy, rule Rule) 
 		switch {
 		case err != nil:
 			return Resolved{}, derrors.Invalid(dueField, "must be a date YYYY-MM-DD")
+		case due.After(limit.Due) && rule.Extension:
+			return Resolved{}, derrors.Invalid(dueField, "must be no later than %s: extensions may move the deadline at most %s, its original last day",
+				limit.Due, limit.Rule)
 		case due.After(limit.Due):
 			return Resolved{}, derrors.Invalid(dueField, "must be no later than %s, the statutory limit (%s)", limit.Due, limit.Rule)
+		case !due.After(from) && rule.Extension:
+			return Resolved{}, derrors.Invalid(dueField, "must be after %s, the original last day", rule.From)
 		case !due.After(from):
 			return Resolved{}, derrors.Invalid(dueField, "must be after %s", rule.From)
 		}
 		d.Due = due
 		d.DueAt = due.End()
-		d.Explanation = append([]string{
-			fmt.Sprintf("due %s: set by the office, within the statutory limit of %s", due, limit.Due),
-		}, limit.Explanation...)
+		head := fmt.Sprintf("due %s: set by the office, within the statutory limit of %s", due, limit.Due)
+		if rule.Extension {
+			head = fmt.Sprintf("due %s: an extension approved by the office, within the limit of extensions, %s (%s, the original last day)",
+				due, limit.Due, limit.Rule)
+		}
+		d.Explanation = append([]string{head}, limit.Explanation...)
 	}
 	steps, err := Schedule(cal, policy, d.Due)
 	if err != nil {
 		return Resolved{}, err
 	}
 	return Resolved{Deadline: d, Steps: steps, PolicyVersion: policy.Version}, nil
+}
+
+// limitOf is rule's start day and the limit its period gives on cal.
+func limitOf(cal *calendar.Calendar, rule Rule) (calendar.Date, calendar.Deadline, error) {
+	field := rule.Field
+	if field == "" {
+		field = "from"
+	}
+	from, err := calendar.ParseDate(rule.From)
+	if err != nil {
+		return calendar.Date{}, calendar.Deadline{}, derrors.Invalid(field, "must be a date YYYY-MM-DD")
+	}
+	var limit calendar.Deadline
+	switch {
+	case rule.Months > 0:
+		limit, err = cal.AddMonths(from, rule.Months)
+	case rule.WorkingDays > 0:
+		limit, err = cal.AddWorkingDays(from, rule.WorkingDays)
+	default:
+		return calendar.Date{}, calendar.Deadline{}, fmt.Errorf("deadline rule has neither months nor working days: %w", derrors.ErrInvalidArgument)
+	}
+	return from, limit, err
+}
+
+// ExtensionTerms are what the office's policy allows for extending a
+// deadline: the limits, and the last day extensions may reach.
+type ExtensionTerms struct {
+	Limits        ledger.ExtensionLimits `json:"limits"`
+	PolicyVersion int64                  `json:"policy_version"`
+	// Latest is the last day the extensions of a deadline may reach, the
+	// limits' total after its original last day, explained; nil when the
+	// limits allow no extension.
+	Latest *calendar.Deadline `json:"latest,omitempty"`
+}
+
+// ExtensionTermsFor returns the extension terms of policy for a deadline whose
+// original last day (before any extension) is originalDue (YYYY-MM-DD):
+// the limits, and the last day they let extensions reach, counted on cal.
+// It is an activity result recorded in workflow histories; its JSON field
+// names must not change.
+func ExtensionTermsFor(cal *calendar.Calendar, policy ledger.EscalationPolicy, originalDue string) (ExtensionTerms, error) {
+	terms := ExtensionTerms{Limits: policy.Extensions, PolicyVersion: policy.Version}
+	if policy.Extensions.MaxCount == 0 {
+		return terms, nil
+	}
+	_, latest, err := limitOf(cal, Extension(originalDue, policy.Extensions, ""))
+	if err != nil {
+		return ExtensionTerms{}, err
+	}
+	terms.Latest = &latest
+	return terms, nil
 }
 
 // Schedule returns the instants policy's ladder fires for a deadline due on

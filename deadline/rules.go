@@ -1,5 +1,7 @@
 package deadline
 
+import "github.com/xuncha/xuncha/ledger"
+
 // The charter's limits.
 const (
 	// ReportWorkingDays is the team report's limit: 5 working days after
@@ -33,6 +35,9 @@ type Rule struct {
 	Due string `json:"due,omitempty"`
 	// DueField names the request field Due came from (e.g. "due").
 	DueField string `json:"due_field,omitempty"`
+	// Extension marks an approved extension's deadline (Extension): From
+	// is then the original last day, the period the limit of extensions.
+	Extension bool `json:"extension,omitempty"`
 }
 
 // TeamReport is the team report deadline: ReportWorkingDays working days
@@ -74,6 +79,17 @@ func FollowUpWorkingDays(days int) int {
 		return DefaultFollowUpWorkingDays
 	}
 	return days
+}
+
+// Extension is the deadline of an approved extension (延期): due
+// (YYYY-MM-DD), the last day the office approved, after originalDue — the
+// running deadline's last day as the office set it, before any extension —
+// and at most the limits' total after it ([ExtensionTermsFor]). The total is
+// part of the rule, so re-dating the deadline for a calendar change keeps
+// the limits it was approved under.
+func Extension(originalDue string, limits ledger.ExtensionLimits, due string) Rule {
+	return Rule{Field: "original_due", From: originalDue, Months: limits.TotalMonths, WorkingDays: limits.TotalWorkingDays,
+		Due: due, DueField: "due", Extension: true}
 }
 
 // WithDueField returns r with its office limit named field in errors, for a

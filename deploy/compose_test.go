@@ -439,6 +439,7 @@ var checks = []check{
 	{"postgres", checkPostgres},
 	{"published ports", checkPorts},
 	{"xuncha services", checkXunchaServices},
+	{"database roles", checkDatabaseRoles},
 	{"depends_on", checkDependsOn},
 	{"no literal secrets", checkNoLiteralSecrets},
 	{"mounts exist", checkMounts},
@@ -536,6 +537,10 @@ func checkUISignIn(s *stack) []string {
 	if !strings.HasPrefix(provider, "${XUNCHA_OIDC_ISSUER") {
 		p = append(p, fmt.Sprintf("temporal-ui: TEMPORAL_AUTH_PROVIDER_URL=%q, want the API's issuer ${XUNCHA_OIDC_ISSUER…}", provider))
 	}
+	// Payloads are encrypted (issue 11): the UI decodes them through
+	// xuncha-server's codec routes with the operator's token.
+	wantEnv(&p, "temporal-ui", ui.Environment, "TEMPORAL_CODEC_ENDPOINT", "")
+	wantEnv(&p, "temporal-ui", ui.Environment, "TEMPORAL_CODEC_PASS_ACCESS_TOKEN", "true")
 	return p
 }
 
@@ -628,6 +633,23 @@ func checkSchemaSetup(s *stack) []string {
 	return p
 }
 
+// initScript is the text of the scripts mounted into the postgres
+// service's /docker-entrypoint-initdb.d/, and the problems reading them.
+func initScript(s *stack, sv *service) (string, []string) {
+	var init string
+	var p []string
+	for _, m := range sv.Volumes {
+		if m.Type == "bind" && strings.HasPrefix(m.Target, "/docker-entrypoint-initdb.d/") {
+			b, err := os.ReadFile(filepath.Join(s.root, m.Source))
+			if err != nil {
+				p = append(p, "postgres: init script: "+err.Error())
+			}
+			init += string(b)
+		}
+	}
+	return init, p
+}
+
 func checkPostgres(s *stack) []string {
 	var p []string
 	sv := svc(s, "postgres", &p)
@@ -650,16 +672,8 @@ func checkPostgres(s *stack) []string {
 	if m, ok := mountAt(sv, "/var/lib/postgresql/data"); !ok || m.Type != "volume" || m.Source == "" {
 		p = append(p, "postgres: /var/lib/postgresql/data must be a named volume")
 	}
-	var init string
-	for _, m := range sv.Volumes {
-		if m.Type == "bind" && strings.HasPrefix(m.Target, "/docker-entrypoint-initdb.d/") {
-			b, err := os.ReadFile(filepath.Join(s.root, m.Source))
-			if err != nil {
-				p = append(p, "postgres: init script: "+err.Error())
-			}
-			init += string(b)
-		}
-	}
+	init, problems := initScript(s, sv)
+	p = append(p, problems...)
 	if init == "" {
 		return append(p, "postgres: no init script mounted into /docker-entrypoint-initdb.d/")
 	}
@@ -732,6 +746,7 @@ func checkXunchaServices(s *stack) []string {
 		wantEnv(&p, name, env, "XUNCHA_LOG_FORMAT", "json")
 		wantEnv(&p, name, env, "XUNCHA_GRPC_ADDR", ":9090")
 		wantEnv(&p, name, env, "XUNCHA_TIP_KEY", "")
+		wantEnv(&p, name, env, "XUNCHA_PAYLOAD_KEYS", "") // server and worker refuse to start without
 		if _, ok := env["XUNCHA_WEBHOOK_SECRET"]; ok {
 			p = append(p, name+": XUNCHA_WEBHOOK_SECRET must not be global (secrets are per subscription)")
 		}
@@ -744,6 +759,62 @@ func checkXunchaServices(s *stack) []string {
 		if name == "xuncha-server" {
 			wantEnv(&p, name, env, "XUNCHA_HTTP_ADDR", ":8080")
 			wantEnv(&p, name, env, "XUNCHA_OIDC_ISSUER", "") // it refuses to start without
+			wantEnv(&p, name, env, "XUNCHA_CODEC_CORS_ORIGIN", "")
+		}
+	}
+	return p
+}
+
+// urlUserRE finds the user of scheme://user[:password]@host.
+var urlUserRE = regexp.MustCompile(`://([^:/@\s]+)[:@]`)
+
+// checkDatabaseRoles checks the split of database roles (README, "Database
+// roles"): xuncha-migrate alone has the ledger owner's URL; every xuncha
+// service's DATABASE_URL connects as another role, the application role,
+// never the owner or the superuser; and the init script lets the owner
+// create roles, so that xuncha-migrate creates the application role.
+func checkDatabaseRoles(s *stack) []string {
+	var p []string
+	migrate := svc(s, "xuncha-migrate", &p)
+	if migrate == nil {
+		return p
+	}
+	ownerURL, ok := migrate.Environment.value("MIGRATE_DATABASE_URL")
+	if !ok {
+		return append(p, "xuncha-migrate: environment lacks MIGRATE_DATABASE_URL, the ledger owner's URL")
+	}
+	if !strings.Contains(ownerURL, "@postgres:5432/xuncha") {
+		p = append(p, fmt.Sprintf("xuncha-migrate: MIGRATE_DATABASE_URL %q does not point at postgres:5432/xuncha", ownerURL))
+	}
+	var owner string
+	if m := urlUserRE.FindStringSubmatch(ownerURL); m != nil {
+		owner = m[1]
+	} else {
+		p = append(p, "xuncha-migrate: MIGRATE_DATABASE_URL names no user")
+	}
+	for _, name := range slices.Sorted(maps.Keys(xunchaCommands)) {
+		sv := svc(s, name, &p)
+		if sv == nil {
+			continue
+		}
+		if _, ok := sv.Environment["MIGRATE_DATABASE_URL"]; ok && name != "xuncha-migrate" {
+			p = append(p, name+": only xuncha-migrate has the owner's MIGRATE_DATABASE_URL")
+		}
+		appURL, _ := sv.Environment.value("DATABASE_URL")
+		m := urlUserRE.FindStringSubmatch(appURL)
+		if m == nil {
+			p = append(p, name+": DATABASE_URL names no user")
+			continue
+		}
+		if m[1] == owner || m[1] == "postgres" {
+			p = append(p, fmt.Sprintf("%s: DATABASE_URL connects as %q, the ledger's owner or the superuser: server and worker connect as the application role", name, m[1]))
+		}
+	}
+	if pg := svc(s, "postgres", &p); pg != nil && owner != "" {
+		init, problems := initScript(s, pg)
+		p = append(p, problems...)
+		if !regexp.MustCompile(`(?i)CREATE ROLE\s+"?` + regexp.QuoteMeta(owner) + `"?\s[^;]*\bCREATEROLE\b`).MatchString(init) {
+			p = append(p, fmt.Sprintf("postgres: init script does not create the ledger's owner %q with CREATEROLE (xuncha migrate creates the application role)", owner))
 		}
 	}
 	return p
@@ -789,7 +860,9 @@ func checkDependsOn(s *stack) []string {
 }
 
 var (
-	secretNameRE = regexp.MustCompile(`(?i)(PASSWORD|PASSWD|PWD|SECRET|TOKEN|(^|_)KEY($|_))`)
+	secretNameRE = regexp.MustCompile(`(?i)(PASSWORD|PASSWD|PWD|SECRET|TOKEN|(^|_)KEYS?($|_))`)
+	// notSecrets are names secretNameRE matches that hold no secret.
+	notSecrets = []string{"TEMPORAL_CODEC_PASS_ACCESS_TOKEN"} // a boolean
 	// requiredRefRE is a whole-value ${VAR:?message} or ${VAR?message}: compose refuses
 	// to start without VAR, and there is no default to leak.
 	requiredRefRE = regexp.MustCompile(`^\$\{[A-Za-z_][A-Za-z0-9_]*:?\?[^}]*\}$`)
@@ -802,7 +875,7 @@ func checkNoLiteralSecrets(s *stack) []string {
 	for _, name := range slices.Sorted(maps.Keys(s.compose.Services)) {
 		for _, k := range slices.Sorted(maps.Keys(s.compose.Services[name].Environment)) {
 			v := s.compose.Services[name].Environment[k]
-			if secretNameRE.MatchString(k) {
+			if secretNameRE.MatchString(k) && !slices.Contains(notSecrets, k) {
 				if v == nil || !requiredRefRE.MatchString(*v) {
 					p = append(p, fmt.Sprintf("%s: %s must be a required reference ${VAR:?...}, not a literal or a default", name, k))
 				}
@@ -1086,9 +1159,28 @@ func TestChecksCatchBreakage(t *testing.T) {
 			delete(s.compose.Services["xuncha-server"].DependsOn, "xuncha-temporal-setup")
 		}, want: "xuncha-server: does not depend on xuncha-temporal-setup"},
 		{name: "temporal before schema", check: "depends_on", model: func(s *stack) { s.compose.Services["temporal"].DependsOn = nil }, want: "temporal: does not depend on temporal-schema-setup"},
+		{name: "payload keys dropped", check: "xuncha services", compose: replace("  XUNCHA_PAYLOAD_KEYS: ${XUNCHA_PAYLOAD_KEYS:?", "  XUNCHA_PAYLOAD_KEYZ: ${XUNCHA_PAYLOAD_KEYS:?"), want: "xuncha-worker: environment lacks XUNCHA_PAYLOAD_KEYS"},
+		{name: "payload keys with default", check: "no literal secrets", compose: replace("${XUNCHA_PAYLOAD_KEYS:?set XUNCHA_PAYLOAD_KEYS, the key ring that encrypts Temporal payloads}", "${XUNCHA_PAYLOAD_KEYS:-k1:AAAA}"), want: "xuncha-server: XUNCHA_PAYLOAD_KEYS"},
+		{name: "ui without codec token", check: "ui sign-in", compose: replace(`TEMPORAL_CODEC_PASS_ACCESS_TOKEN: "true"`, `TEMPORAL_CODEC_PASS_ACCESS_TOKEN: "false"`), want: "TEMPORAL_CODEC_PASS_ACCESS_TOKEN"},
 		{name: "literal password", check: "no literal secrets", compose: replace("POSTGRES_PWD: ${POSTGRES_PASSWORD:?set POSTGRES_PASSWORD}", "POSTGRES_PWD: hunter2"), want: "temporal: POSTGRES_PWD"},
-		{name: "secret with default", check: "no literal secrets", compose: replace("XUNCHA_TIP_KEY: ${XUNCHA_TIP_KEY:?set XUNCHA_TIP_KEY, the tip reporter identity encryption key}", "XUNCHA_TIP_KEY: ${XUNCHA_TIP_KEY:-dev-key}"), want: "xuncha-server: XUNCHA_TIP_KEY"},
+		{name: "secret with default", check: "no literal secrets", compose: replace("XUNCHA_TIP_KEY: ${XUNCHA_TIP_KEY:?set XUNCHA_TIP_KEY, the key that encrypts tips and webhook secrets}", "XUNCHA_TIP_KEY: ${XUNCHA_TIP_KEY:-dev-key}"), want: "xuncha-server: XUNCHA_TIP_KEY"},
 		{name: "literal password in URL", check: "no literal secrets", compose: replace("postgres://xuncha:${POSTGRES_PASSWORD:?set POSTGRES_PASSWORD}@", "postgres://xuncha:hunter2@"), want: "embeds a literal password"},
+		{name: "literal app password in URL", check: "no literal secrets", compose: replace("postgres://xuncha_app:${XUNCHA_APP_DB_PASSWORD:?set XUNCHA_APP_DB_PASSWORD}@", "postgres://xuncha_app:hunter2@"), want: "xuncha-server: DATABASE_URL embeds a literal password"},
+		{name: "server as the owner", check: "database roles", compose: replace("postgres://xuncha_app:", "postgres://xuncha:"), want: `xuncha-server: DATABASE_URL connects as "xuncha"`},
+		{name: "server as the superuser", check: "database roles", compose: replace("postgres://xuncha_app:", "postgres://postgres:"), want: `xuncha-worker: DATABASE_URL connects as "postgres"`},
+		{name: "owner's URL in the server", check: "database roles", model: func(s *stack) {
+			s.compose.Services["xuncha-server"].Environment["MIGRATE_DATABASE_URL"] = s.compose.Services["xuncha-migrate"].Environment["MIGRATE_DATABASE_URL"]
+		}, want: "xuncha-server: only xuncha-migrate has the owner's MIGRATE_DATABASE_URL"},
+		{name: "migrate without the owner", check: "database roles", model: func(s *stack) {
+			delete(s.compose.Services["xuncha-migrate"].Environment, "MIGRATE_DATABASE_URL")
+		}, want: "xuncha-migrate: environment lacks MIGRATE_DATABASE_URL"},
+		{name: "owner may not create roles", check: "database roles", model: func(s *stack) {
+			for i, m := range s.compose.Services["postgres"].Volumes {
+				if m.Type == "bind" {
+					s.compose.Services["postgres"].Volumes[i].Source = "./deploy/temporal/setup-schema.sh"
+				}
+			}
+		}, want: `does not create the ledger's owner "xuncha" with CREATEROLE`},
 		{name: "mount of a missing file", check: "mounts exist", compose: replace("./deploy/temporal/dynamicconfig.yaml:", "./deploy/temporal/missing.yaml:"), want: "does not exist"},
 		{name: "undeclared volume", check: "mounts exist", compose: replace("  xuncha-evidence:\n", ""), want: "not declared"},
 		{name: "server healthcheck curl", check: "server healthcheck", model: func(s *stack) {

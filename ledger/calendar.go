@@ -90,7 +90,7 @@ func (s *Store) InsertCalendarVersion(ctx context.Context, v CalendarVersion) (_
 		if err != nil {
 			return fmt.Errorf("encoding event data: %w", err)
 		}
-		return appendEvent(ctx, q, Event{
+		return s.appendEvent(ctx, q, Event{
 			SubjectType: SubjectCalendar,
 			SubjectID:   fmt.Sprint(v.Year),
 			Key:         "load/" + v.RequestID,

@@ -5,9 +5,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/xuncha/xuncha/internal/actor"
@@ -52,10 +54,10 @@ func escalationFromRow(r dbsqlc.Escalation) (Escalation, error) {
 func (s *Store) RecordEscalation(ctx context.Context, esc Escalation, f Finding, e Event) (Escalation, error) {
 	return s.recordEscalation(ctx, esc, func(q *dbsqlc.Queries) error {
 		if f.ID != "" {
-			return applyFindingChange(ctx, q, f, e)
+			return s.applyFindingChange(ctx, q, f, e)
 		}
 		if e.Key != "" {
-			return appendEvent(ctx, q, e)
+			return s.appendEvent(ctx, q, e)
 		}
 		return nil
 	})
@@ -183,6 +185,78 @@ func ValidateEscalationSteps(steps []EscalationStep) error {
 	return v.Err()
 }
 
+// Bounds of the extension limits.
+const (
+	// MaxExtensions is the most extensions a policy may allow per deadline.
+	MaxExtensions = 10
+	// MaxExtensionMonths and MaxExtensionWorkingDays bound the total an
+	// extended deadline may move: the calendar's longest periods.
+	MaxExtensionMonths      = 12
+	MaxExtensionWorkingDays = 250
+)
+
+// ValidateExtensionLimits checks the office's limits on extensions: a
+// count from 0 (none) to MaxExtensions; with a count above 0, exactly one
+// total — 1 to MaxExtensionMonths months or 1 to MaxExtensionWorkingDays
+// working days — and at least one hazard severity, each once; with 0,
+// neither. Violations name extension_limits.max_count,
+// extension_limits.total_months, extension_limits.total_working_days or
+// extension_limits.severities[i].
+func ValidateExtensionLimits(l ExtensionLimits) error {
+	const prefix = "extension_limits."
+	var v derrors.Violations
+	if l.MaxCount < 0 || l.MaxCount > MaxExtensions {
+		v.Add(prefix+"max_count", "must be between 0 (no extensions) and %d", MaxExtensions)
+		return v.Err()
+	}
+	if l.MaxCount == 0 {
+		if l.TotalMonths != 0 || l.TotalWorkingDays != 0 || len(l.Severities) > 0 {
+			v.Add(prefix+"max_count", "is 0, which allows no extension: leave total_months, total_working_days and severities unset")
+		}
+		return v.Err()
+	}
+	switch {
+	case l.TotalMonths != 0 && l.TotalWorkingDays != 0:
+		v.Add(prefix+"total_months", "give either total_months or total_working_days, not both")
+	case l.TotalMonths == 0 && l.TotalWorkingDays == 0:
+		v.Add(prefix+"total_months", "give the total either in months (total_months, 1 to %d) or in working days (total_working_days, 1 to %d)",
+			MaxExtensionMonths, MaxExtensionWorkingDays)
+	case l.TotalMonths < 0 || l.TotalMonths > MaxExtensionMonths:
+		v.Add(prefix+"total_months", "must be between 1 and %d", MaxExtensionMonths)
+	case l.TotalWorkingDays < 0 || l.TotalWorkingDays > MaxExtensionWorkingDays:
+		v.Add(prefix+"total_working_days", "must be between 1 and %d", MaxExtensionWorkingDays)
+	}
+	if len(l.Severities) == 0 {
+		v.Add(prefix+"severities", "must list at least one of %s (set max_count 0 to allow no extension)", strings.Join(HazardSeverities, ", "))
+	}
+	for i, sev := range l.Severities {
+		field := fmt.Sprintf("%sseverities[%d]", prefix, i)
+		switch {
+		case !slices.Contains(HazardSeverities, sev):
+			v.Add(field, "must be one of %s", strings.Join(HazardSeverities, ", "))
+		case slices.Index(l.Severities, sev) < i:
+			v.Add(field, "%s is listed twice", sev)
+		}
+	}
+	return v.Err()
+}
+
+// normalizeExtensionLimits orders a valid policy's severities as
+// HazardSeverities lists them.
+func normalizeExtensionLimits(l ExtensionLimits) ExtensionLimits {
+	l.Severities = slices.DeleteFunc(slices.Clone(HazardSeverities), func(s string) bool { return !slices.Contains(l.Severities, s) })
+	if len(l.Severities) == 0 {
+		l.Severities = nil
+	}
+	return l
+}
+
+// sameExtensionLimits compares two normalized limits.
+func sameExtensionLimits(a, b ExtensionLimits) bool {
+	return a.MaxCount == b.MaxCount && a.TotalMonths == b.TotalMonths && a.TotalWorkingDays == b.TotalWorkingDays &&
+		slices.Equal(a.Severities, b.Severities)
+}
+
 // normalizeSteps orders a valid ladder by when its steps fire.
 func normalizeSteps(steps []EscalationStep) []EscalationStep {
 	out := slices.Clone(steps)
@@ -199,6 +273,15 @@ func escalationPolicyFromRow(r dbsqlc.EscalationPolicy) (EscalationPolicy, error
 	}
 	if err := json.Unmarshal(r.UpdatedBy, &p.UpdatedBy); err != nil {
 		return EscalationPolicy{}, fmt.Errorf("decoding updated_by of escalation policy %d: %w", p.Version, err)
+	}
+	// A policy set before extensions existed (NULL) leaves them at the
+	// defaults.
+	p.Extensions = DefaultExtensionLimits()
+	if r.Extensions != nil {
+		p.Extensions = ExtensionLimits{}
+		if err := json.Unmarshal(r.Extensions, &p.Extensions); err != nil {
+			return EscalationPolicy{}, fmt.Errorf("decoding extensions of escalation policy %d: %w", p.Version, err)
+		}
 	}
 	return p, nil
 }
@@ -220,23 +303,39 @@ func (s *Store) EscalationPolicy(ctx context.Context) (EscalationPolicy, error) 
 	return p, nil
 }
 
-// SetEscalationPolicy puts a new ladder in force (steps are checked with
-// ValidateEscalationSteps and stored in firing order); its version is the
-// new row's ID. A retry with the same request ID returns the policy first
-// set, even if a newer one is now in force; the same request ID with
-// different steps is derrors.ErrAlreadyExists. Open deadlines keep the
-// schedule they were given until they are re-dated.
-func (s *Store) SetEscalationPolicy(ctx context.Context, requestID string, steps []EscalationStep, by actor.Actor) (EscalationPolicy, error) {
+// SetEscalationPolicy puts a new ladder and new extension limits in force
+// (steps are checked with ValidateEscalationSteps and stored in firing
+// order, the limits with ValidateExtensionLimits); its version is the new
+// row's ID. A retry with the same request ID returns the policy first set,
+// even if a newer one is now in force; the same request ID with different
+// steps or limits is derrors.ErrAlreadyExists. Open deadlines keep the
+// schedule they were given until they are re-dated; the extension limits
+// apply to every decision from now on.
+func (s *Store) SetEscalationPolicy(ctx context.Context, requestID string, steps []EscalationStep, extensions ExtensionLimits,
+	by actor.Actor,
+) (EscalationPolicy, error) {
 	if requestID == "" {
 		return EscalationPolicy{}, derrors.Invalid("request_id", "must not be empty")
 	}
-	if err := ValidateEscalationSteps(steps); err != nil {
+	var v derrors.Violations
+	for _, err := range []error{ValidateEscalationSteps(steps), ValidateExtensionLimits(extensions)} {
+		var invalid *derrors.InvalidError
+		if errors.As(err, &invalid) {
+			v = append(v, invalid.Violations...)
+		}
+	}
+	if err := v.Err(); err != nil {
 		return EscalationPolicy{}, err
 	}
 	steps = normalizeSteps(steps)
+	extensions = normalizeExtensionLimits(extensions)
 	stepsJSON, err := json.Marshal(steps)
 	if err != nil {
 		return EscalationPolicy{}, fmt.Errorf("encoding escalation steps: %w", err)
+	}
+	extensionsJSON, err := json.Marshal(extensions)
+	if err != nil {
+		return EscalationPolicy{}, fmt.Errorf("encoding extension limits: %w", err)
 	}
 	byJSON, err := json.Marshal(by)
 	if err != nil {
@@ -245,7 +344,7 @@ func (s *Store) SetEscalationPolicy(ctx context.Context, requestID string, steps
 	var out EscalationPolicy
 	err = s.inTx(ctx, func(q *dbsqlc.Queries) error {
 		id, inserted, err := optional(q.InsertEscalationPolicy(ctx, dbsqlc.InsertEscalationPolicyParams{
-			RequestID: requestID, Steps: stepsJSON, UpdatedBy: byJSON,
+			RequestID: requestID, Steps: stepsJSON, UpdatedBy: byJSON, Extensions: extensionsJSON,
 		}))
 		if err != nil {
 			return fmt.Errorf("inserting escalation policy: %w", err)
@@ -260,8 +359,8 @@ func (s *Store) SetEscalationPolicy(ctx context.Context, requestID string, steps
 			if err != nil {
 				return fmt.Errorf("reading escalation policy of request %q: %w", requestID, err)
 			}
-			if !slices.Equal(first.Steps, steps) {
-				return fmt.Errorf("request_id %q was already used to set different steps (escalation policy %d): %w",
+			if !slices.Equal(first.Steps, steps) || !sameExtensionLimits(first.Extensions, extensions) {
+				return fmt.Errorf("request_id %q was already used to set a different policy (escalation policy %d): %w",
 					requestID, first.Version, derrors.ErrAlreadyExists)
 			}
 			out = first
@@ -275,7 +374,14 @@ func (s *Store) SetEscalationPolicy(ctx context.Context, requestID string, steps
 		if err != nil {
 			return fmt.Errorf("reading escalation policy %d: %w", id, err)
 		}
-		return nil
+		data, err := json.Marshal(map[string]any{"version": id, "steps": steps, "extensions": extensions})
+		if err != nil {
+			return fmt.Errorf("encoding event data: %w", err)
+		}
+		return s.appendEvent(ctx, q, Event{
+			SubjectType: SubjectEscalationPolicy, SubjectID: EscalationPolicySubjectID, Key: "set/" + requestID,
+			Action: "set_escalation_policy", Actor: by, Data: data, OccurredAt: out.UpdatedAt,
+		})
 	})
 	if err != nil {
 		return EscalationPolicy{}, err

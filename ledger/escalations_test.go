@@ -138,7 +138,7 @@ func TestEscalationPolicy(t *testing.T) {
 		{Step: ledger.StepOverdue, WorkingDays: 0},
 		{Step: ledger.StepReminder, WorkingDays: -3},
 	}
-	set, err := fx.store.SetEscalationPolicy(t.Context(), "policy-1", steps, office)
+	set, err := fx.store.SetEscalationPolicy(t.Context(), "policy-1", steps, ledger.DefaultExtensionLimits(), office)
 	require.NoError(t, err)
 	require.Positive(t, set.Version)
 	require.Equal(t, office, set.UpdatedBy)
@@ -149,19 +149,85 @@ func TestEscalationPolicy(t *testing.T) {
 	require.Equal(t, set, inForce)
 
 	// A newer one replaces it; a retry of the first changes nothing.
-	second, err := fx.store.SetEscalationPolicy(t.Context(), "policy-2", []ledger.EscalationStep{{Step: ledger.StepOverdue}}, office)
+	second, err := fx.store.SetEscalationPolicy(t.Context(), "policy-2", []ledger.EscalationStep{{Step: ledger.StepOverdue}}, ledger.DefaultExtensionLimits(), office)
 	require.NoError(t, err)
 	require.Greater(t, second.Version, set.Version)
-	retry, err := fx.store.SetEscalationPolicy(t.Context(), "policy-1", steps, office)
+	retry, err := fx.store.SetEscalationPolicy(t.Context(), "policy-1", steps, ledger.DefaultExtensionLimits(), office)
 	require.NoError(t, err)
 	require.Equal(t, set, retry)
 	inForce, err = fx.store.EscalationPolicy(t.Context())
 	require.NoError(t, err)
 	require.Equal(t, second, inForce)
 
-	_, err = fx.store.SetEscalationPolicy(t.Context(), "policy-1", []ledger.EscalationStep{{Step: ledger.StepOverdue}}, office)
+	_, err = fx.store.SetEscalationPolicy(t.Context(), "policy-1", []ledger.EscalationStep{{Step: ledger.StepOverdue}}, ledger.DefaultExtensionLimits(), office)
 	require.ErrorIs(t, err, derrors.ErrAlreadyExists)
+	_, err = fx.store.SetEscalationPolicy(t.Context(), "policy-1", steps, ledger.ExtensionLimits{}, office)
+	require.ErrorIs(t, err, derrors.ErrAlreadyExists, "the same steps with other extension limits")
 	require.Equal(t, 2, fx.count(t, `SELECT count(*) FROM escalation_policies`))
+}
+
+// TestExtensionLimits: the office's extension limits are kept with its
+// ladder, severities in their fixed order; none (0) is a policy too; a
+// policy set before extensions existed reads as the defaults.
+func TestExtensionLimits(t *testing.T) {
+	t.Parallel()
+	fx := setup(t)
+	overdue := []ledger.EscalationStep{{Step: ledger.StepOverdue}}
+	set, err := fx.store.SetEscalationPolicy(t.Context(), "limits-1", overdue,
+		ledger.ExtensionLimits{MaxCount: 3, TotalWorkingDays: 20, Severities: []string{"MAJOR", "GENERAL"}}, office)
+	require.NoError(t, err)
+	want := ledger.ExtensionLimits{MaxCount: 3, TotalWorkingDays: 20, Severities: []string{"GENERAL", "MAJOR"}}
+	require.Equal(t, want, set.Extensions)
+	inForce, err := fx.store.EscalationPolicy(t.Context())
+	require.NoError(t, err)
+	require.Equal(t, want, inForce.Extensions)
+
+	none, err := fx.store.SetEscalationPolicy(t.Context(), "limits-none", overdue, ledger.ExtensionLimits{}, office)
+	require.NoError(t, err)
+	require.Equal(t, ledger.ExtensionLimits{}, none.Extensions)
+
+	// A row from before migration 011 has no limits: the defaults apply.
+	require.NoError(t, fx.exec(t, `INSERT INTO escalation_policies (request_id, steps, updated_by)
+		VALUES ('old', '[{"step":"OVERDUE","working_days":0}]', '{}')`))
+	inForce, err = fx.store.EscalationPolicy(t.Context())
+	require.NoError(t, err)
+	require.Equal(t, ledger.DefaultExtensionLimits(), inForce.Extensions)
+}
+
+func TestExtensionLimitsValidation(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		limits ledger.ExtensionLimits
+		fields []string
+	}{
+		{"negative count", ledger.ExtensionLimits{MaxCount: -1}, []string{"extension_limits.max_count"}},
+		{"too many", ledger.ExtensionLimits{MaxCount: 11, TotalMonths: 1, Severities: []string{"MAJOR"}}, []string{"extension_limits.max_count"}},
+		{"none but a total", ledger.ExtensionLimits{TotalMonths: 1}, []string{"extension_limits.max_count"}},
+		{"no total", ledger.ExtensionLimits{MaxCount: 1, Severities: []string{"MAJOR"}}, []string{"extension_limits.total_months"}},
+		{"both totals", ledger.ExtensionLimits{MaxCount: 1, TotalMonths: 1, TotalWorkingDays: 5, Severities: []string{"MAJOR"}},
+			[]string{"extension_limits.total_months"}},
+		{"13 months", ledger.ExtensionLimits{MaxCount: 1, TotalMonths: 13, Severities: []string{"MAJOR"}}, []string{"extension_limits.total_months"}},
+		{"251 working days", ledger.ExtensionLimits{MaxCount: 1, TotalWorkingDays: 251, Severities: []string{"MAJOR"}},
+			[]string{"extension_limits.total_working_days"}},
+		{"no severity", ledger.ExtensionLimits{MaxCount: 1, TotalMonths: 1}, []string{"extension_limits.severities"}},
+		{"unknown and repeated severities", ledger.ExtensionLimits{MaxCount: 1, TotalMonths: 1, Severities: []string{"MAJOR", "MINOR", "MAJOR"}},
+			[]string{"extension_limits.severities[1]", "extension_limits.severities[2]"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var invalid *derrors.InvalidError
+			require.ErrorAs(t, ledger.ValidateExtensionLimits(tt.limits), &invalid)
+			var fields []string
+			for _, v := range invalid.Violations {
+				fields = append(fields, v.Field)
+			}
+			require.Equal(t, tt.fields, fields, invalid.Error())
+		})
+	}
+	require.NoError(t, ledger.ValidateExtensionLimits(ledger.DefaultExtensionLimits()))
+	require.NoError(t, ledger.ValidateExtensionLimits(ledger.ExtensionLimits{}))
 }
 
 func TestEscalationPolicyValidation(t *testing.T) {
@@ -189,7 +255,7 @@ func TestEscalationPolicyValidation(t *testing.T) {
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := fx.store.SetEscalationPolicy(t.Context(), fmt.Sprintf("bad-%d", i), tt.steps, office)
+			_, err := fx.store.SetEscalationPolicy(t.Context(), fmt.Sprintf("bad-%d", i), tt.steps, ledger.DefaultExtensionLimits(), office)
 			require.ErrorIs(t, err, derrors.ErrInvalidArgument)
 			var invalid *derrors.InvalidError
 			require.True(t, errors.As(err, &invalid))
@@ -204,12 +270,12 @@ func TestEscalationPolicyValidation(t *testing.T) {
 		t.Parallel()
 		_, err := fx.store.SetEscalationPolicy(t.Context(), "bounds", []ledger.EscalationStep{
 			{Step: ledger.StepReminder, WorkingDays: -20}, overdue, {Step: ledger.StepInterviewProposed, WorkingDays: 60},
-		}, office)
+		}, ledger.ExtensionLimits{MaxCount: ledger.MaxExtensions, TotalWorkingDays: ledger.MaxExtensionWorkingDays, Severities: ledger.HazardSeverities}, office)
 		require.NoError(t, err)
 	})
 	t.Run("request id required", func(t *testing.T) {
 		t.Parallel()
-		_, err := fx.store.SetEscalationPolicy(t.Context(), "", []ledger.EscalationStep{overdue}, office)
+		_, err := fx.store.SetEscalationPolicy(t.Context(), "", []ledger.EscalationStep{overdue}, ledger.DefaultExtensionLimits(), office)
 		require.ErrorContains(t, err, "request_id")
 	})
 }

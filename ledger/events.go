@@ -18,7 +18,16 @@ const (
 	SubjectFinding = "finding"
 	// SubjectCalendar marks events of the calendar.
 	SubjectCalendar = "calendar"
+	// SubjectEscalationPolicy marks events of the escalation ladder, whose
+	// one chain is EscalationPolicySubjectID.
+	SubjectEscalationPolicy = "escalation_policy"
+	// SubjectWebhook marks events of a webhook subscription.
+	SubjectWebhook = "webhook"
 )
+
+// EscalationPolicySubjectID is the subject ID of the escalation ladder's
+// events: there is one ladder, each version set is an event of it.
+const EscalationPolicySubjectID = "ladder"
 
 // Event is one entry of the append-only event log.
 type Event struct {
@@ -40,8 +49,10 @@ type Event struct {
 	RecordedAt time.Time
 }
 
-// appendEvent writes e in the transaction of q; a key already used is a no-op.
-func appendEvent(ctx context.Context, q *dbsqlc.Queries, e Event) error {
+// appendEvent writes e in the transaction of q, chained (audit_chain.go):
+// under its subject's head lock, with the next seq, the previous hash and
+// its own. A key already used is a no-op and leaves the chain as it was.
+func (s *Store) appendEvent(ctx context.Context, q *dbsqlc.Queries, e Event) error {
 	actorJSON, err := json.Marshal(e.Actor)
 	if err != nil {
 		return fmt.Errorf("encoding actor: %w", err)
@@ -53,19 +64,48 @@ func appendEvent(ctx context.Context, q *dbsqlc.Queries, e Event) error {
 	if data == nil {
 		data = json.RawMessage("{}")
 	}
-	if err := q.InsertEvent(ctx, dbsqlc.InsertEventParams{
-		SubjectType: e.SubjectType, SubjectID: e.SubjectID, EventKey: e.Key, Action: e.Action,
-		StageBefore: e.StageBefore, StageAfter: e.StageAfter, Actor: actorJSON, Note: e.Note,
-		Evidence: evidence, Data: data, OccurredAt: e.OccurredAt,
-	}); err != nil {
+	what := func(err error) error {
 		return fmt.Errorf("appending %s event %q of %s %q: %w", e.Action, e.Key, e.SubjectType, e.SubjectID, err)
 	}
-	return nil
+	head, err := lockHead(ctx, q, e.SubjectType, e.SubjectID)
+	if err != nil {
+		return what(err)
+	}
+	p, err := q.PrepareEvent(ctx, dbsqlc.PrepareEventParams{
+		OccurredAt: e.OccurredAt, Actor: actorJSON, Evidence: evidence, Data: data,
+	})
+	if err != nil {
+		return what(err)
+	}
+	alg := s.AuditHash.orDefault()
+	c := eventContent{
+		ID: p.ID, SubjectType: e.SubjectType, SubjectID: e.SubjectID, Seq: head.seq + 1, Key: e.Key, Action: e.Action,
+		StageBefore: e.StageBefore, StageAfter: e.StageAfter, Actor: p.Actor, Note: e.Note, Evidence: p.Evidence,
+		Data: p.Data, OccurredAt: p.OccurredAt, RecordedAt: p.RecordedAt, PrevHash: nonNilBytes(head.hash),
+	}
+	sum, err := c.hash(alg)
+	if err != nil {
+		return what(err)
+	}
+	algName := string(alg)
+	n, err := q.InsertEvent(ctx, dbsqlc.InsertEventParams{
+		ID: c.ID, SubjectType: c.SubjectType, SubjectID: c.SubjectID, EventKey: c.Key, Action: c.Action,
+		StageBefore: c.StageBefore, StageAfter: c.StageAfter, Actor: c.Actor, Note: c.Note,
+		Evidence: c.Evidence, Data: c.Data, OccurredAt: c.OccurredAt, RecordedAt: c.RecordedAt,
+		Seq: &c.Seq, PrevHash: c.PrevHash, Hash: sum, HashAlg: &algName,
+	})
+	if err != nil {
+		return what(err)
+	}
+	if n == 0 {
+		return nil // written before: the chain stays where it is
+	}
+	return advanceHead(ctx, q, e.SubjectType, e.SubjectID, chainHead{seq: c.Seq, hash: sum})
 }
 
 // AppendEvent writes one event; retrying with the same key is a no-op.
 func (s *Store) AppendEvent(ctx context.Context, e Event) error {
-	return s.inTx(ctx, func(q *dbsqlc.Queries) error { return appendEvent(ctx, q, e) })
+	return s.inTx(ctx, func(q *dbsqlc.Queries) error { return s.appendEvent(ctx, q, e) })
 }
 
 // Events returns a subject's events in the order they were recorded.

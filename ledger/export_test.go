@@ -1,5 +1,35 @@
 package ledger
 
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/xuncha/xuncha/ledger/internal/dbsqlc"
+)
+
+// RecordAccessAt is RecordAccess at a given time: tests write records of
+// past days with it.
+func (s *Store) RecordAccessAt(ctx context.Context, r AccessRecord, at time.Time) error {
+	return s.recordAccess(ctx, r, &at)
+}
+
+// RehashEvent recomputes the hash of event id as it now stands, as an
+// attacker who edited it would to hide the edit.
+func (s *Store) RehashEvent(ctx context.Context, id int64) ([]byte, error) {
+	rows, err := s.pool.Query(ctx, "SELECT * FROM events WHERE id = $1", id)
+	if err != nil {
+		return nil, err
+	}
+	r, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByPos[dbsqlc.Event])
+	if err != nil {
+		return nil, fmt.Errorf("reading event %d: %w", id, err)
+	}
+	return contentOfEvent(r, *r.Seq, r.PrevHash).hash(HashAlg(*r.HashAlg))
+}
+
 // FindingListQuery exposes the finding list's statement builder to the
 // tests of package ledger_test.
 var FindingListQuery = findingListQuery

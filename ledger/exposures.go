@@ -179,7 +179,7 @@ func (s *Store) RecordExposure(ctx context.Context, e Exposure) (stored Exposure
 		if err != nil {
 			return fmt.Errorf("encoding event data: %w", err)
 		}
-		return appendEvent(ctx, q, Event{
+		return s.appendEvent(ctx, q, Event{
 			SubjectType: typ, SubjectID: subjectID, Key: "expose/" + stored.ID, Action: "expose",
 			Actor: e.RecordedBy, Note: fmt.Sprintf("%s published by %s: %s", stored.Kind, stored.Outlet, stored.Title),
 			Data: data, OccurredAt: stored.CreatedAt,

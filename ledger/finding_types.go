@@ -33,7 +33,9 @@ type Finding struct {
 	Rectification        *Rectification     `json:"rectification,omitempty"`
 	Deadline             *calendar.Deadline `json:"deadline,omitempty"`
 	// DeadlineSeq counts the deadlines started (1 at the first referral, +1
-	// per rejected verification); escalations are keyed by it.
+	// per rejected verification, reopening or approved extension);
+	// escalations are keyed by it, so an extended deadline's ladder starts
+	// afresh.
 	DeadlineSeq     int         `json:"deadline_seq,omitempty"`
 	Overdue         bool        `json:"overdue,omitempty"`
 	MissedDeadlines int         `json:"missed_deadlines,omitempty"`
@@ -45,6 +47,13 @@ type Finding struct {
 	// Version counts the changes applied; a write with a version not above
 	// the row's is a retry and changes nothing.
 	Version int `json:"version"`
+	// Extensions are the requests for more time (延期) over the finding's
+	// life, oldest first, each with its decision.
+	Extensions []Extension `json:"extensions,omitempty"`
+	// OriginalDue is the last day of the running rectification deadline as
+	// the office set it (referral, rejected verification, reopening) before
+	// any extension, YYYY-MM-DD; empty until an extension of it is approved.
+	OriginalDue string `json:"original_due,omitempty"`
 }
 
 // Diagnosis is the analysis of a finding.
@@ -74,6 +83,50 @@ type Rectification struct {
 	ReportedAt            time.Time `json:"reported_at"`
 }
 
+// Extension states.
+const (
+	ExtensionPending  = "PENDING"
+	ExtensionApproved = "APPROVED"
+	ExtensionRefused  = "REFUSED"
+	// ExtensionLapsed is a request left undecided when the finding left
+	// REFERRED (its report came, or it was withdrawn).
+	ExtensionLapsed = "LAPSED"
+)
+
+// Extension is one request for more time (延期) on a finding's
+// rectification deadline and the office's decision.
+type Extension struct {
+	// Seq numbers the finding's extension requests: 1, 2, ….
+	Seq int `json:"seq"`
+	// Round is the rectification round it belongs to: the finding's
+	// ReopenCount when it was requested (0 for the referral's deadline).
+	Round int `json:"round"`
+	// DeadlineSeq is the deadline it asks to extend.
+	DeadlineSeq int `json:"deadline_seq"`
+	// State is ExtensionPending, ExtensionApproved, ExtensionRefused or
+	// ExtensionLapsed.
+	State string `json:"state"`
+	// PreviousDue is the running deadline's last day it extends
+	// (YYYY-MM-DD); OriginalDue that deadline's last day as the office set
+	// it before any extension.
+	PreviousDue  string      `json:"previous_due"`
+	OriginalDue  string      `json:"original_due"`
+	RequestedDue string      `json:"requested_due"`
+	Reason       string      `json:"reason"`
+	EvidenceIDs  []string    `json:"evidence_ids,omitempty"`
+	RequestedBy  actor.Actor `json:"requested_by"`
+	RequestedAt  time.Time   `json:"requested_at"`
+	// DecidedBy and DecidedAt are set once the office decided (or the
+	// request lapsed, by the system).
+	DecidedBy *actor.Actor `json:"decided_by,omitempty"`
+	DecidedAt *time.Time   `json:"decided_at,omitempty"`
+	// ApprovedDue is the new last day the office approved.
+	ApprovedDue string `json:"approved_due,omitempty"`
+	// DecisionReason is why it was refused (or lapsed), or the office's
+	// note on an approval.
+	DecisionReason string `json:"decision_reason,omitempty"`
+}
+
 // Escalation is one step of the escalation ladder taken for a deadline.
 type Escalation struct {
 	ID string `json:"id"`
@@ -95,13 +148,15 @@ type EscalationStep struct {
 	WorkingDays int `json:"working_days"`
 }
 
-// EscalationPolicy is the ladder in force.
+// EscalationPolicy is the ladder in force, with the limits on extending a
+// rectification deadline.
 type EscalationPolicy struct {
 	// Version is 0 for the built-in default.
-	Version   int64            `json:"version"`
-	Steps     []EscalationStep `json:"steps"`
-	UpdatedBy actor.Actor      `json:"updated_by"`
-	UpdatedAt time.Time        `json:"updated_at"`
+	Version    int64            `json:"version"`
+	Steps      []EscalationStep `json:"steps"`
+	Extensions ExtensionLimits  `json:"extensions"`
+	UpdatedBy  actor.Actor      `json:"updated_by"`
+	UpdatedAt  time.Time        `json:"updated_at"`
 }
 
 // Escalation steps.
@@ -113,13 +168,50 @@ const (
 
 // DefaultEscalationPolicy is the ladder until the office sets one: a reminder
 // one working day before the deadline, escalation at the deadline, a proposed
-// interview 5 working days later.
+// interview 5 working days later; extensions as DefaultExtensionLimits.
 func DefaultEscalationPolicy() EscalationPolicy {
 	return EscalationPolicy{Steps: []EscalationStep{
 		{Step: StepReminder, WorkingDays: -1},
 		{Step: StepOverdue, WorkingDays: 0},
 		{Step: StepInterviewProposed, WorkingDays: 5},
-	}}
+	}, Extensions: DefaultExtensionLimits()}
+}
+
+// ExtensionLimits are the office's limits on extending a finding's
+// rectification deadline (延期), part of its escalation policy. They apply
+// to each rectification deadline the office sets (the referral's, and each
+// one after a rejected verification or a reopening) together with its
+// extensions.
+type ExtensionLimits struct {
+	// MaxCount is how many extensions one rectification deadline may be
+	// granted; 0 allows none.
+	MaxCount int `json:"max_count"`
+	// TotalMonths or TotalWorkingDays (exactly one, when MaxCount is above
+	// 0) is how far past its original last day the extensions together may
+	// move a deadline: the extended last day is at the latest that period
+	// after the original one, counted with the calendar (Civil Code
+	// periods, working days by the State Council's notices).
+	TotalMonths      int `json:"total_months,omitempty"`
+	TotalWorkingDays int `json:"total_working_days,omitempty"`
+	// Severities are the hazard severities that may be extended at all
+	// (GENERAL, MAJOR). Findings that are not hazards have no severity and
+	// may be extended within the same count and total.
+	Severities []string `json:"severities,omitempty"`
+}
+
+// HazardSeverities are a hazard's severities, in order (the workflows'
+// SeverityGeneral and SeverityMajor).
+var HazardSeverities = []string{"GENERAL", "MAJOR"}
+
+// DefaultExtensionLimits are the extension limits until the office sets
+// some: at most 2 extensions, together at most 1 month past the original
+// last day, for MAJOR hazards (and findings that are not hazards). A
+// GENERAL hazard (一般事故隐患) is by definition one whose harm and
+// rectification are small enough to be removed at once (《安全生产事故隐患
+// 排查治理暂行规定》第三条); a MAJOR one (重大事故隐患) may need works that
+// take time, which is what extensions are for.
+func DefaultExtensionLimits() ExtensionLimits {
+	return ExtensionLimits{MaxCount: 2, TotalMonths: 1, Severities: []string{"MAJOR"}}
 }
 
 // Evidence is metadata of one uploaded blob.

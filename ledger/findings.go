@@ -24,6 +24,9 @@ const findingStageReferred = "REFERRED"
 const (
 	pgForeignKeyViolation = "23503"
 	pgUniqueViolation     = "23505"
+	// pgDuplicateObject is CREATE ROLE's answer for a role that exists.
+	pgDuplicateObject       = "42710"
+	pgInsufficientPrivilege = "42501"
 )
 
 // jsonOrNull encodes v, or returns nil (SQL NULL) when isNil.
@@ -74,6 +77,17 @@ func findingParams(f Finding) (dbsqlc.InsertFindingParams, error) {
 	}
 	if p.Deadline, err = jsonOrNull(f.Deadline, f.Deadline == nil); err != nil {
 		return p, fmt.Errorf("encoding deadline of finding %q: %w", f.ID, err)
+	}
+	if p.Extensions, err = jsonOrNull(f.Extensions, len(f.Extensions) == 0); err != nil {
+		return p, fmt.Errorf("encoding extensions of finding %q: %w", f.ID, err)
+	}
+	if f.OriginalDue != "" {
+		d, err := calendar.ParseDate(f.OriginalDue)
+		if err != nil {
+			return p, fmt.Errorf("original due of finding %q: %w", f.ID, err)
+		}
+		day := time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, time.UTC)
+		p.OriginalDue = &day
 	}
 	if f.Deadline != nil {
 		d := f.Deadline.Due
@@ -187,7 +201,7 @@ func (s *Store) RecordFinding(ctx context.Context, f Finding, eventKey string, i
 		if err != nil {
 			return fmt.Errorf("encoding event data: %w", err)
 		}
-		return appendEvent(ctx, q, Event{
+		return s.appendEvent(ctx, q, Event{
 			SubjectType: SubjectFinding,
 			SubjectID:   f.ID,
 			Key:         eventKey,
@@ -209,7 +223,7 @@ func (s *Store) RecordFinding(ctx context.Context, f Finding, eventKey string, i
 // one and appends e if its key is new; a missing row is derrors.ErrNotFound.
 // What a finding was recorded with (inspection, unit, request, creator,
 // creation time, ledger number) never changes.
-func applyFindingChange(ctx context.Context, q *dbsqlc.Queries, f Finding, e Event) error {
+func (s *Store) applyFindingChange(ctx context.Context, q *dbsqlc.Queries, f Finding, e Event) error {
 	row, err := findingParams(f)
 	if err != nil {
 		return err
@@ -222,6 +236,7 @@ func applyFindingChange(ctx context.Context, q *dbsqlc.Queries, f Finding, e Eve
 		Deadline: row.Deadline, DueDate: row.DueDate, DueAt: row.DueAt, DeadlineSeq: row.DeadlineSeq,
 		Overdue: row.Overdue, MissedDeadlines: row.MissedDeadlines, ReopenCount: row.ReopenCount,
 		WithdrawReason: row.WithdrawReason, UpdatedAt: row.UpdatedAt, Version: row.Version,
+		Extensions: row.Extensions, OriginalDue: row.OriginalDue,
 	})
 	if err != nil {
 		return fmt.Errorf("updating finding %q to version %d: %w", f.ID, f.Version, err)
@@ -242,7 +257,7 @@ func applyFindingChange(ctx context.Context, q *dbsqlc.Queries, f Finding, e Eve
 	if e.SubjectID == "" {
 		e.SubjectID = f.ID
 	}
-	return appendEvent(ctx, q, e)
+	return s.appendEvent(ctx, q, e)
 }
 
 // ApplyFindingChange writes one change of a finding in one transaction: the
@@ -251,7 +266,7 @@ func applyFindingChange(ctx context.Context, q *dbsqlc.Queries, f Finding, e Eve
 // its key was already used for the finding. e's subject defaults to the
 // finding. A finding not in the ledger is derrors.ErrNotFound.
 func (s *Store) ApplyFindingChange(ctx context.Context, f Finding, e Event) error {
-	return s.inTx(ctx, func(q *dbsqlc.Queries) error { return applyFindingChange(ctx, q, f, e) })
+	return s.inTx(ctx, func(q *dbsqlc.Queries) error { return s.applyFindingChange(ctx, q, f, e) })
 }
 
 // decodeJSON unmarshals a nullable JSON column into *dst, leaving nil for NULL.
@@ -268,6 +283,16 @@ func decodeJSON[T any](b []byte, dst **T) error {
 	return nil
 }
 
+// decodeList unmarshals a nullable JSON array column into *dst, leaving nil
+// for NULL.
+func decodeList[T any](b []byte, dst *[]T) error {
+	if b == nil {
+		*dst = nil
+		return nil
+	}
+	return json.Unmarshal(b, dst)
+}
+
 // findingFromRow is the Finding a row holds.
 func findingFromRow(r dbsqlc.Finding) (Finding, error) {
 	f := Finding{
@@ -280,6 +305,9 @@ func findingFromRow(r dbsqlc.Finding) (Finding, error) {
 		ReopenCount: r.ReopenCount, WithdrawReason: r.WithdrawReason, CreatedAt: r.CreatedAt,
 		UpdatedAt: r.UpdatedAt, Version: r.Version,
 	}
+	if r.OriginalDue != nil {
+		f.OriginalDue = r.OriginalDue.Format(time.DateOnly)
+	}
 	for _, c := range []struct {
 		name string
 		err  error
@@ -289,6 +317,7 @@ func findingFromRow(r dbsqlc.Finding) (Finding, error) {
 		{"rectification", decodeJSON(r.Rectification, &f.Rectification)},
 		{"deadline", decodeJSON(r.Deadline, &f.Deadline)},
 		{"found_by", json.Unmarshal(r.FoundBy, &f.FoundBy)},
+		{"extensions", decodeList(r.Extensions, &f.Extensions)},
 	} {
 		if c.err != nil {
 			return Finding{}, fmt.Errorf("decoding %s of finding %q: %w", c.name, f.ID, c.err)

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
+	"github.com/xuncha/xuncha/internal/testenv"
 	"github.com/xuncha/xuncha/ledger"
 )
 
@@ -30,7 +31,8 @@ func TestFindingListPlansUseIndexes(t *testing.T) {
 	conn, err := pgx.Connect(t.Context(), fx.url)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = conn.Close(t.Context()) })
-	seedFindings(t, conn, seededFindings)
+	// Seeded as the owner, who may ANALYZE; planned as the application role.
+	require.NoError(t, testenv.SeedFindings(t.Context(), fx.ownerURL, seededFindings))
 
 	page3 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).Add(150_000 * time.Minute)
 	yes := true
@@ -76,33 +78,6 @@ func TestFindingListPlansUseIndexes(t *testing.T) {
 	query, args := catchAll(ledger.FindingFilter{UnitCode: "430107"}, nil, "")
 	plan := genericPlan(t, conn, "catch_all", query, args)
 	require.Contains(t, plan.seqScans, "findings", "the catch-all statement under a generic plan:\n%s", plan.text)
-}
-
-// seedFindings writes 1,000 inspections of 20 units (each team listing
-// member-<n % 50>) and n findings spread over them, stages, kinds,
-// severities and one a minute from 2026-01-01, then analyzes both tables.
-func seedFindings(t *testing.T, conn *pgx.Conn, n int) {
-	t.Helper()
-	for _, sql := range []string{
-		`INSERT INTO inspections (id, workflow_id, request_id, unit_code, unit_name, kind, planned_start, planned_end, stage, created_by, created_at, updated_at, team)
-		 SELECT 'ins-' || g, 'inspection/ins-' || g, 'req-ins-' || g, (430100 + g % 20)::text, '单位', 'COMPREHENSIVE',
-		        date '2026-01-05', date '2026-01-20', 'STATIONED', '{}', now(), now(),
-		        jsonb_build_array(jsonb_build_object('subject', 'member-' || g % 50, 'name', '组员'))
-		 FROM generate_series(0, 999) g`,
-		fmt.Sprintf(`INSERT INTO findings (id, workflow_id, inspection_id, request_id, unit_code, unit_name, title, kind, severity,
-		        content_area, stage, found_by, created_at, updated_at, version, overdue)
-		 SELECT 'f-' || g, 'finding/f-' || g, 'ins-' || g %% 1000, 'req-f-' || g, (430100 + (g %% 1000) %% 20)::text, '单位', '问题',
-		        (ARRAY['HAZARD','VIOLATION_CLUE','RESPONSIBILITY','OTHER'])[1 + g %% 4],
-		        (ARRAY['GENERAL','MAJOR','IMPORTANT'])[1 + g %% 3],
-		        1 + g %% 9,
-		        (ARRAY['LISTED','DIAGNOSED','CLASSIFIED','REFERRED','RECTIFIED','CLOSED','WITHDRAWN'])[1 + g %% 7],
-		        '{}', timestamptz '2026-01-01 00:00:00+00' + g * interval '1 minute', now(), 1, g %% 10 = 0
-		 FROM generate_series(1, %d) g`, n),
-		"ANALYZE inspections", "ANALYZE findings",
-	} {
-		_, err := conn.Exec(t.Context(), sql)
-		require.NoError(t, err)
-	}
 }
 
 // plan is what a test reads of an EXPLAIN.

@@ -201,6 +201,27 @@ func TestApplyFindingChange(t *testing.T) {
 	require.Equal(t, number, got.LedgerNumber)
 	require.Equal(t, 3, got.Version)
 
+	// An approved extension: the requests with their decisions, and the
+	// last day the office first set, read back as written.
+	extended := got
+	later, err := calendar.Builtin().AddMonths(calendar.MustParseDate("2026-04-20"), 1)
+	require.NoError(t, err)
+	decided := march.Add(96 * time.Hour)
+	extended.Deadline = &later
+	extended.DeadlineSeq = 2
+	extended.OriginalDue = deadline.Due.String()
+	extended.Extensions = []ledger.Extension{{Seq: 1, DeadlineSeq: 1, State: ledger.ExtensionApproved,
+		PreviousDue: deadline.Due.String(), OriginalDue: deadline.Due.String(), RequestedDue: later.Due.String(),
+		Reason: "重大隐患治理工程需要更长工期", EvidenceIDs: []string{"ev-9"}, RequestedBy: member, RequestedAt: march,
+		DecidedBy: &office, DecidedAt: &decided, ApprovedDue: later.Due.String()}}
+	extended.Version = 4
+	require.NoError(t, fx.store.ApplyFindingChange(t.Context(), extended, ledger.Event{Key: "k4", Action: "decideExtension", Actor: office, OccurredAt: decided}))
+	got, err = fx.store.GetFinding(t.Context(), "f-1")
+	require.NoError(t, err)
+	requireSameFinding(t, extended, got)
+	require.Equal(t, 1, fx.count(t, `SELECT count(*) FROM findings WHERE original_due = $1::date AND due_date = $2::date`,
+		deadline.Due.String(), later.Due.String()))
+
 	// A finding the ledger does not have is not found, and nothing is written.
 	missing := newFinding("f-missing", "i-1", "430100", march)
 	err = fx.store.ApplyFindingChange(t.Context(), missing, ledger.Event{Key: "k", Action: "refer", Actor: office, OccurredAt: march})
@@ -227,7 +248,7 @@ func TestHistoryIsAppendOnly(t *testing.T) {
 	_, err = fx.store.RecordEscalation(t.Context(), ledger.Escalation{Subject: "finding/f-1", DeadlineSeq: 1,
 		Step: ledger.StepReminder, UnitCode: "430100", DueAt: march, FiredAt: march}, ledger.Finding{}, ledger.Event{})
 	require.NoError(t, err)
-	_, err = fx.store.SetEscalationPolicy(t.Context(), "p-1", ledger.DefaultEscalationPolicy().Steps, office)
+	_, err = fx.store.SetEscalationPolicy(t.Context(), "p-1", ledger.DefaultEscalationPolicy().Steps, ledger.DefaultExtensionLimits(), office)
 	require.NoError(t, err)
 	require.NoError(t, fx.store.InsertEvidence(t.Context(), evidenceOf("ev-1", sha('a'))))
 	w, _, err := fx.store.CreateWebhook(t.Context(), webhookOf("w-1", "req-w-1", "https://office.example/hook"))

@@ -175,7 +175,7 @@ func (s *Store) CreateInspection(ctx context.Context, in Inspection, eventKey st
 		if err := q.InsertInspection(ctx, row); err != nil {
 			return fmt.Errorf("inserting inspection %q: %w", in.ID, err)
 		}
-		return appendEvent(ctx, q, Event{
+		return s.appendEvent(ctx, q, Event{
 			SubjectType: SubjectInspection,
 			SubjectID:   in.ID,
 			Key:         eventKey,
@@ -224,7 +224,7 @@ func checkPlan(ctx context.Context, q *dbsqlc.Queries, in Inspection, notRepeati
 // stored one and appends e if its key is new; a missing row is
 // derrors.ErrNotFound. What an inspection was created with (unit, kind,
 // round, plan, creator, creation time) never changes.
-func applyInspectionChange(ctx context.Context, q *dbsqlc.Queries, in Inspection, e Event) error {
+func (s *Store) applyInspectionChange(ctx context.Context, q *dbsqlc.Queries, in Inspection, e Event) error {
 	row, err := inspectionParams(in)
 	if err != nil {
 		return err
@@ -250,19 +250,19 @@ func applyInspectionChange(ctx context.Context, q *dbsqlc.Queries, in Inspection
 		}
 	}
 	e.SubjectType, e.SubjectID = SubjectInspection, in.ID
-	return appendEvent(ctx, q, e)
+	return s.appendEvent(ctx, q, e)
 }
 
 // ApplyInspectionChange writes one change: the row becomes in (if its
 // version is above the stored one) and e is appended (if its key is new).
 func (s *Store) ApplyInspectionChange(ctx context.Context, in Inspection, e Event) error {
-	return s.inTx(ctx, func(q *dbsqlc.Queries) error { return applyInspectionChange(ctx, q, in, e) })
+	return s.inTx(ctx, func(q *dbsqlc.Queries) error { return s.applyInspectionChange(ctx, q, in, e) })
 }
 
 // RecordInspectionEscalation records an escalation step of an inspection's
 // deadline with the inspection's new row and its event.
 func (s *Store) RecordInspectionEscalation(ctx context.Context, esc Escalation, in Inspection, e Event) (Escalation, error) {
-	return s.recordEscalation(ctx, esc, func(q *dbsqlc.Queries) error { return applyInspectionChange(ctx, q, in, e) })
+	return s.recordEscalation(ctx, esc, func(q *dbsqlc.Queries) error { return s.applyInspectionChange(ctx, q, in, e) })
 }
 
 // inspectionFromRow is the Inspection a row holds.

@@ -123,7 +123,7 @@ func (s *Store) CreateInterview(ctx context.Context, iv Interview, e Event) erro
 			}
 			return fmt.Errorf("inserting interview %q: %w", iv.ID, err)
 		}
-		return appendEvent(ctx, q, e)
+		return s.appendEvent(ctx, q, e)
 	})
 }
 
@@ -163,7 +163,7 @@ func (s *Store) ApplyInterviewChange(ctx context.Context, iv Interview, e Event)
 			return nil
 		}
 		e.SubjectType, e.SubjectID = SubjectInterview, iv.ID
-		return appendEvent(ctx, q, e)
+		return s.appendEvent(ctx, q, e)
 	})
 }
 

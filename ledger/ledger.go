@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/tern/v2/migrate"
 
@@ -30,10 +31,15 @@ type Store struct {
 	pool *pgxpool.Pool
 	// q runs the statements of ledger/queries outside a transaction.
 	q *dbsqlc.Queries
-	// Secrets seals webhook secrets at rest (the server key,
-	// XUNCHA_TIP_KEY). Set it once, before use, where the Store is built;
-	// without it webhooks cannot be created or read with their secrets.
+	// Secrets seals what the ledger keeps encrypted at rest, webhook secrets
+	// and tip content (the server key, XUNCHA_TIP_KEY). Set it once, before
+	// use, where the Store is built; without it webhooks cannot be created
+	// or read with their secrets, nor tips received or read.
 	Secrets SecretSealer
+	// AuditHash is the hash of new audit rows: events, access records and
+	// anchors (XUNCHA_AUDIT_HASH; default HashSHA256). Set it once, before
+	// use, where the Store is built.
+	AuditHash HashAlg
 }
 
 // Option configures a Store as Open builds it.
@@ -81,34 +87,91 @@ func (s *Store) Close() { s.pool.Close() }
 // Ping checks that the database answers (readiness).
 func (s *Store) Ping(ctx context.Context) error { return s.pool.Ping(ctx) }
 
+// MigrateOptions says what Migrate does beyond applying the migrations.
+type MigrateOptions struct {
+	// AppRole is the role `xuncha server` and `xuncha worker` connect as
+	// (DATABASE_URL's user). When set, Migrate creates it if missing, refuses
+	// it when it owns anything of the ledger or holds an attribute that gets
+	// around grants, and gives it exactly the application's privileges
+	// (mutableTables). Empty: no role is created or granted.
+	AppRole string
+	// AppPassword is the password a newly created AppRole gets (none when
+	// empty). An existing role keeps its own.
+	AppPassword string
+	// Sealer seals tip content still stored in plaintext (the server key,
+	// XUNCHA_TIP_KEY). Without it, such rows make Migrate fail once the
+	// migrations and grants are done, saying so.
+	Sealer SecretSealer
+}
+
+// MigrateResult says what a Migrate run changed; a second run with the same
+// options changes nothing.
+type MigrateResult struct {
+	// SchemaVersion is the schema version reached.
+	SchemaVersion int32
+	// RoleCreated is true when the run created the application role.
+	RoleCreated bool
+	// GrantsChanged is true when the run (re)granted its privileges.
+	GrantsChanged bool
+	// PublicCreateRevoked is true when the run took CREATE on the schema
+	// from PUBLIC.
+	PublicCreateRevoked bool
+	// TipsSealed counts the tips whose plaintext content the run sealed.
+	TipsSealed int
+}
+
 // Migrate applies every embedded migration that has not run yet, under an
-// advisory lock so that concurrent starts are safe. It returns the schema
-// version reached.
-func Migrate(ctx context.Context, url string) (int32, error) {
+// advisory lock so that concurrent runs are safe, connected to url as the
+// role that owns (or is to own) the ledger. Then it takes CREATE on the
+// schema from PUBLIC, sets up the application role (opts.AppRole) and seals
+// tip content stored in plaintext (opts.Sealer). Running it again changes
+// nothing.
+func Migrate(ctx context.Context, url string, opts MigrateOptions) (MigrateResult, error) {
+	var out MigrateResult
 	conn, err := pgx.Connect(ctx, url)
 	if err != nil {
-		return 0, fmt.Errorf("connecting to PostgreSQL to migrate: %w", err)
+		return out, fmt.Errorf("connecting to PostgreSQL to migrate: %w", err)
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
 	m, err := migrate.NewMigrator(ctx, conn, versionTable)
 	if err != nil {
-		return 0, fmt.Errorf("preparing migrations: %w", err)
+		return out, fmt.Errorf("preparing migrations: %w", ownerHint(err))
 	}
 	sub, err := fs.Sub(migrationFiles, "migrations")
 	if err != nil {
-		return 0, fmt.Errorf("reading embedded migrations: %w", err)
+		return out, fmt.Errorf("reading embedded migrations: %w", err)
 	}
 	if err := m.LoadMigrations(sub); err != nil {
-		return 0, fmt.Errorf("loading migrations: %w", err)
+		return out, fmt.Errorf("loading migrations: %w", err)
 	}
 	if err := m.Migrate(ctx); err != nil {
-		return 0, fmt.Errorf("migrating: %w", err)
+		return out, fmt.Errorf("migrating: %w", ownerHint(err))
 	}
-	v, err := m.GetCurrentVersion(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("reading schema version: %w", err)
+	if out.SchemaVersion, err = m.GetCurrentVersion(ctx); err != nil {
+		return out, fmt.Errorf("reading schema version: %w", err)
 	}
-	return v, nil
+	if out.PublicCreateRevoked, err = revokePublicCreate(ctx, conn); err != nil {
+		return out, err
+	}
+	if opts.AppRole != "" {
+		if err := appRole(ctx, conn, opts.AppRole, opts.AppPassword, &out); err != nil {
+			return out, err
+		}
+	}
+	if out.TipsSealed, err = sealTipContent(ctx, conn, opts.Sealer); err != nil {
+		return out, err
+	}
+	return out, nil
+}
+
+// ownerHint adds what to do to a migration refused for lack of privilege:
+// migrations run as the ledger's owner.
+func ownerHint(err error) error {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == pgInsufficientPrivilege {
+		return fmt.Errorf("%w (xuncha migrate connects as the ledger's owner: set MIGRATE_DATABASE_URL)", err)
+	}
+	return err
 }
 
 // notFound maps pgx.ErrNoRows to derrors.ErrNotFound at the boundary, with

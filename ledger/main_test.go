@@ -22,33 +22,37 @@ var (
 	office = actor.Actor{Name: "张三", Role: actor.RoleOffice, Organisation: "省安委办"}
 )
 
-// fixture is a migrated, empty ledger of one test.
+// fixture is a migrated, empty ledger of one test: its store connects as
+// the application role, as server and worker do.
 type fixture struct {
 	store *ledger.Store
-	url   string
+	// url connects as the application role, ownerURL as the tables' owner
+	// (a superuser).
+	url, ownerURL string
 }
 
 func setup(t *testing.T) fixture {
 	t.Helper()
-	store, url := testenv.Ledger(t)
-	return fixture{store: store, url: url}
+	store, db := testenv.Ledger(t)
+	return fixture{store: store, url: db.URL, ownerURL: db.OwnerURL}
 }
 
-// exec runs raw SQL on its own connection, for what the Store does not offer
-// (tampering with history, seeding sequences).
+// exec runs raw SQL as the tables' owner on its own connection, for what
+// the Store does not offer (tampering with history, seeding sequences): the
+// triggers refuse rewrites even to the owner.
 func (fx fixture) exec(t *testing.T, sql string, args ...any) error {
 	t.Helper()
-	conn, err := pgx.Connect(t.Context(), fx.url)
+	conn, err := pgx.Connect(t.Context(), fx.ownerURL)
 	require.NoError(t, err)
 	defer conn.Close(context.WithoutCancel(t.Context()))
 	_, err = conn.Exec(t.Context(), sql, args...)
 	return err
 }
 
-// count returns the single integer a query answers.
+// count returns the single integer a query answers, read as the owner.
 func (fx fixture) count(t *testing.T, sql string, args ...any) int {
 	t.Helper()
-	conn, err := pgx.Connect(t.Context(), fx.url)
+	conn, err := pgx.Connect(t.Context(), fx.ownerURL)
 	require.NoError(t, err)
 	defer conn.Close(context.WithoutCancel(t.Context()))
 	var n int

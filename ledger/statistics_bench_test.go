@@ -19,8 +19,8 @@ var statisticsFindings = flag.Int("statistics.findings", 1_000_000, "findings Be
 //
 // The ledger is seeded in SQL first (testenv.SeedLedger: a few minutes).
 func BenchmarkStatistics(b *testing.B) {
-	store, url := testenv.Ledger(b)
-	testenv.SeedLedger(b, url, *statisticsFindings)
+	store, db := testenv.Ledger(b)
+	testenv.SeedLedger(b, db, *statisticsFindings)
 	year := func(y int) ledger.StatisticsFilter {
 		return ledger.StatisticsFilter{FromMonth: time.Date(y, 1, 1, 0, 0, 0, 0, time.UTC), ToMonth: time.Date(y, 12, 1, 0, 0, 0, 0, time.UTC)}
 	}

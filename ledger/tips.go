@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/xuncha/xuncha/calendar"
@@ -31,7 +32,9 @@ var TipChannels = []string{"LETTER", "PHONE", "EMAIL", "HOTLINE", "VISIT"}
 
 // Tip is a tip from the public as the ledger keeps it. The reporter's
 // identity exists only sealed (internal/tipcrypt, additional data = ID) in
-// ReporterCiphertext, which is never marshalled.
+// ReporterCiphertext, which is never marshalled. Content is plaintext here;
+// the table holds it sealed (Store.Secrets, additional data
+// "tip-content:<ID>").
 type Tip struct {
 	ID           string `json:"id"`
 	RequestID    string `json:"request_id"`
@@ -54,22 +57,42 @@ type Tip struct {
 // ReporterIdentified reports whether the reporter gave an identity.
 func (t Tip) ReporterIdentified() bool { return len(t.ReporterCiphertext) > 0 }
 
-// tipFromRow is the Tip a row holds.
-func tipFromRow(r dbsqlc.Tip) (Tip, error) {
+// tipContentAD is the additional data a tip's content is sealed with: the
+// tip and the field, so that sealed content copied onto another tip, or
+// into the reporter's column, does not open.
+func tipContentAD(id string) []byte { return []byte("tip-content:" + id) }
+
+// tipFromRow is the Tip a row holds, its content opened: sealed, or (a row
+// written before migration 009, which xuncha migrate seals) plaintext.
+func (s *Store) tipFromRow(r dbsqlc.Tip) (Tip, error) {
 	t := Tip{
 		ID: r.ID, RequestID: r.RequestID, InspectionID: r.InspectionID, Channel: r.Channel,
-		ReceivedOn: r.ReceivedOn.Format(time.DateOnly), Content: r.Content, ReporterCiphertext: r.ReporterCiphertext,
+		ReceivedOn: r.ReceivedOn.Format(time.DateOnly), ReporterCiphertext: r.ReporterCiphertext,
 		Stage: r.Stage, FindingID: orZero(r.FindingID), DismissReason: r.DismissReason, CreatedAt: r.CreatedAt,
 		UpdatedAt: r.UpdatedAt,
 	}
 	if err := json.Unmarshal(r.ReceivedBy, &t.ReceivedBy); err != nil {
 		return Tip{}, fmt.Errorf("decoding received_by of tip %q: %w", t.ID, err)
 	}
+	if r.ContentSealed == nil {
+		t.Content = orZero(r.Content)
+		return t, nil
+	}
+	sealer, err := s.sealer()
+	if err != nil {
+		return Tip{}, err
+	}
+	plain, err := sealer.Open(r.ContentSealed, tipContentAD(t.ID))
+	if err != nil {
+		return Tip{}, fmt.Errorf("opening the content of tip %q (was the server key changed?): %w", t.ID, err)
+	}
+	t.Content = string(plain)
 	return t, nil
 }
 
 // ReceiveTip records a tip (stage RECEIVED) and its "receive" event, in one
-// transaction. created is false when the ID was already recorded by the same
+// transaction. Its content is stored sealed with Secrets (the server key),
+// never in plaintext. created is false when the ID was already recorded by the same
 // request (a retry, answered with the first tip); the ID taken by another
 // request is derrors.ErrAlreadyExists, an inspection missing from the ledger
 // derrors.ErrNotFound. The event says whether the reporter gave an identity,
@@ -91,10 +114,18 @@ func (s *Store) ReceiveTip(ctx context.Context, t Tip) (stored Tip, created bool
 	if len(t.ReporterCiphertext) > 0 {
 		ciphertext = t.ReporterCiphertext
 	}
+	sealer, err := s.sealer()
+	if err != nil {
+		return Tip{}, false, err
+	}
+	content, err := sealer.Seal([]byte(t.Content), tipContentAD(t.ID))
+	if err != nil {
+		return Tip{}, false, fmt.Errorf("sealing the content of tip %q: %w", t.ID, err)
+	}
 	err = s.inTx(ctx, func(q *dbsqlc.Queries) error {
 		n, err := q.InsertTip(ctx, dbsqlc.InsertTipParams{
 			ID: t.ID, RequestID: t.RequestID, InspectionID: t.InspectionID, Channel: t.Channel, ReceivedOn: receivedOn,
-			Content: t.Content, ReporterCiphertext: ciphertext, Stage: TipReceived, ReceivedBy: receivedBy,
+			ContentSealed: content, ReporterCiphertext: ciphertext, Stage: TipReceived, ReceivedBy: receivedBy,
 		})
 		if err != nil {
 			var pgErr *pgconn.PgError
@@ -111,7 +142,7 @@ func (s *Store) ReceiveTip(ctx context.Context, t Tip) (stored Tip, created bool
 		case !found:
 			return derrors.New(derrors.ErrAlreadyExists, "request_id %q already recorded another tip", t.RequestID)
 		}
-		if stored, err = tipFromRow(r); err != nil {
+		if stored, err = s.tipFromRow(r); err != nil {
 			return fmt.Errorf("reading tip %q: %w", t.ID, err)
 		}
 		if !created {
@@ -128,7 +159,7 @@ func (s *Store) ReceiveTip(ctx context.Context, t Tip) (stored Tip, created bool
 		if err != nil {
 			return fmt.Errorf("encoding event data: %w", err)
 		}
-		return appendEvent(ctx, q, Event{
+		return s.appendEvent(ctx, q, Event{
 			SubjectType: SubjectTip, SubjectID: t.ID, Key: "receive/" + t.RequestID, Action: "receive",
 			StageAfter: TipReceived, Actor: t.ReceivedBy, Data: data, OccurredAt: stored.CreatedAt,
 		})
@@ -145,7 +176,7 @@ func (s *Store) GetTip(ctx context.Context, id string) (Tip, error) {
 	if err != nil {
 		return Tip{}, notFound(err, fmt.Sprintf("tip %q", id))
 	}
-	return tipFromRow(r)
+	return s.tipFromRow(r)
 }
 
 // ListTips returns an inspection's tips, oldest first.
@@ -154,7 +185,7 @@ func (s *Store) ListTips(ctx context.Context, inspectionID string) ([]Tip, error
 	if err != nil {
 		return nil, fmt.Errorf("listing tips of inspection %q: %w", inspectionID, err)
 	}
-	list, err := convertAll(rows, tipFromRow)
+	list, err := convertAll(rows, s.tipFromRow)
 	if err != nil {
 		return nil, fmt.Errorf("listing tips of inspection %q: %w", inspectionID, err)
 	}
@@ -207,7 +238,7 @@ func (s *Store) TriageTip(ctx context.Context, id string, tr TipTriage) (Tip, er
 		if err != nil {
 			return notFound(err, fmt.Sprintf("tip %q", id))
 		}
-		t, err := tipFromRow(r)
+		t, err := s.tipFromRow(r)
 		if err != nil {
 			return fmt.Errorf("reading tip %q: %w", id, err)
 		}
@@ -239,7 +270,7 @@ func (s *Store) TriageTip(ctx context.Context, id string, tr TipTriage) (Tip, er
 		if err != nil {
 			return fmt.Errorf("encoding event data: %w", err)
 		}
-		if err := appendEvent(ctx, q, Event{
+		if err := s.appendEvent(ctx, q, Event{
 			SubjectType: SubjectTip, SubjectID: id, Key: tr.EventKey, Action: action, StageBefore: TipReceived,
 			StageAfter: stage, Actor: tr.By, Note: tr.DismissReason, Data: dataJSON, OccurredAt: tr.At,
 		}); err != nil {
@@ -247,7 +278,7 @@ func (s *Store) TriageTip(ctx context.Context, id string, tr TipTriage) (Tip, er
 		}
 		r, err = q.GetTip(ctx, id)
 		if err == nil {
-			out, err = tipFromRow(r)
+			out, err = s.tipFromRow(r)
 		}
 		if err != nil {
 			return fmt.Errorf("reading tip %q: %w", id, err)
@@ -258,4 +289,40 @@ func (s *Store) TriageTip(ctx context.Context, id string, tr TipTriage) (Tip, er
 		return Tip{}, err
 	}
 	return out, nil
+}
+
+// sealTipContent seals the content of the tips still stored in plaintext
+// (written before migration 009, or by an older binary during a rolling
+// upgrade) and empties the plaintext column, in one transaction, on conn,
+// the owner's connection (the tips_received_unchanged trigger lets only the
+// owner do so). It returns how many it sealed; without a sealer, any such
+// tip is an error saying what to do.
+func sealTipContent(ctx context.Context, conn *pgx.Conn, sealer SecretSealer) (int, error) {
+	var n int
+	err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+		q := queries(tx)
+		list, err := q.LockPlaintextTips(ctx)
+		if err != nil {
+			return fmt.Errorf("listing tips stored in plaintext: %w", err)
+		}
+		if len(list) > 0 && sealer == nil {
+			return fmt.Errorf("%d tips hold their content in plaintext: xuncha migrate seals it with the server key: set XUNCHA_TIP_KEY (or --tip-key) and run it again", len(list))
+		}
+		for _, p := range list {
+			// content IS NOT NULL is the query's condition.
+			sealed, err := sealer.Seal([]byte(orZero(p.Content)), tipContentAD(p.ID))
+			if err != nil {
+				return fmt.Errorf("sealing the content of tip %q: %w", p.ID, err)
+			}
+			if err := q.SealTipContent(ctx, dbsqlc.SealTipContentParams{ID: p.ID, ContentSealed: sealed}); err != nil {
+				return fmt.Errorf("sealing the content of tip %q: %w", p.ID, err)
+			}
+		}
+		n = len(list)
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return n, nil
 }

@@ -8,12 +8,14 @@ import (
 	"slices"
 	"time"
 
+	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/ledger/internal/dbsqlc"
 )
 
-// SecretSealer seals webhook secrets for the ledger and opens them again;
-// *tipcrypt.Sealer (the server key, XUNCHA_TIP_KEY) is one.
+// SecretSealer seals what the ledger keeps encrypted at rest (webhook
+// secrets, tip content) and opens it again; *tipcrypt.Sealer (the server
+// key, XUNCHA_TIP_KEY) is one.
 type SecretSealer interface {
 	Seal(plaintext, ad []byte) ([]byte, error)
 	Open(ciphertext, ad []byte) ([]byte, error)
@@ -47,7 +49,7 @@ func webhookFromRow(r dbsqlc.Webhook) (webhookRow, error) {
 // sealer returns the Store's SecretSealer, or an error saying it is missing.
 func (s *Store) sealer() (SecretSealer, error) {
 	if s.Secrets == nil {
-		return nil, errors.New("ledger: Store.Secrets is not set: webhook secrets are sealed with the server key (XUNCHA_TIP_KEY)")
+		return nil, errors.New("ledger: Store.Secrets is not set: webhook secrets and tip content are sealed with the server key (XUNCHA_TIP_KEY)")
 	}
 	return s.Secrets, nil
 }
@@ -125,7 +127,15 @@ func (s *Store) CreateWebhook(ctx context.Context, w Webhook) (_ Webhook, create
 			if out, err = webhookFromRow(r); err != nil {
 				return fmt.Errorf("reading webhook %q: %w", w.ID, err)
 			}
-			return nil
+			// The event records the subscription, never its secret.
+			data, err := json.Marshal(map[string]any{"url": out.URL, "event_types": nonNil(out.EventTypes)})
+			if err != nil {
+				return fmt.Errorf("encoding event data: %w", err)
+			}
+			return s.appendEvent(ctx, q, Event{
+				SubjectType: SubjectWebhook, SubjectID: w.ID, Key: "create/" + w.RequestID, Action: "create_webhook",
+				Actor: w.CreatedBy, Data: data, OccurredAt: out.CreatedAt,
+			})
 		}
 		r, found, err := optional(q.WebhookOfRequest(ctx, w.RequestID))
 		switch {
@@ -235,24 +245,29 @@ func (s *Store) GetWebhook(ctx context.Context, id string) (Webhook, error) {
 }
 
 // DeleteWebhook stops deliveries to a webhook; the row stays, marked
-// deleted. Deleting it again is a no-op; an unknown ID is
-// derrors.ErrNotFound.
-func (s *Store) DeleteWebhook(ctx context.Context, id string) error {
-	n, err := s.q.DeleteWebhook(ctx, id)
-	if err != nil {
-		return fmt.Errorf("deleting webhook %q: %w", id, err)
-	}
-	if n == 1 {
+// deleted, and the event records who deleted it. Deleting it again is a
+// no-op; an unknown ID is derrors.ErrNotFound.
+func (s *Store) DeleteWebhook(ctx context.Context, id string, by actor.Actor) error {
+	return s.inTx(ctx, func(q *dbsqlc.Queries) error {
+		n, err := q.DeleteWebhook(ctx, id)
+		if err != nil {
+			return fmt.Errorf("deleting webhook %q: %w", id, err)
+		}
+		if n == 1 {
+			return s.appendEvent(ctx, q, Event{
+				SubjectType: SubjectWebhook, SubjectID: id, Key: "delete", Action: "delete_webhook",
+				Actor: by, OccurredAt: time.Now(),
+			})
+		}
+		exists, err := q.WebhookExists(ctx, id)
+		if err != nil {
+			return fmt.Errorf("reading webhook %q: %w", id, err)
+		}
+		if !exists {
+			return derrors.New(derrors.ErrNotFound, "webhook %q not found", id)
+		}
 		return nil
-	}
-	exists, err := s.q.WebhookExists(ctx, id)
-	if err != nil {
-		return fmt.Errorf("reading webhook %q: %w", id, err)
-	}
-	if !exists {
-		return derrors.New(derrors.ErrNotFound, "webhook %q not found", id)
-	}
-	return nil
+	})
 }
 
 // RecordDelivery appends one delivery attempt (a zero AttemptAt means now;

@@ -76,9 +76,9 @@ func TestWebhooks(t *testing.T) {
 		require.Equal(t, tt.want, webhookIDs(got), tt.eventType)
 	}
 
-	require.NoError(t, fx.store.DeleteWebhook(t.Context(), "w-all"))
-	require.NoError(t, fx.store.DeleteWebhook(t.Context(), "w-all"), "deleting twice is a no-op")
-	require.ErrorIs(t, fx.store.DeleteWebhook(t.Context(), "w-none"), derrors.ErrNotFound)
+	require.NoError(t, fx.store.DeleteWebhook(t.Context(), "w-all", office))
+	require.NoError(t, fx.store.DeleteWebhook(t.Context(), "w-all", office), "deleting twice is a no-op")
+	require.ErrorIs(t, fx.store.DeleteWebhook(t.Context(), "w-none", office), derrors.ErrNotFound)
 	deleted, err := fx.store.GetWebhook(t.Context(), "w-all")
 	require.NoError(t, err)
 	require.NotNil(t, deleted.DeletedAt)
@@ -177,7 +177,7 @@ func TestEvidence(t *testing.T) {
 // rawWebhook is the webhooks row as PostgreSQL holds it, as JSON text.
 func (fx fixture) rawWebhook(t *testing.T, id string) string {
 	t.Helper()
-	conn, err := pgx.Connect(t.Context(), fx.url)
+	conn, err := pgx.Connect(t.Context(), fx.ownerURL)
 	require.NoError(t, err)
 	defer conn.Close(context.WithoutCancel(t.Context()))
 	var raw string

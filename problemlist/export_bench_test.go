@@ -31,8 +31,8 @@ func BenchmarkExport(b *testing.B) {
 			b.Fatalf("-export.findings: %v", err)
 		}
 		b.Run(fmt.Sprintf("findings=%d", n), func(b *testing.B) {
-			store, url := testenv.Ledger(b)
-			testenv.SeedLedger(b, url, n)
+			store, db := testenv.Ledger(b)
+			testenv.SeedLedger(b, db, n)
 			exporter := &problemlist.Exporter{Ledger: store, TmpDir: b.TempDir()}
 			for _, format := range []string{"xlsx", "csv"} {
 				b.Run(format, func(b *testing.B) {

@@ -23,9 +23,9 @@ import (
 // take for a formula as text.
 func TestExportPagesThroughTheLedger(t *testing.T) {
 	t.Parallel()
-	store, url := testenv.Ledger(t)
-	testenv.SeedLedger(t, url, 1200) // three inspections of 400 … 500 findings
-	conn, err := pgx.Connect(t.Context(), url)
+	store, db := testenv.Ledger(t)
+	testenv.SeedLedger(t, db, 1200) // three inspections of 400 … 500 findings
+	conn, err := pgx.Connect(t.Context(), db.OwnerURL)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = conn.Close(t.Context()) })
 	_, err = conn.Exec(t.Context(), `UPDATE findings SET title = '=HYPERLINK("http://example.com")'

@@ -42,6 +42,8 @@ func TestFindingRoleTable(t *testing.T) {
 		ActionReportRectification: {actor.RoleUnit, actor.RoleOffice},
 		ActionVerify:              {actor.RoleOffice},
 		ActionWithdraw:            {actor.RoleOffice},
+		ActionRequestExtension:    {actor.RoleUnit, actor.RoleOffice},
+		ActionDecideExtension:     {actor.RoleOffice},
 	})
 }
 

@@ -136,6 +136,7 @@ var findingSpec = &spec[ledger.Finding]{
 	},
 	title:   func(f ledger.Finding) string { return "**" + FindingSummary(f) + "**" },
 	dueWhat: "rectification report ",
+	footer:  extensionDetails,
 }
 
 // findingLabel names a finding in escalation messages: its ledger number
@@ -222,6 +223,18 @@ func (w *finding) registerHandlers(ctx workflow.Context) error {
 		registerChange(ctx, w, ActionReportRectification, func(in ReportRectificationInput) (actor.Actor, error) { return in.Actor, in.Validate() }, w.reportRectification),
 		registerChange(ctx, w, ActionVerify, func(in VerifyInput) (actor.Actor, error) { return in.Actor, in.Validate() }, w.verify),
 		registerChange(ctx, w, ActionWithdraw, func(in WithdrawInput) (actor.Actor, error) { return in.Actor, in.Validate() }, w.withdraw),
+		registerChange(ctx, w, ActionRequestExtension, func(in RequestExtensionInput) (actor.Actor, error) {
+			if err := in.Validate(); err != nil {
+				return in.Actor, err
+			}
+			return in.Actor, checkExtensionRequest(w.row, in.Due, workflow.Now(ctx))
+		}, w.requestExtension),
+		registerChange(ctx, w, ActionDecideExtension, func(in DecideExtensionInput) (actor.Actor, error) {
+			if err := in.Validate(); err != nil {
+				return in.Actor, err
+			}
+			return in.Actor, checkExtensionDecision(w.row, in, workflow.Now(ctx))
+		}, w.decideExtension),
 	} {
 		if err != nil {
 			return fmt.Errorf("registering finding handlers: %w", err)
@@ -305,6 +318,7 @@ func (w *finding) rectifyAgain(ctx workflow.Context, rule deadline.Rule, before 
 	next.Deadline = &resolved.Deadline
 	next.DeadlineSeq++
 	next.Overdue = false
+	next.OriginalDue = "" // a new deadline of the office's, not extended yet
 	e.Data = dataJSON(data(resolved.Deadline))
 	if err := w.apply(ctx, next, e); err != nil {
 		return err
@@ -328,6 +342,7 @@ func (w *finding) reportRectification(ctx workflow.Context, in ReportRectificati
 		Report: in.Report, HandlingOfResponsible: in.HandlingOfResponsible,
 		EvidenceIDs: slices.Clone(in.EvidenceIDs), ReportedAt: workflow.Now(ctx).UTC(),
 	}
+	next.Extensions = lapsePending(w.row.Extensions, workflow.Now(ctx).UTC(), "the rectification was reported before a decision")
 	// The report stops the clock: a report after the deadline was missed is
 	// still recorded (missed_deadlines keeps the count), and the ladder ends.
 	next.Overdue = false
@@ -370,6 +385,7 @@ func (w *finding) withdraw(ctx workflow.Context, in WithdrawInput) error {
 	next := w.row
 	next.Stage = FindingWithdrawn
 	next.WithdrawReason = in.Reason
+	next.Extensions = lapsePending(w.row.Extensions, workflow.Now(ctx).UTC(), "the finding was withdrawn before a decision")
 	// A withdrawn finding owes nothing: it is no longer overdue (the
 	// escalations and the missed-deadline count stay as history).
 	next.Overdue = false

@@ -44,13 +44,15 @@ const (
 // the same moment is either after the finding or refuses it.
 var FindingRecordingStages = []string{StageStationed, StageOnsiteEnded}
 
-// FindingActions lists the actions callers can ask for.
+// FindingActions lists the actions that move a finding round the closed
+// loop; FindingExtensionActions those that keep it REFERRED.
 var FindingActions = []string{ActionDiagnose, ActionClassify, ActionRefer, ActionReportRectification, ActionVerify, ActionWithdraw}
 
 // findingMachine is the closed loop (DESIGN §2) and who may take each step
 // of it: the action each open stage allows and the stage it leads to.
 // Withdraw is allowed in every open stage; verify's rejection leads back to
-// REFERRED (NextFindingStage).
+// REFERRED (NextFindingStage); an extension is asked for and decided while
+// the finding stays REFERRED (finding_extension.go).
 var findingMachine = &stageMachine{
 	noun:       "a finding",
 	workflowID: FindingWorkflowID,
@@ -58,7 +60,7 @@ var findingMachine = &stageMachine{
 		FindingListed:     {{ActionDiagnose, FindingDiagnosed}},
 		FindingDiagnosed:  {{ActionClassify, FindingClassified}},
 		FindingClassified: {{ActionRefer, FindingReferred}},
-		FindingReferred:   {{ActionReportRectification, FindingRectified}},
+		FindingReferred:   {{ActionReportRectification, FindingRectified}, {ActionRequestExtension, FindingReferred}, {ActionDecideExtension, FindingReferred}},
 		FindingRectified:  {{ActionVerify, FindingClosed}},
 	},
 	anytime: move{ActionWithdraw, FindingWithdrawn},
@@ -71,6 +73,10 @@ var findingMachine = &stageMachine{
 		ActionReportRectification: {actor.RoleUnit, actor.RoleOffice},
 		ActionVerify:              {actor.RoleOffice},
 		ActionWithdraw:            {actor.RoleOffice},
+		// The unit asks for more time, or the office on its behalf
+		// (on_behalf_of); the office decides.
+		ActionRequestExtension: {actor.RoleUnit, actor.RoleOffice},
+		ActionDecideExtension:  {actor.RoleOffice},
 	},
 }
 

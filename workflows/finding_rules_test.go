@@ -3,6 +3,7 @@ package workflows
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -23,13 +24,14 @@ func TestFindingStageTable(t *testing.T) {
 		FindingListed:     {ActionDiagnose: FindingDiagnosed, ActionWithdraw: FindingWithdrawn},
 		FindingDiagnosed:  {ActionClassify: FindingClassified, ActionWithdraw: FindingWithdrawn},
 		FindingClassified: {ActionRefer: FindingReferred, ActionWithdraw: FindingWithdrawn},
-		FindingReferred:   {ActionReportRectification: FindingRectified, ActionWithdraw: FindingWithdrawn},
-		FindingRectified:  {ActionVerify: FindingClosed, ActionVerify + "!": FindingReferred, ActionWithdraw: FindingWithdrawn},
-		FindingClosed:     {},
-		FindingWithdrawn:  {},
+		FindingReferred: {ActionReportRectification: FindingRectified, ActionWithdraw: FindingWithdrawn,
+			ActionRequestExtension: FindingReferred, ActionDecideExtension: FindingReferred},
+		FindingRectified: {ActionVerify: FindingClosed, ActionVerify + "!": FindingReferred, ActionWithdraw: FindingWithdrawn},
+		FindingClosed:    {},
+		FindingWithdrawn: {},
 	}
 	for _, stage := range FindingStages {
-		for _, action := range FindingActions {
+		for _, action := range append(slices.Clone(FindingActions), FindingExtensionActions...) {
 			for _, accepted := range []bool{true, false} {
 				key := action
 				if action == ActionVerify && !accepted {

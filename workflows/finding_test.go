@@ -167,6 +167,14 @@ func newHarness(t *testing.T) *harness {
 			res, err := deadline.Resolve(cal, policy, in.Rule)
 			return res, derrors.ToTemporal(err)
 		})
+	env.OnActivity(acts.ExtensionTerms, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.ExtensionTermsInput) (deadline.ExtensionTerms, error) {
+			fl.mu.Lock()
+			cal, policy := fl.calendar, fl.policy
+			fl.mu.Unlock()
+			terms, err := deadline.ExtensionTermsFor(cal, policy, in.OriginalDue)
+			return terms, derrors.ToTemporal(err)
+		})
 	env.OnActivity(acts.Subscribers, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, _ activities.SubscribersInput) (activities.SubscribersResult, error) {
 			return activities.SubscribersResult{WebhookIDs: fl.subscribers}, nil

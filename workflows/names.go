@@ -40,10 +40,17 @@ const (
 	// EventInterviewEscalated is posted for each escalation step of an
 	// interview's follow-up report deadline.
 	EventInterviewEscalated = "interview.escalated"
+	// EventExtensionRequested is posted when a unit asks for more time on a
+	// finding's rectification deadline.
+	EventExtensionRequested = "finding.extension_requested"
+	// EventExtensionDecided is posted when the office approves (the
+	// deadline moved) or refuses an extension.
+	EventExtensionDecided = "finding.extension_decided"
 )
 
 // WebhookEventTypes lists the event types a webhook may subscribe to.
-var WebhookEventTypes = []string{EventMajorFinding, EventFindingEscalated, EventInspectionEscalated, EventInterviewEscalated}
+var WebhookEventTypes = []string{EventMajorFinding, EventFindingEscalated, EventInspectionEscalated, EventInterviewEscalated,
+	EventExtensionRequested, EventExtensionDecided}
 
 // Query and update names.
 const (

@@ -31,6 +31,7 @@ func RegisterWorkflows(r WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(CalendarChangeWorkflow, workflow.RegisterOptions{Name: CalendarChangeWorkflowName})
 	r.RegisterWorkflowWithOptions(InterviewWorkflow, workflow.RegisterOptions{Name: InterviewWorkflowName})
 	r.RegisterWorkflowWithOptions(WebhookDeliveryWorkflow, workflow.RegisterOptions{Name: WebhookDeliveryWorkflowName})
+	r.RegisterWorkflowWithOptions(AuditAnchorWorkflow, workflow.RegisterOptions{Name: AuditAnchorWorkflowName})
 }
 
 // Worker polls the task queue and runs xuncha's workflows and activities.
@@ -43,6 +44,10 @@ type Worker struct {
 	Activities *activities.Activities
 	// Log is the structured logger.
 	Log *zap.Logger
+	// AuditAnchors, when set, creates the daily audit anchor's schedule
+	// (EnsureAuditAnchorSchedule) on this task queue if it is missing.
+	// `xuncha worker` and `xuncha dev` set it.
+	AuditAnchors bool
 }
 
 // Run polls until ctx ends, then stops, letting running tasks finish.
@@ -60,6 +65,17 @@ func (w *Worker) Run(ctx context.Context) error {
 		return fmt.Errorf("starting worker on task queue %q: %w", queue, err)
 	}
 	w.Log.Info("worker polling", zap.String("task_queue", queue))
+	if w.AuditAnchors {
+		created, err := EnsureAuditAnchorSchedule(ctx, w.Temporal, queue)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			// The worker still runs its lifecycles; `xuncha audit anchor`
+			// or the next start makes up for the missing schedule.
+			w.Log.Error("the daily audit anchor is not scheduled", zap.Error(err))
+		case created:
+			w.Log.Info("scheduled the daily audit anchor", zap.String("schedule", AuditAnchorScheduleID))
+		}
+	}
 	<-ctx.Done()
 	wk.Stop()
 	w.Log.Info("worker stopped")

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"os"
 	"strings"
 	"testing"
 
@@ -18,12 +17,12 @@ import (
 	xunchav1 "github.com/xuncha/xuncha/proto/xuncha/v1"
 )
 
-func TestMain(m *testing.M) { os.Exit(testenv.Run(m)) }
-
 // run executes the CLI with args and returns what it printed.
 func run(t *testing.T, args ...string) (string, error) {
 	t.Helper()
-	t.Setenv("DATABASE_URL", "")
+	for _, v := range []string{"DATABASE_URL", "MIGRATE_DATABASE_URL", "XUNCHA_APP_ROLE"} {
+		t.Setenv(v, "")
+	}
 	cmd := newRootCmd()
 	var out bytes.Buffer
 	cmd.SetOut(&out)
@@ -65,7 +64,7 @@ func TestCalendarDeadlineCLI(t *testing.T) {
 // checks that the CLI (with DATABASE_URL) and the API answer alike.
 func TestCalendarCLIMatchesAPI(t *testing.T) {
 	ctx := context.Background()
-	store, url := testenv.Ledger(t)
+	store, db := testenv.Ledger(t)
 
 	n := calendar.Notice{Year: 2028, DocNumber: "测试通知", Holidays: []calendar.Holiday{
 		{Name: "New Year's Day", Start: calendar.MustParseDate("2028-01-01"), End: calendar.MustParseDate("2028-01-03")},
@@ -81,7 +80,7 @@ func TestCalendarCLIMatchesAPI(t *testing.T) {
 		{"--from", "2026-09-30", "--working-days", "5"},
 		{"--from", "2027-12-31", "--months", "1"},
 	} {
-		out, err := run(t, append([]string{"calendar", "deadline", "--database-url", url}, args...)...)
+		out, err := run(t, append([]string{"calendar", "deadline", "--database-url", db.URL}, args...)...)
 		require.NoError(t, err)
 		req := &xunchav1.ComputeDeadlineRequest{From: args[1]}
 		if args[2] == "--months" {
@@ -95,7 +94,7 @@ func TestCalendarCLIMatchesAPI(t *testing.T) {
 		want := append([]string{d.GetDue()}, d.GetExplanation()...)
 		require.Equal(t, want, strings.Split(strings.TrimSpace(out), "\n"), "CLI and API agree for %v", args)
 	}
-	out, err := run(t, "calendar", "deadline", "--database-url", url, "--from", "2027-12-28", "--working-days", "5")
+	out, err := run(t, "calendar", "deadline", "--database-url", db.URL, "--from", "2027-12-28", "--working-days", "5")
 	require.NoError(t, err)
 	require.Contains(t, out, "calendar version 1", "the loaded version is used and named")
 }

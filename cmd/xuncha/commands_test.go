@@ -4,7 +4,11 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"go.uber.org/zap"
 
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/api/operatorservice/v1"
@@ -16,23 +20,49 @@ import (
 	"github.com/xuncha/xuncha/ledger"
 )
 
+// TestMigrateCommand runs `xuncha migrate` as an operator would: as the
+// owner, with the application role named by DATABASE_URL, which it creates
+// with that URL's password; twice, the second run changing nothing. The
+// application role then reads the ledger and may not rewrite its history.
 func TestMigrateCommand(t *testing.T) {
 	ctx := context.Background()
-	url := testenv.PostgresURL(t)
-	_, err := run(t, "migrate", "--database-url", url, "--log-level", "warn")
+	db := testenv.NewDatabase(t)
+	appURL := strings.Replace(db.URL, testenv.AppRole+"@", "lp_migrate_cmd:pw-from-the-url@", 1)
+	t.Setenv("XUNCHA_TIP_KEY", "")
+	args := []string{"migrate", "--migrate-database-url", db.OwnerURL, "--database-url", appURL, "--log-level", "warn"}
+	_, err := run(t, args...)
 	require.NoError(t, err)
+	var secret string
+	conn, err := pgx.Connect(ctx, db.OwnerURL)
+	require.NoError(t, err)
+	defer conn.Close(ctx)
+	require.NoError(t, conn.QueryRow(ctx, `SELECT rolpassword FROM pg_authid WHERE rolname = 'lp_migrate_cmd'`).Scan(&secret))
+	require.True(t, strings.HasPrefix(secret, "SCRAM-SHA-256$"), "the role was created with the URL's password")
+
 	// Running it again is safe and changes nothing.
-	_, err = run(t, "migrate", "--database-url", url, "--log-level", "warn")
+	res, err := (&config{MigrateDatabaseURL: db.OwnerURL, DatabaseURL: appURL, LogLevel: "warn"}).migrate(ctx, zap.NewNop())
 	require.NoError(t, err)
-	store, err := ledger.Open(ctx, url)
+	require.Equal(t, ledger.MigrateResult{SchemaVersion: res.SchemaVersion}, res)
+	_, err = run(t, args...)
+	require.NoError(t, err)
+
+	store, err := ledger.Open(ctx, appURL)
 	require.NoError(t, err)
 	defer store.Close()
 	versions, err := store.CalendarVersions(ctx, 0)
-	require.NoError(t, err, "the migrated schema answers")
+	require.NoError(t, err, "the migrated schema answers the application role")
 	require.Empty(t, versions)
+	warnings, err := store.PrivilegeWarnings(ctx)
+	require.NoError(t, err)
+	require.Empty(t, warnings)
+	app, err := pgx.Connect(ctx, appURL)
+	require.NoError(t, err)
+	defer app.Close(ctx)
+	_, err = app.Exec(ctx, `DELETE FROM events`)
+	require.ErrorContains(t, err, "permission denied for table events")
 
 	_, err = run(t, "migrate")
-	require.ErrorContains(t, err, "set DATABASE_URL")
+	require.ErrorContains(t, err, "no database: set MIGRATE_DATABASE_URL")
 }
 
 func TestTemporalSetupCommand(t *testing.T) {

@@ -7,8 +7,10 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/spf13/cobra"
 	"go.temporal.io/sdk/client"
 	"go.uber.org/zap"
@@ -18,16 +20,31 @@ import (
 	"github.com/xuncha/xuncha/internal/egress"
 	"github.com/xuncha/xuncha/internal/evidence"
 	"github.com/xuncha/xuncha/internal/logging"
+	"github.com/xuncha/xuncha/internal/payloadcrypt"
 	"github.com/xuncha/xuncha/internal/tipcrypt"
+	"github.com/xuncha/xuncha/ledger"
 	"github.com/xuncha/xuncha/workflows"
 )
 
 // config holds every setting; each flag's default comes from its environment
 // variable when set, and an explicit flag wins over both.
 type config struct {
-	// DatabaseURL is the ledger's PostgreSQL (DATABASE_URL). Required for
-	// server, worker and migrate; `dev` starts a private one when empty.
+	// DatabaseURL is the ledger's PostgreSQL as the application role, the
+	// one server and worker connect as (DATABASE_URL). Required for server
+	// and worker; `migrate` takes the application role's name and password
+	// from it; `dev` starts a private PostgreSQL when empty.
 	DatabaseURL string
+	// MigrateDatabaseURL is the ledger's PostgreSQL as the role that owns
+	// its tables, for `migrate` and `dev` (MIGRATE_DATABASE_URL; default
+	// none: migrate connects with DATABASE_URL and sets up no application
+	// role, and server and worker then run as the owner; `dev` with its
+	// private PostgreSQL: the superuser).
+	MigrateDatabaseURL string
+	// AppRole is the application role `migrate` creates if missing and
+	// grants the application's privileges (XUNCHA_APP_ROLE; default:
+	// DATABASE_URL's user when MIGRATE_DATABASE_URL is set; `dev` with its
+	// private PostgreSQL: xuncha_app).
+	AppRole string
 	// TemporalAddress is the Temporal frontend (TEMPORAL_ADDRESS, default
 	// 127.0.0.1:7233).
 	TemporalAddress string
@@ -54,11 +71,28 @@ type config struct {
 	// (XUNCHA_REQUEST_TIMEOUT, default 10s); past it the caller gets 503 /
 	// UNAVAILABLE with Retry-After and may retry with the same request_id.
 	RequestTimeout time.Duration
-	// TipKey seals the identity of tips' reporters: 32 random bytes in
-	// base64 (XUNCHA_TIP_KEY; no default: `server` refuses to start without
-	// it, `dev` creates <data-dir>/tip.key once). It also seals webhook
-	// secrets, so the worker, which signs deliveries, needs it too.
+	// TipKey seals tips' content and their reporters' identities: 32 random
+	// bytes in base64 (XUNCHA_TIP_KEY; no default: `server` refuses to start
+	// without it, `dev` creates <data-dir>/tip.key once). It also seals
+	// webhook secrets, so the worker, which signs deliveries, needs it too;
+	// `migrate` needs it to seal tip content stored in plaintext.
 	TipKey string
+	// PayloadKeys is the payload key ring, comma-separated entries
+	// ID:KEY or ID:CIPHER:KEY (KEY in base64), the first encrypting
+	// (XUNCHA_PAYLOAD_KEYS; read only when used, so --help never prints
+	// it). PayloadKeyFile names a file of such entries, one per line
+	// (XUNCHA_PAYLOAD_KEY_FILE). Exactly one of them is required by
+	// `server` and `worker`; `dev` creates <data-dir>/payload.keys once.
+	PayloadKeys    string
+	PayloadKeyFile string
+	// PayloadCipher is the cipher of key entries that name none:
+	// aes-256-gcm or sm4-gcm (XUNCHA_PAYLOAD_CIPHER, default aes-256-gcm).
+	PayloadCipher string
+	// CodecCORSOrigin lists, comma-separated, the Web UI origins that may
+	// call the codec routes from a browser (XUNCHA_CODEC_CORS_ORIGIN;
+	// default none; `dev`: its Web UI, http://localhost:<ui port> and
+	// http://127.0.0.1:<ui port>).
+	CodecCORSOrigin string
 	// WebhookAllow lists receivers webhooks may reach although their
 	// addresses are not public: comma-separated CIDR networks, IP addresses
 	// or host:port (XUNCHA_WEBHOOK_ALLOW; default empty, public addresses
@@ -73,6 +107,14 @@ type config struct {
 	// issuer URL, default http://localhost:<http port>/oidc); `token` mints
 	// for it.
 	OIDC authn.Config
+	// AuditHash is the hash of new audit rows (events, access records,
+	// anchors): sha256 or sm3 (XUNCHA_AUDIT_HASH, default sha256). Each row
+	// records its own, so it may change at any time.
+	AuditHash string
+	// AccessLogRetention is how long access records are kept, in days
+	// (XUNCHA_ACCESS_LOG_RETENTION, default 180; "365" or "365d"); the
+	// daily anchor prunes older days. Less than 180 is refused.
+	AccessLogRetention string
 }
 
 func envOr(key, fallback string) string {
@@ -108,7 +150,7 @@ func envDurationOr(key string, fallback time.Duration) time.Duration {
 
 func (c *config) bindCommon(cmd *cobra.Command) {
 	f := cmd.PersistentFlags()
-	f.StringVar(&c.DatabaseURL, "database-url", envOr("DATABASE_URL", ""), "ledger PostgreSQL URL [DATABASE_URL]")
+	f.StringVar(&c.DatabaseURL, "database-url", envOr("DATABASE_URL", ""), "ledger PostgreSQL URL as the application role server and worker connect as [DATABASE_URL]")
 	f.StringVar(&c.TemporalAddress, "temporal-address", envOr("TEMPORAL_ADDRESS", "127.0.0.1:7233"), "Temporal frontend host:port [TEMPORAL_ADDRESS]")
 	f.StringVar(&c.TemporalNamespace, "temporal-namespace", envOr("TEMPORAL_NAMESPACE", "default"), "Temporal namespace [TEMPORAL_NAMESPACE]")
 	f.StringVar(&c.TaskQueue, "task-queue", envOr("XUNCHA_TASK_QUEUE", workflows.DefaultTaskQueue), "Temporal task queue [XUNCHA_TASK_QUEUE]")
@@ -161,11 +203,143 @@ func (c *config) evidenceStore() (*evidence.Store, error) {
 	return &evidence.Store{Dir: dir}, nil
 }
 
+// bindMigrate adds the flags of a command that migrates the ledger:
+// --migrate-database-url and --app-role.
+func (c *config) bindMigrate(cmd *cobra.Command, appRoleNote string) {
+	f := cmd.Flags()
+	f.StringVar(&c.MigrateDatabaseURL, "migrate-database-url", envOr("MIGRATE_DATABASE_URL", ""),
+		"ledger PostgreSQL URL as the role that owns the tables, for migrations (default: DATABASE_URL) [MIGRATE_DATABASE_URL]")
+	f.StringVar(&c.AppRole, "app-role", envOr("XUNCHA_APP_ROLE", ""),
+		"role server and worker connect as, created if missing and granted the application's privileges (default: DATABASE_URL's user when MIGRATE_DATABASE_URL is set"+appRoleNote+") [XUNCHA_APP_ROLE]")
+}
+
+// migrateTarget is what migrations connect to, the owner's URL
+// (MIGRATE_DATABASE_URL, else DATABASE_URL), and the application role they
+// set up: --app-role, else DATABASE_URL's user when MIGRATE_DATABASE_URL is
+// set, with DATABASE_URL's password when it is that user. With DATABASE_URL
+// alone and no --app-role, there is no application role: server and worker
+// run as the owner, as before xuncha had one.
+func (c *config) migrateTarget() (ownerURL string, opts ledger.MigrateOptions, err error) {
+	ownerURL, opts.AppRole = c.MigrateDatabaseURL, c.AppRole
+	if ownerURL == "" {
+		ownerURL = c.DatabaseURL
+	}
+	if ownerURL == "" {
+		return "", opts, fmt.Errorf("no database: set MIGRATE_DATABASE_URL to the owner's postgres://owner:pass@host:5432/xuncha " +
+			"and DATABASE_URL to the application role's (or --migrate-database-url and --database-url)")
+	}
+	if c.MigrateDatabaseURL == "" || c.DatabaseURL == "" {
+		return ownerURL, opts, nil
+	}
+	app, err := pgconn.ParseConfig(c.DatabaseURL)
+	if err != nil {
+		// The parse error can quote the password: keep only the kind.
+		return "", opts, fmt.Errorf("DATABASE_URL / --database-url is not a valid PostgreSQL connection string")
+	}
+	if opts.AppRole == "" {
+		opts.AppRole = app.User
+	}
+	if opts.AppRole == app.User {
+		opts.AppPassword = app.Password
+	}
+	return ownerURL, opts, nil
+}
+
+// optionalTipSealer is the sealer of --tip-key or XUNCHA_TIP_KEY, or nil
+// when neither is set: migrations need the key only to seal tip content
+// stored in plaintext, and say so when they do.
+func (c *config) optionalTipSealer() (*tipcrypt.Sealer, error) {
+	if c.TipKey == "" && os.Getenv("XUNCHA_TIP_KEY") == "" {
+		return nil, nil
+	}
+	return c.tipSealer()
+}
+
 // bindTipKey adds --tip-key. Its default is read from XUNCHA_TIP_KEY only
 // when used (tipSealer), so that --help never prints the key.
 func (c *config) bindTipKey(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&c.TipKey, "tip-key", "",
-		"key sealing tip reporters' identities: 32 random bytes, base64 (openssl rand -base64 32) [XUNCHA_TIP_KEY]")
+		"key sealing tips (content, reporters' identities) and webhook secrets: 32 random bytes, base64 (openssl rand -base64 32) [XUNCHA_TIP_KEY]")
+}
+
+// bindPayloadKeys adds the payload key ring's flags to a command that
+// dials Temporal to run or start workflows. --payload-keys defaults to
+// XUNCHA_PAYLOAD_KEYS only when used (payloadCodec), so that --help never
+// prints keys.
+func (c *config) bindPayloadKeys(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVar(&c.PayloadKeys, "payload-keys", "",
+		"payload key ring: comma-separated ID:KEY or ID:CIPHER:KEY entries (KEY: base64), the first encrypting [XUNCHA_PAYLOAD_KEYS]")
+	f.StringVar(&c.PayloadKeyFile, "payload-key-file", envOr("XUNCHA_PAYLOAD_KEY_FILE", ""),
+		"file of the payload key ring: one ID:KEY or ID:CIPHER:KEY entry per line, the first encrypting [XUNCHA_PAYLOAD_KEY_FILE]")
+	f.StringVar(&c.PayloadCipher, "payload-cipher", envOr("XUNCHA_PAYLOAD_CIPHER", payloadcrypt.DefaultCipher),
+		"cipher of key entries that name none: aes-256-gcm or sm4-gcm [XUNCHA_PAYLOAD_CIPHER]")
+}
+
+// bindCodecCORS adds --codec-cors-origin to a command that serves the
+// codec routes; def applies when XUNCHA_CODEC_CORS_ORIGIN is unset.
+func (c *config) bindCodecCORS(cmd *cobra.Command, def, defNote string) {
+	cmd.Flags().StringVar(&c.CodecCORSOrigin, "codec-cors-origin", envOr("XUNCHA_CODEC_CORS_ORIGIN", def),
+		"comma-separated origins (scheme://host:port) of the Temporal Web UIs that may call /codec/decode and /codec/encode"+defNote+" [XUNCHA_CODEC_CORS_ORIGIN]")
+}
+
+// payloadCodec builds the payload codec from --payload-keys
+// (XUNCHA_PAYLOAD_KEYS) or --payload-key-file (XUNCHA_PAYLOAD_KEY_FILE);
+// without a key ring no worker or server starts.
+func (c *config) payloadCodec() (*payloadcrypt.Codec, error) {
+	list := c.PayloadKeys
+	if list == "" {
+		list = os.Getenv("XUNCHA_PAYLOAD_KEYS")
+	}
+	var keys []payloadcrypt.Key
+	var err error
+	switch {
+	case list != "" && c.PayloadKeyFile != "":
+		return nil, fmt.Errorf("both XUNCHA_PAYLOAD_KEYS (--payload-keys) and XUNCHA_PAYLOAD_KEY_FILE (--payload-key-file) are set: give the payload key ring once")
+	case list != "":
+		if keys, err = payloadcrypt.ParseList(list, c.PayloadCipher); err != nil {
+			return nil, fmt.Errorf("XUNCHA_PAYLOAD_KEYS / --payload-keys: %w", err)
+		}
+	case c.PayloadKeyFile != "":
+		content, rerr := os.ReadFile(c.PayloadKeyFile)
+		if rerr != nil {
+			return nil, fmt.Errorf("reading the payload key file (XUNCHA_PAYLOAD_KEY_FILE / --payload-key-file): %w", rerr)
+		}
+		if keys, err = payloadcrypt.ParseFile(string(content), c.PayloadCipher); err != nil {
+			return nil, fmt.Errorf("payload key file %s: %w", c.PayloadKeyFile, err)
+		}
+	default:
+		return nil, fmt.Errorf("no payload key: set XUNCHA_PAYLOAD_KEYS (or --payload-keys) to ID:KEY, e.g. %s:$(openssl rand -base64 32), or XUNCHA_PAYLOAD_KEY_FILE to a file of such lines; every Temporal payload is encrypted with it",
+			time.Now().Format("2006-01"))
+	}
+	return payloadcrypt.New(keys)
+}
+
+// devPayloadKeys makes `xuncha dev` work without a payload key ring: it
+// creates <dataDir>/payload.keys (mode 0600) with one key of
+// --payload-cipher once, and reuses it.
+func (c *config) devPayloadKeys(dataDir string, log *zap.Logger) error {
+	if c.PayloadKeys != "" || c.PayloadKeyFile != "" || os.Getenv("XUNCHA_PAYLOAD_KEYS") != "" {
+		return nil
+	}
+	path := filepath.Join(dataDir, "payload.keys")
+	if f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600); err == nil {
+		entry, werr := payloadcrypt.GenerateEntry("dev-"+time.Now().Format("20060102"), c.PayloadCipher)
+		if werr == nil {
+			_, werr = f.WriteString("# xuncha dev's payload key ring: the first line encrypts, every line decrypts.\n" + entry + "\n")
+		}
+		if cerr := f.Close(); werr == nil {
+			werr = cerr
+		}
+		if werr != nil {
+			return fmt.Errorf("writing payload key file %s: %w", path, werr)
+		}
+		log.Info("created the payload key ring; keep it with the data directory", zap.String("path", path))
+	} else if !os.IsExist(err) {
+		return fmt.Errorf("creating payload key file %s: %w", path, err)
+	}
+	c.PayloadKeyFile = path
+	return nil
 }
 
 // bindWebhookAllow adds --webhook-allow to a command that accepts or
@@ -192,6 +366,43 @@ func (c *config) bindOIDC(cmd *cobra.Command, issuerHelp string) {
 		"claim (or dotted path) holding the caller's organisation [XUNCHA_OIDC_ORG_CLAIM]")
 }
 
+// bindAudit adds --audit-hash and --access-log-retention to a command that
+// writes audit rows or anchors.
+func (c *config) bindAudit(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVar(&c.AuditHash, "audit-hash", envOr("XUNCHA_AUDIT_HASH", string(ledger.HashSHA256)),
+		"hash of new audit chain rows: sha256, or sm3 for national cryptography [XUNCHA_AUDIT_HASH]")
+	f.StringVar(&c.AccessLogRetention, "access-log-retention",
+		envOr("XUNCHA_ACCESS_LOG_RETENTION", strconv.Itoa(ledger.DefaultAccessLogRetentionDays)),
+		"days access records are kept before the daily anchor prunes them, at least 180 (e.g. 365 or 365d) [XUNCHA_ACCESS_LOG_RETENTION]")
+}
+
+// auditHash is --audit-hash, checked; unset (a command without the flag)
+// is the default, SHA-256.
+func (c *config) auditHash() (ledger.HashAlg, error) {
+	if c.AuditHash == "" {
+		return ledger.HashSHA256, nil
+	}
+	alg, err := ledger.ParseHashAlg(c.AuditHash)
+	if err != nil {
+		return "", fmt.Errorf("XUNCHA_AUDIT_HASH / --audit-hash: %w", err)
+	}
+	return alg, nil
+}
+
+// accessLogRetentionDays is --access-log-retention in days, at least
+// ledger.MinAccessLogRetentionDays.
+func (c *config) accessLogRetentionDays() (int, error) {
+	days, err := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(c.AccessLogRetention), "d"))
+	if err != nil {
+		return 0, fmt.Errorf("XUNCHA_ACCESS_LOG_RETENTION / --access-log-retention %q: must be a number of days such as 180 or 365d", c.AccessLogRetention)
+	}
+	if err := ledger.CheckAccessLogRetention(days); err != nil {
+		return 0, fmt.Errorf("XUNCHA_ACCESS_LOG_RETENTION / --access-log-retention: %w", err)
+	}
+	return days, nil
+}
+
 // webhookPolicy builds the webhook address policy from --webhook-allow.
 func (c *config) webhookPolicy() (*egress.Policy, error) {
 	p, err := egress.ParseAllowList(c.WebhookAllow)
@@ -201,7 +412,7 @@ func (c *config) webhookPolicy() (*egress.Policy, error) {
 	return p, nil
 }
 
-// tipSealer builds the sealer of reporters' identities from --tip-key or
+// tipSealer builds the sealer of tips and webhook secrets from --tip-key or
 // XUNCHA_TIP_KEY; without one the API does not start.
 func (c *config) tipSealer() (*tipcrypt.Sealer, error) {
 	key := c.TipKey
@@ -256,13 +467,20 @@ func (c *config) requireDatabase() error {
 	return nil
 }
 
-// dialTemporal connects to the Temporal frontend and checks that it answers.
-func (c *config) dialTemporal(ctx context.Context, log *zap.Logger) (client.Client, error) {
-	cl, err := client.DialContext(ctx, client.Options{
+// dialTemporal connects to the Temporal frontend and checks that it
+// answers. With codec, every payload the client (and a worker built on it)
+// writes is encrypted and every one it reads decrypted; only `temporal
+// setup`, which handles no payload, dials without.
+func (c *config) dialTemporal(ctx context.Context, log *zap.Logger, codec *payloadcrypt.Codec) (client.Client, error) {
+	opts := client.Options{
 		HostPort:  c.TemporalAddress,
 		Namespace: c.TemporalNamespace,
 		Logger:    logging.Temporal(log),
-	})
+	}
+	if codec != nil {
+		opts = codec.ClientOptions(opts)
+	}
+	cl, err := client.DialContext(ctx, opts)
 	if err != nil {
 		return nil, fmt.Errorf("the Temporal server at %s is unreachable: start it (make run starts a dev server) or set TEMPORAL_ADDRESS: %v", c.TemporalAddress, err)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 	"go.uber.org/zap"
 
+	"github.com/xuncha/xuncha/api"
 	"github.com/xuncha/xuncha/internal/authn"
 	"github.com/xuncha/xuncha/internal/devissuer"
 	"github.com/xuncha/xuncha/internal/egress"
@@ -48,15 +49,21 @@ func newDevCmd(cfg *config) *cobra.Command {
 		Use:   "dev",
 		Short: "Run everything locally: Temporal dev server and Web UI, private PostgreSQL, worker and API",
 		Long: "Starts a Temporal dev server (installing the Temporal CLI into bin/ if missing), a private\n" +
-			"PostgreSQL in the data directory unless DATABASE_URL is set, applies the migrations and runs\n" +
-			"the worker and the API. Ctrl-C stops everything it started; the next run reuses the data.",
+			"PostgreSQL in the data directory unless DATABASE_URL is set, applies the migrations as the\n" +
+			"owner (the private PostgreSQL's superuser, or MIGRATE_DATABASE_URL) and runs the worker and\n" +
+			"the API as the application role (xuncha_app, or DATABASE_URL's user). Ctrl-C stops\n" +
+			"everything it started; the next run reuses the data.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runDev(cmd.Context(), cfg, dc) },
 	}
 	cfg.bindListen(cmd)
 	// Empty means <data-dir>/evidence, resolved once --data-dir is known.
 	cfg.bindEvidence(cmd, "", " (default <data-dir>/evidence, i.e. .data/evidence)")
-	cfg.bindTipKey(cmd) // unset: <data-dir>/tip.key, created once
+	cfg.bindTipKey(cmd)      // unset: <data-dir>/tip.key, created once
+	cfg.bindPayloadKeys(cmd) // unset: <data-dir>/payload.keys, created once
+	cfg.bindMigrate(cmd, "; with the private PostgreSQL: "+ledger.DefaultAppRole)
+	// Unset: the dev Web UI's origins, resolved once --temporal-ui-port is known.
+	cfg.bindCodecCORS(cmd, "", " (default the dev Web UI: http://localhost:<ui port>,http://127.0.0.1:<ui port>)")
 	// Local receivers (a script on this machine) are the point of dev.
 	cfg.bindWebhookAllow(cmd, egress.LoopbackAllowList)
 	f := cmd.Flags()
@@ -66,6 +73,7 @@ func newDevCmd(cfg *config) *cobra.Command {
 	f.IntVar(&dc.TemporalUIPort, "temporal-ui-port", envIntOr("XUNCHA_DEV_TEMPORAL_UI_PORT", 8233), "Temporal Web UI port [XUNCHA_DEV_TEMPORAL_UI_PORT]")
 	f.IntVar(&dc.PostgresPort, "postgres-port", envIntOr("XUNCHA_DEV_POSTGRES_PORT", 15432), "private PostgreSQL port [XUNCHA_DEV_POSTGRES_PORT]")
 	cfg.bindOIDC(cmd, "the issuer URL the embedded OpenID provider serves as; its path is where the REST port serves it (default http://localhost:<http port>/oidc)")
+	cfg.bindAudit(cmd)
 	return cmd
 }
 
@@ -84,6 +92,12 @@ func runDev(ctx context.Context, cfg *config, dc *devConfig) error {
 	}
 	if cfg.EvidenceDir == "" {
 		cfg.EvidenceDir = filepath.Join(dataDir, "evidence")
+	}
+	if cfg.CodecCORSOrigin == "" && dc.TemporalUIPort != 0 {
+		cfg.CodecCORSOrigin = devUIOrigins(dc.TemporalUIPort)
+	}
+	if err := cfg.devPayloadKeysValid(); err != nil {
+		return err
 	}
 	// Bind the API ports and check the others first: a taken port is
 	// reported, by its flag, before anything slow starts or is created.
@@ -115,9 +129,13 @@ func runDev(ctx context.Context, cfg *config, dc *devConfig) error {
 		return err
 	}
 	ts, err := temporaldev.Start(ctx, temporaldev.Config{
-		BinPath:          temporalBin,
-		Port:             dc.TemporalPort,
-		UIPort:           dc.TemporalUIPort,
+		BinPath: temporalBin,
+		Port:    dc.TemporalPort,
+		UIPort:  dc.TemporalUIPort,
+		// The Web UI decodes payloads through the API's codec routes; a
+		// request without a token acts as the dev office user, so the dev
+		// UI, which has no sign-in, needs none.
+		UICodecEndpoint:  "http://localhost" + portOf(httpL.Addr().String()) + api.CodecPath,
 		DBFile:           filepath.Join(dataDir, "temporal.db"),
 		Namespace:        cfg.TemporalNamespace,
 		SearchAttributes: searchattr.DevServerFlags(),
@@ -154,9 +172,19 @@ func runDev(ctx context.Context, cfg *config, dc *devConfig) error {
 			}
 			log.Info("PostgreSQL stopped")
 		}()
-		cfg.DatabaseURL = pg.URL()
+		// As in production: migrations as the owner (here the superuser),
+		// worker and API as the application role.
+		if cfg.AppRole == "" {
+			cfg.AppRole = ledger.DefaultAppRole
+		}
+		cfg.MigrateDatabaseURL, cfg.DatabaseURL = pg.URL(), pg.RoleURL(cfg.AppRole)
 	}
-	if _, err := ledger.Migrate(ctx, cfg.DatabaseURL); err != nil {
+	// Only now that the servers started: a taken port or a missing binary
+	// leaves no key behind. Migrations seal tip content with it.
+	if err := cfg.devTipKey(dataDir, log); err != nil {
+		return err
+	}
+	if _, err := cfg.migrate(ctx, log); err != nil {
 		return err
 	}
 	store, err := ledger.Open(ctx, cfg.DatabaseURL)
@@ -164,15 +192,19 @@ func runDev(ctx context.Context, cfg *config, dc *devConfig) error {
 		return err
 	}
 	defer store.Close()
-	tc, err := cfg.dialTemporal(ctx, log)
+	// Only now that everything started: a failed start leaves no key behind.
+	if err := cfg.devPayloadKeys(dataDir, log); err != nil {
+		return err
+	}
+	codec, err := cfg.payloadCodec()
+	if err != nil {
+		return err
+	}
+	tc, err := cfg.dialTemporal(ctx, log, codec)
 	if err != nil {
 		return err
 	}
 	defer tc.Close()
-	// Only now that everything started: a failed start leaves no key behind.
-	if err := cfg.devTipKey(dataDir, log); err != nil {
-		return err
-	}
 
 	issuer, issuerPath, err := startDevIssuer(cfg, dataDir, httpL.Addr().String())
 	if err != nil {
@@ -184,8 +216,24 @@ func runDev(ctx context.Context, cfg *config, dc *devConfig) error {
 		ready: func() {
 			printBanner(cfg, ts.UIURL(), httpL.Addr().String(), grpcL.Addr().String(), issuer.URL(), who)
 		}}
-	err = runWith(ctx, cfg, log, store, tc, grpcL, httpL, true, opts)
+	err = runWith(ctx, cfg, log, store, tc, codec, grpcL, httpL, true, opts)
 	log.Info("stopping")
+	return err
+}
+
+// devUIOrigins are the origins of the dev Web UI on port: a browser reaches
+// it as localhost or as 127.0.0.1, and sends whichever it was given.
+func devUIOrigins(port int) string {
+	return fmt.Sprintf("http://localhost:%d,http://127.0.0.1:%d", port, port)
+}
+
+// devPayloadKeysValid checks a payload key ring given explicitly before
+// anything slow starts; without one, dev makes its own later.
+func (c *config) devPayloadKeysValid() error {
+	if c.PayloadKeys == "" && c.PayloadKeyFile == "" && os.Getenv("XUNCHA_PAYLOAD_KEYS") == "" {
+		return nil
+	}
+	_, err := c.payloadCodec()
 	return err
 }
 
@@ -280,9 +328,9 @@ xuncha dev is running (Ctrl-C stops everything).
 
   REST API         %[1]s   (health: %[1]s/healthz, OpenAPI: %[1]s/openapi.json)
   gRPC API         localhost%[2]s   (reflection on: grpcurl -plaintext localhost%[2]s list)
-  Temporal Web UI  %[3]s
+  Temporal Web UI  %[3]s   (decodes payloads through %[1]s/codec)
   Temporal         %[4]s   (bin/temporal workflow list --address %[4]s)
-  PostgreSQL       %[5]s
+  PostgreSQL       %[5]s   (worker and API; migrations as %[10]s)
   OpenID issuer    %[6]s   (dev users for every role; keys in .data/oidc)
 
 Every call carries a bearer token: bin/xuncha token --role ROLE prints one
@@ -296,7 +344,23 @@ Create an inspection:
     -H "Authorization: Bearer $(bin/xuncha token --role office)" \
     -d '{"request_id":"demo-1","inspection":{"unit":{"code":"430100","name":"长沙市"},"kind":"SPECIAL","round":"2026年第一轮","planned_start":"2026-12-01","planned_end":"2026-12-15","content_areas":[1,5],"team":[{"name":"赵强","role":"LEADER","rank":"INSPECTOR_LEVEL_2","subject":"dev-team-leader"},{"name":"钱敏","role":"DEPUTY","rank":"DIVISION_CHIEF"},{"name":"孙伟","role":"MEMBER","rank":"OTHER","subject":"dev-team-member"},{"name":"李娜","role":"MEMBER","rank":"OTHER"},{"name":"周杰","role":"MEMBER","rank":"OTHER"},{"name":"吴刚","role":"EXPERT","rank":"OTHER"}]}}'
 
-`, rest, portOf(grpcAddr), uiURL, cfg.TemporalAddress, redactURL(cfg.DatabaseURL), issuerURL, who.Name, who.Subject, who.Organisation)
+`, rest, portOf(grpcAddr), uiURL, cfg.TemporalAddress, redactURL(cfg.DatabaseURL), issuerURL, who.Name, who.Subject, who.Organisation,
+		urlUser(cfg.MigrateDatabaseURL, cfg.DatabaseURL))
+}
+
+// urlUser is the user of the first non-empty database URL: whom migrations
+// connect as.
+func urlUser(urls ...string) string {
+	for _, raw := range urls {
+		if raw == "" {
+			continue
+		}
+		if u, err := url.Parse(raw); err == nil && u.User != nil {
+			return u.User.Username()
+		}
+		return "(unparsable URL)"
+	}
+	return ""
 }
 
 func portOf(addr string) string {

@@ -16,7 +16,7 @@ import (
 
 // TestDevReportsATakenPortByItsFlag checks that `xuncha dev` names the flag
 // and variable of a taken port (not a Config field of the package that
-// starts the server) and that the failed start leaves no tip key behind.
+// starts the server) and that the failed start leaves no tip or payload key behind.
 func TestDevReportsATakenPortByItsFlag(t *testing.T) {
 	taken, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -34,6 +34,8 @@ func TestDevReportsATakenPortByItsFlag(t *testing.T) {
 	} {
 		t.Run(tc.flag, func(t *testing.T) {
 			t.Setenv("XUNCHA_TIP_KEY", "")
+			t.Setenv("XUNCHA_PAYLOAD_KEYS", "")
+			t.Setenv("XUNCHA_PAYLOAD_KEY_FILE", "")
 			dataDir := filepath.Join(t.TempDir(), "data")
 			ports := map[string]string{"--temporal-port": free(), "--temporal-ui-port": free(), "--postgres-port": free()}
 			ports[tc.flag] = port
@@ -45,6 +47,7 @@ func TestDevReportsATakenPortByItsFlag(t *testing.T) {
 			_, err := run(t, args...)
 			require.EqualError(t, err, tc.want)
 			require.NoFileExists(t, filepath.Join(dataDir, "tip.key"))
+			require.NoFileExists(t, filepath.Join(dataDir, "payload.keys"))
 		})
 	}
 }

@@ -1,7 +1,8 @@
 // Command xuncha is the one binary of the xuncha inspection-case engine:
 // `dev` runs everything locally; `server`, `worker`, `migrate` and
 // `temporal setup` are the production commands; `calendar` computes
-// statutory deadlines without a server; `token` mints a dev bearer token.
+// statutory deadlines without a server; `token` mints a dev bearer token;
+// `audit` verifies the tamper-evident audit chains.
 package main
 
 import (
@@ -42,6 +43,7 @@ func newRootCmd() *cobra.Command {
 		newCalendarCmd(cfg),
 		newHealthcheckCmd(),
 		newTokenCmd(cfg),
+		newAuditCmd(cfg),
 	)
 	return root
 }

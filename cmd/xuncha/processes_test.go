@@ -3,38 +3,48 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
 
 	"github.com/xuncha/xuncha/internal/childproc"
 	"github.com/xuncha/xuncha/internal/devissuer"
+	"github.com/xuncha/xuncha/internal/payloadcrypt"
 	"github.com/xuncha/xuncha/internal/testenv"
 	"github.com/xuncha/xuncha/internal/tipcrypt"
+	"github.com/xuncha/xuncha/workflows"
 )
 
 // TestServerAndWorkerCommands runs the production commands as an operator
-// would (migrate, worker, server) against real PostgreSQL and Temporal, and
-// stops them as a SIGTERM would.
+// would (migrate as the ledger's owner, worker and server as the
+// application role) against real PostgreSQL and Temporal, and stops them as
+// a SIGTERM would.
 func TestServerAndWorkerCommands(t *testing.T) {
-	url := testenv.PostgresURL(t)
+	db := testenv.NewDatabase(t)
 	addr := testenv.TemporalAddress(t)
-	_, err := run(t, "migrate", "--database-url", url, "--log-level", "warn")
+	// Migrations as the owner; worker and server as the application role.
+	_, err := run(t, "migrate", "--migrate-database-url", db.OwnerURL, "--database-url", db.URL, "--log-level", "warn")
 	require.NoError(t, err)
 	httpPort, err := childproc.FreePort()
 	require.NoError(t, err)
 	grpcPort, err := childproc.FreePort()
 	require.NoError(t, err)
 	t.Setenv("XUNCHA_TIP_KEY", tipcrypt.GenerateKey())
+	t.Setenv("XUNCHA_PAYLOAD_KEYS", payloadKey(t, "cmd-1"))
+	t.Setenv("XUNCHA_CODEC_CORS_ORIGIN", "https://temporal.example.gov.cn")
 	issuer := startTestIssuer(t)
 	t.Setenv("XUNCHA_OIDC_ISSUER", issuer.URL())
-	common := []string{"--database-url", url, "--temporal-address", addr, "--task-queue", "commands-test", "--log-level", "warn"}
+	common := []string{"--database-url", db.URL, "--temporal-address", addr, "--task-queue", "commands-test", "--log-level", "warn"}
 
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 2)
@@ -56,6 +66,19 @@ func TestServerAndWorkerCommands(t *testing.T) {
 		resp.Body.Close()
 		return resp.StatusCode == http.StatusOK
 	}, 30*time.Second, 100*time.Millisecond, "the server becomes ready")
+
+	// The worker scheduled the daily audit anchor on its task queue.
+	tc, err := client.Dial(client.Options{HostPort: addr, Namespace: testenv.Namespace})
+	require.NoError(t, err)
+	defer tc.Close()
+	require.Eventually(t, func() bool {
+		d, err := tc.ScheduleClient().GetHandle(ctx, workflows.AuditAnchorScheduleID).Describe(ctx)
+		if err != nil {
+			return false
+		}
+		action, ok := d.Schedule.Action.(*client.ScheduleWorkflowAction)
+		return ok && action.TaskQueue == "commands-test" && action.Workflow == workflows.AuditAnchorWorkflowName
+	}, 30*time.Second, 100*time.Millisecond, "the audit anchor is scheduled")
 
 	body := `{"request_id":"cmd-1","inspection":{"unit":{"code":"430300","name":"湘潭市"},"kind":"SPECIAL",` +
 		`"planned_start":"2026-12-01","planned_end":"2026-12-02","content_areas":[2],"team":[` +
@@ -99,6 +122,42 @@ func TestServerAndWorkerCommands(t *testing.T) {
 	resp.Body.Close()
 	require.Equal(t, http.StatusForbidden, resp.StatusCode)
 
+	// The codec routes answer with the server's key ring: what the office
+	// encodes, it decodes; a unit may do neither.
+	codec := func(op, token, body string) (int, string) {
+		req, err := http.NewRequest("POST", base+"/codec/"+op, strings.NewReader(body))
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Origin", "https://temporal.example.gov.cn")
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		out, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		require.Equal(t, "https://temporal.example.gov.cn", resp.Header.Get("Access-Control-Allow-Origin"))
+		return resp.StatusCode, string(out)
+	}
+	plain := `{"payloads":[{"metadata":{"encoding":"anNvbi9wbGFpbg=="},"data":"IuiigeW/l+i/nCI="}]}` // json/plain "袁志远"
+	code, sealed := codec("encode", officeToken, plain)
+	require.Equal(t, http.StatusOK, code, sealed)
+	var payloads struct {
+		Payloads []struct {
+			Metadata map[string][]byte `json:"metadata"`
+			Data     []byte            `json:"data"`
+		} `json:"payloads"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(sealed), &payloads))
+	require.Len(t, payloads.Payloads, 1)
+	require.Equal(t, "cmd-1", string(payloads.Payloads[0].Metadata["encryption-key-id"]))
+	require.NotContains(t, string(payloads.Payloads[0].Data), "袁志远")
+	code, opened := codec("decode", officeToken, sealed)
+	require.Equal(t, http.StatusOK, code, opened)
+	require.NoError(t, json.Unmarshal([]byte(opened), &payloads))
+	require.Equal(t, `"袁志远"`, string(payloads.Payloads[0].Data))
+	code, _ = codec("decode", unitToken, sealed)
+	require.Equal(t, http.StatusForbidden, code)
+
 	cancel()
 	for range 2 {
 		select {
@@ -127,8 +186,17 @@ func startTestIssuer(t *testing.T) *devissuer.Issuer {
 	return iss
 }
 
+// payloadKey is a payload key ring entry with a fresh key.
+func payloadKey(t *testing.T, id string) string {
+	t.Helper()
+	entry, err := payloadcrypt.GenerateEntry(id, payloadcrypt.AES256GCM)
+	require.NoError(t, err)
+	return entry
+}
+
 func TestServerRefusesToStartWithoutIssuer(t *testing.T) {
 	t.Setenv("XUNCHA_TIP_KEY", tipcrypt.GenerateKey())
+	t.Setenv("XUNCHA_PAYLOAD_KEYS", payloadKey(t, "k1"))
 	t.Setenv("XUNCHA_OIDC_ISSUER", "")
 	_, err := run(t, "server", "--database-url", "postgres://nobody@127.0.0.1:1/x", "--evidence-dir", t.TempDir())
 	require.ErrorContains(t, err, "no OpenID issuer: set XUNCHA_OIDC_ISSUER or --oidc-issuer")
@@ -143,6 +211,28 @@ func TestServerRefusesToStartWithoutTipKey(t *testing.T) {
 	// The worker opens webhook secrets to sign deliveries.
 	_, err = run(t, "worker", "--database-url", "postgres://nobody@127.0.0.1:1/x")
 	require.ErrorContains(t, err, "openssl rand -base64 32")
+}
+
+func TestServerAndWorkerRefuseToStartWithoutPayloadKeys(t *testing.T) {
+	t.Setenv("XUNCHA_TIP_KEY", tipcrypt.GenerateKey())
+	t.Setenv("XUNCHA_PAYLOAD_KEYS", "")
+	t.Setenv("XUNCHA_PAYLOAD_KEY_FILE", "")
+	db := []string{"--database-url", "postgres://nobody@127.0.0.1:1/x"}
+	for _, cmd := range []string{"server", "worker"} {
+		_, err := run(t, append([]string{cmd}, db...)...)
+		require.ErrorContains(t, err, "no payload key: set XUNCHA_PAYLOAD_KEYS", cmd)
+	}
+	file := filepath.Join(t.TempDir(), "payload.keys")
+	require.NoError(t, os.WriteFile(file, []byte("# comment\nk2:"+strings.Repeat("A", 12)+"\n"), 0o600))
+	_, err := run(t, append([]string{"worker", "--payload-key-file", file}, db...)...)
+	require.ErrorContains(t, err, "payload key file "+file+": line 2: key \"k2\": aes-256-gcm keys are 32 bytes, not 9")
+	_, err = run(t, append([]string{"worker", "--payload-key-file", file, "--payload-keys", payloadKey(t, "k1")}, db...)...)
+	require.ErrorContains(t, err, "give the payload key ring once")
+	_, err = run(t, append([]string{"worker", "--payload-keys", "k1:sm4-gcm:" + strings.Repeat("A", 44)}, db...)...)
+	require.ErrorContains(t, err, `XUNCHA_PAYLOAD_KEYS / --payload-keys: entry 1: key "k1": sm4-gcm keys are 16 bytes, not 33`)
+	_, err = run(t, append([]string{"server", "--payload-keys", payloadKey(t, "k1"), "--codec-cors-origin", "https://ui.example/path",
+		"--oidc-issuer", "https://sso.example", "--evidence-dir", t.TempDir()}, db...)...)
+	require.ErrorContains(t, err, `XUNCHA_CODEC_CORS_ORIGIN / --codec-cors-origin: "https://ui.example/path" is not an origin`)
 }
 
 func TestBadWebhookAllowList(t *testing.T) {

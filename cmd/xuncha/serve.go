@@ -17,6 +17,7 @@ import (
 	"github.com/xuncha/xuncha/internal/authn"
 	"github.com/xuncha/xuncha/internal/devissuer"
 	"github.com/xuncha/xuncha/internal/evidence"
+	"github.com/xuncha/xuncha/internal/payloadcrypt"
 	"github.com/xuncha/xuncha/ledger"
 	"github.com/xuncha/xuncha/workflows"
 )
@@ -32,8 +33,11 @@ func newServerCmd(cfg *config) *cobra.Command {
 	cfg.bindListen(cmd)
 	cfg.bindEvidence(cmd, defaultServerEvidenceDir, "")
 	cfg.bindTipKey(cmd)
+	cfg.bindPayloadKeys(cmd) // it starts workflows and reads their answers, and serves the codec routes
+	cfg.bindCodecCORS(cmd, "", " (default none)")
 	cfg.bindWebhookAllow(cmd, "")
 	cfg.bindOIDC(cmd, "the OpenID provider's issuer URL; every API call must carry a bearer token it issued (required)")
+	cfg.bindAudit(cmd)
 	return cmd
 }
 
@@ -50,7 +54,9 @@ func newWorkerCmd(cfg *config) *cobra.Command {
 		},
 	}
 	cfg.bindTipKey(cmd) // it seals webhook secrets, which the worker opens to sign
+	cfg.bindPayloadKeys(cmd)
 	cfg.bindWebhookAllow(cmd, "")
+	cfg.bindAudit(cmd)
 	return cmd
 }
 
@@ -84,10 +90,23 @@ func (cfg *config) runProcesses(ctx context.Context, serveAPI, runWorker bool, o
 	if _, err := cfg.tipSealer(); err != nil {
 		return err
 	}
+	if _, err := cfg.auditHash(); err != nil {
+		return err
+	}
+	if _, err := cfg.accessLogRetentionDays(); err != nil {
+		return err
+	}
+	codec, err := cfg.payloadCodec()
+	if err != nil {
+		return err
+	}
 	if serveAPI {
 		// Before anything binds or connects: no API without sign-in.
 		if err := cfg.OIDC.Validate(); err != nil {
 			return fmt.Errorf("xuncha server verifies every API call's bearer token: %w", err)
+		}
+		if _, err := api.CodecOrigins(cfg.CodecCORSOrigin); err != nil {
+			return fmt.Errorf("XUNCHA_CODEC_CORS_ORIGIN / --codec-cors-origin: %w", err)
 		}
 		if grpcL, err = listen("grpc", cfg.GRPCAddr); err != nil {
 			return err
@@ -103,15 +122,17 @@ func (cfg *config) runProcesses(ctx context.Context, serveAPI, runWorker bool, o
 		return err
 	}
 	defer store.Close()
-	tc, err := cfg.dialTemporal(ctx, log)
+	tc, err := cfg.dialTemporal(ctx, log, codec)
 	if err != nil {
 		return err
 	}
 	defer tc.Close()
-	return runWith(ctx, cfg, log, store, tc, grpcL, httpL, runWorker, opts)
+	return runWith(ctx, cfg, log, store, tc, codec, grpcL, httpL, runWorker, opts)
 }
 
-func runWith(ctx context.Context, cfg *config, log *zap.Logger, store *ledger.Store, tc client.Client,
+// runWith runs the worker and/or the API over a ledger and a Temporal
+// client that encrypts with codec, which the API also serves to the Web UI.
+func runWith(ctx context.Context, cfg *config, log *zap.Logger, store *ledger.Store, tc client.Client, codec *payloadcrypt.Codec,
 	grpcL, httpL net.Listener, runWorker bool, opts *devOptions) error {
 	var blobs *evidence.Store
 	webhooks, err := cfg.webhookPolicy()
@@ -124,12 +145,36 @@ func runWith(ctx context.Context, cfg *config, log *zap.Logger, store *ledger.St
 		return err
 	}
 	store.Secrets = sealer
+	if store.AuditHash, err = cfg.auditHash(); err != nil {
+		return err
+	}
+	retention, err := cfg.accessLogRetentionDays()
+	if err != nil {
+		return err
+	}
 	if n, err := store.SealWebhookSecrets(ctx); err != nil {
 		return fmt.Errorf("sealing webhook secrets stored in plaintext: %w", err)
 	} else if n > 0 {
 		log.Info("sealed webhook secrets stored in plaintext", zap.Int("webhooks", n))
 	}
+	// Least privilege is `xuncha migrate`'s to set up; say so if it is not.
+	warnings, err := store.PrivilegeWarnings(ctx)
+	if err != nil {
+		return err
+	}
+	for _, w := range warnings {
+		log.Warn(w)
+	}
+	// Events an older binary wrote during a rolling upgrade join their chains.
+	if n, err := store.SealAuditChains(ctx); ledger.PermissionDenied(err) {
+		log.Warn("events written without a hash wait for `xuncha migrate`, as the ledger's owner, to join their audit chains", zap.Error(err))
+	} else if err != nil {
+		return fmt.Errorf("chaining events written without a hash: %w", err)
+	} else if n > 0 {
+		log.Info("chained events written without a hash", zap.Int("events", n))
+	}
 	var verifier *authn.Verifier
+	var origins []string
 	if grpcL != nil {
 		oidc := cfg.OIDC
 		if opts != nil && opts.issuer != nil {
@@ -144,14 +189,19 @@ func runWith(ctx context.Context, cfg *config, log *zap.Logger, store *ledger.St
 		if blobs, err = cfg.evidenceStore(); err != nil {
 			return err
 		}
+		if origins, err = api.CodecOrigins(cfg.CodecCORSOrigin); err != nil {
+			return fmt.Errorf("XUNCHA_CODEC_CORS_ORIGIN / --codec-cors-origin: %w", err)
+		}
 	}
 	g, ctx := errgroup.WithContext(ctx)
 	if runWorker {
 		w := &workflows.Worker{
-			Temporal:   tc,
-			TaskQueue:  cfg.TaskQueue,
-			Activities: &activities.Activities{Ledger: store, Log: log.Named("activities"), Temporal: tc, Egress: webhooks},
-			Log:        log.Named("worker"),
+			Temporal:  tc,
+			TaskQueue: cfg.TaskQueue,
+			Activities: &activities.Activities{Ledger: store, Log: log.Named("activities"), Temporal: tc, Egress: webhooks,
+				AccessLogRetentionDays: retention},
+			Log:          log.Named("worker"),
+			AuditAnchors: true,
 		}
 		g.Go(func() error { return w.Run(ctx) })
 	}
@@ -168,6 +218,8 @@ func runWith(ctx context.Context, cfg *config, log *zap.Logger, store *ledger.St
 			Tips:             sealer,
 			WebhookPolicy:    webhooks,
 			Verifier:         verifier,
+			PayloadCodec:     codec,
+			CodecCORSOrigins: origins,
 			Log:              log.Named("api"),
 		}
 		if opts != nil {

@@ -292,6 +292,36 @@ func TestKeyRotationIsPickedUpWithoutRestart(t *testing.T) {
 	require.NoError(t, err)
 }
 
+// TestRememberedTokenIsStillChecked: once a token verified (and is
+// remembered), it is refused when it expires, and a copy with another
+// signature is refused.
+func TestRememberedTokenIsStillChecked(t *testing.T) {
+	t.Parallel()
+	e := setup(t, "", devissuer.Config{})
+	var mu sync.Mutex
+	clock := time.Now()
+	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
+	v := e.verifier(t, authn.Config{Now: now})
+	tok := mint(t, e.iss, devissuer.UnitUser)
+	id, err := v.Verify(context.Background(), tok)
+	require.NoError(t, err)
+	_, err = v.Verify(context.Background(), tok)
+	require.NoError(t, err)
+
+	parts := strings.Split(tok, ".")
+	sig, err := base64.RawURLEncoding.DecodeString(parts[2])
+	require.NoError(t, err)
+	sig[0] ^= 1
+	_, err = v.Verify(context.Background(), parts[0]+"."+parts[1]+"."+base64.RawURLEncoding.EncodeToString(sig))
+	require.ErrorIs(t, err, authn.ErrBadSignature)
+
+	mu.Lock()
+	clock = id.ExpiresAt.Add(authn.DefaultLeeway + time.Second)
+	mu.Unlock()
+	_, err = v.Verify(context.Background(), tok)
+	require.ErrorIs(t, err, authn.ErrExpired)
+}
+
 func TestForgedTokensDoNotFloodTheIssuer(t *testing.T) {
 	t.Parallel()
 	e := setup(t, "", devissuer.Config{})

@@ -3,6 +3,7 @@ package authn
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -28,6 +29,29 @@ type Verifier struct {
 	verifier    *oidc.IDTokenVerifier // nil until discovery succeeded
 	lastAttempt time.Time
 	lastErr     error
+
+	// verified remembers tokens that verified (see remembered).
+	verifiedMu sync.Mutex
+	verified   map[[sha256.Size]byte]verifiedToken
+}
+
+// Verified tokens are remembered for at most rememberFor, and at most
+// rememberMax of them: a REST call is verified twice (by the gateway and by
+// the gRPC service it forwards to, issue 12 item 2), and a client sends the
+// same token for every call until it expires. A remembered token is still
+// refused once expired; it is accepted no longer than a key the issuer
+// withdrew stays in the key set cache.
+const (
+	rememberFor = time.Minute
+	rememberMax = 10000
+)
+
+// verifiedToken is a token that verified: the identity it carries, its
+// nbf, and until when it may be answered from memory.
+type verifiedToken struct {
+	id    Identity
+	nbf   time.Time
+	until time.Time
 }
 
 // New checks cfg and returns a Verifier. It does not contact the issuer:
@@ -116,56 +140,118 @@ func TokenFromAuthorization(header string) (string, error) {
 // "alg" is allowed; its signature verifies with a key of the issuer's key
 // set (fetched again for a key ID not seen yet); "iss" is the issuer; "aud"
 // holds the audience; "exp" is not past and "nbf" not ahead, each with the
-// leeway; "sub" is present; the mapped claims have the right types.
+// leeway; "sub" is present; the mapped claims have the right types. A token
+// that verified is remembered for up to a minute (rememberFor) and then
+// answered from memory, its exp and nbf checked again.
 func (v *Verifier) Verify(ctx context.Context, raw string) (Identity, error) {
 	raw = strings.TrimSpace(raw)
 	if raw == "" {
 		return Identity{}, refuse(ErrNoToken, "no bearer token: send Authorization: Bearer <token>", nil)
 	}
+	key := sha256.Sum256([]byte(raw))
+	if id, nbf, ok := v.remembered(key); ok {
+		if err := v.checkTimes(id.ExpiresAt, nbf); err != nil {
+			return Identity{}, err
+		}
+		return id, nil
+	}
+	id, nbf, err := v.verify(ctx, raw)
+	if err != nil {
+		return Identity{}, err
+	}
+	v.remember(key, id, nbf)
+	return id, nil
+}
+
+// remembered returns a token that verified less than rememberFor ago.
+func (v *Verifier) remembered(key [sha256.Size]byte) (Identity, time.Time, bool) {
+	v.verifiedMu.Lock()
+	defer v.verifiedMu.Unlock()
+	t, ok := v.verified[key]
+	if !ok || v.cfg.Now().After(t.until) {
+		return Identity{}, time.Time{}, false
+	}
+	return t.id, t.nbf, true
+}
+
+// remember keeps a verified token, making room by forgetting the stale
+// ones, or all of them when none is stale.
+func (v *Verifier) remember(key [sha256.Size]byte, id Identity, nbf time.Time) {
+	now := v.cfg.Now()
+	v.verifiedMu.Lock()
+	defer v.verifiedMu.Unlock()
+	if v.verified == nil {
+		v.verified = map[[sha256.Size]byte]verifiedToken{}
+	}
+	if len(v.verified) >= rememberMax {
+		for k, t := range v.verified {
+			if now.After(t.until) {
+				delete(v.verified, k)
+			}
+		}
+		if len(v.verified) >= rememberMax {
+			clear(v.verified)
+		}
+	}
+	v.verified[key] = verifiedToken{id: id, nbf: nbf, until: now.Add(rememberFor)}
+}
+
+// checkTimes refuses a token past its expiry or before its nbf, each with
+// the leeway.
+func (v *Verifier) checkTimes(exp, nbf time.Time) error {
+	now := v.cfg.Now()
+	if now.After(exp.Add(v.cfg.Leeway)) {
+		return refuse(ErrExpired, "the bearer token has expired: get a new one", nil)
+	}
+	if !nbf.IsZero() && now.Add(v.cfg.Leeway).Before(nbf) {
+		return refuse(ErrNotYetValid, "the bearer token is not valid yet (nbf is ahead; check the clocks)", nil)
+	}
+	return nil
+}
+
+// verify checks a token in full (see Verify) and returns its identity and
+// nbf.
+func (v *Verifier) verify(ctx context.Context, raw string) (Identity, time.Time, error) {
 	head, err := parseHeader(raw)
 	if err != nil {
-		return Identity{}, refuse(ErrMalformed, "the bearer token is not a signed JWT", err)
+		return Identity{}, time.Time{}, refuse(ErrMalformed, "the bearer token is not a signed JWT", err)
 	}
 	if !slices.Contains(v.cfg.Algorithms, head.Alg) {
-		return Identity{}, refuse(ErrAlgorithmNotAllowed,
+		return Identity{}, time.Time{}, refuse(ErrAlgorithmNotAllowed,
 			"the bearer token's signing algorithm is not accepted (accepted: "+strings.Join(v.cfg.Algorithms, ", ")+")", nil)
 	}
 	verifier, err := v.idTokenVerifier(ctx)
 	if err != nil {
-		return Identity{}, err
+		return Identity{}, time.Time{}, err
 	}
 	out := &signatureOutcome{}
 	tok, err := verifier.Verify(context.WithValue(ctx, outcomeKey{}, out), raw)
 	if err != nil {
-		return Identity{}, v.classify(err, out, head)
+		return Identity{}, time.Time{}, v.classify(err, out, head)
 	}
 	var claims map[string]any
 	dec := json.NewDecoder(bytes.NewReader(out.payload))
 	dec.UseNumber()
 	if err := dec.Decode(&claims); err != nil {
-		return Identity{}, refuse(ErrMalformed, "the bearer token's claims are not a JSON object", err)
+		return Identity{}, time.Time{}, refuse(ErrMalformed, "the bearer token's claims are not a JSON object", err)
 	}
-	now := v.cfg.Now()
 	if tok.Expiry.IsZero() {
-		return Identity{}, refuse(ErrMalformed, "the bearer token has no expiry (exp)", nil)
-	}
-	if now.After(tok.Expiry.Add(v.cfg.Leeway)) {
-		return Identity{}, refuse(ErrExpired, "the bearer token has expired: get a new one", nil)
+		return Identity{}, time.Time{}, refuse(ErrMalformed, "the bearer token has no expiry (exp)", nil)
 	}
 	nbf, err := numericDate(claims, "nbf")
 	if err != nil {
-		return Identity{}, refuse(ErrMalformed, "the bearer token's nbf is not a number", err)
+		return Identity{}, time.Time{}, refuse(ErrMalformed, "the bearer token's nbf is not a number", err)
 	}
-	if !nbf.IsZero() && now.Add(v.cfg.Leeway).Before(nbf) {
-		return Identity{}, refuse(ErrNotYetValid, "the bearer token is not valid yet (nbf is ahead; check the clocks)", nil)
+	if err := v.checkTimes(tok.Expiry, nbf); err != nil {
+		return Identity{}, time.Time{}, err
 	}
 	id, err := v.identity(claims)
 	if err != nil {
-		return Identity{}, err
+		return Identity{}, time.Time{}, err
 	}
 	id.Issuer = tok.Issuer
 	id.ExpiresAt = tok.Expiry
-	return id, nil
+	return id, nbf, nil
 }
 
 // classify turns go-oidc's error into a kind. go-oidc checks, in order: the

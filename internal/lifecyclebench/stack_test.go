@@ -89,9 +89,12 @@ func setup(t *testing.T) *stack {
 	loopback, err := egress.ParseAllowList(egress.LoopbackAllowList)
 	require.NoError(t, err)
 
-	tc, err := client.Dial(client.Options{
+	// Payloads are encrypted as in production: the codec's cost is part of
+	// what a lifecycle costs.
+	codec := testenv.PayloadCodec(t)
+	tc, err := client.Dial(codec.ClientOptions(client.Options{
 		HostPort: testenv.TemporalAddress(t), Namespace: testenv.Namespace, Logger: logging.Temporal(log),
-	})
+	}))
 	require.NoError(t, err)
 
 	// The worker is workflows.Worker's (same options, same registrations)
@@ -108,7 +111,7 @@ func setup(t *testing.T) *stack {
 	require.NoError(t, err)
 	verifier := startIssuer(t)
 	srv := &api.Server{Temporal: tc, Ledger: store, TaskQueue: taskQueue, GRPCListener: grpcL, HTTPListener: httpL,
-		Evidence: &evidence.Store{Dir: t.TempDir()}, Tips: tips, WebhookPolicy: loopback, Verifier: verifier, Log: log}
+		Evidence: &evidence.Store{Dir: t.TempDir()}, Tips: tips, WebhookPolicy: loopback, Verifier: verifier, PayloadCodec: codec, Log: log}
 	done := make(chan error, 1)
 	go func() { done <- srv.Run(ctx) }()
 

@@ -291,11 +291,19 @@ func (s *Server) serverVersion(ctx context.Context) (string, error) {
 // postgres://postgres@127.0.0.1:54321/xuncha?sslmode=disable.
 func (s *Server) URL() string { return s.DatabaseURL(s.database) }
 
-// DatabaseURL is the connection URL of the named database on this server.
-func (s *Server) DatabaseURL(name string) string {
+// RoleURL is the connection URL of the configured database as role (no
+// password: loopback connections are trusted).
+func (s *Server) RoleURL(role string) string { return s.DatabaseURLAs(s.database, role) }
+
+// DatabaseURL is the connection URL of the named database on this server,
+// as Superuser.
+func (s *Server) DatabaseURL(name string) string { return s.DatabaseURLAs(name, Superuser) }
+
+// DatabaseURLAs is the connection URL of the named database as role.
+func (s *Server) DatabaseURLAs(name, role string) string {
 	u := url.URL{
 		Scheme:   "postgres",
-		User:     url.User(Superuser),
+		User:     url.User(role),
 		Host:     net.JoinHostPort("127.0.0.1", strconv.Itoa(s.port)),
 		Path:     "/" + name,
 		RawQuery: "sslmode=disable",

@@ -183,6 +183,10 @@ type Config struct {
 	Port int
 	// UIPort is the Web UI's port on 127.0.0.1. 0 runs headless (no UI).
 	UIPort int
+	// UICodecEndpoint, when set, is the remote codec the Web UI decodes
+	// payloads with (--ui-codec-endpoint): the URL below which /decode and
+	// /encode answer.
+	UICodecEndpoint string
 	// DBFile is the SQLite file that persists the server's state across
 	// restarts; its directory is created if missing. "" keeps state in
 	// memory, lost when the server stops.
@@ -307,6 +311,9 @@ func launch(cfg Config) (*Server, error) {
 		args = append(args, "--headless")
 	} else {
 		args = append(args, "--ui-port", strconv.Itoa(cfg.UIPort))
+		if cfg.UICodecEndpoint != "" {
+			args = append(args, "--ui-codec-endpoint", cfg.UICodecEndpoint)
+		}
 		s.uiURL = "http://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(cfg.UIPort))
 	}
 	if cfg.DBFile != "" {

@@ -26,6 +26,7 @@ import (
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest"
 
+	"github.com/xuncha/xuncha/internal/payloadcrypt"
 	"github.com/xuncha/xuncha/internal/pgserver"
 	"github.com/xuncha/xuncha/internal/searchattr"
 	"github.com/xuncha/xuncha/internal/temporaldev"
@@ -95,10 +96,28 @@ func Run(m *testing.M) int {
 	return code
 }
 
-// PostgresURL returns the URL of a fresh database, unique to this test, on
-// the shared private PostgreSQL (started on first use in a temporary data
-// directory, on a free port). The database is dropped when the test ends.
-func PostgresURL(t testing.TB) string {
+// AppRole is the role the tests' ledgers connect as: the application role
+// `xuncha migrate` sets up, with exactly the privileges xuncha server and
+// worker have, so that every test through a Ledger store proves them
+// sufficient. The shared PostgreSQL is one cluster: one role serves every
+// test database.
+const AppRole = ledger.DefaultAppRole
+
+// Database is a test's own database on the shared PostgreSQL.
+type Database struct {
+	// URL connects as AppRole, as xuncha server and worker do (DATABASE_URL).
+	URL string
+	// OwnerURL connects as the superuser that creates the database and, when
+	// it migrates it, owns its tables, as xuncha migrate does
+	// (MIGRATE_DATABASE_URL); tests read and tamper with rows through it.
+	OwnerURL string
+}
+
+// NewDatabase creates a fresh, empty database, unique to this test, on the
+// shared private PostgreSQL (started on first use in a temporary data
+// directory, on a free port), and returns its URLs. The database is
+// dropped when the test ends.
+func NewDatabase(t testing.TB) Database {
 	t.Helper()
 	requireRun(t)
 	pg, err := sharedPostgres(t.Context())
@@ -118,7 +137,13 @@ func PostgresURL(t testing.TB) string {
 		}
 	})
 	t.Logf("testenv: PostgreSQL %s at 127.0.0.1:%d (initdb in %s), database %s", pg.Version(), pg.Port(), pg.DataDir(), name)
-	return pg.DatabaseURL(name)
+	return Database{URL: pg.DatabaseURLAs(name, AppRole), OwnerURL: pg.DatabaseURL(name)}
+}
+
+// PostgresURL returns the superuser's URL of a fresh database (NewDatabase).
+func PostgresURL(t testing.TB) string {
+	t.Helper()
+	return NewDatabase(t).OwnerURL
 }
 
 // TemporalAddress returns the host:port of the shared Temporal dev server
@@ -271,23 +296,26 @@ func databaseName(seq int64, testName string) string {
 	return name
 }
 
-// Ledger gives the test a fresh, migrated ledger in its own database (see
-// PostgresURL), closed when the test ends, and the database's URL. Its
-// webhook secrets are sealed with a fresh key (Sealer).
-func Ledger(t testing.TB) (*ledger.Store, string) {
+// Ledger gives the test a fresh ledger in its own database (NewDatabase),
+// migrated as its owner with the application role set up as xuncha
+// migrate does, and a Store connected as that role (AppRole), closed when
+// the test ends. Its webhook secrets and tip content are sealed with a
+// fresh key (Sealer).
+func Ledger(t testing.TB) (*ledger.Store, Database) {
 	t.Helper()
-	url := PostgresURL(t)
+	db := NewDatabase(t)
 	ctx := context.WithoutCancel(t.Context())
-	if _, err := ledger.Migrate(ctx, url); err != nil {
+	sealer := Sealer(t)
+	if _, err := ledger.Migrate(ctx, db.OwnerURL, ledger.MigrateOptions{AppRole: AppRole, Sealer: sealer}); err != nil {
 		t.Fatalf("testenv: migrating the test ledger: %v", err)
 	}
-	store, err := ledger.Open(ctx, url)
+	store, err := ledger.Open(ctx, db.URL)
 	if err != nil {
 		t.Fatalf("testenv: opening the test ledger: %v", err)
 	}
 	t.Cleanup(store.Close)
-	store.Secrets = Sealer(t)
-	return store, url
+	store.Secrets = sealer
+	return store, db
 }
 
 // Sealer returns a sealer with a fresh random key, as the server builds from
@@ -303,4 +331,37 @@ func Sealer(t testing.TB) *tipcrypt.Sealer {
 		t.Fatalf("testenv: sealer: %v", err)
 	}
 	return sealer
+}
+
+// PayloadCodec returns a payload codec over a one-key ring with a fresh
+// random key (ID "test-1"), as the server and worker build from
+// XUNCHA_PAYLOAD_KEYS: every Temporal client a test dials for xuncha uses
+// it (codec.ClientOptions), so its payloads are encrypted as in production.
+func PayloadCodec(t testing.TB) *payloadcrypt.Codec {
+	t.Helper()
+	return PayloadCodecOf(t, PayloadKey(t, "test-1"))
+}
+
+// PayloadKey returns a fresh random AES-256-GCM payload key named id.
+func PayloadKey(t testing.TB, id string) payloadcrypt.Key {
+	t.Helper()
+	entry, err := payloadcrypt.GenerateEntry(id, payloadcrypt.AES256GCM)
+	if err != nil {
+		t.Fatalf("testenv: payload key: %v", err)
+	}
+	key, err := payloadcrypt.ParseEntry(entry, payloadcrypt.AES256GCM)
+	if err != nil {
+		t.Fatalf("testenv: payload key: %v", err)
+	}
+	return key
+}
+
+// PayloadCodecOf returns a payload codec over keys, the first encrypting.
+func PayloadCodecOf(t testing.TB, keys ...payloadcrypt.Key) *payloadcrypt.Codec {
+	t.Helper()
+	codec, err := payloadcrypt.New(keys)
+	if err != nil {
+		t.Fatalf("testenv: payload codec: %v", err)
+	}
+	return codec
 }

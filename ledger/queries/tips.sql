@@ -1,7 +1,8 @@
 -- name: InsertTip :execrows
-INSERT INTO tips (id, request_id, inspection_id, channel, received_on, content, reporter_ciphertext, stage,
+-- InsertTip records a tip; its content only ever sealed (content_sealed).
+INSERT INTO tips (id, request_id, inspection_id, channel, received_on, content_sealed, reporter_ciphertext, stage,
                   received_by)
-VALUES (@id, @request_id, @inspection_id, @channel, @received_on, @content, @reporter_ciphertext, @stage,
+VALUES (@id, @request_id, @inspection_id, @channel, @received_on, @content_sealed, @reporter_ciphertext, @stage,
         @received_by)
 ON CONFLICT DO NOTHING;
 
@@ -22,3 +23,16 @@ SELECT id FROM tips WHERE inspection_id = @inspection_id AND stage = @stage ORDE
 UPDATE tips SET stage = @stage, finding_id = NULLIF(@finding_id::text, ''), dismiss_reason = @dismiss_reason,
                 updated_at = @updated_at
 WHERE id = @id AND stage = @from_stage;
+
+-- name: LockPlaintextTips :many
+-- LockPlaintextTips lists the tips whose content is still plaintext
+-- (written before migration 009, or by an older binary), for xuncha migrate.
+SELECT id, content FROM tips WHERE content IS NOT NULL ORDER BY id FOR UPDATE;
+
+-- name: SealTipContent :exec
+-- SealTipContent replaces a tip's plaintext content by its sealed form; the
+-- tips_received_unchanged trigger lets only the table's owner do so.
+UPDATE tips SET content_sealed = @content_sealed, content = NULL WHERE id = @id AND content IS NOT NULL;
+
+-- name: CountPlaintextTips :one
+SELECT count(*)::int AS plaintext FROM tips WHERE content IS NOT NULL;

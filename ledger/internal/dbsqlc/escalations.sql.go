@@ -11,7 +11,7 @@ import (
 )
 
 const currentEscalationPolicy = `-- name: CurrentEscalationPolicy :one
-SELECT id, request_id, steps, updated_by, updated_at FROM escalation_policies ORDER BY id DESC LIMIT 1
+SELECT id, request_id, steps, updated_by, updated_at, extensions FROM escalation_policies ORDER BY id DESC LIMIT 1
 `
 
 func (q *Queries) CurrentEscalationPolicy(ctx context.Context) (EscalationPolicy, error) {
@@ -23,6 +23,7 @@ func (q *Queries) CurrentEscalationPolicy(ctx context.Context) (EscalationPolicy
 		&i.Steps,
 		&i.UpdatedBy,
 		&i.UpdatedAt,
+		&i.Extensions,
 	)
 	return i, err
 }
@@ -54,7 +55,7 @@ func (q *Queries) EscalationOfStep(ctx context.Context, arg EscalationOfStepPara
 }
 
 const escalationPolicyOfRequest = `-- name: EscalationPolicyOfRequest :one
-SELECT id, request_id, steps, updated_by, updated_at FROM escalation_policies WHERE request_id = $1
+SELECT id, request_id, steps, updated_by, updated_at, extensions FROM escalation_policies WHERE request_id = $1
 `
 
 func (q *Queries) EscalationPolicyOfRequest(ctx context.Context, requestID string) (EscalationPolicy, error) {
@@ -66,6 +67,7 @@ func (q *Queries) EscalationPolicyOfRequest(ctx context.Context, requestID strin
 		&i.Steps,
 		&i.UpdatedBy,
 		&i.UpdatedAt,
+		&i.Extensions,
 	)
 	return i, err
 }
@@ -104,7 +106,7 @@ func (q *Queries) EscalationsOf(ctx context.Context, subject string) ([]Escalati
 }
 
 const getEscalationPolicy = `-- name: GetEscalationPolicy :one
-SELECT id, request_id, steps, updated_by, updated_at FROM escalation_policies WHERE id = $1
+SELECT id, request_id, steps, updated_by, updated_at, extensions FROM escalation_policies WHERE id = $1
 `
 
 func (q *Queries) GetEscalationPolicy(ctx context.Context, id int64) (EscalationPolicy, error) {
@@ -116,6 +118,7 @@ func (q *Queries) GetEscalationPolicy(ctx context.Context, id int64) (Escalation
 		&i.Steps,
 		&i.UpdatedBy,
 		&i.UpdatedAt,
+		&i.Extensions,
 	)
 	return i, err
 }
@@ -154,20 +157,26 @@ func (q *Queries) InsertEscalation(ctx context.Context, arg InsertEscalationPara
 }
 
 const insertEscalationPolicy = `-- name: InsertEscalationPolicy :one
-INSERT INTO escalation_policies (request_id, steps, updated_by)
-VALUES ($1, $2, $3)
+INSERT INTO escalation_policies (request_id, steps, updated_by, extensions)
+VALUES ($1, $2, $3, $4)
 ON CONFLICT (request_id) DO NOTHING
 RETURNING id
 `
 
 type InsertEscalationPolicyParams struct {
-	RequestID string
-	Steps     []byte
-	UpdatedBy []byte
+	RequestID  string
+	Steps      []byte
+	UpdatedBy  []byte
+	Extensions []byte
 }
 
 func (q *Queries) InsertEscalationPolicy(ctx context.Context, arg InsertEscalationPolicyParams) (int64, error) {
-	row := q.db.QueryRow(ctx, insertEscalationPolicy, arg.RequestID, arg.Steps, arg.UpdatedBy)
+	row := q.db.QueryRow(ctx, insertEscalationPolicy,
+		arg.RequestID,
+		arg.Steps,
+		arg.UpdatedBy,
+		arg.Extensions,
+	)
 	var id int64
 	err := row.Scan(&id)
 	return id, err

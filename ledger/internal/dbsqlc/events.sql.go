@@ -10,15 +10,16 @@ import (
 	"time"
 )
 
-const insertEvent = `-- name: InsertEvent :exec
-INSERT INTO events (subject_type, subject_id, event_key, action, stage_before, stage_after,
-                    actor, note, evidence, data, occurred_at)
-VALUES ($1, $2, $3, $4, $5, $6,
-        $7, $8, $9, $10, $11)
+const insertEvent = `-- name: InsertEvent :execrows
+INSERT INTO events (id, subject_type, subject_id, event_key, action, stage_before, stage_after,
+                    actor, note, evidence, data, occurred_at, recorded_at, seq, prev_hash, hash, hash_alg)
+VALUES ($1, $2, $3, $4, $5, $6, $7,
+        $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
 ON CONFLICT (subject_type, subject_id, event_key) DO NOTHING
 `
 
 type InsertEventParams struct {
+	ID          int64
 	SubjectType string
 	SubjectID   string
 	EventKey    string
@@ -30,10 +31,18 @@ type InsertEventParams struct {
 	Evidence    []byte
 	Data        []byte
 	OccurredAt  time.Time
+	RecordedAt  time.Time
+	Seq         *int64
+	PrevHash    []byte
+	Hash        []byte
+	HashAlg     *string
 }
 
-func (q *Queries) InsertEvent(ctx context.Context, arg InsertEventParams) error {
-	_, err := q.db.Exec(ctx, insertEvent,
+// InsertEvent appends a sealed event; a key already used is a no-op
+// (0 rows), which leaves the chain as it was.
+func (q *Queries) InsertEvent(ctx context.Context, arg InsertEventParams) (int64, error) {
+	result, err := q.db.Exec(ctx, insertEvent,
+		arg.ID,
 		arg.SubjectType,
 		arg.SubjectID,
 		arg.EventKey,
@@ -45,12 +54,20 @@ func (q *Queries) InsertEvent(ctx context.Context, arg InsertEventParams) error 
 		arg.Evidence,
 		arg.Data,
 		arg.OccurredAt,
+		arg.RecordedAt,
+		arg.Seq,
+		arg.PrevHash,
+		arg.Hash,
+		arg.HashAlg,
 	)
-	return err
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }
 
 const listEvents = `-- name: ListEvents :many
-SELECT id, subject_type, subject_id, event_key, action, stage_before, stage_after, actor, note, evidence, data, occurred_at, recorded_at FROM events
+SELECT id, subject_type, subject_id, event_key, action, stage_before, stage_after, actor, note, evidence, data, occurred_at, recorded_at, seq, prev_hash, hash, hash_alg FROM events
 WHERE subject_type = $1 AND subject_id = $2
 ORDER BY id
 `
@@ -83,6 +100,10 @@ func (q *Queries) ListEvents(ctx context.Context, arg ListEventsParams) ([]Event
 			&i.Data,
 			&i.OccurredAt,
 			&i.RecordedAt,
+			&i.Seq,
+			&i.PrevHash,
+			&i.Hash,
+			&i.HashAlg,
 		); err != nil {
 			return nil, err
 		}
@@ -92,4 +113,52 @@ func (q *Queries) ListEvents(ctx context.Context, arg ListEventsParams) ([]Event
 		return nil, err
 	}
 	return items, nil
+}
+
+const prepareEvent = `-- name: PrepareEvent :one
+SELECT nextval(pg_get_serial_sequence('events', 'id'))::bigint AS id,
+       now()::timestamptz AS recorded_at,
+       $1::timestamptz AS occurred_at,
+       $2::jsonb AS actor,
+       $3::jsonb AS evidence,
+       $4::jsonb AS data
+`
+
+type PrepareEventParams struct {
+	OccurredAt time.Time
+	Actor      []byte
+	Evidence   []byte
+	Data       []byte
+}
+
+type PrepareEventRow struct {
+	ID         int64
+	RecordedAt time.Time
+	OccurredAt time.Time
+	Actor      []byte
+	Evidence   []byte
+	Data       []byte
+}
+
+// PrepareEvent gives an event its ID and recording time and returns its
+// instants and JSON documents as PostgreSQL will store them (microseconds,
+// jsonb's normalised form), so that the hash is computed over exactly what
+// a later read returns.
+func (q *Queries) PrepareEvent(ctx context.Context, arg PrepareEventParams) (PrepareEventRow, error) {
+	row := q.db.QueryRow(ctx, prepareEvent,
+		arg.OccurredAt,
+		arg.Actor,
+		arg.Evidence,
+		arg.Data,
+	)
+	var i PrepareEventRow
+	err := row.Scan(
+		&i.ID,
+		&i.RecordedAt,
+		&i.OccurredAt,
+		&i.Actor,
+		&i.Evidence,
+		&i.Data,
+	)
+	return i, err
 }

@@ -82,7 +82,7 @@ func (q *Queries) FindingUnit(ctx context.Context, id string) (string, error) {
 }
 
 const getFinding = `-- name: GetFinding :one
-SELECT id, workflow_id, inspection_id, request_id, ledger_number, unit_code, unit_name, title, description, kind, severity, important, content_area, evidence_ids, rectification_opinion, stage, diagnosis, dispositions, referral, rectification, deadline, due_date, due_at, deadline_seq, overdue, missed_deadlines, reopen_count, withdraw_reason, found_by, created_at, updated_at, version FROM findings WHERE id = $1
+SELECT id, workflow_id, inspection_id, request_id, ledger_number, unit_code, unit_name, title, description, kind, severity, important, content_area, evidence_ids, rectification_opinion, stage, diagnosis, dispositions, referral, rectification, deadline, due_date, due_at, deadline_seq, overdue, missed_deadlines, reopen_count, withdraw_reason, found_by, created_at, updated_at, version, extensions, original_due FROM findings WHERE id = $1
 `
 
 func (q *Queries) GetFinding(ctx context.Context, id string) (Finding, error) {
@@ -121,6 +121,8 @@ func (q *Queries) GetFinding(ctx context.Context, id string) (Finding, error) {
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.Version,
+		&i.Extensions,
+		&i.OriginalDue,
 	)
 	return i, err
 }
@@ -130,12 +132,12 @@ INSERT INTO findings (id, workflow_id, inspection_id, request_id, unit_code, uni
                       kind, severity, important, content_area, evidence_ids, rectification_opinion, stage,
                       diagnosis, dispositions, referral, rectification, deadline, due_date, due_at,
                       deadline_seq, overdue, missed_deadlines, reopen_count, withdraw_reason, found_by,
-                      created_at, updated_at, version)
+                      created_at, updated_at, version, extensions, original_due)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8,
         $9, $10, $11, $12, $13, $14, $15,
         $16, $17, $18, $19, $20, $21, $22,
         $23, $24, $25, $26, $27, $28,
-        $29, $30, $31)
+        $29, $30, $31, $32, $33)
 ON CONFLICT (id) DO NOTHING
 `
 
@@ -171,6 +173,8 @@ type InsertFindingParams struct {
 	CreatedAt            time.Time
 	UpdatedAt            time.Time
 	Version              int
+	Extensions           []byte
+	OriginalDue          *time.Time
 }
 
 func (q *Queries) InsertFinding(ctx context.Context, arg InsertFindingParams) error {
@@ -206,6 +210,8 @@ func (q *Queries) InsertFinding(ctx context.Context, arg InsertFindingParams) er
 		arg.CreatedAt,
 		arg.UpdatedAt,
 		arg.Version,
+		arg.Extensions,
+		arg.OriginalDue,
 	)
 	return err
 }
@@ -315,8 +321,8 @@ UPDATE findings SET
   rectification = $13, deadline = $14, due_date = $15, due_at = $16,
   deadline_seq = $17, overdue = $18, missed_deadlines = $19,
   reopen_count = $20, withdraw_reason = $21, updated_at = $22,
-  version = $23
-WHERE id = $24 AND version < $23
+  version = $23, extensions = $24, original_due = $25
+WHERE id = $26 AND version < $23
 `
 
 type UpdateFindingParams struct {
@@ -343,6 +349,8 @@ type UpdateFindingParams struct {
 	WithdrawReason       string
 	UpdatedAt            time.Time
 	Version              int
+	Extensions           []byte
+	OriginalDue          *time.Time
 	ID                   string
 }
 
@@ -374,6 +382,8 @@ func (q *Queries) UpdateFinding(ctx context.Context, arg UpdateFindingParams) (i
 		arg.WithdrawReason,
 		arg.UpdatedAt,
 		arg.Version,
+		arg.Extensions,
+		arg.OriginalDue,
 		arg.ID,
 	)
 	if err != nil {

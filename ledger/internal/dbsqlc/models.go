@@ -8,6 +8,62 @@ import (
 	"time"
 )
 
+type AccessLog struct {
+	ID       int64
+	Day      time.Time
+	Chain    string
+	Seq      int64
+	At       time.Time
+	Actor    []byte
+	Action   string
+	Resource string
+	Outcome  string
+	Reason   string
+	Remote   string
+	Details  []byte
+	PrevHash []byte
+	Hash     []byte
+	HashAlg  string
+}
+
+type AuditAnchor struct {
+	ID                 int64
+	Seq                int64
+	TakenAt            time.Time
+	TakenBy            string
+	HeadsCount         int64
+	HeadsHash          []byte
+	EntriesCount       int64
+	EntriesHash        []byte
+	AccessPrunedBefore *time.Time
+	AccessPrunedRows   int64
+	PrevHash           []byte
+	Hash               []byte
+	HashAlg            string
+}
+
+type AuditAnchorEntry struct {
+	AnchorID    int64
+	SubjectType string
+	SubjectID   string
+	Seq         int64
+	Hash        []byte
+}
+
+type AuditAnchoredHead struct {
+	SubjectType string
+	SubjectID   string
+	Seq         int64
+}
+
+type AuditChainHead struct {
+	SubjectType string
+	SubjectID   string
+	Seq         int64
+	Hash        []byte
+	UpdatedAt   time.Time
+}
+
 type CalendarVersion struct {
 	ID        int64
 	Year      int
@@ -32,11 +88,12 @@ type Escalation struct {
 }
 
 type EscalationPolicy struct {
-	ID        int64
-	RequestID string
-	Steps     []byte
-	UpdatedBy []byte
-	UpdatedAt time.Time
+	ID         int64
+	RequestID  string
+	Steps      []byte
+	UpdatedBy  []byte
+	UpdatedAt  time.Time
+	Extensions []byte
 }
 
 type Event struct {
@@ -53,6 +110,10 @@ type Event struct {
 	Data        []byte
 	OccurredAt  time.Time
 	RecordedAt  time.Time
+	Seq         *int64
+	PrevHash    []byte
+	Hash        []byte
+	HashAlg     *string
 }
 
 type Evidence struct {
@@ -115,6 +176,8 @@ type Finding struct {
 	CreatedAt            time.Time
 	UpdatedAt            time.Time
 	Version              int
+	Extensions           []byte
+	OriginalDue          *time.Time
 }
 
 type FindingClosureDay struct {
@@ -312,7 +375,7 @@ type Tip struct {
 	InspectionID       string
 	Channel            string
 	ReceivedOn         time.Time
-	Content            string
+	Content            *string
 	ReporterCiphertext []byte
 	Stage              string
 	FindingID          *string
@@ -320,6 +383,7 @@ type Tip struct {
 	ReceivedBy         []byte
 	CreatedAt          time.Time
 	UpdatedAt          time.Time
+	ContentSealed      []byte
 }
 
 type Webhook struct {

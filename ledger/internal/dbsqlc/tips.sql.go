@@ -10,8 +10,19 @@ import (
 	"time"
 )
 
+const countPlaintextTips = `-- name: CountPlaintextTips :one
+SELECT count(*)::int AS plaintext FROM tips WHERE content IS NOT NULL
+`
+
+func (q *Queries) CountPlaintextTips(ctx context.Context) (int, error) {
+	row := q.db.QueryRow(ctx, countPlaintextTips)
+	var plaintext int
+	err := row.Scan(&plaintext)
+	return plaintext, err
+}
+
 const getTip = `-- name: GetTip :one
-SELECT id, request_id, inspection_id, channel, received_on, content, reporter_ciphertext, stage, finding_id, dismiss_reason, received_by, created_at, updated_at FROM tips WHERE id = $1
+SELECT id, request_id, inspection_id, channel, received_on, content, reporter_ciphertext, stage, finding_id, dismiss_reason, received_by, created_at, updated_at, content_sealed FROM tips WHERE id = $1
 `
 
 func (q *Queries) GetTip(ctx context.Context, id string) (Tip, error) {
@@ -31,12 +42,13 @@ func (q *Queries) GetTip(ctx context.Context, id string) (Tip, error) {
 		&i.ReceivedBy,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.ContentSealed,
 	)
 	return i, err
 }
 
 const insertTip = `-- name: InsertTip :execrows
-INSERT INTO tips (id, request_id, inspection_id, channel, received_on, content, reporter_ciphertext, stage,
+INSERT INTO tips (id, request_id, inspection_id, channel, received_on, content_sealed, reporter_ciphertext, stage,
                   received_by)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8,
         $9)
@@ -49,12 +61,13 @@ type InsertTipParams struct {
 	InspectionID       string
 	Channel            string
 	ReceivedOn         time.Time
-	Content            string
+	ContentSealed      []byte
 	ReporterCiphertext []byte
 	Stage              string
 	ReceivedBy         []byte
 }
 
+// InsertTip records a tip; its content only ever sealed (content_sealed).
 func (q *Queries) InsertTip(ctx context.Context, arg InsertTipParams) (int64, error) {
 	result, err := q.db.Exec(ctx, insertTip,
 		arg.ID,
@@ -62,7 +75,7 @@ func (q *Queries) InsertTip(ctx context.Context, arg InsertTipParams) (int64, er
 		arg.InspectionID,
 		arg.Channel,
 		arg.ReceivedOn,
-		arg.Content,
+		arg.ContentSealed,
 		arg.ReporterCiphertext,
 		arg.Stage,
 		arg.ReceivedBy,
@@ -74,7 +87,7 @@ func (q *Queries) InsertTip(ctx context.Context, arg InsertTipParams) (int64, er
 }
 
 const listTips = `-- name: ListTips :many
-SELECT id, request_id, inspection_id, channel, received_on, content, reporter_ciphertext, stage, finding_id, dismiss_reason, received_by, created_at, updated_at FROM tips WHERE inspection_id = $1 ORDER BY created_at, id
+SELECT id, request_id, inspection_id, channel, received_on, content, reporter_ciphertext, stage, finding_id, dismiss_reason, received_by, created_at, updated_at, content_sealed FROM tips WHERE inspection_id = $1 ORDER BY created_at, id
 `
 
 func (q *Queries) ListTips(ctx context.Context, inspectionID string) ([]Tip, error) {
@@ -100,6 +113,7 @@ func (q *Queries) ListTips(ctx context.Context, inspectionID string) ([]Tip, err
 			&i.ReceivedBy,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.ContentSealed,
 		); err != nil {
 			return nil, err
 		}
@@ -111,8 +125,39 @@ func (q *Queries) ListTips(ctx context.Context, inspectionID string) ([]Tip, err
 	return items, nil
 }
 
+const lockPlaintextTips = `-- name: LockPlaintextTips :many
+SELECT id, content FROM tips WHERE content IS NOT NULL ORDER BY id FOR UPDATE
+`
+
+type LockPlaintextTipsRow struct {
+	ID      string
+	Content *string
+}
+
+// LockPlaintextTips lists the tips whose content is still plaintext
+// (written before migration 009, or by an older binary), for xuncha migrate.
+func (q *Queries) LockPlaintextTips(ctx context.Context) ([]LockPlaintextTipsRow, error) {
+	rows, err := q.db.Query(ctx, lockPlaintextTips)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []LockPlaintextTipsRow{}
+	for rows.Next() {
+		var i LockPlaintextTipsRow
+		if err := rows.Scan(&i.ID, &i.Content); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const lockTip = `-- name: LockTip :one
-SELECT id, request_id, inspection_id, channel, received_on, content, reporter_ciphertext, stage, finding_id, dismiss_reason, received_by, created_at, updated_at FROM tips WHERE id = $1 FOR UPDATE
+SELECT id, request_id, inspection_id, channel, received_on, content, reporter_ciphertext, stage, finding_id, dismiss_reason, received_by, created_at, updated_at, content_sealed FROM tips WHERE id = $1 FOR UPDATE
 `
 
 func (q *Queries) LockTip(ctx context.Context, id string) (Tip, error) {
@@ -132,8 +177,25 @@ func (q *Queries) LockTip(ctx context.Context, id string) (Tip, error) {
 		&i.ReceivedBy,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.ContentSealed,
 	)
 	return i, err
+}
+
+const sealTipContent = `-- name: SealTipContent :exec
+UPDATE tips SET content_sealed = $1, content = NULL WHERE id = $2 AND content IS NOT NULL
+`
+
+type SealTipContentParams struct {
+	ContentSealed []byte
+	ID            string
+}
+
+// SealTipContent replaces a tip's plaintext content by its sealed form; the
+// tips_received_unchanged trigger lets only the table's owner do so.
+func (q *Queries) SealTipContent(ctx context.Context, arg SealTipContentParams) error {
+	_, err := q.db.Exec(ctx, sealTipContent, arg.ContentSealed, arg.ID)
+	return err
 }
 
 const tipsInStage = `-- name: TipsInStage :many

@@ -22,6 +22,68 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// Where the request stands. (Not named Status: the OpenAPI document
+// would then rename google.rpc.Status.)
+type Extension_State int32
+
+const (
+	// Not set.
+	Extension_STATE_UNSPECIFIED Extension_State = 0
+	// Waiting for the office's decision; the deadline runs on.
+	Extension_PENDING Extension_State = 1
+	// Approved: the deadline moved to approved_due.
+	Extension_APPROVED Extension_State = 2
+	// Refused, with decision_reason.
+	Extension_REFUSED Extension_State = 3
+	// Left undecided when the finding left REFERRED (reported or withdrawn).
+	Extension_LAPSED Extension_State = 4
+)
+
+// Enum value maps for Extension_State.
+var (
+	Extension_State_name = map[int32]string{
+		0: "STATE_UNSPECIFIED",
+		1: "PENDING",
+		2: "APPROVED",
+		3: "REFUSED",
+		4: "LAPSED",
+	}
+	Extension_State_value = map[string]int32{
+		"STATE_UNSPECIFIED": 0,
+		"PENDING":           1,
+		"APPROVED":          2,
+		"REFUSED":           3,
+		"LAPSED":            4,
+	}
+)
+
+func (x Extension_State) Enum() *Extension_State {
+	p := new(Extension_State)
+	*p = x
+	return p
+}
+
+func (x Extension_State) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Extension_State) Descriptor() protoreflect.EnumDescriptor {
+	return file_xuncha_v1_finding_proto_enumTypes[0].Descriptor()
+}
+
+func (Extension_State) Type() protoreflect.EnumType {
+	return &file_xuncha_v1_finding_proto_enumTypes[0]
+}
+
+func (x Extension_State) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Extension_State.Descriptor instead.
+func (Extension_State) EnumDescriptor() ([]byte, []int) {
+	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{5, 0}
+}
+
 // Kind of finding.
 type Finding_Kind int32
 
@@ -67,11 +129,11 @@ func (x Finding_Kind) String() string {
 }
 
 func (Finding_Kind) Descriptor() protoreflect.EnumDescriptor {
-	return file_xuncha_v1_finding_proto_enumTypes[0].Descriptor()
+	return file_xuncha_v1_finding_proto_enumTypes[1].Descriptor()
 }
 
 func (Finding_Kind) Type() protoreflect.EnumType {
-	return &file_xuncha_v1_finding_proto_enumTypes[0]
+	return &file_xuncha_v1_finding_proto_enumTypes[1]
 }
 
 func (x Finding_Kind) Number() protoreflect.EnumNumber {
@@ -80,7 +142,7 @@ func (x Finding_Kind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Finding_Kind.Descriptor instead.
 func (Finding_Kind) EnumDescriptor() ([]byte, []int) {
-	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{6, 0}
+	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{7, 0}
 }
 
 // Severity of a hazard.
@@ -120,11 +182,11 @@ func (x Finding_Severity) String() string {
 }
 
 func (Finding_Severity) Descriptor() protoreflect.EnumDescriptor {
-	return file_xuncha_v1_finding_proto_enumTypes[1].Descriptor()
+	return file_xuncha_v1_finding_proto_enumTypes[2].Descriptor()
 }
 
 func (Finding_Severity) Type() protoreflect.EnumType {
-	return &file_xuncha_v1_finding_proto_enumTypes[1]
+	return &file_xuncha_v1_finding_proto_enumTypes[2]
 }
 
 func (x Finding_Severity) Number() protoreflect.EnumNumber {
@@ -133,7 +195,7 @@ func (x Finding_Severity) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Finding_Severity.Descriptor instead.
 func (Finding_Severity) EnumDescriptor() ([]byte, []int) {
-	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{6, 1}
+	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{7, 1}
 }
 
 // Stage of the closed loop.
@@ -197,11 +259,11 @@ func (x Finding_Stage) String() string {
 }
 
 func (Finding_Stage) Descriptor() protoreflect.EnumDescriptor {
-	return file_xuncha_v1_finding_proto_enumTypes[2].Descriptor()
+	return file_xuncha_v1_finding_proto_enumTypes[3].Descriptor()
 }
 
 func (Finding_Stage) Type() protoreflect.EnumType {
-	return &file_xuncha_v1_finding_proto_enumTypes[2]
+	return &file_xuncha_v1_finding_proto_enumTypes[3]
 }
 
 func (x Finding_Stage) Number() protoreflect.EnumNumber {
@@ -210,7 +272,7 @@ func (x Finding_Stage) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Finding_Stage.Descriptor instead.
 func (Finding_Stage) EnumDescriptor() ([]byte, []int) {
-	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{6, 2}
+	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{7, 2}
 }
 
 // Evidence is metadata of one piece of evidence; the blob is uploaded
@@ -653,6 +715,171 @@ func (x *Escalation) GetMessage() string {
 	return ""
 }
 
+// Extension is one request for more time (延期) on a finding's
+// rectification deadline, with the office's decision.
+type Extension struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// 1, 2, … over the finding's life.
+	Seq int32 `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
+	// Where it stands.
+	State Extension_State `protobuf:"varint,2,opt,name=state,proto3,enum=xuncha.v1.Extension_State" json:"state,omitempty"`
+	// The rectification round it belongs to: the finding's reopen_count when
+	// it was asked for. The limits count per round.
+	Round int32 `protobuf:"varint,3,opt,name=round,proto3" json:"round,omitempty"`
+	// Last day of the deadline it extends, YYYY-MM-DD.
+	PreviousDue string `protobuf:"bytes,4,opt,name=previous_due,json=previousDue,proto3" json:"previous_due,omitempty"`
+	// That deadline's last day as the office set it, before any extension.
+	OriginalDue string `protobuf:"bytes,5,opt,name=original_due,json=originalDue,proto3" json:"original_due,omitempty"`
+	// Last day asked for.
+	RequestedDue string `protobuf:"bytes,6,opt,name=requested_due,json=requestedDue,proto3" json:"requested_due,omitempty"`
+	// Why more time is needed.
+	Reason string `protobuf:"bytes,7,opt,name=reason,proto3" json:"reason,omitempty"`
+	// Evidence IDs.
+	EvidenceIds []string `protobuf:"bytes,8,rep,name=evidence_ids,json=evidenceIds,proto3" json:"evidence_ids,omitempty"`
+	// Who asked (a unit user, or the office on its behalf).
+	RequestedBy *Actor `protobuf:"bytes,9,opt,name=requested_by,json=requestedBy,proto3" json:"requested_by,omitempty"`
+	// When.
+	RequestTime *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=request_time,json=requestTime,proto3" json:"request_time,omitempty"`
+	// Who decided (the office; the system for a lapsed request).
+	DecidedBy *Actor `protobuf:"bytes,11,opt,name=decided_by,json=decidedBy,proto3" json:"decided_by,omitempty"`
+	// When.
+	DecideTime *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=decide_time,json=decideTime,proto3" json:"decide_time,omitempty"`
+	// Last day approved.
+	ApprovedDue string `protobuf:"bytes,13,opt,name=approved_due,json=approvedDue,proto3" json:"approved_due,omitempty"`
+	// Why it was refused or lapsed, or the office's note on the approval.
+	DecisionReason string `protobuf:"bytes,14,opt,name=decision_reason,json=decisionReason,proto3" json:"decision_reason,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *Extension) Reset() {
+	*x = Extension{}
+	mi := &file_xuncha_v1_finding_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Extension) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Extension) ProtoMessage() {}
+
+func (x *Extension) ProtoReflect() protoreflect.Message {
+	mi := &file_xuncha_v1_finding_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Extension.ProtoReflect.Descriptor instead.
+func (*Extension) Descriptor() ([]byte, []int) {
+	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *Extension) GetSeq() int32 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *Extension) GetState() Extension_State {
+	if x != nil {
+		return x.State
+	}
+	return Extension_STATE_UNSPECIFIED
+}
+
+func (x *Extension) GetRound() int32 {
+	if x != nil {
+		return x.Round
+	}
+	return 0
+}
+
+func (x *Extension) GetPreviousDue() string {
+	if x != nil {
+		return x.PreviousDue
+	}
+	return ""
+}
+
+func (x *Extension) GetOriginalDue() string {
+	if x != nil {
+		return x.OriginalDue
+	}
+	return ""
+}
+
+func (x *Extension) GetRequestedDue() string {
+	if x != nil {
+		return x.RequestedDue
+	}
+	return ""
+}
+
+func (x *Extension) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *Extension) GetEvidenceIds() []string {
+	if x != nil {
+		return x.EvidenceIds
+	}
+	return nil
+}
+
+func (x *Extension) GetRequestedBy() *Actor {
+	if x != nil {
+		return x.RequestedBy
+	}
+	return nil
+}
+
+func (x *Extension) GetRequestTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RequestTime
+	}
+	return nil
+}
+
+func (x *Extension) GetDecidedBy() *Actor {
+	if x != nil {
+		return x.DecidedBy
+	}
+	return nil
+}
+
+func (x *Extension) GetDecideTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DecideTime
+	}
+	return nil
+}
+
+func (x *Extension) GetApprovedDue() string {
+	if x != nil {
+		return x.ApprovedDue
+	}
+	return ""
+}
+
+func (x *Extension) GetDecisionReason() string {
+	if x != nil {
+		return x.DecisionReason
+	}
+	return ""
+}
+
 // FindingEvent is one entry of a finding's append-only event log.
 type FindingEvent struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -680,7 +907,7 @@ type FindingEvent struct {
 
 func (x *FindingEvent) Reset() {
 	*x = FindingEvent{}
-	mi := &file_xuncha_v1_finding_proto_msgTypes[5]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -692,7 +919,7 @@ func (x *FindingEvent) String() string {
 func (*FindingEvent) ProtoMessage() {}
 
 func (x *FindingEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_finding_proto_msgTypes[5]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -705,7 +932,7 @@ func (x *FindingEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FindingEvent.ProtoReflect.Descriptor instead.
 func (*FindingEvent) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{5}
+	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *FindingEvent) GetId() int64 {
@@ -829,14 +1056,20 @@ type Finding struct {
 	// The last events (newest last; GetFinding only).
 	LastEvents []*FindingEvent `protobuf:"bytes,27,rep,name=last_events,json=lastEvents,proto3" json:"last_events,omitempty"`
 	// Temporal workflow ID, `finding/<id>`.
-	WorkflowId    string `protobuf:"bytes,28,opt,name=workflow_id,json=workflowId,proto3" json:"workflow_id,omitempty"`
+	WorkflowId string `protobuf:"bytes,28,opt,name=workflow_id,json=workflowId,proto3" json:"workflow_id,omitempty"`
+	// Extension requests (延期), oldest first, with their decisions.
+	Extensions []*Extension `protobuf:"bytes,29,rep,name=extensions,proto3" json:"extensions,omitempty"`
+	// The running rectification deadline's last day as the office set it,
+	// YYYY-MM-DD, once an extension of it was approved (deadline.due is then
+	// the extended day).
+	OriginalDue   string `protobuf:"bytes,30,opt,name=original_due,json=originalDue,proto3" json:"original_due,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Finding) Reset() {
 	*x = Finding{}
-	mi := &file_xuncha_v1_finding_proto_msgTypes[6]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -848,7 +1081,7 @@ func (x *Finding) String() string {
 func (*Finding) ProtoMessage() {}
 
 func (x *Finding) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_finding_proto_msgTypes[6]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -861,7 +1094,7 @@ func (x *Finding) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Finding.ProtoReflect.Descriptor instead.
 func (*Finding) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{6}
+	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Finding) GetId() string {
@@ -1060,6 +1293,20 @@ func (x *Finding) GetWorkflowId() string {
 	return ""
 }
 
+func (x *Finding) GetExtensions() []*Extension {
+	if x != nil {
+		return x.Extensions
+	}
+	return nil
+}
+
+func (x *Finding) GetOriginalDue() string {
+	if x != nil {
+		return x.OriginalDue
+	}
+	return ""
+}
+
 // RecordFindingRequest records a finding under an inspection.
 type RecordFindingRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1091,7 +1338,7 @@ type RecordFindingRequest struct {
 
 func (x *RecordFindingRequest) Reset() {
 	*x = RecordFindingRequest{}
-	mi := &file_xuncha_v1_finding_proto_msgTypes[7]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1103,7 +1350,7 @@ func (x *RecordFindingRequest) String() string {
 func (*RecordFindingRequest) ProtoMessage() {}
 
 func (x *RecordFindingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_finding_proto_msgTypes[7]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1116,7 +1363,7 @@ func (x *RecordFindingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordFindingRequest.ProtoReflect.Descriptor instead.
 func (*RecordFindingRequest) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{7}
+	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *RecordFindingRequest) GetRequestId() string {
@@ -1207,7 +1454,7 @@ type GetFindingRequest struct {
 
 func (x *GetFindingRequest) Reset() {
 	*x = GetFindingRequest{}
-	mi := &file_xuncha_v1_finding_proto_msgTypes[8]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1219,7 +1466,7 @@ func (x *GetFindingRequest) String() string {
 func (*GetFindingRequest) ProtoMessage() {}
 
 func (x *GetFindingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_finding_proto_msgTypes[8]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1232,7 +1479,7 @@ func (x *GetFindingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetFindingRequest.ProtoReflect.Descriptor instead.
 func (*GetFindingRequest) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{8}
+	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *GetFindingRequest) GetId() string {
@@ -1267,7 +1514,7 @@ type ListFindingsRequest struct {
 
 func (x *ListFindingsRequest) Reset() {
 	*x = ListFindingsRequest{}
-	mi := &file_xuncha_v1_finding_proto_msgTypes[9]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1279,7 +1526,7 @@ func (x *ListFindingsRequest) String() string {
 func (*ListFindingsRequest) ProtoMessage() {}
 
 func (x *ListFindingsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_finding_proto_msgTypes[9]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1292,7 +1539,7 @@ func (x *ListFindingsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListFindingsRequest.ProtoReflect.Descriptor instead.
 func (*ListFindingsRequest) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{9}
+	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ListFindingsRequest) GetInspectionId() string {
@@ -1364,7 +1611,7 @@ type ListFindingsResponse struct {
 
 func (x *ListFindingsResponse) Reset() {
 	*x = ListFindingsResponse{}
-	mi := &file_xuncha_v1_finding_proto_msgTypes[10]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1376,7 +1623,7 @@ func (x *ListFindingsResponse) String() string {
 func (*ListFindingsResponse) ProtoMessage() {}
 
 func (x *ListFindingsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_finding_proto_msgTypes[10]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1389,7 +1636,7 @@ func (x *ListFindingsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListFindingsResponse.ProtoReflect.Descriptor instead.
 func (*ListFindingsResponse) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{10}
+	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ListFindingsResponse) GetFindings() []*Finding {
@@ -1421,7 +1668,7 @@ type DiagnoseFindingRequest struct {
 
 func (x *DiagnoseFindingRequest) Reset() {
 	*x = DiagnoseFindingRequest{}
-	mi := &file_xuncha_v1_finding_proto_msgTypes[11]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1433,7 +1680,7 @@ func (x *DiagnoseFindingRequest) String() string {
 func (*DiagnoseFindingRequest) ProtoMessage() {}
 
 func (x *DiagnoseFindingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_finding_proto_msgTypes[11]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1446,7 +1693,7 @@ func (x *DiagnoseFindingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DiagnoseFindingRequest.ProtoReflect.Descriptor instead.
 func (*DiagnoseFindingRequest) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{11}
+	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *DiagnoseFindingRequest) GetId() string {
@@ -1487,7 +1734,7 @@ type ClassifyFindingRequest struct {
 
 func (x *ClassifyFindingRequest) Reset() {
 	*x = ClassifyFindingRequest{}
-	mi := &file_xuncha_v1_finding_proto_msgTypes[12]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1499,7 +1746,7 @@ func (x *ClassifyFindingRequest) String() string {
 func (*ClassifyFindingRequest) ProtoMessage() {}
 
 func (x *ClassifyFindingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_finding_proto_msgTypes[12]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1512,7 +1759,7 @@ func (x *ClassifyFindingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClassifyFindingRequest.ProtoReflect.Descriptor instead.
 func (*ClassifyFindingRequest) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{12}
+	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ClassifyFindingRequest) GetId() string {
@@ -1565,7 +1812,7 @@ type ReferFindingRequest struct {
 
 func (x *ReferFindingRequest) Reset() {
 	*x = ReferFindingRequest{}
-	mi := &file_xuncha_v1_finding_proto_msgTypes[13]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1577,7 +1824,7 @@ func (x *ReferFindingRequest) String() string {
 func (*ReferFindingRequest) ProtoMessage() {}
 
 func (x *ReferFindingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_finding_proto_msgTypes[13]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1590,7 +1837,7 @@ func (x *ReferFindingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReferFindingRequest.ProtoReflect.Descriptor instead.
 func (*ReferFindingRequest) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{13}
+	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ReferFindingRequest) GetId() string {
@@ -1659,7 +1906,7 @@ type ReportRectificationRequest struct {
 
 func (x *ReportRectificationRequest) Reset() {
 	*x = ReportRectificationRequest{}
-	mi := &file_xuncha_v1_finding_proto_msgTypes[14]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1671,7 +1918,7 @@ func (x *ReportRectificationRequest) String() string {
 func (*ReportRectificationRequest) ProtoMessage() {}
 
 func (x *ReportRectificationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_finding_proto_msgTypes[14]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1684,7 +1931,7 @@ func (x *ReportRectificationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportRectificationRequest.ProtoReflect.Descriptor instead.
 func (*ReportRectificationRequest) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{14}
+	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ReportRectificationRequest) GetId() string {
@@ -1749,7 +1996,7 @@ type VerifyFindingRequest struct {
 
 func (x *VerifyFindingRequest) Reset() {
 	*x = VerifyFindingRequest{}
-	mi := &file_xuncha_v1_finding_proto_msgTypes[15]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1761,7 +2008,7 @@ func (x *VerifyFindingRequest) String() string {
 func (*VerifyFindingRequest) ProtoMessage() {}
 
 func (x *VerifyFindingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_finding_proto_msgTypes[15]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1774,7 +2021,7 @@ func (x *VerifyFindingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyFindingRequest.ProtoReflect.Descriptor instead.
 func (*VerifyFindingRequest) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{15}
+	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *VerifyFindingRequest) GetId() string {
@@ -1827,7 +2074,7 @@ type WithdrawFindingRequest struct {
 
 func (x *WithdrawFindingRequest) Reset() {
 	*x = WithdrawFindingRequest{}
-	mi := &file_xuncha_v1_finding_proto_msgTypes[16]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1839,7 +2086,7 @@ func (x *WithdrawFindingRequest) String() string {
 func (*WithdrawFindingRequest) ProtoMessage() {}
 
 func (x *WithdrawFindingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_finding_proto_msgTypes[16]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1852,7 +2099,7 @@ func (x *WithdrawFindingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WithdrawFindingRequest.ProtoReflect.Descriptor instead.
 func (*WithdrawFindingRequest) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{16}
+	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *WithdrawFindingRequest) GetId() string {
@@ -1876,6 +2123,186 @@ func (x *WithdrawFindingRequest) GetReason() string {
 	return ""
 }
 
+// RequestExtensionRequest asks for more time on a finding's rectification
+// deadline.
+type RequestExtensionRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Finding ID.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Idempotency key.
+	RequestId string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// Last day asked for, YYYY-MM-DD: after the running deadline's, and no
+	// later than the escalation policy's extension limits allow. Required.
+	Due string `protobuf:"bytes,3,opt,name=due,proto3" json:"due,omitempty"`
+	// Why more time is needed (e.g. a major hazard whose works take longer).
+	// Required.
+	Reason string `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	// Evidence IDs (uploaded first). At least one.
+	EvidenceIds []string `protobuf:"bytes,5,rep,name=evidence_ids,json=evidenceIds,proto3" json:"evidence_ids,omitempty"`
+	// OnBehalfOf is set only by the office when it enters a unit's paper
+	// request: the unit code of the finding's unit. A unit asking for itself
+	// leaves it empty.
+	OnBehalfOf    string `protobuf:"bytes,6,opt,name=on_behalf_of,json=onBehalfOf,proto3" json:"on_behalf_of,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RequestExtensionRequest) Reset() {
+	*x = RequestExtensionRequest{}
+	mi := &file_xuncha_v1_finding_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RequestExtensionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RequestExtensionRequest) ProtoMessage() {}
+
+func (x *RequestExtensionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_xuncha_v1_finding_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RequestExtensionRequest.ProtoReflect.Descriptor instead.
+func (*RequestExtensionRequest) Descriptor() ([]byte, []int) {
+	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *RequestExtensionRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *RequestExtensionRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *RequestExtensionRequest) GetDue() string {
+	if x != nil {
+		return x.Due
+	}
+	return ""
+}
+
+func (x *RequestExtensionRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *RequestExtensionRequest) GetEvidenceIds() []string {
+	if x != nil {
+		return x.EvidenceIds
+	}
+	return nil
+}
+
+func (x *RequestExtensionRequest) GetOnBehalfOf() string {
+	if x != nil {
+		return x.OnBehalfOf
+	}
+	return ""
+}
+
+// DecideExtensionRequest approves or refuses the pending extension request.
+type DecideExtensionRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Finding ID.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Idempotency key.
+	RequestId string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// True approves (the deadline moves); false refuses.
+	Approve bool `protobuf:"varint,3,opt,name=approve,proto3" json:"approve,omitempty"`
+	// Approving: the new last day, YYYY-MM-DD (after the running deadline's,
+	// not before today, within the limits); empty grants the day asked for.
+	// Refusing: not given.
+	Due string `protobuf:"bytes,4,opt,name=due,proto3" json:"due,omitempty"`
+	// Refusing: why (required). Approving: an optional note.
+	Reason        string `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DecideExtensionRequest) Reset() {
+	*x = DecideExtensionRequest{}
+	mi := &file_xuncha_v1_finding_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DecideExtensionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DecideExtensionRequest) ProtoMessage() {}
+
+func (x *DecideExtensionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_xuncha_v1_finding_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DecideExtensionRequest.ProtoReflect.Descriptor instead.
+func (*DecideExtensionRequest) Descriptor() ([]byte, []int) {
+	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *DecideExtensionRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *DecideExtensionRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *DecideExtensionRequest) GetApprove() bool {
+	if x != nil {
+		return x.Approve
+	}
+	return false
+}
+
+func (x *DecideExtensionRequest) GetDue() string {
+	if x != nil {
+		return x.Due
+	}
+	return ""
+}
+
+func (x *DecideExtensionRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
 // ListFindingEventsRequest names a finding.
 type ListFindingEventsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1887,7 +2314,7 @@ type ListFindingEventsRequest struct {
 
 func (x *ListFindingEventsRequest) Reset() {
 	*x = ListFindingEventsRequest{}
-	mi := &file_xuncha_v1_finding_proto_msgTypes[17]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1899,7 +2326,7 @@ func (x *ListFindingEventsRequest) String() string {
 func (*ListFindingEventsRequest) ProtoMessage() {}
 
 func (x *ListFindingEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_finding_proto_msgTypes[17]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1912,7 +2339,7 @@ func (x *ListFindingEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListFindingEventsRequest.ProtoReflect.Descriptor instead.
 func (*ListFindingEventsRequest) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{17}
+	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ListFindingEventsRequest) GetId() string {
@@ -1933,7 +2360,7 @@ type ListFindingEventsResponse struct {
 
 func (x *ListFindingEventsResponse) Reset() {
 	*x = ListFindingEventsResponse{}
-	mi := &file_xuncha_v1_finding_proto_msgTypes[18]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1945,7 +2372,7 @@ func (x *ListFindingEventsResponse) String() string {
 func (*ListFindingEventsResponse) ProtoMessage() {}
 
 func (x *ListFindingEventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_finding_proto_msgTypes[18]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1958,7 +2385,7 @@ func (x *ListFindingEventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListFindingEventsResponse.ProtoReflect.Descriptor instead.
 func (*ListFindingEventsResponse) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{18}
+	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ListFindingEventsResponse) GetEvents() []*FindingEvent {
@@ -1985,7 +2412,7 @@ type ListEscalationsRequest struct {
 
 func (x *ListEscalationsRequest) Reset() {
 	*x = ListEscalationsRequest{}
-	mi := &file_xuncha_v1_finding_proto_msgTypes[19]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1997,7 +2424,7 @@ func (x *ListEscalationsRequest) String() string {
 func (*ListEscalationsRequest) ProtoMessage() {}
 
 func (x *ListEscalationsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_finding_proto_msgTypes[19]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2010,7 +2437,7 @@ func (x *ListEscalationsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEscalationsRequest.ProtoReflect.Descriptor instead.
 func (*ListEscalationsRequest) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{19}
+	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ListEscalationsRequest) GetSubject() string {
@@ -2054,7 +2481,7 @@ type ListEscalationsResponse struct {
 
 func (x *ListEscalationsResponse) Reset() {
 	*x = ListEscalationsResponse{}
-	mi := &file_xuncha_v1_finding_proto_msgTypes[20]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2066,7 +2493,7 @@ func (x *ListEscalationsResponse) String() string {
 func (*ListEscalationsResponse) ProtoMessage() {}
 
 func (x *ListEscalationsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_finding_proto_msgTypes[20]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2079,7 +2506,7 @@ func (x *ListEscalationsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEscalationsResponse.ProtoReflect.Descriptor instead.
 func (*ListEscalationsResponse) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{20}
+	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ListEscalationsResponse) GetEscalations() []*Escalation {
@@ -2110,7 +2537,7 @@ type EscalationStep struct {
 
 func (x *EscalationStep) Reset() {
 	*x = EscalationStep{}
-	mi := &file_xuncha_v1_finding_proto_msgTypes[21]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2122,7 +2549,7 @@ func (x *EscalationStep) String() string {
 func (*EscalationStep) ProtoMessage() {}
 
 func (x *EscalationStep) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_finding_proto_msgTypes[21]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2135,7 +2562,7 @@ func (x *EscalationStep) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EscalationStep.ProtoReflect.Descriptor instead.
 func (*EscalationStep) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{21}
+	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *EscalationStep) GetStep() string {
@@ -2152,7 +2579,87 @@ func (x *EscalationStep) GetWorkingDays() int32 {
 	return 0
 }
 
-// EscalationPolicy is the office's ladder.
+// ExtensionLimits are the office's limits on extending a finding's
+// rectification deadline (延期). They apply to each deadline the office sets
+// (the referral's, one after a rejected verification or a reopening)
+// together with its extensions.
+type ExtensionLimits struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// How many extensions one deadline may be granted, 0 (none) to 10.
+	MaxCount int32 `protobuf:"varint,1,opt,name=max_count,json=maxCount,proto3" json:"max_count,omitempty"`
+	// How far past its original last day extensions may move a deadline in
+	// total: in months (1 to 12, Civil Code periods) or in working days
+	// (total_working_days, 1 to 250); exactly one when max_count is above 0.
+	TotalMonths int32 `protobuf:"varint,2,opt,name=total_months,json=totalMonths,proto3" json:"total_months,omitempty"`
+	// The total in working days (the State Council's calendar).
+	TotalWorkingDays int32 `protobuf:"varint,3,opt,name=total_working_days,json=totalWorkingDays,proto3" json:"total_working_days,omitempty"`
+	// Hazard severities that may be extended at all; at least one when
+	// max_count is above 0. Findings that are not hazards have no severity
+	// and may be extended within the same count and total.
+	Severities    []Finding_Severity `protobuf:"varint,4,rep,packed,name=severities,proto3,enum=xuncha.v1.Finding_Severity" json:"severities,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExtensionLimits) Reset() {
+	*x = ExtensionLimits{}
+	mi := &file_xuncha_v1_finding_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExtensionLimits) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExtensionLimits) ProtoMessage() {}
+
+func (x *ExtensionLimits) ProtoReflect() protoreflect.Message {
+	mi := &file_xuncha_v1_finding_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExtensionLimits.ProtoReflect.Descriptor instead.
+func (*ExtensionLimits) Descriptor() ([]byte, []int) {
+	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *ExtensionLimits) GetMaxCount() int32 {
+	if x != nil {
+		return x.MaxCount
+	}
+	return 0
+}
+
+func (x *ExtensionLimits) GetTotalMonths() int32 {
+	if x != nil {
+		return x.TotalMonths
+	}
+	return 0
+}
+
+func (x *ExtensionLimits) GetTotalWorkingDays() int32 {
+	if x != nil {
+		return x.TotalWorkingDays
+	}
+	return 0
+}
+
+func (x *ExtensionLimits) GetSeverities() []Finding_Severity {
+	if x != nil {
+		return x.Severities
+	}
+	return nil
+}
+
+// EscalationPolicy is the office's ladder and its limits on extensions.
 type EscalationPolicy struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Steps, in the order they fire.
@@ -2162,14 +2669,17 @@ type EscalationPolicy struct {
 	// Who set it.
 	UpdatedBy *Actor `protobuf:"bytes,3,opt,name=updated_by,json=updatedBy,proto3" json:"updated_by,omitempty"`
 	// When.
-	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	// Limits on extensions. Default: 2 extensions, 1 month in total, MAJOR
+	// hazards (and findings that are not hazards).
+	ExtensionLimits *ExtensionLimits `protobuf:"bytes,5,opt,name=extension_limits,json=extensionLimits,proto3" json:"extension_limits,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *EscalationPolicy) Reset() {
 	*x = EscalationPolicy{}
-	mi := &file_xuncha_v1_finding_proto_msgTypes[22]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2181,7 +2691,7 @@ func (x *EscalationPolicy) String() string {
 func (*EscalationPolicy) ProtoMessage() {}
 
 func (x *EscalationPolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_finding_proto_msgTypes[22]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2194,7 +2704,7 @@ func (x *EscalationPolicy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EscalationPolicy.ProtoReflect.Descriptor instead.
 func (*EscalationPolicy) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{22}
+	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *EscalationPolicy) GetSteps() []*EscalationStep {
@@ -2225,6 +2735,13 @@ func (x *EscalationPolicy) GetUpdateTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *EscalationPolicy) GetExtensionLimits() *ExtensionLimits {
+	if x != nil {
+		return x.ExtensionLimits
+	}
+	return nil
+}
+
 // GetEscalationPolicyRequest is empty.
 type GetEscalationPolicyRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -2234,7 +2751,7 @@ type GetEscalationPolicyRequest struct {
 
 func (x *GetEscalationPolicyRequest) Reset() {
 	*x = GetEscalationPolicyRequest{}
-	mi := &file_xuncha_v1_finding_proto_msgTypes[23]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2246,7 +2763,7 @@ func (x *GetEscalationPolicyRequest) String() string {
 func (*GetEscalationPolicyRequest) ProtoMessage() {}
 
 func (x *GetEscalationPolicyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_finding_proto_msgTypes[23]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2259,7 +2776,7 @@ func (x *GetEscalationPolicyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetEscalationPolicyRequest.ProtoReflect.Descriptor instead.
 func (*GetEscalationPolicyRequest) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{23}
+	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{27}
 }
 
 // UpdateEscalationPolicyRequest sets the ladder.
@@ -2269,14 +2786,16 @@ type UpdateEscalationPolicyRequest struct {
 	RequestId string `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	// Steps: OVERDUE at 0 is required; REMINDER below 0 and INTERVIEW_PROPOSED
 	// above 0 are optional.
-	Steps         []*EscalationStep `protobuf:"bytes,2,rep,name=steps,proto3" json:"steps,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Steps []*EscalationStep `protobuf:"bytes,2,rep,name=steps,proto3" json:"steps,omitempty"`
+	// Limits on extensions, from now on; absent: the built-in defaults.
+	ExtensionLimits *ExtensionLimits `protobuf:"bytes,3,opt,name=extension_limits,json=extensionLimits,proto3" json:"extension_limits,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *UpdateEscalationPolicyRequest) Reset() {
 	*x = UpdateEscalationPolicyRequest{}
-	mi := &file_xuncha_v1_finding_proto_msgTypes[24]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2288,7 +2807,7 @@ func (x *UpdateEscalationPolicyRequest) String() string {
 func (*UpdateEscalationPolicyRequest) ProtoMessage() {}
 
 func (x *UpdateEscalationPolicyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_finding_proto_msgTypes[24]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2301,7 +2820,7 @@ func (x *UpdateEscalationPolicyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateEscalationPolicyRequest.ProtoReflect.Descriptor instead.
 func (*UpdateEscalationPolicyRequest) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{24}
+	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *UpdateEscalationPolicyRequest) GetRequestId() string {
@@ -2314,6 +2833,13 @@ func (x *UpdateEscalationPolicyRequest) GetRequestId() string {
 func (x *UpdateEscalationPolicyRequest) GetSteps() []*EscalationStep {
 	if x != nil {
 		return x.Steps
+	}
+	return nil
+}
+
+func (x *UpdateEscalationPolicyRequest) GetExtensionLimits() *ExtensionLimits {
+	if x != nil {
+		return x.ExtensionLimits
 	}
 	return nil
 }
@@ -2339,7 +2865,7 @@ type Webhook struct {
 
 func (x *Webhook) Reset() {
 	*x = Webhook{}
-	mi := &file_xuncha_v1_finding_proto_msgTypes[25]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2351,7 +2877,7 @@ func (x *Webhook) String() string {
 func (*Webhook) ProtoMessage() {}
 
 func (x *Webhook) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_finding_proto_msgTypes[25]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2364,7 +2890,7 @@ func (x *Webhook) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Webhook.ProtoReflect.Descriptor instead.
 func (*Webhook) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{25}
+	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *Webhook) GetId() string {
@@ -2426,7 +2952,7 @@ type CreateWebhookRequest struct {
 
 func (x *CreateWebhookRequest) Reset() {
 	*x = CreateWebhookRequest{}
-	mi := &file_xuncha_v1_finding_proto_msgTypes[26]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2438,7 +2964,7 @@ func (x *CreateWebhookRequest) String() string {
 func (*CreateWebhookRequest) ProtoMessage() {}
 
 func (x *CreateWebhookRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_finding_proto_msgTypes[26]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2451,7 +2977,7 @@ func (x *CreateWebhookRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateWebhookRequest.ProtoReflect.Descriptor instead.
 func (*CreateWebhookRequest) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{26}
+	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *CreateWebhookRequest) GetRequestId() string {
@@ -2491,7 +3017,7 @@ type ListWebhooksRequest struct {
 
 func (x *ListWebhooksRequest) Reset() {
 	*x = ListWebhooksRequest{}
-	mi := &file_xuncha_v1_finding_proto_msgTypes[27]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2503,7 +3029,7 @@ func (x *ListWebhooksRequest) String() string {
 func (*ListWebhooksRequest) ProtoMessage() {}
 
 func (x *ListWebhooksRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_finding_proto_msgTypes[27]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2516,7 +3042,7 @@ func (x *ListWebhooksRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListWebhooksRequest.ProtoReflect.Descriptor instead.
 func (*ListWebhooksRequest) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{27}
+	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{31}
 }
 
 // ListWebhooksResponse lists subscriptions.
@@ -2530,7 +3056,7 @@ type ListWebhooksResponse struct {
 
 func (x *ListWebhooksResponse) Reset() {
 	*x = ListWebhooksResponse{}
-	mi := &file_xuncha_v1_finding_proto_msgTypes[28]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2542,7 +3068,7 @@ func (x *ListWebhooksResponse) String() string {
 func (*ListWebhooksResponse) ProtoMessage() {}
 
 func (x *ListWebhooksResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_finding_proto_msgTypes[28]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2555,7 +3081,7 @@ func (x *ListWebhooksResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListWebhooksResponse.ProtoReflect.Descriptor instead.
 func (*ListWebhooksResponse) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{28}
+	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ListWebhooksResponse) GetWebhooks() []*Webhook {
@@ -2576,7 +3102,7 @@ type DeleteWebhookRequest struct {
 
 func (x *DeleteWebhookRequest) Reset() {
 	*x = DeleteWebhookRequest{}
-	mi := &file_xuncha_v1_finding_proto_msgTypes[29]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2588,7 +3114,7 @@ func (x *DeleteWebhookRequest) String() string {
 func (*DeleteWebhookRequest) ProtoMessage() {}
 
 func (x *DeleteWebhookRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_finding_proto_msgTypes[29]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2601,7 +3127,7 @@ func (x *DeleteWebhookRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteWebhookRequest.ProtoReflect.Descriptor instead.
 func (*DeleteWebhookRequest) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{29}
+	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *DeleteWebhookRequest) GetId() string {
@@ -2620,7 +3146,7 @@ type DeleteWebhookResponse struct {
 
 func (x *DeleteWebhookResponse) Reset() {
 	*x = DeleteWebhookResponse{}
-	mi := &file_xuncha_v1_finding_proto_msgTypes[30]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2632,7 +3158,7 @@ func (x *DeleteWebhookResponse) String() string {
 func (*DeleteWebhookResponse) ProtoMessage() {}
 
 func (x *DeleteWebhookResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_finding_proto_msgTypes[30]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2645,7 +3171,7 @@ func (x *DeleteWebhookResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteWebhookResponse.ProtoReflect.Descriptor instead.
 func (*DeleteWebhookResponse) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{30}
+	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{34}
 }
 
 var File_xuncha_v1_finding_proto protoreflect.FileDescriptor
@@ -2691,7 +3217,32 @@ const file_xuncha_v1_finding_proto_rawDesc = "" +
 	"\x06due_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x05dueAt\x127\n" +
 	"\tfire_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\bfireTime\x12\x1b\n" +
 	"\tunit_code\x18\x06 \x01(\tR\bunitCode\x12\x18\n" +
-	"\amessage\x18\a \x01(\tR\amessage\"\xb1\x02\n" +
+	"\amessage\x18\a \x01(\tR\amessage\"\x8d\x05\n" +
+	"\tExtension\x12\x10\n" +
+	"\x03seq\x18\x01 \x01(\x05R\x03seq\x120\n" +
+	"\x05state\x18\x02 \x01(\x0e2\x1a.xuncha.v1.Extension.StateR\x05state\x12\x14\n" +
+	"\x05round\x18\x03 \x01(\x05R\x05round\x12!\n" +
+	"\fprevious_due\x18\x04 \x01(\tR\vpreviousDue\x12!\n" +
+	"\foriginal_due\x18\x05 \x01(\tR\voriginalDue\x12#\n" +
+	"\rrequested_due\x18\x06 \x01(\tR\frequestedDue\x12\x16\n" +
+	"\x06reason\x18\a \x01(\tR\x06reason\x12!\n" +
+	"\fevidence_ids\x18\b \x03(\tR\vevidenceIds\x123\n" +
+	"\frequested_by\x18\t \x01(\v2\x10.xuncha.v1.ActorR\vrequestedBy\x12=\n" +
+	"\frequest_time\x18\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\vrequestTime\x12/\n" +
+	"\n" +
+	"decided_by\x18\v \x01(\v2\x10.xuncha.v1.ActorR\tdecidedBy\x12;\n" +
+	"\vdecide_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"decideTime\x12!\n" +
+	"\fapproved_due\x18\r \x01(\tR\vapprovedDue\x12'\n" +
+	"\x0fdecision_reason\x18\x0e \x01(\tR\x0edecisionReason\"R\n" +
+	"\x05State\x12\x15\n" +
+	"\x11STATE_UNSPECIFIED\x10\x00\x12\v\n" +
+	"\aPENDING\x10\x01\x12\f\n" +
+	"\bAPPROVED\x10\x02\x12\v\n" +
+	"\aREFUSED\x10\x03\x12\n" +
+	"\n" +
+	"\x06LAPSED\x10\x04\"\xb1\x02\n" +
 	"\fFindingEvent\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x16\n" +
 	"\x06action\x18\x02 \x01(\tR\x06action\x12!\n" +
@@ -2703,7 +3254,7 @@ const file_xuncha_v1_finding_proto_rawDesc = "" +
 	"\fevidence_ids\x18\a \x03(\tR\vevidenceIds\x129\n" +
 	"\n" +
 	"occur_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\toccurTime\x12\x1b\n" +
-	"\tdata_json\x18\t \x01(\tR\bdataJson\"\xe7\v\n" +
+	"\tdata_json\x18\t \x01(\tR\bdataJson\"\xc0\f\n" +
 	"\aFinding\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12#\n" +
 	"\rinspection_id\x18\x02 \x01(\tR\finspectionId\x12#\n" +
@@ -2737,7 +3288,11 @@ const file_xuncha_v1_finding_proto_rawDesc = "" +
 	"\vlast_events\x18\x1b \x03(\v2\x17.xuncha.v1.FindingEventR\n" +
 	"lastEvents\x12\x1f\n" +
 	"\vworkflow_id\x18\x1c \x01(\tR\n" +
-	"workflowId\"c\n" +
+	"workflowId\x124\n" +
+	"\n" +
+	"extensions\x18\x1d \x03(\v2\x14.xuncha.v1.ExtensionR\n" +
+	"extensions\x12!\n" +
+	"\foriginal_due\x18\x1e \x01(\tR\voriginalDue\"c\n" +
 	"\x04Kind\x12\x14\n" +
 	"\x10KIND_UNSPECIFIED\x10\x00\x12\n" +
 	"\n" +
@@ -2831,7 +3386,23 @@ const file_xuncha_v1_finding_proto_rawDesc = "" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x02 \x01(\tR\trequestId\x12\x16\n" +
-	"\x06reason\x18\x03 \x01(\tR\x06reason\"*\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\"\xb7\x01\n" +
+	"\x17RequestExtensionRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tR\trequestId\x12\x10\n" +
+	"\x03due\x18\x03 \x01(\tR\x03due\x12\x16\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason\x12!\n" +
+	"\fevidence_ids\x18\x05 \x03(\tR\vevidenceIds\x12 \n" +
+	"\fon_behalf_of\x18\x06 \x01(\tR\n" +
+	"onBehalfOf\"\x8b\x01\n" +
+	"\x16DecideExtensionRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tR\trequestId\x12\x18\n" +
+	"\aapprove\x18\x03 \x01(\bR\aapprove\x12\x10\n" +
+	"\x03due\x18\x04 \x01(\tR\x03due\x12\x16\n" +
+	"\x06reason\x18\x05 \x01(\tR\x06reason\"*\n" +
 	"\x18ListFindingEventsRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"L\n" +
 	"\x19ListFindingEventsResponse\x12/\n" +
@@ -2847,19 +3418,28 @@ const file_xuncha_v1_finding_proto_rawDesc = "" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"G\n" +
 	"\x0eEscalationStep\x12\x12\n" +
 	"\x04step\x18\x01 \x01(\tR\x04step\x12!\n" +
-	"\fworking_days\x18\x02 \x01(\x05R\vworkingDays\"\xcb\x01\n" +
+	"\fworking_days\x18\x02 \x01(\x05R\vworkingDays\"\xbc\x01\n" +
+	"\x0fExtensionLimits\x12\x1b\n" +
+	"\tmax_count\x18\x01 \x01(\x05R\bmaxCount\x12!\n" +
+	"\ftotal_months\x18\x02 \x01(\x05R\vtotalMonths\x12,\n" +
+	"\x12total_working_days\x18\x03 \x01(\x05R\x10totalWorkingDays\x12;\n" +
+	"\n" +
+	"severities\x18\x04 \x03(\x0e2\x1b.xuncha.v1.Finding.SeverityR\n" +
+	"severities\"\x92\x02\n" +
 	"\x10EscalationPolicy\x12/\n" +
 	"\x05steps\x18\x01 \x03(\v2\x19.xuncha.v1.EscalationStepR\x05steps\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\x03R\aversion\x12/\n" +
 	"\n" +
 	"updated_by\x18\x03 \x01(\v2\x10.xuncha.v1.ActorR\tupdatedBy\x12;\n" +
 	"\vupdate_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\"\x1c\n" +
-	"\x1aGetEscalationPolicyRequest\"o\n" +
+	"updateTime\x12E\n" +
+	"\x10extension_limits\x18\x05 \x01(\v2\x1a.xuncha.v1.ExtensionLimitsR\x0fextensionLimits\"\x1c\n" +
+	"\x1aGetEscalationPolicyRequest\"\xb6\x01\n" +
 	"\x1dUpdateEscalationPolicyRequest\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12/\n" +
-	"\x05steps\x18\x02 \x03(\v2\x19.xuncha.v1.EscalationStepR\x05steps\"\xd2\x01\n" +
+	"\x05steps\x18\x02 \x03(\v2\x19.xuncha.v1.EscalationStepR\x05steps\x12E\n" +
+	"\x10extension_limits\x18\x03 \x01(\v2\x1a.xuncha.v1.ExtensionLimitsR\x0fextensionLimits\"\xd2\x01\n" +
 	"\aWebhook\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x10\n" +
 	"\x03url\x18\x02 \x01(\tR\x03url\x12\x1f\n" +
@@ -2882,7 +3462,7 @@ const file_xuncha_v1_finding_proto_rawDesc = "" +
 	"\bwebhooks\x18\x01 \x03(\v2\x12.xuncha.v1.WebhookR\bwebhooks\"&\n" +
 	"\x14DeleteWebhookRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"\x17\n" +
-	"\x15DeleteWebhookResponse2\x81\x06\n" +
+	"\x15DeleteWebhookResponse2\x97\a\n" +
 	"\x0eFindingService\x12D\n" +
 	"\rRecordFinding\x12\x1f.xuncha.v1.RecordFindingRequest\x1a\x12.xuncha.v1.Finding\x12>\n" +
 	"\n" +
@@ -2893,7 +3473,9 @@ const file_xuncha_v1_finding_proto_rawDesc = "" +
 	"\fReferFinding\x12\x1e.xuncha.v1.ReferFindingRequest\x1a\x12.xuncha.v1.Finding\x12P\n" +
 	"\x13ReportRectification\x12%.xuncha.v1.ReportRectificationRequest\x1a\x12.xuncha.v1.Finding\x12D\n" +
 	"\rVerifyFinding\x12\x1f.xuncha.v1.VerifyFindingRequest\x1a\x12.xuncha.v1.Finding\x12H\n" +
-	"\x0fWithdrawFinding\x12!.xuncha.v1.WithdrawFindingRequest\x1a\x12.xuncha.v1.Finding\x12^\n" +
+	"\x0fWithdrawFinding\x12!.xuncha.v1.WithdrawFindingRequest\x1a\x12.xuncha.v1.Finding\x12J\n" +
+	"\x10RequestExtension\x12\".xuncha.v1.RequestExtensionRequest\x1a\x12.xuncha.v1.Finding\x12H\n" +
+	"\x0fDecideExtension\x12!.xuncha.v1.DecideExtensionRequest\x1a\x12.xuncha.v1.Finding\x12^\n" +
 	"\x11ListFindingEvents\x12#.xuncha.v1.ListFindingEventsRequest\x1a$.xuncha.v1.ListFindingEventsResponse2\xa9\x02\n" +
 	"\x11EscalationService\x12X\n" +
 	"\x0fListEscalations\x12!.xuncha.v1.ListEscalationsRequest\x1a\".xuncha.v1.ListEscalationsResponse\x12Y\n" +
@@ -2916,122 +3498,140 @@ func file_xuncha_v1_finding_proto_rawDescGZIP() []byte {
 	return file_xuncha_v1_finding_proto_rawDescData
 }
 
-var file_xuncha_v1_finding_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_xuncha_v1_finding_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
+var file_xuncha_v1_finding_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
+var file_xuncha_v1_finding_proto_msgTypes = make([]protoimpl.MessageInfo, 35)
 var file_xuncha_v1_finding_proto_goTypes = []any{
-	(Finding_Kind)(0),                     // 0: xuncha.v1.Finding.Kind
-	(Finding_Severity)(0),                 // 1: xuncha.v1.Finding.Severity
-	(Finding_Stage)(0),                    // 2: xuncha.v1.Finding.Stage
-	(*Evidence)(nil),                      // 3: xuncha.v1.Evidence
-	(*Diagnosis)(nil),                     // 4: xuncha.v1.Diagnosis
-	(*Referral)(nil),                      // 5: xuncha.v1.Referral
-	(*Rectification)(nil),                 // 6: xuncha.v1.Rectification
-	(*Escalation)(nil),                    // 7: xuncha.v1.Escalation
-	(*FindingEvent)(nil),                  // 8: xuncha.v1.FindingEvent
-	(*Finding)(nil),                       // 9: xuncha.v1.Finding
-	(*RecordFindingRequest)(nil),          // 10: xuncha.v1.RecordFindingRequest
-	(*GetFindingRequest)(nil),             // 11: xuncha.v1.GetFindingRequest
-	(*ListFindingsRequest)(nil),           // 12: xuncha.v1.ListFindingsRequest
-	(*ListFindingsResponse)(nil),          // 13: xuncha.v1.ListFindingsResponse
-	(*DiagnoseFindingRequest)(nil),        // 14: xuncha.v1.DiagnoseFindingRequest
-	(*ClassifyFindingRequest)(nil),        // 15: xuncha.v1.ClassifyFindingRequest
-	(*ReferFindingRequest)(nil),           // 16: xuncha.v1.ReferFindingRequest
-	(*ReportRectificationRequest)(nil),    // 17: xuncha.v1.ReportRectificationRequest
-	(*VerifyFindingRequest)(nil),          // 18: xuncha.v1.VerifyFindingRequest
-	(*WithdrawFindingRequest)(nil),        // 19: xuncha.v1.WithdrawFindingRequest
-	(*ListFindingEventsRequest)(nil),      // 20: xuncha.v1.ListFindingEventsRequest
-	(*ListFindingEventsResponse)(nil),     // 21: xuncha.v1.ListFindingEventsResponse
-	(*ListEscalationsRequest)(nil),        // 22: xuncha.v1.ListEscalationsRequest
-	(*ListEscalationsResponse)(nil),       // 23: xuncha.v1.ListEscalationsResponse
-	(*EscalationStep)(nil),                // 24: xuncha.v1.EscalationStep
-	(*EscalationPolicy)(nil),              // 25: xuncha.v1.EscalationPolicy
-	(*GetEscalationPolicyRequest)(nil),    // 26: xuncha.v1.GetEscalationPolicyRequest
-	(*UpdateEscalationPolicyRequest)(nil), // 27: xuncha.v1.UpdateEscalationPolicyRequest
-	(*Webhook)(nil),                       // 28: xuncha.v1.Webhook
-	(*CreateWebhookRequest)(nil),          // 29: xuncha.v1.CreateWebhookRequest
-	(*ListWebhooksRequest)(nil),           // 30: xuncha.v1.ListWebhooksRequest
-	(*ListWebhooksResponse)(nil),          // 31: xuncha.v1.ListWebhooksResponse
-	(*DeleteWebhookRequest)(nil),          // 32: xuncha.v1.DeleteWebhookRequest
-	(*DeleteWebhookResponse)(nil),         // 33: xuncha.v1.DeleteWebhookResponse
-	(*timestamppb.Timestamp)(nil),         // 34: google.protobuf.Timestamp
-	(*Actor)(nil),                         // 35: xuncha.v1.Actor
-	(*Unit)(nil),                          // 36: xuncha.v1.Unit
-	(*Deadline)(nil),                      // 37: xuncha.v1.Deadline
+	(Extension_State)(0),                  // 0: xuncha.v1.Extension.State
+	(Finding_Kind)(0),                     // 1: xuncha.v1.Finding.Kind
+	(Finding_Severity)(0),                 // 2: xuncha.v1.Finding.Severity
+	(Finding_Stage)(0),                    // 3: xuncha.v1.Finding.Stage
+	(*Evidence)(nil),                      // 4: xuncha.v1.Evidence
+	(*Diagnosis)(nil),                     // 5: xuncha.v1.Diagnosis
+	(*Referral)(nil),                      // 6: xuncha.v1.Referral
+	(*Rectification)(nil),                 // 7: xuncha.v1.Rectification
+	(*Escalation)(nil),                    // 8: xuncha.v1.Escalation
+	(*Extension)(nil),                     // 9: xuncha.v1.Extension
+	(*FindingEvent)(nil),                  // 10: xuncha.v1.FindingEvent
+	(*Finding)(nil),                       // 11: xuncha.v1.Finding
+	(*RecordFindingRequest)(nil),          // 12: xuncha.v1.RecordFindingRequest
+	(*GetFindingRequest)(nil),             // 13: xuncha.v1.GetFindingRequest
+	(*ListFindingsRequest)(nil),           // 14: xuncha.v1.ListFindingsRequest
+	(*ListFindingsResponse)(nil),          // 15: xuncha.v1.ListFindingsResponse
+	(*DiagnoseFindingRequest)(nil),        // 16: xuncha.v1.DiagnoseFindingRequest
+	(*ClassifyFindingRequest)(nil),        // 17: xuncha.v1.ClassifyFindingRequest
+	(*ReferFindingRequest)(nil),           // 18: xuncha.v1.ReferFindingRequest
+	(*ReportRectificationRequest)(nil),    // 19: xuncha.v1.ReportRectificationRequest
+	(*VerifyFindingRequest)(nil),          // 20: xuncha.v1.VerifyFindingRequest
+	(*WithdrawFindingRequest)(nil),        // 21: xuncha.v1.WithdrawFindingRequest
+	(*RequestExtensionRequest)(nil),       // 22: xuncha.v1.RequestExtensionRequest
+	(*DecideExtensionRequest)(nil),        // 23: xuncha.v1.DecideExtensionRequest
+	(*ListFindingEventsRequest)(nil),      // 24: xuncha.v1.ListFindingEventsRequest
+	(*ListFindingEventsResponse)(nil),     // 25: xuncha.v1.ListFindingEventsResponse
+	(*ListEscalationsRequest)(nil),        // 26: xuncha.v1.ListEscalationsRequest
+	(*ListEscalationsResponse)(nil),       // 27: xuncha.v1.ListEscalationsResponse
+	(*EscalationStep)(nil),                // 28: xuncha.v1.EscalationStep
+	(*ExtensionLimits)(nil),               // 29: xuncha.v1.ExtensionLimits
+	(*EscalationPolicy)(nil),              // 30: xuncha.v1.EscalationPolicy
+	(*GetEscalationPolicyRequest)(nil),    // 31: xuncha.v1.GetEscalationPolicyRequest
+	(*UpdateEscalationPolicyRequest)(nil), // 32: xuncha.v1.UpdateEscalationPolicyRequest
+	(*Webhook)(nil),                       // 33: xuncha.v1.Webhook
+	(*CreateWebhookRequest)(nil),          // 34: xuncha.v1.CreateWebhookRequest
+	(*ListWebhooksRequest)(nil),           // 35: xuncha.v1.ListWebhooksRequest
+	(*ListWebhooksResponse)(nil),          // 36: xuncha.v1.ListWebhooksResponse
+	(*DeleteWebhookRequest)(nil),          // 37: xuncha.v1.DeleteWebhookRequest
+	(*DeleteWebhookResponse)(nil),         // 38: xuncha.v1.DeleteWebhookResponse
+	(*timestamppb.Timestamp)(nil),         // 39: google.protobuf.Timestamp
+	(*Actor)(nil),                         // 40: xuncha.v1.Actor
+	(*Unit)(nil),                          // 41: xuncha.v1.Unit
+	(*Deadline)(nil),                      // 42: xuncha.v1.Deadline
 }
 var file_xuncha_v1_finding_proto_depIdxs = []int32{
-	34, // 0: xuncha.v1.Evidence.capture_time:type_name -> google.protobuf.Timestamp
-	35, // 1: xuncha.v1.Evidence.uploaded_by:type_name -> xuncha.v1.Actor
-	34, // 2: xuncha.v1.Rectification.report_time:type_name -> google.protobuf.Timestamp
-	34, // 3: xuncha.v1.Escalation.due_at:type_name -> google.protobuf.Timestamp
-	34, // 4: xuncha.v1.Escalation.fire_time:type_name -> google.protobuf.Timestamp
-	35, // 5: xuncha.v1.FindingEvent.actor:type_name -> xuncha.v1.Actor
-	34, // 6: xuncha.v1.FindingEvent.occur_time:type_name -> google.protobuf.Timestamp
-	36, // 7: xuncha.v1.Finding.unit:type_name -> xuncha.v1.Unit
-	0,  // 8: xuncha.v1.Finding.kind:type_name -> xuncha.v1.Finding.Kind
-	1,  // 9: xuncha.v1.Finding.severity:type_name -> xuncha.v1.Finding.Severity
-	2,  // 10: xuncha.v1.Finding.stage:type_name -> xuncha.v1.Finding.Stage
-	4,  // 11: xuncha.v1.Finding.diagnosis:type_name -> xuncha.v1.Diagnosis
-	5,  // 12: xuncha.v1.Finding.referral:type_name -> xuncha.v1.Referral
-	6,  // 13: xuncha.v1.Finding.rectification:type_name -> xuncha.v1.Rectification
-	37, // 14: xuncha.v1.Finding.deadline:type_name -> xuncha.v1.Deadline
-	35, // 15: xuncha.v1.Finding.found_by:type_name -> xuncha.v1.Actor
-	34, // 16: xuncha.v1.Finding.create_time:type_name -> google.protobuf.Timestamp
-	34, // 17: xuncha.v1.Finding.update_time:type_name -> google.protobuf.Timestamp
-	7,  // 18: xuncha.v1.Finding.escalations:type_name -> xuncha.v1.Escalation
-	8,  // 19: xuncha.v1.Finding.last_events:type_name -> xuncha.v1.FindingEvent
-	0,  // 20: xuncha.v1.RecordFindingRequest.kind:type_name -> xuncha.v1.Finding.Kind
-	1,  // 21: xuncha.v1.RecordFindingRequest.severity:type_name -> xuncha.v1.Finding.Severity
-	2,  // 22: xuncha.v1.ListFindingsRequest.stage:type_name -> xuncha.v1.Finding.Stage
-	0,  // 23: xuncha.v1.ListFindingsRequest.kind:type_name -> xuncha.v1.Finding.Kind
-	1,  // 24: xuncha.v1.ListFindingsRequest.severity:type_name -> xuncha.v1.Finding.Severity
-	9,  // 25: xuncha.v1.ListFindingsResponse.findings:type_name -> xuncha.v1.Finding
-	4,  // 26: xuncha.v1.DiagnoseFindingRequest.diagnosis:type_name -> xuncha.v1.Diagnosis
-	8,  // 27: xuncha.v1.ListFindingEventsResponse.events:type_name -> xuncha.v1.FindingEvent
-	7,  // 28: xuncha.v1.ListEscalationsResponse.escalations:type_name -> xuncha.v1.Escalation
-	24, // 29: xuncha.v1.EscalationPolicy.steps:type_name -> xuncha.v1.EscalationStep
-	35, // 30: xuncha.v1.EscalationPolicy.updated_by:type_name -> xuncha.v1.Actor
-	34, // 31: xuncha.v1.EscalationPolicy.update_time:type_name -> google.protobuf.Timestamp
-	24, // 32: xuncha.v1.UpdateEscalationPolicyRequest.steps:type_name -> xuncha.v1.EscalationStep
-	34, // 33: xuncha.v1.Webhook.create_time:type_name -> google.protobuf.Timestamp
-	35, // 34: xuncha.v1.Webhook.created_by:type_name -> xuncha.v1.Actor
-	28, // 35: xuncha.v1.ListWebhooksResponse.webhooks:type_name -> xuncha.v1.Webhook
-	10, // 36: xuncha.v1.FindingService.RecordFinding:input_type -> xuncha.v1.RecordFindingRequest
-	11, // 37: xuncha.v1.FindingService.GetFinding:input_type -> xuncha.v1.GetFindingRequest
-	12, // 38: xuncha.v1.FindingService.ListFindings:input_type -> xuncha.v1.ListFindingsRequest
-	14, // 39: xuncha.v1.FindingService.DiagnoseFinding:input_type -> xuncha.v1.DiagnoseFindingRequest
-	15, // 40: xuncha.v1.FindingService.ClassifyFinding:input_type -> xuncha.v1.ClassifyFindingRequest
-	16, // 41: xuncha.v1.FindingService.ReferFinding:input_type -> xuncha.v1.ReferFindingRequest
-	17, // 42: xuncha.v1.FindingService.ReportRectification:input_type -> xuncha.v1.ReportRectificationRequest
-	18, // 43: xuncha.v1.FindingService.VerifyFinding:input_type -> xuncha.v1.VerifyFindingRequest
-	19, // 44: xuncha.v1.FindingService.WithdrawFinding:input_type -> xuncha.v1.WithdrawFindingRequest
-	20, // 45: xuncha.v1.FindingService.ListFindingEvents:input_type -> xuncha.v1.ListFindingEventsRequest
-	22, // 46: xuncha.v1.EscalationService.ListEscalations:input_type -> xuncha.v1.ListEscalationsRequest
-	26, // 47: xuncha.v1.EscalationService.GetEscalationPolicy:input_type -> xuncha.v1.GetEscalationPolicyRequest
-	27, // 48: xuncha.v1.EscalationService.UpdateEscalationPolicy:input_type -> xuncha.v1.UpdateEscalationPolicyRequest
-	29, // 49: xuncha.v1.WebhookService.CreateWebhook:input_type -> xuncha.v1.CreateWebhookRequest
-	30, // 50: xuncha.v1.WebhookService.ListWebhooks:input_type -> xuncha.v1.ListWebhooksRequest
-	32, // 51: xuncha.v1.WebhookService.DeleteWebhook:input_type -> xuncha.v1.DeleteWebhookRequest
-	9,  // 52: xuncha.v1.FindingService.RecordFinding:output_type -> xuncha.v1.Finding
-	9,  // 53: xuncha.v1.FindingService.GetFinding:output_type -> xuncha.v1.Finding
-	13, // 54: xuncha.v1.FindingService.ListFindings:output_type -> xuncha.v1.ListFindingsResponse
-	9,  // 55: xuncha.v1.FindingService.DiagnoseFinding:output_type -> xuncha.v1.Finding
-	9,  // 56: xuncha.v1.FindingService.ClassifyFinding:output_type -> xuncha.v1.Finding
-	9,  // 57: xuncha.v1.FindingService.ReferFinding:output_type -> xuncha.v1.Finding
-	9,  // 58: xuncha.v1.FindingService.ReportRectification:output_type -> xuncha.v1.Finding
-	9,  // 59: xuncha.v1.FindingService.VerifyFinding:output_type -> xuncha.v1.Finding
-	9,  // 60: xuncha.v1.FindingService.WithdrawFinding:output_type -> xuncha.v1.Finding
-	21, // 61: xuncha.v1.FindingService.ListFindingEvents:output_type -> xuncha.v1.ListFindingEventsResponse
-	23, // 62: xuncha.v1.EscalationService.ListEscalations:output_type -> xuncha.v1.ListEscalationsResponse
-	25, // 63: xuncha.v1.EscalationService.GetEscalationPolicy:output_type -> xuncha.v1.EscalationPolicy
-	25, // 64: xuncha.v1.EscalationService.UpdateEscalationPolicy:output_type -> xuncha.v1.EscalationPolicy
-	28, // 65: xuncha.v1.WebhookService.CreateWebhook:output_type -> xuncha.v1.Webhook
-	31, // 66: xuncha.v1.WebhookService.ListWebhooks:output_type -> xuncha.v1.ListWebhooksResponse
-	33, // 67: xuncha.v1.WebhookService.DeleteWebhook:output_type -> xuncha.v1.DeleteWebhookResponse
-	52, // [52:68] is the sub-list for method output_type
-	36, // [36:52] is the sub-list for method input_type
-	36, // [36:36] is the sub-list for extension type_name
-	36, // [36:36] is the sub-list for extension extendee
-	0,  // [0:36] is the sub-list for field type_name
+	39, // 0: xuncha.v1.Evidence.capture_time:type_name -> google.protobuf.Timestamp
+	40, // 1: xuncha.v1.Evidence.uploaded_by:type_name -> xuncha.v1.Actor
+	39, // 2: xuncha.v1.Rectification.report_time:type_name -> google.protobuf.Timestamp
+	39, // 3: xuncha.v1.Escalation.due_at:type_name -> google.protobuf.Timestamp
+	39, // 4: xuncha.v1.Escalation.fire_time:type_name -> google.protobuf.Timestamp
+	0,  // 5: xuncha.v1.Extension.state:type_name -> xuncha.v1.Extension.State
+	40, // 6: xuncha.v1.Extension.requested_by:type_name -> xuncha.v1.Actor
+	39, // 7: xuncha.v1.Extension.request_time:type_name -> google.protobuf.Timestamp
+	40, // 8: xuncha.v1.Extension.decided_by:type_name -> xuncha.v1.Actor
+	39, // 9: xuncha.v1.Extension.decide_time:type_name -> google.protobuf.Timestamp
+	40, // 10: xuncha.v1.FindingEvent.actor:type_name -> xuncha.v1.Actor
+	39, // 11: xuncha.v1.FindingEvent.occur_time:type_name -> google.protobuf.Timestamp
+	41, // 12: xuncha.v1.Finding.unit:type_name -> xuncha.v1.Unit
+	1,  // 13: xuncha.v1.Finding.kind:type_name -> xuncha.v1.Finding.Kind
+	2,  // 14: xuncha.v1.Finding.severity:type_name -> xuncha.v1.Finding.Severity
+	3,  // 15: xuncha.v1.Finding.stage:type_name -> xuncha.v1.Finding.Stage
+	5,  // 16: xuncha.v1.Finding.diagnosis:type_name -> xuncha.v1.Diagnosis
+	6,  // 17: xuncha.v1.Finding.referral:type_name -> xuncha.v1.Referral
+	7,  // 18: xuncha.v1.Finding.rectification:type_name -> xuncha.v1.Rectification
+	42, // 19: xuncha.v1.Finding.deadline:type_name -> xuncha.v1.Deadline
+	40, // 20: xuncha.v1.Finding.found_by:type_name -> xuncha.v1.Actor
+	39, // 21: xuncha.v1.Finding.create_time:type_name -> google.protobuf.Timestamp
+	39, // 22: xuncha.v1.Finding.update_time:type_name -> google.protobuf.Timestamp
+	8,  // 23: xuncha.v1.Finding.escalations:type_name -> xuncha.v1.Escalation
+	10, // 24: xuncha.v1.Finding.last_events:type_name -> xuncha.v1.FindingEvent
+	9,  // 25: xuncha.v1.Finding.extensions:type_name -> xuncha.v1.Extension
+	1,  // 26: xuncha.v1.RecordFindingRequest.kind:type_name -> xuncha.v1.Finding.Kind
+	2,  // 27: xuncha.v1.RecordFindingRequest.severity:type_name -> xuncha.v1.Finding.Severity
+	3,  // 28: xuncha.v1.ListFindingsRequest.stage:type_name -> xuncha.v1.Finding.Stage
+	1,  // 29: xuncha.v1.ListFindingsRequest.kind:type_name -> xuncha.v1.Finding.Kind
+	2,  // 30: xuncha.v1.ListFindingsRequest.severity:type_name -> xuncha.v1.Finding.Severity
+	11, // 31: xuncha.v1.ListFindingsResponse.findings:type_name -> xuncha.v1.Finding
+	5,  // 32: xuncha.v1.DiagnoseFindingRequest.diagnosis:type_name -> xuncha.v1.Diagnosis
+	10, // 33: xuncha.v1.ListFindingEventsResponse.events:type_name -> xuncha.v1.FindingEvent
+	8,  // 34: xuncha.v1.ListEscalationsResponse.escalations:type_name -> xuncha.v1.Escalation
+	2,  // 35: xuncha.v1.ExtensionLimits.severities:type_name -> xuncha.v1.Finding.Severity
+	28, // 36: xuncha.v1.EscalationPolicy.steps:type_name -> xuncha.v1.EscalationStep
+	40, // 37: xuncha.v1.EscalationPolicy.updated_by:type_name -> xuncha.v1.Actor
+	39, // 38: xuncha.v1.EscalationPolicy.update_time:type_name -> google.protobuf.Timestamp
+	29, // 39: xuncha.v1.EscalationPolicy.extension_limits:type_name -> xuncha.v1.ExtensionLimits
+	28, // 40: xuncha.v1.UpdateEscalationPolicyRequest.steps:type_name -> xuncha.v1.EscalationStep
+	29, // 41: xuncha.v1.UpdateEscalationPolicyRequest.extension_limits:type_name -> xuncha.v1.ExtensionLimits
+	39, // 42: xuncha.v1.Webhook.create_time:type_name -> google.protobuf.Timestamp
+	40, // 43: xuncha.v1.Webhook.created_by:type_name -> xuncha.v1.Actor
+	33, // 44: xuncha.v1.ListWebhooksResponse.webhooks:type_name -> xuncha.v1.Webhook
+	12, // 45: xuncha.v1.FindingService.RecordFinding:input_type -> xuncha.v1.RecordFindingRequest
+	13, // 46: xuncha.v1.FindingService.GetFinding:input_type -> xuncha.v1.GetFindingRequest
+	14, // 47: xuncha.v1.FindingService.ListFindings:input_type -> xuncha.v1.ListFindingsRequest
+	16, // 48: xuncha.v1.FindingService.DiagnoseFinding:input_type -> xuncha.v1.DiagnoseFindingRequest
+	17, // 49: xuncha.v1.FindingService.ClassifyFinding:input_type -> xuncha.v1.ClassifyFindingRequest
+	18, // 50: xuncha.v1.FindingService.ReferFinding:input_type -> xuncha.v1.ReferFindingRequest
+	19, // 51: xuncha.v1.FindingService.ReportRectification:input_type -> xuncha.v1.ReportRectificationRequest
+	20, // 52: xuncha.v1.FindingService.VerifyFinding:input_type -> xuncha.v1.VerifyFindingRequest
+	21, // 53: xuncha.v1.FindingService.WithdrawFinding:input_type -> xuncha.v1.WithdrawFindingRequest
+	22, // 54: xuncha.v1.FindingService.RequestExtension:input_type -> xuncha.v1.RequestExtensionRequest
+	23, // 55: xuncha.v1.FindingService.DecideExtension:input_type -> xuncha.v1.DecideExtensionRequest
+	24, // 56: xuncha.v1.FindingService.ListFindingEvents:input_type -> xuncha.v1.ListFindingEventsRequest
+	26, // 57: xuncha.v1.EscalationService.ListEscalations:input_type -> xuncha.v1.ListEscalationsRequest
+	31, // 58: xuncha.v1.EscalationService.GetEscalationPolicy:input_type -> xuncha.v1.GetEscalationPolicyRequest
+	32, // 59: xuncha.v1.EscalationService.UpdateEscalationPolicy:input_type -> xuncha.v1.UpdateEscalationPolicyRequest
+	34, // 60: xuncha.v1.WebhookService.CreateWebhook:input_type -> xuncha.v1.CreateWebhookRequest
+	35, // 61: xuncha.v1.WebhookService.ListWebhooks:input_type -> xuncha.v1.ListWebhooksRequest
+	37, // 62: xuncha.v1.WebhookService.DeleteWebhook:input_type -> xuncha.v1.DeleteWebhookRequest
+	11, // 63: xuncha.v1.FindingService.RecordFinding:output_type -> xuncha.v1.Finding
+	11, // 64: xuncha.v1.FindingService.GetFinding:output_type -> xuncha.v1.Finding
+	15, // 65: xuncha.v1.FindingService.ListFindings:output_type -> xuncha.v1.ListFindingsResponse
+	11, // 66: xuncha.v1.FindingService.DiagnoseFinding:output_type -> xuncha.v1.Finding
+	11, // 67: xuncha.v1.FindingService.ClassifyFinding:output_type -> xuncha.v1.Finding
+	11, // 68: xuncha.v1.FindingService.ReferFinding:output_type -> xuncha.v1.Finding
+	11, // 69: xuncha.v1.FindingService.ReportRectification:output_type -> xuncha.v1.Finding
+	11, // 70: xuncha.v1.FindingService.VerifyFinding:output_type -> xuncha.v1.Finding
+	11, // 71: xuncha.v1.FindingService.WithdrawFinding:output_type -> xuncha.v1.Finding
+	11, // 72: xuncha.v1.FindingService.RequestExtension:output_type -> xuncha.v1.Finding
+	11, // 73: xuncha.v1.FindingService.DecideExtension:output_type -> xuncha.v1.Finding
+	25, // 74: xuncha.v1.FindingService.ListFindingEvents:output_type -> xuncha.v1.ListFindingEventsResponse
+	27, // 75: xuncha.v1.EscalationService.ListEscalations:output_type -> xuncha.v1.ListEscalationsResponse
+	30, // 76: xuncha.v1.EscalationService.GetEscalationPolicy:output_type -> xuncha.v1.EscalationPolicy
+	30, // 77: xuncha.v1.EscalationService.UpdateEscalationPolicy:output_type -> xuncha.v1.EscalationPolicy
+	33, // 78: xuncha.v1.WebhookService.CreateWebhook:output_type -> xuncha.v1.Webhook
+	36, // 79: xuncha.v1.WebhookService.ListWebhooks:output_type -> xuncha.v1.ListWebhooksResponse
+	38, // 80: xuncha.v1.WebhookService.DeleteWebhook:output_type -> xuncha.v1.DeleteWebhookResponse
+	63, // [63:81] is the sub-list for method output_type
+	45, // [45:63] is the sub-list for method input_type
+	45, // [45:45] is the sub-list for extension type_name
+	45, // [45:45] is the sub-list for extension extendee
+	0,  // [0:45] is the sub-list for field type_name
 }
 
 func init() { file_xuncha_v1_finding_proto_init() }
@@ -3046,8 +3646,8 @@ func file_xuncha_v1_finding_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_xuncha_v1_finding_proto_rawDesc), len(file_xuncha_v1_finding_proto_rawDesc)),
-			NumEnums:      3,
-			NumMessages:   31,
+			NumEnums:      4,
+			NumMessages:   35,
 			NumExtensions: 0,
 			NumServices:   3,
 		},

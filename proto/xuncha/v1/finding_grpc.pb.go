@@ -28,6 +28,8 @@ const (
 	FindingService_ReportRectification_FullMethodName = "/xuncha.v1.FindingService/ReportRectification"
 	FindingService_VerifyFinding_FullMethodName       = "/xuncha.v1.FindingService/VerifyFinding"
 	FindingService_WithdrawFinding_FullMethodName     = "/xuncha.v1.FindingService/WithdrawFinding"
+	FindingService_RequestExtension_FullMethodName    = "/xuncha.v1.FindingService/RequestExtension"
+	FindingService_DecideExtension_FullMethodName     = "/xuncha.v1.FindingService/DecideExtension"
 	FindingService_ListFindingEvents_FullMethodName   = "/xuncha.v1.FindingService/ListFindingEvents"
 )
 
@@ -62,6 +64,15 @@ type FindingServiceClient interface {
 	VerifyFinding(ctx context.Context, in *VerifyFindingRequest, opts ...grpc.CallOption) (*Finding, error)
 	// WithdrawFinding withdraws an open finding, with a reason (office only).
 	WithdrawFinding(ctx context.Context, in *WithdrawFindingRequest, opts ...grpc.CallOption) (*Finding, error)
+	// RequestExtension asks for more time (延期) on the running rectification
+	// deadline, before it passes, with a reason and evidence (the unit, or the
+	// office on its behalf). The finding stays REFERRED and its deadline runs
+	// on until the office decides.
+	RequestExtension(ctx context.Context, in *RequestExtensionRequest, opts ...grpc.CallOption) (*Finding, error)
+	// DecideExtension approves the pending request with a new last day (the
+	// deadline and its escalation ladder move) or refuses it with a reason
+	// (office only).
+	DecideExtension(ctx context.Context, in *DecideExtensionRequest, opts ...grpc.CallOption) (*Finding, error)
 	// ListFindingEvents returns a finding's whole event log, oldest first.
 	ListFindingEvents(ctx context.Context, in *ListFindingEventsRequest, opts ...grpc.CallOption) (*ListFindingEventsResponse, error)
 }
@@ -164,6 +175,26 @@ func (c *findingServiceClient) WithdrawFinding(ctx context.Context, in *Withdraw
 	return out, nil
 }
 
+func (c *findingServiceClient) RequestExtension(ctx context.Context, in *RequestExtensionRequest, opts ...grpc.CallOption) (*Finding, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Finding)
+	err := c.cc.Invoke(ctx, FindingService_RequestExtension_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *findingServiceClient) DecideExtension(ctx context.Context, in *DecideExtensionRequest, opts ...grpc.CallOption) (*Finding, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Finding)
+	err := c.cc.Invoke(ctx, FindingService_DecideExtension_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *findingServiceClient) ListFindingEvents(ctx context.Context, in *ListFindingEventsRequest, opts ...grpc.CallOption) (*ListFindingEventsResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ListFindingEventsResponse)
@@ -205,6 +236,15 @@ type FindingServiceServer interface {
 	VerifyFinding(context.Context, *VerifyFindingRequest) (*Finding, error)
 	// WithdrawFinding withdraws an open finding, with a reason (office only).
 	WithdrawFinding(context.Context, *WithdrawFindingRequest) (*Finding, error)
+	// RequestExtension asks for more time (延期) on the running rectification
+	// deadline, before it passes, with a reason and evidence (the unit, or the
+	// office on its behalf). The finding stays REFERRED and its deadline runs
+	// on until the office decides.
+	RequestExtension(context.Context, *RequestExtensionRequest) (*Finding, error)
+	// DecideExtension approves the pending request with a new last day (the
+	// deadline and its escalation ladder move) or refuses it with a reason
+	// (office only).
+	DecideExtension(context.Context, *DecideExtensionRequest) (*Finding, error)
 	// ListFindingEvents returns a finding's whole event log, oldest first.
 	ListFindingEvents(context.Context, *ListFindingEventsRequest) (*ListFindingEventsResponse, error)
 	mustEmbedUnimplementedFindingServiceServer()
@@ -243,6 +283,12 @@ func (UnimplementedFindingServiceServer) VerifyFinding(context.Context, *VerifyF
 }
 func (UnimplementedFindingServiceServer) WithdrawFinding(context.Context, *WithdrawFindingRequest) (*Finding, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method WithdrawFinding not implemented")
+}
+func (UnimplementedFindingServiceServer) RequestExtension(context.Context, *RequestExtensionRequest) (*Finding, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method RequestExtension not implemented")
+}
+func (UnimplementedFindingServiceServer) DecideExtension(context.Context, *DecideExtensionRequest) (*Finding, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method DecideExtension not implemented")
 }
 func (UnimplementedFindingServiceServer) ListFindingEvents(context.Context, *ListFindingEventsRequest) (*ListFindingEventsResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method ListFindingEvents not implemented")
@@ -430,6 +476,42 @@ func _FindingService_WithdrawFinding_Handler(srv interface{}, ctx context.Contex
 	return interceptor(ctx, in, info, handler)
 }
 
+func _FindingService_RequestExtension_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RequestExtensionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(FindingServiceServer).RequestExtension(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: FindingService_RequestExtension_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(FindingServiceServer).RequestExtension(ctx, req.(*RequestExtensionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _FindingService_DecideExtension_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DecideExtensionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(FindingServiceServer).DecideExtension(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: FindingService_DecideExtension_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(FindingServiceServer).DecideExtension(ctx, req.(*DecideExtensionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _FindingService_ListFindingEvents_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(ListFindingEventsRequest)
 	if err := dec(in); err != nil {
@@ -490,6 +572,14 @@ var FindingService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "WithdrawFinding",
 			Handler:    _FindingService_WithdrawFinding_Handler,
+		},
+		{
+			MethodName: "RequestExtension",
+			Handler:    _FindingService_RequestExtension_Handler,
+		},
+		{
+			MethodName: "DecideExtension",
+			Handler:    _FindingService_DecideExtension_Handler,
 		},
 		{
 			MethodName: "ListFindingEvents",

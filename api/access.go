@@ -1,0 +1,124 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/xuncha/xuncha/internal/actor"
+	"github.com/xuncha/xuncha/internal/authn"
+	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/ledger"
+)
+
+// The access log (issue 11 item 4): every read of sensitive content (tip
+// content, evidence content) and every refused call (401, 403) is recorded
+// in the ledger's access log (ledger.Store.RecordAccess), on hash chains.
+//
+//   - A read is recorded before the content leaves: if the record cannot be
+//     written, the content is not served (UNAVAILABLE / 503; the caller may
+//     retry). What is never recorded is never read.
+//   - A refusal is recorded after the decision: the call is refused whether
+//     or not the record is written; a failure to record is logged as an
+//     error, so that a broken access log cannot be used to get through.
+
+// refusalRecordTimeout bounds the write of a refusal's record: a refused
+// caller is answered promptly even when the database is slow.
+const refusalRecordTimeout = 2 * time.Second
+
+// recordRead records that the caller in ctx, from remote, reads resource
+// through action, with details (a JSON-encodable value; nil for none),
+// before it is served.
+func recordRead(ctx context.Context, l *ledger.Store, action, resource, remote string, details any) error {
+	who, _ := actor.FromContext(ctx)
+	rec := ledger.AccessRecord{Actor: who, Action: action, Resource: resource, Outcome: ledger.AccessRead, Remote: remote}
+	if details != nil {
+		b, err := json.Marshal(details)
+		if err != nil {
+			return fmt.Errorf("encoding the details of the read of %s: %w", resource, err)
+		}
+		rec.Details = b
+	}
+	if err := l.RecordAccess(ctx, rec); err != nil {
+		return fmt.Errorf("the read of %s cannot be recorded in the access log, so it is not served: %v: %w",
+			resource, err, derrors.ErrUnavailable)
+	}
+	return nil
+}
+
+// refusalOutcome is the access log's outcome of a refused call, or "" for
+// a status that is not a refusal.
+func refusalOutcome(code codes.Code) string {
+	switch code {
+	case codes.Unauthenticated:
+		return ledger.AccessUnauthenticated
+	case codes.PermissionDenied:
+		return ledger.AccessPermissionDenied
+	}
+	return ""
+}
+
+// recordRefusal records a call refused with st (401 or 403; other statuses
+// are not recorded) by who (the zero Actor for a caller without a verified
+// token) to action on resource, from remote. It never changes the answer.
+func (s *Server) recordRefusal(ctx context.Context, who actor.Actor, action, resource, remote string, st *status.Status) {
+	outcome := refusalOutcome(st.Code())
+	if outcome == "" || s.Ledger == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), refusalRecordTimeout)
+	defer cancel()
+	if err := s.Ledger.RecordAccess(ctx, ledger.AccessRecord{
+		Actor: who, Action: action, Resource: resource, Outcome: outcome, Reason: st.Message(), Remote: remote,
+	}); err != nil {
+		s.Log.Error("a refused call could not be recorded in the access log; it was refused anyway",
+			zap.String("action", action), zap.String("resource", resource), zap.String("outcome", outcome), zap.Error(err))
+	}
+}
+
+// refusedActor is who a refused caller is, as far as its verified token
+// says (all its roles); the zero Actor when no token was verified.
+func refusedActor(id authn.Identity, verified bool) actor.Actor {
+	if !verified {
+		return actor.Actor{}
+	}
+	a := actor.Actor{Name: id.Name, Organisation: id.Organisation, Subject: id.Subject, Role: strings.Join(id.Roles, ",")}
+	if id.System {
+		a.Client = id.ClientID
+	}
+	return a
+}
+
+// requestResource names what a gRPC request asks for: its target
+// ("tips/tip-1", requestTarget), or the method when it has none.
+func requestResource(method string, req any) string {
+	if m, ok := req.(proto.Message); ok {
+		if target, err := requestTarget(method, m.ProtoReflect()); err == nil {
+			return target
+		}
+	}
+	return method
+}
+
+// remoteOf is the caller's address: the client's, as the REST gateway
+// forwards it, or the gRPC peer's.
+func remoteOf(ctx context.Context) string {
+	if md, ok := metadata.FromIncomingContext(ctx); ok {
+		if v := md.Get("x-forwarded-for"); len(v) > 0 && len(md.Get(viaGatewayKey)) > 0 {
+			return v[0]
+		}
+	}
+	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
+		return p.Addr.String()
+	}
+	return ""
+}

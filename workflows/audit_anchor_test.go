@@ -1,0 +1,39 @@
+package workflows
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/mock"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/xuncha/xuncha/activities"
+	"github.com/xuncha/xuncha/ledger"
+)
+
+// TestAuditAnchorWorkflow: the scheduled workflow writes one anchor as the
+// schedule, retrying a database that does not answer.
+func TestAuditAnchorWorkflow(t *testing.T) {
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestWorkflowEnvironment()
+	env.RegisterActivity(&activities.Activities{})
+	calls := 0
+	env.OnActivity(acts.WriteAuditAnchor, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.WriteAuditAnchorInput) (activities.WriteAuditAnchorResult, error) {
+			calls++
+			require.Equal(t, ledger.AnchorBySchedule, in.TakenBy)
+			if calls == 1 {
+				return activities.WriteAuditAnchorResult{}, temporal.NewApplicationError("connection refused", "LEDGER_UNAVAILABLE")
+			}
+			return activities.WriteAuditAnchorResult{Seq: 7, Hash: "ab"}, nil
+		})
+	env.ExecuteWorkflow(AuditAnchorWorkflow, AuditAnchorInput{})
+	require.True(t, env.IsWorkflowCompleted())
+	require.NoError(t, env.GetWorkflowError())
+	var res activities.WriteAuditAnchorResult
+	require.NoError(t, env.GetWorkflowResult(&res))
+	require.EqualValues(t, 7, res.Seq)
+	require.Equal(t, 2, calls)
+}
