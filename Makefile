@@ -69,6 +69,14 @@ BENCH_FLAGS ?= -rounds=5 -n=16 -clients=1,8 -warmup=1
 bench-lifecycle: $(BIN)/temporal ## Benchmark the finding lifecycle against a bare workflow (BENCH_FLAGS; issue 9 item 5); not part of make test.
 	go test -tags lifecyclebench -count=1 -run '^TestLifecycleOverhead$$' -v -timeout 30m ./internal/lifecyclebench -args $(BENCH_FLAGS)
 
+.PHONY: bench-statistics
+bench-statistics: ## Benchmark statistics at 1,000,000 findings, seeded in SQL first (minutes; issue 13); not part of make test.
+	go test -run '^$$' -bench BenchmarkStatistics -benchtime 20x -timeout 60m ./ledger/
+
+.PHONY: bench-export
+bench-export: ## Benchmark the problem list's export of 10,000 and 100,000 findings: time and peak heap (issue 13); not part of make test.
+	go test -run '^$$' -bench BenchmarkExport -benchtime 3x -timeout 60m ./problemlist/
+
 .PHONY: bench-list
 bench-list: $(BIN)/temporal ## Benchmark GET /v1/findings (REST and gRPC) at 1,000,000 seeded findings (BENCH_FINDINGS, BENCH_TIME); not part of make test.
 	XUNCHA_BENCH_FINDINGS=$(or $(BENCH_FINDINGS),1000000) go test -count=1 -run '^$$' -bench '^BenchmarkListFindings$$' -benchtime $(or $(BENCH_TIME),500x) -timeout 30m ./api/

@@ -43,6 +43,10 @@ const (
 	EvidenceContent  = "GET /v1/evidence/{id}/content"
 )
 
+// FindingsExport is the problem list as a workbook or CSV (export.go), an
+// HTTP-only route like the evidence endpoints.
+const FindingsExport = "GET /v1/findings:export"
+
 // rule is one row of the authorization table.
 type rule struct {
 	// roles may call the method; a caller holding several acts in the first
@@ -186,6 +190,10 @@ var authorization = map[string]rule{
 
 	// The audit chains: the office and the auditor verify them.
 	"/xuncha.v1.AuditService/VerifyAudit": read(officeAuditor, ScopeProvince),
+
+	// Statistics and the problem list's export read the findings in reach.
+	"/xuncha.v1.StatisticsService/GetStatistics": read(everyone, ScopeUnitOrTeam),
+	FindingsExport: read(everyone, ScopeUnitOrTeam),
 
 	// Evidence (HTTP only).
 	EvidenceUpload:   write(evidenceUploaders, ScopeUnitOrTeam),

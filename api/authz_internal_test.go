@@ -49,12 +49,13 @@ func TestEveryMethodHasAnAuthorizationRow(t *testing.T) {
 			require.Contains(t, actor.Roles, role, "%s", m)
 		}
 	}
-	// And every row names a method that exists (or an evidence or codec route, or
+	// And every row names a method that exists (or an evidence, codec or export route, or
 	// gRPC's own health and reflection).
 	for m, r := range authorization {
 		switch {
 		case slices.Contains(methods, m):
-		case m == EvidenceUpload || m == EvidenceMetadata || m == EvidenceContent || m == CodecDecode || m == CodecEncode:
+		case m == EvidenceUpload || m == EvidenceMetadata || m == EvidenceContent || m == CodecDecode || m == CodecEncode ||
+			m == FindingsExport:
 			require.False(t, r.public)
 		case strings.HasPrefix(m, "/grpc.health.v1.Health/") || strings.HasPrefix(m, "/grpc.reflection."):
 			require.True(t, r.public, "%s", m)

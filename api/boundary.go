@@ -94,6 +94,9 @@ var stringRules = map[string]stringRule{
 	// and a team member's sign-in subject (the token's "sub"), at most 200.
 	"subject":      {identifier, maxSubjectLength},
 	"on_behalf_of": {identifier, maxCodeLength},
+	// A statistics period's months, YYYY-MM.
+	"from_month": {identifier, len("YYYY-MM")},
+	"to_month":   {identifier, len("YYYY-MM")},
 
 	// One line of text.
 	"name":                lineRule,

@@ -280,11 +280,30 @@ func findingFromLedger(ctx context.Context, l *ledger.Store, row ledger.Finding)
 
 // ListFindings pages through the ledger, oldest first.
 func (s *FindingServer) ListFindings(ctx context.Context, req *xunchav1.ListFindingsRequest) (*xunchav1.ListFindingsResponse, error) {
-	var v derrors.Violations
 	size, err := ledger.PageSize(req.GetPageSize())
 	if err != nil {
 		return nil, err
 	}
+	filter, err := findingFilter(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	page, err := s.Ledger.ListFindings(ctx, filter, size, req.GetPageToken())
+	if err != nil {
+		return nil, err
+	}
+	out := &xunchav1.ListFindingsResponse{NextPageToken: page.NextPageToken}
+	for _, f := range page.Findings {
+		out.Findings = append(out.Findings, findingProto(f, nil, nil))
+	}
+	return out, nil
+}
+
+// findingFilter checks the filters of a list request (ListFindings and the
+// problem list's export) and returns them as the ledger's, in the caller's
+// reach.
+func findingFilter(ctx context.Context, req *xunchav1.ListFindingsRequest) (ledger.FindingFilter, error) {
+	var v derrors.Violations
 	filter := ledger.FindingFilter{InspectionID: req.GetInspectionId(), UnitCode: req.GetUnitCode(), Reach: reachOf(ctx)}
 	var ok bool
 	if filter.Stage, ok = enumName(req.GetStage(), xunchav1.Finding_Stage_name); !ok {
@@ -305,18 +324,7 @@ func (s *FindingServer) ListFindings(ctx context.Context, req *xunchav1.ListFind
 	default:
 		v.Add("overdue", `must be "true", "false" or empty`)
 	}
-	if err := v.Err(); err != nil {
-		return nil, err
-	}
-	page, err := s.Ledger.ListFindings(ctx, filter, size, req.GetPageToken())
-	if err != nil {
-		return nil, err
-	}
-	out := &xunchav1.ListFindingsResponse{NextPageToken: page.NextPageToken}
-	for _, f := range page.Findings {
-		out.Findings = append(out.Findings, findingProto(f, nil, nil))
-	}
-	return out, nil
+	return filter, v.Err()
 }
 
 // change sends a stage change to the finding's workflow and returns the state

@@ -16,6 +16,7 @@ import (
 
 	"github.com/xuncha/xuncha/api/openapi"
 	"github.com/xuncha/xuncha/internal/actor"
+	"github.com/xuncha/xuncha/problemlist"
 	xunchav1 "github.com/xuncha/xuncha/proto/xuncha/v1"
 )
 
@@ -51,6 +52,7 @@ func (s *Server) gateway(ctx context.Context, conn *grpc.ClientConn) (http.Handl
 		"ExposureService":   xunchav1.RegisterExposureServiceHandler,
 		"TipService":        xunchav1.RegisterTipServiceHandler,
 		"AuditService":      xunchav1.RegisterAuditServiceHandler,
+		"StatisticsService": xunchav1.RegisterStatisticsServiceHandler,
 	} {
 		if err := register(ctx, mux, conn); err != nil {
 			return nil, fmt.Errorf("registering the %s gateway: %w", name, err)
@@ -88,7 +90,10 @@ func (s *Server) gateway(ctx context.Context, conn *grpc.ClientConn) (http.Handl
 	// anything about its request; the gRPC interceptor verifies it again
 	// and checks the authorization table.
 	root.Handle("/v1/", s.authenticated(restInput(mux, mux, marshaler), mux, marshaler))
-	s.evidenceHandler(mux, marshaler).register(root)
+	evidence := s.evidenceHandler(mux, marshaler)
+	evidence.register(root)
+	(&exportHandler{exporter: &problemlist.Exporter{Ledger: s.Ledger}, authorize: evidence.authorize, fail: evidence.fail,
+		log: s.Log.Named("export")}).register(root)
 	if s.PayloadCodec != nil {
 		log := s.Log.Named("codec")
 		s.codecHandler(func(w http.ResponseWriter, r *http.Request, err error) {

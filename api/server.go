@@ -130,6 +130,7 @@ func (s *Server) Run(ctx context.Context) error {
 	xunchav1.RegisterEscalationServiceServer(grpcServer, &EscalationServer{Ledger: s.Ledger, Log: s.Log})
 	xunchav1.RegisterWebhookServiceServer(grpcServer, &WebhookServer{Ledger: s.Ledger, Egress: s.WebhookPolicy, Log: s.Log})
 	xunchav1.RegisterAuditServiceServer(grpcServer, &AuditServer{Ledger: s.Ledger, Log: s.Log})
+	xunchav1.RegisterStatisticsServiceServer(grpcServer, &StatisticsServer{Ledger: s.Ledger, Log: s.Log})
 	healthServer := health.NewServer()
 	healthpb.RegisterHealthServer(grpcServer, healthServer)
 	reflection.Register(grpcServer)
@@ -208,6 +209,7 @@ var serviceNames = []string{
 	xunchav1.ExposureService_ServiceDesc.ServiceName,
 	xunchav1.TipService_ServiceDesc.ServiceName,
 	xunchav1.AuditService_ServiceDesc.ServiceName,
+	xunchav1.StatisticsService_ServiceDesc.ServiceName,
 }
 
 // watchHealth keeps grpc.health.v1 in step with readiness.

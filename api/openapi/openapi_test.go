@@ -77,6 +77,8 @@ func TestDocument(t *testing.T) {
 		"captured_by": "query", "file_name": "query", "file": "body"}, params)
 	require.Contains(t, paths["/v1/evidence/{id}"], "get")
 	require.Contains(t, paths["/v1/evidence/{id}/content"], "get")
+	// The problem list's export.
+	require.Contains(t, paths["/v1/findings:export"], "get")
 
 	// The generated part is all there.
 	var generated map[string]any
@@ -84,7 +86,7 @@ func TestDocument(t *testing.T) {
 	for p := range generated["paths"].(map[string]any) {
 		require.Contains(t, paths, p)
 	}
-	require.Len(t, paths, len(generated["paths"].(map[string]any))+3)
+	require.Len(t, paths, len(generated["paths"].(map[string]any))+4)
 }
 
 func TestMergeRefusesToReplace(t *testing.T) {

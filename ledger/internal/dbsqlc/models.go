@@ -180,6 +180,112 @@ type Finding struct {
 	OriginalDue          *time.Time
 }
 
+type FindingClosureDay struct {
+	InspectionID string
+	FoundMonth   time.Time
+	Kind         string
+	Severity     string
+	ContentArea  int
+	Days         int
+	UnitCode     string
+	Round        string
+	Findings     int
+}
+
+type FindingClosureDaysRecomputed struct {
+	InspectionID string
+	FoundMonth   time.Time
+	Kind         string
+	Severity     string
+	ContentArea  int
+	Days         int
+	UnitCode     interface{}
+	Round        string
+	Findings     int
+}
+
+type FindingMonthTalliesRecomputed struct {
+	InspectionID         string
+	FoundMonth           time.Time
+	UnitCode             interface{}
+	Round                string
+	Findings             int
+	Closed               int
+	Withdrawn            int
+	Overdue              int
+	OnTime               int
+	Reopened             int
+	Reminders            int
+	OverdueEscalations   int
+	InterviewEscalations int
+	InterviewsProposed   int
+	InterviewsHeld       int
+	ClosureDays          interface{}
+	ClosureFindings      interface{}
+}
+
+type FindingMonthTally struct {
+	InspectionID         string
+	FoundMonth           time.Time
+	UnitCode             string
+	Round                string
+	Findings             int
+	Closed               int
+	Withdrawn            int
+	Overdue              int
+	OnTime               int
+	Reopened             int
+	Reminders            int
+	OverdueEscalations   int
+	InterviewEscalations int
+	InterviewsProposed   int
+	InterviewsHeld       int
+	ClosureDays          []int
+	ClosureFindings      []int
+}
+
+type FindingTalliesRecomputed struct {
+	InspectionID         string
+	FoundMonth           time.Time
+	Kind                 string
+	Severity             string
+	ContentArea          int
+	UnitCode             interface{}
+	Round                string
+	Findings             int
+	Closed               int
+	Withdrawn            int
+	Overdue              int
+	OnTime               int
+	Reopened             int
+	Reminders            int
+	OverdueEscalations   int
+	InterviewEscalations int
+	InterviewsProposed   int
+	InterviewsHeld       int
+}
+
+type FindingTally struct {
+	InspectionID         string
+	FoundMonth           time.Time
+	Kind                 string
+	Severity             string
+	ContentArea          int
+	UnitCode             string
+	Round                string
+	Findings             int
+	Closed               int
+	Withdrawn            int
+	Overdue              int
+	OnTime               int
+	Reopened             int
+	Reminders            int
+	OverdueEscalations   int
+	InterviewEscalations int
+	InterviewsProposed   int
+	InterviewsHeld       int
+}
+
 type IdempotencyKey struct {
 	Method      string
 	Target      string

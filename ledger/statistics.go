@@ -1,0 +1,537 @@
+package ledger
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Statistics of the findings (issue 13 item 1) are sums over
+// finding_tallies and finding_closure_days (migration 010): one row per
+// inspection, month found, kind, severity and content area, kept by
+// triggers as findings, escalations and interviews are written, so that a
+// question about a million findings reads a fraction of a row per finding.
+// The statement is built per request from a fixed set of columns (no
+// request text is ever part of it), like the finding list's
+// (findings_list.go).
+
+// Dimension is what statistics may be grouped by.
+type Dimension string
+
+// Dimensions.
+const (
+	DimensionUnit        Dimension = "unit"
+	DimensionRound       Dimension = "round"
+	DimensionKind        Dimension = "kind"
+	DimensionSeverity    Dimension = "severity"
+	DimensionContentArea Dimension = "content_area"
+	DimensionMonth       Dimension = "month"
+)
+
+// dimensionColumns are the tallies' column of each dimension.
+var dimensionColumns = map[Dimension]string{
+	DimensionUnit: "unit_code", DimensionRound: "round", DimensionKind: "kind",
+	DimensionSeverity: "severity", DimensionContentArea: "content_area", DimensionMonth: "found_month",
+}
+
+// Escalation steps counted, in ladder order.
+var escalationSteps = []string{StepReminder, StepOverdue, StepInterviewProposed}
+
+// StatisticsFilter selects the findings counted; empty fields select all.
+type StatisticsFilter struct {
+	// FromMonth and ToMonth bound the month found (Asia/Shanghai), both
+	// included: the first day of a month, at midnight UTC; zero is open.
+	FromMonth, ToMonth time.Time
+	// Round is the inspections' round.
+	Round string
+	// UnitCode is one unit; with SubUnits, for an administrative division
+	// code, every code under it too (DivisionPrefix).
+	UnitCode string
+	SubUnits bool
+	// InspectionID is one inspection.
+	InspectionID string
+	Kind         string
+	Severity     string
+	// ContentArea is the charter's content item, 1–10; 0 is any.
+	ContentArea int
+	// Reach is the caller's scope.
+	Reach Reach
+}
+
+// Statistics are the counts of a set of findings (migration 010 defines
+// each).
+type Statistics struct {
+	Found     int
+	Closed    int
+	Withdrawn int
+	// Overdue are the findings whose overdue mark is set now.
+	Overdue int
+	// ClosedOnTime were closed without a missed deadline.
+	ClosedOnTime int
+	// Reopened counts rejected verifications.
+	Reopened int
+	// Escalations counts the ladder's steps taken, by step
+	// (StepReminder, StepOverdue, StepInterviewProposed).
+	Escalations        map[string]int
+	InterviewsProposed int
+	InterviewsHeld     int
+	// DaysToClose says how many closed findings took how many days from
+	// their referral to their closure, by days, ascending.
+	DaysToClose []DayCount
+}
+
+// DayCount is how many findings took Days days.
+type DayCount struct {
+	Days     int
+	Findings int
+}
+
+// Open is how many findings are neither closed nor withdrawn.
+func (s Statistics) Open() int { return s.Found - s.Closed - s.Withdrawn }
+
+// ClosureRate is Closed / (Found - Withdrawn); ok is false when nothing
+// counts towards it.
+func (s Statistics) ClosureRate() (rate float64, ok bool) {
+	return ratio(s.Closed, s.Found-s.Withdrawn)
+}
+
+// OnTimeRate is ClosedOnTime / Closed.
+func (s Statistics) OnTimeRate() (rate float64, ok bool) { return ratio(s.ClosedOnTime, s.Closed) }
+
+func ratio(n, d int) (float64, bool) {
+	if d <= 0 {
+		return 0, false
+	}
+	return float64(n) / float64(d), true
+}
+
+// DaysToClosePercentile is the p-th percentile (0..1) of the days to
+// close, interpolated linearly between the closest ranks as PostgreSQL's
+// percentile_cont does: the median of 3 and 10 days is 6.5. ok is false
+// when no closed finding was referred.
+func (s Statistics) DaysToClosePercentile(p float64) (days float64, ok bool) {
+	n := 0
+	for _, d := range s.DaysToClose {
+		n += d.Findings
+	}
+	if n == 0 {
+		return 0, false
+	}
+	pos := p * float64(n-1)
+	lo, hi := int(math.Floor(pos)), int(math.Ceil(pos))
+	at := func(rank int) float64 {
+		for _, d := range s.DaysToClose {
+			if rank < d.Findings {
+				return float64(d.Days)
+			}
+			rank -= d.Findings
+		}
+		return float64(s.DaysToClose[len(s.DaysToClose)-1].Days)
+	}
+	vlo, vhi := at(lo), at(hi)
+	return vlo + (pos-float64(lo))*(vhi-vlo), true
+}
+
+// add adds o's counts to s.
+func (s *Statistics) add(o Statistics) {
+	s.Found += o.Found
+	s.Closed += o.Closed
+	s.Withdrawn += o.Withdrawn
+	s.Overdue += o.Overdue
+	s.ClosedOnTime += o.ClosedOnTime
+	s.Reopened += o.Reopened
+	s.InterviewsProposed += o.InterviewsProposed
+	s.InterviewsHeld += o.InterviewsHeld
+	for step, n := range o.Escalations {
+		s.Escalations[step] += n
+	}
+	s.mergeDays(o.DaysToClose)
+}
+
+// mergeDays adds days, sorted by days, to DaysToClose in one pass.
+func (s *Statistics) mergeDays(days []DayCount) {
+	if len(days) == 0 {
+		return
+	}
+	merged := make([]DayCount, 0, len(s.DaysToClose)+len(days))
+	a, b := s.DaysToClose, days
+	for len(a) > 0 && len(b) > 0 {
+		switch {
+		case a[0].Days < b[0].Days:
+			merged, a = append(merged, a[0]), a[1:]
+		case a[0].Days > b[0].Days:
+			merged, b = append(merged, b[0]), b[1:]
+		default:
+			merged = append(merged, DayCount{Days: a[0].Days, Findings: a[0].Findings + b[0].Findings})
+			a, b = a[1:], b[1:]
+		}
+	}
+	s.DaysToClose = append(append(merged, a...), b...)
+}
+
+// addDays counts n findings closed in days days, keeping DaysToClose sorted.
+func (s *Statistics) addDays(days, n int) {
+	i, found := slices.BinarySearchFunc(s.DaysToClose, days, func(d DayCount, days int) int { return cmp.Compare(d.Days, days) })
+	if found {
+		s.DaysToClose[i].Findings += n
+		return
+	}
+	s.DaysToClose = slices.Insert(s.DaysToClose, i, DayCount{Days: days, Findings: n})
+}
+
+func newStatistics() Statistics { return Statistics{Escalations: map[string]int{}} }
+
+// StatisticsGroup is the statistics of one combination of the grouped
+// dimensions' values; the other fields are empty.
+type StatisticsGroup struct {
+	UnitCode    string
+	UnitName    string
+	Round       string
+	Kind        string
+	Severity    string
+	ContentArea int
+	// Month is the first day of the month found, at midnight UTC.
+	Month time.Time
+	Statistics
+}
+
+// StatisticsReport answers Statistics.
+type StatisticsReport struct {
+	Total Statistics
+	// Groups are ordered by the dimensions' values, in the order the
+	// dimensions were asked for.
+	Groups []StatisticsGroup
+}
+
+// DivisionPrefix is what every code under an administrative division code
+// begins with: "43" for the province 430000, "4301" for 430100 (Changsha
+// and its districts 4301xx), "430102" for a district, "430102001" for the
+// township 430102001000. For any other code (an organisation code) it is
+// "": such a unit has no sub-units.
+func DivisionPrefix(code string) string {
+	if !isDigits(code) || (len(code) != 6 && len(code) != 9 && len(code) != 12) || code[0] == '0' {
+		return ""
+	}
+	for {
+		switch {
+		case len(code) > 6 && strings.HasSuffix(code, "000"):
+			code = code[:len(code)-3]
+		case len(code) > 2 && len(code) <= 6 && strings.HasSuffix(code, "00"):
+			code = code[:len(code)-2]
+		default:
+			return code
+		}
+	}
+}
+
+func isDigits(s string) bool {
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// statisticsWhere is the condition of both tallies for filter.
+func statisticsWhere(filter StatisticsFilter) sqlWhere {
+	var w sqlWhere
+	if !filter.FromMonth.IsZero() {
+		w.add("found_month >= ?", filter.FromMonth)
+	}
+	if !filter.ToMonth.IsZero() {
+		w.add("found_month <= ?", filter.ToMonth)
+	}
+	if filter.Round != "" {
+		w.add("round = ?", filter.Round)
+	}
+	if filter.UnitCode != "" {
+		if prefix := DivisionPrefix(filter.UnitCode); filter.SubUnits && prefix != "" {
+			// The unit_code columns order as "C": the codes under a
+			// division are one range, which their index reads.
+			w.add("unit_code >= ? AND unit_code < ?", prefix, prefix[:len(prefix)-1]+string(prefix[len(prefix)-1]+1))
+		} else {
+			w.add("unit_code = ?", filter.UnitCode)
+		}
+	}
+	for _, c := range []struct{ column, value string }{
+		{"inspection_id", filter.InspectionID}, {"kind", filter.Kind}, {"severity", filter.Severity},
+	} {
+		if c.value != "" {
+			w.add(c.column+" = ?", c.value)
+		}
+	}
+	if filter.ContentArea != 0 {
+		w.add("content_area = ?", filter.ContentArea)
+	}
+	if filter.Reach.ByUnit {
+		w.add("unit_code = ANY(?::text[])", nonNil(filter.Reach.Units))
+	}
+	if filter.Reach.ByTeam {
+		w.add(teamInspections, filter.Reach.Subject)
+	}
+	return w
+}
+
+// groupKey is a group's values of the dimensions grouped by.
+type groupKey struct {
+	unitCode, round, kind, severity string
+	contentArea                     int
+	month                           time.Time
+}
+
+// scanTargets are where a row's dimension columns go, in dims order.
+func (k *groupKey) scanTargets(dims []Dimension) []any {
+	out := make([]any, len(dims))
+	for i, d := range dims {
+		switch d {
+		case DimensionUnit:
+			out[i] = &k.unitCode
+		case DimensionRound:
+			out[i] = &k.round
+		case DimensionKind:
+			out[i] = &k.kind
+		case DimensionSeverity:
+			out[i] = &k.severity
+		case DimensionContentArea:
+			out[i] = &k.contentArea
+		case DimensionMonth:
+			out[i] = &k.month
+		}
+	}
+	return out
+}
+
+// Statistics counts the findings filter selects, in total and grouped by
+// groupBy (each dimension at most once; none gives the total alone). The
+// counts and the days to close come from one snapshot. A question without
+// a kind, a severity or a content area reads finding_month_tallies, one
+// row per inspection and month; one with them reads finding_tallies and
+// finding_closure_days.
+func (s *Store) Statistics(ctx context.Context, filter StatisticsFilter, groupBy []Dimension) (StatisticsReport, error) {
+	fine := filter.Kind != "" || filter.Severity != "" || filter.ContentArea != 0
+	for i, d := range groupBy {
+		if _, ok := dimensionColumns[d]; !ok || slices.Contains(groupBy[:i], d) {
+			return StatisticsReport{}, fmt.Errorf("statistics: dimension %q unknown or repeated", d)
+		}
+		fine = fine || d == DimensionKind || d == DimensionSeverity || d == DimensionContentArea
+	}
+	var groups map[groupKey]*StatisticsGroup
+	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		// Compiling the sums costs more than summing them.
+		if _, err := tx.Exec(ctx, "SET LOCAL jit = off"); err != nil {
+			return err
+		}
+		var err error
+		if fine {
+			groups, err = fineStatistics(ctx, tx, filter, groupBy)
+		} else {
+			groups, err = monthStatistics(ctx, tx, filter, groupBy)
+		}
+		return err
+	})
+	if err != nil {
+		return StatisticsReport{}, fmt.Errorf("counting findings: %w", err)
+	}
+
+	report := StatisticsReport{Total: newStatistics()}
+	for _, g := range groups {
+		if g.Found == 0 {
+			continue
+		}
+		report.Total.add(g.Statistics)
+		if len(groupBy) > 0 {
+			report.Groups = append(report.Groups, *g)
+		}
+	}
+	if slices.Contains(groupBy, DimensionUnit) && len(report.Groups) > 0 {
+		if err := s.nameUnits(ctx, report.Groups); err != nil {
+			return StatisticsReport{}, err
+		}
+	}
+	slices.SortFunc(report.Groups, func(a, b StatisticsGroup) int { return compareGroups(a, b, groupBy) })
+	return report, nil
+}
+
+// monthStatistics reads the month tallies filter selects and sums them per
+// group in Go: there are as many as inspections and months, and the days
+// to close of each come as arrays.
+func monthStatistics(ctx context.Context, tx pgx.Tx, filter StatisticsFilter, groupBy []Dimension) (map[groupKey]*StatisticsGroup, error) {
+	where := statisticsWhere(filter)
+	rows, err := tx.Query(ctx, `SELECT unit_code, round, found_month, findings, closed, withdrawn, overdue, on_time, reopened,
+  reminders, overdue_escalations, interview_escalations, interviews_proposed, interviews_held, closure_days, closure_findings
+FROM finding_month_tallies`+where.clause(), where.args...)
+	if err != nil {
+		return nil, err
+	}
+	groups := map[groupKey]*StatisticsGroup{}
+	var row groupKey
+	var c [11]int
+	var days, findings []int32
+	targets := []any{&row.unitCode, &row.round, &row.month}
+	for i := range c {
+		targets = append(targets, &c[i])
+	}
+	targets = append(targets, &days, &findings)
+	_, err = pgx.ForEachRow(rows, targets, func() error {
+		var k groupKey
+		for _, d := range groupBy {
+			switch d {
+			case DimensionUnit:
+				k.unitCode = row.unitCode
+			case DimensionRound:
+				k.round = row.round
+			case DimensionMonth:
+				k.month = row.month
+			}
+		}
+		g := groupOf(groups, k)
+		g.add(counted(c))
+		hist := make([]DayCount, len(days))
+		for i := range days {
+			hist[i] = DayCount{Days: int(days[i]), Findings: int(findings[i])}
+		}
+		g.mergeDays(hist)
+		return nil
+	})
+	return groups, err
+}
+
+// fineStatistics sums the tallies and the days to close filter selects
+// per group in SQL.
+func fineStatistics(ctx context.Context, tx pgx.Tx, filter StatisticsFilter, groupBy []Dimension) (map[groupKey]*StatisticsGroup, error) {
+	var columns []string
+	for _, d := range groupBy {
+		columns = append(columns, dimensionColumns[d])
+	}
+	where := statisticsWhere(filter)
+	groupClause := ""
+	if len(columns) > 0 {
+		groupClause = " GROUP BY " + strings.Join(columns, ", ")
+	}
+	prefix := strings.Join(append(slices.Clone(columns), ""), ", ")
+	countsSQL := "SELECT " + prefix + `sum(findings), sum(closed), sum(withdrawn), sum(overdue), sum(on_time), sum(reopened),
+  sum(reminders), sum(overdue_escalations), sum(interview_escalations), sum(interviews_proposed), sum(interviews_held)
+FROM finding_tallies` + where.clause() + groupClause + " HAVING sum(findings) > 0"
+	daysSQL := "SELECT " + prefix + "days, sum(findings) FROM finding_closure_days" + where.clause() +
+		" GROUP BY " + prefix + "days HAVING sum(findings) > 0"
+
+	groups := map[groupKey]*StatisticsGroup{}
+	rows, err := tx.Query(ctx, countsSQL, where.args...)
+	if err != nil {
+		return nil, err
+	}
+	var k groupKey
+	var c [11]int
+	targets := k.scanTargets(groupBy)
+	for i := range c {
+		targets = append(targets, &c[i])
+	}
+	if _, err = pgx.ForEachRow(rows, targets, func() error { groupOf(groups, k).add(counted(c)); return nil }); err != nil {
+		return nil, err
+	}
+	rows, err = tx.Query(ctx, daysSQL, where.args...)
+	if err != nil {
+		return nil, err
+	}
+	var days, n int
+	targets = append(k.scanTargets(groupBy), &days, &n)
+	_, err = pgx.ForEachRow(rows, targets, func() error {
+		if g, ok := groups[k]; ok {
+			g.addDays(days, n)
+		}
+		return nil
+	})
+	return groups, err
+}
+
+// counted is the statistics of the eleven sums both statements read, in
+// their order.
+func counted(c [11]int) Statistics {
+	return Statistics{
+		Found: c[0], Closed: c[1], Withdrawn: c[2], Overdue: c[3], ClosedOnTime: c[4], Reopened: c[5],
+		Escalations:        map[string]int{StepReminder: c[6], StepOverdue: c[7], StepInterviewProposed: c[8]},
+		InterviewsProposed: c[9], InterviewsHeld: c[10],
+	}
+}
+
+// groupOf returns the group of key k, adding it when new.
+func groupOf(groups map[groupKey]*StatisticsGroup, k groupKey) *StatisticsGroup {
+	g, ok := groups[k]
+	if !ok {
+		g = &StatisticsGroup{UnitCode: k.unitCode, Round: k.round, Kind: k.kind, Severity: k.severity,
+			ContentArea: k.contentArea, Month: k.month, Statistics: newStatistics()}
+		groups[k] = g
+	}
+	return g
+}
+
+// compareGroups orders groups by the dimensions' values, in groupBy order.
+func compareGroups(a, b StatisticsGroup, groupBy []Dimension) int {
+	for _, d := range groupBy {
+		var c int
+		switch d {
+		case DimensionUnit:
+			c = strings.Compare(a.UnitCode, b.UnitCode)
+		case DimensionRound:
+			c = strings.Compare(a.Round, b.Round)
+		case DimensionKind:
+			c = strings.Compare(a.Kind, b.Kind)
+		case DimensionSeverity:
+			c = strings.Compare(a.Severity, b.Severity)
+		case DimensionContentArea:
+			c = cmp.Compare(a.ContentArea, b.ContentArea)
+		case DimensionMonth:
+			c = a.Month.Compare(b.Month)
+		}
+		if c != 0 {
+			return c
+		}
+	}
+	return 0
+}
+
+// nameUnits gives the groups their unit's name, as on its latest inspection.
+func (s *Store) nameUnits(ctx context.Context, groups []StatisticsGroup) error {
+	var codes []string
+	for _, g := range groups {
+		if !slices.Contains(codes, g.UnitCode) {
+			codes = append(codes, g.UnitCode)
+		}
+	}
+	rows, err := s.q.UnitNames(ctx, codes)
+	if err != nil {
+		return fmt.Errorf("reading unit names: %w", err)
+	}
+	names := map[string]string{}
+	for _, r := range rows {
+		names[r.UnitCode] = r.UnitName
+	}
+	for i := range groups {
+		groups[i].UnitName = names[groups[i].UnitCode]
+	}
+	return nil
+}
+
+// InspectionRounds returns the round of each of the inspections named that
+// the ledger holds, by ID.
+func (s *Store) InspectionRounds(ctx context.Context, ids []string) (map[string]string, error) {
+	rows, err := s.q.InspectionRounds(ctx, ids)
+	if err != nil {
+		return nil, fmt.Errorf("reading inspections' rounds: %w", err)
+	}
+	out := make(map[string]string, len(rows))
+	for _, r := range rows {
+		out[r.ID] = r.Round
+	}
+	return out, nil
+}
+
+// EscalationSteps are the ladder's steps statistics count, in ladder order.
+func EscalationSteps() []string { return slices.Clone(escalationSteps) }
