@@ -17,6 +17,8 @@ import (
 
 	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/internal/egress"
+	"github.com/xuncha/xuncha/internal/logging"
+	"github.com/xuncha/xuncha/internal/telemetry"
 	"github.com/xuncha/xuncha/ledger"
 )
 
@@ -32,6 +34,23 @@ type Activities struct {
 	// Egress is the webhook address policy deliveries connect through
 	// (XUNCHA_WEBHOOK_ALLOW); nil allows public addresses only.
 	Egress *egress.Policy
+	// Metrics counts lifecycle transitions and finished webhook deliveries
+	// as their ledger writes succeed; nil counts nothing.
+	Metrics *telemetry.Metrics
+}
+
+// log is Log with the trace of ctx (the activity's span): one search by
+// trace_id finds an activity's lines with the request's that started it.
+func (a *Activities) log(ctx context.Context) *zap.Logger { return logging.Ctx(ctx, a.Log) }
+
+// transition counts a lifecycle change whose ledger write succeeded. A write
+// retried after its commit went unacknowledged counts twice: rare, and the
+// ledger's event log stays the exact record.
+func (a *Activities) transition(lifecycle string, e ledger.Event, stage string) {
+	if e.StageAfter != "" {
+		stage = e.StageAfter
+	}
+	a.Metrics.Transition(lifecycle, e.Action, stage)
 }
 
 // CreateInspectionInput writes a new inspection's ledger row.
@@ -50,7 +69,8 @@ func (a *Activities) CreateInspection(ctx context.Context, in CreateInspectionIn
 	if err := a.Ledger.CreateInspection(ctx, in.Inspection, in.EventKey, in.NotRepeating); err != nil {
 		return a.ledgerError(fmt.Sprintf("creating inspection %q", in.Inspection.ID), err)
 	}
-	a.Log.Info("ledger: inspection created", zap.String("inspection", in.Inspection.ID), zap.String("unit", in.Inspection.UnitCode))
+	a.Metrics.Transition(ledger.SubjectInspection, "create", in.Inspection.Stage)
+	a.log(ctx).Info("ledger: inspection created", zap.String("inspection", in.Inspection.ID), zap.String("unit", in.Inspection.UnitCode))
 	return nil
 }
 
@@ -63,8 +83,11 @@ type InspectionChangeInput struct {
 // ApplyInspectionChange writes the row (if its version is newer) and the
 // event (if its key is new) in one transaction.
 func (a *Activities) ApplyInspectionChange(ctx context.Context, in InspectionChangeInput) error {
-	return a.ledgerError(fmt.Sprintf("applying %s to inspection %q", in.Event.Action, in.Inspection.ID),
-		a.Ledger.ApplyInspectionChange(ctx, in.Inspection, in.Event))
+	if err := a.Ledger.ApplyInspectionChange(ctx, in.Inspection, in.Event); err != nil {
+		return a.ledgerError(fmt.Sprintf("applying %s to inspection %q", in.Event.Action, in.Inspection.ID), err)
+	}
+	a.transition(ledger.SubjectInspection, in.Event, in.Inspection.Stage)
+	return nil
 }
 
 // EscalateInspectionInput records an escalation step of an inspection.

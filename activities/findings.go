@@ -50,7 +50,8 @@ func (a *Activities) RecordFinding(ctx context.Context, in RecordFindingInput) (
 	if err != nil {
 		return RecordFindingResult{}, a.ledgerError(fmt.Sprintf("recording finding %q", in.Finding.ID), err)
 	}
-	a.Log.Info("ledger: finding recorded", zap.String("finding", in.Finding.ID),
+	a.Metrics.Transition(ledger.SubjectFinding, "record", in.Finding.Stage)
+	a.log(ctx).Info("ledger: finding recorded", zap.String("finding", in.Finding.ID),
 		zap.String("inspection", in.Finding.InspectionID), zap.String("ledger_number", number))
 	return RecordFindingResult{LedgerNumber: number}, nil
 }
@@ -68,7 +69,8 @@ func (a *Activities) ApplyFindingChange(ctx context.Context, in FindingChangeInp
 	if err := a.Ledger.ApplyFindingChange(ctx, in.Finding, in.Event); err != nil {
 		return a.ledgerError(fmt.Sprintf("applying %s to finding %q", in.Event.Action, in.Finding.ID), err)
 	}
-	a.Log.Info("ledger: finding changed", zap.String("finding", in.Finding.ID), zap.String("action", in.Event.Action),
+	a.transition(ledger.SubjectFinding, in.Event, in.Finding.Stage)
+	a.log(ctx).Info("ledger: finding changed", zap.String("finding", in.Finding.ID), zap.String("action", in.Event.Action),
 		zap.String("stage", in.Finding.Stage), zap.Int("version", in.Finding.Version))
 	return nil
 }
@@ -95,7 +97,7 @@ func (a *Activities) Escalate(ctx context.Context, in EscalateInput) (EscalateRe
 		return EscalateResult{}, a.ledgerError(fmt.Sprintf("recording escalation %s of %s",
 			in.Escalation.Step, in.Escalation.Subject), err)
 	}
-	a.Log.Info("ledger: escalation recorded", zap.String("subject", esc.Subject), zap.String("step", esc.Step),
+	a.log(ctx).Info("ledger: escalation recorded", zap.String("subject", esc.Subject), zap.String("step", esc.Step),
 		zap.Int("deadline_seq", esc.DeadlineSeq), zap.String("escalation", esc.ID))
 	return EscalateResult{Escalation: esc}, nil
 }
@@ -157,7 +159,7 @@ func (a *Activities) DeliverWebhook(ctx context.Context, in DeliverWebhookInput)
 	if err != nil {
 		return DeliverWebhookResult{}, derrors.ToTemporal(fmt.Errorf("delivering %s %q: %w", in.EventType, in.DeliveryID, err))
 	}
-	log := a.Log.With(zap.String("webhook", w.ID), zap.String("event_type", in.EventType),
+	log := a.log(ctx).With(zap.String("webhook", w.ID), zap.String("event_type", in.EventType),
 		zap.String("delivery", in.DeliveryID))
 	if w.DeletedAt != nil {
 		log.Info("webhook: deleted, delivery skipped", zap.Time("deleted_at", *w.DeletedAt))

@@ -23,7 +23,8 @@ func (a *Activities) RecordInterview(ctx context.Context, in RecordInterviewInpu
 	if err := a.Ledger.CreateInterview(ctx, in.Interview, in.Event); err != nil {
 		return a.ledgerError(fmt.Sprintf("recording interview %q", in.Interview.ID), err)
 	}
-	a.Log.Info("ledger: interview proposed", zap.String("interview", in.Interview.ID),
+	a.transition(ledger.SubjectInterview, in.Event, in.Interview.Stage)
+	a.log(ctx).Info("ledger: interview proposed", zap.String("interview", in.Interview.ID),
 		zap.String("subject", in.Interview.Subject), zap.String("unit", in.Interview.UnitCode),
 		zap.String("source", in.Interview.Source))
 	return nil
@@ -42,7 +43,8 @@ func (a *Activities) ApplyInterviewChange(ctx context.Context, in InterviewChang
 	if err := a.Ledger.ApplyInterviewChange(ctx, in.Interview, in.Event); err != nil {
 		return a.ledgerError(fmt.Sprintf("applying %s to interview %q", in.Event.Action, in.Interview.ID), err)
 	}
-	a.Log.Info("ledger: interview changed", zap.String("interview", in.Interview.ID), zap.String("action", in.Event.Action),
+	a.transition(ledger.SubjectInterview, in.Event, in.Interview.Stage)
+	a.log(ctx).Info("ledger: interview changed", zap.String("interview", in.Interview.ID), zap.String("action", in.Event.Action),
 		zap.String("stage", in.Interview.Stage), zap.Int("version", in.Interview.Version))
 	return nil
 }
@@ -71,7 +73,7 @@ func (a *Activities) EscalateInterview(ctx context.Context, in EscalateInterview
 		return EscalateResult{}, a.ledgerError(fmt.Sprintf("marking interview %q after %s",
 			in.Interview.ID, in.Escalation.Step), err)
 	}
-	a.Log.Info("ledger: escalation recorded", zap.String("subject", esc.Subject), zap.String("step", esc.Step),
+	a.log(ctx).Info("ledger: escalation recorded", zap.String("subject", esc.Subject), zap.String("step", esc.Step),
 		zap.Int("deadline_seq", esc.DeadlineSeq), zap.String("escalation", esc.ID))
 	return EscalateResult{Escalation: esc}, nil
 }

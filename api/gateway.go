@@ -16,6 +16,7 @@ import (
 
 	"github.com/xuncha/xuncha/api/openapi"
 	"github.com/xuncha/xuncha/internal/actor"
+	"github.com/xuncha/xuncha/internal/logging"
 	xunchav1 "github.com/xuncha/xuncha/proto/xuncha/v1"
 )
 
@@ -39,6 +40,7 @@ func (s *Server) gateway(ctx context.Context, conn *grpc.ClientConn) (http.Handl
 			return runtime.MetadataHeaderPrefix + key, true
 		}),
 		runtime.WithErrorHandler(errorHandler),
+		runtime.WithMiddlewares(gatewayRoute), // observe.go
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, marshaler),
 	)
 	for name, register := range map[string]func(context.Context, *runtime.ServeMux, *grpc.ClientConn) error{
@@ -97,7 +99,7 @@ func (s *Server) gateway(ctx context.Context, conn *grpc.ClientConn) (http.Handl
 	if s.DevIssuer != nil && s.DevIssuerPath != "" {
 		root.Handle(s.DevIssuerPath, s.DevIssuer)
 	}
-	return s.accessLog(root), nil
+	return s.observeHTTP(s.accessLog(root)), nil
 }
 
 // evidenceHandler builds the evidence endpoints: the caller is authenticated
@@ -187,6 +189,7 @@ func (s *Server) accessLog(next http.Handler) http.Handler {
 			zap.Int("status", rec.status),
 			zap.Duration("duration", time.Since(start)),
 			zap.String("remote", r.RemoteAddr),
+			zap.Inline(logging.TraceObject(r.Context())),
 		)
 	})
 }
