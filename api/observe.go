@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
@@ -78,8 +79,8 @@ func routeOf(ctx context.Context) *route {
 // gatewayRoute is a gateway middleware that names the matched template.
 func gatewayRoute(next runtime.HandlerFunc) runtime.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, params map[string]string) {
-		if p, ok := runtime.HTTPPathPattern(r.Context()); ok {
-			routeOf(r.Context()).pattern = p
+		if p, ok := runtime.HTTPPattern(r.Context()); ok {
+			routeOf(r.Context()).pattern = p.String()
 		}
 		next(w, r, params)
 	}
@@ -91,9 +92,13 @@ func gatewayRoute(next runtime.HandlerFunc) runtime.HandlerFunc {
 func (s *Server) observeHTTP(next http.Handler) http.Handler {
 	routed := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		next.ServeHTTP(w, r)
-		// http.ServeMux sets the pattern on the request it was given.
+		// http.ServeMux sets the pattern on the request it was given;
+		// the method, when it names one, is a label of its own.
 		if rt := routeOf(r.Context()); rt.pattern == "" {
 			rt.pattern = r.Pattern
+			if _, path, ok := strings.Cut(r.Pattern, " "); ok {
+				rt.pattern = path
+			}
 		}
 	})
 	tp, prop := s.tracing()

@@ -9,6 +9,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/status"
+
+	"github.com/xuncha/xuncha/ledger"
 )
 
 // The families xuncha itself exports (besides temporal_*, db_client_*, go_*
@@ -84,6 +86,10 @@ func newMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("registering xuncha's metrics: %w", err)
 		}
+	}
+	// Every outcome from 0, so that increase() sees the first delivery.
+	for _, status := range []string{ledger.DeliveryDelivered, ledger.DeliverySkipped, ledger.DeliveryFailed} {
+		m.deliveries.WithLabelValues(status)
 	}
 	return m, nil
 }
