@@ -67,7 +67,7 @@ type CreateInspectionInput struct {
 // a retry changes nothing.
 func (a *Activities) CreateInspection(ctx context.Context, in CreateInspectionInput) error {
 	if err := a.Ledger.CreateInspection(ctx, in.Inspection, in.EventKey, in.NotRepeating); err != nil {
-		return a.ledgerError(fmt.Sprintf("creating inspection %q", in.Inspection.ID), err)
+		return a.ledgerError(ctx, fmt.Sprintf("creating inspection %q", in.Inspection.ID), err)
 	}
 	a.Metrics.Transition(ledger.SubjectInspection, "create", in.Inspection.Stage)
 	a.log(ctx).Info("ledger: inspection created", zap.String("inspection", in.Inspection.ID), zap.String("unit", in.Inspection.UnitCode))
@@ -84,7 +84,7 @@ type InspectionChangeInput struct {
 // event (if its key is new) in one transaction.
 func (a *Activities) ApplyInspectionChange(ctx context.Context, in InspectionChangeInput) error {
 	if err := a.Ledger.ApplyInspectionChange(ctx, in.Inspection, in.Event); err != nil {
-		return a.ledgerError(fmt.Sprintf("applying %s to inspection %q", in.Event.Action, in.Inspection.ID), err)
+		return a.ledgerError(ctx, fmt.Sprintf("applying %s to inspection %q", in.Event.Action, in.Inspection.ID), err)
 	}
 	a.transition(ledger.SubjectInspection, in.Event, in.Inspection.Stage)
 	return nil
@@ -101,7 +101,7 @@ type EscalateInspectionInput struct {
 func (a *Activities) EscalateInspection(ctx context.Context, in EscalateInspectionInput) (EscalateResult, error) {
 	esc, err := a.Ledger.RecordInspectionEscalation(ctx, in.Escalation, in.Inspection, in.Event)
 	if err != nil {
-		return EscalateResult{}, a.ledgerError(fmt.Sprintf("recording escalation %s of %s", in.Escalation.Step, in.Escalation.Subject), err)
+		return EscalateResult{}, a.ledgerError(ctx, fmt.Sprintf("recording escalation %s of %s", in.Escalation.Step, in.Escalation.Subject), err)
 	}
 	return EscalateResult{Escalation: esc}, nil
 }
@@ -115,7 +115,7 @@ type InspectionFindingsInput struct {
 // FindingCounts tallies an inspection's findings (for closure and summary).
 func (a *Activities) FindingCounts(ctx context.Context, in InspectionFindingsInput) (ledger.InspectionSummary, error) {
 	sum, err := a.Ledger.FindingCounts(ctx, in.InspectionID)
-	return sum, a.ledgerError(fmt.Sprintf("counting the findings of inspection %q", in.InspectionID), err)
+	return sum, a.ledgerError(ctx, fmt.Sprintf("counting the findings of inspection %q", in.InspectionID), err)
 }
 
 // FindingIDsResult lists finding IDs.
@@ -126,7 +126,7 @@ type FindingIDsResult struct {
 // FindingsInStage lists an inspection's findings in a stage.
 func (a *Activities) FindingsInStage(ctx context.Context, in InspectionFindingsInput) (FindingIDsResult, error) {
 	ids, err := a.Ledger.FindingsInStage(ctx, in.InspectionID, in.Stage)
-	return FindingIDsResult{IDs: ids}, a.ledgerError(fmt.Sprintf("listing the findings of inspection %q", in.InspectionID), err)
+	return FindingIDsResult{IDs: ids}, a.ledgerError(ctx, fmt.Sprintf("listing the findings of inspection %q", in.InspectionID), err)
 }
 
 // SendUpdateInput is an update for another workflow (an inspection refers
@@ -177,12 +177,12 @@ type FindingIDInput struct {
 // finding it looks back at).
 func (a *Activities) GetFinding(ctx context.Context, in FindingIDInput) (ledger.Finding, error) {
 	f, err := a.Ledger.GetFinding(ctx, in.ID)
-	return f, a.ledgerError(fmt.Sprintf("reading finding %q", in.ID), err)
+	return f, a.ledgerError(ctx, fmt.Sprintf("reading finding %q", in.ID), err)
 }
 
 // AppendEvent writes one event; a retry with the same key is a no-op.
 func (a *Activities) AppendEvent(ctx context.Context, e ledger.Event) error {
-	return a.ledgerError(fmt.Sprintf("recording %s of %s %q", e.Action, e.SubjectType, e.SubjectID), a.Ledger.AppendEvent(ctx, e))
+	return a.ledgerError(ctx, fmt.Sprintf("recording %s of %s %q", e.Action, e.SubjectType, e.SubjectID), a.Ledger.AppendEvent(ctx, e))
 }
 
 // StartWorkflowInput starts another workflow run (a reopened finding).
@@ -217,5 +217,5 @@ func (a *Activities) StartWorkflow(ctx context.Context, in StartWorkflowInput) e
 // no-op.
 func (a *Activities) RecordExposure(ctx context.Context, e ledger.Exposure) (ledger.Exposure, error) {
 	stored, _, err := a.Ledger.RecordExposure(ctx, e)
-	return stored, a.ledgerError(fmt.Sprintf("recording exposure %q", e.RequestID), err)
+	return stored, a.ledgerError(ctx, fmt.Sprintf("recording exposure %q", e.RequestID), err)
 }

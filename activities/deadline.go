@@ -22,7 +22,7 @@ type ResolveDeadlineInput struct {
 func (a *Activities) ResolveDeadline(ctx context.Context, in ResolveDeadlineInput) (deadline.Resolved, error) {
 	r, err := LoadResolver(ctx, a.Ledger)
 	if err != nil {
-		return deadline.Resolved{}, a.ledgerError("reading the calendar and the escalation policy", err)
+		return deadline.Resolved{}, a.ledgerError(ctx, "reading the calendar and the escalation policy", err)
 	}
 	res, err := r.Resolve(in.Rule)
 	return res, refusal(err)

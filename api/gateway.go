@@ -93,7 +93,7 @@ func (s *Server) gateway(ctx context.Context, conn *grpc.ClientConn) (http.Handl
 	if s.PayloadCodec != nil {
 		log := s.Log.Named("codec")
 		s.codecHandler(func(w http.ResponseWriter, r *http.Request, err error) {
-			errorHandler(r.Context(), mux, marshaler, w, r, toStatus(err, log.With(zap.String("path", r.URL.Path))).Err())
+			errorHandler(r.Context(), mux, marshaler, w, r, toStatus(err, logging.Ctx(r.Context(), log).With(zap.String("path", r.URL.Path))).Err())
 		}).register(root)
 	}
 	if s.DevIssuer != nil && s.DevIssuerPath != "" {
@@ -123,7 +123,7 @@ func (s *Server) evidenceHandler(mux *runtime.ServeMux, m runtime.Marshaler) *ev
 			return withReach(actor.NewContext(r.Context(), who), reach), nil
 		},
 		fail: func(w http.ResponseWriter, r *http.Request, err error) {
-			errorHandler(r.Context(), mux, m, w, r, toStatus(err, log.With(zap.String("path", r.URL.Path))).Err())
+			errorHandler(r.Context(), mux, m, w, r, toStatus(err, logging.Ctx(r.Context(), log).With(zap.String("path", r.URL.Path))).Err())
 		},
 		log: log,
 	}
@@ -135,7 +135,7 @@ func (s *Server) authenticated(next http.Handler, mux *runtime.ServeMux, m runti
 	log := s.Log.Named("rest")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, err := s.authenticate(r.Context(), r.Header.Values("Authorization")); err != nil {
-			errorHandler(r.Context(), mux, m, w, r, toStatus(err, log.With(zap.String("path", r.URL.Path))).Err())
+			errorHandler(r.Context(), mux, m, w, r, toStatus(err, logging.Ctx(r.Context(), log).With(zap.String("path", r.URL.Path))).Err())
 			return
 		}
 		next.ServeHTTP(w, r)
