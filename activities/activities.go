@@ -17,6 +17,8 @@ import (
 
 	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/internal/egress"
+	"github.com/xuncha/xuncha/internal/logging"
+	"github.com/xuncha/xuncha/internal/telemetry"
 	"github.com/xuncha/xuncha/ledger"
 )
 
@@ -36,6 +38,23 @@ type Activities struct {
 	// access records (XUNCHA_ACCESS_LOG_RETENTION, default 180, never
 	// less); zero prunes nothing.
 	AccessLogRetentionDays int
+	// Metrics counts lifecycle transitions and finished webhook deliveries
+	// as their ledger writes succeed; nil counts nothing.
+	Metrics *telemetry.Metrics
+}
+
+// log is Log with the trace of ctx (the activity's span): one search by
+// trace_id finds an activity's lines with the request's that started it.
+func (a *Activities) log(ctx context.Context) *zap.Logger { return logging.Ctx(ctx, a.Log) }
+
+// transition counts a lifecycle change whose ledger write succeeded. A write
+// retried after its commit went unacknowledged counts twice: rare, and the
+// ledger's event log stays the exact record.
+func (a *Activities) transition(lifecycle string, e ledger.Event, stage string) {
+	if e.StageAfter != "" {
+		stage = e.StageAfter
+	}
+	a.Metrics.Transition(lifecycle, e.Action, stage)
 }
 
 // CreateInspectionInput writes a new inspection's ledger row.
@@ -52,9 +71,10 @@ type CreateInspectionInput struct {
 // a retry changes nothing.
 func (a *Activities) CreateInspection(ctx context.Context, in CreateInspectionInput) error {
 	if err := a.Ledger.CreateInspection(ctx, in.Inspection, in.EventKey, in.NotRepeating); err != nil {
-		return a.ledgerError(fmt.Sprintf("creating inspection %q", in.Inspection.ID), err)
+		return a.ledgerError(ctx, fmt.Sprintf("creating inspection %q", in.Inspection.ID), err)
 	}
-	a.Log.Info("ledger: inspection created", zap.String("inspection", in.Inspection.ID), zap.String("unit", in.Inspection.UnitCode))
+	a.Metrics.Transition(ledger.SubjectInspection, "create", in.Inspection.Stage)
+	a.log(ctx).Info("ledger: inspection created", zap.String("inspection", in.Inspection.ID), zap.String("unit", in.Inspection.UnitCode))
 	return nil
 }
 
@@ -67,8 +87,11 @@ type InspectionChangeInput struct {
 // ApplyInspectionChange writes the row (if its version is newer) and the
 // event (if its key is new) in one transaction.
 func (a *Activities) ApplyInspectionChange(ctx context.Context, in InspectionChangeInput) error {
-	return a.ledgerError(fmt.Sprintf("applying %s to inspection %q", in.Event.Action, in.Inspection.ID),
-		a.Ledger.ApplyInspectionChange(ctx, in.Inspection, in.Event))
+	if err := a.Ledger.ApplyInspectionChange(ctx, in.Inspection, in.Event); err != nil {
+		return a.ledgerError(ctx, fmt.Sprintf("applying %s to inspection %q", in.Event.Action, in.Inspection.ID), err)
+	}
+	a.transition(ledger.SubjectInspection, in.Event, in.Inspection.Stage)
+	return nil
 }
 
 // EscalateInspectionInput records an escalation step of an inspection.
@@ -82,7 +105,7 @@ type EscalateInspectionInput struct {
 func (a *Activities) EscalateInspection(ctx context.Context, in EscalateInspectionInput) (EscalateResult, error) {
 	esc, err := a.Ledger.RecordInspectionEscalation(ctx, in.Escalation, in.Inspection, in.Event)
 	if err != nil {
-		return EscalateResult{}, a.ledgerError(fmt.Sprintf("recording escalation %s of %s", in.Escalation.Step, in.Escalation.Subject), err)
+		return EscalateResult{}, a.ledgerError(ctx, fmt.Sprintf("recording escalation %s of %s", in.Escalation.Step, in.Escalation.Subject), err)
 	}
 	return EscalateResult{Escalation: esc}, nil
 }
@@ -96,7 +119,7 @@ type InspectionFindingsInput struct {
 // FindingCounts tallies an inspection's findings (for closure and summary).
 func (a *Activities) FindingCounts(ctx context.Context, in InspectionFindingsInput) (ledger.InspectionSummary, error) {
 	sum, err := a.Ledger.FindingCounts(ctx, in.InspectionID)
-	return sum, a.ledgerError(fmt.Sprintf("counting the findings of inspection %q", in.InspectionID), err)
+	return sum, a.ledgerError(ctx, fmt.Sprintf("counting the findings of inspection %q", in.InspectionID), err)
 }
 
 // FindingIDsResult lists finding IDs.
@@ -107,7 +130,7 @@ type FindingIDsResult struct {
 // FindingsInStage lists an inspection's findings in a stage.
 func (a *Activities) FindingsInStage(ctx context.Context, in InspectionFindingsInput) (FindingIDsResult, error) {
 	ids, err := a.Ledger.FindingsInStage(ctx, in.InspectionID, in.Stage)
-	return FindingIDsResult{IDs: ids}, a.ledgerError(fmt.Sprintf("listing the findings of inspection %q", in.InspectionID), err)
+	return FindingIDsResult{IDs: ids}, a.ledgerError(ctx, fmt.Sprintf("listing the findings of inspection %q", in.InspectionID), err)
 }
 
 // SendUpdateInput is an update for another workflow (an inspection refers
@@ -158,12 +181,12 @@ type FindingIDInput struct {
 // finding it looks back at).
 func (a *Activities) GetFinding(ctx context.Context, in FindingIDInput) (ledger.Finding, error) {
 	f, err := a.Ledger.GetFinding(ctx, in.ID)
-	return f, a.ledgerError(fmt.Sprintf("reading finding %q", in.ID), err)
+	return f, a.ledgerError(ctx, fmt.Sprintf("reading finding %q", in.ID), err)
 }
 
 // AppendEvent writes one event; a retry with the same key is a no-op.
 func (a *Activities) AppendEvent(ctx context.Context, e ledger.Event) error {
-	return a.ledgerError(fmt.Sprintf("recording %s of %s %q", e.Action, e.SubjectType, e.SubjectID), a.Ledger.AppendEvent(ctx, e))
+	return a.ledgerError(ctx, fmt.Sprintf("recording %s of %s %q", e.Action, e.SubjectType, e.SubjectID), a.Ledger.AppendEvent(ctx, e))
 }
 
 // StartWorkflowInput starts another workflow run (a reopened finding).
@@ -198,5 +221,5 @@ func (a *Activities) StartWorkflow(ctx context.Context, in StartWorkflowInput) e
 // no-op.
 func (a *Activities) RecordExposure(ctx context.Context, e ledger.Exposure) (ledger.Exposure, error) {
 	stored, _, err := a.Ledger.RecordExposure(ctx, e)
-	return stored, a.ledgerError(fmt.Sprintf("recording exposure %q", e.RequestID), err)
+	return stored, a.ledgerError(ctx, fmt.Sprintf("recording exposure %q", e.RequestID), err)
 }

@@ -32,7 +32,7 @@ type WriteAuditAnchorResult struct {
 func (a *Activities) WriteAuditAnchor(ctx context.Context, in WriteAuditAnchorInput) (WriteAuditAnchorResult, error) {
 	anchor, err := a.Ledger.WriteAnchor(ctx, ledger.AnchorOptions{TakenBy: in.TakenBy, AccessLogRetentionDays: a.AccessLogRetentionDays})
 	if err != nil {
-		return WriteAuditAnchorResult{}, a.ledgerError("writing the audit anchor", err)
+		return WriteAuditAnchorResult{}, a.ledgerError(ctx, "writing the audit anchor", err)
 	}
 	res := WriteAuditAnchorResult{
 		Seq: anchor.Seq, HeadsCount: anchor.HeadsCount, EntriesCount: anchor.EntriesCount,

@@ -22,7 +22,7 @@ type ResolveDeadlineInput struct {
 func (a *Activities) ResolveDeadline(ctx context.Context, in ResolveDeadlineInput) (deadline.Resolved, error) {
 	r, err := LoadResolver(ctx, a.Ledger)
 	if err != nil {
-		return deadline.Resolved{}, a.ledgerError("reading the calendar and the escalation policy", err)
+		return deadline.Resolved{}, a.ledgerError(ctx, "reading the calendar and the escalation policy", err)
 	}
 	res, err := r.Resolve(in.Rule)
 	return res, refusal(err)
@@ -42,7 +42,7 @@ type ExtensionTermsInput struct {
 func (a *Activities) ExtensionTerms(ctx context.Context, in ExtensionTermsInput) (deadline.ExtensionTerms, error) {
 	r, err := LoadResolver(ctx, a.Ledger)
 	if err != nil {
-		return deadline.ExtensionTerms{}, a.ledgerError("reading the calendar and the escalation policy", err)
+		return deadline.ExtensionTerms{}, a.ledgerError(ctx, "reading the calendar and the escalation policy", err)
 	}
 	terms, err := r.ExtensionTerms(in.OriginalDue)
 	return terms, refusal(err)

@@ -48,9 +48,10 @@ type RecordFindingResult struct {
 func (a *Activities) RecordFinding(ctx context.Context, in RecordFindingInput) (RecordFindingResult, error) {
 	number, err := a.Ledger.RecordFinding(ctx, in.Finding, in.EventKey, in.InspectionStages...)
 	if err != nil {
-		return RecordFindingResult{}, a.ledgerError(fmt.Sprintf("recording finding %q", in.Finding.ID), err)
+		return RecordFindingResult{}, a.ledgerError(ctx, fmt.Sprintf("recording finding %q", in.Finding.ID), err)
 	}
-	a.Log.Info("ledger: finding recorded", zap.String("finding", in.Finding.ID),
+	a.Metrics.Transition(ledger.SubjectFinding, "record", in.Finding.Stage)
+	a.log(ctx).Info("ledger: finding recorded", zap.String("finding", in.Finding.ID),
 		zap.String("inspection", in.Finding.InspectionID), zap.String("ledger_number", number))
 	return RecordFindingResult{LedgerNumber: number}, nil
 }
@@ -66,9 +67,10 @@ type FindingChangeInput struct {
 // ApplyFindingChange writes one change of a finding.
 func (a *Activities) ApplyFindingChange(ctx context.Context, in FindingChangeInput) error {
 	if err := a.Ledger.ApplyFindingChange(ctx, in.Finding, in.Event); err != nil {
-		return a.ledgerError(fmt.Sprintf("applying %s to finding %q", in.Event.Action, in.Finding.ID), err)
+		return a.ledgerError(ctx, fmt.Sprintf("applying %s to finding %q", in.Event.Action, in.Finding.ID), err)
 	}
-	a.Log.Info("ledger: finding changed", zap.String("finding", in.Finding.ID), zap.String("action", in.Event.Action),
+	a.transition(ledger.SubjectFinding, in.Event, in.Finding.Stage)
+	a.log(ctx).Info("ledger: finding changed", zap.String("finding", in.Finding.ID), zap.String("action", in.Event.Action),
 		zap.String("stage", in.Finding.Stage), zap.Int("version", in.Finding.Version))
 	return nil
 }
@@ -92,10 +94,10 @@ type EscalateResult struct {
 func (a *Activities) Escalate(ctx context.Context, in EscalateInput) (EscalateResult, error) {
 	esc, err := a.Ledger.RecordEscalation(ctx, in.Escalation, in.Finding, in.Event)
 	if err != nil {
-		return EscalateResult{}, a.ledgerError(fmt.Sprintf("recording escalation %s of %s",
+		return EscalateResult{}, a.ledgerError(ctx, fmt.Sprintf("recording escalation %s of %s",
 			in.Escalation.Step, in.Escalation.Subject), err)
 	}
-	a.Log.Info("ledger: escalation recorded", zap.String("subject", esc.Subject), zap.String("step", esc.Step),
+	a.log(ctx).Info("ledger: escalation recorded", zap.String("subject", esc.Subject), zap.String("step", esc.Step),
 		zap.Int("deadline_seq", esc.DeadlineSeq), zap.String("escalation", esc.ID))
 	return EscalateResult{Escalation: esc}, nil
 }
@@ -157,7 +159,7 @@ func (a *Activities) DeliverWebhook(ctx context.Context, in DeliverWebhookInput)
 	if err != nil {
 		return DeliverWebhookResult{}, derrors.ToTemporal(fmt.Errorf("delivering %s %q: %w", in.EventType, in.DeliveryID, err))
 	}
-	log := a.Log.With(zap.String("webhook", w.ID), zap.String("event_type", in.EventType),
+	log := a.log(ctx).With(zap.String("webhook", w.ID), zap.String("event_type", in.EventType),
 		zap.String("delivery", in.DeliveryID))
 	if w.DeletedAt != nil {
 		log.Info("webhook: deleted, delivery skipped", zap.Time("deleted_at", *w.DeletedAt))
@@ -283,11 +285,11 @@ type OpenDeadlinesResult struct {
 func (a *Activities) OpenDeadlines(ctx context.Context) (OpenDeadlinesResult, error) {
 	ids, err := a.Ledger.OpenDeadlineWorkflows(ctx)
 	if err != nil {
-		return OpenDeadlinesResult{}, a.ledgerError("listing running deadlines", err)
+		return OpenDeadlinesResult{}, a.ledgerError(ctx, "listing running deadlines", err)
 	}
 	interviews, err := a.Ledger.OpenInterviewDeadlines(ctx)
 	if err != nil {
-		return OpenDeadlinesResult{}, a.ledgerError("listing running interview deadlines", err)
+		return OpenDeadlinesResult{}, a.ledgerError(ctx, "listing running interview deadlines", err)
 	}
 	ids = append(ids, interviews...)
 	slices.Sort(ids)

@@ -21,9 +21,10 @@ type RecordInterviewInput struct {
 // non-retryable refusal.
 func (a *Activities) RecordInterview(ctx context.Context, in RecordInterviewInput) error {
 	if err := a.Ledger.CreateInterview(ctx, in.Interview, in.Event); err != nil {
-		return a.ledgerError(fmt.Sprintf("recording interview %q", in.Interview.ID), err)
+		return a.ledgerError(ctx, fmt.Sprintf("recording interview %q", in.Interview.ID), err)
 	}
-	a.Log.Info("ledger: interview proposed", zap.String("interview", in.Interview.ID),
+	a.transition(ledger.SubjectInterview, in.Event, in.Interview.Stage)
+	a.log(ctx).Info("ledger: interview proposed", zap.String("interview", in.Interview.ID),
 		zap.String("subject", in.Interview.Subject), zap.String("unit", in.Interview.UnitCode),
 		zap.String("source", in.Interview.Source))
 	return nil
@@ -40,9 +41,10 @@ type InterviewChangeInput struct {
 // ApplyInterviewChange writes one change of an interview.
 func (a *Activities) ApplyInterviewChange(ctx context.Context, in InterviewChangeInput) error {
 	if err := a.Ledger.ApplyInterviewChange(ctx, in.Interview, in.Event); err != nil {
-		return a.ledgerError(fmt.Sprintf("applying %s to interview %q", in.Event.Action, in.Interview.ID), err)
+		return a.ledgerError(ctx, fmt.Sprintf("applying %s to interview %q", in.Event.Action, in.Interview.ID), err)
 	}
-	a.Log.Info("ledger: interview changed", zap.String("interview", in.Interview.ID), zap.String("action", in.Event.Action),
+	a.transition(ledger.SubjectInterview, in.Event, in.Interview.Stage)
+	a.log(ctx).Info("ledger: interview changed", zap.String("interview", in.Interview.ID), zap.String("action", in.Event.Action),
 		zap.String("stage", in.Interview.Stage), zap.Int("version", in.Interview.Version))
 	return nil
 }
@@ -64,14 +66,14 @@ func (a *Activities) EscalateInterview(ctx context.Context, in EscalateInterview
 	in.Event.SubjectType, in.Event.SubjectID = ledger.SubjectInterview, in.Interview.ID
 	esc, err := a.Ledger.RecordEscalation(ctx, in.Escalation, ledger.Finding{}, in.Event)
 	if err != nil {
-		return EscalateResult{}, a.ledgerError(fmt.Sprintf("recording escalation %s of %s",
+		return EscalateResult{}, a.ledgerError(ctx, fmt.Sprintf("recording escalation %s of %s",
 			in.Escalation.Step, in.Escalation.Subject), err)
 	}
 	if err := a.Ledger.ApplyInterviewChange(ctx, in.Interview, ledger.Event{}); err != nil {
-		return EscalateResult{}, a.ledgerError(fmt.Sprintf("marking interview %q after %s",
+		return EscalateResult{}, a.ledgerError(ctx, fmt.Sprintf("marking interview %q after %s",
 			in.Interview.ID, in.Escalation.Step), err)
 	}
-	a.Log.Info("ledger: escalation recorded", zap.String("subject", esc.Subject), zap.String("step", esc.Step),
+	a.log(ctx).Info("ledger: escalation recorded", zap.String("subject", esc.Subject), zap.String("step", esc.Step),
 		zap.Int("deadline_seq", esc.DeadlineSeq), zap.String("escalation", esc.ID))
 	return EscalateResult{Escalation: esc}, nil
 }
@@ -95,7 +97,7 @@ type InterviewIDsResult struct {
 func (a *Activities) ProposedInterviews(ctx context.Context, in ProposedInterviewsInput) (InterviewIDsResult, error) {
 	ids, err := a.Ledger.ProposedInterviews(ctx, in.Subject, in.Source)
 	if err != nil {
-		return InterviewIDsResult{}, a.ledgerError(fmt.Sprintf("listing the proposed interviews of %s", in.Subject), err)
+		return InterviewIDsResult{}, a.ledgerError(ctx, fmt.Sprintf("listing the proposed interviews of %s", in.Subject), err)
 	}
 	if ids == nil {
 		ids = []string{}

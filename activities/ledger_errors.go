@@ -1,6 +1,7 @@
 package activities
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -136,9 +137,9 @@ func LedgerError(what string, err error) error {
 
 // ledgerError is LedgerError that also logs a permanent database refusal
 // with the database's own text, which clients never see.
-func (a *Activities) ledgerError(what string, err error) error {
+func (a *Activities) ledgerError(ctx context.Context, what string, err error) error {
 	if f := ClassifyLedgerError(err); err != nil && !f.Retry && !f.Domain && a.Log != nil {
-		a.Log.Error("ledger refused a change permanently; not retried", zap.String("what", what),
+		a.log(ctx).Error("ledger refused a change permanently; not retried", zap.String("what", what),
 			zap.String("sqlstate", f.SQLState), zap.Error(err))
 	}
 	return LedgerError(what, err)

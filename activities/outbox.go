@@ -76,7 +76,7 @@ func (a *Activities) QueueWebhook(ctx context.Context, in QueueWebhookInput) (Qu
 			return QueueWebhookResult{}, err
 		}
 		if queued {
-			a.Log.Info("webhook: delivery queued", zap.String("webhook", w.ID), zap.String("event_type", in.EventType),
+			a.log(ctx).Info("webhook: delivery queued", zap.String("webhook", w.ID), zap.String("event_type", in.EventType),
 				zap.String("delivery", d.DeliveryID))
 		}
 		out.DeliveryIDs = append(out.DeliveryIDs, d.DeliveryID)
@@ -112,5 +112,9 @@ type FinishDeliveryInput struct {
 
 // FinishDelivery records the outcome in the outbox; a retry keeps the first.
 func (a *Activities) FinishDelivery(ctx context.Context, in FinishDeliveryInput) error {
-	return refusal(a.Ledger.FinishDelivery(ctx, in.DeliveryID, in.Status, in.Error))
+	if err := a.Ledger.FinishDelivery(ctx, in.DeliveryID, in.Status, in.Error); err != nil {
+		return refusal(err)
+	}
+	a.Metrics.WebhookDelivery(in.Status)
+	return nil
 }

@@ -25,7 +25,7 @@ type UntriagedTipsResult struct {
 func (a *Activities) UntriagedTips(ctx context.Context, in UntriagedTipsInput) (UntriagedTipsResult, error) {
 	ids, err := a.Ledger.UntriagedTips(ctx, in.InspectionID)
 	if err != nil {
-		return UntriagedTipsResult{}, a.ledgerError(fmt.Sprintf("listing untriaged tips of inspection %q", in.InspectionID), err)
+		return UntriagedTipsResult{}, a.ledgerError(ctx, fmt.Sprintf("listing untriaged tips of inspection %q", in.InspectionID), err)
 	}
 	if ids == nil {
 		ids = []string{}

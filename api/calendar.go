@@ -17,6 +17,7 @@ import (
 	"github.com/xuncha/xuncha/deadline"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/internal/logging"
 	"github.com/xuncha/xuncha/ledger"
 	xunchav1 "github.com/xuncha/xuncha/proto/xuncha/v1"
 	"github.com/xuncha/xuncha/workflows"
@@ -200,7 +201,7 @@ func (s *CalendarServer) LoadCalendarYear(ctx context.Context, req *xunchav1.Loa
 		return nil, err
 	}
 	if created {
-		s.Log.Info("calendar version loaded", zap.Int64("version", saved.ID), zap.Int("year", saved.Year), zap.String("doc_number", saved.DocNumber))
+		logging.Ctx(ctx, s.Log).Info("calendar version loaded", zap.Int64("version", saved.ID), zap.Int("year", saved.Year), zap.String("doc_number", saved.DocNumber))
 	}
 	if s.OnLoad != nil {
 		// Also on a retry: the first attempt may have failed after saving.

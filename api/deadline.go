@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/internal/logging"
 	"github.com/xuncha/xuncha/ledger"
 )
 
@@ -68,7 +69,7 @@ func (s *Server) deadlineInterceptor(ctx context.Context, req any, info *grpc.Un
 	case err == nil:
 		return resp, nil
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):
-		s.Log.Warn("request timed out", zap.String("method", info.FullMethod), zap.Duration("timeout", timeout), zap.Error(err))
+		logging.Ctx(ctx, s.Log).Warn("request timed out", zap.String("method", info.FullMethod), zap.Duration("timeout", timeout), zap.Error(err))
 		setRetryAfter(ctx, timeout)
 		return nil, status.Error(codes.Unavailable, timeoutMessage(timeout))
 	case unavailable(err):

@@ -9,6 +9,7 @@ import (
 
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/internal/logging"
 	"github.com/xuncha/xuncha/ledger"
 	xunchav1 "github.com/xuncha/xuncha/proto/xuncha/v1"
 	"github.com/xuncha/xuncha/workflows"
@@ -64,7 +65,7 @@ func (s *EscalationServer) UpdateEscalationPolicy(ctx context.Context, req *xunc
 	if err != nil {
 		return nil, err
 	}
-	s.Log.Info("escalation ladder set", zap.Int64("version", p.Version), zap.String("by", who.String()))
+	logging.Ctx(ctx, s.Log).Info("escalation ladder set", zap.Int64("version", p.Version), zap.String("by", who.String()))
 	return policyProto(p), nil
 }
 

@@ -22,6 +22,7 @@ import (
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/internal/evidence"
+	"github.com/xuncha/xuncha/internal/logging"
 	"github.com/xuncha/xuncha/ledger"
 )
 
@@ -246,7 +247,7 @@ func (h *evidenceHandler) save(r *http.Request) (ledger.Evidence, error) {
 	if stored == nil {
 		return ledger.Evidence{}, fmt.Errorf("evidence %q missing right after it was recorded", id)
 	}
-	h.log.Info("evidence stored", zap.String("evidence", id), zap.String("kind", kind), zap.Int64("size", size))
+	logging.Ctx(ctx, h.log).Info("evidence stored", zap.String("evidence", id), zap.String("kind", kind), zap.Int64("size", size))
 	return *stored, nil
 }
 
@@ -337,7 +338,7 @@ func (h *evidenceHandler) content(w http.ResponseWriter, r *http.Request) {
 	}
 	hdr.Set("Content-Length", strconv.FormatInt(e.Size, 10))
 	if _, err := io.Copy(w, blob); err != nil {
-		h.log.Warn("streaming evidence", zap.String("evidence", e.ID), zap.Error(err))
+		logging.Ctx(r.Context(), h.log).Warn("streaming evidence", zap.String("evidence", e.ID), zap.Error(err))
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/xuncha/xuncha/internal/actor"
+	"github.com/xuncha/xuncha/internal/logging"
 	"github.com/xuncha/xuncha/ledger"
 	xunchav1 "github.com/xuncha/xuncha/proto/xuncha/v1"
 )
@@ -38,7 +39,7 @@ func (s *ExposureServer) RecordExposure(ctx context.Context, req *xunchav1.Recor
 		return nil, err
 	}
 	if created {
-		s.Log.Info("exposure recorded", zap.String("exposure", stored.ID), zap.String("subject", stored.Subject),
+		logging.Ctx(ctx, s.Log).Info("exposure recorded", zap.String("exposure", stored.ID), zap.String("subject", stored.Subject),
 			zap.String("kind", stored.Kind))
 	}
 	return exposureProto(stored), nil

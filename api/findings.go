@@ -19,6 +19,7 @@ import (
 	"github.com/xuncha/xuncha/deadline"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/internal/logging"
 	"github.com/xuncha/xuncha/ledger"
 	xunchav1 "github.com/xuncha/xuncha/proto/xuncha/v1"
 	"github.com/xuncha/xuncha/workflows"
@@ -238,7 +239,7 @@ func (s *FindingServer) GetFinding(ctx context.Context, req *xunchav1.GetFinding
 		}
 		// Every change is in the ledger before the workflow takes it, so the
 		// ledger is a faithful fallback; say so in the log.
-		s.Log.Warn("live state unavailable, using the ledger's", zap.String("finding", row.ID), zap.Error(err))
+		logging.Ctx(ctx, s.Log).Warn("live state unavailable, using the ledger's", zap.String("finding", row.ID), zap.Error(err))
 		escalations, err := s.Ledger.EscalationsOf(ctx, row.WorkflowID)
 		if err != nil {
 			return nil, err

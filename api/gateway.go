@@ -16,6 +16,7 @@ import (
 
 	"github.com/xuncha/xuncha/api/openapi"
 	"github.com/xuncha/xuncha/internal/actor"
+	"github.com/xuncha/xuncha/internal/logging"
 	"github.com/xuncha/xuncha/problemlist"
 	xunchav1 "github.com/xuncha/xuncha/proto/xuncha/v1"
 )
@@ -40,6 +41,7 @@ func (s *Server) gateway(ctx context.Context, conn *grpc.ClientConn) (http.Handl
 			return runtime.MetadataHeaderPrefix + key, true
 		}),
 		runtime.WithErrorHandler(errorHandler),
+		runtime.WithMiddlewares(gatewayRoute), // observe.go
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, marshaler),
 	)
 	for name, register := range map[string]func(context.Context, *runtime.ServeMux, *grpc.ClientConn) error{
@@ -97,13 +99,13 @@ func (s *Server) gateway(ctx context.Context, conn *grpc.ClientConn) (http.Handl
 	if s.PayloadCodec != nil {
 		log := s.Log.Named("codec")
 		s.codecHandler(func(w http.ResponseWriter, r *http.Request, err error) {
-			errorHandler(r.Context(), mux, marshaler, w, r, toStatus(err, log.With(zap.String("path", r.URL.Path))).Err())
+			errorHandler(r.Context(), mux, marshaler, w, r, toStatus(err, logging.Ctx(r.Context(), log).With(zap.String("path", r.URL.Path))).Err())
 		}).register(root)
 	}
 	if s.DevIssuer != nil && s.DevIssuerPath != "" {
 		root.Handle(s.DevIssuerPath, s.DevIssuer)
 	}
-	return s.accessLog(root), nil
+	return s.observeHTTP(s.accessLog(root)), nil
 }
 
 // evidenceHandler builds the evidence endpoints: the caller is authenticated
@@ -128,7 +130,7 @@ func (s *Server) evidenceHandler(mux *runtime.ServeMux, m runtime.Marshaler) *ev
 			return withReach(actor.NewContext(r.Context(), who), reach), nil
 		},
 		fail: func(w http.ResponseWriter, r *http.Request, err error) {
-			errorHandler(r.Context(), mux, m, w, r, toStatus(err, log.With(zap.String("path", r.URL.Path))).Err())
+			errorHandler(r.Context(), mux, m, w, r, toStatus(err, logging.Ctx(r.Context(), log).With(zap.String("path", r.URL.Path))).Err())
 		},
 		log: log,
 	}
@@ -140,7 +142,7 @@ func (s *Server) authenticated(next http.Handler, mux *runtime.ServeMux, m runti
 	log := s.Log.Named("rest")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, err := s.authenticate(r.Context(), r.Header.Values("Authorization")); err != nil {
-			st := toStatus(err, log.With(zap.String("path", r.URL.Path)))
+			st := toStatus(err, logging.Ctx(r.Context(), log).With(zap.String("path", r.URL.Path)))
 			s.recordRefusal(r.Context(), actor.Actor{}, r.Method+" "+r.URL.Path, strings.TrimPrefix(r.URL.Path, "/v1/"), r.RemoteAddr, st)
 			errorHandler(r.Context(), mux, m, w, r, st.Err())
 			return
@@ -196,6 +198,7 @@ func (s *Server) accessLog(next http.Handler) http.Handler {
 			zap.Int("status", rec.status),
 			zap.Duration("duration", time.Since(start)),
 			zap.String("remote", r.RemoteAddr),
+			zap.Inline(logging.TraceObject(r.Context())),
 		)
 	})
 }

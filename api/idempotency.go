@@ -19,6 +19,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/xuncha/xuncha/internal/actor"
+	"github.com/xuncha/xuncha/internal/logging"
 	"github.com/xuncha/xuncha/ledger"
 	xunchav1 "github.com/xuncha/xuncha/proto/xuncha/v1"
 )
@@ -163,7 +164,7 @@ func (s *Server) withIdempotency(ctx context.Context, req any, info *grpc.UnaryS
 	resp, err := handler(ctx, req)
 	if err != nil && claimed && changedNothing(err) {
 		if rerr := s.Ledger.ReleaseIdempotencyKey(context.WithoutCancel(ctx), key); rerr != nil {
-			s.Log.Warn("releasing a refused request's key", zap.String("method", key.Method), zap.Error(rerr))
+			logging.Ctx(ctx, s.Log).Warn("releasing a refused request's key", zap.String("method", key.Method), zap.Error(rerr))
 		}
 	}
 	return resp, err

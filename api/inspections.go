@@ -19,6 +19,7 @@ import (
 	"github.com/xuncha/xuncha/deadline"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/internal/logging"
 	"github.com/xuncha/xuncha/ledger"
 	xunchav1 "github.com/xuncha/xuncha/proto/xuncha/v1"
 	"github.com/xuncha/xuncha/workflows"
@@ -138,7 +139,7 @@ func (s *InspectionServer) get(ctx context.Context, id string) (*xunchav1.Inspec
 	if err != nil {
 		// The ledger is written before every update returns, so it is a
 		// faithful fallback; say so in the log.
-		s.Log.Warn("live state unavailable, using the ledger's", zap.String("inspection", id), zap.Error(err))
+		logging.Ctx(ctx, s.Log).Warn("live state unavailable, using the ledger's", zap.String("inspection", id), zap.Error(err))
 		escalations, err := s.Ledger.EscalationsOf(ctx, row.WorkflowID)
 		if err != nil {
 			return nil, err

@@ -28,6 +28,8 @@ import (
 	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/internal/egress"
 	"github.com/xuncha/xuncha/internal/evidence"
+	"github.com/xuncha/xuncha/internal/logging"
+	"github.com/xuncha/xuncha/internal/telemetry"
 	"github.com/xuncha/xuncha/internal/tipcrypt"
 	"github.com/xuncha/xuncha/ledger"
 	xunchav1 "github.com/xuncha/xuncha/proto/xuncha/v1"
@@ -87,6 +89,9 @@ type Server struct {
 	// CodecDecode, allowed or refused (see AccessAuditFunc); nil records
 	// nothing beyond the log.
 	AccessAudit AccessAuditFunc
+	// Telemetry, when set, gets the API's metrics and makes its spans
+	// (observe.go); nil records neither.
+	Telemetry *telemetry.Telemetry
 	// Log is the structured logger.
 	Log *zap.Logger
 }
@@ -109,9 +114,10 @@ func (s *Server) Run(ctx context.Context) error {
 	grpcServer := grpc.NewServer(
 		grpc.ForceServerCodecV2(newBoundaryCodec()),
 		grpc.MaxRecvMsgSize(MaxRequestBytes),
-		// The deadline first, so that it bounds everything, the idempotency
-		// claim included.
-		grpc.ChainUnaryInterceptor(s.deadlineInterceptor, s.unaryInterceptor),
+		grpc.StatsHandler(s.grpcStats()),
+		// The count first, so that every code counts; then the deadline, so
+		// that it bounds everything, the idempotency claim included.
+		grpc.ChainUnaryInterceptor(s.countCalls, s.deadlineInterceptor, s.unaryInterceptor),
 		grpc.ChainStreamInterceptor(s.streamInterceptor),
 	)
 	xunchav1.RegisterInspectionServiceServer(grpcServer, &InspectionServer{
@@ -136,7 +142,7 @@ func (s *Server) Run(ctx context.Context) error {
 	reflection.Register(grpcServer)
 
 	conn, err := grpc.NewClient(loopback(s.GRPCListener.Addr()), grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithChainUnaryInterceptor(markForwarded),
+		grpc.WithChainUnaryInterceptor(markForwarded), grpc.WithStatsHandler(s.gatewayStats()),
 		// Answers of any size reach the REST client: RESOURCE_EXHAUSTED, 413,
 		// is only ever about the request.
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(math.MaxInt32)))
@@ -186,16 +192,23 @@ func (s *Server) Run(ctx context.Context) error {
 }
 
 // ready reports whether the ledger and Temporal answer.
-func (s *Server) ready(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-	defer cancel()
-	if err := s.Ledger.Ping(ctx); err != nil {
-		return fmt.Errorf("ledger: %w", err)
+func (s *Server) ready(ctx context.Context) error { return Ready(s.Ledger, s.Temporal)(ctx) }
+
+// Ready is the readiness check of /readyz, on the REST port and the admin
+// port alike: the ledger and Temporal answer within 3 seconds. Its error
+// starts with what is down ("ledger: …", "temporal: …").
+func Ready(l *ledger.Store, tc client.Client) func(context.Context) error {
+	return func(ctx context.Context) error {
+		ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		defer cancel()
+		if err := l.Ping(ctx); err != nil {
+			return fmt.Errorf("ledger: %w", err)
+		}
+		if _, err := tc.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
+			return fmt.Errorf("temporal: %w", err)
+		}
+		return nil
 	}
-	if _, err := s.Temporal.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
-		return fmt.Errorf("temporal: %w", err)
-	}
-	return nil
 }
 
 // serviceNames are the gRPC services whose health watchHealth reports.
@@ -255,14 +268,14 @@ func (s *Server) unaryInterceptor(ctx context.Context, req any, info *grpc.Unary
 		resp, err = func() (resp any, err error) {
 			defer func() {
 				if r := recover(); r != nil {
-					s.Log.Error("panic in handler", zap.String("method", info.FullMethod), zap.Any("panic", r), zap.Stack("stack"))
+					logging.Ctx(ctx, s.Log).Error("panic in handler", zap.String("method", info.FullMethod), zap.Any("panic", r), zap.Stack("stack"))
 					err = errors.New("panic in handler")
 				}
 			}()
 			return s.withIdempotency(ctx, req, info, handler)
 		}()
 	}
-	st := toStatus(err, s.Log.With(zap.String("method", info.FullMethod)))
+	st := toStatus(err, logging.Ctx(ctx, s.Log).With(zap.String("method", info.FullMethod)))
 	// Refusals (401, 403) go to the access log, whoever refused: the table
 	// or a role check further in.
 	s.recordRefusal(ctx, who, info.FullMethod, requestResource(info.FullMethod, req), remoteOf(ctx), st)
@@ -276,7 +289,7 @@ func (s *Server) unaryInterceptor(ctx context.Context, req any, info *grpc.Unary
 		if p, ok := peer.FromContext(ctx); ok {
 			fields = append(fields, zap.String("peer", p.Addr.String()))
 		}
-		s.Log.Info("grpc", fields...)
+		s.Log.Info("grpc", append(fields, logging.TraceFields(ctx)...)...)
 	}
 	if err != nil {
 		return nil, st.Err()

@@ -32,6 +32,7 @@ import (
 	"github.com/xuncha/xuncha/internal/evidence"
 	"github.com/xuncha/xuncha/internal/logging"
 	"github.com/xuncha/xuncha/internal/payloadcrypt"
+	"github.com/xuncha/xuncha/internal/telemetry"
 	"github.com/xuncha/xuncha/internal/testenv"
 	"github.com/xuncha/xuncha/internal/tipcrypt"
 	"github.com/xuncha/xuncha/ledger"
@@ -76,6 +77,10 @@ type stack struct {
 	configure   func(srv *api.Server, databaseURL string)
 	stopAPI     func()
 	stopWorker  func() // nil while no worker runs
+
+	// tel, when set, is the stack's telemetry: the API's, the Temporal
+	// client's and worker's, and the ledger's (setupStackObserved).
+	tel *telemetry.Telemetry
 }
 
 // office is the default actor of test requests.
@@ -112,6 +117,13 @@ func setupConfigured(t testing.TB, configure func(srv *api.Server, databaseURL s
 // codec routes encrypt payloads with a fresh key ring (testenv.PayloadCodec).
 func setupStack(t testing.TB, webhooks *egress.Policy, configure func(srv *api.Server, databaseURL string)) *stack {
 	t.Helper()
+	return setupStackObserved(t, webhooks, configure, nil)
+}
+
+// setupStackObserved is setupStack whose API, Temporal client, worker and
+// ledger report to tel when it is set, as xuncha's processes do.
+func setupStackObserved(t testing.TB, webhooks *egress.Policy, configure func(srv *api.Server, databaseURL string), tel *telemetry.Telemetry) *stack {
+	t.Helper()
 	observed, logs := observer.New(zapcore.DebugLevel)
 	log := zap.New(zapcore.NewTee(testenv.Logger(t).Core(), observed))
 	tipKey, err := tipcrypt.ParseKey(tipcrypt.GenerateKey())
@@ -119,7 +131,11 @@ func setupStack(t testing.TB, webhooks *egress.Policy, configure func(srv *api.S
 	tips, err := tipcrypt.New(tipKey)
 	require.NoError(t, err)
 
-	store, db := testenv.Ledger(t)
+	var ledgerOpts []ledger.Option
+	if tel != nil {
+		ledgerOpts = append(ledgerOpts, ledger.WithTracer(tel.PgxTracer()))
+	}
+	store, db := testenv.Ledger(t, ledgerOpts...)
 	store.Secrets = tips // one server key, as xuncha server has
 
 	queue := "test-" + strings.ReplaceAll(strings.ToLower(t.Name()), "/", "-")
@@ -135,7 +151,7 @@ func setupStack(t testing.TB, webhooks *egress.Policy, configure func(srv *api.S
 	conn, err := grpc.NewClient(grpcL.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	require.NoError(t, err)
 	s := &stack{t: t, Ledger: store, DatabaseURL: db.URL, OwnerURL: db.OwnerURL, BaseURL: "http://" + httpL.Addr().String(), Conn: conn, Tips: tips, Logs: logs, queue: queue, log: log,
-		webhooks: webhooks, Issuer: issuer, verifier: verifier, evidenceDir: t.TempDir(), grpcAddr: grpcL.Addr().String(), configure: configure}
+		webhooks: webhooks, Issuer: issuer, verifier: verifier, evidenceDir: t.TempDir(), grpcAddr: grpcL.Addr().String(), configure: configure, tel: tel}
 	s.Temporal = s.dial(testenv.PayloadKey(t, "test-1"))
 	s.startAPI(grpcL, httpL)
 	t.Cleanup(func() {
@@ -154,11 +170,17 @@ func setupStack(t testing.TB, webhooks *egress.Policy, configure func(srv *api.S
 func (s *stack) dial(keys ...payloadcrypt.Key) client.Client {
 	s.t.Helper()
 	codec := testenv.PayloadCodecOf(s.t, keys...)
-	tc, err := client.DialContext(context.Background(), codec.ClientOptions(client.Options{
+	opts := codec.ClientOptions(client.Options{
 		HostPort:  testenv.TemporalAddress(s.t),
 		Namespace: testenv.Namespace,
 		Logger:    logging.Temporal(s.log),
-	}))
+	})
+	if s.tel != nil {
+		var err error
+		opts, err = s.tel.TemporalClient(opts)
+		require.NoError(s.t, err)
+	}
+	tc, err := client.DialContext(context.Background(), opts)
 	require.NoError(s.t, err)
 	s.Codec, s.PayloadKeys = codec, keys
 	return tc
@@ -169,7 +191,7 @@ func (s *stack) startAPI(grpcL, httpL net.Listener) {
 	ctx, cancel := context.WithCancel(context.Background())
 	srv := &api.Server{Temporal: s.Temporal, Ledger: s.Ledger, TaskQueue: s.queue, GRPCListener: grpcL, HTTPListener: httpL,
 		Evidence: &evidence.Store{Dir: s.evidenceDir}, Tips: s.Tips, WebhookPolicy: s.webhooks, Verifier: s.verifier,
-		PayloadCodec: s.Codec, Log: s.log}
+		PayloadCodec: s.Codec, Telemetry: s.tel, Log: s.log}
 	if s.configure != nil {
 		s.configure(srv, s.DatabaseURL)
 	}
@@ -209,6 +231,9 @@ func (s *stack) StartWorker() {
 	ctx, cancel := context.WithCancel(context.Background())
 	w := &workflows.Worker{Temporal: s.Temporal, TaskQueue: s.queue,
 		Activities: &activities.Activities{Ledger: s.Ledger, Log: s.log, Temporal: s.Temporal, Egress: s.webhooks}, Log: s.log}
+	if s.tel != nil {
+		w.Activities.Metrics = s.tel.Metrics
+	}
 	done := make(chan error, 1)
 	go func() { done <- w.Run(ctx) }()
 	s.stopWorker = func() {

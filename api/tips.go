@@ -15,6 +15,7 @@ import (
 	"github.com/xuncha/xuncha/calendar"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/internal/logging"
 	"github.com/xuncha/xuncha/internal/tipcrypt"
 	"github.com/xuncha/xuncha/ledger"
 	xunchav1 "github.com/xuncha/xuncha/proto/xuncha/v1"
@@ -94,7 +95,7 @@ func (s *TipServer) ReceiveTip(ctx context.Context, req *xunchav1.ReceiveTipRequ
 		return nil, err
 	}
 	if created {
-		s.Log.Info("tip received", zap.String("tip", stored.ID))
+		logging.Ctx(ctx, s.Log).Info("tip received", zap.String("tip", stored.ID))
 	}
 	return tipProto(stored), nil
 }
@@ -236,7 +237,7 @@ func (s *TipServer) TriageTip(ctx context.Context, req *xunchav1.TriageTipReques
 	if err != nil {
 		return nil, err
 	}
-	s.Log.Info("tip triaged", zap.String("tip", stored.ID))
+	logging.Ctx(ctx, s.Log).Info("tip triaged", zap.String("tip", stored.ID))
 	return tipProto(stored), nil
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/internal/egress"
+	"github.com/xuncha/xuncha/internal/logging"
 	"github.com/xuncha/xuncha/ledger"
 	xunchav1 "github.com/xuncha/xuncha/proto/xuncha/v1"
 	"github.com/xuncha/xuncha/workflows"
@@ -92,7 +93,7 @@ func (s *WebhookServer) CreateWebhook(ctx context.Context, req *xunchav1.CreateW
 		return nil, err
 	}
 	if created {
-		s.Log.Info("webhook subscribed", zap.String("webhook", wh.ID), zap.Strings("event_types", wh.EventTypes))
+		logging.Ctx(ctx, s.Log).Info("webhook subscribed", zap.String("webhook", wh.ID), zap.Strings("event_types", wh.EventTypes))
 	}
 	out := webhookProto(wh)
 	out.Secret = wh.Secret
@@ -136,7 +137,7 @@ func (s *WebhookServer) checkReceiver(ctx context.Context, v *derrors.Violations
 		v.Add("url", "%s", refused.Error())
 	default:
 		// The resolver's own words name the DNS server: logs only.
-		s.Log.Info("webhook URL does not resolve", zap.String("url", raw), zap.Error(err))
+		logging.Ctx(ctx, s.Log).Info("webhook URL does not resolve", zap.String("url", raw), zap.Error(err))
 		u, _ := url.Parse(raw)
 		v.Add("url", "host %q does not resolve to an address", u.Hostname())
 	}
@@ -176,7 +177,7 @@ func (s *WebhookServer) DeleteWebhook(ctx context.Context, req *xunchav1.DeleteW
 	if err := s.Ledger.DeleteWebhook(ctx, req.GetId(), who); err != nil {
 		return nil, err
 	}
-	s.Log.Info("webhook ended", zap.String("webhook", req.GetId()), zap.String("by", who.String()))
+	logging.Ctx(ctx, s.Log).Info("webhook ended", zap.String("webhook", req.GetId()), zap.String("by", who.String()))
 	return &xunchav1.DeleteWebhookResponse{}, nil
 }
 

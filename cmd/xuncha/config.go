@@ -21,6 +21,7 @@ import (
 	"github.com/xuncha/xuncha/internal/evidence"
 	"github.com/xuncha/xuncha/internal/logging"
 	"github.com/xuncha/xuncha/internal/payloadcrypt"
+	"github.com/xuncha/xuncha/internal/telemetry"
 	"github.com/xuncha/xuncha/internal/tipcrypt"
 	"github.com/xuncha/xuncha/ledger"
 	"github.com/xuncha/xuncha/workflows"
@@ -56,6 +57,10 @@ type config struct {
 	GRPCAddr string
 	// HTTPAddr is the REST listen address (XUNCHA_HTTP_ADDR, default :8080).
 	HTTPAddr string
+	// AdminAddr is the admin listen address of server, worker and dev:
+	// /metrics, /healthz, /readyz, /debug/pprof/ (XUNCHA_ADMIN_ADDR, default
+	// :9464).
+	AdminAddr string
 	// LogLevel (XUNCHA_LOG_LEVEL, default info).
 	LogLevel string
 	// LogFormat is console or json (XUNCHA_LOG_FORMAT, default console).
@@ -470,8 +475,9 @@ func (c *config) requireDatabase() error {
 // dialTemporal connects to the Temporal frontend and checks that it
 // answers. With codec, every payload the client (and a worker built on it)
 // writes is encrypted and every one it reads decrypted; only `temporal
-// setup`, which handles no payload, dials without.
-func (c *config) dialTemporal(ctx context.Context, log *zap.Logger, codec *payloadcrypt.Codec) (client.Client, error) {
+// setup`, which handles no payload, dials without. With tel, the SDK's
+// metrics go to the process's registry and its spans join the traces.
+func (c *config) dialTemporal(ctx context.Context, log *zap.Logger, codec *payloadcrypt.Codec, tel *telemetry.Telemetry) (client.Client, error) {
 	opts := client.Options{
 		HostPort:  c.TemporalAddress,
 		Namespace: c.TemporalNamespace,
@@ -479,6 +485,12 @@ func (c *config) dialTemporal(ctx context.Context, log *zap.Logger, codec *paylo
 	}
 	if codec != nil {
 		opts = codec.ClientOptions(opts)
+	}
+	if tel != nil { // the SDK's metrics and its tracing interceptor, for the client and its worker
+		var err error
+		if opts, err = tel.TemporalClient(opts); err != nil {
+			return nil, err
+		}
 	}
 	cl, err := client.DialContext(ctx, opts)
 	if err != nil {

@@ -57,6 +57,7 @@ func newDevCmd(cfg *config) *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error { return runDev(cmd.Context(), cfg, dc) },
 	}
 	cfg.bindListen(cmd)
+	cfg.bindAdmin(cmd)
 	// Empty means <data-dir>/evidence, resolved once --data-dir is known.
 	cfg.bindEvidence(cmd, "", " (default <data-dir>/evidence, i.e. .data/evidence)")
 	cfg.bindTipKey(cmd)      // unset: <data-dir>/tip.key, created once
@@ -114,6 +115,11 @@ func runDev(ctx context.Context, cfg *config, dc *devConfig) error {
 		return err
 	}
 	defer httpL.Close()
+	obs, stopObserving, err := cfg.observe(ctx, log, "xuncha-dev")
+	if err != nil {
+		return err
+	}
+	defer stopObserving()
 
 	// Stopping uses a fresh context: ctx is already cancelled by Ctrl-C.
 	stopCtx := func() (context.Context, context.CancelFunc) {
@@ -187,7 +193,7 @@ func runDev(ctx context.Context, cfg *config, dc *devConfig) error {
 	if _, err := cfg.migrate(ctx, log); err != nil {
 		return err
 	}
-	store, err := ledger.Open(ctx, cfg.DatabaseURL)
+	store, err := ledger.Open(ctx, cfg.DatabaseURL, obs.ledgerOptions()...)
 	if err != nil {
 		return err
 	}
@@ -200,7 +206,7 @@ func runDev(ctx context.Context, cfg *config, dc *devConfig) error {
 	if err != nil {
 		return err
 	}
-	tc, err := cfg.dialTemporal(ctx, log, codec)
+	tc, err := cfg.dialTemporal(ctx, log, codec, obs.tel)
 	if err != nil {
 		return err
 	}
@@ -214,9 +220,9 @@ func runDev(ctx context.Context, cfg *config, dc *devConfig) error {
 	opts := &devOptions{issuer: issuer, issuerPath: issuerPath,
 		defaultIdentity: &authn.Identity{Subject: who.Subject, Name: who.Name, Organisation: who.Organisation, Roles: who.Roles, Units: who.Units},
 		ready: func() {
-			printBanner(cfg, ts.UIURL(), httpL.Addr().String(), grpcL.Addr().String(), issuer.URL(), who)
+			printBanner(cfg, ts.UIURL(), httpL.Addr().String(), grpcL.Addr().String(), issuer.URL(), who, obs.admin.Addr().String())
 		}}
-	err = runWith(ctx, cfg, log, store, tc, codec, grpcL, httpL, true, opts)
+	err = runWith(ctx, cfg, log, store, tc, codec, grpcL, httpL, true, obs, opts)
 	log.Info("stopping")
 	return err
 }
@@ -321,7 +327,7 @@ func devPortError(err error, dc *devConfig) error {
 }
 
 // printBanner tells the developer where everything is.
-func printBanner(cfg *config, uiURL, httpAddr, grpcAddr, issuerURL string, who devissuer.User) {
+func printBanner(cfg *config, uiURL, httpAddr, grpcAddr, issuerURL string, who devissuer.User, adminAddr string) {
 	rest := "http://localhost" + portOf(httpAddr)
 	fmt.Printf(`
 xuncha dev is running (Ctrl-C stops everything).
@@ -332,6 +338,7 @@ xuncha dev is running (Ctrl-C stops everything).
   Temporal         %[4]s   (bin/temporal workflow list --address %[4]s)
   PostgreSQL       %[5]s   (worker and API; migrations as %[10]s)
   OpenID issuer    %[6]s   (dev users for every role; keys in .data/oidc)
+  Metrics          http://localhost%[11]s/metrics   (also /healthz, /readyz, /debug/pprof/ on that port)
 
 Every call carries a bearer token: bin/xuncha token --role ROLE prints one
 (roles: office, committee, team_leader, team_member, unit, auditor).
@@ -345,7 +352,7 @@ Create an inspection:
     -d '{"request_id":"demo-1","inspection":{"unit":{"code":"430100","name":"长沙市"},"kind":"SPECIAL","round":"2026年第一轮","planned_start":"2026-12-01","planned_end":"2026-12-15","content_areas":[1,5],"team":[{"name":"赵强","role":"LEADER","rank":"INSPECTOR_LEVEL_2","subject":"dev-team-leader"},{"name":"钱敏","role":"DEPUTY","rank":"DIVISION_CHIEF"},{"name":"孙伟","role":"MEMBER","rank":"OTHER","subject":"dev-team-member"},{"name":"李娜","role":"MEMBER","rank":"OTHER"},{"name":"周杰","role":"MEMBER","rank":"OTHER"},{"name":"吴刚","role":"EXPERT","rank":"OTHER"}]}}'
 
 `, rest, portOf(grpcAddr), uiURL, cfg.TemporalAddress, redactURL(cfg.DatabaseURL), issuerURL, who.Name, who.Subject, who.Organisation,
-		urlUser(cfg.MigrateDatabaseURL, cfg.DatabaseURL))
+		urlUser(cfg.MigrateDatabaseURL, cfg.DatabaseURL), portOf(adminAddr))
 }
 
 // urlUser is the user of the first non-empty database URL: whom migrations

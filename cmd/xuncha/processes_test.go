@@ -39,6 +39,10 @@ func TestServerAndWorkerCommands(t *testing.T) {
 	require.NoError(t, err)
 	grpcPort, err := childproc.FreePort()
 	require.NoError(t, err)
+	serverAdmin, err := childproc.FreePort()
+	require.NoError(t, err)
+	workerAdmin, err := childproc.FreePort()
+	require.NoError(t, err)
 	t.Setenv("XUNCHA_TIP_KEY", tipcrypt.GenerateKey())
 	t.Setenv("XUNCHA_PAYLOAD_KEYS", payloadKey(t, "cmd-1"))
 	t.Setenv("XUNCHA_CODEC_CORS_ORIGIN", "https://temporal.example.gov.cn")
@@ -54,9 +58,9 @@ func TestServerAndWorkerCommands(t *testing.T) {
 		cmd.SetOut(io.Discard)
 		go func() { done <- cmd.ExecuteContext(ctx) }()
 	}
-	start("worker")
+	start("worker", "--admin-addr", fmt.Sprintf("127.0.0.1:%d", workerAdmin))
 	start("server", "--http-addr", fmt.Sprintf("127.0.0.1:%d", httpPort), "--grpc-addr", fmt.Sprintf("127.0.0.1:%d", grpcPort),
-		"--evidence-dir", t.TempDir())
+		"--evidence-dir", t.TempDir(), "--admin-addr", fmt.Sprintf("127.0.0.1:%d", serverAdmin))
 	base := fmt.Sprintf("http://127.0.0.1:%d", httpPort)
 	require.Eventually(t, func() bool {
 		resp, err := http.Get(base + "/readyz")
@@ -157,6 +161,39 @@ func TestServerAndWorkerCommands(t *testing.T) {
 	require.Equal(t, `"袁志远"`, string(payloads.Payloads[0].Data))
 	code, _ = codec("decode", unitToken, sealed)
 	require.Equal(t, http.StatusForbidden, code)
+
+	// Each process serves its admin routes: liveness, readiness, metrics
+	// (the API's in the server's, the lifecycles' in the worker's, the
+	// ledger's and the Temporal SDK's in both) and pprof.
+	admin := func(port int, path string) (int, string) {
+		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d%s", port, path))
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		out, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		return resp.StatusCode, string(out)
+	}
+	for _, p := range []struct {
+		port int
+		want []string
+	}{
+		{serverAdmin, []string{`xuncha_grpc_requests_total{code="OK",method="/xuncha.v1.InspectionService/CreateInspection"} 1`,
+			`xuncha_http_request_duration_seconds_count{code="401",method="GET",route="/v1/"}`, "temporal_request_total"}},
+		{workerAdmin, []string{`xuncha_lifecycle_transitions_total{action="create",lifecycle="inspection",stage="PLANNED"} 1`,
+			"temporal_workflow_task_execution_latency_seconds_bucket"}},
+	} {
+		code, body := admin(p.port, "/healthz")
+		require.Equal(t, http.StatusOK, code, body)
+		code, body = admin(p.port, "/readyz")
+		require.Equal(t, http.StatusOK, code, body)
+		code, body = admin(p.port, "/debug/pprof/")
+		require.Equal(t, http.StatusOK, code, body)
+		code, body = admin(p.port, "/metrics")
+		require.Equal(t, http.StatusOK, code, body)
+		for _, want := range append(p.want, "xuncha_ledger_up 1", `xuncha_findings_open{stage="LISTED"} 0`, "xuncha_calendar_days_left") {
+			require.Contains(t, body, want, "admin port %d", p.port)
+		}
+	}
 
 	cancel()
 	for range 2 {

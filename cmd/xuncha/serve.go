@@ -31,6 +31,7 @@ func newServerCmd(cfg *config) *cobra.Command {
 		},
 	}
 	cfg.bindListen(cmd)
+	cfg.bindAdmin(cmd)
 	cfg.bindEvidence(cmd, defaultServerEvidenceDir, "")
 	cfg.bindTipKey(cmd)
 	cfg.bindPayloadKeys(cmd) // it starts workflows and reads their answers, and serves the codec routes
@@ -53,6 +54,7 @@ func newWorkerCmd(cfg *config) *cobra.Command {
 			return cfg.runProcesses(cmd.Context(), false, true, nil)
 		},
 	}
+	cfg.bindAdmin(cmd)
 	cfg.bindTipKey(cmd) // it seals webhook secrets, which the worker opens to sign
 	cfg.bindPayloadKeys(cmd)
 	cfg.bindWebhookAllow(cmd, "")
@@ -117,23 +119,32 @@ func (cfg *config) runProcesses(ctx context.Context, serveAPI, runWorker bool, o
 		}
 		defer httpL.Close()
 	}
-	store, err := ledger.Open(ctx, cfg.DatabaseURL)
+	service := "xuncha-worker"
+	if serveAPI {
+		service = "xuncha-server"
+	}
+	obs, stopObserving, err := cfg.observe(ctx, log, service)
+	if err != nil {
+		return err
+	}
+	defer stopObserving()
+	store, err := ledger.Open(ctx, cfg.DatabaseURL, obs.ledgerOptions()...)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	tc, err := cfg.dialTemporal(ctx, log, codec)
+	tc, err := cfg.dialTemporal(ctx, log, codec, obs.tel)
 	if err != nil {
 		return err
 	}
 	defer tc.Close()
-	return runWith(ctx, cfg, log, store, tc, codec, grpcL, httpL, runWorker, opts)
+	return runWith(ctx, cfg, log, store, tc, codec, grpcL, httpL, runWorker, obs, opts)
 }
 
 // runWith runs the worker and/or the API over a ledger and a Temporal
 // client that encrypts with codec, which the API also serves to the Web UI.
 func runWith(ctx context.Context, cfg *config, log *zap.Logger, store *ledger.Store, tc client.Client, codec *payloadcrypt.Codec,
-	grpcL, httpL net.Listener, runWorker bool, opts *devOptions) error {
+	grpcL, httpL net.Listener, runWorker bool, obs observed, opts *devOptions) error {
 	var blobs *evidence.Store
 	webhooks, err := cfg.webhookPolicy()
 	if err != nil {
@@ -194,12 +205,15 @@ func runWith(ctx context.Context, cfg *config, log *zap.Logger, store *ledger.St
 		}
 	}
 	g, ctx := errgroup.WithContext(ctx)
+	if err := obs.serveAdmin(ctx, g, log, store, tc); err != nil {
+		return err
+	}
 	if runWorker {
 		w := &workflows.Worker{
 			Temporal:  tc,
 			TaskQueue: cfg.TaskQueue,
 			Activities: &activities.Activities{Ledger: store, Log: log.Named("activities"), Temporal: tc, Egress: webhooks,
-				AccessLogRetentionDays: retention},
+				AccessLogRetentionDays: retention, Metrics: obs.metrics()},
 			Log:          log.Named("worker"),
 			AuditAnchors: true,
 		}
@@ -220,6 +234,7 @@ func runWith(ctx context.Context, cfg *config, log *zap.Logger, store *ledger.St
 			Verifier:         verifier,
 			PayloadCodec:     codec,
 			CodecCORSOrigins: origins,
+			Telemetry:        obs.tel,
 			Log:              log.Named("api"),
 		}
 		if opts != nil {

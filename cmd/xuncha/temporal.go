@@ -26,7 +26,7 @@ func newTemporalCmd(cfg *config) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			tc, err := cfg.dialTemporal(ctx, log, nil) // namespaces and search attributes: no payload
+			tc, err := cfg.dialTemporal(ctx, log, nil, nil) // namespaces and search attributes: no payload
 			if err != nil {
 				return err
 			}

@@ -3,8 +3,10 @@
 package logging
 
 import (
+	"context"
 	"fmt"
 
+	"go.opentelemetry.io/otel/trace"
 	"go.temporal.io/sdk/log"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -49,5 +51,72 @@ func (l temporalLogger) Info(msg string, kv ...any)  { l.s.Infow(msg, kv...) }
 func (l temporalLogger) Warn(msg string, kv ...any)  { l.s.Warnw(msg, kv...) }
 func (l temporalLogger) Error(msg string, kv ...any) { l.s.Errorw(msg, kv...) }
 
-// With returns a logger with the key-value pairs attached.
-func (l temporalLogger) With(kv ...any) log.Logger { return temporalLogger{s: l.s.With(kv...)} }
+// With returns a logger with the key-value pairs attached. The SDK's tracing
+// interceptor attaches TraceID and SpanID: they become trace_id and span_id,
+// as in xuncha's own lines.
+func (l temporalLogger) With(kv ...any) log.Logger {
+	out := make([]any, len(kv))
+	copy(out, kv)
+	for i := 0; i+1 < len(out); i += 2 {
+		key, _ := out[i].(string)
+		var renamed string
+		switch key {
+		case "TraceID":
+			renamed = TraceIDKey
+		case "SpanID":
+			renamed = SpanIDKey
+		default:
+			continue
+		}
+		out[i] = renamed
+		if s, ok := out[i+1].(fmt.Stringer); ok {
+			out[i+1] = s.String()
+		}
+	}
+	return temporalLogger{s: l.s.With(out...)}
+}
+
+// Trace keys name the OpenTelemetry trace and span of a log line, the same
+// in xuncha's own lines and in the Temporal SDK's (which says TraceID and
+// SpanID; Temporal renames them), so that one search finds a request's
+// lines in the gateway, the API and the worker.
+const (
+	TraceIDKey = "trace_id"
+	SpanIDKey  = "span_id"
+)
+
+// TraceFields are the trace_id and span_id of the span in ctx, or none when
+// ctx carries no valid span context.
+func TraceFields(ctx context.Context) []zap.Field {
+	sc := trace.SpanContextFromContext(ctx)
+	if !sc.IsValid() {
+		return nil
+	}
+	return []zap.Field{zap.String(TraceIDKey, sc.TraceID().String()), zap.String(SpanIDKey, sc.SpanID().String())}
+}
+
+// Ctx returns l with the trace fields of ctx (TraceFields) attached: the
+// logger of one request or one activity.
+func Ctx(ctx context.Context, l *zap.Logger) *zap.Logger {
+	if f := TraceFields(ctx); f != nil {
+		return l.With(f...)
+	}
+	return l
+}
+
+// TraceObject is TraceFields as one value to inline (zap.Inline): nothing
+// when ctx carries no valid span context.
+func TraceObject(ctx context.Context) zapcore.ObjectMarshaler {
+	return traceObject(trace.SpanContextFromContext(ctx))
+}
+
+type traceObject trace.SpanContext
+
+func (o traceObject) MarshalLogObject(enc zapcore.ObjectEncoder) error {
+	sc := trace.SpanContext(o)
+	if sc.IsValid() {
+		enc.AddString(TraceIDKey, sc.TraceID().String())
+		enc.AddString(SpanIDKey, sc.SpanID().String())
+	}
+	return nil
+}

@@ -298,10 +298,10 @@ func databaseName(seq int64, testName string) string {
 
 // Ledger gives the test a fresh ledger in its own database (NewDatabase),
 // migrated as its owner with the application role set up as xuncha
-// migrate does, and a Store connected as that role (AppRole), closed when
-// the test ends. Its webhook secrets and tip content are sealed with a
-// fresh key (Sealer).
-func Ledger(t testing.TB) (*ledger.Store, Database) {
+// migrate does, and a Store connected as that role (AppRole) with opts,
+// closed when the test ends. Its webhook secrets and tip content are sealed
+// with a fresh key (Sealer).
+func Ledger(t testing.TB, opts ...ledger.Option) (*ledger.Store, Database) {
 	t.Helper()
 	db := NewDatabase(t)
 	ctx := context.WithoutCancel(t.Context())
@@ -309,7 +309,7 @@ func Ledger(t testing.TB) (*ledger.Store, Database) {
 	if _, err := ledger.Migrate(ctx, db.OwnerURL, ledger.MigrateOptions{AppRole: AppRole, Sealer: sealer}); err != nil {
 		t.Fatalf("testenv: migrating the test ledger: %v", err)
 	}
-	store, err := ledger.Open(ctx, db.URL)
+	store, err := ledger.Open(ctx, db.URL, opts...)
 	if err != nil {
 		t.Fatalf("testenv: opening the test ledger: %v", err)
 	}
