@@ -226,9 +226,19 @@ func start(ctx context.Context) (*env, error) {
 	}
 
 	evidenceDir := filepath.Join(dir, "evidence") // shared, as the README asks of API processes
+	// Every process has its own admin port (metrics, health), as each
+	// would on its own host; the default :9464 would be taken by the first.
+	adminAddr := func() (string, error) {
+		port, err := childproc.FreePort()
+		return "XUNCHA_ADMIN_ADDR=127.0.0.1:" + strconv.Itoa(port), err
+	}
 	for i := range workers {
+		admin, err := adminAddr()
+		if err != nil {
+			return nil, err
+		}
 		e.workers = append(e.workers, &service{name: fmt.Sprintf("worker-%d", i+1), bin: e.xuncha, args: []string{"worker"},
-			env: e.processEnv(), ready: e.polling})
+			env: e.processEnv(admin), ready: e.polling})
 	}
 	for i := range servers {
 		grpcPort, err := childproc.FreePort()
@@ -239,12 +249,17 @@ func start(ctx context.Context) (*env, error) {
 		if err != nil {
 			return nil, err
 		}
+		admin, err := adminAddr()
+		if err != nil {
+			return nil, err
+		}
 		base := "http://127.0.0.1:" + strconv.Itoa(httpPort)
 		e.servers = append(e.servers, &service{name: fmt.Sprintf("api-%d", i+1), bin: e.xuncha, args: []string{"server"}, base: base,
 			env: e.processEnv(
 				"XUNCHA_GRPC_ADDR=127.0.0.1:"+strconv.Itoa(grpcPort),
 				"XUNCHA_HTTP_ADDR=127.0.0.1:"+strconv.Itoa(httpPort),
 				"XUNCHA_EVIDENCE_DIR="+evidenceDir,
+				admin,
 			),
 			ready: func(ctx context.Context, _ int) error { return readyz(ctx, base) }})
 	}
