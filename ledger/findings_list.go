@@ -17,10 +17,13 @@ import (
 // generic plan, for which a catch-all condition cannot use an index, and a
 // page of a million-row ledger then falls to a parallel scan (issue 12
 // item 2). Each combination of set filters is its own statement text, so
-// its generic plan knows which columns are compared and picks their index
-// (migration 002: findings_unit, findings_stage, … all end in
-// created_at, id, the list's order). findings_list_test.go checks every
-// single filter and the scopes under plan_cache_mode = force_generic_plan.
+// even its generic plan knows which columns are compared and uses an index:
+// the filter's own (migration 002: findings_unit, findings_stage, … all end
+// in created_at, id, the list's order) or findings_created, filtered as it
+// is walked. findings_list_test.go checks every single filter and the
+// scopes under plan_cache_mode = force_generic_plan. A generic plan cannot
+// know how rare a value is, so the ledger's connections plan every
+// statement for its arguments (plan_cache_mode = force_custom_plan, Open).
 
 // sqlWhere collects the conditions of a statement and their arguments,
 // numbering the placeholders in the order the conditions are added.
