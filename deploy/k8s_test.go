@@ -244,7 +244,7 @@ func binaryEnv(t *testing.T) map[string]map[string]string {
 	return binaryFlags
 }
 
-// secretNames are variables that must come from a Secret, never a literal.
+// secretName tells whether a variable must come from a Secret, never a literal.
 func secretName(name string) bool {
 	return strings.HasSuffix(name, "DATABASE_URL") || strings.HasSuffix(name, "_KEY") || strings.HasSuffix(name, "_KEYS") ||
 		strings.HasSuffix(name, "_SECRET") || strings.HasSuffix(name, "_PASSWORD")

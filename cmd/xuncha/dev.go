@@ -220,7 +220,7 @@ func runDev(ctx context.Context, cfg *config, dc *devConfig) error {
 	opts := &devOptions{issuer: issuer, issuerPath: issuerPath,
 		defaultIdentity: &authn.Identity{Subject: who.Subject, Name: who.Name, Organisation: who.Organisation, Roles: who.Roles, Units: who.Units},
 		ready: func() {
-			printBanner(cfg, ts.UIURL(), httpL.Addr().String(), grpcL.Addr().String(), issuer.URL(), who, obs.admin.Addr().String())
+			printBanner(cfg, ts.UIURL(), httpL.Addr().String(), grpcL.Addr().String(), issuer.URL(), filepath.Join(dc.DataDir, "oidc"), who, obs.admin.Addr().String())
 		}}
 	err = runWith(ctx, cfg, log, store, tc, codec, grpcL, httpL, true, obs, opts)
 	log.Info("stopping")
@@ -326,8 +326,9 @@ func devPortError(err error, dc *devConfig) error {
 	return err
 }
 
-// printBanner tells the developer where everything is.
-func printBanner(cfg *config, uiURL, httpAddr, grpcAddr, issuerURL string, who devissuer.User, adminAddr string) {
+// printBanner tells the developer where everything is; keysDir is the dev
+// issuer's key directory as --data-dir names it.
+func printBanner(cfg *config, uiURL, httpAddr, grpcAddr, issuerURL, keysDir string, who devissuer.User, adminAddr string) {
 	rest := "http://localhost" + portOf(httpAddr)
 	fmt.Printf(`
 xuncha dev is running (Ctrl-C stops everything).
@@ -337,7 +338,7 @@ xuncha dev is running (Ctrl-C stops everything).
   Temporal Web UI  %[3]s   (decodes payloads through %[1]s/codec)
   Temporal         %[4]s   (bin/temporal workflow list --address %[4]s)
   PostgreSQL       %[5]s   (worker and API; migrations as %[10]s)
-  OpenID issuer    %[6]s   (dev users for every role; keys in .data/oidc)
+  OpenID issuer    %[6]s   (dev users for every role; keys in %[12]s)
   Metrics          http://localhost%[11]s/metrics   (also /healthz, /readyz, /debug/pprof/ on that port)
 
 Every call carries a bearer token: bin/xuncha token --role ROLE prints one
@@ -352,7 +353,7 @@ Create an inspection:
     -d '{"request_id":"demo-1","inspection":{"unit":{"code":"430100","name":"长沙市"},"kind":"SPECIAL","round":"2026年第一轮","planned_start":"2026-12-01","planned_end":"2026-12-15","content_areas":[1,5],"team":[{"name":"赵强","role":"LEADER","rank":"INSPECTOR_LEVEL_2","subject":"dev-team-leader"},{"name":"钱敏","role":"DEPUTY","rank":"DIVISION_CHIEF"},{"name":"孙伟","role":"MEMBER","rank":"OTHER","subject":"dev-team-member"},{"name":"李娜","role":"MEMBER","rank":"OTHER"},{"name":"周杰","role":"MEMBER","rank":"OTHER"},{"name":"吴刚","role":"EXPERT","rank":"OTHER"}]}}'
 
 `, rest, portOf(grpcAddr), uiURL, cfg.TemporalAddress, redactURL(cfg.DatabaseURL), issuerURL, who.Name, who.Subject, who.Organisation,
-		urlUser(cfg.MigrateDatabaseURL, cfg.DatabaseURL), portOf(adminAddr))
+		urlUser(cfg.MigrateDatabaseURL, cfg.DatabaseURL), portOf(adminAddr), keysDir)
 }
 
 // urlUser is the user of the first non-empty database URL: whom migrations
