@@ -17,6 +17,7 @@ import (
 	"github.com/xuncha/xuncha/deadline"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/internal/i18n"
 	"github.com/xuncha/xuncha/internal/logging"
 	"github.com/xuncha/xuncha/ledger"
 	xunchav1 "github.com/xuncha/xuncha/proto/xuncha/v1"
@@ -66,17 +67,17 @@ func (s *CalendarServer) ComputeDeadline(ctx context.Context, req *xunchav1.Comp
 	if err != nil {
 		return nil, err
 	}
-	return DeadlineProto(d), nil
+	return DeadlineProto(d, i18n.FromContext(ctx)), nil
 }
 
 // DeadlineProto converts a computed deadline for the API.
-func DeadlineProto(d calendar.Deadline) *xunchav1.Deadline {
+func DeadlineProto(d calendar.Deadline, lang i18n.Lang) *xunchav1.Deadline {
 	out := &xunchav1.Deadline{
 		Rule:        d.Rule,
 		From:        d.From.String(),
 		Due:         d.Due.String(),
 		DueAt:       timestamppb.New(d.DueAt),
-		Explanation: d.Explanation,
+		Explanation: d.ExplanationIn(lang),
 	}
 	for _, sk := range d.Skipped {
 		out.Skipped = append(out.Skipped, &xunchav1.SkippedDays{Start: sk.Start.String(), End: sk.End.String(), Reason: sk.Reason})

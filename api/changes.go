@@ -39,7 +39,7 @@ type lifecycleAPI[S, R, P any] struct {
 	stage func(R) string
 	// fromState answers with the workflow's state; fromRow with the
 	// ledger's row (a retry of the change that finished the workflow).
-	fromState func(S) P
+	fromState func(context.Context, S) P
 	fromRow   func(context.Context, *ledger.Store, R) (P, error)
 }
 
@@ -91,7 +91,7 @@ func sendChange[S, R, P any](ctx context.Context, tc client.Client, l *ledger.St
 	case replay:
 		return k.fromRow(ctx, l, row)
 	}
-	return k.fromState(state), nil
+	return k.fromState(ctx, state), nil
 }
 
 // lifecycleUpdate is a stage change sent to a running workflow.

@@ -19,6 +19,7 @@ import (
 	"github.com/xuncha/xuncha/deadline"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/internal/i18n"
 	"github.com/xuncha/xuncha/internal/logging"
 	"github.com/xuncha/xuncha/ledger"
 	xunchav1 "github.com/xuncha/xuncha/proto/xuncha/v1"
@@ -155,7 +156,7 @@ func (s *FindingServer) RecordFinding(ctx context.Context, req *xunchav1.RecordF
 	if err := handle.Get(ctx, &st); err != nil {
 		return s.recordError(ctx, err, f)
 	}
-	return findingProto(st.Finding, st.Escalations, nil), nil
+	return findingProto(i18n.FromContext(ctx), st.Finding, st.Escalations, nil), nil
 }
 
 // recordError explains why a start failed. A finding whose workflow has
@@ -244,7 +245,7 @@ func (s *FindingServer) GetFinding(ctx context.Context, req *xunchav1.GetFinding
 		if err != nil {
 			return nil, err
 		}
-		return findingProto(row, escalations, events), nil
+		return findingProto(i18n.FromContext(ctx), row, escalations, events), nil
 	}
 	var st workflows.FindingState
 	if err := resp.Get(&st); err != nil {
@@ -253,9 +254,9 @@ func (s *FindingServer) GetFinding(ctx context.Context, req *xunchav1.GetFinding
 	if !st.Recorded {
 		// Not possible once the ledger has the row, but never show a
 		// half-recorded state.
-		return findingProto(row, st.Escalations, events), nil
+		return findingProto(i18n.FromContext(ctx), row, st.Escalations, events), nil
 	}
-	return findingProto(st.Finding, st.Escalations, events), nil
+	return findingProto(i18n.FromContext(ctx), st.Finding, st.Escalations, events), nil
 }
 
 // finding reads a finding's ledger row; a missing one, or one out of the
@@ -276,7 +277,7 @@ func findingFromLedger(ctx context.Context, l *ledger.Store, row ledger.Finding)
 	if err != nil {
 		return nil, err
 	}
-	return findingProto(row, escalations, nil), nil
+	return findingProto(i18n.FromContext(ctx), row, escalations, nil), nil
 }
 
 // ListFindings pages through the ledger, oldest first.
@@ -295,7 +296,7 @@ func (s *FindingServer) ListFindings(ctx context.Context, req *xunchav1.ListFind
 	}
 	out := &xunchav1.ListFindingsResponse{NextPageToken: page.NextPageToken}
 	for _, f := range page.Findings {
-		out.Findings = append(out.Findings, findingProto(f, nil, nil))
+		out.Findings = append(out.Findings, findingProto(i18n.FromContext(ctx), f, nil, nil))
 	}
 	return out, nil
 }
@@ -342,8 +343,8 @@ func (s *FindingServer) change(ctx context.Context, c lifecycleChange) (*xunchav
 var findingAPI = lifecycleAPI[workflows.FindingState, ledger.Finding, *xunchav1.Finding]{
 	machine: workflows.FindingMachine, subjectType: ledger.SubjectFinding,
 	get: (*ledger.Store).GetFinding, stage: func(f ledger.Finding) string { return f.Stage },
-	fromState: func(st workflows.FindingState) *xunchav1.Finding {
-		return findingProto(st.Finding, st.Escalations, nil)
+	fromState: func(ctx context.Context, st workflows.FindingState) *xunchav1.Finding {
+		return findingProto(i18n.FromContext(ctx), st.Finding, st.Escalations, nil)
 	},
 	fromRow: findingFromLedger,
 }
@@ -504,7 +505,7 @@ func (s *FindingServer) ListFindingEvents(ctx context.Context, req *xunchav1.Lis
 
 // findingProto is the one conversion of a finding for the API, whether it
 // comes from the workflow's state or from the ledger.
-func findingProto(f ledger.Finding, escalations []ledger.Escalation, events []ledger.Event) *xunchav1.Finding {
+func findingProto(lang i18n.Lang, f ledger.Finding, escalations []ledger.Escalation, events []ledger.Event) *xunchav1.Finding {
 	out := &xunchav1.Finding{
 		Id:                   f.ID,
 		InspectionId:         f.InspectionID,
@@ -546,7 +547,7 @@ func findingProto(f ledger.Finding, escalations []ledger.Escalation, events []le
 		}
 	}
 	if f.Deadline != nil {
-		out.Deadline = DeadlineProto(*f.Deadline)
+		out.Deadline = DeadlineProto(*f.Deadline, lang)
 	}
 	for _, e := range f.Extensions {
 		out.Extensions = append(out.Extensions, extensionProto(e))

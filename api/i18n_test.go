@@ -99,6 +99,17 @@ func TestAnswersInChinese(t *testing.T) {
 	require.Equal(t, "the committee approves the team line-up before the advance notice (approveTeam)", en["message"])
 	require.Equal(t, "发出巡查预告前，须由省安委会批准巡查组组成（approveTeam）", zh["message"])
 
+	// A deadline's explanation: Chinese by default, English on request.
+	body := map[string]any{"from": "2026-09-30", "working_days": 5}
+	code, zhDeadline := ask("", http.MethodPost, "/v1/calendar:deadline", body)
+	require.Equal(t, http.StatusOK, code, "%v", zhDeadline)
+	require.Equal(t, "2026-10-13 截止：2026-09-30 之后第 5 个工作日", zhDeadline["explanation"].([]any)[0])
+	require.Contains(t, zhDeadline["explanation"], "10-01 至 10-07 国庆节放假")
+	code, enDeadline := ask("en", http.MethodPost, "/v1/calendar:deadline", body)
+	require.Equal(t, http.StatusOK, code, "%v", enDeadline)
+	require.Contains(t, enDeadline["explanation"].([]any)[0], "due 2026-10-13: 5 working days after 2026-09-30")
+	require.Equal(t, zhDeadline["due"], enDeadline["due"])
+
 	// gRPC: the accept-language metadata.
 	client := xunchav1.NewInspectionServiceClient(s.Conn)
 	grpcRules := func(lang string) (codes.Code, []string) {

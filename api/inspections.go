@@ -19,6 +19,7 @@ import (
 	"github.com/xuncha/xuncha/deadline"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/internal/i18n"
 	"github.com/xuncha/xuncha/internal/logging"
 	"github.com/xuncha/xuncha/ledger"
 	xunchav1 "github.com/xuncha/xuncha/proto/xuncha/v1"
@@ -144,13 +145,13 @@ func (s *InspectionServer) get(ctx context.Context, id string) (*xunchav1.Inspec
 		if err != nil {
 			return nil, err
 		}
-		return inspectionProto(row, escalations), nil
+		return inspectionProto(i18n.FromContext(ctx), row, escalations), nil
 	}
 	var st workflows.InspectionState
 	if err := resp.Get(&st); err != nil {
 		return nil, fmt.Errorf("decoding state of %s: %w", row.WorkflowID, err)
 	}
-	return inspectionProto(st.Inspection, st.Escalations), nil
+	return inspectionProto(i18n.FromContext(ctx), st.Inspection, st.Escalations), nil
 }
 
 // ListInspections pages through the ledger.
@@ -185,7 +186,7 @@ func (s *InspectionServer) ListInspections(ctx context.Context, req *xunchav1.Li
 	}
 	out := &xunchav1.ListInspectionsResponse{NextPageToken: page.NextPageToken}
 	for _, row := range page.Inspections {
-		out.Inspections = append(out.Inspections, inspectionProto(row, nil))
+		out.Inspections = append(out.Inspections, inspectionProto(i18n.FromContext(ctx), row, nil))
 	}
 	return out, nil
 }
@@ -200,15 +201,15 @@ func (s *InspectionServer) change(ctx context.Context, c lifecycleChange) (*xunc
 var inspectionAPI = lifecycleAPI[workflows.InspectionState, ledger.Inspection, *xunchav1.Inspection]{
 	machine: workflows.InspectionMachine, subjectType: ledger.SubjectInspection,
 	get: (*ledger.Store).GetInspection, stage: func(in ledger.Inspection) string { return in.Stage },
-	fromState: func(st workflows.InspectionState) *xunchav1.Inspection {
-		return inspectionProto(st.Inspection, st.Escalations)
+	fromState: func(ctx context.Context, st workflows.InspectionState) *xunchav1.Inspection {
+		return inspectionProto(i18n.FromContext(ctx), st.Inspection, st.Escalations)
 	},
 	fromRow: func(ctx context.Context, l *ledger.Store, in ledger.Inspection) (*xunchav1.Inspection, error) {
 		escalations, err := l.EscalationsOf(ctx, in.WorkflowID)
 		if err != nil {
 			return nil, err
 		}
-		return inspectionProto(in, escalations), nil
+		return inspectionProto(i18n.FromContext(ctx), in, escalations), nil
 	},
 }
 
@@ -465,7 +466,7 @@ func stateCouncilProto(sc ledger.StateCouncilInspection) *xunchav1.StateCouncilI
 		RecordedBy: actorProto(sc.RecordedBy), CreateTime: timestamppb.New(sc.RecordedAt)}
 }
 
-func inspectionProto(row ledger.Inspection, escalations []ledger.Escalation) *xunchav1.Inspection {
+func inspectionProto(lang i18n.Lang, row ledger.Inspection, escalations []ledger.Escalation) *xunchav1.Inspection {
 	out := &xunchav1.Inspection{
 		Id:                  row.ID,
 		Unit:                &xunchav1.Unit{Code: row.UnitCode, Name: row.UnitName},
@@ -492,10 +493,10 @@ func inspectionProto(row ledger.Inspection, escalations []ledger.Escalation) *xu
 		out.Team = append(out.Team, &xunchav1.TeamMember{Name: m.Name, Role: m.Role, Rank: m.Rank, Organisation: m.Organisation, Subject: m.Subject})
 	}
 	if row.ReportDeadline != nil {
-		out.ReportDeadline = DeadlineProto(*row.ReportDeadline)
+		out.ReportDeadline = DeadlineProto(*row.ReportDeadline, lang)
 	}
 	if row.RectificationDeadline != nil {
-		out.RectificationDeadline = DeadlineProto(*row.RectificationDeadline)
+		out.RectificationDeadline = DeadlineProto(*row.RectificationDeadline, lang)
 	}
 	for _, e := range escalations {
 		out.Escalations = append(out.Escalations, escalationProto(e))

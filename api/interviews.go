@@ -14,6 +14,7 @@ import (
 	"github.com/xuncha/xuncha/deadline"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/internal/i18n"
 	"github.com/xuncha/xuncha/internal/logging"
 	"github.com/xuncha/xuncha/ledger"
 	xunchav1 "github.com/xuncha/xuncha/proto/xuncha/v1"
@@ -93,7 +94,7 @@ func (s *InterviewServer) ProposeInterview(ctx context.Context, req *xunchav1.Pr
 	if err := handle.Get(ctx, &st); err != nil {
 		return s.proposeError(ctx, err, in)
 	}
-	return interviewProto(st.Interview, st.Escalations), nil
+	return interviewProto(i18n.FromContext(ctx), st.Interview, st.Escalations), nil
 }
 
 // withoutField drops one field's violations from a validation error.
@@ -155,7 +156,7 @@ func (s *InterviewServer) GetInterview(ctx context.Context, req *xunchav1.GetInt
 	if !st.Recorded {
 		return interviewFromLedger(ctx, s.Ledger, row)
 	}
-	return interviewProto(st.Interview, st.Escalations), nil
+	return interviewProto(i18n.FromContext(ctx), st.Interview, st.Escalations), nil
 }
 
 // interview reads an interview's ledger row; a missing one, or one out of
@@ -176,7 +177,7 @@ func interviewFromLedger(ctx context.Context, l *ledger.Store, row ledger.Interv
 	if err != nil {
 		return nil, err
 	}
-	return interviewProto(row, escalations), nil
+	return interviewProto(i18n.FromContext(ctx), row, escalations), nil
 }
 
 // ListInterviews pages through the ledger, oldest first.
@@ -197,7 +198,7 @@ func (s *InterviewServer) ListInterviews(ctx context.Context, req *xunchav1.List
 	}
 	out := &xunchav1.ListInterviewsResponse{NextPageToken: page.NextPageToken}
 	for _, iv := range page.Interviews {
-		out.Interviews = append(out.Interviews, interviewProto(iv, nil))
+		out.Interviews = append(out.Interviews, interviewProto(i18n.FromContext(ctx), iv, nil))
 	}
 	return out, nil
 }
@@ -215,8 +216,8 @@ func (s *InterviewServer) change(ctx context.Context, c lifecycleChange) (*xunch
 var interviewAPI = lifecycleAPI[workflows.InterviewState, ledger.Interview, *xunchav1.Interview]{
 	machine: workflows.InterviewMachine, subjectType: ledger.SubjectInterview,
 	get: (*ledger.Store).GetInterview, stage: func(iv ledger.Interview) string { return iv.Stage },
-	fromState: func(st workflows.InterviewState) *xunchav1.Interview {
-		return interviewProto(st.Interview, st.Escalations)
+	fromState: func(ctx context.Context, st workflows.InterviewState) *xunchav1.Interview {
+		return interviewProto(i18n.FromContext(ctx), st.Interview, st.Escalations)
 	},
 	fromRow: interviewFromLedger,
 }
@@ -290,7 +291,7 @@ func (s *InterviewServer) CancelInterview(ctx context.Context, req *xunchav1.Int
 
 // interviewProto is the one conversion of an interview for the API, whether
 // it comes from the workflow's state or from the ledger.
-func interviewProto(iv ledger.Interview, escalations []ledger.Escalation) *xunchav1.Interview {
+func interviewProto(lang i18n.Lang, iv ledger.Interview, escalations []ledger.Escalation) *xunchav1.Interview {
 	out := &xunchav1.Interview{
 		Id:             iv.ID,
 		Subject:        iv.Subject,
@@ -313,7 +314,7 @@ func interviewProto(iv ledger.Interview, escalations []ledger.Escalation) *xunch
 		out.ApprovedBy = actorProto(*iv.ApprovedBy)
 	}
 	if iv.FollowUpDeadline != nil {
-		out.FollowUpDeadline = DeadlineProto(*iv.FollowUpDeadline)
+		out.FollowUpDeadline = DeadlineProto(*iv.FollowUpDeadline, lang)
 	}
 	for _, e := range escalations {
 		out.Escalations = append(out.Escalations, escalationProto(e))

@@ -28,6 +28,7 @@ import (
 	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/internal/egress"
 	"github.com/xuncha/xuncha/internal/evidence"
+	"github.com/xuncha/xuncha/internal/i18n"
 	"github.com/xuncha/xuncha/internal/logging"
 	"github.com/xuncha/xuncha/internal/telemetry"
 	"github.com/xuncha/xuncha/internal/tipcrypt"
@@ -252,6 +253,8 @@ func (s *Server) watchHealth(ctx context.Context, h *health.Server) {
 func (s *Server) unaryInterceptor(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
 	start := time.Now()
 	md, _ := metadata.FromIncomingContext(ctx)
+	lang := callLang(md)
+	ctx = i18n.NewContext(ctx, lang)
 	undecoded := decodeFailure(req)
 	who, reach, known, err := s.caller(ctx, info.FullMethod, md.Get("authorization"))
 	if known {
@@ -275,7 +278,7 @@ func (s *Server) unaryInterceptor(ctx context.Context, req any, info *grpc.Unary
 			return s.withIdempotency(ctx, req, info, handler)
 		}()
 	}
-	st := toStatus(err, logging.Ctx(ctx, s.Log).With(zap.String("method", info.FullMethod)), callLang(md))
+	st := toStatus(err, logging.Ctx(ctx, s.Log).With(zap.String("method", info.FullMethod)), lang)
 	// Refusals (401, 403) go to the access log, whoever refused: the table
 	// or a role check further in.
 	s.recordRefusal(ctx, who, info.FullMethod, requestResource(info.FullMethod, req), remoteOf(ctx), st)

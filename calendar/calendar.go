@@ -55,13 +55,26 @@ const (
 )
 
 // dayInfo classifies one day; name is the holiday's Name for holiday and
-// makeupWorkday.
+// makeupWorkday, nameZH its NameZH (empty when the notice has none).
 type dayInfo struct {
-	kind dayKind
-	name string
+	kind   dayKind
+	name   string
+	nameZH string
 }
 
 func (i dayInfo) working() bool { return i.kind == plainWorkday || i.kind == makeupWorkday }
+
+// reasonZH is reason in Chinese: the holiday's Chinese name (its name when
+// the notice gives none), or 周末.
+func (i dayInfo) reasonZH() string {
+	switch {
+	case i.kind != holiday:
+		return "周末"
+	case i.nameZH != "":
+		return i.nameZH
+	}
+	return i.name
+}
 
 // reason returns why a rest day is one: the holiday's name, or "weekend".
 func (i dayInfo) reason() string {
@@ -89,11 +102,17 @@ func newYearData(n Notice, v Version) *yearData {
 	}
 	for _, h := range n.Holidays {
 		for d := h.Start; !d.After(h.End); d = d.AddDays(1) {
-			days[first.DaysUntil(d)] = dayInfo{kind: holiday, name: h.Name}
+			days[first.DaysUntil(d)] = dayInfo{kind: holiday, name: h.Name, nameZH: h.NameZH}
 		}
 	}
 	for _, m := range n.MakeupDays {
-		days[first.DaysUntil(m.Date)] = dayInfo{kind: makeupWorkday, name: m.Name}
+		info := dayInfo{kind: makeupWorkday, name: m.Name}
+		for _, h := range n.Holidays {
+			if h.Name == m.Name {
+				info.nameZH = h.NameZH
+			}
+		}
+		days[first.DaysUntil(m.Date)] = info
 	}
 	return &yearData{notice: n.clone(), version: v, days: days}
 }

@@ -2,6 +2,7 @@ package calendar
 
 import (
 	"fmt"
+	"github.com/xuncha/xuncha/internal/i18n"
 	"strings"
 	"time"
 )
@@ -62,10 +63,23 @@ type Deadline struct {
 	// Explanation is the human account, first line the summary
 	// "due 2026-10-13: 5 working days after 2026-09-30 (calendar: ...)".
 	Explanation []string `json:"explanation"`
+	// ExplanationZH is the account in Chinese, first line the summary
+	// "2026-10-13 截止：2026-09-30 之后第 5 个工作日"; empty in deadlines
+	// computed before it existed.
+	ExplanationZH []string `json:"explanation_zh,omitempty"`
 }
 
 // Explain returns the explanation as multi-line text.
 func (d Deadline) Explain() string { return strings.Join(d.Explanation, "\n") }
+
+// ExplanationIn is the explanation in lang (the English where a deadline
+// computed before the Chinese existed has none).
+func (d Deadline) ExplanationIn(lang i18n.Lang) []string {
+	if lang == i18n.Chinese && len(d.ExplanationZH) > 0 {
+		return d.ExplanationZH
+	}
+	return d.Explanation
+}
 
 // Missed reports whether the deadline has passed at now: true from DueAt on.
 func (d Deadline) Missed(now time.Time) bool { return !now.Before(d.DueAt) }
@@ -106,6 +120,8 @@ func (c *Calendar) AddWorkingDays(from Date, n int) (Deadline, error) {
 	dl := w.deadline(KindWorkingDays, rule, n, from, due)
 	dl.Explanation = append(dl.Explanation, w.eventLines(from, due)...)
 	dl.Explanation = append(dl.Explanation, closingLine(due))
+	dl.ExplanationZH = append([]string{fmt.Sprintf("%s 截止：%s 之后第 %d 个工作日", due, from, n)}, w.eventLinesZH(from, due)...)
+	dl.ExplanationZH = append(dl.ExplanationZH, w.closingLineZH(due))
 	return dl, nil
 }
 
@@ -158,6 +174,19 @@ func (c *Calendar) AddMonths(from Date, n int) (Deadline, error) {
 	}
 	dl.Explanation = append(dl.Explanation, w.eventLines(from, due)...)
 	dl.Explanation = append(dl.Explanation, closingLine(due))
+	dl.ExplanationZH = []string{fmt.Sprintf("%s 截止：%s 之后 %d 个月", due, from, n)}
+	if corresponding.Day != from.Day {
+		dl.ExplanationZH = append(dl.ExplanationZH, fmt.Sprintf("%d 月没有 %d 日，期满日为该月最后一天 %s（民法典第二百零二条）",
+			int(corresponding.Month), from.Day, corresponding))
+	} else {
+		dl.ExplanationZH = append(dl.ExplanationZH, fmt.Sprintf("期满日为对应日 %s（民法典第二百零二条）", corresponding))
+	}
+	if !landed.working() {
+		dl.ExplanationZH = append(dl.ExplanationZH, fmt.Sprintf("%s 为休息日（%s），期限顺延至其后第一个工作日 %s（民法典第二百零三条）",
+			corresponding, landed.reasonZH(), due))
+	}
+	dl.ExplanationZH = append(dl.ExplanationZH, w.eventLinesZH(from, due)...)
+	dl.ExplanationZH = append(dl.ExplanationZH, w.closingLineZH(due))
 	return dl, nil
 }
 
@@ -178,6 +207,9 @@ type walk struct {
 	makeups  []MakeupDay
 	versions []Version
 	years    []int
+	// skippedZH and makeupsZH are the Chinese reasons of skipped and
+	// makeups, index for index.
+	skippedZH, makeupsZH []string
 }
 
 func (w *walk) visit(d Date) (dayInfo, error) {
@@ -192,12 +224,14 @@ func (w *walk) visit(d Date) (dayInfo, error) {
 	switch {
 	case info.kind == makeupWorkday:
 		w.makeups = append(w.makeups, MakeupDay{Date: d, Name: info.name})
+		w.makeupsZH = append(w.makeupsZH, dayInfo{kind: holiday, name: info.name, nameZH: info.nameZH}.reasonZH())
 	case !info.working():
 		reason := info.reason()
 		if n := len(w.skipped); n > 0 && w.skipped[n-1].Reason == reason && w.skipped[n-1].End.AddDays(1) == d {
 			w.skipped[n-1].End = d
 		} else {
 			w.skipped = append(w.skipped, Skip{Start: d, End: d, Reason: reason})
+			w.skippedZH = append(w.skippedZH, info.reasonZH())
 		}
 	}
 	return info, nil
@@ -252,6 +286,52 @@ func (w *walk) eventLines(from, due Date) []string {
 		mi++
 	}
 	return lines
+}
+
+// eventLinesZH is eventLines in Chinese: "10-01 至 10-07 国庆节放假",
+// "10-10（星期六）调休上班".
+func (w *walk) eventLinesZH(from, due Date) []string {
+	short := from.Year == due.Year
+	format := func(d Date) string {
+		if short {
+			return d.MonthDay()
+		}
+		return d.String()
+	}
+	var lines []string
+	si, mi := 0, 0
+	for si < len(w.skipped) || mi < len(w.makeups) {
+		if mi == len(w.makeups) || (si < len(w.skipped) && w.skipped[si].Start.Before(w.makeups[mi].Date)) {
+			s := w.skipped[si]
+			span := format(s.Start)
+			if s.End != s.Start {
+				span += " 至 " + format(s.End)
+			}
+			if s.Reason == ReasonWeekend {
+				lines = append(lines, fmt.Sprintf("%s 周末", span))
+			} else {
+				lines = append(lines, fmt.Sprintf("%s %s放假", span, w.skippedZH[si]))
+			}
+			si++
+			continue
+		}
+		m := w.makeups[mi]
+		lines = append(lines, fmt.Sprintf("%s（%s）调休上班（%s）", format(m.Date), weekdayZH[m.Date.Weekday()], w.makeupsZH[mi]))
+		mi++
+	}
+	return lines
+}
+
+// weekdayZH names the days of the week.
+var weekdayZH = [...]string{"星期日", "星期一", "星期二", "星期三", "星期四", "星期五", "星期六"}
+
+// closingLineZH is closingLine in Chinese, with the calendar versions.
+func (w *walk) closingLineZH(due Date) string {
+	labels := make([]string, len(w.versions))
+	for i, v := range w.versions {
+		labels[i] = v.Label
+	}
+	return fmt.Sprintf("期限至 %s 24:00（北京时间）届满，即 %s；日历：%s", due, due.End().Format("2006-01-02 15:04 -07:00"), strings.Join(labels, "；"))
 }
 
 func closingLine(due Date) string {

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/xuncha/xuncha/calendar"
+	"github.com/xuncha/xuncha/internal/i18n"
 )
 
 func TestIsWorkingDay(t *testing.T) {
@@ -495,4 +496,30 @@ func BenchmarkAddWorkingDays(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// TestExplanationInChinese: the example, line for line, and the
+// English for an English caller.
+func TestExplanationInChinese(t *testing.T) {
+	from, err := calendar.ParseDate("2026-09-30")
+	require.NoError(t, err)
+	d, err := calendar.Builtin().AddWorkingDays(from, 5)
+	require.NoError(t, err)
+	require.Equal(t, []string{
+		"2026-10-13 截止：2026-09-30 之后第 5 个工作日",
+		"10-01 至 10-07 国庆节放假",
+		"10-10（星期六）调休上班（国庆节）",
+		"10-11 周末",
+		"期限至 2026-10-13 24:00（北京时间）届满，即 2026-10-14 00:00 +08:00；日历：" + d.Versions[0].Label,
+	}, d.ExplanationIn(i18n.Chinese))
+	require.Equal(t, d.Explanation, d.ExplanationIn(i18n.English))
+
+	jan31, err := calendar.ParseDate("2026-01-31")
+	require.NoError(t, err)
+	m, err := calendar.Builtin().AddMonths(jan31, 1)
+	require.NoError(t, err)
+	require.Equal(t, "2 月没有 31 日，期满日为该月最后一天 2026-02-28（民法典第二百零二条）", m.ExplanationZH[1])
+	old := d
+	old.ExplanationZH = nil
+	require.Equal(t, d.Explanation, old.ExplanationIn(i18n.Chinese), "a deadline computed before the Chinese existed answers in English")
 }

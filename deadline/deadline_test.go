@@ -352,3 +352,17 @@ func must(t *testing.T, v any) []byte {
 	require.NoError(t, err)
 	return b
 }
+
+// TestResolveExplainsInChinese: a limit the office set opens the Chinese
+// account as it opens the English one, followed by the statutory period's.
+func TestResolveExplainsInChinese(t *testing.T) {
+	t.Parallel()
+	res, err := deadline.Resolve(calendar.Builtin(), ledger.DefaultEscalationPolicy(),
+		deadline.Rectification("feedback_received_on", "2026-09-01", "2026-09-21"))
+	require.NoError(t, err)
+	zh := res.Deadline.ExplanationZH
+	require.GreaterOrEqual(t, len(zh), 2)
+	require.Equal(t, "2026-09-21 截止：由省安委办确定，在法定期限 2026-10-08 之内", zh[0])
+	require.Equal(t, "2026-10-08 截止：2026-09-01 之后 1 个月", zh[1])
+	require.Len(t, zh, len(res.Deadline.Explanation), "a Chinese line for each English one")
+}

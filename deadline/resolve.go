@@ -64,6 +64,11 @@ func Resolve(cal *calendar.Calendar, policy ledger.EscalationPolicy, rule Rule) 
 				due, limit.Due, limit.Rule)
 		}
 		d.Explanation = append([]string{head}, limit.Explanation...)
+		headZH := fmt.Sprintf("%s 截止：由省安委办确定，在法定期限 %s 之内", due, limit.Due)
+		if rule.Extension {
+			headZH = fmt.Sprintf("%s 截止：经省安委办批准延期，在延期上限 %s 之内（原期限最后一天为 %s）", due, limit.Due, rule.From)
+		}
+		d.ExplanationZH = append([]string{headZH}, limit.ExplanationZH...)
 	}
 	steps, err := Schedule(cal, policy, d.Due)
 	if err != nil {

@@ -6,6 +6,7 @@
 package i18n
 
 import (
+	"context"
 	"fmt"
 
 	"golang.org/x/text/language"
@@ -87,4 +88,17 @@ func (l Lang) Say(format string, args ...any) string {
 		return Zh(format, args...)
 	}
 	return fmt.Sprintf(format, args...)
+}
+
+type langKey struct{}
+
+// NewContext returns ctx carrying the language of the call's answers.
+func NewContext(ctx context.Context, l Lang) context.Context {
+	return context.WithValue(ctx, langKey{}, l)
+}
+
+// FromContext is the language NewContext put in ctx, Chinese if none.
+func FromContext(ctx context.Context) Lang {
+	l, _ := ctx.Value(langKey{}).(Lang)
+	return l
 }
