@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
@@ -173,19 +175,87 @@ type ImportedFinding struct {
 	Created bool `json:"created"`
 }
 
-// importList checks the workbook and records its rows.
+// importList checks the workbook and records its rows. A client that
+// accepts application/x-ndjson is told the progress while the rows are
+// recorded: a line {"progress":{"done":n,"total":m}} at the start and at
+// most every progressEvery, then {"report":…} or, for a refusal after the
+// first line, {"error":…} (the status as the gateway writes errors). A
+// refusal before any row is recorded is answered as any error.
 func (h *importHandler) importList(w http.ResponseWriter, r *http.Request) {
-	report, err := h.run(r)
-	if err != nil {
-		h.fail(w, r, err)
-		return
+	var progress func(done, total int)
+	var stream *progressStream
+	if strings.Contains(r.Header.Get("Accept"), ndjsonType) {
+		stream = &progressStream{w: w}
+		progress = stream.progress
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	_ = json.NewEncoder(w).Encode(report)
+	report, err := h.run(r, progress)
+	switch {
+	case stream != nil && stream.started:
+		if err != nil {
+			st := toStatus(err, logging.Ctx(r.Context(), h.log))
+			line, merr := protojson.MarshalOptions{UseProtoNames: true}.Marshal(st.Proto())
+			if merr != nil {
+				line = []byte(`{"code":13,"message":"internal error"}`)
+			}
+			stream.line(append(append([]byte(`{"error":`), line...), '}'))
+			return
+		}
+		data, _ := json.Marshal(map[string]any{"report": report})
+		stream.line(data)
+	case err != nil:
+		h.fail(w, r, err)
+	default:
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		_ = json.NewEncoder(w).Encode(report)
+	}
 }
 
-func (h *importHandler) run(r *http.Request) (*ImportReport, error) {
+// ndjsonType is the media type of the import's progress lines.
+const ndjsonType = "application/x-ndjson"
+
+// progressEvery is how often at most a progress line is written.
+const progressEvery = 250 * time.Millisecond
+
+// progressStream writes the import's progress lines.
+type progressStream struct {
+	w       http.ResponseWriter
+	mu      sync.Mutex
+	started bool
+	last    time.Time
+}
+
+func (p *progressStream) progress(done, total int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.started && done < total && time.Since(p.last) < progressEvery {
+		return
+	}
+	p.last = time.Now()
+	data, _ := json.Marshal(map[string]any{"progress": map[string]int{"done": done, "total": total}})
+	p.lineLocked(data)
+}
+
+func (p *progressStream) line(data []byte) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.lineLocked(data)
+}
+
+func (p *progressStream) lineLocked(data []byte) {
+	if !p.started {
+		p.started = true
+		p.w.Header().Set("Content-Type", ndjsonType)
+		p.w.Header().Set("Cache-Control", "no-store")
+		p.w.WriteHeader(http.StatusOK)
+	}
+	_, _ = p.w.Write(append(data, '\n'))
+	if f, ok := p.w.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+func (h *importHandler) run(r *http.Request, progress func(done, total int)) (*ImportReport, error) {
 	ctx := r.Context()
 	start := time.Now()
 	who, err := actor.Require(ctx)
@@ -248,7 +318,7 @@ func (h *importHandler) run(r *http.Request) (*ImportReport, error) {
 		valid = append(valid, requests[i])
 		rows = append(rows, d.Row)
 	}
-	found, err := h.record(ctx, r, valid, rows, ins)
+	found, err := h.record(ctx, r, valid, rows, ins, progress)
 	for _, f := range found {
 		if f.ID == "" {
 			continue
@@ -349,7 +419,11 @@ func (h *importHandler) check(ctx context.Context, sheet *problemlist.Sheet, ins
 // rows under way finish, no other starts, and the error says how far it
 // got; the same file uploaded again goes on where it stopped, since a row
 // recorded is not recorded twice.
-func (h *importHandler) record(ctx context.Context, r *http.Request, requests []*xunchav1.RecordFindingRequest, rows []int, ins ledger.Inspection) ([]ImportedFinding, error) {
+func (h *importHandler) record(ctx context.Context, r *http.Request, requests []*xunchav1.RecordFindingRequest, rows []int, ins ledger.Inspection,
+	progress func(done, total int)) ([]ImportedFinding, error) {
+	if progress == nil {
+		progress = func(int, int) {}
+	}
 	start := time.Now()
 	md := metadata.Pairs(viaGatewayKey, "import")
 	for _, a := range r.Header.Values("Authorization") {
@@ -358,11 +432,13 @@ func (h *importHandler) record(ctx context.Context, r *http.Request, requests []
 	callCtx, cancel := context.WithCancel(metadata.NewOutgoingContext(ctx, md))
 	defer cancel()
 	out := make([]ImportedFinding, len(requests))
+	progress(0, len(requests))
 	var (
 		mu       sync.Mutex
 		firstErr error
 		errRow   int
 		next     int
+		finished int
 		wg       sync.WaitGroup
 	)
 	take := func() int {
@@ -389,6 +465,11 @@ func (h *importHandler) record(ctx context.Context, r *http.Request, requests []
 				}
 				out[i] = ImportedFinding{Row: rows[i], ID: f.GetId(), LedgerNumber: f.GetLedgerNumber(), RequestID: requests[i].GetRequestId(),
 					Created: !f.GetCreateTime().AsTime().Before(start.Truncate(time.Microsecond))}
+				mu.Lock()
+				finished++
+				done := finished
+				mu.Unlock()
+				progress(done, len(requests))
 			}
 		})
 	}

@@ -110,8 +110,10 @@ func nameList(names map[string]string, values []string) []string {
 	return out
 }
 
-func kindChoices() []string     { return nameList(kindNames, workflows.FindingKinds) }
-func severityChoices() []string { return nameList(severityNames, []string{workflows.SeverityGeneral, workflows.SeverityMajor}) }
+func kindChoices() []string { return nameList(kindNames, workflows.FindingKinds) }
+func severityChoices() []string {
+	return nameList(severityNames, []string{workflows.SeverityGeneral, workflows.SeverityMajor})
+}
 
 func contentAreaChoices() []string {
 	out := make([]string, workflows.ContentAreas)
