@@ -56,8 +56,12 @@ func BenchmarkImport(b *testing.B) {
 	require.NoError(b, err)
 	values := map[string]func(n int) any{
 		"问题类别": func(int) any { return "事故隐患" }, "严重程度": func(int) any { return "一般" }, "巡查内容": func(n int) any { return n%10 + 1 },
-		"问题标题": func(n int) any { return fmt.Sprintf("第%d个问题：危化品仓库未设置可燃气体报警装置", n) },
-		"问题描述": func(int) any { return "检查发现某危化品仓库未按规定设置可燃气体检测报警装置。" },
+		"问题标题": func(n int) any {
+			return fmt.Sprintf("第%d个问题：危化品仓库未设置可燃气体报警装置", n)
+		},
+		"问题描述": func(int) any {
+			return "检查发现某危化品仓库未按规定设置可燃气体检测报警装置。"
+		},
 		"整改要求": func(int) any { return "限期安装报警装置。" }, "证据编号": func(int) any { return ev },
 	}
 	for n := 1; n <= rows; n++ {
