@@ -23,7 +23,7 @@ var exportHeaders = []string{"序号", "问题编号", "被巡查单位", "单�
 	"发现日期", "销号日期", "备注", "证据编号"}
 
 // column is the spreadsheet column (A, B, …) of a header.
-func column(t *testing.T, header string) string {
+func column(t testing.TB, header string) string {
 	t.Helper()
 	for i, h := range exportHeaders {
 		if h == header {

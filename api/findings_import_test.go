@@ -9,10 +9,12 @@ import (
 	"slices"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"github.com/xuri/excelize/v2"
 
+	"github.com/xuncha/xuncha/api"
 	"github.com/xuncha/xuncha/internal/actor"
 )
 
@@ -161,6 +163,18 @@ func TestImportFindings(t *testing.T) {
 	require.ElementsMatch(t, []string{"partial", "dry_run"}, fieldViolations(unknown))
 	require.Len(t, s.recorded(third), 1)
 
+	// Outside the recording window (the inspection is only planned), the
+	// workflow refuses the rows: the import stops, names the row, records
+	// nothing.
+	b := inspectionBody(rid(t, "planned"))
+	code, planned := s.do("POST", "/v1/inspections", &office, b)
+	require.Equal(t, http.StatusOK, code, "%v", planned)
+	code, closedWindow := s.importList(member, planned["id"].(string), "", exported)
+	require.Equal(t, http.StatusConflict, code, "%v", closedWindow)
+	require.Equal(t, "STAGE_NOT_ALLOWED", errorInfo(closedWindow)["reason"], "%v", closedWindow)
+	require.Regexp(t, `^row [234]: .*findings are recorded while the team is on site.*; 0 of 3 rows were recorded before it stopped`, closedWindow["message"])
+	require.Empty(t, s.recorded(planned["id"].(string)))
+
 	// Out of the caller's reach: not found, before the file is read.
 	code, stranger := s.importList(actor.Actor{Name: "王五", Role: actor.RoleTeamMember, Organisation: "省安全生产巡查第二组"}, third, "", exported)
 	require.Equal(t, http.StatusNotFound, code, "%v", stranger)
@@ -268,4 +282,58 @@ func TestRoundSummary(t *testing.T) {
 		}
 	}
 	require.Equal(t, []string{"单位430200", "合计"}, units)
+}
+
+// filledTemplate downloads the template and fills n rows, each naming the
+// evidence ev.
+func (s *stack) filledTemplate(n int, ev string) []byte {
+	s.t.Helper()
+	resp, err := s.getAs(office, "/v1/findings:template")
+	require.NoError(s.t, err)
+	defer resp.Body.Close()
+	f, err := excelize.OpenReader(resp.Body)
+	require.NoError(s.t, err)
+	defer f.Close()
+	for i := 1; i <= n; i++ {
+		for header, v := range map[string]string{"问题类别": "责任落实不力", "巡查内容": "5", "问题标题": "安全生产责任制未落实" + strconv.Itoa(i),
+			"问题描述": "未按规定明确各岗位安全生产责任。", "证据编号": ev} {
+			require.NoError(s.t, f.SetCellStr("问题清单", column(s.t, header)+strconv.Itoa(i+1), v))
+		}
+	}
+	buf, err := f.WriteToBuffer()
+	require.NoError(s.t, err)
+	return buf.Bytes()
+}
+
+// TestImportRetriesRowsTheServerCouldNotAnswer: while the worker is down
+// RecordFinding answers UNAVAILABLE past the request timeout; the import
+// sends those rows again, with the same request_id, and completes once the
+// worker is back, each row recorded once.
+func TestImportRetriesRowsTheServerCouldNotAnswer(t *testing.T) {
+	s := setupConfigured(t, func(srv *api.Server, _ string) { srv.RequestTimeout = time.Second })
+	inspection := s.createInspection()
+	workbook := s.filledTemplate(3, s.evidence("evidence of "+t.Name()))
+
+	s.StopWorker()
+	type answer struct {
+		code   int
+		report map[string]any
+	}
+	done := make(chan answer, 1)
+	go func() {
+		code, report := s.importList(member, inspection, "", workbook)
+		done <- answer{code, report}
+	}()
+	require.Eventually(t, func() bool {
+		return s.Logs.FilterMessage("import: a row sent again").Len() > 0
+	}, 20*time.Second, 50*time.Millisecond, "a row timed out and is sent again")
+	s.StartWorker()
+	select {
+	case a := <-done:
+		require.Equal(t, http.StatusOK, a.code, "%v", a.report)
+		require.Equal(t, float64(3), a.report["recorded"])
+	case <-time.After(60 * time.Second):
+		t.Fatal("the import did not finish once the worker was back")
+	}
+	require.Len(t, s.recorded(inspection), 3)
 }

@@ -293,7 +293,6 @@ func (h *importHandler) run(r *http.Request, progress func(done, total int)) (*I
 	if err != nil {
 		return nil, err
 	}
-	data = nil
 	sheet.CheckRepeats(ins.ID)
 	requests, err := h.check(ctx, sheet, ins, who)
 	if err != nil {
@@ -380,7 +379,8 @@ func (h *importHandler) check(ctx context.Context, sheet *problemlist.Sheet, ins
 			RectificationOpinion: d.RectificationOpinion,
 		}
 		requests[i] = req
-		for _, err := range []error{checkRequest(req), func() error { _, err := findingOf(req, ins, who); return err }()} {
+		_, invalidFinding := findingOf(req, ins, who)
+		for _, err := range []error{checkRequest(req), invalidFinding} {
 			var invalid *derrors.InvalidError
 			switch {
 			case errors.As(err, &invalid):
@@ -429,8 +429,7 @@ func (h *importHandler) record(ctx context.Context, r *http.Request, requests []
 	for _, a := range r.Header.Values("Authorization") {
 		md.Append("authorization", a)
 	}
-	callCtx, cancel := context.WithCancel(metadata.NewOutgoingContext(ctx, md))
-	defer cancel()
+	callCtx := metadata.NewOutgoingContext(ctx, md)
 	out := make([]ImportedFinding, len(requests))
 	progress(0, len(requests))
 	var (
@@ -458,7 +457,6 @@ func (h *importHandler) record(ctx context.Context, r *http.Request, requests []
 					mu.Lock()
 					if firstErr == nil {
 						firstErr, errRow = err, rows[i]
-						cancel()
 					}
 					mu.Unlock()
 					continue
@@ -483,7 +481,7 @@ func (h *importHandler) record(ctx context.Context, r *http.Request, requests []
 			done++
 		}
 	}
-	if errors.Is(firstErr, context.Canceled) && ctx.Err() != nil {
+	if ctx.Err() != nil {
 		return out, ctx.Err()
 	}
 	st := status.Convert(firstErr)
@@ -501,10 +499,29 @@ func (h *importHandler) record(ctx context.Context, r *http.Request, requests []
 // recordOne records one row. A row another caller's import recorded first
 // (its request_id is theirs: IDEMPOTENCY_KEY_REUSED) is the same finding,
 // answered from the ledger.
+//
+// A row the server could not answer in time (UNAVAILABLE, DEADLINE_EXCEEDED:
+// the workflow service, its worker or the database busy or restarting) is
+// sent again, importRetries times at most, with the same request_id, as any
+// client would retry it: one slow moment does not stop a long import.
 func (h *importHandler) recordOne(ctx context.Context, req *xunchav1.RecordFindingRequest, ins ledger.Inspection) (*xunchav1.Finding, error) {
-	f, err := h.findings.RecordFinding(ctx, req)
-	if err == nil {
-		return f, nil
+	var f *xunchav1.Finding
+	var err error
+	for attempt, wait := 0, importRetryWait; ; attempt, wait = attempt+1, min(2*wait, 8*importRetryWait) {
+		f, err = h.findings.RecordFinding(ctx, req)
+		if err == nil {
+			return f, nil
+		}
+		code := status.Code(err)
+		if (code != codes.Unavailable && code != codes.DeadlineExceeded) || attempt == importRetries || ctx.Err() != nil {
+			break
+		}
+		logging.Ctx(ctx, h.log).Warn("import: a row sent again", zap.String("request_id", req.GetRequestId()), zap.Int("attempt", attempt+1), zap.Error(err))
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(wait):
+		}
 	}
 	st := status.Convert(err)
 	if st.Code() != codes.AlreadyExists || !hasReason(st, reasonKeyReused) {
@@ -516,6 +533,13 @@ func (h *importHandler) recordOne(ctx context.Context, req *xunchav1.RecordFindi
 	}
 	return &xunchav1.Finding{Id: row.ID, LedgerNumber: row.LedgerNumber, CreateTime: instant(row.CreatedAt)}, nil
 }
+
+// How often and after how long a row the server could not answer in time
+// is sent again (recordOne): 0.5 s, then twice as long each time, up to 4 s.
+const (
+	importRetries   = 5
+	importRetryWait = 500 * time.Millisecond
+)
 
 // hasReason reports whether a status carries an ErrorInfo of reason.
 func hasReason(st *status.Status, reason string) bool {
