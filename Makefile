@@ -79,7 +79,7 @@ bench-export: ## Benchmark the problem list's export of 10,000 and 100,000 findi
 
 # The import benchmark's size and concurrency (see api/import_bench_test.go).
 IMPORT_ROWS ?= 10000
-IMPORT_CONCURRENCY ?= 8
+IMPORT_CONCURRENCY ?= 16
 
 .PHONY: bench-import
 bench-import: $(BIN)/temporal ## Benchmark the problem list's import of 10,000 rows through the whole stack (IMPORT_ROWS, IMPORT_CONCURRENCY; issue 13); not part of make test.

@@ -34,7 +34,7 @@ const (
 	// DefaultMaxImportBytes is the largest workbook an import takes: 32 MiB.
 	DefaultMaxImportBytes int64 = 32 << 20
 	// DefaultImportConcurrency is how many rows are recorded at a time.
-	DefaultImportConcurrency = 8
+	DefaultImportConcurrency = 16
 )
 
 // ImportConfig bounds the problem list's import; zero fields take the
