@@ -293,6 +293,9 @@ func (h *importHandler) run(r *http.Request, progress func(done, total int)) (*I
 	if err != nil {
 		return nil, err
 	}
+	if len(sheet.Drafts) == 0 {
+		return nil, derrors.Invalid("file", "sheet %s holds no finding below its header row", sheet.Name)
+	}
 	sheet.CheckRepeats(ins.ID)
 	requests, err := h.check(ctx, sheet, ins, who)
 	if err != nil {
