@@ -158,7 +158,7 @@ func TestFindingsCommands(t *testing.T) {
 	bad := filepath.Join(dir, "bad.xlsx")
 	require.NoError(t, f.SaveAs(bad))
 	out, err = run(t, append([]string{"findings", "import", bad, "--inspection", id}, client...)...)
-	require.Error(t, err)
+	require.Error(t, err, out)
 	require.Contains(t, err.Error(), "nothing was recorded")
 	require.Contains(t, err.Error(), "\n  "+col("问题类别")+"3: 问题类别 must be one of 事故隐患、责任落实不力、违法违规违纪问题线索、系统性安全风险")
 	require.NoError(t, f.Close())
