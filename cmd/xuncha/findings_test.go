@@ -16,11 +16,13 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"github.com/xuri/excelize/v2"
+	"go.temporal.io/sdk/client"
 
 	"github.com/xuncha/xuncha/internal/childproc"
 	"github.com/xuncha/xuncha/internal/devissuer"
 	"github.com/xuncha/xuncha/internal/testenv"
 	"github.com/xuncha/xuncha/internal/tipcrypt"
+	"github.com/xuncha/xuncha/workflows"
 )
 
 // TestFindingsCommands: against a server and worker started by their
@@ -43,6 +45,21 @@ func TestFindingsCommands(t *testing.T) {
 	issuer := startTestIssuer(t)
 	t.Setenv("XUNCHA_OIDC_ISSUER", issuer.URL())
 	common := []string{"--database-url", db.URL, "--temporal-address", addr, "--task-queue", "findings-commands-test", "--log-level", "warn"}
+	// The worker schedules the daily audit anchor in the shared Temporal
+	// namespace, on this test's task queue: the schedule goes when the
+	// test ends (after the commands stop), so that the next test's worker
+	// schedules it on its own.
+	t.Cleanup(func() {
+		tc, err := client.Dial(client.Options{HostPort: addr, Namespace: testenv.Namespace})
+		if err != nil {
+			t.Errorf("removing the audit anchor schedule: %v", err)
+			return
+		}
+		defer tc.Close()
+		if err := tc.ScheduleClient().GetHandle(context.Background(), workflows.AuditAnchorScheduleID).Delete(context.Background()); err != nil {
+			t.Logf("removing the audit anchor schedule: %v", err)
+		}
+	})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 2)
 	start := func(args ...string) {
