@@ -79,6 +79,14 @@ bench-statistics: ## Benchmark statistics at 1,000,000 findings, seeded in SQL f
 bench-export: ## Benchmark the problem list's export of 10,000 and 100,000 findings: time and peak heap (issue 13); not part of make test.
 	go test -run '^$$' -bench BenchmarkExport -benchtime 3x -timeout 60m ./problemlist/
 
+# The import benchmark's size and concurrency (see api/import_bench_test.go).
+IMPORT_ROWS ?= 10000
+IMPORT_CONCURRENCY ?= 16
+
+.PHONY: bench-import
+bench-import: $(BIN)/temporal ## Benchmark the problem list's import of 10,000 rows through the whole stack (IMPORT_ROWS, IMPORT_CONCURRENCY; issue 13); not part of make test.
+	XUNCHA_BENCH_IMPORT_ROWS=$(IMPORT_ROWS) XUNCHA_BENCH_IMPORT_CONCURRENCY=$(IMPORT_CONCURRENCY) go test -count=1 -run '^$$' -bench '^BenchmarkImport$$' -benchtime 1x -timeout 90m ./api/
+
 .PHONY: bench-list
 bench-list: $(BIN)/temporal ## Benchmark GET /v1/findings (REST and gRPC) at 1,000,000 seeded findings (BENCH_FINDINGS, BENCH_TIME); not part of make test.
 	XUNCHA_BENCH_FINDINGS=$(or $(BENCH_FINDINGS),1000000) go test -count=1 -run '^$$' -bench '^BenchmarkListFindings$$' -benchtime $(or $(BENCH_TIME),500x) -timeout 30m ./api/

@@ -47,6 +47,14 @@ const (
 // HTTP-only route like the evidence endpoints.
 const FindingsExport = "GET /v1/findings:export"
 
+// The problem list's way in (import.go) and the round's summary workbook
+// (summary.go), HTTP-only routes like the export.
+const (
+	FindingsTemplate = "GET /v1/findings:template"
+	FindingsImport   = "POST /v1/inspections/{inspection_id}/findings:import"
+	RoundSummary     = "GET /v1/rounds/{round}/summary.xlsx"
+)
+
 // rule is one row of the authorization table.
 type rule struct {
 	// roles may call the method; a caller holding several acts in the first
@@ -194,6 +202,11 @@ var authorization = map[string]rule{
 	// Statistics and the problem list's export read the findings in reach.
 	"/xuncha.v1.StatisticsService/GetStatistics": read(everyone, ScopeUnitOrTeam),
 	FindingsExport: read(everyone, ScopeUnitOrTeam),
+	RoundSummary:   read(everyone, ScopeUnitOrTeam),
+	// The problem list's import records findings as RecordFinding does,
+	// row by row through it: the same row. The template is an empty form.
+	FindingsImport:   change(team, ScopeUnitOrTeam, workflows.FindingMachine, "record"),
+	FindingsTemplate: read(everyone, ScopeProvince),
 
 	// Evidence (HTTP only).
 	EvidenceUpload:   write(evidenceUploaders, ScopeUnitOrTeam),

@@ -167,6 +167,9 @@ func (fx authzFixture) fields(method string) map[string]any {
 		service = strings.TrimPrefix(strings.Split(method, "/")[1], "xuncha.v1.")
 	}
 	out := map[string]any{"id": id[service], "inspection_id": fx.inspection, "year": 2026}
+	if method == api.RoundSummary {
+		out["round"] = "2026年第一轮"
+	}
 	if strings.HasSuffix(method, "/ProposeInterview") {
 		out["subject"] = "inspection/" + fx.inspection
 	}
@@ -286,7 +289,7 @@ func TestAuthorizationTable(t *testing.T) {
 // fixture: in a path variable or as the subject in its body.
 func namesObject(path string, fields map[string]any) bool {
 	_, subject := fields["subject"]
-	return subject || (pathVariables.MatchString(path) && !strings.Contains(path, "{year}"))
+	return subject || (pathVariables.MatchString(path) && !strings.Contains(path, "{year}") && !strings.Contains(path, "{round}"))
 }
 
 // fillPath puts the request's fields into a route's path variables.

@@ -98,32 +98,8 @@ func (s *FindingServer) RecordFinding(ctx context.Context, req *xunchav1.RecordF
 	// The recording window (STATIONED, ONSITE_ENDED) is the workflow's to
 	// check, as the ledger row is written (workflows.FindingRecordingStages);
 	// the inspection is read here only for the unit the finding belongs to.
-	var v derrors.Violations
-	kind, ok := enumName(req.GetKind(), xunchav1.Finding_Kind_name)
-	if !ok {
-		v.Add("kind", "unknown value %d: must be one of %s", req.GetKind(), enumNames(xunchav1.Finding_Kind_name))
-	}
-	severity, ok := enumName(req.GetSeverity(), xunchav1.Finding_Severity_name)
-	if !ok {
-		v.Add("severity", "unknown value %d: must be one of %s", req.GetSeverity(), enumNames(xunchav1.Finding_Severity_name))
-	}
-	f := ledger.Finding{
-		ID:                   req.GetFindingId(),
-		InspectionID:         ins.ID,
-		RequestID:            req.GetRequestId(),
-		UnitCode:             ins.UnitCode,
-		UnitName:             ins.UnitName,
-		Title:                req.GetTitle(),
-		Description:          req.GetDescription(),
-		Kind:                 kind,
-		Severity:             severity,
-		Important:            req.GetImportant(),
-		ContentArea:          int(req.GetContentArea()),
-		EvidenceIDs:          req.GetEvidenceIds(),
-		RectificationOpinion: req.GetRectificationOpinion(),
-		FoundBy:              who,
-	}
-	if err := mergeViolations(v, workflows.ValidateFinding(f)); err != nil {
+	f, err := findingOf(req, ins, who)
+	if err != nil {
 		return nil, err
 	}
 	if err := checkEvidence(ctx, s.Ledger, "evidence_ids", f.EvidenceIDs); err != nil {
@@ -177,6 +153,39 @@ func (s *FindingServer) recordError(ctx context.Context, err error, f ledger.Fin
 	return nil, derrors.New(derrors.ErrAlreadyExists, "finding %q already exists, recorded by another request", f.ID)
 }
 
+// findingOf is the finding req asks to record in inspection ins, found
+// by who, checked as the workflow checks it (workflows.ValidateFinding);
+// the import of a problem list (import.go) checks its rows with it too.
+// Its ID is the one requested ("" for one the API derives).
+func findingOf(req *xunchav1.RecordFindingRequest, ins ledger.Inspection, who actor.Actor) (ledger.Finding, error) {
+	var v derrors.Violations
+	kind, ok := enumName(req.GetKind(), xunchav1.Finding_Kind_name)
+	if !ok {
+		v.Add("kind", "unknown value %d: must be one of %s", req.GetKind(), enumNames(xunchav1.Finding_Kind_name))
+	}
+	severity, ok := enumName(req.GetSeverity(), xunchav1.Finding_Severity_name)
+	if !ok {
+		v.Add("severity", "unknown value %d: must be one of %s", req.GetSeverity(), enumNames(xunchav1.Finding_Severity_name))
+	}
+	f := ledger.Finding{
+		ID:                   req.GetFindingId(),
+		InspectionID:         ins.ID,
+		RequestID:            req.GetRequestId(),
+		UnitCode:             ins.UnitCode,
+		UnitName:             ins.UnitName,
+		Title:                req.GetTitle(),
+		Description:          req.GetDescription(),
+		Kind:                 kind,
+		Severity:             severity,
+		Important:            req.GetImportant(),
+		ContentArea:          int(req.GetContentArea()),
+		EvidenceIDs:          req.GetEvidenceIds(),
+		RectificationOpinion: req.GetRectificationOpinion(),
+		FoundBy:              who,
+	}
+	return f, mergeViolations(v, workflows.ValidateFinding(f))
+}
+
 // mergeViolations joins the API's own violations with those of a domain
 // validation; a field reported by the API is not reported twice.
 func mergeViolations(v derrors.Violations, err error) error {
@@ -205,16 +214,19 @@ func checkEvidence(ctx context.Context, l *ledger.Store, field string, ids []str
 	if err != nil {
 		return err
 	}
-	if len(missing) == 0 {
-		return nil
-	}
+	return missingEvidence(field, ids, missing).Err()
+}
+
+// missingEvidence names each of ids that missing lists, by its index
+// (field[i]).
+func missingEvidence(field string, ids, missing []string) derrors.Violations {
 	var v derrors.Violations
 	for i, id := range ids {
 		if slices.Contains(missing, id) {
 			v.Add(fmt.Sprintf("%s[%d]", field, i), "evidence %q does not exist: upload it first (POST /v1/evidence)", id)
 		}
 	}
-	return v.Err()
+	return v
 }
 
 // GetFinding returns the finding with its live stage, deadline and

@@ -20,10 +20,10 @@ import (
 // exportHeaders are the problem list's columns, in order.
 var exportHeaders = []string{"序号", "问题编号", "被巡查单位", "单位代码", "巡查轮次", "问题类别", "严重程度", "重要问题", "巡查内容",
 	"问题标题", "问题描述", "诊断分析", "处置方式", "整改要求", "移交单位", "整改时限", "整改情况", "状态", "逾期", "退回重改次数",
-	"发现日期", "销号日期", "备注"}
+	"发现日期", "销号日期", "备注", "证据编号"}
 
 // column is the spreadsheet column (A, B, …) of a header.
-func column(t *testing.T, header string) string {
+func column(t testing.TB, header string) string {
 	t.Helper()
 	for i, h := range exportHeaders {
 		if h == header {
@@ -128,13 +128,13 @@ func TestExportFindings(t *testing.T) {
 	require.True(t, panes.Freeze)
 	require.Equal(t, 1, panes.YSplit)
 	require.Equal(t, "A2", panes.TopLeftCell)
-	lastCell := column(t, "备注") + "4"
+	lastCell := column(t, "证据编号") + "4"
 	require.Regexp(t, `<autoFilter ref="\$?A\$?1:`+absoluteRef(lastCell)+`"`, sheetXML(t, body, "xl/worksheets/sheet1.xml"))
 	var filterName bool
 	for _, d := range f.GetDefinedName() {
 		if d.Name == "_xlnm._FilterDatabase" {
 			filterName = true
-			require.Equal(t, "'问题清单'!$A$1:$"+column(t, "备注")+"$4", d.RefersTo)
+			require.Equal(t, "'问题清单'!$A$1:$"+column(t, "证据编号")+"$4", d.RefersTo)
 		}
 	}
 	require.True(t, filterName, "the filter's defined name")

@@ -97,6 +97,10 @@ func (s *Server) gateway(ctx context.Context, conn *grpc.ClientConn) (http.Handl
 	evidence.register(root)
 	(&exportHandler{exporter: &problemlist.Exporter{Ledger: s.Ledger}, authorize: evidence.authorize, fail: evidence.fail,
 		log: s.Log.Named("export")}).register(root)
+	(&importHandler{ledger: s.Ledger, findings: xunchav1.NewFindingServiceClient(conn), config: s.Import,
+		authorize: evidence.authorize, fail: evidence.fail, log: s.Log.Named("import")}).register(root)
+	(&summaryHandler{ledger: s.Ledger, authorize: evidence.authorize, fail: evidence.fail,
+		log: s.Log.Named("summary")}).register(root)
 	if s.PayloadCodec != nil {
 		log := s.Log.Named("codec")
 		s.codecHandler(func(w http.ResponseWriter, r *http.Request, err error) {

@@ -126,6 +126,9 @@ func setupStackObserved(t testing.TB, webhooks *egress.Policy, configure func(sr
 	t.Helper()
 	observed, logs := observer.New(zapcore.DebugLevel)
 	log := zap.New(zapcore.NewTee(testenv.Logger(t).Core(), observed))
+	if _, quiet := t.(quietTB); quiet {
+		log = zap.NewNop()
+	}
 	tipKey, err := tipcrypt.ParseKey(tipcrypt.GenerateKey())
 	require.NoError(t, err)
 	tips, err := tipcrypt.New(tipKey)

@@ -17,55 +17,80 @@ type row struct {
 
 // column is one column of the list: its header, its width in a workbook
 // (characters) and its value, a string, an int or a *calendar.Date (nil
-// when there is none; a date cell in a workbook).
+// when there is none; a date cell in a workbook). A column the import
+// reads (import.go) says so with in.
 type column struct {
 	header string
 	width  float64
 	value  func(r row) any
+	in     *input
+}
+
+// input is how the import reads a column: the RecordFindingRequest field
+// its cells fill (a violation of that field names the cell), how a cell's
+// text is read into a Draft (the rule the text breaks, or ""), and the
+// values the template's drop-down list offers, if any.
+type input struct {
+	field   string
+	read    func(text string, d *Draft) (rule string)
+	choices []string
 }
 
 // columns are the list's columns, in the layout offices keep the problem
 // list in (序号, 问题编号, 被巡查单位, 问题类别, 严重程度, 问题描述, 诊断分析,
-// 处置方式, 整改要求, 整改时限, 整改情况, 状态, 逾期, 销号日期, …).
+// 处置方式, 整改要求, 整改时限, 整改情况, 状态, 逾期, 销号日期, …). The
+// import (import.go) and the template (template.go) read and offer the
+// columns with an input: what a team records of a finding, and its
+// evidence; the other columns are the ledger's, written by the export and
+// passed over by the import.
 var columns = []column{
-	{"序号", 6, func(r row) any { return r.seq }},
-	{"问题编号", 20, func(r row) any { return r.f.LedgerNumber }},
-	{"被巡查单位", 18, func(r row) any { return r.f.UnitName }},
-	{"单位代码", 12, func(r row) any { return r.f.UnitCode }},
-	{"巡查轮次", 14, func(r row) any { return r.round }},
-	{"问题类别", 14, func(r row) any { return KindName(r.f.Kind) }},
-	{"严重程度", 8, func(r row) any { return SeverityName(r.f.Severity) }},
-	{"重要问题", 8, func(r row) any { return yesNo(r.f.Important) }},
-	{"巡查内容", 10, func(r row) any { return contentAreaName(r.f.ContentArea) }},
-	{"问题标题", 30, func(r row) any { return r.f.Title }},
-	{"问题描述", 50, func(r row) any { return r.f.Description }},
-	{"诊断分析", 50, func(r row) any { return diagnosis(r.f.Diagnosis) }},
-	{"处置方式", 16, func(r row) any { return dispositionList(r.f.Dispositions) }},
-	{"整改要求", 40, func(r row) any { return requirement(r.f) }},
-	{"移交单位", 18, func(r row) any {
+	{header: "序号", width: 6, value: func(r row) any { return r.seq }},
+	{header: "问题编号", width: 20, value: func(r row) any { return r.f.LedgerNumber }},
+	{header: "被巡查单位", width: 18, value: func(r row) any { return r.f.UnitName }},
+	{header: "单位代码", width: 12, value: func(r row) any { return r.f.UnitCode }},
+	{header: "巡查轮次", width: 14, value: func(r row) any { return r.round }},
+	{header: "问题类别", width: 14, value: func(r row) any { return KindName(r.f.Kind) },
+		in: &input{field: "kind", read: readKind, choices: kindChoices()}},
+	{header: "严重程度", width: 8, value: func(r row) any { return SeverityName(r.f.Severity) },
+		in: &input{field: "severity", read: readSeverity, choices: severityChoices()}},
+	{header: "重要问题", width: 8, value: func(r row) any { return yesNo(r.f.Important) },
+		in: &input{field: "important", read: readImportant, choices: []string{yesNo(true), yesNo(false)}}},
+	{header: "巡查内容", width: 10, value: func(r row) any { return contentAreaName(r.f.ContentArea) },
+		in: &input{field: "content_area", read: readContentArea, choices: contentAreaChoices()}},
+	{header: "问题标题", width: 30, value: func(r row) any { return r.f.Title },
+		in: &input{field: "title", read: func(t string, d *Draft) string { d.Title = t; return "" }}},
+	{header: "问题描述", width: 50, value: func(r row) any { return r.f.Description },
+		in: &input{field: "description", read: func(t string, d *Draft) string { d.Description = t; return "" }}},
+	{header: "诊断分析", width: 50, value: func(r row) any { return diagnosis(r.f.Diagnosis) }},
+	{header: "处置方式", width: 16, value: func(r row) any { return dispositionList(r.f.Dispositions) }},
+	{header: "整改要求", width: 40, value: func(r row) any { return requirement(r.f) },
+		in: &input{field: "rectification_opinion", read: func(t string, d *Draft) string { d.RectificationOpinion = t; return "" }}},
+	{header: "移交单位", width: 18, value: func(r row) any {
 		if r.f.Referral == nil {
 			return ""
 		}
 		return r.f.Referral.ReceivingAuthority
 	}},
-	{"整改时限", 12, func(r row) any {
+	{header: "整改时限", width: 12, value: func(r row) any {
 		if r.f.Deadline == nil || r.f.Deadline.Due.IsZero() {
 			return (*calendar.Date)(nil)
 		}
 		return &r.f.Deadline.Due
 	}},
-	{"整改情况", 40, func(r row) any { return rectification(r.f.Rectification) }},
-	{"状态", 10, func(r row) any { return StageName(r.f.Stage) }},
-	{"逾期", 6, func(r row) any { return yesNo(r.f.Overdue) }},
-	{"退回重改次数", 8, func(r row) any { return r.f.ReopenCount }},
-	{"发现日期", 12, func(r row) any { d := calendar.DateOf(r.f.CreatedAt); return &d }},
-	{"销号日期", 12, func(r row) any { return ClosedOn(r.f) }},
-	{"备注", 30, func(r row) any {
+	{header: "整改情况", width: 40, value: func(r row) any { return rectification(r.f.Rectification) }},
+	{header: "状态", width: 10, value: func(r row) any { return StageName(r.f.Stage) }},
+	{header: "逾期", width: 6, value: func(r row) any { return yesNo(r.f.Overdue) }},
+	{header: "退回重改次数", width: 8, value: func(r row) any { return r.f.ReopenCount }},
+	{header: "发现日期", width: 12, value: func(r row) any { d := calendar.DateOf(r.f.CreatedAt); return &d }},
+	{header: "销号日期", width: 12, value: func(r row) any { return ClosedOn(r.f) }},
+	{header: "备注", width: 30, value: func(r row) any {
 		if r.f.WithdrawReason == "" {
 			return ""
 		}
 		return "撤销原因：" + r.f.WithdrawReason
 	}},
+	{header: "证据编号", width: 24, value: func(r row) any { return strings.Join(r.f.EvidenceIDs, listSeparator) },
+		in: &input{field: "evidence_ids", read: readEvidenceIDs}},
 }
 
 // ClosedOn is the day a finding was closed out (Asia/Shanghai), nil for

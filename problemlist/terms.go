@@ -8,7 +8,11 @@ package problemlist
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
+	"unicode"
+
+	"github.com/xuncha/xuncha/workflows"
 )
 
 // The Chinese names of the domain's values, as the charter and the
@@ -91,4 +95,100 @@ func yesNo(b bool) string {
 		return "是"
 	}
 	return "否"
+}
+
+// listSeparator joins a cell's list of values (dispositions, evidence).
+const listSeparator = "、"
+
+// nameList lists the Chinese names of values, as a drop-down list offers
+// them and a refusal names them.
+func nameList(names map[string]string, values []string) []string {
+	out := make([]string, len(values))
+	for i, v := range values {
+		out[i] = term(names, v)
+	}
+	return out
+}
+
+func kindChoices() []string { return nameList(kindNames, workflows.FindingKinds) }
+func severityChoices() []string {
+	return nameList(severityNames, []string{workflows.SeverityGeneral, workflows.SeverityMajor})
+}
+
+func contentAreaChoices() []string {
+	out := make([]string, workflows.ContentAreas)
+	for i := range out {
+		out[i] = contentAreaName(i + 1)
+	}
+	return out
+}
+
+// value is the domain value a cell names: by its Chinese name or as the
+// value itself (HAZARD), of those values; ok is false for anything else.
+func value(names map[string]string, values []string, text string) (v string, ok bool) {
+	for _, v := range values {
+		if text == v || text == term(names, v) {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+// oneOf is the rule of a cell that must hold one of choices.
+func oneOf(choices []string) string {
+	return "must be one of " + strings.Join(choices, listSeparator)
+}
+
+func readKind(text string, d *Draft) string {
+	kind, ok := value(kindNames, workflows.FindingKinds, text)
+	if !ok {
+		return oneOf(kindChoices())
+	}
+	d.Kind = kind
+	return ""
+}
+
+func readSeverity(text string, d *Draft) string {
+	if text == "" {
+		return ""
+	}
+	severity, ok := value(severityNames, []string{workflows.SeverityGeneral, workflows.SeverityMajor}, text)
+	if !ok {
+		return oneOf(severityChoices()) + " (or be empty when the finding is no 事故隐患)"
+	}
+	d.Severity = severity
+	return ""
+}
+
+func readImportant(text string, d *Draft) string {
+	switch text {
+	case yesNo(true):
+		d.Important = true
+	case yesNo(false), "":
+		d.Important = false
+	default:
+		return "must be 是 or 否 (empty is 否)"
+	}
+	return ""
+}
+
+// readContentArea reads 三(一)n, with half- or full-width brackets, or n.
+func readContentArea(text string, d *Draft) string {
+	t := strings.NewReplacer("（", "(", "）", ")", " ", "").Replace(text)
+	t = strings.TrimPrefix(t, "三(一)")
+	n, err := strconv.Atoi(t)
+	if err != nil || n < 1 || n > workflows.ContentAreas {
+		return fmt.Sprintf("must be the charter's content item %s to %s", contentAreaName(1), contentAreaName(workflows.ContentAreas))
+	}
+	d.ContentArea = n
+	return ""
+}
+
+// readEvidenceIDs reads evidence IDs separated by 、, commas, semicolons
+// or white space.
+func readEvidenceIDs(text string, d *Draft) string {
+	d.EvidenceIDs = strings.FieldsFunc(text, func(r rune) bool {
+		return unicode.IsSpace(r) || strings.ContainsRune("、,，;；", r)
+	})
+	return ""
 }

@@ -79,6 +79,10 @@ func TestDocument(t *testing.T) {
 	require.Contains(t, paths["/v1/evidence/{id}/content"], "get")
 	// The problem list's export.
 	require.Contains(t, paths["/v1/findings:export"], "get")
+	// Its template and import, and the round's summary.
+	require.Contains(t, paths["/v1/findings:template"], "get")
+	require.Contains(t, paths["/v1/inspections/{inspection_id}/findings:import"], "post")
+	require.Contains(t, paths["/v1/rounds/{round}/summary.xlsx"], "get")
 
 	// The generated part is all there.
 	var generated map[string]any
@@ -86,7 +90,7 @@ func TestDocument(t *testing.T) {
 	for p := range generated["paths"].(map[string]any) {
 		require.Contains(t, paths, p)
 	}
-	require.Len(t, paths, len(generated["paths"].(map[string]any))+4)
+	require.Len(t, paths, len(generated["paths"].(map[string]any))+7)
 }
 
 func TestMergeRefusesToReplace(t *testing.T) {

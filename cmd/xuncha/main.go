@@ -2,7 +2,8 @@
 // `dev` runs everything locally; `server`, `worker`, `migrate` and
 // `temporal setup` are the production commands; `calendar` computes
 // statutory deadlines without a server; `token` mints a dev bearer token;
-// `audit` verifies the tamper-evident audit chains.
+// `audit` verifies the tamper-evident audit chains; `findings` takes the
+// problem list in and out of a server as workbooks.
 package main
 
 import (
@@ -44,6 +45,7 @@ func newRootCmd() *cobra.Command {
 		newHealthcheckCmd(),
 		newTokenCmd(cfg),
 		newAuditCmd(cfg),
+		newFindingsCmd(),
 	)
 	return root
 }

@@ -1,0 +1,347 @@
+package api_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"github.com/xuri/excelize/v2"
+
+	"github.com/xuncha/xuncha/api"
+	"github.com/xuncha/xuncha/internal/actor"
+)
+
+// importList posts a workbook to POST /v1/inspections/{id}/findings:import
+// as who and decodes the JSON answer.
+func (s *stack) importList(who actor.Actor, inspectionID, query string, workbook []byte) (int, map[string]any) {
+	s.t.Helper()
+	path := s.BaseURL + "/v1/inspections/" + inspectionID + "/findings:import"
+	if query != "" {
+		path += "?" + query
+	}
+	req, err := http.NewRequest(http.MethodPost, path, bytes.NewReader(workbook))
+	require.NoError(s.t, err)
+	req.Header.Set("Content-Type", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+	req.Header.Set("Authorization", s.authorization(who))
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(s.t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(s.t, err)
+	out := map[string]any{}
+	require.NoError(s.t, json.Unmarshal(body, &out), "%s", body)
+	return resp.StatusCode, out
+}
+
+// recorded are the findings of an inspection as the fields the import
+// carries over, sorted, for comparing two inspections' lists.
+func (s *stack) recorded(inspectionID string) []string {
+	s.t.Helper()
+	code, body := s.do("GET", "/v1/findings?page_size=500&inspection_id="+inspectionID, &office, nil)
+	require.Equal(s.t, http.StatusOK, code, "%v", body)
+	var out []string
+	list, _ := body["findings"].([]any)
+	for _, f := range list {
+		m := f.(map[string]any)
+		carried, err := json.Marshal([]any{m["title"], m["description"], m["kind"], m["severity"], m["important"],
+			m["content_area"], m["evidence_ids"], m["rectification_opinion"]})
+		require.NoError(s.t, err)
+		out = append(out, string(carried))
+	}
+	slices.Sort(out)
+	return out
+}
+
+// TestImportFindings: an exported list re-opens with the library (headers,
+// rows, date cells) and, imported as a new inspection's list, records the
+// same findings; the same file again records nothing twice, for its
+// uploader or another team member; a list with three bad cells is refused
+// naming exactly those cells and records nothing, or, with partial=true,
+// records its valid rows; what is no workbook is refused (issue 13 item 3).
+func TestImportFindings(t *testing.T) {
+	s := setup(t)
+	changsha := s.createInspection()
+	zz := s.createInspectionOf("zhuzhou", "430200", nil)
+	closed := s.recordFinding(changsha, "closed", "GENERAL")["id"].(string)
+	s.closeOut(closed, today().AddDays(-5).String())
+	s.recordFinding(changsha, "major", "MAJOR")
+	s.recordFinding(changsha, "listed", "GENERAL")
+	s.recordFinding(zz, "zhuzhou", "GENERAL")
+
+	// The filtered list, exported and re-opened.
+	resp, exported := s.export(office, "format=xlsx&unit_code=430100")
+	require.Equal(t, http.StatusOK, resp.StatusCode, "%s", exported)
+	f, err := excelize.OpenReader(bytes.NewReader(exported))
+	require.NoError(t, err)
+	defer f.Close()
+	rows, err := f.GetRows("问题清单")
+	require.NoError(t, err)
+	require.Equal(t, exportHeaders, rows[0])
+	require.Len(t, rows, 1+3, "the header and Changsha's three findings")
+	found := column(t, "发现日期") + "2"
+	typ, err := f.GetCellType("问题清单", found)
+	require.NoError(t, err)
+	require.NotEqual(t, excelize.CellTypeSharedString, typ, "发现日期 is a date cell")
+	require.NotEqual(t, excelize.CellTypeInlineString, typ, "发现日期 is a date cell")
+	raw, err := f.GetCellValue("问题清单", found, excelize.Options{RawCellValue: true})
+	require.NoError(t, err)
+	_, err = strconv.ParseFloat(raw, 64)
+	require.NoError(t, err, "a serial date number, not %q", raw)
+
+	// Imported as a new inspection's list: the same findings.
+	second := s.createInspectionOf("second", "430100", nil)
+	code, report := s.importList(member, second, "", exported)
+	require.Equal(t, http.StatusOK, code, "%v", report)
+	require.Equal(t, float64(3), report["rows"])
+	require.Equal(t, float64(3), report["recorded"])
+	require.Equal(t, float64(0), report["already_recorded"])
+	require.Len(t, report["findings"], 3)
+	for i, rf := range report["findings"].([]any) {
+		m := rf.(map[string]any)
+		require.Equal(t, float64(i+2), m["row"])
+		require.Regexp(t, `^\d{4}-430100-\d{4}$`, m["ledger_number"])
+		require.Equal(t, true, m["created"])
+	}
+	original := s.recorded(changsha)
+	require.Len(t, original, 3)
+	require.Equal(t, original, s.recorded(second))
+
+	// The same file again, by its uploader or another of the team: nothing twice.
+	for _, who := range []actor.Actor{member, teamLeader} {
+		code, again := s.importList(who, second, "", exported)
+		require.Equal(t, http.StatusOK, code, "%v", again)
+		require.Equal(t, float64(0), again["recorded"], who.Role)
+		require.Equal(t, float64(3), again["already_recorded"], who.Role)
+		require.Equal(t, report["findings"].([]any)[0].(map[string]any)["id"], again["findings"].([]any)[0].(map[string]any)["id"])
+	}
+	require.Len(t, s.recorded(second), 3)
+
+	// Three bad cells: two read wrong, one breaking the finding's rule
+	// (only a HAZARD has a severity). Nothing is recorded.
+	bad, err := excelize.OpenReader(bytes.NewReader(exported))
+	require.NoError(t, err)
+	defer bad.Close()
+	sev, area, kind := column(t, "严重程度"), column(t, "巡查内容"), column(t, "问题类别")
+	require.NoError(t, bad.SetCellStr("问题清单", sev+"2", "很严重"))
+	require.NoError(t, bad.SetCellStr("问题清单", area+"2", "三(一)12"))
+	require.NoError(t, bad.SetCellStr("问题清单", kind+"3", "责任落实不力"))
+	badFile, err := bad.WriteToBuffer()
+	require.NoError(t, err)
+	third := s.createInspectionOf("third", "430100", nil)
+	code, refused := s.importList(member, third, "", badFile.Bytes())
+	require.Equal(t, http.StatusBadRequest, code, "%v", refused)
+	require.Equal(t, []string{sev + "2", area + "2", sev + "3"}, fieldViolations(refused))
+	require.Equal(t, "严重程度 must be one of 一般、重大 (or be empty when the finding is no 事故隐患)", violationRule(refused, sev+"2"))
+	require.Equal(t, "巡查内容 must be the charter's content item 三(一)1 to 三(一)10", violationRule(refused, area+"2"))
+	require.Equal(t, "严重程度 only a HAZARD has a severity", violationRule(refused, sev+"3"))
+	require.Contains(t, refused["message"], "nothing was recorded")
+	require.Contains(t, refused["message"], sev+"2: 严重程度 must be one of")
+	require.Empty(t, s.recorded(third))
+
+	// partial=true records the valid row and reports the others.
+	code, partial := s.importList(member, third, "partial=true", badFile.Bytes())
+	require.Equal(t, http.StatusOK, code, "%v", partial)
+	require.Equal(t, float64(1), partial["recorded"])
+	require.Equal(t, float64(2), partial["skipped"])
+	require.Len(t, partial["problems"], 3)
+	require.Equal(t, float64(4), partial["findings"].([]any)[0].(map[string]any)["row"])
+	require.Len(t, s.recorded(third), 1)
+
+	// What is no workbook, and parameters the import does not take.
+	code, notXLSX := s.importList(member, third, "", []byte("序号,问题标题\n1,x\n"))
+	require.Equal(t, http.StatusBadRequest, code, "%v", notXLSX)
+	require.Equal(t, []string{"file"}, fieldViolations(notXLSX))
+	empty, err := s.getAs(office, "/v1/findings:template")
+	require.NoError(t, err)
+	emptyBody, err := io.ReadAll(empty.Body)
+	require.NoError(t, err)
+	require.NoError(t, empty.Body.Close())
+	code, nothing := s.importList(member, third, "", emptyBody)
+	require.Equal(t, http.StatusBadRequest, code, "%v", nothing)
+	require.Contains(t, violationRule(nothing, "file"), "holds no finding below its header row")
+	code, unknown := s.importList(member, third, "partial=maybe&dry_run=1", exported)
+	require.Equal(t, http.StatusBadRequest, code, "%v", unknown)
+	require.ElementsMatch(t, []string{"partial", "dry_run"}, fieldViolations(unknown))
+	require.Len(t, s.recorded(third), 1)
+
+	// Outside the recording window (the inspection is only planned), the
+	// workflow refuses the rows: the import stops, names the row, records
+	// nothing.
+	b := inspectionBody(rid(t, "planned"))
+	code, planned := s.do("POST", "/v1/inspections", &office, b)
+	require.Equal(t, http.StatusOK, code, "%v", planned)
+	code, closedWindow := s.importList(member, planned["id"].(string), "", exported)
+	require.Equal(t, http.StatusConflict, code, "%v", closedWindow)
+	require.Equal(t, "STAGE_NOT_ALLOWED", errorInfo(closedWindow)["reason"], "%v", closedWindow)
+	require.Regexp(t, `^row [234]: .*findings are recorded while the team is on site.*; 0 of 3 rows were recorded before it stopped`, closedWindow["message"])
+	require.Empty(t, s.recorded(planned["id"].(string)))
+
+	// Out of the caller's reach: not found, before the file is read.
+	code, stranger := s.importList(actor.Actor{Name: "王五", Role: actor.RoleTeamMember, Organisation: "省安全生产巡查第二组"}, third, "", exported)
+	require.Equal(t, http.StatusNotFound, code, "%v", stranger)
+}
+
+// TestFindingsTemplate: the template has the export's columns, drop-down
+// lists on the enumerated ones, and imports once filled in.
+func TestFindingsTemplate(t *testing.T) {
+	s := setup(t)
+	resp, err := s.getAs(unit, "/v1/findings:template")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode, "%s", body)
+	require.Equal(t, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", resp.Header.Get("Content-Type"))
+	require.Contains(t, resp.Header.Get("Content-Disposition"), "filename*=UTF-8''"+url.PathEscape("问题清单导入模板.xlsx"))
+	f, err := excelize.OpenReader(bytes.NewReader(body))
+	require.NoError(t, err)
+	defer f.Close()
+	rows, err := f.GetRows("问题清单")
+	require.NoError(t, err)
+	require.Equal(t, [][]string{exportHeaders}, rows)
+	dvs, err := f.GetDataValidations("问题清单")
+	require.NoError(t, err)
+	require.Len(t, dvs, 4, "问题类别, 严重程度, 重要问题, 巡查内容")
+
+	inspection := s.createInspection()
+	ev := s.evidence("evidence of " + t.Name())
+	for header, v := range map[string]string{"问题类别": "系统性安全风险", "巡查内容": "三(一)9", "问题标题": "园区安全风险评估未开展",
+		"问题描述": "化工园区未按规定开展整体性安全风险评估。", "证据编号": ev} {
+		require.NoError(t, f.SetCellStr("问题清单", column(t, header)+"2", v))
+	}
+	filled, err := f.WriteToBuffer()
+	require.NoError(t, err)
+	code, report := s.importList(member, inspection, "", filled.Bytes())
+	require.Equal(t, http.StatusOK, code, "%v", report)
+	require.Equal(t, float64(1), report["recorded"])
+	code, got := s.do("GET", "/v1/findings/"+report["findings"].([]any)[0].(map[string]any)["id"].(string), &office, nil)
+	require.Equal(t, http.StatusOK, code, "%v", got)
+	require.Equal(t, "SYSTEMIC_RISK", got["kind"])
+	require.Equal(t, float64(9), got["content_area"])
+	require.Equal(t, "LISTED", got["stage"])
+}
+
+// TestRoundSummary: the committee's workbook of a round — a row per unit
+// and the total, two charts, a sheet by unit and kind — in the caller's
+// reach.
+func TestRoundSummary(t *testing.T) {
+	s := setup(t)
+	changsha := s.createInspectionIn("changsha", "430100", "2026年第三轮")
+	zz := s.createInspectionIn("zhuzhou", "430200", "2026年第三轮")
+	other := s.createInspectionIn("other", "430300", "2026年第四轮")
+	closed := s.recordFinding(changsha, "closed", "GENERAL")["id"].(string)
+	s.closeOut(closed, today().AddDays(-5).String())
+	s.recordFinding(changsha, "open", "MAJOR")
+	s.recordFinding(zz, "zhuzhou", "GENERAL")
+	s.recordFinding(other, "other", "GENERAL")
+
+	get := func(who actor.Actor, round string) []byte {
+		t.Helper()
+		resp, err := s.getAs(who, "/v1/rounds/"+url.PathEscape(round)+"/summary.xlsx")
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, resp.StatusCode, "%s", body)
+		return body
+	}
+	body := get(committee, "2026年第三轮")
+	f, err := excelize.OpenReader(bytes.NewReader(body))
+	require.NoError(t, err)
+	defer f.Close()
+	require.Equal(t, []string{"汇总", "按问题类别"}, f.GetSheetList())
+	rows, err := f.GetRows("汇总")
+	require.NoError(t, err)
+	byUnit := map[string][]string{}
+	for _, r := range rows {
+		if len(r) > 2 {
+			byUnit[r[0]] = r
+		}
+	}
+	require.Equal(t, []string{"单位430100", "430100", "2", "1", "0", "1"}, byUnit["单位430100"][:6])
+	require.Equal(t, []string{"单位430200", "430200", "1", "0", "0", "1"}, byUnit["单位430200"][:6])
+	require.Equal(t, []string{"合计", "", "3", "1", "0", "2"}, byUnit["合计"][:6])
+	require.NotContains(t, byUnit, "单位430300", "another round")
+	require.Contains(t, sheetXML(t, body, "xl/charts/chart1.xml"), "<barChart>")
+	require.Contains(t, sheetXML(t, body, "xl/charts/chart2.xml"), "<barChart>")
+	kinds, err := f.GetRows("按问题类别")
+	require.NoError(t, err)
+	i := slices.IndexFunc(kinds, func(r []string) bool { return len(r) > 2 && r[0] == "单位430100" && r[2] == "事故隐患" })
+	require.GreaterOrEqual(t, i, 0, "%v", kinds)
+	require.Equal(t, []string{"单位430100", "430100", "事故隐患", "2", "1", "0", "1"}, kinds[i][:7])
+
+	// A unit user sees its own unit only.
+	f2, err := excelize.OpenReader(bytes.NewReader(get(zhuzhou, "2026年第三轮")))
+	require.NoError(t, err)
+	defer f2.Close()
+	rows, err = f2.GetRows("汇总")
+	require.NoError(t, err)
+	var units []string
+	for _, r := range rows {
+		if len(r) > 2 && r[0] != "被巡查单位" && r[0] != "统计范围" && r[0] != "统计时间" && r[0] != "说明" {
+			units = append(units, r[0])
+		}
+	}
+	require.Equal(t, []string{"单位430200", "合计"}, units)
+}
+
+// filledTemplate downloads the template and fills n rows, each naming the
+// evidence ev.
+func (s *stack) filledTemplate(n int, ev string) []byte {
+	s.t.Helper()
+	resp, err := s.getAs(office, "/v1/findings:template")
+	require.NoError(s.t, err)
+	defer resp.Body.Close()
+	f, err := excelize.OpenReader(resp.Body)
+	require.NoError(s.t, err)
+	defer f.Close()
+	for i := 1; i <= n; i++ {
+		for header, v := range map[string]string{"问题类别": "责任落实不力", "巡查内容": "5", "问题标题": "安全生产责任制未落实" + strconv.Itoa(i),
+			"问题描述": "未按规定明确各岗位安全生产责任。", "证据编号": ev} {
+			require.NoError(s.t, f.SetCellStr("问题清单", column(s.t, header)+strconv.Itoa(i+1), v))
+		}
+	}
+	buf, err := f.WriteToBuffer()
+	require.NoError(s.t, err)
+	return buf.Bytes()
+}
+
+// TestImportRetriesRowsTheServerCouldNotAnswer: while the worker is down
+// RecordFinding answers UNAVAILABLE past the request timeout; the import
+// sends those rows again, with the same request_id, and completes once the
+// worker is back, each row recorded once.
+func TestImportRetriesRowsTheServerCouldNotAnswer(t *testing.T) {
+	s := setupConfigured(t, func(srv *api.Server, _ string) { srv.RequestTimeout = time.Second })
+	inspection := s.createInspection()
+	workbook := s.filledTemplate(3, s.evidence("evidence of "+t.Name()))
+
+	s.StopWorker()
+	type answer struct {
+		code   int
+		report map[string]any
+	}
+	done := make(chan answer, 1)
+	go func() {
+		code, report := s.importList(member, inspection, "", workbook)
+		done <- answer{code, report}
+	}()
+	require.Eventually(t, func() bool {
+		return s.Logs.FilterMessage("import: a row sent again").Len() > 0
+	}, 20*time.Second, 50*time.Millisecond, "a row timed out and is sent again")
+	s.StartWorker()
+	select {
+	case a := <-done:
+		require.Equal(t, http.StatusOK, a.code, "%v", a.report)
+		require.Equal(t, float64(3), a.report["recorded"])
+	case <-time.After(60 * time.Second):
+		t.Fatal("the import did not finish once the worker was back")
+	}
+	require.Len(t, s.recorded(inspection), 3)
+}

@@ -1,0 +1,555 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/xuncha/xuncha/internal/actor"
+	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/internal/logging"
+	"github.com/xuncha/xuncha/ledger"
+	"github.com/xuncha/xuncha/problemlist"
+	xunchav1 "github.com/xuncha/xuncha/proto/xuncha/v1"
+)
+
+// Defaults of the problem list's import (Server.Import).
+const (
+	// DefaultMaxImportBytes is the largest workbook an import takes: 32 MiB.
+	DefaultMaxImportBytes int64 = 32 << 20
+	// DefaultImportConcurrency is how many rows are recorded at a time.
+	DefaultImportConcurrency = 16
+)
+
+// ImportConfig bounds the problem list's import; zero fields take the
+// defaults.
+type ImportConfig struct {
+	// MaxBytes is the largest upload (default DefaultMaxImportBytes).
+	MaxBytes int64
+	// Limits bound the workbook's rows and unpacked size (default
+	// problemlist.DefaultMaxRows, DefaultMaxUnzipBytes).
+	Limits problemlist.Limits
+	// Concurrency is how many rows are recorded at a time (default
+	// DefaultImportConcurrency).
+	Concurrency int
+}
+
+func (c ImportConfig) maxBytes() int64 {
+	if c.MaxBytes > 0 {
+		return c.MaxBytes
+	}
+	return DefaultMaxImportBytes
+}
+
+func (c ImportConfig) concurrency() int {
+	if c.Concurrency > 0 {
+		return c.Concurrency
+	}
+	return DefaultImportConcurrency
+}
+
+// importHandler serves the problem list's way in (issue 13 item 3), plain
+// HTTP beside the gateway as the export is, because it takes a file:
+//
+//	GET  /v1/findings:template                          the empty list to fill in
+//	POST /v1/inspections/{inspection_id}/findings:import[?partial=true]
+//	     body: the workbook (.xlsx), in the export's layout
+//
+// Every row is checked before anything is recorded: the cells
+// (problemlist.ReadWorkbook), the input boundary and the finding's rules
+// (checkRequest and findingOf, as RecordFinding checks a request) and the
+// evidence named. Then each row is recorded by RecordFinding itself, called
+// through the server's own gRPC connection with the caller's token: the
+// authorization table, the input boundary, the idempotency key (the row's
+// identity as request_id), the scope, the workflow and its recording
+// window all apply as to any RecordFinding.
+type importHandler struct {
+	ledger   *ledger.Store
+	findings xunchav1.FindingServiceClient
+	config   ImportConfig
+	// authorize and fail are the evidence endpoints' (evidenceHandler).
+	authorize func(r *http.Request, route string) (context.Context, error)
+	fail      func(w http.ResponseWriter, r *http.Request, err error)
+	log       *zap.Logger
+}
+
+func (h *importHandler) register(mux *http.ServeMux) {
+	for route, serve := range map[string]http.HandlerFunc{FindingsTemplate: h.template, FindingsImport: h.importList} {
+		mux.HandleFunc(route, func(w http.ResponseWriter, r *http.Request) {
+			ctx, err := h.authorize(r, route)
+			if err != nil {
+				h.fail(w, r, err)
+				return
+			}
+			serve(w, r.WithContext(ctx))
+		})
+	}
+}
+
+// template writes the empty problem list.
+func (h *importHandler) template(w http.ResponseWriter, r *http.Request) {
+	if len(r.URL.Query()) > 0 {
+		h.fail(w, r, derrors.Invalid(firstKey(r.URL.Query()), "is not a parameter: the template takes none"))
+		return
+	}
+	var buf bytes.Buffer
+	if err := problemlist.WriteTemplate(&buf); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	attachment(w, "findings-template.xlsx", "问题清单导入模板.xlsx")
+	w.Header().Set("Content-Type", xlsxType)
+	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
+	_, _ = buf.WriteTo(w)
+}
+
+// xlsxType is a workbook's media type.
+const xlsxType = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+// attachment makes the answer a download named name (ASCII) or, for
+// those who keep it, chinese.
+func attachment(w http.ResponseWriter, name, chinese string) {
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s"; filename*=UTF-8''%s`, name, url.PathEscape(chinese)))
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Cache-Control", "no-store")
+}
+
+func firstKey(q url.Values) string {
+	for k := range q {
+		return k
+	}
+	return ""
+}
+
+// ImportReport is the answer to an import: what each row came to.
+type ImportReport struct {
+	InspectionID string `json:"inspection_id"`
+	// Sheet is the worksheet read.
+	Sheet string `json:"sheet"`
+	// Rows counts the rows read (empty rows are passed over).
+	Rows int `json:"rows"`
+	// Recorded counts the findings this import recorded, AlreadyRecorded
+	// the rows an earlier import (or request) had recorded, Skipped the
+	// invalid rows left out (partial=true only).
+	Recorded        int `json:"recorded"`
+	AlreadyRecorded int `json:"already_recorded"`
+	Skipped         int `json:"skipped"`
+	// Problems are the invalid cells (partial=true only: otherwise they
+	// refuse the whole import).
+	Problems []ImportProblem `json:"problems"`
+	// Findings are the rows' findings, in row order.
+	Findings []ImportedFinding `json:"findings"`
+}
+
+// ImportProblem is an invalid cell.
+type ImportProblem struct {
+	Row    int    `json:"row"`
+	Cell   string `json:"cell"`
+	Column string `json:"column"`
+	Rule   string `json:"rule"`
+}
+
+// ImportedFinding is a row's finding.
+type ImportedFinding struct {
+	Row          int    `json:"row"`
+	ID           string `json:"id"`
+	LedgerNumber string `json:"ledger_number"`
+	RequestID    string `json:"request_id"`
+	// Created is false for a finding an earlier import had recorded.
+	Created bool `json:"created"`
+}
+
+// importList checks the workbook and records its rows. A client that
+// accepts application/x-ndjson is told the progress while the rows are
+// recorded: a line {"progress":{"done":n,"total":m}} at the start and at
+// most every progressEvery, then {"report":…} or, for a refusal after the
+// first line, {"error":…} (the status as the gateway writes errors). A
+// refusal before any row is recorded is answered as any error.
+func (h *importHandler) importList(w http.ResponseWriter, r *http.Request) {
+	var progress func(done, total int)
+	var stream *progressStream
+	if strings.Contains(r.Header.Get("Accept"), ndjsonType) {
+		stream = &progressStream{w: w}
+		progress = stream.progress
+	}
+	report, err := h.run(r, progress)
+	switch {
+	case stream != nil && stream.started:
+		if err != nil {
+			st := toStatus(err, logging.Ctx(r.Context(), h.log))
+			line, merr := protojson.MarshalOptions{UseProtoNames: true}.Marshal(st.Proto())
+			if merr != nil {
+				line = []byte(`{"code":13,"message":"internal error"}`)
+			}
+			stream.line(append(append([]byte(`{"error":`), line...), '}'))
+			return
+		}
+		data, _ := json.Marshal(map[string]any{"report": report})
+		stream.line(data)
+	case err != nil:
+		h.fail(w, r, err)
+	default:
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		_ = json.NewEncoder(w).Encode(report)
+	}
+}
+
+// ndjsonType is the media type of the import's progress lines.
+const ndjsonType = "application/x-ndjson"
+
+// progressEvery is how often at most a progress line is written.
+const progressEvery = 250 * time.Millisecond
+
+// progressStream writes the import's progress lines.
+type progressStream struct {
+	w       http.ResponseWriter
+	mu      sync.Mutex
+	started bool
+	last    time.Time
+}
+
+func (p *progressStream) progress(done, total int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.started && done < total && time.Since(p.last) < progressEvery {
+		return
+	}
+	p.last = time.Now()
+	data, _ := json.Marshal(map[string]any{"progress": map[string]int{"done": done, "total": total}})
+	p.lineLocked(data)
+}
+
+func (p *progressStream) line(data []byte) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.lineLocked(data)
+}
+
+func (p *progressStream) lineLocked(data []byte) {
+	if !p.started {
+		p.started = true
+		p.w.Header().Set("Content-Type", ndjsonType)
+		p.w.Header().Set("Cache-Control", "no-store")
+		p.w.WriteHeader(http.StatusOK)
+	}
+	_, _ = p.w.Write(append(data, '\n'))
+	if f, ok := p.w.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+func (h *importHandler) run(r *http.Request, progress func(done, total int)) (*ImportReport, error) {
+	ctx := r.Context()
+	start := time.Now()
+	who, err := actor.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	inspectionID := r.PathValue("inspection_id")
+	// Out of reach is not found, before anything about the file.
+	if err := inReach(ctx, h.ledger, ledger.SubjectInspection, inspectionID); err != nil {
+		return nil, err
+	}
+	ins, err := h.ledger.GetInspection(ctx, inspectionID)
+	if err != nil {
+		return nil, err
+	}
+	partial, err := importQuery(r.URL.Query())
+	if err != nil {
+		return nil, err
+	}
+	maxBytes := h.config.maxBytes()
+	if r.ContentLength > maxBytes {
+		return nil, derrors.Invalid("file", "must be at most %d bytes: split the list", maxBytes)
+	}
+	data, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxBytes))
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		return nil, derrors.Invalid("file", "must be at most %d bytes: split the list", maxBytes)
+	case err != nil:
+		return nil, fmt.Errorf("receiving the workbook: %w", err)
+	case len(data) == 0:
+		return nil, derrors.Invalid("file", "must not be empty: send the workbook (.xlsx) as the request body")
+	}
+	sheet, err := problemlist.ReadWorkbook(bytes.NewReader(data), h.config.Limits)
+	if err != nil {
+		return nil, err
+	}
+	if len(sheet.Drafts) == 0 {
+		return nil, derrors.Invalid("file", "sheet %s holds no finding below its header row", sheet.Name)
+	}
+	sheet.CheckRepeats(ins.ID)
+	requests, err := h.check(ctx, sheet, ins, who)
+	if err != nil {
+		return nil, err
+	}
+	report := &ImportReport{InspectionID: ins.ID, Sheet: sheet.Name, Rows: len(sheet.Drafts), Findings: []ImportedFinding{}, Problems: []ImportProblem{}}
+	if err := sheet.Err(); err != nil {
+		if !partial {
+			return nil, fmt.Errorf("the workbook has %d invalid cell(s); nothing was recorded (with ?partial=true the valid rows are): %w", len(sheet.Problems), err)
+		}
+		for _, p := range sheet.Problems {
+			report.Problems = append(report.Problems, ImportProblem{Row: p.Row, Cell: p.Cell, Column: p.Header, Rule: p.Rule})
+		}
+	}
+	var valid []*xunchav1.RecordFindingRequest
+	var rows []int
+	for i, d := range sheet.Drafts {
+		if sheet.Invalid(d.Row) {
+			report.Skipped++
+			continue
+		}
+		valid = append(valid, requests[i])
+		rows = append(rows, d.Row)
+	}
+	found, err := h.record(ctx, r, valid, rows, ins, progress)
+	for _, f := range found {
+		if f.ID == "" {
+			continue
+		}
+		if f.Created {
+			report.Recorded++
+		} else {
+			report.AlreadyRecorded++
+		}
+		report.Findings = append(report.Findings, f)
+	}
+	logging.Ctx(ctx, h.log).Info("problem list imported", zap.String("inspection", ins.ID), zap.Int("rows", report.Rows),
+		zap.Int("recorded", report.Recorded), zap.Int("already_recorded", report.AlreadyRecorded), zap.Int("skipped", report.Skipped),
+		zap.Duration("took", time.Since(start)), zap.Error(err))
+	if err != nil {
+		return nil, err
+	}
+	return report, nil
+}
+
+// importQuery reads the import's one parameter, partial.
+func importQuery(q url.Values) (partial bool, err error) {
+	var v derrors.Violations
+	for k, vs := range q {
+		switch {
+		case k != "partial":
+			v.Add(k, "is not a parameter of the import: it takes partial")
+		case len(vs) > 1:
+			v.Add(k, "must be given once")
+		}
+	}
+	if p := q.Get("partial"); p != "" {
+		if partial, err = strconv.ParseBool(p); err != nil {
+			v.Add("partial", "must be true or false")
+		}
+	}
+	return partial, v.Err()
+}
+
+// check builds each draft's RecordFindingRequest and checks it as
+// RecordFinding will, naming the cells of what it breaks: the input
+// boundary (checkRequest), the finding's rules (findingOf) and the
+// evidence, which must exist (one ledger read for the whole list).
+func (h *importHandler) check(ctx context.Context, sheet *problemlist.Sheet, ins ledger.Inspection, who actor.Actor) ([]*xunchav1.RecordFindingRequest, error) {
+	requests := make([]*xunchav1.RecordFindingRequest, len(sheet.Drafts))
+	var evidence []string
+	seen := map[string]bool{}
+	for i, d := range sheet.Drafts {
+		req := &xunchav1.RecordFindingRequest{
+			InspectionId:         ins.ID,
+			RequestId:            d.Identity(ins.ID),
+			Title:                d.Title,
+			Description:          d.Description,
+			Kind:                 xunchav1.Finding_Kind(xunchav1.Finding_Kind_value[d.Kind]),
+			Severity:             xunchav1.Finding_Severity(xunchav1.Finding_Severity_value[d.Severity]),
+			Important:            d.Important,
+			ContentArea:          int32(d.ContentArea),
+			EvidenceIds:          d.EvidenceIDs,
+			RectificationOpinion: d.RectificationOpinion,
+		}
+		requests[i] = req
+		_, invalidFinding := findingOf(req, ins, who)
+		for _, err := range []error{checkRequest(req), invalidFinding} {
+			var invalid *derrors.InvalidError
+			switch {
+			case errors.As(err, &invalid):
+				for _, fv := range invalid.Violations {
+					sheet.Add(d.Row, fv.Field, fv.Rule)
+				}
+			case err != nil:
+				return nil, err
+			}
+		}
+		for _, id := range d.EvidenceIDs {
+			if !seen[id] {
+				seen[id] = true
+				evidence = append(evidence, id)
+			}
+		}
+	}
+	if len(evidence) == 0 {
+		return requests, nil
+	}
+	missing, err := h.ledger.MissingEvidence(ctx, evidence)
+	if err != nil || len(missing) == 0 {
+		return requests, err
+	}
+	for _, d := range sheet.Drafts {
+		for _, fv := range missingEvidence("evidence_ids", d.EvidenceIDs, missing) {
+			sheet.Add(d.Row, fv.Field, fv.Rule)
+		}
+	}
+	return requests, nil
+}
+
+// record records the requests, Concurrency at a time, through
+// RecordFinding with the caller's token, and returns each row's finding
+// (an empty ID for a row not recorded). The first refusal stops it: the
+// rows under way finish, no other starts, and the error says how far it
+// got; the same file uploaded again goes on where it stopped, since a row
+// recorded is not recorded twice.
+func (h *importHandler) record(ctx context.Context, r *http.Request, requests []*xunchav1.RecordFindingRequest, rows []int, ins ledger.Inspection,
+	progress func(done, total int)) ([]ImportedFinding, error) {
+	if progress == nil {
+		progress = func(int, int) {}
+	}
+	start := time.Now()
+	md := metadata.Pairs(viaGatewayKey, "import")
+	for _, a := range r.Header.Values("Authorization") {
+		md.Append("authorization", a)
+	}
+	callCtx := metadata.NewOutgoingContext(ctx, md)
+	out := make([]ImportedFinding, len(requests))
+	progress(0, len(requests))
+	var (
+		mu       sync.Mutex
+		firstErr error
+		errRow   int
+		next     int
+		finished int
+		wg       sync.WaitGroup
+	)
+	take := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		if firstErr != nil || next == len(requests) {
+			return -1
+		}
+		next++
+		return next - 1
+	}
+	for range min(h.config.concurrency(), len(requests)) {
+		wg.Go(func() {
+			for i := take(); i >= 0; i = take() {
+				f, err := h.recordOne(callCtx, requests[i], ins)
+				if err != nil {
+					mu.Lock()
+					if firstErr == nil {
+						firstErr, errRow = err, rows[i]
+					}
+					mu.Unlock()
+					continue
+				}
+				out[i] = ImportedFinding{Row: rows[i], ID: f.GetId(), LedgerNumber: f.GetLedgerNumber(), RequestID: requests[i].GetRequestId(),
+					Created: !f.GetCreateTime().AsTime().Before(start.Truncate(time.Microsecond))}
+				mu.Lock()
+				finished++
+				done := finished
+				mu.Unlock()
+				progress(done, len(requests))
+			}
+		})
+	}
+	wg.Wait()
+	if firstErr == nil {
+		return out, nil
+	}
+	done := 0
+	for _, f := range out {
+		if f.ID != "" {
+			done++
+		}
+	}
+	if ctx.Err() != nil {
+		return out, ctx.Err()
+	}
+	st := status.Convert(firstErr)
+	msg := fmt.Sprintf("row %d: %s; %d of %d rows were recorded before it stopped (upload the same file again to go on: a row recorded is never recorded twice)",
+		errRow, st.Message(), done, len(requests))
+	refused := status.New(st.Code(), msg)
+	if details := st.Proto().GetDetails(); len(details) > 0 {
+		p := refused.Proto()
+		p.Details = details
+		refused = status.FromProto(p)
+	}
+	return out, refused.Err()
+}
+
+// recordOne records one row. A row another caller's import recorded first
+// (its request_id is theirs: IDEMPOTENCY_KEY_REUSED) is the same finding,
+// answered from the ledger.
+//
+// A row the server could not answer in time (UNAVAILABLE, DEADLINE_EXCEEDED:
+// the workflow service, its worker or the database busy or restarting) is
+// sent again, importRetries times at most, with the same request_id, as any
+// client would retry it: one slow moment does not stop a long import.
+func (h *importHandler) recordOne(ctx context.Context, req *xunchav1.RecordFindingRequest, ins ledger.Inspection) (*xunchav1.Finding, error) {
+	var f *xunchav1.Finding
+	var err error
+	for attempt, wait := 0, importRetryWait; ; attempt, wait = attempt+1, min(2*wait, 8*importRetryWait) {
+		f, err = h.findings.RecordFinding(ctx, req)
+		if err == nil {
+			return f, nil
+		}
+		code := status.Code(err)
+		if (code != codes.Unavailable && code != codes.DeadlineExceeded) || attempt == importRetries || ctx.Err() != nil {
+			break
+		}
+		logging.Ctx(ctx, h.log).Warn("import: a row sent again", zap.String("request_id", req.GetRequestId()), zap.Int("attempt", attempt+1), zap.Error(err))
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(wait):
+		}
+	}
+	st := status.Convert(err)
+	if st.Code() != codes.AlreadyExists || !hasReason(st, reasonKeyReused) {
+		return nil, err
+	}
+	row, lerr := h.ledger.GetFinding(ctx, generatedID("f", "inspections/"+ins.ID, req.GetRequestId()))
+	if lerr != nil || row.RequestID != req.GetRequestId() || row.InspectionID != ins.ID {
+		return nil, err
+	}
+	return &xunchav1.Finding{Id: row.ID, LedgerNumber: row.LedgerNumber, CreateTime: instant(row.CreatedAt)}, nil
+}
+
+// How often and after how long a row the server could not answer in time
+// is sent again (recordOne): 0.5 s, then twice as long each time, up to 4 s.
+const (
+	importRetries   = 5
+	importRetryWait = 500 * time.Millisecond
+)
+
+// hasReason reports whether a status carries an ErrorInfo of reason.
+func hasReason(st *status.Status, reason string) bool {
+	for _, d := range st.Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok && info.GetReason() == reason {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,355 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+)
+
+// clientFlags say which server a client command talks to, as whom.
+type clientFlags struct {
+	server, token string
+}
+
+func (c *clientFlags) bind(cmd *cobra.Command) {
+	f := cmd.PersistentFlags()
+	f.StringVar(&c.server, "server", envOr("XUNCHA_SERVER", "http://localhost:8080"), "the xuncha server's REST address [XUNCHA_SERVER]")
+	f.StringVar(&c.token, "token", envOr("XUNCHA_TOKEN", ""),
+		"bearer token to call with (under xuncha dev: $(xuncha token --role team_member); none: the dev server's office user) [XUNCHA_TOKEN]")
+}
+
+// request builds a request to path (with query) on the server.
+func (c *clientFlags) request(cmd *cobra.Command, method, path string, query url.Values, body io.Reader) (*http.Request, error) {
+	base, err := url.Parse(strings.TrimRight(c.server, "/"))
+	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
+		return nil, fmt.Errorf("--server must be an http:// or https:// address, not %q", c.server)
+	}
+	u := base.JoinPath(path)
+	u.RawQuery = query.Encode()
+	req, err := http.NewRequestWithContext(cmd.Context(), method, u.String(), body)
+	if err != nil {
+		return nil, err
+	}
+	if t := strings.TrimSpace(c.token); t != "" {
+		req.Header.Set("Authorization", "Bearer "+strings.TrimPrefix(t, "Bearer "))
+	}
+	return req, nil
+}
+
+// apiStatus is an error as the server writes it (google.rpc.Status).
+type apiStatus struct {
+	Code    int    `json:"code"`
+	Message string `json:"message"`
+	Details []struct {
+		FieldViolations []struct {
+			Field       string `json:"field"`
+			Description string `json:"description"`
+		} `json:"field_violations"`
+	} `json:"details"`
+}
+
+// err is the status as an error: its message, then each field violation
+// on a line of its own.
+func (s apiStatus) err(httpStatus string) error {
+	var b strings.Builder
+	b.WriteString(s.Message)
+	if s.Message == "" {
+		b.WriteString("the server answered " + httpStatus)
+	}
+	for _, d := range s.Details {
+		for _, v := range d.FieldViolations {
+			fmt.Fprintf(&b, "\n  %s: %s", v.Field, v.Description)
+		}
+	}
+	return errors.New(b.String())
+}
+
+// answerError reads an error answer.
+func answerError(resp *http.Response) error {
+	data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	var st apiStatus
+	if json.Unmarshal(data, &st) != nil {
+		return fmt.Errorf("the server answered %s: %s", resp.Status, strings.TrimSpace(string(data)))
+	}
+	return st.err(resp.Status)
+}
+
+func newFindingsCmd() *cobra.Command {
+	c := &clientFlags{}
+	cmd := &cobra.Command{
+		Use:   "findings",
+		Short: "The problem list (问题清单) in and out of a server, as workbooks",
+		Args:  cobra.NoArgs,
+	}
+	c.bind(cmd)
+	cmd.AddCommand(newFindingsImportCmd(c), newFindingsExportCmd(c), newFindingsTemplateCmd(c))
+	return cmd
+}
+
+func newFindingsImportCmd(c *clientFlags) *cobra.Command {
+	var inspection string
+	var partial bool
+	cmd := &cobra.Command{
+		Use:   "import FILE --inspection ID",
+		Short: "Record the findings of a problem list workbook (.xlsx) in an inspection",
+		Long: "Uploads FILE to POST /v1/inspections/{ID}/findings:import and shows the progress while the\n" +
+			"server records its rows. Every row is checked first: any invalid cell refuses the whole file,\n" +
+			"each such cell named (G7: 严重程度 must be …), unless --partial records the valid rows. Rows\n" +
+			"already recorded (the same file uploaded again) are not recorded twice.",
+		Example: "  xuncha findings import 问题清单.xlsx --inspection ins-0123456789abcdef --token \"$(xuncha token --role team_member)\"",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if strings.TrimSpace(inspection) == "" {
+				return errors.New("--inspection must name the inspection to record the findings in")
+			}
+			return importFindings(cmd, c, args[0], inspection, partial)
+		},
+	}
+	cmd.Flags().StringVar(&inspection, "inspection", "", "the inspection's ID (required)")
+	cmd.Flags().BoolVar(&partial, "partial", false, "record the valid rows even when others are invalid")
+	return cmd
+}
+
+// importFindings uploads the workbook and shows the progress: the bytes
+// sent, then the rows recorded, as the server reports them.
+func importFindings(cmd *cobra.Command, c *clientFlags, file, inspection string, partial bool) error {
+	f, err := os.Open(file)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	query := url.Values{}
+	if partial {
+		query.Set("partial", "true")
+	}
+	bar := &progressBar{w: cmd.ErrOrStderr()}
+	body := &countingReader{r: f, each: func(n int64) { bar.show("uploading", n, info.Size(), "bytes") }}
+	req, err := c.request(cmd, http.MethodPost, "/v1/inspections/"+url.PathEscape(inspection)+"/findings:import", query, body)
+	if err != nil {
+		return err
+	}
+	req.ContentLength = info.Size()
+	req.Header.Set("Content-Type", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+	req.Header.Set("Accept", "application/x-ndjson, application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		bar.done()
+		return fmt.Errorf("uploading %s: %w", file, err)
+	}
+	defer resp.Body.Close()
+	bar.show("checking", 0, 0, "")
+	if resp.StatusCode != http.StatusOK {
+		bar.done()
+		return answerError(resp)
+	}
+	var report importReport
+	if !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/x-ndjson") {
+		bar.done()
+		if err := json.NewDecoder(resp.Body).Decode(&report); err != nil {
+			return fmt.Errorf("reading the answer: %w", err)
+		}
+		return report.print(cmd.OutOrStdout())
+	}
+	lines := bufio.NewScanner(resp.Body)
+	lines.Buffer(make([]byte, 64<<10), 64<<20)
+	for lines.Scan() {
+		var line struct {
+			Progress *struct{ Done, Total int64 } `json:"progress"`
+			Report   *importReport                `json:"report"`
+			Error    *apiStatus                   `json:"error"`
+		}
+		if err := json.Unmarshal(lines.Bytes(), &line); err != nil {
+			bar.done()
+			return fmt.Errorf("reading the answer: %w", err)
+		}
+		switch {
+		case line.Progress != nil:
+			bar.show("recording", line.Progress.Done, line.Progress.Total, "rows")
+		case line.Report != nil:
+			bar.done()
+			return line.Report.print(cmd.OutOrStdout())
+		case line.Error != nil:
+			bar.done()
+			return line.Error.err(resp.Status)
+		}
+	}
+	bar.done()
+	if err := lines.Err(); err != nil {
+		return fmt.Errorf("reading the answer: %w", err)
+	}
+	return errors.New("the server's answer ended before its report: upload the same file again (rows recorded are not recorded twice)")
+}
+
+// importReport is the server's report (api.ImportReport).
+type importReport struct {
+	InspectionID    string `json:"inspection_id"`
+	Sheet           string `json:"sheet"`
+	Rows            int    `json:"rows"`
+	Recorded        int    `json:"recorded"`
+	AlreadyRecorded int    `json:"already_recorded"`
+	Skipped         int    `json:"skipped"`
+	Problems        []struct {
+		Cell, Column, Rule string
+	} `json:"problems"`
+}
+
+func (r importReport) print(w io.Writer) error {
+	_, err := fmt.Fprintf(w, "inspection %s, sheet %s: %d rows; %d findings recorded, %d already recorded, %d invalid rows skipped\n",
+		r.InspectionID, r.Sheet, r.Rows, r.Recorded, r.AlreadyRecorded, r.Skipped)
+	for _, p := range r.Problems {
+		if _, err := fmt.Fprintf(w, "  %s: %s %s\n", p.Cell, p.Column, p.Rule); err != nil {
+			return err
+		}
+	}
+	return err
+}
+
+// countingReader reports the bytes read.
+type countingReader struct {
+	r    io.Reader
+	n    int64
+	each func(n int64)
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	c.each(c.n)
+	return n, err
+}
+
+// progressBar draws one line of progress on a terminal (carriage returns),
+// at most every tenth of a second.
+type progressBar struct {
+	w     io.Writer
+	last  time.Time
+	shown bool
+}
+
+func (b *progressBar) show(what string, done, total int64, unit string) {
+	if time.Since(b.last) < 100*time.Millisecond && done < total {
+		return
+	}
+	b.last = time.Now()
+	b.shown = true
+	if total <= 0 {
+		fmt.Fprintf(b.w, "\r%-10s …%40s", what, "")
+		return
+	}
+	const width = 30
+	filled := int(done * width / total)
+	fmt.Fprintf(b.w, "\r%-10s [%s%s] %d/%d %s %3d%%", what, strings.Repeat("#", filled), strings.Repeat(".", width-filled),
+		done, total, unit, done*100/total)
+}
+
+func (b *progressBar) done() {
+	if b.shown {
+		fmt.Fprintln(b.w)
+		b.shown = false
+	}
+}
+
+// exportFilters are the export's filters, GET /v1/findings' own.
+var exportFilters = []string{"inspection_id", "unit_code", "stage", "kind", "severity", "overdue"}
+
+func newFindingsExportCmd(c *clientFlags) *cobra.Command {
+	var format, out string
+	filters := map[string]*string{}
+	cmd := &cobra.Command{
+		Use:   "export",
+		Short: "Download the problem list as a workbook (.xlsx) or CSV, with the list's filters",
+		Long: "Downloads GET /v1/findings:export: every finding the filters select (those of GET /v1/findings),\n" +
+			"in the caller's scope, oldest first; the workbook has a second sheet of their statistics.",
+		Example: "  xuncha findings export --unit-code 430100 --stage REFERRED -o 长沙市问题清单.xlsx",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			query := url.Values{"format": {format}}
+			for _, name := range exportFilters {
+				if v := *filters[name]; v != "" {
+					query.Set(name, v)
+				}
+			}
+			return download(cmd, c, "/v1/findings:export", query, out)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&format, "format", "xlsx", "xlsx or csv")
+	f.StringVarP(&out, "output", "o", "", "file to write (default: the name the server gives, in the current directory)")
+	for _, name := range exportFilters {
+		filters[name] = f.String(strings.ReplaceAll(name, "_", "-"), "", "only findings with this "+name+" (as GET /v1/findings)")
+	}
+	return cmd
+}
+
+func newFindingsTemplateCmd(c *clientFlags) *cobra.Command {
+	var out string
+	cmd := &cobra.Command{
+		Use:   "template",
+		Short: "Download the empty problem list to fill in and import",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return download(cmd, c, "/v1/findings:template", nil, out)
+		},
+	}
+	cmd.Flags().StringVarP(&out, "output", "o", "", "file to write (default: findings-template.xlsx)")
+	return cmd
+}
+
+// download writes the answer to GET path to out, or to the file name the
+// server gives.
+func download(cmd *cobra.Command, c *clientFlags, path string, query url.Values, out string) error {
+	req, err := c.request(cmd, http.MethodGet, path, query, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return answerError(resp)
+	}
+	if out == "" {
+		_, params, err := mime.ParseMediaType(resp.Header.Get("Content-Disposition"))
+		out = filepath.Base(params["filename"])
+		if err != nil || out == "." || out == "/" || out == "" {
+			return errors.New("the server named no file: give one with -o")
+		}
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(out), ".xuncha-download-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o644); err != nil {
+		return err
+	}
+	n, err := io.Copy(tmp, resp.Body)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("downloading: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), out); err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(cmd.OutOrStdout(), "wrote %s (%d bytes)\n", out, n)
+	return err
+}

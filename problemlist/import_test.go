@@ -1,0 +1,205 @@
+package problemlist_test
+
+import (
+	"archive/zip"
+	"bytes"
+	"errors"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"github.com/xuri/excelize/v2"
+
+	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/problemlist"
+)
+
+// template returns the template, opened.
+func template(t *testing.T) *excelize.File {
+	t.Helper()
+	var buf bytes.Buffer
+	require.NoError(t, problemlist.WriteTemplate(&buf))
+	f, err := excelize.OpenReader(&buf)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = f.Close() })
+	return f
+}
+
+// columnOf is the column letter of header in row 1 of the list.
+func columnOf(t *testing.T, f *excelize.File, header string) string {
+	t.Helper()
+	rows, err := f.GetRows(problemlist.SheetFindings)
+	require.NoError(t, err)
+	for i, h := range rows[0] {
+		if h == header {
+			name, err := excelize.ColumnNumberToName(i + 1)
+			require.NoError(t, err)
+			return name
+		}
+	}
+	t.Fatalf("no column %s", header)
+	return ""
+}
+
+// fill writes row n of the list: header → text.
+func fill(t *testing.T, f *excelize.File, n int, values map[string]string) {
+	t.Helper()
+	for header, v := range values {
+		require.NoError(t, f.SetCellStr(problemlist.SheetFindings, columnOf(t, f, header)+strconv.Itoa(n), v))
+	}
+}
+
+func workbook(t *testing.T, f *excelize.File) []byte {
+	t.Helper()
+	buf, err := f.WriteToBuffer()
+	require.NoError(t, err)
+	return buf.Bytes()
+}
+
+func good() map[string]string {
+	return map[string]string{
+		"问题类别": "事故隐患", "严重程度": "重大", "重要问题": "是", "巡查内容": "三(一)3",
+		"问题标题": "危化品仓库未设置可燃气体报警装置", "问题描述": "检查发现仓库未按规定设置报警装置。",
+		"整改要求": "立即停用，限期安装。", "证据编号": "ev-0123456789abcdef、ev-fedcba9876543210",
+	}
+}
+
+// TestTemplate: the export's columns, the import's highlighted, and a
+// drop-down list on every enumerated column.
+func TestTemplate(t *testing.T) {
+	t.Parallel()
+	f := template(t)
+	require.Equal(t, []string{problemlist.SheetFindings, problemlist.SheetInstructions}, f.GetSheetList())
+	rows, err := f.GetRows(problemlist.SheetFindings)
+	require.NoError(t, err)
+	require.Len(t, rows, 1, "the header only")
+	require.Equal(t, "序号", rows[0][0])
+	require.Equal(t, "证据编号", rows[0][len(rows[0])-1])
+	dvs, err := f.GetDataValidations(problemlist.SheetFindings)
+	require.NoError(t, err)
+	lists := map[string]string{}
+	for _, dv := range dvs {
+		require.Equal(t, "list", dv.Type)
+		lists[strings.SplitN(dv.Sqref, ":", 2)[0]] = dv.Formula1
+	}
+	require.Equal(t, `"事故隐患,责任落实不力,违法违规违纪问题线索,系统性安全风险"`, lists[columnOf(t, f, "问题类别")+"2"])
+	require.Equal(t, `"一般,重大"`, lists[columnOf(t, f, "严重程度")+"2"])
+	require.Equal(t, `"是,否"`, lists[columnOf(t, f, "重要问题")+"2"])
+	require.Contains(t, lists[columnOf(t, f, "巡查内容")+"2"], "三(一)10")
+	require.Len(t, lists, 4)
+	panes, err := f.GetPanes(problemlist.SheetFindings)
+	require.NoError(t, err)
+	require.True(t, panes.Freeze)
+}
+
+// TestReadWorkbook: a filled template reads back as drafts; each bad cell
+// is named once, by its name and header; a repeated row is refused; the
+// identity of a row depends on its content and the inspection, not its
+// place.
+func TestReadWorkbook(t *testing.T) {
+	t.Parallel()
+	f := template(t)
+	fill(t, f, 2, good())
+	second := good()
+	second["问题类别"], second["严重程度"], second["重要问题"], second["巡查内容"] = "RESPONSIBILITY", "", "", "7"
+	second["问题标题"] = "安全生产责任制未落实"
+	fill(t, f, 3, second)
+	bad := good()
+	bad["严重程度"], bad["巡查内容"], bad["重要问题"] = "很严重", "三(一)11", "可能"
+	bad["问题标题"] = "另一个问题"
+	fill(t, f, 5, bad) // row 4 left empty: skipped
+	fill(t, f, 6, good())
+
+	s, err := problemlist.ReadWorkbook(bytes.NewReader(workbook(t, f)), problemlist.Limits{})
+	require.NoError(t, err)
+	require.Len(t, s.Drafts, 4)
+	d := s.Drafts[0]
+	require.Equal(t, problemlist.Draft{Row: 2, Kind: "HAZARD", Severity: "MAJOR", Important: true, ContentArea: 3,
+		Title: "危化品仓库未设置可燃气体报警装置", Description: "检查发现仓库未按规定设置报警装置。", RectificationOpinion: "立即停用，限期安装。",
+		EvidenceIDs: []string{"ev-0123456789abcdef", "ev-fedcba9876543210"}}, d)
+	require.Equal(t, "RESPONSIBILITY", s.Drafts[1].Kind)
+	require.Equal(t, 7, s.Drafts[1].ContentArea)
+	require.False(t, s.Drafts[1].Important)
+
+	s.CheckRepeats("ins-1")
+	var cells []string
+	for _, p := range s.Problems {
+		cells = append(cells, p.Error())
+	}
+	sev, area, imp, title := columnOf(t, f, "严重程度"), columnOf(t, f, "巡查内容"), columnOf(t, f, "重要问题"), columnOf(t, f, "问题标题")
+	require.Equal(t, []string{
+		sev + "5: 严重程度 must be one of 一般、重大 (or be empty when the finding is no 事故隐患)",
+		imp + "5: 重要问题 must be 是 or 否 (empty is 否)",
+		area + "5: 巡查内容 must be the charter's content item 三(一)1 to 三(一)10",
+		title + "6: 问题标题 repeats row 2 word for word: one finding per row",
+	}, cells)
+	require.True(t, s.Invalid(5))
+	require.False(t, s.Invalid(3))
+	var invalid *derrors.InvalidError
+	require.True(t, errors.As(s.Err(), &invalid))
+	require.Equal(t, sev+"5", invalid.Violations[0].Field)
+	require.Equal(t, "严重程度 must be one of 一般、重大 (or be empty when the finding is no 事故隐患)", invalid.Violations[0].Rule)
+
+	// A violation found later (the API's checks) names its field's cell.
+	s.Add(3, "evidence_ids[1]", "evidence \"x\" does not exist")
+	require.Equal(t, columnOf(t, f, "证据编号")+"3: 证据编号 evidence \"x\" does not exist", s.Problems[len(s.Problems)-1].Error())
+
+	require.Equal(t, s.Drafts[0].Identity("ins-1"), s.Drafts[3].Identity("ins-1"), "the same content")
+	moved := s.Drafts[0]
+	moved.Row = 99
+	require.Equal(t, s.Drafts[0].Identity("ins-1"), moved.Identity("ins-1"), "wherever it stands")
+	require.NotEqual(t, s.Drafts[0].Identity("ins-1"), s.Drafts[0].Identity("ins-2"), "another inspection")
+	require.NotEqual(t, s.Drafts[0].Identity("ins-1"), s.Drafts[1].Identity("ins-1"))
+	require.Regexp(t, `^import-[0-9a-f]{32}$`, s.Drafts[0].Identity("ins-1"))
+}
+
+// TestReadWorkbookRefusesHostileFiles: what is no workbook, a workbook
+// without the list's headers, more rows than the limit, and a zip bomb
+// are refused with the file named, before their rows are read.
+func TestReadWorkbookRefusesHostileFiles(t *testing.T) {
+	t.Parallel()
+	refused := func(t *testing.T, data []byte, limits problemlist.Limits, want string) {
+		t.Helper()
+		_, err := problemlist.ReadWorkbook(bytes.NewReader(data), limits)
+		var invalid *derrors.InvalidError
+		require.True(t, errors.As(err, &invalid), "%v", err)
+		require.Equal(t, "file", invalid.Violations[0].Field)
+		require.Contains(t, invalid.Violations[0].Rule, want)
+	}
+	refused(t, []byte("序号,问题标题\n1,x\n"), problemlist.Limits{}, "is not a workbook")
+
+	other := excelize.NewFile()
+	require.NoError(t, other.SetCellStr("Sheet1", "A1", "名称"))
+	refused(t, workbook(t, other), problemlist.Limits{}, "row 1 lacks the column(s) 问题类别、严重程度")
+
+	f := template(t)
+	for n := 2; n <= 5; n++ {
+		v := good()
+		v["问题标题"] = "问题" + strconv.Itoa(n)
+		fill(t, f, n, v)
+	}
+	refused(t, workbook(t, f), problemlist.Limits{MaxRows: 3}, "holds more than 3 findings")
+
+	// A zip bomb: a worksheet of 64 MiB of zeros deflates to some 64 KiB.
+	var bomb bytes.Buffer
+	zw := zip.NewWriter(&bomb)
+	for name, content := range map[string]string{
+		"[Content_Types].xml": `<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"/>`,
+	} {
+		w, err := zw.Create(name)
+		require.NoError(t, err)
+		_, err = w.Write([]byte(content))
+		require.NoError(t, err)
+	}
+	w, err := zw.Create("xl/worksheets/sheet1.xml")
+	require.NoError(t, err)
+	zeros := make([]byte, 1<<20)
+	for range 64 {
+		_, err = w.Write(zeros)
+		require.NoError(t, err)
+	}
+	require.NoError(t, zw.Close())
+	require.Less(t, bomb.Len(), 1<<20)
+	refused(t, bomb.Bytes(), problemlist.Limits{MaxUnzipBytes: 16 << 20}, "unpacks to more than 16777216 bytes")
+}
