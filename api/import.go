@@ -192,7 +192,7 @@ func (h *importHandler) importList(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case stream != nil && stream.started:
 		if err != nil {
-			st := toStatus(err, logging.Ctx(r.Context(), h.log))
+			st := toStatus(err, logging.Ctx(r.Context(), h.log), requestLang(r))
 			line, merr := protojson.MarshalOptions{UseProtoNames: true}.Marshal(st.Proto())
 			if merr != nil {
 				line = []byte(`{"code":13,"message":"internal error"}`)
@@ -388,7 +388,7 @@ func (h *importHandler) check(ctx context.Context, sheet *problemlist.Sheet, ins
 			switch {
 			case errors.As(err, &invalid):
 				for _, fv := range invalid.Violations {
-					sheet.Add(d.Row, fv.Field, fv.Rule)
+					sheet.Refuse(d.Row, fv.Field, fv.Rule)
 				}
 			case err != nil:
 				return nil, err
@@ -410,7 +410,7 @@ func (h *importHandler) check(ctx context.Context, sheet *problemlist.Sheet, ins
 	}
 	for _, d := range sheet.Drafts {
 		for _, fv := range missingEvidence("evidence_ids", d.EvidenceIDs, missing) {
-			sheet.Add(d.Row, fv.Field, fv.Rule)
+			sheet.Refuse(d.Row, fv.Field, fv.Rule)
 		}
 	}
 	return requests, nil
@@ -432,6 +432,8 @@ func (h *importHandler) record(ctx context.Context, r *http.Request, requests []
 	for _, a := range r.Header.Values("Authorization") {
 		md.Append("authorization", a)
 	}
+	// The rows' refusals in the caller's language.
+	md.Append("accept-language", requestLang(r).String())
 	callCtx := metadata.NewOutgoingContext(ctx, md)
 	out := make([]ImportedFinding, len(requests))
 	progress(0, len(requests))

@@ -105,10 +105,10 @@ type Sheet struct {
 	invalid map[int]bool
 }
 
-// Add records that field's cell in row breaks rule. A field the sheet
+// Refuse records that field's cell in row breaks rule. A field the sheet
 // has no column for (none of the import's) is named by the row's first
 // cell.
-func (s *Sheet) Add(row int, field, rule string) {
+func (s *Sheet) Refuse(row int, field, rule string) {
 	// A list's element (evidence_ids[1]) is its column's cell.
 	if i := strings.IndexByte(field, '['); i > 0 {
 		field = field[:i]
@@ -231,7 +231,7 @@ func ReadWorkbook(r io.Reader, limits Limits) (*Sheet, error) {
 				text = strings.TrimSpace(cells[i])
 			}
 			if rule := c.in.read(text, &d); rule != "" {
-				s.Add(n, c.in.field, rule)
+				s.Refuse(n, c.in.field, rule)
 			}
 		}
 		s.Drafts = append(s.Drafts, d)
@@ -250,7 +250,7 @@ func (s *Sheet) CheckRepeats(inspectionID string) {
 	for _, d := range s.Drafts {
 		id := d.Identity(inspectionID)
 		if row, ok := first[id]; ok {
-			s.Add(d.Row, "title", fmt.Sprintf("repeats row %d word for word: one finding per row", row))
+			s.Refuse(d.Row, "title", fmt.Sprintf("repeats row %d word for word: one finding per row", row))
 			continue
 		}
 		first[id] = d.Row

@@ -142,7 +142,7 @@ func TestReadWorkbook(t *testing.T) {
 	require.Equal(t, "严重程度 must be one of 一般、重大 (or be empty when the finding is no 事故隐患)", invalid.Violations[0].Rule)
 
 	// A violation found later (the API's checks) names its field's cell.
-	s.Add(3, "evidence_ids[1]", "evidence \"x\" does not exist")
+	s.Refuse(3, "evidence_ids[1]", "evidence \"x\" does not exist")
 	require.Equal(t, columnOf(t, f, "证据编号")+"3: 证据编号 evidence \"x\" does not exist", s.Problems[len(s.Problems)-1].Error())
 
 	require.Equal(t, s.Drafts[0].Identity("ins-1"), s.Drafts[3].Identity("ins-1"), "the same content")

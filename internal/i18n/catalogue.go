@@ -214,6 +214,24 @@ var zh = map[string]string{
 	"must not overlap holidays[%d] (%s %s..%s)":        "不能与 holidays[%d]（%s %s..%s）重叠",
 	"must not repeat makeup_days[%d]":                  "不能与 makeup_days[%d] 重复",
 
+	// The problem list's import, template and summary.
+	"%s %s":              "%s %s",
+	"holds no worksheet": "不含任何工作表",
+	"is not a parameter of the import: it takes partial":                                                    "不是导入的参数：可用参数为 partial",
+	"is not a parameter: the summary takes none":                                                            "不是参数：汇总表不接受参数",
+	"is not a parameter: the template takes none":                                                           "不是参数：模板不接受参数",
+	"is not a workbook that can be read (%s): save it as .xlsx (Excel 2007 or later; WPS: 另存为 .xlsx)":       "不是可读取的工作簿（%s）：请另存为 .xlsx（Excel 2007 或更高版本；WPS：另存为 .xlsx）",
+	"must be at most %d bytes: split the list":                                                              "不能超过 %d 字节：请拆分清单",
+	"must be true or false":                                                                                 "必须是 true 或 false",
+	"must not be empty: send the workbook (.xlsx) as the request body":                                      "不能为空：请以请求体发送工作簿（.xlsx）",
+	"sheet %s cannot be read (%s)":                                                                          "无法读取工作表 %s（%s）",
+	"sheet %s holds more than %d findings, the most one import takes: split the list":                       "工作表 %s 的问题超过 %d 条，即单次导入的上限：请拆分清单",
+	"sheet %s holds no finding below its header row":                                                        "工作表 %s 的表头以下没有问题",
+	"sheet %s is empty: its row 1 must hold the headers (download the template: GET /v1/findings:template)": "工作表 %s 为空：第 1 行须为表头（下载模板：GET /v1/findings:template）",
+	"sheet %s, row %d cannot be read (%s)":                                                                  "无法读取工作表 %s 第 %d 行（%s）",
+	"sheet %s: row 1 lacks the column(s) %s; row 1 must hold the headers of the problem list (download the template: GET /v1/findings:template)": "工作表 %s：第 1 行缺少列 %s；第 1 行须为问题清单的表头（下载模板：GET /v1/findings:template）",
+	"unpacks to more than %d bytes, the most an import takes: split the list":                                                                    "解压后超过 %d 字节，即单次导入的上限：请拆分清单",
+
 	// Generic refusals.
 	"a dependency is unavailable; retry later": "依赖的服务暂不可用；请稍后重试",
 	"deadline exceeded":                        "请求超时",
