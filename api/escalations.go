@@ -61,7 +61,7 @@ func (s *EscalationServer) UpdateEscalationPolicy(ctx context.Context, req *xunc
 	if err != nil {
 		return nil, err
 	}
-	p, err := s.Ledger.SetEscalationPolicy(ctx, req.GetRequestId(), steps, extensions, who)
+	p, err := s.Ledger.SetEscalationPolicy(ctx, req.GetRequestId(), steps, extensions, nil, who)
 	if err != nil {
 		return nil, err
 	}
