@@ -153,6 +153,10 @@ var authorization = map[string]rule{
 	// the office decides.
 	"/xuncha.v1.FindingService/RequestExtension": change(unitOffice, ScopeUnitOrTeam, workflows.FindingMachine, workflows.ActionRequestExtension),
 	"/xuncha.v1.FindingService/DecideExtension":  change(office, ScopeProvince, workflows.FindingMachine, workflows.ActionDecideExtension),
+	// Sign-off before close-out (销号): the signers the escalation policy
+	// names, the office or a competent department in the committee role;
+	// the workflow checks the caller is one awaited.
+	"/xuncha.v1.FindingService/SignOffFinding": change(officeCommittee, ScopeProvince, workflows.FindingMachine, workflows.ActionSignOff),
 
 	// Escalation: the office sets the ladder.
 	"/xuncha.v1.EscalationService/ListEscalations":        read(everyone, ScopeUnitOrTeam),
