@@ -86,8 +86,10 @@ var (
 	unitOffice      = []string{actor.RoleOffice, actor.RoleUnit}
 	officeCommittee = []string{actor.RoleOffice, actor.RoleCommittee}
 	// evidenceUploaders record evidence: the team with findings and
-	// reports, the office with notices, the unit with rectification reports.
-	evidenceUploaders = []string{actor.RoleOffice, actor.RoleTeamLeader, actor.RoleTeamMember, actor.RoleUnit}
+	// reports, the office with notices, the unit with rectification
+	// reports, a competent department (committee role) with its sign-off
+	// before close-out.
+	evidenceUploaders = []string{actor.RoleOffice, actor.RoleCommittee, actor.RoleTeamLeader, actor.RoleTeamMember, actor.RoleUnit}
 )
 
 func read(roles []string, scope Scope) rule { return rule{roles: roles, scope: scope, reads: true} }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -50,8 +51,15 @@ func TestFindingSignoffREST(t *testing.T) {
 
 	f := s.recordFinding(s.createInspection(), "record", "MAJOR")
 	id := f["id"].(string)
-	form := s.evidence("重大事故隐患销号审批表（住建厅意见）")
-	photo := s.evidence("复查照片：消防通道仍有占用")
+	// The department uploads its own evidence: the signed close-out form,
+	// the re-check's photo.
+	upload := func(content string) string {
+		code, body := s.uploadAs(&department, "DOCUMENT", "text/plain", []byte(content), url.Values{"file_name": {"销号审批表.txt"}})
+		require.Equal(t, http.StatusOK, code, "%v", body)
+		return body["id"].(string)
+	}
+	form := upload("重大事故隐患销号审批表（住建厅意见：同意销号）")
+	photo := upload("复查照片：消防通道仍有占用")
 	sign := func(key string, approve bool, reason string) map[string]any {
 		return map[string]any{"request_id": rid(t, key), "approve": approve, "reason": reason, "evidence_ids": []string{form}}
 	}
