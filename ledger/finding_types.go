@@ -161,8 +161,8 @@ type EscalationPolicy struct {
 	// SignoffRules say who signs which findings off before they close;
 	// none: the office's verification closes every finding.
 	SignoffRules []SignoffRule `json:"signoff_rules,omitempty"`
-	UpdatedBy  actor.Actor      `json:"updated_by"`
-	UpdatedAt  time.Time        `json:"updated_at"`
+	UpdatedBy    actor.Actor   `json:"updated_by"`
+	UpdatedAt    time.Time     `json:"updated_at"`
 }
 
 // Escalation steps.
