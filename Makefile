@@ -41,7 +41,9 @@ test: $(BIN)/temporal $(BIN)/temporal-server $(BIN)/temporal-sql-tool $(BIN)/sta
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './bin/*')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi
 	go vet ./...
+	go vet -tags lifecyclebench,herd ./internal/lifecyclebench/ ./e2e/cluster/
 	$(BIN)/staticcheck ./...
+	$(BIN)/staticcheck -tags lifecyclebench,herd ./internal/lifecyclebench/ ./e2e/cluster/
 	$(BIN)/workflowcheck -config workflowcheck.config.yaml ./workflows/...
 	@echo "go test -race -count=1 -v ./...   (full output in .test.log)"
 	@status=0; go test -race -count=1 -timeout 20m -v ./... > .test.log 2>&1 || status=$$?; \
@@ -80,6 +82,16 @@ bench-export: ## Benchmark the problem list's export of 10,000 and 100,000 findi
 .PHONY: bench-list
 bench-list: $(BIN)/temporal ## Benchmark GET /v1/findings (REST and gRPC) at 1,000,000 seeded findings (BENCH_FINDINGS, BENCH_TIME); not part of make test.
 	XUNCHA_BENCH_FINDINGS=$(or $(BENCH_FINDINGS),1000000) go test -count=1 -run '^$$' -bench '^BenchmarkListFindings$$' -benchtime $(or $(BENCH_TIME),500x) -timeout 30m ./api/
+
+.PHONY: bench
+bench: ## The scale figures of issue 12: lifecycle ratio, list p99 at 1,000,000 findings, the midnight herd (an hour or more); not part of make test.
+	$(MAKE) bench-lifecycle
+	$(MAKE) bench-list
+	$(MAKE) bench-herd
+
+.PHONY: bench-herd
+bench-herd: ## The midnight herd on the Temporal cluster: HERD_FINDINGS (default 10,000) deadlines ending at one instant, escalations timed (tens of minutes; issue 12 item 1); not part of make test.
+	XUNCHA_HERD_FINDINGS=$(or $(HERD_FINDINGS),10000) go test -tags herd -count=1 -run '^TestMidnightHerd$$' -v -timeout 180m ./e2e/cluster/
 
 .PHONY: bench-audit
 bench-audit: ## Time xuncha audit verify over 100,000 events (issue 11 item 3); not part of make test.

@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
 
 	"go.temporal.io/api/serviceerror"
@@ -149,10 +148,9 @@ func sendUpdate[S any](ctx context.Context, tc client.Client, l *ledger.Store, u
 	if f.open {
 		reason = "WORKFLOW_NOT_RUNNING"
 	}
-	return state, false, &derrors.StageError{
+	return state, false, derrors.StageError{
 		Reason: reason, Subject: u.workflowID, Action: u.action, Stage: f.stage, Allowed: f.allowed,
-		Message: fmt.Sprintf("%s %q is %s: no further changes", f.subjectType, f.id, f.stage),
-	}
+	}.Says("%s %q is %s: no further changes", f.subjectType, f.id, f.stage)
 }
 
 // checkLimits previews deadlines with the calendar and ladder in force (read

@@ -6,6 +6,10 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/grpc/metadata"
 
 	"go.temporal.io/api/serviceerror"
 	"go.uber.org/zap"
@@ -15,6 +19,7 @@ import (
 
 	"github.com/xuncha/xuncha/calendar"
 	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/internal/i18n"
 	"github.com/xuncha/xuncha/ledger"
 )
 
@@ -44,10 +49,12 @@ var httpCodes = map[codes.Code]int{
 	codes.ResourceExhausted:  http.StatusRequestEntityTooLarge,
 }
 
-// toStatus turns any error into the status a client sees. Domain errors keep
-// their message (written for clients) and gain details; anything else is
-// logged and reported as an internal error without its text.
-func toStatus(err error, log *zap.Logger) *status.Status {
+// toStatus turns any error into the status a client sees, in lang. Domain
+// errors keep their message (written for clients; derrors.Message) and gain
+// details; anything else is logged and reported as an internal error
+// without its text. Codes, ErrorInfo reasons and field names are the same
+// in every language.
+func toStatus(err error, log *zap.Logger, lang i18n.Lang) *status.Status {
 	if err == nil {
 		return nil
 	}
@@ -58,55 +65,56 @@ func toStatus(err error, log *zap.Logger) *status.Status {
 	if errors.As(err, &calInvalid) {
 		inv := &derrors.InvalidError{}
 		for _, v := range calInvalid.Violations {
-			inv.Violations = append(inv.Violations, derrors.FieldViolation{Field: v.Field, Rule: v.Rule})
+			inv.Violations = append(inv.Violations, derrors.FieldViolation{Field: v.Field, Rule: v.Rule, RuleZH: v.RuleZH})
 		}
 		err = inv
 	}
 	if errors.Is(err, calendar.ErrNoData) {
-		s, _ := status.New(codes.FailedPrecondition, err.Error()).WithDetails(&errdetails.ErrorInfo{
+		s, _ := status.New(codes.FailedPrecondition, derrors.Message(err, lang)).WithDetails(&errdetails.ErrorInfo{
 			Reason: "CALENDAR_NO_DATA", Domain: errorDomain,
 		})
 		return s
 	}
 	if errors.Is(err, context.Canceled) {
-		return status.New(codes.Canceled, "request cancelled")
+		return status.New(codes.Canceled, lang.Say("request cancelled"))
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
-		return status.New(codes.DeadlineExceeded, "deadline exceeded")
+		return status.New(codes.DeadlineExceeded, lang.Say("deadline exceeded"))
 	}
 	var unavailable *serviceerror.Unavailable
 	if errors.As(err, &unavailable) {
 		log.Warn("temporal unavailable", zap.Error(err))
-		return status.New(codes.Unavailable, "the workflow service is unavailable; retry later with the same request_id: a retry is safe")
+		return status.New(codes.Unavailable, lang.Say("the workflow service is unavailable; retry later with the same request_id: a retry is safe"))
 	}
 	if ledger.Unavailable(err) {
 		log.Warn("ledger unavailable", zap.Error(err))
-		return status.New(codes.Unavailable, "the database is unavailable; retry later with the same request_id: a retry is safe")
+		return status.New(codes.Unavailable, lang.Say("the database is unavailable; retry later with the same request_id: a retry is safe"))
 	}
 	for _, k := range kindCodes {
 		if !errors.Is(err, k.kind) {
 			continue
 		}
-		s := status.New(k.code, err.Error())
+		s := status.New(k.code, derrors.Message(err, lang))
 		if k.code == codes.Unavailable {
 			log.Warn("dependency unavailable", zap.Error(err))
-			s = status.New(k.code, "a dependency is unavailable; retry later")
+			s = status.New(k.code, lang.Say("a dependency is unavailable; retry later"))
 		}
-		return withDetails(s, err)
+		return withDetails(s, err, lang)
 	}
 	log.Error("internal error", zap.Error(err))
-	return status.New(codes.Internal, "internal error")
+	return status.New(codes.Internal, lang.Say("internal error"))
 }
 
-// withDetails attaches BadRequest field violations or ErrorInfo.
-func withDetails(s *status.Status, err error) *status.Status {
+// withDetails attaches BadRequest field violations (described in lang) or
+// ErrorInfo.
+func withDetails(s *status.Status, err error, lang i18n.Lang) *status.Status {
 	var invalid *derrors.InvalidError
 	var stage *derrors.StageError
 	switch {
 	case errors.As(err, &invalid):
 		br := &errdetails.BadRequest{}
 		for _, v := range invalid.Violations {
-			br.FieldViolations = append(br.FieldViolations, &errdetails.BadRequest_FieldViolation{Field: v.Field, Description: v.Rule})
+			br.FieldViolations = append(br.FieldViolations, &errdetails.BadRequest_FieldViolation{Field: v.Field, Description: v.In(lang)})
 		}
 		if d, e := s.WithDetails(br); e == nil {
 			return d
@@ -125,4 +133,25 @@ func withDetails(s *status.Status, err error) *status.Status {
 		}
 	}
 	return s
+}
+
+// acceptLanguageKeys are the metadata keys that carry the caller's
+// Accept-Language: a gRPC client's own, and the REST request's as the
+// gateway forwards it.
+var acceptLanguageKeys = []string{"accept-language", runtime.MetadataPrefix + "accept-language"}
+
+// callLang is the language of a gRPC call's answers: Chinese unless its
+// Accept-Language metadata prefers English.
+func callLang(md metadata.MD) i18n.Lang {
+	for _, k := range acceptLanguageKeys {
+		if v := md.Get(k); len(v) > 0 {
+			return i18n.FromAcceptLanguage(strings.Join(v, ","))
+		}
+	}
+	return i18n.Chinese
+}
+
+// requestLang is the language of a REST request's answers.
+func requestLang(r *http.Request) i18n.Lang {
+	return i18n.FromAcceptLanguage(strings.Join(r.Header.Values("Accept-Language"), ","))
 }

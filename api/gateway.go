@@ -16,6 +16,7 @@ import (
 
 	"github.com/xuncha/xuncha/api/openapi"
 	"github.com/xuncha/xuncha/internal/actor"
+	"github.com/xuncha/xuncha/internal/i18n"
 	"github.com/xuncha/xuncha/internal/logging"
 	"github.com/xuncha/xuncha/problemlist"
 	xunchav1 "github.com/xuncha/xuncha/proto/xuncha/v1"
@@ -99,7 +100,7 @@ func (s *Server) gateway(ctx context.Context, conn *grpc.ClientConn) (http.Handl
 	if s.PayloadCodec != nil {
 		log := s.Log.Named("codec")
 		s.codecHandler(func(w http.ResponseWriter, r *http.Request, err error) {
-			errorHandler(r.Context(), mux, marshaler, w, r, toStatus(err, logging.Ctx(r.Context(), log).With(zap.String("path", r.URL.Path))).Err())
+			errorHandler(r.Context(), mux, marshaler, w, r, toStatus(err, logging.Ctx(r.Context(), log).With(zap.String("path", r.URL.Path)), requestLang(r)).Err())
 		}).register(root)
 	}
 	if s.DevIssuer != nil && s.DevIssuerPath != "" {
@@ -124,13 +125,13 @@ func (s *Server) evidenceHandler(mux *runtime.ServeMux, m runtime.Marshaler) *ev
 		authorize: func(r *http.Request, route string) (context.Context, error) {
 			who, reach, _, err := s.caller(r.Context(), route, r.Header.Values("Authorization"))
 			if err != nil {
-				s.recordRefusal(r.Context(), who, route, strings.TrimPrefix(r.URL.Path, "/v1/"), r.RemoteAddr, toStatus(err, log))
+				s.recordRefusal(r.Context(), who, route, strings.TrimPrefix(r.URL.Path, "/v1/"), r.RemoteAddr, toStatus(err, log, i18n.English))
 				return nil, err
 			}
 			return withReach(actor.NewContext(r.Context(), who), reach), nil
 		},
 		fail: func(w http.ResponseWriter, r *http.Request, err error) {
-			errorHandler(r.Context(), mux, m, w, r, toStatus(err, logging.Ctx(r.Context(), log).With(zap.String("path", r.URL.Path))).Err())
+			errorHandler(r.Context(), mux, m, w, r, toStatus(err, logging.Ctx(r.Context(), log).With(zap.String("path", r.URL.Path)), requestLang(r)).Err())
 		},
 		log: log,
 	}
@@ -142,7 +143,7 @@ func (s *Server) authenticated(next http.Handler, mux *runtime.ServeMux, m runti
 	log := s.Log.Named("rest")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, err := s.authenticate(r.Context(), r.Header.Values("Authorization")); err != nil {
-			st := toStatus(err, logging.Ctx(r.Context(), log).With(zap.String("path", r.URL.Path)))
+			st := toStatus(err, logging.Ctx(r.Context(), log).With(zap.String("path", r.URL.Path)), requestLang(r))
 			s.recordRefusal(r.Context(), actor.Actor{}, r.Method+" "+r.URL.Path, strings.TrimPrefix(r.URL.Path, "/v1/"), r.RemoteAddr, st)
 			errorHandler(r.Context(), mux, m, w, r, st.Err())
 			return

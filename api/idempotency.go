@@ -19,6 +19,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/xuncha/xuncha/internal/actor"
+	"github.com/xuncha/xuncha/internal/i18n"
 	"github.com/xuncha/xuncha/internal/logging"
 	"github.com/xuncha/xuncha/ledger"
 	xunchav1 "github.com/xuncha/xuncha/proto/xuncha/v1"
@@ -174,7 +175,7 @@ func (s *Server) withIdempotency(ctx context.Context, req any, info *grpc.UnaryS
 // effect. Unavailable, deadline and internal errors are not such refusals:
 // the change may have gone through, and a retry must find the key.
 func changedNothing(err error) bool {
-	switch toStatus(err, zap.NewNop()).Code() {
+	switch toStatus(err, zap.NewNop(), i18n.English).Code() {
 	case codes.InvalidArgument, codes.NotFound, codes.PermissionDenied, codes.Unauthenticated,
 		codes.FailedPrecondition, codes.AlreadyExists, codes.OutOfRange:
 		return true

@@ -21,6 +21,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoregistry"
 
 	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/internal/i18n"
 )
 
 // MaxRequestBytes is the largest request the API reads: a gRPC message, or
@@ -120,7 +121,7 @@ func checkJSONContentType(contentType string) error {
 
 // badRequest is an InvalidArgument status naming one field and its rule.
 func badRequest(field, rule string) error {
-	return withDetails(status.New(codes.InvalidArgument, field+": "+rule), derrors.Invalid(field, "%s", rule)).Err()
+	return withDetails(status.New(codes.InvalidArgument, field+": "+rule), derrors.Invalid(field, "%s", rule), i18n.English).Err()
 }
 
 // requestTooLarge is the answer to a request over MaxRequestBytes: gRPC
@@ -173,9 +174,11 @@ func explainUnreadRequest(ctx context.Context, r *http.Request, err error) error
 	if len(inv.Violations) == 0 {
 		// Never the parser's text: it names fields in camelCase and Go terms.
 		inv.Violations = append(inv.Violations, derrors.FieldViolation{
-			Rule: "the request could not be read: check field names and value types against /openapi.json"})
+			Rule:   "the request could not be read: check field names and value types against /openapi.json",
+			RuleZH: i18n.Zh("the request could not be read: check field names and value types against /openapi.json")})
 	}
-	return withDetails(status.New(codes.InvalidArgument, inv.Error()), inv).Err()
+	lang := requestLang(r)
+	return withDetails(status.New(codes.InvalidArgument, derrors.Message(inv, lang)), inv, lang).Err()
 }
 
 // requestDescriptor is the request message of the gateway route being

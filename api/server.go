@@ -275,7 +275,7 @@ func (s *Server) unaryInterceptor(ctx context.Context, req any, info *grpc.Unary
 			return s.withIdempotency(ctx, req, info, handler)
 		}()
 	}
-	st := toStatus(err, logging.Ctx(ctx, s.Log).With(zap.String("method", info.FullMethod)))
+	st := toStatus(err, logging.Ctx(ctx, s.Log).With(zap.String("method", info.FullMethod)), callLang(md))
 	// Refusals (401, 403) go to the access log, whoever refused: the table
 	// or a role check further in.
 	s.recordRefusal(ctx, who, info.FullMethod, requestResource(info.FullMethod, req), remoteOf(ctx), st)

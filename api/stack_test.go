@@ -148,7 +148,7 @@ func setupStackObserved(t testing.TB, webhooks *egress.Policy, configure func(sr
 	verifier, err := authn.New(authn.Config{Issuer: issuer.URL})
 	require.NoError(t, err)
 
-	conn, err := grpc.NewClient(grpcL.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := grpc.NewClient(grpcL.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithUnaryInterceptor(askEnglish))
 	require.NoError(t, err)
 	s := &stack{t: t, Ledger: store, DatabaseURL: db.URL, OwnerURL: db.OwnerURL, BaseURL: "http://" + httpL.Addr().String(), Conn: conn, Tips: tips, Logs: logs, queue: queue, log: log,
 		webhooks: webhooks, Issuer: issuer, verifier: verifier, evidenceDir: t.TempDir(), grpcAddr: grpcL.Addr().String(), configure: configure, tel: tel}

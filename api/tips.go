@@ -218,8 +218,8 @@ func (s *TipServer) TriageTip(ctx context.Context, req *xunchav1.TriageTipReques
 		case ledger.TipFinding:
 			return tipProto(t), nil // already decided so: a retry
 		case ledger.TipDismissed:
-			return nil, &derrors.StageError{Reason: "STAGE_NOT_ALLOWED", Subject: "tip/" + t.ID, Action: "triage", Stage: t.Stage,
-				Message: fmt.Sprintf("tip %q is already DISMISSED: it was triaged before", t.ID)}
+			return nil, derrors.StageError{Reason: "STAGE_NOT_ALLOWED", Subject: "tip/" + t.ID, Action: "triage", Stage: t.Stage}.
+				Says("tip %q is already DISMISSED: it was triaged before", t.ID)
 		}
 		if s.Findings == nil {
 			return nil, errors.New("tips: no finding service configured")

@@ -2,6 +2,7 @@ package calendar
 
 import (
 	"fmt"
+	"os"
 	"sync"
 	"time"
 	_ "time/tzdata" // Asia/Shanghai must load on machines without zoneinfo.
@@ -10,17 +11,67 @@ import (
 // TimeZone is the IANA name of the zone every deadline is computed in.
 const TimeZone = "Asia/Shanghai"
 
-var shanghai = sync.OnceValue(func() *time.Location {
+// TestDayEndsAtEnv names a setting for benchmarks only, never for an
+// office: an RFC 3339 instant at which the current day ends. When it is set,
+// [Location] is not Asia/Shanghai but a fixed zone whose midnight falls on
+// that instant, so that every deadline due today ends at it, minutes ahead
+// instead of at the next 24:00 in Beijing (the midnight-herd benchmark,
+// e2e/cluster). Every process of a deployment must see the same value: a
+// workflow computes its days in the zone of the worker that runs it.
+const TestDayEndsAtEnv = "XUNCHA_TEST_DAY_ENDS_AT"
+
+var zone = sync.OnceValues(func() (*time.Location, error) {
+	if v := os.Getenv(TestDayEndsAtEnv); v != "" {
+		return testZone(v)
+	}
 	loc, err := time.LoadLocation(TimeZone)
 	if err != nil {
 		// Unreachable: time/tzdata embeds the zone database in the binary.
 		panic(fmt.Sprintf("calendar: load time zone %s: %v", TimeZone, err))
 	}
-	return loc
+	return loc, nil
 })
 
-// Location returns the Asia/Shanghai time zone that deadlines are computed in.
-func Location() *time.Location { return shanghai() }
+// testZone is the fixed zone in which a day ends at the instant v
+// (TestDayEndsAtEnv): its offset from UTC is minus v's time of day in UTC,
+// taken between -12h and +12h.
+func testZone(v string) (*time.Location, error) {
+	at, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		return nil, fmt.Errorf("calendar: %s=%q: must be an RFC 3339 instant (2026-11-29T20:15:00Z): %w", TestDayEndsAtEnv, v, err)
+	}
+	at = at.UTC()
+	offset := -(at.Hour()*3600 + at.Minute()*60 + at.Second())
+	if offset < -12*3600 {
+		offset += 24 * 3600
+	}
+	return time.FixedZone(fmt.Sprintf("%s %s", TestDayEndsAtEnv, at.Format(time.RFC3339)), offset), nil
+}
+
+// Location returns the Asia/Shanghai time zone that deadlines are computed
+// in (or, with TestDayEndsAtEnv set, the benchmarks' zone).
+func Location() *time.Location {
+	loc, err := zone()
+	if err != nil {
+		// CheckTestSetting refuses the value at every process's start.
+		panic(err.Error())
+	}
+	return loc
+}
+
+// CheckTestSetting reports whether TestDayEndsAtEnv is set (its zone's
+// name) and refuses a malformed value. Processes call it as they start, so
+// that the setting is never in force unnoticed.
+func CheckTestSetting() (zoneName string, _ error) {
+	if os.Getenv(TestDayEndsAtEnv) == "" {
+		return "", nil
+	}
+	loc, err := zone()
+	if err != nil {
+		return "", err
+	}
+	return loc.String(), nil
+}
 
 // Date is a civil date (year, month, day) without a time of day or a zone. Its
 // text form, also in JSON, is "YYYY-MM-DD". The zero Date is not a valid date.

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+
+	"github.com/xuncha/xuncha/internal/i18n"
 )
 
 // Range of years a notice may be for.
@@ -85,6 +87,8 @@ func ParseNotice(data []byte) (Notice, error) {
 type FieldViolation struct {
 	Field string `json:"field"`
 	Rule  string `json:"rule"`
+	// RuleZH is Rule in Chinese (the catalogue's, internal/i18n).
+	RuleZH string `json:"rule_zh,omitempty"`
 }
 
 // String returns "field: rule".
@@ -121,7 +125,7 @@ func (e *ValidationError) Has(field string) bool {
 type violations struct{ list []FieldViolation }
 
 func (vs *violations) add(field, format string, args ...any) {
-	vs.list = append(vs.list, FieldViolation{Field: field, Rule: fmt.Sprintf(format, args...)})
+	vs.list = append(vs.list, FieldViolation{Field: field, Rule: fmt.Sprintf(format, args...), RuleZH: i18n.Zh(format, args...)})
 }
 
 func (vs *violations) err(subject string) error {

@@ -333,7 +333,7 @@ func TestPeriodCountRefusals(t *testing.T) {
 			}
 			var verr *calendar.ValidationError
 			require.ErrorAs(t, err, &verr)
-			require.Equal(t, []calendar.FieldViolation{{Field: tt.field, Rule: tt.rule}}, verr.Violations)
+			require.Equal(t, []calendar.FieldViolation{{Field: tt.field, Rule: tt.rule}}, englishOf(verr.Violations))
 			require.EqualError(t, err, "calendar: invalid period: "+tt.field+": "+tt.rule)
 		})
 	}

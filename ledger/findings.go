@@ -121,11 +121,10 @@ func checkRecordingWindow(ctx context.Context, q *dbsqlc.Queries, f Finding, sta
 	if slices.Contains(stages, in.Stage) {
 		return nil
 	}
-	return &derrors.StageError{
+	return derrors.StageError{
 		Reason: "STAGE_NOT_ALLOWED", Subject: in.WorkflowID, Action: "recordFinding", Stage: in.Stage, Allowed: stages,
-		Message: fmt.Sprintf("inspection %q is %s: findings are recorded while the team is on site, until it reports (%s)",
-			f.InspectionID, in.Stage, strings.Join(stages, ", ")),
-	}
+	}.Says("inspection %q is %s: findings are recorded while the team is on site, until it reports (%s)",
+		f.InspectionID, in.Stage, strings.Join(stages, ", "))
 }
 
 // LedgerNumber formats a ledger number: year, unit code and the sequence of

@@ -211,11 +211,10 @@ func checkPlan(ctx context.Context, q *dbsqlc.Queries, in Inspection, notRepeati
 		return fmt.Errorf("reading State Council inspections: %w", err)
 	}
 	if inspected {
-		return &derrors.StageError{
+		return derrors.StageError{
 			Reason: "STATE_COUNCIL_INSPECTED", Subject: "unit/" + in.UnitCode, Action: "create", Stage: "PLANNING",
-			Message: fmt.Sprintf("the State Council Safety Committee inspected %s in %d: a COMPREHENSIVE inspection of it that year is refused (charter 四(二)1; not repeated)",
-				in.UnitCode, year),
-		}
+		}.Says("the State Council Safety Committee inspected %s in %d: a COMPREHENSIVE inspection of it that year is refused (charter 四(二)1; not repeated)",
+			in.UnitCode, year)
 	}
 	return nil
 }
@@ -403,11 +402,10 @@ func (s *Store) RecordStateCouncilInspection(ctx context.Context, sc StateCounci
 		case err != nil:
 			return fmt.Errorf("reading planned inspections: %w", err)
 		case found:
-			return &derrors.StageError{
+			return derrors.StageError{
 				Reason: "COMPREHENSIVE_INSPECTION_PLANNED", Subject: "unit/" + sc.UnitCode, Action: "recordStateCouncilInspection", Stage: "PLANNING",
-				Message: fmt.Sprintf("inspection %q, a COMPREHENSIVE inspection of %s in %d, is planned and would repeat the State Council's: cancel it first (charter 四(二)1)",
-					planned, sc.UnitCode, sc.Year),
-			}
+			}.Says("inspection %q, a COMPREHENSIVE inspection of %s in %d, is planned and would repeat the State Council's: cancel it first (charter 四(二)1)",
+				planned, sc.UnitCode, sc.Year)
 		}
 		if err := q.InsertStateCouncilInspection(ctx, dbsqlc.InsertStateCouncilInspectionParams{
 			UnitCode: sc.UnitCode, Year: sc.Year, RequestID: sc.RequestID, Note: sc.Note, RecordedBy: by,

@@ -247,10 +247,9 @@ func (s *Store) TriageTip(ctx context.Context, id string, tr TipTriage) (Tip, er
 			out = t
 			return nil // a retry
 		case t.Stage != TipReceived:
-			return &derrors.StageError{
+			return derrors.StageError{
 				Reason: "STAGE_NOT_ALLOWED", Subject: "tip/" + id, Action: "triage", Stage: t.Stage,
-				Message: fmt.Sprintf("tip %q is already %s: it was triaged before", id, t.Stage),
-			}
+			}.Says("tip %q is already %s: it was triaged before", id, t.Stage)
 		}
 		if err := q.TriageTip(ctx, dbsqlc.TriageTipParams{
 			ID: id, FromStage: TipReceived, Stage: stage, FindingID: tr.FindingID, DismissReason: tr.DismissReason,

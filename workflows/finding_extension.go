@@ -134,8 +134,8 @@ func originalDue(f ledger.Finding) string {
 
 // extensionRefusal is a refusal of an extension action with a stable reason.
 func extensionRefusal(f ledger.Finding, action, reason, format string, args ...any) error {
-	return &derrors.StageError{Reason: reason, Subject: FindingWorkflowID(f.ID), Action: action, Stage: f.Stage,
-		Allowed: findingMachine.allowed(f.Stage), Message: fmt.Sprintf(format, args...)}
+	return derrors.StageError{Reason: reason, Subject: FindingWorkflowID(f.ID), Action: action, Stage: f.Stage,
+		Allowed: findingMachine.allowed(f.Stage)}.Says(format, args...)
 }
 
 // checkExtensionRequest refuses a request the finding's state does not

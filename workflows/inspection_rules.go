@@ -84,15 +84,15 @@ func inspectionGuard(in ledger.Inspection, action string) error {
 	subject := InspectionWorkflowID(in.ID)
 	switch {
 	case action == ActionNotify && !in.TeamApproved:
-		return &derrors.StageError{Reason: "TEAM_NOT_APPROVED", Subject: subject, Action: action, Stage: in.Stage,
-			Allowed: []string{ActionApproveTeam, ActionCancel},
-			Message: "the committee approves the team line-up before the advance notice (approveTeam)"}
+		return derrors.StageError{Reason: "TEAM_NOT_APPROVED", Subject: subject, Action: action, Stage: in.Stage,
+			Allowed: []string{ActionApproveTeam, ActionCancel}}.
+			Says("the committee approves the team line-up before the advance notice (approveTeam)")
 	case action == ActionRecheck && in.Kind != KindFollowUp:
-		return &derrors.StageError{Reason: "NOT_FOLLOW_UP", Subject: subject, Action: action, Stage: in.Stage,
-			Allowed: inspectionMachine.allowed(in.Stage), Message: "only a FOLLOW_UP (回头看) inspection re-checks findings"}
+		return derrors.StageError{Reason: "NOT_FOLLOW_UP", Subject: subject, Action: action, Stage: in.Stage,
+			Allowed: inspectionMachine.allowed(in.Stage)}.Says("only a FOLLOW_UP (回头看) inspection re-checks findings")
 	case action == ActionApproveTeam && in.TeamApproved:
-		return &derrors.StageError{Reason: "TEAM_ALREADY_APPROVED", Subject: subject, Action: action, Stage: in.Stage,
-			Allowed: []string{ActionNotify, ActionCancel}, Message: "the team line-up is already approved"}
+		return derrors.StageError{Reason: "TEAM_ALREADY_APPROVED", Subject: subject, Action: action, Stage: in.Stage,
+			Allowed: []string{ActionNotify, ActionCancel}}.Says("the team line-up is already approved")
 	}
 	return nil
 }
@@ -383,11 +383,10 @@ func (in CancelInput) Validate() error {
 
 // openFindingsError refuses closure while findings are open.
 func openFindingsError(id, stage string, open int) error {
-	return &derrors.StageError{
+	return derrors.StageError{
 		Reason: "FINDINGS_OPEN", Subject: InspectionWorkflowID(id), Action: ActionClose, Stage: stage,
 		Allowed: []string{ActionClose, ActionCancel},
-		Message: fmt.Sprintf("%d findings are not yet CLOSED or WITHDRAWN; an inspection closes only when all are", open),
-	}
+	}.Says("%d findings are not yet CLOSED or WITHDRAWN; an inspection closes only when all are", open)
 }
 
 // RecheckInput is a FOLLOW_UP inspection's re-check of a closed finding.

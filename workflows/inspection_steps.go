@@ -242,8 +242,8 @@ func (w *inspection) recheck(ctx workflow.Context, in RecheckInput) error {
 		return derrors.Invalid("finding_id", "finding %q belongs to inspection %q, not to %q which this one looks back at",
 			f.ID, f.InspectionID, w.row.FollowsInspectionID)
 	case f.Stage != FindingClosed:
-		return &derrors.StageError{Reason: "FINDING_NOT_CLOSED", Subject: FindingWorkflowID(f.ID), Action: ActionRecheck, Stage: f.Stage,
-			Message: fmt.Sprintf("finding %q is %s: only CLOSED findings are re-checked", f.ID, f.Stage)}
+		return derrors.StageError{Reason: "FINDING_NOT_CLOSED", Subject: FindingWorkflowID(f.ID), Action: ActionRecheck, Stage: f.Stage}.
+			Says("finding %q is %s: only CLOSED findings are re-checked", f.ID, f.Stage)
 	}
 	key := fmt.Sprintf("recheck/%s/%s", w.row.ID, in.RequestID)
 	outcome := "passed"

@@ -228,9 +228,9 @@ func (w *interview) checkCancel(in CancelInterviewInput) error {
 		return fmt.Errorf("the system cancels only interviews not yet approved: %w", derrors.ErrPermissionDenied)
 	}
 	if in.OnlyProposed && w.row.Stage != InterviewProposed {
-		return &derrors.StageError{Reason: "INTERVIEW_NOT_PROPOSED", Subject: w.subject(), Action: ActionCancelInterview,
-			Stage: w.row.Stage, Allowed: interviewMachine.allowed(w.row.Stage),
-			Message: fmt.Sprintf("%s is %s, no longer a proposal: it goes ahead unless the office cancels it", w.subject(), w.row.Stage)}
+		return derrors.StageError{Reason: "INTERVIEW_NOT_PROPOSED", Subject: w.subject(), Action: ActionCancelInterview,
+			Stage: w.row.Stage, Allowed: interviewMachine.allowed(w.row.Stage)}.
+			Says("%s is %s, no longer a proposal: it goes ahead unless the office cancels it", w.subject(), w.row.Stage)
 	}
 	return nil
 }

@@ -123,8 +123,8 @@ func (c *core[R]) checkChange(action string, who actor.Actor) error {
 		return err
 	}
 	if !c.recorded && !c.spec.changesWhileRecording {
-		return &derrors.StageError{Reason: "NOT_RECORDED", Subject: c.subject(), Action: action, Stage: c.stage(),
-			Message: c.subject() + " is still being recorded; retry shortly"}
+		return derrors.StageError{Reason: "NOT_RECORDED", Subject: c.subject(), Action: action, Stage: c.stage()}.
+			Says("%s is still being recorded; retry shortly", c.subject())
 	}
 	if c.spec.guard != nil {
 		if err := c.spec.guard(c.row, action); err != nil {

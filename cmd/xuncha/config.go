@@ -16,6 +16,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/xuncha/xuncha/api"
+	"github.com/xuncha/xuncha/calendar"
 	"github.com/xuncha/xuncha/internal/authn"
 	"github.com/xuncha/xuncha/internal/egress"
 	"github.com/xuncha/xuncha/internal/evidence"
@@ -461,8 +462,20 @@ func (c *config) devTipKey(dataDir string, log *zap.Logger) error {
 	return nil
 }
 
+// logger is the process's logger. It also refuses a malformed
+// XUNCHA_TEST_DAY_ENDS_AT and warns when that benchmark-only setting moves
+// the deadlines' day, so that it is never in force unnoticed.
 func (c *config) logger() (*zap.Logger, error) {
-	return logging.New(c.LogLevel, c.LogFormat)
+	zone, err := calendar.CheckTestSetting()
+	if err != nil {
+		return nil, err
+	}
+	log, err := logging.New(c.LogLevel, c.LogFormat)
+	if err == nil && zone != "" {
+		log.Warn("BENCHMARK SETTING: deadlines are computed in a test zone, not Asia/Shanghai; never set this for an office",
+			zap.String("setting", calendar.TestDayEndsAtEnv), zap.String("zone", zone))
+	}
+	return log, err
 }
 
 func (c *config) requireDatabase() error {

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/xuncha/xuncha/internal/i18n"
 )
 
 // Kinds of error. Compare with errors.Is.
@@ -34,6 +36,19 @@ type FieldViolation struct {
 	Field string `json:"field"`
 	// Rule says what the value must be, e.g. "must not be empty".
 	Rule string `json:"rule"`
+	// RuleZH is Rule in Chinese (the catalogue's, internal/i18n); empty
+	// when written by a binary from before it.
+	RuleZH string `json:"rule_zh,omitempty"`
+}
+
+// violation formats rule with args in both languages.
+func violation(field, rule string, args ...any) FieldViolation {
+	return FieldViolation{Field: field, Rule: fmt.Sprintf(rule, args...), RuleZH: i18n.Zh(rule, args...)}
+}
+
+// In is the rule in lang.
+func (v FieldViolation) In(lang i18n.Lang) string {
+	return i18n.Text{EN: v.Rule, ZH: v.RuleZH}.In(lang)
 }
 
 // InvalidError lists what is wrong with a request. It matches ErrInvalidArgument.
@@ -56,7 +71,7 @@ func (e *InvalidError) Is(target error) bool { return target == ErrInvalidArgume
 
 // Invalid returns an *InvalidError with one violation.
 func Invalid(field, rule string, args ...any) *InvalidError {
-	return &InvalidError{Violations: []FieldViolation{{Field: field, Rule: fmt.Sprintf(rule, args...)}}}
+	return &InvalidError{Violations: []FieldViolation{violation(field, rule, args...)}}
 }
 
 // Violations collects field violations while a request is checked.
@@ -64,7 +79,7 @@ type Violations []FieldViolation
 
 // Add records that field breaks rule.
 func (v *Violations) Add(field, rule string, args ...any) {
-	*v = append(*v, FieldViolation{Field: field, Rule: fmt.Sprintf(rule, args...)})
+	*v = append(*v, violation(field, rule, args...))
 }
 
 // Err returns nil when nothing was recorded, else an *InvalidError.
@@ -90,34 +105,80 @@ type StageError struct {
 	Allowed []string `json:"allowed"`
 	// Message explains in a sentence; empty means a default.
 	Message string `json:"message,omitempty"`
+	// MessageZH is Message in Chinese (set by Says).
+	MessageZH string `json:"message_zh,omitempty"`
 }
 
-// Error describes the refusal.
-func (e *StageError) Error() string {
+// Says returns the refusal explained by format and args, in both
+// languages (the catalogue's Chinese, internal/i18n).
+func (e StageError) Says(format string, args ...any) *StageError {
+	t := i18n.T(format, args...)
+	e.Message, e.MessageZH = t.EN, t.ZH
+	return &e
+}
+
+// In is the refusal's explanation in lang.
+func (e *StageError) In(lang i18n.Lang) string {
 	if e.Message != "" {
-		return e.Message
+		return i18n.Text{EN: e.Message, ZH: e.MessageZH}.In(lang)
 	}
 	allowed := "none"
 	if len(e.Allowed) > 0 {
 		allowed = strings.Join(e.Allowed, ", ")
 	}
+	if lang == i18n.Chinese {
+		if len(e.Allowed) == 0 {
+			allowed = "无"
+		}
+		return i18n.Zh("%s: %s is not allowed in stage %s (allowed: %s)", e.Subject, e.Action, e.Stage, allowed)
+	}
 	return fmt.Sprintf("%s: %s is not allowed in stage %s (allowed: %s)", e.Subject, e.Action, e.Stage, allowed)
 }
+
+// Error describes the refusal (in English).
+func (e *StageError) Error() string { return e.In(i18n.English) }
 
 // Is makes errors.Is(err, ErrFailedPrecondition) true.
 func (e *StageError) Is(target error) bool { return target == ErrFailedPrecondition }
 
 // kindError is a message that matches one kind.
 type kindError struct {
-	msg  string
+	msg  i18n.Text
 	kind error
 }
 
-func (e *kindError) Error() string        { return e.msg }
+func (e *kindError) Error() string        { return e.msg.EN }
 func (e *kindError) Is(target error) bool { return target == e.kind }
 
 // New returns an error with the formatted message that matches kind, e.g.
-// derrors.New(derrors.ErrAlreadyExists, "inspection %q already exists", id).
+// derrors.New(derrors.ErrAlreadyExists, "inspection %q already exists", id);
+// the message is also in Chinese (the catalogue's, internal/i18n).
 func New(kind error, format string, args ...any) error {
-	return &kindError{msg: fmt.Sprintf(format, args...), kind: kind}
+	return &kindError{msg: i18n.T(format, args...), kind: kind}
+}
+
+// Message returns err's message for a client in lang: a field violation's
+// rules, a refusal's explanation or a New error's message, in lang where
+// the catalogue has it. Context that wrapping added is for logs, not
+// clients, and is left out in Chinese; English keeps err.Error().
+func Message(err error, lang i18n.Lang) string {
+	if lang == i18n.English {
+		return err.Error()
+	}
+	var invalid *InvalidError
+	var stage *StageError
+	var kind *kindError
+	switch {
+	case errors.As(err, &invalid):
+		parts := make([]string, len(invalid.Violations))
+		for i, v := range invalid.Violations {
+			parts[i] = v.Field + "：" + v.In(lang)
+		}
+		return strings.Join(parts, "；")
+	case errors.As(err, &stage):
+		return stage.In(lang)
+	case errors.As(err, &kind):
+		return kind.msg.In(lang)
+	}
+	return err.Error()
 }

@@ -4,6 +4,8 @@ import (
 	"errors"
 
 	"go.temporal.io/sdk/temporal"
+
+	"github.com/xuncha/xuncha/internal/i18n"
 )
 
 // Application error types that carry domain errors across Temporal (update
@@ -29,25 +31,60 @@ func ToTemporal(err error) error {
 	}
 	var invalid *InvalidError
 	var stage *StageError
+	// A New error's Chinese travels as the details (its English is the
+	// message, with the context wrapping added).
+	var details []any
+	var kind *kindError
+	if errors.As(err, &kind) && kind.msg.ZH != "" {
+		details = []any{&i18n.Text{ZH: kind.msg.ZH}}
+	}
 	switch {
 	case errors.As(err, &invalid):
 		return temporal.NewNonRetryableApplicationError(err.Error(), errTypeInvalid, nil, invalid)
 	case errors.As(err, &stage):
 		return temporal.NewNonRetryableApplicationError(err.Error(), errTypePrecondition, nil, stage)
 	case errors.Is(err, ErrAlreadyExists):
-		return temporal.NewNonRetryableApplicationError(err.Error(), errTypeAlreadyExists, nil)
+		return temporal.NewNonRetryableApplicationError(err.Error(), errTypeAlreadyExists, nil, details...)
 	case errors.Is(err, ErrNotFound):
-		return temporal.NewNonRetryableApplicationError(err.Error(), errTypeNotFound, nil)
+		return temporal.NewNonRetryableApplicationError(err.Error(), errTypeNotFound, nil, details...)
 	case errors.Is(err, ErrPermissionDenied):
-		return temporal.NewNonRetryableApplicationError(err.Error(), errTypePermission, nil)
+		return temporal.NewNonRetryableApplicationError(err.Error(), errTypePermission, nil, details...)
 	case errors.Is(err, ErrFailedPrecondition):
-		return temporal.NewNonRetryableApplicationError(err.Error(), errTypePrecondition, nil)
+		return temporal.NewNonRetryableApplicationError(err.Error(), errTypePrecondition, nil, details...)
 	case errors.Is(err, ErrInvalidArgument):
-		return temporal.NewNonRetryableApplicationError(err.Error(), errTypeInvalid, nil)
+		return temporal.NewNonRetryableApplicationError(err.Error(), errTypeInvalid, nil, details...)
 	case errors.Is(err, ErrUnavailable):
-		return temporal.NewApplicationError(err.Error(), errTypeUnavailable)
+		return temporal.NewApplicationError(err.Error(), errTypeUnavailable, details...)
 	}
 	return err
+}
+
+// fromApplication is a New error of kind with the application error's
+// message and the Chinese its details carry, if any.
+func fromApplication(kind error, app *temporal.ApplicationError) error {
+	text := i18n.Text{EN: app.Message()}
+	var zh *i18n.Text
+	if detailsInto(app, &zh) && zh != nil {
+		text.ZH = zh.ZH
+	}
+	return &kindError{msg: text, kind: kind}
+}
+
+// detailsInto decodes app's details into out, a pointer to a pointer, and
+// tells whether that worked. Details of another type are no match: decoded
+// from payloads they fail or come out empty, and handed over as values (the
+// SDK's test environment does) they make the SDK's reflect.Set panic, which
+// is recovered here.
+func detailsInto(app *temporal.ApplicationError, out any) (ok bool) {
+	if !app.HasDetails() {
+		return false
+	}
+	defer func() {
+		if recover() != nil {
+			ok = false
+		}
+	}()
+	return app.Details(out) == nil
 }
 
 // FromTemporal turns an error returned by the Temporal client for an update
@@ -58,30 +95,29 @@ func FromTemporal(err error) error {
 	if !errors.As(err, &app) {
 		return err
 	}
-	msg := app.Message()
 	switch app.Type() {
 	case errTypeInvalid:
 		// Details decode into a pointer: payloads decode into it, and the
 		// SDK's test environment hands over the original *InvalidError.
 		var invalid *InvalidError
-		if app.HasDetails() && app.Details(&invalid) == nil && invalid != nil && len(invalid.Violations) > 0 {
+		if detailsInto(app, &invalid) && invalid != nil && len(invalid.Violations) > 0 {
 			return invalid
 		}
-		return New(ErrInvalidArgument, "%s", msg)
+		return fromApplication(ErrInvalidArgument, app)
 	case errTypePrecondition:
 		var stage *StageError
-		if app.HasDetails() && app.Details(&stage) == nil && stage != nil && stage.Reason != "" {
+		if detailsInto(app, &stage) && stage != nil && stage.Reason != "" {
 			return stage
 		}
-		return New(ErrFailedPrecondition, "%s", msg)
+		return fromApplication(ErrFailedPrecondition, app)
 	case errTypeAlreadyExists:
-		return New(ErrAlreadyExists, "%s", msg)
+		return fromApplication(ErrAlreadyExists, app)
 	case errTypeNotFound:
-		return New(ErrNotFound, "%s", msg)
+		return fromApplication(ErrNotFound, app)
 	case errTypePermission:
-		return New(ErrPermissionDenied, "%s", msg)
+		return fromApplication(ErrPermissionDenied, app)
 	case errTypeUnavailable:
-		return New(ErrUnavailable, "%s", msg)
+		return fromApplication(ErrUnavailable, app)
 	}
 	return err
 }

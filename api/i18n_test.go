@@ -1,0 +1,128 @@
+package api_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	xunchav1 "github.com/xuncha/xuncha/proto/xuncha/v1"
+)
+
+// han matches a Chinese character.
+var han = regexp.MustCompile(`\p{Han}`)
+
+// TestAnswersInChinese: the same bad request answers in Chinese by default
+// (no Accept-Language, or zh-CN) and in English with Accept-Language: en,
+// with the same code, reason and fields — through REST and through gRPC
+// metadata.
+func TestAnswersInChinese(t *testing.T) {
+	s := setup(t)
+	// A client of its own: http.DefaultClient asks for English (main_test.go).
+	plain := &http.Client{Transport: http.DefaultTransport}
+	ask := func(lang, method, path string, body any) (int, map[string]any) {
+		t.Helper()
+		data, err := json.Marshal(body)
+		require.NoError(t, err)
+		req, err := http.NewRequest(method, s.BaseURL+path, bytes.NewReader(data))
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", s.authorization(office))
+		if lang != "" {
+			req.Header.Set("Accept-Language", lang)
+		}
+		resp, err := plain.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		out := map[string]any{}
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&out))
+		return resp.StatusCode, out
+	}
+	descriptions := func(body map[string]any) []string {
+		var out []string
+		details, _ := body["details"].([]any)
+		for _, d := range details {
+			dm, _ := d.(map[string]any)
+			fvs, _ := dm["field_violations"].([]any)
+			for _, fv := range fvs {
+				m := fv.(map[string]any)
+				out = append(out, fmt.Sprint(m["field"], ": ", m["description"]))
+			}
+		}
+		return out
+	}
+
+	// A plan with nothing in it: every violation named, in each language.
+	bad := map[string]any{"request_id": "i18n-bad", "inspection": map[string]any{"kind": "SPECIAL"}}
+	enCode, en := ask("en", http.MethodPost, "/v1/inspections", bad)
+	require.Equal(t, http.StatusBadRequest, enCode, "%v", en)
+	enRules := descriptions(en)
+	require.NotEmpty(t, enRules)
+	for _, lang := range []string{"", "zh-CN", "zh-CN,zh;q=0.9,en;q=0.8"} {
+		code, zh := ask(lang, http.MethodPost, "/v1/inspections", bad)
+		require.Equal(t, enCode, code, "Accept-Language %q: %v", lang, zh)
+		require.Equal(t, en["code"], zh["code"])
+		zhRules := descriptions(zh)
+		require.Equal(t, fieldViolations(en), fieldViolations(zh), "the same fields in every language")
+		for i, rule := range zhRules {
+			require.Regexp(t, han, rule, "Accept-Language %q: described in Chinese", lang)
+			require.NotEqual(t, enRules[i], rule)
+		}
+		require.Regexp(t, han, zh["message"], "Accept-Language %q: the message is Chinese", lang)
+	}
+	for _, rule := range enRules {
+		field, rule, _ := strings.Cut(rule, ": ")
+		require.Regexp(t, `^[\x00-\x7f]*(\([^)]*\p{Han}[^)]*\)[\x00-\x7f]*)*$`, rule, "%s is described in English (Chinese terms only in brackets)", field)
+	}
+	require.Contains(t, en["message"], "must")
+
+	// A refused stage: the same 409 and reason, explained in each language.
+	code, created := ask("en", http.MethodPost, "/v1/inspections", procedureBody("i18n-plan", validTeam()))
+	require.Equal(t, http.StatusOK, code, "%v", created)
+	notify := map[string]any{"request_id": "i18n-notify", "notified_on": today().String()}
+	path := "/v1/inspections/" + created["id"].(string) + ":notify"
+	enCode, en = ask("en", http.MethodPost, path, notify)
+	zhCode, zh := ask("", http.MethodPost, path, notify)
+	require.Equal(t, http.StatusConflict, enCode, "%v", en)
+	require.Equal(t, enCode, zhCode, "%v", zh)
+	require.Equal(t, "TEAM_NOT_APPROVED", errorInfo(en)["reason"])
+	require.Equal(t, errorInfo(en)["reason"], errorInfo(zh)["reason"])
+	require.Equal(t, "the committee approves the team line-up before the advance notice (approveTeam)", en["message"])
+	require.Equal(t, "发出巡查预告前，须由省安委会批准巡查组组成（approveTeam）", zh["message"])
+
+	// gRPC: the accept-language metadata.
+	client := xunchav1.NewInspectionServiceClient(s.Conn)
+	grpcRules := func(lang string) (codes.Code, []string) {
+		ctx := metadata.AppendToOutgoingContext(s.ctx(office), "accept-language", lang)
+		_, err := client.CreateInspection(ctx, &xunchav1.CreateInspectionRequest{RequestId: "i18n-grpc",
+			Inspection: &xunchav1.Inspection{Kind: xunchav1.Inspection_SPECIAL}})
+		st := status.Convert(err)
+		var out []string
+		for _, d := range st.Details() {
+			if br, ok := d.(*errdetails.BadRequest); ok {
+				for _, v := range br.GetFieldViolations() {
+					out = append(out, v.GetField()+": "+v.GetDescription())
+				}
+			}
+		}
+		return st.Code(), out
+	}
+	enGRPC, enGRPCRules := grpcRules("en")
+	zhGRPC, zhGRPCRules := grpcRules("zh-CN")
+	require.Equal(t, codes.InvalidArgument, enGRPC)
+	require.Equal(t, enGRPC, zhGRPC)
+	require.Equal(t, enRules, enGRPCRules, "gRPC and REST describe alike")
+	require.Len(t, zhGRPCRules, len(enGRPCRules))
+	for _, rule := range zhGRPCRules {
+		require.Regexp(t, han, rule)
+	}
+}

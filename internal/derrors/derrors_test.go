@@ -1,0 +1,50 @@
+package derrors
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/xuncha/xuncha/internal/i18n"
+)
+
+// TestMessagesInBothLanguages: every kind of domain error answers in
+// Chinese and in English, also after a round trip through a Temporal
+// application error, and keeps its kind.
+func TestMessagesInBothLanguages(t *testing.T) {
+	var v Violations
+	v.Add("unit.code", "must not be empty")
+	v.Add("team", "has %d leaders (组长); the charter requires exactly one", 2)
+	stage := StageError{Reason: "TEAM_NOT_APPROVED", Subject: "inspection/i-1", Action: "notify", Stage: "PLANNED"}.
+		Says("the team line-up is already approved")
+	for _, tt := range []struct {
+		name   string
+		err    error
+		kind   error
+		en, zh string
+	}{
+		{"violations", v.Err(), ErrInvalidArgument,
+			"unit.code: must not be empty; team: has 2 leaders (组长); the charter requires exactly one",
+			"unit.code：不能为空；team：有 2 名组长；规则要求恰好一名"},
+		{"stage", stage, ErrFailedPrecondition, "the team line-up is already approved", "巡查组组成已获批准"},
+		{"default stage", &StageError{Reason: "STAGE_NOT_ALLOWED", Subject: "finding/f-1", Action: "refer", Stage: "LISTED", Allowed: []string{"diagnose"}},
+			ErrFailedPrecondition, "finding/f-1: refer is not allowed in stage LISTED (allowed: diagnose)",
+			"finding/f-1：当前阶段 LISTED 不允许 refer（允许的操作：diagnose）"},
+		{"new", fmt.Errorf("reading: %w", New(ErrNotFound, "inspection %q not found", "i-9")), ErrNotFound,
+			`reading: inspection "i-9" not found`, `未找到巡查 "i-9"`},
+	} {
+		if got := Message(tt.err, i18n.English); got != tt.en {
+			t.Errorf("%s in English: %q, want %q", tt.name, got, tt.en)
+		}
+		if got := Message(tt.err, i18n.Chinese); got != tt.zh {
+			t.Errorf("%s in Chinese: %q, want %q", tt.name, got, tt.zh)
+		}
+		back := FromTemporal(ToTemporal(tt.err))
+		if !errors.Is(back, tt.kind) {
+			t.Errorf("%s: the round trip lost the kind: %v", tt.name, back)
+		}
+		if got := Message(back, i18n.Chinese); got != tt.zh {
+			t.Errorf("%s in Chinese after a round trip: %q, want %q", tt.name, got, tt.zh)
+		}
+	}
+}

@@ -1,0 +1,90 @@
+// Package i18n is xuncha's message catalogue: the client-facing messages in
+// Chinese (the default) and English (the code's own text, and what an
+// Accept-Language of English asks for). Messages are keyed by their English
+// format string, so the code stays readable and one table, catalogue.go,
+// holds every translation.
+package i18n
+
+import (
+	"fmt"
+
+	"golang.org/x/text/language"
+)
+
+// Lang is the language of an answer.
+type Lang int
+
+const (
+	// Chinese is the default.
+	Chinese Lang = iota
+	// English is the code's own text.
+	English
+)
+
+func (l Lang) String() string {
+	if l == English {
+		return "en"
+	}
+	return "zh"
+}
+
+var matcher = language.NewMatcher([]language.Tag{language.SimplifiedChinese, language.English})
+
+// FromAcceptLanguage picks the answer's language from an Accept-Language
+// value (HTTP header or gRPC metadata): English when the caller prefers
+// English to Chinese, Chinese otherwise (also when the value is empty or
+// malformed).
+func FromAcceptLanguage(header string) Lang {
+	if header == "" {
+		return Chinese
+	}
+	tags, _, err := language.ParseAcceptLanguage(header)
+	if err != nil || len(tags) == 0 {
+		return Chinese
+	}
+	_, index, conf := matcher.Match(tags...)
+	if index == 1 && conf != language.No {
+		return English
+	}
+	return Chinese
+}
+
+// Zh formats a message in Chinese: the catalogue's Chinese of format (the
+// English format string) with args, or the English when the catalogue has
+// none. The Chinese is formatted with fmt, like the English: a
+// golang.org/x/text/message printer would group digits by locale and turn
+// a year into "2,026".
+func Zh(format string, args ...any) string {
+	if t, ok := zh[format]; ok {
+		format = t
+	}
+	return fmt.Sprintf(format, args...)
+}
+
+// Text is a message in both languages.
+type Text struct {
+	EN string `json:"en"`
+	ZH string `json:"zh,omitempty"`
+}
+
+// T formats format with args in both languages.
+func T(format string, args ...any) Text {
+	return Text{EN: fmt.Sprintf(format, args...), ZH: Zh(format, args...)}
+}
+
+// In returns the text in lang (English when no Chinese was given).
+func (t Text) In(lang Lang) string {
+	if lang == Chinese && t.ZH != "" {
+		return t.ZH
+	}
+	return t.EN
+}
+
+// Say formats format with args in l: the catalogue's Chinese, or the
+// English.
+func (l Lang) Say(format string, args ...any) string {
+	if l == Chinese {
+		return Zh(format, args...)
+	}
+	return fmt.Sprintf(format, args...)
+}
