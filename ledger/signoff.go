@@ -121,7 +121,11 @@ func ValidateSignoffRules(rules []SignoffRule) error {
 		case r.Severity != "" && !slices.Contains(HazardSeverities, r.Severity):
 			v.Add(field+".severity", "must be one of %s, or empty for every severity", strings.Join(HazardSeverities, ", "))
 		case slices.IndexFunc(rules[:i], func(o SignoffRule) bool { return o.Kind == r.Kind && o.Severity == r.Severity }) >= 0:
-			v.Add(field, "a rule for kind %s%s is given twice", r.Kind, severityLabel(r.Severity))
+			if r.Severity == "" {
+				v.Add(field, "a rule for kind %s is given twice", r.Kind)
+			} else {
+				v.Add(field, "a rule for kind %s and severity %s is given twice", r.Kind, r.Severity)
+			}
 		}
 		if len(r.Signers) == 0 || len(r.Signers) > MaxSigners {
 			v.Add(field+".signers", "must name 1 to %d signers", MaxSigners)
@@ -146,13 +150,6 @@ func ValidateSignoffRules(rules []SignoffRule) error {
 		}
 	}
 	return v.Err()
-}
-
-func severityLabel(severity string) string {
-	if severity == "" {
-		return ""
-	}
-	return " and severity " + severity
 }
 
 // normalizeSignoffRules leaves no empty slice (JSON null and [] read back

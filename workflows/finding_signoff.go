@@ -145,8 +145,8 @@ func signerNames(signers []ledger.Signer) string {
 
 // signoffRefusal is a refusal of a sign-off action with a stable reason.
 func signoffRefusal(f ledger.Finding, action, reason, format string, args ...any) error {
-	return &derrors.StageError{Reason: reason, Subject: FindingWorkflowID(f.ID), Action: action, Stage: f.Stage,
-		Allowed: findingMachine.allowed(f.Stage), Message: fmt.Sprintf(format, args...)}
+	return derrors.StageError{Reason: reason, Subject: FindingWorkflowID(f.ID), Action: action, Stage: f.Stage,
+		Allowed: findingMachine.allowed(f.Stage)}.Says(format, args...)
 }
 
 // checkVerifyWhileSigning refuses a second verification while a round of
