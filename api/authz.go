@@ -94,8 +94,10 @@ var (
 	unitOffice      = []string{actor.RoleOffice, actor.RoleUnit}
 	officeCommittee = []string{actor.RoleOffice, actor.RoleCommittee}
 	// evidenceUploaders record evidence: the team with findings and
-	// reports, the office with notices, the unit with rectification reports.
-	evidenceUploaders = []string{actor.RoleOffice, actor.RoleTeamLeader, actor.RoleTeamMember, actor.RoleUnit}
+	// reports, the office with notices, the unit with rectification
+	// reports, a competent department (committee role) with its sign-off
+	// before close-out.
+	evidenceUploaders = []string{actor.RoleOffice, actor.RoleCommittee, actor.RoleTeamLeader, actor.RoleTeamMember, actor.RoleUnit}
 )
 
 func read(roles []string, scope Scope) rule { return rule{roles: roles, scope: scope, reads: true} }
@@ -161,6 +163,10 @@ var authorization = map[string]rule{
 	// the office decides.
 	"/xuncha.v1.FindingService/RequestExtension": change(unitOffice, ScopeUnitOrTeam, workflows.FindingMachine, workflows.ActionRequestExtension),
 	"/xuncha.v1.FindingService/DecideExtension":  change(office, ScopeProvince, workflows.FindingMachine, workflows.ActionDecideExtension),
+	// Sign-off before close-out (销号): the signers the escalation policy
+	// names, the office or a competent department in the committee role;
+	// the workflow checks the caller is one awaited.
+	"/xuncha.v1.FindingService/SignOffFinding": change(officeCommittee, ScopeProvince, workflows.FindingMachine, workflows.ActionSignOff),
 
 	// Escalation: the office sets the ladder.
 	"/xuncha.v1.EscalationService/ListEscalations":        read(everyone, ScopeUnitOrTeam),

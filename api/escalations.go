@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"go.uber.org/zap"
 
@@ -57,11 +58,11 @@ func (s *EscalationServer) UpdateEscalationPolicy(ctx context.Context, req *xunc
 	if err != nil {
 		return nil, err
 	}
-	steps, extensions, err := policyOf(req)
+	steps, extensions, signoffs, err := policyOf(req)
 	if err != nil {
 		return nil, err
 	}
-	p, err := s.Ledger.SetEscalationPolicy(ctx, req.GetRequestId(), steps, extensions, who)
+	p, err := s.Ledger.SetEscalationPolicy(ctx, req.GetRequestId(), steps, extensions, signoffs, who)
 	if err != nil {
 		return nil, err
 	}
@@ -69,9 +70,10 @@ func (s *EscalationServer) UpdateEscalationPolicy(ctx context.Context, req *xunc
 	return policyProto(p), nil
 }
 
-// policyOf checks a requested ladder and extension limits (absent: the
-// defaults) with the ledger's rules, together with the request ID.
-func policyOf(req *xunchav1.UpdateEscalationPolicyRequest) ([]ledger.EscalationStep, ledger.ExtensionLimits, error) {
+// policyOf checks a requested ladder, extension limits (absent: the
+// defaults) and sign-off rules (absent: none) with the ledger's rules,
+// together with the request ID.
+func policyOf(req *xunchav1.UpdateEscalationPolicyRequest) ([]ledger.EscalationStep, ledger.ExtensionLimits, []ledger.SignoffRule, error) {
 	var v derrors.Violations
 	workflows.ValidateRequestID(&v, "request_id", req.GetRequestId())
 	steps := make([]ledger.EscalationStep, 0, len(req.GetSteps()))
@@ -91,18 +93,36 @@ func policyOf(req *xunchav1.UpdateEscalationPolicyRequest) ([]ledger.EscalationS
 			extensions.Severities = append(extensions.Severities, name)
 		}
 	}
-	// The ledger's rules, each field reported once (an unknown severity is
-	// the API's to name).
-	for _, err := range []error{ledger.ValidateEscalationSteps(steps), ledger.ValidateExtensionLimits(extensions)} {
+	signoffs := make([]ledger.SignoffRule, 0, len(req.GetSignoffRules()))
+	for i, r := range req.GetSignoffRules() {
+		field := fmt.Sprintf("signoff_rules[%d]", i)
+		// Unset (0) is the ledger's to refuse, an unknown value the API's.
+		kind, ok := enumName(r.GetKind(), xunchav1.Finding_Kind_name)
+		if !ok {
+			v.Add(field+".kind", "unknown value %d: must be one of %s", r.GetKind(), strings.Join(ledger.FindingKindNames, ", "))
+		}
+		severity, ok := enumName(r.GetSeverity(), xunchav1.Finding_Severity_name)
+		if !ok {
+			v.Add(field+".severity", "unknown value %d: must be one of %s", r.GetSeverity(), enumNames(xunchav1.Finding_Severity_name))
+		}
+		rule := ledger.SignoffRule{Kind: kind, Severity: severity, Ordered: r.GetOrdered()}
+		for _, sg := range r.GetSigners() {
+			rule.Signers = append(rule.Signers, ledger.Signer{Role: sg.GetRole(), Organisation: sg.GetOrganisation()})
+		}
+		signoffs = append(signoffs, rule)
+	}
+	// The ledger's rules, each field reported once (an unknown kind or
+	// severity is the API's to name).
+	for _, err := range []error{ledger.ValidateEscalationSteps(steps), ledger.ValidateExtensionLimits(extensions), ledger.ValidateSignoffRules(signoffs)} {
 		var invalid *derrors.InvalidError
 		if errors.As(mergeViolations(v, err), &invalid) {
 			v = invalid.Violations
 		}
 	}
 	if err := v.Err(); err != nil {
-		return nil, ledger.ExtensionLimits{}, err
+		return nil, ledger.ExtensionLimits{}, nil, err
 	}
-	return steps, extensions, nil
+	return steps, extensions, signoffs, nil
 }
 
 func policyProto(p ledger.EscalationPolicy) *xunchav1.EscalationPolicy {
@@ -118,6 +138,10 @@ func policyProto(p ledger.EscalationPolicy) *xunchav1.EscalationPolicy {
 		TotalWorkingDays: int32(l.TotalWorkingDays)}
 	for _, sev := range l.Severities {
 		out.ExtensionLimits.Severities = append(out.ExtensionLimits.Severities, xunchav1.Finding_Severity(xunchav1.Finding_Severity_value[sev]))
+	}
+	for _, r := range p.SignoffRules {
+		out.SignoffRules = append(out.SignoffRules, &xunchav1.SignoffRule{Kind: xunchav1.Finding_Kind(xunchav1.Finding_Kind_value[r.Kind]),
+			Severity: xunchav1.Finding_Severity(xunchav1.Finding_Severity_value[r.Severity]), Ordered: r.Ordered, Signers: signersProto(r.Signers)})
 	}
 	return out
 }

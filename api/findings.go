@@ -498,6 +498,30 @@ func (s *FindingServer) DecideExtension(ctx context.Context, req *xunchav1.Decid
 		who: who, input: in})
 }
 
+// SignOffFinding records one signer's sign-off before close-out (销号), or
+// refusal, with evidence. The workflow decides who is awaited (the
+// escalation policy's rule as it stood at the verification): the last
+// signature closes the finding, a refusal sends it back to REFERRED with a
+// new limit of at most one month from today.
+func (s *FindingServer) SignOffFinding(ctx context.Context, req *xunchav1.SignOffFindingRequest) (*xunchav1.Finding, error) {
+	who, err := actor.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	in := workflows.SignOffInput{RequestID: req.GetRequestId(), Actor: who, Approve: req.GetApprove(), Reason: req.GetReason(),
+		EvidenceIDs: req.GetEvidenceIds(), Due: req.GetDue()}
+	return s.change(ctx, lifecycleChange{id: req.GetId(), action: workflows.ActionSignOff, requestID: in.RequestID,
+		who: who, input: in,
+		precheck: func(ctx context.Context) error {
+			if err := checkEvidence(ctx, s.Ledger, "evidence_ids", in.EvidenceIDs); err != nil || in.Approve || in.Due == "" {
+				return err
+			}
+			// A preview by the wall clock, as for a rejected verification.
+			today := calendar.DateOf(time.Now())
+			return checkLimits(ctx, s.Ledger, deadline.RectificationAgain(today.String(), in.Due))
+		}})
+}
+
 // ListFindingEvents returns a finding's whole event log, oldest first.
 func (s *FindingServer) ListFindingEvents(ctx context.Context, req *xunchav1.ListFindingEventsRequest) (*xunchav1.ListFindingEventsResponse, error) {
 	row, err := s.finding(ctx, req.GetId())
@@ -564,6 +588,9 @@ func findingProto(lang i18n.Lang, f ledger.Finding, escalations []ledger.Escalat
 	for _, e := range f.Extensions {
 		out.Extensions = append(out.Extensions, extensionProto(e))
 	}
+	for _, so := range f.Signoffs {
+		out.Signoffs = append(out.Signoffs, signoffProto(so))
+	}
 	for _, e := range escalations {
 		out.Escalations = append(out.Escalations, escalationProto(e))
 	}
@@ -585,6 +612,30 @@ func extensionProto(e ledger.Extension) *xunchav1.Extension {
 	}
 	if e.DecidedAt != nil {
 		out.DecideTime = instant(*e.DecidedAt)
+	}
+	return out
+}
+
+func signoffProto(so ledger.Signoff) *xunchav1.Signoff {
+	out := &xunchav1.Signoff{
+		Seq: int32(so.Seq), State: xunchav1.Signoff_State(xunchav1.Signoff_State_value[so.State]), Round: int32(so.Round),
+		Ordered: so.Ordered, Signers: signersProto(so.Signers), PolicyVersion: so.PolicyVersion,
+		RequestedBy: actorProto(so.RequestedBy), RequestTime: instant(so.RequestedAt),
+	}
+	for _, sig := range so.Signatures {
+		out.Signatures = append(out.Signatures, &xunchav1.Signature{Signer: int32(sig.Signer), Signed: sig.Signed, Reason: sig.Reason,
+			EvidenceIds: slices.Clone(sig.EvidenceIDs), SignedBy: actorProto(sig.By), SignTime: instant(sig.At)})
+	}
+	if so.EndedAt != nil {
+		out.EndTime = instant(*so.EndedAt)
+	}
+	return out
+}
+
+func signersProto(signers []ledger.Signer) []*xunchav1.Signer {
+	out := make([]*xunchav1.Signer, len(signers))
+	for i, s := range signers {
+		out[i] = &xunchav1.Signer{Role: s.Role, Organisation: s.Organisation}
 	}
 	return out
 }

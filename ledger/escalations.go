@@ -283,6 +283,11 @@ func escalationPolicyFromRow(r dbsqlc.EscalationPolicy) (EscalationPolicy, error
 			return EscalationPolicy{}, fmt.Errorf("decoding extensions of escalation policy %d: %w", p.Version, err)
 		}
 	}
+	// A policy set before sign-offs existed (NULL) has none.
+	if err := decodeList(r.SignoffRules, &p.SignoffRules); err != nil {
+		return EscalationPolicy{}, fmt.Errorf("decoding signoff_rules of escalation policy %d: %w", p.Version, err)
+	}
+	p.SignoffRules = normalizeSignoffRules(p.SignoffRules)
 	return p, nil
 }
 
@@ -303,22 +308,24 @@ func (s *Store) EscalationPolicy(ctx context.Context) (EscalationPolicy, error) 
 	return p, nil
 }
 
-// SetEscalationPolicy puts a new ladder and new extension limits in force
-// (steps are checked with ValidateEscalationSteps and stored in firing
-// order, the limits with ValidateExtensionLimits); its version is the new
-// row's ID. A retry with the same request ID returns the policy first set,
-// even if a newer one is now in force; the same request ID with different
-// steps or limits is derrors.ErrAlreadyExists. Open deadlines keep the
+// SetEscalationPolicy puts a new ladder, new extension limits and new
+// sign-off rules in force (steps are checked with ValidateEscalationSteps
+// and stored in firing order, the limits with ValidateExtensionLimits, the
+// rules with ValidateSignoffRules); its version is the new row's ID. A
+// retry with the same request ID returns the policy first set, even if a
+// newer one is now in force; the same request ID with different steps,
+// limits or rules is derrors.ErrAlreadyExists. Open deadlines keep the
 // schedule they were given until they are re-dated; the extension limits
-// apply to every decision from now on.
+// apply to every decision from now on, the sign-off rules to every
+// verification from now on (a sign-off under way keeps its signers).
 func (s *Store) SetEscalationPolicy(ctx context.Context, requestID string, steps []EscalationStep, extensions ExtensionLimits,
-	by actor.Actor,
+	signoffs []SignoffRule, by actor.Actor,
 ) (EscalationPolicy, error) {
 	if requestID == "" {
 		return EscalationPolicy{}, derrors.Invalid("request_id", "must not be empty")
 	}
 	var v derrors.Violations
-	for _, err := range []error{ValidateEscalationSteps(steps), ValidateExtensionLimits(extensions)} {
+	for _, err := range []error{ValidateEscalationSteps(steps), ValidateExtensionLimits(extensions), ValidateSignoffRules(signoffs)} {
 		var invalid *derrors.InvalidError
 		if errors.As(err, &invalid) {
 			v = append(v, invalid.Violations...)
@@ -329,6 +336,11 @@ func (s *Store) SetEscalationPolicy(ctx context.Context, requestID string, steps
 	}
 	steps = normalizeSteps(steps)
 	extensions = normalizeExtensionLimits(extensions)
+	signoffs = normalizeSignoffRules(signoffs)
+	signoffsJSON, err := jsonOrNull(signoffs, len(signoffs) == 0)
+	if err != nil {
+		return EscalationPolicy{}, fmt.Errorf("encoding sign-off rules: %w", err)
+	}
 	stepsJSON, err := json.Marshal(steps)
 	if err != nil {
 		return EscalationPolicy{}, fmt.Errorf("encoding escalation steps: %w", err)
@@ -345,6 +357,7 @@ func (s *Store) SetEscalationPolicy(ctx context.Context, requestID string, steps
 	err = s.inTx(ctx, func(q *dbsqlc.Queries) error {
 		id, inserted, err := optional(q.InsertEscalationPolicy(ctx, dbsqlc.InsertEscalationPolicyParams{
 			RequestID: requestID, Steps: stepsJSON, UpdatedBy: byJSON, Extensions: extensionsJSON,
+			SignoffRules: signoffsJSON,
 		}))
 		if err != nil {
 			return fmt.Errorf("inserting escalation policy: %w", err)
@@ -359,7 +372,8 @@ func (s *Store) SetEscalationPolicy(ctx context.Context, requestID string, steps
 			if err != nil {
 				return fmt.Errorf("reading escalation policy of request %q: %w", requestID, err)
 			}
-			if !slices.Equal(first.Steps, steps) || !sameExtensionLimits(first.Extensions, extensions) {
+			if !slices.Equal(first.Steps, steps) || !sameExtensionLimits(first.Extensions, extensions) ||
+				!sameSignoffRules(first.SignoffRules, signoffs) {
 				return fmt.Errorf("request_id %q was already used to set a different policy (escalation policy %d): %w",
 					requestID, first.Version, derrors.ErrAlreadyExists)
 			}
@@ -374,7 +388,7 @@ func (s *Store) SetEscalationPolicy(ctx context.Context, requestID string, steps
 		if err != nil {
 			return fmt.Errorf("reading escalation policy %d: %w", id, err)
 		}
-		data, err := json.Marshal(map[string]any{"version": id, "steps": steps, "extensions": extensions})
+		data, err := json.Marshal(map[string]any{"version": id, "steps": steps, "extensions": extensions, "signoff_rules": signoffs})
 		if err != nil {
 			return fmt.Errorf("encoding event data: %w", err)
 		}

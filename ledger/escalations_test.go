@@ -138,7 +138,7 @@ func TestEscalationPolicy(t *testing.T) {
 		{Step: ledger.StepOverdue, WorkingDays: 0},
 		{Step: ledger.StepReminder, WorkingDays: -3},
 	}
-	set, err := fx.store.SetEscalationPolicy(t.Context(), "policy-1", steps, ledger.DefaultExtensionLimits(), office)
+	set, err := fx.store.SetEscalationPolicy(t.Context(), "policy-1", steps, ledger.DefaultExtensionLimits(), nil, office)
 	require.NoError(t, err)
 	require.Positive(t, set.Version)
 	require.Equal(t, office, set.UpdatedBy)
@@ -149,19 +149,19 @@ func TestEscalationPolicy(t *testing.T) {
 	require.Equal(t, set, inForce)
 
 	// A newer one replaces it; a retry of the first changes nothing.
-	second, err := fx.store.SetEscalationPolicy(t.Context(), "policy-2", []ledger.EscalationStep{{Step: ledger.StepOverdue}}, ledger.DefaultExtensionLimits(), office)
+	second, err := fx.store.SetEscalationPolicy(t.Context(), "policy-2", []ledger.EscalationStep{{Step: ledger.StepOverdue}}, ledger.DefaultExtensionLimits(), nil, office)
 	require.NoError(t, err)
 	require.Greater(t, second.Version, set.Version)
-	retry, err := fx.store.SetEscalationPolicy(t.Context(), "policy-1", steps, ledger.DefaultExtensionLimits(), office)
+	retry, err := fx.store.SetEscalationPolicy(t.Context(), "policy-1", steps, ledger.DefaultExtensionLimits(), nil, office)
 	require.NoError(t, err)
 	require.Equal(t, set, retry)
 	inForce, err = fx.store.EscalationPolicy(t.Context())
 	require.NoError(t, err)
 	require.Equal(t, second, inForce)
 
-	_, err = fx.store.SetEscalationPolicy(t.Context(), "policy-1", []ledger.EscalationStep{{Step: ledger.StepOverdue}}, ledger.DefaultExtensionLimits(), office)
+	_, err = fx.store.SetEscalationPolicy(t.Context(), "policy-1", []ledger.EscalationStep{{Step: ledger.StepOverdue}}, ledger.DefaultExtensionLimits(), nil, office)
 	require.ErrorIs(t, err, derrors.ErrAlreadyExists)
-	_, err = fx.store.SetEscalationPolicy(t.Context(), "policy-1", steps, ledger.ExtensionLimits{}, office)
+	_, err = fx.store.SetEscalationPolicy(t.Context(), "policy-1", steps, ledger.ExtensionLimits{}, nil, office)
 	require.ErrorIs(t, err, derrors.ErrAlreadyExists, "the same steps with other extension limits")
 	require.Equal(t, 2, fx.count(t, `SELECT count(*) FROM escalation_policies`))
 }
@@ -174,7 +174,7 @@ func TestExtensionLimits(t *testing.T) {
 	fx := setup(t)
 	overdue := []ledger.EscalationStep{{Step: ledger.StepOverdue}}
 	set, err := fx.store.SetEscalationPolicy(t.Context(), "limits-1", overdue,
-		ledger.ExtensionLimits{MaxCount: 3, TotalWorkingDays: 20, Severities: []string{"MAJOR", "GENERAL"}}, office)
+		ledger.ExtensionLimits{MaxCount: 3, TotalWorkingDays: 20, Severities: []string{"MAJOR", "GENERAL"}}, nil, office)
 	require.NoError(t, err)
 	want := ledger.ExtensionLimits{MaxCount: 3, TotalWorkingDays: 20, Severities: []string{"GENERAL", "MAJOR"}}
 	require.Equal(t, want, set.Extensions)
@@ -182,7 +182,7 @@ func TestExtensionLimits(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, want, inForce.Extensions)
 
-	none, err := fx.store.SetEscalationPolicy(t.Context(), "limits-none", overdue, ledger.ExtensionLimits{}, office)
+	none, err := fx.store.SetEscalationPolicy(t.Context(), "limits-none", overdue, ledger.ExtensionLimits{}, nil, office)
 	require.NoError(t, err)
 	require.Equal(t, ledger.ExtensionLimits{}, none.Extensions)
 
@@ -255,7 +255,7 @@ func TestEscalationPolicyValidation(t *testing.T) {
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := fx.store.SetEscalationPolicy(t.Context(), fmt.Sprintf("bad-%d", i), tt.steps, ledger.DefaultExtensionLimits(), office)
+			_, err := fx.store.SetEscalationPolicy(t.Context(), fmt.Sprintf("bad-%d", i), tt.steps, ledger.DefaultExtensionLimits(), nil, office)
 			require.ErrorIs(t, err, derrors.ErrInvalidArgument)
 			var invalid *derrors.InvalidError
 			require.True(t, errors.As(err, &invalid))
@@ -270,12 +270,12 @@ func TestEscalationPolicyValidation(t *testing.T) {
 		t.Parallel()
 		_, err := fx.store.SetEscalationPolicy(t.Context(), "bounds", []ledger.EscalationStep{
 			{Step: ledger.StepReminder, WorkingDays: -20}, overdue, {Step: ledger.StepInterviewProposed, WorkingDays: 60},
-		}, ledger.ExtensionLimits{MaxCount: ledger.MaxExtensions, TotalWorkingDays: ledger.MaxExtensionWorkingDays, Severities: ledger.HazardSeverities}, office)
+		}, ledger.ExtensionLimits{MaxCount: ledger.MaxExtensions, TotalWorkingDays: ledger.MaxExtensionWorkingDays, Severities: ledger.HazardSeverities}, nil, office)
 		require.NoError(t, err)
 	})
 	t.Run("request id required", func(t *testing.T) {
 		t.Parallel()
-		_, err := fx.store.SetEscalationPolicy(t.Context(), "", []ledger.EscalationStep{overdue}, ledger.DefaultExtensionLimits(), office)
+		_, err := fx.store.SetEscalationPolicy(t.Context(), "", []ledger.EscalationStep{overdue}, ledger.DefaultExtensionLimits(), nil, office)
 		require.ErrorContains(t, err, "request_id")
 	})
 }

@@ -54,6 +54,9 @@ type Finding struct {
 	// the office set it (referral, rejected verification, reopening) before
 	// any extension, YYYY-MM-DD; empty until an extension of it is approved.
 	OriginalDue string `json:"original_due,omitempty"`
+	// Signoffs are the rounds of sign-off before close-out (销号) the
+	// finding went through, oldest first; the last one may be pending.
+	Signoffs []Signoff `json:"signoffs,omitempty"`
 }
 
 // Diagnosis is the analysis of a finding.
@@ -155,8 +158,11 @@ type EscalationPolicy struct {
 	Version    int64            `json:"version"`
 	Steps      []EscalationStep `json:"steps"`
 	Extensions ExtensionLimits  `json:"extensions"`
-	UpdatedBy  actor.Actor      `json:"updated_by"`
-	UpdatedAt  time.Time        `json:"updated_at"`
+	// SignoffRules say who signs which findings off before they close;
+	// none: the office's verification closes every finding.
+	SignoffRules []SignoffRule `json:"signoff_rules,omitempty"`
+	UpdatedBy    actor.Actor   `json:"updated_by"`
+	UpdatedAt    time.Time     `json:"updated_at"`
 }
 
 // Escalation steps.

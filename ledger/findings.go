@@ -81,6 +81,9 @@ func findingParams(f Finding) (dbsqlc.InsertFindingParams, error) {
 	if p.Extensions, err = jsonOrNull(f.Extensions, len(f.Extensions) == 0); err != nil {
 		return p, fmt.Errorf("encoding extensions of finding %q: %w", f.ID, err)
 	}
+	if p.Signoffs, err = jsonOrNull(f.Signoffs, len(f.Signoffs) == 0); err != nil {
+		return p, fmt.Errorf("encoding signoffs of finding %q: %w", f.ID, err)
+	}
 	if f.OriginalDue != "" {
 		d, err := calendar.ParseDate(f.OriginalDue)
 		if err != nil {
@@ -235,7 +238,7 @@ func (s *Store) applyFindingChange(ctx context.Context, q *dbsqlc.Queries, f Fin
 		Deadline: row.Deadline, DueDate: row.DueDate, DueAt: row.DueAt, DeadlineSeq: row.DeadlineSeq,
 		Overdue: row.Overdue, MissedDeadlines: row.MissedDeadlines, ReopenCount: row.ReopenCount,
 		WithdrawReason: row.WithdrawReason, UpdatedAt: row.UpdatedAt, Version: row.Version,
-		Extensions: row.Extensions, OriginalDue: row.OriginalDue,
+		Extensions: row.Extensions, OriginalDue: row.OriginalDue, Signoffs: row.Signoffs,
 	})
 	if err != nil {
 		return fmt.Errorf("updating finding %q to version %d: %w", f.ID, f.Version, err)
@@ -317,6 +320,7 @@ func findingFromRow(r dbsqlc.Finding) (Finding, error) {
 		{"deadline", decodeJSON(r.Deadline, &f.Deadline)},
 		{"found_by", json.Unmarshal(r.FoundBy, &f.FoundBy)},
 		{"extensions", decodeList(r.Extensions, &f.Extensions)},
+		{"signoffs", decodeList(r.Signoffs, &f.Signoffs)},
 	} {
 		if c.err != nil {
 			return Finding{}, fmt.Errorf("decoding %s of finding %q: %w", c.name, f.ID, c.err)

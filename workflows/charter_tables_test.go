@@ -9,6 +9,7 @@ import (
 
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/ledger"
 )
 
 // The division of powers, written out as a domain expert would check it
@@ -44,6 +45,7 @@ func TestFindingRoleTable(t *testing.T) {
 		ActionWithdraw:            {actor.RoleOffice},
 		ActionRequestExtension:    {actor.RoleUnit, actor.RoleOffice},
 		ActionDecideExtension:     {actor.RoleOffice},
+		ActionSignOff:             {actor.RoleOffice, actor.RoleCommittee},
 	})
 }
 
@@ -105,4 +107,14 @@ func TestInterviewStageTable(t *testing.T) {
 			require.Equal(t, expected, next, "%s in %s", action, stage)
 		}
 	}
+}
+
+// TestSignerRolesAreTheSignOffRoles: the roles a sign-off rule may name
+// are exactly those the stage machine lets sign off, and the ledger's
+// kinds are the workflows'.
+func TestSignerRolesAreTheSignOffRoles(t *testing.T) {
+	t.Parallel()
+	require.ElementsMatch(t, ledger.SignerRoles, findingMachine.roles[ActionSignOff])
+	require.Equal(t, FindingKinds, ledger.FindingKindNames)
+	require.Equal(t, []string{SeverityGeneral, SeverityMajor}, ledger.HazardSeverities)
 }

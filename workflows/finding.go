@@ -136,7 +136,7 @@ var findingSpec = &spec[ledger.Finding]{
 	},
 	title:   func(f ledger.Finding) string { return "**" + FindingSummary(f) + "**" },
 	dueWhat: "rectification report ",
-	footer:  extensionDetails,
+	footer:  func(f ledger.Finding) string { return extensionDetails(f) + signoffDetails(f) },
 }
 
 // findingLabel names a finding in escalation messages: its ledger number
@@ -221,7 +221,12 @@ func (w *finding) registerHandlers(ctx workflow.Context) error {
 		registerChange(ctx, w, ActionClassify, func(in ClassifyInput) (actor.Actor, error) { return in.Actor, in.Validate() }, w.classify),
 		registerChange(ctx, w, ActionRefer, func(in ReferInput) (actor.Actor, error) { return in.Actor, in.Validate() }, w.refer),
 		registerChange(ctx, w, ActionReportRectification, func(in ReportRectificationInput) (actor.Actor, error) { return in.Actor, in.Validate() }, w.reportRectification),
-		registerChange(ctx, w, ActionVerify, func(in VerifyInput) (actor.Actor, error) { return in.Actor, in.Validate() }, w.verify),
+		registerChange(ctx, w, ActionVerify, func(in VerifyInput) (actor.Actor, error) {
+			if err := in.Validate(); err != nil {
+				return in.Actor, err
+			}
+			return in.Actor, checkVerifyWhileSigning(w.row)
+		}, w.verify),
 		registerChange(ctx, w, ActionWithdraw, func(in WithdrawInput) (actor.Actor, error) { return in.Actor, in.Validate() }, w.withdraw),
 		registerChange(ctx, w, ActionRequestExtension, func(in RequestExtensionInput) (actor.Actor, error) {
 			if err := in.Validate(); err != nil {
@@ -235,6 +240,12 @@ func (w *finding) registerHandlers(ctx workflow.Context) error {
 			}
 			return in.Actor, checkExtensionDecision(w.row, in, workflow.Now(ctx))
 		}, w.decideExtension),
+		registerChange(ctx, w, ActionSignOff, func(in SignOffInput) (actor.Actor, error) {
+			if err := in.Validate(); err != nil {
+				return in.Actor, err
+			}
+			return in.Actor, checkSignOff(w.row, in.Actor)
+		}, w.signOff),
 	} {
 		if err != nil {
 			return fmt.Errorf("registering finding handlers: %w", err)
@@ -361,6 +372,11 @@ func (w *finding) reportRectification(ctx workflow.Context, in ReportRectificati
 
 func (w *finding) verify(ctx workflow.Context, in VerifyInput) error {
 	if in.Accept {
+		// Since versionSignoff, the office's sign-off rule may hold the
+		// close-out for its signers (finding_signoff.go).
+		if asked, err := w.requestSignoff(ctx, in); asked || err != nil {
+			return err
+		}
 		next := w.row
 		next.Stage = FindingClosed
 		next.Overdue = false
@@ -386,6 +402,7 @@ func (w *finding) withdraw(ctx workflow.Context, in WithdrawInput) error {
 	next.Stage = FindingWithdrawn
 	next.WithdrawReason = in.Reason
 	next.Extensions = lapsePending(w.row.Extensions, workflow.Now(ctx).UTC(), "the finding was withdrawn before a decision")
+	next.Signoffs = lapseSignoff(w.row.Signoffs, workflow.Now(ctx).UTC())
 	// A withdrawn finding owes nothing: it is no longer overdue (the
 	// escalations and the missed-deadline count stay as history).
 	next.Overdue = false

@@ -52,7 +52,9 @@ var FindingActions = []string{ActionDiagnose, ActionClassify, ActionRefer, Actio
 // of it: the action each open stage allows and the stage it leads to.
 // Withdraw is allowed in every open stage; verify's rejection leads back to
 // REFERRED (NextFindingStage); an extension is asked for and decided while
-// the finding stays REFERRED (finding_extension.go).
+// the finding stays REFERRED (finding_extension.go); a verified finding
+// whose escalation policy names signers stays RECTIFIED until the last one
+// signs off (CLOSED) or one refuses (REFERRED) (finding_signoff.go).
 var findingMachine = &stageMachine{
 	noun:       "a finding",
 	workflowID: FindingWorkflowID,
@@ -61,7 +63,7 @@ var findingMachine = &stageMachine{
 		FindingDiagnosed:  {{ActionClassify, FindingClassified}},
 		FindingClassified: {{ActionRefer, FindingReferred}},
 		FindingReferred:   {{ActionReportRectification, FindingRectified}, {ActionRequestExtension, FindingReferred}, {ActionDecideExtension, FindingReferred}},
-		FindingRectified:  {{ActionVerify, FindingClosed}},
+		FindingRectified:  {{ActionVerify, FindingClosed}, {ActionSignOff, FindingClosed}},
 	},
 	anytime: move{ActionWithdraw, FindingWithdrawn},
 	final:   []string{FindingClosed, FindingWithdrawn},
@@ -77,6 +79,10 @@ var findingMachine = &stageMachine{
 		// (on_behalf_of); the office decides.
 		ActionRequestExtension: {actor.RoleUnit, actor.RoleOffice},
 		ActionDecideExtension:  {actor.RoleOffice},
+		// Sign-off before close-out: the signers the escalation policy
+		// names, each the office or a competent department signing in the
+		// committee role (ledger.SignerRoles).
+		ActionSignOff: {actor.RoleOffice, actor.RoleCommittee},
 	},
 }
 

@@ -26,12 +26,13 @@ func TestFindingStageTable(t *testing.T) {
 		FindingClassified: {ActionRefer: FindingReferred, ActionWithdraw: FindingWithdrawn},
 		FindingReferred: {ActionReportRectification: FindingRectified, ActionWithdraw: FindingWithdrawn,
 			ActionRequestExtension: FindingReferred, ActionDecideExtension: FindingReferred},
-		FindingRectified: {ActionVerify: FindingClosed, ActionVerify + "!": FindingReferred, ActionWithdraw: FindingWithdrawn},
+		FindingRectified: {ActionVerify: FindingClosed, ActionVerify + "!": FindingReferred, ActionWithdraw: FindingWithdrawn,
+			ActionSignOff: FindingClosed},
 		FindingClosed:    {},
 		FindingWithdrawn: {},
 	}
 	for _, stage := range FindingStages {
-		for _, action := range append(slices.Clone(FindingActions), FindingExtensionActions...) {
+		for _, action := range slices.Concat(FindingActions, FindingExtensionActions, FindingSignoffActions) {
 			for _, accepted := range []bool{true, false} {
 				key := action
 				if action == ActionVerify && !accepted {

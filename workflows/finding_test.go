@@ -51,6 +51,8 @@ type fakeLedger struct {
 	sent       []activities.SendUpdateInput
 	// down makes ApplyFindingChange fail as when the database is away.
 	down bool
+	// signoffReads counts SignoffTerms calls.
+	signoffReads int
 }
 
 // refuseLikePostgres answers what PostgreSQL answers for a text value with
@@ -174,6 +176,14 @@ func newHarness(t *testing.T) *harness {
 			fl.mu.Unlock()
 			terms, err := deadline.ExtensionTermsFor(cal, policy, in.OriginalDue)
 			return terms, derrors.ToTemporal(err)
+		})
+	env.OnActivity(acts.SignoffTerms, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.SignoffTermsInput) (activities.SignoffTerms, error) {
+			fl.mu.Lock()
+			defer fl.mu.Unlock()
+			fl.signoffReads++
+			return activities.SignoffTerms{PolicyVersion: fl.policy.Version,
+				Rule: ledger.SignoffRuleFor(fl.policy.SignoffRules, in.Kind, in.Severity)}, nil
 		})
 	env.OnActivity(acts.Subscribers, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, _ activities.SubscribersInput) (activities.SubscribersResult, error) {

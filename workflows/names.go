@@ -46,11 +46,20 @@ const (
 	// EventExtensionDecided is posted when the office approves (the
 	// deadline moved) or refuses an extension.
 	EventExtensionDecided = "finding.extension_decided"
+	// EventSignoffRequested is posted when the office's verification
+	// leaves a finding's close-out waiting for its signers.
+	EventSignoffRequested = "finding.signoff_requested"
+	// EventSignedOff is posted for each signer's sign-off; the last one
+	// closes the finding (stage CLOSED in the data).
+	EventSignedOff = "finding.signed_off"
+	// EventSignoffRefused is posted when a signer refuses: the finding is
+	// REFERRED again with a new deadline.
+	EventSignoffRefused = "finding.signoff_refused"
 )
 
 // WebhookEventTypes lists the event types a webhook may subscribe to.
 var WebhookEventTypes = []string{EventMajorFinding, EventFindingEscalated, EventInspectionEscalated, EventInterviewEscalated,
-	EventExtensionRequested, EventExtensionDecided}
+	EventExtensionRequested, EventExtensionDecided, EventSignoffRequested, EventSignedOff, EventSignoffRefused}
 
 // Query and update names.
 const (

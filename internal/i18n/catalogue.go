@@ -232,6 +232,24 @@ var zh = map[string]string{
 	"sheet %s: row 1 lacks the column(s) %s; row 1 must hold the headers of the problem list (download the template: GET /v1/findings:template)": "工作表 %s：第 1 行缺少列 %s；第 1 行须为问题清单的表头（下载模板：GET /v1/findings:template）",
 	"unpacks to more than %d bytes, the most an import takes: split the list":                                                                    "解压后超过 %d 字节，即单次导入的上限：请拆分清单",
 
+	// Sign-off before close-out (销号).
+	"%s: %s is none of the signers awaited: %s":                                      "%s：%s 不是尚待签字的销号签字人之一：%s",
+	"%s: %s signed this close-out already (as %s)":                                   "%s：%s 已在本轮销号中签字（作为 %s）",
+	"%s: the signers sign in order; %s signs before %s":                              "%s：销号签字须按顺序进行；%s 须先于 %s 签字",
+	"%s: the rectification was verified; the close-out waits for the sign-off of %s": "%s：整改已核查通过；销号尚待 %s 签字",
+	"%s: no close-out waits for a sign-off: the office verifies the rectification first, and only findings the escalation policy's sign-off rules name need one": "%s：没有待签字的销号：须先由省安委办核查整改，且只有督办策略的销号签字规则所列问题才需签字",
+	"a rule for kind %s is given twice":                                                           "类型 %s 的规则重复给出",
+	"a rule for kind %s and severity %s is given twice":                                           "类型 %s、等级 %s 的规则重复给出",
+	"give a role (%s), an organisation or both":                                                   "请给出角色（%s）、单位或两者",
+	"is only given when refusing":                                                                 "仅在拒绝签字时给出",
+	"must be at most %d characters, without control characters or surrounding spaces":             "不能超过 %d 个字符，且不能含控制字符或首尾空格",
+	"must be one of %s (who may sign a finding off)":                                              "必须是以下之一：%s（可签字销号的角色）",
+	"must be one of %s, or empty for every severity":                                              "必须是以下之一：%s，或留空表示所有等级",
+	"must hold at most %d rules":                                                                  "规则不能超过 %d 条",
+	"must list at least one piece of evidence (the signed close-out form, the inspection record)": "必须至少列出一项证据（签字的销号审批表、核查记录）",
+	"must name 1 to %d signers":                                                                   "必须列出 1 到 %d 个签字人",
+	"only a HAZARD rule names a severity":                                                         "只有 HAZARD（事故隐患）规则可指定等级",
+
 	// Generic refusals.
 	"a dependency is unavailable; retry later": "依赖的服务暂不可用；请稍后重试",
 	"deadline exceeded":                        "请求超时",

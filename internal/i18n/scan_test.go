@@ -25,6 +25,8 @@ var formatCalls = map[string]int{
 	"Say":     0, // lang.Say(format, args...)
 	// workflows.extensionRefusal(f, action, reason, format, args...)
 	"extensionRefusal": 3,
+	// workflows.signoffRefusal(f, action, reason, format, args...)
+	"signoffRefusal": 3,
 	// calendar's violations.add(field, format, args...)
 	"add": 1,
 }

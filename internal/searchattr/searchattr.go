@@ -34,6 +34,9 @@ var (
 	DueAt = temporal.NewSearchAttributeKeyTime("XunchaDueAt")
 	// Overdue tells whether the currently running deadline has passed.
 	Overdue = temporal.NewSearchAttributeKeyBool("XunchaOverdue")
+	// SignoffPending tells whether a finding's close-out waits for
+	// sign-offs (销号 sign-off, set only once one was asked for).
+	SignoffPending = temporal.NewSearchAttributeKeyBool("XunchaSignoffPending")
 )
 
 // Definition is one custom search attribute: its name and its index type.
@@ -52,7 +55,7 @@ func (d Definition) String() string {
 
 // Definitions returns xuncha's custom search attributes, in a stable order.
 func Definitions() []Definition {
-	keys := []temporal.SearchAttributeKey{Stage, Unit, Inspection, Severity, Kind, DueAt, Overdue}
+	keys := []temporal.SearchAttributeKey{Stage, Unit, Inspection, Severity, Kind, DueAt, Overdue, SignoffPending}
 	defs := make([]Definition, len(keys))
 	for i, k := range keys {
 		defs[i] = Definition{Name: k.GetName(), Type: k.GetValueType()}

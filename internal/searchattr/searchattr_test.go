@@ -31,6 +31,7 @@ func TestDevServerFlags(t *testing.T) {
 		"XunchaKind=Keyword",
 		"XunchaDueAt=Datetime",
 		"XunchaOverdue=Bool",
+		"XunchaSignoffPending=Bool",
 	}, searchattr.DevServerFlags())
 }
 

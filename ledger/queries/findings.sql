@@ -15,12 +15,12 @@ INSERT INTO findings (id, workflow_id, inspection_id, request_id, unit_code, uni
                       kind, severity, important, content_area, evidence_ids, rectification_opinion, stage,
                       diagnosis, dispositions, referral, rectification, deadline, due_date, due_at,
                       deadline_seq, overdue, missed_deadlines, reopen_count, withdraw_reason, found_by,
-                      created_at, updated_at, version, extensions, original_due)
+                      created_at, updated_at, version, extensions, original_due, signoffs)
 VALUES (@id, @workflow_id, @inspection_id, @request_id, @unit_code, @unit_name, @title, @description,
         @kind, @severity, @important, @content_area, @evidence_ids, @rectification_opinion, @stage,
         @diagnosis, @dispositions, @referral, @rectification, @deadline, @due_date, @due_at,
         @deadline_seq, @overdue, @missed_deadlines, @reopen_count, @withdraw_reason, @found_by,
-        @created_at, @updated_at, @version, @extensions, @original_due)
+        @created_at, @updated_at, @version, @extensions, @original_due, @signoffs)
 ON CONFLICT (id) DO NOTHING;
 
 -- name: LockFindingForNumber :one
@@ -48,7 +48,7 @@ UPDATE findings SET
   rectification = @rectification, deadline = @deadline, due_date = @due_date, due_at = @due_at,
   deadline_seq = @deadline_seq, overdue = @overdue, missed_deadlines = @missed_deadlines,
   reopen_count = @reopen_count, withdraw_reason = @withdraw_reason, updated_at = @updated_at,
-  version = @version, extensions = @extensions, original_due = @original_due
+  version = @version, extensions = @extensions, original_due = @original_due, signoffs = @signoffs
 WHERE id = @id AND version < @version;
 
 -- name: GetFinding :one

@@ -11,7 +11,7 @@ import (
 )
 
 const currentEscalationPolicy = `-- name: CurrentEscalationPolicy :one
-SELECT id, request_id, steps, updated_by, updated_at, extensions FROM escalation_policies ORDER BY id DESC LIMIT 1
+SELECT id, request_id, steps, updated_by, updated_at, extensions, signoff_rules FROM escalation_policies ORDER BY id DESC LIMIT 1
 `
 
 func (q *Queries) CurrentEscalationPolicy(ctx context.Context) (EscalationPolicy, error) {
@@ -24,6 +24,7 @@ func (q *Queries) CurrentEscalationPolicy(ctx context.Context) (EscalationPolicy
 		&i.UpdatedBy,
 		&i.UpdatedAt,
 		&i.Extensions,
+		&i.SignoffRules,
 	)
 	return i, err
 }
@@ -55,7 +56,7 @@ func (q *Queries) EscalationOfStep(ctx context.Context, arg EscalationOfStepPara
 }
 
 const escalationPolicyOfRequest = `-- name: EscalationPolicyOfRequest :one
-SELECT id, request_id, steps, updated_by, updated_at, extensions FROM escalation_policies WHERE request_id = $1
+SELECT id, request_id, steps, updated_by, updated_at, extensions, signoff_rules FROM escalation_policies WHERE request_id = $1
 `
 
 func (q *Queries) EscalationPolicyOfRequest(ctx context.Context, requestID string) (EscalationPolicy, error) {
@@ -68,6 +69,7 @@ func (q *Queries) EscalationPolicyOfRequest(ctx context.Context, requestID strin
 		&i.UpdatedBy,
 		&i.UpdatedAt,
 		&i.Extensions,
+		&i.SignoffRules,
 	)
 	return i, err
 }
@@ -106,7 +108,7 @@ func (q *Queries) EscalationsOf(ctx context.Context, subject string) ([]Escalati
 }
 
 const getEscalationPolicy = `-- name: GetEscalationPolicy :one
-SELECT id, request_id, steps, updated_by, updated_at, extensions FROM escalation_policies WHERE id = $1
+SELECT id, request_id, steps, updated_by, updated_at, extensions, signoff_rules FROM escalation_policies WHERE id = $1
 `
 
 func (q *Queries) GetEscalationPolicy(ctx context.Context, id int64) (EscalationPolicy, error) {
@@ -119,6 +121,7 @@ func (q *Queries) GetEscalationPolicy(ctx context.Context, id int64) (Escalation
 		&i.UpdatedBy,
 		&i.UpdatedAt,
 		&i.Extensions,
+		&i.SignoffRules,
 	)
 	return i, err
 }
@@ -157,17 +160,18 @@ func (q *Queries) InsertEscalation(ctx context.Context, arg InsertEscalationPara
 }
 
 const insertEscalationPolicy = `-- name: InsertEscalationPolicy :one
-INSERT INTO escalation_policies (request_id, steps, updated_by, extensions)
-VALUES ($1, $2, $3, $4)
+INSERT INTO escalation_policies (request_id, steps, updated_by, extensions, signoff_rules)
+VALUES ($1, $2, $3, $4, $5)
 ON CONFLICT (request_id) DO NOTHING
 RETURNING id
 `
 
 type InsertEscalationPolicyParams struct {
-	RequestID  string
-	Steps      []byte
-	UpdatedBy  []byte
-	Extensions []byte
+	RequestID    string
+	Steps        []byte
+	UpdatedBy    []byte
+	Extensions   []byte
+	SignoffRules []byte
 }
 
 func (q *Queries) InsertEscalationPolicy(ctx context.Context, arg InsertEscalationPolicyParams) (int64, error) {
@@ -176,6 +180,7 @@ func (q *Queries) InsertEscalationPolicy(ctx context.Context, arg InsertEscalati
 		arg.Steps,
 		arg.UpdatedBy,
 		arg.Extensions,
+		arg.SignoffRules,
 	)
 	var id int64
 	err := row.Scan(&id)

@@ -82,7 +82,7 @@ func (q *Queries) FindingUnit(ctx context.Context, id string) (string, error) {
 }
 
 const getFinding = `-- name: GetFinding :one
-SELECT id, workflow_id, inspection_id, request_id, ledger_number, unit_code, unit_name, title, description, kind, severity, important, content_area, evidence_ids, rectification_opinion, stage, diagnosis, dispositions, referral, rectification, deadline, due_date, due_at, deadline_seq, overdue, missed_deadlines, reopen_count, withdraw_reason, found_by, created_at, updated_at, version, extensions, original_due FROM findings WHERE id = $1
+SELECT id, workflow_id, inspection_id, request_id, ledger_number, unit_code, unit_name, title, description, kind, severity, important, content_area, evidence_ids, rectification_opinion, stage, diagnosis, dispositions, referral, rectification, deadline, due_date, due_at, deadline_seq, overdue, missed_deadlines, reopen_count, withdraw_reason, found_by, created_at, updated_at, version, extensions, original_due, signoffs FROM findings WHERE id = $1
 `
 
 func (q *Queries) GetFinding(ctx context.Context, id string) (Finding, error) {
@@ -123,6 +123,7 @@ func (q *Queries) GetFinding(ctx context.Context, id string) (Finding, error) {
 		&i.Version,
 		&i.Extensions,
 		&i.OriginalDue,
+		&i.Signoffs,
 	)
 	return i, err
 }
@@ -132,12 +133,12 @@ INSERT INTO findings (id, workflow_id, inspection_id, request_id, unit_code, uni
                       kind, severity, important, content_area, evidence_ids, rectification_opinion, stage,
                       diagnosis, dispositions, referral, rectification, deadline, due_date, due_at,
                       deadline_seq, overdue, missed_deadlines, reopen_count, withdraw_reason, found_by,
-                      created_at, updated_at, version, extensions, original_due)
+                      created_at, updated_at, version, extensions, original_due, signoffs)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8,
         $9, $10, $11, $12, $13, $14, $15,
         $16, $17, $18, $19, $20, $21, $22,
         $23, $24, $25, $26, $27, $28,
-        $29, $30, $31, $32, $33)
+        $29, $30, $31, $32, $33, $34)
 ON CONFLICT (id) DO NOTHING
 `
 
@@ -175,6 +176,7 @@ type InsertFindingParams struct {
 	Version              int
 	Extensions           []byte
 	OriginalDue          *time.Time
+	Signoffs             []byte
 }
 
 func (q *Queries) InsertFinding(ctx context.Context, arg InsertFindingParams) error {
@@ -212,6 +214,7 @@ func (q *Queries) InsertFinding(ctx context.Context, arg InsertFindingParams) er
 		arg.Version,
 		arg.Extensions,
 		arg.OriginalDue,
+		arg.Signoffs,
 	)
 	return err
 }
@@ -321,8 +324,8 @@ UPDATE findings SET
   rectification = $13, deadline = $14, due_date = $15, due_at = $16,
   deadline_seq = $17, overdue = $18, missed_deadlines = $19,
   reopen_count = $20, withdraw_reason = $21, updated_at = $22,
-  version = $23, extensions = $24, original_due = $25
-WHERE id = $26 AND version < $23
+  version = $23, extensions = $24, original_due = $25, signoffs = $26
+WHERE id = $27 AND version < $23
 `
 
 type UpdateFindingParams struct {
@@ -351,6 +354,7 @@ type UpdateFindingParams struct {
 	Version              int
 	Extensions           []byte
 	OriginalDue          *time.Time
+	Signoffs             []byte
 	ID                   string
 }
 
@@ -384,6 +388,7 @@ func (q *Queries) UpdateFinding(ctx context.Context, arg UpdateFindingParams) (i
 		arg.Version,
 		arg.Extensions,
 		arg.OriginalDue,
+		arg.Signoffs,
 		arg.ID,
 	)
 	if err != nil {

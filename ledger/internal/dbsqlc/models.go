@@ -88,12 +88,13 @@ type Escalation struct {
 }
 
 type EscalationPolicy struct {
-	ID         int64
-	RequestID  string
-	Steps      []byte
-	UpdatedBy  []byte
-	UpdatedAt  time.Time
-	Extensions []byte
+	ID           int64
+	RequestID    string
+	Steps        []byte
+	UpdatedBy    []byte
+	UpdatedAt    time.Time
+	Extensions   []byte
+	SignoffRules []byte
 }
 
 type Event struct {
@@ -178,6 +179,7 @@ type Finding struct {
 	Version              int
 	Extensions           []byte
 	OriginalDue          *time.Time
+	Signoffs             []byte
 }
 
 type FindingClosureDay struct {

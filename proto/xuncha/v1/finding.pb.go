@@ -84,6 +84,67 @@ func (Extension_State) EnumDescriptor() ([]byte, []int) {
 	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{5, 0}
 }
 
+// Where the round stands.
+type Signoff_State int32
+
+const (
+	// Not set.
+	Signoff_STATE_UNSPECIFIED Signoff_State = 0
+	// Waiting for signatures.
+	Signoff_PENDING Signoff_State = 1
+	// Every signer signed: the finding closed.
+	Signoff_COMPLETE Signoff_State = 2
+	// A signer refused: the finding went back to REFERRED.
+	Signoff_REFUSED Signoff_State = 3
+	// The finding was withdrawn while it waited.
+	Signoff_LAPSED Signoff_State = 4
+)
+
+// Enum value maps for Signoff_State.
+var (
+	Signoff_State_name = map[int32]string{
+		0: "STATE_UNSPECIFIED",
+		1: "PENDING",
+		2: "COMPLETE",
+		3: "REFUSED",
+		4: "LAPSED",
+	}
+	Signoff_State_value = map[string]int32{
+		"STATE_UNSPECIFIED": 0,
+		"PENDING":           1,
+		"COMPLETE":          2,
+		"REFUSED":           3,
+		"LAPSED":            4,
+	}
+)
+
+func (x Signoff_State) Enum() *Signoff_State {
+	p := new(Signoff_State)
+	*p = x
+	return p
+}
+
+func (x Signoff_State) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Signoff_State) Descriptor() protoreflect.EnumDescriptor {
+	return file_xuncha_v1_finding_proto_enumTypes[1].Descriptor()
+}
+
+func (Signoff_State) Type() protoreflect.EnumType {
+	return &file_xuncha_v1_finding_proto_enumTypes[1]
+}
+
+func (x Signoff_State) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Signoff_State.Descriptor instead.
+func (Signoff_State) EnumDescriptor() ([]byte, []int) {
+	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{9, 0}
+}
+
 // Kind of finding.
 type Finding_Kind int32
 
@@ -129,11 +190,11 @@ func (x Finding_Kind) String() string {
 }
 
 func (Finding_Kind) Descriptor() protoreflect.EnumDescriptor {
-	return file_xuncha_v1_finding_proto_enumTypes[1].Descriptor()
+	return file_xuncha_v1_finding_proto_enumTypes[2].Descriptor()
 }
 
 func (Finding_Kind) Type() protoreflect.EnumType {
-	return &file_xuncha_v1_finding_proto_enumTypes[1]
+	return &file_xuncha_v1_finding_proto_enumTypes[2]
 }
 
 func (x Finding_Kind) Number() protoreflect.EnumNumber {
@@ -142,7 +203,7 @@ func (x Finding_Kind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Finding_Kind.Descriptor instead.
 func (Finding_Kind) EnumDescriptor() ([]byte, []int) {
-	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{7, 0}
+	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{11, 0}
 }
 
 // Severity of a hazard.
@@ -182,11 +243,11 @@ func (x Finding_Severity) String() string {
 }
 
 func (Finding_Severity) Descriptor() protoreflect.EnumDescriptor {
-	return file_xuncha_v1_finding_proto_enumTypes[2].Descriptor()
+	return file_xuncha_v1_finding_proto_enumTypes[3].Descriptor()
 }
 
 func (Finding_Severity) Type() protoreflect.EnumType {
-	return &file_xuncha_v1_finding_proto_enumTypes[2]
+	return &file_xuncha_v1_finding_proto_enumTypes[3]
 }
 
 func (x Finding_Severity) Number() protoreflect.EnumNumber {
@@ -195,7 +256,7 @@ func (x Finding_Severity) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Finding_Severity.Descriptor instead.
 func (Finding_Severity) EnumDescriptor() ([]byte, []int) {
-	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{7, 1}
+	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{11, 1}
 }
 
 // Stage of the closed loop.
@@ -259,11 +320,11 @@ func (x Finding_Stage) String() string {
 }
 
 func (Finding_Stage) Descriptor() protoreflect.EnumDescriptor {
-	return file_xuncha_v1_finding_proto_enumTypes[3].Descriptor()
+	return file_xuncha_v1_finding_proto_enumTypes[4].Descriptor()
 }
 
 func (Finding_Stage) Type() protoreflect.EnumType {
-	return &file_xuncha_v1_finding_proto_enumTypes[3]
+	return &file_xuncha_v1_finding_proto_enumTypes[4]
 }
 
 func (x Finding_Stage) Number() protoreflect.EnumNumber {
@@ -272,7 +333,7 @@ func (x Finding_Stage) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Finding_Stage.Descriptor instead.
 func (Finding_Stage) EnumDescriptor() ([]byte, []int) {
-	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{7, 2}
+	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{11, 2}
 }
 
 // Evidence is metadata of one piece of evidence; the blob is uploaded
@@ -880,6 +941,358 @@ func (x *Extension) GetDecisionReason() string {
 	return ""
 }
 
+// Signer is one member of a sign-off set: a role, an organisation (the
+// caller's organisation claim), or both; a caller fills the slot when it
+// matches every part given.
+type Signer struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// office or committee (a competent department, a member unit of the
+	// Safety Committee, signs in the committee role).
+	Role string `protobuf:"bytes,1,opt,name=role,proto3" json:"role,omitempty"`
+	// The signer's organisation, e.g. 省住房和城乡建设厅.
+	Organisation  string `protobuf:"bytes,2,opt,name=organisation,proto3" json:"organisation,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Signer) Reset() {
+	*x = Signer{}
+	mi := &file_xuncha_v1_finding_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Signer) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Signer) ProtoMessage() {}
+
+func (x *Signer) ProtoReflect() protoreflect.Message {
+	mi := &file_xuncha_v1_finding_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Signer.ProtoReflect.Descriptor instead.
+func (*Signer) Descriptor() ([]byte, []int) {
+	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *Signer) GetRole() string {
+	if x != nil {
+		return x.Role
+	}
+	return ""
+}
+
+func (x *Signer) GetOrganisation() string {
+	if x != nil {
+		return x.Organisation
+	}
+	return ""
+}
+
+// SignoffRule says who signs off findings of a kind (and a hazard severity)
+// after the office's verification, before they close.
+type SignoffRule struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Kind of finding. Required.
+	Kind Finding_Kind `protobuf:"varint,1,opt,name=kind,proto3,enum=xuncha.v1.Finding_Kind" json:"kind,omitempty"`
+	// For a HAZARD rule, GENERAL or MAJOR; unset: every severity of the
+	// kind. A severity's rule is preferred to its kind's.
+	Severity Finding_Severity `protobuf:"varint,2,opt,name=severity,proto3,enum=xuncha.v1.Finding_Severity" json:"severity,omitempty"`
+	// True: the signers sign in the order listed; false: in any order.
+	Ordered bool `protobuf:"varint,3,opt,name=ordered,proto3" json:"ordered,omitempty"`
+	// 1 to 10 signers, none twice.
+	Signers       []*Signer `protobuf:"bytes,4,rep,name=signers,proto3" json:"signers,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SignoffRule) Reset() {
+	*x = SignoffRule{}
+	mi := &file_xuncha_v1_finding_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SignoffRule) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SignoffRule) ProtoMessage() {}
+
+func (x *SignoffRule) ProtoReflect() protoreflect.Message {
+	mi := &file_xuncha_v1_finding_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SignoffRule.ProtoReflect.Descriptor instead.
+func (*SignoffRule) Descriptor() ([]byte, []int) {
+	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *SignoffRule) GetKind() Finding_Kind {
+	if x != nil {
+		return x.Kind
+	}
+	return Finding_KIND_UNSPECIFIED
+}
+
+func (x *SignoffRule) GetSeverity() Finding_Severity {
+	if x != nil {
+		return x.Severity
+	}
+	return Finding_SEVERITY_UNSPECIFIED
+}
+
+func (x *SignoffRule) GetOrdered() bool {
+	if x != nil {
+		return x.Ordered
+	}
+	return false
+}
+
+func (x *SignoffRule) GetSigners() []*Signer {
+	if x != nil {
+		return x.Signers
+	}
+	return nil
+}
+
+// Signature is one signer's sign-off or refusal.
+type Signature struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Index in the round's signers of the slot it fills.
+	Signer int32 `protobuf:"varint,1,opt,name=signer,proto3" json:"signer,omitempty"`
+	// True: signed off; false: refused.
+	Signed bool `protobuf:"varint,2,opt,name=signed,proto3" json:"signed,omitempty"`
+	// Why it was refused, or a note on the sign-off.
+	Reason string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	// Evidence IDs.
+	EvidenceIds []string `protobuf:"bytes,4,rep,name=evidence_ids,json=evidenceIds,proto3" json:"evidence_ids,omitempty"`
+	// Who signed.
+	SignedBy *Actor `protobuf:"bytes,5,opt,name=signed_by,json=signedBy,proto3" json:"signed_by,omitempty"`
+	// When.
+	SignTime      *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=sign_time,json=signTime,proto3" json:"sign_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Signature) Reset() {
+	*x = Signature{}
+	mi := &file_xuncha_v1_finding_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Signature) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Signature) ProtoMessage() {}
+
+func (x *Signature) ProtoReflect() protoreflect.Message {
+	mi := &file_xuncha_v1_finding_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Signature.ProtoReflect.Descriptor instead.
+func (*Signature) Descriptor() ([]byte, []int) {
+	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *Signature) GetSigner() int32 {
+	if x != nil {
+		return x.Signer
+	}
+	return 0
+}
+
+func (x *Signature) GetSigned() bool {
+	if x != nil {
+		return x.Signed
+	}
+	return false
+}
+
+func (x *Signature) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *Signature) GetEvidenceIds() []string {
+	if x != nil {
+		return x.EvidenceIds
+	}
+	return nil
+}
+
+func (x *Signature) GetSignedBy() *Actor {
+	if x != nil {
+		return x.SignedBy
+	}
+	return nil
+}
+
+func (x *Signature) GetSignTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.SignTime
+	}
+	return nil
+}
+
+// Signoff is one round of sign-off before close-out (销号): requested when
+// the office's verification accepted the rectification.
+type Signoff struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// 1, 2, … over the finding's life.
+	Seq int32 `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
+	// Where it stands.
+	State Signoff_State `protobuf:"varint,2,opt,name=state,proto3,enum=xuncha.v1.Signoff_State" json:"state,omitempty"`
+	// The rectification round: the finding's reopen_count when requested.
+	Round int32 `protobuf:"varint,3,opt,name=round,proto3" json:"round,omitempty"`
+	// The rule's order and signers as they stood when requested.
+	Ordered bool `protobuf:"varint,4,opt,name=ordered,proto3" json:"ordered,omitempty"`
+	// The signers.
+	Signers []*Signer `protobuf:"bytes,5,rep,name=signers,proto3" json:"signers,omitempty"`
+	// The escalation policy that held the rule.
+	PolicyVersion int64 `protobuf:"varint,6,opt,name=policy_version,json=policyVersion,proto3" json:"policy_version,omitempty"`
+	// Who verified the rectification.
+	RequestedBy *Actor `protobuf:"bytes,7,opt,name=requested_by,json=requestedBy,proto3" json:"requested_by,omitempty"`
+	// When.
+	RequestTime *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=request_time,json=requestTime,proto3" json:"request_time,omitempty"`
+	// The sign-offs and the refusal, in order.
+	Signatures []*Signature `protobuf:"bytes,9,rep,name=signatures,proto3" json:"signatures,omitempty"`
+	// When it completed, was refused or lapsed.
+	EndTime       *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Signoff) Reset() {
+	*x = Signoff{}
+	mi := &file_xuncha_v1_finding_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Signoff) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Signoff) ProtoMessage() {}
+
+func (x *Signoff) ProtoReflect() protoreflect.Message {
+	mi := &file_xuncha_v1_finding_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Signoff.ProtoReflect.Descriptor instead.
+func (*Signoff) Descriptor() ([]byte, []int) {
+	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *Signoff) GetSeq() int32 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *Signoff) GetState() Signoff_State {
+	if x != nil {
+		return x.State
+	}
+	return Signoff_STATE_UNSPECIFIED
+}
+
+func (x *Signoff) GetRound() int32 {
+	if x != nil {
+		return x.Round
+	}
+	return 0
+}
+
+func (x *Signoff) GetOrdered() bool {
+	if x != nil {
+		return x.Ordered
+	}
+	return false
+}
+
+func (x *Signoff) GetSigners() []*Signer {
+	if x != nil {
+		return x.Signers
+	}
+	return nil
+}
+
+func (x *Signoff) GetPolicyVersion() int64 {
+	if x != nil {
+		return x.PolicyVersion
+	}
+	return 0
+}
+
+func (x *Signoff) GetRequestedBy() *Actor {
+	if x != nil {
+		return x.RequestedBy
+	}
+	return nil
+}
+
+func (x *Signoff) GetRequestTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RequestTime
+	}
+	return nil
+}
+
+func (x *Signoff) GetSignatures() []*Signature {
+	if x != nil {
+		return x.Signatures
+	}
+	return nil
+}
+
+func (x *Signoff) GetEndTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EndTime
+	}
+	return nil
+}
+
 // FindingEvent is one entry of a finding's append-only event log.
 type FindingEvent struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -907,7 +1320,7 @@ type FindingEvent struct {
 
 func (x *FindingEvent) Reset() {
 	*x = FindingEvent{}
-	mi := &file_xuncha_v1_finding_proto_msgTypes[6]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -919,7 +1332,7 @@ func (x *FindingEvent) String() string {
 func (*FindingEvent) ProtoMessage() {}
 
 func (x *FindingEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_finding_proto_msgTypes[6]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -932,7 +1345,7 @@ func (x *FindingEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FindingEvent.ProtoReflect.Descriptor instead.
 func (*FindingEvent) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{6}
+	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *FindingEvent) GetId() int64 {
@@ -1062,14 +1475,17 @@ type Finding struct {
 	// The running rectification deadline's last day as the office set it,
 	// YYYY-MM-DD, once an extension of it was approved (deadline.due is then
 	// the extended day).
-	OriginalDue   string `protobuf:"bytes,30,opt,name=original_due,json=originalDue,proto3" json:"original_due,omitempty"`
+	OriginalDue string `protobuf:"bytes,30,opt,name=original_due,json=originalDue,proto3" json:"original_due,omitempty"`
+	// Rounds of sign-off before close-out (销号), oldest first; the last may
+	// be pending (the finding is then RECTIFIED and verified).
+	Signoffs      []*Signoff `protobuf:"bytes,40,rep,name=signoffs,proto3" json:"signoffs,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Finding) Reset() {
 	*x = Finding{}
-	mi := &file_xuncha_v1_finding_proto_msgTypes[7]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1081,7 +1497,7 @@ func (x *Finding) String() string {
 func (*Finding) ProtoMessage() {}
 
 func (x *Finding) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_finding_proto_msgTypes[7]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1094,7 +1510,7 @@ func (x *Finding) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Finding.ProtoReflect.Descriptor instead.
 func (*Finding) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{7}
+	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Finding) GetId() string {
@@ -1307,6 +1723,13 @@ func (x *Finding) GetOriginalDue() string {
 	return ""
 }
 
+func (x *Finding) GetSignoffs() []*Signoff {
+	if x != nil {
+		return x.Signoffs
+	}
+	return nil
+}
+
 // RecordFindingRequest records a finding under an inspection.
 type RecordFindingRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1338,7 +1761,7 @@ type RecordFindingRequest struct {
 
 func (x *RecordFindingRequest) Reset() {
 	*x = RecordFindingRequest{}
-	mi := &file_xuncha_v1_finding_proto_msgTypes[8]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1350,7 +1773,7 @@ func (x *RecordFindingRequest) String() string {
 func (*RecordFindingRequest) ProtoMessage() {}
 
 func (x *RecordFindingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_finding_proto_msgTypes[8]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1363,7 +1786,7 @@ func (x *RecordFindingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordFindingRequest.ProtoReflect.Descriptor instead.
 func (*RecordFindingRequest) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{8}
+	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *RecordFindingRequest) GetRequestId() string {
@@ -1454,7 +1877,7 @@ type GetFindingRequest struct {
 
 func (x *GetFindingRequest) Reset() {
 	*x = GetFindingRequest{}
-	mi := &file_xuncha_v1_finding_proto_msgTypes[9]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1466,7 +1889,7 @@ func (x *GetFindingRequest) String() string {
 func (*GetFindingRequest) ProtoMessage() {}
 
 func (x *GetFindingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_finding_proto_msgTypes[9]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1479,7 +1902,7 @@ func (x *GetFindingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetFindingRequest.ProtoReflect.Descriptor instead.
 func (*GetFindingRequest) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{9}
+	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *GetFindingRequest) GetId() string {
@@ -1514,7 +1937,7 @@ type ListFindingsRequest struct {
 
 func (x *ListFindingsRequest) Reset() {
 	*x = ListFindingsRequest{}
-	mi := &file_xuncha_v1_finding_proto_msgTypes[10]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1526,7 +1949,7 @@ func (x *ListFindingsRequest) String() string {
 func (*ListFindingsRequest) ProtoMessage() {}
 
 func (x *ListFindingsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_finding_proto_msgTypes[10]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1539,7 +1962,7 @@ func (x *ListFindingsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListFindingsRequest.ProtoReflect.Descriptor instead.
 func (*ListFindingsRequest) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{10}
+	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ListFindingsRequest) GetInspectionId() string {
@@ -1611,7 +2034,7 @@ type ListFindingsResponse struct {
 
 func (x *ListFindingsResponse) Reset() {
 	*x = ListFindingsResponse{}
-	mi := &file_xuncha_v1_finding_proto_msgTypes[11]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1623,7 +2046,7 @@ func (x *ListFindingsResponse) String() string {
 func (*ListFindingsResponse) ProtoMessage() {}
 
 func (x *ListFindingsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_finding_proto_msgTypes[11]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1636,7 +2059,7 @@ func (x *ListFindingsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListFindingsResponse.ProtoReflect.Descriptor instead.
 func (*ListFindingsResponse) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{11}
+	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ListFindingsResponse) GetFindings() []*Finding {
@@ -1668,7 +2091,7 @@ type DiagnoseFindingRequest struct {
 
 func (x *DiagnoseFindingRequest) Reset() {
 	*x = DiagnoseFindingRequest{}
-	mi := &file_xuncha_v1_finding_proto_msgTypes[12]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1680,7 +2103,7 @@ func (x *DiagnoseFindingRequest) String() string {
 func (*DiagnoseFindingRequest) ProtoMessage() {}
 
 func (x *DiagnoseFindingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_finding_proto_msgTypes[12]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1693,7 +2116,7 @@ func (x *DiagnoseFindingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DiagnoseFindingRequest.ProtoReflect.Descriptor instead.
 func (*DiagnoseFindingRequest) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{12}
+	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *DiagnoseFindingRequest) GetId() string {
@@ -1734,7 +2157,7 @@ type ClassifyFindingRequest struct {
 
 func (x *ClassifyFindingRequest) Reset() {
 	*x = ClassifyFindingRequest{}
-	mi := &file_xuncha_v1_finding_proto_msgTypes[13]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1746,7 +2169,7 @@ func (x *ClassifyFindingRequest) String() string {
 func (*ClassifyFindingRequest) ProtoMessage() {}
 
 func (x *ClassifyFindingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_finding_proto_msgTypes[13]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1759,7 +2182,7 @@ func (x *ClassifyFindingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClassifyFindingRequest.ProtoReflect.Descriptor instead.
 func (*ClassifyFindingRequest) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{13}
+	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ClassifyFindingRequest) GetId() string {
@@ -1812,7 +2235,7 @@ type ReferFindingRequest struct {
 
 func (x *ReferFindingRequest) Reset() {
 	*x = ReferFindingRequest{}
-	mi := &file_xuncha_v1_finding_proto_msgTypes[14]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1824,7 +2247,7 @@ func (x *ReferFindingRequest) String() string {
 func (*ReferFindingRequest) ProtoMessage() {}
 
 func (x *ReferFindingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_finding_proto_msgTypes[14]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1837,7 +2260,7 @@ func (x *ReferFindingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReferFindingRequest.ProtoReflect.Descriptor instead.
 func (*ReferFindingRequest) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{14}
+	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ReferFindingRequest) GetId() string {
@@ -1906,7 +2329,7 @@ type ReportRectificationRequest struct {
 
 func (x *ReportRectificationRequest) Reset() {
 	*x = ReportRectificationRequest{}
-	mi := &file_xuncha_v1_finding_proto_msgTypes[15]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1918,7 +2341,7 @@ func (x *ReportRectificationRequest) String() string {
 func (*ReportRectificationRequest) ProtoMessage() {}
 
 func (x *ReportRectificationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_finding_proto_msgTypes[15]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1931,7 +2354,7 @@ func (x *ReportRectificationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportRectificationRequest.ProtoReflect.Descriptor instead.
 func (*ReportRectificationRequest) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{15}
+	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ReportRectificationRequest) GetId() string {
@@ -1996,7 +2419,7 @@ type VerifyFindingRequest struct {
 
 func (x *VerifyFindingRequest) Reset() {
 	*x = VerifyFindingRequest{}
-	mi := &file_xuncha_v1_finding_proto_msgTypes[16]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2008,7 +2431,7 @@ func (x *VerifyFindingRequest) String() string {
 func (*VerifyFindingRequest) ProtoMessage() {}
 
 func (x *VerifyFindingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_finding_proto_msgTypes[16]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2021,7 +2444,7 @@ func (x *VerifyFindingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyFindingRequest.ProtoReflect.Descriptor instead.
 func (*VerifyFindingRequest) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{16}
+	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *VerifyFindingRequest) GetId() string {
@@ -2074,7 +2497,7 @@ type WithdrawFindingRequest struct {
 
 func (x *WithdrawFindingRequest) Reset() {
 	*x = WithdrawFindingRequest{}
-	mi := &file_xuncha_v1_finding_proto_msgTypes[17]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2086,7 +2509,7 @@ func (x *WithdrawFindingRequest) String() string {
 func (*WithdrawFindingRequest) ProtoMessage() {}
 
 func (x *WithdrawFindingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_finding_proto_msgTypes[17]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2099,7 +2522,7 @@ func (x *WithdrawFindingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WithdrawFindingRequest.ProtoReflect.Descriptor instead.
 func (*WithdrawFindingRequest) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{17}
+	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *WithdrawFindingRequest) GetId() string {
@@ -2149,7 +2572,7 @@ type RequestExtensionRequest struct {
 
 func (x *RequestExtensionRequest) Reset() {
 	*x = RequestExtensionRequest{}
-	mi := &file_xuncha_v1_finding_proto_msgTypes[18]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2161,7 +2584,7 @@ func (x *RequestExtensionRequest) String() string {
 func (*RequestExtensionRequest) ProtoMessage() {}
 
 func (x *RequestExtensionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_finding_proto_msgTypes[18]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2174,7 +2597,7 @@ func (x *RequestExtensionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RequestExtensionRequest.ProtoReflect.Descriptor instead.
 func (*RequestExtensionRequest) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{18}
+	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *RequestExtensionRequest) GetId() string {
@@ -2240,7 +2663,7 @@ type DecideExtensionRequest struct {
 
 func (x *DecideExtensionRequest) Reset() {
 	*x = DecideExtensionRequest{}
-	mi := &file_xuncha_v1_finding_proto_msgTypes[19]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2252,7 +2675,7 @@ func (x *DecideExtensionRequest) String() string {
 func (*DecideExtensionRequest) ProtoMessage() {}
 
 func (x *DecideExtensionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_finding_proto_msgTypes[19]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2265,7 +2688,7 @@ func (x *DecideExtensionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecideExtensionRequest.ProtoReflect.Descriptor instead.
 func (*DecideExtensionRequest) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{19}
+	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *DecideExtensionRequest) GetId() string {
@@ -2303,6 +2726,99 @@ func (x *DecideExtensionRequest) GetReason() string {
 	return ""
 }
 
+// SignOffFindingRequest signs a verified finding off, or refuses.
+type SignOffFindingRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Finding ID.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Idempotency key.
+	RequestId string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// True signs off; false refuses (back to REFERRED with a new deadline).
+	Approve bool `protobuf:"varint,3,opt,name=approve,proto3" json:"approve,omitempty"`
+	// Refusing: why (required). Signing: an optional note.
+	Reason string `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	// Evidence IDs (uploaded first), e.g. the signed close-out form. At
+	// least one.
+	EvidenceIds []string `protobuf:"bytes,5,rep,name=evidence_ids,json=evidenceIds,proto3" json:"evidence_ids,omitempty"`
+	// Refusing: the new limit's last day, YYYY-MM-DD, at most one month
+	// after today; empty: one month after today. Signing: not given.
+	Due           string `protobuf:"bytes,6,opt,name=due,proto3" json:"due,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SignOffFindingRequest) Reset() {
+	*x = SignOffFindingRequest{}
+	mi := &file_xuncha_v1_finding_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SignOffFindingRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SignOffFindingRequest) ProtoMessage() {}
+
+func (x *SignOffFindingRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_xuncha_v1_finding_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SignOffFindingRequest.ProtoReflect.Descriptor instead.
+func (*SignOffFindingRequest) Descriptor() ([]byte, []int) {
+	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *SignOffFindingRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *SignOffFindingRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *SignOffFindingRequest) GetApprove() bool {
+	if x != nil {
+		return x.Approve
+	}
+	return false
+}
+
+func (x *SignOffFindingRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *SignOffFindingRequest) GetEvidenceIds() []string {
+	if x != nil {
+		return x.EvidenceIds
+	}
+	return nil
+}
+
+func (x *SignOffFindingRequest) GetDue() string {
+	if x != nil {
+		return x.Due
+	}
+	return ""
+}
+
 // ListFindingEventsRequest names a finding.
 type ListFindingEventsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -2314,7 +2830,7 @@ type ListFindingEventsRequest struct {
 
 func (x *ListFindingEventsRequest) Reset() {
 	*x = ListFindingEventsRequest{}
-	mi := &file_xuncha_v1_finding_proto_msgTypes[20]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2326,7 +2842,7 @@ func (x *ListFindingEventsRequest) String() string {
 func (*ListFindingEventsRequest) ProtoMessage() {}
 
 func (x *ListFindingEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_finding_proto_msgTypes[20]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2339,7 +2855,7 @@ func (x *ListFindingEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListFindingEventsRequest.ProtoReflect.Descriptor instead.
 func (*ListFindingEventsRequest) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{20}
+	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ListFindingEventsRequest) GetId() string {
@@ -2360,7 +2876,7 @@ type ListFindingEventsResponse struct {
 
 func (x *ListFindingEventsResponse) Reset() {
 	*x = ListFindingEventsResponse{}
-	mi := &file_xuncha_v1_finding_proto_msgTypes[21]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2372,7 +2888,7 @@ func (x *ListFindingEventsResponse) String() string {
 func (*ListFindingEventsResponse) ProtoMessage() {}
 
 func (x *ListFindingEventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_finding_proto_msgTypes[21]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2385,7 +2901,7 @@ func (x *ListFindingEventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListFindingEventsResponse.ProtoReflect.Descriptor instead.
 func (*ListFindingEventsResponse) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{21}
+	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ListFindingEventsResponse) GetEvents() []*FindingEvent {
@@ -2412,7 +2928,7 @@ type ListEscalationsRequest struct {
 
 func (x *ListEscalationsRequest) Reset() {
 	*x = ListEscalationsRequest{}
-	mi := &file_xuncha_v1_finding_proto_msgTypes[22]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2424,7 +2940,7 @@ func (x *ListEscalationsRequest) String() string {
 func (*ListEscalationsRequest) ProtoMessage() {}
 
 func (x *ListEscalationsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_finding_proto_msgTypes[22]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2437,7 +2953,7 @@ func (x *ListEscalationsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEscalationsRequest.ProtoReflect.Descriptor instead.
 func (*ListEscalationsRequest) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{22}
+	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ListEscalationsRequest) GetSubject() string {
@@ -2481,7 +2997,7 @@ type ListEscalationsResponse struct {
 
 func (x *ListEscalationsResponse) Reset() {
 	*x = ListEscalationsResponse{}
-	mi := &file_xuncha_v1_finding_proto_msgTypes[23]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2493,7 +3009,7 @@ func (x *ListEscalationsResponse) String() string {
 func (*ListEscalationsResponse) ProtoMessage() {}
 
 func (x *ListEscalationsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_finding_proto_msgTypes[23]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2506,7 +3022,7 @@ func (x *ListEscalationsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEscalationsResponse.ProtoReflect.Descriptor instead.
 func (*ListEscalationsResponse) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{23}
+	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ListEscalationsResponse) GetEscalations() []*Escalation {
@@ -2537,7 +3053,7 @@ type EscalationStep struct {
 
 func (x *EscalationStep) Reset() {
 	*x = EscalationStep{}
-	mi := &file_xuncha_v1_finding_proto_msgTypes[24]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2549,7 +3065,7 @@ func (x *EscalationStep) String() string {
 func (*EscalationStep) ProtoMessage() {}
 
 func (x *EscalationStep) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_finding_proto_msgTypes[24]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2562,7 +3078,7 @@ func (x *EscalationStep) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EscalationStep.ProtoReflect.Descriptor instead.
 func (*EscalationStep) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{24}
+	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *EscalationStep) GetStep() string {
@@ -2603,7 +3119,7 @@ type ExtensionLimits struct {
 
 func (x *ExtensionLimits) Reset() {
 	*x = ExtensionLimits{}
-	mi := &file_xuncha_v1_finding_proto_msgTypes[25]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2615,7 +3131,7 @@ func (x *ExtensionLimits) String() string {
 func (*ExtensionLimits) ProtoMessage() {}
 
 func (x *ExtensionLimits) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_finding_proto_msgTypes[25]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2628,7 +3144,7 @@ func (x *ExtensionLimits) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExtensionLimits.ProtoReflect.Descriptor instead.
 func (*ExtensionLimits) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{25}
+	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ExtensionLimits) GetMaxCount() int32 {
@@ -2673,13 +3189,16 @@ type EscalationPolicy struct {
 	// Limits on extensions. Default: 2 extensions, 1 month in total, MAJOR
 	// hazards (and findings that are not hazards).
 	ExtensionLimits *ExtensionLimits `protobuf:"bytes,5,opt,name=extension_limits,json=extensionLimits,proto3" json:"extension_limits,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// Who signs which findings off after the office's verification, before
+	// they close (销号). None (the default): the verification closes.
+	SignoffRules  []*SignoffRule `protobuf:"bytes,10,rep,name=signoff_rules,json=signoffRules,proto3" json:"signoff_rules,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *EscalationPolicy) Reset() {
 	*x = EscalationPolicy{}
-	mi := &file_xuncha_v1_finding_proto_msgTypes[26]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2691,7 +3210,7 @@ func (x *EscalationPolicy) String() string {
 func (*EscalationPolicy) ProtoMessage() {}
 
 func (x *EscalationPolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_finding_proto_msgTypes[26]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2704,7 +3223,7 @@ func (x *EscalationPolicy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EscalationPolicy.ProtoReflect.Descriptor instead.
 func (*EscalationPolicy) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{26}
+	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *EscalationPolicy) GetSteps() []*EscalationStep {
@@ -2742,6 +3261,13 @@ func (x *EscalationPolicy) GetExtensionLimits() *ExtensionLimits {
 	return nil
 }
 
+func (x *EscalationPolicy) GetSignoffRules() []*SignoffRule {
+	if x != nil {
+		return x.SignoffRules
+	}
+	return nil
+}
+
 // GetEscalationPolicyRequest is empty.
 type GetEscalationPolicyRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -2751,7 +3277,7 @@ type GetEscalationPolicyRequest struct {
 
 func (x *GetEscalationPolicyRequest) Reset() {
 	*x = GetEscalationPolicyRequest{}
-	mi := &file_xuncha_v1_finding_proto_msgTypes[27]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2763,7 +3289,7 @@ func (x *GetEscalationPolicyRequest) String() string {
 func (*GetEscalationPolicyRequest) ProtoMessage() {}
 
 func (x *GetEscalationPolicyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_finding_proto_msgTypes[27]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2776,7 +3302,7 @@ func (x *GetEscalationPolicyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetEscalationPolicyRequest.ProtoReflect.Descriptor instead.
 func (*GetEscalationPolicyRequest) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{27}
+	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{32}
 }
 
 // UpdateEscalationPolicyRequest sets the ladder.
@@ -2789,13 +3315,16 @@ type UpdateEscalationPolicyRequest struct {
 	Steps []*EscalationStep `protobuf:"bytes,2,rep,name=steps,proto3" json:"steps,omitempty"`
 	// Limits on extensions, from now on; absent: the built-in defaults.
 	ExtensionLimits *ExtensionLimits `protobuf:"bytes,3,opt,name=extension_limits,json=extensionLimits,proto3" json:"extension_limits,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// Sign-off rules, from the next verification on; none: the verification
+	// closes every finding. At most 20 rules, one per kind and severity.
+	SignoffRules  []*SignoffRule `protobuf:"bytes,10,rep,name=signoff_rules,json=signoffRules,proto3" json:"signoff_rules,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *UpdateEscalationPolicyRequest) Reset() {
 	*x = UpdateEscalationPolicyRequest{}
-	mi := &file_xuncha_v1_finding_proto_msgTypes[28]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2807,7 +3336,7 @@ func (x *UpdateEscalationPolicyRequest) String() string {
 func (*UpdateEscalationPolicyRequest) ProtoMessage() {}
 
 func (x *UpdateEscalationPolicyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_finding_proto_msgTypes[28]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2820,7 +3349,7 @@ func (x *UpdateEscalationPolicyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateEscalationPolicyRequest.ProtoReflect.Descriptor instead.
 func (*UpdateEscalationPolicyRequest) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{28}
+	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *UpdateEscalationPolicyRequest) GetRequestId() string {
@@ -2840,6 +3369,13 @@ func (x *UpdateEscalationPolicyRequest) GetSteps() []*EscalationStep {
 func (x *UpdateEscalationPolicyRequest) GetExtensionLimits() *ExtensionLimits {
 	if x != nil {
 		return x.ExtensionLimits
+	}
+	return nil
+}
+
+func (x *UpdateEscalationPolicyRequest) GetSignoffRules() []*SignoffRule {
+	if x != nil {
+		return x.SignoffRules
 	}
 	return nil
 }
@@ -2865,7 +3401,7 @@ type Webhook struct {
 
 func (x *Webhook) Reset() {
 	*x = Webhook{}
-	mi := &file_xuncha_v1_finding_proto_msgTypes[29]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2877,7 +3413,7 @@ func (x *Webhook) String() string {
 func (*Webhook) ProtoMessage() {}
 
 func (x *Webhook) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_finding_proto_msgTypes[29]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2890,7 +3426,7 @@ func (x *Webhook) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Webhook.ProtoReflect.Descriptor instead.
 func (*Webhook) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{29}
+	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *Webhook) GetId() string {
@@ -2952,7 +3488,7 @@ type CreateWebhookRequest struct {
 
 func (x *CreateWebhookRequest) Reset() {
 	*x = CreateWebhookRequest{}
-	mi := &file_xuncha_v1_finding_proto_msgTypes[30]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2964,7 +3500,7 @@ func (x *CreateWebhookRequest) String() string {
 func (*CreateWebhookRequest) ProtoMessage() {}
 
 func (x *CreateWebhookRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_finding_proto_msgTypes[30]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2977,7 +3513,7 @@ func (x *CreateWebhookRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateWebhookRequest.ProtoReflect.Descriptor instead.
 func (*CreateWebhookRequest) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{30}
+	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *CreateWebhookRequest) GetRequestId() string {
@@ -3017,7 +3553,7 @@ type ListWebhooksRequest struct {
 
 func (x *ListWebhooksRequest) Reset() {
 	*x = ListWebhooksRequest{}
-	mi := &file_xuncha_v1_finding_proto_msgTypes[31]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3029,7 +3565,7 @@ func (x *ListWebhooksRequest) String() string {
 func (*ListWebhooksRequest) ProtoMessage() {}
 
 func (x *ListWebhooksRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_finding_proto_msgTypes[31]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3042,7 +3578,7 @@ func (x *ListWebhooksRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListWebhooksRequest.ProtoReflect.Descriptor instead.
 func (*ListWebhooksRequest) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{31}
+	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{36}
 }
 
 // ListWebhooksResponse lists subscriptions.
@@ -3056,7 +3592,7 @@ type ListWebhooksResponse struct {
 
 func (x *ListWebhooksResponse) Reset() {
 	*x = ListWebhooksResponse{}
-	mi := &file_xuncha_v1_finding_proto_msgTypes[32]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3068,7 +3604,7 @@ func (x *ListWebhooksResponse) String() string {
 func (*ListWebhooksResponse) ProtoMessage() {}
 
 func (x *ListWebhooksResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_finding_proto_msgTypes[32]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3081,7 +3617,7 @@ func (x *ListWebhooksResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListWebhooksResponse.ProtoReflect.Descriptor instead.
 func (*ListWebhooksResponse) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{32}
+	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *ListWebhooksResponse) GetWebhooks() []*Webhook {
@@ -3102,7 +3638,7 @@ type DeleteWebhookRequest struct {
 
 func (x *DeleteWebhookRequest) Reset() {
 	*x = DeleteWebhookRequest{}
-	mi := &file_xuncha_v1_finding_proto_msgTypes[33]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3114,7 +3650,7 @@ func (x *DeleteWebhookRequest) String() string {
 func (*DeleteWebhookRequest) ProtoMessage() {}
 
 func (x *DeleteWebhookRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_finding_proto_msgTypes[33]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3127,7 +3663,7 @@ func (x *DeleteWebhookRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteWebhookRequest.ProtoReflect.Descriptor instead.
 func (*DeleteWebhookRequest) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{33}
+	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *DeleteWebhookRequest) GetId() string {
@@ -3146,7 +3682,7 @@ type DeleteWebhookResponse struct {
 
 func (x *DeleteWebhookResponse) Reset() {
 	*x = DeleteWebhookResponse{}
-	mi := &file_xuncha_v1_finding_proto_msgTypes[34]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3158,7 +3694,7 @@ func (x *DeleteWebhookResponse) String() string {
 func (*DeleteWebhookResponse) ProtoMessage() {}
 
 func (x *DeleteWebhookResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_finding_proto_msgTypes[34]
+	mi := &file_xuncha_v1_finding_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3171,7 +3707,7 @@ func (x *DeleteWebhookResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteWebhookResponse.ProtoReflect.Descriptor instead.
 func (*DeleteWebhookResponse) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{34}
+	return file_xuncha_v1_finding_proto_rawDescGZIP(), []int{39}
 }
 
 var File_xuncha_v1_finding_proto protoreflect.FileDescriptor
@@ -3242,6 +3778,42 @@ const file_xuncha_v1_finding_proto_rawDesc = "" +
 	"\bAPPROVED\x10\x02\x12\v\n" +
 	"\aREFUSED\x10\x03\x12\n" +
 	"\n" +
+	"\x06LAPSED\x10\x04\"@\n" +
+	"\x06Signer\x12\x12\n" +
+	"\x04role\x18\x01 \x01(\tR\x04role\x12\"\n" +
+	"\forganisation\x18\x02 \x01(\tR\forganisation\"\xba\x01\n" +
+	"\vSignoffRule\x12+\n" +
+	"\x04kind\x18\x01 \x01(\x0e2\x17.xuncha.v1.Finding.KindR\x04kind\x127\n" +
+	"\bseverity\x18\x02 \x01(\x0e2\x1b.xuncha.v1.Finding.SeverityR\bseverity\x12\x18\n" +
+	"\aordered\x18\x03 \x01(\bR\aordered\x12+\n" +
+	"\asigners\x18\x04 \x03(\v2\x11.xuncha.v1.SignerR\asigners\"\xde\x01\n" +
+	"\tSignature\x12\x16\n" +
+	"\x06signer\x18\x01 \x01(\x05R\x06signer\x12\x16\n" +
+	"\x06signed\x18\x02 \x01(\bR\x06signed\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\x12!\n" +
+	"\fevidence_ids\x18\x04 \x03(\tR\vevidenceIds\x12-\n" +
+	"\tsigned_by\x18\x05 \x01(\v2\x10.xuncha.v1.ActorR\bsignedBy\x127\n" +
+	"\tsign_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\bsignTime\"\x84\x04\n" +
+	"\aSignoff\x12\x10\n" +
+	"\x03seq\x18\x01 \x01(\x05R\x03seq\x12.\n" +
+	"\x05state\x18\x02 \x01(\x0e2\x18.xuncha.v1.Signoff.StateR\x05state\x12\x14\n" +
+	"\x05round\x18\x03 \x01(\x05R\x05round\x12\x18\n" +
+	"\aordered\x18\x04 \x01(\bR\aordered\x12+\n" +
+	"\asigners\x18\x05 \x03(\v2\x11.xuncha.v1.SignerR\asigners\x12%\n" +
+	"\x0epolicy_version\x18\x06 \x01(\x03R\rpolicyVersion\x123\n" +
+	"\frequested_by\x18\a \x01(\v2\x10.xuncha.v1.ActorR\vrequestedBy\x12=\n" +
+	"\frequest_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\vrequestTime\x124\n" +
+	"\n" +
+	"signatures\x18\t \x03(\v2\x14.xuncha.v1.SignatureR\n" +
+	"signatures\x125\n" +
+	"\bend_time\x18\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\"R\n" +
+	"\x05State\x12\x15\n" +
+	"\x11STATE_UNSPECIFIED\x10\x00\x12\v\n" +
+	"\aPENDING\x10\x01\x12\f\n" +
+	"\bCOMPLETE\x10\x02\x12\v\n" +
+	"\aREFUSED\x10\x03\x12\n" +
+	"\n" +
 	"\x06LAPSED\x10\x04\"\xb1\x02\n" +
 	"\fFindingEvent\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x16\n" +
@@ -3254,7 +3826,7 @@ const file_xuncha_v1_finding_proto_rawDesc = "" +
 	"\fevidence_ids\x18\a \x03(\tR\vevidenceIds\x129\n" +
 	"\n" +
 	"occur_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\toccurTime\x12\x1b\n" +
-	"\tdata_json\x18\t \x01(\tR\bdataJson\"\xc0\f\n" +
+	"\tdata_json\x18\t \x01(\tR\bdataJson\"\xf0\f\n" +
 	"\aFinding\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12#\n" +
 	"\rinspection_id\x18\x02 \x01(\tR\finspectionId\x12#\n" +
@@ -3292,7 +3864,8 @@ const file_xuncha_v1_finding_proto_rawDesc = "" +
 	"\n" +
 	"extensions\x18\x1d \x03(\v2\x14.xuncha.v1.ExtensionR\n" +
 	"extensions\x12!\n" +
-	"\foriginal_due\x18\x1e \x01(\tR\voriginalDue\"c\n" +
+	"\foriginal_due\x18\x1e \x01(\tR\voriginalDue\x12.\n" +
+	"\bsignoffs\x18( \x03(\v2\x12.xuncha.v1.SignoffR\bsignoffs\"c\n" +
 	"\x04Kind\x12\x14\n" +
 	"\x10KIND_UNSPECIFIED\x10\x00\x12\n" +
 	"\n" +
@@ -3402,7 +3975,15 @@ const file_xuncha_v1_finding_proto_rawDesc = "" +
 	"request_id\x18\x02 \x01(\tR\trequestId\x12\x18\n" +
 	"\aapprove\x18\x03 \x01(\bR\aapprove\x12\x10\n" +
 	"\x03due\x18\x04 \x01(\tR\x03due\x12\x16\n" +
-	"\x06reason\x18\x05 \x01(\tR\x06reason\"*\n" +
+	"\x06reason\x18\x05 \x01(\tR\x06reason\"\xad\x01\n" +
+	"\x15SignOffFindingRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tR\trequestId\x12\x18\n" +
+	"\aapprove\x18\x03 \x01(\bR\aapprove\x12\x16\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason\x12!\n" +
+	"\fevidence_ids\x18\x05 \x03(\tR\vevidenceIds\x12\x10\n" +
+	"\x03due\x18\x06 \x01(\tR\x03due\"*\n" +
 	"\x18ListFindingEventsRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"L\n" +
 	"\x19ListFindingEventsResponse\x12/\n" +
@@ -3425,7 +4006,7 @@ const file_xuncha_v1_finding_proto_rawDesc = "" +
 	"\x12total_working_days\x18\x03 \x01(\x05R\x10totalWorkingDays\x12;\n" +
 	"\n" +
 	"severities\x18\x04 \x03(\x0e2\x1b.xuncha.v1.Finding.SeverityR\n" +
-	"severities\"\x92\x02\n" +
+	"severities\"\xcf\x02\n" +
 	"\x10EscalationPolicy\x12/\n" +
 	"\x05steps\x18\x01 \x03(\v2\x19.xuncha.v1.EscalationStepR\x05steps\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\x03R\aversion\x12/\n" +
@@ -3433,13 +4014,17 @@ const file_xuncha_v1_finding_proto_rawDesc = "" +
 	"updated_by\x18\x03 \x01(\v2\x10.xuncha.v1.ActorR\tupdatedBy\x12;\n" +
 	"\vupdate_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"updateTime\x12E\n" +
-	"\x10extension_limits\x18\x05 \x01(\v2\x1a.xuncha.v1.ExtensionLimitsR\x0fextensionLimits\"\x1c\n" +
-	"\x1aGetEscalationPolicyRequest\"\xb6\x01\n" +
+	"\x10extension_limits\x18\x05 \x01(\v2\x1a.xuncha.v1.ExtensionLimitsR\x0fextensionLimits\x12;\n" +
+	"\rsignoff_rules\x18\n" +
+	" \x03(\v2\x16.xuncha.v1.SignoffRuleR\fsignoffRules\"\x1c\n" +
+	"\x1aGetEscalationPolicyRequest\"\xf3\x01\n" +
 	"\x1dUpdateEscalationPolicyRequest\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12/\n" +
 	"\x05steps\x18\x02 \x03(\v2\x19.xuncha.v1.EscalationStepR\x05steps\x12E\n" +
-	"\x10extension_limits\x18\x03 \x01(\v2\x1a.xuncha.v1.ExtensionLimitsR\x0fextensionLimits\"\xd2\x01\n" +
+	"\x10extension_limits\x18\x03 \x01(\v2\x1a.xuncha.v1.ExtensionLimitsR\x0fextensionLimits\x12;\n" +
+	"\rsignoff_rules\x18\n" +
+	" \x03(\v2\x16.xuncha.v1.SignoffRuleR\fsignoffRules\"\xd2\x01\n" +
 	"\aWebhook\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x10\n" +
 	"\x03url\x18\x02 \x01(\tR\x03url\x12\x1f\n" +
@@ -3462,7 +4047,7 @@ const file_xuncha_v1_finding_proto_rawDesc = "" +
 	"\bwebhooks\x18\x01 \x03(\v2\x12.xuncha.v1.WebhookR\bwebhooks\"&\n" +
 	"\x14DeleteWebhookRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"\x17\n" +
-	"\x15DeleteWebhookResponse2\x97\a\n" +
+	"\x15DeleteWebhookResponse2\xdf\a\n" +
 	"\x0eFindingService\x12D\n" +
 	"\rRecordFinding\x12\x1f.xuncha.v1.RecordFindingRequest\x1a\x12.xuncha.v1.Finding\x12>\n" +
 	"\n" +
@@ -3475,7 +4060,8 @@ const file_xuncha_v1_finding_proto_rawDesc = "" +
 	"\rVerifyFinding\x12\x1f.xuncha.v1.VerifyFindingRequest\x1a\x12.xuncha.v1.Finding\x12H\n" +
 	"\x0fWithdrawFinding\x12!.xuncha.v1.WithdrawFindingRequest\x1a\x12.xuncha.v1.Finding\x12J\n" +
 	"\x10RequestExtension\x12\".xuncha.v1.RequestExtensionRequest\x1a\x12.xuncha.v1.Finding\x12H\n" +
-	"\x0fDecideExtension\x12!.xuncha.v1.DecideExtensionRequest\x1a\x12.xuncha.v1.Finding\x12^\n" +
+	"\x0fDecideExtension\x12!.xuncha.v1.DecideExtensionRequest\x1a\x12.xuncha.v1.Finding\x12F\n" +
+	"\x0eSignOffFinding\x12 .xuncha.v1.SignOffFindingRequest\x1a\x12.xuncha.v1.Finding\x12^\n" +
 	"\x11ListFindingEvents\x12#.xuncha.v1.ListFindingEventsRequest\x1a$.xuncha.v1.ListFindingEventsResponse2\xa9\x02\n" +
 	"\x11EscalationService\x12X\n" +
 	"\x0fListEscalations\x12!.xuncha.v1.ListEscalationsRequest\x1a\".xuncha.v1.ListEscalationsResponse\x12Y\n" +
@@ -3498,140 +4084,162 @@ func file_xuncha_v1_finding_proto_rawDescGZIP() []byte {
 	return file_xuncha_v1_finding_proto_rawDescData
 }
 
-var file_xuncha_v1_finding_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_xuncha_v1_finding_proto_msgTypes = make([]protoimpl.MessageInfo, 35)
+var file_xuncha_v1_finding_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
+var file_xuncha_v1_finding_proto_msgTypes = make([]protoimpl.MessageInfo, 40)
 var file_xuncha_v1_finding_proto_goTypes = []any{
 	(Extension_State)(0),                  // 0: xuncha.v1.Extension.State
-	(Finding_Kind)(0),                     // 1: xuncha.v1.Finding.Kind
-	(Finding_Severity)(0),                 // 2: xuncha.v1.Finding.Severity
-	(Finding_Stage)(0),                    // 3: xuncha.v1.Finding.Stage
-	(*Evidence)(nil),                      // 4: xuncha.v1.Evidence
-	(*Diagnosis)(nil),                     // 5: xuncha.v1.Diagnosis
-	(*Referral)(nil),                      // 6: xuncha.v1.Referral
-	(*Rectification)(nil),                 // 7: xuncha.v1.Rectification
-	(*Escalation)(nil),                    // 8: xuncha.v1.Escalation
-	(*Extension)(nil),                     // 9: xuncha.v1.Extension
-	(*FindingEvent)(nil),                  // 10: xuncha.v1.FindingEvent
-	(*Finding)(nil),                       // 11: xuncha.v1.Finding
-	(*RecordFindingRequest)(nil),          // 12: xuncha.v1.RecordFindingRequest
-	(*GetFindingRequest)(nil),             // 13: xuncha.v1.GetFindingRequest
-	(*ListFindingsRequest)(nil),           // 14: xuncha.v1.ListFindingsRequest
-	(*ListFindingsResponse)(nil),          // 15: xuncha.v1.ListFindingsResponse
-	(*DiagnoseFindingRequest)(nil),        // 16: xuncha.v1.DiagnoseFindingRequest
-	(*ClassifyFindingRequest)(nil),        // 17: xuncha.v1.ClassifyFindingRequest
-	(*ReferFindingRequest)(nil),           // 18: xuncha.v1.ReferFindingRequest
-	(*ReportRectificationRequest)(nil),    // 19: xuncha.v1.ReportRectificationRequest
-	(*VerifyFindingRequest)(nil),          // 20: xuncha.v1.VerifyFindingRequest
-	(*WithdrawFindingRequest)(nil),        // 21: xuncha.v1.WithdrawFindingRequest
-	(*RequestExtensionRequest)(nil),       // 22: xuncha.v1.RequestExtensionRequest
-	(*DecideExtensionRequest)(nil),        // 23: xuncha.v1.DecideExtensionRequest
-	(*ListFindingEventsRequest)(nil),      // 24: xuncha.v1.ListFindingEventsRequest
-	(*ListFindingEventsResponse)(nil),     // 25: xuncha.v1.ListFindingEventsResponse
-	(*ListEscalationsRequest)(nil),        // 26: xuncha.v1.ListEscalationsRequest
-	(*ListEscalationsResponse)(nil),       // 27: xuncha.v1.ListEscalationsResponse
-	(*EscalationStep)(nil),                // 28: xuncha.v1.EscalationStep
-	(*ExtensionLimits)(nil),               // 29: xuncha.v1.ExtensionLimits
-	(*EscalationPolicy)(nil),              // 30: xuncha.v1.EscalationPolicy
-	(*GetEscalationPolicyRequest)(nil),    // 31: xuncha.v1.GetEscalationPolicyRequest
-	(*UpdateEscalationPolicyRequest)(nil), // 32: xuncha.v1.UpdateEscalationPolicyRequest
-	(*Webhook)(nil),                       // 33: xuncha.v1.Webhook
-	(*CreateWebhookRequest)(nil),          // 34: xuncha.v1.CreateWebhookRequest
-	(*ListWebhooksRequest)(nil),           // 35: xuncha.v1.ListWebhooksRequest
-	(*ListWebhooksResponse)(nil),          // 36: xuncha.v1.ListWebhooksResponse
-	(*DeleteWebhookRequest)(nil),          // 37: xuncha.v1.DeleteWebhookRequest
-	(*DeleteWebhookResponse)(nil),         // 38: xuncha.v1.DeleteWebhookResponse
-	(*timestamppb.Timestamp)(nil),         // 39: google.protobuf.Timestamp
-	(*Actor)(nil),                         // 40: xuncha.v1.Actor
-	(*Unit)(nil),                          // 41: xuncha.v1.Unit
-	(*Deadline)(nil),                      // 42: xuncha.v1.Deadline
+	(Signoff_State)(0),                    // 1: xuncha.v1.Signoff.State
+	(Finding_Kind)(0),                     // 2: xuncha.v1.Finding.Kind
+	(Finding_Severity)(0),                 // 3: xuncha.v1.Finding.Severity
+	(Finding_Stage)(0),                    // 4: xuncha.v1.Finding.Stage
+	(*Evidence)(nil),                      // 5: xuncha.v1.Evidence
+	(*Diagnosis)(nil),                     // 6: xuncha.v1.Diagnosis
+	(*Referral)(nil),                      // 7: xuncha.v1.Referral
+	(*Rectification)(nil),                 // 8: xuncha.v1.Rectification
+	(*Escalation)(nil),                    // 9: xuncha.v1.Escalation
+	(*Extension)(nil),                     // 10: xuncha.v1.Extension
+	(*Signer)(nil),                        // 11: xuncha.v1.Signer
+	(*SignoffRule)(nil),                   // 12: xuncha.v1.SignoffRule
+	(*Signature)(nil),                     // 13: xuncha.v1.Signature
+	(*Signoff)(nil),                       // 14: xuncha.v1.Signoff
+	(*FindingEvent)(nil),                  // 15: xuncha.v1.FindingEvent
+	(*Finding)(nil),                       // 16: xuncha.v1.Finding
+	(*RecordFindingRequest)(nil),          // 17: xuncha.v1.RecordFindingRequest
+	(*GetFindingRequest)(nil),             // 18: xuncha.v1.GetFindingRequest
+	(*ListFindingsRequest)(nil),           // 19: xuncha.v1.ListFindingsRequest
+	(*ListFindingsResponse)(nil),          // 20: xuncha.v1.ListFindingsResponse
+	(*DiagnoseFindingRequest)(nil),        // 21: xuncha.v1.DiagnoseFindingRequest
+	(*ClassifyFindingRequest)(nil),        // 22: xuncha.v1.ClassifyFindingRequest
+	(*ReferFindingRequest)(nil),           // 23: xuncha.v1.ReferFindingRequest
+	(*ReportRectificationRequest)(nil),    // 24: xuncha.v1.ReportRectificationRequest
+	(*VerifyFindingRequest)(nil),          // 25: xuncha.v1.VerifyFindingRequest
+	(*WithdrawFindingRequest)(nil),        // 26: xuncha.v1.WithdrawFindingRequest
+	(*RequestExtensionRequest)(nil),       // 27: xuncha.v1.RequestExtensionRequest
+	(*DecideExtensionRequest)(nil),        // 28: xuncha.v1.DecideExtensionRequest
+	(*SignOffFindingRequest)(nil),         // 29: xuncha.v1.SignOffFindingRequest
+	(*ListFindingEventsRequest)(nil),      // 30: xuncha.v1.ListFindingEventsRequest
+	(*ListFindingEventsResponse)(nil),     // 31: xuncha.v1.ListFindingEventsResponse
+	(*ListEscalationsRequest)(nil),        // 32: xuncha.v1.ListEscalationsRequest
+	(*ListEscalationsResponse)(nil),       // 33: xuncha.v1.ListEscalationsResponse
+	(*EscalationStep)(nil),                // 34: xuncha.v1.EscalationStep
+	(*ExtensionLimits)(nil),               // 35: xuncha.v1.ExtensionLimits
+	(*EscalationPolicy)(nil),              // 36: xuncha.v1.EscalationPolicy
+	(*GetEscalationPolicyRequest)(nil),    // 37: xuncha.v1.GetEscalationPolicyRequest
+	(*UpdateEscalationPolicyRequest)(nil), // 38: xuncha.v1.UpdateEscalationPolicyRequest
+	(*Webhook)(nil),                       // 39: xuncha.v1.Webhook
+	(*CreateWebhookRequest)(nil),          // 40: xuncha.v1.CreateWebhookRequest
+	(*ListWebhooksRequest)(nil),           // 41: xuncha.v1.ListWebhooksRequest
+	(*ListWebhooksResponse)(nil),          // 42: xuncha.v1.ListWebhooksResponse
+	(*DeleteWebhookRequest)(nil),          // 43: xuncha.v1.DeleteWebhookRequest
+	(*DeleteWebhookResponse)(nil),         // 44: xuncha.v1.DeleteWebhookResponse
+	(*timestamppb.Timestamp)(nil),         // 45: google.protobuf.Timestamp
+	(*Actor)(nil),                         // 46: xuncha.v1.Actor
+	(*Unit)(nil),                          // 47: xuncha.v1.Unit
+	(*Deadline)(nil),                      // 48: xuncha.v1.Deadline
 }
 var file_xuncha_v1_finding_proto_depIdxs = []int32{
-	39, // 0: xuncha.v1.Evidence.capture_time:type_name -> google.protobuf.Timestamp
-	40, // 1: xuncha.v1.Evidence.uploaded_by:type_name -> xuncha.v1.Actor
-	39, // 2: xuncha.v1.Rectification.report_time:type_name -> google.protobuf.Timestamp
-	39, // 3: xuncha.v1.Escalation.due_at:type_name -> google.protobuf.Timestamp
-	39, // 4: xuncha.v1.Escalation.fire_time:type_name -> google.protobuf.Timestamp
+	45, // 0: xuncha.v1.Evidence.capture_time:type_name -> google.protobuf.Timestamp
+	46, // 1: xuncha.v1.Evidence.uploaded_by:type_name -> xuncha.v1.Actor
+	45, // 2: xuncha.v1.Rectification.report_time:type_name -> google.protobuf.Timestamp
+	45, // 3: xuncha.v1.Escalation.due_at:type_name -> google.protobuf.Timestamp
+	45, // 4: xuncha.v1.Escalation.fire_time:type_name -> google.protobuf.Timestamp
 	0,  // 5: xuncha.v1.Extension.state:type_name -> xuncha.v1.Extension.State
-	40, // 6: xuncha.v1.Extension.requested_by:type_name -> xuncha.v1.Actor
-	39, // 7: xuncha.v1.Extension.request_time:type_name -> google.protobuf.Timestamp
-	40, // 8: xuncha.v1.Extension.decided_by:type_name -> xuncha.v1.Actor
-	39, // 9: xuncha.v1.Extension.decide_time:type_name -> google.protobuf.Timestamp
-	40, // 10: xuncha.v1.FindingEvent.actor:type_name -> xuncha.v1.Actor
-	39, // 11: xuncha.v1.FindingEvent.occur_time:type_name -> google.protobuf.Timestamp
-	41, // 12: xuncha.v1.Finding.unit:type_name -> xuncha.v1.Unit
-	1,  // 13: xuncha.v1.Finding.kind:type_name -> xuncha.v1.Finding.Kind
-	2,  // 14: xuncha.v1.Finding.severity:type_name -> xuncha.v1.Finding.Severity
-	3,  // 15: xuncha.v1.Finding.stage:type_name -> xuncha.v1.Finding.Stage
-	5,  // 16: xuncha.v1.Finding.diagnosis:type_name -> xuncha.v1.Diagnosis
-	6,  // 17: xuncha.v1.Finding.referral:type_name -> xuncha.v1.Referral
-	7,  // 18: xuncha.v1.Finding.rectification:type_name -> xuncha.v1.Rectification
-	42, // 19: xuncha.v1.Finding.deadline:type_name -> xuncha.v1.Deadline
-	40, // 20: xuncha.v1.Finding.found_by:type_name -> xuncha.v1.Actor
-	39, // 21: xuncha.v1.Finding.create_time:type_name -> google.protobuf.Timestamp
-	39, // 22: xuncha.v1.Finding.update_time:type_name -> google.protobuf.Timestamp
-	8,  // 23: xuncha.v1.Finding.escalations:type_name -> xuncha.v1.Escalation
-	10, // 24: xuncha.v1.Finding.last_events:type_name -> xuncha.v1.FindingEvent
-	9,  // 25: xuncha.v1.Finding.extensions:type_name -> xuncha.v1.Extension
-	1,  // 26: xuncha.v1.RecordFindingRequest.kind:type_name -> xuncha.v1.Finding.Kind
-	2,  // 27: xuncha.v1.RecordFindingRequest.severity:type_name -> xuncha.v1.Finding.Severity
-	3,  // 28: xuncha.v1.ListFindingsRequest.stage:type_name -> xuncha.v1.Finding.Stage
-	1,  // 29: xuncha.v1.ListFindingsRequest.kind:type_name -> xuncha.v1.Finding.Kind
-	2,  // 30: xuncha.v1.ListFindingsRequest.severity:type_name -> xuncha.v1.Finding.Severity
-	11, // 31: xuncha.v1.ListFindingsResponse.findings:type_name -> xuncha.v1.Finding
-	5,  // 32: xuncha.v1.DiagnoseFindingRequest.diagnosis:type_name -> xuncha.v1.Diagnosis
-	10, // 33: xuncha.v1.ListFindingEventsResponse.events:type_name -> xuncha.v1.FindingEvent
-	8,  // 34: xuncha.v1.ListEscalationsResponse.escalations:type_name -> xuncha.v1.Escalation
-	2,  // 35: xuncha.v1.ExtensionLimits.severities:type_name -> xuncha.v1.Finding.Severity
-	28, // 36: xuncha.v1.EscalationPolicy.steps:type_name -> xuncha.v1.EscalationStep
-	40, // 37: xuncha.v1.EscalationPolicy.updated_by:type_name -> xuncha.v1.Actor
-	39, // 38: xuncha.v1.EscalationPolicy.update_time:type_name -> google.protobuf.Timestamp
-	29, // 39: xuncha.v1.EscalationPolicy.extension_limits:type_name -> xuncha.v1.ExtensionLimits
-	28, // 40: xuncha.v1.UpdateEscalationPolicyRequest.steps:type_name -> xuncha.v1.EscalationStep
-	29, // 41: xuncha.v1.UpdateEscalationPolicyRequest.extension_limits:type_name -> xuncha.v1.ExtensionLimits
-	39, // 42: xuncha.v1.Webhook.create_time:type_name -> google.protobuf.Timestamp
-	40, // 43: xuncha.v1.Webhook.created_by:type_name -> xuncha.v1.Actor
-	33, // 44: xuncha.v1.ListWebhooksResponse.webhooks:type_name -> xuncha.v1.Webhook
-	12, // 45: xuncha.v1.FindingService.RecordFinding:input_type -> xuncha.v1.RecordFindingRequest
-	13, // 46: xuncha.v1.FindingService.GetFinding:input_type -> xuncha.v1.GetFindingRequest
-	14, // 47: xuncha.v1.FindingService.ListFindings:input_type -> xuncha.v1.ListFindingsRequest
-	16, // 48: xuncha.v1.FindingService.DiagnoseFinding:input_type -> xuncha.v1.DiagnoseFindingRequest
-	17, // 49: xuncha.v1.FindingService.ClassifyFinding:input_type -> xuncha.v1.ClassifyFindingRequest
-	18, // 50: xuncha.v1.FindingService.ReferFinding:input_type -> xuncha.v1.ReferFindingRequest
-	19, // 51: xuncha.v1.FindingService.ReportRectification:input_type -> xuncha.v1.ReportRectificationRequest
-	20, // 52: xuncha.v1.FindingService.VerifyFinding:input_type -> xuncha.v1.VerifyFindingRequest
-	21, // 53: xuncha.v1.FindingService.WithdrawFinding:input_type -> xuncha.v1.WithdrawFindingRequest
-	22, // 54: xuncha.v1.FindingService.RequestExtension:input_type -> xuncha.v1.RequestExtensionRequest
-	23, // 55: xuncha.v1.FindingService.DecideExtension:input_type -> xuncha.v1.DecideExtensionRequest
-	24, // 56: xuncha.v1.FindingService.ListFindingEvents:input_type -> xuncha.v1.ListFindingEventsRequest
-	26, // 57: xuncha.v1.EscalationService.ListEscalations:input_type -> xuncha.v1.ListEscalationsRequest
-	31, // 58: xuncha.v1.EscalationService.GetEscalationPolicy:input_type -> xuncha.v1.GetEscalationPolicyRequest
-	32, // 59: xuncha.v1.EscalationService.UpdateEscalationPolicy:input_type -> xuncha.v1.UpdateEscalationPolicyRequest
-	34, // 60: xuncha.v1.WebhookService.CreateWebhook:input_type -> xuncha.v1.CreateWebhookRequest
-	35, // 61: xuncha.v1.WebhookService.ListWebhooks:input_type -> xuncha.v1.ListWebhooksRequest
-	37, // 62: xuncha.v1.WebhookService.DeleteWebhook:input_type -> xuncha.v1.DeleteWebhookRequest
-	11, // 63: xuncha.v1.FindingService.RecordFinding:output_type -> xuncha.v1.Finding
-	11, // 64: xuncha.v1.FindingService.GetFinding:output_type -> xuncha.v1.Finding
-	15, // 65: xuncha.v1.FindingService.ListFindings:output_type -> xuncha.v1.ListFindingsResponse
-	11, // 66: xuncha.v1.FindingService.DiagnoseFinding:output_type -> xuncha.v1.Finding
-	11, // 67: xuncha.v1.FindingService.ClassifyFinding:output_type -> xuncha.v1.Finding
-	11, // 68: xuncha.v1.FindingService.ReferFinding:output_type -> xuncha.v1.Finding
-	11, // 69: xuncha.v1.FindingService.ReportRectification:output_type -> xuncha.v1.Finding
-	11, // 70: xuncha.v1.FindingService.VerifyFinding:output_type -> xuncha.v1.Finding
-	11, // 71: xuncha.v1.FindingService.WithdrawFinding:output_type -> xuncha.v1.Finding
-	11, // 72: xuncha.v1.FindingService.RequestExtension:output_type -> xuncha.v1.Finding
-	11, // 73: xuncha.v1.FindingService.DecideExtension:output_type -> xuncha.v1.Finding
-	25, // 74: xuncha.v1.FindingService.ListFindingEvents:output_type -> xuncha.v1.ListFindingEventsResponse
-	27, // 75: xuncha.v1.EscalationService.ListEscalations:output_type -> xuncha.v1.ListEscalationsResponse
-	30, // 76: xuncha.v1.EscalationService.GetEscalationPolicy:output_type -> xuncha.v1.EscalationPolicy
-	30, // 77: xuncha.v1.EscalationService.UpdateEscalationPolicy:output_type -> xuncha.v1.EscalationPolicy
-	33, // 78: xuncha.v1.WebhookService.CreateWebhook:output_type -> xuncha.v1.Webhook
-	36, // 79: xuncha.v1.WebhookService.ListWebhooks:output_type -> xuncha.v1.ListWebhooksResponse
-	38, // 80: xuncha.v1.WebhookService.DeleteWebhook:output_type -> xuncha.v1.DeleteWebhookResponse
-	63, // [63:81] is the sub-list for method output_type
-	45, // [45:63] is the sub-list for method input_type
-	45, // [45:45] is the sub-list for extension type_name
-	45, // [45:45] is the sub-list for extension extendee
-	0,  // [0:45] is the sub-list for field type_name
+	46, // 6: xuncha.v1.Extension.requested_by:type_name -> xuncha.v1.Actor
+	45, // 7: xuncha.v1.Extension.request_time:type_name -> google.protobuf.Timestamp
+	46, // 8: xuncha.v1.Extension.decided_by:type_name -> xuncha.v1.Actor
+	45, // 9: xuncha.v1.Extension.decide_time:type_name -> google.protobuf.Timestamp
+	2,  // 10: xuncha.v1.SignoffRule.kind:type_name -> xuncha.v1.Finding.Kind
+	3,  // 11: xuncha.v1.SignoffRule.severity:type_name -> xuncha.v1.Finding.Severity
+	11, // 12: xuncha.v1.SignoffRule.signers:type_name -> xuncha.v1.Signer
+	46, // 13: xuncha.v1.Signature.signed_by:type_name -> xuncha.v1.Actor
+	45, // 14: xuncha.v1.Signature.sign_time:type_name -> google.protobuf.Timestamp
+	1,  // 15: xuncha.v1.Signoff.state:type_name -> xuncha.v1.Signoff.State
+	11, // 16: xuncha.v1.Signoff.signers:type_name -> xuncha.v1.Signer
+	46, // 17: xuncha.v1.Signoff.requested_by:type_name -> xuncha.v1.Actor
+	45, // 18: xuncha.v1.Signoff.request_time:type_name -> google.protobuf.Timestamp
+	13, // 19: xuncha.v1.Signoff.signatures:type_name -> xuncha.v1.Signature
+	45, // 20: xuncha.v1.Signoff.end_time:type_name -> google.protobuf.Timestamp
+	46, // 21: xuncha.v1.FindingEvent.actor:type_name -> xuncha.v1.Actor
+	45, // 22: xuncha.v1.FindingEvent.occur_time:type_name -> google.protobuf.Timestamp
+	47, // 23: xuncha.v1.Finding.unit:type_name -> xuncha.v1.Unit
+	2,  // 24: xuncha.v1.Finding.kind:type_name -> xuncha.v1.Finding.Kind
+	3,  // 25: xuncha.v1.Finding.severity:type_name -> xuncha.v1.Finding.Severity
+	4,  // 26: xuncha.v1.Finding.stage:type_name -> xuncha.v1.Finding.Stage
+	6,  // 27: xuncha.v1.Finding.diagnosis:type_name -> xuncha.v1.Diagnosis
+	7,  // 28: xuncha.v1.Finding.referral:type_name -> xuncha.v1.Referral
+	8,  // 29: xuncha.v1.Finding.rectification:type_name -> xuncha.v1.Rectification
+	48, // 30: xuncha.v1.Finding.deadline:type_name -> xuncha.v1.Deadline
+	46, // 31: xuncha.v1.Finding.found_by:type_name -> xuncha.v1.Actor
+	45, // 32: xuncha.v1.Finding.create_time:type_name -> google.protobuf.Timestamp
+	45, // 33: xuncha.v1.Finding.update_time:type_name -> google.protobuf.Timestamp
+	9,  // 34: xuncha.v1.Finding.escalations:type_name -> xuncha.v1.Escalation
+	15, // 35: xuncha.v1.Finding.last_events:type_name -> xuncha.v1.FindingEvent
+	10, // 36: xuncha.v1.Finding.extensions:type_name -> xuncha.v1.Extension
+	14, // 37: xuncha.v1.Finding.signoffs:type_name -> xuncha.v1.Signoff
+	2,  // 38: xuncha.v1.RecordFindingRequest.kind:type_name -> xuncha.v1.Finding.Kind
+	3,  // 39: xuncha.v1.RecordFindingRequest.severity:type_name -> xuncha.v1.Finding.Severity
+	4,  // 40: xuncha.v1.ListFindingsRequest.stage:type_name -> xuncha.v1.Finding.Stage
+	2,  // 41: xuncha.v1.ListFindingsRequest.kind:type_name -> xuncha.v1.Finding.Kind
+	3,  // 42: xuncha.v1.ListFindingsRequest.severity:type_name -> xuncha.v1.Finding.Severity
+	16, // 43: xuncha.v1.ListFindingsResponse.findings:type_name -> xuncha.v1.Finding
+	6,  // 44: xuncha.v1.DiagnoseFindingRequest.diagnosis:type_name -> xuncha.v1.Diagnosis
+	15, // 45: xuncha.v1.ListFindingEventsResponse.events:type_name -> xuncha.v1.FindingEvent
+	9,  // 46: xuncha.v1.ListEscalationsResponse.escalations:type_name -> xuncha.v1.Escalation
+	3,  // 47: xuncha.v1.ExtensionLimits.severities:type_name -> xuncha.v1.Finding.Severity
+	34, // 48: xuncha.v1.EscalationPolicy.steps:type_name -> xuncha.v1.EscalationStep
+	46, // 49: xuncha.v1.EscalationPolicy.updated_by:type_name -> xuncha.v1.Actor
+	45, // 50: xuncha.v1.EscalationPolicy.update_time:type_name -> google.protobuf.Timestamp
+	35, // 51: xuncha.v1.EscalationPolicy.extension_limits:type_name -> xuncha.v1.ExtensionLimits
+	12, // 52: xuncha.v1.EscalationPolicy.signoff_rules:type_name -> xuncha.v1.SignoffRule
+	34, // 53: xuncha.v1.UpdateEscalationPolicyRequest.steps:type_name -> xuncha.v1.EscalationStep
+	35, // 54: xuncha.v1.UpdateEscalationPolicyRequest.extension_limits:type_name -> xuncha.v1.ExtensionLimits
+	12, // 55: xuncha.v1.UpdateEscalationPolicyRequest.signoff_rules:type_name -> xuncha.v1.SignoffRule
+	45, // 56: xuncha.v1.Webhook.create_time:type_name -> google.protobuf.Timestamp
+	46, // 57: xuncha.v1.Webhook.created_by:type_name -> xuncha.v1.Actor
+	39, // 58: xuncha.v1.ListWebhooksResponse.webhooks:type_name -> xuncha.v1.Webhook
+	17, // 59: xuncha.v1.FindingService.RecordFinding:input_type -> xuncha.v1.RecordFindingRequest
+	18, // 60: xuncha.v1.FindingService.GetFinding:input_type -> xuncha.v1.GetFindingRequest
+	19, // 61: xuncha.v1.FindingService.ListFindings:input_type -> xuncha.v1.ListFindingsRequest
+	21, // 62: xuncha.v1.FindingService.DiagnoseFinding:input_type -> xuncha.v1.DiagnoseFindingRequest
+	22, // 63: xuncha.v1.FindingService.ClassifyFinding:input_type -> xuncha.v1.ClassifyFindingRequest
+	23, // 64: xuncha.v1.FindingService.ReferFinding:input_type -> xuncha.v1.ReferFindingRequest
+	24, // 65: xuncha.v1.FindingService.ReportRectification:input_type -> xuncha.v1.ReportRectificationRequest
+	25, // 66: xuncha.v1.FindingService.VerifyFinding:input_type -> xuncha.v1.VerifyFindingRequest
+	26, // 67: xuncha.v1.FindingService.WithdrawFinding:input_type -> xuncha.v1.WithdrawFindingRequest
+	27, // 68: xuncha.v1.FindingService.RequestExtension:input_type -> xuncha.v1.RequestExtensionRequest
+	28, // 69: xuncha.v1.FindingService.DecideExtension:input_type -> xuncha.v1.DecideExtensionRequest
+	29, // 70: xuncha.v1.FindingService.SignOffFinding:input_type -> xuncha.v1.SignOffFindingRequest
+	30, // 71: xuncha.v1.FindingService.ListFindingEvents:input_type -> xuncha.v1.ListFindingEventsRequest
+	32, // 72: xuncha.v1.EscalationService.ListEscalations:input_type -> xuncha.v1.ListEscalationsRequest
+	37, // 73: xuncha.v1.EscalationService.GetEscalationPolicy:input_type -> xuncha.v1.GetEscalationPolicyRequest
+	38, // 74: xuncha.v1.EscalationService.UpdateEscalationPolicy:input_type -> xuncha.v1.UpdateEscalationPolicyRequest
+	40, // 75: xuncha.v1.WebhookService.CreateWebhook:input_type -> xuncha.v1.CreateWebhookRequest
+	41, // 76: xuncha.v1.WebhookService.ListWebhooks:input_type -> xuncha.v1.ListWebhooksRequest
+	43, // 77: xuncha.v1.WebhookService.DeleteWebhook:input_type -> xuncha.v1.DeleteWebhookRequest
+	16, // 78: xuncha.v1.FindingService.RecordFinding:output_type -> xuncha.v1.Finding
+	16, // 79: xuncha.v1.FindingService.GetFinding:output_type -> xuncha.v1.Finding
+	20, // 80: xuncha.v1.FindingService.ListFindings:output_type -> xuncha.v1.ListFindingsResponse
+	16, // 81: xuncha.v1.FindingService.DiagnoseFinding:output_type -> xuncha.v1.Finding
+	16, // 82: xuncha.v1.FindingService.ClassifyFinding:output_type -> xuncha.v1.Finding
+	16, // 83: xuncha.v1.FindingService.ReferFinding:output_type -> xuncha.v1.Finding
+	16, // 84: xuncha.v1.FindingService.ReportRectification:output_type -> xuncha.v1.Finding
+	16, // 85: xuncha.v1.FindingService.VerifyFinding:output_type -> xuncha.v1.Finding
+	16, // 86: xuncha.v1.FindingService.WithdrawFinding:output_type -> xuncha.v1.Finding
+	16, // 87: xuncha.v1.FindingService.RequestExtension:output_type -> xuncha.v1.Finding
+	16, // 88: xuncha.v1.FindingService.DecideExtension:output_type -> xuncha.v1.Finding
+	16, // 89: xuncha.v1.FindingService.SignOffFinding:output_type -> xuncha.v1.Finding
+	31, // 90: xuncha.v1.FindingService.ListFindingEvents:output_type -> xuncha.v1.ListFindingEventsResponse
+	33, // 91: xuncha.v1.EscalationService.ListEscalations:output_type -> xuncha.v1.ListEscalationsResponse
+	36, // 92: xuncha.v1.EscalationService.GetEscalationPolicy:output_type -> xuncha.v1.EscalationPolicy
+	36, // 93: xuncha.v1.EscalationService.UpdateEscalationPolicy:output_type -> xuncha.v1.EscalationPolicy
+	39, // 94: xuncha.v1.WebhookService.CreateWebhook:output_type -> xuncha.v1.Webhook
+	42, // 95: xuncha.v1.WebhookService.ListWebhooks:output_type -> xuncha.v1.ListWebhooksResponse
+	44, // 96: xuncha.v1.WebhookService.DeleteWebhook:output_type -> xuncha.v1.DeleteWebhookResponse
+	78, // [78:97] is the sub-list for method output_type
+	59, // [59:78] is the sub-list for method input_type
+	59, // [59:59] is the sub-list for extension type_name
+	59, // [59:59] is the sub-list for extension extendee
+	0,  // [0:59] is the sub-list for field type_name
 }
 
 func init() { file_xuncha_v1_finding_proto_init() }
@@ -3646,8 +4254,8 @@ func file_xuncha_v1_finding_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_xuncha_v1_finding_proto_rawDesc), len(file_xuncha_v1_finding_proto_rawDesc)),
-			NumEnums:      4,
-			NumMessages:   35,
+			NumEnums:      5,
+			NumMessages:   40,
 			NumExtensions: 0,
 			NumServices:   3,
 		},

@@ -30,6 +30,7 @@ const (
 	FindingService_WithdrawFinding_FullMethodName     = "/xuncha.v1.FindingService/WithdrawFinding"
 	FindingService_RequestExtension_FullMethodName    = "/xuncha.v1.FindingService/RequestExtension"
 	FindingService_DecideExtension_FullMethodName     = "/xuncha.v1.FindingService/DecideExtension"
+	FindingService_SignOffFinding_FullMethodName      = "/xuncha.v1.FindingService/SignOffFinding"
 	FindingService_ListFindingEvents_FullMethodName   = "/xuncha.v1.FindingService/ListFindingEvents"
 )
 
@@ -73,6 +74,12 @@ type FindingServiceClient interface {
 	// deadline and its escalation ladder move) or refuses it with a reason
 	// (office only).
 	DecideExtension(ctx context.Context, in *DecideExtensionRequest, opts ...grpc.CallOption) (*Finding, error)
+	// SignOffFinding signs a verified finding off before its close-out (销号),
+	// or refuses, with evidence: one of the signers the escalation policy's
+	// sign-off rule names for the finding (the office, or a competent
+	// department in the committee role). The last signature closes the
+	// finding; a refusal sends it back to REFERRED with a new deadline.
+	SignOffFinding(ctx context.Context, in *SignOffFindingRequest, opts ...grpc.CallOption) (*Finding, error)
 	// ListFindingEvents returns a finding's whole event log, oldest first.
 	ListFindingEvents(ctx context.Context, in *ListFindingEventsRequest, opts ...grpc.CallOption) (*ListFindingEventsResponse, error)
 }
@@ -195,6 +202,16 @@ func (c *findingServiceClient) DecideExtension(ctx context.Context, in *DecideEx
 	return out, nil
 }
 
+func (c *findingServiceClient) SignOffFinding(ctx context.Context, in *SignOffFindingRequest, opts ...grpc.CallOption) (*Finding, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Finding)
+	err := c.cc.Invoke(ctx, FindingService_SignOffFinding_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *findingServiceClient) ListFindingEvents(ctx context.Context, in *ListFindingEventsRequest, opts ...grpc.CallOption) (*ListFindingEventsResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ListFindingEventsResponse)
@@ -245,6 +262,12 @@ type FindingServiceServer interface {
 	// deadline and its escalation ladder move) or refuses it with a reason
 	// (office only).
 	DecideExtension(context.Context, *DecideExtensionRequest) (*Finding, error)
+	// SignOffFinding signs a verified finding off before its close-out (销号),
+	// or refuses, with evidence: one of the signers the escalation policy's
+	// sign-off rule names for the finding (the office, or a competent
+	// department in the committee role). The last signature closes the
+	// finding; a refusal sends it back to REFERRED with a new deadline.
+	SignOffFinding(context.Context, *SignOffFindingRequest) (*Finding, error)
 	// ListFindingEvents returns a finding's whole event log, oldest first.
 	ListFindingEvents(context.Context, *ListFindingEventsRequest) (*ListFindingEventsResponse, error)
 	mustEmbedUnimplementedFindingServiceServer()
@@ -289,6 +312,9 @@ func (UnimplementedFindingServiceServer) RequestExtension(context.Context, *Requ
 }
 func (UnimplementedFindingServiceServer) DecideExtension(context.Context, *DecideExtensionRequest) (*Finding, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method DecideExtension not implemented")
+}
+func (UnimplementedFindingServiceServer) SignOffFinding(context.Context, *SignOffFindingRequest) (*Finding, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method SignOffFinding not implemented")
 }
 func (UnimplementedFindingServiceServer) ListFindingEvents(context.Context, *ListFindingEventsRequest) (*ListFindingEventsResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method ListFindingEvents not implemented")
@@ -512,6 +538,24 @@ func _FindingService_DecideExtension_Handler(srv interface{}, ctx context.Contex
 	return interceptor(ctx, in, info, handler)
 }
 
+func _FindingService_SignOffFinding_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SignOffFindingRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(FindingServiceServer).SignOffFinding(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: FindingService_SignOffFinding_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(FindingServiceServer).SignOffFinding(ctx, req.(*SignOffFindingRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _FindingService_ListFindingEvents_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(ListFindingEventsRequest)
 	if err := dec(in); err != nil {
@@ -580,6 +624,10 @@ var FindingService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "DecideExtension",
 			Handler:    _FindingService_DecideExtension_Handler,
+		},
+		{
+			MethodName: "SignOffFinding",
+			Handler:    _FindingService_SignOffFinding_Handler,
 		},
 		{
 			MethodName: "ListFindingEvents",

@@ -1,0 +1,106 @@
+package ledger_test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/xuncha/xuncha/internal/actor"
+	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/ledger"
+)
+
+// majorHazardSignoff is the rule the issue names: a MAJOR hazard closes
+// once the competent department (a committee member unit) and the office
+// signed, in that order.
+var majorHazardSignoff = ledger.SignoffRule{Kind: "HAZARD", Severity: "MAJOR", Ordered: true, Signers: []ledger.Signer{
+	{Role: actor.RoleCommittee, Organisation: "省住房和城乡建设厅"}, {Role: actor.RoleOffice},
+}}
+
+// TestSignoffRules: the office's sign-off rules are kept with its ladder
+// and read back as set; a policy without them (or set before migration
+// 012) has none; the same request ID with other rules is refused.
+func TestSignoffRules(t *testing.T) {
+	t.Parallel()
+	fx := setup(t)
+	overdue := []ledger.EscalationStep{{Step: ledger.StepOverdue}}
+	rules := []ledger.SignoffRule{majorHazardSignoff, {Kind: "VIOLATION_CLUE", Signers: []ledger.Signer{{Organisation: "省纪委监委驻应急管理厅纪检监察组"}}}}
+	set, err := fx.store.SetEscalationPolicy(t.Context(), "signoff-1", overdue, ledger.DefaultExtensionLimits(), rules, office)
+	require.NoError(t, err)
+	require.Equal(t, rules, set.SignoffRules)
+	inForce, err := fx.store.EscalationPolicy(t.Context())
+	require.NoError(t, err)
+	require.Equal(t, rules, inForce.SignoffRules)
+
+	retry, err := fx.store.SetEscalationPolicy(t.Context(), "signoff-1", overdue, ledger.DefaultExtensionLimits(), rules, office)
+	require.NoError(t, err)
+	require.Equal(t, set, retry)
+	_, err = fx.store.SetEscalationPolicy(t.Context(), "signoff-1", overdue, ledger.DefaultExtensionLimits(), rules[:1], office)
+	require.ErrorIs(t, err, derrors.ErrAlreadyExists, "the same steps and limits with other sign-off rules")
+
+	none, err := fx.store.SetEscalationPolicy(t.Context(), "signoff-none", overdue, ledger.DefaultExtensionLimits(), []ledger.SignoffRule{}, office)
+	require.NoError(t, err)
+	require.Nil(t, none.SignoffRules)
+
+	require.NoError(t, fx.exec(t, `INSERT INTO escalation_policies (request_id, steps, updated_by)
+		VALUES ('before-012', '[{"step":"OVERDUE","working_days":0}]', '{}')`))
+	inForce, err = fx.store.EscalationPolicy(t.Context())
+	require.NoError(t, err)
+	require.Nil(t, inForce.SignoffRules)
+}
+
+func TestSignoffRuleFor(t *testing.T) {
+	t.Parallel()
+	hazards := ledger.SignoffRule{Kind: "HAZARD", Signers: []ledger.Signer{{Role: actor.RoleOffice}}}
+	rules := []ledger.SignoffRule{hazards, majorHazardSignoff}
+	require.Equal(t, &majorHazardSignoff, ledger.SignoffRuleFor(rules, "HAZARD", "MAJOR"), "the severity's rule before the kind's")
+	require.Equal(t, &hazards, ledger.SignoffRuleFor(rules, "HAZARD", "GENERAL"))
+	require.Nil(t, ledger.SignoffRuleFor(rules, "RESPONSIBILITY", ""))
+	require.Nil(t, ledger.SignoffRuleFor([]ledger.SignoffRule{majorHazardSignoff}, "HAZARD", "GENERAL"))
+
+	dept := majorHazardSignoff.Signers[0]
+	require.True(t, dept.Matches(actor.Actor{Name: "李明", Role: actor.RoleCommittee, Organisation: "省住房和城乡建设厅"}))
+	require.False(t, dept.Matches(actor.Actor{Name: "刘洋", Role: actor.RoleCommittee, Organisation: "省安全生产委员会"}), "another organisation")
+	require.False(t, dept.Matches(actor.Actor{Name: "李明", Role: actor.RoleUnit, Organisation: "省住房和城乡建设厅"}), "another role")
+	require.False(t, ledger.Signer{Organisation: "长沙市"}.Matches(actor.Actor{Role: actor.RoleUnit, Organisation: "长沙市"}),
+		"a unit never signs its own close-out")
+}
+
+func TestSignoffRulesValidation(t *testing.T) {
+	t.Parallel()
+	office := ledger.Signer{Role: actor.RoleOffice}
+	tests := []struct {
+		name   string
+		rules  []ledger.SignoffRule
+		fields []string
+	}{
+		{"unknown kind", []ledger.SignoffRule{{Kind: "ACCIDENT", Signers: []ledger.Signer{office}}}, []string{"signoff_rules[0].kind"}},
+		{"severity of a non-hazard", []ledger.SignoffRule{{Kind: "RESPONSIBILITY", Severity: "MAJOR", Signers: []ledger.Signer{office}}},
+			[]string{"signoff_rules[0].severity"}},
+		{"unknown severity", []ledger.SignoffRule{{Kind: "HAZARD", Severity: "MINOR", Signers: []ledger.Signer{office}}},
+			[]string{"signoff_rules[0].severity"}},
+		{"twice", []ledger.SignoffRule{majorHazardSignoff, majorHazardSignoff}, []string{"signoff_rules[1]"}},
+		{"no signer", []ledger.SignoffRule{{Kind: "HAZARD"}}, []string{"signoff_rules[0].signers"}},
+		{"empty signer", []ledger.SignoffRule{{Kind: "HAZARD", Signers: []ledger.Signer{{}}}}, []string{"signoff_rules[0].signers[0].role"}},
+		{"a unit signs", []ledger.SignoffRule{{Kind: "HAZARD", Signers: []ledger.Signer{{Role: actor.RoleUnit}}}},
+			[]string{"signoff_rules[0].signers[0].role"}},
+		{"organisation with a control character", []ledger.SignoffRule{{Kind: "HAZARD", Signers: []ledger.Signer{{Organisation: "省\x01厅"}}}},
+			[]string{"signoff_rules[0].signers[0].organisation"}},
+		{"signer twice", []ledger.SignoffRule{{Kind: "HAZARD", Signers: []ledger.Signer{office, office}}}, []string{"signoff_rules[0].signers[1]"}},
+		{"too many", make([]ledger.SignoffRule, ledger.MaxSignoffRules+1), []string{"signoff_rules"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var invalid *derrors.InvalidError
+			require.ErrorAs(t, ledger.ValidateSignoffRules(tt.rules), &invalid)
+			var fields []string
+			for _, v := range invalid.Violations {
+				fields = append(fields, v.Field)
+			}
+			require.Equal(t, tt.fields, fields, invalid.Error())
+		})
+	}
+	require.NoError(t, ledger.ValidateSignoffRules(nil))
+	require.NoError(t, ledger.ValidateSignoffRules([]ledger.SignoffRule{majorHazardSignoff}))
+}

@@ -1,0 +1,390 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/xuncha/xuncha/activities"
+	"github.com/xuncha/xuncha/calendar"
+	"github.com/xuncha/xuncha/deadline"
+	"github.com/xuncha/xuncha/internal/actor"
+	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/internal/searchattr"
+	"github.com/xuncha/xuncha/ledger"
+)
+
+// Sign-off before close-out (销号, issue 14 item 3): closing a finding may
+// need more than the office's verification. The office's escalation policy
+// names, per kind (and hazard severity), a set of signers — roles or
+// organisations, ordered or not (ledger.SignoffRule): for a MAJOR hazard,
+// say, the competent department's sign-off and then the office's. When the
+// office's verification accepts a rectification whose finding has such a
+// rule, the finding stays RECTIFIED and a round of sign-off starts; each
+// signer signs or refuses, with evidence. The finding closes when the set is
+// complete; a refusal sends it back to REFERRED with a new deadline (the
+// reopen counted), like a rejected verification.
+//
+// This file is the one home of those rules: checkVerifyWhileSigning and
+// checkSignOff (what the finding's own state allows, in the updates'
+// validators), requestSignoff (the verification's acceptance, under
+// versionSignoff) and signOff.
+
+// ActionSignOff is a signer's sign-off or refusal; it leads to CLOSED once
+// the set is complete, to REFERRED on a refusal, and otherwise keeps the
+// finding RECTIFIED.
+const ActionSignOff = "signOff"
+
+// FindingSignoffActions lists the sign-off actions callers can ask for.
+var FindingSignoffActions = []string{ActionSignOff}
+
+// versionSignoff is the workflow.GetVersion change ID under which an
+// accepted verification first reads the office's sign-off rule (an
+// activity) and, when the rule names signers, waits for them instead of
+// closing. Histories recorded before it close at the verification, as they
+// did.
+const versionSignoff = "signoff-before-close"
+
+// Reasons of the sign-off refusals (derrors.StageError.Reason).
+const (
+	// ReasonSignoffPending: the verification was accepted already; the
+	// finding waits for its signers.
+	ReasonSignoffPending = "SIGNOFF_PENDING"
+	// ReasonNoSignoffPending: nothing waits for a signature (not yet
+	// verified, or no sign-off needed).
+	ReasonNoSignoffPending = "NO_SIGNOFF_PENDING"
+	// ReasonNotASigner: the caller is none of the signers still awaited.
+	ReasonNotASigner = "NOT_A_SIGNER"
+	// ReasonSignoffOutOfOrder: an ordered set's earlier signer has not
+	// signed yet.
+	ReasonSignoffOutOfOrder = "SIGNOFF_OUT_OF_ORDER"
+	// ReasonAlreadySigned: the caller signed this round already.
+	ReasonAlreadySigned = "ALREADY_SIGNED"
+)
+
+// SignOffInput is the signOff update's argument: one signer signs the
+// finding off, or refuses.
+type SignOffInput struct {
+	RequestID string      `json:"request_id"`
+	Actor     actor.Actor `json:"actor"`
+	// Approve signs off; false refuses.
+	Approve bool `json:"approve"`
+	// Reason is why it is refused (required), or a note on the sign-off.
+	Reason      string   `json:"reason,omitempty"`
+	EvidenceIDs []string `json:"evidence_ids"`
+	// Due is the new limit's last day when refusing; empty means one
+	// month.
+	Due string `json:"due,omitempty"`
+}
+
+// Validate checks the fields; names are SignOffFindingRequest's.
+func (in SignOffInput) Validate() error {
+	var v derrors.Violations
+	ValidateRequestID(&v, "request_id", in.RequestID)
+	if in.Approve {
+		optionalText(&v, "reason", in.Reason, 5000)
+		if in.Due != "" {
+			v.Add("due", "is only given when refusing")
+		}
+	} else {
+		requireText(&v, "reason", in.Reason, 5000)
+		if in.Due != "" {
+			requireDate(&v, "due", in.Due)
+		}
+	}
+	if len(in.EvidenceIDs) == 0 {
+		v.Add("evidence_ids", "must list at least one piece of evidence (the signed close-out form, the inspection record)")
+	}
+	return v.Err()
+}
+
+// pendingSignoff is the index of the round of sign-off under way.
+func pendingSignoff(f ledger.Finding) (int, bool) {
+	i := slices.IndexFunc(f.Signoffs, func(s ledger.Signoff) bool { return s.State == ledger.SignoffPending })
+	return i, i >= 0
+}
+
+// signed reports whether slot i of s carries a signature.
+func signed(s ledger.Signoff, i int) bool {
+	return slices.ContainsFunc(s.Signatures, func(sig ledger.Signature) bool { return sig.Signed && sig.Signer == i })
+}
+
+// awaited lists the signers of s still to sign, in order.
+func awaited(s ledger.Signoff) []ledger.Signer {
+	var out []ledger.Signer
+	for i, signer := range s.Signers {
+		if !signed(s, i) {
+			out = append(out, signer)
+		}
+	}
+	return out
+}
+
+// sameSigner tells whether two actors are the same person or system: by
+// their sign-in subject when both have one, else by name, role and
+// organisation.
+func sameSigner(a, b actor.Actor) bool {
+	if a.Subject != "" && b.Subject != "" {
+		return a.Subject == b.Subject
+	}
+	return a.Name == b.Name && a.Role == b.Role && a.Organisation == b.Organisation
+}
+
+func signerNames(signers []ledger.Signer) string {
+	names := make([]string, len(signers))
+	for i, s := range signers {
+		names[i] = s.String()
+	}
+	return strings.Join(names, ", ")
+}
+
+// signoffRefusal is a refusal of a sign-off action with a stable reason.
+func signoffRefusal(f ledger.Finding, action, reason, format string, args ...any) error {
+	return derrors.StageError{Reason: reason, Subject: FindingWorkflowID(f.ID), Action: action, Stage: f.Stage,
+		Allowed: findingMachine.allowed(f.Stage)}.Says(format, args...)
+}
+
+// checkVerifyWhileSigning refuses a second verification while a round of
+// sign-off waits: the office verified already.
+func checkVerifyWhileSigning(f ledger.Finding) error {
+	if i, ok := pendingSignoff(f); ok && f.Stage == FindingRectified {
+		return signoffRefusal(f, ActionVerify, ReasonSignoffPending,
+			"%s: the rectification was verified; the close-out waits for the sign-off of %s",
+			FindingWorkflowID(f.ID), signerNames(awaited(f.Signoffs[i])))
+	}
+	return nil
+}
+
+// signerSlot is the slot of the pending round s that who fills, or the
+// refusal: who signed this round already, is none of the signers awaited,
+// or (ordered) an earlier signer has not signed yet.
+func signerSlot(f ledger.Finding, s ledger.Signoff, who actor.Actor) (int, error) {
+	id := FindingWorkflowID(f.ID)
+	for _, sig := range s.Signatures {
+		if sig.Signed && sameSigner(sig.By, who) {
+			return 0, signoffRefusal(f, ActionSignOff, ReasonAlreadySigned,
+				"%s: %s signed this close-out already (as %s)", id, who, s.Signers[sig.Signer])
+		}
+	}
+	next := -1
+	for i, signer := range s.Signers {
+		if signed(s, i) {
+			continue
+		}
+		if next < 0 {
+			next = i
+		}
+		if !signer.Matches(who) {
+			continue
+		}
+		if s.Ordered && i != next {
+			return 0, signoffRefusal(f, ActionSignOff, ReasonSignoffOutOfOrder,
+				"%s: the signers sign in order; %s signs before %s", id, s.Signers[next], signer)
+		}
+		return i, nil
+	}
+	return 0, signoffRefusal(f, ActionSignOff, ReasonNotASigner,
+		"%s: %s is none of the signers awaited: %s", id, who, signerNames(awaited(s)))
+}
+
+// checkSignOff refuses a sign-off the finding's state does not allow:
+// none is under way, or the caller is not the signer (or not yet). Outside
+// RECTIFIED it says nothing: the stage table refuses.
+func checkSignOff(f ledger.Finding, who actor.Actor) error {
+	if f.Stage != FindingRectified {
+		return nil
+	}
+	i, ok := pendingSignoff(f)
+	if !ok {
+		return signoffRefusal(f, ActionSignOff, ReasonNoSignoffPending,
+			"%s: no close-out waits for a sign-off: the office verifies the rectification first, and only findings the escalation policy's sign-off rules name need one",
+			FindingWorkflowID(f.ID))
+	}
+	_, err := signerSlot(f, f.Signoffs[i], who)
+	return err
+}
+
+// signoffTerms reads the office's sign-off rule for the finding, in an
+// activity: the policy is data.
+func (r ledgerRunner) signoffTerms(ctx workflow.Context, f ledger.Finding) (activities.SignoffTerms, error) {
+	var terms activities.SignoffTerms
+	if err := r.call(ctx, &terms, acts.SignoffTerms, activities.SignoffTermsInput{Kind: f.Kind, Severity: f.Severity}); err != nil {
+		var app *temporal.ApplicationError
+		if errors.As(err, &app) {
+			return activities.SignoffTerms{}, derrors.FromTemporal(err)
+		}
+		return activities.SignoffTerms{}, fmt.Errorf("reading the sign-off rules: %w", err)
+	}
+	return terms, nil
+}
+
+// requestSignoff is an accepted verification's first step since
+// versionSignoff: when the office's rule for the finding names signers, the
+// verification is recorded, the finding stays RECTIFIED and a round of
+// sign-off starts (asked reports true); otherwise nothing happens here and
+// the verification closes the finding.
+func (w *finding) requestSignoff(ctx workflow.Context, in VerifyInput) (asked bool, _ error) {
+	if workflow.GetVersion(ctx, versionSignoff, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return false, nil
+	}
+	terms, err := w.ledger.signoffTerms(ctx, w.row)
+	if err != nil || terms.Rule == nil {
+		return false, err
+	}
+	so := ledger.Signoff{
+		Seq: len(w.row.Signoffs) + 1, Round: w.row.ReopenCount, State: ledger.SignoffPending,
+		Ordered: terms.Rule.Ordered, Signers: slices.Clone(terms.Rule.Signers), PolicyVersion: terms.PolicyVersion,
+		RequestedBy: in.Actor, RequestedAt: workflow.Now(ctx).UTC(),
+	}
+	next := w.row
+	next.Signoffs = append(slices.Clone(w.row.Signoffs), so)
+	order := "in any order"
+	if so.Ordered {
+		order = "in this order"
+	}
+	note := fmt.Sprintf("rectification verified; the close-out awaits the sign-off of %s (%s)", signerNames(so.Signers), order)
+	if in.Reason != "" {
+		note += ": " + in.Reason
+	}
+	if err := w.apply(ctx, next, ledger.Event{Action: ActionVerify, Actor: in.Actor, Note: note,
+		Data: dataJSON(map[string]any{"accept": true, "signoff": so})}); err != nil {
+		return true, err
+	}
+	w.publishSignoff(ctx)
+	w.announceSignoff(ctx, EventSignoffRequested, "requested", so, nil)
+	return true, nil
+}
+
+// signOff records one signer's sign-off or refusal (the validator found
+// its slot). The last signature closes the finding; a refusal sends it
+// back to REFERRED with a new deadline, the reopen counted.
+func (w *finding) signOff(ctx workflow.Context, in SignOffInput) error {
+	i, _ := pendingSignoff(w.row)
+	so := w.row.Signoffs[i]
+	slot, err := signerSlot(w.row, so, in.Actor)
+	if err != nil {
+		return err
+	}
+	now := workflow.Now(ctx).UTC()
+	sig := ledger.Signature{Signer: slot, Signed: in.Approve, Reason: in.Reason, EvidenceIDs: slices.Clone(in.EvidenceIDs),
+		By: in.Actor, At: now}
+	so.Signatures = append(slices.Clone(so.Signatures), sig)
+	signer := so.Signers[slot]
+	with := func(s ledger.Signoff) []ledger.Signoff {
+		out := slices.Clone(w.row.Signoffs)
+		out[i] = s
+		return out
+	}
+
+	if !in.Approve {
+		so.State, so.EndedAt = ledger.SignoffRefused, &now
+		today := calendar.DateOf(workflow.Now(ctx))
+		var reopens int
+		if err := w.rectifyAgain(ctx, deadline.RectificationAgain(today.String(), in.Due),
+			func(next *ledger.Finding) {
+				next.ReopenCount++
+				next.Rectification = nil
+				next.Signoffs = with(so)
+				reopens = next.ReopenCount
+			},
+			ledger.Event{Action: ActionSignOff, Actor: in.Actor, Evidence: evidenceJSON(in.EvidenceIDs),
+				Note: fmt.Sprintf("sign-off %d refused by %s (as %s): %s", so.Seq, in.Actor, signer, in.Reason)},
+			func(d calendar.Deadline) map[string]any {
+				return map[string]any{"approve": false, "signoff": so, "signature": sig, "reopen_count": reopens, "deadline": d}
+			}); err != nil {
+			return err
+		}
+		w.publishSignoff(ctx)
+		w.announceSignoff(ctx, EventSignoffRefused, "refused", so, &sig)
+		return nil
+	}
+
+	next := w.row
+	complete := len(awaited(so)) == 0
+	note := fmt.Sprintf("signed off by %s (as %s); awaiting %s", in.Actor, signer, signerNames(awaited(so)))
+	if complete {
+		so.State, so.EndedAt = ledger.SignoffComplete, &now
+		next.Stage = FindingClosed
+		next.Overdue = false
+		note = fmt.Sprintf("signed off by %s (as %s); every signer signed: closed out", in.Actor, signer)
+	}
+	if in.Reason != "" {
+		note += ": " + in.Reason
+	}
+	next.Signoffs = with(so)
+	if err := w.apply(ctx, next, ledger.Event{Action: ActionSignOff, Actor: in.Actor, Note: note,
+		Evidence: evidenceJSON(in.EvidenceIDs),
+		Data:     dataJSON(map[string]any{"approve": true, "signoff": so, "signature": sig, "complete": complete})}); err != nil {
+		return err
+	}
+	w.publishSignoff(ctx)
+	w.announceSignoff(ctx, EventSignedOff, "signed", so, &sig)
+	if complete {
+		w.ended(ctx, "closed", ActionSignOff)
+	}
+	return nil
+}
+
+// publishSignoff keeps the sign-off search attribute current (set only on
+// findings that needed a sign-off).
+func (w *finding) publishSignoff(ctx workflow.Context) {
+	_, pending := pendingSignoff(w.row)
+	if err := workflow.UpsertTypedSearchAttributes(ctx, searchattr.SignoffPending.ValueSet(pending)); err != nil {
+		workflow.GetLogger(ctx).Warn("search attributes not updated", "error", err)
+	}
+}
+
+// announceSignoff posts a round's request, a signature or a refusal to the
+// subscribed webhooks.
+func (w *finding) announceSignoff(ctx workflow.Context, eventType, what string, so ledger.Signoff, sig *ledger.Signature) {
+	data := map[string]any{
+		"finding_id":    w.row.ID,
+		"ledger_number": w.row.LedgerNumber,
+		"inspection_id": w.row.InspectionID,
+		"unit_code":     w.row.UnitCode,
+		"title":         w.row.Title,
+		"kind":          w.row.Kind,
+		"severity":      w.row.Severity,
+		"stage":         w.row.Stage,
+		"signoff":       so,
+		"awaiting":      awaited(so),
+	}
+	key := fmt.Sprintf("%s/signoff/%d/%s", w.subject(), so.Seq, what)
+	if sig != nil {
+		data["signature"] = *sig
+		key = fmt.Sprintf("%s/signoff/%d/%s/%d", w.subject(), so.Seq, what, len(so.Signatures))
+	}
+	if d := w.row.Deadline; d != nil && w.row.Stage == FindingReferred {
+		data["due"] = d.Due
+		data["deadline"] = d.Explanation
+	}
+	announce(ctx, w.ledger, &w.deliveries, eventType, key, data)
+}
+
+// lapseSignoff closes the round still waiting for signatures when the
+// finding is withdrawn; without one it returns signoffs as they are.
+func lapseSignoff(signoffs []ledger.Signoff, now time.Time) []ledger.Signoff {
+	i := slices.IndexFunc(signoffs, func(s ledger.Signoff) bool { return s.State == ledger.SignoffPending })
+	if i < 0 {
+		return signoffs
+	}
+	out := slices.Clone(signoffs)
+	out[i].State, out[i].EndedAt = ledger.SignoffLapsed, &now
+	return out
+}
+
+// signoffDetails is the sign-off part of a finding's Web UI details.
+func signoffDetails(f ledger.Finding) string {
+	i, ok := pendingSignoff(f)
+	if !ok || f.Stage != FindingRectified {
+		return ""
+	}
+	so := f.Signoffs[i]
+	done := len(so.Signers) - len(awaited(so))
+	return fmt.Sprintf("; verified, sign-off %d/%d, awaiting %s", done, len(so.Signers), signerNames(awaited(so)))
+}

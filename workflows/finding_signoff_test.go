@@ -1,0 +1,304 @@
+package workflows
+
+import (
+	"encoding/json"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/xuncha/xuncha/internal/actor"
+	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/ledger"
+)
+
+// The sign-off tests run on the default calendar from start (Monday
+// 2026-03-02): referred that day (due 2026-04-02), rectified on day 5, the
+// office's verification on day 6.
+
+const hour = time.Hour
+
+var (
+	// department is the competent department's signer: a member unit of
+	// the Safety Committee, signing in the committee role.
+	department = actor.Actor{Name: "李明", Role: actor.RoleCommittee, Organisation: "省住房和城乡建设厅", Subject: "dept-li"}
+	// otherDepartment is a committee member of another department.
+	otherDepartment = actor.Actor{Name: "刘洋", Role: actor.RoleCommittee, Organisation: "省交通运输厅", Subject: "dept-liu"}
+	// signingOffice is the office's signer, not the clerk who verified.
+	signingOffice = actor.Actor{Name: "陈主任", Role: actor.RoleOffice, Organisation: "省安委办", Subject: "office-chen"}
+)
+
+// majorHazardRule: a MAJOR hazard closes once the competent department and
+// then the office signed.
+func majorHazardRule(ordered bool) ledger.SignoffRule {
+	return ledger.SignoffRule{Kind: KindHazard, Severity: SeverityMajor, Ordered: ordered, Signers: []ledger.Signer{
+		{Role: actor.RoleCommittee, Organisation: "省住房和城乡建设厅"}, {Role: actor.RoleOffice},
+	}}
+}
+
+// withSignoffRules puts rules into the harness's escalation policy.
+func (h *harness) withSignoffRules(rules ...ledger.SignoffRule) {
+	h.fl.policy.Version = 7
+	h.fl.policy.SignoffRules = rules
+}
+
+// verifiedAt refers the finding, has its rectification reported on day 5
+// and accepted by the office on day 6.
+func (h *harness) verifiedAt() *result {
+	h.referredAt()
+	h.update(5*day, ActionReportRectification, "p1", rectification("p1"))
+	return h.update(6*day, ActionVerify, "v1", VerifyInput{RequestID: "v1", Actor: office, Accept: true, Reason: "现场核查通道已畅通"})
+}
+
+func signOff(requestID string, who actor.Actor) SignOffInput {
+	return SignOffInput{RequestID: requestID, Actor: who, Approve: true, Reason: "同意销号", EvidenceIDs: []string{"ev-form-" + requestID}}
+}
+
+func refuseSignOff(requestID string, who actor.Actor, due string) SignOffInput {
+	return SignOffInput{RequestID: requestID, Actor: who, Reason: "消防通道仍有占用，整改不到位", EvidenceIDs: []string{"ev-photo-" + requestID}, Due: due}
+}
+
+// requireRefused checks an update was refused in its validator with reason.
+func requireRefused(t *testing.T, r *result, reason string) {
+	t.Helper()
+	require.True(t, r.done, "never answered")
+	var stage *derrors.StageError
+	require.True(t, errors.As(derrors.FromTemporal(r.rejected), &stage), "want %s, got %v", reason, r.rejected)
+	require.Equal(t, reason, stage.Reason, stage.Error())
+}
+
+// TestFindingSignoffMajorHazard: the policy says a MAJOR hazard closes only
+// once the competent department and then the office signed. The office's
+// verification leaves it RECTIFIED, waiting; the office cannot sign before
+// the department, another department is no signer, a second verification
+// and a second signature of the same signer are refused, and the office's
+// signature, the last, closes it.
+func TestFindingSignoffMajorHazard(t *testing.T) {
+	h := newHarness(t)
+	h.withSignoffRules(majorHazardRule(true))
+	verified := h.verifiedAt()
+	var details string
+	h.env.RegisterDelayedCallback(func() { details = h.details() }, 6*day+hour)
+	early := h.update(6*day+2*hour, ActionSignOff, "s0", signOff("s0", signingOffice))
+	stranger := h.update(6*day+3*hour, ActionSignOff, "s1", signOff("s1", otherDepartment))
+	again := h.update(6*day+4*hour, ActionVerify, "v2", VerifyInput{RequestID: "v2", Actor: office, Accept: true})
+	dept := h.update(7*day, ActionSignOff, "s2", signOff("s2", department))
+	var halfway string
+	h.env.RegisterDelayedCallback(func() { halfway = h.details() }, 7*day+hour)
+	twice := h.update(7*day+2*hour, ActionSignOff, "s3", signOff("s3", department))
+	closed := h.update(8*day, ActionSignOff, "s4", signOff("s4", signingOffice))
+	h.run(newFinding(SeverityMajor))
+	requireDone(t, verified, dept, closed)
+	requireRefused(t, early, ReasonSignoffOutOfOrder)
+	requireRefused(t, stranger, ReasonNotASigner)
+	requireRefused(t, again, ReasonSignoffPending)
+	requireRefused(t, twice, ReasonAlreadySigned)
+
+	// Verified: still RECTIFIED, one round of sign-off waiting for both.
+	f := verified.state.Finding
+	require.Equal(t, FindingRectified, f.Stage)
+	require.Len(t, f.Signoffs, 1)
+	require.Equal(t, ledger.Signoff{Seq: 1, Round: 0, State: ledger.SignoffPending, Ordered: true,
+		Signers: majorHazardRule(true).Signers, PolicyVersion: 7, RequestedBy: office, RequestedAt: start.Add(6 * day).UTC()}, f.Signoffs[0])
+	require.Equal(t, "**2026-430100-0007 · 危化品仓库消防通道堵塞** — stage RECTIFIED"+
+		"; verified, sign-off 0/2, awaiting 省住房和城乡建设厅 (committee), role office", details)
+
+	// The department signed: still RECTIFIED, the office awaited.
+	require.Equal(t, FindingRectified, dept.state.Finding.Stage)
+	require.Equal(t, "**2026-430100-0007 · 危化品仓库消防通道堵塞** — stage RECTIFIED"+
+		"; verified, sign-off 1/2, awaiting role office", halfway)
+
+	// The office signed last: CLOSED, the round complete, every signature
+	// kept with its evidence.
+	f = closed.state.Finding
+	require.Equal(t, FindingClosed, f.Stage)
+	so := f.Signoffs[0]
+	require.Equal(t, ledger.SignoffComplete, so.State)
+	require.Equal(t, start.Add(8*day).UTC(), *so.EndedAt)
+	require.Equal(t, []ledger.Signature{
+		{Signer: 0, Signed: true, Reason: "同意销号", EvidenceIDs: []string{"ev-form-s2"}, By: department, At: start.Add(7 * day).UTC()},
+		{Signer: 1, Signed: true, Reason: "同意销号", EvidenceIDs: []string{"ev-form-s4"}, By: signingOffice, At: start.Add(8 * day).UTC()},
+	}, so.Signatures)
+
+	// The events in order: the verification keeps the stage, each
+	// signature is an event of its own, the last one closes.
+	require.Equal(t, []string{"record", "notify", "list", ActionDiagnose, ActionClassify, ActionRefer, ActionReportRectification,
+		ActionVerify, ActionSignOff, ActionSignOff}, h.fl.actions())
+	verify, first, last := h.fl.events[7], h.fl.events[8], h.fl.events[9]
+	require.Equal(t, FindingRectified, verify.StageAfter)
+	require.Equal(t, "rectification verified; the close-out awaits the sign-off of 省住房和城乡建设厅 (committee), role office (in this order): 现场核查通道已畅通", verify.Note)
+	require.Equal(t, department, first.Actor)
+	require.Equal(t, FindingRectified, first.StageAfter)
+	require.JSONEq(t, `["ev-form-s2"]`, string(first.Evidence))
+	require.Contains(t, first.Note, "awaiting role office")
+	require.Equal(t, signingOffice, last.Actor)
+	require.Equal(t, FindingRectified, last.StageBefore)
+	require.Equal(t, FindingClosed, last.StageAfter)
+	require.Contains(t, last.Note, "every signer signed: closed out")
+
+	// Webhooks: the major hazard, the request, each signature.
+	var types []string
+	for _, d := range h.fl.deliveries {
+		types = append(types, d.EventType)
+	}
+	require.Equal(t, []string{EventMajorFinding, EventSignoffRequested, EventSignedOff, EventSignedOff}, types)
+	require.Equal(t, "finding/f-1/signoff/1/signed/2/wh-1", h.fl.deliveries[3].DeliveryID)
+	var payload struct {
+		Data map[string]any `json:"data"`
+	}
+	require.NoError(t, json.Unmarshal(h.fl.deliveries[3].Payload, &payload))
+	require.Equal(t, FindingClosed, payload.Data["stage"])
+	require.Equal(t, ledger.SignoffComplete, payload.Data["signoff"].(map[string]any)["state"])
+	require.Empty(t, payload.Data["awaiting"])
+}
+
+// TestFindingSignoffRefusalReopens: the department refuses with a new last
+// day; the finding is REFERRED again with a new deadline (number 2), the
+// reopen counted and the report cleared, its ladder running. The next
+// rectification's verification starts a new round, which both sign, in
+// any order (an unordered set): it closes.
+func TestFindingSignoffRefusalReopens(t *testing.T) {
+	h := newHarness(t)
+	h.withSignoffRules(majorHazardRule(false))
+	verified := h.verifiedAt()
+	refused := h.update(7*day, ActionSignOff, "n1", refuseSignOff("n1", department, "2026-03-31"))
+	var pending FindingState
+	h.env.RegisterDelayedCallback(func() { pending = h.query() }, 7*day+hour)
+	rep2 := h.update(10*day, ActionReportRectification, "p2", rectification("p2"))
+	ver2 := h.update(11*day, ActionVerify, "v2", VerifyInput{RequestID: "v2", Actor: office, Accept: true})
+	officeFirst := h.update(12*day, ActionSignOff, "s1", signOff("s1", signingOffice))
+	closed := h.update(13*day, ActionSignOff, "s2", signOff("s2", department))
+	h.run(newFinding(SeverityMajor))
+	requireDone(t, verified, refused, rep2, ver2, officeFirst, closed)
+
+	f := refused.state.Finding
+	require.Equal(t, FindingReferred, f.Stage)
+	require.Equal(t, 1, f.ReopenCount)
+	require.Equal(t, 2, f.DeadlineSeq)
+	require.Nil(t, f.Rectification, "the refused report is cleared")
+	require.Equal(t, "2026-03-31", f.Deadline.Due.String())
+	require.Len(t, pending.Pending, 3, "the new deadline's ladder runs")
+	require.Equal(t, ledger.SignoffRefused, f.Signoffs[0].State)
+	require.Equal(t, []ledger.Signature{{Signer: 0, Signed: false, Reason: "消防通道仍有占用，整改不到位",
+		EvidenceIDs: []string{"ev-photo-n1"}, By: department, At: start.Add(7 * day).UTC()}}, f.Signoffs[0].Signatures)
+
+	require.Equal(t, FindingRectified, ver2.state.Finding.Stage)
+	require.Len(t, ver2.state.Finding.Signoffs, 2)
+	require.Equal(t, ledger.Signoff{Seq: 2, Round: 1, State: ledger.SignoffPending, Signers: majorHazardRule(false).Signers,
+		PolicyVersion: 7, RequestedBy: office, RequestedAt: start.Add(11 * day).UTC()}, ver2.state.Finding.Signoffs[1])
+	require.Equal(t, FindingRectified, officeFirst.state.Finding.Stage, "unordered: the office may sign first")
+	require.Equal(t, FindingClosed, closed.state.Finding.Stage)
+	require.Equal(t, ledger.SignoffComplete, closed.state.Finding.Signoffs[1].State)
+
+	require.Equal(t, []string{"record", "notify", "list", ActionDiagnose, ActionClassify, ActionRefer, ActionReportRectification,
+		ActionVerify, ActionSignOff, ActionReportRectification, ActionVerify, ActionSignOff, ActionSignOff}, h.fl.actions())
+	refusal := h.fl.events[8]
+	require.Equal(t, FindingRectified, refusal.StageBefore)
+	require.Equal(t, FindingReferred, refusal.StageAfter)
+	require.Equal(t, "sign-off 1 refused by 李明 (committee, 省住房和城乡建设厅) (as 省住房和城乡建设厅 (committee)): 消防通道仍有占用，整改不到位", refusal.Note)
+	var data map[string]any
+	require.NoError(t, json.Unmarshal(refusal.Data, &data))
+	require.EqualValues(t, 1, data["reopen_count"])
+	require.Equal(t, "2026-03-31", data["deadline"].(map[string]any)["due"])
+
+	var types []string
+	for _, d := range h.fl.deliveries {
+		types = append(types, d.EventType)
+	}
+	require.Equal(t, []string{EventMajorFinding, EventSignoffRequested, EventSignoffRefused, EventSignoffRequested,
+		EventSignedOff, EventSignedOff}, types)
+	require.Empty(t, h.fl.escalations, "every report came in time")
+}
+
+// TestFindingSignoffNotNeeded: findings the rules do not name close at the
+// office's verification (a GENERAL hazard under a MAJOR rule), and nothing
+// waits for a signature.
+func TestFindingSignoffNotNeeded(t *testing.T) {
+	h := newHarness(t)
+	h.withSignoffRules(majorHazardRule(true))
+	verified := h.verifiedAt()
+	h.run(newFinding(SeverityGeneral))
+	requireDone(t, verified)
+	require.Equal(t, FindingClosed, verified.state.Finding.Stage)
+	require.Empty(t, verified.state.Finding.Signoffs)
+	require.Equal(t, 1, h.fl.signoffReads)
+	require.Empty(t, h.fl.deliveries, "no sign-off asked for")
+}
+
+// TestFindingSignoffBeforeVerification: RECTIFIED but not yet verified,
+// nothing waits for a signature.
+func TestFindingSignoffBeforeVerification(t *testing.T) {
+	h := newHarness(t)
+	h.withSignoffRules(majorHazardRule(true))
+	h.referredAt()
+	h.update(5*day, ActionReportRectification, "p1", rectification("p1"))
+	early := h.update(5*day+hour, ActionSignOff, "s1", signOff("s1", department))
+	wd := h.update(6*day, ActionWithdraw, "w1", WithdrawInput{RequestID: "w1", Actor: office, Reason: "测试结束"})
+	h.run(newFinding(SeverityMajor))
+	requireDone(t, wd)
+	requireRefused(t, early, ReasonNoSignoffPending)
+}
+
+// TestFindingSignoffLapsesOnWithdrawal: a round still waiting when the
+// office withdraws the finding lapses.
+func TestFindingSignoffLapsesOnWithdrawal(t *testing.T) {
+	h := newHarness(t)
+	h.withSignoffRules(majorHazardRule(true))
+	verified := h.verifiedAt()
+	wd := h.update(7*day, ActionWithdraw, "w1", WithdrawInput{RequestID: "w1", Actor: office, Reason: "问题重复登记"})
+	h.run(newFinding(SeverityMajor))
+	requireDone(t, verified, wd)
+	so := wd.state.Finding.Signoffs[0]
+	require.Equal(t, ledger.SignoffLapsed, so.State)
+	require.Equal(t, start.Add(7*day).UTC(), *so.EndedAt)
+	require.Equal(t, FindingWithdrawn, wd.state.Finding.Stage)
+}
+
+// TestFindingSignoffBeforeTheChange: a workflow that verified before
+// versionSignoff (its history has no marker) closes at the verification,
+// reading no rule, even when the policy now names signers: the commands of
+// a running finding do not change.
+func TestFindingSignoffBeforeTheChange(t *testing.T) {
+	h := newHarness(t)
+	h.env.OnGetVersion(versionSignoff, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+	h.withSignoffRules(majorHazardRule(true))
+	verified := h.verifiedAt()
+	h.run(newFinding(SeverityMajor))
+	requireDone(t, verified)
+	require.Equal(t, FindingClosed, verified.state.Finding.Stage)
+	require.Empty(t, verified.state.Finding.Signoffs)
+	require.Zero(t, h.fl.signoffReads, "no sign-off rule read")
+	require.Equal(t, []string{"record", "notify", "list", ActionDiagnose, ActionClassify, ActionRefer, ActionReportRectification,
+		ActionVerify}, h.fl.actions())
+}
+
+func TestSignOffInputValidation(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		in     SignOffInput
+		fields []string
+	}{
+		{"sign without evidence", SignOffInput{RequestID: "r", Approve: true}, []string{"evidence_ids"}},
+		{"sign with a due day", SignOffInput{RequestID: "r", Approve: true, EvidenceIDs: []string{"e"}, Due: "2026-04-01"}, []string{"due"}},
+		{"refuse without a reason", SignOffInput{RequestID: "r", EvidenceIDs: []string{"e"}}, []string{"reason"}},
+		{"refuse with a bad day", SignOffInput{RequestID: "r", Reason: "不到位", EvidenceIDs: []string{"e"}, Due: "2026-02-30"}, []string{"due"}},
+		{"no request id", SignOffInput{Approve: true, EvidenceIDs: []string{"e"}}, []string{"request_id"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var invalid *derrors.InvalidError
+			require.ErrorAs(t, tt.in.Validate(), &invalid)
+			var fields []string
+			for _, v := range invalid.Violations {
+				fields = append(fields, v.Field)
+			}
+			require.Equal(t, tt.fields, fields, invalid.Error())
+		})
+	}
+	require.NoError(t, signOff("r", department).Validate())
+	require.NoError(t, refuseSignOff("r", department, "").Validate())
+}
