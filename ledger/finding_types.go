@@ -54,6 +54,10 @@ type Finding struct {
 	// the office set it (referral, rejected verification, reopening) before
 	// any extension, YYYY-MM-DD; empty until an extension of it is approved.
 	OriginalDue string `json:"original_due,omitempty"`
+	// ClueReferrals are the referrals of the finding's clue to the bodies
+	// with jurisdiction (移交, issue 14 item 2), oldest first, each with its
+	// receipt and outcomes.
+	ClueReferrals []ClueReferral `json:"clue_referrals,omitempty"`
 }
 
 // Diagnosis is the analysis of a finding.

@@ -81,6 +81,9 @@ func findingParams(f Finding) (dbsqlc.InsertFindingParams, error) {
 	if p.Extensions, err = jsonOrNull(f.Extensions, len(f.Extensions) == 0); err != nil {
 		return p, fmt.Errorf("encoding extensions of finding %q: %w", f.ID, err)
 	}
+	if p.ClueReferrals, err = jsonOrNull(f.ClueReferrals, len(f.ClueReferrals) == 0); err != nil {
+		return p, fmt.Errorf("encoding clue referrals of finding %q: %w", f.ID, err)
+	}
 	if f.OriginalDue != "" {
 		d, err := calendar.ParseDate(f.OriginalDue)
 		if err != nil {
@@ -236,7 +239,7 @@ func (s *Store) applyFindingChange(ctx context.Context, q *dbsqlc.Queries, f Fin
 		Deadline: row.Deadline, DueDate: row.DueDate, DueAt: row.DueAt, DeadlineSeq: row.DeadlineSeq,
 		Overdue: row.Overdue, MissedDeadlines: row.MissedDeadlines, ReopenCount: row.ReopenCount,
 		WithdrawReason: row.WithdrawReason, UpdatedAt: row.UpdatedAt, Version: row.Version,
-		Extensions: row.Extensions, OriginalDue: row.OriginalDue,
+		Extensions: row.Extensions, OriginalDue: row.OriginalDue, ClueReferrals: row.ClueReferrals,
 	})
 	if err != nil {
 		return fmt.Errorf("updating finding %q to version %d: %w", f.ID, f.Version, err)
@@ -318,6 +321,7 @@ func findingFromRow(r dbsqlc.Finding) (Finding, error) {
 		{"deadline", decodeJSON(r.Deadline, &f.Deadline)},
 		{"found_by", json.Unmarshal(r.FoundBy, &f.FoundBy)},
 		{"extensions", decodeList(r.Extensions, &f.Extensions)},
+		{"clue_referrals", decodeList(r.ClueReferrals, &f.ClueReferrals)},
 	} {
 		if c.err != nil {
 			return Finding{}, fmt.Errorf("decoding %s of finding %q: %w", c.name, f.ID, c.err)

@@ -178,6 +178,7 @@ type Finding struct {
 	Version              int
 	Extensions           []byte
 	OriginalDue          *time.Time
+	ClueReferrals        []byte
 }
 
 type FindingClosureDay struct {
@@ -358,6 +359,19 @@ type LedgerSequence struct {
 	Year     int
 	UnitCode string
 	Last     int
+}
+
+type ReferralRoute struct {
+	ID             int64
+	RequestID      string
+	UnitLevel      string
+	ClueKind       string
+	CadreRank      string
+	Receiver       string
+	AckWorkingDays int
+	Note           string
+	UpdatedBy      []byte
+	UpdatedAt      time.Time
 }
 
 type StateCouncilInspection struct {
