@@ -119,10 +119,11 @@ type ClueReferral struct {
 	AckWorkingDays int         `json:"ack_working_days"`
 	ReferredBy     actor.Actor `json:"referred_by"`
 	ReferredAt     time.Time   `json:"referred_at"`
-	// AckDeadline is the receipt's deadline; Unacknowledged is set when it
-	// passed without one (the ladder escalated).
+	// AckDeadline is the receipt's deadline; ReceiptOverdue is set when it
+	// passed without one (the ladder escalated) and stays set when the
+	// receipt comes late.
 	AckDeadline    *calendar.Deadline `json:"ack_deadline,omitempty"`
-	Unacknowledged bool               `json:"unacknowledged,omitempty"`
+	ReceiptOverdue bool               `json:"receipt_overdue,omitempty"`
 	// The receipt (回执).
 	AcknowledgedBy *actor.Actor `json:"acknowledged_by,omitempty"`
 	AcknowledgedAt *time.Time   `json:"acknowledged_at,omitempty"`
