@@ -136,7 +136,7 @@ var findingSpec = &spec[ledger.Finding]{
 	},
 	title:   func(f ledger.Finding) string { return "**" + FindingSummary(f) + "**" },
 	dueWhat: "rectification report ",
-	footer:  extensionDetails,
+	footer:  func(f ledger.Finding) string { return extensionDetails(f) + referralDetails(f) },
 }
 
 // findingLabel names a finding in escalation messages: its ledger number
@@ -169,6 +169,9 @@ func FindingWorkflow(ctx workflow.Context, in FindingInput) (FindingResult, erro
 // finding is the state behind FindingWorkflow.
 type finding struct {
 	core[ledger.Finding]
+	// receipt runs the ladder of the clue referral awaiting its receipt
+	// (finding_referral.go).
+	receipt ladder
 }
 
 func (w *finding) snapshot() FindingState {
@@ -221,7 +224,12 @@ func (w *finding) registerHandlers(ctx workflow.Context) error {
 		registerChange(ctx, w, ActionClassify, func(in ClassifyInput) (actor.Actor, error) { return in.Actor, in.Validate() }, w.classify),
 		registerChange(ctx, w, ActionRefer, func(in ReferInput) (actor.Actor, error) { return in.Actor, in.Validate() }, w.refer),
 		registerChange(ctx, w, ActionReportRectification, func(in ReportRectificationInput) (actor.Actor, error) { return in.Actor, in.Validate() }, w.reportRectification),
-		registerChange(ctx, w, ActionVerify, func(in VerifyInput) (actor.Actor, error) { return in.Actor, in.Validate() }, w.verify),
+		registerChange(ctx, w, ActionVerify, func(in VerifyInput) (actor.Actor, error) {
+			if err := in.Validate(); err != nil {
+				return in.Actor, err
+			}
+			return in.Actor, checkReferralsSettled(w.row, in)
+		}, w.verify),
 		registerChange(ctx, w, ActionWithdraw, func(in WithdrawInput) (actor.Actor, error) { return in.Actor, in.Validate() }, w.withdraw),
 		registerChange(ctx, w, ActionRequestExtension, func(in RequestExtensionInput) (actor.Actor, error) {
 			if err := in.Validate(); err != nil {
@@ -235,6 +243,7 @@ func (w *finding) registerHandlers(ctx workflow.Context) error {
 			}
 			return in.Actor, checkExtensionDecision(w.row, in, workflow.Now(ctx))
 		}, w.decideExtension),
+		w.registerReferralHandlers(ctx),
 	} {
 		if err != nil {
 			return fmt.Errorf("registering finding handlers: %w", err)

@@ -46,11 +46,20 @@ const (
 	// EventExtensionDecided is posted when the office approves (the
 	// deadline moved) or refuses an extension.
 	EventExtensionDecided = "finding.extension_decided"
+	// EventReferralReferred is posted when the office refers a finding's
+	// clue to the body with jurisdiction (移交).
+	EventReferralReferred = "referral.referred"
+	// EventReferralUnacknowledged is posted when a referral's receipt (回执)
+	// deadline passes without one.
+	EventReferralUnacknowledged = "referral.unacknowledged"
+	// EventReferralOutcome is posted when the receiver reports an outcome
+	// (立案, 不予立案, 处理结果).
+	EventReferralOutcome = "referral.outcome_reported"
 )
 
 // WebhookEventTypes lists the event types a webhook may subscribe to.
 var WebhookEventTypes = []string{EventMajorFinding, EventFindingEscalated, EventInspectionEscalated, EventInterviewEscalated,
-	EventExtensionRequested, EventExtensionDecided}
+	EventExtensionRequested, EventExtensionDecided, EventReferralReferred, EventReferralUnacknowledged, EventReferralOutcome}
 
 // Query and update names.
 const (
