@@ -72,9 +72,12 @@ type machineAction struct {
 
 // Role sets of the charter (DESIGN §1–2).
 var (
-	office        = []string{actor.RoleOffice}
-	committee     = []string{actor.RoleCommittee}
-	everyone      = actor.Roles
+	office    = []string{actor.RoleOffice}
+	committee = []string{actor.RoleCommittee}
+	// everyone are the roles of the office's own people and the units;
+	// a receiving body (actor.RoleReceiver) is not among them: it reads
+	// only the findings referred to it (referralReaders).
+	everyone      = slices.DeleteFunc(slices.Clone(actor.Roles), func(r string) bool { return r == actor.RoleReceiver })
 	officeAuditor = []string{actor.RoleOffice, actor.RoleAuditor}
 	// team are the office and the inspection team, who record findings,
 	// evidence and tips.
@@ -88,6 +91,12 @@ var (
 	// evidenceUploaders record evidence: the team with findings and
 	// reports, the office with notices, the unit with rectification reports.
 	evidenceUploaders = []string{actor.RoleOffice, actor.RoleTeamLeader, actor.RoleTeamMember, actor.RoleUnit}
+	// referralReaders read findings: everyone, and a receiving body the
+	// findings referred to it.
+	referralReaders = append(slices.Clone(everyone), actor.RoleReceiver)
+	// receiverOffice: the receiving body answers a referral, or the office
+	// enters its paper receipt or outcome.
+	receiverOffice = []string{actor.RoleOffice, actor.RoleReceiver}
 )
 
 func read(roles []string, scope Scope) rule { return rule{roles: roles, scope: scope, reads: true} }
@@ -140,19 +149,30 @@ var authorization = map[string]rule{
 	// classifies; the office refers, verifies and withdraws; the unit
 	// reports its rectification.
 	"/xuncha.v1.FindingService/RecordFinding":       change(team, ScopeUnitOrTeam, workflows.FindingMachine, "record"),
-	"/xuncha.v1.FindingService/GetFinding":          read(everyone, ScopeUnitOrTeam),
-	"/xuncha.v1.FindingService/ListFindings":        read(everyone, ScopeUnitOrTeam),
+	"/xuncha.v1.FindingService/GetFinding":          read(referralReaders, ScopeUnitOrTeam),
+	"/xuncha.v1.FindingService/ListFindings":        read(referralReaders, ScopeUnitOrTeam),
 	"/xuncha.v1.FindingService/DiagnoseFinding":     change(team, ScopeUnitOrTeam, workflows.FindingMachine, workflows.ActionDiagnose),
 	"/xuncha.v1.FindingService/ClassifyFinding":     change(leaderOffice, ScopeUnitOrTeam, workflows.FindingMachine, workflows.ActionClassify),
 	"/xuncha.v1.FindingService/ReferFinding":        change(office, ScopeProvince, workflows.FindingMachine, workflows.ActionRefer),
 	"/xuncha.v1.FindingService/ReportRectification": change(unitOffice, ScopeUnitOrTeam, workflows.FindingMachine, workflows.ActionReportRectification),
 	"/xuncha.v1.FindingService/VerifyFinding":       change(office, ScopeProvince, workflows.FindingMachine, workflows.ActionVerify),
 	"/xuncha.v1.FindingService/WithdrawFinding":     change(office, ScopeProvince, workflows.FindingMachine, workflows.ActionWithdraw),
-	"/xuncha.v1.FindingService/ListFindingEvents":   read(everyone, ScopeUnitOrTeam),
+	"/xuncha.v1.FindingService/ListFindingEvents":   read(referralReaders, ScopeUnitOrTeam),
 	// Extensions (延期): the unit asks (the office only on its behalf);
 	// the office decides.
 	"/xuncha.v1.FindingService/RequestExtension": change(unitOffice, ScopeUnitOrTeam, workflows.FindingMachine, workflows.ActionRequestExtension),
 	"/xuncha.v1.FindingService/DecideExtension":  change(office, ScopeProvince, workflows.FindingMachine, workflows.ActionDecideExtension),
+	// Referral of clues (移交): the office refers; the receiving body
+	// acknowledges and reports its outcome (the office may enter a paper
+	// one), within its reach: the findings referred to it.
+	"/xuncha.v1.FindingService/ReferClue":             change(office, ScopeProvince, workflows.FindingMachine, workflows.ActionReferClue),
+	"/xuncha.v1.FindingService/AcknowledgeReferral":   change(receiverOffice, ScopeUnitOrTeam, workflows.FindingMachine, workflows.ActionAcknowledgeReferral),
+	"/xuncha.v1.FindingService/ReportReferralOutcome": change(receiverOffice, ScopeUnitOrTeam, workflows.FindingMachine, workflows.ActionReportReferralOutcome),
+	// The routing table: the office keeps it; everyone but the receivers
+	// reads it.
+	"/xuncha.v1.ReferralRouteService/ListReferralRoutes":  read(everyone, ScopeProvince),
+	"/xuncha.v1.ReferralRouteService/SetReferralRoute":    write(office, ScopeProvince),
+	"/xuncha.v1.ReferralRouteService/RemoveReferralRoute": write(office, ScopeProvince),
 
 	// Escalation: the office sets the ladder.
 	"/xuncha.v1.EscalationService/ListEscalations":        read(everyone, ScopeUnitOrTeam),

@@ -551,6 +551,9 @@ func findingProto(f ledger.Finding, escalations []ledger.Escalation, events []le
 	for _, e := range f.Extensions {
 		out.Extensions = append(out.Extensions, extensionProto(e))
 	}
+	for _, c := range f.ClueReferrals {
+		out.ClueReferrals = append(out.ClueReferrals, clueReferralProto(c))
+	}
 	for _, e := range escalations {
 		out.Escalations = append(out.Escalations, escalationProto(e))
 	}

@@ -1062,7 +1062,11 @@ type Finding struct {
 	// The running rectification deadline's last day as the office set it,
 	// YYYY-MM-DD, once an extension of it was approved (deadline.due is then
 	// the extended day).
-	OriginalDue   string `protobuf:"bytes,30,opt,name=original_due,json=originalDue,proto3" json:"original_due,omitempty"`
+	OriginalDue string `protobuf:"bytes,30,opt,name=original_due,json=originalDue,proto3" json:"original_due,omitempty"`
+	// Referrals of the finding's clue to the bodies with jurisdiction (移交),
+	// oldest first, with their receipts and outcomes. A receiver sees only
+	// those referred to it.
+	ClueReferrals []*ClueReferral `protobuf:"bytes,40,rep,name=clue_referrals,json=clueReferrals,proto3" json:"clue_referrals,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1305,6 +1309,13 @@ func (x *Finding) GetOriginalDue() string {
 		return x.OriginalDue
 	}
 	return ""
+}
+
+func (x *Finding) GetClueReferrals() []*ClueReferral {
+	if x != nil {
+		return x.ClueReferrals
+	}
+	return nil
 }
 
 // RecordFindingRequest records a finding under an inspection.
@@ -3178,7 +3189,7 @@ var File_xuncha_v1_finding_proto protoreflect.FileDescriptor
 
 const file_xuncha_v1_finding_proto_rawDesc = "" +
 	"\n" +
-	"\x17xuncha/v1/finding.proto\x12\txuncha.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18xuncha/v1/calendar.proto\x1a\x16xuncha/v1/common.proto\"\xa6\x02\n" +
+	"\x17xuncha/v1/finding.proto\x12\txuncha.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18xuncha/v1/calendar.proto\x1a\x16xuncha/v1/common.proto\x1a\x18xuncha/v1/referral.proto\"\xa6\x02\n" +
 	"\bEvidence\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x16\n" +
@@ -3254,7 +3265,7 @@ const file_xuncha_v1_finding_proto_rawDesc = "" +
 	"\fevidence_ids\x18\a \x03(\tR\vevidenceIds\x129\n" +
 	"\n" +
 	"occur_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\toccurTime\x12\x1b\n" +
-	"\tdata_json\x18\t \x01(\tR\bdataJson\"\xc0\f\n" +
+	"\tdata_json\x18\t \x01(\tR\bdataJson\"\x80\r\n" +
 	"\aFinding\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12#\n" +
 	"\rinspection_id\x18\x02 \x01(\tR\finspectionId\x12#\n" +
@@ -3292,7 +3303,8 @@ const file_xuncha_v1_finding_proto_rawDesc = "" +
 	"\n" +
 	"extensions\x18\x1d \x03(\v2\x14.xuncha.v1.ExtensionR\n" +
 	"extensions\x12!\n" +
-	"\foriginal_due\x18\x1e \x01(\tR\voriginalDue\"c\n" +
+	"\foriginal_due\x18\x1e \x01(\tR\voriginalDue\x12>\n" +
+	"\x0eclue_referrals\x18( \x03(\v2\x17.xuncha.v1.ClueReferralR\rclueReferrals\"c\n" +
 	"\x04Kind\x12\x14\n" +
 	"\x10KIND_UNSPECIFIED\x10\x00\x12\n" +
 	"\n" +
@@ -3462,7 +3474,7 @@ const file_xuncha_v1_finding_proto_rawDesc = "" +
 	"\bwebhooks\x18\x01 \x03(\v2\x12.xuncha.v1.WebhookR\bwebhooks\"&\n" +
 	"\x14DeleteWebhookRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"\x17\n" +
-	"\x15DeleteWebhookResponse2\x97\a\n" +
+	"\x15DeleteWebhookResponse2\xfd\b\n" +
 	"\x0eFindingService\x12D\n" +
 	"\rRecordFinding\x12\x1f.xuncha.v1.RecordFindingRequest\x1a\x12.xuncha.v1.Finding\x12>\n" +
 	"\n" +
@@ -3475,7 +3487,10 @@ const file_xuncha_v1_finding_proto_rawDesc = "" +
 	"\rVerifyFinding\x12\x1f.xuncha.v1.VerifyFindingRequest\x1a\x12.xuncha.v1.Finding\x12H\n" +
 	"\x0fWithdrawFinding\x12!.xuncha.v1.WithdrawFindingRequest\x1a\x12.xuncha.v1.Finding\x12J\n" +
 	"\x10RequestExtension\x12\".xuncha.v1.RequestExtensionRequest\x1a\x12.xuncha.v1.Finding\x12H\n" +
-	"\x0fDecideExtension\x12!.xuncha.v1.DecideExtensionRequest\x1a\x12.xuncha.v1.Finding\x12^\n" +
+	"\x0fDecideExtension\x12!.xuncha.v1.DecideExtensionRequest\x1a\x12.xuncha.v1.Finding\x12<\n" +
+	"\tReferClue\x12\x1b.xuncha.v1.ReferClueRequest\x1a\x12.xuncha.v1.Finding\x12P\n" +
+	"\x13AcknowledgeReferral\x12%.xuncha.v1.AcknowledgeReferralRequest\x1a\x12.xuncha.v1.Finding\x12T\n" +
+	"\x15ReportReferralOutcome\x12'.xuncha.v1.ReportReferralOutcomeRequest\x1a\x12.xuncha.v1.Finding\x12^\n" +
 	"\x11ListFindingEvents\x12#.xuncha.v1.ListFindingEventsRequest\x1a$.xuncha.v1.ListFindingEventsResponse2\xa9\x02\n" +
 	"\x11EscalationService\x12X\n" +
 	"\x0fListEscalations\x12!.xuncha.v1.ListEscalationsRequest\x1a\".xuncha.v1.ListEscalationsResponse\x12Y\n" +
@@ -3544,6 +3559,10 @@ var file_xuncha_v1_finding_proto_goTypes = []any{
 	(*Actor)(nil),                         // 40: xuncha.v1.Actor
 	(*Unit)(nil),                          // 41: xuncha.v1.Unit
 	(*Deadline)(nil),                      // 42: xuncha.v1.Deadline
+	(*ClueReferral)(nil),                  // 43: xuncha.v1.ClueReferral
+	(*ReferClueRequest)(nil),              // 44: xuncha.v1.ReferClueRequest
+	(*AcknowledgeReferralRequest)(nil),    // 45: xuncha.v1.AcknowledgeReferralRequest
+	(*ReportReferralOutcomeRequest)(nil),  // 46: xuncha.v1.ReportReferralOutcomeRequest
 }
 var file_xuncha_v1_finding_proto_depIdxs = []int32{
 	39, // 0: xuncha.v1.Evidence.capture_time:type_name -> google.protobuf.Timestamp
@@ -3572,66 +3591,73 @@ var file_xuncha_v1_finding_proto_depIdxs = []int32{
 	8,  // 23: xuncha.v1.Finding.escalations:type_name -> xuncha.v1.Escalation
 	10, // 24: xuncha.v1.Finding.last_events:type_name -> xuncha.v1.FindingEvent
 	9,  // 25: xuncha.v1.Finding.extensions:type_name -> xuncha.v1.Extension
-	1,  // 26: xuncha.v1.RecordFindingRequest.kind:type_name -> xuncha.v1.Finding.Kind
-	2,  // 27: xuncha.v1.RecordFindingRequest.severity:type_name -> xuncha.v1.Finding.Severity
-	3,  // 28: xuncha.v1.ListFindingsRequest.stage:type_name -> xuncha.v1.Finding.Stage
-	1,  // 29: xuncha.v1.ListFindingsRequest.kind:type_name -> xuncha.v1.Finding.Kind
-	2,  // 30: xuncha.v1.ListFindingsRequest.severity:type_name -> xuncha.v1.Finding.Severity
-	11, // 31: xuncha.v1.ListFindingsResponse.findings:type_name -> xuncha.v1.Finding
-	5,  // 32: xuncha.v1.DiagnoseFindingRequest.diagnosis:type_name -> xuncha.v1.Diagnosis
-	10, // 33: xuncha.v1.ListFindingEventsResponse.events:type_name -> xuncha.v1.FindingEvent
-	8,  // 34: xuncha.v1.ListEscalationsResponse.escalations:type_name -> xuncha.v1.Escalation
-	2,  // 35: xuncha.v1.ExtensionLimits.severities:type_name -> xuncha.v1.Finding.Severity
-	28, // 36: xuncha.v1.EscalationPolicy.steps:type_name -> xuncha.v1.EscalationStep
-	40, // 37: xuncha.v1.EscalationPolicy.updated_by:type_name -> xuncha.v1.Actor
-	39, // 38: xuncha.v1.EscalationPolicy.update_time:type_name -> google.protobuf.Timestamp
-	29, // 39: xuncha.v1.EscalationPolicy.extension_limits:type_name -> xuncha.v1.ExtensionLimits
-	28, // 40: xuncha.v1.UpdateEscalationPolicyRequest.steps:type_name -> xuncha.v1.EscalationStep
-	29, // 41: xuncha.v1.UpdateEscalationPolicyRequest.extension_limits:type_name -> xuncha.v1.ExtensionLimits
-	39, // 42: xuncha.v1.Webhook.create_time:type_name -> google.protobuf.Timestamp
-	40, // 43: xuncha.v1.Webhook.created_by:type_name -> xuncha.v1.Actor
-	33, // 44: xuncha.v1.ListWebhooksResponse.webhooks:type_name -> xuncha.v1.Webhook
-	12, // 45: xuncha.v1.FindingService.RecordFinding:input_type -> xuncha.v1.RecordFindingRequest
-	13, // 46: xuncha.v1.FindingService.GetFinding:input_type -> xuncha.v1.GetFindingRequest
-	14, // 47: xuncha.v1.FindingService.ListFindings:input_type -> xuncha.v1.ListFindingsRequest
-	16, // 48: xuncha.v1.FindingService.DiagnoseFinding:input_type -> xuncha.v1.DiagnoseFindingRequest
-	17, // 49: xuncha.v1.FindingService.ClassifyFinding:input_type -> xuncha.v1.ClassifyFindingRequest
-	18, // 50: xuncha.v1.FindingService.ReferFinding:input_type -> xuncha.v1.ReferFindingRequest
-	19, // 51: xuncha.v1.FindingService.ReportRectification:input_type -> xuncha.v1.ReportRectificationRequest
-	20, // 52: xuncha.v1.FindingService.VerifyFinding:input_type -> xuncha.v1.VerifyFindingRequest
-	21, // 53: xuncha.v1.FindingService.WithdrawFinding:input_type -> xuncha.v1.WithdrawFindingRequest
-	22, // 54: xuncha.v1.FindingService.RequestExtension:input_type -> xuncha.v1.RequestExtensionRequest
-	23, // 55: xuncha.v1.FindingService.DecideExtension:input_type -> xuncha.v1.DecideExtensionRequest
-	24, // 56: xuncha.v1.FindingService.ListFindingEvents:input_type -> xuncha.v1.ListFindingEventsRequest
-	26, // 57: xuncha.v1.EscalationService.ListEscalations:input_type -> xuncha.v1.ListEscalationsRequest
-	31, // 58: xuncha.v1.EscalationService.GetEscalationPolicy:input_type -> xuncha.v1.GetEscalationPolicyRequest
-	32, // 59: xuncha.v1.EscalationService.UpdateEscalationPolicy:input_type -> xuncha.v1.UpdateEscalationPolicyRequest
-	34, // 60: xuncha.v1.WebhookService.CreateWebhook:input_type -> xuncha.v1.CreateWebhookRequest
-	35, // 61: xuncha.v1.WebhookService.ListWebhooks:input_type -> xuncha.v1.ListWebhooksRequest
-	37, // 62: xuncha.v1.WebhookService.DeleteWebhook:input_type -> xuncha.v1.DeleteWebhookRequest
-	11, // 63: xuncha.v1.FindingService.RecordFinding:output_type -> xuncha.v1.Finding
-	11, // 64: xuncha.v1.FindingService.GetFinding:output_type -> xuncha.v1.Finding
-	15, // 65: xuncha.v1.FindingService.ListFindings:output_type -> xuncha.v1.ListFindingsResponse
-	11, // 66: xuncha.v1.FindingService.DiagnoseFinding:output_type -> xuncha.v1.Finding
-	11, // 67: xuncha.v1.FindingService.ClassifyFinding:output_type -> xuncha.v1.Finding
-	11, // 68: xuncha.v1.FindingService.ReferFinding:output_type -> xuncha.v1.Finding
-	11, // 69: xuncha.v1.FindingService.ReportRectification:output_type -> xuncha.v1.Finding
-	11, // 70: xuncha.v1.FindingService.VerifyFinding:output_type -> xuncha.v1.Finding
-	11, // 71: xuncha.v1.FindingService.WithdrawFinding:output_type -> xuncha.v1.Finding
-	11, // 72: xuncha.v1.FindingService.RequestExtension:output_type -> xuncha.v1.Finding
-	11, // 73: xuncha.v1.FindingService.DecideExtension:output_type -> xuncha.v1.Finding
-	25, // 74: xuncha.v1.FindingService.ListFindingEvents:output_type -> xuncha.v1.ListFindingEventsResponse
-	27, // 75: xuncha.v1.EscalationService.ListEscalations:output_type -> xuncha.v1.ListEscalationsResponse
-	30, // 76: xuncha.v1.EscalationService.GetEscalationPolicy:output_type -> xuncha.v1.EscalationPolicy
-	30, // 77: xuncha.v1.EscalationService.UpdateEscalationPolicy:output_type -> xuncha.v1.EscalationPolicy
-	33, // 78: xuncha.v1.WebhookService.CreateWebhook:output_type -> xuncha.v1.Webhook
-	36, // 79: xuncha.v1.WebhookService.ListWebhooks:output_type -> xuncha.v1.ListWebhooksResponse
-	38, // 80: xuncha.v1.WebhookService.DeleteWebhook:output_type -> xuncha.v1.DeleteWebhookResponse
-	63, // [63:81] is the sub-list for method output_type
-	45, // [45:63] is the sub-list for method input_type
-	45, // [45:45] is the sub-list for extension type_name
-	45, // [45:45] is the sub-list for extension extendee
-	0,  // [0:45] is the sub-list for field type_name
+	43, // 26: xuncha.v1.Finding.clue_referrals:type_name -> xuncha.v1.ClueReferral
+	1,  // 27: xuncha.v1.RecordFindingRequest.kind:type_name -> xuncha.v1.Finding.Kind
+	2,  // 28: xuncha.v1.RecordFindingRequest.severity:type_name -> xuncha.v1.Finding.Severity
+	3,  // 29: xuncha.v1.ListFindingsRequest.stage:type_name -> xuncha.v1.Finding.Stage
+	1,  // 30: xuncha.v1.ListFindingsRequest.kind:type_name -> xuncha.v1.Finding.Kind
+	2,  // 31: xuncha.v1.ListFindingsRequest.severity:type_name -> xuncha.v1.Finding.Severity
+	11, // 32: xuncha.v1.ListFindingsResponse.findings:type_name -> xuncha.v1.Finding
+	5,  // 33: xuncha.v1.DiagnoseFindingRequest.diagnosis:type_name -> xuncha.v1.Diagnosis
+	10, // 34: xuncha.v1.ListFindingEventsResponse.events:type_name -> xuncha.v1.FindingEvent
+	8,  // 35: xuncha.v1.ListEscalationsResponse.escalations:type_name -> xuncha.v1.Escalation
+	2,  // 36: xuncha.v1.ExtensionLimits.severities:type_name -> xuncha.v1.Finding.Severity
+	28, // 37: xuncha.v1.EscalationPolicy.steps:type_name -> xuncha.v1.EscalationStep
+	40, // 38: xuncha.v1.EscalationPolicy.updated_by:type_name -> xuncha.v1.Actor
+	39, // 39: xuncha.v1.EscalationPolicy.update_time:type_name -> google.protobuf.Timestamp
+	29, // 40: xuncha.v1.EscalationPolicy.extension_limits:type_name -> xuncha.v1.ExtensionLimits
+	28, // 41: xuncha.v1.UpdateEscalationPolicyRequest.steps:type_name -> xuncha.v1.EscalationStep
+	29, // 42: xuncha.v1.UpdateEscalationPolicyRequest.extension_limits:type_name -> xuncha.v1.ExtensionLimits
+	39, // 43: xuncha.v1.Webhook.create_time:type_name -> google.protobuf.Timestamp
+	40, // 44: xuncha.v1.Webhook.created_by:type_name -> xuncha.v1.Actor
+	33, // 45: xuncha.v1.ListWebhooksResponse.webhooks:type_name -> xuncha.v1.Webhook
+	12, // 46: xuncha.v1.FindingService.RecordFinding:input_type -> xuncha.v1.RecordFindingRequest
+	13, // 47: xuncha.v1.FindingService.GetFinding:input_type -> xuncha.v1.GetFindingRequest
+	14, // 48: xuncha.v1.FindingService.ListFindings:input_type -> xuncha.v1.ListFindingsRequest
+	16, // 49: xuncha.v1.FindingService.DiagnoseFinding:input_type -> xuncha.v1.DiagnoseFindingRequest
+	17, // 50: xuncha.v1.FindingService.ClassifyFinding:input_type -> xuncha.v1.ClassifyFindingRequest
+	18, // 51: xuncha.v1.FindingService.ReferFinding:input_type -> xuncha.v1.ReferFindingRequest
+	19, // 52: xuncha.v1.FindingService.ReportRectification:input_type -> xuncha.v1.ReportRectificationRequest
+	20, // 53: xuncha.v1.FindingService.VerifyFinding:input_type -> xuncha.v1.VerifyFindingRequest
+	21, // 54: xuncha.v1.FindingService.WithdrawFinding:input_type -> xuncha.v1.WithdrawFindingRequest
+	22, // 55: xuncha.v1.FindingService.RequestExtension:input_type -> xuncha.v1.RequestExtensionRequest
+	23, // 56: xuncha.v1.FindingService.DecideExtension:input_type -> xuncha.v1.DecideExtensionRequest
+	44, // 57: xuncha.v1.FindingService.ReferClue:input_type -> xuncha.v1.ReferClueRequest
+	45, // 58: xuncha.v1.FindingService.AcknowledgeReferral:input_type -> xuncha.v1.AcknowledgeReferralRequest
+	46, // 59: xuncha.v1.FindingService.ReportReferralOutcome:input_type -> xuncha.v1.ReportReferralOutcomeRequest
+	24, // 60: xuncha.v1.FindingService.ListFindingEvents:input_type -> xuncha.v1.ListFindingEventsRequest
+	26, // 61: xuncha.v1.EscalationService.ListEscalations:input_type -> xuncha.v1.ListEscalationsRequest
+	31, // 62: xuncha.v1.EscalationService.GetEscalationPolicy:input_type -> xuncha.v1.GetEscalationPolicyRequest
+	32, // 63: xuncha.v1.EscalationService.UpdateEscalationPolicy:input_type -> xuncha.v1.UpdateEscalationPolicyRequest
+	34, // 64: xuncha.v1.WebhookService.CreateWebhook:input_type -> xuncha.v1.CreateWebhookRequest
+	35, // 65: xuncha.v1.WebhookService.ListWebhooks:input_type -> xuncha.v1.ListWebhooksRequest
+	37, // 66: xuncha.v1.WebhookService.DeleteWebhook:input_type -> xuncha.v1.DeleteWebhookRequest
+	11, // 67: xuncha.v1.FindingService.RecordFinding:output_type -> xuncha.v1.Finding
+	11, // 68: xuncha.v1.FindingService.GetFinding:output_type -> xuncha.v1.Finding
+	15, // 69: xuncha.v1.FindingService.ListFindings:output_type -> xuncha.v1.ListFindingsResponse
+	11, // 70: xuncha.v1.FindingService.DiagnoseFinding:output_type -> xuncha.v1.Finding
+	11, // 71: xuncha.v1.FindingService.ClassifyFinding:output_type -> xuncha.v1.Finding
+	11, // 72: xuncha.v1.FindingService.ReferFinding:output_type -> xuncha.v1.Finding
+	11, // 73: xuncha.v1.FindingService.ReportRectification:output_type -> xuncha.v1.Finding
+	11, // 74: xuncha.v1.FindingService.VerifyFinding:output_type -> xuncha.v1.Finding
+	11, // 75: xuncha.v1.FindingService.WithdrawFinding:output_type -> xuncha.v1.Finding
+	11, // 76: xuncha.v1.FindingService.RequestExtension:output_type -> xuncha.v1.Finding
+	11, // 77: xuncha.v1.FindingService.DecideExtension:output_type -> xuncha.v1.Finding
+	11, // 78: xuncha.v1.FindingService.ReferClue:output_type -> xuncha.v1.Finding
+	11, // 79: xuncha.v1.FindingService.AcknowledgeReferral:output_type -> xuncha.v1.Finding
+	11, // 80: xuncha.v1.FindingService.ReportReferralOutcome:output_type -> xuncha.v1.Finding
+	25, // 81: xuncha.v1.FindingService.ListFindingEvents:output_type -> xuncha.v1.ListFindingEventsResponse
+	27, // 82: xuncha.v1.EscalationService.ListEscalations:output_type -> xuncha.v1.ListEscalationsResponse
+	30, // 83: xuncha.v1.EscalationService.GetEscalationPolicy:output_type -> xuncha.v1.EscalationPolicy
+	30, // 84: xuncha.v1.EscalationService.UpdateEscalationPolicy:output_type -> xuncha.v1.EscalationPolicy
+	33, // 85: xuncha.v1.WebhookService.CreateWebhook:output_type -> xuncha.v1.Webhook
+	36, // 86: xuncha.v1.WebhookService.ListWebhooks:output_type -> xuncha.v1.ListWebhooksResponse
+	38, // 87: xuncha.v1.WebhookService.DeleteWebhook:output_type -> xuncha.v1.DeleteWebhookResponse
+	67, // [67:88] is the sub-list for method output_type
+	46, // [46:67] is the sub-list for method input_type
+	46, // [46:46] is the sub-list for extension type_name
+	46, // [46:46] is the sub-list for extension extendee
+	0,  // [0:46] is the sub-list for field type_name
 }
 
 func init() { file_xuncha_v1_finding_proto_init() }
@@ -3641,6 +3667,7 @@ func file_xuncha_v1_finding_proto_init() {
 	}
 	file_xuncha_v1_calendar_proto_init()
 	file_xuncha_v1_common_proto_init()
+	file_xuncha_v1_referral_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
