@@ -148,3 +148,29 @@ func TestReceiverReach(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, page.Findings)
 }
+
+// TestOpenDeadlinesIncludeReceipts: a calendar change also reaches an open
+// finding whose clue referral awaits its receipt, whatever its stage; not
+// one whose receipt came, nor one that ended.
+func TestOpenDeadlinesIncludeReceipts(t *testing.T) {
+	t.Parallel()
+	fx := setup(t)
+	march := time.Date(2026, 3, 3, 9, 0, 0, 0, time.UTC)
+	fx.inspection(t, "i-1", "430100")
+	require.NoError(t, fx.exec(t, `UPDATE inspections SET stage = 'STATIONED' WHERE id = 'i-1'`))
+	for _, c := range []struct{ id, stage, state string }{
+		{"f-1", "RECTIFIED", ledger.ReferralAwaitingReceipt},
+		{"f-2", "RECTIFIED", ledger.ReferralAcknowledged},
+		{"f-3", "WITHDRAWN", ledger.ReferralAwaitingReceipt},
+	} {
+		f := newFinding(c.id, "i-1", "430100", march)
+		_, err := fx.store.RecordFinding(t.Context(), f, "record/"+c.id)
+		require.NoError(t, err)
+		f.Stage, f.Version = c.stage, 2
+		f.ClueReferrals = []ledger.ClueReferral{{Seq: 1, Receiver: "长沙市纪委监委", State: c.state, ReferredBy: office, ReferredAt: march}}
+		require.NoError(t, fx.store.ApplyFindingChange(t.Context(), f, ledger.Event{Key: "k", Action: "change", Actor: office, OccurredAt: march}))
+	}
+	ids, err := fx.store.OpenDeadlineWorkflows(t.Context())
+	require.NoError(t, err)
+	require.Equal(t, []string{"finding/f-1"}, ids)
+}

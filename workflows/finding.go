@@ -169,9 +169,10 @@ func FindingWorkflow(ctx workflow.Context, in FindingInput) (FindingResult, erro
 // finding is the state behind FindingWorkflow.
 type finding struct {
 	core[ledger.Finding]
-	// receipt runs the ladder of the clue referral awaiting its receipt
-	// (finding_referral.go).
-	receipt ladder
+	// receipt runs the ladder of the clue referral awaiting its receipt,
+	// referral number receiptSeq (finding_referral.go).
+	receipt    ladder
+	receiptSeq int
 }
 
 func (w *finding) snapshot() FindingState {

@@ -440,14 +440,81 @@ func (w *finding) referClue(ctx workflow.Context, in ReferClueInput) error {
 // the office's reminder and overdue steps, while the referral awaits its
 // receipt and the finding is open.
 func (w *finding) startReceiptLadder(ctx workflow.Context, seq int, rule deadline.Rule, resolved deadline.Resolved) {
-	resolved.Steps = slices.DeleteFunc(slices.Clone(resolved.Steps), func(s deadline.ScheduledStep) bool { return referralStep(s.Step) == "" })
+	w.restartReceiptLadder(ctx, seq, rule, resolved, nil)
+}
+
+// restartReceiptLadder (re)starts the receipt's ladder without the steps
+// already fired.
+func (w *finding) restartReceiptLadder(ctx workflow.Context, seq int, rule deadline.Rule, resolved deadline.Resolved, fired map[string]bool) {
 	active := func() bool {
 		i := slices.IndexFunc(w.row.ClueReferrals, func(r ledger.ClueReferral) bool { return r.Seq == seq })
 		return findingMachine.open(w.row.Stage) && i >= 0 && w.row.ClueReferrals[i].State == ledger.ReferralAwaitingReceipt
 	}
-	w.receipt.start(ctx, w.mu, rule, resolved, nil, active, func(ctx workflow.Context, step deadline.ScheduledStep) error {
+	w.receiptSeq = seq
+	w.receipt.start(ctx, w.mu, rule, receiptSteps(resolved), fired, active, func(ctx workflow.Context, step deadline.ScheduledStep) error {
 		return w.escalateReceipt(ctx, seq, step)
 	})
+}
+
+// receiptSteps keeps the ladder steps a receipt's deadline takes.
+func receiptSteps(resolved deadline.Resolved) deadline.Resolved {
+	resolved.Steps = slices.DeleteFunc(slices.Clone(resolved.Steps), func(s deadline.ScheduledStep) bool { return referralStep(s.Step) == "" })
+	return resolved
+}
+
+// receiveCalendarChanges re-dates, for each calendar version loaded, the
+// finding's rectification deadline (the core's redate) and then the
+// receipt's deadline of the referral awaiting it. It takes the place of the
+// core's method for the finding.
+func (w *finding) receiveCalendarChanges(ctx workflow.Context) {
+	receiveCalendarChanges(ctx, w.subject(), func(ctx workflow.Context, sig CalendarChangedSignal) error {
+		err := w.redate(ctx, sig)
+		if rerr := w.redateReceipt(ctx, sig); rerr != nil {
+			workflow.GetLogger(ctx).Error("re-dating the referral's receipt failed", "subject", w.subject(), "version", sig.Version, "error", rerr)
+		}
+		return err
+	})
+}
+
+// redateReceipt recomputes the awaited receipt's deadline with the calendar
+// now in force; when it moved, the change is recorded (event redateReferral)
+// and its ladder starts again without the steps already taken. Without a
+// receipt awaited it does nothing.
+func (w *finding) redateReceipt(ctx workflow.Context, sig CalendarChangedSignal) error {
+	if err := w.mu.Lock(ctx); err != nil {
+		return err
+	}
+	defer w.mu.Unlock()
+	seq := w.receiptSeq
+	i := slices.IndexFunc(w.row.ClueReferrals, func(r ledger.ClueReferral) bool { return r.Seq == seq })
+	if !w.receipt.running() || i < 0 || w.row.ClueReferrals[i].State != ledger.ReferralAwaitingReceipt || w.row.ClueReferrals[i].AckDeadline == nil {
+		return nil
+	}
+	rule := *w.receipt.rule
+	resolved, err := w.ledger.resolveDeadline(ctx, rule)
+	if err != nil {
+		return err
+	}
+	ref := w.row.ClueReferrals[i]
+	old := *ref.AckDeadline
+	if resolved.Deadline.DueAt.Equal(old.DueAt) && !w.receipt.moved(receiptSteps(resolved)) {
+		return nil
+	}
+	fired := w.receipt.fired()
+	ref.AckDeadline = &resolved.Deadline
+	next := w.row
+	next.ClueReferrals = slices.Clone(w.row.ClueReferrals)
+	next.ClueReferrals[i] = ref
+	if err := w.apply(ctx, next, ledger.Event{
+		Key: fmt.Sprintf("referral/%d/redate/%d", seq, sig.Version), Action: "redateReferral", Actor: actor.System,
+		Note: fmt.Sprintf("referral %d's receipt re-dated by calendar version %d: due %s (was %s)", seq, sig.Version, resolved.Deadline.Due, old.Due),
+		Data: dataJSON(map[string]any{"calendar_version": sig.Version, "referral_seq": seq, "old_due": old.Due, "new_due": resolved.Deadline.Due,
+			"deadline": resolved.Deadline}),
+	}); err != nil {
+		return err
+	}
+	w.restartReceiptLadder(ctx, seq, rule, resolved, fired)
+	return nil
 }
 
 // escalateReceipt takes a step of a receipt's ladder: an escalation row

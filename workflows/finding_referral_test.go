@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/xuncha/xuncha/activities"
+	"github.com/xuncha/xuncha/calendar"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/ledger"
@@ -308,4 +309,43 @@ func requireFields(t *testing.T, err error, fields ...string) {
 		got = append(got, v.Field)
 	}
 	require.Equal(t, fields, got)
+}
+
+// TestReferralReceiptFollowsTheCalendar: a calendar version that makes the
+// receipt's last days holidays re-dates the receipt (event redateReferral)
+// and its ladder fires at the new instants.
+func TestReferralReceiptFollowsTheCalendar(t *testing.T) {
+	h := newHarness(t)
+	h.withRoutes(cityDisciplineRoute)
+	h.clueReferredAt()
+	h.update(4*time.Hour, ActionReferClue, "k1", referClue("k1"))
+	h.env.RegisterDelayedCallback(func() {
+		// An amended notice makes 2026-03-09..03-10 holidays.
+		n, _, err := h.fl.calendar.Year(2026)
+		require.NoError(t, err)
+		n.Holidays = append(n.Holidays, calendar.Holiday{Name: "测试假日", Start: calendar.MustParseDate("2026-03-09"), End: calendar.MustParseDate("2026-03-10")})
+		cal, err := h.fl.calendar.With(n, calendar.Version{ID: 8, Label: "calendar version 8"})
+		require.NoError(t, err)
+		h.fl.mu.Lock()
+		h.fl.calendar = cal
+		h.fl.mu.Unlock()
+		h.env.SignalWorkflow(SignalCalendarChanged, CalendarChangedSignal{Version: 8})
+	}, 2*day)
+	wd := h.update(60*day, ActionWithdraw, "w1", WithdrawInput{RequestID: "w1", Actor: office, Reason: "测试结束"})
+	h.run(newFinding(""))
+	requireDone(t, wd)
+
+	var redate *ledger.Event
+	for i := range h.fl.events {
+		if h.fl.events[i].Action == "redateReferral" {
+			redate = &h.fl.events[i]
+		}
+	}
+	require.NotNil(t, redate)
+	require.Equal(t, "referral 1's receipt re-dated by calendar version 8: due 2026-03-11 (was 2026-03-09)", redate.Note)
+	require.Equal(t, "2026-03-11", h.fl.row.ClueReferrals[0].AckDeadline.Due.String())
+	requireFired(t, h.escalationsByStep(StepReferralReminder, StepReferralUnacknowledged), map[string]string{
+		StepReferralReminder:       "2026-03-07 00:00",
+		StepReferralUnacknowledged: "2026-03-12 00:00",
+	})
 }

@@ -282,12 +282,17 @@ func (q *Queries) NextLedgerSequence(ctx context.Context, arg NextLedgerSequence
 }
 
 const openDeadlineWorkflows = `-- name: OpenDeadlineWorkflows :many
-SELECT f.workflow_id FROM findings f WHERE f.stage = $1
+SELECT f.workflow_id FROM findings f
+WHERE f.stage = $1
+   OR (f.stage NOT IN ('CLOSED', 'WITHDRAWN') AND f.clue_referrals @> '[{"state": "AWAITING_RECEIPT"}]'::jsonb)
 UNION
 SELECT i.workflow_id FROM inspections i WHERE i.stage IN ('ONSITE_ENDED', 'FEEDBACK_GIVEN')
 ORDER BY workflow_id
 `
 
+// OpenDeadlineWorkflows lists the lifecycles with a running deadline: a
+// finding's rectification deadline (its stage), or a clue referral's receipt
+// awaited (migration 013), and an inspection's report or rectification.
 func (q *Queries) OpenDeadlineWorkflows(ctx context.Context, findingStage string) ([]string, error) {
 	rows, err := q.db.Query(ctx, openDeadlineWorkflows, findingStage)
 	if err != nil {
