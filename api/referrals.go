@@ -2,7 +2,9 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"slices"
+	"strings"
 
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
@@ -172,8 +174,9 @@ func (s *FindingServer) ReportReferralOutcome(ctx context.Context, req *xunchav1
 }
 
 // receiverView is the last interceptor: a receiving body's answers show
-// only the referrals made to it, whatever else the finding was referred
-// for (its reach already limits it to findings referred to it).
+// only the referrals made to it — their records, events and escalations —
+// whatever else the finding was referred for (its reach already limits it
+// to findings referred to it).
 func receiverView(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 	resp, err := handler(ctx, req)
 	r := reachOf(ctx)
@@ -187,13 +190,49 @@ func receiverView(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler
 		for _, f := range m.GetFindings() {
 			onlyReferralsTo(f, r.Receiver)
 		}
+	case *xunchav1.ListFindingEventsResponse:
+		m.Events = slices.DeleteFunc(m.Events, func(e *xunchav1.FindingEvent) bool { return otherReceiversEvent(e, r.Receiver) })
 	}
 	return resp, nil
 }
 
+// onlyReferralsTo leaves f's referrals to receiver, and the events and
+// escalations of those only.
 func onlyReferralsTo(f *xunchav1.Finding, receiver string) {
 	f.ClueReferrals = slices.DeleteFunc(f.ClueReferrals, func(c *xunchav1.ClueReferral) bool { return c.GetReceiver() != receiver })
+	// A referral's escalation message names its receiver first
+	// ("reminder: <receiver> owes …", "unacknowledged: <receiver> has not …").
+	f.Escalations = slices.DeleteFunc(f.Escalations, func(e *xunchav1.Escalation) bool {
+		if e.GetStep() != workflows.StepReferralReminder && e.GetStep() != workflows.StepReferralUnacknowledged {
+			return false
+		}
+		_, rest, _ := strings.Cut(e.GetMessage(), ": ")
+		return !strings.HasPrefix(rest, receiver+" ")
+	})
+	f.LastEvents = slices.DeleteFunc(f.LastEvents, func(e *xunchav1.FindingEvent) bool { return otherReceiversEvent(e, receiver) })
 }
+
+// otherReceiversEvent tells whether e is an event of a referral to another
+// body than receiver: its data names the referral's receiver.
+func otherReceiversEvent(e *xunchav1.FindingEvent, receiver string) bool {
+	if !slices.Contains(referralEventActions, e.GetAction()) {
+		return false
+	}
+	var data struct {
+		Receiver string `json:"receiver"`
+		Referral struct {
+			Receiver string `json:"receiver"`
+		} `json:"referral"`
+	}
+	if json.Unmarshal([]byte(e.GetDataJson()), &data) != nil {
+		return true // unreadable: not shown
+	}
+	return data.Receiver != receiver && data.Referral.Receiver != receiver
+}
+
+// referralEventActions are the finding events about one referral.
+var referralEventActions = []string{workflows.ActionReferClue, workflows.ActionAcknowledgeReferral, workflows.ActionReportReferralOutcome,
+	"escalateReferral", "redateReferral"}
 
 func routeProto(r ledger.ReferralRoute) *xunchav1.ReferralRoute {
 	return &xunchav1.ReferralRoute{

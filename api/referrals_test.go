@@ -172,6 +172,32 @@ func TestClueReferralREST(t *testing.T) {
 	code, _ = s.do("GET", "/v1/inspections/"+inspection, &commission, nil)
 	require.Equal(t, http.StatusForbidden, code)
 
+	// The other finding went first to the organisation department (the
+	// office enters its paper receipt), then to the commission: the
+	// commission sees its own referral only, with its events.
+	s.step(other, "referClue", office, map[string]any{"request_id": rid(t, "other-1"), "clue_kind": "DERELICTION", "cadre_rank": "DIVISION",
+		"receiver": "长沙市委组织部", "override_reason": "涉及人员由组织部门管理"}, "REFERRED")
+	code, body = s.do("POST", "/v1/findings/"+other+":referClue", &office, map[string]any{"request_id": rid(t, "other-too-soon"),
+		"clue_kind": "DISCIPLINE", "cadre_rank": "DIVISION"})
+	require.Equal(t, http.StatusConflict, code, "%v", body)
+	require.Equal(t, workflows.ReasonReferralOpen, errorInfo(body)["reason"])
+	s.step(other, "acknowledgeReferral", office, map[string]any{"request_id": rid(t, "other-paper"), "seq": 1, "note": "纸质回执已收"}, "REFERRED")
+	s.step(other, "referClue", office, map[string]any{"request_id": rid(t, "other-2"), "clue_kind": "DISCIPLINE", "cadre_rank": "DIVISION"}, "REFERRED")
+	code, got = s.do("GET", "/v1/findings/"+other, &commission, nil)
+	require.Equal(t, http.StatusOK, code, "%v", got)
+	require.Len(t, got["clue_referrals"], 1)
+	require.Equal(t, float64(2), got["clue_referrals"].([]any)[0].(map[string]any)["seq"])
+	code, evs := s.do("GET", "/v1/findings/"+other+"/events", &commission, nil)
+	require.Equal(t, http.StatusOK, code, "%v", evs)
+	var seen []string
+	for _, e := range evs["events"].([]any) {
+		seen = append(seen, e.(map[string]any)["action"].(string))
+	}
+	require.Equal(t, []string{"record", "list", "diagnose", "classify", "refer", "referClue"}, seen)
+	code, got = s.do("GET", "/v1/findings/"+other, &office, nil)
+	require.Equal(t, http.StatusOK, code)
+	require.Len(t, got["clue_referrals"], 2, "the office sees every referral")
+
 	// An outcome before the receipt is refused.
 	code, body = s.do("POST", "/v1/findings/"+id+":reportReferralOutcome", &commission, map[string]any{"request_id": rid(t, "early"),
 		"outcome": "NOT_FILED", "summary": "不予立案"})

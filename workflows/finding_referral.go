@@ -508,8 +508,8 @@ func (w *finding) redateReceipt(ctx workflow.Context, sig CalendarChangedSignal)
 	if err := w.apply(ctx, next, ledger.Event{
 		Key: fmt.Sprintf("referral/%d/redate/%d", seq, sig.Version), Action: "redateReferral", Actor: actor.System,
 		Note: fmt.Sprintf("referral %d's receipt re-dated by calendar version %d: due %s (was %s)", seq, sig.Version, resolved.Deadline.Due, old.Due),
-		Data: dataJSON(map[string]any{"calendar_version": sig.Version, "referral_seq": seq, "old_due": old.Due, "new_due": resolved.Deadline.Due,
-			"deadline": resolved.Deadline}),
+		Data: dataJSON(map[string]any{"calendar_version": sig.Version, "referral_seq": seq, "receiver": ref.Receiver,
+			"old_due": old.Due, "new_due": resolved.Deadline.Due, "deadline": resolved.Deadline}),
 	}); err != nil {
 		return err
 	}
