@@ -80,9 +80,12 @@ type machineAction struct {
 
 // Role sets of the charter (DESIGN §1–2).
 var (
-	office        = []string{actor.RoleOffice}
-	committee     = []string{actor.RoleCommittee}
-	everyone      = actor.Roles
+	office    = []string{actor.RoleOffice}
+	committee = []string{actor.RoleCommittee}
+	// everyone are the roles of the office's own people and the units;
+	// a receiving body (actor.RoleReceiver) is not among them: it reads
+	// only the findings referred to it (referralReaders).
+	everyone      = slices.DeleteFunc(slices.Clone(actor.Roles), func(r string) bool { return r == actor.RoleReceiver })
 	officeAuditor = []string{actor.RoleOffice, actor.RoleAuditor}
 	// team are the office and the inspection team, who record findings,
 	// evidence and tips.
@@ -98,6 +101,12 @@ var (
 	// reports, a competent department (committee role) with its sign-off
 	// before close-out.
 	evidenceUploaders = []string{actor.RoleOffice, actor.RoleCommittee, actor.RoleTeamLeader, actor.RoleTeamMember, actor.RoleUnit}
+	// referralReaders read findings: everyone, and a receiving body the
+	// findings referred to it.
+	referralReaders = append(slices.Clone(everyone), actor.RoleReceiver)
+	// receiverOffice: the receiving body answers a referral, or the office
+	// enters its paper receipt or outcome.
+	receiverOffice = []string{actor.RoleOffice, actor.RoleReceiver}
 )
 
 func read(roles []string, scope Scope) rule { return rule{roles: roles, scope: scope, reads: true} }
@@ -150,15 +159,15 @@ var authorization = map[string]rule{
 	// classifies; the office refers, verifies and withdraws; the unit
 	// reports its rectification.
 	"/xuncha.v1.FindingService/RecordFinding":       change(team, ScopeUnitOrTeam, workflows.FindingMachine, "record"),
-	"/xuncha.v1.FindingService/GetFinding":          read(everyone, ScopeUnitOrTeam),
-	"/xuncha.v1.FindingService/ListFindings":        read(everyone, ScopeUnitOrTeam),
+	"/xuncha.v1.FindingService/GetFinding":          read(referralReaders, ScopeUnitOrTeam),
+	"/xuncha.v1.FindingService/ListFindings":        read(referralReaders, ScopeUnitOrTeam),
 	"/xuncha.v1.FindingService/DiagnoseFinding":     change(team, ScopeUnitOrTeam, workflows.FindingMachine, workflows.ActionDiagnose),
 	"/xuncha.v1.FindingService/ClassifyFinding":     change(leaderOffice, ScopeUnitOrTeam, workflows.FindingMachine, workflows.ActionClassify),
 	"/xuncha.v1.FindingService/ReferFinding":        change(office, ScopeProvince, workflows.FindingMachine, workflows.ActionRefer),
 	"/xuncha.v1.FindingService/ReportRectification": change(unitOffice, ScopeUnitOrTeam, workflows.FindingMachine, workflows.ActionReportRectification),
 	"/xuncha.v1.FindingService/VerifyFinding":       change(office, ScopeProvince, workflows.FindingMachine, workflows.ActionVerify),
 	"/xuncha.v1.FindingService/WithdrawFinding":     change(office, ScopeProvince, workflows.FindingMachine, workflows.ActionWithdraw),
-	"/xuncha.v1.FindingService/ListFindingEvents":   read(everyone, ScopeUnitOrTeam),
+	"/xuncha.v1.FindingService/ListFindingEvents":   read(referralReaders, ScopeUnitOrTeam),
 	// Extensions (延期): the unit asks (the office only on its behalf);
 	// the office decides.
 	"/xuncha.v1.FindingService/RequestExtension": change(unitOffice, ScopeUnitOrTeam, workflows.FindingMachine, workflows.ActionRequestExtension),
@@ -167,6 +176,17 @@ var authorization = map[string]rule{
 	// names, the office or a competent department in the committee role;
 	// the workflow checks the caller is one awaited.
 	"/xuncha.v1.FindingService/SignOffFinding": change(officeCommittee, ScopeProvince, workflows.FindingMachine, workflows.ActionSignOff),
+	// Referral of clues (移交): the office refers; the receiving body
+	// acknowledges and reports its outcome (the office may enter a paper
+	// one), within its reach: the findings referred to it.
+	"/xuncha.v1.FindingService/ReferClue":             change(office, ScopeProvince, workflows.FindingMachine, workflows.ActionReferClue),
+	"/xuncha.v1.FindingService/AcknowledgeReferral":   change(receiverOffice, ScopeUnitOrTeam, workflows.FindingMachine, workflows.ActionAcknowledgeReferral),
+	"/xuncha.v1.FindingService/ReportReferralOutcome": change(receiverOffice, ScopeUnitOrTeam, workflows.FindingMachine, workflows.ActionReportReferralOutcome),
+	// The routing table: the office keeps it; everyone but the receivers
+	// reads it.
+	"/xuncha.v1.ReferralRouteService/ListReferralRoutes":  read(everyone, ScopeProvince),
+	"/xuncha.v1.ReferralRouteService/SetReferralRoute":    write(office, ScopeProvince),
+	"/xuncha.v1.ReferralRouteService/RemoveReferralRoute": write(office, ScopeProvince),
 
 	// Escalation: the office sets the ladder.
 	"/xuncha.v1.EscalationService/ListEscalations":        read(everyone, ScopeUnitOrTeam),

@@ -39,6 +39,7 @@ var roleActors = map[string]actor.Actor{
 	actor.RoleTeamMember: member,
 	actor.RoleUnit:       unit,
 	actor.RoleAuditor:    {Name: "周敏", Role: actor.RoleAuditor, Organisation: "驻厅纪检监察组"},
+	actor.RoleReceiver:   commission,
 }
 
 // httpBinding is a method's REST verb and path.
@@ -133,8 +134,10 @@ func userOfActor(who actor.Actor) devissuer.User { return userOf(who) }
 
 // authzFixture is what the table test's requests name: an inspection of
 // unit 430100 whose team lists teamLeader and member, a finding of it, an
-// interview about it, a tip to it and the finding's evidence.
-type authzFixture struct{ inspection, finding, interview, tip, evidence string }
+// interview about it, a tip to it and the finding's evidence; and a clue
+// finding referred to the receiver's body (commission), which is what a
+// receiver's requests name.
+type authzFixture struct{ inspection, finding, interview, tip, evidence, referred string }
 
 func (s *stack) authzFixture() authzFixture {
 	s.t.Helper()
@@ -151,16 +154,20 @@ func (s *stack) authzFixture() authzFixture {
 		"channel": "LETTER", "received_on": today().String(), "content": "来信反映问题"})
 	require.Equal(s.t, http.StatusOK, code, "%v", body)
 	fx.tip = body["id"].(string)
+	fx.referred = s.referredClue(fx.inspection, "authz-clue")
 	return fx
 }
 
 // fields are a request's fields for method: the path variables {id},
 // {inspection_id} and {year} naming the fixture's objects, and the subject
 // of the requests that carry theirs in the body.
-func (fx authzFixture) fields(method string) map[string]any {
+func (fx authzFixture) fields(method, role string) map[string]any {
 	id := map[string]string{
 		"InspectionService": fx.inspection, "FindingService": fx.finding, "InterviewService": fx.interview,
 		"TipService": fx.tip, "WebhookService": "wh-none", "evidence": fx.evidence,
+	}
+	if role == actor.RoleReceiver {
+		id["FindingService"] = fx.referred
 	}
 	service := "evidence"
 	if strings.HasPrefix(method, "/") {
@@ -182,6 +189,7 @@ var outOfScope = map[string]actor.Actor{
 	actor.RoleUnit:       zhuzhou,
 	actor.RoleTeamLeader: {Name: "孙七", Role: actor.RoleTeamLeader, Organisation: "省安全生产巡查第二组"},
 	actor.RoleTeamMember: {Name: "王五", Role: actor.RoleTeamMember, Organisation: "省安全生产巡查第二组"},
+	actor.RoleReceiver:   {Name: "郑八", Role: actor.RoleReceiver, Organisation: "株洲市纪委监委"},
 }
 
 // inScopeAnswers are the exceptions to the rule of the table test: as a
@@ -212,19 +220,23 @@ func TestAuthorizationTable(t *testing.T) {
 		}
 		t.Run(strings.TrimPrefix(row.Method, "/xuncha.v1."), func(t *testing.T) {
 			t.Parallel()
-			fields := fx.fields(row.Method)
-			type call func(authorization string) (grpcCode codes.Code, httpStatus int, msg string)
+			// A receiver's requests name the finding referred to it.
+			type call func(authorization, role string) (grpcCode codes.Code, httpStatus int, msg string)
 			calls := map[string]call{}
 			verb, path, _ := strings.Cut(row.Method, " ")
 			if strings.HasPrefix(row.Method, "/") {
-				calls["gRPC"] = func(authz string) (codes.Code, int, string) { return s.invokeWith(t, row.Method, authz, fields) }
+				calls["gRPC"] = func(authz, role string) (codes.Code, int, string) {
+					return s.invokeWith(t, row.Method, authz, fx.fields(row.Method, role))
+				}
 				b, ok := bindings[row.Method]
 				require.True(t, ok, "%s has a REST binding", row.Method)
 				verb, path = b.verb, b.path
 			}
-			calls["REST"] = func(authz string) (codes.Code, int, string) {
+			calls["REST"] = func(authz, role string) (codes.Code, int, string) {
+				fields := fx.fields(row.Method, role)
 				return s.restWith(t, verb, fillPath(path, fields), authz, fields)
 			}
+			fields := fx.fields(row.Method, "")
 			expect := func(via string, want codes.Code, got codes.Code, httpStatus int, what, msg string) {
 				t.Helper()
 				if via == "gRPC" {
@@ -242,7 +254,7 @@ func TestAuthorizationTable(t *testing.T) {
 			}
 			for via, do := range calls {
 				for _, role := range actor.Roles {
-					code, httpStatus, msg := do(s.authorization(roleActors[role]))
+					code, httpStatus, msg := do(s.authorization(roleActors[role]), role)
 					if !slices.Contains(row.Roles, role) {
 						expect(via, codes.PermissionDenied, code, httpStatus, "as "+role+" (refused)", msg)
 						continue
@@ -262,14 +274,14 @@ func TestAuthorizationTable(t *testing.T) {
 					if namesObject(path, fields) {
 						want = codes.NotFound
 					}
-					code, httpStatus, msg = do(s.authorization(stranger))
+					code, httpStatus, msg = do(s.authorization(stranger), role)
 					expect(via, want, code, httpStatus, "as "+role+" out of scope", msg)
 				}
-				code, httpStatus, msg := do("")
+				code, httpStatus, msg := do("", "")
 				expect(via, codes.Unauthenticated, code, httpStatus, "without a token", msg)
 				require.Contains(t, msg, "no bearer token")
 				for kind, tok := range bad {
-					code, httpStatus, msg := do("Bearer " + tok)
+					code, httpStatus, msg := do("Bearer "+tok, "")
 					expect(via, codes.Unauthenticated, code, httpStatus, "with a token "+kind, msg)
 					require.NotContains(t, msg, tok)
 				}
@@ -283,6 +295,9 @@ func TestAuthorizationTable(t *testing.T) {
 	code, body = s.do("GET", "/v1/inspections/"+fx.inspection, &office, nil)
 	require.Equal(t, http.StatusOK, code)
 	require.Equal(t, "STATIONED", body["stage"])
+	code, body = s.do("GET", "/v1/findings/"+fx.referred, &commission, nil)
+	require.Equal(t, http.StatusOK, code)
+	require.Equal(t, "AWAITING_RECEIPT", body["clue_referrals"].([]any)[0].(map[string]any)["state"])
 }
 
 // namesObject tells whether a request to path names an object of the

@@ -110,6 +110,9 @@ var stringRules = map[string]stringRule{
 	"contact_phone":       {line, 64},
 	"contact_mailbox":     lineRule,
 	"receiving_authority": lineRule,
+	"receiver":            lineRule, // a receiving body (移交), at most 200 by its domain rule
+	"receipt_number":      {line, 100},
+	"case_number":         {line, 100},
 	"risk_level":          {line, 64},
 	"recipients":          lineRule,
 	"attendees":           lineRule,
@@ -125,6 +128,7 @@ var stringRules = map[string]stringRule{
 	"reason":                  {text, 5000},
 	"cancel_reason":           {text, 5000},
 	"dismiss_reason":          {text, 5000},
+	"override_reason":         {text, 5000}, // a referral's, at most 2000 by its domain rule
 	"cause":                   textRule,
 	"content":                 textRule,
 	"minutes":                 textRule,

@@ -591,6 +591,9 @@ func findingProto(lang i18n.Lang, f ledger.Finding, escalations []ledger.Escalat
 	for _, so := range f.Signoffs {
 		out.Signoffs = append(out.Signoffs, signoffProto(so))
 	}
+	for _, c := range f.ClueReferrals {
+		out.ClueReferrals = append(out.ClueReferrals, clueReferralProto(lang, c))
+	}
 	for _, e := range escalations {
 		out.Escalations = append(out.Escalations, escalationProto(e))
 	}

@@ -46,16 +46,17 @@ func (s *Server) gateway(ctx context.Context, conn *grpc.ClientConn) (http.Handl
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, marshaler),
 	)
 	for name, register := range map[string]func(context.Context, *runtime.ServeMux, *grpc.ClientConn) error{
-		"InspectionService": xunchav1.RegisterInspectionServiceHandler,
-		"CalendarService":   xunchav1.RegisterCalendarServiceHandler,
-		"FindingService":    xunchav1.RegisterFindingServiceHandler,
-		"EscalationService": xunchav1.RegisterEscalationServiceHandler,
-		"WebhookService":    xunchav1.RegisterWebhookServiceHandler,
-		"InterviewService":  xunchav1.RegisterInterviewServiceHandler,
-		"ExposureService":   xunchav1.RegisterExposureServiceHandler,
-		"TipService":        xunchav1.RegisterTipServiceHandler,
-		"AuditService":      xunchav1.RegisterAuditServiceHandler,
-		"StatisticsService": xunchav1.RegisterStatisticsServiceHandler,
+		"InspectionService":    xunchav1.RegisterInspectionServiceHandler,
+		"CalendarService":      xunchav1.RegisterCalendarServiceHandler,
+		"FindingService":       xunchav1.RegisterFindingServiceHandler,
+		"EscalationService":    xunchav1.RegisterEscalationServiceHandler,
+		"WebhookService":       xunchav1.RegisterWebhookServiceHandler,
+		"InterviewService":     xunchav1.RegisterInterviewServiceHandler,
+		"ExposureService":      xunchav1.RegisterExposureServiceHandler,
+		"TipService":           xunchav1.RegisterTipServiceHandler,
+		"AuditService":         xunchav1.RegisterAuditServiceHandler,
+		"StatisticsService":    xunchav1.RegisterStatisticsServiceHandler,
+		"ReferralRouteService": xunchav1.RegisterReferralRouteServiceHandler,
 	} {
 		if err := register(ctx, mux, conn); err != nil {
 			return nil, fmt.Errorf("registering the %s gateway: %w", name, err)

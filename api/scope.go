@@ -17,10 +17,12 @@ import (
 // codes in its token, and the team roles the inspections whose team lists
 // their token's subject (with their findings, interviews, exposures and
 // tips); the office, the committee and the auditor reach the province, as
-// does every caller on a ScopeProvince row. Evidence is in reach of a unit
+// does every caller on a ScopeProvince row. A receiving body reaches the
+// findings referred to the organisation its token names, and nothing else,
+// whatever the row's scope. Evidence is in reach of a unit
 // or team caller when it uploaded it or an object in its reach names it.
 func reachFor(scope Scope, role string, id authn.Identity) ledger.Reach {
-	if scope == ScopeProvince {
+	if scope == ScopeProvince && role != actor.RoleReceiver {
 		return ledger.Reach{}
 	}
 	switch role {
@@ -28,6 +30,8 @@ func reachFor(scope Scope, role string, id authn.Identity) ledger.Reach {
 		return ledger.Reach{ByUnit: true, Units: id.Units, Subject: id.Subject}
 	case actor.RoleTeamLeader, actor.RoleTeamMember:
 		return ledger.Reach{ByTeam: true, Subject: id.Subject}
+	case actor.RoleReceiver:
+		return ledger.Reach{ByReceiver: true, Receiver: id.Organisation, Subject: id.Subject}
 	}
 	return ledger.Reach{}
 }

@@ -123,7 +123,7 @@ func (s *Server) Run(ctx context.Context) error {
 		grpc.StatsHandler(s.grpcStats()),
 		// The count first, so that every code counts; then the deadline, so
 		// that it bounds everything, the idempotency claim included.
-		grpc.ChainUnaryInterceptor(s.countCalls, s.deadlineInterceptor, s.unaryInterceptor),
+		grpc.ChainUnaryInterceptor(s.countCalls, s.deadlineInterceptor, s.unaryInterceptor, receiverView),
 		grpc.ChainStreamInterceptor(s.streamInterceptor),
 	)
 	xunchav1.RegisterInspectionServiceServer(grpcServer, &InspectionServer{
@@ -140,6 +140,7 @@ func (s *Server) Run(ctx context.Context) error {
 	xunchav1.RegisterExposureServiceServer(grpcServer, &ExposureServer{Ledger: s.Ledger, Log: s.Log})
 	xunchav1.RegisterTipServiceServer(grpcServer, &TipServer{Ledger: s.Ledger, Sealer: s.Tips, Findings: findings, Log: s.Log})
 	xunchav1.RegisterEscalationServiceServer(grpcServer, &EscalationServer{Ledger: s.Ledger, Log: s.Log})
+	xunchav1.RegisterReferralRouteServiceServer(grpcServer, &ReferralRouteServer{Ledger: s.Ledger, Log: s.Log})
 	xunchav1.RegisterWebhookServiceServer(grpcServer, &WebhookServer{Ledger: s.Ledger, Egress: s.WebhookPolicy, Log: s.Log})
 	xunchav1.RegisterAuditServiceServer(grpcServer, &AuditServer{Ledger: s.Ledger, Log: s.Log})
 	xunchav1.RegisterStatisticsServiceServer(grpcServer, &StatisticsServer{Ledger: s.Ledger, Log: s.Log})

@@ -98,3 +98,10 @@ func (r Rule) WithDueField(field string) Rule {
 	r.DueField = field
 	return r
 }
+
+// ReferralReceipt is the deadline of a receiving body's receipt (回执) of a
+// referred clue (issue 14 item 2): days working days after referredOn
+// (YYYY-MM-DD), the day of the referral.
+func ReferralReceipt(referredOn string, days int) Rule {
+	return Rule{Field: "ack_working_days", From: referredOn, WorkingDays: days}
+}

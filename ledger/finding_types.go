@@ -57,6 +57,10 @@ type Finding struct {
 	// Signoffs are the rounds of sign-off before close-out (销号) the
 	// finding went through, oldest first; the last one may be pending.
 	Signoffs []Signoff `json:"signoffs,omitempty"`
+	// ClueReferrals are the referrals of the finding's clue to the bodies
+	// with jurisdiction (移交, issue 14 item 2), oldest first, each with its
+	// receipt and outcomes.
+	ClueReferrals []ClueReferral `json:"clue_referrals,omitempty"`
 }
 
 // Diagnosis is the analysis of a finding.

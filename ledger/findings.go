@@ -84,6 +84,9 @@ func findingParams(f Finding) (dbsqlc.InsertFindingParams, error) {
 	if p.Signoffs, err = jsonOrNull(f.Signoffs, len(f.Signoffs) == 0); err != nil {
 		return p, fmt.Errorf("encoding signoffs of finding %q: %w", f.ID, err)
 	}
+	if p.ClueReferrals, err = jsonOrNull(f.ClueReferrals, len(f.ClueReferrals) == 0); err != nil {
+		return p, fmt.Errorf("encoding clue referrals of finding %q: %w", f.ID, err)
+	}
 	if f.OriginalDue != "" {
 		d, err := calendar.ParseDate(f.OriginalDue)
 		if err != nil {
@@ -238,7 +241,7 @@ func (s *Store) applyFindingChange(ctx context.Context, q *dbsqlc.Queries, f Fin
 		Deadline: row.Deadline, DueDate: row.DueDate, DueAt: row.DueAt, DeadlineSeq: row.DeadlineSeq,
 		Overdue: row.Overdue, MissedDeadlines: row.MissedDeadlines, ReopenCount: row.ReopenCount,
 		WithdrawReason: row.WithdrawReason, UpdatedAt: row.UpdatedAt, Version: row.Version,
-		Extensions: row.Extensions, OriginalDue: row.OriginalDue, Signoffs: row.Signoffs,
+		Extensions: row.Extensions, OriginalDue: row.OriginalDue, Signoffs: row.Signoffs, ClueReferrals: row.ClueReferrals,
 	})
 	if err != nil {
 		return fmt.Errorf("updating finding %q to version %d: %w", f.ID, f.Version, err)
@@ -321,6 +324,7 @@ func findingFromRow(r dbsqlc.Finding) (Finding, error) {
 		{"found_by", json.Unmarshal(r.FoundBy, &f.FoundBy)},
 		{"extensions", decodeList(r.Extensions, &f.Extensions)},
 		{"signoffs", decodeList(r.Signoffs, &f.Signoffs)},
+		{"clue_referrals", decodeList(r.ClueReferrals, &f.ClueReferrals)},
 	} {
 		if c.err != nil {
 			return Finding{}, fmt.Errorf("decoding %s of finding %q: %w", c.name, f.ID, c.err)
@@ -369,7 +373,8 @@ func (s *Store) ListFindings(ctx context.Context, filter FindingFilter, pageSize
 }
 
 // OpenDeadlineWorkflows returns the workflow IDs of the findings whose
-// rectification deadline runs (stage REFERRED) and of the inspections whose
+// rectification deadline runs (stage REFERRED) or, while they are open,
+// whose clue referral awaits its receipt, and of the inspections whose
 // report or rectification deadline runs, sorted, so that a calendar change
 // can re-date them.
 func (s *Store) OpenDeadlineWorkflows(ctx context.Context) ([]string, error) {

@@ -60,6 +60,10 @@ func (w *sqlWhere) clause() string {
 const teamInspections = `inspection_id IN (SELECT i.id FROM inspections i
   WHERE i.team @> jsonb_build_array(jsonb_build_object('subject', ?::text)))`
 
+// referredTo is the scope condition of a receiving body: the findings whose
+// clue referrals name it (FindingInReach says the same for one finding).
+const referredTo = `clue_referrals @> jsonb_build_array(jsonb_build_object('receiver', ?::text))`
+
 // findingListQuery is the list statement for filter: a page in
 // (created_at, id) order after the given row (none on the first page),
 // limit rows at the most.
@@ -81,6 +85,9 @@ func findingListQuery(filter FindingFilter, afterAt *time.Time, afterID string, 
 	}
 	if filter.Reach.ByTeam {
 		w.add(teamInspections, filter.Reach.Subject)
+	}
+	if filter.Reach.ByReceiver {
+		w.add(referredTo, filter.Reach.Receiver)
 	}
 	if afterAt != nil {
 		w.add("(created_at, id) > (?, ?)", *afterAt, afterID)

@@ -20,6 +20,11 @@ type Reach struct {
 	// ByTeam limits to the inspections whose team lists Subject, their
 	// findings, and the interviews and exposures about them.
 	ByTeam bool
+	// ByReceiver limits a receiving body (issue 14 item 2) to the findings
+	// whose clue referrals name Receiver, its organisation; it reaches no
+	// other kind of object.
+	ByReceiver bool
+	Receiver   string
 	// Subject is the caller's sign-in subject (the token's "sub"): the team
 	// member a team must list, and, for either limit, the uploader whose
 	// evidence the caller reads (EvidenceInReach).
@@ -30,7 +35,7 @@ type Reach struct {
 const SubjectEvidence = "evidence"
 
 // Province reports whether r reaches everything.
-func (r Reach) Province() bool { return !r.ByUnit && !r.ByTeam }
+func (r Reach) Province() bool { return !r.ByUnit && !r.ByTeam && !r.ByReceiver }
 
 // InReach returns nil when the ledger holds the subject (SubjectInspection,
 // SubjectFinding, SubjectInterview or SubjectEvidence) with the given ID
@@ -40,11 +45,15 @@ func (r Reach) Province() bool { return !r.ByUnit && !r.ByTeam }
 func (s *Store) InReach(ctx context.Context, r Reach, typ, id string) error {
 	var ok bool
 	var err error
+	if r.ByReceiver && typ != SubjectFinding {
+		return derrors.New(derrors.ErrNotFound, "%s %q not found", typ, id)
+	}
 	switch typ {
 	case SubjectInspection:
 		ok, err = s.q.InspectionInReach(ctx, dbsqlc.InspectionInReachParams{ID: id, ByUnit: r.ByUnit, Units: r.Units, ByTeam: r.ByTeam, TeamSubject: r.Subject})
 	case SubjectFinding:
-		ok, err = s.q.FindingInReach(ctx, dbsqlc.FindingInReachParams{ID: id, ByUnit: r.ByUnit, Units: r.Units, ByTeam: r.ByTeam, TeamSubject: r.Subject})
+		ok, err = s.q.FindingInReach(ctx, dbsqlc.FindingInReachParams{ID: id, ByUnit: r.ByUnit, Units: r.Units, ByTeam: r.ByTeam, TeamSubject: r.Subject,
+			ByReceiver: r.ByReceiver, Receiver: r.Receiver})
 	case SubjectInterview:
 		ok, err = s.q.InterviewInReach(ctx, dbsqlc.InterviewInReachParams{ID: id, ByUnit: r.ByUnit, Units: r.Units, ByTeam: r.ByTeam, TeamSubject: r.Subject})
 	case SubjectEvidence:

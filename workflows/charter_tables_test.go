@@ -17,7 +17,7 @@ import (
 // (action, role) pair is asserted, so removing or adding a role anywhere in
 // the rules fails here.
 
-var allRoles = []string{actor.RoleOffice, actor.RoleCommittee, actor.RoleTeamLeader, actor.RoleTeamMember, actor.RoleUnit, actor.RoleSystem}
+var allRoles = []string{actor.RoleOffice, actor.RoleCommittee, actor.RoleTeamLeader, actor.RoleTeamMember, actor.RoleUnit, actor.RoleReceiver, actor.RoleSystem}
 
 func requireRoleTable(t *testing.T, check func(action string, who actor.Actor) error, want map[string][]string) {
 	t.Helper()

@@ -136,7 +136,7 @@ var findingSpec = &spec[ledger.Finding]{
 	},
 	title:   func(f ledger.Finding) string { return "**" + FindingSummary(f) + "**" },
 	dueWhat: "rectification report ",
-	footer:  func(f ledger.Finding) string { return extensionDetails(f) + signoffDetails(f) },
+	footer:  func(f ledger.Finding) string { return extensionDetails(f) + signoffDetails(f) + referralDetails(f) },
 }
 
 // findingLabel names a finding in escalation messages: its ledger number
@@ -169,6 +169,10 @@ func FindingWorkflow(ctx workflow.Context, in FindingInput) (FindingResult, erro
 // finding is the state behind FindingWorkflow.
 type finding struct {
 	core[ledger.Finding]
+	// receipt runs the ladder of the clue referral awaiting its receipt,
+	// referral number receiptSeq (finding_referral.go).
+	receipt    ladder
+	receiptSeq int
 }
 
 func (w *finding) snapshot() FindingState {
@@ -225,7 +229,10 @@ func (w *finding) registerHandlers(ctx workflow.Context) error {
 			if err := in.Validate(); err != nil {
 				return in.Actor, err
 			}
-			return in.Actor, checkVerifyWhileSigning(w.row)
+			if err := checkVerifyWhileSigning(w.row); err != nil {
+				return in.Actor, err
+			}
+			return in.Actor, checkReferralsSettled(w.row, in)
 		}, w.verify),
 		registerChange(ctx, w, ActionWithdraw, func(in WithdrawInput) (actor.Actor, error) { return in.Actor, in.Validate() }, w.withdraw),
 		registerChange(ctx, w, ActionRequestExtension, func(in RequestExtensionInput) (actor.Actor, error) {
@@ -246,6 +253,7 @@ func (w *finding) registerHandlers(ctx workflow.Context) error {
 			}
 			return in.Actor, checkSignOff(w.row, in.Actor)
 		}, w.signOff),
+		w.registerReferralHandlers(ctx),
 	} {
 		if err != nil {
 			return fmt.Errorf("registering finding handlers: %w", err)

@@ -58,16 +58,16 @@ var FindingActions = []string{ActionDiagnose, ActionClassify, ActionRefer, Actio
 var findingMachine = &stageMachine{
 	noun:       "a finding",
 	workflowID: FindingWorkflowID,
-	moves: map[string][]move{
+	moves: withClueReferralMoves(map[string][]move{
 		FindingListed:     {{ActionDiagnose, FindingDiagnosed}},
 		FindingDiagnosed:  {{ActionClassify, FindingClassified}},
 		FindingClassified: {{ActionRefer, FindingReferred}},
 		FindingReferred:   {{ActionReportRectification, FindingRectified}, {ActionRequestExtension, FindingReferred}, {ActionDecideExtension, FindingReferred}},
 		FindingRectified:  {{ActionVerify, FindingClosed}, {ActionSignOff, FindingClosed}},
-	},
+	}),
 	anytime: move{ActionWithdraw, FindingWithdrawn},
 	final:   []string{FindingClosed, FindingWithdrawn},
-	roles: map[string][]string{
+	roles: withClueReferralRoles(map[string][]string{
 		"record":                  {actor.RoleTeamMember, actor.RoleTeamLeader, actor.RoleOffice},
 		ActionDiagnose:            {actor.RoleTeamMember, actor.RoleTeamLeader, actor.RoleOffice},
 		ActionClassify:            {actor.RoleTeamLeader, actor.RoleOffice},
@@ -83,7 +83,7 @@ var findingMachine = &stageMachine{
 		// names, each the office or a competent department signing in the
 		// committee role (ledger.SignerRoles).
 		ActionSignOff: {actor.RoleOffice, actor.RoleCommittee},
-	},
+	}),
 }
 
 // NextFindingStage returns the stage an action leads to from stage, or a

@@ -55,11 +55,20 @@ const (
 	// EventSignoffRefused is posted when a signer refuses: the finding is
 	// REFERRED again with a new deadline.
 	EventSignoffRefused = "finding.signoff_refused"
+	// EventReferralReferred is posted when the office refers a finding's
+	// clue to the body with jurisdiction (移交).
+	EventReferralReferred = "referral.referred"
+	// EventReferralUnacknowledged is posted when a referral's receipt (回执)
+	// deadline passes without one.
+	EventReferralUnacknowledged = "referral.unacknowledged"
+	// EventReferralOutcome is posted when the receiver reports an outcome
+	// (立案, 不予立案, 处理结果).
+	EventReferralOutcome = "referral.outcome_reported"
 )
 
 // WebhookEventTypes lists the event types a webhook may subscribe to.
 var WebhookEventTypes = []string{EventMajorFinding, EventFindingEscalated, EventInspectionEscalated, EventInterviewEscalated,
-	EventExtensionRequested, EventExtensionDecided, EventSignoffRequested, EventSignedOff, EventSignoffRefused}
+	EventExtensionRequested, EventExtensionDecided, EventSignoffRequested, EventSignedOff, EventSignoffRefused, EventReferralReferred, EventReferralUnacknowledged, EventReferralOutcome}
 
 // Query and update names.
 const (

@@ -29,12 +29,19 @@ const (
 	// RoleAuditor reads everything and changes nothing (discipline
 	// inspection, audit; issue 10).
 	RoleAuditor = "auditor"
+	// RoleReceiver is a body with jurisdiction under cadre-management
+	// authority (a discipline inspection and supervision commission, an
+	// organisation department, a sector's competent department) that
+	// receives referred clues (移交, issue 14 item 2): its token's
+	// organisation names the body, and it sees only what was referred to
+	// it.
+	RoleReceiver = "receiver"
 	// RoleSystem is xuncha itself (timers, escalation).
 	RoleSystem = "system"
 )
 
 // Roles lists the roles a caller may claim (not RoleSystem).
-var Roles = []string{RoleOffice, RoleCommittee, RoleTeamLeader, RoleTeamMember, RoleUnit, RoleAuditor}
+var Roles = []string{RoleOffice, RoleCommittee, RoleTeamLeader, RoleTeamMember, RoleUnit, RoleAuditor, RoleReceiver}
 
 // Actor is a person acting in a role for an organisation.
 type Actor struct {

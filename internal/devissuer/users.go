@@ -36,11 +36,14 @@ var (
 	UnitUser = User{Subject: "dev-unit-430100", Name: "陈静", Organisation: "长沙市", Roles: []string{actor.RoleUnit}, Units: []string{"430100"}}
 	// Auditor reads everything (discipline inspection).
 	Auditor = User{Subject: "dev-auditor", Name: "周敏", Organisation: "驻厅纪检监察组", Roles: []string{actor.RoleAuditor}}
+	// Receiver receives the clues referred to 长沙市纪委监委 (the demo
+	// unit's city discipline inspection and supervision commission).
+	Receiver = User{Subject: "dev-receiver", Name: "黄磊", Organisation: "长沙市纪委监委", Roles: []string{actor.RoleReceiver}}
 )
 
 // Users returns the dev users, one per role in the order of actor.Roles.
 func Users() []User {
-	return []User{OfficeClerk, CommitteeMember, TeamLeader, TeamMember, UnitUser, Auditor}
+	return []User{OfficeClerk, CommitteeMember, TeamLeader, TeamMember, UnitUser, Auditor, Receiver}
 }
 
 // UserForRole returns the dev user of role.

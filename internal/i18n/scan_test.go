@@ -27,6 +27,8 @@ var formatCalls = map[string]int{
 	"extensionRefusal": 3,
 	// workflows.signoffRefusal(f, action, reason, format, args...)
 	"signoffRefusal": 3,
+	// workflows.referralRefusal(f, action, reason, format, args...)
+	"referralRefusal": 3,
 	// calendar's violations.add(field, format, args...)
 	"add": 1,
 }

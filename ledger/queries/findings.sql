@@ -15,12 +15,12 @@ INSERT INTO findings (id, workflow_id, inspection_id, request_id, unit_code, uni
                       kind, severity, important, content_area, evidence_ids, rectification_opinion, stage,
                       diagnosis, dispositions, referral, rectification, deadline, due_date, due_at,
                       deadline_seq, overdue, missed_deadlines, reopen_count, withdraw_reason, found_by,
-                      created_at, updated_at, version, extensions, original_due, signoffs)
+                      created_at, updated_at, version, extensions, original_due, signoffs, clue_referrals)
 VALUES (@id, @workflow_id, @inspection_id, @request_id, @unit_code, @unit_name, @title, @description,
         @kind, @severity, @important, @content_area, @evidence_ids, @rectification_opinion, @stage,
         @diagnosis, @dispositions, @referral, @rectification, @deadline, @due_date, @due_at,
         @deadline_seq, @overdue, @missed_deadlines, @reopen_count, @withdraw_reason, @found_by,
-        @created_at, @updated_at, @version, @extensions, @original_due, @signoffs)
+        @created_at, @updated_at, @version, @extensions, @original_due, @signoffs, @clue_referrals)
 ON CONFLICT (id) DO NOTHING;
 
 -- name: LockFindingForNumber :one
@@ -48,14 +48,19 @@ UPDATE findings SET
   rectification = @rectification, deadline = @deadline, due_date = @due_date, due_at = @due_at,
   deadline_seq = @deadline_seq, overdue = @overdue, missed_deadlines = @missed_deadlines,
   reopen_count = @reopen_count, withdraw_reason = @withdraw_reason, updated_at = @updated_at,
-  version = @version, extensions = @extensions, original_due = @original_due, signoffs = @signoffs
+  version = @version, extensions = @extensions, original_due = @original_due, signoffs = @signoffs, clue_referrals = @clue_referrals
 WHERE id = @id AND version < @version;
 
 -- name: GetFinding :one
 SELECT * FROM findings WHERE id = @id;
 
 -- name: OpenDeadlineWorkflows :many
-SELECT f.workflow_id FROM findings f WHERE f.stage = @finding_stage
+-- OpenDeadlineWorkflows lists the lifecycles with a running deadline: a
+-- finding's rectification deadline (its stage), or a clue referral's receipt
+-- awaited (migration 013), and an inspection's report or rectification.
+SELECT f.workflow_id FROM findings f
+WHERE f.stage = @finding_stage
+   OR (f.stage NOT IN ('CLOSED', 'WITHDRAWN') AND f.clue_referrals @> '[{"state": "AWAITING_RECEIPT"}]'::jsonb)
 UNION
 SELECT i.workflow_id FROM inspections i WHERE i.stage IN ('ONSITE_ENDED', 'FEEDBACK_GIVEN')
 ORDER BY workflow_id;
@@ -66,9 +71,11 @@ SELECT unit_code FROM findings WHERE id = @id;
 -- name: FindingInReach :one
 -- FindingInReach says whether a finding exists and is in a caller's scope:
 -- with by_unit, of one of units; with by_team, of an inspection whose team
--- lists team_subject (ListFindings filters by the same conditions).
+-- lists team_subject; with by_receiver, referred to receiver (a clue
+-- referral names it). ListFindings filters by the same conditions.
 SELECT EXISTS (
   SELECT 1 FROM findings f WHERE f.id = @id
     AND (NOT @by_unit::boolean OR f.unit_code = ANY(@units::text[]))
+    AND (NOT @by_receiver::boolean OR f.clue_referrals @> jsonb_build_array(jsonb_build_object('receiver', @receiver::text)))
     AND (NOT @by_team::boolean OR f.inspection_id IN (
           SELECT i.id FROM inspections i WHERE i.team @> jsonb_build_array(jsonb_build_object('subject', @team_subject::text)))));

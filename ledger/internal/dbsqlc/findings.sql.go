@@ -25,26 +25,32 @@ const findingInReach = `-- name: FindingInReach :one
 SELECT EXISTS (
   SELECT 1 FROM findings f WHERE f.id = $1
     AND (NOT $2::boolean OR f.unit_code = ANY($3::text[]))
-    AND (NOT $4::boolean OR f.inspection_id IN (
-          SELECT i.id FROM inspections i WHERE i.team @> jsonb_build_array(jsonb_build_object('subject', $5::text)))))
+    AND (NOT $4::boolean OR f.clue_referrals @> jsonb_build_array(jsonb_build_object('receiver', $5::text)))
+    AND (NOT $6::boolean OR f.inspection_id IN (
+          SELECT i.id FROM inspections i WHERE i.team @> jsonb_build_array(jsonb_build_object('subject', $7::text)))))
 `
 
 type FindingInReachParams struct {
 	ID          string
 	ByUnit      bool
 	Units       []string
+	ByReceiver  bool
+	Receiver    string
 	ByTeam      bool
 	TeamSubject string
 }
 
 // FindingInReach says whether a finding exists and is in a caller's scope:
 // with by_unit, of one of units; with by_team, of an inspection whose team
-// lists team_subject (ListFindings filters by the same conditions).
+// lists team_subject; with by_receiver, referred to receiver (a clue
+// referral names it). ListFindings filters by the same conditions.
 func (q *Queries) FindingInReach(ctx context.Context, arg FindingInReachParams) (bool, error) {
 	row := q.db.QueryRow(ctx, findingInReach,
 		arg.ID,
 		arg.ByUnit,
 		arg.Units,
+		arg.ByReceiver,
+		arg.Receiver,
 		arg.ByTeam,
 		arg.TeamSubject,
 	)
@@ -82,7 +88,7 @@ func (q *Queries) FindingUnit(ctx context.Context, id string) (string, error) {
 }
 
 const getFinding = `-- name: GetFinding :one
-SELECT id, workflow_id, inspection_id, request_id, ledger_number, unit_code, unit_name, title, description, kind, severity, important, content_area, evidence_ids, rectification_opinion, stage, diagnosis, dispositions, referral, rectification, deadline, due_date, due_at, deadline_seq, overdue, missed_deadlines, reopen_count, withdraw_reason, found_by, created_at, updated_at, version, extensions, original_due, signoffs FROM findings WHERE id = $1
+SELECT id, workflow_id, inspection_id, request_id, ledger_number, unit_code, unit_name, title, description, kind, severity, important, content_area, evidence_ids, rectification_opinion, stage, diagnosis, dispositions, referral, rectification, deadline, due_date, due_at, deadline_seq, overdue, missed_deadlines, reopen_count, withdraw_reason, found_by, created_at, updated_at, version, extensions, original_due, signoffs, clue_referrals FROM findings WHERE id = $1
 `
 
 func (q *Queries) GetFinding(ctx context.Context, id string) (Finding, error) {
@@ -124,6 +130,7 @@ func (q *Queries) GetFinding(ctx context.Context, id string) (Finding, error) {
 		&i.Extensions,
 		&i.OriginalDue,
 		&i.Signoffs,
+		&i.ClueReferrals,
 	)
 	return i, err
 }
@@ -133,12 +140,12 @@ INSERT INTO findings (id, workflow_id, inspection_id, request_id, unit_code, uni
                       kind, severity, important, content_area, evidence_ids, rectification_opinion, stage,
                       diagnosis, dispositions, referral, rectification, deadline, due_date, due_at,
                       deadline_seq, overdue, missed_deadlines, reopen_count, withdraw_reason, found_by,
-                      created_at, updated_at, version, extensions, original_due, signoffs)
+                      created_at, updated_at, version, extensions, original_due, signoffs, clue_referrals)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8,
         $9, $10, $11, $12, $13, $14, $15,
         $16, $17, $18, $19, $20, $21, $22,
         $23, $24, $25, $26, $27, $28,
-        $29, $30, $31, $32, $33, $34)
+        $29, $30, $31, $32, $33, $34, $35)
 ON CONFLICT (id) DO NOTHING
 `
 
@@ -177,6 +184,7 @@ type InsertFindingParams struct {
 	Extensions           []byte
 	OriginalDue          *time.Time
 	Signoffs             []byte
+	ClueReferrals        []byte
 }
 
 func (q *Queries) InsertFinding(ctx context.Context, arg InsertFindingParams) error {
@@ -215,6 +223,7 @@ func (q *Queries) InsertFinding(ctx context.Context, arg InsertFindingParams) er
 		arg.Extensions,
 		arg.OriginalDue,
 		arg.Signoffs,
+		arg.ClueReferrals,
 	)
 	return err
 }
@@ -276,12 +285,17 @@ func (q *Queries) NextLedgerSequence(ctx context.Context, arg NextLedgerSequence
 }
 
 const openDeadlineWorkflows = `-- name: OpenDeadlineWorkflows :many
-SELECT f.workflow_id FROM findings f WHERE f.stage = $1
+SELECT f.workflow_id FROM findings f
+WHERE f.stage = $1
+   OR (f.stage NOT IN ('CLOSED', 'WITHDRAWN') AND f.clue_referrals @> '[{"state": "AWAITING_RECEIPT"}]'::jsonb)
 UNION
 SELECT i.workflow_id FROM inspections i WHERE i.stage IN ('ONSITE_ENDED', 'FEEDBACK_GIVEN')
 ORDER BY workflow_id
 `
 
+// OpenDeadlineWorkflows lists the lifecycles with a running deadline: a
+// finding's rectification deadline (its stage), or a clue referral's receipt
+// awaited (migration 013), and an inspection's report or rectification.
 func (q *Queries) OpenDeadlineWorkflows(ctx context.Context, findingStage string) ([]string, error) {
 	rows, err := q.db.Query(ctx, openDeadlineWorkflows, findingStage)
 	if err != nil {
@@ -324,8 +338,8 @@ UPDATE findings SET
   rectification = $13, deadline = $14, due_date = $15, due_at = $16,
   deadline_seq = $17, overdue = $18, missed_deadlines = $19,
   reopen_count = $20, withdraw_reason = $21, updated_at = $22,
-  version = $23, extensions = $24, original_due = $25, signoffs = $26
-WHERE id = $27 AND version < $23
+  version = $23, extensions = $24, original_due = $25, signoffs = $26, clue_referrals = $27
+WHERE id = $28 AND version < $23
 `
 
 type UpdateFindingParams struct {
@@ -355,6 +369,7 @@ type UpdateFindingParams struct {
 	Extensions           []byte
 	OriginalDue          *time.Time
 	Signoffs             []byte
+	ClueReferrals        []byte
 	ID                   string
 }
 
@@ -389,6 +404,7 @@ func (q *Queries) UpdateFinding(ctx context.Context, arg UpdateFindingParams) (i
 		arg.Extensions,
 		arg.OriginalDue,
 		arg.Signoffs,
+		arg.ClueReferrals,
 		arg.ID,
 	)
 	if err != nil {

@@ -180,6 +180,7 @@ type Finding struct {
 	Extensions           []byte
 	OriginalDue          *time.Time
 	Signoffs             []byte
+	ClueReferrals        []byte
 }
 
 type FindingClosureDay struct {
@@ -360,6 +361,19 @@ type LedgerSequence struct {
 	Year     int
 	UnitCode string
 	Last     int
+}
+
+type ReferralRoute struct {
+	ID             int64
+	RequestID      string
+	UnitLevel      string
+	ClueKind       string
+	CadreRank      string
+	Receiver       string
+	AckWorkingDays int
+	Note           string
+	UpdatedBy      []byte
+	UpdatedAt      time.Time
 }
 
 type StateCouncilInspection struct {

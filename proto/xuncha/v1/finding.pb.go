@@ -1478,7 +1478,11 @@ type Finding struct {
 	OriginalDue string `protobuf:"bytes,30,opt,name=original_due,json=originalDue,proto3" json:"original_due,omitempty"`
 	// Rounds of sign-off before close-out (销号), oldest first; the last may
 	// be pending (the finding is then RECTIFIED and verified).
-	Signoffs      []*Signoff `protobuf:"bytes,40,rep,name=signoffs,proto3" json:"signoffs,omitempty"`
+	Signoffs []*Signoff `protobuf:"bytes,40,rep,name=signoffs,proto3" json:"signoffs,omitempty"`
+	// Referrals of the finding's clue to the bodies with jurisdiction (移交),
+	// oldest first, with their receipts and outcomes. A receiver sees only
+	// those referred to it.
+	ClueReferrals []*ClueReferral `protobuf:"bytes,41,rep,name=clue_referrals,json=clueReferrals,proto3" json:"clue_referrals,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1726,6 +1730,13 @@ func (x *Finding) GetOriginalDue() string {
 func (x *Finding) GetSignoffs() []*Signoff {
 	if x != nil {
 		return x.Signoffs
+	}
+	return nil
+}
+
+func (x *Finding) GetClueReferrals() []*ClueReferral {
+	if x != nil {
+		return x.ClueReferrals
 	}
 	return nil
 }
@@ -3714,7 +3725,7 @@ var File_xuncha_v1_finding_proto protoreflect.FileDescriptor
 
 const file_xuncha_v1_finding_proto_rawDesc = "" +
 	"\n" +
-	"\x17xuncha/v1/finding.proto\x12\txuncha.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18xuncha/v1/calendar.proto\x1a\x16xuncha/v1/common.proto\"\xa6\x02\n" +
+	"\x17xuncha/v1/finding.proto\x12\txuncha.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18xuncha/v1/calendar.proto\x1a\x16xuncha/v1/common.proto\x1a\x18xuncha/v1/referral.proto\"\xa6\x02\n" +
 	"\bEvidence\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x16\n" +
@@ -3826,7 +3837,7 @@ const file_xuncha_v1_finding_proto_rawDesc = "" +
 	"\fevidence_ids\x18\a \x03(\tR\vevidenceIds\x129\n" +
 	"\n" +
 	"occur_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\toccurTime\x12\x1b\n" +
-	"\tdata_json\x18\t \x01(\tR\bdataJson\"\xf0\f\n" +
+	"\tdata_json\x18\t \x01(\tR\bdataJson\"\xb0\r\n" +
 	"\aFinding\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12#\n" +
 	"\rinspection_id\x18\x02 \x01(\tR\finspectionId\x12#\n" +
@@ -3865,7 +3876,8 @@ const file_xuncha_v1_finding_proto_rawDesc = "" +
 	"extensions\x18\x1d \x03(\v2\x14.xuncha.v1.ExtensionR\n" +
 	"extensions\x12!\n" +
 	"\foriginal_due\x18\x1e \x01(\tR\voriginalDue\x12.\n" +
-	"\bsignoffs\x18( \x03(\v2\x12.xuncha.v1.SignoffR\bsignoffs\"c\n" +
+	"\bsignoffs\x18( \x03(\v2\x12.xuncha.v1.SignoffR\bsignoffs\x12>\n" +
+	"\x0eclue_referrals\x18) \x03(\v2\x17.xuncha.v1.ClueReferralR\rclueReferrals\"c\n" +
 	"\x04Kind\x12\x14\n" +
 	"\x10KIND_UNSPECIFIED\x10\x00\x12\n" +
 	"\n" +
@@ -4047,7 +4059,7 @@ const file_xuncha_v1_finding_proto_rawDesc = "" +
 	"\bwebhooks\x18\x01 \x03(\v2\x12.xuncha.v1.WebhookR\bwebhooks\"&\n" +
 	"\x14DeleteWebhookRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"\x17\n" +
-	"\x15DeleteWebhookResponse2\xdf\a\n" +
+	"\x15DeleteWebhookResponse2\xc5\t\n" +
 	"\x0eFindingService\x12D\n" +
 	"\rRecordFinding\x12\x1f.xuncha.v1.RecordFindingRequest\x1a\x12.xuncha.v1.Finding\x12>\n" +
 	"\n" +
@@ -4061,7 +4073,10 @@ const file_xuncha_v1_finding_proto_rawDesc = "" +
 	"\x0fWithdrawFinding\x12!.xuncha.v1.WithdrawFindingRequest\x1a\x12.xuncha.v1.Finding\x12J\n" +
 	"\x10RequestExtension\x12\".xuncha.v1.RequestExtensionRequest\x1a\x12.xuncha.v1.Finding\x12H\n" +
 	"\x0fDecideExtension\x12!.xuncha.v1.DecideExtensionRequest\x1a\x12.xuncha.v1.Finding\x12F\n" +
-	"\x0eSignOffFinding\x12 .xuncha.v1.SignOffFindingRequest\x1a\x12.xuncha.v1.Finding\x12^\n" +
+	"\x0eSignOffFinding\x12 .xuncha.v1.SignOffFindingRequest\x1a\x12.xuncha.v1.Finding\x12<\n" +
+	"\tReferClue\x12\x1b.xuncha.v1.ReferClueRequest\x1a\x12.xuncha.v1.Finding\x12P\n" +
+	"\x13AcknowledgeReferral\x12%.xuncha.v1.AcknowledgeReferralRequest\x1a\x12.xuncha.v1.Finding\x12T\n" +
+	"\x15ReportReferralOutcome\x12'.xuncha.v1.ReportReferralOutcomeRequest\x1a\x12.xuncha.v1.Finding\x12^\n" +
 	"\x11ListFindingEvents\x12#.xuncha.v1.ListFindingEventsRequest\x1a$.xuncha.v1.ListFindingEventsResponse2\xa9\x02\n" +
 	"\x11EscalationService\x12X\n" +
 	"\x0fListEscalations\x12!.xuncha.v1.ListEscalationsRequest\x1a\".xuncha.v1.ListEscalationsResponse\x12Y\n" +
@@ -4136,6 +4151,10 @@ var file_xuncha_v1_finding_proto_goTypes = []any{
 	(*Actor)(nil),                         // 46: xuncha.v1.Actor
 	(*Unit)(nil),                          // 47: xuncha.v1.Unit
 	(*Deadline)(nil),                      // 48: xuncha.v1.Deadline
+	(*ClueReferral)(nil),                  // 49: xuncha.v1.ClueReferral
+	(*ReferClueRequest)(nil),              // 50: xuncha.v1.ReferClueRequest
+	(*AcknowledgeReferralRequest)(nil),    // 51: xuncha.v1.AcknowledgeReferralRequest
+	(*ReportReferralOutcomeRequest)(nil),  // 52: xuncha.v1.ReportReferralOutcomeRequest
 }
 var file_xuncha_v1_finding_proto_depIdxs = []int32{
 	45, // 0: xuncha.v1.Evidence.capture_time:type_name -> google.protobuf.Timestamp
@@ -4176,70 +4195,77 @@ var file_xuncha_v1_finding_proto_depIdxs = []int32{
 	15, // 35: xuncha.v1.Finding.last_events:type_name -> xuncha.v1.FindingEvent
 	10, // 36: xuncha.v1.Finding.extensions:type_name -> xuncha.v1.Extension
 	14, // 37: xuncha.v1.Finding.signoffs:type_name -> xuncha.v1.Signoff
-	2,  // 38: xuncha.v1.RecordFindingRequest.kind:type_name -> xuncha.v1.Finding.Kind
-	3,  // 39: xuncha.v1.RecordFindingRequest.severity:type_name -> xuncha.v1.Finding.Severity
-	4,  // 40: xuncha.v1.ListFindingsRequest.stage:type_name -> xuncha.v1.Finding.Stage
-	2,  // 41: xuncha.v1.ListFindingsRequest.kind:type_name -> xuncha.v1.Finding.Kind
-	3,  // 42: xuncha.v1.ListFindingsRequest.severity:type_name -> xuncha.v1.Finding.Severity
-	16, // 43: xuncha.v1.ListFindingsResponse.findings:type_name -> xuncha.v1.Finding
-	6,  // 44: xuncha.v1.DiagnoseFindingRequest.diagnosis:type_name -> xuncha.v1.Diagnosis
-	15, // 45: xuncha.v1.ListFindingEventsResponse.events:type_name -> xuncha.v1.FindingEvent
-	9,  // 46: xuncha.v1.ListEscalationsResponse.escalations:type_name -> xuncha.v1.Escalation
-	3,  // 47: xuncha.v1.ExtensionLimits.severities:type_name -> xuncha.v1.Finding.Severity
-	34, // 48: xuncha.v1.EscalationPolicy.steps:type_name -> xuncha.v1.EscalationStep
-	46, // 49: xuncha.v1.EscalationPolicy.updated_by:type_name -> xuncha.v1.Actor
-	45, // 50: xuncha.v1.EscalationPolicy.update_time:type_name -> google.protobuf.Timestamp
-	35, // 51: xuncha.v1.EscalationPolicy.extension_limits:type_name -> xuncha.v1.ExtensionLimits
-	12, // 52: xuncha.v1.EscalationPolicy.signoff_rules:type_name -> xuncha.v1.SignoffRule
-	34, // 53: xuncha.v1.UpdateEscalationPolicyRequest.steps:type_name -> xuncha.v1.EscalationStep
-	35, // 54: xuncha.v1.UpdateEscalationPolicyRequest.extension_limits:type_name -> xuncha.v1.ExtensionLimits
-	12, // 55: xuncha.v1.UpdateEscalationPolicyRequest.signoff_rules:type_name -> xuncha.v1.SignoffRule
-	45, // 56: xuncha.v1.Webhook.create_time:type_name -> google.protobuf.Timestamp
-	46, // 57: xuncha.v1.Webhook.created_by:type_name -> xuncha.v1.Actor
-	39, // 58: xuncha.v1.ListWebhooksResponse.webhooks:type_name -> xuncha.v1.Webhook
-	17, // 59: xuncha.v1.FindingService.RecordFinding:input_type -> xuncha.v1.RecordFindingRequest
-	18, // 60: xuncha.v1.FindingService.GetFinding:input_type -> xuncha.v1.GetFindingRequest
-	19, // 61: xuncha.v1.FindingService.ListFindings:input_type -> xuncha.v1.ListFindingsRequest
-	21, // 62: xuncha.v1.FindingService.DiagnoseFinding:input_type -> xuncha.v1.DiagnoseFindingRequest
-	22, // 63: xuncha.v1.FindingService.ClassifyFinding:input_type -> xuncha.v1.ClassifyFindingRequest
-	23, // 64: xuncha.v1.FindingService.ReferFinding:input_type -> xuncha.v1.ReferFindingRequest
-	24, // 65: xuncha.v1.FindingService.ReportRectification:input_type -> xuncha.v1.ReportRectificationRequest
-	25, // 66: xuncha.v1.FindingService.VerifyFinding:input_type -> xuncha.v1.VerifyFindingRequest
-	26, // 67: xuncha.v1.FindingService.WithdrawFinding:input_type -> xuncha.v1.WithdrawFindingRequest
-	27, // 68: xuncha.v1.FindingService.RequestExtension:input_type -> xuncha.v1.RequestExtensionRequest
-	28, // 69: xuncha.v1.FindingService.DecideExtension:input_type -> xuncha.v1.DecideExtensionRequest
-	29, // 70: xuncha.v1.FindingService.SignOffFinding:input_type -> xuncha.v1.SignOffFindingRequest
-	30, // 71: xuncha.v1.FindingService.ListFindingEvents:input_type -> xuncha.v1.ListFindingEventsRequest
-	32, // 72: xuncha.v1.EscalationService.ListEscalations:input_type -> xuncha.v1.ListEscalationsRequest
-	37, // 73: xuncha.v1.EscalationService.GetEscalationPolicy:input_type -> xuncha.v1.GetEscalationPolicyRequest
-	38, // 74: xuncha.v1.EscalationService.UpdateEscalationPolicy:input_type -> xuncha.v1.UpdateEscalationPolicyRequest
-	40, // 75: xuncha.v1.WebhookService.CreateWebhook:input_type -> xuncha.v1.CreateWebhookRequest
-	41, // 76: xuncha.v1.WebhookService.ListWebhooks:input_type -> xuncha.v1.ListWebhooksRequest
-	43, // 77: xuncha.v1.WebhookService.DeleteWebhook:input_type -> xuncha.v1.DeleteWebhookRequest
-	16, // 78: xuncha.v1.FindingService.RecordFinding:output_type -> xuncha.v1.Finding
-	16, // 79: xuncha.v1.FindingService.GetFinding:output_type -> xuncha.v1.Finding
-	20, // 80: xuncha.v1.FindingService.ListFindings:output_type -> xuncha.v1.ListFindingsResponse
-	16, // 81: xuncha.v1.FindingService.DiagnoseFinding:output_type -> xuncha.v1.Finding
-	16, // 82: xuncha.v1.FindingService.ClassifyFinding:output_type -> xuncha.v1.Finding
-	16, // 83: xuncha.v1.FindingService.ReferFinding:output_type -> xuncha.v1.Finding
-	16, // 84: xuncha.v1.FindingService.ReportRectification:output_type -> xuncha.v1.Finding
-	16, // 85: xuncha.v1.FindingService.VerifyFinding:output_type -> xuncha.v1.Finding
-	16, // 86: xuncha.v1.FindingService.WithdrawFinding:output_type -> xuncha.v1.Finding
-	16, // 87: xuncha.v1.FindingService.RequestExtension:output_type -> xuncha.v1.Finding
-	16, // 88: xuncha.v1.FindingService.DecideExtension:output_type -> xuncha.v1.Finding
-	16, // 89: xuncha.v1.FindingService.SignOffFinding:output_type -> xuncha.v1.Finding
-	31, // 90: xuncha.v1.FindingService.ListFindingEvents:output_type -> xuncha.v1.ListFindingEventsResponse
-	33, // 91: xuncha.v1.EscalationService.ListEscalations:output_type -> xuncha.v1.ListEscalationsResponse
-	36, // 92: xuncha.v1.EscalationService.GetEscalationPolicy:output_type -> xuncha.v1.EscalationPolicy
-	36, // 93: xuncha.v1.EscalationService.UpdateEscalationPolicy:output_type -> xuncha.v1.EscalationPolicy
-	39, // 94: xuncha.v1.WebhookService.CreateWebhook:output_type -> xuncha.v1.Webhook
-	42, // 95: xuncha.v1.WebhookService.ListWebhooks:output_type -> xuncha.v1.ListWebhooksResponse
-	44, // 96: xuncha.v1.WebhookService.DeleteWebhook:output_type -> xuncha.v1.DeleteWebhookResponse
-	78, // [78:97] is the sub-list for method output_type
-	59, // [59:78] is the sub-list for method input_type
-	59, // [59:59] is the sub-list for extension type_name
-	59, // [59:59] is the sub-list for extension extendee
-	0,  // [0:59] is the sub-list for field type_name
+	49, // 38: xuncha.v1.Finding.clue_referrals:type_name -> xuncha.v1.ClueReferral
+	2,  // 39: xuncha.v1.RecordFindingRequest.kind:type_name -> xuncha.v1.Finding.Kind
+	3,  // 40: xuncha.v1.RecordFindingRequest.severity:type_name -> xuncha.v1.Finding.Severity
+	4,  // 41: xuncha.v1.ListFindingsRequest.stage:type_name -> xuncha.v1.Finding.Stage
+	2,  // 42: xuncha.v1.ListFindingsRequest.kind:type_name -> xuncha.v1.Finding.Kind
+	3,  // 43: xuncha.v1.ListFindingsRequest.severity:type_name -> xuncha.v1.Finding.Severity
+	16, // 44: xuncha.v1.ListFindingsResponse.findings:type_name -> xuncha.v1.Finding
+	6,  // 45: xuncha.v1.DiagnoseFindingRequest.diagnosis:type_name -> xuncha.v1.Diagnosis
+	15, // 46: xuncha.v1.ListFindingEventsResponse.events:type_name -> xuncha.v1.FindingEvent
+	9,  // 47: xuncha.v1.ListEscalationsResponse.escalations:type_name -> xuncha.v1.Escalation
+	3,  // 48: xuncha.v1.ExtensionLimits.severities:type_name -> xuncha.v1.Finding.Severity
+	34, // 49: xuncha.v1.EscalationPolicy.steps:type_name -> xuncha.v1.EscalationStep
+	46, // 50: xuncha.v1.EscalationPolicy.updated_by:type_name -> xuncha.v1.Actor
+	45, // 51: xuncha.v1.EscalationPolicy.update_time:type_name -> google.protobuf.Timestamp
+	35, // 52: xuncha.v1.EscalationPolicy.extension_limits:type_name -> xuncha.v1.ExtensionLimits
+	12, // 53: xuncha.v1.EscalationPolicy.signoff_rules:type_name -> xuncha.v1.SignoffRule
+	34, // 54: xuncha.v1.UpdateEscalationPolicyRequest.steps:type_name -> xuncha.v1.EscalationStep
+	35, // 55: xuncha.v1.UpdateEscalationPolicyRequest.extension_limits:type_name -> xuncha.v1.ExtensionLimits
+	12, // 56: xuncha.v1.UpdateEscalationPolicyRequest.signoff_rules:type_name -> xuncha.v1.SignoffRule
+	45, // 57: xuncha.v1.Webhook.create_time:type_name -> google.protobuf.Timestamp
+	46, // 58: xuncha.v1.Webhook.created_by:type_name -> xuncha.v1.Actor
+	39, // 59: xuncha.v1.ListWebhooksResponse.webhooks:type_name -> xuncha.v1.Webhook
+	17, // 60: xuncha.v1.FindingService.RecordFinding:input_type -> xuncha.v1.RecordFindingRequest
+	18, // 61: xuncha.v1.FindingService.GetFinding:input_type -> xuncha.v1.GetFindingRequest
+	19, // 62: xuncha.v1.FindingService.ListFindings:input_type -> xuncha.v1.ListFindingsRequest
+	21, // 63: xuncha.v1.FindingService.DiagnoseFinding:input_type -> xuncha.v1.DiagnoseFindingRequest
+	22, // 64: xuncha.v1.FindingService.ClassifyFinding:input_type -> xuncha.v1.ClassifyFindingRequest
+	23, // 65: xuncha.v1.FindingService.ReferFinding:input_type -> xuncha.v1.ReferFindingRequest
+	24, // 66: xuncha.v1.FindingService.ReportRectification:input_type -> xuncha.v1.ReportRectificationRequest
+	25, // 67: xuncha.v1.FindingService.VerifyFinding:input_type -> xuncha.v1.VerifyFindingRequest
+	26, // 68: xuncha.v1.FindingService.WithdrawFinding:input_type -> xuncha.v1.WithdrawFindingRequest
+	27, // 69: xuncha.v1.FindingService.RequestExtension:input_type -> xuncha.v1.RequestExtensionRequest
+	28, // 70: xuncha.v1.FindingService.DecideExtension:input_type -> xuncha.v1.DecideExtensionRequest
+	29, // 71: xuncha.v1.FindingService.SignOffFinding:input_type -> xuncha.v1.SignOffFindingRequest
+	50, // 72: xuncha.v1.FindingService.ReferClue:input_type -> xuncha.v1.ReferClueRequest
+	51, // 73: xuncha.v1.FindingService.AcknowledgeReferral:input_type -> xuncha.v1.AcknowledgeReferralRequest
+	52, // 74: xuncha.v1.FindingService.ReportReferralOutcome:input_type -> xuncha.v1.ReportReferralOutcomeRequest
+	30, // 75: xuncha.v1.FindingService.ListFindingEvents:input_type -> xuncha.v1.ListFindingEventsRequest
+	32, // 76: xuncha.v1.EscalationService.ListEscalations:input_type -> xuncha.v1.ListEscalationsRequest
+	37, // 77: xuncha.v1.EscalationService.GetEscalationPolicy:input_type -> xuncha.v1.GetEscalationPolicyRequest
+	38, // 78: xuncha.v1.EscalationService.UpdateEscalationPolicy:input_type -> xuncha.v1.UpdateEscalationPolicyRequest
+	40, // 79: xuncha.v1.WebhookService.CreateWebhook:input_type -> xuncha.v1.CreateWebhookRequest
+	41, // 80: xuncha.v1.WebhookService.ListWebhooks:input_type -> xuncha.v1.ListWebhooksRequest
+	43, // 81: xuncha.v1.WebhookService.DeleteWebhook:input_type -> xuncha.v1.DeleteWebhookRequest
+	16, // 82: xuncha.v1.FindingService.RecordFinding:output_type -> xuncha.v1.Finding
+	16, // 83: xuncha.v1.FindingService.GetFinding:output_type -> xuncha.v1.Finding
+	20, // 84: xuncha.v1.FindingService.ListFindings:output_type -> xuncha.v1.ListFindingsResponse
+	16, // 85: xuncha.v1.FindingService.DiagnoseFinding:output_type -> xuncha.v1.Finding
+	16, // 86: xuncha.v1.FindingService.ClassifyFinding:output_type -> xuncha.v1.Finding
+	16, // 87: xuncha.v1.FindingService.ReferFinding:output_type -> xuncha.v1.Finding
+	16, // 88: xuncha.v1.FindingService.ReportRectification:output_type -> xuncha.v1.Finding
+	16, // 89: xuncha.v1.FindingService.VerifyFinding:output_type -> xuncha.v1.Finding
+	16, // 90: xuncha.v1.FindingService.WithdrawFinding:output_type -> xuncha.v1.Finding
+	16, // 91: xuncha.v1.FindingService.RequestExtension:output_type -> xuncha.v1.Finding
+	16, // 92: xuncha.v1.FindingService.DecideExtension:output_type -> xuncha.v1.Finding
+	16, // 93: xuncha.v1.FindingService.SignOffFinding:output_type -> xuncha.v1.Finding
+	16, // 94: xuncha.v1.FindingService.ReferClue:output_type -> xuncha.v1.Finding
+	16, // 95: xuncha.v1.FindingService.AcknowledgeReferral:output_type -> xuncha.v1.Finding
+	16, // 96: xuncha.v1.FindingService.ReportReferralOutcome:output_type -> xuncha.v1.Finding
+	31, // 97: xuncha.v1.FindingService.ListFindingEvents:output_type -> xuncha.v1.ListFindingEventsResponse
+	33, // 98: xuncha.v1.EscalationService.ListEscalations:output_type -> xuncha.v1.ListEscalationsResponse
+	36, // 99: xuncha.v1.EscalationService.GetEscalationPolicy:output_type -> xuncha.v1.EscalationPolicy
+	36, // 100: xuncha.v1.EscalationService.UpdateEscalationPolicy:output_type -> xuncha.v1.EscalationPolicy
+	39, // 101: xuncha.v1.WebhookService.CreateWebhook:output_type -> xuncha.v1.Webhook
+	42, // 102: xuncha.v1.WebhookService.ListWebhooks:output_type -> xuncha.v1.ListWebhooksResponse
+	44, // 103: xuncha.v1.WebhookService.DeleteWebhook:output_type -> xuncha.v1.DeleteWebhookResponse
+	82, // [82:104] is the sub-list for method output_type
+	60, // [60:82] is the sub-list for method input_type
+	60, // [60:60] is the sub-list for extension type_name
+	60, // [60:60] is the sub-list for extension extendee
+	0,  // [0:60] is the sub-list for field type_name
 }
 
 func init() { file_xuncha_v1_finding_proto_init() }
@@ -4249,6 +4275,7 @@ func file_xuncha_v1_finding_proto_init() {
 	}
 	file_xuncha_v1_calendar_proto_init()
 	file_xuncha_v1_common_proto_init()
+	file_xuncha_v1_referral_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

@@ -19,19 +19,22 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	FindingService_RecordFinding_FullMethodName       = "/xuncha.v1.FindingService/RecordFinding"
-	FindingService_GetFinding_FullMethodName          = "/xuncha.v1.FindingService/GetFinding"
-	FindingService_ListFindings_FullMethodName        = "/xuncha.v1.FindingService/ListFindings"
-	FindingService_DiagnoseFinding_FullMethodName     = "/xuncha.v1.FindingService/DiagnoseFinding"
-	FindingService_ClassifyFinding_FullMethodName     = "/xuncha.v1.FindingService/ClassifyFinding"
-	FindingService_ReferFinding_FullMethodName        = "/xuncha.v1.FindingService/ReferFinding"
-	FindingService_ReportRectification_FullMethodName = "/xuncha.v1.FindingService/ReportRectification"
-	FindingService_VerifyFinding_FullMethodName       = "/xuncha.v1.FindingService/VerifyFinding"
-	FindingService_WithdrawFinding_FullMethodName     = "/xuncha.v1.FindingService/WithdrawFinding"
-	FindingService_RequestExtension_FullMethodName    = "/xuncha.v1.FindingService/RequestExtension"
-	FindingService_DecideExtension_FullMethodName     = "/xuncha.v1.FindingService/DecideExtension"
-	FindingService_SignOffFinding_FullMethodName      = "/xuncha.v1.FindingService/SignOffFinding"
-	FindingService_ListFindingEvents_FullMethodName   = "/xuncha.v1.FindingService/ListFindingEvents"
+	FindingService_RecordFinding_FullMethodName         = "/xuncha.v1.FindingService/RecordFinding"
+	FindingService_GetFinding_FullMethodName            = "/xuncha.v1.FindingService/GetFinding"
+	FindingService_ListFindings_FullMethodName          = "/xuncha.v1.FindingService/ListFindings"
+	FindingService_DiagnoseFinding_FullMethodName       = "/xuncha.v1.FindingService/DiagnoseFinding"
+	FindingService_ClassifyFinding_FullMethodName       = "/xuncha.v1.FindingService/ClassifyFinding"
+	FindingService_ReferFinding_FullMethodName          = "/xuncha.v1.FindingService/ReferFinding"
+	FindingService_ReportRectification_FullMethodName   = "/xuncha.v1.FindingService/ReportRectification"
+	FindingService_VerifyFinding_FullMethodName         = "/xuncha.v1.FindingService/VerifyFinding"
+	FindingService_WithdrawFinding_FullMethodName       = "/xuncha.v1.FindingService/WithdrawFinding"
+	FindingService_RequestExtension_FullMethodName      = "/xuncha.v1.FindingService/RequestExtension"
+	FindingService_DecideExtension_FullMethodName       = "/xuncha.v1.FindingService/DecideExtension"
+	FindingService_SignOffFinding_FullMethodName        = "/xuncha.v1.FindingService/SignOffFinding"
+	FindingService_ReferClue_FullMethodName             = "/xuncha.v1.FindingService/ReferClue"
+	FindingService_AcknowledgeReferral_FullMethodName   = "/xuncha.v1.FindingService/AcknowledgeReferral"
+	FindingService_ReportReferralOutcome_FullMethodName = "/xuncha.v1.FindingService/ReportReferralOutcome"
+	FindingService_ListFindingEvents_FullMethodName     = "/xuncha.v1.FindingService/ListFindingEvents"
 )
 
 // FindingServiceClient is the client API for FindingService service.
@@ -80,6 +83,20 @@ type FindingServiceClient interface {
 	// department in the committee role). The last signature closes the
 	// finding; a refusal sends it back to REFERRED with a new deadline.
 	SignOffFinding(ctx context.Context, in *SignOffFindingRequest, opts ...grpc.CallOption) (*Finding, error)
+	// ReferClue refers the clue of a VIOLATION_CLUE or RESPONSIBILITY finding
+	// classified REFER_CLUE to the body with jurisdiction over the people
+	// concerned (移交, office only): the routing table proposes the receiver,
+	// the office confirms it or overrides it with a reason. The receiver owes
+	// its receipt (回执) within the route's working days. The finding stays in
+	// its stage (REFERRED or RECTIFIED).
+	ReferClue(ctx context.Context, in *ReferClueRequest, opts ...grpc.CallOption) (*Finding, error)
+	// AcknowledgeReferral records the receiver's receipt of a referral (the
+	// receiver, or the office entering a paper receipt).
+	AcknowledgeReferral(ctx context.Context, in *AcknowledgeReferralRequest, opts ...grpc.CallOption) (*Finding, error)
+	// ReportReferralOutcome records the receiver's outcome: a case opened
+	// (立案), none (不予立案) or the handling result (处理结果). A finding
+	// closes only when every referral is settled.
+	ReportReferralOutcome(ctx context.Context, in *ReportReferralOutcomeRequest, opts ...grpc.CallOption) (*Finding, error)
 	// ListFindingEvents returns a finding's whole event log, oldest first.
 	ListFindingEvents(ctx context.Context, in *ListFindingEventsRequest, opts ...grpc.CallOption) (*ListFindingEventsResponse, error)
 }
@@ -212,6 +229,36 @@ func (c *findingServiceClient) SignOffFinding(ctx context.Context, in *SignOffFi
 	return out, nil
 }
 
+func (c *findingServiceClient) ReferClue(ctx context.Context, in *ReferClueRequest, opts ...grpc.CallOption) (*Finding, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Finding)
+	err := c.cc.Invoke(ctx, FindingService_ReferClue_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *findingServiceClient) AcknowledgeReferral(ctx context.Context, in *AcknowledgeReferralRequest, opts ...grpc.CallOption) (*Finding, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Finding)
+	err := c.cc.Invoke(ctx, FindingService_AcknowledgeReferral_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *findingServiceClient) ReportReferralOutcome(ctx context.Context, in *ReportReferralOutcomeRequest, opts ...grpc.CallOption) (*Finding, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Finding)
+	err := c.cc.Invoke(ctx, FindingService_ReportReferralOutcome_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *findingServiceClient) ListFindingEvents(ctx context.Context, in *ListFindingEventsRequest, opts ...grpc.CallOption) (*ListFindingEventsResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ListFindingEventsResponse)
@@ -268,6 +315,20 @@ type FindingServiceServer interface {
 	// department in the committee role). The last signature closes the
 	// finding; a refusal sends it back to REFERRED with a new deadline.
 	SignOffFinding(context.Context, *SignOffFindingRequest) (*Finding, error)
+	// ReferClue refers the clue of a VIOLATION_CLUE or RESPONSIBILITY finding
+	// classified REFER_CLUE to the body with jurisdiction over the people
+	// concerned (移交, office only): the routing table proposes the receiver,
+	// the office confirms it or overrides it with a reason. The receiver owes
+	// its receipt (回执) within the route's working days. The finding stays in
+	// its stage (REFERRED or RECTIFIED).
+	ReferClue(context.Context, *ReferClueRequest) (*Finding, error)
+	// AcknowledgeReferral records the receiver's receipt of a referral (the
+	// receiver, or the office entering a paper receipt).
+	AcknowledgeReferral(context.Context, *AcknowledgeReferralRequest) (*Finding, error)
+	// ReportReferralOutcome records the receiver's outcome: a case opened
+	// (立案), none (不予立案) or the handling result (处理结果). A finding
+	// closes only when every referral is settled.
+	ReportReferralOutcome(context.Context, *ReportReferralOutcomeRequest) (*Finding, error)
 	// ListFindingEvents returns a finding's whole event log, oldest first.
 	ListFindingEvents(context.Context, *ListFindingEventsRequest) (*ListFindingEventsResponse, error)
 	mustEmbedUnimplementedFindingServiceServer()
@@ -315,6 +376,15 @@ func (UnimplementedFindingServiceServer) DecideExtension(context.Context, *Decid
 }
 func (UnimplementedFindingServiceServer) SignOffFinding(context.Context, *SignOffFindingRequest) (*Finding, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method SignOffFinding not implemented")
+}
+func (UnimplementedFindingServiceServer) ReferClue(context.Context, *ReferClueRequest) (*Finding, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ReferClue not implemented")
+}
+func (UnimplementedFindingServiceServer) AcknowledgeReferral(context.Context, *AcknowledgeReferralRequest) (*Finding, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method AcknowledgeReferral not implemented")
+}
+func (UnimplementedFindingServiceServer) ReportReferralOutcome(context.Context, *ReportReferralOutcomeRequest) (*Finding, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ReportReferralOutcome not implemented")
 }
 func (UnimplementedFindingServiceServer) ListFindingEvents(context.Context, *ListFindingEventsRequest) (*ListFindingEventsResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method ListFindingEvents not implemented")
@@ -556,6 +626,60 @@ func _FindingService_SignOffFinding_Handler(srv interface{}, ctx context.Context
 	return interceptor(ctx, in, info, handler)
 }
 
+func _FindingService_ReferClue_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReferClueRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(FindingServiceServer).ReferClue(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: FindingService_ReferClue_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(FindingServiceServer).ReferClue(ctx, req.(*ReferClueRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _FindingService_AcknowledgeReferral_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AcknowledgeReferralRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(FindingServiceServer).AcknowledgeReferral(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: FindingService_AcknowledgeReferral_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(FindingServiceServer).AcknowledgeReferral(ctx, req.(*AcknowledgeReferralRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _FindingService_ReportReferralOutcome_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReportReferralOutcomeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(FindingServiceServer).ReportReferralOutcome(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: FindingService_ReportReferralOutcome_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(FindingServiceServer).ReportReferralOutcome(ctx, req.(*ReportReferralOutcomeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _FindingService_ListFindingEvents_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(ListFindingEventsRequest)
 	if err := dec(in); err != nil {
@@ -628,6 +752,18 @@ var FindingService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "SignOffFinding",
 			Handler:    _FindingService_SignOffFinding_Handler,
+		},
+		{
+			MethodName: "ReferClue",
+			Handler:    _FindingService_ReferClue_Handler,
+		},
+		{
+			MethodName: "AcknowledgeReferral",
+			Handler:    _FindingService_AcknowledgeReferral_Handler,
+		},
+		{
+			MethodName: "ReportReferralOutcome",
+			Handler:    _FindingService_ReportReferralOutcome_Handler,
 		},
 		{
 			MethodName: "ListFindingEvents",

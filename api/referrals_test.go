@@ -1,0 +1,261 @@
+package api_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	sdkpb "go.temporal.io/api/sdk/v1"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/xuncha/xuncha/internal/actor"
+	xunchav1 "github.com/xuncha/xuncha/proto/xuncha/v1"
+	"github.com/xuncha/xuncha/workflows"
+)
+
+var (
+	// commission receives the clues referred to 长沙市纪委监委.
+	commission = actor.Actor{Name: "黄磊", Role: actor.RoleReceiver, Organisation: "长沙市纪委监委"}
+	// otherCommission is another city's: it reaches none of them.
+	otherCommission = actor.Actor{Name: "郑八", Role: actor.RoleReceiver, Organisation: "株洲市纪委监委"}
+)
+
+// clueFinding records a VIOLATION_CLUE finding, classifies it REFER_CLUE
+// and refers it (REFERRED); it returns its ID.
+func (s *stack) clueFinding(inspectionID, name string) string {
+	s.t.Helper()
+	body := findingBody(rid(s.t, name), "", s.evidence("clue of "+s.t.Name()+"/"+name))
+	body["kind"], body["title"] = "VIOLATION_CLUE", "仓库主管部门负责人涉嫌违规审批"
+	delete(body, "severity")
+	code, got := s.do("POST", "/v1/inspections/"+inspectionID+"/findings", &member, body)
+	require.Equal(s.t, http.StatusOK, code, "%v", got)
+	id := got["id"].(string)
+	s.step(id, "diagnose", member, diagnosis(rid(s.t, name+"-diagnose")), "DIAGNOSED")
+	s.step(id, "classify", office, map[string]any{"request_id": rid(s.t, name+"-classify"), "dispositions": []string{"RECTIFY", "REFER_CLUE"}}, "CLASSIFIED")
+	s.step(id, "refer", office, referral(rid(s.t, name+"-refer"), today().String(), ""), "REFERRED")
+	return id
+}
+
+// referredClue is a clueFinding whose clue the office referred to
+// commission, naming it (no route needed).
+func (s *stack) referredClue(inspectionID, name string) string {
+	s.t.Helper()
+	id := s.clueFinding(inspectionID, name)
+	s.step(id, "referClue", office, map[string]any{"request_id": rid(s.t, name+"-referClue"), "clue_kind": "DISCIPLINE",
+		"cadre_rank": "DIVISION", "receiver": commission.Organisation, "override_reason": "测试：直接移交"}, "REFERRED")
+	return id
+}
+
+// TestReferralRoutesREST: the office keeps the routing table; bad input
+// names its fields and changes nothing; every change is an event; others
+// read it, receivers do not.
+func TestReferralRoutesREST(t *testing.T) {
+	s := setup(t)
+	code, body := s.do("PUT", "/v1/referral-routes", &office, map[string]any{"request_id": rid(t, "bad"),
+		"unit_level": "CITY", "clue_kind": "DISCIPLINE", "ack_working_days": 31})
+	require.Equal(t, http.StatusBadRequest, code, "%v", body)
+	require.Equal(t, []string{"cadre_rank", "receiver"}, fieldViolations(body))
+	code, body = s.do("PUT", "/v1/referral-routes", &office, map[string]any{"request_id": rid(t, "bad-days"),
+		"unit_level": "CITY", "clue_kind": "DISCIPLINE", "cadre_rank": "DIVISION", "receiver": "长沙市纪委监委", "ack_working_days": 31})
+	require.Equal(t, http.StatusBadRequest, code, "%v", body)
+	require.Equal(t, []string{"ack_working_days"}, fieldViolations(body))
+	code, body = s.do("PUT", "/v1/referral-routes", &office, map[string]any{"request_id": rid(t, "unknown"),
+		"unit_level": "TOWN", "clue_kind": "DISCIPLINE", "cadre_rank": "DIVISION", "receiver": "x", "ack_working_days": 5})
+	require.Equal(t, http.StatusBadRequest, code, "%v", body)
+
+	set := map[string]any{"request_id": rid(t, "set"), "unit_level": "CITY", "clue_kind": "DISCIPLINE", "cadre_rank": "DIVISION",
+		"receiver": "长沙市纪委监委", "ack_working_days": 5, "note": "《中国共产党纪律检查机关监督执纪工作规则》"}
+	code, route := s.do("PUT", "/v1/referral-routes", &office, set)
+	require.Equal(t, http.StatusOK, code, "%v", route)
+	require.Equal(t, "长沙市纪委监委", route["receiver"])
+	require.Equal(t, office.Name, route["updated_by"].(map[string]any)["name"])
+	code, again := s.do("PUT", "/v1/referral-routes", &office, set)
+	require.Equal(t, http.StatusOK, code)
+	require.Equal(t, route, again, "a retry answers as the first time")
+	code, body = s.do("PUT", "/v1/referral-routes", &unit, set)
+	require.Equal(t, http.StatusForbidden, code, "%v", body)
+
+	code, list := s.do("GET", "/v1/referral-routes", &unit, nil)
+	require.Equal(t, http.StatusOK, code, "%v", list)
+	require.Len(t, list["routes"], 1)
+	code, _ = s.do("GET", "/v1/referral-routes", &commission, nil)
+	require.Equal(t, http.StatusForbidden, code, "a receiver sees only what was referred to it")
+
+	code, body = s.do("POST", "/v1/referral-routes:remove", &office, map[string]any{"request_id": rid(t, "remove"),
+		"unit_level": "CITY", "clue_kind": "DISCIPLINE", "cadre_rank": "DIVISION", "note": "改由派驻纪检监察组办理"})
+	require.Equal(t, http.StatusOK, code, "%v", body)
+	code, body = s.do("POST", "/v1/referral-routes:remove", &office, map[string]any{"request_id": rid(t, "remove-again"),
+		"unit_level": "CITY", "clue_kind": "DISCIPLINE", "cadre_rank": "DIVISION"})
+	require.Equal(t, http.StatusNotFound, code, "%v", body)
+	code, list = s.do("GET", "/v1/referral-routes", &office, nil)
+	require.Equal(t, http.StatusOK, code)
+	require.Empty(t, list["routes"])
+
+	events, err := s.Ledger.Events(t.Context(), "referral_route", "CITY/DISCIPLINE/DIVISION")
+	require.NoError(t, err)
+	require.Len(t, events, 2)
+	require.Equal(t, "set_referral_route", events[0].Action)
+	require.Equal(t, "remove_referral_route", events[1].Action)
+	require.Contains(t, events[1].Note, "改由派驻纪检监察组办理")
+}
+
+// TestClueReferralREST walks a referral through the API: the routing table
+// proposes 长沙市纪委监委 and the office confirms; a hazard is refused
+// (409, NOT_A_CLUE); the commission — and no other body — sees the finding
+// and acknowledges (回执); it opens a case; the finding cannot close before
+// the handling result (409, REFERRAL_OUTCOME_PENDING); with it, it closes.
+// Each step is an event in order and a webhook; a retry changes nothing.
+func TestClueReferralREST(t *testing.T) {
+	s := setup(t)
+	hooks := s.subscribe(workflows.EventReferralReferred, workflows.EventReferralOutcome)
+	code, body := s.do("PUT", "/v1/referral-routes", &office, map[string]any{"request_id": rid(t, "route"), "unit_level": "CITY",
+		"clue_kind": "DISCIPLINE", "cadre_rank": "DIVISION", "receiver": commission.Organisation, "ack_working_days": 3})
+	require.Equal(t, http.StatusOK, code, "%v", body)
+	inspection := s.createInspection()
+	hazard := s.recordFinding(inspection, "hazard", "GENERAL")["id"].(string)
+	id := s.clueFinding(inspection, "clue")
+	other := s.clueFinding(inspection, "other")
+
+	refer := map[string]any{"request_id": rid(t, "referClue"), "clue_kind": "DISCIPLINE", "cadre_rank": "DIVISION",
+		"note": "涉嫌违规审批"}
+	// A hazard carries no clue; the fields are checked first.
+	code, body = s.do("POST", "/v1/findings/"+hazard+":referClue", &office, refer)
+	require.Equal(t, http.StatusConflict, code, "%v", body)
+	require.Equal(t, "STAGE_NOT_ALLOWED", errorInfo(body)["reason"], "a LISTED hazard")
+	code, body = s.do("POST", "/v1/findings/"+id+":referClue", &office, map[string]any{"request_id": rid(t, "bad"),
+		"clue_kind": "DISCIPLINE", "override_reason": "无"})
+	require.Equal(t, http.StatusBadRequest, code, "%v", body)
+	require.Equal(t, []string{"cadre_rank", "override_reason"}, fieldViolations(body))
+	code, body = s.do("POST", "/v1/findings/"+id+":referClue", &office, map[string]any{"request_id": rid(t, "other-body"),
+		"clue_kind": "DISCIPLINE", "cadre_rank": "DIVISION", "receiver": "长沙市委组织部"})
+	require.Equal(t, http.StatusBadRequest, code, "%v", body)
+	require.Equal(t, []string{"override_reason"}, fieldViolations(body))
+	require.Contains(t, violationRule(body, "override_reason"), "not to 长沙市纪委监委")
+
+	// The commission sees nothing before the referral.
+	code, _ = s.do("GET", "/v1/findings/"+id, &commission, nil)
+	require.Equal(t, http.StatusNotFound, code)
+
+	referred := s.step(id, "referClue", office, refer, "REFERRED")
+	ref := referred["clue_referrals"].([]any)[0].(map[string]any)
+	require.Equal(t, "AWAITING_RECEIPT", ref["state"])
+	require.Equal(t, "CITY", ref["unit_level"])
+	require.Equal(t, commission.Organisation, ref["receiver"])
+	require.Equal(t, commission.Organisation, ref["proposed_receiver"])
+	require.Equal(t, float64(3), ref["ack_working_days"])
+	require.Contains(t, ref["ack_deadline"].(map[string]any)["rule"], "3 working days after "+today().String())
+	code, again := s.do("POST", "/v1/findings/"+id+":referClue", &office, refer)
+	require.Equal(t, http.StatusOK, code, "%v", again)
+	require.Equal(t, referred, again, "a retry answers as the first time")
+	require.Contains(t, s.describeDetails(workflows.FindingWorkflowID(id)), "clue referred to 长沙市纪委监委, receipt due")
+	sent := hooks.await(workflows.EventReferralReferred, id, nil)
+	require.Equal(t, commission.Organisation, sent.Data["referral"].(map[string]any)["receiver"])
+
+	// The commission reaches this finding only; another body none.
+	code, got := s.do("GET", "/v1/findings/"+id, &commission, nil)
+	require.Equal(t, http.StatusOK, code, "%v", got)
+	require.Len(t, got["clue_referrals"], 1)
+	code, _ = s.do("GET", "/v1/findings/"+other, &commission, nil)
+	require.Equal(t, http.StatusNotFound, code)
+	code, list := s.do("GET", "/v1/findings", &commission, nil)
+	require.Equal(t, http.StatusOK, code, "%v", list)
+	require.Len(t, list["findings"], 1)
+	code, _ = s.do("GET", "/v1/findings/"+id, &otherCommission, nil)
+	require.Equal(t, http.StatusNotFound, code)
+	code, _ = s.do("POST", "/v1/findings/"+id+":acknowledgeReferral", &otherCommission, map[string]any{"request_id": rid(t, "stranger")})
+	require.Equal(t, http.StatusNotFound, code)
+	code, _ = s.do("GET", "/v1/inspections/"+inspection, &commission, nil)
+	require.Equal(t, http.StatusForbidden, code)
+
+	// The other finding went first to the organisation department (the
+	// office enters its paper receipt), then to the commission: the
+	// commission sees its own referral only, with its events.
+	s.step(other, "referClue", office, map[string]any{"request_id": rid(t, "other-1"), "clue_kind": "DERELICTION", "cadre_rank": "DIVISION",
+		"receiver": "长沙市委组织部", "override_reason": "涉及人员由组织部门管理"}, "REFERRED")
+	code, body = s.do("POST", "/v1/findings/"+other+":referClue", &office, map[string]any{"request_id": rid(t, "other-too-soon"),
+		"clue_kind": "DISCIPLINE", "cadre_rank": "DIVISION"})
+	require.Equal(t, http.StatusConflict, code, "%v", body)
+	require.Equal(t, workflows.ReasonReferralOpen, errorInfo(body)["reason"])
+	s.step(other, "acknowledgeReferral", office, map[string]any{"request_id": rid(t, "other-paper"), "seq": 1, "note": "纸质回执已收"}, "REFERRED")
+	s.step(other, "referClue", office, map[string]any{"request_id": rid(t, "other-2"), "clue_kind": "DISCIPLINE", "cadre_rank": "DIVISION"}, "REFERRED")
+	code, got = s.do("GET", "/v1/findings/"+other, &commission, nil)
+	require.Equal(t, http.StatusOK, code, "%v", got)
+	require.Len(t, got["clue_referrals"], 1)
+	require.Equal(t, float64(2), got["clue_referrals"].([]any)[0].(map[string]any)["seq"])
+	code, evs := s.do("GET", "/v1/findings/"+other+"/events", &commission, nil)
+	require.Equal(t, http.StatusOK, code, "%v", evs)
+	var seen []string
+	for _, e := range evs["events"].([]any) {
+		seen = append(seen, e.(map[string]any)["action"].(string))
+	}
+	require.Equal(t, []string{"record", "list", "diagnose", "classify", "refer", "referClue"}, seen)
+	code, got = s.do("GET", "/v1/findings/"+other, &office, nil)
+	require.Equal(t, http.StatusOK, code)
+	require.Len(t, got["clue_referrals"], 2, "the office sees every referral")
+
+	// An outcome before the receipt is refused.
+	code, body = s.do("POST", "/v1/findings/"+id+":reportReferralOutcome", &commission, map[string]any{"request_id": rid(t, "early"),
+		"outcome": "NOT_FILED", "summary": "不予立案"})
+	require.Equal(t, http.StatusConflict, code, "%v", body)
+	require.Equal(t, workflows.ReasonReferralNotAcknowledged, errorInfo(body)["reason"])
+
+	acked := s.step(id, "acknowledgeReferral", commission, map[string]any{"request_id": rid(t, "ack"), "receipt_number": "长纪回〔2026〕12号"}, "REFERRED")
+	a := acked["clue_referrals"].([]any)[0].(map[string]any)
+	require.Equal(t, "ACKNOWLEDGED", a["state"])
+	require.Equal(t, commission.Name, a["acknowledged_by"].(map[string]any)["name"])
+
+	// Through gRPC: the case is opened (立案).
+	findings := xunchav1.NewFindingServiceClient(s.Conn)
+	filed, err := findings.ReportReferralOutcome(s.ctx(commission), &xunchav1.ReportReferralOutcomeRequest{Id: id, RequestId: rid(t, "filed"),
+		Outcome: xunchav1.ReferralOutcome_FILED, Summary: "已立案审查", CaseNumber: "长纪案〔2026〕3号"})
+	require.NoError(t, err)
+	require.Equal(t, xunchav1.ClueReferral_FILED, filed.GetClueReferrals()[0].GetState())
+
+	// The unit reports, but the finding cannot close before the result.
+	ev := s.evidence("整改报告")
+	s.step(id, "reportRectification", unit, rectificationReport(rid(t, "report"), ev), "RECTIFIED")
+	_, err = findings.VerifyFinding(s.ctx(office), &xunchav1.VerifyFindingRequest{Id: id, RequestId: rid(t, "early-close"), Accept: true})
+	st := status.Convert(err)
+	require.Equal(t, codes.FailedPrecondition, st.Code(), "%v", err)
+	require.Equal(t, workflows.ReasonReferralOutcomePending, st.Details()[0].(*errdetails.ErrorInfo).GetReason())
+
+	decision := s.evidence("处分决定书")
+	concluded := s.step(id, "reportReferralOutcome", commission, map[string]any{"request_id": rid(t, "concluded"),
+		"outcome": "CONCLUDED", "summary": "给予党内严重警告处分", "evidence_ids": []string{decision}}, "RECTIFIED")
+	require.Equal(t, "CONCLUDED", concluded["clue_referrals"].([]any)[0].(map[string]any)["state"])
+	outcome := hooks.await(workflows.EventReferralOutcome, id, func(e webhookEvent) bool {
+		return e.Data["referral"].(map[string]any)["state"] == "CONCLUDED"
+	})
+	require.Equal(t, "给予党内严重警告处分", outcome.Data["referral"].(map[string]any)["outcomes"].([]any)[1].(map[string]any)["summary"])
+	s.step(id, "verify", office, map[string]any{"request_id": rid(t, "close"), "accept": true}, "CLOSED")
+
+	actions, events := s.events(id)
+	require.Equal(t, []string{"record", "list", "diagnose", "classify", "refer", "referClue", "acknowledgeReferral",
+		"reportReferralOutcome", "reportRectification", "reportReferralOutcome", "verify"}, actions)
+	require.Equal(t, commission.Organisation, events[6]["actor"].(map[string]any)["organisation"])
+	var data map[string]any
+	require.NoError(t, json.Unmarshal([]byte(events[5]["data_json"].(string)), &data))
+	require.Equal(t, commission.Organisation, data["referral"].(map[string]any)["proposed_receiver"])
+	require.Equal(t, []any{decision}, events[9]["evidence_ids"])
+
+	s.awaitClosed(id)
+	s.replayHistory("local-ledger-finding-clue-referred", workflows.FindingWorkflowID(id))
+}
+
+// describeDetails is the Web UI's details of a workflow (its current
+// details, read with the metadata query).
+func (s *stack) describeDetails(workflowID string) string {
+	s.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	v, err := s.Temporal.QueryWorkflow(ctx, workflowID, "", "__temporal_workflow_metadata")
+	require.NoError(s.t, err)
+	var meta sdkpb.WorkflowMetadata
+	require.NoError(s.t, v.Get(&meta))
+	return meta.GetCurrentDetails()
+}

@@ -1,0 +1,683 @@
+package workflows
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/xuncha/xuncha/activities"
+	"github.com/xuncha/xuncha/calendar"
+	"github.com/xuncha/xuncha/deadline"
+	"github.com/xuncha/xuncha/internal/actor"
+	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/ledger"
+)
+
+// Referral of clues by cadre-management authority (移交, issue 14 item 2):
+// a VIOLATION_CLUE or RESPONSIBILITY finding classified REFER_CLUE is
+// referred to the body with jurisdiction over the people concerned. The
+// office's routing table (ledger.ReferralRoute: administrative level of the
+// unit × kind of clue × cadre rank) proposes the receiver; the office
+// confirms it or overrides it with a reason. The receiver acknowledges
+// receipt (回执) within the route's working days — otherwise the ladder
+// escalates (REFERRAL_REMINDER before, REFERRAL_UNACKNOWLEDGED at the
+// deadline, webhook referral.unacknowledged) — and later reports the outcome
+// (立案, 不予立案, 处理结果). The finding may close only when every referral
+// is settled (CONCLUDED or NOT_FILED).
+//
+// The finding's stage does not move: a clue is referred, acknowledged and
+// answered while the finding is REFERRED or RECTIFIED, beside the unit's
+// rectification. This file is the one home of these rules:
+// checkReferClue, checkReferralAnswer (what the finding's state allows, in
+// the validators) and checkReferralsSettled (the close-out's gate, in
+// verify's validator); the routing decision (chooseReceiver) in the
+// handler, once the route is read.
+
+// Referral actions: they keep the finding in its stage.
+const (
+	ActionReferClue             = "referClue"
+	ActionAcknowledgeReferral   = "acknowledgeReferral"
+	ActionReportReferralOutcome = "reportReferralOutcome"
+)
+
+// FindingReferralActions lists the referral actions callers can ask for.
+var FindingReferralActions = []string{ActionReferClue, ActionAcknowledgeReferral, ActionReportReferralOutcome}
+
+// Reasons of the referral refusals (derrors.StageError.Reason).
+const (
+	ReasonNotAClue                = "NOT_A_CLUE"
+	ReasonReferralOpen            = "REFERRAL_OPEN"
+	ReasonNoReferralRoute         = "NO_REFERRAL_ROUTE"
+	ReasonNoReferral              = "NO_REFERRAL"
+	ReasonReferralAcknowledged    = "REFERRAL_ALREADY_ACKNOWLEDGED"
+	ReasonReferralNotAcknowledged = "REFERRAL_NOT_ACKNOWLEDGED"
+	ReasonReferralSettled         = "REFERRAL_SETTLED"
+	ReasonReferralOutcomePending  = "REFERRAL_OUTCOME_PENDING"
+)
+
+// The referral's ladder steps, as escalations record them (their
+// DeadlineSeq is the referral's Seq): the office's REMINDER and OVERDUE
+// steps of the receipt's deadline. A proposed interview is the unit's
+// leaders' and has no place here.
+const (
+	StepReferralReminder       = "REFERRAL_REMINDER"
+	StepReferralUnacknowledged = "REFERRAL_UNACKNOWLEDGED"
+)
+
+// referralStep names a ladder step of a receipt's deadline, "" for a step
+// the referral does not take.
+func referralStep(step string) string {
+	switch step {
+	case ledger.StepReminder:
+		return StepReferralReminder
+	case ledger.StepOverdue:
+		return StepReferralUnacknowledged
+	}
+	return ""
+}
+
+// clueKinds are the finding kinds that carry a clue to refer.
+var clueKinds = []string{KindViolationClue, KindResponsibility}
+
+// referralStages are the finding stages in which referral actions are
+// taken: from the hand-over until the close-out.
+var referralStages = []string{FindingReferred, FindingRectified}
+
+// withClueReferralMoves adds the referral actions to the finding's stage
+// table: each keeps the finding in its stage.
+func withClueReferralMoves(moves map[string][]move) map[string][]move {
+	for _, stage := range referralStages {
+		for _, action := range FindingReferralActions {
+			moves[stage] = append(moves[stage], move{action, stage})
+		}
+	}
+	return moves
+}
+
+// withClueReferralRoles adds who may take the referral actions: the office
+// refers; the receiving body acknowledges and reports its outcome, or the
+// office enters a paper receipt or outcome for it.
+func withClueReferralRoles(roles map[string][]string) map[string][]string {
+	roles[ActionReferClue] = []string{actor.RoleOffice}
+	roles[ActionAcknowledgeReferral] = []string{actor.RoleReceiver, actor.RoleOffice}
+	roles[ActionReportReferralOutcome] = []string{actor.RoleReceiver, actor.RoleOffice}
+	return roles
+}
+
+// ReferClueInput is the referClue update's argument.
+type ReferClueInput struct {
+	RequestID string      `json:"request_id"`
+	Actor     actor.Actor `json:"actor"`
+	// UnitLevel is the unit's administrative level; empty takes it from
+	// the unit's division code (UnitLevelOf).
+	UnitLevel string `json:"unit_level,omitempty"`
+	ClueKind  string `json:"clue_kind"`
+	CadreRank string `json:"cadre_rank"`
+	// Receiver, when set, is the office's choice; empty confirms the
+	// routing table's. OverrideReason says why it differs from the table.
+	Receiver       string `json:"receiver,omitempty"`
+	OverrideReason string `json:"override_reason,omitempty"`
+	// AckWorkingDays is the receipt's limit; 0 takes the route's (or
+	// ledger.DefaultAckWorkingDays for a receiver the table does not name).
+	AckWorkingDays int    `json:"ack_working_days,omitempty"`
+	Note           string `json:"note,omitempty"`
+}
+
+// Validate checks the fields; names are ReferClueRequest's.
+func (in ReferClueInput) Validate() error {
+	var v derrors.Violations
+	ValidateRequestID(&v, "request_id", in.RequestID)
+	if in.UnitLevel != "" && !slices.Contains(ledger.UnitLevels, in.UnitLevel) {
+		v.Add("unit_level", "must be one of %s (or empty: taken from the unit's division code)", strings.Join(ledger.UnitLevels, ", "))
+	}
+	if !slices.Contains(ledger.ClueKinds, in.ClueKind) {
+		v.Add("clue_kind", "must be one of %s", strings.Join(ledger.ClueKinds, ", "))
+	}
+	if !slices.Contains(ledger.CadreRanks, in.CadreRank) {
+		v.Add("cadre_rank", "must be one of %s", strings.Join(ledger.CadreRanks, ", "))
+	}
+	if in.Receiver != "" {
+		ledger.ValidateReceiver(&v, "receiver", in.Receiver)
+		optionalText(&v, "override_reason", in.OverrideReason, 2000)
+	} else if in.OverrideReason != "" {
+		v.Add("override_reason", "is only given with receiver, to override the routing table's")
+	}
+	if in.AckWorkingDays != 0 {
+		ledger.ValidateAckWorkingDays(&v, "ack_working_days", in.AckWorkingDays)
+	}
+	optionalText(&v, "note", in.Note, 5000)
+	return v.Err()
+}
+
+// AcknowledgeReferralInput is the acknowledgeReferral update's argument:
+// the receipt (回执).
+type AcknowledgeReferralInput struct {
+	RequestID string      `json:"request_id"`
+	Actor     actor.Actor `json:"actor"`
+	// Seq names the referral; 0 names the one awaiting receipt (for a
+	// receiver, the one referred to it).
+	Seq           int    `json:"seq,omitempty"`
+	ReceiptNumber string `json:"receipt_number,omitempty"`
+	Note          string `json:"note,omitempty"`
+}
+
+// Validate checks the fields; names are AcknowledgeReferralRequest's.
+func (in AcknowledgeReferralInput) Validate() error {
+	var v derrors.Violations
+	ValidateRequestID(&v, "request_id", in.RequestID)
+	if in.Seq < 0 {
+		v.Add("seq", "must be a referral's number (1, 2, …), or 0 for the one awaiting receipt")
+	}
+	optionalText(&v, "receipt_number", in.ReceiptNumber, 100)
+	optionalText(&v, "note", in.Note, 5000)
+	return v.Err()
+}
+
+// ReportReferralOutcomeInput is the reportReferralOutcome update's
+// argument: 立案 (FILED), 不予立案 (NOT_FILED) or 处理结果 (CONCLUDED).
+type ReportReferralOutcomeInput struct {
+	RequestID string      `json:"request_id"`
+	Actor     actor.Actor `json:"actor"`
+	// Seq names the referral; 0 names the one not yet settled (for a
+	// receiver, the one referred to it).
+	Seq         int      `json:"seq,omitempty"`
+	Outcome     string   `json:"outcome"`
+	Summary     string   `json:"summary"`
+	CaseNumber  string   `json:"case_number,omitempty"`
+	EvidenceIDs []string `json:"evidence_ids,omitempty"`
+}
+
+// Validate checks the fields; names are ReportReferralOutcomeRequest's.
+func (in ReportReferralOutcomeInput) Validate() error {
+	var v derrors.Violations
+	ValidateRequestID(&v, "request_id", in.RequestID)
+	if in.Seq < 0 {
+		v.Add("seq", "must be a referral's number (1, 2, …), or 0 for the one not yet settled")
+	}
+	if !slices.Contains(ledger.ReferralOutcomes, in.Outcome) {
+		v.Add("outcome", "must be one of %s", strings.Join(ledger.ReferralOutcomes, ", "))
+	}
+	requireText(&v, "summary", in.Summary, 10000)
+	if in.Outcome == ledger.OutcomeFiled {
+		requireText(&v, "case_number", in.CaseNumber, 100)
+	} else {
+		optionalText(&v, "case_number", in.CaseNumber, 100)
+	}
+	for i, id := range in.EvidenceIDs {
+		requireText(&v, fmt.Sprintf("evidence_ids[%d]", i), id, 200)
+	}
+	return v.Err()
+}
+
+// UnitLevelOf is the administrative level of a unit with a six-digit
+// administrative division code (430000 the province, 430100 a city, 430102
+// a county); false for any other code (an organisation code), whose level
+// the office gives.
+func UnitLevelOf(unitCode string) (string, bool) {
+	if len(unitCode) != 6 || strings.Trim(unitCode, "0123456789") != "" {
+		return "", false
+	}
+	switch {
+	case strings.HasSuffix(unitCode, "0000"):
+		return ledger.UnitLevelProvince, true
+	case strings.HasSuffix(unitCode, "00"):
+		return ledger.UnitLevelCity, true
+	}
+	return ledger.UnitLevelCounty, true
+}
+
+// referralRefusal is a refusal of a referral action with a stable reason.
+func referralRefusal(f ledger.Finding, action, reason, format string, args ...any) error {
+	return &derrors.StageError{Reason: reason, Subject: FindingWorkflowID(f.ID), Action: action, Stage: f.Stage,
+		Allowed: findingMachine.allowed(f.Stage), Message: fmt.Sprintf(format, args...)}
+}
+
+// checkReferClue refuses a referral the finding does not allow: it carries
+// no clue (kind, or not classified REFER_CLUE), a referral awaits its
+// receipt, or one to the same receiver is not settled; and a unit level it
+// cannot take from the unit's code. Outside the referral stages it says
+// nothing: the stage table refuses.
+func checkReferClue(f ledger.Finding, in ReferClueInput) error {
+	if !slices.Contains(referralStages, f.Stage) {
+		return nil
+	}
+	id := FindingWorkflowID(f.ID)
+	if !slices.Contains(clueKinds, f.Kind) || !slices.Contains(f.Dispositions, "REFER_CLUE") {
+		return referralRefusal(f, ActionReferClue, ReasonNotAClue,
+			"%s: only a %s finding classified REFER_CLUE is referred to the body with jurisdiction (this one is %s, classified %s)",
+			id, strings.Join(clueKinds, " or "), f.Kind, strings.Join(f.Dispositions, ", "))
+	}
+	for _, r := range f.ClueReferrals {
+		switch {
+		case r.State == ledger.ReferralAwaitingReceipt:
+			return referralRefusal(f, ActionReferClue, ReasonReferralOpen,
+				"%s: referral %d to %s awaits its receipt; refer again once it is acknowledged", id, r.Seq, r.Receiver)
+		case in.Receiver != "" && r.Receiver == in.Receiver && !ledger.ReferralSettled(r.State):
+			return referralRefusal(f, ActionReferClue, ReasonReferralOpen,
+				"%s: referral %d to %s is not settled yet", id, r.Seq, r.Receiver)
+		}
+	}
+	if in.UnitLevel == "" {
+		if _, ok := UnitLevelOf(f.UnitCode); !ok {
+			return derrors.Invalid("unit_level", "must be given: unit code %s is not an administrative division code", f.UnitCode)
+		}
+	}
+	return nil
+}
+
+// referralFor finds the referral an answer is about: seq's, or (seq 0) the
+// newest one in wanted; for a receiver only those referred to its
+// organisation. It is -1 when there is none.
+func referralFor(f ledger.Finding, who actor.Actor, seq int, wanted func(ledger.ClueReferral) bool) int {
+	for i := len(f.ClueReferrals) - 1; i >= 0; i-- {
+		r := f.ClueReferrals[i]
+		if who.Role == actor.RoleReceiver && r.Receiver != who.Organisation {
+			continue
+		}
+		if seq != 0 && r.Seq == seq || seq == 0 && wanted(r) {
+			return i
+		}
+	}
+	return -1
+}
+
+// checkReferralAnswer refuses a receipt or an outcome the finding's
+// referrals do not allow: no such referral (to the caller's body), a second
+// receipt, an outcome before the receipt, after a settled one, or a
+// NOT_FILED after a case was opened.
+func checkReferralAnswer(f ledger.Finding, action string, who actor.Actor, seq int, outcome string) error {
+	if !slices.Contains(referralStages, f.Stage) {
+		return nil
+	}
+	id := FindingWorkflowID(f.ID)
+	wanted := func(r ledger.ClueReferral) bool { return !ledger.ReferralSettled(r.State) }
+	if action == ActionAcknowledgeReferral {
+		wanted = func(r ledger.ClueReferral) bool { return r.State == ledger.ReferralAwaitingReceipt }
+	}
+	i := referralFor(f, who, seq, wanted)
+	if i < 0 {
+		what := "awaiting receipt"
+		if action == ActionReportReferralOutcome {
+			what = "awaiting an outcome"
+		}
+		if seq != 0 {
+			what = fmt.Sprintf("numbered %d", seq)
+		}
+		to := ""
+		if who.Role == actor.RoleReceiver {
+			to = " to " + who.Organisation
+		}
+		return referralRefusal(f, action, ReasonNoReferral, "%s: no referral%s %s", id, to, what)
+	}
+	r := f.ClueReferrals[i]
+	switch {
+	case action == ActionAcknowledgeReferral && r.State != ledger.ReferralAwaitingReceipt:
+		return referralRefusal(f, action, ReasonReferralAcknowledged, "%s: referral %d was acknowledged already", id, r.Seq)
+	case action == ActionAcknowledgeReferral:
+		return nil
+	case r.State == ledger.ReferralAwaitingReceipt:
+		return referralRefusal(f, action, ReasonReferralNotAcknowledged,
+			"%s: referral %d awaits its receipt (回执); acknowledge it before reporting an outcome", id, r.Seq)
+	case ledger.ReferralSettled(r.State):
+		return referralRefusal(f, action, ReasonReferralSettled, "%s: referral %d is settled (%s)", id, r.Seq, r.State)
+	case r.State == ledger.ReferralFiled && outcome != ledger.OutcomeConcluded:
+		return derrors.Invalid("outcome", "must be CONCLUDED: referral %d's case %s is open and owes its handling result (处理结果)",
+			r.Seq, r.Outcomes[len(r.Outcomes)-1].CaseNumber)
+	}
+	return nil
+}
+
+// checkReferralsSettled refuses to close out (an accepted verification) a
+// finding whose referrals are not all settled: the finding records every
+// outcome before it can close. A rejection goes back to REFERRED and is
+// not held up.
+func checkReferralsSettled(f ledger.Finding, in VerifyInput) error {
+	if !in.Accept || f.Stage != FindingRectified {
+		return nil
+	}
+	for _, r := range f.ClueReferrals {
+		if !ledger.ReferralSettled(r.State) {
+			return referralRefusal(f, ActionVerify, ReasonReferralOutcomePending,
+				"%s: referral %d to %s has no final outcome yet (%s); the finding closes once the receiver reports it",
+				FindingWorkflowID(f.ID), r.Seq, r.Receiver, r.State)
+		}
+	}
+	return nil
+}
+
+// chooseReceiver is the routing decision: the office's receiver or the
+// route's, the receipt's limit, and the refusals: no receiver at all, or
+// one that differs from the route without a reason.
+func chooseReceiver(f ledger.Finding, in ReferClueInput, route *ledger.ReferralRoute, key string) (receiver string, days int, err error) {
+	switch {
+	case in.Receiver == "" && route == nil:
+		return "", 0, referralRefusal(f, ActionReferClue, ReasonNoReferralRoute,
+			"%s: the routing table has no receiver for %s; name the receiver, with override_reason", FindingWorkflowID(f.ID), key)
+	case in.Receiver == "":
+		receiver, days = route.Receiver, route.AckWorkingDays
+	case route == nil && strings.TrimSpace(in.OverrideReason) == "":
+		return "", 0, derrors.Invalid("override_reason", "must say why the clue goes to %s: the routing table has no receiver for %s",
+			in.Receiver, key)
+	case route != nil && in.Receiver != route.Receiver && strings.TrimSpace(in.OverrideReason) == "":
+		return "", 0, derrors.Invalid("override_reason", "must say why the clue goes to %s and not to %s, the routing table's receiver for %s",
+			in.Receiver, route.Receiver, key)
+	case route != nil && in.Receiver == route.Receiver:
+		receiver, days = route.Receiver, route.AckWorkingDays
+	default:
+		receiver, days = in.Receiver, ledger.DefaultAckWorkingDays
+	}
+	if in.AckWorkingDays != 0 {
+		days = in.AckWorkingDays
+	}
+	return receiver, days, nil
+}
+
+// routeReferral reads the routing table's route for a key, in an activity:
+// the table is data.
+func (r ledgerRunner) routeReferral(ctx workflow.Context, in activities.RouteReferralInput) (*ledger.ReferralRoute, error) {
+	var res activities.RouteReferralResult
+	if err := r.call(ctx, &res, acts.RouteReferral, in); err != nil {
+		return nil, ledgerFailure("reading the referral routing table", err)
+	}
+	return res.Route, nil
+}
+
+// referClue routes the clue, records the referral and starts the receipt's
+// ladder.
+func (w *finding) referClue(ctx workflow.Context, in ReferClueInput) error {
+	level := in.UnitLevel
+	if level == "" {
+		level, _ = UnitLevelOf(w.row.UnitCode) // the validator made sure
+	}
+	key := ledger.RouteKey(level, in.ClueKind, in.CadreRank)
+	route, err := w.ledger.routeReferral(ctx, activities.RouteReferralInput{UnitLevel: level, ClueKind: in.ClueKind, CadreRank: in.CadreRank})
+	if err != nil {
+		return err
+	}
+	receiver, days, err := chooseReceiver(w.row, in, route, key)
+	if err != nil {
+		return err
+	}
+	now := workflow.Now(ctx).UTC()
+	rule := deadline.ReferralReceipt(calendar.DateOf(workflow.Now(ctx)).String(), days)
+	resolved, err := w.ledger.resolveDeadline(ctx, rule)
+	if err != nil {
+		return err
+	}
+	ref := ledger.ClueReferral{
+		Seq: len(w.row.ClueReferrals) + 1, UnitLevel: level, ClueKind: in.ClueKind, CadreRank: in.CadreRank,
+		Receiver: receiver, Note: in.Note, State: ledger.ReferralAwaitingReceipt, AckWorkingDays: days,
+		ReferredBy: in.Actor, ReferredAt: now, AckDeadline: &resolved.Deadline,
+	}
+	note := fmt.Sprintf("clue referred to %s (%s); receipt due %s", receiver, key, resolved.Deadline.Due)
+	if route != nil {
+		ref.ProposedReceiver, ref.RouteVersion = route.Receiver, route.Version
+		if receiver != route.Receiver {
+			ref.OverrideReason = in.OverrideReason
+			note = fmt.Sprintf("clue referred to %s, overriding the routing table's %s (%s): %s; receipt due %s",
+				receiver, route.Receiver, key, in.OverrideReason, resolved.Deadline.Due)
+		}
+	} else {
+		ref.OverrideReason = in.OverrideReason
+		note = fmt.Sprintf("clue referred to %s, which the routing table does not name for %s: %s; receipt due %s",
+			receiver, key, in.OverrideReason, resolved.Deadline.Due)
+	}
+	next := w.row
+	next.ClueReferrals = append(slices.Clone(w.row.ClueReferrals), ref)
+	if err := w.apply(ctx, next, ledger.Event{Action: ActionReferClue, Actor: in.Actor, Note: note,
+		Data: dataJSON(map[string]any{"referral": ref, "deadline": resolved.Deadline, "policy_version": resolved.PolicyVersion}),
+	}); err != nil {
+		return err
+	}
+	w.startReceiptLadder(ctx, ref.Seq, rule, resolved)
+	w.announceReferral(ctx, EventReferralReferred, "referred", ref)
+	return nil
+}
+
+// startReceiptLadder runs the receipt deadline's ladder of referral seq:
+// the office's reminder and overdue steps, while the referral awaits its
+// receipt and the finding is open.
+func (w *finding) startReceiptLadder(ctx workflow.Context, seq int, rule deadline.Rule, resolved deadline.Resolved) {
+	w.restartReceiptLadder(ctx, seq, rule, resolved, nil)
+}
+
+// restartReceiptLadder (re)starts the receipt's ladder without the steps
+// already fired.
+func (w *finding) restartReceiptLadder(ctx workflow.Context, seq int, rule deadline.Rule, resolved deadline.Resolved, fired map[string]bool) {
+	active := func() bool {
+		i := slices.IndexFunc(w.row.ClueReferrals, func(r ledger.ClueReferral) bool { return r.Seq == seq })
+		return findingMachine.open(w.row.Stage) && i >= 0 && w.row.ClueReferrals[i].State == ledger.ReferralAwaitingReceipt
+	}
+	w.receiptSeq = seq
+	w.receipt.start(ctx, w.mu, rule, receiptSteps(resolved), fired, active, func(ctx workflow.Context, step deadline.ScheduledStep) error {
+		return w.escalateReceipt(ctx, seq, step)
+	})
+}
+
+// receiptSteps keeps the ladder steps a receipt's deadline takes.
+func receiptSteps(resolved deadline.Resolved) deadline.Resolved {
+	resolved.Steps = slices.DeleteFunc(slices.Clone(resolved.Steps), func(s deadline.ScheduledStep) bool { return referralStep(s.Step) == "" })
+	return resolved
+}
+
+// receiveCalendarChanges re-dates, for each calendar version loaded, the
+// finding's rectification deadline (the core's redate) and then the
+// receipt's deadline of the referral awaiting it. It takes the place of the
+// core's method for the finding.
+func (w *finding) receiveCalendarChanges(ctx workflow.Context) {
+	receiveCalendarChanges(ctx, w.subject(), func(ctx workflow.Context, sig CalendarChangedSignal) error {
+		err := w.redate(ctx, sig)
+		if rerr := w.redateReceipt(ctx, sig); rerr != nil {
+			workflow.GetLogger(ctx).Error("re-dating the referral's receipt failed", "subject", w.subject(), "version", sig.Version, "error", rerr)
+		}
+		return err
+	})
+}
+
+// redateReceipt recomputes the awaited receipt's deadline with the calendar
+// now in force; when it moved, the change is recorded (event redateReferral)
+// and its ladder starts again without the steps already taken. Without a
+// receipt awaited it does nothing.
+func (w *finding) redateReceipt(ctx workflow.Context, sig CalendarChangedSignal) error {
+	if err := w.mu.Lock(ctx); err != nil {
+		return err
+	}
+	defer w.mu.Unlock()
+	seq := w.receiptSeq
+	i := slices.IndexFunc(w.row.ClueReferrals, func(r ledger.ClueReferral) bool { return r.Seq == seq })
+	if !w.receipt.running() || i < 0 || w.row.ClueReferrals[i].State != ledger.ReferralAwaitingReceipt || w.row.ClueReferrals[i].AckDeadline == nil {
+		return nil
+	}
+	rule := *w.receipt.rule
+	resolved, err := w.ledger.resolveDeadline(ctx, rule)
+	if err != nil {
+		return err
+	}
+	ref := w.row.ClueReferrals[i]
+	old := *ref.AckDeadline
+	if resolved.Deadline.DueAt.Equal(old.DueAt) && !w.receipt.moved(receiptSteps(resolved)) {
+		return nil
+	}
+	fired := w.receipt.fired()
+	ref.AckDeadline = &resolved.Deadline
+	next := w.row
+	next.ClueReferrals = slices.Clone(w.row.ClueReferrals)
+	next.ClueReferrals[i] = ref
+	if err := w.apply(ctx, next, ledger.Event{
+		Key: fmt.Sprintf("referral/%d/redate/%d", seq, sig.Version), Action: "redateReferral", Actor: actor.System,
+		Note: fmt.Sprintf("referral %d's receipt re-dated by calendar version %d: due %s (was %s)", seq, sig.Version, resolved.Deadline.Due, old.Due),
+		Data: dataJSON(map[string]any{"calendar_version": sig.Version, "referral_seq": seq, "receiver": ref.Receiver,
+			"old_due": old.Due, "new_due": resolved.Deadline.Due, "deadline": resolved.Deadline}),
+	}); err != nil {
+		return err
+	}
+	w.restartReceiptLadder(ctx, seq, rule, resolved, fired)
+	return nil
+}
+
+// escalateReceipt takes a step of a receipt's ladder: an escalation row
+// (subject the finding, DeadlineSeq the referral's Seq), the finding's
+// event, the referral marked overdue at the deadline, and the webhook
+// referral.unacknowledged. A reminder whose deadline has passed is
+// skipped.
+func (w *finding) escalateReceipt(ctx workflow.Context, seq int, step deadline.ScheduledStep) error {
+	i := slices.IndexFunc(w.row.ClueReferrals, func(r ledger.ClueReferral) bool { return r.Seq == seq })
+	if i < 0 {
+		return nil
+	}
+	ref := w.row.ClueReferrals[i]
+	now := workflow.Now(ctx).UTC()
+	name := referralStep(step.Step)
+	if ref.AckDeadline == nil || name == "" || (name == StepReferralReminder && !now.Before(ref.AckDeadline.DueAt)) {
+		return nil
+	}
+	due := *ref.AckDeadline
+	message := fmt.Sprintf("reminder: %s owes its receipt (回执) of referral %d of %s by %s", ref.Receiver, seq, findingLabel(w.row), due.Due)
+	if name == StepReferralUnacknowledged {
+		message = fmt.Sprintf("unacknowledged: %s has not acknowledged referral %d of %s, due %s; escalated to the office",
+			ref.Receiver, seq, findingLabel(w.row), due.Due)
+		ref.ReceiptOverdue = true
+	}
+	next := w.row
+	next.ClueReferrals = slices.Clone(w.row.ClueReferrals)
+	next.ClueReferrals[i] = ref
+	next.Version = w.row.Version + 1
+	next.UpdatedAt = now
+	esc := ledger.Escalation{Subject: w.subject(), DeadlineSeq: seq, Step: name, UnitCode: w.row.UnitCode,
+		DueAt: due.DueAt, FiredAt: now, Message: message}
+	event := ledger.Event{SubjectType: ledger.SubjectFinding, SubjectID: w.row.ID,
+		Key: fmt.Sprintf("referral/%d/escalate/%s", seq, name), Action: "escalateReferral",
+		StageBefore: w.row.Stage, StageAfter: w.row.Stage, Actor: actor.System, Note: message, OccurredAt: now,
+		Data: dataJSON(map[string]any{"step": name, "referral_seq": seq, "receiver": ref.Receiver, "due": due.Due})}
+	var res activities.EscalateResult
+	if err := w.ledger.call(ctx, &res, acts.Escalate, activities.EscalateInput{Escalation: esc, Finding: next, Event: event}); err != nil {
+		return fmt.Errorf("recording the referral's escalation %s: %w", name, err)
+	}
+	w.row = next
+	w.escalations = append(w.escalations, res.Escalation)
+	w.publish(ctx)
+	if name == StepReferralUnacknowledged {
+		data := w.referralData(ref)
+		data["escalation"] = res.Escalation
+		announce(ctx, w.ledger, &w.deliveries, EventReferralUnacknowledged, fmt.Sprintf("%s/referral/%d/unacknowledged", w.subject(), seq), data)
+	}
+	return nil
+}
+
+// acknowledgeReferral records the receipt (回执) and stops its ladder.
+func (w *finding) acknowledgeReferral(ctx workflow.Context, in AcknowledgeReferralInput) error {
+	i := referralFor(w.row, in.Actor, in.Seq, func(r ledger.ClueReferral) bool { return r.State == ledger.ReferralAwaitingReceipt })
+	ref := w.row.ClueReferrals[i] // the validator made sure
+	now := workflow.Now(ctx).UTC()
+	who := in.Actor
+	ref.State, ref.AcknowledgedBy, ref.AcknowledgedAt = ledger.ReferralAcknowledged, &who, &now
+	ref.ReceiptNumber, ref.AckNote = in.ReceiptNumber, in.Note
+	note := fmt.Sprintf("referral %d acknowledged by %s", ref.Seq, ref.Receiver)
+	if ref.AckDeadline != nil && !now.Before(ref.AckDeadline.DueAt) {
+		note += fmt.Sprintf(", after its deadline %s", ref.AckDeadline.Due)
+	}
+	if in.ReceiptNumber != "" {
+		note += " (receipt " + in.ReceiptNumber + ")"
+	}
+	next := w.row
+	next.ClueReferrals = slices.Clone(w.row.ClueReferrals)
+	next.ClueReferrals[i] = ref
+	if err := w.apply(ctx, next, ledger.Event{Action: ActionAcknowledgeReferral, Actor: in.Actor, Note: note,
+		Data: dataJSON(map[string]any{"referral": ref})}); err != nil {
+		return err
+	}
+	w.receipt.stop()
+	return nil
+}
+
+// reportReferralOutcome records an outcome: a case opened (the referral
+// waits for its handling result), none opened, or the handling result.
+func (w *finding) reportReferralOutcome(ctx workflow.Context, in ReportReferralOutcomeInput) error {
+	i := referralFor(w.row, in.Actor, in.Seq, func(r ledger.ClueReferral) bool { return !ledger.ReferralSettled(r.State) })
+	ref := w.row.ClueReferrals[i] // the validator made sure
+	ref.Outcomes = append(slices.Clone(ref.Outcomes), ledger.ReferralOutcome{
+		Outcome: in.Outcome, Summary: in.Summary, CaseNumber: in.CaseNumber, EvidenceIDs: slices.Clone(in.EvidenceIDs),
+		ReportedBy: in.Actor, ReportedAt: workflow.Now(ctx).UTC(),
+	})
+	ref.State = map[string]string{
+		ledger.OutcomeFiled: ledger.ReferralFiled, ledger.OutcomeNotFiled: ledger.ReferralNotFiled, ledger.OutcomeConcluded: ledger.ReferralConcluded,
+	}[in.Outcome]
+	next := w.row
+	next.ClueReferrals = slices.Clone(w.row.ClueReferrals)
+	next.ClueReferrals[i] = ref
+	note := fmt.Sprintf("referral %d: %s reported %s: %s", ref.Seq, ref.Receiver, in.Outcome, in.Summary)
+	if err := w.apply(ctx, next, ledger.Event{Action: ActionReportReferralOutcome, Actor: in.Actor, Note: note,
+		Evidence: evidenceJSON(in.EvidenceIDs), Data: dataJSON(map[string]any{"referral": ref, "outcome": in.Outcome})}); err != nil {
+		return err
+	}
+	w.announceReferral(ctx, EventReferralOutcome, "outcome/"+fmt.Sprint(len(ref.Outcomes)), ref)
+	return nil
+}
+
+// referralData is a referral's webhook payload.
+func (w *finding) referralData(ref ledger.ClueReferral) map[string]any {
+	return map[string]any{
+		"finding_id":    w.row.ID,
+		"ledger_number": w.row.LedgerNumber,
+		"inspection_id": w.row.InspectionID,
+		"unit_code":     w.row.UnitCode,
+		"title":         w.row.Title,
+		"kind":          w.row.Kind,
+		"referral":      ref,
+	}
+}
+
+// announceReferral posts a referral's change to the subscribed webhooks.
+func (w *finding) announceReferral(ctx workflow.Context, eventType, what string, ref ledger.ClueReferral) {
+	announce(ctx, w.ledger, &w.deliveries, eventType, fmt.Sprintf("%s/referral/%d/%s", w.subject(), ref.Seq, what), w.referralData(ref))
+}
+
+// referralDetails is the referral part of a finding's Web UI details: each
+// referral not settled, with where it stands.
+func referralDetails(f ledger.Finding) string {
+	var out string
+	for _, r := range f.ClueReferrals {
+		switch {
+		case r.State == ledger.ReferralAwaitingReceipt && r.ReceiptOverdue:
+			out += fmt.Sprintf("; clue referred to %s — UNACKNOWLEDGED, receipt was due %s", r.Receiver, r.AckDeadline.Due)
+		case r.State == ledger.ReferralAwaitingReceipt:
+			out += fmt.Sprintf("; clue referred to %s, receipt due %s", r.Receiver, r.AckDeadline.Due)
+		case r.State == ledger.ReferralAcknowledged:
+			out += fmt.Sprintf("; clue referred to %s, acknowledged, outcome awaited", r.Receiver)
+		case r.State == ledger.ReferralFiled:
+			out += fmt.Sprintf("; clue referred to %s, case filed (立案), handling result awaited", r.Receiver)
+		}
+	}
+	return out
+}
+
+// registerReferralHandlers registers the referral actions' updates.
+func (w *finding) registerReferralHandlers(ctx workflow.Context) error {
+	for _, err := range []error{
+		registerChange(ctx, w, ActionReferClue, func(in ReferClueInput) (actor.Actor, error) {
+			if err := in.Validate(); err != nil {
+				return in.Actor, err
+			}
+			return in.Actor, checkReferClue(w.row, in)
+		}, w.referClue),
+		registerChange(ctx, w, ActionAcknowledgeReferral, func(in AcknowledgeReferralInput) (actor.Actor, error) {
+			if err := in.Validate(); err != nil {
+				return in.Actor, err
+			}
+			return in.Actor, checkReferralAnswer(w.row, ActionAcknowledgeReferral, in.Actor, in.Seq, "")
+		}, w.acknowledgeReferral),
+		registerChange(ctx, w, ActionReportReferralOutcome, func(in ReportReferralOutcomeInput) (actor.Actor, error) {
+			if err := in.Validate(); err != nil {
+				return in.Actor, err
+			}
+			return in.Actor, checkReferralAnswer(w.row, ActionReportReferralOutcome, in.Actor, in.Seq, in.Outcome)
+		}, w.reportReferralOutcome),
+	} {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,351 @@
+package workflows
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/mock"
+	"github.com/stretchr/testify/require"
+
+	"github.com/xuncha/xuncha/activities"
+	"github.com/xuncha/xuncha/calendar"
+	"github.com/xuncha/xuncha/internal/actor"
+	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/ledger"
+)
+
+// The referral tests run on the default calendar from start (Monday
+// 2026-03-02): the clue is referred that day, so a receipt within 5 working
+// days is due 2026-03-09 (a Monday), the default ladder reminding at the
+// end of 03-06 (Friday) and escalating at the end of 03-09.
+
+var (
+	commission = actor.Actor{Name: "黄磊", Role: actor.RoleReceiver, Organisation: "长沙市纪委监委"}
+	orgDept    = actor.Actor{Name: "吴刚", Role: actor.RoleReceiver, Organisation: "长沙市委组织部"}
+)
+
+// cityDisciplineRoute is the routing table's row for a division-rank
+// cadre's discipline clue in a city.
+var cityDisciplineRoute = ledger.ReferralRoute{Version: 7, UnitLevel: ledger.UnitLevelCity, ClueKind: ledger.ClueDiscipline,
+	CadreRank: ledger.RankDivision, Receiver: "长沙市纪委监委", AckWorkingDays: 5}
+
+// withRoutes answers the RouteReferral activity from routes.
+func (h *harness) withRoutes(routes ...ledger.ReferralRoute) {
+	h.env.OnActivity(acts.RouteReferral, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.RouteReferralInput) (activities.RouteReferralResult, error) {
+			for _, r := range routes {
+				if r.UnitLevel == in.UnitLevel && r.ClueKind == in.ClueKind && r.CadreRank == in.CadreRank {
+					return activities.RouteReferralResult{Route: &r}, nil
+				}
+			}
+			return activities.RouteReferralResult{}, nil
+		})
+}
+
+// clueReferredAt diagnoses, classifies (REFER_CLUE) and refers the
+// harness's finding in its first three hours.
+func (h *harness) clueReferredAt() {
+	h.update(time.Hour, ActionDiagnose, "d1", diagnosis())
+	h.update(2*time.Hour, ActionClassify, "c1", ClassifyInput{RequestID: "c1", Actor: leader, Dispositions: []string{"RECTIFY", "REFER_CLUE"}})
+	h.update(3*time.Hour, ActionRefer, "r1", referral("r1", "2026-03-02", ""))
+}
+
+func referClue(requestID string) ReferClueInput {
+	return ReferClueInput{RequestID: requestID, Actor: office, ClueKind: ledger.ClueDiscipline, CadreRank: ledger.RankDivision,
+		Note: "仓库主管部门负责人涉嫌失职"}
+}
+
+// escalationsByStep lists the steps taken of the given names, in order.
+func (h *harness) escalationsByStep(steps ...string) []ledger.Escalation {
+	var out []ledger.Escalation
+	for _, e := range h.fl.escalations {
+		for _, s := range steps {
+			if e.Step == s {
+				out = append(out, e)
+			}
+		}
+	}
+	return out
+}
+
+// TestReferralRoutedAcknowledgedAndSettled: the routing table proposes the
+// city commission, the office confirms; the commission acknowledges in
+// time (the ladder never fires), opens a case and later reports the
+// handling result. The finding cannot close before the result; then it
+// does.
+func TestReferralRoutedAcknowledgedAndSettled(t *testing.T) {
+	h := newHarness(t)
+	h.withRoutes(cityDisciplineRoute)
+	h.clueReferredAt()
+	referred := h.update(4*time.Hour, ActionReferClue, "k1", referClue("k1"))
+	var referredDetails string
+	h.env.RegisterDelayedCallback(func() { referredDetails = h.details() }, 5*time.Hour)
+	ack := h.update(2*day, ActionAcknowledgeReferral, "a1", AcknowledgeReferralInput{RequestID: "a1", Actor: commission, ReceiptNumber: "长纪回〔2026〕12号"})
+	filed := h.update(3*day, ActionReportReferralOutcome, "o1", ReportReferralOutcomeInput{RequestID: "o1", Actor: commission,
+		Outcome: ledger.OutcomeFiled, Summary: "已对仓库主管部门负责人立案审查", CaseNumber: "长纪案〔2026〕3号"})
+	rep := h.update(10*day, ActionReportRectification, "p1", rectification("p1"))
+	early := h.update(11*day, ActionVerify, "v1", VerifyInput{RequestID: "v1", Actor: office, Accept: true})
+	concluded := h.update(20*day, ActionReportReferralOutcome, "o2", ReportReferralOutcomeInput{RequestID: "o2", Actor: commission,
+		Outcome: ledger.OutcomeConcluded, Summary: "给予党内严重警告处分", EvidenceIDs: []string{"ev-decision"}})
+	closed := h.update(21*day, ActionVerify, "v2", VerifyInput{RequestID: "v2", Actor: office, Accept: true})
+	h.run(newFinding(""))
+	requireDone(t, referred, ack, filed, rep, concluded, closed)
+
+	ref := referred.state.Finding.ClueReferrals[0]
+	require.Equal(t, 1, ref.Seq)
+	require.Equal(t, ledger.UnitLevelCity, ref.UnitLevel, "from the unit's division code 430100")
+	require.Equal(t, "长沙市纪委监委", ref.Receiver)
+	require.Equal(t, "长沙市纪委监委", ref.ProposedReceiver)
+	require.Equal(t, int64(7), ref.RouteVersion)
+	require.Empty(t, ref.OverrideReason)
+	require.Equal(t, ledger.ReferralAwaitingReceipt, ref.State)
+	require.Equal(t, 5, ref.AckWorkingDays)
+	require.Equal(t, "2026-03-09", ref.AckDeadline.Due.String())
+	require.Equal(t, office, ref.ReferredBy)
+	require.Equal(t, FindingReferred, referred.state.Finding.Stage, "the finding's stage does not move")
+	require.Equal(t, "**2026-430100-0007 · 危化品仓库消防通道堵塞** — stage REFERRED; rectification report due 2026-04-02"+
+		"; clue referred to 长沙市纪委监委, receipt due 2026-03-09", referredDetails)
+
+	a := ack.state.Finding.ClueReferrals[0]
+	require.Equal(t, ledger.ReferralAcknowledged, a.State)
+	require.Equal(t, commission, *a.AcknowledgedBy)
+	require.Equal(t, "长纪回〔2026〕12号", a.ReceiptNumber)
+	require.False(t, a.ReceiptOverdue)
+	require.Equal(t, ledger.ReferralFiled, filed.state.Finding.ClueReferrals[0].State)
+
+	requireReason(t, derrors.FromTemporal(early.rejected), ReasonReferralOutcomePending)
+	c := concluded.state.Finding.ClueReferrals[0]
+	require.Equal(t, ledger.ReferralConcluded, c.State)
+	require.Len(t, c.Outcomes, 2)
+	require.Equal(t, []string{"ev-decision"}, c.Outcomes[1].EvidenceIDs)
+	require.Equal(t, FindingClosed, closed.state.Finding.Stage)
+
+	require.Empty(t, h.escalationsByStep(StepReferralReminder, StepReferralUnacknowledged), "acknowledged in time")
+	require.Equal(t, []string{"record", "list", "diagnose", "classify", "refer", "referClue", "acknowledgeReferral",
+		"reportReferralOutcome", "reportRectification", "reportReferralOutcome", "verify"}, h.fl.actions())
+	var types []string
+	for _, d := range h.fl.deliveries {
+		types = append(types, d.EventType)
+	}
+	require.Equal(t, []string{EventReferralReferred, EventReferralOutcome, EventReferralOutcome}, types)
+}
+
+// TestReferralUnacknowledgedEscalated: the office overrides the table with
+// a reason; the receiver stays silent, the ladder reminds and then
+// escalates (referral.unacknowledged); the finding's own deadline is not
+// touched. The receipt comes late, stops the ladder, and a decision not to
+// open a case settles the referral.
+func TestReferralUnacknowledgedEscalated(t *testing.T) {
+	h := newHarness(t)
+	h.withRoutes(cityDisciplineRoute)
+	h.clueReferredAt()
+	in := referClue("k1")
+	in.Receiver, in.OverrideReason = "长沙市委组织部", "涉及人员为组织部门管理的非党干部"
+	referred := h.update(4*time.Hour, ActionReferClue, "k1", in)
+	var overdue FindingState
+	var overdueDetails string
+	h.env.RegisterDelayedCallback(func() { overdue = h.query(); overdueDetails = h.details() }, at("2026-03-10 08:00"))
+	ack := h.update(at("2026-03-11 10:00"), ActionAcknowledgeReferral, "a1", AcknowledgeReferralInput{RequestID: "a1", Actor: orgDept})
+	notFiled := h.update(at("2026-03-20 10:00"), ActionReportReferralOutcome, "o1", ReportReferralOutcomeInput{RequestID: "o1", Actor: orgDept,
+		Outcome: ledger.OutcomeNotFiled, Summary: "经核查，不予立案，已对相关人员批评教育"})
+	wd := h.update(60*day, ActionWithdraw, "w1", WithdrawInput{RequestID: "w1", Actor: office, Reason: "测试结束"})
+	h.run(newFinding(""))
+	requireDone(t, referred, ack, notFiled, wd)
+
+	ref := referred.state.Finding.ClueReferrals[0]
+	require.Equal(t, "长沙市委组织部", ref.Receiver)
+	require.Equal(t, "长沙市纪委监委", ref.ProposedReceiver)
+	require.Equal(t, "涉及人员为组织部门管理的非党干部", ref.OverrideReason)
+	require.Equal(t, 5, ref.AckWorkingDays, "the default for a receiver the table does not name")
+
+	requireFired(t, h.escalationsByStep(StepReferralReminder, StepReferralUnacknowledged), map[string]string{
+		StepReferralReminder:       "2026-03-07 00:00",
+		StepReferralUnacknowledged: "2026-03-10 00:00",
+	})
+	for _, e := range h.escalationsByStep(StepReferralReminder, StepReferralUnacknowledged) {
+		require.Equal(t, 1, e.DeadlineSeq, "the referral's number")
+		require.Equal(t, "finding/f-1", e.Subject)
+	}
+	require.True(t, overdue.Finding.ClueReferrals[0].ReceiptOverdue)
+	require.False(t, overdue.Finding.Overdue, "the rectification deadline is another matter")
+	require.Contains(t, overdueDetails, "; clue referred to 长沙市委组织部 — UNACKNOWLEDGED, receipt was due 2026-03-09")
+	// A receiver's silence proposes no interview of the unit's leaders: the
+	// one interview is the rectification deadline's, missed on 04-02.
+	require.Len(t, h.fl.interviews, 1)
+	require.Contains(t, h.fl.interviews[0].Reason, "after 2026-04-02")
+
+	var unacked []activities.DeliverWebhookInput
+	for _, d := range h.fl.deliveries {
+		if d.EventType == EventReferralUnacknowledged {
+			unacked = append(unacked, d)
+		}
+	}
+	require.Len(t, unacked, 1)
+	require.Equal(t, "finding/f-1/referral/1/unacknowledged/wh-1", unacked[0].DeliveryID)
+	require.Contains(t, string(unacked[0].Payload), "长沙市委组织部")
+
+	a := ack.state.Finding.ClueReferrals[0]
+	require.Equal(t, ledger.ReferralAcknowledged, a.State)
+	require.True(t, a.ReceiptOverdue, "the receipt came late, and the record says so")
+	require.Equal(t, ledger.ReferralNotFiled, notFiled.state.Finding.ClueReferrals[0].State)
+	require.Equal(t, []string{"record", "list", "diagnose", "classify", "refer", "referClue", "escalateReferral", "escalateReferral",
+		"acknowledgeReferral", "reportReferralOutcome", "escalate", "escalate", "escalate", "withdraw"}, h.fl.actions())
+	require.Contains(t, h.fl.events[8].Note, "after its deadline 2026-03-09")
+}
+
+// TestReferralRefusals: each refusal names its reason (or field) and
+// records nothing.
+func TestReferralRefusals(t *testing.T) {
+	h := newHarness(t)
+	h.withRoutes(cityDisciplineRoute)
+	tooEarly := h.update(30*time.Minute, ActionReferClue, "k0", referClue("k0"))
+	h.clueReferredAt()
+	byUnit := h.update(4*time.Hour, ActionReferClue, "k1", ReferClueInput{RequestID: "k1", Actor: unitActor, ClueKind: ledger.ClueDiscipline, CadreRank: ledger.RankDivision})
+	bad := h.update(4*time.Hour+time.Minute, ActionReferClue, "k2", ReferClueInput{RequestID: "k2", Actor: office, ClueKind: "GOSSIP", CadreRank: "MINISTER",
+		UnitLevel: "TOWN", OverrideReason: "x"})
+	noRoute := referClue("k3")
+	noRoute.CadreRank = ledger.RankDepartment
+	unrouted := h.update(4*time.Hour+2*time.Minute, ActionReferClue, "k3", noRoute)
+	noReason := referClue("k4")
+	noReason.Receiver = "长沙市委组织部"
+	unexplained := h.update(4*time.Hour+3*time.Minute, ActionReferClue, "k4", noReason)
+	early := h.update(4*time.Hour+4*time.Minute, ActionReportReferralOutcome, "o0", ReportReferralOutcomeInput{RequestID: "o0", Actor: commission,
+		Outcome: ledger.OutcomeNotFiled, Summary: "不予立案"})
+	ok := h.update(5*time.Hour, ActionReferClue, "k5", referClue("k5"))
+	again := h.update(6*time.Hour, ActionReferClue, "k6", referClue("k6"))
+	stranger := h.update(7*time.Hour, ActionAcknowledgeReferral, "a0", AcknowledgeReferralInput{RequestID: "a0", Actor: orgDept})
+	ack := h.update(8*time.Hour, ActionAcknowledgeReferral, "a1", AcknowledgeReferralInput{RequestID: "a1", Actor: commission})
+	twice := h.update(9*time.Hour, ActionAcknowledgeReferral, "a2", AcknowledgeReferralInput{RequestID: "a2", Actor: commission, Seq: 1})
+	filed := h.update(10*time.Hour, ActionReportReferralOutcome, "o1", ReportReferralOutcomeInput{RequestID: "o1", Actor: commission,
+		Outcome: ledger.OutcomeFiled, Summary: "立案审查", CaseNumber: "3"})
+	unfiled := h.update(11*time.Hour, ActionReportReferralOutcome, "o2", ReportReferralOutcomeInput{RequestID: "o2", Actor: commission,
+		Outcome: ledger.OutcomeNotFiled, Summary: "撤案"})
+	noCase := h.update(12*time.Hour, ActionReportReferralOutcome, "o3", ReportReferralOutcomeInput{RequestID: "o3", Actor: commission,
+		Outcome: ledger.OutcomeFiled, Summary: "立案"})
+	wd := h.update(60*day, ActionWithdraw, "w1", WithdrawInput{RequestID: "w1", Actor: office, Reason: "测试结束"})
+	h.run(newFinding(""))
+	requireDone(t, ok, ack, filed, wd)
+
+	requireReason(t, derrors.FromTemporal(tooEarly.rejected), "STAGE_NOT_ALLOWED")
+	require.ErrorIs(t, derrors.FromTemporal(byUnit.rejected), derrors.ErrPermissionDenied)
+	requireFields(t, bad.rejected, "unit_level", "clue_kind", "cadre_rank", "override_reason")
+	requireReason(t, derrors.FromTemporal(unrouted.failed), ReasonNoReferralRoute)
+	requireFields(t, unexplained.failed, "override_reason")
+	requireReason(t, derrors.FromTemporal(early.rejected), ReasonNoReferral)
+	requireReason(t, derrors.FromTemporal(again.rejected), ReasonReferralOpen)
+	requireReason(t, derrors.FromTemporal(stranger.rejected), ReasonNoReferral)
+	requireReason(t, derrors.FromTemporal(twice.rejected), ReasonReferralAcknowledged)
+	requireFields(t, unfiled.rejected, "outcome")
+	requireFields(t, noCase.rejected, "case_number")
+
+	f := wd.state.Finding
+	require.Len(t, f.ClueReferrals, 1, "only the accepted referral was recorded")
+	require.Len(t, f.ClueReferrals[0].Outcomes, 1)
+	require.Equal(t, []string{"record", "list", "diagnose", "classify", "refer", "referClue", "acknowledgeReferral",
+		"reportReferralOutcome", "escalate", "escalate", "escalate", "withdraw"}, h.fl.actions())
+}
+
+// TestReferClueNeedsAClue: a hazard, or a clue not classified REFER_CLUE,
+// is not referred; a unit whose code is not a division code needs its
+// level.
+func TestReferClueNeedsAClue(t *testing.T) {
+	t.Parallel()
+	f := ledger.Finding{ID: "f-1", Stage: FindingReferred, Kind: KindHazard, Severity: SeverityMajor, UnitCode: "430100",
+		Dispositions: []string{"REFER_CLUE"}}
+	requireReason(t, checkReferClue(f, referClue("k")), ReasonNotAClue)
+	f.Kind, f.Severity, f.Dispositions = KindViolationClue, "", []string{"RECTIFY"}
+	requireReason(t, checkReferClue(f, referClue("k")), ReasonNotAClue)
+	f.Dispositions = []string{"REFER_CLUE"}
+	require.NoError(t, checkReferClue(f, referClue("k")))
+	f.UnitCode = "91430100MA4L0XXX00"
+	requireFields(t, checkReferClue(f, referClue("k")), "unit_level")
+	in := referClue("k")
+	in.UnitLevel = ledger.UnitLevelProvince
+	require.NoError(t, checkReferClue(f, in))
+	f.Stage = FindingRectified
+	require.NoError(t, checkReferClue(f, in), "still referable after the rectification report")
+
+	for code, level := range map[string]string{"430000": "PROVINCE", "430100": "CITY", "430102": "COUNTY", "431000": "CITY"} {
+		got, ok := UnitLevelOf(code)
+		require.True(t, ok, code)
+		require.Equal(t, level, got, code)
+	}
+	_, ok := UnitLevelOf("43010A")
+	require.False(t, ok)
+}
+
+// TestReferralStageAndRoleTable: the referral actions keep the finding in
+// REFERRED or RECTIFIED and are refused elsewhere; the office refers, the
+// receiver (or the office, for a paper receipt) answers.
+func TestReferralStageAndRoleTable(t *testing.T) {
+	t.Parallel()
+	for _, stage := range FindingStages {
+		for _, action := range FindingReferralActions {
+			next, err := NextFindingStage("f-1", stage, action, true)
+			if stage == FindingReferred || stage == FindingRectified {
+				require.NoError(t, err, "%s in %s", action, stage)
+				require.Equal(t, stage, next)
+				continue
+			}
+			requireReason(t, err, "STAGE_NOT_ALLOWED")
+		}
+	}
+	requireRoleTable(t, FindingMachine.CheckRole, map[string][]string{
+		ActionReferClue:             {actor.RoleOffice},
+		ActionAcknowledgeReferral:   {actor.RoleReceiver, actor.RoleOffice},
+		ActionReportReferralOutcome: {actor.RoleReceiver, actor.RoleOffice},
+	})
+}
+
+// requireFields checks that err (from an update, or a check) is a field
+// refusal naming exactly fields.
+func requireFields(t *testing.T, err error, fields ...string) {
+	t.Helper()
+	var invalid *derrors.InvalidError
+	require.ErrorAs(t, derrors.FromTemporal(err), &invalid, "%v", err)
+	var got []string
+	for _, v := range invalid.Violations {
+		got = append(got, v.Field)
+	}
+	require.Equal(t, fields, got)
+}
+
+// TestReferralReceiptFollowsTheCalendar: a calendar version that makes the
+// receipt's last days holidays re-dates the receipt (event redateReferral)
+// and its ladder fires at the new instants.
+func TestReferralReceiptFollowsTheCalendar(t *testing.T) {
+	h := newHarness(t)
+	h.withRoutes(cityDisciplineRoute)
+	h.clueReferredAt()
+	h.update(4*time.Hour, ActionReferClue, "k1", referClue("k1"))
+	h.env.RegisterDelayedCallback(func() {
+		// An amended notice makes 2026-03-09..03-10 holidays.
+		n, _, err := h.fl.calendar.Year(2026)
+		require.NoError(t, err)
+		n.Holidays = append(n.Holidays, calendar.Holiday{Name: "测试假日", Start: calendar.MustParseDate("2026-03-09"), End: calendar.MustParseDate("2026-03-10")})
+		cal, err := h.fl.calendar.With(n, calendar.Version{ID: 8, Label: "calendar version 8"})
+		require.NoError(t, err)
+		h.fl.mu.Lock()
+		h.fl.calendar = cal
+		h.fl.mu.Unlock()
+		h.env.SignalWorkflow(SignalCalendarChanged, CalendarChangedSignal{Version: 8})
+	}, 2*day)
+	wd := h.update(60*day, ActionWithdraw, "w1", WithdrawInput{RequestID: "w1", Actor: office, Reason: "测试结束"})
+	h.run(newFinding(""))
+	requireDone(t, wd)
+
+	var redate *ledger.Event
+	for i := range h.fl.events {
+		if h.fl.events[i].Action == "redateReferral" {
+			redate = &h.fl.events[i]
+		}
+	}
+	require.NotNil(t, redate)
+	require.Equal(t, "referral 1's receipt re-dated by calendar version 8: due 2026-03-11 (was 2026-03-09)", redate.Note)
+	require.Equal(t, "2026-03-11", h.fl.row.ClueReferrals[0].AckDeadline.Due.String())
+	requireFired(t, h.escalationsByStep(StepReferralReminder, StepReferralUnacknowledged), map[string]string{
+		StepReferralReminder:       "2026-03-07 00:00",
+		StepReferralUnacknowledged: "2026-03-12 00:00",
+	})
+}
