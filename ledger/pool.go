@@ -55,6 +55,12 @@ func MemberActive(state string) bool {
 	return state == MemberProposed || state == MemberInvited || state == MemberAccepted
 }
 
+// Kinds of people in the pool.
+const (
+	ExpertKindStaff  = "STAFF"
+	ExpertKindExpert = "EXPERT"
+)
+
 // Affiliation is a unit a person worked for, from FromYear to ToYear
 // (0: to this day).
 type Affiliation struct {
@@ -80,6 +86,9 @@ type Expert struct {
 	Organisation string `json:"organisation"`
 	UnitCode     string `json:"unit_code"`
 	Rank         string `json:"rank"`
+	// Kind is ExpertKindStaff or ExpertKindExpert: staff are drawn as
+	// leader, deputy or members, experts as the team's experts.
+	Kind string `json:"kind"`
 	// ContentAreas are the charter's content items (三(一)1–10) they are
 	// qualified for; Sectors are free-text industry sectors.
 	ContentAreas []int            `json:"content_areas"`
@@ -257,14 +266,14 @@ func memberStateOf(stage string) string {
 
 // ---- experts ----
 
-const expertColumns = `id, coalesce(subject, ''), name, organisation, unit_code, rank, content_areas, sectors, home_region,
+const expertColumns = `id, coalesce(subject, ''), name, organisation, unit_code, rank, kind, content_areas, sectors, home_region,
   affiliations, unavailable, coalesce(to_char(left_on, 'YYYY-MM-DD'), ''), leave_reason, created_by, created_at, updated_at, version`
 
 func scanExpert(row pgx.Row) (Expert, error) {
 	var x Expert
 	var areas []int32
 	var aff, unav, by []byte
-	if err := row.Scan(&x.ID, &x.Subject, &x.Name, &x.Organisation, &x.UnitCode, &x.Rank, &areas, &x.Sectors, &x.HomeRegion,
+	if err := row.Scan(&x.ID, &x.Subject, &x.Name, &x.Organisation, &x.UnitCode, &x.Rank, &x.Kind, &areas, &x.Sectors, &x.HomeRegion,
 		&aff, &unav, &x.LeftOn, &x.LeaveReason, &by, &x.CreatedAt, &x.UpdatedAt, &x.Version); err != nil {
 		return x, err
 	}
@@ -309,18 +318,18 @@ func expertArgs(x Expert) ([]any, error) {
 	for i, a := range x.ContentAreas {
 		areas[i] = int32(a)
 	}
-	return []any{x.ID, subject, x.Name, x.Organisation, x.UnitCode, x.Rank, areas, nonNil(x.Sectors), x.HomeRegion,
+	return []any{x.ID, subject, x.Name, x.Organisation, x.UnitCode, x.Rank, x.Kind, areas, nonNil(x.Sectors), x.HomeRegion,
 		aff, unav, leftOn, x.LeaveReason, by, x.CreatedAt, x.UpdatedAt, x.Version}, nil
 }
 
-const insertExpert = `INSERT INTO experts (id, subject, name, organisation, unit_code, rank, content_areas, sectors, home_region,
-  affiliations, unavailable, left_on, leave_reason, created_by, created_at, updated_at, version)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::date, $13, $14, $15, $16, $17)
+const insertExpert = `INSERT INTO experts (id, subject, name, organisation, unit_code, rank, kind, content_areas, sectors,
+  home_region, affiliations, unavailable, left_on, leave_reason, created_by, created_at, updated_at, version)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::date, $14, $15, $16, $17, $18)
 ON CONFLICT (id) DO NOTHING`
 
 const updateExpert = `UPDATE experts SET subject = $2, name = $3, organisation = $4, unit_code = $5, rank = $6,
-  content_areas = $7, sectors = $8, home_region = $9, affiliations = $10, unavailable = $11, left_on = $12::date,
-  leave_reason = $13, updated_at = $14, version = $15
+  kind = $7, content_areas = $8, sectors = $9, home_region = $10, affiliations = $11, unavailable = $12, left_on = $13::date,
+  leave_reason = $14, updated_at = $15, version = $16
 WHERE id = $1`
 
 // CreateExpert adds a person to the pool with the event "add". created is
@@ -416,7 +425,7 @@ func (s *Store) ChangeExpert(ctx context.Context, id string, e Event, change fun
 		if err != nil {
 			return fmt.Errorf("encoding expert %q: %w", id, err)
 		}
-		if _, err := tx.Exec(ctx, updateExpert, append(args[:13:13], next.UpdatedAt, next.Version)...); err != nil {
+		if _, err := tx.Exec(ctx, updateExpert, append(args[:14:14], next.UpdatedAt, next.Version)...); err != nil {
 			return fmt.Errorf("updating expert %q: %w", id, err)
 		}
 		out = next

@@ -14,7 +14,7 @@ import (
 func poolExpert(id, unit string) ledger.Expert {
 	at := time.Date(2026, 1, 5, 1, 0, 0, 0, time.UTC)
 	return ledger.Expert{ID: id, Subject: "sub-" + id, Name: "专家 " + id, Organisation: "单位 " + unit, UnitCode: unit,
-		Rank: "OTHER", ContentAreas: []int{1, 2}, HomeRegion: "430100",
+		Rank: "OTHER", Kind: ledger.ExpertKindStaff, ContentAreas: []int{1, 2}, HomeRegion: "430100",
 		Affiliations: []ledger.Affiliation{{UnitCode: "430200", FromYear: 2020, ToYear: 2023}},
 		CreatedBy:    office, CreatedAt: at, UpdatedAt: at, Version: 1}
 }

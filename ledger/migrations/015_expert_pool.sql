@@ -16,6 +16,8 @@ CREATE TABLE experts (
   -- person, and the unit that receives requests for criticism and notices.
   unit_code     text NOT NULL,
   rank          text NOT NULL,
+  -- kind: STAFF (seconded staff: leader, deputy, members) or EXPERT.
+  kind          text NOT NULL,
   content_areas integer[] NOT NULL,
   sectors       text[] NOT NULL DEFAULT '{}',
   home_region   text NOT NULL,
