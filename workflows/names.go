@@ -50,7 +50,7 @@ const (
 
 // WebhookEventTypes lists the event types a webhook may subscribe to.
 var WebhookEventTypes = []string{EventMajorFinding, EventFindingEscalated, EventInspectionEscalated, EventInterviewEscalated,
-	EventExtensionRequested, EventExtensionDecided}
+	EventExtensionRequested, EventExtensionDecided, EventSecondmentNotice, EventCriticismRequested, EventInvitationEscalated}
 
 // Query and update names.
 const (

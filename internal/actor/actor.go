@@ -29,12 +29,16 @@ const (
 	// RoleAuditor reads everything and changes nothing (discipline
 	// inspection, audit; issue 10).
 	RoleAuditor = "auditor"
+	// RoleExpert is a person of the inspection expert pool (巡查专家库,
+	// issue 15) whose token subject is linked to their entry: they see and
+	// answer only their own invitations.
+	RoleExpert = "expert"
 	// RoleSystem is xuncha itself (timers, escalation).
 	RoleSystem = "system"
 )
 
 // Roles lists the roles a caller may claim (not RoleSystem).
-var Roles = []string{RoleOffice, RoleCommittee, RoleTeamLeader, RoleTeamMember, RoleUnit, RoleAuditor}
+var Roles = []string{RoleOffice, RoleCommittee, RoleTeamLeader, RoleTeamMember, RoleUnit, RoleAuditor, RoleExpert}
 
 // Actor is a person acting in a role for an organisation.
 type Actor struct {
