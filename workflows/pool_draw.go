@@ -409,3 +409,84 @@ func CheckSwap(in DrawInput, l ledger.Lineup, leaving string, x ledger.Expert, r
 	pool := append(slices.Clone(in.Pool.Experts), x)
 	return members, CheckLineup(in.ContentAreas, members, pool)
 }
+
+// ValidateExpert checks a new entry of the pool; field names are the
+// AddExpertRequest's.
+func ValidateExpert(x ledger.Expert) error {
+	var v derrors.Violations
+	ValidateID(&v, "expert_id", x.ID)
+	requireText(&v, "expert.name", x.Name, 100)
+	requireText(&v, "expert.organisation", x.Organisation, 200)
+	switch {
+	case strings.TrimSpace(x.UnitCode) == "":
+		v.Add("expert.unit_code", "must not be empty")
+	case !unitCodePattern.MatchString(x.UnitCode):
+		v.Add("expert.unit_code", "must be 2–32 letters, digits or \"-\" (an administrative division or organisation code)")
+	}
+	if !slices.Contains(teamRanks, x.Rank) {
+		v.Add("expert.rank", "must be one of %s", strings.Join(teamRanks, ", "))
+	}
+	if x.Kind != ledger.ExpertKindStaff && x.Kind != ledger.ExpertKindExpert {
+		v.Add("expert.kind", "must be one of %s, %s", ledger.ExpertKindStaff, ledger.ExpertKindExpert)
+	}
+	if len(x.ContentAreas) == 0 {
+		v.Add("expert.content_areas", "must list at least one of the charter's content items 1 to %d", ContentAreas)
+	}
+	seen := map[int]bool{}
+	for i, a := range x.ContentAreas {
+		switch {
+		case a < 1 || a > ContentAreas:
+			v.Add(fmt.Sprintf("expert.content_areas[%d]", i), "must be the charter's content item 1 to %d", ContentAreas)
+		case seen[a]:
+			v.Add(fmt.Sprintf("expert.content_areas[%d]", i), "item %d is listed twice", a)
+		}
+		seen[a] = true
+	}
+	for i, s := range x.Sectors {
+		requireText(&v, fmt.Sprintf("expert.sectors[%d]", i), s, 100)
+	}
+	if !divisionCode.MatchString(x.HomeRegion) {
+		v.Add("expert.home_region", "must be a six-digit administrative division code")
+	}
+	for i, a := range x.Affiliations {
+		f := fmt.Sprintf("expert.affiliations[%d]", i)
+		if !unitCodePattern.MatchString(a.UnitCode) {
+			v.Add(f+".unit_code", "must be 2–32 letters, digits or \"-\"")
+		}
+		if a.FromYear < 1950 || a.FromYear > 2100 {
+			v.Add(f+".from_year", "must be a year from 1950 to 2100")
+		}
+		if a.ToYear != 0 && (a.ToYear < a.FromYear || a.ToYear > 2100) {
+			v.Add(f+".to_year", "must be 0 (to this day) or a year from from_year to 2100")
+		}
+	}
+	for i, u := range x.Unavailable {
+		validateUnavailability(&v, fmt.Sprintf("expert.unavailable[%d]", i), u)
+	}
+	if x.LeftOn != "" {
+		v.Add("expert.left_on", "must be empty: a person leaves the pool with LeavePool")
+	}
+	return v.Err()
+}
+
+// ValidateUnavailability checks a window of unavailability named field.
+func ValidateUnavailability(field string, u ledger.Unavailability) error {
+	var v derrors.Violations
+	validateUnavailability(&v, field, u)
+	return v.Err()
+}
+
+func validateUnavailability(v *derrors.Violations, field string, u ledger.Unavailability) {
+	from, errF := calendar.ParseDate(u.From)
+	if errF != nil {
+		v.Add(field+".from", "must be a date YYYY-MM-DD")
+	}
+	to, errT := calendar.ParseDate(u.To)
+	if errT != nil {
+		v.Add(field+".to", "must be a date YYYY-MM-DD")
+	}
+	if errF == nil && errT == nil && to.Before(from) {
+		v.Add(field+".to", "must not be before from (%s)", from)
+	}
+	requireText(v, field+".reason", u.Reason, 500)
+}
