@@ -36,11 +36,14 @@ var (
 	UnitUser = User{Subject: "dev-unit-430100", Name: "陈静", Organisation: "长沙市", Roles: []string{actor.RoleUnit}, Units: []string{"430100"}}
 	// Auditor reads everything (discipline inspection).
 	Auditor = User{Subject: "dev-auditor", Name: "周敏", Organisation: "驻厅纪检监察组", Roles: []string{actor.RoleAuditor}}
+	// PoolExpert is a person of the expert pool: link the pool entry with
+	// subject "dev-expert" (or mint with --subject) to answer invitations.
+	PoolExpert = User{Subject: "dev-expert", Name: "张伟", Organisation: "省应急管理厅", Roles: []string{actor.RoleExpert}}
 )
 
 // Users returns the dev users, one per role in the order of actor.Roles.
 func Users() []User {
-	return []User{OfficeClerk, CommitteeMember, TeamLeader, TeamMember, UnitUser, Auditor}
+	return []User{OfficeClerk, CommitteeMember, TeamLeader, TeamMember, UnitUser, Auditor, PoolExpert}
 }
 
 // UserForRole returns the dev user of role.
