@@ -251,6 +251,10 @@ func TestPoolDrawToInspectionREST(t *testing.T) {
 		require.Contains(t, fmt.Sprint(second), "POOL_TOO_SMALL")
 	}
 
+	// The real histories replay against the current code (determinism).
+	s.replayHistory("pool-invitation-declined-unjustified", "invitation/"+invitation)
+	s.replayHistory("pool-invitation-replacement-accepted", "invitation/"+replacement["invitation_id"].(string))
+
 	// Fairness: the year's tallies per person and per unit.
 	code, stats := s.do("GET", "/v1/pool/statistics/2026", &office, nil)
 	require.Equal(t, http.StatusOK, code, "%v", stats)
