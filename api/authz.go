@@ -84,9 +84,16 @@ var (
 	committee = []string{actor.RoleCommittee}
 	// everyone are the roles of the office's own people and the units;
 	// a receiving body (actor.RoleReceiver) is not among them: it reads
-	// only the findings referred to it (referralReaders).
-	everyone      = slices.DeleteFunc(slices.Clone(actor.Roles), func(r string) bool { return r == actor.RoleReceiver })
-	officeAuditor = []string{actor.RoleOffice, actor.RoleAuditor}
+	// only the findings referred to it (referralReaders); nor is a person
+	// of the expert pool (actor.RoleExpert), who reads only their own
+	// invitations.
+	everyone = slices.DeleteFunc(slices.Clone(actor.Roles), func(r string) bool { return r == actor.RoleReceiver || r == actor.RoleExpert })
+	// poolReaders read the pool and its line-ups: the office that keeps
+	// them, the committee that approves teams, the auditor.
+	poolReaders = []string{actor.RoleOffice, actor.RoleCommittee, actor.RoleAuditor}
+	// invitationReaders are those and the person invited.
+	invitationReaders = []string{actor.RoleOffice, actor.RoleCommittee, actor.RoleAuditor, actor.RoleExpert}
+	officeAuditor     = []string{actor.RoleOffice, actor.RoleAuditor}
 	// team are the office and the inspection team, who record findings,
 	// evidence and tips.
 	team = []string{actor.RoleOffice, actor.RoleTeamLeader, actor.RoleTeamMember}
@@ -221,6 +228,28 @@ var authorization = map[string]rule{
 	"/xuncha.v1.TipService/GetTip":     read(team, ScopeTeam),
 	"/xuncha.v1.TipService/ListTips":   read(team, ScopeTeam),
 	"/xuncha.v1.TipService/TriageTip":  write(leaderOffice, ScopeTeam),
+
+	// The expert pool (issue 15): the office keeps the pool, draws
+	// line-ups, swaps members, sends the invitations, approves a complete
+	// line-up and judges declines; the person invited (role expert, by the
+	// subject their entry links to) sees and answers only their own
+	// invitations (the office may record an answer given otherwise).
+	"/xuncha.v1.ExpertPoolService/AddExpert":         write(office, ScopeProvince),
+	"/xuncha.v1.ExpertPoolService/GetExpert":         read(poolReaders, ScopeProvince),
+	"/xuncha.v1.ExpertPoolService/ListExperts":       read(poolReaders, ScopeProvince),
+	"/xuncha.v1.ExpertPoolService/AddUnavailability": write(office, ScopeProvince),
+	"/xuncha.v1.ExpertPoolService/LeavePool":         write(office, ScopeProvince),
+	"/xuncha.v1.ExpertPoolService/GetPoolStatistics": read(poolReaders, ScopeProvince),
+	"/xuncha.v1.LineupService/DrawLineup":            write(office, ScopeProvince),
+	"/xuncha.v1.LineupService/GetLineup":             read(poolReaders, ScopeProvince),
+	"/xuncha.v1.LineupService/SwapLineupMember":      write(office, ScopeProvince),
+	"/xuncha.v1.LineupService/SendInvitations":       change(office, ScopeProvince, workflows.InvitationMachine, "invite"),
+	"/xuncha.v1.LineupService/ApproveLineup":         write(office, ScopeProvince),
+	"/xuncha.v1.InvitationService/GetInvitation":     read(invitationReaders, ScopeUnitOrTeam),
+	"/xuncha.v1.InvitationService/ListInvitations":   read(invitationReaders, ScopeUnitOrTeam),
+	"/xuncha.v1.InvitationService/AcceptInvitation":  change([]string{actor.RoleOffice, actor.RoleExpert}, ScopeUnitOrTeam, workflows.InvitationMachine, workflows.ActionAcceptInvitation),
+	"/xuncha.v1.InvitationService/DeclineInvitation": change([]string{actor.RoleOffice, actor.RoleExpert}, ScopeUnitOrTeam, workflows.InvitationMachine, workflows.ActionDeclineInvitation),
+	"/xuncha.v1.InvitationService/JudgeDecline":      change(office, ScopeProvince, workflows.InvitationMachine, workflows.ActionJudgeDecline),
 
 	// The audit chains: the office and the auditor verify them.
 	"/xuncha.v1.AuditService/VerifyAudit": read(officeAuditor, ScopeProvince),

@@ -134,10 +134,15 @@ func userOfActor(who actor.Actor) devissuer.User { return userOf(who) }
 
 // authzFixture is what the table test's requests name: an inspection of
 // unit 430100 whose team lists teamLeader and member, a finding of it, an
-// interview about it, a tip to it and the finding's evidence; and a clue
+// interview about it, a tip to it and the finding's evidence; a clue
 // finding referred to the receiver's body (commission), which is what a
 // receiver's requests name.
-type authzFixture struct{ inspection, finding, interview, tip, evidence, referred string }
+type authzFixture struct {
+	inspection, finding, interview, tip, evidence, referred string
+	// expert, lineup and invitation are a person of the pool, the drawn
+	// line-up they are invited to and their invitation.
+	expert, lineup, invitation string
+}
 
 func (s *stack) authzFixture() authzFixture {
 	s.t.Helper()
@@ -155,7 +160,25 @@ func (s *stack) authzFixture() authzFixture {
 	require.Equal(s.t, http.StatusOK, code, "%v", body)
 	fx.tip = body["id"].(string)
 	fx.referred = s.referredClue(fx.inspection, "authz-clue")
+	s.seedPool()
+	code, body = s.do("POST", "/v1/lineups", &office, map[string]any{"request_id": rid(s.t, "authz-draw"), "unit_code": "430300",
+		"unit_name": "湘潭市", "planned_start": "2026-12-01", "planned_end": "2026-12-15", "content_areas": []int{1}, "team_size": 6})
+	require.Equal(s.t, http.StatusOK, code, "%v", body)
+	fx.lineup = body["id"].(string)
+	code, body = s.do("POST", "/v1/lineups/"+fx.lineup+":invite", &office, map[string]any{"request_id": rid(s.t, "authz-invite")})
+	require.Equal(s.t, http.StatusOK, code, "%v", body)
+	m := body["members"].([]any)[0].(map[string]any)
+	fx.expert, fx.invitation = m["expert_id"].(string), m["invitation_id"].(string)
 	return fx
+}
+
+// as is the caller of the table test in role: the person of the pool
+// invited in the fixture for the expert role.
+func (fx authzFixture) as(role string) actor.Actor {
+	if role == actor.RoleExpert {
+		return poolActor(fx.expert)
+	}
+	return roleActors[role]
 }
 
 // fields are a request's fields for method: the path variables {id},
@@ -165,6 +188,7 @@ func (fx authzFixture) fields(method, role string) map[string]any {
 	id := map[string]string{
 		"InspectionService": fx.inspection, "FindingService": fx.finding, "InterviewService": fx.interview,
 		"TipService": fx.tip, "WebhookService": "wh-none", "evidence": fx.evidence,
+		"ExpertPoolService": fx.expert, "LineupService": fx.lineup, "InvitationService": fx.invitation,
 	}
 	if role == actor.RoleReceiver {
 		id["FindingService"] = fx.referred
@@ -190,6 +214,7 @@ var outOfScope = map[string]actor.Actor{
 	actor.RoleTeamLeader: {Name: "孙七", Role: actor.RoleTeamLeader, Organisation: "省安全生产巡查第二组"},
 	actor.RoleTeamMember: {Name: "王五", Role: actor.RoleTeamMember, Organisation: "省安全生产巡查第二组"},
 	actor.RoleReceiver:   {Name: "郑八", Role: actor.RoleReceiver, Organisation: "株洲市纪委监委"},
+	actor.RoleExpert:     poolActor("p-nobody"),
 }
 
 // inScopeAnswers are the exceptions to the rule of the table test: as a
@@ -254,7 +279,7 @@ func TestAuthorizationTable(t *testing.T) {
 			}
 			for via, do := range calls {
 				for _, role := range actor.Roles {
-					code, httpStatus, msg := do(s.authorization(roleActors[role]), role)
+					code, httpStatus, msg := do(s.authorization(fx.as(role)), role)
 					if !slices.Contains(row.Roles, role) {
 						expect(via, codes.PermissionDenied, code, httpStatus, "as "+role+" (refused)", msg)
 						continue

@@ -57,6 +57,9 @@ func (s *Server) gateway(ctx context.Context, conn *grpc.ClientConn) (http.Handl
 		"AuditService":         xunchav1.RegisterAuditServiceHandler,
 		"StatisticsService":    xunchav1.RegisterStatisticsServiceHandler,
 		"ReferralRouteService": xunchav1.RegisterReferralRouteServiceHandler,
+		"ExpertPoolService":    xunchav1.RegisterExpertPoolServiceHandler,
+		"LineupService":        xunchav1.RegisterLineupServiceHandler,
+		"InvitationService":    xunchav1.RegisterInvitationServiceHandler,
 	} {
 		if err := register(ctx, mux, conn); err != nil {
 			return nil, fmt.Errorf("registering the %s gateway: %w", name, err)

@@ -74,11 +74,21 @@ func (s *InspectionServer) CreateInspection(ctx context.Context, req *xunchav1.C
 	for _, m := range spec.GetTeam() {
 		in.Team = append(in.Team, ledger.TeamMember{Name: m.GetName(), Role: m.GetRole(), Rank: m.GetRank(), Organisation: m.GetOrganisation(), Subject: m.GetSubject()})
 	}
-	if err := in.Validate(); err != nil {
-		return nil, err
-	}
 	if in.ID == "" {
 		in.ID = generatedID("ins", "", in.RequestID)
+	}
+	if req.GetLineupId() != "" {
+		// The team is a drawn line-up's (issue 15): checked against the
+		// request, then taken, the line-up marked USED by this inspection.
+		if err := withoutField(in.Validate(), "inspection.team"); err != nil {
+			return nil, err
+		}
+		if in.Team, err = lineupTeam(ctx, s.Ledger, req.GetLineupId(), in, who); err != nil {
+			return nil, err
+		}
+	}
+	if err := in.Validate(); err != nil {
+		return nil, err
 	}
 	workflowID := workflows.InspectionWorkflowID(in.ID)
 	// The plan's rules that need the ledger (non-repetition, the earlier

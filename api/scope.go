@@ -32,6 +32,10 @@ func reachFor(scope Scope, role string, id authn.Identity) ledger.Reach {
 		return ledger.Reach{ByTeam: true, Subject: id.Subject}
 	case actor.RoleReceiver:
 		return ledger.Reach{ByReceiver: true, Receiver: id.Organisation, Subject: id.Subject}
+	case actor.RoleExpert:
+		// A person of the pool reaches no unit's objects, only their own
+		// invitations (by subject, ledger.InReach).
+		return ledger.Reach{ByUnit: true, Subject: id.Subject}
 	}
 	return ledger.Reach{}
 }
@@ -110,6 +114,8 @@ func targetInReach(ctx context.Context, l *ledger.Store, target string) error {
 		return inReach(ctx, l, ledger.SubjectInspection, parts[1])
 	case "interviews":
 		return inReach(ctx, l, ledger.SubjectInterview, parts[1])
+	case "invitations":
+		return inReach(ctx, l, ledger.SubjectInvitation, parts[1])
 	case "tips":
 		t, err := l.GetTip(ctx, parts[1])
 		if err != nil {

@@ -105,3 +105,18 @@ func (r Rule) WithDueField(field string) Rule {
 func ReferralReceipt(referredOn string, days int) Rule {
 	return Rule{Field: "ack_working_days", From: referredOn, WorkingDays: days}
 }
+
+// DefaultInvitationAnswerWorkingDays is how long a drawn person has to
+// accept or decline an invitation (issue 15) when the office's pool policy
+// sets nothing.
+const DefaultInvitationAnswerWorkingDays = 3
+
+// InvitationAnswer is the deadline of an answer to an invitation sent on
+// invitedOn (YYYY-MM-DD): days working days after it (0 means
+// DefaultInvitationAnswerWorkingDays).
+func InvitationAnswer(invitedOn string, days int) Rule {
+	if days == 0 {
+		days = DefaultInvitationAnswerWorkingDays
+	}
+	return Rule{Field: "invited_on", From: invitedOn, WorkingDays: days}
+}

@@ -60,6 +60,9 @@ type TeamMember struct {
 	// tokens), when given: team roles reach the inspections whose team
 	// lists their subject.
 	Subject string `json:"subject,omitempty"`
+	// ExpertID is the member's entry in the expert pool, for a team taken
+	// from a drawn line-up: it books the person on the inspection's dates.
+	ExpertID string `json:"expert_id,omitempty"`
 }
 
 // InspectionSummary is stored at closure for the results-use record.

@@ -58,6 +58,13 @@ func (s *Store) InReach(ctx context.Context, r Reach, typ, id string) error {
 		ok, err = s.q.InterviewInReach(ctx, dbsqlc.InterviewInReachParams{ID: id, ByUnit: r.ByUnit, Units: r.Units, ByTeam: r.ByTeam, TeamSubject: r.Subject})
 	case SubjectEvidence:
 		ok, err = s.q.EvidenceInReach(ctx, dbsqlc.EvidenceInReachParams{ID: id, ByUnit: r.ByUnit, Units: r.Units, ByTeam: r.ByTeam, CallerSubject: r.Subject})
+	case SubjectInvitation:
+		// A person of the pool reaches their own invitations only: by
+		// the subject their entry links to.
+		if r.Subject == "" {
+			return derrors.New(derrors.ErrNotFound, "%s %q not found", typ, id)
+		}
+		return s.InvitationInReach(ctx, id, r.Subject)
 	default:
 		return fmt.Errorf("no scope rule for subject type %q", typ)
 	}

@@ -58,6 +58,9 @@ var mutableTables = []MutableTable{
 	{"access_log", []string{"DELETE"}, "the daily anchor prunes whole days past the retention (PruneAccessLog); its trigger refuses days younger than 180"},
 	{"finding_tallies", []string{"UPDATE"}, "the statistics' counts, kept by the triggers of findings, escalations and interviews (migration 010: INSERT … ON CONFLICT DO UPDATE, UPDATE)"},
 	{"finding_closure_days", []string{"UPDATE"}, "the statistics' days to close, kept by the findings' triggers (migration 010: INSERT … ON CONFLICT DO UPDATE)"},
+	{"experts", []string{"UPDATE"}, "a pool entry's unavailability, affiliations and leaving (ChangeExpert)"},
+	{"lineups", []string{"UPDATE"}, "a line-up's state and members: swaps, invitations, replacements (ChangeLineup, ApplyInvitationChange)"},
+	{"invitations", []string{"UPDATE"}, "the projection of an invitation's workflow (ApplyInvitationChange: INSERT … ON CONFLICT DO UPDATE)"},
 	{"finding_month_tallies", []string{"UPDATE"}, "the statistics per inspection and month, refreshed by the triggers (migration 010: INSERT … ON CONFLICT DO UPDATE)"},
 }
 

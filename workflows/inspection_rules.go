@@ -132,7 +132,12 @@ const (
 // ValidateTeam checks a line-up against the charter; each violation names
 // the rule broken. Field names are the request's ("inspection.team[2].rank").
 func ValidateTeam(v *derrors.Violations, team []ledger.TeamMember) {
-	const field = "inspection.team"
+	validateTeamAt(v, "inspection.team", team)
+}
+
+// validateTeamAt is ValidateTeam for a line-up named field (a drawn
+// line-up's "lineup.members"): the one home of the team rules.
+func validateTeamAt(v *derrors.Violations, field string, team []ledger.TeamMember) {
 	counted, leaders, deputies := 0, 0, 0
 	for i, m := range team {
 		f := fmt.Sprintf("%s[%d]", field, i)

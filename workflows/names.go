@@ -68,7 +68,7 @@ const (
 
 // WebhookEventTypes lists the event types a webhook may subscribe to.
 var WebhookEventTypes = []string{EventMajorFinding, EventFindingEscalated, EventInspectionEscalated, EventInterviewEscalated,
-	EventExtensionRequested, EventExtensionDecided, EventSignoffRequested, EventSignedOff, EventSignoffRefused, EventReferralReferred, EventReferralUnacknowledged, EventReferralOutcome}
+	EventExtensionRequested, EventExtensionDecided, EventSignoffRequested, EventSignedOff, EventSignoffRefused, EventReferralReferred, EventReferralUnacknowledged, EventReferralOutcome, EventSecondmentNotice, EventCriticismRequested, EventInvitationEscalated}
 
 // Query and update names.
 const (

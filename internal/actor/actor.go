@@ -36,12 +36,16 @@ const (
 	// organisation names the body, and it sees only what was referred to
 	// it.
 	RoleReceiver = "receiver"
+	// RoleExpert is a person of the inspection expert pool (巡查专家库,
+	// issue 15) whose token subject is linked to their entry: they see and
+	// answer only their own invitations.
+	RoleExpert = "expert"
 	// RoleSystem is xuncha itself (timers, escalation).
 	RoleSystem = "system"
 )
 
 // Roles lists the roles a caller may claim (not RoleSystem).
-var Roles = []string{RoleOffice, RoleCommittee, RoleTeamLeader, RoleTeamMember, RoleUnit, RoleAuditor, RoleReceiver}
+var Roles = []string{RoleOffice, RoleCommittee, RoleTeamLeader, RoleTeamMember, RoleUnit, RoleAuditor, RoleReceiver, RoleExpert}
 
 // Actor is a person acting in a role for an organisation.
 type Actor struct {

@@ -39,11 +39,14 @@ var (
 	// Receiver receives the clues referred to 长沙市纪委监委 (the demo
 	// unit's city discipline inspection and supervision commission).
 	Receiver = User{Subject: "dev-receiver", Name: "黄磊", Organisation: "长沙市纪委监委", Roles: []string{actor.RoleReceiver}}
+	// PoolExpert is a person of the expert pool: link the pool entry with
+	// subject "dev-expert" (or mint with --subject) to answer invitations.
+	PoolExpert = User{Subject: "dev-expert", Name: "张伟", Organisation: "省应急管理厅", Roles: []string{actor.RoleExpert}}
 )
 
 // Users returns the dev users, one per role in the order of actor.Roles.
 func Users() []User {
-	return []User{OfficeClerk, CommitteeMember, TeamLeader, TeamMember, UnitUser, Auditor, Receiver}
+	return []User{OfficeClerk, CommitteeMember, TeamLeader, TeamMember, UnitUser, Auditor, Receiver, PoolExpert}
 }
 
 // UserForRole returns the dev user of role.

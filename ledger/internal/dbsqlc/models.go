@@ -131,6 +131,27 @@ type Evidence struct {
 	UploadedAt  time.Time
 }
 
+type Expert struct {
+	ID           string
+	Subject      *string
+	Name         string
+	Organisation string
+	UnitCode     string
+	Rank         string
+	Kind         string
+	ContentAreas []int
+	Sectors      []string
+	HomeRegion   string
+	Affiliations []byte
+	Unavailable  []byte
+	LeftOn       *time.Time
+	LeaveReason  string
+	CreatedBy    []byte
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+	Version      int
+}
+
 type Exposure struct {
 	ID          string
 	RequestID   string
@@ -357,10 +378,48 @@ type Interview struct {
 	Version             int
 }
 
+type Invitation struct {
+	ID         string
+	WorkflowID string
+	LineupID   string
+	ExpertID   string
+	Subject    string
+	UnitCode   string
+	TeamRole   string
+	Stage      string
+	DueAt      *time.Time
+	Doc        []byte
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+	Version    int
+}
+
 type LedgerSequence struct {
 	Year     int
 	UnitCode string
 	Last     int
+}
+
+type Lineup struct {
+	ID            string
+	RequestID     string
+	UnitCode      string
+	UnitName      string
+	PlannedStart  time.Time
+	PlannedEnd    time.Time
+	ContentAreas  []int
+	Seed          int64
+	ConflictYears int
+	TeamSize      int
+	State         string
+	Members       []byte
+	Exclusions    []byte
+	Draws         int
+	InspectionID  *string
+	CreatedBy     []byte
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+	Version       int
 }
 
 type ReferralRoute struct {

@@ -1751,7 +1751,11 @@ type CreateInspectionRequest struct {
 	// from request_id when empty.
 	InspectionId string `protobuf:"bytes,2,opt,name=inspection_id,json=inspectionId,proto3" json:"inspection_id,omitempty"`
 	// The inspection: unit, kind, round, planned_start, planned_end.
-	Inspection    *Inspection `protobuf:"bytes,3,opt,name=inspection,proto3" json:"inspection,omitempty"`
+	Inspection *Inspection `protobuf:"bytes,3,opt,name=inspection,proto3" json:"inspection,omitempty"`
+	// An APPROVED drawn line-up (LineupService) whose accepted members are
+	// the team: inspection.team is then left empty, and the unit, dates and
+	// content areas must be the line-up's.
+	LineupId      string `protobuf:"bytes,4,opt,name=lineup_id,json=lineupId,proto3" json:"lineup_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1805,6 +1809,13 @@ func (x *CreateInspectionRequest) GetInspection() *Inspection {
 		return x.Inspection
 	}
 	return nil
+}
+
+func (x *CreateInspectionRequest) GetLineupId() string {
+	if x != nil {
+		return x.LineupId
+	}
+	return ""
 }
 
 // GetInspectionRequest names one inspection.
@@ -2189,14 +2200,15 @@ const file_xuncha_v1_inspection_proto_rawDesc = "" +
 	"\"ListStateCouncilInspectionsRequest\x12\x12\n" +
 	"\x04year\x18\x01 \x01(\x05R\x04year\"j\n" +
 	"#ListStateCouncilInspectionsResponse\x12C\n" +
-	"\vinspections\x18\x01 \x03(\v2!.xuncha.v1.StateCouncilInspectionR\vinspections\"\x94\x01\n" +
+	"\vinspections\x18\x01 \x03(\v2!.xuncha.v1.StateCouncilInspectionR\vinspections\"\xb1\x01\n" +
 	"\x17CreateInspectionRequest\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12#\n" +
 	"\rinspection_id\x18\x02 \x01(\tR\finspectionId\x125\n" +
 	"\n" +
 	"inspection\x18\x03 \x01(\v2\x15.xuncha.v1.InspectionR\n" +
-	"inspection\"&\n" +
+	"inspection\x12\x1b\n" +
+	"\tlineup_id\x18\x04 \x01(\tR\blineupId\"&\n" +
 	"\x14GetInspectionRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"\xfe\x01\n" +
 	"\x16ListInspectionsRequest\x12\x1b\n" +

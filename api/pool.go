@@ -1,0 +1,730 @@
+package api
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.uber.org/zap"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/xuncha/xuncha/calendar"
+	"github.com/xuncha/xuncha/internal/actor"
+	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/ledger"
+	xunchav1 "github.com/xuncha/xuncha/proto/xuncha/v1"
+	"github.com/xuncha/xuncha/workflows"
+)
+
+// The expert pool's API (issue 15): the pool (ExpertPoolServer), drawn
+// line-ups (LineupServer) and invitations (InvitationServer). The draw and
+// the team rules are the workflows' (workflows/pool_draw.go); the ledger
+// records under one lock; invitations are InvitationWorkflows.
+
+// ExpertPoolServer implements xunchav1.ExpertPoolServiceServer.
+type ExpertPoolServer struct {
+	xunchav1.UnimplementedExpertPoolServiceServer
+	Ledger *ledger.Store
+	Log    *zap.Logger
+}
+
+// LineupServer implements xunchav1.LineupServiceServer.
+type LineupServer struct {
+	xunchav1.UnimplementedLineupServiceServer
+	Temporal  client.Client
+	Ledger    *ledger.Store
+	TaskQueue string
+	Log       *zap.Logger
+}
+
+// InvitationServer implements xunchav1.InvitationServiceServer.
+type InvitationServer struct {
+	xunchav1.UnimplementedInvitationServiceServer
+	Temporal client.Client
+	Ledger   *ledger.Store
+	Log      *zap.Logger
+}
+
+// ---- the pool ----
+
+func expertKind(k xunchav1.Expert_Kind) string {
+	if k == xunchav1.Expert_KIND_UNSPECIFIED {
+		return ""
+	}
+	return k.String()
+}
+
+func intsOf(in []int32) []int {
+	var out []int
+	for _, a := range in {
+		out = append(out, int(a))
+	}
+	return out
+}
+
+func int32sOf(in []int) []int32 {
+	var out []int32
+	for _, a := range in {
+		out = append(out, int32(a))
+	}
+	return out
+}
+
+func expertProto(x ledger.Expert) *xunchav1.Expert {
+	out := &xunchav1.Expert{Id: x.ID, Subject: x.Subject, Name: x.Name, Organisation: x.Organisation, UnitCode: x.UnitCode,
+		Rank: x.Rank, Kind: xunchav1.Expert_Kind(xunchav1.Expert_Kind_value[x.Kind]), ContentAreas: int32sOf(x.ContentAreas),
+		Sectors: x.Sectors, HomeRegion: x.HomeRegion, LeftOn: x.LeftOn, LeaveReason: x.LeaveReason,
+		CreateTime: timestamppb.New(x.CreatedAt), Version: int32(x.Version)}
+	for _, a := range x.Affiliations {
+		out.Affiliations = append(out.Affiliations, &xunchav1.Affiliation{UnitCode: a.UnitCode, FromYear: int32(a.FromYear), ToYear: int32(a.ToYear)})
+	}
+	for _, u := range x.Unavailable {
+		out.Unavailable = append(out.Unavailable, &xunchav1.Unavailability{From: u.From, To: u.To, Reason: u.Reason})
+	}
+	return out
+}
+
+// AddExpert adds a person to the pool.
+func (s *ExpertPoolServer) AddExpert(ctx context.Context, req *xunchav1.AddExpertRequest) (*xunchav1.Expert, error) {
+	who, err := actor.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	e := req.GetExpert()
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	x := ledger.Expert{ID: req.GetExpertId(), Subject: e.GetSubject(), Name: e.GetName(), Organisation: e.GetOrganisation(),
+		UnitCode: e.GetUnitCode(), Rank: e.GetRank(), Kind: expertKind(e.GetKind()), ContentAreas: intsOf(e.GetContentAreas()),
+		Sectors: e.GetSectors(), HomeRegion: e.GetHomeRegion(), LeftOn: e.GetLeftOn(), CreatedBy: who, CreatedAt: now,
+		UpdatedAt: now, Version: 1}
+	for _, a := range e.GetAffiliations() {
+		x.Affiliations = append(x.Affiliations, ledger.Affiliation{UnitCode: a.GetUnitCode(), FromYear: int(a.GetFromYear()), ToYear: int(a.GetToYear())})
+	}
+	for _, u := range e.GetUnavailable() {
+		x.Unavailable = append(x.Unavailable, ledger.Unavailability{From: u.GetFrom(), To: u.GetTo(), Reason: u.GetReason()})
+	}
+	var v derrors.Violations
+	workflows.ValidateRequestID(&v, "request_id", req.GetRequestId())
+	if err := errors.Join(v.Err(), workflows.ValidateExpert(x)); err != nil {
+		return nil, mergeInvalid(err)
+	}
+	if x.ID == "" {
+		x.ID = generatedID("x", "", req.GetRequestId())
+	}
+	stored, created, err := s.Ledger.CreateExpert(ctx, x, ledger.Event{Key: "add/" + req.GetRequestId(), Action: "add",
+		Actor: who, OccurredAt: now, Note: fmt.Sprintf("%s (%s, %s) joins the pool", x.Name, x.Organisation, x.Rank)})
+	if err != nil {
+		return nil, err
+	}
+	if !created {
+		return nil, derrors.New(derrors.ErrAlreadyExists, "expert %q already exists", x.ID)
+	}
+	return expertProto(stored), nil
+}
+
+// mergeInvalid joins the violations of several checks into one answer.
+func mergeInvalid(err error) error {
+	var all derrors.Violations
+	var rest []error
+	for _, e := range unjoin(err) {
+		var inv *derrors.InvalidError
+		if errors.As(e, &inv) {
+			all = append(all, inv.Violations...)
+			continue
+		}
+		rest = append(rest, e)
+	}
+	if len(rest) > 0 {
+		return errors.Join(rest...)
+	}
+	return all.Err()
+}
+
+func unjoin(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
+}
+
+// GetExpert returns one person of the pool.
+func (s *ExpertPoolServer) GetExpert(ctx context.Context, req *xunchav1.GetExpertRequest) (*xunchav1.Expert, error) {
+	x, err := s.Ledger.GetExpert(ctx, req.GetId())
+	if err != nil {
+		return nil, err
+	}
+	return expertProto(x), nil
+}
+
+// ListExperts lists the pool.
+func (s *ExpertPoolServer) ListExperts(ctx context.Context, req *xunchav1.ListExpertsRequest) (*xunchav1.ListExpertsResponse, error) {
+	size, err := ledger.PageSize(req.GetPageSize())
+	if err != nil {
+		return nil, err
+	}
+	list, next, err := s.Ledger.ListExperts(ctx, req.GetIncludeLeft(), size, req.GetPageToken())
+	if err != nil {
+		return nil, err
+	}
+	out := &xunchav1.ListExpertsResponse{NextPageToken: next}
+	for _, x := range list {
+		out.Experts = append(out.Experts, expertProto(x))
+	}
+	return out, nil
+}
+
+// AddUnavailability records a window of unavailability.
+func (s *ExpertPoolServer) AddUnavailability(ctx context.Context, req *xunchav1.AddUnavailabilityRequest) (*xunchav1.Expert, error) {
+	who, err := actor.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	u := ledger.Unavailability{From: req.GetUnavailability().GetFrom(), To: req.GetUnavailability().GetTo(),
+		Reason: req.GetUnavailability().GetReason()}
+	var v derrors.Violations
+	workflows.ValidateRequestID(&v, "request_id", req.GetRequestId())
+	if err := mergeInvalid(errors.Join(v.Err(), workflows.ValidateUnavailability("unavailability", u))); err != nil {
+		return nil, err
+	}
+	x, err := s.Ledger.ChangeExpert(ctx, req.GetId(), ledger.Event{Key: "unavailable/" + req.GetRequestId(), Action: "addUnavailability",
+		Actor: who, OccurredAt: time.Now().UTC(), Note: fmt.Sprintf("unavailable from %s to %s: %s", u.From, u.To, u.Reason)},
+		func(x *ledger.Expert) error {
+			x.Unavailable = append(x.Unavailable, u)
+			return nil
+		})
+	if err != nil {
+		return nil, err
+	}
+	return expertProto(x), nil
+}
+
+// LeavePool records a person's leaving.
+func (s *ExpertPoolServer) LeavePool(ctx context.Context, req *xunchav1.LeavePoolRequest) (*xunchav1.Expert, error) {
+	who, err := actor.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var v derrors.Violations
+	workflows.ValidateRequestID(&v, "request_id", req.GetRequestId())
+	if _, err := calendar.ParseDate(req.GetLeftOn()); err != nil {
+		v.Add("left_on", "must be a date YYYY-MM-DD")
+	}
+	if strings.TrimSpace(req.GetReason()) == "" {
+		v.Add("reason", "must not be empty: a person leaves the pool with a reason")
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	x, err := s.Ledger.ChangeExpert(ctx, req.GetId(), ledger.Event{Key: "leave/" + req.GetRequestId(), Action: "leave",
+		Actor: who, OccurredAt: time.Now().UTC(), Note: req.GetLeftOn() + ": " + req.GetReason()},
+		func(x *ledger.Expert) error {
+			if x.LeftOn != "" {
+				return &derrors.StageError{Reason: "ALREADY_LEFT", Subject: "expert/" + x.ID, Action: "leave",
+					Message: fmt.Sprintf("expert %s left the pool on %s", x.ID, x.LeftOn)}
+			}
+			x.LeftOn, x.LeaveReason = req.GetLeftOn(), req.GetReason()
+			return nil
+		})
+	if err != nil {
+		return nil, err
+	}
+	return expertProto(x), nil
+}
+
+// GetPoolStatistics counts a year's draws and answers.
+func (s *ExpertPoolServer) GetPoolStatistics(ctx context.Context, req *xunchav1.GetPoolStatisticsRequest) (*xunchav1.PoolStatistics, error) {
+	if y := req.GetYear(); y < int32(calendar.EarliestDate.Year) || y > int32(calendar.LatestDate.Year) {
+		return nil, derrors.Invalid("year", "must be a year from %d to %d", calendar.EarliestDate.Year, calendar.LatestDate.Year)
+	}
+	st, err := s.Ledger.PoolStatistics(ctx, int(req.GetYear()))
+	if err != nil {
+		return nil, err
+	}
+	tally := func(t ledger.PoolTally) *xunchav1.PoolTally {
+		return &xunchav1.PoolTally{ExpertId: t.ExpertID, Name: t.Name, UnitCode: t.UnitCode, Drawn: int32(t.Drawn),
+			SwappedIn: int32(t.SwappedIn), Invited: int32(t.Invited), Accepted: int32(t.Accepted), Declined: int32(t.Declined),
+			Unjustified: int32(t.Unjustified), Expired: int32(t.Expired)}
+	}
+	out := &xunchav1.PoolStatistics{Year: req.GetYear()}
+	for _, t := range st.Experts {
+		out.Experts = append(out.Experts, tally(t))
+	}
+	for _, t := range st.Units {
+		out.Units = append(out.Units, tally(t))
+	}
+	return out, nil
+}
+
+// dataOf is an event's data: details that always encode as JSON.
+func dataOf(v map[string]any) json.RawMessage {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return json.RawMessage(`{}`)
+	}
+	return b
+}
+
+// ---- line-ups ----
+
+func lineupProto(l ledger.Lineup) *xunchav1.Lineup {
+	out := &xunchav1.Lineup{Id: l.ID, UnitCode: l.UnitCode, UnitName: l.UnitName, PlannedStart: l.PlannedStart,
+		PlannedEnd: l.PlannedEnd, ContentAreas: int32sOf(l.ContentAreas), Seed: l.Seed, ConflictYears: int32(l.ConflictYears),
+		TeamSize: int32(l.TeamSize), State: l.State, Draws: int32(l.Draws), InspectionId: l.InspectionID,
+		CreateTime: timestamppb.New(l.CreatedAt), Version: int32(l.Version)}
+	for _, m := range l.Members {
+		out.Members = append(out.Members, &xunchav1.LineupMember{ExpertId: m.ExpertID, Name: m.Name, Organisation: m.Organisation,
+			UnitCode: m.UnitCode, Role: m.Role, Rank: m.Rank, State: m.State, Draw: int32(m.Draw), Replaces: m.Replaces,
+			InvitationId: m.InvitationID, Note: m.Note})
+	}
+	for _, e := range l.Exclusions {
+		pe := &xunchav1.Exclusion{ExpertId: e.ExpertID, Name: e.Name}
+		for _, r := range e.Reasons {
+			pe.Reasons = append(pe.Reasons, &xunchav1.ExclusionReason{Code: r.Code, Detail: r.Detail})
+		}
+		out.Exclusions = append(out.Exclusions, pe)
+	}
+	return out
+}
+
+// randomSeed is the seed of a draw that asked for none: recorded with the
+// line-up, so the draw can still be repeated.
+func randomSeed() (int64, error) {
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return 0, fmt.Errorf("drawing a seed: %w", err)
+	}
+	return int64(binary.BigEndian.Uint64(b[:]) >> 1), nil
+}
+
+// DrawLineup draws a proposed line-up from the pool.
+func (s *LineupServer) DrawLineup(ctx context.Context, req *xunchav1.DrawLineupRequest) (*xunchav1.Lineup, error) {
+	who, err := actor.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	in := workflows.DrawInput{UnitCode: req.GetUnitCode(), PlannedStart: req.GetPlannedStart(), PlannedEnd: req.GetPlannedEnd(),
+		ContentAreas: intsOf(req.GetContentAreas()), TeamSize: int(req.GetTeamSize()), ConflictYears: workflows.DefaultConflictYears}
+	if req.ConflictYears != nil {
+		in.ConflictYears = int(req.GetConflictYears())
+	}
+	var v derrors.Violations
+	workflows.ValidateRequestID(&v, "request_id", req.GetRequestId())
+	workflows.ValidateID(&v, "lineup_id", req.GetLineupId())
+	if strings.TrimSpace(req.GetUnitName()) == "" {
+		v.Add("unit_name", "must not be empty")
+	}
+	if err := mergeInvalid(errors.Join(v.Err(), renameFields(in.Validate(), "lineup.", ""))); err != nil {
+		return nil, err
+	}
+	if req.Seed != nil {
+		in.Seed = req.GetSeed()
+	} else if in.Seed, err = randomSeed(); err != nil {
+		return nil, err
+	}
+	id := req.GetLineupId()
+	if id == "" {
+		id = generatedID("l", "", req.GetRequestId())
+	}
+	// Two tries: a draw that lost a race for a person (EXPERT_BOOKED) is
+	// drawn again from the pool as it is now.
+	for try := 0; ; try++ {
+		if in.Pool, err = s.Ledger.Candidates(ctx, in.PlannedStart, in.PlannedEnd, id); err != nil {
+			return nil, err
+		}
+		res, err := workflows.Draw(in)
+		if err != nil {
+			return nil, err
+		}
+		now := time.Now().UTC().Truncate(time.Microsecond)
+		l := ledger.Lineup{ID: id, RequestID: req.GetRequestId(), UnitCode: in.UnitCode, UnitName: req.GetUnitName(),
+			PlannedStart: in.PlannedStart, PlannedEnd: in.PlannedEnd, ContentAreas: in.ContentAreas, Seed: in.Seed,
+			ConflictYears: in.ConflictYears, TeamSize: in.TeamSize, State: ledger.LineupProposed, Members: res.Members,
+			Exclusions: res.Exclusions, Draws: 1, CreatedBy: who, CreatedAt: now, UpdatedAt: now, Version: 1}
+		stored, created, err := s.Ledger.RecordLineup(ctx, l, ledger.Event{Key: "draw", Action: "draw", StageAfter: ledger.LineupProposed,
+			Actor: who, OccurredAt: now, Note: fmt.Sprintf("drawn with seed %d: %d people, %d excluded", in.Seed, len(res.Members),
+				len(res.Exclusions)),
+			Data: dataOf(map[string]any{"seed": in.Seed, "conflict_years": in.ConflictYears, "team_size": in.TeamSize,
+				"members": res.Members, "exclusions": res.Exclusions})})
+		var booked *derrors.StageError
+		if errors.As(err, &booked) && booked.Reason == "EXPERT_BOOKED" && try == 0 {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if !created && stored.RequestID != req.GetRequestId() {
+			return nil, derrors.New(derrors.ErrAlreadyExists, "line-up %q already exists, drawn by another request", id)
+		}
+		return lineupProto(stored), nil
+	}
+}
+
+// renameFields replaces a prefix of the violations' field names.
+func renameFields(err error, from, to string) error {
+	var inv *derrors.InvalidError
+	if !errors.As(err, &inv) {
+		return err
+	}
+	var v derrors.Violations
+	for _, fv := range inv.Violations {
+		v = append(v, derrors.FieldViolation{Field: to + strings.TrimPrefix(fv.Field, from), Rule: fv.Rule})
+	}
+	return v.Err()
+}
+
+// GetLineup returns a line-up.
+func (s *LineupServer) GetLineup(ctx context.Context, req *xunchav1.GetLineupRequest) (*xunchav1.Lineup, error) {
+	l, err := s.Ledger.GetLineup(ctx, req.GetId())
+	if err != nil {
+		return nil, err
+	}
+	return lineupProto(l), nil
+}
+
+// lineupStage refuses a step the line-up's state does not allow.
+func lineupStage(l *ledger.Lineup, action string, allowed ...string) error {
+	if slices.Contains(allowed, l.State) {
+		return nil
+	}
+	return &derrors.StageError{Reason: "STAGE_NOT_ALLOWED", Subject: "lineup/" + l.ID, Action: action, Stage: l.State,
+		Message: fmt.Sprintf("line-up %s is %s: %s needs %s", l.ID, l.State, action, strings.Join(allowed, " or "))}
+}
+
+// SwapLineupMember puts another person in a member's place.
+func (s *LineupServer) SwapLineupMember(ctx context.Context, req *xunchav1.SwapLineupMemberRequest) (*xunchav1.Lineup, error) {
+	who, err := actor.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var v derrors.Violations
+	workflows.ValidateRequestID(&v, "request_id", req.GetRequestId())
+	if req.GetExpertId() == "" {
+		v.Add("expert_id", "must name the member leaving the line-up")
+	}
+	if req.GetReplacementExpertId() == "" {
+		v.Add("replacement_expert_id", "must name the person of the pool taking their place")
+	}
+	if strings.TrimSpace(req.GetReason()) == "" {
+		v.Add("reason", "must not be empty: the office swaps a person with a reason")
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	x, err := s.Ledger.GetExpert(ctx, req.GetReplacementExpertId())
+	if errors.Is(err, derrors.ErrNotFound) {
+		return nil, derrors.Invalid("replacement_expert_id", "must name a person of the pool (%s is not one)", req.GetReplacementExpertId())
+	}
+	if err != nil {
+		return nil, err
+	}
+	current, err := s.Ledger.GetLineup(ctx, req.GetId())
+	if err != nil {
+		return nil, err
+	}
+	pool, err := s.Ledger.Candidates(ctx, current.PlannedStart, current.PlannedEnd, current.ID)
+	if err != nil {
+		return nil, err
+	}
+	l, err := s.Ledger.ChangeLineup(ctx, req.GetId(), ledger.Event{Key: "swap/" + req.GetRequestId(), Action: "swap", Actor: who,
+		OccurredAt: time.Now().UTC(), Note: fmt.Sprintf("%s swapped in for %s: %s", x.ID, req.GetExpertId(), req.GetReason()),
+		Data: dataOf(map[string]any{"leaving": req.GetExpertId(), "replacement": x.ID, "reason": req.GetReason()})},
+		func(l *ledger.Lineup) error {
+			if err := lineupStage(l, "swap", ledger.LineupProposed); err != nil {
+				return err
+			}
+			members, err := workflows.CheckSwap(workflows.DrawInput{UnitCode: l.UnitCode, PlannedStart: l.PlannedStart,
+				PlannedEnd: l.PlannedEnd, ContentAreas: l.ContentAreas, ConflictYears: l.ConflictYears, Pool: pool},
+				*l, req.GetExpertId(), x, req.GetReason())
+			if err != nil {
+				return err
+			}
+			l.Members = members
+			return nil
+		})
+	if err != nil {
+		return nil, err
+	}
+	return lineupProto(l), nil
+}
+
+// SendInvitations invites every member and starts their invitations'
+// workflows; a retry starts those not yet started.
+func (s *LineupServer) SendInvitations(ctx context.Context, req *xunchav1.SendInvitationsRequest) (*xunchav1.Lineup, error) {
+	who, err := actor.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var v derrors.Violations
+	workflows.ValidateRequestID(&v, "request_id", req.GetRequestId())
+	if d := req.GetAnswerWorkingDays(); d < 0 || d > 30 {
+		v.Add("answer_working_days", "must be 0 (the default, %d) to 30 working days", 3)
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	l, err := s.Ledger.ChangeLineup(ctx, req.GetId(), ledger.Event{Key: "invite", Action: "invite", Actor: who,
+		OccurredAt: time.Now().UTC(), Note: "invitations sent"}, func(l *ledger.Lineup) error {
+		if err := lineupStage(l, "invite", ledger.LineupProposed); err != nil {
+			return err
+		}
+		l.State = ledger.LineupInviting
+		for i, m := range l.Members {
+			if m.State == ledger.MemberProposed {
+				l.Members[i].State = ledger.MemberInvited
+				l.Members[i].InvitationID = workflows.InvitationID(l.ID, m.ExpertID)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range l.Members {
+		if m.InvitationID == "" || m.Draw > 1 {
+			continue // replacements are invited by the workflow that drew them
+		}
+		in := workflows.InvitationInput{ID: m.InvitationID, RequestID: "invite/" + l.ID, LineupID: l.ID, Member: m,
+			SecondFrom: l.PlannedStart, SecondTo: l.PlannedEnd, InspectedUnit: l.UnitName,
+			AnswerWorkingDays: int(req.GetAnswerWorkingDays()), InvitedBy: who}
+		if err := s.startInvitation(ctx, in); err != nil {
+			return nil, err
+		}
+	}
+	if l, err = s.Ledger.GetLineup(ctx, l.ID); err != nil {
+		return nil, err
+	}
+	return lineupProto(l), nil
+}
+
+// startInvitation starts an invitation's workflow, or finds it started,
+// and returns once the ledger holds it.
+func (s *LineupServer) startInvitation(ctx context.Context, in workflows.InvitationInput) error {
+	start := s.Temporal.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
+		ID:                       workflows.InvitationWorkflowID(in.ID),
+		TaskQueue:                s.TaskQueue,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+	}, workflows.InvitationWorkflowName, in)
+	handle, err := s.Temporal.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
+		StartWorkflowOperation: start,
+		UpdateOptions: client.UpdateWorkflowOptions{
+			UpdateID:     workflows.AwaitCreatedUpdateID(in.RequestID),
+			UpdateName:   workflows.UpdateAwaitCreated,
+			Args:         []any{workflows.AwaitCreatedInput{RequestID: in.RequestID}},
+			WaitForStage: client.WorkflowUpdateStageCompleted,
+		},
+	})
+	if err == nil {
+		var st workflows.InvitationState
+		err = handle.Get(ctx, &st)
+	}
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	if errors.As(err, &started) {
+		if _, gerr := s.Ledger.GetInvitation(ctx, in.ID); gerr == nil {
+			return nil // finished already: answered, and in the ledger
+		}
+	}
+	if err != nil {
+		return derrors.FromTemporal(err)
+	}
+	return nil
+}
+
+// ApproveLineup approves a COMPLETE line-up.
+func (s *LineupServer) ApproveLineup(ctx context.Context, req *xunchav1.LineupActionRequest) (*xunchav1.Lineup, error) {
+	who, err := actor.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var v derrors.Violations
+	workflows.ValidateRequestID(&v, "request_id", req.GetRequestId())
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	l, err := s.Ledger.ChangeLineup(ctx, req.GetId(), ledger.Event{Key: "approve", Action: "approve", Actor: who,
+		OccurredAt: time.Now().UTC(), Note: req.GetNote()}, func(l *ledger.Lineup) error {
+		if err := lineupStage(l, "approve", ledger.LineupComplete); err != nil {
+			return err
+		}
+		if err := workflows.CheckLineup(l.ContentAreas, l.Members, nil); err != nil {
+			var inv *derrors.InvalidError
+			if errors.As(err, &inv) {
+				// Content areas need the pool; the team rules do not.
+				var team derrors.Violations
+				for _, fv := range inv.Violations {
+					if !strings.Contains(fv.Rule, "content area") {
+						team = append(team, fv)
+					}
+				}
+				if err := team.Err(); err != nil {
+					return err
+				}
+			} else {
+				return err
+			}
+		}
+		l.State = ledger.LineupApproved
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return lineupProto(l), nil
+}
+
+// lineupTeam is the team of an inspection created from line-up id: the
+// line-up must be APPROVED (or USED by this very inspection, a retry) and
+// drawn for the inspection's unit, dates and content areas; it becomes
+// USED.
+func lineupTeam(ctx context.Context, l *ledger.Store, id string, in workflows.InspectionInput, who actor.Actor) ([]ledger.TeamMember, error) {
+	var v derrors.Violations
+	if len(in.Team) > 0 {
+		v.Add("inspection.team", "must be empty when lineup_id names the line-up whose members are the team")
+	}
+	lu, err := l.GetLineup(ctx, id)
+	if errors.Is(err, derrors.ErrNotFound) {
+		return nil, derrors.Invalid("lineup_id", "must name a drawn line-up (%s is not one)", id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if lu.UnitCode != in.Unit.Code {
+		v.Add("inspection.unit.code", "must be %s, the unit line-up %s was drawn for", lu.UnitCode, id)
+	}
+	if lu.PlannedStart != in.PlannedStart || lu.PlannedEnd != in.PlannedEnd {
+		v.Add("inspection.planned_start", "must be the line-up's dates, %s to %s", lu.PlannedStart, lu.PlannedEnd)
+	}
+	if !slices.Equal(slices.Sorted(slices.Values(lu.ContentAreas)), slices.Sorted(slices.Values(in.ContentAreas))) {
+		v.Add("inspection.content_areas", "must be the line-up's content areas %v", lu.ContentAreas)
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	used, err := l.ChangeLineup(ctx, id, ledger.Event{Key: "use/" + in.ID, Action: "use", Actor: who, OccurredAt: time.Now().UTC(),
+		Note: "the team of inspection " + in.ID}, func(lu *ledger.Lineup) error {
+		if lu.State == ledger.LineupUsed && lu.InspectionID == in.ID {
+			return nil
+		}
+		if err := lineupStage(lu, "use", ledger.LineupApproved); err != nil {
+			return err
+		}
+		lu.State, lu.InspectionID = ledger.LineupUsed, in.ID
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if used.InspectionID != in.ID {
+		return nil, lineupStage(&used, "use", ledger.LineupApproved)
+	}
+	return used.Team(), nil
+}
+
+// ---- invitations ----
+
+func invitationProto(inv ledger.Invitation) *xunchav1.Invitation {
+	out := &xunchav1.Invitation{Id: inv.ID, LineupId: inv.LineupID, ExpertId: inv.ExpertID, Name: inv.ExpertName,
+		UnitCode: inv.UnitCode, Organisation: inv.Organisation, TeamRole: inv.TeamRole, Stage: inv.Stage,
+		SecondFrom: inv.SecondFrom, SecondTo: inv.SecondTo, InvitedOn: inv.InvitedOn, DeclineReason: inv.DeclineReason,
+		Judgement: inv.Judgement, JudgeNote: inv.JudgeNote, ReplacedBy: inv.ReplacedBy, Note: inv.Note, Version: int32(inv.Version)}
+	if d := inv.AnswerDeadline; d != nil {
+		out.AnswerDue, out.AnswerDueExplanation = d.Due.String(), d.Explanation
+	}
+	return out
+}
+
+// invitationInReach answers NOT_FOUND for an invitation out of the
+// caller's reach: a person (role expert) reaches their own only.
+func invitationInReach(ctx context.Context, l *ledger.Store, id string) error {
+	return inReach(ctx, l, ledger.SubjectInvitation, id)
+}
+
+// GetInvitation returns one invitation.
+func (s *InvitationServer) GetInvitation(ctx context.Context, req *xunchav1.GetInvitationRequest) (*xunchav1.Invitation, error) {
+	if err := invitationInReach(ctx, s.Ledger, req.GetId()); err != nil {
+		return nil, err
+	}
+	inv, err := s.Ledger.GetInvitation(ctx, req.GetId())
+	if err != nil {
+		return nil, err
+	}
+	return invitationProto(inv), nil
+}
+
+// ListInvitations lists a line-up's or a person's invitations; a person
+// (role expert) lists their own whatever they ask.
+func (s *InvitationServer) ListInvitations(ctx context.Context, req *xunchav1.ListInvitationsRequest) (*xunchav1.ListInvitationsResponse, error) {
+	expertID := req.GetExpertId()
+	if r := reachOf(ctx); !r.Province() {
+		x, err := s.Ledger.ExpertBySubject(ctx, r.Subject)
+		if errors.Is(err, derrors.ErrNotFound) || r.Subject == "" {
+			return &xunchav1.ListInvitationsResponse{}, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		expertID = x.ID
+	}
+	list, err := s.Ledger.ListInvitations(ctx, req.GetLineupId(), expertID)
+	if err != nil {
+		return nil, err
+	}
+	out := &xunchav1.ListInvitationsResponse{}
+	for _, inv := range list {
+		out.Invitations = append(out.Invitations, invitationProto(inv))
+	}
+	return out, nil
+}
+
+// invitationAPI is the invitation lifecycle for the one change path.
+var invitationAPI = lifecycleAPI[workflows.InvitationState, ledger.Invitation, *xunchav1.Invitation]{
+	machine:     workflows.InvitationMachine,
+	subjectType: ledger.SubjectInvitation,
+	get:         (*ledger.Store).GetInvitation,
+	stage:       func(inv ledger.Invitation) string { return inv.Stage },
+	fromState:   func(_ context.Context, st workflows.InvitationState) *xunchav1.Invitation { return invitationProto(st.Invitation) },
+	fromRow: func(_ context.Context, _ *ledger.Store, inv ledger.Invitation) (*xunchav1.Invitation, error) {
+		return invitationProto(inv), nil
+	},
+}
+
+// AcceptInvitation accepts an invitation.
+func (s *InvitationServer) AcceptInvitation(ctx context.Context, req *xunchav1.AnswerInvitationRequest) (*xunchav1.Invitation, error) {
+	who, err := actor.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return sendChange(ctx, s.Temporal, s.Ledger, invitationAPI, lifecycleChange{id: req.GetId(), requestID: req.GetRequestId(),
+		action: workflows.ActionAcceptInvitation, who: who,
+		input: workflows.AnswerInvitationInput{RequestID: req.GetRequestId(), Actor: who, Reason: req.GetReason()}})
+}
+
+// DeclineInvitation declines an invitation with a reason.
+func (s *InvitationServer) DeclineInvitation(ctx context.Context, req *xunchav1.AnswerInvitationRequest) (*xunchav1.Invitation, error) {
+	who, err := actor.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return sendChange(ctx, s.Temporal, s.Ledger, invitationAPI, lifecycleChange{id: req.GetId(), requestID: req.GetRequestId(),
+		action: workflows.ActionDeclineInvitation, who: who,
+		input: workflows.DeclineInvitationInput{RequestID: req.GetRequestId(), Actor: who, Reason: req.GetReason()}})
+}
+
+// JudgeDecline judges a decline's reason.
+func (s *InvitationServer) JudgeDecline(ctx context.Context, req *xunchav1.JudgeDeclineRequest) (*xunchav1.Invitation, error) {
+	who, err := actor.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return sendChange(ctx, s.Temporal, s.Ledger, invitationAPI, lifecycleChange{id: req.GetId(), requestID: req.GetRequestId(),
+		action: workflows.ActionJudgeDecline, who: who,
+		input: workflows.JudgeDeclineInput{RequestID: req.GetRequestId(), Actor: who, Judgement: req.GetJudgement(), Note: req.GetNote()}})
+}

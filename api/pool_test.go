@@ -1,0 +1,275 @@
+package api_test
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/xuncha/xuncha/internal/actor"
+	"github.com/xuncha/xuncha/workflows"
+)
+
+// poolPerson is one entry of the test pool: its ID, rank, kind, content
+// areas and home region, and an unavailability window when set.
+type poolPerson struct {
+	id, rank, kind string
+	areas          []int
+	region         string
+	unavailable    bool
+}
+
+// testPool is a pool for inspecting Xiangtan (430300) from 2026-12-01 to
+// 12-15: two who may lead, two deputies, five staff members, two experts,
+// and two who may not be drawn — one living in Xiangtan, one away for two
+// of the days.
+var testPool = []poolPerson{
+	{"p-lead1", "INSPECTOR_LEVEL_2", "STAFF", []int{1, 2}, "430100", false},
+	{"p-lead2", "DEPARTMENT_LEVEL", "STAFF", []int{2, 3}, "430600", false},
+	{"p-dep1", "DIVISION_CHIEF", "STAFF", []int{3, 4}, "430100", false},
+	{"p-dep2", "DIVISION_CHIEF", "STAFF", []int{4, 1}, "430700", false},
+	{"p-m1", "OTHER", "STAFF", []int{1}, "430100", false},
+	{"p-m2", "OTHER", "STAFF", []int{2, 6}, "430600", false},
+	{"p-m3", "DEPUTY_DIVISION_CHIEF", "STAFF", []int{6}, "430700", false},
+	{"p-m4", "OTHER", "STAFF", []int{7, 8}, "430100", false},
+	{"p-m5", "OTHER", "STAFF", []int{9}, "430600", false},
+	{"p-e1", "OTHER", "EXPERT", []int{5, 6}, "430100", false},
+	{"p-e2", "OTHER", "EXPERT", []int{5}, "430700", false},
+	{"p-conflict", "DIVISION_CHIEF", "STAFF", []int{1, 5}, "430302", false},
+	{"p-unavail", "OTHER", "EXPERT", []int{5}, "430100", true},
+}
+
+// poolActor is the sign-in of a person of the pool (role expert).
+func poolActor(id string) actor.Actor {
+	return actor.Actor{Name: "专家" + id, Role: actor.RoleExpert, Organisation: "单位" + id, Subject: "expert-" + id}
+}
+
+// seedPool adds testPool through the API.
+func (s *stack) seedPool() {
+	s.t.Helper()
+	for i, p := range testPool {
+		x := map[string]any{"subject": "expert-" + p.id, "name": "专家" + p.id, "organisation": "单位" + p.id,
+			"unit_code": fmt.Sprintf("org-%d", i%4), "rank": p.rank, "kind": p.kind, "content_areas": p.areas,
+			"home_region": p.region, "affiliations": []map[string]any{{"unit_code": "430200", "from_year": 2015, "to_year": 2019}}}
+		if p.unavailable {
+			x["unavailable"] = []map[string]any{{"from": "2026-12-05", "to": "2026-12-06", "reason": "出国考察"}}
+		}
+		code, body := s.do("POST", "/v1/experts", &office, map[string]any{"request_id": rid(s.t, "add-"+p.id), "expert_id": p.id, "expert": x})
+		require.Equal(s.t, http.StatusOK, code, "%s: %v", p.id, body)
+	}
+}
+
+func members(l map[string]any) []map[string]any {
+	var out []map[string]any
+	for _, m := range l["members"].([]any) {
+		out = append(out, m.(map[string]any))
+	}
+	return out
+}
+
+func active(l map[string]any) []map[string]any {
+	return slices.DeleteFunc(members(l), func(m map[string]any) bool {
+		st := m["state"]
+		return st != "PROPOSED" && st != "INVITED" && st != "ACCEPTED"
+	})
+}
+
+// TestPoolDrawToInspectionREST drives the pool through REST: a draw with
+// its exclusions explained, the invitations, one decline judged
+// unjustified (a replacement drawn, a request for criticism posted), the
+// acceptances (the units notified), the approved line-up an inspection
+// then uses, and the year's fairness statistics.
+func TestPoolDrawToInspectionREST(t *testing.T) {
+	s := setup(t)
+	hooks := s.subscribe(workflows.EventCriticismRequested, workflows.EventSecondmentNotice)
+	s.seedPool()
+
+	// Bad input names the field and the rule, and records nothing.
+	code, body := s.do("POST", "/v1/experts", &office, map[string]any{"request_id": rid(t, "bad"),
+		"expert": map[string]any{"name": "某人", "organisation": "某单位", "unit_code": "org-1", "rank": "GENERAL", "kind": "STAFF",
+			"content_areas": []int{11}, "home_region": "4301"}})
+	require.Equal(t, http.StatusBadRequest, code, "%v", body)
+	require.Contains(t, fmt.Sprint(body), "expert.rank")
+	require.Contains(t, fmt.Sprint(body), "expert.content_areas[0]")
+	require.Contains(t, fmt.Sprint(body), "expert.home_region")
+
+	draw := map[string]any{"request_id": rid(t, "draw"), "lineup_id": "l-xiangtan", "unit_code": "430300", "unit_name": "湘潭市",
+		"planned_start": "2026-12-01", "planned_end": "2026-12-15", "content_areas": []int{1, 5}, "team_size": 6, "seed": 20261201}
+	code, lineup := s.do("POST", "/v1/lineups", &office, draw)
+	require.Equal(t, http.StatusOK, code, "%v", lineup)
+	require.Equal(t, "PROPOSED", lineup["state"])
+	require.Equal(t, "20261201", lineup["seed"], "the seed is recorded (int64: a JSON string)")
+	require.Len(t, members(lineup), 6)
+	roles := map[string]int{}
+	for _, m := range members(lineup) {
+		roles[m["role"].(string)]++
+		require.NotContains(t, []string{"p-conflict", "p-unavail"}, m["expert_id"])
+	}
+	require.Equal(t, 1, roles["LEADER"])
+	require.Equal(t, 1, roles["DEPUTY"])
+	why := map[string]string{}
+	for _, e := range lineup["exclusions"].([]any) {
+		e := e.(map[string]any)
+		r := e["reasons"].([]any)[0].(map[string]any)
+		why[e["expert_id"].(string)] = r["code"].(string) + ": " + r["detail"].(string)
+	}
+	require.Equal(t, map[string]string{
+		"p-conflict": "CONFLICT_OF_INTEREST: home region 430302 is the inspected unit 430300 or within it",
+		"p-unavail":  "UNAVAILABLE: unavailable from 2026-12-05 to 2026-12-06: 出国考察",
+	}, why)
+	// A retry answers the same line-up.
+	code, again := s.do("POST", "/v1/lineups", &office, draw)
+	require.Equal(t, http.StatusOK, code)
+	require.Equal(t, members(lineup), members(again))
+
+	// A swap still obeys the rules: the conflicted person is refused.
+	code, body = s.do("POST", "/v1/lineups/l-xiangtan:swap", &office, map[string]any{"request_id": rid(t, "swap"),
+		"expert_id": members(lineup)[5]["expert_id"], "replacement_expert_id": "p-conflict", "reason": "调整"})
+	require.Equal(t, http.StatusBadRequest, code, "%v", body)
+	require.Contains(t, fmt.Sprint(body), "CONFLICT_OF_INTEREST")
+
+	code, lineup = s.do("POST", "/v1/lineups/l-xiangtan:invite", &office, map[string]any{"request_id": rid(t, "invite")})
+	require.Equal(t, http.StatusOK, code, "%v", lineup)
+	require.Equal(t, "INVITING", lineup["state"])
+	code, list := s.do("GET", "/v1/invitations?lineup_id=l-xiangtan", &office, nil)
+	require.Equal(t, http.StatusOK, code, "%v", list)
+	require.Len(t, list["invitations"], 6)
+
+	// The person invited sees their own invitation, and nobody else's.
+	decliner := members(lineup)[len(members(lineup))-1]
+	declinerID := decliner["expert_id"].(string)
+	invitation := decliner["invitation_id"].(string)
+	me, other := poolActor(declinerID), poolActor("p-unavail")
+	code, inv := s.do("GET", "/v1/invitations/"+invitation, &me, nil)
+	require.Equal(t, http.StatusOK, code, "%v", inv)
+	require.Equal(t, "INVITED", inv["stage"])
+	require.NotEmpty(t, inv["answer_due"])
+	code, _ = s.do("GET", "/v1/invitations/"+invitation, &other, nil)
+	require.Equal(t, http.StatusNotFound, code)
+	code, _ = s.do("POST", "/v1/invitations/"+invitation+":accept", &other, map[string]any{"request_id": rid(t, "other")})
+	require.Equal(t, http.StatusNotFound, code)
+	code, _ = s.do("GET", "/v1/lineups/l-xiangtan", &me, nil)
+	require.Equal(t, http.StatusForbidden, code, "a person of the pool reads their invitations only")
+
+	// The decline draws a replacement; the office judges it unjustified.
+	code, body = s.do("POST", "/v1/invitations/"+invitation+":decline", &me, map[string]any{"request_id": rid(t, "decline")})
+	require.Equal(t, http.StatusBadRequest, code, "a decline needs a reason: %v", body)
+	code, inv = s.do("POST", "/v1/invitations/"+invitation+":decline", &me, map[string]any{"request_id": rid(t, "decline2"), "reason": "单位工作忙"})
+	require.Equal(t, http.StatusOK, code, "%v", inv)
+	require.Equal(t, "DECLINED", inv["stage"])
+	var replacement map[string]any
+	require.Eventually(t, func() bool {
+		_, lineup = s.do("GET", "/v1/lineups/l-xiangtan", &office, nil)
+		for _, m := range members(lineup) {
+			if m["replaces"] == declinerID && m["invitation_id"] != nil {
+				replacement = m
+				return true
+			}
+		}
+		return false
+	}, 30*time.Second, 200*time.Millisecond, "a replacement is drawn")
+	require.EqualValues(t, 2, replacement["draw"])
+	require.Equal(t, decliner["role"], replacement["role"])
+	code, inv = s.do("POST", "/v1/invitations/"+invitation+":judgeDecline", &office, map[string]any{"request_id": rid(t, "judge"),
+		"judgement": "UNJUSTIFIED", "note": "工作忙不是拒绝抽选的正当理由"})
+	require.Equal(t, http.StatusOK, code, "%v", inv)
+	require.Equal(t, "DECLINE_UNJUSTIFIED", inv["stage"])
+	criticism := hooks.awaitType(t, workflows.EventCriticismRequested, func(webhookEvent) bool { return true })
+	require.Equal(t, declinerID, criticism.Data["expert_id"])
+	require.Equal(t, "单位工作忙", criticism.Data["decline_reason"])
+
+	// Everyone on the line-up accepts: the replacement through their own
+	// sign-in, the others through the office.
+	require.Eventually(t, func() bool {
+		code, _ := s.do("GET", "/v1/invitations/"+replacement["invitation_id"].(string), &office, nil)
+		return code == http.StatusOK
+	}, 30*time.Second, 200*time.Millisecond, "the replacement's invitation is recorded")
+	for _, m := range active(lineup) {
+		who := office
+		if m["expert_id"] == replacement["expert_id"] {
+			who = poolActor(m["expert_id"].(string))
+		}
+		code, inv := s.do("POST", "/v1/invitations/"+m["invitation_id"].(string)+":accept", &who,
+			map[string]any{"request_id": rid(t, "accept-"+m["expert_id"].(string))})
+		require.Equal(t, http.StatusOK, code, "%v", inv)
+		require.Equal(t, "ACCEPTED", inv["stage"])
+	}
+	notice := hooks.awaitType(t, workflows.EventSecondmentNotice, func(webhookEvent) bool { return true })
+	require.Equal(t, "2026-12-01", notice.Data["from"])
+	require.Equal(t, "2026-12-15", notice.Data["to"])
+	require.NotEmpty(t, notice.Data["unit_code"])
+	code, lineup = s.do("GET", "/v1/lineups/l-xiangtan", &office, nil)
+	require.Equal(t, http.StatusOK, code)
+	require.Equal(t, "COMPLETE", lineup["state"])
+
+	// Approved, the line-up is the inspection's team.
+	code, lineup = s.do("POST", "/v1/lineups/l-xiangtan:approve", &office, map[string]any{"request_id": rid(t, "approve")})
+	require.Equal(t, http.StatusOK, code, "%v", lineup)
+	require.Equal(t, "APPROVED", lineup["state"])
+	b := inspectionBody(rid(t, "inspection"))
+	spec(b)["unit"] = map[string]any{"code": "430300", "name": "湘潭市"}
+	spec(b)["content_areas"] = []int{5, 1}
+	delete(spec(b), "team")
+	b["lineup_id"] = "l-xiangtan"
+	code, ins := s.do("POST", "/v1/inspections", &office, b)
+	require.Equal(t, http.StatusOK, code, "%v", ins)
+	team := ins["team"].([]any)
+	require.Len(t, team, 6)
+	names := map[string]bool{}
+	for _, m := range team {
+		names[m.(map[string]any)["name"].(string)] = true
+	}
+	require.True(t, names[replacement["name"].(string)], "the replacement is on the team")
+	require.False(t, names[decliner["name"].(string)], "the person who declined is not")
+	_, lineup = s.do("GET", "/v1/lineups/l-xiangtan", &office, nil)
+	require.Equal(t, "USED", lineup["state"])
+	require.Equal(t, ins["id"], lineup["inspection_id"])
+
+	// Its members are booked: a second draw on overlapping dates cannot
+	// choose them, and says why.
+	busy, err := s.Ledger.Candidates(t.Context(), "2026-12-10", "2026-12-20", "")
+	require.NoError(t, err)
+	booked := map[string]string{}
+	for _, b := range busy.Busy {
+		booked[b.ExpertID] = b.What
+	}
+	for _, m := range active(lineup) {
+		require.Equal(t, "inspection/"+ins["id"].(string), booked[m["expert_id"].(string)])
+	}
+	require.NotContains(t, booked, declinerID)
+	code, second := s.do("POST", "/v1/lineups", &office, map[string]any{"request_id": rid(t, "draw2"), "unit_code": "430400",
+		"unit_name": "衡阳市", "planned_start": "2026-12-10", "planned_end": "2026-12-20", "content_areas": []int{1}, "team_size": 6, "seed": 1})
+	if code == http.StatusOK {
+		for _, m := range members(second) {
+			require.NotContains(t, booked, m["expert_id"], "nobody booked is drawn")
+		}
+		require.Contains(t, fmt.Sprint(second["exclusions"]), "DOUBLE_BOOKED")
+	} else {
+		require.Contains(t, fmt.Sprint(second), "POOL_TOO_SMALL")
+	}
+
+	// The real histories replay against the current code (determinism).
+	s.replayHistory("pool-invitation-declined-unjustified", "invitation/"+invitation)
+	s.replayHistory("pool-invitation-replacement-accepted", "invitation/"+replacement["invitation_id"].(string))
+
+	// Fairness: the year's tallies per person and per unit.
+	code, stats := s.do("GET", "/v1/pool/statistics/2026", &office, nil)
+	require.Equal(t, http.StatusOK, code, "%v", stats)
+	for _, e := range stats["experts"].([]any) {
+		e := e.(map[string]any)
+		if e["expert_id"] == declinerID {
+			require.EqualValues(t, 1, e["declined"])
+			require.EqualValues(t, 1, e["unjustified"])
+			require.EqualValues(t, 1, e["drawn"])
+		}
+	}
+	var invited float64
+	for _, u := range stats["units"].([]any) {
+		n, _ := u.(map[string]any)["invited"].(float64)
+		invited += n
+	}
+	require.EqualValues(t, 7, invited, "six invited, one replacement")
+}

@@ -1,0 +1,537 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/xuncha/xuncha/activities"
+	"github.com/xuncha/xuncha/calendar"
+	"github.com/xuncha/xuncha/deadline"
+	"github.com/xuncha/xuncha/internal/actor"
+	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/ledger"
+)
+
+// Invitations of the drawn (issue 15 item 3): each person drawn for a
+// line-up is invited and answers within a number of working days; a
+// decline, or silence past the deadline, draws a replacement under the same
+// rules (DrawReplacement); the office judges a decline's reason, and an
+// unjustified one requests a notice of criticism (通报批评) from the
+// person's unit; an acceptance notifies the unit of the secondment dates.
+// The invitation is a lifecycle on the core (lifecycle.go): its stage
+// machine, its answer deadline on the ladder, its ledger row.
+
+// InvitationWorkflowName is the type of invitation workflows.
+const InvitationWorkflowName = "InvitationWorkflow"
+
+// InvitationWorkflowID is the workflow ID of invitation id.
+func InvitationWorkflowID(id string) string { return "invitation/" + id }
+
+// InvitationID is the invitation of one person to one line-up.
+func InvitationID(lineupID, expertID string) string { return lineupID + "." + expertID }
+
+// Invitation stages.
+const (
+	InvitationInvited            = "INVITED"
+	InvitationAccepted           = "ACCEPTED"
+	InvitationDeclined           = "DECLINED"
+	InvitationDeclineJustified   = "DECLINE_JUSTIFIED"
+	InvitationDeclineUnjustified = "DECLINE_UNJUSTIFIED"
+	InvitationExpired            = "EXPIRED"
+	InvitationWithdrawn          = "WITHDRAWN"
+)
+
+// Invitation actions: the update names of an InvitationWorkflow ("expire"
+// is the system's, when the answer deadline passes).
+const (
+	ActionAcceptInvitation   = "accept"
+	ActionDeclineInvitation  = "decline"
+	ActionJudgeDecline       = "judgeDecline"
+	ActionExpireInvitation   = "expire"
+	ActionWithdrawInvitation = "withdraw"
+)
+
+// Judgements of a decline's reason.
+const (
+	JudgementJustified   = "JUSTIFIED"
+	JudgementUnjustified = "UNJUSTIFIED"
+)
+
+// Webhook event types of invitations.
+const (
+	// EventSecondmentNotice tells a person's unit of their secondment dates
+	// when they accept.
+	EventSecondmentNotice = "invitation.secondment_notice"
+	// EventCriticismRequested asks a person's unit for a notice of
+	// criticism (通报批评) after an unjustified decline (charter 四(一)3).
+	EventCriticismRequested = "invitation.criticism_requested"
+	// EventInvitationEscalated is posted for each step of an invitation's
+	// answer deadline (the reminder, the lapse).
+	EventInvitationEscalated = "invitation.escalated"
+)
+
+// invitationMachine is the invitation's stages and who may take each step.
+var invitationMachine = &stageMachine{
+	noun:       "an invitation",
+	workflowID: InvitationWorkflowID,
+	moves: map[string][]move{
+		InvitationInvited: {{ActionAcceptInvitation, InvitationAccepted}, {ActionDeclineInvitation, InvitationDeclined},
+			{ActionExpireInvitation, InvitationExpired}},
+		// judgeDecline leads to DECLINE_JUSTIFIED or DECLINE_UNJUSTIFIED.
+		InvitationDeclined: {{ActionJudgeDecline, InvitationDeclineJustified}},
+	},
+	anytime: move{ActionWithdrawInvitation, InvitationWithdrawn},
+	final:   []string{InvitationAccepted, InvitationDeclineJustified, InvitationDeclineUnjustified, InvitationExpired, InvitationWithdrawn},
+	roles: map[string][]string{
+		"invite":                 {actor.RoleOffice},
+		ActionAcceptInvitation:   {actor.RoleExpert, actor.RoleOffice},
+		ActionDeclineInvitation:  {actor.RoleExpert, actor.RoleOffice},
+		ActionJudgeDecline:       {actor.RoleOffice},
+		ActionExpireInvitation:   {actor.RoleSystem},
+		ActionWithdrawInvitation: {actor.RoleOffice},
+	},
+}
+
+// InvitationMachine is the invitation's stage machine for the API.
+var InvitationMachine = Machine{invitationMachine}
+
+// InvitationInput starts an InvitationWorkflow.
+type InvitationInput struct {
+	ID        string              `json:"id"`
+	RequestID string              `json:"request_id"`
+	LineupID  string              `json:"lineup_id"`
+	Member    ledger.LineupMember `json:"member"`
+	// SecondFrom, SecondTo and InspectedUnit are the line-up's plan.
+	SecondFrom    string `json:"second_from"`
+	SecondTo      string `json:"second_to"`
+	InspectedUnit string `json:"inspected_unit"`
+	// AnswerWorkingDays is the policy's answer limit (0: the default).
+	AnswerWorkingDays int         `json:"answer_working_days"`
+	InvitedBy         actor.Actor `json:"invited_by"`
+}
+
+// InvitationState is what the state query and every update return.
+type InvitationState struct {
+	Invitation  ledger.Invitation        `json:"invitation"`
+	Escalations []ledger.Escalation      `json:"escalations"`
+	Pending     []deadline.ScheduledStep `json:"pending"`
+	Recorded    bool                     `json:"recorded"`
+}
+
+// InvitationResult is what a finished InvitationWorkflow returns.
+type InvitationResult struct {
+	Stage string `json:"stage"`
+}
+
+// AnswerInvitationInput accepts or declines (Reason required) an
+// invitation.
+type AnswerInvitationInput struct {
+	RequestID string      `json:"request_id"`
+	Actor     actor.Actor `json:"actor"`
+	Reason    string      `json:"reason"`
+}
+
+// Validate checks an acceptance.
+func (in AnswerInvitationInput) Validate() error {
+	var v derrors.Violations
+	ValidateRequestID(&v, "request_id", in.RequestID)
+	if len([]rune(in.Reason)) > 1000 {
+		v.Add("reason", "must be at most 1000 characters")
+	}
+	return v.Err()
+}
+
+// DeclineInvitationInput declines an invitation with a reason.
+type DeclineInvitationInput AnswerInvitationInput
+
+// Validate checks a decline: the charter lets nobody decline without a
+// reason.
+func (in DeclineInvitationInput) Validate() error {
+	var v derrors.Violations
+	ValidateRequestID(&v, "request_id", in.RequestID)
+	requireText(&v, "reason", in.Reason, 1000)
+	return v.Err()
+}
+
+// JudgeDeclineInput is the office's judgement of a decline's reason.
+type JudgeDeclineInput struct {
+	RequestID string      `json:"request_id"`
+	Actor     actor.Actor `json:"actor"`
+	Judgement string      `json:"judgement"`
+	Note      string      `json:"note"`
+}
+
+// Validate checks a judgement.
+func (in JudgeDeclineInput) Validate() error {
+	var v derrors.Violations
+	ValidateRequestID(&v, "request_id", in.RequestID)
+	if in.Judgement != JudgementJustified && in.Judgement != JudgementUnjustified {
+		v.Add("judgement", "must be one of %s, %s", JudgementJustified, JudgementUnjustified)
+	}
+	if in.Judgement == JudgementUnjustified {
+		requireText(&v, "note", in.Note, 1000)
+	} else if len([]rune(in.Note)) > 1000 {
+		v.Add("note", "must be at most 1000 characters")
+	}
+	return v.Err()
+}
+
+// WithdrawInvitationInput withdraws an invitation (the office).
+type WithdrawInvitationInput struct {
+	RequestID string      `json:"request_id"`
+	Actor     actor.Actor `json:"actor"`
+	Reason    string      `json:"reason"`
+}
+
+// Validate checks a withdrawal.
+func (in WithdrawInvitationInput) Validate() error {
+	var v derrors.Violations
+	ValidateRequestID(&v, "request_id", in.RequestID)
+	requireText(&v, "reason", in.Reason, 1000)
+	return v.Err()
+}
+
+// invitationSpec plugs the invitation into the lifecycle core. Its ladder
+// keeps the reminder and the overdue step: the overdue step is the lapse
+// that draws a replacement, not a proposed interview.
+var invitationSpec = &spec[ledger.Invitation]{
+	kind:        "invitation",
+	subjectType: ledger.SubjectInvitation,
+	machine:     invitationMachine,
+	fields: func(inv *ledger.Invitation) rowFields {
+		return rowFields{id: &inv.ID, requestID: &inv.RequestID, stage: &inv.Stage, unitCode: &inv.UnitCode,
+			version: &inv.Version, deadlineSeq: &inv.DeadlineSeq, missed: &inv.MissedDeadlines, overdue: &inv.Overdue,
+			updatedAt: &inv.UpdatedAt}
+	},
+	running: func(inv ledger.Invitation) *calendar.Deadline {
+		if inv.Stage != InvitationInvited {
+			return nil
+		}
+		return inv.AnswerDeadline
+	},
+	withDeadline: func(inv ledger.Invitation, d calendar.Deadline) ledger.Invitation {
+		inv.AnswerDeadline = &d
+		return inv
+	},
+	write: func(next ledger.Invitation, e ledger.Event) (any, any) {
+		return acts.ApplyInvitationChange, activities.InvitationChangeInput{Invitation: next, Event: e}
+	},
+	writeEscalation: func(esc ledger.Escalation, next ledger.Invitation, e ledger.Event) (any, any) {
+		return acts.EscalateInvitation, activities.EscalateInvitationInput{Escalation: esc, Invitation: next, Event: e}
+	},
+	keepSteps: func(s deadline.ScheduledStep) bool {
+		return s.Step == ledger.StepReminder || s.Step == ledger.StepOverdue
+	},
+	escalation: func(inv ledger.Invitation, step deadline.ScheduledStep, due calendar.Deadline) string {
+		switch step.Step {
+		case ledger.StepReminder:
+			return fmt.Sprintf("reminder: %s (%s) has not answered the invitation to line-up %s; the answer is due %s",
+				inv.ExpertName, inv.Organisation, inv.LineupID, due.Due)
+		case ledger.StepOverdue:
+			return fmt.Sprintf("lapsed: %s (%s) did not answer the invitation to line-up %s by %s; a replacement is drawn",
+				inv.ExpertName, inv.Organisation, inv.LineupID, due.Due)
+		}
+		return ""
+	},
+	announcement: func(inv ledger.Invitation, esc ledger.Escalation, due calendar.Deadline) (string, map[string]any) {
+		return EventInvitationEscalated, map[string]any{"escalation": esc, "invitation_id": inv.ID, "lineup_id": inv.LineupID,
+			"expert_id": inv.ExpertID, "unit_code": inv.UnitCode, "due": due.Due, "deadline": due.Explanation}
+	},
+	title: func(inv ledger.Invitation) string {
+		return fmt.Sprintf("**邀请 %s** (%s, line-up %s)", inv.ExpertName, inv.TeamRole, inv.LineupID)
+	},
+	dueWhat: "answer ",
+}
+
+// InvitationWorkflow drives one invitation from the invite to its answer,
+// the office's judgement of a decline, or its lapse, and draws the
+// replacement a decline or a lapse calls for.
+func InvitationWorkflow(ctx workflow.Context, in InvitationInput) (InvitationResult, error) {
+	info := workflow.GetInfo(ctx)
+	id := in.ID
+	if id == "" {
+		id = strings.TrimPrefix(info.WorkflowExecution.ID, "invitation/")
+	}
+	now := workflow.Now(ctx).UTC()
+	m := in.Member
+	w := &invitation{core: newCore(ctx, invitationSpec, ledger.Invitation{
+		ID: id, WorkflowID: info.WorkflowExecution.ID, RequestID: in.RequestID, LineupID: in.LineupID,
+		ExpertID: m.ExpertID, ExpertName: m.Name, Subject: m.Subject, UnitCode: m.UnitCode, Organisation: m.Organisation,
+		TeamRole: m.Role, Rank: m.Rank, SecondFrom: in.SecondFrom, SecondTo: in.SecondTo, InspectedUnit: in.InspectedUnit,
+		Stage: InvitationInvited, InvitedOn: calendar.DateOf(now).String(),
+		AnswerWorkingDays: deadline.InvitationAnswer("", in.AnswerWorkingDays).WorkingDays,
+		InvitedBy:         in.InvitedBy, CreatedAt: now, UpdatedAt: now, Version: 1,
+	})}
+	return w.run(ctx)
+}
+
+// invitation is the state behind InvitationWorkflow.
+type invitation struct {
+	core[ledger.Invitation]
+}
+
+func (w *invitation) snapshot() InvitationState {
+	return InvitationState{Invitation: w.row, Escalations: slices.Clone(w.escalations), Pending: w.deadline.pending(),
+		Recorded: w.recorded}
+}
+
+func (w *invitation) run(ctx workflow.Context) (InvitationResult, error) {
+	if err := w.registerHandlers(ctx); err != nil {
+		return InvitationResult{}, err
+	}
+	rule := deadline.InvitationAnswer(w.row.InvitedOn, w.row.AnswerWorkingDays)
+	resolved, err := w.ledger.resolveDeadline(ctx, rule)
+	if err != nil {
+		w.refused = err
+		return InvitationResult{}, fmt.Errorf("computing the answer deadline of invitation %q: %w", w.row.ID, err)
+	}
+	w.row.AnswerDeadline = &resolved.Deadline
+	w.row.DeadlineSeq = 1
+	if err := w.ledger.call(ctx, nil, acts.ApplyInvitationChange, activities.InvitationChangeInput{
+		Invitation: w.row,
+		Event: ledger.Event{SubjectType: ledger.SubjectInvitation, SubjectID: w.row.ID, Key: "invite", Action: "invite",
+			StageAfter: InvitationInvited, Actor: w.row.InvitedBy, OccurredAt: w.row.CreatedAt,
+			Note: fmt.Sprintf("invited as %s to line-up %s (%s to %s); answer due %s", w.row.TeamRole, w.row.LineupID,
+				w.row.SecondFrom, w.row.SecondTo, resolved.Deadline.Due),
+			Data: dataJSON(map[string]any{"lineup_id": w.row.LineupID, "expert_id": w.row.ExpertID, "team_role": w.row.TeamRole,
+				"deadline": resolved.Deadline})},
+	}); err != nil {
+		w.refused = err
+		return InvitationResult{}, fmt.Errorf("recording invitation %q: %w", w.row.ID, err)
+	}
+	w.recorded = true
+	w.publish(ctx)
+	w.startLadder(ctx, rule, resolved, nil)
+	workflow.Go(ctx, w.receiveCalendarChanges)
+
+	// Silence past the deadline: the ladder's overdue step marks it, and
+	// the invitation lapses.
+	if err := workflow.Await(ctx, func() bool { return w.row.Stage != InvitationInvited || w.row.Overdue }); err != nil {
+		return InvitationResult{}, err
+	}
+	if err := w.mu.Lock(ctx); err != nil {
+		return InvitationResult{}, err
+	}
+	if w.row.Stage == InvitationInvited {
+		next := w.row
+		next.Stage = InvitationExpired
+		next.Overdue = false
+		if err := w.apply(ctx, next, ledger.Event{Key: "expire", Action: ActionExpireInvitation, Actor: actor.System,
+			Note: "no answer by " + w.row.AnswerDeadline.Due.String()}); err != nil {
+			w.mu.Unlock()
+			return InvitationResult{}, err
+		}
+		w.deadline.stop()
+	}
+	w.mu.Unlock()
+	if w.row.Stage == InvitationDeclined || w.row.Stage == InvitationExpired {
+		w.replace(ctx)
+	}
+	if err := w.awaitEnd(ctx); err != nil {
+		return InvitationResult{}, err
+	}
+	return InvitationResult{Stage: w.row.Stage}, nil
+}
+
+func (w *invitation) registerHandlers(ctx workflow.Context) error {
+	for _, err := range []error{
+		registerState(ctx, w, &w.core),
+		registerChange(ctx, w, ActionAcceptInvitation, func(in AnswerInvitationInput) (actor.Actor, error) { return in.Actor, in.Validate() }, w.accept),
+		registerChange(ctx, w, ActionDeclineInvitation, func(in DeclineInvitationInput) (actor.Actor, error) { return in.Actor, in.Validate() }, w.decline),
+		registerChange(ctx, w, ActionJudgeDecline, func(in JudgeDeclineInput) (actor.Actor, error) { return in.Actor, in.Validate() }, w.judge),
+		registerChange(ctx, w, ActionWithdrawInvitation, func(in WithdrawInvitationInput) (actor.Actor, error) { return in.Actor, in.Validate() }, w.withdraw),
+	} {
+		if err != nil {
+			return fmt.Errorf("registering invitation handlers: %w", err)
+		}
+	}
+	return nil
+}
+
+func (w *invitation) accept(ctx workflow.Context, in AnswerInvitationInput) error {
+	now := workflow.Now(ctx).UTC()
+	next := w.row
+	next.Stage = InvitationAccepted
+	next.AnsweredAt = &now
+	next.Overdue = false
+	next.Note = in.Reason
+	notice := fmt.Sprintf("notice of secondment to %s (%s): %s is seconded to the inspection team of %s from %s to %s as %s",
+		w.row.Organisation, w.row.UnitCode, w.row.ExpertName, w.row.InspectedUnit, w.row.SecondFrom, w.row.SecondTo, w.row.TeamRole)
+	if err := w.apply(ctx, next, ledger.Event{Action: ActionAcceptInvitation, Actor: in.Actor, Note: notice,
+		Data: dataJSON(map[string]any{"notice": "secondment", "unit_code": w.row.UnitCode, "organisation": w.row.Organisation,
+			"expert_id": w.row.ExpertID, "from": w.row.SecondFrom, "to": w.row.SecondTo, "lineup_id": w.row.LineupID})}); err != nil {
+		return err
+	}
+	w.deadline.stop()
+	announce(ctx, w.ledger, &w.deliveries, EventSecondmentNotice, w.subject()+"/accept", map[string]any{
+		"invitation_id": w.row.ID, "lineup_id": w.row.LineupID, "expert_id": w.row.ExpertID, "name": w.row.ExpertName,
+		"unit_code": w.row.UnitCode, "organisation": w.row.Organisation, "team_role": w.row.TeamRole,
+		"inspected_unit": w.row.InspectedUnit, "from": w.row.SecondFrom, "to": w.row.SecondTo, "notice": notice})
+	return nil
+}
+
+func (w *invitation) decline(ctx workflow.Context, in DeclineInvitationInput) error {
+	now := workflow.Now(ctx).UTC()
+	next := w.row
+	next.Stage = InvitationDeclined
+	next.AnsweredAt = &now
+	next.Overdue = false
+	next.DeclineReason = in.Reason
+	if err := w.apply(ctx, next, ledger.Event{Action: ActionDeclineInvitation, Actor: in.Actor, Note: in.Reason}); err != nil {
+		return err
+	}
+	w.deadline.stop()
+	return nil
+}
+
+func (w *invitation) judge(ctx workflow.Context, in JudgeDeclineInput) error {
+	next := w.row
+	by := in.Actor
+	next.Judgement, next.JudgeNote, next.JudgedBy = in.Judgement, in.Note, &by
+	if in.Judgement == JudgementJustified {
+		next.Stage = InvitationDeclineJustified
+		return w.apply(ctx, next, ledger.Event{Action: ActionJudgeDecline, Actor: in.Actor,
+			Note: "the reason is accepted: " + in.Note, Data: dataJSON(map[string]any{"judgement": in.Judgement})})
+	}
+	next.Stage = InvitationDeclineUnjustified
+	request := fmt.Sprintf("request to %s (%s) for a notice of criticism (通报批评) of %s, who declined the invitation to line-up %s without a valid reason (%q): %s",
+		w.row.Organisation, w.row.UnitCode, w.row.ExpertName, w.row.LineupID, w.row.DeclineReason, in.Note)
+	data := map[string]any{"judgement": in.Judgement, "request": "criticism", "unit_code": w.row.UnitCode,
+		"organisation": w.row.Organisation, "expert_id": w.row.ExpertID, "name": w.row.ExpertName,
+		"lineup_id": w.row.LineupID, "decline_reason": w.row.DeclineReason, "office_note": in.Note}
+	if err := w.apply(ctx, next, ledger.Event{Action: "requestCriticism", Actor: in.Actor, Note: request,
+		Data: dataJSON(data)}); err != nil {
+		return err
+	}
+	data["invitation_id"], data["message"] = w.row.ID, request
+	announce(ctx, w.ledger, &w.deliveries, EventCriticismRequested, w.subject()+"/criticism", data)
+	return nil
+}
+
+func (w *invitation) withdraw(ctx workflow.Context, in WithdrawInvitationInput) error {
+	next := w.row
+	next.Stage = InvitationWithdrawn
+	next.Overdue = false
+	next.Note = in.Reason
+	if err := w.apply(ctx, next, ledger.Event{Action: ActionWithdrawInvitation, Actor: in.Actor, Note: in.Reason}); err != nil {
+		return err
+	}
+	w.deadline.stop()
+	return nil
+}
+
+// maxReplacementTries bounds the draws of one replacement that lose a race
+// with another change of the line-up.
+const maxReplacementTries = 5
+
+// replace draws a replacement for this person (declined or lapsed) with
+// the line-up's seed, records it under the pool's lock and invites the
+// person drawn. A line-up no longer inviting needs none; a pool that has
+// nobody eligible left is recorded as such, for the office to swap in
+// someone by hand.
+func (w *invitation) replace(ctx workflow.Context) {
+	log := workflow.GetLogger(ctx)
+	for try := 0; try < maxReplacementTries; try++ {
+		var lp activities.LineupPoolResult
+		if err := w.ledger.call(ctx, &lp, acts.LineupPool, activities.LineupPoolInput{LineupID: w.row.LineupID}); err != nil {
+			log.Error("reading the line-up for a replacement failed", "invitation", w.row.ID, "error", err)
+			return
+		}
+		l := lp.Lineup
+		if i := slices.IndexFunc(l.Members, func(m ledger.LineupMember) bool { return m.Replaces == w.row.ExpertID }); i >= 0 {
+			w.inviteReplacement(ctx, l, l.Members[i])
+			return
+		}
+		if l.State != ledger.LineupInviting {
+			log.Info("no replacement: the line-up is not inviting", "lineup", l.ID, "state", l.State)
+			return
+		}
+		m, exclusions, err := DrawReplacement(ReplaceInput{Lineup: l, Leaving: w.row.ExpertID, Draw: DrawInput{
+			UnitCode: l.UnitCode, PlannedStart: l.PlannedStart, PlannedEnd: l.PlannedEnd, ContentAreas: l.ContentAreas,
+			TeamSize: l.TeamSize, ConflictYears: l.ConflictYears, Seed: l.Seed, Pool: lp.Pool}})
+		if err != nil {
+			w.noteNoReplacement(ctx, err)
+			return
+		}
+		m.State = ledger.MemberInvited
+		m.InvitationID = InvitationID(l.ID, m.ExpertID)
+		var rec activities.RecordReplacementResult
+		err = w.ledger.call(ctx, &rec, acts.RecordReplacement, activities.RecordReplacementInput{
+			LineupID: l.ID, Version: l.Version, Leaving: w.row.ExpertID, Member: m, Exclusions: exclusions,
+			Event: ledger.Event{Key: "replace/" + w.row.ExpertID, Action: "drawReplacement", Actor: actor.System,
+				OccurredAt: workflow.Now(ctx).UTC(), StageBefore: l.State, StageAfter: l.State,
+				Note: fmt.Sprintf("%s drawn (draw %d of seed %d) in the place of %s (%s)", m.Name, m.Draw, l.Seed,
+					w.row.ExpertName, w.row.Stage),
+				Data: dataJSON(map[string]any{"seed": l.Seed, "draw": m.Draw, "replaces": w.row.ExpertID, "expert_id": m.ExpertID,
+					"role": m.Role, "invitation_id": w.row.ID})},
+		})
+		var stage *derrors.StageError
+		if err != nil && errors.As(derrors.FromTemporal(err), &stage) && stage.Reason == "LINEUP_CHANGED" {
+			continue
+		}
+		if err != nil {
+			var booked *derrors.StageError
+			if errors.As(derrors.FromTemporal(err), &booked) && booked.Reason == "EXPERT_BOOKED" {
+				continue
+			}
+			log.Error("recording the replacement failed", "invitation", w.row.ID, "error", err)
+			return
+		}
+		w.inviteReplacement(ctx, rec.Lineup, m)
+		return
+	}
+	w.noteNoReplacement(ctx, fmt.Errorf("the line-up kept changing over %d draws", maxReplacementTries))
+}
+
+// inviteReplacement starts the replacement's invitation (it outlives this
+// one) and records who replaced this person.
+func (w *invitation) inviteReplacement(ctx workflow.Context, l ledger.Lineup, m ledger.LineupMember) {
+	dctx, _ := workflow.NewDisconnectedContext(ctx)
+	cctx := workflow.WithChildOptions(dctx, workflow.ChildWorkflowOptions{
+		WorkflowID:            InvitationWorkflowID(m.InvitationID),
+		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_ABANDON,
+	})
+	child := workflow.ExecuteChildWorkflow(cctx, InvitationWorkflowName, InvitationInput{
+		ID: m.InvitationID, RequestID: "replace/" + w.row.ID, LineupID: l.ID, Member: m,
+		SecondFrom: l.PlannedStart, SecondTo: l.PlannedEnd, InspectedUnit: w.row.InspectedUnit,
+		AnswerWorkingDays: w.row.AnswerWorkingDays, InvitedBy: actor.System,
+	})
+	if err := child.GetChildWorkflowExecution().Get(ctx, nil); err != nil && !temporal.IsWorkflowExecutionAlreadyStartedError(err) {
+		workflow.GetLogger(ctx).Error("starting the replacement's invitation failed", "invitation", m.InvitationID, "error", err)
+		return
+	}
+	if err := w.mu.Lock(ctx); err != nil {
+		return
+	}
+	defer w.mu.Unlock()
+	if w.row.ReplacedBy != "" {
+		return
+	}
+	next := w.row
+	next.ReplacedBy = m.ExpertID
+	if err := w.apply(ctx, next, ledger.Event{Key: "replaced", Action: "replaced", Actor: actor.System,
+		Note: fmt.Sprintf("replaced by %s (%s), invitation %s", m.Name, m.ExpertID, m.InvitationID)}); err != nil {
+		workflow.GetLogger(ctx).Error("recording the replacement failed", "invitation", w.row.ID, "error", err)
+	}
+}
+
+// noteNoReplacement records that no replacement could be drawn.
+func (w *invitation) noteNoReplacement(ctx workflow.Context, why error) {
+	if err := w.mu.Lock(ctx); err != nil {
+		return
+	}
+	defer w.mu.Unlock()
+	next := w.row
+	next.Note = "no replacement drawn: " + why.Error()
+	if err := w.apply(ctx, next, ledger.Event{Key: "no-replacement", Action: "noReplacement", Actor: actor.System,
+		Note: next.Note}); err != nil {
+		workflow.GetLogger(ctx).Error("recording that no replacement was drawn failed", "invitation", w.row.ID, "error", err)
+	}
+}

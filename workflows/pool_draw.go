@@ -1,0 +1,492 @@
+package workflows
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+
+	"github.com/xuncha/xuncha/calendar"
+	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/ledger"
+)
+
+// The draw of a line-up from the expert pool (issue 15 item 2): who is
+// eligible, and who among the eligible is chosen, at random from a recorded
+// seed. It is a pure function of its input, so the same seed, pool and
+// bookings give the same line-up: the API draws with it, the invitation
+// workflow draws replacements with it, and an auditor repeats either. The
+// team rules it must meet are ValidateTeam's, checked on every result.
+
+// Exclusion codes: why a person of the pool could not be drawn.
+const (
+	ExcludedConflict     = "CONFLICT_OF_INTEREST"
+	ExcludedDoubleBooked = "DOUBLE_BOOKED"
+	ExcludedUnavailable  = "UNAVAILABLE"
+	ExcludedLeftPool     = "LEFT_POOL"
+	ExcludedOnLineup     = "ALREADY_ON_LINEUP"
+)
+
+// DefaultConflictYears is how many years back a past affiliation still
+// conflicts, when the office gives none.
+const DefaultConflictYears = 3
+
+// DrawInput is what a draw needs: the planned inspection, the rules'
+// parameters, the seed and the pool as the ledger holds it.
+type DrawInput struct {
+	UnitCode     string `json:"unit_code"`
+	PlannedStart string `json:"planned_start"`
+	PlannedEnd   string `json:"planned_end"`
+	ContentAreas []int  `json:"content_areas"`
+	// TeamSize is the counted size (leader, deputy, members), MinTeam to
+	// MaxTeam.
+	TeamSize      int   `json:"team_size"`
+	ConflictYears int   `json:"conflict_years"`
+	Seed          int64 `json:"seed"`
+	// Pool is the pool and the bookings on the dates, outside the line-up.
+	Pool ledger.PoolCandidates `json:"pool"`
+}
+
+// DrawResult is a drawn line-up: its members in draw order and every
+// person of the pool who could not be drawn, with the reasons.
+type DrawResult struct {
+	Members    []ledger.LineupMember `json:"members"`
+	Exclusions []ledger.Exclusion    `json:"exclusions"`
+}
+
+// Validate checks the draw's own parameters; field names are the
+// DrawLineupRequest's.
+func (in DrawInput) Validate() error {
+	var v derrors.Violations
+	switch {
+	case strings.TrimSpace(in.UnitCode) == "":
+		v.Add("lineup.unit_code", "must not be empty")
+	case !unitCodePattern.MatchString(in.UnitCode):
+		v.Add("lineup.unit_code", "must be 2–32 letters, digits or \"-\" (an administrative division or organisation code)")
+	}
+	start, errStart := calendar.ParseDate(in.PlannedStart)
+	if errStart != nil {
+		v.Add("lineup.planned_start", "must be a date YYYY-MM-DD")
+	}
+	end, errEnd := calendar.ParseDate(in.PlannedEnd)
+	if errEnd != nil {
+		v.Add("lineup.planned_end", "must be a date YYYY-MM-DD")
+	}
+	if errStart == nil && errEnd == nil && end.Before(start) {
+		v.Add("lineup.planned_end", "must not be before planned_start (%s)", start)
+	}
+	if len(in.ContentAreas) == 0 {
+		v.Add("lineup.content_areas", "must list at least one of the charter's content items 1 to %d", ContentAreas)
+	}
+	seen := map[int]bool{}
+	for i, a := range in.ContentAreas {
+		switch {
+		case a < 1 || a > ContentAreas:
+			v.Add(fmt.Sprintf("lineup.content_areas[%d]", i), "must be the charter's content item 1 to %d", ContentAreas)
+		case seen[a]:
+			v.Add(fmt.Sprintf("lineup.content_areas[%d]", i), "item %d is listed twice", a)
+		}
+		seen[a] = true
+	}
+	if in.TeamSize < MinTeam || in.TeamSize > MaxTeam {
+		v.Add("lineup.team_size", "must be %d to %d people counting leader, deputy and members (charter 二)", MinTeam, MaxTeam)
+	}
+	if in.ConflictYears < 0 || in.ConflictYears > 30 {
+		v.Add("lineup.conflict_years", "must be 0 to 30 years")
+	}
+	return v.Err()
+}
+
+// sameOrWithin reports whether two unit codes name the same unit, or two
+// administrative divisions one of which contains the other.
+func sameOrWithin(a, b string) bool {
+	if a == "" || b == "" {
+		return false
+	}
+	if a == b {
+		return true
+	}
+	pa, pb := ledger.DivisionPrefix(a), ledger.DivisionPrefix(b)
+	return pa != "" && pb != "" && (strings.HasPrefix(pa, pb) || strings.HasPrefix(pb, pa))
+}
+
+// Exclusions returns why x may not be drawn for the planned inspection
+// (none: eligible). onLineup names the people already drawn for the
+// line-up, with their state.
+func (in DrawInput) exclusionsOf(x ledger.Expert, onLineup map[string]string) []ledger.ExclusionReason {
+	var out []ledger.ExclusionReason
+	start, end := calendar.MustParseDate(in.PlannedStart), calendar.MustParseDate(in.PlannedEnd)
+	if !x.InPoolOn(start) {
+		out = append(out, ledger.ExclusionReason{Code: ExcludedLeftPool,
+			Detail: fmt.Sprintf("left the pool on %s: %s", x.LeftOn, x.LeaveReason)})
+	}
+	if st, ok := onLineup[x.ID]; ok {
+		out = append(out, ledger.ExclusionReason{Code: ExcludedOnLineup,
+			Detail: fmt.Sprintf("already drawn for this line-up (%s)", st)})
+	}
+	if sameOrWithin(x.UnitCode, in.UnitCode) {
+		out = append(out, ledger.ExclusionReason{Code: ExcludedConflict,
+			Detail: fmt.Sprintf("works for %s (%s), the inspected unit or within it", x.Organisation, x.UnitCode)})
+	}
+	if sameOrWithin(x.HomeRegion, in.UnitCode) {
+		out = append(out, ledger.ExclusionReason{Code: ExcludedConflict,
+			Detail: fmt.Sprintf("home region %s is the inspected unit %s or within it", x.HomeRegion, in.UnitCode)})
+	}
+	since := start.Year - in.ConflictYears
+	for _, a := range x.Affiliations {
+		if !sameOrWithin(a.UnitCode, in.UnitCode) {
+			continue
+		}
+		switch {
+		case a.ToYear == 0:
+			out = append(out, ledger.ExclusionReason{Code: ExcludedConflict,
+				Detail: fmt.Sprintf("works for %s since %d", a.UnitCode, a.FromYear)})
+		case a.ToYear >= since:
+			out = append(out, ledger.ExclusionReason{Code: ExcludedConflict,
+				Detail: fmt.Sprintf("worked for %s from %d to %d, within %d years of %d", a.UnitCode, a.FromYear, a.ToYear,
+					in.ConflictYears, start.Year)})
+		}
+	}
+	for _, b := range in.Pool.Busy {
+		if b.ExpertID == x.ID {
+			out = append(out, ledger.ExclusionReason{Code: ExcludedDoubleBooked,
+				Detail: fmt.Sprintf("on %s from %s to %s", b.What, b.From, b.To)})
+		}
+	}
+	for _, u := range x.Unavailable {
+		from, errF := calendar.ParseDate(u.From)
+		to, errT := calendar.ParseDate(u.To)
+		if errF == nil && errT == nil && !to.Before(start) && !end.Before(from) {
+			out = append(out, ledger.ExclusionReason{Code: ExcludedUnavailable,
+				Detail: fmt.Sprintf("unavailable from %s to %s: %s", u.From, u.To, u.Reason)})
+		}
+	}
+	return out
+}
+
+// drawer chooses among the eligible with the seed's random stream.
+type drawer struct {
+	in       DrawInput
+	src      *rand.PCG
+	eligible []ledger.Expert
+	chosen   []ledger.LineupMember
+	draw     int
+}
+
+// newDrawer sorts the pool by ID (the order the stream picks from) and
+// splits it into the eligible and the excluded. Draw n (1: the line-up's,
+// 2 and up: replacements) has its own stream of the seed.
+func newDrawer(in DrawInput, draw int, onLineup map[string]string) (*drawer, []ledger.Exclusion) {
+	d := &drawer{in: in, src: rand.NewPCG(uint64(in.Seed), uint64(draw)), draw: draw}
+	pool := slices.Clone(in.Pool.Experts)
+	slices.SortFunc(pool, func(a, b ledger.Expert) int { return strings.Compare(a.ID, b.ID) })
+	var excluded []ledger.Exclusion
+	for _, x := range pool {
+		if reasons := in.exclusionsOf(x, onLineup); len(reasons) > 0 {
+			excluded = append(excluded, ledger.Exclusion{ExpertID: x.ID, Name: x.Name, Reasons: reasons})
+			continue
+		}
+		d.eligible = append(d.eligible, x)
+	}
+	return d, excluded
+}
+
+// pick removes and returns one of the eligible that ok accepts, chosen by
+// the stream: the index is the next Uint64 modulo their number, so the
+// choice depends only on the seed, the draw and the sorted pool.
+func (d *drawer) pick(ok func(ledger.Expert) bool) (ledger.Expert, bool) {
+	var idx []int
+	for i, x := range d.eligible {
+		if ok(x) {
+			idx = append(idx, i)
+		}
+	}
+	if len(idx) == 0 {
+		return ledger.Expert{}, false
+	}
+	i := idx[d.src.Uint64()%uint64(len(idx))]
+	x := d.eligible[i]
+	d.eligible = slices.Delete(d.eligible, i, i+1)
+	return x, true
+}
+
+func (d *drawer) add(x ledger.Expert, role string) ledger.LineupMember {
+	m := ledger.LineupMember{ExpertID: x.ID, Name: x.Name, Organisation: x.Organisation, UnitCode: x.UnitCode,
+		Subject: x.Subject, Role: role, Rank: x.Rank, State: ledger.MemberProposed, Draw: d.draw}
+	d.chosen = append(d.chosen, m)
+	return m
+}
+
+// roleOf is the team role a pool entry takes when drawn as a member.
+func roleOf(x ledger.Expert) string {
+	if x.Kind == ledger.ExpertKindExpert {
+		return TeamExpert
+	}
+	return TeamMember
+}
+
+func staff(x ledger.Expert) bool { return x.Kind != ledger.ExpertKindExpert }
+
+func covers(x ledger.Expert, area int) bool { return slices.Contains(x.ContentAreas, area) }
+
+// uncovered lists the content areas that none of the experts covers.
+func uncovered(areas []int, experts []ledger.Expert) []int {
+	var out []int
+	for _, a := range areas {
+		if !slices.ContainsFunc(experts, func(x ledger.Expert) bool { return covers(x, a) }) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// poolTooSmall refuses a draw the eligible cannot fill.
+func poolTooSmall(what string, excluded []ledger.Exclusion) error {
+	return &derrors.StageError{Reason: "POOL_TOO_SMALL", Subject: "pool", Action: "draw",
+		Message: fmt.Sprintf("the pool has no eligible %s (%d people excluded: see a draw's exclusions)", what, len(excluded))}
+}
+
+// Draw draws a line-up: a leader and a deputy of the ranks the charter
+// requires, then, for each content area in order that nobody chosen yet
+// covers, someone who covers it (an expert or a member), then members up to
+// TeamSize. Every choice is among the eligible only; the result meets
+// ValidateTeam.
+func Draw(in DrawInput) (DrawResult, error) {
+	if err := in.Validate(); err != nil {
+		return DrawResult{}, err
+	}
+	d, excluded := newDrawer(in, 1, nil)
+	var chosen []ledger.Expert
+	leader, ok := d.pick(func(x ledger.Expert) bool { return staff(x) && slices.Contains(leaderRanks, x.Rank) })
+	if !ok {
+		return DrawResult{}, poolTooSmall("leader (组长) of department level or level-two inspector and above", excluded)
+	}
+	d.add(leader, TeamLeader)
+	chosen = append(chosen, leader)
+	deputy, ok := d.pick(func(x ledger.Expert) bool { return staff(x) && slices.Contains(deputyRanks, x.Rank) })
+	if !ok {
+		return DrawResult{}, poolTooSmall("deputy (副组长) of division chief or above", excluded)
+	}
+	d.add(deputy, TeamDeputy)
+	chosen = append(chosen, deputy)
+	for _, area := range in.ContentAreas {
+		if len(uncovered([]int{area}, chosen)) == 0 {
+			continue
+		}
+		if len(chosen) == in.TeamSize {
+			return DrawResult{}, poolTooSmall(fmt.Sprintf("people to cover content area %d within %d people", area, in.TeamSize), excluded)
+		}
+		x, ok := d.pick(func(x ledger.Expert) bool { return covers(x, area) })
+		if !ok {
+			return DrawResult{}, poolTooSmall(fmt.Sprintf("person qualified for content area %d", area), excluded)
+		}
+		d.add(x, roleOf(x))
+		chosen = append(chosen, x)
+	}
+	for len(chosen) < in.TeamSize {
+		x, ok := d.pick(func(ledger.Expert) bool { return true })
+		if !ok {
+			return DrawResult{}, poolTooSmall(fmt.Sprintf("members to make %d people", in.TeamSize), excluded)
+		}
+		d.add(x, roleOf(x))
+		chosen = append(chosen, x)
+	}
+	res := DrawResult{Members: d.chosen, Exclusions: excluded}
+	return res, CheckLineup(in.ContentAreas, res.Members, in.Pool.Experts)
+}
+
+// CheckLineup checks the members on a line-up (those active) against the
+// team rules (ValidateTeam) and the inspection's content areas.
+func CheckLineup(areas []int, members []ledger.LineupMember, pool []ledger.Expert) error {
+	var v derrors.Violations
+	var team []ledger.TeamMember
+	var on []ledger.Expert
+	for _, m := range members {
+		if !ledger.MemberActive(m.State) {
+			continue
+		}
+		team = append(team, ledger.TeamMember{Name: m.Name, Role: m.Role, Rank: m.Rank, Organisation: m.Organisation,
+			Subject: m.Subject, ExpertID: m.ExpertID})
+		if i := slices.IndexFunc(pool, func(x ledger.Expert) bool { return x.ID == m.ExpertID }); i >= 0 {
+			on = append(on, pool[i])
+		}
+	}
+	validateTeamAt(&v, "lineup.members", team)
+	for _, a := range uncovered(areas, on) {
+		v.Add("lineup.members", "nobody on the line-up is qualified for content area %d of the inspection", a)
+	}
+	return v.Err()
+}
+
+// ReplaceInput asks for a replacement of one member of a line-up.
+type ReplaceInput struct {
+	Draw   DrawInput     `json:"draw"`
+	Lineup ledger.Lineup `json:"lineup"`
+	// Leaving is the expert ID of the member who declined or let the
+	// invitation lapse (no longer active on the line-up).
+	Leaving string `json:"leaving"`
+}
+
+// DrawReplacement draws one person in the place of a member who left the
+// line-up: of the ranks the leaving member's role requires, covering the
+// content areas that nobody left on the line-up covers, among the eligible
+// (never anyone already drawn for the line-up). Its stream is draw
+// Lineup.Draws+1 of the seed. The line-up with the new member (PROPOSED)
+// must meet CheckLineup; exclusions are the replacement's.
+func DrawReplacement(in ReplaceInput) (ledger.LineupMember, []ledger.Exclusion, error) {
+	leaving := slices.IndexFunc(in.Lineup.Members, func(m ledger.LineupMember) bool {
+		return m.ExpertID == in.Leaving && !ledger.MemberActive(m.State)
+	})
+	if leaving < 0 {
+		return ledger.LineupMember{}, nil, fmt.Errorf("line-up %s has no member %s who left: %w", in.Lineup.ID, in.Leaving,
+			derrors.ErrFailedPrecondition)
+	}
+	role := in.Lineup.Members[leaving].Role
+	onLineup := map[string]string{}
+	var remaining []ledger.Expert
+	for _, m := range in.Lineup.Members {
+		onLineup[m.ExpertID] = m.State
+		if ledger.MemberActive(m.State) {
+			if i := slices.IndexFunc(in.Draw.Pool.Experts, func(x ledger.Expert) bool { return x.ID == m.ExpertID }); i >= 0 {
+				remaining = append(remaining, in.Draw.Pool.Experts[i])
+			}
+		}
+	}
+	d, excluded := newDrawer(in.Draw, in.Lineup.Draws+1, onLineup)
+	need := uncovered(in.Draw.ContentAreas, remaining)
+	ok := func(x ledger.Expert) bool {
+		switch role {
+		case TeamLeader:
+			return staff(x) && slices.Contains(leaderRanks, x.Rank)
+		case TeamDeputy:
+			return staff(x) && slices.Contains(deputyRanks, x.Rank)
+		}
+		return true
+	}
+	x, found := d.pick(func(x ledger.Expert) bool { return ok(x) && len(uncovered(need, []ledger.Expert{x})) == 0 })
+	if !found {
+		return ledger.LineupMember{}, excluded, poolTooSmall(fmt.Sprintf("replacement for the %s of line-up %s", role, in.Lineup.ID), excluded)
+	}
+	r := roleOf(x)
+	if role == TeamLeader || role == TeamDeputy {
+		r = role
+	}
+	m := d.add(x, r)
+	m.Replaces = in.Leaving
+	members := append(slices.Clone(in.Lineup.Members), m)
+	return m, excluded, CheckLineup(in.Draw.ContentAreas, members, in.Draw.Pool.Experts)
+}
+
+// CheckSwap checks that the office may put x in the place of the active
+// member leaving: x is eligible for the planned inspection and not already
+// drawn, and the line-up after the swap meets CheckLineup.
+func CheckSwap(in DrawInput, l ledger.Lineup, leaving string, x ledger.Expert, reason string) ([]ledger.LineupMember, error) {
+	i := slices.IndexFunc(l.Members, func(m ledger.LineupMember) bool { return m.ExpertID == leaving && ledger.MemberActive(m.State) })
+	if i < 0 {
+		return nil, derrors.Invalid("expert_id", "must name a member on line-up %s (%s is not on it)", l.ID, leaving)
+	}
+	onLineup := map[string]string{}
+	for _, m := range l.Members {
+		onLineup[m.ExpertID] = m.State
+	}
+	if reasons := in.exclusionsOf(x, onLineup); len(reasons) > 0 {
+		var parts []string
+		for _, r := range reasons {
+			parts = append(parts, r.Code+": "+r.Detail)
+		}
+		return nil, derrors.Invalid("replacement_expert_id", "%s (%s) may not be drawn: %s", x.Name, x.ID, strings.Join(parts, "; "))
+	}
+	members := slices.Clone(l.Members)
+	role := members[i].Role
+	if role != TeamLeader && role != TeamDeputy {
+		role = roleOf(x)
+	}
+	members[i].State = ledger.MemberSwappedOut
+	members[i].Note = "swapped out by the office: " + reason
+	members = append(members, ledger.LineupMember{ExpertID: x.ID, Name: x.Name, Organisation: x.Organisation,
+		UnitCode: x.UnitCode, Subject: x.Subject, Role: role, Rank: x.Rank, State: ledger.MemberProposed, Replaces: leaving,
+		Note: "swapped in by the office: " + reason})
+	pool := append(slices.Clone(in.Pool.Experts), x)
+	return members, CheckLineup(in.ContentAreas, members, pool)
+}
+
+// ValidateExpert checks a new entry of the pool; field names are the
+// AddExpertRequest's.
+func ValidateExpert(x ledger.Expert) error {
+	var v derrors.Violations
+	ValidateID(&v, "expert_id", x.ID)
+	requireText(&v, "expert.name", x.Name, 100)
+	requireText(&v, "expert.organisation", x.Organisation, 200)
+	switch {
+	case strings.TrimSpace(x.UnitCode) == "":
+		v.Add("expert.unit_code", "must not be empty")
+	case !unitCodePattern.MatchString(x.UnitCode):
+		v.Add("expert.unit_code", "must be 2–32 letters, digits or \"-\" (an administrative division or organisation code)")
+	}
+	if !slices.Contains(teamRanks, x.Rank) {
+		v.Add("expert.rank", "must be one of %s", strings.Join(teamRanks, ", "))
+	}
+	if x.Kind != ledger.ExpertKindStaff && x.Kind != ledger.ExpertKindExpert {
+		v.Add("expert.kind", "must be one of %s, %s", ledger.ExpertKindStaff, ledger.ExpertKindExpert)
+	}
+	if len(x.ContentAreas) == 0 {
+		v.Add("expert.content_areas", "must list at least one of the charter's content items 1 to %d", ContentAreas)
+	}
+	seen := map[int]bool{}
+	for i, a := range x.ContentAreas {
+		switch {
+		case a < 1 || a > ContentAreas:
+			v.Add(fmt.Sprintf("expert.content_areas[%d]", i), "must be the charter's content item 1 to %d", ContentAreas)
+		case seen[a]:
+			v.Add(fmt.Sprintf("expert.content_areas[%d]", i), "item %d is listed twice", a)
+		}
+		seen[a] = true
+	}
+	for i, s := range x.Sectors {
+		requireText(&v, fmt.Sprintf("expert.sectors[%d]", i), s, 100)
+	}
+	if !divisionCode.MatchString(x.HomeRegion) {
+		v.Add("expert.home_region", "must be a six-digit administrative division code")
+	}
+	for i, a := range x.Affiliations {
+		f := fmt.Sprintf("expert.affiliations[%d]", i)
+		if !unitCodePattern.MatchString(a.UnitCode) {
+			v.Add(f+".unit_code", "must be 2–32 letters, digits or \"-\"")
+		}
+		if a.FromYear < 1950 || a.FromYear > 2100 {
+			v.Add(f+".from_year", "must be a year from 1950 to 2100")
+		}
+		if a.ToYear != 0 && (a.ToYear < a.FromYear || a.ToYear > 2100) {
+			v.Add(f+".to_year", "must be 0 (to this day) or a year from from_year to 2100")
+		}
+	}
+	for i, u := range x.Unavailable {
+		validateUnavailability(&v, fmt.Sprintf("expert.unavailable[%d]", i), u)
+	}
+	if x.LeftOn != "" {
+		v.Add("expert.left_on", "must be empty: a person leaves the pool with LeavePool")
+	}
+	return v.Err()
+}
+
+// ValidateUnavailability checks a window of unavailability named field.
+func ValidateUnavailability(field string, u ledger.Unavailability) error {
+	var v derrors.Violations
+	validateUnavailability(&v, field, u)
+	return v.Err()
+}
+
+func validateUnavailability(v *derrors.Violations, field string, u ledger.Unavailability) {
+	from, errF := calendar.ParseDate(u.From)
+	if errF != nil {
+		v.Add(field+".from", "must be a date YYYY-MM-DD")
+	}
+	to, errT := calendar.ParseDate(u.To)
+	if errT != nil {
+		v.Add(field+".to", "must be a date YYYY-MM-DD")
+	}
+	if errF == nil && errT == nil && to.Before(from) {
+		v.Add(field+".to", "must not be before from (%s)", from)
+	}
+	requireText(v, field+".reason", u.Reason, 500)
+}

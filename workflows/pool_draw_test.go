@@ -1,0 +1,194 @@
+package workflows
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/ledger"
+)
+
+// testPool is a pool of 30: 6 who may lead, 6 more who may be deputy, 10
+// staff members and 8 experts, with content areas spread over 1–10; every
+// other person comes from Changsha (430100), the rest from Yueyang
+// (430600).
+func testPool() []ledger.Expert {
+	var pool []ledger.Expert
+	for i := range 30 {
+		x := ledger.Expert{ID: fmt.Sprintf("x-%02d", i), Name: fmt.Sprintf("专家%02d", i), Organisation: "厅局",
+			UnitCode: fmt.Sprintf("org-%d", i%4), Kind: ledger.ExpertKindStaff, Rank: RankOther,
+			ContentAreas: []int{1 + i%10, 1 + (i+3)%10}, HomeRegion: []string{"430100", "430600"}[i%2]}
+		switch {
+		case i < 6:
+			x.Rank = RankInspector2
+		case i < 12:
+			x.Rank = RankDivisionChief
+		case i >= 22:
+			x.Kind = ledger.ExpertKindExpert
+		}
+		pool = append(pool, x)
+	}
+	return pool
+}
+
+func testDraw(seed int64) DrawInput {
+	return DrawInput{UnitCode: "430300", PlannedStart: "2026-05-11", PlannedEnd: "2026-05-22", ContentAreas: []int{1, 4, 9},
+		TeamSize: 7, ConflictYears: 3, Seed: seed, Pool: ledger.PoolCandidates{Experts: testPool()}}
+}
+
+func ids(ms []ledger.LineupMember) []string {
+	var out []string
+	for _, m := range ms {
+		out = append(out, m.Role+":"+m.ExpertID)
+	}
+	return out
+}
+
+func TestDrawSameSeedSameLineup(t *testing.T) {
+	t.Parallel()
+	a, err := Draw(testDraw(20260511))
+	require.NoError(t, err)
+	in := testDraw(20260511)
+	slices.Reverse(in.Pool.Experts) // the order the ledger lists the pool in does not matter
+	b, err := Draw(in)
+	require.NoError(t, err)
+	require.Equal(t, a, b)
+	distinct := map[string]bool{}
+	for seed := range int64(20) {
+		r, err := Draw(testDraw(seed))
+		require.NoError(t, err)
+		distinct[fmt.Sprint(ids(r.Members))] = true
+	}
+	require.Greater(t, len(distinct), 10, "other seeds draw other line-ups")
+}
+
+func TestDrawnLineupsKeepTheTeamRules(t *testing.T) {
+	t.Parallel()
+	for seed := range int64(300) {
+		in := testDraw(seed)
+		in.TeamSize = MinTeam + int(seed)%(MaxTeam-MinTeam+1)
+		r, err := Draw(in)
+		require.NoError(t, err, "seed %d", seed)
+		var team []ledger.TeamMember
+		for _, m := range r.Members {
+			team = append(team, ledger.TeamMember{Name: m.Name, Role: m.Role, Rank: m.Rank})
+		}
+		var v derrors.Violations
+		ValidateTeam(&v, team)
+		require.NoError(t, v.Err(), "seed %d: %v", seed, ids(r.Members))
+		require.Len(t, r.Members, in.TeamSize)
+		require.NoError(t, CheckLineup(in.ContentAreas, r.Members, in.Pool.Experts))
+	}
+}
+
+func TestDrawNeverChoosesTheExcludedAndSaysWhy(t *testing.T) {
+	t.Parallel()
+	in := testDraw(7)
+	in.UnitCode = "430600" // Yueyang: every odd-numbered person's home region
+	pool := in.Pool.Experts
+	pool[0].Affiliations = []ledger.Affiliation{{UnitCode: "430602", FromYear: 2018, ToYear: 2024}} // a district of Yueyang, 2 years ago
+	pool[2].Affiliations = []ledger.Affiliation{{UnitCode: "430600", FromYear: 2010, ToYear: 2019}} // long ago: no conflict
+	pool[4].Unavailable = []ledger.Unavailability{{From: "2026-05-20", To: "2026-06-01", Reason: "出国"}}
+	pool[6].LeftOn, pool[6].LeaveReason = "2026-04-01", "退休"
+	in.Pool.Busy = []ledger.Busy{{ExpertID: "x-08", What: "inspection/i-1", From: "2026-05-01", To: "2026-05-12"}}
+	want := map[string]string{"x-00": ExcludedConflict, "x-04": ExcludedUnavailable, "x-06": ExcludedLeftPool, "x-08": ExcludedDoubleBooked}
+	for i := 1; i < 30; i += 2 {
+		want[fmt.Sprintf("x-%02d", i)] = ExcludedConflict
+	}
+	for seed := range int64(50) {
+		in.Seed = seed
+		r, err := Draw(in)
+		require.NoError(t, err)
+		for _, m := range r.Members {
+			require.NotContains(t, want, m.ExpertID, "seed %d drew an excluded person", seed)
+		}
+		got := map[string]string{}
+		for _, e := range r.Exclusions {
+			require.NotEmpty(t, e.Reasons[0].Detail)
+			got[e.ExpertID] = e.Reasons[0].Code
+		}
+		require.Equal(t, want, got)
+	}
+	r, err := Draw(in)
+	require.NoError(t, err)
+	i := slices.IndexFunc(r.Exclusions, func(e ledger.Exclusion) bool { return e.ExpertID == "x-00" })
+	require.Equal(t, "worked for 430602 from 2018 to 2024, within 3 years of 2026", r.Exclusions[i].Reasons[0].Detail)
+	i = slices.IndexFunc(r.Exclusions, func(e ledger.Exclusion) bool { return e.ExpertID == "x-08" })
+	require.Equal(t, "on inspection/i-1 from 2026-05-01 to 2026-05-12", r.Exclusions[i].Reasons[0].Detail)
+}
+
+func TestDrawRefusesWhatThePoolCannotFill(t *testing.T) {
+	t.Parallel()
+	in := testDraw(1)
+	for i := range 6 {
+		in.Pool.Busy = append(in.Pool.Busy, ledger.Busy{ExpertID: fmt.Sprintf("x-%02d", i), What: "lineup/a"})
+	}
+	_, err := Draw(in)
+	var se *derrors.StageError
+	require.ErrorAs(t, err, &se)
+	require.Equal(t, "POOL_TOO_SMALL", se.Reason)
+	require.Contains(t, se.Message, "leader")
+
+	in = testDraw(1)
+	in.TeamSize, in.ContentAreas = 9, []int{0}
+	_, err = Draw(in)
+	require.ErrorContains(t, err, "lineup.team_size")
+}
+
+func TestDrawReplacement(t *testing.T) {
+	t.Parallel()
+	in := testDraw(99)
+	r, err := Draw(in)
+	require.NoError(t, err)
+	l := ledger.Lineup{ID: "l-1", Members: r.Members, Draws: 1}
+	for _, leaving := range []int{0, 3} { // the leader, then a member
+		l.Members[leaving].State = ledger.MemberDeclined
+		m, _, err := DrawReplacement(ReplaceInput{Draw: in, Lineup: l, Leaving: l.Members[leaving].ExpertID})
+		require.NoError(t, err)
+		again, _, err := DrawReplacement(ReplaceInput{Draw: in, Lineup: l, Leaving: l.Members[leaving].ExpertID})
+		require.NoError(t, err)
+		require.Equal(t, m, again, "a replacement repeats too")
+		require.Equal(t, l.Members[leaving].ExpertID, m.Replaces)
+		require.Equal(t, 2+len(l.Members)-len(r.Members), m.Draw)
+		for _, o := range l.Members {
+			require.NotEqual(t, o.ExpertID, m.ExpertID, "never someone already drawn for the line-up")
+		}
+		if leaving == 0 {
+			require.Equal(t, TeamLeader, m.Role)
+			require.Contains(t, leaderRanks, m.Rank)
+		}
+		l.Members = append(l.Members, m)
+		l.Draws++
+		require.NoError(t, CheckLineup(in.ContentAreas, l.Members, in.Pool.Experts))
+	}
+}
+
+func TestCheckSwap(t *testing.T) {
+	t.Parallel()
+	in := testDraw(5)
+	r, err := Draw(in)
+	require.NoError(t, err)
+	l := ledger.Lineup{ID: "l-1", Members: r.Members, Draws: 1}
+	pool := in.Pool.Experts
+	// A member in place of the leader breaks the leader's rank rule.
+	member := pool[slices.IndexFunc(pool, func(x ledger.Expert) bool {
+		return x.Rank == RankOther && !slices.ContainsFunc(l.Members, func(m ledger.LineupMember) bool { return m.ExpertID == x.ID })
+	})]
+	_, err = CheckSwap(in, l, l.Members[0].ExpertID, member, "组长另有任务")
+	require.ErrorContains(t, err, "the leader (组长) must hold")
+	// A conflicted person is refused with the reason.
+	conflicted := member
+	conflicted.HomeRegion = "430304"
+	_, err = CheckSwap(in, l, l.Members[3].ExpertID, conflicted, "换人")
+	require.ErrorContains(t, err, "CONFLICT_OF_INTEREST: home region 430304")
+	members, err := CheckSwap(in, l, l.Members[len(l.Members)-1].ExpertID, member, "换人")
+	if err == nil {
+		require.Equal(t, ledger.MemberSwappedOut, members[len(l.Members)-1].State)
+		require.Equal(t, member.ID, members[len(members)-1].ExpertID)
+	} else {
+		require.ErrorContains(t, err, "content area", "only the content areas may refuse this swap")
+	}
+}
