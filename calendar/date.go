@@ -41,7 +41,12 @@ func testZone(v string) (*time.Location, error) {
 		return nil, fmt.Errorf("calendar: %s=%q: must be an RFC 3339 instant (2026-11-29T20:15:00Z): %w", TestDayEndsAtEnv, v, err)
 	}
 	at = at.UTC()
-	offset := -(at.Hour()*3600 + at.Minute()*60 + at.Second())
+	if at.Second() != 0 || at.Nanosecond() != 0 {
+		// A zone's offset is written to the minute (RFC 3339, in every
+		// recorded instant): one of 02:50:31 would read back 31 s off.
+		return nil, fmt.Errorf("calendar: %s=%q: must fall on a whole minute (offsets are written to the minute)", TestDayEndsAtEnv, v)
+	}
+	offset := -(at.Hour()*3600 + at.Minute()*60)
 	if offset < -12*3600 {
 		offset += 24 * 3600
 	}

@@ -69,9 +69,10 @@ func TestMidnightHerd(t *testing.T) {
 	}))
 	t.Cleanup(receiver.Close)
 
-	// The instant, whole seconds, and every process restarted with it (and
-	// allowed to reach the receiver), as an operator changes settings.
-	instant := time.Now().Add(lead).UTC().Truncate(time.Second)
+	// The instant, on a whole minute (a zone's offset is written to the
+	// minute), and every process restarted with it (and allowed to reach
+	// the receiver), as an operator changes settings.
+	instant := time.Now().Add(lead).UTC().Truncate(time.Minute)
 	setting := calendar.TestDayEndsAtEnv + "=" + instant.Format(time.RFC3339)
 	require.NoError(t, os.Setenv(calendar.TestDayEndsAtEnv, instant.Format(time.RFC3339)))
 	require.True(t, today().End().Equal(instant),
