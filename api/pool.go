@@ -690,7 +690,9 @@ var invitationAPI = lifecycleAPI[workflows.InvitationState, ledger.Invitation, *
 	subjectType: ledger.SubjectInvitation,
 	get:         (*ledger.Store).GetInvitation,
 	stage:       func(inv ledger.Invitation) string { return inv.Stage },
-	fromState:   func(_ context.Context, st workflows.InvitationState) *xunchav1.Invitation { return invitationProto(st.Invitation) },
+	fromState: func(_ context.Context, st workflows.InvitationState) *xunchav1.Invitation {
+		return invitationProto(st.Invitation)
+	},
 	fromRow: func(_ context.Context, _ *ledger.Store, inv ledger.Invitation) (*xunchav1.Invitation, error) {
 		return invitationProto(inv), nil
 	},
