@@ -97,7 +97,7 @@ func TestFindingSignoffREST(t *testing.T) {
 	info := errorInfo(body)
 	require.Equal(t, workflows.ReasonSignoffOutOfOrder, info["reason"])
 	require.Equal(t, map[string]any{"subject": "finding/" + id, "action": "signOff", "stage": "RECTIFIED",
-		"allowed": "verify,signOff,withdraw"}, info["metadata"])
+		"allowed": "verify,signOff,referClue,acknowledgeReferral,reportReferralOutcome,withdraw"}, info["metadata"])
 	code, body = s.do("POST", "/v1/findings/"+id+":signOff", &committee, sign("stranger", true, ""))
 	require.Equal(t, http.StatusConflict, code, "%v", body)
 	require.Equal(t, workflows.ReasonNotASigner, errorInfo(body)["reason"])

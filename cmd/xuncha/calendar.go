@@ -3,12 +3,15 @@ package main
 import (
 	"fmt"
 	"io"
+	"os"
 	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/xuncha/xuncha/calendar"
 	"github.com/xuncha/xuncha/deadline"
+	"github.com/xuncha/xuncha/internal/i18n"
 	"github.com/xuncha/xuncha/ledger"
 )
 
@@ -86,15 +89,30 @@ func (cfg *config) calendar(cmd *cobra.Command) (*calendar.Calendar, error) {
 }
 
 // printDeadline writes the due date alone on the first line, then the
-// explanation.
+// explanation, in the user's language (cliLang).
 func printDeadline(w io.Writer, d calendar.Deadline) error {
 	if _, err := fmt.Fprintln(w, d.Due); err != nil {
 		return err
 	}
-	for _, l := range d.Explanation {
+	for _, l := range d.ExplanationIn(cliLang()) {
 		if _, err := fmt.Fprintln(w, l); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// cliLang is the language of the commands' output and of the answers they
+// ask the server for: English when the user's locale (LC_ALL, LC_MESSAGES,
+// LANG, the first one set) is English, Chinese otherwise, as the API.
+func cliLang() i18n.Lang {
+	for _, name := range []string{"LC_ALL", "LC_MESSAGES", "LANG"} {
+		if v := os.Getenv(name); v != "" {
+			if strings.HasPrefix(v, "en") {
+				return i18n.English
+			}
+			return i18n.Chinese
+		}
+	}
+	return i18n.Chinese
 }

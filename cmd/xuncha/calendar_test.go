@@ -13,6 +13,7 @@ import (
 	"github.com/xuncha/xuncha/calendar"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/testenv"
+	"github.com/xuncha/xuncha/internal/i18n"
 	"github.com/xuncha/xuncha/ledger"
 	xunchav1 "github.com/xuncha/xuncha/proto/xuncha/v1"
 )
@@ -63,7 +64,11 @@ func TestCalendarDeadlineCLI(t *testing.T) {
 // TestCalendarCLIMatchesAPI loads a calendar version into a real ledger and
 // checks that the CLI (with DATABASE_URL) and the API answer alike.
 func TestCalendarCLIMatchesAPI(t *testing.T) {
-	ctx := context.Background()
+	// The CLI speaks the user's language (LANG), the API the caller's.
+	t.Setenv("LC_ALL", "")
+	t.Setenv("LC_MESSAGES", "")
+	t.Setenv("LANG", "zh_CN.UTF-8")
+	ctx := i18n.NewContext(context.Background(), i18n.Chinese)
 	store, db := testenv.Ledger(t)
 
 	n := calendar.Notice{Year: 2028, DocNumber: "测试通知", Holidays: []calendar.Holiday{
@@ -97,4 +102,9 @@ func TestCalendarCLIMatchesAPI(t *testing.T) {
 	out, err := run(t, "calendar", "deadline", "--database-url", db.URL, "--from", "2027-12-28", "--working-days", "5")
 	require.NoError(t, err)
 	require.Contains(t, out, "calendar version 1", "the loaded version is used and named")
+	require.Contains(t, out, "2027-12-28 之后第 5 个工作日", "in Chinese by default")
+	t.Setenv("LANG", "en_US.UTF-8")
+	out, err = run(t, "calendar", "deadline", "--database-url", db.URL, "--from", "2027-12-28", "--working-days", "5")
+	require.NoError(t, err)
+	require.Contains(t, out, "5 working days after 2027-12-28", "in English for an English locale")
 }

@@ -44,6 +44,7 @@ func (c *clientFlags) request(cmd *cobra.Command, method, path string, query url
 	if t := strings.TrimSpace(c.token); t != "" {
 		req.Header.Set("Authorization", "Bearer "+strings.TrimPrefix(t, "Bearer "))
 	}
+	req.Header.Set("Accept-Language", cliLang().String())
 	return req, nil
 }
 

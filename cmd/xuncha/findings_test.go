@@ -31,6 +31,11 @@ import (
 // and refuses a bad cell by its name, and `export` downloads the list with
 // the list's filters.
 func TestFindingsCommands(t *testing.T) {
+	// The assertions read the server's English: an English locale asks for
+	// it (cliLang).
+	t.Setenv("LC_ALL", "")
+	t.Setenv("LC_MESSAGES", "")
+	t.Setenv("LANG", "en_US.UTF-8")
 	db := testenv.NewDatabase(t)
 	addr := testenv.TemporalAddress(t)
 	_, err := run(t, "migrate", "--migrate-database-url", db.OwnerURL, "--database-url", db.URL, "--log-level", "warn")
