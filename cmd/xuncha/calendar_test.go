@@ -12,8 +12,8 @@ import (
 	"github.com/xuncha/xuncha/api"
 	"github.com/xuncha/xuncha/calendar"
 	"github.com/xuncha/xuncha/internal/actor"
-	"github.com/xuncha/xuncha/internal/testenv"
 	"github.com/xuncha/xuncha/internal/i18n"
+	"github.com/xuncha/xuncha/internal/testenv"
 	"github.com/xuncha/xuncha/ledger"
 	xunchav1 "github.com/xuncha/xuncha/proto/xuncha/v1"
 )
