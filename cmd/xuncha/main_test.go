@@ -22,5 +22,11 @@ func TestMain(m *testing.M) {
 		main()
 		os.Exit(0)
 	}
+	// The tests read the commands' English (cliLang): an English locale
+	// unless a test sets its own (TestCalendarCLIMatchesAPI checks the
+	// Chinese).
+	for name, v := range map[string]string{"LC_ALL": "", "LC_MESSAGES": "", "LANG": "en_US.UTF-8"} {
+		_ = os.Setenv(name, v)
+	}
 	os.Exit(testenv.Run(m))
 }
