@@ -132,12 +132,6 @@ func originalDue(f ledger.Finding) string {
 	return f.Deadline.Due.String()
 }
 
-// extensionRefusal is a refusal of an extension action with a stable reason.
-func extensionRefusal(f ledger.Finding, action, reason, format string, args ...any) error {
-	return derrors.StageError{Reason: reason, Subject: FindingWorkflowID(f.ID), Action: action, Stage: f.Stage,
-		Allowed: findingMachine.allowed(f.Stage)}.Says(format, args...)
-}
-
 // checkExtensionRequest refuses a request the finding's state does not
 // allow at now: one after the running deadline has passed, one while
 // another waits for the office, one for a day not after the running
@@ -147,11 +141,11 @@ func checkExtensionRequest(f ledger.Finding, due string, now time.Time) error {
 		return nil
 	}
 	if f.Deadline.Missed(now) {
-		return extensionRefusal(f, ActionRequestExtension, ReasonExtensionAfterDeadline,
+		return findingRefusal(f, ActionRequestExtension, ReasonExtensionAfterDeadline,
 			"%s: the rectification deadline %s has passed; an extension is asked for before it passes", FindingWorkflowID(f.ID), f.Deadline.Due)
 	}
 	if i, ok := pendingExtension(f); ok {
-		return extensionRefusal(f, ActionRequestExtension, ReasonExtensionPending,
+		return findingRefusal(f, ActionRequestExtension, ReasonExtensionPending,
 			"%s: extension %d (to %s) is waiting for the office's decision", FindingWorkflowID(f.ID), f.Extensions[i].Seq, f.Extensions[i].RequestedDue)
 	}
 	return checkLater(f, due, "due")
@@ -166,7 +160,7 @@ func checkExtensionDecision(f ledger.Finding, in DecideExtensionInput, now time.
 	}
 	i, ok := pendingExtension(f)
 	if !ok {
-		return extensionRefusal(f, ActionDecideExtension, ReasonNoPendingExtension,
+		return findingRefusal(f, ActionDecideExtension, ReasonNoPendingExtension,
 			"%s: no extension request is waiting for a decision", FindingWorkflowID(f.ID))
 	}
 	if !in.Approve {
@@ -214,18 +208,18 @@ func checkExtensionTerms(f ledger.Finding, terms deadline.ExtensionTerms, due, a
 	limits := terms.Limits
 	switch granted := approvedExtensions(f); {
 	case limits.MaxCount == 0 || terms.Latest == nil:
-		return extensionRefusal(f, action, ReasonExtensionLimit,
+		return findingRefusal(f, action, ReasonExtensionLimit,
 			"%s: the office's escalation policy (version %d) allows no extension", id, terms.PolicyVersion)
 	case f.Severity != "" && !slices.Contains(limits.Severities, f.Severity):
-		return extensionRefusal(f, action, ReasonExtensionSeverity,
+		return findingRefusal(f, action, ReasonExtensionSeverity,
 			"%s: a %s hazard's deadline may not be extended (the office's escalation policy, version %d, allows %v)",
 			id, f.Severity, terms.PolicyVersion, limits.Severities)
 	case granted >= limits.MaxCount:
-		return extensionRefusal(f, action, ReasonExtensionLimit,
+		return findingRefusal(f, action, ReasonExtensionLimit,
 			"%s: this rectification deadline was extended %d times already, the most the office's escalation policy (version %d) allows",
 			id, granted, terms.PolicyVersion)
 	case !terms.Latest.Due.After(f.Deadline.Due):
-		return extensionRefusal(f, action, ReasonExtensionLimit,
+		return findingRefusal(f, action, ReasonExtensionLimit,
 			"%s: extensions have used up their total: the deadline may move at most %s (its original last day), to %s",
 			id, terms.Latest.Rule, terms.Latest.Due)
 	}

@@ -228,12 +228,6 @@ func UnitLevelOf(unitCode string) (string, bool) {
 	return ledger.UnitLevelCounty, true
 }
 
-// referralRefusal is a refusal of a referral action with a stable reason.
-func referralRefusal(f ledger.Finding, action, reason, format string, args ...any) error {
-	return &derrors.StageError{Reason: reason, Subject: FindingWorkflowID(f.ID), Action: action, Stage: f.Stage,
-		Allowed: findingMachine.allowed(f.Stage), Message: fmt.Sprintf(format, args...)}
-}
-
 // checkReferClue refuses a referral the finding does not allow: it carries
 // no clue (kind, or not classified REFER_CLUE), a referral awaits its
 // receipt, or one to the same receiver is not settled; and a unit level it
@@ -245,17 +239,17 @@ func checkReferClue(f ledger.Finding, in ReferClueInput) error {
 	}
 	id := FindingWorkflowID(f.ID)
 	if !slices.Contains(clueKinds, f.Kind) || !slices.Contains(f.Dispositions, "REFER_CLUE") {
-		return referralRefusal(f, ActionReferClue, ReasonNotAClue,
+		return findingRefusal(f, ActionReferClue, ReasonNotAClue,
 			"%s: only a %s finding classified REFER_CLUE is referred to the body with jurisdiction (this one is %s, classified %s)",
 			id, strings.Join(clueKinds, " or "), f.Kind, strings.Join(f.Dispositions, ", "))
 	}
 	for _, r := range f.ClueReferrals {
 		switch {
 		case r.State == ledger.ReferralAwaitingReceipt:
-			return referralRefusal(f, ActionReferClue, ReasonReferralOpen,
+			return findingRefusal(f, ActionReferClue, ReasonReferralOpen,
 				"%s: referral %d to %s awaits its receipt; refer again once it is acknowledged", id, r.Seq, r.Receiver)
 		case in.Receiver != "" && r.Receiver == in.Receiver && !ledger.ReferralSettled(r.State):
-			return referralRefusal(f, ActionReferClue, ReasonReferralOpen,
+			return findingRefusal(f, ActionReferClue, ReasonReferralOpen,
 				"%s: referral %d to %s is not settled yet", id, r.Seq, r.Receiver)
 		}
 	}
@@ -309,19 +303,19 @@ func checkReferralAnswer(f ledger.Finding, action string, who actor.Actor, seq i
 		if who.Role == actor.RoleReceiver {
 			to = " to " + who.Organisation
 		}
-		return referralRefusal(f, action, ReasonNoReferral, "%s: no referral%s %s", id, to, what)
+		return findingRefusal(f, action, ReasonNoReferral, "%s: no referral%s %s", id, to, what)
 	}
 	r := f.ClueReferrals[i]
 	switch {
 	case action == ActionAcknowledgeReferral && r.State != ledger.ReferralAwaitingReceipt:
-		return referralRefusal(f, action, ReasonReferralAcknowledged, "%s: referral %d was acknowledged already", id, r.Seq)
+		return findingRefusal(f, action, ReasonReferralAcknowledged, "%s: referral %d was acknowledged already", id, r.Seq)
 	case action == ActionAcknowledgeReferral:
 		return nil
 	case r.State == ledger.ReferralAwaitingReceipt:
-		return referralRefusal(f, action, ReasonReferralNotAcknowledged,
+		return findingRefusal(f, action, ReasonReferralNotAcknowledged,
 			"%s: referral %d awaits its receipt (回执); acknowledge it before reporting an outcome", id, r.Seq)
 	case ledger.ReferralSettled(r.State):
-		return referralRefusal(f, action, ReasonReferralSettled, "%s: referral %d is settled (%s)", id, r.Seq, r.State)
+		return findingRefusal(f, action, ReasonReferralSettled, "%s: referral %d is settled (%s)", id, r.Seq, r.State)
 	case r.State == ledger.ReferralFiled && outcome != ledger.OutcomeConcluded:
 		return derrors.Invalid("outcome", "must be CONCLUDED: referral %d's case %s is open and owes its handling result (处理结果)",
 			r.Seq, r.Outcomes[len(r.Outcomes)-1].CaseNumber)
@@ -339,7 +333,7 @@ func checkReferralsSettled(f ledger.Finding, in VerifyInput) error {
 	}
 	for _, r := range f.ClueReferrals {
 		if !ledger.ReferralSettled(r.State) {
-			return referralRefusal(f, ActionVerify, ReasonReferralOutcomePending,
+			return findingRefusal(f, ActionVerify, ReasonReferralOutcomePending,
 				"%s: referral %d to %s has no final outcome yet (%s); the finding closes once the receiver reports it",
 				FindingWorkflowID(f.ID), r.Seq, r.Receiver, r.State)
 		}
@@ -353,7 +347,7 @@ func checkReferralsSettled(f ledger.Finding, in VerifyInput) error {
 func chooseReceiver(f ledger.Finding, in ReferClueInput, route *ledger.ReferralRoute, key string) (receiver string, days int, err error) {
 	switch {
 	case in.Receiver == "" && route == nil:
-		return "", 0, referralRefusal(f, ActionReferClue, ReasonNoReferralRoute,
+		return "", 0, findingRefusal(f, ActionReferClue, ReasonNoReferralRoute,
 			"%s: the routing table has no receiver for %s; name the receiver, with override_reason", FindingWorkflowID(f.ID), key)
 	case in.Receiver == "":
 		receiver, days = route.Receiver, route.AckWorkingDays

@@ -322,3 +322,11 @@ func (in WithdrawInput) Validate() error {
 	requireText(&v, "reason", in.Reason, 5000)
 	return v.Err()
 }
+
+// findingRefusal refuses action in the finding's stage with a stable reason
+// and an explanation in both languages: the one shape of the extension's,
+// the sign-off's and the referral's refusals.
+func findingRefusal(f ledger.Finding, action, reason, format string, args ...any) error {
+	return derrors.StageError{Reason: reason, Subject: FindingWorkflowID(f.ID), Action: action, Stage: f.Stage,
+		Allowed: findingMachine.allowed(f.Stage)}.Says(format, args...)
+}

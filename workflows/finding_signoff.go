@@ -143,17 +143,11 @@ func signerNames(signers []ledger.Signer) string {
 	return strings.Join(names, ", ")
 }
 
-// signoffRefusal is a refusal of a sign-off action with a stable reason.
-func signoffRefusal(f ledger.Finding, action, reason, format string, args ...any) error {
-	return derrors.StageError{Reason: reason, Subject: FindingWorkflowID(f.ID), Action: action, Stage: f.Stage,
-		Allowed: findingMachine.allowed(f.Stage)}.Says(format, args...)
-}
-
 // checkVerifyWhileSigning refuses a second verification while a round of
 // sign-off waits: the office verified already.
 func checkVerifyWhileSigning(f ledger.Finding) error {
 	if i, ok := pendingSignoff(f); ok && f.Stage == FindingRectified {
-		return signoffRefusal(f, ActionVerify, ReasonSignoffPending,
+		return findingRefusal(f, ActionVerify, ReasonSignoffPending,
 			"%s: the rectification was verified; the close-out waits for the sign-off of %s",
 			FindingWorkflowID(f.ID), signerNames(awaited(f.Signoffs[i])))
 	}
@@ -167,7 +161,7 @@ func signerSlot(f ledger.Finding, s ledger.Signoff, who actor.Actor) (int, error
 	id := FindingWorkflowID(f.ID)
 	for _, sig := range s.Signatures {
 		if sig.Signed && sameSigner(sig.By, who) {
-			return 0, signoffRefusal(f, ActionSignOff, ReasonAlreadySigned,
+			return 0, findingRefusal(f, ActionSignOff, ReasonAlreadySigned,
 				"%s: %s signed this close-out already (as %s)", id, who, s.Signers[sig.Signer])
 		}
 	}
@@ -183,12 +177,12 @@ func signerSlot(f ledger.Finding, s ledger.Signoff, who actor.Actor) (int, error
 			continue
 		}
 		if s.Ordered && i != next {
-			return 0, signoffRefusal(f, ActionSignOff, ReasonSignoffOutOfOrder,
+			return 0, findingRefusal(f, ActionSignOff, ReasonSignoffOutOfOrder,
 				"%s: the signers sign in order; %s signs before %s", id, s.Signers[next], signer)
 		}
 		return i, nil
 	}
-	return 0, signoffRefusal(f, ActionSignOff, ReasonNotASigner,
+	return 0, findingRefusal(f, ActionSignOff, ReasonNotASigner,
 		"%s: %s is none of the signers awaited: %s", id, who, signerNames(awaited(s)))
 }
 
@@ -201,7 +195,7 @@ func checkSignOff(f ledger.Finding, who actor.Actor) error {
 	}
 	i, ok := pendingSignoff(f)
 	if !ok {
-		return signoffRefusal(f, ActionSignOff, ReasonNoSignoffPending,
+		return findingRefusal(f, ActionSignOff, ReasonNoSignoffPending,
 			"%s: no close-out waits for a sign-off: the office verifies the rectification first, and only findings the escalation policy's sign-off rules name need one",
 			FindingWorkflowID(f.ID))
 	}
