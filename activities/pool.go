@@ -99,8 +99,8 @@ type RecordReplacementResult struct {
 func (a *Activities) RecordReplacement(ctx context.Context, in RecordReplacementInput) (RecordReplacementResult, error) {
 	l, err := a.Ledger.ChangeLineup(ctx, in.LineupID, in.Event, func(l *ledger.Lineup) error {
 		if l.Version != in.Version {
-			return &derrors.StageError{Reason: "LINEUP_CHANGED", Subject: "lineup/" + l.ID, Action: "replace", Stage: l.State,
-				Message: fmt.Sprintf("line-up %s changed while a replacement was drawn (version %d, drawn from %d)", l.ID, l.Version, in.Version)}
+			return derrors.StageError{Reason: "LINEUP_CHANGED", Subject: "lineup/" + l.ID, Action: "replace", Stage: l.State}.
+				Says("line-up %s changed while a replacement was drawn (version %d, drawn from %d)", l.ID, l.Version, in.Version)
 		}
 		l.Members = append(l.Members, in.Member)
 		l.Draws++

@@ -227,8 +227,8 @@ func (s *ExpertPoolServer) LeavePool(ctx context.Context, req *xunchav1.LeavePoo
 		Actor: who, OccurredAt: time.Now().UTC(), Note: req.GetLeftOn() + ": " + req.GetReason()},
 		func(x *ledger.Expert) error {
 			if x.LeftOn != "" {
-				return &derrors.StageError{Reason: "ALREADY_LEFT", Subject: "expert/" + x.ID, Action: "leave",
-					Message: fmt.Sprintf("expert %s left the pool on %s", x.ID, x.LeftOn)}
+				return derrors.StageError{Reason: "ALREADY_LEFT", Subject: "expert/" + x.ID, Action: "leave"}.
+					Says("expert %s left the pool on %s", x.ID, x.LeftOn)
 			}
 			x.LeftOn, x.LeaveReason = req.GetLeftOn(), req.GetReason()
 			return nil
@@ -394,8 +394,8 @@ func lineupStage(l *ledger.Lineup, action string, allowed ...string) error {
 	if slices.Contains(allowed, l.State) {
 		return nil
 	}
-	return &derrors.StageError{Reason: "STAGE_NOT_ALLOWED", Subject: "lineup/" + l.ID, Action: action, Stage: l.State,
-		Message: fmt.Sprintf("line-up %s is %s: %s needs %s", l.ID, l.State, action, strings.Join(allowed, " or "))}
+	return derrors.StageError{Reason: "STAGE_NOT_ALLOWED", Subject: "lineup/" + l.ID, Action: action, Stage: l.State}.
+		Says("line-up %s is %s: %s needs %s", l.ID, l.State, action, strings.Join(allowed, " or "))
 }
 
 // SwapLineupMember puts another person in a member's place.

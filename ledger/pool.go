@@ -513,9 +513,9 @@ func checkNotBooked(ctx context.Context, tx pgx.Tx, l Lineup) error {
 	for _, m := range l.Active() {
 		for _, b := range busy {
 			if b.ExpertID == m.ExpertID {
-				return &derrors.StageError{Reason: "EXPERT_BOOKED", Subject: "lineup/" + l.ID, Action: "draw", Stage: l.State,
-					Message: fmt.Sprintf("%s (%s) was booked on %s from %s to %s while this line-up was drawn; draw again",
-						m.Name, m.ExpertID, b.What, b.From, b.To)}
+				return derrors.StageError{Reason: "EXPERT_BOOKED", Subject: "lineup/" + l.ID, Action: "draw", Stage: l.State}.
+					Says("%s (%s) was booked on %s from %s to %s while this line-up was drawn; draw again",
+						m.Name, m.ExpertID, b.What, b.From, b.To)
 			}
 		}
 	}

@@ -242,8 +242,8 @@ func uncovered(areas []int, experts []ledger.Expert) []int {
 
 // poolTooSmall refuses a draw the eligible cannot fill.
 func poolTooSmall(what string, excluded []ledger.Exclusion) error {
-	return &derrors.StageError{Reason: "POOL_TOO_SMALL", Subject: "pool", Action: "draw",
-		Message: fmt.Sprintf("the pool has no eligible %s (%d people excluded: see a draw's exclusions)", what, len(excluded))}
+	return derrors.StageError{Reason: "POOL_TOO_SMALL", Subject: "pool", Action: "draw"}.
+		Says("the pool has no eligible %s (%d people excluded: see a draw's exclusions)", what, len(excluded))
 }
 
 // Draw draws a line-up: a leader and a deputy of the ranks the charter

@@ -23,14 +23,24 @@ var formatCalls = map[string]int{
 	"Says":    0, // derrors.StageError.Says(format, args...)
 	"Zh":      0,
 	"Say":     0, // lang.Say(format, args...)
-	// workflows.extensionRefusal(f, action, reason, format, args...)
-	"extensionRefusal": 3,
-	// workflows.signoffRefusal(f, action, reason, format, args...)
-	"signoffRefusal": 3,
-	// workflows.referralRefusal(f, action, reason, format, args...)
-	"referralRefusal": 3,
+	// workflows.findingRefusal(f, action, reason, format, args...)
+	"findingRefusal": 3,
 	// calendar's violations.add(field, format, args...)
 	"add": 1,
+}
+
+// untranslatedStage stands, among the formats, for a StageError literal that
+// sets Message itself instead of calling Says: the catalogue never has it.
+const untranslatedStage = "derrors.StageError{Message: …} (use Says)"
+
+// isStageError tells whether a composite literal's type is derrors.StageError.
+func isStageError(t ast.Expr) bool {
+	sel, ok := t.(*ast.SelectorExpr)
+	if !ok {
+		return false
+	}
+	x, ok := sel.X.(*ast.Ident)
+	return ok && x.Name == "derrors" && sel.Sel.Name == "StageError"
 }
 
 // clientFormats returns every literal format string passed to formatCalls
@@ -62,6 +72,16 @@ func clientFormats(t *testing.T) map[string]string {
 			return err
 		}
 		ast.Inspect(f, func(n ast.Node) bool {
+			if lit, ok := n.(*ast.CompositeLit); ok && isStageError(lit.Type) {
+				for _, e := range lit.Elts {
+					if kv, ok := e.(*ast.KeyValueExpr); ok {
+						if k, ok := kv.Key.(*ast.Ident); ok && k.Name == "Message" {
+							// Only Says writes a refusal's explanation, in both languages.
+							out[untranslatedStage] = rel + ":" + strconv.Itoa(fset.Position(kv.Pos()).Line)
+						}
+					}
+				}
+			}
 			call, ok := n.(*ast.CallExpr)
 			if !ok {
 				return true
