@@ -258,51 +258,59 @@ func (w *walk) deadline(kind, rule string, count int, from, due Date) Deadline {
 	}
 }
 
-// eventLines returns the skipped runs and make-up days in date order. Dates are
-// written MM-DD when the whole period lies in one year.
-func (w *walk) eventLines(from, due Date) []string {
-	short := from.Year == due.Year
-	format := func(d Date) string {
-		if short {
-			return d.MonthDay()
-		}
-		return d.String()
+// walkEvent is one line of an explanation's middle: a run of skipped rest
+// days (skip >= 0) or a make-up working day (makeup >= 0), by index.
+type walkEvent struct{ skip, makeup int }
+
+// events are the skipped runs and make-up days in date order, and the
+// format of their dates: MM-DD when the whole period lies in one year.
+func (w *walk) events(from, due Date) ([]walkEvent, func(Date) string) {
+	format := Date.String
+	if from.Year == due.Year {
+		format = Date.MonthDay
 	}
-	var lines []string
+	var out []walkEvent
 	si, mi := 0, 0
 	for si < len(w.skipped) || mi < len(w.makeups) {
 		if mi == len(w.makeups) || (si < len(w.skipped) && w.skipped[si].Start.Before(w.makeups[mi].Date)) {
-			s := w.skipped[si]
+			out = append(out, walkEvent{skip: si, makeup: -1})
+			si++
+			continue
+		}
+		out = append(out, walkEvent{skip: -1, makeup: mi})
+		mi++
+	}
+	return out, format
+}
+
+// eventLines returns the skipped runs and make-up days in date order.
+func (w *walk) eventLines(from, due Date) []string {
+	events, format := w.events(from, due)
+	lines := make([]string, 0, len(events))
+	for _, e := range events {
+		if e.skip >= 0 {
+			s := w.skipped[e.skip]
 			span := format(s.Start)
 			if s.End != s.Start {
 				span += ".." + format(s.End)
 			}
 			lines = append(lines, fmt.Sprintf("skipped %s %s", span, s.Reason))
-			si++
 			continue
 		}
-		m := w.makeups[mi]
+		m := w.makeups[e.makeup]
 		lines = append(lines, fmt.Sprintf("%s %s is a working day (%s make-up)", format(m.Date), m.Date.Weekday(), m.Name))
-		mi++
 	}
 	return lines
 }
 
 // eventLinesZH is eventLines in Chinese: "10-01 至 10-07 国庆节放假",
-// "10-10（星期六）调休上班".
+// "10-10（星期六）调休上班（国庆节）".
 func (w *walk) eventLinesZH(from, due Date) []string {
-	short := from.Year == due.Year
-	format := func(d Date) string {
-		if short {
-			return d.MonthDay()
-		}
-		return d.String()
-	}
-	var lines []string
-	si, mi := 0, 0
-	for si < len(w.skipped) || mi < len(w.makeups) {
-		if mi == len(w.makeups) || (si < len(w.skipped) && w.skipped[si].Start.Before(w.makeups[mi].Date)) {
-			s := w.skipped[si]
+	events, format := w.events(from, due)
+	lines := make([]string, 0, len(events))
+	for _, e := range events {
+		if e.skip >= 0 {
+			s := w.skipped[e.skip]
 			span := format(s.Start)
 			if s.End != s.Start {
 				span += " 至 " + format(s.End)
@@ -310,14 +318,12 @@ func (w *walk) eventLinesZH(from, due Date) []string {
 			if s.Reason == ReasonWeekend {
 				lines = append(lines, fmt.Sprintf("%s 周末", span))
 			} else {
-				lines = append(lines, fmt.Sprintf("%s %s放假", span, w.skippedZH[si]))
+				lines = append(lines, fmt.Sprintf("%s %s放假", span, w.skippedZH[e.skip]))
 			}
-			si++
 			continue
 		}
-		m := w.makeups[mi]
-		lines = append(lines, fmt.Sprintf("%s（%s）调休上班（%s）", format(m.Date), weekdayZH[m.Date.Weekday()], w.makeupsZH[mi]))
-		mi++
+		m := w.makeups[e.makeup]
+		lines = append(lines, fmt.Sprintf("%s（%s）调休上班（%s）", format(m.Date), weekdayZH[m.Date.Weekday()], w.makeupsZH[e.makeup]))
 	}
 	return lines
 }
