@@ -105,7 +105,7 @@ func policyOf(req *xunchav1.UpdateEscalationPolicyRequest) ([]ledger.EscalationS
 		if !ok {
 			v.Add(field+".severity", "unknown value %d: must be one of %s", r.GetSeverity(), enumNames(xunchav1.Finding_Severity_name))
 		}
-		rule := ledger.SignoffRule{Kind: kind, Severity: severity, Ordered: r.GetOrdered()}
+		rule := ledger.SignoffRule{Kind: kind, Severity: severity, Ordered: r.GetOrdered(), WorkingDays: int(r.GetWorkingDays())}
 		for _, sg := range r.GetSigners() {
 			rule.Signers = append(rule.Signers, ledger.Signer{Role: sg.GetRole(), Organisation: sg.GetOrganisation()})
 		}
@@ -141,7 +141,7 @@ func policyProto(p ledger.EscalationPolicy) *xunchav1.EscalationPolicy {
 	}
 	for _, r := range p.SignoffRules {
 		out.SignoffRules = append(out.SignoffRules, &xunchav1.SignoffRule{Kind: xunchav1.Finding_Kind(xunchav1.Finding_Kind_value[r.Kind]),
-			Severity: xunchav1.Finding_Severity(xunchav1.Finding_Severity_value[r.Severity]), Ordered: r.Ordered, Signers: signersProto(r.Signers)})
+			Severity: xunchav1.Finding_Severity(xunchav1.Finding_Severity_value[r.Severity]), Ordered: r.Ordered, Signers: signersProto(r.Signers), WorkingDays: int32(r.WorkingDays)})
 	}
 	return out
 }

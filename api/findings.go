@@ -589,7 +589,7 @@ func findingProto(lang i18n.Lang, f ledger.Finding, escalations []ledger.Escalat
 		out.Extensions = append(out.Extensions, extensionProto(e))
 	}
 	for _, so := range f.Signoffs {
-		out.Signoffs = append(out.Signoffs, signoffProto(so))
+		out.Signoffs = append(out.Signoffs, signoffProto(lang, so))
 	}
 	for _, c := range f.ClueReferrals {
 		out.ClueReferrals = append(out.ClueReferrals, clueReferralProto(lang, c))
@@ -619,7 +619,7 @@ func extensionProto(e ledger.Extension) *xunchav1.Extension {
 	return out
 }
 
-func signoffProto(so ledger.Signoff) *xunchav1.Signoff {
+func signoffProto(lang i18n.Lang, so ledger.Signoff) *xunchav1.Signoff {
 	out := &xunchav1.Signoff{
 		Seq: int32(so.Seq), State: xunchav1.Signoff_State(xunchav1.Signoff_State_value[so.State]), Round: int32(so.Round),
 		Ordered: so.Ordered, Signers: signersProto(so.Signers), PolicyVersion: so.PolicyVersion,
@@ -632,6 +632,10 @@ func signoffProto(so ledger.Signoff) *xunchav1.Signoff {
 	if so.EndedAt != nil {
 		out.EndTime = instant(*so.EndedAt)
 	}
+	if so.Deadline != nil {
+		out.Deadline = DeadlineProto(*so.Deadline, lang)
+	}
+	out.Overdue = so.Overdue
 	return out
 }
 

@@ -47,7 +47,7 @@ func TestFindingSignoffREST(t *testing.T) {
 	require.Equal(t, http.StatusOK, code, "%v", p)
 	require.Equal(t, []any{map[string]any{"kind": "HAZARD", "severity": "MAJOR", "ordered": true, "signers": []any{
 		map[string]any{"role": "committee", "organisation": department.Organisation},
-		map[string]any{"role": "office", "organisation": ""}}}}, p["signoff_rules"])
+		map[string]any{"role": "office", "organisation": ""}}, "working_days": float64(0)}}, p["signoff_rules"])
 
 	f := s.recordFinding(s.createInspection(), "record", "MAJOR")
 	id := f["id"].(string)
@@ -80,9 +80,19 @@ func TestFindingSignoffREST(t *testing.T) {
 	require.Equal(t, "PENDING", so["state"])
 	require.Equal(t, true, so["ordered"])
 	require.Equal(t, office.Name, so["requested_by"].(map[string]any)["name"])
+	// The signers have the default 10 working days; the policy's overdue
+	// step applies to their deadline.
+	signoffDue := so["deadline"].(map[string]any)["due"].(string)
+	cal, err := s.Ledger.Calendar(t.Context())
+	require.NoError(t, err)
+	want, err := cal.AddWorkingDays(today(), 10)
+	require.NoError(t, err)
+	require.Equal(t, want.Due.String(), signoffDue)
+	require.NotEmpty(t, so["deadline"].(map[string]any)["explanation"])
 	require.Equal(t, true, s.searchAttribute(workflows.FindingWorkflowID(id), "XunchaSignoffPending"))
+	require.Equal(t, []any{workflows.AwaitingSignoff}, s.searchAttribute(workflows.FindingWorkflowID(id), "XunchaAwaiting"))
 	require.Contains(t, s.details(workflows.FindingWorkflowID(id)),
-		"— stage RECTIFIED; verified, sign-off 0/2, awaiting 省住房和城乡建设厅 (committee), role office")
+		"— stage RECTIFIED; verified, sign-off 0/2, awaiting 省住房和城乡建设厅 (committee), role office, due "+signoffDue)
 	requested := hooks.await(workflows.EventSignoffRequested, id, nil)
 	require.Equal(t, f["ledger_number"], requested.Data["ledger_number"])
 
@@ -123,6 +133,7 @@ func TestFindingSignoffREST(t *testing.T) {
 	require.Equal(t, department.Organisation, sig["signed_by"].(map[string]any)["organisation"])
 	require.NotEqual(t, true, sig["signed"])
 	require.Equal(t, false, s.searchAttribute(workflows.FindingWorkflowID(id), "XunchaSignoffPending"))
+	require.Nil(t, s.searchAttribute(workflows.FindingWorkflowID(id), "XunchaAwaiting"), "nothing awaited of anyone but the unit")
 	hooks.await(workflows.EventSignoffRefused, id, nil)
 
 	// The next report and verification start a new round; both sign.
@@ -133,7 +144,7 @@ func TestFindingSignoffREST(t *testing.T) {
 	require.Equal(t, http.StatusOK, code, "%v", again)
 	require.Equal(t, signed, again, "a retry answers as the first time")
 	findings := xunchav1.NewFindingServiceClient(s.Conn)
-	_, err := findings.SignOffFinding(s.ctx(department), &xunchav1.SignOffFindingRequest{Id: id, RequestId: rid(t, "dept-twice"),
+	_, err = findings.SignOffFinding(s.ctx(department), &xunchav1.SignOffFindingRequest{Id: id, RequestId: rid(t, "dept-twice"),
 		Approve: true, EvidenceIds: []string{form}})
 	st := status.Convert(err)
 	require.Equal(t, codes.FailedPrecondition, st.Code(), "%v", err)
@@ -171,7 +182,9 @@ func TestFindingSignoffREST(t *testing.T) {
 	require.Equal(t, "CLOSED", row.Stage)
 	require.Len(t, row.Signoffs, 2, "the ledger holds both rounds")
 	s.awaitClosed(id)
-	s.replayHistory("local-ledger-finding-signed-off", workflows.FindingWorkflowID(id))
+	// Recorded since the sign-off has a deadline (versionSignoffDeadline);
+	// local-ledger-finding-signed-off keeps a round from before it.
+	s.replayHistory("signoff-deadline-finding-signed-off", workflows.FindingWorkflowID(id))
 }
 
 // TestEscalationPolicySignoffRules: the policy has no sign-off rules until
@@ -188,10 +201,11 @@ func TestEscalationPolicySignoffRules(t *testing.T) {
 			map[string]any{"kind": "RESPONSIBILITY", "severity": "MAJOR", "signers": []any{map[string]any{"role": "office"}}},
 			map[string]any{"kind": "HAZARD", "signers": []any{map[string]any{"role": "unit"}, map[string]any{}}},
 			map[string]any{"signers": []any{map[string]any{"organisation": "省应急管理厅"}}},
+			map[string]any{"kind": "SYSTEMIC_RISK", "working_days": 61, "signers": []any{map[string]any{"role": "office"}}},
 		}})
 	require.Equal(t, http.StatusBadRequest, code, "%v", body)
 	require.Equal(t, []string{"signoff_rules[0].severity", "signoff_rules[1].signers[0].role", "signoff_rules[1].signers[1].role",
-		"signoff_rules[2].kind"}, fieldViolations(body))
+		"signoff_rules[2].kind", "signoff_rules[3].working_days"}, fieldViolations(body))
 	code, got := s.do("GET", "/v1/escalation-policy", &office, nil)
 	require.Equal(t, http.StatusOK, code)
 	require.Empty(t, got["signoff_rules"], "a refused policy changes nothing")

@@ -106,6 +106,13 @@ func ReferralReceipt(referredOn string, days int) Rule {
 	return Rule{Field: "ack_working_days", From: referredOn, WorkingDays: days}
 }
 
+// SignoffDue is the deadline of a finding's sign-off before close-out
+// (销号, issue 14 item 3): days working days after verifiedOn (YYYY-MM-DD),
+// the day the office's verification asked the signers for it.
+func SignoffDue(verifiedOn string, days int) Rule {
+	return Rule{Field: "signoff_rules.working_days", From: verifiedOn, WorkingDays: days}
+}
+
 // DefaultInvitationAnswerWorkingDays is how long a drawn person has to
 // accept or decline an invitation (issue 15) when the office's pool policy
 // sets nothing.

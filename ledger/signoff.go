@@ -7,6 +7,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/xuncha/xuncha/calendar"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
 )
@@ -38,6 +39,12 @@ const (
 	MaxSigners = 10
 	// MaxOrganisationLength bounds a signer's organisation, in characters.
 	MaxOrganisationLength = 200
+	// DefaultSignoffWorkingDays is how many working days the signers have,
+	// from the verification, when a rule sets none (0): two working weeks.
+	DefaultSignoffWorkingDays = 10
+	// MaxSignoffWorkingDays bounds a rule's working days: about three
+	// months of working days.
+	MaxSignoffWorkingDays = 60
 )
 
 // Signer is one member of a sign-off set: a role (one of SignerRoles), an
@@ -77,6 +84,18 @@ type SignoffRule struct {
 	// Ordered signers sign in the order listed; otherwise in any order.
 	Ordered bool     `json:"ordered,omitempty"`
 	Signers []Signer `json:"signers"`
+	// WorkingDays is how long the signers have, in working days after the
+	// verification: the sign-off's deadline, with the office's reminder
+	// and overdue steps. 0 means DefaultSignoffWorkingDays.
+	WorkingDays int `json:"working_days,omitempty"`
+}
+
+// Days is the rule's working days, the default for 0.
+func (r SignoffRule) Days() int {
+	if r.WorkingDays == 0 {
+		return DefaultSignoffWorkingDays
+	}
+	return r.WorkingDays
 }
 
 // SignoffRuleFor is the rule that applies to a finding of kind and severity:
@@ -103,8 +122,9 @@ func SignoffRuleFor(rules []SignoffRule, kind, severity string) *SignoffRule {
 // for a HAZARD (GENERAL or MAJOR), no kind and severity twice; 1 to
 // MaxSigners signers, each a role of SignerRoles, an organisation
 // (1 to MaxOrganisationLength characters, no control characters) or both,
-// none twice. Violations name signoff_rules[i].kind, .severity, .signers,
-// .signers[j].role, .signers[j].organisation.
+// none twice; working days 0 (the default) to MaxSignoffWorkingDays.
+// Violations name signoff_rules[i].kind, .severity, .signers,
+// .signers[j].role, .signers[j].organisation, .working_days.
 func ValidateSignoffRules(rules []SignoffRule) error {
 	var v derrors.Violations
 	if len(rules) > MaxSignoffRules {
@@ -126,6 +146,9 @@ func ValidateSignoffRules(rules []SignoffRule) error {
 			} else {
 				v.Add(field, "a rule for kind %s and severity %s is given twice", r.Kind, r.Severity)
 			}
+		}
+		if r.WorkingDays < 0 || r.WorkingDays > MaxSignoffWorkingDays {
+			v.Add(field+".working_days", "must be 0 to %d working days (0: %d)", MaxSignoffWorkingDays, DefaultSignoffWorkingDays)
 		}
 		if len(r.Signers) == 0 || len(r.Signers) > MaxSigners {
 			v.Add(field+".signers", "must name 1 to %d signers", MaxSigners)
@@ -164,7 +187,8 @@ func normalizeSignoffRules(rules []SignoffRule) []SignoffRule {
 // sameSignoffRules compares two normalized rule lists.
 func sameSignoffRules(a, b []SignoffRule) bool {
 	return slices.EqualFunc(a, b, func(x, y SignoffRule) bool {
-		return x.Kind == y.Kind && x.Severity == y.Severity && x.Ordered == y.Ordered && slices.Equal(x.Signers, y.Signers)
+		return x.Kind == y.Kind && x.Severity == y.Severity && x.Ordered == y.Ordered && slices.Equal(x.Signers, y.Signers) &&
+			x.WorkingDays == y.WorkingDays
 	})
 }
 
@@ -203,6 +227,12 @@ type Signoff struct {
 	RequestedAt time.Time   `json:"requested_at"`
 	// Signatures are the sign-offs and the refusal given, in order.
 	Signatures []Signature `json:"signatures,omitempty"`
+	// Deadline is when the signers are due to have signed (the rule's
+	// working days after the verification); Overdue is set when it passed
+	// with signatures missing. Rounds requested before sign-off had a
+	// deadline have none.
+	Deadline *calendar.Deadline `json:"deadline,omitempty"`
+	Overdue  bool               `json:"overdue,omitempty"`
 	// EndedAt is when it completed, was refused or lapsed.
 	EndedAt *time.Time `json:"ended_at,omitempty"`
 }

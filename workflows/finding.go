@@ -137,6 +137,12 @@ var findingSpec = &spec[ledger.Finding]{
 	title:   func(f ledger.Finding) string { return "**" + FindingSummary(f) + "**" },
 	dueWhat: "rectification report ",
 	footer:  func(f ledger.Finding) string { return extensionDetails(f) + signoffDetails(f) + referralDetails(f) },
+	attributes: func(f ledger.Finding) []temporal.SearchAttributeUpdate {
+		if a := Awaiting(f); len(a) > 0 {
+			return []temporal.SearchAttributeUpdate{searchattr.Awaiting.ValueSet(a)}
+		}
+		return []temporal.SearchAttributeUpdate{searchattr.Awaiting.ValueUnset()}
+	},
 }
 
 // findingLabel names a finding in escalation messages: its ledger number
@@ -173,6 +179,9 @@ type finding struct {
 	// referral number receiptSeq (finding_referral.go).
 	receipt    ladder
 	receiptSeq int
+	// signing runs the ladder of the round of sign-off waiting for its
+	// signers (finding_signoff.go).
+	signing ladder
 }
 
 func (w *finding) snapshot() FindingState {
@@ -251,7 +260,7 @@ func (w *finding) registerHandlers(ctx workflow.Context) error {
 			if err := in.Validate(); err != nil {
 				return in.Actor, err
 			}
-			return in.Actor, checkSignOff(w.row, in.Actor)
+			return in.Actor, checkSignOff(w.row, in)
 		}, w.signOff),
 		w.registerReferralHandlers(ctx),
 	} {
@@ -422,6 +431,7 @@ func (w *finding) withdraw(ctx workflow.Context, in WithdrawInput) error {
 	// is cancelled by the stop too, and would only say "workflow cancelled".
 	w.ended(ctx, "withdrawn", ActionWithdraw)
 	w.deadline.stop()
+	w.signing.stop()
 	return nil
 }
 

@@ -328,12 +328,22 @@ func checkReferralAnswer(f ledger.Finding, action string, who actor.Actor, seq i
 // outcome before it can close. A rejection goes back to REFERRED and is
 // not held up.
 func checkReferralsSettled(f ledger.Finding, in VerifyInput) error {
-	if !in.Accept || f.Stage != FindingRectified {
+	if !in.Accept {
+		return nil
+	}
+	return referralsSettled(f, ActionVerify)
+}
+
+// referralsSettled refuses action, which would close out the RECTIFIED
+// finding f (an accepted verification, the last signature), while one of
+// its referrals has no final outcome.
+func referralsSettled(f ledger.Finding, action string) error {
+	if f.Stage != FindingRectified {
 		return nil
 	}
 	for _, r := range f.ClueReferrals {
 		if !ledger.ReferralSettled(r.State) {
-			return findingRefusal(f, ActionVerify, ReasonReferralOutcomePending,
+			return findingRefusal(f, action, ReasonReferralOutcomePending,
 				"%s: referral %d to %s has no final outcome yet (%s); the finding closes once the receiver reports it",
 				FindingWorkflowID(f.ID), r.Seq, r.Receiver, r.State)
 		}
@@ -452,19 +462,29 @@ func (w *finding) restartReceiptLadder(ctx workflow.Context, seq int, rule deadl
 
 // receiptSteps keeps the ladder steps a receipt's deadline takes.
 func receiptSteps(resolved deadline.Resolved) deadline.Resolved {
-	resolved.Steps = slices.DeleteFunc(slices.Clone(resolved.Steps), func(s deadline.ScheduledStep) bool { return referralStep(s.Step) == "" })
+	return keepSteps(resolved, referralStep)
+}
+
+// keepSteps keeps the ladder steps that name gives a name to: those a
+// follow-through deadline (a receipt, a sign-off) takes.
+func keepSteps(resolved deadline.Resolved, name func(string) string) deadline.Resolved {
+	resolved.Steps = slices.DeleteFunc(slices.Clone(resolved.Steps), func(s deadline.ScheduledStep) bool { return name(s.Step) == "" })
 	return resolved
 }
 
 // receiveCalendarChanges re-dates, for each calendar version loaded, the
-// finding's rectification deadline (the core's redate) and then the
-// receipt's deadline of the referral awaiting it. It takes the place of the
+// finding's rectification deadline (the core's redate), then the
+// receipt's deadline of the referral awaiting it, then the pending
+// sign-off's deadline. It takes the place of the
 // core's method for the finding.
 func (w *finding) receiveCalendarChanges(ctx workflow.Context) {
 	receiveCalendarChanges(ctx, w.subject(), func(ctx workflow.Context, sig CalendarChangedSignal) error {
 		err := w.redate(ctx, sig)
 		if rerr := w.redateReceipt(ctx, sig); rerr != nil {
 			workflow.GetLogger(ctx).Error("re-dating the referral's receipt failed", "subject", w.subject(), "version", sig.Version, "error", rerr)
+		}
+		if serr := w.redateSignoff(ctx, sig); serr != nil {
+			workflow.GetLogger(ctx).Error("re-dating the sign-off failed", "subject", w.subject(), "version", sig.Version, "error", serr)
 		}
 		return err
 	})

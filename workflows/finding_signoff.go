@@ -50,6 +50,33 @@ var FindingSignoffActions = []string{ActionSignOff}
 // did.
 const versionSignoff = "signoff-before-close"
 
+// versionSignoffDeadline is the workflow.GetVersion change ID under which a
+// round of sign-off has a deadline (the rule's working days after the
+// verification, resolved with the calendar) and a ladder: the office's
+// reminder before it and the overdue step at it. Rounds requested before
+// it have neither.
+const versionSignoffDeadline = "signoff-deadline"
+
+// The sign-off's ladder steps, as escalations record them (their
+// DeadlineSeq is the round's Seq): the office's REMINDER and OVERDUE steps
+// of the signers' deadline.
+const (
+	StepSignoffReminder = "SIGNOFF_REMINDER"
+	StepSignoffOverdue  = "SIGNOFF_OVERDUE"
+)
+
+// signoffStep names a ladder step of a sign-off's deadline, "" for a step
+// the sign-off does not take (an interview is the unit's leaders').
+func signoffStep(step string) string {
+	switch step {
+	case ledger.StepReminder:
+		return StepSignoffReminder
+	case ledger.StepOverdue:
+		return StepSignoffOverdue
+	}
+	return ""
+}
+
 // Reasons of the sign-off refusals (derrors.StageError.Reason).
 const (
 	// ReasonSignoffPending: the verification was accepted already; the
@@ -187,9 +214,12 @@ func signerSlot(f ledger.Finding, s ledger.Signoff, who actor.Actor) (int, error
 }
 
 // checkSignOff refuses a sign-off the finding's state does not allow:
-// none is under way, or the caller is not the signer (or not yet). Outside
-// RECTIFIED it says nothing: the stage table refuses.
-func checkSignOff(f ledger.Finding, who actor.Actor) error {
+// none is under way, the caller is not the signer (or not yet), or the
+// signature would close out a finding whose referred clue has no final
+// outcome yet (the finding records every outcome before it can close; a
+// clue may be referred while the signers sign). Outside RECTIFIED it says
+// nothing: the stage table refuses.
+func checkSignOff(f ledger.Finding, in SignOffInput) error {
 	if f.Stage != FindingRectified {
 		return nil
 	}
@@ -199,8 +229,13 @@ func checkSignOff(f ledger.Finding, who actor.Actor) error {
 			"%s: no close-out waits for a sign-off: the office verifies the rectification first, and only findings the escalation policy's sign-off rules name need one",
 			FindingWorkflowID(f.ID))
 	}
-	_, err := signerSlot(f, f.Signoffs[i], who)
-	return err
+	if _, err := signerSlot(f, f.Signoffs[i], in.Actor); err != nil {
+		return err
+	}
+	if in.Approve && len(awaited(f.Signoffs[i])) == 1 {
+		return referralsSettled(f, ActionSignOff)
+	}
+	return nil
 }
 
 // signoffTerms reads the office's sign-off rule for the finding, in an
@@ -235,6 +270,15 @@ func (w *finding) requestSignoff(ctx workflow.Context, in VerifyInput) (asked bo
 		Ordered: terms.Rule.Ordered, Signers: slices.Clone(terms.Rule.Signers), PolicyVersion: terms.PolicyVersion,
 		RequestedBy: in.Actor, RequestedAt: workflow.Now(ctx).UTC(),
 	}
+	var rule *deadline.Rule
+	var resolved deadline.Resolved
+	if workflow.GetVersion(ctx, versionSignoffDeadline, workflow.DefaultVersion, 1) != workflow.DefaultVersion {
+		r := deadline.SignoffDue(calendar.DateOf(workflow.Now(ctx)).String(), terms.Rule.Days())
+		if resolved, err = w.ledger.resolveDeadline(ctx, r); err != nil {
+			return true, err
+		}
+		so.Deadline, rule = &resolved.Deadline, &r
+	}
 	next := w.row
 	next.Signoffs = append(slices.Clone(w.row.Signoffs), so)
 	order := "in any order"
@@ -242,12 +286,18 @@ func (w *finding) requestSignoff(ctx workflow.Context, in VerifyInput) (asked bo
 		order = "in this order"
 	}
 	note := fmt.Sprintf("rectification verified; the close-out awaits the sign-off of %s (%s)", signerNames(so.Signers), order)
+	if so.Deadline != nil {
+		note += ", due " + so.Deadline.Due.String()
+	}
 	if in.Reason != "" {
 		note += ": " + in.Reason
 	}
 	if err := w.apply(ctx, next, ledger.Event{Action: ActionVerify, Actor: in.Actor, Note: note,
 		Data: dataJSON(map[string]any{"accept": true, "signoff": so})}); err != nil {
 		return true, err
+	}
+	if rule != nil {
+		w.startSignoffLadder(ctx, so.Seq, *rule, resolved, nil)
 	}
 	w.publishSignoff(ctx)
 	w.announceSignoff(ctx, EventSignoffRequested, "requested", so, nil)
@@ -293,6 +343,7 @@ func (w *finding) signOff(ctx workflow.Context, in SignOffInput) error {
 			}); err != nil {
 			return err
 		}
+		w.signing.stop()
 		w.publishSignoff(ctx)
 		w.announceSignoff(ctx, EventSignoffRefused, "refused", so, &sig)
 		return nil
@@ -315,6 +366,9 @@ func (w *finding) signOff(ctx workflow.Context, in SignOffInput) error {
 		Evidence: evidenceJSON(in.EvidenceIDs),
 		Data:     dataJSON(map[string]any{"approve": true, "signoff": so, "signature": sig, "complete": complete})}); err != nil {
 		return err
+	}
+	if complete {
+		w.signing.stop()
 	}
 	w.publishSignoff(ctx)
 	w.announceSignoff(ctx, EventSignedOff, "signed", so, &sig)
@@ -360,6 +414,107 @@ func (w *finding) announceSignoff(ctx workflow.Context, eventType, what string, 
 	announce(ctx, w.ledger, &w.deliveries, eventType, key, data)
 }
 
+// startSignoffLadder (re)starts the ladder of round seq's deadline without
+// the steps already fired: the office's reminder and overdue steps, while
+// the round waits for signatures and the finding is RECTIFIED.
+func (w *finding) startSignoffLadder(ctx workflow.Context, seq int, rule deadline.Rule, resolved deadline.Resolved, fired map[string]bool) {
+	active := func() bool {
+		i, ok := pendingSignoff(w.row)
+		return ok && w.row.Stage == FindingRectified && w.row.Signoffs[i].Seq == seq
+	}
+	w.signing.start(ctx, w.mu, rule, keepSteps(resolved, signoffStep), fired, active, func(ctx workflow.Context, step deadline.ScheduledStep) error {
+		return w.escalateSignoff(ctx, seq, step)
+	})
+}
+
+// redateSignoff recomputes the pending round's deadline with the calendar
+// now in force; when it moved, the change is recorded (event
+// redateSignoff) and its ladder starts again without the steps already
+// taken. Without a round that has a running deadline it does nothing.
+func (w *finding) redateSignoff(ctx workflow.Context, sig CalendarChangedSignal) error {
+	if err := w.mu.Lock(ctx); err != nil {
+		return err
+	}
+	defer w.mu.Unlock()
+	i, ok := pendingSignoff(w.row)
+	if !ok || !w.signing.running() || w.row.Signoffs[i].Deadline == nil {
+		return nil
+	}
+	rule := *w.signing.rule
+	resolved, err := w.ledger.resolveDeadline(ctx, rule)
+	if err != nil {
+		return err
+	}
+	so := w.row.Signoffs[i]
+	old := *so.Deadline
+	if resolved.Deadline.DueAt.Equal(old.DueAt) && !w.signing.moved(keepSteps(resolved, signoffStep)) {
+		return nil
+	}
+	fired := w.signing.fired()
+	so.Deadline = &resolved.Deadline
+	next := w.row
+	next.Signoffs = slices.Clone(w.row.Signoffs)
+	next.Signoffs[i] = so
+	if err := w.apply(ctx, next, ledger.Event{
+		Key: fmt.Sprintf("signoff/%d/redate/%d", so.Seq, sig.Version), Action: "redateSignoff", Actor: actor.System,
+		Note: fmt.Sprintf("sign-off %d re-dated by calendar version %d: due %s (was %s)", so.Seq, sig.Version, resolved.Deadline.Due, old.Due),
+		Data: dataJSON(map[string]any{"calendar_version": sig.Version, "signoff_seq": so.Seq,
+			"old_due": old.Due, "new_due": resolved.Deadline.Due, "deadline": resolved.Deadline}),
+	}); err != nil {
+		return err
+	}
+	w.startSignoffLadder(ctx, so.Seq, rule, resolved, fired)
+	return nil
+}
+
+// escalateSignoff takes a step of a sign-off's ladder: an escalation row
+// (subject the finding, DeadlineSeq the round's Seq), the finding's event,
+// the round marked overdue at the deadline, and the webhook
+// finding.signoff_overdue naming the signers still awaited. A reminder
+// whose deadline has passed is skipped.
+func (w *finding) escalateSignoff(ctx workflow.Context, seq int, step deadline.ScheduledStep) error {
+	i, ok := pendingSignoff(w.row)
+	if !ok || w.row.Signoffs[i].Seq != seq {
+		return nil
+	}
+	so := w.row.Signoffs[i]
+	now := workflow.Now(ctx).UTC()
+	name := signoffStep(step.Step)
+	if so.Deadline == nil || name == "" || (name == StepSignoffReminder && !now.Before(so.Deadline.DueAt)) {
+		return nil
+	}
+	due := *so.Deadline
+	waiting := signerNames(awaited(so))
+	message := fmt.Sprintf("reminder: the close-out of %s awaits the sign-off of %s by %s", findingLabel(w.row), waiting, due.Due)
+	if name == StepSignoffOverdue {
+		message = fmt.Sprintf("sign-off overdue: the close-out of %s still awaits the sign-off of %s, due %s; escalated to the office",
+			findingLabel(w.row), waiting, due.Due)
+		so.Overdue = true
+	}
+	next := w.row
+	next.Signoffs = slices.Clone(w.row.Signoffs)
+	next.Signoffs[i] = so
+	next.Version = w.row.Version + 1
+	next.UpdatedAt = now
+	esc := ledger.Escalation{Subject: w.subject(), DeadlineSeq: seq, Step: name, UnitCode: w.row.UnitCode,
+		DueAt: due.DueAt, FiredAt: now, Message: message}
+	event := ledger.Event{SubjectType: ledger.SubjectFinding, SubjectID: w.row.ID,
+		Key: fmt.Sprintf("signoff/%d/escalate/%s", seq, name), Action: "escalateSignoff",
+		StageBefore: w.row.Stage, StageAfter: w.row.Stage, Actor: actor.System, Note: message, OccurredAt: now,
+		Data: dataJSON(map[string]any{"step": name, "signoff_seq": seq, "awaiting": awaited(so), "due": due.Due})}
+	var res activities.EscalateResult
+	if err := w.ledger.call(ctx, &res, acts.Escalate, activities.EscalateInput{Escalation: esc, Finding: next, Event: event}); err != nil {
+		return fmt.Errorf("recording the sign-off's escalation %s: %w", name, err)
+	}
+	w.row = next
+	w.escalations = append(w.escalations, res.Escalation)
+	w.publish(ctx)
+	if name == StepSignoffOverdue {
+		w.announceSignoff(ctx, EventSignoffOverdue, "overdue", so, nil)
+	}
+	return nil
+}
+
 // lapseSignoff closes the round still waiting for signatures when the
 // finding is withdrawn; without one it returns signoffs as they are.
 func lapseSignoff(signoffs []ledger.Signoff, now time.Time) []ledger.Signoff {
@@ -380,5 +535,59 @@ func signoffDetails(f ledger.Finding) string {
 	}
 	so := f.Signoffs[i]
 	done := len(so.Signers) - len(awaited(so))
-	return fmt.Sprintf("; verified, sign-off %d/%d, awaiting %s", done, len(so.Signers), signerNames(awaited(so)))
+	out := fmt.Sprintf("; verified, sign-off %d/%d, awaiting %s", done, len(so.Signers), signerNames(awaited(so)))
+	switch {
+	case so.Deadline != nil && so.Overdue:
+		out += fmt.Sprintf(" — SIGN-OFF OVERDUE, was due %s", so.Deadline.Due)
+	case so.Deadline != nil:
+		out += fmt.Sprintf(", due %s", so.Deadline.Due)
+	}
+	return out
+}
+
+// What an open finding awaits (searchattr.Awaiting).
+const (
+	AwaitingExtensionDecision      = "EXTENSION_DECISION"
+	AwaitingReferralReceipt        = "REFERRAL_RECEIPT"
+	AwaitingReferralReceiptOverdue = "REFERRAL_RECEIPT_OVERDUE"
+	AwaitingReferralOutcome        = "REFERRAL_OUTCOME"
+	AwaitingSignoff                = "SIGNOFF"
+	AwaitingSignoffOverdue         = "SIGNOFF_OVERDUE"
+)
+
+// Awaiting lists what the open finding f waits for from someone other than
+// the inspected unit, each once, in a fixed order: the office's decision
+// on an extension, a referral's receipt or outcome, the signers. Nothing
+// for a finding that ended.
+func Awaiting(f ledger.Finding) []string {
+	if !findingMachine.open(f.Stage) {
+		return nil
+	}
+	var out []string
+	add := func(what string) {
+		if !slices.Contains(out, what) {
+			out = append(out, what)
+		}
+	}
+	if slices.ContainsFunc(f.Extensions, func(e ledger.Extension) bool { return e.State == ledger.ExtensionPending }) {
+		add(AwaitingExtensionDecision)
+	}
+	for _, r := range f.ClueReferrals {
+		switch {
+		case r.State == ledger.ReferralAwaitingReceipt && r.ReceiptOverdue:
+			add(AwaitingReferralReceiptOverdue)
+		case r.State == ledger.ReferralAwaitingReceipt:
+			add(AwaitingReferralReceipt)
+		case !ledger.ReferralSettled(r.State):
+			add(AwaitingReferralOutcome)
+		}
+	}
+	if i, ok := pendingSignoff(f); ok && f.Stage == FindingRectified {
+		if f.Signoffs[i].Overdue {
+			add(AwaitingSignoffOverdue)
+		} else {
+			add(AwaitingSignoff)
+		}
+	}
+	return out
 }

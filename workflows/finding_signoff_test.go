@@ -3,12 +3,15 @@ package workflows
 import (
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/xuncha/xuncha/activities"
+	"github.com/xuncha/xuncha/calendar"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/ledger"
@@ -60,6 +63,16 @@ func refuseSignOff(requestID string, who actor.Actor, due string) SignOffInput {
 	return SignOffInput{RequestID: requestID, Actor: who, Reason: "消防通道仍有占用，整改不到位", EvidenceIDs: []string{"ev-photo-" + requestID}, Due: due}
 }
 
+// dueAndRest checks a round's deadline is due on due (YYYY-MM-DD) and
+// returns the round without it, to compare the rest.
+func dueAndRest(t *testing.T, so ledger.Signoff, due string) ledger.Signoff {
+	t.Helper()
+	require.NotNil(t, so.Deadline, "the round has a deadline")
+	require.Equal(t, due, so.Deadline.Due.String())
+	so.Deadline = nil
+	return so
+}
+
 // requireRefused checks an update was refused in its validator with reason.
 func requireRefused(t *testing.T, r *result, reason string) {
 	t.Helper()
@@ -101,14 +114,15 @@ func TestFindingSignoffMajorHazard(t *testing.T) {
 	require.Equal(t, FindingRectified, f.Stage)
 	require.Len(t, f.Signoffs, 1)
 	require.Equal(t, ledger.Signoff{Seq: 1, Round: 0, State: ledger.SignoffPending, Ordered: true,
-		Signers: majorHazardRule(true).Signers, PolicyVersion: 7, RequestedBy: office, RequestedAt: start.Add(6 * day).UTC()}, f.Signoffs[0])
+		Signers: majorHazardRule(true).Signers, PolicyVersion: 7, RequestedBy: office, RequestedAt: start.Add(6 * day).UTC()},
+		dueAndRest(t, f.Signoffs[0], "2026-03-20"), "due 10 working days after Sunday 2026-03-08 (the default)")
 	require.Equal(t, "**2026-430100-0007 · 危化品仓库消防通道堵塞** — stage RECTIFIED"+
-		"; verified, sign-off 0/2, awaiting 省住房和城乡建设厅 (committee), role office", details)
+		"; verified, sign-off 0/2, awaiting 省住房和城乡建设厅 (committee), role office, due 2026-03-20", details)
 
 	// The department signed: still RECTIFIED, the office awaited.
 	require.Equal(t, FindingRectified, dept.state.Finding.Stage)
 	require.Equal(t, "**2026-430100-0007 · 危化品仓库消防通道堵塞** — stage RECTIFIED"+
-		"; verified, sign-off 1/2, awaiting role office", halfway)
+		"; verified, sign-off 1/2, awaiting role office, due 2026-03-20", halfway)
 
 	// The office signed last: CLOSED, the round complete, every signature
 	// kept with its evidence.
@@ -128,7 +142,7 @@ func TestFindingSignoffMajorHazard(t *testing.T) {
 		ActionVerify, ActionSignOff, ActionSignOff}, h.fl.actions())
 	verify, first, last := h.fl.events[7], h.fl.events[8], h.fl.events[9]
 	require.Equal(t, FindingRectified, verify.StageAfter)
-	require.Equal(t, "rectification verified; the close-out awaits the sign-off of 省住房和城乡建设厅 (committee), role office (in this order): 现场核查通道已畅通", verify.Note)
+	require.Equal(t, "rectification verified; the close-out awaits the sign-off of 省住房和城乡建设厅 (committee), role office (in this order), due 2026-03-20: 现场核查通道已畅通", verify.Note)
 	require.Equal(t, department, first.Actor)
 	require.Equal(t, FindingRectified, first.StageAfter)
 	require.JSONEq(t, `["ev-form-s2"]`, string(first.Evidence))
@@ -187,7 +201,7 @@ func TestFindingSignoffRefusalReopens(t *testing.T) {
 	require.Equal(t, FindingRectified, ver2.state.Finding.Stage)
 	require.Len(t, ver2.state.Finding.Signoffs, 2)
 	require.Equal(t, ledger.Signoff{Seq: 2, Round: 1, State: ledger.SignoffPending, Signers: majorHazardRule(false).Signers,
-		PolicyVersion: 7, RequestedBy: office, RequestedAt: start.Add(11 * day).UTC()}, ver2.state.Finding.Signoffs[1])
+		PolicyVersion: 7, RequestedBy: office, RequestedAt: start.Add(11 * day).UTC()}, dueAndRest(t, ver2.state.Finding.Signoffs[1], "2026-03-27"))
 	require.Equal(t, FindingRectified, officeFirst.state.Finding.Stage, "unordered: the office may sign first")
 	require.Equal(t, FindingClosed, closed.state.Finding.Stage)
 	require.Equal(t, ledger.SignoffComplete, closed.state.Finding.Signoffs[1].State)
@@ -301,4 +315,181 @@ func TestSignOffInputValidation(t *testing.T) {
 	}
 	require.NoError(t, signOff("r", department).Validate())
 	require.NoError(t, refuseSignOff("r", department, "").Validate())
+}
+
+// TestFindingSignoffDeadlineEscalates: the signers have the rule's working
+// days (the default 10: due Friday 2026-03-20 after the verification on
+// Sunday 03-08). Silent past it, the office's reminder and overdue steps
+// fire for the round (numbered by it), the round is marked overdue, the
+// webhook names the signers still awaited, and no interview of the unit's
+// leaders is proposed: the delay is not theirs. Signed late, the finding
+// still closes, and the record keeps that the round was overdue.
+func TestFindingSignoffDeadlineEscalates(t *testing.T) {
+	h := newHarness(t)
+	h.withSignoffRules(majorHazardRule(true))
+	verified := h.verifiedAt()
+	var overdue FindingState
+	var overdueDetails string
+	h.env.RegisterDelayedCallback(func() { overdue = h.query(); overdueDetails = h.details() }, at("2026-03-21 08:00"))
+	dept := h.update(at("2026-03-23 10:00"), ActionSignOff, "s1", signOff("s1", department))
+	closed := h.update(at("2026-03-24 10:00"), ActionSignOff, "s2", signOff("s2", signingOffice))
+	h.run(newFinding(SeverityMajor))
+	requireDone(t, verified, dept, closed)
+
+	require.Equal(t, []string{AwaitingSignoff}, Awaiting(verified.state.Finding))
+	requireFired(t, h.escalationsByStep(StepSignoffReminder, StepSignoffOverdue), map[string]string{
+		StepSignoffReminder: "2026-03-20 00:00",
+		StepSignoffOverdue:  "2026-03-21 00:00",
+	})
+	for _, e := range h.escalationsByStep(StepSignoffReminder, StepSignoffOverdue) {
+		require.Equal(t, 1, e.DeadlineSeq, "the round's number")
+		require.Equal(t, "finding/f-1", e.Subject)
+	}
+	so := overdue.Finding.Signoffs[0]
+	require.True(t, so.Overdue)
+	require.False(t, overdue.Finding.Overdue, "the unit met its rectification deadline")
+	require.Equal(t, []string{AwaitingSignoffOverdue}, Awaiting(overdue.Finding))
+	require.Contains(t, overdueDetails, "; verified, sign-off 0/2, awaiting 省住房和城乡建设厅 (committee), role office — SIGN-OFF OVERDUE, was due 2026-03-20")
+	require.Empty(t, h.fl.interviews, "the signers' delay proposes no interview of the unit's leaders")
+
+	var late []activities.DeliverWebhookInput
+	for _, d := range h.fl.deliveries {
+		if d.EventType == EventSignoffOverdue {
+			late = append(late, d)
+		}
+	}
+	require.Len(t, late, 1)
+	require.Equal(t, "finding/f-1/signoff/1/overdue/wh-1", late[0].DeliveryID)
+	require.Contains(t, string(late[0].Payload), "省住房和城乡建设厅")
+
+	f := closed.state.Finding
+	require.Equal(t, FindingClosed, f.Stage)
+	require.Equal(t, ledger.SignoffComplete, f.Signoffs[0].State)
+	require.True(t, f.Signoffs[0].Overdue, "the record keeps that the signers were late")
+	require.Empty(t, Awaiting(f))
+	require.Equal(t, []string{"record", "notify", "list", ActionDiagnose, ActionClassify, ActionRefer, ActionReportRectification,
+		ActionVerify, "escalateSignoff", "escalateSignoff", ActionSignOff, ActionSignOff}, h.fl.actions())
+	require.Contains(t, h.fl.events[8].Note, "reminder: the close-out of 2026-430100-0007")
+	require.Contains(t, h.fl.events[9].Note, "sign-off overdue")
+}
+
+// TestFindingSignoffDeadlineStops: signed in time, nothing fires; refused,
+// the round's ladder stops and the rectification deadline's runs instead.
+func TestFindingSignoffDeadlineStops(t *testing.T) {
+	t.Run("signed in time", func(t *testing.T) {
+		h := newHarness(t)
+		rule := majorHazardRule(false)
+		rule.WorkingDays = 3 // due Wednesday 2026-03-11
+		h.withSignoffRules(rule)
+		verified := h.verifiedAt()
+		h.update(at("2026-03-09 10:00"), ActionSignOff, "s1", signOff("s1", department))
+		closed := h.update(at("2026-03-10 10:00"), ActionSignOff, "s2", signOff("s2", signingOffice))
+		h.run(newFinding(SeverityMajor))
+		requireDone(t, verified, closed)
+		require.Equal(t, "2026-03-11", verified.state.Finding.Signoffs[0].Deadline.Due.String())
+		require.Equal(t, FindingClosed, closed.state.Finding.Stage)
+		require.Empty(t, h.escalationsByStep(StepSignoffReminder, StepSignoffOverdue))
+		require.False(t, closed.state.Finding.Signoffs[0].Overdue)
+	})
+	t.Run("refused", func(t *testing.T) {
+		h := newHarness(t)
+		h.withSignoffRules(majorHazardRule(false))
+		verified := h.verifiedAt()
+		refused := h.update(at("2026-03-09 10:00"), ActionSignOff, "s1", refuseSignOff("s1", department, "2026-03-31"))
+		wd := h.update(60*day, ActionWithdraw, "w1", WithdrawInput{RequestID: "w1", Actor: office, Reason: "测试结束"})
+		h.run(newFinding(SeverityMajor))
+		requireDone(t, verified, refused, wd)
+		require.Equal(t, FindingReferred, refused.state.Finding.Stage)
+		require.Empty(t, Awaiting(refused.state.Finding))
+		require.Empty(t, h.escalationsByStep(StepSignoffReminder, StepSignoffOverdue), "the refused round's ladder stopped")
+		require.NotEmpty(t, h.escalationsByStep(ledger.StepOverdue), "the new rectification deadline's ladder ran")
+	})
+}
+
+// TestFindingSignoffFollowsTheCalendar: a calendar version that makes the
+// round's last days holidays re-dates it (event redateSignoff), and its
+// ladder fires at the new instants.
+func TestFindingSignoffFollowsTheCalendar(t *testing.T) {
+	h := newHarness(t)
+	h.withSignoffRules(majorHazardRule(true))
+	h.verifiedAt()
+	h.env.RegisterDelayedCallback(func() {
+		// An amended notice makes 2026-03-19..03-20 holidays.
+		n, _, err := h.fl.calendar.Year(2026)
+		require.NoError(t, err)
+		n.Holidays = append(n.Holidays, calendar.Holiday{Name: "测试假日", Start: calendar.MustParseDate("2026-03-19"), End: calendar.MustParseDate("2026-03-20")})
+		cal, err := h.fl.calendar.With(n, calendar.Version{ID: 8, Label: "calendar version 8"})
+		require.NoError(t, err)
+		h.fl.mu.Lock()
+		h.fl.calendar = cal
+		h.fl.mu.Unlock()
+		h.env.SignalWorkflow(SignalCalendarChanged, CalendarChangedSignal{Version: 8})
+	}, 8*day)
+	wd := h.update(40*day, ActionWithdraw, "w1", WithdrawInput{RequestID: "w1", Actor: office, Reason: "测试结束"})
+	h.run(newFinding(SeverityMajor))
+	requireDone(t, wd)
+
+	var redate *ledger.Event
+	for i := range h.fl.events {
+		if h.fl.events[i].Action == "redateSignoff" {
+			redate = &h.fl.events[i]
+		}
+	}
+	require.NotNil(t, redate)
+	require.Equal(t, "sign-off 1 re-dated by calendar version 8: due 2026-03-24 (was 2026-03-20)", redate.Note)
+	requireFired(t, h.escalationsByStep(StepSignoffReminder, StepSignoffOverdue), map[string]string{
+		StepSignoffReminder: "2026-03-24 00:00",
+		StepSignoffOverdue:  "2026-03-25 00:00",
+	})
+	require.Equal(t, ledger.SignoffLapsed, wd.state.Finding.Signoffs[0].State)
+}
+
+// TestFindingSignoffBeforeTheDeadlineChange: a round requested before
+// versionSignoffDeadline (no marker in its history) has no deadline and no
+// ladder: nothing fires however long the signers take, and it closes when
+// they sign.
+func TestFindingSignoffBeforeTheDeadlineChange(t *testing.T) {
+	h := newHarness(t)
+	h.env.OnGetVersion(versionSignoffDeadline, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+	h.withSignoffRules(majorHazardRule(true))
+	verified := h.verifiedAt()
+	var details string
+	h.env.RegisterDelayedCallback(func() { details = h.details() }, 40*day)
+	h.update(41*day, ActionSignOff, "s1", signOff("s1", department))
+	closed := h.update(42*day, ActionSignOff, "s2", signOff("s2", signingOffice))
+	h.run(newFinding(SeverityMajor))
+	requireDone(t, verified, closed)
+	require.Nil(t, verified.state.Finding.Signoffs[0].Deadline)
+	require.Empty(t, h.escalationsByStep(StepSignoffReminder, StepSignoffOverdue))
+	require.True(t, strings.HasSuffix(details, "awaiting 省住房和城乡建设厅 (committee), role office"), details)
+	require.Equal(t, FindingClosed, closed.state.Finding.Stage)
+}
+
+// TestLastSignatureWaitsForReferrals: a clue referred while the signers
+// sign holds the close-out: the signature that would complete the set is
+// refused until the receiver reports a final outcome; the others are not.
+func TestLastSignatureWaitsForReferrals(t *testing.T) {
+	h := newHarness(t)
+	h.withRoutes(cityDisciplineRoute)
+	h.withSignoffRules(ledger.SignoffRule{Kind: KindResponsibility, Signers: []ledger.Signer{
+		{Role: actor.RoleCommittee, Organisation: "省住房和城乡建设厅"}, {Role: actor.RoleOffice},
+	}})
+	h.clueReferredAt()
+	h.update(5*day, ActionReportRectification, "p1", rectification("p1"))
+	verified := h.update(6*day, ActionVerify, "v1", VerifyInput{RequestID: "v1", Actor: office, Accept: true})
+	referred := h.update(6*day+hour, ActionReferClue, "k1", referClue("k1"))
+	dept := h.update(7*day, ActionSignOff, "s1", signOff("s1", department))
+	held := h.update(7*day+hour, ActionSignOff, "s2", signOff("s2", signingOffice))
+	var waiting []string
+	h.env.RegisterDelayedCallback(func() { waiting = Awaiting(h.query().Finding) }, 7*day+2*hour)
+	h.update(8*day, ActionAcknowledgeReferral, "a1", AcknowledgeReferralInput{RequestID: "a1", Actor: commission})
+	h.update(8*day+hour, ActionReportReferralOutcome, "o1", ReportReferralOutcomeInput{RequestID: "o1", Actor: commission,
+		Outcome: ledger.OutcomeNotFiled, Summary: "经核查，不予立案"})
+	closed := h.update(9*day, ActionSignOff, "s3", signOff("s3", signingOffice))
+	h.run(newFinding(""))
+	requireDone(t, verified, referred, dept, closed)
+	requireRefused(t, held, ReasonReferralOutcomePending)
+	require.Equal(t, []string{AwaitingReferralReceipt, AwaitingSignoff}, waiting)
+	require.Equal(t, FindingClosed, closed.state.Finding.Stage)
+	require.Equal(t, ledger.ReferralNotFiled, closed.state.Finding.ClueReferrals[0].State)
 }

@@ -65,6 +65,9 @@ type spec[R any] struct {
 	title   func(R) string
 	dueWhat string
 	footer  func(R) string
+	// attributes, when set, are search attributes of the lifecycle's own,
+	// upserted with the core's in one command.
+	attributes func(R) []temporal.SearchAttributeUpdate
 	// guard, when set, refuses a change the stage table allows but the
 	// row's state does not (an inspection's team not yet approved).
 	guard func(R, string) error
@@ -176,6 +179,11 @@ func (c *core[R]) publish(ctx workflow.Context) {
 	}
 	if c.spec.footer != nil {
 		details += c.spec.footer(c.row)
+	}
+	if c.spec.attributes != nil {
+		// One upsert as before: replay compares the command, not the
+		// attributes it sets.
+		updates = append(updates, c.spec.attributes(c.row)...)
 	}
 	if err := workflow.UpsertTypedSearchAttributes(ctx, updates...); err != nil {
 		workflow.GetLogger(ctx).Warn("search attributes not updated", "error", err)

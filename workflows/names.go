@@ -55,6 +55,10 @@ const (
 	// EventSignoffRefused is posted when a signer refuses: the finding is
 	// REFERRED again with a new deadline.
 	EventSignoffRefused = "finding.signoff_refused"
+	// EventSignoffOverdue is posted when a round of sign-off passes its
+	// deadline with signatures missing (the signers still awaited in the
+	// data).
+	EventSignoffOverdue = "finding.signoff_overdue"
 	// EventReferralReferred is posted when the office refers a finding's
 	// clue to the body with jurisdiction (移交).
 	EventReferralReferred = "referral.referred"
@@ -68,7 +72,7 @@ const (
 
 // WebhookEventTypes lists the event types a webhook may subscribe to.
 var WebhookEventTypes = []string{EventMajorFinding, EventFindingEscalated, EventInspectionEscalated, EventInterviewEscalated,
-	EventExtensionRequested, EventExtensionDecided, EventSignoffRequested, EventSignedOff, EventSignoffRefused, EventReferralReferred, EventReferralUnacknowledged, EventReferralOutcome, EventSecondmentNotice, EventCriticismRequested, EventInvitationEscalated}
+	EventExtensionRequested, EventExtensionDecided, EventSignoffRequested, EventSignedOff, EventSignoffRefused, EventSignoffOverdue, EventReferralReferred, EventReferralUnacknowledged, EventReferralOutcome, EventSecondmentNotice, EventCriticismRequested, EventInvitationEscalated}
 
 // Query and update names.
 const (

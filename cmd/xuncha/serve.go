@@ -18,6 +18,7 @@ import (
 	"github.com/xuncha/xuncha/internal/devissuer"
 	"github.com/xuncha/xuncha/internal/evidence"
 	"github.com/xuncha/xuncha/internal/payloadcrypt"
+	"github.com/xuncha/xuncha/internal/searchattr"
 	"github.com/xuncha/xuncha/ledger"
 	"github.com/xuncha/xuncha/workflows"
 )
@@ -202,6 +203,12 @@ func runWith(ctx context.Context, cfg *config, log *zap.Logger, store *ledger.St
 		}
 		if origins, err = api.CodecOrigins(cfg.CodecCORSOrigin); err != nil {
 			return fmt.Errorf("XUNCHA_CODEC_CORS_ORIGIN / --codec-cors-origin: %w", err)
+		}
+	}
+	if runWorker {
+		// Before a task is taken: a missing attribute fails every task.
+		if err := searchattr.Check(ctx, tc.OperatorService(), cfg.TemporalNamespace); err != nil {
+			return err
 		}
 	}
 	g, ctx := errgroup.WithContext(ctx)

@@ -248,6 +248,7 @@ var zh = map[string]string{
 	"must hold at most %d rules":                                                                  "规则不能超过 %d 条",
 	"must list at least one piece of evidence (the signed close-out form, the inspection record)": "必须至少列出一项证据（签字的销号审批表、核查记录）",
 	"must name 1 to %d signers":                                                                   "必须列出 1 到 %d 个签字人",
+	"must be 0 to %d working days (0: %d)":                                                        "必须为 0 到 %d 个工作日（0 即 %d 个工作日）",
 	"only a HAZARD rule names a severity":                                                         "只有 HAZARD（事故隐患）规则可指定等级",
 
 	// Referrals of clues (移交) and their routing table.

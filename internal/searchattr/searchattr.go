@@ -37,6 +37,11 @@ var (
 	// SignoffPending tells whether a finding's close-out waits for
 	// sign-offs (销号 sign-off, set only once one was asked for).
 	SignoffPending = temporal.NewSearchAttributeKeyBool("XunchaSignoffPending")
+	// Awaiting lists what an open finding waits for from someone other than
+	// the inspected unit (issue 14's follow-through): EXTENSION_DECISION,
+	// REFERRAL_RECEIPT (REFERRAL_RECEIPT_OVERDUE once its deadline passed),
+	// REFERRAL_OUTCOME, SIGNOFF (SIGNOFF_OVERDUE). Unset when nothing.
+	Awaiting = temporal.NewSearchAttributeKeyKeywordList("XunchaAwaiting")
 )
 
 // Definition is one custom search attribute: its name and its index type.
@@ -55,7 +60,7 @@ func (d Definition) String() string {
 
 // Definitions returns xuncha's custom search attributes, in a stable order.
 func Definitions() []Definition {
-	keys := []temporal.SearchAttributeKey{Stage, Unit, Inspection, Severity, Kind, DueAt, Overdue, SignoffPending}
+	keys := []temporal.SearchAttributeKey{Stage, Unit, Inspection, Severity, Kind, DueAt, Overdue, SignoffPending, Awaiting}
 	defs := make([]Definition, len(keys))
 	for i, k := range keys {
 		defs[i] = Definition{Name: k.GetName(), Type: k.GetValueType()}
@@ -96,6 +101,22 @@ func ParseDefinition(s string) (Definition, error) {
 // namespace. Pass client.Client.OperatorService(). See RegisterDefinitions.
 func Register(ctx context.Context, ops operatorservice.OperatorServiceClient, namespace string) error {
 	return RegisterDefinitions(ctx, ops, namespace, Definitions())
+}
+
+// Check tells whether xuncha's search attributes (Definitions) all exist
+// on the namespace with their types, without changing anything: a worker
+// checks before it polls, because a workflow that upserts an attribute the
+// namespace lacks fails every task until it is registered. The error names
+// the missing attributes and the command that registers them.
+func Check(ctx context.Context, ops operatorservice.OperatorServiceClient, namespace string) error {
+	missing, err := missingDefinitions(ctx, ops, namespace, Definitions())
+	if err != nil {
+		return err
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("search attributes %s are not registered on namespace %q: run `xuncha temporal setup` (it adds only what is missing) before starting workers", names(missing), namespace)
+	}
+	return nil
 }
 
 // RegisterDefinitions makes sure every definition exists on the namespace,

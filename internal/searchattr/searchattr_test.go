@@ -32,6 +32,7 @@ func TestDevServerFlags(t *testing.T) {
 		"XunchaDueAt=Datetime",
 		"XunchaOverdue=Bool",
 		"XunchaSignoffPending=Bool",
+		"XunchaAwaiting=KeywordList",
 	}, searchattr.DevServerFlags())
 }
 
@@ -214,4 +215,27 @@ func TestSharedDevServerHasTheAttributes(t *testing.T) {
 	for _, d := range searchattr.Definitions() {
 		require.Equal(t, d.Type, resp.GetCustomAttributes()[d.Name], d.Name)
 	}
+}
+
+// A worker refuses to start on a namespace that lacks an attribute, naming
+// it and the command, and starts once `xuncha temporal setup` registered it.
+func TestCheckOnARealServer(t *testing.T) {
+	t.Parallel()
+	c := dial(t)
+	registerNamespace(t, c, "searchattr-check")
+	_, err := c.OperatorService().AddSearchAttributes(t.Context(), &operatorservice.AddSearchAttributesRequest{
+		Namespace:        "searchattr-check",
+		SearchAttributes: map[string]enumspb.IndexedValueType{"XunchaStage": enumspb.INDEXED_VALUE_TYPE_KEYWORD},
+	})
+	require.NoError(t, err)
+
+	err = searchattr.Check(t.Context(), c.OperatorService(), "searchattr-check")
+	require.ErrorContains(t, err, "XunchaAwaiting")
+	require.ErrorContains(t, err, "XunchaSignoffPending")
+	require.ErrorContains(t, err, "run `xuncha temporal setup`")
+	require.NotContains(t, err.Error(), "XunchaStage", "a registered attribute is not named")
+
+	require.NoError(t, searchattr.Register(t.Context(), c.OperatorService(), "searchattr-check"))
+	require.NoError(t, searchattr.Check(t.Context(), c.OperatorService(), "searchattr-check"))
+	require.NoError(t, searchattr.Check(t.Context(), c.OperatorService(), testenv.Namespace), "the shared dev server was started with them")
 }

@@ -1011,7 +1011,10 @@ type SignoffRule struct {
 	// True: the signers sign in the order listed; false: in any order.
 	Ordered bool `protobuf:"varint,3,opt,name=ordered,proto3" json:"ordered,omitempty"`
 	// 1 to 10 signers, none twice.
-	Signers       []*Signer `protobuf:"bytes,4,rep,name=signers,proto3" json:"signers,omitempty"`
+	Signers []*Signer `protobuf:"bytes,4,rep,name=signers,proto3" json:"signers,omitempty"`
+	// Working days the signers have after the verification, 0 to 60; 0
+	// (unset): 10. The office's reminder and overdue steps apply to it.
+	WorkingDays   int32 `protobuf:"varint,5,opt,name=working_days,json=workingDays,proto3" json:"working_days,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1072,6 +1075,13 @@ func (x *SignoffRule) GetSigners() []*Signer {
 		return x.Signers
 	}
 	return nil
+}
+
+func (x *SignoffRule) GetWorkingDays() int32 {
+	if x != nil {
+		return x.WorkingDays
+	}
+	return 0
 }
 
 // Signature is one signer's sign-off or refusal.
@@ -1188,7 +1198,13 @@ type Signoff struct {
 	// The sign-offs and the refusal, in order.
 	Signatures []*Signature `protobuf:"bytes,9,rep,name=signatures,proto3" json:"signatures,omitempty"`
 	// When it completed, was refused or lapsed.
-	EndTime       *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
+	EndTime *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
+	// When the signers are due to have signed, with its explanation; unset
+	// for rounds requested before sign-offs had a deadline.
+	Deadline *Deadline `protobuf:"bytes,11,opt,name=deadline,proto3" json:"deadline,omitempty"`
+	// The deadline passed with signatures missing (escalated to the
+	// office).
+	Overdue       bool `protobuf:"varint,12,opt,name=overdue,proto3" json:"overdue,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1291,6 +1307,20 @@ func (x *Signoff) GetEndTime() *timestamppb.Timestamp {
 		return x.EndTime
 	}
 	return nil
+}
+
+func (x *Signoff) GetDeadline() *Deadline {
+	if x != nil {
+		return x.Deadline
+	}
+	return nil
+}
+
+func (x *Signoff) GetOverdue() bool {
+	if x != nil {
+		return x.Overdue
+	}
+	return false
 }
 
 // FindingEvent is one entry of a finding's append-only event log.
@@ -3792,19 +3822,20 @@ const file_xuncha_v1_finding_proto_rawDesc = "" +
 	"\x06LAPSED\x10\x04\"@\n" +
 	"\x06Signer\x12\x12\n" +
 	"\x04role\x18\x01 \x01(\tR\x04role\x12\"\n" +
-	"\forganisation\x18\x02 \x01(\tR\forganisation\"\xba\x01\n" +
+	"\forganisation\x18\x02 \x01(\tR\forganisation\"\xdd\x01\n" +
 	"\vSignoffRule\x12+\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x17.xuncha.v1.Finding.KindR\x04kind\x127\n" +
 	"\bseverity\x18\x02 \x01(\x0e2\x1b.xuncha.v1.Finding.SeverityR\bseverity\x12\x18\n" +
 	"\aordered\x18\x03 \x01(\bR\aordered\x12+\n" +
-	"\asigners\x18\x04 \x03(\v2\x11.xuncha.v1.SignerR\asigners\"\xde\x01\n" +
+	"\asigners\x18\x04 \x03(\v2\x11.xuncha.v1.SignerR\asigners\x12!\n" +
+	"\fworking_days\x18\x05 \x01(\x05R\vworkingDays\"\xde\x01\n" +
 	"\tSignature\x12\x16\n" +
 	"\x06signer\x18\x01 \x01(\x05R\x06signer\x12\x16\n" +
 	"\x06signed\x18\x02 \x01(\bR\x06signed\x12\x16\n" +
 	"\x06reason\x18\x03 \x01(\tR\x06reason\x12!\n" +
 	"\fevidence_ids\x18\x04 \x03(\tR\vevidenceIds\x12-\n" +
 	"\tsigned_by\x18\x05 \x01(\v2\x10.xuncha.v1.ActorR\bsignedBy\x127\n" +
-	"\tsign_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\bsignTime\"\x84\x04\n" +
+	"\tsign_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\bsignTime\"\xcf\x04\n" +
 	"\aSignoff\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x05R\x03seq\x12.\n" +
 	"\x05state\x18\x02 \x01(\x0e2\x18.xuncha.v1.Signoff.StateR\x05state\x12\x14\n" +
@@ -3818,7 +3849,9 @@ const file_xuncha_v1_finding_proto_rawDesc = "" +
 	"signatures\x18\t \x03(\v2\x14.xuncha.v1.SignatureR\n" +
 	"signatures\x125\n" +
 	"\bend_time\x18\n" +
-	" \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\"R\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\x12/\n" +
+	"\bdeadline\x18\v \x01(\v2\x13.xuncha.v1.DeadlineR\bdeadline\x12\x18\n" +
+	"\aoverdue\x18\f \x01(\bR\aoverdue\"R\n" +
 	"\x05State\x12\x15\n" +
 	"\x11STATE_UNSPECIFIED\x10\x00\x12\v\n" +
 	"\aPENDING\x10\x01\x12\f\n" +
@@ -4149,8 +4182,8 @@ var file_xuncha_v1_finding_proto_goTypes = []any{
 	(*DeleteWebhookResponse)(nil),         // 44: xuncha.v1.DeleteWebhookResponse
 	(*timestamppb.Timestamp)(nil),         // 45: google.protobuf.Timestamp
 	(*Actor)(nil),                         // 46: xuncha.v1.Actor
-	(*Unit)(nil),                          // 47: xuncha.v1.Unit
-	(*Deadline)(nil),                      // 48: xuncha.v1.Deadline
+	(*Deadline)(nil),                      // 47: xuncha.v1.Deadline
+	(*Unit)(nil),                          // 48: xuncha.v1.Unit
 	(*ClueReferral)(nil),                  // 49: xuncha.v1.ClueReferral
 	(*ReferClueRequest)(nil),              // 50: xuncha.v1.ReferClueRequest
 	(*AcknowledgeReferralRequest)(nil),    // 51: xuncha.v1.AcknowledgeReferralRequest
@@ -4178,94 +4211,95 @@ var file_xuncha_v1_finding_proto_depIdxs = []int32{
 	45, // 18: xuncha.v1.Signoff.request_time:type_name -> google.protobuf.Timestamp
 	13, // 19: xuncha.v1.Signoff.signatures:type_name -> xuncha.v1.Signature
 	45, // 20: xuncha.v1.Signoff.end_time:type_name -> google.protobuf.Timestamp
-	46, // 21: xuncha.v1.FindingEvent.actor:type_name -> xuncha.v1.Actor
-	45, // 22: xuncha.v1.FindingEvent.occur_time:type_name -> google.protobuf.Timestamp
-	47, // 23: xuncha.v1.Finding.unit:type_name -> xuncha.v1.Unit
-	2,  // 24: xuncha.v1.Finding.kind:type_name -> xuncha.v1.Finding.Kind
-	3,  // 25: xuncha.v1.Finding.severity:type_name -> xuncha.v1.Finding.Severity
-	4,  // 26: xuncha.v1.Finding.stage:type_name -> xuncha.v1.Finding.Stage
-	6,  // 27: xuncha.v1.Finding.diagnosis:type_name -> xuncha.v1.Diagnosis
-	7,  // 28: xuncha.v1.Finding.referral:type_name -> xuncha.v1.Referral
-	8,  // 29: xuncha.v1.Finding.rectification:type_name -> xuncha.v1.Rectification
-	48, // 30: xuncha.v1.Finding.deadline:type_name -> xuncha.v1.Deadline
-	46, // 31: xuncha.v1.Finding.found_by:type_name -> xuncha.v1.Actor
-	45, // 32: xuncha.v1.Finding.create_time:type_name -> google.protobuf.Timestamp
-	45, // 33: xuncha.v1.Finding.update_time:type_name -> google.protobuf.Timestamp
-	9,  // 34: xuncha.v1.Finding.escalations:type_name -> xuncha.v1.Escalation
-	15, // 35: xuncha.v1.Finding.last_events:type_name -> xuncha.v1.FindingEvent
-	10, // 36: xuncha.v1.Finding.extensions:type_name -> xuncha.v1.Extension
-	14, // 37: xuncha.v1.Finding.signoffs:type_name -> xuncha.v1.Signoff
-	49, // 38: xuncha.v1.Finding.clue_referrals:type_name -> xuncha.v1.ClueReferral
-	2,  // 39: xuncha.v1.RecordFindingRequest.kind:type_name -> xuncha.v1.Finding.Kind
-	3,  // 40: xuncha.v1.RecordFindingRequest.severity:type_name -> xuncha.v1.Finding.Severity
-	4,  // 41: xuncha.v1.ListFindingsRequest.stage:type_name -> xuncha.v1.Finding.Stage
-	2,  // 42: xuncha.v1.ListFindingsRequest.kind:type_name -> xuncha.v1.Finding.Kind
-	3,  // 43: xuncha.v1.ListFindingsRequest.severity:type_name -> xuncha.v1.Finding.Severity
-	16, // 44: xuncha.v1.ListFindingsResponse.findings:type_name -> xuncha.v1.Finding
-	6,  // 45: xuncha.v1.DiagnoseFindingRequest.diagnosis:type_name -> xuncha.v1.Diagnosis
-	15, // 46: xuncha.v1.ListFindingEventsResponse.events:type_name -> xuncha.v1.FindingEvent
-	9,  // 47: xuncha.v1.ListEscalationsResponse.escalations:type_name -> xuncha.v1.Escalation
-	3,  // 48: xuncha.v1.ExtensionLimits.severities:type_name -> xuncha.v1.Finding.Severity
-	34, // 49: xuncha.v1.EscalationPolicy.steps:type_name -> xuncha.v1.EscalationStep
-	46, // 50: xuncha.v1.EscalationPolicy.updated_by:type_name -> xuncha.v1.Actor
-	45, // 51: xuncha.v1.EscalationPolicy.update_time:type_name -> google.protobuf.Timestamp
-	35, // 52: xuncha.v1.EscalationPolicy.extension_limits:type_name -> xuncha.v1.ExtensionLimits
-	12, // 53: xuncha.v1.EscalationPolicy.signoff_rules:type_name -> xuncha.v1.SignoffRule
-	34, // 54: xuncha.v1.UpdateEscalationPolicyRequest.steps:type_name -> xuncha.v1.EscalationStep
-	35, // 55: xuncha.v1.UpdateEscalationPolicyRequest.extension_limits:type_name -> xuncha.v1.ExtensionLimits
-	12, // 56: xuncha.v1.UpdateEscalationPolicyRequest.signoff_rules:type_name -> xuncha.v1.SignoffRule
-	45, // 57: xuncha.v1.Webhook.create_time:type_name -> google.protobuf.Timestamp
-	46, // 58: xuncha.v1.Webhook.created_by:type_name -> xuncha.v1.Actor
-	39, // 59: xuncha.v1.ListWebhooksResponse.webhooks:type_name -> xuncha.v1.Webhook
-	17, // 60: xuncha.v1.FindingService.RecordFinding:input_type -> xuncha.v1.RecordFindingRequest
-	18, // 61: xuncha.v1.FindingService.GetFinding:input_type -> xuncha.v1.GetFindingRequest
-	19, // 62: xuncha.v1.FindingService.ListFindings:input_type -> xuncha.v1.ListFindingsRequest
-	21, // 63: xuncha.v1.FindingService.DiagnoseFinding:input_type -> xuncha.v1.DiagnoseFindingRequest
-	22, // 64: xuncha.v1.FindingService.ClassifyFinding:input_type -> xuncha.v1.ClassifyFindingRequest
-	23, // 65: xuncha.v1.FindingService.ReferFinding:input_type -> xuncha.v1.ReferFindingRequest
-	24, // 66: xuncha.v1.FindingService.ReportRectification:input_type -> xuncha.v1.ReportRectificationRequest
-	25, // 67: xuncha.v1.FindingService.VerifyFinding:input_type -> xuncha.v1.VerifyFindingRequest
-	26, // 68: xuncha.v1.FindingService.WithdrawFinding:input_type -> xuncha.v1.WithdrawFindingRequest
-	27, // 69: xuncha.v1.FindingService.RequestExtension:input_type -> xuncha.v1.RequestExtensionRequest
-	28, // 70: xuncha.v1.FindingService.DecideExtension:input_type -> xuncha.v1.DecideExtensionRequest
-	29, // 71: xuncha.v1.FindingService.SignOffFinding:input_type -> xuncha.v1.SignOffFindingRequest
-	50, // 72: xuncha.v1.FindingService.ReferClue:input_type -> xuncha.v1.ReferClueRequest
-	51, // 73: xuncha.v1.FindingService.AcknowledgeReferral:input_type -> xuncha.v1.AcknowledgeReferralRequest
-	52, // 74: xuncha.v1.FindingService.ReportReferralOutcome:input_type -> xuncha.v1.ReportReferralOutcomeRequest
-	30, // 75: xuncha.v1.FindingService.ListFindingEvents:input_type -> xuncha.v1.ListFindingEventsRequest
-	32, // 76: xuncha.v1.EscalationService.ListEscalations:input_type -> xuncha.v1.ListEscalationsRequest
-	37, // 77: xuncha.v1.EscalationService.GetEscalationPolicy:input_type -> xuncha.v1.GetEscalationPolicyRequest
-	38, // 78: xuncha.v1.EscalationService.UpdateEscalationPolicy:input_type -> xuncha.v1.UpdateEscalationPolicyRequest
-	40, // 79: xuncha.v1.WebhookService.CreateWebhook:input_type -> xuncha.v1.CreateWebhookRequest
-	41, // 80: xuncha.v1.WebhookService.ListWebhooks:input_type -> xuncha.v1.ListWebhooksRequest
-	43, // 81: xuncha.v1.WebhookService.DeleteWebhook:input_type -> xuncha.v1.DeleteWebhookRequest
-	16, // 82: xuncha.v1.FindingService.RecordFinding:output_type -> xuncha.v1.Finding
-	16, // 83: xuncha.v1.FindingService.GetFinding:output_type -> xuncha.v1.Finding
-	20, // 84: xuncha.v1.FindingService.ListFindings:output_type -> xuncha.v1.ListFindingsResponse
-	16, // 85: xuncha.v1.FindingService.DiagnoseFinding:output_type -> xuncha.v1.Finding
-	16, // 86: xuncha.v1.FindingService.ClassifyFinding:output_type -> xuncha.v1.Finding
-	16, // 87: xuncha.v1.FindingService.ReferFinding:output_type -> xuncha.v1.Finding
-	16, // 88: xuncha.v1.FindingService.ReportRectification:output_type -> xuncha.v1.Finding
-	16, // 89: xuncha.v1.FindingService.VerifyFinding:output_type -> xuncha.v1.Finding
-	16, // 90: xuncha.v1.FindingService.WithdrawFinding:output_type -> xuncha.v1.Finding
-	16, // 91: xuncha.v1.FindingService.RequestExtension:output_type -> xuncha.v1.Finding
-	16, // 92: xuncha.v1.FindingService.DecideExtension:output_type -> xuncha.v1.Finding
-	16, // 93: xuncha.v1.FindingService.SignOffFinding:output_type -> xuncha.v1.Finding
-	16, // 94: xuncha.v1.FindingService.ReferClue:output_type -> xuncha.v1.Finding
-	16, // 95: xuncha.v1.FindingService.AcknowledgeReferral:output_type -> xuncha.v1.Finding
-	16, // 96: xuncha.v1.FindingService.ReportReferralOutcome:output_type -> xuncha.v1.Finding
-	31, // 97: xuncha.v1.FindingService.ListFindingEvents:output_type -> xuncha.v1.ListFindingEventsResponse
-	33, // 98: xuncha.v1.EscalationService.ListEscalations:output_type -> xuncha.v1.ListEscalationsResponse
-	36, // 99: xuncha.v1.EscalationService.GetEscalationPolicy:output_type -> xuncha.v1.EscalationPolicy
-	36, // 100: xuncha.v1.EscalationService.UpdateEscalationPolicy:output_type -> xuncha.v1.EscalationPolicy
-	39, // 101: xuncha.v1.WebhookService.CreateWebhook:output_type -> xuncha.v1.Webhook
-	42, // 102: xuncha.v1.WebhookService.ListWebhooks:output_type -> xuncha.v1.ListWebhooksResponse
-	44, // 103: xuncha.v1.WebhookService.DeleteWebhook:output_type -> xuncha.v1.DeleteWebhookResponse
-	82, // [82:104] is the sub-list for method output_type
-	60, // [60:82] is the sub-list for method input_type
-	60, // [60:60] is the sub-list for extension type_name
-	60, // [60:60] is the sub-list for extension extendee
-	0,  // [0:60] is the sub-list for field type_name
+	47, // 21: xuncha.v1.Signoff.deadline:type_name -> xuncha.v1.Deadline
+	46, // 22: xuncha.v1.FindingEvent.actor:type_name -> xuncha.v1.Actor
+	45, // 23: xuncha.v1.FindingEvent.occur_time:type_name -> google.protobuf.Timestamp
+	48, // 24: xuncha.v1.Finding.unit:type_name -> xuncha.v1.Unit
+	2,  // 25: xuncha.v1.Finding.kind:type_name -> xuncha.v1.Finding.Kind
+	3,  // 26: xuncha.v1.Finding.severity:type_name -> xuncha.v1.Finding.Severity
+	4,  // 27: xuncha.v1.Finding.stage:type_name -> xuncha.v1.Finding.Stage
+	6,  // 28: xuncha.v1.Finding.diagnosis:type_name -> xuncha.v1.Diagnosis
+	7,  // 29: xuncha.v1.Finding.referral:type_name -> xuncha.v1.Referral
+	8,  // 30: xuncha.v1.Finding.rectification:type_name -> xuncha.v1.Rectification
+	47, // 31: xuncha.v1.Finding.deadline:type_name -> xuncha.v1.Deadline
+	46, // 32: xuncha.v1.Finding.found_by:type_name -> xuncha.v1.Actor
+	45, // 33: xuncha.v1.Finding.create_time:type_name -> google.protobuf.Timestamp
+	45, // 34: xuncha.v1.Finding.update_time:type_name -> google.protobuf.Timestamp
+	9,  // 35: xuncha.v1.Finding.escalations:type_name -> xuncha.v1.Escalation
+	15, // 36: xuncha.v1.Finding.last_events:type_name -> xuncha.v1.FindingEvent
+	10, // 37: xuncha.v1.Finding.extensions:type_name -> xuncha.v1.Extension
+	14, // 38: xuncha.v1.Finding.signoffs:type_name -> xuncha.v1.Signoff
+	49, // 39: xuncha.v1.Finding.clue_referrals:type_name -> xuncha.v1.ClueReferral
+	2,  // 40: xuncha.v1.RecordFindingRequest.kind:type_name -> xuncha.v1.Finding.Kind
+	3,  // 41: xuncha.v1.RecordFindingRequest.severity:type_name -> xuncha.v1.Finding.Severity
+	4,  // 42: xuncha.v1.ListFindingsRequest.stage:type_name -> xuncha.v1.Finding.Stage
+	2,  // 43: xuncha.v1.ListFindingsRequest.kind:type_name -> xuncha.v1.Finding.Kind
+	3,  // 44: xuncha.v1.ListFindingsRequest.severity:type_name -> xuncha.v1.Finding.Severity
+	16, // 45: xuncha.v1.ListFindingsResponse.findings:type_name -> xuncha.v1.Finding
+	6,  // 46: xuncha.v1.DiagnoseFindingRequest.diagnosis:type_name -> xuncha.v1.Diagnosis
+	15, // 47: xuncha.v1.ListFindingEventsResponse.events:type_name -> xuncha.v1.FindingEvent
+	9,  // 48: xuncha.v1.ListEscalationsResponse.escalations:type_name -> xuncha.v1.Escalation
+	3,  // 49: xuncha.v1.ExtensionLimits.severities:type_name -> xuncha.v1.Finding.Severity
+	34, // 50: xuncha.v1.EscalationPolicy.steps:type_name -> xuncha.v1.EscalationStep
+	46, // 51: xuncha.v1.EscalationPolicy.updated_by:type_name -> xuncha.v1.Actor
+	45, // 52: xuncha.v1.EscalationPolicy.update_time:type_name -> google.protobuf.Timestamp
+	35, // 53: xuncha.v1.EscalationPolicy.extension_limits:type_name -> xuncha.v1.ExtensionLimits
+	12, // 54: xuncha.v1.EscalationPolicy.signoff_rules:type_name -> xuncha.v1.SignoffRule
+	34, // 55: xuncha.v1.UpdateEscalationPolicyRequest.steps:type_name -> xuncha.v1.EscalationStep
+	35, // 56: xuncha.v1.UpdateEscalationPolicyRequest.extension_limits:type_name -> xuncha.v1.ExtensionLimits
+	12, // 57: xuncha.v1.UpdateEscalationPolicyRequest.signoff_rules:type_name -> xuncha.v1.SignoffRule
+	45, // 58: xuncha.v1.Webhook.create_time:type_name -> google.protobuf.Timestamp
+	46, // 59: xuncha.v1.Webhook.created_by:type_name -> xuncha.v1.Actor
+	39, // 60: xuncha.v1.ListWebhooksResponse.webhooks:type_name -> xuncha.v1.Webhook
+	17, // 61: xuncha.v1.FindingService.RecordFinding:input_type -> xuncha.v1.RecordFindingRequest
+	18, // 62: xuncha.v1.FindingService.GetFinding:input_type -> xuncha.v1.GetFindingRequest
+	19, // 63: xuncha.v1.FindingService.ListFindings:input_type -> xuncha.v1.ListFindingsRequest
+	21, // 64: xuncha.v1.FindingService.DiagnoseFinding:input_type -> xuncha.v1.DiagnoseFindingRequest
+	22, // 65: xuncha.v1.FindingService.ClassifyFinding:input_type -> xuncha.v1.ClassifyFindingRequest
+	23, // 66: xuncha.v1.FindingService.ReferFinding:input_type -> xuncha.v1.ReferFindingRequest
+	24, // 67: xuncha.v1.FindingService.ReportRectification:input_type -> xuncha.v1.ReportRectificationRequest
+	25, // 68: xuncha.v1.FindingService.VerifyFinding:input_type -> xuncha.v1.VerifyFindingRequest
+	26, // 69: xuncha.v1.FindingService.WithdrawFinding:input_type -> xuncha.v1.WithdrawFindingRequest
+	27, // 70: xuncha.v1.FindingService.RequestExtension:input_type -> xuncha.v1.RequestExtensionRequest
+	28, // 71: xuncha.v1.FindingService.DecideExtension:input_type -> xuncha.v1.DecideExtensionRequest
+	29, // 72: xuncha.v1.FindingService.SignOffFinding:input_type -> xuncha.v1.SignOffFindingRequest
+	50, // 73: xuncha.v1.FindingService.ReferClue:input_type -> xuncha.v1.ReferClueRequest
+	51, // 74: xuncha.v1.FindingService.AcknowledgeReferral:input_type -> xuncha.v1.AcknowledgeReferralRequest
+	52, // 75: xuncha.v1.FindingService.ReportReferralOutcome:input_type -> xuncha.v1.ReportReferralOutcomeRequest
+	30, // 76: xuncha.v1.FindingService.ListFindingEvents:input_type -> xuncha.v1.ListFindingEventsRequest
+	32, // 77: xuncha.v1.EscalationService.ListEscalations:input_type -> xuncha.v1.ListEscalationsRequest
+	37, // 78: xuncha.v1.EscalationService.GetEscalationPolicy:input_type -> xuncha.v1.GetEscalationPolicyRequest
+	38, // 79: xuncha.v1.EscalationService.UpdateEscalationPolicy:input_type -> xuncha.v1.UpdateEscalationPolicyRequest
+	40, // 80: xuncha.v1.WebhookService.CreateWebhook:input_type -> xuncha.v1.CreateWebhookRequest
+	41, // 81: xuncha.v1.WebhookService.ListWebhooks:input_type -> xuncha.v1.ListWebhooksRequest
+	43, // 82: xuncha.v1.WebhookService.DeleteWebhook:input_type -> xuncha.v1.DeleteWebhookRequest
+	16, // 83: xuncha.v1.FindingService.RecordFinding:output_type -> xuncha.v1.Finding
+	16, // 84: xuncha.v1.FindingService.GetFinding:output_type -> xuncha.v1.Finding
+	20, // 85: xuncha.v1.FindingService.ListFindings:output_type -> xuncha.v1.ListFindingsResponse
+	16, // 86: xuncha.v1.FindingService.DiagnoseFinding:output_type -> xuncha.v1.Finding
+	16, // 87: xuncha.v1.FindingService.ClassifyFinding:output_type -> xuncha.v1.Finding
+	16, // 88: xuncha.v1.FindingService.ReferFinding:output_type -> xuncha.v1.Finding
+	16, // 89: xuncha.v1.FindingService.ReportRectification:output_type -> xuncha.v1.Finding
+	16, // 90: xuncha.v1.FindingService.VerifyFinding:output_type -> xuncha.v1.Finding
+	16, // 91: xuncha.v1.FindingService.WithdrawFinding:output_type -> xuncha.v1.Finding
+	16, // 92: xuncha.v1.FindingService.RequestExtension:output_type -> xuncha.v1.Finding
+	16, // 93: xuncha.v1.FindingService.DecideExtension:output_type -> xuncha.v1.Finding
+	16, // 94: xuncha.v1.FindingService.SignOffFinding:output_type -> xuncha.v1.Finding
+	16, // 95: xuncha.v1.FindingService.ReferClue:output_type -> xuncha.v1.Finding
+	16, // 96: xuncha.v1.FindingService.AcknowledgeReferral:output_type -> xuncha.v1.Finding
+	16, // 97: xuncha.v1.FindingService.ReportReferralOutcome:output_type -> xuncha.v1.Finding
+	31, // 98: xuncha.v1.FindingService.ListFindingEvents:output_type -> xuncha.v1.ListFindingEventsResponse
+	33, // 99: xuncha.v1.EscalationService.ListEscalations:output_type -> xuncha.v1.ListEscalationsResponse
+	36, // 100: xuncha.v1.EscalationService.GetEscalationPolicy:output_type -> xuncha.v1.EscalationPolicy
+	36, // 101: xuncha.v1.EscalationService.UpdateEscalationPolicy:output_type -> xuncha.v1.EscalationPolicy
+	39, // 102: xuncha.v1.WebhookService.CreateWebhook:output_type -> xuncha.v1.Webhook
+	42, // 103: xuncha.v1.WebhookService.ListWebhooks:output_type -> xuncha.v1.ListWebhooksResponse
+	44, // 104: xuncha.v1.WebhookService.DeleteWebhook:output_type -> xuncha.v1.DeleteWebhookResponse
+	83, // [83:105] is the sub-list for method output_type
+	61, // [61:83] is the sub-list for method input_type
+	61, // [61:61] is the sub-list for extension type_name
+	61, // [61:61] is the sub-list for extension extendee
+	0,  // [0:61] is the sub-list for field type_name
 }
 
 func init() { file_xuncha_v1_finding_proto_init() }
