@@ -106,8 +106,13 @@ var (
 	// evidenceUploaders record evidence: the team with findings and
 	// reports, the office with notices, the unit with rectification
 	// reports, a competent department (committee role) with its sign-off
-	// before close-out.
-	evidenceUploaders = []string{actor.RoleOffice, actor.RoleCommittee, actor.RoleTeamLeader, actor.RoleTeamMember, actor.RoleUnit}
+	// before close-out, a receiving body with a referral's outcome (its
+	// case decision, 处理结果).
+	evidenceUploaders = []string{actor.RoleOffice, actor.RoleCommittee, actor.RoleTeamLeader, actor.RoleTeamMember, actor.RoleUnit, actor.RoleReceiver}
+	// evidenceReaders read evidence in their reach: everyone, and a
+	// receiving body its own uploads and the evidence of the findings
+	// referred to it.
+	evidenceReaders = append(slices.Clone(everyone), actor.RoleReceiver)
 	// referralReaders read findings: everyone, and a receiving body the
 	// findings referred to it.
 	referralReaders = append(slices.Clone(everyone), actor.RoleReceiver)
@@ -265,8 +270,8 @@ var authorization = map[string]rule{
 
 	// Evidence (HTTP only).
 	EvidenceUpload:   write(evidenceUploaders, ScopeUnitOrTeam),
-	EvidenceMetadata: read(everyone, ScopeUnitOrTeam),
-	EvidenceContent:  read(everyone, ScopeUnitOrTeam),
+	EvidenceMetadata: read(evidenceReaders, ScopeUnitOrTeam),
+	EvidenceContent:  read(evidenceReaders, ScopeUnitOrTeam),
 
 	// Temporal's payloads, decrypted for the Web UI and CLI (HTTP only):
 	// whole histories in the clear, so the office and the auditor only, as

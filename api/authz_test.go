@@ -135,10 +135,13 @@ func userOfActor(who actor.Actor) devissuer.User { return userOf(who) }
 // authzFixture is what the table test's requests name: an inspection of
 // unit 430100 whose team lists teamLeader and member, a finding of it, an
 // interview about it, a tip to it and the finding's evidence; a clue
-// finding referred to the receiver's body (commission), which is what a
-// receiver's requests name.
+// finding referred to the receiver's body (commission) and its evidence,
+// which is what a receiver's requests name.
 type authzFixture struct {
 	inspection, finding, interview, tip, evidence, referred string
+	// referredEvidence is the referred finding's evidence, which its
+	// receiver reads.
+	referredEvidence string
 	// expert, lineup and invitation are a person of the pool, the drawn
 	// line-up they are invited to and their invitation.
 	expert, lineup, invitation string
@@ -160,6 +163,9 @@ func (s *stack) authzFixture() authzFixture {
 	require.Equal(s.t, http.StatusOK, code, "%v", body)
 	fx.tip = body["id"].(string)
 	fx.referred = s.referredClue(fx.inspection, "authz-clue")
+	code, body = s.do("GET", "/v1/findings/"+fx.referred, &office, nil)
+	require.Equal(s.t, http.StatusOK, code, "%v", body)
+	fx.referredEvidence = body["evidence_ids"].([]any)[0].(string)
 	s.seedPool()
 	code, body = s.do("POST", "/v1/lineups", &office, map[string]any{"request_id": rid(s.t, "authz-draw"), "unit_code": "430300",
 		"unit_name": "湘潭市", "planned_start": "2026-12-01", "planned_end": "2026-12-15", "content_areas": []int{1}, "team_size": 6})
@@ -191,7 +197,7 @@ func (fx authzFixture) fields(method, role string) map[string]any {
 		"ExpertPoolService": fx.expert, "LineupService": fx.lineup, "InvitationService": fx.invitation,
 	}
 	if role == actor.RoleReceiver {
-		id["FindingService"] = fx.referred
+		id["FindingService"], id["evidence"] = fx.referred, fx.referredEvidence
 	}
 	service := "evidence"
 	if strings.HasPrefix(method, "/") {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"testing"
 	"time"
 
@@ -148,6 +149,7 @@ func TestClueReferralREST(t *testing.T) {
 	require.Equal(t, commission.Organisation, ref["receiver"])
 	require.Equal(t, commission.Organisation, ref["proposed_receiver"])
 	require.Equal(t, float64(3), ref["ack_working_days"])
+	require.Equal(t, []any{workflows.AwaitingReferralReceipt}, s.searchAttribute(workflows.FindingWorkflowID(id), "XunchaAwaiting"))
 	require.Contains(t, ref["ack_deadline"].(map[string]any)["rule"], "3 working days after "+today().String())
 	code, again := s.do("POST", "/v1/findings/"+id+":referClue", &office, refer)
 	require.Equal(t, http.StatusOK, code, "%v", again)
@@ -208,6 +210,7 @@ func TestClueReferralREST(t *testing.T) {
 	a := acked["clue_referrals"].([]any)[0].(map[string]any)
 	require.Equal(t, "ACKNOWLEDGED", a["state"])
 	require.Equal(t, commission.Name, a["acknowledged_by"].(map[string]any)["name"])
+	require.Equal(t, []any{workflows.AwaitingReferralOutcome}, s.searchAttribute(workflows.FindingWorkflowID(id), "XunchaAwaiting"))
 
 	// Through gRPC: the case is opened (立案).
 	findings := xunchav1.NewFindingServiceClient(s.Conn)
@@ -224,10 +227,21 @@ func TestClueReferralREST(t *testing.T) {
 	require.Equal(t, codes.FailedPrecondition, st.Code(), "%v", err)
 	require.Equal(t, workflows.ReasonReferralOutcomePending, st.Details()[0].(*errdetails.ErrorInfo).GetReason())
 
-	decision := s.evidence("处分决定书")
+	// The receiver uploads its own decision (处分决定书): it reads it back,
+	// another city's commission and the inspected unit do not reach it.
+	code, up := s.uploadAs(&commission, "DOCUMENT", "text/plain", []byte("长纪处〔2026〕7号 处分决定书"), url.Values{"file_name": {"处分决定书.txt"}})
+	require.Equal(t, http.StatusOK, code, "%v", up)
+	decision := up["id"].(string)
+	code, _ = s.do("GET", "/v1/evidence/"+decision, &commission, nil)
+	require.Equal(t, http.StatusOK, code, "the uploader reads its own evidence")
+	code, _ = s.do("GET", "/v1/evidence/"+decision, &otherCommission, nil)
+	require.Equal(t, http.StatusNotFound, code, "another receiver does not")
+	code, _ = s.do("GET", "/v1/evidence/"+decision, &unit, nil)
+	require.Equal(t, http.StatusNotFound, code, "nor does the inspected unit")
 	concluded := s.step(id, "reportReferralOutcome", commission, map[string]any{"request_id": rid(t, "concluded"),
 		"outcome": "CONCLUDED", "summary": "给予党内严重警告处分", "evidence_ids": []string{decision}}, "RECTIFIED")
 	require.Equal(t, "CONCLUDED", concluded["clue_referrals"].([]any)[0].(map[string]any)["state"])
+	require.Nil(t, s.searchAttribute(workflows.FindingWorkflowID(id), "XunchaAwaiting"), "the referral is settled")
 	outcome := hooks.await(workflows.EventReferralOutcome, id, func(e webhookEvent) bool {
 		return e.Data["referral"].(map[string]any)["state"] == "CONCLUDED"
 	})

@@ -21,8 +21,9 @@ type Reach struct {
 	// findings, and the interviews and exposures about them.
 	ByTeam bool
 	// ByReceiver limits a receiving body (issue 14 item 2) to the findings
-	// whose clue referrals name Receiver, its organisation; it reaches no
-	// other kind of object.
+	// whose clue referrals name Receiver, its organisation, their evidence
+	// and the evidence it uploaded itself; it reaches no other kind of
+	// object.
 	ByReceiver bool
 	Receiver   string
 	// Subject is the caller's sign-in subject (the token's "sub"): the team
@@ -45,7 +46,7 @@ func (r Reach) Province() bool { return !r.ByUnit && !r.ByTeam && !r.ByReceiver 
 func (s *Store) InReach(ctx context.Context, r Reach, typ, id string) error {
 	var ok bool
 	var err error
-	if r.ByReceiver && typ != SubjectFinding {
+	if r.ByReceiver && typ != SubjectFinding && typ != SubjectEvidence {
 		return derrors.New(derrors.ErrNotFound, "%s %q not found", typ, id)
 	}
 	switch typ {
@@ -57,7 +58,8 @@ func (s *Store) InReach(ctx context.Context, r Reach, typ, id string) error {
 	case SubjectInterview:
 		ok, err = s.q.InterviewInReach(ctx, dbsqlc.InterviewInReachParams{ID: id, ByUnit: r.ByUnit, Units: r.Units, ByTeam: r.ByTeam, TeamSubject: r.Subject})
 	case SubjectEvidence:
-		ok, err = s.q.EvidenceInReach(ctx, dbsqlc.EvidenceInReachParams{ID: id, ByUnit: r.ByUnit, Units: r.Units, ByTeam: r.ByTeam, CallerSubject: r.Subject})
+		ok, err = s.q.EvidenceInReach(ctx, dbsqlc.EvidenceInReachParams{ID: id, ByUnit: r.ByUnit, Units: r.Units, ByTeam: r.ByTeam, CallerSubject: r.Subject,
+			ByReceiver: r.ByReceiver, Receiver: r.Receiver})
 	case SubjectInvitation:
 		// A person of the pool reaches their own invitations only: by
 		// the subject their entry links to.

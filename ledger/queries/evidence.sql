@@ -22,27 +22,31 @@ ORDER BY n;
 
 -- name: EvidenceInReach :one
 -- EvidenceInReach says whether evidence exists and is in a caller's scope:
--- the caller uploaded it (uploaded_by's subject), or an object in reach
--- names it: a finding (its evidence or its rectification report's), an
--- interview's follow-up, an inspection's records (notice, report). The
--- reach conditions are those of FindingInReach, InterviewInReach and
--- InspectionInReach.
+-- the caller uploaded it (uploaded_by's subject, when the caller has one),
+-- or an object in reach names it: a finding (its evidence or its
+-- rectification report's), an interview's follow-up, an inspection's
+-- records (notice, report). The reach conditions are those of
+-- FindingInReach, InterviewInReach and InspectionInReach; a receiving
+-- body (by_receiver) reaches only the findings referred to it.
 SELECT EXISTS (
   SELECT 1 FROM evidence e WHERE e.id = @id AND (
-    e.uploaded_by->>'subject' = @caller_subject::text
+    (@caller_subject::text <> '' AND e.uploaded_by->>'subject' = @caller_subject::text)
     OR EXISTS (
       SELECT 1 FROM findings f JOIN inspections i ON i.id = f.inspection_id
       WHERE (f.evidence_ids @> ARRAY[e.id] OR f.rectification->'evidence_ids' @> jsonb_build_array(e.id))
         AND (NOT @by_unit::boolean OR f.unit_code = ANY(@units::text[]))
+        AND (NOT @by_receiver::boolean OR f.clue_referrals @> jsonb_build_array(jsonb_build_object('receiver', @receiver::text)))
         AND (NOT @by_team::boolean OR i.team @> jsonb_build_array(jsonb_build_object('subject', @caller_subject::text))))
     OR EXISTS (
       SELECT 1 FROM inspections i
       WHERE (i.records @> jsonb_build_object('notice_evidence_id', e.id) OR i.records @> jsonb_build_object('report_evidence_id', e.id))
+        AND NOT @by_receiver::boolean
         AND (NOT @by_unit::boolean OR i.unit_code = ANY(@units::text[]))
         AND (NOT @by_team::boolean OR i.team @> jsonb_build_array(jsonb_build_object('subject', @caller_subject::text))))
     OR EXISTS (
       SELECT 1 FROM interviews iv
       WHERE iv.follow_up_evidence_ids @> ARRAY[e.id]
+        AND NOT @by_receiver::boolean
         AND (NOT @by_unit::boolean OR iv.unit_code = ANY(@units::text[]))
         AND (NOT @by_team::boolean OR EXISTS (
               SELECT 1 FROM inspections i

@@ -13,22 +13,25 @@ import (
 const evidenceInReach = `-- name: EvidenceInReach :one
 SELECT EXISTS (
   SELECT 1 FROM evidence e WHERE e.id = $1 AND (
-    e.uploaded_by->>'subject' = $2::text
+    ($2::text <> '' AND e.uploaded_by->>'subject' = $2::text)
     OR EXISTS (
       SELECT 1 FROM findings f JOIN inspections i ON i.id = f.inspection_id
       WHERE (f.evidence_ids @> ARRAY[e.id] OR f.rectification->'evidence_ids' @> jsonb_build_array(e.id))
         AND (NOT $3::boolean OR f.unit_code = ANY($4::text[]))
-        AND (NOT $5::boolean OR i.team @> jsonb_build_array(jsonb_build_object('subject', $2::text))))
+        AND (NOT $5::boolean OR f.clue_referrals @> jsonb_build_array(jsonb_build_object('receiver', $6::text)))
+        AND (NOT $7::boolean OR i.team @> jsonb_build_array(jsonb_build_object('subject', $2::text))))
     OR EXISTS (
       SELECT 1 FROM inspections i
       WHERE (i.records @> jsonb_build_object('notice_evidence_id', e.id) OR i.records @> jsonb_build_object('report_evidence_id', e.id))
+        AND NOT $5::boolean
         AND (NOT $3::boolean OR i.unit_code = ANY($4::text[]))
-        AND (NOT $5::boolean OR i.team @> jsonb_build_array(jsonb_build_object('subject', $2::text))))
+        AND (NOT $7::boolean OR i.team @> jsonb_build_array(jsonb_build_object('subject', $2::text))))
     OR EXISTS (
       SELECT 1 FROM interviews iv
       WHERE iv.follow_up_evidence_ids @> ARRAY[e.id]
+        AND NOT $5::boolean
         AND (NOT $3::boolean OR iv.unit_code = ANY($4::text[]))
-        AND (NOT $5::boolean OR EXISTS (
+        AND (NOT $7::boolean OR EXISTS (
               SELECT 1 FROM inspections i
               WHERE i.team @> jsonb_build_array(jsonb_build_object('subject', $2::text))
                 AND (iv.subject = 'inspection/' || i.id
@@ -41,21 +44,26 @@ type EvidenceInReachParams struct {
 	CallerSubject string
 	ByUnit        bool
 	Units         []string
+	ByReceiver    bool
+	Receiver      string
 	ByTeam        bool
 }
 
 // EvidenceInReach says whether evidence exists and is in a caller's scope:
-// the caller uploaded it (uploaded_by's subject), or an object in reach
-// names it: a finding (its evidence or its rectification report's), an
-// interview's follow-up, an inspection's records (notice, report). The
-// reach conditions are those of FindingInReach, InterviewInReach and
-// InspectionInReach.
+// the caller uploaded it (uploaded_by's subject, when the caller has one),
+// or an object in reach names it: a finding (its evidence or its
+// rectification report's), an interview's follow-up, an inspection's
+// records (notice, report). The reach conditions are those of
+// FindingInReach, InterviewInReach and InspectionInReach; a receiving
+// body (by_receiver) reaches only the findings referred to it.
 func (q *Queries) EvidenceInReach(ctx context.Context, arg EvidenceInReachParams) (bool, error) {
 	row := q.db.QueryRow(ctx, evidenceInReach,
 		arg.ID,
 		arg.CallerSubject,
 		arg.ByUnit,
 		arg.Units,
+		arg.ByReceiver,
+		arg.Receiver,
 		arg.ByTeam,
 	)
 	var exists bool
