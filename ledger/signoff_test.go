@@ -2,6 +2,7 @@ package ledger_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -103,4 +104,31 @@ func TestSignoffRulesValidation(t *testing.T) {
 	}
 	require.NoError(t, ledger.ValidateSignoffRules(nil))
 	require.NoError(t, ledger.ValidateSignoffRules([]ledger.SignoffRule{majorHazardSignoff}))
+}
+
+// TestOpenDeadlinesIncludeSignoffs: a calendar change also reaches a
+// RECTIFIED finding whose round of sign-off is pending (its deadline may
+// move); not one whose round ended, nor one withdrawn.
+func TestOpenDeadlinesIncludeSignoffs(t *testing.T) {
+	t.Parallel()
+	fx := setup(t)
+	march := time.Date(2026, 3, 3, 9, 0, 0, 0, time.UTC)
+	fx.inspection(t, "i-1", "430100")
+	require.NoError(t, fx.exec(t, `UPDATE inspections SET stage = 'STATIONED' WHERE id = 'i-1'`))
+	for _, c := range []struct{ id, stage, state string }{
+		{"f-1", "RECTIFIED", ledger.SignoffPending},
+		{"f-2", "CLOSED", ledger.SignoffComplete},
+		{"f-3", "WITHDRAWN", ledger.SignoffLapsed},
+		{"f-4", "REFERRED", ledger.SignoffRefused},
+	} {
+		f := newFinding(c.id, "i-1", "430100", march)
+		_, err := fx.store.RecordFinding(t.Context(), f, "record/"+c.id)
+		require.NoError(t, err)
+		f.Stage, f.Version = c.stage, 2
+		f.Signoffs = []ledger.Signoff{{Seq: 1, State: c.state, Signers: []ledger.Signer{{Role: "office"}}, RequestedBy: office, RequestedAt: march}}
+		require.NoError(t, fx.store.ApplyFindingChange(t.Context(), f, ledger.Event{Key: "k", Action: "change", Actor: office, OccurredAt: march}))
+	}
+	ids, err := fx.store.OpenDeadlineWorkflows(t.Context())
+	require.NoError(t, err)
+	require.Equal(t, []string{"finding/f-1", "finding/f-4"}, ids, "f-4 for its REFERRED deadline")
 }
