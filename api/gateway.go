@@ -114,7 +114,7 @@ func (s *Server) gateway(ctx context.Context, conn *grpc.ClientConn) (http.Handl
 	if s.DevIssuer != nil && s.DevIssuerPath != "" {
 		root.Handle(s.DevIssuerPath, s.DevIssuer)
 	}
-	return s.observeHTTP(s.accessLog(root)), nil
+	return s.observeHTTP(s.accessLog(slowReaders(s.writeIdleTimeout(), root))), nil
 }
 
 // evidenceHandler builds the evidence endpoints: the caller is authenticated
@@ -191,6 +191,9 @@ func (r *recorder) WriteHeader(code int) {
 	r.status = code
 	r.ResponseWriter.WriteHeader(code)
 }
+
+// Unwrap lets http.ResponseController reach the connection.
+func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
 // accessLog writes one line per HTTP request.
 func (s *Server) accessLog(next http.Handler) http.Handler {

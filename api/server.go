@@ -75,6 +75,10 @@ type Server struct {
 	// DefaultRequestTimeout, 10 s); past it the caller gets UNAVAILABLE / 503
 	// with Retry-After.
 	RequestTimeout time.Duration
+	// WriteIdleTimeout bounds how long one write of an HTTP response may
+	// wait for a client that stopped reading (default
+	// DefaultWriteIdleTimeout, 60 s); a download may take longer in all.
+	WriteIdleTimeout time.Duration
 	// Tips seals the identity of tips' reporters (XUNCHA_TIP_KEY). Required.
 	Tips *tipcrypt.Sealer
 	// WebhookPolicy says which receivers a webhook may name

@@ -77,6 +77,10 @@ type config struct {
 	// (XUNCHA_REQUEST_TIMEOUT, default 10s); past it the caller gets 503 /
 	// UNAVAILABLE with Retry-After and may retry with the same request_id.
 	RequestTimeout time.Duration
+	// WriteIdleTimeout bounds how long one write of an HTTP response may
+	// wait for a client that stopped reading (XUNCHA_WRITE_IDLE_TIMEOUT,
+	// default 60s); a download may take longer in all.
+	WriteIdleTimeout time.Duration
 	// TipKey seals tips' content and their reporters' identities: 32 random
 	// bytes in base64 (XUNCHA_TIP_KEY; no default: `server` refuses to start
 	// without it, `dev` creates <data-dir>/tip.key once). It also seals
@@ -170,6 +174,8 @@ func (c *config) bindListen(cmd *cobra.Command) {
 	f.StringVar(&c.HTTPAddr, "http-addr", envOr("XUNCHA_HTTP_ADDR", ":8080"), "REST listen address [XUNCHA_HTTP_ADDR]")
 	f.DurationVar(&c.RequestTimeout, "request-timeout", envDurationOr("XUNCHA_REQUEST_TIMEOUT", api.DefaultRequestTimeout),
 		"longest an API call may take before it answers 503 with Retry-After, e.g. 10s [XUNCHA_REQUEST_TIMEOUT]")
+	f.DurationVar(&c.WriteIdleTimeout, "write-idle-timeout", envDurationOr("XUNCHA_WRITE_IDLE_TIMEOUT", api.DefaultWriteIdleTimeout),
+		"longest one write of an HTTP response may wait for a client that stopped reading, e.g. 60s [XUNCHA_WRITE_IDLE_TIMEOUT]")
 }
 
 // bindEvidence adds the evidence store's flags to a command that serves the

@@ -34,3 +34,15 @@ func TestRequestTimeoutFlag(t *testing.T) {
 		})
 	}
 }
+
+func TestWriteIdleTimeoutFlag(t *testing.T) {
+	t.Setenv("XUNCHA_WRITE_IDLE_TIMEOUT", "")
+	for _, newCmd := range []func(*config) *cobra.Command{newServerCmd, newDevCmd} {
+		cfg := &config{}
+		cmd := newCmd(cfg)
+		require.NoError(t, cmd.ParseFlags(nil))
+		require.Equal(t, api.DefaultWriteIdleTimeout, cfg.WriteIdleTimeout, cmd.Name())
+		require.NoError(t, cmd.ParseFlags([]string{"--write-idle-timeout", "90s"}))
+		require.Equal(t, 90*time.Second, cfg.WriteIdleTimeout, cmd.Name())
+	}
+}

@@ -198,6 +198,9 @@ func runWith(ctx context.Context, cfg *config, log *zap.Logger, store *ledger.St
 		if cfg.RequestTimeout <= 0 {
 			return fmt.Errorf("--request-timeout must be positive, not %s", cfg.RequestTimeout)
 		}
+		if cfg.WriteIdleTimeout <= 0 {
+			return fmt.Errorf("--write-idle-timeout must be positive, not %s", cfg.WriteIdleTimeout)
+		}
 		if blobs, err = cfg.evidenceStore(); err != nil {
 			return err
 		}
@@ -236,6 +239,7 @@ func runWith(ctx context.Context, cfg *config, log *zap.Logger, store *ledger.St
 			Evidence:         blobs,
 			MaxEvidenceBytes: cfg.MaxEvidenceBytes,
 			RequestTimeout:   cfg.RequestTimeout,
+			WriteIdleTimeout: cfg.WriteIdleTimeout,
 			Tips:             sealer,
 			WebhookPolicy:    webhooks,
 			Verifier:         verifier,

@@ -1,0 +1,51 @@
+package api_test
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/xuncha/xuncha/api"
+)
+
+// TestSlowReaderIsCutOff: a download streams for as long as its client
+// reads, but a client that stops reading is cut off once one write has
+// waited longer than the server's WriteIdleTimeout, so a crowd of
+// downloads nobody reads cannot hold the server's goroutines and buffers.
+// Without the bound the paused client would still receive every byte.
+func TestSlowReaderIsCutOff(t *testing.T) {
+	s := setupConfigured(t, func(srv *api.Server, _ string) { srv.WriteIdleTimeout = 300 * time.Millisecond })
+	// 32 MiB: more than the loopback connection's buffers hold.
+	content := bytes.Repeat([]byte("现场检查记录：危化品仓库未设置可燃气体报警装置。\n"), 32<<20/69)
+	code, body := s.uploadAs(&member, "DOCUMENT", "text/plain", content, url.Values{"file_name": {"记录.txt"}})
+	require.Equal(t, http.StatusOK, code, "%v", body)
+	id := body["id"].(string)
+	base, err := url.Parse(s.BaseURL)
+	require.NoError(t, err)
+
+	// download asks for the content over a raw connection, reads nothing
+	// for pause, then reads until the server ends the response.
+	download := func(pause time.Duration) int64 {
+		conn, err := net.Dial("tcp", base.Host)
+		require.NoError(t, err)
+		defer conn.Close()
+		_, err = fmt.Fprintf(conn, "GET /v1/evidence/%s/content HTTP/1.1\r\nHost: %s\r\nAuthorization: %s\r\nConnection: close\r\n\r\n",
+			id, base.Host, s.authorization(member))
+		require.NoError(t, err)
+		time.Sleep(pause)
+		require.NoError(t, conn.SetReadDeadline(time.Now().Add(time.Minute)))
+		n, _ := io.Copy(io.Discard, conn) // the cut-off connection may end with a reset
+		return n
+	}
+	require.Greater(t, download(0), int64(len(content)), "a reader gets the headers and every byte")
+	got := download(3 * time.Second)
+	require.Less(t, got, int64(len(content)), "a reader that paused for 3 s past a 300 ms bound was cut off (%d bytes)", got)
+	require.Greater(t, got, int64(0), "it had the start of the response")
+}
