@@ -25,10 +25,16 @@ func (s *Server) writeIdleTimeout() time.Duration {
 // idle from the moment it starts: a response may take as long as it
 // needs in all, but no single write may block longer. Past it the
 // connection is closed and the handler's writes fail, which ends it (an
-// export logs "export broken off").
+// export logs "export broken off"). The deadline is set once more when the
+// handler returns, before the server sends what it still buffers: the
+// last write's deadline may have passed while the handler finished. The
+// server clears it after each response, so a kept-alive connection starts
+// the next request without one.
 func slowReaders(idle time.Duration, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		next.ServeHTTP(&idleWriter{ResponseWriter: w, rc: http.NewResponseController(w), idle: idle}, r)
+		iw := &idleWriter{ResponseWriter: w, rc: http.NewResponseController(w), idle: idle}
+		defer iw.extend()
+		next.ServeHTTP(iw, r)
 	})
 }
 
@@ -39,16 +45,18 @@ type idleWriter struct {
 	idle time.Duration
 }
 
+// extend moves the connection's write deadline to idle from now. A
+// writer that cannot take deadlines (a test recorder) goes without.
+func (w *idleWriter) extend() { _ = w.rc.SetWriteDeadline(time.Now().Add(w.idle)) }
+
 func (w *idleWriter) Write(p []byte) (int, error) {
-	// A writer that cannot take deadlines (a test recorder) writes
-	// without one.
-	_ = w.rc.SetWriteDeadline(time.Now().Add(w.idle))
+	w.extend()
 	return w.ResponseWriter.Write(p)
 }
 
 // Flush passes a flush on, within the same bound.
 func (w *idleWriter) Flush() {
-	_ = w.rc.SetWriteDeadline(time.Now().Add(w.idle))
+	w.extend()
 	_ = w.rc.Flush()
 }
 

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"testing"
 	"time"
@@ -48,4 +49,39 @@ func TestSlowReaderIsCutOff(t *testing.T) {
 	got := download(3 * time.Second)
 	require.Less(t, got, int64(len(content)), "a reader that paused for 3 s past a 300 ms bound was cut off (%d bytes)", got)
 	require.Greater(t, got, int64(0), "it had the start of the response")
+}
+
+// TestKeptAliveConnectionOutlivesTheBound: a connection kept alive longer
+// than the bound between two requests still answers the second, also when
+// that answer has no body (304 Not Modified): the bound is each write's,
+// not the connection's.
+func TestKeptAliveConnectionOutlivesTheBound(t *testing.T) {
+	s := setupConfigured(t, func(srv *api.Server, _ string) { srv.WriteIdleTimeout = 200 * time.Millisecond })
+	code, body := s.uploadAs(&member, "DOCUMENT", "text/plain", []byte("复查记录：通道已清理。"), url.Values{"file_name": {"复查.txt"}})
+	require.Equal(t, http.StatusOK, code, "%v", body)
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1, IdleConnTimeout: time.Minute}}
+	get := func(etag string) (*http.Response, bool) {
+		req, err := http.NewRequest("GET", s.BaseURL+"/v1/evidence/"+body["id"].(string)+"/content", nil)
+		require.NoError(t, err)
+		req.Header.Set("Authorization", s.authorization(member))
+		if etag != "" {
+			req.Header.Set("If-None-Match", etag)
+		}
+		var reused bool
+		req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
+			GotConn: func(info httptrace.GotConnInfo) { reused = info.Reused },
+		}))
+		resp, err := client.Do(req)
+		require.NoError(t, err)
+		_, err = io.Copy(io.Discard, resp.Body)
+		require.NoError(t, err)
+		require.NoError(t, resp.Body.Close())
+		return resp, reused
+	}
+	first, _ := get("")
+	require.Equal(t, http.StatusOK, first.StatusCode)
+	time.Sleep(time.Second)
+	again, reused := get(first.Header.Get("ETag"))
+	require.True(t, reused, "the kept-alive connection was used again")
+	require.Equal(t, http.StatusNotModified, again.StatusCode)
 }
