@@ -175,10 +175,9 @@ func FindingWorkflow(ctx workflow.Context, in FindingInput) (FindingResult, erro
 // finding is the state behind FindingWorkflow.
 type finding struct {
 	core[ledger.Finding]
-	// receipt runs the ladder of the clue referral awaiting its receipt,
-	// referral number receiptSeq (finding_referral.go).
-	receipt    ladder
-	receiptSeq int
+	// receipt runs the ladder of the clue referral awaiting its receipt
+	// (finding_referral.go).
+	receipt ladder
 	// signing runs the ladder of the round of sign-off waiting for its
 	// signers (finding_signoff.go).
 	signing ladder

@@ -66,18 +66,6 @@ const (
 	StepReferralUnacknowledged = "REFERRAL_UNACKNOWLEDGED"
 )
 
-// referralStep names a ladder step of a receipt's deadline, "" for a step
-// the referral does not take.
-func referralStep(step string) string {
-	switch step {
-	case ledger.StepReminder:
-		return StepReferralReminder
-	case ledger.StepOverdue:
-		return StepReferralUnacknowledged
-	}
-	return ""
-}
-
 // clueKinds are the finding kinds that carry a clue to refer.
 var clueKinds = []string{KindViolationClue, KindResponsibility}
 
@@ -435,41 +423,9 @@ func (w *finding) referClue(ctx workflow.Context, in ReferClueInput) error {
 	}); err != nil {
 		return err
 	}
-	w.startReceiptLadder(ctx, ref.Seq, rule, resolved)
+	w.startFollowThrough(ctx, receiptFollowThrough, ref.Seq, rule, resolved, nil)
 	w.announceReferral(ctx, EventReferralReferred, "referred", ref)
 	return nil
-}
-
-// startReceiptLadder runs the receipt deadline's ladder of referral seq:
-// the office's reminder and overdue steps, while the referral awaits its
-// receipt and the finding is open.
-func (w *finding) startReceiptLadder(ctx workflow.Context, seq int, rule deadline.Rule, resolved deadline.Resolved) {
-	w.restartReceiptLadder(ctx, seq, rule, resolved, nil)
-}
-
-// restartReceiptLadder (re)starts the receipt's ladder without the steps
-// already fired.
-func (w *finding) restartReceiptLadder(ctx workflow.Context, seq int, rule deadline.Rule, resolved deadline.Resolved, fired map[string]bool) {
-	active := func() bool {
-		i := slices.IndexFunc(w.row.ClueReferrals, func(r ledger.ClueReferral) bool { return r.Seq == seq })
-		return findingMachine.open(w.row.Stage) && i >= 0 && w.row.ClueReferrals[i].State == ledger.ReferralAwaitingReceipt
-	}
-	w.receiptSeq = seq
-	w.receipt.start(ctx, w.mu, rule, receiptSteps(resolved), fired, active, func(ctx workflow.Context, step deadline.ScheduledStep) error {
-		return w.escalateReceipt(ctx, seq, step)
-	})
-}
-
-// receiptSteps keeps the ladder steps a receipt's deadline takes.
-func receiptSteps(resolved deadline.Resolved) deadline.Resolved {
-	return keepSteps(resolved, referralStep)
-}
-
-// keepSteps keeps the ladder steps that name gives a name to: those a
-// follow-through deadline (a receipt, a sign-off) takes.
-func keepSteps(resolved deadline.Resolved, name func(string) string) deadline.Resolved {
-	resolved.Steps = slices.DeleteFunc(slices.Clone(resolved.Steps), func(s deadline.ScheduledStep) bool { return name(s.Step) == "" })
-	return resolved
 }
 
 // receiveCalendarChanges re-dates, for each calendar version loaded, the
@@ -480,104 +436,67 @@ func keepSteps(resolved deadline.Resolved, name func(string) string) deadline.Re
 func (w *finding) receiveCalendarChanges(ctx workflow.Context) {
 	receiveCalendarChanges(ctx, w.subject(), func(ctx workflow.Context, sig CalendarChangedSignal) error {
 		err := w.redate(ctx, sig)
-		if rerr := w.redateReceipt(ctx, sig); rerr != nil {
+		if rerr := w.redateFollowThrough(ctx, receiptFollowThrough, sig); rerr != nil {
 			workflow.GetLogger(ctx).Error("re-dating the referral's receipt failed", "subject", w.subject(), "version", sig.Version, "error", rerr)
 		}
-		if serr := w.redateSignoff(ctx, sig); serr != nil {
+		if serr := w.redateFollowThrough(ctx, signoffFollowThrough, sig); serr != nil {
 			workflow.GetLogger(ctx).Error("re-dating the sign-off failed", "subject", w.subject(), "version", sig.Version, "error", serr)
 		}
 		return err
 	})
 }
 
-// redateReceipt recomputes the awaited receipt's deadline with the calendar
-// now in force; when it moved, the change is recorded (event redateReferral)
-// and its ladder starts again without the steps already taken. Without a
-// receipt awaited it does nothing.
-func (w *finding) redateReceipt(ctx workflow.Context, sig CalendarChangedSignal) error {
-	if err := w.mu.Lock(ctx); err != nil {
-		return err
-	}
-	defer w.mu.Unlock()
-	seq := w.receiptSeq
-	i := slices.IndexFunc(w.row.ClueReferrals, func(r ledger.ClueReferral) bool { return r.Seq == seq })
-	if !w.receipt.running() || i < 0 || w.row.ClueReferrals[i].State != ledger.ReferralAwaitingReceipt || w.row.ClueReferrals[i].AckDeadline == nil {
-		return nil
-	}
-	rule := *w.receipt.rule
-	resolved, err := w.ledger.resolveDeadline(ctx, rule)
-	if err != nil {
-		return err
-	}
-	ref := w.row.ClueReferrals[i]
-	old := *ref.AckDeadline
-	if resolved.Deadline.DueAt.Equal(old.DueAt) && !w.receipt.moved(receiptSteps(resolved)) {
-		return nil
-	}
-	fired := w.receipt.fired()
-	ref.AckDeadline = &resolved.Deadline
-	next := w.row
-	next.ClueReferrals = slices.Clone(w.row.ClueReferrals)
-	next.ClueReferrals[i] = ref
-	if err := w.apply(ctx, next, ledger.Event{
-		Key: fmt.Sprintf("referral/%d/redate/%d", seq, sig.Version), Action: "redateReferral", Actor: actor.System,
-		Note: fmt.Sprintf("referral %d's receipt re-dated by calendar version %d: due %s (was %s)", seq, sig.Version, resolved.Deadline.Due, old.Due),
-		Data: dataJSON(map[string]any{"calendar_version": sig.Version, "referral_seq": seq, "receiver": ref.Receiver,
-			"old_due": old.Due, "new_due": resolved.Deadline.Due, "deadline": resolved.Deadline}),
-	}); err != nil {
-		return err
-	}
-	w.restartReceiptLadder(ctx, seq, rule, resolved, fired)
-	return nil
+// receiptFollowThrough is the receipt's deadline (finding_followthrough.go):
+// the route's working days after the referral, reminded and escalated as
+// REFERRAL_REMINDER and REFERRAL_UNACKNOWLEDGED (webhook
+// referral.unacknowledged) while the referral awaits its receipt and the
+// finding is open; its number is the referral's. The finding's receipt
+// ladder runs it, for one referral at a time.
+var receiptFollowThrough = &followThrough{
+	key: "referral", action: "Referral", noun: "referral",
+	reminder: StepReferralReminder, overdue: StepReferralUnacknowledged,
+	ladder: func(w *finding) *ladder { return &w.receipt },
+	item: func(f ledger.Finding, seq int) (*calendar.Deadline, bool) {
+		i := referralIndex(f, seq)
+		if i < 0 {
+			return nil, false
+		}
+		r := f.ClueReferrals[i]
+		return r.AckDeadline, findingMachine.open(f.Stage) && r.State == ledger.ReferralAwaitingReceipt
+	},
+	with: func(f ledger.Finding, seq int, d calendar.Deadline, overdue bool) ledger.Finding {
+		i := referralIndex(f, seq)
+		f.ClueReferrals = slices.Clone(f.ClueReferrals)
+		f.ClueReferrals[i].AckDeadline = &d
+		if overdue {
+			f.ClueReferrals[i].ReceiptOverdue = true
+		}
+		return f
+	},
+	message: func(f ledger.Finding, seq int, step string, due calendar.Deadline) string {
+		r := f.ClueReferrals[referralIndex(f, seq)]
+		if step == StepReferralUnacknowledged {
+			return fmt.Sprintf("unacknowledged: %s has not acknowledged referral %d of %s, due %s; escalated to the office",
+				r.Receiver, seq, findingLabel(f), due.Due)
+		}
+		return fmt.Sprintf("reminder: %s owes its receipt (回执) of referral %d of %s by %s", r.Receiver, seq, findingLabel(f), due.Due)
+	},
+	redated: func(seq int, version int64, due, was calendar.Date) string {
+		return fmt.Sprintf("referral %d's receipt re-dated by calendar version %d: due %s (was %s)", seq, version, due, was)
+	},
+	data: func(f ledger.Finding, seq int) map[string]any {
+		return map[string]any{"receiver": f.ClueReferrals[referralIndex(f, seq)].Receiver}
+	},
+	announce: func(ctx workflow.Context, w *finding, seq int, esc ledger.Escalation) {
+		data := w.referralData(w.row.ClueReferrals[referralIndex(w.row, seq)])
+		data["escalation"] = esc
+		announce(ctx, w.ledger, &w.deliveries, EventReferralUnacknowledged, fmt.Sprintf("%s/referral/%d/unacknowledged", w.subject(), seq), data)
+	},
 }
 
-// escalateReceipt takes a step of a receipt's ladder: an escalation row
-// (subject the finding, DeadlineSeq the referral's Seq), the finding's
-// event, the referral marked overdue at the deadline, and the webhook
-// referral.unacknowledged. A reminder whose deadline has passed is
-// skipped.
-func (w *finding) escalateReceipt(ctx workflow.Context, seq int, step deadline.ScheduledStep) error {
-	i := slices.IndexFunc(w.row.ClueReferrals, func(r ledger.ClueReferral) bool { return r.Seq == seq })
-	if i < 0 {
-		return nil
-	}
-	ref := w.row.ClueReferrals[i]
-	now := workflow.Now(ctx).UTC()
-	name := referralStep(step.Step)
-	if ref.AckDeadline == nil || name == "" || (name == StepReferralReminder && !now.Before(ref.AckDeadline.DueAt)) {
-		return nil
-	}
-	due := *ref.AckDeadline
-	message := fmt.Sprintf("reminder: %s owes its receipt (回执) of referral %d of %s by %s", ref.Receiver, seq, findingLabel(w.row), due.Due)
-	if name == StepReferralUnacknowledged {
-		message = fmt.Sprintf("unacknowledged: %s has not acknowledged referral %d of %s, due %s; escalated to the office",
-			ref.Receiver, seq, findingLabel(w.row), due.Due)
-		ref.ReceiptOverdue = true
-	}
-	next := w.row
-	next.ClueReferrals = slices.Clone(w.row.ClueReferrals)
-	next.ClueReferrals[i] = ref
-	next.Version = w.row.Version + 1
-	next.UpdatedAt = now
-	esc := ledger.Escalation{Subject: w.subject(), DeadlineSeq: seq, Step: name, UnitCode: w.row.UnitCode,
-		DueAt: due.DueAt, FiredAt: now, Message: message}
-	event := ledger.Event{SubjectType: ledger.SubjectFinding, SubjectID: w.row.ID,
-		Key: fmt.Sprintf("referral/%d/escalate/%s", seq, name), Action: "escalateReferral",
-		StageBefore: w.row.Stage, StageAfter: w.row.Stage, Actor: actor.System, Note: message, OccurredAt: now,
-		Data: dataJSON(map[string]any{"step": name, "referral_seq": seq, "receiver": ref.Receiver, "due": due.Due})}
-	var res activities.EscalateResult
-	if err := w.ledger.call(ctx, &res, acts.Escalate, activities.EscalateInput{Escalation: esc, Finding: next, Event: event}); err != nil {
-		return fmt.Errorf("recording the referral's escalation %s: %w", name, err)
-	}
-	w.row = next
-	w.escalations = append(w.escalations, res.Escalation)
-	w.publish(ctx)
-	if name == StepReferralUnacknowledged {
-		data := w.referralData(ref)
-		data["escalation"] = res.Escalation
-		announce(ctx, w.ledger, &w.deliveries, EventReferralUnacknowledged, fmt.Sprintf("%s/referral/%d/unacknowledged", w.subject(), seq), data)
-	}
-	return nil
+// referralIndex is the index of referral seq in f's referrals, -1 for none.
+func referralIndex(f ledger.Finding, seq int) int {
+	return slices.IndexFunc(f.ClueReferrals, func(r ledger.ClueReferral) bool { return r.Seq == seq })
 }
 
 // acknowledgeReferral records the receipt (回执) and stops its ladder.

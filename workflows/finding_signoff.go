@@ -65,18 +65,6 @@ const (
 	StepSignoffOverdue  = "SIGNOFF_OVERDUE"
 )
 
-// signoffStep names a ladder step of a sign-off's deadline, "" for a step
-// the sign-off does not take (an interview is the unit's leaders').
-func signoffStep(step string) string {
-	switch step {
-	case ledger.StepReminder:
-		return StepSignoffReminder
-	case ledger.StepOverdue:
-		return StepSignoffOverdue
-	}
-	return ""
-}
-
 // Reasons of the sign-off refusals (derrors.StageError.Reason).
 const (
 	// ReasonSignoffPending: the verification was accepted already; the
@@ -297,7 +285,7 @@ func (w *finding) requestSignoff(ctx workflow.Context, in VerifyInput) (asked bo
 		return true, err
 	}
 	if rule != nil {
-		w.startSignoffLadder(ctx, so.Seq, *rule, resolved, nil)
+		w.startFollowThrough(ctx, signoffFollowThrough, so.Seq, *rule, resolved, nil)
 	}
 	w.publishSignoff(ctx)
 	w.announceSignoff(ctx, EventSignoffRequested, "requested", so, nil)
@@ -414,105 +402,51 @@ func (w *finding) announceSignoff(ctx workflow.Context, eventType, what string, 
 	announce(ctx, w.ledger, &w.deliveries, eventType, key, data)
 }
 
-// startSignoffLadder (re)starts the ladder of round seq's deadline without
-// the steps already fired: the office's reminder and overdue steps, while
-// the round waits for signatures and the finding is RECTIFIED.
-func (w *finding) startSignoffLadder(ctx workflow.Context, seq int, rule deadline.Rule, resolved deadline.Resolved, fired map[string]bool) {
-	active := func() bool {
-		i, ok := pendingSignoff(w.row)
-		return ok && w.row.Stage == FindingRectified && w.row.Signoffs[i].Seq == seq
-	}
-	w.signing.start(ctx, w.mu, rule, keepSteps(resolved, signoffStep), fired, active, func(ctx workflow.Context, step deadline.ScheduledStep) error {
-		return w.escalateSignoff(ctx, seq, step)
-	})
-}
-
-// redateSignoff recomputes the pending round's deadline with the calendar
-// now in force; when it moved, the change is recorded (event
-// redateSignoff) and its ladder starts again without the steps already
-// taken. Without a round that has a running deadline it does nothing.
-func (w *finding) redateSignoff(ctx workflow.Context, sig CalendarChangedSignal) error {
-	if err := w.mu.Lock(ctx); err != nil {
-		return err
-	}
-	defer w.mu.Unlock()
-	i, ok := pendingSignoff(w.row)
-	if !ok || !w.signing.running() || w.row.Signoffs[i].Deadline == nil {
-		return nil
-	}
-	rule := *w.signing.rule
-	resolved, err := w.ledger.resolveDeadline(ctx, rule)
-	if err != nil {
-		return err
-	}
-	so := w.row.Signoffs[i]
-	old := *so.Deadline
-	if resolved.Deadline.DueAt.Equal(old.DueAt) && !w.signing.moved(keepSteps(resolved, signoffStep)) {
-		return nil
-	}
-	fired := w.signing.fired()
-	so.Deadline = &resolved.Deadline
-	next := w.row
-	next.Signoffs = slices.Clone(w.row.Signoffs)
-	next.Signoffs[i] = so
-	if err := w.apply(ctx, next, ledger.Event{
-		Key: fmt.Sprintf("signoff/%d/redate/%d", so.Seq, sig.Version), Action: "redateSignoff", Actor: actor.System,
-		Note: fmt.Sprintf("sign-off %d re-dated by calendar version %d: due %s (was %s)", so.Seq, sig.Version, resolved.Deadline.Due, old.Due),
-		Data: dataJSON(map[string]any{"calendar_version": sig.Version, "signoff_seq": so.Seq,
-			"old_due": old.Due, "new_due": resolved.Deadline.Due, "deadline": resolved.Deadline}),
-	}); err != nil {
-		return err
-	}
-	w.startSignoffLadder(ctx, so.Seq, rule, resolved, fired)
-	return nil
-}
-
-// escalateSignoff takes a step of a sign-off's ladder: an escalation row
-// (subject the finding, DeadlineSeq the round's Seq), the finding's event,
-// the round marked overdue at the deadline, and the webhook
-// finding.signoff_overdue naming the signers still awaited. A reminder
-// whose deadline has passed is skipped.
-func (w *finding) escalateSignoff(ctx workflow.Context, seq int, step deadline.ScheduledStep) error {
-	i, ok := pendingSignoff(w.row)
-	if !ok || w.row.Signoffs[i].Seq != seq {
-		return nil
-	}
-	so := w.row.Signoffs[i]
-	now := workflow.Now(ctx).UTC()
-	name := signoffStep(step.Step)
-	if so.Deadline == nil || name == "" || (name == StepSignoffReminder && !now.Before(so.Deadline.DueAt)) {
-		return nil
-	}
-	due := *so.Deadline
-	waiting := signerNames(awaited(so))
-	message := fmt.Sprintf("reminder: the close-out of %s awaits the sign-off of %s by %s", findingLabel(w.row), waiting, due.Due)
-	if name == StepSignoffOverdue {
-		message = fmt.Sprintf("sign-off overdue: the close-out of %s still awaits the sign-off of %s, due %s; escalated to the office",
-			findingLabel(w.row), waiting, due.Due)
-		so.Overdue = true
-	}
-	next := w.row
-	next.Signoffs = slices.Clone(w.row.Signoffs)
-	next.Signoffs[i] = so
-	next.Version = w.row.Version + 1
-	next.UpdatedAt = now
-	esc := ledger.Escalation{Subject: w.subject(), DeadlineSeq: seq, Step: name, UnitCode: w.row.UnitCode,
-		DueAt: due.DueAt, FiredAt: now, Message: message}
-	event := ledger.Event{SubjectType: ledger.SubjectFinding, SubjectID: w.row.ID,
-		Key: fmt.Sprintf("signoff/%d/escalate/%s", seq, name), Action: "escalateSignoff",
-		StageBefore: w.row.Stage, StageAfter: w.row.Stage, Actor: actor.System, Note: message, OccurredAt: now,
-		Data: dataJSON(map[string]any{"step": name, "signoff_seq": seq, "awaiting": awaited(so), "due": due.Due})}
-	var res activities.EscalateResult
-	if err := w.ledger.call(ctx, &res, acts.Escalate, activities.EscalateInput{Escalation: esc, Finding: next, Event: event}); err != nil {
-		return fmt.Errorf("recording the sign-off's escalation %s: %w", name, err)
-	}
-	w.row = next
-	w.escalations = append(w.escalations, res.Escalation)
-	w.publish(ctx)
-	if name == StepSignoffOverdue {
-		w.announceSignoff(ctx, EventSignoffOverdue, "overdue", so, nil)
-	}
-	return nil
+// signoffFollowThrough is a round of sign-off's deadline
+// (finding_followthrough.go): the rule's working days after the
+// verification, reminded and escalated as SIGNOFF_REMINDER and
+// SIGNOFF_OVERDUE (webhook finding.signoff_overdue) while the round waits
+// for signatures; its number is the round's.
+var signoffFollowThrough = &followThrough{
+	key: "signoff", action: "Signoff", noun: "sign-off",
+	reminder: StepSignoffReminder, overdue: StepSignoffOverdue,
+	ladder: func(w *finding) *ladder { return &w.signing },
+	item: func(f ledger.Finding, seq int) (*calendar.Deadline, bool) {
+		i, ok := pendingSignoff(f)
+		if !ok || f.Signoffs[i].Seq != seq || f.Stage != FindingRectified {
+			return nil, false
+		}
+		return f.Signoffs[i].Deadline, true
+	},
+	with: func(f ledger.Finding, seq int, d calendar.Deadline, overdue bool) ledger.Finding {
+		i := slices.IndexFunc(f.Signoffs, func(s ledger.Signoff) bool { return s.Seq == seq })
+		f.Signoffs = slices.Clone(f.Signoffs)
+		f.Signoffs[i].Deadline = &d
+		if overdue {
+			f.Signoffs[i].Overdue = true
+		}
+		return f
+	},
+	message: func(f ledger.Finding, seq int, step string, due calendar.Deadline) string {
+		i, _ := pendingSignoff(f)
+		waiting := signerNames(awaited(f.Signoffs[i]))
+		if step == StepSignoffOverdue {
+			return fmt.Sprintf("sign-off overdue: the close-out of %s still awaits the sign-off of %s, due %s; escalated to the office",
+				findingLabel(f), waiting, due.Due)
+		}
+		return fmt.Sprintf("reminder: the close-out of %s awaits the sign-off of %s by %s", findingLabel(f), waiting, due.Due)
+	},
+	redated: func(seq int, version int64, due, was calendar.Date) string {
+		return fmt.Sprintf("sign-off %d re-dated by calendar version %d: due %s (was %s)", seq, version, due, was)
+	},
+	data: func(f ledger.Finding, seq int) map[string]any {
+		i, _ := pendingSignoff(f)
+		return map[string]any{"awaiting": awaited(f.Signoffs[i])}
+	},
+	announce: func(ctx workflow.Context, w *finding, seq int, _ ledger.Escalation) {
+		i, _ := pendingSignoff(w.row)
+		w.announceSignoff(ctx, EventSignoffOverdue, "overdue", w.row.Signoffs[i], nil)
+	},
 }
 
 // lapseSignoff closes the round still waiting for signatures when the

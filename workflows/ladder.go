@@ -19,6 +19,9 @@ type ladder struct {
 	// of an earlier schedule does nothing.
 	gen    int
 	cancel workflow.CancelFunc
+	// seq is the number of the item a follow-through ladder runs for (a
+	// referral, a round of sign-off; finding_followthrough.go).
+	seq int
 }
 
 // scheduled is one step of the running deadline's ladder.
