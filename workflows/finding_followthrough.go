@@ -153,3 +153,50 @@ func (w *finding) escalateFollowThrough(ctx workflow.Context, ft *followThrough,
 	}
 	return nil
 }
+
+// What an open finding awaits (searchattr.Awaiting).
+const (
+	AwaitingExtensionDecision      = "EXTENSION_DECISION"
+	AwaitingReferralReceipt        = "REFERRAL_RECEIPT"
+	AwaitingReferralReceiptOverdue = "REFERRAL_RECEIPT_OVERDUE"
+	AwaitingReferralOutcome        = "REFERRAL_OUTCOME"
+	AwaitingSignoff                = "SIGNOFF"
+	AwaitingSignoffOverdue         = "SIGNOFF_OVERDUE"
+)
+
+// Awaiting lists what the open finding f waits for from someone other than
+// the inspected unit, each once, in a fixed order: the office's decision
+// on an extension, a referral's receipt or outcome, the signers. Nothing
+// for a finding that ended.
+func Awaiting(f ledger.Finding) []string {
+	if !findingMachine.open(f.Stage) {
+		return nil
+	}
+	var out []string
+	add := func(what string) {
+		if !slices.Contains(out, what) {
+			out = append(out, what)
+		}
+	}
+	if slices.ContainsFunc(f.Extensions, func(e ledger.Extension) bool { return e.State == ledger.ExtensionPending }) {
+		add(AwaitingExtensionDecision)
+	}
+	for _, r := range f.ClueReferrals {
+		switch {
+		case r.State == ledger.ReferralAwaitingReceipt && r.ReceiptOverdue:
+			add(AwaitingReferralReceiptOverdue)
+		case r.State == ledger.ReferralAwaitingReceipt:
+			add(AwaitingReferralReceipt)
+		case !ledger.ReferralSettled(r.State):
+			add(AwaitingReferralOutcome)
+		}
+	}
+	if i, ok := pendingSignoff(f); ok && f.Stage == FindingRectified {
+		if f.Signoffs[i].Overdue {
+			add(AwaitingSignoffOverdue)
+		} else {
+			add(AwaitingSignoff)
+		}
+	}
+	return out
+}
