@@ -464,9 +464,6 @@ func (s *LineupServer) SendInvitations(ctx context.Context, req *xunchav1.SendIn
 	}
 	var v derrors.Violations
 	workflows.ValidateRequestID(&v, "request_id", req.GetRequestId())
-	if d := req.GetAnswerWorkingDays(); d < 0 || d > 30 {
-		v.Add("answer_working_days", "must be 0 (the default, %d) to 30 working days", 3)
-	}
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
@@ -492,8 +489,7 @@ func (s *LineupServer) SendInvitations(ctx context.Context, req *xunchav1.SendIn
 			continue // replacements are invited by the workflow that drew them
 		}
 		in := workflows.InvitationInput{ID: m.InvitationID, RequestID: "invite/" + l.ID, LineupID: l.ID, Member: m,
-			SecondFrom: l.PlannedStart, SecondTo: l.PlannedEnd, InspectedUnit: l.UnitName,
-			AnswerWorkingDays: int(req.GetAnswerWorkingDays()), InvitedBy: who}
+			SecondFrom: l.PlannedStart, SecondTo: l.PlannedEnd, InspectedUnit: l.UnitName, InvitedBy: who}
 		if err := s.startInvitation(ctx, in); err != nil {
 			return nil, err
 		}

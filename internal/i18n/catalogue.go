@@ -283,7 +283,6 @@ var zh = map[string]string{
 	"line-up %q or expert %q not found":                                               "未找到巡查组名单 %q 或专家 %q",
 	"must be %d to %d people counting leader, deputy and members (charter 二)":         "组长、副组长和成员须共 %d 至 %d 人（规则第二条）",
 	"must be %s, the unit line-up %s was drawn for":                                   "必须是 %s，即巡查组名单 %s 抽选时针对的单位",
-	"must be 0 (the default, %d) to 30 working days":                                  "必须在 0（默认为 %d）到 30 个工作日之间",
 	"must be 0 (to this day) or a year from from_year to 2100":                        "必须为 0（至今）或 from_year 至 2100 之间的年份",
 	"must be 0 to 30 years":                                                           "必须在 0 到 30 年之间",
 	"must be 2–32 letters, digits or \"-\"":                                           "必须是 2–32 位字母、数字或“-”",
