@@ -114,3 +114,24 @@ func (a *Activities) RecordReplacement(ctx context.Context, in RecordReplacement
 		zap.String("expert", in.Member.ExpertID))
 	return RecordReplacementResult{Lineup: l}, nil
 }
+
+// InvitationTermsInput asks for the terms of an invitation being sent.
+type InvitationTermsInput struct{}
+
+// InvitationTerms is the office's answer limit for an invitation, with the
+// version of the escalation policy that set it.
+type InvitationTerms struct {
+	PolicyVersion     int64 `json:"policy_version"`
+	AnswerWorkingDays int   `json:"answer_working_days"`
+}
+
+// InvitationTerms reads the escalation policy in force for the answer
+// limit of an invitation being sent (issue 15 item 3): the reading is this
+// activity's, the deadline the workflow's.
+func (a *Activities) InvitationTerms(ctx context.Context, _ InvitationTermsInput) (InvitationTerms, error) {
+	p, err := a.Ledger.EscalationPolicy(ctx)
+	if err != nil {
+		return InvitationTerms{}, a.ledgerError(ctx, "reading the escalation policy", err)
+	}
+	return InvitationTerms{PolicyVersion: p.Version, AnswerWorkingDays: p.InvitationAnswerWorkingDays}, nil
+}

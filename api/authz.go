@@ -55,6 +55,13 @@ const (
 	RoundSummary     = "GET /v1/rounds/{round}/summary.xlsx"
 )
 
+// The expert pool's way in (expert_import.go), HTTP-only like the problem
+// list's: the import takes the workbook as the request body.
+const (
+	ExpertsTemplate = "GET /v1/experts:template"
+	ExpertsImport   = "POST /v1/experts:import"
+)
+
 // rule is one row of the authorization table.
 type rule struct {
 	// roles may call the method; a caller holding several acts in the first
@@ -267,6 +274,10 @@ var authorization = map[string]rule{
 	// row by row through it: the same row. The template is an empty form.
 	FindingsImport:   change(team, ScopeUnitOrTeam, workflows.FindingMachine, "record"),
 	FindingsTemplate: read(everyone, ScopeProvince),
+	// The pool's import adds people row by row through AddExpert: the
+	// office, as AddExpert's row.
+	ExpertsImport:   write(office, ScopeProvince),
+	ExpertsTemplate: read(office, ScopeProvince),
 
 	// Evidence (HTTP only).
 	EvidenceUpload:   write(evidenceUploaders, ScopeUnitOrTeam),

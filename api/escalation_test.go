@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"testing"
@@ -100,6 +101,7 @@ func TestEscalationPolicy(t *testing.T) {
 	code, p := s.do("GET", "/v1/escalation-policy", &office, nil)
 	require.Equal(t, http.StatusOK, code, "%v", p)
 	require.Equal(t, "0", p["version"], "the built-in default")
+	require.EqualValues(t, 3, p["invitation_answer_working_days"], "the default answer limit")
 	require.Equal(t, []any{
 		map[string]any{"step": "REMINDER", "working_days": float64(-1)},
 		map[string]any{"step": "OVERDUE", "working_days": float64(0)},
@@ -121,6 +123,14 @@ func TestEscalationPolicy(t *testing.T) {
 	}})
 	require.Equal(t, http.StatusBadRequest, code, "%v", body)
 	require.ElementsMatch(t, []string{"steps[0].working_days", "steps"}, fieldViolations(body))
+	code, body = s.do("PUT", "/v1/escalation-policy", &office, map[string]any{"request_id": rid(t, "bad-answer"),
+		"steps": ladder["steps"], "invitation_answer_working_days": 0})
+	require.Equal(t, http.StatusBadRequest, code, "%v", body)
+	require.Equal(t, []string{"invitation_answer_working_days"}, fieldViolations(body))
+	require.Contains(t, fmt.Sprint(body), "must be between 1 and 30 working days")
+	code, got := s.do("GET", "/v1/escalation-policy", &office, nil)
+	require.Equal(t, http.StatusOK, code)
+	require.Equal(t, "0", got["version"], "a refused policy changes nothing")
 
 	code, set := s.do("PUT", "/v1/escalation-policy", &office, ladder)
 	require.Equal(t, http.StatusOK, code, "%v", set)
@@ -130,7 +140,8 @@ func TestEscalationPolicy(t *testing.T) {
 	code, again := s.do("PUT", "/v1/escalation-policy", &office, ladder)
 	require.Equal(t, http.StatusOK, code)
 	require.Equal(t, set, again)
-	code, got := s.do("GET", "/v1/escalation-policy", &office, nil)
+	require.EqualValues(t, 3, set["invitation_answer_working_days"], "absent: the default")
+	code, got = s.do("GET", "/v1/escalation-policy", &office, nil)
 	require.Equal(t, http.StatusOK, code)
 	require.Equal(t, set, got)
 }

@@ -58,11 +58,11 @@ func (s *EscalationServer) UpdateEscalationPolicy(ctx context.Context, req *xunc
 	if err != nil {
 		return nil, err
 	}
-	steps, extensions, signoffs, err := policyOf(req)
+	steps, extensions, signoffs, answerDays, err := policyOf(req)
 	if err != nil {
 		return nil, err
 	}
-	p, err := s.Ledger.SetEscalationPolicy(ctx, req.GetRequestId(), steps, extensions, signoffs, who)
+	p, err := s.Ledger.SetEscalationPolicy(ctx, req.GetRequestId(), steps, extensions, signoffs, answerDays, who)
 	if err != nil {
 		return nil, err
 	}
@@ -71,9 +71,10 @@ func (s *EscalationServer) UpdateEscalationPolicy(ctx context.Context, req *xunc
 }
 
 // policyOf checks a requested ladder, extension limits (absent: the
-// defaults) and sign-off rules (absent: none) with the ledger's rules,
-// together with the request ID.
-func policyOf(req *xunchav1.UpdateEscalationPolicyRequest) ([]ledger.EscalationStep, ledger.ExtensionLimits, []ledger.SignoffRule, error) {
+// defaults), sign-off rules (absent: none) and the invitation answer limit
+// (absent: the default) with the ledger's rules, together with the request
+// ID.
+func policyOf(req *xunchav1.UpdateEscalationPolicyRequest) ([]ledger.EscalationStep, ledger.ExtensionLimits, []ledger.SignoffRule, int, error) {
 	var v derrors.Violations
 	workflows.ValidateRequestID(&v, "request_id", req.GetRequestId())
 	steps := make([]ledger.EscalationStep, 0, len(req.GetSteps()))
@@ -113,20 +114,26 @@ func policyOf(req *xunchav1.UpdateEscalationPolicyRequest) ([]ledger.EscalationS
 	}
 	// The ledger's rules, each field reported once (an unknown kind or
 	// severity is the API's to name).
-	for _, err := range []error{ledger.ValidateEscalationSteps(steps), ledger.ValidateExtensionLimits(extensions), ledger.ValidateSignoffRules(signoffs)} {
+	answerDays := ledger.DefaultInvitationAnswerWorkingDays
+	if req.InvitationAnswerWorkingDays != nil {
+		answerDays = int(req.GetInvitationAnswerWorkingDays())
+	}
+	for _, err := range []error{ledger.ValidateEscalationSteps(steps), ledger.ValidateExtensionLimits(extensions), ledger.ValidateSignoffRules(signoffs),
+		ledger.ValidateInvitationAnswerWorkingDays(answerDays)} {
 		var invalid *derrors.InvalidError
 		if errors.As(mergeViolations(v, err), &invalid) {
 			v = invalid.Violations
 		}
 	}
 	if err := v.Err(); err != nil {
-		return nil, ledger.ExtensionLimits{}, nil, err
+		return nil, ledger.ExtensionLimits{}, nil, 0, err
 	}
-	return steps, extensions, signoffs, nil
+	return steps, extensions, signoffs, answerDays, nil
 }
 
 func policyProto(p ledger.EscalationPolicy) *xunchav1.EscalationPolicy {
-	out := &xunchav1.EscalationPolicy{Version: p.Version, UpdateTime: instant(p.UpdatedAt)}
+	out := &xunchav1.EscalationPolicy{Version: p.Version, UpdateTime: instant(p.UpdatedAt),
+		InvitationAnswerWorkingDays: int32(p.InvitationAnswerWorkingDays)}
 	if p.UpdatedBy != (actor.Actor{}) {
 		out.UpdatedBy = actorProto(p.UpdatedBy)
 	}

@@ -103,6 +103,8 @@ func (s *Server) gateway(ctx context.Context, conn *grpc.ClientConn) (http.Handl
 		log: s.Log.Named("export")}).register(root)
 	(&importHandler{ledger: s.Ledger, findings: xunchav1.NewFindingServiceClient(conn), config: s.Import,
 		authorize: evidence.authorize, fail: evidence.fail, log: s.Log.Named("import")}).register(root)
+	(&expertImportHandler{ledger: s.Ledger, pool: xunchav1.NewExpertPoolServiceClient(conn), config: s.Import,
+		authorize: evidence.authorize, fail: evidence.fail, log: s.Log.Named("import")}).register(root)
 	(&summaryHandler{ledger: s.Ledger, authorize: evidence.authorize, fail: evidence.fail,
 		log: s.Log.Named("summary")}).register(root)
 	if s.PayloadCodec != nil {

@@ -23,6 +23,7 @@ import (
 
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/internal/i18n"
 	"github.com/xuncha/xuncha/internal/logging"
 	"github.com/xuncha/xuncha/ledger"
 	"github.com/xuncha/xuncha/problemlist"
@@ -296,7 +297,7 @@ func (h *importHandler) run(r *http.Request, progress func(done, total int)) (*I
 	if len(sheet.Drafts) == 0 {
 		return nil, derrors.Invalid("file", "sheet %s holds no finding below its header row", sheet.Name)
 	}
-	sheet.CheckRepeats(ins.ID)
+	sheet.CheckRepeats(func(d problemlist.Draft) string { return d.Identity(ins.ID) }, "title")
 	requests, err := h.check(ctx, sheet, ins, who)
 	if err != nil {
 		return nil, err
@@ -388,7 +389,7 @@ func (h *importHandler) check(ctx context.Context, sheet *problemlist.Sheet, ins
 			switch {
 			case errors.As(err, &invalid):
 				for _, fv := range invalid.Violations {
-					sheet.Refuse(d.Row, fv.Field, fv.Rule)
+					sheet.RefuseText(d.Row, fv.Field, i18n.Text{EN: fv.Rule, ZH: fv.RuleZH})
 				}
 			case err != nil:
 				return nil, err
@@ -410,7 +411,7 @@ func (h *importHandler) check(ctx context.Context, sheet *problemlist.Sheet, ins
 	}
 	for _, d := range sheet.Drafts {
 		for _, fv := range missingEvidence("evidence_ids", d.EvidenceIDs, missing) {
-			sheet.Refuse(d.Row, fv.Field, fv.Rule)
+			sheet.RefuseText(d.Row, fv.Field, i18n.Text{EN: fv.Rule, ZH: fv.RuleZH})
 		}
 	}
 	return requests, nil

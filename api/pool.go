@@ -99,8 +99,48 @@ func (s *ExpertPoolServer) AddExpert(ctx context.Context, req *xunchav1.AddExper
 	if err != nil {
 		return nil, err
 	}
-	e := req.GetExpert()
 	now := time.Now().UTC().Truncate(time.Microsecond)
+	x, err := expertOf(req, who, now)
+	if err != nil {
+		return nil, err
+	}
+	if x.ID == "" {
+		x.ID = generatedID("x", "", req.GetRequestId())
+	}
+	stored, created, err := s.Ledger.CreateExpert(ctx, x, ledger.Event{Key: "add/" + req.GetRequestId(), Action: "add",
+		Actor: who, OccurredAt: now, Note: fmt.Sprintf("%s (%s, %s) joins the pool", x.Name, x.Organisation, x.Rank)})
+	if err != nil {
+		return nil, err
+	}
+	if !created {
+		// A retry of the request that added them (the idempotency key let
+		// it through: same caller, same body) answers as the first did.
+		first, err := s.addedBy(ctx, stored.ID, req.GetRequestId())
+		if err != nil {
+			return nil, err
+		}
+		if !first {
+			return nil, derrors.New(derrors.ErrAlreadyExists, "expert %q already exists", x.ID)
+		}
+	}
+	return expertProto(stored), nil
+}
+
+// addedBy reports whether expert id was added by the AddExpert of
+// requestID (its add event's key).
+func (s *ExpertPoolServer) addedBy(ctx context.Context, id, requestID string) (bool, error) {
+	events, err := s.Ledger.Events(ctx, ledger.SubjectExpert, id)
+	if err != nil {
+		return false, err
+	}
+	return slices.ContainsFunc(events, func(e ledger.Event) bool { return e.Key == "add/"+requestID }), nil
+}
+
+// expertOf is the person an AddExpertRequest adds, checked with the
+// pool's rules (workflows.ValidateExpert) together with the request ID;
+// the spreadsheet import checks each row with it too.
+func expertOf(req *xunchav1.AddExpertRequest, who actor.Actor, now time.Time) (ledger.Expert, error) {
+	e := req.GetExpert()
 	x := ledger.Expert{ID: req.GetExpertId(), Subject: e.GetSubject(), Name: e.GetName(), Organisation: e.GetOrganisation(),
 		UnitCode: e.GetUnitCode(), Rank: e.GetRank(), Kind: expertKind(e.GetKind()), ContentAreas: intsOf(e.GetContentAreas()),
 		Sectors: e.GetSectors(), HomeRegion: e.GetHomeRegion(), LeftOn: e.GetLeftOn(), CreatedBy: who, CreatedAt: now,
@@ -114,20 +154,9 @@ func (s *ExpertPoolServer) AddExpert(ctx context.Context, req *xunchav1.AddExper
 	var v derrors.Violations
 	workflows.ValidateRequestID(&v, "request_id", req.GetRequestId())
 	if err := errors.Join(v.Err(), workflows.ValidateExpert(x)); err != nil {
-		return nil, mergeInvalid(err)
+		return ledger.Expert{}, mergeInvalid(err)
 	}
-	if x.ID == "" {
-		x.ID = generatedID("x", "", req.GetRequestId())
-	}
-	stored, created, err := s.Ledger.CreateExpert(ctx, x, ledger.Event{Key: "add/" + req.GetRequestId(), Action: "add",
-		Actor: who, OccurredAt: now, Note: fmt.Sprintf("%s (%s, %s) joins the pool", x.Name, x.Organisation, x.Rank)})
-	if err != nil {
-		return nil, err
-	}
-	if !created {
-		return nil, derrors.New(derrors.ErrAlreadyExists, "expert %q already exists", x.ID)
-	}
-	return expertProto(stored), nil
+	return x, nil
 }
 
 // mergeInvalid joins the violations of several checks into one answer.
@@ -464,9 +493,6 @@ func (s *LineupServer) SendInvitations(ctx context.Context, req *xunchav1.SendIn
 	}
 	var v derrors.Violations
 	workflows.ValidateRequestID(&v, "request_id", req.GetRequestId())
-	if d := req.GetAnswerWorkingDays(); d < 0 || d > 30 {
-		v.Add("answer_working_days", "must be 0 (the default, %d) to 30 working days", 3)
-	}
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
@@ -492,8 +518,7 @@ func (s *LineupServer) SendInvitations(ctx context.Context, req *xunchav1.SendIn
 			continue // replacements are invited by the workflow that drew them
 		}
 		in := workflows.InvitationInput{ID: m.InvitationID, RequestID: "invite/" + l.ID, LineupID: l.ID, Member: m,
-			SecondFrom: l.PlannedStart, SecondTo: l.PlannedEnd, InspectedUnit: l.UnitName,
-			AnswerWorkingDays: int(req.GetAnswerWorkingDays()), InvitedBy: who}
+			SecondFrom: l.PlannedStart, SecondTo: l.PlannedEnd, InspectedUnit: l.UnitName, InvitedBy: who}
 		if err := s.startInvitation(ctx, in); err != nil {
 			return nil, err
 		}

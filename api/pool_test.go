@@ -131,9 +131,23 @@ func TestPoolDrawToInspectionREST(t *testing.T) {
 	require.Equal(t, http.StatusBadRequest, code, "%v", body)
 	require.Contains(t, fmt.Sprint(body), "CONFLICT_OF_INTEREST")
 
+	// The answer limit is the escalation policy's, read as the
+	// invitations are sent; the invite request names none.
+	code, policy := s.do("PUT", "/v1/escalation-policy", &office, map[string]any{"request_id": rid(t, "policy"),
+		"steps": []any{map[string]any{"step": "OVERDUE", "working_days": 0}}, "invitation_answer_working_days": 5})
+	require.Equal(t, http.StatusOK, code, "%v", policy)
+	require.EqualValues(t, 5, policy["invitation_answer_working_days"])
+	code, body = s.do("POST", "/v1/lineups/l-xiangtan:invite", &office, map[string]any{"request_id": rid(t, "invite"), "answer_working_days": 2})
+	require.Equal(t, http.StatusBadRequest, code, "the field is gone: %v", body)
 	code, lineup = s.do("POST", "/v1/lineups/l-xiangtan:invite", &office, map[string]any{"request_id": rid(t, "invite")})
 	require.Equal(t, http.StatusOK, code, "%v", lineup)
 	require.Equal(t, "INVITING", lineup["state"])
+	for _, m := range members(lineup) {
+		row, err := s.Ledger.GetInvitation(t.Context(), m["invitation_id"].(string))
+		require.NoError(t, err)
+		require.Equal(t, 5, row.AnswerWorkingDays, "the policy's limit")
+		require.Equal(t, policy["version"], fmt.Sprint(row.PolicyVersion), "recorded with the policy's version")
+	}
 	code, list := s.do("GET", "/v1/invitations?lineup_id=l-xiangtan", &office, nil)
 	require.Equal(t, http.StatusOK, code, "%v", list)
 	require.Len(t, list["invitations"], 6)
@@ -252,8 +266,8 @@ func TestPoolDrawToInspectionREST(t *testing.T) {
 	}
 
 	// The real histories replay against the current code (determinism).
-	s.replayHistory("pool-invitation-declined-unjustified", "invitation/"+invitation)
-	s.replayHistory("pool-invitation-replacement-accepted", "invitation/"+replacement["invitation_id"].(string))
+	s.replayHistory("pool-policy-invitation-declined-unjustified", "invitation/"+invitation)
+	s.replayHistory("pool-policy-invitation-replacement-accepted", "invitation/"+replacement["invitation_id"].(string))
 
 	// Fairness: the year's tallies per person and per unit.
 	code, stats := s.do("GET", "/v1/pool/statistics/2026", &office, nil)

@@ -114,9 +114,9 @@ func SignoffDue(verifiedOn string, days int) Rule {
 }
 
 // DefaultInvitationAnswerWorkingDays is how long a drawn person has to
-// accept or decline an invitation (issue 15) when the office's pool policy
-// sets nothing.
-const DefaultInvitationAnswerWorkingDays = 3
+// accept or decline an invitation (issue 15) when the office's escalation
+// policy sets nothing (ledger.DefaultInvitationAnswerWorkingDays).
+const DefaultInvitationAnswerWorkingDays = ledger.DefaultInvitationAnswerWorkingDays
 
 // InvitationAnswer is the deadline of an answer to an invitation sent on
 // invitedOn (YYYY-MM-DD): days working days after it (0 means

@@ -288,6 +288,11 @@ func escalationPolicyFromRow(r dbsqlc.EscalationPolicy) (EscalationPolicy, error
 		return EscalationPolicy{}, fmt.Errorf("decoding signoff_rules of escalation policy %d: %w", p.Version, err)
 	}
 	p.SignoffRules = normalizeSignoffRules(p.SignoffRules)
+	// A policy set before the answer limit existed (NULL) has the default.
+	p.InvitationAnswerWorkingDays = DefaultInvitationAnswerWorkingDays
+	if r.InvitationAnswerWorkingDays != nil {
+		p.InvitationAnswerWorkingDays = int(*r.InvitationAnswerWorkingDays)
+	}
 	return p, nil
 }
 
@@ -308,24 +313,29 @@ func (s *Store) EscalationPolicy(ctx context.Context) (EscalationPolicy, error) 
 	return p, nil
 }
 
-// SetEscalationPolicy puts a new ladder, new extension limits and new
-// sign-off rules in force (steps are checked with ValidateEscalationSteps
-// and stored in firing order, the limits with ValidateExtensionLimits, the
-// rules with ValidateSignoffRules); its version is the new row's ID. A
+// SetEscalationPolicy puts a new ladder, new extension limits, new
+// sign-off rules and a new invitation answer limit in force (steps are
+// checked with ValidateEscalationSteps and stored in firing order, the
+// limits with ValidateExtensionLimits, the rules with ValidateSignoffRules,
+// answerDays with ValidateInvitationAnswerWorkingDays); its version is the
+// new row's ID. A
 // retry with the same request ID returns the policy first set, even if a
 // newer one is now in force; the same request ID with different steps,
 // limits or rules is derrors.ErrAlreadyExists. Open deadlines keep the
 // schedule they were given until they are re-dated; the extension limits
 // apply to every decision from now on, the sign-off rules to every
-// verification from now on (a sign-off under way keeps its signers).
+// verification from now on (a sign-off under way keeps its signers), the
+// answer limit to every invitation sent from now on (one sent keeps its
+// deadline).
 func (s *Store) SetEscalationPolicy(ctx context.Context, requestID string, steps []EscalationStep, extensions ExtensionLimits,
-	signoffs []SignoffRule, by actor.Actor,
+	signoffs []SignoffRule, answerDays int, by actor.Actor,
 ) (EscalationPolicy, error) {
 	if requestID == "" {
 		return EscalationPolicy{}, derrors.Invalid("request_id", "must not be empty")
 	}
 	var v derrors.Violations
-	for _, err := range []error{ValidateEscalationSteps(steps), ValidateExtensionLimits(extensions), ValidateSignoffRules(signoffs)} {
+	for _, err := range []error{ValidateEscalationSteps(steps), ValidateExtensionLimits(extensions), ValidateSignoffRules(signoffs),
+		ValidateInvitationAnswerWorkingDays(answerDays)} {
 		var invalid *derrors.InvalidError
 		if errors.As(err, &invalid) {
 			v = append(v, invalid.Violations...)
@@ -353,11 +363,12 @@ func (s *Store) SetEscalationPolicy(ctx context.Context, requestID string, steps
 	if err != nil {
 		return EscalationPolicy{}, fmt.Errorf("encoding actor: %w", err)
 	}
+	answerDays32 := int32(answerDays)
 	var out EscalationPolicy
 	err = s.inTx(ctx, func(q *dbsqlc.Queries) error {
 		id, inserted, err := optional(q.InsertEscalationPolicy(ctx, dbsqlc.InsertEscalationPolicyParams{
 			RequestID: requestID, Steps: stepsJSON, UpdatedBy: byJSON, Extensions: extensionsJSON,
-			SignoffRules: signoffsJSON,
+			SignoffRules: signoffsJSON, InvitationAnswerWorkingDays: &answerDays32,
 		}))
 		if err != nil {
 			return fmt.Errorf("inserting escalation policy: %w", err)
@@ -373,7 +384,7 @@ func (s *Store) SetEscalationPolicy(ctx context.Context, requestID string, steps
 				return fmt.Errorf("reading escalation policy of request %q: %w", requestID, err)
 			}
 			if !slices.Equal(first.Steps, steps) || !sameExtensionLimits(first.Extensions, extensions) ||
-				!sameSignoffRules(first.SignoffRules, signoffs) {
+				!sameSignoffRules(first.SignoffRules, signoffs) || first.InvitationAnswerWorkingDays != answerDays {
 				return fmt.Errorf("request_id %q was already used to set a different policy (escalation policy %d): %w",
 					requestID, first.Version, derrors.ErrAlreadyExists)
 			}
@@ -388,7 +399,8 @@ func (s *Store) SetEscalationPolicy(ctx context.Context, requestID string, steps
 		if err != nil {
 			return fmt.Errorf("reading escalation policy %d: %w", id, err)
 		}
-		data, err := json.Marshal(map[string]any{"version": id, "steps": steps, "extensions": extensions, "signoff_rules": signoffs})
+		data, err := json.Marshal(map[string]any{"version": id, "steps": steps, "extensions": extensions, "signoff_rules": signoffs,
+			"invitation_answer_working_days": answerDays})
 		if err != nil {
 			return fmt.Errorf("encoding event data: %w", err)
 		}

@@ -138,7 +138,7 @@ func TestEscalationPolicy(t *testing.T) {
 		{Step: ledger.StepOverdue, WorkingDays: 0},
 		{Step: ledger.StepReminder, WorkingDays: -3},
 	}
-	set, err := fx.store.SetEscalationPolicy(t.Context(), "policy-1", steps, ledger.DefaultExtensionLimits(), nil, office)
+	set, err := fx.store.SetEscalationPolicy(t.Context(), "policy-1", steps, ledger.DefaultExtensionLimits(), nil, ledger.DefaultInvitationAnswerWorkingDays, office)
 	require.NoError(t, err)
 	require.Positive(t, set.Version)
 	require.Equal(t, office, set.UpdatedBy)
@@ -149,19 +149,19 @@ func TestEscalationPolicy(t *testing.T) {
 	require.Equal(t, set, inForce)
 
 	// A newer one replaces it; a retry of the first changes nothing.
-	second, err := fx.store.SetEscalationPolicy(t.Context(), "policy-2", []ledger.EscalationStep{{Step: ledger.StepOverdue}}, ledger.DefaultExtensionLimits(), nil, office)
+	second, err := fx.store.SetEscalationPolicy(t.Context(), "policy-2", []ledger.EscalationStep{{Step: ledger.StepOverdue}}, ledger.DefaultExtensionLimits(), nil, ledger.DefaultInvitationAnswerWorkingDays, office)
 	require.NoError(t, err)
 	require.Greater(t, second.Version, set.Version)
-	retry, err := fx.store.SetEscalationPolicy(t.Context(), "policy-1", steps, ledger.DefaultExtensionLimits(), nil, office)
+	retry, err := fx.store.SetEscalationPolicy(t.Context(), "policy-1", steps, ledger.DefaultExtensionLimits(), nil, ledger.DefaultInvitationAnswerWorkingDays, office)
 	require.NoError(t, err)
 	require.Equal(t, set, retry)
 	inForce, err = fx.store.EscalationPolicy(t.Context())
 	require.NoError(t, err)
 	require.Equal(t, second, inForce)
 
-	_, err = fx.store.SetEscalationPolicy(t.Context(), "policy-1", []ledger.EscalationStep{{Step: ledger.StepOverdue}}, ledger.DefaultExtensionLimits(), nil, office)
+	_, err = fx.store.SetEscalationPolicy(t.Context(), "policy-1", []ledger.EscalationStep{{Step: ledger.StepOverdue}}, ledger.DefaultExtensionLimits(), nil, ledger.DefaultInvitationAnswerWorkingDays, office)
 	require.ErrorIs(t, err, derrors.ErrAlreadyExists)
-	_, err = fx.store.SetEscalationPolicy(t.Context(), "policy-1", steps, ledger.ExtensionLimits{}, nil, office)
+	_, err = fx.store.SetEscalationPolicy(t.Context(), "policy-1", steps, ledger.ExtensionLimits{}, nil, ledger.DefaultInvitationAnswerWorkingDays, office)
 	require.ErrorIs(t, err, derrors.ErrAlreadyExists, "the same steps with other extension limits")
 	require.Equal(t, 2, fx.count(t, `SELECT count(*) FROM escalation_policies`))
 }
@@ -174,7 +174,7 @@ func TestExtensionLimits(t *testing.T) {
 	fx := setup(t)
 	overdue := []ledger.EscalationStep{{Step: ledger.StepOverdue}}
 	set, err := fx.store.SetEscalationPolicy(t.Context(), "limits-1", overdue,
-		ledger.ExtensionLimits{MaxCount: 3, TotalWorkingDays: 20, Severities: []string{"MAJOR", "GENERAL"}}, nil, office)
+		ledger.ExtensionLimits{MaxCount: 3, TotalWorkingDays: 20, Severities: []string{"MAJOR", "GENERAL"}}, nil, ledger.DefaultInvitationAnswerWorkingDays, office)
 	require.NoError(t, err)
 	want := ledger.ExtensionLimits{MaxCount: 3, TotalWorkingDays: 20, Severities: []string{"GENERAL", "MAJOR"}}
 	require.Equal(t, want, set.Extensions)
@@ -182,7 +182,7 @@ func TestExtensionLimits(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, want, inForce.Extensions)
 
-	none, err := fx.store.SetEscalationPolicy(t.Context(), "limits-none", overdue, ledger.ExtensionLimits{}, nil, office)
+	none, err := fx.store.SetEscalationPolicy(t.Context(), "limits-none", overdue, ledger.ExtensionLimits{}, nil, ledger.DefaultInvitationAnswerWorkingDays, office)
 	require.NoError(t, err)
 	require.Equal(t, ledger.ExtensionLimits{}, none.Extensions)
 
@@ -255,7 +255,7 @@ func TestEscalationPolicyValidation(t *testing.T) {
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := fx.store.SetEscalationPolicy(t.Context(), fmt.Sprintf("bad-%d", i), tt.steps, ledger.DefaultExtensionLimits(), nil, office)
+			_, err := fx.store.SetEscalationPolicy(t.Context(), fmt.Sprintf("bad-%d", i), tt.steps, ledger.DefaultExtensionLimits(), nil, ledger.DefaultInvitationAnswerWorkingDays, office)
 			require.ErrorIs(t, err, derrors.ErrInvalidArgument)
 			var invalid *derrors.InvalidError
 			require.True(t, errors.As(err, &invalid))
@@ -270,12 +270,50 @@ func TestEscalationPolicyValidation(t *testing.T) {
 		t.Parallel()
 		_, err := fx.store.SetEscalationPolicy(t.Context(), "bounds", []ledger.EscalationStep{
 			{Step: ledger.StepReminder, WorkingDays: -20}, overdue, {Step: ledger.StepInterviewProposed, WorkingDays: 60},
-		}, ledger.ExtensionLimits{MaxCount: ledger.MaxExtensions, TotalWorkingDays: ledger.MaxExtensionWorkingDays, Severities: ledger.HazardSeverities}, nil, office)
+		}, ledger.ExtensionLimits{MaxCount: ledger.MaxExtensions, TotalWorkingDays: ledger.MaxExtensionWorkingDays, Severities: ledger.HazardSeverities}, nil, ledger.DefaultInvitationAnswerWorkingDays, office)
 		require.NoError(t, err)
 	})
 	t.Run("request id required", func(t *testing.T) {
 		t.Parallel()
-		_, err := fx.store.SetEscalationPolicy(t.Context(), "", []ledger.EscalationStep{overdue}, ledger.DefaultExtensionLimits(), nil, office)
+		_, err := fx.store.SetEscalationPolicy(t.Context(), "", []ledger.EscalationStep{overdue}, ledger.DefaultExtensionLimits(), nil, ledger.DefaultInvitationAnswerWorkingDays, office)
 		require.ErrorContains(t, err, "request_id")
 	})
+}
+
+// TestInvitationAnswerLimit: the invitation's answer limit is kept with the
+// ladder, checked (the field and the rule named, nothing stored), part of
+// a retry's sameness; a policy set before it existed reads as the default.
+func TestInvitationAnswerLimit(t *testing.T) {
+	t.Parallel()
+	fx := setup(t)
+	overdue := []ledger.EscalationStep{{Step: ledger.StepOverdue}}
+	p, err := fx.store.EscalationPolicy(t.Context())
+	require.NoError(t, err)
+	require.Equal(t, 3, p.InvitationAnswerWorkingDays, "the default before any policy")
+
+	set, err := fx.store.SetEscalationPolicy(t.Context(), "answer-5", overdue, ledger.DefaultExtensionLimits(), nil, 5, office)
+	require.NoError(t, err)
+	require.Equal(t, 5, set.InvitationAnswerWorkingDays)
+	inForce, err := fx.store.EscalationPolicy(t.Context())
+	require.NoError(t, err)
+	require.Equal(t, 5, inForce.InvitationAnswerWorkingDays)
+	_, err = fx.store.SetEscalationPolicy(t.Context(), "answer-5", overdue, ledger.DefaultExtensionLimits(), nil, 6, office)
+	require.ErrorIs(t, err, derrors.ErrAlreadyExists, "the same request with another answer limit")
+
+	for _, days := range []int{0, -1, 31} {
+		_, err := fx.store.SetEscalationPolicy(t.Context(), fmt.Sprintf("answer-bad-%d", days), overdue,
+			ledger.DefaultExtensionLimits(), nil, days, office)
+		var invalid *derrors.InvalidError
+		require.ErrorAs(t, err, &invalid, "days %d", days)
+		require.Equal(t, "invitation_answer_working_days", invalid.Violations[0].Field)
+		require.Contains(t, invalid.Violations[0].Rule, "between 1 and 30 working days")
+	}
+	require.Equal(t, 1, fx.count(t, `SELECT count(*) FROM escalation_policies`), "nothing stored for the refused ones")
+
+	// A row from before migration 016 has no limit: the default applies.
+	require.NoError(t, fx.exec(t, `INSERT INTO escalation_policies (request_id, steps, updated_by)
+		VALUES ('old', '[{"step":"OVERDUE","working_days":0}]', '{}')`))
+	inForce, err = fx.store.EscalationPolicy(t.Context())
+	require.NoError(t, err)
+	require.Equal(t, ledger.DefaultInvitationAnswerWorkingDays, inForce.InvitationAnswerWorkingDays)
 }

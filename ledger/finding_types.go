@@ -6,6 +6,7 @@ import (
 
 	"github.com/xuncha/xuncha/calendar"
 	"github.com/xuncha/xuncha/internal/actor"
+	"github.com/xuncha/xuncha/internal/derrors"
 )
 
 // Finding is a finding's ledger row: the projection of its workflow's state.
@@ -165,8 +166,13 @@ type EscalationPolicy struct {
 	// SignoffRules say who signs which findings off before they close;
 	// none: the office's verification closes every finding.
 	SignoffRules []SignoffRule `json:"signoff_rules,omitempty"`
-	UpdatedBy    actor.Actor   `json:"updated_by"`
-	UpdatedAt    time.Time     `json:"updated_at"`
+	// InvitationAnswerWorkingDays is how many working days a person drawn
+	// for a line-up has to answer an invitation (issue 15), read when each
+	// invitation is sent; DefaultInvitationAnswerWorkingDays until the
+	// office sets it.
+	InvitationAnswerWorkingDays int         `json:"invitation_answer_working_days"`
+	UpdatedBy                   actor.Actor `json:"updated_by"`
+	UpdatedAt                   time.Time   `json:"updated_at"`
 }
 
 // Escalation steps.
@@ -184,7 +190,27 @@ func DefaultEscalationPolicy() EscalationPolicy {
 		{Step: StepReminder, WorkingDays: -1},
 		{Step: StepOverdue, WorkingDays: 0},
 		{Step: StepInterviewProposed, WorkingDays: 5},
-	}, Extensions: DefaultExtensionLimits()}
+	}, Extensions: DefaultExtensionLimits(), InvitationAnswerWorkingDays: DefaultInvitationAnswerWorkingDays}
+}
+
+// Bounds of the invitation's answer limit, in working days.
+const (
+	// DefaultInvitationAnswerWorkingDays is the answer limit until the
+	// office sets one.
+	DefaultInvitationAnswerWorkingDays = 3
+	// MaxInvitationAnswerWorkingDays is the longest answer limit a policy
+	// may set: a line-up waits for its invitations before the inspection.
+	MaxInvitationAnswerWorkingDays = 30
+)
+
+// ValidateInvitationAnswerWorkingDays checks the policy's answer limit:
+// 1 to MaxInvitationAnswerWorkingDays working days. The violation names
+// invitation_answer_working_days.
+func ValidateInvitationAnswerWorkingDays(days int) error {
+	if days < 1 || days > MaxInvitationAnswerWorkingDays {
+		return derrors.Invalid("invitation_answer_working_days", "must be between 1 and %d working days", MaxInvitationAnswerWorkingDays)
+	}
+	return nil
 }
 
 // ExtensionLimits are the office's limits on extending a finding's

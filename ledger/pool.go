@@ -223,17 +223,21 @@ type Invitation struct {
 	TeamRole     string `json:"team_role"`
 	Rank         string `json:"rank"`
 	// SecondFrom and SecondTo are the inspection's planned dates.
-	SecondFrom        string             `json:"second_from"`
-	SecondTo          string             `json:"second_to"`
-	InspectedUnit     string             `json:"inspected_unit"`
-	Stage             string             `json:"stage"`
-	InvitedOn         string             `json:"invited_on"`
-	AnswerWorkingDays int                `json:"answer_working_days"`
-	AnswerDeadline    *calendar.Deadline `json:"answer_deadline,omitempty"`
-	DeadlineSeq       int                `json:"deadline_seq,omitempty"`
-	Overdue           bool               `json:"overdue,omitempty"`
-	MissedDeadlines   int                `json:"missed_deadlines,omitempty"`
-	AnsweredAt        *time.Time         `json:"answered_at,omitempty"`
+	SecondFrom        string `json:"second_from"`
+	SecondTo          string `json:"second_to"`
+	InspectedUnit     string `json:"inspected_unit"`
+	Stage             string `json:"stage"`
+	InvitedOn         string `json:"invited_on"`
+	AnswerWorkingDays int    `json:"answer_working_days"`
+	// PolicyVersion is the escalation policy whose answer limit the
+	// invitation took (0: the default; invitations from before the limit
+	// was the policy's took the invite request's).
+	PolicyVersion   int64              `json:"policy_version,omitempty"`
+	AnswerDeadline  *calendar.Deadline `json:"answer_deadline,omitempty"`
+	DeadlineSeq     int                `json:"deadline_seq,omitempty"`
+	Overdue         bool               `json:"overdue,omitempty"`
+	MissedDeadlines int                `json:"missed_deadlines,omitempty"`
+	AnsweredAt      *time.Time         `json:"answered_at,omitempty"`
 	// DeclineReason is the person's reason; Judgement (JUSTIFIED or
 	// UNJUSTIFIED) and JudgeNote the office's view of it.
 	DeclineReason string       `json:"decline_reason,omitempty"`

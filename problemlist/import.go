@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"io"
 	"slices"
 	"strings"
@@ -12,6 +11,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/internal/i18n"
 )
 
 // Defaults of the import's limits (Limits).
@@ -84,31 +84,70 @@ type Problem struct {
 	Row int
 	// Cell is the cell's name (G7) and Header its column's header.
 	Cell, Header string
-	// Rule is what the cell must hold.
-	Rule string
+	// Rule is what the cell must hold; RuleZH the same in Chinese (empty:
+	// the English stands).
+	Rule, RuleZH string
 }
 
 // Error reads "G7: 严重程度 must be one of 一般、重大".
 func (p Problem) Error() string { return p.Cell + ": " + p.Header + " " + p.Rule }
 
-// Sheet is a problem list read from a workbook: a Draft per non-empty
-// row below the header, and the problems of its cells.
-type Sheet struct {
+// Input is how an import reads one column into a draft of type D: its
+// header, the request field its cells fill (a violation of that field
+// names the cell), how a cell's text is read (the rule the text breaks,
+// or the zero Text), the values the template's drop-down list offers, if
+// any, and the column's width in the template.
+type Input[D any] struct {
+	Header string
+	Field  string
+	// Also are other request fields this column fills (their violations
+	// name its cells too).
+	Also    []string
+	Read    func(text string, d *D) i18n.Text
+	Choices []string
+	Width   float64
+}
+
+// Layout is what an import reads from a workbook: the worksheet looked for
+// (else the first), the columns read (found by header, in any order;
+// others passed over) and the template's route, named when the header row
+// is not the template's.
+type Layout[D any] struct {
+	Sheet    string
+	Template string
+	Inputs   []Input[D]
+}
+
+// Table is a worksheet read with a Layout: a draft per non-empty row below
+// the header (Rows[i] is Drafts[i]'s row number), and the problems of its
+// cells.
+type Table[D any] struct {
 	// Name is the worksheet read.
 	Name   string
-	Drafts []Draft
+	Drafts []D
+	Rows   []int
 	// Problems are in the order found: row by row, left to right.
 	Problems []Problem
-	// fields maps a RecordFindingRequest field to its column (1-based).
+	layout   *Layout[D]
+	// fields maps a request field to its column (1-based).
 	fields map[string]int
 	// invalid holds the rows with a problem.
 	invalid map[int]bool
 }
 
-// Refuse records that field's cell in row breaks rule. A field the sheet
-// has no column for (none of the import's) is named by the row's first
-// cell.
-func (s *Sheet) Refuse(row int, field, rule string) {
+// Sheet is a problem list read from a workbook (ReadWorkbook).
+type Sheet = Table[Draft]
+
+// Refuse records that field's cell in row breaks rule (English only; see
+// RefuseText). A field the sheet has no column for is named by the row's
+// first cell.
+func (s *Table[D]) Refuse(row int, field, rule string) {
+	s.RefuseText(row, field, i18n.Text{EN: rule})
+}
+
+// RefuseText records that field's cell in row breaks rule, in both
+// languages.
+func (s *Table[D]) RefuseText(row int, field string, rule i18n.Text) {
 	// A list's element (evidence_ids[1]) is its column's cell.
 	if i := strings.IndexByte(field, '['); i > 0 {
 		field = field[:i]
@@ -116,7 +155,7 @@ func (s *Sheet) Refuse(row int, field, rule string) {
 	n, ok := s.fields[field]
 	header := field
 	if ok {
-		header = columnFor(field).header
+		header = s.header(field)
 	} else {
 		n = 1
 	}
@@ -125,45 +164,77 @@ func (s *Sheet) Refuse(row int, field, rule string) {
 	if slices.ContainsFunc(s.Problems, func(p Problem) bool { return p.Cell == cell }) {
 		return
 	}
-	s.Problems = append(s.Problems, Problem{Row: row, Cell: cell, Header: header, Rule: rule})
+	s.Problems = append(s.Problems, Problem{Row: row, Cell: cell, Header: header, Rule: rule.EN, RuleZH: rule.ZH})
 	s.invalid[row] = true
 }
 
+func (s *Table[D]) header(field string) string {
+	for _, in := range s.layout.Inputs {
+		if in.Field == field || slices.Contains(in.Also, field) {
+			return in.Header
+		}
+	}
+	return field
+}
+
 // Invalid reports whether a row has a problem.
-func (s *Sheet) Invalid(row int) bool { return s.invalid[row] }
+func (s *Table[D]) Invalid(row int) bool { return s.invalid[row] }
 
 // Err is the sheet's problems as field violations, one per cell (the
 // cell's name as the field, "严重程度 must be …" as the rule); nil when
 // there are none.
-func (s *Sheet) Err() error {
+func (s *Table[D]) Err() error {
 	var v derrors.Violations
 	slices.SortStableFunc(s.Problems, func(a, b Problem) int { return a.Row - b.Row })
 	for _, p := range s.Problems {
-		v.Add(p.Cell, "%s %s", p.Header, p.Rule)
+		zh := p.RuleZH
+		if zh == "" {
+			zh = p.Rule
+		}
+		v = append(v, derrors.FieldViolation{Field: p.Cell, Rule: p.Header + " " + p.Rule, RuleZH: p.Header + " " + zh})
 	}
 	return v.Err()
 }
 
-// columnFor is the column the import reads field from.
-func columnFor(field string) column {
+// findingsLayout is the problem list's: the columns with an input.
+var findingsLayout = func() *Layout[Draft] {
+	l := &Layout[Draft]{Sheet: SheetFindings, Template: "GET /v1/findings:template"}
 	for _, c := range columns {
-		if c.in != nil && c.in.field == field {
-			return c
+		if c.in == nil {
+			continue
 		}
+		read := c.in.read
+		l.Inputs = append(l.Inputs, Input[Draft]{Header: c.header, Field: c.in.field, Choices: c.in.choices, Width: c.width,
+			Read: func(text string, d *Draft) i18n.Text {
+				rule := read(text, d)
+				return i18n.Text{EN: rule, ZH: i18n.Zh(rule)}
+			}})
 	}
-	panic("problemlist: no column reads " + field)
-}
+	return l
+}()
 
 // ReadWorkbook reads a problem list in the layout of the export and the
 // template (columns): sheet 问题清单, or the first, with the header in row
-// 1; columns are found by their headers, in any order, and those the
-// import does not read are passed over, so an exported list reads back. It
-// refuses (derrors.Invalid, field "file") what is no workbook, what
-// unpacks to more than the limit (a zip bomb is refused while it is read,
-// before it is inflated), a header without the import's columns and more
-// rows than the limit; the cells' problems are the Sheet's, every row
-// read.
+// 1 (ReadTable with the list's layout); each draft knows its row.
 func ReadWorkbook(r io.Reader, limits Limits) (*Sheet, error) {
+	s, err := ReadTable(r, limits, findingsLayout)
+	if err != nil {
+		return nil, err
+	}
+	for i := range s.Drafts {
+		s.Drafts[i].Row = s.Rows[i]
+	}
+	return s, nil
+}
+
+// ReadTable reads a workbook in layout l: its sheet, or the first, with
+// the header in row 1; columns are found by their headers, in any order,
+// and those the import does not read are passed over. It refuses
+// (derrors.Invalid, field "file") what is no workbook, what unpacks to
+// more than the limit (a zip bomb is refused while it is read, before it
+// is inflated), a header without the layout's columns and more rows than
+// the limit; the cells' problems are the Table's, every row read.
+func ReadTable[D any](r io.Reader, limits Limits, l *Layout[D]) (*Table[D], error) {
 	maxUnzip := limits.maxUnzipBytes()
 	f, err := excelize.OpenReader(r, excelize.Options{UnzipSizeLimit: maxUnzip, UnzipXMLSizeLimit: min(unzipInMemory, maxUnzip)})
 	if err != nil {
@@ -173,8 +244,8 @@ func ReadWorkbook(r io.Reader, limits Limits) (*Sheet, error) {
 		return nil, derrors.Invalid("file", "is not a workbook that can be read (%s): save it as .xlsx (Excel 2007 or later; WPS: 另存为 .xlsx)", cause(err))
 	}
 	defer f.Close()
-	s := &Sheet{Name: SheetFindings, fields: map[string]int{}, invalid: map[int]bool{}}
-	if idx, err := f.GetSheetIndex(SheetFindings); err != nil || idx < 0 {
+	s := &Table[D]{Name: l.Sheet, layout: l, fields: map[string]int{}, invalid: map[int]bool{}}
+	if idx, err := f.GetSheetIndex(l.Sheet); err != nil || idx < 0 {
 		sheets := f.GetSheetList()
 		if len(sheets) == 0 {
 			return nil, derrors.Invalid("file", "holds no worksheet")
@@ -187,27 +258,27 @@ func ReadWorkbook(r io.Reader, limits Limits) (*Sheet, error) {
 	}
 	defer rows.Close()
 	if !rows.Next() {
-		return nil, derrors.Invalid("file", "sheet %s is empty: its row 1 must hold the headers (download the template: GET /v1/findings:template)", s.Name)
+		return nil, derrors.Invalid("file", "sheet %s is empty: its row 1 must hold the headers (download the template: %s)", s.Name, l.Template)
 	}
 	header, err := rows.Columns()
 	if err != nil {
 		return nil, derrors.Invalid("file", "sheet %s cannot be read (%s)", s.Name, cause(err))
 	}
 	var missing []string
-	for _, c := range columns {
-		if c.in == nil {
-			continue
-		}
-		i := slices.IndexFunc(header, func(h string) bool { return strings.TrimSpace(h) == c.header })
+	for _, in := range l.Inputs {
+		i := slices.IndexFunc(header, func(h string) bool { return strings.TrimSpace(h) == in.Header })
 		if i < 0 {
-			missing = append(missing, c.header)
+			missing = append(missing, in.Header)
 			continue
 		}
-		s.fields[c.in.field] = i + 1
+		s.fields[in.Field] = i + 1
+		for _, also := range in.Also {
+			s.fields[also] = i + 1
+		}
 	}
 	if len(missing) > 0 {
-		return nil, derrors.Invalid("file", "sheet %s: row 1 lacks the column(s) %s; row 1 must hold the headers of the problem list (download the template: GET /v1/findings:template)",
-			s.Name, strings.Join(missing, listSeparator))
+		return nil, derrors.Invalid("file", "sheet %s: row 1 lacks the column(s) %s; row 1 must hold the template's headers (download the template: %s)",
+			s.Name, strings.Join(missing, listSeparator), l.Template)
 	}
 	maxRows := limits.maxRows()
 	for n := 2; rows.Next(); n++ {
@@ -219,22 +290,20 @@ func ReadWorkbook(r io.Reader, limits Limits) (*Sheet, error) {
 			continue
 		}
 		if len(s.Drafts) == maxRows {
-			return nil, derrors.Invalid("file", "sheet %s holds more than %d findings, the most one import takes: split the list", s.Name, maxRows)
+			return nil, derrors.Invalid("file", "sheet %s holds more than %d rows, the most one import takes: split the list", s.Name, maxRows)
 		}
-		d := Draft{Row: n}
-		for _, c := range columns {
-			if c.in == nil {
-				continue
-			}
+		var d D
+		for _, in := range l.Inputs {
 			text := ""
-			if i := s.fields[c.in.field] - 1; i < len(cells) {
+			if i := s.fields[in.Field] - 1; i < len(cells) {
 				text = strings.TrimSpace(cells[i])
 			}
-			if rule := c.in.read(text, &d); rule != "" {
-				s.Refuse(n, c.in.field, rule)
+			if rule := in.Read(text, &d); rule.EN != "" {
+				s.RefuseText(n, in.Field, rule)
 			}
 		}
 		s.Drafts = append(s.Drafts, d)
+		s.Rows = append(s.Rows, n)
 	}
 	if err := rows.Error(); err != nil {
 		return nil, derrors.Invalid("file", "sheet %s cannot be read (%s)", s.Name, cause(err))
@@ -242,18 +311,18 @@ func ReadWorkbook(r io.Reader, limits Limits) (*Sheet, error) {
 	return s, nil
 }
 
-// CheckRepeats adds a problem for each row whose finding repeats an
-// earlier row's word for word: its identity in the inspection would be the
-// same, and one of them would be lost.
-func (s *Sheet) CheckRepeats(inspectionID string) {
+// CheckRepeats adds a problem (in field's cell) for each row whose draft
+// has the identity of an earlier row's: it would be the same request, and
+// one of them would be lost.
+func (s *Table[D]) CheckRepeats(identity func(D) string, field string) {
 	first := map[string]int{}
-	for _, d := range s.Drafts {
-		id := d.Identity(inspectionID)
+	for i, d := range s.Drafts {
+		id := identity(d)
 		if row, ok := first[id]; ok {
-			s.Refuse(d.Row, "title", fmt.Sprintf("repeats row %d word for word: one finding per row", row))
+			s.RefuseText(s.Rows[i], field, i18n.T("repeats row %d word for word: one entry per row", row))
 			continue
 		}
-		first[id] = d.Row
+		first[id] = s.Rows[i]
 	}
 }
 

@@ -122,7 +122,7 @@ func TestReadWorkbook(t *testing.T) {
 	require.Equal(t, 7, s.Drafts[1].ContentArea)
 	require.False(t, s.Drafts[1].Important)
 
-	s.CheckRepeats("ins-1")
+	s.CheckRepeats(func(d problemlist.Draft) string { return d.Identity("ins-1") }, "title")
 	var cells []string
 	for _, p := range s.Problems {
 		cells = append(cells, p.Error())
@@ -132,7 +132,7 @@ func TestReadWorkbook(t *testing.T) {
 		sev + "5: 严重程度 must be one of 一般、重大 (or be empty when the finding is no 事故隐患)",
 		imp + "5: 重要问题 must be 是 or 否 (empty is 否)",
 		area + "5: 巡查内容 must be the charter's content item 三(一)1 to 三(一)10",
-		title + "6: 问题标题 repeats row 2 word for word: one finding per row",
+		title + "6: 问题标题 repeats row 2 word for word: one entry per row",
 	}, cells)
 	require.True(t, s.Invalid(5))
 	require.False(t, s.Invalid(3))
@@ -179,7 +179,7 @@ func TestReadWorkbookRefusesHostileFiles(t *testing.T) {
 		v["问题标题"] = "问题" + strconv.Itoa(n)
 		fill(t, f, n, v)
 	}
-	refused(t, workbook(t, f), problemlist.Limits{MaxRows: 3}, "holds more than 3 findings")
+	refused(t, workbook(t, f), problemlist.Limits{MaxRows: 3}, "holds more than 3 rows")
 
 	// A zip bomb: a worksheet of 64 MiB of zeros deflates to some 64 KiB.
 	var bomb bytes.Buffer

@@ -57,25 +57,14 @@ func WriteTemplate(w io.Writer) error {
 		if err := f.SetColWidth(sheet, col, col, c.width); err != nil {
 			return err
 		}
-		if c.in == nil || len(c.in.choices) == 0 {
+		if c.in == nil {
 			continue
 		}
-		dv := excelize.NewDataValidation(true)
-		dv.SetSqref(fmt.Sprintf("%s2:%s%d", col, col, TemplateRows+1))
-		if err := dv.SetDropList(c.in.choices); err != nil {
-			return fmt.Errorf("the drop-down list of %s: %w", c.header, err)
-		}
-		dv.SetError(excelize.DataValidationErrorStyleStop, c.header, "请从下拉列表中选择："+strings.Join(c.in.choices, listSeparator))
-		dv.SetInput(c.header, strings.Join(c.in.choices, listSeparator))
-		if err := f.AddDataValidation(sheet, dv); err != nil {
+		if err := dropDown(f, sheet, col, c.header, c.in.choices); err != nil {
 			return err
 		}
 	}
-	if err := f.SetRowHeight(sheet, 1, 24); err != nil {
-		return err
-	}
-	if err := f.SetPanes(sheet, &excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft",
-		Selection: []excelize.Selection{{SQRef: "A2", ActiveCell: "A2", Pane: "bottomLeft"}}}); err != nil {
+	if err := freezeHeader(f, sheet); err != nil {
 		return err
 	}
 	if err := instructions(f, st); err != nil {
@@ -85,12 +74,75 @@ func WriteTemplate(w io.Writer) error {
 	return err
 }
 
-// instructions writes the template's sheet of instructions.
-func instructions(f *excelize.File, st styles) error {
-	const sheet = SheetInstructions
-	if _, err := f.NewSheet(sheet); err != nil {
+// dropDown puts a drop-down list of choices (none: nothing) on column
+// col's TemplateRows rows below the header.
+func dropDown(f *excelize.File, sheet, col, header string, choices []string) error {
+	if len(choices) == 0 {
+		return nil
+	}
+	dv := excelize.NewDataValidation(true)
+	dv.SetSqref(fmt.Sprintf("%s2:%s%d", col, col, TemplateRows+1))
+	if err := dv.SetDropList(choices); err != nil {
+		return fmt.Errorf("the drop-down list of %s: %w", header, err)
+	}
+	dv.SetError(excelize.DataValidationErrorStyleStop, header, "请从下拉列表中选择："+strings.Join(choices, listSeparator))
+	dv.SetInput(header, strings.Join(choices, listSeparator))
+	return f.AddDataValidation(sheet, dv)
+}
+
+// freezeHeader freezes a sheet's header row.
+func freezeHeader(f *excelize.File, sheet string) error {
+	if err := f.SetRowHeight(sheet, 1, 24); err != nil {
 		return err
 	}
+	return f.SetPanes(sheet, &excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft",
+		Selection: []excelize.Selection{{SQRef: "A2", ActiveCell: "A2", Pane: "bottomLeft"}}})
+}
+
+// WriteLayoutTemplate writes an empty sheet of layout l to fill in and
+// import: the layout's columns, header frozen, a drop-down list on each
+// enumerated column, and a sheet of instructions (lines: a name and its
+// explanation each, under the title).
+func WriteLayoutTemplate[D any](w io.Writer, l *Layout[D], title string, lines [][]any) error {
+	f := excelize.NewFile()
+	defer f.Close()
+	if err := f.SetSheetName("Sheet1", l.Sheet); err != nil {
+		return err
+	}
+	st, err := newStyles(f)
+	if err != nil {
+		return err
+	}
+	for i, in := range l.Inputs {
+		col, err := excelize.ColumnNumberToName(i + 1)
+		if err != nil {
+			return err
+		}
+		if err := f.SetCellStr(l.Sheet, col+"1", in.Header); err != nil {
+			return err
+		}
+		if err := f.SetCellStyle(l.Sheet, col+"1", col+"1", st.header); err != nil {
+			return err
+		}
+		if err := f.SetColWidth(l.Sheet, col, col, in.Width); err != nil {
+			return err
+		}
+		if err := dropDown(f, l.Sheet, col, in.Header, in.Choices); err != nil {
+			return err
+		}
+	}
+	if err := freezeHeader(f, l.Sheet); err != nil {
+		return err
+	}
+	if err := writeInstructions(f, st, append([][]any{{title}}, lines...)); err != nil {
+		return err
+	}
+	_, err = f.WriteTo(w)
+	return err
+}
+
+// instructions writes the template's sheet of instructions.
+func instructions(f *excelize.File, st styles) error {
 	lines := [][]any{
 		{"问题清单导入模板"},
 		{"用法", "在“" + SheetFindings + "”表第 2 行起每行填写一个问题，上传到 POST /v1/inspections/{巡查编号}/findings:import（或 xuncha findings import 文件 --inspection 巡查编号）。"},
@@ -103,6 +155,18 @@ func instructions(f *excelize.File, st styles) error {
 		{"整改要求", "重大事故隐患或重要问题必填（立即交办的整改意见）"},
 		{"校验", "先校验全部行：任一单元格不合规则整份不导入，并逐一指出单元格（如 G7: 严重程度 must be one of 一般、重大）；加 ?partial=true 只导入合规的行。"},
 		{"重复上传", "同一巡查中内容相同的行只记录一次：重复上传同一文件不会重复记录。"},
+	}
+	return writeInstructions(f, st, lines)
+}
+
+// writeInstructions writes the sheet of instructions: a title in row 1,
+// then a name and its explanation per row.
+func writeInstructions(f *excelize.File, st styles, lines [][]any) error {
+	const sheet = SheetInstructions
+	if idx, _ := f.GetSheetIndex(sheet); idx < 0 {
+		if _, err := f.NewSheet(sheet); err != nil {
+			return err
+		}
 	}
 	for i, l := range lines {
 		cell, _ := excelize.CoordinatesToCellName(1, i+1)

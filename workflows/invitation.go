@@ -111,10 +111,19 @@ type InvitationInput struct {
 	SecondFrom    string `json:"second_from"`
 	SecondTo      string `json:"second_to"`
 	InspectedUnit string `json:"inspected_unit"`
-	// AnswerWorkingDays is the policy's answer limit (0: the default).
+	// AnswerWorkingDays was the invite request's answer limit (0: the
+	// default); histories from before versionAnswerLimitFromPolicy use it,
+	// later invitations read the escalation policy's when they are sent.
 	AnswerWorkingDays int         `json:"answer_working_days"`
 	InvitedBy         actor.Actor `json:"invited_by"`
 }
+
+// versionAnswerLimitFromPolicy is the workflow.GetVersion change ID under
+// which an invitation reads its answer limit from the office's escalation
+// policy (an activity, InvitationTerms) when it is sent, and records the
+// policy's version. Histories recorded before it took the limit from
+// their input (the invite request's answer_working_days).
+const versionAnswerLimitFromPolicy = "pool-answer-limit-from-policy"
 
 // InvitationState is what the state query and every update return.
 type InvitationState struct {
@@ -274,6 +283,8 @@ func InvitationWorkflow(ctx workflow.Context, in InvitationInput) (InvitationRes
 // invitation is the state behind InvitationWorkflow.
 type invitation struct {
 	core[ledger.Invitation]
+	// policyRead: the answer limit is the escalation policy's.
+	policyRead bool
 }
 
 func (w *invitation) snapshot() InvitationState {
@@ -284,6 +295,10 @@ func (w *invitation) snapshot() InvitationState {
 func (w *invitation) run(ctx workflow.Context) (InvitationResult, error) {
 	if err := w.registerHandlers(ctx); err != nil {
 		return InvitationResult{}, err
+	}
+	if err := w.readAnswerLimit(ctx); err != nil {
+		w.refused = err
+		return InvitationResult{}, fmt.Errorf("reading the answer limit of invitation %q: %w", w.row.ID, err)
 	}
 	rule := deadline.InvitationAnswer(w.row.InvitedOn, w.row.AnswerWorkingDays)
 	resolved, err := w.ledger.resolveDeadline(ctx, rule)
@@ -299,8 +314,7 @@ func (w *invitation) run(ctx workflow.Context) (InvitationResult, error) {
 			StageAfter: InvitationInvited, Actor: w.row.InvitedBy, OccurredAt: w.row.CreatedAt,
 			Note: fmt.Sprintf("invited as %s to line-up %s (%s to %s); answer due %s", w.row.TeamRole, w.row.LineupID,
 				w.row.SecondFrom, w.row.SecondTo, resolved.Deadline.Due),
-			Data: dataJSON(map[string]any{"lineup_id": w.row.LineupID, "expert_id": w.row.ExpertID, "team_role": w.row.TeamRole,
-				"deadline": resolved.Deadline})},
+			Data: dataJSON(w.inviteData(resolved.Deadline))},
 	}); err != nil {
 		w.refused = err
 		return InvitationResult{}, fmt.Errorf("recording invitation %q: %w", w.row.ID, err)
@@ -337,6 +351,37 @@ func (w *invitation) run(ctx workflow.Context) (InvitationResult, error) {
 		return InvitationResult{}, err
 	}
 	return InvitationResult{Stage: w.row.Stage}, nil
+}
+
+// readAnswerLimit takes the answer limit from the escalation policy in
+// force, since versionAnswerLimitFromPolicy; before it, the input's.
+func (w *invitation) readAnswerLimit(ctx workflow.Context) error {
+	if workflow.GetVersion(ctx, versionAnswerLimitFromPolicy, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return nil
+	}
+	var terms activities.InvitationTerms
+	if err := w.ledger.call(ctx, &terms, acts.InvitationTerms, activities.InvitationTermsInput{}); err != nil {
+		var app *temporal.ApplicationError
+		if errors.As(err, &app) {
+			return derrors.FromTemporal(err)
+		}
+		return err
+	}
+	w.row.AnswerWorkingDays = deadline.InvitationAnswer("", terms.AnswerWorkingDays).WorkingDays
+	w.row.PolicyVersion = terms.PolicyVersion
+	w.policyRead = true
+	return nil
+}
+
+// inviteData is the invite event's data: the limit's policy version once
+// the limit is the policy's (histories from before keep their data).
+func (w *invitation) inviteData(due calendar.Deadline) map[string]any {
+	data := map[string]any{"lineup_id": w.row.LineupID, "expert_id": w.row.ExpertID, "team_role": w.row.TeamRole,
+		"deadline": due}
+	if w.policyRead {
+		data["answer_working_days"], data["policy_version"] = w.row.AnswerWorkingDays, w.row.PolicyVersion
+	}
+	return data
 }
 
 func (w *invitation) registerHandlers(ctx workflow.Context) error {

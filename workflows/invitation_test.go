@@ -39,6 +39,10 @@ type invLedger struct {
 	webhooks  []activities.QueueWebhookInput
 	// changeOnce makes the first RecordReplacement lose a race.
 	changeOnce bool
+	// policy is the escalation policy's answer limit and version;
+	// termsRead counts InvitationTerms calls.
+	policy    activities.InvitationTerms
+	termsRead int
 }
 
 // actions are the actions recorded for invitation id: its own events and
@@ -89,7 +93,15 @@ func newInvHarness(t *testing.T) *invHarness {
 		l.Members[i].State = ledger.MemberInvited
 		l.Members[i].InvitationID = InvitationID(l.ID, l.Members[i].ExpertID)
 	}
-	fl := &invLedger{rows: map[string]ledger.Invitation{}, eventKeys: map[string]bool{}, lineup: l, pool: draw.Pool}
+	fl := &invLedger{rows: map[string]ledger.Invitation{}, eventKeys: map[string]bool{}, lineup: l, pool: draw.Pool,
+		policy: activities.InvitationTerms{AnswerWorkingDays: ledger.DefaultInvitationAnswerWorkingDays}}
+	env.OnActivity(acts.InvitationTerms, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, _ activities.InvitationTermsInput) (activities.InvitationTerms, error) {
+			fl.mu.Lock()
+			defer fl.mu.Unlock()
+			fl.termsRead++
+			return fl.policy, nil
+		})
 	env.OnActivity(acts.ApplyInvitationChange, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.InvitationChangeInput) error {
 			fl.mu.Lock()
@@ -308,4 +320,48 @@ func TestSilentInvitationLapsesAndDrawsAReplacement(t *testing.T) {
 		}
 	}
 	require.Equal(t, 2, escalated, "the reminder and the lapse")
+}
+
+// TestInvitationAnswerLimitFromPolicy: an invitation sent reads its answer
+// limit from the escalation policy in force and records the policy's
+// version, on its row and in the invite event.
+func TestInvitationAnswerLimitFromPolicy(t *testing.T) {
+	h := newInvHarness(t)
+	h.fl.policy = activities.InvitationTerms{PolicyVersion: 7, AnswerWorkingDays: 2}
+	h.in.AnswerWorkingDays = 9 // an old input's limit: not used any more
+	accept := h.update(shanghai("2026-03-31 11:00"), ActionAcceptInvitation, "a1", AnswerInvitationInput{RequestID: "a1", Actor: expertActor})
+	h.run()
+	require.NoError(t, accept.failed)
+	row := h.row()
+	require.Equal(t, 2, row.AnswerWorkingDays)
+	require.Equal(t, int64(7), row.PolicyVersion)
+	require.Equal(t, "2026-04-01", row.AnswerDeadline.Due.String(), "2 working days after Monday 03-30")
+	require.Equal(t, 1, h.fl.termsRead)
+	var data struct {
+		AnswerWorkingDays int   `json:"answer_working_days"`
+		PolicyVersion     int64 `json:"policy_version"`
+	}
+	require.NoError(t, json.Unmarshal(h.fl.events[0].Data, &data))
+	require.Equal(t, "invite", h.fl.events[0].Action)
+	require.Equal(t, 2, data.AnswerWorkingDays)
+	require.Equal(t, int64(7), data.PolicyVersion)
+}
+
+// TestInvitationAnswerLimitBeforePolicy: a history from before
+// versionAnswerLimitFromPolicy keeps the limit of its input and reads no
+// policy.
+func TestInvitationAnswerLimitBeforePolicy(t *testing.T) {
+	h := newInvHarness(t)
+	h.env.OnGetVersion(versionAnswerLimitFromPolicy, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+	h.fl.policy = activities.InvitationTerms{PolicyVersion: 7, AnswerWorkingDays: 2}
+	h.in.AnswerWorkingDays = 5
+	accept := h.update(shanghai("2026-03-31 11:00"), ActionAcceptInvitation, "a1", AnswerInvitationInput{RequestID: "a1", Actor: expertActor})
+	h.run()
+	require.NoError(t, accept.failed)
+	row := h.row()
+	require.Equal(t, 5, row.AnswerWorkingDays)
+	require.Zero(t, row.PolicyVersion)
+	require.Equal(t, "2026-04-07", row.AnswerDeadline.Due.String(), "5 working days after Monday 03-30, Qingming 04-04..06 skipped")
+	require.Zero(t, h.fl.termsRead, "no policy read")
+	require.NotContains(t, string(h.fl.events[0].Data), "policy_version")
 }

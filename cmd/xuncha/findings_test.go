@@ -185,6 +185,30 @@ func TestFindingsCommands(t *testing.T) {
 	require.Contains(t, err.Error(), "\n  "+col("问题类别")+"3: 问题类别 must be one of 事故隐患、责任落实不力、违法违规违纪问题线索、系统性安全风险")
 	require.NoError(t, f.Close())
 
+	// The expert pool's list, the same way.
+	poolTemplate := filepath.Join(dir, "experts.xlsx")
+	out, err = run(t, append([]string{"experts", "template", "-o", poolTemplate}, client...)...)
+	require.NoError(t, err, out)
+	p, err := excelize.OpenFile(poolTemplate)
+	require.NoError(t, err)
+	for i, v := range []string{"王强", "省应急管理厅", "hn-yjt", "厅级", "工作人员", "三(一)1、危险化学品", "430100", "430300:2018-2024", ""} {
+		cell, _ := excelize.CoordinatesToCellName(i+1, 2)
+		require.NoError(t, p.SetCellStr("专家库", cell, v))
+	}
+	require.NoError(t, p.SetCellStr("专家库", "A3", "赵敏"))
+	require.NoError(t, p.SetSheetRow("专家库", "B3", &[]string{"省住建厅", "hn-zjt", "科员", "工作人员", "2", "430600"}))
+	pool := filepath.Join(dir, "pool.xlsx")
+	require.NoError(t, p.SaveAs(pool))
+	out, err = run(t, append([]string{"experts", "import", pool}, client...)...)
+	require.Error(t, err, out)
+	require.Contains(t, err.Error(), "nothing was recorded")
+	require.Contains(t, err.Error(), "\n  D3: 职级 must be one of 厅级、一级巡视员、二级巡视员、正处级、副处级、其他")
+	out, err = run(t, append([]string{"experts", "import", pool, "--partial"}, client...)...)
+	require.NoError(t, err, out)
+	require.Contains(t, out, "sheet 专家库: 2 rows; 1 people added, 0 already in the pool, 1 invalid rows skipped")
+	require.Contains(t, out, "D3: 职级 must be one of")
+	require.NoError(t, p.Close())
+
 	exported := filepath.Join(dir, "export.xlsx")
 	out, err = run(t, append([]string{"findings", "export", "--inspection-id", id, "--kind", "HAZARD", "-o", exported}, client...)...)
 	require.NoError(t, err, out)

@@ -46,6 +46,7 @@ func newRootCmd() *cobra.Command {
 		newTokenCmd(cfg),
 		newAuditCmd(cfg),
 		newFindingsCmd(),
+		newExpertsCmd(),
 	)
 	return root
 }

@@ -30,8 +30,8 @@ LIMIT @row_limit::bigint;
 SELECT * FROM escalations WHERE subject = @subject ORDER BY fired_at, id;
 
 -- name: InsertEscalationPolicy :one
-INSERT INTO escalation_policies (request_id, steps, updated_by, extensions, signoff_rules)
-VALUES (@request_id, @steps, @updated_by, @extensions, @signoff_rules)
+INSERT INTO escalation_policies (request_id, steps, updated_by, extensions, signoff_rules, invitation_answer_working_days)
+VALUES (@request_id, @steps, @updated_by, @extensions, @signoff_rules, @invitation_answer_working_days)
 ON CONFLICT (request_id) DO NOTHING
 RETURNING id;
 

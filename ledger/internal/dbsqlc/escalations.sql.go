@@ -11,7 +11,7 @@ import (
 )
 
 const currentEscalationPolicy = `-- name: CurrentEscalationPolicy :one
-SELECT id, request_id, steps, updated_by, updated_at, extensions, signoff_rules FROM escalation_policies ORDER BY id DESC LIMIT 1
+SELECT id, request_id, steps, updated_by, updated_at, extensions, signoff_rules, invitation_answer_working_days FROM escalation_policies ORDER BY id DESC LIMIT 1
 `
 
 func (q *Queries) CurrentEscalationPolicy(ctx context.Context) (EscalationPolicy, error) {
@@ -25,6 +25,7 @@ func (q *Queries) CurrentEscalationPolicy(ctx context.Context) (EscalationPolicy
 		&i.UpdatedAt,
 		&i.Extensions,
 		&i.SignoffRules,
+		&i.InvitationAnswerWorkingDays,
 	)
 	return i, err
 }
@@ -56,7 +57,7 @@ func (q *Queries) EscalationOfStep(ctx context.Context, arg EscalationOfStepPara
 }
 
 const escalationPolicyOfRequest = `-- name: EscalationPolicyOfRequest :one
-SELECT id, request_id, steps, updated_by, updated_at, extensions, signoff_rules FROM escalation_policies WHERE request_id = $1
+SELECT id, request_id, steps, updated_by, updated_at, extensions, signoff_rules, invitation_answer_working_days FROM escalation_policies WHERE request_id = $1
 `
 
 func (q *Queries) EscalationPolicyOfRequest(ctx context.Context, requestID string) (EscalationPolicy, error) {
@@ -70,6 +71,7 @@ func (q *Queries) EscalationPolicyOfRequest(ctx context.Context, requestID strin
 		&i.UpdatedAt,
 		&i.Extensions,
 		&i.SignoffRules,
+		&i.InvitationAnswerWorkingDays,
 	)
 	return i, err
 }
@@ -108,7 +110,7 @@ func (q *Queries) EscalationsOf(ctx context.Context, subject string) ([]Escalati
 }
 
 const getEscalationPolicy = `-- name: GetEscalationPolicy :one
-SELECT id, request_id, steps, updated_by, updated_at, extensions, signoff_rules FROM escalation_policies WHERE id = $1
+SELECT id, request_id, steps, updated_by, updated_at, extensions, signoff_rules, invitation_answer_working_days FROM escalation_policies WHERE id = $1
 `
 
 func (q *Queries) GetEscalationPolicy(ctx context.Context, id int64) (EscalationPolicy, error) {
@@ -122,6 +124,7 @@ func (q *Queries) GetEscalationPolicy(ctx context.Context, id int64) (Escalation
 		&i.UpdatedAt,
 		&i.Extensions,
 		&i.SignoffRules,
+		&i.InvitationAnswerWorkingDays,
 	)
 	return i, err
 }
@@ -160,18 +163,19 @@ func (q *Queries) InsertEscalation(ctx context.Context, arg InsertEscalationPara
 }
 
 const insertEscalationPolicy = `-- name: InsertEscalationPolicy :one
-INSERT INTO escalation_policies (request_id, steps, updated_by, extensions, signoff_rules)
-VALUES ($1, $2, $3, $4, $5)
+INSERT INTO escalation_policies (request_id, steps, updated_by, extensions, signoff_rules, invitation_answer_working_days)
+VALUES ($1, $2, $3, $4, $5, $6)
 ON CONFLICT (request_id) DO NOTHING
 RETURNING id
 `
 
 type InsertEscalationPolicyParams struct {
-	RequestID    string
-	Steps        []byte
-	UpdatedBy    []byte
-	Extensions   []byte
-	SignoffRules []byte
+	RequestID                   string
+	Steps                       []byte
+	UpdatedBy                   []byte
+	Extensions                  []byte
+	SignoffRules                []byte
+	InvitationAnswerWorkingDays *int32
 }
 
 func (q *Queries) InsertEscalationPolicy(ctx context.Context, arg InsertEscalationPolicyParams) (int64, error) {
@@ -181,6 +185,7 @@ func (q *Queries) InsertEscalationPolicy(ctx context.Context, arg InsertEscalati
 		arg.UpdatedBy,
 		arg.Extensions,
 		arg.SignoffRules,
+		arg.InvitationAnswerWorkingDays,
 	)
 	var id int64
 	err := row.Scan(&id)

@@ -88,13 +88,14 @@ type Escalation struct {
 }
 
 type EscalationPolicy struct {
-	ID           int64
-	RequestID    string
-	Steps        []byte
-	UpdatedBy    []byte
-	UpdatedAt    time.Time
-	Extensions   []byte
-	SignoffRules []byte
+	ID                          int64
+	RequestID                   string
+	Steps                       []byte
+	UpdatedBy                   []byte
+	UpdatedAt                   time.Time
+	Extensions                  []byte
+	SignoffRules                []byte
+	InvitationAnswerWorkingDays *int32
 }
 
 type Event struct {

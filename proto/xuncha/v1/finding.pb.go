@@ -3232,9 +3232,13 @@ type EscalationPolicy struct {
 	ExtensionLimits *ExtensionLimits `protobuf:"bytes,5,opt,name=extension_limits,json=extensionLimits,proto3" json:"extension_limits,omitempty"`
 	// Who signs which findings off after the office's verification, before
 	// they close (销号). None (the default): the verification closes.
-	SignoffRules  []*SignoffRule `protobuf:"bytes,10,rep,name=signoff_rules,json=signoffRules,proto3" json:"signoff_rules,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	SignoffRules []*SignoffRule `protobuf:"bytes,10,rep,name=signoff_rules,json=signoffRules,proto3" json:"signoff_rules,omitempty"`
+	// Working days a person drawn for a line-up has to accept or decline an
+	// invitation (issue 15), counted on the calendar from the day invited.
+	// Default 3.
+	InvitationAnswerWorkingDays int32 `protobuf:"varint,11,opt,name=invitation_answer_working_days,json=invitationAnswerWorkingDays,proto3" json:"invitation_answer_working_days,omitempty"`
+	unknownFields               protoimpl.UnknownFields
+	sizeCache                   protoimpl.SizeCache
 }
 
 func (x *EscalationPolicy) Reset() {
@@ -3309,6 +3313,13 @@ func (x *EscalationPolicy) GetSignoffRules() []*SignoffRule {
 	return nil
 }
 
+func (x *EscalationPolicy) GetInvitationAnswerWorkingDays() int32 {
+	if x != nil {
+		return x.InvitationAnswerWorkingDays
+	}
+	return 0
+}
+
 // GetEscalationPolicyRequest is empty.
 type GetEscalationPolicyRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -3358,9 +3369,12 @@ type UpdateEscalationPolicyRequest struct {
 	ExtensionLimits *ExtensionLimits `protobuf:"bytes,3,opt,name=extension_limits,json=extensionLimits,proto3" json:"extension_limits,omitempty"`
 	// Sign-off rules, from the next verification on; none: the verification
 	// closes every finding. At most 20 rules, one per kind and severity.
-	SignoffRules  []*SignoffRule `protobuf:"bytes,10,rep,name=signoff_rules,json=signoffRules,proto3" json:"signoff_rules,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	SignoffRules []*SignoffRule `protobuf:"bytes,10,rep,name=signoff_rules,json=signoffRules,proto3" json:"signoff_rules,omitempty"`
+	// Working days to answer an invitation, 1 to 30, for the invitations sent
+	// from now on (each reads the policy when it is sent); absent: 3.
+	InvitationAnswerWorkingDays *int32 `protobuf:"varint,11,opt,name=invitation_answer_working_days,json=invitationAnswerWorkingDays,proto3,oneof" json:"invitation_answer_working_days,omitempty"`
+	unknownFields               protoimpl.UnknownFields
+	sizeCache                   protoimpl.SizeCache
 }
 
 func (x *UpdateEscalationPolicyRequest) Reset() {
@@ -3419,6 +3433,13 @@ func (x *UpdateEscalationPolicyRequest) GetSignoffRules() []*SignoffRule {
 		return x.SignoffRules
 	}
 	return nil
+}
+
+func (x *UpdateEscalationPolicyRequest) GetInvitationAnswerWorkingDays() int32 {
+	if x != nil && x.InvitationAnswerWorkingDays != nil {
+		return *x.InvitationAnswerWorkingDays
+	}
+	return 0
 }
 
 // Webhook is a subscription of an office system.
@@ -4051,7 +4072,7 @@ const file_xuncha_v1_finding_proto_rawDesc = "" +
 	"\x12total_working_days\x18\x03 \x01(\x05R\x10totalWorkingDays\x12;\n" +
 	"\n" +
 	"severities\x18\x04 \x03(\x0e2\x1b.xuncha.v1.Finding.SeverityR\n" +
-	"severities\"\xcf\x02\n" +
+	"severities\"\x94\x03\n" +
 	"\x10EscalationPolicy\x12/\n" +
 	"\x05steps\x18\x01 \x03(\v2\x19.xuncha.v1.EscalationStepR\x05steps\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\x03R\aversion\x12/\n" +
@@ -4061,15 +4082,18 @@ const file_xuncha_v1_finding_proto_rawDesc = "" +
 	"updateTime\x12E\n" +
 	"\x10extension_limits\x18\x05 \x01(\v2\x1a.xuncha.v1.ExtensionLimitsR\x0fextensionLimits\x12;\n" +
 	"\rsignoff_rules\x18\n" +
-	" \x03(\v2\x16.xuncha.v1.SignoffRuleR\fsignoffRules\"\x1c\n" +
-	"\x1aGetEscalationPolicyRequest\"\xf3\x01\n" +
+	" \x03(\v2\x16.xuncha.v1.SignoffRuleR\fsignoffRules\x12C\n" +
+	"\x1einvitation_answer_working_days\x18\v \x01(\x05R\x1binvitationAnswerWorkingDays\"\x1c\n" +
+	"\x1aGetEscalationPolicyRequest\"\xe0\x02\n" +
 	"\x1dUpdateEscalationPolicyRequest\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12/\n" +
 	"\x05steps\x18\x02 \x03(\v2\x19.xuncha.v1.EscalationStepR\x05steps\x12E\n" +
 	"\x10extension_limits\x18\x03 \x01(\v2\x1a.xuncha.v1.ExtensionLimitsR\x0fextensionLimits\x12;\n" +
 	"\rsignoff_rules\x18\n" +
-	" \x03(\v2\x16.xuncha.v1.SignoffRuleR\fsignoffRules\"\xd2\x01\n" +
+	" \x03(\v2\x16.xuncha.v1.SignoffRuleR\fsignoffRules\x12H\n" +
+	"\x1einvitation_answer_working_days\x18\v \x01(\x05H\x00R\x1binvitationAnswerWorkingDays\x88\x01\x01B!\n" +
+	"\x1f_invitation_answer_working_days\"\xd2\x01\n" +
 	"\aWebhook\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x10\n" +
 	"\x03url\x18\x02 \x01(\tR\x03url\x12\x1f\n" +
@@ -4310,6 +4334,7 @@ func file_xuncha_v1_finding_proto_init() {
 	file_xuncha_v1_calendar_proto_init()
 	file_xuncha_v1_common_proto_init()
 	file_xuncha_v1_referral_proto_init()
+	file_xuncha_v1_finding_proto_msgTypes[33].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

@@ -1691,11 +1691,9 @@ type SendInvitationsRequest struct {
 	// Line-up ID.
 	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	// Client-chosen idempotency key. Required.
-	RequestId string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
-	// Working days to answer; 3 when 0.
-	AnswerWorkingDays int32 `protobuf:"varint,3,opt,name=answer_working_days,json=answerWorkingDays,proto3" json:"answer_working_days,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	RequestId     string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *SendInvitationsRequest) Reset() {
@@ -1740,13 +1738,6 @@ func (x *SendInvitationsRequest) GetRequestId() string {
 		return x.RequestId
 	}
 	return ""
-}
-
-func (x *SendInvitationsRequest) GetAnswerWorkingDays() int32 {
-	if x != nil {
-		return x.AnswerWorkingDays
-	}
-	return 0
 }
 
 // LineupActionRequest is a step of a line-up.
@@ -2455,12 +2446,11 @@ const file_xuncha_v1_pool_proto_rawDesc = "" +
 	"request_id\x18\x02 \x01(\tR\trequestId\x12\x1b\n" +
 	"\texpert_id\x18\x03 \x01(\tR\bexpertId\x122\n" +
 	"\x15replacement_expert_id\x18\x04 \x01(\tR\x13replacementExpertId\x12\x16\n" +
-	"\x06reason\x18\x05 \x01(\tR\x06reason\"w\n" +
+	"\x06reason\x18\x05 \x01(\tR\x06reason\"b\n" +
 	"\x16SendInvitationsRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\x02 \x01(\tR\trequestId\x12.\n" +
-	"\x13answer_working_days\x18\x03 \x01(\x05R\x11answerWorkingDays\"X\n" +
+	"request_id\x18\x02 \x01(\tR\trequestIdJ\x04\b\x03\x10\x04R\x13answer_working_days\"X\n" +
 	"\x13LineupActionRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +

@@ -1,0 +1,244 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"go.uber.org/zap"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	"github.com/xuncha/xuncha/internal/actor"
+	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/internal/i18n"
+	"github.com/xuncha/xuncha/internal/logging"
+	"github.com/xuncha/xuncha/ledger"
+	"github.com/xuncha/xuncha/problemlist"
+	xunchav1 "github.com/xuncha/xuncha/proto/xuncha/v1"
+)
+
+// expertImportHandler serves the expert pool's way in (issue 15 item 1),
+// in the layout of the problem list's import and with its machinery
+// (problemlist.ReadTable, WriteLayoutTemplate), plain HTTP beside the
+// gateway because it takes a file:
+//
+//	GET  /v1/experts:template                 the empty pool list to fill in
+//	POST /v1/experts:import[?partial=true]    body: the workbook (.xlsx)
+//
+// Every row is checked before anything is recorded: the cells, the input
+// boundary and the pool's rules (checkRequest and expertOf, as AddExpert
+// checks a request). Then each row is added by AddExpert itself, called
+// through the server's own gRPC connection with the caller's token, the
+// row's identity (problemlist.ExpertDraft.Identity) as its request_id: the
+// authorization table, the input boundary and the idempotency key apply as
+// to any AddExpert, so the same file uploaded again adds nobody twice.
+type expertImportHandler struct {
+	ledger    *ledger.Store
+	pool      xunchav1.ExpertPoolServiceClient
+	config    ImportConfig
+	authorize func(r *http.Request, route string) (context.Context, error)
+	fail      func(w http.ResponseWriter, r *http.Request, err error)
+	log       *zap.Logger
+}
+
+func (h *expertImportHandler) register(mux *http.ServeMux) {
+	for route, serve := range map[string]http.HandlerFunc{ExpertsTemplate: h.template, ExpertsImport: h.importList} {
+		mux.HandleFunc(route, func(w http.ResponseWriter, r *http.Request) {
+			ctx, err := h.authorize(r, route)
+			if err != nil {
+				h.fail(w, r, err)
+				return
+			}
+			serve(w, r.WithContext(ctx))
+		})
+	}
+}
+
+// template writes the empty pool list.
+func (h *expertImportHandler) template(w http.ResponseWriter, r *http.Request) {
+	if len(r.URL.Query()) > 0 {
+		h.fail(w, r, derrors.Invalid(firstKey(r.URL.Query()), "is not a parameter: the template takes none"))
+		return
+	}
+	var buf bytes.Buffer
+	if err := problemlist.WriteExpertTemplate(&buf); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	attachment(w, "experts-template.xlsx", "巡查专家库导入模板.xlsx")
+	w.Header().Set("Content-Type", xlsxType)
+	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
+	_, _ = buf.WriteTo(w)
+}
+
+// ExpertImportReport is the answer to a pool list's import: what each row
+// came to.
+type ExpertImportReport struct {
+	// Sheet is the worksheet read.
+	Sheet string `json:"sheet"`
+	// Rows counts the rows read (empty rows are passed over).
+	Rows int `json:"rows"`
+	// Recorded counts the people this import added, AlreadyRecorded the
+	// rows an earlier import had added, Skipped the invalid rows left out
+	// (partial=true only).
+	Recorded        int `json:"recorded"`
+	AlreadyRecorded int `json:"already_recorded"`
+	Skipped         int `json:"skipped"`
+	// Problems are the invalid cells (partial=true only: otherwise they
+	// refuse the whole import).
+	Problems []ImportProblem `json:"problems"`
+	// Experts are the rows' people, in row order.
+	Experts []ImportedExpert `json:"experts"`
+}
+
+// ImportedExpert is a row's person.
+type ImportedExpert struct {
+	Row       int    `json:"row"`
+	ID        string `json:"id"`
+	Name      string `json:"name"`
+	RequestID string `json:"request_id"`
+	// Created is false for a person an earlier import had added.
+	Created bool `json:"created"`
+}
+
+func (h *expertImportHandler) importList(w http.ResponseWriter, r *http.Request) {
+	report, err := h.run(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	_ = json.NewEncoder(w).Encode(report)
+}
+
+func (h *expertImportHandler) run(r *http.Request) (*ExpertImportReport, error) {
+	ctx := r.Context()
+	start := time.Now()
+	who, err := actor.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	partial, err := importQuery(r.URL.Query())
+	if err != nil {
+		return nil, err
+	}
+	maxBytes := h.config.maxBytes()
+	if r.ContentLength > maxBytes {
+		return nil, derrors.Invalid("file", "must be at most %d bytes: split the list", maxBytes)
+	}
+	data, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxBytes))
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		return nil, derrors.Invalid("file", "must be at most %d bytes: split the list", maxBytes)
+	case err != nil:
+		return nil, fmt.Errorf("receiving the workbook: %w", err)
+	case len(data) == 0:
+		return nil, derrors.Invalid("file", "must not be empty: send the workbook (.xlsx) as the request body")
+	}
+	sheet, err := problemlist.ReadExperts(bytes.NewReader(data), h.config.Limits)
+	if err != nil {
+		return nil, err
+	}
+	if len(sheet.Drafts) == 0 {
+		return nil, derrors.Invalid("file", "sheet %s holds nobody below its header row", sheet.Name)
+	}
+	sheet.CheckRepeats(problemlist.ExpertDraft.Identity, "expert.name")
+	requests := h.check(sheet, who, start)
+	report := &ExpertImportReport{Sheet: sheet.Name, Rows: len(sheet.Drafts), Experts: []ImportedExpert{}, Problems: []ImportProblem{}}
+	if err := sheet.Err(); err != nil {
+		if !partial {
+			return nil, fmt.Errorf("the workbook has %d invalid cell(s); nothing was recorded (with ?partial=true the valid rows are): %w", len(sheet.Problems), err)
+		}
+		lang := requestLang(r)
+		for _, p := range sheet.Problems {
+			rule := i18n.Text{EN: p.Rule, ZH: p.RuleZH}.In(lang)
+			report.Problems = append(report.Problems, ImportProblem{Row: p.Row, Cell: p.Cell, Column: p.Header, Rule: rule})
+		}
+	}
+	md := metadata.Pairs(viaGatewayKey, "import")
+	for _, a := range r.Header.Values("Authorization") {
+		md.Append("authorization", a)
+	}
+	md.Append("accept-language", requestLang(r).String())
+	callCtx := metadata.NewOutgoingContext(ctx, md)
+	for i, req := range requests {
+		row := sheet.Rows[i]
+		if sheet.Invalid(row) {
+			report.Skipped++
+			continue
+		}
+		x, err := h.addOne(callCtx, req)
+		if err != nil {
+			st := status.Convert(err)
+			return nil, status.Errorf(st.Code(), "row %d: %s; %d of %d rows were added before it stopped (upload the same file again to go on: a row added is never added twice)",
+				row, st.Message(), report.Recorded+report.AlreadyRecorded, len(requests)-report.Skipped)
+		}
+		created := !x.GetCreateTime().AsTime().Before(start.Truncate(time.Microsecond))
+		if created {
+			report.Recorded++
+		} else {
+			report.AlreadyRecorded++
+		}
+		report.Experts = append(report.Experts, ImportedExpert{Row: row, ID: x.GetId(), Name: x.GetName(), RequestID: req.GetRequestId(),
+			Created: created})
+	}
+	logging.Ctx(ctx, h.log).Info("expert pool imported", zap.Int("rows", report.Rows), zap.Int("recorded", report.Recorded),
+		zap.Int("already_recorded", report.AlreadyRecorded), zap.Int("skipped", report.Skipped), zap.Duration("took", time.Since(start)))
+	return report, nil
+}
+
+// check builds each draft's AddExpertRequest and checks it as AddExpert
+// will, naming the cells of what it breaks: the input boundary
+// (checkRequest) and the pool's rules (expertOf).
+func (h *expertImportHandler) check(sheet *problemlist.ExpertSheet, who actor.Actor, now time.Time) []*xunchav1.AddExpertRequest {
+	requests := make([]*xunchav1.AddExpertRequest, len(sheet.Drafts))
+	for i, d := range sheet.Drafts {
+		e := &xunchav1.Expert{Subject: d.Subject, Name: d.Name, Organisation: d.Organisation, UnitCode: d.UnitCode, Rank: d.Rank,
+			Kind: xunchav1.Expert_Kind(xunchav1.Expert_Kind_value[d.Kind]), ContentAreas: int32sOf(d.ContentAreas),
+			Sectors: d.Sectors, HomeRegion: d.HomeRegion}
+		for _, a := range d.Affiliations {
+			e.Affiliations = append(e.Affiliations, &xunchav1.Affiliation{UnitCode: a.UnitCode, FromYear: int32(a.FromYear), ToYear: int32(a.ToYear)})
+		}
+		req := &xunchav1.AddExpertRequest{RequestId: d.Identity(), Expert: e}
+		requests[i] = req
+		_, invalidExpert := expertOf(req, who, now)
+		for _, err := range []error{checkRequest(req), invalidExpert} {
+			var invalid *derrors.InvalidError
+			if errors.As(err, &invalid) {
+				for _, fv := range invalid.Violations {
+					sheet.RefuseText(sheet.Rows[i], fv.Field, i18n.Text{EN: fv.Rule, ZH: fv.RuleZH})
+				}
+			}
+		}
+	}
+	return requests
+}
+
+// addOne adds one row's person. A row another caller's import added first
+// (its request_id is theirs: IDEMPOTENCY_KEY_REUSED) is the same person,
+// answered from the ledger.
+func (h *expertImportHandler) addOne(ctx context.Context, req *xunchav1.AddExpertRequest) (*xunchav1.Expert, error) {
+	x, err := h.pool.AddExpert(ctx, req)
+	if err == nil {
+		return x, nil
+	}
+	st := status.Convert(err)
+	if st.Code() != codes.AlreadyExists || !hasReason(st, reasonKeyReused) {
+		return nil, err
+	}
+	stored, lerr := h.ledger.GetExpert(ctx, generatedID("x", "", req.GetRequestId()))
+	if lerr != nil {
+		return nil, err
+	}
+	return expertProto(stored), nil
+}

@@ -1,0 +1,171 @@
+package api_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"github.com/xuri/excelize/v2"
+
+	"github.com/xuncha/xuncha/internal/actor"
+	"github.com/xuncha/xuncha/problemlist"
+)
+
+// importExperts posts a workbook to POST /v1/experts:import as who, in
+// lang (Accept-Language; "": http.DefaultClient's English), and decodes
+// the JSON answer.
+func (s *stack) importExperts(who actor.Actor, query, lang string, workbook []byte) (int, map[string]any) {
+	s.t.Helper()
+	path := s.BaseURL + "/v1/experts:import"
+	if query != "" {
+		path += "?" + query
+	}
+	req, err := http.NewRequest(http.MethodPost, path, bytes.NewReader(workbook))
+	require.NoError(s.t, err)
+	req.Header.Set("Content-Type", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+	req.Header.Set("Authorization", s.authorization(who))
+	client := http.DefaultClient
+	if lang != "" {
+		// A client of its own: http.DefaultClient asks for English (main_test.go).
+		client = &http.Client{Transport: http.DefaultTransport}
+		req.Header.Set("Accept-Language", lang)
+	}
+	resp, err := client.Do(req)
+	require.NoError(s.t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(s.t, err)
+	out := map[string]any{}
+	require.NoError(s.t, json.Unmarshal(body, &out), "%s", body)
+	return resp.StatusCode, out
+}
+
+// expertsTemplate downloads the pool list's template as who.
+func (s *stack) expertsTemplate(who actor.Actor) (int, []byte) {
+	s.t.Helper()
+	req, err := http.NewRequest(http.MethodGet, s.BaseURL+"/v1/experts:template", nil)
+	require.NoError(s.t, err)
+	req.Header.Set("Authorization", s.authorization(who))
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(s.t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(s.t, err)
+	return resp.StatusCode, body
+}
+
+// poolRow is one row of a pool list, by header.
+func poolRow(name, rank, expertise, region string) map[string]string {
+	return map[string]string{"姓名": name, "单位": "省应急管理厅", "单位代码": "hn-yjt", "职级": rank, "类别": "工作人员",
+		"专长": expertise, "属地": region, "曾任职单位": "430300:2018-2024；430200:2010-", "登录标识": "expert-" + name}
+}
+
+// fillPool writes rows below the template's header, by header.
+func fillPool(t *testing.T, f *excelize.File, rows []map[string]string) []byte {
+	t.Helper()
+	header, err := f.GetRows(problemlist.SheetExperts)
+	require.NoError(t, err)
+	for i, row := range rows {
+		for j, h := range header[0] {
+			cell, err := excelize.CoordinatesToCellName(j+1, i+2)
+			require.NoError(t, err)
+			require.NoError(t, f.SetCellStr(problemlist.SheetExperts, cell, row[h]))
+		}
+	}
+	var buf bytes.Buffer
+	_, err = f.WriteTo(&buf)
+	require.NoError(t, err)
+	return buf.Bytes()
+}
+
+func (s *stack) poolSize() int {
+	s.t.Helper()
+	code, body := s.do("GET", "/v1/experts?page_size=500", &office, nil)
+	require.Equal(s.t, http.StatusOK, code, "%v", body)
+	list, _ := body["experts"].([]any)
+	return len(list)
+}
+
+// TestImportExperts: the pool list's template (office only) reads back
+// through the import; a list with bad cells is refused naming each cell,
+// in Chinese by default and in English when asked, and adds nobody; with
+// partial=true its valid rows are added; the same file again adds nobody
+// twice (issue 15 item 1).
+func TestImportExperts(t *testing.T) {
+	s := setup(t)
+	code, _ := s.expertsTemplate(member)
+	require.Equal(t, http.StatusForbidden, code, "the office keeps the pool")
+	code, tmpl := s.expertsTemplate(office)
+	require.Equal(t, http.StatusOK, code)
+	f, err := excelize.OpenReader(bytes.NewReader(tmpl))
+	require.NoError(t, err)
+	header, err := f.GetRows(problemlist.SheetExperts)
+	require.NoError(t, err)
+	require.Equal(t, []string{"姓名", "单位", "单位代码", "职级", "类别", "专长", "属地", "曾任职单位", "登录标识"}, header[0])
+	dvs, err := f.GetDataValidations(problemlist.SheetExperts)
+	require.NoError(t, err)
+	require.Len(t, dvs, 2, "drop-down lists on 职级 and 类别")
+
+	rows := []map[string]string{
+		poolRow("王强", "厅级", "三(一)1、三(一)2、危险化学品", "430100"),
+		poolRow("赵敏", "正处级", "3；4", "430600"),
+		poolRow("孙丽", "其他", "三(一)5", "430700"),
+		poolRow("李娜", "科员", "三(一)11", "4301"),
+	}
+	rows[3]["曾任职单位"] = "430300"
+	bad := fillPool(t, f, rows)
+	code, body := s.importExperts(office, "", "zh-CN", bad)
+	require.Equal(t, http.StatusBadRequest, code, "%v", body)
+	text := fmt.Sprint(body)
+	require.Contains(t, text, "D5")
+	require.Contains(t, text, "职级 必须是以下之一：厅级、一级巡视员、二级巡视员、正处级、副处级、其他", "in Chinese for a Chinese caller (the default)")
+	require.Contains(t, text, "属地 必须是 6 位行政区划代码")
+	require.Contains(t, text, "F5")
+	require.Contains(t, text, "G5")
+	require.Contains(t, text, "H5")
+	require.Zero(t, s.poolSize(), "nothing recorded")
+	code, body = s.importExperts(office, "", "en", bad)
+	require.Equal(t, http.StatusBadRequest, code, "%v", body)
+	require.Contains(t, fmt.Sprint(body), "职级 must be one of 厅级、一级巡视员、二级巡视员、正处级、副处级、其他")
+	require.Contains(t, fmt.Sprint(body), "属地 must be a six-digit administrative division code")
+	code, _ = s.importExperts(member, "", "", bad)
+	require.Equal(t, http.StatusForbidden, code)
+
+	code, report := s.importExperts(office, "partial=true", "en", bad)
+	require.Equal(t, http.StatusOK, code, "%v", report)
+	require.EqualValues(t, 3, report["recorded"])
+	require.EqualValues(t, 1, report["skipped"])
+	require.NotEmpty(t, report["problems"])
+	require.Equal(t, 3, s.poolSize())
+
+	// The bad row fixed, the whole file again: only it is added.
+	rows[3] = poolRow("李娜", "副处级", "三(一)5、矿山", "430100")
+	good := fillPool(t, f, rows)
+	code, report = s.importExperts(office, "", "", good)
+	require.Equal(t, http.StatusOK, code, "%v", report)
+	require.EqualValues(t, 1, report["recorded"])
+	require.EqualValues(t, 3, report["already_recorded"])
+	code, report = s.importExperts(office, "", "", good)
+	require.Equal(t, http.StatusOK, code, "%v", report)
+	require.EqualValues(t, 0, report["recorded"], "the same file again adds nobody twice")
+	require.EqualValues(t, 4, report["already_recorded"])
+	require.Equal(t, 4, s.poolSize())
+
+	first := report["experts"].([]any)[0].(map[string]any)
+	code, x := s.do("GET", "/v1/experts/"+first["id"].(string), &office, nil)
+	require.Equal(t, http.StatusOK, code, "%v", x)
+	require.Equal(t, "王强", x["name"])
+	require.Equal(t, "DEPARTMENT_LEVEL", x["rank"])
+	require.Equal(t, "STAFF", x["kind"])
+	require.Equal(t, []any{float64(1), float64(2)}, x["content_areas"])
+	require.Equal(t, []any{"危险化学品"}, x["sectors"])
+	require.Equal(t, "expert-王强", x["subject"])
+	require.Equal(t, []any{
+		map[string]any{"unit_code": "430300", "from_year": float64(2018), "to_year": float64(2024)},
+		map[string]any{"unit_code": "430200", "from_year": float64(2010), "to_year": float64(0)},
+	}, x["affiliations"])
+}
