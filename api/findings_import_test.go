@@ -316,9 +316,11 @@ func (s *stack) filledTemplate(n int, ev string) []byte {
 // TestImportRetriesRowsTheServerCouldNotAnswer: while the worker is down
 // RecordFinding answers UNAVAILABLE past the request timeout; the import
 // sends those rows again, with the same request_id, and completes once the
-// worker is back, each row recorded once.
+// worker is back, each row recorded once. The timeout is short, so that
+// the test is quick, but not so short that the setup's own calls run out
+// of it on a loaded machine (1 s did, once, under a full make test).
 func TestImportRetriesRowsTheServerCouldNotAnswer(t *testing.T) {
-	s := setupConfigured(t, func(srv *api.Server, _ string) { srv.RequestTimeout = time.Second })
+	s := setupConfigured(t, func(srv *api.Server, _ string) { srv.RequestTimeout = 3 * time.Second })
 	inspection := s.createInspection()
 	workbook := s.filledTemplate(3, s.evidence("evidence of "+t.Name()))
 
