@@ -3,11 +3,13 @@ package workflows
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/worker"
 
 	"github.com/xuncha/xuncha/activities"
 	"github.com/xuncha/xuncha/ledger"
@@ -16,8 +18,7 @@ import (
 // TestAuditAnchorWorkflow: the scheduled workflow writes one anchor as the
 // schedule, retrying a database that does not answer.
 func TestAuditAnchorWorkflow(t *testing.T) {
-	var suite testsuite.WorkflowTestSuite
-	env := suite.NewTestWorkflowEnvironment()
+	env := newTestEnv()
 	env.RegisterActivity(&activities.Activities{})
 	calls := 0
 	env.OnActivity(acts.WriteAuditAnchor, mock.Anything, mock.Anything).Return(
@@ -36,4 +37,16 @@ func TestAuditAnchorWorkflow(t *testing.T) {
 	require.NoError(t, env.GetWorkflowResult(&res))
 	require.EqualValues(t, 7, res.Seq)
 	require.Equal(t, 2, calls)
+}
+
+// newTestEnv is a time-skipping test environment whose deadlock detector
+// allows a workflow task 10 s instead of 1 s: under the race detector on a
+// loaded 2-core machine a task that takes milliseconds can take a second
+// (TestAuditAnchorWorkflow tripped it once). A workflow that really blocks
+// still fails.
+func newTestEnv() *testsuite.TestWorkflowEnvironment {
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestWorkflowEnvironment()
+	env.SetWorkerOptions(worker.Options{DeadlockDetectionTimeout: 10 * time.Second})
+	return env
 }

@@ -113,8 +113,7 @@ func shanghai(s string) time.Time {
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()
-	var suite testsuite.WorkflowTestSuite
-	env := suite.NewTestWorkflowEnvironment()
+	env := newTestEnv()
 	env.SetStartTime(start)
 	env.RegisterActivity(&activities.Activities{})
 	fl := &fakeLedger{eventKeys: map[string]bool{}, attempts: map[string]int{}, calendar: calendar.Builtin(), policy: ledger.DefaultEscalationPolicy(), subscribers: []string{"wh-1"}}
@@ -745,8 +744,7 @@ func TestFindingChangeGivesUpWhenTheLedgerStaysAway(t *testing.T) {
 // request with the refusal, records nothing, and fails its run, so that a
 // retry of the same request may start the ID again.
 func TestFindingRefusedByTheLedgerFailsItsRun(t *testing.T) {
-	var suite testsuite.WorkflowTestSuite
-	env := suite.NewTestWorkflowEnvironment()
+	env := newTestEnv()
 	env.SetStartTime(start)
 	env.RegisterActivity(&activities.Activities{})
 	var stages []string

@@ -83,8 +83,7 @@ func newIvHarness(t *testing.T) *ivHarness { return newIvHarnessRecordingIn(t, 0
 // that takes the given time.
 func newIvHarnessRecordingIn(t *testing.T, recordDelay time.Duration) *ivHarness {
 	t.Helper()
-	var suite testsuite.WorkflowTestSuite
-	env := suite.NewTestWorkflowEnvironment()
+	env := newTestEnv()
 	env.SetStartTime(ivStart)
 	env.RegisterActivity(&activities.Activities{})
 	env.RegisterWorkflowWithOptions(InterviewWorkflow, workflow.RegisterOptions{Name: InterviewWorkflowName})

@@ -78,8 +78,7 @@ type invHarness struct {
 
 func newInvHarness(t *testing.T) *invHarness {
 	t.Helper()
-	var suite testsuite.WorkflowTestSuite
-	env := suite.NewTestWorkflowEnvironment()
+	env := newTestEnv()
 	env.SetStartTime(invStart)
 	env.RegisterActivity(&activities.Activities{})
 	env.RegisterWorkflowWithOptions(InvitationWorkflow, workflow.RegisterOptions{Name: InvitationWorkflowName})

@@ -60,8 +60,7 @@ type deliveryHarness struct {
 
 func newDeliveryHarness(t *testing.T, answer func(attempt int) (activities.DeliverWebhookResult, error)) *deliveryHarness {
 	t.Helper()
-	var suite testsuite.WorkflowTestSuite
-	h := &deliveryHarness{env: suite.NewTestWorkflowEnvironment()}
+	h := &deliveryHarness{env: newTestEnv()}
 	h.env.RegisterActivity(&activities.Activities{})
 	h.env.OnActivity(acts.DeliverWebhook, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, _ activities.DeliverWebhookInput) (activities.DeliverWebhookResult, error) {
