@@ -83,7 +83,9 @@ func (s *Server) deadlineInterceptor(ctx context.Context, req any, info *grpc.Un
 // unavailable tells whether err becomes UNAVAILABLE in toStatus.
 func unavailable(err error) bool {
 	var temporalDown *serviceerror.Unavailable
-	return errors.As(err, &temporalDown) || errors.Is(err, derrors.ErrUnavailable) || ledger.Unavailable(err) || status.Code(err) == codes.Unavailable
+	var notReady *serviceerror.WorkflowNotReady
+	return errors.As(err, &temporalDown) || errors.As(err, &notReady) || errors.Is(err, derrors.ErrUnavailable) || ledger.Unavailable(err) ||
+		status.Code(err) == codes.Unavailable
 }
 
 // setRetryAfter sets the retry-after response header: a retry makes sense

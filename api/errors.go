@@ -86,6 +86,15 @@ func toStatus(err error, log *zap.Logger, lang i18n.Lang) *status.Status {
 		log.Warn("temporal unavailable", zap.Error(err))
 		return status.New(codes.Unavailable, lang.Say("the workflow service is unavailable; retry later with the same request_id: a retry is safe"))
 	}
+	var notReady *serviceerror.WorkflowNotReady
+	if errors.As(err, &notReady) {
+		// The workflow task that would have taken the change failed (a
+		// worker restarting, a namespace's new search attributes not yet
+		// known to every Temporal service): nothing was changed, and
+		// Temporal retries the task.
+		log.Warn("workflow not ready", zap.Error(err))
+		return status.New(codes.Unavailable, lang.Say("the workflow could not take the change yet; retry later with the same request_id: a retry is safe"))
+	}
 	if ledger.Unavailable(err) {
 		log.Warn("ledger unavailable", zap.Error(err))
 		return status.New(codes.Unavailable, lang.Say("the database is unavailable; retry later with the same request_id: a retry is safe"))

@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/api/serviceerror"
 	"go.uber.org/zap"
 	"google.golang.org/grpc/codes"
 
@@ -27,4 +28,19 @@ func TestDatabaseOutageIsUnavailable(t *testing.T) {
 	other := fmt.Errorf("writing: %w", &pgconn.PgError{Code: "23514"})
 	require.Equal(t, codes.Internal, toStatus(other, zap.NewNop(), i18n.English).Code())
 	require.False(t, unavailable(errors.New("closed pool")))
+}
+
+// TestWorkflowNotReadyIsUnavailable: an Update the server could not hand to
+// the workflow because its task failed (a restarting worker; a namespace
+// whose new search attributes not every Temporal service knows yet) is
+// UNAVAILABLE with Retry-After — nothing changed and a retry with the same
+// request_id is safe — not an internal error, in the caller's language.
+func TestWorkflowNotReadyIsUnavailable(t *testing.T) {
+	t.Parallel()
+	err := fmt.Errorf("failed workflow update: %w",
+		serviceerror.NewWorkflowNotReady("Unable to perform workflow execution update due to unexpected workflow task failure."))
+	s := toStatus(err, zap.NewNop(), i18n.Chinese)
+	require.Equal(t, codes.Unavailable, s.Code())
+	require.Contains(t, s.Message(), "request_id 重试")
+	require.True(t, unavailable(err), "Retry-After is set")
 }

@@ -22,6 +22,8 @@ import (
 	"go.temporal.io/api/taskqueue/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
@@ -311,23 +313,42 @@ func (e *env) run(ctx context.Context, args ...string) (string, error) {
 	return string(out), err
 }
 
-// awaitNamespace waits until the namespace takes workflows carrying xuncha's
-// search attributes: its registration reaches every service's cache within
-// seconds. The probe workflow is terminated at once.
+// awaitNamespace waits until the namespace is usable end to end: a probe
+// workflow, run by a worker of this process, upserts every search
+// attribute xuncha's workflows use and completes. A start alone is not
+// enough: the frontend knows newly registered attributes before the
+// history service, which refuses a workflow task's upsert of an attribute
+// it does not know yet (BadSearchAttributes) until its namespace cache
+// refreshes; Temporal retries the task until it does.
 func (e *env) awaitNamespace(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
+	const queue = "cluster-tier-probe"
+	w := worker.New(e.temporal, queue, worker.Options{})
+	w.RegisterWorkflowWithOptions(func(ctx workflow.Context) error {
+		return workflow.UpsertTypedSearchAttributes(ctx,
+			searchattr.Stage.ValueSet("PROBE"), searchattr.Unit.ValueSet("000000"), searchattr.Inspection.ValueSet("probe"),
+			searchattr.Severity.ValueSet("GENERAL"), searchattr.Kind.ValueSet("HAZARD"), searchattr.DueAt.ValueSet(time.Unix(0, 0)),
+			searchattr.Overdue.ValueSet(false), searchattr.SignoffPending.ValueSet(false), searchattr.Awaiting.ValueSet([]string{"PROBE"}))
+	}, workflow.RegisterOptions{Name: "Probe"})
+	if err := w.Start(); err != nil {
+		return err
+	}
+	defer w.Stop()
 	var lastErr error
 	for i := 0; ; i++ {
 		run, err := e.temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 			ID:                    fmt.Sprintf("cluster-tier-probe-%d", i),
-			TaskQueue:             "cluster-tier-probe",
+			TaskQueue:             queue,
 			TypedSearchAttributes: temporal.NewSearchAttributes(searchattr.Stage.ValueSet("PROBE")),
 		}, "Probe")
 		if err == nil {
-			return e.temporal.TerminateWorkflow(ctx, run.GetID(), run.GetRunID(), "namespace probe")
+			if lastErr = run.Get(ctx, nil); lastErr == nil {
+				return nil
+			}
+		} else {
+			lastErr = err
 		}
-		lastErr = err
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("namespace %s not usable: %w", namespace, lastErr)
