@@ -684,9 +684,13 @@ func (s *InvitationServer) GetInvitation(ctx context.Context, req *xunchav1.GetI
 	return invitationProto(inv), nil
 }
 
-// ListInvitations lists a line-up's or a person's invitations; a person
-// (role expert) lists their own whatever they ask.
+// ListInvitations lists a page of a line-up's or a person's invitations;
+// a person (role expert) lists their own whatever they ask.
 func (s *InvitationServer) ListInvitations(ctx context.Context, req *xunchav1.ListInvitationsRequest) (*xunchav1.ListInvitationsResponse, error) {
+	size, err := ledger.PageSize(req.GetPageSize())
+	if err != nil {
+		return nil, err
+	}
 	expertID := req.GetExpertId()
 	if r := reachOf(ctx); !r.Province() {
 		x, err := s.Ledger.ExpertBySubject(ctx, r.Subject)
@@ -698,11 +702,11 @@ func (s *InvitationServer) ListInvitations(ctx context.Context, req *xunchav1.Li
 		}
 		expertID = x.ID
 	}
-	list, err := s.Ledger.ListInvitations(ctx, req.GetLineupId(), expertID)
+	list, next, err := s.Ledger.ListInvitations(ctx, req.GetLineupId(), expertID, size, req.GetPageToken())
 	if err != nil {
 		return nil, err
 	}
-	out := &xunchav1.ListInvitationsResponse{}
+	out := &xunchav1.ListInvitationsResponse{NextPageToken: next}
 	for _, inv := range list {
 		out.Invitations = append(out.Invitations, invitationProto(inv))
 	}

@@ -3,6 +3,7 @@ package api_test
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"testing"
 	"time"
@@ -151,6 +152,20 @@ func TestPoolDrawToInspectionREST(t *testing.T) {
 	code, list := s.do("GET", "/v1/invitations?lineup_id=l-xiangtan", &office, nil)
 	require.Equal(t, http.StatusOK, code, "%v", list)
 	require.Len(t, list["invitations"], 6)
+	// The same six in pages of four, in the same order; a forged token is
+	// refused, naming the field.
+	code, first := s.do("GET", "/v1/invitations?lineup_id=l-xiangtan&page_size=4", &office, nil)
+	require.Equal(t, http.StatusOK, code, "%v", first)
+	require.Len(t, first["invitations"], 4)
+	token := first["next_page_token"].(string)
+	require.NotEmpty(t, token)
+	code, rest := s.do("GET", "/v1/invitations?lineup_id=l-xiangtan&page_size=4&page_token="+url.QueryEscape(token), &office, nil)
+	require.Equal(t, http.StatusOK, code, "%v", rest)
+	require.Empty(t, rest["next_page_token"])
+	require.Equal(t, list["invitations"], append(first["invitations"].([]any), rest["invitations"].([]any)...))
+	code, body = s.do("GET", "/v1/invitations?lineup_id=l-xiangtan&page_token=forged", &office, nil)
+	require.Equal(t, http.StatusBadRequest, code, "%v", body)
+	require.Equal(t, []string{"page_token"}, fieldViolations(body))
 
 	// The person invited sees their own invitation, and nobody else's.
 	decliner := members(lineup)[len(members(lineup))-1]

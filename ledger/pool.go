@@ -703,15 +703,38 @@ func (s *Store) GetInvitation(ctx context.Context, id string) (Invitation, error
 	return inv, nil
 }
 
-// ListInvitations lists a line-up's invitations (lineupID) or a person's
-// (expertID), oldest first.
-func (s *Store) ListInvitations(ctx context.Context, lineupID, expertID string) ([]Invitation, error) {
-	rows, err := s.pool.Query(ctx, `SELECT doc FROM invitations
-WHERE ($1 = '' OR lineup_id = $1) AND ($2 = '' OR expert_id = $2) ORDER BY created_at, id`, lineupID, expertID)
-	if err != nil {
-		return nil, fmt.Errorf("listing invitations: %w", err)
+// ListInvitations lists one page of invitations, oldest first: a
+// line-up's, a person's, both, or (both empty) all.
+func (s *Store) ListInvitations(ctx context.Context, lineupID, expertID string, pageSize int, pageToken string) ([]Invitation, string, error) {
+	type row struct {
+		inv Invitation
+		at  time.Time // the row's created_at, the page's order
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Invitation, error) { return scanInvitation(r) })
+	page, next, err := listPage("invitations", pageSize, pageToken, func(afterAt *time.Time, afterID string, limit int64) ([]row, error) {
+		rows, err := s.pool.Query(ctx, `SELECT doc, created_at FROM invitations
+WHERE ($1 = '' OR lineup_id = $1) AND ($2 = '' OR expert_id = $2)
+  AND ($3::timestamptz IS NULL OR (created_at, id) > ($3, $4::text))
+ORDER BY created_at, id LIMIT $5`, lineupID, expertID, afterAt, afterID, limit)
+		if err != nil {
+			return nil, err
+		}
+		return pgx.CollectRows(rows, func(r pgx.CollectableRow) (row, error) {
+			var doc []byte
+			var out row
+			if err := r.Scan(&doc, &out.at); err != nil {
+				return row{}, err
+			}
+			return out, json.Unmarshal(doc, &out.inv)
+		})
+	}, func(r row) (row, error) { return r, nil }, func(r row) cursor { return cursor{At: r.at, ID: r.inv.ID} })
+	if err != nil {
+		return nil, "", err
+	}
+	out := make([]Invitation, len(page))
+	for i, r := range page {
+		out[i] = r.inv
+	}
+	return out, next, nil
 }
 
 // InvitationInReach says whether the invitation exists and, for a caller
@@ -799,10 +822,16 @@ func (s *Store) followInvitation(ctx context.Context, tx pgx.Tx, inv Invitation)
 	if !changed {
 		return nil
 	}
+	// The line-up changes when the invitation did; its completion is an
+	// event of its own.
+	e := Event{OccurredAt: inv.UpdatedAt}
 	if next.State == LineupInviting && allAccepted(next) {
 		next.State = LineupComplete
+		e = Event{Key: "complete", Action: "complete", Actor: actor.System, OccurredAt: inv.UpdatedAt,
+			Note: fmt.Sprintf("every member accepted (the last, %s): the line-up awaits the office's approval", inv.ExpertID),
+			Data: json.RawMessage(fmt.Sprintf(`{"invitation_id":%q,"members":%d}`, inv.ID, len(next.Active())))}
 	}
-	_, err = s.writeLineup(ctx, tx, l, next, Event{})
+	_, err = s.writeLineup(ctx, tx, l, next, e)
 	return err
 }
 

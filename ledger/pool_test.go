@@ -110,6 +110,14 @@ func TestPoolLedger(t *testing.T) {
 	require.Equal(t, ledger.MemberAccepted, l.Members[0].State)
 	require.Equal(t, ledger.MemberDeclined, l.Members[1].State)
 	require.Equal(t, ledger.LineupComplete, l.State, "the members still on it all accepted")
+	require.True(t, l.UpdatedAt.Equal(at.Truncate(time.Microsecond)), "the line-up changed when the invitation did, not %s", l.UpdatedAt)
+	events, err := fx.store.Events(ctx, ledger.SubjectLineup, "l-1")
+	require.NoError(t, err)
+	last := events[len(events)-1]
+	require.Equal(t, "complete", last.Action, "the completion is an event of its own")
+	require.Equal(t, ledger.LineupInviting, last.StageBefore)
+	require.Equal(t, ledger.LineupComplete, last.StageAfter)
+	require.Contains(t, last.Note, "every member accepted")
 	require.NoError(t, fx.store.InvitationInReach(ctx, "l-1-x-0", "sub-x-0"))
 	require.ErrorIs(t, fx.store.InvitationInReach(ctx, "l-1-x-0", "sub-x-1"), derrors.ErrNotFound)
 

@@ -2065,7 +2065,11 @@ type ListInvitationsRequest struct {
 	// Only this line-up's.
 	LineupId string `protobuf:"bytes,1,opt,name=lineup_id,json=lineupId,proto3" json:"lineup_id,omitempty"`
 	// Only this person's.
-	ExpertId      string `protobuf:"bytes,2,opt,name=expert_id,json=expertId,proto3" json:"expert_id,omitempty"`
+	ExpertId string `protobuf:"bytes,2,opt,name=expert_id,json=expertId,proto3" json:"expert_id,omitempty"`
+	// Page size: default 50, at most 500.
+	PageSize int32 `protobuf:"varint,3,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// Token from a previous response's next_page_token.
+	PageToken     string `protobuf:"bytes,4,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2114,11 +2118,27 @@ func (x *ListInvitationsRequest) GetExpertId() string {
 	return ""
 }
 
-// ListInvitationsResponse lists invitations, oldest first.
+func (x *ListInvitationsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListInvitationsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// ListInvitationsResponse is one page of invitations, oldest first.
 type ListInvitationsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The invitations.
-	Invitations   []*Invitation `protobuf:"bytes,1,rep,name=invitations,proto3" json:"invitations,omitempty"`
+	Invitations []*Invitation `protobuf:"bytes,1,rep,name=invitations,proto3" json:"invitations,omitempty"`
+	// Token of the next page; empty on the last.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2158,6 +2178,13 @@ func (x *ListInvitationsResponse) GetInvitations() []*Invitation {
 		return x.Invitations
 	}
 	return nil
+}
+
+func (x *ListInvitationsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
 }
 
 // AnswerInvitationRequest accepts or declines.
@@ -2484,12 +2511,16 @@ const file_xuncha_v1_pool_proto_rawDesc = "" +
 	"\x04note\x18\x12 \x01(\tR\x04note\x12\x18\n" +
 	"\aversion\x18\x13 \x01(\x05R\aversion\"&\n" +
 	"\x14GetInvitationRequest\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\"R\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\"\x8e\x01\n" +
 	"\x16ListInvitationsRequest\x12\x1b\n" +
 	"\tlineup_id\x18\x01 \x01(\tR\blineupId\x12\x1b\n" +
-	"\texpert_id\x18\x02 \x01(\tR\bexpertId\"R\n" +
+	"\texpert_id\x18\x02 \x01(\tR\bexpertId\x12\x1b\n" +
+	"\tpage_size\x18\x03 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x04 \x01(\tR\tpageToken\"z\n" +
 	"\x17ListInvitationsResponse\x127\n" +
-	"\vinvitations\x18\x01 \x03(\v2\x15.xuncha.v1.InvitationR\vinvitations\"`\n" +
+	"\vinvitations\x18\x01 \x03(\v2\x15.xuncha.v1.InvitationR\vinvitations\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"`\n" +
 	"\x17AnswerInvitationRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +
