@@ -20,6 +20,7 @@ import (
 	"github.com/xuncha/xuncha/calendar"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/internal/i18n"
 	"github.com/xuncha/xuncha/ledger"
 	xunchav1 "github.com/xuncha/xuncha/proto/xuncha/v1"
 	"github.com/xuncha/xuncha/workflows"
@@ -655,13 +656,15 @@ func lineupTeam(ctx context.Context, l *ledger.Store, id string, in workflows.In
 
 // ---- invitations ----
 
-func invitationProto(inv ledger.Invitation) *xunchav1.Invitation {
+// invitationProto is an invitation as the API answers it, its deadline
+// explained in lang.
+func invitationProto(lang i18n.Lang, inv ledger.Invitation) *xunchav1.Invitation {
 	out := &xunchav1.Invitation{Id: inv.ID, LineupId: inv.LineupID, ExpertId: inv.ExpertID, Name: inv.ExpertName,
 		UnitCode: inv.UnitCode, Organisation: inv.Organisation, TeamRole: inv.TeamRole, Stage: inv.Stage,
 		SecondFrom: inv.SecondFrom, SecondTo: inv.SecondTo, InvitedOn: inv.InvitedOn, DeclineReason: inv.DeclineReason,
 		Judgement: inv.Judgement, JudgeNote: inv.JudgeNote, ReplacedBy: inv.ReplacedBy, Note: inv.Note, Version: int32(inv.Version)}
 	if d := inv.AnswerDeadline; d != nil {
-		out.AnswerDue, out.AnswerDueExplanation = d.Due.String(), d.Explanation
+		out.AnswerDue, out.AnswerDueExplanation = d.Due.String(), d.ExplanationIn(lang)
 	}
 	return out
 }
@@ -681,7 +684,7 @@ func (s *InvitationServer) GetInvitation(ctx context.Context, req *xunchav1.GetI
 	if err != nil {
 		return nil, err
 	}
-	return invitationProto(inv), nil
+	return invitationProto(i18n.FromContext(ctx), inv), nil
 }
 
 // ListInvitations lists a page of a line-up's or a person's invitations;
@@ -708,7 +711,7 @@ func (s *InvitationServer) ListInvitations(ctx context.Context, req *xunchav1.Li
 	}
 	out := &xunchav1.ListInvitationsResponse{NextPageToken: next}
 	for _, inv := range list {
-		out.Invitations = append(out.Invitations, invitationProto(inv))
+		out.Invitations = append(out.Invitations, invitationProto(i18n.FromContext(ctx), inv))
 	}
 	return out, nil
 }
@@ -719,11 +722,11 @@ var invitationAPI = lifecycleAPI[workflows.InvitationState, ledger.Invitation, *
 	subjectType: ledger.SubjectInvitation,
 	get:         (*ledger.Store).GetInvitation,
 	stage:       func(inv ledger.Invitation) string { return inv.Stage },
-	fromState: func(_ context.Context, st workflows.InvitationState) *xunchav1.Invitation {
-		return invitationProto(st.Invitation)
+	fromState: func(ctx context.Context, st workflows.InvitationState) *xunchav1.Invitation {
+		return invitationProto(i18n.FromContext(ctx), st.Invitation)
 	},
-	fromRow: func(_ context.Context, _ *ledger.Store, inv ledger.Invitation) (*xunchav1.Invitation, error) {
-		return invitationProto(inv), nil
+	fromRow: func(ctx context.Context, _ *ledger.Store, inv ledger.Invitation) (*xunchav1.Invitation, error) {
+		return invitationProto(i18n.FromContext(ctx), inv), nil
 	},
 }
 

@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -176,6 +177,17 @@ func TestPoolDrawToInspectionREST(t *testing.T) {
 	require.Equal(t, http.StatusOK, code, "%v", inv)
 	require.Equal(t, "INVITED", inv["stage"])
 	require.NotEmpty(t, inv["answer_due"])
+	require.Contains(t, fmt.Sprint(inv["answer_due_explanation"]), "working days after", "in English when asked")
+	// The answer's deadline is explained in Chinese by default.
+	req, err := http.NewRequest("GET", s.BaseURL+"/v1/invitations/"+invitation, nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", s.authorization(me))
+	resp, err := (&http.Client{Transport: http.DefaultTransport}).Do(req)
+	require.NoError(t, err)
+	zh := map[string]any{}
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&zh))
+	require.NoError(t, resp.Body.Close())
+	require.Contains(t, fmt.Sprint(zh["answer_due_explanation"]), "个工作日", "%v", zh)
 	code, _ = s.do("GET", "/v1/invitations/"+invitation, &other, nil)
 	require.Equal(t, http.StatusNotFound, code)
 	code, _ = s.do("POST", "/v1/invitations/"+invitation+":accept", &other, map[string]any{"request_id": rid(t, "other")})
