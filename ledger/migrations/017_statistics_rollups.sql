@@ -154,7 +154,7 @@ BEGIN
     INSERT INTO finding_round_kind_tallies AS t (round, found_month, kind, severity, content_area,
       findings, closed, withdrawn, overdue, on_time, reopened,
       reminders, overdue_escalations, interview_escalations, interviews_proposed, interviews_held)
-    SELECT * FROM changed
+    SELECT * FROM changed ORDER BY round, found_month, kind, severity, content_area
     ON CONFLICT (round, found_month, kind, severity, content_area) DO UPDATE SET
       findings = t.findings + EXCLUDED.findings, closed = t.closed + EXCLUDED.closed,
       withdrawn = t.withdrawn + EXCLUDED.withdrawn, overdue = t.overdue + EXCLUDED.overdue,
@@ -170,7 +170,7 @@ BEGIN
     reminders, overdue_escalations, interview_escalations, interviews_proposed, interviews_held)
   SELECT round, found_month, sum(findings), sum(closed), sum(withdrawn), sum(overdue), sum(on_time), sum(reopened),
     sum(reminders), sum(overdue_escalations), sum(interview_escalations), sum(interviews_proposed), sum(interviews_held)
-  FROM changed GROUP BY round, found_month
+  FROM changed GROUP BY round, found_month ORDER BY round, found_month
   ON CONFLICT (round, found_month) DO UPDATE SET
     findings = t.findings + EXCLUDED.findings, closed = t.closed + EXCLUDED.closed,
     withdrawn = t.withdrawn + EXCLUDED.withdrawn, overdue = t.overdue + EXCLUDED.overdue,
@@ -197,7 +197,7 @@ BEGIN
     INSERT INTO finding_round_kind_tallies AS t (round, found_month, kind, severity, content_area,
       closure_days, closure_findings)
     SELECT round, found_month, kind, severity, content_area, array_agg(days ORDER BY days), array_agg(n ORDER BY days)
-    FROM c GROUP BY round, found_month, kind, severity, content_area
+    FROM c GROUP BY round, found_month, kind, severity, content_area ORDER BY round, found_month, kind, severity, content_area
     ON CONFLICT (round, found_month, kind, severity, content_area) DO UPDATE SET
       (closure_days, closure_findings) = (SELECT * FROM merge_closure_days(t.closure_days, t.closure_findings,
                                                                           EXCLUDED.closure_days, EXCLUDED.closure_findings))
@@ -206,13 +206,16 @@ BEGIN
   SELECT round, found_month, array_agg(days ORDER BY days), array_agg(n ORDER BY days)
   FROM (SELECT round, found_month, days, sum(n)::integer AS n FROM c GROUP BY round, found_month, days
         HAVING sum(n) <> 0) r
-  GROUP BY round, found_month
+  GROUP BY round, found_month ORDER BY round, found_month
   ON CONFLICT (round, found_month) DO UPDATE SET
     (closure_days, closure_findings) = (SELECT * FROM merge_closure_days(t.closure_days, t.closure_findings,
                                                                         EXCLUDED.closure_days, EXCLUDED.closure_findings));
 END;
 $$;
 
+-- The rows are written in key order, so that two statements that write
+-- several of the same rows lock them in the same order.
+--
 -- The triggers: statement-level, as migration 010's, so that a statement
 -- writing many tallies adds their changes once per key. finding_tallies
 -- and finding_closure_days are written with INSERT … ON CONFLICT DO UPDATE
