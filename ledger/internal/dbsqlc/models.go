@@ -269,6 +269,84 @@ type FindingMonthTally struct {
 	ClosureFindings      []int
 }
 
+type FindingRoundKindTalliesRecomputed struct {
+	Round                string
+	FoundMonth           time.Time
+	Kind                 string
+	Severity             string
+	ContentArea          int
+	Findings             int
+	Closed               int
+	Withdrawn            int
+	Overdue              int
+	OnTime               int
+	Reopened             int
+	Reminders            int
+	OverdueEscalations   int
+	InterviewEscalations int
+	InterviewsProposed   int
+	InterviewsHeld       int
+	ClosureDays          interface{}
+	ClosureFindings      interface{}
+}
+
+type FindingRoundKindTally struct {
+	Round                string
+	FoundMonth           time.Time
+	Kind                 string
+	Severity             string
+	ContentArea          int
+	Findings             int
+	Closed               int
+	Withdrawn            int
+	Overdue              int
+	OnTime               int
+	Reopened             int
+	Reminders            int
+	OverdueEscalations   int
+	InterviewEscalations int
+	InterviewsProposed   int
+	InterviewsHeld       int
+	ClosureDays          []int
+	ClosureFindings      []int
+}
+
+type FindingRoundTalliesRecomputed struct {
+	Round                string
+	FoundMonth           time.Time
+	Findings             int
+	Closed               int
+	Withdrawn            int
+	Overdue              int
+	OnTime               int
+	Reopened             int
+	Reminders            int
+	OverdueEscalations   int
+	InterviewEscalations int
+	InterviewsProposed   int
+	InterviewsHeld       int
+	ClosureDays          interface{}
+	ClosureFindings      interface{}
+}
+
+type FindingRoundTally struct {
+	Round                string
+	FoundMonth           time.Time
+	Findings             int
+	Closed               int
+	Withdrawn            int
+	Overdue              int
+	OnTime               int
+	Reopened             int
+	Reminders            int
+	OverdueEscalations   int
+	InterviewEscalations int
+	InterviewsProposed   int
+	InterviewsHeld       int
+	ClosureDays          []int
+	ClosureFindings      []int
+}
+
 type FindingTalliesRecomputed struct {
 	InspectionID         string
 	FoundMonth           time.Time
