@@ -62,7 +62,7 @@ func (s *EscalationServer) UpdateEscalationPolicy(ctx context.Context, req *xunc
 	if err != nil {
 		return nil, err
 	}
-	p, err := s.Ledger.SetEscalationPolicy(ctx, req.GetRequestId(), steps, extensions, signoffs, answerDays, who)
+	p, err := s.Ledger.SetEscalationPolicy(ctx, req.GetRequestId(), steps, extensions, signoffs, answerDays, req.ExpectedVersion, who)
 	if err != nil {
 		return nil, err
 	}

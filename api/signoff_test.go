@@ -3,8 +3,10 @@ package api_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -217,6 +219,24 @@ func TestEscalationPolicySignoffRules(t *testing.T) {
 	code, got = s.do("GET", "/v1/escalation-policy", &unit, nil)
 	require.Equal(t, http.StatusOK, code)
 	require.Equal(t, p, got)
+
+	// Sent with the version it replaces, a policy read before another
+	// change is refused (409) and changes nothing; with the version in
+	// force it is set.
+	inForce, err := strconv.ParseInt(p["version"].(string), 10, 64)
+	require.NoError(t, err)
+	stale := strconv.FormatInt(inForce-1, 10)
+	code, body = s.do("PUT", "/v1/escalation-policy", &office, map[string]any{"request_id": rid(t, "stale"), "steps": steps,
+		"expected_version": stale})
+	require.Equal(t, http.StatusConflict, code, "%v", body)
+	require.Contains(t, body["message"], fmt.Sprintf("is at version %d, not %s", inForce, stale))
+	code, got = s.do("GET", "/v1/escalation-policy", &office, nil)
+	require.Equal(t, http.StatusOK, code)
+	require.Equal(t, p, got, "the refused policy changed nothing")
+	code, body = s.do("PUT", "/v1/escalation-policy", &office, map[string]any{"request_id": rid(t, "current"), "steps": steps,
+		"signoff_rules": []any{majorHazardSignoffRule}, "expected_version": p["version"]})
+	require.Equal(t, http.StatusOK, code, "%v", body)
+	require.NotEqual(t, p["version"], body["version"])
 }
 
 // details are a workflow's current details, as the Web UI shows them.

@@ -401,7 +401,7 @@ func TestConfigurationChangesAreChained(t *testing.T) {
 	t.Parallel()
 	fx := setup(t)
 	ctx := t.Context()
-	_, err := fx.store.SetEscalationPolicy(ctx, "p-1", ledger.DefaultEscalationPolicy().Steps, ledger.DefaultExtensionLimits(), nil, ledger.DefaultInvitationAnswerWorkingDays, office)
+	_, err := fx.store.SetEscalationPolicy(ctx, "p-1", ledger.DefaultEscalationPolicy().Steps, ledger.DefaultExtensionLimits(), nil, ledger.DefaultInvitationAnswerWorkingDays, nil, office)
 	require.NoError(t, err)
 	_, _, err = fx.store.CreateWebhook(ctx, ledger.Webhook{ID: "w-1", RequestID: "w-1", URL: "https://example.org/hook",
 		Secret: "s3cret-s3cret-s3cret", CreatedBy: office})

@@ -328,7 +328,7 @@ func (s *Store) EscalationPolicy(ctx context.Context) (EscalationPolicy, error) 
 // answer limit to every invitation sent from now on (one sent keeps its
 // deadline).
 func (s *Store) SetEscalationPolicy(ctx context.Context, requestID string, steps []EscalationStep, extensions ExtensionLimits,
-	signoffs []SignoffRule, answerDays int, by actor.Actor,
+	signoffs []SignoffRule, answerDays int, expectedVersion *int64, by actor.Actor,
 ) (EscalationPolicy, error) {
 	if requestID == "" {
 		return EscalationPolicy{}, derrors.Invalid("request_id", "must not be empty")
@@ -366,6 +366,11 @@ func (s *Store) SetEscalationPolicy(ctx context.Context, requestID string, steps
 	answerDays32 := int32(answerDays)
 	var out EscalationPolicy
 	err = s.inTx(ctx, func(q *dbsqlc.Queries) error {
+		if expectedVersion != nil {
+			if err := s.checkPolicyVersion(ctx, q, requestID, *expectedVersion); err != nil {
+				return err
+			}
+		}
 		id, inserted, err := optional(q.InsertEscalationPolicy(ctx, dbsqlc.InsertEscalationPolicyParams{
 			RequestID: requestID, Steps: stepsJSON, UpdatedBy: byJSON, Extensions: extensionsJSON,
 			SignoffRules: signoffsJSON, InvitationAnswerWorkingDays: &answerDays32,
@@ -413,4 +418,32 @@ func (s *Store) SetEscalationPolicy(ctx context.Context, requestID string, steps
 		return EscalationPolicy{}, err
 	}
 	return out, nil
+}
+
+// checkPolicyVersion refuses to replace a policy other than the version the
+// caller read (expected; 0 is the built-in policy before any was set): the
+// policy changed meanwhile, and a whole policy sent now would undo that
+// change. The check holds the policy's lock until the transaction ends. A
+// retry of a request already applied is not checked: it answers as the
+// first time.
+func (s *Store) checkPolicyVersion(ctx context.Context, q *dbsqlc.Queries, requestID string, expected int64) error {
+	if err := q.LockEscalationPolicy(ctx); err != nil {
+		return fmt.Errorf("locking the escalation policy: %w", err)
+	}
+	if _, done, err := optional(q.EscalationPolicyOfRequest(ctx, requestID)); err != nil || done {
+		return err
+	}
+	current, found, err := optional(q.CurrentEscalationPolicy(ctx))
+	if err != nil {
+		return fmt.Errorf("reading the escalation policy: %w", err)
+	}
+	var version int64
+	if found {
+		version = current.ID
+	}
+	if version != expected {
+		return derrors.New(derrors.ErrFailedPrecondition,
+			"the escalation policy is at version %d, not %d: it changed since it was read; read it again and send the whole policy", version, expected)
+	}
+	return nil
 }

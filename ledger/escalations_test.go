@@ -138,7 +138,7 @@ func TestEscalationPolicy(t *testing.T) {
 		{Step: ledger.StepOverdue, WorkingDays: 0},
 		{Step: ledger.StepReminder, WorkingDays: -3},
 	}
-	set, err := fx.store.SetEscalationPolicy(t.Context(), "policy-1", steps, ledger.DefaultExtensionLimits(), nil, ledger.DefaultInvitationAnswerWorkingDays, office)
+	set, err := fx.store.SetEscalationPolicy(t.Context(), "policy-1", steps, ledger.DefaultExtensionLimits(), nil, ledger.DefaultInvitationAnswerWorkingDays, nil, office)
 	require.NoError(t, err)
 	require.Positive(t, set.Version)
 	require.Equal(t, office, set.UpdatedBy)
@@ -149,21 +149,62 @@ func TestEscalationPolicy(t *testing.T) {
 	require.Equal(t, set, inForce)
 
 	// A newer one replaces it; a retry of the first changes nothing.
-	second, err := fx.store.SetEscalationPolicy(t.Context(), "policy-2", []ledger.EscalationStep{{Step: ledger.StepOverdue}}, ledger.DefaultExtensionLimits(), nil, ledger.DefaultInvitationAnswerWorkingDays, office)
+	second, err := fx.store.SetEscalationPolicy(t.Context(), "policy-2", []ledger.EscalationStep{{Step: ledger.StepOverdue}}, ledger.DefaultExtensionLimits(), nil, ledger.DefaultInvitationAnswerWorkingDays, nil, office)
 	require.NoError(t, err)
 	require.Greater(t, second.Version, set.Version)
-	retry, err := fx.store.SetEscalationPolicy(t.Context(), "policy-1", steps, ledger.DefaultExtensionLimits(), nil, ledger.DefaultInvitationAnswerWorkingDays, office)
+	retry, err := fx.store.SetEscalationPolicy(t.Context(), "policy-1", steps, ledger.DefaultExtensionLimits(), nil, ledger.DefaultInvitationAnswerWorkingDays, nil, office)
 	require.NoError(t, err)
 	require.Equal(t, set, retry)
 	inForce, err = fx.store.EscalationPolicy(t.Context())
 	require.NoError(t, err)
 	require.Equal(t, second, inForce)
 
-	_, err = fx.store.SetEscalationPolicy(t.Context(), "policy-1", []ledger.EscalationStep{{Step: ledger.StepOverdue}}, ledger.DefaultExtensionLimits(), nil, ledger.DefaultInvitationAnswerWorkingDays, office)
+	_, err = fx.store.SetEscalationPolicy(t.Context(), "policy-1", []ledger.EscalationStep{{Step: ledger.StepOverdue}}, ledger.DefaultExtensionLimits(), nil, ledger.DefaultInvitationAnswerWorkingDays, nil, office)
 	require.ErrorIs(t, err, derrors.ErrAlreadyExists)
-	_, err = fx.store.SetEscalationPolicy(t.Context(), "policy-1", steps, ledger.ExtensionLimits{}, nil, ledger.DefaultInvitationAnswerWorkingDays, office)
+	_, err = fx.store.SetEscalationPolicy(t.Context(), "policy-1", steps, ledger.ExtensionLimits{}, nil, ledger.DefaultInvitationAnswerWorkingDays, nil, office)
 	require.ErrorIs(t, err, derrors.ErrAlreadyExists, "the same steps with other extension limits")
 	require.Equal(t, 2, fx.count(t, `SELECT count(*) FROM escalation_policies`))
+}
+
+// TestEscalationPolicyExpectedVersion: a policy sent with the version it
+// replaces is set only while that version is in force: two clerks who read
+// the same policy cannot undo each other's change; a retry of the one that
+// won answers as the first time; a request without a version replaces
+// whatever is in force, as before.
+func TestEscalationPolicyExpectedVersion(t *testing.T) {
+	t.Parallel()
+	fx := setup(t)
+	overdue := []ledger.EscalationStep{{Step: ledger.StepOverdue}}
+	reminded := []ledger.EscalationStep{{Step: ledger.StepReminder, WorkingDays: -2}, {Step: ledger.StepOverdue}}
+	set := func(requestID string, steps []ledger.EscalationStep, expected *int64) (ledger.EscalationPolicy, error) {
+		return fx.store.SetEscalationPolicy(t.Context(), requestID, steps, ledger.DefaultExtensionLimits(), nil,
+			ledger.DefaultInvitationAnswerWorkingDays, expected, office)
+	}
+	version := func(v int64) *int64 { return &v }
+
+	_, err := set("first", overdue, version(3))
+	require.ErrorIs(t, err, derrors.ErrFailedPrecondition, "no policy was set yet: the built-in one is version 0")
+	require.ErrorContains(t, err, "is at version 0, not 3")
+	first, err := set("first", overdue, version(0))
+	require.NoError(t, err)
+
+	// Two clerks read version first.Version; the first to send wins.
+	won, err := set("clerk-a", reminded, version(first.Version))
+	require.NoError(t, err)
+	_, err = set("clerk-b", overdue, version(first.Version))
+	require.ErrorIs(t, err, derrors.ErrFailedPrecondition)
+	require.ErrorContains(t, err, fmt.Sprintf("is at version %d, not %d", won.Version, first.Version))
+	inForce, err := fx.store.EscalationPolicy(t.Context())
+	require.NoError(t, err)
+	require.Equal(t, won, inForce, "the refused one changed nothing")
+
+	again, err := set("clerk-a", reminded, version(first.Version))
+	require.NoError(t, err)
+	require.Equal(t, won, again, "a retry of the winner answers as the first time")
+	latest, err := set("no-version", overdue, nil)
+	require.NoError(t, err)
+	require.Greater(t, latest.Version, won.Version)
+	require.Equal(t, 3, fx.count(t, `SELECT count(*) FROM escalation_policies`))
 }
 
 // TestExtensionLimits: the office's extension limits are kept with its
@@ -174,7 +215,7 @@ func TestExtensionLimits(t *testing.T) {
 	fx := setup(t)
 	overdue := []ledger.EscalationStep{{Step: ledger.StepOverdue}}
 	set, err := fx.store.SetEscalationPolicy(t.Context(), "limits-1", overdue,
-		ledger.ExtensionLimits{MaxCount: 3, TotalWorkingDays: 20, Severities: []string{"MAJOR", "GENERAL"}}, nil, ledger.DefaultInvitationAnswerWorkingDays, office)
+		ledger.ExtensionLimits{MaxCount: 3, TotalWorkingDays: 20, Severities: []string{"MAJOR", "GENERAL"}}, nil, ledger.DefaultInvitationAnswerWorkingDays, nil, office)
 	require.NoError(t, err)
 	want := ledger.ExtensionLimits{MaxCount: 3, TotalWorkingDays: 20, Severities: []string{"GENERAL", "MAJOR"}}
 	require.Equal(t, want, set.Extensions)
@@ -182,7 +223,7 @@ func TestExtensionLimits(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, want, inForce.Extensions)
 
-	none, err := fx.store.SetEscalationPolicy(t.Context(), "limits-none", overdue, ledger.ExtensionLimits{}, nil, ledger.DefaultInvitationAnswerWorkingDays, office)
+	none, err := fx.store.SetEscalationPolicy(t.Context(), "limits-none", overdue, ledger.ExtensionLimits{}, nil, ledger.DefaultInvitationAnswerWorkingDays, nil, office)
 	require.NoError(t, err)
 	require.Equal(t, ledger.ExtensionLimits{}, none.Extensions)
 
@@ -255,7 +296,7 @@ func TestEscalationPolicyValidation(t *testing.T) {
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := fx.store.SetEscalationPolicy(t.Context(), fmt.Sprintf("bad-%d", i), tt.steps, ledger.DefaultExtensionLimits(), nil, ledger.DefaultInvitationAnswerWorkingDays, office)
+			_, err := fx.store.SetEscalationPolicy(t.Context(), fmt.Sprintf("bad-%d", i), tt.steps, ledger.DefaultExtensionLimits(), nil, ledger.DefaultInvitationAnswerWorkingDays, nil, office)
 			require.ErrorIs(t, err, derrors.ErrInvalidArgument)
 			var invalid *derrors.InvalidError
 			require.True(t, errors.As(err, &invalid))
@@ -270,12 +311,12 @@ func TestEscalationPolicyValidation(t *testing.T) {
 		t.Parallel()
 		_, err := fx.store.SetEscalationPolicy(t.Context(), "bounds", []ledger.EscalationStep{
 			{Step: ledger.StepReminder, WorkingDays: -20}, overdue, {Step: ledger.StepInterviewProposed, WorkingDays: 60},
-		}, ledger.ExtensionLimits{MaxCount: ledger.MaxExtensions, TotalWorkingDays: ledger.MaxExtensionWorkingDays, Severities: ledger.HazardSeverities}, nil, ledger.DefaultInvitationAnswerWorkingDays, office)
+		}, ledger.ExtensionLimits{MaxCount: ledger.MaxExtensions, TotalWorkingDays: ledger.MaxExtensionWorkingDays, Severities: ledger.HazardSeverities}, nil, ledger.DefaultInvitationAnswerWorkingDays, nil, office)
 		require.NoError(t, err)
 	})
 	t.Run("request id required", func(t *testing.T) {
 		t.Parallel()
-		_, err := fx.store.SetEscalationPolicy(t.Context(), "", []ledger.EscalationStep{overdue}, ledger.DefaultExtensionLimits(), nil, ledger.DefaultInvitationAnswerWorkingDays, office)
+		_, err := fx.store.SetEscalationPolicy(t.Context(), "", []ledger.EscalationStep{overdue}, ledger.DefaultExtensionLimits(), nil, ledger.DefaultInvitationAnswerWorkingDays, nil, office)
 		require.ErrorContains(t, err, "request_id")
 	})
 }
@@ -291,18 +332,18 @@ func TestInvitationAnswerLimit(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 3, p.InvitationAnswerWorkingDays, "the default before any policy")
 
-	set, err := fx.store.SetEscalationPolicy(t.Context(), "answer-5", overdue, ledger.DefaultExtensionLimits(), nil, 5, office)
+	set, err := fx.store.SetEscalationPolicy(t.Context(), "answer-5", overdue, ledger.DefaultExtensionLimits(), nil, 5, nil, office)
 	require.NoError(t, err)
 	require.Equal(t, 5, set.InvitationAnswerWorkingDays)
 	inForce, err := fx.store.EscalationPolicy(t.Context())
 	require.NoError(t, err)
 	require.Equal(t, 5, inForce.InvitationAnswerWorkingDays)
-	_, err = fx.store.SetEscalationPolicy(t.Context(), "answer-5", overdue, ledger.DefaultExtensionLimits(), nil, 6, office)
+	_, err = fx.store.SetEscalationPolicy(t.Context(), "answer-5", overdue, ledger.DefaultExtensionLimits(), nil, 6, nil, office)
 	require.ErrorIs(t, err, derrors.ErrAlreadyExists, "the same request with another answer limit")
 
 	for _, days := range []int{0, -1, 31} {
 		_, err := fx.store.SetEscalationPolicy(t.Context(), fmt.Sprintf("answer-bad-%d", days), overdue,
-			ledger.DefaultExtensionLimits(), nil, days, office)
+			ledger.DefaultExtensionLimits(), nil, days, nil, office)
 		var invalid *derrors.InvalidError
 		require.ErrorAs(t, err, &invalid, "days %d", days)
 		require.Equal(t, "invitation_answer_working_days", invalid.Violations[0].Field)

@@ -248,7 +248,7 @@ func TestHistoryIsAppendOnly(t *testing.T) {
 	_, err = fx.store.RecordEscalation(t.Context(), ledger.Escalation{Subject: "finding/f-1", DeadlineSeq: 1,
 		Step: ledger.StepReminder, UnitCode: "430100", DueAt: march, FiredAt: march}, ledger.Finding{}, ledger.Event{})
 	require.NoError(t, err)
-	_, err = fx.store.SetEscalationPolicy(t.Context(), "p-1", ledger.DefaultEscalationPolicy().Steps, ledger.DefaultExtensionLimits(), nil, ledger.DefaultInvitationAnswerWorkingDays, office)
+	_, err = fx.store.SetEscalationPolicy(t.Context(), "p-1", ledger.DefaultEscalationPolicy().Steps, ledger.DefaultExtensionLimits(), nil, ledger.DefaultInvitationAnswerWorkingDays, nil, office)
 	require.NoError(t, err)
 	require.NoError(t, fx.store.InsertEvidence(t.Context(), evidenceOf("ev-1", sha('a'))))
 	w, _, err := fx.store.CreateWebhook(t.Context(), webhookOf("w-1", "req-w-1", "https://office.example/hook"))

@@ -26,20 +26,20 @@ func TestSignoffRules(t *testing.T) {
 	fx := setup(t)
 	overdue := []ledger.EscalationStep{{Step: ledger.StepOverdue}}
 	rules := []ledger.SignoffRule{majorHazardSignoff, {Kind: "VIOLATION_CLUE", Signers: []ledger.Signer{{Organisation: "省纪委监委驻应急管理厅纪检监察组"}}}}
-	set, err := fx.store.SetEscalationPolicy(t.Context(), "signoff-1", overdue, ledger.DefaultExtensionLimits(), rules, ledger.DefaultInvitationAnswerWorkingDays, office)
+	set, err := fx.store.SetEscalationPolicy(t.Context(), "signoff-1", overdue, ledger.DefaultExtensionLimits(), rules, ledger.DefaultInvitationAnswerWorkingDays, nil, office)
 	require.NoError(t, err)
 	require.Equal(t, rules, set.SignoffRules)
 	inForce, err := fx.store.EscalationPolicy(t.Context())
 	require.NoError(t, err)
 	require.Equal(t, rules, inForce.SignoffRules)
 
-	retry, err := fx.store.SetEscalationPolicy(t.Context(), "signoff-1", overdue, ledger.DefaultExtensionLimits(), rules, ledger.DefaultInvitationAnswerWorkingDays, office)
+	retry, err := fx.store.SetEscalationPolicy(t.Context(), "signoff-1", overdue, ledger.DefaultExtensionLimits(), rules, ledger.DefaultInvitationAnswerWorkingDays, nil, office)
 	require.NoError(t, err)
 	require.Equal(t, set, retry)
-	_, err = fx.store.SetEscalationPolicy(t.Context(), "signoff-1", overdue, ledger.DefaultExtensionLimits(), rules[:1], ledger.DefaultInvitationAnswerWorkingDays, office)
+	_, err = fx.store.SetEscalationPolicy(t.Context(), "signoff-1", overdue, ledger.DefaultExtensionLimits(), rules[:1], ledger.DefaultInvitationAnswerWorkingDays, nil, office)
 	require.ErrorIs(t, err, derrors.ErrAlreadyExists, "the same steps and limits with other sign-off rules")
 
-	none, err := fx.store.SetEscalationPolicy(t.Context(), "signoff-none", overdue, ledger.DefaultExtensionLimits(), []ledger.SignoffRule{}, ledger.DefaultInvitationAnswerWorkingDays, office)
+	none, err := fx.store.SetEscalationPolicy(t.Context(), "signoff-none", overdue, ledger.DefaultExtensionLimits(), []ledger.SignoffRule{}, ledger.DefaultInvitationAnswerWorkingDays, nil, office)
 	require.NoError(t, err)
 	require.Nil(t, none.SignoffRules)
 

@@ -254,7 +254,8 @@ var zh = map[string]string{
 	"must list at least one piece of evidence (the signed close-out form, the inspection record)": "必须至少列出一项证据（签字的销号审批表、核查记录）",
 	"must name 1 to %d signers":                                                                   "必须列出 1 到 %d 个签字人",
 	"must be 0 to %d working days (0: %d)":                                                        "必须为 0 到 %d 个工作日（0 即 %d 个工作日）",
-	"only a HAZARD rule names a severity":                                                         "只有 HAZARD（事故隐患）规则可指定等级",
+	"the escalation policy is at version %d, not %d: it changed since it was read; read it again and send the whole policy": "升级规则当前为第 %d 版，而非第 %d 版：读取之后已有改动；请重新读取后提交完整的规则",
+	"only a HAZARD rule names a severity": "只有 HAZARD（事故隐患）规则可指定等级",
 
 	// Referrals of clues (移交) and their routing table.
 	"is not given when removing a route":                                                   "移除路由时不应给出",

@@ -35,6 +35,11 @@ VALUES (@request_id, @steps, @updated_by, @extensions, @signoff_rules, @invitati
 ON CONFLICT (request_id) DO NOTHING
 RETURNING id;
 
+-- name: LockEscalationPolicy :exec
+-- LockEscalationPolicy serialises the policy's changes that name the
+-- version they expect, until the transaction ends.
+SELECT pg_advisory_xact_lock(hashtext('xuncha.escalation_policy'));
+
 -- name: CurrentEscalationPolicy :one
 SELECT * FROM escalation_policies ORDER BY id DESC LIMIT 1;
 

@@ -261,3 +261,14 @@ func (q *Queries) ListEscalations(ctx context.Context, arg ListEscalationsParams
 	}
 	return items, nil
 }
+
+const lockEscalationPolicy = `-- name: LockEscalationPolicy :exec
+SELECT pg_advisory_xact_lock(hashtext('xuncha.escalation_policy'))
+`
+
+// LockEscalationPolicy serialises the policy's changes that name the
+// version they expect, until the transaction ends.
+func (q *Queries) LockEscalationPolicy(ctx context.Context) error {
+	_, err := q.db.Exec(ctx, lockEscalationPolicy)
+	return err
+}

@@ -3373,8 +3373,13 @@ type UpdateEscalationPolicyRequest struct {
 	// Working days to answer an invitation, 1 to 30, for the invitations sent
 	// from now on (each reads the policy when it is sent); absent: 3.
 	InvitationAnswerWorkingDays *int32 `protobuf:"varint,11,opt,name=invitation_answer_working_days,json=invitationAnswerWorkingDays,proto3,oneof" json:"invitation_answer_working_days,omitempty"`
-	unknownFields               protoimpl.UnknownFields
-	sizeCache                   protoimpl.SizeCache
+	// The version of the policy this one replaces, as read (0: the built-in
+	// policy, before any was set). When given and the policy has changed
+	// since, nothing is set (409): a PUT replaces the whole policy, so read
+	// it, change what you mean to and send it back with its version.
+	ExpectedVersion *int64 `protobuf:"varint,12,opt,name=expected_version,json=expectedVersion,proto3,oneof" json:"expected_version,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *UpdateEscalationPolicyRequest) Reset() {
@@ -3438,6 +3443,13 @@ func (x *UpdateEscalationPolicyRequest) GetSignoffRules() []*SignoffRule {
 func (x *UpdateEscalationPolicyRequest) GetInvitationAnswerWorkingDays() int32 {
 	if x != nil && x.InvitationAnswerWorkingDays != nil {
 		return *x.InvitationAnswerWorkingDays
+	}
+	return 0
+}
+
+func (x *UpdateEscalationPolicyRequest) GetExpectedVersion() int64 {
+	if x != nil && x.ExpectedVersion != nil {
+		return *x.ExpectedVersion
 	}
 	return 0
 }
@@ -4084,7 +4096,7 @@ const file_xuncha_v1_finding_proto_rawDesc = "" +
 	"\rsignoff_rules\x18\n" +
 	" \x03(\v2\x16.xuncha.v1.SignoffRuleR\fsignoffRules\x12C\n" +
 	"\x1einvitation_answer_working_days\x18\v \x01(\x05R\x1binvitationAnswerWorkingDays\"\x1c\n" +
-	"\x1aGetEscalationPolicyRequest\"\xe0\x02\n" +
+	"\x1aGetEscalationPolicyRequest\"\xa5\x03\n" +
 	"\x1dUpdateEscalationPolicyRequest\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12/\n" +
@@ -4092,8 +4104,10 @@ const file_xuncha_v1_finding_proto_rawDesc = "" +
 	"\x10extension_limits\x18\x03 \x01(\v2\x1a.xuncha.v1.ExtensionLimitsR\x0fextensionLimits\x12;\n" +
 	"\rsignoff_rules\x18\n" +
 	" \x03(\v2\x16.xuncha.v1.SignoffRuleR\fsignoffRules\x12H\n" +
-	"\x1einvitation_answer_working_days\x18\v \x01(\x05H\x00R\x1binvitationAnswerWorkingDays\x88\x01\x01B!\n" +
-	"\x1f_invitation_answer_working_days\"\xd2\x01\n" +
+	"\x1einvitation_answer_working_days\x18\v \x01(\x05H\x00R\x1binvitationAnswerWorkingDays\x88\x01\x01\x12.\n" +
+	"\x10expected_version\x18\f \x01(\x03H\x01R\x0fexpectedVersion\x88\x01\x01B!\n" +
+	"\x1f_invitation_answer_working_daysB\x13\n" +
+	"\x11_expected_version\"\xd2\x01\n" +
 	"\aWebhook\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x10\n" +
 	"\x03url\x18\x02 \x01(\tR\x03url\x12\x1f\n" +
