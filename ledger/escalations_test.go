@@ -205,6 +205,33 @@ func TestEscalationPolicyExpectedVersion(t *testing.T) {
 	require.NoError(t, err)
 	require.Greater(t, latest.Version, won.Version)
 	require.Equal(t, 3, fx.count(t, `SELECT count(*) FROM escalation_policies`))
+
+	// Sent at once, with the same version read, exactly one is set: in
+	// each of 20 rounds of 8 clerks.
+	for round := range 20 {
+		inForce, err := fx.store.EscalationPolicy(t.Context())
+		require.NoError(t, err)
+		start := make(chan struct{})
+		errs := make(chan error, 8)
+		for i := range 8 {
+			go func() {
+				<-start
+				_, err := set(fmt.Sprintf("race-%d-%d", round, i), reminded, version(inForce.Version))
+				errs <- err
+			}()
+		}
+		close(start)
+		wins := 0
+		for range 8 {
+			if err := <-errs; err == nil {
+				wins++
+			} else {
+				require.ErrorIs(t, err, derrors.ErrFailedPrecondition)
+			}
+		}
+		require.Equal(t, 1, wins, "round %d: exactly one of eight concurrent clerks", round)
+	}
+	require.Equal(t, 3+20, fx.count(t, `SELECT count(*) FROM escalation_policies`))
 }
 
 // TestExtensionLimits: the office's extension limits are kept with its
