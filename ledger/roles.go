@@ -62,8 +62,6 @@ var mutableTables = []MutableTable{
 	{"lineups", []string{"UPDATE"}, "a line-up's state and members: swaps, invitations, replacements (ChangeLineup, ApplyInvitationChange)"},
 	{"invitations", []string{"UPDATE"}, "the projection of an invitation's workflow (ApplyInvitationChange: INSERT … ON CONFLICT DO UPDATE)"},
 	{"finding_month_tallies", []string{"UPDATE"}, "the statistics per inspection and month, refreshed by the triggers (migration 010: INSERT … ON CONFLICT DO UPDATE)"},
-	{"finding_round_tallies", []string{"UPDATE"}, "the statistics per round and month, kept by the triggers of the tallies (migration 017: INSERT … ON CONFLICT DO UPDATE)"},
-	{"finding_round_kind_tallies", []string{"UPDATE"}, "the statistics per round, month, kind, severity and content area, kept by the triggers of the tallies (migration 017: INSERT … ON CONFLICT DO UPDATE)"},
 }
 
 // readOnlyTables are read but never written by the application: the

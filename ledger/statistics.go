@@ -12,13 +12,14 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// Statistics of the findings (issue 13 item 1) are sums over tallies kept
-// by triggers as findings, escalations and interviews are written
-// (migrations 010 and 017), so that a question about a million findings
-// reads a few thousand rows. Each question reads the coarsest tallies that
-// still hold what it filters and groups by (tallySource). The statement is
-// built per request from a fixed set of columns and tables (no request
-// text is ever part of it), like the finding list's (findings_list.go).
+// Statistics of the findings (issue 13 item 1) are sums over
+// finding_tallies and finding_closure_days (migration 010): one row per
+// inspection, month found, kind, severity and content area, kept by
+// triggers as findings, escalations and interviews are written, so that a
+// question about a million findings reads a fraction of a row per finding.
+// The statement is built per request from a fixed set of columns (no
+// request text is ever part of it), like the finding list's
+// (findings_list.go).
 
 // Dimension is what statistics may be grouped by.
 type Dimension string
@@ -307,43 +308,19 @@ func (k *groupKey) scanTargets(dims []Dimension) []any {
 	return out
 }
 
-// tallySource is a table of tallies with the days to close as arrays
-// (closure_days, closure_findings), one of a fixed set.
-type tallySource struct {
-	table string
-	// dimensions are the dimensions its rows are keyed by, and so the
-	// filters and groupings it can answer.
-	dimensions []Dimension
-}
-
-// Tallies with the days to close as arrays, coarsest first: per round and
-// month, per round, month, kind, severity and content area (migration 017),
-// per inspection and month (migration 010).
-var (
-	roundTallies     = tallySource{"finding_round_tallies", []Dimension{DimensionRound, DimensionMonth}}
-	roundKindTallies = tallySource{"finding_round_kind_tallies", []Dimension{DimensionRound, DimensionMonth,
-		DimensionKind, DimensionSeverity, DimensionContentArea}}
-	monthTallies = tallySource{"finding_month_tallies", []Dimension{DimensionUnit, DimensionRound, DimensionMonth}}
-)
-
 // Statistics counts the findings filter selects, in total and grouped by
 // groupBy (each dimension at most once; none gives the total alone). The
-// counts and the days to close come from one snapshot. A question that
-// names no unit, inspection or reach and is not grouped by unit reads the
-// tallies per round and month (migration 017), with a kind, a severity or
-// a content area those per round, month, kind, severity and content area:
-// a few thousand rows whatever the number of findings. Any other question
-// reads the tallies per inspection and month (migration 010), with a kind,
-// a severity or a content area finding_tallies and finding_closure_days.
+// counts and the days to close come from one snapshot. A question without
+// a kind, a severity or a content area reads finding_month_tallies, one
+// row per inspection and month; one with them reads finding_tallies and
+// finding_closure_days.
 func (s *Store) Statistics(ctx context.Context, filter StatisticsFilter, groupBy []Dimension) (StatisticsReport, error) {
 	fine := filter.Kind != "" || filter.Severity != "" || filter.ContentArea != 0
-	byUnit := filter.UnitCode != "" || filter.InspectionID != "" || filter.Reach.ByUnit || filter.Reach.ByTeam
 	for i, d := range groupBy {
 		if _, ok := dimensionColumns[d]; !ok || slices.Contains(groupBy[:i], d) {
 			return StatisticsReport{}, fmt.Errorf("statistics: dimension %q unknown or repeated", d)
 		}
 		fine = fine || d == DimensionKind || d == DimensionSeverity || d == DimensionContentArea
-		byUnit = byUnit || d == DimensionUnit
 	}
 	var groups map[groupKey]*StatisticsGroup
 	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
@@ -352,15 +329,10 @@ func (s *Store) Statistics(ctx context.Context, filter StatisticsFilter, groupBy
 			return err
 		}
 		var err error
-		switch {
-		case !byUnit && fine:
-			groups, err = arrayStatistics(ctx, tx, roundKindTallies, filter, groupBy)
-		case !byUnit:
-			groups, err = arrayStatistics(ctx, tx, roundTallies, filter, groupBy)
-		case fine:
+		if fine {
 			groups, err = fineStatistics(ctx, tx, filter, groupBy)
-		default:
-			groups, err = arrayStatistics(ctx, tx, monthTallies, filter, groupBy)
+		} else {
+			groups, err = monthStatistics(ctx, tx, filter, groupBy)
 		}
 		return err
 	})
@@ -387,35 +359,38 @@ func (s *Store) Statistics(ctx context.Context, filter StatisticsFilter, groupBy
 	return report, nil
 }
 
-// arrayStatistics reads the rows of source that filter selects and sums
-// them per group in Go: they are few (one per inspection and month at
-// most), and the days to close of each come as arrays. source holds every
-// dimension groupBy and filter name.
-func arrayStatistics(ctx context.Context, tx pgx.Tx, source tallySource, filter StatisticsFilter, groupBy []Dimension) (map[groupKey]*StatisticsGroup, error) {
-	var columns []string
-	for _, d := range groupBy {
-		if !slices.Contains(source.dimensions, d) {
-			return nil, fmt.Errorf("statistics: %s has no %s", source.table, d)
-		}
-		columns = append(columns, dimensionColumns[d])
-	}
+// monthStatistics reads the month tallies filter selects and sums them per
+// group in Go: there are as many as inspections and months, and the days
+// to close of each come as arrays.
+func monthStatistics(ctx context.Context, tx pgx.Tx, filter StatisticsFilter, groupBy []Dimension) (map[groupKey]*StatisticsGroup, error) {
 	where := statisticsWhere(filter)
-	rows, err := tx.Query(ctx, "SELECT "+strings.Join(append(columns, ""), ", ")+`findings, closed, withdrawn, overdue, on_time, reopened,
+	rows, err := tx.Query(ctx, `SELECT unit_code, round, found_month, findings, closed, withdrawn, overdue, on_time, reopened,
   reminders, overdue_escalations, interview_escalations, interviews_proposed, interviews_held, closure_days, closure_findings
-FROM `+source.table+where.clause(), where.args...)
+FROM finding_month_tallies`+where.clause(), where.args...)
 	if err != nil {
 		return nil, err
 	}
 	groups := map[groupKey]*StatisticsGroup{}
-	var k groupKey
+	var row groupKey
 	var c [11]int
 	var days, findings []int32
-	targets := k.scanTargets(groupBy)
+	targets := []any{&row.unitCode, &row.round, &row.month}
 	for i := range c {
 		targets = append(targets, &c[i])
 	}
 	targets = append(targets, &days, &findings)
 	_, err = pgx.ForEachRow(rows, targets, func() error {
+		var k groupKey
+		for _, d := range groupBy {
+			switch d {
+			case DimensionUnit:
+				k.unitCode = row.unitCode
+			case DimensionRound:
+				k.round = row.round
+			case DimensionMonth:
+				k.month = row.month
+			}
+		}
 		g := groupOf(groups, k)
 		g.add(counted(c))
 		hist := make([]DayCount, len(days))

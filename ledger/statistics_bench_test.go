@@ -38,9 +38,6 @@ func BenchmarkStatistics(b *testing.B) {
 		{"a city with its districts by month", changsha, []ledger.Dimension{ledger.DimensionMonth}},
 		{"a round by kind", ledger.StatisticsFilter{Round: "2025年第2轮"}, []ledger.Dimension{ledger.DimensionKind}},
 		{"major hazards by round", ledger.StatisticsFilter{Kind: "HAZARD", Severity: "MAJOR"}, []ledger.Dimension{ledger.DimensionRound}},
-		// Units and kinds at once: the tallies per inspection, with
-		// finding_closure_days (see README, Known limits).
-		{"a year by unit and kind", year(2025), []ledger.Dimension{ledger.DimensionUnit, ledger.DimensionKind}},
 		{"a unit user of two units", ledger.StatisticsFilter{Reach: ledger.Reach{ByUnit: true, Units: []string{"430100", "430102"}}}, nil},
 		{"a team member", ledger.StatisticsFilter{Reach: ledger.Reach{ByTeam: true, Subject: "bench-team-7"}}, []ledger.Dimension{ledger.DimensionRound}},
 	} {

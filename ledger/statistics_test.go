@@ -151,8 +151,7 @@ func statisticsFixture(t *testing.T, fx fixture) {
 }
 
 // requireTalliesRecomputed checks that the tallies the triggers kept equal
-// what migration 010's views compute from scratch, and the tallies per
-// round (migration 017) what its views sum from those.
+// what migration 010's views compute from scratch.
 func requireTalliesRecomputed(t *testing.T, fx fixture) {
 	t.Helper()
 	for _, q := range []string{
@@ -162,10 +161,6 @@ func requireTalliesRecomputed(t *testing.T, fx fixture) {
 		`SELECT count(*) FROM (SELECT * FROM finding_closure_days_recomputed EXCEPT SELECT * FROM finding_closure_days) d`,
 		`SELECT count(*) FROM (SELECT * FROM finding_month_tallies WHERE findings <> 0 EXCEPT SELECT * FROM finding_month_tallies_recomputed) d`,
 		`SELECT count(*) FROM (SELECT * FROM finding_month_tallies_recomputed EXCEPT SELECT * FROM finding_month_tallies) d`,
-		`SELECT count(*) FROM (SELECT * FROM finding_round_tallies WHERE findings <> 0 EXCEPT SELECT * FROM finding_round_tallies_recomputed) d`,
-		`SELECT count(*) FROM (SELECT * FROM finding_round_tallies_recomputed EXCEPT SELECT * FROM finding_round_tallies) d`,
-		`SELECT count(*) FROM (SELECT * FROM finding_round_kind_tallies WHERE findings <> 0 EXCEPT SELECT * FROM finding_round_kind_tallies_recomputed) d`,
-		`SELECT count(*) FROM (SELECT * FROM finding_round_kind_tallies_recomputed EXCEPT SELECT * FROM finding_round_kind_tallies) d`,
 		// A row emptied by its last finding leaving holds nothing else either.
 		`SELECT count(*) FROM finding_tallies WHERE findings = 0 AND (closed, withdrawn, overdue, on_time, reopened, reminders,
 		   overdue_escalations, interview_escalations, interviews_proposed, interviews_held) <> (0, 0, 0, 0, 0, 0, 0, 0, 0, 0)`,
@@ -306,78 +301,6 @@ func TestStatistics(t *testing.T) {
 
 	_, err := fx.store.Statistics(t.Context(), ledger.StatisticsFilter{}, []ledger.Dimension{ledger.DimensionUnit, ledger.DimensionUnit})
 	require.Error(t, err)
-
-	// More writes for migration 017's triggers: f-9 closes in f-1's key
-	// after as many days (a row of finding_closure_days counted up, a day
-	// already in the arrays), f-10 in a round of its own, and f-6 moves
-	// to another kind (one key's counts down, another's up).
-	fx.findingThrough(t, "f-9", "i-cs", "430100", at("2026-03-09", 10), "HAZARD", "GENERAL", 3,
-		findingStep{at("2026-03-10", 9), referred("2026-03-10")},
-		findingStep{at("2026-03-13", 11), stage("CLOSED")})
-	fx.inspectionOf(t, "i-r3", "430300", "2026年第三轮", "")
-	fx.findingThrough(t, "f-10", "i-r3", "430300", at("2026-06-01", 10), "VIOLATION_CLUE", "", 7,
-		findingStep{at("2026-06-02", 9), referred("2026-06-02")},
-		findingStep{at("2026-06-12", 9), stage("CLOSED")})
-	f6 := newFinding("f-6", "i-fr", "430102", at("2026-03-06", 9))
-	f6.Kind, f6.Severity, f6.ContentArea, f6.Version, f6.UpdatedAt = "RESPONSIBILITY", "", 4, 2, at("2026-03-08", 9)
-	require.NoError(t, fx.store.ApplyFindingChange(t.Context(), f6, ledger.Event{
-		Key: "reclassify", Action: "step", StageAfter: f6.Stage, Actor: office, OccurredAt: f6.UpdatedAt}))
-	requireTalliesRecomputed(t, fx)
-
-	// The tallies per round (a question without a unit) and those per
-	// inspection (the same question asked by a unit user who reaches every
-	// unit) answer alike, grouped or not, with or without a kind.
-	everyUnit := ledger.StatisticsFilter{Reach: ledger.Reach{ByUnit: true,
-		Units: []string{"430100", "430102", "430200", "430300", "91430100MA4L000001"}}}
-	for _, groupBy := range [][]ledger.Dimension{
-		nil,
-		{ledger.DimensionMonth},
-		{ledger.DimensionRound, ledger.DimensionMonth},
-		{ledger.DimensionKind},
-		{ledger.DimensionSeverity, ledger.DimensionContentArea},
-		{ledger.DimensionMonth, ledger.DimensionRound, ledger.DimensionKind, ledger.DimensionSeverity, ledger.DimensionContentArea},
-	} {
-		for _, filter := range []ledger.StatisticsFilter{{}, {Round: "2026年第一轮"}, {FromMonth: month(2026, 4)}, {Kind: "HAZARD"}, {ContentArea: 3}} {
-			byRound := stats(filter, groupBy...)
-			filter.Reach = everyUnit.Reach
-			byInspection := stats(filter, groupBy...)
-			require.Equal(t, byInspection, byRound, "%v %+v", groupBy, filter)
-		}
-	}
-	all := stats(ledger.StatisticsFilter{}, ledger.DimensionRound)
-	require.Equal(t, 10, all.Total.Found)
-	require.Equal(t, []ledger.DayCount{{Days: 3, Findings: 2}, {Days: 10, Findings: 2}, {Days: 20, Findings: 1}, {Days: 30, Findings: 1}},
-		all.Total.DaysToClose)
-	require.Len(t, all.Groups, 3)
-	require.Equal(t, "2026年第三轮", all.Groups[1].Round)
-	require.Equal(t, []ledger.DayCount{{Days: 10, Findings: 1}}, all.Groups[1].DaysToClose)
-}
-
-// TestMergeClosureDays checks migration 017's merge of a change into the
-// days to close: counts added, taken away to nothing, days new on either
-// side, the result by days.
-func TestMergeClosureDays(t *testing.T) {
-	t.Parallel()
-	fx := setup(t)
-	conn := fx.conn(t)
-	for _, tt := range []struct {
-		name                       string
-		days, findings             []int32
-		changeDays, changeFindings []int32
-		wantDays, wantFindings     []int32
-	}{
-		{"into nothing", []int32{}, []int32{}, []int32{2, 5}, []int32{1, 3}, []int32{2, 5}, []int32{1, 3}},
-		{"added and interleaved", []int32{1, 4, 9}, []int32{2, 1, 1}, []int32{0, 4, 12}, []int32{1, 2, 1},
-			[]int32{0, 1, 4, 9, 12}, []int32{1, 2, 3, 1, 1}},
-		{"taken away", []int32{1, 4}, []int32{2, 1}, []int32{4, 1}, []int32{-1, -1}, []int32{1}, []int32{1}},
-		{"to nothing", []int32{7}, []int32{1}, []int32{7}, []int32{-1}, []int32{}, []int32{}},
-	} {
-		var days, findings []int32
-		require.NoError(t, conn.QueryRow(t.Context(), `SELECT * FROM merge_closure_days($1, $2, $3, $4)`,
-			tt.days, tt.findings, tt.changeDays, tt.changeFindings).Scan(&days, &findings), tt.name)
-		require.Equal(t, tt.wantDays, days, tt.name)
-		require.Equal(t, tt.wantFindings, findings, tt.name)
-	}
 }
 
 func TestDivisionPrefix(t *testing.T) {
