@@ -10,6 +10,11 @@ import (
 	"github.com/xuncha/xuncha/internal/derrors"
 )
 
+// versionAnnounceOutlivesLadder is the workflow.GetVersion change ID under
+// which a webhook's hand-over is not cancelled with the context it was
+// announced in (announce).
+const versionAnnounceOutlivesLadder = "announce-outlives-ladder"
+
 // webhookOptions retry a delivery with backoff for up to a day (in a
 // WebhookDeliveryWorkflow; in the lifecycle itself for histories recorded
 // before webhookOutboxChange).
@@ -39,6 +44,15 @@ var webhookOptions = workflow.ActivityOptions{
 func announce(ctx workflow.Context, r ledgerRunner, pending *int, eventType, deliveryKey string, data map[string]any) {
 	outbox := workflow.GetVersion(ctx, webhookOutboxChange, workflow.DefaultVersion, 1) >= 1
 	*pending++
+	// A ladder's step announces in the ladder's context, which the
+	// ladder's stop cancels: an invitation that lapses stops its ladder in
+	// the task that took the step, and the hand-over was cancelled before
+	// it began, the webhook lost. Since versionAnnounceOutlivesLadder the
+	// hand-over runs in a context of its own; the workflow still waits for
+	// it (pending) before it ends.
+	if workflow.GetVersion(ctx, versionAnnounceOutlivesLadder, workflow.DefaultVersion, 1) >= 1 {
+		ctx, _ = workflow.NewDisconnectedContext(ctx)
+	}
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		defer func() { *pending-- }()
 		if outbox {
