@@ -93,7 +93,7 @@ func refusal(err error) error {
 	case errors.As(err, &invalid):
 		inv := &derrors.InvalidError{}
 		for _, v := range invalid.Violations {
-			inv.Violations = append(inv.Violations, derrors.FieldViolation{Field: v.Field, Rule: v.Rule})
+			inv.Violations = append(inv.Violations, derrors.FieldViolation{Field: v.Field, Rule: v.Rule, RuleZH: v.RuleZH})
 		}
 		return derrors.ToTemporal(inv)
 	}

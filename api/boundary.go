@@ -11,6 +11,7 @@ import (
 
 	"github.com/xuncha/xuncha/calendar"
 	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/internal/i18n"
 )
 
 // The input boundary: every request, REST or gRPC, passes checkRequest before
@@ -213,8 +214,8 @@ func checkBoundaryMessage(m protoreflect.Message, prefix string, v *derrors.Viol
 					if !hasKeyRule {
 						keyRule = idRule
 					}
-					if rule := keyRule.check(key.String()); rule != "" {
-						v.Add(name, "key %s: %s", strconv.Quote(key.String()), rule)
+					if rule := keyRule.check(key.String()); rule.EN != "" {
+						v.AddText(name, i18n.T("key %s: %s", strconv.Quote(key.String()), rule))
 					}
 				}
 				checkBoundaryValue(fd.MapValue(), mv, path, v)
@@ -242,8 +243,8 @@ func checkBoundaryValue(fd protoreflect.FieldDescriptor, val protoreflect.Value,
 	}
 	switch fd.Kind() {
 	case protoreflect.StringKind:
-		if rule := ruleOf(name).check(val.String()); rule != "" {
-			v.Add(path, "%s", rule)
+		if rule := ruleOf(name).check(val.String()); rule.EN != "" {
+			v.AddText(path, rule)
 		}
 	case protoreflect.MessageKind, protoreflect.GroupKind:
 		checkBoundaryMessage(val.Message(), path+".", v)
@@ -282,10 +283,10 @@ func ruleOf(name string) stringRule {
 	return lineRule
 }
 
-// check returns the rule s breaks, or "" when it keeps it.
-func (r stringRule) check(s string) string {
+// check returns the rule s breaks, or the zero Text when it keeps it.
+func (r stringRule) check(s string) i18n.Text {
 	if !utf8.ValidString(s) {
-		return "must be valid UTF-8"
+		return i18n.T("must be valid UTF-8")
 	}
 	n := 0
 	for _, c := range s {
@@ -293,32 +294,32 @@ func (r stringRule) check(s string) string {
 		switch {
 		case c == '\n' || c == '\r' || c == '\t':
 			if r.kind != text {
-				return fmt.Sprintf("must be one line without tabs (found %s at character %d)", codePoint(c), n)
+				return i18n.T("must be one line without tabs (found %s at character %d)", codePoint(c), n)
 			}
 		case unicode.IsControl(c):
 			if r.kind == text {
-				return fmt.Sprintf("must not contain control characters other than newline and tab (found %s at character %d)", codePoint(c), n)
+				return i18n.T("must not contain control characters other than newline and tab (found %s at character %d)", codePoint(c), n)
 			}
-			return fmt.Sprintf("must not contain control characters (found %s at character %d)", codePoint(c), n)
+			return i18n.T("must not contain control characters (found %s at character %d)", codePoint(c), n)
 		case isBidiControl(c):
-			return fmt.Sprintf("must not contain bidirectional formatting characters (found %s at character %d)", codePoint(c), n)
+			return i18n.T("must not contain bidirectional formatting characters (found %s at character %d)", codePoint(c), n)
 		case c == 0xFFFE || c == 0xFFFF:
-			return fmt.Sprintf("must not contain Unicode noncharacters (found %s at character %d)", codePoint(c), n)
+			return i18n.T("must not contain Unicode noncharacters (found %s at character %d)", codePoint(c), n)
 		case r.kind == identifier && unicode.IsSpace(c):
-			return fmt.Sprintf("must not contain spaces (found %s at character %d)", codePoint(c), n)
+			return i18n.T("must not contain spaces (found %s at character %d)", codePoint(c), n)
 		}
 	}
 	if n > r.max {
-		return fmt.Sprintf("must be at most %d characters (has %d)", r.max, n)
+		return i18n.T("must be at most %d characters (has %d)", r.max, n)
 	}
 	if r.kind == date {
 		// A malformed date is left to the handler, which names it among the
 		// request's other mistakes; a well-formed one must lie in the window.
 		if d, err := calendar.ParseDate(s); err == nil && !d.InWindow() {
-			return calendar.WindowRule()
+			return i18n.T("must be between %s and %s", calendar.EarliestDate, calendar.LatestDate)
 		}
 	}
-	return ""
+	return i18n.Text{}
 }
 
 // isBidiControl reports the explicit bidirectional formatting characters, with

@@ -136,4 +136,32 @@ func TestAnswersInChinese(t *testing.T) {
 	for _, rule := range zhGRPCRules {
 		require.Regexp(t, han, rule)
 	}
+
+	// The JSON parser's and the boundary's rules, computed apart from the
+	// handlers, are in the catalogue too: a number where a string belongs,
+	// an unknown enum value, a control character in a title.
+	parsed := map[string]any{"request_id": 7, "inspection": map[string]any{"kind": "SPECIALLY"}}
+	enCode, en = ask("en", http.MethodPost, "/v1/inspections", parsed)
+	zhCode, zh = ask("", http.MethodPost, "/v1/inspections", parsed)
+	require.Equal(t, http.StatusBadRequest, enCode, "%v", en)
+	require.Equal(t, enCode, zhCode, "%v", zh)
+	require.Equal(t, fieldViolations(en), fieldViolations(zh))
+	require.Contains(t, descriptions(en), "request_id: must be a string")
+	require.Contains(t, descriptions(zh), "request_id: 必须是字符串")
+	require.Contains(t, descriptions(zh), `inspection.kind: 未知取值 "SPECIALLY"：必须是以下之一：COMPREHENSIVE, SPECIAL, FOLLOW_UP`)
+	_, boundary := ask("", http.MethodPost, "/v1/inspections", map[string]any{"request_id": "i18n-control\u0007", "inspection": map[string]any{}})
+	require.Contains(t, descriptions(boundary), "request_id: 不得包含控制字符（第 13 个字符为 U+0007）", "%v", boundary)
+
+	// A body that is not JSON: 415, explained in the caller's language.
+	req, err := http.NewRequest(http.MethodPost, s.BaseURL+"/v1/inspections", strings.NewReader("x"))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "text/plain")
+	req.Header.Set("Authorization", s.authorization(office))
+	resp, err := plain.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	mediaType := map[string]any{}
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&mediaType))
+	require.Equal(t, http.StatusUnsupportedMediaType, resp.StatusCode)
+	require.Equal(t, []string{"Content-Type: 必须是 application/json（可带 charset=utf-8），而不是 text/plain"}, descriptions(mediaType))
 }

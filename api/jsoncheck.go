@@ -16,6 +16,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/internal/i18n"
 )
 
 // This file explains, field by field, why a REST request does not decode
@@ -172,8 +173,8 @@ func checkValue(v *derrors.Violations, path string, fd protoreflect.FieldDescrip
 		checkMessageValue(v, path, fd.Message(), val)
 		return
 	}
-	if rule := scalarRule(fd, val, false); rule != "" {
-		v.Add(path, "%s", rule)
+	if rule := scalarRule(fd, val, false); rule.EN != "" {
+		v.AddText(path, rule)
 	}
 }
 
@@ -198,9 +199,9 @@ func checkMessageValue(v *derrors.Violations, path string, md protoreflect.Messa
 	}
 }
 
-// scalarRule returns the rule a scalar value breaks, or "". Query
+// scalarRule returns the rule a scalar value breaks, or the zero Text. Query
 // parameters (fromQuery) are strings whatever the field's kind.
-func scalarRule(fd protoreflect.FieldDescriptor, val any, fromQuery bool) string {
+func scalarRule(fd protoreflect.FieldDescriptor, val any, fromQuery bool) i18n.Text {
 	s, isString := val.(string)
 	_, isNumber := val.(json.Number)
 	if fromQuery {
@@ -209,18 +210,18 @@ func scalarRule(fd protoreflect.FieldDescriptor, val any, fromQuery bool) string
 	switch fd.Kind() {
 	case protoreflect.StringKind:
 		if !isString {
-			return "must be a string"
+			return i18n.T("must be a string")
 		}
 	case protoreflect.BoolKind:
 		if _, ok := val.(bool); ok {
-			return ""
+			return i18n.Text{}
 		}
 		if fromQuery {
 			if _, err := strconv.ParseBool(s); err == nil {
-				return ""
+				return i18n.Text{}
 			}
 		}
-		return "must be true or false"
+		return i18n.T("must be true or false")
 	case protoreflect.EnumKind:
 		return enumRule(fd.Enum(), val)
 	case protoreflect.Int32Kind, protoreflect.Sint32Kind, protoreflect.Sfixed32Kind:
@@ -233,34 +234,34 @@ func scalarRule(fd protoreflect.FieldDescriptor, val any, fromQuery bool) string
 		return integerRule(val, 0, math.MaxInt64)
 	case protoreflect.FloatKind, protoreflect.DoubleKind:
 		if isNumber {
-			return ""
+			return i18n.Text{}
 		}
 		if isString {
 			switch s {
 			case "NaN", "Infinity", "-Infinity":
-				return ""
+				return i18n.Text{}
 			}
 			if _, err := strconv.ParseFloat(s, 64); err == nil {
-				return ""
+				return i18n.Text{}
 			}
 		}
-		return "must be a number"
+		return i18n.T("must be a number")
 	case protoreflect.BytesKind:
 		if isString {
 			for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding, base64.RawStdEncoding, base64.RawURLEncoding} {
 				if _, err := enc.DecodeString(s); err == nil {
-					return ""
+					return i18n.Text{}
 				}
 			}
 		}
-		return "must be bytes in base64"
+		return i18n.T("must be bytes in base64")
 	}
-	return ""
+	return i18n.Text{}
 }
 
 // integerRule accepts a JSON number or a string holding an integer within
 // [lo, hi], as protojson does.
-func integerRule(val any, lo, hi float64) string {
+func integerRule(val any, lo, hi float64) i18n.Text {
 	var text string
 	switch x := val.(type) {
 	case json.Number:
@@ -268,35 +269,35 @@ func integerRule(val any, lo, hi float64) string {
 	case string:
 		text = x
 	default:
-		return "must be an integer"
+		return i18n.T("must be an integer")
 	}
 	f, err := strconv.ParseFloat(strings.TrimSpace(text), 64)
 	if err != nil || f != math.Trunc(f) {
-		return "must be an integer"
+		return i18n.T("must be an integer")
 	}
 	if f < lo || f > hi {
-		return fmt.Sprintf("must be an integer from %.0f to %.0f", lo, hi)
+		return i18n.T("must be an integer from %.0f to %.0f", lo, hi)
 	}
-	return ""
+	return i18n.Text{}
 }
 
 // enumRule accepts one of the enum's value names or its numbers.
-func enumRule(ed protoreflect.EnumDescriptor, val any) string {
+func enumRule(ed protoreflect.EnumDescriptor, val any) i18n.Text {
 	switch x := val.(type) {
 	case string:
 		if ed.Values().ByName(protoreflect.Name(x)) != nil {
-			return ""
+			return i18n.Text{}
 		}
 		if n, err := strconv.ParseInt(x, 10, 32); err == nil && ed.Values().ByNumber(protoreflect.EnumNumber(n)) != nil {
-			return "" // a number in a query parameter
+			return i18n.Text{} // a number in a query parameter
 		}
-		return fmt.Sprintf("unknown value %q: must be one of %s", x, strings.Join(enumValueNames(ed), ", "))
+		return i18n.T("unknown value %q: must be one of %s", x, strings.Join(enumValueNames(ed), ", "))
 	case json.Number:
 		if n, err := x.Int64(); err == nil && n >= math.MinInt32 && n <= math.MaxInt32 {
-			return "" // protojson accepts any number of an open enum
+			return i18n.Text{} // protojson accepts any number of an open enum
 		}
 	}
-	return "must be one of " + strings.Join(enumValueNames(ed), ", ")
+	return i18n.T("must be one of %s", strings.Join(enumValueNames(ed), ", "))
 }
 
 // enumValueNames lists an enum's values a client may send: all but the zero
@@ -344,8 +345,8 @@ func queryViolations(query map[string][]string, md protoreflect.MessageDescripto
 				checkMessageValue(&v, name, fd.Message(), s)
 				continue
 			}
-			if rule := scalarRule(fd, s, true); rule != "" {
-				v.Add(name, "%s", rule)
+			if rule := scalarRule(fd, s, true); rule.EN != "" {
+				v.AddText(name, rule)
 			}
 		}
 	}
@@ -374,21 +375,21 @@ func fieldByQueryKey(md protoreflect.MessageDescriptor, key string) (protoreflec
 
 // kindRule says in general what a field's value must be, for a path
 // parameter the gateway could not convert.
-func kindRule(fd protoreflect.FieldDescriptor) string {
+func kindRule(fd protoreflect.FieldDescriptor) i18n.Text {
 	switch fd.Kind() {
 	case protoreflect.EnumKind:
-		return "must be one of " + strings.Join(enumValueNames(fd.Enum()), ", ")
+		return i18n.T("must be one of %s", strings.Join(enumValueNames(fd.Enum()), ", "))
 	case protoreflect.BoolKind:
-		return "must be true or false"
+		return i18n.T("must be true or false")
 	case protoreflect.FloatKind, protoreflect.DoubleKind:
-		return "must be a number"
+		return i18n.T("must be a number")
 	case protoreflect.StringKind:
-		return "must be a string"
+		return i18n.T("must be a string")
 	case protoreflect.BytesKind:
-		return "must be bytes in base64"
+		return i18n.T("must be bytes in base64")
 	case protoreflect.MessageKind, protoreflect.GroupKind:
-		return "must be a value of type " + string(fd.Message().Name())
+		return i18n.T("must be a value of type %s", fd.Message().Name())
 	default:
-		return "must be an integer"
+		return i18n.T("must be an integer")
 	}
 }

@@ -405,7 +405,7 @@ func renameFields(err error, from, to string) error {
 	}
 	var v derrors.Violations
 	for _, fv := range inv.Violations {
-		v = append(v, derrors.FieldViolation{Field: to + strings.TrimPrefix(fv.Field, from), Rule: fv.Rule})
+		v = append(v, derrors.FieldViolation{Field: to + strings.TrimPrefix(fv.Field, from), Rule: fv.Rule, RuleZH: fv.RuleZH})
 	}
 	return v.Err()
 }

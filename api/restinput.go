@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -82,13 +81,13 @@ func restInput(next http.Handler, mux *runtime.ServeMux, m runtime.Marshaler) ht
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hasBody := r.ContentLength != 0 && r.Body != nil && r.Body != http.NoBody
 		if hasBody && (r.Method == http.MethodPost || r.Method == http.MethodPut || r.Method == http.MethodPatch) {
-			if err := checkJSONContentType(r.Header.Get("Content-Type")); err != nil {
+			if err := checkJSONContentType(r.Header.Get("Content-Type"), i18n.FromAcceptLanguage(r.Header.Get("Accept-Language"))); err != nil {
 				errorHandler(r.Context(), mux, m, w, r, &runtime.HTTPStatusError{HTTPStatus: http.StatusUnsupportedMediaType, Err: err})
 				return
 			}
 		}
 		if r.ContentLength > MaxRequestBytes {
-			errorHandler(r.Context(), mux, m, w, r, requestTooLarge())
+			errorHandler(r.Context(), mux, m, w, r, requestTooLarge(i18n.FromAcceptLanguage(r.Header.Get("Accept-Language"))))
 			return
 		}
 		rr := &restRequest{}
@@ -100,34 +99,36 @@ func restInput(next http.Handler, mux *runtime.ServeMux, m runtime.Marshaler) ht
 	})
 }
 
-// checkJSONContentType accepts application/json, with no charset or UTF-8.
-func checkJSONContentType(contentType string) error {
-	const rule = "must be application/json (optionally with charset=utf-8)"
+// checkJSONContentType accepts application/json, with no charset or UTF-8;
+// a refusal is explained in lang.
+func checkJSONContentType(contentType string, lang i18n.Lang) error {
 	if contentType == "" {
-		return badRequest("Content-Type", rule+": the header is missing")
+		return badRequest("Content-Type", i18n.T("must be application/json (optionally with charset=utf-8): the header is missing"), lang)
 	}
 	mediaType, params, err := mime.ParseMediaType(contentType)
 	if err != nil {
-		return badRequest("Content-Type", rule+": the header is not a media type")
+		return badRequest("Content-Type", i18n.T("must be application/json (optionally with charset=utf-8): the header is not a media type"), lang)
 	}
 	if mediaType != "application/json" {
-		return badRequest("Content-Type", fmt.Sprintf("%s, not %s", rule, mediaType))
+		return badRequest("Content-Type", i18n.T("must be application/json (optionally with charset=utf-8), not %s", mediaType), lang)
 	}
 	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
-		return badRequest("Content-Type", fmt.Sprintf("%s, not charset=%s", rule, cs))
+		return badRequest("Content-Type", i18n.T("must be application/json (optionally with charset=utf-8), not charset=%s", cs), lang)
 	}
 	return nil
 }
 
-// badRequest is an InvalidArgument status naming one field and its rule.
-func badRequest(field, rule string) error {
-	return withDetails(status.New(codes.InvalidArgument, field+": "+rule), derrors.Invalid(field, "%s", rule), i18n.English).Err()
+// badRequest is an InvalidArgument status naming one field and its rule,
+// in lang.
+func badRequest(field string, rule i18n.Text, lang i18n.Lang) error {
+	inv := &derrors.InvalidError{Violations: []derrors.FieldViolation{{Field: field, Rule: rule.EN, RuleZH: rule.ZH}}}
+	return withDetails(status.New(codes.InvalidArgument, field+": "+rule.In(lang)), inv, lang).Err()
 }
 
 // requestTooLarge is the answer to a request over MaxRequestBytes: gRPC
-// RESOURCE_EXHAUSTED, HTTP 413 (httpCodes).
-func requestTooLarge() error {
-	s := status.New(codes.ResourceExhausted, fmt.Sprintf(
+// RESOURCE_EXHAUSTED, HTTP 413 (httpCodes), explained in lang.
+func requestTooLarge(lang i18n.Lang) error {
+	s := status.New(codes.ResourceExhausted, lang.Say(
 		"the request body is larger than the limit of %d bytes (%d MiB); evidence files go to POST /v1/evidence",
 		MaxRequestBytes, MaxRequestBytes>>20))
 	if d, err := s.WithDetails(&errdetails.ErrorInfo{Reason: "REQUEST_TOO_LARGE", Domain: errorDomain,
@@ -155,7 +156,7 @@ func explainUnreadRequest(ctx context.Context, r *http.Request, err error) error
 		_, _ = io.Copy(io.Discard, r.Body)
 	}
 	if rr.tooLarge {
-		return requestTooLarge()
+		return requestTooLarge(i18n.FromAcceptLanguage(r.Header.Get("Accept-Language")))
 	}
 	inv := &derrors.InvalidError{}
 	if md := requestDescriptor(ctx); md != nil {
@@ -167,7 +168,8 @@ func explainUnreadRequest(ctx context.Context, r *http.Request, err error) error
 		}
 		if m := pathParamError.FindStringSubmatch(status.Convert(err).Message()); len(inv.Violations) == 0 && m != nil {
 			if fd, name := fieldByQueryKey(md, m[1]); fd != nil {
-				inv.Violations = append(inv.Violations, derrors.FieldViolation{Field: name, Rule: kindRule(fd)})
+				rule := kindRule(fd)
+				inv.Violations = append(inv.Violations, derrors.FieldViolation{Field: name, Rule: rule.EN, RuleZH: rule.ZH})
 			}
 		}
 	}

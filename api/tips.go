@@ -250,7 +250,7 @@ func underField(prefix string, err error) error {
 	}
 	out := &derrors.InvalidError{}
 	for _, fv := range invalid.Violations {
-		out.Violations = append(out.Violations, derrors.FieldViolation{Field: prefix + "." + fv.Field, Rule: fv.Rule})
+		out.Violations = append(out.Violations, derrors.FieldViolation{Field: prefix + "." + fv.Field, Rule: fv.Rule, RuleZH: fv.RuleZH})
 	}
 	return out
 }

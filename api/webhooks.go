@@ -134,7 +134,7 @@ func (s *WebhookServer) checkReceiver(ctx context.Context, v *derrors.Violations
 	switch {
 	case err == nil:
 	case errors.As(err, &refused):
-		v.Add("url", "%s", refused.Error())
+		v.AddText("url", refused.Text())
 	default:
 		// The resolver's own words name the DNS server: logs only.
 		logging.Ctx(ctx, s.Log).Info("webhook URL does not resolve", zap.String("url", raw), zap.Error(err))

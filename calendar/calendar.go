@@ -4,6 +4,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"github.com/xuncha/xuncha/internal/i18n"
 	"io/fs"
 	"maps"
 	"slices"
@@ -252,5 +253,5 @@ func (c *Calendar) IsWorkingDay(d Date) (bool, error) {
 }
 
 func invalidArgument(subject, field, rule string) error {
-	return &ValidationError{Subject: subject, Violations: []FieldViolation{{Field: field, Rule: rule}}}
+	return &ValidationError{Subject: subject, Violations: []FieldViolation{{Field: field, Rule: rule, RuleZH: i18n.Zh(rule)}}}
 }

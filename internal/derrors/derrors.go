@@ -43,7 +43,8 @@ type FieldViolation struct {
 
 // violation formats rule with args in both languages.
 func violation(field, rule string, args ...any) FieldViolation {
-	return FieldViolation{Field: field, Rule: fmt.Sprintf(rule, args...), RuleZH: i18n.Zh(rule, args...)}
+	t := i18n.T(rule, args...)
+	return FieldViolation{Field: field, Rule: t.EN, RuleZH: t.ZH}
 }
 
 // In is the rule in lang.
@@ -80,6 +81,12 @@ type Violations []FieldViolation
 // Add records that field breaks rule.
 func (v *Violations) Add(field, rule string, args ...any) {
 	*v = append(*v, violation(field, rule, args...))
+}
+
+// AddText records that field breaks rule, given in both languages (a rule
+// computed apart from its field, e.g. by a parser, with i18n.T).
+func (v *Violations) AddText(field string, rule i18n.Text) {
+	*v = append(*v, FieldViolation{Field: field, Rule: rule.EN, RuleZH: rule.ZH})
 }
 
 // Err returns nil when nothing was recorded, else an *InvalidError.

@@ -24,6 +24,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/xuncha/xuncha/internal/i18n"
 )
 
 // ErrRefused is matched (errors.Is) by every refusal of the policy: such a
@@ -38,17 +40,26 @@ type RefusedError struct {
 	IP netip.Addr
 	// Rule names the rule broken, e.g. "loopback" or "private (RFC 1918)".
 	Rule string
+	// url is the rule a URL broke (no address), in both languages.
+	url i18n.Text
 }
 
-func (e *RefusedError) Error() string {
-	const hint = "webhook receivers must have public addresses unless XUNCHA_WEBHOOK_ALLOW lists them"
+// urlRefused refuses a URL by a rule of its own.
+func urlRefused(rule i18n.Text) *RefusedError { return &RefusedError{Rule: rule.EN, url: rule} }
+
+func (e *RefusedError) Error() string { return e.Text().EN }
+
+// Text is the refusal in both languages, for a client.
+func (e *RefusedError) Text() i18n.Text {
 	switch {
+	case !e.IP.IsValid() && e.url.EN != "":
+		return i18n.T("%s: webhook receivers must have public addresses unless XUNCHA_WEBHOOK_ALLOW lists them", e.url)
 	case !e.IP.IsValid():
-		return fmt.Sprintf("%s: %s", e.Rule, hint)
+		return i18n.T("%s: webhook receivers must have public addresses unless XUNCHA_WEBHOOK_ALLOW lists them", e.Rule)
 	case e.Host == e.IP.String():
-		return fmt.Sprintf("%s is a %s address: %s", e.IP, e.Rule, hint)
+		return i18n.T("%s is a %s address: webhook receivers must have public addresses unless XUNCHA_WEBHOOK_ALLOW lists them", e.IP, e.Rule)
 	default:
-		return fmt.Sprintf("host %q resolves to %s, a %s address: %s", e.Host, e.IP, e.Rule, hint)
+		return i18n.T("host %q resolves to %s, a %s address: webhook receivers must have public addresses unless XUNCHA_WEBHOOK_ALLOW lists them", e.Host, e.IP, e.Rule)
 	}
 }
 
@@ -144,20 +155,20 @@ func hostPortKey(host, port string) string {
 func (p *Policy) CheckURL(ctx context.Context, raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil || !u.IsAbs() || u.Hostname() == "" {
-		return &RefusedError{Rule: "must be an absolute http:// or https:// URL"}
+		return urlRefused(i18n.T("must be an absolute http:// or https:// URL"))
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return &RefusedError{Rule: fmt.Sprintf("scheme %q is not allowed (only http and https)", u.Scheme)}
+		return urlRefused(i18n.T("scheme %q is not allowed (only http and https)", u.Scheme))
 	}
 	if u.User != nil {
-		return &RefusedError{Rule: "must not carry credentials (user:password@): receivers check the X-Xuncha-Signature header instead"}
+		return urlRefused(i18n.T("must not carry credentials (user:password@): receivers check the X-Xuncha-Signature header instead"))
 	}
 	port := u.Port()
 	if port == "" {
 		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
 	}
 	if !validPort(port) {
-		return &RefusedError{Rule: fmt.Sprintf("port %q is not a TCP port", port)}
+		return urlRefused(i18n.T("port %q is not a TCP port", port))
 	}
 	host := u.Hostname()
 	if p.hostAllowed(host, port) {

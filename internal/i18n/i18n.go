@@ -8,6 +8,7 @@ package i18n
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"golang.org/x/text/language"
 )
@@ -59,7 +60,25 @@ func Zh(format string, args ...any) string {
 	if t, ok := zh[format]; ok {
 		format = t
 	}
-	return fmt.Sprintf(format, args...)
+	return fmt.Sprintf(format, in(Chinese, args)...)
+}
+
+// in renders the Text arguments among args in lang, so that a message can
+// hold another (T("key %s: %s", key, rule)).
+func in(lang Lang, args []any) []any {
+	var out []any
+	for i, a := range args {
+		if t, ok := a.(Text); ok {
+			if out == nil {
+				out = slices.Clone(args)
+			}
+			out[i] = t.In(lang)
+		}
+	}
+	if out == nil {
+		return args
+	}
+	return out
 }
 
 // Text is a message in both languages.
@@ -68,9 +87,10 @@ type Text struct {
 	ZH string `json:"zh,omitempty"`
 }
 
-// T formats format with args in both languages.
+// T formats format with args in both languages; a Text among args is
+// formatted in each.
 func T(format string, args ...any) Text {
-	return Text{EN: fmt.Sprintf(format, args...), ZH: Zh(format, args...)}
+	return Text{EN: fmt.Sprintf(format, in(English, args)...), ZH: Zh(format, args...)}
 }
 
 // In returns the text in lang (English when no Chinese was given).
@@ -87,7 +107,7 @@ func (l Lang) Say(format string, args ...any) string {
 	if l == Chinese {
 		return Zh(format, args...)
 	}
-	return fmt.Sprintf(format, args...)
+	return fmt.Sprintf(format, in(English, args)...)
 }
 
 type langKey struct{}

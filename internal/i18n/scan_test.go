@@ -22,7 +22,10 @@ var formatCalls = map[string]int{
 	"New":     1, // derrors.New(kind, format, args...)
 	"Says":    0, // derrors.StageError.Says(format, args...)
 	"Zh":      0,
-	"Say":     0, // lang.Say(format, args...)
+	"T":       0, // i18n.T(format, args...)
+	// calendar's invalidArgument(subject, field, rule)
+	"invalidArgument": 2,
+	"Say":             0, // lang.Say(format, args...)
 	// workflows.findingRefusal(f, action, reason, format, args...)
 	"findingRefusal": 3,
 	// calendar's violations.add(field, format, args...)
@@ -104,7 +107,7 @@ func clientFormats(t *testing.T) map[string]string {
 					return true
 				}
 			}
-			if sel.Sel.Name == "Zh" {
+			if sel.Sel.Name == "Zh" || sel.Sel.Name == "T" {
 				if x, ok := sel.X.(*ast.Ident); !ok || x.Name != "i18n" {
 					return true
 				}
