@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/xuncha/xuncha/calendar"
+	"github.com/xuncha/xuncha/internal/i18n"
 	"github.com/xuncha/xuncha/ledger"
 )
 
@@ -32,7 +33,7 @@ type column struct {
 // values the template's drop-down list offers, if any.
 type input struct {
 	field   string
-	read    func(text string, d *Draft) (rule string)
+	read    func(text string, d *Draft) (rule i18n.Text)
 	choices []string
 }
 
@@ -58,13 +59,13 @@ var columns = []column{
 	{header: "巡查内容", width: 10, value: func(r row) any { return contentAreaName(r.f.ContentArea) },
 		in: &input{field: "content_area", read: readContentArea, choices: contentAreaChoices()}},
 	{header: "问题标题", width: 30, value: func(r row) any { return r.f.Title },
-		in: &input{field: "title", read: func(t string, d *Draft) string { d.Title = t; return "" }}},
+		in: &input{field: "title", read: func(t string, d *Draft) i18n.Text { d.Title = t; return i18n.Text{} }}},
 	{header: "问题描述", width: 50, value: func(r row) any { return r.f.Description },
-		in: &input{field: "description", read: func(t string, d *Draft) string { d.Description = t; return "" }}},
+		in: &input{field: "description", read: func(t string, d *Draft) i18n.Text { d.Description = t; return i18n.Text{} }}},
 	{header: "诊断分析", width: 50, value: func(r row) any { return diagnosis(r.f.Diagnosis) }},
 	{header: "处置方式", width: 16, value: func(r row) any { return dispositionList(r.f.Dispositions) }},
 	{header: "整改要求", width: 40, value: func(r row) any { return requirement(r.f) },
-		in: &input{field: "rectification_opinion", read: func(t string, d *Draft) string { d.RectificationOpinion = t; return "" }}},
+		in: &input{field: "rectification_opinion", read: func(t string, d *Draft) i18n.Text { d.RectificationOpinion = t; return i18n.Text{} }}},
 	{header: "移交单位", width: 18, value: func(r row) any {
 		if r.f.Referral == nil {
 			return ""
@@ -114,7 +115,7 @@ func diagnosis(d *ledger.Diagnosis) string {
 		parts = append(parts, "责任方："+strings.Join(d.ResponsibleParties, "、"))
 	}
 	if d.RiskLevel != "" {
-		parts = append(parts, "风险等级："+term(riskLevelNames, d.RiskLevel))
+		parts = append(parts, "风险等级："+i18n.RiskLevel(d.RiskLevel))
 	}
 	if d.LegalBasis != "" {
 		parts = append(parts, "依据："+d.LegalBasis)

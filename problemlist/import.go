@@ -205,10 +205,7 @@ var findingsLayout = func() *Layout[Draft] {
 		}
 		read := c.in.read
 		l.Inputs = append(l.Inputs, Input[Draft]{Header: c.header, Field: c.in.field, Choices: c.in.choices, Width: c.width,
-			Read: func(text string, d *Draft) i18n.Text {
-				rule := read(text, d)
-				return i18n.Text{EN: rule, ZH: i18n.Zh(rule)}
-			}})
+			Read: read})
 	}
 	return l
 }()

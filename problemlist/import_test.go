@@ -140,6 +140,16 @@ func TestReadWorkbook(t *testing.T) {
 	require.True(t, errors.As(s.Err(), &invalid))
 	require.Equal(t, sev+"5", invalid.Violations[0].Field)
 	require.Equal(t, "严重程度 must be one of 一般、重大 (or be empty when the finding is no 事故隐患)", invalid.Violations[0].Rule)
+	var zh []string
+	for _, v := range invalid.Violations {
+		zh = append(zh, v.Field+": "+v.RuleZH)
+	}
+	require.Equal(t, []string{
+		sev + "5: 严重程度 必须是以下之一：一般、重大（不是事故隐患的问题留空）",
+		imp + "5: 重要问题 必须是“是”或“否”（留空即“否”）",
+		area + "5: 巡查内容 必须是巡查内容 三(一)1 至 三(一)10 之一",
+		title + "6: 问题标题 与第 2 行完全相同：每行只能填写一条",
+	}, zh, "every cell's rule in Chinese too")
 
 	// A violation found later (the API's checks) names its field's cell.
 	s.Refuse(3, "evidence_ids[1]", "evidence \"x\" does not exist")

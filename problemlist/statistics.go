@@ -7,6 +7,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/xuncha/xuncha/calendar"
+	"github.com/xuncha/xuncha/internal/i18n"
 	"github.com/xuncha/xuncha/ledger"
 )
 
@@ -55,9 +56,9 @@ var statisticsColumns = []statisticsColumn{
 	{"退回重改", 10, func(s ledger.Statistics) any { return s.Reopened }, nil},
 	{"提出约谈", 10, func(s ledger.Statistics) any { return s.InterviewsProposed }, nil},
 	{"已约谈", 10, func(s ledger.Statistics) any { return s.InterviewsHeld }, nil},
-	{term(stepNames, ledger.StepReminder), 10, escalations(ledger.StepReminder), nil},
-	{term(stepNames, ledger.StepOverdue), 10, escalations(ledger.StepOverdue), nil},
-	{term(stepNames, ledger.StepInterviewProposed), 10, escalations(ledger.StepInterviewProposed), nil},
+	{i18n.Step(ledger.StepReminder), 10, escalations(ledger.StepReminder), nil},
+	{i18n.Step(ledger.StepOverdue), 10, escalations(ledger.StepOverdue), nil},
+	{i18n.Step(ledger.StepInterviewProposed), 10, escalations(ledger.StepInterviewProposed), nil},
 }
 
 // statisticsSheet writes the statistics of the selection, by unit and in

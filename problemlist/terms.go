@@ -12,65 +12,18 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/xuncha/xuncha/internal/i18n"
 	"github.com/xuncha/xuncha/workflows"
 )
 
-// The Chinese names of the domain's values, as the charter and the
-// offices' forms name them; a value without a name is written as it is.
-var (
-	kindNames = map[string]string{
-		"HAZARD":         "事故隐患",
-		"RESPONSIBILITY": "责任落实不力",
-		"VIOLATION_CLUE": "违法违规违纪问题线索",
-		"SYSTEMIC_RISK":  "系统性安全风险",
-	}
-	severityNames = map[string]string{
-		"GENERAL": "一般",
-		"MAJOR":   "重大",
-	}
-	stageNames = map[string]string{
-		"FOUND":      "已发现",
-		"LISTED":     "已建立清单",
-		"DIAGNOSED":  "已诊断分析",
-		"CLASSIFIED": "已分类处置",
-		"REFERRED":   "已移交督办",
-		"RECTIFIED":  "已报整改",
-		"CLOSED":     "已销号",
-		"WITHDRAWN":  "已撤销",
-	}
-	dispositionNames = map[string]string{
-		"RECTIFY":    "责令整改",
-		"REFER_CLUE": "移交问题线索",
-		"SUPERVISE":  "挂牌督办",
-		"EXPOSE":     "公开曝光",
-	}
-	// riskLevelNames are the four levels of safety risk (重大、较大、一般、低).
-	riskLevelNames = map[string]string{
-		"LOW":      "低风险",
-		"MEDIUM":   "一般风险",
-		"HIGH":     "较大风险",
-		"CRITICAL": "重大风险",
-	}
-	stepNames = map[string]string{
-		"REMINDER":           "到期提醒",
-		"OVERDUE":            "逾期升级",
-		"INTERVIEW_PROPOSED": "提请约谈",
-	}
-)
-
-// term is value's Chinese name in names, or value itself.
-func term(names map[string]string, value string) string {
-	if name, ok := names[value]; ok {
-		return name
-	}
-	return value
-}
+// The Chinese names of the domain's values are the message catalogue's
+// (internal/i18n, terms.go); a value without a name is written as it is.
 
 // KindName, SeverityName and StageName are the Chinese names of a
 // finding's kind, severity and stage.
-func KindName(kind string) string         { return term(kindNames, kind) }
-func SeverityName(severity string) string { return term(severityNames, severity) }
-func StageName(stage string) string       { return term(stageNames, stage) }
+func KindName(kind string) string         { return i18n.FindingKind(kind) }
+func SeverityName(severity string) string { return i18n.Severity(severity) }
+func StageName(stage string) string       { return i18n.FindingStage(stage) }
 
 // contentAreaName names the charter's content item 三(一)n.
 func contentAreaName(n int) string {
@@ -84,7 +37,7 @@ func contentAreaName(n int) string {
 func dispositionList(dispositions []string) string {
 	names := make([]string, len(dispositions))
 	for i, d := range dispositions {
-		names[i] = term(dispositionNames, d)
+		names[i] = i18n.Disposition(d)
 	}
 	return strings.Join(names, "、")
 }
@@ -102,18 +55,19 @@ const listSeparator = "、"
 
 // nameList lists the Chinese names of values, as a drop-down list offers
 // them and a refusal names them.
-func nameList(names map[string]string, values []string) []string {
+func nameList(name func(string) string, values []string) []string {
 	out := make([]string, len(values))
 	for i, v := range values {
-		out[i] = term(names, v)
+		out[i] = name(v)
 	}
 	return out
 }
 
-func kindChoices() []string { return nameList(kindNames, workflows.FindingKinds) }
-func severityChoices() []string {
-	return nameList(severityNames, []string{workflows.SeverityGeneral, workflows.SeverityMajor})
-}
+// severities are the severities a hazard may have.
+var severities = []string{workflows.SeverityGeneral, workflows.SeverityMajor}
+
+func kindChoices() []string     { return nameList(i18n.FindingKind, workflows.FindingKinds) }
+func severityChoices() []string { return nameList(i18n.Severity, severities) }
 
 func contentAreaChoices() []string {
 	out := make([]string, workflows.ContentAreas)
@@ -125,9 +79,9 @@ func contentAreaChoices() []string {
 
 // value is the domain value a cell names: by its Chinese name or as the
 // value itself (HAZARD), of those values; ok is false for anything else.
-func value(names map[string]string, values []string, text string) (v string, ok bool) {
+func value(name func(string) string, values []string, text string) (v string, ok bool) {
 	for _, v := range values {
-		if text == v || text == term(names, v) {
+		if text == v || text == name(v) {
 			return v, true
 		}
 	}
@@ -135,60 +89,60 @@ func value(names map[string]string, values []string, text string) (v string, ok 
 }
 
 // oneOf is the rule of a cell that must hold one of choices.
-func oneOf(choices []string) string {
-	return "must be one of " + strings.Join(choices, listSeparator)
+func oneOf(choices []string) i18n.Text {
+	return i18n.T("must be one of %s", strings.Join(choices, listSeparator))
 }
 
-func readKind(text string, d *Draft) string {
-	kind, ok := value(kindNames, workflows.FindingKinds, text)
+func readKind(text string, d *Draft) i18n.Text {
+	kind, ok := value(i18n.FindingKind, workflows.FindingKinds, text)
 	if !ok {
 		return oneOf(kindChoices())
 	}
 	d.Kind = kind
-	return ""
+	return i18n.Text{}
 }
 
-func readSeverity(text string, d *Draft) string {
+func readSeverity(text string, d *Draft) i18n.Text {
 	if text == "" {
-		return ""
+		return i18n.Text{}
 	}
-	severity, ok := value(severityNames, []string{workflows.SeverityGeneral, workflows.SeverityMajor}, text)
+	severity, ok := value(i18n.Severity, severities, text)
 	if !ok {
-		return oneOf(severityChoices()) + " (or be empty when the finding is no 事故隐患)"
+		return i18n.T("must be one of %s (or be empty when the finding is no 事故隐患)", strings.Join(severityChoices(), listSeparator))
 	}
 	d.Severity = severity
-	return ""
+	return i18n.Text{}
 }
 
-func readImportant(text string, d *Draft) string {
+func readImportant(text string, d *Draft) i18n.Text {
 	switch text {
 	case yesNo(true):
 		d.Important = true
 	case yesNo(false), "":
 		d.Important = false
 	default:
-		return "must be 是 or 否 (empty is 否)"
+		return i18n.T("must be 是 or 否 (empty is 否)")
 	}
-	return ""
+	return i18n.Text{}
 }
 
 // readContentArea reads 三(一)n, with half- or full-width brackets, or n.
-func readContentArea(text string, d *Draft) string {
+func readContentArea(text string, d *Draft) i18n.Text {
 	t := strings.NewReplacer("（", "(", "）", ")", " ", "").Replace(text)
 	t = strings.TrimPrefix(t, "三(一)")
 	n, err := strconv.Atoi(t)
 	if err != nil || n < 1 || n > workflows.ContentAreas {
-		return fmt.Sprintf("must be the charter's content item %s to %s", contentAreaName(1), contentAreaName(workflows.ContentAreas))
+		return i18n.T("must be the charter's content item %s to %s", contentAreaName(1), contentAreaName(workflows.ContentAreas))
 	}
 	d.ContentArea = n
-	return ""
+	return i18n.Text{}
 }
 
 // readEvidenceIDs reads evidence IDs separated by 、, commas, semicolons
 // or white space.
-func readEvidenceIDs(text string, d *Draft) string {
+func readEvidenceIDs(text string, d *Draft) i18n.Text {
 	d.EvidenceIDs = strings.FieldsFunc(text, func(r rune) bool {
 		return unicode.IsSpace(r) || strings.ContainsRune("、,，;；", r)
 	})
-	return ""
+	return i18n.Text{}
 }

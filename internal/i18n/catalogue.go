@@ -361,4 +361,8 @@ var zh = map[string]string{
 	"must not carry credentials (user:password@): receivers check the X-Xuncha-Signature header instead":                        "不得包含凭据（user:password@）：接收方应校验 X-Xuncha-Signature 标头",
 	"port %q is not a TCP port":                      "端口 %q 不是 TCP 端口",
 	"scheme %q is not allowed (only http and https)": "不允许使用协议 %q（仅限 http 和 https）",
+	// The problem list's cells (problemlist).
+	"must be one of %s (or be empty when the finding is no 事故隐患)": "必须是以下之一：%s（不是事故隐患的问题留空）",
+	"must be the charter's content item %s to %s":                 "必须是巡查内容 %s 至 %s 之一",
+	"must be 是 or 否 (empty is 否)":                                 "必须是“是”或“否”（留空即“否”）",
 }

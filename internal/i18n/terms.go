@@ -1,0 +1,128 @@
+package i18n
+
+// The Chinese names of the domain's values, as the charter and the offices'
+// forms name them: the problem list's cells (problemlist), the Temporal Web
+// UI's summaries and details (workflows). The values themselves (HAZARD,
+// REFERRED, …) stay the machines' identifiers; a value without a name is
+// written as it is.
+var (
+	findingKinds = map[string]string{
+		"HAZARD":         "事故隐患",
+		"RESPONSIBILITY": "责任落实不力",
+		"VIOLATION_CLUE": "违法违规违纪问题线索",
+		"SYSTEMIC_RISK":  "系统性安全风险",
+	}
+	severities = map[string]string{
+		"GENERAL": "一般",
+		"MAJOR":   "重大",
+	}
+	findingStages = map[string]string{
+		"FOUND":      "已发现",
+		"LISTED":     "已建立清单",
+		"DIAGNOSED":  "已诊断分析",
+		"CLASSIFIED": "已分类处置",
+		"REFERRED":   "已移交督办",
+		"RECTIFIED":  "已报整改",
+		"CLOSED":     "已销号",
+		"WITHDRAWN":  "已撤销",
+	}
+	dispositions = map[string]string{
+		"RECTIFY":    "责令整改",
+		"REFER_CLUE": "移交问题线索",
+		"SUPERVISE":  "挂牌督办",
+		"EXPOSE":     "公开曝光",
+	}
+	// riskLevels are the four levels of safety risk (重大、较大、一般、低).
+	riskLevels = map[string]string{
+		"LOW":      "低风险",
+		"MEDIUM":   "一般风险",
+		"HIGH":     "较大风险",
+		"CRITICAL": "重大风险",
+	}
+	steps = map[string]string{
+		"REMINDER":           "到期提醒",
+		"OVERDUE":            "逾期升级",
+		"INTERVIEW_PROPOSED": "提请约谈",
+	}
+	inspectionKinds = map[string]string{
+		"COMPREHENSIVE": "综合巡查",
+		"SPECIAL":       "专项巡查",
+		"FOLLOW_UP":     "巡查“回头看”",
+	}
+	inspectionStages = map[string]string{
+		"PLANNED":                "已列入计划",
+		"NOTIFIED":               "已发出巡查预告",
+		"STATIONED":              "已进驻",
+		"ONSITE_ENDED":           "现场巡查结束",
+		"REPORTED":               "已提交巡查报告",
+		"REVIEWED":               "已审议",
+		"APPROVED":               "已审定",
+		"FEEDBACK_GIVEN":         "已反馈",
+		"RECTIFICATION_REPORTED": "已报送整改情况",
+		"CLOSED":                 "已结束",
+		"CANCELLED":              "已取消",
+	}
+	interviewStages = map[string]string{
+		"PROPOSED":           "已提请",
+		"APPROVED":           "已批准",
+		"HELD":               "已约谈",
+		"FOLLOW_UP_REPORTED": "已报送整改落实情况",
+		"CLOSED":             "已办结",
+		"CANCELLED":          "已取消",
+	}
+	interviewSources = map[string]string{
+		"LADDER": "逾期升级提请",
+		"TEAM":   "巡查组提请",
+		"OFFICE": "省安委办提请",
+	}
+	invitationStages = map[string]string{
+		"INVITED":             "已邀请",
+		"ACCEPTED":            "已接受",
+		"DECLINED":            "已婉拒",
+		"DECLINE_JUSTIFIED":   "婉拒理由成立",
+		"DECLINE_UNJUSTIFIED": "婉拒理由不成立",
+		"EXPIRED":             "逾期未答复",
+		"WITHDRAWN":           "已撤回",
+	}
+	teamRoles = map[string]string{
+		"LEADER":   "组长",
+		"DEPUTY":   "副组长",
+		"MEMBER":   "组员",
+		"EXPERT":   "专家",
+		"OBSERVER": "列席人员",
+	}
+	roles = map[string]string{
+		"office":      "省安委办",
+		"committee":   "省安委会成员单位",
+		"team_leader": "巡查组组长",
+		"team_member": "巡查组成员",
+		"unit":        "被巡查单位",
+		"auditor":     "审计",
+		"receiver":    "线索接收单位",
+		"expert":      "专家",
+		"system":      "系统",
+	}
+)
+
+// term is value's name in names, or value itself.
+func term(names map[string]string, value string) string {
+	if name, ok := names[value]; ok {
+		return name
+	}
+	return value
+}
+
+// The Chinese name of a value of each kind.
+func FindingKind(v string) string     { return term(findingKinds, v) }
+func Severity(v string) string        { return term(severities, v) }
+func FindingStage(v string) string    { return term(findingStages, v) }
+func Disposition(v string) string     { return term(dispositions, v) }
+func RiskLevel(v string) string       { return term(riskLevels, v) }
+func Step(v string) string            { return term(steps, v) }
+func InspectionKind(v string) string  { return term(inspectionKinds, v) }
+func InspectionStage(v string) string { return term(inspectionStages, v) }
+func InterviewStage(v string) string  { return term(interviewStages, v) }
+func InterviewSource(v string) string { return term(interviewSources, v) }
+func InvitationStage(v string) string { return term(invitationStages, v) }
+func TeamRole(v string) string        { return term(teamRoles, v) }
+func Role(v string) string            { return term(roles, v) }
