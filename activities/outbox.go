@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/internal/i18n"
 	"github.com/xuncha/xuncha/ledger"
 )
 
@@ -92,7 +93,7 @@ func (a *Activities) startDelivery(ctx context.Context, d DeliverWebhookInput) e
 		TaskQueue:                activity.GetInfo(ctx).TaskQueue,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
-		StaticSummary:            fmt.Sprintf("%s to webhook %s", d.EventType, d.WebhookID),
+		StaticSummary:            i18n.Zh("%s to webhook %s", d.EventType, d.WebhookID),
 	}, WebhookDeliveryWorkflowName, WebhookDeliveryInput{Delivery: d})
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	if err != nil && !errors.As(err, &started) {

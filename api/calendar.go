@@ -46,7 +46,7 @@ func RedateOnLoad(tc client.Client, taskQueue string) func(ctx context.Context, 
 			TaskQueue:                taskQueue,
 			WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 			WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
-			StaticSummary:            fmt.Sprintf("re-date running deadlines: %s (%d)", ledger.VersionLabel(v.ID), v.Year),
+			StaticSummary:            i18n.Zh("re-date running deadlines: %s (%d)", ledger.VersionLabel(v.ID), v.Year),
 		}, workflows.CalendarChangeWorkflowName, workflows.CalendarChangeInput{Version: v.ID})
 		var started *serviceerror.WorkflowExecutionAlreadyStarted
 		if errors.As(err, &started) {

@@ -154,7 +154,7 @@ func TestClueReferralREST(t *testing.T) {
 	code, again := s.do("POST", "/v1/findings/"+id+":referClue", &office, refer)
 	require.Equal(t, http.StatusOK, code, "%v", again)
 	require.Equal(t, referred, again, "a retry answers as the first time")
-	require.Contains(t, s.describeDetails(workflows.FindingWorkflowID(id)), "clue referred to 长沙市纪委监委, receipt due")
+	require.Contains(t, s.describeDetails(workflows.FindingWorkflowID(id)), "线索已移交长沙市纪委监委，")
 	sent := hooks.await(workflows.EventReferralReferred, id, nil)
 	require.Equal(t, commission.Organisation, sent.Data["referral"].(map[string]any)["receiver"])
 

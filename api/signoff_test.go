@@ -94,7 +94,7 @@ func TestFindingSignoffREST(t *testing.T) {
 	require.Equal(t, true, s.searchAttribute(workflows.FindingWorkflowID(id), "XunchaSignoffPending"))
 	require.Equal(t, []any{workflows.AwaitingSignoff}, s.searchAttribute(workflows.FindingWorkflowID(id), "XunchaAwaiting"))
 	require.Contains(t, s.details(workflows.FindingWorkflowID(id)),
-		"— stage RECTIFIED; verified, sign-off 0/2, awaiting 省住房和城乡建设厅 (committee), role office, due "+signoffDue)
+		"— 阶段：已报整改；已验收，会签 0/2，待省住房和城乡建设厅（省安委会成员单位）、省安委办签署，会签 "+signoffDue+" 截止")
 	requested := hooks.await(workflows.EventSignoffRequested, id, nil)
 	require.Equal(t, f["ledger_number"], requested.Data["ledger_number"])
 

@@ -10,6 +10,7 @@ import (
 	"github.com/xuncha/xuncha/calendar"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/internal/i18n"
 )
 
 // Sign-off before close-out (销号, issue 14 item 3). The office's escalation
@@ -71,6 +72,17 @@ func (s Signer) String() string {
 		return s.Organisation
 	}
 	return s.Organisation + " (" + s.Role + ")"
+}
+
+// Zh names the signer in Chinese: "省安委办", "省住房和城乡建设厅（省安委会成员单位）".
+func (s Signer) Zh() string {
+	switch {
+	case s.Organisation == "":
+		return i18n.Role(s.Role)
+	case s.Role == "":
+		return s.Organisation
+	}
+	return s.Organisation + "（" + i18n.Role(s.Role) + "）"
 }
 
 // SignoffRule says who signs off findings of a kind (and, for hazards, a

@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"errors"
+	"regexp"
 	"slices"
 	"testing"
 
@@ -9,6 +10,7 @@ import (
 
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/internal/i18n"
 	"github.com/xuncha/xuncha/ledger"
 )
 
@@ -117,4 +119,41 @@ func TestSignerRolesAreTheSignOffRoles(t *testing.T) {
 	require.ElementsMatch(t, ledger.SignerRoles, findingMachine.roles[ActionSignOff])
 	require.Equal(t, FindingKinds, ledger.FindingKindNames)
 	require.Equal(t, []string{SeverityGeneral, SeverityMajor}, ledger.HazardSeverities)
+}
+
+// TestWebUITermsAreChinese: the Web UI's details name every stage, and the
+// summaries every kind, source and team role, in Chinese (the catalogue's
+// terms), never as the machines' identifiers.
+func TestWebUITermsAreChinese(t *testing.T) {
+	han := regexp.MustCompile(`\p{Han}`)
+	stages := func(m *stageMachine) []string {
+		out := slices.Clone(m.final)
+		for stage := range m.moves {
+			out = append(out, stage)
+		}
+		return out
+	}
+	for name, c := range map[string]struct {
+		values []string
+		name   func(string) string
+	}{
+		"finding stage":    {stages(findingMachine), findingSpec.stageName},
+		"inspection stage": {stages(inspectionMachine), inspectionSpec.stageName},
+		"interview stage":  {stages(interviewMachine), interviewSpec.stageName},
+		"invitation stage": {stages(invitationMachine), invitationSpec.stageName},
+		"inspection kind":  {InspectionKinds, i18n.InspectionKind},
+		"finding kind":     {FindingKinds, i18n.FindingKind},
+		"interview source": {InterviewSources, i18n.InterviewSource},
+		"team role":        {teamRoles, i18n.TeamRole},
+		"signer role":      {ledger.SignerRoles, i18n.Role},
+	} {
+		require.NotEmpty(t, c.values, name)
+		for _, v := range c.values {
+			require.Regexp(t, han, c.name(v), "%s %s has no Chinese name", name, v)
+		}
+	}
+	require.Equal(t, "**长沙市 430100 · 专项巡查 · 2026年第一轮**",
+		inspectionSpec.title(ledger.Inspection{UnitName: "长沙市", UnitCode: "430100", Kind: KindSpecial, Round: "2026年第一轮"}))
+	require.Equal(t, "约谈 430100 · finding/f-1 · 逾期升级提请",
+		InterviewSummary(InterviewInput{UnitCode: "430100", Subject: "finding/f-1", Source: InterviewSourceLadder}))
 }

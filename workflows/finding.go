@@ -12,6 +12,7 @@ import (
 	"github.com/xuncha/xuncha/calendar"
 	"github.com/xuncha/xuncha/deadline"
 	"github.com/xuncha/xuncha/internal/actor"
+	"github.com/xuncha/xuncha/internal/i18n"
 	"github.com/xuncha/xuncha/internal/searchattr"
 	"github.com/xuncha/xuncha/ledger"
 )
@@ -134,9 +135,10 @@ var findingSpec = &spec[ledger.Finding]{
 			"deadline":      due.Explanation,
 		}
 	},
-	title:   func(f ledger.Finding) string { return "**" + FindingSummary(f) + "**" },
-	dueWhat: "rectification report ",
-	footer:  func(f ledger.Finding) string { return extensionDetails(f) + signoffDetails(f) + referralDetails(f) },
+	title:     func(f ledger.Finding) string { return "**" + FindingSummary(f) + "**" },
+	stageName: i18n.FindingStage,
+	dueWhat:   "rectification report",
+	footer:    func(f ledger.Finding) string { return extensionDetails(f) + signoffDetails(f) + referralDetails(f) },
 	attributes: func(f ledger.Finding) []temporal.SearchAttributeUpdate {
 		if a := Awaiting(f); len(a) > 0 {
 			return []temporal.SearchAttributeUpdate{searchattr.Awaiting.ValueSet(a)}

@@ -14,6 +14,7 @@ import (
 	"github.com/xuncha/xuncha/deadline"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/internal/i18n"
 	"github.com/xuncha/xuncha/ledger"
 )
 
@@ -376,10 +377,10 @@ func extensionDetails(f ledger.Finding) string {
 	}
 	var out string
 	if f.OriginalDue != "" {
-		out += fmt.Sprintf("; extended %d× from %s", approvedExtensions(f), f.OriginalDue)
+		out += i18n.Zh("; extended %d× from %s", approvedExtensions(f), f.OriginalDue)
 	}
 	if i, ok := pendingExtension(f); ok {
-		out += fmt.Sprintf("; extension to %s requested, awaiting the office", f.Extensions[i].RequestedDue)
+		out += i18n.Zh("; extension to %s requested, awaiting the office", f.Extensions[i].RequestedDue)
 	}
 	return out
 }

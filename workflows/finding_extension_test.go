@@ -97,10 +97,10 @@ func TestFindingExtensionApproved(t *testing.T) {
 	requireDone(t, asked, approved, wd)
 
 	// The Web UI's details say where the extension stands.
-	require.Equal(t, "**2026-430100-0007 · 危化品仓库消防通道堵塞** — stage REFERRED; rectification report due 2026-04-02"+
-		"; extension to 2026-04-20 requested, awaiting the office", askedDetails)
-	require.Equal(t, "**2026-430100-0007 · 危化品仓库消防通道堵塞** — stage REFERRED; rectification report due 2026-04-20"+
-		"; extended 1× from 2026-04-02", approvedDetails)
+	require.Equal(t, "**2026-430100-0007 · 危化品仓库消防通道堵塞** — 阶段：已移交督办；整改报告 2026-04-02 截止"+
+		"；已申请延期至 2026-04-20，待省安委办决定", askedDetails)
+	require.Equal(t, "**2026-430100-0007 · 危化品仓库消防通道堵塞** — 阶段：已移交督办；整改报告 2026-04-20 截止"+
+		"；已延期 1 次，原期限 2026-04-02", approvedDetails)
 
 	// Asked: pending, nothing else changed; the ladder runs on.
 	ext := asked.state.Finding.Extensions

@@ -12,6 +12,7 @@ import (
 	"github.com/xuncha/xuncha/deadline"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/internal/i18n"
 	"github.com/xuncha/xuncha/ledger"
 )
 
@@ -574,13 +575,13 @@ func referralDetails(f ledger.Finding) string {
 	for _, r := range f.ClueReferrals {
 		switch {
 		case r.State == ledger.ReferralAwaitingReceipt && r.ReceiptOverdue:
-			out += fmt.Sprintf("; clue referred to %s — UNACKNOWLEDGED, receipt was due %s", r.Receiver, r.AckDeadline.Due)
+			out += i18n.Zh("; clue referred to %s — UNACKNOWLEDGED, receipt was due %s", r.Receiver, r.AckDeadline.Due)
 		case r.State == ledger.ReferralAwaitingReceipt:
-			out += fmt.Sprintf("; clue referred to %s, receipt due %s", r.Receiver, r.AckDeadline.Due)
+			out += i18n.Zh("; clue referred to %s, receipt due %s", r.Receiver, r.AckDeadline.Due)
 		case r.State == ledger.ReferralAcknowledged:
-			out += fmt.Sprintf("; clue referred to %s, acknowledged, outcome awaited", r.Receiver)
+			out += i18n.Zh("; clue referred to %s, acknowledged, outcome awaited", r.Receiver)
 		case r.State == ledger.ReferralFiled:
-			out += fmt.Sprintf("; clue referred to %s, case filed (立案), handling result awaited", r.Receiver)
+			out += i18n.Zh("; clue referred to %s, case filed (立案), handling result awaited", r.Receiver)
 		}
 	}
 	return out

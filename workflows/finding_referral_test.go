@@ -104,8 +104,8 @@ func TestReferralRoutedAcknowledgedAndSettled(t *testing.T) {
 	require.Equal(t, "2026-03-09", ref.AckDeadline.Due.String())
 	require.Equal(t, office, ref.ReferredBy)
 	require.Equal(t, FindingReferred, referred.state.Finding.Stage, "the finding's stage does not move")
-	require.Equal(t, "**2026-430100-0007 · 危化品仓库消防通道堵塞** — stage REFERRED; rectification report due 2026-04-02"+
-		"; clue referred to 长沙市纪委监委, receipt due 2026-03-09", referredDetails)
+	require.Equal(t, "**2026-430100-0007 · 危化品仓库消防通道堵塞** — 阶段：已移交督办；整改报告 2026-04-02 截止"+
+		"；线索已移交长沙市纪委监委，2026-03-09 前签收", referredDetails)
 
 	a := ack.state.Finding.ClueReferrals[0]
 	require.Equal(t, ledger.ReferralAcknowledged, a.State)
@@ -169,7 +169,7 @@ func TestReferralUnacknowledgedEscalated(t *testing.T) {
 	}
 	require.True(t, overdue.Finding.ClueReferrals[0].ReceiptOverdue)
 	require.False(t, overdue.Finding.Overdue, "the rectification deadline is another matter")
-	require.Contains(t, overdueDetails, "; clue referred to 长沙市委组织部 — UNACKNOWLEDGED, receipt was due 2026-03-09")
+	require.Contains(t, overdueDetails, "；线索已移交长沙市委组织部 — 未签收，应于 2026-03-09 签收")
 	// A receiver's silence proposes no interview of the unit's leaders: the
 	// one interview is the rectification deadline's, missed on 04-02.
 	require.Len(t, h.fl.interviews, 1)

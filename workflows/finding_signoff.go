@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -15,6 +14,7 @@ import (
 	"github.com/xuncha/xuncha/deadline"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/internal/i18n"
 	"github.com/xuncha/xuncha/internal/searchattr"
 	"github.com/xuncha/xuncha/ledger"
 )
@@ -150,12 +150,17 @@ func sameSigner(a, b actor.Actor) bool {
 	return a.Name == b.Name && a.Role == b.Role && a.Organisation == b.Organisation
 }
 
-func signerNames(signers []ledger.Signer) string {
-	names := make([]string, len(signers))
+func signerNames(signers []ledger.Signer) i18n.Text {
+	var t i18n.Text
 	for i, s := range signers {
-		names[i] = s.String()
+		if i > 0 {
+			t.EN += ", "
+			t.ZH += "、"
+		}
+		t.EN += s.String()
+		t.ZH += s.Zh()
 	}
-	return strings.Join(names, ", ")
+	return t
 }
 
 // checkVerifyWhileSigning refuses a second verification while a round of
@@ -469,12 +474,12 @@ func signoffDetails(f ledger.Finding) string {
 	}
 	so := f.Signoffs[i]
 	done := len(so.Signers) - len(awaited(so))
-	out := fmt.Sprintf("; verified, sign-off %d/%d, awaiting %s", done, len(so.Signers), signerNames(awaited(so)))
+	out := i18n.Zh("; verified, sign-off %d/%d, awaiting %s", done, len(so.Signers), signerNames(awaited(so)))
 	switch {
 	case so.Deadline != nil && so.Overdue:
-		out += fmt.Sprintf(" — SIGN-OFF OVERDUE, was due %s", so.Deadline.Due)
+		out += i18n.Zh(" — SIGN-OFF OVERDUE, was due %s", so.Deadline.Due)
 	case so.Deadline != nil:
-		out += fmt.Sprintf(", due %s", so.Deadline.Due)
+		out += i18n.Zh(", sign-off due %s", so.Deadline.Due)
 	}
 	return out
 }

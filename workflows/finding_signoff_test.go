@@ -116,13 +116,13 @@ func TestFindingSignoffMajorHazard(t *testing.T) {
 	require.Equal(t, ledger.Signoff{Seq: 1, Round: 0, State: ledger.SignoffPending, Ordered: true,
 		Signers: majorHazardRule(true).Signers, PolicyVersion: 7, RequestedBy: office, RequestedAt: start.Add(6 * day).UTC()},
 		dueAndRest(t, f.Signoffs[0], "2026-03-20"), "due 10 working days after Sunday 2026-03-08 (the default)")
-	require.Equal(t, "**2026-430100-0007 · 危化品仓库消防通道堵塞** — stage RECTIFIED"+
-		"; verified, sign-off 0/2, awaiting 省住房和城乡建设厅 (committee), role office, due 2026-03-20", details)
+	require.Equal(t, "**2026-430100-0007 · 危化品仓库消防通道堵塞** — 阶段：已报整改"+
+		"；已验收，会签 0/2，待省住房和城乡建设厅（省安委会成员单位）、省安委办签署，会签 2026-03-20 截止", details)
 
 	// The department signed: still RECTIFIED, the office awaited.
 	require.Equal(t, FindingRectified, dept.state.Finding.Stage)
-	require.Equal(t, "**2026-430100-0007 · 危化品仓库消防通道堵塞** — stage RECTIFIED"+
-		"; verified, sign-off 1/2, awaiting role office, due 2026-03-20", halfway)
+	require.Equal(t, "**2026-430100-0007 · 危化品仓库消防通道堵塞** — 阶段：已报整改"+
+		"；已验收，会签 1/2，待省安委办签署，会签 2026-03-20 截止", halfway)
 
 	// The office signed last: CLOSED, the round complete, every signature
 	// kept with its evidence.
@@ -349,7 +349,7 @@ func TestFindingSignoffDeadlineEscalates(t *testing.T) {
 	require.True(t, so.Overdue)
 	require.False(t, overdue.Finding.Overdue, "the unit met its rectification deadline")
 	require.Equal(t, []string{AwaitingSignoffOverdue}, Awaiting(overdue.Finding))
-	require.Contains(t, overdueDetails, "; verified, sign-off 0/2, awaiting 省住房和城乡建设厅 (committee), role office — SIGN-OFF OVERDUE, was due 2026-03-20")
+	require.Contains(t, overdueDetails, "；已验收，会签 0/2，待省住房和城乡建设厅（省安委会成员单位）、省安委办签署 — 会签已逾期，应于 2026-03-20 完成")
 	require.Empty(t, h.fl.interviews, "the signers' delay proposes no interview of the unit's leaders")
 
 	var late []activities.DeliverWebhookInput
@@ -461,7 +461,7 @@ func TestFindingSignoffBeforeTheDeadlineChange(t *testing.T) {
 	requireDone(t, verified, closed)
 	require.Nil(t, verified.state.Finding.Signoffs[0].Deadline)
 	require.Empty(t, h.escalationsByStep(StepSignoffReminder, StepSignoffOverdue))
-	require.True(t, strings.HasSuffix(details, "awaiting 省住房和城乡建设厅 (committee), role office"), details)
+	require.True(t, strings.HasSuffix(details, "待省住房和城乡建设厅（省安委会成员单位）、省安委办签署"), details)
 	require.Equal(t, FindingClosed, closed.state.Finding.Stage)
 }
 

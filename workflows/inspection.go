@@ -16,6 +16,7 @@ import (
 	"github.com/xuncha/xuncha/deadline"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/internal/i18n"
 	"github.com/xuncha/xuncha/internal/searchattr"
 	"github.com/xuncha/xuncha/ledger"
 )
@@ -168,7 +169,7 @@ type InspectionResult struct {
 // InspectionSummary is the one-line summary the Web UI shows for an
 // inspection workflow: unit, kind and round.
 func InspectionSummary(in InspectionInput) string {
-	s := fmt.Sprintf("%s %s · %s", in.Unit.Name, in.Unit.Code, in.Kind)
+	s := fmt.Sprintf("%s %s · %s", in.Unit.Name, in.Unit.Code, i18n.InspectionKind(in.Kind))
 	if in.Round != "" {
 		s += " · " + in.Round
 	}
@@ -228,14 +229,15 @@ var inspectionSpec = &spec[ledger.Inspection]{
 		}
 	},
 	title: func(in ledger.Inspection) string {
-		t := fmt.Sprintf("**%s %s · %s", in.UnitName, in.UnitCode, in.Kind)
+		t := fmt.Sprintf("**%s %s · %s", in.UnitName, in.UnitCode, i18n.InspectionKind(in.Kind))
 		if in.Round != "" {
 			t += " · " + in.Round
 		}
 		return t + "**"
 	},
+	stageName: i18n.InspectionStage,
 	footer: func(in ledger.Inspection) string {
-		return "\n\nFindings: search `XunchaInspection = '" + in.ID + "'`"
+		return i18n.Zh("\n\nFindings: search `XunchaInspection = '%s'`", in.ID)
 	},
 	guard: inspectionGuard,
 }

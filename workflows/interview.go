@@ -13,6 +13,7 @@ import (
 	"github.com/xuncha/xuncha/deadline"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/internal/i18n"
 	"github.com/xuncha/xuncha/ledger"
 )
 
@@ -85,9 +86,10 @@ var interviewSpec = &spec[ledger.Interview]{
 		}
 	},
 	title: func(iv ledger.Interview) string {
-		return fmt.Sprintf("**约谈 unit %s** (%s)", iv.UnitCode, iv.Subject)
+		return i18n.Zh("**interview (约谈) of unit %s** (%s)", iv.UnitCode, iv.Subject)
 	},
-	dueWhat:               "follow-up report ",
+	stageName:             i18n.InterviewStage,
+	dueWhat:               "follow-up report",
 	changesWhileRecording: true,
 }
 

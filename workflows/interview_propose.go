@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/xuncha/xuncha/internal/actor"
+	"github.com/xuncha/xuncha/internal/i18n"
 	"github.com/xuncha/xuncha/internal/searchattr"
 )
 
@@ -25,7 +26,7 @@ func InterviewSearchAttributes(in InterviewInput) temporal.SearchAttributes {
 // InterviewSummary is the Web UI's one-line summary of an interview
 // workflow.
 func InterviewSummary(in InterviewInput) string {
-	return fmt.Sprintf("约谈 unit %s · %s · %s", in.UnitCode, in.Subject, in.Source)
+	return i18n.Zh("interview (约谈) of unit %s · %s · %s", in.UnitCode, in.Subject, i18n.InterviewSource(in.Source))
 }
 
 // LadderInterviewID is the ID of the interview the escalation ladder

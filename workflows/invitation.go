@@ -15,6 +15,7 @@ import (
 	"github.com/xuncha/xuncha/deadline"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/internal/i18n"
 	"github.com/xuncha/xuncha/ledger"
 )
 
@@ -253,9 +254,10 @@ var invitationSpec = &spec[ledger.Invitation]{
 			"expert_id": inv.ExpertID, "unit_code": inv.UnitCode, "due": due.Due, "deadline": due.Explanation}
 	},
 	title: func(inv ledger.Invitation) string {
-		return fmt.Sprintf("**邀请 %s** (%s, line-up %s)", inv.ExpertName, inv.TeamRole, inv.LineupID)
+		return i18n.Zh("**invitation of %s** (%s, line-up %s)", inv.ExpertName, i18n.TeamRole(inv.TeamRole), inv.LineupID)
 	},
-	dueWhat: "answer ",
+	stageName: i18n.InvitationStage,
+	dueWhat:   "answer",
 }
 
 // InvitationWorkflow drives one invitation from the invite to its answer,

@@ -14,6 +14,7 @@ import (
 	"github.com/xuncha/xuncha/deadline"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/internal/i18n"
 	"github.com/xuncha/xuncha/internal/searchattr"
 	"github.com/xuncha/xuncha/ledger"
 )
@@ -59,12 +60,15 @@ type spec[R any] struct {
 	escalation func(R, deadline.ScheduledStep, calendar.Deadline) string
 	// announcement is the webhook event of a step taken.
 	announcement func(R, ledger.Escalation, calendar.Deadline) (eventType string, data map[string]any)
-	// title is the bold head of the Web UI's details; dueWhat names what
-	// the running deadline is for ("rectification report ", or "" for just
-	// "due"); footer, when set, ends the details.
-	title   func(R) string
-	dueWhat string
-	footer  func(R) string
+	// The Web UI's details are in Chinese (the catalogue's, internal/i18n;
+	// the Web UI asks in no language): title is their bold head, stageName
+	// names a stage, dueWhat what the running deadline is for (the
+	// catalogue's key, "rectification report", or "" for just "due"), and
+	// footer, when set, ends them.
+	title     func(R) string
+	stageName func(string) string
+	dueWhat   string
+	footer    func(R) string
 	// attributes, when set, are search attributes of the lifecycle's own,
 	// upserted with the core's in one command.
 	attributes func(R) []temporal.SearchAttributeUpdate
@@ -167,15 +171,19 @@ func (c *core[R]) publish(ctx workflow.Context) {
 		searchattr.Stage.ValueSet(*f.stage),
 		searchattr.Overdue.ValueSet(*f.overdue),
 	}
-	details := c.spec.title(c.row) + " — stage " + *f.stage
+	details := c.spec.title(c.row) + i18n.Zh(" — stage %s", c.spec.stageName(*f.stage))
 	if d := c.spec.running(c.row); d != nil {
 		updates = append(updates, searchattr.DueAt.ValueSet(d.DueAt))
-		details += "; " + c.spec.dueWhat + "due " + d.Due.String()
+		if c.spec.dueWhat != "" {
+			details += i18n.Zh("; %s due %s", i18n.Zh(c.spec.dueWhat), d.Due)
+		} else {
+			details += i18n.Zh("; due %s", d.Due)
+		}
 	} else {
 		updates = append(updates, searchattr.DueAt.ValueUnset())
 	}
 	if *f.overdue {
-		details += " — OVERDUE"
+		details += i18n.Zh(" — OVERDUE")
 	}
 	if c.spec.footer != nil {
 		details += c.spec.footer(c.row)

@@ -93,6 +93,10 @@ func T(format string, args ...any) Text {
 	return Text{EN: fmt.Sprintf(format, in(English, args)...), ZH: Zh(format, args...)}
 }
 
+// String is the English: a Text formatted with fmt reads as the code's own
+// text; T, Zh and Say format it in their language.
+func (t Text) String() string { return t.EN }
+
 // In returns the text in lang (English when no Chinese was given).
 func (t Text) In(lang Lang) string {
 	if lang == Chinese && t.ZH != "" {
