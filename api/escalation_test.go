@@ -8,8 +8,10 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc/metadata"
 
 	"github.com/xuncha/xuncha/calendar"
+	xunchav1 "github.com/xuncha/xuncha/proto/xuncha/v1"
 	"github.com/xuncha/xuncha/workflows"
 )
 
@@ -58,6 +60,23 @@ func TestMissedDeadlineEscalates(t *testing.T) {
 		steps = append(steps, em["step"].(string))
 	}
 	require.ElementsMatch(t, wantSteps, steps, "a reminder after the deadline is skipped")
+
+	// The message in the caller's language: English here (the tests' client
+	// asks for it), Chinese by default.
+	ledgerNumber := f["ledger_number"].(string)
+	zhFinding, err := xunchav1.NewFindingServiceClient(s.Conn).GetFinding(
+		metadata.AppendToOutgoingContext(s.ctx(office), "accept-language", "zh-CN"), &xunchav1.GetFindingRequest{Id: id})
+	require.NoError(t, err)
+	messages := map[string]string{}
+	for _, e := range zhFinding.GetEscalations() {
+		messages[e.GetStep()] = e.GetMessage()
+	}
+	require.Equal(t, "逾期："+ledgerNumber+" 的整改报告应于 "+due+" 报送；已升级至省安委办", messages["OVERDUE"])
+	for _, e := range body["escalations"].([]any) {
+		if em := e.(map[string]any); em["step"] == "OVERDUE" {
+			require.Equal(t, "overdue: the rectification report of "+ledgerNumber+" was due "+due+"; escalated to the office", em["message"])
+		}
+	}
 
 	code, got := s.do("GET", "/v1/findings/"+id, &office, nil)
 	require.Equal(t, http.StatusOK, code, "%v", got)

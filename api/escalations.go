@@ -10,6 +10,7 @@ import (
 
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/internal/i18n"
 	"github.com/xuncha/xuncha/internal/logging"
 	"github.com/xuncha/xuncha/ledger"
 	xunchav1 "github.com/xuncha/xuncha/proto/xuncha/v1"
@@ -35,8 +36,9 @@ func (s *EscalationServer) ListEscalations(ctx context.Context, req *xunchav1.Li
 		return nil, err
 	}
 	out := &xunchav1.ListEscalationsResponse{NextPageToken: page.NextPageToken}
+	lang := i18n.FromContext(ctx)
 	for _, e := range page.Escalations {
-		out.Escalations = append(out.Escalations, escalationProto(e))
+		out.Escalations = append(out.Escalations, escalationProto(lang, e))
 	}
 	return out, nil
 }

@@ -595,7 +595,7 @@ func findingProto(lang i18n.Lang, f ledger.Finding, escalations []ledger.Escalat
 		out.ClueReferrals = append(out.ClueReferrals, clueReferralProto(lang, c))
 	}
 	for _, e := range escalations {
-		out.Escalations = append(out.Escalations, escalationProto(e))
+		out.Escalations = append(out.Escalations, escalationProto(lang, e))
 	}
 	for _, e := range events {
 		out.LastEvents = append(out.LastEvents, eventProto(e))
@@ -657,10 +657,11 @@ func instant(t time.Time) *timestamppb.Timestamp {
 	return timestamppb.New(t.Truncate(time.Microsecond))
 }
 
-func escalationProto(e ledger.Escalation) *xunchav1.Escalation {
+// escalationProto is an escalation, its message in lang.
+func escalationProto(lang i18n.Lang, e ledger.Escalation) *xunchav1.Escalation {
 	return &xunchav1.Escalation{
 		Id: e.ID, Subject: e.Subject, Step: e.Step, DueAt: instant(e.DueAt), FireTime: instant(e.FiredAt),
-		UnitCode: e.UnitCode, Message: e.Message,
+		UnitCode: e.UnitCode, Message: e.Text().In(lang),
 	}
 }
 

@@ -509,7 +509,7 @@ func inspectionProto(lang i18n.Lang, row ledger.Inspection, escalations []ledger
 		out.RectificationDeadline = DeadlineProto(*row.RectificationDeadline, lang)
 	}
 	for _, e := range escalations {
-		out.Escalations = append(out.Escalations, escalationProto(e))
+		out.Escalations = append(out.Escalations, escalationProto(lang, e))
 	}
 	if sum := row.Summary; sum != nil {
 		out.Summary = &xunchav1.InspectionSummary{

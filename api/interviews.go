@@ -317,7 +317,7 @@ func interviewProto(lang i18n.Lang, iv ledger.Interview, escalations []ledger.Es
 		out.FollowUpDeadline = DeadlineProto(*iv.FollowUpDeadline, lang)
 	}
 	for _, e := range escalations {
-		out.Escalations = append(out.Escalations, escalationProto(e))
+		out.Escalations = append(out.Escalations, escalationProto(lang, e))
 	}
 	return out
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"slices"
-	"strings"
 
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
@@ -201,14 +200,16 @@ func receiverView(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler
 // escalations of those only.
 func onlyReferralsTo(f *xunchav1.Finding, receiver string) {
 	f.ClueReferrals = slices.DeleteFunc(f.ClueReferrals, func(c *xunchav1.ClueReferral) bool { return c.GetReceiver() != receiver })
-	// A referral's escalation message names its receiver first
-	// ("reminder: <receiver> owes …", "unacknowledged: <receiver> has not …").
+	// A referral's escalation is the step of the deadline numbered by the
+	// referral's seq: its ID says which (ledger.EscalationID), whatever
+	// language its message is in.
 	f.Escalations = slices.DeleteFunc(f.Escalations, func(e *xunchav1.Escalation) bool {
 		if e.GetStep() != workflows.StepReferralReminder && e.GetStep() != workflows.StepReferralUnacknowledged {
 			return false
 		}
-		_, rest, _ := strings.Cut(e.GetMessage(), ": ")
-		return !strings.HasPrefix(rest, receiver+" ")
+		return !slices.ContainsFunc(f.ClueReferrals, func(c *xunchav1.ClueReferral) bool {
+			return e.GetId() == ledger.EscalationID(e.GetSubject(), int(c.GetSeq()), e.GetStep())
+		})
 	})
 	f.LastEvents = slices.DeleteFunc(f.LastEvents, func(e *xunchav1.FindingEvent) bool { return otherReceiversEvent(e, receiver) })
 }

@@ -40,7 +40,7 @@ func EscalationID(subject string, deadlineSeq int, step string) string {
 func escalationFromRow(r dbsqlc.Escalation) (Escalation, error) {
 	return Escalation{
 		ID: r.ID, Subject: r.Subject, DeadlineSeq: r.DeadlineSeq, Step: r.Step, UnitCode: r.UnitCode,
-		DueAt: r.DueAt, FiredAt: r.FiredAt, Message: r.Message,
+		DueAt: r.DueAt, FiredAt: r.FiredAt, Message: r.Message, MessageZH: r.MessageZh,
 	}, nil
 }
 
@@ -81,7 +81,7 @@ func (s *Store) recordEscalation(ctx context.Context, esc Escalation, apply func
 	err := s.inTx(ctx, func(q *dbsqlc.Queries) error {
 		if err := q.InsertEscalation(ctx, dbsqlc.InsertEscalationParams{
 			ID: esc.ID, Subject: esc.Subject, DeadlineSeq: esc.DeadlineSeq, Step: esc.Step, UnitCode: esc.UnitCode,
-			DueAt: esc.DueAt, FiredAt: firedAt, Message: esc.Message,
+			DueAt: esc.DueAt, FiredAt: firedAt, Message: esc.Message, MessageZh: esc.MessageZH,
 		}); err != nil {
 			return fmt.Errorf("inserting escalation %s of %s: %w", esc.Step, esc.Subject, err)
 		}

@@ -7,6 +7,7 @@ import (
 	"github.com/xuncha/xuncha/calendar"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/internal/i18n"
 )
 
 // Finding is a finding's ledger row: the projection of its workflow's state.
@@ -145,8 +146,14 @@ type Escalation struct {
 	UnitCode    string    `json:"unit_code"`
 	DueAt       time.Time `json:"due_at"`
 	FiredAt     time.Time `json:"fired_at"`
-	Message     string    `json:"message"`
+	// Message says what the step means, in English; MessageZH in Chinese
+	// (empty in rows written before it: the English serves both).
+	Message   string `json:"message"`
+	MessageZH string `json:"message_zh,omitempty"`
 }
+
+// Text is the escalation's message in both languages.
+func (e Escalation) Text() i18n.Text { return i18n.Text{EN: e.Message, ZH: e.MessageZH} }
 
 // EscalationStep is one rung of the office's ladder.
 type EscalationStep struct {

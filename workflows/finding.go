@@ -111,17 +111,17 @@ var findingSpec = &spec[ledger.Finding]{
 	writeEscalation: func(esc ledger.Escalation, next ledger.Finding, e ledger.Event) (any, any) {
 		return acts.Escalate, activities.EscalateInput{Escalation: esc, Finding: next, Event: e}
 	},
-	escalation: func(f ledger.Finding, step deadline.ScheduledStep, due calendar.Deadline) string {
+	escalation: func(f ledger.Finding, step deadline.ScheduledStep, due calendar.Deadline) i18n.Text {
 		switch step.Step {
 		case ledger.StepReminder:
-			return fmt.Sprintf("reminder: the rectification report of %s is due %s", findingLabel(f), due.Due)
+			return i18n.T("reminder: the rectification report of %s is due %s", findingLabel(f), due.Due)
 		case ledger.StepOverdue:
-			return fmt.Sprintf("overdue: the rectification report of %s was due %s; escalated to the office", findingLabel(f), due.Due)
+			return i18n.T("overdue: the rectification report of %s was due %s; escalated to the office", findingLabel(f), due.Due)
 		case ledger.StepInterviewProposed:
-			return fmt.Sprintf("still overdue %d working days after %s: an interview (约谈) of the leaders of unit %s is proposed",
+			return i18n.T("still overdue %d working days after %s: an interview (约谈) of the leaders of unit %s is proposed",
 				step.WorkingDays, due.Due, f.UnitCode)
 		}
-		return fmt.Sprintf("%s: the rectification report of %s is due %s", step.Step, findingLabel(f), due.Due)
+		return i18n.T("%s: the rectification report of %s is due %s", step.Step, findingLabel(f), due.Due)
 	},
 	announcement: func(f ledger.Finding, esc ledger.Escalation, due calendar.Deadline) (string, map[string]any) {
 		return EventFindingEscalated, map[string]any{

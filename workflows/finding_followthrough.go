@@ -10,6 +10,7 @@ import (
 	"github.com/xuncha/xuncha/calendar"
 	"github.com/xuncha/xuncha/deadline"
 	"github.com/xuncha/xuncha/internal/actor"
+	"github.com/xuncha/xuncha/internal/i18n"
 	"github.com/xuncha/xuncha/ledger"
 )
 
@@ -38,7 +39,7 @@ type followThrough struct {
 	// overdue mark set; f's slices are not changed.
 	with func(f ledger.Finding, seq int, d calendar.Deadline, overdue bool) ledger.Finding
 	// message is an escalation's message for step, due on due.
-	message func(f ledger.Finding, seq int, step string, due calendar.Deadline) string
+	message func(f ledger.Finding, seq int, step string, due calendar.Deadline) i18n.Text
 	// redated is a re-date's note.
 	redated func(seq int, version int64, due, was calendar.Date) string
 	// data is what the events say of the item besides its number.
@@ -136,10 +137,10 @@ func (w *finding) escalateFollowThrough(ctx workflow.Context, ft *followThrough,
 	next.Version = w.row.Version + 1
 	next.UpdatedAt = now
 	esc := ledger.Escalation{Subject: w.subject(), DeadlineSeq: seq, Step: name, UnitCode: w.row.UnitCode,
-		DueAt: due.DueAt, FiredAt: now, Message: message}
+		DueAt: due.DueAt, FiredAt: now, Message: message.EN, MessageZH: message.ZH}
 	event := ledger.Event{SubjectType: ledger.SubjectFinding, SubjectID: w.row.ID,
 		Key: fmt.Sprintf("%s/%d/escalate/%s", ft.key, seq, name), Action: "escalate" + ft.action,
-		StageBefore: w.row.Stage, StageAfter: w.row.Stage, Actor: actor.System, Note: message, OccurredAt: now,
+		StageBefore: w.row.Stage, StageAfter: w.row.Stage, Actor: actor.System, Note: message.EN, OccurredAt: now,
 		Data: dataJSON(data)}
 	var res activities.EscalateResult
 	if err := w.ledger.call(ctx, &res, acts.Escalate, activities.EscalateInput{Escalation: esc, Finding: next, Event: event}); err != nil {

@@ -474,13 +474,13 @@ var receiptFollowThrough = &followThrough{
 		}
 		return f
 	},
-	message: func(f ledger.Finding, seq int, step string, due calendar.Deadline) string {
+	message: func(f ledger.Finding, seq int, step string, due calendar.Deadline) i18n.Text {
 		r := f.ClueReferrals[referralIndex(f, seq)]
 		if step == StepReferralUnacknowledged {
-			return fmt.Sprintf("unacknowledged: %s has not acknowledged referral %d of %s, due %s; escalated to the office",
+			return i18n.T("unacknowledged: %s has not acknowledged referral %d of %s, due %s; escalated to the office",
 				r.Receiver, seq, findingLabel(f), due.Due)
 		}
-		return fmt.Sprintf("reminder: %s owes its receipt (回执) of referral %d of %s by %s", r.Receiver, seq, findingLabel(f), due.Due)
+		return i18n.T("reminder: %s owes its receipt (回执) of referral %d of %s by %s", r.Receiver, seq, findingLabel(f), due.Due)
 	},
 	redated: func(seq int, version int64, due, was calendar.Date) string {
 		return fmt.Sprintf("referral %d's receipt re-dated by calendar version %d: due %s (was %s)", seq, version, due, was)

@@ -432,14 +432,14 @@ var signoffFollowThrough = &followThrough{
 		}
 		return f
 	},
-	message: func(f ledger.Finding, seq int, step string, due calendar.Deadline) string {
+	message: func(f ledger.Finding, seq int, step string, due calendar.Deadline) i18n.Text {
 		i, _ := pendingSignoff(f)
 		waiting := signerNames(awaited(f.Signoffs[i]))
 		if step == StepSignoffOverdue {
-			return fmt.Sprintf("sign-off overdue: the close-out of %s still awaits the sign-off of %s, due %s; escalated to the office",
+			return i18n.T("sign-off overdue: the close-out of %s still awaits the sign-off of %s, due %s; escalated to the office",
 				findingLabel(f), waiting, due.Due)
 		}
-		return fmt.Sprintf("reminder: the close-out of %s awaits the sign-off of %s by %s", findingLabel(f), waiting, due.Due)
+		return i18n.T("reminder: the close-out of %s awaits the sign-off of %s by %s", findingLabel(f), waiting, due.Due)
 	},
 	redated: func(seq int, version int64, due, was calendar.Date) string {
 		return fmt.Sprintf("sign-off %d re-dated by calendar version %d: due %s (was %s)", seq, version, due, was)

@@ -245,21 +245,21 @@ var inspectionSpec = &spec[ledger.Inspection]{
 // inspectionEscalation says what a step of the running deadline's ladder
 // means. The team leader answers for the report deadline, the unit for the
 // rectification deadline.
-func inspectionEscalation(in ledger.Inspection, step deadline.ScheduledStep, due calendar.Deadline) string {
-	what, who := "the team report", "team leader "+teamLeader(in)
+func inspectionEscalation(in ledger.Inspection, step deadline.ScheduledStep, due calendar.Deadline) i18n.Text {
+	what, who := i18n.T("the team report"), i18n.T("team leader %s", teamLeader(in))
 	if in.Stage == StageFeedbackGiven {
-		what, who = "the rectification report", "unit "+in.UnitCode
+		what, who = i18n.T("the rectification report"), i18n.T("unit %s", in.UnitCode)
 	}
 	subject := InspectionWorkflowID(in.ID)
 	switch step.Step {
 	case ledger.StepReminder:
-		return fmt.Sprintf("reminder: %s of %s is due %s (%s)", what, subject, due.Due, who)
+		return i18n.T("reminder: %s of %s is due %s (%s)", what, subject, due.Due, who)
 	case ledger.StepOverdue:
-		return fmt.Sprintf("overdue: %s of %s was due %s; escalated to the office (%s answers for it)", what, subject, due.Due, who)
+		return i18n.T("overdue: %s of %s was due %s; escalated to the office (%s answers for it)", what, subject, due.Due, who)
 	case ledger.StepInterviewProposed:
-		return fmt.Sprintf("still overdue %d working days after %s: an interview (约谈) is proposed (%s)", step.WorkingDays, due.Due, who)
+		return i18n.T("still overdue %d working days after %s: an interview (约谈) is proposed (%s)", step.WorkingDays, due.Due, who)
 	}
-	return fmt.Sprintf("%s: %s of %s is due %s", step.Step, what, subject, due.Due)
+	return i18n.T("%s: %s of %s is due %s", step.Step, what, subject, due.Due)
 }
 
 func teamLeader(in ledger.Inspection) string {

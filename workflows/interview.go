@@ -63,16 +63,16 @@ var interviewSpec = &spec[ledger.Interview]{
 	keepSteps: func(s deadline.ScheduledStep) bool {
 		return s.Step == ledger.StepReminder || s.Step == ledger.StepOverdue
 	},
-	escalation: func(iv ledger.Interview, step deadline.ScheduledStep, due calendar.Deadline) string {
+	escalation: func(iv ledger.Interview, step deadline.ScheduledStep, due calendar.Deadline) i18n.Text {
 		switch step.Step {
 		case ledger.StepReminder:
-			return fmt.Sprintf("reminder: the follow-up report of interview %s (unit %s, %s) is due %s",
+			return i18n.T("reminder: the follow-up report of interview %s (unit %s, %s) is due %s",
 				iv.ID, iv.UnitCode, iv.Subject, due.Due)
 		case ledger.StepOverdue:
-			return fmt.Sprintf("overdue: the follow-up report of interview %s (unit %s, %s) was due %s; escalated to the office",
+			return i18n.T("overdue: the follow-up report of interview %s (unit %s, %s) was due %s; escalated to the office",
 				iv.ID, iv.UnitCode, iv.Subject, due.Due)
 		}
-		return ""
+		return i18n.Text{}
 	},
 	announcement: func(iv ledger.Interview, esc ledger.Escalation, due calendar.Deadline) (string, map[string]any) {
 		return EventInterviewEscalated, map[string]any{

@@ -238,16 +238,16 @@ var invitationSpec = &spec[ledger.Invitation]{
 	keepSteps: func(s deadline.ScheduledStep) bool {
 		return s.Step == ledger.StepReminder || s.Step == ledger.StepOverdue
 	},
-	escalation: func(inv ledger.Invitation, step deadline.ScheduledStep, due calendar.Deadline) string {
+	escalation: func(inv ledger.Invitation, step deadline.ScheduledStep, due calendar.Deadline) i18n.Text {
 		switch step.Step {
 		case ledger.StepReminder:
-			return fmt.Sprintf("reminder: %s (%s) has not answered the invitation to line-up %s; the answer is due %s",
+			return i18n.T("reminder: %s (%s) has not answered the invitation to line-up %s; the answer is due %s",
 				inv.ExpertName, inv.Organisation, inv.LineupID, due.Due)
 		case ledger.StepOverdue:
-			return fmt.Sprintf("lapsed: %s (%s) did not answer the invitation to line-up %s by %s; a replacement is drawn",
+			return i18n.T("lapsed: %s (%s) did not answer the invitation to line-up %s by %s; a replacement is drawn",
 				inv.ExpertName, inv.Organisation, inv.LineupID, due.Due)
 		}
-		return ""
+		return i18n.Text{}
 	},
 	announcement: func(inv ledger.Invitation, esc ledger.Escalation, due calendar.Deadline) (string, map[string]any) {
 		return EventInvitationEscalated, map[string]any{"escalation": esc, "invitation_id": inv.ID, "lineup_id": inv.LineupID,

@@ -57,7 +57,7 @@ type spec[R any] struct {
 	keepSteps func(deadline.ScheduledStep) bool
 	// escalation says what a ladder step means for the row; "" takes no
 	// step.
-	escalation func(R, deadline.ScheduledStep, calendar.Deadline) string
+	escalation func(R, deadline.ScheduledStep, calendar.Deadline) i18n.Text
 	// announcement is the webhook event of a step taken.
 	announcement func(R, ledger.Escalation, calendar.Deadline) (eventType string, data map[string]any)
 	// The Web UI's details are in Chinese (the catalogue's, internal/i18n;
@@ -288,7 +288,7 @@ func (c *core[R]) escalate(ctx workflow.Context, step deadline.ScheduledStep) er
 		return nil
 	}
 	message := c.spec.escalation(c.row, step, *due)
-	if message == "" {
+	if message.EN == "" {
 		return nil
 	}
 	f := c.f()
@@ -305,10 +305,10 @@ func (c *core[R]) escalate(ctx workflow.Context, step deadline.ScheduledStep) er
 	*nf.version = *f.version + 1
 	*nf.updatedAt = now
 	esc := ledger.Escalation{Subject: c.subject(), DeadlineSeq: seq, Step: step.Step, UnitCode: *f.unitCode,
-		DueAt: due.DueAt, FiredAt: now, Message: message}
+		DueAt: due.DueAt, FiredAt: now, Message: message.EN, MessageZH: message.ZH}
 	event := ledger.Event{SubjectType: c.spec.subjectType, SubjectID: c.id(),
 		Key: fmt.Sprintf("escalate/%d/%s", seq, step.Step), Action: "escalate",
-		StageBefore: c.stage(), StageAfter: *nf.stage, Actor: actor.System, Note: message, OccurredAt: now,
+		StageBefore: c.stage(), StageAfter: *nf.stage, Actor: actor.System, Note: message.EN, OccurredAt: now,
 		Data: dataJSON(map[string]any{"step": step.Step, "deadline_seq": seq, "due": due.Due})}
 	var res activities.EscalateResult
 	fn, in := c.spec.writeEscalation(esc, next, event)
@@ -320,7 +320,7 @@ func (c *core[R]) escalate(ctx workflow.Context, step deadline.ScheduledStep) er
 	c.publish(ctx)
 	if step.Step == ledger.StepInterviewProposed {
 		if err := ProposeInterviewFromLadder(ctx, InterviewInput{Subject: c.subject(), UnitCode: *f.unitCode,
-			Reason: message, DeadlineSeq: seq}); err != nil {
+			Reason: message.EN, DeadlineSeq: seq}); err != nil {
 			workflow.GetLogger(ctx).Error("proposing the interview failed", c.spec.kind, c.id(), "error", err)
 		}
 	}

@@ -1,8 +1,8 @@
 -- name: InsertEscalation :exec
 -- InsertEscalation records a step; a NULL fired_at means now.
-INSERT INTO escalations (id, subject, deadline_seq, step, unit_code, due_at, fired_at, message)
+INSERT INTO escalations (id, subject, deadline_seq, step, unit_code, due_at, fired_at, message, message_zh)
 VALUES (@id, @subject, @deadline_seq, @step, @unit_code, @due_at,
-        COALESCE(sqlc.narg(fired_at)::timestamptz, now()), @message)
+        COALESCE(sqlc.narg(fired_at)::timestamptz, now()), @message, @message_zh)
 ON CONFLICT DO NOTHING;
 
 -- name: EscalationOfStep :one

@@ -31,7 +31,7 @@ func (q *Queries) CurrentEscalationPolicy(ctx context.Context) (EscalationPolicy
 }
 
 const escalationOfStep = `-- name: EscalationOfStep :one
-SELECT id, subject, deadline_seq, step, unit_code, due_at, fired_at, message FROM escalations WHERE subject = $1 AND deadline_seq = $2 AND step = $3
+SELECT id, subject, deadline_seq, step, unit_code, due_at, fired_at, message, message_zh FROM escalations WHERE subject = $1 AND deadline_seq = $2 AND step = $3
 `
 
 type EscalationOfStepParams struct {
@@ -52,6 +52,7 @@ func (q *Queries) EscalationOfStep(ctx context.Context, arg EscalationOfStepPara
 		&i.DueAt,
 		&i.FiredAt,
 		&i.Message,
+		&i.MessageZh,
 	)
 	return i, err
 }
@@ -77,7 +78,7 @@ func (q *Queries) EscalationPolicyOfRequest(ctx context.Context, requestID strin
 }
 
 const escalationsOf = `-- name: EscalationsOf :many
-SELECT id, subject, deadline_seq, step, unit_code, due_at, fired_at, message FROM escalations WHERE subject = $1 ORDER BY fired_at, id
+SELECT id, subject, deadline_seq, step, unit_code, due_at, fired_at, message, message_zh FROM escalations WHERE subject = $1 ORDER BY fired_at, id
 `
 
 func (q *Queries) EscalationsOf(ctx context.Context, subject string) ([]Escalation, error) {
@@ -98,6 +99,7 @@ func (q *Queries) EscalationsOf(ctx context.Context, subject string) ([]Escalati
 			&i.DueAt,
 			&i.FiredAt,
 			&i.Message,
+			&i.MessageZh,
 		); err != nil {
 			return nil, err
 		}
@@ -130,9 +132,9 @@ func (q *Queries) GetEscalationPolicy(ctx context.Context, id int64) (Escalation
 }
 
 const insertEscalation = `-- name: InsertEscalation :exec
-INSERT INTO escalations (id, subject, deadline_seq, step, unit_code, due_at, fired_at, message)
+INSERT INTO escalations (id, subject, deadline_seq, step, unit_code, due_at, fired_at, message, message_zh)
 VALUES ($1, $2, $3, $4, $5, $6,
-        COALESCE($7::timestamptz, now()), $8)
+        COALESCE($7::timestamptz, now()), $8, $9)
 ON CONFLICT DO NOTHING
 `
 
@@ -145,6 +147,7 @@ type InsertEscalationParams struct {
 	DueAt       time.Time
 	FiredAt     *time.Time
 	Message     string
+	MessageZh   string
 }
 
 // InsertEscalation records a step; a NULL fired_at means now.
@@ -158,6 +161,7 @@ func (q *Queries) InsertEscalation(ctx context.Context, arg InsertEscalationPara
 		arg.DueAt,
 		arg.FiredAt,
 		arg.Message,
+		arg.MessageZh,
 	)
 	return err
 }
@@ -193,7 +197,7 @@ func (q *Queries) InsertEscalationPolicy(ctx context.Context, arg InsertEscalati
 }
 
 const listEscalations = `-- name: ListEscalations :many
-SELECT id, subject, deadline_seq, step, unit_code, due_at, fired_at, message FROM escalations
+SELECT id, subject, deadline_seq, step, unit_code, due_at, fired_at, message, message_zh FROM escalations
 WHERE ($1::text = '' OR subject = $1)
   AND ($2::text = '' OR unit_code = $2)
   AND (NOT $3::boolean OR unit_code = ANY($4::text[]))
@@ -251,6 +255,7 @@ func (q *Queries) ListEscalations(ctx context.Context, arg ListEscalationsParams
 			&i.DueAt,
 			&i.FiredAt,
 			&i.Message,
+			&i.MessageZh,
 		); err != nil {
 			return nil, err
 		}

@@ -85,6 +85,7 @@ type Escalation struct {
 	DueAt       time.Time
 	FiredAt     time.Time
 	Message     string
+	MessageZh   string
 }
 
 type EscalationPolicy struct {
