@@ -117,7 +117,8 @@ func TestStringRules(t *testing.T) {
 				require.Empty(t, got)
 				return
 			}
-			require.Contains(t, got, tc.want)
+			require.Contains(t, got.EN, tc.want)
+			require.Regexp(t, `\p{Han}`, got.ZH, "the rule in Chinese too")
 		})
 	}
 }

@@ -348,7 +348,7 @@ func TestPayloadKeyRotation(t *testing.T) {
 	// The running finding goes on: the new worker replays the k1 history.
 	s.step(id, "classify", office, classification(rid(t, "classify")), "CLASSIFIED")
 	s.step(id, "refer", office, referral(rid(t, "refer"), today().String(), ""), "REFERRED")
-	s.step(id, "reportRectification", unit, rectificationReport(rid(t, "report"), s.evidence("整改照片")), "RECTIFIED")
+	s.step(id, "reportRectification", unit, rectificationReport(rid(t, "report"), s.evidenceOf(unit, "整改照片")), "RECTIFIED")
 	code, got := s.do("GET", "/v1/findings/"+id, &office, nil)
 	require.Equal(t, http.StatusOK, code, "%v", got)
 	require.Equal(t, "RECTIFIED", got["stage"])

@@ -108,7 +108,7 @@ func TestMissedDeadlineEscalates(t *testing.T) {
 	require.Equal(t, want, actions)
 
 	// Reporting late stops the clock and clears the mark; the miss stays.
-	s.step(id, "reportRectification", unit, rectificationReport(rid(t, "report"), s.evidence("late report")), "RECTIFIED")
+	s.step(id, "reportRectification", unit, rectificationReport(rid(t, "report"), s.evidenceOf(unit, "late report")), "RECTIFIED")
 	code, got = s.do("GET", "/v1/findings/"+id, &office, nil)
 	require.Equal(t, http.StatusOK, code)
 	require.Equal(t, false, got["overdue"])

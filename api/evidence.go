@@ -221,11 +221,22 @@ func (h *evidenceHandler) save(r *http.Request) (ledger.Evidence, error) {
 	}
 
 	id := EvidenceID(sum)
-	if existing, err := h.existing(ctx, id, sum); err != nil || existing != nil {
-		if existing != nil {
+	existing, err := h.existing(ctx, id, sum)
+	if err != nil {
+		return ledger.Evidence{}, err
+	}
+	if existing != nil {
+		// Stored already: the first upload's row answers. A caller who did
+		// not upload it before becomes one of its uploaders (who may read
+		// and name it) once its body proves it holds the content: the blob
+		// is stored again, checked against the SHA-256, below.
+		uploaded, err := h.ledger.EvidenceUploadedBy(ctx, id, who.Subject)
+		if err != nil {
+			return ledger.Evidence{}, err
+		}
+		if uploaded || who.Subject == "" {
 			return *existing, nil
 		}
-		return ledger.Evidence{}, err
 	}
 	location, size, err := h.store.Put(ctx, body, sum, h.maxBytes)
 	if err != nil {

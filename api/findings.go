@@ -204,8 +204,9 @@ func mergeViolations(v derrors.Violations, err error) error {
 	return v.Err()
 }
 
-// checkEvidence refuses evidence IDs the ledger does not hold, naming each
-// by its index (field[i]).
+// checkEvidence refuses evidence IDs the ledger does not hold or that name
+// evidence of objects out of the caller's reach, naming each by its index
+// (field[i]).
 func checkEvidence(ctx context.Context, l *ledger.Store, field string, ids []string) error {
 	if len(ids) == 0 {
 		return nil
@@ -213,6 +214,31 @@ func checkEvidence(ctx context.Context, l *ledger.Store, field string, ids []str
 	missing, err := l.MissingEvidence(ctx, ids)
 	if err != nil {
 		return err
+	}
+	// Evidence of an object out of the caller's reach is named as missing
+	// too, exactly as an ID nobody uploaded: attached to an object in
+	// reach, it would be in reach from then on. Evidence no object names
+	// yet (a colleague's fresh upload, handed on) may be named.
+	if r := reachOf(ctx); !r.Province() {
+		for _, id := range ids {
+			if slices.Contains(missing, id) {
+				continue
+			}
+			err := l.InReach(ctx, r, ledger.SubjectEvidence, id)
+			if errors.Is(err, derrors.ErrNotFound) {
+				// Reach{} with no subject: whether any object names it.
+				err = l.InReach(ctx, ledger.Reach{}, ledger.SubjectEvidence, id)
+				switch {
+				case err == nil:
+					missing = append(missing, id)
+				case errors.Is(err, derrors.ErrNotFound):
+					err = nil
+				}
+			}
+			if err != nil {
+				return err
+			}
+		}
 	}
 	return missingEvidence(field, ids, missing).Err()
 }

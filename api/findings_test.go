@@ -89,11 +89,18 @@ func (s *stack) upload(who *actor.Actor, kind string, content []byte, query url.
 	return s.uploadAs(who, kind, "image/jpeg", content, query)
 }
 
-// evidence uploads content as a plain-text DOCUMENT and returns its
-// evidence ID.
+// evidence uploads content as a plain-text DOCUMENT, as the team member
+// who records findings, and returns its evidence ID.
 func (s *stack) evidence(content string) string {
 	s.t.Helper()
-	code, body := s.uploadAs(&member, "DOCUMENT", "text/plain", []byte(content), url.Values{"file_name": {"材料.txt"}})
+	return s.evidenceOf(member, content)
+}
+
+// evidenceOf is evidence uploaded by who: a change may name only evidence
+// its caller can read (its own upload, or evidence of an object in reach).
+func (s *stack) evidenceOf(who actor.Actor, content string) string {
+	s.t.Helper()
+	code, body := s.uploadAs(&who, "DOCUMENT", "text/plain", []byte(content), url.Values{"file_name": {"材料.txt"}})
 	require.Equal(s.t, http.StatusOK, code, "%v", body)
 	return body["id"].(string)
 }
@@ -684,7 +691,7 @@ func TestWorkerRestartMidLifecycle(t *testing.T) {
 	s.step(id, "refer", office, referral(rid(t, "refer"), today().String(), ""), "REFERRED")
 	s.StopWorker()
 	s.StartWorker()
-	s.step(id, "reportRectification", unit, rectificationReport(rid(t, "report"), s.evidence("after restart")), "RECTIFIED")
+	s.step(id, "reportRectification", unit, rectificationReport(rid(t, "report"), s.evidenceOf(unit, "after restart")), "RECTIFIED")
 	s.step(id, "verify", office, map[string]any{"request_id": rid(t, "verify"), "accept": true}, "CLOSED")
 
 	actions, _ := s.events(id)

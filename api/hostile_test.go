@@ -472,7 +472,7 @@ func TestHostileClientHangingReceiver(t *testing.T) {
 	s.step(id, "diagnose", member, diagnosis(rid(t, "diagnose")), "DIAGNOSED")
 	s.step(id, "classify", office, classification(rid(t, "classify")), "CLASSIFIED")
 	s.step(id, "refer", office, referral(rid(t, "refer"), today().String(), ""), "REFERRED")
-	s.step(id, "reportRectification", unit, rectificationReport(rid(t, "report"), s.evidence("photo of the alarm")), "RECTIFIED")
+	s.step(id, "reportRectification", unit, rectificationReport(rid(t, "report"), s.evidenceOf(unit, "photo of the alarm")), "RECTIFIED")
 	s.step(id, "verify", office, map[string]any{"request_id": rid(t, "verify"), "accept": true, "reason": "整改到位"}, "CLOSED")
 	closedAt := time.Now()
 	s.awaitClosed(id)

@@ -274,10 +274,10 @@ func TestInspectionProcedureREST(t *testing.T) {
 	code, body = s.do("POST", "/v1/inspections/"+id+":close", &office, map[string]any{"request_id": "x0"})
 	require.Equal(t, http.StatusConflict, code, "%v", body)
 	for i, fid := range findings {
-		s.step(fid, "reportRectification", zhuzhou, rectificationReport(fmt.Sprintf("p-%d", i), s.evidence(fmt.Sprintf("fixed %d", i))), "RECTIFIED")
+		s.step(fid, "reportRectification", zhuzhou, rectificationReport(fmt.Sprintf("p-%d", i), s.evidenceOf(zhuzhou, fmt.Sprintf("fixed %d", i))), "RECTIFIED")
 		if i == 0 {
 			s.step(fid, "verify", office, map[string]any{"request_id": "reject-0", "accept": false, "reason": "报警装置未联动"}, "REFERRED")
-			s.step(fid, "reportRectification", zhuzhou, rectificationReport("p-0b", s.evidence("fixed again")), "RECTIFIED")
+			s.step(fid, "reportRectification", zhuzhou, rectificationReport("p-0b", s.evidenceOf(zhuzhou, "fixed again")), "RECTIFIED")
 		}
 		if i < len(findings)-1 {
 			s.step(fid, "verify", office, map[string]any{"request_id": fmt.Sprintf("accept-%d", i), "accept": true}, "CLOSED")

@@ -288,3 +288,47 @@ func TestUnitScopeOversight(t *testing.T) {
 		"subject": "inspection/" + zz, "reason": "约谈"})
 	require.Equal(t, http.StatusNotFound, code, "%v", body)
 }
+
+// TestNamedEvidenceMustBeInReach: evidence a change names must be evidence
+// the caller can read — its own upload, or evidence of an object in its
+// reach. A unit that names another unit's evidence in its rectification
+// report is told it does not exist (as for an ID nobody uploaded), nothing
+// is recorded, and the evidence stays out of its reach; otherwise naming it
+// would attach it to a finding in reach, and the unit could read it from
+// then on.
+func TestNamedEvidenceMustBeInReach(t *testing.T) {
+	s := setup(t)
+	own := s.recordFinding(s.createInspection(), "own", "GENERAL")["id"].(string) // 430100
+	other := s.recordFinding(s.createInspectionOf("zhuzhou", "430200", nil), "other", "GENERAL")
+	otherEvidence := other["evidence_ids"].([]any)[0].(string)
+	s.step(own, "diagnose", member, diagnosis(rid(t, "diagnose")), "DIAGNOSED")
+	s.step(own, "classify", office, classification(rid(t, "classify")), "CLASSIFIED")
+	s.step(own, "refer", office, referral(rid(t, "refer"), today().String(), ""), "REFERRED")
+
+	before, _ := s.events(own)
+	code, body := s.do("POST", "/v1/findings/"+own+":reportRectification", &unit, rectificationReport(rid(t, "foreign-evidence"), otherEvidence))
+	require.Equal(t, http.StatusBadRequest, code, "%v", body)
+	require.Equal(t, []string{"evidence_ids[0]"}, fieldViolations(body))
+	require.Contains(t, violations(body)["evidence_ids[0]"], "does not exist")
+	after, _ := s.events(own)
+	require.Equal(t, before, after, "nothing recorded")
+	code, body = s.do("GET", "/v1/evidence/"+otherEvidence, &unit, nil)
+	require.Equal(t, http.StatusNotFound, code, "still out of reach: %v", body)
+
+	// Its own upload it names — also content another unit uploaded first,
+	// which its upload shows it holds (the same evidence ID).
+	shared := []byte("整改报告模板 of " + t.Name())
+	code, body = s.uploadAs(&zhuzhou, "DOCUMENT", "text/plain", shared, nil)
+	require.Equal(t, http.StatusOK, code, "%v", body)
+	first := body["id"].(string)
+	code, body = s.do("GET", "/v1/evidence/"+first, &unit, nil)
+	require.Equal(t, http.StatusNotFound, code, "not yet the unit's: %v", body)
+	code, body = s.uploadAs(&unit, "DOCUMENT", "text/plain", shared, nil)
+	require.Equal(t, http.StatusOK, code, "%v", body)
+	require.Equal(t, first, body["id"])
+	code, body = s.do("GET", "/v1/evidence/"+first, &unit, nil)
+	require.Equal(t, http.StatusOK, code, "the unit uploaded it too: %v", body)
+	code, body = s.do("POST", "/v1/findings/"+own+":reportRectification", &unit, rectificationReport(rid(t, "own-evidence"), first))
+	require.Equal(t, http.StatusOK, code, "%v", body)
+	require.Equal(t, "RECTIFIED", body["stage"])
+}

@@ -69,7 +69,7 @@ func TestFindingSignoffREST(t *testing.T) {
 	s.step(id, "diagnose", member, diagnosis(rid(t, "diagnose")), "DIAGNOSED")
 	s.step(id, "classify", office, classification(rid(t, "classify")), "CLASSIFIED")
 	s.step(id, "refer", office, referral(rid(t, "refer"), today().String(), ""), "REFERRED")
-	s.step(id, "reportRectification", unit, rectificationReport(rid(t, "report-1"), s.evidence("整改报告一")), "RECTIFIED")
+	s.step(id, "reportRectification", unit, rectificationReport(rid(t, "report-1"), s.evidenceOf(unit, "整改报告一")), "RECTIFIED")
 
 	// Before the office's verification nothing waits for a signature.
 	code, body := s.do("POST", "/v1/findings/"+id+":signOff", &department, sign("early", true, ""))
@@ -139,7 +139,7 @@ func TestFindingSignoffREST(t *testing.T) {
 	hooks.await(workflows.EventSignoffRefused, id, nil)
 
 	// The next report and verification start a new round; both sign.
-	s.step(id, "reportRectification", unit, rectificationReport(rid(t, "report-2"), s.evidence("整改报告二")), "RECTIFIED")
+	s.step(id, "reportRectification", unit, rectificationReport(rid(t, "report-2"), s.evidenceOf(unit, "整改报告二")), "RECTIFIED")
 	s.step(id, "verify", office, map[string]any{"request_id": rid(t, "verify-2"), "accept": true}, "RECTIFIED")
 	signed := s.step(id, "signOff", department, sign("dept", true, "同意销号"), "RECTIFIED")
 	code, again := s.do("POST", "/v1/findings/"+id+":signOff", &department, sign("dept", true, "同意销号"))

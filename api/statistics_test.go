@@ -41,7 +41,7 @@ func (s *stack) refer(id, feedbackReceivedOn string) map[string]any {
 func (s *stack) closeOut(id, feedbackReceivedOn string) {
 	s.t.Helper()
 	s.refer(id, feedbackReceivedOn)
-	s.step(id, "reportRectification", unit, rectificationReport(rid(s.t, id+"/report"), s.evidence("rectified "+id)), "RECTIFIED")
+	s.step(id, "reportRectification", unit, rectificationReport(rid(s.t, id+"/report"), s.evidenceOf(unit, "rectified "+id)), "RECTIFIED")
 	s.step(id, "verify", office, map[string]any{"request_id": rid(s.t, id+"/verify"), "accept": true}, "CLOSED")
 }
 

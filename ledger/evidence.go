@@ -23,8 +23,9 @@ func evidenceFromRow(r dbsqlc.Evidence) (Evidence, error) {
 }
 
 // InsertEvidence records an uploaded blob's metadata (a zero UploadedAt means
-// now). Retrying it is a no-op; the same ID with different content (SHA-256
-// or size) is derrors.ErrAlreadyExists.
+// now) and its uploader. Retrying it, or uploading the same content again,
+// keeps the first metadata and adds the uploader; the same ID with
+// different content (SHA-256 or size) is derrors.ErrAlreadyExists.
 func (s *Store) InsertEvidence(ctx context.Context, e Evidence) error {
 	uploadedBy, err := json.Marshal(e.UploadedBy)
 	if err != nil {
@@ -43,18 +44,37 @@ func (s *Store) InsertEvidence(ctx context.Context, e Evidence) error {
 		if err != nil {
 			return fmt.Errorf("inserting evidence %q: %w", e.ID, err)
 		}
-		if n == 1 {
+		if n == 0 {
+			r, err := q.GetEvidence(ctx, e.ID)
+			if err != nil {
+				return fmt.Errorf("reading evidence %q: %w", e.ID, err)
+			}
+			if r.SHA256 != e.SHA256 || r.Size != e.Size {
+				return fmt.Errorf("evidence ID %q already names other content (sha256 %s): %w", e.ID, r.SHA256, derrors.ErrAlreadyExists)
+			}
+		}
+		// Every uploader holds the content: each may read and name it.
+		if e.UploadedBy.Subject == "" {
 			return nil
 		}
-		r, err := q.GetEvidence(ctx, e.ID)
-		if err != nil {
-			return fmt.Errorf("reading evidence %q: %w", e.ID, err)
-		}
-		if r.SHA256 != e.SHA256 || r.Size != e.Size {
-			return fmt.Errorf("evidence ID %q already names other content (sha256 %s): %w", e.ID, r.SHA256, derrors.ErrAlreadyExists)
+		if err := q.AddEvidenceUploader(ctx, dbsqlc.AddEvidenceUploaderParams{EvidenceID: e.ID, Subject: e.UploadedBy.Subject}); err != nil {
+			return fmt.Errorf("recording the uploader of evidence %q: %w", e.ID, err)
 		}
 		return nil
 	})
+}
+
+// EvidenceUploadedBy says whether the caller with sign-in subject uploaded
+// evidence id (first or again: InsertEvidence records each uploader).
+func (s *Store) EvidenceUploadedBy(ctx context.Context, id, subject string) (bool, error) {
+	if subject == "" {
+		return false, nil
+	}
+	ok, err := s.q.EvidenceUploadedBy(ctx, dbsqlc.EvidenceUploadedByParams{EvidenceID: id, Subject: subject})
+	if err != nil {
+		return false, fmt.Errorf("reading the uploaders of evidence %q: %w", id, err)
+	}
+	return ok, nil
 }
 
 // GetEvidence returns the metadata of those of ids that exist, in the order

@@ -104,7 +104,7 @@ func TestClusterFlows(t *testing.T) {
 	for i, fid := range findings {
 		path := "/v1/findings/" + fid
 		require.Equal(t, "REFERRED", r.must(t, http.MethodGet, path, office, nil)["stage"])
-		ev, err := r.evidence(ctx, fmt.Sprintf("整改照片 %d", i))
+		ev, err := r.evidenceAs(ctx, unitUser, fmt.Sprintf("整改照片 %d", i))
 		require.NoError(t, err)
 		r.step(t, path, "reportRectification", unitUser, rectificationReport(fmt.Sprintf("flow-rect-%d", i), ev), "RECTIFIED")
 		if i == 0 {
@@ -114,7 +114,7 @@ func TestClusterFlows(t *testing.T) {
 		}
 		r.step(t, path, "verify", office, map[string]any{"request_id": fmt.Sprintf("flow-accept-%d", i), "accept": true}, "CLOSED")
 	}
-	rect, err := r.evidence(ctx, "整改报告")
+	rect, err := r.evidenceAs(ctx, unitUser, "整改报告")
 	require.NoError(t, err)
 	r.step(t, ins+id, "reportRectification", unitUser, map[string]any{"request_id": "flow-unit-report", "report": "整改报告：2项问题全部整改",
 		"evidence_ids": []string{rect}}, "RECTIFICATION_REPORTED")

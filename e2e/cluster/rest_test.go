@@ -133,8 +133,15 @@ func (r *rest) step(t *testing.T, path, action string, who devissuer.User, body 
 	return got
 }
 
-// evidence uploads content as a plain-text DOCUMENT and returns its ID.
+// evidence uploads content as a plain-text DOCUMENT, as the team member who
+// records findings, and returns its ID.
 func (r *rest) evidence(ctx context.Context, content string) (string, error) {
+	return r.evidenceAs(ctx, member, content)
+}
+
+// evidenceAs is evidence uploaded by who: a change may name only evidence
+// its caller can read (its own upload, or evidence of an object in reach).
+func (r *rest) evidenceAs(ctx context.Context, who devissuer.User, content string) (string, error) {
 	sum := sha256.Sum256([]byte(content))
 	q := url.Values{
 		"kind":        {"DOCUMENT"},
@@ -142,7 +149,7 @@ func (r *rest) evidence(ctx context.Context, content string) (string, error) {
 		"captured_at": {time.Now().Add(-time.Hour).Format(time.RFC3339)},
 		"file_name":   {"材料.txt"},
 	}
-	code, out, err := r.send(ctx, http.MethodPost, "/v1/evidence?"+q.Encode(), member, "text/plain; charset=utf-8", bytes.NewReader([]byte(content)))
+	code, out, err := r.send(ctx, http.MethodPost, "/v1/evidence?"+q.Encode(), who, "text/plain; charset=utf-8", bytes.NewReader([]byte(content)))
 	if err != nil {
 		return "", err
 	}

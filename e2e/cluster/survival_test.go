@@ -79,7 +79,7 @@ func TestChaos(t *testing.T) {
 	}
 	found, err := r.evidence(ctx, "巡查现场记录（chaos）")
 	require.NoError(t, err)
-	fixed, err := r.evidence(ctx, "整改照片（chaos）")
+	fixed, err := r.evidenceAs(ctx, unitUser, "整改照片（chaos）")
 	require.NoError(t, err)
 
 	faults := []fault{

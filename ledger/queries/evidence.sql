@@ -6,6 +6,15 @@ VALUES (@id, @kind, @sha256, @size, @location, @file_name, @content_type, @captu
         @uploaded_by, COALESCE(sqlc.narg(uploaded_at)::timestamptz, now()))
 ON CONFLICT (id) DO NOTHING;
 
+-- name: AddEvidenceUploader :exec
+-- AddEvidenceUploader records that subject uploaded the evidence (again).
+INSERT INTO evidence_uploaders (evidence_id, subject) VALUES (@evidence_id, @subject)
+ON CONFLICT DO NOTHING;
+
+-- name: EvidenceUploadedBy :one
+-- EvidenceUploadedBy says whether subject uploaded the evidence.
+SELECT EXISTS (SELECT 1 FROM evidence_uploaders WHERE evidence_id = @evidence_id AND subject = @subject);
+
 -- name: GetEvidence :one
 SELECT * FROM evidence WHERE id = @id;
 
@@ -22,7 +31,8 @@ ORDER BY n;
 
 -- name: EvidenceInReach :one
 -- EvidenceInReach says whether evidence exists and is in a caller's scope:
--- the caller uploaded it (uploaded_by's subject, when the caller has one),
+-- the caller uploaded it (an evidence_uploaders row of its subject, when
+-- the caller has one: the first upload or a later one of the same content),
 -- or an object in reach names it: a finding (its evidence or its
 -- rectification report's), an interview's follow-up, an inspection's
 -- records (notice, report). The reach conditions are those of
@@ -30,7 +40,8 @@ ORDER BY n;
 -- body (by_receiver) reaches only the findings referred to it.
 SELECT EXISTS (
   SELECT 1 FROM evidence e WHERE e.id = @id AND (
-    (@caller_subject::text <> '' AND e.uploaded_by->>'subject' = @caller_subject::text)
+    (@caller_subject::text <> '' AND EXISTS (
+      SELECT 1 FROM evidence_uploaders u WHERE u.evidence_id = e.id AND u.subject = @caller_subject::text))
     OR EXISTS (
       SELECT 1 FROM findings f JOIN inspections i ON i.id = f.inspection_id
       WHERE (f.evidence_ids @> ARRAY[e.id] OR f.rectification->'evidence_ids' @> jsonb_build_array(e.id))

@@ -10,10 +10,27 @@ import (
 	"time"
 )
 
+const addEvidenceUploader = `-- name: AddEvidenceUploader :exec
+INSERT INTO evidence_uploaders (evidence_id, subject) VALUES ($1, $2)
+ON CONFLICT DO NOTHING
+`
+
+type AddEvidenceUploaderParams struct {
+	EvidenceID string
+	Subject    string
+}
+
+// AddEvidenceUploader records that subject uploaded the evidence (again).
+func (q *Queries) AddEvidenceUploader(ctx context.Context, arg AddEvidenceUploaderParams) error {
+	_, err := q.db.Exec(ctx, addEvidenceUploader, arg.EvidenceID, arg.Subject)
+	return err
+}
+
 const evidenceInReach = `-- name: EvidenceInReach :one
 SELECT EXISTS (
   SELECT 1 FROM evidence e WHERE e.id = $1 AND (
-    ($2::text <> '' AND e.uploaded_by->>'subject' = $2::text)
+    ($2::text <> '' AND EXISTS (
+      SELECT 1 FROM evidence_uploaders u WHERE u.evidence_id = e.id AND u.subject = $2::text))
     OR EXISTS (
       SELECT 1 FROM findings f JOIN inspections i ON i.id = f.inspection_id
       WHERE (f.evidence_ids @> ARRAY[e.id] OR f.rectification->'evidence_ids' @> jsonb_build_array(e.id))
@@ -50,7 +67,8 @@ type EvidenceInReachParams struct {
 }
 
 // EvidenceInReach says whether evidence exists and is in a caller's scope:
-// the caller uploaded it (uploaded_by's subject, when the caller has one),
+// the caller uploaded it (an evidence_uploaders row of its subject, when
+// the caller has one: the first upload or a later one of the same content),
 // or an object in reach names it: a finding (its evidence or its
 // rectification report's), an interview's follow-up, an inspection's
 // records (notice, report). The reach conditions are those of
@@ -106,6 +124,23 @@ func (q *Queries) EvidenceOf(ctx context.Context, ids []string) ([]Evidence, err
 		return nil, err
 	}
 	return items, nil
+}
+
+const evidenceUploadedBy = `-- name: EvidenceUploadedBy :one
+SELECT EXISTS (SELECT 1 FROM evidence_uploaders WHERE evidence_id = $1 AND subject = $2)
+`
+
+type EvidenceUploadedByParams struct {
+	EvidenceID string
+	Subject    string
+}
+
+// EvidenceUploadedBy says whether subject uploaded the evidence.
+func (q *Queries) EvidenceUploadedBy(ctx context.Context, arg EvidenceUploadedByParams) (bool, error) {
+	row := q.db.QueryRow(ctx, evidenceUploadedBy, arg.EvidenceID, arg.Subject)
+	var exists bool
+	err := row.Scan(&exists)
+	return exists, err
 }
 
 const getEvidence = `-- name: GetEvidence :one

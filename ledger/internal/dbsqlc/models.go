@@ -133,6 +133,12 @@ type Evidence struct {
 	UploadedAt  time.Time
 }
 
+type EvidenceUploader struct {
+	EvidenceID string
+	Subject    string
+	UploadedAt time.Time
+}
+
 type Expert struct {
 	ID           string
 	Subject      *string
