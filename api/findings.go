@@ -347,7 +347,13 @@ func findingFilter(ctx context.Context, req *xunchav1.ListFindingsRequest) (ledg
 // The workflow ID derives from the finding's ID, so nothing is read before the
 // update; an unknown finding is found out when the update has no workflow to
 // go to, and the ledger is read only then.
+//
+// An imported finding whose workflow the import's starter has not reached
+// yet has no workflow either: the ledger's row is open and no workflow of
+// its ID ever ran, so the workflow is started adopting the row, with the
+// change as its first update (findingAPI.adopt).
 func (s *FindingServer) change(ctx context.Context, c lifecycleChange) (*xunchav1.Finding, error) {
+	c.taskQueue = s.TaskQueue
 	return sendChange(ctx, s.Temporal, s.Ledger, findingAPI, c)
 }
 
@@ -359,6 +365,10 @@ var findingAPI = lifecycleAPI[workflows.FindingState, ledger.Finding, *xunchav1.
 		return findingProto(i18n.FromContext(ctx), st.Finding, st.Escalations, nil)
 	},
 	fromRow: findingFromLedger,
+	adopt: func(f ledger.Finding, taskQueue string) (client.StartWorkflowOptions, any, string) {
+		opts, in := workflows.AdoptingStart(f, taskQueue)
+		return opts, in, workflows.FindingWorkflowName
+	},
 }
 
 // DiagnoseFinding records the diagnosis: LISTED -> DIAGNOSED.
