@@ -469,7 +469,9 @@ func (w *finding) adopt(ctx workflow.Context) (FindingResult, error) {
 			return FindingResult{}, err
 		}
 	} else {
-		w.publish(ctx)
+		// The start set the search attributes from the row: no upsert,
+		// which would cost the workflow service a write per finding.
+		workflow.SetCurrentDetails(ctx, w.details())
 	}
 	workflow.Go(ctx, w.receiveCalendarChanges)
 	if err := w.awaitEnd(ctx); err != nil {
