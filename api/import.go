@@ -83,11 +83,11 @@ func (c ImportConfig) concurrency() int {
 // Every row is checked before anything is recorded: the cells
 // (problemlist.ReadWorkbook), the input boundary and the finding's rules
 // (checkRequest and findingOf, as RecordFinding checks a request) and the
-// evidence named. Then each row is recorded by RecordFinding itself, called
-// through the server's own gRPC connection with the caller's token: the
-// authorization table, the input boundary, the idempotency key (the row's
-// identity as request_id), the scope, the workflow and its recording
-// window all apply as to any RecordFinding.
+// evidence named. The route is authorized as RecordFinding is (the
+// authorization table's row, the scope). Then every valid row is written to
+// the ledger in one transaction, the recording window checked in it, and
+// the findings' workflows are started after it by the import's workflow
+// (record).
 type importHandler struct {
 	ledger *ledger.Store
 	// temporal starts the import's workflow (workflows.FindingImportWorkflow)
@@ -193,8 +193,10 @@ type ImportedFinding struct {
 
 // importList checks the workbook and records its rows. A client that
 // accepts application/x-ndjson is told the progress while the rows are
-// recorded: a line {"progress":{"done":n,"total":m}} at the start and at
-// most every progressEvery, then {"report":…} or, for a refusal after the
+// recorded: a line {"progress":{"done":0,"total":m}} as the transaction
+// starts and {"progress":{"done":m,"total":m}} once it has committed (a
+// progress line is written at most every progressEvery unless it is the
+// last), then {"report":…} or, for a refusal after the
 // first line, {"error":…} (the status as the gateway writes errors). A
 // refusal before any row is recorded is answered as any error.
 func (h *importHandler) importList(w http.ResponseWriter, r *http.Request) {
