@@ -406,4 +406,14 @@ func TestImportRecordsFirstAndStartsWorkflowsAfter(t *testing.T) {
 	require.Equal(t, http.StatusOK, code, "%v", got)
 	require.Equal(t, "LISTED", got["stage"])
 	require.Equal(t, numbers[2], got["ledger_number"])
+
+	// A finding whose workflow ran and ended while its row is open is not
+	// adopted again: the change is refused as before.
+	require.NoError(t, s.Temporal.TerminateWorkflow(ctx, "finding/"+ids[2], "", "test: an operator ended it"))
+	code, refused := s.do("POST", "/v1/findings/"+ids[2]+":diagnose", &member, diagnosis(rid(t, "after-terminate")))
+	require.Equal(t, http.StatusConflict, code, "%v", refused)
+	require.Equal(t, "WORKFLOW_NOT_RUNNING", errorInfo(refused)["reason"], "%v", refused)
+	d, err := s.describeWorkflow(ctx, "finding/"+ids[2], "")
+	require.NoError(t, err)
+	require.Equal(t, enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED, d.GetWorkflowExecutionInfo().GetStatus())
 }
