@@ -41,6 +41,12 @@ type Activities struct {
 	// Metrics counts lifecycle transitions and finished webhook deliveries
 	// as their ledger writes succeed; nil counts nothing.
 	Metrics *telemetry.Metrics
+	// AdoptFinding starts the workflow of a finding the ledger holds and no
+	// workflow drives yet (an imported one), idempotently: an existing run
+	// of the same ID is kept and is no error. workflows.Worker sets it
+	// (workflows.StartAdopting) when it is nil: the workflow's input and
+	// search attributes are the workflows package's.
+	AdoptFinding func(ctx context.Context, f ledger.Finding) error
 }
 
 // log is Log with the trace of ctx (the activity's span): one search by

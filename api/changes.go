@@ -27,6 +27,9 @@ type lifecycleChange struct {
 	// evidence), so that an obvious refusal costs the workflow nothing; the
 	// workflow's own answer is the one that counts.
 	precheck func(ctx context.Context) error
+	// taskQueue is where a workflow that adopts its ledger row is started
+	// (lifecycleAPI.adopt).
+	taskQueue string
 }
 
 // lifecycleAPI is what the change path needs to know of one lifecycle: its
@@ -41,6 +44,11 @@ type lifecycleAPI[S, R, P any] struct {
 	// ledger's row (a retry of the change that finished the workflow).
 	fromState func(context.Context, S) P
 	fromRow   func(context.Context, *ledger.Store, R) (P, error)
+	// adopt, when set, is how the workflow of a row the ledger holds but
+	// no workflow ever drove (an imported finding whose workflow is not
+	// started yet) is started on a task queue, adopting the row: a change
+	// to it is sent with that start (update-with-start).
+	adopt func(row R, taskQueue string) (client.StartWorkflowOptions, any, string)
 }
 
 // sendChange is the one change path of every lifecycle: it checks the
@@ -74,8 +82,11 @@ func sendChange[S, R, P any](ctx context.Context, tc client.Client, l *ledger.St
 		}
 	}
 	var row R
-	state, replay, err := sendUpdate[S](ctx, tc, l,
-		lifecycleUpdate{workflowID: k.machine.WorkflowID(c.id), action: c.action, requestID: c.requestID, input: c.input},
+	u := lifecycleUpdate{workflowID: k.machine.WorkflowID(c.id), action: c.action, requestID: c.requestID, input: c.input}
+	if k.adopt != nil {
+		u.adopt = func() (client.StartWorkflowOptions, any, string) { return k.adopt(row, c.taskQueue) }
+	}
+	state, replay, err := sendUpdate[S](ctx, tc, l, u,
 		func(ctx context.Context) (finished, error) {
 			var err error
 			if row, err = k.get(l, ctx, c.id); err != nil {
@@ -98,6 +109,10 @@ func sendChange[S, R, P any](ctx context.Context, tc client.Client, l *ledger.St
 type lifecycleUpdate struct {
 	workflowID, action, requestID string
 	input                         any
+	// adopt, when set, gives the start (its options, input and workflow
+	// type) of a workflow that adopts the row reread found, for a row no
+	// workflow ever drove.
+	adopt func() (client.StartWorkflowOptions, any, string)
 }
 
 // finished describes a lifecycle whose workflow no longer runs, for
@@ -144,6 +159,15 @@ func sendUpdate[S any](ctx context.Context, tc client.Client, l *ledger.Store, u
 	if slices.ContainsFunc(events, func(e ledger.Event) bool { return e.Key == updateID }) {
 		return state, true, nil
 	}
+	if f.open && u.adopt != nil {
+		state, err := adoptAndUpdate[S](ctx, tc, u, updateID)
+		var started *serviceerror.WorkflowExecutionAlreadyStarted
+		if !errors.As(err, &started) {
+			return state, false, err
+		}
+		// A workflow of this ID ran and ended while the row is open: it
+		// is not started again.
+	}
 	reason := "STAGE_NOT_ALLOWED"
 	if f.open {
 		reason = "WORKFLOW_NOT_RUNNING"
@@ -151,6 +175,33 @@ func sendUpdate[S any](ctx context.Context, tc client.Client, l *ledger.Store, u
 	return state, false, derrors.StageError{
 		Reason: reason, Subject: u.workflowID, Action: u.action, Stage: f.stage, Allowed: f.allowed,
 	}.Says("%s %q is %s: no further changes", f.subjectType, f.id, f.stage)
+}
+
+// adoptAndUpdate starts the workflow that adopts a row no workflow ever
+// drove (an imported finding's, before the import's starter reached it)
+// with the change sent as its first update. An existing run is used as it
+// is (the starter may win the race); an ID that ever ran is not started
+// again: that is serviceerror.WorkflowExecutionAlreadyStarted, for the
+// caller to answer as for any ended workflow.
+func adoptAndUpdate[S any](ctx context.Context, tc client.Client, u lifecycleUpdate, updateID string) (state S, err error) {
+	opts, input, workflowType := u.adopt()
+	handle, err := tc.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
+		StartWorkflowOperation: tc.NewWithStartWorkflowOperation(opts, workflowType, input),
+		UpdateOptions: client.UpdateWorkflowOptions{
+			UpdateID: updateID, UpdateName: u.action, Args: []any{u.input}, WaitForStage: client.WorkflowUpdateStageCompleted,
+		},
+	})
+	if err == nil {
+		err = handle.Get(ctx, &state)
+	}
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	if errors.As(err, &started) {
+		return state, err
+	}
+	if err != nil {
+		return state, derrors.FromTemporal(err)
+	}
+	return state, nil
 }
 
 // checkLimits previews deadlines with the calendar and ladder in force (read

@@ -208,39 +208,51 @@ func mergeViolations(v derrors.Violations, err error) error {
 // evidence of objects out of the caller's reach, naming each by its index
 // (field[i]).
 func checkEvidence(ctx context.Context, l *ledger.Store, field string, ids []string) error {
-	if len(ids) == 0 {
-		return nil
-	}
-	missing, err := l.MissingEvidence(ctx, ids)
+	missing, err := unnameableEvidence(ctx, l, ids)
 	if err != nil {
 		return err
 	}
-	// Evidence of an object out of the caller's reach is named as missing
-	// too, exactly as an ID nobody uploaded: attached to an object in
-	// reach, it would be in reach from then on. Evidence no object names
-	// yet (a colleague's fresh upload, handed on) may be named.
-	if r := reachOf(ctx); !r.Province() {
-		for _, id := range ids {
-			if slices.Contains(missing, id) {
-				continue
-			}
-			err := l.InReach(ctx, r, ledger.SubjectEvidence, id)
-			if errors.Is(err, derrors.ErrNotFound) {
-				// Reach{} with no subject: whether any object names it.
-				err = l.InReach(ctx, ledger.Reach{}, ledger.SubjectEvidence, id)
-				switch {
-				case err == nil:
-					missing = append(missing, id)
-				case errors.Is(err, derrors.ErrNotFound):
-					err = nil
-				}
-			}
-			if err != nil {
-				return err
+	return missingEvidence(field, ids, missing).Err()
+}
+
+// unnameableEvidence returns those of ids a change of the caller may not
+// name: evidence the ledger does not hold, and evidence of an object out
+// of the caller's reach, which is answered exactly as an ID nobody
+// uploaded (attached to an object in reach, it would be readable from then
+// on). Evidence no object names yet (a colleague's fresh upload, handed
+// on) may be named.
+func unnameableEvidence(ctx context.Context, l *ledger.Store, ids []string) ([]string, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	missing, err := l.MissingEvidence(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	r := reachOf(ctx)
+	if r.Province() {
+		return missing, nil
+	}
+	for _, id := range ids {
+		if slices.Contains(missing, id) {
+			continue
+		}
+		err := l.InReach(ctx, r, ledger.SubjectEvidence, id)
+		if errors.Is(err, derrors.ErrNotFound) {
+			// Reach{} with no subject: whether any object names it.
+			err = l.InReach(ctx, ledger.Reach{}, ledger.SubjectEvidence, id)
+			switch {
+			case err == nil:
+				missing = append(missing, id)
+			case errors.Is(err, derrors.ErrNotFound):
+				err = nil
 			}
 		}
+		if err != nil {
+			return nil, err
+		}
 	}
-	return missingEvidence(field, ids, missing).Err()
+	return missing, nil
 }
 
 // missingEvidence names each of ids that missing lists, by its index
@@ -373,7 +385,13 @@ func findingFilter(ctx context.Context, req *xunchav1.ListFindingsRequest) (ledg
 // The workflow ID derives from the finding's ID, so nothing is read before the
 // update; an unknown finding is found out when the update has no workflow to
 // go to, and the ledger is read only then.
+//
+// An imported finding whose workflow the import's starter has not reached
+// yet has no workflow either: the ledger's row is open and no workflow of
+// its ID ever ran, so the workflow is started adopting the row, with the
+// change as its first update (findingAPI.adopt).
 func (s *FindingServer) change(ctx context.Context, c lifecycleChange) (*xunchav1.Finding, error) {
+	c.taskQueue = s.TaskQueue
 	return sendChange(ctx, s.Temporal, s.Ledger, findingAPI, c)
 }
 
@@ -385,6 +403,10 @@ var findingAPI = lifecycleAPI[workflows.FindingState, ledger.Finding, *xunchav1.
 		return findingProto(i18n.FromContext(ctx), st.Finding, st.Escalations, nil)
 	},
 	fromRow: findingFromLedger,
+	adopt: func(f ledger.Finding, taskQueue string) (client.StartWorkflowOptions, any, string) {
+		opts, in := workflows.AdoptingStart(f, taskQueue)
+		return opts, in, workflows.FindingWorkflowName
+	},
 }
 
 // DiagnoseFinding records the diagnosis: LISTED -> DIAGNOSED.

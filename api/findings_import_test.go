@@ -13,9 +13,11 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"github.com/xuri/excelize/v2"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
 
-	"github.com/xuncha/xuncha/api"
 	"github.com/xuncha/xuncha/internal/actor"
+	"github.com/xuncha/xuncha/workflows"
 )
 
 // importList posts a workbook to POST /v1/inspections/{id}/findings:import
@@ -172,15 +174,15 @@ func TestImportFindings(t *testing.T) {
 	require.Len(t, s.recorded(third), 1)
 
 	// Outside the recording window (the inspection is only planned), the
-	// workflow refuses the rows: the import stops, names the row, records
-	// nothing.
+	// ledger's transaction refuses the rows: the import names the first
+	// new row and records nothing.
 	b := inspectionBody(rid(t, "planned"))
 	code, planned := s.do("POST", "/v1/inspections", &office, b)
 	require.Equal(t, http.StatusOK, code, "%v", planned)
 	code, closedWindow := s.importList(member, planned["id"].(string), "", exported)
 	require.Equal(t, http.StatusConflict, code, "%v", closedWindow)
 	require.Equal(t, "STAGE_NOT_ALLOWED", errorInfo(closedWindow)["reason"], "%v", closedWindow)
-	require.Regexp(t, `^row [234]: .*findings are recorded while the team is on site.*; 0 of 3 rows were recorded before it stopped`, closedWindow["message"])
+	require.Regexp(t, `^row 2: .*findings are recorded while the team is on site.*; 0 of 3 rows were recorded before it stopped`, closedWindow["message"])
 	require.Empty(t, s.recorded(planned["id"].(string)))
 
 	// Out of the caller's reach: not found, before the file is read.
@@ -313,37 +315,105 @@ func (s *stack) filledTemplate(n int, ev string) []byte {
 	return buf.Bytes()
 }
 
-// TestImportRetriesRowsTheServerCouldNotAnswer: while the worker is down
-// RecordFinding answers UNAVAILABLE past the request timeout; the import
-// sends those rows again, with the same request_id, and completes once the
-// worker is back, each row recorded once. The timeout is short, so that
-// the test is quick, but not so short that the setup's own calls run out
-// of it on a loaded machine (1 s did, once, under a full make test).
-func TestImportRetriesRowsTheServerCouldNotAnswer(t *testing.T) {
-	s := setupConfigured(t, func(srv *api.Server, _ string) { srv.RequestTimeout = 3 * time.Second })
+// TestImportRecordsFirstAndStartsWorkflowsAfter: the import answers from
+// the ledger alone, every row numbered and LISTED, while no worker runs;
+// a finding whose workflow the import's starter has not reached (here the
+// starter is lost: its workflow terminated, as if it crashed for good)
+// still takes a change through the API, which starts its workflow adopting
+// the row; uploading the same file again starts the rest, and every finding
+// ends with exactly one workflow, its record, list and notice written once.
+func TestImportRecordsFirstAndStartsWorkflowsAfter(t *testing.T) {
+	s := setup(t)
+	ctx := t.Context()
 	inspection := s.createInspection()
 	workbook := s.filledTemplate(3, s.evidence("evidence of "+t.Name()))
+	f, err := excelize.OpenReader(bytes.NewReader(workbook))
+	require.NoError(t, err)
+	require.NoError(t, f.SetCellStr("问题清单", column(t, "重要问题")+"3", "是"))
+	require.NoError(t, f.SetCellStr("问题清单", column(t, "整改要求")+"3", "立即明确岗位责任。"))
+	buf, err := f.WriteToBuffer()
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+	workbook = buf.Bytes()
 
+	// No worker: the ledger holds every row, numbered in row order.
 	s.StopWorker()
-	type answer struct {
-		code   int
-		report map[string]any
+	code, report := s.importList(member, inspection, "", workbook)
+	require.Equal(t, http.StatusOK, code, "%v", report)
+	require.Equal(t, float64(3), report["recorded"])
+	starter := report["import_workflow_id"].(string)
+	require.Regexp(t, `^finding-import/`+inspection+`/[0-9a-f]{24}$`, starter)
+	var ids, numbers []string
+	for _, rf := range report["findings"].([]any) {
+		m := rf.(map[string]any)
+		ids = append(ids, m["id"].(string))
+		numbers = append(numbers, m["ledger_number"].(string))
 	}
-	done := make(chan answer, 1)
-	go func() {
-		code, report := s.importList(member, inspection, "", workbook)
-		done <- answer{code, report}
-	}()
-	require.Eventually(t, func() bool {
-		return s.Logs.FilterMessage("import: a row sent again").Len() > 0
-	}, 20*time.Second, 50*time.Millisecond, "a row timed out and is sent again")
-	s.StartWorker()
-	select {
-	case a := <-done:
-		require.Equal(t, http.StatusOK, a.code, "%v", a.report)
-		require.Equal(t, float64(3), a.report["recorded"])
-	case <-time.After(60 * time.Second):
-		t.Fatal("the import did not finish once the worker was back")
-	}
+	require.True(t, slices.IsSorted(numbers), "numbered in row order: %v", numbers)
 	require.Len(t, s.recorded(inspection), 3)
+
+	// The starter is lost before it started anything.
+	require.NoError(t, s.Temporal.TerminateWorkflow(ctx, starter, "", "test: the starter crashed for good"))
+	s.StartWorker()
+	_, err = s.describeWorkflow(ctx, "finding/"+ids[0], "")
+	var notFound *serviceerror.NotFound
+	require.ErrorAs(t, err, &notFound, "no workflow yet")
+
+	// A change to a finding without its workflow: adopted, then changed.
+	s.step(ids[0], "diagnose", member, diagnosis(rid(t, "diagnose")), "DIAGNOSED")
+	first, err := s.describeWorkflow(ctx, "finding/"+ids[0], "")
+	require.NoError(t, err)
+	code, again := s.do("POST", "/v1/findings/"+ids[0]+":diagnose", &member, diagnosis(rid(t, "diagnose")))
+	require.Equal(t, http.StatusOK, code, "a retry is answered: %v", again)
+	require.Equal(t, "DIAGNOSED", again["stage"])
+
+	// The same file again: nothing recorded twice, the starter runs again
+	// and starts the rest; the adopted one keeps its run.
+	code, report = s.importList(member, inspection, "", workbook)
+	require.Equal(t, http.StatusOK, code, "%v", report)
+	require.Equal(t, float64(3), report["already_recorded"])
+	require.Equal(t, starter, report["import_workflow_id"])
+	var res workflows.FindingImportResult
+	require.NoError(t, s.Temporal.GetWorkflow(ctx, starter, "").Get(ctx, &res))
+	require.Equal(t, workflows.FindingImportResult{Started: 3}, res)
+	for i, id := range ids {
+		d, err := s.describeWorkflow(ctx, "finding/"+id, "")
+		require.NoError(t, err, id)
+		require.Equal(t, enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, d.GetWorkflowExecutionInfo().GetStatus(), id)
+		if i == 0 {
+			require.Equal(t, first.GetWorkflowExecutionInfo().GetExecution().GetRunId(), d.GetWorkflowExecutionInfo().GetExecution().GetRunId(),
+				"the adopted finding kept its one run")
+		}
+	}
+	// Row 3 is an important problem: its notice is written once, by its
+	// workflow, after the list.
+	require.Eventually(t, func() bool {
+		actions, _ := s.events(ids[1])
+		return slices.Contains(actions, "notify")
+	}, 30*time.Second, 100*time.Millisecond, "the important problem's notice")
+	for i, id := range ids {
+		actions, _ := s.events(id)
+		want := []string{"record", "list"}
+		switch i {
+		case 0:
+			want = append(want, "diagnose")
+		case 1:
+			want = append(want, "notify")
+		}
+		require.Equal(t, want, actions, id)
+	}
+	code, got := s.do("GET", "/v1/findings/"+ids[2], &office, nil)
+	require.Equal(t, http.StatusOK, code, "%v", got)
+	require.Equal(t, "LISTED", got["stage"])
+	require.Equal(t, numbers[2], got["ledger_number"])
+
+	// A finding whose workflow ran and ended while its row is open is not
+	// adopted again: the change is refused as before.
+	require.NoError(t, s.Temporal.TerminateWorkflow(ctx, "finding/"+ids[2], "", "test: an operator ended it"))
+	code, refused := s.do("POST", "/v1/findings/"+ids[2]+":diagnose", &member, diagnosis(rid(t, "after-terminate")))
+	require.Equal(t, http.StatusConflict, code, "%v", refused)
+	require.Equal(t, "WORKFLOW_NOT_RUNNING", errorInfo(refused)["reason"], "%v", refused)
+	d, err := s.describeWorkflow(ctx, "finding/"+ids[2], "")
+	require.NoError(t, err)
+	require.Equal(t, enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED, d.GetWorkflowExecutionInfo().GetStatus())
 }

@@ -101,7 +101,7 @@ func (s *Server) gateway(ctx context.Context, conn *grpc.ClientConn) (http.Handl
 	evidence.register(root)
 	(&exportHandler{exporter: &problemlist.Exporter{Ledger: s.Ledger}, authorize: evidence.authorize, fail: evidence.fail,
 		log: s.Log.Named("export")}).register(root)
-	(&importHandler{ledger: s.Ledger, findings: xunchav1.NewFindingServiceClient(conn), config: s.Import,
+	(&importHandler{ledger: s.Ledger, temporal: s.Temporal, taskQueue: s.TaskQueue, config: s.Import,
 		authorize: evidence.authorize, fail: evidence.fail, log: s.Log.Named("import")}).register(root)
 	(&expertImportHandler{ledger: s.Ledger, pool: xunchav1.NewExpertPoolServiceClient(conn), config: s.Import,
 		authorize: evidence.authorize, fail: evidence.fail, log: s.Log.Named("import")}).register(root)

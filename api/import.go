@@ -3,6 +3,8 @@ package api
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,10 +16,10 @@ import (
 	"sync"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
 	"go.uber.org/zap"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 
@@ -28,13 +30,15 @@ import (
 	"github.com/xuncha/xuncha/ledger"
 	"github.com/xuncha/xuncha/problemlist"
 	xunchav1 "github.com/xuncha/xuncha/proto/xuncha/v1"
+	"github.com/xuncha/xuncha/workflows"
 )
 
 // Defaults of the problem list's import (Server.Import).
 const (
 	// DefaultMaxImportBytes is the largest workbook an import takes: 32 MiB.
 	DefaultMaxImportBytes int64 = 32 << 20
-	// DefaultImportConcurrency is how many rows are recorded at a time.
+	// DefaultImportConcurrency is how many findings' workflows an import
+	// starts at a time, once the ledger holds its rows.
 	DefaultImportConcurrency = 16
 )
 
@@ -46,9 +50,13 @@ type ImportConfig struct {
 	// Limits bound the workbook's rows and unpacked size (default
 	// problemlist.DefaultMaxRows, DefaultMaxUnzipBytes).
 	Limits problemlist.Limits
-	// Concurrency is how many rows are recorded at a time (default
-	// DefaultImportConcurrency).
+	// Concurrency is how many findings' workflows are started at a time
+	// after the rows are recorded (default DefaultImportConcurrency).
 	Concurrency int
+	// CommitWait bounds how long the import's workflow waits for the word
+	// that the ledger transaction ended before it reads the ledger anyway
+	// (default workflows.DefaultImportCommitWait, 10 minutes).
+	CommitWait time.Duration
 }
 
 func (c ImportConfig) maxBytes() int64 {
@@ -75,15 +83,18 @@ func (c ImportConfig) concurrency() int {
 // Every row is checked before anything is recorded: the cells
 // (problemlist.ReadWorkbook), the input boundary and the finding's rules
 // (checkRequest and findingOf, as RecordFinding checks a request) and the
-// evidence named. Then each row is recorded by RecordFinding itself, called
-// through the server's own gRPC connection with the caller's token: the
-// authorization table, the input boundary, the idempotency key (the row's
-// identity as request_id), the scope, the workflow and its recording
-// window all apply as to any RecordFinding.
+// evidence named. The route is authorized as RecordFinding is (the
+// authorization table's row, the scope). Then every valid row is written to
+// the ledger in one transaction, the recording window checked in it, and
+// the findings' workflows are started after it by the import's workflow
+// (record).
 type importHandler struct {
-	ledger   *ledger.Store
-	findings xunchav1.FindingServiceClient
-	config   ImportConfig
+	ledger *ledger.Store
+	// temporal starts the import's workflow (workflows.FindingImportWorkflow)
+	// on taskQueue.
+	temporal  client.Client
+	taskQueue string
+	config    ImportConfig
 	// authorize and fail are the evidence endpoints' (evidenceHandler).
 	authorize func(r *http.Request, route string) (context.Context, error)
 	fail      func(w http.ResponseWriter, r *http.Request, err error)
@@ -156,6 +167,10 @@ type ImportReport struct {
 	Problems []ImportProblem `json:"problems"`
 	// Findings are the rows' findings, in row order.
 	Findings []ImportedFinding `json:"findings"`
+	// ImportWorkflowID is the workflow that starts the findings' workflows
+	// after the ledger holds them (workflows.FindingImportWorkflow); ""
+	// when no row was valid.
+	ImportWorkflowID string `json:"import_workflow_id"`
 }
 
 // ImportProblem is an invalid cell.
@@ -178,8 +193,10 @@ type ImportedFinding struct {
 
 // importList checks the workbook and records its rows. A client that
 // accepts application/x-ndjson is told the progress while the rows are
-// recorded: a line {"progress":{"done":n,"total":m}} at the start and at
-// most every progressEvery, then {"report":…} or, for a refusal after the
+// recorded: a line {"progress":{"done":0,"total":m}} as the transaction
+// starts and {"progress":{"done":m,"total":m}} once it has committed (a
+// progress line is written at most every progressEvery unless it is the
+// last), then {"report":…} or, for a refusal after the
 // first line, {"error":…} (the status as the gateway writes errors). A
 // refusal before any row is recorded is answered as any error.
 func (h *importHandler) importList(w http.ResponseWriter, r *http.Request) {
@@ -321,7 +338,8 @@ func (h *importHandler) run(r *http.Request, progress func(done, total int)) (*I
 		valid = append(valid, requests[i])
 		rows = append(rows, d.Row)
 	}
-	found, err := h.record(ctx, r, valid, rows, ins, progress)
+	found, workflowID, err := h.record(ctx, valid, rows, ins, who, progress)
+	report.ImportWorkflowID = workflowID
 	for _, f := range found {
 		if f.ID == "" {
 			continue
@@ -405,7 +423,7 @@ func (h *importHandler) check(ctx context.Context, sheet *problemlist.Sheet, ins
 	if len(evidence) == 0 {
 		return requests, nil
 	}
-	missing, err := h.ledger.MissingEvidence(ctx, evidence)
+	missing, err := unnameableEvidence(ctx, h.ledger, evidence)
 	if err != nil || len(missing) == 0 {
 		return requests, err
 	}
@@ -417,135 +435,96 @@ func (h *importHandler) check(ctx context.Context, sheet *problemlist.Sheet, ins
 	return requests, nil
 }
 
-// record records the requests, Concurrency at a time, through
-// RecordFinding with the caller's token, and returns each row's finding
-// (an empty ID for a row not recorded). The first refusal stops it: the
-// rows under way finish, no other starts, and the error says how far it
-// got; the same file uploaded again goes on where it stopped, since a row
-// recorded is not recorded twice.
-func (h *importHandler) record(ctx context.Context, r *http.Request, requests []*xunchav1.RecordFindingRequest, rows []int, ins ledger.Inspection,
-	progress func(done, total int)) ([]ImportedFinding, error) {
+// record writes the valid rows to the ledger in one transaction
+// (ledger.Store.ImportFindings: numbered in row order, LISTED, the
+// recording window checked in the same transaction) and has their
+// workflows started after it, durably: the import's workflow
+// (workflows.FindingImportWorkflow, one per inspection and list) is started
+// before the transaction and told when it has ended; its activity starts
+// each finding's workflow, which adopts the ledger row. A refused row
+// refuses the whole upload: nothing of it is recorded. It returns each
+// row's finding and the import workflow's ID.
+func (h *importHandler) record(ctx context.Context, requests []*xunchav1.RecordFindingRequest, rows []int, ins ledger.Inspection,
+	who actor.Actor, progress func(done, total int)) ([]ImportedFinding, string, error) {
 	if progress == nil {
 		progress = func(int, int) {}
 	}
-	start := time.Now()
-	md := metadata.Pairs(viaGatewayKey, "import")
-	for _, a := range r.Header.Values("Authorization") {
-		md.Append("authorization", a)
-	}
-	// The rows' refusals in the caller's language.
-	md.Append("accept-language", requestLang(r).String())
-	callCtx := metadata.NewOutgoingContext(ctx, md)
-	out := make([]ImportedFinding, len(requests))
 	progress(0, len(requests))
-	var (
-		mu       sync.Mutex
-		firstErr error
-		errRow   int
-		next     int
-		finished int
-		wg       sync.WaitGroup
-	)
-	take := func() int {
-		mu.Lock()
-		defer mu.Unlock()
-		if firstErr != nil || next == len(requests) {
-			return -1
+	if len(requests) == 0 {
+		return nil, "", nil
+	}
+	findings := make([]ledger.Finding, len(requests))
+	ids := make([]string, len(requests))
+	digest := sha256.New()
+	for i, req := range requests {
+		f, err := findingOf(req, ins, who)
+		if err != nil {
+			return nil, "", err // checked already: not expected
 		}
-		next++
-		return next - 1
+		f.ID = generatedID("f", "inspections/"+ins.ID, req.GetRequestId())
+		f.WorkflowID = workflows.FindingWorkflowID(f.ID)
+		findings[i], ids[i] = f, f.ID
+		digest.Write([]byte(f.ID + "\n"))
 	}
-	for range min(h.config.concurrency(), len(requests)) {
-		wg.Go(func() {
-			for i := take(); i >= 0; i = take() {
-				f, err := h.recordOne(callCtx, requests[i], ins)
-				if err != nil {
-					mu.Lock()
-					if firstErr == nil {
-						firstErr, errRow = err, rows[i]
-					}
-					mu.Unlock()
-					continue
-				}
-				out[i] = ImportedFinding{Row: rows[i], ID: f.GetId(), LedgerNumber: f.GetLedgerNumber(), RequestID: requests[i].GetRequestId(),
-					Created: !f.GetCreateTime().AsTime().Before(start.Truncate(time.Microsecond))}
-				mu.Lock()
-				finished++
-				done := finished
-				mu.Unlock()
-				progress(done, len(requests))
-			}
-		})
+	workflowID := workflows.FindingImportWorkflowID(ins.ID, hex.EncodeToString(digest.Sum(nil)[:12]))
+	// Started before the transaction, so that whatever the transaction
+	// commits has its starter, whatever happens to this process after.
+	if _, err := h.temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                       workflowID,
+		TaskQueue:                h.taskQueue,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		StaticSummary:            fmt.Sprintf("%d findings imported into inspection %s", len(ids), ins.ID),
+	}, workflows.FindingImportWorkflowName, workflows.FindingImportInput{
+		InspectionID: ins.ID, FindingIDs: ids, CommitWait: h.config.CommitWait, Concurrency: h.config.concurrency(),
+	}); err != nil {
+		return nil, "", fmt.Errorf("starting the import's workflow %s: %w", workflowID, derrors.FromTemporal(err))
 	}
-	wg.Wait()
-	if firstErr == nil {
-		return out, nil
+	imported, err := h.ledger.ImportFindings(ctx, ledger.FindingImport{
+		InspectionID: ins.ID, UnitCode: ins.UnitCode, UnitName: ins.UnitName, FoundBy: who, Findings: findings,
+		InspectionStages: workflows.FindingRecordingStages, At: time.Now(),
+	})
+	// The transaction has ended, committed or not: the starter may read
+	// the ledger now. Without this word it reads it after CommitWait.
+	if serr := h.temporal.SignalWorkflow(context.WithoutCancel(ctx), workflowID, "", workflows.SignalImportCommitted, nil); serr != nil {
+		logging.Ctx(ctx, h.log).Warn("import: the starter was not told the transaction ended; it reads the ledger after its wait",
+			zap.String("workflow", workflowID), zap.Error(serr))
 	}
-	done := 0
-	for _, f := range out {
-		if f.ID != "" {
-			done++
+	if err != nil {
+		var rowErr *ledger.RowError
+		if errors.As(err, &rowErr) && rowErr.Index < len(rows) {
+			return nil, "", rowRefusal(rows[rowErr.Index], len(requests), rowErr.Err)
 		}
+		return nil, "", err
 	}
-	if ctx.Err() != nil {
-		return out, ctx.Err()
+	out := make([]ImportedFinding, len(imported))
+	for i, r := range imported {
+		out[i] = ImportedFinding{Row: rows[i], ID: r.ID, LedgerNumber: r.LedgerNumber, RequestID: requests[i].GetRequestId(), Created: r.Created}
 	}
-	st := status.Convert(firstErr)
-	msg := fmt.Sprintf("row %d: %s; %d of %d rows were recorded before it stopped (upload the same file again to go on: a row recorded is never recorded twice)",
-		errRow, st.Message(), done, len(requests))
-	refused := status.New(st.Code(), msg)
-	if details := st.Proto().GetDetails(); len(details) > 0 {
-		p := refused.Proto()
-		p.Details = details
-		refused = status.FromProto(p)
-	}
-	return out, refused.Err()
+	progress(len(requests), len(requests))
+	return out, workflowID, nil
 }
 
-// recordOne records one row. A row another caller's import recorded first
-// (its request_id is theirs: IDEMPOTENCY_KEY_REUSED) is the same finding,
-// answered from the ledger.
-//
-// A row the server could not answer in time (UNAVAILABLE, DEADLINE_EXCEEDED:
-// the workflow service, its worker or the database busy or restarting) is
-// sent again, importRetries times at most, with the same request_id, as any
-// client would retry it: one slow moment does not stop a long import.
-func (h *importHandler) recordOne(ctx context.Context, req *xunchav1.RecordFindingRequest, ins ledger.Inspection) (*xunchav1.Finding, error) {
-	var f *xunchav1.Finding
-	var err error
-	for attempt, wait := 0, importRetryWait; ; attempt, wait = attempt+1, min(2*wait, 8*importRetryWait) {
-		f, err = h.findings.RecordFinding(ctx, req)
-		if err == nil {
-			return f, nil
-		}
-		code := status.Code(err)
-		if (code != codes.Unavailable && code != codes.DeadlineExceeded) || attempt == importRetries || ctx.Err() != nil {
-			break
-		}
-		logging.Ctx(ctx, h.log).Warn("import: a row sent again", zap.String("request_id", req.GetRequestId()), zap.Int("attempt", attempt+1), zap.Error(err))
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(wait):
+// rowRefusal is the refusal of a whole upload for one row's sake, naming
+// the row, with the refusal's kind and details (a stage error's reason and
+// stages).
+func rowRefusal(row, total int, err error) error {
+	var stage *derrors.StageError
+	if errors.As(err, &stage) {
+		out := *stage
+		out.Message = fmt.Sprintf("row %d: %s; %d of %d rows were recorded before it stopped (nothing of this upload was: upload the same file again once this is resolved, a row recorded is never recorded twice)",
+			row, stage.In(i18n.English), 0, total)
+		out.MessageZH = i18n.Zh("row %d: %s; %d of %d rows were recorded before it stopped (nothing of this upload was: upload the same file again once this is resolved, a row recorded is never recorded twice)",
+			row, stage.In(i18n.Chinese), 0, total)
+		return &out
+	}
+	for _, kind := range []error{derrors.ErrAlreadyExists, derrors.ErrInvalidArgument, derrors.ErrNotFound} {
+		if errors.Is(err, kind) {
+			return derrors.New(kind, "row %d: %s; nothing of this upload was recorded", row, err.Error())
 		}
 	}
-	st := status.Convert(err)
-	if st.Code() != codes.AlreadyExists || !hasReason(st, reasonKeyReused) {
-		return nil, err
-	}
-	row, lerr := h.ledger.GetFinding(ctx, generatedID("f", "inspections/"+ins.ID, req.GetRequestId()))
-	if lerr != nil || row.RequestID != req.GetRequestId() || row.InspectionID != ins.ID {
-		return nil, err
-	}
-	return &xunchav1.Finding{Id: row.ID, LedgerNumber: row.LedgerNumber, CreateTime: instant(row.CreatedAt)}, nil
+	return fmt.Errorf("row %d: %w", row, err)
 }
-
-// How often and after how long a row the server could not answer in time
-// is sent again (recordOne): 0.5 s, then twice as long each time, up to 4 s.
-const (
-	importRetries   = 5
-	importRetryWait = 500 * time.Millisecond
-)
 
 // hasReason reports whether a status carries an ErrorInfo of reason.
 func hasReason(st *status.Status, reason string) bool {

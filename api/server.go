@@ -68,8 +68,9 @@ type Server struct {
 	MaxEvidenceBytes int64
 	// Import bounds the problem list's import (POST
 	// /v1/inspections/{id}/findings:import): the upload's size, its rows,
-	// its unpacked size, how many rows are recorded at a time; zero
-	// fields take ImportConfig's defaults.
+	// its unpacked size, how many findings' workflows are started at a
+	// time after the rows are recorded; zero fields take ImportConfig's
+	// defaults.
 	Import ImportConfig
 	// RequestTimeout bounds every API call, gRPC and REST (default
 	// DefaultRequestTimeout, 10 s); past it the caller gets UNAVAILABLE / 503

@@ -20,10 +20,16 @@ import (
 // FindingInput starts a FindingWorkflow: the finding as recorded (stage and
 // ledger number are set by the workflow), or, with Reopen, a closed finding
 // as the ledger holds it, reopened by a FOLLOW_UP inspection's failed
-// re-check.
+// re-check, or, with Adopt, a finding the ledger already holds, numbered
+// and LISTED, that no workflow has driven yet (a problem list's import
+// writes its rows in one transaction and starts their workflows after).
 type FindingInput struct {
 	Finding ledger.Finding `json:"finding"`
 	Reopen  *ReopenInput   `json:"reopen,omitempty"`
+	// Adopt takes Finding as the ledger holds it: nothing is recorded, no
+	// recording window is checked (it may have closed since the import);
+	// the notice of a major hazard or important problem is sent.
+	Adopt bool `json:"adopt,omitempty"`
 }
 
 // ReopenInput says who reopened a closed finding, why, and from when the new
@@ -163,6 +169,11 @@ func FindingWorkflow(ctx workflow.Context, in FindingInput) (FindingResult, erro
 		w := &finding{core: newCore(ctx, findingSpec, in.Finding)}
 		w.recorded = true
 		return w.reopen(ctx, *in.Reopen)
+	}
+	if in.Adopt {
+		w := &finding{core: newCore(ctx, findingSpec, in.Finding)}
+		w.recorded = true
+		return w.adopt(ctx)
 	}
 	f := in.Finding
 	f.WorkflowID = workflow.GetInfo(ctx).WorkflowExecution.ID
@@ -434,6 +445,41 @@ func (w *finding) withdraw(ctx workflow.Context, in WithdrawInput) error {
 	w.deadline.stop()
 	w.signing.stop()
 	return nil
+}
+
+// adopt drives a finding the ledger already holds from where it stands: its
+// row came with the input, read from the ledger by whoever started the
+// workflow. A MAJOR hazard or important problem is notified now, under the
+// mutex, so that a change sent with the start (update-with-start) comes
+// after it; the notice's event and webhook are keyed, so they are sent once.
+func (w *finding) adopt(ctx workflow.Context) (FindingResult, error) {
+	w.row.WorkflowID = workflow.GetInfo(ctx).WorkflowExecution.ID
+	notify := w.spec.machine.open(w.stage()) && NeedsImmediateNotice(w.row)
+	if notify {
+		// Held before the handlers exist: a change sent with the start waits.
+		if err := w.mu.Lock(ctx); err != nil {
+			return FindingResult{}, err
+		}
+	}
+	if err := w.registerHandlers(ctx); err != nil {
+		return FindingResult{}, err
+	}
+	if notify {
+		err := w.notifyMajor(ctx)
+		w.mu.Unlock()
+		if err != nil {
+			return FindingResult{}, err
+		}
+	} else {
+		// The start set the search attributes from the row: no upsert,
+		// which would cost the workflow service a write per finding.
+		workflow.SetCurrentDetails(ctx, w.details())
+	}
+	workflow.Go(ctx, w.receiveCalendarChanges)
+	if err := w.awaitEnd(ctx); err != nil {
+		return FindingResult{}, err
+	}
+	return FindingResult{Stage: w.row.Stage}, nil
 }
 
 // reopen continues a closed finding in a new run: REFERRED again, with a new

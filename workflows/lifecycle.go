@@ -171,23 +171,12 @@ func (c *core[R]) publish(ctx workflow.Context) {
 		searchattr.Stage.ValueSet(*f.stage),
 		searchattr.Overdue.ValueSet(*f.overdue),
 	}
-	details := c.spec.title(c.row) + i18n.Zh(" — stage %s", c.spec.stageName(*f.stage))
 	if d := c.spec.running(c.row); d != nil {
 		updates = append(updates, searchattr.DueAt.ValueSet(d.DueAt))
-		if c.spec.dueWhat != "" {
-			details += i18n.Zh("; %s due %s", i18n.Zh(c.spec.dueWhat), d.Due)
-		} else {
-			details += i18n.Zh("; due %s", d.Due)
-		}
 	} else {
 		updates = append(updates, searchattr.DueAt.ValueUnset())
 	}
-	if *f.overdue {
-		details += i18n.Zh(" — OVERDUE")
-	}
-	if c.spec.footer != nil {
-		details += c.spec.footer(c.row)
-	}
+	details := c.details()
 	if c.spec.attributes != nil {
 		// One upsert as before: replay compares the command, not the
 		// attributes it sets.
@@ -197,6 +186,27 @@ func (c *core[R]) publish(ctx workflow.Context) {
 		workflow.GetLogger(ctx).Warn("search attributes not updated", "error", err)
 	}
 	workflow.SetCurrentDetails(ctx, details)
+}
+
+// details is the Web UI's details of the row: its title, stage, running
+// deadline and what the lifecycle adds.
+func (c *core[R]) details() string {
+	f := c.f()
+	details := c.spec.title(c.row) + i18n.Zh(" — stage %s", c.spec.stageName(*f.stage))
+	if d := c.spec.running(c.row); d != nil {
+		if c.spec.dueWhat != "" {
+			details += i18n.Zh("; %s due %s", i18n.Zh(c.spec.dueWhat), d.Due)
+		} else {
+			details += i18n.Zh("; due %s", d.Due)
+		}
+	}
+	if *f.overdue {
+		details += i18n.Zh(" — OVERDUE")
+	}
+	if c.spec.footer != nil {
+		details += c.spec.footer(c.row)
+	}
+	return details
 }
 
 // versionLocalLedger is the workflow.GetVersion change ID under which a

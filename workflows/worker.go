@@ -33,6 +33,7 @@ func RegisterWorkflows(r WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(InvitationWorkflow, workflow.RegisterOptions{Name: InvitationWorkflowName})
 	r.RegisterWorkflowWithOptions(WebhookDeliveryWorkflow, workflow.RegisterOptions{Name: WebhookDeliveryWorkflowName})
 	r.RegisterWorkflowWithOptions(AuditAnchorWorkflow, workflow.RegisterOptions{Name: AuditAnchorWorkflowName})
+	r.RegisterWorkflowWithOptions(FindingImportWorkflow, workflow.RegisterOptions{Name: FindingImportWorkflowName})
 }
 
 // Worker polls the task queue and runs xuncha's workflows and activities.
@@ -58,7 +59,11 @@ func (w *Worker) Run(ctx context.Context) error {
 		queue = DefaultTaskQueue
 	}
 	wk := worker.New(w.Temporal, queue, worker.Options{})
-	Register(wk, w.Activities)
+	as := *w.Activities
+	if as.AdoptFinding == nil {
+		as.AdoptFinding = StartAdopting(w.Temporal, queue)
+	}
+	Register(wk, &as)
 	if err := wk.Start(); err != nil {
 		if ctx.Err() != nil {
 			return nil // stopped while starting

@@ -107,7 +107,8 @@ func newFindingsImportCmd(c *clientFlags) *cobra.Command {
 		Long: "Uploads FILE to POST /v1/inspections/{ID}/findings:import and shows the progress while the\n" +
 			"server records its rows. Every row is checked first: any invalid cell refuses the whole file,\n" +
 			"each such cell named (G7: 严重程度 must be …), unless --partial records the valid rows. Rows\n" +
-			"already recorded (the same file uploaded again) are not recorded twice.",
+			"already recorded (the same file uploaded again) are not recorded twice. The rows are recorded in\n" +
+			"one transaction, numbered and LISTED; their workflows are started after, in the background.",
 		Example: "  xuncha findings import 问题清单.xlsx --inspection ins-0123456789abcdef --token \"$(xuncha token --role team_member)\"",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -207,11 +208,15 @@ type importReport struct {
 	Problems        []struct {
 		Cell, Column, Rule string
 	} `json:"problems"`
+	ImportWorkflowID string `json:"import_workflow_id"`
 }
 
 func (r importReport) print(w io.Writer) error {
 	_, err := fmt.Fprintf(w, "inspection %s, sheet %s: %d rows; %d findings recorded, %d already recorded, %d invalid rows skipped\n",
 		r.InspectionID, r.Sheet, r.Rows, r.Recorded, r.AlreadyRecorded, r.Skipped)
+	if err == nil && r.ImportWorkflowID != "" {
+		_, err = fmt.Fprintf(w, "the findings' workflows are being started by workflow %s\n", r.ImportWorkflowID)
+	}
 	for _, p := range r.Problems {
 		if _, err := fmt.Fprintf(w, "  %s: %s %s\n", p.Cell, p.Column, p.Rule); err != nil {
 			return err
