@@ -25,6 +25,8 @@ func BenchmarkStatistics(b *testing.B) {
 		return ledger.StatisticsFilter{FromMonth: time.Date(y, 1, 1, 0, 0, 0, 0, time.UTC), ToMonth: time.Date(y, 12, 1, 0, 0, 0, 0, time.UTC)}
 	}
 	changsha := ledger.StatisticsFilter{UnitCode: "430100", SubUnits: true}
+	unitUser := ledger.StatisticsFilter{Reach: ledger.Reach{ByUnit: true, Units: []string{"430100", "430102"}}}
+	teamMember := ledger.StatisticsFilter{Reach: ledger.Reach{ByTeam: true, Subject: "bench-team-7"}}
 	for _, bc := range []struct {
 		name    string
 		filter  ledger.StatisticsFilter
@@ -38,8 +40,13 @@ func BenchmarkStatistics(b *testing.B) {
 		{"a city with its districts by month", changsha, []ledger.Dimension{ledger.DimensionMonth}},
 		{"a round by kind", ledger.StatisticsFilter{Round: "2025年第2轮"}, []ledger.Dimension{ledger.DimensionKind}},
 		{"major hazards by round", ledger.StatisticsFilter{Kind: "HAZARD", Severity: "MAJOR"}, []ledger.Dimension{ledger.DimensionRound}},
-		{"a unit user of two units", ledger.StatisticsFilter{Reach: ledger.Reach{ByUnit: true, Units: []string{"430100", "430102"}}}, nil},
-		{"a team member", ledger.StatisticsFilter{Reach: ledger.Reach{ByTeam: true, Subject: "bench-team-7"}}, []ledger.Dimension{ledger.DimensionRound}},
+		{"a unit user of two units", unitUser, nil},
+		{"a team member", teamMember, []ledger.Dimension{ledger.DimensionRound}},
+		// Units and kinds at once: the tallies per inspection.
+		{"a year by unit and kind", year(2025), []ledger.Dimension{ledger.DimensionUnit, ledger.DimensionKind}},
+		{"a city with its districts by kind", changsha, []ledger.Dimension{ledger.DimensionKind}},
+		{"a unit user of two units by kind", unitUser, []ledger.Dimension{ledger.DimensionKind}},
+		{"a team member by kind and severity", teamMember, []ledger.Dimension{ledger.DimensionKind, ledger.DimensionSeverity}},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			var found int
