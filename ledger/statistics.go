@@ -138,43 +138,6 @@ func (s Statistics) DaysToClosePercentile(p float64) (days float64, ok bool) {
 	return vlo + (pos-float64(lo))*(vhi-vlo), true
 }
 
-// add adds o's counts to s.
-func (s *Statistics) add(o Statistics) {
-	s.Found += o.Found
-	s.Closed += o.Closed
-	s.Withdrawn += o.Withdrawn
-	s.Overdue += o.Overdue
-	s.ClosedOnTime += o.ClosedOnTime
-	s.Reopened += o.Reopened
-	s.InterviewsProposed += o.InterviewsProposed
-	s.InterviewsHeld += o.InterviewsHeld
-	for step, n := range o.Escalations {
-		s.Escalations[step] += n
-	}
-	s.mergeDays(o.DaysToClose)
-}
-
-// mergeDays adds days, sorted by days, to DaysToClose in one pass.
-func (s *Statistics) mergeDays(days []DayCount) {
-	if len(days) == 0 {
-		return
-	}
-	merged := make([]DayCount, 0, len(s.DaysToClose)+len(days))
-	a, b := s.DaysToClose, days
-	for len(a) > 0 && len(b) > 0 {
-		switch {
-		case a[0].Days < b[0].Days:
-			merged, a = append(merged, a[0]), a[1:]
-		case a[0].Days > b[0].Days:
-			merged, b = append(merged, b[0]), b[1:]
-		default:
-			merged = append(merged, DayCount{Days: a[0].Days, Findings: a[0].Findings + b[0].Findings})
-			a, b = a[1:], b[1:]
-		}
-	}
-	s.DaysToClose = append(append(merged, a...), b...)
-}
-
 func newStatistics() Statistics { return Statistics{Escalations: map[string]int{}} }
 
 // StatisticsGroup is the statistics of one combination of the grouped
@@ -360,7 +323,7 @@ func (s *Store) Statistics(ctx context.Context, filter StatisticsFilter, groupBy
 			return StatisticsReport{}, err
 		}
 	}
-	var groups map[groupKey]*StatisticsGroup
+	var groups map[groupKey]*tallySums
 	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
 		// Compiling the sums costs more than summing them.
 		if _, err := tx.Exec(ctx, "SET LOCAL jit = off"); err != nil {
@@ -375,14 +338,19 @@ func (s *Store) Statistics(ctx context.Context, filter StatisticsFilter, groupBy
 	}
 
 	report := StatisticsReport{Total: newStatistics()}
-	for _, g := range groups {
-		if g.Found == 0 {
+	var total tallySums
+	for k, g := range groups {
+		if g.counts[0] == 0 { // no finding
 			continue
 		}
-		report.Total.add(g.Statistics)
+		total.add(g)
 		if len(groupBy) > 0 {
-			report.Groups = append(report.Groups, *g)
+			report.Groups = append(report.Groups, StatisticsGroup{UnitCode: k.unitCode, Round: k.round, Kind: k.kind,
+				Severity: k.severity, ContentArea: k.contentArea, Month: k.month, Statistics: g.statistics()})
 		}
+	}
+	if total.counts[0] != 0 {
+		report.Total = total.statistics()
 	}
 	if slices.Contains(groupBy, DimensionUnit) && len(report.Groups) > 0 {
 		if err := s.nameUnits(ctx, report.Groups); err != nil {
@@ -402,7 +370,7 @@ const tallyColumns = `findings, closed, withdrawn, overdue, on_time, reopened,
 // filter selects and sums them per group in Go: the days to close of each
 // row come as arrays, which Go adds up faster than SQL unnests them.
 // source holds every dimension groupBy and filter name.
-func sumTallies(ctx context.Context, tx pgx.Tx, source tallySource, filter StatisticsFilter, groupBy []Dimension) (map[groupKey]*StatisticsGroup, error) {
+func sumTallies(ctx context.Context, tx pgx.Tx, source tallySource, filter StatisticsFilter, groupBy []Dimension) (map[groupKey]*tallySums, error) {
 	var columns []string
 	for _, d := range groupBy {
 		if !slices.Contains(source.dimensions, d) {
@@ -420,14 +388,7 @@ func sumTallies(ctx context.Context, tx pgx.Tx, source tallySource, filter Stati
 	if err != nil {
 		return nil, err
 	}
-	// The sums of a group: the eleven counts, and the findings by days to
-	// close (a pending change may take some away; what comes to zero is
-	// dropped at the end).
-	type sums struct {
-		counts [11]int
-		days   dayHistogram
-	}
-	bySum := map[groupKey]*sums{}
+	groups := map[groupKey]*tallySums{}
 	var k groupKey
 	var c [11]int
 	var days, findings []int32
@@ -437,52 +398,95 @@ func sumTallies(ctx context.Context, tx pgx.Tx, source tallySource, filter Stati
 	}
 	targets = append(targets, &days, &findings)
 	_, err = pgx.ForEachRow(rows, targets, func() error {
-		g, ok := bySum[k]
+		g, ok := groups[k]
 		if !ok {
-			g = &sums{}
-			bySum[k] = g
+			g = &tallySums{}
+			groups[k] = g
 		}
 		for i, n := range c {
 			g.counts[i] += n
 		}
-		for i, d := range days {
-			g.days.add(int(d), int(findings[i]))
-		}
+		g.days.addAll(days, findings)
 		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	groups := make(map[groupKey]*StatisticsGroup, len(bySum))
-	for k, sum := range bySum {
-		g := groupOf(groups, k)
-		g.Statistics = counted(sum.counts)
-		g.DaysToClose = sum.days.counts()
-	}
-	return groups, nil
+	return groups, err
 }
 
-// dayHistogram counts findings by days to close, densely: days run over a
-// few hundred values, and a statistics question adds up hundreds of
-// thousands of them.
+// tallySums are the sums of a group's tallies: the eleven counts of
+// tallyColumns, and the findings by days to close (a pending change may
+// take some away; what comes to zero is dropped at the end).
+type tallySums struct {
+	counts [11]int
+	days   dayHistogram
+}
+
+// add adds o's sums to s.
+func (s *tallySums) add(o *tallySums) {
+	for i, n := range o.counts {
+		s.counts[i] += n
+	}
+	s.days.addHistogram(&o.days)
+}
+
+// statistics are the sums as Statistics.
+func (s *tallySums) statistics() Statistics {
+	st := counted(s.counts)
+	st.DaysToClose = s.days.counts()
+	return st
+}
+
+// dayHistogram counts findings by days to close, densely: the days of a
+// group run over a few hundred values, and a statistics question adds up
+// hundreds of thousands of counts.
 type dayHistogram struct {
 	// findings[i] findings took first+i days.
 	first    int
 	findings []int
 }
 
+// cover makes room for the days from lo to hi, lo <= hi.
+func (h *dayHistogram) cover(lo, hi int) {
+	if len(h.findings) == 0 {
+		h.first, h.findings = lo, make([]int, hi-lo+1)
+		return
+	}
+	if lo < h.first {
+		h.findings = append(make([]int, h.first-lo, h.first-lo+len(h.findings)), h.findings...)
+		h.first = lo
+	}
+	if last := h.first + len(h.findings) - 1; hi > last {
+		h.findings = append(h.findings, make([]int, hi-last)...)
+	}
+}
+
 // add counts n findings (fewer when negative) that took days days.
 func (h *dayHistogram) add(days, n int) {
-	switch {
-	case len(h.findings) == 0:
-		h.first, h.findings = days, append(h.findings, 0)
-	case days < h.first:
-		h.findings = append(make([]int, h.first-days, h.first-days+len(h.findings)), h.findings...)
-		h.first = days
-	case days >= h.first+len(h.findings):
-		h.findings = append(h.findings, make([]int, days-h.first-len(h.findings)+1)...)
-	}
+	h.cover(days, days)
 	h.findings[days-h.first] += n
+}
+
+// addAll counts findings[i] findings that took days[i] days, for every i:
+// a tally's arrays.
+func (h *dayHistogram) addAll(days, findings []int32) {
+	if len(days) == 0 {
+		return
+	}
+	lo, hi := int(slices.Min(days)), int(slices.Max(days))
+	h.cover(lo, hi)
+	for i, d := range days {
+		h.findings[int(d)-h.first] += int(findings[i])
+	}
+}
+
+// addHistogram adds o's counts.
+func (h *dayHistogram) addHistogram(o *dayHistogram) {
+	if len(o.findings) == 0 {
+		return
+	}
+	h.cover(o.first, o.first+len(o.findings)-1)
+	for i, n := range o.findings {
+		h.findings[o.first+i-h.first] += n
+	}
 }
 
 // counts are the days counted, ascending, without those that came to zero.
@@ -504,17 +508,6 @@ func counted(c [11]int) Statistics {
 		Escalations:        map[string]int{StepReminder: c[6], StepOverdue: c[7], StepInterviewProposed: c[8]},
 		InterviewsProposed: c[9], InterviewsHeld: c[10],
 	}
-}
-
-// groupOf returns the group of key k, adding it when new.
-func groupOf(groups map[groupKey]*StatisticsGroup, k groupKey) *StatisticsGroup {
-	g, ok := groups[k]
-	if !ok {
-		g = &StatisticsGroup{UnitCode: k.unitCode, Round: k.round, Kind: k.kind, Severity: k.severity,
-			ContentArea: k.contentArea, Month: k.month, Statistics: newStatistics()}
-		groups[k] = g
-	}
-	return g
 }
 
 // compareGroups orders groups by the dimensions' values, in groupBy order.

@@ -31,3 +31,22 @@ func TestDayHistogram(t *testing.T) {
 		require.Equal(t, tt.want, h.counts(), tt.name)
 	}
 }
+
+// TestDayHistogramArrays adds a tally's arrays, in any order, and another
+// histogram, below, above and across the days counted so far.
+func TestDayHistogramArrays(t *testing.T) {
+	t.Parallel()
+	var h dayHistogram
+	h.addAll(nil, nil)
+	require.Nil(t, h.counts())
+	h.addAll([]int32{10, 12, 11}, []int32{1, 2, 3})
+	h.addAll([]int32{3, 20}, []int32{1, 1})
+	h.addAll([]int32{12}, []int32{-2}) // a pending change taking findings away
+	require.Equal(t, []DayCount{{3, 1}, {10, 1}, {11, 3}, {20, 1}}, h.counts())
+
+	var o dayHistogram
+	o.addAll([]int32{0, 25, 10}, []int32{4, 1, -1})
+	h.addHistogram(&o)
+	h.addHistogram(&dayHistogram{})
+	require.Equal(t, []DayCount{{0, 4}, {3, 1}, {11, 3}, {20, 1}, {25, 1}}, h.counts())
+}
