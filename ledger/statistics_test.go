@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/xuncha/xuncha/ledger"
@@ -482,6 +483,40 @@ func TestStatisticsCompaction(t *testing.T) {
 	require.Equal(t, 3, fx.count(t, `SELECT count(*) FROM finding_round_tally_deltas`))
 	require.Equal(t, 11, province().Total.Found)
 	requireRoundTalliesFolded(t, fx)
+}
+
+// TestStatisticsCompactor runs the worker's compactor: it folds what is
+// pending at once and what comes later at its next tick, and stops when
+// its context ends.
+func TestStatisticsCompactor(t *testing.T) {
+	t.Parallel()
+	fx := setup(t)
+	statisticsFixture(t, fx)
+	require.Positive(t, fx.count(t, `SELECT count(*) FROM finding_round_tally_deltas`))
+
+	require.Error(t, (&ledger.StatisticsCompactor{Store: fx.store, Log: zap.NewNop()}).Run(t.Context()), "no period")
+	ctx, stop := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() {
+		done <- (&ledger.StatisticsCompactor{Store: fx.store, Every: 20 * time.Millisecond, Log: zap.NewNop()}).Run(ctx)
+	}()
+	conn := fx.conn(t)
+	folded := func() bool { // in require.Eventually's goroutine: no require here
+		var n int
+		err := conn.QueryRow(t.Context(), `SELECT count(*) FROM finding_round_tally_deltas`).Scan(&n)
+		return err == nil && n == 0
+	}
+	require.Eventually(t, folded, 10*time.Second, 10*time.Millisecond)
+	fx.findingThrough(t, "f-11", "i-zz", "430200", at("2026-05-06", 9), "SYSTEMIC_RISK", "", 9)
+	require.Eventually(t, folded, 10*time.Second, 10*time.Millisecond)
+	requireRoundTalliesFolded(t, fx)
+	stop()
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the compactor did not stop")
+	}
 }
 
 // TestStatisticsUnderConcurrentWriters writes findings of several
