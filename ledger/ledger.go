@@ -40,6 +40,10 @@ type Store struct {
 	// anchors (XUNCHA_AUDIT_HASH; default HashSHA256). Set it once, before
 	// use, where the Store is built.
 	AuditHash HashAlg
+	// StatisticsCompactAbove is how many pending changes of the statistics
+	// per round a question reads at most: above it, the question folds
+	// them first (CompactStatistics). Zero is DefaultStatisticsCompactAbove.
+	StatisticsCompactAbove int
 }
 
 // Option configures a Store as Open builds it.

@@ -56,12 +56,13 @@ var mutableTables = []MutableTable{
 	{"audit_chain_heads", []string{"UPDATE", "DELETE"}, "each audit chain's head moves with every row appended (AdvanceChainHead, EnsureChainHead); the daily anchor forgets pruned access days' heads (PruneAccessHeads)"},
 	{"audit_anchored_heads", []string{"UPDATE", "DELETE"}, "the position of each chain at the last anchor (RecordAnchoredHeads: INSERT … ON CONFLICT DO UPDATE; PruneAccessHeads)"},
 	{"access_log", []string{"DELETE"}, "the daily anchor prunes whole days past the retention (PruneAccessLog); its trigger refuses days younger than 180"},
-	{"finding_tallies", []string{"UPDATE"}, "the statistics' counts, kept by the triggers of findings, escalations and interviews (migration 010: INSERT … ON CONFLICT DO UPDATE, UPDATE)"},
-	{"finding_closure_days", []string{"UPDATE"}, "the statistics' days to close, kept by the findings' triggers (migration 010: INSERT … ON CONFLICT DO UPDATE)"},
+	{"finding_tallies", []string{"UPDATE"}, "the statistics' counts and days to close, kept by the triggers of findings, escalations and interviews (migrations 010 and 019: INSERT … ON CONFLICT DO UPDATE, UPDATE)"},
 	{"experts", []string{"UPDATE"}, "a pool entry's unavailability, affiliations and leaving (ChangeExpert)"},
 	{"lineups", []string{"UPDATE"}, "a line-up's state and members: swaps, invitations, replacements (ChangeLineup, ApplyInvitationChange)"},
 	{"invitations", []string{"UPDATE"}, "the projection of an invitation's workflow (ApplyInvitationChange: INSERT … ON CONFLICT DO UPDATE)"},
 	{"finding_month_tallies", []string{"UPDATE"}, "the statistics per inspection and month, refreshed by the triggers (migration 010: INSERT … ON CONFLICT DO UPDATE)"},
+	{"finding_round_tallies", []string{"UPDATE"}, "the statistics per round, which the compactor folds the pending changes into (migration 019: fold_finding_round_tally_deltas, INSERT … ON CONFLICT DO UPDATE; CompactStatistics)"},
+	{"finding_round_tally_deltas", []string{"DELETE"}, "the statistics' pending changes, which the compactor deletes as it folds them (migration 019: fold_finding_round_tally_deltas; CompactStatistics)"},
 }
 
 // readOnlyTables are read but never written by the application: the

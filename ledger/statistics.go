@@ -12,14 +12,14 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// Statistics of the findings (issue 13 item 1) are sums over
-// finding_tallies and finding_closure_days (migration 010): one row per
-// inspection, month found, kind, severity and content area, kept by
-// triggers as findings, escalations and interviews are written, so that a
-// question about a million findings reads a fraction of a row per finding.
-// The statement is built per request from a fixed set of columns (no
-// request text is ever part of it), like the finding list's
-// (findings_list.go).
+// Statistics of the findings (issue 13 item 1) are sums over tallies kept
+// by triggers as findings, escalations and interviews are written
+// (migrations 010 and 019), so that a question about a million findings
+// reads a few thousand rows, never the findings. Each question reads the
+// coarsest tallies that still hold what it filters and groups by
+// (tallySource). The statement is built per request from a fixed set of
+// columns and tables (no request text is ever part of it), like the
+// finding list's (findings_list.go).
 
 // Dimension is what statistics may be grouped by.
 type Dimension string
@@ -138,53 +138,6 @@ func (s Statistics) DaysToClosePercentile(p float64) (days float64, ok bool) {
 	return vlo + (pos-float64(lo))*(vhi-vlo), true
 }
 
-// add adds o's counts to s.
-func (s *Statistics) add(o Statistics) {
-	s.Found += o.Found
-	s.Closed += o.Closed
-	s.Withdrawn += o.Withdrawn
-	s.Overdue += o.Overdue
-	s.ClosedOnTime += o.ClosedOnTime
-	s.Reopened += o.Reopened
-	s.InterviewsProposed += o.InterviewsProposed
-	s.InterviewsHeld += o.InterviewsHeld
-	for step, n := range o.Escalations {
-		s.Escalations[step] += n
-	}
-	s.mergeDays(o.DaysToClose)
-}
-
-// mergeDays adds days, sorted by days, to DaysToClose in one pass.
-func (s *Statistics) mergeDays(days []DayCount) {
-	if len(days) == 0 {
-		return
-	}
-	merged := make([]DayCount, 0, len(s.DaysToClose)+len(days))
-	a, b := s.DaysToClose, days
-	for len(a) > 0 && len(b) > 0 {
-		switch {
-		case a[0].Days < b[0].Days:
-			merged, a = append(merged, a[0]), a[1:]
-		case a[0].Days > b[0].Days:
-			merged, b = append(merged, b[0]), b[1:]
-		default:
-			merged = append(merged, DayCount{Days: a[0].Days, Findings: a[0].Findings + b[0].Findings})
-			a, b = a[1:], b[1:]
-		}
-	}
-	s.DaysToClose = append(append(merged, a...), b...)
-}
-
-// addDays counts n findings closed in days days, keeping DaysToClose sorted.
-func (s *Statistics) addDays(days, n int) {
-	i, found := slices.BinarySearchFunc(s.DaysToClose, days, func(d DayCount, days int) int { return cmp.Compare(d.Days, days) })
-	if found {
-		s.DaysToClose[i].Findings += n
-		return
-	}
-	s.DaysToClose = slices.Insert(s.DaysToClose, i, DayCount{Days: days, Findings: n})
-}
-
 func newStatistics() Statistics { return Statistics{Escalations: map[string]int{}} }
 
 // StatisticsGroup is the statistics of one combination of the grouped
@@ -274,10 +227,16 @@ func statisticsWhere(filter StatisticsFilter) sqlWhere {
 		w.add("unit_code = ANY(?::text[])", nonNil(filter.Reach.Units))
 	}
 	if filter.Reach.ByTeam {
-		w.add(teamInspections, filter.Reach.Subject)
+		w.add(teamTallies, filter.Reach.Subject)
 	}
 	return w
 }
+
+// teamTallies is the tallies' condition of a team role: its inspections
+// (teamInspections), looked up first, so that the tallies are read by
+// their inspection's index rather than all of them scanned.
+const teamTallies = `inspection_id = ANY(ARRAY(SELECT i.id FROM inspections i
+  WHERE i.team @> jsonb_build_array(jsonb_build_object('subject', ?::text))))`
 
 // groupKey is a group's values of the dimensions grouped by.
 type groupKey struct {
@@ -308,32 +267,70 @@ func (k *groupKey) scanTargets(dims []Dimension) []any {
 	return out
 }
 
+// tallySource is a table of tallies with the days to close as arrays
+// (closure_days, closure_findings), one of a fixed set.
+type tallySource struct {
+	table string
+	// dimensions are the dimensions its rows are keyed by, and so the
+	// filters and groupings it can answer.
+	dimensions []Dimension
+	// pending, when set, is the table of the changes not yet folded into
+	// table, in the same columns (migration 019): a read sums both.
+	pending string
+}
+
+// The tallies, coarsest first: per round, month, kind, severity and
+// content area, with the changes pending (migration 019); per inspection
+// and month (migration 010); per inspection, month, kind, severity and
+// content area (migrations 010 and 019).
+var (
+	roundTallies = tallySource{"finding_round_tallies", []Dimension{DimensionRound, DimensionMonth,
+		DimensionKind, DimensionSeverity, DimensionContentArea}, "finding_round_tally_deltas"}
+	monthTallies = tallySource{"finding_month_tallies", []Dimension{DimensionUnit, DimensionRound, DimensionMonth}, ""}
+	fineTallies  = tallySource{"finding_tallies", []Dimension{DimensionUnit, DimensionRound, DimensionMonth,
+		DimensionKind, DimensionSeverity, DimensionContentArea}, ""}
+)
+
 // Statistics counts the findings filter selects, in total and grouped by
 // groupBy (each dimension at most once; none gives the total alone). The
-// counts and the days to close come from one snapshot. A question without
-// a kind, a severity or a content area reads finding_month_tallies, one
-// row per inspection and month; one with them reads finding_tallies and
-// finding_closure_days.
+// counts and the days to close come from one snapshot. A question that
+// names no unit, inspection or reach and is not grouped by unit reads the
+// tallies per round, month, kind, severity and content area and the
+// changes to them not yet folded in (migration 019): a few thousand rows
+// whatever the number of findings. Any other question reads the tallies
+// per inspection and month (migration 010), or, when it asks for a kind, a
+// severity or a content area, per inspection, month, kind, severity and
+// content area.
 func (s *Store) Statistics(ctx context.Context, filter StatisticsFilter, groupBy []Dimension) (StatisticsReport, error) {
 	fine := filter.Kind != "" || filter.Severity != "" || filter.ContentArea != 0
+	byUnit := filter.UnitCode != "" || filter.InspectionID != "" || filter.Reach.ByUnit || filter.Reach.ByTeam
 	for i, d := range groupBy {
 		if _, ok := dimensionColumns[d]; !ok || slices.Contains(groupBy[:i], d) {
 			return StatisticsReport{}, fmt.Errorf("statistics: dimension %q unknown or repeated", d)
 		}
 		fine = fine || d == DimensionKind || d == DimensionSeverity || d == DimensionContentArea
+		byUnit = byUnit || d == DimensionUnit
 	}
-	var groups map[groupKey]*StatisticsGroup
+	source := roundTallies
+	switch {
+	case byUnit && fine:
+		source = fineTallies
+	case byUnit:
+		source = monthTallies
+	}
+	if source.pending != "" {
+		if err := s.compactStatisticsIfBehind(ctx); err != nil {
+			return StatisticsReport{}, err
+		}
+	}
+	var groups map[groupKey]*tallySums
 	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
 		// Compiling the sums costs more than summing them.
 		if _, err := tx.Exec(ctx, "SET LOCAL jit = off"); err != nil {
 			return err
 		}
 		var err error
-		if fine {
-			groups, err = fineStatistics(ctx, tx, filter, groupBy)
-		} else {
-			groups, err = monthStatistics(ctx, tx, filter, groupBy)
-		}
+		groups, err = sumTallies(ctx, tx, source, filter, groupBy)
 		return err
 	})
 	if err != nil {
@@ -341,14 +338,19 @@ func (s *Store) Statistics(ctx context.Context, filter StatisticsFilter, groupBy
 	}
 
 	report := StatisticsReport{Total: newStatistics()}
-	for _, g := range groups {
-		if g.Found == 0 {
+	var total tallySums
+	for k, g := range groups {
+		if g.counts[0] == 0 { // no finding
 			continue
 		}
-		report.Total.add(g.Statistics)
+		total.add(g)
 		if len(groupBy) > 0 {
-			report.Groups = append(report.Groups, *g)
+			report.Groups = append(report.Groups, StatisticsGroup{UnitCode: k.unitCode, Round: k.round, Kind: k.kind,
+				Severity: k.severity, ContentArea: k.contentArea, Month: k.month, Statistics: g.statistics()})
 		}
+	}
+	if total.counts[0] != 0 {
+		report.Total = total.statistics()
 	}
 	if slices.Contains(groupBy, DimensionUnit) && len(report.Groups) > 0 {
 		if err := s.nameUnits(ctx, report.Groups); err != nil {
@@ -359,99 +361,146 @@ func (s *Store) Statistics(ctx context.Context, filter StatisticsFilter, groupBy
 	return report, nil
 }
 
-// monthStatistics reads the month tallies filter selects and sums them per
-// group in Go: there are as many as inspections and months, and the days
-// to close of each come as arrays.
-func monthStatistics(ctx context.Context, tx pgx.Tx, filter StatisticsFilter, groupBy []Dimension) (map[groupKey]*StatisticsGroup, error) {
+// tallyColumns are the counts and days to close every tallySource has, in
+// the order counted and the arrays read them.
+const tallyColumns = `findings, closed, withdrawn, overdue, on_time, reopened,
+  reminders, overdue_escalations, interview_escalations, interviews_proposed, interviews_held, closure_days, closure_findings`
+
+// sumTallies reads the rows of source (and of its pending changes) that
+// filter selects and sums them per group in Go: the days to close of each
+// row come as arrays, which Go adds up faster than SQL unnests them.
+// source holds every dimension groupBy and filter name.
+func sumTallies(ctx context.Context, tx pgx.Tx, source tallySource, filter StatisticsFilter, groupBy []Dimension) (map[groupKey]*tallySums, error) {
+	var columns []string
+	for _, d := range groupBy {
+		if !slices.Contains(source.dimensions, d) {
+			return nil, fmt.Errorf("statistics: %s has no %s", source.table, d)
+		}
+		columns = append(columns, dimensionColumns[d])
+	}
 	where := statisticsWhere(filter)
-	rows, err := tx.Query(ctx, `SELECT unit_code, round, found_month, findings, closed, withdrawn, overdue, on_time, reopened,
-  reminders, overdue_escalations, interview_escalations, interviews_proposed, interviews_held, closure_days, closure_findings
-FROM finding_month_tallies`+where.clause(), where.args...)
+	selected := "SELECT " + strings.Join(append(columns, ""), ", ") + tallyColumns + " FROM "
+	query := selected + source.table + where.clause()
+	if source.pending != "" {
+		query += " UNION ALL " + selected + source.pending + where.clause()
+	}
+	rows, err := tx.Query(ctx, query, where.args...)
 	if err != nil {
 		return nil, err
 	}
-	groups := map[groupKey]*StatisticsGroup{}
-	var row groupKey
+	groups := map[groupKey]*tallySums{}
+	var k groupKey
 	var c [11]int
 	var days, findings []int32
-	targets := []any{&row.unitCode, &row.round, &row.month}
+	targets := k.scanTargets(groupBy)
 	for i := range c {
 		targets = append(targets, &c[i])
 	}
 	targets = append(targets, &days, &findings)
 	_, err = pgx.ForEachRow(rows, targets, func() error {
-		var k groupKey
-		for _, d := range groupBy {
-			switch d {
-			case DimensionUnit:
-				k.unitCode = row.unitCode
-			case DimensionRound:
-				k.round = row.round
-			case DimensionMonth:
-				k.month = row.month
-			}
+		g, ok := groups[k]
+		if !ok {
+			g = &tallySums{}
+			groups[k] = g
 		}
-		g := groupOf(groups, k)
-		g.add(counted(c))
-		hist := make([]DayCount, len(days))
-		for i := range days {
-			hist[i] = DayCount{Days: int(days[i]), Findings: int(findings[i])}
+		for i, n := range c {
+			g.counts[i] += n
 		}
-		g.mergeDays(hist)
+		g.days.addAll(days, findings)
 		return nil
 	})
 	return groups, err
 }
 
-// fineStatistics sums the tallies and the days to close filter selects
-// per group in SQL.
-func fineStatistics(ctx context.Context, tx pgx.Tx, filter StatisticsFilter, groupBy []Dimension) (map[groupKey]*StatisticsGroup, error) {
-	var columns []string
-	for _, d := range groupBy {
-		columns = append(columns, dimensionColumns[d])
-	}
-	where := statisticsWhere(filter)
-	groupClause := ""
-	if len(columns) > 0 {
-		groupClause = " GROUP BY " + strings.Join(columns, ", ")
-	}
-	prefix := strings.Join(append(slices.Clone(columns), ""), ", ")
-	countsSQL := "SELECT " + prefix + `sum(findings), sum(closed), sum(withdrawn), sum(overdue), sum(on_time), sum(reopened),
-  sum(reminders), sum(overdue_escalations), sum(interview_escalations), sum(interviews_proposed), sum(interviews_held)
-FROM finding_tallies` + where.clause() + groupClause + " HAVING sum(findings) > 0"
-	daysSQL := "SELECT " + prefix + "days, sum(findings) FROM finding_closure_days" + where.clause() +
-		" GROUP BY " + prefix + "days HAVING sum(findings) > 0"
-
-	groups := map[groupKey]*StatisticsGroup{}
-	rows, err := tx.Query(ctx, countsSQL, where.args...)
-	if err != nil {
-		return nil, err
-	}
-	var k groupKey
-	var c [11]int
-	targets := k.scanTargets(groupBy)
-	for i := range c {
-		targets = append(targets, &c[i])
-	}
-	if _, err = pgx.ForEachRow(rows, targets, func() error { groupOf(groups, k).add(counted(c)); return nil }); err != nil {
-		return nil, err
-	}
-	rows, err = tx.Query(ctx, daysSQL, where.args...)
-	if err != nil {
-		return nil, err
-	}
-	var days, n int
-	targets = append(k.scanTargets(groupBy), &days, &n)
-	_, err = pgx.ForEachRow(rows, targets, func() error {
-		if g, ok := groups[k]; ok {
-			g.addDays(days, n)
-		}
-		return nil
-	})
-	return groups, err
+// tallySums are the sums of a group's tallies: the eleven counts of
+// tallyColumns, and the findings by days to close (a pending change may
+// take some away; what comes to zero is dropped at the end).
+type tallySums struct {
+	counts [11]int
+	days   dayHistogram
 }
 
-// counted is the statistics of the eleven sums both statements read, in
+// add adds o's sums to s.
+func (s *tallySums) add(o *tallySums) {
+	for i, n := range o.counts {
+		s.counts[i] += n
+	}
+	s.days.addHistogram(&o.days)
+}
+
+// statistics are the sums as Statistics.
+func (s *tallySums) statistics() Statistics {
+	st := counted(s.counts)
+	st.DaysToClose = s.days.counts()
+	return st
+}
+
+// dayHistogram counts findings by days to close, densely: the days of a
+// group run over a few hundred values, and a statistics question adds up
+// hundreds of thousands of counts.
+type dayHistogram struct {
+	// findings[i] findings took first+i days.
+	first    int
+	findings []int
+}
+
+// cover makes room for the days from lo to hi, lo <= hi.
+func (h *dayHistogram) cover(lo, hi int) {
+	if len(h.findings) == 0 {
+		h.first, h.findings = lo, make([]int, hi-lo+1)
+		return
+	}
+	if lo < h.first {
+		h.findings = append(make([]int, h.first-lo, h.first-lo+len(h.findings)), h.findings...)
+		h.first = lo
+	}
+	if last := h.first + len(h.findings) - 1; hi > last {
+		h.findings = append(h.findings, make([]int, hi-last)...)
+	}
+}
+
+// add counts n findings (fewer when negative) that took days days.
+func (h *dayHistogram) add(days, n int) {
+	h.cover(days, days)
+	h.findings[days-h.first] += n
+}
+
+// addAll counts findings[i] findings that took days[i] days, for every i:
+// a tally's arrays.
+func (h *dayHistogram) addAll(days, findings []int32) {
+	if len(days) == 0 {
+		return
+	}
+	lo, hi := int(slices.Min(days)), int(slices.Max(days))
+	h.cover(lo, hi)
+	for i, d := range days {
+		h.findings[int(d)-h.first] += int(findings[i])
+	}
+}
+
+// addHistogram adds o's counts.
+func (h *dayHistogram) addHistogram(o *dayHistogram) {
+	if len(o.findings) == 0 {
+		return
+	}
+	h.cover(o.first, o.first+len(o.findings)-1)
+	for i, n := range o.findings {
+		h.findings[o.first+i-h.first] += n
+	}
+}
+
+// counts are the days counted, ascending, without those that came to zero.
+func (h *dayHistogram) counts() []DayCount {
+	var out []DayCount
+	for i, n := range h.findings {
+		if n != 0 {
+			out = append(out, DayCount{Days: h.first + i, Findings: n})
+		}
+	}
+	return out
+}
+
+// counted is the statistics of the eleven counts of tallyColumns, in
 // their order.
 func counted(c [11]int) Statistics {
 	return Statistics{
@@ -459,17 +508,6 @@ func counted(c [11]int) Statistics {
 		Escalations:        map[string]int{StepReminder: c[6], StepOverdue: c[7], StepInterviewProposed: c[8]},
 		InterviewsProposed: c[9], InterviewsHeld: c[10],
 	}
-}
-
-// groupOf returns the group of key k, adding it when new.
-func groupOf(groups map[groupKey]*StatisticsGroup, k groupKey) *StatisticsGroup {
-	g, ok := groups[k]
-	if !ok {
-		g = &StatisticsGroup{UnitCode: k.unitCode, Round: k.round, Kind: k.kind, Severity: k.severity,
-			ContentArea: k.contentArea, Month: k.month, Statistics: newStatistics()}
-		groups[k] = g
-	}
-	return g
 }
 
 // compareGroups orders groups by the dimensions' values, in groupBy order.

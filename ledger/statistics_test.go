@@ -8,6 +8,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/xuncha/xuncha/ledger"
 )
@@ -150,20 +152,72 @@ func statisticsFixture(t *testing.T, fx fixture) {
 		ledger.Event{Key: "propose", Action: "propose", Actor: office, OccurredAt: at("2026-05-02", 9)}))
 }
 
+// roundTalliesKept is what a read of the tallies per round sums: the
+// rollup and the changes pending, per key, in the columns of
+// finding_round_tallies_recomputed (migration 019).
+const roundTalliesKept = `
+WITH r AS (
+  SELECT round, found_month, kind, severity, content_area, findings, closed, withdrawn, overdue, on_time, reopened,
+    reminders, overdue_escalations, interview_escalations, interviews_proposed, interviews_held, closure_days, closure_findings
+  FROM finding_round_tallies
+  UNION ALL
+  SELECT round, found_month, kind, severity, content_area, findings, closed, withdrawn, overdue, on_time, reopened,
+    reminders, overdue_escalations, interview_escalations, interviews_proposed, interviews_held, closure_days, closure_findings
+  FROM finding_round_tally_deltas
+), counts AS (
+  SELECT round, found_month, kind, severity, content_area,
+    sum(findings)::integer AS findings, sum(closed)::integer AS closed, sum(withdrawn)::integer AS withdrawn,
+    sum(overdue)::integer AS overdue, sum(on_time)::integer AS on_time, sum(reopened)::integer AS reopened,
+    sum(reminders)::integer AS reminders, sum(overdue_escalations)::integer AS overdue_escalations,
+    sum(interview_escalations)::integer AS interview_escalations,
+    sum(interviews_proposed)::integer AS interviews_proposed, sum(interviews_held)::integer AS interviews_held
+  FROM r GROUP BY round, found_month, kind, severity, content_area
+), days AS (
+  SELECT round, found_month, kind, severity, content_area,
+         array_agg(days ORDER BY days) AS days, array_agg(n ORDER BY days) AS findings
+  FROM (SELECT r.round, r.found_month, r.kind, r.severity, r.content_area, u.days, sum(u.n)::integer AS n
+        FROM r CROSS JOIN LATERAL unnest(r.closure_days, r.closure_findings) u(days, n)
+        GROUP BY 1, 2, 3, 4, 5, 6 HAVING sum(u.n) <> 0) d
+  GROUP BY round, found_month, kind, severity, content_area
+)
+SELECT c.*, coalesce(d.days, '{}') AS closure_days, coalesce(d.findings, '{}') AS closure_findings
+FROM counts c LEFT JOIN days d USING (round, found_month, kind, severity, content_area)`
+
 // requireTalliesRecomputed checks that the tallies the triggers kept equal
-// what migration 010's views compute from scratch.
+// what the views of migrations 010 and 019 compute from scratch, and the
+// tallies per round with their pending changes what their view does.
 func requireTalliesRecomputed(t *testing.T, fx fixture) {
 	t.Helper()
 	for _, q := range []string{
 		`SELECT count(*) FROM (SELECT * FROM finding_tallies WHERE findings <> 0 EXCEPT SELECT * FROM finding_tallies_recomputed) d`,
 		`SELECT count(*) FROM (SELECT * FROM finding_tallies_recomputed EXCEPT SELECT * FROM finding_tallies) d`,
-		`SELECT count(*) FROM (SELECT * FROM finding_closure_days WHERE findings <> 0 EXCEPT SELECT * FROM finding_closure_days_recomputed) d`,
-		`SELECT count(*) FROM (SELECT * FROM finding_closure_days_recomputed EXCEPT SELECT * FROM finding_closure_days) d`,
 		`SELECT count(*) FROM (SELECT * FROM finding_month_tallies WHERE findings <> 0 EXCEPT SELECT * FROM finding_month_tallies_recomputed) d`,
 		`SELECT count(*) FROM (SELECT * FROM finding_month_tallies_recomputed EXCEPT SELECT * FROM finding_month_tallies) d`,
+		`SELECT count(*) FROM (SELECT * FROM (` + roundTalliesKept + `) k WHERE findings <> 0 EXCEPT SELECT * FROM finding_round_tallies_recomputed) d`,
+		`SELECT count(*) FROM (SELECT * FROM finding_round_tallies_recomputed EXCEPT SELECT * FROM (` + roundTalliesKept + `) k) d`,
 		// A row emptied by its last finding leaving holds nothing else either.
 		`SELECT count(*) FROM finding_tallies WHERE findings = 0 AND (closed, withdrawn, overdue, on_time, reopened, reminders,
-		   overdue_escalations, interview_escalations, interviews_proposed, interviews_held) <> (0, 0, 0, 0, 0, 0, 0, 0, 0, 0)`,
+		   overdue_escalations, interview_escalations, interviews_proposed, interviews_held, closure_days)
+		   <> (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, '{}')`,
+		`SELECT count(*) FROM (` + roundTalliesKept + `) k WHERE findings = 0 AND (closed, withdrawn, overdue, on_time,
+		   reopened, reminders, overdue_escalations, interview_escalations, interviews_proposed, interviews_held, closure_days)
+		   <> (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, '{}')`,
+	} {
+		require.Zero(t, fx.count(t, q), q)
+	}
+}
+
+// requireRoundTalliesFolded checks that no change is pending and that the
+// tallies per round alone equal their definition.
+func requireRoundTalliesFolded(t *testing.T, fx fixture) {
+	t.Helper()
+	for _, q := range []string{
+		`SELECT count(*) FROM finding_round_tally_deltas`,
+		`SELECT count(*) FROM (SELECT * FROM finding_round_tallies WHERE findings <> 0 EXCEPT SELECT * FROM finding_round_tallies_recomputed) d`,
+		`SELECT count(*) FROM (SELECT * FROM finding_round_tallies_recomputed EXCEPT SELECT * FROM finding_round_tallies) d`,
+		`SELECT count(*) FROM finding_round_tallies WHERE findings = 0 AND (closed, withdrawn, overdue, on_time, reopened,
+		   reminders, overdue_escalations, interview_escalations, interviews_proposed, interviews_held, closure_days)
+		   <> (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, '{}')`,
 	} {
 		require.Zero(t, fx.count(t, q), q)
 	}
@@ -301,6 +355,381 @@ func TestStatistics(t *testing.T) {
 
 	_, err := fx.store.Statistics(t.Context(), ledger.StatisticsFilter{}, []ledger.Dimension{ledger.DimensionUnit, ledger.DimensionUnit})
 	require.Error(t, err)
+
+	// More writes: f-9 closes in f-1's key after as many days (a day
+	// already in the arrays), f-10 in a round of its own, and f-6 moves to
+	// another kind (one key's counts down, another's up).
+	fx.findingThrough(t, "f-9", "i-cs", "430100", at("2026-03-09", 10), "HAZARD", "GENERAL", 3,
+		findingStep{at("2026-03-10", 9), referred("2026-03-10")},
+		findingStep{at("2026-03-13", 11), stage("CLOSED")})
+	fx.inspectionOf(t, "i-r3", "430300", "2026年第三轮", "")
+	fx.findingThrough(t, "f-10", "i-r3", "430300", at("2026-06-01", 10), "VIOLATION_CLUE", "", 7,
+		findingStep{at("2026-06-02", 9), referred("2026-06-02")},
+		findingStep{at("2026-06-12", 9), stage("CLOSED")})
+	f6 := newFinding("f-6", "i-fr", "430102", at("2026-03-06", 9))
+	f6.Kind, f6.Severity, f6.ContentArea, f6.Version, f6.UpdatedAt = "RESPONSIBILITY", "", 4, 2, at("2026-03-08", 9)
+	require.NoError(t, fx.store.ApplyFindingChange(t.Context(), f6, ledger.Event{
+		Key: "reclassify", Action: "step", StageAfter: f6.Stage, Actor: office, OccurredAt: f6.UpdatedAt}))
+	requireTalliesRecomputed(t, fx)
+
+	// The tallies per round (a question without a unit, summing the
+	// rollup and the changes pending) and those per inspection (the same
+	// question asked by a unit user who reaches every unit) answer alike,
+	// grouped or not, with or without a kind; and alike again once the
+	// changes are folded.
+	everyUnit := ledger.Reach{ByUnit: true, Units: []string{"430100", "430102", "430200", "430300", "91430100MA4L000001"}}
+	groupings := [][]ledger.Dimension{
+		nil,
+		{ledger.DimensionMonth},
+		{ledger.DimensionRound, ledger.DimensionMonth},
+		{ledger.DimensionKind},
+		{ledger.DimensionSeverity, ledger.DimensionContentArea},
+		{ledger.DimensionMonth, ledger.DimensionRound, ledger.DimensionKind, ledger.DimensionSeverity, ledger.DimensionContentArea},
+	}
+	filters := []ledger.StatisticsFilter{{}, {Round: "2026年第一轮"}, {FromMonth: month(2026, 4)}, {Kind: "HAZARD"}, {ContentArea: 3}}
+	answers := map[string]ledger.StatisticsReport{}
+	for _, groupBy := range groupings {
+		for _, filter := range filters {
+			name := fmt.Sprintf("%v %+v", groupBy, filter)
+			byRound := stats(filter, groupBy...)
+			filter.Reach = everyUnit
+			require.Equal(t, stats(filter, groupBy...), byRound, name)
+			answers[name] = byRound
+		}
+	}
+	require.Positive(t, fx.count(t, `SELECT count(*) FROM finding_round_tally_deltas`))
+	folded, err := fx.store.CompactStatistics(t.Context())
+	require.NoError(t, err)
+	require.Positive(t, folded)
+	requireRoundTalliesFolded(t, fx)
+	for _, groupBy := range groupings {
+		for _, filter := range filters {
+			name := fmt.Sprintf("%v %+v", groupBy, filter)
+			require.Equal(t, answers[name], stats(filter, groupBy...), name)
+		}
+	}
+
+	all := stats(ledger.StatisticsFilter{}, ledger.DimensionRound)
+	require.Equal(t, 10, all.Total.Found)
+	require.Equal(t, []ledger.DayCount{{Days: 3, Findings: 2}, {Days: 10, Findings: 2}, {Days: 20, Findings: 1}, {Days: 30, Findings: 1}},
+		all.Total.DaysToClose)
+	require.Len(t, all.Groups, 3)
+	require.Equal(t, "2026年第三轮", all.Groups[1].Round)
+	require.Equal(t, []ledger.DayCount{{Days: 10, Findings: 1}}, all.Groups[1].DaysToClose)
+}
+
+// TestStatisticsCompaction folds the pending changes of the tallies per
+// round: never two compactors at once, a part at a time, and by a question
+// itself when too many are pending.
+func TestStatisticsCompaction(t *testing.T) {
+	t.Parallel()
+	fx := setup(t)
+	statisticsFixture(t, fx)
+	pending := fx.count(t, `SELECT count(*) FROM finding_round_tally_deltas`)
+	require.Positive(t, pending)
+	estimate, err := fx.store.PendingStatisticsChanges(t.Context())
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, estimate, pending)
+	province := func() ledger.StatisticsReport {
+		t.Helper()
+		r, err := fx.store.Statistics(t.Context(), ledger.StatisticsFilter{}, []ledger.Dimension{ledger.DimensionKind})
+		require.NoError(t, err)
+		return r
+	}
+	before := province()
+	require.Equal(t, 8, before.Total.Found)
+
+	// Another compactor is folding: this one leaves at once.
+	other := fx.conn(t)
+	tx, err := other.Begin(t.Context())
+	require.NoError(t, err)
+	var locked bool
+	require.NoError(t, tx.QueryRow(t.Context(), `SELECT pg_try_advisory_xact_lock(hashtextextended('xuncha/finding-round-tallies', 0))`).Scan(&locked))
+	require.True(t, locked)
+	folded, err := fx.store.CompactStatistics(t.Context())
+	require.NoError(t, err)
+	require.Zero(t, folded)
+	require.Equal(t, pending, fx.count(t, `SELECT count(*) FROM finding_round_tally_deltas`))
+	require.NoError(t, tx.Rollback(t.Context()))
+
+	// A part at a time, the oldest first: rollup and pending changes still
+	// add up to the definition.
+	require.Equal(t, 1, fx.count(t, `SELECT fold_finding_round_tally_deltas(1)`))
+	require.Equal(t, pending-1, fx.count(t, `SELECT count(*) FROM finding_round_tally_deltas`))
+	requireTalliesRecomputed(t, fx)
+	require.Equal(t, before, province())
+
+	folded, err = fx.store.CompactStatistics(t.Context())
+	require.NoError(t, err)
+	require.Equal(t, pending-1, folded)
+	requireRoundTalliesFolded(t, fx)
+	requireTalliesRecomputed(t, fx)
+	require.Equal(t, before, province())
+	folded, err = fx.store.CompactStatistics(t.Context())
+	require.NoError(t, err)
+	require.Zero(t, folded)
+
+	// Past StatisticsCompactAbove pending changes, a question about the
+	// province folds them before it reads; one about units reads other
+	// tallies and leaves them.
+	fx.store.StatisticsCompactAbove = 2
+	for _, id := range []string{"f-11", "f-12", "f-13"} {
+		fx.findingThrough(t, id, "i-zz", "430200", at("2026-05-06", 9), "SYSTEMIC_RISK", "", 9)
+	}
+	require.Equal(t, 3, fx.count(t, `SELECT count(*) FROM finding_round_tally_deltas`))
+	r, err := fx.store.Statistics(t.Context(), ledger.StatisticsFilter{UnitCode: "430200"}, []ledger.Dimension{ledger.DimensionKind})
+	require.NoError(t, err)
+	require.Equal(t, 4, r.Total.Found)
+	require.Equal(t, 3, fx.count(t, `SELECT count(*) FROM finding_round_tally_deltas`))
+	require.Equal(t, 11, province().Total.Found)
+	requireRoundTalliesFolded(t, fx)
+}
+
+// TestStatisticsCompactor runs the worker's compactor: it folds what is
+// pending at once and what comes later at its next tick, and stops when
+// its context ends.
+func TestStatisticsCompactor(t *testing.T) {
+	t.Parallel()
+	fx := setup(t)
+	statisticsFixture(t, fx)
+	require.Positive(t, fx.count(t, `SELECT count(*) FROM finding_round_tally_deltas`))
+
+	require.Error(t, (&ledger.StatisticsCompactor{Store: fx.store, Log: zap.NewNop()}).Run(t.Context()), "no period")
+	ctx, stop := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() {
+		done <- (&ledger.StatisticsCompactor{Store: fx.store, Every: 20 * time.Millisecond, Log: zap.NewNop()}).Run(ctx)
+	}()
+	conn := fx.conn(t)
+	folded := func() bool { // in require.Eventually's goroutine: no require here
+		var n int
+		err := conn.QueryRow(t.Context(), `SELECT count(*) FROM finding_round_tally_deltas`).Scan(&n)
+		return err == nil && n == 0
+	}
+	require.Eventually(t, folded, 10*time.Second, 10*time.Millisecond)
+	fx.findingThrough(t, "f-11", "i-zz", "430200", at("2026-05-06", 9), "SYSTEMIC_RISK", "", 9)
+	require.Eventually(t, folded, 10*time.Second, 10*time.Millisecond)
+	requireRoundTalliesFolded(t, fx)
+	stop()
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the compactor did not stop")
+	}
+}
+
+// TestStatisticsUnderConcurrentWriters writes findings of several
+// inspections of the same rounds at once, some of the same inspection,
+// while a compactor folds and readers read: nothing fails (no deadlock),
+// and the tallies end equal to their definition.
+func TestStatisticsUnderConcurrentWriters(t *testing.T) {
+	t.Parallel()
+	fx := setup(t)
+	const r1, r2 = "2026年第一轮", "2026年第二轮"
+	inspections := []struct{ id, unit, round string }{
+		{"i-1", "430100", r1}, {"i-2", "430200", r1}, {"i-3", "430300", r1}, {"i-4", "430400", r2},
+	}
+	for _, in := range inspections {
+		fx.inspectionOf(t, in.id, in.unit, in.round, "")
+	}
+	ctx := t.Context()
+	const writers, findingsEach = 8, 4
+	g, gctx := errgroup.WithContext(ctx)
+	done := make(chan struct{})
+	for w := range writers {
+		in := inspections[w%len(inspections)] // two writers an inspection
+		g.Go(func() error {
+			for n := range findingsEach {
+				id := fmt.Sprintf("f-%d-%d", w, n)
+				found := at("2026-03-02", 9).Add(time.Duration(n) * time.Hour)
+				f := newFinding(id, in.id, in.unit, found)
+				f.Kind, f.Severity, f.ContentArea = "HAZARD", "GENERAL", 3
+				if _, err := fx.store.RecordFinding(gctx, f, "record/"+id); err != nil {
+					return fmt.Errorf("recording %s: %w", id, err)
+				}
+				change := func(key string, at time.Time, c func(f *ledger.Finding)) error {
+					c(&f)
+					f.UpdatedAt, f.Version = at, f.Version+1
+					e := ledger.Event{Key: key, Action: key, StageAfter: f.Stage, Actor: office, OccurredAt: at}
+					if key == "escalate" { // the ladder marks the finding overdue as it escalates
+						_, err := fx.store.RecordEscalation(gctx, ledger.Escalation{Subject: "finding/" + id, DeadlineSeq: 1,
+							Step: ledger.StepOverdue, UnitCode: in.unit, DueAt: at, FiredAt: at}, f, e)
+						return err
+					}
+					return fx.store.ApplyFindingChange(gctx, f, e)
+				}
+				if err := change("refer", at("2026-03-03", 9), referred("2026-03-03")); err != nil {
+					return fmt.Errorf("referring %s: %w", id, err)
+				}
+				if err := change("escalate", at("2026-03-04", 9), func(f *ledger.Finding) { f.Overdue, f.MissedDeadlines = true, 1 }); err != nil {
+					return fmt.Errorf("escalating %s: %w", id, err)
+				}
+				closed := at(fmt.Sprintf("2026-03-%02d", 5+n+w%3), 9)
+				if err := change("close", closed, func(f *ledger.Finding) { f.Stage, f.Overdue = "CLOSED", false }); err != nil {
+					return fmt.Errorf("closing %s: %w", id, err)
+				}
+			}
+			return nil
+		})
+	}
+	var side errgroup.Group
+	side.Go(func() error { // the compactor
+		for {
+			if _, err := fx.store.CompactStatistics(ctx); err != nil {
+				return err
+			}
+			select {
+			case <-done:
+				return nil
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+	})
+	side.Go(func() error { // a reader of the province
+		for {
+			if _, err := fx.store.Statistics(ctx, ledger.StatisticsFilter{}, []ledger.Dimension{ledger.DimensionRound}); err != nil {
+				return err
+			}
+			select {
+			case <-done:
+				return nil
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+	})
+	err := g.Wait()
+	close(done)
+	require.NoError(t, err)
+	require.NoError(t, side.Wait())
+
+	requireTalliesRecomputed(t, fx)
+	_, err = fx.store.CompactStatistics(ctx)
+	require.NoError(t, err)
+	requireRoundTalliesFolded(t, fx)
+	r, err := fx.store.Statistics(ctx, ledger.StatisticsFilter{Round: r1}, nil)
+	require.NoError(t, err)
+	require.Equal(t, 6*findingsEach, r.Total.Found)
+	require.Equal(t, 6*findingsEach, r.Total.Closed)
+	require.Equal(t, 6*findingsEach, r.Total.Escalations[ledger.StepOverdue])
+}
+
+// TestStatisticsWritersOfOneRoundDoNotWait holds a transaction open that
+// wrote for one inspection, and writes the same kind of change for
+// another inspection of the same round, month, kind, severity and content
+// area in a second: the second commits while the first is still open (a
+// lock it waited for would fail it after lock_timeout). No row of the
+// statistics is shared by writers of different inspections.
+func TestStatisticsWritersOfOneRoundDoNotWait(t *testing.T) {
+	t.Parallel()
+	fx := setup(t)
+	const round = "2026年第一轮"
+	fx.inspectionOf(t, "i-a", "430100", round, "")
+	fx.inspectionOf(t, "i-b", "430200", round, "")
+	// Findings of both, referred, so that the tallies per round's rows
+	// exist, folded, before the writes under test.
+	for _, id := range []string{"a-1", "a-2", "b-1", "b-2"} {
+		in, unit := "i-a", "430100"
+		if id[0] == 'b' {
+			in, unit = "i-b", "430200"
+		}
+		fx.findingThrough(t, id, in, unit, at("2026-03-03", 10), "HAZARD", "GENERAL", 3,
+			findingStep{at("2026-03-05", 9), referred("2026-03-05")})
+	}
+	_, err := fx.store.CompactStatistics(t.Context())
+	require.NoError(t, err)
+
+	first, second := fx.conn(t), fx.conn(t)
+	_, err = second.Exec(t.Context(), `SET lock_timeout = '3s'`)
+	require.NoError(t, err)
+	for _, tt := range []struct {
+		name string
+		sql  string
+		// args for inspection i-a (first) and i-b (second)
+		a, b []any
+	}{
+		{"a finding recorded", `INSERT INTO findings (id, workflow_id, inspection_id, request_id, unit_code, unit_name, title,
+		   kind, severity, content_area, stage, found_by, created_at, updated_at, version)
+		 VALUES ($1, 'finding/' || $1, $2, 'req-' || $1, $3, '单位', '标题', 'HAZARD', 'GENERAL', 3, 'LISTED', '{"name":"组员"}',
+		   '2026-03-03 12:00+08', '2026-03-03 12:00+08', 1)`,
+			[]any{"a-3", "i-a", "430100"}, []any{"b-3", "i-b", "430200"}},
+		{"a finding closed", `UPDATE findings SET stage = 'CLOSED', updated_at = '2026-03-15 12:00+08', version = version + 1
+		 WHERE id = $1`, []any{"a-1"}, []any{"b-1"}},
+		{"a finding moved to another key", `UPDATE findings SET content_area = 4, version = version + 1 WHERE id = $1`,
+			[]any{"a-2"}, []any{"b-2"}},
+		{"an escalation", `INSERT INTO escalations (id, subject, deadline_seq, step, unit_code, due_at, fired_at)
+		 VALUES ('esc-' || $1, 'finding/' || $1, 1, 'REMINDER', $2, now(), now())`,
+			[]any{"a-3", "430100"}, []any{"b-3", "430200"}},
+		{"an interview", `INSERT INTO interviews (id, workflow_id, request_id, subject, unit_code, reason, source, stage,
+		   proposed_by, created_at, updated_at, version)
+		 VALUES ('iv-' || $1, 'interview/iv-' || $1, 'iv-' || $1, 'finding/' || $1, $2, '整改逾期', 'LADDER', 'PROPOSED',
+		   '{"name":"办公室"}', now(), now(), 1)`,
+			[]any{"a-3", "430100"}, []any{"b-3", "430200"}},
+	} {
+		tx, err := first.Begin(t.Context())
+		require.NoError(t, err, tt.name)
+		_, err = tx.Exec(t.Context(), tt.sql, tt.a...)
+		require.NoError(t, err, tt.name)
+		_, err = second.Exec(t.Context(), tt.sql, tt.b...)
+		require.NoError(t, err, "%s: the second writer waited for the first", tt.name)
+		require.NoError(t, tx.Commit(t.Context()), tt.name)
+	}
+	requireTalliesRecomputed(t, fx)
+
+	// Nor does a compactor wait for a writer, or a writer for it: the
+	// compactor folds what is committed, the writer's change is folded
+	// next time.
+	_, err = first.Exec(t.Context(), `SET lock_timeout = '3s'`)
+	require.NoError(t, err)
+	writer, err := first.Begin(t.Context())
+	require.NoError(t, err)
+	_, err = writer.Exec(t.Context(), `UPDATE findings SET stage = 'CLOSED', updated_at = '2026-03-16 12:00+08', version = version + 1
+	  WHERE id = 'a-2'`)
+	require.NoError(t, err)
+	compactor, err := second.Begin(t.Context())
+	require.NoError(t, err)
+	var folded int
+	require.NoError(t, compactor.QueryRow(t.Context(), `SELECT fold_finding_round_tally_deltas(10000)`).Scan(&folded),
+		"the compactor waited for the writer")
+	require.Positive(t, folded)
+	_, err = writer.Exec(t.Context(), `INSERT INTO escalations (id, subject, deadline_seq, step, unit_code, due_at, fired_at)
+	  VALUES ('esc-a-2', 'finding/a-2', 1, 'OVERDUE', '430100', now(), now())`)
+	require.NoError(t, err, "the writer waited for the compactor")
+	require.NoError(t, writer.Commit(t.Context()), "the writer waited for the compactor")
+	require.NoError(t, compactor.Commit(t.Context()))
+	requireTalliesRecomputed(t, fx)
+	require.Positive(t, fx.count(t, `SELECT count(*) FROM finding_round_tally_deltas`))
+	_, err = fx.store.CompactStatistics(t.Context())
+	require.NoError(t, err)
+	requireRoundTalliesFolded(t, fx)
+	requireTalliesRecomputed(t, fx)
+}
+
+// TestMergeClosureDays checks migration 019's merge of a change into the
+// days to close: counts added, taken away to nothing, days new on either
+// side, the result by days.
+func TestMergeClosureDays(t *testing.T) {
+	t.Parallel()
+	fx := setup(t)
+	conn := fx.conn(t)
+	for _, tt := range []struct {
+		name                       string
+		days, findings             []int32
+		changeDays, changeFindings []int32
+		wantDays, wantFindings     []int32
+	}{
+		{"into nothing", []int32{}, []int32{}, []int32{2, 5}, []int32{1, 3}, []int32{2, 5}, []int32{1, 3}},
+		{"added and interleaved", []int32{1, 4, 9}, []int32{2, 1, 1}, []int32{0, 4, 12}, []int32{1, 2, 1},
+			[]int32{0, 1, 4, 9, 12}, []int32{1, 2, 3, 1, 1}},
+		{"taken away", []int32{1, 4}, []int32{2, 1}, []int32{4, 1}, []int32{-1, -1}, []int32{1}, []int32{1}},
+		{"to nothing", []int32{7}, []int32{1}, []int32{7}, []int32{-1}, []int32{}, []int32{}},
+	} {
+		var days, findings []int32
+		require.NoError(t, conn.QueryRow(t.Context(), `SELECT * FROM merge_closure_days($1, $2, $3, $4)`,
+			tt.days, tt.findings, tt.changeDays, tt.changeFindings).Scan(&days, &findings), tt.name)
+		require.Equal(t, tt.wantDays, days, tt.name)
+		require.Equal(t, tt.wantFindings, findings, tt.name)
+	}
 }
 
 func TestDivisionPrefix(t *testing.T) {

@@ -125,6 +125,12 @@ type config struct {
 	// (XUNCHA_ACCESS_LOG_RETENTION, default 180; "365" or "365d"); the
 	// daily anchor prunes older days. Less than 180 is refused.
 	AccessLogRetention string
+	// StatisticsCompactEvery is how often the worker folds the statistics'
+	// pending changes into their tallies per round
+	// (XUNCHA_STATISTICS_COMPACT_EVERY, default 30s; 0 turns it off, and a
+	// statistics question then folds them itself once more than 10,000
+	// wait).
+	StatisticsCompactEvery time.Duration
 }
 
 func envOr(key, fallback string) string {
@@ -387,6 +393,14 @@ func (c *config) bindAudit(cmd *cobra.Command) {
 	f.StringVar(&c.AccessLogRetention, "access-log-retention",
 		envOr("XUNCHA_ACCESS_LOG_RETENTION", strconv.Itoa(ledger.DefaultAccessLogRetentionDays)),
 		"days access records are kept before the daily anchor prunes them, at least 180 (e.g. 365 or 365d) [XUNCHA_ACCESS_LOG_RETENTION]")
+}
+
+// bindStatistics adds --statistics-compact-every to a command that runs
+// the worker.
+func (c *config) bindStatistics(cmd *cobra.Command) {
+	cmd.Flags().DurationVar(&c.StatisticsCompactEvery, "statistics-compact-every",
+		envDurationOr("XUNCHA_STATISTICS_COMPACT_EVERY", ledger.DefaultStatisticsCompactEvery),
+		"how often the statistics' pending changes are folded into their tallies per round, e.g. 30s; 0 turns it off [XUNCHA_STATISTICS_COMPACT_EVERY]")
 }
 
 // auditHash is --audit-hash, checked; unset (a command without the flag)

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/xuncha/xuncha/api"
+	"github.com/xuncha/xuncha/ledger"
 )
 
 func TestRequestTimeoutFlag(t *testing.T) {
@@ -44,5 +45,30 @@ func TestWriteIdleTimeoutFlag(t *testing.T) {
 		require.Equal(t, api.DefaultWriteIdleTimeout, cfg.WriteIdleTimeout, cmd.Name())
 		require.NoError(t, cmd.ParseFlags([]string{"--write-idle-timeout", "90s"}))
 		require.Equal(t, 90*time.Second, cfg.WriteIdleTimeout, cmd.Name())
+	}
+}
+
+func TestStatisticsCompactEveryFlag(t *testing.T) {
+	tests := []struct {
+		name string
+		env  string
+		args []string
+		want time.Duration
+	}{
+		{"default", "", nil, ledger.DefaultStatisticsCompactEvery},
+		{"environment", "2m", nil, 2 * time.Minute},
+		{"flag wins", "2m", []string{"--statistics-compact-every", "10s"}, 10 * time.Second},
+		{"off", "", []string{"--statistics-compact-every", "0"}, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("XUNCHA_STATISTICS_COMPACT_EVERY", tc.env)
+			for _, newCmd := range []func(*config) *cobra.Command{newWorkerCmd, newDevCmd} {
+				cfg := &config{}
+				cmd := newCmd(cfg)
+				require.NoError(t, cmd.ParseFlags(tc.args))
+				require.Equal(t, tc.want, cfg.StatisticsCompactEvery, cmd.Name())
+			}
+		})
 	}
 }

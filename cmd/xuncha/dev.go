@@ -75,6 +75,7 @@ func newDevCmd(cfg *config) *cobra.Command {
 	f.IntVar(&dc.PostgresPort, "postgres-port", envIntOr("XUNCHA_DEV_POSTGRES_PORT", 15432), "private PostgreSQL port [XUNCHA_DEV_POSTGRES_PORT]")
 	cfg.bindOIDC(cmd, "the issuer URL the embedded OpenID provider serves as; its path is where the REST port serves it (default http://localhost:<http port>/oidc)")
 	cfg.bindAudit(cmd)
+	cfg.bindStatistics(cmd)
 	return cmd
 }
 

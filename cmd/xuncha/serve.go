@@ -60,6 +60,7 @@ func newWorkerCmd(cfg *config) *cobra.Command {
 	cfg.bindPayloadKeys(cmd)
 	cfg.bindWebhookAllow(cmd, "")
 	cfg.bindAudit(cmd)
+	cfg.bindStatistics(cmd)
 	return cmd
 }
 
@@ -208,6 +209,9 @@ func runWith(ctx context.Context, cfg *config, log *zap.Logger, store *ledger.St
 			return fmt.Errorf("XUNCHA_CODEC_CORS_ORIGIN / --codec-cors-origin: %w", err)
 		}
 	}
+	if runWorker && cfg.StatisticsCompactEvery < 0 {
+		return fmt.Errorf("--statistics-compact-every must not be negative, not %s", cfg.StatisticsCompactEvery)
+	}
 	if runWorker {
 		// Before a task is taken: a missing attribute fails every task.
 		if err := searchattr.Check(ctx, tc.OperatorService(), cfg.TemporalNamespace); err != nil {
@@ -228,6 +232,10 @@ func runWith(ctx context.Context, cfg *config, log *zap.Logger, store *ledger.St
 			AuditAnchors: true,
 		}
 		g.Go(func() error { return w.Run(ctx) })
+		if cfg.StatisticsCompactEvery > 0 {
+			c := &ledger.StatisticsCompactor{Store: store, Every: cfg.StatisticsCompactEvery, Log: log.Named("statistics")}
+			g.Go(func() error { return c.Run(ctx) })
+		}
 	}
 	if grpcL != nil {
 		srv := &api.Server{

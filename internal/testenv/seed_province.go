@@ -22,8 +22,10 @@ const SeedFindingsPerInspection = 500
 // and content area, older ones mostly closed out; the escalation steps of
 // referred findings and the interviews the ladder proposed. Triggers are
 // off while it writes (session_replication_role = replica: the owner
-// writes, a superuser, as testenv's is); the statistics
-// tallies are then computed from scratch by migration 010's views.
+// writes, a superuser, as testenv's is); the statistics tallies are then
+// computed from scratch by migrations 010's and 019's views, triggers
+// still off (migration 019's would append every tally written to the
+// pending changes of the tallies per round).
 var seedSQL = []string{
 	`SET session_replication_role = replica`,
 	`INSERT INTO inspections (id, workflow_id, request_id, unit_code, unit_name, kind, round, planned_start, planned_end,
@@ -89,13 +91,14 @@ var seedSQL = []string{
 	        CASE WHEN abs(hashtext(e.id)::bigint) % 2 = 0 THEN 'HELD' ELSE 'PROPOSED' END, '{"name":"bench"}',
 	        CASE WHEN abs(hashtext(e.id)::bigint) % 2 = 0 THEN e.fired_at::date + 10 END, e.fired_at, e.fired_at, 1
 	 FROM escalations e WHERE e.step = 'INTERVIEW_PROPOSED'`,
-	`SET session_replication_role = origin`,
 	`DELETE FROM finding_tallies`,
-	`DELETE FROM finding_closure_days`,
 	`DELETE FROM finding_month_tallies`,
+	`DELETE FROM finding_round_tallies`,
+	`DELETE FROM finding_round_tally_deltas`,
 	`INSERT INTO finding_tallies SELECT * FROM finding_tallies_recomputed`,
-	`INSERT INTO finding_closure_days SELECT * FROM finding_closure_days_recomputed`,
 	`INSERT INTO finding_month_tallies SELECT * FROM finding_month_tallies_recomputed`,
+	`INSERT INTO finding_round_tallies SELECT * FROM finding_round_tallies_recomputed`,
+	`SET session_replication_role = origin`,
 	`VACUUM ANALYZE`,
 }
 

@@ -212,30 +212,6 @@ type Finding struct {
 	ClueReferrals        []byte
 }
 
-type FindingClosureDay struct {
-	InspectionID string
-	FoundMonth   time.Time
-	Kind         string
-	Severity     string
-	ContentArea  int
-	Days         int
-	UnitCode     string
-	Round        string
-	Findings     int
-}
-
-type FindingClosureDaysRecomputed struct {
-	InspectionID string
-	FoundMonth   time.Time
-	Kind         string
-	Severity     string
-	ContentArea  int
-	Days         int
-	UnitCode     interface{}
-	Round        string
-	Findings     int
-}
-
 type FindingMonthTalliesRecomputed struct {
 	InspectionID         string
 	FoundMonth           time.Time
@@ -276,6 +252,70 @@ type FindingMonthTally struct {
 	ClosureFindings      []int
 }
 
+type FindingRoundTalliesRecomputed struct {
+	Round                string
+	FoundMonth           time.Time
+	Kind                 string
+	Severity             string
+	ContentArea          int
+	Findings             int
+	Closed               int
+	Withdrawn            int
+	Overdue              int
+	OnTime               int
+	Reopened             int
+	Reminders            int
+	OverdueEscalations   int
+	InterviewEscalations int
+	InterviewsProposed   int
+	InterviewsHeld       int
+	ClosureDays          interface{}
+	ClosureFindings      interface{}
+}
+
+type FindingRoundTally struct {
+	Round                string
+	FoundMonth           time.Time
+	Kind                 string
+	Severity             string
+	ContentArea          int
+	Findings             int
+	Closed               int
+	Withdrawn            int
+	Overdue              int
+	OnTime               int
+	Reopened             int
+	Reminders            int
+	OverdueEscalations   int
+	InterviewEscalations int
+	InterviewsProposed   int
+	InterviewsHeld       int
+	ClosureDays          []int
+	ClosureFindings      []int
+}
+
+type FindingRoundTallyDelta struct {
+	ID                   int64
+	Round                string
+	FoundMonth           time.Time
+	Kind                 string
+	Severity             string
+	ContentArea          int
+	Findings             int
+	Closed               int
+	Withdrawn            int
+	Overdue              int
+	OnTime               int
+	Reopened             int
+	Reminders            int
+	OverdueEscalations   int
+	InterviewEscalations int
+	InterviewsProposed   int
+	InterviewsHeld       int
+	ClosureDays          []int
+	ClosureFindings      []int
+}
+
 type FindingTalliesRecomputed struct {
 	InspectionID         string
 	FoundMonth           time.Time
@@ -295,6 +335,8 @@ type FindingTalliesRecomputed struct {
 	InterviewEscalations int
 	InterviewsProposed   int
 	InterviewsHeld       int
+	ClosureDays          interface{}
+	ClosureFindings      interface{}
 }
 
 type FindingTally struct {
@@ -316,6 +358,8 @@ type FindingTally struct {
 	InterviewEscalations int
 	InterviewsProposed   int
 	InterviewsHeld       int
+	ClosureDays          []int
+	ClosureFindings      []int
 }
 
 type IdempotencyKey struct {

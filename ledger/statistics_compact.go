@@ -1,0 +1,117 @@
+package ledger
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// The statistics per round (finding_round_tallies, migration 019) are kept
+// without a row that writers share: each write appends what it changed to
+// finding_round_tally_deltas, a read sums the rollup and the deltas still
+// pending, and the compactor below folds the deltas into the rollup. Folding
+// is an optimisation only: an answer is exact however many deltas are
+// pending, it just reads more rows.
+
+// DefaultStatisticsCompactEvery is how often the worker folds the
+// statistics' pending changes (XUNCHA_STATISTICS_COMPACT_EVERY).
+const DefaultStatisticsCompactEvery = 30 * time.Second
+
+// DefaultStatisticsCompactAbove is how many pending changes a statistics
+// question reads at most before it folds them first.
+const DefaultStatisticsCompactAbove = 10_000
+
+// compactBatch is how many deltas one compactor transaction folds: a
+// backlog is folded in several, each short.
+const compactBatch = 10_000
+
+// CompactStatistics folds the statistics' pending changes into their
+// rollup, in transactions of up to compactBatch, and returns how many it
+// folded. Only one compactor folds at a time (a transaction-level advisory
+// lock); when another is folding, CompactStatistics returns at once, its
+// work being done by the other. Writers never wait for it, nor it for them:
+// what they have not committed yet is folded next time.
+func (s *Store) CompactStatistics(ctx context.Context) (int, error) {
+	total := 0
+	for {
+		var folded *int32
+		if err := s.pool.QueryRow(ctx, `SELECT fold_finding_round_tally_deltas($1)`, compactBatch).Scan(&folded); err != nil {
+			return total, fmt.Errorf("folding the statistics' pending changes: %w", err)
+		}
+		if folded == nil {
+			return total, nil // another compactor is at it
+		}
+		total += int(*folded)
+		if *folded < compactBatch {
+			return total, nil
+		}
+	}
+}
+
+// PendingStatisticsChanges is at least how many changes of the statistics
+// per round are waiting to be folded: the span of their IDs, which counts
+// the IDs of rolled-back writes as well, so it may say more, never fewer.
+func (s *Store) PendingStatisticsChanges(ctx context.Context) (int, error) {
+	var pending int64
+	if err := s.pool.QueryRow(ctx,
+		`SELECT coalesce(max(id) - min(id) + 1, 0) FROM finding_round_tally_deltas`).Scan(&pending); err != nil {
+		return 0, fmt.Errorf("counting the statistics' pending changes: %w", err)
+	}
+	return int(pending), nil
+}
+
+// compactStatisticsIfBehind folds the pending changes when more of them
+// than the Store's StatisticsCompactAbove wait, so that a question reads a
+// bounded number of them even when no worker folds them.
+func (s *Store) compactStatisticsIfBehind(ctx context.Context) error {
+	above := s.StatisticsCompactAbove
+	if above <= 0 {
+		above = DefaultStatisticsCompactAbove
+	}
+	pending, err := s.PendingStatisticsChanges(ctx)
+	if err != nil || pending <= above {
+		return err
+	}
+	_, err = s.CompactStatistics(ctx)
+	return err
+}
+
+// StatisticsCompactor folds the statistics' pending changes periodically
+// (`xuncha worker` and `xuncha dev` run one).
+type StatisticsCompactor struct {
+	Store *Store
+	// Every is the period (XUNCHA_STATISTICS_COMPACT_EVERY; default
+	// DefaultStatisticsCompactEvery); it must be positive.
+	Every time.Duration
+	Log   *zap.Logger
+}
+
+// Run folds the pending changes at once and then every c.Every until ctx
+// ends. A failed fold is logged and tried again at the next tick: the
+// statistics stay exact meanwhile, and a question folds them itself when
+// too many wait.
+func (c *StatisticsCompactor) Run(ctx context.Context) error {
+	if c.Every <= 0 {
+		return fmt.Errorf("statistics compactor: the period must be positive, not %s", c.Every)
+	}
+	tick := time.NewTicker(c.Every)
+	defer tick.Stop()
+	for {
+		folded, err := c.Store.CompactStatistics(ctx)
+		switch {
+		case ctx.Err() != nil:
+			return nil
+		case err != nil:
+			c.Log.Warn("the statistics' pending changes were not folded; trying again later", zap.Error(err))
+		case folded > 0:
+			c.Log.Debug("folded the statistics' pending changes", zap.Int("changes", folded))
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+	}
+}
