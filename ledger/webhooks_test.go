@@ -306,3 +306,39 @@ func TestWebhookOutbox(t *testing.T) {
 	require.Error(t, err, "a delivery names an existing webhook")
 	require.Error(t, fx.exec(t, `DELETE FROM webhook_outbox`), "the outbox is kept")
 }
+
+// TestEvidenceUploaders: every uploader of the same content reaches it as
+// its own upload, and nobody else does; a row written without an uploaders
+// row (by a binary from before migration 018, after it ran) is still its
+// uploader's.
+func TestEvidenceUploaders(t *testing.T) {
+	t.Parallel()
+	fx := setup(t)
+	first, second := member, member
+	first.Subject, second.Subject = "sub-first", "sub-second"
+	reach := func(subject string) ledger.Reach { return ledger.Reach{ByUnit: true, Subject: subject} }
+	e := evidenceOf("ev-shared", sha('d'))
+	e.UploadedBy = first
+	require.NoError(t, fx.store.InsertEvidence(t.Context(), e))
+	require.NoError(t, fx.store.InReach(t.Context(), reach("sub-first"), ledger.SubjectEvidence, "ev-shared"))
+	require.ErrorIs(t, fx.store.InReach(t.Context(), reach("sub-second"), ledger.SubjectEvidence, "ev-shared"), derrors.ErrNotFound)
+	uploaded, err := fx.store.EvidenceUploadedBy(t.Context(), "ev-shared", "sub-second")
+	require.NoError(t, err)
+	require.False(t, uploaded)
+
+	e.UploadedBy = second
+	require.NoError(t, fx.store.InsertEvidence(t.Context(), e), "the same content uploaded again")
+	require.NoError(t, fx.store.InReach(t.Context(), reach("sub-second"), ledger.SubjectEvidence, "ev-shared"))
+	uploaded, err = fx.store.EvidenceUploadedBy(t.Context(), "ev-shared", "sub-second")
+	require.NoError(t, err)
+	require.True(t, uploaded)
+	got, err := fx.store.GetEvidence(t.Context(), []string{"ev-shared"})
+	require.NoError(t, err)
+	require.Equal(t, first, got[0].UploadedBy, "the first upload's metadata stays")
+	require.ErrorIs(t, fx.store.InReach(t.Context(), reach("sub-third"), ledger.SubjectEvidence, "ev-shared"), derrors.ErrNotFound)
+
+	require.NoError(t, fx.exec(t, `INSERT INTO evidence (id, kind, sha256, size, location, file_name, content_type, captured_at, captured_by, uploaded_by)
+VALUES ('ev-legacy', 'PHOTO', $1, 1, 'local:sha256/' || $1, 'a.jpg', 'image/jpeg', now(), '王五', '{"subject":"sub-legacy"}')`, sha('e')))
+	require.Equal(t, 0, fx.count(t, `SELECT count(*) FROM evidence_uploaders WHERE evidence_id = 'ev-legacy'`))
+	require.NoError(t, fx.store.InReach(t.Context(), reach("sub-legacy"), ledger.SubjectEvidence, "ev-legacy"))
+}

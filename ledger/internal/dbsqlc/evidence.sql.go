@@ -29,8 +29,8 @@ func (q *Queries) AddEvidenceUploader(ctx context.Context, arg AddEvidenceUpload
 const evidenceInReach = `-- name: EvidenceInReach :one
 SELECT EXISTS (
   SELECT 1 FROM evidence e WHERE e.id = $1 AND (
-    ($2::text <> '' AND EXISTS (
-      SELECT 1 FROM evidence_uploaders u WHERE u.evidence_id = e.id AND u.subject = $2::text))
+    ($2::text <> '' AND (e.uploaded_by->>'subject' = $2::text OR EXISTS (
+      SELECT 1 FROM evidence_uploaders u WHERE u.evidence_id = e.id AND u.subject = $2::text)))
     OR EXISTS (
       SELECT 1 FROM findings f JOIN inspections i ON i.id = f.inspection_id
       WHERE (f.evidence_ids @> ARRAY[e.id] OR f.rectification->'evidence_ids' @> jsonb_build_array(e.id))
@@ -67,8 +67,10 @@ type EvidenceInReachParams struct {
 }
 
 // EvidenceInReach says whether evidence exists and is in a caller's scope:
-// the caller uploaded it (an evidence_uploaders row of its subject, when
-// the caller has one: the first upload or a later one of the same content),
+// the caller uploaded it (when the caller has a subject: an
+// evidence_uploaders row of it, the first upload or a later one of the same
+// content; or the row's uploaded_by, for a row a binary from before
+// migration 018 wrote after it ran),
 // or an object in reach names it: a finding (its evidence or its
 // rectification report's), an interview's follow-up, an inspection's
 // records (notice, report). The reach conditions are those of
