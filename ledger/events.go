@@ -49,20 +49,30 @@ type Event struct {
 	RecordedAt time.Time
 }
 
-// appendEvent writes e in the transaction of q, chained (audit_chain.go):
-// under its subject's head lock, with the next seq, the previous hash and
-// its own. A key already used is a no-op and leaves the chain as it was.
-func (s *Store) appendEvent(ctx context.Context, q *dbsqlc.Queries, e Event) error {
-	actorJSON, err := json.Marshal(e.Actor)
+// columns are e's JSON columns as they are stored: the actor, and the
+// evidence and data ("[]" and "{}" when there are none).
+func (e Event) columns() (actorJSON, evidence, data json.RawMessage, err error) {
+	actorJSON, err = json.Marshal(e.Actor)
 	if err != nil {
-		return fmt.Errorf("encoding actor: %w", err)
+		return nil, nil, nil, fmt.Errorf("encoding actor: %w", err)
 	}
-	evidence, data := e.Evidence, e.Data
+	evidence, data = e.Evidence, e.Data
 	if evidence == nil {
 		evidence = json.RawMessage("[]")
 	}
 	if data == nil {
 		data = json.RawMessage("{}")
+	}
+	return actorJSON, evidence, data, nil
+}
+
+// appendEvent writes e in the transaction of q, chained (audit_chain.go):
+// under its subject's head lock, with the next seq, the previous hash and
+// its own. A key already used is a no-op and leaves the chain as it was.
+func (s *Store) appendEvent(ctx context.Context, q *dbsqlc.Queries, e Event) error {
+	actorJSON, evidence, data, err := e.columns()
+	if err != nil {
+		return err
 	}
 	what := func(err error) error {
 		return fmt.Errorf("appending %s event %q of %s %q: %w", e.Action, e.Key, e.SubjectType, e.SubjectID, err)

@@ -271,16 +271,9 @@ func (s *Store) appendEvents(ctx context.Context, q *dbsqlc.Queries, events []Ev
 			seen[k] = true
 			keys = append(keys, k)
 		}
-		actorJSON, err := json.Marshal(e.Actor)
+		actorJSON, evidence, data, err := e.columns()
 		if err != nil {
-			return fmt.Errorf("encoding actor: %w", err)
-		}
-		evidence, data := e.Evidence, e.Data
-		if evidence == nil {
-			evidence = json.RawMessage("[]")
-		}
-		if data == nil {
-			data = json.RawMessage("{}")
+			return err
 		}
 		prep.OccurredAts = append(prep.OccurredAts, e.OccurredAt)
 		prep.Actors = append(prep.Actors, string(actorJSON))
