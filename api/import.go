@@ -474,7 +474,7 @@ func (h *importHandler) record(ctx context.Context, requests []*xunchav1.RecordF
 		TaskQueue:                h.taskQueue,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
-		StaticSummary:            fmt.Sprintf("%d findings imported into inspection %s", len(ids), ins.ID),
+		StaticSummary:            i18n.Zh("%d findings imported into inspection %s", len(ids), ins.ID),
 	}, workflows.FindingImportWorkflowName, workflows.FindingImportInput{
 		InspectionID: ins.ID, FindingIDs: ids, CommitWait: h.config.CommitWait, Concurrency: h.config.concurrency(),
 	}); err != nil {

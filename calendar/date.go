@@ -295,9 +295,3 @@ var (
 func (d Date) InWindow() bool {
 	return !d.Before(EarliestDate) && !d.After(LatestDate)
 }
-
-// WindowRule is the rule a date outside the window breaks, as field
-// violations state it.
-func WindowRule() string {
-	return "must be between " + EarliestDate.String() + " and " + LatestDate.String()
-}

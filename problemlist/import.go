@@ -138,15 +138,9 @@ type Table[D any] struct {
 // Sheet is a problem list read from a workbook (ReadWorkbook).
 type Sheet = Table[Draft]
 
-// Refuse records that field's cell in row breaks rule (English only; see
-// RefuseText). A field the sheet has no column for is named by the row's
-// first cell.
-func (s *Table[D]) Refuse(row int, field, rule string) {
-	s.RefuseText(row, field, i18n.Text{EN: rule})
-}
-
 // RefuseText records that field's cell in row breaks rule, in both
-// languages.
+// languages. A field the sheet has no column for is named by the row's
+// first cell.
 func (s *Table[D]) RefuseText(row int, field string, rule i18n.Text) {
 	// A list's element (evidence_ids[1]) is its column's cell.
 	if i := strings.IndexByte(field, '['); i > 0 {

@@ -12,6 +12,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/internal/i18n"
 	"github.com/xuncha/xuncha/problemlist"
 )
 
@@ -152,7 +153,7 @@ func TestReadWorkbook(t *testing.T) {
 	}, zh, "every cell's rule in Chinese too")
 
 	// A violation found later (the API's checks) names its field's cell.
-	s.Refuse(3, "evidence_ids[1]", "evidence \"x\" does not exist")
+	s.RefuseText(3, "evidence_ids[1]", i18n.Text{EN: "evidence \"x\" does not exist"})
 	require.Equal(t, columnOf(t, f, "证据编号")+"3: 证据编号 evidence \"x\" does not exist", s.Problems[len(s.Problems)-1].Error())
 
 	require.Equal(t, s.Drafts[0].Identity("ins-1"), s.Drafts[3].Identity("ins-1"), "the same content")

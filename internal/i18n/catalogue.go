@@ -412,4 +412,5 @@ var zh = map[string]string{
 	"unacknowledged: %s has not acknowledged referral %d of %s, due %s; escalated to the office":             "未签收：%[1]s 未回执 %[3]s 的第 %[2]d 次线索移交（%[4]s 截止）；已升级至省安委办",
 	"reminder: the close-out of %s awaits the sign-off of %s by %s":                                          "到期提醒：%s 的销号待%s于 %s 前会签",
 	"sign-off overdue: the close-out of %s still awaits the sign-off of %s, due %s; escalated to the office": "会签逾期：%s 的销号仍待%s会签（%s 截止）；已升级至省安委办",
+	"%d findings imported into inspection %s":                                                                "导入 %d 个问题至巡查 %s",
 }
