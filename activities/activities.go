@@ -31,6 +31,9 @@ type Activities struct {
 	Log *zap.Logger
 	// Temporal lets an activity update another workflow (SendUpdate).
 	Temporal client.Client
+	// Queued, when set, is called after QueueWebhook wrote deliveries: the
+	// worker's Dispatcher.Wake, so that they leave at once.
+	Queued func()
 	// Egress is the webhook address policy deliveries connect through
 	// (XUNCHA_WEBHOOK_ALLOW); nil allows public addresses only.
 	Egress *egress.Policy

@@ -155,9 +155,35 @@ type DeliverWebhookResult struct {
 // ErrTypeWebhookDelivery. Receivers verify with VerifyWebhookSignature and
 // deduplicate by X-Xuncha-Delivery.
 func (a *Activities) DeliverWebhook(ctx context.Context, in DeliverWebhookInput) (DeliverWebhookResult, error) {
+	res, err := a.attemptDelivery(ctx, in, int(activity.GetInfo(ctx).Attempt))
+	switch {
+	case err == nil:
+		return res, nil
+	case errors.Is(err, egress.ErrRefused):
+		return DeliverWebhookResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeWebhookRefused, nil)
+	case errors.As(err, new(receiverError)):
+		return DeliverWebhookResult{}, temporal.NewApplicationError(err.Error(), ErrTypeWebhookDelivery)
+	default:
+		return DeliverWebhookResult{}, derrors.ToTemporal(err)
+	}
+}
+
+// receiverError is a delivery attempt the receiver did not answer 2xx (or
+// at all): the next attempt may do better.
+type receiverError struct{ error }
+
+func (e receiverError) Unwrap() error { return e.error }
+
+// attemptDelivery makes one attempt at a delivery, numbered attempt, and
+// records it in the ledger. Its errors say whether another attempt can do
+// better: a receiverError (no answer, or not 2xx) or a ledger
+// failure can; a refused address (egress.ErrRefused), a missing webhook
+// (derrors.ErrNotFound) or a payload that is not JSON
+// (derrors.ErrInvalidArgument) cannot. A deleted webhook is skipped.
+func (a *Activities) attemptDelivery(ctx context.Context, in DeliverWebhookInput, attempt int) (DeliverWebhookResult, error) {
 	w, err := a.Ledger.GetWebhook(ctx, in.WebhookID)
 	if err != nil {
-		return DeliverWebhookResult{}, derrors.ToTemporal(fmt.Errorf("delivering %s %q: %w", in.EventType, in.DeliveryID, err))
+		return DeliverWebhookResult{}, fmt.Errorf("delivering %s %q: %w", in.EventType, in.DeliveryID, err)
 	}
 	log := a.log(ctx).With(zap.String("webhook", w.ID), zap.String("event_type", in.EventType),
 		zap.String("delivery", in.DeliveryID))
@@ -170,9 +196,8 @@ func (a *Activities) DeliverWebhook(ctx context.Context, in DeliverWebhookInput)
 		body = []byte("{}")
 	}
 	if !json.Valid(body) {
-		return DeliverWebhookResult{}, derrors.ToTemporal(derrors.Invalid("payload", "must be JSON"))
+		return DeliverWebhookResult{}, derrors.Invalid("payload", "must be JSON")
 	}
-	attempt := int(activity.GetInfo(ctx).Attempt)
 	sentAt := time.Now()
 	status, deliverErr := postWebhook(ctx, a.Egress, w, in, body, sentAt)
 
@@ -188,8 +213,8 @@ func (a *Activities) DeliverWebhook(ctx context.Context, in DeliverWebhookInput)
 	if deliverErr != nil {
 		rec.Error = deliverErr.Error()
 	}
-	// The attempt is recorded even when the activity's context has ended
-	// (a timeout is an attempt too), within a bound of its own.
+	// The attempt is recorded even when the context has ended (a timeout
+	// is an attempt too), within a bound of its own.
 	recCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordDeliveryTimeout)
 	defer cancel()
 	if err := a.Ledger.RecordDelivery(recCtx, rec); err != nil {
@@ -198,14 +223,11 @@ func (a *Activities) DeliverWebhook(ctx context.Context, in DeliverWebhookInput)
 	}
 	if errors.Is(deliverErr, egress.ErrRefused) {
 		log.Warn("webhook: receiver address refused, delivery abandoned", zap.Int("attempt", attempt), zap.Error(deliverErr))
-		return DeliverWebhookResult{}, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("delivering %s %q to webhook %q: %v", in.EventType, in.DeliveryID, w.ID, deliverErr),
-			ErrTypeWebhookRefused, nil)
+		return DeliverWebhookResult{}, fmt.Errorf("delivering %s %q to webhook %q: %w", in.EventType, in.DeliveryID, w.ID, deliverErr)
 	}
 	if deliverErr != nil {
 		log.Warn("webhook: delivery attempt failed", zap.Int("attempt", attempt), zap.Int("status", status), zap.Error(deliverErr))
-		return DeliverWebhookResult{}, temporal.NewApplicationError(fmt.Sprintf("delivering %s %q to webhook %q: %v", in.EventType, in.DeliveryID, w.ID, deliverErr),
-			ErrTypeWebhookDelivery)
+		return DeliverWebhookResult{}, fmt.Errorf("delivering %s %q to webhook %q: %w", in.EventType, in.DeliveryID, w.ID, receiverError{deliverErr})
 	}
 	log.Info("webhook: delivered", zap.Int("attempt", attempt), zap.Int("status", status))
 	return DeliverWebhookResult{StatusCode: status}, nil

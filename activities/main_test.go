@@ -23,13 +23,14 @@ var office = actor.Actor{Name: "张三", Role: actor.RoleOffice, Organisation: "
 // activity environment running them.
 type fixture struct {
 	store *ledger.Store
+	db    testenv.Database
 	acts  *activities.Activities
 	env   *testsuite.TestActivityEnvironment
 }
 
 func setup(t *testing.T) fixture {
 	t.Helper()
-	store, _ := testenv.Ledger(t)
+	store, db := testenv.Ledger(t)
 	// The test receivers are httptest servers on loopback: allow it
 	// explicitly, as an operator would (XUNCHA_WEBHOOK_ALLOW).
 	loopback, err := egress.ParseAllowList(egress.LoopbackAllowList)
@@ -38,7 +39,7 @@ func setup(t *testing.T) fixture {
 	var suite testsuite.WorkflowTestSuite
 	env := suite.NewTestActivityEnvironment()
 	env.RegisterActivity(acts)
-	return fixture{store: store, acts: acts, env: env}
+	return fixture{store: store, db: db, acts: acts, env: env}
 }
 
 // inspection writes an inspection row, which findings refer to.

@@ -3,17 +3,10 @@ package activities
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
 
-	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/serviceerror"
-	"go.temporal.io/sdk/activity"
-	"go.temporal.io/sdk/client"
 	"go.uber.org/zap"
 
 	"github.com/xuncha/xuncha/internal/derrors"
-	"github.com/xuncha/xuncha/internal/i18n"
 	"github.com/xuncha/xuncha/ledger"
 )
 
@@ -48,18 +41,14 @@ type QueueWebhookResult struct {
 }
 
 // QueueWebhook hands an event to the outbox: for each webhook subscribed to
-// its type it writes a webhook_outbox row and starts that delivery's
-// WebhookDeliveryWorkflow on this worker's task queue, which retries with
-// backoff for up to a day. It returns as soon as both are done, whatever the
-// receivers do, so the lifecycle that raised the event never waits for a
-// receiver. Both steps are idempotent by the delivery ID: a retry writes no
-// second row and starts no second workflow.
+// its type it writes a webhook_outbox row, due at once, which the workers'
+// Dispatcher delivers, retrying with backoff for up to a day. It returns
+// as soon as the rows are written, whatever the receivers do, so the
+// lifecycle that raised the event never waits for a receiver. Queuing is
+// idempotent by the delivery ID: a retry writes no second row.
 func (a *Activities) QueueWebhook(ctx context.Context, in QueueWebhookInput) (QueueWebhookResult, error) {
 	if !json.Valid(in.Payload) {
 		return QueueWebhookResult{}, derrors.ToTemporal(derrors.Invalid("payload", "must be JSON"))
-	}
-	if a.Temporal == nil {
-		return QueueWebhookResult{}, errors.New("activities: Activities.Temporal is not set: queued webhooks cannot be dispatched")
 	}
 	hooks, err := a.Ledger.WebhooksFor(ctx, in.EventType)
 	if err != nil {
@@ -67,39 +56,22 @@ func (a *Activities) QueueWebhook(ctx context.Context, in QueueWebhookInput) (Qu
 	}
 	out := QueueWebhookResult{DeliveryIDs: make([]string, 0, len(hooks))}
 	for _, w := range hooks {
-		d := DeliverWebhookInput{WebhookID: w.ID, DeliveryID: in.DeliveryKey + "/" + w.ID, EventType: in.EventType, Payload: in.Payload}
-		queued, err := a.Ledger.QueueDelivery(ctx, ledger.OutboxDelivery{DeliveryID: d.DeliveryID, WebhookID: d.WebhookID,
-			EventType: d.EventType, Payload: d.Payload})
+		id := in.DeliveryKey + "/" + w.ID
+		queued, err := a.Ledger.QueueDelivery(ctx, ledger.OutboxDelivery{DeliveryID: id, WebhookID: w.ID,
+			EventType: in.EventType, Payload: in.Payload})
 		if err != nil {
 			return QueueWebhookResult{}, derrors.ToTemporal(err)
 		}
-		if err := a.startDelivery(ctx, d); err != nil {
-			return QueueWebhookResult{}, err
-		}
 		if queued {
 			a.log(ctx).Info("webhook: delivery queued", zap.String("webhook", w.ID), zap.String("event_type", in.EventType),
-				zap.String("delivery", d.DeliveryID))
+				zap.String("delivery", id))
 		}
-		out.DeliveryIDs = append(out.DeliveryIDs, d.DeliveryID)
+		out.DeliveryIDs = append(out.DeliveryIDs, id)
+	}
+	if len(hooks) > 0 && a.Queued != nil {
+		a.Queued()
 	}
 	return out, nil
-}
-
-// startDelivery starts the delivery's workflow; one already started (by an
-// earlier attempt, running or finished) counts as started.
-func (a *Activities) startDelivery(ctx context.Context, d DeliverWebhookInput) error {
-	_, err := a.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:                       WebhookDeliveryWorkflowID(d.DeliveryID),
-		TaskQueue:                activity.GetInfo(ctx).TaskQueue,
-		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
-		StaticSummary:            i18n.Zh("%s to webhook %s", d.EventType, d.WebhookID),
-	}, WebhookDeliveryWorkflowName, WebhookDeliveryInput{Delivery: d})
-	var started *serviceerror.WorkflowExecutionAlreadyStarted
-	if err != nil && !errors.As(err, &started) {
-		return fmt.Errorf("starting the delivery %q: %w", d.DeliveryID, err)
-	}
-	return nil
 }
 
 // FinishDeliveryInput is how a queued delivery ended.

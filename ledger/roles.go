@@ -50,7 +50,7 @@ var mutableTables = []MutableTable{
 	{"interviews", []string{"UPDATE"}, "the projection's current state (UpdateInterview)"},
 	{"tips", []string{"UPDATE"}, "triage (TriageTip, LockTip); a trigger keeps what was received"},
 	{"webhooks", []string{"UPDATE"}, "soft delete (DeleteWebhook); sealing secrets stored in plaintext at start (LockPlaintextSecrets, SealSecret)"},
-	{"webhook_outbox", []string{"UPDATE"}, "a delivery's outcome (FinishOutbox)"},
+	{"webhook_outbox", []string{"UPDATE"}, "a delivery's outcome (FinishOutbox); the dispatcher's claims and retries (ClaimOutbox, RetryOutbox)"},
 	{"ledger_sequences", []string{"UPDATE"}, "the next ledger number (NextLedgerSequence: INSERT … ON CONFLICT DO UPDATE)"},
 	{"idempotency_keys", []string{"DELETE"}, "a refused request frees its key (DeleteIdempotencyKey)"},
 	{"audit_chain_heads", []string{"UPDATE", "DELETE"}, "each audit chain's head moves with every row appended (AdvanceChainHead, EnsureChainHead); the daily anchor forgets pruned access days' heads (PruneAccessHeads)"},

@@ -319,8 +319,9 @@ const (
 )
 
 // OutboxDelivery is one event queued for one subscriber: the lifecycle that
-// raised the event writes it and moves on; a WebhookDeliveryWorkflow
-// delivers it and records how it ended.
+// raised the event writes it and moves on; the workers' dispatcher
+// (activities.Dispatcher) delivers it and records how it ended — or, for a
+// delivery queued before migration 020, its WebhookDeliveryWorkflow does.
 type OutboxDelivery struct {
 	// DeliveryID is the X-Xuncha-Delivery header, stable across attempts.
 	DeliveryID string          `json:"delivery_id"`
@@ -331,6 +332,42 @@ type OutboxDelivery struct {
 	Error      string          `json:"error,omitempty"`
 	QueuedAt   time.Time       `json:"queued_at"`
 	FinishedAt *time.Time      `json:"finished_at,omitempty"`
+	// Attempts counts the dispatcher's attempts so far.
+	Attempts int `json:"attempts"`
+	// NextAttemptAt is when the dispatcher may try it next; nil when a
+	// WebhookDeliveryWorkflow owns it (queued before migration 020).
+	NextAttemptAt *time.Time `json:"next_attempt_at,omitempty"`
+}
+
+// ClaimDeliveries takes up to n pending deliveries that are due, for one
+// attempt each: each one's attempt is counted (Attempts is this one's
+// number) and it is not due again until lease has passed, so another
+// dispatcher does not take it meanwhile, and one that stopped mid-attempt
+// leaves it to the next after the lease. Deliveries owned by a
+// WebhookDeliveryWorkflow are never claimed.
+func (s *Store) ClaimDeliveries(ctx context.Context, n int, lease time.Duration) ([]OutboxDelivery, error) {
+	if n < 1 || lease <= 0 {
+		return nil, fmt.Errorf("claiming deliveries needs a positive batch and lease, not %d and %s: %w", n, lease, derrors.ErrInvalidArgument)
+	}
+	rows, err := s.q.ClaimOutbox(ctx, dbsqlc.ClaimOutboxParams{LeaseSeconds: lease.Seconds(), Batch: int32(min(n, 10_000))})
+	if err != nil {
+		return nil, fmt.Errorf("claiming queued webhook deliveries: %w", err)
+	}
+	out := make([]OutboxDelivery, len(rows))
+	for i, r := range rows {
+		out[i] = OutboxDelivery{DeliveryID: r.DeliveryID, WebhookID: r.WebhookID, EventType: r.EventType, Payload: r.Payload,
+			Status: DeliveryPending, QueuedAt: r.QueuedAt, Attempts: r.Attempts}
+	}
+	return out, nil
+}
+
+// RetryDelivery schedules a pending delivery's next attempt after a failed
+// one, keeping why it failed. A delivery already finished is left as it is.
+func (s *Store) RetryDelivery(ctx context.Context, deliveryID string, after time.Duration, reason string) error {
+	if _, err := s.q.RetryOutbox(ctx, dbsqlc.RetryOutboxParams{DeliveryID: deliveryID, AfterSeconds: after.Seconds(), Error: reason}); err != nil {
+		return fmt.Errorf("scheduling the next attempt of delivery %q: %w", deliveryID, err)
+	}
+	return nil
 }
 
 // QueueDelivery writes a delivery to the outbox (status PENDING). Queuing
@@ -383,5 +420,6 @@ func (s *Store) QueuedDelivery(ctx context.Context, deliveryID string) (OutboxDe
 	return OutboxDelivery{
 		DeliveryID: r.DeliveryID, WebhookID: r.WebhookID, EventType: r.EventType, Payload: r.Payload,
 		Status: r.Status, Error: r.Error, QueuedAt: r.QueuedAt, FinishedAt: r.FinishedAt,
+		Attempts: r.Attempts, NextAttemptAt: r.NextAttemptAt,
 	}, nil
 }

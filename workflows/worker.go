@@ -63,6 +63,13 @@ func (w *Worker) Run(ctx context.Context) error {
 	if as.AdoptFinding == nil {
 		as.AdoptFinding = StartAdopting(w.Temporal, queue)
 	}
+	// The webhook outbox's dispatcher runs beside the worker, woken by
+	// every QueueWebhook of this process; other processes' dispatchers
+	// share the outbox safely.
+	outbox := &activities.Dispatcher{Activities: &as}
+	if as.Queued == nil {
+		as.Queued = outbox.Wake
+	}
 	Register(wk, &as)
 	if err := wk.Start(); err != nil {
 		if ctx.Err() != nil {
@@ -71,6 +78,11 @@ func (w *Worker) Run(ctx context.Context) error {
 		return fmt.Errorf("starting worker on task queue %q: %w", queue, err)
 	}
 	w.Log.Info("worker polling", zap.String("task_queue", queue))
+	dispatched := make(chan struct{})
+	go func() {
+		defer close(dispatched)
+		outbox.Run(ctx)
+	}()
 	if w.AuditAnchors {
 		created, err := EnsureAuditAnchorSchedule(ctx, w.Temporal, queue)
 		switch {
@@ -84,6 +96,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	}
 	<-ctx.Done()
 	wk.Stop()
+	<-dispatched
 	w.Log.Info("worker stopped")
 	return nil
 }

@@ -390,7 +390,6 @@ var zh = map[string]string{
 	"**interview (约谈) of unit %s** (%s)":                              "**约谈 %s**（%s）",
 	"**invitation of %s** (%s, line-up %s)":                           "**邀请 %s**（%s，人选方案 %s）",
 	"re-date running deadlines: %s (%d)":                              "按新日历重新计算进行中的期限：%s（%d 年）",
-	"%s to webhook %s":                                                "%s 推送至 webhook %s",
 	// Escalations (workflows: each lifecycle's escalation, the follow-throughs' message).
 	"reminder: the rectification report of %s is due %s":                                              "到期提醒：%s 的整改报告 %s 截止",
 	"overdue: the rectification report of %s was due %s; escalated to the office":                     "逾期：%s 的整改报告应于 %s 报送；已升级至省安委办",

@@ -45,9 +45,34 @@ VALUES (@delivery_id, @webhook_id, @event_type, @attempt, @status_code, @error, 
 SELECT * FROM webhook_deliveries WHERE delivery_id = @delivery_id ORDER BY id;
 
 -- name: InsertOutbox :execrows
-INSERT INTO webhook_outbox (delivery_id, webhook_id, event_type, payload)
-VALUES (@delivery_id, @webhook_id, @event_type, @payload)
+-- InsertOutbox queues a delivery for the dispatcher, due now.
+INSERT INTO webhook_outbox (delivery_id, webhook_id, event_type, payload, next_attempt_at)
+VALUES (@delivery_id, @webhook_id, @event_type, @payload, now())
 ON CONFLICT (delivery_id) DO NOTHING;
+
+-- name: ClaimOutbox :many
+-- ClaimOutbox takes up to @batch due deliveries for one attempt each: it
+-- counts the attempt and moves them a lease ahead, so no other dispatcher
+-- takes them meanwhile; rows another dispatcher is claiming are skipped,
+-- not waited for.
+UPDATE webhook_outbox o
+SET attempts = o.attempts + 1,
+    next_attempt_at = now() + make_interval(secs => @lease_seconds::float8)
+FROM (
+  SELECT delivery_id FROM webhook_outbox
+  WHERE status = 'PENDING' AND next_attempt_at <= now()
+  ORDER BY next_attempt_at, delivery_id
+  LIMIT @batch
+  FOR UPDATE SKIP LOCKED
+) due
+WHERE o.delivery_id = due.delivery_id
+RETURNING o.delivery_id, o.webhook_id, o.event_type, o.payload, o.attempts, o.queued_at;
+
+-- name: RetryOutbox :execrows
+-- RetryOutbox schedules a pending delivery's next attempt after a failed one.
+UPDATE webhook_outbox
+SET next_attempt_at = now() + make_interval(secs => @after_seconds::float8), error = @error
+WHERE delivery_id = @delivery_id AND status = 'PENDING';
 
 -- name: FinishOutbox :execrows
 UPDATE webhook_outbox SET status = @status, error = @error, finished_at = now()

@@ -538,12 +538,14 @@ type WebhookDelivery struct {
 }
 
 type WebhookOutbox struct {
-	DeliveryID string
-	WebhookID  string
-	EventType  string
-	Payload    []byte
-	Status     string
-	Error      string
-	QueuedAt   time.Time
-	FinishedAt *time.Time
+	DeliveryID    string
+	WebhookID     string
+	EventType     string
+	Payload       []byte
+	Status        string
+	Error         string
+	QueuedAt      time.Time
+	FinishedAt    *time.Time
+	Attempts      int
+	NextAttemptAt *time.Time
 }

@@ -10,6 +10,66 @@ import (
 	"time"
 )
 
+const claimOutbox = `-- name: ClaimOutbox :many
+UPDATE webhook_outbox o
+SET attempts = o.attempts + 1,
+    next_attempt_at = now() + make_interval(secs => $1::float8)
+FROM (
+  SELECT delivery_id FROM webhook_outbox
+  WHERE status = 'PENDING' AND next_attempt_at <= now()
+  ORDER BY next_attempt_at, delivery_id
+  LIMIT $2
+  FOR UPDATE SKIP LOCKED
+) due
+WHERE o.delivery_id = due.delivery_id
+RETURNING o.delivery_id, o.webhook_id, o.event_type, o.payload, o.attempts, o.queued_at
+`
+
+type ClaimOutboxParams struct {
+	LeaseSeconds float64
+	Batch        int32
+}
+
+type ClaimOutboxRow struct {
+	DeliveryID string
+	WebhookID  string
+	EventType  string
+	Payload    []byte
+	Attempts   int
+	QueuedAt   time.Time
+}
+
+// ClaimOutbox takes up to @batch due deliveries for one attempt each: it
+// counts the attempt and moves them a lease ahead, so no other dispatcher
+// takes them meanwhile; rows another dispatcher is claiming are skipped,
+// not waited for.
+func (q *Queries) ClaimOutbox(ctx context.Context, arg ClaimOutboxParams) ([]ClaimOutboxRow, error) {
+	rows, err := q.db.Query(ctx, claimOutbox, arg.LeaseSeconds, arg.Batch)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ClaimOutboxRow{}
+	for rows.Next() {
+		var i ClaimOutboxRow
+		if err := rows.Scan(
+			&i.DeliveryID,
+			&i.WebhookID,
+			&i.EventType,
+			&i.Payload,
+			&i.Attempts,
+			&i.QueuedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const deleteWebhook = `-- name: DeleteWebhook :execrows
 UPDATE webhooks SET deleted_at = now() WHERE id = $1 AND deleted_at IS NULL
 `
@@ -42,7 +102,7 @@ func (q *Queries) FinishOutbox(ctx context.Context, arg FinishOutboxParams) (int
 }
 
 const getOutbox = `-- name: GetOutbox :one
-SELECT delivery_id, webhook_id, event_type, payload, status, error, queued_at, finished_at FROM webhook_outbox WHERE delivery_id = $1
+SELECT delivery_id, webhook_id, event_type, payload, status, error, queued_at, finished_at, attempts, next_attempt_at FROM webhook_outbox WHERE delivery_id = $1
 `
 
 func (q *Queries) GetOutbox(ctx context.Context, deliveryID string) (WebhookOutbox, error) {
@@ -57,6 +117,8 @@ func (q *Queries) GetOutbox(ctx context.Context, deliveryID string) (WebhookOutb
 		&i.Error,
 		&i.QueuedAt,
 		&i.FinishedAt,
+		&i.Attempts,
+		&i.NextAttemptAt,
 	)
 	return i, err
 }
@@ -115,8 +177,8 @@ func (q *Queries) InsertDelivery(ctx context.Context, arg InsertDeliveryParams) 
 }
 
 const insertOutbox = `-- name: InsertOutbox :execrows
-INSERT INTO webhook_outbox (delivery_id, webhook_id, event_type, payload)
-VALUES ($1, $2, $3, $4)
+INSERT INTO webhook_outbox (delivery_id, webhook_id, event_type, payload, next_attempt_at)
+VALUES ($1, $2, $3, $4, now())
 ON CONFLICT (delivery_id) DO NOTHING
 `
 
@@ -127,6 +189,7 @@ type InsertOutboxParams struct {
 	Payload    []byte
 }
 
+// InsertOutbox queues a delivery for the dispatcher, due now.
 func (q *Queries) InsertOutbox(ctx context.Context, arg InsertOutboxParams) (int64, error) {
 	result, err := q.db.Exec(ctx, insertOutbox,
 		arg.DeliveryID,
@@ -271,6 +334,27 @@ func (q *Queries) LockPlaintextSecrets(ctx context.Context) ([]LockPlaintextSecr
 		return nil, err
 	}
 	return items, nil
+}
+
+const retryOutbox = `-- name: RetryOutbox :execrows
+UPDATE webhook_outbox
+SET next_attempt_at = now() + make_interval(secs => $1::float8), error = $2
+WHERE delivery_id = $3 AND status = 'PENDING'
+`
+
+type RetryOutboxParams struct {
+	AfterSeconds float64
+	Error        string
+	DeliveryID   string
+}
+
+// RetryOutbox schedules a pending delivery's next attempt after a failed one.
+func (q *Queries) RetryOutbox(ctx context.Context, arg RetryOutboxParams) (int64, error) {
+	result, err := q.db.Exec(ctx, retryOutbox, arg.AfterSeconds, arg.Error, arg.DeliveryID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }
 
 const sealSecret = `-- name: SealSecret :exec
