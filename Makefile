@@ -92,10 +92,21 @@ bench-list: $(BIN)/temporal ## Benchmark GET /v1/findings (REST and gRPC) at 1,0
 	XUNCHA_BENCH_FINDINGS=$(or $(BENCH_FINDINGS),1000000) go test -count=1 -run '^$$' -bench '^BenchmarkListFindings$$' -benchtime $(or $(BENCH_TIME),500x) -timeout 30m ./api/
 
 .PHONY: bench
-bench: ## The scale figures of issue 12: lifecycle ratio, list p99 at 1,000,000 findings, the midnight herd (an hour or more); not part of make test.
-	$(MAKE) bench-lifecycle
-	$(MAKE) bench-list
-	$(MAKE) bench-herd
+# Where make bench keeps each benchmark's log for its table.
+BENCH_OUT ?= $(CURDIR)/.bench
+
+bench: ## The scale figures of issue 12: lifecycle ratio, list p99 at 1,000,000 findings, the midnight herd, then one table of them with the load (an hour or more); not part of make test.
+	@mkdir -p $(BENCH_OUT)
+	@rm -f $(BENCH_OUT)/lifecycle.log $(BENCH_OUT)/list.log $(BENCH_OUT)/herd.log
+	@for b in lifecycle list herd; do \
+	  log=$(BENCH_OUT)/$$b.log; \
+	  echo "load: $$(cut -d' ' -f1-3 /proc/loadavg)" >> $$log; \
+	  $(MAKE) --no-print-directory bench-$$b 2>&1 | tee -a $$log || echo "bench-$$b failed: its figures are missing below" | tee -a $$log; \
+	  echo "load: $$(cut -d' ' -f1-3 /proc/loadavg)" >> $$log; \
+	done
+	@echo
+	@echo "make bench, $$(date -u '+%Y-%m-%d %H:%M UTC'), $$(nproc) cores (logs in $(BENCH_OUT)):"
+	@go run ./internal/benchtable $(BENCH_OUT)
 
 .PHONY: bench-herd
 bench-herd: ## The midnight herd on the Temporal cluster: HERD_FINDINGS (default 10,000) deadlines ending at one instant, escalations timed (tens of minutes; issue 12 item 1); not part of make test.
