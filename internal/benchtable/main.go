@@ -160,6 +160,7 @@ func listRows(text string) []row {
 var (
 	herdLineRE = regexp.MustCompile(`(?m)^\s*(timer fired \(fired_at\)|escalation row|overdue flag|queued webhook|all three, per finding)\s+(\d+)\s+p50\s+(\S+)\s+p99\s+(\S+)\s+max\s+(\S+)`)
 	herdHeadRE = regexp.MustCompile(`(?m)midnight herd: (\d+) findings due`)
+	herdCPURE  = regexp.MustCompile(`(?m)CPU used over (.+?): (.*)$`)
 	herdLostRE = regexp.MustCompile(`(?m)lost: (escalation rows \d+/\d+, overdue flags \d+/\d+, queued webhooks \d+/\d+); target (\S+): (met|NOT met)`)
 )
 
@@ -178,6 +179,9 @@ func herdRows(text string) []row {
 			}
 		}
 		rows = append(rows, r)
+	}
+	if cpu := herdCPURE.FindStringSubmatch(text); cpu != nil {
+		rows = append(rows, row{"herd (" + head[1] + ")", "CPU by process, " + cpu[1], cpu[2], "", ""})
 	}
 	if lost := herdLostRE.FindStringSubmatch(text); lost != nil {
 		seen := strings.NewReplacer("escalation rows", "rows", "overdue flags", "flags", "queued webhooks", "webhooks").Replace(lost[1])
