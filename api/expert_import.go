@@ -6,9 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"strconv"
 	"time"
 
 	"go.uber.org/zap"
@@ -50,33 +48,12 @@ type expertImportHandler struct {
 }
 
 func (h *expertImportHandler) register(mux *http.ServeMux) {
-	for route, serve := range map[string]http.HandlerFunc{ExpertsTemplate: h.template, ExpertsImport: h.importList} {
-		mux.HandleFunc(route, func(w http.ResponseWriter, r *http.Request) {
-			ctx, err := h.authorize(r, route)
-			if err != nil {
-				h.fail(w, r, err)
-				return
-			}
-			serve(w, r.WithContext(ctx))
-		})
-	}
-}
-
-// template writes the empty pool list.
-func (h *expertImportHandler) template(w http.ResponseWriter, r *http.Request) {
-	if len(r.URL.Query()) > 0 {
-		h.fail(w, r, derrors.Invalid(firstKey(r.URL.Query()), "is not a parameter: the template takes none"))
-		return
-	}
-	var buf bytes.Buffer
-	if err := problemlist.WriteExpertTemplate(&buf); err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	attachment(w, "experts-template.xlsx", "巡查专家库导入模板.xlsx")
-	w.Header().Set("Content-Type", xlsxType)
-	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
-	_, _ = buf.WriteTo(w)
+	registerGuarded(mux, h.authorize, h.fail, map[string]http.HandlerFunc{
+		ExpertsTemplate: func(w http.ResponseWriter, r *http.Request) {
+			serveTemplate(w, r, h.fail, problemlist.WriteExpertTemplate, "experts-template.xlsx", "巡查专家库导入模板.xlsx")
+		},
+		ExpertsImport: h.importList,
+	})
 }
 
 // ExpertImportReport is the answer to a pool list's import: what each row
@@ -131,19 +108,9 @@ func (h *expertImportHandler) run(r *http.Request) (*ExpertImportReport, error) 
 	if err != nil {
 		return nil, err
 	}
-	maxBytes := h.config.maxBytes()
-	if r.ContentLength > maxBytes {
-		return nil, derrors.Invalid("file", "must be at most %d bytes: split the list", maxBytes)
-	}
-	data, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxBytes))
-	var tooLarge *http.MaxBytesError
-	switch {
-	case errors.As(err, &tooLarge):
-		return nil, derrors.Invalid("file", "must be at most %d bytes: split the list", maxBytes)
-	case err != nil:
-		return nil, fmt.Errorf("receiving the workbook: %w", err)
-	case len(data) == 0:
-		return nil, derrors.Invalid("file", "must not be empty: send the workbook (.xlsx) as the request body")
+	data, err := h.config.readWorkbook(r)
+	if err != nil {
+		return nil, err
 	}
 	sheet, err := problemlist.ReadExperts(bytes.NewReader(data), h.config.Limits)
 	if err != nil {
@@ -159,11 +126,7 @@ func (h *expertImportHandler) run(r *http.Request) (*ExpertImportReport, error) 
 		if !partial {
 			return nil, fmt.Errorf("the workbook has %d invalid cell(s); nothing was recorded (with ?partial=true the valid rows are): %w", len(sheet.Problems), err)
 		}
-		lang := requestLang(r)
-		for _, p := range sheet.Problems {
-			rule := i18n.Text{EN: p.Rule, ZH: p.RuleZH}.In(lang)
-			report.Problems = append(report.Problems, ImportProblem{Row: p.Row, Cell: p.Cell, Column: p.Header, Rule: rule})
-		}
+		report.Problems = importProblems(r, sheet.Problems)
 	}
 	md := metadata.Pairs(viaGatewayKey, "import")
 	for _, a := range r.Header.Values("Authorization") {

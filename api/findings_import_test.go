@@ -3,6 +3,7 @@ package api_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -24,6 +25,13 @@ import (
 // as who and decodes the JSON answer.
 func (s *stack) importList(who actor.Actor, inspectionID, query string, workbook []byte) (int, map[string]any) {
 	s.t.Helper()
+	return s.importListIn("", who, inspectionID, query, workbook)
+}
+
+// importListIn is importList asking for the answer in lang (an
+// Accept-Language value; empty: the tests' default).
+func (s *stack) importListIn(lang string, who actor.Actor, inspectionID, query string, workbook []byte) (int, map[string]any) {
+	s.t.Helper()
 	path := s.BaseURL + "/v1/inspections/" + inspectionID + "/findings:import"
 	if query != "" {
 		path += "?" + query
@@ -32,6 +40,9 @@ func (s *stack) importList(who actor.Actor, inspectionID, query string, workbook
 	require.NoError(s.t, err)
 	req.Header.Set("Content-Type", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 	req.Header.Set("Authorization", s.authorization(who))
+	if lang != "" {
+		req.Header.Set("Accept-Language", lang)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(s.t, err)
 	defer resp.Body.Close()
@@ -153,6 +164,12 @@ func TestImportFindings(t *testing.T) {
 	require.Equal(t, float64(1), partial["recorded"])
 	require.Equal(t, float64(2), partial["skipped"])
 	require.Len(t, partial["problems"], 3)
+	// The same upload again, in Chinese: nothing more is recorded, and the
+	// report's rules are in the caller's language, as a refusal's are.
+	code, partialZH := s.importListIn("zh-CN", member, third, "partial=true", badFile.Bytes())
+	require.Equal(t, http.StatusOK, code, "%v", partialZH)
+	require.Equal(t, float64(0), partialZH["recorded"])
+	require.Contains(t, fmt.Sprint(partialZH["problems"]), "必须是以下之一：一般、重大（不是事故隐患的问题留空）")
 	require.Equal(t, float64(4), partial["findings"].([]any)[0].(map[string]any)["row"])
 	require.Len(t, s.recorded(third), 1)
 

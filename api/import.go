@@ -102,11 +102,24 @@ type importHandler struct {
 }
 
 func (h *importHandler) register(mux *http.ServeMux) {
-	for route, serve := range map[string]http.HandlerFunc{FindingsTemplate: h.template, FindingsImport: h.importList} {
+	registerGuarded(mux, h.authorize, h.fail, map[string]http.HandlerFunc{
+		FindingsTemplate: func(w http.ResponseWriter, r *http.Request) {
+			serveTemplate(w, r, h.fail, problemlist.WriteTemplate, "findings-template.xlsx", "问题清单导入模板.xlsx")
+		},
+		FindingsImport: h.importList,
+	})
+}
+
+// registerGuarded registers each route's handler behind authorize: a
+// request it refuses is answered by fail and goes no further.
+func registerGuarded(mux *http.ServeMux, authorize func(r *http.Request, route string) (context.Context, error),
+	fail func(w http.ResponseWriter, r *http.Request, err error), routes map[string]http.HandlerFunc,
+) {
+	for route, serve := range routes {
 		mux.HandleFunc(route, func(w http.ResponseWriter, r *http.Request) {
-			ctx, err := h.authorize(r, route)
+			ctx, err := authorize(r, route)
 			if err != nil {
-				h.fail(w, r, err)
+				fail(w, r, err)
 				return
 			}
 			serve(w, r.WithContext(ctx))
@@ -114,21 +127,55 @@ func (h *importHandler) register(mux *http.ServeMux) {
 	}
 }
 
-// template writes the empty problem list.
-func (h *importHandler) template(w http.ResponseWriter, r *http.Request) {
+// serveTemplate writes an empty import workbook (write's), named name (and
+// nameZH for clients that read RFC 5987 names).
+func serveTemplate(w http.ResponseWriter, r *http.Request, fail func(w http.ResponseWriter, r *http.Request, err error),
+	write func(io.Writer) error, name, nameZH string,
+) {
 	if len(r.URL.Query()) > 0 {
-		h.fail(w, r, derrors.Invalid(firstKey(r.URL.Query()), "is not a parameter: the template takes none"))
+		fail(w, r, derrors.Invalid(firstKey(r.URL.Query()), "is not a parameter: the template takes none"))
 		return
 	}
 	var buf bytes.Buffer
-	if err := problemlist.WriteTemplate(&buf); err != nil {
-		h.fail(w, r, err)
+	if err := write(&buf); err != nil {
+		fail(w, r, err)
 		return
 	}
-	attachment(w, "findings-template.xlsx", "问题清单导入模板.xlsx")
+	attachment(w, name, nameZH)
 	w.Header().Set("Content-Type", xlsxType)
 	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
 	_, _ = buf.WriteTo(w)
+}
+
+// readWorkbook reads an import's workbook, the request body, within the
+// configured size.
+func (c ImportConfig) readWorkbook(r *http.Request) ([]byte, error) {
+	maxBytes := c.maxBytes()
+	if r.ContentLength > maxBytes {
+		return nil, derrors.Invalid("file", "must be at most %d bytes: split the list", maxBytes)
+	}
+	data, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxBytes))
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		return nil, derrors.Invalid("file", "must be at most %d bytes: split the list", maxBytes)
+	case err != nil:
+		return nil, fmt.Errorf("receiving the workbook: %w", err)
+	case len(data) == 0:
+		return nil, derrors.Invalid("file", "must not be empty: send the workbook (.xlsx) as the request body")
+	}
+	return data, nil
+}
+
+// importProblems are a sheet's invalid cells as a partial import reports
+// them, each rule in the caller's language.
+func importProblems(r *http.Request, problems []problemlist.Problem) []ImportProblem {
+	lang := requestLang(r)
+	out := make([]ImportProblem, 0, len(problems))
+	for _, p := range problems {
+		out = append(out, ImportProblem{Row: p.Row, Cell: p.Cell, Column: p.Header, Rule: i18n.Text{EN: p.Rule, ZH: p.RuleZH}.In(lang)})
+	}
+	return out
 }
 
 // xlsxType is a workbook's media type.
@@ -293,19 +340,9 @@ func (h *importHandler) run(r *http.Request, progress func(done, total int)) (*I
 	if err != nil {
 		return nil, err
 	}
-	maxBytes := h.config.maxBytes()
-	if r.ContentLength > maxBytes {
-		return nil, derrors.Invalid("file", "must be at most %d bytes: split the list", maxBytes)
-	}
-	data, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxBytes))
-	var tooLarge *http.MaxBytesError
-	switch {
-	case errors.As(err, &tooLarge):
-		return nil, derrors.Invalid("file", "must be at most %d bytes: split the list", maxBytes)
-	case err != nil:
-		return nil, fmt.Errorf("receiving the workbook: %w", err)
-	case len(data) == 0:
-		return nil, derrors.Invalid("file", "must not be empty: send the workbook (.xlsx) as the request body")
+	data, err := h.config.readWorkbook(r)
+	if err != nil {
+		return nil, err
 	}
 	sheet, err := problemlist.ReadWorkbook(bytes.NewReader(data), h.config.Limits)
 	if err != nil {
@@ -324,9 +361,7 @@ func (h *importHandler) run(r *http.Request, progress func(done, total int)) (*I
 		if !partial {
 			return nil, fmt.Errorf("the workbook has %d invalid cell(s); nothing was recorded (with ?partial=true the valid rows are): %w", len(sheet.Problems), err)
 		}
-		for _, p := range sheet.Problems {
-			report.Problems = append(report.Problems, ImportProblem{Row: p.Row, Cell: p.Cell, Column: p.Header, Rule: p.Rule})
-		}
+		report.Problems = importProblems(r, sheet.Problems)
 	}
 	var valid []*xunchav1.RecordFindingRequest
 	var rows []int
