@@ -4,17 +4,16 @@ import (
 	"context"
 	"debug/buildinfo"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"go.uber.org/zap"
 
+	"github.com/xuncha/xuncha/internal/buildlock"
 	"github.com/xuncha/xuncha/internal/childproc"
 )
 
@@ -62,7 +61,7 @@ func EnsureBinaries(ctx context.Context, binDir string, log *zap.Logger) (Binari
 	if err := os.MkdirAll(binDir, 0o755); err != nil {
 		return Binaries{}, fmt.Errorf("temporalcluster: creating bin dir: %w", err)
 	}
-	unlock, err := lockFile(ctx, filepath.Join(binDir, ".temporal-server-build.lock"))
+	unlock, err := buildlock.Lock(ctx, filepath.Join(binDir, ".temporal-server-build.lock"), "the Temporal server")
 	if err != nil {
 		return Binaries{}, err
 	}
@@ -86,7 +85,7 @@ func EnsureBinaries(ctx context.Context, binDir string, log *zap.Logger) (Binari
 	started := time.Now()
 	out, err := goCommand(ctx, scratch, args...)
 	if err != nil {
-		return Binaries{}, fmt.Errorf("temporalcluster: go %s (GOBIN=%s): %w: %s", strings.Join(args, " "), binDir, err, childproc.OneLine(lastLines(out, 20)))
+		return Binaries{}, fmt.Errorf("temporalcluster: go %s (GOBIN=%s): %w: %s", strings.Join(args, " "), binDir, err, childproc.OneLine(buildlock.LastLines(out, 20)))
 	}
 	for _, t := range tools {
 		if err := os.Rename(filepath.Join(scratch, t.installed), filepath.Join(binDir, t.name)); err != nil {
@@ -119,7 +118,7 @@ func moduleDir(ctx context.Context) (string, error) {
 	out, err := goCommand(ctx, "", "mod", "download", "-json", ServerModule+"@"+ServerVersion)
 	var mod struct{ Dir, Error string }
 	if jerr := json.Unmarshal([]byte(out), &mod); jerr != nil || err != nil || mod.Error != "" || mod.Dir == "" {
-		return "", fmt.Errorf("temporalcluster: go mod download %s@%s: %v %s: %s", ServerModule, ServerVersion, err, mod.Error, childproc.OneLine(lastLines(out, 10)))
+		return "", fmt.Errorf("temporalcluster: go mod download %s@%s: %v %s: %s", ServerModule, ServerVersion, err, mod.Error, childproc.OneLine(buildlock.LastLines(out, 10)))
 	}
 	return mod.Dir, nil
 }
@@ -146,36 +145,4 @@ func goCommand(ctx context.Context, gobin string, args ...string) (string, error
 	}
 	out, err := cmd.CombinedOutput()
 	return string(out), err
-}
-
-// lockFile takes an exclusive flock on path, polling so ctx can cancel.
-func lockFile(ctx context.Context, path string) (unlock func(), err error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("temporalcluster: opening build lock: %w", err)
-	}
-	for {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			return func() { _ = f.Close() }, nil // closing releases the lock
-		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) {
-			_ = f.Close()
-			return nil, fmt.Errorf("temporalcluster: taking build lock %s: %w", path, err)
-		}
-		select {
-		case <-ctx.Done():
-			_ = f.Close()
-			return nil, fmt.Errorf("temporalcluster: waiting for another build of the Temporal server: %w", ctx.Err())
-		case <-time.After(500 * time.Millisecond):
-		}
-	}
-}
-
-func lastLines(s string, n int) string {
-	lines := strings.Split(strings.TrimSpace(s), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }

@@ -38,6 +38,7 @@ import (
 	"go.uber.org/zap"
 	"gopkg.in/yaml.v3"
 
+	"github.com/xuncha/xuncha/internal/buildlock"
 	"github.com/xuncha/xuncha/internal/childproc"
 	"github.com/xuncha/xuncha/internal/logging"
 )
@@ -248,7 +249,7 @@ func (c *Cluster) sqlTool(ctx context.Context, db string, args ...string) error 
 	cmd.Env = env
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		return fmt.Errorf("temporalcluster: temporal-sql-tool %s on %s: %w: %s", args[0], db, err, childproc.OneLine(lastLines(string(out), 10)))
+		return fmt.Errorf("temporalcluster: temporal-sql-tool %s on %s: %w: %s", args[0], db, err, childproc.OneLine(buildlock.LastLines(string(out), 10)))
 	}
 	return nil
 }

@@ -28,6 +28,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.uber.org/zap"
 
+	"github.com/xuncha/xuncha/internal/buildlock"
 	"github.com/xuncha/xuncha/internal/childproc"
 	"github.com/xuncha/xuncha/internal/logging"
 	"github.com/xuncha/xuncha/internal/searchattr"
@@ -113,7 +114,7 @@ func EnsureBinary(ctx context.Context, binDir string, log *zap.Logger) (string, 
 	if err := os.MkdirAll(binDir, 0o755); err != nil {
 		return "", fmt.Errorf("temporaldev: creating bin dir: %w", err)
 	}
-	unlock, err := lockFile(ctx, filepath.Join(binDir, ".temporal-build.lock"))
+	unlock, err := buildlock.Lock(ctx, filepath.Join(binDir, ".temporal-build.lock"), "the Temporal CLI")
 	if err != nil {
 		return "", err
 	}
@@ -133,7 +134,7 @@ func EnsureBinary(ctx context.Context, binDir string, log *zap.Logger) (string, 
 	cmd.Dir = binDir // outside any module: `go install pkg@version` needs none
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		return "", fmt.Errorf("temporaldev: building %s@%s into %s: %w: %s", CLIPackage, CLIVersion, binDir, err, childproc.OneLine(lastLines(string(out), 20)))
+		return "", fmt.Errorf("temporaldev: building %s@%s into %s: %w: %s", CLIPackage, CLIVersion, binDir, err, childproc.OneLine(buildlock.LastLines(string(out), 20)))
 	}
 	if !binaryVersionOK(bin) {
 		return "", fmt.Errorf("temporaldev: built %s but its build info does not name %s@%s", bin, CLIModule, CLIVersion)
@@ -149,30 +150,6 @@ func EnsureBinary(ctx context.Context, binDir string, log *zap.Logger) (string, 
 func binaryVersionOK(bin string) bool {
 	info, err := buildinfo.ReadFile(bin)
 	return err == nil && info.Main.Path == CLIModule && info.Main.Version == CLIVersion
-}
-
-// lockFile takes an exclusive flock on path, polling so ctx can cancel.
-func lockFile(ctx context.Context, path string) (unlock func(), err error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("temporaldev: opening build lock: %w", err)
-	}
-	for {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			return func() { _ = f.Close() }, nil // closing releases the lock
-		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) {
-			_ = f.Close()
-			return nil, fmt.Errorf("temporaldev: taking build lock %s: %w", path, err)
-		}
-		select {
-		case <-ctx.Done():
-			_ = f.Close()
-			return nil, fmt.Errorf("temporaldev: waiting for another build of the Temporal CLI: %w", ctx.Err())
-		case <-time.After(500 * time.Millisecond):
-		}
-	}
 }
 
 // Config configures Start.
@@ -463,12 +440,4 @@ func freePorts(n int) ([]int, error) {
 		ports = append(ports, p)
 	}
 	return ports, nil
-}
-
-func lastLines(s string, n int) string {
-	lines := strings.Split(strings.TrimSpace(s), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }
