@@ -114,7 +114,11 @@ func (d *Dispatcher) Run(ctx context.Context) {
 			slots <- struct{}{}
 			running.Add(1)
 			go func() {
-				defer func() { <-slots; running.Done() }()
+				defer func() {
+					<-slots
+					running.Done()
+					d.Wake() // a free hand: claim what else is due
+				}()
 				d.attempt(context.WithoutCancel(ctx), q)
 			}()
 		}

@@ -245,3 +245,25 @@ func TestDispatchersShareTheOutbox(t *testing.T) {
 	require.Equal(t, ledger.DeliveryPending, owned.Status)
 	require.Nil(t, owned.NextAttemptAt)
 }
+
+// TestDispatcherKeepsItsHandsBusy: a backlog leaves as fast as the
+// dispatcher's hands allow, not a batch per Idle: each finished attempt
+// claims the next.
+func TestDispatcherKeepsItsHandsBusy(t *testing.T) {
+	t.Parallel()
+	fx := setup(t)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) }))
+	t.Cleanup(srv.Close)
+	_, _, err := fx.store.CreateWebhook(t.Context(), ledger.Webhook{ID: "w-d-busy", RequestID: "req-d-busy", URL: srv.URL,
+		Secret: "x", CreatedBy: office})
+	require.NoError(t, err)
+	const n = 40
+	for i := range n {
+		fx.queue(t, fmt.Sprintf("d-busy-%02d", i), "w-d-busy")
+	}
+	// Two hands and a long Idle, never woken from outside.
+	runDispatcher(t, &activities.Dispatcher{Activities: fx.acts, Concurrency: 2, Idle: time.Minute})
+	for i := range n {
+		require.Equal(t, ledger.DeliveryDelivered, fx.awaitOutcome(t, fmt.Sprintf("d-busy-%02d", i), 20*time.Second).Status)
+	}
+}
