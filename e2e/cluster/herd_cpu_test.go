@@ -23,7 +23,9 @@ const clockTicks = 100
 // by PID, with the name it is reported under.
 type cpuTimes map[int]struct {
 	name string
-	cpu  time.Duration
+	// started tells a process from a later one with the same PID.
+	started int64
+	cpu     time.Duration
 }
 
 // readCPU reads every process's CPU time from /proc. A process is named by
@@ -51,12 +53,13 @@ func readCPU() (cpuTimes, error) {
 			continue
 		}
 		fields := strings.Fields(s[closing+1:])
-		if len(fields) < 13 {
+		if len(fields) < 20 {
 			continue
 		}
 		utime, err1 := strconv.ParseInt(fields[11], 10, 64)
 		stime, err2 := strconv.ParseInt(fields[12], 10, 64)
-		if err1 != nil || err2 != nil {
+		started, err3 := strconv.ParseInt(fields[19], 10, 64)
+		if err1 != nil || err2 != nil || err3 != nil {
 			continue
 		}
 		name := s[open+1 : closing]
@@ -66,9 +69,10 @@ func readCPU() (cpuTimes, error) {
 			}
 		}
 		out[pid] = struct {
-			name string
-			cpu  time.Duration
-		}{name, time.Duration(utime+stime) * time.Second / clockTicks}
+			name    string
+			started int64
+			cpu     time.Duration
+		}{name, started, time.Duration(utime+stime) * time.Second / clockTicks}
 	}
 	return out, nil
 }
@@ -76,13 +80,14 @@ func readCPU() (cpuTimes, error) {
 // cpuSpent says how much CPU each kind of process used between two
 // readings, most first, against what the machine's cores offered over
 // wall. A process that ended between them is not counted; one that
-// started counts from zero.
+// started counts from zero. A kernel worker renames itself as it works: it
+// is counted under its later name.
 func cpuSpent(before, after cpuTimes, wall time.Duration) string {
 	by := map[string]time.Duration{}
 	var total time.Duration
 	for pid, a := range after {
 		d := a.cpu
-		if b, ok := before[pid]; ok && b.name == a.name {
+		if b, ok := before[pid]; ok && b.started == a.started {
 			d -= b.cpu
 		}
 		if d > 0 {
@@ -96,10 +101,16 @@ func cpuSpent(before, after cpuTimes, wall time.Duration) string {
 	}
 	slices.SortFunc(names, func(a, b string) int { return int(by[b] - by[a]) })
 	parts := make([]string, 0, len(names))
+	var rest time.Duration
 	for _, n := range names {
-		if by[n] >= 100*time.Millisecond {
-			parts = append(parts, fmt.Sprintf("%s %.1f s (%.0f%%)", n, by[n].Seconds(), 100*by[n].Seconds()/total.Seconds()))
+		if by[n]*100 < total { // under 1%: summed as the others
+			rest += by[n]
+			continue
 		}
+		parts = append(parts, fmt.Sprintf("%s %.1f s (%.0f%%)", n, by[n].Seconds(), 100*by[n].Seconds()/total.Seconds()))
+	}
+	if rest > 0 {
+		parts = append(parts, fmt.Sprintf("others %.1f s", rest.Seconds()))
 	}
 	return fmt.Sprintf("CPU used over %s, %.1f s of the %d cores' %.0f s: %s", wall.Round(time.Second), total.Seconds(),
 		runtime.NumCPU(), wall.Seconds()*float64(runtime.NumCPU()), strings.Join(parts, ", "))

@@ -181,7 +181,12 @@ func herdRows(text string) []row {
 		rows = append(rows, r)
 	}
 	if cpu := herdCPURE.FindStringSubmatch(text); cpu != nil {
-		rows = append(rows, row{"herd (" + head[1] + ")", "CPU by process, " + cpu[1], cpu[2], "", ""})
+		// The four processes that used most; the log has them all.
+		parts := strings.Split(cpu[2], ", ")
+		if len(parts) > 4 {
+			parts = append(parts[:4], "…")
+		}
+		rows = append(rows, row{"herd (" + head[1] + ")", "CPU by process, " + cpu[1], strings.Join(parts, ", "), "", ""})
 	}
 	if lost := herdLostRE.FindStringSubmatch(text); lost != nil {
 		seen := strings.NewReplacer("escalation rows", "rows", "overdue flags", "flags", "queued webhooks", "webhooks").Replace(lost[1])
