@@ -37,7 +37,9 @@ type Dispatcher struct {
 	// and it is not woken (Wake) (default 1 s).
 	Idle time.Duration
 	// Lease is how long a claim keeps other dispatchers away (default
-	// 2 min: longer than an attempt, its POST bounded by 10 s).
+	// 2 min). An attempt is cut off after three quarters of it, so two
+	// attempts at one delivery never overlap; a POST is bounded by 10 s
+	// anyway.
 	Lease time.Duration
 	// Backoff is the wait after the attempt-th failed attempt (default
 	// DeliveryBackoff).
@@ -119,7 +121,12 @@ func (d *Dispatcher) Run(ctx context.Context) {
 					running.Done()
 					d.Wake() // a free hand: claim what else is due
 				}()
-				d.attempt(context.WithoutCancel(ctx), q)
+				// An attempt outlives the dispatcher's stop, so a POST sent
+				// is recorded, but not its claim: it ends before another
+				// dispatcher may take the delivery.
+				actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.Lease*3/4)
+				defer cancel()
+				d.attempt(actx, q)
 			}()
 		}
 		if free > 0 && len(claimed) == free {
@@ -133,9 +140,8 @@ func (d *Dispatcher) Run(ctx context.Context) {
 	}
 }
 
-// attempt makes one attempt at a claimed delivery and records the outcome.
-// It runs to its end when the dispatcher stops (its POST is bounded), so a
-// delivery sent is recorded as sent.
+// attempt makes one attempt at a claimed delivery and records the outcome,
+// within ctx (three quarters of the claim's lease).
 func (d *Dispatcher) attempt(ctx context.Context, q ledger.OutboxDelivery) {
 	a := d.Activities
 	in := DeliverWebhookInput{WebhookID: q.WebhookID, DeliveryID: q.DeliveryID, EventType: q.EventType, Payload: q.Payload}

@@ -267,3 +267,47 @@ func TestDispatcherKeepsItsHandsBusy(t *testing.T) {
 		require.Equal(t, ledger.DeliveryDelivered, fx.awaitOutcome(t, fmt.Sprintf("d-busy-%02d", i), 20*time.Second).Status)
 	}
 }
+
+// TestDispatcherAttemptEndsWithinItsLease: an attempt at a receiver that
+// never answers is cut off before its claim's lease ends (not after the
+// POST's own 10 s), recorded as failed, and tried again after it; so no
+// other dispatcher's attempt can overlap it.
+func TestDispatcherAttemptEndsWithinItsLease(t *testing.T) {
+	t.Parallel()
+	fx := setup(t)
+	var mu sync.Mutex
+	var arrivals []time.Time
+	stop := make(chan struct{})
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		arrivals = append(arrivals, time.Now())
+		mu.Unlock()
+		select {
+		case <-r.Context().Done():
+		case <-stop:
+		}
+	}))
+	t.Cleanup(hang.Close)
+	t.Cleanup(func() { close(stop) }) // before the server closes
+	_, _, err := fx.store.CreateWebhook(t.Context(), ledger.Webhook{ID: "w-d-hang", RequestID: "req-d-hang", URL: hang.URL,
+		Secret: "x", CreatedBy: office})
+	require.NoError(t, err)
+	fx.queue(t, "d-disp-hang", "w-d-hang")
+	const lease = 800 * time.Millisecond
+	for range 2 {
+		runDispatcher(t, &activities.Dispatcher{Activities: fx.acts, Idle: 20 * time.Millisecond, Lease: lease,
+			Backoff: func(int) time.Duration { return 10 * time.Millisecond }})
+	}
+	var log []ledger.WebhookDelivery
+	require.Eventually(t, func() bool {
+		log, err = fx.store.Deliveries(t.Context(), "d-disp-hang")
+		return err == nil && len(log) >= 2
+	}, 8*time.Second, 20*time.Millisecond, "two attempts recorded well before the POST's own 10 s bound")
+	require.Contains(t, log[0].Error, "deadline exceeded")
+	mu.Lock()
+	defer mu.Unlock()
+	for i := 1; i < len(arrivals); i++ {
+		require.GreaterOrEqual(t, arrivals[i].Sub(arrivals[i-1]), lease*3/4-50*time.Millisecond,
+			"attempt %d began after attempt %d was cut off", i+1, i)
+	}
+}
