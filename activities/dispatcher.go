@@ -140,12 +140,16 @@ func (d *Dispatcher) Run(ctx context.Context) {
 	}
 }
 
-// attempt makes one attempt at a claimed delivery and records the outcome,
-// within ctx (three quarters of the claim's lease).
+// attempt makes one attempt at a claimed delivery within ctx (three
+// quarters of the claim's lease) and records the outcome.
 func (d *Dispatcher) attempt(ctx context.Context, q ledger.OutboxDelivery) {
 	a := d.Activities
 	in := DeliverWebhookInput{WebhookID: q.WebhookID, DeliveryID: q.DeliveryID, EventType: q.EventType, Payload: q.Payload}
 	res, err := a.attemptDelivery(ctx, in, q.Attempts)
+	// The outcome is recorded even when the attempt was cut off, within a
+	// bound of its own.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordDeliveryTimeout)
+	defer cancel()
 	status, reason := ledger.DeliveryDelivered, ""
 	switch {
 	case err == nil && res.Skipped:
@@ -157,13 +161,13 @@ func (d *Dispatcher) attempt(ctx context.Context, q ledger.OutboxDelivery) {
 		status, reason = ledger.DeliveryFailed, fmt.Sprintf("retries ran out after %d attempts over %s: %v", q.Attempts, d.GiveUpAfter, err)
 	default:
 		wait := d.Backoff(q.Attempts)
-		if err := a.Ledger.RetryDelivery(ctx, q.DeliveryID, wait, err.Error()); err != nil {
+		if err := a.Ledger.RetryDelivery(rctx, q.DeliveryID, wait, err.Error()); err != nil {
 			// The claim's lease brings it back.
 			a.Log.Warn("webhook outbox: scheduling the next attempt failed", zap.String("delivery", q.DeliveryID), zap.Error(err))
 		}
 		return
 	}
-	if err := a.Ledger.FinishDelivery(ctx, q.DeliveryID, status, reason); err != nil {
+	if err := a.Ledger.FinishDelivery(rctx, q.DeliveryID, status, reason); err != nil {
 		a.Log.Warn("webhook outbox: recording the outcome failed", zap.String("delivery", q.DeliveryID), zap.Error(err))
 		return
 	}

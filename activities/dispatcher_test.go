@@ -304,6 +304,9 @@ func TestDispatcherAttemptEndsWithinItsLease(t *testing.T) {
 		return err == nil && len(log) >= 2
 	}, 8*time.Second, 20*time.Millisecond, "two attempts recorded well before the POST's own 10 s bound")
 	require.Contains(t, log[0].Error, "deadline exceeded")
+	pending, err := fx.store.QueuedDelivery(t.Context(), "d-disp-hang")
+	require.NoError(t, err)
+	require.Contains(t, pending.Error, "deadline exceeded", "the cut-off attempt's failure is recorded on the row")
 	mu.Lock()
 	defer mu.Unlock()
 	for i := 1; i < len(arrivals); i++ {
