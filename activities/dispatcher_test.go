@@ -55,6 +55,21 @@ func (fx fixture) queue(t *testing.T, deliveryID, webhookID string) {
 	require.True(t, queued)
 }
 
+// subscribe serves handler as webhook id's receiver until the test ends.
+func (fx fixture) subscribe(t *testing.T, id, secret string, handler http.HandlerFunc) {
+	t.Helper()
+	srv := httptest.NewServer(handler)
+	t.Cleanup(srv.Close)
+	fx.subscribeURL(t, id, secret, srv.URL)
+}
+
+// subscribeURL records webhook id with its receiver at url.
+func (fx fixture) subscribeURL(t *testing.T, id, secret, url string) {
+	t.Helper()
+	_, _, err := fx.store.CreateWebhook(t.Context(), ledger.Webhook{ID: id, RequestID: "req-" + id, URL: url, Secret: secret, CreatedBy: office})
+	require.NoError(t, err)
+}
+
 // awaitOutcome waits for a queued delivery to finish and returns it.
 func (fx fixture) awaitOutcome(t *testing.T, deliveryID string, within time.Duration) ledger.OutboxDelivery {
 	t.Helper()
@@ -77,28 +92,20 @@ func TestDispatcherDeliversTheOutbox(t *testing.T) {
 	fx := setup(t)
 
 	ok, okSrv := newReceiver(t, "s3cret-d-ok", http.StatusNoContent)
-	_, _, err := fx.store.CreateWebhook(t.Context(), ledger.Webhook{ID: "w-d-ok", RequestID: "req-d-ok", URL: okSrv.URL,
-		Secret: "s3cret-d-ok", CreatedBy: office})
-	require.NoError(t, err)
+	fx.subscribeURL(t, "w-d-ok", "s3cret-d-ok", okSrv.URL)
 
 	// Fails twice with 503, then answers.
 	var flaky atomic.Int32
-	flakySrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	fx.subscribe(t, "w-d-flaky", "x", func(w http.ResponseWriter, _ *http.Request) {
 		if flaky.Add(1) <= 2 {
 			http.Error(w, "busy", http.StatusServiceUnavailable)
 			return
 		}
 		w.WriteHeader(http.StatusOK)
-	}))
-	t.Cleanup(flakySrv.Close)
-	_, _, err = fx.store.CreateWebhook(t.Context(), ledger.Webhook{ID: "w-d-flaky", RequestID: "req-d-flaky", URL: flakySrv.URL,
-		Secret: "x", CreatedBy: office})
-	require.NoError(t, err)
+	})
 
 	gone, goneSrv := newReceiver(t, "s3cret-d-gone", http.StatusOK)
-	_, _, err = fx.store.CreateWebhook(t.Context(), ledger.Webhook{ID: "w-d-gone", RequestID: "req-d-gone", URL: goneSrv.URL,
-		Secret: "s3cret-d-gone", CreatedBy: office})
-	require.NoError(t, err)
+	fx.subscribeURL(t, "w-d-gone", "s3cret-d-gone", goneSrv.URL)
 
 	var backoffs sync.Map // attempt → seen
 	d := &activities.Dispatcher{Activities: fx.acts, Idle: 50 * time.Millisecond,
@@ -145,18 +152,12 @@ func TestDispatcherGivesUp(t *testing.T) {
 	fx := setup(t)
 
 	refused, refusedSrv := newReceiver(t, "x", http.StatusOK)
-	_, _, err := fx.store.CreateWebhook(t.Context(), ledger.Webhook{ID: "w-d-refused", RequestID: "req-d-refused", URL: refusedSrv.URL,
-		Secret: "x", CreatedBy: office})
-	require.NoError(t, err)
+	fx.subscribeURL(t, "w-d-refused", "x", refusedSrv.URL)
 	var calls atomic.Int32
-	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	fx.subscribe(t, "w-d-down", "x", func(w http.ResponseWriter, _ *http.Request) {
 		calls.Add(1)
 		http.Error(w, "down", http.StatusBadGateway)
-	}))
-	t.Cleanup(down.Close)
-	_, _, err = fx.store.CreateWebhook(t.Context(), ledger.Webhook{ID: "w-d-down", RequestID: "req-d-down", URL: down.URL,
-		Secret: "x", CreatedBy: office})
-	require.NoError(t, err)
+	})
 
 	// The address policy allows public addresses only (nil, the default).
 	public := *fx.acts
@@ -197,16 +198,12 @@ func TestDispatchersShareTheOutbox(t *testing.T) {
 	fx := setup(t)
 	var mu sync.Mutex
 	seen := map[string]int{}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	fx.subscribe(t, "w-d-shared", "x", func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		seen[r.Header.Get(activities.HeaderWebhookDelivery)]++
 		mu.Unlock()
 		w.WriteHeader(http.StatusNoContent)
-	}))
-	t.Cleanup(srv.Close)
-	_, _, err := fx.store.CreateWebhook(t.Context(), ledger.Webhook{ID: "w-d-shared", RequestID: "req-d-shared", URL: srv.URL,
-		Secret: "x", CreatedBy: office})
-	require.NoError(t, err)
+	})
 
 	// A dispatcher that claimed one delivery and died: its lease is short.
 	fx.queue(t, "d-shared-orphan", "w-d-shared")
@@ -252,11 +249,7 @@ func TestDispatchersShareTheOutbox(t *testing.T) {
 func TestDispatcherKeepsItsHandsBusy(t *testing.T) {
 	t.Parallel()
 	fx := setup(t)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) }))
-	t.Cleanup(srv.Close)
-	_, _, err := fx.store.CreateWebhook(t.Context(), ledger.Webhook{ID: "w-d-busy", RequestID: "req-d-busy", URL: srv.URL,
-		Secret: "x", CreatedBy: office})
-	require.NoError(t, err)
+	fx.subscribe(t, "w-d-busy", "x", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	const n = 40
 	for i := range n {
 		fx.queue(t, fmt.Sprintf("d-busy-%02d", i), "w-d-busy")
