@@ -1,8 +1,8 @@
 -- Queued webhook deliveries are sent by the workers' outbox dispatcher
 -- (activities.Dispatcher), not by a WebhookDeliveryWorkflow each (issue 12
--- item 1: at the midnight herd, a workflow per delivery cost the cluster
--- four workflow tasks and two activity tasks for every escalation, four
--- times the escalation's own). Forward-only.
+-- item 1: at the midnight herd, a workflow per delivery cost the cluster a
+-- workflow start, three workflow tasks and two activity tasks for every
+-- escalation, on top of the escalation's one workflow task). Forward-only.
 --
 -- next_attempt_at is when the dispatcher may next try a delivery; a claim
 -- moves it a lease ahead (so a dispatcher that dies mid-delivery leaves the
