@@ -12,8 +12,8 @@ import (
 
 // WebhookDeliveryWorkflowName is the workflow type that delivers one queued
 // webhook event to one subscriber (workflows.WebhookDeliveryWorkflow). It is
-// named here because QueueWebhook starts it and package workflows imports
-// this one.
+// named here because QueueWebhook started it (until migration 020) and
+// package workflows imports this one.
 const WebhookDeliveryWorkflowName = "WebhookDeliveryWorkflow"
 
 // WebhookDeliveryWorkflowID is the workflow ID of the delivery deliveryID:

@@ -19,9 +19,12 @@ const WebhookDeliveryWorkflowName = activities.WebhookDeliveryWorkflowName
 // lifecycle (histories recorded before it) to queuing in the outbox.
 const webhookOutboxChange = "webhook-outbox"
 
-// WebhookDeliveryWorkflow delivers one event queued in the outbox
-// (activities.QueueWebhook starts it, ID activities.WebhookDeliveryWorkflowID)
-// and records the outcome there. DeliverWebhook is retried with backoff
+// WebhookDeliveryWorkflow delivers one event queued in the outbox (ID
+// activities.WebhookDeliveryWorkflowID) and records the outcome there.
+// activities.QueueWebhook started one per delivery until migration 020;
+// since then the workers' outbox dispatcher (activities.Dispatcher)
+// delivers, and the workflow stays registered so that those already
+// running finish. DeliverWebhook is retried with backoff
 // for up to a day (webhookOptions); a refused address or a vanished webhook
 // is not retried. The lifecycle that raised the event has long moved on: a
 // slow or failing receiver holds up only this workflow, which fails when the
