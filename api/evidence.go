@@ -110,22 +110,29 @@ func EvidenceID(sum string) string { return "ev-" + sum[:16] }
 
 // register adds the endpoints to mux.
 func (h *evidenceHandler) register(mux *http.ServeMux) {
-	mux.Handle(EvidenceUpload, h.guard(EvidenceUpload, h.upload))
-	mux.Handle(EvidenceMetadata, h.guard(EvidenceMetadata, h.metadata))
-	mux.Handle(EvidenceContent, h.guard(EvidenceContent, h.content))
+	registerGuarded(mux, h.authorize, h.fail, map[string]http.HandlerFunc{
+		EvidenceUpload: h.upload, EvidenceMetadata: h.metadata, EvidenceContent: h.content,
+	})
 }
 
-// guard lets through callers the authorization table permits on route,
-// with their actor in the request's context.
-func (h *evidenceHandler) guard(route string, next http.HandlerFunc) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx, err := h.authorize(r, route)
-		if err != nil {
-			h.fail(w, r, err)
-			return
-		}
-		next(w, r.WithContext(ctx))
-	})
+// registerGuarded registers each route's handler behind authorize (the
+// authorization table, for the routes served outside gRPC: evidence, the
+// problem list's export and import, the round summary, the pool's import):
+// a request it refuses is answered by fail and goes no further; one it
+// lets through carries its actor in the request's context.
+func registerGuarded(mux *http.ServeMux, authorize func(r *http.Request, route string) (context.Context, error),
+	fail func(w http.ResponseWriter, r *http.Request, err error), routes map[string]http.HandlerFunc,
+) {
+	for route, serve := range routes {
+		mux.HandleFunc(route, func(w http.ResponseWriter, r *http.Request) {
+			ctx, err := authorize(r, route)
+			if err != nil {
+				fail(w, r, err)
+				return
+			}
+			serve(w, r.WithContext(ctx))
+		})
+	}
 }
 
 func (h *evidenceHandler) upload(w http.ResponseWriter, r *http.Request) {

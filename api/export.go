@@ -42,14 +42,7 @@ type exportHandler struct {
 }
 
 func (h *exportHandler) register(mux *http.ServeMux) {
-	mux.HandleFunc(FindingsExport, func(w http.ResponseWriter, r *http.Request) {
-		ctx, err := h.authorize(r, FindingsExport)
-		if err != nil {
-			h.fail(w, r, err)
-			return
-		}
-		h.export(w, r.WithContext(ctx))
-	})
+	registerGuarded(mux, h.authorize, h.fail, map[string]http.HandlerFunc{FindingsExport: h.export})
 }
 
 // exportParameters are the query parameters the export takes: format and

@@ -110,23 +110,6 @@ func (h *importHandler) register(mux *http.ServeMux) {
 	})
 }
 
-// registerGuarded registers each route's handler behind authorize: a
-// request it refuses is answered by fail and goes no further.
-func registerGuarded(mux *http.ServeMux, authorize func(r *http.Request, route string) (context.Context, error),
-	fail func(w http.ResponseWriter, r *http.Request, err error), routes map[string]http.HandlerFunc,
-) {
-	for route, serve := range routes {
-		mux.HandleFunc(route, func(w http.ResponseWriter, r *http.Request) {
-			ctx, err := authorize(r, route)
-			if err != nil {
-				fail(w, r, err)
-				return
-			}
-			serve(w, r.WithContext(ctx))
-		})
-	}
-}
-
 // serveTemplate writes an empty import workbook (write's), named name (and
 // nameZH for clients that read RFC 5987 names).
 func serveTemplate(w http.ResponseWriter, r *http.Request, fail func(w http.ResponseWriter, r *http.Request, err error),

@@ -31,14 +31,7 @@ type summaryHandler struct {
 }
 
 func (h *summaryHandler) register(mux *http.ServeMux) {
-	mux.HandleFunc(RoundSummary, func(w http.ResponseWriter, r *http.Request) {
-		ctx, err := h.authorize(r, RoundSummary)
-		if err != nil {
-			h.fail(w, r, err)
-			return
-		}
-		h.summary(w, r.WithContext(ctx))
-	})
+	registerGuarded(mux, h.authorize, h.fail, map[string]http.HandlerFunc{RoundSummary: h.summary})
 }
 
 func (h *summaryHandler) summary(w http.ResponseWriter, r *http.Request) {
