@@ -55,11 +55,7 @@ type Dispatcher struct {
 // DeliveryBackoff is the default wait after the attempt-th failed attempt:
 // 1 s, doubling, at most 10 min (the delivery workflow's retry policy).
 func DeliveryBackoff(attempt int) time.Duration {
-	d := time.Second
-	for i := 1; i < attempt && d < 10*time.Minute; i++ {
-		d *= 2
-	}
-	return min(d, 10*time.Minute)
+	return min(time.Second<<min(max(attempt-1, 0), 10), 10*time.Minute)
 }
 
 func (d *Dispatcher) init() {

@@ -307,3 +307,10 @@ func TestDispatcherAttemptEndsWithinItsLease(t *testing.T) {
 			"attempt %d began after attempt %d was cut off", i+1, i)
 	}
 }
+
+func TestDeliveryBackoff(t *testing.T) {
+	for attempt, want := range map[int]time.Duration{1: time.Second, 2: 2 * time.Second, 3: 4 * time.Second,
+		10: 512 * time.Second, 11: 10 * time.Minute, 40: 10 * time.Minute} {
+		require.Equal(t, want, activities.DeliveryBackoff(attempt), "after attempt %d", attempt)
+	}
+}

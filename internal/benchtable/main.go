@@ -7,7 +7,6 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"os"
@@ -213,10 +212,8 @@ func (t table) print(out io.Writer) {
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t\n", r.bench, r.figure, r.value, r.target, r.verdict)
 	}
 	_ = w.Flush()
-	b := bufio.NewWriter(out)
-	fmt.Fprintln(b, "load average (1, 5, 15 min) at each benchmark's start → end:")
+	fmt.Fprintln(out, "load average (1, 5, 15 min) at each benchmark's start → end:")
 	for _, l := range logs {
-		fmt.Fprintf(b, "  %-10s %s\n", l.name, t.load[l.name])
+		fmt.Fprintf(out, "  %-10s %s\n", l.name, t.load[l.name])
 	}
-	_ = b.Flush()
 }
