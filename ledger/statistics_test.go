@@ -614,6 +614,57 @@ func TestStatisticsUnderConcurrentWriters(t *testing.T) {
 	require.Equal(t, 6*findingsEach, r.Total.Escalations[ledger.StepOverdue])
 }
 
+// TestMonthTalliesOfOneInspectionAtOnce changes two findings of one
+// inspection and month but of different kinds at once: the first change's
+// transaction stays open, holding the inspection's month row, while the
+// second is written; then the first commits. The month tallies must count
+// both. Before migration 021 the second change summed the month anew from
+// a snapshot that could not see the first, and its sum replaced the row
+// once the first had committed: the first change was lost from the month.
+func TestMonthTalliesOfOneInspectionAtOnce(t *testing.T) {
+	t.Parallel()
+	fx := setup(t)
+	fx.inspectionOf(t, "i-1", "430100", "2026年第一轮", "")
+	ctx := t.Context()
+	found := at("2026-03-02", 9)
+	a, b := newFinding("f-a", "i-1", "430100", found), newFinding("f-b", "i-1", "430100", found)
+	b.Kind = "PROBLEM"
+	for _, f := range []ledger.Finding{a, b} {
+		_, err := fx.store.RecordFinding(ctx, f, "record/"+f.ID)
+		require.NoError(t, err)
+	}
+	withdraw := func(f ledger.Finding) ledger.Finding {
+		f.Stage, f.Version, f.UpdatedAt = "WITHDRAWN", f.Version+1, found.Add(time.Hour)
+		return f
+	}
+
+	first := fx.conn(t)
+	tx, err := first.Begin(ctx)
+	require.NoError(t, err)
+	_, err = tx.Exec(ctx, `UPDATE findings SET stage = 'WITHDRAWN', version = version + 1 WHERE id = 'f-a'`)
+	require.NoError(t, err)
+
+	second := make(chan error, 1)
+	go func() {
+		second <- fx.store.ApplyFindingChange(ctx, withdraw(b), ledger.Event{Key: "withdraw", Action: "withdraw", Actor: office, OccurredAt: found})
+	}()
+	select {
+	case err := <-second: // it did not need the first's rows: fine too
+		require.NoError(t, err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	require.NoError(t, tx.Commit(ctx))
+	select {
+	case err := <-second:
+		require.NoError(t, err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the second change did not finish after the first committed")
+	}
+
+	require.Equal(t, 2, fx.count(t, `SELECT withdrawn FROM finding_month_tallies WHERE inspection_id = 'i-1'`))
+	requireTalliesRecomputed(t, fx)
+}
+
 // TestStatisticsWritersOfOneRoundDoNotWait holds a transaction open that
 // wrote for one inspection, and writes the same kind of change for
 // another inspection of the same round, month, kind, severity and content

@@ -19,6 +19,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
 	"golang.org/x/sync/errgroup"
 
@@ -33,6 +34,7 @@ var (
 	flagClients = flag.String("clients", "1,8", "comma-separated concurrency levels: clients driving lifecycles at the same time")
 	flagWarmup  = flag.Int("warmup", 1, "unmeasured round pairs per concurrency level before the measured ones")
 	flagVia     = flag.String("finding-via", "api", "how findings are driven: api (gRPC, as office systems do) or temporal (the API's Temporal calls, sent directly)")
+	flagEvents  = flag.Bool("events", false, "also print the sampled finding's history event by event (markers and upserts named)")
 )
 
 // Targets of issue 9, item 5, printed beside the figures.
@@ -276,6 +278,30 @@ type history struct {
 	kind, workflowID string
 	events           int
 	byType           map[enumspb.EventType]int
+	lines            []string // each event, described
+}
+
+// describeEvent names an event's type and, for a marker, an upsert or an
+// accepted Update, its marker name, the search attributes upserted or the
+// Update's name.
+func describeEvent(e *historypb.HistoryEvent) string {
+	out := fmt.Sprintf("%3d %s", e.GetEventId(), strings.TrimPrefix(e.GetEventType().String(), "EVENT_TYPE_"))
+	switch {
+	case e.GetMarkerRecordedEventAttributes() != nil:
+		// A marker's details are the payload codec's (encrypted): its name is
+		// all that reads.
+		out += " " + e.GetMarkerRecordedEventAttributes().GetMarkerName()
+	case e.GetUpsertWorkflowSearchAttributesEventAttributes() != nil:
+		var keys []string
+		for k := range e.GetUpsertWorkflowSearchAttributesEventAttributes().GetSearchAttributes().GetIndexedFields() {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		out += " " + strings.Join(keys, ",")
+	case e.GetWorkflowExecutionUpdateAcceptedEventAttributes() != nil:
+		out += " " + e.GetWorkflowExecutionUpdateAcceptedEventAttributes().GetAcceptedRequest().GetInput().GetName()
+	}
+	return out
 }
 
 // countHistory waits until workflow id has finished and counts the events
@@ -296,6 +322,7 @@ func countHistory(ctx context.Context, tc client.Client, id string) (history, er
 		}
 		h.events++
 		h.byType[e.GetEventType()]++
+		h.lines = append(h.lines, describeEvent(e))
 	}
 	return h, nil
 }
@@ -378,6 +405,11 @@ func report(w io.Writer, results []levelResult, histories []history, elapsed tim
 		}
 		fmt.Fprintf(w, "history events per lifecycle, %s: %d%s   [%s; its own history, webhook-delivery workflows not counted]\n",
 			h.kind, h.events, target, h.workflowID)
+	}
+	if *flagEvents {
+		for _, h := range histories {
+			fmt.Fprintf(w, "\n%s history, event by event:\n  %s\n", h.kind, strings.Join(h.lines, "\n  "))
+		}
 	}
 	for _, h := range histories {
 		type count struct {

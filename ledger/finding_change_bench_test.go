@@ -1,0 +1,71 @@
+package ledger_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/xuncha/xuncha/internal/testenv"
+	"github.com/xuncha/xuncha/ledger"
+)
+
+// BenchmarkFindingChange is what one change of a finding costs the ledger
+// (issue 9 item 5: the ledger write inside each change's workflow task):
+//
+//	go test -run '^$' -bench BenchmarkFindingChange -benchtime 2000x ./ledger/
+//
+// One inspection holds 200 findings, as a busy inspection's findings share
+// their tallies. Each iteration writes two things, interleaved so that the
+// machine's weather hits both alike:
+//
+//   - a change that moves no count (a stage between LISTED and REFERRED,
+//     as diagnose, classify and refer write): the row, its event, the
+//     statistics' triggers;
+//   - the baseline: an event alone on another subject, which is the audit
+//     chain's share of the same transaction.
+//
+// It reports each one's mean and their ratio (change/event).
+func BenchmarkFindingChange(b *testing.B) {
+	store, _ := testenv.Ledger(b)
+	ctx := b.Context()
+	start := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
+	if err := store.CreateInspection(ctx, ledger.Inspection{
+		ID: "i-1", WorkflowID: "inspection/i-1", RequestID: "req-i-1", UnitCode: "430100", UnitName: "长沙市",
+		Kind: "COMPREHENSIVE", PlannedStart: start, PlannedEnd: start.AddDate(0, 0, 14), Stage: "PLANNED",
+		CreatedBy: office, CreatedAt: start,
+	}, "create/i-1", false); err != nil {
+		b.Fatal(err)
+	}
+	const findings = 200
+	rows := make([]ledger.Finding, findings)
+	for i := range rows {
+		f := newFinding(fmt.Sprintf("f-%03d", i), "i-1", "430100", start.Add(time.Duration(i)*time.Minute))
+		f.Kind = []string{"HAZARD", "PROBLEM"}[i%2]
+		if _, err := store.RecordFinding(ctx, f, "record/"+f.ID); err != nil {
+			b.Fatal(err)
+		}
+		rows[i] = f
+	}
+	stages := []string{"LISTED", "DIAGNOSED", "CLASSIFIED", "REFERRED"}
+	var change, event time.Duration
+	n := 0
+	for b.Loop() {
+		f := &rows[n%findings]
+		f.Stage, f.Version, f.UpdatedAt = stages[(n/findings)%len(stages)], f.Version+1, f.UpdatedAt.Add(time.Minute)
+		t0 := time.Now()
+		if err := store.ApplyFindingChange(ctx, *f, ledger.Event{Key: fmt.Sprintf("change/%d", n), Action: "diagnose",
+			StageAfter: f.Stage, Actor: member, Note: "整改意见已明确", OccurredAt: f.UpdatedAt}); err != nil {
+			b.Fatal(err)
+		}
+		t1 := time.Now()
+		if err := store.AppendEvent(ctx, ledger.Event{SubjectType: "finding", SubjectID: "baseline", Key: fmt.Sprintf("event/%d", n),
+			Action: "diagnose", StageAfter: f.Stage, Actor: member, Note: "整改意见已明确", OccurredAt: f.UpdatedAt}); err != nil {
+			b.Fatal(err)
+		}
+		change, event = change+t1.Sub(t0), event+time.Since(t1)
+		n++
+	}
+	b.ReportMetric(float64(change.Microseconds())/float64(n), "change-µs")
+	b.ReportMetric(float64(event.Microseconds())/float64(n), "event-µs")
+	b.ReportMetric(float64(change)/float64(event), "change/event")
+}
