@@ -42,7 +42,7 @@ var webhookOptions = workflow.ActivityOptions{
 // recorded before the change keep delivering inside the lifecycle, each
 // delivery on its own, waited for before the workflow ends.
 func announce(ctx workflow.Context, r ledgerRunner, pending *int, eventType, deliveryKey string, data map[string]any) {
-	outbox := workflow.GetVersion(ctx, webhookOutboxChange, workflow.DefaultVersion, 1) >= 1
+	outbox := r.version(ctx, webhookOutboxChange, 1) >= 1
 	*pending++
 	// A ladder's step announces in the ladder's context, which the
 	// ladder's stop cancels: an invitation that lapses stops its ladder in
@@ -50,7 +50,7 @@ func announce(ctx workflow.Context, r ledgerRunner, pending *int, eventType, del
 	// it began, the webhook lost. Since versionAnnounceOutlivesLadder the
 	// hand-over runs in a context of its own; the workflow still waits for
 	// it (pending) before it ends.
-	if workflow.GetVersion(ctx, versionAnnounceOutlivesLadder, workflow.DefaultVersion, 1) >= 1 {
+	if r.version(ctx, versionAnnounceOutlivesLadder, 1) >= 1 {
 		ctx, _ = workflow.NewDisconnectedContext(ctx)
 	}
 	workflow.Go(ctx, func(ctx workflow.Context) {

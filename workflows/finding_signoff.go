@@ -251,7 +251,7 @@ func (r ledgerRunner) signoffTerms(ctx workflow.Context, f ledger.Finding) (acti
 // sign-off starts (asked reports true); otherwise nothing happens here and
 // the verification closes the finding.
 func (w *finding) requestSignoff(ctx workflow.Context, in VerifyInput) (asked bool, _ error) {
-	if workflow.GetVersion(ctx, versionSignoff, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+	if w.ledger.version(ctx, versionSignoff, 1) == workflow.DefaultVersion {
 		return false, nil
 	}
 	terms, err := w.ledger.signoffTerms(ctx, w.row)
@@ -265,7 +265,7 @@ func (w *finding) requestSignoff(ctx workflow.Context, in VerifyInput) (asked bo
 	}
 	var rule *deadline.Rule
 	var resolved deadline.Resolved
-	if workflow.GetVersion(ctx, versionSignoffDeadline, workflow.DefaultVersion, 1) != workflow.DefaultVersion {
+	if w.ledger.version(ctx, versionSignoffDeadline, 1) != workflow.DefaultVersion {
 		r := deadline.SignoffDue(calendar.DateOf(workflow.Now(ctx)).String(), terms.Rule.Days())
 		if resolved, err = w.ledger.resolveDeadline(ctx, r); err != nil {
 			return true, err

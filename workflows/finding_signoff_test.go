@@ -276,6 +276,7 @@ func TestFindingSignoffLapsesOnWithdrawal(t *testing.T) {
 // a running finding do not change.
 func TestFindingSignoffBeforeTheChange(t *testing.T) {
 	h := newHarness(t)
+	atLevelOne(h.env)
 	h.env.OnGetVersion(versionSignoff, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
 	h.withSignoffRules(majorHazardRule(true))
 	verified := h.verifiedAt()
@@ -286,6 +287,42 @@ func TestFindingSignoffBeforeTheChange(t *testing.T) {
 	require.Zero(t, h.fl.signoffReads, "no sign-off rule read")
 	require.Equal(t, []string{"record", "notify", "list", ActionDiagnose, ActionClassify, ActionRefer, ActionReportRectification,
 		ActionVerify}, h.fl.actions())
+}
+
+// TestLevelTwoAsksNoChange: a run started at level 2 takes the changes of
+// levelTwoChanges without asking workflow.GetVersion. Were it to ask, the
+// mock below would answer DefaultVersion and the finding would close at the
+// verification, as TestFindingSignoffBeforeTheChange shows; it waits for
+// its signers instead.
+func TestLevelTwoAsksNoChange(t *testing.T) {
+	h := newHarness(t)
+	h.env.OnGetVersion(versionSignoff, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+	h.withSignoffRules(majorHazardRule(true))
+	verified := h.verifiedAt()
+	dept := h.update(7*day, ActionSignOff, "s2", signOff("s2", department))
+	closed := h.update(8*day, ActionSignOff, "s4", signOff("s4", signingOffice))
+	h.run(newFinding(SeverityMajor))
+	requireDone(t, verified, dept, closed)
+	require.Equal(t, FindingRectified, verified.state.Finding.Stage)
+	require.Len(t, verified.state.Finding.Signoffs, 1)
+	require.Equal(t, FindingClosed, closed.state.Finding.Stage)
+}
+
+// TestLevelTwoChanges pins the changes level-2 runs take without asking,
+// at their versions: running level-2 workflows depend on exactly this
+// table. A change here, or of a listed change's version, needs a level 3.
+func TestLevelTwoChanges(t *testing.T) {
+	t.Parallel()
+	require.Equal(t, map[string]workflow.Version{
+		"webhook-outbox":                   1,
+		"announce-outlives-ladder":         1,
+		"end-cancels-proposed-interviews":  2,
+		"signoff-before-close":             1,
+		"signoff-deadline":                 1,
+		"ladder-interview-outlives-ladder": 1,
+		"interview-records-cancellation":   1,
+		"pool-answer-limit-from-policy":    1,
+	}, levelTwoChanges)
 }
 
 func TestSignOffInputValidation(t *testing.T) {
@@ -450,6 +487,7 @@ func TestFindingSignoffFollowsTheCalendar(t *testing.T) {
 // they sign.
 func TestFindingSignoffBeforeTheDeadlineChange(t *testing.T) {
 	h := newHarness(t)
+	atLevelOne(h.env)
 	h.env.OnGetVersion(versionSignoffDeadline, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
 	h.withSignoffRules(majorHazardRule(true))
 	verified := h.verifiedAt()

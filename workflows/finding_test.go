@@ -111,6 +111,13 @@ func shanghai(s string) time.Time {
 	return t
 }
 
+// atLevelOne runs the workflows as runs started at code level 1 do (a
+// history recorded before levelTwo): each change asks its own
+// workflow.GetVersion, which the test can then answer.
+func atLevelOne(env *testsuite.TestWorkflowEnvironment) {
+	env.OnGetVersion(versionLocalLedger, workflow.DefaultVersion, levelTwo).Return(workflow.Version(1))
+}
+
 func newHarness(t *testing.T) *harness {
 	t.Helper()
 	env := newTestEnv()
@@ -662,6 +669,7 @@ func TestFindingWithdrawnAfterTheLadderEndsCleanly(t *testing.T) {
 // still clears the overdue mark, but sends nothing to the interviews.
 func TestFindingWithdrawnBeforeTheChangeKeepsItsProposals(t *testing.T) {
 	h := newHarness(t)
+	atLevelOne(h.env)
 	h.env.OnGetVersion(versionEndCancelsProposals, workflow.DefaultVersion, 2).Return(workflow.DefaultVersion)
 	wd := withdrawAfterTheLadder(t, h)
 	require.False(t, wd.state.Finding.Overdue)
@@ -702,10 +710,11 @@ func TestFindingChangeGivesUpWhenTheLedgerStaysAway(t *testing.T) {
 	}{
 		{"activities (before versionLocalLedger)", workflow.DefaultVersion},
 		{"a local attempt, then activities", 1},
+		{"a local attempt, then activities (level 2)", levelTwo},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newHarness(t)
-			h.env.OnGetVersion(versionLocalLedger, workflow.DefaultVersion, 1).Return(tt.version)
+			h.env.OnGetVersion(versionLocalLedger, workflow.DefaultVersion, levelTwo).Return(tt.version)
 			var answered time.Time
 			var failed error
 			h.env.RegisterDelayedCallback(func() {
@@ -787,6 +796,7 @@ func TestFindingEndWithoutProposalsAsksNothing(t *testing.T) {
 	}{{2, 0}, {1, 1}} {
 		t.Run(fmt.Sprintf("version %d", tt.version), func(t *testing.T) {
 			h := newHarness(t)
+			atLevelOne(h.env)
 			h.env.OnGetVersion(versionEndCancelsProposals, workflow.DefaultVersion, 2).Return(tt.version)
 			h.update(time.Hour, ActionDiagnose, "d1", diagnosis())
 			wd := h.update(2*time.Hour, ActionWithdraw, "w1", WithdrawInput{RequestID: "w1", Actor: office, Reason: "重复登记"})

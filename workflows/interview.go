@@ -169,7 +169,7 @@ const (
 func (w *interview) recordCancellation(ctx workflow.Context) {
 	dctx, cancel := workflow.NewDisconnectedContext(ctx)
 	defer cancel()
-	if workflow.GetVersion(dctx, versionInterviewRecordsCancellation, workflow.DefaultVersion, 1) == workflow.DefaultVersion ||
+	if w.ledger.version(dctx, versionInterviewRecordsCancellation, 1) == workflow.DefaultVersion ||
 		!w.recorded || !interviewMachine.open(w.row.Stage) {
 		return
 	}

@@ -36,7 +36,7 @@ func LadderInterviewID(subject string, deadlineSeq int) string {
 	return strings.ReplaceAll(subject, "/", "-") + "-" + strconv.Itoa(deadlineSeq)
 }
 
-// ProposeInterviewFromLadder starts an InterviewWorkflow as a child of the
+// proposeInterviewFromLadder starts an InterviewWorkflow as a child of the
 // calling workflow (an escalation ladder's INTERVIEW_PROPOSED step) and
 // returns once the child has started; the child lives on when the caller
 // ends (ParentClosePolicy ABANDON). Its ID is LadderInterviewID(in.Subject,
@@ -44,7 +44,7 @@ func LadderInterviewID(subject string, deadlineSeq int) string {
 // it is not started again (no error). Empty Source, ProposedBy and RequestID
 // default to LADDER, actor.System and "ladder/<ID>". An invalid input is an
 // *derrors.InvalidError and nothing starts.
-func ProposeInterviewFromLadder(ctx workflow.Context, in InterviewInput) error {
+func proposeInterviewFromLadder(ctx workflow.Context, r ledgerRunner, in InterviewInput) error {
 	if in.ID == "" {
 		in.ID = LadderInterviewID(in.Subject, in.DeadlineSeq)
 	}
@@ -60,7 +60,7 @@ func ProposeInterviewFromLadder(ctx workflow.Context, in InterviewInput) error {
 	if err := in.Validate(); err != nil {
 		return err
 	}
-	if workflow.GetVersion(ctx, versionLadderInterviewOutlivesLadder, workflow.DefaultVersion, 1) >= 1 {
+	if r.version(ctx, versionLadderInterviewOutlivesLadder, 1) >= 1 {
 		// The proposal is the office's to decide now: stopping the ladder
 		// (a rectification report, a withdrawal, a re-dated deadline) must
 		// not cancel the interview's workflow behind the ledger's back.

@@ -420,7 +420,7 @@ func TestInterviewRefusedStepsRecordNothing(t *testing.T) {
 // interview record itself before it ends.
 func ladderParent(ctx workflow.Context, in InterviewInput) error {
 	for range 2 {
-		if err := ProposeInterviewFromLadder(ctx, in); err != nil {
+		if err := proposeInterviewFromLadder(ctx, ledgerRunner{}, in); err != nil {
 			return err
 		}
 	}
@@ -552,7 +552,7 @@ func stoppingLadderParent(ctx workflow.Context, in InterviewInput) error {
 	lctx, stop := workflow.WithCancel(ctx)
 	proposed := workflow.NewChannel(ctx)
 	workflow.Go(lctx, func(ctx workflow.Context) {
-		if err := ProposeInterviewFromLadder(ctx, in); err != nil {
+		if err := proposeInterviewFromLadder(ctx, ledgerRunner{}, in); err != nil {
 			workflow.GetLogger(ctx).Error("proposing failed", "error", err)
 		}
 		proposed.Send(ctx, true)
@@ -589,6 +589,7 @@ func TestLadderInterviewOutlivesTheLadder(t *testing.T) {
 	})
 	t.Run("before", func(t *testing.T) {
 		h := newIvHarness(t)
+		atLevelOne(h.env)
 		h.env.OnGetVersion(versionLadderInterviewOutlivesLadder, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
 		run(t, h)
 		row := h.fl.row("finding-f-7-1")

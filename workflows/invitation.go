@@ -358,7 +358,7 @@ func (w *invitation) run(ctx workflow.Context) (InvitationResult, error) {
 // readAnswerLimit takes the answer limit from the escalation policy in
 // force, since versionAnswerLimitFromPolicy; before it, the input's.
 func (w *invitation) readAnswerLimit(ctx workflow.Context) error {
-	if workflow.GetVersion(ctx, versionAnswerLimitFromPolicy, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+	if w.ledger.version(ctx, versionAnswerLimitFromPolicy, 1) == workflow.DefaultVersion {
 		return nil
 	}
 	var terms activities.InvitationTerms

@@ -351,6 +351,7 @@ func TestInvitationAnswerLimitFromPolicy(t *testing.T) {
 // policy.
 func TestInvitationAnswerLimitBeforePolicy(t *testing.T) {
 	h := newInvHarness(t)
+	atLevelOne(h.env)
 	h.env.OnGetVersion(versionAnswerLimitFromPolicy, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
 	h.fl.policy = activities.InvitationTerms{PolicyVersion: 7, AnswerWorkingDays: 2}
 	h.in.AnswerWorkingDays = 5

@@ -209,21 +209,52 @@ func (c *core[R]) details() string {
 	return details
 }
 
-// versionLocalLedger is the workflow.GetVersion change ID under which a
-// lifecycle tries each ledger call first as a local activity: in the
-// workflow task that asked for it, so that an Update is accepted, written to
-// the ledger, published and answered in one task (issue 9 item 5).
-// Histories recorded before it keep their activities.
+// versionLocalLedger is the workflow.GetVersion change ID asked once as a
+// run starts (newLedgerRunner). Its version is the run's code level:
+//
+//   - DefaultVersion, histories recorded before it: ledger calls are
+//     activities;
+//   - 1: a ledger call is first a local activity, in the workflow task that
+//     asked for it, so that an Update is accepted, written to the ledger,
+//     published and answered in one task (issue 9 item 5);
+//   - 2 (levelTwo): as 1, and the run takes the changes of levelTwoChanges
+//     without asking workflow.GetVersion for each.
+//
+// Runs below level 2 ask each change's own GetVersion, as they did.
 const versionLocalLedger = "ledger-local-activities"
 
+// levelTwo is the code level of runs started since it: they know every
+// change of levelTwoChanges from the start.
+const levelTwo workflow.Version = 2
+
+// levelTwoChanges are the changes a level-2 run takes at the version given,
+// without a marker of its own. Each workflow.GetVersion a run asks for the
+// first time writes a marker and an upsert of TemporalChangeVersion: four
+// events a finding paid at its sign-off check and its end, two more at each
+// escalation's webhook. Level-2 runs depend on this table as it is: a
+// change of one of these versions, or a change added here, needs a new
+// level (TestLevelTwoChanges pins it).
+var levelTwoChanges = map[string]workflow.Version{
+	webhookOutboxChange:                  1,
+	versionAnnounceOutlivesLadder:        1,
+	versionEndCancelsProposals:           2,
+	versionSignoff:                       1,
+	versionSignoffDeadline:               1,
+	versionLadderInterviewOutlivesLadder: 1,
+	versionInterviewRecordsCancellation:  1,
+	versionAnswerLimitFromPolicy:         1,
+}
+
 // ledgerRunner runs a lifecycle's ledger calls (idempotent writes and
-// reads). Since versionLocalLedger a call is first one attempt of a local
-// activity; when that attempt fails without a refusal (the database is
-// away, slow or restarting), the same call is retried as an activity with
-// ledgerActivityOptions, so the retries, their window and the UNAVAILABLE
-// answer after it are the server's, as before. A refusal (a domain error,
-// data PostgreSQL will never accept) is answered at once either way.
-type ledgerRunner struct{ local bool }
+// reads), and knows the code level its run started at (versionLocalLedger),
+// which decides how they run and which changes the run knows. Since level
+// 1 a call is first one attempt of a local activity; when that attempt
+// fails without a refusal (the database is away, slow or restarting), the
+// same call is retried as an activity with ledgerActivityOptions, so the
+// retries, their window and the UNAVAILABLE answer after it are the
+// server's, as before. A refusal (a domain error, data PostgreSQL will
+// never accept) is answered at once either way.
+type ledgerRunner struct{ level workflow.Version }
 
 // ledgerLocalOptions give the local attempt a short bound and no retry of
 // its own: retrying is the activity's job.
@@ -233,16 +264,25 @@ var ledgerLocalOptions = workflow.LocalActivityOptions{
 	RetryPolicy:            &temporal.RetryPolicy{MaximumAttempts: 1},
 }
 
-// newLedgerRunner decides, once at the start of a run, how its ledger calls
-// run.
+// newLedgerRunner asks, once at the start of a run, for its code level.
 func newLedgerRunner(ctx workflow.Context) ledgerRunner {
-	return ledgerRunner{local: workflow.GetVersion(ctx, versionLocalLedger, workflow.DefaultVersion, 1) >= 1}
+	return ledgerRunner{level: workflow.GetVersion(ctx, versionLocalLedger, workflow.DefaultVersion, levelTwo)}
+}
+
+// version is workflow.GetVersion(ctx, changeID, DefaultVersion, max) for
+// the run: a level-2 run takes a change of levelTwoChanges at its version
+// there, without asking.
+func (r ledgerRunner) version(ctx workflow.Context, changeID string, max workflow.Version) workflow.Version {
+	if v, ok := levelTwoChanges[changeID]; ok && r.level >= levelTwo {
+		return v
+	}
+	return workflow.GetVersion(ctx, changeID, workflow.DefaultVersion, max)
 }
 
 // call runs the ledger activity fn with args and decodes its result into
 // result (nil for none).
 func (r ledgerRunner) call(ctx workflow.Context, result any, fn any, args ...any) error {
-	if r.local {
+	if r.level >= 1 {
 		err := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, ledgerLocalOptions), fn, args...).Get(ctx, result)
 		if err == nil || refused(err) || temporal.IsCanceledError(err) {
 			return err
@@ -329,7 +369,7 @@ func (c *core[R]) escalate(ctx workflow.Context, step deadline.ScheduledStep) er
 	c.escalations = append(c.escalations, res.Escalation)
 	c.publish(ctx)
 	if step.Step == ledger.StepInterviewProposed {
-		if err := ProposeInterviewFromLadder(ctx, InterviewInput{Subject: c.subject(), UnitCode: *f.unitCode,
+		if err := proposeInterviewFromLadder(ctx, c.ledger, InterviewInput{Subject: c.subject(), UnitCode: *f.unitCode,
 			Reason: message.EN, DeadlineSeq: seq}); err != nil {
 			workflow.GetLogger(ctx).Error("proposing the interview failed", c.spec.kind, c.id(), "error", err)
 		}
@@ -383,7 +423,7 @@ func (c *core[R]) redate(ctx workflow.Context, sig CalendarChangedSignal) error 
 // "cancelled") makes moot: the interviews its ladder proposed that nobody
 // approved.
 func (c *core[R]) ended(ctx workflow.Context, how, action string) {
-	cancelProposedInterviews(ctx, c.subject(), fmt.Sprintf("%s %s was %s", c.spec.kind, c.id(), how),
+	cancelProposedInterviews(ctx, c.ledger, c.subject(), fmt.Sprintf("%s %s was %s", c.spec.kind, c.id(), how),
 		c.subject()+"/"+action, ladderInterviewIDs(c.subject(), c.escalations))
 }
 

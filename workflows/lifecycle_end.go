@@ -44,8 +44,8 @@ func ladderInterviewIDs(subject string, escalations []ledger.Escalation) []strin
 //
 // Failures are logged, not returned: the subject's end is already recorded,
 // and the proposal stays for the office to cancel by hand.
-func cancelProposedInterviews(ctx workflow.Context, subject, why, key string, known []string) {
-	switch v := workflow.GetVersion(ctx, versionEndCancelsProposals, workflow.DefaultVersion, 2); {
+func cancelProposedInterviews(ctx workflow.Context, r ledgerRunner, subject, why, key string, known []string) {
+	switch v := r.version(ctx, versionEndCancelsProposals, 2); {
 	case v == workflow.DefaultVersion:
 		return
 	case v >= 2 && len(known) == 0:

@@ -33,6 +33,7 @@ func TestFindingAnnounceVersions(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newHarness(t)
+			atLevelOne(h.env)
 			h.env.OnGetVersion(webhookOutboxChange, workflow.DefaultVersion, 1).Return(tt.version)
 			wd := h.update(time.Hour, ActionWithdraw, "w1", WithdrawInput{RequestID: "w1", Actor: office, Reason: "重复记录"})
 			h.run(newFinding(SeverityMajor))
