@@ -31,18 +31,9 @@ type chainHead struct {
 // lockHead locks the head of chain (typ, id) until the transaction ends,
 // creating it at seq 0 when the chain is new.
 func lockHead(ctx context.Context, q *dbsqlc.Queries, typ, id string) (chainHead, error) {
-	key := dbsqlc.LockChainHeadParams{SubjectType: typ, SubjectID: id}
-	r, found, err := optional(q.LockChainHead(ctx, key))
+	r, err := q.LockChainHead(ctx, dbsqlc.LockChainHeadParams{SubjectType: typ, SubjectID: id})
 	if err != nil {
 		return chainHead{}, fmt.Errorf("locking the audit chain of %s %q: %w", typ, id, err)
-	}
-	if !found {
-		if err := q.CreateChainHead(ctx, dbsqlc.CreateChainHeadParams{SubjectType: typ, SubjectID: id}); err != nil {
-			return chainHead{}, fmt.Errorf("starting the audit chain of %s %q: %w", typ, id, err)
-		}
-		if r, err = q.LockChainHead(ctx, key); err != nil {
-			return chainHead{}, fmt.Errorf("locking the audit chain of %s %q: %w", typ, id, err)
-		}
 	}
 	return chainHead{seq: r.Seq, hash: r.Hash}, nil
 }

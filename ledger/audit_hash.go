@@ -48,7 +48,7 @@ import (
 // \" \\ \b \f \n \r \t and \u00XX for the other control characters (all
 // other characters as UTF-8), numbers exactly as PostgreSQL prints the
 // jsonb value. The writer computes the hash over the values PostgreSQL
-// returns for what it is about to store (PrepareEvent), so a later read
+// returns for what it is about to store (BeginEvent), so a later read
 // gives the same bytes.
 //
 // An anchor's heads_hash is H over the fields "xuncha/audit/heads/v1" and,

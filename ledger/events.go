@@ -77,11 +77,8 @@ func (s *Store) appendEvent(ctx context.Context, q *dbsqlc.Queries, e Event) err
 	what := func(err error) error {
 		return fmt.Errorf("appending %s event %q of %s %q: %w", e.Action, e.Key, e.SubjectType, e.SubjectID, err)
 	}
-	head, err := lockHead(ctx, q, e.SubjectType, e.SubjectID)
-	if err != nil {
-		return what(err)
-	}
-	p, err := q.PrepareEvent(ctx, dbsqlc.PrepareEventParams{
+	p, err := q.BeginEvent(ctx, dbsqlc.BeginEventParams{
+		SubjectType: e.SubjectType, SubjectID: e.SubjectID,
 		OccurredAt: e.OccurredAt, Actor: actorJSON, Evidence: evidence, Data: data,
 	})
 	if err != nil {
@@ -89,28 +86,25 @@ func (s *Store) appendEvent(ctx context.Context, q *dbsqlc.Queries, e Event) err
 	}
 	alg := s.AuditHash.orDefault()
 	c := eventContent{
-		ID: p.ID, SubjectType: e.SubjectType, SubjectID: e.SubjectID, Seq: head.seq + 1, Key: e.Key, Action: e.Action,
+		ID: p.ID, SubjectType: e.SubjectType, SubjectID: e.SubjectID, Seq: p.Seq + 1, Key: e.Key, Action: e.Action,
 		StageBefore: e.StageBefore, StageAfter: e.StageAfter, Actor: p.Actor, Note: e.Note, Evidence: p.Evidence,
-		Data: p.Data, OccurredAt: p.OccurredAt, RecordedAt: p.RecordedAt, PrevHash: nonNilBytes(head.hash),
+		Data: p.Data, OccurredAt: p.OccurredAt, RecordedAt: p.RecordedAt, PrevHash: nonNilBytes(p.Hash),
 	}
 	sum, err := c.hash(alg)
 	if err != nil {
 		return what(err)
 	}
 	algName := string(alg)
-	n, err := q.InsertEvent(ctx, dbsqlc.InsertEventParams{
+	// 0 rows: the key was written before, and the chain stays where it is.
+	if _, err := q.InsertEvent(ctx, dbsqlc.InsertEventParams{
 		ID: c.ID, SubjectType: c.SubjectType, SubjectID: c.SubjectID, EventKey: c.Key, Action: c.Action,
 		StageBefore: c.StageBefore, StageAfter: c.StageAfter, Actor: c.Actor, Note: c.Note,
 		Evidence: c.Evidence, Data: c.Data, OccurredAt: c.OccurredAt, RecordedAt: c.RecordedAt,
-		Seq: &c.Seq, PrevHash: c.PrevHash, Hash: sum, HashAlg: &algName,
-	})
-	if err != nil {
+		Seq: c.Seq, PrevHash: c.PrevHash, Hash: sum, HashAlg: &algName,
+	}); err != nil {
 		return what(err)
 	}
-	if n == 0 {
-		return nil // written before: the chain stays where it is
-	}
-	return advanceHead(ctx, q, e.SubjectType, e.SubjectID, chainHead{seq: c.Seq, hash: sum})
+	return nil
 }
 
 // AppendEvent writes one event; retrying with the same key is a no-op.

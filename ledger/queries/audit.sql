@@ -2,18 +2,13 @@
 -- anchors and what verification reads.
 
 -- name: LockChainHead :one
--- LockChainHead holds a chain's head until the transaction ends: writers of
--- the same chain take turns, writers of other chains do not wait.
-SELECT seq, hash FROM audit_chain_heads
-WHERE subject_type = @subject_type AND subject_id = @subject_id
-FOR UPDATE;
-
--- name: CreateChainHead :exec
--- CreateChainHead starts a chain at seq 0; a head created meanwhile by
--- another writer stays as it is.
+-- LockChainHead holds a chain's head until the transaction ends, starting
+-- the chain at seq 0 when it has none: writers of the same chain take
+-- turns, writers of other chains do not wait.
 INSERT INTO audit_chain_heads (subject_type, subject_id, seq, hash)
 VALUES (@subject_type, @subject_id, 0, ''::bytea)
-ON CONFLICT DO NOTHING;
+ON CONFLICT (subject_type, subject_id) DO UPDATE SET seq = audit_chain_heads.seq
+RETURNING seq, hash;
 
 -- name: AdvanceChainHead :exec
 UPDATE audit_chain_heads SET seq = @seq, hash = @hash, updated_at = now()

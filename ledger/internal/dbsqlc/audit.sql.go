@@ -130,24 +130,6 @@ func (q *Queries) ChainsSince(ctx context.Context, since time.Time) ([]ChainsSin
 	return items, nil
 }
 
-const createChainHead = `-- name: CreateChainHead :exec
-INSERT INTO audit_chain_heads (subject_type, subject_id, seq, hash)
-VALUES ($1, $2, 0, ''::bytea)
-ON CONFLICT DO NOTHING
-`
-
-type CreateChainHeadParams struct {
-	SubjectType string
-	SubjectID   string
-}
-
-// CreateChainHead starts a chain at seq 0; a head created meanwhile by
-// another writer stays as it is.
-func (q *Queries) CreateChainHead(ctx context.Context, arg CreateChainHeadParams) error {
-	_, err := q.db.Exec(ctx, createChainHead, arg.SubjectType, arg.SubjectID)
-	return err
-}
-
 const headsToAnchor = `-- name: HeadsToAnchor :many
 SELECT h.subject_type, h.subject_id, h.seq, h.hash, COALESCE(a.seq, -1)::bigint AS anchored_seq
 FROM audit_chain_heads h
@@ -345,9 +327,10 @@ func (q *Queries) LockAnchors(ctx context.Context) error {
 
 const lockChainHead = `-- name: LockChainHead :one
 
-SELECT seq, hash FROM audit_chain_heads
-WHERE subject_type = $1 AND subject_id = $2
-FOR UPDATE
+INSERT INTO audit_chain_heads (subject_type, subject_id, seq, hash)
+VALUES ($1, $2, 0, ''::bytea)
+ON CONFLICT (subject_type, subject_id) DO UPDATE SET seq = audit_chain_heads.seq
+RETURNING seq, hash
 `
 
 type LockChainHeadParams struct {
@@ -362,8 +345,9 @@ type LockChainHeadRow struct {
 
 // The audit chain (ledger/audit_*.go): chain heads, sealing, the access log,
 // anchors and what verification reads.
-// LockChainHead holds a chain's head until the transaction ends: writers of
-// the same chain take turns, writers of other chains do not wait.
+// LockChainHead holds a chain's head until the transaction ends, starting
+// the chain at seq 0 when it has none: writers of the same chain take
+// turns, writers of other chains do not wait.
 func (q *Queries) LockChainHead(ctx context.Context, arg LockChainHeadParams) (LockChainHeadRow, error) {
 	row := q.db.QueryRow(ctx, lockChainHead, arg.SubjectType, arg.SubjectID)
 	var i LockChainHeadRow

@@ -10,18 +10,93 @@ import (
 	"time"
 )
 
+const beginEvent = `-- name: BeginEvent :one
+WITH head AS (
+  INSERT INTO audit_chain_heads (subject_type, subject_id, seq, hash)
+  VALUES ($5, $6, 0, ''::bytea)
+  ON CONFLICT (subject_type, subject_id) DO UPDATE SET seq = audit_chain_heads.seq
+  RETURNING seq, hash
+)
+SELECT head.seq, head.hash,
+       nextval(pg_get_serial_sequence('events', 'id'))::bigint AS id,
+       now()::timestamptz AS recorded_at,
+       $1::timestamptz AS occurred_at,
+       $2::jsonb AS actor,
+       $3::jsonb AS evidence,
+       $4::jsonb AS data
+FROM head
+`
+
+type BeginEventParams struct {
+	OccurredAt  time.Time
+	Actor       []byte
+	Evidence    []byte
+	Data        []byte
+	SubjectType string
+	SubjectID   string
+}
+
+type BeginEventRow struct {
+	Seq        int64
+	Hash       []byte
+	ID         int64
+	RecordedAt time.Time
+	OccurredAt time.Time
+	Actor      []byte
+	Evidence   []byte
+	Data       []byte
+}
+
+// BeginEvent locks the head of the event's chain until the transaction
+// ends, starting the chain at seq 0 when it has none (writers of one chain
+// take turns, writers of other chains do not wait), and gives the event its
+// ID and recording time, returning its instants and JSON documents as
+// PostgreSQL will store them (microseconds, jsonb's normalised form), so
+// that the hash is computed over exactly what a later read returns. One
+// round trip: each change of a lifecycle writes an event inside its
+// workflow task.
+func (q *Queries) BeginEvent(ctx context.Context, arg BeginEventParams) (BeginEventRow, error) {
+	row := q.db.QueryRow(ctx, beginEvent,
+		arg.OccurredAt,
+		arg.Actor,
+		arg.Evidence,
+		arg.Data,
+		arg.SubjectType,
+		arg.SubjectID,
+	)
+	var i BeginEventRow
+	err := row.Scan(
+		&i.Seq,
+		&i.Hash,
+		&i.ID,
+		&i.RecordedAt,
+		&i.OccurredAt,
+		&i.Actor,
+		&i.Evidence,
+		&i.Data,
+	)
+	return i, err
+}
+
 const insertEvent = `-- name: InsertEvent :execrows
-INSERT INTO events (id, subject_type, subject_id, event_key, action, stage_before, stage_after,
-                    actor, note, evidence, data, occurred_at, recorded_at, seq, prev_hash, hash, hash_alg)
-VALUES ($1, $2, $3, $4, $5, $6, $7,
-        $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
-ON CONFLICT (subject_type, subject_id, event_key) DO NOTHING
+WITH inserted AS (
+  INSERT INTO events (id, subject_type, subject_id, event_key, action, stage_before, stage_after,
+                      actor, note, evidence, data, occurred_at, recorded_at, seq, prev_hash, hash, hash_alg)
+  VALUES ($5, $3, $4, $6, $7, $8, $9,
+          $10, $11, $12, $13, $14, $15, $1, $16, $2, $17)
+  ON CONFLICT (subject_type, subject_id, event_key) DO NOTHING
+  RETURNING 1
+)
+UPDATE audit_chain_heads h SET seq = $1, hash = $2, updated_at = now()
+WHERE h.subject_type = $3 AND h.subject_id = $4 AND EXISTS (SELECT FROM inserted)
 `
 
 type InsertEventParams struct {
-	ID          int64
+	Seq         int64
+	Hash        []byte
 	SubjectType string
 	SubjectID   string
+	ID          int64
 	EventKey    string
 	Action      string
 	StageBefore string
@@ -32,19 +107,19 @@ type InsertEventParams struct {
 	Data        []byte
 	OccurredAt  time.Time
 	RecordedAt  time.Time
-	Seq         *int64
 	PrevHash    []byte
-	Hash        []byte
 	HashAlg     *string
 }
 
-// InsertEvent appends a sealed event; a key already used is a no-op
-// (0 rows), which leaves the chain as it was.
+// InsertEvent appends a sealed event and moves its chain's head to it; a
+// key already used is a no-op (0 rows), which leaves the chain as it was.
 func (q *Queries) InsertEvent(ctx context.Context, arg InsertEventParams) (int64, error) {
 	result, err := q.db.Exec(ctx, insertEvent,
-		arg.ID,
+		arg.Seq,
+		arg.Hash,
 		arg.SubjectType,
 		arg.SubjectID,
+		arg.ID,
 		arg.EventKey,
 		arg.Action,
 		arg.StageBefore,
@@ -55,9 +130,7 @@ func (q *Queries) InsertEvent(ctx context.Context, arg InsertEventParams) (int64
 		arg.Data,
 		arg.OccurredAt,
 		arg.RecordedAt,
-		arg.Seq,
 		arg.PrevHash,
-		arg.Hash,
 		arg.HashAlg,
 	)
 	if err != nil {
@@ -113,52 +186,4 @@ func (q *Queries) ListEvents(ctx context.Context, arg ListEventsParams) ([]Event
 		return nil, err
 	}
 	return items, nil
-}
-
-const prepareEvent = `-- name: PrepareEvent :one
-SELECT nextval(pg_get_serial_sequence('events', 'id'))::bigint AS id,
-       now()::timestamptz AS recorded_at,
-       $1::timestamptz AS occurred_at,
-       $2::jsonb AS actor,
-       $3::jsonb AS evidence,
-       $4::jsonb AS data
-`
-
-type PrepareEventParams struct {
-	OccurredAt time.Time
-	Actor      []byte
-	Evidence   []byte
-	Data       []byte
-}
-
-type PrepareEventRow struct {
-	ID         int64
-	RecordedAt time.Time
-	OccurredAt time.Time
-	Actor      []byte
-	Evidence   []byte
-	Data       []byte
-}
-
-// PrepareEvent gives an event its ID and recording time and returns its
-// instants and JSON documents as PostgreSQL will store them (microseconds,
-// jsonb's normalised form), so that the hash is computed over exactly what
-// a later read returns.
-func (q *Queries) PrepareEvent(ctx context.Context, arg PrepareEventParams) (PrepareEventRow, error) {
-	row := q.db.QueryRow(ctx, prepareEvent,
-		arg.OccurredAt,
-		arg.Actor,
-		arg.Evidence,
-		arg.Data,
-	)
-	var i PrepareEventRow
-	err := row.Scan(
-		&i.ID,
-		&i.RecordedAt,
-		&i.OccurredAt,
-		&i.Actor,
-		&i.Evidence,
-		&i.Data,
-	)
-	return i, err
 }
