@@ -30,6 +30,10 @@ type RecordFindingInput struct {
 	// a finding may be recorded; the ledger checks it as the row is written
 	// (ledger.Store.RecordFinding).
 	InspectionStages []string `json:"inspection_stages,omitempty"`
+	// Listed, when set, lists the finding as it is numbered, in the same
+	// transaction (ledger.Store.RecordListedFinding): the row is LISTED at
+	// version 2, its "list" event written.
+	Listed bool `json:"listed,omitempty"`
 }
 
 // RecordFindingResult carries the ledger number assigned (the same on a
@@ -42,15 +46,22 @@ type RecordFindingResult struct {
 // "<year>-<unit code>-<4-digit sequence>" (year of CreatedAt in
 // Asia/Shanghai; sequence per year and unit) unless the row already has one,
 // and appends the "record" event (idempotent by event key), in one
-// transaction. An inspection missing from the ledger (NOT_FOUND) or a
+// transaction; with Listed, the "list" event too. An inspection missing from the ledger (NOT_FOUND) or a
 // workflow ID taken by another finding (ALREADY_EXISTS) is a non-retryable
 // refusal.
 func (a *Activities) RecordFinding(ctx context.Context, in RecordFindingInput) (RecordFindingResult, error) {
-	number, err := a.Ledger.RecordFinding(ctx, in.Finding, in.EventKey, in.InspectionStages...)
+	record := a.Ledger.RecordFinding
+	if in.Listed {
+		record = a.Ledger.RecordListedFinding
+	}
+	number, err := record(ctx, in.Finding, in.EventKey, in.InspectionStages...)
 	if err != nil {
 		return RecordFindingResult{}, a.ledgerError(ctx, fmt.Sprintf("recording finding %q", in.Finding.ID), err)
 	}
 	a.Metrics.Transition(ledger.SubjectFinding, "record", in.Finding.Stage)
+	if in.Listed {
+		a.Metrics.Transition(ledger.SubjectFinding, "list", "LISTED")
+	}
 	a.log(ctx).Info("ledger: finding recorded", zap.String("finding", in.Finding.ID),
 		zap.String("inspection", in.Finding.InspectionID), zap.String("ledger_number", number))
 	return RecordFindingResult{LedgerNumber: number}, nil

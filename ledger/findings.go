@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/xuncha/xuncha/calendar"
+	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/ledger/internal/dbsqlc"
 )
@@ -151,8 +152,34 @@ func LedgerNumber(year int, unitCode string, seq int) string {
 // change written at the same moment either comes after the finding or is
 // seen by it. A retry of a recorded finding is not refused.
 func (s *Store) RecordFinding(ctx context.Context, f Finding, eventKey string, inspectionStages ...string) (ledgerNumber string, err error) {
+	return s.recordFinding(ctx, f, eventKey, false, inspectionStages)
+}
+
+// RecordListedFinding is RecordFinding for a finding that is listed as it
+// is numbered, as an import lists its rows and a finding workflow since its
+// code level 2 does (one ledger write instead of two): the row is written
+// LISTED at version 2, and the "list" event (listEvent) follows the
+// "record" event, in the same transaction. f is the finding as found
+// (FOUND, version 1).
+func (s *Store) RecordListedFinding(ctx context.Context, f Finding, eventKey string, inspectionStages ...string) (ledgerNumber string, err error) {
+	return s.recordFinding(ctx, f, eventKey, true, inspectionStages)
+}
+
+// listEvent is the event of a finding entered in the problem ledger under
+// number: FOUND to LISTED, by the system, when it was found.
+func listEvent(f Finding, number string) Event {
+	return Event{SubjectType: SubjectFinding, SubjectID: f.ID, Key: "list/" + f.RequestID, Action: "list",
+		StageBefore: findingStageFound, StageAfter: findingStageListed, Actor: actor.System,
+		Note: "entered in the problem ledger as " + number, OccurredAt: f.CreatedAt}
+}
+
+func (s *Store) recordFinding(ctx context.Context, f Finding, eventKey string, listed bool, inspectionStages []string) (ledgerNumber string, err error) {
 	if f.ID == "" || eventKey == "" {
 		return "", fmt.Errorf("recording a finding needs its ID and an event key: %w", derrors.ErrInvalidArgument)
+	}
+	found := f
+	if listed {
+		f.Stage, f.Version = findingStageListed, listedVersion
 	}
 	row, err := findingParams(f)
 	if err != nil {
@@ -206,17 +233,20 @@ func (s *Store) RecordFinding(ctx context.Context, f Finding, eventKey string, i
 		if err != nil {
 			return fmt.Errorf("encoding event data: %w", err)
 		}
-		return s.appendEvent(ctx, q, Event{
+		if err := s.appendEvent(ctx, q, Event{
 			SubjectType: SubjectFinding,
 			SubjectID:   f.ID,
 			Key:         eventKey,
 			Action:      "record",
-			StageAfter:  f.Stage,
+			StageAfter:  found.Stage,
 			Actor:       f.FoundBy,
 			Evidence:    evidence,
 			Data:        data,
 			OccurredAt:  f.CreatedAt,
-		})
+		}); err != nil || !listed {
+			return err
+		}
+		return s.appendEvent(ctx, q, listEvent(f, ledgerNumber))
 	})
 	if err != nil {
 		return "", err

@@ -50,6 +50,43 @@ func TestRecordFindingIsIdempotent(t *testing.T) {
 	requireSameFinding(t, want, got)
 }
 
+// TestRecordListedFinding: a finding listed as it is numbered is one row,
+// LISTED at version 2, with its record and list events in order, the list
+// naming the number; a retry adds nothing; the statistics count it once.
+func TestRecordListedFinding(t *testing.T) {
+	t.Parallel()
+	fx := setup(t)
+	fx.inspection(t, "i-1", "430100")
+	f := newFinding("f-1", "i-1", "430100", march)
+
+	first, err := fx.store.RecordListedFinding(t.Context(), f, "record/req-f-1")
+	require.NoError(t, err)
+	require.Equal(t, "2026-430100-0001", first)
+	again, err := fx.store.RecordListedFinding(t.Context(), f, "record/req-f-1")
+	require.NoError(t, err)
+	require.Equal(t, first, again)
+
+	events, err := fx.store.Events(t.Context(), ledger.SubjectFinding, "f-1")
+	require.NoError(t, err)
+	require.Len(t, events, 2)
+	require.Equal(t, "record", events[0].Action)
+	require.Equal(t, "FOUND", events[0].StageAfter)
+	require.Equal(t, "list", events[1].Action)
+	require.Equal(t, "list/req-f-1", events[1].Key)
+	require.Equal(t, "FOUND", events[1].StageBefore)
+	require.Equal(t, "LISTED", events[1].StageAfter)
+	require.Equal(t, "entered in the problem ledger as "+first, events[1].Note)
+	require.True(t, events[1].OccurredAt.Equal(march))
+
+	got, err := fx.store.GetFinding(t.Context(), "f-1")
+	require.NoError(t, err)
+	want := f
+	want.LedgerNumber, want.Stage, want.Version = first, "LISTED", 2
+	requireSameFinding(t, want, got)
+	require.Equal(t, 1, fx.count(t, `SELECT findings FROM finding_month_tallies WHERE inspection_id = 'i-1'`))
+	requireTalliesRecomputed(t, fx)
+}
+
 func TestRecordFindingRefusesUnknownInspection(t *testing.T) {
 	t.Parallel()
 	fx := setup(t)

@@ -25,9 +25,10 @@ const (
 	findingStageListed = "LISTED"
 )
 
-// importedVersion is an imported row's version: the record and the list,
-// as a finding workflow writes them.
-const importedVersion = 2
+// listedVersion is the version of a row written LISTED at once (an
+// import's, RecordListedFinding's): the record and the list, as a finding
+// workflow writes them one by one.
+const listedVersion = 2
 
 // FindingImport is a problem list to write to the ledger in one transaction
 // (Store.ImportFindings).
@@ -193,7 +194,7 @@ func (s *Store) importFindings(ctx context.Context, q *dbsqlc.Queries, in Findin
 
 	p := dbsqlc.InsertImportedFindingsParams{
 		InspectionID: in.InspectionID, UnitCode: in.UnitCode, UnitName: in.UnitName, Stage: findingStageListed,
-		FoundBy: foundBy, Version: importedVersion,
+		FoundBy: foundBy, Version: listedVersion,
 	}
 	var events []Event
 	for k, i := range fresh {
@@ -229,9 +230,7 @@ func (s *Store) importFindings(ctx context.Context, q *dbsqlc.Queries, in Findin
 		events = append(events,
 			Event{SubjectType: SubjectFinding, SubjectID: f.ID, Key: "record/" + f.RequestID, Action: "record",
 				StageAfter: findingStageFound, Actor: in.FoundBy, Evidence: evidence, Data: data, OccurredAt: created[k]},
-			Event{SubjectType: SubjectFinding, SubjectID: f.ID, Key: "list/" + f.RequestID, Action: "list",
-				StageBefore: findingStageFound, StageAfter: findingStageListed, Actor: actor.System,
-				Note: "entered in the problem ledger as " + number, OccurredAt: created[k]})
+			listEvent(Finding{ID: f.ID, RequestID: f.RequestID, CreatedAt: created[k]}, number))
 	}
 	n, err := q.InsertImportedFindings(ctx, p)
 	if err != nil {

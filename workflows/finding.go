@@ -205,30 +205,38 @@ func (w *finding) run(ctx workflow.Context) (FindingResult, error) {
 		return FindingResult{}, err
 	}
 
-	// FOUND: recorded with evidence, numbered in the ledger.
+	// FOUND: recorded with evidence, numbered in the ledger. LISTED
+	// follows automatically once the ledger gave the number: since level 2
+	// in the same ledger write, unless the finding is notified at once,
+	// which comes between the two.
+	notify := NeedsImmediateNotice(w.row)
+	listed := w.ledger.level >= levelTwo && !notify
 	var rec activities.RecordFindingResult
 	if err := w.ledger.call(ctx, &rec, acts.RecordFinding, activities.RecordFindingInput{
-		Finding: w.row, EventKey: "record/" + w.row.RequestID, InspectionStages: FindingRecordingStages,
+		Finding: w.row, EventKey: "record/" + w.row.RequestID, InspectionStages: FindingRecordingStages, Listed: listed,
 	}); err != nil {
 		return FindingResult{}, failCreation(ctx, "recording finding "+w.row.ID, err, &w.refused)
 	}
 	w.row.LedgerNumber = rec.LedgerNumber
 
-	// A MAJOR hazard or important problem is notified at once (charter 三(三)3).
-	if NeedsImmediateNotice(w.row) {
-		if err := w.notifyMajor(ctx); err != nil {
+	if listed {
+		w.row.Stage, w.row.Version = FindingListed, w.row.Version+1
+		w.publish(ctx)
+	} else {
+		// A MAJOR hazard or important problem is notified at once (charter 三(三)3).
+		if notify {
+			if err := w.notifyMajor(ctx); err != nil {
+				return FindingResult{}, err
+			}
+		}
+		next := w.row
+		next.Stage = FindingListed
+		if err := w.apply(ctx, next, ledger.Event{
+			Key: "list/" + w.row.RequestID, Action: "list", Actor: actor.System,
+			Note: "entered in the problem ledger as " + w.row.LedgerNumber,
+		}); err != nil {
 			return FindingResult{}, err
 		}
-	}
-
-	// LISTED follows automatically once the ledger gave the number.
-	next := w.row
-	next.Stage = FindingListed
-	if err := w.apply(ctx, next, ledger.Event{
-		Key: "list/" + w.row.RequestID, Action: "list", Actor: actor.System,
-		Note: "entered in the problem ledger as " + w.row.LedgerNumber,
-	}); err != nil {
-		return FindingResult{}, err
 	}
 	w.recorded = true
 

@@ -130,6 +130,11 @@ func newHarness(t *testing.T) *harness {
 			defer fl.mu.Unlock()
 			fl.row = in.Finding
 			fl.appendEvent(ledger.Event{Key: in.EventKey, Action: "record", StageAfter: in.Finding.Stage, Actor: in.Finding.FoundBy})
+			if in.Listed { // as ledger.Store.RecordListedFinding
+				fl.row.Stage, fl.row.Version, fl.row.LedgerNumber = FindingListed, 2, "2026-430100-0007"
+				fl.appendEvent(ledger.Event{SubjectID: in.Finding.ID, Key: "list/" + in.Finding.RequestID, Action: "list", StageBefore: FindingFound,
+					StageAfter: FindingListed, Actor: actor.System})
+			}
 			return activities.RecordFindingResult{LedgerNumber: "2026-430100-0007"}, nil
 		})
 	env.OnActivity(acts.ApplyFindingChange, mock.Anything, mock.Anything).Return(
