@@ -21,6 +21,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/xuncha/xuncha/calendar"
+	"github.com/xuncha/xuncha/internal/proccpu"
 	"github.com/xuncha/xuncha/ledger"
 	"github.com/xuncha/xuncha/workflows"
 )
@@ -153,16 +154,16 @@ func TestMidnightHerd(t *testing.T) {
 	}
 	h := newHerdWatch(ids, instant)
 	deadline := instant.Add(herdWindow)
-	cpuBefore, err := readCPU()
+	cpuBefore, err := proccpu.Read()
 	require.NoError(t, err)
 	for !h.complete() && time.Now().Before(deadline) {
 		polled := time.Now()
 		require.NoError(t, h.poll(ctx, conn, polled))
 		time.Sleep(herdPoll - time.Since(polled))
 	}
-	cpuAfter, err := readCPU()
+	cpuAfter, err := proccpu.Read()
 	require.NoError(t, err)
-	t.Log(h.report(delivered.Load()) + "\n  " + cpuSpent(cpuBefore, cpuAfter, time.Since(instant)))
+	t.Log(h.report(delivered.Load()) + "\n  " + cpuAfter.Since(cpuBefore).Report(time.Since(instant)))
 	require.True(t, h.complete(), "every finding's escalation row, overdue flag and queued webhook within %s: %s", herdWindow, h.missing())
 	require.NoError(t, h.duplicates(ctx, conn))
 }

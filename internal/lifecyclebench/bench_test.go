@@ -23,6 +23,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/xuncha/xuncha/internal/proccpu"
 	xunchav1 "github.com/xuncha/xuncha/proto/xuncha/v1"
 	"github.com/xuncha/xuncha/workflows"
 )
@@ -68,8 +69,11 @@ type round struct {
 // concurrency level it runs rounds of bare workflows and of finding
 // lifecycles, interleaved (bare, lifecycle, bare, lifecycle, ...) so that a
 // slow patch of the machine hits both, and prints the durations, the ratio
-// lifecycle/bare (the median of the per-round ratios of medians) and the
-// history events of one lifecycle of each kind.
+// lifecycle/bare (the median of the per-round ratios of medians), the CPU
+// each kind of process used per lifecycle of each kind (read from /proc
+// around each round: the Temporal server, PostgreSQL, and this process,
+// which runs the API, the worker and the clients) and the history events of
+// one lifecycle of each kind.
 //
 // The finding lifecycle goes through the gRPC API, as office systems do
 // (-finding-via=api, the default):
@@ -104,13 +108,20 @@ func TestLifecycleOverhead(t *testing.T) {
 	started := time.Now()
 	var results []levelResult
 	for _, clients := range levels {
-		res := levelResult{clients: clients, byKind: map[string][]round{}}
+		res := levelResult{clients: clients, byKind: map[string][]round{}, cpu: map[string]proccpu.Usage{"bare": {}, "finding": {}}}
 		for r := -*flagWarmup; r < *flagRounds; r++ {
 			for _, k := range []kind{bare, finding} {
+				before, err := proccpu.Read()
+				require.NoError(t, err)
 				rd, err := runRound(ctx, clients, *flagN, fmt.Sprintf("%s-c%d-r%d", k.name, clients, r), k.drive)
 				require.NoError(t, err, "%s round %d at %d clients", k.name, r, clients)
+				after, err := proccpu.Read()
+				require.NoError(t, err)
 				if r >= 0 {
 					res.byKind[k.name] = append(res.byKind[k.name], rd)
+					used := after.Since(before)
+					used.Rename(after.Name(os.Getpid()), "this process (API, worker, client)")
+					res.cpu[k.name].Add(used)
 				}
 			}
 		}
@@ -331,6 +342,9 @@ func countHistory(ctx context.Context, tc client.Client, id string) (history, er
 type levelResult struct {
 	clients int
 	byKind  map[string][]round // measured rounds, in order, per kind name
+	// cpu is what the machine's processes used during the measured rounds,
+	// per kind name.
+	cpu map[string]proccpu.Usage
 }
 
 // all joins the lifecycle durations of rounds.
@@ -396,6 +410,24 @@ func report(w io.Writer, results []levelResult, histories []history, elapsed tim
 		m := Median(rs)
 		fmt.Fprintf(w, "ratio finding/bare at %d client(s): %.2f× (median of per-round ratios %s; target ≤ %.1f×: %s)\n",
 			l.clients, m, strings.Join(each, " "), targetRatio, verdict(m <= targetRatio))
+	}
+	fmt.Fprintln(w)
+	for _, l := range results {
+		for _, name := range []string{"bare", "finding"} {
+			u, n := l.cpu[name], len(all(l.byKind[name]))
+			perLifecycle := func(d time.Duration) string { return ms(d / time.Duration(max(n, 1))) }
+			var parts []string
+			for _, p := range u.Names() {
+				if u[p]*50 >= u.Total() { // 2% or more
+					parts = append(parts, p+" "+perLifecycle(u[p]))
+				}
+			}
+			fmt.Fprintf(w, "CPU per lifecycle at %d client(s), %s: %s   [%s]\n", l.clients, name, perLifecycle(u.Total()), strings.Join(parts, ", "))
+		}
+		if b := l.cpu["bare"].Total(); b > 0 {
+			fmt.Fprintf(w, "CPU ratio finding/bare at %d client(s): %.2f×\n", l.clients,
+				float64(l.cpu["finding"].Total())/float64(len(all(l.byKind["finding"])))/(float64(b)/float64(len(all(l.byKind["bare"])))))
+		}
 	}
 	fmt.Fprintln(w)
 	for _, h := range histories {
