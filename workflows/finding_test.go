@@ -34,6 +34,7 @@ type fakeLedger struct {
 	row         ledger.Finding
 	events      []ledger.Event
 	eventKeys   map[string]bool
+	records     []activities.RecordFindingInput
 	escalations []ledger.Escalation
 	deliveries  []activities.DeliverWebhookInput
 	inline      int // announcements delivered inside the lifecycle (before webhookOutboxChange)
@@ -128,6 +129,7 @@ func newHarness(t *testing.T) *harness {
 		func(_ context.Context, in activities.RecordFindingInput) (activities.RecordFindingResult, error) {
 			fl.mu.Lock()
 			defer fl.mu.Unlock()
+			fl.records = append(fl.records, in)
 			fl.row = in.Finding
 			fl.appendEvent(ledger.Event{Key: in.EventKey, Action: "record", StageAfter: in.Finding.Stage, Actor: in.Finding.FoundBy})
 			if in.Listed { // as ledger.Store.RecordListedFinding

@@ -108,8 +108,10 @@ type core[R any] struct {
 	ledger ledgerRunner
 }
 
-func newCore[R any](ctx workflow.Context, s *spec[R], row R) core[R] {
-	return core[R]{spec: s, row: row, mu: workflow.NewMutex(ctx), ledger: newLedgerRunner(ctx)}
+// newCore starts a lifecycle's core on row; level is the code level the
+// run's input gives, 0 when it gives none (newLedgerRunner).
+func newCore[R any](ctx workflow.Context, s *spec[R], level workflow.Version, row R) core[R] {
+	return core[R]{spec: s, row: row, mu: workflow.NewMutex(ctx), ledger: newLedgerRunner(ctx, level)}
 }
 
 func (c *core[R]) f() rowFields { return c.spec.fields(&c.row) }
@@ -264,8 +266,26 @@ var ledgerLocalOptions = workflow.LocalActivityOptions{
 	RetryPolicy:            &temporal.RetryPolicy{MaximumAttempts: 1},
 }
 
-// newLedgerRunner asks, once at the start of a run, for its code level.
-func newLedgerRunner(ctx workflow.Context) ledgerRunner {
+// CodeLevel is the code level of runs started now. A starter that sets it
+// in the run's input (FindingInput.CodeLevel) spares the run asking
+// versionLocalLedger: a marker and an upsert of TemporalChangeVersion, two
+// history events and a visibility write.
+const CodeLevel = levelTwo
+
+// newLedgerRunner decides, once at the start of a run, its code level: the
+// one its input gave (given, from level 2 on), or else versionLocalLedger's
+// version. A level above this code's is a run started by a newer binary:
+// its workflow task fails (and is retried) until a worker that knows the
+// level takes it, as workflow.GetVersion does for a version it does not
+// know; running it as an older level would write a history the newer code
+// cannot replay.
+func newLedgerRunner(ctx workflow.Context, given workflow.Version) ledgerRunner {
+	switch {
+	case given > CodeLevel:
+		panic(fmt.Sprintf("code level %d is newer than this worker's %d: a worker of a newer release runs it", given, CodeLevel))
+	case given >= levelTwo:
+		return ledgerRunner{level: given}
+	}
 	return ledgerRunner{level: workflow.GetVersion(ctx, versionLocalLedger, workflow.DefaultVersion, levelTwo)}
 }
 
