@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
@@ -175,6 +176,33 @@ func sendUpdate[S any](ctx context.Context, tc client.Client, l *ledger.Store, u
 	return state, false, derrors.StageError{
 		Reason: reason, Subject: u.workflowID, Action: u.action, Stage: f.stage, Allowed: f.allowed,
 	}.Says("%s %q is %s: no further changes", f.subjectType, f.id, f.stage)
+}
+
+// sendCreate starts a lifecycle's workflow with opts, workflowType and
+// input, and its await-created Update for requestID in the same call
+// (update-with-start), and decodes the state the Update answers once the
+// workflow's first ledger write is done, or its refusal. A run of the ID
+// that exists is used as it is (a retry of the create is answered as the
+// first was); opts.WorkflowIDReusePolicy says whether an ID whose run
+// ended may start again. The error is the client's, for the caller to
+// explain.
+func sendCreate[S any](ctx context.Context, tc client.Client, opts client.StartWorkflowOptions, workflowType string, input any,
+	requestID string,
+) (state S, err error) {
+	opts.WorkflowIDConflictPolicy = enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING
+	handle, err := tc.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
+		StartWorkflowOperation: tc.NewWithStartWorkflowOperation(opts, workflowType, input),
+		UpdateOptions: client.UpdateWorkflowOptions{
+			UpdateID:     workflows.AwaitCreatedUpdateID(requestID),
+			UpdateName:   workflows.UpdateAwaitCreated,
+			Args:         []any{workflows.AwaitCreatedInput{RequestID: requestID}},
+			WaitForStage: client.WorkflowUpdateStageCompleted,
+		},
+	})
+	if err == nil {
+		err = handle.Get(ctx, &state)
+	}
+	return state, err
 }
 
 // adoptAndUpdate starts the workflow that adopts a row no workflow ever

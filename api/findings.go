@@ -107,29 +107,15 @@ func (s *FindingServer) RecordFinding(ctx context.Context, req *xunchav1.RecordF
 	}
 	f.ID = id
 
-	start := s.Temporal.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
-		ID:                       workflows.FindingWorkflowID(f.ID),
-		TaskQueue:                s.TaskQueue,
-		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+	st, err := sendCreate[workflows.FindingState](ctx, s.Temporal, client.StartWorkflowOptions{
+		ID:        workflows.FindingWorkflowID(f.ID),
+		TaskQueue: s.TaskQueue,
 		// A refused finding fails its run: a retry may start the ID again.
 		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
 		TypedSearchAttributes: workflows.FindingSearchAttributes(f),
 		StaticSummary:         workflows.FindingSummary(f),
-	}, workflows.FindingWorkflowName, workflows.FindingInput{Finding: f, CodeLevel: workflows.CodeLevel})
-	handle, err := s.Temporal.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
-		StartWorkflowOperation: start,
-		UpdateOptions: client.UpdateWorkflowOptions{
-			UpdateID:     workflows.AwaitCreatedUpdateID(f.RequestID),
-			UpdateName:   workflows.UpdateAwaitCreated,
-			Args:         []any{workflows.AwaitCreatedInput{RequestID: f.RequestID}},
-			WaitForStage: client.WorkflowUpdateStageCompleted,
-		},
-	})
+	}, workflows.FindingWorkflowName, workflows.FindingInput{Finding: f, CodeLevel: workflows.CodeLevel}, f.RequestID)
 	if err != nil {
-		return s.recordError(ctx, err, f)
-	}
-	var st workflows.FindingState
-	if err := handle.Get(ctx, &st); err != nil {
 		return s.recordError(ctx, err, f)
 	}
 	return findingProto(i18n.FromContext(ctx), st.Finding, st.Escalations, nil), nil
@@ -270,7 +256,7 @@ func missingEvidence(field string, ids, missing []string) derrors.Violations {
 // GetFinding returns the finding with its live stage, deadline and
 // escalations, and its last events.
 func (s *FindingServer) GetFinding(ctx context.Context, req *xunchav1.GetFindingRequest) (*xunchav1.Finding, error) {
-	row, err := s.finding(ctx, req.GetId())
+	row, err := readInReach(ctx, s.Ledger, ledger.SubjectFinding, req.GetId(), (*ledger.Store).GetFinding)
 	if err != nil {
 		return nil, err
 	}
@@ -307,18 +293,6 @@ func (s *FindingServer) GetFinding(ctx context.Context, req *xunchav1.GetFinding
 		return findingProto(i18n.FromContext(ctx), row, st.Escalations, events), nil
 	}
 	return findingProto(i18n.FromContext(ctx), st.Finding, st.Escalations, events), nil
-}
-
-// finding reads a finding's ledger row; a missing one, or one out of the
-// caller's reach, is NotFound.
-func (s *FindingServer) finding(ctx context.Context, id string) (ledger.Finding, error) {
-	if id == "" {
-		return ledger.Finding{}, derrors.Invalid("id", "must not be empty")
-	}
-	if err := inReach(ctx, s.Ledger, ledger.SubjectFinding, id); err != nil {
-		return ledger.Finding{}, err
-	}
-	return s.Ledger.GetFinding(ctx, id)
 }
 
 // findingFromLedger answers with the ledger's view of a finding.
@@ -572,7 +546,7 @@ func (s *FindingServer) SignOffFinding(ctx context.Context, req *xunchav1.SignOf
 
 // ListFindingEvents returns a finding's whole event log, oldest first.
 func (s *FindingServer) ListFindingEvents(ctx context.Context, req *xunchav1.ListFindingEventsRequest) (*xunchav1.ListFindingEventsResponse, error) {
-	row, err := s.finding(ctx, req.GetId())
+	row, err := readInReach(ctx, s.Ledger, ledger.SubjectFinding, req.GetId(), (*ledger.Store).GetFinding)
 	if err != nil {
 		return nil, err
 	}

@@ -94,28 +94,13 @@ func (s *InspectionServer) CreateInspection(ctx context.Context, req *xunchav1.C
 	// The plan's rules that need the ledger (non-repetition, the earlier
 	// inspection of a FOLLOW_UP) are checked as the workflow writes the row;
 	// a refused plan fails its run, so a retry may start the ID again.
-	start := s.Temporal.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
-		ID:                       workflowID,
-		TaskQueue:                s.TaskQueue,
-		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
-		TypedSearchAttributes:    workflows.InspectionSearchAttributes(in),
-		StaticSummary:            workflows.InspectionSummary(in),
-	}, workflows.InspectionWorkflowName, in)
-	handle, err := s.Temporal.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
-		StartWorkflowOperation: start,
-		UpdateOptions: client.UpdateWorkflowOptions{
-			UpdateID:     workflows.AwaitCreatedUpdateID(in.RequestID),
-			UpdateName:   workflows.UpdateAwaitCreated,
-			Args:         []any{workflows.AwaitCreatedInput{RequestID: in.RequestID}},
-			WaitForStage: client.WorkflowUpdateStageCompleted,
-		},
-	})
-	if err != nil {
-		return nil, s.startError(err, in.ID)
-	}
-	var st workflows.InspectionState
-	if err := handle.Get(ctx, &st); err != nil {
+	if _, err := sendCreate[workflows.InspectionState](ctx, s.Temporal, client.StartWorkflowOptions{
+		ID:                    workflowID,
+		TaskQueue:             s.TaskQueue,
+		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
+		TypedSearchAttributes: workflows.InspectionSearchAttributes(in),
+		StaticSummary:         workflows.InspectionSummary(in),
+	}, workflows.InspectionWorkflowName, in, in.RequestID); err != nil {
 		return nil, s.startError(err, in.ID)
 	}
 	return s.get(ctx, in.ID)

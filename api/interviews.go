@@ -70,28 +70,14 @@ func (s *InterviewServer) ProposeInterview(ctx context.Context, req *xunchav1.Pr
 	}
 	in.ID = generatedID("iv", "", in.RequestID)
 
-	start := s.Temporal.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
-		ID:                       workflows.InterviewWorkflowID(in.ID),
-		TaskQueue:                s.TaskQueue,
-		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		TypedSearchAttributes:    workflows.InterviewSearchAttributes(in),
-		StaticSummary:            workflows.InterviewSummary(in),
-	}, workflows.InterviewWorkflowName, in)
-	handle, err := s.Temporal.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
-		StartWorkflowOperation: start,
-		UpdateOptions: client.UpdateWorkflowOptions{
-			UpdateID:     workflows.AwaitCreatedUpdateID(in.RequestID),
-			UpdateName:   workflows.UpdateAwaitCreated,
-			Args:         []any{workflows.AwaitCreatedInput{RequestID: in.RequestID}},
-			WaitForStage: client.WorkflowUpdateStageCompleted,
-		},
-	})
+	st, err := sendCreate[workflows.InterviewState](ctx, s.Temporal, client.StartWorkflowOptions{
+		ID:                    workflows.InterviewWorkflowID(in.ID),
+		TaskQueue:             s.TaskQueue,
+		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		TypedSearchAttributes: workflows.InterviewSearchAttributes(in),
+		StaticSummary:         workflows.InterviewSummary(in),
+	}, workflows.InterviewWorkflowName, in, in.RequestID)
 	if err != nil {
-		return s.proposeError(ctx, err, in)
-	}
-	var st workflows.InterviewState
-	if err := handle.Get(ctx, &st); err != nil {
 		return s.proposeError(ctx, err, in)
 	}
 	return interviewProto(i18n.FromContext(ctx), st.Interview, st.Escalations), nil
@@ -133,7 +119,7 @@ func (s *InterviewServer) proposeError(ctx context.Context, err error, in workfl
 // GetInterview returns the interview with its live stage, deadline and
 // escalations; the ledger answers when the workflow cannot.
 func (s *InterviewServer) GetInterview(ctx context.Context, req *xunchav1.GetInterviewRequest) (*xunchav1.Interview, error) {
-	row, err := s.interview(ctx, req.GetId())
+	row, err := readInReach(ctx, s.Ledger, ledger.SubjectInterview, req.GetId(), (*ledger.Store).GetInterview)
 	if err != nil {
 		return nil, err
 	}
@@ -157,18 +143,6 @@ func (s *InterviewServer) GetInterview(ctx context.Context, req *xunchav1.GetInt
 		return interviewFromLedger(ctx, s.Ledger, row)
 	}
 	return interviewProto(i18n.FromContext(ctx), st.Interview, st.Escalations), nil
-}
-
-// interview reads an interview's ledger row; a missing one, or one out of
-// the caller's reach, is NotFound.
-func (s *InterviewServer) interview(ctx context.Context, id string) (ledger.Interview, error) {
-	if id == "" {
-		return ledger.Interview{}, derrors.Invalid("id", "must not be empty")
-	}
-	if err := inReach(ctx, s.Ledger, ledger.SubjectInterview, id); err != nil {
-		return ledger.Interview{}, err
-	}
-	return s.Ledger.GetInterview(ctx, id)
 }
 
 // interviewFromLedger answers with the ledger's view of an interview.

@@ -533,25 +533,11 @@ func (s *LineupServer) SendInvitations(ctx context.Context, req *xunchav1.SendIn
 // startInvitation starts an invitation's workflow, or finds it started,
 // and returns once the ledger holds it.
 func (s *LineupServer) startInvitation(ctx context.Context, in workflows.InvitationInput) error {
-	start := s.Temporal.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
-		ID:                       workflows.InvitationWorkflowID(in.ID),
-		TaskQueue:                s.TaskQueue,
-		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-	}, workflows.InvitationWorkflowName, in)
-	handle, err := s.Temporal.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
-		StartWorkflowOperation: start,
-		UpdateOptions: client.UpdateWorkflowOptions{
-			UpdateID:     workflows.AwaitCreatedUpdateID(in.RequestID),
-			UpdateName:   workflows.UpdateAwaitCreated,
-			Args:         []any{workflows.AwaitCreatedInput{RequestID: in.RequestID}},
-			WaitForStage: client.WorkflowUpdateStageCompleted,
-		},
-	})
-	if err == nil {
-		var st workflows.InvitationState
-		err = handle.Get(ctx, &st)
-	}
+	_, err := sendCreate[workflows.InvitationState](ctx, s.Temporal, client.StartWorkflowOptions{
+		ID:                    workflows.InvitationWorkflowID(in.ID),
+		TaskQueue:             s.TaskQueue,
+		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+	}, workflows.InvitationWorkflowName, in, in.RequestID)
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &started) {
 		if _, gerr := s.Ledger.GetInvitation(ctx, in.ID); gerr == nil {

@@ -69,6 +69,22 @@ func inReach(ctx context.Context, l *ledger.Store, typ, id string) error {
 	return l.InReach(ctx, r, typ, id)
 }
 
+// readInReach reads the ledger row (get) of the object of type typ with
+// the given ID; a missing ID is InvalidArgument, a missing object, or one
+// out of the caller's reach, NotFound.
+func readInReach[R any](ctx context.Context, l *ledger.Store, typ, id string,
+	get func(*ledger.Store, context.Context, string) (R, error),
+) (R, error) {
+	var zero R
+	if id == "" {
+		return zero, derrors.Invalid("id", "must not be empty")
+	}
+	if err := inReach(ctx, l, typ, id); err != nil {
+		return zero, err
+	}
+	return get(l, ctx, id)
+}
+
 // subjectInReach is inReach for a subject written "finding/<id>" or
 // "inspection/<id>" (interviews, exposures); a malformed one is left to the
 // caller's own validation.
