@@ -2,6 +2,7 @@ package activities
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 
 	"github.com/xuncha/xuncha/calendar"
@@ -26,6 +27,45 @@ func (a *Activities) ResolveDeadline(ctx context.Context, in ResolveDeadlineInpu
 	}
 	res, err := r.Resolve(in.Rule)
 	return res, refusal(err)
+}
+
+// FindingDeadlineInput is a change of a finding that starts a new
+// rectification deadline (a referral, a rejected verification, a
+// reopening): the change as ApplyFindingChange takes it, without the
+// deadline, and the rule that computes it.
+type FindingDeadlineInput struct {
+	Finding ledger.Finding `json:"finding"`
+	Event   ledger.Event   `json:"event"`
+	Rule    deadline.Rule  `json:"rule"`
+}
+
+// ApplyFindingDeadline computes in.Rule as ResolveDeadline does and writes
+// the change as ApplyFindingChange does, the row with the deadline and the
+// event's data with it under "deadline": one call where a workflow since
+// its code level 2 made two (issue 9 item 5). A refused rule writes
+// nothing.
+func (a *Activities) ApplyFindingDeadline(ctx context.Context, in FindingDeadlineInput) (deadline.Resolved, error) {
+	res, err := a.ResolveDeadline(ctx, ResolveDeadlineInput{Rule: in.Rule})
+	if err != nil {
+		return deadline.Resolved{}, err
+	}
+	in.Finding.Deadline = &res.Deadline
+	data := map[string]json.RawMessage{}
+	if len(in.Event.Data) > 0 {
+		if err := json.Unmarshal(in.Event.Data, &data); err != nil {
+			return deadline.Resolved{}, derrors.ToTemporal(derrors.New(derrors.ErrInvalidArgument, "the event's data is not a JSON object: %v", err))
+		}
+	}
+	if data["deadline"], err = json.Marshal(res.Deadline); err != nil {
+		return deadline.Resolved{}, derrors.ToTemporal(derrors.New(derrors.ErrInvalidArgument, "encoding the deadline: %v", err))
+	}
+	if in.Event.Data, err = json.Marshal(data); err != nil {
+		return deadline.Resolved{}, derrors.ToTemporal(derrors.New(derrors.ErrInvalidArgument, "encoding the event's data: %v", err))
+	}
+	if err := a.ApplyFindingChange(ctx, FindingChangeInput{Finding: in.Finding, Event: in.Event}); err != nil {
+		return deadline.Resolved{}, err
+	}
+	return res, nil
 }
 
 // ExtensionTermsInput asks what the office's policy allows for extending a

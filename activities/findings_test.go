@@ -1,6 +1,7 @@
 package activities_test
 
 import (
+	"encoding/json"
 	"errors"
 	"testing"
 	"time"
@@ -9,6 +10,8 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/xuncha/xuncha/activities"
+	"github.com/xuncha/xuncha/calendar"
+	"github.com/xuncha/xuncha/deadline"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/ledger"
 )
@@ -98,6 +101,61 @@ func TestFindingActivities(t *testing.T) {
 	require.True(t, errors.As(err, &app), "%v", err)
 	require.True(t, app.NonRetryable())
 	require.Equal(t, "ALREADY_EXISTS", app.Type())
+}
+
+// TestApplyFindingDeadline: the rule is computed with the ledger's calendar
+// and the change written with it, the event's data keeping what it had and
+// the deadline under "deadline"; a rule the charter refuses writes nothing
+// and is not retried.
+func TestApplyFindingDeadline(t *testing.T) {
+	t.Parallel()
+	fx := setup(t)
+	fx.inspection(t, "i-1", "430100")
+	member := actor.Actor{Name: "王五", Role: actor.RoleTeamMember, Organisation: "省第一巡查组"}
+	at := time.Date(2026, 3, 10, 2, 30, 0, 0, time.UTC)
+	f := ledger.Finding{ID: "f-1", WorkflowID: "finding/f-1", InspectionID: "i-1", RequestID: "req-f-1",
+		UnitCode: "430100", UnitName: "长沙市", Title: "消防通道堵塞", Kind: "HAZARD", Severity: "GENERAL", ContentArea: 2,
+		Stage: "FOUND", FoundBy: member, CreatedAt: at, UpdatedAt: at, Version: 1}
+	_, err := fx.env.ExecuteActivity(fx.acts.RecordFinding, activities.RecordFindingInput{Finding: f, EventKey: "record/req-f-1", Listed: true})
+	require.NoError(t, err)
+
+	referred := f
+	referred.Stage, referred.DeadlineSeq, referred.Version = "REFERRED", 1, 3
+	referred.Referral = &ledger.Referral{ReceivingAuthority: "长沙市安委办", FeedbackReceivedOn: "2026-03-02"}
+	refer := activities.FindingDeadlineInput{Finding: referred,
+		Event: ledger.Event{Key: "refer/r1", Action: "refer", StageBefore: "LISTED", StageAfter: "REFERRED", Actor: member, OccurredAt: at,
+			Data: json.RawMessage(`{"referral":{"receiving_authority":"长沙市安委办"}}`)},
+		Rule: deadline.Rectification("feedback_received_on", "2026-03-02", "")}
+
+	tooLate := refer
+	tooLate.Rule = deadline.Rectification("feedback_received_on", "2026-03-02", "2026-05-30")
+	_, err = fx.env.ExecuteActivity(fx.acts.ApplyFindingDeadline, tooLate)
+	var app *temporal.ApplicationError
+	require.True(t, errors.As(err, &app), "%v", err)
+	require.True(t, app.NonRetryable())
+	got, err := fx.store.GetFinding(t.Context(), "f-1")
+	require.NoError(t, err)
+	require.Equal(t, "LISTED", got.Stage, "a refused rule writes nothing")
+
+	val, err := fx.env.ExecuteActivity(fx.acts.ApplyFindingDeadline, refer)
+	require.NoError(t, err)
+	var res deadline.Resolved
+	require.NoError(t, val.Get(&res))
+	require.Equal(t, "2026-04-02", res.Deadline.Due.String())
+	got, err = fx.store.GetFinding(t.Context(), "f-1")
+	require.NoError(t, err)
+	require.Equal(t, "REFERRED", got.Stage)
+	require.Equal(t, "2026-04-02", got.Deadline.Due.String())
+	events, err := fx.store.Events(t.Context(), ledger.SubjectFinding, "f-1")
+	require.NoError(t, err)
+	var data struct {
+		Referral map[string]any    `json:"referral"`
+		Deadline calendar.Deadline `json:"deadline"`
+	}
+	require.NoError(t, json.Unmarshal(events[len(events)-1].Data, &data))
+	require.Equal(t, "长沙市安委办", data.Referral["receiving_authority"])
+	require.Equal(t, res.Deadline.Due, data.Deadline.Due)
+	require.Equal(t, res.Deadline.Explanation, data.Deadline.Explanation)
 }
 
 func TestSubscribers(t *testing.T) {

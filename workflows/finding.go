@@ -353,26 +353,41 @@ func (w *finding) classify(ctx workflow.Context, in ClassifyInput) error {
 }
 
 // rectifyAgain moves the finding to REFERRED with a new rectification
-// deadline computed by rule, records the change with e (whose Data gets
-// the deadline), and starts the deadline's ladder: the referral, a
-// rejected verification and a failed re-check all do this. before
-// prepares the row (the referral, the reopen count).
+// deadline computed by rule, records the change with e, whose data are
+// data() and the deadline under "deadline", and starts the deadline's
+// ladder: the referral, a rejected verification, a refused sign-off and a
+// failed re-check all do this. before prepares the row (the referral, the
+// reopen count); data is asked after it.
 func (w *finding) rectifyAgain(ctx workflow.Context, rule deadline.Rule, before func(*ledger.Finding), e ledger.Event,
-	data func(calendar.Deadline) map[string]any) error {
-	resolved, err := w.ledger.resolveDeadline(ctx, rule)
-	if err != nil {
-		return err
-	}
+	data func() map[string]any) error {
 	next := w.row
 	next.Stage = FindingReferred
 	before(&next)
-	next.Deadline = &resolved.Deadline
 	next.DeadlineSeq++
 	next.Overdue = false
 	next.OriginalDue = "" // a new deadline of the office's, not extended yet
-	e.Data = dataJSON(data(resolved.Deadline))
-	if err := w.apply(ctx, next, e); err != nil {
-		return err
+	var resolved deadline.Resolved
+	if w.ledger.level >= levelTwo {
+		// One ledger call computes the deadline and writes the change
+		// with it (activities.ApplyFindingDeadline).
+		e.Data = dataJSON(data())
+		if err := w.applyVia(ctx, next, e, func(next ledger.Finding, e ledger.Event) (any, any) {
+			return acts.ApplyFindingDeadline, activities.FindingDeadlineInput{Finding: next, Event: e, Rule: rule}
+		}, &resolved, func(f *ledger.Finding) { f.Deadline = &resolved.Deadline }); err != nil {
+			return err
+		}
+	} else {
+		var err error
+		if resolved, err = w.ledger.resolveDeadline(ctx, rule); err != nil {
+			return err
+		}
+		next.Deadline = &resolved.Deadline
+		d := data()
+		d["deadline"] = resolved.Deadline
+		e.Data = dataJSON(d)
+		if err := w.apply(ctx, next, e); err != nil {
+			return err
+		}
 	}
 	w.startLadder(ctx, rule, resolved, nil)
 	return nil
@@ -383,7 +398,7 @@ func (w *finding) refer(ctx workflow.Context, in ReferInput) error {
 	return w.rectifyAgain(ctx, deadline.Rectification("feedback_received_on", r.FeedbackReceivedOn, r.Due),
 		func(next *ledger.Finding) { next.Referral = &r },
 		ledger.Event{Action: ActionRefer, Actor: in.Actor, Note: in.Note},
-		func(d calendar.Deadline) map[string]any { return map[string]any{"referral": r, "deadline": d} })
+		func() map[string]any { return map[string]any{"referral": r} })
 }
 
 func (w *finding) reportRectification(ctx workflow.Context, in ReportRectificationInput) error {
@@ -432,9 +447,7 @@ func (w *finding) verify(ctx workflow.Context, in VerifyInput) error {
 	return w.rectifyAgain(ctx, deadline.RectificationAgain(today.String(), in.Due),
 		func(next *ledger.Finding) { next.ReopenCount++; next.Rectification = nil; reopens = next.ReopenCount },
 		ledger.Event{Action: ActionVerify, Actor: in.Actor, Note: in.Reason},
-		func(d calendar.Deadline) map[string]any {
-			return map[string]any{"accept": false, "reopen_count": reopens, "deadline": d}
-		})
+		func() map[string]any { return map[string]any{"accept": false, "reopen_count": reopens} })
 }
 
 func (w *finding) withdraw(ctx workflow.Context, in WithdrawInput) error {
@@ -508,8 +521,8 @@ func (w *finding) reopen(ctx workflow.Context, in ReopenInput) (FindingResult, e
 		func(next *ledger.Finding) { next.ReopenCount++; next.Rectification = nil; reopens = next.ReopenCount },
 		ledger.Event{Key: "reopen/" + in.RequestID, Action: "reopen", Actor: in.Actor,
 			Note: "re-check by follow-up inspection " + in.InspectionID + " failed: " + in.Reason},
-		func(d calendar.Deadline) map[string]any {
-			return map[string]any{"inspection_id": in.InspectionID, "reopen_count": reopens, "deadline": d}
+		func() map[string]any {
+			return map[string]any{"inspection_id": in.InspectionID, "reopen_count": reopens}
 		}); err != nil {
 		return FindingResult{}, err
 	}

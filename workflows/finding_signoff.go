@@ -331,8 +331,8 @@ func (w *finding) signOff(ctx workflow.Context, in SignOffInput) error {
 			},
 			ledger.Event{Action: ActionSignOff, Actor: in.Actor, Evidence: evidenceJSON(in.EvidenceIDs),
 				Note: fmt.Sprintf("sign-off %d refused by %s (as %s): %s", so.Seq, in.Actor, signer, in.Reason)},
-			func(d calendar.Deadline) map[string]any {
-				return map[string]any{"approve": false, "signoff": so, "signature": sig, "reopen_count": reopens, "deadline": d}
+			func() map[string]any {
+				return map[string]any{"approve": false, "signoff": so, "signature": sig, "reopen_count": reopens}
 			}); err != nil {
 			return err
 		}

@@ -134,27 +134,48 @@ func newHarness(t *testing.T) *harness {
 			fl.appendEvent(ledger.Event{Key: in.EventKey, Action: "record", StageAfter: in.Finding.Stage, Actor: in.Finding.FoundBy})
 			if in.Listed { // as ledger.Store.RecordListedFinding
 				fl.row.Stage, fl.row.Version, fl.row.LedgerNumber = FindingListed, 2, "2026-430100-0007"
-				fl.appendEvent(ledger.Event{SubjectID: in.Finding.ID, Key: "list/" + in.Finding.RequestID, Action: "list", StageBefore: FindingFound,
-					StageAfter: FindingListed, Actor: actor.System})
+				fl.appendEvent(ledger.Event{SubjectType: ledger.SubjectFinding, SubjectID: in.Finding.ID, Key: "list/" + in.Finding.RequestID, Action: "list", StageBefore: FindingFound,
+					StageAfter: FindingListed, Actor: actor.System, Note: "entered in the problem ledger as 2026-430100-0007",
+					OccurredAt: in.Finding.CreatedAt})
 			}
 			return activities.RecordFindingResult{LedgerNumber: "2026-430100-0007"}, nil
 		})
-	env.OnActivity(acts.ApplyFindingChange, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.FindingChangeInput) error {
+	applyChange := func(_ context.Context, in activities.FindingChangeInput) error {
+		fl.mu.Lock()
+		defer fl.mu.Unlock()
+		fl.attempts[in.Event.Action]++
+		if fl.down {
+			return activities.LedgerError("applying "+in.Event.Action, errors.New("dial tcp 127.0.0.1:5432: connect: connection refused"))
+		}
+		if err := refuseLikePostgres(in); err != nil {
+			return activities.LedgerError(fmt.Sprintf("applying %s to finding %q", in.Event.Action, in.Finding.ID), err)
+		}
+		if in.Finding.Version > fl.row.Version {
+			fl.row = in.Finding
+		}
+		fl.appendEvent(in.Event)
+		return nil
+	}
+	env.OnActivity(acts.ApplyFindingChange, mock.Anything, mock.Anything).Return(applyChange)
+	// As activities.ApplyFindingDeadline: the rule resolved as
+	// ResolveDeadline does, then the change written with the deadline.
+	env.OnActivity(acts.ApplyFindingDeadline, mock.Anything, mock.Anything).Return(
+		func(ctx context.Context, in activities.FindingDeadlineInput) (deadline.Resolved, error) {
 			fl.mu.Lock()
-			defer fl.mu.Unlock()
-			fl.attempts[in.Event.Action]++
-			if fl.down {
-				return activities.LedgerError("applying "+in.Event.Action, errors.New("dial tcp 127.0.0.1:5432: connect: connection refused"))
+			cal, policy := fl.calendar, fl.policy
+			fl.mu.Unlock()
+			res, err := deadline.Resolve(cal, policy, in.Rule)
+			if err != nil {
+				return res, derrors.ToTemporal(err)
 			}
-			if err := refuseLikePostgres(in); err != nil {
-				return activities.LedgerError(fmt.Sprintf("applying %s to finding %q", in.Event.Action, in.Finding.ID), err)
+			in.Finding.Deadline = &res.Deadline
+			data := map[string]json.RawMessage{}
+			if err := json.Unmarshal(in.Event.Data, &data); err != nil {
+				return res, err
 			}
-			if in.Finding.Version > fl.row.Version {
-				fl.row = in.Finding
-			}
-			fl.appendEvent(in.Event)
-			return nil
+			data["deadline"] = dataJSON(res.Deadline)
+			in.Event.Data = dataJSON(data)
+			return res, applyChange(ctx, activities.FindingChangeInput{Finding: in.Finding, Event: in.Event})
 		})
 	env.OnActivity(acts.Escalate, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.EscalateInput) (activities.EscalateResult, error) {
@@ -363,6 +384,41 @@ func requireDone(t *testing.T, rs ...*result) {
 		require.NoError(t, r.rejected, "update %d rejected", i)
 		require.NoError(t, r.failed, "update %d failed", i)
 	}
+}
+
+// TestRectifyAgainAtBothLevels runs a referral and a rejected verification
+// as a level-1 run does (the deadline resolved, then the change written:
+// two ledger calls) and as a level-2 run does (one call,
+// activities.ApplyFindingDeadline): the ledger holds the same rows and
+// events, deadlines and their explanations in the events' data included.
+func TestRectifyAgainAtBothLevels(t *testing.T) {
+	run := func(t *testing.T, levelOne bool) *harness {
+		h := newHarness(t)
+		if levelOne {
+			atLevelOne(h.env)
+		}
+		day := 24 * time.Hour
+		h.update(time.Hour, ActionDiagnose, "d1", diagnosis())
+		h.update(2*time.Hour, ActionClassify, "c1", ClassifyInput{RequestID: "c1", Actor: leader, Dispositions: []string{"RECTIFY"}})
+		h.update(3*time.Hour, ActionRefer, "r1", referral("r1", "2026-03-02", ""))
+		h.update(10*day, ActionReportRectification, "p1", rectification("p1"))
+		h.update(11*day, ActionVerify, "v1", VerifyInput{RequestID: "v1", Actor: office, Accept: false, Reason: "证据不足"})
+		h.update(12*day, ActionWithdraw, "w1", WithdrawInput{RequestID: "w1", Actor: office, Reason: "重复记录"})
+		h.run(newFinding(SeverityGeneral))
+		return h
+	}
+	one, two := run(t, true), run(t, false)
+	require.Equal(t, 1, one.fl.attempts[ActionRefer])
+	require.Equal(t, one.fl.events, two.fl.events)
+	require.Equal(t, one.fl.row, two.fl.row)
+	var refer map[string]any
+	for _, e := range two.fl.events {
+		if e.Action == ActionRefer {
+			require.NoError(t, json.Unmarshal(e.Data, &refer))
+		}
+	}
+	require.Contains(t, refer, "deadline")
+	require.Contains(t, refer, "referral")
 }
 
 func TestFindingClosedLoopWithRejectedVerification(t *testing.T) {

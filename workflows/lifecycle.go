@@ -148,6 +148,15 @@ func (c *core[R]) checkChange(action string, who actor.Actor) error {
 // one, so a retried write records nothing twice. A change accepted while
 // the first write was under way (changesWhileRecording) waits for it.
 func (c *core[R]) apply(ctx workflow.Context, next R, e ledger.Event) error {
+	return c.applyVia(ctx, next, e, c.spec.write, nil, nil)
+}
+
+// applyVia is apply with the ledger activity (and its input) write gives
+// in place of the lifecycle's own; its result is decoded into result, and
+// written, when set, completes next with it before the row becomes next.
+func (c *core[R]) applyVia(ctx workflow.Context, next R, e ledger.Event, write func(R, ledger.Event) (activity, input any),
+	result any, written func(*R),
+) error {
 	if c.spec.changesWhileRecording {
 		if err := workflow.Await(ctx, func() bool { return c.recorded }); err != nil {
 			return err
@@ -157,9 +166,12 @@ func (c *core[R]) apply(ctx workflow.Context, next R, e ledger.Event) error {
 	e = changeEvent(ctx, e, c.spec.subjectType, c.id(), c.stage(), *nf.stage)
 	*nf.version = *c.f().version + 1
 	*nf.updatedAt = e.OccurredAt
-	fn, in := c.spec.write(next, e)
-	if err := c.ledger.call(ctx, nil, fn, in); err != nil {
+	fn, in := write(next, e)
+	if err := c.ledger.call(ctx, result, fn, in); err != nil {
 		return ledgerFailure(fmt.Sprintf("writing %s of %s to the ledger", e.Action, c.subject()), err)
+	}
+	if written != nil {
+		written(&next)
 	}
 	c.row = next
 	c.publish(ctx)
