@@ -158,6 +158,49 @@ func TestApplyFindingDeadline(t *testing.T) {
 	require.Equal(t, res.Deadline.Explanation, data.Deadline.Explanation)
 }
 
+// TestCloseFinding: an accepted verification closes the finding in the
+// same call that reads the sign-off rules when they name no signers for
+// it; when they do, nothing is written and the terms say whom to ask.
+func TestCloseFinding(t *testing.T) {
+	t.Parallel()
+	fx := setup(t)
+	fx.inspection(t, "i-1", "430100")
+	member := actor.Actor{Name: "王五", Role: actor.RoleTeamMember, Organisation: "省第一巡查组"}
+	office := actor.Actor{Name: "张三", Role: actor.RoleOffice, Organisation: "省安委办"}
+	at := time.Date(2026, 3, 10, 2, 30, 0, 0, time.UTC)
+	record := func(id, severity string) ledger.Finding {
+		f := ledger.Finding{ID: id, WorkflowID: "finding/" + id, InspectionID: "i-1", RequestID: "req-" + id,
+			UnitCode: "430100", UnitName: "长沙市", Title: "消防通道堵塞", Kind: "HAZARD", Severity: severity, ContentArea: 2,
+			Stage: "FOUND", FoundBy: member, CreatedAt: at, UpdatedAt: at, Version: 1}
+		_, err := fx.env.ExecuteActivity(fx.acts.RecordFinding, activities.RecordFindingInput{Finding: f, EventKey: "record/" + id, Listed: true})
+		require.NoError(t, err)
+		f.Stage, f.Version = "CLOSED", 3
+		return f
+	}
+	rules := []ledger.SignoffRule{{Kind: "HAZARD", Severity: "MAJOR", Signers: []ledger.Signer{{Role: actor.RoleOffice}}}}
+	_, err := fx.store.SetEscalationPolicy(t.Context(), "signoff-major", []ledger.EscalationStep{{Step: ledger.StepOverdue}},
+		ledger.DefaultExtensionLimits(), rules, ledger.DefaultInvitationAnswerWorkingDays, nil, office)
+	require.NoError(t, err)
+
+	for _, tt := range []struct {
+		severity string
+		closed   bool
+		stage    string
+	}{{"GENERAL", true, "CLOSED"}, {"MAJOR", false, "LISTED"}} {
+		f := record("f-"+tt.severity, tt.severity)
+		val, err := fx.env.ExecuteActivity(fx.acts.CloseFinding, activities.CloseFindingInput{Finding: f,
+			Event: ledger.Event{Key: "verify/v1", Action: "verify", StageBefore: "RECTIFIED", StageAfter: "CLOSED", Actor: office, OccurredAt: at}})
+		require.NoError(t, err)
+		var res activities.CloseFindingResult
+		require.NoError(t, val.Get(&res))
+		require.Equal(t, tt.closed, res.Closed, tt.severity)
+		require.Equal(t, !tt.closed, res.Terms.Rule != nil, tt.severity)
+		got, err := fx.store.GetFinding(t.Context(), f.ID)
+		require.NoError(t, err)
+		require.Equal(t, tt.stage, got.Stage, tt.severity)
+	}
+}
+
 func TestSubscribers(t *testing.T) {
 	t.Parallel()
 	fx := setup(t)

@@ -30,3 +30,33 @@ func (a *Activities) SignoffTerms(ctx context.Context, in SignoffTermsInput) (Si
 	}
 	return SignoffTerms{PolicyVersion: p.Version, Rule: ledger.SignoffRuleFor(p.SignoffRules, in.Kind, in.Severity)}, nil
 }
+
+// CloseFindingInput is an accepted verification: the finding's row as it
+// closes it, and the verification's event.
+type CloseFindingInput struct {
+	Finding ledger.Finding `json:"finding"`
+	Event   ledger.Event   `json:"event"`
+}
+
+// CloseFindingResult is the office's sign-off terms for the finding and
+// whether the close-out was written.
+type CloseFindingResult struct {
+	Terms  SignoffTerms `json:"terms"`
+	Closed bool         `json:"closed"`
+}
+
+// CloseFinding reads the sign-off terms as SignoffTerms does and, when they
+// name no signers, writes the close-out as ApplyFindingChange does: one
+// call where a workflow since its code level 2 made two (issue 9 item 5).
+// When the rule names signers nothing is written: the round of sign-off is
+// the workflow's to start.
+func (a *Activities) CloseFinding(ctx context.Context, in CloseFindingInput) (CloseFindingResult, error) {
+	terms, err := a.SignoffTerms(ctx, SignoffTermsInput{Kind: in.Finding.Kind, Severity: in.Finding.Severity})
+	if err != nil || terms.Rule != nil {
+		return CloseFindingResult{Terms: terms}, err
+	}
+	if err := a.ApplyFindingChange(ctx, FindingChangeInput(in)); err != nil {
+		return CloseFindingResult{Terms: terms}, err
+	}
+	return CloseFindingResult{Terms: terms, Closed: true}, nil
+}

@@ -373,7 +373,7 @@ func (w *finding) rectifyAgain(ctx workflow.Context, rule deadline.Rule, before 
 		e.Data = dataJSON(data())
 		if err := w.applyVia(ctx, next, e, func(next ledger.Finding, e ledger.Event) (any, any) {
 			return acts.ApplyFindingDeadline, activities.FindingDeadlineInput{Finding: next, Event: e, Rule: rule}
-		}, &resolved, func(f *ledger.Finding) { f.Deadline = &resolved.Deadline }); err != nil {
+		}, &resolved, func(f *ledger.Finding) bool { f.Deadline = &resolved.Deadline; return true }); err != nil {
 			return err
 		}
 	} else {
@@ -427,17 +427,33 @@ func (w *finding) reportRectification(ctx workflow.Context, in ReportRectificati
 
 func (w *finding) verify(ctx workflow.Context, in VerifyInput) error {
 	if in.Accept {
-		// Since versionSignoff, the office's sign-off rule may hold the
-		// close-out for its signers (finding_signoff.go).
-		if asked, err := w.requestSignoff(ctx, in); asked || err != nil {
-			return err
-		}
 		next := w.row
 		next.Stage = FindingClosed
 		next.Overdue = false
-		if err := w.apply(ctx, next, ledger.Event{Action: ActionVerify, Actor: in.Actor, Note: in.Reason,
-			Data: dataJSON(map[string]any{"accept": true})}); err != nil {
-			return err
+		e := ledger.Event{Action: ActionVerify, Actor: in.Actor, Note: in.Reason, Data: dataJSON(map[string]any{"accept": true})}
+		if w.ledger.level >= levelTwo {
+			// One ledger call reads the office's sign-off rule and, when
+			// it names no signers, closes the finding
+			// (activities.CloseFinding); otherwise the rule holds the
+			// close-out for its signers (finding_signoff.go).
+			var res activities.CloseFindingResult
+			if err := w.applyVia(ctx, next, e, func(next ledger.Finding, e ledger.Event) (any, any) {
+				return acts.CloseFinding, activities.CloseFindingInput{Finding: next, Event: e}
+			}, &res, func(*ledger.Finding) bool { return res.Closed }); err != nil {
+				return err
+			}
+			if !res.Closed {
+				return w.askSignoff(ctx, in, res.Terms)
+			}
+		} else {
+			// Since versionSignoff, the office's sign-off rule may hold
+			// the close-out for its signers (finding_signoff.go).
+			if asked, err := w.requestSignoff(ctx, in); asked || err != nil {
+				return err
+			}
+			if err := w.apply(ctx, next, e); err != nil {
+				return err
+			}
 		}
 		w.ended(ctx, "closed", ActionVerify)
 		return nil

@@ -246,10 +246,11 @@ func (r ledgerRunner) signoffTerms(ctx workflow.Context, f ledger.Finding) (acti
 }
 
 // requestSignoff is an accepted verification's first step since
-// versionSignoff: when the office's rule for the finding names signers, the
-// verification is recorded, the finding stays RECTIFIED and a round of
-// sign-off starts (asked reports true); otherwise nothing happens here and
-// the verification closes the finding.
+// versionSignoff, in runs below code level 2: when the office's rule for
+// the finding names signers, a round of sign-off starts (askSignoff; asked
+// reports true); otherwise nothing happens here and the verification
+// closes the finding. Level-2 runs read the rule in the close-out's own
+// ledger call (finding.verify).
 func (w *finding) requestSignoff(ctx workflow.Context, in VerifyInput) (asked bool, _ error) {
 	if w.ledger.version(ctx, versionSignoff, 1) == workflow.DefaultVersion {
 		return false, nil
@@ -258,6 +259,13 @@ func (w *finding) requestSignoff(ctx workflow.Context, in VerifyInput) (asked bo
 	if err != nil || terms.Rule == nil {
 		return false, err
 	}
+	return true, w.askSignoff(ctx, in, terms)
+}
+
+// askSignoff starts a round of sign-off for an accepted verification under
+// terms, whose rule names signers: the verification is recorded, the
+// finding stays RECTIFIED.
+func (w *finding) askSignoff(ctx workflow.Context, in VerifyInput, terms activities.SignoffTerms) error {
 	so := ledger.Signoff{
 		Seq: len(w.row.Signoffs) + 1, Round: w.row.ReopenCount, State: ledger.SignoffPending,
 		Ordered: terms.Rule.Ordered, Signers: slices.Clone(terms.Rule.Signers), PolicyVersion: terms.PolicyVersion,
@@ -267,8 +275,9 @@ func (w *finding) requestSignoff(ctx workflow.Context, in VerifyInput) (asked bo
 	var resolved deadline.Resolved
 	if w.ledger.version(ctx, versionSignoffDeadline, 1) != workflow.DefaultVersion {
 		r := deadline.SignoffDue(calendar.DateOf(workflow.Now(ctx)).String(), terms.Rule.Days())
+		var err error
 		if resolved, err = w.ledger.resolveDeadline(ctx, r); err != nil {
-			return true, err
+			return err
 		}
 		so.Deadline, rule = &resolved.Deadline, &r
 	}
@@ -287,14 +296,14 @@ func (w *finding) requestSignoff(ctx workflow.Context, in VerifyInput) (asked bo
 	}
 	if err := w.apply(ctx, next, ledger.Event{Action: ActionVerify, Actor: in.Actor, Note: note,
 		Data: dataJSON(map[string]any{"accept": true, "signoff": so})}); err != nil {
-		return true, err
+		return err
 	}
 	if rule != nil {
 		w.startFollowThrough(ctx, signoffFollowThrough, so.Seq, *rule, resolved, nil)
 	}
 	w.publishSignoff(ctx)
 	w.announceSignoff(ctx, EventSignoffRequested, "requested", so, nil)
-	return true, nil
+	return nil
 }
 
 // signOff records one signer's sign-off or refusal (the validator found

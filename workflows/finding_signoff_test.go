@@ -3,6 +3,7 @@ package workflows
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -335,6 +336,42 @@ func TestCodeLevelTooNew(t *testing.T) {
 	require.ErrorContains(t, h.env.GetWorkflowError(), "code level 3 is newer than this worker's 2")
 	require.Empty(t, h.fl.records)
 	require.Empty(t, h.fl.actions())
+}
+
+// TestVerifyAtBothLevels accepts a verification as a level-1 run does (the
+// sign-off rule read, then the close-out written: two ledger calls) and as
+// a level-2 run does (one call, activities.CloseFinding), without signers
+// and with them: the ledger holds the same rows and events.
+func TestVerifyAtBothLevels(t *testing.T) {
+	for _, signers := range []bool{false, true} {
+		t.Run(fmt.Sprintf("signers %v", signers), func(t *testing.T) {
+			run := func(levelOne bool) *harness {
+				h := newHarness(t)
+				if levelOne {
+					atLevelOne(h.env)
+				}
+				if signers {
+					h.withSignoffRules(majorHazardRule(true))
+				}
+				verified := h.verifiedAt()
+				h.update(7*day, ActionSignOff, "s2", signOff("s2", department))
+				h.update(8*day, ActionSignOff, "s4", signOff("s4", signingOffice))
+				h.run(newFinding(SeverityMajor))
+				requireDone(t, verified)
+				return h
+			}
+			one, two := run(true), run(false)
+			require.Equal(t, one.fl.events, two.fl.events)
+			require.Equal(t, one.fl.row, two.fl.row)
+			require.Equal(t, FindingClosed, two.fl.row.Stage)
+			require.Equal(t, 1, two.fl.signoffReads)
+			if signers {
+				require.Len(t, two.fl.row.Signoffs, 1)
+			} else {
+				require.Empty(t, two.fl.row.Signoffs)
+			}
+		})
+	}
 }
 
 // TestLevelTwoChanges pins the changes level-2 runs take without asking,

@@ -211,6 +211,21 @@ func newHarness(t *testing.T) *harness {
 			terms, err := deadline.ExtensionTermsFor(cal, policy, in.OriginalDue)
 			return terms, derrors.ToTemporal(err)
 		})
+	// As activities.CloseFinding: the sign-off terms read as SignoffTerms
+	// does, then the close-out written unless they name signers.
+	env.OnActivity(acts.CloseFinding, mock.Anything, mock.Anything).Return(
+		func(ctx context.Context, in activities.CloseFindingInput) (activities.CloseFindingResult, error) {
+			fl.mu.Lock()
+			fl.signoffReads++
+			terms := activities.SignoffTerms{PolicyVersion: fl.policy.Version,
+				Rule: ledger.SignoffRuleFor(fl.policy.SignoffRules, in.Finding.Kind, in.Finding.Severity)}
+			fl.mu.Unlock()
+			if terms.Rule != nil {
+				return activities.CloseFindingResult{Terms: terms}, nil
+			}
+			err := applyChange(ctx, activities.FindingChangeInput(in))
+			return activities.CloseFindingResult{Terms: terms, Closed: err == nil}, err
+		})
 	env.OnActivity(acts.SignoffTerms, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.SignoffTermsInput) (activities.SignoffTerms, error) {
 			fl.mu.Lock()

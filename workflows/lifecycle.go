@@ -152,10 +152,12 @@ func (c *core[R]) apply(ctx workflow.Context, next R, e ledger.Event) error {
 }
 
 // applyVia is apply with the ledger activity (and its input) write gives
-// in place of the lifecycle's own; its result is decoded into result, and
-// written, when set, completes next with it before the row becomes next.
+// in place of the lifecycle's own; its result is decoded into result.
+// written, when set, completes next with the result before the row becomes
+// next, or says that the activity wrote nothing (false): the row stays as
+// it was and nothing is published.
 func (c *core[R]) applyVia(ctx workflow.Context, next R, e ledger.Event, write func(R, ledger.Event) (activity, input any),
-	result any, written func(*R),
+	result any, written func(*R) bool,
 ) error {
 	if c.spec.changesWhileRecording {
 		if err := workflow.Await(ctx, func() bool { return c.recorded }); err != nil {
@@ -170,8 +172,8 @@ func (c *core[R]) applyVia(ctx workflow.Context, next R, e ledger.Event, write f
 	if err := c.ledger.call(ctx, result, fn, in); err != nil {
 		return ledgerFailure(fmt.Sprintf("writing %s of %s to the ledger", e.Action, c.subject()), err)
 	}
-	if written != nil {
-		written(&next)
+	if written != nil && !written(&next) {
+		return nil
 	}
 	c.row = next
 	c.publish(ctx)
