@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 
+	"go.temporal.io/sdk/temporal"
+
 	"github.com/xuncha/xuncha/calendar"
 	"github.com/xuncha/xuncha/deadline"
 	"github.com/xuncha/xuncha/internal/derrors"
@@ -50,22 +52,36 @@ func (a *Activities) ApplyFindingDeadline(ctx context.Context, in FindingDeadlin
 		return deadline.Resolved{}, err
 	}
 	in.Finding.Deadline = &res.Deadline
-	data := map[string]json.RawMessage{}
-	if len(in.Event.Data) > 0 {
-		if err := json.Unmarshal(in.Event.Data, &data); err != nil {
-			return deadline.Resolved{}, derrors.ToTemporal(derrors.New(derrors.ErrInvalidArgument, "the event's data is not a JSON object: %v", err))
-		}
-	}
-	if data["deadline"], err = json.Marshal(res.Deadline); err != nil {
-		return deadline.Resolved{}, derrors.ToTemporal(derrors.New(derrors.ErrInvalidArgument, "encoding the deadline: %v", err))
-	}
-	if in.Event.Data, err = json.Marshal(data); err != nil {
-		return deadline.Resolved{}, derrors.ToTemporal(derrors.New(derrors.ErrInvalidArgument, "encoding the event's data: %v", err))
+	if in.Event.Data, err = withDeadline(in.Event.Data, res.Deadline); err != nil {
+		// The workflow wrote the data: nothing a retry would mend.
+		return deadline.Resolved{}, temporal.NewNonRetryableApplicationError(
+			"adding the deadline to the event's data: "+err.Error(), ErrTypeEventData, err)
 	}
 	if err := a.ApplyFindingChange(ctx, FindingChangeInput{Finding: in.Finding, Event: in.Event}); err != nil {
 		return deadline.Resolved{}, err
 	}
 	return res, nil
+}
+
+// ErrTypeEventData is the type of the failure of an event whose data is
+// not a JSON object (ApplyFindingDeadline): the workflow's mistake, never
+// retried.
+const ErrTypeEventData = "EVENT_DATA"
+
+// withDeadline is the event data data (a JSON object, or none) with d under
+// "deadline".
+func withDeadline(data json.RawMessage, d calendar.Deadline) (json.RawMessage, error) {
+	fields := map[string]json.RawMessage{}
+	if len(data) > 0 {
+		if err := json.Unmarshal(data, &fields); err != nil {
+			return nil, err
+		}
+	}
+	var err error
+	if fields["deadline"], err = json.Marshal(d); err != nil {
+		return nil, err
+	}
+	return json.Marshal(fields)
 }
 
 // ExtensionTermsInput asks what the office's policy allows for extending a

@@ -137,6 +137,16 @@ func TestApplyFindingDeadline(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "LISTED", got.Stage, "a refused rule writes nothing")
 
+	notAnObject := refer
+	notAnObject.Event.Data = json.RawMessage(`["referral"]`)
+	_, err = fx.env.ExecuteActivity(fx.acts.ApplyFindingDeadline, notAnObject)
+	require.True(t, errors.As(err, &app), "%v", err)
+	require.True(t, app.NonRetryable())
+	require.Equal(t, activities.ErrTypeEventData, app.Type())
+	got, err = fx.store.GetFinding(t.Context(), "f-1")
+	require.NoError(t, err)
+	require.Equal(t, "LISTED", got.Stage, "data that is not an object writes nothing")
+
 	val, err := fx.env.ExecuteActivity(fx.acts.ApplyFindingDeadline, refer)
 	require.NoError(t, err)
 	var res deadline.Resolved
