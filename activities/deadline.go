@@ -32,9 +32,9 @@ func (a *Activities) ResolveDeadline(ctx context.Context, in ResolveDeadlineInpu
 }
 
 // FindingDeadlineInput is a change of a finding that starts a new
-// rectification deadline (a referral, a rejected verification, a
-// reopening): the change as ApplyFindingChange takes it, without the
-// deadline, and the rule that computes it.
+// rectification deadline (a referral, a rejected verification, a refused
+// sign-off, a reopening): the change as ApplyFindingChange takes it,
+// without the deadline, and the rule that computes it.
 type FindingDeadlineInput struct {
 	Finding ledger.Finding `json:"finding"`
 	Event   ledger.Event   `json:"event"`

@@ -46,9 +46,9 @@ type RecordFindingResult struct {
 // "<year>-<unit code>-<4-digit sequence>" (year of CreatedAt in
 // Asia/Shanghai; sequence per year and unit) unless the row already has one,
 // and appends the "record" event (idempotent by event key), in one
-// transaction; with Listed, the "list" event too. An inspection missing from the ledger (NOT_FOUND) or a
-// workflow ID taken by another finding (ALREADY_EXISTS) is a non-retryable
-// refusal.
+// transaction; with Listed, the "list" event too. An inspection missing
+// from the ledger (NOT_FOUND) or a workflow ID taken by another finding
+// (ALREADY_EXISTS) is a non-retryable refusal.
 func (a *Activities) RecordFinding(ctx context.Context, in RecordFindingInput) (RecordFindingResult, error) {
 	record := a.Ledger.RecordFinding
 	if in.Listed {
