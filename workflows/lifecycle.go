@@ -246,10 +246,10 @@ const levelTwo workflow.Version = 2
 // levelTwoChanges are the changes a level-2 run takes at the version given,
 // without a marker of its own. Each workflow.GetVersion a run asks for the
 // first time writes a marker and an upsert of TemporalChangeVersion: four
-// events a finding paid at its sign-off check and its end, two more at each
-// escalation's webhook. Level-2 runs depend on this table as it is: a
-// change of one of these versions, or a change added here, needs a new
-// level (TestLevelTwoChanges pins it).
+// events a finding paid at its sign-off check and its end, four more at its
+// first webhook (the outbox and the hand-over's context). Level-2 runs
+// depend on this table as it is: a change of one of these versions, or a
+// change added here, needs a new level (TestLevelTwoChanges pins it).
 var levelTwoChanges = map[string]workflow.Version{
 	webhookOutboxChange:                  1,
 	versionAnnounceOutlivesLadder:        1,
