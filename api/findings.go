@@ -114,7 +114,7 @@ func (s *FindingServer) RecordFinding(ctx context.Context, req *xunchav1.RecordF
 		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
 		TypedSearchAttributes: workflows.FindingSearchAttributes(f),
 		StaticSummary:         workflows.FindingSummary(f),
-	}, workflows.FindingWorkflowName, workflows.FindingInput{Finding: f, CodeLevel: workflows.CodeLevel}, f.RequestID)
+	}, workflows.FindingWorkflowName, workflows.FindingInput{Finding: f}, f.RequestID)
 	if err != nil {
 		return s.recordError(ctx, err, f)
 	}

@@ -30,9 +30,6 @@ type FindingInput struct {
 	// recording window is checked (it may have closed since the import);
 	// the notice of a major hazard or important problem is sent.
 	Adopt bool `json:"adopt,omitempty"`
-	// CodeLevel, when set, is the run's code level (CodeLevel), which its
-	// starter knew: the run does not ask for it (newLedgerRunner).
-	CodeLevel workflow.Version `json:"code_level,omitempty"`
 }
 
 // ReopenInput says who reopened a closed finding, why, and from when the new
@@ -169,12 +166,12 @@ func findingLabel(f ledger.Finding) string {
 // rectification deadline on durable timers and the escalation ladder.
 func FindingWorkflow(ctx workflow.Context, in FindingInput) (FindingResult, error) {
 	if in.Reopen != nil {
-		w := &finding{core: newCore(ctx, findingSpec, in.CodeLevel, in.Finding)}
+		w := &finding{core: newCore(ctx, findingSpec, in.Finding)}
 		w.recorded = true
 		return w.reopen(ctx, *in.Reopen)
 	}
 	if in.Adopt {
-		w := &finding{core: newCore(ctx, findingSpec, in.CodeLevel, in.Finding)}
+		w := &finding{core: newCore(ctx, findingSpec, in.Finding)}
 		w.recorded = true
 		return w.adopt(ctx)
 	}
@@ -184,7 +181,7 @@ func FindingWorkflow(ctx workflow.Context, in FindingInput) (FindingResult, erro
 	f.CreatedAt = workflow.Now(ctx).UTC()
 	f.UpdatedAt = f.CreatedAt
 	f.Version = 1
-	w := &finding{core: newCore(ctx, findingSpec, in.CodeLevel, f)}
+	w := &finding{core: newCore(ctx, findingSpec, f)}
 	return w.run(ctx)
 }
 

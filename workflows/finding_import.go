@@ -129,7 +129,7 @@ func AdoptingStart(f ledger.Finding, taskQueue string) (client.StartWorkflowOpti
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		TypedSearchAttributes:    temporal.NewSearchAttributes(attrs...),
 		StaticSummary:            FindingSummary(f),
-	}, FindingInput{Finding: f, Adopt: true, CodeLevel: CodeLevel}
+	}, FindingInput{Finding: f, Adopt: true}
 }
 
 // StartAdopting is activities.Activities.AdoptFinding for a worker on

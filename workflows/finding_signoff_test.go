@@ -309,35 +309,6 @@ func TestLevelTwoAsksNoChange(t *testing.T) {
 	require.Equal(t, FindingClosed, closed.state.Finding.Stage)
 }
 
-// TestCodeLevelFromTheInput: a run whose input gives its code level does
-// not ask for it. Were it to ask, the mock below would answer level 1 and
-// the finding would be listed in a second ledger write.
-func TestCodeLevelFromTheInput(t *testing.T) {
-	h := newHarness(t)
-	atLevelOne(h.env)
-	wd := h.update(time.Hour, ActionWithdraw, "w1", WithdrawInput{RequestID: "w1", Actor: office, Reason: "重复记录"})
-	h.env.ExecuteWorkflow(FindingWorkflow, FindingInput{Finding: newFinding(SeverityGeneral), CodeLevel: CodeLevel})
-	require.True(t, h.env.IsWorkflowCompleted())
-	require.NoError(t, h.env.GetWorkflowError())
-	requireDone(t, wd)
-	require.Len(t, h.fl.records, 1)
-	require.True(t, h.fl.records[0].Listed, "listed in the record's write, as level 2 does")
-	require.Zero(t, h.fl.attempts["list"], "no list write of its own")
-	require.Equal(t, []string{"record", "list", ActionWithdraw}, h.fl.actions())
-}
-
-// TestCodeLevelTooNew: a run whose input gives a level this code does not
-// know is not run as an older level: its workflow task fails, recording
-// nothing, until a worker that knows it takes it.
-func TestCodeLevelTooNew(t *testing.T) {
-	h := newHarness(t)
-	h.env.ExecuteWorkflow(FindingWorkflow, FindingInput{Finding: newFinding(SeverityGeneral), CodeLevel: CodeLevel + 1})
-	require.True(t, h.env.IsWorkflowCompleted())
-	require.ErrorContains(t, h.env.GetWorkflowError(), "code level 3 is newer than this worker's 2")
-	require.Empty(t, h.fl.records)
-	require.Empty(t, h.fl.actions())
-}
-
 // TestVerifyAtBothLevels accepts a verification as a level-1 run does (the
 // sign-off rule read, then the close-out written: two ledger calls) and as
 // a level-2 run does (one call, activities.CloseFinding), without signers

@@ -277,7 +277,7 @@ func InspectionWorkflow(ctx workflow.Context, in InspectionInput) (InspectionRes
 	start, _ := calendar.ParseDate(in.PlannedStart) // validated by the API
 	end, _ := calendar.ParseDate(in.PlannedEnd)
 	now := workflow.Now(ctx).UTC()
-	w := &inspection{core: newCore(ctx, inspectionSpec, 0, ledger.Inspection{
+	w := &inspection{core: newCore(ctx, inspectionSpec, ledger.Inspection{
 		ID:                  in.ID,
 		WorkflowID:          workflow.GetInfo(ctx).WorkflowExecution.ID,
 		RequestID:           in.RequestID,

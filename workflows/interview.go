@@ -102,7 +102,7 @@ func InterviewWorkflow(ctx workflow.Context, in InterviewInput) (InterviewResult
 		id = strings.TrimPrefix(info.WorkflowExecution.ID, "interview/")
 	}
 	now := workflow.Now(ctx).UTC()
-	w := &interview{core: newCore(ctx, interviewSpec, 0, ledger.Interview{
+	w := &interview{core: newCore(ctx, interviewSpec, ledger.Interview{
 		ID: id, WorkflowID: info.WorkflowExecution.ID, RequestID: in.RequestID, Subject: in.Subject,
 		UnitCode: in.UnitCode, Reason: in.Reason, Source: in.Source, Stage: InterviewProposed,
 		ProposedBy: in.ProposedBy, CreatedAt: now, UpdatedAt: now, Version: 1,

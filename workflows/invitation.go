@@ -271,7 +271,7 @@ func InvitationWorkflow(ctx workflow.Context, in InvitationInput) (InvitationRes
 	}
 	now := workflow.Now(ctx).UTC()
 	m := in.Member
-	w := &invitation{core: newCore(ctx, invitationSpec, 0, ledger.Invitation{
+	w := &invitation{core: newCore(ctx, invitationSpec, ledger.Invitation{
 		ID: id, WorkflowID: info.WorkflowExecution.ID, RequestID: in.RequestID, LineupID: in.LineupID,
 		ExpertID: m.ExpertID, ExpertName: m.Name, Subject: m.Subject, UnitCode: m.UnitCode, Organisation: m.Organisation,
 		TeamRole: m.Role, Rank: m.Rank, SecondFrom: in.SecondFrom, SecondTo: in.SecondTo, InspectedUnit: in.InspectedUnit,

@@ -108,10 +108,8 @@ type core[R any] struct {
 	ledger ledgerRunner
 }
 
-// newCore starts a lifecycle's core on row; level is the code level the
-// run's input gives, 0 when it gives none (newLedgerRunner).
-func newCore[R any](ctx workflow.Context, s *spec[R], level workflow.Version, row R) core[R] {
-	return core[R]{spec: s, row: row, mu: workflow.NewMutex(ctx), ledger: newLedgerRunner(ctx, level)}
+func newCore[R any](ctx workflow.Context, s *spec[R], row R) core[R] {
+	return core[R]{spec: s, row: row, mu: workflow.NewMutex(ctx), ledger: newLedgerRunner(ctx)}
 }
 
 func (c *core[R]) f() rowFields { return c.spec.fields(&c.row) }
@@ -280,26 +278,13 @@ var ledgerLocalOptions = workflow.LocalActivityOptions{
 	RetryPolicy:            &temporal.RetryPolicy{MaximumAttempts: 1},
 }
 
-// CodeLevel is the code level of runs started now. A starter that sets it
-// in the run's input (FindingInput.CodeLevel) spares the run asking
-// versionLocalLedger: a marker and an upsert of TemporalChangeVersion, two
-// history events and a visibility write.
-const CodeLevel = levelTwo
-
-// newLedgerRunner decides, once at the start of a run, its code level: the
-// one its input gave (given, from level 2 on), or else versionLocalLedger's
-// version. A level above this code's is a run started by a newer binary:
-// its workflow task fails (and is retried) until a worker that knows the
-// level takes it, as workflow.GetVersion does for a version it does not
-// know; running it as an older level would write a history the newer code
-// cannot replay.
-func newLedgerRunner(ctx workflow.Context, given workflow.Version) ledgerRunner {
-	switch {
-	case given > CodeLevel:
-		panic(fmt.Sprintf("code level %d is newer than this worker's %d: a worker of a newer release runs it", given, CodeLevel))
-	case given >= levelTwo:
-		return ledgerRunner{level: given}
-	}
+// newLedgerRunner asks, once at the start of a run, for its code level. It
+// is a marker, not a field of the input that a starter could set: a worker
+// of an older release ignores a field it does not know, would run the
+// workflow at its own level and leave a history the newer code cannot
+// replay; a marker of a version it does not know makes its workflow task
+// fail until a newer worker takes it (workflow.GetVersion).
+func newLedgerRunner(ctx workflow.Context) ledgerRunner {
 	return ledgerRunner{level: workflow.GetVersion(ctx, versionLocalLedger, workflow.DefaultVersion, levelTwo)}
 }
 

@@ -56,7 +56,7 @@ func (b *bench) findingTemporal(ctx context.Context, key string) (string, []time
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		TypedSearchAttributes:    workflows.FindingSearchAttributes(f),
 		StaticSummary:            workflows.FindingSummary(f),
-	}, workflows.FindingWorkflowName, workflows.FindingInput{Finding: f, CodeLevel: workflows.CodeLevel})
+	}, workflows.FindingWorkflowName, workflows.FindingInput{Finding: f})
 	h, err := tc.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
 		StartWorkflowOperation: startOp,
 		UpdateOptions: client.UpdateWorkflowOptions{
