@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.uber.org/zap"
@@ -107,14 +106,8 @@ func (s *FindingServer) RecordFinding(ctx context.Context, req *xunchav1.RecordF
 	}
 	f.ID = id
 
-	st, err := sendCreate[workflows.FindingState](ctx, s.Temporal, client.StartWorkflowOptions{
-		ID:        workflows.FindingWorkflowID(f.ID),
-		TaskQueue: s.TaskQueue,
-		// A refused finding fails its run: a retry may start the ID again.
-		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
-		TypedSearchAttributes: workflows.FindingSearchAttributes(f),
-		StaticSummary:         workflows.FindingSummary(f),
-	}, workflows.FindingWorkflowName, workflows.FindingInput{Finding: f}, f.RequestID)
+	opts, in, workflowType := workflows.CreatingStart(f, s.TaskQueue)
+	st, err := sendCreate[workflows.FindingState](ctx, s.Temporal, opts, workflowType, in, f.RequestID)
 	if err != nil {
 		return s.recordError(ctx, err, f)
 	}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
@@ -30,6 +32,11 @@ type FindingInput struct {
 	// recording window is checked (it may have closed since the import);
 	// the notice of a major hazard or important problem is sent.
 	Adopt bool `json:"adopt,omitempty"`
+	// StartedListed says that the start set the search attributes of the
+	// finding as its record lists it (CreatingStart): a run at level 3
+	// then has no upsert of its own as it is recorded, and publishes the
+	// recorded finding's when the ledger does not take it.
+	StartedListed bool `json:"started_listed,omitempty"`
 }
 
 // ReopenInput says who reopened a closed finding, why, and from when the new
@@ -68,9 +75,28 @@ type CalendarChangedSignal struct {
 	Version int64 `json:"version"`
 }
 
-// FindingSearchAttributes are set when a finding workflow starts.
-func FindingSearchAttributes(f ledger.Finding) temporal.SearchAttributes {
-	return temporal.NewSearchAttributes(findingAttributes(f)...)
+// CreatingStart is how the workflow of a new finding f is started on
+// taskQueue: its ID, the type that runs at level 3 (FindingWorkflowName),
+// its search attributes and its summary. A finding its record lists at
+// once starts with the attributes of the listed finding, which the run
+// then does not upsert again (FindingInput.StartedListed); one notified at
+// once is FOUND until the notice is sent, and starts so. A refused finding
+// fails its run, so a retry may start the ID again.
+func CreatingStart(f ledger.Finding, taskQueue string) (client.StartWorkflowOptions, FindingInput, string) {
+	attrs := findingAttributes(f)
+	in := FindingInput{Finding: f, StartedListed: !NeedsImmediateNotice(f)}
+	if in.StartedListed {
+		listed := f
+		listed.Stage = FindingListed
+		attrs = append(attrs, findingSpec.searchUpdates(listed)...)
+	}
+	return client.StartWorkflowOptions{
+		ID:                    FindingWorkflowID(f.ID),
+		TaskQueue:             taskQueue,
+		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
+		TypedSearchAttributes: temporal.NewSearchAttributes(attrs...),
+		StaticSummary:         FindingSummary(f),
+	}, in, FindingWorkflowName
 }
 
 func findingAttributes(f ledger.Finding) []temporal.SearchAttributeUpdate {
@@ -182,7 +208,7 @@ func FindingWorkflow(ctx workflow.Context, in FindingInput) (FindingResult, erro
 	f.UpdatedAt = f.CreatedAt
 	f.Version = 1
 	w := &finding{core: newCore(ctx, findingSpec, f)}
-	return w.run(ctx)
+	return w.run(ctx, in.StartedListed && w.ledger.level >= levelThree && !NeedsImmediateNotice(f))
 }
 
 // finding is the state behind FindingWorkflow.
@@ -200,7 +226,10 @@ func (w *finding) snapshot() FindingState {
 	return FindingState{Finding: w.row, Escalations: slices.Clone(w.escalations), Recorded: w.recorded, Pending: w.deadline.pending()}
 }
 
-func (w *finding) run(ctx workflow.Context) (FindingResult, error) {
+// run records and lists the new finding, then drives it to its end.
+// startedListed says that the run's search attributes are already the
+// listed finding's (FindingInput.StartedListed).
+func (w *finding) run(ctx workflow.Context, startedListed bool) (FindingResult, error) {
 	if err := w.registerHandlers(ctx); err != nil {
 		return FindingResult{}, err
 	}
@@ -215,13 +244,20 @@ func (w *finding) run(ctx workflow.Context) (FindingResult, error) {
 	if err := w.ledger.call(ctx, &rec, acts.RecordFinding, activities.RecordFindingInput{
 		Finding: w.row, EventKey: "record/" + w.row.RequestID, InspectionStages: FindingRecordingStages, Listed: listed,
 	}); err != nil {
+		if startedListed {
+			w.publish(ctx) // not listed after all: FOUND, as a run that fails shows
+		}
 		return FindingResult{}, failCreation(ctx, "recording finding "+w.row.ID, err, &w.refused)
 	}
 	w.row.LedgerNumber = rec.LedgerNumber
 
 	if listed {
 		w.row.Stage, w.row.Version = FindingListed, w.row.Version+1
-		w.publish(ctx)
+		if startedListed {
+			workflow.SetCurrentDetails(ctx, w.details())
+		} else {
+			w.publish(ctx)
+		}
 	} else {
 		// A MAJOR hazard or important problem is notified at once (charter 三(三)3).
 		if notify {

@@ -123,6 +123,7 @@ func newHarness(t *testing.T) *harness {
 	t.Helper()
 	env := newTestEnv()
 	env.SetStartTime(start)
+	registerLevelThree(env)
 	env.RegisterActivity(&activities.Activities{})
 	fl := &fakeLedger{eventKeys: map[string]bool{}, attempts: map[string]int{}, calendar: calendar.Builtin(), policy: ledger.DefaultEscalationPolicy(), subscribers: []string{"wh-1"}}
 	env.OnActivity(acts.RecordFinding, mock.Anything, mock.Anything).Return(

@@ -180,26 +180,31 @@ func (c *core[R]) applyVia(ctx workflow.Context, next R, e ledger.Event, write f
 
 // publish keeps the search attributes and the Web UI's details current.
 func (c *core[R]) publish(ctx workflow.Context) {
-	f := c.f()
+	if err := workflow.UpsertTypedSearchAttributes(ctx, c.spec.searchUpdates(c.row)...); err != nil {
+		workflow.GetLogger(ctx).Warn("search attributes not updated", "error", err)
+	}
+	workflow.SetCurrentDetails(ctx, c.details())
+}
+
+// searchUpdates are the search attributes publish sets for row: its
+// stage, whether it is overdue, its running deadline's instant and the
+// lifecycle's own, in one upsert as before (replay compares the command,
+// not the attributes it sets).
+func (s *spec[R]) searchUpdates(row R) []temporal.SearchAttributeUpdate {
+	f := s.fields(&row)
 	updates := []temporal.SearchAttributeUpdate{
 		searchattr.Stage.ValueSet(*f.stage),
 		searchattr.Overdue.ValueSet(*f.overdue),
 	}
-	if d := c.spec.running(c.row); d != nil {
+	if d := s.running(row); d != nil {
 		updates = append(updates, searchattr.DueAt.ValueSet(d.DueAt))
 	} else {
 		updates = append(updates, searchattr.DueAt.ValueUnset())
 	}
-	details := c.details()
-	if c.spec.attributes != nil {
-		// One upsert as before: replay compares the command, not the
-		// attributes it sets.
-		updates = append(updates, c.spec.attributes(c.row)...)
+	if s.attributes != nil {
+		updates = append(updates, s.attributes(row)...)
 	}
-	if err := workflow.UpsertTypedSearchAttributes(ctx, updates...); err != nil {
-		workflow.GetLogger(ctx).Warn("search attributes not updated", "error", err)
-	}
-	workflow.SetCurrentDetails(ctx, details)
+	return updates
 }
 
 // details is the Web UI's details of the row: its title, stage, running
@@ -234,12 +239,29 @@ func (c *core[R]) details() string {
 //   - 2 (levelTwo): as 1, and the run takes the changes of levelTwoChanges
 //     without asking workflow.GetVersion for each.
 //
-// Runs below level 2 ask each change's own GetVersion, as they did.
+// Runs below level 2 ask each change's own GetVersion, as they did. Level 3
+// (levelThree) is not a marker's: a workflow type carries it (typeLevels).
 const versionLocalLedger = "ledger-local-activities"
 
 // levelTwo is the code level of runs started since it: they know every
 // change of levelTwoChanges from the start.
 const levelTwo workflow.Version = 2
+
+// levelThree is the code level of the runs of a type in typeLevels: as
+// level 2, and a finding started by CreatingStart publishes nothing more
+// when its record lists it (FindingInput.StartedListed).
+const levelThree workflow.Version = 3
+
+// typeLevels are the workflow types whose runs are at a code level from
+// the start, without asking versionLocalLedger: the type, which the
+// started event holds, says it. That spares the marker and the upsert of
+// TemporalChangeVersion that workflow.GetVersion writes, two events a run,
+// and keeps the marker's guard: a worker of an older release has no
+// workflow of that type, so its task fails until a newer worker takes it.
+// A type named here keeps its level for good; a new level is a new type.
+var typeLevels = map[string]workflow.Version{
+	FindingWorkflowName: levelThree,
+}
 
 // levelTwoChanges are the changes a level-2 run takes at the version given,
 // without a marker of its own. Each workflow.GetVersion a run asks for the
@@ -278,13 +300,17 @@ var ledgerLocalOptions = workflow.LocalActivityOptions{
 	RetryPolicy:            &temporal.RetryPolicy{MaximumAttempts: 1},
 }
 
-// newLedgerRunner asks, once at the start of a run, for its code level. It
-// is a marker, not a field of the input that a starter could set: a worker
-// of an older release ignores a field it does not know, would run the
-// workflow at its own level and leave a history the newer code cannot
-// replay; a marker of a version it does not know makes its workflow task
-// fail until a newer worker takes it (workflow.GetVersion).
+// newLedgerRunner learns, once at the start of a run, its code level: from
+// its workflow type (typeLevels), or else by asking versionLocalLedger.
+// Either way it is not a field of the input that a starter could set: a
+// worker of an older release ignores a field it does not know, would run
+// the workflow at its own level and leave a history the newer code cannot
+// replay; a marker of a version it does not know, or a type it does not
+// have, makes its workflow task fail until a newer worker takes it.
 func newLedgerRunner(ctx workflow.Context) ledgerRunner {
+	if level, ok := typeLevels[workflow.GetInfo(ctx).WorkflowType.Name]; ok {
+		return ledgerRunner{level: level}
+	}
 	return ledgerRunner{level: workflow.GetVersion(ctx, versionLocalLedger, workflow.DefaultVersion, levelTwo)}
 }
 

@@ -14,8 +14,14 @@ const DefaultTaskQueue = "xuncha"
 const (
 	// InspectionWorkflowName is the type of inspection workflows.
 	InspectionWorkflowName = "InspectionWorkflow"
-	// FindingWorkflowName is the type of finding workflows.
-	FindingWorkflowName = "FindingWorkflow"
+	// FindingWorkflowName is the type finding workflows start as. Its
+	// runs are at code level 3 from the start (typeLevels), with no
+	// marker to say so.
+	FindingWorkflowName = "FindingWorkflow3"
+	// FindingWorkflowBefore3Name is the type of the finding workflows
+	// started before code level 3; it stays registered so that they run
+	// to their end, at the level their marker gives.
+	FindingWorkflowBefore3Name = "FindingWorkflow"
 	// CalendarChangeWorkflowName is the type of the workflow that re-dates
 	// running deadlines after a calendar version is loaded.
 	CalendarChangeWorkflowName = "CalendarChangeWorkflow"

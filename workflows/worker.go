@@ -28,6 +28,7 @@ type WorkflowRegistry interface {
 func RegisterWorkflows(r WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(InspectionWorkflow, workflow.RegisterOptions{Name: InspectionWorkflowName})
 	r.RegisterWorkflowWithOptions(FindingWorkflow, workflow.RegisterOptions{Name: FindingWorkflowName})
+	r.RegisterWorkflowWithOptions(FindingWorkflow, workflow.RegisterOptions{Name: FindingWorkflowBefore3Name})
 	r.RegisterWorkflowWithOptions(CalendarChangeWorkflow, workflow.RegisterOptions{Name: CalendarChangeWorkflowName})
 	r.RegisterWorkflowWithOptions(InterviewWorkflow, workflow.RegisterOptions{Name: InterviewWorkflowName})
 	r.RegisterWorkflowWithOptions(InvitationWorkflow, workflow.RegisterOptions{Name: InvitationWorkflowName})

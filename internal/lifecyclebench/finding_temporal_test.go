@@ -50,13 +50,9 @@ func (b *bench) findingTemporal(ctx context.Context, key string) (string, []time
 	durations := make([]time.Duration, 1+len(changes))
 	var st workflows.FindingState
 	start := time.Now()
-	startOp := tc.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
-		ID: workflowID, TaskQueue: taskQueue,
-		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		TypedSearchAttributes:    workflows.FindingSearchAttributes(f),
-		StaticSummary:            workflows.FindingSummary(f),
-	}, workflows.FindingWorkflowName, workflows.FindingInput{Finding: f})
+	opts, in, workflowType := workflows.CreatingStart(f, taskQueue)
+	opts.WorkflowIDConflictPolicy = enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING // as the API's create
+	startOp := tc.NewWithStartWorkflowOperation(opts, workflowType, in)
 	h, err := tc.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
 		StartWorkflowOperation: startOp,
 		UpdateOptions: client.UpdateWorkflowOptions{
