@@ -41,6 +41,10 @@ type lifecycleAPI[S, R, P any] struct {
 	// get reads the ledger's row, only once the workflow has finished.
 	get   func(*ledger.Store, context.Context, string) (R, error)
 	stage func(R) string
+	// requestID, when set, is the request that created the row: a create
+	// whose workflow has ended is answered from the ledger when it is the
+	// same request (createdBefore).
+	requestID func(R) string
 	// fromState answers with the workflow's state; fromRow with the
 	// ledger's row (a retry of the change that finished the workflow).
 	fromState func(context.Context, S) P
@@ -203,6 +207,27 @@ func sendCreate[S any](ctx context.Context, tc client.Client, opts client.StartW
 		err = handle.Get(ctx, &state)
 	}
 	return state, err
+}
+
+// createdBefore explains why the create of id by request requestID failed
+// (sendCreate's error). A workflow of the ID that has already ended
+// (serviceerror.WorkflowExecutionAlreadyStarted) was started by this very
+// request when the ledger's row says so: that is a retry, answered from
+// the ledger as the first was; otherwise the ID is taken, and taken says
+// so (a format with the ID).
+func (k lifecycleAPI[S, R, P]) createdBefore(ctx context.Context, l *ledger.Store, err error, id, requestID, taken string) (answer P, _ error) {
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	if !errors.As(err, &started) {
+		return answer, derrors.FromTemporal(err)
+	}
+	row, rerr := k.get(l, ctx, id)
+	if rerr == nil && k.requestID(row) == requestID {
+		return k.fromRow(ctx, l, row)
+	}
+	if rerr != nil && !errors.Is(rerr, derrors.ErrNotFound) {
+		return answer, rerr
+	}
+	return answer, derrors.New(derrors.ErrAlreadyExists, taken, id)
 }
 
 // adoptAndUpdate starts the workflow that adopts a row no workflow ever

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -109,27 +108,9 @@ func (s *FindingServer) RecordFinding(ctx context.Context, req *xunchav1.RecordF
 	opts, in, workflowType := workflows.CreatingStart(f, s.TaskQueue)
 	st, err := sendCreate[workflows.FindingState](ctx, s.Temporal, opts, workflowType, in, f.RequestID)
 	if err != nil {
-		return s.recordError(ctx, err, f)
+		return findingAPI.createdBefore(ctx, s.Ledger, err, f.ID, f.RequestID, "finding %q already exists, recorded by another request")
 	}
 	return findingProto(i18n.FromContext(ctx), st.Finding, st.Escalations, nil), nil
-}
-
-// recordError explains why a start failed. A finding whose workflow has
-// already finished was recorded by this very request when its request ID
-// matches: that is a retry, answered from the ledger.
-func (s *FindingServer) recordError(ctx context.Context, err error, f ledger.Finding) (*xunchav1.Finding, error) {
-	var started *serviceerror.WorkflowExecutionAlreadyStarted
-	if !errors.As(err, &started) {
-		return nil, derrors.FromTemporal(err)
-	}
-	row, rerr := s.Ledger.GetFinding(ctx, f.ID)
-	if rerr == nil && row.RequestID == f.RequestID {
-		return findingFromLedger(ctx, s.Ledger, row)
-	}
-	if rerr != nil && !errors.Is(rerr, derrors.ErrNotFound) {
-		return nil, rerr
-	}
-	return nil, derrors.New(derrors.ErrAlreadyExists, "finding %q already exists, recorded by another request", f.ID)
 }
 
 // findingOf is the finding req asks to record in inspection ins, found
@@ -366,6 +347,7 @@ func (s *FindingServer) change(ctx context.Context, c lifecycleChange) (*xunchav
 var findingAPI = lifecycleAPI[workflows.FindingState, ledger.Finding, *xunchav1.Finding]{
 	machine: workflows.FindingMachine, subjectType: ledger.SubjectFinding,
 	get: (*ledger.Store).GetFinding, stage: func(f ledger.Finding) string { return f.Stage },
+	requestID: func(f ledger.Finding) string { return f.RequestID },
 	fromState: func(ctx context.Context, st workflows.FindingState) *xunchav1.Finding {
 		return findingProto(i18n.FromContext(ctx), st.Finding, st.Escalations, nil)
 	},

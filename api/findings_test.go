@@ -410,6 +410,35 @@ func TestRetryWhileRunningIsDeduplicated(t *testing.T) {
 	require.Equal(t, []string{"record", "list", "diagnose", "classify"}, actions)
 }
 
+// TestCreateRetriedAfterTheWorkflowEnded: a create retried once the
+// finding's workflow has ended (withdrawn) is answered as the first was
+// (Temporal keeps the create's Update outcome); another request naming
+// the same finding ID is refused (createdBefore), and nothing is recorded
+// twice.
+func TestCreateRetriedAfterTheWorkflowEnded(t *testing.T) {
+	s := setup(t)
+	inspection := s.createInspection()
+	ev := s.evidence("evidence of " + t.Name())
+	body := findingBody(rid(t, "record"), "GENERAL", ev)
+	body["finding_id"] = fmt.Sprintf("f-ended-%d", time.Now().UnixNano())
+	code, first := s.do("POST", "/v1/inspections/"+inspection+"/findings", &member, body)
+	require.Equal(t, http.StatusOK, code, "%v", first)
+	id := first["id"].(string)
+	s.step(id, "withdraw", office, map[string]any{"request_id": rid(t, "withdraw"), "reason": "与另一问题重复"}, "WITHDRAWN")
+
+	code, again := s.do("POST", "/v1/inspections/"+inspection+"/findings", &member, body)
+	require.Equal(t, http.StatusOK, code, "%v", again)
+	require.Equal(t, first, again, "the first answer, although the finding moved on")
+
+	other := findingBody(rid(t, "other"), "GENERAL", ev)
+	other["finding_id"] = body["finding_id"]
+	code, refused := s.do("POST", "/v1/inspections/"+inspection+"/findings", &member, other)
+	require.Equal(t, http.StatusConflict, code, "%v", refused)
+	require.Contains(t, refused["message"], "recorded by another request")
+	actions, _ := s.events(id)
+	require.Equal(t, []string{"record", "list", "withdraw"}, actions)
+}
+
 func TestFindingRefusals(t *testing.T) {
 	s := setup(t)
 	inspectionID := s.createInspection()

@@ -7,7 +7,6 @@ import (
 	"slices"
 
 	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.uber.org/zap"
 
@@ -78,7 +77,7 @@ func (s *InterviewServer) ProposeInterview(ctx context.Context, req *xunchav1.Pr
 		StaticSummary:         workflows.InterviewSummary(in),
 	}, workflows.InterviewWorkflowName, in, in.RequestID)
 	if err != nil {
-		return s.proposeError(ctx, err, in)
+		return interviewAPI.createdBefore(ctx, s.Ledger, err, in.ID, in.RequestID, "interview %q already exists, proposed by another request")
 	}
 	return interviewProto(i18n.FromContext(ctx), st.Interview, st.Escalations), nil
 }
@@ -96,24 +95,6 @@ func withoutField(err error, field string) error {
 		}
 	}
 	return v.Err()
-}
-
-// proposeError explains why a start failed. An interview whose workflow has
-// already finished was proposed by this very request when its request ID
-// matches: that is a retry, answered from the ledger.
-func (s *InterviewServer) proposeError(ctx context.Context, err error, in workflows.InterviewInput) (*xunchav1.Interview, error) {
-	var started *serviceerror.WorkflowExecutionAlreadyStarted
-	if !errors.As(err, &started) {
-		return nil, derrors.FromTemporal(err)
-	}
-	row, rerr := s.Ledger.GetInterview(ctx, in.ID)
-	if rerr == nil && row.RequestID == in.RequestID {
-		return interviewFromLedger(ctx, s.Ledger, row)
-	}
-	if rerr != nil && !errors.Is(rerr, derrors.ErrNotFound) {
-		return nil, rerr
-	}
-	return nil, derrors.New(derrors.ErrAlreadyExists, "interview %q already exists, proposed by another request", in.ID)
 }
 
 // GetInterview returns the interview with its live stage, deadline and
@@ -190,6 +171,7 @@ func (s *InterviewServer) change(ctx context.Context, c lifecycleChange) (*xunch
 var interviewAPI = lifecycleAPI[workflows.InterviewState, ledger.Interview, *xunchav1.Interview]{
 	machine: workflows.InterviewMachine, subjectType: ledger.SubjectInterview,
 	get: (*ledger.Store).GetInterview, stage: func(iv ledger.Interview) string { return iv.Stage },
+	requestID: func(iv ledger.Interview) string { return iv.RequestID },
 	fromState: func(ctx context.Context, st workflows.InterviewState) *xunchav1.Interview {
 		return interviewProto(i18n.FromContext(ctx), st.Interview, st.Escalations)
 	},
