@@ -3,10 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
-	"net/url"
-	"os"
 
 	"github.com/spf13/cobra"
 )
@@ -21,7 +18,8 @@ func newExpertsCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 	}
 	c.bind(cmd)
-	cmd.AddCommand(newExpertsImportCmd(c), newExpertsTemplateCmd(c))
+	cmd.AddCommand(newExpertsImportCmd(c),
+		newTemplateCmd(c, "Download the empty pool list to fill in and import", "/v1/experts:template", "experts-template.xlsx"))
 	return cmd
 }
 
@@ -45,73 +43,19 @@ func newExpertsImportCmd(c *clientFlags) *cobra.Command {
 
 // importExperts uploads the workbook and prints the server's report.
 func importExperts(cmd *cobra.Command, c *clientFlags, file string, partial bool) error {
-	f, err := os.Open(file)
+	resp, err := postWorkbook(cmd, c, file, "/v1/experts:import", partial, "", nil)
 	if err != nil {
 		return err
-	}
-	defer f.Close()
-	info, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	query := url.Values{}
-	if partial {
-		query.Set("partial", "true")
-	}
-	req, err := c.request(cmd, http.MethodPost, "/v1/experts:import", query, f)
-	if err != nil {
-		return err
-	}
-	req.ContentLength = info.Size()
-	req.Header.Set("Content-Type", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("uploading %s: %w", file, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		return answerError(resp)
 	}
-	var report expertImportReport
+	var report workbookReport
 	if err := json.NewDecoder(resp.Body).Decode(&report); err != nil {
 		return fmt.Errorf("reading the answer: %w", err)
 	}
-	return report.print(cmd.OutOrStdout())
-}
-
-// expertImportReport is the server's report (api.ExpertImportReport).
-type expertImportReport struct {
-	Sheet           string `json:"sheet"`
-	Rows            int    `json:"rows"`
-	Recorded        int    `json:"recorded"`
-	AlreadyRecorded int    `json:"already_recorded"`
-	Skipped         int    `json:"skipped"`
-	Problems        []struct {
-		Cell, Column, Rule string
-	} `json:"problems"`
-}
-
-func (r expertImportReport) print(w io.Writer) error {
-	_, err := fmt.Fprintf(w, "sheet %s: %d rows; %d people added, %d already in the pool, %d invalid rows skipped\n",
-		r.Sheet, r.Rows, r.Recorded, r.AlreadyRecorded, r.Skipped)
-	for _, p := range r.Problems {
-		if _, err := fmt.Fprintf(w, "  %s: %s %s\n", p.Cell, p.Column, p.Rule); err != nil {
-			return err
-		}
-	}
-	return err
-}
-
-func newExpertsTemplateCmd(c *clientFlags) *cobra.Command {
-	var out string
-	cmd := &cobra.Command{
-		Use:   "template",
-		Short: "Download the empty pool list to fill in and import",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return download(cmd, c, "/v1/experts:template", nil, out)
-		},
-	}
-	cmd.Flags().StringVarP(&out, "output", "o", "", "file to write (default: experts-template.xlsx)")
-	return cmd
+	_, err = fmt.Fprintf(cmd.OutOrStdout(), "sheet %s: %d rows; %d people added, %d already in the pool, %d invalid rows skipped\n",
+		report.Sheet, report.Rows, report.Recorded, report.AlreadyRecorded, report.Skipped)
+	return report.printProblems(cmd.OutOrStdout(), err)
 }

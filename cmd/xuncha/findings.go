@@ -94,7 +94,8 @@ func newFindingsCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 	}
 	c.bind(cmd)
-	cmd.AddCommand(newFindingsImportCmd(c), newFindingsExportCmd(c), newFindingsTemplateCmd(c))
+	cmd.AddCommand(newFindingsImportCmd(c), newFindingsExportCmd(c),
+		newTemplateCmd(c, "Download the empty problem list to fill in and import", "/v1/findings:template", "findings-template.xlsx"))
 	return cmd
 }
 
@@ -126,32 +127,12 @@ func newFindingsImportCmd(c *clientFlags) *cobra.Command {
 // importFindings uploads the workbook and shows the progress: the bytes
 // sent, then the rows recorded, as the server reports them.
 func importFindings(cmd *cobra.Command, c *clientFlags, file, inspection string, partial bool) error {
-	f, err := os.Open(file)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	info, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	query := url.Values{}
-	if partial {
-		query.Set("partial", "true")
-	}
 	bar := &progressBar{w: cmd.ErrOrStderr()}
-	body := &countingReader{r: f, each: func(n int64) { bar.show("uploading", n, info.Size(), "bytes") }}
-	req, err := c.request(cmd, http.MethodPost, "/v1/inspections/"+url.PathEscape(inspection)+"/findings:import", query, body)
-	if err != nil {
-		return err
-	}
-	req.ContentLength = info.Size()
-	req.Header.Set("Content-Type", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-	req.Header.Set("Accept", "application/x-ndjson, application/json")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := postWorkbook(cmd, c, file, "/v1/inspections/"+url.PathEscape(inspection)+"/findings:import", partial,
+		"application/x-ndjson, application/json", func(n, size int64) { bar.show("uploading", n, size, "bytes") })
 	if err != nil {
 		bar.done()
-		return fmt.Errorf("uploading %s: %w", file, err)
+		return err
 	}
 	defer resp.Body.Close()
 	bar.show("checking", 0, 0, "")
@@ -199,16 +180,9 @@ func importFindings(cmd *cobra.Command, c *clientFlags, file, inspection string,
 
 // importReport is the server's report (api.ImportReport).
 type importReport struct {
-	InspectionID    string `json:"inspection_id"`
-	Sheet           string `json:"sheet"`
-	Rows            int    `json:"rows"`
-	Recorded        int    `json:"recorded"`
-	AlreadyRecorded int    `json:"already_recorded"`
-	Skipped         int    `json:"skipped"`
-	Problems        []struct {
-		Cell, Column, Rule string
-	} `json:"problems"`
+	InspectionID     string `json:"inspection_id"`
 	ImportWorkflowID string `json:"import_workflow_id"`
+	workbookReport
 }
 
 func (r importReport) print(w io.Writer) error {
@@ -217,12 +191,7 @@ func (r importReport) print(w io.Writer) error {
 	if err == nil && r.ImportWorkflowID != "" {
 		_, err = fmt.Fprintf(w, "the findings' workflows are being started by workflow %s\n", r.ImportWorkflowID)
 	}
-	for _, p := range r.Problems {
-		if _, err := fmt.Fprintf(w, "  %s: %s %s\n", p.Cell, p.Column, p.Rule); err != nil {
-			return err
-		}
-	}
-	return err
+	return r.printProblems(w, err)
 }
 
 // countingReader reports the bytes read.
@@ -299,20 +268,6 @@ func newFindingsExportCmd(c *clientFlags) *cobra.Command {
 	for _, name := range exportFilters {
 		filters[name] = f.String(strings.ReplaceAll(name, "_", "-"), "", "only findings with this "+name+" (as GET /v1/findings)")
 	}
-	return cmd
-}
-
-func newFindingsTemplateCmd(c *clientFlags) *cobra.Command {
-	var out string
-	cmd := &cobra.Command{
-		Use:   "template",
-		Short: "Download the empty problem list to fill in and import",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return download(cmd, c, "/v1/findings:template", nil, out)
-		},
-	}
-	cmd.Flags().StringVarP(&out, "output", "o", "", "file to write (default: findings-template.xlsx)")
 	return cmd
 }
 
