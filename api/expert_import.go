@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -104,20 +103,9 @@ func (h *expertImportHandler) run(r *http.Request) (*ExpertImportReport, error) 
 	if err != nil {
 		return nil, err
 	}
-	partial, err := importQuery(r.URL.Query())
+	partial, sheet, err := readUpload(r, h.config, problemlist.ReadExperts, "sheet %s holds nobody below its header row")
 	if err != nil {
 		return nil, err
-	}
-	data, err := h.config.readWorkbook(r)
-	if err != nil {
-		return nil, err
-	}
-	sheet, err := problemlist.ReadExperts(bytes.NewReader(data), h.config.Limits)
-	if err != nil {
-		return nil, err
-	}
-	if len(sheet.Drafts) == 0 {
-		return nil, derrors.Invalid("file", "sheet %s holds nobody below its header row", sheet.Name)
 	}
 	sheet.CheckRepeats(problemlist.ExpertDraft.Identity, "expert.name")
 	requests := h.check(sheet, who, start)

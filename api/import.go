@@ -319,20 +319,9 @@ func (h *importHandler) run(r *http.Request, progress func(done, total int)) (*I
 	if err != nil {
 		return nil, err
 	}
-	partial, err := importQuery(r.URL.Query())
+	partial, sheet, err := readUpload(r, h.config, problemlist.ReadWorkbook, "sheet %s holds no finding below its header row")
 	if err != nil {
 		return nil, err
-	}
-	data, err := h.config.readWorkbook(r)
-	if err != nil {
-		return nil, err
-	}
-	sheet, err := problemlist.ReadWorkbook(bytes.NewReader(data), h.config.Limits)
-	if err != nil {
-		return nil, err
-	}
-	if len(sheet.Drafts) == 0 {
-		return nil, derrors.Invalid("file", "sheet %s holds no finding below its header row", sheet.Name)
 	}
 	sheet.CheckRepeats(func(d problemlist.Draft) string { return d.Identity(ins.ID) }, "title")
 	requests, err := h.check(ctx, sheet, ins, who)
@@ -395,6 +384,28 @@ func importQuery(q url.Values) (partial bool, err error) {
 		}
 	}
 	return partial, v.Err()
+}
+
+// readUpload reads an upload's query (partial, importQuery) and its
+// workbook (readWorkbook), then the sheet with read; a sheet without rows
+// is refused, empty saying so (a format with the sheet's name).
+func readUpload[D any](r *http.Request, config ImportConfig, read func(io.Reader, problemlist.Limits) (*problemlist.Table[D], error),
+	empty string,
+) (partial bool, sheet *problemlist.Table[D], err error) {
+	if partial, err = importQuery(r.URL.Query()); err != nil {
+		return false, nil, err
+	}
+	data, err := config.readWorkbook(r)
+	if err != nil {
+		return false, nil, err
+	}
+	if sheet, err = read(bytes.NewReader(data), config.Limits); err != nil {
+		return false, nil, err
+	}
+	if len(sheet.Drafts) == 0 {
+		return false, nil, derrors.Invalid("file", empty, sheet.Name)
+	}
+	return partial, sheet, nil
 }
 
 // check builds each draft's RecordFindingRequest and checks it as
