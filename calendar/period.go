@@ -118,9 +118,10 @@ func (c *Calendar) AddWorkingDays(from Date, n int) (Deadline, error) {
 	}
 
 	dl := w.deadline(KindWorkingDays, rule, n, from, due)
-	dl.Explanation = append(dl.Explanation, w.eventLines(from, due)...)
+	events, eventsZH := w.eventLines(from, due)
+	dl.Explanation = append(dl.Explanation, events...)
 	dl.Explanation = append(dl.Explanation, closingLine(due))
-	dl.ExplanationZH = append([]string{fmt.Sprintf("%s 截止：%s 之后第 %d 个工作日", due, from, n)}, w.eventLinesZH(from, due)...)
+	dl.ExplanationZH = append([]string{fmt.Sprintf("%s 截止：%s 之后第 %d 个工作日", due, from, n)}, eventsZH...)
 	dl.ExplanationZH = append(dl.ExplanationZH, w.closingLineZH(due))
 	return dl, nil
 }
@@ -172,7 +173,8 @@ func (c *Calendar) AddMonths(from Date, n int) (Deadline, error) {
 			"%s is a rest day (%s); the period ends on the next working day %s (Civil Code art. 203)",
 			corresponding, landed.reason(), due))
 	}
-	dl.Explanation = append(dl.Explanation, w.eventLines(from, due)...)
+	events, eventsZH := w.eventLines(from, due)
+	dl.Explanation = append(dl.Explanation, events...)
 	dl.Explanation = append(dl.Explanation, closingLine(due))
 	dl.ExplanationZH = []string{fmt.Sprintf("%s 截止：%s 之后 %d 个月", due, from, n)}
 	if corresponding.Day != from.Day {
@@ -185,7 +187,7 @@ func (c *Calendar) AddMonths(from Date, n int) (Deadline, error) {
 		dl.ExplanationZH = append(dl.ExplanationZH, fmt.Sprintf("%s 为休息日（%s），期限顺延至其后第一个工作日 %s（民法典第二百零三条）",
 			corresponding, landed.reasonZH(), due))
 	}
-	dl.ExplanationZH = append(dl.ExplanationZH, w.eventLinesZH(from, due)...)
+	dl.ExplanationZH = append(dl.ExplanationZH, eventsZH...)
 	dl.ExplanationZH = append(dl.ExplanationZH, w.closingLineZH(due))
 	return dl, nil
 }
@@ -283,49 +285,31 @@ func (w *walk) events(from, due Date) ([]walkEvent, func(Date) string) {
 	return out, format
 }
 
-// eventLines returns the skipped runs and make-up days in date order.
-func (w *walk) eventLines(from, due Date) []string {
+// eventLines returns the skipped runs and make-up days in date order, in
+// English and in Chinese ("10-01 至 10-07 国庆节放假", "10-10（星期六）调休上班（国庆节）").
+func (w *walk) eventLines(from, due Date) (en, zh []string) {
 	events, format := w.events(from, due)
-	lines := make([]string, 0, len(events))
 	for _, e := range events {
-		if e.skip >= 0 {
-			s := w.skipped[e.skip]
-			span := format(s.Start)
-			if s.End != s.Start {
-				span += ".." + format(s.End)
-			}
-			lines = append(lines, fmt.Sprintf("skipped %s %s", span, s.Reason))
+		if e.skip < 0 {
+			m := w.makeups[e.makeup]
+			en = append(en, fmt.Sprintf("%s %s is a working day (%s make-up)", format(m.Date), m.Date.Weekday(), m.Name))
+			zh = append(zh, fmt.Sprintf("%s（%s）调休上班（%s）", format(m.Date), weekdayZH[m.Date.Weekday()], w.makeupsZH[e.makeup]))
 			continue
 		}
-		m := w.makeups[e.makeup]
-		lines = append(lines, fmt.Sprintf("%s %s is a working day (%s make-up)", format(m.Date), m.Date.Weekday(), m.Name))
-	}
-	return lines
-}
-
-// eventLinesZH is eventLines in Chinese: "10-01 至 10-07 国庆节放假",
-// "10-10（星期六）调休上班（国庆节）".
-func (w *walk) eventLinesZH(from, due Date) []string {
-	events, format := w.events(from, due)
-	lines := make([]string, 0, len(events))
-	for _, e := range events {
-		if e.skip >= 0 {
-			s := w.skipped[e.skip]
-			span := format(s.Start)
-			if s.End != s.Start {
-				span += " 至 " + format(s.End)
-			}
-			if s.Reason == ReasonWeekend {
-				lines = append(lines, fmt.Sprintf("%s 周末", span))
-			} else {
-				lines = append(lines, fmt.Sprintf("%s %s放假", span, w.skippedZH[e.skip]))
-			}
-			continue
+		s := w.skipped[e.skip]
+		span, spanZH := format(s.Start), format(s.Start)
+		if s.End != s.Start {
+			span += ".." + format(s.End)
+			spanZH += " 至 " + format(s.End)
 		}
-		m := w.makeups[e.makeup]
-		lines = append(lines, fmt.Sprintf("%s（%s）调休上班（%s）", format(m.Date), weekdayZH[m.Date.Weekday()], w.makeupsZH[e.makeup]))
+		en = append(en, fmt.Sprintf("skipped %s %s", span, s.Reason))
+		if s.Reason == ReasonWeekend {
+			zh = append(zh, spanZH+" 周末")
+		} else {
+			zh = append(zh, fmt.Sprintf("%s %s放假", spanZH, w.skippedZH[e.skip]))
+		}
 	}
-	return lines
+	return en, zh
 }
 
 // weekdayZH names the days of the week.
