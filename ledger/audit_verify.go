@@ -449,17 +449,7 @@ func (v *verifier) events(ctx context.Context, q *dbsqlc.Queries) error {
 		})
 		for i, r := range rows {
 			k := chainKey{r.SubjectType, r.SubjectID}
-			if c == nil || c.key != k {
-				if c != nil {
-					c.end()
-				}
-				c = nil
-				if !v.selected(k) {
-					continue
-				}
-				c = &chainCheck{v: v, table: "events", key: k}
-			}
-			if c == nil {
+			if c = v.chainOf(c, "events", k); c == nil {
 				continue
 			}
 			v.report.Events++
@@ -475,6 +465,22 @@ func (v *verifier) events(ctx context.Context, q *dbsqlc.Queries) error {
 		c.end()
 	}
 	return nil
+}
+
+// chainOf is the check of the chain of key k, whose rows come next from
+// table: c while k is c's chain; else c ends, and a new check starts, or
+// nil when k is not selected.
+func (v *verifier) chainOf(c *chainCheck, table string, k chainKey) *chainCheck {
+	if c != nil && c.key == k {
+		return c
+	}
+	if c != nil {
+		c.end()
+	}
+	if !v.selected(k) {
+		return nil
+	}
+	return &chainCheck{v: v, table: table, key: k}
 }
 
 // access checks every selected access chain.
@@ -507,17 +513,7 @@ func (v *verifier) access(ctx context.Context, q *dbsqlc.Queries, since time.Tim
 		})
 		for i, r := range rows {
 			k := chainKey{SubjectAccess, r.Day.Format(time.DateOnly) + "/" + r.Chain}
-			if c == nil || c.key != k {
-				if c != nil {
-					c.end()
-				}
-				c = nil
-				if !v.selected(k) {
-					continue
-				}
-				c = &chainCheck{v: v, table: "access_log", key: k}
-			}
-			if c == nil {
+			if c = v.chainOf(c, "access_log", k); c == nil {
 				continue
 			}
 			v.report.AccessRecords++
