@@ -75,19 +75,7 @@ func (in DrawInput) Validate() error {
 	if errStart == nil && errEnd == nil && end.Before(start) {
 		v.Add("lineup.planned_end", "must not be before planned_start (%s)", start)
 	}
-	if len(in.ContentAreas) == 0 {
-		v.Add("lineup.content_areas", "must list at least one of the charter's content items 1 to %d", ContentAreas)
-	}
-	seen := map[int]bool{}
-	for i, a := range in.ContentAreas {
-		switch {
-		case a < 1 || a > ContentAreas:
-			v.Add(fmt.Sprintf("lineup.content_areas[%d]", i), "must be the charter's content item 1 to %d", ContentAreas)
-		case seen[a]:
-			v.Add(fmt.Sprintf("lineup.content_areas[%d]", i), "item %d is listed twice", a)
-		}
-		seen[a] = true
-	}
+	validateContentAreas(&v, "lineup.content_areas", in.ContentAreas)
 	if in.TeamSize < MinTeam || in.TeamSize > MaxTeam {
 		v.Add("lineup.team_size", "must be %d to %d people counting leader, deputy and members (charter 二)", MinTeam, MaxTeam)
 	}
@@ -429,19 +417,7 @@ func ValidateExpert(x ledger.Expert) error {
 	if x.Kind != ledger.ExpertKindStaff && x.Kind != ledger.ExpertKindExpert {
 		v.Add("expert.kind", "must be one of %s, %s", ledger.ExpertKindStaff, ledger.ExpertKindExpert)
 	}
-	if len(x.ContentAreas) == 0 {
-		v.Add("expert.content_areas", "must list at least one of the charter's content items 1 to %d", ContentAreas)
-	}
-	seen := map[int]bool{}
-	for i, a := range x.ContentAreas {
-		switch {
-		case a < 1 || a > ContentAreas:
-			v.Add(fmt.Sprintf("expert.content_areas[%d]", i), "must be the charter's content item 1 to %d", ContentAreas)
-		case seen[a]:
-			v.Add(fmt.Sprintf("expert.content_areas[%d]", i), "item %d is listed twice", a)
-		}
-		seen[a] = true
-	}
+	validateContentAreas(&v, "expert.content_areas", x.ContentAreas)
 	for i, s := range x.Sectors {
 		requireText(&v, fmt.Sprintf("expert.sectors[%d]", i), s, 100)
 	}
@@ -489,4 +465,22 @@ func validateUnavailability(v *derrors.Violations, field string, u ledger.Unavai
 		v.Add(field+".to", "must not be before from (%s)", from)
 	}
 	requireText(v, field+".reason", u.Reason, 500)
+}
+
+// validateContentAreas checks a list of the charter's content items (三(一)
+// 1–10) named field: at least one, each in range, none twice.
+func validateContentAreas(v *derrors.Violations, field string, areas []int) {
+	if len(areas) == 0 {
+		v.Add(field, "must list at least one of the charter's content items 1 to %d", ContentAreas)
+	}
+	seen := map[int]bool{}
+	for i, a := range areas {
+		switch {
+		case a < 1 || a > ContentAreas:
+			v.Add(fmt.Sprintf("%s[%d]", field, i), "must be the charter's content item 1 to %d", ContentAreas)
+		case seen[a]:
+			v.Add(fmt.Sprintf("%s[%d]", field, i), "item %d is listed twice", a)
+		}
+		seen[a] = true
+	}
 }
