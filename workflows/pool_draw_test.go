@@ -192,3 +192,30 @@ func TestCheckSwap(t *testing.T) {
 		require.ErrorContains(t, err, "content area", "only the content areas may refuse this swap")
 	}
 }
+
+// TestValidateContentAreas: a line-up's or a person's content items are at
+// least one, each the charter's 1 to 10, none twice; each refusal names
+// its field and item.
+func TestValidateContentAreas(t *testing.T) {
+	for _, tt := range []struct {
+		areas []int
+		want  []derrors.FieldViolation
+	}{
+		{[]int{1, 10}, nil},
+		{nil, []derrors.FieldViolation{{Field: "lineup.content_areas", Rule: "must list at least one of the charter's content items 1 to 10"}}},
+		{[]int{0, 3, 11}, []derrors.FieldViolation{
+			{Field: "lineup.content_areas[0]", Rule: "must be the charter's content item 1 to 10"},
+			{Field: "lineup.content_areas[2]", Rule: "must be the charter's content item 1 to 10"},
+		}},
+		{[]int{4, 5, 4}, []derrors.FieldViolation{{Field: "lineup.content_areas[2]", Rule: "item 4 is listed twice"}}},
+	} {
+		var v derrors.Violations
+		validateContentAreas(&v, "lineup.content_areas", tt.areas)
+		var got []derrors.FieldViolation
+		for _, fv := range v {
+			require.NotEmpty(t, fv.RuleZH, "the rule in Chinese too")
+			got = append(got, derrors.FieldViolation{Field: fv.Field, Rule: fv.Rule})
+		}
+		require.Equal(t, tt.want, got, "%v", tt.areas)
+	}
+}
