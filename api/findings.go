@@ -18,7 +18,6 @@ import (
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/internal/i18n"
-	"github.com/xuncha/xuncha/internal/logging"
 	"github.com/xuncha/xuncha/ledger"
 	xunchav1 "github.com/xuncha/xuncha/proto/xuncha/v1"
 	"github.com/xuncha/xuncha/workflows"
@@ -26,10 +25,6 @@ import (
 
 // lastEvents is how many of its newest events GetFinding attaches.
 const lastEvents = 20
-
-// queryTimeout bounds the live-state query of GetFinding: without a worker a
-// query waits, and the ledger answers just as well meanwhile.
-const queryTimeout = 5 * time.Second
 
 // FindingServer implements xuncha.v1.FindingService.
 type FindingServer struct {
@@ -241,25 +236,16 @@ func (s *FindingServer) GetFinding(ctx context.Context, req *xunchav1.GetFinding
 	if len(events) > lastEvents {
 		events = events[len(events)-lastEvents:]
 	}
-	qctx, cancel := context.WithTimeout(ctx, queryTimeout)
-	defer cancel()
-	resp, err := s.Temporal.QueryWorkflow(qctx, row.WorkflowID, "", workflows.QueryState)
+	st, live, err := liveState[workflows.FindingState](ctx, s.Temporal, s.Log, "finding", row.ID, row.WorkflowID)
 	if err != nil {
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		// Every change is in the ledger before the workflow takes it, so the
-		// ledger is a faithful fallback; say so in the log.
-		logging.Ctx(ctx, s.Log).Warn("live state unavailable, using the ledger's", zap.String("finding", row.ID), zap.Error(err))
+		return nil, err
+	}
+	if !live {
 		escalations, err := s.Ledger.EscalationsOf(ctx, row.WorkflowID)
 		if err != nil {
 			return nil, err
 		}
 		return findingProto(i18n.FromContext(ctx), row, escalations, events), nil
-	}
-	var st workflows.FindingState
-	if err := resp.Get(&st); err != nil {
-		return nil, fmt.Errorf("decoding state of %s: %w", row.WorkflowID, err)
 	}
 	if !st.Recorded {
 		// Not possible once the ledger has the row, but never show a

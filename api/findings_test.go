@@ -682,11 +682,17 @@ func TestWebhookRefusals(t *testing.T) {
 
 func TestWorkerRestartMidLifecycle(t *testing.T) {
 	s := setup(t)
-	f := s.recordFinding(s.createInspection(), "record", "GENERAL")
+	inspection := s.createInspection()
+	f := s.recordFinding(inspection, "record", "GENERAL")
 	id := f["id"].(string)
 	s.step(id, "diagnose", member, diagnosis(rid(t, "diagnose")), "DIAGNOSED")
 
 	s.StopWorker()
+	// The inspection's read too (before the change below is sent, whose
+	// request would time out meanwhile).
+	code, got := s.do("GET", "/v1/inspections/"+inspection, &office, nil)
+	require.Equal(t, http.StatusOK, code, "%v", got)
+	require.Equal(t, inspection, got["id"])
 	type answer struct {
 		code int
 		body map[string]any
@@ -702,8 +708,9 @@ func TestWorkerRestartMidLifecycle(t *testing.T) {
 		t.Fatalf("answered without a worker: %d %v %v", a.code, a.body, a.err)
 	case <-time.After(2 * time.Second):
 	}
-	// Without a worker the ledger answers reads.
-	code, got := s.do("GET", "/v1/findings/"+id, &office, nil)
+	// Without a worker the ledger answers reads, once the live query gives
+	// up (queryTimeout).
+	code, got = s.do("GET", "/v1/findings/"+id, &office, nil)
 	require.Equal(t, http.StatusOK, code, "%v", got)
 	require.Equal(t, "DIAGNOSED", got["stage"])
 

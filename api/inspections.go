@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"errors"
-	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -20,7 +19,6 @@ import (
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/internal/i18n"
-	"github.com/xuncha/xuncha/internal/logging"
 	"github.com/xuncha/xuncha/ledger"
 	xunchav1 "github.com/xuncha/xuncha/proto/xuncha/v1"
 	"github.com/xuncha/xuncha/workflows"
@@ -131,20 +129,12 @@ func (s *InspectionServer) get(ctx context.Context, id string) (*xunchav1.Inspec
 	if err != nil {
 		return nil, err
 	}
-	resp, err := s.Temporal.QueryWorkflow(ctx, row.WorkflowID, "", workflows.QueryState)
+	st, live, err := liveState[workflows.InspectionState](ctx, s.Temporal, s.Log, "inspection", id, row.WorkflowID)
 	if err != nil {
-		// The ledger is written before every update returns, so it is a
-		// faithful fallback; say so in the log.
-		logging.Ctx(ctx, s.Log).Warn("live state unavailable, using the ledger's", zap.String("inspection", id), zap.Error(err))
-		escalations, err := s.Ledger.EscalationsOf(ctx, row.WorkflowID)
-		if err != nil {
-			return nil, err
-		}
-		return inspectionProto(i18n.FromContext(ctx), row, escalations), nil
+		return nil, err
 	}
-	var st workflows.InspectionState
-	if err := resp.Get(&st); err != nil {
-		return nil, fmt.Errorf("decoding state of %s: %w", row.WorkflowID, err)
+	if !live {
+		return inspectionAPI.fromRow(ctx, s.Ledger, row)
 	}
 	return inspectionProto(i18n.FromContext(ctx), st.Inspection, st.Escalations), nil
 }

@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -14,7 +13,6 @@ import (
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/internal/i18n"
-	"github.com/xuncha/xuncha/internal/logging"
 	"github.com/xuncha/xuncha/ledger"
 	xunchav1 "github.com/xuncha/xuncha/proto/xuncha/v1"
 	"github.com/xuncha/xuncha/workflows"
@@ -104,21 +102,12 @@ func (s *InterviewServer) GetInterview(ctx context.Context, req *xunchav1.GetInt
 	if err != nil {
 		return nil, err
 	}
-	qctx, cancel := context.WithTimeout(ctx, queryTimeout)
-	defer cancel()
-	resp, err := s.Temporal.QueryWorkflow(qctx, row.WorkflowID, "", workflows.QueryState)
+	st, live, err := liveState[workflows.InterviewState](ctx, s.Temporal, s.Log, "interview", row.ID, row.WorkflowID)
 	if err != nil {
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		// Every change is in the ledger before the workflow takes it, so the
-		// ledger is a faithful fallback; say so in the log.
-		logging.Ctx(ctx, s.Log).Warn("live state unavailable, using the ledger's", zap.String("interview", row.ID), zap.Error(err))
-		return interviewFromLedger(ctx, s.Ledger, row)
+		return nil, err
 	}
-	var st workflows.InterviewState
-	if err := resp.Get(&st); err != nil {
-		return nil, fmt.Errorf("decoding state of %s: %w", row.WorkflowID, err)
+	if !live {
+		return interviewFromLedger(ctx, s.Ledger, row)
 	}
 	if !st.Recorded {
 		return interviewFromLedger(ctx, s.Ledger, row)
