@@ -58,19 +58,7 @@ func (h *expertImportHandler) register(mux *http.ServeMux) {
 // ExpertImportReport is the answer to a pool list's import: what each row
 // came to.
 type ExpertImportReport struct {
-	// Sheet is the worksheet read.
-	Sheet string `json:"sheet"`
-	// Rows counts the rows read (empty rows are passed over).
-	Rows int `json:"rows"`
-	// Recorded counts the people this import added, AlreadyRecorded the
-	// rows an earlier import had added, Skipped the invalid rows left out
-	// (partial=true only).
-	Recorded        int `json:"recorded"`
-	AlreadyRecorded int `json:"already_recorded"`
-	Skipped         int `json:"skipped"`
-	// Problems are the invalid cells (partial=true only: otherwise they
-	// refuse the whole import).
-	Problems []ImportProblem `json:"problems"`
+	SheetReport
 	// Experts are the rows' people, in row order.
 	Experts []ImportedExpert `json:"experts"`
 }
@@ -109,7 +97,8 @@ func (h *expertImportHandler) run(r *http.Request) (*ExpertImportReport, error) 
 	}
 	sheet.CheckRepeats(problemlist.ExpertDraft.Identity, "expert.name")
 	requests := h.check(sheet, who, start)
-	report := &ExpertImportReport{Sheet: sheet.Name, Rows: len(sheet.Drafts), Experts: []ImportedExpert{}, Problems: []ImportProblem{}}
+	report := &ExpertImportReport{SheetReport: SheetReport{Sheet: sheet.Name, Rows: len(sheet.Drafts), Problems: []ImportProblem{}},
+		Experts: []ImportedExpert{}}
 	if err := sheet.Err(); err != nil {
 		if !partial {
 			return nil, fmt.Errorf("the workbook has %d invalid cell(s); nothing was recorded (with ?partial=true the valid rows are): %w", len(sheet.Problems), err)

@@ -179,22 +179,29 @@ func firstKey(q url.Values) string {
 	return ""
 }
 
-// ImportReport is the answer to an import: what each row came to.
-type ImportReport struct {
-	InspectionID string `json:"inspection_id"`
+// SheetReport is what the answer to a workbook's import says of its
+// sheet; its fields stand in the answer's own (ImportReport,
+// ExpertImportReport).
+type SheetReport struct {
 	// Sheet is the worksheet read.
 	Sheet string `json:"sheet"`
 	// Rows counts the rows read (empty rows are passed over).
 	Rows int `json:"rows"`
-	// Recorded counts the findings this import recorded, AlreadyRecorded
-	// the rows an earlier import (or request) had recorded, Skipped the
-	// invalid rows left out (partial=true only).
+	// Recorded counts the rows this import recorded (findings, people),
+	// AlreadyRecorded the rows an earlier import (or request) had
+	// recorded, Skipped the invalid rows left out (partial=true only).
 	Recorded        int `json:"recorded"`
 	AlreadyRecorded int `json:"already_recorded"`
 	Skipped         int `json:"skipped"`
 	// Problems are the invalid cells (partial=true only: otherwise they
 	// refuse the whole import).
 	Problems []ImportProblem `json:"problems"`
+}
+
+// ImportReport is the answer to an import: what each row came to.
+type ImportReport struct {
+	InspectionID string `json:"inspection_id"`
+	SheetReport
 	// Findings are the rows' findings, in row order.
 	Findings []ImportedFinding `json:"findings"`
 	// ImportWorkflowID is the workflow that starts the findings' workflows
@@ -328,7 +335,8 @@ func (h *importHandler) run(r *http.Request, progress func(done, total int)) (*I
 	if err != nil {
 		return nil, err
 	}
-	report := &ImportReport{InspectionID: ins.ID, Sheet: sheet.Name, Rows: len(sheet.Drafts), Findings: []ImportedFinding{}, Problems: []ImportProblem{}}
+	report := &ImportReport{InspectionID: ins.ID, SheetReport: SheetReport{Sheet: sheet.Name, Rows: len(sheet.Drafts), Problems: []ImportProblem{}},
+		Findings: []ImportedFinding{}}
 	if err := sheet.Err(); err != nil {
 		if !partial {
 			return nil, fmt.Errorf("the workbook has %d invalid cell(s); nothing was recorded (with ?partial=true the valid rows are): %w", len(sheet.Problems), err)
