@@ -221,7 +221,7 @@ func (k lifecycleAPI[S, R, P]) createdBefore(ctx context.Context, l *ledger.Stor
 		return answer, derrors.FromTemporal(err)
 	}
 	row, rerr := k.get(l, ctx, id)
-	if rerr == nil && k.requestID(row) == requestID {
+	if rerr == nil && k.requestID != nil && k.requestID(row) == requestID {
 		return k.fromRow(ctx, l, row)
 	}
 	if rerr != nil && !errors.Is(rerr, derrors.ErrNotFound) {
