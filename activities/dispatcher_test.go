@@ -12,9 +12,11 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
 	"github.com/xuncha/xuncha/activities"
+	"github.com/xuncha/xuncha/internal/telemetry"
 	"github.com/xuncha/xuncha/ledger"
 )
 
@@ -159,6 +161,13 @@ func TestDispatcherGivesUp(t *testing.T) {
 		http.Error(w, "down", http.StatusBadGateway)
 	})
 
+	// Both dispatchers count their outcomes in one registry, as a worker's
+	// /metrics does.
+	tel, err := telemetry.New(t.Context(), telemetry.Config{Service: "test"})
+	require.NoError(t, err)
+	fx.acts.Metrics = tel.Metrics
+	require.Zero(t, deliveries(t, tel.Registry, ledger.DeliveryFailed))
+
 	// The address policy allows public addresses only (nil, the default).
 	public := *fx.acts
 	public.Egress = nil
@@ -170,6 +179,7 @@ func TestDispatcherGivesUp(t *testing.T) {
 	require.Equal(t, 1, got.Attempts, "a refused address is not tried again")
 	require.Zero(t, refused.calls.Load())
 	stop()
+	require.Equal(t, 1.0, deliveries(t, tel.Registry, ledger.DeliveryFailed), "a given-up delivery is counted FAILED")
 
 	// The failing receiver, with the policy allowing loopback: tried again
 	// and again while young, FAILED once old.
@@ -186,6 +196,28 @@ func TestDispatcherGivesUp(t *testing.T) {
 	require.Equal(t, ledger.DeliveryFailed, got.Status)
 	require.Contains(t, got.Error, "retries ran out")
 	require.Contains(t, got.Error, "502")
+	require.Equal(t, 2.0, deliveries(t, tel.Registry, ledger.DeliveryFailed), "once, however often it was tried")
+	require.Zero(t, deliveries(t, tel.Registry, ledger.DeliveryDelivered))
+}
+
+// deliveries reads xuncha_webhook_deliveries_total for status from reg.
+func deliveries(t *testing.T, reg prometheus.Gatherer, status string) float64 {
+	t.Helper()
+	families, err := reg.Gather()
+	require.NoError(t, err)
+	for _, f := range families {
+		if f.GetName() != telemetry.WebhookDeliveries {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "status" && l.GetValue() == status {
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return 0
 }
 
 // TestDispatchersShareTheOutbox: two dispatchers (two worker processes)
