@@ -69,3 +69,46 @@ func BenchmarkFindingChange(b *testing.B) {
 	b.ReportMetric(float64(event.Microseconds())/float64(n), "event-µs")
 	b.ReportMetric(float64(change)/float64(event), "change/event")
 }
+
+// BenchmarkFindingRecord is what recording a finding costs the ledger, a
+// write that moves counts (a new finding in its tallies, the month's and
+// the round's):
+//
+//	go test -run '^$' -bench BenchmarkFindingRecord -benchtime 1000x ./ledger/
+//
+// Each iteration records one more finding of one inspection (its row, its
+// number, its event and the statistics' triggers) and, as the baseline,
+// appends an event alone on another subject. It reports each one's mean
+// and their ratio (record/event).
+func BenchmarkFindingRecord(b *testing.B) {
+	store, _ := testenv.Ledger(b)
+	ctx := b.Context()
+	start := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
+	if err := store.CreateInspection(ctx, ledger.Inspection{
+		ID: "i-1", WorkflowID: "inspection/i-1", RequestID: "req-i-1", UnitCode: "430100", UnitName: "长沙市",
+		Kind: "COMPREHENSIVE", PlannedStart: start, PlannedEnd: start.AddDate(0, 0, 14), Stage: "PLANNED",
+		CreatedBy: office, CreatedAt: start,
+	}, "create/i-1", false); err != nil {
+		b.Fatal(err)
+	}
+	var record, event time.Duration
+	n := 0
+	for b.Loop() {
+		f := newFinding(fmt.Sprintf("f-%05d", n), "i-1", "430100", start.Add(time.Duration(n)*time.Minute))
+		f.Kind = []string{"HAZARD", "PROBLEM"}[n%2]
+		t0 := time.Now()
+		if _, err := store.RecordFinding(ctx, f, "record/"+f.ID); err != nil {
+			b.Fatal(err)
+		}
+		t1 := time.Now()
+		if err := store.AppendEvent(ctx, ledger.Event{SubjectType: "finding", SubjectID: "baseline", Key: fmt.Sprintf("event/%d", n),
+			Action: "record", StageAfter: "FOUND", Actor: member, Note: "现场检查发现", OccurredAt: f.CreatedAt}); err != nil {
+			b.Fatal(err)
+		}
+		record, event = record+t1.Sub(t0), event+time.Since(t1)
+		n++
+	}
+	b.ReportMetric(float64(record.Microseconds())/float64(n), "record-µs")
+	b.ReportMetric(float64(event.Microseconds())/float64(n), "event-µs")
+	b.ReportMetric(float64(record)/float64(event), "record/event")
+}
