@@ -208,7 +208,7 @@ func FindingWorkflow(ctx workflow.Context, in FindingInput) (FindingResult, erro
 	f.UpdatedAt = f.CreatedAt
 	f.Version = 1
 	w := &finding{core: newCore(ctx, findingSpec, f)}
-	return w.run(ctx, in.StartedListed && w.ledger.level >= levelThree && !NeedsImmediateNotice(f))
+	return w.run(ctx, in.StartedListed)
 }
 
 // finding is the state behind FindingWorkflow.
@@ -227,8 +227,9 @@ func (w *finding) snapshot() FindingState {
 }
 
 // run records and lists the new finding, then drives it to its end.
-// startedListed says that the run's search attributes are already the
-// listed finding's (FindingInput.StartedListed).
+// startedListed is FindingInput.StartedListed: a level-3 run whose record
+// lists it at once then has the listed finding's search attributes
+// already.
 func (w *finding) run(ctx workflow.Context, startedListed bool) (FindingResult, error) {
 	if err := w.registerHandlers(ctx); err != nil {
 		return FindingResult{}, err
@@ -240,6 +241,7 @@ func (w *finding) run(ctx workflow.Context, startedListed bool) (FindingResult, 
 	// which comes between the two.
 	notify := NeedsImmediateNotice(w.row)
 	listed := w.ledger.level >= levelTwo && !notify
+	startedListed = startedListed && listed && w.ledger.level >= levelThree
 	var rec activities.RecordFindingResult
 	if err := w.ledger.call(ctx, &rec, acts.RecordFinding, activities.RecordFindingInput{
 		Finding: w.row, EventKey: "record/" + w.row.RequestID, InspectionStages: FindingRecordingStages, Listed: listed,
