@@ -65,7 +65,5 @@ func BenchmarkEvidenceInReach(b *testing.B) {
 		evidence, finding = evidence+t1.Sub(t0), finding+time.Since(t1)
 		n++
 	}
-	b.ReportMetric(float64(evidence.Microseconds())/float64(n), "evidence-µs")
-	b.ReportMetric(float64(finding.Microseconds())/float64(n), "finding-µs")
-	b.ReportMetric(float64(evidence)/float64(finding), "evidence/finding")
+	reportPair(b, n, "evidence", evidence, "finding", finding)
 }
