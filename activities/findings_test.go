@@ -20,11 +20,8 @@ func TestFindingActivities(t *testing.T) {
 	t.Parallel()
 	fx := setup(t)
 	fx.inspection(t, "i-1", "430100")
-	member := actor.Actor{Name: "王五", Role: actor.RoleTeamMember, Organisation: "省第一巡查组"}
-	at := time.Date(2026, 3, 10, 2, 30, 0, 0, time.UTC)
-	f := ledger.Finding{ID: "f-1", WorkflowID: "finding/f-1", InspectionID: "i-1", RequestID: "req-f-1",
-		UnitCode: "430100", UnitName: "长沙市", Title: "重大事故隐患", Kind: "HAZARD", Severity: "MAJOR", ContentArea: 2,
-		Stage: "FOUND", FoundBy: member, CreatedAt: at, UpdatedAt: at, Version: 1}
+	f := foundFinding("f-1", "重大事故隐患", "MAJOR", member)
+	at := f.CreatedAt
 
 	// Recording twice (a retried activity) gives one number.
 	var numbers []string
@@ -111,11 +108,8 @@ func TestApplyFindingDeadline(t *testing.T) {
 	t.Parallel()
 	fx := setup(t)
 	fx.inspection(t, "i-1", "430100")
-	member := actor.Actor{Name: "王五", Role: actor.RoleTeamMember, Organisation: "省第一巡查组"}
-	at := time.Date(2026, 3, 10, 2, 30, 0, 0, time.UTC)
-	f := ledger.Finding{ID: "f-1", WorkflowID: "finding/f-1", InspectionID: "i-1", RequestID: "req-f-1",
-		UnitCode: "430100", UnitName: "长沙市", Title: "消防通道堵塞", Kind: "HAZARD", Severity: "GENERAL", ContentArea: 2,
-		Stage: "FOUND", FoundBy: member, CreatedAt: at, UpdatedAt: at, Version: 1}
+	f := foundFinding("f-1", "消防通道堵塞", "GENERAL", member)
+	at := f.CreatedAt
 	_, err := fx.env.ExecuteActivity(fx.acts.RecordFinding, activities.RecordFindingInput{Finding: f, EventKey: "record/req-f-1", Listed: true})
 	require.NoError(t, err)
 
@@ -175,13 +169,8 @@ func TestCloseFinding(t *testing.T) {
 	t.Parallel()
 	fx := setup(t)
 	fx.inspection(t, "i-1", "430100")
-	member := actor.Actor{Name: "王五", Role: actor.RoleTeamMember, Organisation: "省第一巡查组"}
-	office := actor.Actor{Name: "张三", Role: actor.RoleOffice, Organisation: "省安委办"}
-	at := time.Date(2026, 3, 10, 2, 30, 0, 0, time.UTC)
 	record := func(id, severity string) ledger.Finding {
-		f := ledger.Finding{ID: id, WorkflowID: "finding/" + id, InspectionID: "i-1", RequestID: "req-" + id,
-			UnitCode: "430100", UnitName: "长沙市", Title: "消防通道堵塞", Kind: "HAZARD", Severity: severity, ContentArea: 2,
-			Stage: "FOUND", FoundBy: member, CreatedAt: at, UpdatedAt: at, Version: 1}
+		f := foundFinding(id, "消防通道堵塞", severity, member)
 		_, err := fx.env.ExecuteActivity(fx.acts.RecordFinding, activities.RecordFindingInput{Finding: f, EventKey: "record/" + id, Listed: true})
 		require.NoError(t, err)
 		f.Stage, f.Version = "CLOSED", 3
@@ -199,7 +188,7 @@ func TestCloseFinding(t *testing.T) {
 	}{{"GENERAL", true, "CLOSED"}, {"MAJOR", false, "LISTED"}} {
 		f := record("f-"+tt.severity, tt.severity)
 		val, err := fx.env.ExecuteActivity(fx.acts.CloseFinding, activities.CloseFindingInput{Finding: f,
-			Event: ledger.Event{Key: "verify/v1", Action: "verify", StageBefore: "RECTIFIED", StageAfter: "CLOSED", Actor: office, OccurredAt: at}})
+			Event: ledger.Event{Key: "verify/v1", Action: "verify", StageBefore: "RECTIFIED", StageAfter: "CLOSED", Actor: office, OccurredAt: foundAt}})
 		require.NoError(t, err)
 		var res activities.CloseFindingResult
 		require.NoError(t, val.Get(&res))

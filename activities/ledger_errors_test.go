@@ -112,10 +112,8 @@ func TestPoisonedChangeIsRefusedNotRetried(t *testing.T) {
 	t.Parallel()
 	fx := setup(t)
 	fx.inspection(t, "i-1", "430100")
-	at := time.Date(2026, 3, 10, 2, 30, 0, 0, time.UTC)
-	f := ledger.Finding{ID: "f-1", WorkflowID: "finding/f-1", InspectionID: "i-1", RequestID: "req-f-1",
-		UnitCode: "430100", UnitName: "长沙市", Title: "消防通道堵塞", Kind: "HAZARD", Severity: "GENERAL", ContentArea: 2,
-		Stage: "FOUND", FoundBy: office, CreatedAt: at, UpdatedAt: at, Version: 1}
+	f := foundFinding("f-1", "消防通道堵塞", "GENERAL", office)
+	at := f.CreatedAt
 	_, err := fx.env.ExecuteActivity(fx.acts.RecordFinding, activities.RecordFindingInput{Finding: f, EventKey: "record/req-f-1"})
 	require.NoError(t, err)
 

@@ -19,6 +19,9 @@ func TestMain(m *testing.M) { os.Exit(testenv.Run(m)) }
 
 var office = actor.Actor{Name: "张三", Role: actor.RoleOffice, Organisation: "省安委办"}
 
+// member is a team member, who records findings.
+var member = actor.Actor{Name: "王五", Role: actor.RoleTeamMember, Organisation: "省第一巡查组"}
+
 // fixture is a migrated ledger, the activities on it and a Temporal test
 // activity environment running them.
 type fixture struct {
@@ -51,4 +54,15 @@ func (fx fixture) inspection(t *testing.T, id, unitCode string) {
 		Kind: "COMPREHENSIVE", PlannedStart: start, PlannedEnd: start.AddDate(0, 0, 14), Stage: "PLANNED",
 		CreatedBy: office, CreatedAt: start,
 	}, "create/"+id, false))
+}
+
+// foundAt is when foundFinding's findings were found.
+var foundAt = time.Date(2026, 3, 10, 2, 30, 0, 0, time.UTC)
+
+// foundFinding is finding id of inspection "i-1" (unit 430100), found by
+// who at foundAt, as RecordFinding takes it.
+func foundFinding(id, title, severity string, who actor.Actor) ledger.Finding {
+	return ledger.Finding{ID: id, WorkflowID: "finding/" + id, InspectionID: "i-1", RequestID: "req-" + id,
+		UnitCode: "430100", UnitName: "长沙市", Title: title, Kind: "HAZARD", Severity: severity, ContentArea: 2,
+		Stage: "FOUND", FoundBy: who, CreatedAt: foundAt, UpdatedAt: foundAt, Version: 1}
 }
