@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.uber.org/zap"
 
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/internal/egress"
 	"github.com/xuncha/xuncha/internal/logging"
@@ -49,7 +50,7 @@ type Activities struct {
 	// of the same ID is kept and is no error. workflows.Worker sets it
 	// (workflows.StartAdopting) when it is nil: the workflow's input and
 	// search attributes are the workflows package's.
-	AdoptFinding func(ctx context.Context, f ledger.Finding) error
+	AdoptFinding func(ctx context.Context, f casework.Finding) error
 }
 
 // log is Log with the trace of ctx (the activity's span): one search by
@@ -59,7 +60,7 @@ func (a *Activities) log(ctx context.Context) *zap.Logger { return logging.Ctx(c
 // transition counts a lifecycle change whose ledger write succeeded. A write
 // retried after its commit went unacknowledged counts twice: rare, and the
 // ledger's event log stays the exact record.
-func (a *Activities) transition(lifecycle string, e ledger.Event, stage string) {
+func (a *Activities) transition(lifecycle string, e casework.Event, stage string) {
 	if e.StageAfter != "" {
 		stage = e.StageAfter
 	}
@@ -68,8 +69,8 @@ func (a *Activities) transition(lifecycle string, e ledger.Event, stage string) 
 
 // CreateInspectionInput writes a new inspection's ledger row.
 type CreateInspectionInput struct {
-	Inspection ledger.Inspection `json:"inspection"`
-	EventKey   string            `json:"event_key"`
+	Inspection casework.Inspection `json:"inspection"`
+	EventKey   string              `json:"event_key"`
 	// NotRepeating applies charter 四(二)1 as the row is written: a
 	// COMPREHENSIVE inspection of a local government the State Council
 	// inspected that year is refused (ledger.Store.CreateInspection).
@@ -82,15 +83,15 @@ func (a *Activities) CreateInspection(ctx context.Context, in CreateInspectionIn
 	if err := a.Ledger.CreateInspection(ctx, in.Inspection, in.EventKey, in.NotRepeating); err != nil {
 		return a.ledgerError(ctx, fmt.Sprintf("creating inspection %q", in.Inspection.ID), err)
 	}
-	a.Metrics.Transition(ledger.SubjectInspection, "create", in.Inspection.Stage)
+	a.Metrics.Transition(casework.SubjectInspection, "create", in.Inspection.Stage)
 	a.log(ctx).Info("ledger: inspection created", zap.String("inspection", in.Inspection.ID), zap.String("unit", in.Inspection.UnitCode))
 	return nil
 }
 
 // InspectionChangeInput applies one change of an inspection.
 type InspectionChangeInput struct {
-	Inspection ledger.Inspection `json:"inspection"`
-	Event      ledger.Event      `json:"event"`
+	Inspection casework.Inspection `json:"inspection"`
+	Event      casework.Event      `json:"event"`
 }
 
 // ApplyInspectionChange writes the row (if its version is newer) and the
@@ -99,15 +100,15 @@ func (a *Activities) ApplyInspectionChange(ctx context.Context, in InspectionCha
 	if err := a.Ledger.ApplyInspectionChange(ctx, in.Inspection, in.Event); err != nil {
 		return a.ledgerError(ctx, fmt.Sprintf("applying %s to inspection %q", in.Event.Action, in.Inspection.ID), err)
 	}
-	a.transition(ledger.SubjectInspection, in.Event, in.Inspection.Stage)
+	a.transition(casework.SubjectInspection, in.Event, in.Inspection.Stage)
 	return nil
 }
 
 // EscalateInspectionInput records an escalation step of an inspection.
 type EscalateInspectionInput struct {
-	Escalation ledger.Escalation `json:"escalation"`
-	Inspection ledger.Inspection `json:"inspection"`
-	Event      ledger.Event      `json:"event"`
+	Escalation casework.Escalation `json:"escalation"`
+	Inspection casework.Inspection `json:"inspection"`
+	Event      casework.Event      `json:"event"`
 }
 
 // EscalateInspection records the escalation, the row and the event.
@@ -126,7 +127,7 @@ type InspectionFindingsInput struct {
 }
 
 // FindingCounts tallies an inspection's findings (for closure and summary).
-func (a *Activities) FindingCounts(ctx context.Context, in InspectionFindingsInput) (ledger.InspectionSummary, error) {
+func (a *Activities) FindingCounts(ctx context.Context, in InspectionFindingsInput) (casework.InspectionSummary, error) {
 	sum, err := a.Ledger.FindingCounts(ctx, in.InspectionID)
 	return sum, a.ledgerError(ctx, fmt.Sprintf("counting the findings of inspection %q", in.InspectionID), err)
 }
@@ -188,13 +189,13 @@ type FindingIDInput struct {
 
 // GetFinding reads a finding's ledger row (a FOLLOW_UP re-check reads the
 // finding it looks back at).
-func (a *Activities) GetFinding(ctx context.Context, in FindingIDInput) (ledger.Finding, error) {
+func (a *Activities) GetFinding(ctx context.Context, in FindingIDInput) (casework.Finding, error) {
 	f, err := a.Ledger.GetFinding(ctx, in.ID)
 	return f, a.ledgerError(ctx, fmt.Sprintf("reading finding %q", in.ID), err)
 }
 
 // AppendEvent writes one event; a retry with the same key is a no-op.
-func (a *Activities) AppendEvent(ctx context.Context, e ledger.Event) error {
+func (a *Activities) AppendEvent(ctx context.Context, e casework.Event) error {
 	return a.ledgerError(ctx, fmt.Sprintf("recording %s of %s %q", e.Action, e.SubjectType, e.SubjectID), a.Ledger.AppendEvent(ctx, e))
 }
 
@@ -228,7 +229,7 @@ func (a *Activities) StartWorkflow(ctx context.Context, in StartWorkflowInput) e
 // RecordExposure records a publication (an inspection's entry announcement
 // with its published contact channels); a retry with the same request ID is a
 // no-op.
-func (a *Activities) RecordExposure(ctx context.Context, e ledger.Exposure) (ledger.Exposure, error) {
+func (a *Activities) RecordExposure(ctx context.Context, e casework.Exposure) (casework.Exposure, error) {
 	stored, _, err := a.Ledger.RecordExposure(ctx, e)
 	return stored, a.ledgerError(ctx, fmt.Sprintf("recording exposure %q", e.RequestID), err)
 }

@@ -11,7 +11,7 @@ import (
 
 // WriteAuditAnchorInput asks for an anchor of the audit chains.
 type WriteAuditAnchorInput struct {
-	// TakenBy is ledger.AnchorBySchedule for the daily anchor.
+	// TakenBy is casework.AnchorBySchedule for the daily anchor.
 	TakenBy string `json:"taken_by"`
 }
 

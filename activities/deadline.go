@@ -8,6 +8,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/xuncha/xuncha/calendar"
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/deadline"
 	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/ledger"
@@ -36,9 +37,9 @@ func (a *Activities) ResolveDeadline(ctx context.Context, in ResolveDeadlineInpu
 // sign-off, a reopening): the change as ApplyFindingChange takes it,
 // without the deadline, and the rule that computes it.
 type FindingDeadlineInput struct {
-	Finding ledger.Finding `json:"finding"`
-	Event   ledger.Event   `json:"event"`
-	Rule    deadline.Rule  `json:"rule"`
+	Finding casework.Finding `json:"finding"`
+	Event   casework.Event   `json:"event"`
+	Rule    deadline.Rule    `json:"rule"`
 }
 
 // ApplyFindingDeadline computes in.Rule as ResolveDeadline does and writes
@@ -110,7 +111,7 @@ func (a *Activities) ExtensionTerms(ctx context.Context, in ExtensionTermsInput)
 // worker, to compute the deadline it then runs.
 type Resolver struct {
 	calendar *calendar.Calendar
-	policy   ledger.EscalationPolicy
+	policy   casework.EscalationPolicy
 }
 
 // LoadResolver reads the calendar in force and the escalation policy.

@@ -9,9 +9,9 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/internal/egress"
-	"github.com/xuncha/xuncha/ledger"
 )
 
 // Dispatcher delivers the webhook outbox: it claims the deliveries that are
@@ -100,7 +100,7 @@ func (d *Dispatcher) Run(ctx context.Context) {
 		// Claim only what free hands can take now: a claim's lease runs
 		// from the claim.
 		free := d.Concurrency - len(slots)
-		var claimed []ledger.OutboxDelivery
+		var claimed []casework.OutboxDelivery
 		if free > 0 {
 			var err error
 			claimed, err = a.Ledger.ClaimDeliveries(ctx, free, d.Lease)
@@ -138,7 +138,7 @@ func (d *Dispatcher) Run(ctx context.Context) {
 
 // attempt makes one attempt at a claimed delivery within ctx (three
 // quarters of the claim's lease) and records the outcome.
-func (d *Dispatcher) attempt(ctx context.Context, q ledger.OutboxDelivery) {
+func (d *Dispatcher) attempt(ctx context.Context, q casework.OutboxDelivery) {
 	a := d.Activities
 	in := DeliverWebhookInput{WebhookID: q.WebhookID, DeliveryID: q.DeliveryID, EventType: q.EventType, Payload: q.Payload}
 	res, err := a.attemptDelivery(ctx, in, q.Attempts)
@@ -146,15 +146,15 @@ func (d *Dispatcher) attempt(ctx context.Context, q ledger.OutboxDelivery) {
 	// bound of its own.
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordDeliveryTimeout)
 	defer cancel()
-	status, reason := ledger.DeliveryDelivered, ""
+	status, reason := casework.DeliveryDelivered, ""
 	switch {
 	case err == nil && res.Skipped:
-		status = ledger.DeliverySkipped
+		status = casework.DeliverySkipped
 	case err == nil:
 	case errors.Is(err, egress.ErrRefused), errors.Is(err, derrors.ErrNotFound), errors.Is(err, derrors.ErrInvalidArgument):
-		status, reason = ledger.DeliveryFailed, err.Error()
+		status, reason = casework.DeliveryFailed, err.Error()
 	case time.Since(q.QueuedAt) >= d.GiveUpAfter:
-		status, reason = ledger.DeliveryFailed, fmt.Sprintf("retries ran out after %d attempts over %s: %v", q.Attempts, d.GiveUpAfter, err)
+		status, reason = casework.DeliveryFailed, fmt.Sprintf("retries ran out after %d attempts over %s: %v", q.Attempts, d.GiveUpAfter, err)
 	default:
 		wait := d.Backoff(q.Attempts)
 		if err := a.Ledger.RetryDelivery(rctx, q.DeliveryID, wait, err.Error()); err != nil {
@@ -167,7 +167,7 @@ func (d *Dispatcher) attempt(ctx context.Context, q ledger.OutboxDelivery) {
 		a.Log.Warn("webhook outbox: recording the outcome failed", zap.String("delivery", q.DeliveryID), zap.Error(err))
 		return
 	}
-	if status == ledger.DeliveryFailed {
+	if status == casework.DeliveryFailed {
 		a.Log.Error("webhook: delivery given up", zap.String("webhook", q.WebhookID), zap.String("event_type", q.EventType),
 			zap.String("delivery", q.DeliveryID), zap.Int("attempts", q.Attempts), zap.String("reason", reason))
 	}

@@ -16,8 +16,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/xuncha/xuncha/activities"
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/telemetry"
-	"github.com/xuncha/xuncha/ledger"
 )
 
 // runDispatcher runs d until the test ends or stop is called.
@@ -51,7 +51,7 @@ func (fx fixture) exec(t *testing.T, sql string) {
 // queue writes one delivery to the outbox, as QueueWebhook does.
 func (fx fixture) queue(t *testing.T, deliveryID, webhookID string) {
 	t.Helper()
-	queued, err := fx.store.QueueDelivery(t.Context(), ledger.OutboxDelivery{DeliveryID: deliveryID, WebhookID: webhookID,
+	queued, err := fx.store.QueueDelivery(t.Context(), casework.OutboxDelivery{DeliveryID: deliveryID, WebhookID: webhookID,
 		EventType: "finding.escalated", Payload: json.RawMessage(`{"type":"finding.escalated"}`)})
 	require.NoError(t, err)
 	require.True(t, queued)
@@ -68,18 +68,18 @@ func (fx fixture) subscribe(t *testing.T, id, secret string, handler http.Handle
 // subscribeURL records webhook id with its receiver at url.
 func (fx fixture) subscribeURL(t *testing.T, id, secret, url string) {
 	t.Helper()
-	_, _, err := fx.store.CreateWebhook(t.Context(), ledger.Webhook{ID: id, RequestID: "req-" + id, URL: url, Secret: secret, CreatedBy: office})
+	_, _, err := fx.store.CreateWebhook(t.Context(), casework.Webhook{ID: id, RequestID: "req-" + id, URL: url, Secret: secret, CreatedBy: office})
 	require.NoError(t, err)
 }
 
 // awaitOutcome waits for a queued delivery to finish and returns it.
-func (fx fixture) awaitOutcome(t *testing.T, deliveryID string, within time.Duration) ledger.OutboxDelivery {
+func (fx fixture) awaitOutcome(t *testing.T, deliveryID string, within time.Duration) casework.OutboxDelivery {
 	t.Helper()
-	var got ledger.OutboxDelivery
+	var got casework.OutboxDelivery
 	require.Eventually(t, func() bool {
 		var err error
 		got, err = fx.store.QueuedDelivery(t.Context(), deliveryID)
-		return err == nil && got.Status != ledger.DeliveryPending
+		return err == nil && got.Status != casework.DeliveryPending
 	}, within, 20*time.Millisecond, "delivery %s finishes", deliveryID)
 	return got
 }
@@ -117,14 +117,14 @@ func TestDispatcherDeliversTheOutbox(t *testing.T) {
 	fx.queue(t, "d-disp-ok", "w-d-ok")
 	d.Wake()
 	got := fx.awaitOutcome(t, "d-disp-ok", 10*time.Second)
-	require.Equal(t, ledger.DeliveryDelivered, got.Status)
+	require.Equal(t, casework.DeliveryDelivered, got.Status)
 	require.Equal(t, 1, got.Attempts)
 	require.NoError(t, <-ok.errs, "the receiver verifies the signature")
 	require.Equal(t, "d-disp-ok", (<-ok.got).Header.Get(activities.HeaderWebhookDelivery))
 
 	fx.queue(t, "d-disp-flaky", "w-d-flaky")
 	got = fx.awaitOutcome(t, "d-disp-flaky", 10*time.Second)
-	require.Equal(t, ledger.DeliveryDelivered, got.Status)
+	require.Equal(t, casework.DeliveryDelivered, got.Status)
 	require.Equal(t, 3, got.Attempts)
 	for _, attempt := range []int{1, 2} {
 		_, seen := backoffs.Load(attempt)
@@ -142,7 +142,7 @@ func TestDispatcherDeliversTheOutbox(t *testing.T) {
 	require.NoError(t, fx.store.DeleteWebhook(t.Context(), "w-d-gone", office))
 	fx.queue(t, "d-disp-gone", "w-d-gone")
 	got = fx.awaitOutcome(t, "d-disp-gone", 10*time.Second)
-	require.Equal(t, ledger.DeliverySkipped, got.Status)
+	require.Equal(t, casework.DeliverySkipped, got.Status)
 	require.Zero(t, gone.calls.Load(), "nothing is sent for a deleted webhook")
 }
 
@@ -166,7 +166,7 @@ func TestDispatcherGivesUp(t *testing.T) {
 	tel, err := telemetry.New(t.Context(), telemetry.Config{Service: "test"})
 	require.NoError(t, err)
 	fx.acts.Metrics = tel.Metrics
-	require.Zero(t, deliveries(t, tel.Registry, ledger.DeliveryFailed))
+	require.Zero(t, deliveries(t, tel.Registry, casework.DeliveryFailed))
 
 	// The address policy allows public addresses only (nil, the default).
 	public := *fx.acts
@@ -174,12 +174,12 @@ func TestDispatcherGivesUp(t *testing.T) {
 	stop := runDispatcher(t, &activities.Dispatcher{Activities: &public, Idle: 50 * time.Millisecond})
 	fx.queue(t, "d-disp-refused", "w-d-refused")
 	got := fx.awaitOutcome(t, "d-disp-refused", 10*time.Second)
-	require.Equal(t, ledger.DeliveryFailed, got.Status)
+	require.Equal(t, casework.DeliveryFailed, got.Status)
 	require.Contains(t, got.Error, "loopback")
 	require.Equal(t, 1, got.Attempts, "a refused address is not tried again")
 	require.Zero(t, refused.calls.Load())
 	stop()
-	require.Equal(t, 1.0, deliveries(t, tel.Registry, ledger.DeliveryFailed), "a given-up delivery is counted FAILED")
+	require.Equal(t, 1.0, deliveries(t, tel.Registry, casework.DeliveryFailed), "a given-up delivery is counted FAILED")
 
 	// The failing receiver, with the policy allowing loopback: tried again
 	// and again while young, FAILED once old.
@@ -189,15 +189,15 @@ func TestDispatcherGivesUp(t *testing.T) {
 	require.Eventually(t, func() bool { return calls.Load() >= 3 }, 10*time.Second, 20*time.Millisecond)
 	pending, err := fx.store.QueuedDelivery(t.Context(), "d-disp-down")
 	require.NoError(t, err)
-	require.Equal(t, ledger.DeliveryPending, pending.Status, "a young delivery is still retried")
+	require.Equal(t, casework.DeliveryPending, pending.Status, "a young delivery is still retried")
 	require.Contains(t, pending.Error, "502", "the last failure is kept")
 	fx.exec(t, `UPDATE webhook_outbox SET queued_at = now() - interval '25 hours' WHERE delivery_id = 'd-disp-down'`)
 	got = fx.awaitOutcome(t, "d-disp-down", 10*time.Second)
-	require.Equal(t, ledger.DeliveryFailed, got.Status)
+	require.Equal(t, casework.DeliveryFailed, got.Status)
 	require.Contains(t, got.Error, "retries ran out")
 	require.Contains(t, got.Error, "502")
-	require.Equal(t, 2.0, deliveries(t, tel.Registry, ledger.DeliveryFailed), "once, however often it was tried")
-	require.Zero(t, deliveries(t, tel.Registry, ledger.DeliveryDelivered))
+	require.Equal(t, 2.0, deliveries(t, tel.Registry, casework.DeliveryFailed), "once, however often it was tried")
+	require.Zero(t, deliveries(t, tel.Registry, casework.DeliveryDelivered))
 }
 
 // deliveries reads xuncha_webhook_deliveries_total for status from reg.
@@ -257,10 +257,10 @@ func TestDispatchersShareTheOutbox(t *testing.T) {
 		runDispatcher(t, &activities.Dispatcher{Activities: fx.acts, Idle: 20 * time.Millisecond, Concurrency: 4})
 	}
 	for i := range n {
-		require.Equal(t, ledger.DeliveryDelivered, fx.awaitOutcome(t, fmt.Sprintf("d-shared-%03d", i), 30*time.Second).Status)
+		require.Equal(t, casework.DeliveryDelivered, fx.awaitOutcome(t, fmt.Sprintf("d-shared-%03d", i), 30*time.Second).Status)
 	}
 	orphan := fx.awaitOutcome(t, "d-shared-orphan", 30*time.Second)
-	require.Equal(t, ledger.DeliveryDelivered, orphan.Status)
+	require.Equal(t, casework.DeliveryDelivered, orphan.Status)
 	require.Equal(t, 2, orphan.Attempts, "the dead dispatcher's claim, then the live one's")
 
 	mu.Lock()
@@ -271,7 +271,7 @@ func TestDispatchersShareTheOutbox(t *testing.T) {
 	require.Zero(t, seen["d-shared-workflow"], "a workflow's delivery is not the dispatcher's")
 	owned, err := fx.store.QueuedDelivery(t.Context(), "d-shared-workflow")
 	require.NoError(t, err)
-	require.Equal(t, ledger.DeliveryPending, owned.Status)
+	require.Equal(t, casework.DeliveryPending, owned.Status)
 	require.Nil(t, owned.NextAttemptAt)
 }
 
@@ -289,7 +289,7 @@ func TestDispatcherKeepsItsHandsBusy(t *testing.T) {
 	// Two hands and a long Idle, never woken from outside.
 	runDispatcher(t, &activities.Dispatcher{Activities: fx.acts, Concurrency: 2, Idle: time.Minute})
 	for i := range n {
-		require.Equal(t, ledger.DeliveryDelivered, fx.awaitOutcome(t, fmt.Sprintf("d-busy-%02d", i), 20*time.Second).Status)
+		require.Equal(t, casework.DeliveryDelivered, fx.awaitOutcome(t, fmt.Sprintf("d-busy-%02d", i), 20*time.Second).Status)
 	}
 }
 
@@ -314,7 +314,7 @@ func TestDispatcherAttemptEndsWithinItsLease(t *testing.T) {
 	}))
 	t.Cleanup(hang.Close)
 	t.Cleanup(func() { close(stop) }) // before the server closes
-	_, _, err := fx.store.CreateWebhook(t.Context(), ledger.Webhook{ID: "w-d-hang", RequestID: "req-d-hang", URL: hang.URL,
+	_, _, err := fx.store.CreateWebhook(t.Context(), casework.Webhook{ID: "w-d-hang", RequestID: "req-d-hang", URL: hang.URL,
 		Secret: "x", CreatedBy: office})
 	require.NoError(t, err)
 	fx.queue(t, "d-disp-hang", "w-d-hang")
@@ -323,7 +323,7 @@ func TestDispatcherAttemptEndsWithinItsLease(t *testing.T) {
 		runDispatcher(t, &activities.Dispatcher{Activities: fx.acts, Idle: 20 * time.Millisecond, Lease: lease,
 			Backoff: func(int) time.Duration { return 10 * time.Millisecond }})
 	}
-	var log []ledger.WebhookDelivery
+	var log []casework.WebhookDelivery
 	require.Eventually(t, func() bool {
 		log, err = fx.store.Deliveries(t.Context(), "d-disp-hang")
 		return err == nil && len(log) >= 2

@@ -16,16 +16,16 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.uber.org/zap"
 
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/internal/egress"
-	"github.com/xuncha/xuncha/ledger"
 )
 
 // RecordFindingInput writes a new finding's ledger row (stage FOUND) and its
 // "record" event, and assigns the ledger number.
 type RecordFindingInput struct {
-	Finding  ledger.Finding `json:"finding"`
-	EventKey string         `json:"event_key"`
+	Finding  casework.Finding `json:"finding"`
+	EventKey string           `json:"event_key"`
 	// InspectionStages, when set, are the stages of the inspection in which
 	// a finding may be recorded; the ledger checks it as the row is written
 	// (ledger.Store.RecordFinding).
@@ -58,9 +58,9 @@ func (a *Activities) RecordFinding(ctx context.Context, in RecordFindingInput) (
 	if err != nil {
 		return RecordFindingResult{}, a.ledgerError(ctx, fmt.Sprintf("recording finding %q", in.Finding.ID), err)
 	}
-	a.Metrics.Transition(ledger.SubjectFinding, "record", in.Finding.Stage)
+	a.Metrics.Transition(casework.SubjectFinding, "record", in.Finding.Stage)
 	if in.Listed {
-		a.Metrics.Transition(ledger.SubjectFinding, "list", "LISTED")
+		a.Metrics.Transition(casework.SubjectFinding, "list", "LISTED")
 	}
 	a.log(ctx).Info("ledger: finding recorded", zap.String("finding", in.Finding.ID),
 		zap.String("inspection", in.Finding.InspectionID), zap.String("ledger_number", number))
@@ -71,8 +71,8 @@ func (a *Activities) RecordFinding(ctx context.Context, in RecordFindingInput) (
 // Version is above the stored one) and Event is appended (if its key is new),
 // in one transaction.
 type FindingChangeInput struct {
-	Finding ledger.Finding `json:"finding"`
-	Event   ledger.Event   `json:"event"`
+	Finding casework.Finding `json:"finding"`
+	Event   casework.Event   `json:"event"`
 }
 
 // ApplyFindingChange writes one change of a finding.
@@ -80,7 +80,7 @@ func (a *Activities) ApplyFindingChange(ctx context.Context, in FindingChangeInp
 	if err := a.Ledger.ApplyFindingChange(ctx, in.Finding, in.Event); err != nil {
 		return a.ledgerError(ctx, fmt.Sprintf("applying %s to finding %q", in.Event.Action, in.Finding.ID), err)
 	}
-	a.transition(ledger.SubjectFinding, in.Event, in.Finding.Stage)
+	a.transition(casework.SubjectFinding, in.Event, in.Finding.Stage)
 	a.log(ctx).Info("ledger: finding changed", zap.String("finding", in.Finding.ID), zap.String("action", in.Event.Action),
 		zap.String("stage", in.Finding.Stage), zap.Int("version", in.Finding.Version))
 	return nil
@@ -90,15 +90,15 @@ func (a *Activities) ApplyFindingChange(ctx context.Context, in FindingChangeInp
 // subject, deadline sequence and step), the finding's new row and the event,
 // in one transaction.
 type EscalateInput struct {
-	Escalation ledger.Escalation `json:"escalation"`
-	Finding    ledger.Finding    `json:"finding"`
-	Event      ledger.Event      `json:"event"`
+	Escalation casework.Escalation `json:"escalation"`
+	Finding    casework.Finding    `json:"finding"`
+	Event      casework.Event      `json:"event"`
 }
 
 // EscalateResult is the escalation as stored (its ID is stable across
 // retries).
 type EscalateResult struct {
-	Escalation ledger.Escalation `json:"escalation"`
+	Escalation casework.Escalation `json:"escalation"`
 }
 
 // Escalate records an escalation step of a finding.
@@ -212,7 +212,7 @@ func (a *Activities) attemptDelivery(ctx context.Context, in DeliverWebhookInput
 	sentAt := time.Now()
 	status, deliverErr := postWebhook(ctx, a.Egress, w, in, body, sentAt)
 
-	rec := ledger.WebhookDelivery{
+	rec := casework.WebhookDelivery{
 		DeliveryID: in.DeliveryID,
 		WebhookID:  w.ID,
 		EventType:  in.EventType,
@@ -266,7 +266,7 @@ const (
 // postWebhook sends one signed POST through policy and returns the answer's
 // status code (0 when none came) and an error unless it was 2xx; an address
 // the policy refuses is an error matching egress.ErrRefused.
-func postWebhook(ctx context.Context, policy *egress.Policy, w ledger.Webhook, in DeliverWebhookInput, body []byte, now time.Time) (int, error) {
+func postWebhook(ctx context.Context, policy *egress.Policy, w casework.Webhook, in DeliverWebhookInput, body []byte, now time.Time) (int, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.URL, bytes.NewReader(body))
 	if err != nil {
 		return 0, fmt.Errorf("building the request: %w", err)

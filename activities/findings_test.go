@@ -11,9 +11,9 @@ import (
 
 	"github.com/xuncha/xuncha/activities"
 	"github.com/xuncha/xuncha/calendar"
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/deadline"
 	"github.com/xuncha/xuncha/internal/actor"
-	"github.com/xuncha/xuncha/ledger"
 )
 
 func TestFindingActivities(t *testing.T) {
@@ -37,7 +37,7 @@ func TestFindingActivities(t *testing.T) {
 	referred := f
 	referred.LedgerNumber, referred.Stage, referred.DeadlineSeq, referred.Version = numbers[0], "REFERRED", 1, 2
 	_, err := fx.env.ExecuteActivity(fx.acts.ApplyFindingChange, activities.FindingChangeInput{Finding: referred,
-		Event: ledger.Event{Key: "refer/req-2", Action: "refer", StageBefore: "FOUND", StageAfter: "REFERRED", Actor: member, OccurredAt: at}})
+		Event: casework.Event{Key: "refer/req-2", Action: "refer", StageBefore: "FOUND", StageAfter: "REFERRED", Actor: member, OccurredAt: at}})
 	require.NoError(t, err)
 	got, err := fx.store.GetFinding(t.Context(), "f-1")
 	require.NoError(t, err)
@@ -52,10 +52,10 @@ func TestFindingActivities(t *testing.T) {
 	overdue := referred
 	overdue.Overdue, overdue.MissedDeadlines, overdue.Version = true, 1, 3
 	esc := activities.EscalateInput{
-		Escalation: ledger.Escalation{Subject: "finding/f-1", DeadlineSeq: 1, Step: ledger.StepOverdue, UnitCode: "430100",
+		Escalation: casework.Escalation{Subject: "finding/f-1", DeadlineSeq: 1, Step: casework.StepOverdue, UnitCode: "430100",
 			DueAt: at.Add(30 * 24 * time.Hour), FiredAt: at.Add(30 * 24 * time.Hour), Message: "整改期限已过"},
 		Finding: overdue,
-		Event:   ledger.Event{Key: "escalate/1/OVERDUE", Action: "escalate", Actor: actor.System, OccurredAt: at.Add(30 * 24 * time.Hour)},
+		Event:   casework.Event{Key: "escalate/1/OVERDUE", Action: "escalate", Actor: actor.System, OccurredAt: at.Add(30 * 24 * time.Hour)},
 	}
 	var ids []string
 	for range 2 {
@@ -66,11 +66,11 @@ func TestFindingActivities(t *testing.T) {
 		ids = append(ids, res.Escalation.ID)
 	}
 	require.Equal(t, ids[0], ids[1], "the escalation ID is stable across retries")
-	require.Equal(t, ledger.EscalationID("finding/f-1", 1, ledger.StepOverdue), ids[0])
+	require.Equal(t, casework.EscalationID("finding/f-1", 1, casework.StepOverdue), ids[0])
 	got, err = fx.store.GetFinding(t.Context(), "f-1")
 	require.NoError(t, err)
 	require.True(t, got.Overdue)
-	events, err := fx.store.Events(t.Context(), ledger.SubjectFinding, "f-1")
+	events, err := fx.store.Events(t.Context(), casework.SubjectFinding, "f-1")
 	require.NoError(t, err)
 	require.Len(t, events, 3)
 
@@ -78,7 +78,7 @@ func TestFindingActivities(t *testing.T) {
 	missing := f
 	missing.ID = "f-missing"
 	_, err = fx.env.ExecuteActivity(fx.acts.ApplyFindingChange, activities.FindingChangeInput{Finding: missing,
-		Event: ledger.Event{Key: "k", Action: "refer", Actor: member, OccurredAt: at}})
+		Event: casework.Event{Key: "k", Action: "refer", Actor: member, OccurredAt: at}})
 	var app *temporal.ApplicationError
 	require.True(t, errors.As(err, &app), "%v", err)
 	require.True(t, app.NonRetryable())
@@ -115,9 +115,9 @@ func TestApplyFindingDeadline(t *testing.T) {
 
 	referred := f
 	referred.Stage, referred.DeadlineSeq, referred.Version = "REFERRED", 1, 3
-	referred.Referral = &ledger.Referral{ReceivingAuthority: "长沙市安委办", FeedbackReceivedOn: "2026-03-02"}
+	referred.Referral = &casework.Referral{ReceivingAuthority: "长沙市安委办", FeedbackReceivedOn: "2026-03-02"}
 	refer := activities.FindingDeadlineInput{Finding: referred,
-		Event: ledger.Event{Key: "refer/r1", Action: "refer", StageBefore: "LISTED", StageAfter: "REFERRED", Actor: member, OccurredAt: at,
+		Event: casework.Event{Key: "refer/r1", Action: "refer", StageBefore: "LISTED", StageAfter: "REFERRED", Actor: member, OccurredAt: at,
 			Data: json.RawMessage(`{"referral":{"receiving_authority":"长沙市安委办"}}`)},
 		Rule: deadline.Rectification("feedback_received_on", "2026-03-02", "")}
 
@@ -150,7 +150,7 @@ func TestApplyFindingDeadline(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "REFERRED", got.Stage)
 	require.Equal(t, "2026-04-02", got.Deadline.Due.String())
-	events, err := fx.store.Events(t.Context(), ledger.SubjectFinding, "f-1")
+	events, err := fx.store.Events(t.Context(), casework.SubjectFinding, "f-1")
 	require.NoError(t, err)
 	var data struct {
 		Referral map[string]any    `json:"referral"`
@@ -169,16 +169,16 @@ func TestCloseFinding(t *testing.T) {
 	t.Parallel()
 	fx := setup(t)
 	fx.inspection(t, "i-1", "430100")
-	record := func(id, severity string) ledger.Finding {
+	record := func(id, severity string) casework.Finding {
 		f := foundFinding(id, "消防通道堵塞", severity, member)
 		_, err := fx.env.ExecuteActivity(fx.acts.RecordFinding, activities.RecordFindingInput{Finding: f, EventKey: "record/" + id, Listed: true})
 		require.NoError(t, err)
 		f.Stage, f.Version = "CLOSED", 3
 		return f
 	}
-	rules := []ledger.SignoffRule{{Kind: "HAZARD", Severity: "MAJOR", Signers: []ledger.Signer{{Role: actor.RoleOffice}}}}
-	_, err := fx.store.SetEscalationPolicy(t.Context(), "signoff-major", []ledger.EscalationStep{{Step: ledger.StepOverdue}},
-		ledger.DefaultExtensionLimits(), rules, ledger.DefaultInvitationAnswerWorkingDays, nil, office)
+	rules := []casework.SignoffRule{{Kind: "HAZARD", Severity: "MAJOR", Signers: []casework.Signer{{Role: actor.RoleOffice}}}}
+	_, err := fx.store.SetEscalationPolicy(t.Context(), "signoff-major", []casework.EscalationStep{{Step: casework.StepOverdue}},
+		casework.DefaultExtensionLimits(), rules, casework.DefaultInvitationAnswerWorkingDays, nil, office)
 	require.NoError(t, err)
 
 	for _, tt := range []struct {
@@ -188,7 +188,7 @@ func TestCloseFinding(t *testing.T) {
 	}{{"GENERAL", true, "CLOSED"}, {"MAJOR", false, "LISTED"}} {
 		f := record("f-"+tt.severity, tt.severity)
 		val, err := fx.env.ExecuteActivity(fx.acts.CloseFinding, activities.CloseFindingInput{Finding: f,
-			Event: ledger.Event{Key: "verify/v1", Action: "verify", StageBefore: "RECTIFIED", StageAfter: "CLOSED", Actor: office, OccurredAt: foundAt}})
+			Event: casework.Event{Key: "verify/v1", Action: "verify", StageBefore: "RECTIFIED", StageAfter: "CLOSED", Actor: office, OccurredAt: foundAt}})
 		require.NoError(t, err)
 		var res activities.CloseFindingResult
 		require.NoError(t, val.Get(&res))
@@ -203,7 +203,7 @@ func TestCloseFinding(t *testing.T) {
 func TestSubscribers(t *testing.T) {
 	t.Parallel()
 	fx := setup(t)
-	for _, w := range []ledger.Webhook{
+	for _, w := range []casework.Webhook{
 		{ID: "w-all", RequestID: "r-1", URL: "https://a.example/", Secret: "x", CreatedBy: office},
 		{ID: "w-major", RequestID: "r-2", URL: "https://b.example/", EventTypes: []string{"finding.major"}, Secret: "x", CreatedBy: office},
 		{ID: "w-gone", RequestID: "r-3", URL: "https://c.example/", Secret: "x", CreatedBy: office},

@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/xuncha/xuncha/activities"
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/ledger"
 )
 
@@ -27,7 +28,7 @@ func TestStartImportedFindings(t *testing.T) {
 	in := ledger.FindingImport{InspectionID: "ins-1", UnitCode: "430100", UnitName: "长沙市", FoundBy: office, At: time.Now()}
 	for i := range 450 {
 		id := fmt.Sprintf("f-%03d", i)
-		in.Findings = append(in.Findings, ledger.Finding{ID: id, WorkflowID: "finding/" + id, RequestID: "import-" + id,
+		in.Findings = append(in.Findings, casework.Finding{ID: id, WorkflowID: "finding/" + id, RequestID: "import-" + id,
 			Title: "问题" + id, Kind: "RESPONSIBILITY", ContentArea: 5})
 	}
 	_, err := fx.store.ImportFindings(ctx, in)
@@ -43,7 +44,7 @@ func TestStartImportedFindings(t *testing.T) {
 	var mu sync.Mutex
 	var started []string
 	var fail string
-	fx.acts.AdoptFinding = func(_ context.Context, f ledger.Finding) error {
+	fx.acts.AdoptFinding = func(_ context.Context, f casework.Finding) error {
 		mu.Lock()
 		defer mu.Unlock()
 		if f.ID == fail {

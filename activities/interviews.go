@@ -6,14 +6,14 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/xuncha/xuncha/ledger"
+	"github.com/xuncha/xuncha/casework"
 )
 
 // RecordInterviewInput writes a new interview's ledger row (stage PROPOSED)
 // and its "propose" event.
 type RecordInterviewInput struct {
-	Interview ledger.Interview `json:"interview"`
-	Event     ledger.Event     `json:"event"`
+	Interview casework.Interview `json:"interview"`
+	Event     casework.Event     `json:"event"`
 }
 
 // RecordInterview writes a proposed interview; a retry changes nothing. A
@@ -23,7 +23,7 @@ func (a *Activities) RecordInterview(ctx context.Context, in RecordInterviewInpu
 	if err := a.Ledger.CreateInterview(ctx, in.Interview, in.Event); err != nil {
 		return a.ledgerError(ctx, fmt.Sprintf("recording interview %q", in.Interview.ID), err)
 	}
-	a.transition(ledger.SubjectInterview, in.Event, in.Interview.Stage)
+	a.transition(casework.SubjectInterview, in.Event, in.Interview.Stage)
 	a.log(ctx).Info("ledger: interview proposed", zap.String("interview", in.Interview.ID),
 		zap.String("subject", in.Interview.Subject), zap.String("unit", in.Interview.UnitCode),
 		zap.String("source", in.Interview.Source))
@@ -34,8 +34,8 @@ func (a *Activities) RecordInterview(ctx context.Context, in RecordInterviewInpu
 // Version is above the stored one) and Event is appended (if its key is
 // new), in one transaction.
 type InterviewChangeInput struct {
-	Interview ledger.Interview `json:"interview"`
-	Event     ledger.Event     `json:"event"`
+	Interview casework.Interview `json:"interview"`
+	Event     casework.Event     `json:"event"`
 }
 
 // ApplyInterviewChange writes one change of an interview.
@@ -43,7 +43,7 @@ func (a *Activities) ApplyInterviewChange(ctx context.Context, in InterviewChang
 	if err := a.Ledger.ApplyInterviewChange(ctx, in.Interview, in.Event); err != nil {
 		return a.ledgerError(ctx, fmt.Sprintf("applying %s to interview %q", in.Event.Action, in.Interview.ID), err)
 	}
-	a.transition(ledger.SubjectInterview, in.Event, in.Interview.Stage)
+	a.transition(casework.SubjectInterview, in.Event, in.Interview.Stage)
 	a.log(ctx).Info("ledger: interview changed", zap.String("interview", in.Interview.ID), zap.String("action", in.Event.Action),
 		zap.String("stage", in.Interview.Stage), zap.Int("version", in.Interview.Version))
 	return nil
@@ -53,9 +53,9 @@ func (a *Activities) ApplyInterviewChange(ctx context.Context, in InterviewChang
 // follow-up deadline: the escalation row (unique by subject, deadline
 // sequence and step) with its event, then the interview's new row.
 type EscalateInterviewInput struct {
-	Escalation ledger.Escalation `json:"escalation"`
-	Interview  ledger.Interview  `json:"interview"`
-	Event      ledger.Event      `json:"event"`
+	Escalation casework.Escalation `json:"escalation"`
+	Interview  casework.Interview  `json:"interview"`
+	Event      casework.Event      `json:"event"`
 }
 
 // EscalateInterview records an escalation step of an interview. The
@@ -63,13 +63,13 @@ type EscalateInterviewInput struct {
 // second: both are idempotent, so a retry after a crash between them
 // completes the step.
 func (a *Activities) EscalateInterview(ctx context.Context, in EscalateInterviewInput) (EscalateResult, error) {
-	in.Event.SubjectType, in.Event.SubjectID = ledger.SubjectInterview, in.Interview.ID
-	esc, err := a.Ledger.RecordEscalation(ctx, in.Escalation, ledger.Finding{}, in.Event)
+	in.Event.SubjectType, in.Event.SubjectID = casework.SubjectInterview, in.Interview.ID
+	esc, err := a.Ledger.RecordEscalation(ctx, in.Escalation, casework.Finding{}, in.Event)
 	if err != nil {
 		return EscalateResult{}, a.ledgerError(ctx, fmt.Sprintf("recording escalation %s of %s",
 			in.Escalation.Step, in.Escalation.Subject), err)
 	}
-	if err := a.Ledger.ApplyInterviewChange(ctx, in.Interview, ledger.Event{}); err != nil {
+	if err := a.Ledger.ApplyInterviewChange(ctx, in.Interview, casework.Event{}); err != nil {
 		return EscalateResult{}, a.ledgerError(ctx, fmt.Sprintf("marking interview %q after %s",
 			in.Interview.ID, in.Escalation.Step), err)
 	}

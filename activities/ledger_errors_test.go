@@ -16,9 +16,9 @@ import (
 
 	"github.com/xuncha/xuncha/activities"
 	"github.com/xuncha/xuncha/calendar"
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/internal/testenv"
-	"github.com/xuncha/xuncha/ledger"
 )
 
 // pgError runs sql on a real PostgreSQL and returns the error it answers.
@@ -119,10 +119,10 @@ func TestPoisonedChangeIsRefusedNotRetried(t *testing.T) {
 
 	poisoned := f
 	poisoned.Stage, poisoned.Version = "DIAGNOSED", 2
-	poisoned.Diagnosis = &ledger.Diagnosis{Cause: "管理\x00缺失", RiskLevel: "HIGH"}
+	poisoned.Diagnosis = &casework.Diagnosis{Cause: "管理\x00缺失", RiskLevel: "HIGH"}
 	poisoned.Title = "消防\x00通道"
 	_, err = fx.env.ExecuteActivity(fx.acts.ApplyFindingChange, activities.FindingChangeInput{Finding: poisoned,
-		Event: ledger.Event{Key: "diagnose/d1", Action: "diagnose", Actor: office, OccurredAt: at}})
+		Event: casework.Event{Key: "diagnose/d1", Action: "diagnose", Actor: office, OccurredAt: at}})
 	var app *temporal.ApplicationError
 	require.True(t, errors.As(err, &app), "%v", err)
 	require.True(t, app.NonRetryable())

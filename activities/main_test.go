@@ -9,6 +9,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/xuncha/xuncha/activities"
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/egress"
 	"github.com/xuncha/xuncha/internal/testenv"
@@ -49,7 +50,7 @@ func setup(t *testing.T) fixture {
 func (fx fixture) inspection(t *testing.T, id, unitCode string) {
 	t.Helper()
 	start := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
-	require.NoError(t, fx.store.CreateInspection(t.Context(), ledger.Inspection{
+	require.NoError(t, fx.store.CreateInspection(t.Context(), casework.Inspection{
 		ID: id, WorkflowID: "inspection/" + id, RequestID: "req-" + id, UnitCode: unitCode, UnitName: "长沙市",
 		Kind: "COMPREHENSIVE", PlannedStart: start, PlannedEnd: start.AddDate(0, 0, 14), Stage: "PLANNED",
 		CreatedBy: office, CreatedAt: start,
@@ -61,8 +62,8 @@ var foundAt = time.Date(2026, 3, 10, 2, 30, 0, 0, time.UTC)
 
 // foundFinding is finding id of inspection "i-1" (unit 430100), found by
 // who at foundAt, as RecordFinding takes it.
-func foundFinding(id, title, severity string, who actor.Actor) ledger.Finding {
-	return ledger.Finding{ID: id, WorkflowID: "finding/" + id, InspectionID: "i-1", RequestID: "req-" + id,
+func foundFinding(id, title, severity string, who actor.Actor) casework.Finding {
+	return casework.Finding{ID: id, WorkflowID: "finding/" + id, InspectionID: "i-1", RequestID: "req-" + id,
 		UnitCode: "430100", UnitName: "长沙市", Title: title, Kind: "HAZARD", Severity: severity, ContentArea: 2,
 		Stage: "FOUND", FoundBy: who, CreatedAt: foundAt, UpdatedAt: foundAt, Version: 1}
 }

@@ -6,8 +6,8 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/derrors"
-	"github.com/xuncha/xuncha/ledger"
 )
 
 // WebhookDeliveryWorkflowName is the workflow type that delivers one queued
@@ -57,7 +57,7 @@ func (a *Activities) QueueWebhook(ctx context.Context, in QueueWebhookInput) (Qu
 	out := QueueWebhookResult{DeliveryIDs: make([]string, 0, len(hooks))}
 	for _, w := range hooks {
 		id := in.DeliveryKey + "/" + w.ID
-		queued, err := a.Ledger.QueueDelivery(ctx, ledger.OutboxDelivery{DeliveryID: id, WebhookID: w.ID,
+		queued, err := a.Ledger.QueueDelivery(ctx, casework.OutboxDelivery{DeliveryID: id, WebhookID: w.ID,
 			EventType: in.EventType, Payload: in.Payload})
 		if err != nil {
 			return QueueWebhookResult{}, derrors.ToTemporal(err)
@@ -77,7 +77,7 @@ func (a *Activities) QueueWebhook(ctx context.Context, in QueueWebhookInput) (Qu
 // FinishDeliveryInput is how a queued delivery ended.
 type FinishDeliveryInput struct {
 	DeliveryID string `json:"delivery_id"`
-	// Status is ledger.DeliveryDelivered, DeliverySkipped or DeliveryFailed.
+	// Status is casework.DeliveryDelivered, DeliverySkipped or DeliveryFailed.
 	Status string `json:"status"`
 	// Error says why a delivery failed.
 	Error string `json:"error,omitempty"`

@@ -9,6 +9,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/xuncha/xuncha/activities"
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/ledger"
 )
@@ -17,11 +18,11 @@ func TestInterviewActivities(t *testing.T) {
 	t.Parallel()
 	fx := setup(t)
 	at := time.Date(2026, 4, 1, 8, 0, 0, 0, time.UTC)
-	iv := ledger.Interview{ID: "iv-1", WorkflowID: "interview/iv-1", RequestID: "req-1", Subject: "inspection/i-1",
+	iv := casework.Interview{ID: "iv-1", WorkflowID: "interview/iv-1", RequestID: "req-1", Subject: "inspection/i-1",
 		UnitCode: "430100", Reason: "报告逾期", Source: "LADDER", Stage: "PROPOSED", ProposedBy: actor.System,
 		CreatedAt: at, UpdatedAt: at, Version: 1}
 	rec := activities.RecordInterviewInput{Interview: iv,
-		Event: ledger.Event{Key: "propose/req-1", Action: "propose", StageAfter: "PROPOSED", Actor: actor.System, OccurredAt: at}}
+		Event: casework.Event{Key: "propose/req-1", Action: "propose", StageAfter: "PROPOSED", Actor: actor.System, OccurredAt: at}}
 	for range 2 {
 		_, err := fx.env.ExecuteActivity(fx.acts.RecordInterview, rec)
 		require.NoError(t, err)
@@ -29,16 +30,16 @@ func TestInterviewActivities(t *testing.T) {
 	held := iv
 	held.Stage, held.Version, held.HeldOn, held.DeadlineSeq = "HELD", 2, "2026-04-01", 1
 	_, err := fx.env.ExecuteActivity(fx.acts.ApplyInterviewChange, activities.InterviewChangeInput{Interview: held,
-		Event: ledger.Event{Key: "hold/h1", Action: "hold", StageBefore: "PROPOSED", StageAfter: "HELD", Actor: office, OccurredAt: at}})
+		Event: casework.Event{Key: "hold/h1", Action: "hold", StageBefore: "PROPOSED", StageAfter: "HELD", Actor: office, OccurredAt: at}})
 	require.NoError(t, err)
 
 	overdue := held
 	overdue.Overdue, overdue.MissedDeadlines, overdue.Version = true, 1, 3
 	in := activities.EscalateInterviewInput{
-		Escalation: ledger.Escalation{Subject: "interview/iv-1", DeadlineSeq: 1, Step: ledger.StepOverdue, UnitCode: "430100",
+		Escalation: casework.Escalation{Subject: "interview/iv-1", DeadlineSeq: 1, Step: casework.StepOverdue, UnitCode: "430100",
 			DueAt: at.Add(9 * 24 * time.Hour), FiredAt: at.Add(9 * 24 * time.Hour), Message: "逾期"},
 		Interview: overdue,
-		Event:     ledger.Event{Key: "escalate/1/OVERDUE", Action: "escalate", Actor: actor.System, OccurredAt: at.Add(9 * 24 * time.Hour)},
+		Event:     casework.Event{Key: "escalate/1/OVERDUE", Action: "escalate", Actor: actor.System, OccurredAt: at.Add(9 * 24 * time.Hour)},
 	}
 	var ids []string
 	for range 2 {
@@ -53,10 +54,10 @@ func TestInterviewActivities(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, got.Overdue)
 	require.Equal(t, 3, got.Version)
-	events, err := fx.store.Events(t.Context(), ledger.SubjectInterview, "iv-1")
+	events, err := fx.store.Events(t.Context(), casework.SubjectInterview, "iv-1")
 	require.NoError(t, err)
 	require.Len(t, events, 3, "propose, hold, escalate: nothing twice")
-	require.Equal(t, ledger.SubjectInterview, events[2].SubjectType)
+	require.Equal(t, casework.SubjectInterview, events[2].SubjectType)
 
 	// Refusals are not retried.
 	missing := iv

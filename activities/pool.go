@@ -6,16 +6,16 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/derrors"
-	"github.com/xuncha/xuncha/ledger"
 )
 
 // InvitationChangeInput writes an invitation's row (new, or with a version
 // above the stored one) and its event, in one transaction with its line-up
 // member's state.
 type InvitationChangeInput struct {
-	Invitation ledger.Invitation `json:"invitation"`
-	Event      ledger.Event      `json:"event"`
+	Invitation casework.Invitation `json:"invitation"`
+	Event      casework.Event      `json:"event"`
 }
 
 // ApplyInvitationChange writes one change of an invitation (its first write
@@ -24,7 +24,7 @@ func (a *Activities) ApplyInvitationChange(ctx context.Context, in InvitationCha
 	if err := a.Ledger.ApplyInvitationChange(ctx, in.Invitation, in.Event); err != nil {
 		return a.ledgerError(ctx, fmt.Sprintf("applying %s to invitation %q", in.Event.Action, in.Invitation.ID), err)
 	}
-	a.transition(ledger.SubjectInvitation, in.Event, in.Invitation.Stage)
+	a.transition(casework.SubjectInvitation, in.Event, in.Invitation.Stage)
 	a.log(ctx).Info("ledger: invitation changed", zap.String("invitation", in.Invitation.ID),
 		zap.String("action", in.Event.Action), zap.String("stage", in.Invitation.Stage))
 	return nil
@@ -33,9 +33,9 @@ func (a *Activities) ApplyInvitationChange(ctx context.Context, in InvitationCha
 // EscalateInvitationInput records one escalation step of an invitation's
 // answer deadline.
 type EscalateInvitationInput struct {
-	Escalation ledger.Escalation `json:"escalation"`
-	Invitation ledger.Invitation `json:"invitation"`
-	Event      ledger.Event      `json:"event"`
+	Escalation casework.Escalation `json:"escalation"`
+	Invitation casework.Invitation `json:"invitation"`
+	Event      casework.Event      `json:"event"`
 }
 
 // EscalateInvitation records an escalation step of an invitation: the
@@ -57,8 +57,8 @@ type LineupPoolInput struct {
 // LineupPoolResult is the line-up and the pool as a replacement's draw
 // reads them.
 type LineupPoolResult struct {
-	Lineup ledger.Lineup         `json:"lineup"`
-	Pool   ledger.PoolCandidates `json:"pool"`
+	Lineup casework.Lineup         `json:"lineup"`
+	Pool   casework.PoolCandidates `json:"pool"`
 }
 
 // LineupPool reads a line-up and the pool with the bookings on its dates
@@ -79,17 +79,17 @@ func (a *Activities) LineupPool(ctx context.Context, in LineupPoolInput) (Lineup
 // (INVITED, with its invitation ID) in the place of Leaving, drawn from
 // the line-up at Version; Exclusions are the replacement draw's.
 type RecordReplacementInput struct {
-	LineupID   string              `json:"lineup_id"`
-	Version    int                 `json:"version"`
-	Leaving    string              `json:"leaving"`
-	Member     ledger.LineupMember `json:"member"`
-	Exclusions []ledger.Exclusion  `json:"exclusions"`
-	Event      ledger.Event        `json:"event"`
+	LineupID   string                `json:"lineup_id"`
+	Version    int                   `json:"version"`
+	Leaving    string                `json:"leaving"`
+	Member     casework.LineupMember `json:"member"`
+	Exclusions []casework.Exclusion  `json:"exclusions"`
+	Event      casework.Event        `json:"event"`
 }
 
 // RecordReplacementResult is the line-up after the replacement.
 type RecordReplacementResult struct {
-	Lineup ledger.Lineup `json:"lineup"`
+	Lineup casework.Lineup `json:"lineup"`
 }
 
 // RecordReplacement writes a replacement under the pool's lock. A line-up
@@ -97,7 +97,7 @@ type RecordReplacementResult struct {
 // LINEUP_CHANGED, and the workflow draws again from the new state; a
 // retry (the event's key recorded) returns the line-up as it is.
 func (a *Activities) RecordReplacement(ctx context.Context, in RecordReplacementInput) (RecordReplacementResult, error) {
-	l, err := a.Ledger.ChangeLineup(ctx, in.LineupID, in.Event, func(l *ledger.Lineup) error {
+	l, err := a.Ledger.ChangeLineup(ctx, in.LineupID, in.Event, func(l *casework.Lineup) error {
 		if l.Version != in.Version {
 			return derrors.StageError{Reason: "LINEUP_CHANGED", Subject: "lineup/" + l.ID, Action: "replace", Stage: l.State}.
 				Says("line-up %s changed while a replacement was drawn (version %d, drawn from %d)", l.ID, l.Version, in.Version)

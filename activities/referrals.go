@@ -3,7 +3,7 @@ package activities
 import (
 	"context"
 
-	"github.com/xuncha/xuncha/ledger"
+	"github.com/xuncha/xuncha/casework"
 )
 
 // RouteReferralInput asks the office's routing table for the body with
@@ -17,7 +17,7 @@ type RouteReferralInput struct {
 // RouteReferralResult is the route in force for the key, nil when the
 // table has none.
 type RouteReferralResult struct {
-	Route *ledger.ReferralRoute `json:"route,omitempty"`
+	Route *casework.ReferralRoute `json:"route,omitempty"`
 }
 
 // RouteReferral reads the routing table's route for a key: the reading is

@@ -3,7 +3,7 @@ package activities
 import (
 	"context"
 
-	"github.com/xuncha/xuncha/ledger"
+	"github.com/xuncha/xuncha/casework"
 )
 
 // SignoffTermsInput asks which sign-offs a finding of Kind and Severity
@@ -16,26 +16,26 @@ type SignoffTermsInput struct {
 // SignoffTerms is the office's sign-off rule for a finding: nil when the
 // office's verification closes it.
 type SignoffTerms struct {
-	PolicyVersion int64               `json:"policy_version"`
-	Rule          *ledger.SignoffRule `json:"rule,omitempty"`
+	PolicyVersion int64                 `json:"policy_version"`
+	Rule          *casework.SignoffRule `json:"rule,omitempty"`
 }
 
 // SignoffTerms reads the escalation policy in force and picks the sign-off
-// rule for the finding (ledger.SignoffRuleFor): the reading is this
+// rule for the finding (casework.SignoffRuleFor): the reading is this
 // activity's, the decision the workflow's.
 func (a *Activities) SignoffTerms(ctx context.Context, in SignoffTermsInput) (SignoffTerms, error) {
 	p, err := a.Ledger.EscalationPolicy(ctx)
 	if err != nil {
 		return SignoffTerms{}, a.ledgerError(ctx, "reading the escalation policy", err)
 	}
-	return SignoffTerms{PolicyVersion: p.Version, Rule: ledger.SignoffRuleFor(p.SignoffRules, in.Kind, in.Severity)}, nil
+	return SignoffTerms{PolicyVersion: p.Version, Rule: casework.SignoffRuleFor(p.SignoffRules, in.Kind, in.Severity)}, nil
 }
 
 // CloseFindingInput is an accepted verification: the finding's row as it
 // closes it, and the verification's event.
 type CloseFindingInput struct {
-	Finding ledger.Finding `json:"finding"`
-	Event   ledger.Event   `json:"event"`
+	Finding casework.Finding `json:"finding"`
+	Event   casework.Event   `json:"event"`
 }
 
 // CloseFindingResult is the office's sign-off terms for the finding and

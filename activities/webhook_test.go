@@ -17,7 +17,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/xuncha/xuncha/activities"
-	"github.com/xuncha/xuncha/ledger"
+	"github.com/xuncha/xuncha/casework"
 )
 
 func TestWebhookSignature(t *testing.T) {
@@ -106,7 +106,7 @@ func TestDeliverWebhook(t *testing.T) {
 
 	t.Run("signed and recorded", func(t *testing.T) {
 		rcv, srv := newReceiver(t, "s3cret-ok", http.StatusNoContent)
-		_, _, err := fx.store.CreateWebhook(t.Context(), ledger.Webhook{ID: "w-ok", RequestID: "req-ok", URL: srv.URL,
+		_, _, err := fx.store.CreateWebhook(t.Context(), casework.Webhook{ID: "w-ok", RequestID: "req-ok", URL: srv.URL,
 			Secret: "s3cret-ok", CreatedBy: office})
 		require.NoError(t, err)
 
@@ -135,7 +135,7 @@ func TestDeliverWebhook(t *testing.T) {
 
 	t.Run("server error is retried", func(t *testing.T) {
 		rcv, srv := newReceiver(t, "s3cret-500", http.StatusInternalServerError)
-		_, _, err := fx.store.CreateWebhook(t.Context(), ledger.Webhook{ID: "w-500", RequestID: "req-500", URL: srv.URL,
+		_, _, err := fx.store.CreateWebhook(t.Context(), casework.Webhook{ID: "w-500", RequestID: "req-500", URL: srv.URL,
 			Secret: "s3cret-500", CreatedBy: office})
 		require.NoError(t, err)
 
@@ -160,7 +160,7 @@ func TestDeliverWebhook(t *testing.T) {
 		srv := httptest.NewServer(http.NotFoundHandler())
 		url := srv.URL
 		srv.Close()
-		_, _, err := fx.store.CreateWebhook(t.Context(), ledger.Webhook{ID: "w-down", RequestID: "req-down", URL: url,
+		_, _, err := fx.store.CreateWebhook(t.Context(), casework.Webhook{ID: "w-down", RequestID: "req-down", URL: url,
 			Secret: "x", CreatedBy: office})
 		require.NoError(t, err)
 		_, err = fx.env.ExecuteActivity(fx.acts.DeliverWebhook, activities.DeliverWebhookInput{
@@ -177,7 +177,7 @@ func TestDeliverWebhook(t *testing.T) {
 
 	t.Run("deleted webhook is skipped", func(t *testing.T) {
 		rcv, srv := newReceiver(t, "s3cret-gone", http.StatusOK)
-		_, _, err := fx.store.CreateWebhook(t.Context(), ledger.Webhook{ID: "w-gone", RequestID: "req-gone", URL: srv.URL,
+		_, _, err := fx.store.CreateWebhook(t.Context(), casework.Webhook{ID: "w-gone", RequestID: "req-gone", URL: srv.URL,
 			Secret: "s3cret-gone", CreatedBy: office})
 		require.NoError(t, err)
 		require.NoError(t, fx.store.DeleteWebhook(t.Context(), "w-gone", office))
@@ -208,7 +208,7 @@ func TestDeliverWebhookRefusedAddress(t *testing.T) {
 	t.Parallel()
 	fx := setup(t)
 	rcv, srv := newReceiver(t, "s3cret-refused", http.StatusOK)
-	_, _, err := fx.store.CreateWebhook(t.Context(), ledger.Webhook{ID: "w-local", RequestID: "req-local", URL: srv.URL,
+	_, _, err := fx.store.CreateWebhook(t.Context(), casework.Webhook{ID: "w-local", RequestID: "req-local", URL: srv.URL,
 		Secret: "s3cret-refused", CreatedBy: office})
 	require.NoError(t, err)
 

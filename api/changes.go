@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/xuncha/xuncha/activities"
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/deadline"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
@@ -161,7 +162,7 @@ func sendUpdate[S any](ctx context.Context, tc client.Client, l *ledger.Store, u
 	if err != nil {
 		return state, false, err
 	}
-	if slices.ContainsFunc(events, func(e ledger.Event) bool { return e.Key == updateID }) {
+	if slices.ContainsFunc(events, func(e casework.Event) bool { return e.Key == updateID }) {
 		return state, true, nil
 	}
 	if f.open && u.adopt != nil {

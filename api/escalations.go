@@ -8,6 +8,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/internal/i18n"
@@ -76,16 +77,16 @@ func (s *EscalationServer) UpdateEscalationPolicy(ctx context.Context, req *xunc
 // defaults), sign-off rules (absent: none) and the invitation answer limit
 // (absent: the default) with the ledger's rules, together with the request
 // ID.
-func policyOf(req *xunchav1.UpdateEscalationPolicyRequest) ([]ledger.EscalationStep, ledger.ExtensionLimits, []ledger.SignoffRule, int, error) {
+func policyOf(req *xunchav1.UpdateEscalationPolicyRequest) ([]casework.EscalationStep, casework.ExtensionLimits, []casework.SignoffRule, int, error) {
 	var v derrors.Violations
 	workflows.ValidateRequestID(&v, "request_id", req.GetRequestId())
-	steps := make([]ledger.EscalationStep, 0, len(req.GetSteps()))
+	steps := make([]casework.EscalationStep, 0, len(req.GetSteps()))
 	for _, st := range req.GetSteps() {
-		steps = append(steps, ledger.EscalationStep{Step: st.GetStep(), WorkingDays: int(st.GetWorkingDays())})
+		steps = append(steps, casework.EscalationStep{Step: st.GetStep(), WorkingDays: int(st.GetWorkingDays())})
 	}
-	extensions := ledger.DefaultExtensionLimits()
+	extensions := casework.DefaultExtensionLimits()
 	if l := req.GetExtensionLimits(); l != nil {
-		extensions = ledger.ExtensionLimits{MaxCount: int(l.GetMaxCount()), TotalMonths: int(l.GetTotalMonths()),
+		extensions = casework.ExtensionLimits{MaxCount: int(l.GetMaxCount()), TotalMonths: int(l.GetTotalMonths()),
 			TotalWorkingDays: int(l.GetTotalWorkingDays())}
 		for i, sev := range l.GetSeverities() {
 			name, ok := enumName(sev, xunchav1.Finding_Severity_name)
@@ -96,44 +97,44 @@ func policyOf(req *xunchav1.UpdateEscalationPolicyRequest) ([]ledger.EscalationS
 			extensions.Severities = append(extensions.Severities, name)
 		}
 	}
-	signoffs := make([]ledger.SignoffRule, 0, len(req.GetSignoffRules()))
+	signoffs := make([]casework.SignoffRule, 0, len(req.GetSignoffRules()))
 	for i, r := range req.GetSignoffRules() {
 		field := fmt.Sprintf("signoff_rules[%d]", i)
 		// Unset (0) is the ledger's to refuse, an unknown value the API's.
 		kind, ok := enumName(r.GetKind(), xunchav1.Finding_Kind_name)
 		if !ok {
-			v.Add(field+".kind", "unknown value %d: must be one of %s", r.GetKind(), strings.Join(ledger.FindingKindNames, ", "))
+			v.Add(field+".kind", "unknown value %d: must be one of %s", r.GetKind(), strings.Join(casework.FindingKindNames, ", "))
 		}
 		severity, ok := enumName(r.GetSeverity(), xunchav1.Finding_Severity_name)
 		if !ok {
 			v.Add(field+".severity", "unknown value %d: must be one of %s", r.GetSeverity(), enumNames(xunchav1.Finding_Severity_name))
 		}
-		rule := ledger.SignoffRule{Kind: kind, Severity: severity, Ordered: r.GetOrdered(), WorkingDays: int(r.GetWorkingDays())}
+		rule := casework.SignoffRule{Kind: kind, Severity: severity, Ordered: r.GetOrdered(), WorkingDays: int(r.GetWorkingDays())}
 		for _, sg := range r.GetSigners() {
-			rule.Signers = append(rule.Signers, ledger.Signer{Role: sg.GetRole(), Organisation: sg.GetOrganisation()})
+			rule.Signers = append(rule.Signers, casework.Signer{Role: sg.GetRole(), Organisation: sg.GetOrganisation()})
 		}
 		signoffs = append(signoffs, rule)
 	}
 	// The ledger's rules, each field reported once (an unknown kind or
 	// severity is the API's to name).
-	answerDays := ledger.DefaultInvitationAnswerWorkingDays
+	answerDays := casework.DefaultInvitationAnswerWorkingDays
 	if req.InvitationAnswerWorkingDays != nil {
 		answerDays = int(req.GetInvitationAnswerWorkingDays())
 	}
-	for _, err := range []error{ledger.ValidateEscalationSteps(steps), ledger.ValidateExtensionLimits(extensions), ledger.ValidateSignoffRules(signoffs),
-		ledger.ValidateInvitationAnswerWorkingDays(answerDays)} {
+	for _, err := range []error{casework.ValidateEscalationSteps(steps), casework.ValidateExtensionLimits(extensions), casework.ValidateSignoffRules(signoffs),
+		casework.ValidateInvitationAnswerWorkingDays(answerDays)} {
 		var invalid *derrors.InvalidError
 		if errors.As(mergeViolations(v, err), &invalid) {
 			v = invalid.Violations
 		}
 	}
 	if err := v.Err(); err != nil {
-		return nil, ledger.ExtensionLimits{}, nil, 0, err
+		return nil, casework.ExtensionLimits{}, nil, 0, err
 	}
 	return steps, extensions, signoffs, answerDays, nil
 }
 
-func policyProto(p ledger.EscalationPolicy) *xunchav1.EscalationPolicy {
+func policyProto(p casework.EscalationPolicy) *xunchav1.EscalationPolicy {
 	out := &xunchav1.EscalationPolicy{Version: p.Version, UpdateTime: instant(p.UpdatedAt),
 		InvitationAnswerWorkingDays: int32(p.InvitationAnswerWorkingDays)}
 	if p.UpdatedBy != (actor.Actor{}) {

@@ -19,6 +19,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/internal/evidence"
@@ -95,7 +96,7 @@ type actorBody struct {
 	Organisation string `json:"organisation"`
 }
 
-func newEvidenceBody(e ledger.Evidence) evidenceBody {
+func newEvidenceBody(e casework.Evidence) evidenceBody {
 	return evidenceBody{
 		ID: e.ID, Kind: e.Kind, SHA256: e.SHA256, Size: e.Size, Location: e.Location, FileName: e.FileName,
 		ContentType: e.ContentType, CapturedAt: e.CapturedAt.UTC(), CapturedBy: e.CapturedBy,
@@ -146,11 +147,11 @@ func (h *evidenceHandler) upload(w http.ResponseWriter, r *http.Request) {
 
 // save checks an upload, stores the blob (checked against its SHA-256) and
 // records its metadata; an upload of stored content returns the first row.
-func (h *evidenceHandler) save(r *http.Request) (ledger.Evidence, error) {
+func (h *evidenceHandler) save(r *http.Request) (casework.Evidence, error) {
 	ctx := r.Context()
 	who, err := actor.Require(ctx)
 	if err != nil {
-		return ledger.Evidence{}, err
+		return casework.Evidence{}, err
 	}
 	q := r.URL.Query()
 	var v derrors.Violations
@@ -207,7 +208,7 @@ func (h *evidenceHandler) save(r *http.Request) (ledger.Evidence, error) {
 		head := make([]byte, evidence.SniffLen)
 		n, err := io.ReadFull(r.Body, head)
 		if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
-			return ledger.Evidence{}, fmt.Errorf("receiving evidence: %w", err)
+			return casework.Evidence{}, fmt.Errorf("receiving evidence: %w", err)
 		}
 		head = head[:n]
 		body = io.MultiReader(bytes.NewReader(head), r.Body)
@@ -220,17 +221,17 @@ func (h *evidenceHandler) save(r *http.Request) (ledger.Evidence, error) {
 		case errors.As(err, &invalid):
 			v = append(v, invalid.Violations...)
 		case err != nil:
-			return ledger.Evidence{}, err
+			return casework.Evidence{}, err
 		}
 	}
 	if err := v.Err(); err != nil {
-		return ledger.Evidence{}, err
+		return casework.Evidence{}, err
 	}
 
 	id := EvidenceID(sum)
 	existing, err := h.existing(ctx, id, sum)
 	if err != nil {
-		return ledger.Evidence{}, err
+		return casework.Evidence{}, err
 	}
 	if existing != nil {
 		// Stored already: the first upload's row answers. A caller who did
@@ -239,7 +240,7 @@ func (h *evidenceHandler) save(r *http.Request) (ledger.Evidence, error) {
 		// is stored again, checked against the SHA-256, below.
 		uploaded, err := h.ledger.EvidenceUploadedBy(ctx, id, who.Subject)
 		if err != nil {
-			return ledger.Evidence{}, err
+			return casework.Evidence{}, err
 		}
 		if uploaded || who.Subject == "" {
 			return *existing, nil
@@ -247,23 +248,23 @@ func (h *evidenceHandler) save(r *http.Request) (ledger.Evidence, error) {
 	}
 	location, size, err := h.store.Put(ctx, body, sum, h.maxBytes)
 	if err != nil {
-		return ledger.Evidence{}, err
+		return casework.Evidence{}, err
 	}
-	err = h.ledger.InsertEvidence(ctx, ledger.Evidence{
+	err = h.ledger.InsertEvidence(ctx, casework.Evidence{
 		ID: id, Kind: kind, SHA256: sum, Size: size, Location: location, FileName: fileName,
 		ContentType: contentType, CapturedAt: capturedAt, CapturedBy: capturedBy, UploadedBy: who,
 	})
 	if err != nil {
-		return ledger.Evidence{}, err
+		return casework.Evidence{}, err
 	}
 	// Read back what is stored: a concurrent upload of the same content may
 	// have won.
 	stored, err := h.existing(ctx, id, sum)
 	if err != nil {
-		return ledger.Evidence{}, err
+		return casework.Evidence{}, err
 	}
 	if stored == nil {
-		return ledger.Evidence{}, fmt.Errorf("evidence %q missing right after it was recorded", id)
+		return casework.Evidence{}, fmt.Errorf("evidence %q missing right after it was recorded", id)
 	}
 	logging.Ctx(ctx, h.log).Info("evidence stored", zap.String("evidence", id), zap.String("kind", kind), zap.Int64("size", size))
 	return *stored, nil
@@ -271,7 +272,7 @@ func (h *evidenceHandler) save(r *http.Request) (ledger.Evidence, error) {
 
 // existing returns the evidence recorded under id, or nil. An ID naming
 // other content (the first 16 hex digits collide) is refused.
-func (h *evidenceHandler) existing(ctx context.Context, id, sum string) (*ledger.Evidence, error) {
+func (h *evidenceHandler) existing(ctx context.Context, id, sum string) (*casework.Evidence, error) {
 	rows, err := h.ledger.GetEvidence(ctx, []string{id})
 	if err != nil || len(rows) == 0 {
 		return nil, err
@@ -285,17 +286,17 @@ func (h *evidenceHandler) existing(ctx context.Context, id, sum string) (*ledger
 // get reads the metadata of the evidence named in the path; evidence out of
 // the caller's reach (scope.go) is not found, as evidence that does not
 // exist.
-func (h *evidenceHandler) get(r *http.Request) (ledger.Evidence, error) {
+func (h *evidenceHandler) get(r *http.Request) (casework.Evidence, error) {
 	id := r.PathValue("id")
 	if err := inReach(r.Context(), h.ledger, ledger.SubjectEvidence, id); err != nil {
-		return ledger.Evidence{}, err
+		return casework.Evidence{}, err
 	}
 	rows, err := h.ledger.GetEvidence(r.Context(), []string{id})
 	if err != nil {
-		return ledger.Evidence{}, err
+		return casework.Evidence{}, err
 	}
 	if len(rows) == 0 {
-		return ledger.Evidence{}, derrors.New(derrors.ErrNotFound, "evidence %q not found", id)
+		return casework.Evidence{}, derrors.New(derrors.ErrNotFound, "evidence %q not found", id)
 	}
 	return rows[0], nil
 }

@@ -5,6 +5,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/logging"
 	"github.com/xuncha/xuncha/ledger"
@@ -27,11 +28,11 @@ func (s *ExposureServer) RecordExposure(ctx context.Context, req *xunchav1.Recor
 	if err != nil {
 		return nil, err
 	}
-	e := ledger.Exposure{
+	e := casework.Exposure{
 		RequestID: req.GetRequestId(), Kind: req.GetKind(), Subject: req.GetSubject(), Outlet: req.GetOutlet(),
 		Link: req.GetLink(), PublishedOn: req.GetPublishedOn(), Title: req.GetTitle(), RecordedBy: who,
 	}
-	if err := ledger.ValidateExposure(e); err != nil {
+	if err := casework.ValidateExposure(e); err != nil {
 		return nil, err
 	}
 	stored, created, err := s.Ledger.RecordExposure(ctx, e)
@@ -49,7 +50,7 @@ func (s *ExposureServer) RecordExposure(ctx context.Context, req *xunchav1.Recor
 // oldest first.
 func (s *ExposureServer) ListExposures(ctx context.Context, req *xunchav1.ListExposuresRequest) (*xunchav1.ListExposuresResponse, error) {
 	if req.GetSubject() != "" {
-		if _, _, err := ledger.ParseSubject(req.GetSubject()); err != nil {
+		if _, _, err := casework.ParseSubject(req.GetSubject()); err != nil {
 			return nil, err
 		}
 	}
@@ -64,7 +65,7 @@ func (s *ExposureServer) ListExposures(ctx context.Context, req *xunchav1.ListEx
 	return out, nil
 }
 
-func exposureProto(e ledger.Exposure) *xunchav1.Exposure {
+func exposureProto(e casework.Exposure) *xunchav1.Exposure {
 	return &xunchav1.Exposure{
 		Id: e.ID, Kind: e.Kind, Subject: e.Subject, Outlet: e.Outlet, Link: e.Link, PublishedOn: e.PublishedOn,
 		Title: e.Title, RecordedBy: actorProto(e.RecordedBy), CreateTime: instant(e.CreatedAt),

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/xuncha/xuncha/calendar"
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/deadline"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
@@ -71,7 +72,7 @@ func (s *FindingServer) RecordFinding(ctx context.Context, req *xunchav1.RecordF
 		return nil, derrors.Invalid("inspection_id", "must not be empty")
 	}
 	// A team records findings of its own inspections only.
-	if err := inReach(ctx, s.Ledger, ledger.SubjectInspection, req.GetInspectionId()); err != nil {
+	if err := inReach(ctx, s.Ledger, casework.SubjectInspection, req.GetInspectionId()); err != nil {
 		return nil, err
 	}
 	ins, err := s.Ledger.GetInspection(ctx, req.GetInspectionId())
@@ -112,7 +113,7 @@ func (s *FindingServer) RecordFinding(ctx context.Context, req *xunchav1.RecordF
 // by who, checked as the workflow checks it (workflows.ValidateFinding);
 // the import of a problem list (import.go) checks its rows with it too.
 // Its ID is the one requested ("" for one the API derives).
-func findingOf(req *xunchav1.RecordFindingRequest, ins ledger.Inspection, who actor.Actor) (ledger.Finding, error) {
+func findingOf(req *xunchav1.RecordFindingRequest, ins casework.Inspection, who actor.Actor) (casework.Finding, error) {
 	var v derrors.Violations
 	kind, ok := enumName(req.GetKind(), xunchav1.Finding_Kind_name)
 	if !ok {
@@ -122,7 +123,7 @@ func findingOf(req *xunchav1.RecordFindingRequest, ins ledger.Inspection, who ac
 	if !ok {
 		v.Add("severity", "unknown value %d: must be one of %s", req.GetSeverity(), enumNames(xunchav1.Finding_Severity_name))
 	}
-	f := ledger.Finding{
+	f := casework.Finding{
 		ID:                   req.GetFindingId(),
 		InspectionID:         ins.ID,
 		RequestID:            req.GetRequestId(),
@@ -225,11 +226,11 @@ func missingEvidence(field string, ids, missing []string) derrors.Violations {
 // GetFinding returns the finding with its live stage, deadline and
 // escalations, and its last events.
 func (s *FindingServer) GetFinding(ctx context.Context, req *xunchav1.GetFindingRequest) (*xunchav1.Finding, error) {
-	row, err := readInReach(ctx, s.Ledger, ledger.SubjectFinding, req.GetId(), (*ledger.Store).GetFinding)
+	row, err := readInReach(ctx, s.Ledger, casework.SubjectFinding, req.GetId(), (*ledger.Store).GetFinding)
 	if err != nil {
 		return nil, err
 	}
-	events, err := s.Ledger.Events(ctx, ledger.SubjectFinding, row.ID)
+	events, err := s.Ledger.Events(ctx, casework.SubjectFinding, row.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -256,7 +257,7 @@ func (s *FindingServer) GetFinding(ctx context.Context, req *xunchav1.GetFinding
 }
 
 // findingFromLedger answers with the ledger's view of a finding.
-func findingFromLedger(ctx context.Context, l *ledger.Store, row ledger.Finding) (*xunchav1.Finding, error) {
+func findingFromLedger(ctx context.Context, l *ledger.Store, row casework.Finding) (*xunchav1.Finding, error) {
 	escalations, err := l.EscalationsOf(ctx, row.WorkflowID)
 	if err != nil {
 		return nil, err
@@ -330,15 +331,15 @@ func (s *FindingServer) change(ctx context.Context, c lifecycleChange) (*xunchav
 }
 
 // findingAPI is the finding's lifecycle to the change path.
-var findingAPI = lifecycleAPI[workflows.FindingState, ledger.Finding, *xunchav1.Finding]{
-	machine: workflows.FindingMachine, subjectType: ledger.SubjectFinding,
-	get: (*ledger.Store).GetFinding, stage: func(f ledger.Finding) string { return f.Stage },
-	requestID: func(f ledger.Finding) string { return f.RequestID },
+var findingAPI = lifecycleAPI[workflows.FindingState, casework.Finding, *xunchav1.Finding]{
+	machine: workflows.FindingMachine, subjectType: casework.SubjectFinding,
+	get: (*ledger.Store).GetFinding, stage: func(f casework.Finding) string { return f.Stage },
+	requestID: func(f casework.Finding) string { return f.RequestID },
 	fromState: func(ctx context.Context, st workflows.FindingState) *xunchav1.Finding {
 		return findingProto(i18n.FromContext(ctx), st.Finding, st.Escalations, nil)
 	},
 	fromRow: findingFromLedger,
-	adopt: func(f ledger.Finding, taskQueue string) (client.StartWorkflowOptions, any, string) {
+	adopt: func(f casework.Finding, taskQueue string) (client.StartWorkflowOptions, any, string) {
 		opts, in := workflows.AdoptingStart(f, taskQueue)
 		return opts, in, workflows.FindingWorkflowName
 	},
@@ -351,7 +352,7 @@ func (s *FindingServer) DiagnoseFinding(ctx context.Context, req *xunchav1.Diagn
 		return nil, err
 	}
 	d := req.GetDiagnosis()
-	in := workflows.DiagnoseInput{RequestID: req.GetRequestId(), Actor: who, Diagnosis: ledger.Diagnosis{
+	in := workflows.DiagnoseInput{RequestID: req.GetRequestId(), Actor: who, Diagnosis: casework.Diagnosis{
 		Cause:                d.GetCause(),
 		ResponsibleParties:   d.GetResponsibleParties(),
 		RiskLevel:            d.GetRiskLevel(),
@@ -381,7 +382,7 @@ func (s *FindingServer) ReferFinding(ctx context.Context, req *xunchav1.ReferFin
 	if err != nil {
 		return nil, err
 	}
-	in := workflows.ReferInput{RequestID: req.GetRequestId(), Actor: who, Note: req.GetNote(), Referral: ledger.Referral{
+	in := workflows.ReferInput{RequestID: req.GetRequestId(), Actor: who, Note: req.GetNote(), Referral: casework.Referral{
 		ReceivingAuthority: req.GetReceivingAuthority(),
 		FeedbackReceivedOn: req.GetFeedbackReceivedOn(),
 		Due:                req.GetDue(),
@@ -507,11 +508,11 @@ func (s *FindingServer) SignOffFinding(ctx context.Context, req *xunchav1.SignOf
 
 // ListFindingEvents returns a finding's whole event log, oldest first.
 func (s *FindingServer) ListFindingEvents(ctx context.Context, req *xunchav1.ListFindingEventsRequest) (*xunchav1.ListFindingEventsResponse, error) {
-	row, err := readInReach(ctx, s.Ledger, ledger.SubjectFinding, req.GetId(), (*ledger.Store).GetFinding)
+	row, err := readInReach(ctx, s.Ledger, casework.SubjectFinding, req.GetId(), (*ledger.Store).GetFinding)
 	if err != nil {
 		return nil, err
 	}
-	events, err := s.Ledger.Events(ctx, ledger.SubjectFinding, row.ID)
+	events, err := s.Ledger.Events(ctx, casework.SubjectFinding, row.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -524,7 +525,7 @@ func (s *FindingServer) ListFindingEvents(ctx context.Context, req *xunchav1.Lis
 
 // findingProto is the one conversion of a finding for the API, whether it
 // comes from the workflow's state or from the ledger.
-func findingProto(lang i18n.Lang, f ledger.Finding, escalations []ledger.Escalation, events []ledger.Event) *xunchav1.Finding {
+func findingProto(lang i18n.Lang, f casework.Finding, escalations []casework.Escalation, events []casework.Event) *xunchav1.Finding {
 	out := &xunchav1.Finding{
 		Id:                   f.ID,
 		InspectionId:         f.InspectionID,
@@ -586,7 +587,7 @@ func findingProto(lang i18n.Lang, f ledger.Finding, escalations []ledger.Escalat
 	return out
 }
 
-func extensionProto(e ledger.Extension) *xunchav1.Extension {
+func extensionProto(e casework.Extension) *xunchav1.Extension {
 	out := &xunchav1.Extension{
 		Seq: int32(e.Seq), State: xunchav1.Extension_State(xunchav1.Extension_State_value[e.State]), Round: int32(e.Round),
 		PreviousDue: e.PreviousDue, OriginalDue: e.OriginalDue, RequestedDue: e.RequestedDue, Reason: e.Reason,
@@ -602,7 +603,7 @@ func extensionProto(e ledger.Extension) *xunchav1.Extension {
 	return out
 }
 
-func signoffProto(lang i18n.Lang, so ledger.Signoff) *xunchav1.Signoff {
+func signoffProto(lang i18n.Lang, so casework.Signoff) *xunchav1.Signoff {
 	out := &xunchav1.Signoff{
 		Seq: int32(so.Seq), State: xunchav1.Signoff_State(xunchav1.Signoff_State_value[so.State]), Round: int32(so.Round),
 		Ordered: so.Ordered, Signers: signersProto(so.Signers), PolicyVersion: so.PolicyVersion,
@@ -622,7 +623,7 @@ func signoffProto(lang i18n.Lang, so ledger.Signoff) *xunchav1.Signoff {
 	return out
 }
 
-func signersProto(signers []ledger.Signer) []*xunchav1.Signer {
+func signersProto(signers []casework.Signer) []*xunchav1.Signer {
 	out := make([]*xunchav1.Signer, len(signers))
 	for i, s := range signers {
 		out[i] = &xunchav1.Signer{Role: s.Role, Organisation: s.Organisation}
@@ -641,14 +642,14 @@ func instant(t time.Time) *timestamppb.Timestamp {
 }
 
 // escalationProto is an escalation, its message in lang.
-func escalationProto(lang i18n.Lang, e ledger.Escalation) *xunchav1.Escalation {
+func escalationProto(lang i18n.Lang, e casework.Escalation) *xunchav1.Escalation {
 	return &xunchav1.Escalation{
 		Id: e.ID, Subject: e.Subject, Step: e.Step, DueAt: instant(e.DueAt), FireTime: instant(e.FiredAt),
 		UnitCode: e.UnitCode, Message: e.Text().In(lang),
 	}
 }
 
-func eventProto(e ledger.Event) *xunchav1.FindingEvent {
+func eventProto(e casework.Event) *xunchav1.FindingEvent {
 	data := "{}"
 	if len(e.Data) > 0 {
 		data = string(e.Data)

@@ -31,8 +31,8 @@ import (
 
 	"github.com/xuncha/xuncha/activities"
 	"github.com/xuncha/xuncha/api"
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/actor"
-	"github.com/xuncha/xuncha/ledger"
 	xunchav1 "github.com/xuncha/xuncha/proto/xuncha/v1"
 	"github.com/xuncha/xuncha/workflows"
 )
@@ -485,7 +485,7 @@ func TestHostileClientHangingReceiver(t *testing.T) {
 	require.Equal(t, enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED, desc.GetWorkflowExecutionInfo().GetStatus())
 	queued, err := s.Ledger.QueuedDelivery(ctx, deliveryID)
 	require.NoError(t, err)
-	require.Equal(t, ledger.DeliveryPending, queued.Status, "the delivery still waits for the receiver")
+	require.Equal(t, casework.DeliveryPending, queued.Status, "the delivery still waits for the receiver")
 	// The worker's outbox dispatcher delivers it: no workflow per delivery
 	// since migration 020.
 	_, err = s.describeWorkflow(ctx, activities.WebhookDeliveryWorkflowID(deliveryID), "")
@@ -498,7 +498,7 @@ func TestHostileClientHangingReceiver(t *testing.T) {
 	releaseOnce()
 	require.Eventually(t, func() bool {
 		d, err := s.Ledger.QueuedDelivery(ctx, deliveryID)
-		return err == nil && d.Status == ledger.DeliveryDelivered
+		return err == nil && d.Status == casework.DeliveryDelivered
 	}, 60*time.Second, 100*time.Millisecond, "the delivery arrives once the receiver answers")
 	r.mu.Lock()
 	require.Empty(t, r.refused, "every request carried a valid signature")

@@ -23,6 +23,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/internal/i18n"
@@ -319,7 +320,7 @@ func (h *importHandler) run(r *http.Request, progress func(done, total int)) (*I
 	}
 	inspectionID := r.PathValue("inspection_id")
 	// Out of reach is not found, before anything about the file.
-	if err := inReach(ctx, h.ledger, ledger.SubjectInspection, inspectionID); err != nil {
+	if err := inReach(ctx, h.ledger, casework.SubjectInspection, inspectionID); err != nil {
 		return nil, err
 	}
 	ins, err := h.ledger.GetInspection(ctx, inspectionID)
@@ -420,7 +421,7 @@ func readUpload[D any](r *http.Request, config ImportConfig, read func(io.Reader
 // RecordFinding will, naming the cells of what it breaks: the input
 // boundary (checkRequest), the finding's rules (findingOf) and the
 // evidence, which must exist (one ledger read for the whole list).
-func (h *importHandler) check(ctx context.Context, sheet *problemlist.Sheet, ins ledger.Inspection, who actor.Actor) ([]*xunchav1.RecordFindingRequest, error) {
+func (h *importHandler) check(ctx context.Context, sheet *problemlist.Sheet, ins casework.Inspection, who actor.Actor) ([]*xunchav1.RecordFindingRequest, error) {
 	requests := make([]*xunchav1.RecordFindingRequest, len(sheet.Drafts))
 	var evidence []string
 	seen := map[string]bool{}
@@ -481,7 +482,7 @@ func (h *importHandler) check(ctx context.Context, sheet *problemlist.Sheet, ins
 // each finding's workflow, which adopts the ledger row. A refused row
 // refuses the whole upload: nothing of it is recorded. It returns each
 // row's finding and the import workflow's ID.
-func (h *importHandler) record(ctx context.Context, requests []*xunchav1.RecordFindingRequest, rows []int, ins ledger.Inspection,
+func (h *importHandler) record(ctx context.Context, requests []*xunchav1.RecordFindingRequest, rows []int, ins casework.Inspection,
 	who actor.Actor, progress func(done, total int)) ([]ImportedFinding, string, error) {
 	if progress == nil {
 		progress = func(int, int) {}
@@ -490,7 +491,7 @@ func (h *importHandler) record(ctx context.Context, requests []*xunchav1.RecordF
 	if len(requests) == 0 {
 		return nil, "", nil
 	}
-	findings := make([]ledger.Finding, len(requests))
+	findings := make([]casework.Finding, len(requests))
 	ids := make([]string, len(requests))
 	digest := sha256.New()
 	for i, req := range requests {

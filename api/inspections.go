@@ -15,6 +15,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/xuncha/xuncha/calendar"
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/deadline"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
@@ -70,7 +71,7 @@ func (s *InspectionServer) CreateInspection(ctx context.Context, req *xunchav1.C
 		in.ContentAreas = append(in.ContentAreas, int(a))
 	}
 	for _, m := range spec.GetTeam() {
-		in.Team = append(in.Team, ledger.TeamMember{Name: m.GetName(), Role: m.GetRole(), Rank: m.GetRank(), Organisation: m.GetOrganisation(), Subject: m.GetSubject()})
+		in.Team = append(in.Team, casework.TeamMember{Name: m.GetName(), Role: m.GetRole(), Rank: m.GetRank(), Organisation: m.GetOrganisation(), Subject: m.GetSubject()})
 	}
 	if in.ID == "" {
 		in.ID = generatedID("ins", "", in.RequestID)
@@ -118,7 +119,7 @@ func (s *InspectionServer) GetInspection(ctx context.Context, req *xunchav1.GetI
 	if req.GetId() == "" {
 		return nil, derrors.Invalid("id", "must not be empty")
 	}
-	if err := inReach(ctx, s.Ledger, ledger.SubjectInspection, req.GetId()); err != nil {
+	if err := inReach(ctx, s.Ledger, casework.SubjectInspection, req.GetId()); err != nil {
 		return nil, err
 	}
 	return s.get(ctx, req.GetId())
@@ -183,13 +184,13 @@ func (s *InspectionServer) change(ctx context.Context, c lifecycleChange) (*xunc
 }
 
 // inspectionAPI is the inspection's lifecycle to the change path.
-var inspectionAPI = lifecycleAPI[workflows.InspectionState, ledger.Inspection, *xunchav1.Inspection]{
-	machine: workflows.InspectionMachine, subjectType: ledger.SubjectInspection,
-	get: (*ledger.Store).GetInspection, stage: func(in ledger.Inspection) string { return in.Stage },
+var inspectionAPI = lifecycleAPI[workflows.InspectionState, casework.Inspection, *xunchav1.Inspection]{
+	machine: workflows.InspectionMachine, subjectType: casework.SubjectInspection,
+	get: (*ledger.Store).GetInspection, stage: func(in casework.Inspection) string { return in.Stage },
 	fromState: func(ctx context.Context, st workflows.InspectionState) *xunchav1.Inspection {
 		return inspectionProto(i18n.FromContext(ctx), st.Inspection, st.Escalations)
 	},
-	fromRow: func(ctx context.Context, l *ledger.Store, in ledger.Inspection) (*xunchav1.Inspection, error) {
+	fromRow: func(ctx context.Context, l *ledger.Store, in casework.Inspection) (*xunchav1.Inspection, error) {
 		escalations, err := l.EscalationsOf(ctx, in.WorkflowID)
 		if err != nil {
 			return nil, err
@@ -390,13 +391,13 @@ func (s *InspectionServer) CancelInspection(ctx context.Context, req *xunchav1.C
 
 // ListInspectionEvents returns the inspection's event log.
 func (s *InspectionServer) ListInspectionEvents(ctx context.Context, req *xunchav1.ListInspectionEventsRequest) (*xunchav1.ListInspectionEventsResponse, error) {
-	if err := inReach(ctx, s.Ledger, ledger.SubjectInspection, req.GetId()); err != nil {
+	if err := inReach(ctx, s.Ledger, casework.SubjectInspection, req.GetId()); err != nil {
 		return nil, err
 	}
 	if _, err := s.Ledger.GetInspection(ctx, req.GetId()); err != nil {
 		return nil, err
 	}
-	events, err := s.Ledger.Events(ctx, ledger.SubjectInspection, req.GetId())
+	events, err := s.Ledger.Events(ctx, casework.SubjectInspection, req.GetId())
 	if err != nil {
 		return nil, err
 	}
@@ -451,7 +452,7 @@ func stateCouncilProto(sc ledger.StateCouncilInspection) *xunchav1.StateCouncilI
 		RecordedBy: actorProto(sc.RecordedBy), CreateTime: timestamppb.New(sc.RecordedAt)}
 }
 
-func inspectionProto(lang i18n.Lang, row ledger.Inspection, escalations []ledger.Escalation) *xunchav1.Inspection {
+func inspectionProto(lang i18n.Lang, row casework.Inspection, escalations []casework.Escalation) *xunchav1.Inspection {
 	out := &xunchav1.Inspection{
 		Id:                  row.ID,
 		Unit:                &xunchav1.Unit{Code: row.UnitCode, Name: row.UnitName},

@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/ledger"
 	xunchav1 "github.com/xuncha/xuncha/proto/xuncha/v1"
@@ -79,7 +80,7 @@ func TestCreateInspectionREST(t *testing.T) {
 	code, again := s.do("POST", "/v1/inspections", &office, inspectionBody("req-1"))
 	require.Equal(t, http.StatusOK, code)
 	require.Equal(t, created, again)
-	events, err := s.Ledger.Events(context.Background(), ledger.SubjectInspection, id)
+	events, err := s.Ledger.Events(context.Background(), casework.SubjectInspection, id)
 	require.NoError(t, err)
 	require.Len(t, events, 1)
 	require.Equal(t, "create", events[0].Action)

@@ -9,6 +9,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.uber.org/zap"
 
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/deadline"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
@@ -50,7 +51,7 @@ func (s *InterviewServer) ProposeInterview(ctx context.Context, req *xunchav1.Pr
 	// A team proposes interviews about its own inspections and their
 	// findings only; scope first, so that a caller out of reach learns
 	// nothing, not even which fields its request lacks.
-	if _, _, err := ledger.ParseSubject(in.Subject); err == nil {
+	if _, _, err := casework.ParseSubject(in.Subject); err == nil {
 		if err := subjectInReach(ctx, s.Ledger, in.Subject); err != nil {
 			return nil, err
 		}
@@ -98,7 +99,7 @@ func withoutField(err error, field string) error {
 // GetInterview returns the interview with its live stage, deadline and
 // escalations; the ledger answers when the workflow cannot.
 func (s *InterviewServer) GetInterview(ctx context.Context, req *xunchav1.GetInterviewRequest) (*xunchav1.Interview, error) {
-	row, err := readInReach(ctx, s.Ledger, ledger.SubjectInterview, req.GetId(), (*ledger.Store).GetInterview)
+	row, err := readInReach(ctx, s.Ledger, casework.SubjectInterview, req.GetId(), (*ledger.Store).GetInterview)
 	if err != nil {
 		return nil, err
 	}
@@ -116,7 +117,7 @@ func (s *InterviewServer) GetInterview(ctx context.Context, req *xunchav1.GetInt
 }
 
 // interviewFromLedger answers with the ledger's view of an interview.
-func interviewFromLedger(ctx context.Context, l *ledger.Store, row ledger.Interview) (*xunchav1.Interview, error) {
+func interviewFromLedger(ctx context.Context, l *ledger.Store, row casework.Interview) (*xunchav1.Interview, error) {
 	escalations, err := l.EscalationsOf(ctx, row.WorkflowID)
 	if err != nil {
 		return nil, err
@@ -131,7 +132,7 @@ func (s *InterviewServer) ListInterviews(ctx context.Context, req *xunchav1.List
 		return nil, err
 	}
 	if req.GetSubject() != "" {
-		if _, _, err := ledger.ParseSubject(req.GetSubject()); err != nil {
+		if _, _, err := casework.ParseSubject(req.GetSubject()); err != nil {
 			return nil, err
 		}
 	}
@@ -157,10 +158,10 @@ func (s *InterviewServer) change(ctx context.Context, c lifecycleChange) (*xunch
 }
 
 // interviewAPI is the interview's lifecycle to the change path.
-var interviewAPI = lifecycleAPI[workflows.InterviewState, ledger.Interview, *xunchav1.Interview]{
-	machine: workflows.InterviewMachine, subjectType: ledger.SubjectInterview,
-	get: (*ledger.Store).GetInterview, stage: func(iv ledger.Interview) string { return iv.Stage },
-	requestID: func(iv ledger.Interview) string { return iv.RequestID },
+var interviewAPI = lifecycleAPI[workflows.InterviewState, casework.Interview, *xunchav1.Interview]{
+	machine: workflows.InterviewMachine, subjectType: casework.SubjectInterview,
+	get: (*ledger.Store).GetInterview, stage: func(iv casework.Interview) string { return iv.Stage },
+	requestID: func(iv casework.Interview) string { return iv.RequestID },
 	fromState: func(ctx context.Context, st workflows.InterviewState) *xunchav1.Interview {
 		return interviewProto(i18n.FromContext(ctx), st.Interview, st.Escalations)
 	},
@@ -236,7 +237,7 @@ func (s *InterviewServer) CancelInterview(ctx context.Context, req *xunchav1.Int
 
 // interviewProto is the one conversion of an interview for the API, whether
 // it comes from the workflow's state or from the ledger.
-func interviewProto(lang i18n.Lang, iv ledger.Interview, escalations []ledger.Escalation) *xunchav1.Interview {
+func interviewProto(lang i18n.Lang, iv casework.Interview, escalations []casework.Escalation) *xunchav1.Interview {
 	out := &xunchav1.Interview{
 		Id:             iv.ID,
 		Subject:        iv.Subject,

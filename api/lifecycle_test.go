@@ -14,9 +14,9 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/xuncha/xuncha/calendar"
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
-	"github.com/xuncha/xuncha/ledger"
 	"github.com/xuncha/xuncha/workflows"
 )
 
@@ -30,7 +30,7 @@ func TestPoisonedChangeIsRefusedPromptly(t *testing.T) {
 	f := s.recordFinding(s.createInspection(), "record", "GENERAL")
 	id := f["id"].(string)
 
-	poisoned := workflows.DiagnoseInput{RequestID: rid(t, "poisoned"), Actor: member, Diagnosis: ledger.Diagnosis{
+	poisoned := workflows.DiagnoseInput{RequestID: rid(t, "poisoned"), Actor: member, Diagnosis: casework.Diagnosis{
 		Cause: "企业安全投入不足\x00", ResponsibleParties: []string{"某化工有限公司"}, RiskLevel: "HIGH",
 		LegalBasis: "《危险化学品安全管理条例》第二十条",
 	}}
@@ -125,7 +125,7 @@ func TestWithdrawnOverdueFindingEndsCleanly(t *testing.T) {
 	code, apiIV := s.do("GET", "/v1/interviews/"+interviewID, &office, nil)
 	require.Equal(t, http.StatusOK, code, "%v", apiIV)
 	require.Equal(t, "CANCELLED", apiIV["stage"])
-	events, err := s.Ledger.Events(t.Context(), ledger.SubjectInterview, interviewID)
+	events, err := s.Ledger.Events(t.Context(), casework.SubjectInterview, interviewID)
 	require.NoError(t, err)
 	last := events[len(events)-1]
 	require.Equal(t, workflows.ActionCancelInterview, last.Action)
@@ -175,7 +175,7 @@ func TestCalendarLoadRedatesRunningInterview(t *testing.T) {
 		return code == http.StatusOK && d["due"] == want.Due.String()
 	}, 20*time.Second, 200*time.Millisecond, "the follow-up deadline is re-dated to %s", want.Due)
 
-	events, err := s.Ledger.Events(t.Context(), ledger.SubjectInterview, id)
+	events, err := s.Ledger.Events(t.Context(), casework.SubjectInterview, id)
 	require.NoError(t, err)
 	last := events[len(events)-1]
 	require.Equal(t, "redate", last.Action)

@@ -7,8 +7,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/actor"
-	"github.com/xuncha/xuncha/ledger"
 )
 
 // TestOfficeReportsOnBehalfOfTheUnit: the office enters a unit's paper
@@ -46,12 +46,12 @@ func TestOfficeReportsOnBehalfOfTheUnit(t *testing.T) {
 		require.Equal(t, []string{"on_behalf_of"}, fieldViolations(body), tt.name)
 		require.Contains(t, body["message"], tt.want, tt.name)
 	}
-	before, err := s.Ledger.Events(t.Context(), ledger.SubjectFinding, id)
+	before, err := s.Ledger.Events(t.Context(), casework.SubjectFinding, id)
 	require.NoError(t, err)
 	require.Equal(t, "refer", before[len(before)-1].Action, "the refused reports recorded nothing")
 
 	s.step(id, "reportRectification", office, report("paper", "430100"), "RECTIFIED")
-	events, err := s.Ledger.Events(t.Context(), ledger.SubjectFinding, id)
+	events, err := s.Ledger.Events(t.Context(), casework.SubjectFinding, id)
 	require.NoError(t, err)
 	last := events[len(events)-1]
 	require.Equal(t, "reportRectification", last.Action)

@@ -21,6 +21,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/ledger"
 	"github.com/xuncha/xuncha/workflows"
@@ -147,7 +148,7 @@ func TestInterviewLifecycleREST(t *testing.T) {
 	body = step("cancel", office, map[string]any{"rid": "cancel-late", "note": "晚了"}, http.StatusConflict)
 	require.Equal(t, "CLOSED", errorInfo(body)["metadata"].(map[string]any)["stage"])
 
-	events, err := s.Ledger.Events(t.Context(), ledger.SubjectInterview, id)
+	events, err := s.Ledger.Events(t.Context(), casework.SubjectInterview, id)
 	require.NoError(t, err)
 	var actions []string
 	for _, e := range events {
@@ -209,7 +210,7 @@ func TestExposuresREST(t *testing.T) {
 	require.Equal(t, http.StatusBadRequest, code, "%v", body)
 	require.Equal(t, []string{"subject"}, fieldViolations(body))
 
-	events, err := s.Ledger.Events(t.Context(), ledger.SubjectInspection, inspectionID)
+	events, err := s.Ledger.Events(t.Context(), casework.SubjectInspection, inspectionID)
 	require.NoError(t, err)
 	var exposed int
 	for _, e := range events {
@@ -391,7 +392,7 @@ func TestTipReporterIdentityNeverLeaks(t *testing.T) {
 	require.Empty(t, mentions(answers, name, contact), "REST answers")
 	var events []string
 	for _, subject := range []struct{ typ, id string }{
-		{ledger.SubjectTip, tipID}, {ledger.SubjectFinding, findingID}, {ledger.SubjectInspection, inspectionID},
+		{ledger.SubjectTip, tipID}, {casework.SubjectFinding, findingID}, {casework.SubjectInspection, inspectionID},
 	} {
 		list, err := s.Ledger.Events(t.Context(), subject.typ, subject.id)
 		require.NoError(t, err)

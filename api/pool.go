@@ -18,6 +18,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/xuncha/xuncha/calendar"
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/internal/i18n"
@@ -80,7 +81,7 @@ func int32sOf(in []int) []int32 {
 	return out
 }
 
-func expertProto(x ledger.Expert) *xunchav1.Expert {
+func expertProto(x casework.Expert) *xunchav1.Expert {
 	out := &xunchav1.Expert{Id: x.ID, Subject: x.Subject, Name: x.Name, Organisation: x.Organisation, UnitCode: x.UnitCode,
 		Rank: x.Rank, Kind: xunchav1.Expert_Kind(xunchav1.Expert_Kind_value[x.Kind]), ContentAreas: int32sOf(x.ContentAreas),
 		Sectors: x.Sectors, HomeRegion: x.HomeRegion, LeftOn: x.LeftOn, LeaveReason: x.LeaveReason,
@@ -108,7 +109,7 @@ func (s *ExpertPoolServer) AddExpert(ctx context.Context, req *xunchav1.AddExper
 	if x.ID == "" {
 		x.ID = generatedID("x", "", req.GetRequestId())
 	}
-	stored, created, err := s.Ledger.CreateExpert(ctx, x, ledger.Event{Key: "add/" + req.GetRequestId(), Action: "add",
+	stored, created, err := s.Ledger.CreateExpert(ctx, x, casework.Event{Key: "add/" + req.GetRequestId(), Action: "add",
 		Actor: who, OccurredAt: now, Note: fmt.Sprintf("%s (%s, %s) joins the pool", x.Name, x.Organisation, x.Rank)})
 	if err != nil {
 		return nil, err
@@ -130,32 +131,32 @@ func (s *ExpertPoolServer) AddExpert(ctx context.Context, req *xunchav1.AddExper
 // addedBy reports whether expert id was added by the AddExpert of
 // requestID (its add event's key).
 func (s *ExpertPoolServer) addedBy(ctx context.Context, id, requestID string) (bool, error) {
-	events, err := s.Ledger.Events(ctx, ledger.SubjectExpert, id)
+	events, err := s.Ledger.Events(ctx, casework.SubjectExpert, id)
 	if err != nil {
 		return false, err
 	}
-	return slices.ContainsFunc(events, func(e ledger.Event) bool { return e.Key == "add/"+requestID }), nil
+	return slices.ContainsFunc(events, func(e casework.Event) bool { return e.Key == "add/"+requestID }), nil
 }
 
 // expertOf is the person an AddExpertRequest adds, checked with the
 // pool's rules (workflows.ValidateExpert) together with the request ID;
 // the spreadsheet import checks each row with it too.
-func expertOf(req *xunchav1.AddExpertRequest, who actor.Actor, now time.Time) (ledger.Expert, error) {
+func expertOf(req *xunchav1.AddExpertRequest, who actor.Actor, now time.Time) (casework.Expert, error) {
 	e := req.GetExpert()
-	x := ledger.Expert{ID: req.GetExpertId(), Subject: e.GetSubject(), Name: e.GetName(), Organisation: e.GetOrganisation(),
+	x := casework.Expert{ID: req.GetExpertId(), Subject: e.GetSubject(), Name: e.GetName(), Organisation: e.GetOrganisation(),
 		UnitCode: e.GetUnitCode(), Rank: e.GetRank(), Kind: expertKind(e.GetKind()), ContentAreas: intsOf(e.GetContentAreas()),
 		Sectors: e.GetSectors(), HomeRegion: e.GetHomeRegion(), LeftOn: e.GetLeftOn(), CreatedBy: who, CreatedAt: now,
 		UpdatedAt: now, Version: 1}
 	for _, a := range e.GetAffiliations() {
-		x.Affiliations = append(x.Affiliations, ledger.Affiliation{UnitCode: a.GetUnitCode(), FromYear: int(a.GetFromYear()), ToYear: int(a.GetToYear())})
+		x.Affiliations = append(x.Affiliations, casework.Affiliation{UnitCode: a.GetUnitCode(), FromYear: int(a.GetFromYear()), ToYear: int(a.GetToYear())})
 	}
 	for _, u := range e.GetUnavailable() {
-		x.Unavailable = append(x.Unavailable, ledger.Unavailability{From: u.GetFrom(), To: u.GetTo(), Reason: u.GetReason()})
+		x.Unavailable = append(x.Unavailable, casework.Unavailability{From: u.GetFrom(), To: u.GetTo(), Reason: u.GetReason()})
 	}
 	var v derrors.Violations
 	workflows.ValidateRequestID(&v, "request_id", req.GetRequestId())
 	if err := errors.Join(v.Err(), workflows.ValidateExpert(x)); err != nil {
-		return ledger.Expert{}, mergeInvalid(err)
+		return casework.Expert{}, mergeInvalid(err)
 	}
 	return x, nil
 }
@@ -217,16 +218,16 @@ func (s *ExpertPoolServer) AddUnavailability(ctx context.Context, req *xunchav1.
 	if err != nil {
 		return nil, err
 	}
-	u := ledger.Unavailability{From: req.GetUnavailability().GetFrom(), To: req.GetUnavailability().GetTo(),
+	u := casework.Unavailability{From: req.GetUnavailability().GetFrom(), To: req.GetUnavailability().GetTo(),
 		Reason: req.GetUnavailability().GetReason()}
 	var v derrors.Violations
 	workflows.ValidateRequestID(&v, "request_id", req.GetRequestId())
 	if err := mergeInvalid(errors.Join(v.Err(), workflows.ValidateUnavailability("unavailability", u))); err != nil {
 		return nil, err
 	}
-	x, err := s.Ledger.ChangeExpert(ctx, req.GetId(), ledger.Event{Key: "unavailable/" + req.GetRequestId(), Action: "addUnavailability",
+	x, err := s.Ledger.ChangeExpert(ctx, req.GetId(), casework.Event{Key: "unavailable/" + req.GetRequestId(), Action: "addUnavailability",
 		Actor: who, OccurredAt: time.Now().UTC(), Note: fmt.Sprintf("unavailable from %s to %s: %s", u.From, u.To, u.Reason)},
-		func(x *ledger.Expert) error {
+		func(x *casework.Expert) error {
 			x.Unavailable = append(x.Unavailable, u)
 			return nil
 		})
@@ -253,9 +254,9 @@ func (s *ExpertPoolServer) LeavePool(ctx context.Context, req *xunchav1.LeavePoo
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	x, err := s.Ledger.ChangeExpert(ctx, req.GetId(), ledger.Event{Key: "leave/" + req.GetRequestId(), Action: "leave",
+	x, err := s.Ledger.ChangeExpert(ctx, req.GetId(), casework.Event{Key: "leave/" + req.GetRequestId(), Action: "leave",
 		Actor: who, OccurredAt: time.Now().UTC(), Note: req.GetLeftOn() + ": " + req.GetReason()},
-		func(x *ledger.Expert) error {
+		func(x *casework.Expert) error {
 			if x.LeftOn != "" {
 				return derrors.StageError{Reason: "ALREADY_LEFT", Subject: "expert/" + x.ID, Action: "leave"}.
 					Says("expert %s left the pool on %s", x.ID, x.LeftOn)
@@ -304,7 +305,7 @@ func dataOf(v map[string]any) json.RawMessage {
 
 // ---- line-ups ----
 
-func lineupProto(l ledger.Lineup) *xunchav1.Lineup {
+func lineupProto(l casework.Lineup) *xunchav1.Lineup {
 	out := &xunchav1.Lineup{Id: l.ID, UnitCode: l.UnitCode, UnitName: l.UnitName, PlannedStart: l.PlannedStart,
 		PlannedEnd: l.PlannedEnd, ContentAreas: int32sOf(l.ContentAreas), Seed: l.Seed, ConflictYears: int32(l.ConflictYears),
 		TeamSize: int32(l.TeamSize), State: l.State, Draws: int32(l.Draws), InspectionId: l.InspectionID,
@@ -374,11 +375,11 @@ func (s *LineupServer) DrawLineup(ctx context.Context, req *xunchav1.DrawLineupR
 			return nil, err
 		}
 		now := time.Now().UTC().Truncate(time.Microsecond)
-		l := ledger.Lineup{ID: id, RequestID: req.GetRequestId(), UnitCode: in.UnitCode, UnitName: req.GetUnitName(),
+		l := casework.Lineup{ID: id, RequestID: req.GetRequestId(), UnitCode: in.UnitCode, UnitName: req.GetUnitName(),
 			PlannedStart: in.PlannedStart, PlannedEnd: in.PlannedEnd, ContentAreas: in.ContentAreas, Seed: in.Seed,
-			ConflictYears: in.ConflictYears, TeamSize: in.TeamSize, State: ledger.LineupProposed, Members: res.Members,
+			ConflictYears: in.ConflictYears, TeamSize: in.TeamSize, State: casework.LineupProposed, Members: res.Members,
 			Exclusions: res.Exclusions, Draws: 1, CreatedBy: who, CreatedAt: now, UpdatedAt: now, Version: 1}
-		stored, created, err := s.Ledger.RecordLineup(ctx, l, ledger.Event{Key: "draw", Action: "draw", StageAfter: ledger.LineupProposed,
+		stored, created, err := s.Ledger.RecordLineup(ctx, l, casework.Event{Key: "draw", Action: "draw", StageAfter: casework.LineupProposed,
 			Actor: who, OccurredAt: now, Note: fmt.Sprintf("drawn with seed %d: %d people, %d excluded", in.Seed, len(res.Members),
 				len(res.Exclusions)),
 			Data: dataOf(map[string]any{"seed": in.Seed, "conflict_years": in.ConflictYears, "team_size": in.TeamSize,
@@ -420,7 +421,7 @@ func (s *LineupServer) GetLineup(ctx context.Context, req *xunchav1.GetLineupReq
 }
 
 // lineupStage refuses a step the line-up's state does not allow.
-func lineupStage(l *ledger.Lineup, action string, allowed ...string) error {
+func lineupStage(l *casework.Lineup, action string, allowed ...string) error {
 	if slices.Contains(allowed, l.State) {
 		return nil
 	}
@@ -463,11 +464,11 @@ func (s *LineupServer) SwapLineupMember(ctx context.Context, req *xunchav1.SwapL
 	if err != nil {
 		return nil, err
 	}
-	l, err := s.Ledger.ChangeLineup(ctx, req.GetId(), ledger.Event{Key: "swap/" + req.GetRequestId(), Action: "swap", Actor: who,
+	l, err := s.Ledger.ChangeLineup(ctx, req.GetId(), casework.Event{Key: "swap/" + req.GetRequestId(), Action: "swap", Actor: who,
 		OccurredAt: time.Now().UTC(), Note: fmt.Sprintf("%s swapped in for %s: %s", x.ID, req.GetExpertId(), req.GetReason()),
 		Data: dataOf(map[string]any{"leaving": req.GetExpertId(), "replacement": x.ID, "reason": req.GetReason()})},
-		func(l *ledger.Lineup) error {
-			if err := lineupStage(l, "swap", ledger.LineupProposed); err != nil {
+		func(l *casework.Lineup) error {
+			if err := lineupStage(l, "swap", casework.LineupProposed); err != nil {
 				return err
 			}
 			members, err := workflows.CheckSwap(workflows.DrawInput{UnitCode: l.UnitCode, PlannedStart: l.PlannedStart,
@@ -497,15 +498,15 @@ func (s *LineupServer) SendInvitations(ctx context.Context, req *xunchav1.SendIn
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	l, err := s.Ledger.ChangeLineup(ctx, req.GetId(), ledger.Event{Key: "invite", Action: "invite", Actor: who,
-		OccurredAt: time.Now().UTC(), Note: "invitations sent"}, func(l *ledger.Lineup) error {
-		if err := lineupStage(l, "invite", ledger.LineupProposed); err != nil {
+	l, err := s.Ledger.ChangeLineup(ctx, req.GetId(), casework.Event{Key: "invite", Action: "invite", Actor: who,
+		OccurredAt: time.Now().UTC(), Note: "invitations sent"}, func(l *casework.Lineup) error {
+		if err := lineupStage(l, "invite", casework.LineupProposed); err != nil {
 			return err
 		}
-		l.State = ledger.LineupInviting
+		l.State = casework.LineupInviting
 		for i, m := range l.Members {
-			if m.State == ledger.MemberProposed {
-				l.Members[i].State = ledger.MemberInvited
+			if m.State == casework.MemberProposed {
+				l.Members[i].State = casework.MemberInvited
 				l.Members[i].InvitationID = workflows.InvitationID(l.ID, m.ExpertID)
 			}
 		}
@@ -561,9 +562,9 @@ func (s *LineupServer) ApproveLineup(ctx context.Context, req *xunchav1.LineupAc
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	l, err := s.Ledger.ChangeLineup(ctx, req.GetId(), ledger.Event{Key: "approve", Action: "approve", Actor: who,
-		OccurredAt: time.Now().UTC(), Note: req.GetNote()}, func(l *ledger.Lineup) error {
-		if err := lineupStage(l, "approve", ledger.LineupComplete); err != nil {
+	l, err := s.Ledger.ChangeLineup(ctx, req.GetId(), casework.Event{Key: "approve", Action: "approve", Actor: who,
+		OccurredAt: time.Now().UTC(), Note: req.GetNote()}, func(l *casework.Lineup) error {
+		if err := lineupStage(l, "approve", casework.LineupComplete); err != nil {
 			return err
 		}
 		if err := workflows.CheckLineup(l.ContentAreas, l.Members, nil); err != nil {
@@ -583,7 +584,7 @@ func (s *LineupServer) ApproveLineup(ctx context.Context, req *xunchav1.LineupAc
 				return err
 			}
 		}
-		l.State = ledger.LineupApproved
+		l.State = casework.LineupApproved
 		return nil
 	})
 	if err != nil {
@@ -596,7 +597,7 @@ func (s *LineupServer) ApproveLineup(ctx context.Context, req *xunchav1.LineupAc
 // line-up must be APPROVED (or USED by this very inspection, a retry) and
 // drawn for the inspection's unit, dates and content areas; it becomes
 // USED.
-func lineupTeam(ctx context.Context, l *ledger.Store, id string, in workflows.InspectionInput, who actor.Actor) ([]ledger.TeamMember, error) {
+func lineupTeam(ctx context.Context, l *ledger.Store, id string, in workflows.InspectionInput, who actor.Actor) ([]casework.TeamMember, error) {
 	var v derrors.Violations
 	if len(in.Team) > 0 {
 		v.Add("inspection.team", "must be empty when lineup_id names the line-up whose members are the team")
@@ -620,22 +621,22 @@ func lineupTeam(ctx context.Context, l *ledger.Store, id string, in workflows.In
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	used, err := l.ChangeLineup(ctx, id, ledger.Event{Key: "use/" + in.ID, Action: "use", Actor: who, OccurredAt: time.Now().UTC(),
-		Note: "the team of inspection " + in.ID}, func(lu *ledger.Lineup) error {
-		if lu.State == ledger.LineupUsed && lu.InspectionID == in.ID {
+	used, err := l.ChangeLineup(ctx, id, casework.Event{Key: "use/" + in.ID, Action: "use", Actor: who, OccurredAt: time.Now().UTC(),
+		Note: "the team of inspection " + in.ID}, func(lu *casework.Lineup) error {
+		if lu.State == casework.LineupUsed && lu.InspectionID == in.ID {
 			return nil
 		}
-		if err := lineupStage(lu, "use", ledger.LineupApproved); err != nil {
+		if err := lineupStage(lu, "use", casework.LineupApproved); err != nil {
 			return err
 		}
-		lu.State, lu.InspectionID = ledger.LineupUsed, in.ID
+		lu.State, lu.InspectionID = casework.LineupUsed, in.ID
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
 	if used.InspectionID != in.ID {
-		return nil, lineupStage(&used, "use", ledger.LineupApproved)
+		return nil, lineupStage(&used, "use", casework.LineupApproved)
 	}
 	return used.Team(), nil
 }
@@ -644,7 +645,7 @@ func lineupTeam(ctx context.Context, l *ledger.Store, id string, in workflows.In
 
 // invitationProto is an invitation as the API answers it, its deadline
 // explained in lang.
-func invitationProto(lang i18n.Lang, inv ledger.Invitation) *xunchav1.Invitation {
+func invitationProto(lang i18n.Lang, inv casework.Invitation) *xunchav1.Invitation {
 	out := &xunchav1.Invitation{Id: inv.ID, LineupId: inv.LineupID, ExpertId: inv.ExpertID, Name: inv.ExpertName,
 		UnitCode: inv.UnitCode, Organisation: inv.Organisation, TeamRole: inv.TeamRole, Stage: inv.Stage,
 		SecondFrom: inv.SecondFrom, SecondTo: inv.SecondTo, InvitedOn: inv.InvitedOn, DeclineReason: inv.DeclineReason,
@@ -658,7 +659,7 @@ func invitationProto(lang i18n.Lang, inv ledger.Invitation) *xunchav1.Invitation
 // invitationInReach answers NOT_FOUND for an invitation out of the
 // caller's reach: a person (role expert) reaches their own only.
 func invitationInReach(ctx context.Context, l *ledger.Store, id string) error {
-	return inReach(ctx, l, ledger.SubjectInvitation, id)
+	return inReach(ctx, l, casework.SubjectInvitation, id)
 }
 
 // GetInvitation returns one invitation.
@@ -703,15 +704,15 @@ func (s *InvitationServer) ListInvitations(ctx context.Context, req *xunchav1.Li
 }
 
 // invitationAPI is the invitation lifecycle for the one change path.
-var invitationAPI = lifecycleAPI[workflows.InvitationState, ledger.Invitation, *xunchav1.Invitation]{
+var invitationAPI = lifecycleAPI[workflows.InvitationState, casework.Invitation, *xunchav1.Invitation]{
 	machine:     workflows.InvitationMachine,
-	subjectType: ledger.SubjectInvitation,
+	subjectType: casework.SubjectInvitation,
 	get:         (*ledger.Store).GetInvitation,
-	stage:       func(inv ledger.Invitation) string { return inv.Stage },
+	stage:       func(inv casework.Invitation) string { return inv.Stage },
 	fromState: func(ctx context.Context, st workflows.InvitationState) *xunchav1.Invitation {
 		return invitationProto(i18n.FromContext(ctx), st.Invitation)
 	},
-	fromRow: func(ctx context.Context, _ *ledger.Store, inv ledger.Invitation) (*xunchav1.Invitation, error) {
+	fromRow: func(ctx context.Context, _ *ledger.Store, inv casework.Invitation) (*xunchav1.Invitation, error) {
 		return invitationProto(i18n.FromContext(ctx), inv), nil
 	},
 }

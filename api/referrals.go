@@ -8,6 +8,7 @@ import (
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
 
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/internal/i18n"
@@ -50,7 +51,7 @@ func (s *ReferralRouteServer) SetReferralRoute(ctx context.Context, req *xunchav
 		return nil, err
 	}
 	var v derrors.Violations
-	route := ledger.ReferralRoute{Receiver: req.GetReceiver(), AckWorkingDays: int(req.GetAckWorkingDays()), Note: req.GetNote()}
+	route := casework.ReferralRoute{Receiver: req.GetReceiver(), AckWorkingDays: int(req.GetAckWorkingDays()), Note: req.GetNote()}
 	route.UnitLevel, route.ClueKind, route.CadreRank = routeKeyOf(&v, req.GetUnitLevel(), req.GetClueKind(), req.GetCadreRank())
 	if route.Receiver == "" {
 		// The ledger reads an empty receiver as a removal: here it is
@@ -64,7 +65,7 @@ func (s *ReferralRouteServer) SetReferralRoute(ctx context.Context, req *xunchav
 	if err != nil {
 		return nil, err
 	}
-	logging.Ctx(ctx, s.Log).Info("referral route set", zap.Int64("version", r.Version), zap.String("route", ledger.RouteKey(r.UnitLevel, r.ClueKind, r.CadreRank)),
+	logging.Ctx(ctx, s.Log).Info("referral route set", zap.Int64("version", r.Version), zap.String("route", casework.RouteKey(r.UnitLevel, r.ClueKind, r.CadreRank)),
 		zap.String("receiver", r.Receiver), zap.String("by", who.String()))
 	return routeProto(r), nil
 }
@@ -76,7 +77,7 @@ func (s *ReferralRouteServer) RemoveReferralRoute(ctx context.Context, req *xunc
 		return nil, err
 	}
 	var v derrors.Violations
-	route := ledger.ReferralRoute{Note: req.GetNote()}
+	route := casework.ReferralRoute{Note: req.GetNote()}
 	route.UnitLevel, route.ClueKind, route.CadreRank = routeKeyOf(&v, req.GetUnitLevel(), req.GetClueKind(), req.GetCadreRank())
 	if err := v.Err(); err != nil {
 		return nil, err
@@ -84,7 +85,7 @@ func (s *ReferralRouteServer) RemoveReferralRoute(ctx context.Context, req *xunc
 	if _, err := s.Ledger.SetReferralRoute(ctx, req.GetRequestId(), route, who); err != nil {
 		return nil, err
 	}
-	logging.Ctx(ctx, s.Log).Info("referral route removed", zap.String("route", ledger.RouteKey(route.UnitLevel, route.ClueKind, route.CadreRank)),
+	logging.Ctx(ctx, s.Log).Info("referral route removed", zap.String("route", casework.RouteKey(route.UnitLevel, route.ClueKind, route.CadreRank)),
 		zap.String("by", who.String()))
 	return &xunchav1.RemoveReferralRouteResponse{}, nil
 }
@@ -201,14 +202,14 @@ func receiverView(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler
 func onlyReferralsTo(f *xunchav1.Finding, receiver string) {
 	f.ClueReferrals = slices.DeleteFunc(f.ClueReferrals, func(c *xunchav1.ClueReferral) bool { return c.GetReceiver() != receiver })
 	// A referral's escalation is the step of the deadline numbered by the
-	// referral's seq: its ID says which (ledger.EscalationID), whatever
+	// referral's seq: its ID says which (casework.EscalationID), whatever
 	// language its message is in.
 	f.Escalations = slices.DeleteFunc(f.Escalations, func(e *xunchav1.Escalation) bool {
 		if e.GetStep() != workflows.StepReferralReminder && e.GetStep() != workflows.StepReferralUnacknowledged {
 			return false
 		}
 		return !slices.ContainsFunc(f.ClueReferrals, func(c *xunchav1.ClueReferral) bool {
-			return e.GetId() == ledger.EscalationID(e.GetSubject(), int(c.GetSeq()), e.GetStep())
+			return e.GetId() == casework.EscalationID(e.GetSubject(), int(c.GetSeq()), e.GetStep())
 		})
 	})
 	f.LastEvents = slices.DeleteFunc(f.LastEvents, func(e *xunchav1.FindingEvent) bool { return otherReceiversEvent(e, receiver) })
@@ -236,7 +237,7 @@ func otherReceiversEvent(e *xunchav1.FindingEvent, receiver string) bool {
 var referralEventActions = []string{workflows.ActionReferClue, workflows.ActionAcknowledgeReferral, workflows.ActionReportReferralOutcome,
 	"escalateReferral", "redateReferral"}
 
-func routeProto(r ledger.ReferralRoute) *xunchav1.ReferralRoute {
+func routeProto(r casework.ReferralRoute) *xunchav1.ReferralRoute {
 	return &xunchav1.ReferralRoute{
 		Version:        r.Version,
 		UnitLevel:      xunchav1.ClueReferral_UnitLevel(xunchav1.ClueReferral_UnitLevel_value[r.UnitLevel]),
@@ -250,7 +251,7 @@ func routeProto(r ledger.ReferralRoute) *xunchav1.ReferralRoute {
 	}
 }
 
-func clueReferralProto(lang i18n.Lang, c ledger.ClueReferral) *xunchav1.ClueReferral {
+func clueReferralProto(lang i18n.Lang, c casework.ClueReferral) *xunchav1.ClueReferral {
 	out := &xunchav1.ClueReferral{
 		Seq:              int32(c.Seq),
 		State:            xunchav1.ClueReferral_State(xunchav1.ClueReferral_State_value[c.State]),

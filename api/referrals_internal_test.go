@@ -5,7 +5,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/xuncha/xuncha/ledger"
+	"github.com/xuncha/xuncha/casework"
 	xunchav1 "github.com/xuncha/xuncha/proto/xuncha/v1"
 	"github.com/xuncha/xuncha/workflows"
 )
@@ -17,7 +17,7 @@ import (
 func TestReceiverSeesOnlyItsReferralsEscalations(t *testing.T) {
 	const subject = "finding/f-1"
 	esc := func(seq int, step, message string) *xunchav1.Escalation {
-		return &xunchav1.Escalation{Id: ledger.EscalationID(subject, seq, step), Subject: subject, Step: step, Message: message}
+		return &xunchav1.Escalation{Id: casework.EscalationID(subject, seq, step), Subject: subject, Step: step, Message: message}
 	}
 	f := &xunchav1.Finding{
 		ClueReferrals: []*xunchav1.ClueReferral{{Seq: 1, Receiver: "长沙市纪委监委"}, {Seq: 2, Receiver: "长沙市委组织部"}},
@@ -26,7 +26,7 @@ func TestReceiverSeesOnlyItsReferralsEscalations(t *testing.T) {
 			esc(2, workflows.StepReferralReminder, "reminder: 长沙市委组织部 owes its receipt …"),
 			// Another receiver's step whose message happens to name this one.
 			esc(2, workflows.StepReferralUnacknowledged, "unacknowledged: 长沙市纪委监委 has not acknowledged …"),
-			esc(1, ledger.StepOverdue, "overdue: the rectification report …"),
+			esc(1, casework.StepOverdue, "overdue: the rectification report …"),
 		},
 	}
 	onlyReferralsTo(f, "长沙市纪委监委")
@@ -36,7 +36,7 @@ func TestReceiverSeesOnlyItsReferralsEscalations(t *testing.T) {
 		kept = append(kept, e.GetStep()+" "+e.GetId())
 	}
 	require.Equal(t, []string{
-		workflows.StepReferralReminder + " " + ledger.EscalationID(subject, 1, workflows.StepReferralReminder),
-		ledger.StepOverdue + " " + ledger.EscalationID(subject, 1, ledger.StepOverdue),
+		workflows.StepReferralReminder + " " + casework.EscalationID(subject, 1, workflows.StepReferralReminder),
+		casework.StepOverdue + " " + casework.EscalationID(subject, 1, casework.StepOverdue),
 	}, kept)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/authn"
 	"github.com/xuncha/xuncha/internal/derrors"
@@ -58,7 +59,7 @@ func reachOf(ctx context.Context) ledger.Reach {
 }
 
 // inReach answers NOT_FOUND, exactly as for an object that does not exist,
-// unless the caller's reach includes the subject (ledger.SubjectInspection,
+// unless the caller's reach includes the subject (casework.SubjectInspection,
 // SubjectFinding or SubjectInterview). A caller who reaches the province
 // costs no read.
 func inReach(ctx context.Context, l *ledger.Store, typ, id string) error {
@@ -92,7 +93,7 @@ func subjectInReach(ctx context.Context, l *ledger.Store, subject string) error 
 	if reachOf(ctx).Province() {
 		return nil
 	}
-	typ, id, err := ledger.ParseSubject(subject)
+	typ, id, err := casework.ParseSubject(subject)
 	if err != nil {
 		return err
 	}
@@ -103,7 +104,7 @@ func subjectInReach(ctx context.Context, l *ledger.Store, subject string) error 
 // the caller reaches the tip's inspection: only the office and the
 // inspection's team read a tip.
 func tipInReach(ctx context.Context, l *ledger.Store, t ledger.Tip) error {
-	err := inReach(ctx, l, ledger.SubjectInspection, t.InspectionID)
+	err := inReach(ctx, l, casework.SubjectInspection, t.InspectionID)
 	if errors.Is(err, derrors.ErrNotFound) {
 		return derrors.New(derrors.ErrNotFound, "tip %q not found", t.ID)
 	}
@@ -125,13 +126,13 @@ func targetInReach(ctx context.Context, l *ledger.Store, target string) error {
 	}
 	switch parts[0] {
 	case "findings":
-		return inReach(ctx, l, ledger.SubjectFinding, parts[1])
+		return inReach(ctx, l, casework.SubjectFinding, parts[1])
 	case "inspections":
-		return inReach(ctx, l, ledger.SubjectInspection, parts[1])
+		return inReach(ctx, l, casework.SubjectInspection, parts[1])
 	case "interviews":
-		return inReach(ctx, l, ledger.SubjectInterview, parts[1])
+		return inReach(ctx, l, casework.SubjectInterview, parts[1])
 	case "invitations":
-		return inReach(ctx, l, ledger.SubjectInvitation, parts[1])
+		return inReach(ctx, l, casework.SubjectInvitation, parts[1])
 	case "tips":
 		t, err := l.GetTip(ctx, parts[1])
 		if err != nil {

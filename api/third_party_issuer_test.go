@@ -14,8 +14,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/xuncha/xuncha/api"
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/authn"
-	"github.com/xuncha/xuncha/ledger"
 )
 
 // keycloakUser is a person as a Keycloak-like provider describes it: realm
@@ -119,7 +119,7 @@ func TestThirdPartyIssuer(t *testing.T) {
 	require.NoError(t, json.NewDecoder(resp.Body).Decode(&created))
 	require.NoError(t, resp.Body.Close())
 	require.Equal(t, http.StatusOK, resp.StatusCode)
-	events, err := s.Ledger.Events(t.Context(), ledger.SubjectInspection, created.ID)
+	events, err := s.Ledger.Events(t.Context(), casework.SubjectInspection, created.ID)
 	require.NoError(t, err)
 	require.NotEmpty(t, events)
 	require.Equal(t, "王芳", events[0].Actor.Name)

@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/xuncha/xuncha/calendar"
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/internal/logging"
@@ -52,7 +53,7 @@ func (s *TipServer) ReceiveTip(ctx context.Context, req *xunchav1.ReceiveTipRequ
 	// Scope first: a caller out of reach learns nothing, not even which
 	// fields its request lacks.
 	if req.GetInspectionId() != "" {
-		if err := inReach(ctx, s.Ledger, ledger.SubjectInspection, req.GetInspectionId()); err != nil {
+		if err := inReach(ctx, s.Ledger, casework.SubjectInspection, req.GetInspectionId()); err != nil {
 			return nil, err
 		}
 	}
@@ -160,7 +161,7 @@ func (s *TipServer) ListTips(ctx context.Context, req *xunchav1.ListTipsRequest)
 	if req.GetInspectionId() == "" {
 		return nil, derrors.Invalid("inspection_id", "must not be empty")
 	}
-	if err := inReach(ctx, s.Ledger, ledger.SubjectInspection, req.GetInspectionId()); err != nil {
+	if err := inReach(ctx, s.Ledger, casework.SubjectInspection, req.GetInspectionId()); err != nil {
 		return nil, err
 	}
 	if _, err := s.Ledger.GetInspection(ctx, req.GetInspectionId()); err != nil {

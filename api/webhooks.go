@@ -14,6 +14,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/internal/egress"
@@ -80,7 +81,7 @@ func (s *WebhookServer) CreateWebhook(ctx context.Context, req *xunchav1.CreateW
 			return nil, err
 		}
 	}
-	wh, created, err := s.Ledger.CreateWebhook(ctx, ledger.Webhook{
+	wh, created, err := s.Ledger.CreateWebhook(ctx, casework.Webhook{
 		ID:         generatedID("wh", "", req.GetRequestId()),
 		RequestID:  req.GetRequestId(),
 		URL:        req.GetUrl(),
@@ -182,7 +183,7 @@ func (s *WebhookServer) DeleteWebhook(ctx context.Context, req *xunchav1.DeleteW
 }
 
 // webhookProto converts a subscription without its secret.
-func webhookProto(wh ledger.Webhook) *xunchav1.Webhook {
+func webhookProto(wh casework.Webhook) *xunchav1.Webhook {
 	out := &xunchav1.Webhook{
 		Id: wh.ID, Url: wh.URL, EventTypes: slices.Clone(wh.EventTypes),
 		CreatedBy: actorProto(wh.CreatedBy), CreateTime: instant(wh.CreatedAt),

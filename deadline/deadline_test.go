@@ -10,9 +10,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/xuncha/xuncha/calendar"
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/deadline"
 	"github.com/xuncha/xuncha/internal/derrors"
-	"github.com/xuncha/xuncha/ledger"
 )
 
 func d(s string) calendar.Date { return calendar.MustParseDate(s) }
@@ -82,21 +82,21 @@ func TestResolveRules(t *testing.T) {
 			summary: "due 2026-10-08: 1 working day after 2026-09-30",
 		},
 		{
-			name: "an extension within a month", rule: deadline.Extension("2026-09-01", ledger.DefaultExtensionLimits(), "2026-09-30"),
+			name: "an extension within a month", rule: deadline.Extension("2026-09-01", casework.DefaultExtensionLimits(), "2026-09-30"),
 			due:     "2026-09-30",
 			summary: "due 2026-09-30: an extension approved by the office, within the limit of extensions, 2026-10-08 (1 month after 2026-09-01, the original last day)",
 			line:    "National Day",
 		},
 		{
 			name: "an extension to the last working day allowed",
-			rule: deadline.Extension("2026-09-25", ledger.ExtensionLimits{MaxCount: 1, TotalWorkingDays: 5}, "2026-10-09"),
+			rule: deadline.Extension("2026-09-25", casework.ExtensionLimits{MaxCount: 1, TotalWorkingDays: 5}, "2026-10-09"),
 			due:  "2026-10-09", line: "due 2026-10-09: 5 working days after 2026-09-25",
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			res, err := deadline.Resolve(calendar.Builtin(), ledger.DefaultEscalationPolicy(), tt.rule)
+			res, err := deadline.Resolve(calendar.Builtin(), casework.DefaultEscalationPolicy(), tt.rule)
 			require.NoError(t, err)
 			require.Equal(t, d(tt.due), res.Deadline.Due)
 			require.Equal(t, d(tt.due).End(), res.Deadline.DueAt, "a deadline is the end of its last day")
@@ -128,9 +128,9 @@ func TestResolveRefusals(t *testing.T) {
 			"due", "must be a date"},
 		{"per-finding limit named by its field", deadline.Rectification("feedback_delivered_on", "2026-09-01", "2026-12-01").
 			WithDueField("finding_dues[f-1]"), "finding_dues[f-1]", "must be no later than 2026-10-08"},
-		{"extension past its limit", deadline.Extension("2026-09-01", ledger.DefaultExtensionLimits(), "2026-10-09"),
+		{"extension past its limit", deadline.Extension("2026-09-01", casework.DefaultExtensionLimits(), "2026-10-09"),
 			"due", "must be no later than 2026-10-08: extensions may move the deadline at most 1 month after 2026-09-01, its original last day"},
-		{"extension not after the original day", deadline.Extension("2026-09-01", ledger.DefaultExtensionLimits(), "2026-09-01"),
+		{"extension not after the original day", deadline.Extension("2026-09-01", casework.DefaultExtensionLimits(), "2026-09-01"),
 			"due", "must be after 2026-09-01, the original last day"},
 		{"start malformed", deadline.TeamReport("30.09.2026"), "onsite_ended_on", "must be a date"},
 		{"interview day malformed", deadline.FollowUp("", 0), "held_on", "must be a date"},
@@ -138,15 +138,15 @@ func TestResolveRefusals(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := deadline.Resolve(calendar.Builtin(), ledger.DefaultEscalationPolicy(), tt.rule)
+			_, err := deadline.Resolve(calendar.Builtin(), casework.DefaultEscalationPolicy(), tt.rule)
 			require.Equal(t, tt.field, field(t, err))
 			require.ErrorContains(t, err, tt.says)
 		})
 	}
 
-	_, err := deadline.Resolve(calendar.Builtin(), ledger.DefaultEscalationPolicy(), deadline.TeamReport("2031-03-02"))
+	_, err := deadline.Resolve(calendar.Builtin(), casework.DefaultEscalationPolicy(), deadline.TeamReport("2031-03-02"))
 	require.ErrorIs(t, err, calendar.ErrNoData, "a year without data is an error, never a guess")
-	_, err = deadline.Resolve(calendar.Builtin(), ledger.DefaultEscalationPolicy(), deadline.Rule{From: "2026-09-01"})
+	_, err = deadline.Resolve(calendar.Builtin(), casework.DefaultEscalationPolicy(), deadline.Rule{From: "2026-09-01"})
 	require.ErrorIs(t, err, derrors.ErrInvalidArgument, "a rule with no period")
 }
 
@@ -155,26 +155,26 @@ func TestResolveRefusals(t *testing.T) {
 // that allow none give none.
 func TestExtensionTerms(t *testing.T) {
 	t.Parallel()
-	policy := ledger.DefaultEscalationPolicy()
+	policy := casework.DefaultEscalationPolicy()
 	policy.Version = 7
 	terms, err := deadline.ExtensionTermsFor(calendar.Builtin(), policy, "2026-09-01")
 	require.NoError(t, err)
-	require.Equal(t, ledger.DefaultExtensionLimits(), terms.Limits)
+	require.Equal(t, casework.DefaultExtensionLimits(), terms.Limits)
 	require.EqualValues(t, 7, terms.PolicyVersion)
 	require.NotNil(t, terms.Latest)
 	require.Equal(t, d("2026-10-08"), terms.Latest.Due, "1 month after 09-01 is 10-01, in the National Day holiday")
 
-	policy.Extensions = ledger.ExtensionLimits{MaxCount: 2, TotalWorkingDays: 5, Severities: []string{"MAJOR"}}
+	policy.Extensions = casework.ExtensionLimits{MaxCount: 2, TotalWorkingDays: 5, Severities: []string{"MAJOR"}}
 	terms, err = deadline.ExtensionTermsFor(calendar.Builtin(), policy, "2026-09-28")
 	require.NoError(t, err)
 	require.Equal(t, d("2026-10-10"), terms.Latest.Due, "09-29, 09-30, 10-08, 10-09, 10-10 (a make-up Saturday)")
 
-	policy.Extensions = ledger.ExtensionLimits{}
+	policy.Extensions = casework.ExtensionLimits{}
 	terms, err = deadline.ExtensionTermsFor(calendar.Builtin(), policy, "2026-09-28")
 	require.NoError(t, err)
 	require.Nil(t, terms.Latest)
 
-	policy.Extensions = ledger.DefaultExtensionLimits()
+	policy.Extensions = casework.DefaultExtensionLimits()
 	_, err = deadline.ExtensionTermsFor(calendar.Builtin(), policy, "2027-12-20")
 	require.ErrorIs(t, err, calendar.ErrNoData)
 }
@@ -185,27 +185,27 @@ func TestSchedule(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name  string
-		steps []ledger.EscalationStep
+		steps []casework.EscalationStep
 		due   string
 		// days are the days each step fires at the end of, in order.
 		days []string
 	}{
 		{
-			name: "default ladder", steps: ledger.DefaultEscalationPolicy().Steps, due: "2026-10-13",
+			name: "default ladder", steps: casework.DefaultEscalationPolicy().Steps, due: "2026-10-13",
 			// Reminder Monday 10-12; overdue at the due day; interview 5
 			// working days later: 10-14, 10-15, 10-16, 10-19, 10-20.
 			days: []string{"2026-10-12", "2026-10-13", "2026-10-20"},
 		},
 		{
-			name: "reminder before National Day", steps: ledger.DefaultEscalationPolicy().Steps, due: "2026-10-08",
+			name: "reminder before National Day", steps: casework.DefaultEscalationPolicy().Steps, due: "2026-10-08",
 			// Working days after 10-08: 10-09, 10-10 (make-up), 10-12, 10-13, 10-14.
 			days: []string{"2026-09-30", "2026-10-08", "2026-10-14"},
 		},
 		{
 			name: "early reminder on a make-up Saturday",
-			steps: []ledger.EscalationStep{
-				{Step: ledger.StepReminder, WorkingDays: -2}, {Step: ledger.StepOverdue},
-				{Step: ledger.StepInterviewProposed, WorkingDays: 1},
+			steps: []casework.EscalationStep{
+				{Step: casework.StepReminder, WorkingDays: -2}, {Step: casework.StepOverdue},
+				{Step: casework.StepInterviewProposed, WorkingDays: 1},
 			},
 			// Two working days before Tuesday 10-13: Monday 10-12, then
 			// Saturday 10-10 (Sunday 10-11 is a rest day).
@@ -215,7 +215,7 @@ func TestSchedule(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			steps, err := deadline.Schedule(calendar.Builtin(), ledger.EscalationPolicy{Steps: tt.steps}, d(tt.due))
+			steps, err := deadline.Schedule(calendar.Builtin(), casework.EscalationPolicy{Steps: tt.steps}, d(tt.due))
 			require.NoError(t, err)
 			require.Len(t, steps, len(tt.days))
 			for i, s := range steps {
@@ -227,8 +227,8 @@ func TestSchedule(t *testing.T) {
 	}
 
 	// 2024-01-01 is New Year's Day and 2023 has no data.
-	_, err := deadline.Schedule(calendar.Builtin(), ledger.EscalationPolicy{Steps: []ledger.EscalationStep{
-		{Step: ledger.StepReminder, WorkingDays: -2},
+	_, err := deadline.Schedule(calendar.Builtin(), casework.EscalationPolicy{Steps: []casework.EscalationStep{
+		{Step: casework.StepReminder, WorkingDays: -2},
 	}}, d("2024-01-02"))
 	require.ErrorIs(t, err, calendar.ErrNoData)
 	require.ErrorContains(t, err, "scheduling REMINDER")
@@ -238,7 +238,7 @@ func TestSchedule(t *testing.T) {
 // the office's day, not the statutory one, and records the policy version.
 func TestResolveCarriesTheLadder(t *testing.T) {
 	t.Parallel()
-	policy := ledger.DefaultEscalationPolicy()
+	policy := casework.DefaultEscalationPolicy()
 	policy.Version = 7
 	res, err := deadline.Resolve(calendar.Builtin(), policy,
 		deadline.Rectification("feedback_received_on", "2026-09-01", "2026-09-21"))
@@ -357,7 +357,7 @@ func must(t *testing.T, v any) []byte {
 // account as it opens the English one, followed by the statutory period's.
 func TestResolveExplainsInChinese(t *testing.T) {
 	t.Parallel()
-	res, err := deadline.Resolve(calendar.Builtin(), ledger.DefaultEscalationPolicy(),
+	res, err := deadline.Resolve(calendar.Builtin(), casework.DefaultEscalationPolicy(),
 		deadline.Rectification("feedback_received_on", "2026-09-01", "2026-09-21"))
 	require.NoError(t, err)
 	zh := res.Deadline.ExplanationZH

@@ -24,7 +24,7 @@
 // calendar, a general tool that knows nothing of inspections. This package
 // holds the office's rules on top of it — which period each step gets, a
 // limit the office may shorten but not extend, the escalation ladder (whose
-// policy type, [ledger.EscalationPolicy], is the ledger's record of what the
-// office set) — and the explanations those add. Keeping them apart keeps
+// policy type, [casework.EscalationPolicy], is what the office set, as the
+// workflows read it) — and the explanations those add. Keeping them apart keeps
 // calendar free of the ledger and of the charter's vocabulary.
 package deadline

@@ -5,8 +5,8 @@ import (
 	"time"
 
 	"github.com/xuncha/xuncha/calendar"
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/derrors"
-	"github.com/xuncha/xuncha/ledger"
 )
 
 // ScheduledStep is an escalation step with the instant it fires.
@@ -31,7 +31,7 @@ type Resolved struct {
 // then opens with the office's day and goes on with the statutory one.
 // Refusals are derrors.InvalidError naming rule.Field or rule.DueField; a
 // year without calendar data is an error matching calendar.ErrNoData.
-func Resolve(cal *calendar.Calendar, policy ledger.EscalationPolicy, rule Rule) (Resolved, error) {
+func Resolve(cal *calendar.Calendar, policy casework.EscalationPolicy, rule Rule) (Resolved, error) {
 	from, limit, err := limitOf(cal, rule)
 	if err != nil {
 		return Resolved{}, err
@@ -102,8 +102,8 @@ func limitOf(cal *calendar.Calendar, rule Rule) (calendar.Date, calendar.Deadlin
 // ExtensionTerms are what the office's policy allows for extending a
 // deadline: the limits, and the last day extensions may reach.
 type ExtensionTerms struct {
-	Limits        ledger.ExtensionLimits `json:"limits"`
-	PolicyVersion int64                  `json:"policy_version"`
+	Limits        casework.ExtensionLimits `json:"limits"`
+	PolicyVersion int64                    `json:"policy_version"`
 	// Latest is the last day the extensions of a deadline may reach, the
 	// limits' total after its original last day, explained; nil when the
 	// limits allow no extension.
@@ -115,7 +115,7 @@ type ExtensionTerms struct {
 // the limits, and the last day they let extensions reach, counted on cal.
 // It is an activity result recorded in workflow histories; its JSON field
 // names must not change.
-func ExtensionTermsFor(cal *calendar.Calendar, policy ledger.EscalationPolicy, originalDue string) (ExtensionTerms, error) {
+func ExtensionTermsFor(cal *calendar.Calendar, policy casework.EscalationPolicy, originalDue string) (ExtensionTerms, error) {
 	terms := ExtensionTerms{Limits: policy.Extensions, PolicyVersion: policy.Version}
 	if policy.Extensions.MaxCount == 0 {
 		return terms, nil
@@ -133,7 +133,7 @@ func ExtensionTermsFor(cal *calendar.Calendar, policy ledger.EscalationPolicy, o
 // at the end of the n-th working day before it ([WorkingDaysBefore]); at 0,
 // at the end of the due day; n after, at the end of the n-th working day
 // after it.
-func Schedule(cal *calendar.Calendar, policy ledger.EscalationPolicy, due calendar.Date) ([]ScheduledStep, error) {
+func Schedule(cal *calendar.Calendar, policy casework.EscalationPolicy, due calendar.Date) ([]ScheduledStep, error) {
 	var steps []ScheduledStep
 	for _, st := range policy.Steps {
 		day := due

@@ -1,6 +1,8 @@
 package deadline
 
-import "github.com/xuncha/xuncha/ledger"
+import (
+	"github.com/xuncha/xuncha/casework"
+)
 
 // The charter's limits.
 const (
@@ -87,7 +89,7 @@ func FollowUpWorkingDays(days int) int {
 // and at most the limits' total after it ([ExtensionTermsFor]). The total is
 // part of the rule, so re-dating the deadline for a calendar change keeps
 // the limits it was approved under.
-func Extension(originalDue string, limits ledger.ExtensionLimits, due string) Rule {
+func Extension(originalDue string, limits casework.ExtensionLimits, due string) Rule {
 	return Rule{Field: "original_due", From: originalDue, Months: limits.TotalMonths, WorkingDays: limits.TotalWorkingDays,
 		Due: due, DueField: "due", Extension: true}
 }
@@ -115,8 +117,8 @@ func SignoffDue(verifiedOn string, days int) Rule {
 
 // DefaultInvitationAnswerWorkingDays is how long a drawn person has to
 // accept or decline an invitation (issue 15) when the office's escalation
-// policy sets nothing (ledger.DefaultInvitationAnswerWorkingDays).
-const DefaultInvitationAnswerWorkingDays = ledger.DefaultInvitationAnswerWorkingDays
+// policy sets nothing (casework.DefaultInvitationAnswerWorkingDays).
+const DefaultInvitationAnswerWorkingDays = casework.DefaultInvitationAnswerWorkingDays
 
 // InvitationAnswer is the deadline of an answer to an invitation sent on
 // invitedOn (YYYY-MM-DD): days working days after it (0 means

@@ -23,14 +23,6 @@ import (
 // heads; copy each anchor's hash out of the database (see
 // VerifyOptions.ExpectAnchor) to protect the anchors themselves.
 
-// Who takes an anchor.
-const (
-	// AnchorBySchedule is the worker's daily anchor.
-	AnchorBySchedule = "schedule"
-	// AnchorByCommand is `xuncha audit anchor`.
-	AnchorByCommand = "command"
-)
-
 // Anchor is one row of the anchor chain.
 type Anchor struct {
 	Seq     int64

@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/testenv"
 	"github.com/xuncha/xuncha/ledger"
 )
@@ -42,7 +43,7 @@ func BenchmarkVerifyAudit(b *testing.B) {
 	require.NoError(b, err)
 	require.Equal(b, findings*perFinding, n)
 	b.Logf("sealed %d events in %s", n, time.Since(start).Round(time.Millisecond))
-	_, err = store.WriteAnchor(ctx, ledger.AnchorOptions{TakenBy: ledger.AnchorByCommand})
+	_, err = store.WriteAnchor(ctx, ledger.AnchorOptions{TakenBy: casework.AnchorByCommand})
 	require.NoError(b, err)
 
 	for b.Loop() {

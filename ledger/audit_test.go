@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/ledger"
 )
@@ -29,8 +30,8 @@ func setupAudit(t *testing.T) auditFixture {
 	ctx := t.Context()
 	at := time.Date(2026, 11, 30, 9, 0, 0, 123456789, time.UTC)
 	for i := range 5 {
-		require.NoError(t, fx.store.AppendEvent(ctx, ledger.Event{
-			SubjectType: ledger.SubjectFinding, SubjectID: "f-1", Key: fmt.Sprintf("step/%d", i+1), Action: "diagnose",
+		require.NoError(t, fx.store.AppendEvent(ctx, casework.Event{
+			SubjectType: casework.SubjectFinding, SubjectID: "f-1", Key: fmt.Sprintf("step/%d", i+1), Action: "diagnose",
 			StageBefore: "LISTED", StageAfter: "DIAGNOSED", Actor: member, Note: fmt.Sprintf("第%d步：\"核查\"\t<记录>", i+1),
 			// Numbers, key order and escapes as a client might send them:
 			// the hash is over what jsonb keeps.
@@ -40,8 +41,8 @@ func setupAudit(t *testing.T) auditFixture {
 		}))
 	}
 	for i := range 3 {
-		require.NoError(t, fx.store.AppendEvent(ctx, ledger.Event{
-			SubjectType: ledger.SubjectFinding, SubjectID: "f-2", Key: fmt.Sprintf("step/%d", i+1), Action: "refer",
+		require.NoError(t, fx.store.AppendEvent(ctx, casework.Event{
+			SubjectType: casework.SubjectFinding, SubjectID: "f-2", Key: fmt.Sprintf("step/%d", i+1), Action: "refer",
 			Actor: office, OccurredAt: at,
 		}))
 	}
@@ -50,7 +51,7 @@ func setupAudit(t *testing.T) auditFixture {
 	}))
 	fx.f1, fx.f2 = fx.chainIDs(t, "f-1"), fx.chainIDs(t, "f-2")
 	var err error
-	fx.anchor, err = fx.store.WriteAnchor(ctx, ledger.AnchorOptions{TakenBy: ledger.AnchorByCommand})
+	fx.anchor, err = fx.store.WriteAnchor(ctx, ledger.AnchorOptions{TakenBy: casework.AnchorByCommand})
 	require.NoError(t, err)
 	return fx
 }
@@ -129,11 +130,11 @@ func TestVerifyAuditPassesUntouchedData(t *testing.T) {
 
 	// More writes after the anchor, and a second anchor listing only the
 	// chain that moved.
-	require.NoError(t, fx.store.AppendEvent(t.Context(), ledger.Event{
-		SubjectType: ledger.SubjectFinding, SubjectID: "f-2", Key: "step/4", Action: "verify", Actor: office, OccurredAt: time.Now(),
+	require.NoError(t, fx.store.AppendEvent(t.Context(), casework.Event{
+		SubjectType: casework.SubjectFinding, SubjectID: "f-2", Key: "step/4", Action: "verify", Actor: office, OccurredAt: time.Now(),
 	}))
 	require.True(t, fx.verify(t, ledger.VerifyOptions{}).OK())
-	second, err := fx.store.WriteAnchor(t.Context(), ledger.AnchorOptions{TakenBy: ledger.AnchorBySchedule})
+	second, err := fx.store.WriteAnchor(t.Context(), ledger.AnchorOptions{TakenBy: casework.AnchorBySchedule})
 	require.NoError(t, err)
 	require.EqualValues(t, 2, second.Seq)
 	require.Equal(t, fx.anchor.Hash, second.PrevHash)
@@ -271,7 +272,7 @@ func TestVerifyAuditNamesTheChainChecked(t *testing.T) {
 func TestAppendEventKeepsTheChainOnRetry(t *testing.T) {
 	t.Parallel()
 	fx := setup(t)
-	e := ledger.Event{SubjectType: ledger.SubjectInspection, SubjectID: "ins-1", Key: "create/r1", Action: "create", Actor: office,
+	e := casework.Event{SubjectType: casework.SubjectInspection, SubjectID: "ins-1", Key: "create/r1", Action: "create", Actor: office,
 		OccurredAt: time.Now()}
 	for range 3 {
 		require.NoError(t, fx.store.AppendEvent(t.Context(), e))
@@ -288,11 +289,11 @@ func TestAuditHashSM3(t *testing.T) {
 	fx := setup(t)
 	for i, alg := range []ledger.HashAlg{ledger.HashSHA256, ledger.HashSM3, ledger.HashSM3} {
 		fx.store.AuditHash = alg
-		require.NoError(t, fx.store.AppendEvent(t.Context(), ledger.Event{SubjectType: ledger.SubjectTip, SubjectID: "tip-1",
+		require.NoError(t, fx.store.AppendEvent(t.Context(), casework.Event{SubjectType: ledger.SubjectTip, SubjectID: "tip-1",
 			Key: fmt.Sprint(i), Action: "receive", Actor: office, OccurredAt: time.Now()}))
 	}
 	require.NoError(t, fx.store.RecordAccess(t.Context(), ledger.AccessRecord{Actor: office, Action: "decode", Resource: "finding/f-1", Outcome: ledger.AccessRead}))
-	a, err := fx.store.WriteAnchor(t.Context(), ledger.AnchorOptions{TakenBy: ledger.AnchorByCommand})
+	a, err := fx.store.WriteAnchor(t.Context(), ledger.AnchorOptions{TakenBy: casework.AnchorByCommand})
 	require.NoError(t, err)
 	require.Equal(t, ledger.HashSM3, a.HashAlg)
 	require.Equal(t, 2, fx.count(t, "SELECT count(*) FROM events WHERE hash_alg = 'sm3'"))
@@ -320,7 +321,7 @@ func TestSealAuditChains(t *testing.T) {
 	old("f-1", "a")
 	old("f-1", "b")
 	old("f-2", "a")
-	require.NoError(t, fx.store.AppendEvent(t.Context(), ledger.Event{SubjectType: ledger.SubjectFinding, SubjectID: "f-2", Key: "b",
+	require.NoError(t, fx.store.AppendEvent(t.Context(), casework.Event{SubjectType: casework.SubjectFinding, SubjectID: "f-2", Key: "b",
 		Action: "diagnose", Actor: office, OccurredAt: time.Now()}))
 	old("f-2", "c") // an older binary still running
 	r := fx.verify(t, ledger.VerifyOptions{})
@@ -368,17 +369,17 @@ func TestAccessLogRetention(t *testing.T) {
 		Action: "/xuncha.v1.TipService/GetTip", Resource: "tips/tip-1", Outcome: ledger.AccessUnauthenticated,
 		Reason: "no bearer token", Remote: "203.0.113.7:5555",
 	}, now.AddDate(0, 0, -400)))
-	_, err := fx.store.WriteAnchor(ctx, ledger.AnchorOptions{TakenBy: ledger.AnchorByCommand})
+	_, err := fx.store.WriteAnchor(ctx, ledger.AnchorOptions{TakenBy: casework.AnchorByCommand})
 	require.NoError(t, err)
 	require.True(t, fx.verify(t, ledger.VerifyOptions{}).OK())
 
-	_, err = fx.store.WriteAnchor(ctx, ledger.AnchorOptions{TakenBy: ledger.AnchorByCommand, AccessLogRetentionDays: 179})
+	_, err = fx.store.WriteAnchor(ctx, ledger.AnchorOptions{TakenBy: casework.AnchorByCommand, AccessLogRetentionDays: 179})
 	require.ErrorIs(t, err, derrors.ErrInvalidArgument)
 	require.ErrorIs(t, ledger.CheckAccessLogRetention(30), derrors.ErrInvalidArgument)
 	require.ErrorContains(t, fx.exec(t, "DELETE FROM access_log WHERE at > now() - interval '1 day'"), "at least 180 days")
 	require.ErrorContains(t, fx.exec(t, "UPDATE access_log SET reason = 'x'"), "at least 180 days")
 
-	a, err := fx.store.WriteAnchor(ctx, ledger.AnchorOptions{TakenBy: ledger.AnchorBySchedule, AccessLogRetentionDays: 180})
+	a, err := fx.store.WriteAnchor(ctx, ledger.AnchorOptions{TakenBy: casework.AnchorBySchedule, AccessLogRetentionDays: 180})
 	require.NoError(t, err)
 	require.EqualValues(t, 4, a.AccessPrunedRows, "the two days 400 and 200 days ago")
 	require.NotNil(t, a.AccessPrunedBefore)
@@ -401,19 +402,19 @@ func TestConfigurationChangesAreChained(t *testing.T) {
 	t.Parallel()
 	fx := setup(t)
 	ctx := t.Context()
-	_, err := fx.store.SetEscalationPolicy(ctx, "p-1", ledger.DefaultEscalationPolicy().Steps, ledger.DefaultExtensionLimits(), nil, ledger.DefaultInvitationAnswerWorkingDays, nil, office)
+	_, err := fx.store.SetEscalationPolicy(ctx, "p-1", casework.DefaultEscalationPolicy().Steps, casework.DefaultExtensionLimits(), nil, casework.DefaultInvitationAnswerWorkingDays, nil, office)
 	require.NoError(t, err)
-	_, _, err = fx.store.CreateWebhook(ctx, ledger.Webhook{ID: "w-1", RequestID: "w-1", URL: "https://example.org/hook",
+	_, _, err = fx.store.CreateWebhook(ctx, casework.Webhook{ID: "w-1", RequestID: "w-1", URL: "https://example.org/hook",
 		Secret: "s3cret-s3cret-s3cret", CreatedBy: office})
 	require.NoError(t, err)
 	require.NoError(t, fx.store.DeleteWebhook(ctx, "w-1", office))
-	events, err := fx.store.Events(ctx, ledger.SubjectWebhook, "w-1")
+	events, err := fx.store.Events(ctx, casework.SubjectWebhook, "w-1")
 	require.NoError(t, err)
 	require.Len(t, events, 2)
 	require.Equal(t, "create_webhook", events[0].Action)
 	require.NotContains(t, string(events[0].Data), "s3cret")
 	require.Equal(t, "delete_webhook", events[1].Action)
-	events, err = fx.store.Events(ctx, ledger.SubjectEscalationPolicy, ledger.EscalationPolicySubjectID)
+	events, err = fx.store.Events(ctx, casework.SubjectEscalationPolicy, casework.EscalationPolicySubjectID)
 	require.NoError(t, err)
 	require.Len(t, events, 1)
 	r := fx.verify(t, ledger.VerifyOptions{})

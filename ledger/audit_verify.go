@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/xuncha/xuncha/calendar"
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/ledger/internal/dbsqlc"
 )
@@ -130,8 +131,8 @@ type VerifyOptions struct {
 }
 
 // subjectTypes are the chain types a Subject may name before "/".
-var subjectTypes = []string{SubjectInspection, SubjectFinding, SubjectInterview, SubjectTip, SubjectCalendar,
-	SubjectEscalationPolicy, SubjectWebhook, SubjectEvidence, SubjectAccess}
+var subjectTypes = []string{casework.SubjectInspection, casework.SubjectFinding, casework.SubjectInterview, SubjectTip, casework.SubjectCalendar,
+	casework.SubjectEscalationPolicy, casework.SubjectWebhook, SubjectEvidence, SubjectAccess}
 
 // VerifyAudit recomputes the audit chains on one snapshot of the database
 // and reports every chain's first broken row: events and access records

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/xuncha/xuncha/calendar"
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/ledger/internal/dbsqlc"
@@ -90,8 +91,8 @@ func (s *Store) InsertCalendarVersion(ctx context.Context, v CalendarVersion) (_
 		if err != nil {
 			return fmt.Errorf("encoding event data: %w", err)
 		}
-		return s.appendEvent(ctx, q, Event{
-			SubjectType: SubjectCalendar,
+		return s.appendEvent(ctx, q, casework.Event{
+			SubjectType: casework.SubjectCalendar,
 			SubjectID:   fmt.Sprint(v.Year),
 			Key:         "load/" + v.RequestID,
 			Action:      "load_calendar_version",

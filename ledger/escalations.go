@@ -2,43 +2,22 @@ package ledger
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/ledger/internal/dbsqlc"
 )
 
-// Bounds of the escalation ladder, in working days relative to the due day.
-const (
-	// MaxReminderWorkingDays is how early a reminder may come: at most this
-	// many working days before the due day.
-	MaxReminderWorkingDays = 20
-	// MaxInterviewWorkingDays is how late an interview may be proposed: at
-	// most this many working days after the due day.
-	MaxInterviewWorkingDays = 60
-)
-
-// EscalationID is the stable ID of the escalation step of a subject's
-// deadline: the same subject, deadline sequence and step always give the
-// same ID, so a retried escalation lands on the same row.
-func EscalationID(subject string, deadlineSeq int, step string) string {
-	sum := sha256.Sum256([]byte(subject + "\x00" + strconv.Itoa(deadlineSeq) + "\x00" + step))
-	return "esc-" + hex.EncodeToString(sum[:8])
-}
-
 // escalationFromRow is the Escalation a row holds; it never fails (no JSON
 // columns) but has the shape listPage and convertAll take.
-func escalationFromRow(r dbsqlc.Escalation) (Escalation, error) {
-	return Escalation{
+func escalationFromRow(r dbsqlc.Escalation) (casework.Escalation, error) {
+	return casework.Escalation{
 		ID: r.ID, Subject: r.Subject, DeadlineSeq: r.DeadlineSeq, Step: r.Step, UnitCode: r.UnitCode,
 		DueAt: r.DueAt, FiredAt: r.FiredAt, Message: r.Message, MessageZH: r.MessageZh,
 	}, nil
@@ -51,7 +30,7 @@ func escalationFromRow(r dbsqlc.Escalation) (Escalation, error) {
 // escalation as stored, which on a retry is the first one. With an empty
 // f.ID no finding row is touched and e is appended alone (if it has a key),
 // for subjects that are not findings.
-func (s *Store) RecordEscalation(ctx context.Context, esc Escalation, f Finding, e Event) (Escalation, error) {
+func (s *Store) RecordEscalation(ctx context.Context, esc casework.Escalation, f casework.Finding, e casework.Event) (casework.Escalation, error) {
 	return s.recordEscalation(ctx, esc, func(q *dbsqlc.Queries) error {
 		if f.ID != "" {
 			return s.applyFindingChange(ctx, q, f, e)
@@ -66,18 +45,18 @@ func (s *Store) RecordEscalation(ctx context.Context, esc Escalation, f Finding,
 // recordEscalation inserts an escalation (or finds the one stored for the
 // same subject, deadline and step) and applies the owner's change, in one
 // transaction.
-func (s *Store) recordEscalation(ctx context.Context, esc Escalation, apply func(*dbsqlc.Queries) error) (Escalation, error) {
+func (s *Store) recordEscalation(ctx context.Context, esc casework.Escalation, apply func(*dbsqlc.Queries) error) (casework.Escalation, error) {
 	if esc.Subject == "" || esc.Step == "" {
-		return Escalation{}, fmt.Errorf("an escalation needs a subject and a step: %w", derrors.ErrInvalidArgument)
+		return casework.Escalation{}, fmt.Errorf("an escalation needs a subject and a step: %w", derrors.ErrInvalidArgument)
 	}
 	if esc.ID == "" {
-		esc.ID = EscalationID(esc.Subject, esc.DeadlineSeq, esc.Step)
+		esc.ID = casework.EscalationID(esc.Subject, esc.DeadlineSeq, esc.Step)
 	}
 	var firedAt *time.Time
 	if !esc.FiredAt.IsZero() {
 		firedAt = &esc.FiredAt
 	}
-	var stored Escalation
+	var stored casework.Escalation
 	err := s.inTx(ctx, func(q *dbsqlc.Queries) error {
 		if err := q.InsertEscalation(ctx, dbsqlc.InsertEscalationParams{
 			ID: esc.ID, Subject: esc.Subject, DeadlineSeq: esc.DeadlineSeq, Step: esc.Step, UnitCode: esc.UnitCode,
@@ -100,7 +79,7 @@ func (s *Store) recordEscalation(ctx context.Context, esc Escalation, apply func
 		return apply(q)
 	})
 	if err != nil {
-		return Escalation{}, err
+		return casework.Escalation{}, err
 	}
 	return stored, nil
 }
@@ -116,7 +95,7 @@ type EscalationFilter struct {
 
 // EscalationPage is one page of ListEscalations.
 type EscalationPage struct {
-	Escalations   []Escalation
+	Escalations   []casework.Escalation
 	NextPageToken string
 }
 
@@ -131,12 +110,12 @@ func (s *Store) ListEscalations(ctx context.Context, filter EscalationFilter, pa
 				BeforeAt: beforeAt, BeforeID: beforeID, RowLimit: limit,
 			})
 		},
-		escalationFromRow, func(e Escalation) cursor { return cursor{At: e.FiredAt, ID: e.ID} })
+		escalationFromRow, func(e casework.Escalation) cursor { return cursor{At: e.FiredAt, ID: e.ID} })
 	return EscalationPage{Escalations: list, NextPageToken: next}, err
 }
 
 // EscalationsOf returns a subject's escalations, oldest first.
-func (s *Store) EscalationsOf(ctx context.Context, subject string) ([]Escalation, error) {
+func (s *Store) EscalationsOf(ctx context.Context, subject string) ([]casework.Escalation, error) {
 	rows, err := s.q.EscalationsOf(ctx, subject)
 	if err != nil {
 		return nil, fmt.Errorf("listing escalations of %s: %w", subject, err)
@@ -144,107 +123,10 @@ func (s *Store) EscalationsOf(ctx context.Context, subject string) ([]Escalation
 	return convertAll(rows, escalationFromRow)
 }
 
-// ValidateEscalationSteps checks a ladder: each step is REMINDER, OVERDUE or
-// INTERVIEW_PROPOSED and appears at most once; OVERDUE is required and falls
-// on the due day (0); a REMINDER comes 1 to MaxReminderWorkingDays working
-// days before it (negative), an INTERVIEW_PROPOSED 1 to
-// MaxInterviewWorkingDays after it. Violations name steps[i].step,
-// steps[i].working_days or steps.
-func ValidateEscalationSteps(steps []EscalationStep) error {
-	var v derrors.Violations
-	seen := map[string]int{}
-	for i, st := range steps {
-		stepField := fmt.Sprintf("steps[%d].step", i)
-		daysField := fmt.Sprintf("steps[%d].working_days", i)
-		if first, ok := seen[st.Step]; ok {
-			v.Add(stepField, "must not repeat %s (already steps[%d])", st.Step, first)
-			continue
-		}
-		switch st.Step {
-		case StepReminder:
-			if st.WorkingDays >= 0 || st.WorkingDays < -MaxReminderWorkingDays {
-				v.Add(daysField, "must be between -%d and -1 for %s (working days before the due day)", MaxReminderWorkingDays, StepReminder)
-			}
-		case StepOverdue:
-			if st.WorkingDays != 0 {
-				v.Add(daysField, "must be 0 for %s (it fires when the due day ends)", StepOverdue)
-			}
-		case StepInterviewProposed:
-			if st.WorkingDays <= 0 || st.WorkingDays > MaxInterviewWorkingDays {
-				v.Add(daysField, "must be between 1 and %d for %s (working days after the due day)", MaxInterviewWorkingDays, StepInterviewProposed)
-			}
-		default:
-			v.Add(stepField, "must be one of %s, %s, %s", StepReminder, StepOverdue, StepInterviewProposed)
-			continue
-		}
-		seen[st.Step] = i
-	}
-	if _, ok := seen[StepOverdue]; !ok {
-		v.Add("steps", "must include an %s step with working_days 0", StepOverdue)
-	}
-	return v.Err()
-}
-
-// Bounds of the extension limits.
-const (
-	// MaxExtensions is the most extensions a policy may allow per deadline.
-	MaxExtensions = 10
-	// MaxExtensionMonths and MaxExtensionWorkingDays bound the total an
-	// extended deadline may move: the calendar's longest periods.
-	MaxExtensionMonths      = 12
-	MaxExtensionWorkingDays = 250
-)
-
-// ValidateExtensionLimits checks the office's limits on extensions: a
-// count from 0 (none) to MaxExtensions; with a count above 0, exactly one
-// total — 1 to MaxExtensionMonths months or 1 to MaxExtensionWorkingDays
-// working days — and at least one hazard severity, each once; with 0,
-// neither. Violations name extension_limits.max_count,
-// extension_limits.total_months, extension_limits.total_working_days or
-// extension_limits.severities[i].
-func ValidateExtensionLimits(l ExtensionLimits) error {
-	const prefix = "extension_limits."
-	var v derrors.Violations
-	if l.MaxCount < 0 || l.MaxCount > MaxExtensions {
-		v.Add(prefix+"max_count", "must be between 0 (no extensions) and %d", MaxExtensions)
-		return v.Err()
-	}
-	if l.MaxCount == 0 {
-		if l.TotalMonths != 0 || l.TotalWorkingDays != 0 || len(l.Severities) > 0 {
-			v.Add(prefix+"max_count", "is 0, which allows no extension: leave total_months, total_working_days and severities unset")
-		}
-		return v.Err()
-	}
-	switch {
-	case l.TotalMonths != 0 && l.TotalWorkingDays != 0:
-		v.Add(prefix+"total_months", "give either total_months or total_working_days, not both")
-	case l.TotalMonths == 0 && l.TotalWorkingDays == 0:
-		v.Add(prefix+"total_months", "give the total either in months (total_months, 1 to %d) or in working days (total_working_days, 1 to %d)",
-			MaxExtensionMonths, MaxExtensionWorkingDays)
-	case l.TotalMonths < 0 || l.TotalMonths > MaxExtensionMonths:
-		v.Add(prefix+"total_months", "must be between 1 and %d", MaxExtensionMonths)
-	case l.TotalWorkingDays < 0 || l.TotalWorkingDays > MaxExtensionWorkingDays:
-		v.Add(prefix+"total_working_days", "must be between 1 and %d", MaxExtensionWorkingDays)
-	}
-	if len(l.Severities) == 0 {
-		v.Add(prefix+"severities", "must list at least one of %s (set max_count 0 to allow no extension)", strings.Join(HazardSeverities, ", "))
-	}
-	for i, sev := range l.Severities {
-		field := fmt.Sprintf("%sseverities[%d]", prefix, i)
-		switch {
-		case !slices.Contains(HazardSeverities, sev):
-			v.Add(field, "must be one of %s", strings.Join(HazardSeverities, ", "))
-		case slices.Index(l.Severities, sev) < i:
-			v.Add(field, "%s is listed twice", sev)
-		}
-	}
-	return v.Err()
-}
-
 // normalizeExtensionLimits orders a valid policy's severities as
 // HazardSeverities lists them.
-func normalizeExtensionLimits(l ExtensionLimits) ExtensionLimits {
-	l.Severities = slices.DeleteFunc(slices.Clone(HazardSeverities), func(s string) bool { return !slices.Contains(l.Severities, s) })
+func normalizeExtensionLimits(l casework.ExtensionLimits) casework.ExtensionLimits {
+	l.Severities = slices.DeleteFunc(slices.Clone(casework.HazardSeverities), func(s string) bool { return !slices.Contains(l.Severities, s) })
 	if len(l.Severities) == 0 {
 		l.Severities = nil
 	}
@@ -252,44 +134,44 @@ func normalizeExtensionLimits(l ExtensionLimits) ExtensionLimits {
 }
 
 // sameExtensionLimits compares two normalized limits.
-func sameExtensionLimits(a, b ExtensionLimits) bool {
+func sameExtensionLimits(a, b casework.ExtensionLimits) bool {
 	return a.MaxCount == b.MaxCount && a.TotalMonths == b.TotalMonths && a.TotalWorkingDays == b.TotalWorkingDays &&
 		slices.Equal(a.Severities, b.Severities)
 }
 
 // normalizeSteps orders a valid ladder by when its steps fire.
-func normalizeSteps(steps []EscalationStep) []EscalationStep {
+func normalizeSteps(steps []casework.EscalationStep) []casework.EscalationStep {
 	out := slices.Clone(steps)
-	slices.SortStableFunc(out, func(a, b EscalationStep) int { return a.WorkingDays - b.WorkingDays })
+	slices.SortStableFunc(out, func(a, b casework.EscalationStep) int { return a.WorkingDays - b.WorkingDays })
 	return out
 }
 
 // escalationPolicyFromRow is the EscalationPolicy a row holds; its ID is
 // the version.
-func escalationPolicyFromRow(r dbsqlc.EscalationPolicy) (EscalationPolicy, error) {
-	p := EscalationPolicy{Version: r.ID, UpdatedAt: r.UpdatedAt}
+func escalationPolicyFromRow(r dbsqlc.EscalationPolicy) (casework.EscalationPolicy, error) {
+	p := casework.EscalationPolicy{Version: r.ID, UpdatedAt: r.UpdatedAt}
 	if err := json.Unmarshal(r.Steps, &p.Steps); err != nil {
-		return EscalationPolicy{}, fmt.Errorf("decoding steps of escalation policy %d: %w", p.Version, err)
+		return casework.EscalationPolicy{}, fmt.Errorf("decoding steps of escalation policy %d: %w", p.Version, err)
 	}
 	if err := json.Unmarshal(r.UpdatedBy, &p.UpdatedBy); err != nil {
-		return EscalationPolicy{}, fmt.Errorf("decoding updated_by of escalation policy %d: %w", p.Version, err)
+		return casework.EscalationPolicy{}, fmt.Errorf("decoding updated_by of escalation policy %d: %w", p.Version, err)
 	}
 	// A policy set before extensions existed (NULL) leaves them at the
 	// defaults.
-	p.Extensions = DefaultExtensionLimits()
+	p.Extensions = casework.DefaultExtensionLimits()
 	if r.Extensions != nil {
-		p.Extensions = ExtensionLimits{}
+		p.Extensions = casework.ExtensionLimits{}
 		if err := json.Unmarshal(r.Extensions, &p.Extensions); err != nil {
-			return EscalationPolicy{}, fmt.Errorf("decoding extensions of escalation policy %d: %w", p.Version, err)
+			return casework.EscalationPolicy{}, fmt.Errorf("decoding extensions of escalation policy %d: %w", p.Version, err)
 		}
 	}
 	// A policy set before sign-offs existed (NULL) has none.
 	if err := decodeList(r.SignoffRules, &p.SignoffRules); err != nil {
-		return EscalationPolicy{}, fmt.Errorf("decoding signoff_rules of escalation policy %d: %w", p.Version, err)
+		return casework.EscalationPolicy{}, fmt.Errorf("decoding signoff_rules of escalation policy %d: %w", p.Version, err)
 	}
 	p.SignoffRules = normalizeSignoffRules(p.SignoffRules)
 	// A policy set before the answer limit existed (NULL) has the default.
-	p.InvitationAnswerWorkingDays = DefaultInvitationAnswerWorkingDays
+	p.InvitationAnswerWorkingDays = casework.DefaultInvitationAnswerWorkingDays
 	if r.InvitationAnswerWorkingDays != nil {
 		p.InvitationAnswerWorkingDays = int(*r.InvitationAnswerWorkingDays)
 	}
@@ -298,17 +180,17 @@ func escalationPolicyFromRow(r dbsqlc.EscalationPolicy) (EscalationPolicy, error
 
 // EscalationPolicy returns the ladder in force: the newest one the office
 // set, or DefaultEscalationPolicy (version 0) when it never set one.
-func (s *Store) EscalationPolicy(ctx context.Context) (EscalationPolicy, error) {
+func (s *Store) EscalationPolicy(ctx context.Context) (casework.EscalationPolicy, error) {
 	r, found, err := optional(s.q.CurrentEscalationPolicy(ctx))
 	switch {
 	case err != nil:
-		return EscalationPolicy{}, fmt.Errorf("reading the escalation policy: %w", err)
+		return casework.EscalationPolicy{}, fmt.Errorf("reading the escalation policy: %w", err)
 	case !found:
-		return DefaultEscalationPolicy(), nil
+		return casework.DefaultEscalationPolicy(), nil
 	}
 	p, err := escalationPolicyFromRow(r)
 	if err != nil {
-		return EscalationPolicy{}, fmt.Errorf("reading the escalation policy: %w", err)
+		return casework.EscalationPolicy{}, fmt.Errorf("reading the escalation policy: %w", err)
 	}
 	return p, nil
 }
@@ -327,44 +209,44 @@ func (s *Store) EscalationPolicy(ctx context.Context) (EscalationPolicy, error) 
 // verification from now on (a sign-off under way keeps its signers), the
 // answer limit to every invitation sent from now on (one sent keeps its
 // deadline).
-func (s *Store) SetEscalationPolicy(ctx context.Context, requestID string, steps []EscalationStep, extensions ExtensionLimits,
-	signoffs []SignoffRule, answerDays int, expectedVersion *int64, by actor.Actor,
-) (EscalationPolicy, error) {
+func (s *Store) SetEscalationPolicy(ctx context.Context, requestID string, steps []casework.EscalationStep, extensions casework.ExtensionLimits,
+	signoffs []casework.SignoffRule, answerDays int, expectedVersion *int64, by actor.Actor,
+) (casework.EscalationPolicy, error) {
 	if requestID == "" {
-		return EscalationPolicy{}, derrors.Invalid("request_id", "must not be empty")
+		return casework.EscalationPolicy{}, derrors.Invalid("request_id", "must not be empty")
 	}
 	var v derrors.Violations
-	for _, err := range []error{ValidateEscalationSteps(steps), ValidateExtensionLimits(extensions), ValidateSignoffRules(signoffs),
-		ValidateInvitationAnswerWorkingDays(answerDays)} {
+	for _, err := range []error{casework.ValidateEscalationSteps(steps), casework.ValidateExtensionLimits(extensions), casework.ValidateSignoffRules(signoffs),
+		casework.ValidateInvitationAnswerWorkingDays(answerDays)} {
 		var invalid *derrors.InvalidError
 		if errors.As(err, &invalid) {
 			v = append(v, invalid.Violations...)
 		}
 	}
 	if err := v.Err(); err != nil {
-		return EscalationPolicy{}, err
+		return casework.EscalationPolicy{}, err
 	}
 	steps = normalizeSteps(steps)
 	extensions = normalizeExtensionLimits(extensions)
 	signoffs = normalizeSignoffRules(signoffs)
 	signoffsJSON, err := jsonOrNull(signoffs, len(signoffs) == 0)
 	if err != nil {
-		return EscalationPolicy{}, fmt.Errorf("encoding sign-off rules: %w", err)
+		return casework.EscalationPolicy{}, fmt.Errorf("encoding sign-off rules: %w", err)
 	}
 	stepsJSON, err := json.Marshal(steps)
 	if err != nil {
-		return EscalationPolicy{}, fmt.Errorf("encoding escalation steps: %w", err)
+		return casework.EscalationPolicy{}, fmt.Errorf("encoding escalation steps: %w", err)
 	}
 	extensionsJSON, err := json.Marshal(extensions)
 	if err != nil {
-		return EscalationPolicy{}, fmt.Errorf("encoding extension limits: %w", err)
+		return casework.EscalationPolicy{}, fmt.Errorf("encoding extension limits: %w", err)
 	}
 	byJSON, err := json.Marshal(by)
 	if err != nil {
-		return EscalationPolicy{}, fmt.Errorf("encoding actor: %w", err)
+		return casework.EscalationPolicy{}, fmt.Errorf("encoding actor: %w", err)
 	}
 	answerDays32 := int32(answerDays)
-	var out EscalationPolicy
+	var out casework.EscalationPolicy
 	err = s.inTx(ctx, func(q *dbsqlc.Queries) error {
 		if expectedVersion != nil {
 			if err := s.checkPolicyVersion(ctx, q, requestID, *expectedVersion); err != nil {
@@ -409,13 +291,13 @@ func (s *Store) SetEscalationPolicy(ctx context.Context, requestID string, steps
 		if err != nil {
 			return fmt.Errorf("encoding event data: %w", err)
 		}
-		return s.appendEvent(ctx, q, Event{
-			SubjectType: SubjectEscalationPolicy, SubjectID: EscalationPolicySubjectID, Key: "set/" + requestID,
+		return s.appendEvent(ctx, q, casework.Event{
+			SubjectType: casework.SubjectEscalationPolicy, SubjectID: casework.EscalationPolicySubjectID, Key: "set/" + requestID,
 			Action: "set_escalation_policy", Actor: by, Data: data, OccurredAt: out.UpdatedAt,
 		})
 	})
 	if err != nil {
-		return EscalationPolicy{}, err
+		return casework.EscalationPolicy{}, err
 	}
 	return out, nil
 }

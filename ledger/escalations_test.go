@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/ledger"
 )
@@ -24,14 +25,14 @@ func TestRecordEscalation(t *testing.T) {
 	overdue := f
 	overdue.LedgerNumber = number
 	overdue.Stage, overdue.DeadlineSeq, overdue.Overdue, overdue.MissedDeadlines, overdue.Version = "REFERRED", 1, true, 1, 2
-	esc := ledger.Escalation{Subject: "finding/f-1", DeadlineSeq: 1, Step: ledger.StepOverdue, UnitCode: "430100",
+	esc := casework.Escalation{Subject: "finding/f-1", DeadlineSeq: 1, Step: casework.StepOverdue, UnitCode: "430100",
 		DueAt: due, FiredAt: due, Message: "整改期限已过"}
-	event := ledger.Event{Key: "escalate/1/OVERDUE", Action: "escalate", StageBefore: "REFERRED", StageAfter: "REFERRED",
+	event := casework.Event{Key: "escalate/1/OVERDUE", Action: "escalate", StageBefore: "REFERRED", StageAfter: "REFERRED",
 		Actor: ledgerSystem, OccurredAt: due}
 
 	first, err := fx.store.RecordEscalation(t.Context(), esc, overdue, event)
 	require.NoError(t, err)
-	require.Equal(t, ledger.EscalationID("finding/f-1", 1, ledger.StepOverdue), first.ID)
+	require.Equal(t, casework.EscalationID("finding/f-1", 1, casework.StepOverdue), first.ID)
 	require.True(t, first.FiredAt.Equal(due))
 	require.Equal(t, "整改期限已过", first.Message)
 
@@ -42,7 +43,7 @@ func TestRecordEscalation(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, first, again)
 	require.Equal(t, 1, fx.count(t, `SELECT count(*) FROM escalations`))
-	events, err := fx.store.Events(t.Context(), ledger.SubjectFinding, "f-1")
+	events, err := fx.store.Events(t.Context(), casework.SubjectFinding, "f-1")
 	require.NoError(t, err)
 	require.Len(t, events, 2)
 	got, err := fx.store.GetFinding(t.Context(), "f-1")
@@ -51,22 +52,22 @@ func TestRecordEscalation(t *testing.T) {
 
 	// The next step and the next deadline are escalations of their own.
 	interview := esc
-	interview.Step, interview.FiredAt = ledger.StepInterviewProposed, due.Add(7*24*time.Hour)
+	interview.Step, interview.FiredAt = casework.StepInterviewProposed, due.Add(7*24*time.Hour)
 	overdue.Version = 3
-	_, err = fx.store.RecordEscalation(t.Context(), interview, overdue, ledger.Event{Key: "escalate/1/INTERVIEW_PROPOSED",
+	_, err = fx.store.RecordEscalation(t.Context(), interview, overdue, casework.Event{Key: "escalate/1/INTERVIEW_PROPOSED",
 		Action: "escalate", Actor: ledgerSystem, OccurredAt: interview.FiredAt})
 	require.NoError(t, err)
 	reopened := esc
 	reopened.DeadlineSeq, reopened.FiredAt = 2, due.Add(40*24*time.Hour)
 	overdue.Version = 4
-	_, err = fx.store.RecordEscalation(t.Context(), reopened, overdue, ledger.Event{Key: "escalate/2/OVERDUE",
+	_, err = fx.store.RecordEscalation(t.Context(), reopened, overdue, casework.Event{Key: "escalate/2/OVERDUE",
 		Action: "escalate", Actor: ledgerSystem, OccurredAt: reopened.FiredAt})
 	require.NoError(t, err)
 
 	// An escalation of another unit, without a finding change.
-	other := ledger.Escalation{Subject: "inspection/i-2", DeadlineSeq: 1, Step: ledger.StepOverdue, UnitCode: "430200",
+	other := casework.Escalation{Subject: "inspection/i-2", DeadlineSeq: 1, Step: casework.StepOverdue, UnitCode: "430200",
 		DueAt: due, FiredAt: due.Add(time.Hour)}
-	_, err = fx.store.RecordEscalation(t.Context(), other, ledger.Finding{}, ledger.Event{})
+	_, err = fx.store.RecordEscalation(t.Context(), other, casework.Finding{}, casework.Event{})
 	require.NoError(t, err)
 
 	list, err := fx.store.EscalationsOf(t.Context(), "finding/f-1")
@@ -86,7 +87,7 @@ func TestRecordEscalation(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			for _, size := range []int{1, 3, 50} {
-				var got []ledger.Escalation
+				var got []casework.Escalation
 				token := ""
 				for pages := 0; ; pages++ {
 					require.Less(t, pages, 10)
@@ -104,14 +105,14 @@ func TestRecordEscalation(t *testing.T) {
 	}
 
 	// A finding change inside an escalation obeys ApplyFindingChange.
-	_, err = fx.store.RecordEscalation(t.Context(), ledger.Escalation{Subject: "finding/f-x", DeadlineSeq: 1,
-		Step: ledger.StepReminder, DueAt: due, FiredAt: due}, newFinding("f-x", "i-1", "430100", march),
-		ledger.Event{Key: "k", Action: "escalate", Actor: ledgerSystem, OccurredAt: due})
+	_, err = fx.store.RecordEscalation(t.Context(), casework.Escalation{Subject: "finding/f-x", DeadlineSeq: 1,
+		Step: casework.StepReminder, DueAt: due, FiredAt: due}, newFinding("f-x", "i-1", "430100", march),
+		casework.Event{Key: "k", Action: "escalate", Actor: ledgerSystem, OccurredAt: due})
 	require.ErrorIs(t, err, derrors.ErrNotFound)
 	require.Empty(t, must(fx.store.EscalationsOf(t.Context(), "finding/f-x")))
 }
 
-func stepsOf(list []ledger.Escalation) []string {
+func stepsOf(list []casework.Escalation) []string {
 	var out []string
 	for _, e := range list {
 		out = append(out, fmt.Sprintf("%s/%d", e.Step, e.DeadlineSeq))
@@ -131,37 +132,37 @@ func TestEscalationPolicy(t *testing.T) {
 	fx := setup(t)
 	p, err := fx.store.EscalationPolicy(t.Context())
 	require.NoError(t, err)
-	require.Equal(t, ledger.DefaultEscalationPolicy(), p)
+	require.Equal(t, casework.DefaultEscalationPolicy(), p)
 
-	steps := []ledger.EscalationStep{
-		{Step: ledger.StepInterviewProposed, WorkingDays: 10},
-		{Step: ledger.StepOverdue, WorkingDays: 0},
-		{Step: ledger.StepReminder, WorkingDays: -3},
+	steps := []casework.EscalationStep{
+		{Step: casework.StepInterviewProposed, WorkingDays: 10},
+		{Step: casework.StepOverdue, WorkingDays: 0},
+		{Step: casework.StepReminder, WorkingDays: -3},
 	}
-	set, err := fx.store.SetEscalationPolicy(t.Context(), "policy-1", steps, ledger.DefaultExtensionLimits(), nil, ledger.DefaultInvitationAnswerWorkingDays, nil, office)
+	set, err := fx.store.SetEscalationPolicy(t.Context(), "policy-1", steps, casework.DefaultExtensionLimits(), nil, casework.DefaultInvitationAnswerWorkingDays, nil, office)
 	require.NoError(t, err)
 	require.Positive(t, set.Version)
 	require.Equal(t, office, set.UpdatedBy)
 	// Stored in firing order.
-	require.Equal(t, []ledger.EscalationStep{steps[2], steps[1], steps[0]}, set.Steps)
+	require.Equal(t, []casework.EscalationStep{steps[2], steps[1], steps[0]}, set.Steps)
 	inForce, err := fx.store.EscalationPolicy(t.Context())
 	require.NoError(t, err)
 	require.Equal(t, set, inForce)
 
 	// A newer one replaces it; a retry of the first changes nothing.
-	second, err := fx.store.SetEscalationPolicy(t.Context(), "policy-2", []ledger.EscalationStep{{Step: ledger.StepOverdue}}, ledger.DefaultExtensionLimits(), nil, ledger.DefaultInvitationAnswerWorkingDays, nil, office)
+	second, err := fx.store.SetEscalationPolicy(t.Context(), "policy-2", []casework.EscalationStep{{Step: casework.StepOverdue}}, casework.DefaultExtensionLimits(), nil, casework.DefaultInvitationAnswerWorkingDays, nil, office)
 	require.NoError(t, err)
 	require.Greater(t, second.Version, set.Version)
-	retry, err := fx.store.SetEscalationPolicy(t.Context(), "policy-1", steps, ledger.DefaultExtensionLimits(), nil, ledger.DefaultInvitationAnswerWorkingDays, nil, office)
+	retry, err := fx.store.SetEscalationPolicy(t.Context(), "policy-1", steps, casework.DefaultExtensionLimits(), nil, casework.DefaultInvitationAnswerWorkingDays, nil, office)
 	require.NoError(t, err)
 	require.Equal(t, set, retry)
 	inForce, err = fx.store.EscalationPolicy(t.Context())
 	require.NoError(t, err)
 	require.Equal(t, second, inForce)
 
-	_, err = fx.store.SetEscalationPolicy(t.Context(), "policy-1", []ledger.EscalationStep{{Step: ledger.StepOverdue}}, ledger.DefaultExtensionLimits(), nil, ledger.DefaultInvitationAnswerWorkingDays, nil, office)
+	_, err = fx.store.SetEscalationPolicy(t.Context(), "policy-1", []casework.EscalationStep{{Step: casework.StepOverdue}}, casework.DefaultExtensionLimits(), nil, casework.DefaultInvitationAnswerWorkingDays, nil, office)
 	require.ErrorIs(t, err, derrors.ErrAlreadyExists)
-	_, err = fx.store.SetEscalationPolicy(t.Context(), "policy-1", steps, ledger.ExtensionLimits{}, nil, ledger.DefaultInvitationAnswerWorkingDays, nil, office)
+	_, err = fx.store.SetEscalationPolicy(t.Context(), "policy-1", steps, casework.ExtensionLimits{}, nil, casework.DefaultInvitationAnswerWorkingDays, nil, office)
 	require.ErrorIs(t, err, derrors.ErrAlreadyExists, "the same steps with other extension limits")
 	require.Equal(t, 2, fx.count(t, `SELECT count(*) FROM escalation_policies`))
 }
@@ -174,11 +175,11 @@ func TestEscalationPolicy(t *testing.T) {
 func TestEscalationPolicyExpectedVersion(t *testing.T) {
 	t.Parallel()
 	fx := setup(t)
-	overdue := []ledger.EscalationStep{{Step: ledger.StepOverdue}}
-	reminded := []ledger.EscalationStep{{Step: ledger.StepReminder, WorkingDays: -2}, {Step: ledger.StepOverdue}}
-	set := func(requestID string, steps []ledger.EscalationStep, expected *int64) (ledger.EscalationPolicy, error) {
-		return fx.store.SetEscalationPolicy(t.Context(), requestID, steps, ledger.DefaultExtensionLimits(), nil,
-			ledger.DefaultInvitationAnswerWorkingDays, expected, office)
+	overdue := []casework.EscalationStep{{Step: casework.StepOverdue}}
+	reminded := []casework.EscalationStep{{Step: casework.StepReminder, WorkingDays: -2}, {Step: casework.StepOverdue}}
+	set := func(requestID string, steps []casework.EscalationStep, expected *int64) (casework.EscalationPolicy, error) {
+		return fx.store.SetEscalationPolicy(t.Context(), requestID, steps, casework.DefaultExtensionLimits(), nil,
+			casework.DefaultInvitationAnswerWorkingDays, expected, office)
 	}
 	version := func(v int64) *int64 { return &v }
 
@@ -240,53 +241,53 @@ func TestEscalationPolicyExpectedVersion(t *testing.T) {
 func TestExtensionLimits(t *testing.T) {
 	t.Parallel()
 	fx := setup(t)
-	overdue := []ledger.EscalationStep{{Step: ledger.StepOverdue}}
+	overdue := []casework.EscalationStep{{Step: casework.StepOverdue}}
 	set, err := fx.store.SetEscalationPolicy(t.Context(), "limits-1", overdue,
-		ledger.ExtensionLimits{MaxCount: 3, TotalWorkingDays: 20, Severities: []string{"MAJOR", "GENERAL"}}, nil, ledger.DefaultInvitationAnswerWorkingDays, nil, office)
+		casework.ExtensionLimits{MaxCount: 3, TotalWorkingDays: 20, Severities: []string{"MAJOR", "GENERAL"}}, nil, casework.DefaultInvitationAnswerWorkingDays, nil, office)
 	require.NoError(t, err)
-	want := ledger.ExtensionLimits{MaxCount: 3, TotalWorkingDays: 20, Severities: []string{"GENERAL", "MAJOR"}}
+	want := casework.ExtensionLimits{MaxCount: 3, TotalWorkingDays: 20, Severities: []string{"GENERAL", "MAJOR"}}
 	require.Equal(t, want, set.Extensions)
 	inForce, err := fx.store.EscalationPolicy(t.Context())
 	require.NoError(t, err)
 	require.Equal(t, want, inForce.Extensions)
 
-	none, err := fx.store.SetEscalationPolicy(t.Context(), "limits-none", overdue, ledger.ExtensionLimits{}, nil, ledger.DefaultInvitationAnswerWorkingDays, nil, office)
+	none, err := fx.store.SetEscalationPolicy(t.Context(), "limits-none", overdue, casework.ExtensionLimits{}, nil, casework.DefaultInvitationAnswerWorkingDays, nil, office)
 	require.NoError(t, err)
-	require.Equal(t, ledger.ExtensionLimits{}, none.Extensions)
+	require.Equal(t, casework.ExtensionLimits{}, none.Extensions)
 
 	// A row from before migration 011 has no limits: the defaults apply.
 	require.NoError(t, fx.exec(t, `INSERT INTO escalation_policies (request_id, steps, updated_by)
 		VALUES ('old', '[{"step":"OVERDUE","working_days":0}]', '{}')`))
 	inForce, err = fx.store.EscalationPolicy(t.Context())
 	require.NoError(t, err)
-	require.Equal(t, ledger.DefaultExtensionLimits(), inForce.Extensions)
+	require.Equal(t, casework.DefaultExtensionLimits(), inForce.Extensions)
 }
 
 func TestExtensionLimitsValidation(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name   string
-		limits ledger.ExtensionLimits
+		limits casework.ExtensionLimits
 		fields []string
 	}{
-		{"negative count", ledger.ExtensionLimits{MaxCount: -1}, []string{"extension_limits.max_count"}},
-		{"too many", ledger.ExtensionLimits{MaxCount: 11, TotalMonths: 1, Severities: []string{"MAJOR"}}, []string{"extension_limits.max_count"}},
-		{"none but a total", ledger.ExtensionLimits{TotalMonths: 1}, []string{"extension_limits.max_count"}},
-		{"no total", ledger.ExtensionLimits{MaxCount: 1, Severities: []string{"MAJOR"}}, []string{"extension_limits.total_months"}},
-		{"both totals", ledger.ExtensionLimits{MaxCount: 1, TotalMonths: 1, TotalWorkingDays: 5, Severities: []string{"MAJOR"}},
+		{"negative count", casework.ExtensionLimits{MaxCount: -1}, []string{"extension_limits.max_count"}},
+		{"too many", casework.ExtensionLimits{MaxCount: 11, TotalMonths: 1, Severities: []string{"MAJOR"}}, []string{"extension_limits.max_count"}},
+		{"none but a total", casework.ExtensionLimits{TotalMonths: 1}, []string{"extension_limits.max_count"}},
+		{"no total", casework.ExtensionLimits{MaxCount: 1, Severities: []string{"MAJOR"}}, []string{"extension_limits.total_months"}},
+		{"both totals", casework.ExtensionLimits{MaxCount: 1, TotalMonths: 1, TotalWorkingDays: 5, Severities: []string{"MAJOR"}},
 			[]string{"extension_limits.total_months"}},
-		{"13 months", ledger.ExtensionLimits{MaxCount: 1, TotalMonths: 13, Severities: []string{"MAJOR"}}, []string{"extension_limits.total_months"}},
-		{"251 working days", ledger.ExtensionLimits{MaxCount: 1, TotalWorkingDays: 251, Severities: []string{"MAJOR"}},
+		{"13 months", casework.ExtensionLimits{MaxCount: 1, TotalMonths: 13, Severities: []string{"MAJOR"}}, []string{"extension_limits.total_months"}},
+		{"251 working days", casework.ExtensionLimits{MaxCount: 1, TotalWorkingDays: 251, Severities: []string{"MAJOR"}},
 			[]string{"extension_limits.total_working_days"}},
-		{"no severity", ledger.ExtensionLimits{MaxCount: 1, TotalMonths: 1}, []string{"extension_limits.severities"}},
-		{"unknown and repeated severities", ledger.ExtensionLimits{MaxCount: 1, TotalMonths: 1, Severities: []string{"MAJOR", "MINOR", "MAJOR"}},
+		{"no severity", casework.ExtensionLimits{MaxCount: 1, TotalMonths: 1}, []string{"extension_limits.severities"}},
+		{"unknown and repeated severities", casework.ExtensionLimits{MaxCount: 1, TotalMonths: 1, Severities: []string{"MAJOR", "MINOR", "MAJOR"}},
 			[]string{"extension_limits.severities[1]", "extension_limits.severities[2]"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			var invalid *derrors.InvalidError
-			require.ErrorAs(t, ledger.ValidateExtensionLimits(tt.limits), &invalid)
+			require.ErrorAs(t, casework.ValidateExtensionLimits(tt.limits), &invalid)
 			var fields []string
 			for _, v := range invalid.Violations {
 				fields = append(fields, v.Field)
@@ -294,36 +295,36 @@ func TestExtensionLimitsValidation(t *testing.T) {
 			require.Equal(t, tt.fields, fields, invalid.Error())
 		})
 	}
-	require.NoError(t, ledger.ValidateExtensionLimits(ledger.DefaultExtensionLimits()))
-	require.NoError(t, ledger.ValidateExtensionLimits(ledger.ExtensionLimits{}))
+	require.NoError(t, casework.ValidateExtensionLimits(casework.DefaultExtensionLimits()))
+	require.NoError(t, casework.ValidateExtensionLimits(casework.ExtensionLimits{}))
 }
 
 func TestEscalationPolicyValidation(t *testing.T) {
 	t.Parallel()
 	fx := setup(t)
-	overdue := ledger.EscalationStep{Step: ledger.StepOverdue}
+	overdue := casework.EscalationStep{Step: casework.StepOverdue}
 	tests := []struct {
 		name   string
-		steps  []ledger.EscalationStep
+		steps  []casework.EscalationStep
 		fields []string
 	}{
 		{"empty", nil, []string{"steps"}},
-		{"no overdue", []ledger.EscalationStep{{Step: ledger.StepReminder, WorkingDays: -1}}, []string{"steps"}},
-		{"unknown step", []ledger.EscalationStep{overdue, {Step: "CALL_MINISTER", WorkingDays: 3}}, []string{"steps[1].step"}},
-		{"repeated step", []ledger.EscalationStep{overdue, overdue}, []string{"steps[1].step"}},
-		{"overdue off the due day", []ledger.EscalationStep{{Step: ledger.StepOverdue, WorkingDays: 1}}, []string{"steps[0].working_days"}},
-		{"reminder after", []ledger.EscalationStep{{Step: ledger.StepReminder, WorkingDays: 2}, overdue}, []string{"steps[0].working_days"}},
-		{"reminder on the day", []ledger.EscalationStep{{Step: ledger.StepReminder}, overdue}, []string{"steps[0].working_days"}},
-		{"reminder too early", []ledger.EscalationStep{{Step: ledger.StepReminder, WorkingDays: -21}, overdue}, []string{"steps[0].working_days"}},
-		{"interview before", []ledger.EscalationStep{overdue, {Step: ledger.StepInterviewProposed, WorkingDays: -1}}, []string{"steps[1].working_days"}},
-		{"interview too late", []ledger.EscalationStep{overdue, {Step: ledger.StepInterviewProposed, WorkingDays: 61}}, []string{"steps[1].working_days"}},
-		{"several at once", []ledger.EscalationStep{{Step: ledger.StepReminder, WorkingDays: 1}, {Step: "x"}},
+		{"no overdue", []casework.EscalationStep{{Step: casework.StepReminder, WorkingDays: -1}}, []string{"steps"}},
+		{"unknown step", []casework.EscalationStep{overdue, {Step: "CALL_MINISTER", WorkingDays: 3}}, []string{"steps[1].step"}},
+		{"repeated step", []casework.EscalationStep{overdue, overdue}, []string{"steps[1].step"}},
+		{"overdue off the due day", []casework.EscalationStep{{Step: casework.StepOverdue, WorkingDays: 1}}, []string{"steps[0].working_days"}},
+		{"reminder after", []casework.EscalationStep{{Step: casework.StepReminder, WorkingDays: 2}, overdue}, []string{"steps[0].working_days"}},
+		{"reminder on the day", []casework.EscalationStep{{Step: casework.StepReminder}, overdue}, []string{"steps[0].working_days"}},
+		{"reminder too early", []casework.EscalationStep{{Step: casework.StepReminder, WorkingDays: -21}, overdue}, []string{"steps[0].working_days"}},
+		{"interview before", []casework.EscalationStep{overdue, {Step: casework.StepInterviewProposed, WorkingDays: -1}}, []string{"steps[1].working_days"}},
+		{"interview too late", []casework.EscalationStep{overdue, {Step: casework.StepInterviewProposed, WorkingDays: 61}}, []string{"steps[1].working_days"}},
+		{"several at once", []casework.EscalationStep{{Step: casework.StepReminder, WorkingDays: 1}, {Step: "x"}},
 			[]string{"steps[0].working_days", "steps[1].step", "steps"}},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := fx.store.SetEscalationPolicy(t.Context(), fmt.Sprintf("bad-%d", i), tt.steps, ledger.DefaultExtensionLimits(), nil, ledger.DefaultInvitationAnswerWorkingDays, nil, office)
+			_, err := fx.store.SetEscalationPolicy(t.Context(), fmt.Sprintf("bad-%d", i), tt.steps, casework.DefaultExtensionLimits(), nil, casework.DefaultInvitationAnswerWorkingDays, nil, office)
 			require.ErrorIs(t, err, derrors.ErrInvalidArgument)
 			var invalid *derrors.InvalidError
 			require.True(t, errors.As(err, &invalid))
@@ -336,14 +337,14 @@ func TestEscalationPolicyValidation(t *testing.T) {
 	}
 	t.Run("bounds are allowed", func(t *testing.T) {
 		t.Parallel()
-		_, err := fx.store.SetEscalationPolicy(t.Context(), "bounds", []ledger.EscalationStep{
-			{Step: ledger.StepReminder, WorkingDays: -20}, overdue, {Step: ledger.StepInterviewProposed, WorkingDays: 60},
-		}, ledger.ExtensionLimits{MaxCount: ledger.MaxExtensions, TotalWorkingDays: ledger.MaxExtensionWorkingDays, Severities: ledger.HazardSeverities}, nil, ledger.DefaultInvitationAnswerWorkingDays, nil, office)
+		_, err := fx.store.SetEscalationPolicy(t.Context(), "bounds", []casework.EscalationStep{
+			{Step: casework.StepReminder, WorkingDays: -20}, overdue, {Step: casework.StepInterviewProposed, WorkingDays: 60},
+		}, casework.ExtensionLimits{MaxCount: casework.MaxExtensions, TotalWorkingDays: casework.MaxExtensionWorkingDays, Severities: casework.HazardSeverities}, nil, casework.DefaultInvitationAnswerWorkingDays, nil, office)
 		require.NoError(t, err)
 	})
 	t.Run("request id required", func(t *testing.T) {
 		t.Parallel()
-		_, err := fx.store.SetEscalationPolicy(t.Context(), "", []ledger.EscalationStep{overdue}, ledger.DefaultExtensionLimits(), nil, ledger.DefaultInvitationAnswerWorkingDays, nil, office)
+		_, err := fx.store.SetEscalationPolicy(t.Context(), "", []casework.EscalationStep{overdue}, casework.DefaultExtensionLimits(), nil, casework.DefaultInvitationAnswerWorkingDays, nil, office)
 		require.ErrorContains(t, err, "request_id")
 	})
 }
@@ -354,23 +355,23 @@ func TestEscalationPolicyValidation(t *testing.T) {
 func TestInvitationAnswerLimit(t *testing.T) {
 	t.Parallel()
 	fx := setup(t)
-	overdue := []ledger.EscalationStep{{Step: ledger.StepOverdue}}
+	overdue := []casework.EscalationStep{{Step: casework.StepOverdue}}
 	p, err := fx.store.EscalationPolicy(t.Context())
 	require.NoError(t, err)
 	require.Equal(t, 3, p.InvitationAnswerWorkingDays, "the default before any policy")
 
-	set, err := fx.store.SetEscalationPolicy(t.Context(), "answer-5", overdue, ledger.DefaultExtensionLimits(), nil, 5, nil, office)
+	set, err := fx.store.SetEscalationPolicy(t.Context(), "answer-5", overdue, casework.DefaultExtensionLimits(), nil, 5, nil, office)
 	require.NoError(t, err)
 	require.Equal(t, 5, set.InvitationAnswerWorkingDays)
 	inForce, err := fx.store.EscalationPolicy(t.Context())
 	require.NoError(t, err)
 	require.Equal(t, 5, inForce.InvitationAnswerWorkingDays)
-	_, err = fx.store.SetEscalationPolicy(t.Context(), "answer-5", overdue, ledger.DefaultExtensionLimits(), nil, 6, nil, office)
+	_, err = fx.store.SetEscalationPolicy(t.Context(), "answer-5", overdue, casework.DefaultExtensionLimits(), nil, 6, nil, office)
 	require.ErrorIs(t, err, derrors.ErrAlreadyExists, "the same request with another answer limit")
 
 	for _, days := range []int{0, -1, 31} {
 		_, err := fx.store.SetEscalationPolicy(t.Context(), fmt.Sprintf("answer-bad-%d", days), overdue,
-			ledger.DefaultExtensionLimits(), nil, days, nil, office)
+			casework.DefaultExtensionLimits(), nil, days, nil, office)
 		var invalid *derrors.InvalidError
 		require.ErrorAs(t, err, &invalid, "days %d", days)
 		require.Equal(t, "invitation_answer_working_days", invalid.Violations[0].Field)
@@ -383,5 +384,5 @@ func TestInvitationAnswerLimit(t *testing.T) {
 		VALUES ('old', '[{"step":"OVERDUE","working_days":0}]', '{}')`))
 	inForce, err = fx.store.EscalationPolicy(t.Context())
 	require.NoError(t, err)
-	require.Equal(t, ledger.DefaultInvitationAnswerWorkingDays, inForce.InvitationAnswerWorkingDays)
+	require.Equal(t, casework.DefaultInvitationAnswerWorkingDays, inForce.InvitationAnswerWorkingDays)
 }

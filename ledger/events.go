@@ -4,73 +4,16 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"time"
 
-	"github.com/xuncha/xuncha/internal/actor"
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/ledger/internal/dbsqlc"
 )
-
-// Subject types of events.
-const (
-	// SubjectInspection marks events of an inspection.
-	SubjectInspection = "inspection"
-	// SubjectFinding marks events of a finding.
-	SubjectFinding = "finding"
-	// SubjectCalendar marks events of the calendar.
-	SubjectCalendar = "calendar"
-	// SubjectEscalationPolicy marks events of the escalation ladder, whose
-	// one chain is EscalationPolicySubjectID.
-	SubjectEscalationPolicy = "escalation_policy"
-	// SubjectWebhook marks events of a webhook subscription.
-	SubjectWebhook = "webhook"
-)
-
-// EscalationPolicySubjectID is the subject ID of the escalation ladder's
-// events: there is one ladder, each version set is an event of it.
-const EscalationPolicySubjectID = "ladder"
-
-// Event is one entry of the append-only event log.
-type Event struct {
-	ID          int64
-	SubjectType string
-	SubjectID   string
-	// Key makes a retried write a no-op; unique per subject.
-	Key         string
-	Action      string
-	StageBefore string
-	StageAfter  string
-	Actor       actor.Actor
-	Note        string
-	// Evidence is a JSON array of evidence references; nil means none.
-	Evidence json.RawMessage
-	// Data is a JSON object of action details; nil means none.
-	Data       json.RawMessage
-	OccurredAt time.Time
-	RecordedAt time.Time
-}
-
-// columns are e's JSON columns as they are stored: the actor, and the
-// evidence and data ("[]" and "{}" when there are none).
-func (e Event) columns() (actorJSON, evidence, data json.RawMessage, err error) {
-	actorJSON, err = json.Marshal(e.Actor)
-	if err != nil {
-		return nil, nil, nil, fmt.Errorf("encoding actor: %w", err)
-	}
-	evidence, data = e.Evidence, e.Data
-	if evidence == nil {
-		evidence = json.RawMessage("[]")
-	}
-	if data == nil {
-		data = json.RawMessage("{}")
-	}
-	return actorJSON, evidence, data, nil
-}
 
 // appendEvent writes e in the transaction of q, chained (audit_chain.go):
 // under its subject's head lock, with the next seq, the previous hash and
 // its own. A key already used is a no-op and leaves the chain as it was.
-func (s *Store) appendEvent(ctx context.Context, q *dbsqlc.Queries, e Event) error {
-	actorJSON, evidence, data, err := e.columns()
+func (s *Store) appendEvent(ctx context.Context, q *dbsqlc.Queries, e casework.Event) error {
+	actorJSON, evidence, data, err := eventColumns(e)
 	if err != nil {
 		return err
 	}
@@ -108,12 +51,12 @@ func (s *Store) appendEvent(ctx context.Context, q *dbsqlc.Queries, e Event) err
 }
 
 // AppendEvent writes one event; retrying with the same key is a no-op.
-func (s *Store) AppendEvent(ctx context.Context, e Event) error {
+func (s *Store) AppendEvent(ctx context.Context, e casework.Event) error {
 	return s.inTx(ctx, func(q *dbsqlc.Queries) error { return s.appendEvent(ctx, q, e) })
 }
 
 // Events returns a subject's events in the order they were recorded.
-func (s *Store) Events(ctx context.Context, subjectType, subjectID string) ([]Event, error) {
+func (s *Store) Events(ctx context.Context, subjectType, subjectID string) ([]casework.Event, error) {
 	rows, err := s.q.ListEvents(ctx, dbsqlc.ListEventsParams{SubjectType: subjectType, SubjectID: subjectID})
 	if err != nil {
 		return nil, fmt.Errorf("listing events of %s %q: %w", subjectType, subjectID, err)
@@ -125,11 +68,28 @@ func (s *Store) Events(ctx context.Context, subjectType, subjectID string) ([]Ev
 	return events, nil
 }
 
-func eventFromRow(r dbsqlc.Event) (Event, error) {
-	e := Event{
+func eventFromRow(r dbsqlc.Event) (casework.Event, error) {
+	e := casework.Event{
 		ID: r.ID, SubjectType: r.SubjectType, SubjectID: r.SubjectID, Key: r.EventKey, Action: r.Action,
 		StageBefore: r.StageBefore, StageAfter: r.StageAfter, Note: r.Note, Evidence: r.Evidence, Data: r.Data,
 		OccurredAt: r.OccurredAt, RecordedAt: r.RecordedAt,
 	}
 	return e, json.Unmarshal(r.Actor, &e.Actor)
+}
+
+// eventColumns are e's JSON columns as they are stored: the actor, and the
+// evidence and data ("[]" and "{}" when there are none).
+func eventColumns(e casework.Event) (actorJSON, evidence, data json.RawMessage, err error) {
+	actorJSON, err = json.Marshal(e.Actor)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("encoding actor: %w", err)
+	}
+	evidence, data = e.Evidence, e.Data
+	if evidence == nil {
+		evidence = json.RawMessage("[]")
+	}
+	if data == nil {
+		data = json.RawMessage("{}")
+	}
+	return actorJSON, evidence, data, nil
 }

@@ -6,18 +6,19 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/ledger/internal/dbsqlc"
 )
 
 // evidenceFromRow is the Evidence a row holds.
-func evidenceFromRow(r dbsqlc.Evidence) (Evidence, error) {
-	e := Evidence{
+func evidenceFromRow(r dbsqlc.Evidence) (casework.Evidence, error) {
+	e := casework.Evidence{
 		ID: r.ID, Kind: r.Kind, SHA256: r.SHA256, Size: r.Size, Location: r.Location, FileName: r.FileName,
 		ContentType: r.ContentType, CapturedAt: r.CapturedAt, CapturedBy: r.CapturedBy, UploadedAt: r.UploadedAt,
 	}
 	if err := json.Unmarshal(r.UploadedBy, &e.UploadedBy); err != nil {
-		return Evidence{}, fmt.Errorf("decoding uploaded_by of evidence %q: %w", e.ID, err)
+		return casework.Evidence{}, fmt.Errorf("decoding uploaded_by of evidence %q: %w", e.ID, err)
 	}
 	return e, nil
 }
@@ -26,7 +27,7 @@ func evidenceFromRow(r dbsqlc.Evidence) (Evidence, error) {
 // now) and its uploader. Retrying it, or uploading the same content again,
 // keeps the first metadata and adds the uploader; the same ID with
 // different content (SHA-256 or size) is derrors.ErrAlreadyExists.
-func (s *Store) InsertEvidence(ctx context.Context, e Evidence) error {
+func (s *Store) InsertEvidence(ctx context.Context, e casework.Evidence) error {
 	uploadedBy, err := json.Marshal(e.UploadedBy)
 	if err != nil {
 		return fmt.Errorf("encoding actor: %w", err)
@@ -79,7 +80,7 @@ func (s *Store) EvidenceUploadedBy(ctx context.Context, id, subject string) (boo
 
 // GetEvidence returns the metadata of those of ids that exist, in the order
 // of ids (each once); missing ones are left out (see MissingEvidence).
-func (s *Store) GetEvidence(ctx context.Context, ids []string) ([]Evidence, error) {
+func (s *Store) GetEvidence(ctx context.Context, ids []string) ([]casework.Evidence, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
@@ -91,11 +92,11 @@ func (s *Store) GetEvidence(ctx context.Context, ids []string) ([]Evidence, erro
 	if err != nil {
 		return nil, fmt.Errorf("reading evidence: %w", err)
 	}
-	byID := make(map[string]Evidence, len(list))
+	byID := make(map[string]casework.Evidence, len(list))
 	for _, e := range list {
 		byID[e.ID] = e
 	}
-	var out []Evidence
+	var out []casework.Evidence
 	for _, id := range ids {
 		if e, ok := byID[id]; ok {
 			out = append(out, e)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/testenv"
 	"github.com/xuncha/xuncha/ledger"
@@ -31,7 +32,7 @@ func BenchmarkEvidenceInReach(b *testing.B) {
 	store, db := testenv.Ledger(b)
 	testenv.SeedLedger(b, db, *evidenceFindings)
 	ctx := b.Context()
-	if err := store.InsertEvidence(ctx, ledger.Evidence{
+	if err := store.InsertEvidence(ctx, casework.Evidence{
 		ID: "ev-photo", Kind: "PHOTO", SHA256: strings.Repeat("ab", 32), Size: 1, Location: "bench",
 		CapturedAt: time.Now(), UploadedBy: actor.Actor{Name: "组员", Role: actor.RoleTeamMember, Subject: "team-member"},
 	}); err != nil {
@@ -59,7 +60,7 @@ func BenchmarkEvidenceInReach(b *testing.B) {
 			b.Fatal(err)
 		}
 		t1 := time.Now()
-		if err := store.InReach(ctx, reach, ledger.SubjectFinding, id); err != nil {
+		if err := store.InReach(ctx, reach, casework.SubjectFinding, id); err != nil {
 			b.Fatal(err)
 		}
 		evidence, finding = evidence+t1.Sub(t0), finding+time.Since(t1)

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/testenv"
 	"github.com/xuncha/xuncha/ledger"
 )
@@ -30,7 +31,7 @@ func BenchmarkFindingChange(b *testing.B) {
 	ctx := b.Context()
 	start := benchInspection(b, store)
 	const findings = 200
-	rows := make([]ledger.Finding, findings)
+	rows := make([]casework.Finding, findings)
 	for i := range rows {
 		f := newFinding(fmt.Sprintf("f-%03d", i), "i-1", "430100", start.Add(time.Duration(i)*time.Minute))
 		f.Kind = []string{"HAZARD", "PROBLEM"}[i%2]
@@ -46,12 +47,12 @@ func BenchmarkFindingChange(b *testing.B) {
 		f := &rows[n%findings]
 		f.Stage, f.Version, f.UpdatedAt = stages[(n/findings)%len(stages)], f.Version+1, f.UpdatedAt.Add(time.Minute)
 		t0 := time.Now()
-		if err := store.ApplyFindingChange(ctx, *f, ledger.Event{Key: fmt.Sprintf("change/%d", n), Action: "diagnose",
+		if err := store.ApplyFindingChange(ctx, *f, casework.Event{Key: fmt.Sprintf("change/%d", n), Action: "diagnose",
 			StageAfter: f.Stage, Actor: member, Note: "整改意见已明确", OccurredAt: f.UpdatedAt}); err != nil {
 			b.Fatal(err)
 		}
 		t1 := time.Now()
-		if err := store.AppendEvent(ctx, ledger.Event{SubjectType: "finding", SubjectID: "baseline", Key: fmt.Sprintf("event/%d", n),
+		if err := store.AppendEvent(ctx, casework.Event{SubjectType: "finding", SubjectID: "baseline", Key: fmt.Sprintf("event/%d", n),
 			Action: "diagnose", StageAfter: f.Stage, Actor: member, Note: "整改意见已明确", OccurredAt: f.UpdatedAt}); err != nil {
 			b.Fatal(err)
 		}
@@ -85,7 +86,7 @@ func BenchmarkFindingRecord(b *testing.B) {
 			b.Fatal(err)
 		}
 		t1 := time.Now()
-		if err := store.AppendEvent(ctx, ledger.Event{SubjectType: "finding", SubjectID: "baseline", Key: fmt.Sprintf("event/%d", n),
+		if err := store.AppendEvent(ctx, casework.Event{SubjectType: "finding", SubjectID: "baseline", Key: fmt.Sprintf("event/%d", n),
 			Action: "record", StageAfter: "FOUND", Actor: member, Note: "现场检查发现", OccurredAt: f.CreatedAt}); err != nil {
 			b.Fatal(err)
 		}
@@ -100,7 +101,7 @@ func BenchmarkFindingRecord(b *testing.B) {
 func benchInspection(b *testing.B, store *ledger.Store) time.Time {
 	b.Helper()
 	start := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
-	if err := store.CreateInspection(b.Context(), ledger.Inspection{
+	if err := store.CreateInspection(b.Context(), casework.Inspection{
 		ID: "i-1", WorkflowID: "inspection/i-1", RequestID: "req-i-1", UnitCode: "430100", UnitName: "长沙市",
 		Kind: "COMPREHENSIVE", PlannedStart: start, PlannedEnd: start.AddDate(0, 0, 14), Stage: "PLANNED",
 		CreatedBy: office, CreatedAt: start,

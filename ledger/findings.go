@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/xuncha/xuncha/calendar"
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/ledger/internal/dbsqlc"
@@ -56,7 +57,7 @@ func nilIfEmpty(s []string) []string {
 
 // findingParams is f as the columns of its row: JSON columns encoded, NULLs
 // for what is absent, the derived due date and instant.
-func findingParams(f Finding) (dbsqlc.InsertFindingParams, error) {
+func findingParams(f casework.Finding) (dbsqlc.InsertFindingParams, error) {
 	p := dbsqlc.InsertFindingParams{
 		ID: f.ID, WorkflowID: f.WorkflowID, InspectionID: f.InspectionID, RequestID: f.RequestID,
 		UnitCode: f.UnitCode, UnitName: f.UnitName, Title: f.Title, Description: f.Description, Kind: f.Kind,
@@ -110,7 +111,7 @@ func findingParams(f Finding) (dbsqlc.InsertFindingParams, error) {
 
 // checkRecordingWindow refuses a new finding unless its inspection's stage,
 // read and share-locked in q's transaction, is one of stages.
-func checkRecordingWindow(ctx context.Context, q *dbsqlc.Queries, f Finding, stages []string) error {
+func checkRecordingWindow(ctx context.Context, q *dbsqlc.Queries, f casework.Finding, stages []string) error {
 	retry, err := q.FindingRecorded(ctx, dbsqlc.FindingRecordedParams{ID: f.ID, RequestID: f.RequestID})
 	if err != nil {
 		return fmt.Errorf("reading finding %q: %w", f.ID, err)
@@ -151,7 +152,7 @@ func LedgerNumber(year int, unitCode string, seq int) string {
 // inspection's row is read FOR SHARE in the same transaction, so a stage
 // change written at the same moment either comes after the finding or is
 // seen by it. A retry of a recorded finding is not refused.
-func (s *Store) RecordFinding(ctx context.Context, f Finding, eventKey string, inspectionStages ...string) (ledgerNumber string, err error) {
+func (s *Store) RecordFinding(ctx context.Context, f casework.Finding, eventKey string, inspectionStages ...string) (ledgerNumber string, err error) {
 	return s.recordFinding(ctx, f, eventKey, false, inspectionStages)
 }
 
@@ -161,19 +162,19 @@ func (s *Store) RecordFinding(ctx context.Context, f Finding, eventKey string, i
 // LISTED at version 2, and the "list" event (listEvent) follows the
 // "record" event, in the same transaction. f is the finding as found
 // (FOUND, version 1).
-func (s *Store) RecordListedFinding(ctx context.Context, f Finding, eventKey string, inspectionStages ...string) (ledgerNumber string, err error) {
+func (s *Store) RecordListedFinding(ctx context.Context, f casework.Finding, eventKey string, inspectionStages ...string) (ledgerNumber string, err error) {
 	return s.recordFinding(ctx, f, eventKey, true, inspectionStages)
 }
 
 // listEvent is the event of a finding entered in the problem ledger under
 // number: FOUND to LISTED, by the system, when it was found.
-func listEvent(f Finding, number string) Event {
-	return Event{SubjectType: SubjectFinding, SubjectID: f.ID, Key: "list/" + f.RequestID, Action: "list",
+func listEvent(f casework.Finding, number string) casework.Event {
+	return casework.Event{SubjectType: casework.SubjectFinding, SubjectID: f.ID, Key: "list/" + f.RequestID, Action: "list",
 		StageBefore: findingStageFound, StageAfter: findingStageListed, Actor: actor.System,
 		Note: "entered in the problem ledger as " + number, OccurredAt: f.CreatedAt}
 }
 
-func (s *Store) recordFinding(ctx context.Context, f Finding, eventKey string, listed bool, inspectionStages []string) (ledgerNumber string, err error) {
+func (s *Store) recordFinding(ctx context.Context, f casework.Finding, eventKey string, listed bool, inspectionStages []string) (ledgerNumber string, err error) {
 	if f.ID == "" || eventKey == "" {
 		return "", fmt.Errorf("recording a finding needs its ID and an event key: %w", derrors.ErrInvalidArgument)
 	}
@@ -233,8 +234,8 @@ func (s *Store) recordFinding(ctx context.Context, f Finding, eventKey string, l
 		if err != nil {
 			return fmt.Errorf("encoding event data: %w", err)
 		}
-		if err := s.appendEvent(ctx, q, Event{
-			SubjectType: SubjectFinding,
+		if err := s.appendEvent(ctx, q, casework.Event{
+			SubjectType: casework.SubjectFinding,
 			SubjectID:   f.ID,
 			Key:         eventKey,
 			Action:      "record",
@@ -258,7 +259,7 @@ func (s *Store) recordFinding(ctx context.Context, f Finding, eventKey string, l
 // one and appends e if its key is new; a missing row is derrors.ErrNotFound.
 // What a finding was recorded with (inspection, unit, request, creator,
 // creation time, ledger number) never changes.
-func (s *Store) applyFindingChange(ctx context.Context, q *dbsqlc.Queries, f Finding, e Event) error {
+func (s *Store) applyFindingChange(ctx context.Context, q *dbsqlc.Queries, f casework.Finding, e casework.Event) error {
 	row, err := findingParams(f)
 	if err != nil {
 		return err
@@ -287,7 +288,7 @@ func (s *Store) applyFindingChange(ctx context.Context, q *dbsqlc.Queries, f Fin
 		// Not newer than the row: a retry of a change already applied.
 	}
 	if e.SubjectType == "" {
-		e.SubjectType = SubjectFinding
+		e.SubjectType = casework.SubjectFinding
 	}
 	if e.SubjectID == "" {
 		e.SubjectID = f.ID
@@ -300,7 +301,7 @@ func (s *Store) applyFindingChange(ctx context.Context, q *dbsqlc.Queries, f Fin
 // change was already applied and the row stays), and e is appended unless
 // its key was already used for the finding. e's subject defaults to the
 // finding. A finding not in the ledger is derrors.ErrNotFound.
-func (s *Store) ApplyFindingChange(ctx context.Context, f Finding, e Event) error {
+func (s *Store) ApplyFindingChange(ctx context.Context, f casework.Finding, e casework.Event) error {
 	return s.inTx(ctx, func(q *dbsqlc.Queries) error { return s.applyFindingChange(ctx, q, f, e) })
 }
 
@@ -329,8 +330,8 @@ func decodeList[T any](b []byte, dst *[]T) error {
 }
 
 // findingFromRow is the Finding a row holds.
-func findingFromRow(r dbsqlc.Finding) (Finding, error) {
-	f := Finding{
+func findingFromRow(r dbsqlc.Finding) (casework.Finding, error) {
+	f := casework.Finding{
 		ID: r.ID, WorkflowID: r.WorkflowID, InspectionID: r.InspectionID, RequestID: r.RequestID,
 		LedgerNumber: orZero(r.LedgerNumber), UnitCode: r.UnitCode, UnitName: r.UnitName, Title: r.Title,
 		Description: r.Description, Kind: r.Kind, Severity: r.Severity, Important: r.Important,
@@ -357,17 +358,17 @@ func findingFromRow(r dbsqlc.Finding) (Finding, error) {
 		{"clue_referrals", decodeList(r.ClueReferrals, &f.ClueReferrals)},
 	} {
 		if c.err != nil {
-			return Finding{}, fmt.Errorf("decoding %s of finding %q: %w", c.name, f.ID, c.err)
+			return casework.Finding{}, fmt.Errorf("decoding %s of finding %q: %w", c.name, f.ID, c.err)
 		}
 	}
 	return f, nil
 }
 
 // GetFinding reads one finding; a missing one is derrors.ErrNotFound.
-func (s *Store) GetFinding(ctx context.Context, id string) (Finding, error) {
+func (s *Store) GetFinding(ctx context.Context, id string) (casework.Finding, error) {
 	r, err := s.q.GetFinding(ctx, id)
 	if err != nil {
-		return Finding{}, notFound(err, fmt.Sprintf("finding %q", id))
+		return casework.Finding{}, notFound(err, fmt.Sprintf("finding %q", id))
 	}
 	return findingFromRow(r)
 }
@@ -386,7 +387,7 @@ type FindingFilter struct {
 
 // FindingPage is one page of ListFindings.
 type FindingPage struct {
-	Findings      []Finding
+	Findings      []casework.Finding
 	NextPageToken string
 }
 
@@ -398,7 +399,7 @@ func (s *Store) ListFindings(ctx context.Context, filter FindingFilter, pageSize
 		func(afterAt *time.Time, afterID string, limit int64) ([]dbsqlc.Finding, error) {
 			return s.listFindingRows(ctx, filter, afterAt, afterID, limit)
 		},
-		findingFromRow, func(f Finding) cursor { return cursor{At: f.CreatedAt, ID: f.ID} })
+		findingFromRow, func(f casework.Finding) cursor { return cursor{At: f.CreatedAt, ID: f.ID} })
 	return FindingPage{Findings: list, NextPageToken: next}, err
 }
 

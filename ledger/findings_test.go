@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/xuncha/xuncha/calendar"
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/ledger"
 )
@@ -30,7 +31,7 @@ func TestRecordFindingIsIdempotent(t *testing.T) {
 	require.Equal(t, first, again)
 
 	require.Equal(t, 1, fx.count(t, `SELECT count(*) FROM findings`))
-	events, err := fx.store.Events(t.Context(), ledger.SubjectFinding, "f-1")
+	events, err := fx.store.Events(t.Context(), casework.SubjectFinding, "f-1")
 	require.NoError(t, err)
 	require.Len(t, events, 1)
 	e := events[0]
@@ -66,7 +67,7 @@ func TestRecordListedFinding(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, first, again)
 
-	events, err := fx.store.Events(t.Context(), ledger.SubjectFinding, "f-1")
+	events, err := fx.store.Events(t.Context(), casework.SubjectFinding, "f-1")
 	require.NoError(t, err)
 	require.Len(t, events, 2)
 	require.Equal(t, "record", events[0].Action)
@@ -180,14 +181,14 @@ func TestApplyFindingChange(t *testing.T) {
 	referred := f
 	referred.LedgerNumber = number
 	referred.Stage = "REFERRED"
-	referred.Diagnosis = &ledger.Diagnosis{Cause: "管理缺失", ResponsibleParties: []string{"厂长"}, RiskLevel: "HIGH"}
+	referred.Diagnosis = &casework.Diagnosis{Cause: "管理缺失", ResponsibleParties: []string{"厂长"}, RiskLevel: "HIGH"}
 	referred.Dispositions = []string{"RECTIFY", "SUPERVISE"}
-	referred.Referral = &ledger.Referral{ReceivingAuthority: "长沙市应急管理局", FeedbackReceivedOn: "2026-03-20"}
+	referred.Referral = &casework.Referral{ReceivingAuthority: "长沙市应急管理局", FeedbackReceivedOn: "2026-03-20"}
 	referred.Deadline = &deadline
 	referred.DeadlineSeq = 1
 	referred.UpdatedAt = march.Add(48 * time.Hour)
 	referred.Version = 2
-	refer := ledger.Event{Key: "refer/req-2", Action: "refer", StageBefore: "FOUND", StageAfter: "REFERRED",
+	refer := casework.Event{Key: "refer/req-2", Action: "refer", StageBefore: "FOUND", StageAfter: "REFERRED",
 		Actor: office, Note: "移交督办", OccurredAt: referred.UpdatedAt}
 	require.NoError(t, fx.store.ApplyFindingChange(t.Context(), referred, refer))
 
@@ -201,16 +202,16 @@ func TestApplyFindingChange(t *testing.T) {
 
 	tests := []struct {
 		name   string
-		change ledger.Finding
-		event  ledger.Event
+		change casework.Finding
+		event  casework.Event
 	}{
 		{"retry of the same change", referred, refer},
-		{"older version under a used key", func() ledger.Finding {
+		{"older version under a used key", func() casework.Finding {
 			old := referred
 			old.Stage, old.Title, old.Version = "DIAGNOSED", "overwritten", 1
 			return old
 		}(), refer},
-		{"same version", func() ledger.Finding {
+		{"same version", func() casework.Finding {
 			same := referred
 			same.Title = "overwritten"
 			return same
@@ -222,7 +223,7 @@ func TestApplyFindingChange(t *testing.T) {
 			got, err := fx.store.GetFinding(t.Context(), "f-1")
 			require.NoError(t, err)
 			requireSameFinding(t, referred, got)
-			events, err := fx.store.Events(t.Context(), ledger.SubjectFinding, "f-1")
+			events, err := fx.store.Events(t.Context(), casework.SubjectFinding, "f-1")
 			require.NoError(t, err)
 			require.Len(t, events, 2)
 		})
@@ -232,7 +233,7 @@ func TestApplyFindingChange(t *testing.T) {
 	renumbered := referred
 	renumbered.LedgerNumber = "2026-430100-9999"
 	renumbered.Version = 3
-	require.NoError(t, fx.store.ApplyFindingChange(t.Context(), renumbered, ledger.Event{Key: "k3", Action: "note", Actor: office, OccurredAt: march}))
+	require.NoError(t, fx.store.ApplyFindingChange(t.Context(), renumbered, casework.Event{Key: "k3", Action: "note", Actor: office, OccurredAt: march}))
 	got, err = fx.store.GetFinding(t.Context(), "f-1")
 	require.NoError(t, err)
 	require.Equal(t, number, got.LedgerNumber)
@@ -247,12 +248,12 @@ func TestApplyFindingChange(t *testing.T) {
 	extended.Deadline = &later
 	extended.DeadlineSeq = 2
 	extended.OriginalDue = deadline.Due.String()
-	extended.Extensions = []ledger.Extension{{Seq: 1, DeadlineSeq: 1, State: ledger.ExtensionApproved,
+	extended.Extensions = []casework.Extension{{Seq: 1, DeadlineSeq: 1, State: casework.ExtensionApproved,
 		PreviousDue: deadline.Due.String(), OriginalDue: deadline.Due.String(), RequestedDue: later.Due.String(),
 		Reason: "重大隐患治理工程需要更长工期", EvidenceIDs: []string{"ev-9"}, RequestedBy: member, RequestedAt: march,
 		DecidedBy: &office, DecidedAt: &decided, ApprovedDue: later.Due.String()}}
 	extended.Version = 4
-	require.NoError(t, fx.store.ApplyFindingChange(t.Context(), extended, ledger.Event{Key: "k4", Action: "decideExtension", Actor: office, OccurredAt: decided}))
+	require.NoError(t, fx.store.ApplyFindingChange(t.Context(), extended, casework.Event{Key: "k4", Action: "decideExtension", Actor: office, OccurredAt: decided}))
 	got, err = fx.store.GetFinding(t.Context(), "f-1")
 	require.NoError(t, err)
 	requireSameFinding(t, extended, got)
@@ -261,9 +262,9 @@ func TestApplyFindingChange(t *testing.T) {
 
 	// A finding the ledger does not have is not found, and nothing is written.
 	missing := newFinding("f-missing", "i-1", "430100", march)
-	err = fx.store.ApplyFindingChange(t.Context(), missing, ledger.Event{Key: "k", Action: "refer", Actor: office, OccurredAt: march})
+	err = fx.store.ApplyFindingChange(t.Context(), missing, casework.Event{Key: "k", Action: "refer", Actor: office, OccurredAt: march})
 	require.ErrorIs(t, err, derrors.ErrNotFound)
-	events, err := fx.store.Events(t.Context(), ledger.SubjectFinding, "f-missing")
+	events, err := fx.store.Events(t.Context(), casework.SubjectFinding, "f-missing")
 	require.NoError(t, err)
 	require.Empty(t, events)
 }
@@ -282,15 +283,15 @@ func TestHistoryIsAppendOnly(t *testing.T) {
 	f := newFinding("f-1", "i-1", "430100", march)
 	_, err := fx.store.RecordFinding(t.Context(), f, "record/f-1")
 	require.NoError(t, err)
-	_, err = fx.store.RecordEscalation(t.Context(), ledger.Escalation{Subject: "finding/f-1", DeadlineSeq: 1,
-		Step: ledger.StepReminder, UnitCode: "430100", DueAt: march, FiredAt: march}, ledger.Finding{}, ledger.Event{})
+	_, err = fx.store.RecordEscalation(t.Context(), casework.Escalation{Subject: "finding/f-1", DeadlineSeq: 1,
+		Step: casework.StepReminder, UnitCode: "430100", DueAt: march, FiredAt: march}, casework.Finding{}, casework.Event{})
 	require.NoError(t, err)
-	_, err = fx.store.SetEscalationPolicy(t.Context(), "p-1", ledger.DefaultEscalationPolicy().Steps, ledger.DefaultExtensionLimits(), nil, ledger.DefaultInvitationAnswerWorkingDays, nil, office)
+	_, err = fx.store.SetEscalationPolicy(t.Context(), "p-1", casework.DefaultEscalationPolicy().Steps, casework.DefaultExtensionLimits(), nil, casework.DefaultInvitationAnswerWorkingDays, nil, office)
 	require.NoError(t, err)
 	require.NoError(t, fx.store.InsertEvidence(t.Context(), evidenceOf("ev-1", sha('a'))))
 	w, _, err := fx.store.CreateWebhook(t.Context(), webhookOf("w-1", "req-w-1", "https://office.example/hook"))
 	require.NoError(t, err)
-	require.NoError(t, fx.store.RecordDelivery(t.Context(), ledger.WebhookDelivery{DeliveryID: "d-1", WebhookID: w.ID,
+	require.NoError(t, fx.store.RecordDelivery(t.Context(), casework.WebhookDelivery{DeliveryID: "d-1", WebhookID: w.ID,
 		EventType: "finding.major", Attempt: 1, StatusCode: 200, Payload: json.RawMessage(`{}`)}))
 
 	for _, sql := range []string{
@@ -342,7 +343,7 @@ func TestListFindings(t *testing.T) {
 		_, err := fx.store.RecordFinding(t.Context(), f, "record/"+s.id)
 		require.NoError(t, err)
 		f.Stage, f.Overdue, f.Version = s.stage, s.overdue, 2
-		require.NoError(t, fx.store.ApplyFindingChange(t.Context(), f, ledger.Event{Key: "change/" + s.id, Action: "change", Actor: office, OccurredAt: s.at}))
+		require.NoError(t, fx.store.ApplyFindingChange(t.Context(), f, casework.Event{Key: "change/" + s.id, Action: "change", Actor: office, OccurredAt: s.at}))
 	}
 
 	tests := []struct {
@@ -404,7 +405,7 @@ func TestOpenDeadlineWorkflows(t *testing.T) {
 		_, err := fx.store.RecordFinding(t.Context(), f, "record/"+id)
 		require.NoError(t, err)
 		f.Stage, f.Version = stage, 2
-		require.NoError(t, fx.store.ApplyFindingChange(t.Context(), f, ledger.Event{Key: "k", Action: "change", Actor: office, OccurredAt: march}))
+		require.NoError(t, fx.store.ApplyFindingChange(t.Context(), f, casework.Event{Key: "k", Action: "change", Actor: office, OccurredAt: march}))
 	}
 	ids, err := fx.store.OpenDeadlineWorkflows(t.Context())
 	require.NoError(t, err)

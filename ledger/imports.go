@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/xuncha/xuncha/calendar"
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/ledger/internal/dbsqlc"
@@ -44,7 +45,7 @@ type FindingImport struct {
 	// ID, request ID and what the team records (title, description, kind,
 	// severity, importance, content area, evidence, rectification opinion).
 	// What else a Finding holds is the ledger's to set.
-	Findings []Finding
+	Findings []casework.Finding
 	// InspectionStages are the inspection's stages in which findings may be
 	// recorded (the recording window); empty checks nothing.
 	InspectionStages []string
@@ -196,7 +197,7 @@ func (s *Store) importFindings(ctx context.Context, q *dbsqlc.Queries, in Findin
 		InspectionID: in.InspectionID, UnitCode: in.UnitCode, UnitName: in.UnitName, Stage: findingStageListed,
 		FoundBy: foundBy, Version: listedVersion,
 	}
-	var events []Event
+	var events []casework.Event
 	for k, i := range fresh {
 		f := in.Findings[i]
 		y := created[k].In(calendar.Location()).Year()
@@ -228,9 +229,9 @@ func (s *Store) importFindings(ctx context.Context, q *dbsqlc.Queries, in Findin
 			return nil, fmt.Errorf("encoding event data: %w", err)
 		}
 		events = append(events,
-			Event{SubjectType: SubjectFinding, SubjectID: f.ID, Key: "record/" + f.RequestID, Action: "record",
+			casework.Event{SubjectType: casework.SubjectFinding, SubjectID: f.ID, Key: "record/" + f.RequestID, Action: "record",
 				StageAfter: findingStageFound, Actor: in.FoundBy, Evidence: evidence, Data: data, OccurredAt: created[k]},
-			listEvent(Finding{ID: f.ID, RequestID: f.RequestID, CreatedAt: created[k]}, number))
+			listEvent(casework.Finding{ID: f.ID, RequestID: f.RequestID, CreatedAt: created[k]}, number))
 	}
 	n, err := q.InsertImportedFindings(ctx, p)
 	if err != nil {
@@ -257,7 +258,7 @@ func (s *Store) importFindings(ctx context.Context, q *dbsqlc.Queries, in Findin
 // inserted together, the heads moved. Every key must be new: a key already
 // used fails the transaction (an import writes events of new findings
 // only).
-func (s *Store) appendEvents(ctx context.Context, q *dbsqlc.Queries, events []Event) error {
+func (s *Store) appendEvents(ctx context.Context, q *dbsqlc.Queries, events []casework.Event) error {
 	if len(events) == 0 {
 		return nil
 	}
@@ -270,7 +271,7 @@ func (s *Store) appendEvents(ctx context.Context, q *dbsqlc.Queries, events []Ev
 			seen[k] = true
 			keys = append(keys, k)
 		}
-		actorJSON, evidence, data, err := e.columns()
+		actorJSON, evidence, data, err := eventColumns(e)
 		if err != nil {
 			return err
 		}
@@ -365,12 +366,12 @@ func (s *Store) appendEvents(ctx context.Context, q *dbsqlc.Queries, events []Ev
 
 // FindingsByID reads the findings among ids that the ledger holds, in the
 // order of ids; those it does not hold are left out.
-func (s *Store) FindingsByID(ctx context.Context, ids []string) ([]Finding, error) {
+func (s *Store) FindingsByID(ctx context.Context, ids []string) ([]casework.Finding, error) {
 	rows, err := s.q.FindingsByID(ctx, ids)
 	if err != nil {
 		return nil, fmt.Errorf("reading %d findings: %w", len(ids), err)
 	}
-	byID := make(map[string]Finding, len(rows))
+	byID := make(map[string]casework.Finding, len(rows))
 	for _, r := range rows {
 		f, err := findingFromRow(r)
 		if err != nil {
@@ -378,7 +379,7 @@ func (s *Store) FindingsByID(ctx context.Context, ids []string) ([]Finding, erro
 		}
 		byID[f.ID] = f
 	}
-	out := make([]Finding, 0, len(rows))
+	out := make([]casework.Finding, 0, len(rows))
 	for _, id := range ids {
 		if f, ok := byID[id]; ok {
 			out = append(out, f)

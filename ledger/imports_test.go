@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/ledger"
 )
@@ -73,7 +74,7 @@ func TestImportFindings(t *testing.T) {
 		} else {
 			require.Equal(t, []string{"ev-1", "ev-2"}, f.EvidenceIDs)
 		}
-		events, err := fx.store.Events(ctx, ledger.SubjectFinding, r.ID)
+		events, err := fx.store.Events(ctx, casework.SubjectFinding, r.ID)
 		require.NoError(t, err)
 		require.Len(t, events, 2)
 		require.Equal(t, "record/req-"+r.ID, events[0].Key)

@@ -6,94 +6,15 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/xuncha/xuncha/calendar"
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/ledger/internal/dbsqlc"
 )
 
-// Inspection is an inspection's ledger row: the projection of its workflow's
-// state. Workflows carry it (JSON) as their state and activities write it
-// whole.
-type Inspection struct {
-	ID                  string       `json:"id"`
-	WorkflowID          string       `json:"workflow_id"`
-	RequestID           string       `json:"request_id"`
-	UnitCode            string       `json:"unit_code"`
-	UnitName            string       `json:"unit_name"`
-	Kind                string       `json:"kind"`
-	Round               string       `json:"round,omitempty"`
-	PlannedStart        time.Time    `json:"planned_start"` // a date: midnight UTC
-	PlannedEnd          time.Time    `json:"planned_end"`   // a date: midnight UTC
-	ContentAreas        []int        `json:"content_areas,omitempty"`
-	Team                []TeamMember `json:"team,omitempty"`
-	TeamApproved        bool         `json:"team_approved,omitempty"`
-	FollowsInspectionID string       `json:"follows_inspection_id,omitempty"`
-	Stage               string       `json:"stage"`
-	// ReportDeadline runs from ONSITE_ENDED; RectificationDeadline from
-	// FEEDBACK_GIVEN.
-	ReportDeadline        *calendar.Deadline `json:"report_deadline,omitempty"`
-	RectificationDeadline *calendar.Deadline `json:"rectification_deadline,omitempty"`
-	DeadlineSeq           int                `json:"deadline_seq,omitempty"`
-	Overdue               bool               `json:"overdue,omitempty"`
-	MissedDeadlines       int                `json:"missed_deadlines,omitempty"`
-	Summary               *InspectionSummary `json:"summary,omitempty"`
-	CancelReason          string             `json:"cancel_reason,omitempty"`
-	// Records holds what each step recorded, e.g. "notified_on",
-	// "report_summary", "feedback_delivered_on".
-	Records   map[string]string `json:"records,omitempty"`
-	CreatedBy actor.Actor       `json:"created_by"`
-	CreatedAt time.Time         `json:"created_at"`
-	UpdatedAt time.Time         `json:"updated_at"`
-	// Version counts the changes applied; a write with a version not above
-	// the row's is a retry and changes nothing.
-	Version int `json:"version"`
-}
-
-// TeamMember is one person of an inspection team.
-type TeamMember struct {
-	Name         string `json:"name"`
-	Role         string `json:"role"`
-	Rank         string `json:"rank"`
-	Organisation string `json:"organisation,omitempty"`
-	// Subject is the member's sign-in identity (the "sub" of their bearer
-	// tokens), when given: team roles reach the inspections whose team
-	// lists their subject.
-	Subject string `json:"subject,omitempty"`
-	// ExpertID is the member's entry in the expert pool, for a team taken
-	// from a drawn line-up: it books the person on the inspection's dates.
-	ExpertID string `json:"expert_id,omitempty"`
-}
-
-// InspectionSummary is stored at closure for the results-use record.
-type InspectionSummary struct {
-	ByKind          map[string]int `json:"by_kind"`
-	BySeverity      map[string]int `json:"by_severity"`
-	ByContentArea   map[string]int `json:"by_content_area"`
-	Findings        int            `json:"findings"`
-	Closed          int            `json:"closed"`
-	Withdrawn       int            `json:"withdrawn"`
-	Open            int            `json:"open"`
-	ClosureRate     float64        `json:"closure_rate"`
-	DeadlinesMissed int            `json:"deadlines_missed"`
-}
-
-// RunningDeadline is the deadline the inspection's stage runs: the team
-// report's in ONSITE_ENDED, the unit's rectification report's in
-// FEEDBACK_GIVEN; nil in other stages. Its end is the due_at column.
-func (in Inspection) RunningDeadline() *calendar.Deadline {
-	switch in.Stage {
-	case "ONSITE_ENDED":
-		return in.ReportDeadline
-	case "FEEDBACK_GIVEN":
-		return in.RectificationDeadline
-	}
-	return nil
-}
-
 // inspectionParams is in as the columns of its row: JSON columns encoded,
 // NULLs for what is absent, the running deadline's end as due_at.
-func inspectionParams(in Inspection) (dbsqlc.InsertInspectionParams, error) {
+func inspectionParams(in casework.Inspection) (dbsqlc.InsertInspectionParams, error) {
 	createdBy, err := json.Marshal(in.CreatedBy)
 	if err != nil {
 		return dbsqlc.InsertInspectionParams{}, fmt.Errorf("encoding actor: %w", err)
@@ -160,7 +81,7 @@ func jsonOrNil[T any](v *T) []byte {
 // non-repetition lock, an inspection of a unit the State Council Safety
 // Committee inspected in the year it is planned for; a FOLLOW_UP's earlier
 // inspection must exist. A retry of the same request is not refused.
-func (s *Store) CreateInspection(ctx context.Context, in Inspection, eventKey string, notRepeating bool) error {
+func (s *Store) CreateInspection(ctx context.Context, in casework.Inspection, eventKey string, notRepeating bool) error {
 	row, err := inspectionParams(in)
 	if err != nil {
 		return err
@@ -178,8 +99,8 @@ func (s *Store) CreateInspection(ctx context.Context, in Inspection, eventKey st
 		if err := q.InsertInspection(ctx, row); err != nil {
 			return fmt.Errorf("inserting inspection %q: %w", in.ID, err)
 		}
-		return s.appendEvent(ctx, q, Event{
-			SubjectType: SubjectInspection,
+		return s.appendEvent(ctx, q, casework.Event{
+			SubjectType: casework.SubjectInspection,
 			SubjectID:   in.ID,
 			Key:         eventKey,
 			Action:      "create",
@@ -192,7 +113,7 @@ func (s *Store) CreateInspection(ctx context.Context, in Inspection, eventKey st
 
 // checkPlan applies, inside the creating transaction, the rules of a new
 // inspection that need the ledger.
-func checkPlan(ctx context.Context, q *dbsqlc.Queries, in Inspection, notRepeating bool) error {
+func checkPlan(ctx context.Context, q *dbsqlc.Queries, in casework.Inspection, notRepeating bool) error {
 	if in.FollowsInspectionID != "" {
 		exists, err := q.InspectionExists(ctx, in.FollowsInspectionID)
 		if err != nil {
@@ -226,7 +147,7 @@ func checkPlan(ctx context.Context, q *dbsqlc.Queries, in Inspection, notRepeati
 // stored one and appends e if its key is new; a missing row is
 // derrors.ErrNotFound. What an inspection was created with (unit, kind,
 // round, plan, creator, creation time) never changes.
-func (s *Store) applyInspectionChange(ctx context.Context, q *dbsqlc.Queries, in Inspection, e Event) error {
+func (s *Store) applyInspectionChange(ctx context.Context, q *dbsqlc.Queries, in casework.Inspection, e casework.Event) error {
 	row, err := inspectionParams(in)
 	if err != nil {
 		return err
@@ -251,25 +172,25 @@ func (s *Store) applyInspectionChange(ctx context.Context, q *dbsqlc.Queries, in
 			return fmt.Errorf("inspection %q: %w", in.ID, derrors.ErrNotFound)
 		}
 	}
-	e.SubjectType, e.SubjectID = SubjectInspection, in.ID
+	e.SubjectType, e.SubjectID = casework.SubjectInspection, in.ID
 	return s.appendEvent(ctx, q, e)
 }
 
 // ApplyInspectionChange writes one change: the row becomes in (if its
 // version is above the stored one) and e is appended (if its key is new).
-func (s *Store) ApplyInspectionChange(ctx context.Context, in Inspection, e Event) error {
+func (s *Store) ApplyInspectionChange(ctx context.Context, in casework.Inspection, e casework.Event) error {
 	return s.inTx(ctx, func(q *dbsqlc.Queries) error { return s.applyInspectionChange(ctx, q, in, e) })
 }
 
 // RecordInspectionEscalation records an escalation step of an inspection's
 // deadline with the inspection's new row and its event.
-func (s *Store) RecordInspectionEscalation(ctx context.Context, esc Escalation, in Inspection, e Event) (Escalation, error) {
+func (s *Store) RecordInspectionEscalation(ctx context.Context, esc casework.Escalation, in casework.Inspection, e casework.Event) (casework.Escalation, error) {
 	return s.recordEscalation(ctx, esc, func(q *dbsqlc.Queries) error { return s.applyInspectionChange(ctx, q, in, e) })
 }
 
 // inspectionFromRow is the Inspection a row holds.
-func inspectionFromRow(r dbsqlc.Inspection) (Inspection, error) {
-	in := Inspection{
+func inspectionFromRow(r dbsqlc.Inspection) (casework.Inspection, error) {
+	in := casework.Inspection{
 		ID: r.ID, WorkflowID: r.WorkflowID, RequestID: r.RequestID, UnitCode: r.UnitCode, UnitName: r.UnitName,
 		Kind: r.Kind, Round: r.Round, PlannedStart: r.PlannedStart, PlannedEnd: r.PlannedEnd, Stage: r.Stage,
 		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, ContentAreas: r.ContentAreas, TeamApproved: r.TeamApproved,
@@ -287,17 +208,17 @@ func inspectionFromRow(r dbsqlc.Inspection) (Inspection, error) {
 			continue
 		}
 		if err := json.Unmarshal(f.data, f.into); err != nil {
-			return Inspection{}, fmt.Errorf("decoding inspection %q: %w", in.ID, err)
+			return casework.Inspection{}, fmt.Errorf("decoding inspection %q: %w", in.ID, err)
 		}
 	}
 	return in, nil
 }
 
 // GetInspection reads one row; a missing one is derrors.ErrNotFound.
-func (s *Store) GetInspection(ctx context.Context, id string) (Inspection, error) {
+func (s *Store) GetInspection(ctx context.Context, id string) (casework.Inspection, error) {
 	r, err := s.q.GetInspection(ctx, id)
 	if err != nil {
-		return Inspection{}, notFound(err, fmt.Sprintf("inspection %q", id))
+		return casework.Inspection{}, notFound(err, fmt.Sprintf("inspection %q", id))
 	}
 	return inspectionFromRow(r)
 }
@@ -315,7 +236,7 @@ type InspectionFilter struct {
 
 // InspectionPage is one page of ListInspections.
 type InspectionPage struct {
-	Inspections   []Inspection
+	Inspections   []casework.Inspection
 	NextPageToken string
 }
 
@@ -330,17 +251,17 @@ func (s *Store) ListInspections(ctx context.Context, filter InspectionFilter, pa
 				AfterAt: afterAt, AfterID: afterID, RowLimit: limit,
 			})
 		},
-		inspectionFromRow, func(in Inspection) cursor { return cursor{At: in.CreatedAt, ID: in.ID} })
+		inspectionFromRow, func(in casework.Inspection) cursor { return cursor{At: in.CreatedAt, ID: in.ID} })
 	return InspectionPage{Inspections: list, NextPageToken: next}, err
 }
 
 // FindingCounts tallies an inspection's findings for closure and its summary.
-func (s *Store) FindingCounts(ctx context.Context, inspectionID string) (InspectionSummary, error) {
+func (s *Store) FindingCounts(ctx context.Context, inspectionID string) (casework.InspectionSummary, error) {
 	rows, err := s.q.InspectionFindings(ctx, inspectionID)
 	if err != nil {
-		return InspectionSummary{}, fmt.Errorf("counting findings of %q: %w", inspectionID, err)
+		return casework.InspectionSummary{}, fmt.Errorf("counting findings of %q: %w", inspectionID, err)
 	}
-	sum := InspectionSummary{ByKind: map[string]int{}, BySeverity: map[string]int{}, ByContentArea: map[string]int{}}
+	sum := casework.InspectionSummary{ByKind: map[string]int{}, BySeverity: map[string]int{}, ByContentArea: map[string]int{}}
 	for _, r := range rows {
 		sum.Findings++
 		sum.ByKind[r.Kind]++

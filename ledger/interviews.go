@@ -5,19 +5,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/xuncha/xuncha/calendar"
-	"github.com/xuncha/xuncha/internal/actor"
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/ledger/internal/dbsqlc"
 )
-
-// SubjectInterview marks events of an interview.
-const SubjectInterview = "interview"
 
 // interviewStageHeld is the stage in which an interview's follow-up deadline
 // runs; the workflows own the full list of stages.
@@ -26,48 +22,9 @@ const interviewStageHeld = "HELD"
 // interviewStageProposed is the stage of an interview not yet approved.
 const interviewStageProposed = "PROPOSED"
 
-// Interview is an interview's ledger row: the projection of its workflow's
-// state. The workflow carries it (JSON) as its state and activities write it
-// whole.
-type Interview struct {
-	ID         string `json:"id"`
-	WorkflowID string `json:"workflow_id"`
-	RequestID  string `json:"request_id"`
-	// Subject is "finding/<id>" or "inspection/<id>".
-	Subject  string `json:"subject"`
-	UnitCode string `json:"unit_code"`
-	Reason   string `json:"reason"`
-	// Source is LADDER, TEAM or OFFICE.
-	Source     string       `json:"source"`
-	Stage      string       `json:"stage"`
-	ProposedBy actor.Actor  `json:"proposed_by"`
-	ApprovedBy *actor.Actor `json:"approved_by,omitempty"`
-	// HeldOn is the day held, YYYY-MM-DD.
-	HeldOn              string             `json:"held_on,omitempty"`
-	Attendees           []string           `json:"attendees,omitempty"`
-	Minutes             string             `json:"minutes,omitempty"`
-	Requirements        string             `json:"requirements,omitempty"`
-	FollowUpWorkingDays int                `json:"follow_up_working_days,omitempty"`
-	FollowUpDeadline    *calendar.Deadline `json:"follow_up_deadline,omitempty"`
-	// DeadlineSeq counts the follow-up deadlines started; escalations are
-	// keyed by it.
-	DeadlineSeq         int        `json:"deadline_seq,omitempty"`
-	FollowUpReport      string     `json:"follow_up_report,omitempty"`
-	FollowUpEvidenceIDs []string   `json:"follow_up_evidence_ids,omitempty"`
-	FollowUpReportedAt  *time.Time `json:"follow_up_reported_at,omitempty"`
-	Overdue             bool       `json:"overdue,omitempty"`
-	MissedDeadlines     int        `json:"missed_deadlines,omitempty"`
-	CancelReason        string     `json:"cancel_reason,omitempty"`
-	CreatedAt           time.Time  `json:"created_at"`
-	UpdatedAt           time.Time  `json:"updated_at"`
-	// Version counts the changes applied; a write with a version not above
-	// the row's is a retry and changes nothing.
-	Version int `json:"version"`
-}
-
 // interviewParams is iv as the columns of its row: JSON columns encoded,
 // NULLs for what is absent, the follow-up deadline's end as due_at.
-func interviewParams(iv Interview) (dbsqlc.InsertInterviewParams, error) {
+func interviewParams(iv casework.Interview) (dbsqlc.InsertInterviewParams, error) {
 	p := dbsqlc.InsertInterviewParams{
 		ID: iv.ID, WorkflowID: iv.WorkflowID, RequestID: iv.RequestID, Subject: iv.Subject, UnitCode: iv.UnitCode,
 		Reason: iv.Reason, Source: iv.Source, Stage: iv.Stage, Attendees: nonNil(iv.Attendees),
@@ -106,7 +63,7 @@ func interviewParams(iv Interview) (dbsqlc.InsertInterviewParams, error) {
 // "propose") in one transaction. Retrying it adds nothing: the row is keyed
 // by ID and the event by its key. A workflow ID that another interview has
 // is derrors.ErrAlreadyExists.
-func (s *Store) CreateInterview(ctx context.Context, iv Interview, e Event) error {
+func (s *Store) CreateInterview(ctx context.Context, iv casework.Interview, e casework.Event) error {
 	if iv.ID == "" || e.Key == "" {
 		return fmt.Errorf("creating an interview needs its ID and an event key: %w", derrors.ErrInvalidArgument)
 	}
@@ -114,7 +71,7 @@ func (s *Store) CreateInterview(ctx context.Context, iv Interview, e Event) erro
 	if err != nil {
 		return err
 	}
-	e.SubjectType, e.SubjectID = SubjectInterview, iv.ID
+	e.SubjectType, e.SubjectID = casework.SubjectInterview, iv.ID
 	return s.inTx(ctx, func(q *dbsqlc.Queries) error {
 		if err := q.InsertInterview(ctx, row); err != nil {
 			var pgErr *pgconn.PgError
@@ -133,7 +90,7 @@ func (s *Store) CreateInterview(ctx context.Context, iv Interview, e Event) erro
 // (idempotent by key). A missing interview is derrors.ErrNotFound. What an
 // interview was proposed with (subject, unit, reason, source, proposer)
 // never changes.
-func (s *Store) ApplyInterviewChange(ctx context.Context, iv Interview, e Event) error {
+func (s *Store) ApplyInterviewChange(ctx context.Context, iv casework.Interview, e casework.Event) error {
 	row, err := interviewParams(iv)
 	if err != nil {
 		return err
@@ -162,14 +119,14 @@ func (s *Store) ApplyInterviewChange(ctx context.Context, iv Interview, e Event)
 		if e.Key == "" {
 			return nil
 		}
-		e.SubjectType, e.SubjectID = SubjectInterview, iv.ID
+		e.SubjectType, e.SubjectID = casework.SubjectInterview, iv.ID
 		return s.appendEvent(ctx, q, e)
 	})
 }
 
 // interviewFromRow is the Interview a row holds.
-func interviewFromRow(r dbsqlc.Interview) (Interview, error) {
-	iv := Interview{
+func interviewFromRow(r dbsqlc.Interview) (casework.Interview, error) {
+	iv := casework.Interview{
 		ID: r.ID, WorkflowID: r.WorkflowID, RequestID: r.RequestID, Subject: r.Subject, UnitCode: r.UnitCode,
 		Reason: r.Reason, Source: r.Source, Stage: r.Stage, Attendees: nilIfEmpty(r.Attendees), Minutes: r.Minutes,
 		Requirements: r.Requirements, FollowUpWorkingDays: r.FollowUpWorkingDays, DeadlineSeq: r.DeadlineSeq,
@@ -181,22 +138,22 @@ func interviewFromRow(r dbsqlc.Interview) (Interview, error) {
 		iv.HeldOn = r.HeldOn.Format(time.DateOnly)
 	}
 	if err := json.Unmarshal(r.ProposedBy, &iv.ProposedBy); err != nil {
-		return Interview{}, fmt.Errorf("decoding proposed_by of interview %q: %w", iv.ID, err)
+		return casework.Interview{}, fmt.Errorf("decoding proposed_by of interview %q: %w", iv.ID, err)
 	}
 	if err := decodeJSON(r.ApprovedBy, &iv.ApprovedBy); err != nil {
-		return Interview{}, fmt.Errorf("decoding approved_by of interview %q: %w", iv.ID, err)
+		return casework.Interview{}, fmt.Errorf("decoding approved_by of interview %q: %w", iv.ID, err)
 	}
 	if err := decodeJSON(r.FollowUpDeadline, &iv.FollowUpDeadline); err != nil {
-		return Interview{}, fmt.Errorf("decoding follow_up_deadline of interview %q: %w", iv.ID, err)
+		return casework.Interview{}, fmt.Errorf("decoding follow_up_deadline of interview %q: %w", iv.ID, err)
 	}
 	return iv, nil
 }
 
 // GetInterview reads one interview; a missing one is derrors.ErrNotFound.
-func (s *Store) GetInterview(ctx context.Context, id string) (Interview, error) {
+func (s *Store) GetInterview(ctx context.Context, id string) (casework.Interview, error) {
 	r, err := s.q.GetInterview(ctx, id)
 	if err != nil {
-		return Interview{}, notFound(err, fmt.Sprintf("interview %q", id))
+		return casework.Interview{}, notFound(err, fmt.Sprintf("interview %q", id))
 	}
 	return interviewFromRow(r)
 }
@@ -212,7 +169,7 @@ type InterviewFilter struct {
 
 // InterviewPage is one page of ListInterviews.
 type InterviewPage struct {
-	Interviews    []Interview
+	Interviews    []casework.Interview
 	NextPageToken string
 }
 
@@ -228,7 +185,7 @@ func (s *Store) ListInterviews(ctx context.Context, filter InterviewFilter, page
 				AfterAt: afterAt, AfterID: afterID, RowLimit: limit,
 			})
 		},
-		interviewFromRow, func(i Interview) cursor { return cursor{At: i.CreatedAt, ID: i.ID} })
+		interviewFromRow, func(i casework.Interview) cursor { return cursor{At: i.CreatedAt, ID: i.ID} })
 	return InterviewPage{Interviews: list, NextPageToken: next}, err
 }
 
@@ -259,13 +216,13 @@ func (s *Store) ProposedInterviews(ctx context.Context, subject, source string) 
 // "inspection/<id>", checking that it exists: a missing one is
 // derrors.ErrNotFound, another form derrors.ErrInvalidArgument.
 func (s *Store) SubjectUnit(ctx context.Context, subject string) (string, error) {
-	typ, id, err := ParseSubject(subject)
+	typ, id, err := casework.ParseSubject(subject)
 	if err != nil {
 		return "", err
 	}
 	var unit string
 	switch typ {
-	case SubjectFinding:
+	case casework.SubjectFinding:
 		unit, err = s.q.FindingUnit(ctx, id)
 	default:
 		unit, err = s.q.InspectionUnit(ctx, id)
@@ -274,16 +231,4 @@ func (s *Store) SubjectUnit(ctx context.Context, subject string) (string, error)
 		return "", notFound(err, fmt.Sprintf("%s %q", typ, id))
 	}
 	return unit, nil
-}
-
-// ParseSubject splits "finding/<id>" or "inspection/<id>" into the event
-// subject type and the ID; anything else is an *derrors.InvalidError on
-// field "subject".
-func ParseSubject(subject string) (subjectType, id string, err error) {
-	for _, typ := range []string{SubjectFinding, SubjectInspection} {
-		if rest, ok := strings.CutPrefix(subject, typ+"/"); ok && rest != "" && !strings.Contains(rest, "/") {
-			return typ, rest, nil
-		}
-	}
-	return "", "", derrors.Invalid("subject", `must be "finding/<id>" or "inspection/<id>"`)
 }

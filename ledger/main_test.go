@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/testenv"
 	"github.com/xuncha/xuncha/ledger"
@@ -64,7 +65,7 @@ func (fx fixture) count(t *testing.T, sql string, args ...any) int {
 func (fx fixture) inspection(t *testing.T, id, unitCode string) {
 	t.Helper()
 	start := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
-	require.NoError(t, fx.store.CreateInspection(t.Context(), ledger.Inspection{
+	require.NoError(t, fx.store.CreateInspection(t.Context(), casework.Inspection{
 		ID: id, WorkflowID: "inspection/" + id, RequestID: "req-" + id, UnitCode: unitCode, UnitName: "unit " + unitCode,
 		Kind: "COMPREHENSIVE", PlannedStart: start, PlannedEnd: start.AddDate(0, 0, 14), Stage: "PLANNED",
 		CreatedBy: office, CreatedAt: start,
@@ -72,8 +73,8 @@ func (fx fixture) inspection(t *testing.T, id, unitCode string) {
 }
 
 // newFinding is a just-found finding of inspection inspectionID.
-func newFinding(id, inspectionID, unitCode string, createdAt time.Time) ledger.Finding {
-	return ledger.Finding{
+func newFinding(id, inspectionID, unitCode string, createdAt time.Time) casework.Finding {
+	return casework.Finding{
 		ID:           id,
 		WorkflowID:   "finding/" + id,
 		InspectionID: inspectionID,
@@ -96,9 +97,9 @@ func newFinding(id, inspectionID, unitCode string, createdAt time.Time) ledger.F
 
 // requireSameFinding compares findings as JSON with top-level instants in
 // UTC: the database keeps microseconds and answers in the local zone.
-func requireSameFinding(t *testing.T, want, got ledger.Finding) {
+func requireSameFinding(t *testing.T, want, got casework.Finding) {
 	t.Helper()
-	norm := func(f ledger.Finding) string {
+	norm := func(f casework.Finding) string {
 		f.CreatedAt, f.UpdatedAt = f.CreatedAt.UTC().Truncate(time.Microsecond), f.UpdatedAt.UTC().Truncate(time.Microsecond)
 		b, err := json.Marshal(f)
 		require.NoError(t, err)

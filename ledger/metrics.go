@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/xuncha/xuncha/calendar"
+	"github.com/xuncha/xuncha/casework"
 )
 
 // Gauges is what the ledger says about the work in hand, read at once for a
@@ -56,7 +57,7 @@ func (s *Store) Gauges(ctx context.Context, now time.Time) (Gauges, error) {
 	if err != nil {
 		return g, fmt.Errorf("counting overdue items: %w", err)
 	}
-	g.Overdue[SubjectFinding], g.Overdue[SubjectInspection], g.Overdue[SubjectInterview] =
+	g.Overdue[casework.SubjectFinding], g.Overdue[casework.SubjectInspection], g.Overdue[casework.SubjectInterview] =
 		overdue.Findings, overdue.Inspections, overdue.Interviews
 	steps, err := s.q.EscalationsByStep(ctx)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/xuncha/xuncha/calendar"
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/testenv"
 	"github.com/xuncha/xuncha/ledger"
 )
@@ -44,7 +45,7 @@ func TestGaugesOfAnEmptyLedger(t *testing.T) {
 	g, err := store.Gauges(t.Context(), now)
 	require.NoError(t, err)
 	require.Empty(t, g.OpenFindings)
-	require.Equal(t, map[string]int64{ledger.SubjectFinding: 0, ledger.SubjectInspection: 0, ledger.SubjectInterview: 0}, g.Overdue)
+	require.Equal(t, map[string]int64{casework.SubjectFinding: 0, casework.SubjectInspection: 0, casework.SubjectInterview: 0}, g.Overdue)
 	require.Empty(t, g.Escalations)
 	require.Zero(t, g.OutboxPending)
 	require.Zero(t, g.OutboxOldest)

@@ -9,14 +9,15 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/ledger"
 )
 
 // comprehensive is a COMPREHENSIVE inspection of unit planned in 2026.
-func comprehensive(id, unit string) ledger.Inspection {
+func comprehensive(id, unit string) casework.Inspection {
 	start := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
-	return ledger.Inspection{
+	return casework.Inspection{
 		ID: id, WorkflowID: "inspection/" + id, RequestID: "req-" + id, UnitCode: unit, UnitName: "unit " + unit,
 		Kind: "COMPREHENSIVE", PlannedStart: start, PlannedEnd: start.AddDate(0, 0, 14), Stage: "PLANNED",
 		CreatedBy: office, CreatedAt: start,

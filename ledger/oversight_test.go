@@ -9,13 +9,14 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/xuncha/xuncha/calendar"
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/ledger"
 )
 
-func newInterview(id, subject string, createdAt time.Time) ledger.Interview {
-	return ledger.Interview{
+func newInterview(id, subject string, createdAt time.Time) casework.Interview {
+	return casework.Interview{
 		ID: id, WorkflowID: "interview/" + id, RequestID: "req-" + id, Subject: subject, UnitCode: "430100",
 		Reason: "整改逾期", Source: "OFFICE", Stage: "PROPOSED", ProposedBy: office,
 		CreatedAt: createdAt, UpdatedAt: createdAt, Version: 1,
@@ -26,7 +27,7 @@ func TestInterviewProjection(t *testing.T) {
 	t.Parallel()
 	fx := setup(t)
 	iv := newInterview("iv-1", "finding/f-1", march)
-	propose := ledger.Event{Key: "propose/req-iv-1", Action: "propose", StageAfter: "PROPOSED", Actor: office, OccurredAt: march}
+	propose := casework.Event{Key: "propose/req-iv-1", Action: "propose", StageAfter: "PROPOSED", Actor: office, OccurredAt: march}
 	for range 2 { // a retried activity
 		require.NoError(t, fx.store.CreateInterview(t.Context(), iv, propose))
 	}
@@ -34,7 +35,7 @@ func TestInterviewProjection(t *testing.T) {
 
 	other := newInterview("iv-2", "finding/f-1", march)
 	other.WorkflowID = iv.WorkflowID
-	require.ErrorIs(t, fx.store.CreateInterview(t.Context(), other, ledger.Event{Key: "propose/x"}), derrors.ErrAlreadyExists)
+	require.ErrorIs(t, fx.store.CreateInterview(t.Context(), other, casework.Event{Key: "propose/x"}), derrors.ErrAlreadyExists)
 
 	cal := calendar.Builtin()
 	deadline, err := cal.AddWorkingDays(calendar.MustParseDate("2026-04-01"), 5)
@@ -44,12 +45,12 @@ func TestInterviewProjection(t *testing.T) {
 	held.ApprovedBy = &office
 	held.HeldOn, held.Attendees, held.Minutes, held.Requirements = "2026-04-01", []string{"李明", "陈华"}, "纪要", "限期整改"
 	held.FollowUpWorkingDays, held.FollowUpDeadline, held.DeadlineSeq = 5, &deadline, 1
-	hold := ledger.Event{Key: "hold/h1", Action: "hold", StageBefore: "APPROVED", StageAfter: "HELD", Actor: office, OccurredAt: held.UpdatedAt}
+	hold := casework.Event{Key: "hold/h1", Action: "hold", StageBefore: "APPROVED", StageAfter: "HELD", Actor: office, OccurredAt: held.UpdatedAt}
 	require.NoError(t, fx.store.ApplyInterviewChange(t.Context(), held, hold))
 	// An older version (a late retry of an earlier change) changes nothing.
 	stale := iv
 	stale.Stage, stale.Version = "APPROVED", 2
-	require.NoError(t, fx.store.ApplyInterviewChange(t.Context(), stale, ledger.Event{Key: "approve/a1", Action: "approve", Actor: office, OccurredAt: march}))
+	require.NoError(t, fx.store.ApplyInterviewChange(t.Context(), stale, casework.Event{Key: "approve/a1", Action: "approve", Actor: office, OccurredAt: march}))
 
 	got, err := fx.store.GetInterview(t.Context(), "iv-1")
 	require.NoError(t, err)
@@ -65,7 +66,7 @@ func TestInterviewProjection(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []string{"interview/iv-1"}, open)
 
-	events, err := fx.store.Events(t.Context(), ledger.SubjectInterview, "iv-1")
+	events, err := fx.store.Events(t.Context(), casework.SubjectInterview, "iv-1")
 	require.NoError(t, err)
 	var actions []string
 	for _, e := range events {
@@ -75,17 +76,17 @@ func TestInterviewProjection(t *testing.T) {
 
 	// An escalation of the follow-up deadline: the escalation row and its
 	// event, with no finding touched.
-	esc := ledger.Escalation{Subject: "interview/iv-1", DeadlineSeq: 1, Step: ledger.StepOverdue, UnitCode: "430100",
+	esc := casework.Escalation{Subject: "interview/iv-1", DeadlineSeq: 1, Step: casework.StepOverdue, UnitCode: "430100",
 		DueAt: deadline.DueAt, FiredAt: deadline.DueAt, Message: "overdue"}
-	stored, err := fx.store.RecordEscalation(t.Context(), esc, ledger.Finding{}, ledger.Event{SubjectType: ledger.SubjectInterview,
+	stored, err := fx.store.RecordEscalation(t.Context(), esc, casework.Finding{}, casework.Event{SubjectType: casework.SubjectInterview,
 		SubjectID: "iv-1", Key: "escalate/1/OVERDUE", Action: "escalate", Actor: actor.System, OccurredAt: deadline.DueAt})
 	require.NoError(t, err)
-	require.Equal(t, ledger.EscalationID("interview/iv-1", 1, ledger.StepOverdue), stored.ID)
+	require.Equal(t, casework.EscalationID("interview/iv-1", 1, casework.StepOverdue), stored.ID)
 	list, err := fx.store.EscalationsOf(t.Context(), "interview/iv-1")
 	require.NoError(t, err)
 	require.Len(t, list, 1)
 
-	require.ErrorIs(t, fx.store.ApplyInterviewChange(t.Context(), newInterview("nope", "finding/f-1", march), ledger.Event{}), derrors.ErrNotFound)
+	require.ErrorIs(t, fx.store.ApplyInterviewChange(t.Context(), newInterview("nope", "finding/f-1", march), casework.Event{}), derrors.ErrNotFound)
 	_, err = fx.store.GetInterview(t.Context(), "nope")
 	require.ErrorIs(t, err, derrors.ErrNotFound)
 	require.Error(t, fx.exec(t, `DELETE FROM interviews`), "interviews are never deleted")
@@ -100,7 +101,7 @@ func TestListInterviewsPages(t *testing.T) {
 			subject = "inspection/i-1"
 		}
 		iv := newInterview(id, subject, march.Add(time.Duration(i)*time.Minute))
-		require.NoError(t, fx.store.CreateInterview(t.Context(), iv, ledger.Event{Key: "propose/" + id, Action: "propose", Actor: office, OccurredAt: march}))
+		require.NoError(t, fx.store.CreateInterview(t.Context(), iv, casework.Event{Key: "propose/" + id, Action: "propose", Actor: office, OccurredAt: march}))
 	}
 	page, err := fx.store.ListInterviews(t.Context(), ledger.InterviewFilter{}, 2, "")
 	require.NoError(t, err)
@@ -143,8 +144,8 @@ func TestSubjectUnit(t *testing.T) {
 	}
 }
 
-func exposure(requestID, kind, subject string) ledger.Exposure {
-	return ledger.Exposure{RequestID: requestID, Kind: kind, Subject: subject, Outlet: "湖南日报",
+func exposure(requestID, kind, subject string) casework.Exposure {
+	return casework.Exposure{RequestID: requestID, Kind: kind, Subject: subject, Outlet: "湖南日报",
 		Link: "https://hnrb.example.cn/2026/04/01/a.html", PublishedOn: "2026-04-01", Title: "省安全生产巡查组进驻长沙市", RecordedBy: office}
 }
 
@@ -152,12 +153,12 @@ func TestRecordExposure(t *testing.T) {
 	t.Parallel()
 	fx := setup(t)
 	fx.inspection(t, "i-1", "430100")
-	e := exposure("exp-req-1", ledger.ExposureEntryAnnouncement, "inspection/i-1")
+	e := exposure("exp-req-1", casework.ExposureEntryAnnouncement, "inspection/i-1")
 
 	first, created, err := fx.store.RecordExposure(t.Context(), e)
 	require.NoError(t, err)
 	require.True(t, created)
-	require.Equal(t, ledger.ExposureID("exp-req-1"), first.ID)
+	require.Equal(t, casework.ExposureID("exp-req-1"), first.ID)
 	require.Equal(t, "2026-04-01", first.PublishedOn)
 	require.Equal(t, office, first.RecordedBy)
 	again, created, err := fx.store.RecordExposure(t.Context(), e)
@@ -170,9 +171,9 @@ func TestRecordExposure(t *testing.T) {
 	_, _, err = fx.store.RecordExposure(t.Context(), changed)
 	require.ErrorIs(t, err, derrors.ErrAlreadyExists)
 
-	events, err := fx.store.Events(t.Context(), ledger.SubjectInspection, "i-1")
+	events, err := fx.store.Events(t.Context(), casework.SubjectInspection, "i-1")
 	require.NoError(t, err)
-	var expose []ledger.Event
+	var expose []casework.Event
 	for _, ev := range events {
 		if ev.Action == "expose" {
 			expose = append(expose, ev)
@@ -184,12 +185,12 @@ func TestRecordExposure(t *testing.T) {
 	require.Equal(t, first.ID, data["exposure_id"])
 	require.Equal(t, "ENTRY_ANNOUNCEMENT", data["kind"])
 
-	_, _, err = fx.store.RecordExposure(t.Context(), exposure("exp-req-2", ledger.ExposureSystemicRisk, "finding/nope"))
+	_, _, err = fx.store.RecordExposure(t.Context(), exposure("exp-req-2", casework.ExposureSystemicRisk, "finding/nope"))
 	require.ErrorIs(t, err, derrors.ErrNotFound)
 
 	list, err := fx.store.ListExposures(t.Context(), "inspection/i-1", ledger.Reach{})
 	require.NoError(t, err)
-	require.Equal(t, []ledger.Exposure{first}, list)
+	require.Equal(t, []casework.Exposure{first}, list)
 	list, err = fx.store.ListExposures(t.Context(), "", ledger.Reach{})
 	require.NoError(t, err)
 	require.Len(t, list, 1)
@@ -201,23 +202,23 @@ func TestValidateExposureNamesFields(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		name   string
-		change func(*ledger.Exposure)
+		change func(*casework.Exposure)
 		fields []string
 	}{
-		{"valid", func(*ledger.Exposure) {}, nil},
-		{"no link is fine", func(e *ledger.Exposure) { e.Link = "" }, nil},
-		{"everything wrong", func(e *ledger.Exposure) {
-			*e = ledger.Exposure{Kind: "RUMOUR", Subject: "tip/t-1", Link: "ftp://x", PublishedOn: "2026-13-01"}
+		{"valid", func(*casework.Exposure) {}, nil},
+		{"no link is fine", func(e *casework.Exposure) { e.Link = "" }, nil},
+		{"everything wrong", func(e *casework.Exposure) {
+			*e = casework.Exposure{Kind: "RUMOUR", Subject: "tip/t-1", Link: "ftp://x", PublishedOn: "2026-13-01"}
 		}, []string{"request_id", "kind", "subject", "outlet", "title", "link", "published_on"}},
-		{"relative link", func(e *ledger.Exposure) { e.Link = "/news/1" }, []string{"link"}},
-		{"entry of a finding", func(e *ledger.Exposure) { e.Subject = "finding/f-1" }, []string{"subject"}},
-		{"major hazard of an inspection", func(e *ledger.Exposure) { e.Kind = ledger.ExposureMajorHazard }, []string{"subject"}},
+		{"relative link", func(e *casework.Exposure) { e.Link = "/news/1" }, []string{"link"}},
+		{"entry of a finding", func(e *casework.Exposure) { e.Subject = "finding/f-1" }, []string{"subject"}},
+		{"major hazard of an inspection", func(e *casework.Exposure) { e.Kind = casework.ExposureMajorHazard }, []string{"subject"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			e := exposure("r", ledger.ExposureEntryAnnouncement, "inspection/i-1")
+			e := exposure("r", casework.ExposureEntryAnnouncement, "inspection/i-1")
 			tc.change(&e)
-			err := ledger.ValidateExposure(e)
+			err := casework.ValidateExposure(e)
 			if tc.fields == nil {
 				require.NoError(t, err)
 				return
@@ -326,10 +327,10 @@ func TestProposedInterviews(t *testing.T) {
 	for _, tt := range tests {
 		iv := newInterview(tt.id, tt.subject, march)
 		iv.Source = tt.source
-		require.NoError(t, fx.store.CreateInterview(t.Context(), iv, ledger.Event{Key: "propose/" + tt.id, Action: "propose", Actor: office, OccurredAt: march}))
+		require.NoError(t, fx.store.CreateInterview(t.Context(), iv, casework.Event{Key: "propose/" + tt.id, Action: "propose", Actor: office, OccurredAt: march}))
 		if tt.stage != iv.Stage {
 			iv.Stage, iv.Version = tt.stage, 2
-			require.NoError(t, fx.store.ApplyInterviewChange(t.Context(), iv, ledger.Event{}))
+			require.NoError(t, fx.store.ApplyInterviewChange(t.Context(), iv, casework.Event{}))
 		}
 	}
 	ids, err := fx.store.ProposedInterviews(t.Context(), "finding/f-1", "LADDER")
@@ -348,9 +349,9 @@ func TestMigrationClearsOverdueOfFinishedLifecycles(t *testing.T) {
 		overdue   bool
 	}{{"iv-cancelled", "CANCELLED", false}, {"iv-held", "HELD", true}} {
 		iv := newInterview(tt.id, "finding/f-1", march)
-		require.NoError(t, fx.store.CreateInterview(t.Context(), iv, ledger.Event{Key: "propose/" + tt.id, Action: "propose", Actor: office, OccurredAt: march}))
+		require.NoError(t, fx.store.CreateInterview(t.Context(), iv, casework.Event{Key: "propose/" + tt.id, Action: "propose", Actor: office, OccurredAt: march}))
 		iv.Stage, iv.Overdue, iv.Version = tt.stage, true, 2
-		require.NoError(t, fx.store.ApplyInterviewChange(t.Context(), iv, ledger.Event{}))
+		require.NoError(t, fx.store.ApplyInterviewChange(t.Context(), iv, casework.Event{}))
 	}
 	// Run migration 007 again over rows written as before it.
 	sql, err := os.ReadFile("migrations/007_finished_not_overdue.sql")

@@ -10,7 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/xuncha/xuncha/calendar"
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
 )
@@ -21,251 +21,19 @@ import (
 // keeps what was drawn and checks, under one lock in the writing
 // transaction, that nobody is booked twice for overlapping dates.
 
-// Subject types of the pool's events.
-const (
-	SubjectExpert     = "expert"
-	SubjectLineup     = "lineup"
-	SubjectInvitation = "invitation"
-)
-
-// Line-up states.
-const (
-	LineupProposed  = "PROPOSED"
-	LineupInviting  = "INVITING"
-	LineupComplete  = "COMPLETE"
-	LineupApproved  = "APPROVED"
-	LineupUsed      = "USED"
-	LineupCancelled = "CANCELLED"
-)
-
-// Member states: a member is on the line-up while PROPOSED, INVITED or
-// ACCEPTED; the others stay listed with why they left.
-const (
-	MemberProposed   = "PROPOSED"
-	MemberInvited    = "INVITED"
-	MemberAccepted   = "ACCEPTED"
-	MemberDeclined   = "DECLINED"
-	MemberExpired    = "EXPIRED"
-	MemberSwappedOut = "SWAPPED_OUT"
-	MemberWithdrawn  = "WITHDRAWN"
-)
-
-// MemberActive reports whether a member in state is on the line-up.
-func MemberActive(state string) bool {
-	return state == MemberProposed || state == MemberInvited || state == MemberAccepted
-}
-
-// Kinds of people in the pool.
-const (
-	ExpertKindStaff  = "STAFF"
-	ExpertKindExpert = "EXPERT"
-)
-
-// Affiliation is a unit a person worked for, from FromYear to ToYear
-// (0: to this day).
-type Affiliation struct {
-	UnitCode string `json:"unit_code"`
-	FromYear int    `json:"from_year"`
-	ToYear   int    `json:"to_year,omitempty"`
-}
-
-// Unavailability is a window (inclusive dates YYYY-MM-DD) in which a person
-// cannot be seconded.
-type Unavailability struct {
-	From   string `json:"from"`
-	To     string `json:"to"`
-	Reason string `json:"reason"`
-}
-
-// Expert is a person of the pool.
-type Expert struct {
-	ID      string `json:"id"`
-	Subject string `json:"subject,omitempty"`
-	Name    string `json:"name"`
-	// Organisation and UnitCode name the member unit that seconds them.
-	Organisation string `json:"organisation"`
-	UnitCode     string `json:"unit_code"`
-	Rank         string `json:"rank"`
-	// Kind is ExpertKindStaff or ExpertKindExpert: staff are drawn as
-	// leader, deputy or members, experts as the team's experts.
-	Kind string `json:"kind"`
-	// ContentAreas are the charter's content items (三(一)1–10) they are
-	// qualified for; Sectors are free-text industry sectors.
-	ContentAreas []int            `json:"content_areas"`
-	Sectors      []string         `json:"sectors,omitempty"`
-	HomeRegion   string           `json:"home_region"`
-	Affiliations []Affiliation    `json:"affiliations,omitempty"`
-	Unavailable  []Unavailability `json:"unavailable,omitempty"`
-	// LeftOn (YYYY-MM-DD) and LeaveReason say when and why the person left
-	// the pool; nobody is deleted.
-	LeftOn      string      `json:"left_on,omitempty"`
-	LeaveReason string      `json:"leave_reason,omitempty"`
-	CreatedBy   actor.Actor `json:"created_by"`
-	CreatedAt   time.Time   `json:"created_at"`
-	UpdatedAt   time.Time   `json:"updated_at"`
-	Version     int         `json:"version"`
-}
-
-// InPoolOn reports whether the person is still in the pool on day.
-func (x Expert) InPoolOn(day calendar.Date) bool {
-	if x.LeftOn == "" {
-		return true
-	}
-	left, err := calendar.ParseDate(x.LeftOn)
-	return err == nil && day.Before(left)
-}
-
-// LineupMember is one person of a line-up.
-type LineupMember struct {
-	ExpertID     string `json:"expert_id"`
-	Name         string `json:"name"`
-	Organisation string `json:"organisation"`
-	UnitCode     string `json:"unit_code"`
-	Subject      string `json:"subject,omitempty"`
-	// Role is the team role (workflows.TeamLeader …); Rank the person's.
-	Role  string `json:"role"`
-	Rank  string `json:"rank"`
-	State string `json:"state"`
-	// Draw is the draw that chose the member: 1 the line-up's own, 2 and up
-	// a replacement's; 0 a person the office swapped in.
-	Draw int `json:"draw"`
-	// Replaces is the expert ID of the member this one took the place of.
-	Replaces     string `json:"replaces,omitempty"`
-	InvitationID string `json:"invitation_id,omitempty"`
-	// Note says why the member was swapped in or left.
-	Note string `json:"note,omitempty"`
-}
-
-// ExclusionReason is one reason a person was not eligible.
-type ExclusionReason struct {
-	// Code is CONFLICT_OF_INTEREST, DOUBLE_BOOKED, UNAVAILABLE, LEFT_POOL,
-	// ALREADY_ON_LINEUP or DECLINED_THIS_LINEUP.
-	Code   string `json:"code"`
-	Detail string `json:"detail"`
-}
-
-// Exclusion is a person of the pool whom a draw could not choose, with
-// every reason.
-type Exclusion struct {
-	ExpertID string            `json:"expert_id"`
-	Name     string            `json:"name"`
-	Reasons  []ExclusionReason `json:"reasons"`
-}
-
-// Lineup is a drawn line-up for a planned inspection.
-type Lineup struct {
-	ID            string `json:"id"`
-	RequestID     string `json:"request_id"`
-	UnitCode      string `json:"unit_code"`
-	UnitName      string `json:"unit_name"`
-	PlannedStart  string `json:"planned_start"`
-	PlannedEnd    string `json:"planned_end"`
-	ContentAreas  []int  `json:"content_areas"`
-	Seed          int64  `json:"seed"`
-	ConflictYears int    `json:"conflict_years"`
-	// TeamSize is the counted size asked for (leader, deputy, members).
-	TeamSize     int            `json:"team_size"`
-	State        string         `json:"state"`
-	Members      []LineupMember `json:"members"`
-	Exclusions   []Exclusion    `json:"exclusions"`
-	Draws        int            `json:"draws"`
-	InspectionID string         `json:"inspection_id,omitempty"`
-	CreatedBy    actor.Actor    `json:"created_by"`
-	CreatedAt    time.Time      `json:"created_at"`
-	UpdatedAt    time.Time      `json:"updated_at"`
-	Version      int            `json:"version"`
-}
-
-// Active returns the members on the line-up, in order.
-func (l Lineup) Active() []LineupMember {
-	var out []LineupMember
-	for _, m := range l.Members {
-		if MemberActive(m.State) {
-			out = append(out, m)
-		}
-	}
-	return out
-}
-
-// Team is the line-up's active members as an inspection's team.
-func (l Lineup) Team() []TeamMember {
-	var team []TeamMember
-	for _, m := range l.Active() {
-		team = append(team, TeamMember{Name: m.Name, Role: m.Role, Rank: m.Rank, Organisation: m.Organisation,
-			Subject: m.Subject, ExpertID: m.ExpertID})
-	}
-	return team
-}
-
-// Busy is a booking of a person: a line-up or an inspection with dates.
-type Busy struct {
-	ExpertID string `json:"expert_id"`
-	// What is "lineup/<id>" or "inspection/<id>".
-	What string `json:"what"`
-	From string `json:"from"`
-	To   string `json:"to"`
-}
-
-// Invitation is one drawn person's invitation: the projection of its
-// workflow's state.
-type Invitation struct {
-	ID         string `json:"id"`
-	WorkflowID string `json:"workflow_id"`
-	RequestID  string `json:"request_id"`
-	LineupID   string `json:"lineup_id"`
-	ExpertID   string `json:"expert_id"`
-	ExpertName string `json:"expert_name"`
-	Subject    string `json:"subject,omitempty"`
-	// UnitCode is the person's unit: it receives the notice of secondment
-	// or the request for criticism.
-	UnitCode     string `json:"unit_code"`
-	Organisation string `json:"organisation"`
-	TeamRole     string `json:"team_role"`
-	Rank         string `json:"rank"`
-	// SecondFrom and SecondTo are the inspection's planned dates.
-	SecondFrom        string `json:"second_from"`
-	SecondTo          string `json:"second_to"`
-	InspectedUnit     string `json:"inspected_unit"`
-	Stage             string `json:"stage"`
-	InvitedOn         string `json:"invited_on"`
-	AnswerWorkingDays int    `json:"answer_working_days"`
-	// PolicyVersion is the escalation policy whose answer limit the
-	// invitation took (0: the default; invitations from before the limit
-	// was the policy's took the invite request's).
-	PolicyVersion   int64              `json:"policy_version,omitempty"`
-	AnswerDeadline  *calendar.Deadline `json:"answer_deadline,omitempty"`
-	DeadlineSeq     int                `json:"deadline_seq,omitempty"`
-	Overdue         bool               `json:"overdue,omitempty"`
-	MissedDeadlines int                `json:"missed_deadlines,omitempty"`
-	AnsweredAt      *time.Time         `json:"answered_at,omitempty"`
-	// DeclineReason is the person's reason; Judgement (JUSTIFIED or
-	// UNJUSTIFIED) and JudgeNote the office's view of it.
-	DeclineReason string       `json:"decline_reason,omitempty"`
-	Judgement     string       `json:"judgement,omitempty"`
-	JudgeNote     string       `json:"judge_note,omitempty"`
-	JudgedBy      *actor.Actor `json:"judged_by,omitempty"`
-	// ReplacedBy is the expert drawn in this person's place.
-	ReplacedBy string      `json:"replaced_by,omitempty"`
-	Note       string      `json:"note,omitempty"`
-	InvitedBy  actor.Actor `json:"invited_by"`
-	CreatedAt  time.Time   `json:"created_at"`
-	UpdatedAt  time.Time   `json:"updated_at"`
-	Version    int         `json:"version"`
-}
-
 // memberStateOf is the line-up member's state an invitation stage leaves.
 func memberStateOf(stage string) string {
 	switch stage {
 	case "ACCEPTED":
-		return MemberAccepted
+		return casework.MemberAccepted
 	case "DECLINED", "DECLINE_JUSTIFIED", "DECLINE_UNJUSTIFIED":
-		return MemberDeclined
+		return casework.MemberDeclined
 	case "EXPIRED":
-		return MemberExpired
+		return casework.MemberExpired
 	case "WITHDRAWN":
-		return MemberWithdrawn
+		return casework.MemberWithdrawn
 	}
-	return MemberInvited
+	return casework.MemberInvited
 }
 
 // ---- experts ----
@@ -273,8 +41,8 @@ func memberStateOf(stage string) string {
 const expertColumns = `id, coalesce(subject, ''), name, organisation, unit_code, rank, kind, content_areas, sectors, home_region,
   affiliations, unavailable, coalesce(to_char(left_on, 'YYYY-MM-DD'), ''), leave_reason, created_by, created_at, updated_at, version`
 
-func scanExpert(row pgx.Row) (Expert, error) {
-	var x Expert
+func scanExpert(row pgx.Row) (casework.Expert, error) {
+	var x casework.Expert
 	var areas []int32
 	var aff, unav, by []byte
 	if err := row.Scan(&x.ID, &x.Subject, &x.Name, &x.Organisation, &x.UnitCode, &x.Rank, &x.Kind, &areas, &x.Sectors, &x.HomeRegion,
@@ -298,7 +66,7 @@ func scanExpert(row pgx.Row) (Expert, error) {
 	return x, nil
 }
 
-func expertArgs(x Expert) ([]any, error) {
+func expertArgs(x casework.Expert) ([]any, error) {
 	aff, err := json.Marshal(orEmpty(x.Affiliations))
 	if err != nil {
 		return nil, err
@@ -339,12 +107,12 @@ WHERE id = $1`
 // CreateExpert adds a person to the pool with the event "add". created is
 // false when the ID was taken: the stored entry is returned, and the caller
 // decides whether it is a retry.
-func (s *Store) CreateExpert(ctx context.Context, x Expert, e Event) (_ Expert, created bool, _ error) {
+func (s *Store) CreateExpert(ctx context.Context, x casework.Expert, e casework.Event) (_ casework.Expert, created bool, _ error) {
 	args, err := expertArgs(x)
 	if err != nil {
-		return Expert{}, false, fmt.Errorf("encoding expert %q: %w", x.ID, err)
+		return casework.Expert{}, false, fmt.Errorf("encoding expert %q: %w", x.ID, err)
 	}
-	e.SubjectType, e.SubjectID = SubjectExpert, x.ID
+	e.SubjectType, e.SubjectID = casework.SubjectExpert, x.ID
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if x.Subject != "" {
 			var other string
@@ -363,7 +131,7 @@ func (s *Store) CreateExpert(ctx context.Context, x Expert, e Event) (_ Expert, 
 		return s.appendEvent(ctx, queries(tx), e)
 	})
 	if err != nil {
-		return Expert{}, false, err
+		return casework.Expert{}, false, err
 	}
 	if created {
 		return x, true, nil
@@ -373,43 +141,43 @@ func (s *Store) CreateExpert(ctx context.Context, x Expert, e Event) (_ Expert, 
 }
 
 // GetExpert reads one person of the pool.
-func (s *Store) GetExpert(ctx context.Context, id string) (Expert, error) {
+func (s *Store) GetExpert(ctx context.Context, id string) (casework.Expert, error) {
 	x, err := scanExpert(s.pool.QueryRow(ctx, `SELECT `+expertColumns+` FROM experts WHERE id = $1`, id))
 	if err != nil {
-		return Expert{}, notFound(err, fmt.Sprintf("expert %q", id))
+		return casework.Expert{}, notFound(err, fmt.Sprintf("expert %q", id))
 	}
 	return x, nil
 }
 
 // ExpertBySubject reads the pool entry linked to a sign-in subject.
-func (s *Store) ExpertBySubject(ctx context.Context, subject string) (Expert, error) {
+func (s *Store) ExpertBySubject(ctx context.Context, subject string) (casework.Expert, error) {
 	x, err := scanExpert(s.pool.QueryRow(ctx, `SELECT `+expertColumns+` FROM experts WHERE subject = $1`, subject))
 	if err != nil {
-		return Expert{}, notFound(err, fmt.Sprintf("expert of subject %q", subject))
+		return casework.Expert{}, notFound(err, fmt.Sprintf("expert of subject %q", subject))
 	}
 	return x, nil
 }
 
 // ListExperts lists the pool in ID order, a page at a time; those who left
 // only when includeLeft.
-func (s *Store) ListExperts(ctx context.Context, includeLeft bool, pageSize int, pageToken string) ([]Expert, string, error) {
-	return listPage("experts", pageSize, pageToken, func(_ *time.Time, afterID string, limit int64) ([]Expert, error) {
+func (s *Store) ListExperts(ctx context.Context, includeLeft bool, pageSize int, pageToken string) ([]casework.Expert, string, error) {
+	return listPage("experts", pageSize, pageToken, func(_ *time.Time, afterID string, limit int64) ([]casework.Expert, error) {
 		rows, err := s.pool.Query(ctx, `SELECT `+expertColumns+` FROM experts
 WHERE id > $1 AND ($2::boolean OR left_on IS NULL) ORDER BY id LIMIT $3`, afterID, includeLeft, limit)
 		if err != nil {
 			return nil, err
 		}
-		return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Expert, error) { return scanExpert(r) })
-	}, func(x Expert) (Expert, error) { return x, nil }, func(x Expert) cursor { return cursor{ID: x.ID} })
+		return pgx.CollectRows(rows, func(r pgx.CollectableRow) (casework.Expert, error) { return scanExpert(r) })
+	}, func(x casework.Expert) (casework.Expert, error) { return x, nil }, func(x casework.Expert) cursor { return cursor{ID: x.ID} })
 }
 
 // ChangeExpert changes one entry under its row lock: change edits a copy
 // (and may refuse); the row is written with the version one up and the
 // event appended in the same transaction. An event key already recorded
 // is a retry: nothing is written and the stored entry returned.
-func (s *Store) ChangeExpert(ctx context.Context, id string, e Event, change func(*Expert) error) (Expert, error) {
-	var out Expert
-	e.SubjectType, e.SubjectID = SubjectExpert, id
+func (s *Store) ChangeExpert(ctx context.Context, id string, e casework.Event, change func(*casework.Expert) error) (casework.Expert, error) {
+	var out casework.Expert
+	e.SubjectType, e.SubjectID = casework.SubjectExpert, id
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		x, err := scanExpert(tx.QueryRow(ctx, `SELECT `+expertColumns+` FROM experts WHERE id = $1 FOR UPDATE`, id))
 		if err != nil {
@@ -439,7 +207,7 @@ func (s *Store) ChangeExpert(ctx context.Context, id string, e Event, change fun
 }
 
 // eventRecorded reports whether e's key is already in its subject's log.
-func eventRecorded(ctx context.Context, tx pgx.Tx, e Event) (bool, error) {
+func eventRecorded(ctx context.Context, tx pgx.Tx, e casework.Event) (bool, error) {
 	var n int
 	err := tx.QueryRow(ctx, `SELECT count(*) FROM events WHERE subject_type = $1 AND subject_id = $2 AND event_key = $3`,
 		e.SubjectType, e.SubjectID, e.Key).Scan(&n)
@@ -447,13 +215,6 @@ func eventRecorded(ctx context.Context, tx pgx.Tx, e Event) (bool, error) {
 		return false, fmt.Errorf("reading events of %s %q: %w", e.SubjectType, e.SubjectID, err)
 	}
 	return n > 0, nil
-}
-
-// PoolCandidates is what a draw reads: the pool and who is booked on the
-// dates, outside the line-up being drawn.
-type PoolCandidates struct {
-	Experts []Expert `json:"experts"`
-	Busy    []Busy   `json:"busy"`
 }
 
 // lockPoolDraws serialises the writes that book people (a line-up's draw,
@@ -476,13 +237,13 @@ ORDER BY 1, 2`
 
 func busyOn(ctx context.Context, db interface {
 	Query(context.Context, string, ...any) (pgx.Rows, error)
-}, from, to, exceptLineup string) ([]Busy, error) {
+}, from, to, exceptLineup string) ([]casework.Busy, error) {
 	rows, err := db.Query(ctx, busyQuery, from, to, exceptLineup)
 	if err != nil {
 		return nil, fmt.Errorf("reading bookings from %s to %s: %w", from, to, err)
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Busy, error) {
-		var b Busy
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (casework.Busy, error) {
+		var b casework.Busy
 		err := r.Scan(&b.ExpertID, &b.What, &b.From, &b.To)
 		return b, err
 	})
@@ -490,26 +251,26 @@ func busyOn(ctx context.Context, db interface {
 
 // Candidates reads the pool and the bookings overlapping from..to, leaving
 // out the line-up exceptLineup's own.
-func (s *Store) Candidates(ctx context.Context, from, to, exceptLineup string) (PoolCandidates, error) {
+func (s *Store) Candidates(ctx context.Context, from, to, exceptLineup string) (casework.PoolCandidates, error) {
 	rows, err := s.pool.Query(ctx, `SELECT `+expertColumns+` FROM experts ORDER BY id`)
 	if err != nil {
-		return PoolCandidates{}, fmt.Errorf("reading the pool: %w", err)
+		return casework.PoolCandidates{}, fmt.Errorf("reading the pool: %w", err)
 	}
-	experts, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Expert, error) { return scanExpert(r) })
+	experts, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (casework.Expert, error) { return scanExpert(r) })
 	if err != nil {
-		return PoolCandidates{}, fmt.Errorf("reading the pool: %w", err)
+		return casework.PoolCandidates{}, fmt.Errorf("reading the pool: %w", err)
 	}
 	busy, err := busyOn(ctx, s.pool, from, to, exceptLineup)
 	if err != nil {
-		return PoolCandidates{}, err
+		return casework.PoolCandidates{}, err
 	}
-	return PoolCandidates{Experts: experts, Busy: busy}, nil
+	return casework.PoolCandidates{Experts: experts, Busy: busy}, nil
 }
 
 // checkNotBooked refuses a line-up whose active members another line-up or
 // an inspection books on overlapping dates: two draws raced, and the
 // caller draws again.
-func checkNotBooked(ctx context.Context, tx pgx.Tx, l Lineup) error {
+func checkNotBooked(ctx context.Context, tx pgx.Tx, l casework.Lineup) error {
 	busy, err := busyOn(ctx, tx, l.PlannedStart, l.PlannedEnd, l.ID)
 	if err != nil {
 		return err
@@ -532,8 +293,8 @@ const lineupColumns = `id, request_id, unit_code, unit_name, to_char(planned_sta
   content_areas, seed, conflict_years, team_size, state, members, exclusions, draws, coalesce(inspection_id, ''), created_by,
   created_at, updated_at, version`
 
-func scanLineup(row pgx.Row) (Lineup, error) {
-	var l Lineup
+func scanLineup(row pgx.Row) (casework.Lineup, error) {
+	var l casework.Lineup
 	var areas []int32
 	var members, exclusions, by []byte
 	if err := row.Scan(&l.ID, &l.RequestID, &l.UnitCode, &l.UnitName, &l.PlannedStart, &l.PlannedEnd, &areas, &l.Seed,
@@ -556,10 +317,10 @@ func scanLineup(row pgx.Row) (Lineup, error) {
 }
 
 // GetLineup reads one line-up.
-func (s *Store) GetLineup(ctx context.Context, id string) (Lineup, error) {
+func (s *Store) GetLineup(ctx context.Context, id string) (casework.Lineup, error) {
 	l, err := scanLineup(s.pool.QueryRow(ctx, `SELECT `+lineupColumns+` FROM lineups WHERE id = $1`, id))
 	if err != nil {
-		return Lineup{}, notFound(err, fmt.Sprintf("line-up %q", id))
+		return casework.Lineup{}, notFound(err, fmt.Sprintf("line-up %q", id))
 	}
 	return l, nil
 }
@@ -567,24 +328,24 @@ func (s *Store) GetLineup(ctx context.Context, id string) (Lineup, error) {
 // RecordLineup writes a drawn line-up and its "draw" event, checking under
 // the pool's lock that none of its members was booked meanwhile. created
 // is false when the ID was taken: the stored line-up is returned.
-func (s *Store) RecordLineup(ctx context.Context, l Lineup, e Event) (_ Lineup, created bool, _ error) {
+func (s *Store) RecordLineup(ctx context.Context, l casework.Lineup, e casework.Event) (_ casework.Lineup, created bool, _ error) {
 	members, err := json.Marshal(orEmpty(l.Members))
 	if err != nil {
-		return Lineup{}, false, err
+		return casework.Lineup{}, false, err
 	}
 	exclusions, err := json.Marshal(orEmpty(l.Exclusions))
 	if err != nil {
-		return Lineup{}, false, err
+		return casework.Lineup{}, false, err
 	}
 	by, err := json.Marshal(l.CreatedBy)
 	if err != nil {
-		return Lineup{}, false, err
+		return casework.Lineup{}, false, err
 	}
 	areas := make([]int32, len(l.ContentAreas))
 	for i, a := range l.ContentAreas {
 		areas[i] = int32(a)
 	}
-	e.SubjectType, e.SubjectID = SubjectLineup, l.ID
+	e.SubjectType, e.SubjectID = casework.SubjectLineup, l.ID
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, lockPoolDraws); err != nil {
 			return fmt.Errorf("locking the pool's draws: %w", err)
@@ -610,7 +371,7 @@ VALUES ($1, $2, $3, $4, $5::date, $6::date, $7, $8, $9, $10, $11, $12, $13, $14,
 		return s.appendEvent(ctx, queries(tx), e)
 	})
 	if err != nil {
-		return Lineup{}, false, err
+		return casework.Lineup{}, false, err
 	}
 	if created {
 		return l, true, nil
@@ -624,9 +385,9 @@ VALUES ($1, $2, $3, $4, $5::date, $6::date, $7, $8, $9, $10, $11, $12, $13, $14,
 // against every other booking; the row is written with the version one up
 // and the event appended. An event key already recorded is a retry: the
 // stored line-up is returned unchanged.
-func (s *Store) ChangeLineup(ctx context.Context, id string, e Event, change func(*Lineup) error) (Lineup, error) {
-	var out Lineup
-	e.SubjectType, e.SubjectID = SubjectLineup, id
+func (s *Store) ChangeLineup(ctx context.Context, id string, e casework.Event, change func(*casework.Lineup) error) (casework.Lineup, error) {
+	var out casework.Lineup
+	e.SubjectType, e.SubjectID = casework.SubjectLineup, id
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, lockPoolDraws); err != nil {
 			return fmt.Errorf("locking the pool's draws: %w", err)
@@ -654,14 +415,14 @@ func (s *Store) ChangeLineup(ctx context.Context, id string, e Event, change fun
 }
 
 // writeLineup writes next over l (version one up) and appends e.
-func (s *Store) writeLineup(ctx context.Context, tx pgx.Tx, l, next Lineup, e Event) (Lineup, error) {
+func (s *Store) writeLineup(ctx context.Context, tx pgx.Tx, l, next casework.Lineup, e casework.Event) (casework.Lineup, error) {
 	members, err := json.Marshal(orEmpty(next.Members))
 	if err != nil {
-		return Lineup{}, err
+		return casework.Lineup{}, err
 	}
 	exclusions, err := json.Marshal(orEmpty(next.Exclusions))
 	if err != nil {
-		return Lineup{}, err
+		return casework.Lineup{}, err
 	}
 	next.Version, next.UpdatedAt = l.Version+1, e.OccurredAt
 	var inspection any
@@ -671,12 +432,12 @@ func (s *Store) writeLineup(ctx context.Context, tx pgx.Tx, l, next Lineup, e Ev
 	if _, err := tx.Exec(ctx, `UPDATE lineups SET state = $2, members = $3, exclusions = $4, draws = $5, inspection_id = $6,
   updated_at = $7, version = $8 WHERE id = $1`, next.ID, next.State, members, exclusions, next.Draws, inspection,
 		next.UpdatedAt, next.Version); err != nil {
-		return Lineup{}, fmt.Errorf("updating line-up %q: %w", next.ID, err)
+		return casework.Lineup{}, fmt.Errorf("updating line-up %q: %w", next.ID, err)
 	}
 	if e.Key == "" {
 		return next, nil
 	}
-	e.SubjectType, e.SubjectID = SubjectLineup, next.ID
+	e.SubjectType, e.SubjectID = casework.SubjectLineup, next.ID
 	if e.StageBefore == "" && e.StageAfter == "" {
 		e.StageBefore, e.StageAfter = l.State, next.State
 	}
@@ -685,29 +446,29 @@ func (s *Store) writeLineup(ctx context.Context, tx pgx.Tx, l, next Lineup, e Ev
 
 // ---- invitations ----
 
-func scanInvitation(row pgx.Row) (Invitation, error) {
+func scanInvitation(row pgx.Row) (casework.Invitation, error) {
 	var doc []byte
 	if err := row.Scan(&doc); err != nil {
-		return Invitation{}, err
+		return casework.Invitation{}, err
 	}
-	var inv Invitation
+	var inv casework.Invitation
 	return inv, json.Unmarshal(doc, &inv)
 }
 
 // GetInvitation reads one invitation.
-func (s *Store) GetInvitation(ctx context.Context, id string) (Invitation, error) {
+func (s *Store) GetInvitation(ctx context.Context, id string) (casework.Invitation, error) {
 	inv, err := scanInvitation(s.pool.QueryRow(ctx, `SELECT doc FROM invitations WHERE id = $1`, id))
 	if err != nil {
-		return Invitation{}, notFound(err, fmt.Sprintf("invitation %q", id))
+		return casework.Invitation{}, notFound(err, fmt.Sprintf("invitation %q", id))
 	}
 	return inv, nil
 }
 
 // ListInvitations lists one page of invitations, oldest first: a
 // line-up's, a person's, both, or (both empty) all.
-func (s *Store) ListInvitations(ctx context.Context, lineupID, expertID string, pageSize int, pageToken string) ([]Invitation, string, error) {
+func (s *Store) ListInvitations(ctx context.Context, lineupID, expertID string, pageSize int, pageToken string) ([]casework.Invitation, string, error) {
 	type row struct {
-		inv Invitation
+		inv casework.Invitation
 		at  time.Time // the row's created_at, the page's order
 	}
 	page, next, err := listPage("invitations", pageSize, pageToken, func(afterAt *time.Time, afterID string, limit int64) ([]row, error) {
@@ -730,7 +491,7 @@ ORDER BY created_at, id LIMIT $5`, lineupID, expertID, afterAt, afterID, limit)
 	if err != nil {
 		return nil, "", err
 	}
-	out := make([]Invitation, len(page))
+	out := make([]casework.Invitation, len(page))
 	for i, r := range page {
 		out[i] = r.inv
 	}
@@ -753,7 +514,7 @@ func (s *Store) InvitationInReach(ctx context.Context, id, subject string) error
 
 // CreateInvitation writes a new invitation with its event ("invite").
 // Retrying changes nothing.
-func (s *Store) CreateInvitation(ctx context.Context, inv Invitation, e Event) error {
+func (s *Store) CreateInvitation(ctx context.Context, inv casework.Invitation, e casework.Event) error {
 	return s.ApplyInvitationChange(ctx, inv, e)
 }
 
@@ -761,7 +522,7 @@ func (s *Store) CreateInvitation(ctx context.Context, inv Invitation, e Event) e
 // its version is above the stored one), its event when e has a key, and
 // the line-up member's state the stage leaves; when every member on the
 // line-up has accepted, the line-up is COMPLETE. One transaction.
-func (s *Store) ApplyInvitationChange(ctx context.Context, inv Invitation, e Event) error {
+func (s *Store) ApplyInvitationChange(ctx context.Context, inv casework.Invitation, e casework.Event) error {
 	doc, err := json.Marshal(inv)
 	if err != nil {
 		return fmt.Errorf("encoding invitation %q: %w", inv.ID, err)
@@ -789,7 +550,7 @@ WHERE invitations.version < EXCLUDED.version`, inv.ID, inv.WorkflowID, inv.Lineu
 			return fmt.Errorf("writing invitation %q: %w", inv.ID, err)
 		}
 		if e.Key != "" {
-			e.SubjectType, e.SubjectID = SubjectInvitation, inv.ID
+			e.SubjectType, e.SubjectID = casework.SubjectInvitation, inv.ID
 			if err := s.appendEvent(ctx, queries(tx), e); err != nil {
 				return err
 			}
@@ -799,7 +560,7 @@ WHERE invitations.version < EXCLUDED.version`, inv.ID, inv.WorkflowID, inv.Lineu
 }
 
 // followInvitation keeps the line-up's member in step with the invitation.
-func (s *Store) followInvitation(ctx context.Context, tx pgx.Tx, inv Invitation) error {
+func (s *Store) followInvitation(ctx context.Context, tx pgx.Tx, inv casework.Invitation) error {
 	l, err := scanLineup(tx.QueryRow(ctx, `SELECT `+lineupColumns+` FROM lineups WHERE id = $1 FOR UPDATE`, inv.LineupID))
 	if err != nil {
 		return notFound(err, fmt.Sprintf("line-up %q", inv.LineupID))
@@ -808,12 +569,12 @@ func (s *Store) followInvitation(ctx context.Context, tx pgx.Tx, inv Invitation)
 	next.Members = slices.Clone(l.Members)
 	changed := false
 	for i, m := range next.Members {
-		if m.InvitationID != inv.ID || !MemberActive(m.State) {
+		if m.InvitationID != inv.ID || !casework.MemberActive(m.State) {
 			continue
 		}
 		if st := memberStateOf(inv.Stage); st != m.State {
 			next.Members[i].State = st
-			if !MemberActive(st) {
+			if !casework.MemberActive(st) {
 				next.Members[i].Note = fmt.Sprintf("invitation %s: %s", inv.ID, inv.Stage)
 			}
 			changed = true
@@ -824,10 +585,10 @@ func (s *Store) followInvitation(ctx context.Context, tx pgx.Tx, inv Invitation)
 	}
 	// The line-up changes when the invitation did; its completion is an
 	// event of its own.
-	e := Event{OccurredAt: inv.UpdatedAt}
-	if next.State == LineupInviting && allAccepted(next) {
-		next.State = LineupComplete
-		e = Event{Key: "complete", Action: "complete", Actor: actor.System, OccurredAt: inv.UpdatedAt,
+	e := casework.Event{OccurredAt: inv.UpdatedAt}
+	if next.State == casework.LineupInviting && allAccepted(next) {
+		next.State = casework.LineupComplete
+		e = casework.Event{Key: "complete", Action: "complete", Actor: actor.System, OccurredAt: inv.UpdatedAt,
 			Note: fmt.Sprintf("every member accepted (the last, %s): the line-up awaits the office's approval", inv.ExpertID),
 			Data: json.RawMessage(fmt.Sprintf(`{"invitation_id":%q,"members":%d}`, inv.ID, len(next.Active())))}
 	}
@@ -836,13 +597,13 @@ func (s *Store) followInvitation(ctx context.Context, tx pgx.Tx, inv Invitation)
 }
 
 // allAccepted reports whether every member on the line-up has accepted.
-func allAccepted(l Lineup) bool {
+func allAccepted(l casework.Lineup) bool {
 	active := l.Active()
 	if len(active) == 0 {
 		return false
 	}
 	for _, m := range active {
-		if m.State != MemberAccepted {
+		if m.State != casework.MemberAccepted {
 			return false
 		}
 	}
@@ -851,13 +612,13 @@ func allAccepted(l Lineup) bool {
 
 // RecordInvitationEscalation records an escalation step of an invitation's
 // answer deadline with its event, then the invitation's new row.
-func (s *Store) RecordInvitationEscalation(ctx context.Context, esc Escalation, inv Invitation, e Event) (Escalation, error) {
-	e.SubjectType, e.SubjectID = SubjectInvitation, inv.ID
-	stored, err := s.RecordEscalation(ctx, esc, Finding{}, e)
+func (s *Store) RecordInvitationEscalation(ctx context.Context, esc casework.Escalation, inv casework.Invitation, e casework.Event) (casework.Escalation, error) {
+	e.SubjectType, e.SubjectID = casework.SubjectInvitation, inv.ID
+	stored, err := s.RecordEscalation(ctx, esc, casework.Finding{}, e)
 	if err != nil {
-		return Escalation{}, err
+		return casework.Escalation{}, err
 	}
-	return stored, s.ApplyInvitationChange(ctx, inv, Event{})
+	return stored, s.ApplyInvitationChange(ctx, inv, casework.Event{})
 }
 
 // ---- fairness ----

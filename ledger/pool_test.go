@@ -7,26 +7,27 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/ledger"
 )
 
-func poolExpert(id, unit string) ledger.Expert {
+func poolExpert(id, unit string) casework.Expert {
 	at := time.Date(2026, 1, 5, 1, 0, 0, 0, time.UTC)
-	return ledger.Expert{ID: id, Subject: "sub-" + id, Name: "专家 " + id, Organisation: "单位 " + unit, UnitCode: unit,
-		Rank: "OTHER", Kind: ledger.ExpertKindStaff, ContentAreas: []int{1, 2}, HomeRegion: "430100",
-		Affiliations: []ledger.Affiliation{{UnitCode: "430200", FromYear: 2020, ToYear: 2023}},
+	return casework.Expert{ID: id, Subject: "sub-" + id, Name: "专家 " + id, Organisation: "单位 " + unit, UnitCode: unit,
+		Rank: "OTHER", Kind: casework.ExpertKindStaff, ContentAreas: []int{1, 2}, HomeRegion: "430100",
+		Affiliations: []casework.Affiliation{{UnitCode: "430200", FromYear: 2020, ToYear: 2023}},
 		CreatedBy:    office, CreatedAt: at, UpdatedAt: at, Version: 1}
 }
 
-func poolLineup(id string, experts ...string) ledger.Lineup {
+func poolLineup(id string, experts ...string) casework.Lineup {
 	at := time.Date(2026, 2, 1, 1, 0, 0, 0, time.UTC)
-	l := ledger.Lineup{ID: id, RequestID: "req-" + id, UnitCode: "430300", UnitName: "湘潭市", PlannedStart: "2026-03-02",
+	l := casework.Lineup{ID: id, RequestID: "req-" + id, UnitCode: "430300", UnitName: "湘潭市", PlannedStart: "2026-03-02",
 		PlannedEnd: "2026-03-13", ContentAreas: []int{1}, Seed: 42, ConflictYears: 3, TeamSize: 6,
-		State: ledger.LineupProposed, Draws: 1, CreatedBy: office, CreatedAt: at, UpdatedAt: at, Version: 1}
+		State: casework.LineupProposed, Draws: 1, CreatedBy: office, CreatedAt: at, UpdatedAt: at, Version: 1}
 	for _, x := range experts {
-		l.Members = append(l.Members, ledger.LineupMember{ExpertID: x, Name: "专家 " + x, UnitCode: "u1", Role: "MEMBER",
-			Rank: "OTHER", State: ledger.MemberProposed, Draw: 1})
+		l.Members = append(l.Members, casework.LineupMember{ExpertID: x, Name: "专家 " + x, UnitCode: "u1", Role: "MEMBER",
+			Rank: "OTHER", State: casework.MemberProposed, Draw: 1})
 	}
 	return l
 }
@@ -37,26 +38,26 @@ func TestPoolLedger(t *testing.T) {
 	ctx := t.Context()
 	for i := range 3 {
 		x, created, err := fx.store.CreateExpert(ctx, poolExpert(fmt.Sprintf("x-%d", i), "u1"),
-			ledger.Event{Key: "add", Action: "add", Actor: office, OccurredAt: time.Now()})
+			casework.Event{Key: "add", Action: "add", Actor: office, OccurredAt: time.Now()})
 		require.NoError(t, err)
 		require.True(t, created)
-		require.Equal(t, []ledger.Affiliation{{UnitCode: "430200", FromYear: 2020, ToYear: 2023}}, x.Affiliations)
+		require.Equal(t, []casework.Affiliation{{UnitCode: "430200", FromYear: 2020, ToYear: 2023}}, x.Affiliations)
 	}
 	// A retry returns the stored entry; a second entry for one subject is refused.
-	_, created, err := fx.store.CreateExpert(ctx, poolExpert("x-0", "u1"), ledger.Event{Key: "add", Action: "add", Actor: office, OccurredAt: time.Now()})
+	_, created, err := fx.store.CreateExpert(ctx, poolExpert("x-0", "u1"), casework.Event{Key: "add", Action: "add", Actor: office, OccurredAt: time.Now()})
 	require.NoError(t, err)
 	require.False(t, created)
 	other := poolExpert("x-9", "u1")
 	other.Subject = "sub-x-1"
-	_, _, err = fx.store.CreateExpert(ctx, other, ledger.Event{Key: "add", Action: "add", Actor: office, OccurredAt: time.Now()})
+	_, _, err = fx.store.CreateExpert(ctx, other, casework.Event{Key: "add", Action: "add", Actor: office, OccurredAt: time.Now()})
 	require.ErrorIs(t, err, derrors.ErrAlreadyExists)
 
 	// Unavailability and leaving are changes with events; a retry changes nothing.
-	change := func(x *ledger.Expert) error {
-		x.Unavailable = append(x.Unavailable, ledger.Unavailability{From: "2026-03-01", To: "2026-03-05", Reason: "培训"})
+	change := func(x *casework.Expert) error {
+		x.Unavailable = append(x.Unavailable, casework.Unavailability{From: "2026-03-01", To: "2026-03-05", Reason: "培训"})
 		return nil
 	}
-	ev := ledger.Event{Key: "unavailable/r1", Action: "addUnavailability", Actor: office, OccurredAt: time.Now()}
+	ev := casework.Event{Key: "unavailable/r1", Action: "addUnavailability", Actor: office, OccurredAt: time.Now()}
 	x, err := fx.store.ChangeExpert(ctx, "x-2", ev, change)
 	require.NoError(t, err)
 	require.Equal(t, 2, x.Version)
@@ -67,56 +68,56 @@ func TestPoolLedger(t *testing.T) {
 	require.Error(t, fx.exec(t, `DELETE FROM experts WHERE id = 'x-2'`), "nobody is deleted from the pool")
 
 	// A line-up books its members; another line-up on overlapping dates may not book them.
-	_, created, err = fx.store.RecordLineup(ctx, poolLineup("l-1", "x-0", "x-1"), ledger.Event{Key: "draw", Action: "draw", Actor: office, OccurredAt: time.Now()})
+	_, created, err = fx.store.RecordLineup(ctx, poolLineup("l-1", "x-0", "x-1"), casework.Event{Key: "draw", Action: "draw", Actor: office, OccurredAt: time.Now()})
 	require.NoError(t, err)
 	require.True(t, created)
-	_, _, err = fx.store.RecordLineup(ctx, poolLineup("l-2", "x-1"), ledger.Event{Key: "draw", Action: "draw", Actor: office, OccurredAt: time.Now()})
+	_, _, err = fx.store.RecordLineup(ctx, poolLineup("l-2", "x-1"), casework.Event{Key: "draw", Action: "draw", Actor: office, OccurredAt: time.Now()})
 	require.ErrorIs(t, err, derrors.ErrFailedPrecondition)
 	require.ErrorContains(t, err, "lineup/l-1")
 	c, err := fx.store.Candidates(ctx, "2026-03-10", "2026-03-20", "")
 	require.NoError(t, err)
 	require.Len(t, c.Experts, 3)
-	require.Equal(t, []ledger.Busy{{ExpertID: "x-0", What: "lineup/l-1", From: "2026-03-02", To: "2026-03-13"},
+	require.Equal(t, []casework.Busy{{ExpertID: "x-0", What: "lineup/l-1", From: "2026-03-02", To: "2026-03-13"},
 		{ExpertID: "x-1", What: "lineup/l-1", From: "2026-03-02", To: "2026-03-13"}}, c.Busy)
 	c, err = fx.store.Candidates(ctx, "2026-03-14", "2026-03-20", "")
 	require.NoError(t, err)
 	require.Empty(t, c.Busy, "dates that do not overlap book nobody")
 
 	// Invitations keep the member's state; all accepted completes the line-up.
-	l, err := fx.store.ChangeLineup(ctx, "l-1", ledger.Event{Key: "invite", Action: "invite", Actor: office, OccurredAt: time.Now()},
-		func(l *ledger.Lineup) error {
-			l.State = ledger.LineupInviting
+	l, err := fx.store.ChangeLineup(ctx, "l-1", casework.Event{Key: "invite", Action: "invite", Actor: office, OccurredAt: time.Now()},
+		func(l *casework.Lineup) error {
+			l.State = casework.LineupInviting
 			for i := range l.Members {
-				l.Members[i].State = ledger.MemberInvited
+				l.Members[i].State = casework.MemberInvited
 				l.Members[i].InvitationID = "l-1-" + l.Members[i].ExpertID
 			}
 			return nil
 		})
 	require.NoError(t, err)
-	require.Equal(t, ledger.LineupInviting, l.State)
+	require.Equal(t, casework.LineupInviting, l.State)
 	at := time.Now().UTC()
 	for i, id := range []string{"x-0", "x-1"} {
-		inv := ledger.Invitation{ID: "l-1-" + id, WorkflowID: "invitation/l-1-" + id, LineupID: "l-1", ExpertID: id,
+		inv := casework.Invitation{ID: "l-1-" + id, WorkflowID: "invitation/l-1-" + id, LineupID: "l-1", ExpertID: id,
 			Subject: "sub-" + id, UnitCode: "u1", TeamRole: "MEMBER", Stage: "INVITED", CreatedAt: at, UpdatedAt: at, Version: 1}
-		require.NoError(t, fx.store.CreateInvitation(ctx, inv, ledger.Event{Key: "invite", Action: "invite", Actor: office, OccurredAt: at}))
+		require.NoError(t, fx.store.CreateInvitation(ctx, inv, casework.Event{Key: "invite", Action: "invite", Actor: office, OccurredAt: at}))
 		inv.Stage, inv.Version = "ACCEPTED", 2
 		if i == 1 {
 			inv.Stage, inv.Judgement = "DECLINE_UNJUSTIFIED", "UNJUSTIFIED"
 		}
-		require.NoError(t, fx.store.ApplyInvitationChange(ctx, inv, ledger.Event{Key: "answer", Action: "answer", Actor: office, OccurredAt: at}))
+		require.NoError(t, fx.store.ApplyInvitationChange(ctx, inv, casework.Event{Key: "answer", Action: "answer", Actor: office, OccurredAt: at}))
 	}
 	l, err = fx.store.GetLineup(ctx, "l-1")
 	require.NoError(t, err)
-	require.Equal(t, ledger.MemberAccepted, l.Members[0].State)
-	require.Equal(t, ledger.MemberDeclined, l.Members[1].State)
-	require.Equal(t, ledger.LineupComplete, l.State, "the members still on it all accepted")
+	require.Equal(t, casework.MemberAccepted, l.Members[0].State)
+	require.Equal(t, casework.MemberDeclined, l.Members[1].State)
+	require.Equal(t, casework.LineupComplete, l.State, "the members still on it all accepted")
 	require.True(t, l.UpdatedAt.Equal(at.Truncate(time.Microsecond)), "the line-up changed when the invitation did, not %s", l.UpdatedAt)
-	events, err := fx.store.Events(ctx, ledger.SubjectLineup, "l-1")
+	events, err := fx.store.Events(ctx, casework.SubjectLineup, "l-1")
 	require.NoError(t, err)
 	last := events[len(events)-1]
 	require.Equal(t, "complete", last.Action, "the completion is an event of its own")
-	require.Equal(t, ledger.LineupInviting, last.StageBefore)
-	require.Equal(t, ledger.LineupComplete, last.StageAfter)
+	require.Equal(t, casework.LineupInviting, last.StageBefore)
+	require.Equal(t, casework.LineupComplete, last.StageAfter)
 	require.Contains(t, last.Note, "every member accepted")
 	require.NoError(t, fx.store.InvitationInReach(ctx, "l-1-x-0", "sub-x-0"))
 	require.ErrorIs(t, fx.store.InvitationInReach(ctx, "l-1-x-0", "sub-x-1"), derrors.ErrNotFound)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/ledger/internal/dbsqlc"
 )
@@ -46,21 +47,21 @@ func (r Reach) Province() bool { return !r.ByUnit && !r.ByTeam && !r.ByReceiver 
 func (s *Store) InReach(ctx context.Context, r Reach, typ, id string) error {
 	var ok bool
 	var err error
-	if r.ByReceiver && typ != SubjectFinding && typ != SubjectEvidence {
+	if r.ByReceiver && typ != casework.SubjectFinding && typ != SubjectEvidence {
 		return derrors.New(derrors.ErrNotFound, "%s %q not found", typ, id)
 	}
 	switch typ {
-	case SubjectInspection:
+	case casework.SubjectInspection:
 		ok, err = s.q.InspectionInReach(ctx, dbsqlc.InspectionInReachParams{ID: id, ByUnit: r.ByUnit, Units: r.Units, ByTeam: r.ByTeam, TeamSubject: r.Subject})
-	case SubjectFinding:
+	case casework.SubjectFinding:
 		ok, err = s.q.FindingInReach(ctx, dbsqlc.FindingInReachParams{ID: id, ByUnit: r.ByUnit, Units: r.Units, ByTeam: r.ByTeam, TeamSubject: r.Subject,
 			ByReceiver: r.ByReceiver, Receiver: r.Receiver})
-	case SubjectInterview:
+	case casework.SubjectInterview:
 		ok, err = s.q.InterviewInReach(ctx, dbsqlc.InterviewInReachParams{ID: id, ByUnit: r.ByUnit, Units: r.Units, ByTeam: r.ByTeam, TeamSubject: r.Subject})
 	case SubjectEvidence:
 		ok, err = s.q.EvidenceInReach(ctx, dbsqlc.EvidenceInReachParams{ID: id, ByUnit: r.ByUnit, Units: r.Units, ByTeam: r.ByTeam, CallerSubject: r.Subject,
 			ByReceiver: r.ByReceiver, Receiver: r.Receiver})
-	case SubjectInvitation:
+	case casework.SubjectInvitation:
 		// A person of the pool reaches their own invitations only: by
 		// the subject their entry links to.
 		if r.Subject == "" {

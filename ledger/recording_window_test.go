@@ -8,7 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/xuncha/xuncha/ledger"
+	"github.com/xuncha/xuncha/casework"
 )
 
 // onSite is the recording window the workflows ask for.
@@ -21,8 +21,8 @@ func (fx fixture) moveInspection(t *testing.T, id, stage string, version int) er
 	require.NoError(t, err)
 	before := row.Stage
 	row.Stage, row.Version = stage, version
-	return fx.store.ApplyInspectionChange(t.Context(), row, ledger.Event{
-		SubjectType: ledger.SubjectInspection, SubjectID: id, Key: fmt.Sprintf("move/%s/%d", stage, version),
+	return fx.store.ApplyInspectionChange(t.Context(), row, casework.Event{
+		SubjectType: casework.SubjectInspection, SubjectID: id, Key: fmt.Sprintf("move/%s/%d", stage, version),
 		Action: "move", StageBefore: before, StageAfter: stage, Actor: office, OccurredAt: time.Now(),
 	})
 }

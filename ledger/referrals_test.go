@@ -6,6 +6,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/ledger"
 )
@@ -18,7 +19,7 @@ func TestReferralRoutes(t *testing.T) {
 	t.Parallel()
 	fx := setup(t)
 	ctx := t.Context()
-	route := ledger.ReferralRoute{UnitLevel: ledger.UnitLevelCity, ClueKind: ledger.ClueDiscipline, CadreRank: ledger.RankDivision,
+	route := casework.ReferralRoute{UnitLevel: casework.UnitLevelCity, ClueKind: casework.ClueDiscipline, CadreRank: casework.RankDivision,
 		Receiver: "省纪委监委", AckWorkingDays: 5}
 	first, err := fx.store.SetReferralRoute(ctx, "route-1", route, office)
 	require.NoError(t, err)
@@ -36,7 +37,7 @@ func TestReferralRoutes(t *testing.T) {
 	second, err := fx.store.SetReferralRoute(ctx, "route-2", other, office)
 	require.NoError(t, err)
 	require.Greater(t, second.Version, first.Version)
-	county := ledger.ReferralRoute{UnitLevel: ledger.UnitLevelCounty, ClueKind: ledger.ClueSectorViolation, CadreRank: ledger.RankOther,
+	county := casework.ReferralRoute{UnitLevel: casework.UnitLevelCounty, ClueKind: casework.ClueSectorViolation, CadreRank: casework.RankOther,
 		Receiver: "市应急管理局", AckWorkingDays: 3, Note: "行业主管部门"}
 	_, err = fx.store.SetReferralRoute(ctx, "route-3", county, office)
 	require.NoError(t, err)
@@ -45,22 +46,22 @@ func TestReferralRoutes(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, routes, 2)
 	require.Equal(t, "市纪委监委", routes[0].Receiver, "the newest row of a key is in force")
-	require.Equal(t, ledger.UnitLevelCounty, routes[1].UnitLevel)
+	require.Equal(t, casework.UnitLevelCounty, routes[1].UnitLevel)
 
-	got, ok, err := fx.store.MatchReferralRoute(ctx, ledger.UnitLevelCity, ledger.ClueDiscipline, ledger.RankDivision)
+	got, ok, err := fx.store.MatchReferralRoute(ctx, casework.UnitLevelCity, casework.ClueDiscipline, casework.RankDivision)
 	require.NoError(t, err)
 	require.True(t, ok)
 	require.Equal(t, second, got)
-	_, ok, err = fx.store.MatchReferralRoute(ctx, ledger.UnitLevelProvince, ledger.ClueDiscipline, ledger.RankDivision)
+	_, ok, err = fx.store.MatchReferralRoute(ctx, casework.UnitLevelProvince, casework.ClueDiscipline, casework.RankDivision)
 	require.NoError(t, err)
 	require.False(t, ok, "no route for a key never set")
 
-	removal := ledger.ReferralRoute{UnitLevel: ledger.UnitLevelCity, ClueKind: ledger.ClueDiscipline, CadreRank: ledger.RankDivision}
+	removal := casework.ReferralRoute{UnitLevel: casework.UnitLevelCity, ClueKind: casework.ClueDiscipline, CadreRank: casework.RankDivision}
 	_, err = fx.store.SetReferralRoute(ctx, "route-4", removal, office)
 	require.NoError(t, err)
 	_, err = fx.store.SetReferralRoute(ctx, "route-4", removal, office)
 	require.NoError(t, err, "a retried removal answers as the first")
-	_, ok, err = fx.store.MatchReferralRoute(ctx, ledger.UnitLevelCity, ledger.ClueDiscipline, ledger.RankDivision)
+	_, ok, err = fx.store.MatchReferralRoute(ctx, casework.UnitLevelCity, casework.ClueDiscipline, casework.RankDivision)
 	require.NoError(t, err)
 	require.False(t, ok, "removed")
 	_, err = fx.store.SetReferralRoute(ctx, "route-5", removal, office)
@@ -77,18 +78,18 @@ func TestReferralRouteValidation(t *testing.T) {
 	fx := setup(t)
 	tests := []struct {
 		name   string
-		route  ledger.ReferralRoute
+		route  casework.ReferralRoute
 		fields []string
 	}{
-		{"unknown key", ledger.ReferralRoute{UnitLevel: "TOWN", ClueKind: "GOSSIP", CadreRank: "MINISTER", Receiver: "x", AckWorkingDays: 5},
+		{"unknown key", casework.ReferralRoute{UnitLevel: "TOWN", ClueKind: "GOSSIP", CadreRank: "MINISTER", Receiver: "x", AckWorkingDays: 5},
 			[]string{"unit_level", "clue_kind", "cadre_rank"}},
-		{"no limit", ledger.ReferralRoute{UnitLevel: "CITY", ClueKind: "DISCIPLINE", CadreRank: "OTHER", Receiver: "市纪委监委"},
+		{"no limit", casework.ReferralRoute{UnitLevel: "CITY", ClueKind: "DISCIPLINE", CadreRank: "OTHER", Receiver: "市纪委监委"},
 			[]string{"ack_working_days"}},
-		{"31 days", ledger.ReferralRoute{UnitLevel: "CITY", ClueKind: "DISCIPLINE", CadreRank: "OTHER", Receiver: "市纪委监委", AckWorkingDays: 31},
+		{"31 days", casework.ReferralRoute{UnitLevel: "CITY", ClueKind: "DISCIPLINE", CadreRank: "OTHER", Receiver: "市纪委监委", AckWorkingDays: 31},
 			[]string{"ack_working_days"}},
-		{"spaces", ledger.ReferralRoute{UnitLevel: "CITY", ClueKind: "DISCIPLINE", CadreRank: "OTHER", Receiver: " 市纪委监委", AckWorkingDays: 5},
+		{"spaces", casework.ReferralRoute{UnitLevel: "CITY", ClueKind: "DISCIPLINE", CadreRank: "OTHER", Receiver: " 市纪委监委", AckWorkingDays: 5},
 			[]string{"receiver"}},
-		{"removal with a limit", ledger.ReferralRoute{UnitLevel: "CITY", ClueKind: "DISCIPLINE", CadreRank: "OTHER", AckWorkingDays: 5},
+		{"removal with a limit", casework.ReferralRoute{UnitLevel: "CITY", ClueKind: "DISCIPLINE", CadreRank: "OTHER", AckWorkingDays: 5},
 			[]string{"ack_working_days"}},
 	}
 	for _, tt := range tests {
@@ -124,9 +125,9 @@ func TestReceiverReach(t *testing.T) {
 	}
 	referred := newFinding("f-1", "i-1", "430100", march)
 	referred.Kind, referred.Severity, referred.Stage, referred.Version = "VIOLATION_CLUE", "", "REFERRED", 2
-	referred.ClueReferrals = []ledger.ClueReferral{{Seq: 1, UnitLevel: "CITY", ClueKind: "DISCIPLINE", CadreRank: "DIVISION",
-		Receiver: "长沙市纪委监委", State: ledger.ReferralAwaitingReceipt, AckWorkingDays: 5, ReferredBy: office, ReferredAt: march}}
-	require.NoError(t, fx.store.ApplyFindingChange(ctx, referred, ledger.Event{Key: "k2", Action: "referClue", Actor: office, OccurredAt: march}))
+	referred.ClueReferrals = []casework.ClueReferral{{Seq: 1, UnitLevel: "CITY", ClueKind: "DISCIPLINE", CadreRank: "DIVISION",
+		Receiver: "长沙市纪委监委", State: casework.ReferralAwaitingReceipt, AckWorkingDays: 5, ReferredBy: office, ReferredAt: march}}
+	require.NoError(t, fx.store.ApplyFindingChange(ctx, referred, casework.Event{Key: "k2", Action: "referClue", Actor: office, OccurredAt: march}))
 	got, err := fx.store.GetFinding(ctx, "f-1")
 	require.NoError(t, err)
 	require.Equal(t, referred.ClueReferrals[0].Receiver, got.ClueReferrals[0].Receiver)
@@ -134,11 +135,11 @@ func TestReceiverReach(t *testing.T) {
 	receiver := ledger.Reach{ByReceiver: true, Receiver: "长沙市纪委监委"}
 	stranger := ledger.Reach{ByReceiver: true, Receiver: "株洲市纪委监委"}
 	require.False(t, receiver.Province())
-	require.NoError(t, fx.store.InReach(ctx, receiver, ledger.SubjectFinding, "f-1"))
-	require.ErrorIs(t, fx.store.InReach(ctx, receiver, ledger.SubjectFinding, "f-2"), derrors.ErrNotFound)
-	require.ErrorIs(t, fx.store.InReach(ctx, stranger, ledger.SubjectFinding, "f-1"), derrors.ErrNotFound)
-	require.ErrorIs(t, fx.store.InReach(ctx, receiver, ledger.SubjectInspection, "i-1"), derrors.ErrNotFound)
-	require.ErrorIs(t, fx.store.InReach(ctx, ledger.Reach{ByReceiver: true}, ledger.SubjectFinding, "f-1"), derrors.ErrNotFound)
+	require.NoError(t, fx.store.InReach(ctx, receiver, casework.SubjectFinding, "f-1"))
+	require.ErrorIs(t, fx.store.InReach(ctx, receiver, casework.SubjectFinding, "f-2"), derrors.ErrNotFound)
+	require.ErrorIs(t, fx.store.InReach(ctx, stranger, casework.SubjectFinding, "f-1"), derrors.ErrNotFound)
+	require.ErrorIs(t, fx.store.InReach(ctx, receiver, casework.SubjectInspection, "i-1"), derrors.ErrNotFound)
+	require.ErrorIs(t, fx.store.InReach(ctx, ledger.Reach{ByReceiver: true}, casework.SubjectFinding, "f-1"), derrors.ErrNotFound)
 
 	page, err := fx.store.ListFindings(ctx, ledger.FindingFilter{Reach: receiver}, 50, "")
 	require.NoError(t, err)
@@ -159,16 +160,16 @@ func TestOpenDeadlinesIncludeReceipts(t *testing.T) {
 	fx.inspection(t, "i-1", "430100")
 	require.NoError(t, fx.exec(t, `UPDATE inspections SET stage = 'STATIONED' WHERE id = 'i-1'`))
 	for _, c := range []struct{ id, stage, state string }{
-		{"f-1", "RECTIFIED", ledger.ReferralAwaitingReceipt},
-		{"f-2", "RECTIFIED", ledger.ReferralAcknowledged},
-		{"f-3", "WITHDRAWN", ledger.ReferralAwaitingReceipt},
+		{"f-1", "RECTIFIED", casework.ReferralAwaitingReceipt},
+		{"f-2", "RECTIFIED", casework.ReferralAcknowledged},
+		{"f-3", "WITHDRAWN", casework.ReferralAwaitingReceipt},
 	} {
 		f := newFinding(c.id, "i-1", "430100", march)
 		_, err := fx.store.RecordFinding(t.Context(), f, "record/"+c.id)
 		require.NoError(t, err)
 		f.Stage, f.Version = c.stage, 2
-		f.ClueReferrals = []ledger.ClueReferral{{Seq: 1, Receiver: "长沙市纪委监委", State: c.state, ReferredBy: office, ReferredAt: march}}
-		require.NoError(t, fx.store.ApplyFindingChange(t.Context(), f, ledger.Event{Key: "k", Action: "change", Actor: office, OccurredAt: march}))
+		f.ClueReferrals = []casework.ClueReferral{{Seq: 1, Receiver: "长沙市纪委监委", State: c.state, ReferredBy: office, ReferredAt: march}}
+		require.NoError(t, fx.store.ApplyFindingChange(t.Context(), f, casework.Event{Key: "k", Action: "change", Actor: office, OccurredAt: march}))
 	}
 	ids, err := fx.store.OpenDeadlineWorkflows(t.Context())
 	require.NoError(t, err)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/xuncha/xuncha/casework"
 )
 
 // Statistics of the findings (issue 13 item 1) are sums over tallies kept
@@ -41,7 +42,7 @@ var dimensionColumns = map[Dimension]string{
 }
 
 // Escalation steps counted, in ladder order.
-var escalationSteps = []string{StepReminder, StepOverdue, StepInterviewProposed}
+var escalationSteps = []string{casework.StepReminder, casework.StepOverdue, casework.StepInterviewProposed}
 
 // StatisticsFilter selects the findings counted; empty fields select all.
 type StatisticsFilter struct {
@@ -162,36 +163,6 @@ type StatisticsReport struct {
 	Groups []StatisticsGroup
 }
 
-// DivisionPrefix is what every code under an administrative division code
-// begins with: "43" for the province 430000, "4301" for 430100 (Changsha
-// and its districts 4301xx), "430102" for a district, "430102001" for the
-// township 430102001000. For any other code (an organisation code) it is
-// "": such a unit has no sub-units.
-func DivisionPrefix(code string) string {
-	if !isDigits(code) || (len(code) != 6 && len(code) != 9 && len(code) != 12) || code[0] == '0' {
-		return ""
-	}
-	for {
-		switch {
-		case len(code) > 6 && strings.HasSuffix(code, "000"):
-			code = code[:len(code)-3]
-		case len(code) > 2 && len(code) <= 6 && strings.HasSuffix(code, "00"):
-			code = code[:len(code)-2]
-		default:
-			return code
-		}
-	}
-}
-
-func isDigits(s string) bool {
-	for _, r := range s {
-		if r < '0' || r > '9' {
-			return false
-		}
-	}
-	return s != ""
-}
-
 // statisticsWhere is the condition of both tallies for filter.
 func statisticsWhere(filter StatisticsFilter) sqlWhere {
 	var w sqlWhere
@@ -205,7 +176,7 @@ func statisticsWhere(filter StatisticsFilter) sqlWhere {
 		w.add("round = ?", filter.Round)
 	}
 	if filter.UnitCode != "" {
-		if prefix := DivisionPrefix(filter.UnitCode); filter.SubUnits && prefix != "" {
+		if prefix := casework.DivisionPrefix(filter.UnitCode); filter.SubUnits && prefix != "" {
 			// The unit_code columns order as "C": the codes under a
 			// division are one range, which their index reads.
 			w.add("unit_code >= ? AND unit_code < ?", prefix, prefix[:len(prefix)-1]+string(prefix[len(prefix)-1]+1))
@@ -505,7 +476,7 @@ func (h *dayHistogram) counts() []DayCount {
 func counted(c [11]int) Statistics {
 	return Statistics{
 		Found: c[0], Closed: c[1], Withdrawn: c[2], Overdue: c[3], ClosedOnTime: c[4], Reopened: c[5],
-		Escalations:        map[string]int{StepReminder: c[6], StepOverdue: c[7], StepInterviewProposed: c[8]},
+		Escalations:        map[string]int{casework.StepReminder: c[6], casework.StepOverdue: c[7], casework.StepInterviewProposed: c[8]},
 		InterviewsProposed: c[9], InterviewsHeld: c[10],
 	}
 }

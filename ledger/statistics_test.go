@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/ledger"
 )
 
@@ -44,13 +45,13 @@ func month(year int, m time.Month) time.Time { return time.Date(year, m, 1, 0, 0
 func (fx fixture) inspectionOf(t *testing.T, id, unitCode, round, subject string) {
 	t.Helper()
 	start := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
-	in := ledger.Inspection{
+	in := casework.Inspection{
 		ID: id, WorkflowID: "inspection/" + id, RequestID: "req-" + id, UnitCode: unitCode, UnitName: "单位" + unitCode,
 		Kind: "SPECIAL", Round: round, PlannedStart: start, PlannedEnd: start.AddDate(0, 0, 14), Stage: "PLANNED",
 		CreatedBy: office, CreatedAt: start,
 	}
 	if subject != "" {
-		in.Team = []ledger.TeamMember{{Name: "组员", Role: "MEMBER", Rank: "OTHER", Subject: subject}}
+		in.Team = []casework.TeamMember{{Name: "组员", Role: "MEMBER", Rank: "OTHER", Subject: subject}}
 	}
 	require.NoError(t, fx.store.CreateInspection(t.Context(), in, "create/"+id, false))
 }
@@ -58,12 +59,12 @@ func (fx fixture) inspectionOf(t *testing.T, id, unitCode, round, subject string
 // findingStep is one change of a finding of the statistics fixture.
 type findingStep struct {
 	at     time.Time
-	change func(f *ledger.Finding)
+	change func(f *casework.Finding)
 }
 
 // findingThrough records a finding found at found and applies steps, each
 // a version, as its workflow would.
-func (fx fixture) findingThrough(t *testing.T, id, inspectionID, unitCode string, found time.Time, kind, severity string, area int, steps ...findingStep) ledger.Finding {
+func (fx fixture) findingThrough(t *testing.T, id, inspectionID, unitCode string, found time.Time, kind, severity string, area int, steps ...findingStep) casework.Finding {
 	t.Helper()
 	f := newFinding(id, inspectionID, unitCode, found)
 	f.Kind, f.Severity, f.ContentArea = kind, severity, area
@@ -72,22 +73,22 @@ func (fx fixture) findingThrough(t *testing.T, id, inspectionID, unitCode string
 	for i, s := range steps {
 		s.change(&f)
 		f.UpdatedAt, f.Version = s.at, f.Version+1
-		require.NoError(t, fx.store.ApplyFindingChange(t.Context(), f, ledger.Event{
+		require.NoError(t, fx.store.ApplyFindingChange(t.Context(), f, casework.Event{
 			Key: fmt.Sprintf("step/%d", i), Action: "step", StageAfter: f.Stage, Actor: office, OccurredAt: s.at,
 		}), "%s step %d", id, i)
 	}
 	return f
 }
 
-func referred(feedbackReceivedOn string) func(f *ledger.Finding) {
-	return func(f *ledger.Finding) {
+func referred(feedbackReceivedOn string) func(f *casework.Finding) {
+	return func(f *casework.Finding) {
 		f.Stage = "REFERRED"
-		f.Referral = &ledger.Referral{ReceivingAuthority: "市安委办", FeedbackReceivedOn: feedbackReceivedOn}
+		f.Referral = &casework.Referral{ReceivingAuthority: "市安委办", FeedbackReceivedOn: feedbackReceivedOn}
 		f.DeadlineSeq = 1
 	}
 }
 
-func stage(s string) func(f *ledger.Finding) { return func(f *ledger.Finding) { f.Stage = s } }
+func stage(s string) func(f *casework.Finding) { return func(f *casework.Finding) { f.Stage = s } }
 
 // statisticsFixture writes the findings TestStatistics counts:
 //
@@ -113,9 +114,9 @@ func statisticsFixture(t *testing.T, fx fixture) {
 		findingStep{at("2026-03-13", 16), stage("CLOSED")})
 	fx.findingThrough(t, "f-2", "i-cs", "430100", at("2026-03-04", 23), "HAZARD", "MAJOR", 3,
 		findingStep{at("2026-03-05", 9), referred("2026-03-10")},
-		findingStep{at("2026-03-15", 9), func(f *ledger.Finding) { f.Overdue, f.MissedDeadlines = true, 1 }},
-		findingStep{at("2026-03-16", 9), func(f *ledger.Finding) { f.Stage, f.Overdue = "RECTIFIED", false }},
-		findingStep{at("2026-03-17", 9), func(f *ledger.Finding) { f.Stage, f.ReopenCount, f.DeadlineSeq = "REFERRED", 1, 2 }},
+		findingStep{at("2026-03-15", 9), func(f *casework.Finding) { f.Overdue, f.MissedDeadlines = true, 1 }},
+		findingStep{at("2026-03-16", 9), func(f *casework.Finding) { f.Stage, f.Overdue = "RECTIFIED", false }},
+		findingStep{at("2026-03-17", 9), func(f *casework.Finding) { f.Stage, f.ReopenCount, f.DeadlineSeq = "REFERRED", 1, 2 }},
 		findingStep{at("2026-03-19", 9), stage("RECTIFIED")},
 		// 23:30 in Shanghai is the 20th there, the 20th in UTC too: 10 days.
 		findingStep{at("2026-03-20", 23).Add(30 * time.Minute), stage("CLOSED")})
@@ -125,7 +126,7 @@ func statisticsFixture(t *testing.T, fx fixture) {
 	f4 := fx.findingThrough(t, "f-4", "i-cs", "430100", at("2026-04-02", 9), "HAZARD", "GENERAL", 3,
 		findingStep{at("2026-04-03", 9), referred("2026-04-03")})
 	fx.findingThrough(t, "f-5", "i-cs", "430100", at("2026-03-06", 9), "HAZARD", "GENERAL", 3,
-		findingStep{at("2026-03-07", 9), func(f *ledger.Finding) { f.Stage, f.WithdrawReason = "WITHDRAWN", "重复记录" }})
+		findingStep{at("2026-03-07", 9), func(f *casework.Finding) { f.Stage, f.WithdrawReason = "WITHDRAWN", "重复记录" }})
 	fx.findingThrough(t, "f-6", "i-fr", "430102", at("2026-03-06", 9), "HAZARD", "GENERAL", 3)
 	fx.findingThrough(t, "f-7", "i-zz", "430200", at("2026-03-06", 9), "HAZARD", "GENERAL", 3,
 		findingStep{at("2026-03-07", 9), referred("2026-03-01")},
@@ -135,21 +136,21 @@ func statisticsFixture(t *testing.T, fx fixture) {
 	// f-4 misses its deadline: the ladder's three steps, the last proposing
 	// an interview, which is held.
 	f4.Overdue, f4.MissedDeadlines = true, 1
-	for i, step := range []string{ledger.StepReminder, ledger.StepOverdue, ledger.StepInterviewProposed} {
+	for i, step := range []string{casework.StepReminder, casework.StepOverdue, casework.StepInterviewProposed} {
 		f4.Version++
 		fired := at("2026-05-01", i)
-		_, err := fx.store.RecordEscalation(t.Context(), ledger.Escalation{Subject: "finding/f-4", DeadlineSeq: 1, Step: step,
-			UnitCode: "430100", DueAt: fired, FiredAt: fired}, f4, ledger.Event{Key: "escalate/" + step, Action: "escalate",
+		_, err := fx.store.RecordEscalation(t.Context(), casework.Escalation{Subject: "finding/f-4", DeadlineSeq: 1, Step: step,
+			UnitCode: "430100", DueAt: fired, FiredAt: fired}, f4, casework.Event{Key: "escalate/" + step, Action: "escalate",
 			Actor: ledgerSystem, OccurredAt: fired})
 		require.NoError(t, err)
 	}
 	iv := newInterview("iv-1", "finding/f-4", at("2026-05-02", 9))
-	require.NoError(t, fx.store.CreateInterview(t.Context(), iv, ledger.Event{Key: "propose", Action: "propose", Actor: office, OccurredAt: iv.CreatedAt}))
+	require.NoError(t, fx.store.CreateInterview(t.Context(), iv, casework.Event{Key: "propose", Action: "propose", Actor: office, OccurredAt: iv.CreatedAt}))
 	iv.Stage, iv.HeldOn, iv.Version, iv.UpdatedAt = "HELD", "2026-05-10", 2, at("2026-05-10", 9)
-	require.NoError(t, fx.store.ApplyInterviewChange(t.Context(), iv, ledger.Event{Key: "hold", Action: "hold", Actor: office, OccurredAt: iv.UpdatedAt}))
+	require.NoError(t, fx.store.ApplyInterviewChange(t.Context(), iv, casework.Event{Key: "hold", Action: "hold", Actor: office, OccurredAt: iv.UpdatedAt}))
 	// An interview about an inspection is no finding's.
 	require.NoError(t, fx.store.CreateInterview(t.Context(), newInterview("iv-2", "inspection/i-cs", at("2026-05-02", 9)),
-		ledger.Event{Key: "propose", Action: "propose", Actor: office, OccurredAt: at("2026-05-02", 9)}))
+		casework.Event{Key: "propose", Action: "propose", Actor: office, OccurredAt: at("2026-05-02", 9)}))
 }
 
 // roundTalliesKept is what a read of the tallies per round sums: the
@@ -232,7 +233,7 @@ func TestStatistics(t *testing.T) {
 	// A retried write, stale by its version, changes nothing.
 	stale := newFinding("f-1", "i-cs", "430100", at("2026-03-03", 10))
 	stale.Version = 2
-	require.NoError(t, fx.store.ApplyFindingChange(t.Context(), stale, ledger.Event{Key: "step/0"}))
+	require.NoError(t, fx.store.ApplyFindingChange(t.Context(), stale, casework.Event{Key: "step/0"}))
 	requireTalliesRecomputed(t, fx)
 
 	stats := func(filter ledger.StatisticsFilter, groupBy ...ledger.Dimension) ledger.StatisticsReport {
@@ -264,7 +265,7 @@ func TestStatistics(t *testing.T) {
 	p90, ok := cs.DaysToClosePercentile(0.9)
 	require.True(t, ok)
 	require.InDelta(t, 18, p90, 1e-12) // 10 + 0.8 × (20 − 10), as percentile_cont
-	require.Equal(t, map[string]int{ledger.StepReminder: 1, ledger.StepOverdue: 1, ledger.StepInterviewProposed: 1}, cs.Escalations)
+	require.Equal(t, map[string]int{casework.StepReminder: 1, casework.StepOverdue: 1, casework.StepInterviewProposed: 1}, cs.Escalations)
 	require.Equal(t, 1, cs.InterviewsProposed)
 	require.Equal(t, 1, cs.InterviewsHeld)
 
@@ -368,7 +369,7 @@ func TestStatistics(t *testing.T) {
 		findingStep{at("2026-06-12", 9), stage("CLOSED")})
 	f6 := newFinding("f-6", "i-fr", "430102", at("2026-03-06", 9))
 	f6.Kind, f6.Severity, f6.ContentArea, f6.Version, f6.UpdatedAt = "RESPONSIBILITY", "", 4, 2, at("2026-03-08", 9)
-	require.NoError(t, fx.store.ApplyFindingChange(t.Context(), f6, ledger.Event{
+	require.NoError(t, fx.store.ApplyFindingChange(t.Context(), f6, casework.Event{
 		Key: "reclassify", Action: "step", StageAfter: f6.Stage, Actor: office, OccurredAt: f6.UpdatedAt}))
 	requireTalliesRecomputed(t, fx)
 
@@ -548,13 +549,13 @@ func TestStatisticsUnderConcurrentWriters(t *testing.T) {
 				if _, err := fx.store.RecordFinding(gctx, f, "record/"+id); err != nil {
 					return fmt.Errorf("recording %s: %w", id, err)
 				}
-				change := func(key string, at time.Time, c func(f *ledger.Finding)) error {
+				change := func(key string, at time.Time, c func(f *casework.Finding)) error {
 					c(&f)
 					f.UpdatedAt, f.Version = at, f.Version+1
-					e := ledger.Event{Key: key, Action: key, StageAfter: f.Stage, Actor: office, OccurredAt: at}
+					e := casework.Event{Key: key, Action: key, StageAfter: f.Stage, Actor: office, OccurredAt: at}
 					if key == "escalate" { // the ladder marks the finding overdue as it escalates
-						_, err := fx.store.RecordEscalation(gctx, ledger.Escalation{Subject: "finding/" + id, DeadlineSeq: 1,
-							Step: ledger.StepOverdue, UnitCode: in.unit, DueAt: at, FiredAt: at}, f, e)
+						_, err := fx.store.RecordEscalation(gctx, casework.Escalation{Subject: "finding/" + id, DeadlineSeq: 1,
+							Step: casework.StepOverdue, UnitCode: in.unit, DueAt: at, FiredAt: at}, f, e)
 						return err
 					}
 					return fx.store.ApplyFindingChange(gctx, f, e)
@@ -562,11 +563,11 @@ func TestStatisticsUnderConcurrentWriters(t *testing.T) {
 				if err := change("refer", at("2026-03-03", 9), referred("2026-03-03")); err != nil {
 					return fmt.Errorf("referring %s: %w", id, err)
 				}
-				if err := change("escalate", at("2026-03-04", 9), func(f *ledger.Finding) { f.Overdue, f.MissedDeadlines = true, 1 }); err != nil {
+				if err := change("escalate", at("2026-03-04", 9), func(f *casework.Finding) { f.Overdue, f.MissedDeadlines = true, 1 }); err != nil {
 					return fmt.Errorf("escalating %s: %w", id, err)
 				}
 				closed := at(fmt.Sprintf("2026-03-%02d", 5+n+w%3), 9)
-				if err := change("close", closed, func(f *ledger.Finding) { f.Stage, f.Overdue = "CLOSED", false }); err != nil {
+				if err := change("close", closed, func(f *casework.Finding) { f.Stage, f.Overdue = "CLOSED", false }); err != nil {
 					return fmt.Errorf("closing %s: %w", id, err)
 				}
 			}
@@ -611,7 +612,7 @@ func TestStatisticsUnderConcurrentWriters(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 6*findingsEach, r.Total.Found)
 	require.Equal(t, 6*findingsEach, r.Total.Closed)
-	require.Equal(t, 6*findingsEach, r.Total.Escalations[ledger.StepOverdue])
+	require.Equal(t, 6*findingsEach, r.Total.Escalations[casework.StepOverdue])
 }
 
 // TestMonthTalliesOfOneInspectionAtOnce changes two findings of one
@@ -629,11 +630,11 @@ func TestMonthTalliesOfOneInspectionAtOnce(t *testing.T) {
 	found := at("2026-03-02", 9)
 	a, b := newFinding("f-a", "i-1", "430100", found), newFinding("f-b", "i-1", "430100", found)
 	b.Kind = "PROBLEM"
-	for _, f := range []ledger.Finding{a, b} {
+	for _, f := range []casework.Finding{a, b} {
 		_, err := fx.store.RecordFinding(ctx, f, "record/"+f.ID)
 		require.NoError(t, err)
 	}
-	withdraw := func(f ledger.Finding) ledger.Finding {
+	withdraw := func(f casework.Finding) casework.Finding {
 		f.Stage, f.Version, f.UpdatedAt = "WITHDRAWN", f.Version+1, found.Add(time.Hour)
 		return f
 	}
@@ -646,7 +647,7 @@ func TestMonthTalliesOfOneInspectionAtOnce(t *testing.T) {
 
 	second := make(chan error, 1)
 	go func() {
-		second <- fx.store.ApplyFindingChange(ctx, withdraw(b), ledger.Event{Key: "withdraw", Action: "withdraw", Actor: office, OccurredAt: found})
+		second <- fx.store.ApplyFindingChange(ctx, withdraw(b), casework.Event{Key: "withdraw", Action: "withdraw", Actor: office, OccurredAt: found})
 	}()
 	select {
 	case err := <-second: // it did not need the first's rows: fine too
@@ -790,6 +791,6 @@ func TestDivisionPrefix(t *testing.T) {
 		"430102001000": "430102001", "430102001001": "430102001001", "430102000000": "430102",
 		"91430100MA4L000001": "", "4301": "", "DEPT1": "", "": "", "030100": "",
 	} {
-		require.Equal(t, want, ledger.DivisionPrefix(code), code)
+		require.Equal(t, want, casework.DivisionPrefix(code), code)
 	}
 }

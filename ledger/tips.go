@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/xuncha/xuncha/calendar"
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/ledger/internal/dbsqlc"
@@ -159,7 +160,7 @@ func (s *Store) ReceiveTip(ctx context.Context, t Tip) (stored Tip, created bool
 		if err != nil {
 			return fmt.Errorf("encoding event data: %w", err)
 		}
-		return s.appendEvent(ctx, q, Event{
+		return s.appendEvent(ctx, q, casework.Event{
 			SubjectType: SubjectTip, SubjectID: t.ID, Key: "receive/" + t.RequestID, Action: "receive",
 			StageAfter: TipReceived, Actor: t.ReceivedBy, Data: data, OccurredAt: stored.CreatedAt,
 		})
@@ -269,7 +270,7 @@ func (s *Store) TriageTip(ctx context.Context, id string, tr TipTriage) (Tip, er
 		if err != nil {
 			return fmt.Errorf("encoding event data: %w", err)
 		}
-		if err := s.appendEvent(ctx, q, Event{
+		if err := s.appendEvent(ctx, q, casework.Event{
 			SubjectType: SubjectTip, SubjectID: id, Key: tr.EventKey, Action: action, StageBefore: TipReceived,
 			StageAfter: stage, Actor: tr.By, Note: tr.DismissReason, Data: dataJSON, OccurredAt: tr.At,
 		}); err != nil {

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/ledger/internal/dbsqlc"
@@ -28,7 +29,7 @@ func webhookSecretAD(id string) []byte { return []byte("webhook-secret:" + id) }
 // webhookRow is a webhooks row with its secret as stored: sealed, or (a row
 // written before secrets were sealed) plaintext.
 type webhookRow struct {
-	Webhook
+	casework.Webhook
 	sealed    []byte
 	plaintext *string
 }
@@ -36,7 +37,7 @@ type webhookRow struct {
 // webhookFromRow is the webhook a row holds, its secret as stored.
 func webhookFromRow(r dbsqlc.Webhook) (webhookRow, error) {
 	w := webhookRow{
-		Webhook: Webhook{ID: r.ID, RequestID: r.RequestID, URL: r.URL, EventTypes: r.EventTypes, CreatedAt: r.CreatedAt,
+		Webhook: casework.Webhook{ID: r.ID, RequestID: r.RequestID, URL: r.URL, EventTypes: r.EventTypes, CreatedAt: r.CreatedAt,
 			DeletedAt: r.DeletedAt},
 		sealed: r.SecretSealed, plaintext: r.Secret,
 	}
@@ -55,7 +56,7 @@ func (s *Store) sealer() (SecretSealer, error) {
 }
 
 // withSecret returns the webhook with its secret opened.
-func (s *Store) withSecret(w webhookRow) (Webhook, error) {
+func (s *Store) withSecret(w webhookRow) (casework.Webhook, error) {
 	if w.sealed == nil && w.plaintext != nil {
 		// Written before secrets were sealed; SealWebhookSecrets seals it at
 		// the next start.
@@ -64,11 +65,11 @@ func (s *Store) withSecret(w webhookRow) (Webhook, error) {
 	}
 	sealer, err := s.sealer()
 	if err != nil {
-		return Webhook{}, err
+		return casework.Webhook{}, err
 	}
 	plain, err := sealer.Open(w.sealed, webhookSecretAD(w.ID))
 	if err != nil {
-		return Webhook{}, fmt.Errorf("opening the secret of webhook %q (was the server key changed?): %w", w.ID, err)
+		return casework.Webhook{}, fmt.Errorf("opening the secret of webhook %q (was the server key changed?): %w", w.ID, err)
 	}
 	w.Secret = string(plain)
 	return w.Webhook, nil
@@ -89,21 +90,21 @@ func sameEventTypes(a, b []string) bool {
 // or event types, or an ID already taken by another request, is
 // derrors.ErrAlreadyExists. Checking the URL, the event types and the secret
 // is the caller's job.
-func (s *Store) CreateWebhook(ctx context.Context, w Webhook) (_ Webhook, created bool, _ error) {
+func (s *Store) CreateWebhook(ctx context.Context, w casework.Webhook) (_ casework.Webhook, created bool, _ error) {
 	if w.ID == "" || w.RequestID == "" {
-		return Webhook{}, false, fmt.Errorf("a webhook needs an ID and a request ID: %w", derrors.ErrInvalidArgument)
+		return casework.Webhook{}, false, fmt.Errorf("a webhook needs an ID and a request ID: %w", derrors.ErrInvalidArgument)
 	}
 	sealer, err := s.sealer()
 	if err != nil {
-		return Webhook{}, false, err
+		return casework.Webhook{}, false, err
 	}
 	sealed, err := sealer.Seal([]byte(w.Secret), webhookSecretAD(w.ID))
 	if err != nil {
-		return Webhook{}, false, fmt.Errorf("sealing the secret of webhook %q: %w", w.ID, err)
+		return casework.Webhook{}, false, fmt.Errorf("sealing the secret of webhook %q: %w", w.ID, err)
 	}
 	createdBy, err := json.Marshal(w.CreatedBy)
 	if err != nil {
-		return Webhook{}, false, fmt.Errorf("encoding actor: %w", err)
+		return casework.Webhook{}, false, fmt.Errorf("encoding actor: %w", err)
 	}
 	var createdAt *time.Time
 	if !w.CreatedAt.IsZero() {
@@ -132,8 +133,8 @@ func (s *Store) CreateWebhook(ctx context.Context, w Webhook) (_ Webhook, create
 			if err != nil {
 				return fmt.Errorf("encoding event data: %w", err)
 			}
-			return s.appendEvent(ctx, q, Event{
-				SubjectType: SubjectWebhook, SubjectID: w.ID, Key: "create/" + w.RequestID, Action: "create_webhook",
+			return s.appendEvent(ctx, q, casework.Event{
+				SubjectType: casework.SubjectWebhook, SubjectID: w.ID, Key: "create/" + w.RequestID, Action: "create_webhook",
 				Actor: w.CreatedBy, Data: data, OccurredAt: out.CreatedAt,
 			})
 		}
@@ -156,11 +157,11 @@ func (s *Store) CreateWebhook(ctx context.Context, w Webhook) (_ Webhook, create
 		return nil
 	})
 	if err != nil {
-		return Webhook{}, false, err
+		return casework.Webhook{}, false, err
 	}
 	stored, err := s.withSecret(out)
 	if err != nil {
-		return Webhook{}, false, err
+		return casework.Webhook{}, false, err
 	}
 	return stored, created, nil
 }
@@ -201,7 +202,7 @@ func (s *Store) SealWebhookSecrets(ctx context.Context) (int, error) {
 
 // ListWebhooks returns the active (not deleted) webhooks, oldest first,
 // without their secrets (GetWebhook opens one).
-func (s *Store) ListWebhooks(ctx context.Context) ([]Webhook, error) {
+func (s *Store) ListWebhooks(ctx context.Context) ([]casework.Webhook, error) {
 	rows, err := s.q.ListWebhooks(ctx)
 	return webhooksWithoutSecrets("listing webhooks", rows, err)
 }
@@ -209,18 +210,18 @@ func (s *Store) ListWebhooks(ctx context.Context) ([]Webhook, error) {
 // WebhooksFor returns the active webhooks that receive eventType: those
 // subscribed to it and those subscribed to every type (no types listed),
 // oldest first, without their secrets.
-func (s *Store) WebhooksFor(ctx context.Context, eventType string) ([]Webhook, error) {
+func (s *Store) WebhooksFor(ctx context.Context, eventType string) ([]casework.Webhook, error) {
 	rows, err := s.q.WebhooksFor(ctx, eventType)
 	return webhooksWithoutSecrets(fmt.Sprintf("listing webhooks for %q", eventType), rows, err)
 }
 
 // webhooksWithoutSecrets converts the rows of a webhook list (or wraps its
 // error).
-func webhooksWithoutSecrets(what string, rows []dbsqlc.Webhook, err error) ([]Webhook, error) {
+func webhooksWithoutSecrets(what string, rows []dbsqlc.Webhook, err error) ([]casework.Webhook, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
-	list, err := convertAll(rows, func(r dbsqlc.Webhook) (Webhook, error) {
+	list, err := convertAll(rows, func(r dbsqlc.Webhook) (casework.Webhook, error) {
 		w, err := webhookFromRow(r)
 		return w.Webhook, err
 	})
@@ -232,14 +233,14 @@ func webhooksWithoutSecrets(what string, rows []dbsqlc.Webhook, err error) ([]We
 
 // GetWebhook reads one webhook, deleted or not (DeletedAt says), with its
 // secret opened; a missing one is derrors.ErrNotFound.
-func (s *Store) GetWebhook(ctx context.Context, id string) (Webhook, error) {
+func (s *Store) GetWebhook(ctx context.Context, id string) (casework.Webhook, error) {
 	r, err := s.q.GetWebhook(ctx, id)
 	if err != nil {
-		return Webhook{}, notFound(err, fmt.Sprintf("webhook %q", id))
+		return casework.Webhook{}, notFound(err, fmt.Sprintf("webhook %q", id))
 	}
 	w, err := webhookFromRow(r)
 	if err != nil {
-		return Webhook{}, err
+		return casework.Webhook{}, err
 	}
 	return s.withSecret(w)
 }
@@ -254,8 +255,8 @@ func (s *Store) DeleteWebhook(ctx context.Context, id string, by actor.Actor) er
 			return fmt.Errorf("deleting webhook %q: %w", id, err)
 		}
 		if n == 1 {
-			return s.appendEvent(ctx, q, Event{
-				SubjectType: SubjectWebhook, SubjectID: id, Key: "delete", Action: "delete_webhook",
+			return s.appendEvent(ctx, q, casework.Event{
+				SubjectType: casework.SubjectWebhook, SubjectID: id, Key: "delete", Action: "delete_webhook",
 				Actor: by, OccurredAt: time.Now(),
 			})
 		}
@@ -272,7 +273,7 @@ func (s *Store) DeleteWebhook(ctx context.Context, id string, by actor.Actor) er
 
 // RecordDelivery appends one delivery attempt (a zero AttemptAt means now;
 // a nil Payload is recorded as null).
-func (s *Store) RecordDelivery(ctx context.Context, d WebhookDelivery) error {
+func (s *Store) RecordDelivery(ctx context.Context, d casework.WebhookDelivery) error {
 	payload := d.Payload
 	if len(payload) == 0 {
 		payload = json.RawMessage("null")
@@ -292,51 +293,17 @@ func (s *Store) RecordDelivery(ctx context.Context, d WebhookDelivery) error {
 
 // Deliveries returns the attempts of one delivery in the order they were
 // made.
-func (s *Store) Deliveries(ctx context.Context, deliveryID string) ([]WebhookDelivery, error) {
+func (s *Store) Deliveries(ctx context.Context, deliveryID string) ([]casework.WebhookDelivery, error) {
 	rows, err := s.q.ListDeliveries(ctx, deliveryID)
 	if err != nil {
 		return nil, fmt.Errorf("listing attempts of delivery %q: %w", deliveryID, err)
 	}
-	return convertAll(rows, func(r dbsqlc.WebhookDelivery) (WebhookDelivery, error) {
-		return WebhookDelivery{
+	return convertAll(rows, func(r dbsqlc.WebhookDelivery) (casework.WebhookDelivery, error) {
+		return casework.WebhookDelivery{
 			ID: r.ID, DeliveryID: r.DeliveryID, WebhookID: r.WebhookID, EventType: r.EventType, Attempt: r.Attempt,
 			StatusCode: r.StatusCode, Error: r.Error, Payload: r.Payload, AttemptAt: r.AttemptAt,
 		}, nil
 	})
-}
-
-// Outbox delivery states (webhook_outbox.status).
-const (
-	// DeliveryPending is queued, or being retried.
-	DeliveryPending = "PENDING"
-	// DeliveryDelivered was answered 2xx.
-	DeliveryDelivered = "DELIVERED"
-	// DeliverySkipped was not sent: the webhook was deleted first.
-	DeliverySkipped = "SKIPPED"
-	// DeliveryFailed was given up: the address was refused or the retries
-	// ran out (Error says which).
-	DeliveryFailed = "FAILED"
-)
-
-// OutboxDelivery is one event queued for one subscriber: the lifecycle that
-// raised the event writes it and moves on; the workers' dispatcher
-// (activities.Dispatcher) delivers it and records how it ended — or, for a
-// delivery queued before migration 020, its WebhookDeliveryWorkflow does.
-type OutboxDelivery struct {
-	// DeliveryID is the X-Xuncha-Delivery header, stable across attempts.
-	DeliveryID string          `json:"delivery_id"`
-	WebhookID  string          `json:"webhook_id"`
-	EventType  string          `json:"event_type"`
-	Payload    json.RawMessage `json:"payload"`
-	Status     string          `json:"status"`
-	Error      string          `json:"error,omitempty"`
-	QueuedAt   time.Time       `json:"queued_at"`
-	FinishedAt *time.Time      `json:"finished_at,omitempty"`
-	// Attempts counts the dispatcher's attempts so far.
-	Attempts int `json:"attempts"`
-	// NextAttemptAt is when the dispatcher may try it next; nil when a
-	// WebhookDeliveryWorkflow owns it (queued before migration 020).
-	NextAttemptAt *time.Time `json:"next_attempt_at,omitempty"`
 }
 
 // ClaimDeliveries takes up to n pending deliveries that are due, for one
@@ -345,7 +312,7 @@ type OutboxDelivery struct {
 // dispatcher does not take it meanwhile, and one that stopped mid-attempt
 // leaves it to the next after the lease. Deliveries owned by a
 // WebhookDeliveryWorkflow are never claimed.
-func (s *Store) ClaimDeliveries(ctx context.Context, n int, lease time.Duration) ([]OutboxDelivery, error) {
+func (s *Store) ClaimDeliveries(ctx context.Context, n int, lease time.Duration) ([]casework.OutboxDelivery, error) {
 	if n < 1 || lease <= 0 {
 		return nil, fmt.Errorf("claiming deliveries needs a positive batch and lease, not %d and %s: %w", n, lease, derrors.ErrInvalidArgument)
 	}
@@ -353,10 +320,10 @@ func (s *Store) ClaimDeliveries(ctx context.Context, n int, lease time.Duration)
 	if err != nil {
 		return nil, fmt.Errorf("claiming queued webhook deliveries: %w", err)
 	}
-	out := make([]OutboxDelivery, len(rows))
+	out := make([]casework.OutboxDelivery, len(rows))
 	for i, r := range rows {
-		out[i] = OutboxDelivery{DeliveryID: r.DeliveryID, WebhookID: r.WebhookID, EventType: r.EventType, Payload: r.Payload,
-			Status: DeliveryPending, QueuedAt: r.QueuedAt, Attempts: r.Attempts}
+		out[i] = casework.OutboxDelivery{DeliveryID: r.DeliveryID, WebhookID: r.WebhookID, EventType: r.EventType, Payload: r.Payload,
+			Status: casework.DeliveryPending, QueuedAt: r.QueuedAt, Attempts: r.Attempts}
 	}
 	return out, nil
 }
@@ -373,7 +340,7 @@ func (s *Store) RetryDelivery(ctx context.Context, deliveryID string, after time
 // QueueDelivery writes a delivery to the outbox (status PENDING). Queuing
 // the same delivery ID again changes nothing, so a retried activity is
 // harmless; queued says whether this call wrote it.
-func (s *Store) QueueDelivery(ctx context.Context, d OutboxDelivery) (queued bool, _ error) {
+func (s *Store) QueueDelivery(ctx context.Context, d casework.OutboxDelivery) (queued bool, _ error) {
 	if d.DeliveryID == "" || d.WebhookID == "" || d.EventType == "" {
 		return false, fmt.Errorf("a queued delivery needs its delivery ID, webhook ID and event type: %w", derrors.ErrInvalidArgument)
 	}
@@ -394,9 +361,9 @@ func (s *Store) QueueDelivery(ctx context.Context, d OutboxDelivery) (queued boo
 // finished keeps its first outcome; an unknown one is derrors.ErrNotFound.
 func (s *Store) FinishDelivery(ctx context.Context, deliveryID, status, reason string) error {
 	switch status {
-	case DeliveryDelivered, DeliverySkipped, DeliveryFailed:
+	case casework.DeliveryDelivered, casework.DeliverySkipped, casework.DeliveryFailed:
 	default:
-		return derrors.Invalid("status", "must be %s, %s or %s, not %q", DeliveryDelivered, DeliverySkipped, DeliveryFailed, status)
+		return derrors.Invalid("status", "must be %s, %s or %s, not %q", casework.DeliveryDelivered, casework.DeliverySkipped, casework.DeliveryFailed, status)
 	}
 	n, err := s.q.FinishOutbox(ctx, dbsqlc.FinishOutboxParams{DeliveryID: deliveryID, Status: status, Error: reason})
 	if err != nil {
@@ -412,12 +379,12 @@ func (s *Store) FinishDelivery(ctx context.Context, deliveryID, status, reason s
 
 // QueuedDelivery reads one outbox entry; an unknown one is
 // derrors.ErrNotFound.
-func (s *Store) QueuedDelivery(ctx context.Context, deliveryID string) (OutboxDelivery, error) {
+func (s *Store) QueuedDelivery(ctx context.Context, deliveryID string) (casework.OutboxDelivery, error) {
 	r, err := s.q.GetOutbox(ctx, deliveryID)
 	if err != nil {
-		return OutboxDelivery{}, notFound(err, fmt.Sprintf("queued delivery %q", deliveryID))
+		return casework.OutboxDelivery{}, notFound(err, fmt.Sprintf("queued delivery %q", deliveryID))
 	}
-	return OutboxDelivery{
+	return casework.OutboxDelivery{
 		DeliveryID: r.DeliveryID, WebhookID: r.WebhookID, EventType: r.EventType, Payload: r.Payload,
 		Status: r.Status, Error: r.Error, QueuedAt: r.QueuedAt, FinishedAt: r.FinishedAt,
 		Attempts: r.Attempts, NextAttemptAt: r.NextAttemptAt,

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/internal/testenv"
@@ -21,8 +22,8 @@ import (
 
 var ledgerSystem = actor.System
 
-func webhookOf(id, requestID, url string, eventTypes ...string) ledger.Webhook {
-	return ledger.Webhook{ID: id, RequestID: requestID, URL: url, EventTypes: eventTypes, Secret: "s3cret-" + id, CreatedBy: office}
+func webhookOf(id, requestID, url string, eventTypes ...string) casework.Webhook {
+	return casework.Webhook{ID: id, RequestID: requestID, URL: url, EventTypes: eventTypes, Secret: "s3cret-" + id, CreatedBy: office}
 }
 
 func TestWebhooks(t *testing.T) {
@@ -46,7 +47,7 @@ func TestWebhooks(t *testing.T) {
 
 	conflicts := []struct {
 		name string
-		hook ledger.Webhook
+		hook casework.Webhook
 	}{
 		{"same request, other url", webhookOf("w-all", "req-all", "https://elsewhere.example/")},
 		{"same request, other types", webhookOf("w-all", "req-all", "https://office.example/all", "finding.major")},
@@ -93,7 +94,7 @@ func TestWebhooks(t *testing.T) {
 	require.Empty(t, got)
 }
 
-func webhookIDs(list []ledger.Webhook) []string {
+func webhookIDs(list []casework.Webhook) []string {
 	var out []string
 	for _, w := range list {
 		out = append(out, w.ID)
@@ -108,14 +109,14 @@ func TestDeliveries(t *testing.T) {
 	require.NoError(t, err)
 	payload := json.RawMessage(`{"finding_id":"f-1"}`)
 	for i, status := range []int{500, 0, 204} {
-		d := ledger.WebhookDelivery{DeliveryID: "d-1", WebhookID: "w-1", EventType: "finding.major", Attempt: i + 1,
+		d := casework.WebhookDelivery{DeliveryID: "d-1", WebhookID: "w-1", EventType: "finding.major", Attempt: i + 1,
 			StatusCode: status, Payload: payload}
 		if status != 204 {
 			d.Error = "failed"
 		}
 		require.NoError(t, fx.store.RecordDelivery(t.Context(), d))
 	}
-	require.NoError(t, fx.store.RecordDelivery(t.Context(), ledger.WebhookDelivery{DeliveryID: "d-2", WebhookID: "w-1",
+	require.NoError(t, fx.store.RecordDelivery(t.Context(), casework.WebhookDelivery{DeliveryID: "d-2", WebhookID: "w-1",
 		EventType: "finding.major", Attempt: 1, StatusCode: 200, Payload: payload}))
 
 	got, err := fx.store.Deliveries(t.Context(), "d-1")
@@ -128,15 +129,15 @@ func TestDeliveries(t *testing.T) {
 	}
 	require.Equal(t, []int{500, 0, 204}, []int{got[0].StatusCode, got[1].StatusCode, got[2].StatusCode})
 
-	err = fx.store.RecordDelivery(t.Context(), ledger.WebhookDelivery{DeliveryID: "d-3", WebhookID: "w-unknown", Attempt: 1})
+	err = fx.store.RecordDelivery(t.Context(), casework.WebhookDelivery{DeliveryID: "d-3", WebhookID: "w-unknown", Attempt: 1})
 	require.Error(t, err)
 }
 
 // sha is a valid-looking SHA-256 made of one hex digit.
 func sha(c byte) string { return strings.Repeat(string(c), 64) }
 
-func evidenceOf(id, sum string) ledger.Evidence {
-	return ledger.Evidence{ID: id, Kind: "PHOTO", SHA256: sum, Size: 1024, Location: "local:sha256/" + sum,
+func evidenceOf(id, sum string) casework.Evidence {
+	return casework.Evidence{ID: id, Kind: "PHOTO", SHA256: sum, Size: 1024, Location: "local:sha256/" + sum,
 		FileName: "现场.jpg", ContentType: "image/jpeg", CapturedAt: march, CapturedBy: "王五", UploadedBy: member}
 }
 
@@ -198,7 +199,7 @@ func TestWebhookSecretsSealed(t *testing.T) {
 	t.Parallel()
 	fx := setup(t)
 	const secret = "the-signing-secret-of-w-sealed"
-	hook := ledger.Webhook{ID: "w-sealed", RequestID: "req-sealed", URL: "https://office.example/", Secret: secret, CreatedBy: office}
+	hook := casework.Webhook{ID: "w-sealed", RequestID: "req-sealed", URL: "https://office.example/", Secret: secret, CreatedBy: office}
 	created, _, err := fx.store.CreateWebhook(t.Context(), hook)
 	require.NoError(t, err)
 	require.Equal(t, secret, created.Secret)
@@ -232,7 +233,7 @@ func TestWebhookSecretsSealed(t *testing.T) {
 		bare, err := ledger.Open(t.Context(), fx.url)
 		require.NoError(t, err)
 		t.Cleanup(bare.Close)
-		_, _, err = bare.CreateWebhook(t.Context(), ledger.Webhook{ID: "w-bare", RequestID: "req-bare", URL: "https://office.example/",
+		_, _, err = bare.CreateWebhook(t.Context(), casework.Webhook{ID: "w-bare", RequestID: "req-bare", URL: "https://office.example/",
 			Secret: secret, CreatedBy: office})
 		require.ErrorContains(t, err, "XUNCHA_TIP_KEY")
 	})
@@ -271,7 +272,7 @@ func TestWebhookOutbox(t *testing.T) {
 	fx := setup(t)
 	_, _, err := fx.store.CreateWebhook(t.Context(), webhookOf("w-out", "req-out", "https://office.example/"))
 	require.NoError(t, err)
-	d := ledger.OutboxDelivery{DeliveryID: "finding/f-1/major/w-out", WebhookID: "w-out", EventType: "finding.major",
+	d := casework.OutboxDelivery{DeliveryID: "finding/f-1/major/w-out", WebhookID: "w-out", EventType: "finding.major",
 		Payload: json.RawMessage(`{"type":"finding.major"}`)}
 
 	queued, err := fx.store.QueueDelivery(t.Context(), d)
@@ -284,24 +285,24 @@ func TestWebhookOutbox(t *testing.T) {
 	require.False(t, queued, "the same delivery ID queues once")
 	got, err := fx.store.QueuedDelivery(t.Context(), d.DeliveryID)
 	require.NoError(t, err)
-	require.Equal(t, ledger.DeliveryPending, got.Status)
+	require.Equal(t, casework.DeliveryPending, got.Status)
 	require.JSONEq(t, string(d.Payload), string(got.Payload), "the first payload stays")
 	require.Nil(t, got.FinishedAt)
 
-	require.NoError(t, fx.store.FinishDelivery(t.Context(), d.DeliveryID, ledger.DeliveryFailed, "127.0.0.1 is a loopback address"))
-	require.NoError(t, fx.store.FinishDelivery(t.Context(), d.DeliveryID, ledger.DeliveryDelivered, ""), "a retry is a no-op")
+	require.NoError(t, fx.store.FinishDelivery(t.Context(), d.DeliveryID, casework.DeliveryFailed, "127.0.0.1 is a loopback address"))
+	require.NoError(t, fx.store.FinishDelivery(t.Context(), d.DeliveryID, casework.DeliveryDelivered, ""), "a retry is a no-op")
 	got, err = fx.store.QueuedDelivery(t.Context(), d.DeliveryID)
 	require.NoError(t, err)
-	require.Equal(t, ledger.DeliveryFailed, got.Status, "the first outcome stays")
+	require.Equal(t, casework.DeliveryFailed, got.Status, "the first outcome stays")
 	require.Equal(t, "127.0.0.1 is a loopback address", got.Error)
 	require.NotNil(t, got.FinishedAt)
 
-	require.ErrorIs(t, fx.store.FinishDelivery(t.Context(), "d-none", ledger.DeliveryDelivered, ""), derrors.ErrNotFound)
+	require.ErrorIs(t, fx.store.FinishDelivery(t.Context(), "d-none", casework.DeliveryDelivered, ""), derrors.ErrNotFound)
 	require.ErrorIs(t, fx.store.FinishDelivery(t.Context(), d.DeliveryID, "LOST", ""), derrors.ErrInvalidArgument)
-	_, err = fx.store.QueueDelivery(t.Context(), ledger.OutboxDelivery{DeliveryID: "d-bad", WebhookID: "w-out", EventType: "finding.major",
+	_, err = fx.store.QueueDelivery(t.Context(), casework.OutboxDelivery{DeliveryID: "d-bad", WebhookID: "w-out", EventType: "finding.major",
 		Payload: json.RawMessage(`not json`)})
 	require.ErrorIs(t, err, derrors.ErrInvalidArgument)
-	_, err = fx.store.QueueDelivery(t.Context(), ledger.OutboxDelivery{DeliveryID: "d-orphan", WebhookID: "w-none", EventType: "finding.major",
+	_, err = fx.store.QueueDelivery(t.Context(), casework.OutboxDelivery{DeliveryID: "d-orphan", WebhookID: "w-none", EventType: "finding.major",
 		Payload: json.RawMessage(`{}`)})
 	require.Error(t, err, "a delivery names an existing webhook")
 	require.Error(t, fx.exec(t, `DELETE FROM webhook_outbox`), "the outbox is kept")

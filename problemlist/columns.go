@@ -4,8 +4,8 @@ import (
 	"strings"
 
 	"github.com/xuncha/xuncha/calendar"
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/i18n"
-	"github.com/xuncha/xuncha/ledger"
 )
 
 // row is one finding of the list: its place (序号, from 1) and its
@@ -13,7 +13,7 @@ import (
 type row struct {
 	seq   int
 	round string
-	f     ledger.Finding
+	f     casework.Finding
 }
 
 // column is one column of the list: its header, its width in a workbook
@@ -97,7 +97,7 @@ var columns = []column{
 // ClosedOn is the day a finding was closed out (Asia/Shanghai), nil for
 // one not CLOSED: its last write, since CLOSED is final (as the
 // statistics count it, migration 010).
-func ClosedOn(f ledger.Finding) *calendar.Date {
+func ClosedOn(f casework.Finding) *calendar.Date {
 	if f.Stage != "CLOSED" {
 		return nil
 	}
@@ -106,7 +106,7 @@ func ClosedOn(f ledger.Finding) *calendar.Date {
 }
 
 // diagnosis writes a diagnosis as one cell.
-func diagnosis(d *ledger.Diagnosis) string {
+func diagnosis(d *casework.Diagnosis) string {
 	if d == nil {
 		return ""
 	}
@@ -125,7 +125,7 @@ func diagnosis(d *ledger.Diagnosis) string {
 
 // requirement is the rectification required: the diagnosis's opinion,
 // else the one recorded with the finding.
-func requirement(f ledger.Finding) string {
+func requirement(f casework.Finding) string {
 	if f.Diagnosis != nil && f.Diagnosis.RectificationOpinion != "" {
 		return f.Diagnosis.RectificationOpinion
 	}
@@ -133,7 +133,7 @@ func requirement(f ledger.Finding) string {
 }
 
 // rectification writes the unit's report as one cell.
-func rectification(r *ledger.Rectification) string {
+func rectification(r *casework.Rectification) string {
 	if r == nil {
 		return ""
 	}

@@ -7,6 +7,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/xuncha/xuncha/calendar"
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/i18n"
 	"github.com/xuncha/xuncha/ledger"
 )
@@ -56,9 +57,9 @@ var statisticsColumns = []statisticsColumn{
 	{"退回重改", 10, func(s ledger.Statistics) any { return s.Reopened }, nil},
 	{"提出约谈", 10, func(s ledger.Statistics) any { return s.InterviewsProposed }, nil},
 	{"已约谈", 10, func(s ledger.Statistics) any { return s.InterviewsHeld }, nil},
-	{i18n.Step(ledger.StepReminder), 10, escalations(ledger.StepReminder), nil},
-	{i18n.Step(ledger.StepOverdue), 10, escalations(ledger.StepOverdue), nil},
-	{i18n.Step(ledger.StepInterviewProposed), 10, escalations(ledger.StepInterviewProposed), nil},
+	{i18n.Step(casework.StepReminder), 10, escalations(casework.StepReminder), nil},
+	{i18n.Step(casework.StepOverdue), 10, escalations(casework.StepOverdue), nil},
+	{i18n.Step(casework.StepInterviewProposed), 10, escalations(casework.StepInterviewProposed), nil},
 }
 
 // statisticsSheet writes the statistics of the selection, by unit and in

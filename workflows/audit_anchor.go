@@ -12,8 +12,8 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/xuncha/xuncha/activities"
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/derrors"
-	"github.com/xuncha/xuncha/ledger"
 )
 
 // The daily audit anchor (issue 11 item 3) is a Temporal Schedule rather
@@ -59,7 +59,7 @@ var auditAnchorOptions = workflow.ActivityOptions{
 func AuditAnchorWorkflow(ctx workflow.Context, _ AuditAnchorInput) (activities.WriteAuditAnchorResult, error) {
 	var res activities.WriteAuditAnchorResult
 	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, auditAnchorOptions), acts.WriteAuditAnchor,
-		activities.WriteAuditAnchorInput{TakenBy: ledger.AnchorBySchedule}).Get(ctx, &res)
+		activities.WriteAuditAnchorInput{TakenBy: casework.AnchorBySchedule}).Get(ctx, &res)
 	return res, err
 }
 

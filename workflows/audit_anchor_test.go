@@ -12,7 +12,7 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"github.com/xuncha/xuncha/activities"
-	"github.com/xuncha/xuncha/ledger"
+	"github.com/xuncha/xuncha/casework"
 )
 
 // TestAuditAnchorWorkflow: the scheduled workflow writes one anchor as the
@@ -24,7 +24,7 @@ func TestAuditAnchorWorkflow(t *testing.T) {
 	env.OnActivity(acts.WriteAuditAnchor, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.WriteAuditAnchorInput) (activities.WriteAuditAnchorResult, error) {
 			calls++
-			require.Equal(t, ledger.AnchorBySchedule, in.TakenBy)
+			require.Equal(t, casework.AnchorBySchedule, in.TakenBy)
 			if calls == 1 {
 				return activities.WriteAuditAnchorResult{}, temporal.NewApplicationError("connection refused", "LEDGER_UNAVAILABLE")
 			}

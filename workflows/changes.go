@@ -8,9 +8,9 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
-	"github.com/xuncha/xuncha/ledger"
 )
 
 // lifecycle is what a workflow with stage-changing updates provides to
@@ -101,7 +101,7 @@ func registerState[S, R any](ctx workflow.Context, l lifecycle[S], c *core[R]) e
 // before to after: subject, stages, time, and — inside an update, when the
 // event has no key of its own — the update ID as its key, so that a retried
 // ledger write records nothing twice.
-func changeEvent(ctx workflow.Context, e ledger.Event, subjectType, id, before, after string) ledger.Event {
+func changeEvent(ctx workflow.Context, e casework.Event, subjectType, id, before, after string) casework.Event {
 	e.SubjectType = subjectType
 	e.SubjectID = id
 	e.StageBefore = before

@@ -8,10 +8,10 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/internal/i18n"
-	"github.com/xuncha/xuncha/ledger"
 )
 
 // The division of powers, written out as a domain expert would check it
@@ -116,9 +116,9 @@ func TestInterviewStageTable(t *testing.T) {
 // kinds are the workflows'.
 func TestSignerRolesAreTheSignOffRoles(t *testing.T) {
 	t.Parallel()
-	require.ElementsMatch(t, ledger.SignerRoles, findingMachine.roles[ActionSignOff])
-	require.Equal(t, FindingKinds, ledger.FindingKindNames)
-	require.Equal(t, []string{SeverityGeneral, SeverityMajor}, ledger.HazardSeverities)
+	require.ElementsMatch(t, casework.SignerRoles, findingMachine.roles[ActionSignOff])
+	require.Equal(t, FindingKinds, casework.FindingKindNames)
+	require.Equal(t, []string{SeverityGeneral, SeverityMajor}, casework.HazardSeverities)
 }
 
 // TestWebUITermsAreChinese: the Web UI's details name every stage, and the
@@ -145,7 +145,7 @@ func TestWebUITermsAreChinese(t *testing.T) {
 		"finding kind":     {FindingKinds, i18n.FindingKind},
 		"interview source": {InterviewSources, i18n.InterviewSource},
 		"team role":        {teamRoles, i18n.TeamRole},
-		"signer role":      {ledger.SignerRoles, i18n.Role},
+		"signer role":      {casework.SignerRoles, i18n.Role},
 	} {
 		require.NotEmpty(t, c.values, name)
 		for _, v := range c.values {
@@ -153,7 +153,7 @@ func TestWebUITermsAreChinese(t *testing.T) {
 		}
 	}
 	require.Equal(t, "**长沙市 430100 · 专项巡查 · 2026年第一轮**",
-		inspectionSpec.title(ledger.Inspection{UnitName: "长沙市", UnitCode: "430100", Kind: KindSpecial, Round: "2026年第一轮"}))
+		inspectionSpec.title(casework.Inspection{UnitName: "长沙市", UnitCode: "430100", Kind: KindSpecial, Round: "2026年第一轮"}))
 	require.Equal(t, "约谈 430100 · finding/f-1 · 逾期升级提请",
 		InterviewSummary(InterviewInput{UnitCode: "430100", Subject: "finding/f-1", Source: InterviewSourceLadder}))
 }

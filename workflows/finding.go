@@ -12,11 +12,11 @@ import (
 
 	"github.com/xuncha/xuncha/activities"
 	"github.com/xuncha/xuncha/calendar"
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/deadline"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/i18n"
 	"github.com/xuncha/xuncha/internal/searchattr"
-	"github.com/xuncha/xuncha/ledger"
 )
 
 // FindingInput starts a FindingWorkflow: the finding as recorded (stage and
@@ -26,8 +26,8 @@ import (
 // and LISTED, that no workflow has driven yet (a problem list's import
 // writes its rows in one transaction and starts their workflows after).
 type FindingInput struct {
-	Finding ledger.Finding `json:"finding"`
-	Reopen  *ReopenInput   `json:"reopen,omitempty"`
+	Finding casework.Finding `json:"finding"`
+	Reopen  *ReopenInput     `json:"reopen,omitempty"`
 	// Adopt takes Finding as the ledger holds it: nothing is recorded, no
 	// recording window is checked (it may have closed since the import);
 	// the notice of a major hazard or important problem is sent.
@@ -56,8 +56,8 @@ func (r ReopenInput) rule() deadline.Rule {
 
 // FindingState is what the state query and every update return.
 type FindingState struct {
-	Finding     ledger.Finding      `json:"finding"`
-	Escalations []ledger.Escalation `json:"escalations"`
+	Finding     casework.Finding      `json:"finding"`
+	Escalations []casework.Escalation `json:"escalations"`
 	// Pending are the escalation steps still to fire for the running
 	// deadline.
 	Pending []deadline.ScheduledStep `json:"pending"`
@@ -82,7 +82,7 @@ type CalendarChangedSignal struct {
 // then does not upsert again (FindingInput.StartedListed); one notified at
 // once is FOUND until the notice is sent, and starts so. A refused finding
 // fails its run, so a retry may start the ID again.
-func CreatingStart(f ledger.Finding, taskQueue string) (client.StartWorkflowOptions, FindingInput, string) {
+func CreatingStart(f casework.Finding, taskQueue string) (client.StartWorkflowOptions, FindingInput, string) {
 	attrs := findingAttributes(f)
 	in := FindingInput{Finding: f, StartedListed: !NeedsImmediateNotice(f)}
 	if in.StartedListed {
@@ -99,7 +99,7 @@ func CreatingStart(f ledger.Finding, taskQueue string) (client.StartWorkflowOpti
 	}, in, FindingWorkflowName
 }
 
-func findingAttributes(f ledger.Finding) []temporal.SearchAttributeUpdate {
+func findingAttributes(f casework.Finding) []temporal.SearchAttributeUpdate {
 	updates := []temporal.SearchAttributeUpdate{
 		searchattr.Stage.ValueSet(FindingFound),
 		searchattr.Unit.ValueSet(f.UnitCode),
@@ -114,7 +114,7 @@ func findingAttributes(f ledger.Finding) []temporal.SearchAttributeUpdate {
 }
 
 // FindingSummary is the Web UI's one-line summary of a finding workflow.
-func FindingSummary(f ledger.Finding) string {
+func FindingSummary(f casework.Finding) string {
 	if f.LedgerNumber != "" {
 		return f.LedgerNumber + " · " + f.Title
 	}
@@ -122,40 +122,40 @@ func FindingSummary(f ledger.Finding) string {
 }
 
 // findingSpec plugs the finding's closed loop into the lifecycle core.
-var findingSpec = &spec[ledger.Finding]{
+var findingSpec = &spec[casework.Finding]{
 	kind:        "finding",
-	subjectType: ledger.SubjectFinding,
+	subjectType: casework.SubjectFinding,
 	machine:     findingMachine,
-	fields: func(f *ledger.Finding) rowFields {
+	fields: func(f *casework.Finding) rowFields {
 		return rowFields{id: &f.ID, requestID: &f.RequestID, stage: &f.Stage, unitCode: &f.UnitCode,
 			version: &f.Version, deadlineSeq: &f.DeadlineSeq, missed: &f.MissedDeadlines, overdue: &f.Overdue, updatedAt: &f.UpdatedAt}
 	},
-	running: func(f ledger.Finding) *calendar.Deadline {
+	running: func(f casework.Finding) *calendar.Deadline {
 		if f.Stage != FindingReferred {
 			return nil
 		}
 		return f.Deadline
 	},
-	withDeadline: func(f ledger.Finding, d calendar.Deadline) ledger.Finding { f.Deadline = &d; return f },
-	write: func(next ledger.Finding, e ledger.Event) (any, any) {
+	withDeadline: func(f casework.Finding, d calendar.Deadline) casework.Finding { f.Deadline = &d; return f },
+	write: func(next casework.Finding, e casework.Event) (any, any) {
 		return acts.ApplyFindingChange, activities.FindingChangeInput{Finding: next, Event: e}
 	},
-	writeEscalation: func(esc ledger.Escalation, next ledger.Finding, e ledger.Event) (any, any) {
+	writeEscalation: func(esc casework.Escalation, next casework.Finding, e casework.Event) (any, any) {
 		return acts.Escalate, activities.EscalateInput{Escalation: esc, Finding: next, Event: e}
 	},
-	escalation: func(f ledger.Finding, step deadline.ScheduledStep, due calendar.Deadline) i18n.Text {
+	escalation: func(f casework.Finding, step deadline.ScheduledStep, due calendar.Deadline) i18n.Text {
 		switch step.Step {
-		case ledger.StepReminder:
+		case casework.StepReminder:
 			return i18n.T("reminder: the rectification report of %s is due %s", findingLabel(f), due.Due)
-		case ledger.StepOverdue:
+		case casework.StepOverdue:
 			return i18n.T("overdue: the rectification report of %s was due %s; escalated to the office", findingLabel(f), due.Due)
-		case ledger.StepInterviewProposed:
+		case casework.StepInterviewProposed:
 			return i18n.T("still overdue %d working days after %s: an interview (约谈) of the leaders of unit %s is proposed",
 				step.WorkingDays, due.Due, f.UnitCode)
 		}
 		return i18n.T("%s: the rectification report of %s is due %s", step.Step, findingLabel(f), due.Due)
 	},
-	announcement: func(f ledger.Finding, esc ledger.Escalation, due calendar.Deadline) (string, map[string]any) {
+	announcement: func(f casework.Finding, esc casework.Escalation, due calendar.Deadline) (string, map[string]any) {
 		return EventFindingEscalated, map[string]any{
 			"escalation":    esc,
 			"finding_id":    f.ID,
@@ -167,11 +167,11 @@ var findingSpec = &spec[ledger.Finding]{
 			"deadline":      due.Explanation,
 		}
 	},
-	title:     func(f ledger.Finding) string { return "**" + FindingSummary(f) + "**" },
+	title:     func(f casework.Finding) string { return "**" + FindingSummary(f) + "**" },
 	stageName: i18n.FindingStage,
 	dueWhat:   "rectification report",
-	footer:    func(f ledger.Finding) string { return extensionDetails(f) + signoffDetails(f) + referralDetails(f) },
-	attributes: func(f ledger.Finding) []temporal.SearchAttributeUpdate {
+	footer:    func(f casework.Finding) string { return extensionDetails(f) + signoffDetails(f) + referralDetails(f) },
+	attributes: func(f casework.Finding) []temporal.SearchAttributeUpdate {
 		if a := Awaiting(f); len(a) > 0 {
 			return []temporal.SearchAttributeUpdate{searchattr.Awaiting.ValueSet(a)}
 		}
@@ -181,7 +181,7 @@ var findingSpec = &spec[ledger.Finding]{
 
 // findingLabel names a finding in escalation messages: its ledger number
 // once it has one.
-func findingLabel(f ledger.Finding) string {
+func findingLabel(f casework.Finding) string {
 	if f.LedgerNumber != "" {
 		return f.LedgerNumber
 	}
@@ -213,7 +213,7 @@ func FindingWorkflow(ctx workflow.Context, in FindingInput) (FindingResult, erro
 
 // finding is the state behind FindingWorkflow.
 type finding struct {
-	core[ledger.Finding]
+	core[casework.Finding]
 	// receipt runs the ladder of the clue referral awaiting its receipt
 	// (finding_referral.go).
 	receipt ladder
@@ -269,7 +269,7 @@ func (w *finding) run(ctx workflow.Context, startedListed bool) (FindingResult, 
 		}
 		next := w.row
 		next.Stage = FindingListed
-		if err := w.apply(ctx, next, ledger.Event{
+		if err := w.apply(ctx, next, casework.Event{
 			Key: "list/" + w.row.RequestID, Action: "list", Actor: actor.System,
 			Note: "entered in the problem ledger as " + w.row.LedgerNumber,
 		}); err != nil {
@@ -348,7 +348,7 @@ func dataJSON(v any) json.RawMessage {
 // notifyMajor tells the unit and the office about a MAJOR hazard or an
 // important problem with the rectification opinion, as soon as it is found.
 func (w *finding) notifyMajor(ctx workflow.Context) error {
-	if err := w.apply(ctx, w.row, ledger.Event{
+	if err := w.apply(ctx, w.row, casework.Event{
 		Key: "notify/" + w.row.RequestID, Action: "notify", Actor: actor.System,
 		Note: fmt.Sprintf("notified to unit %s and the office at once, with the rectification opinion", w.row.UnitCode),
 		Data: dataJSON(map[string]any{"recipients": []string{"unit:" + w.row.UnitCode, "office"},
@@ -376,14 +376,14 @@ func (w *finding) diagnose(ctx workflow.Context, in DiagnoseInput) error {
 	next.Stage = FindingDiagnosed
 	d := in.Diagnosis
 	next.Diagnosis = &d
-	return w.apply(ctx, next, ledger.Event{Action: ActionDiagnose, Actor: in.Actor, Data: dataJSON(d)})
+	return w.apply(ctx, next, casework.Event{Action: ActionDiagnose, Actor: in.Actor, Data: dataJSON(d)})
 }
 
 func (w *finding) classify(ctx workflow.Context, in ClassifyInput) error {
 	next := w.row
 	next.Stage = FindingClassified
 	next.Dispositions = slices.Clone(in.Dispositions)
-	return w.apply(ctx, next, ledger.Event{Action: ActionClassify, Actor: in.Actor, Note: in.Note,
+	return w.apply(ctx, next, casework.Event{Action: ActionClassify, Actor: in.Actor, Note: in.Note,
 		Data: dataJSON(map[string]any{"dispositions": in.Dispositions})})
 }
 
@@ -393,7 +393,7 @@ func (w *finding) classify(ctx workflow.Context, in ClassifyInput) error {
 // ladder: the referral, a rejected verification, a refused sign-off and a
 // failed re-check all do this. before prepares the row (the referral, the
 // reopen count); data is asked after it.
-func (w *finding) rectifyAgain(ctx workflow.Context, rule deadline.Rule, before func(*ledger.Finding), e ledger.Event,
+func (w *finding) rectifyAgain(ctx workflow.Context, rule deadline.Rule, before func(*casework.Finding), e casework.Event,
 	data func() map[string]any) error {
 	next := w.row
 	next.Stage = FindingReferred
@@ -406,9 +406,9 @@ func (w *finding) rectifyAgain(ctx workflow.Context, rule deadline.Rule, before 
 		// One ledger call computes the deadline and writes the change
 		// with it (activities.ApplyFindingDeadline).
 		e.Data = dataJSON(data())
-		if err := w.applyVia(ctx, next, e, func(next ledger.Finding, e ledger.Event) (any, any) {
+		if err := w.applyVia(ctx, next, e, func(next casework.Finding, e casework.Event) (any, any) {
 			return acts.ApplyFindingDeadline, activities.FindingDeadlineInput{Finding: next, Event: e, Rule: rule}
-		}, &resolved, func(f *ledger.Finding) bool { f.Deadline = &resolved.Deadline; return true }); err != nil {
+		}, &resolved, func(f *casework.Finding) bool { f.Deadline = &resolved.Deadline; return true }); err != nil {
 			return err
 		}
 	} else {
@@ -431,15 +431,15 @@ func (w *finding) rectifyAgain(ctx workflow.Context, rule deadline.Rule, before 
 func (w *finding) refer(ctx workflow.Context, in ReferInput) error {
 	r := in.Referral
 	return w.rectifyAgain(ctx, deadline.Rectification("feedback_received_on", r.FeedbackReceivedOn, r.Due),
-		func(next *ledger.Finding) { next.Referral = &r },
-		ledger.Event{Action: ActionRefer, Actor: in.Actor, Note: in.Note},
+		func(next *casework.Finding) { next.Referral = &r },
+		casework.Event{Action: ActionRefer, Actor: in.Actor, Note: in.Note},
 		func() map[string]any { return map[string]any{"referral": r} })
 }
 
 func (w *finding) reportRectification(ctx workflow.Context, in ReportRectificationInput) error {
 	next := w.row
 	next.Stage = FindingRectified
-	next.Rectification = &ledger.Rectification{
+	next.Rectification = &casework.Rectification{
 		Report: in.Report, HandlingOfResponsible: in.HandlingOfResponsible,
 		EvidenceIDs: slices.Clone(in.EvidenceIDs), ReportedAt: workflow.Now(ctx).UTC(),
 	}
@@ -451,7 +451,7 @@ func (w *finding) reportRectification(ctx workflow.Context, in ReportRectificati
 	if w.row.Deadline != nil && !workflow.Now(ctx).Before(w.row.Deadline.DueAt) {
 		note = "rectification reported after the deadline " + w.row.Deadline.Due.String()
 	}
-	if err := w.apply(ctx, next, ledger.Event{Action: ActionReportRectification, Actor: in.Actor, Note: note,
+	if err := w.apply(ctx, next, casework.Event{Action: ActionReportRectification, Actor: in.Actor, Note: note,
 		Evidence: evidenceJSON(in.EvidenceIDs),
 		Data:     dataJSON(map[string]any{"report": in.Report, "handling_of_responsible": in.HandlingOfResponsible})}); err != nil {
 		return err
@@ -465,16 +465,16 @@ func (w *finding) verify(ctx workflow.Context, in VerifyInput) error {
 		next := w.row
 		next.Stage = FindingClosed
 		next.Overdue = false
-		e := ledger.Event{Action: ActionVerify, Actor: in.Actor, Note: in.Reason, Data: dataJSON(map[string]any{"accept": true})}
+		e := casework.Event{Action: ActionVerify, Actor: in.Actor, Note: in.Reason, Data: dataJSON(map[string]any{"accept": true})}
 		if w.ledger.level >= levelTwo {
 			// One ledger call reads the office's sign-off rule and, when
 			// it names no signers, closes the finding
 			// (activities.CloseFinding); otherwise the rule holds the
 			// close-out for its signers (finding_signoff.go).
 			var res activities.CloseFindingResult
-			if err := w.applyVia(ctx, next, e, func(next ledger.Finding, e ledger.Event) (any, any) {
+			if err := w.applyVia(ctx, next, e, func(next casework.Finding, e casework.Event) (any, any) {
 				return acts.CloseFinding, activities.CloseFindingInput{Finding: next, Event: e}
-			}, &res, func(*ledger.Finding) bool { return res.Closed }); err != nil {
+			}, &res, func(*casework.Finding) bool { return res.Closed }); err != nil {
 				return err
 			}
 			if !res.Closed {
@@ -496,8 +496,8 @@ func (w *finding) verify(ctx workflow.Context, in VerifyInput) error {
 	today := calendar.DateOf(workflow.Now(ctx))
 	var reopens int
 	return w.rectifyAgain(ctx, deadline.RectificationAgain(today.String(), in.Due),
-		func(next *ledger.Finding) { next.ReopenCount++; next.Rectification = nil; reopens = next.ReopenCount },
-		ledger.Event{Action: ActionVerify, Actor: in.Actor, Note: in.Reason},
+		func(next *casework.Finding) { next.ReopenCount++; next.Rectification = nil; reopens = next.ReopenCount },
+		casework.Event{Action: ActionVerify, Actor: in.Actor, Note: in.Reason},
 		func() map[string]any { return map[string]any{"accept": false, "reopen_count": reopens} })
 }
 
@@ -510,7 +510,7 @@ func (w *finding) withdraw(ctx workflow.Context, in WithdrawInput) error {
 	// A withdrawn finding owes nothing: it is no longer overdue (the
 	// escalations and the missed-deadline count stay as history).
 	next.Overdue = false
-	if err := w.apply(ctx, next, ledger.Event{Action: ActionWithdraw, Actor: in.Actor, Note: in.Reason}); err != nil {
+	if err := w.apply(ctx, next, casework.Event{Action: ActionWithdraw, Actor: in.Actor, Note: in.Reason}); err != nil {
 		return err
 	}
 	// The proposals are cancelled, saying why, before the ladder stops: an
@@ -569,8 +569,8 @@ func (w *finding) reopen(ctx workflow.Context, in ReopenInput) (FindingResult, e
 	}
 	var reopens int
 	if err := w.rectifyAgain(ctx, in.rule(),
-		func(next *ledger.Finding) { next.ReopenCount++; next.Rectification = nil; reopens = next.ReopenCount },
-		ledger.Event{Key: "reopen/" + in.RequestID, Action: "reopen", Actor: in.Actor,
+		func(next *casework.Finding) { next.ReopenCount++; next.Rectification = nil; reopens = next.ReopenCount },
+		casework.Event{Key: "reopen/" + in.RequestID, Action: "reopen", Actor: in.Actor,
 			Note: "re-check by follow-up inspection " + in.InspectionID + " failed: " + in.Reason},
 		func() map[string]any {
 			return map[string]any{"inspection_id": in.InspectionID, "reopen_count": reopens}

@@ -11,11 +11,11 @@ import (
 
 	"github.com/xuncha/xuncha/activities"
 	"github.com/xuncha/xuncha/calendar"
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/deadline"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/internal/i18n"
-	"github.com/xuncha/xuncha/ledger"
 )
 
 // Extensions (延期, issue 14 item 1): before its rectification deadline
@@ -26,7 +26,7 @@ import (
 // ladder fires at the new instants. The office's escalation policy limits
 // how many extensions one rectification deadline gets, how far they move it
 // in total (from its original last day) and which hazard severities may be
-// extended at all (ledger.ExtensionLimits).
+// extended at all (casework.ExtensionLimits).
 //
 // This file is the one home of those rules: checkExtensionRequest and
 // checkExtensionDecision (what the finding's own state allows, in the
@@ -106,18 +106,18 @@ func (in DecideExtensionInput) Validate() error {
 }
 
 // pendingExtension is the index of the request waiting for the office.
-func pendingExtension(f ledger.Finding) (int, bool) {
-	i := slices.IndexFunc(f.Extensions, func(e ledger.Extension) bool { return e.State == ledger.ExtensionPending })
+func pendingExtension(f casework.Finding) (int, bool) {
+	i := slices.IndexFunc(f.Extensions, func(e casework.Extension) bool { return e.State == casework.ExtensionPending })
 	return i, i >= 0
 }
 
 // approvedExtensions counts the extensions granted to the running
 // rectification deadline (its round: the referral's, or the one set by the
 // last rejection or reopening).
-func approvedExtensions(f ledger.Finding) int {
+func approvedExtensions(f casework.Finding) int {
 	n := 0
 	for _, e := range f.Extensions {
-		if e.State == ledger.ExtensionApproved && e.Round == f.ReopenCount {
+		if e.State == casework.ExtensionApproved && e.Round == f.ReopenCount {
 			n++
 		}
 	}
@@ -126,7 +126,7 @@ func approvedExtensions(f ledger.Finding) int {
 
 // originalDue is the running deadline's last day as the office set it,
 // before any extension.
-func originalDue(f ledger.Finding) string {
+func originalDue(f casework.Finding) string {
 	if f.OriginalDue != "" {
 		return f.OriginalDue
 	}
@@ -137,7 +137,7 @@ func originalDue(f ledger.Finding) string {
 // allow at now: one after the running deadline has passed, one while
 // another waits for the office, one for a day not after the running
 // deadline's. Outside REFERRED it says nothing: the stage table refuses.
-func checkExtensionRequest(f ledger.Finding, due string, now time.Time) error {
+func checkExtensionRequest(f casework.Finding, due string, now time.Time) error {
 	if f.Stage != FindingReferred || f.Deadline == nil {
 		return nil
 	}
@@ -155,7 +155,7 @@ func checkExtensionRequest(f ledger.Finding, due string, now time.Time) error {
 // checkExtensionDecision refuses a decision the finding's state does not
 // allow at now: none is pending, or an approval's day is not after the
 // running deadline's or already past.
-func checkExtensionDecision(f ledger.Finding, in DecideExtensionInput, now time.Time) error {
+func checkExtensionDecision(f casework.Finding, in DecideExtensionInput, now time.Time) error {
 	if f.Stage != FindingReferred || f.Deadline == nil {
 		return nil
 	}
@@ -179,7 +179,7 @@ func checkExtensionDecision(f ledger.Finding, in DecideExtensionInput, now time.
 
 // approvedDue is the day an approval grants: the office's, or the one asked
 // for.
-func approvedDue(e ledger.Extension, in DecideExtensionInput) string {
+func approvedDue(e casework.Extension, in DecideExtensionInput) string {
 	if in.Due != "" {
 		return in.Due
 	}
@@ -188,7 +188,7 @@ func approvedDue(e ledger.Extension, in DecideExtensionInput) string {
 
 // checkLater refuses a day (a valid YYYY-MM-DD) not after the running
 // deadline's last day.
-func checkLater(f ledger.Finding, due, field string) error {
+func checkLater(f casework.Finding, due, field string) error {
 	d, err := calendar.ParseDate(due)
 	if err != nil {
 		return derrors.Invalid(field, "must be a date YYYY-MM-DD")
@@ -204,7 +204,7 @@ func checkLater(f ledger.Finding, due, field string) error {
 // at all, the finding's severity, as many extensions as allowed already
 // granted, the total already used up, or due past the last day the total
 // allows.
-func checkExtensionTerms(f ledger.Finding, terms deadline.ExtensionTerms, due, action string) error {
+func checkExtensionTerms(f casework.Finding, terms deadline.ExtensionTerms, due, action string) error {
 	id := FindingWorkflowID(f.ID)
 	limits := terms.Limits
 	switch granted := approvedExtensions(f); {
@@ -258,15 +258,15 @@ func (w *finding) requestExtension(ctx workflow.Context, in RequestExtensionInpu
 	if err := checkExtensionTerms(w.row, terms, in.Due, ActionRequestExtension); err != nil {
 		return err
 	}
-	ext := ledger.Extension{
+	ext := casework.Extension{
 		Seq: len(w.row.Extensions) + 1, Round: w.row.ReopenCount, DeadlineSeq: w.row.DeadlineSeq,
-		State: ledger.ExtensionPending, PreviousDue: w.row.Deadline.Due.String(), OriginalDue: original,
+		State: casework.ExtensionPending, PreviousDue: w.row.Deadline.Due.String(), OriginalDue: original,
 		RequestedDue: in.Due, Reason: in.Reason, EvidenceIDs: slices.Clone(in.EvidenceIDs),
 		RequestedBy: in.Actor, RequestedAt: workflow.Now(ctx).UTC(),
 	}
 	next := w.row
 	next.Extensions = append(slices.Clone(w.row.Extensions), ext)
-	if err := w.apply(ctx, next, ledger.Event{Action: ActionRequestExtension, Actor: in.Actor,
+	if err := w.apply(ctx, next, casework.Event{Action: ActionRequestExtension, Actor: in.Actor,
 		Note:     fmt.Sprintf("extension %d requested: due %s asked for (due %s now): %s", ext.Seq, in.Due, ext.PreviousDue, in.Reason),
 		Evidence: evidenceJSON(in.EvidenceIDs),
 		Data:     dataJSON(map[string]any{"extension": ext}),
@@ -289,9 +289,9 @@ func (w *finding) decideExtension(ctx workflow.Context, in DecideExtensionInput)
 	next := w.row
 	next.Extensions = slices.Clone(w.row.Extensions)
 	if !in.Approve {
-		ext.State = ledger.ExtensionRefused
+		ext.State = casework.ExtensionRefused
 		next.Extensions[i] = ext
-		if err := w.apply(ctx, next, ledger.Event{Action: ActionDecideExtension, Actor: in.Actor,
+		if err := w.apply(ctx, next, casework.Event{Action: ActionDecideExtension, Actor: in.Actor,
 			Note: fmt.Sprintf("extension %d refused: %s", ext.Seq, in.Reason),
 			Data: dataJSON(map[string]any{"approve": false, "extension": ext}),
 		}); err != nil {
@@ -316,7 +316,7 @@ func (w *finding) decideExtension(ctx workflow.Context, in DecideExtensionInput)
 		return err
 	}
 	old := *w.row.Deadline
-	ext.State, ext.ApprovedDue, ext.PreviousDue = ledger.ExtensionApproved, due, old.Due.String()
+	ext.State, ext.ApprovedDue, ext.PreviousDue = casework.ExtensionApproved, due, old.Due.String()
 	next.Extensions[i] = ext
 	next.OriginalDue = original
 	next.Deadline = &resolved.Deadline
@@ -326,7 +326,7 @@ func (w *finding) decideExtension(ctx workflow.Context, in DecideExtensionInput)
 	if in.Reason != "" {
 		note += ": " + in.Reason
 	}
-	if err := w.apply(ctx, next, ledger.Event{Action: ActionDecideExtension, Actor: in.Actor, Note: note,
+	if err := w.apply(ctx, next, casework.Event{Action: ActionDecideExtension, Actor: in.Actor, Note: note,
 		Data: dataJSON(map[string]any{"approve": true, "extension": ext, "old_due": old.Due, "new_due": resolved.Deadline.Due,
 			"original_due": original, "deadline": resolved.Deadline, "policy_version": terms.PolicyVersion}),
 	}); err != nil {
@@ -339,7 +339,7 @@ func (w *finding) decideExtension(ctx workflow.Context, in DecideExtensionInput)
 
 // announceExtension posts an extension's request or decision to the
 // subscribed webhooks.
-func (w *finding) announceExtension(ctx workflow.Context, eventType, what string, ext ledger.Extension) {
+func (w *finding) announceExtension(ctx workflow.Context, eventType, what string, ext casework.Extension) {
 	data := map[string]any{
 		"finding_id":    w.row.ID,
 		"ledger_number": w.row.LedgerNumber,
@@ -359,19 +359,19 @@ func (w *finding) announceExtension(ctx workflow.Context, eventType, what string
 // lapsePending closes the request still waiting for the office when the
 // finding leaves REFERRED (why says how), so that it is no longer pending;
 // without one it returns exts as they are.
-func lapsePending(exts []ledger.Extension, now time.Time, why string) []ledger.Extension {
-	i := slices.IndexFunc(exts, func(e ledger.Extension) bool { return e.State == ledger.ExtensionPending })
+func lapsePending(exts []casework.Extension, now time.Time, why string) []casework.Extension {
+	i := slices.IndexFunc(exts, func(e casework.Extension) bool { return e.State == casework.ExtensionPending })
 	if i < 0 {
 		return exts
 	}
 	out := slices.Clone(exts)
 	system := actor.System
-	out[i].State, out[i].DecidedBy, out[i].DecidedAt, out[i].DecisionReason = ledger.ExtensionLapsed, &system, &now, why
+	out[i].State, out[i].DecidedBy, out[i].DecidedAt, out[i].DecisionReason = casework.ExtensionLapsed, &system, &now, why
 	return out
 }
 
 // extensionDetails is the extension part of a finding's Web UI details.
-func extensionDetails(f ledger.Finding) string {
+func extensionDetails(f casework.Finding) string {
 	if f.Stage != FindingReferred {
 		return ""
 	}

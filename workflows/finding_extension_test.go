@@ -9,9 +9,9 @@ import (
 	sdkpb "go.temporal.io/api/sdk/v1"
 
 	"github.com/xuncha/xuncha/calendar"
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
-	"github.com/xuncha/xuncha/ledger"
 )
 
 // The extension tests run on the default calendar from start (Monday
@@ -46,8 +46,8 @@ func approve(requestID, due string) DecideExtensionInput {
 func at(s string) time.Duration { return shanghai(s).Sub(start) }
 
 // escalationsOf lists the steps taken for deadline seq, in order.
-func (h *harness) escalationsOf(seq int) []ledger.Escalation {
-	var out []ledger.Escalation
+func (h *harness) escalationsOf(seq int) []casework.Escalation {
+	var out []casework.Escalation
 	for _, e := range h.fl.escalations {
 		if e.DeadlineSeq == seq {
 			out = append(out, e)
@@ -67,7 +67,7 @@ func (h *harness) details() string {
 }
 
 // requireFired checks the steps of one deadline and when each fired.
-func requireFired(t *testing.T, got []ledger.Escalation, want map[string]string) {
+func requireFired(t *testing.T, got []casework.Escalation, want map[string]string) {
 	t.Helper()
 	require.Len(t, got, len(want), "%v", got)
 	for _, e := range got {
@@ -105,7 +105,7 @@ func TestFindingExtensionApproved(t *testing.T) {
 	// Asked: pending, nothing else changed; the ladder runs on.
 	ext := asked.state.Finding.Extensions
 	require.Len(t, ext, 1)
-	require.Equal(t, ledger.Extension{Seq: 1, Round: 0, DeadlineSeq: 1, State: ledger.ExtensionPending,
+	require.Equal(t, casework.Extension{Seq: 1, Round: 0, DeadlineSeq: 1, State: casework.ExtensionPending,
 		PreviousDue: "2026-04-02", OriginalDue: "2026-04-02", RequestedDue: "2026-04-20",
 		Reason: "重大隐患治理需停产改造，工程周期长于整改期限", EvidenceIDs: []string{"ev-works-plan"},
 		RequestedBy: unitActor, RequestedAt: start.Add(10 * day).UTC()}, ext[0])
@@ -121,7 +121,7 @@ func TestFindingExtensionApproved(t *testing.T) {
 	require.Contains(t, f.Deadline.Explanation[0], "an extension approved by the office")
 	require.Equal(t, 2, f.DeadlineSeq)
 	require.Equal(t, "2026-04-02", f.OriginalDue)
-	require.Equal(t, ledger.ExtensionApproved, f.Extensions[0].State)
+	require.Equal(t, casework.ExtensionApproved, f.Extensions[0].State)
 	require.Equal(t, "2026-04-20", f.Extensions[0].ApprovedDue)
 	require.Equal(t, office, *f.Extensions[0].DecidedBy)
 	require.Equal(t, start.Add(12*day).UTC(), *f.Extensions[0].DecidedAt)
@@ -133,9 +133,9 @@ func TestFindingExtensionApproved(t *testing.T) {
 	// the end of 04-20, and 5 working days later (04-27).
 	require.Empty(t, h.escalationsOf(1))
 	requireFired(t, h.escalationsOf(2), map[string]string{
-		ledger.StepReminder:          "2026-04-18 00:00",
-		ledger.StepOverdue:           "2026-04-21 00:00",
-		ledger.StepInterviewProposed: "2026-04-28 00:00",
+		casework.StepReminder:          "2026-04-18 00:00",
+		casework.StepOverdue:           "2026-04-21 00:00",
+		casework.StepInterviewProposed: "2026-04-28 00:00",
 	})
 	require.Len(t, h.fl.interviews, 1)
 	require.Equal(t, 2, h.fl.interviews[0].DeadlineSeq)
@@ -168,7 +168,7 @@ func TestFindingExtensionApproved(t *testing.T) {
 	}
 	require.NoError(t, json.Unmarshal(h.fl.deliveries[2].Payload, &payload))
 	require.Equal(t, "2026-04-20", payload.Data["due"])
-	require.Equal(t, ledger.ExtensionApproved, payload.Data["extension"].(map[string]any)["state"])
+	require.Equal(t, casework.ExtensionApproved, payload.Data["extension"].(map[string]any)["state"])
 }
 
 // TestFindingExtensionRefused: the office refuses with a reason; the
@@ -187,13 +187,13 @@ func TestFindingExtensionRefused(t *testing.T) {
 	require.Equal(t, "2026-04-02", f.Deadline.Due.String())
 	require.Equal(t, 1, f.DeadlineSeq)
 	require.Empty(t, f.OriginalDue, "nothing was extended")
-	require.Equal(t, ledger.ExtensionRefused, f.Extensions[0].State)
+	require.Equal(t, casework.ExtensionRefused, f.Extensions[0].State)
 	require.Equal(t, "整改措施可分步实施，不予延期", f.Extensions[0].DecisionReason)
 	require.Empty(t, f.Extensions[0].ApprovedDue)
 	require.Equal(t, office, *f.Extensions[0].DecidedBy)
 	requireFired(t, h.escalationsOf(1), map[string]string{
-		ledger.StepReminder: "2026-04-02 00:00",
-		ledger.StepOverdue:  "2026-04-03 00:00",
+		casework.StepReminder: "2026-04-02 00:00",
+		casework.StepOverdue:  "2026-04-03 00:00",
 	})
 	require.Equal(t, "extension 1 refused: 整改措施可分步实施，不予延期", h.fl.events[7].Note)
 	require.Equal(t, EventExtensionDecided, h.fl.deliveries[2].EventType)
@@ -217,10 +217,10 @@ func TestFindingPendingExtensionDoesNotStopTheLadder(t *testing.T) {
 	requireDone(t, late, wd)
 
 	require.True(t, overdue.Finding.Overdue)
-	require.Equal(t, ledger.ExtensionPending, overdue.Finding.Extensions[0].State)
+	require.Equal(t, casework.ExtensionPending, overdue.Finding.Extensions[0].State)
 	requireFired(t, h.escalationsOf(1), map[string]string{
-		ledger.StepReminder: "2026-04-02 00:00",
-		ledger.StepOverdue:  "2026-04-03 00:00",
+		casework.StepReminder: "2026-04-02 00:00",
+		casework.StepOverdue:  "2026-04-03 00:00",
 	})
 
 	var invalid *derrors.InvalidError
@@ -257,20 +257,20 @@ func TestFindingExtensionRequestAfterTheDeadline(t *testing.T) {
 // recording nothing: the count, the total (counted with the calendar from
 // the original day), the severities, and none at all.
 func TestFindingExtensionLimits(t *testing.T) {
-	twice := ledger.ExtensionLimits{MaxCount: 2, TotalMonths: 1, Severities: []string{SeverityMajor}}
+	twice := casework.ExtensionLimits{MaxCount: 2, TotalMonths: 1, Severities: []string{SeverityMajor}}
 	// 1 month after 2026-04-02 is 05-02, in the Labour Day holiday
 	// (05-01..05-05): the total ends on the next working day.
 	latest := "2026-05-06"
 	tests := []struct {
 		name     string
-		limits   ledger.ExtensionLimits
+		limits   casework.ExtensionLimits
 		severity string
 		// steps are sent a day apart from 2026-03-10; want is the refusal
 		// of the last one: a reason, or a field.
 		steps []any
 		want  string
 	}{
-		{"a second extension over a count of one", ledger.ExtensionLimits{MaxCount: 1, TotalMonths: 2, Severities: []string{SeverityMajor}}, SeverityMajor,
+		{"a second extension over a count of one", casework.ExtensionLimits{MaxCount: 1, TotalMonths: 2, Severities: []string{SeverityMajor}}, SeverityMajor,
 			[]any{askFor("x1", "2026-04-10"), approve("a1", ""), askFor("x2", "2026-04-20")}, ReasonExtensionLimit},
 		{"past the total", twice, SeverityMajor,
 			[]any{askFor("x1", "2026-05-07")}, "due"},
@@ -278,9 +278,9 @@ func TestFindingExtensionLimits(t *testing.T) {
 			[]any{askFor("x1", latest), approve("a1", ""), askFor("x2", "2026-05-20")}, ReasonExtensionLimit},
 		{"an approval past the total", twice, SeverityMajor,
 			[]any{askFor("x1", "2026-04-20"), approve("a1", "2026-05-07")}, "due"},
-		{"a GENERAL hazard by default", ledger.DefaultExtensionLimits(), SeverityGeneral,
+		{"a GENERAL hazard by default", casework.DefaultExtensionLimits(), SeverityGeneral,
 			[]any{askFor("x1", "2026-04-20")}, ReasonExtensionSeverity},
-		{"no extensions at all", ledger.ExtensionLimits{}, SeverityMajor,
+		{"no extensions at all", casework.ExtensionLimits{}, SeverityMajor,
 			[]any{askFor("x1", "2026-04-20")}, ReasonExtensionLimit},
 		{"a second request while one waits", twice, SeverityMajor,
 			[]any{askFor("x1", "2026-04-20"), askFor("x2", "2026-04-25")}, ReasonExtensionPending},
@@ -362,7 +362,7 @@ func TestFindingExtensionLimits(t *testing.T) {
 // original day.
 func TestFindingExtensionsPerRound(t *testing.T) {
 	h := newHarness(t)
-	h.fl.policy.Extensions = ledger.ExtensionLimits{MaxCount: 1, TotalMonths: 1, Severities: []string{SeverityMajor}}
+	h.fl.policy.Extensions = casework.ExtensionLimits{MaxCount: 1, TotalMonths: 1, Severities: []string{SeverityMajor}}
 	h.referredAt()
 	h.update(5*day, ActionRequestExtension, "x1", askFor("x1", "2026-04-10"))
 	h.update(6*day, ActionDecideExtension, "a1", approve("a1", ""))
@@ -382,7 +382,7 @@ func TestFindingExtensionsPerRound(t *testing.T) {
 	f := approved.state.Finding
 	require.Len(t, f.Extensions, 2)
 	require.Equal(t, 1, f.Extensions[1].Round)
-	require.Equal(t, ledger.ExtensionApproved, f.Extensions[1].State)
+	require.Equal(t, casework.ExtensionApproved, f.Extensions[1].State)
 	require.Equal(t, "2026-04-13", f.OriginalDue)
 	require.Equal(t, "2026-04-20", f.Deadline.Due.String())
 	require.Equal(t, 4, f.DeadlineSeq, "referral, extension, rejection, extension")
@@ -402,7 +402,7 @@ func TestFindingPendingExtensionLapses(t *testing.T) {
 	requireDone(t, reported)
 
 	e := reported.state.Finding.Extensions[0]
-	require.Equal(t, ledger.ExtensionLapsed, e.State)
+	require.Equal(t, casework.ExtensionLapsed, e.State)
 	require.Equal(t, actor.System, *e.DecidedBy)
 	require.Equal(t, "the rectification was reported before a decision", e.DecisionReason)
 	requireReason(t, derrors.FromTemporal(undecidable.rejected), "STAGE_NOT_ALLOWED")
@@ -435,7 +435,7 @@ func TestFindingExtendedDeadlineFollowsTheCalendar(t *testing.T) {
 	requireDone(t, approved, wd)
 
 	require.Equal(t, ActionWithdraw, h.fl.actions()[len(h.fl.actions())-1])
-	var redate *ledger.Event
+	var redate *casework.Event
 	for i := range h.fl.events {
 		if h.fl.events[i].Action == "redate" {
 			redate = &h.fl.events[i]
@@ -444,9 +444,9 @@ func TestFindingExtendedDeadlineFollowsTheCalendar(t *testing.T) {
 	require.NotNil(t, redate, "the ladder moved, so the change is recorded")
 	require.Equal(t, "re-dated by calendar version 7: due 2026-04-20 (was 2026-04-20)", redate.Note)
 	requireFired(t, h.escalationsOf(2), map[string]string{
-		ledger.StepReminder:          "2026-04-17 00:00",
-		ledger.StepOverdue:           "2026-04-21 00:00",
-		ledger.StepInterviewProposed: "2026-04-28 00:00",
+		casework.StepReminder:          "2026-04-17 00:00",
+		casework.StepOverdue:           "2026-04-21 00:00",
+		casework.StepInterviewProposed: "2026-04-28 00:00",
 	})
 	require.Equal(t, "2026-04-20", h.fl.row.Deadline.Due.String())
 	require.Contains(t, h.fl.row.Deadline.Explanation[0], "an extension approved by the office")

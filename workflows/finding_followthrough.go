@@ -8,10 +8,10 @@ import (
 
 	"github.com/xuncha/xuncha/activities"
 	"github.com/xuncha/xuncha/calendar"
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/deadline"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/i18n"
-	"github.com/xuncha/xuncha/ledger"
 )
 
 // A follow-through (issue 14) is a deadline a finding runs for someone
@@ -34,26 +34,26 @@ type followThrough struct {
 	ladder func(*finding) *ladder
 	// item is the deadline of item seq of f (nil without one) and whether
 	// it is still awaited, so that its ladder runs.
-	item func(f ledger.Finding, seq int) (d *calendar.Deadline, awaited bool)
+	item func(f casework.Finding, seq int) (d *calendar.Deadline, awaited bool)
 	// with returns f with item seq's deadline d and, when overdue, its
 	// overdue mark set; f's slices are not changed.
-	with func(f ledger.Finding, seq int, d calendar.Deadline, overdue bool) ledger.Finding
+	with func(f casework.Finding, seq int, d calendar.Deadline, overdue bool) casework.Finding
 	// message is an escalation's message for step, due on due.
-	message func(f ledger.Finding, seq int, step string, due calendar.Deadline) i18n.Text
+	message func(f casework.Finding, seq int, step string, due calendar.Deadline) i18n.Text
 	// redated is a re-date's note.
 	redated func(seq int, version int64, due, was calendar.Date) string
 	// data is what the events say of the item besides its number.
-	data func(f ledger.Finding, seq int) map[string]any
+	data func(f casework.Finding, seq int) map[string]any
 	// announce posts the OVERDUE step's webhook (the row has the mark).
-	announce func(ctx workflow.Context, w *finding, seq int, esc ledger.Escalation)
+	announce func(ctx workflow.Context, w *finding, seq int, esc casework.Escalation)
 }
 
 // step names a ladder step of the deadline, "" for a step it does not take.
 func (ft *followThrough) step(step string) string {
 	switch step {
-	case ledger.StepReminder:
+	case casework.StepReminder:
 		return ft.reminder
-	case ledger.StepOverdue:
+	case casework.StepOverdue:
 		return ft.overdue
 	}
 	return ""
@@ -108,7 +108,7 @@ func (w *finding) redateFollowThrough(ctx workflow.Context, ft *followThrough, s
 	data := ft.data(w.row, seq)
 	data["calendar_version"], data[ft.key+"_seq"] = sig.Version, seq
 	data["old_due"], data["new_due"], data["deadline"] = old.Due, resolved.Deadline.Due, resolved.Deadline
-	if err := w.apply(ctx, ft.with(w.row, seq, resolved.Deadline, false), ledger.Event{
+	if err := w.apply(ctx, ft.with(w.row, seq, resolved.Deadline, false), casework.Event{
 		Key: fmt.Sprintf("%s/%d/redate/%d", ft.key, seq, sig.Version), Action: "redate" + ft.action, Actor: actor.System,
 		Note: ft.redated(seq, sig.Version, resolved.Deadline.Due, old.Due), Data: dataJSON(data),
 	}); err != nil {
@@ -136,9 +136,9 @@ func (w *finding) escalateFollowThrough(ctx workflow.Context, ft *followThrough,
 	next := ft.with(w.row, seq, due, name == ft.overdue)
 	next.Version = w.row.Version + 1
 	next.UpdatedAt = now
-	esc := ledger.Escalation{Subject: w.subject(), DeadlineSeq: seq, Step: name, UnitCode: w.row.UnitCode,
+	esc := casework.Escalation{Subject: w.subject(), DeadlineSeq: seq, Step: name, UnitCode: w.row.UnitCode,
 		DueAt: due.DueAt, FiredAt: now, Message: message.EN, MessageZH: message.ZH}
-	event := ledger.Event{SubjectType: ledger.SubjectFinding, SubjectID: w.row.ID,
+	event := casework.Event{SubjectType: casework.SubjectFinding, SubjectID: w.row.ID,
 		Key: fmt.Sprintf("%s/%d/escalate/%s", ft.key, seq, name), Action: "escalate" + ft.action,
 		StageBefore: w.row.Stage, StageAfter: w.row.Stage, Actor: actor.System, Note: message.EN, OccurredAt: now,
 		Data: dataJSON(data)}
@@ -169,7 +169,7 @@ const (
 // the inspected unit, each once, in a fixed order: the office's decision
 // on an extension, a referral's receipt or outcome, the signers. Nothing
 // for a finding that ended.
-func Awaiting(f ledger.Finding) []string {
+func Awaiting(f casework.Finding) []string {
 	if !findingMachine.open(f.Stage) {
 		return nil
 	}
@@ -179,16 +179,16 @@ func Awaiting(f ledger.Finding) []string {
 			out = append(out, what)
 		}
 	}
-	if slices.ContainsFunc(f.Extensions, func(e ledger.Extension) bool { return e.State == ledger.ExtensionPending }) {
+	if slices.ContainsFunc(f.Extensions, func(e casework.Extension) bool { return e.State == casework.ExtensionPending }) {
 		add(AwaitingExtensionDecision)
 	}
 	for _, r := range f.ClueReferrals {
 		switch {
-		case r.State == ledger.ReferralAwaitingReceipt && r.ReceiptOverdue:
+		case r.State == casework.ReferralAwaitingReceipt && r.ReceiptOverdue:
 			add(AwaitingReferralReceiptOverdue)
-		case r.State == ledger.ReferralAwaitingReceipt:
+		case r.State == casework.ReferralAwaitingReceipt:
 			add(AwaitingReferralReceipt)
-		case !ledger.ReferralSettled(r.State):
+		case !casework.ReferralSettled(r.State):
 			add(AwaitingReferralOutcome)
 		}
 	}

@@ -12,8 +12,8 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/xuncha/xuncha/activities"
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/searchattr"
-	"github.com/xuncha/xuncha/ledger"
 )
 
 // The problem list's import (issue 13 item 3) writes every row to the
@@ -119,7 +119,7 @@ func FindingImportWorkflow(ctx workflow.Context, in FindingImportInput) (Finding
 // attributes and summary. An existing run is kept (USE_EXISTING); an ID
 // that ever ran is not started again (REJECT_DUPLICATE), so a finding that
 // had its workflow never gets a second.
-func AdoptingStart(f ledger.Finding, taskQueue string) (client.StartWorkflowOptions, FindingInput) {
+func AdoptingStart(f casework.Finding, taskQueue string) (client.StartWorkflowOptions, FindingInput) {
 	attrs := findingAttributes(f)
 	attrs[0] = searchattr.Stage.ValueSet(f.Stage)
 	return client.StartWorkflowOptions{
@@ -135,8 +135,8 @@ func AdoptingStart(f ledger.Finding, taskQueue string) (client.StartWorkflowOpti
 // StartAdopting is activities.Activities.AdoptFinding for a worker on
 // taskQueue: it starts the adopting workflow of f (AdoptingStart); a
 // workflow of f that exists or existed is no error.
-func StartAdopting(tc client.Client, taskQueue string) func(ctx context.Context, f ledger.Finding) error {
-	return func(ctx context.Context, f ledger.Finding) error {
+func StartAdopting(tc client.Client, taskQueue string) func(ctx context.Context, f casework.Finding) error {
+	return func(ctx context.Context, f casework.Finding) error {
 		opts, in := AdoptingStart(f, taskQueue)
 		_, err := tc.ExecuteWorkflow(ctx, opts, FindingWorkflowName, in)
 		var started *serviceerror.WorkflowExecutionAlreadyStarted

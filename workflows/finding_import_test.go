@@ -10,13 +10,13 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/xuncha/xuncha/activities"
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/searchattr"
-	"github.com/xuncha/xuncha/ledger"
 )
 
 // imported is a finding as an import leaves it in the ledger: numbered,
 // LISTED, at version 2 (its record and list events).
-func imported(severity string) ledger.Finding {
+func imported(severity string) casework.Finding {
 	f := newFinding(severity)
 	f.WorkflowID = FindingWorkflowID(f.ID)
 	f.LedgerNumber = "2026-430100-0042"

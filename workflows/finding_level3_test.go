@@ -11,9 +11,9 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/xuncha/xuncha/activities"
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/internal/searchattr"
-	"github.com/xuncha/xuncha/ledger"
 )
 
 // levelRun is one finding run to the end of a lifecycle, as the
@@ -47,7 +47,7 @@ func watchLevel(h *harness) *levelRun {
 
 // startAsTheAPI starts f as the API's create does (CreatingStart): the
 // level-3 type, with the listed finding's search attributes.
-func (r *levelRun) startAsTheAPI(f ledger.Finding) {
+func (r *levelRun) startAsTheAPI(f casework.Finding) {
 	opts, in, workflowType := CreatingStart(f, "xuncha")
 	require.NoError(r.h.t, r.h.env.SetTypedSearchAttributesOnStart(opts.TypedSearchAttributes))
 	r.start = opts.TypedSearchAttributes

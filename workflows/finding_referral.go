@@ -9,17 +9,17 @@ import (
 
 	"github.com/xuncha/xuncha/activities"
 	"github.com/xuncha/xuncha/calendar"
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/deadline"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/internal/i18n"
-	"github.com/xuncha/xuncha/ledger"
 )
 
 // Referral of clues by cadre-management authority (移交, issue 14 item 2):
 // a VIOLATION_CLUE or RESPONSIBILITY finding classified REFER_CLUE is
 // referred to the body with jurisdiction over the people concerned. The
-// office's routing table (ledger.ReferralRoute: administrative level of the
+// office's routing table (casework.ReferralRoute: administrative level of the
 // unit × kind of clue × cadre rank) proposes the receiver; the office
 // confirms it or overrides it with a reason. The receiver acknowledges
 // receipt (回执) within the route's working days — otherwise the ladder
@@ -109,7 +109,7 @@ type ReferClueInput struct {
 	Receiver       string `json:"receiver,omitempty"`
 	OverrideReason string `json:"override_reason,omitempty"`
 	// AckWorkingDays is the receipt's limit; 0 takes the route's (or
-	// ledger.DefaultAckWorkingDays for a receiver the table does not name).
+	// casework.DefaultAckWorkingDays for a receiver the table does not name).
 	AckWorkingDays int    `json:"ack_working_days,omitempty"`
 	Note           string `json:"note,omitempty"`
 }
@@ -118,23 +118,23 @@ type ReferClueInput struct {
 func (in ReferClueInput) Validate() error {
 	var v derrors.Violations
 	ValidateRequestID(&v, "request_id", in.RequestID)
-	if in.UnitLevel != "" && !slices.Contains(ledger.UnitLevels, in.UnitLevel) {
-		v.Add("unit_level", "must be one of %s (or empty: taken from the unit's division code)", strings.Join(ledger.UnitLevels, ", "))
+	if in.UnitLevel != "" && !slices.Contains(casework.UnitLevels, in.UnitLevel) {
+		v.Add("unit_level", "must be one of %s (or empty: taken from the unit's division code)", strings.Join(casework.UnitLevels, ", "))
 	}
-	if !slices.Contains(ledger.ClueKinds, in.ClueKind) {
-		v.Add("clue_kind", "must be one of %s", strings.Join(ledger.ClueKinds, ", "))
+	if !slices.Contains(casework.ClueKinds, in.ClueKind) {
+		v.Add("clue_kind", "must be one of %s", strings.Join(casework.ClueKinds, ", "))
 	}
-	if !slices.Contains(ledger.CadreRanks, in.CadreRank) {
-		v.Add("cadre_rank", "must be one of %s", strings.Join(ledger.CadreRanks, ", "))
+	if !slices.Contains(casework.CadreRanks, in.CadreRank) {
+		v.Add("cadre_rank", "must be one of %s", strings.Join(casework.CadreRanks, ", "))
 	}
 	if in.Receiver != "" {
-		ledger.ValidateReceiver(&v, "receiver", in.Receiver)
+		casework.ValidateReceiver(&v, "receiver", in.Receiver)
 		optionalText(&v, "override_reason", in.OverrideReason, 2000)
 	} else if in.OverrideReason != "" {
 		v.Add("override_reason", "is only given with receiver, to override the routing table's")
 	}
 	if in.AckWorkingDays != 0 {
-		ledger.ValidateAckWorkingDays(&v, "ack_working_days", in.AckWorkingDays)
+		casework.ValidateAckWorkingDays(&v, "ack_working_days", in.AckWorkingDays)
 	}
 	optionalText(&v, "note", in.Note, 5000)
 	return v.Err()
@@ -185,11 +185,11 @@ func (in ReportReferralOutcomeInput) Validate() error {
 	if in.Seq < 0 {
 		v.Add("seq", "must be a referral's number (1, 2, …), or 0 for the one not yet settled")
 	}
-	if !slices.Contains(ledger.ReferralOutcomes, in.Outcome) {
-		v.Add("outcome", "must be one of %s", strings.Join(ledger.ReferralOutcomes, ", "))
+	if !slices.Contains(casework.ReferralOutcomes, in.Outcome) {
+		v.Add("outcome", "must be one of %s", strings.Join(casework.ReferralOutcomes, ", "))
 	}
 	requireText(&v, "summary", in.Summary, 10000)
-	if in.Outcome == ledger.OutcomeFiled {
+	if in.Outcome == casework.OutcomeFiled {
 		requireText(&v, "case_number", in.CaseNumber, 100)
 	} else {
 		optionalText(&v, "case_number", in.CaseNumber, 100)
@@ -210,11 +210,11 @@ func UnitLevelOf(unitCode string) (string, bool) {
 	}
 	switch {
 	case strings.HasSuffix(unitCode, "0000"):
-		return ledger.UnitLevelProvince, true
+		return casework.UnitLevelProvince, true
 	case strings.HasSuffix(unitCode, "00"):
-		return ledger.UnitLevelCity, true
+		return casework.UnitLevelCity, true
 	}
-	return ledger.UnitLevelCounty, true
+	return casework.UnitLevelCounty, true
 }
 
 // checkReferClue refuses a referral the finding does not allow: it carries
@@ -222,7 +222,7 @@ func UnitLevelOf(unitCode string) (string, bool) {
 // receipt, or one to the same receiver is not settled; and a unit level it
 // cannot take from the unit's code. Outside the referral stages it says
 // nothing: the stage table refuses.
-func checkReferClue(f ledger.Finding, in ReferClueInput) error {
+func checkReferClue(f casework.Finding, in ReferClueInput) error {
 	if !slices.Contains(referralStages, f.Stage) {
 		return nil
 	}
@@ -234,10 +234,10 @@ func checkReferClue(f ledger.Finding, in ReferClueInput) error {
 	}
 	for _, r := range f.ClueReferrals {
 		switch {
-		case r.State == ledger.ReferralAwaitingReceipt:
+		case r.State == casework.ReferralAwaitingReceipt:
 			return findingRefusal(f, ActionReferClue, ReasonReferralOpen,
 				"%s: referral %d to %s awaits its receipt; refer again once it is acknowledged", id, r.Seq, r.Receiver)
-		case in.Receiver != "" && r.Receiver == in.Receiver && !ledger.ReferralSettled(r.State):
+		case in.Receiver != "" && r.Receiver == in.Receiver && !casework.ReferralSettled(r.State):
 			return findingRefusal(f, ActionReferClue, ReasonReferralOpen,
 				"%s: referral %d to %s is not settled yet", id, r.Seq, r.Receiver)
 		}
@@ -253,7 +253,7 @@ func checkReferClue(f ledger.Finding, in ReferClueInput) error {
 // referralFor finds the referral an answer is about: seq's, or (seq 0) the
 // newest one in wanted; for a receiver only those referred to its
 // organisation. It is -1 when there is none.
-func referralFor(f ledger.Finding, who actor.Actor, seq int, wanted func(ledger.ClueReferral) bool) int {
+func referralFor(f casework.Finding, who actor.Actor, seq int, wanted func(casework.ClueReferral) bool) int {
 	for i := len(f.ClueReferrals) - 1; i >= 0; i-- {
 		r := f.ClueReferrals[i]
 		if who.Role == actor.RoleReceiver && r.Receiver != who.Organisation {
@@ -270,14 +270,14 @@ func referralFor(f ledger.Finding, who actor.Actor, seq int, wanted func(ledger.
 // referrals do not allow: no such referral (to the caller's body), a second
 // receipt, an outcome before the receipt, after a settled one, or a
 // NOT_FILED after a case was opened.
-func checkReferralAnswer(f ledger.Finding, action string, who actor.Actor, seq int, outcome string) error {
+func checkReferralAnswer(f casework.Finding, action string, who actor.Actor, seq int, outcome string) error {
 	if !slices.Contains(referralStages, f.Stage) {
 		return nil
 	}
 	id := FindingWorkflowID(f.ID)
-	wanted := func(r ledger.ClueReferral) bool { return !ledger.ReferralSettled(r.State) }
+	wanted := func(r casework.ClueReferral) bool { return !casework.ReferralSettled(r.State) }
 	if action == ActionAcknowledgeReferral {
-		wanted = func(r ledger.ClueReferral) bool { return r.State == ledger.ReferralAwaitingReceipt }
+		wanted = func(r casework.ClueReferral) bool { return r.State == casework.ReferralAwaitingReceipt }
 	}
 	i := referralFor(f, who, seq, wanted)
 	if i < 0 {
@@ -296,16 +296,16 @@ func checkReferralAnswer(f ledger.Finding, action string, who actor.Actor, seq i
 	}
 	r := f.ClueReferrals[i]
 	switch {
-	case action == ActionAcknowledgeReferral && r.State != ledger.ReferralAwaitingReceipt:
+	case action == ActionAcknowledgeReferral && r.State != casework.ReferralAwaitingReceipt:
 		return findingRefusal(f, action, ReasonReferralAcknowledged, "%s: referral %d was acknowledged already", id, r.Seq)
 	case action == ActionAcknowledgeReferral:
 		return nil
-	case r.State == ledger.ReferralAwaitingReceipt:
+	case r.State == casework.ReferralAwaitingReceipt:
 		return findingRefusal(f, action, ReasonReferralNotAcknowledged,
 			"%s: referral %d awaits its receipt (回执); acknowledge it before reporting an outcome", id, r.Seq)
-	case ledger.ReferralSettled(r.State):
+	case casework.ReferralSettled(r.State):
 		return findingRefusal(f, action, ReasonReferralSettled, "%s: referral %d is settled (%s)", id, r.Seq, r.State)
-	case r.State == ledger.ReferralFiled && outcome != ledger.OutcomeConcluded:
+	case r.State == casework.ReferralFiled && outcome != casework.OutcomeConcluded:
 		return derrors.Invalid("outcome", "must be CONCLUDED: referral %d's case %s is open and owes its handling result (处理结果)",
 			r.Seq, r.Outcomes[len(r.Outcomes)-1].CaseNumber)
 	}
@@ -316,7 +316,7 @@ func checkReferralAnswer(f ledger.Finding, action string, who actor.Actor, seq i
 // finding whose referrals are not all settled: the finding records every
 // outcome before it can close. A rejection goes back to REFERRED and is
 // not held up.
-func checkReferralsSettled(f ledger.Finding, in VerifyInput) error {
+func checkReferralsSettled(f casework.Finding, in VerifyInput) error {
 	if !in.Accept {
 		return nil
 	}
@@ -326,12 +326,12 @@ func checkReferralsSettled(f ledger.Finding, in VerifyInput) error {
 // referralsSettled refuses action, which would close out the RECTIFIED
 // finding f (an accepted verification, the last signature), while one of
 // its referrals has no final outcome.
-func referralsSettled(f ledger.Finding, action string) error {
+func referralsSettled(f casework.Finding, action string) error {
 	if f.Stage != FindingRectified {
 		return nil
 	}
 	for _, r := range f.ClueReferrals {
-		if !ledger.ReferralSettled(r.State) {
+		if !casework.ReferralSettled(r.State) {
 			return findingRefusal(f, action, ReasonReferralOutcomePending,
 				"%s: referral %d to %s has no final outcome yet (%s); the finding closes once the receiver reports it",
 				FindingWorkflowID(f.ID), r.Seq, r.Receiver, r.State)
@@ -343,7 +343,7 @@ func referralsSettled(f ledger.Finding, action string) error {
 // chooseReceiver is the routing decision: the office's receiver or the
 // route's, the receipt's limit, and the refusals: no receiver at all, or
 // one that differs from the route without a reason.
-func chooseReceiver(f ledger.Finding, in ReferClueInput, route *ledger.ReferralRoute, key string) (receiver string, days int, err error) {
+func chooseReceiver(f casework.Finding, in ReferClueInput, route *casework.ReferralRoute, key string) (receiver string, days int, err error) {
 	switch {
 	case in.Receiver == "" && route == nil:
 		return "", 0, findingRefusal(f, ActionReferClue, ReasonNoReferralRoute,
@@ -359,7 +359,7 @@ func chooseReceiver(f ledger.Finding, in ReferClueInput, route *ledger.ReferralR
 	case route != nil && in.Receiver == route.Receiver:
 		receiver, days = route.Receiver, route.AckWorkingDays
 	default:
-		receiver, days = in.Receiver, ledger.DefaultAckWorkingDays
+		receiver, days = in.Receiver, casework.DefaultAckWorkingDays
 	}
 	if in.AckWorkingDays != 0 {
 		days = in.AckWorkingDays
@@ -369,7 +369,7 @@ func chooseReceiver(f ledger.Finding, in ReferClueInput, route *ledger.ReferralR
 
 // routeReferral reads the routing table's route for a key, in an activity:
 // the table is data.
-func (r ledgerRunner) routeReferral(ctx workflow.Context, in activities.RouteReferralInput) (*ledger.ReferralRoute, error) {
+func (r ledgerRunner) routeReferral(ctx workflow.Context, in activities.RouteReferralInput) (*casework.ReferralRoute, error) {
 	var res activities.RouteReferralResult
 	if err := r.call(ctx, &res, acts.RouteReferral, in); err != nil {
 		return nil, ledgerFailure("reading the referral routing table", err)
@@ -384,7 +384,7 @@ func (w *finding) referClue(ctx workflow.Context, in ReferClueInput) error {
 	if level == "" {
 		level, _ = UnitLevelOf(w.row.UnitCode) // the validator made sure
 	}
-	key := ledger.RouteKey(level, in.ClueKind, in.CadreRank)
+	key := casework.RouteKey(level, in.ClueKind, in.CadreRank)
 	route, err := w.ledger.routeReferral(ctx, activities.RouteReferralInput{UnitLevel: level, ClueKind: in.ClueKind, CadreRank: in.CadreRank})
 	if err != nil {
 		return err
@@ -399,9 +399,9 @@ func (w *finding) referClue(ctx workflow.Context, in ReferClueInput) error {
 	if err != nil {
 		return err
 	}
-	ref := ledger.ClueReferral{
+	ref := casework.ClueReferral{
 		Seq: len(w.row.ClueReferrals) + 1, UnitLevel: level, ClueKind: in.ClueKind, CadreRank: in.CadreRank,
-		Receiver: receiver, Note: in.Note, State: ledger.ReferralAwaitingReceipt, AckWorkingDays: days,
+		Receiver: receiver, Note: in.Note, State: casework.ReferralAwaitingReceipt, AckWorkingDays: days,
 		ReferredBy: in.Actor, ReferredAt: now, AckDeadline: &resolved.Deadline,
 	}
 	note := fmt.Sprintf("clue referred to %s (%s); receipt due %s", receiver, key, resolved.Deadline.Due)
@@ -419,7 +419,7 @@ func (w *finding) referClue(ctx workflow.Context, in ReferClueInput) error {
 	}
 	next := w.row
 	next.ClueReferrals = append(slices.Clone(w.row.ClueReferrals), ref)
-	if err := w.apply(ctx, next, ledger.Event{Action: ActionReferClue, Actor: in.Actor, Note: note,
+	if err := w.apply(ctx, next, casework.Event{Action: ActionReferClue, Actor: in.Actor, Note: note,
 		Data: dataJSON(map[string]any{"referral": ref, "deadline": resolved.Deadline, "policy_version": resolved.PolicyVersion}),
 	}); err != nil {
 		return err
@@ -457,15 +457,15 @@ var receiptFollowThrough = &followThrough{
 	key: "referral", action: "Referral", noun: "referral",
 	reminder: StepReferralReminder, overdue: StepReferralUnacknowledged,
 	ladder: func(w *finding) *ladder { return &w.receipt },
-	item: func(f ledger.Finding, seq int) (*calendar.Deadline, bool) {
+	item: func(f casework.Finding, seq int) (*calendar.Deadline, bool) {
 		i := referralIndex(f, seq)
 		if i < 0 {
 			return nil, false
 		}
 		r := f.ClueReferrals[i]
-		return r.AckDeadline, findingMachine.open(f.Stage) && r.State == ledger.ReferralAwaitingReceipt
+		return r.AckDeadline, findingMachine.open(f.Stage) && r.State == casework.ReferralAwaitingReceipt
 	},
-	with: func(f ledger.Finding, seq int, d calendar.Deadline, overdue bool) ledger.Finding {
+	with: func(f casework.Finding, seq int, d calendar.Deadline, overdue bool) casework.Finding {
 		i := referralIndex(f, seq)
 		f.ClueReferrals = slices.Clone(f.ClueReferrals)
 		f.ClueReferrals[i].AckDeadline = &d
@@ -474,7 +474,7 @@ var receiptFollowThrough = &followThrough{
 		}
 		return f
 	},
-	message: func(f ledger.Finding, seq int, step string, due calendar.Deadline) i18n.Text {
+	message: func(f casework.Finding, seq int, step string, due calendar.Deadline) i18n.Text {
 		r := f.ClueReferrals[referralIndex(f, seq)]
 		if step == StepReferralUnacknowledged {
 			return i18n.T("unacknowledged: %s has not acknowledged referral %d of %s, due %s; escalated to the office",
@@ -485,10 +485,10 @@ var receiptFollowThrough = &followThrough{
 	redated: func(seq int, version int64, due, was calendar.Date) string {
 		return fmt.Sprintf("referral %d's receipt re-dated by calendar version %d: due %s (was %s)", seq, version, due, was)
 	},
-	data: func(f ledger.Finding, seq int) map[string]any {
+	data: func(f casework.Finding, seq int) map[string]any {
 		return map[string]any{"receiver": f.ClueReferrals[referralIndex(f, seq)].Receiver}
 	},
-	announce: func(ctx workflow.Context, w *finding, seq int, esc ledger.Escalation) {
+	announce: func(ctx workflow.Context, w *finding, seq int, esc casework.Escalation) {
 		data := w.referralData(w.row.ClueReferrals[referralIndex(w.row, seq)])
 		data["escalation"] = esc
 		announce(ctx, w.ledger, &w.deliveries, EventReferralUnacknowledged, fmt.Sprintf("%s/referral/%d/unacknowledged", w.subject(), seq), data)
@@ -496,17 +496,17 @@ var receiptFollowThrough = &followThrough{
 }
 
 // referralIndex is the index of referral seq in f's referrals, -1 for none.
-func referralIndex(f ledger.Finding, seq int) int {
-	return slices.IndexFunc(f.ClueReferrals, func(r ledger.ClueReferral) bool { return r.Seq == seq })
+func referralIndex(f casework.Finding, seq int) int {
+	return slices.IndexFunc(f.ClueReferrals, func(r casework.ClueReferral) bool { return r.Seq == seq })
 }
 
 // acknowledgeReferral records the receipt (回执) and stops its ladder.
 func (w *finding) acknowledgeReferral(ctx workflow.Context, in AcknowledgeReferralInput) error {
-	i := referralFor(w.row, in.Actor, in.Seq, func(r ledger.ClueReferral) bool { return r.State == ledger.ReferralAwaitingReceipt })
+	i := referralFor(w.row, in.Actor, in.Seq, func(r casework.ClueReferral) bool { return r.State == casework.ReferralAwaitingReceipt })
 	ref := w.row.ClueReferrals[i] // the validator made sure
 	now := workflow.Now(ctx).UTC()
 	who := in.Actor
-	ref.State, ref.AcknowledgedBy, ref.AcknowledgedAt = ledger.ReferralAcknowledged, &who, &now
+	ref.State, ref.AcknowledgedBy, ref.AcknowledgedAt = casework.ReferralAcknowledged, &who, &now
 	ref.ReceiptNumber, ref.AckNote = in.ReceiptNumber, in.Note
 	note := fmt.Sprintf("referral %d acknowledged by %s", ref.Seq, ref.Receiver)
 	if ref.AckDeadline != nil && !now.Before(ref.AckDeadline.DueAt) {
@@ -518,7 +518,7 @@ func (w *finding) acknowledgeReferral(ctx workflow.Context, in AcknowledgeReferr
 	next := w.row
 	next.ClueReferrals = slices.Clone(w.row.ClueReferrals)
 	next.ClueReferrals[i] = ref
-	if err := w.apply(ctx, next, ledger.Event{Action: ActionAcknowledgeReferral, Actor: in.Actor, Note: note,
+	if err := w.apply(ctx, next, casework.Event{Action: ActionAcknowledgeReferral, Actor: in.Actor, Note: note,
 		Data: dataJSON(map[string]any{"referral": ref})}); err != nil {
 		return err
 	}
@@ -529,20 +529,20 @@ func (w *finding) acknowledgeReferral(ctx workflow.Context, in AcknowledgeReferr
 // reportReferralOutcome records an outcome: a case opened (the referral
 // waits for its handling result), none opened, or the handling result.
 func (w *finding) reportReferralOutcome(ctx workflow.Context, in ReportReferralOutcomeInput) error {
-	i := referralFor(w.row, in.Actor, in.Seq, func(r ledger.ClueReferral) bool { return !ledger.ReferralSettled(r.State) })
+	i := referralFor(w.row, in.Actor, in.Seq, func(r casework.ClueReferral) bool { return !casework.ReferralSettled(r.State) })
 	ref := w.row.ClueReferrals[i] // the validator made sure
-	ref.Outcomes = append(slices.Clone(ref.Outcomes), ledger.ReferralOutcome{
+	ref.Outcomes = append(slices.Clone(ref.Outcomes), casework.ReferralOutcome{
 		Outcome: in.Outcome, Summary: in.Summary, CaseNumber: in.CaseNumber, EvidenceIDs: slices.Clone(in.EvidenceIDs),
 		ReportedBy: in.Actor, ReportedAt: workflow.Now(ctx).UTC(),
 	})
 	ref.State = map[string]string{
-		ledger.OutcomeFiled: ledger.ReferralFiled, ledger.OutcomeNotFiled: ledger.ReferralNotFiled, ledger.OutcomeConcluded: ledger.ReferralConcluded,
+		casework.OutcomeFiled: casework.ReferralFiled, casework.OutcomeNotFiled: casework.ReferralNotFiled, casework.OutcomeConcluded: casework.ReferralConcluded,
 	}[in.Outcome]
 	next := w.row
 	next.ClueReferrals = slices.Clone(w.row.ClueReferrals)
 	next.ClueReferrals[i] = ref
 	note := fmt.Sprintf("referral %d: %s reported %s: %s", ref.Seq, ref.Receiver, in.Outcome, in.Summary)
-	if err := w.apply(ctx, next, ledger.Event{Action: ActionReportReferralOutcome, Actor: in.Actor, Note: note,
+	if err := w.apply(ctx, next, casework.Event{Action: ActionReportReferralOutcome, Actor: in.Actor, Note: note,
 		Evidence: evidenceJSON(in.EvidenceIDs), Data: dataJSON(map[string]any{"referral": ref, "outcome": in.Outcome})}); err != nil {
 		return err
 	}
@@ -551,7 +551,7 @@ func (w *finding) reportReferralOutcome(ctx workflow.Context, in ReportReferralO
 }
 
 // referralData is a referral's webhook payload.
-func (w *finding) referralData(ref ledger.ClueReferral) map[string]any {
+func (w *finding) referralData(ref casework.ClueReferral) map[string]any {
 	return map[string]any{
 		"finding_id":    w.row.ID,
 		"ledger_number": w.row.LedgerNumber,
@@ -564,23 +564,23 @@ func (w *finding) referralData(ref ledger.ClueReferral) map[string]any {
 }
 
 // announceReferral posts a referral's change to the subscribed webhooks.
-func (w *finding) announceReferral(ctx workflow.Context, eventType, what string, ref ledger.ClueReferral) {
+func (w *finding) announceReferral(ctx workflow.Context, eventType, what string, ref casework.ClueReferral) {
 	announce(ctx, w.ledger, &w.deliveries, eventType, fmt.Sprintf("%s/referral/%d/%s", w.subject(), ref.Seq, what), w.referralData(ref))
 }
 
 // referralDetails is the referral part of a finding's Web UI details: each
 // referral not settled, with where it stands.
-func referralDetails(f ledger.Finding) string {
+func referralDetails(f casework.Finding) string {
 	var out string
 	for _, r := range f.ClueReferrals {
 		switch {
-		case r.State == ledger.ReferralAwaitingReceipt && r.ReceiptOverdue:
+		case r.State == casework.ReferralAwaitingReceipt && r.ReceiptOverdue:
 			out += i18n.Zh("; clue referred to %s — UNACKNOWLEDGED, receipt was due %s", r.Receiver, r.AckDeadline.Due)
-		case r.State == ledger.ReferralAwaitingReceipt:
+		case r.State == casework.ReferralAwaitingReceipt:
 			out += i18n.Zh("; clue referred to %s, receipt due %s", r.Receiver, r.AckDeadline.Due)
-		case r.State == ledger.ReferralAcknowledged:
+		case r.State == casework.ReferralAcknowledged:
 			out += i18n.Zh("; clue referred to %s, acknowledged, outcome awaited", r.Receiver)
-		case r.State == ledger.ReferralFiled:
+		case r.State == casework.ReferralFiled:
 			out += i18n.Zh("; clue referred to %s, case filed (立案), handling result awaited", r.Receiver)
 		}
 	}

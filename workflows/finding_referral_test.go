@@ -10,9 +10,9 @@ import (
 
 	"github.com/xuncha/xuncha/activities"
 	"github.com/xuncha/xuncha/calendar"
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
-	"github.com/xuncha/xuncha/ledger"
 )
 
 // The referral tests run on the default calendar from start (Monday
@@ -27,11 +27,11 @@ var (
 
 // cityDisciplineRoute is the routing table's row for a division-rank
 // cadre's discipline clue in a city.
-var cityDisciplineRoute = ledger.ReferralRoute{Version: 7, UnitLevel: ledger.UnitLevelCity, ClueKind: ledger.ClueDiscipline,
-	CadreRank: ledger.RankDivision, Receiver: "长沙市纪委监委", AckWorkingDays: 5}
+var cityDisciplineRoute = casework.ReferralRoute{Version: 7, UnitLevel: casework.UnitLevelCity, ClueKind: casework.ClueDiscipline,
+	CadreRank: casework.RankDivision, Receiver: "长沙市纪委监委", AckWorkingDays: 5}
 
 // withRoutes answers the RouteReferral activity from routes.
-func (h *harness) withRoutes(routes ...ledger.ReferralRoute) {
+func (h *harness) withRoutes(routes ...casework.ReferralRoute) {
 	h.env.OnActivity(acts.RouteReferral, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.RouteReferralInput) (activities.RouteReferralResult, error) {
 			for _, r := range routes {
@@ -52,13 +52,13 @@ func (h *harness) clueReferredAt() {
 }
 
 func referClue(requestID string) ReferClueInput {
-	return ReferClueInput{RequestID: requestID, Actor: office, ClueKind: ledger.ClueDiscipline, CadreRank: ledger.RankDivision,
+	return ReferClueInput{RequestID: requestID, Actor: office, ClueKind: casework.ClueDiscipline, CadreRank: casework.RankDivision,
 		Note: "仓库主管部门负责人涉嫌失职"}
 }
 
 // escalationsByStep lists the steps taken of the given names, in order.
-func (h *harness) escalationsByStep(steps ...string) []ledger.Escalation {
-	var out []ledger.Escalation
+func (h *harness) escalationsByStep(steps ...string) []casework.Escalation {
+	var out []casework.Escalation
 	for _, e := range h.fl.escalations {
 		for _, s := range steps {
 			if e.Step == s {
@@ -83,23 +83,23 @@ func TestReferralRoutedAcknowledgedAndSettled(t *testing.T) {
 	h.env.RegisterDelayedCallback(func() { referredDetails = h.details() }, 5*time.Hour)
 	ack := h.update(2*day, ActionAcknowledgeReferral, "a1", AcknowledgeReferralInput{RequestID: "a1", Actor: commission, ReceiptNumber: "长纪回〔2026〕12号"})
 	filed := h.update(3*day, ActionReportReferralOutcome, "o1", ReportReferralOutcomeInput{RequestID: "o1", Actor: commission,
-		Outcome: ledger.OutcomeFiled, Summary: "已对仓库主管部门负责人立案审查", CaseNumber: "长纪案〔2026〕3号"})
+		Outcome: casework.OutcomeFiled, Summary: "已对仓库主管部门负责人立案审查", CaseNumber: "长纪案〔2026〕3号"})
 	rep := h.update(10*day, ActionReportRectification, "p1", rectification("p1"))
 	early := h.update(11*day, ActionVerify, "v1", VerifyInput{RequestID: "v1", Actor: office, Accept: true})
 	concluded := h.update(20*day, ActionReportReferralOutcome, "o2", ReportReferralOutcomeInput{RequestID: "o2", Actor: commission,
-		Outcome: ledger.OutcomeConcluded, Summary: "给予党内严重警告处分", EvidenceIDs: []string{"ev-decision"}})
+		Outcome: casework.OutcomeConcluded, Summary: "给予党内严重警告处分", EvidenceIDs: []string{"ev-decision"}})
 	closed := h.update(21*day, ActionVerify, "v2", VerifyInput{RequestID: "v2", Actor: office, Accept: true})
 	h.run(newFinding(""))
 	requireDone(t, referred, ack, filed, rep, concluded, closed)
 
 	ref := referred.state.Finding.ClueReferrals[0]
 	require.Equal(t, 1, ref.Seq)
-	require.Equal(t, ledger.UnitLevelCity, ref.UnitLevel, "from the unit's division code 430100")
+	require.Equal(t, casework.UnitLevelCity, ref.UnitLevel, "from the unit's division code 430100")
 	require.Equal(t, "长沙市纪委监委", ref.Receiver)
 	require.Equal(t, "长沙市纪委监委", ref.ProposedReceiver)
 	require.Equal(t, int64(7), ref.RouteVersion)
 	require.Empty(t, ref.OverrideReason)
-	require.Equal(t, ledger.ReferralAwaitingReceipt, ref.State)
+	require.Equal(t, casework.ReferralAwaitingReceipt, ref.State)
 	require.Equal(t, 5, ref.AckWorkingDays)
 	require.Equal(t, "2026-03-09", ref.AckDeadline.Due.String())
 	require.Equal(t, office, ref.ReferredBy)
@@ -108,15 +108,15 @@ func TestReferralRoutedAcknowledgedAndSettled(t *testing.T) {
 		"；线索已移交长沙市纪委监委，2026-03-09 前签收", referredDetails)
 
 	a := ack.state.Finding.ClueReferrals[0]
-	require.Equal(t, ledger.ReferralAcknowledged, a.State)
+	require.Equal(t, casework.ReferralAcknowledged, a.State)
 	require.Equal(t, commission, *a.AcknowledgedBy)
 	require.Equal(t, "长纪回〔2026〕12号", a.ReceiptNumber)
 	require.False(t, a.ReceiptOverdue)
-	require.Equal(t, ledger.ReferralFiled, filed.state.Finding.ClueReferrals[0].State)
+	require.Equal(t, casework.ReferralFiled, filed.state.Finding.ClueReferrals[0].State)
 
 	requireReason(t, derrors.FromTemporal(early.rejected), ReasonReferralOutcomePending)
 	c := concluded.state.Finding.ClueReferrals[0]
-	require.Equal(t, ledger.ReferralConcluded, c.State)
+	require.Equal(t, casework.ReferralConcluded, c.State)
 	require.Len(t, c.Outcomes, 2)
 	require.Equal(t, []string{"ev-decision"}, c.Outcomes[1].EvidenceIDs)
 	require.Equal(t, FindingClosed, closed.state.Finding.Stage)
@@ -148,7 +148,7 @@ func TestReferralUnacknowledgedEscalated(t *testing.T) {
 	h.env.RegisterDelayedCallback(func() { overdue = h.query(); overdueDetails = h.details() }, at("2026-03-10 08:00"))
 	ack := h.update(at("2026-03-11 10:00"), ActionAcknowledgeReferral, "a1", AcknowledgeReferralInput{RequestID: "a1", Actor: orgDept})
 	notFiled := h.update(at("2026-03-20 10:00"), ActionReportReferralOutcome, "o1", ReportReferralOutcomeInput{RequestID: "o1", Actor: orgDept,
-		Outcome: ledger.OutcomeNotFiled, Summary: "经核查，不予立案，已对相关人员批评教育"})
+		Outcome: casework.OutcomeNotFiled, Summary: "经核查，不予立案，已对相关人员批评教育"})
 	wd := h.update(60*day, ActionWithdraw, "w1", WithdrawInput{RequestID: "w1", Actor: office, Reason: "测试结束"})
 	h.run(newFinding(""))
 	requireDone(t, referred, ack, notFiled, wd)
@@ -186,9 +186,9 @@ func TestReferralUnacknowledgedEscalated(t *testing.T) {
 	require.Contains(t, string(unacked[0].Payload), "长沙市委组织部")
 
 	a := ack.state.Finding.ClueReferrals[0]
-	require.Equal(t, ledger.ReferralAcknowledged, a.State)
+	require.Equal(t, casework.ReferralAcknowledged, a.State)
 	require.True(t, a.ReceiptOverdue, "the receipt came late, and the record says so")
-	require.Equal(t, ledger.ReferralNotFiled, notFiled.state.Finding.ClueReferrals[0].State)
+	require.Equal(t, casework.ReferralNotFiled, notFiled.state.Finding.ClueReferrals[0].State)
 	require.Equal(t, []string{"record", "list", "diagnose", "classify", "refer", "referClue", "escalateReferral", "escalateReferral",
 		"acknowledgeReferral", "reportReferralOutcome", "escalate", "escalate", "escalate", "withdraw"}, h.fl.actions())
 	require.Contains(t, h.fl.events[8].Note, "after its deadline 2026-03-09")
@@ -201,28 +201,28 @@ func TestReferralRefusals(t *testing.T) {
 	h.withRoutes(cityDisciplineRoute)
 	tooEarly := h.update(30*time.Minute, ActionReferClue, "k0", referClue("k0"))
 	h.clueReferredAt()
-	byUnit := h.update(4*time.Hour, ActionReferClue, "k1", ReferClueInput{RequestID: "k1", Actor: unitActor, ClueKind: ledger.ClueDiscipline, CadreRank: ledger.RankDivision})
+	byUnit := h.update(4*time.Hour, ActionReferClue, "k1", ReferClueInput{RequestID: "k1", Actor: unitActor, ClueKind: casework.ClueDiscipline, CadreRank: casework.RankDivision})
 	bad := h.update(4*time.Hour+time.Minute, ActionReferClue, "k2", ReferClueInput{RequestID: "k2", Actor: office, ClueKind: "GOSSIP", CadreRank: "MINISTER",
 		UnitLevel: "TOWN", OverrideReason: "x"})
 	noRoute := referClue("k3")
-	noRoute.CadreRank = ledger.RankDepartment
+	noRoute.CadreRank = casework.RankDepartment
 	unrouted := h.update(4*time.Hour+2*time.Minute, ActionReferClue, "k3", noRoute)
 	noReason := referClue("k4")
 	noReason.Receiver = "长沙市委组织部"
 	unexplained := h.update(4*time.Hour+3*time.Minute, ActionReferClue, "k4", noReason)
 	early := h.update(4*time.Hour+4*time.Minute, ActionReportReferralOutcome, "o0", ReportReferralOutcomeInput{RequestID: "o0", Actor: commission,
-		Outcome: ledger.OutcomeNotFiled, Summary: "不予立案"})
+		Outcome: casework.OutcomeNotFiled, Summary: "不予立案"})
 	ok := h.update(5*time.Hour, ActionReferClue, "k5", referClue("k5"))
 	again := h.update(6*time.Hour, ActionReferClue, "k6", referClue("k6"))
 	stranger := h.update(7*time.Hour, ActionAcknowledgeReferral, "a0", AcknowledgeReferralInput{RequestID: "a0", Actor: orgDept})
 	ack := h.update(8*time.Hour, ActionAcknowledgeReferral, "a1", AcknowledgeReferralInput{RequestID: "a1", Actor: commission})
 	twice := h.update(9*time.Hour, ActionAcknowledgeReferral, "a2", AcknowledgeReferralInput{RequestID: "a2", Actor: commission, Seq: 1})
 	filed := h.update(10*time.Hour, ActionReportReferralOutcome, "o1", ReportReferralOutcomeInput{RequestID: "o1", Actor: commission,
-		Outcome: ledger.OutcomeFiled, Summary: "立案审查", CaseNumber: "3"})
+		Outcome: casework.OutcomeFiled, Summary: "立案审查", CaseNumber: "3"})
 	unfiled := h.update(11*time.Hour, ActionReportReferralOutcome, "o2", ReportReferralOutcomeInput{RequestID: "o2", Actor: commission,
-		Outcome: ledger.OutcomeNotFiled, Summary: "撤案"})
+		Outcome: casework.OutcomeNotFiled, Summary: "撤案"})
 	noCase := h.update(12*time.Hour, ActionReportReferralOutcome, "o3", ReportReferralOutcomeInput{RequestID: "o3", Actor: commission,
-		Outcome: ledger.OutcomeFiled, Summary: "立案"})
+		Outcome: casework.OutcomeFiled, Summary: "立案"})
 	wd := h.update(60*day, ActionWithdraw, "w1", WithdrawInput{RequestID: "w1", Actor: office, Reason: "测试结束"})
 	h.run(newFinding(""))
 	requireDone(t, ok, ack, filed, wd)
@@ -251,7 +251,7 @@ func TestReferralRefusals(t *testing.T) {
 // level.
 func TestReferClueNeedsAClue(t *testing.T) {
 	t.Parallel()
-	f := ledger.Finding{ID: "f-1", Stage: FindingReferred, Kind: KindHazard, Severity: SeverityMajor, UnitCode: "430100",
+	f := casework.Finding{ID: "f-1", Stage: FindingReferred, Kind: KindHazard, Severity: SeverityMajor, UnitCode: "430100",
 		Dispositions: []string{"REFER_CLUE"}}
 	requireReason(t, checkReferClue(f, referClue("k")), ReasonNotAClue)
 	f.Kind, f.Severity, f.Dispositions = KindViolationClue, "", []string{"RECTIFY"}
@@ -261,7 +261,7 @@ func TestReferClueNeedsAClue(t *testing.T) {
 	f.UnitCode = "91430100MA4L0XXX00"
 	requireFields(t, checkReferClue(f, referClue("k")), "unit_level")
 	in := referClue("k")
-	in.UnitLevel = ledger.UnitLevelProvince
+	in.UnitLevel = casework.UnitLevelProvince
 	require.NoError(t, checkReferClue(f, in))
 	f.Stage = FindingRectified
 	require.NoError(t, checkReferClue(f, in), "still referable after the rectification report")
@@ -335,7 +335,7 @@ func TestReferralReceiptFollowsTheCalendar(t *testing.T) {
 	h.run(newFinding(""))
 	requireDone(t, wd)
 
-	var redate *ledger.Event
+	var redate *casework.Event
 	for i := range h.fl.events {
 		if h.fl.events[i].Action == "redateReferral" {
 			redate = &h.fl.events[i]

@@ -7,9 +7,9 @@ import (
 	"unicode/utf8"
 
 	"github.com/xuncha/xuncha/calendar"
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
-	"github.com/xuncha/xuncha/ledger"
 )
 
 // Finding stages: the closed loop (DESIGN §2).
@@ -81,7 +81,7 @@ var findingMachine = &stageMachine{
 		ActionDecideExtension:  {actor.RoleOffice},
 		// Sign-off before close-out: the signers the escalation policy
 		// names, each the office or a competent department signing in the
-		// committee role (ledger.SignerRoles).
+		// committee role (casework.SignerRoles).
 		ActionSignOff: {actor.RoleOffice, actor.RoleCommittee},
 	}),
 }
@@ -139,12 +139,12 @@ func optionalText(v *derrors.Violations, field, value string, max int) {
 // NeedsImmediateNotice reports whether a finding is a MAJOR hazard or an
 // important problem, notified to the unit and the office as soon as found
 // (charter 三(三)3).
-func NeedsImmediateNotice(f ledger.Finding) bool {
+func NeedsImmediateNotice(f casework.Finding) bool {
 	return f.Severity == SeverityMajor || f.Important
 }
 
 // ValidateFinding checks a new finding; field names are RecordFindingRequest's.
-func ValidateFinding(f ledger.Finding) error {
+func ValidateFinding(f casework.Finding) error {
 	var v derrors.Violations
 	ValidateRequestID(&v, "request_id", f.RequestID)
 	ValidateID(&v, "finding_id", f.ID)
@@ -178,9 +178,9 @@ func ValidateFinding(f ledger.Finding) error {
 
 // DiagnoseInput is the diagnose update's argument.
 type DiagnoseInput struct {
-	RequestID string           `json:"request_id"`
-	Actor     actor.Actor      `json:"actor"`
-	Diagnosis ledger.Diagnosis `json:"diagnosis"`
+	RequestID string             `json:"request_id"`
+	Actor     actor.Actor        `json:"actor"`
+	Diagnosis casework.Diagnosis `json:"diagnosis"`
 }
 
 // Validate checks the fields; names are DiagnoseFindingRequest's.
@@ -233,10 +233,10 @@ func (in ClassifyInput) Validate() error {
 
 // ReferInput is the refer update's argument.
 type ReferInput struct {
-	RequestID string          `json:"request_id"`
-	Actor     actor.Actor     `json:"actor"`
-	Referral  ledger.Referral `json:"referral"`
-	Note      string          `json:"note"`
+	RequestID string            `json:"request_id"`
+	Actor     actor.Actor       `json:"actor"`
+	Referral  casework.Referral `json:"referral"`
+	Note      string            `json:"note"`
 }
 
 // Validate checks the fields; names are ReferFindingRequest's. The limit
@@ -326,7 +326,7 @@ func (in WithdrawInput) Validate() error {
 // findingRefusal refuses action in the finding's stage with a stable reason
 // and an explanation in both languages: the one shape of the extension's,
 // the sign-off's and the referral's refusals.
-func findingRefusal(f ledger.Finding, action, reason, format string, args ...any) error {
+func findingRefusal(f casework.Finding, action, reason, format string, args ...any) error {
 	return derrors.StageError{Reason: reason, Subject: FindingWorkflowID(f.ID), Action: action, Stage: f.Stage,
 		Allowed: findingMachine.allowed(f.Stage)}.Says(format, args...)
 }

@@ -9,8 +9,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/derrors"
-	"github.com/xuncha/xuncha/ledger"
 )
 
 // TestFindingStageTable checks every (stage, action) pair against the
@@ -73,17 +73,17 @@ func TestValidateFindingNamesFields(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name   string
-		mutate func(f *ledger.Finding)
+		mutate func(f *casework.Finding)
 		field  string
 	}{
-		{"no title", func(f *ledger.Finding) { f.Title = " " }, "title"},
-		{"hazard without severity", func(f *ledger.Finding) { f.Severity = "" }, "severity"},
-		{"severity on a clue", func(f *ledger.Finding) { f.Kind = KindViolationClue }, "severity"},
-		{"unknown kind", func(f *ledger.Finding) { f.Kind = "RUMOUR" }, "kind"},
-		{"content area 11", func(f *ledger.Finding) { f.ContentArea = 11 }, "content_area"},
-		{"no evidence", func(f *ledger.Finding) { f.EvidenceIDs = nil }, "evidence_ids"},
-		{"major without opinion", func(f *ledger.Finding) { f.Severity = SeverityMajor; f.RectificationOpinion = "" }, "rectification_opinion"},
-		{"no request id", func(f *ledger.Finding) { f.RequestID = "" }, "request_id"},
+		{"no title", func(f *casework.Finding) { f.Title = " " }, "title"},
+		{"hazard without severity", func(f *casework.Finding) { f.Severity = "" }, "severity"},
+		{"severity on a clue", func(f *casework.Finding) { f.Kind = KindViolationClue }, "severity"},
+		{"unknown kind", func(f *casework.Finding) { f.Kind = "RUMOUR" }, "kind"},
+		{"content area 11", func(f *casework.Finding) { f.ContentArea = 11 }, "content_area"},
+		{"no evidence", func(f *casework.Finding) { f.EvidenceIDs = nil }, "evidence_ids"},
+		{"major without opinion", func(f *casework.Finding) { f.Severity = SeverityMajor; f.RectificationOpinion = "" }, "rectification_opinion"},
+		{"no request id", func(f *casework.Finding) { f.RequestID = "" }, "request_id"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

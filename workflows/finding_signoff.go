@@ -11,18 +11,18 @@ import (
 
 	"github.com/xuncha/xuncha/activities"
 	"github.com/xuncha/xuncha/calendar"
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/deadline"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/internal/i18n"
 	"github.com/xuncha/xuncha/internal/searchattr"
-	"github.com/xuncha/xuncha/ledger"
 )
 
 // Sign-off before close-out (销号, issue 14 item 3): closing a finding may
 // need more than the office's verification. The office's escalation policy
 // names, per kind (and hazard severity), a set of signers — roles or
-// organisations, ordered or not (ledger.SignoffRule): for a MAJOR hazard,
+// organisations, ordered or not (casework.SignoffRule): for a MAJOR hazard,
 // say, the competent department's sign-off and then the office's. When the
 // office's verification accepts a rectification whose finding has such a
 // rule, the finding stays RECTIFIED and a round of sign-off starts; each
@@ -119,19 +119,19 @@ func (in SignOffInput) Validate() error {
 }
 
 // pendingSignoff is the index of the round of sign-off under way.
-func pendingSignoff(f ledger.Finding) (int, bool) {
-	i := slices.IndexFunc(f.Signoffs, func(s ledger.Signoff) bool { return s.State == ledger.SignoffPending })
+func pendingSignoff(f casework.Finding) (int, bool) {
+	i := slices.IndexFunc(f.Signoffs, func(s casework.Signoff) bool { return s.State == casework.SignoffPending })
 	return i, i >= 0
 }
 
 // signed reports whether slot i of s carries a signature.
-func signed(s ledger.Signoff, i int) bool {
-	return slices.ContainsFunc(s.Signatures, func(sig ledger.Signature) bool { return sig.Signed && sig.Signer == i })
+func signed(s casework.Signoff, i int) bool {
+	return slices.ContainsFunc(s.Signatures, func(sig casework.Signature) bool { return sig.Signed && sig.Signer == i })
 }
 
 // awaited lists the signers of s still to sign, in order.
-func awaited(s ledger.Signoff) []ledger.Signer {
-	var out []ledger.Signer
+func awaited(s casework.Signoff) []casework.Signer {
+	var out []casework.Signer
 	for i, signer := range s.Signers {
 		if !signed(s, i) {
 			out = append(out, signer)
@@ -150,7 +150,7 @@ func sameSigner(a, b actor.Actor) bool {
 	return a.Name == b.Name && a.Role == b.Role && a.Organisation == b.Organisation
 }
 
-func signerNames(signers []ledger.Signer) i18n.Text {
+func signerNames(signers []casework.Signer) i18n.Text {
 	var t i18n.Text
 	for i, s := range signers {
 		if i > 0 {
@@ -165,7 +165,7 @@ func signerNames(signers []ledger.Signer) i18n.Text {
 
 // checkVerifyWhileSigning refuses a second verification while a round of
 // sign-off waits: the office verified already.
-func checkVerifyWhileSigning(f ledger.Finding) error {
+func checkVerifyWhileSigning(f casework.Finding) error {
 	if i, ok := pendingSignoff(f); ok && f.Stage == FindingRectified {
 		return findingRefusal(f, ActionVerify, ReasonSignoffPending,
 			"%s: the rectification was verified; the close-out waits for the sign-off of %s",
@@ -177,7 +177,7 @@ func checkVerifyWhileSigning(f ledger.Finding) error {
 // signerSlot is the slot of the pending round s that who fills, or the
 // refusal: who signed this round already, is none of the signers awaited,
 // or (ordered) an earlier signer has not signed yet.
-func signerSlot(f ledger.Finding, s ledger.Signoff, who actor.Actor) (int, error) {
+func signerSlot(f casework.Finding, s casework.Signoff, who actor.Actor) (int, error) {
 	id := FindingWorkflowID(f.ID)
 	for _, sig := range s.Signatures {
 		if sig.Signed && sameSigner(sig.By, who) {
@@ -212,7 +212,7 @@ func signerSlot(f ledger.Finding, s ledger.Signoff, who actor.Actor) (int, error
 // outcome yet (the finding records every outcome before it can close; a
 // clue may be referred while the signers sign). Outside RECTIFIED it says
 // nothing: the stage table refuses.
-func checkSignOff(f ledger.Finding, in SignOffInput) error {
+func checkSignOff(f casework.Finding, in SignOffInput) error {
 	if f.Stage != FindingRectified {
 		return nil
 	}
@@ -233,7 +233,7 @@ func checkSignOff(f ledger.Finding, in SignOffInput) error {
 
 // signoffTerms reads the office's sign-off rule for the finding, in an
 // activity: the policy is data.
-func (r ledgerRunner) signoffTerms(ctx workflow.Context, f ledger.Finding) (activities.SignoffTerms, error) {
+func (r ledgerRunner) signoffTerms(ctx workflow.Context, f casework.Finding) (activities.SignoffTerms, error) {
 	var terms activities.SignoffTerms
 	if err := r.call(ctx, &terms, acts.SignoffTerms, activities.SignoffTermsInput{Kind: f.Kind, Severity: f.Severity}); err != nil {
 		var app *temporal.ApplicationError
@@ -266,8 +266,8 @@ func (w *finding) requestSignoff(ctx workflow.Context, in VerifyInput) (asked bo
 // terms, whose rule names signers: the verification is recorded, the
 // finding stays RECTIFIED.
 func (w *finding) askSignoff(ctx workflow.Context, in VerifyInput, terms activities.SignoffTerms) error {
-	so := ledger.Signoff{
-		Seq: len(w.row.Signoffs) + 1, Round: w.row.ReopenCount, State: ledger.SignoffPending,
+	so := casework.Signoff{
+		Seq: len(w.row.Signoffs) + 1, Round: w.row.ReopenCount, State: casework.SignoffPending,
 		Ordered: terms.Rule.Ordered, Signers: slices.Clone(terms.Rule.Signers), PolicyVersion: terms.PolicyVersion,
 		RequestedBy: in.Actor, RequestedAt: workflow.Now(ctx).UTC(),
 	}
@@ -294,7 +294,7 @@ func (w *finding) askSignoff(ctx workflow.Context, in VerifyInput, terms activit
 	if in.Reason != "" {
 		note += ": " + in.Reason
 	}
-	if err := w.apply(ctx, next, ledger.Event{Action: ActionVerify, Actor: in.Actor, Note: note,
+	if err := w.apply(ctx, next, casework.Event{Action: ActionVerify, Actor: in.Actor, Note: note,
 		Data: dataJSON(map[string]any{"accept": true, "signoff": so})}); err != nil {
 		return err
 	}
@@ -317,28 +317,28 @@ func (w *finding) signOff(ctx workflow.Context, in SignOffInput) error {
 		return err
 	}
 	now := workflow.Now(ctx).UTC()
-	sig := ledger.Signature{Signer: slot, Signed: in.Approve, Reason: in.Reason, EvidenceIDs: slices.Clone(in.EvidenceIDs),
+	sig := casework.Signature{Signer: slot, Signed: in.Approve, Reason: in.Reason, EvidenceIDs: slices.Clone(in.EvidenceIDs),
 		By: in.Actor, At: now}
 	so.Signatures = append(slices.Clone(so.Signatures), sig)
 	signer := so.Signers[slot]
-	with := func(s ledger.Signoff) []ledger.Signoff {
+	with := func(s casework.Signoff) []casework.Signoff {
 		out := slices.Clone(w.row.Signoffs)
 		out[i] = s
 		return out
 	}
 
 	if !in.Approve {
-		so.State, so.EndedAt = ledger.SignoffRefused, &now
+		so.State, so.EndedAt = casework.SignoffRefused, &now
 		today := calendar.DateOf(workflow.Now(ctx))
 		var reopens int
 		if err := w.rectifyAgain(ctx, deadline.RectificationAgain(today.String(), in.Due),
-			func(next *ledger.Finding) {
+			func(next *casework.Finding) {
 				next.ReopenCount++
 				next.Rectification = nil
 				next.Signoffs = with(so)
 				reopens = next.ReopenCount
 			},
-			ledger.Event{Action: ActionSignOff, Actor: in.Actor, Evidence: evidenceJSON(in.EvidenceIDs),
+			casework.Event{Action: ActionSignOff, Actor: in.Actor, Evidence: evidenceJSON(in.EvidenceIDs),
 				Note: fmt.Sprintf("sign-off %d refused by %s (as %s): %s", so.Seq, in.Actor, signer, in.Reason)},
 			func() map[string]any {
 				return map[string]any{"approve": false, "signoff": so, "signature": sig, "reopen_count": reopens}
@@ -355,7 +355,7 @@ func (w *finding) signOff(ctx workflow.Context, in SignOffInput) error {
 	complete := len(awaited(so)) == 0
 	note := fmt.Sprintf("signed off by %s (as %s); awaiting %s", in.Actor, signer, signerNames(awaited(so)))
 	if complete {
-		so.State, so.EndedAt = ledger.SignoffComplete, &now
+		so.State, so.EndedAt = casework.SignoffComplete, &now
 		next.Stage = FindingClosed
 		next.Overdue = false
 		note = fmt.Sprintf("signed off by %s (as %s); every signer signed: closed out", in.Actor, signer)
@@ -364,7 +364,7 @@ func (w *finding) signOff(ctx workflow.Context, in SignOffInput) error {
 		note += ": " + in.Reason
 	}
 	next.Signoffs = with(so)
-	if err := w.apply(ctx, next, ledger.Event{Action: ActionSignOff, Actor: in.Actor, Note: note,
+	if err := w.apply(ctx, next, casework.Event{Action: ActionSignOff, Actor: in.Actor, Note: note,
 		Evidence: evidenceJSON(in.EvidenceIDs),
 		Data:     dataJSON(map[string]any{"approve": true, "signoff": so, "signature": sig, "complete": complete})}); err != nil {
 		return err
@@ -391,7 +391,7 @@ func (w *finding) publishSignoff(ctx workflow.Context) {
 
 // announceSignoff posts a round's request, a signature or a refusal to the
 // subscribed webhooks.
-func (w *finding) announceSignoff(ctx workflow.Context, eventType, what string, so ledger.Signoff, sig *ledger.Signature) {
+func (w *finding) announceSignoff(ctx workflow.Context, eventType, what string, so casework.Signoff, sig *casework.Signature) {
 	data := map[string]any{
 		"finding_id":    w.row.ID,
 		"ledger_number": w.row.LedgerNumber,
@@ -425,15 +425,15 @@ var signoffFollowThrough = &followThrough{
 	key: "signoff", action: "Signoff", noun: "sign-off",
 	reminder: StepSignoffReminder, overdue: StepSignoffOverdue,
 	ladder: func(w *finding) *ladder { return &w.signing },
-	item: func(f ledger.Finding, seq int) (*calendar.Deadline, bool) {
+	item: func(f casework.Finding, seq int) (*calendar.Deadline, bool) {
 		i, ok := pendingSignoff(f)
 		if !ok || f.Signoffs[i].Seq != seq || f.Stage != FindingRectified {
 			return nil, false
 		}
 		return f.Signoffs[i].Deadline, true
 	},
-	with: func(f ledger.Finding, seq int, d calendar.Deadline, overdue bool) ledger.Finding {
-		i := slices.IndexFunc(f.Signoffs, func(s ledger.Signoff) bool { return s.Seq == seq })
+	with: func(f casework.Finding, seq int, d calendar.Deadline, overdue bool) casework.Finding {
+		i := slices.IndexFunc(f.Signoffs, func(s casework.Signoff) bool { return s.Seq == seq })
 		f.Signoffs = slices.Clone(f.Signoffs)
 		f.Signoffs[i].Deadline = &d
 		if overdue {
@@ -441,7 +441,7 @@ var signoffFollowThrough = &followThrough{
 		}
 		return f
 	},
-	message: func(f ledger.Finding, seq int, step string, due calendar.Deadline) i18n.Text {
+	message: func(f casework.Finding, seq int, step string, due calendar.Deadline) i18n.Text {
 		i, _ := pendingSignoff(f)
 		waiting := signerNames(awaited(f.Signoffs[i]))
 		if step == StepSignoffOverdue {
@@ -453,11 +453,11 @@ var signoffFollowThrough = &followThrough{
 	redated: func(seq int, version int64, due, was calendar.Date) string {
 		return fmt.Sprintf("sign-off %d re-dated by calendar version %d: due %s (was %s)", seq, version, due, was)
 	},
-	data: func(f ledger.Finding, seq int) map[string]any {
+	data: func(f casework.Finding, seq int) map[string]any {
 		i, _ := pendingSignoff(f)
 		return map[string]any{"awaiting": awaited(f.Signoffs[i])}
 	},
-	announce: func(ctx workflow.Context, w *finding, seq int, _ ledger.Escalation) {
+	announce: func(ctx workflow.Context, w *finding, seq int, _ casework.Escalation) {
 		i, _ := pendingSignoff(w.row)
 		w.announceSignoff(ctx, EventSignoffOverdue, "overdue", w.row.Signoffs[i], nil)
 	},
@@ -465,18 +465,18 @@ var signoffFollowThrough = &followThrough{
 
 // lapseSignoff closes the round still waiting for signatures when the
 // finding is withdrawn; without one it returns signoffs as they are.
-func lapseSignoff(signoffs []ledger.Signoff, now time.Time) []ledger.Signoff {
-	i := slices.IndexFunc(signoffs, func(s ledger.Signoff) bool { return s.State == ledger.SignoffPending })
+func lapseSignoff(signoffs []casework.Signoff, now time.Time) []casework.Signoff {
+	i := slices.IndexFunc(signoffs, func(s casework.Signoff) bool { return s.State == casework.SignoffPending })
 	if i < 0 {
 		return signoffs
 	}
 	out := slices.Clone(signoffs)
-	out[i].State, out[i].EndedAt = ledger.SignoffLapsed, &now
+	out[i].State, out[i].EndedAt = casework.SignoffLapsed, &now
 	return out
 }
 
 // signoffDetails is the sign-off part of a finding's Web UI details.
-func signoffDetails(f ledger.Finding) string {
+func signoffDetails(f casework.Finding) string {
 	i, ok := pendingSignoff(f)
 	if !ok || f.Stage != FindingRectified {
 		return ""

@@ -13,9 +13,9 @@ import (
 
 	"github.com/xuncha/xuncha/activities"
 	"github.com/xuncha/xuncha/calendar"
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
-	"github.com/xuncha/xuncha/ledger"
 )
 
 // The sign-off tests run on the default calendar from start (Monday
@@ -36,14 +36,14 @@ var (
 
 // majorHazardRule: a MAJOR hazard closes once the competent department and
 // then the office signed.
-func majorHazardRule(ordered bool) ledger.SignoffRule {
-	return ledger.SignoffRule{Kind: KindHazard, Severity: SeverityMajor, Ordered: ordered, Signers: []ledger.Signer{
+func majorHazardRule(ordered bool) casework.SignoffRule {
+	return casework.SignoffRule{Kind: KindHazard, Severity: SeverityMajor, Ordered: ordered, Signers: []casework.Signer{
 		{Role: actor.RoleCommittee, Organisation: "省住房和城乡建设厅"}, {Role: actor.RoleOffice},
 	}}
 }
 
 // withSignoffRules puts rules into the harness's escalation policy.
-func (h *harness) withSignoffRules(rules ...ledger.SignoffRule) {
+func (h *harness) withSignoffRules(rules ...casework.SignoffRule) {
 	h.fl.policy.Version = 7
 	h.fl.policy.SignoffRules = rules
 }
@@ -66,7 +66,7 @@ func refuseSignOff(requestID string, who actor.Actor, due string) SignOffInput {
 
 // dueAndRest checks a round's deadline is due on due (YYYY-MM-DD) and
 // returns the round without it, to compare the rest.
-func dueAndRest(t *testing.T, so ledger.Signoff, due string) ledger.Signoff {
+func dueAndRest(t *testing.T, so casework.Signoff, due string) casework.Signoff {
 	t.Helper()
 	require.NotNil(t, so.Deadline, "the round has a deadline")
 	require.Equal(t, due, so.Deadline.Due.String())
@@ -114,7 +114,7 @@ func TestFindingSignoffMajorHazard(t *testing.T) {
 	f := verified.state.Finding
 	require.Equal(t, FindingRectified, f.Stage)
 	require.Len(t, f.Signoffs, 1)
-	require.Equal(t, ledger.Signoff{Seq: 1, Round: 0, State: ledger.SignoffPending, Ordered: true,
+	require.Equal(t, casework.Signoff{Seq: 1, Round: 0, State: casework.SignoffPending, Ordered: true,
 		Signers: majorHazardRule(true).Signers, PolicyVersion: 7, RequestedBy: office, RequestedAt: start.Add(6 * day).UTC()},
 		dueAndRest(t, f.Signoffs[0], "2026-03-20"), "due 10 working days after Sunday 2026-03-08 (the default)")
 	require.Equal(t, "**2026-430100-0007 · 危化品仓库消防通道堵塞** — 阶段：已报整改"+
@@ -130,9 +130,9 @@ func TestFindingSignoffMajorHazard(t *testing.T) {
 	f = closed.state.Finding
 	require.Equal(t, FindingClosed, f.Stage)
 	so := f.Signoffs[0]
-	require.Equal(t, ledger.SignoffComplete, so.State)
+	require.Equal(t, casework.SignoffComplete, so.State)
 	require.Equal(t, start.Add(8*day).UTC(), *so.EndedAt)
-	require.Equal(t, []ledger.Signature{
+	require.Equal(t, []casework.Signature{
 		{Signer: 0, Signed: true, Reason: "同意销号", EvidenceIDs: []string{"ev-form-s2"}, By: department, At: start.Add(7 * day).UTC()},
 		{Signer: 1, Signed: true, Reason: "同意销号", EvidenceIDs: []string{"ev-form-s4"}, By: signingOffice, At: start.Add(8 * day).UTC()},
 	}, so.Signatures)
@@ -165,7 +165,7 @@ func TestFindingSignoffMajorHazard(t *testing.T) {
 	}
 	require.NoError(t, json.Unmarshal(h.fl.deliveries[3].Payload, &payload))
 	require.Equal(t, FindingClosed, payload.Data["stage"])
-	require.Equal(t, ledger.SignoffComplete, payload.Data["signoff"].(map[string]any)["state"])
+	require.Equal(t, casework.SignoffComplete, payload.Data["signoff"].(map[string]any)["state"])
 	require.Empty(t, payload.Data["awaiting"])
 }
 
@@ -195,17 +195,17 @@ func TestFindingSignoffRefusalReopens(t *testing.T) {
 	require.Nil(t, f.Rectification, "the refused report is cleared")
 	require.Equal(t, "2026-03-31", f.Deadline.Due.String())
 	require.Len(t, pending.Pending, 3, "the new deadline's ladder runs")
-	require.Equal(t, ledger.SignoffRefused, f.Signoffs[0].State)
-	require.Equal(t, []ledger.Signature{{Signer: 0, Signed: false, Reason: "消防通道仍有占用，整改不到位",
+	require.Equal(t, casework.SignoffRefused, f.Signoffs[0].State)
+	require.Equal(t, []casework.Signature{{Signer: 0, Signed: false, Reason: "消防通道仍有占用，整改不到位",
 		EvidenceIDs: []string{"ev-photo-n1"}, By: department, At: start.Add(7 * day).UTC()}}, f.Signoffs[0].Signatures)
 
 	require.Equal(t, FindingRectified, ver2.state.Finding.Stage)
 	require.Len(t, ver2.state.Finding.Signoffs, 2)
-	require.Equal(t, ledger.Signoff{Seq: 2, Round: 1, State: ledger.SignoffPending, Signers: majorHazardRule(false).Signers,
+	require.Equal(t, casework.Signoff{Seq: 2, Round: 1, State: casework.SignoffPending, Signers: majorHazardRule(false).Signers,
 		PolicyVersion: 7, RequestedBy: office, RequestedAt: start.Add(11 * day).UTC()}, dueAndRest(t, ver2.state.Finding.Signoffs[1], "2026-03-27"))
 	require.Equal(t, FindingRectified, officeFirst.state.Finding.Stage, "unordered: the office may sign first")
 	require.Equal(t, FindingClosed, closed.state.Finding.Stage)
-	require.Equal(t, ledger.SignoffComplete, closed.state.Finding.Signoffs[1].State)
+	require.Equal(t, casework.SignoffComplete, closed.state.Finding.Signoffs[1].State)
 
 	require.Equal(t, []string{"record", "notify", "list", ActionDiagnose, ActionClassify, ActionRefer, ActionReportRectification,
 		ActionVerify, ActionSignOff, ActionReportRectification, ActionVerify, ActionSignOff, ActionSignOff}, h.fl.actions())
@@ -266,7 +266,7 @@ func TestFindingSignoffLapsesOnWithdrawal(t *testing.T) {
 	h.run(newFinding(SeverityMajor))
 	requireDone(t, verified, wd)
 	so := wd.state.Finding.Signoffs[0]
-	require.Equal(t, ledger.SignoffLapsed, so.State)
+	require.Equal(t, casework.SignoffLapsed, so.State)
 	require.Equal(t, start.Add(7*day).UTC(), *so.EndedAt)
 	require.Equal(t, FindingWithdrawn, wd.state.Finding.Stage)
 }
@@ -438,7 +438,7 @@ func TestFindingSignoffDeadlineEscalates(t *testing.T) {
 
 	f := closed.state.Finding
 	require.Equal(t, FindingClosed, f.Stage)
-	require.Equal(t, ledger.SignoffComplete, f.Signoffs[0].State)
+	require.Equal(t, casework.SignoffComplete, f.Signoffs[0].State)
 	require.True(t, f.Signoffs[0].Overdue, "the record keeps that the signers were late")
 	require.Empty(t, Awaiting(f))
 	require.Equal(t, []string{"record", "notify", "list", ActionDiagnose, ActionClassify, ActionRefer, ActionReportRectification,
@@ -476,7 +476,7 @@ func TestFindingSignoffDeadlineStops(t *testing.T) {
 		require.Equal(t, FindingReferred, refused.state.Finding.Stage)
 		require.Empty(t, Awaiting(refused.state.Finding))
 		require.Empty(t, h.escalationsByStep(StepSignoffReminder, StepSignoffOverdue), "the refused round's ladder stopped")
-		require.NotEmpty(t, h.escalationsByStep(ledger.StepOverdue), "the new rectification deadline's ladder ran")
+		require.NotEmpty(t, h.escalationsByStep(casework.StepOverdue), "the new rectification deadline's ladder ran")
 	})
 }
 
@@ -503,7 +503,7 @@ func TestFindingSignoffFollowsTheCalendar(t *testing.T) {
 	h.run(newFinding(SeverityMajor))
 	requireDone(t, wd)
 
-	var redate *ledger.Event
+	var redate *casework.Event
 	for i := range h.fl.events {
 		if h.fl.events[i].Action == "redateSignoff" {
 			redate = &h.fl.events[i]
@@ -515,7 +515,7 @@ func TestFindingSignoffFollowsTheCalendar(t *testing.T) {
 		StepSignoffReminder: "2026-03-24 00:00",
 		StepSignoffOverdue:  "2026-03-25 00:00",
 	})
-	require.Equal(t, ledger.SignoffLapsed, wd.state.Finding.Signoffs[0].State)
+	require.Equal(t, casework.SignoffLapsed, wd.state.Finding.Signoffs[0].State)
 }
 
 // TestFindingSignoffBeforeTheDeadlineChange: a round requested before
@@ -546,7 +546,7 @@ func TestFindingSignoffBeforeTheDeadlineChange(t *testing.T) {
 func TestLastSignatureWaitsForReferrals(t *testing.T) {
 	h := newHarness(t)
 	h.withRoutes(cityDisciplineRoute)
-	h.withSignoffRules(ledger.SignoffRule{Kind: KindResponsibility, Signers: []ledger.Signer{
+	h.withSignoffRules(casework.SignoffRule{Kind: KindResponsibility, Signers: []casework.Signer{
 		{Role: actor.RoleCommittee, Organisation: "省住房和城乡建设厅"}, {Role: actor.RoleOffice},
 	}})
 	h.clueReferredAt()
@@ -559,12 +559,12 @@ func TestLastSignatureWaitsForReferrals(t *testing.T) {
 	h.env.RegisterDelayedCallback(func() { waiting = Awaiting(h.query().Finding) }, 7*day+2*hour)
 	h.update(8*day, ActionAcknowledgeReferral, "a1", AcknowledgeReferralInput{RequestID: "a1", Actor: commission})
 	h.update(8*day+hour, ActionReportReferralOutcome, "o1", ReportReferralOutcomeInput{RequestID: "o1", Actor: commission,
-		Outcome: ledger.OutcomeNotFiled, Summary: "经核查，不予立案"})
+		Outcome: casework.OutcomeNotFiled, Summary: "经核查，不予立案"})
 	closed := h.update(9*day, ActionSignOff, "s3", signOff("s3", signingOffice))
 	h.run(newFinding(""))
 	requireDone(t, verified, referred, dept, closed)
 	requireRefused(t, held, ReasonReferralOutcomePending)
 	require.Equal(t, []string{AwaitingReferralReceipt, AwaitingSignoff}, waiting)
 	require.Equal(t, FindingClosed, closed.state.Finding.Stage)
-	require.Equal(t, ledger.ReferralNotFiled, closed.state.Finding.ClueReferrals[0].State)
+	require.Equal(t, casework.ReferralNotFiled, closed.state.Finding.ClueReferrals[0].State)
 }

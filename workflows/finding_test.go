@@ -20,10 +20,10 @@ import (
 
 	"github.com/xuncha/xuncha/activities"
 	"github.com/xuncha/xuncha/calendar"
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/deadline"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
-	"github.com/xuncha/xuncha/ledger"
 )
 
 // fakeLedger stands in for PostgreSQL at the edge of the workflow unit tests:
@@ -31,18 +31,18 @@ import (
 // idempotency rules (event keys, versions, escalation keys).
 type fakeLedger struct {
 	mu          sync.Mutex
-	row         ledger.Finding
-	events      []ledger.Event
+	row         casework.Finding
+	events      []casework.Event
 	eventKeys   map[string]bool
 	records     []activities.RecordFindingInput
-	escalations []ledger.Escalation
+	escalations []casework.Escalation
 	deliveries  []activities.DeliverWebhookInput
 	inline      int // announcements delivered inside the lifecycle (before webhookOutboxChange)
 	queued      int // announcements handed to the outbox
 	listings    int // ProposedInterviews calls
 	subscribers []string
 	calendar    *calendar.Calendar
-	policy      ledger.EscalationPolicy
+	policy      casework.EscalationPolicy
 	interviews  []InterviewInput
 	// attempts counts ApplyFindingChange calls by event action.
 	attempts map[string]int
@@ -70,7 +70,7 @@ func refuseLikePostgres(v any) error {
 	return nil
 }
 
-func (f *fakeLedger) appendEvent(e ledger.Event) {
+func (f *fakeLedger) appendEvent(e casework.Event) {
 	if f.eventKeys[e.Key] {
 		return
 	}
@@ -125,17 +125,17 @@ func newHarness(t *testing.T) *harness {
 	env.SetStartTime(start)
 	registerLevelThree(env)
 	env.RegisterActivity(&activities.Activities{})
-	fl := &fakeLedger{eventKeys: map[string]bool{}, attempts: map[string]int{}, calendar: calendar.Builtin(), policy: ledger.DefaultEscalationPolicy(), subscribers: []string{"wh-1"}}
+	fl := &fakeLedger{eventKeys: map[string]bool{}, attempts: map[string]int{}, calendar: calendar.Builtin(), policy: casework.DefaultEscalationPolicy(), subscribers: []string{"wh-1"}}
 	env.OnActivity(acts.RecordFinding, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.RecordFindingInput) (activities.RecordFindingResult, error) {
 			fl.mu.Lock()
 			defer fl.mu.Unlock()
 			fl.records = append(fl.records, in)
 			fl.row = in.Finding
-			fl.appendEvent(ledger.Event{Key: in.EventKey, Action: "record", StageAfter: in.Finding.Stage, Actor: in.Finding.FoundBy})
+			fl.appendEvent(casework.Event{Key: in.EventKey, Action: "record", StageAfter: in.Finding.Stage, Actor: in.Finding.FoundBy})
 			if in.Listed { // as ledger.Store.RecordListedFinding
 				fl.row.Stage, fl.row.Version, fl.row.LedgerNumber = FindingListed, 2, "2026-430100-0007"
-				fl.appendEvent(ledger.Event{SubjectType: ledger.SubjectFinding, SubjectID: in.Finding.ID, Key: "list/" + in.Finding.RequestID, Action: "list", StageBefore: FindingFound,
+				fl.appendEvent(casework.Event{SubjectType: casework.SubjectFinding, SubjectID: in.Finding.ID, Key: "list/" + in.Finding.RequestID, Action: "list", StageBefore: FindingFound,
 					StageAfter: FindingListed, Actor: actor.System, Note: "entered in the problem ledger as 2026-430100-0007",
 					OccurredAt: in.Finding.CreatedAt})
 			}
@@ -219,7 +219,7 @@ func newHarness(t *testing.T) *harness {
 			fl.mu.Lock()
 			fl.signoffReads++
 			terms := activities.SignoffTerms{PolicyVersion: fl.policy.Version,
-				Rule: ledger.SignoffRuleFor(fl.policy.SignoffRules, in.Finding.Kind, in.Finding.Severity)}
+				Rule: casework.SignoffRuleFor(fl.policy.SignoffRules, in.Finding.Kind, in.Finding.Severity)}
 			fl.mu.Unlock()
 			if terms.Rule != nil {
 				return activities.CloseFindingResult{Terms: terms}, nil
@@ -233,7 +233,7 @@ func newHarness(t *testing.T) *harness {
 			defer fl.mu.Unlock()
 			fl.signoffReads++
 			return activities.SignoffTerms{PolicyVersion: fl.policy.Version,
-				Rule: ledger.SignoffRuleFor(fl.policy.SignoffRules, in.Kind, in.Severity)}, nil
+				Rule: casework.SignoffRuleFor(fl.policy.SignoffRules, in.Kind, in.Severity)}, nil
 		})
 	env.OnActivity(acts.Subscribers, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, _ activities.SubscribersInput) (activities.SubscribersResult, error) {
@@ -298,12 +298,12 @@ func newHarness(t *testing.T) *harness {
 	return &harness{t: t, env: env, fl: fl}
 }
 
-func newFinding(severity string) ledger.Finding {
+func newFinding(severity string) casework.Finding {
 	kind := KindHazard
 	if severity == "" {
 		kind = KindResponsibility
 	}
-	return ledger.Finding{
+	return casework.Finding{
 		ID: "f-1", InspectionID: "ins-1", RequestID: "rec-1", UnitCode: "430100", UnitName: "长沙市",
 		Title: "危化品仓库消防通道堵塞", Description: "仓库东侧消防通道被货物堵塞", Kind: kind, Severity: severity,
 		ContentArea: 5, EvidenceIDs: []string{"ev-1"}, RectificationOpinion: "立即清理通道", FoundBy: member,
@@ -362,7 +362,7 @@ func decodeAs[T any](t *testing.T, v any) T {
 	return out
 }
 
-func (h *harness) run(f ledger.Finding) {
+func (h *harness) run(f casework.Finding) {
 	h.env.ExecuteWorkflow(FindingWorkflow, FindingInput{Finding: f})
 	require.True(h.t, h.env.IsWorkflowCompleted())
 	require.NoError(h.t, h.env.GetWorkflowError())
@@ -377,14 +377,14 @@ func (h *harness) query() FindingState {
 }
 
 func diagnosis() DiagnoseInput {
-	return DiagnoseInput{RequestID: "d1", Actor: leader, Diagnosis: ledger.Diagnosis{
+	return DiagnoseInput{RequestID: "d1", Actor: leader, Diagnosis: casework.Diagnosis{
 		Cause: "仓储管理制度未落实", ResponsibleParties: []string{"仓库负责人"}, RiskLevel: "HIGH",
 		LegalBasis: "《安全生产法》第二十八条", RectificationOpinion: "立即清理",
 	}}
 }
 
 func referral(requestID, feedback, due string) ReferInput {
-	return ReferInput{RequestID: requestID, Actor: office, Referral: ledger.Referral{
+	return ReferInput{RequestID: requestID, Actor: office, Referral: casework.Referral{
 		ReceivingAuthority: "长沙市安委办", FeedbackReceivedOn: feedback, Due: due,
 	}}
 }
@@ -506,9 +506,9 @@ func TestFindingEscalationLadder(t *testing.T) {
 		step string
 		at   time.Time
 	}{
-		{ledger.StepReminder, shanghai("2026-04-02 00:00")},
-		{ledger.StepOverdue, shanghai("2026-04-03 00:00")},
-		{ledger.StepInterviewProposed, shanghai("2026-04-11 00:00")},
+		{casework.StepReminder, shanghai("2026-04-02 00:00")},
+		{casework.StepOverdue, shanghai("2026-04-03 00:00")},
+		{casework.StepInterviewProposed, shanghai("2026-04-11 00:00")},
 	}
 	for i, w := range want {
 		require.Equal(t, w.step, h.fl.escalations[i].Step)
@@ -547,7 +547,7 @@ func TestFindingDeadlineMetJustInTime(t *testing.T) {
 	requireDone(t, rep, acc)
 
 	require.Len(t, h.fl.escalations, 1, "only the reminder fired")
-	require.Equal(t, ledger.StepReminder, h.fl.escalations[0].Step)
+	require.Equal(t, casework.StepReminder, h.fl.escalations[0].Step)
 	require.False(t, rep.state.Finding.Overdue)
 	require.Zero(t, rep.state.Finding.MissedDeadlines)
 	require.Equal(t, FindingClosed, h.fl.row.Stage)
@@ -594,7 +594,7 @@ func TestFindingCalendarChangeMovesRunningDeadline(t *testing.T) {
 	h.run(newFinding(SeverityGeneral))
 	requireDone(t, wd)
 
-	var redate *ledger.Event
+	var redate *casework.Event
 	for i := range h.fl.events {
 		if h.fl.events[i].Action == "redate" {
 			redate = &h.fl.events[i]
@@ -605,7 +605,7 @@ func TestFindingCalendarChangeMovesRunningDeadline(t *testing.T) {
 	// The ladder moved with the deadline: reminder at the end of 04-01 (still
 	// the working day before, 04-02..04-06 now being holidays), overdue at
 	// the end of 04-07.
-	require.Equal(t, ledger.StepOverdue, h.fl.escalations[1].Step)
+	require.Equal(t, casework.StepOverdue, h.fl.escalations[1].Step)
 	require.True(t, shanghai("2026-04-08 00:00").Equal(h.fl.escalations[1].FiredAt), "overdue fired at %s", h.fl.escalations[1].FiredAt)
 	require.Equal(t, "2026-04-07", h.fl.row.Deadline.Due.String())
 	require.Contains(t, h.fl.row.Deadline.Explanation[0], "calendar version 7")
@@ -629,7 +629,7 @@ func TestFindingMajorHazardNotifiedAtOnce(t *testing.T) {
 func TestFindingRefusedChangesRecordNothing(t *testing.T) {
 	h := newHarness(t)
 	early := h.update(time.Hour, ActionRefer, "r0", referral("r0", "2026-03-02", ""))
-	noCause := DiagnoseInput{RequestID: "d0", Actor: leader, Diagnosis: ledger.Diagnosis{ResponsibleParties: []string{"x"}, RiskLevel: "LOW"}}
+	noCause := DiagnoseInput{RequestID: "d0", Actor: leader, Diagnosis: casework.Diagnosis{ResponsibleParties: []string{"x"}, RiskLevel: "LOW"}}
 	bad := h.update(2*time.Hour, ActionDiagnose, "d0", noCause)
 	byUnit := h.update(3*time.Hour, ActionDiagnose, "d9", DiagnoseInput{RequestID: "d9", Actor: unitActor, Diagnosis: diagnosis().Diagnosis})
 	ok := h.update(4*time.Hour, ActionDiagnose, "d1", diagnosis())

@@ -6,9 +6,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
-	"github.com/xuncha/xuncha/ledger"
 )
 
 // requireReason asserts that err is a *derrors.StageError with reason.
@@ -23,10 +23,10 @@ func requireReason(t *testing.T, err error, reason string) {
 // make, so that removing any of them from inspectionGuard fails here.
 func TestInspectionGuards(t *testing.T) {
 	t.Parallel()
-	planned := ledger.Inspection{ID: "i-1", Stage: StagePlanned, Kind: KindComprehensive}
+	planned := casework.Inspection{ID: "i-1", Stage: StagePlanned, Kind: KindComprehensive}
 	approved := planned
 	approved.TeamApproved = true
-	onsite := ledger.Inspection{ID: "i-1", Stage: StageStationed, Kind: KindComprehensive, TeamApproved: true}
+	onsite := casework.Inspection{ID: "i-1", Stage: StageStationed, Kind: KindComprehensive, TeamApproved: true}
 	followUp := onsite
 	followUp.Kind = KindFollowUp
 
@@ -48,18 +48,18 @@ func TestChangesWaitForTheFirstWrite(t *testing.T) {
 	t.Parallel()
 	office := actor.Actor{Name: "x", Role: actor.RoleOffice}
 
-	f := core[ledger.Finding]{spec: findingSpec, row: ledger.Finding{ID: "f-1", Stage: FindingListed}}
+	f := core[casework.Finding]{spec: findingSpec, row: casework.Finding{ID: "f-1", Stage: FindingListed}}
 	requireReason(t, f.checkChange(ActionWithdraw, office), "NOT_RECORDED")
 	f.recorded = true
 	require.NoError(t, f.checkChange(ActionWithdraw, office))
 
-	in := core[ledger.Inspection]{spec: inspectionSpec, row: ledger.Inspection{ID: "i-1", Stage: StagePlanned}}
+	in := core[casework.Inspection]{spec: inspectionSpec, row: casework.Inspection{ID: "i-1", Stage: StagePlanned}}
 	requireReason(t, in.checkChange(ActionCancel, office), "NOT_RECORDED")
 	in.recorded = true
 	require.NoError(t, in.checkChange(ActionCancel, office))
 	requireReason(t, in.checkChange(ActionNotify, office), "TEAM_NOT_APPROVED")
 
-	iv := core[ledger.Interview]{spec: interviewSpec, row: ledger.Interview{ID: "iv-1", Stage: InterviewProposed}}
+	iv := core[casework.Interview]{spec: interviewSpec, row: casework.Interview{ID: "iv-1", Stage: InterviewProposed}}
 	require.NoError(t, iv.checkChange(ActionApproveInterview, office))
 	require.ErrorIs(t, iv.checkChange(ActionApproveInterview, actor.Actor{Name: "u", Role: actor.RoleUnit}), derrors.ErrPermissionDenied)
 	requireReason(t, iv.checkChange(ActionHoldInterview, office), "STAGE_NOT_ALLOWED")

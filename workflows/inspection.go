@@ -13,12 +13,12 @@ import (
 
 	"github.com/xuncha/xuncha/activities"
 	"github.com/xuncha/xuncha/calendar"
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/deadline"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/internal/i18n"
 	"github.com/xuncha/xuncha/internal/searchattr"
-	"github.com/xuncha/xuncha/ledger"
 )
 
 // Inspection kinds (charter 一).
@@ -54,17 +54,17 @@ type Unit struct {
 
 // InspectionInput starts an InspectionWorkflow.
 type InspectionInput struct {
-	ID                  string              `json:"id"`
-	RequestID           string              `json:"request_id"`
-	Unit                Unit                `json:"unit"`
-	Kind                string              `json:"kind"`
-	Round               string              `json:"round"`
-	PlannedStart        string              `json:"planned_start"`
-	PlannedEnd          string              `json:"planned_end"`
-	ContentAreas        []int               `json:"content_areas"`
-	Team                []ledger.TeamMember `json:"team"`
-	FollowsInspectionID string              `json:"follows_inspection_id"`
-	Actor               actor.Actor         `json:"actor"`
+	ID                  string                `json:"id"`
+	RequestID           string                `json:"request_id"`
+	Unit                Unit                  `json:"unit"`
+	Kind                string                `json:"kind"`
+	Round               string                `json:"round"`
+	PlannedStart        string                `json:"planned_start"`
+	PlannedEnd          string                `json:"planned_end"`
+	ContentAreas        []int                 `json:"content_areas"`
+	Team                []casework.TeamMember `json:"team"`
+	FollowsInspectionID string                `json:"follows_inspection_id"`
+	Actor               actor.Actor           `json:"actor"`
 }
 
 var (
@@ -149,8 +149,8 @@ func (in InspectionInput) Validate() error {
 
 // InspectionState is what the state query and every update return.
 type InspectionState struct {
-	Inspection  ledger.Inspection        `json:"inspection"`
-	Escalations []ledger.Escalation      `json:"escalations"`
+	Inspection  casework.Inspection      `json:"inspection"`
+	Escalations []casework.Escalation    `json:"escalations"`
 	Pending     []deadline.ScheduledStep `json:"pending"`
 	// Recorded is true once the ledger row is written.
 	Recorded bool `json:"recorded"`
@@ -193,16 +193,16 @@ func dateTime(d calendar.Date) time.Time {
 }
 
 // inspectionSpec plugs the inspection procedure into the lifecycle core.
-var inspectionSpec = &spec[ledger.Inspection]{
+var inspectionSpec = &spec[casework.Inspection]{
 	kind:        "inspection",
-	subjectType: ledger.SubjectInspection,
+	subjectType: casework.SubjectInspection,
 	machine:     inspectionMachine,
-	fields: func(in *ledger.Inspection) rowFields {
+	fields: func(in *casework.Inspection) rowFields {
 		return rowFields{id: &in.ID, requestID: &in.RequestID, stage: &in.Stage, unitCode: &in.UnitCode,
 			version: &in.Version, deadlineSeq: &in.DeadlineSeq, missed: &in.MissedDeadlines, overdue: &in.Overdue, updatedAt: &in.UpdatedAt}
 	},
-	running: ledger.Inspection.RunningDeadline,
-	withDeadline: func(in ledger.Inspection, d calendar.Deadline) ledger.Inspection {
+	running: casework.Inspection.RunningDeadline,
+	withDeadline: func(in casework.Inspection, d calendar.Deadline) casework.Inspection {
 		n := nextInspection(in, in.Stage)
 		if in.Stage == StageOnsiteEnded {
 			n.ReportDeadline = &d
@@ -211,14 +211,14 @@ var inspectionSpec = &spec[ledger.Inspection]{
 		}
 		return n
 	},
-	write: func(next ledger.Inspection, e ledger.Event) (any, any) {
+	write: func(next casework.Inspection, e casework.Event) (any, any) {
 		return acts.ApplyInspectionChange, activities.InspectionChangeInput{Inspection: next, Event: e}
 	},
-	writeEscalation: func(esc ledger.Escalation, next ledger.Inspection, e ledger.Event) (any, any) {
+	writeEscalation: func(esc casework.Escalation, next casework.Inspection, e casework.Event) (any, any) {
 		return acts.EscalateInspection, activities.EscalateInspectionInput{Escalation: esc, Inspection: next, Event: e}
 	},
 	escalation: inspectionEscalation,
-	announcement: func(in ledger.Inspection, esc ledger.Escalation, due calendar.Deadline) (string, map[string]any) {
+	announcement: func(in casework.Inspection, esc casework.Escalation, due calendar.Deadline) (string, map[string]any) {
 		return EventInspectionEscalated, map[string]any{
 			"escalation":    esc,
 			"inspection_id": in.ID,
@@ -228,7 +228,7 @@ var inspectionSpec = &spec[ledger.Inspection]{
 			"deadline":      due.Explanation,
 		}
 	},
-	title: func(in ledger.Inspection) string {
+	title: func(in casework.Inspection) string {
 		t := fmt.Sprintf("**%s %s · %s", in.UnitName, in.UnitCode, i18n.InspectionKind(in.Kind))
 		if in.Round != "" {
 			t += " · " + in.Round
@@ -236,7 +236,7 @@ var inspectionSpec = &spec[ledger.Inspection]{
 		return t + "**"
 	},
 	stageName: i18n.InspectionStage,
-	footer: func(in ledger.Inspection) string {
+	footer: func(in casework.Inspection) string {
 		return i18n.Zh("\n\nFindings: search `XunchaInspection = '%s'`", in.ID)
 	},
 	guard: inspectionGuard,
@@ -245,24 +245,24 @@ var inspectionSpec = &spec[ledger.Inspection]{
 // inspectionEscalation says what a step of the running deadline's ladder
 // means. The team leader answers for the report deadline, the unit for the
 // rectification deadline.
-func inspectionEscalation(in ledger.Inspection, step deadline.ScheduledStep, due calendar.Deadline) i18n.Text {
+func inspectionEscalation(in casework.Inspection, step deadline.ScheduledStep, due calendar.Deadline) i18n.Text {
 	what, who := i18n.T("the team report"), i18n.T("team leader %s", teamLeader(in))
 	if in.Stage == StageFeedbackGiven {
 		what, who = i18n.T("the rectification report"), i18n.T("unit %s", in.UnitCode)
 	}
 	subject := InspectionWorkflowID(in.ID)
 	switch step.Step {
-	case ledger.StepReminder:
+	case casework.StepReminder:
 		return i18n.T("reminder: %s of %s is due %s (%s)", what, subject, due.Due, who)
-	case ledger.StepOverdue:
+	case casework.StepOverdue:
 		return i18n.T("overdue: %s of %s was due %s; escalated to the office (%s answers for it)", what, subject, due.Due, who)
-	case ledger.StepInterviewProposed:
+	case casework.StepInterviewProposed:
 		return i18n.T("still overdue %d working days after %s: an interview (约谈) is proposed (%s)", step.WorkingDays, due.Due, who)
 	}
 	return i18n.T("%s: %s of %s is due %s", step.Step, what, subject, due.Due)
 }
 
-func teamLeader(in ledger.Inspection) string {
+func teamLeader(in casework.Inspection) string {
 	for _, m := range in.Team {
 		if m.Role == TeamLeader {
 			return m.Name
@@ -277,7 +277,7 @@ func InspectionWorkflow(ctx workflow.Context, in InspectionInput) (InspectionRes
 	start, _ := calendar.ParseDate(in.PlannedStart) // validated by the API
 	end, _ := calendar.ParseDate(in.PlannedEnd)
 	now := workflow.Now(ctx).UTC()
-	w := &inspection{core: newCore(ctx, inspectionSpec, ledger.Inspection{
+	w := &inspection{core: newCore(ctx, inspectionSpec, casework.Inspection{
 		ID:                  in.ID,
 		WorkflowID:          workflow.GetInfo(ctx).WorkflowExecution.ID,
 		RequestID:           in.RequestID,
@@ -304,7 +304,7 @@ func InspectionWorkflow(ctx workflow.Context, in InspectionInput) (InspectionRes
 // report deadline in ONSITE_ENDED and the rectification deadline in
 // FEEDBACK_GIVEN.
 type inspection struct {
-	core[ledger.Inspection]
+	core[casework.Inspection]
 }
 
 var acts *activities.Activities

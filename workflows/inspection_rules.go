@@ -8,9 +8,9 @@ import (
 	"strings"
 
 	"github.com/xuncha/xuncha/calendar"
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
-	"github.com/xuncha/xuncha/ledger"
 )
 
 // Inspection actions (the custom methods of InspectionService).
@@ -80,7 +80,7 @@ var inspectionMachine = &stageMachine{
 // state does not: the advance notice before the committee approved the
 // line-up, approving it twice, a re-check by an inspection that does not
 // follow up another.
-func inspectionGuard(in ledger.Inspection, action string) error {
+func inspectionGuard(in casework.Inspection, action string) error {
 	subject := InspectionWorkflowID(in.ID)
 	switch {
 	case action == ActionNotify && !in.TeamApproved:
@@ -131,13 +131,13 @@ const (
 
 // ValidateTeam checks a line-up against the charter; each violation names
 // the rule broken. Field names are the request's ("inspection.team[2].rank").
-func ValidateTeam(v *derrors.Violations, team []ledger.TeamMember) {
+func ValidateTeam(v *derrors.Violations, team []casework.TeamMember) {
 	validateTeamAt(v, "inspection.team", team)
 }
 
 // validateTeamAt is ValidateTeam for a line-up named field (a drawn
 // line-up's "lineup.members"): the one home of the team rules.
-func validateTeamAt(v *derrors.Violations, field string, team []ledger.TeamMember) {
+func validateTeamAt(v *derrors.Violations, field string, team []casework.TeamMember) {
 	counted, leaders, deputies := 0, 0, 0
 	for i, m := range team {
 		f := fmt.Sprintf("%s[%d]", field, i)

@@ -11,16 +11,16 @@ import (
 
 	"github.com/xuncha/xuncha/activities"
 	"github.com/xuncha/xuncha/calendar"
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/deadline"
 	"github.com/xuncha/xuncha/internal/derrors"
-	"github.com/xuncha/xuncha/ledger"
 )
 
 // next returns a copy of the row in stage with its own records map.
-func (w *inspection) next(stage string) ledger.Inspection { return nextInspection(w.row, stage) }
+func (w *inspection) next(stage string) casework.Inspection { return nextInspection(w.row, stage) }
 
 // nextInspection returns a copy of in in stage with its own records map.
-func nextInspection(in ledger.Inspection, stage string) ledger.Inspection {
+func nextInspection(in casework.Inspection, stage string) casework.Inspection {
 	n := in
 	n.Stage = stage
 	n.Records = maps.Clone(in.Records)
@@ -34,7 +34,7 @@ func (w *inspection) approveTeam(ctx workflow.Context, in ApproveTeamInput) erro
 	n := w.next(StagePlanned)
 	n.TeamApproved = true
 	n.Records["team_approved_by"] = in.Actor.String()
-	return w.apply(ctx, n, ledger.Event{Action: ActionApproveTeam, Actor: in.Actor, Note: in.Note,
+	return w.apply(ctx, n, casework.Event{Action: ActionApproveTeam, Actor: in.Actor, Note: in.Note,
 		Data: dataJSON(map[string]any{"team": w.row.Team})})
 }
 
@@ -46,7 +46,7 @@ func (w *inspection) notify(ctx workflow.Context, in NotifyInput) error {
 		n.Records["notice_evidence_id"] = in.NoticeEvidenceID
 		evidence = evidenceJSON([]string{in.NoticeEvidenceID})
 	}
-	return w.apply(ctx, n, ledger.Event{Action: ActionNotify, Actor: in.Actor, Note: in.Note, Evidence: evidence,
+	return w.apply(ctx, n, casework.Event{Action: ActionNotify, Actor: in.Actor, Note: in.Note, Evidence: evidence,
 		Data: dataJSON(map[string]any{"notified_on": in.NotifiedOn})})
 }
 
@@ -54,7 +54,7 @@ func (w *inspection) station(ctx workflow.Context, in StationInput) error {
 	// The entry announcement with the contact channels is a publication
 	// (曝光: 巡查组进驻) of its own.
 	channels := strings.TrimSpace(strings.Join([]string{in.ContactPhone, in.ContactMailbox}, " "))
-	if err := w.ledger.call(ctx, nil, acts.RecordExposure, ledger.Exposure{
+	if err := w.ledger.call(ctx, nil, acts.RecordExposure, casework.Exposure{
 		RequestID: "station/" + w.row.ID + "/" + in.RequestID, Kind: "ENTRY_ANNOUNCEMENT", Subject: w.subject(),
 		Outlet: "巡查组进驻公告", PublishedOn: in.StationedOn, RecordedBy: in.Actor,
 		Title: fmt.Sprintf("巡查组进驻%s：%s；举报电话/信箱 %s", w.row.UnitName, in.Announcement, channels),
@@ -66,7 +66,7 @@ func (w *inspection) station(ctx workflow.Context, in StationInput) error {
 	n.Records["announcement"] = in.Announcement
 	n.Records["contact_phone"] = in.ContactPhone
 	n.Records["contact_mailbox"] = in.ContactMailbox
-	return w.apply(ctx, n, ledger.Event{Action: ActionStation, Actor: in.Actor,
+	return w.apply(ctx, n, casework.Event{Action: ActionStation, Actor: in.Actor,
 		Note: "team entered; task announced; contact channels published",
 		Data: dataJSON(map[string]any{"stationed_on": in.StationedOn, "announcement": in.Announcement,
 			"contact_phone": in.ContactPhone, "contact_mailbox": in.ContactMailbox})})
@@ -83,7 +83,7 @@ func (w *inspection) endOnsite(ctx workflow.Context, in EndOnsiteInput) error {
 	n.ReportDeadline = &resolved.Deadline
 	n.DeadlineSeq++
 	n.Overdue = false
-	if err := w.apply(ctx, n, ledger.Event{Action: ActionEndOnsite, Actor: in.Actor,
+	if err := w.apply(ctx, n, casework.Event{Action: ActionEndOnsite, Actor: in.Actor,
 		Note: "on-site work ended; the team report is due " + resolved.Deadline.Due.String(),
 		Data: dataJSON(map[string]any{"onsite_ended_on": in.OnsiteEndedOn, "deadline": resolved.Deadline})}); err != nil {
 		return err
@@ -101,7 +101,7 @@ func (w *inspection) submitReport(ctx workflow.Context, in SubmitReportInput) er
 	if d := w.row.ReportDeadline; d != nil && !workflow.Now(ctx).Before(d.DueAt) {
 		note = "team report submitted after the deadline " + d.Due.String()
 	}
-	if err := w.apply(ctx, n, ledger.Event{Action: ActionSubmitReport, Actor: in.Actor, Note: note,
+	if err := w.apply(ctx, n, casework.Event{Action: ActionSubmitReport, Actor: in.Actor, Note: note,
 		Evidence: evidenceJSON([]string{in.ReportEvidenceID}), Data: dataJSON(map[string]any{"summary": in.Summary})}); err != nil {
 		return err
 	}
@@ -112,13 +112,13 @@ func (w *inspection) submitReport(ctx workflow.Context, in SubmitReportInput) er
 func (w *inspection) review(ctx workflow.Context, in ReviewInput) error {
 	n := w.next(StageReviewed)
 	n.Records["copied_to_party_inspection_office"] = fmt.Sprint(in.CopyToPartyInspectionOffice)
-	return w.apply(ctx, n, ledger.Event{Action: ActionReview, Actor: in.Actor, Note: in.Note,
+	return w.apply(ctx, n, casework.Event{Action: ActionReview, Actor: in.Actor, Note: in.Note,
 		Data: dataJSON(map[string]any{"copy_to_party_inspection_office": in.CopyToPartyInspectionOffice})})
 }
 
 func (w *inspection) approve(ctx workflow.Context, in ApproveInput) error {
 	n := w.next(StageApproved)
-	return w.apply(ctx, n, ledger.Event{Action: ActionApprove, Actor: in.Actor, Note: in.Note})
+	return w.apply(ctx, n, casework.Event{Action: ActionApprove, Actor: in.Actor, Note: in.Note})
 }
 
 // giveFeedback records the feedback, refers every CLASSIFIED finding with
@@ -148,7 +148,7 @@ func (w *inspection) giveFeedback(ctx workflow.Context, in GiveFeedbackInput) er
 	referred, refused := []string{}, map[string]string{}
 	for _, id := range classified.IDs {
 		args := dataJSON(ReferInput{RequestID: "feedback-" + w.row.ID, Actor: in.Actor, Note: "referred with the inspection's feedback",
-			Referral: ledger.Referral{ReceivingAuthority: in.ReceivingAuthority, FeedbackReceivedOn: in.FeedbackDeliveredOn, Due: in.DueOf(id)}})
+			Referral: casework.Referral{ReceivingAuthority: in.ReceivingAuthority, FeedbackReceivedOn: in.FeedbackDeliveredOn, Due: in.DueOf(id)}})
 		var res activities.SendUpdateResult
 		if err := workflow.ExecuteActivity(actx, acts.SendUpdate, activities.SendUpdateInput{
 			WorkflowID: FindingWorkflowID(id), UpdateName: ActionRefer, UpdateID: UpdateID(ActionRefer, "feedback-"+w.row.ID), Args: args,
@@ -168,7 +168,7 @@ func (w *inspection) giveFeedback(ctx workflow.Context, in GiveFeedbackInput) er
 	n.RectificationDeadline = &resolved.Deadline
 	n.DeadlineSeq++
 	n.Overdue = false
-	if err := w.apply(ctx, n, ledger.Event{Action: ActionGiveFeedback, Actor: in.Actor,
+	if err := w.apply(ctx, n, casework.Event{Action: ActionGiveFeedback, Actor: in.Actor,
 		Note: fmt.Sprintf("feedback delivered; %d findings referred; the rectification report is due %s", len(referred), resolved.Deadline.Due),
 		Data: dataJSON(map[string]any{"recipients": in.Recipients, "referred": referred, "refused": refused, "deadline": resolved.Deadline})}); err != nil {
 		return err
@@ -185,7 +185,7 @@ func (w *inspection) reportRectification(ctx workflow.Context, in InspectionRect
 	if d := w.row.RectificationDeadline; d != nil && !workflow.Now(ctx).Before(d.DueAt) {
 		note = "rectification report received after the deadline " + d.Due.String()
 	}
-	if err := w.apply(ctx, n, ledger.Event{Action: ActionInspectionRectified, Actor: in.Actor, Note: note,
+	if err := w.apply(ctx, n, casework.Event{Action: ActionInspectionRectified, Actor: in.Actor, Note: note,
 		Evidence: evidenceJSON(in.EvidenceIDs), Data: dataJSON(map[string]any{"report": in.Report})}); err != nil {
 		return err
 	}
@@ -196,7 +196,7 @@ func (w *inspection) reportRectification(ctx workflow.Context, in InspectionRect
 // close closes the inspection once every finding is CLOSED or WITHDRAWN and
 // stores the summary for the results-use record.
 func (w *inspection) close(ctx workflow.Context, in ApproveInput) error {
-	var sum ledger.InspectionSummary
+	var sum casework.InspectionSummary
 	if err := w.ledger.call(ctx, &sum, acts.FindingCounts, activities.InspectionFindingsInput{InspectionID: w.row.ID}); err != nil {
 		return ledgerFailure("counting findings", err)
 	}
@@ -207,7 +207,7 @@ func (w *inspection) close(ctx workflow.Context, in ApproveInput) error {
 	n := w.next(StageClosed)
 	n.Summary = &sum
 	n.Overdue = false
-	if err := w.apply(ctx, n, ledger.Event{Action: ActionClose, Actor: in.Actor, Note: in.Note, Data: dataJSON(sum)}); err != nil {
+	if err := w.apply(ctx, n, casework.Event{Action: ActionClose, Actor: in.Actor, Note: in.Note, Data: dataJSON(sum)}); err != nil {
 		return err
 	}
 	w.ended(ctx, "closed", ActionClose)
@@ -219,7 +219,7 @@ func (w *inspection) cancel(ctx workflow.Context, in CancelInput) error {
 	n.CancelReason = in.Reason
 	// A cancelled inspection owes no report: it is no longer overdue.
 	n.Overdue = false
-	if err := w.apply(ctx, n, ledger.Event{Action: ActionCancel, Actor: in.Actor, Note: in.Reason}); err != nil {
+	if err := w.apply(ctx, n, casework.Event{Action: ActionCancel, Actor: in.Actor, Note: in.Reason}); err != nil {
 		return err
 	}
 	// Before the ladder stops, as for a withdrawn finding.
@@ -233,7 +233,7 @@ func (w *inspection) cancel(ctx workflow.Context, in CancelInput) error {
 // new run of its workflow starts in REFERRED with a new deadline.
 func (w *inspection) recheck(ctx workflow.Context, in RecheckInput) error {
 	actx := workflow.WithActivityOptions(ctx, ledgerActivityOptions)
-	var f ledger.Finding
+	var f casework.Finding
 	if err := w.ledger.call(ctx, &f, acts.GetFinding, activities.FindingIDInput{ID: in.FindingID}); err != nil {
 		return derrors.FromTemporal(err)
 	}
@@ -261,8 +261,8 @@ func (w *inspection) recheck(ctx workflow.Context, in RecheckInput) error {
 		}).Get(ctx, nil); err != nil {
 			return fmt.Errorf("reopening finding %s: %w", f.ID, err)
 		}
-	} else if err := w.ledger.call(ctx, nil, acts.AppendEvent, ledger.Event{
-		SubjectType: ledger.SubjectFinding, SubjectID: f.ID, Key: key, Action: ActionRecheck,
+	} else if err := w.ledger.call(ctx, nil, acts.AppendEvent, casework.Event{
+		SubjectType: casework.SubjectFinding, SubjectID: f.ID, Key: key, Action: ActionRecheck,
 		StageBefore: f.Stage, StageAfter: f.Stage, Actor: in.Actor, Note: "re-check passed: " + in.Note,
 		OccurredAt: workflow.Now(ctx).UTC(), Data: dataJSON(map[string]any{"inspection_id": w.row.ID, "passed": true}),
 	}); err != nil {
@@ -270,6 +270,6 @@ func (w *inspection) recheck(ctx workflow.Context, in RecheckInput) error {
 	}
 	n := w.next(w.row.Stage)
 	n.Records["recheck:"+f.ID] = outcome
-	return w.apply(ctx, n, ledger.Event{Action: ActionRecheck, Actor: in.Actor, Note: in.Note,
+	return w.apply(ctx, n, casework.Event{Action: ActionRecheck, Actor: in.Actor, Note: in.Note,
 		Data: dataJSON(map[string]any{"finding_id": f.ID, "ledger_number": f.LedgerNumber, "passed": in.Passed})})
 }

@@ -12,15 +12,15 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/xuncha/xuncha/activities"
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
-	"github.com/xuncha/xuncha/ledger"
 )
 
 var committee = actor.Actor{Name: "刘主任", Role: actor.RoleCommittee, Organisation: "省安全生产委员会"}
 
-func team() []ledger.TeamMember {
-	return []ledger.TeamMember{
+func team() []casework.TeamMember {
+	return []casework.TeamMember{
 		{Name: "赵强", Role: TeamLeader, Rank: RankInspector2},
 		{Name: "钱敏", Role: TeamDeputy, Rank: RankDivisionChief},
 		{Name: "孙伟", Role: TeamMember, Rank: RankOther},
@@ -35,36 +35,36 @@ func TestValidateTeamNamesTheRule(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name   string
-		mutate func([]ledger.TeamMember) []ledger.TeamMember
+		mutate func([]casework.TeamMember) []casework.TeamMember
 		field  string
 		rule   string
 	}{
-		{"five counted people", func(m []ledger.TeamMember) []ledger.TeamMember { return m[:5] }, "inspection.team", "has 5 people"},
-		{"observers do not count", func(m []ledger.TeamMember) []ledger.TeamMember {
+		{"five counted people", func(m []casework.TeamMember) []casework.TeamMember { return m[:5] }, "inspection.team", "has 5 people"},
+		{"observers do not count", func(m []casework.TeamMember) []casework.TeamMember {
 			m[2].Role = TeamObserver
 			return m
 		}, "inspection.team", "observers do not count"},
-		{"nine people", func(m []ledger.TeamMember) []ledger.TeamMember {
-			return append(m, ledger.TeamMember{Name: "甲", Role: TeamMember, Rank: RankOther},
-				ledger.TeamMember{Name: "乙", Role: TeamMember, Rank: RankOther}, ledger.TeamMember{Name: "丙", Role: TeamMember, Rank: RankOther})
+		{"nine people", func(m []casework.TeamMember) []casework.TeamMember {
+			return append(m, casework.TeamMember{Name: "甲", Role: TeamMember, Rank: RankOther},
+				casework.TeamMember{Name: "乙", Role: TeamMember, Rank: RankOther}, casework.TeamMember{Name: "丙", Role: TeamMember, Rank: RankOther})
 		}, "inspection.team", "has 9 people"},
-		{"two leaders", func(m []ledger.TeamMember) []ledger.TeamMember {
+		{"two leaders", func(m []casework.TeamMember) []casework.TeamMember {
 			m[2].Role, m[2].Rank = TeamLeader, RankDepartment
 			return m
 		}, "inspection.team", "has 2 leaders"},
-		{"no deputy", func(m []ledger.TeamMember) []ledger.TeamMember {
+		{"no deputy", func(m []casework.TeamMember) []casework.TeamMember {
 			m[1].Role = TeamMember
 			return m
 		}, "inspection.team", "has 0 deputies"},
-		{"leader of division rank", func(m []ledger.TeamMember) []ledger.TeamMember {
+		{"leader of division rank", func(m []casework.TeamMember) []casework.TeamMember {
 			m[0].Rank = RankDivisionChief
 			return m
 		}, "inspection.team[0].rank", "department-level (厅级)"},
-		{"deputy of deputy-division rank", func(m []ledger.TeamMember) []ledger.TeamMember {
+		{"deputy of deputy-division rank", func(m []casework.TeamMember) []casework.TeamMember {
 			m[1].Rank = RankDeputyDivisionChf
 			return m
 		}, "inspection.team[1].rank", "division chief (正处级) or above"},
-		{"unknown role", func(m []ledger.TeamMember) []ledger.TeamMember {
+		{"unknown role", func(m []casework.TeamMember) []casework.TeamMember {
 			m[3].Role = "VOLUNTEER"
 			return m
 		}, "inspection.team[3].role", "must be one of"},
@@ -138,9 +138,9 @@ func TestInspectionStageTable(t *testing.T) {
 type inspectionHarness struct {
 	*harness
 	imu         sync.Mutex
-	row         ledger.Inspection
+	row         casework.Inspection
 	updatesSent []activities.SendUpdateInput
-	exposures   []ledger.Exposure
+	exposures   []casework.Exposure
 	open        int
 }
 
@@ -153,7 +153,7 @@ func newInspectionHarness(t *testing.T) *inspectionHarness {
 			defer h.imu.Unlock()
 			h.row = in.Inspection
 			fl.mu.Lock()
-			fl.appendEvent(ledger.Event{Key: in.EventKey, Action: "create", StageAfter: in.Inspection.Stage})
+			fl.appendEvent(casework.Event{Key: in.EventKey, Action: "create", StageAfter: in.Inspection.Stage})
 			fl.mu.Unlock()
 			return nil
 		})
@@ -183,7 +183,7 @@ func newInspectionHarness(t *testing.T) *inspectionHarness {
 			return activities.EscalateResult{Escalation: esc}, nil
 		})
 	h.env.OnActivity(acts.RecordExposure, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, e ledger.Exposure) (ledger.Exposure, error) {
+		func(_ context.Context, e casework.Exposure) (casework.Exposure, error) {
 			h.imu.Lock()
 			defer h.imu.Unlock()
 			h.exposures = append(h.exposures, e)
@@ -203,10 +203,10 @@ func newInspectionHarness(t *testing.T) *inspectionHarness {
 		return activities.SendUpdateResult{}
 	}
 	h.env.OnActivity(acts.FindingCounts, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, _ activities.InspectionFindingsInput) (ledger.InspectionSummary, error) {
+		func(_ context.Context, _ activities.InspectionFindingsInput) (casework.InspectionSummary, error) {
 			h.imu.Lock()
 			defer h.imu.Unlock()
-			return ledger.InspectionSummary{Findings: 3, Closed: 2, Withdrawn: 1 - min(h.open, 1), Open: h.open,
+			return casework.InspectionSummary{Findings: 3, Closed: 2, Withdrawn: 1 - min(h.open, 1), Open: h.open,
 				ByKind: map[string]int{KindHazard: 3}, ClosureRate: 1}, nil
 		})
 	return h
@@ -269,9 +269,9 @@ func TestInspectionProcedureWithLateReport(t *testing.T) {
 	// The late report was escalated: reminder at the end of 03-26, overdue at
 	// the end of 03-27, then the report came (no interview proposed).
 	require.GreaterOrEqual(t, len(h.fl.escalations), 2)
-	require.Equal(t, ledger.StepReminder, h.fl.escalations[0].Step)
+	require.Equal(t, casework.StepReminder, h.fl.escalations[0].Step)
 	require.True(t, shanghai("2026-03-27 00:00").Equal(h.fl.escalations[0].FiredAt))
-	require.Equal(t, ledger.StepOverdue, h.fl.escalations[1].Step)
+	require.Equal(t, casework.StepOverdue, h.fl.escalations[1].Step)
 	require.True(t, shanghai("2026-03-28 00:00").Equal(h.fl.escalations[1].FiredAt))
 	require.Equal(t, "inspection/ins-1", h.fl.escalations[1].Subject)
 	require.Contains(t, h.fl.escalations[1].Message, "team leader 赵强")
@@ -330,9 +330,9 @@ func TestFollowUpRecheckReopensFinding(t *testing.T) {
 	closed := newFinding(SeverityGeneral)
 	closed.InspectionID, closed.Stage, closed.LedgerNumber, closed.Version = "ins-0", FindingClosed, "2026-430100-0007", 9
 	var started []activities.StartWorkflowInput
-	var appended []ledger.Event
+	var appended []casework.Event
 	h.env.OnActivity(acts.GetFinding, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.FindingIDInput) (ledger.Finding, error) {
+		func(_ context.Context, in activities.FindingIDInput) (casework.Finding, error) {
 			f := closed
 			f.ID = in.ID
 			if in.ID == "f-other" {
@@ -346,7 +346,7 @@ func TestFollowUpRecheckReopensFinding(t *testing.T) {
 			return nil
 		})
 	h.env.OnActivity(acts.AppendEvent, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, e ledger.Event) error { appended = append(appended, e); return nil })
+		func(_ context.Context, e casework.Event) error { appended = append(appended, e); return nil })
 
 	h.update(time.Hour, ActionApproveTeam, "a1", ApproveTeamInput{RequestID: "a1", Actor: committee})
 	h.update(2*time.Hour, ActionNotify, "n1", NotifyInput{RequestID: "n1", Actor: office, NotifiedOn: "2026-03-02"})

@@ -10,17 +10,17 @@ import (
 
 	"github.com/xuncha/xuncha/activities"
 	"github.com/xuncha/xuncha/calendar"
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/deadline"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/internal/i18n"
-	"github.com/xuncha/xuncha/ledger"
 )
 
 // InterviewState is what the state query and every update return.
 type InterviewState struct {
-	Interview   ledger.Interview    `json:"interview"`
-	Escalations []ledger.Escalation `json:"escalations"`
+	Interview   casework.Interview    `json:"interview"`
+	Escalations []casework.Escalation `json:"escalations"`
 	// Pending are the escalation steps still to fire for the running
 	// follow-up deadline.
 	Pending []deadline.ScheduledStep `json:"pending"`
@@ -39,42 +39,45 @@ type InterviewResult struct {
 // proposed. A change that arrives while the proposal is still being
 // recorded is accepted and waits for it: an interview the ladder proposed
 // is in the ledger, for all to see, a moment before the workflow hears so.
-var interviewSpec = &spec[ledger.Interview]{
+var interviewSpec = &spec[casework.Interview]{
 	kind:        "interview",
-	subjectType: ledger.SubjectInterview,
+	subjectType: casework.SubjectInterview,
 	machine:     interviewMachine,
-	fields: func(iv *ledger.Interview) rowFields {
+	fields: func(iv *casework.Interview) rowFields {
 		return rowFields{id: &iv.ID, requestID: &iv.RequestID, stage: &iv.Stage, unitCode: &iv.UnitCode,
 			version: &iv.Version, deadlineSeq: &iv.DeadlineSeq, missed: &iv.MissedDeadlines, overdue: &iv.Overdue, updatedAt: &iv.UpdatedAt}
 	},
-	running: func(iv ledger.Interview) *calendar.Deadline {
+	running: func(iv casework.Interview) *calendar.Deadline {
 		if iv.Stage != InterviewHeld {
 			return nil
 		}
 		return iv.FollowUpDeadline
 	},
-	withDeadline: func(iv ledger.Interview, d calendar.Deadline) ledger.Interview { iv.FollowUpDeadline = &d; return iv },
-	write: func(next ledger.Interview, e ledger.Event) (any, any) {
+	withDeadline: func(iv casework.Interview, d calendar.Deadline) casework.Interview {
+		iv.FollowUpDeadline = &d
+		return iv
+	},
+	write: func(next casework.Interview, e casework.Event) (any, any) {
 		return acts.ApplyInterviewChange, activities.InterviewChangeInput{Interview: next, Event: e}
 	},
-	writeEscalation: func(esc ledger.Escalation, next ledger.Interview, e ledger.Event) (any, any) {
+	writeEscalation: func(esc casework.Escalation, next casework.Interview, e casework.Event) (any, any) {
 		return acts.EscalateInterview, activities.EscalateInterviewInput{Escalation: esc, Interview: next, Event: e}
 	},
 	keepSteps: func(s deadline.ScheduledStep) bool {
-		return s.Step == ledger.StepReminder || s.Step == ledger.StepOverdue
+		return s.Step == casework.StepReminder || s.Step == casework.StepOverdue
 	},
-	escalation: func(iv ledger.Interview, step deadline.ScheduledStep, due calendar.Deadline) i18n.Text {
+	escalation: func(iv casework.Interview, step deadline.ScheduledStep, due calendar.Deadline) i18n.Text {
 		switch step.Step {
-		case ledger.StepReminder:
+		case casework.StepReminder:
 			return i18n.T("reminder: the follow-up report of interview %s (unit %s, %s) is due %s",
 				iv.ID, iv.UnitCode, iv.Subject, due.Due)
-		case ledger.StepOverdue:
+		case casework.StepOverdue:
 			return i18n.T("overdue: the follow-up report of interview %s (unit %s, %s) was due %s; escalated to the office",
 				iv.ID, iv.UnitCode, iv.Subject, due.Due)
 		}
 		return i18n.Text{}
 	},
-	announcement: func(iv ledger.Interview, esc ledger.Escalation, due calendar.Deadline) (string, map[string]any) {
+	announcement: func(iv casework.Interview, esc casework.Escalation, due calendar.Deadline) (string, map[string]any) {
 		return EventInterviewEscalated, map[string]any{
 			"escalation":   esc,
 			"interview_id": iv.ID,
@@ -85,7 +88,7 @@ var interviewSpec = &spec[ledger.Interview]{
 			"deadline":     due.Explanation,
 		}
 	},
-	title: func(iv ledger.Interview) string {
+	title: func(iv casework.Interview) string {
 		return i18n.Zh("**interview (约谈) of unit %s** (%s)", iv.UnitCode, iv.Subject)
 	},
 	stageName:             i18n.InterviewStage,
@@ -102,7 +105,7 @@ func InterviewWorkflow(ctx workflow.Context, in InterviewInput) (InterviewResult
 		id = strings.TrimPrefix(info.WorkflowExecution.ID, "interview/")
 	}
 	now := workflow.Now(ctx).UTC()
-	w := &interview{core: newCore(ctx, interviewSpec, ledger.Interview{
+	w := &interview{core: newCore(ctx, interviewSpec, casework.Interview{
 		ID: id, WorkflowID: info.WorkflowExecution.ID, RequestID: in.RequestID, Subject: in.Subject,
 		UnitCode: in.UnitCode, Reason: in.Reason, Source: in.Source, Stage: InterviewProposed,
 		ProposedBy: in.ProposedBy, CreatedAt: now, UpdatedAt: now, Version: 1,
@@ -112,7 +115,7 @@ func InterviewWorkflow(ctx workflow.Context, in InterviewInput) (InterviewResult
 
 // interview is the state behind InterviewWorkflow.
 type interview struct {
-	core[ledger.Interview]
+	core[casework.Interview]
 	// deadlineSeqOfSubject is the subject's deadline that proposed it (ladder).
 	deadlineSeqOfSubject int
 }
@@ -128,7 +131,7 @@ func (w *interview) run(ctx workflow.Context) (InterviewResult, error) {
 	}
 	if err := w.ledger.call(ctx, nil, acts.RecordInterview, activities.RecordInterviewInput{
 		Interview: w.row,
-		Event: ledger.Event{
+		Event: casework.Event{
 			Key: "propose/" + w.row.RequestID, Action: "propose", StageAfter: InterviewProposed, Actor: w.row.ProposedBy,
 			Note: w.row.Reason, OccurredAt: w.row.CreatedAt,
 			Data: dataJSON(map[string]any{"subject": w.row.Subject, "unit_code": w.row.UnitCode, "source": w.row.Source,
@@ -177,7 +180,7 @@ func (w *interview) recordCancellation(ctx workflow.Context) {
 	next.Stage = InterviewCancelled
 	next.CancelReason = "cancelled: the interview's workflow was cancelled"
 	next.Overdue = false
-	if err := w.apply(dctx, next, ledger.Event{Key: "workflow-cancelled", Action: ActionCancelInterview, Actor: actor.System,
+	if err := w.apply(dctx, next, casework.Event{Key: "workflow-cancelled", Action: ActionCancelInterview, Actor: actor.System,
 		Note: next.CancelReason}); err != nil {
 		workflow.GetLogger(ctx).Error("recording the cancellation failed", "interview", w.row.ID, "error", err)
 	}
@@ -242,7 +245,7 @@ func (w *interview) approve(ctx workflow.Context, in ApproveInterviewInput) erro
 	next.Stage = InterviewApproved
 	by := in.Actor
 	next.ApprovedBy = &by
-	return w.apply(ctx, next, ledger.Event{Action: ActionApproveInterview, Actor: in.Actor, Note: in.Note})
+	return w.apply(ctx, next, casework.Event{Action: ActionApproveInterview, Actor: in.Actor, Note: in.Note})
 }
 
 func (w *interview) hold(ctx workflow.Context, in HoldInterviewInput) error {
@@ -261,7 +264,7 @@ func (w *interview) hold(ctx workflow.Context, in HoldInterviewInput) error {
 	next.FollowUpDeadline = &resolved.Deadline
 	next.DeadlineSeq++
 	next.Overdue = false
-	if err := w.apply(ctx, next, ledger.Event{Action: ActionHoldInterview, Actor: in.Actor,
+	if err := w.apply(ctx, next, casework.Event{Action: ActionHoldInterview, Actor: in.Actor,
 		Note: "follow-up report due " + resolved.Deadline.Due.String(),
 		Data: dataJSON(map[string]any{"held_on": in.HeldOn, "attendees": in.Attendees, "requirements": in.Requirements,
 			"follow_up_working_days": next.FollowUpWorkingDays, "deadline": resolved.Deadline})}); err != nil {
@@ -285,7 +288,7 @@ func (w *interview) reportFollowUp(ctx workflow.Context, in ReportInterviewFollo
 	if d := w.row.FollowUpDeadline; d != nil && !now.Before(d.DueAt) {
 		note = "follow-up reported after the deadline " + d.Due.String()
 	}
-	if err := w.apply(ctx, next, ledger.Event{Action: ActionReportInterviewFollowUp, Actor: in.Actor, Note: note,
+	if err := w.apply(ctx, next, casework.Event{Action: ActionReportInterviewFollowUp, Actor: in.Actor, Note: note,
 		Evidence: evidenceJSON(in.EvidenceIDs), Data: dataJSON(map[string]any{"report": in.Report})}); err != nil {
 		return err
 	}
@@ -296,7 +299,7 @@ func (w *interview) reportFollowUp(ctx workflow.Context, in ReportInterviewFollo
 func (w *interview) close(ctx workflow.Context, in CloseInterviewInput) error {
 	next := w.row
 	next.Stage = InterviewClosed
-	return w.apply(ctx, next, ledger.Event{Action: ActionCloseInterview, Actor: in.Actor, Note: in.Note})
+	return w.apply(ctx, next, casework.Event{Action: ActionCloseInterview, Actor: in.Actor, Note: in.Note})
 }
 
 func (w *interview) cancel(ctx workflow.Context, in CancelInterviewInput) error {
@@ -304,7 +307,7 @@ func (w *interview) cancel(ctx workflow.Context, in CancelInterviewInput) error 
 	next.Stage = InterviewCancelled
 	next.CancelReason = in.Reason
 	next.Overdue = false
-	if err := w.apply(ctx, next, ledger.Event{Action: ActionCancelInterview, Actor: in.Actor, Note: in.Reason}); err != nil {
+	if err := w.apply(ctx, next, casework.Event{Action: ActionCancelInterview, Actor: in.Actor, Note: in.Reason}); err != nil {
 		return err
 	}
 	w.deadline.stop()

@@ -6,10 +6,10 @@ import (
 	"strings"
 
 	"github.com/xuncha/xuncha/calendar"
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/deadline"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
-	"github.com/xuncha/xuncha/ledger"
 )
 
 // Interview stages (约谈): proposed, approved by the office or committee,
@@ -107,7 +107,7 @@ type InterviewInput struct {
 func (in InterviewInput) Validate() error {
 	var v derrors.Violations
 	ValidateRequestID(&v, "request_id", in.RequestID)
-	if _, _, err := ledger.ParseSubject(in.Subject); err != nil {
+	if _, _, err := casework.ParseSubject(in.Subject); err != nil {
 		v.Add("subject", `must be "finding/<id>" or "inspection/<id>"`)
 	}
 	requireText(&v, "reason", in.Reason, 5000)

@@ -17,10 +17,10 @@ import (
 
 	"github.com/xuncha/xuncha/activities"
 	"github.com/xuncha/xuncha/calendar"
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/deadline"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
-	"github.com/xuncha/xuncha/ledger"
 )
 
 // ivLedger stands in for PostgreSQL at the edge of the interview workflow
@@ -28,10 +28,10 @@ import (
 // escalation keys).
 type ivLedger struct {
 	mu          sync.Mutex
-	rows        map[string]ledger.Interview
-	events      []ledger.Event
+	rows        map[string]casework.Interview
+	events      []casework.Event
 	eventKeys   map[string]bool
-	escalations []ledger.Escalation
+	escalations []casework.Escalation
 	deliveries  []activities.DeliverWebhookInput
 	inline      int // announcements delivered inside the lifecycle (before webhookOutboxChange)
 	queued      int // announcements handed to the outbox
@@ -39,7 +39,7 @@ type ivLedger struct {
 	records     int // RecordInterview calls
 }
 
-func (f *ivLedger) appendEvent(e ledger.Event) {
+func (f *ivLedger) appendEvent(e casework.Event) {
 	key := e.SubjectID + "\x00" + e.Key
 	if e.Key == "" || f.eventKeys[key] {
 		return
@@ -58,7 +58,7 @@ func (f *ivLedger) actions() []string {
 	return out
 }
 
-func (f *ivLedger) row(id string) ledger.Interview {
+func (f *ivLedger) row(id string) casework.Interview {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.rows[id]
@@ -87,7 +87,7 @@ func newIvHarnessRecordingIn(t *testing.T, recordDelay time.Duration) *ivHarness
 	env.SetStartTime(ivStart)
 	env.RegisterActivity(&activities.Activities{})
 	env.RegisterWorkflowWithOptions(InterviewWorkflow, workflow.RegisterOptions{Name: InterviewWorkflowName})
-	fl := &ivLedger{rows: map[string]ledger.Interview{}, eventKeys: map[string]bool{}, calendar: calendar.Builtin()}
+	fl := &ivLedger{rows: map[string]casework.Interview{}, eventKeys: map[string]bool{}, calendar: calendar.Builtin()}
 	env.OnActivity(acts.RecordInterview, mock.Anything, mock.Anything).After(recordDelay).Return(
 		func(_ context.Context, in activities.RecordInterviewInput) error {
 			fl.mu.Lock()
@@ -97,7 +97,7 @@ func newIvHarnessRecordingIn(t *testing.T, recordDelay time.Duration) *ivHarness
 				fl.rows[in.Interview.ID] = in.Interview
 			}
 			e := in.Event
-			e.SubjectType, e.SubjectID = ledger.SubjectInterview, in.Interview.ID
+			e.SubjectType, e.SubjectID = casework.SubjectInterview, in.Interview.ID
 			fl.appendEvent(e)
 			return nil
 		})
@@ -116,7 +116,7 @@ func newIvHarnessRecordingIn(t *testing.T, recordDelay time.Duration) *ivHarness
 			fl.mu.Lock()
 			defer fl.mu.Unlock()
 			esc := in.Escalation
-			esc.ID = ledger.EscalationID(esc.Subject, esc.DeadlineSeq, esc.Step)
+			esc.ID = casework.EscalationID(esc.Subject, esc.DeadlineSeq, esc.Step)
 			for _, e := range fl.escalations {
 				if e.ID == esc.ID {
 					return activities.EscalateResult{Escalation: e}, nil
@@ -134,7 +134,7 @@ func newIvHarnessRecordingIn(t *testing.T, recordDelay time.Duration) *ivHarness
 			fl.mu.Lock()
 			cal := fl.calendar
 			fl.mu.Unlock()
-			res, err := deadline.Resolve(cal, ledger.DefaultEscalationPolicy(), in.Rule)
+			res, err := deadline.Resolve(cal, casework.DefaultEscalationPolicy(), in.Rule)
 			return res, derrors.ToTemporal(err)
 		})
 	env.OnActivity(acts.Subscribers, mock.Anything, mock.Anything).Return(
@@ -282,7 +282,7 @@ func TestInterviewLifecycle(t *testing.T) {
 	require.Equal(t, len(h.fl.events), row.Version, "one version per recorded change")
 	require.Equal(t, "follow-up reported in time", h.fl.events[3].Note)
 	for _, e := range h.fl.events {
-		require.Equal(t, ledger.SubjectInterview, e.SubjectType)
+		require.Equal(t, casework.SubjectInterview, e.SubjectType)
 		require.Equal(t, "iv-1", e.SubjectID)
 	}
 }
@@ -325,8 +325,8 @@ func TestInterviewFollowUpEscalates(t *testing.T) {
 		step string
 		at   time.Time
 	}{
-		{ledger.StepReminder, shanghai("2026-04-09 00:00")},
-		{ledger.StepOverdue, shanghai("2026-04-10 00:00")},
+		{casework.StepReminder, shanghai("2026-04-09 00:00")},
+		{casework.StepOverdue, shanghai("2026-04-10 00:00")},
 	}
 	require.Len(t, h.fl.escalations, len(want))
 	for i, w := range want {
@@ -491,7 +491,7 @@ func TestInterviewCalendarChangeMovesFollowUpDeadline(t *testing.T) {
 	require.NotEqual(t, "2026-04-09", want.Due.String())
 	row := h.fl.row("iv-1")
 	require.Equal(t, want.Due, row.FollowUpDeadline.Due)
-	var redate *ledger.Event
+	var redate *casework.Event
 	for i := range h.fl.events {
 		if h.fl.events[i].Action == "redate" {
 			redate = &h.fl.events[i]
@@ -501,7 +501,7 @@ func TestInterviewCalendarChangeMovesFollowUpDeadline(t *testing.T) {
 	require.Equal(t, fmt.Sprintf("re-dated by calendar version 7: due %s (was 2026-04-09)", want.Due), redate.Note)
 	// The ladder moved with the deadline: overdue at the end of the new due day.
 	require.Len(t, h.fl.escalations, 2)
-	require.Equal(t, ledger.StepOverdue, h.fl.escalations[1].Step)
+	require.Equal(t, casework.StepOverdue, h.fl.escalations[1].Step)
 	require.True(t, want.Due.End().Equal(h.fl.escalations[1].FiredAt), "overdue fired at %s", h.fl.escalations[1].FiredAt)
 }
 

@@ -12,11 +12,11 @@ import (
 
 	"github.com/xuncha/xuncha/activities"
 	"github.com/xuncha/xuncha/calendar"
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/deadline"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/internal/i18n"
-	"github.com/xuncha/xuncha/ledger"
 )
 
 // Invitations of the drawn (issue 15 item 3): each person drawn for a
@@ -104,10 +104,10 @@ var InvitationMachine = Machine{invitationMachine}
 
 // InvitationInput starts an InvitationWorkflow.
 type InvitationInput struct {
-	ID        string              `json:"id"`
-	RequestID string              `json:"request_id"`
-	LineupID  string              `json:"lineup_id"`
-	Member    ledger.LineupMember `json:"member"`
+	ID        string                `json:"id"`
+	RequestID string                `json:"request_id"`
+	LineupID  string                `json:"lineup_id"`
+	Member    casework.LineupMember `json:"member"`
 	// SecondFrom, SecondTo and InspectedUnit are the line-up's plan.
 	SecondFrom    string `json:"second_from"`
 	SecondTo      string `json:"second_to"`
@@ -128,8 +128,8 @@ const versionAnswerLimitFromPolicy = "pool-answer-limit-from-policy"
 
 // InvitationState is what the state query and every update return.
 type InvitationState struct {
-	Invitation  ledger.Invitation        `json:"invitation"`
-	Escalations []ledger.Escalation      `json:"escalations"`
+	Invitation  casework.Invitation      `json:"invitation"`
+	Escalations []casework.Escalation    `json:"escalations"`
 	Pending     []deadline.ScheduledStep `json:"pending"`
 	Recorded    bool                     `json:"recorded"`
 }
@@ -210,50 +210,50 @@ func (in WithdrawInvitationInput) Validate() error {
 // invitationSpec plugs the invitation into the lifecycle core. Its ladder
 // keeps the reminder and the overdue step: the overdue step is the lapse
 // that draws a replacement, not a proposed interview.
-var invitationSpec = &spec[ledger.Invitation]{
+var invitationSpec = &spec[casework.Invitation]{
 	kind:        "invitation",
-	subjectType: ledger.SubjectInvitation,
+	subjectType: casework.SubjectInvitation,
 	machine:     invitationMachine,
-	fields: func(inv *ledger.Invitation) rowFields {
+	fields: func(inv *casework.Invitation) rowFields {
 		return rowFields{id: &inv.ID, requestID: &inv.RequestID, stage: &inv.Stage, unitCode: &inv.UnitCode,
 			version: &inv.Version, deadlineSeq: &inv.DeadlineSeq, missed: &inv.MissedDeadlines, overdue: &inv.Overdue,
 			updatedAt: &inv.UpdatedAt}
 	},
-	running: func(inv ledger.Invitation) *calendar.Deadline {
+	running: func(inv casework.Invitation) *calendar.Deadline {
 		if inv.Stage != InvitationInvited {
 			return nil
 		}
 		return inv.AnswerDeadline
 	},
-	withDeadline: func(inv ledger.Invitation, d calendar.Deadline) ledger.Invitation {
+	withDeadline: func(inv casework.Invitation, d calendar.Deadline) casework.Invitation {
 		inv.AnswerDeadline = &d
 		return inv
 	},
-	write: func(next ledger.Invitation, e ledger.Event) (any, any) {
+	write: func(next casework.Invitation, e casework.Event) (any, any) {
 		return acts.ApplyInvitationChange, activities.InvitationChangeInput{Invitation: next, Event: e}
 	},
-	writeEscalation: func(esc ledger.Escalation, next ledger.Invitation, e ledger.Event) (any, any) {
+	writeEscalation: func(esc casework.Escalation, next casework.Invitation, e casework.Event) (any, any) {
 		return acts.EscalateInvitation, activities.EscalateInvitationInput{Escalation: esc, Invitation: next, Event: e}
 	},
 	keepSteps: func(s deadline.ScheduledStep) bool {
-		return s.Step == ledger.StepReminder || s.Step == ledger.StepOverdue
+		return s.Step == casework.StepReminder || s.Step == casework.StepOverdue
 	},
-	escalation: func(inv ledger.Invitation, step deadline.ScheduledStep, due calendar.Deadline) i18n.Text {
+	escalation: func(inv casework.Invitation, step deadline.ScheduledStep, due calendar.Deadline) i18n.Text {
 		switch step.Step {
-		case ledger.StepReminder:
+		case casework.StepReminder:
 			return i18n.T("reminder: %s (%s) has not answered the invitation to line-up %s; the answer is due %s",
 				inv.ExpertName, inv.Organisation, inv.LineupID, due.Due)
-		case ledger.StepOverdue:
+		case casework.StepOverdue:
 			return i18n.T("lapsed: %s (%s) did not answer the invitation to line-up %s by %s; a replacement is drawn",
 				inv.ExpertName, inv.Organisation, inv.LineupID, due.Due)
 		}
 		return i18n.Text{}
 	},
-	announcement: func(inv ledger.Invitation, esc ledger.Escalation, due calendar.Deadline) (string, map[string]any) {
+	announcement: func(inv casework.Invitation, esc casework.Escalation, due calendar.Deadline) (string, map[string]any) {
 		return EventInvitationEscalated, map[string]any{"escalation": esc, "invitation_id": inv.ID, "lineup_id": inv.LineupID,
 			"expert_id": inv.ExpertID, "unit_code": inv.UnitCode, "due": due.Due, "deadline": due.Explanation}
 	},
-	title: func(inv ledger.Invitation) string {
+	title: func(inv casework.Invitation) string {
 		return i18n.Zh("**invitation of %s** (%s, line-up %s)", inv.ExpertName, i18n.TeamRole(inv.TeamRole), inv.LineupID)
 	},
 	stageName: i18n.InvitationStage,
@@ -271,7 +271,7 @@ func InvitationWorkflow(ctx workflow.Context, in InvitationInput) (InvitationRes
 	}
 	now := workflow.Now(ctx).UTC()
 	m := in.Member
-	w := &invitation{core: newCore(ctx, invitationSpec, ledger.Invitation{
+	w := &invitation{core: newCore(ctx, invitationSpec, casework.Invitation{
 		ID: id, WorkflowID: info.WorkflowExecution.ID, RequestID: in.RequestID, LineupID: in.LineupID,
 		ExpertID: m.ExpertID, ExpertName: m.Name, Subject: m.Subject, UnitCode: m.UnitCode, Organisation: m.Organisation,
 		TeamRole: m.Role, Rank: m.Rank, SecondFrom: in.SecondFrom, SecondTo: in.SecondTo, InspectedUnit: in.InspectedUnit,
@@ -284,7 +284,7 @@ func InvitationWorkflow(ctx workflow.Context, in InvitationInput) (InvitationRes
 
 // invitation is the state behind InvitationWorkflow.
 type invitation struct {
-	core[ledger.Invitation]
+	core[casework.Invitation]
 	// policyRead: the answer limit is the escalation policy's.
 	policyRead bool
 }
@@ -312,7 +312,7 @@ func (w *invitation) run(ctx workflow.Context) (InvitationResult, error) {
 	w.row.DeadlineSeq = 1
 	if err := w.ledger.call(ctx, nil, acts.ApplyInvitationChange, activities.InvitationChangeInput{
 		Invitation: w.row,
-		Event: ledger.Event{SubjectType: ledger.SubjectInvitation, SubjectID: w.row.ID, Key: "invite", Action: "invite",
+		Event: casework.Event{SubjectType: casework.SubjectInvitation, SubjectID: w.row.ID, Key: "invite", Action: "invite",
 			StageAfter: InvitationInvited, Actor: w.row.InvitedBy, OccurredAt: w.row.CreatedAt,
 			Note: fmt.Sprintf("invited as %s to line-up %s (%s to %s); answer due %s", w.row.TeamRole, w.row.LineupID,
 				w.row.SecondFrom, w.row.SecondTo, resolved.Deadline.Due),
@@ -338,7 +338,7 @@ func (w *invitation) run(ctx workflow.Context) (InvitationResult, error) {
 		next := w.row
 		next.Stage = InvitationExpired
 		next.Overdue = false
-		if err := w.apply(ctx, next, ledger.Event{Key: "expire", Action: ActionExpireInvitation, Actor: actor.System,
+		if err := w.apply(ctx, next, casework.Event{Key: "expire", Action: ActionExpireInvitation, Actor: actor.System,
 			Note: "no answer by " + w.row.AnswerDeadline.Due.String()}); err != nil {
 			w.mu.Unlock()
 			return InvitationResult{}, err
@@ -410,7 +410,7 @@ func (w *invitation) accept(ctx workflow.Context, in AnswerInvitationInput) erro
 	next.Note = in.Reason
 	notice := fmt.Sprintf("notice of secondment to %s (%s): %s is seconded to the inspection team of %s from %s to %s as %s",
 		w.row.Organisation, w.row.UnitCode, w.row.ExpertName, w.row.InspectedUnit, w.row.SecondFrom, w.row.SecondTo, w.row.TeamRole)
-	if err := w.apply(ctx, next, ledger.Event{Action: ActionAcceptInvitation, Actor: in.Actor, Note: notice,
+	if err := w.apply(ctx, next, casework.Event{Action: ActionAcceptInvitation, Actor: in.Actor, Note: notice,
 		Data: dataJSON(map[string]any{"notice": "secondment", "unit_code": w.row.UnitCode, "organisation": w.row.Organisation,
 			"expert_id": w.row.ExpertID, "from": w.row.SecondFrom, "to": w.row.SecondTo, "lineup_id": w.row.LineupID})}); err != nil {
 		return err
@@ -430,7 +430,7 @@ func (w *invitation) decline(ctx workflow.Context, in DeclineInvitationInput) er
 	next.AnsweredAt = &now
 	next.Overdue = false
 	next.DeclineReason = in.Reason
-	if err := w.apply(ctx, next, ledger.Event{Action: ActionDeclineInvitation, Actor: in.Actor, Note: in.Reason}); err != nil {
+	if err := w.apply(ctx, next, casework.Event{Action: ActionDeclineInvitation, Actor: in.Actor, Note: in.Reason}); err != nil {
 		return err
 	}
 	w.deadline.stop()
@@ -443,7 +443,7 @@ func (w *invitation) judge(ctx workflow.Context, in JudgeDeclineInput) error {
 	next.Judgement, next.JudgeNote, next.JudgedBy = in.Judgement, in.Note, &by
 	if in.Judgement == JudgementJustified {
 		next.Stage = InvitationDeclineJustified
-		return w.apply(ctx, next, ledger.Event{Action: ActionJudgeDecline, Actor: in.Actor,
+		return w.apply(ctx, next, casework.Event{Action: ActionJudgeDecline, Actor: in.Actor,
 			Note: "the reason is accepted: " + in.Note, Data: dataJSON(map[string]any{"judgement": in.Judgement})})
 	}
 	next.Stage = InvitationDeclineUnjustified
@@ -452,7 +452,7 @@ func (w *invitation) judge(ctx workflow.Context, in JudgeDeclineInput) error {
 	data := map[string]any{"judgement": in.Judgement, "request": "criticism", "unit_code": w.row.UnitCode,
 		"organisation": w.row.Organisation, "expert_id": w.row.ExpertID, "name": w.row.ExpertName,
 		"lineup_id": w.row.LineupID, "decline_reason": w.row.DeclineReason, "office_note": in.Note}
-	if err := w.apply(ctx, next, ledger.Event{Action: "requestCriticism", Actor: in.Actor, Note: request,
+	if err := w.apply(ctx, next, casework.Event{Action: "requestCriticism", Actor: in.Actor, Note: request,
 		Data: dataJSON(data)}); err != nil {
 		return err
 	}
@@ -466,7 +466,7 @@ func (w *invitation) withdraw(ctx workflow.Context, in WithdrawInvitationInput) 
 	next.Stage = InvitationWithdrawn
 	next.Overdue = false
 	next.Note = in.Reason
-	if err := w.apply(ctx, next, ledger.Event{Action: ActionWithdrawInvitation, Actor: in.Actor, Note: in.Reason}); err != nil {
+	if err := w.apply(ctx, next, casework.Event{Action: ActionWithdrawInvitation, Actor: in.Actor, Note: in.Reason}); err != nil {
 		return err
 	}
 	w.deadline.stop()
@@ -491,11 +491,11 @@ func (w *invitation) replace(ctx workflow.Context) {
 			return
 		}
 		l := lp.Lineup
-		if i := slices.IndexFunc(l.Members, func(m ledger.LineupMember) bool { return m.Replaces == w.row.ExpertID }); i >= 0 {
+		if i := slices.IndexFunc(l.Members, func(m casework.LineupMember) bool { return m.Replaces == w.row.ExpertID }); i >= 0 {
 			w.inviteReplacement(ctx, l, l.Members[i])
 			return
 		}
-		if l.State != ledger.LineupInviting {
+		if l.State != casework.LineupInviting {
 			log.Info("no replacement: the line-up is not inviting", "lineup", l.ID, "state", l.State)
 			return
 		}
@@ -506,12 +506,12 @@ func (w *invitation) replace(ctx workflow.Context) {
 			w.noteNoReplacement(ctx, err)
 			return
 		}
-		m.State = ledger.MemberInvited
+		m.State = casework.MemberInvited
 		m.InvitationID = InvitationID(l.ID, m.ExpertID)
 		var rec activities.RecordReplacementResult
 		err = w.ledger.call(ctx, &rec, acts.RecordReplacement, activities.RecordReplacementInput{
 			LineupID: l.ID, Version: l.Version, Leaving: w.row.ExpertID, Member: m, Exclusions: exclusions,
-			Event: ledger.Event{Key: "replace/" + w.row.ExpertID, Action: "drawReplacement", Actor: actor.System,
+			Event: casework.Event{Key: "replace/" + w.row.ExpertID, Action: "drawReplacement", Actor: actor.System,
 				OccurredAt: workflow.Now(ctx).UTC(), StageBefore: l.State, StageAfter: l.State,
 				Note: fmt.Sprintf("%s drawn (draw %d of seed %d) in the place of %s (%s)", m.Name, m.Draw, l.Seed,
 					w.row.ExpertName, w.row.Stage),
@@ -538,7 +538,7 @@ func (w *invitation) replace(ctx workflow.Context) {
 
 // inviteReplacement starts the replacement's invitation (it outlives this
 // one) and records who replaced this person.
-func (w *invitation) inviteReplacement(ctx workflow.Context, l ledger.Lineup, m ledger.LineupMember) {
+func (w *invitation) inviteReplacement(ctx workflow.Context, l casework.Lineup, m casework.LineupMember) {
 	dctx, _ := workflow.NewDisconnectedContext(ctx)
 	cctx := workflow.WithChildOptions(dctx, workflow.ChildWorkflowOptions{
 		WorkflowID:            InvitationWorkflowID(m.InvitationID),
@@ -563,7 +563,7 @@ func (w *invitation) inviteReplacement(ctx workflow.Context, l ledger.Lineup, m 
 	}
 	next := w.row
 	next.ReplacedBy = m.ExpertID
-	if err := w.apply(ctx, next, ledger.Event{Key: "replaced", Action: "replaced", Actor: actor.System,
+	if err := w.apply(ctx, next, casework.Event{Key: "replaced", Action: "replaced", Actor: actor.System,
 		Note: fmt.Sprintf("replaced by %s (%s), invitation %s", m.Name, m.ExpertID, m.InvitationID)}); err != nil {
 		workflow.GetLogger(ctx).Error("recording the replacement failed", "invitation", w.row.ID, "error", err)
 	}
@@ -577,7 +577,7 @@ func (w *invitation) noteNoReplacement(ctx workflow.Context, why error) {
 	defer w.mu.Unlock()
 	next := w.row
 	next.Note = "no replacement drawn: " + why.Error()
-	if err := w.apply(ctx, next, ledger.Event{Key: "no-replacement", Action: "noReplacement", Actor: actor.System,
+	if err := w.apply(ctx, next, casework.Event{Key: "no-replacement", Action: "noReplacement", Actor: actor.System,
 		Note: next.Note}); err != nil {
 		workflow.GetLogger(ctx).Error("recording that no replacement was drawn failed", "invitation", w.row.ID, "error", err)
 	}

@@ -18,10 +18,10 @@ import (
 
 	"github.com/xuncha/xuncha/activities"
 	"github.com/xuncha/xuncha/calendar"
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/deadline"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
-	"github.com/xuncha/xuncha/ledger"
 )
 
 // invLedger stands in for PostgreSQL at the edge of the invitation
@@ -30,11 +30,11 @@ import (
 // queued.
 type invLedger struct {
 	mu        sync.Mutex
-	rows      map[string]ledger.Invitation
-	events    []ledger.Event
+	rows      map[string]casework.Invitation
+	events    []casework.Event
 	eventKeys map[string]bool
-	lineup    ledger.Lineup
-	pool      ledger.PoolCandidates
+	lineup    casework.Lineup
+	pool      casework.PoolCandidates
 	children  []InvitationInput
 	webhooks  []activities.QueueWebhookInput
 	// changeOnce makes the first RecordReplacement lose a race.
@@ -85,15 +85,15 @@ func newInvHarness(t *testing.T) *invHarness {
 	draw := testDraw(11)
 	drawn, err := Draw(draw)
 	require.NoError(t, err)
-	l := ledger.Lineup{ID: "l-1", UnitCode: draw.UnitCode, UnitName: "湘潭市", PlannedStart: draw.PlannedStart,
+	l := casework.Lineup{ID: "l-1", UnitCode: draw.UnitCode, UnitName: "湘潭市", PlannedStart: draw.PlannedStart,
 		PlannedEnd: draw.PlannedEnd, ContentAreas: draw.ContentAreas, Seed: draw.Seed, ConflictYears: draw.ConflictYears,
-		TeamSize: draw.TeamSize, State: ledger.LineupInviting, Members: drawn.Members, Draws: 1, Version: 3}
+		TeamSize: draw.TeamSize, State: casework.LineupInviting, Members: drawn.Members, Draws: 1, Version: 3}
 	for i := range l.Members {
-		l.Members[i].State = ledger.MemberInvited
+		l.Members[i].State = casework.MemberInvited
 		l.Members[i].InvitationID = InvitationID(l.ID, l.Members[i].ExpertID)
 	}
-	fl := &invLedger{rows: map[string]ledger.Invitation{}, eventKeys: map[string]bool{}, lineup: l, pool: draw.Pool,
-		policy: activities.InvitationTerms{AnswerWorkingDays: ledger.DefaultInvitationAnswerWorkingDays}}
+	fl := &invLedger{rows: map[string]casework.Invitation{}, eventKeys: map[string]bool{}, lineup: l, pool: draw.Pool,
+		policy: activities.InvitationTerms{AnswerWorkingDays: casework.DefaultInvitationAnswerWorkingDays}}
 	env.OnActivity(acts.InvitationTerms, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, _ activities.InvitationTermsInput) (activities.InvitationTerms, error) {
 			fl.mu.Lock()
@@ -108,10 +108,10 @@ func newInvHarness(t *testing.T) *invHarness {
 			if in.Invitation.Version > fl.rows[in.Invitation.ID].Version {
 				fl.rows[in.Invitation.ID] = in.Invitation
 				for i, m := range fl.lineup.Members {
-					if m.InvitationID == in.Invitation.ID && ledger.MemberActive(m.State) {
+					if m.InvitationID == in.Invitation.ID && casework.MemberActive(m.State) {
 						switch in.Invitation.Stage {
 						case InvitationDeclined, InvitationExpired:
-							fl.lineup.Members[i].State = ledger.MemberDeclined
+							fl.lineup.Members[i].State = casework.MemberDeclined
 							fl.lineup.Version++
 						}
 					}
@@ -133,7 +133,7 @@ func newInvHarness(t *testing.T) *invHarness {
 		})
 	env.OnActivity(acts.ResolveDeadline, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.ResolveDeadlineInput) (deadline.Resolved, error) {
-			res, err := deadline.Resolve(calendar.Builtin(), ledger.DefaultEscalationPolicy(), in.Rule)
+			res, err := deadline.Resolve(calendar.Builtin(), casework.DefaultEscalationPolicy(), in.Rule)
 			return res, derrors.ToTemporal(err)
 		})
 	env.OnActivity(acts.LineupPool, mock.Anything, mock.Anything).Return(
@@ -216,7 +216,7 @@ func (h *invHarness) run() {
 	require.NoError(h.t, h.env.GetWorkflowError())
 }
 
-func (h *invHarness) row() ledger.Invitation {
+func (h *invHarness) row() casework.Invitation {
 	h.fl.mu.Lock()
 	defer h.fl.mu.Unlock()
 	return h.fl.rows[h.in.ID]
@@ -285,7 +285,7 @@ func TestInvitationDeclineDrawsAReplacementAndAnUnjustifiedOneRequestsCriticism(
 	after := slices.Clone(h.fl.lineup.Members[:h.fl.lineup.TeamSize])
 	for i := range after {
 		if after[i].ExpertID == h.in.Member.ExpertID {
-			after[i].State = ledger.MemberDeclined
+			after[i].State = casework.MemberDeclined
 		}
 	}
 	require.NoError(t, CheckLineup(h.fl.lineup.ContentAreas, append(after, child.Member), h.fl.pool.Experts),

@@ -11,12 +11,12 @@ import (
 
 	"github.com/xuncha/xuncha/activities"
 	"github.com/xuncha/xuncha/calendar"
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/deadline"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/internal/i18n"
 	"github.com/xuncha/xuncha/internal/searchattr"
-	"github.com/xuncha/xuncha/ledger"
 )
 
 // The lifecycle core: what every lifecycle (inspection, finding, interview)
@@ -48,18 +48,18 @@ type spec[R any] struct {
 	withDeadline func(R, calendar.Deadline) R
 	// write is the ledger activity, and its input, that makes a change
 	// durable.
-	write func(R, ledger.Event) (activity, input any)
+	write func(R, casework.Event) (activity, input any)
 	// writeEscalation is the ledger activity, and its input, that records
 	// an escalation step with the row it leaves (its result is an
 	// activities.EscalateResult).
-	writeEscalation func(ledger.Escalation, R, ledger.Event) (activity, input any)
+	writeEscalation func(casework.Escalation, R, casework.Event) (activity, input any)
 	// keepSteps, when set, keeps only some of the office's ladder steps.
 	keepSteps func(deadline.ScheduledStep) bool
 	// escalation says what a ladder step means for the row; "" takes no
 	// step.
 	escalation func(R, deadline.ScheduledStep, calendar.Deadline) i18n.Text
 	// announcement is the webhook event of a step taken.
-	announcement func(R, ledger.Escalation, calendar.Deadline) (eventType string, data map[string]any)
+	announcement func(R, casework.Escalation, calendar.Deadline) (eventType string, data map[string]any)
 	// The Web UI's details are in Chinese (the catalogue's, internal/i18n;
 	// the Web UI asks in no language): title is their bold head, stageName
 	// names a stage, dueWhat what the running deadline is for (the
@@ -97,7 +97,7 @@ type rowFields struct {
 type core[R any] struct {
 	spec        *spec[R]
 	row         R
-	escalations []ledger.Escalation
+	escalations []casework.Escalation
 	recorded    bool
 	// refused is the ledger's refusal of the first write, when it refused.
 	refused    error
@@ -145,7 +145,7 @@ func (c *core[R]) checkChange(action string, who actor.Actor) error {
 // workflow's state. The event key is the Temporal update ID when there is
 // one, so a retried write records nothing twice. A change accepted while
 // the first write was under way (changesWhileRecording) waits for it.
-func (c *core[R]) apply(ctx workflow.Context, next R, e ledger.Event) error {
+func (c *core[R]) apply(ctx workflow.Context, next R, e casework.Event) error {
 	return c.applyVia(ctx, next, e, c.spec.write, nil, nil)
 }
 
@@ -154,7 +154,7 @@ func (c *core[R]) apply(ctx workflow.Context, next R, e ledger.Event) error {
 // written, when set, completes next with the result before the row becomes
 // next, or says that the activity wrote nothing (false): the row stays as
 // it was and nothing is published.
-func (c *core[R]) applyVia(ctx workflow.Context, next R, e ledger.Event, write func(R, ledger.Event) (activity, input any),
+func (c *core[R]) applyVia(ctx workflow.Context, next R, e casework.Event, write func(R, casework.Event) (activity, input any),
 	result any, written func(*R) bool,
 ) error {
 	if c.spec.changesWhileRecording {
@@ -379,7 +379,7 @@ func (c *core[R]) startLadder(ctx workflow.Context, rule deadline.Rule, resolved
 func (c *core[R]) escalate(ctx workflow.Context, step deadline.ScheduledStep) error {
 	now := workflow.Now(ctx).UTC()
 	due := c.spec.running(c.row)
-	if due == nil || (step.Step == ledger.StepReminder && !now.Before(due.DueAt)) {
+	if due == nil || (step.Step == casework.StepReminder && !now.Before(due.DueAt)) {
 		return nil
 	}
 	message := c.spec.escalation(c.row, step, *due)
@@ -391,17 +391,17 @@ func (c *core[R]) escalate(ctx workflow.Context, step deadline.ScheduledStep) er
 	next := c.row
 	nf := c.spec.fields(&next)
 	switch step.Step {
-	case ledger.StepOverdue:
+	case casework.StepOverdue:
 		*nf.overdue = true
 		*nf.missed++
-	case ledger.StepInterviewProposed:
+	case casework.StepInterviewProposed:
 		*nf.overdue = true
 	}
 	*nf.version = *f.version + 1
 	*nf.updatedAt = now
-	esc := ledger.Escalation{Subject: c.subject(), DeadlineSeq: seq, Step: step.Step, UnitCode: *f.unitCode,
+	esc := casework.Escalation{Subject: c.subject(), DeadlineSeq: seq, Step: step.Step, UnitCode: *f.unitCode,
 		DueAt: due.DueAt, FiredAt: now, Message: message.EN, MessageZH: message.ZH}
-	event := ledger.Event{SubjectType: c.spec.subjectType, SubjectID: c.id(),
+	event := casework.Event{SubjectType: c.spec.subjectType, SubjectID: c.id(),
 		Key: fmt.Sprintf("escalate/%d/%s", seq, step.Step), Action: "escalate",
 		StageBefore: c.stage(), StageAfter: *nf.stage, Actor: actor.System, Note: message.EN, OccurredAt: now,
 		Data: dataJSON(map[string]any{"step": step.Step, "deadline_seq": seq, "due": due.Due})}
@@ -413,7 +413,7 @@ func (c *core[R]) escalate(ctx workflow.Context, step deadline.ScheduledStep) er
 	c.row = next
 	c.escalations = append(c.escalations, res.Escalation)
 	c.publish(ctx)
-	if step.Step == ledger.StepInterviewProposed {
+	if step.Step == casework.StepInterviewProposed {
 		if err := proposeInterviewFromLadder(ctx, c.ledger, InterviewInput{Subject: c.subject(), UnitCode: *f.unitCode,
 			Reason: message.EN, DeadlineSeq: seq}); err != nil {
 			workflow.GetLogger(ctx).Error("proposing the interview failed", c.spec.kind, c.id(), "error", err)
@@ -453,7 +453,7 @@ func (c *core[R]) redate(ctx workflow.Context, sig CalendarChangedSignal) error 
 	fired := c.deadline.fired()
 	seq := *c.f().deadlineSeq
 	note := fmt.Sprintf("re-dated by calendar version %d: due %s (was %s)", sig.Version, resolved.Deadline.Due, old.Due)
-	if err := c.apply(ctx, c.spec.withDeadline(c.row, resolved.Deadline), ledger.Event{
+	if err := c.apply(ctx, c.spec.withDeadline(c.row, resolved.Deadline), casework.Event{
 		Key: fmt.Sprintf("redate/%d/%d", seq, sig.Version), Action: "redate", Actor: actor.System, Note: note,
 		Data: dataJSON(map[string]any{"calendar_version": sig.Version, "old_due": old.Due, "new_due": resolved.Deadline.Due,
 			"deadline": resolved.Deadline}),

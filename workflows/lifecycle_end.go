@@ -6,8 +6,8 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/xuncha/xuncha/activities"
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/actor"
-	"github.com/xuncha/xuncha/ledger"
 )
 
 // versionEndCancelsProposals is the workflow.GetVersion change ID under
@@ -21,10 +21,10 @@ const versionEndCancelsProposals = "end-cancels-proposed-interviews"
 
 // ladderInterviewIDs are the interviews the ladder proposed in this run, one
 // per INTERVIEW_PROPOSED escalation (LadderInterviewID).
-func ladderInterviewIDs(subject string, escalations []ledger.Escalation) []string {
+func ladderInterviewIDs(subject string, escalations []casework.Escalation) []string {
 	var ids []string
 	for _, e := range escalations {
-		if e.Step == ledger.StepInterviewProposed {
+		if e.Step == casework.StepInterviewProposed {
 			ids = append(ids, LadderInterviewID(subject, e.DeadlineSeq))
 		}
 	}

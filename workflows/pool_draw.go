@@ -7,8 +7,8 @@ import (
 	"strings"
 
 	"github.com/xuncha/xuncha/calendar"
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/derrors"
-	"github.com/xuncha/xuncha/ledger"
 )
 
 // The draw of a line-up from the expert pool (issue 15 item 2): who is
@@ -44,14 +44,14 @@ type DrawInput struct {
 	ConflictYears int   `json:"conflict_years"`
 	Seed          int64 `json:"seed"`
 	// Pool is the pool and the bookings on the dates, outside the line-up.
-	Pool ledger.PoolCandidates `json:"pool"`
+	Pool casework.PoolCandidates `json:"pool"`
 }
 
 // DrawResult is a drawn line-up: its members in draw order and every
 // person of the pool who could not be drawn, with the reasons.
 type DrawResult struct {
-	Members    []ledger.LineupMember `json:"members"`
-	Exclusions []ledger.Exclusion    `json:"exclusions"`
+	Members    []casework.LineupMember `json:"members"`
+	Exclusions []casework.Exclusion    `json:"exclusions"`
 }
 
 // Validate checks the draw's own parameters; field names are the
@@ -94,30 +94,30 @@ func sameOrWithin(a, b string) bool {
 	if a == b {
 		return true
 	}
-	pa, pb := ledger.DivisionPrefix(a), ledger.DivisionPrefix(b)
+	pa, pb := casework.DivisionPrefix(a), casework.DivisionPrefix(b)
 	return pa != "" && pb != "" && (strings.HasPrefix(pa, pb) || strings.HasPrefix(pb, pa))
 }
 
 // Exclusions returns why x may not be drawn for the planned inspection
 // (none: eligible). onLineup names the people already drawn for the
 // line-up, with their state.
-func (in DrawInput) exclusionsOf(x ledger.Expert, onLineup map[string]string) []ledger.ExclusionReason {
-	var out []ledger.ExclusionReason
+func (in DrawInput) exclusionsOf(x casework.Expert, onLineup map[string]string) []casework.ExclusionReason {
+	var out []casework.ExclusionReason
 	start, end := calendar.MustParseDate(in.PlannedStart), calendar.MustParseDate(in.PlannedEnd)
 	if !x.InPoolOn(start) {
-		out = append(out, ledger.ExclusionReason{Code: ExcludedLeftPool,
+		out = append(out, casework.ExclusionReason{Code: ExcludedLeftPool,
 			Detail: fmt.Sprintf("left the pool on %s: %s", x.LeftOn, x.LeaveReason)})
 	}
 	if st, ok := onLineup[x.ID]; ok {
-		out = append(out, ledger.ExclusionReason{Code: ExcludedOnLineup,
+		out = append(out, casework.ExclusionReason{Code: ExcludedOnLineup,
 			Detail: fmt.Sprintf("already drawn for this line-up (%s)", st)})
 	}
 	if sameOrWithin(x.UnitCode, in.UnitCode) {
-		out = append(out, ledger.ExclusionReason{Code: ExcludedConflict,
+		out = append(out, casework.ExclusionReason{Code: ExcludedConflict,
 			Detail: fmt.Sprintf("works for %s (%s), the inspected unit or within it", x.Organisation, x.UnitCode)})
 	}
 	if sameOrWithin(x.HomeRegion, in.UnitCode) {
-		out = append(out, ledger.ExclusionReason{Code: ExcludedConflict,
+		out = append(out, casework.ExclusionReason{Code: ExcludedConflict,
 			Detail: fmt.Sprintf("home region %s is the inspected unit %s or within it", x.HomeRegion, in.UnitCode)})
 	}
 	since := start.Year - in.ConflictYears
@@ -127,17 +127,17 @@ func (in DrawInput) exclusionsOf(x ledger.Expert, onLineup map[string]string) []
 		}
 		switch {
 		case a.ToYear == 0:
-			out = append(out, ledger.ExclusionReason{Code: ExcludedConflict,
+			out = append(out, casework.ExclusionReason{Code: ExcludedConflict,
 				Detail: fmt.Sprintf("works for %s since %d", a.UnitCode, a.FromYear)})
 		case a.ToYear >= since:
-			out = append(out, ledger.ExclusionReason{Code: ExcludedConflict,
+			out = append(out, casework.ExclusionReason{Code: ExcludedConflict,
 				Detail: fmt.Sprintf("worked for %s from %d to %d, within %d years of %d", a.UnitCode, a.FromYear, a.ToYear,
 					in.ConflictYears, start.Year)})
 		}
 	}
 	for _, b := range in.Pool.Busy {
 		if b.ExpertID == x.ID {
-			out = append(out, ledger.ExclusionReason{Code: ExcludedDoubleBooked,
+			out = append(out, casework.ExclusionReason{Code: ExcludedDoubleBooked,
 				Detail: fmt.Sprintf("on %s from %s to %s", b.What, b.From, b.To)})
 		}
 	}
@@ -145,7 +145,7 @@ func (in DrawInput) exclusionsOf(x ledger.Expert, onLineup map[string]string) []
 		from, errF := calendar.ParseDate(u.From)
 		to, errT := calendar.ParseDate(u.To)
 		if errF == nil && errT == nil && !to.Before(start) && !end.Before(from) {
-			out = append(out, ledger.ExclusionReason{Code: ExcludedUnavailable,
+			out = append(out, casework.ExclusionReason{Code: ExcludedUnavailable,
 				Detail: fmt.Sprintf("unavailable from %s to %s: %s", u.From, u.To, u.Reason)})
 		}
 	}
@@ -156,22 +156,22 @@ func (in DrawInput) exclusionsOf(x ledger.Expert, onLineup map[string]string) []
 type drawer struct {
 	in       DrawInput
 	src      *rand.PCG
-	eligible []ledger.Expert
-	chosen   []ledger.LineupMember
+	eligible []casework.Expert
+	chosen   []casework.LineupMember
 	draw     int
 }
 
 // newDrawer sorts the pool by ID (the order the stream picks from) and
 // splits it into the eligible and the excluded. Draw n (1: the line-up's,
 // 2 and up: replacements) has its own stream of the seed.
-func newDrawer(in DrawInput, draw int, onLineup map[string]string) (*drawer, []ledger.Exclusion) {
+func newDrawer(in DrawInput, draw int, onLineup map[string]string) (*drawer, []casework.Exclusion) {
 	d := &drawer{in: in, src: rand.NewPCG(uint64(in.Seed), uint64(draw)), draw: draw}
 	pool := slices.Clone(in.Pool.Experts)
-	slices.SortFunc(pool, func(a, b ledger.Expert) int { return strings.Compare(a.ID, b.ID) })
-	var excluded []ledger.Exclusion
+	slices.SortFunc(pool, func(a, b casework.Expert) int { return strings.Compare(a.ID, b.ID) })
+	var excluded []casework.Exclusion
 	for _, x := range pool {
 		if reasons := in.exclusionsOf(x, onLineup); len(reasons) > 0 {
-			excluded = append(excluded, ledger.Exclusion{ExpertID: x.ID, Name: x.Name, Reasons: reasons})
+			excluded = append(excluded, casework.Exclusion{ExpertID: x.ID, Name: x.Name, Reasons: reasons})
 			continue
 		}
 		d.eligible = append(d.eligible, x)
@@ -182,7 +182,7 @@ func newDrawer(in DrawInput, draw int, onLineup map[string]string) (*drawer, []l
 // pick removes and returns one of the eligible that ok accepts, chosen by
 // the stream: the index is the next Uint64 modulo their number, so the
 // choice depends only on the seed, the draw and the sorted pool.
-func (d *drawer) pick(ok func(ledger.Expert) bool) (ledger.Expert, bool) {
+func (d *drawer) pick(ok func(casework.Expert) bool) (casework.Expert, bool) {
 	var idx []int
 	for i, x := range d.eligible {
 		if ok(x) {
@@ -190,7 +190,7 @@ func (d *drawer) pick(ok func(ledger.Expert) bool) (ledger.Expert, bool) {
 		}
 	}
 	if len(idx) == 0 {
-		return ledger.Expert{}, false
+		return casework.Expert{}, false
 	}
 	i := idx[d.src.Uint64()%uint64(len(idx))]
 	x := d.eligible[i]
@@ -198,30 +198,30 @@ func (d *drawer) pick(ok func(ledger.Expert) bool) (ledger.Expert, bool) {
 	return x, true
 }
 
-func (d *drawer) add(x ledger.Expert, role string) ledger.LineupMember {
-	m := ledger.LineupMember{ExpertID: x.ID, Name: x.Name, Organisation: x.Organisation, UnitCode: x.UnitCode,
-		Subject: x.Subject, Role: role, Rank: x.Rank, State: ledger.MemberProposed, Draw: d.draw}
+func (d *drawer) add(x casework.Expert, role string) casework.LineupMember {
+	m := casework.LineupMember{ExpertID: x.ID, Name: x.Name, Organisation: x.Organisation, UnitCode: x.UnitCode,
+		Subject: x.Subject, Role: role, Rank: x.Rank, State: casework.MemberProposed, Draw: d.draw}
 	d.chosen = append(d.chosen, m)
 	return m
 }
 
 // roleOf is the team role a pool entry takes when drawn as a member.
-func roleOf(x ledger.Expert) string {
-	if x.Kind == ledger.ExpertKindExpert {
+func roleOf(x casework.Expert) string {
+	if x.Kind == casework.ExpertKindExpert {
 		return TeamExpert
 	}
 	return TeamMember
 }
 
-func staff(x ledger.Expert) bool { return x.Kind != ledger.ExpertKindExpert }
+func staff(x casework.Expert) bool { return x.Kind != casework.ExpertKindExpert }
 
-func covers(x ledger.Expert, area int) bool { return slices.Contains(x.ContentAreas, area) }
+func covers(x casework.Expert, area int) bool { return slices.Contains(x.ContentAreas, area) }
 
 // uncovered lists the content areas that none of the experts covers.
-func uncovered(areas []int, experts []ledger.Expert) []int {
+func uncovered(areas []int, experts []casework.Expert) []int {
 	var out []int
 	for _, a := range areas {
-		if !slices.ContainsFunc(experts, func(x ledger.Expert) bool { return covers(x, a) }) {
+		if !slices.ContainsFunc(experts, func(x casework.Expert) bool { return covers(x, a) }) {
 			out = append(out, a)
 		}
 	}
@@ -229,7 +229,7 @@ func uncovered(areas []int, experts []ledger.Expert) []int {
 }
 
 // poolTooSmall refuses a draw the eligible cannot fill.
-func poolTooSmall(what string, excluded []ledger.Exclusion) error {
+func poolTooSmall(what string, excluded []casework.Exclusion) error {
 	return derrors.StageError{Reason: "POOL_TOO_SMALL", Subject: "pool", Action: "draw"}.
 		Says("the pool has no eligible %s (%d people excluded: see a draw's exclusions)", what, len(excluded))
 }
@@ -244,14 +244,14 @@ func Draw(in DrawInput) (DrawResult, error) {
 		return DrawResult{}, err
 	}
 	d, excluded := newDrawer(in, 1, nil)
-	var chosen []ledger.Expert
-	leader, ok := d.pick(func(x ledger.Expert) bool { return staff(x) && slices.Contains(leaderRanks, x.Rank) })
+	var chosen []casework.Expert
+	leader, ok := d.pick(func(x casework.Expert) bool { return staff(x) && slices.Contains(leaderRanks, x.Rank) })
 	if !ok {
 		return DrawResult{}, poolTooSmall("leader (组长) of department level or level-two inspector and above", excluded)
 	}
 	d.add(leader, TeamLeader)
 	chosen = append(chosen, leader)
-	deputy, ok := d.pick(func(x ledger.Expert) bool { return staff(x) && slices.Contains(deputyRanks, x.Rank) })
+	deputy, ok := d.pick(func(x casework.Expert) bool { return staff(x) && slices.Contains(deputyRanks, x.Rank) })
 	if !ok {
 		return DrawResult{}, poolTooSmall("deputy (副组长) of division chief or above", excluded)
 	}
@@ -264,7 +264,7 @@ func Draw(in DrawInput) (DrawResult, error) {
 		if len(chosen) == in.TeamSize {
 			return DrawResult{}, poolTooSmall(fmt.Sprintf("people to cover content area %d within %d people", area, in.TeamSize), excluded)
 		}
-		x, ok := d.pick(func(x ledger.Expert) bool { return covers(x, area) })
+		x, ok := d.pick(func(x casework.Expert) bool { return covers(x, area) })
 		if !ok {
 			return DrawResult{}, poolTooSmall(fmt.Sprintf("person qualified for content area %d", area), excluded)
 		}
@@ -272,7 +272,7 @@ func Draw(in DrawInput) (DrawResult, error) {
 		chosen = append(chosen, x)
 	}
 	for len(chosen) < in.TeamSize {
-		x, ok := d.pick(func(ledger.Expert) bool { return true })
+		x, ok := d.pick(func(casework.Expert) bool { return true })
 		if !ok {
 			return DrawResult{}, poolTooSmall(fmt.Sprintf("members to make %d people", in.TeamSize), excluded)
 		}
@@ -285,17 +285,17 @@ func Draw(in DrawInput) (DrawResult, error) {
 
 // CheckLineup checks the members on a line-up (those active) against the
 // team rules (ValidateTeam) and the inspection's content areas.
-func CheckLineup(areas []int, members []ledger.LineupMember, pool []ledger.Expert) error {
+func CheckLineup(areas []int, members []casework.LineupMember, pool []casework.Expert) error {
 	var v derrors.Violations
-	var team []ledger.TeamMember
-	var on []ledger.Expert
+	var team []casework.TeamMember
+	var on []casework.Expert
 	for _, m := range members {
-		if !ledger.MemberActive(m.State) {
+		if !casework.MemberActive(m.State) {
 			continue
 		}
-		team = append(team, ledger.TeamMember{Name: m.Name, Role: m.Role, Rank: m.Rank, Organisation: m.Organisation,
+		team = append(team, casework.TeamMember{Name: m.Name, Role: m.Role, Rank: m.Rank, Organisation: m.Organisation,
 			Subject: m.Subject, ExpertID: m.ExpertID})
-		if i := slices.IndexFunc(pool, func(x ledger.Expert) bool { return x.ID == m.ExpertID }); i >= 0 {
+		if i := slices.IndexFunc(pool, func(x casework.Expert) bool { return x.ID == m.ExpertID }); i >= 0 {
 			on = append(on, pool[i])
 		}
 	}
@@ -308,8 +308,8 @@ func CheckLineup(areas []int, members []ledger.LineupMember, pool []ledger.Exper
 
 // ReplaceInput asks for a replacement of one member of a line-up.
 type ReplaceInput struct {
-	Draw   DrawInput     `json:"draw"`
-	Lineup ledger.Lineup `json:"lineup"`
+	Draw   DrawInput       `json:"draw"`
+	Lineup casework.Lineup `json:"lineup"`
 	// Leaving is the expert ID of the member who declined or let the
 	// invitation lapse (no longer active on the line-up).
 	Leaving string `json:"leaving"`
@@ -321,28 +321,28 @@ type ReplaceInput struct {
 // (never anyone already drawn for the line-up). Its stream is draw
 // Lineup.Draws+1 of the seed. The line-up with the new member (PROPOSED)
 // must meet CheckLineup; exclusions are the replacement's.
-func DrawReplacement(in ReplaceInput) (ledger.LineupMember, []ledger.Exclusion, error) {
-	leaving := slices.IndexFunc(in.Lineup.Members, func(m ledger.LineupMember) bool {
-		return m.ExpertID == in.Leaving && !ledger.MemberActive(m.State)
+func DrawReplacement(in ReplaceInput) (casework.LineupMember, []casework.Exclusion, error) {
+	leaving := slices.IndexFunc(in.Lineup.Members, func(m casework.LineupMember) bool {
+		return m.ExpertID == in.Leaving && !casework.MemberActive(m.State)
 	})
 	if leaving < 0 {
-		return ledger.LineupMember{}, nil, fmt.Errorf("line-up %s has no member %s who left: %w", in.Lineup.ID, in.Leaving,
+		return casework.LineupMember{}, nil, fmt.Errorf("line-up %s has no member %s who left: %w", in.Lineup.ID, in.Leaving,
 			derrors.ErrFailedPrecondition)
 	}
 	role := in.Lineup.Members[leaving].Role
 	onLineup := map[string]string{}
-	var remaining []ledger.Expert
+	var remaining []casework.Expert
 	for _, m := range in.Lineup.Members {
 		onLineup[m.ExpertID] = m.State
-		if ledger.MemberActive(m.State) {
-			if i := slices.IndexFunc(in.Draw.Pool.Experts, func(x ledger.Expert) bool { return x.ID == m.ExpertID }); i >= 0 {
+		if casework.MemberActive(m.State) {
+			if i := slices.IndexFunc(in.Draw.Pool.Experts, func(x casework.Expert) bool { return x.ID == m.ExpertID }); i >= 0 {
 				remaining = append(remaining, in.Draw.Pool.Experts[i])
 			}
 		}
 	}
 	d, excluded := newDrawer(in.Draw, in.Lineup.Draws+1, onLineup)
 	need := uncovered(in.Draw.ContentAreas, remaining)
-	ok := func(x ledger.Expert) bool {
+	ok := func(x casework.Expert) bool {
 		switch role {
 		case TeamLeader:
 			return staff(x) && slices.Contains(leaderRanks, x.Rank)
@@ -351,9 +351,9 @@ func DrawReplacement(in ReplaceInput) (ledger.LineupMember, []ledger.Exclusion, 
 		}
 		return true
 	}
-	x, found := d.pick(func(x ledger.Expert) bool { return ok(x) && len(uncovered(need, []ledger.Expert{x})) == 0 })
+	x, found := d.pick(func(x casework.Expert) bool { return ok(x) && len(uncovered(need, []casework.Expert{x})) == 0 })
 	if !found {
-		return ledger.LineupMember{}, excluded, poolTooSmall(fmt.Sprintf("replacement for the %s of line-up %s", role, in.Lineup.ID), excluded)
+		return casework.LineupMember{}, excluded, poolTooSmall(fmt.Sprintf("replacement for the %s of line-up %s", role, in.Lineup.ID), excluded)
 	}
 	r := roleOf(x)
 	if role == TeamLeader || role == TeamDeputy {
@@ -368,8 +368,8 @@ func DrawReplacement(in ReplaceInput) (ledger.LineupMember, []ledger.Exclusion, 
 // CheckSwap checks that the office may put x in the place of the active
 // member leaving: x is eligible for the planned inspection and not already
 // drawn, and the line-up after the swap meets CheckLineup.
-func CheckSwap(in DrawInput, l ledger.Lineup, leaving string, x ledger.Expert, reason string) ([]ledger.LineupMember, error) {
-	i := slices.IndexFunc(l.Members, func(m ledger.LineupMember) bool { return m.ExpertID == leaving && ledger.MemberActive(m.State) })
+func CheckSwap(in DrawInput, l casework.Lineup, leaving string, x casework.Expert, reason string) ([]casework.LineupMember, error) {
+	i := slices.IndexFunc(l.Members, func(m casework.LineupMember) bool { return m.ExpertID == leaving && casework.MemberActive(m.State) })
 	if i < 0 {
 		return nil, derrors.Invalid("expert_id", "must name a member on line-up %s (%s is not on it)", l.ID, leaving)
 	}
@@ -389,10 +389,10 @@ func CheckSwap(in DrawInput, l ledger.Lineup, leaving string, x ledger.Expert, r
 	if role != TeamLeader && role != TeamDeputy {
 		role = roleOf(x)
 	}
-	members[i].State = ledger.MemberSwappedOut
+	members[i].State = casework.MemberSwappedOut
 	members[i].Note = "swapped out by the office: " + reason
-	members = append(members, ledger.LineupMember{ExpertID: x.ID, Name: x.Name, Organisation: x.Organisation,
-		UnitCode: x.UnitCode, Subject: x.Subject, Role: role, Rank: x.Rank, State: ledger.MemberProposed, Replaces: leaving,
+	members = append(members, casework.LineupMember{ExpertID: x.ID, Name: x.Name, Organisation: x.Organisation,
+		UnitCode: x.UnitCode, Subject: x.Subject, Role: role, Rank: x.Rank, State: casework.MemberProposed, Replaces: leaving,
 		Note: "swapped in by the office: " + reason})
 	pool := append(slices.Clone(in.Pool.Experts), x)
 	return members, CheckLineup(in.ContentAreas, members, pool)
@@ -400,7 +400,7 @@ func CheckSwap(in DrawInput, l ledger.Lineup, leaving string, x ledger.Expert, r
 
 // ValidateExpert checks a new entry of the pool; field names are the
 // AddExpertRequest's.
-func ValidateExpert(x ledger.Expert) error {
+func ValidateExpert(x casework.Expert) error {
 	var v derrors.Violations
 	ValidateID(&v, "expert_id", x.ID)
 	requireText(&v, "expert.name", x.Name, 100)
@@ -414,8 +414,8 @@ func ValidateExpert(x ledger.Expert) error {
 	if !slices.Contains(teamRanks, x.Rank) {
 		v.Add("expert.rank", "must be one of %s", strings.Join(teamRanks, ", "))
 	}
-	if x.Kind != ledger.ExpertKindStaff && x.Kind != ledger.ExpertKindExpert {
-		v.Add("expert.kind", "must be one of %s, %s", ledger.ExpertKindStaff, ledger.ExpertKindExpert)
+	if x.Kind != casework.ExpertKindStaff && x.Kind != casework.ExpertKindExpert {
+		v.Add("expert.kind", "must be one of %s, %s", casework.ExpertKindStaff, casework.ExpertKindExpert)
 	}
 	validateContentAreas(&v, "expert.content_areas", x.ContentAreas)
 	for i, s := range x.Sectors {
@@ -446,13 +446,13 @@ func ValidateExpert(x ledger.Expert) error {
 }
 
 // ValidateUnavailability checks a window of unavailability named field.
-func ValidateUnavailability(field string, u ledger.Unavailability) error {
+func ValidateUnavailability(field string, u casework.Unavailability) error {
 	var v derrors.Violations
 	validateUnavailability(&v, field, u)
 	return v.Err()
 }
 
-func validateUnavailability(v *derrors.Violations, field string, u ledger.Unavailability) {
+func validateUnavailability(v *derrors.Violations, field string, u casework.Unavailability) {
 	from, errF := calendar.ParseDate(u.From)
 	if errF != nil {
 		v.Add(field+".from", "must be a date YYYY-MM-DD")

@@ -7,19 +7,19 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/derrors"
-	"github.com/xuncha/xuncha/ledger"
 )
 
 // testPool is a pool of 30: 6 who may lead, 6 more who may be deputy, 10
 // staff members and 8 experts, with content areas spread over 1–10; every
 // other person comes from Changsha (430100), the rest from Yueyang
 // (430600).
-func testPool() []ledger.Expert {
-	var pool []ledger.Expert
+func testPool() []casework.Expert {
+	var pool []casework.Expert
 	for i := range 30 {
-		x := ledger.Expert{ID: fmt.Sprintf("x-%02d", i), Name: fmt.Sprintf("专家%02d", i), Organisation: "厅局",
-			UnitCode: fmt.Sprintf("org-%d", i%4), Kind: ledger.ExpertKindStaff, Rank: RankOther,
+		x := casework.Expert{ID: fmt.Sprintf("x-%02d", i), Name: fmt.Sprintf("专家%02d", i), Organisation: "厅局",
+			UnitCode: fmt.Sprintf("org-%d", i%4), Kind: casework.ExpertKindStaff, Rank: RankOther,
 			ContentAreas: []int{1 + i%10, 1 + (i+3)%10}, HomeRegion: []string{"430100", "430600"}[i%2]}
 		switch {
 		case i < 6:
@@ -27,7 +27,7 @@ func testPool() []ledger.Expert {
 		case i < 12:
 			x.Rank = RankDivisionChief
 		case i >= 22:
-			x.Kind = ledger.ExpertKindExpert
+			x.Kind = casework.ExpertKindExpert
 		}
 		pool = append(pool, x)
 	}
@@ -36,10 +36,10 @@ func testPool() []ledger.Expert {
 
 func testDraw(seed int64) DrawInput {
 	return DrawInput{UnitCode: "430300", PlannedStart: "2026-05-11", PlannedEnd: "2026-05-22", ContentAreas: []int{1, 4, 9},
-		TeamSize: 7, ConflictYears: 3, Seed: seed, Pool: ledger.PoolCandidates{Experts: testPool()}}
+		TeamSize: 7, ConflictYears: 3, Seed: seed, Pool: casework.PoolCandidates{Experts: testPool()}}
 }
 
-func ids(ms []ledger.LineupMember) []string {
+func ids(ms []casework.LineupMember) []string {
 	var out []string
 	for _, m := range ms {
 		out = append(out, m.Role+":"+m.ExpertID)
@@ -72,9 +72,9 @@ func TestDrawnLineupsKeepTheTeamRules(t *testing.T) {
 		in.TeamSize = MinTeam + int(seed)%(MaxTeam-MinTeam+1)
 		r, err := Draw(in)
 		require.NoError(t, err, "seed %d", seed)
-		var team []ledger.TeamMember
+		var team []casework.TeamMember
 		for _, m := range r.Members {
-			team = append(team, ledger.TeamMember{Name: m.Name, Role: m.Role, Rank: m.Rank})
+			team = append(team, casework.TeamMember{Name: m.Name, Role: m.Role, Rank: m.Rank})
 		}
 		var v derrors.Violations
 		ValidateTeam(&v, team)
@@ -89,11 +89,11 @@ func TestDrawNeverChoosesTheExcludedAndSaysWhy(t *testing.T) {
 	in := testDraw(7)
 	in.UnitCode = "430600" // Yueyang: every odd-numbered person's home region
 	pool := in.Pool.Experts
-	pool[0].Affiliations = []ledger.Affiliation{{UnitCode: "430602", FromYear: 2018, ToYear: 2024}} // a district of Yueyang, 2 years ago
-	pool[2].Affiliations = []ledger.Affiliation{{UnitCode: "430600", FromYear: 2010, ToYear: 2019}} // long ago: no conflict
-	pool[4].Unavailable = []ledger.Unavailability{{From: "2026-05-20", To: "2026-06-01", Reason: "出国"}}
+	pool[0].Affiliations = []casework.Affiliation{{UnitCode: "430602", FromYear: 2018, ToYear: 2024}} // a district of Yueyang, 2 years ago
+	pool[2].Affiliations = []casework.Affiliation{{UnitCode: "430600", FromYear: 2010, ToYear: 2019}} // long ago: no conflict
+	pool[4].Unavailable = []casework.Unavailability{{From: "2026-05-20", To: "2026-06-01", Reason: "出国"}}
 	pool[6].LeftOn, pool[6].LeaveReason = "2026-04-01", "退休"
-	in.Pool.Busy = []ledger.Busy{{ExpertID: "x-08", What: "inspection/i-1", From: "2026-05-01", To: "2026-05-12"}}
+	in.Pool.Busy = []casework.Busy{{ExpertID: "x-08", What: "inspection/i-1", From: "2026-05-01", To: "2026-05-12"}}
 	want := map[string]string{"x-00": ExcludedConflict, "x-04": ExcludedUnavailable, "x-06": ExcludedLeftPool, "x-08": ExcludedDoubleBooked}
 	for i := 1; i < 30; i += 2 {
 		want[fmt.Sprintf("x-%02d", i)] = ExcludedConflict
@@ -114,9 +114,9 @@ func TestDrawNeverChoosesTheExcludedAndSaysWhy(t *testing.T) {
 	}
 	r, err := Draw(in)
 	require.NoError(t, err)
-	i := slices.IndexFunc(r.Exclusions, func(e ledger.Exclusion) bool { return e.ExpertID == "x-00" })
+	i := slices.IndexFunc(r.Exclusions, func(e casework.Exclusion) bool { return e.ExpertID == "x-00" })
 	require.Equal(t, "worked for 430602 from 2018 to 2024, within 3 years of 2026", r.Exclusions[i].Reasons[0].Detail)
-	i = slices.IndexFunc(r.Exclusions, func(e ledger.Exclusion) bool { return e.ExpertID == "x-08" })
+	i = slices.IndexFunc(r.Exclusions, func(e casework.Exclusion) bool { return e.ExpertID == "x-08" })
 	require.Equal(t, "on inspection/i-1 from 2026-05-01 to 2026-05-12", r.Exclusions[i].Reasons[0].Detail)
 }
 
@@ -124,7 +124,7 @@ func TestDrawRefusesWhatThePoolCannotFill(t *testing.T) {
 	t.Parallel()
 	in := testDraw(1)
 	for i := range 6 {
-		in.Pool.Busy = append(in.Pool.Busy, ledger.Busy{ExpertID: fmt.Sprintf("x-%02d", i), What: "lineup/a"})
+		in.Pool.Busy = append(in.Pool.Busy, casework.Busy{ExpertID: fmt.Sprintf("x-%02d", i), What: "lineup/a"})
 	}
 	_, err := Draw(in)
 	var se *derrors.StageError
@@ -143,9 +143,9 @@ func TestDrawReplacement(t *testing.T) {
 	in := testDraw(99)
 	r, err := Draw(in)
 	require.NoError(t, err)
-	l := ledger.Lineup{ID: "l-1", Members: r.Members, Draws: 1}
+	l := casework.Lineup{ID: "l-1", Members: r.Members, Draws: 1}
 	for _, leaving := range []int{0, 3} { // the leader, then a member
-		l.Members[leaving].State = ledger.MemberDeclined
+		l.Members[leaving].State = casework.MemberDeclined
 		m, _, err := DrawReplacement(ReplaceInput{Draw: in, Lineup: l, Leaving: l.Members[leaving].ExpertID})
 		require.NoError(t, err)
 		again, _, err := DrawReplacement(ReplaceInput{Draw: in, Lineup: l, Leaving: l.Members[leaving].ExpertID})
@@ -171,11 +171,11 @@ func TestCheckSwap(t *testing.T) {
 	in := testDraw(5)
 	r, err := Draw(in)
 	require.NoError(t, err)
-	l := ledger.Lineup{ID: "l-1", Members: r.Members, Draws: 1}
+	l := casework.Lineup{ID: "l-1", Members: r.Members, Draws: 1}
 	pool := in.Pool.Experts
 	// A member in place of the leader breaks the leader's rank rule.
-	member := pool[slices.IndexFunc(pool, func(x ledger.Expert) bool {
-		return x.Rank == RankOther && !slices.ContainsFunc(l.Members, func(m ledger.LineupMember) bool { return m.ExpertID == x.ID })
+	member := pool[slices.IndexFunc(pool, func(x casework.Expert) bool {
+		return x.Rank == RankOther && !slices.ContainsFunc(l.Members, func(m casework.LineupMember) bool { return m.ExpertID == x.ID })
 	})]
 	_, err = CheckSwap(in, l, l.Members[0].ExpertID, member, "组长另有任务")
 	require.ErrorContains(t, err, "the leader (组长) must hold")
@@ -186,7 +186,7 @@ func TestCheckSwap(t *testing.T) {
 	require.ErrorContains(t, err, "CONFLICT_OF_INTEREST: home region 430304")
 	members, err := CheckSwap(in, l, l.Members[len(l.Members)-1].ExpertID, member, "换人")
 	if err == nil {
-		require.Equal(t, ledger.MemberSwappedOut, members[len(l.Members)-1].State)
+		require.Equal(t, casework.MemberSwappedOut, members[len(l.Members)-1].State)
 		require.Equal(t, member.ID, members[len(members)-1].ExpertID)
 	} else {
 		require.ErrorContains(t, err, "content area", "only the content areas may refuse this swap")

@@ -8,7 +8,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/xuncha/xuncha/activities"
-	"github.com/xuncha/xuncha/ledger"
+	"github.com/xuncha/xuncha/casework"
 )
 
 // WebhookDeliveryWorkflowName is the type of the workflow that delivers one
@@ -33,12 +33,12 @@ func WebhookDeliveryWorkflow(ctx workflow.Context, in activities.WebhookDelivery
 	d := in.Delivery
 	var res activities.DeliverWebhookResult
 	deliverErr := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, webhookOptions), acts.DeliverWebhook, d).Get(ctx, &res)
-	outcome := activities.FinishDeliveryInput{DeliveryID: d.DeliveryID, Status: ledger.DeliveryDelivered}
+	outcome := activities.FinishDeliveryInput{DeliveryID: d.DeliveryID, Status: casework.DeliveryDelivered}
 	switch {
 	case deliverErr != nil:
-		outcome.Status, outcome.Error = ledger.DeliveryFailed, deliveryFailure(deliverErr)
+		outcome.Status, outcome.Error = casework.DeliveryFailed, deliveryFailure(deliverErr)
 	case res.Skipped:
-		outcome.Status = ledger.DeliverySkipped
+		outcome.Status = casework.DeliverySkipped
 	}
 	lctx := workflow.WithActivityOptions(ctx, ledgerActivityOptions)
 	if err := workflow.ExecuteActivity(lctx, acts.FinishDelivery, outcome).Get(ctx, nil); err != nil {

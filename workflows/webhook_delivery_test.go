@@ -14,7 +14,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/xuncha/xuncha/activities"
-	"github.com/xuncha/xuncha/ledger"
+	"github.com/xuncha/xuncha/casework"
 )
 
 // TestFindingAnnounceVersions runs the same announcement down both sides of
@@ -96,30 +96,30 @@ func TestWebhookDeliveryWorkflow(t *testing.T) {
 	}{
 		{"delivered", func(int) (activities.DeliverWebhookResult, error) {
 			return activities.DeliverWebhookResult{StatusCode: 204}, nil
-		}, 1, ledger.DeliveryDelivered, ""},
+		}, 1, casework.DeliveryDelivered, ""},
 		{"retried until the receiver answers", func(n int) (activities.DeliverWebhookResult, error) {
 			if n < 4 {
 				return activities.DeliverWebhookResult{}, failed()
 			}
 			return activities.DeliverWebhookResult{StatusCode: 200}, nil
-		}, 4, ledger.DeliveryDelivered, ""},
+		}, 4, casework.DeliveryDelivered, ""},
 		{"webhook deleted", func(int) (activities.DeliverWebhookResult, error) {
 			return activities.DeliverWebhookResult{Skipped: true}, nil
-		}, 1, ledger.DeliverySkipped, ""},
+		}, 1, casework.DeliverySkipped, ""},
 		{"address refused, not retried", func(int) (activities.DeliverWebhookResult, error) {
 			return activities.DeliverWebhookResult{}, temporal.NewNonRetryableApplicationError(
 				"127.0.0.1 is a loopback address", activities.ErrTypeWebhookRefused, nil)
-		}, 1, ledger.DeliveryFailed, "loopback"},
+		}, 1, casework.DeliveryFailed, "loopback"},
 		{"retries run out", func(int) (activities.DeliverWebhookResult, error) {
 			return activities.DeliverWebhookResult{}, failed()
-		}, 0, ledger.DeliveryFailed, "503"},
+		}, 0, casework.DeliveryFailed, "503"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newDeliveryHarness(t, tt.answer)
 			h.env.ExecuteWorkflow(WebhookDeliveryWorkflow, in)
 			require.True(t, h.env.IsWorkflowCompleted())
-			if tt.status == ledger.DeliveryFailed {
+			if tt.status == casework.DeliveryFailed {
 				require.ErrorContains(t, h.env.GetWorkflowError(), "gave up")
 			} else {
 				require.NoError(t, h.env.GetWorkflowError())

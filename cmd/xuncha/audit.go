@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/xuncha/xuncha/calendar"
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/ledger"
 )
 
@@ -88,7 +89,7 @@ func newAuditCmd(cfg *config) *cobra.Command {
 			}
 			defer store.Close()
 			store.AuditHash = alg
-			a, err := store.WriteAnchor(cmd.Context(), ledger.AnchorOptions{TakenBy: ledger.AnchorByCommand, AccessLogRetentionDays: retention})
+			a, err := store.WriteAnchor(cmd.Context(), ledger.AnchorOptions{TakenBy: casework.AnchorByCommand, AccessLogRetentionDays: retention})
 			if err != nil {
 				return err
 			}

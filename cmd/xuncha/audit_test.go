@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/testenv"
 	"github.com/xuncha/xuncha/ledger"
@@ -32,7 +33,7 @@ func TestAuditCommands(t *testing.T) {
 	defer store.Close()
 	office := actor.Actor{Name: "王芳", Role: actor.RoleOffice, Organisation: "省安委办"}
 	for _, key := range []string{"create", "notify", "station"} {
-		require.NoError(t, store.AppendEvent(ctx, ledger.Event{SubjectType: ledger.SubjectInspection, SubjectID: "ins-1",
+		require.NoError(t, store.AppendEvent(ctx, casework.Event{SubjectType: casework.SubjectInspection, SubjectID: "ins-1",
 			Key: key, Action: key, Actor: office, OccurredAt: time.Now()}))
 	}
 

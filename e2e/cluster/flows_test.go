@@ -15,8 +15,8 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/converter"
 
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/searchattr"
-	"github.com/xuncha/xuncha/ledger"
 	"github.com/xuncha/xuncha/workflows"
 )
 
@@ -133,10 +133,10 @@ func TestClusterFlows(t *testing.T) {
 	// search-attribute stage and its result the ledger's stage.
 	conn := ledgerConn(t, e)
 	for _, wf := range []struct{ path, subjectType, id, workflowID string }{
-		{ins + id, ledger.SubjectInspection, id, workflows.InspectionWorkflowID(id)},
-		{"/v1/findings/" + findings[0], ledger.SubjectFinding, findings[0], workflows.FindingWorkflowID(findings[0])},
-		{"/v1/findings/" + findings[1], ledger.SubjectFinding, findings[1], workflows.FindingWorkflowID(findings[1])},
-		{"/v1/interviews/" + iid, ledger.SubjectInterview, iid, workflows.InterviewWorkflowID(iid)},
+		{ins + id, casework.SubjectInspection, id, workflows.InspectionWorkflowID(id)},
+		{"/v1/findings/" + findings[0], casework.SubjectFinding, findings[0], workflows.FindingWorkflowID(findings[0])},
+		{"/v1/findings/" + findings[1], casework.SubjectFinding, findings[1], workflows.FindingWorkflowID(findings[1])},
+		{"/v1/interviews/" + iid, casework.SubjectInterview, iid, workflows.InterviewWorkflowID(iid)},
 	} {
 		stage := r.must(t, http.MethodGet, wf.path, office, nil)["stage"].(string)
 		require.Equal(t, "CLOSED", stage, wf.path)

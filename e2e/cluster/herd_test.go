@@ -21,8 +21,8 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/xuncha/xuncha/calendar"
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/proccpu"
-	"github.com/xuncha/xuncha/ledger"
 	"github.com/xuncha/xuncha/workflows"
 )
 
@@ -142,7 +142,7 @@ func TestMidnightHerd(t *testing.T) {
 	conn := ledgerConn(t, e)
 	var early int
 	require.NoError(t, conn.QueryRow(ctx, `SELECT count(*) FROM escalations WHERE step = $1 AND due_at = $2`,
-		ledger.StepOverdue, instant).Scan(&early))
+		casework.StepOverdue, instant).Scan(&early))
 	require.Zero(t, early, "no OVERDUE escalation before the instant")
 
 	// The herd: from the instant, read the ledger every herdPoll and note
@@ -231,7 +231,7 @@ func (h *herdWatch) poll(ctx context.Context, conn *pgx.Conn, polled time.Time) 
 		return err
 	}
 	rows, err := conn.Query(ctx, `SELECT split_part(subject, '/', 2), fired_at FROM escalations WHERE step = $1 AND due_at = $2`,
-		ledger.StepOverdue, h.instant)
+		casework.StepOverdue, h.instant)
 	if err != nil {
 		return err
 	}
@@ -249,7 +249,7 @@ func (h *herdWatch) poll(ctx context.Context, conn *pgx.Conn, polled time.Time) 
 		return err
 	}
 	return note(h.queued, `SELECT split_part(delivery_id, '/', 2) FROM webhook_outbox WHERE event_type = $1 AND delivery_id LIKE $2`,
-		workflows.EventFindingEscalated, "finding/%/"+ledger.StepOverdue+"/%")
+		workflows.EventFindingEscalated, "finding/%/"+casework.StepOverdue+"/%")
 }
 
 // missing says how many of each trace have not shown.
@@ -264,7 +264,7 @@ func (h *herdWatch) duplicates(ctx context.Context, conn *pgx.Conn) error {
 	var dup int
 	if err := conn.QueryRow(ctx, `SELECT count(*) FROM (SELECT split_part(delivery_id, '/', 2) FROM webhook_outbox
 		WHERE event_type = $1 AND delivery_id LIKE $2 GROUP BY 1 HAVING count(*) > 1) d`,
-		workflows.EventFindingEscalated, "finding/%/"+ledger.StepOverdue+"/%").Scan(&dup); err != nil {
+		workflows.EventFindingEscalated, "finding/%/"+casework.StepOverdue+"/%").Scan(&dup); err != nil {
 		return err
 	}
 	if dup > 0 {

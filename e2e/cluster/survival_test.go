@@ -24,9 +24,9 @@ import (
 	"go.temporal.io/sdk/converter"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/devissuer"
 	"github.com/xuncha/xuncha/internal/searchattr"
-	"github.com/xuncha/xuncha/ledger"
 	"github.com/xuncha/xuncha/workflows"
 )
 
@@ -310,7 +310,7 @@ func checkLedger(t *testing.T, e *env, lifecycles []lifecycle) {
 	}
 
 	rows, err = conn.Query(ctx, `SELECT subject_id, action, stage_after FROM events
-		WHERE subject_type = $1 AND subject_id = ANY($2) ORDER BY subject_id, id`, ledger.SubjectFinding, ids)
+		WHERE subject_type = $1 AND subject_id = ANY($2) ORDER BY subject_id, id`, casework.SubjectFinding, ids)
 	require.NoError(t, err)
 	actions := map[string][]string{}
 	last := map[string]string{}
@@ -340,7 +340,7 @@ func checkTemporal(t *testing.T, e *env, lifecycles []lifecycle, inspections []s
 	conn := ledgerConn(t, e)
 	for i, lc := range lifecycles {
 		requireCompletedAt(t, e, workflows.FindingWorkflowID(lc.findingID), "CLOSED")
-		stages := requireStagesAgree(t, e, conn, ledger.SubjectFinding, lc.findingID, workflows.FindingWorkflowID(lc.findingID))
+		stages := requireStagesAgree(t, e, conn, casework.SubjectFinding, lc.findingID, workflows.FindingWorkflowID(lc.findingID))
 		if i == 0 {
 			t.Logf("ledger and Temporal agree on every stage, e.g. %s: %s", lc.findingID, strings.Join(stages, " → "))
 		}
@@ -363,7 +363,7 @@ func checkTemporal(t *testing.T, e *env, lifecycles []lifecycle, inspections []s
 			return desc.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING &&
 				attr == stage && len(desc.GetPendingActivities()) == 0
 		}, time.Minute, 250*time.Millisecond, "%s runs at the ledger's stage %s with no activity pending", wid, stage)
-		requireStagesAgree(t, e, conn, ledger.SubjectInspection, id, wid)
+		requireStagesAgree(t, e, conn, casework.SubjectInspection, id, wid)
 	}
 	// SQL visibility lists what runs (it catches up within seconds).
 	var running []string

@@ -2,7 +2,7 @@
 // video) content-addressed on the local file system: a blob's name is its
 // SHA-256, so an upload is checked against the hash the client announced and
 // storing the same content twice keeps one file. The ledger holds the
-// metadata (ledger.Evidence) and the location this package returns.
+// metadata (casework.Evidence) and the location this package returns.
 //
 // Evidence safety (mediatype.go): an upload's declared Content-Type is
 // checked against its first bytes and its kind (CheckType) before anything is

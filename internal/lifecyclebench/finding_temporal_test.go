@@ -11,7 +11,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 
-	"github.com/xuncha/xuncha/ledger"
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/workflows"
 )
 
@@ -23,7 +23,7 @@ import (
 func (b *bench) findingTemporal(ctx context.Context, key string) (string, []time.Duration, error) {
 	tc := b.s.Temporal
 	sum := sha256.Sum256([]byte(key))
-	f := ledger.Finding{
+	f := casework.Finding{
 		ID: fmt.Sprintf("f-%x", sum[:8]), InspectionID: b.inspection, RequestID: key + "/record",
 		UnitCode: "430100", UnitName: "长沙市", // the benchmark's inspection's unit
 		Title: "危化品仓库未设置可燃气体报警装置", Description: "检查发现某危化品仓库未按规定设置可燃气体检测报警装置。",
@@ -36,12 +36,12 @@ func (b *bench) findingTemporal(ctx context.Context, key string) (string, []time
 		input             any
 	}{
 		{workflows.ActionDiagnose, key + "/diagnose", workflows.DiagnoseInput{RequestID: key + "/diagnose", Actor: member,
-			Diagnosis: ledger.Diagnosis{Cause: "企业安全投入不足，主要负责人未履行职责", ResponsibleParties: []string{"某化工有限公司"},
+			Diagnosis: casework.Diagnosis{Cause: "企业安全投入不足，主要负责人未履行职责", ResponsibleParties: []string{"某化工有限公司"},
 				RiskLevel: "HIGH", LegalBasis: "《危险化学品安全管理条例》第二十条"}}},
 		{workflows.ActionClassify, key + "/classify", workflows.ClassifyInput{RequestID: key + "/classify", Actor: office,
 			Dispositions: []string{"RECTIFY"}}},
 		{workflows.ActionRefer, key + "/refer", workflows.ReferInput{RequestID: key + "/refer", Actor: office,
-			Referral: ledger.Referral{ReceivingAuthority: "长沙市安全生产委员会办公室", FeedbackReceivedOn: today()}}},
+			Referral: casework.Referral{ReceivingAuthority: "长沙市安全生产委员会办公室", FeedbackReceivedOn: today()}}},
 		{workflows.ActionReportRectification, key + "/report", workflows.ReportRectificationInput{RequestID: key + "/report", Actor: unit,
 			Report: "已安装可燃气体报警装置并通过验收", HandlingOfResponsible: "对仓库负责人给予警告处分", EvidenceIDs: []string{b.evidence}}},
 		{workflows.ActionVerify, key + "/verify", workflows.VerifyInput{RequestID: key + "/verify", Actor: office, Accept: true, Reason: "整改到位"}},

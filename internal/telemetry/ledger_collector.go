@@ -7,6 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/ledger"
 )
 
@@ -82,8 +83,8 @@ func (c *ledgerCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(c.overdue, prometheus.GaugeValue, float64(n), lifecycle)
 	}
 	counted := map[[2]string]int64{}
-	for _, lifecycle := range []string{ledger.SubjectFinding, ledger.SubjectInspection, ledger.SubjectInterview} {
-		for _, step := range []string{ledger.StepReminder, ledger.StepOverdue, ledger.StepInterviewProposed} {
+	for _, lifecycle := range []string{casework.SubjectFinding, casework.SubjectInspection, casework.SubjectInterview} {
+		for _, step := range []string{casework.StepReminder, casework.StepOverdue, casework.StepInterviewProposed} {
 			counted[[2]string{lifecycle, step}] = 0
 		}
 	}

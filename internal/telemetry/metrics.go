@@ -10,7 +10,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/status"
 
-	"github.com/xuncha/xuncha/ledger"
+	"github.com/xuncha/xuncha/casework"
 )
 
 // The families xuncha itself exports (besides temporal_*, db_client_*, go_*
@@ -88,7 +88,7 @@ func newMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		}
 	}
 	// Every outcome from 0, so that increase() sees the first delivery.
-	for _, status := range []string{ledger.DeliveryDelivered, ledger.DeliverySkipped, ledger.DeliveryFailed} {
+	for _, status := range []string{casework.DeliveryDelivered, casework.DeliverySkipped, casework.DeliveryFailed} {
 		m.deliveries.WithLabelValues(status)
 	}
 	return m, nil

@@ -1,0 +1,64 @@
+package casework
+
+import (
+	"strings"
+	"time"
+
+	"github.com/xuncha/xuncha/calendar"
+	"github.com/xuncha/xuncha/internal/actor"
+	"github.com/xuncha/xuncha/internal/derrors"
+)
+
+// SubjectInterview marks events of an interview.
+const SubjectInterview = "interview"
+
+// Interview is an interview as its workflow holds it: the workflow's state,
+// carried (JSON) in its history, and what its ledger activity writes. The
+// ledger maps it to its row (ledger/interviews.go).
+type Interview struct {
+	ID         string `json:"id"`
+	WorkflowID string `json:"workflow_id"`
+	RequestID  string `json:"request_id"`
+	// Subject is "finding/<id>" or "inspection/<id>".
+	Subject  string `json:"subject"`
+	UnitCode string `json:"unit_code"`
+	Reason   string `json:"reason"`
+	// Source is LADDER, TEAM or OFFICE.
+	Source     string       `json:"source"`
+	Stage      string       `json:"stage"`
+	ProposedBy actor.Actor  `json:"proposed_by"`
+	ApprovedBy *actor.Actor `json:"approved_by,omitempty"`
+	// HeldOn is the day held, YYYY-MM-DD.
+	HeldOn              string             `json:"held_on,omitempty"`
+	Attendees           []string           `json:"attendees,omitempty"`
+	Minutes             string             `json:"minutes,omitempty"`
+	Requirements        string             `json:"requirements,omitempty"`
+	FollowUpWorkingDays int                `json:"follow_up_working_days,omitempty"`
+	FollowUpDeadline    *calendar.Deadline `json:"follow_up_deadline,omitempty"`
+	// DeadlineSeq counts the follow-up deadlines started; escalations are
+	// keyed by it.
+	DeadlineSeq         int        `json:"deadline_seq,omitempty"`
+	FollowUpReport      string     `json:"follow_up_report,omitempty"`
+	FollowUpEvidenceIDs []string   `json:"follow_up_evidence_ids,omitempty"`
+	FollowUpReportedAt  *time.Time `json:"follow_up_reported_at,omitempty"`
+	Overdue             bool       `json:"overdue,omitempty"`
+	MissedDeadlines     int        `json:"missed_deadlines,omitempty"`
+	CancelReason        string     `json:"cancel_reason,omitempty"`
+	CreatedAt           time.Time  `json:"created_at"`
+	UpdatedAt           time.Time  `json:"updated_at"`
+	// Version counts the changes applied; a write with a version not above
+	// the row's is a retry and changes nothing.
+	Version int `json:"version"`
+}
+
+// ParseSubject splits "finding/<id>" or "inspection/<id>" into the event
+// subject type and the ID; anything else is an *derrors.InvalidError on
+// field "subject".
+func ParseSubject(subject string) (subjectType, id string, err error) {
+	for _, typ := range []string{SubjectFinding, SubjectInspection} {
+		if rest, ok := strings.CutPrefix(subject, typ+"/"); ok && rest != "" && !strings.Contains(rest, "/") {
+			return typ, rest, nil
+		}
+	}
+	return "", "", derrors.Invalid("subject", `must be "finding/<id>" or "inspection/<id>"`)
+}
