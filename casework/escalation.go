@@ -7,9 +7,133 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
+	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/internal/i18n"
 )
+
+// Escalation is one step of the escalation ladder taken for a deadline.
+type Escalation struct {
+	ID string `json:"id"`
+	// Subject is "finding/<id>" or "inspection/<id>".
+	Subject     string    `json:"subject"`
+	DeadlineSeq int       `json:"deadline_seq"`
+	Step        string    `json:"step"`
+	UnitCode    string    `json:"unit_code"`
+	DueAt       time.Time `json:"due_at"`
+	FiredAt     time.Time `json:"fired_at"`
+	// Message says what the step means, in English; MessageZH in Chinese
+	// (empty in rows written before it: the English serves both).
+	Message   string `json:"message"`
+	MessageZH string `json:"message_zh,omitempty"`
+}
+
+// Text is the escalation's message in both languages.
+func (e Escalation) Text() i18n.Text { return i18n.Text{EN: e.Message, ZH: e.MessageZH} }
+
+// EscalationStep is one rung of the office's ladder.
+type EscalationStep struct {
+	// Step is REMINDER, OVERDUE or INTERVIEW_PROPOSED.
+	Step string `json:"step"`
+	// WorkingDays is relative to the due date: <0 before, 0 at, >0 after.
+	WorkingDays int `json:"working_days"`
+}
+
+// EscalationPolicy is the ladder in force, with the limits on extending a
+// rectification deadline.
+type EscalationPolicy struct {
+	// Version is 0 for the built-in default.
+	Version    int64            `json:"version"`
+	Steps      []EscalationStep `json:"steps"`
+	Extensions ExtensionLimits  `json:"extensions"`
+	// SignoffRules say who signs which findings off before they close;
+	// none: the office's verification closes every finding.
+	SignoffRules []SignoffRule `json:"signoff_rules,omitempty"`
+	// InvitationAnswerWorkingDays is how many working days a person drawn
+	// for a line-up has to answer an invitation (issue 15), read when each
+	// invitation is sent; DefaultInvitationAnswerWorkingDays until the
+	// office sets it.
+	InvitationAnswerWorkingDays int         `json:"invitation_answer_working_days"`
+	UpdatedBy                   actor.Actor `json:"updated_by"`
+	UpdatedAt                   time.Time   `json:"updated_at"`
+}
+
+// Escalation steps.
+const (
+	StepReminder          = "REMINDER"
+	StepOverdue           = "OVERDUE"
+	StepInterviewProposed = "INTERVIEW_PROPOSED"
+)
+
+// DefaultEscalationPolicy is the ladder until the office sets one: a reminder
+// one working day before the deadline, escalation at the deadline, a proposed
+// interview 5 working days later; extensions as DefaultExtensionLimits.
+func DefaultEscalationPolicy() EscalationPolicy {
+	return EscalationPolicy{Steps: []EscalationStep{
+		{Step: StepReminder, WorkingDays: -1},
+		{Step: StepOverdue, WorkingDays: 0},
+		{Step: StepInterviewProposed, WorkingDays: 5},
+	}, Extensions: DefaultExtensionLimits(), InvitationAnswerWorkingDays: DefaultInvitationAnswerWorkingDays}
+}
+
+// Bounds of the invitation's answer limit, in working days.
+const (
+	// DefaultInvitationAnswerWorkingDays is the answer limit until the
+	// office sets one.
+	DefaultInvitationAnswerWorkingDays = 3
+	// MaxInvitationAnswerWorkingDays is the longest answer limit a policy
+	// may set: a line-up waits for its invitations before the inspection.
+	MaxInvitationAnswerWorkingDays = 30
+)
+
+// ValidateInvitationAnswerWorkingDays checks the policy's answer limit:
+// 1 to MaxInvitationAnswerWorkingDays working days. The violation names
+// invitation_answer_working_days.
+func ValidateInvitationAnswerWorkingDays(days int) error {
+	if days < 1 || days > MaxInvitationAnswerWorkingDays {
+		return derrors.Invalid("invitation_answer_working_days", "must be between 1 and %d working days", MaxInvitationAnswerWorkingDays)
+	}
+	return nil
+}
+
+// ExtensionLimits are the office's limits on extending a finding's
+// rectification deadline (延期), part of its escalation policy. They apply
+// to each rectification deadline the office sets (the referral's, and each
+// one after a rejected verification or a reopening) together with its
+// extensions.
+type ExtensionLimits struct {
+	// MaxCount is how many extensions one rectification deadline may be
+	// granted; 0 allows none.
+	MaxCount int `json:"max_count"`
+	// TotalMonths or TotalWorkingDays (exactly one, when MaxCount is above
+	// 0) is how far past its original last day the extensions together may
+	// move a deadline: the extended last day is at the latest that period
+	// after the original one, counted with the calendar (Civil Code
+	// periods, working days by the State Council's notices).
+	TotalMonths      int `json:"total_months,omitempty"`
+	TotalWorkingDays int `json:"total_working_days,omitempty"`
+	// Severities are the hazard severities that may be extended at all
+	// (GENERAL, MAJOR). Findings that are not hazards have no severity and
+	// may be extended within the same count and total.
+	Severities []string `json:"severities,omitempty"`
+}
+
+// HazardSeverities are a hazard's severities, in order (the workflows'
+// SeverityGeneral and SeverityMajor).
+var HazardSeverities = []string{"GENERAL", "MAJOR"}
+
+// DefaultExtensionLimits are the extension limits until the office sets
+// some: at most 2 extensions, together at most 1 month past the original
+// last day, for MAJOR hazards (and findings that are not hazards). A
+// GENERAL hazard (一般事故隐患) is by definition one whose harm and
+// rectification are small enough to be removed at once (《安全生产事故隐患
+// 排查治理暂行规定》第三条); a MAJOR one (重大事故隐患) may need works that
+// take time, which is what extensions are for.
+func DefaultExtensionLimits() ExtensionLimits {
+	return ExtensionLimits{MaxCount: 2, TotalMonths: 1, Severities: []string{"MAJOR"}}
+}
 
 // Bounds of the escalation ladder, in working days relative to the due day.
 const (

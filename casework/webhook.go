@@ -3,6 +3,8 @@ package casework
 import (
 	"encoding/json"
 	"time"
+
+	"github.com/xuncha/xuncha/internal/actor"
 )
 
 // Outbox delivery states (webhook_outbox.status).
@@ -37,4 +39,31 @@ type OutboxDelivery struct {
 	// NextAttemptAt is when the dispatcher may try it next; nil when a
 	// WebhookDeliveryWorkflow owns it (queued before migration 020).
 	NextAttemptAt *time.Time `json:"next_attempt_at,omitempty"`
+}
+
+// Webhook is an office system's subscription.
+type Webhook struct {
+	ID         string   `json:"id"`
+	RequestID  string   `json:"request_id"`
+	URL        string   `json:"url"`
+	EventTypes []string `json:"event_types"`
+	// Secret signs deliveries. The ledger keeps it sealed (Store.Secrets);
+	// it is set only by CreateWebhook and GetWebhook.
+	Secret    string      `json:"-"`
+	CreatedBy actor.Actor `json:"created_by"`
+	CreatedAt time.Time   `json:"created_at"`
+	DeletedAt *time.Time  `json:"deleted_at,omitempty"`
+}
+
+// WebhookDelivery is one attempt to deliver an event to a subscriber.
+type WebhookDelivery struct {
+	ID         int64           `json:"id"`
+	DeliveryID string          `json:"delivery_id"`
+	WebhookID  string          `json:"webhook_id"`
+	EventType  string          `json:"event_type"`
+	Attempt    int             `json:"attempt"`
+	StatusCode int             `json:"status_code"`
+	Error      string          `json:"error,omitempty"`
+	Payload    json.RawMessage `json:"payload"`
+	AttemptAt  time.Time       `json:"attempt_at"`
 }
