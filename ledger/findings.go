@@ -39,22 +39,6 @@ func jsonOrNull(v any, isNil bool) ([]byte, error) {
 	return json.Marshal(v)
 }
 
-// nonNil makes an absent list an empty array: the array columns are NOT NULL.
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
-}
-
-// nilIfEmpty undoes nonNil on the way out, so a row reads back as written.
-func nilIfEmpty(s []string) []string {
-	if len(s) == 0 {
-		return nil
-	}
-	return s
-}
-
 // findingParams is f as the columns of its row: JSON columns encoded, NULLs
 // for what is absent, the derived due date and instant.
 func findingParams(f casework.Finding) (dbsqlc.InsertFindingParams, error) {
@@ -62,8 +46,8 @@ func findingParams(f casework.Finding) (dbsqlc.InsertFindingParams, error) {
 		ID: f.ID, WorkflowID: f.WorkflowID, InspectionID: f.InspectionID, RequestID: f.RequestID,
 		UnitCode: f.UnitCode, UnitName: f.UnitName, Title: f.Title, Description: f.Description, Kind: f.Kind,
 		Severity: f.Severity, Important: f.Important, ContentArea: f.ContentArea,
-		EvidenceIDs: nonNil(f.EvidenceIDs), RectificationOpinion: f.RectificationOpinion, Stage: f.Stage,
-		Dispositions: nonNil(f.Dispositions), DeadlineSeq: f.DeadlineSeq, Overdue: f.Overdue,
+		EvidenceIDs: orEmpty(f.EvidenceIDs), RectificationOpinion: f.RectificationOpinion, Stage: f.Stage,
+		Dispositions: orEmpty(f.Dispositions), DeadlineSeq: f.DeadlineSeq, Overdue: f.Overdue,
 		MissedDeadlines: f.MissedDeadlines, ReopenCount: f.ReopenCount, WithdrawReason: f.WithdrawReason,
 		CreatedAt: f.CreatedAt, UpdatedAt: f.UpdatedAt, Version: f.Version,
 	}

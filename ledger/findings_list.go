@@ -81,7 +81,7 @@ func findingListQuery(filter FindingFilter, afterAt *time.Time, afterID string, 
 		w.add("overdue = ?", *filter.Overdue)
 	}
 	if filter.Reach.ByUnit {
-		w.add("unit_code = ANY(?::text[])", nonNil(filter.Reach.Units))
+		w.add("unit_code = ANY(?::text[])", orEmpty(filter.Reach.Units))
 	}
 	if filter.Reach.ByTeam {
 		w.add(teamInspections, filter.Reach.Subject)

@@ -203,7 +203,7 @@ func (s *Store) importFindings(ctx context.Context, q *dbsqlc.Queries, in Findin
 		y := created[k].In(calendar.Location()).Year()
 		number := LedgerNumber(y, in.UnitCode, next[y])
 		next[y]++
-		evidence, err := json.Marshal(nonNil(f.EvidenceIDs))
+		evidence, err := json.Marshal(orEmpty(f.EvidenceIDs))
 		if err != nil {
 			return nil, fmt.Errorf("encoding evidence of finding %q: %w", f.ID, err)
 		}

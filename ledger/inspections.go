@@ -47,9 +47,19 @@ func inspectionParams(in casework.Inspection) (dbsqlc.InsertInspectionParams, er
 	}, nil
 }
 
+// orEmpty makes an absent list an empty one: the array columns are NOT
+// NULL, and a JSON column holds [] rather than null.
 func orEmpty[T any](s []T) []T {
 	if s == nil {
 		return []T{}
+	}
+	return s
+}
+
+// nilIfEmpty undoes orEmpty on the way out, so a row reads back as written.
+func nilIfEmpty[T any](s []T) []T {
+	if len(s) == 0 {
+		return nil
 	}
 	return s
 }

@@ -27,10 +27,10 @@ const interviewStageProposed = "PROPOSED"
 func interviewParams(iv casework.Interview) (dbsqlc.InsertInterviewParams, error) {
 	p := dbsqlc.InsertInterviewParams{
 		ID: iv.ID, WorkflowID: iv.WorkflowID, RequestID: iv.RequestID, Subject: iv.Subject, UnitCode: iv.UnitCode,
-		Reason: iv.Reason, Source: iv.Source, Stage: iv.Stage, Attendees: nonNil(iv.Attendees),
+		Reason: iv.Reason, Source: iv.Source, Stage: iv.Stage, Attendees: orEmpty(iv.Attendees),
 		Minutes: iv.Minutes, Requirements: iv.Requirements, FollowUpWorkingDays: iv.FollowUpWorkingDays,
 		DeadlineSeq: iv.DeadlineSeq, FollowUpReport: iv.FollowUpReport,
-		FollowUpEvidenceIDs: nonNil(iv.FollowUpEvidenceIDs), FollowUpReportedAt: iv.FollowUpReportedAt,
+		FollowUpEvidenceIDs: orEmpty(iv.FollowUpEvidenceIDs), FollowUpReportedAt: iv.FollowUpReportedAt,
 		Overdue: iv.Overdue, MissedDeadlines: iv.MissedDeadlines, CancelReason: iv.CancelReason,
 		CreatedAt: iv.CreatedAt, UpdatedAt: iv.UpdatedAt, Version: iv.Version,
 	}

@@ -8,11 +8,10 @@ import (
 	"slices"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/ledger/internal/dbsqlc"
 )
 
 // The inspection expert pool (巡查专家库, issue 15): its people, the
@@ -38,97 +37,85 @@ func memberStateOf(stage string) string {
 
 // ---- experts ----
 
-const expertColumns = `id, coalesce(subject, ''), name, organisation, unit_code, rank, kind, content_areas, sectors, home_region,
-  affiliations, unavailable, coalesce(to_char(left_on, 'YYYY-MM-DD'), ''), leave_reason, created_by, created_at, updated_at, version`
-
-func scanExpert(row pgx.Row) (casework.Expert, error) {
-	var x casework.Expert
-	var areas []int32
-	var aff, unav, by []byte
-	if err := row.Scan(&x.ID, &x.Subject, &x.Name, &x.Organisation, &x.UnitCode, &x.Rank, &x.Kind, &areas, &x.Sectors, &x.HomeRegion,
-		&aff, &unav, &x.LeftOn, &x.LeaveReason, &by, &x.CreatedAt, &x.UpdatedAt, &x.Version); err != nil {
-		return x, err
+// expertFromRow is the pool entry a row holds.
+func expertFromRow(r dbsqlc.Expert) (casework.Expert, error) {
+	x := casework.Expert{
+		ID: r.ID, Name: r.Name, Organisation: r.Organisation, UnitCode: r.UnitCode, Rank: r.Rank, Kind: r.Kind,
+		ContentAreas: nilIfEmpty(r.ContentAreas), Sectors: nilIfEmpty(r.Sectors), HomeRegion: r.HomeRegion,
+		LeaveReason: r.LeaveReason, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, Version: r.Version,
 	}
-	for _, a := range areas {
-		x.ContentAreas = append(x.ContentAreas, int(a))
+	if r.Subject != nil {
+		x.Subject = *r.Subject
 	}
-	if len(x.Sectors) == 0 {
-		x.Sectors = nil
+	if r.LeftOn != nil {
+		x.LeftOn = r.LeftOn.Format(time.DateOnly)
 	}
 	for _, j := range []struct {
-		b []byte
-		v any
-	}{{aff, &x.Affiliations}, {unav, &x.Unavailable}, {by, &x.CreatedBy}} {
+		column string
+		b      []byte
+		v      any
+	}{{"affiliations", r.Affiliations, &x.Affiliations}, {"unavailable", r.Unavailable, &x.Unavailable}, {"created_by", r.CreatedBy, &x.CreatedBy}} {
 		if err := json.Unmarshal(j.b, j.v); err != nil {
-			return x, fmt.Errorf("decoding expert %q: %w", x.ID, err)
+			return casework.Expert{}, fmt.Errorf("decoding %s of expert %q: %w", j.column, x.ID, err)
 		}
 	}
+	x.Affiliations, x.Unavailable = nilIfEmpty(x.Affiliations), nilIfEmpty(x.Unavailable)
 	return x, nil
 }
 
-func expertArgs(x casework.Expert) ([]any, error) {
-	aff, err := json.Marshal(orEmpty(x.Affiliations))
-	if err != nil {
-		return nil, err
+// expertRow is the row of a pool entry, for InsertExpert; UpdateExpert
+// takes the columns a change may edit from it.
+func expertRow(x casework.Expert) (dbsqlc.InsertExpertParams, error) {
+	p := dbsqlc.InsertExpertParams{
+		ID: x.ID, Name: x.Name, Organisation: x.Organisation, UnitCode: x.UnitCode, Rank: x.Rank, Kind: x.Kind,
+		ContentAreas: orEmpty(x.ContentAreas), Sectors: orEmpty(x.Sectors), HomeRegion: x.HomeRegion,
+		LeaveReason: x.LeaveReason, CreatedAt: x.CreatedAt, UpdatedAt: x.UpdatedAt, Version: x.Version,
 	}
-	unav, err := json.Marshal(orEmpty(x.Unavailable))
-	if err != nil {
-		return nil, err
-	}
-	by, err := json.Marshal(x.CreatedBy)
-	if err != nil {
-		return nil, err
-	}
-	var subject, leftOn any
 	if x.Subject != "" {
-		subject = x.Subject
+		p.Subject = &x.Subject
 	}
 	if x.LeftOn != "" {
-		leftOn = x.LeftOn
+		d, err := time.Parse(time.DateOnly, x.LeftOn)
+		if err != nil {
+			return p, fmt.Errorf("left_on: %w", err)
+		}
+		p.LeftOn = &d
 	}
-	areas := make([]int32, len(x.ContentAreas))
-	for i, a := range x.ContentAreas {
-		areas[i] = int32(a)
+	var err error
+	if p.Affiliations, err = json.Marshal(orEmpty(x.Affiliations)); err != nil {
+		return p, err
 	}
-	return []any{x.ID, subject, x.Name, x.Organisation, x.UnitCode, x.Rank, x.Kind, areas, nonNil(x.Sectors), x.HomeRegion,
-		aff, unav, leftOn, x.LeaveReason, by, x.CreatedAt, x.UpdatedAt, x.Version}, nil
+	if p.Unavailable, err = json.Marshal(orEmpty(x.Unavailable)); err != nil {
+		return p, err
+	}
+	p.CreatedBy, err = json.Marshal(x.CreatedBy)
+	return p, err
 }
-
-const insertExpert = `INSERT INTO experts (id, subject, name, organisation, unit_code, rank, kind, content_areas, sectors,
-  home_region, affiliations, unavailable, left_on, leave_reason, created_by, created_at, updated_at, version)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::date, $14, $15, $16, $17, $18)
-ON CONFLICT (id) DO NOTHING`
-
-const updateExpert = `UPDATE experts SET subject = $2, name = $3, organisation = $4, unit_code = $5, rank = $6,
-  kind = $7, content_areas = $8, sectors = $9, home_region = $10, affiliations = $11, unavailable = $12, left_on = $13::date,
-  leave_reason = $14, updated_at = $15, version = $16
-WHERE id = $1`
 
 // CreateExpert adds a person to the pool with the event "add". created is
 // false when the ID was taken: the stored entry is returned, and the caller
 // decides whether it is a retry.
 func (s *Store) CreateExpert(ctx context.Context, x casework.Expert, e casework.Event) (_ casework.Expert, created bool, _ error) {
-	args, err := expertArgs(x)
+	row, err := expertRow(x)
 	if err != nil {
 		return casework.Expert{}, false, fmt.Errorf("encoding expert %q: %w", x.ID, err)
 	}
 	e.SubjectType, e.SubjectID = casework.SubjectExpert, x.ID
-	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err = s.inTx(ctx, func(q *dbsqlc.Queries) error {
 		if x.Subject != "" {
-			var other string
-			err := tx.QueryRow(ctx, `SELECT id FROM experts WHERE subject = $1`, x.Subject).Scan(&other)
+			other, err := q.ExpertIDOfSubject(ctx, &x.Subject)
 			if err == nil && other != x.ID {
 				return derrors.New(derrors.ErrAlreadyExists, "subject %q is already linked to expert %q", x.Subject, other)
 			}
 		}
-		tag, err := tx.Exec(ctx, insertExpert, args...)
+		n, err := q.InsertExpert(ctx, row)
 		if err != nil {
 			return fmt.Errorf("inserting expert %q: %w", x.ID, err)
 		}
-		if created = tag.RowsAffected() == 1; !created {
+		if created = n == 1; !created {
 			return nil
 		}
-		return s.appendEvent(ctx, queries(tx), e)
+		return s.appendEvent(ctx, q, e)
 	})
 	if err != nil {
 		return casework.Expert{}, false, err
@@ -142,33 +129,28 @@ func (s *Store) CreateExpert(ctx context.Context, x casework.Expert, e casework.
 
 // GetExpert reads one person of the pool.
 func (s *Store) GetExpert(ctx context.Context, id string) (casework.Expert, error) {
-	x, err := scanExpert(s.pool.QueryRow(ctx, `SELECT `+expertColumns+` FROM experts WHERE id = $1`, id))
+	r, err := s.q.GetExpert(ctx, id)
 	if err != nil {
 		return casework.Expert{}, notFound(err, fmt.Sprintf("expert %q", id))
 	}
-	return x, nil
+	return expertFromRow(r)
 }
 
 // ExpertBySubject reads the pool entry linked to a sign-in subject.
 func (s *Store) ExpertBySubject(ctx context.Context, subject string) (casework.Expert, error) {
-	x, err := scanExpert(s.pool.QueryRow(ctx, `SELECT `+expertColumns+` FROM experts WHERE subject = $1`, subject))
+	r, err := s.q.ExpertBySubject(ctx, &subject)
 	if err != nil {
 		return casework.Expert{}, notFound(err, fmt.Sprintf("expert of subject %q", subject))
 	}
-	return x, nil
+	return expertFromRow(r)
 }
 
 // ListExperts lists the pool in ID order, a page at a time; those who left
 // only when includeLeft.
 func (s *Store) ListExperts(ctx context.Context, includeLeft bool, pageSize int, pageToken string) ([]casework.Expert, string, error) {
-	return listPage("experts", pageSize, pageToken, func(_ *time.Time, afterID string, limit int64) ([]casework.Expert, error) {
-		rows, err := s.pool.Query(ctx, `SELECT `+expertColumns+` FROM experts
-WHERE id > $1 AND ($2::boolean OR left_on IS NULL) ORDER BY id LIMIT $3`, afterID, includeLeft, limit)
-		if err != nil {
-			return nil, err
-		}
-		return pgx.CollectRows(rows, func(r pgx.CollectableRow) (casework.Expert, error) { return scanExpert(r) })
-	}, func(x casework.Expert) (casework.Expert, error) { return x, nil }, func(x casework.Expert) cursor { return cursor{ID: x.ID} })
+	return listPage("experts", pageSize, pageToken, func(_ *time.Time, afterID string, limit int64) ([]dbsqlc.Expert, error) {
+		return s.q.ListExperts(ctx, dbsqlc.ListExpertsParams{AfterID: afterID, IncludeLeft: includeLeft, RowLimit: limit})
+	}, expertFromRow, func(x casework.Expert) cursor { return cursor{ID: x.ID} })
 }
 
 // ChangeExpert changes one entry under its row lock: change edits a copy
@@ -178,12 +160,16 @@ WHERE id > $1 AND ($2::boolean OR left_on IS NULL) ORDER BY id LIMIT $3`, afterI
 func (s *Store) ChangeExpert(ctx context.Context, id string, e casework.Event, change func(*casework.Expert) error) (casework.Expert, error) {
 	var out casework.Expert
 	e.SubjectType, e.SubjectID = casework.SubjectExpert, id
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		x, err := scanExpert(tx.QueryRow(ctx, `SELECT `+expertColumns+` FROM experts WHERE id = $1 FOR UPDATE`, id))
+	err := s.inTx(ctx, func(q *dbsqlc.Queries) error {
+		r, err := q.LockExpert(ctx, id)
 		if err != nil {
 			return notFound(err, fmt.Sprintf("expert %q", id))
 		}
-		if done, err := eventRecorded(ctx, tx, e); err != nil || done {
+		x, err := expertFromRow(r)
+		if err != nil {
+			return err
+		}
+		if done, err := eventRecorded(ctx, q, e); err != nil || done {
 			out = x
 			return err
 		}
@@ -193,74 +179,81 @@ func (s *Store) ChangeExpert(ctx context.Context, id string, e casework.Event, c
 			return err
 		}
 		next.Version, next.UpdatedAt = x.Version+1, e.OccurredAt
-		args, err := expertArgs(next)
+		row, err := expertRow(next)
 		if err != nil {
 			return fmt.Errorf("encoding expert %q: %w", id, err)
 		}
-		if _, err := tx.Exec(ctx, updateExpert, append(args[:14:14], next.UpdatedAt, next.Version)...); err != nil {
+		if err := q.UpdateExpert(ctx, dbsqlc.UpdateExpertParams{
+			ID: row.ID, Subject: row.Subject, Name: row.Name, Organisation: row.Organisation, UnitCode: row.UnitCode,
+			Rank: row.Rank, Kind: row.Kind, ContentAreas: row.ContentAreas, Sectors: row.Sectors,
+			HomeRegion: row.HomeRegion, Affiliations: row.Affiliations, Unavailable: row.Unavailable,
+			LeftOn: row.LeftOn, LeaveReason: row.LeaveReason, UpdatedAt: row.UpdatedAt, Version: row.Version,
+		}); err != nil {
 			return fmt.Errorf("updating expert %q: %w", id, err)
 		}
 		out = next
-		return s.appendEvent(ctx, queries(tx), e)
+		return s.appendEvent(ctx, q, e)
 	})
 	return out, err
 }
 
 // eventRecorded reports whether e's key is already in its subject's log.
-func eventRecorded(ctx context.Context, tx pgx.Tx, e casework.Event) (bool, error) {
-	var n int
-	err := tx.QueryRow(ctx, `SELECT count(*) FROM events WHERE subject_type = $1 AND subject_id = $2 AND event_key = $3`,
-		e.SubjectType, e.SubjectID, e.Key).Scan(&n)
+func eventRecorded(ctx context.Context, q *dbsqlc.Queries, e casework.Event) (bool, error) {
+	done, err := q.EventKeyRecorded(ctx, dbsqlc.EventKeyRecordedParams{SubjectType: e.SubjectType, SubjectID: e.SubjectID, EventKey: e.Key})
 	if err != nil {
 		return false, fmt.Errorf("reading events of %s %q: %w", e.SubjectType, e.SubjectID, err)
 	}
-	return n > 0, nil
+	return done, nil
 }
 
-// lockPoolDraws serialises the writes that book people (a line-up's draw,
-// a swap, a replacement, an inspection's team from a line-up), so that the
-// double-booking check sees every booking.
-const lockPoolDraws = `SELECT pg_advisory_xact_lock(hashtext('xuncha.pool.draws'))`
-
-const busyQuery = `SELECT m->>'expert_id', 'lineup/' || l.id, to_char(l.planned_start, 'YYYY-MM-DD'), to_char(l.planned_end, 'YYYY-MM-DD')
-FROM lineups l, jsonb_array_elements(l.members) m
-WHERE l.state IN ('PROPOSED', 'INVITING', 'COMPLETE', 'APPROVED') AND l.id <> $3
-  AND l.planned_start <= $2::date AND l.planned_end >= $1::date
-  AND m->>'state' IN ('PROPOSED', 'INVITED', 'ACCEPTED')
-UNION ALL
-SELECT e.id, 'inspection/' || i.id, to_char(i.planned_start, 'YYYY-MM-DD'), to_char(i.planned_end, 'YYYY-MM-DD')
-FROM inspections i, jsonb_array_elements(i.team) t, experts e
-WHERE i.stage NOT IN ('CLOSED', 'CANCELLED')
-  AND i.planned_start <= $2::date AND i.planned_end >= $1::date
-  AND (t->>'expert_id' = e.id OR (coalesce(t->>'subject', '') <> '' AND t->>'subject' = e.subject))
-ORDER BY 1, 2`
-
-func busyOn(ctx context.Context, db interface {
-	Query(context.Context, string, ...any) (pgx.Rows, error)
-}, from, to, exceptLineup string) ([]casework.Busy, error) {
-	rows, err := db.Query(ctx, busyQuery, from, to, exceptLineup)
-	if err != nil {
-		return nil, fmt.Errorf("reading bookings from %s to %s: %w", from, to, err)
+// lockPoolDraws takes the pool's lock: it serialises the writes that book
+// people (a line-up's draw, a swap, a replacement, an inspection's team
+// from a line-up), so that the double-booking check sees every booking.
+func lockPoolDraws(ctx context.Context, q *dbsqlc.Queries) error {
+	if err := q.LockPoolDraws(ctx); err != nil {
+		return fmt.Errorf("locking the pool's draws: %w", err)
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (casework.Busy, error) {
-		var b casework.Busy
-		err := r.Scan(&b.ExpertID, &b.What, &b.From, &b.To)
-		return b, err
-	})
+	return nil
+}
+
+// busyOn reads the bookings overlapping from..to (YYYY-MM-DD), leaving out
+// the line-up exceptLineup's own.
+func busyOn(ctx context.Context, q *dbsqlc.Queries, from, to, exceptLineup string) ([]casework.Busy, error) {
+	what := func(err error) error { return fmt.Errorf("reading bookings from %s to %s: %w", from, to, err) }
+	fromDay, err := time.Parse(time.DateOnly, from)
+	if err != nil {
+		return nil, what(err)
+	}
+	toDay, err := time.Parse(time.DateOnly, to)
+	if err != nil {
+		return nil, what(err)
+	}
+	rows, err := q.Bookings(ctx, dbsqlc.BookingsParams{FromDay: fromDay, ToDay: toDay, ExceptLineup: exceptLineup})
+	if err != nil {
+		return nil, what(err)
+	}
+	busy := make([]casework.Busy, len(rows))
+	for i, r := range rows {
+		busy[i] = casework.Busy{ExpertID: r.ExpertID, What: r.What,
+			From: r.FromDay.Format(time.DateOnly), To: r.ToDay.Format(time.DateOnly)}
+	}
+	return busy, nil
 }
 
 // Candidates reads the pool and the bookings overlapping from..to, leaving
 // out the line-up exceptLineup's own.
 func (s *Store) Candidates(ctx context.Context, from, to, exceptLineup string) (casework.PoolCandidates, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+expertColumns+` FROM experts ORDER BY id`)
+	rows, err := s.q.AllExperts(ctx)
 	if err != nil {
 		return casework.PoolCandidates{}, fmt.Errorf("reading the pool: %w", err)
 	}
-	experts, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (casework.Expert, error) { return scanExpert(r) })
-	if err != nil {
-		return casework.PoolCandidates{}, fmt.Errorf("reading the pool: %w", err)
+	experts := make([]casework.Expert, len(rows))
+	for i, r := range rows {
+		if experts[i], err = expertFromRow(r); err != nil {
+			return casework.PoolCandidates{}, fmt.Errorf("reading the pool: %w", err)
+		}
 	}
-	busy, err := busyOn(ctx, s.pool, from, to, exceptLineup)
+	busy, err := busyOn(ctx, s.q, from, to, exceptLineup)
 	if err != nil {
 		return casework.PoolCandidates{}, err
 	}
@@ -270,8 +263,8 @@ func (s *Store) Candidates(ctx context.Context, from, to, exceptLineup string) (
 // checkNotBooked refuses a line-up whose active members another line-up or
 // an inspection books on overlapping dates: two draws raced, and the
 // caller draws again.
-func checkNotBooked(ctx context.Context, tx pgx.Tx, l casework.Lineup) error {
-	busy, err := busyOn(ctx, tx, l.PlannedStart, l.PlannedEnd, l.ID)
+func checkNotBooked(ctx context.Context, q *dbsqlc.Queries, l casework.Lineup) error {
+	busy, err := busyOn(ctx, q, l.PlannedStart, l.PlannedEnd, l.ID)
 	if err != nil {
 		return err
 	}
@@ -289,86 +282,92 @@ func checkNotBooked(ctx context.Context, tx pgx.Tx, l casework.Lineup) error {
 
 // ---- line-ups ----
 
-const lineupColumns = `id, request_id, unit_code, unit_name, to_char(planned_start, 'YYYY-MM-DD'), to_char(planned_end, 'YYYY-MM-DD'),
-  content_areas, seed, conflict_years, team_size, state, members, exclusions, draws, coalesce(inspection_id, ''), created_by,
-  created_at, updated_at, version`
-
-func scanLineup(row pgx.Row) (casework.Lineup, error) {
-	var l casework.Lineup
-	var areas []int32
-	var members, exclusions, by []byte
-	if err := row.Scan(&l.ID, &l.RequestID, &l.UnitCode, &l.UnitName, &l.PlannedStart, &l.PlannedEnd, &areas, &l.Seed,
-		&l.ConflictYears, &l.TeamSize, &l.State, &members, &exclusions, &l.Draws, &l.InspectionID, &by,
-		&l.CreatedAt, &l.UpdatedAt, &l.Version); err != nil {
-		return l, err
+// lineupFromRow is the line-up a row holds.
+func lineupFromRow(r dbsqlc.Lineup) (casework.Lineup, error) {
+	l := casework.Lineup{
+		ID: r.ID, RequestID: r.RequestID, UnitCode: r.UnitCode, UnitName: r.UnitName,
+		PlannedStart: r.PlannedStart.Format(time.DateOnly), PlannedEnd: r.PlannedEnd.Format(time.DateOnly),
+		ContentAreas: nilIfEmpty(r.ContentAreas), Seed: r.Seed, ConflictYears: r.ConflictYears, TeamSize: r.TeamSize,
+		State: r.State, Draws: r.Draws, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, Version: r.Version,
 	}
-	for _, a := range areas {
-		l.ContentAreas = append(l.ContentAreas, int(a))
+	if r.InspectionID != nil {
+		l.InspectionID = *r.InspectionID
 	}
 	for _, j := range []struct {
-		b []byte
-		v any
-	}{{members, &l.Members}, {exclusions, &l.Exclusions}, {by, &l.CreatedBy}} {
+		column string
+		b      []byte
+		v      any
+	}{{"members", r.Members, &l.Members}, {"exclusions", r.Exclusions, &l.Exclusions}, {"created_by", r.CreatedBy, &l.CreatedBy}} {
 		if err := json.Unmarshal(j.b, j.v); err != nil {
-			return l, fmt.Errorf("decoding line-up %q: %w", l.ID, err)
+			return casework.Lineup{}, fmt.Errorf("decoding %s of line-up %q: %w", j.column, l.ID, err)
 		}
 	}
 	return l, nil
 }
 
-// GetLineup reads one line-up.
-func (s *Store) GetLineup(ctx context.Context, id string) (casework.Lineup, error) {
-	l, err := scanLineup(s.pool.QueryRow(ctx, `SELECT `+lineupColumns+` FROM lineups WHERE id = $1`, id))
+// lockLineup reads a line-up under its row lock.
+func lockLineup(ctx context.Context, q *dbsqlc.Queries, id string) (casework.Lineup, error) {
+	r, err := q.LockLineup(ctx, id)
 	if err != nil {
 		return casework.Lineup{}, notFound(err, fmt.Sprintf("line-up %q", id))
 	}
-	return l, nil
+	return lineupFromRow(r)
+}
+
+// GetLineup reads one line-up.
+func (s *Store) GetLineup(ctx context.Context, id string) (casework.Lineup, error) {
+	r, err := s.q.GetLineup(ctx, id)
+	if err != nil {
+		return casework.Lineup{}, notFound(err, fmt.Sprintf("line-up %q", id))
+	}
+	return lineupFromRow(r)
 }
 
 // RecordLineup writes a drawn line-up and its "draw" event, checking under
 // the pool's lock that none of its members was booked meanwhile. created
 // is false when the ID was taken: the stored line-up is returned.
 func (s *Store) RecordLineup(ctx context.Context, l casework.Lineup, e casework.Event) (_ casework.Lineup, created bool, _ error) {
-	members, err := json.Marshal(orEmpty(l.Members))
-	if err != nil {
+	row := dbsqlc.InsertLineupParams{
+		ID: l.ID, RequestID: l.RequestID, UnitCode: l.UnitCode, UnitName: l.UnitName,
+		ContentAreas: orEmpty(l.ContentAreas), Seed: l.Seed, ConflictYears: l.ConflictYears, TeamSize: l.TeamSize,
+		State: l.State, Draws: l.Draws, CreatedAt: l.CreatedAt, Version: l.Version,
+	}
+	var err error
+	if row.PlannedStart, err = time.Parse(time.DateOnly, l.PlannedStart); err != nil {
+		return casework.Lineup{}, false, fmt.Errorf("line-up %q: planned_start: %w", l.ID, err)
+	}
+	if row.PlannedEnd, err = time.Parse(time.DateOnly, l.PlannedEnd); err != nil {
+		return casework.Lineup{}, false, fmt.Errorf("line-up %q: planned_end: %w", l.ID, err)
+	}
+	if row.Members, err = json.Marshal(orEmpty(l.Members)); err != nil {
 		return casework.Lineup{}, false, err
 	}
-	exclusions, err := json.Marshal(orEmpty(l.Exclusions))
-	if err != nil {
+	if row.Exclusions, err = json.Marshal(orEmpty(l.Exclusions)); err != nil {
 		return casework.Lineup{}, false, err
 	}
-	by, err := json.Marshal(l.CreatedBy)
-	if err != nil {
+	if row.CreatedBy, err = json.Marshal(l.CreatedBy); err != nil {
 		return casework.Lineup{}, false, err
-	}
-	areas := make([]int32, len(l.ContentAreas))
-	for i, a := range l.ContentAreas {
-		areas[i] = int32(a)
 	}
 	e.SubjectType, e.SubjectID = casework.SubjectLineup, l.ID
-	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, lockPoolDraws); err != nil {
-			return fmt.Errorf("locking the pool's draws: %w", err)
+	err = s.inTx(ctx, func(q *dbsqlc.Queries) error {
+		if err := lockPoolDraws(ctx, q); err != nil {
+			return err
 		}
-		var exists bool
-		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM lineups WHERE id = $1)`, l.ID).Scan(&exists); err != nil {
+		exists, err := q.LineupExists(ctx, l.ID)
+		if err != nil {
 			return fmt.Errorf("reading line-up %q: %w", l.ID, err)
 		}
 		if exists {
 			return nil
 		}
-		if err := checkNotBooked(ctx, tx, l); err != nil {
+		if err := checkNotBooked(ctx, q, l); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO lineups (id, request_id, unit_code, unit_name, planned_start, planned_end,
-  content_areas, seed, conflict_years, team_size, state, members, exclusions, draws, created_by, created_at, updated_at, version)
-VALUES ($1, $2, $3, $4, $5::date, $6::date, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16, $17)`,
-			l.ID, l.RequestID, l.UnitCode, l.UnitName, l.PlannedStart, l.PlannedEnd, areas, l.Seed, l.ConflictYears, l.TeamSize,
-			l.State, members, exclusions, l.Draws, by, l.CreatedAt, l.Version); err != nil {
+		if err := q.InsertLineup(ctx, row); err != nil {
 			return fmt.Errorf("inserting line-up %q: %w", l.ID, err)
 		}
 		created = true
-		return s.appendEvent(ctx, queries(tx), e)
+		return s.appendEvent(ctx, q, e)
 	})
 	if err != nil {
 		return casework.Lineup{}, false, err
@@ -388,15 +387,15 @@ VALUES ($1, $2, $3, $4, $5::date, $6::date, $7, $8, $9, $10, $11, $12, $13, $14,
 func (s *Store) ChangeLineup(ctx context.Context, id string, e casework.Event, change func(*casework.Lineup) error) (casework.Lineup, error) {
 	var out casework.Lineup
 	e.SubjectType, e.SubjectID = casework.SubjectLineup, id
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, lockPoolDraws); err != nil {
-			return fmt.Errorf("locking the pool's draws: %w", err)
+	err := s.inTx(ctx, func(q *dbsqlc.Queries) error {
+		if err := lockPoolDraws(ctx, q); err != nil {
+			return err
 		}
-		l, err := scanLineup(tx.QueryRow(ctx, `SELECT `+lineupColumns+` FROM lineups WHERE id = $1 FOR UPDATE`, id))
+		l, err := lockLineup(ctx, q, id)
 		if err != nil {
-			return notFound(err, fmt.Sprintf("line-up %q", id))
+			return err
 		}
-		if done, err := eventRecorded(ctx, tx, e); err != nil || done {
+		if done, err := eventRecorded(ctx, q, e); err != nil || done {
 			out = l
 			return err
 		}
@@ -405,33 +404,30 @@ func (s *Store) ChangeLineup(ctx context.Context, id string, e casework.Event, c
 		if err := change(&next); err != nil {
 			return err
 		}
-		if err := checkNotBooked(ctx, tx, next); err != nil {
+		if err := checkNotBooked(ctx, q, next); err != nil {
 			return err
 		}
-		out, err = s.writeLineup(ctx, tx, l, next, e)
+		out, err = s.writeLineup(ctx, q, l, next, e)
 		return err
 	})
 	return out, err
 }
 
 // writeLineup writes next over l (version one up) and appends e.
-func (s *Store) writeLineup(ctx context.Context, tx pgx.Tx, l, next casework.Lineup, e casework.Event) (casework.Lineup, error) {
-	members, err := json.Marshal(orEmpty(next.Members))
-	if err != nil {
-		return casework.Lineup{}, err
-	}
-	exclusions, err := json.Marshal(orEmpty(next.Exclusions))
-	if err != nil {
-		return casework.Lineup{}, err
-	}
+func (s *Store) writeLineup(ctx context.Context, q *dbsqlc.Queries, l, next casework.Lineup, e casework.Event) (casework.Lineup, error) {
 	next.Version, next.UpdatedAt = l.Version+1, e.OccurredAt
-	var inspection any
-	if next.InspectionID != "" {
-		inspection = next.InspectionID
+	p := dbsqlc.UpdateLineupParams{ID: next.ID, State: next.State, Draws: next.Draws, UpdatedAt: next.UpdatedAt, Version: next.Version}
+	var err error
+	if p.Members, err = json.Marshal(orEmpty(next.Members)); err != nil {
+		return casework.Lineup{}, err
 	}
-	if _, err := tx.Exec(ctx, `UPDATE lineups SET state = $2, members = $3, exclusions = $4, draws = $5, inspection_id = $6,
-  updated_at = $7, version = $8 WHERE id = $1`, next.ID, next.State, members, exclusions, next.Draws, inspection,
-		next.UpdatedAt, next.Version); err != nil {
+	if p.Exclusions, err = json.Marshal(orEmpty(next.Exclusions)); err != nil {
+		return casework.Lineup{}, err
+	}
+	if next.InspectionID != "" {
+		p.InspectionID = &next.InspectionID
+	}
+	if err := q.UpdateLineup(ctx, p); err != nil {
 		return casework.Lineup{}, fmt.Errorf("updating line-up %q: %w", next.ID, err)
 	}
 	if e.Key == "" {
@@ -441,25 +437,20 @@ func (s *Store) writeLineup(ctx context.Context, tx pgx.Tx, l, next casework.Lin
 	if e.StageBefore == "" && e.StageAfter == "" {
 		e.StageBefore, e.StageAfter = l.State, next.State
 	}
-	return next, s.appendEvent(ctx, queries(tx), e)
+	return next, s.appendEvent(ctx, q, e)
 }
 
 // ---- invitations ----
 
-func scanInvitation(row pgx.Row) (casework.Invitation, error) {
-	var doc []byte
-	if err := row.Scan(&doc); err != nil {
-		return casework.Invitation{}, err
-	}
-	var inv casework.Invitation
-	return inv, json.Unmarshal(doc, &inv)
-}
-
 // GetInvitation reads one invitation.
 func (s *Store) GetInvitation(ctx context.Context, id string) (casework.Invitation, error) {
-	inv, err := scanInvitation(s.pool.QueryRow(ctx, `SELECT doc FROM invitations WHERE id = $1`, id))
+	doc, err := s.q.GetInvitation(ctx, id)
 	if err != nil {
 		return casework.Invitation{}, notFound(err, fmt.Sprintf("invitation %q", id))
+	}
+	var inv casework.Invitation
+	if err := json.Unmarshal(doc, &inv); err != nil {
+		return casework.Invitation{}, fmt.Errorf("decoding invitation %q: %w", id, err)
 	}
 	return inv, nil
 }
@@ -471,23 +462,16 @@ func (s *Store) ListInvitations(ctx context.Context, lineupID, expertID string, 
 		inv casework.Invitation
 		at  time.Time // the row's created_at, the page's order
 	}
-	page, next, err := listPage("invitations", pageSize, pageToken, func(afterAt *time.Time, afterID string, limit int64) ([]row, error) {
-		rows, err := s.pool.Query(ctx, `SELECT doc, created_at FROM invitations
-WHERE ($1 = '' OR lineup_id = $1) AND ($2 = '' OR expert_id = $2)
-  AND ($3::timestamptz IS NULL OR (created_at, id) > ($3, $4::text))
-ORDER BY created_at, id LIMIT $5`, lineupID, expertID, afterAt, afterID, limit)
-		if err != nil {
-			return nil, err
+	page, next, err := listPage("invitations", pageSize, pageToken, func(afterAt *time.Time, afterID string, limit int64) ([]dbsqlc.ListInvitationsRow, error) {
+		return s.q.ListInvitations(ctx, dbsqlc.ListInvitationsParams{LineupID: lineupID, ExpertID: expertID,
+			AfterAt: afterAt, AfterID: afterID, RowLimit: limit})
+	}, func(r dbsqlc.ListInvitationsRow) (row, error) {
+		out := row{at: r.CreatedAt}
+		if err := json.Unmarshal(r.Doc, &out.inv); err != nil {
+			return row{}, fmt.Errorf("decoding invitation %q: %w", r.ID, err)
 		}
-		return pgx.CollectRows(rows, func(r pgx.CollectableRow) (row, error) {
-			var doc []byte
-			var out row
-			if err := r.Scan(&doc, &out.at); err != nil {
-				return row{}, err
-			}
-			return out, json.Unmarshal(doc, &out.inv)
-		})
-	}, func(r row) (row, error) { return r, nil }, func(r row) cursor { return cursor{At: r.at, ID: r.inv.ID} })
+		return out, nil
+	}, func(r row) cursor { return cursor{At: r.at, ID: r.inv.ID} })
 	if err != nil {
 		return nil, "", err
 	}
@@ -501,9 +485,8 @@ ORDER BY created_at, id LIMIT $5`, lineupID, expertID, afterAt, afterID, limit)
 // InvitationInReach says whether the invitation exists and, for a caller
 // limited to its own entry (subject non-empty), is that person's.
 func (s *Store) InvitationInReach(ctx context.Context, id, subject string) error {
-	var ok bool
-	if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM invitations WHERE id = $1 AND ($2 = '' OR subject = $2))`,
-		id, subject).Scan(&ok); err != nil {
+	ok, err := s.q.InvitationInReach(ctx, dbsqlc.InvitationInReachParams{ID: id, Subject: subject})
+	if err != nil {
 		return fmt.Errorf("reading invitation %q: %w", id, err)
 	}
 	if !ok {
@@ -527,22 +510,20 @@ func (s *Store) ApplyInvitationChange(ctx context.Context, inv casework.Invitati
 	if err != nil {
 		return fmt.Errorf("encoding invitation %q: %w", inv.ID, err)
 	}
-	var dueAt *time.Time
+	row := dbsqlc.WriteInvitationParams{
+		ID: inv.ID, WorkflowID: inv.WorkflowID, LineupID: inv.LineupID, ExpertID: inv.ExpertID, Subject: inv.Subject,
+		UnitCode: inv.UnitCode, TeamRole: inv.TeamRole, Stage: inv.Stage, Doc: doc,
+		CreatedAt: inv.CreatedAt, UpdatedAt: inv.UpdatedAt, Version: inv.Version,
+	}
 	if inv.AnswerDeadline != nil {
 		d := inv.AnswerDeadline.DueAt
-		dueAt = &d
+		row.DueAt = &d
 	}
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, lockPoolDraws); err != nil {
-			return fmt.Errorf("locking the pool's draws: %w", err)
+	return s.inTx(ctx, func(q *dbsqlc.Queries) error {
+		if err := lockPoolDraws(ctx, q); err != nil {
+			return err
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO invitations (id, workflow_id, lineup_id, expert_id, subject, unit_code, team_role,
-  stage, due_at, doc, created_at, updated_at, version)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-ON CONFLICT (id) DO UPDATE SET stage = EXCLUDED.stage, due_at = EXCLUDED.due_at, doc = EXCLUDED.doc,
-  updated_at = EXCLUDED.updated_at, version = EXCLUDED.version
-WHERE invitations.version < EXCLUDED.version`, inv.ID, inv.WorkflowID, inv.LineupID, inv.ExpertID, inv.Subject, inv.UnitCode,
-			inv.TeamRole, inv.Stage, dueAt, doc, inv.CreatedAt, inv.UpdatedAt, inv.Version); err != nil {
+		if err := q.WriteInvitation(ctx, row); err != nil {
 			var fk interface{ SQLState() string }
 			if errors.As(err, &fk) && fk.SQLState() == "23503" {
 				return derrors.New(derrors.ErrNotFound, "line-up %q or expert %q not found", inv.LineupID, inv.ExpertID)
@@ -551,19 +532,19 @@ WHERE invitations.version < EXCLUDED.version`, inv.ID, inv.WorkflowID, inv.Lineu
 		}
 		if e.Key != "" {
 			e.SubjectType, e.SubjectID = casework.SubjectInvitation, inv.ID
-			if err := s.appendEvent(ctx, queries(tx), e); err != nil {
+			if err := s.appendEvent(ctx, q, e); err != nil {
 				return err
 			}
 		}
-		return s.followInvitation(ctx, tx, inv)
+		return s.followInvitation(ctx, q, inv)
 	})
 }
 
 // followInvitation keeps the line-up's member in step with the invitation.
-func (s *Store) followInvitation(ctx context.Context, tx pgx.Tx, inv casework.Invitation) error {
-	l, err := scanLineup(tx.QueryRow(ctx, `SELECT `+lineupColumns+` FROM lineups WHERE id = $1 FOR UPDATE`, inv.LineupID))
+func (s *Store) followInvitation(ctx context.Context, q *dbsqlc.Queries, inv casework.Invitation) error {
+	l, err := lockLineup(ctx, q, inv.LineupID)
 	if err != nil {
-		return notFound(err, fmt.Sprintf("line-up %q", inv.LineupID))
+		return err
 	}
 	next := l
 	next.Members = slices.Clone(l.Members)
@@ -592,7 +573,7 @@ func (s *Store) followInvitation(ctx context.Context, tx pgx.Tx, inv casework.In
 			Note: fmt.Sprintf("every member accepted (the last, %s): the line-up awaits the office's approval", inv.ExpertID),
 			Data: json.RawMessage(fmt.Sprintf(`{"invitation_id":%q,"members":%d}`, inv.ID, len(next.Active())))}
 	}
-	_, err = s.writeLineup(ctx, tx, l, next, e)
+	_, err = s.writeLineup(ctx, q, l, next, e)
 	return err
 }
 
@@ -647,40 +628,16 @@ type PoolStatistics struct {
 	Units   []PoolTally `json:"units"`
 }
 
-const poolStatisticsQuery = `WITH m AS (
-  SELECT m->>'expert_id' AS expert_id, (m->>'draw')::int AS draw
-  FROM lineups l, jsonb_array_elements(l.members) m
-  WHERE extract(year FROM l.planned_start) = $1
-), i AS (
-  SELECT v.expert_id, v.stage, v.doc->>'judgement' AS judgement
-  FROM invitations v JOIN lineups l ON l.id = v.lineup_id
-  WHERE extract(year FROM l.planned_start) = $1
-)
-SELECT e.id, e.name, e.unit_code,
-  (SELECT count(*) FROM m WHERE m.expert_id = e.id AND m.draw > 0),
-  (SELECT count(*) FROM m WHERE m.expert_id = e.id AND m.draw = 0),
-  (SELECT count(*) FROM i WHERE i.expert_id = e.id),
-  (SELECT count(*) FROM i WHERE i.expert_id = e.id AND i.stage = 'ACCEPTED'),
-  (SELECT count(*) FROM i WHERE i.expert_id = e.id AND i.stage IN ('DECLINED', 'DECLINE_JUSTIFIED', 'DECLINE_UNJUSTIFIED')),
-  (SELECT count(*) FROM i WHERE i.expert_id = e.id AND i.judgement = 'UNJUSTIFIED'),
-  (SELECT count(*) FROM i WHERE i.expert_id = e.id AND i.stage = 'EXPIRED')
-FROM experts e
-ORDER BY e.id`
-
 // PoolStatistics counts a year's draws and answers per person and unit.
 func (s *Store) PoolStatistics(ctx context.Context, year int) (PoolStatistics, error) {
-	rows, err := s.pool.Query(ctx, poolStatisticsQuery, year)
+	rows, err := s.q.PoolTallies(ctx, year)
 	if err != nil {
 		return PoolStatistics{}, fmt.Errorf("counting the pool's draws of %d: %w", year, err)
 	}
-	experts, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (PoolTally, error) {
-		var t PoolTally
-		err := r.Scan(&t.ExpertID, &t.Name, &t.UnitCode, &t.Drawn, &t.SwappedIn, &t.Invited, &t.Accepted, &t.Declined,
-			&t.Unjustified, &t.Expired)
-		return t, err
-	})
-	if err != nil {
-		return PoolStatistics{}, fmt.Errorf("counting the pool's draws of %d: %w", year, err)
+	experts := make([]PoolTally, len(rows))
+	for i, r := range rows {
+		experts[i] = PoolTally{ExpertID: r.ID, Name: r.Name, UnitCode: r.UnitCode, Drawn: r.Drawn, SwappedIn: r.SwappedIn,
+			Invited: r.Invited, Accepted: r.Accepted, Declined: r.Declined, Unjustified: r.Unjustified, Expired: r.Expired}
 	}
 	out := PoolStatistics{Year: year, Experts: experts}
 	units := map[string]*PoolTally{}

@@ -67,10 +67,47 @@ func TestPoolLedger(t *testing.T) {
 	require.Equal(t, 2, x.Version)
 	require.Error(t, fx.exec(t, `DELETE FROM experts WHERE id = 'x-2'`), "nobody is deleted from the pool")
 
+	// An entry reads back as written, by ID and by subject; one who left
+	// keeps the day and the reason, and is listed only when asked.
+	got, err := fx.store.GetExpert(ctx, "x-0")
+	require.NoError(t, err)
+	got.CreatedAt, got.UpdatedAt = got.CreatedAt.UTC(), got.UpdatedAt.UTC() // read in the local zone
+	require.Equal(t, poolExpert("x-0", "u1"), got)
+	x, err = fx.store.ChangeExpert(ctx, "x-2", casework.Event{Key: "leave", Action: "leave", Actor: office, OccurredAt: time.Now()},
+		func(x *casework.Expert) error { x.LeftOn, x.LeaveReason = "2026-04-30", "退休"; return nil })
+	require.NoError(t, err)
+	got, err = fx.store.ExpertBySubject(ctx, "sub-x-2")
+	require.NoError(t, err)
+	require.Equal(t, "2026-04-30", got.LeftOn)
+	require.Equal(t, "退休", got.LeaveReason)
+	require.Equal(t, x.Version, got.Version)
+	listed := func(includeLeft bool) []string {
+		var ids []string
+		token := ""
+		for {
+			page, next, err := fx.store.ListExperts(ctx, includeLeft, 1, token)
+			require.NoError(t, err)
+			for _, x := range page {
+				ids = append(ids, x.ID)
+			}
+			if token = next; token == "" {
+				return ids
+			}
+		}
+	}
+	require.Equal(t, []string{"x-0", "x-1"}, listed(false))
+	require.Equal(t, []string{"x-0", "x-1", "x-2"}, listed(true))
+
 	// A line-up books its members; another line-up on overlapping dates may not book them.
 	_, created, err = fx.store.RecordLineup(ctx, poolLineup("l-1", "x-0", "x-1"), casework.Event{Key: "draw", Action: "draw", Actor: office, OccurredAt: time.Now()})
 	require.NoError(t, err)
 	require.True(t, created)
+	l, err := fx.store.GetLineup(ctx, "l-1")
+	require.NoError(t, err)
+	l.CreatedAt, l.UpdatedAt = l.CreatedAt.UTC(), l.UpdatedAt.UTC() // read in the local zone
+	drawn := poolLineup("l-1", "x-0", "x-1")
+	drawn.Exclusions = []casework.Exclusion{} // none: [] in its column, and so when read back
+	require.Equal(t, drawn, l, "a line-up reads back as drawn")
 	_, _, err = fx.store.RecordLineup(ctx, poolLineup("l-2", "x-1"), casework.Event{Key: "draw", Action: "draw", Actor: office, OccurredAt: time.Now()})
 	require.ErrorIs(t, err, derrors.ErrFailedPrecondition)
 	require.ErrorContains(t, err, "lineup/l-1")
@@ -84,7 +121,7 @@ func TestPoolLedger(t *testing.T) {
 	require.Empty(t, c.Busy, "dates that do not overlap book nobody")
 
 	// Invitations keep the member's state; all accepted completes the line-up.
-	l, err := fx.store.ChangeLineup(ctx, "l-1", casework.Event{Key: "invite", Action: "invite", Actor: office, OccurredAt: time.Now()},
+	l, err = fx.store.ChangeLineup(ctx, "l-1", casework.Event{Key: "invite", Action: "invite", Actor: office, OccurredAt: time.Now()},
 		func(l *casework.Lineup) error {
 			l.State = casework.LineupInviting
 			for i := range l.Members {
@@ -119,6 +156,21 @@ func TestPoolLedger(t *testing.T) {
 	require.Equal(t, casework.LineupInviting, last.StageBefore)
 	require.Equal(t, casework.LineupComplete, last.StageAfter)
 	require.Contains(t, last.Note, "every member accepted")
+	var invited []string
+	for token := ""; ; {
+		page, next, err := fx.store.ListInvitations(ctx, "l-1", "", 1, token)
+		require.NoError(t, err)
+		for _, inv := range page {
+			invited = append(invited, inv.ID+" "+inv.Stage)
+		}
+		if token = next; token == "" {
+			break
+		}
+	}
+	require.Equal(t, []string{"l-1-x-0 ACCEPTED", "l-1-x-1 DECLINE_UNJUSTIFIED"}, invited, "a page at a time, oldest first")
+	inv, err := fx.store.GetInvitation(ctx, "l-1-x-1")
+	require.NoError(t, err)
+	require.Equal(t, "UNJUSTIFIED", inv.Judgement)
 	require.NoError(t, fx.store.InvitationInReach(ctx, "l-1-x-0", "sub-x-0"))
 	require.ErrorIs(t, fx.store.InvitationInReach(ctx, "l-1-x-0", "sub-x-1"), derrors.ErrNotFound)
 

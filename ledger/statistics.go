@@ -195,7 +195,7 @@ func statisticsWhere(filter StatisticsFilter) sqlWhere {
 		w.add("content_area = ?", filter.ContentArea)
 	}
 	if filter.Reach.ByUnit {
-		w.add("unit_code = ANY(?::text[])", nonNil(filter.Reach.Units))
+		w.add("unit_code = ANY(?::text[])", orEmpty(filter.Reach.Units))
 	}
 	if filter.Reach.ByTeam {
 		w.add(teamTallies, filter.Reach.Subject)

@@ -36,15 +36,15 @@ const compactBatch = 10_000
 func (s *Store) CompactStatistics(ctx context.Context) (int, error) {
 	total := 0
 	for {
-		var folded *int32
-		if err := s.pool.QueryRow(ctx, `SELECT fold_finding_round_tally_deltas($1)`, compactBatch).Scan(&folded); err != nil {
+		folded, err := s.q.FoldRoundTallyDeltas(ctx, compactBatch)
+		if err != nil {
 			return total, fmt.Errorf("folding the statistics' pending changes: %w", err)
 		}
-		if folded == nil {
+		if folded < 0 {
 			return total, nil // another compactor is at it
 		}
-		total += int(*folded)
-		if *folded < compactBatch {
+		total += folded
+		if folded < compactBatch {
 			return total, nil
 		}
 	}
@@ -54,9 +54,8 @@ func (s *Store) CompactStatistics(ctx context.Context) (int, error) {
 // per round are waiting to be folded: the span of their IDs, which counts
 // the IDs of rolled-back writes as well, so it may say more, never fewer.
 func (s *Store) PendingStatisticsChanges(ctx context.Context) (int, error) {
-	var pending int64
-	if err := s.pool.QueryRow(ctx,
-		`SELECT coalesce(max(id) - min(id) + 1, 0) FROM finding_round_tally_deltas`).Scan(&pending); err != nil {
+	pending, err := s.q.PendingRoundTallyDeltas(ctx)
+	if err != nil {
 		return 0, fmt.Errorf("counting the statistics' pending changes: %w", err)
 	}
 	return int(pending), nil

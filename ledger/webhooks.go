@@ -113,7 +113,7 @@ func (s *Store) CreateWebhook(ctx context.Context, w casework.Webhook) (_ casewo
 	var out webhookRow
 	err = s.inTx(ctx, func(q *dbsqlc.Queries) error {
 		n, err := q.InsertWebhook(ctx, dbsqlc.InsertWebhookParams{
-			ID: w.ID, RequestID: w.RequestID, URL: w.URL, EventTypes: nonNil(w.EventTypes), SecretSealed: sealed,
+			ID: w.ID, RequestID: w.RequestID, URL: w.URL, EventTypes: orEmpty(w.EventTypes), SecretSealed: sealed,
 			CreatedBy: createdBy, CreatedAt: createdAt,
 		})
 		if err != nil {
@@ -129,7 +129,7 @@ func (s *Store) CreateWebhook(ctx context.Context, w casework.Webhook) (_ casewo
 				return fmt.Errorf("reading webhook %q: %w", w.ID, err)
 			}
 			// The event records the subscription, never its secret.
-			data, err := json.Marshal(map[string]any{"url": out.URL, "event_types": nonNil(out.EventTypes)})
+			data, err := json.Marshal(map[string]any{"url": out.URL, "event_types": orEmpty(out.EventTypes)})
 			if err != nil {
 				return fmt.Errorf("encoding event data: %w", err)
 			}

@@ -9,6 +9,20 @@ import (
 	"context"
 )
 
+const foldRoundTallyDeltas = `-- name: FoldRoundTallyDeltas :one
+SELECT coalesce(fold_finding_round_tally_deltas($1::integer), -1)::integer AS folded
+`
+
+// FoldRoundTallyDeltas folds up to batch pending changes of the statistics
+// per round into their rollup and says how many; -1 when another compactor
+// holds the lock.
+func (q *Queries) FoldRoundTallyDeltas(ctx context.Context, batch int) (int, error) {
+	row := q.db.QueryRow(ctx, foldRoundTallyDeltas, batch)
+	var folded int
+	err := row.Scan(&folded)
+	return folded, err
+}
+
 const inspectionRounds = `-- name: InspectionRounds :many
 SELECT id, round FROM inspections WHERE id = ANY($1::text[])
 `
@@ -37,6 +51,19 @@ func (q *Queries) InspectionRounds(ctx context.Context, ids []string) ([]Inspect
 		return nil, err
 	}
 	return items, nil
+}
+
+const pendingRoundTallyDeltas = `-- name: PendingRoundTallyDeltas :one
+SELECT coalesce(max(id) - min(id) + 1, 0)::bigint AS pending FROM finding_round_tally_deltas
+`
+
+// PendingRoundTallyDeltas is the span of the pending changes' IDs: at
+// least how many wait.
+func (q *Queries) PendingRoundTallyDeltas(ctx context.Context) (int64, error) {
+	row := q.db.QueryRow(ctx, pendingRoundTallyDeltas)
+	var pending int64
+	err := row.Scan(&pending)
+	return pending, err
 }
 
 const unitNames = `-- name: UnitNames :many
