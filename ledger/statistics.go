@@ -296,8 +296,7 @@ func (s *Store) Statistics(ctx context.Context, filter StatisticsFilter, groupBy
 	}
 	var groups map[groupKey]*tallySums
 	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		// Compiling the sums costs more than summing them.
-		if _, err := tx.Exec(ctx, "SET LOCAL jit = off"); err != nil {
+		if err := queries(tx).DisableJIT(ctx); err != nil {
 			return err
 		}
 		var err error
