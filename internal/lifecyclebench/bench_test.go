@@ -8,6 +8,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"os"
 	"slices"
@@ -30,12 +31,13 @@ import (
 
 // The benchmark's flags (after -args; `make bench-lifecycle BENCH_FLAGS=...`).
 var (
-	flagRounds  = flag.Int("rounds", 5, "measured rounds per concurrency level; each is a bare round then a lifecycle round")
-	flagN       = flag.Int("n", 16, "lifecycles per round, shared out among the clients")
-	flagClients = flag.String("clients", "1,8", "comma-separated concurrency levels: clients driving lifecycles at the same time")
-	flagWarmup  = flag.Int("warmup", 1, "unmeasured round pairs per concurrency level before the measured ones")
-	flagVia     = flag.String("finding-via", "api", "how findings are driven: api (gRPC, as office systems do) or temporal (the API's Temporal calls, sent directly)")
-	flagEvents  = flag.Bool("events", false, "also print the sampled finding's history event by event (markers and upserts named)")
+	flagRounds      = flag.Int("rounds", 5, "measured rounds per concurrency level; each is a bare round then a lifecycle round")
+	flagN           = flag.Int("n", 16, "lifecycles per round, shared out among the clients")
+	flagClients     = flag.String("clients", "1,8", "comma-separated concurrency levels: clients driving lifecycles at the same time")
+	flagWarmup      = flag.Int("warmup", 1, "unmeasured round pairs per concurrency level before the measured ones")
+	flagVia         = flag.String("finding-via", "api", "how findings are driven: api (gRPC, as office systems do) or temporal (the API's Temporal calls, sent directly)")
+	flagInspections = flag.Int("inspections", 1, "inspections the findings are recorded in, each lifecycle in one of them by its key")
+	flagEvents      = flag.Bool("events", false, "also print the sampled finding's history event by event (markers and upserts named)")
 )
 
 // Targets of issue 9, item 5, printed beside the figures.
@@ -94,7 +96,11 @@ func TestLifecycleOverhead(t *testing.T) {
 
 	s := setup(t)
 	ctx := t.Context()
-	b := &bench{s: s, inspection: s.stationedInspection(ctx, t), evidence: s.uploadEvidence(t)}
+	require.Positive(t, *flagInspections, "-inspections")
+	b := &bench{s: s, evidence: s.uploadEvidence(t)}
+	for i := range *flagInspections {
+		b.inspections = append(b.inspections, s.stationedInspection(ctx, t, i))
+	}
 	bare := kind{"bare", b.bare}
 	finding := kind{"finding", b.finding}
 	switch *flagVia {
@@ -146,9 +152,19 @@ func TestLifecycleOverhead(t *testing.T) {
 
 // bench drives the two kinds of lifecycle against one stack.
 type bench struct {
-	s          *stack
-	inspection string // STATIONED: findings are recorded in it
-	evidence   string // named by every finding and rectification report
+	s *stack
+	// inspections are STATIONED: findings are recorded in them, each in
+	// the one its key picks (inspectionOf).
+	inspections []string
+	evidence    string // named by every finding and rectification report
+}
+
+// inspectionOf is the inspection the lifecycle of key records its finding
+// in: one of b.inspections, picked by the key's hash.
+func (b *bench) inspectionOf(key string) string {
+	h := fnv.New32a()
+	h.Write([]byte(key))
+	return b.inspections[int(h.Sum32()%uint32(len(b.inspections)))]
 }
 
 // finding drives a GENERAL hazard through the gRPC API from record to
@@ -160,7 +176,7 @@ func (b *bench) finding(ctx context.Context, key string) (string, []time.Duratio
 	steps := []func() (*xunchav1.Finding, error){
 		func() (*xunchav1.Finding, error) {
 			got, err := f.RecordFinding(as(ctx, member), &xunchav1.RecordFindingRequest{
-				InspectionId: b.inspection, RequestId: key + "/record",
+				InspectionId: b.inspectionOf(key), RequestId: key + "/record",
 				Title: "危化品仓库未设置可燃气体报警装置", Description: "检查发现某危化品仓库未按规定设置可燃气体检测报警装置。",
 				Kind: xunchav1.Finding_HAZARD, Severity: xunchav1.Finding_GENERAL, ContentArea: 3,
 				EvidenceIds: []string{b.evidence}, RectificationOpinion: "限期安装报警装置。",
@@ -383,7 +399,7 @@ func report(w io.Writer, results []levelResult, histories []history, elapsed tim
 	if *flagVia == "temporal" {
 		via = "Temporal client (the API's calls, without the API)"
 	}
-	fmt.Fprintf(w, "finding: %s, record..verify(accept), LISTED to CLOSED; bare: Temporal client, update-with-start + 5 Updates; one worker, one task queue\n", via)
+	fmt.Fprintf(w, "finding: %s, record..verify(accept), LISTED to CLOSED, in %d inspection(s); bare: Temporal client, update-with-start + 5 Updates; one worker, one task queue\n", via, *flagInspections)
 	fmt.Fprintf(w, "\n%-8s %-8s %10s %10s %10s   %s\n", "clients", "kind", "lifecycles", "median", "p90", "median per change: "+strings.Join(changes, " / "))
 	for _, l := range results {
 		for _, name := range []string{"bare", "finding"} {

@@ -182,7 +182,7 @@ func today() string { return calendar.DateOf(time.Now()).String() }
 
 // stationedInspection creates an inspection through gRPC and takes it to
 // STATIONED, when findings can be recorded; it returns its ID.
-func (s *stack) stationedInspection(ctx context.Context, t *testing.T) string {
+func (s *stack) stationedInspection(ctx context.Context, t *testing.T, i int) string {
 	t.Helper()
 	var team []*xunchav1.TeamMember
 	// The leader and member sign in with the subjects the bench mints
@@ -194,17 +194,17 @@ func (s *stack) stationedInspection(ctx context.Context, t *testing.T) string {
 	} {
 		team = append(team, &xunchav1.TeamMember{Name: m.name, Role: m.role, Rank: m.rank, Subject: m.subject})
 	}
-	ins, err := s.Inspections.CreateInspection(as(ctx, office), &xunchav1.CreateInspectionRequest{RequestId: "bench-inspection",
+	ins, err := s.Inspections.CreateInspection(as(ctx, office), &xunchav1.CreateInspectionRequest{RequestId: fmt.Sprintf("bench-inspection-%d", i),
 		Inspection: &xunchav1.Inspection{
 			Unit: &xunchav1.Unit{Code: "430100", Name: "长沙市"}, Kind: xunchav1.Inspection_COMPREHENSIVE, Round: "2026年第一轮",
 			PlannedStart: "2026-12-01", PlannedEnd: "2026-12-15", ContentAreas: []int32{1, 2, 5}, Team: team,
 		}})
 	require.NoError(t, err)
-	_, err = s.Inspections.ApproveTeam(as(ctx, committee), &xunchav1.InspectionActionRequest{Id: ins.GetId(), RequestId: "bench-approve"})
+	_, err = s.Inspections.ApproveTeam(as(ctx, committee), &xunchav1.InspectionActionRequest{Id: ins.GetId(), RequestId: fmt.Sprintf("bench-approve-%d", i)})
 	require.NoError(t, err)
-	_, err = s.Inspections.NotifyInspection(as(ctx, office), &xunchav1.NotifyInspectionRequest{Id: ins.GetId(), RequestId: "bench-notify", NotifiedOn: today()})
+	_, err = s.Inspections.NotifyInspection(as(ctx, office), &xunchav1.NotifyInspectionRequest{Id: ins.GetId(), RequestId: fmt.Sprintf("bench-notify-%d", i), NotifiedOn: today()})
 	require.NoError(t, err)
-	_, err = s.Inspections.StationInspection(as(ctx, teamLeader), &xunchav1.StationInspectionRequest{Id: ins.GetId(), RequestId: "bench-station",
+	_, err = s.Inspections.StationInspection(as(ctx, teamLeader), &xunchav1.StationInspectionRequest{Id: ins.GetId(), RequestId: fmt.Sprintf("bench-station-%d", i),
 		StationedOn: today(), Announcement: "巡查任务、时间和要求", ContactPhone: "0731-12345678"})
 	require.NoError(t, err)
 	return ins.GetId()
