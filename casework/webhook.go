@@ -47,8 +47,9 @@ type Webhook struct {
 	RequestID  string   `json:"request_id"`
 	URL        string   `json:"url"`
 	EventTypes []string `json:"event_types"`
-	// Secret signs deliveries. The ledger keeps it sealed (Store.Secrets);
-	// it is set only by CreateWebhook and GetWebhook.
+	// Secret signs deliveries. The ledger keeps it sealed
+	// (ledger.Store.Secrets) and opens it only in its CreateWebhook and
+	// GetWebhook; it is never in JSON, so never in a history.
 	Secret    string      `json:"-"`
 	CreatedBy actor.Actor `json:"created_by"`
 	CreatedAt time.Time   `json:"created_at"`
