@@ -1,6 +1,9 @@
 // Package ledger is xuncha's PostgreSQL access: the embedded numbered migrations,
 // the projection of every lifecycle (written only by activities, idempotently,
 // keyed by business IDs), the append-only event log and the calendar versions.
+// It maps the case's types (package casework, what the workflows carry) to
+// its rows and back, over the statements sqlc generates from queries/ into
+// internal/dbsqlc.
 package ledger
 
 import (
