@@ -21,8 +21,9 @@ import (
 
 // The lifecycle core: what every lifecycle (inspection, finding, interview)
 // does the same way, written once. A lifecycle plugs in with data — its
-// stage machine (stages.go), the ledger row it keeps (R) and a spec that
-// says which of the row's fields the core keeps, which deadline runs, how
+// stage machine (stages.go), the record it keeps (R: a casework type, which
+// the ledger maps to its row) and a spec that says which of the record's
+// fields the core keeps, which deadline runs, how
 // the ledger is written and how an escalation reads — and keeps for itself
 // only what its charter step truly says (its change handlers).
 //
@@ -80,8 +81,8 @@ type spec[R any] struct {
 	changesWhileRecording bool
 }
 
-// rowFields points at the fields of a ledger row that the core reads and
-// keeps current.
+// rowFields points at the fields of a lifecycle's record (R) that the core
+// reads and keeps current.
 type rowFields struct {
 	id, requestID, stage, unitCode *string
 	version, deadlineSeq, missed   *int
