@@ -23,9 +23,9 @@ import (
 // does the same way, written once. A lifecycle plugs in with data — its
 // stage machine (stages.go), the record it keeps (R: a casework type, which
 // the ledger maps to its row) and a spec that says which of the record's
-// fields the core keeps, which deadline runs, how
-// the ledger is written and how an escalation reads — and keeps for itself
-// only what its charter step truly says (its change handlers).
+// fields the core keeps, which deadline runs, how the ledger is written and
+// how an escalation reads — and keeps for itself only what its charter step
+// truly says (its change handlers).
 //
 // The core's commands are those each lifecycle issued before it existed, in
 // the same order, so that recorded histories replay; since
