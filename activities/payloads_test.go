@@ -1,0 +1,100 @@
+package activities_test
+
+import (
+	"flag"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/xuncha/xuncha/activities"
+	"github.com/xuncha/xuncha/deadline"
+	"github.com/xuncha/xuncha/internal/payloadshape"
+)
+
+var updatePayloads = flag.Bool("update", false, "rewrite testdata/payloads.json from the types")
+
+// payloads are the types of this package that activities take and answer: every exported
+// struct named …Input, …Result, …State, …Signal or …Terms, and the deadline package's results the activities answer with.
+var payloads = map[string]any{
+	"CloseFindingInput":           activities.CloseFindingInput{},
+	"CloseFindingResult":          activities.CloseFindingResult{},
+	"CreateInspectionInput":       activities.CreateInspectionInput{},
+	"DeliverWebhookInput":         activities.DeliverWebhookInput{},
+	"DeliverWebhookResult":        activities.DeliverWebhookResult{},
+	"EscalateInput":               activities.EscalateInput{},
+	"EscalateInspectionInput":     activities.EscalateInspectionInput{},
+	"EscalateInterviewInput":      activities.EscalateInterviewInput{},
+	"EscalateInvitationInput":     activities.EscalateInvitationInput{},
+	"EscalateResult":              activities.EscalateResult{},
+	"ExtensionTermsInput":         activities.ExtensionTermsInput{},
+	"FindingChangeInput":          activities.FindingChangeInput{},
+	"FindingDeadlineInput":        activities.FindingDeadlineInput{},
+	"FindingIDInput":              activities.FindingIDInput{},
+	"FindingIDsResult":            activities.FindingIDsResult{},
+	"FinishDeliveryInput":         activities.FinishDeliveryInput{},
+	"InspectionChangeInput":       activities.InspectionChangeInput{},
+	"InspectionFindingsInput":     activities.InspectionFindingsInput{},
+	"InterviewChangeInput":        activities.InterviewChangeInput{},
+	"InterviewIDsResult":          activities.InterviewIDsResult{},
+	"InvitationChangeInput":       activities.InvitationChangeInput{},
+	"InvitationTerms":             activities.InvitationTerms{},
+	"InvitationTermsInput":        activities.InvitationTermsInput{},
+	"LineupPoolInput":             activities.LineupPoolInput{},
+	"LineupPoolResult":            activities.LineupPoolResult{},
+	"OpenDeadlinesResult":         activities.OpenDeadlinesResult{},
+	"ProposedInterviewsInput":     activities.ProposedInterviewsInput{},
+	"QueueWebhookInput":           activities.QueueWebhookInput{},
+	"QueueWebhookResult":          activities.QueueWebhookResult{},
+	"RecordFindingInput":          activities.RecordFindingInput{},
+	"RecordFindingResult":         activities.RecordFindingResult{},
+	"RecordInterviewInput":        activities.RecordInterviewInput{},
+	"RecordReplacementInput":      activities.RecordReplacementInput{},
+	"RecordReplacementResult":     activities.RecordReplacementResult{},
+	"ResolveDeadlineInput":        activities.ResolveDeadlineInput{},
+	"RouteReferralInput":          activities.RouteReferralInput{},
+	"RouteReferralResult":         activities.RouteReferralResult{},
+	"SendUpdateInput":             activities.SendUpdateInput{},
+	"SendUpdateResult":            activities.SendUpdateResult{},
+	"SignoffTerms":                activities.SignoffTerms{},
+	"SignoffTermsInput":           activities.SignoffTermsInput{},
+	"StartImportedFindingsInput":  activities.StartImportedFindingsInput{},
+	"StartImportedFindingsResult": activities.StartImportedFindingsResult{},
+	"StartWorkflowInput":          activities.StartWorkflowInput{},
+	"SubscribersInput":            activities.SubscribersInput{},
+	"SubscribersResult":           activities.SubscribersResult{},
+	"UntriagedTipsInput":          activities.UntriagedTipsInput{},
+	"UntriagedTipsResult":         activities.UntriagedTipsResult{},
+	"WebhookDeliveryInput":        activities.WebhookDeliveryInput{},
+	"WriteAuditAnchorInput":       activities.WriteAuditAnchorInput{},
+	"WriteAuditAnchorResult":      activities.WriteAuditAnchorResult{},
+	"deadline.Resolved":           deadline.Resolved{},
+	"deadline.ExtensionTerms":     deadline.ExtensionTerms{},
+}
+
+// TestPayloadsKeepTheirShape pins the JSON of every payload type with every
+// field set (testdata/payloads.json): a field added, dropped, renamed or
+// retyped changes what recorded histories hold, so it fails here until the
+// file is rewritten on purpose (go test ./activities -update) and the change
+// is checked against the recorded histories (workflows/testdata/replay).
+func TestPayloadsKeepTheirShape(t *testing.T) {
+	payloadshape.Check(t, "testdata/payloads.json", payloads, *updatePayloads)
+}
+
+// TestEveryPayloadIsPinned keeps the list above whole: a new …Input or
+// …Result of this package is a payload too.
+func TestEveryPayloadIsPinned(t *testing.T) {
+	declared, err := payloadshape.Declared(".", "Input", "Result", "State", "Signal", "Terms")
+	require.NoError(t, err)
+	for _, name := range declared {
+		if _, ok := payloads[name]; !ok {
+			t.Errorf("%s is not in payloads: add it, then go test ./activities -update", name)
+		}
+	}
+	for name := range payloads {
+		if !slices.Contains(declared, name) && !strings.HasPrefix(name, "deadline.") {
+			t.Errorf("payloads names %s, which this package no longer declares", name)
+		}
+	}
+}

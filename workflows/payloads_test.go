@@ -1,0 +1,99 @@
+package workflows_test
+
+import (
+	"flag"
+	"slices"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/xuncha/xuncha/internal/payloadshape"
+	"github.com/xuncha/xuncha/workflows"
+)
+
+var updatePayloads = flag.Bool("update", false, "rewrite testdata/payloads.json from the types")
+
+// payloads are the types of this package that workflows take and answer (inputs, Update arguments and answers, signals, results): every exported
+// struct named …Input, …Result, …State, …Signal or …Terms.
+var payloads = map[string]any{
+	"AcknowledgeReferralInput":     workflows.AcknowledgeReferralInput{},
+	"AnswerInvitationInput":        workflows.AnswerInvitationInput{},
+	"ApproveInput":                 workflows.ApproveInput{},
+	"ApproveInterviewInput":        workflows.ApproveInterviewInput{},
+	"ApproveTeamInput":             workflows.ApproveTeamInput{},
+	"AuditAnchorInput":             workflows.AuditAnchorInput{},
+	"AwaitCreatedInput":            workflows.AwaitCreatedInput{},
+	"CalendarChangeInput":          workflows.CalendarChangeInput{},
+	"CalendarChangeResult":         workflows.CalendarChangeResult{},
+	"CalendarChangedSignal":        workflows.CalendarChangedSignal{},
+	"CancelInput":                  workflows.CancelInput{},
+	"CancelInterviewInput":         workflows.CancelInterviewInput{},
+	"ClassifyInput":                workflows.ClassifyInput{},
+	"CloseInterviewInput":          workflows.CloseInterviewInput{},
+	"DecideExtensionInput":         workflows.DecideExtensionInput{},
+	"DiagnoseInput":                workflows.DiagnoseInput{},
+	"DrawInput":                    workflows.DrawInput{},
+	"DrawResult":                   workflows.DrawResult{},
+	"EndOnsiteInput":               workflows.EndOnsiteInput{},
+	"FindingImportInput":           workflows.FindingImportInput{},
+	"FindingImportResult":          workflows.FindingImportResult{},
+	"FindingInput":                 workflows.FindingInput{},
+	"FindingResult":                workflows.FindingResult{},
+	"FindingState":                 workflows.FindingState{},
+	"GiveFeedbackInput":            workflows.GiveFeedbackInput{},
+	"HoldInterviewInput":           workflows.HoldInterviewInput{},
+	"InspectionInput":              workflows.InspectionInput{},
+	"InspectionRectificationInput": workflows.InspectionRectificationInput{},
+	"InspectionResult":             workflows.InspectionResult{},
+	"InspectionState":              workflows.InspectionState{},
+	"InterviewInput":               workflows.InterviewInput{},
+	"InterviewResult":              workflows.InterviewResult{},
+	"InterviewState":               workflows.InterviewState{},
+	"InvitationInput":              workflows.InvitationInput{},
+	"InvitationResult":             workflows.InvitationResult{},
+	"InvitationState":              workflows.InvitationState{},
+	"JudgeDeclineInput":            workflows.JudgeDeclineInput{},
+	"NotifyInput":                  workflows.NotifyInput{},
+	"RecheckInput":                 workflows.RecheckInput{},
+	"ReferClueInput":               workflows.ReferClueInput{},
+	"ReferInput":                   workflows.ReferInput{},
+	"ReopenInput":                  workflows.ReopenInput{},
+	"ReplaceInput":                 workflows.ReplaceInput{},
+	"ReportInterviewFollowUpInput": workflows.ReportInterviewFollowUpInput{},
+	"ReportRectificationInput":     workflows.ReportRectificationInput{},
+	"ReportReferralOutcomeInput":   workflows.ReportReferralOutcomeInput{},
+	"RequestExtensionInput":        workflows.RequestExtensionInput{},
+	"ReviewInput":                  workflows.ReviewInput{},
+	"SignOffInput":                 workflows.SignOffInput{},
+	"StationInput":                 workflows.StationInput{},
+	"SubmitReportInput":            workflows.SubmitReportInput{},
+	"VerifyInput":                  workflows.VerifyInput{},
+	"WithdrawInput":                workflows.WithdrawInput{},
+	"WithdrawInvitationInput":      workflows.WithdrawInvitationInput{},
+}
+
+// TestPayloadsKeepTheirShape pins the JSON of every payload type with every
+// field set (testdata/payloads.json): a field added, dropped, renamed or
+// retyped changes what recorded histories hold, so it fails here until the
+// file is rewritten on purpose (go test ./workflows -update) and the change
+// is checked against the recorded histories (workflows/testdata/replay).
+func TestPayloadsKeepTheirShape(t *testing.T) {
+	payloadshape.Check(t, "testdata/payloads.json", payloads, *updatePayloads)
+}
+
+// TestEveryPayloadIsPinned keeps the list above whole: a new …Input or
+// …Result of this package is a payload too.
+func TestEveryPayloadIsPinned(t *testing.T) {
+	declared, err := payloadshape.Declared(".", "Input", "Result", "State", "Signal", "Terms")
+	require.NoError(t, err)
+	for _, name := range declared {
+		if _, ok := payloads[name]; !ok {
+			t.Errorf("%s is not in payloads: add it, then go test ./workflows -update", name)
+		}
+	}
+	for name := range payloads {
+		if !slices.Contains(declared, name) {
+			t.Errorf("payloads names %s, which this package no longer declares", name)
+		}
+	}
+}
