@@ -47,8 +47,10 @@ type errorsOnly struct {
 	errs []string
 }
 
-func (e *errorsOnly) Helper()                        {}
-func (e *errorsOnly) Errorf(format string, a ...any) { e.errs = append(e.errs, fmt.Sprintf(format, a...)) }
+func (e *errorsOnly) Helper() {}
+func (e *errorsOnly) Errorf(format string, a ...any) {
+	e.errs = append(e.errs, fmt.Sprintf(format, a...))
+}
 func (e *errorsOnly) Fatalf(format string, a ...any) { e.Errorf(format, a...) }
 func (e *errorsOnly) Fatal(a ...any)                 { e.Errorf("%v", fmt.Sprint(a...)) }
 
