@@ -2,11 +2,7 @@ package activities_test
 
 import (
 	"flag"
-	"slices"
-	"strings"
 	"testing"
-
-	"github.com/stretchr/testify/require"
 
 	"github.com/xuncha/xuncha/activities"
 	"github.com/xuncha/xuncha/deadline"
@@ -85,16 +81,5 @@ func TestPayloadsKeepTheirShape(t *testing.T) {
 // TestEveryPayloadIsPinned keeps the list above whole: a new …Input or
 // …Result of this package is a payload too.
 func TestEveryPayloadIsPinned(t *testing.T) {
-	declared, err := payloadshape.Declared(".", "Input", "Result", "State", "Signal", "Terms")
-	require.NoError(t, err)
-	for _, name := range declared {
-		if _, ok := payloads[name]; !ok {
-			t.Errorf("%s is not in payloads: add it, then go test ./activities -update", name)
-		}
-	}
-	for name := range payloads {
-		if !slices.Contains(declared, name) && !strings.HasPrefix(name, "deadline.") {
-			t.Errorf("payloads names %s, which this package no longer declares", name)
-		}
-	}
+	payloadshape.CheckListed(t, ".", payloads)
 }

@@ -256,6 +256,32 @@ func Check(t testing.TB, path string, types map[string]any, update bool) {
 	}
 }
 
+// Suffixes end the names of the types a package's payloads are: workflow
+// and activity inputs, results, states, signals and terms.
+var Suffixes = []string{"Input", "Result", "State", "Signal", "Terms"}
+
+// CheckListed checks that types names every exported struct of the package
+// in dir whose name ends in one of Suffixes, and nothing it no longer
+// declares; a qualified name ("deadline.Resolved") is another package's
+// type and not looked for in dir. Each difference is an error of t.
+func CheckListed(t testing.TB, dir string, types map[string]any) {
+	t.Helper()
+	declared, err := Declared(dir, Suffixes...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range declared {
+		if _, ok := types[name]; !ok {
+			t.Errorf("%s is a payload type the test does not name: add it, then go test -update", name)
+		}
+	}
+	for name := range types {
+		if !strings.Contains(name, ".") && !slices.Contains(declared, name) {
+			t.Errorf("the test names %s, which %s no longer declares", name, dir)
+		}
+	}
+}
+
 // sameJSON reports whether a and b hold the same JSON value.
 func sameJSON(a, b []byte) bool {
 	var x, y any

@@ -93,4 +93,8 @@ type NameInput string
 	got, err := payloadshape.Declared(dir, "Input", "Result")
 	require.NoError(t, err)
 	require.Equal(t, []string{"DrawInput", "DrawResult"}, got)
+
+	listed := &errorsOnly{TB: t}
+	payloadshape.CheckListed(listed, dir, map[string]any{"DrawInput": nil, "other.Result": nil, "GoneInput": nil})
+	require.Len(t, listed.errs, 2, "DrawResult is left out and GoneInput is gone; other.Result is another package's: %v", listed.errs)
 }
