@@ -113,13 +113,16 @@ func TestLifecycleOverhead(t *testing.T) {
 
 	started := time.Now()
 	var results []levelResult
-	for _, clients := range levels {
+	for level, clients := range levels {
 		res := levelResult{clients: clients, byKind: map[string][]round{}, cpu: map[string]proccpu.Usage{"bare": {}, "finding": {}}}
 		for r := -*flagWarmup; r < *flagRounds; r++ {
 			for _, k := range []kind{bare, finding} {
 				before, err := proccpu.Read()
 				require.NoError(t, err)
-				rd, err := runRound(ctx, clients, *flagN, fmt.Sprintf("%s-c%d-r%d", k.name, clients, r), k.drive)
+				// The level is in the keys, so that a level given twice
+				// (-clients=8,8) drives new lifecycles, not retries of the
+				// first one's.
+				rd, err := runRound(ctx, clients, *flagN, fmt.Sprintf("%s-l%d-c%d-r%d", k.name, level, clients, r), k.drive)
 				require.NoError(t, err, "%s round %d at %d clients", k.name, r, clients)
 				after, err := proccpu.Read()
 				require.NoError(t, err)
