@@ -213,9 +213,10 @@ func sendCreate[S any](ctx context.Context, tc client.Client, opts client.StartW
 // createdBefore explains why the create of id by request requestID failed
 // (sendCreate's error). A workflow of the ID that has already ended
 // (serviceerror.WorkflowExecutionAlreadyStarted) was started by this very
-// request when the ledger's row says so: that is a retry, answered from
-// the ledger as the first was; otherwise the ID is taken, and taken says
-// so (a format with the ID).
+// request when the ledger's row says so and the caller reaches the row:
+// that is a retry, answered from the ledger as the first was. Otherwise
+// the ID is taken, and taken says so (a format with the ID): a caller who
+// names another's ID and request_id learns nothing more of it.
 func (k lifecycleAPI[S, R, P]) createdBefore(ctx context.Context, l *ledger.Store, err error, id, requestID, taken string) (answer P, _ error) {
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	if !errors.As(err, &started) {
@@ -223,12 +224,33 @@ func (k lifecycleAPI[S, R, P]) createdBefore(ctx context.Context, l *ledger.Stor
 	}
 	row, rerr := k.get(l, ctx, id)
 	if rerr == nil && k.requestID != nil && k.requestID(row) == requestID {
+		if err := k.ownCreate(ctx, l, id, taken); err != nil {
+			return answer, err
+		}
 		return k.fromRow(ctx, l, row)
 	}
 	if rerr != nil && !errors.Is(rerr, derrors.ErrNotFound) {
 		return answer, rerr
 	}
 	return answer, derrors.New(derrors.ErrAlreadyExists, taken, id)
+}
+
+// ownCreate refuses to answer a create with a record the caller does not
+// reach. A create names its request_id, and a request_id named again is
+// answered with the record it created (Temporal keeps the create's Update
+// outcome; createdBefore reads the ledger): a caller who names another
+// team's ID and request_id would otherwise be shown that team's record.
+// Out of reach, the ID is taken (taken, a format with the ID), as for any
+// other request; a caller who reaches the province is not asked.
+func (k lifecycleAPI[S, R, P]) ownCreate(ctx context.Context, l *ledger.Store, id, taken string) error {
+	switch err := inReach(ctx, l, k.subjectType, id); {
+	case err == nil:
+		return nil
+	case errors.Is(err, derrors.ErrNotFound):
+		return derrors.New(derrors.ErrAlreadyExists, taken, id)
+	default:
+		return err
+	}
 }
 
 // adoptAndUpdate starts the workflow that adopts a row no workflow ever

@@ -102,9 +102,13 @@ func (s *FindingServer) RecordFinding(ctx context.Context, req *xunchav1.RecordF
 	f.ID = id
 
 	opts, in, workflowType := workflows.CreatingStart(f, s.TaskQueue)
+	const taken = "finding %q already exists, recorded by another request"
 	st, err := sendCreate[workflows.FindingState](ctx, s.Temporal, opts, workflowType, in, f.RequestID)
 	if err != nil {
-		return findingAPI.createdBefore(ctx, s.Ledger, err, f.ID, f.RequestID, "finding %q already exists, recorded by another request")
+		return findingAPI.createdBefore(ctx, s.Ledger, err, f.ID, f.RequestID, taken)
+	}
+	if err := findingAPI.ownCreate(ctx, s.Ledger, f.ID, taken); err != nil {
+		return nil, err
 	}
 	return findingProto(i18n.FromContext(ctx), st.Finding, st.Escalations, nil), nil
 }

@@ -1,8 +1,10 @@
 package api_test
 
 import (
+	"fmt"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc/codes"
@@ -331,4 +333,45 @@ func TestNamedEvidenceMustBeInReach(t *testing.T) {
 	code, body = s.do("POST", "/v1/findings/"+own+":reportRectification", &unit, rectificationReport(rid(t, "own-evidence"), first))
 	require.Equal(t, http.StatusOK, code, "%v", body)
 	require.Equal(t, "RECTIFIED", body["stage"])
+}
+
+// TestCreateReplayOutOfReach: a create answered with the record an earlier
+// request created (Temporal keeps the create's outcome, or the ledger
+// answers once the workflow ended) is answered so only to a caller who
+// reaches that record. A team member who names another team's finding ID
+// and request_id (findingAPI.ownCreate), or an interview's request_id,
+// learns nothing of them.
+func TestCreateReplayOutOfReach(t *testing.T) {
+	s := setup(t)
+	ours := s.createInspection() // the team lists member
+	team := validTeam()
+	team[2]["subject"] = "someone-else"
+	theirs := s.createInspectionOf("theirs-replay", "430200", team)
+	ev := s.evidence("office evidence for " + t.Name())
+	body := findingBody(rid(t, "record"), "GENERAL", ev)
+	body["finding_id"] = fmt.Sprintf("f-theirs-%d", time.Now().UnixNano())
+	code, recorded := s.do("POST", "/v1/inspections/"+theirs+"/findings", &office, body)
+	require.Equal(t, http.StatusOK, code, "%v", recorded)
+	id := recorded["id"].(string)
+	s.step(id, "withdraw", office, map[string]any{"request_id": rid(t, "withdraw"), "reason": "与另一问题重复"}, "WITHDRAWN")
+
+	code, replayed := s.do("POST", "/v1/inspections/"+ours+"/findings", &member, body)
+	require.Equal(t, http.StatusConflict, code, "%v", replayed)
+	require.NotContains(t, replayed, "title", "nothing of the other team's finding")
+	// The office, who recorded it, still gets its answer on a retry.
+	code, again := s.do("POST", "/v1/inspections/"+theirs+"/findings", &office, body)
+	require.Equal(t, http.StatusOK, code, "%v", again)
+	require.Equal(t, id, again["id"])
+
+	// An interview's ID comes from its request_id alone: the same
+	// request_id about the team's own inspection is another request under
+	// a key already used (IDEMPOTENCY_KEY_REUSED), and shows nothing of
+	// the office's interview.
+	proposal := map[string]any{"request_id": rid(t, "propose"), "subject": "inspection/" + theirs, "reason": "整改不力，约谈单位主要负责人"}
+	code, iv := s.do("POST", "/v1/interviews", &office, proposal)
+	require.Equal(t, http.StatusOK, code, "%v", iv)
+	proposal["subject"] = "inspection/" + ours
+	code, replayedIV := s.do("POST", "/v1/interviews", &member, proposal)
+	require.Equal(t, http.StatusConflict, code, "%v", replayedIV)
+	require.NotContains(t, replayedIV, "reason", "nothing of the office's interview")
 }
