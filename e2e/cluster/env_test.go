@@ -21,9 +21,6 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/taskqueue/v1"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
-	"go.temporal.io/sdk/worker"
-	"go.temporal.io/sdk/workflow"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
@@ -32,7 +29,6 @@ import (
 	"github.com/xuncha/xuncha/internal/logging"
 	"github.com/xuncha/xuncha/internal/payloadcrypt"
 	"github.com/xuncha/xuncha/internal/pgserver"
-	"github.com/xuncha/xuncha/internal/searchattr"
 	"github.com/xuncha/xuncha/internal/temporalcluster"
 	"github.com/xuncha/xuncha/internal/tipcrypt"
 	"github.com/xuncha/xuncha/workflows"
@@ -220,7 +216,7 @@ func start(ctx context.Context) (*env, error) {
 		Logger: logging.Temporal(e.log.Named("sdk"))})); err != nil {
 		return nil, err
 	}
-	if err := e.awaitNamespace(ctx); err != nil {
+	if err := temporalcluster.AwaitNamespace(ctx, e.temporal, namespace); err != nil {
 		return nil, err
 	}
 	if err := e.startIssuer(); err != nil {
@@ -311,50 +307,6 @@ func (e *env) run(ctx context.Context, args ...string) (string, error) {
 	cmd.Env = e.processEnv()
 	out, err := cmd.CombinedOutput()
 	return string(out), err
-}
-
-// awaitNamespace waits until the namespace is usable end to end: a probe
-// workflow, run by a worker of this process, upserts every search
-// attribute xuncha's workflows use and completes. A start alone is not
-// enough: the frontend knows newly registered attributes before the
-// history service, which refuses a workflow task's upsert of an attribute
-// it does not know yet (BadSearchAttributes) until its namespace cache
-// refreshes; Temporal retries the task until it does.
-func (e *env) awaitNamespace(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
-	const queue = "cluster-tier-probe"
-	w := worker.New(e.temporal, queue, worker.Options{})
-	w.RegisterWorkflowWithOptions(func(ctx workflow.Context) error {
-		return workflow.UpsertTypedSearchAttributes(ctx,
-			searchattr.Stage.ValueSet("PROBE"), searchattr.Unit.ValueSet("000000"), searchattr.Inspection.ValueSet("probe"),
-			searchattr.Severity.ValueSet("GENERAL"), searchattr.Kind.ValueSet("HAZARD"), searchattr.DueAt.ValueSet(time.Unix(0, 0)),
-			searchattr.Overdue.ValueSet(false), searchattr.SignoffPending.ValueSet(false), searchattr.Awaiting.ValueSet([]string{"PROBE"}))
-	}, workflow.RegisterOptions{Name: "Probe"})
-	if err := w.Start(); err != nil {
-		return err
-	}
-	defer w.Stop()
-	var lastErr error
-	for i := 0; ; i++ {
-		run, err := e.temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-			ID:                    fmt.Sprintf("cluster-tier-probe-%d", i),
-			TaskQueue:             queue,
-			TypedSearchAttributes: temporal.NewSearchAttributes(searchattr.Stage.ValueSet("PROBE")),
-		}, "Probe")
-		if err == nil {
-			if lastErr = run.Get(ctx, nil); lastErr == nil {
-				return nil
-			}
-		} else {
-			lastErr = err
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("namespace %s not usable: %w", namespace, lastErr)
-		case <-time.After(500 * time.Millisecond):
-		}
-	}
 }
 
 // startIssuer serves xuncha's dev OpenID provider on loopback: the issuer

@@ -150,7 +150,7 @@ func TestLifecycleOverhead(t *testing.T) {
 		h.kind = k.name
 		histories = append(histories, h)
 	}
-	report(os.Stdout, results, histories, elapsed)
+	report(os.Stdout, s.server, results, histories, elapsed)
 }
 
 // bench drives the two kinds of lifecycle against one stack.
@@ -386,7 +386,7 @@ func (l levelResult) ratios() []float64 {
 }
 
 // report prints the figures.
-func report(w io.Writer, results []levelResult, histories []history, elapsed time.Duration) {
+func report(w io.Writer, server string, results []levelResult, histories []history, elapsed time.Duration) {
 	ms := func(d time.Duration) string {
 		return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', 1, 64) + "ms"
 	}
@@ -403,6 +403,7 @@ func report(w io.Writer, results []levelResult, histories []history, elapsed tim
 		via = "Temporal client (the API's calls, without the API)"
 	}
 	fmt.Fprintf(w, "finding: %s, record..verify(accept), LISTED to CLOSED, in %d inspection(s); bare: Temporal client, update-with-start + 5 Updates; one worker, one task queue\n", via, *flagInspections)
+	fmt.Fprintf(w, "server: %s\n", server)
 	fmt.Fprintf(w, "\n%-8s %-8s %10s %10s %10s   %s\n", "clients", "kind", "lifecycles", "median", "p90", "median per change: "+strings.Join(changes, " / "))
 	for _, l := range results {
 		for _, name := range []string{"bare", "finding"} {

@@ -67,6 +67,8 @@ type stack struct {
 	baseURL     string
 	Inspections xunchav1.InspectionServiceClient
 	Findings    xunchav1.FindingServiceClient
+	// server says which Temporal server the stack runs on (-server).
+	server string
 }
 
 // quietLogger writes warnings and errors to stderr: at info level the
@@ -92,8 +94,9 @@ func setup(t *testing.T) *stack {
 	// Payloads are encrypted as in production: the codec's cost is part of
 	// what a lifecycle costs.
 	codec := testenv.PayloadCodec(t)
+	hostPort, namespace, server := temporalServer(t, log)
 	tc, err := client.Dial(codec.ClientOptions(client.Options{
-		HostPort: testenv.TemporalAddress(t), Namespace: testenv.Namespace, Logger: logging.Temporal(log),
+		HostPort: hostPort, Namespace: namespace, Logger: logging.Temporal(log),
 	}))
 	require.NoError(t, err)
 
@@ -126,7 +129,7 @@ func setup(t *testing.T) *stack {
 		w.Stop()
 		tc.Close()
 	})
-	s := &stack{Temporal: tc, Conn: conn, baseURL: "http://" + httpL.Addr().String(),
+	s := &stack{Temporal: tc, Conn: conn, baseURL: "http://" + httpL.Addr().String(), server: server,
 		Inspections: xunchav1.NewInspectionServiceClient(conn), Findings: xunchav1.NewFindingServiceClient(conn)}
 	require.Eventually(t, func() bool {
 		resp, err := http.Get(s.baseURL + "/healthz")
