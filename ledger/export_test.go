@@ -33,3 +33,11 @@ func (s *Store) RehashEvent(ctx context.Context, id int64) ([]byte, error) {
 // FindingListQuery exposes the finding list's statement builder to the
 // tests of package ledger_test.
 var FindingListQuery = findingListQuery
+
+// Setting is the value of a run-time setting on one of the Store's
+// connections (SHOW name).
+func (s *Store) Setting(ctx context.Context, name string) (string, error) {
+	var v string
+	err := s.pool.QueryRow(ctx, "SELECT current_setting($1)", name).Scan(&v)
+	return v, err
+}

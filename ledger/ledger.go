@@ -58,6 +58,13 @@ func WithTracer(t pgx.QueryTracer) Option {
 	return func(cfg *pgxpool.Config) { cfg.ConnConfig.Tracer = t }
 }
 
+// sessionDefaults are the settings of every connection of a Store, unless
+// the database URL sets them (Open says why).
+var sessionDefaults = map[string]string{
+	"plan_cache_mode": "force_custom_plan",
+	"jit":             "off",
+}
+
 // Open connects to the database at url and checks that it answers. It does
 // not migrate; call Migrate (xuncha migrate) first.
 func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
@@ -70,8 +77,18 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	// caches statements, and PostgreSQL may otherwise switch one to a
 	// generic plan, blind to how rare a filter's value is (findings_list.go).
 	// Planning these statements takes a fraction of a millisecond.
-	if _, set := cfg.ConnConfig.RuntimeParams["plan_cache_mode"]; !set {
-		cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
+	//
+	// And nothing is JIT-compiled. The ledger's statements are short, and
+	// PostgreSQL compiles any whose estimated cost passes jit_above_cost:
+	// the API's evidence check (EvidenceInReach), a lookup of a
+	// fraction of a millisecond, was compiled at every call once its tables
+	// held a few hundred findings, about 36 ms of CPU each time
+	// (pg_stat_statements in `make bench-lifecycle`, README); the
+	// statistics' sums cost less summed than compiled.
+	for name, value := range sessionDefaults {
+		if _, set := cfg.ConnConfig.RuntimeParams[name]; !set {
+			cfg.ConnConfig.RuntimeParams[name] = value
+		}
 	}
 	for _, opt := range opts {
 		opt(cfg)

@@ -296,9 +296,6 @@ func (s *Store) Statistics(ctx context.Context, filter StatisticsFilter, groupBy
 	}
 	var groups map[groupKey]*tallySums
 	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		if err := queries(tx).DisableJIT(ctx); err != nil {
-			return err
-		}
 		var err error
 		groups, err = sumTallies(ctx, tx, source, filter, groupBy)
 		return err

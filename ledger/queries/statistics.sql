@@ -19,7 +19,3 @@ SELECT coalesce(fold_finding_round_tally_deltas(@batch::integer), -1)::integer A
 -- least how many wait.
 SELECT coalesce(max(id) - min(id) + 1, 0)::bigint AS pending FROM finding_round_tally_deltas;
 
--- name: DisableJIT :exec
--- DisableJIT turns off JIT compilation for the rest of the transaction:
--- compiling the statistics' sums costs more than summing them.
-SET LOCAL jit = off;

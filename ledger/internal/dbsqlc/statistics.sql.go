@@ -9,17 +9,6 @@ import (
 	"context"
 )
 
-const disableJIT = `-- name: DisableJIT :exec
-SET LOCAL jit = off
-`
-
-// DisableJIT turns off JIT compilation for the rest of the transaction:
-// compiling the statistics' sums costs more than summing them.
-func (q *Queries) DisableJIT(ctx context.Context) error {
-	_, err := q.db.Exec(ctx, disableJIT)
-	return err
-}
-
 const foldRoundTallyDeltas = `-- name: FoldRoundTallyDeltas :one
 SELECT coalesce(fold_finding_round_tally_deltas($1::integer), -1)::integer AS folded
 `
