@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -37,6 +38,7 @@ var (
 	flagWarmup      = flag.Int("warmup", 1, "unmeasured round pairs per concurrency level before the measured ones")
 	flagVia         = flag.String("finding-via", "api", "how findings are driven: api (gRPC, as office systems do) or temporal (the API's Temporal calls, sent directly)")
 	flagInspections = flag.Int("inspections", 1, "inspections the findings are recorded in, each lifecycle in one of them by its key")
+	flagEvidence    = flag.String("evidence", "own", "the evidence findings and rectification reports name: own (each lifecycle its own two documents, uploaded by the member and by the unit before the round) or shared (one document the member uploaded, named by every finding and report)")
 	flagEvents      = flag.Bool("events", false, "also print the sampled finding's history event by event (markers and upserts named)")
 )
 
@@ -97,7 +99,16 @@ func TestLifecycleOverhead(t *testing.T) {
 	s := setup(t)
 	ctx := t.Context()
 	require.Positive(t, *flagInspections, "-inspections")
-	b := &bench{s: s, evidence: s.uploadEvidence(t)}
+	b := &bench{s: s, own: map[string]lifecycleEvidence{}}
+	switch *flagEvidence {
+	case "own":
+	case "shared":
+		id, err := s.uploadEvidence(ctx, member, "现场检查记录：危化品仓库未设置可燃气体报警装置。\n")
+		require.NoError(t, err)
+		b.shared = &lifecycleEvidence{found: id, rectified: id}
+	default:
+		t.Fatalf("-evidence=%q: want own or shared", *flagEvidence)
+	}
 	for i := range *flagInspections {
 		b.inspections = append(b.inspections, s.stationedInspection(ctx, t, i))
 	}
@@ -117,12 +128,16 @@ func TestLifecycleOverhead(t *testing.T) {
 		res := levelResult{clients: clients, byKind: map[string][]round{}, cpu: map[string]proccpu.Usage{"bare": {}, "finding": {}}}
 		for r := -*flagWarmup; r < *flagRounds; r++ {
 			for _, k := range []kind{bare, finding} {
-				before, err := proccpu.Read()
-				require.NoError(t, err)
 				// The level is in the keys, so that a level given twice
 				// (-clients=8,8) drives new lifecycles, not retries of the
 				// first one's.
-				rd, err := runRound(ctx, clients, *flagN, fmt.Sprintf("%s-l%d-c%d-r%d", k.name, level, clients, r), k.drive)
+				prefix := fmt.Sprintf("%s-l%d-c%d-r%d", k.name, level, clients, r)
+				if k.name == finding.name {
+					require.NoError(t, b.uploadRoundEvidence(ctx, prefix, *flagN))
+				}
+				before, err := proccpu.Read()
+				require.NoError(t, err)
+				rd, err := runRound(ctx, clients, *flagN, prefix, k.drive)
 				require.NoError(t, err, "%s round %d at %d clients", k.name, r, clients)
 				after, err := proccpu.Read()
 				require.NoError(t, err)
@@ -159,7 +174,53 @@ type bench struct {
 	// inspections are STATIONED: findings are recorded in them, each in
 	// the one its key picks (inspectionOf).
 	inspections []string
-	evidence    string // named by every finding and rectification report
+	// shared, with -evidence=shared, is the evidence every lifecycle names;
+	// otherwise own holds each lifecycle's, by key, uploaded before its
+	// round (uploadRoundEvidence).
+	shared *lifecycleEvidence
+	mu     sync.Mutex
+	own    map[string]lifecycleEvidence
+}
+
+// lifecycleEvidence is what one lifecycle's finding and rectification
+// report name: a document of the team member's and one of the unit's, as
+// in an office, where each finding has its own record and each report its
+// own proof.
+type lifecycleEvidence struct{ found, rectified string }
+
+// uploadRoundEvidence uploads the evidence of the n lifecycles of the round
+// whose keys start with prefix (runRound's keys), unless every lifecycle
+// shares one. It runs before the round is measured: an upload is not one
+// of the six changes, and the bare workflow has none.
+func (b *bench) uploadRoundEvidence(ctx context.Context, prefix string, n int) error {
+	if b.shared != nil {
+		return nil
+	}
+	for i := range n {
+		key := roundKey(prefix, i)
+		var ev lifecycleEvidence
+		var err error
+		if ev.found, err = b.s.uploadEvidence(ctx, member, "现场检查记录："+key+" 危化品仓库未设置可燃气体报警装置。\n"); err != nil {
+			return err
+		}
+		if ev.rectified, err = b.s.uploadEvidence(ctx, unit, "整改验收记录："+key+" 已安装可燃气体报警装置。\n"); err != nil {
+			return err
+		}
+		b.mu.Lock()
+		b.own[key] = ev
+		b.mu.Unlock()
+	}
+	return nil
+}
+
+// evidenceOf is the evidence the lifecycle of key names.
+func (b *bench) evidenceOf(key string) lifecycleEvidence {
+	if b.shared != nil {
+		return *b.shared
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.own[key]
 }
 
 // inspectionOf is the inspection the lifecycle of key records its finding
@@ -175,6 +236,7 @@ func (b *bench) inspectionOf(key string) string {
 // none, so no webhook-delivery workflow runs beside it.
 func (b *bench) finding(ctx context.Context, key string) (string, []time.Duration, error) {
 	f := b.s.Findings
+	ev := b.evidenceOf(key)
 	var id, workflowID string
 	steps := []func() (*xunchav1.Finding, error){
 		func() (*xunchav1.Finding, error) {
@@ -182,7 +244,7 @@ func (b *bench) finding(ctx context.Context, key string) (string, []time.Duratio
 				InspectionId: b.inspectionOf(key), RequestId: key + "/record",
 				Title: "危化品仓库未设置可燃气体报警装置", Description: "检查发现某危化品仓库未按规定设置可燃气体检测报警装置。",
 				Kind: xunchav1.Finding_HAZARD, Severity: xunchav1.Finding_GENERAL, ContentArea: 3,
-				EvidenceIds: []string{b.evidence}, RectificationOpinion: "限期安装报警装置。",
+				EvidenceIds: []string{ev.found}, RectificationOpinion: "限期安装报警装置。",
 			})
 			id, workflowID = got.GetId(), got.GetWorkflowId()
 			return got, err
@@ -202,7 +264,7 @@ func (b *bench) finding(ctx context.Context, key string) (string, []time.Duratio
 		},
 		func() (*xunchav1.Finding, error) {
 			return f.ReportRectification(as(ctx, unit), &xunchav1.ReportRectificationRequest{Id: id, RequestId: key + "/report",
-				Report: "已安装可燃气体报警装置并通过验收", HandlingOfResponsible: "对仓库负责人给予警告处分", EvidenceIds: []string{b.evidence}})
+				Report: "已安装可燃气体报警装置并通过验收", HandlingOfResponsible: "对仓库负责人给予警告处分", EvidenceIds: []string{ev.rectified}})
 		},
 		func() (*xunchav1.Finding, error) {
 			return f.VerifyFinding(as(ctx, office), &xunchav1.VerifyFindingRequest{Id: id, RequestId: key + "/verify",
@@ -283,7 +345,7 @@ func runRound(ctx context.Context, clients, n int, prefix string, d drive) (roun
 					return nil
 				}
 				start := time.Now()
-				id, steps, err := d(ctx, fmt.Sprintf("%s-%d", prefix, i))
+				id, steps, err := d(ctx, roundKey(prefix, i))
 				if err != nil {
 					return err
 				}
@@ -302,6 +364,10 @@ func runRound(ctx context.Context, clients, n int, prefix string, d drive) (roun
 	rd.sample = ids[0]
 	return rd, nil
 }
+
+// roundKey is the key of the i-th lifecycle of the round whose keys start
+// with prefix.
+func roundKey(prefix string, i int) string { return fmt.Sprintf("%s-%d", prefix, i) }
 
 // history is the event count of one finished workflow, in all and by type.
 type history struct {
@@ -402,7 +468,7 @@ func report(w io.Writer, server string, results []levelResult, histories []histo
 	if *flagVia == "temporal" {
 		via = "Temporal client (the API's calls, without the API)"
 	}
-	fmt.Fprintf(w, "finding: %s, record..verify(accept), LISTED to CLOSED, in %d inspection(s); bare: Temporal client, update-with-start + 5 Updates; one worker, one task queue\n", via, *flagInspections)
+	fmt.Fprintf(w, "finding: %s, record..verify(accept), LISTED to CLOSED, in %d inspection(s), evidence %s; bare: Temporal client, update-with-start + 5 Updates; one worker, one task queue\n", via, *flagInspections, *flagEvidence)
 	fmt.Fprintf(w, "server: %s\n", server)
 	fmt.Fprintf(w, "\n%-8s %-8s %10s %10s %10s   %s\n", "clients", "kind", "lifecycles", "median", "p90", "median per change: "+strings.Join(changes, " / "))
 	for _, l := range results {

@@ -22,12 +22,13 @@ import (
 // Comparing it with the API path tells the API's share from the workflow's.
 func (b *bench) findingTemporal(ctx context.Context, key string) (string, []time.Duration, error) {
 	tc := b.s.Temporal
+	ev := b.evidenceOf(key)
 	sum := sha256.Sum256([]byte(key))
 	f := casework.Finding{
 		ID: fmt.Sprintf("f-%x", sum[:8]), InspectionID: b.inspectionOf(key), RequestID: key + "/record",
 		UnitCode: "430100", UnitName: "长沙市", // the benchmark's inspection's unit
 		Title: "危化品仓库未设置可燃气体报警装置", Description: "检查发现某危化品仓库未按规定设置可燃气体检测报警装置。",
-		Kind: "HAZARD", Severity: "GENERAL", ContentArea: 3, EvidenceIDs: []string{b.evidence},
+		Kind: "HAZARD", Severity: "GENERAL", ContentArea: 3, EvidenceIDs: []string{ev.found},
 		RectificationOpinion: "限期安装报警装置。", FoundBy: member,
 	}
 	workflowID := workflows.FindingWorkflowID(f.ID)
@@ -43,7 +44,7 @@ func (b *bench) findingTemporal(ctx context.Context, key string) (string, []time
 		{workflows.ActionRefer, key + "/refer", workflows.ReferInput{RequestID: key + "/refer", Actor: office,
 			Referral: casework.Referral{ReceivingAuthority: "长沙市安全生产委员会办公室", FeedbackReceivedOn: today()}}},
 		{workflows.ActionReportRectification, key + "/report", workflows.ReportRectificationInput{RequestID: key + "/report", Actor: unit,
-			Report: "已安装可燃气体报警装置并通过验收", HandlingOfResponsible: "对仓库负责人给予警告处分", EvidenceIDs: []string{b.evidence}}},
+			Report: "已安装可燃气体报警装置并通过验收", HandlingOfResponsible: "对仓库负责人给予警告处分", EvidenceIDs: []string{ev.rectified}}},
 		{workflows.ActionVerify, key + "/verify", workflows.VerifyInput{RequestID: key + "/verify", Actor: office, Accept: true, Reason: "整改到位"}},
 	}
 

@@ -3,7 +3,6 @@
 package lifecyclebench
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -14,6 +13,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -213,27 +213,32 @@ func (s *stack) stationedInspection(ctx context.Context, t *testing.T, i int) st
 	return ins.GetId()
 }
 
-// uploadEvidence stores one text document through POST /v1/evidence (REST:
-// blobs do not go through gRPC) and returns its ID; every finding and
-// rectification report of the benchmark names it.
-func (s *stack) uploadEvidence(t *testing.T) string {
-	t.Helper()
-	content := []byte("现场检查记录：危化品仓库未设置可燃气体报警装置。\n")
-	sum := sha256.Sum256(content)
+// uploadEvidence stores a text document with the given content through
+// POST /v1/evidence (REST: blobs do not go through gRPC), as who, and
+// returns its ID. The same content is the same evidence.
+func (s *stack) uploadEvidence(ctx context.Context, who actor.Actor, content string) (string, error) {
+	sum := sha256.Sum256([]byte(content))
 	q := url.Values{"kind": {"DOCUMENT"}, "sha256": {hex.EncodeToString(sum[:])},
 		"captured_at": {time.Now().Add(-time.Hour).Format(time.RFC3339)}, "file_name": {"record.txt"}}
-	req, err := http.NewRequest("POST", s.baseURL+"/v1/evidence?"+q.Encode(), bytes.NewReader(content))
-	require.NoError(t, err)
+	req, err := http.NewRequestWithContext(ctx, "POST", s.baseURL+"/v1/evidence?"+q.Encode(), strings.NewReader(content))
+	if err != nil {
+		return "", err
+	}
 	req.Header.Set("Content-Type", "text/plain; charset=utf-8")
-	req.Header.Set("Authorization", "Bearer "+tokens[member])
+	req.Header.Set("Authorization", "Bearer "+tokens[who])
 	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
+	if err != nil {
+		return "", err
+	}
 	defer resp.Body.Close()
 	var out struct {
 		ID string `json:"id"`
 	}
-	require.NoError(t, json.NewDecoder(resp.Body).Decode(&out))
-	require.Equal(t, http.StatusOK, resp.StatusCode, "uploading evidence")
-	require.NotEmpty(t, out.ID, fmt.Sprintf("uploading evidence: %+v", out))
-	return out.ID
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		return "", fmt.Errorf("uploading evidence: %s: %w", resp.Status, err)
+	}
+	if resp.StatusCode != http.StatusOK || out.ID == "" {
+		return "", fmt.Errorf("uploading evidence: %s, id %q", resp.Status, out.ID)
+	}
+	return out.ID, nil
 }
