@@ -79,10 +79,11 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	// Planning these statements takes a fraction of a millisecond.
 	//
 	// And nothing is JIT-compiled. The ledger's statements are short, and
-	// PostgreSQL compiles any whose estimated cost passes jit_above_cost:
-	// the API's evidence check (EvidenceInReach), a lookup of a
-	// fraction of a millisecond, was compiled at every call once its tables
-	// held a few hundred findings, about 36 ms of CPU each time
+	// PostgreSQL compiles any whose estimated cost passes jit_above_cost,
+	// however wrong the estimate: before its tables had been analyzed, the
+	// API's evidence check (EvidenceInReach), a lookup of a fraction of a
+	// millisecond, was estimated at 142,209 (44 after ANALYZE) and
+	// compiled at every call, about 36 ms of CPU each time
 	// (pg_stat_statements in `make bench-lifecycle`, README); the
 	// statistics' sums cost less summed than compiled.
 	for name, value := range sessionDefaults {
