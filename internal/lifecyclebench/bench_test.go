@@ -122,6 +122,7 @@ func TestLifecycleOverhead(t *testing.T) {
 		t.Fatalf("-finding-via=%q: want api or temporal", *flagVia)
 	}
 
+	stmts := newStatements(t)
 	started := time.Now()
 	var results []levelResult
 	for level, clients := range levels {
@@ -150,6 +151,9 @@ func TestLifecycleOverhead(t *testing.T) {
 			}
 		}
 		results = append(results, res)
+		if stmts != nil {
+			require.NoError(t, stmts.report(ctx, os.Stdout, fmt.Sprintf("%d client(s)", clients), *flagStatements))
+		}
 	}
 	elapsed := time.Since(started)
 
@@ -469,7 +473,7 @@ func report(w io.Writer, server string, results []levelResult, histories []histo
 		via = "Temporal client (the API's calls, without the API)"
 	}
 	fmt.Fprintf(w, "finding: %s, record..verify(accept), LISTED to CLOSED, in %d inspection(s), evidence %s; bare: Temporal client, update-with-start + 5 Updates; one worker, one task queue\n", via, *flagInspections, *flagEvidence)
-	fmt.Fprintf(w, "server: %s\n", server)
+	fmt.Fprintf(w, "server: %s; JIT on the ledger's connections: %s\n", server, *flagLedgerJIT)
 	fmt.Fprintf(w, "\n%-8s %-8s %10s %10s %10s   %s\n", "clients", "kind", "lifecycles", "median", "p90", "median per change: "+strings.Join(changes, " / "))
 	for _, l := range results {
 		for _, name := range []string{"bare", "finding"} {

@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"net"
 	"net/http"
@@ -42,7 +43,11 @@ import (
 	"github.com/xuncha/xuncha/workflows"
 )
 
-func TestMain(m *testing.M) { os.Exit(testenv.Run(m)) }
+func TestMain(m *testing.M) {
+	flag.Parse()
+	testenv.SetPostgresSettings(postgresSettings())
+	os.Exit(testenv.Run(m))
+}
 
 // taskQueue is the queue of the benchmark's one worker: the finding
 // workflows and the bare workflow share it.
@@ -83,7 +88,7 @@ func setup(t *testing.T) *stack {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	log := quietLogger()
-	store, _ := testenv.Ledger(t)
+	store, _ := testenv.Ledger(t, ledgerOptions(t)...)
 	tipKey, err := tipcrypt.ParseKey(tipcrypt.GenerateKey())
 	require.NoError(t, err)
 	tips, err := tipcrypt.New(tipKey)

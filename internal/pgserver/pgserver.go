@@ -15,12 +15,14 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"net"
 	"net/url"
 	"os"
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -88,7 +90,16 @@ type Config struct {
 	// Log receives the server's output at debug level and lifecycle events at
 	// info level. Default: discard (the output is still in DataDir/LogFile).
 	Log *zap.Logger
+	// Settings are more server settings (postgres -c name=value), such as
+	// shared_preload_libraries for a benchmark that reads
+	// pg_stat_statements. The listening settings Start chooses itself may
+	// not be among them.
+	Settings map[string]string
 }
+
+// ownSettings are the settings Start passes itself; Config.Settings may not
+// name them.
+var ownSettings = []string{"listen_addresses", "unix_socket_directories", "logging_collector", "log_destination", "port"}
 
 // Server is a running PostgreSQL started by Start. Stop it with Stop.
 type Server struct {
@@ -117,6 +128,11 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	dataDir, err := filepath.Abs(cfg.DataDir)
 	if err != nil {
 		return nil, fmt.Errorf("pgserver: resolving data dir: %w", err)
+	}
+	for name := range cfg.Settings {
+		if name == "" || strings.ContainsAny(name, "= ") || slices.Contains(ownSettings, strings.ToLower(name)) {
+			return nil, fmt.Errorf("pgserver: Config.Settings may not set %q", name)
+		}
 	}
 	log := cfg.Log
 	if log == nil {
@@ -171,7 +187,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		} else if err := checkPortFree(port); err != nil {
 			return nil, err
 		}
-		s, err := launch(ctx, postgres, dataDir, port, database, cred, log)
+		s, err := launch(ctx, postgres, dataDir, port, database, cfg.Settings, cred, log)
 		if errors.Is(err, ErrPortInUse) && cfg.Port == 0 && attempt < 3 {
 			log.Info("picked port was taken meanwhile, retrying", zap.Int("port", port))
 			continue
@@ -189,20 +205,26 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 }
 
 // launch starts the postmaster on port and waits until it accepts connections.
-func launch(ctx context.Context, postgres, dataDir string, port int, database string, cred *syscall.Credential, log *zap.Logger) (*Server, error) {
+func launch(ctx context.Context, postgres, dataDir string, port int, database string, settings map[string]string, cred *syscall.Credential,
+	log *zap.Logger,
+) (*Server, error) {
 	logFile, err := os.OpenFile(filepath.Join(dataDir, LogFile), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("pgserver: opening server log: %w", err)
 	}
 	out := newOutputSink(logFile, log.Named("postgres"))
-	cmd := exec.Command(postgres,
+	args := []string{
 		"-D", dataDir,
 		"-p", strconv.Itoa(port),
 		"-c", "listen_addresses=127.0.0.1",
 		"-c", "unix_socket_directories=",
 		"-c", "logging_collector=off",
 		"-c", "log_destination=stderr",
-	)
+	}
+	for _, name := range slices.Sorted(maps.Keys(settings)) {
+		args = append(args, "-c", name+"="+settings[name])
+	}
+	cmd := exec.Command(postgres, args...)
 	cmd.Dir = dataDir
 	cmd.Stdout = out
 	cmd.Stderr = out

@@ -252,3 +252,21 @@ func TestStartupFailureQuotesTheServerOutput(t *testing.T) {
 	require.NotContains(t, err.Error(), "\n")
 	t.Log(err)
 }
+
+// TestSettings: Config.Settings reach the server, and a setting Start
+// chooses itself is refused before anything starts.
+func TestSettings(t *testing.T) {
+	t.Parallel()
+	s := start(t, pgserver.Config{DataDir: newDataDir(t), Settings: map[string]string{"work_mem": "7MB", "application_name": "pgserver-test"}})
+	conn, err := pgx.Connect(t.Context(), s.URL())
+	require.NoError(t, err)
+	defer conn.Close(t.Context())
+	var workMem string
+	require.NoError(t, conn.QueryRow(t.Context(), "SELECT current_setting('work_mem')").Scan(&workMem))
+	require.Equal(t, "7MB", workMem)
+
+	for _, name := range []string{"listen_addresses", "Port", "", "a=b"} {
+		_, err := pgserver.Start(t.Context(), pgserver.Config{DataDir: newDataDir(t), Settings: map[string]string{name: "x"}})
+		require.ErrorContains(t, err, "Config.Settings may not set", name)
+	}
+}

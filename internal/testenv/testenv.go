@@ -14,6 +14,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -48,10 +49,11 @@ var shared struct {
 	running atomic.Bool // inside Run
 	dbCount atomic.Int64
 
-	pgMu  sync.Mutex
-	pg    *pgserver.Server
-	pgDir string
-	pgErr error
+	pgMu       sync.Mutex
+	pg         *pgserver.Server
+	pgDir      string
+	pgErr      error
+	pgSettings map[string]string // SetPostgresSettings
 
 	temporalMu  sync.Mutex
 	temporal    *temporaldev.Server
@@ -182,6 +184,19 @@ func requireRun(t testing.TB) {
 	}
 }
 
+// SetPostgresSettings gives the shared PostgreSQL more server settings
+// (pgserver.Config.Settings), such as shared_preload_libraries for a
+// benchmark that reads pg_stat_statements. Call it in TestMain, before Run:
+// it panics once the server has started.
+func SetPostgresSettings(settings map[string]string) {
+	shared.pgMu.Lock()
+	defer shared.pgMu.Unlock()
+	if shared.pg != nil || shared.pgErr != nil {
+		panic("testenv: SetPostgresSettings after the shared PostgreSQL started")
+	}
+	shared.pgSettings = maps.Clone(settings)
+}
+
 // sharedPostgres returns the shared PostgreSQL, starting it on first use.
 func sharedPostgres(ctx context.Context) (*pgserver.Server, error) {
 	shared.pgMu.Lock()
@@ -200,7 +215,7 @@ func startPostgres(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("creating data dir: %w", err)
 	}
-	pg, err := pgserver.Start(ctx, pgserver.Config{DataDir: dir, Log: componentLogger()})
+	pg, err := pgserver.Start(ctx, pgserver.Config{DataDir: dir, Log: componentLogger(), Settings: shared.pgSettings})
 	if err != nil {
 		_ = os.RemoveAll(dir)
 		return err
