@@ -9,7 +9,9 @@
 // renders the server's configuration (ports fixed for the cluster's life, so
 // clients reconnect to a restarted server); Start, Kill and Stop run the
 // server process, as often as a chaos test needs. The namespace and xuncha's
-// search attributes are what `xuncha temporal setup` makes, as in production.
+// search attributes are what `xuncha temporal setup` makes, as in production;
+// SetUpNamespace does the same in-process, for a benchmark that runs its
+// own cluster, and AwaitNamespace waits until a namespace is usable.
 package temporalcluster
 
 import (
