@@ -75,9 +75,9 @@ func expertRow(x casework.Expert) (dbsqlc.InsertExpertParams, error) {
 		p.Subject = &x.Subject
 	}
 	if x.LeftOn != "" {
-		d, err := time.Parse(time.DateOnly, x.LeftOn)
+		d, err := parseDay("left_on", x.LeftOn)
 		if err != nil {
-			return p, fmt.Errorf("left_on: %w", err)
+			return p, err
 		}
 		p.LeftOn = &d
 	}
@@ -216,17 +216,30 @@ func lockPoolDraws(ctx context.Context, q *dbsqlc.Queries) error {
 	return nil
 }
 
+// parseDay reads a day (YYYY-MM-DD) the pool stores as a date. The
+// workflows check their days before they write (calendar.ParseDate); one
+// that still cannot be read is refused as invalid input, a permanent
+// refusal (activities.ClassifyLedgerError), as PostgreSQL's own data
+// exception was when it parsed the days: a write is never retried for it.
+func parseDay(field, s string) (time.Time, error) {
+	d, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		return time.Time{}, derrors.Invalid(field, "must be a date YYYY-MM-DD")
+	}
+	return d, nil
+}
+
 // busyOn reads the bookings overlapping from..to (YYYY-MM-DD), leaving out
 // the line-up exceptLineup's own.
 func busyOn(ctx context.Context, q *dbsqlc.Queries, from, to, exceptLineup string) ([]casework.Busy, error) {
 	what := func(err error) error { return fmt.Errorf("reading bookings from %s to %s: %w", from, to, err) }
-	fromDay, err := time.Parse(time.DateOnly, from)
+	fromDay, err := parseDay("from", from)
 	if err != nil {
-		return nil, what(err)
+		return nil, err
 	}
-	toDay, err := time.Parse(time.DateOnly, to)
+	toDay, err := parseDay("to", to)
 	if err != nil {
-		return nil, what(err)
+		return nil, err
 	}
 	rows, err := q.Bookings(ctx, dbsqlc.BookingsParams{FromDay: fromDay, ToDay: toDay, ExceptLineup: exceptLineup})
 	if err != nil {
@@ -333,11 +346,11 @@ func (s *Store) RecordLineup(ctx context.Context, l casework.Lineup, e casework.
 		State: l.State, Draws: l.Draws, CreatedAt: l.CreatedAt, Version: l.Version,
 	}
 	var err error
-	if row.PlannedStart, err = time.Parse(time.DateOnly, l.PlannedStart); err != nil {
-		return casework.Lineup{}, false, fmt.Errorf("line-up %q: planned_start: %w", l.ID, err)
+	if row.PlannedStart, err = parseDay("planned_start", l.PlannedStart); err != nil {
+		return casework.Lineup{}, false, err
 	}
-	if row.PlannedEnd, err = time.Parse(time.DateOnly, l.PlannedEnd); err != nil {
-		return casework.Lineup{}, false, fmt.Errorf("line-up %q: planned_end: %w", l.ID, err)
+	if row.PlannedEnd, err = parseDay("planned_end", l.PlannedEnd); err != nil {
+		return casework.Lineup{}, false, err
 	}
 	if row.Members, err = json.Marshal(orEmpty(l.Members)); err != nil {
 		return casework.Lineup{}, false, err

@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/xuncha/xuncha/activities"
 	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/ledger"
@@ -178,4 +179,24 @@ func TestPoolLedger(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, ledger.PoolTally{ExpertID: "x-1", Name: "专家 x-1", UnitCode: "u1", Drawn: 1, Invited: 1, Declined: 1, Unjustified: 1}, stats.Experts[1])
 	require.Equal(t, []ledger.PoolTally{{UnitCode: "u1", Drawn: 2, Invited: 2, Accepted: 1, Declined: 1, Unjustified: 1}}, stats.Units)
+}
+
+// TestPoolDaysUnreadableRefused: a day the pool cannot read is refused as
+// invalid input (a permanent refusal to the activities, never retried), and
+// nothing is written.
+func TestPoolDaysUnreadableRefused(t *testing.T) {
+	fx := setup(t)
+	ctx := t.Context()
+	bad := poolLineup("l-bad")
+	bad.PlannedEnd = "2026-3-13"
+	_, _, err := fx.store.RecordLineup(ctx, bad, casework.Event{Key: "draw", Action: "draw", Actor: office, OccurredAt: time.Now()})
+	require.ErrorIs(t, err, derrors.ErrInvalidArgument)
+	require.ErrorContains(t, err, "planned_end")
+	require.False(t, activities.ClassifyLedgerError(err).Retry, "a day that cannot be read is not retried")
+	_, err = fx.store.GetLineup(ctx, "l-bad")
+	require.ErrorIs(t, err, derrors.ErrNotFound)
+
+	_, err = fx.store.Candidates(ctx, "2026-03-10", "20.3.2026", "")
+	require.ErrorIs(t, err, derrors.ErrInvalidArgument)
+	require.ErrorContains(t, err, "to")
 }
