@@ -1,15 +1,12 @@
 package activities_test
 
 import (
-	"flag"
 	"testing"
 
 	"github.com/xuncha/xuncha/activities"
 	"github.com/xuncha/xuncha/deadline"
 	"github.com/xuncha/xuncha/internal/payloadshape"
 )
-
-var updatePayloads = flag.Bool("update", false, "rewrite testdata/payloads.json from the types")
 
 // payloads are the types of this package that activities take and answer: every exported
 // struct named …Input, …Result, …State, …Signal or …Terms, and the deadline package's results the activities answer with.
@@ -75,7 +72,7 @@ var payloads = map[string]any{
 // file is rewritten on purpose (go test ./activities -update) and the change
 // is checked against the recorded histories (workflows/testdata/replay).
 func TestPayloadsKeepTheirShape(t *testing.T) {
-	payloadshape.Check(t, "testdata/payloads.json", payloads, *updatePayloads)
+	payloadshape.Check(t, "testdata/payloads.json", payloads, *payloadshape.Update)
 }
 
 // TestEveryPayloadIsPinned keeps the list above whole: a new …Input or

@@ -1,14 +1,11 @@
 package casework_test
 
 import (
-	"flag"
 	"testing"
 
 	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/payloadshape"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/payloads.json from the types")
 
 // payloads are the records the workflows carry in their state and
 // histories.
@@ -37,5 +34,5 @@ var payloads = map[string]any{
 // is checked against workflows/testdata/replay. A column change in the
 // ledger touches none of these.
 func TestPayloadsKeepTheirShape(t *testing.T) {
-	payloadshape.Check(t, "testdata/payloads.json", payloads, *update)
+	payloadshape.Check(t, "testdata/payloads.json", payloads, *payloadshape.Update)
 }

@@ -1,14 +1,11 @@
 package workflows_test
 
 import (
-	"flag"
 	"testing"
 
 	"github.com/xuncha/xuncha/internal/payloadshape"
 	"github.com/xuncha/xuncha/workflows"
 )
-
-var updatePayloads = flag.Bool("update", false, "rewrite testdata/payloads.json from the types")
 
 // payloads are the types of this package that workflows take and answer (inputs, Update arguments and answers, signals, results): every exported
 // struct named …Input, …Result, …State, …Signal or …Terms.
@@ -75,7 +72,7 @@ var payloads = map[string]any{
 // file is rewritten on purpose (go test ./workflows -update) and the change
 // is checked against the recorded histories (workflows/testdata/replay).
 func TestPayloadsKeepTheirShape(t *testing.T) {
-	payloadshape.Check(t, "testdata/payloads.json", payloads, *updatePayloads)
+	payloadshape.Check(t, "testdata/payloads.json", payloads, *payloadshape.Update)
 }
 
 // TestEveryPayloadIsPinned keeps the list above whole: a new …Input or

@@ -10,6 +10,7 @@ package payloadshape
 
 import (
 	"encoding/json"
+	"flag"
 	"fmt"
 	"go/ast"
 	"go/parser"
@@ -22,6 +23,11 @@ import (
 	"testing"
 	"time"
 )
+
+// Update is the -update flag of every test binary that pins payloads
+// (go test ./pkg -update): pass *Update to Check. The package is imported by
+// tests only, so the flag is theirs.
+var Update = flag.Bool("update", false, "rewrite testdata/payloads.json from the types")
 
 // at is the instant every time field is set to.
 var at = time.Date(2026, 3, 2, 9, 30, 0, 0, time.FixedZone("CST", 8*3600))
