@@ -64,11 +64,11 @@ var (
 
 // stringRules maps a string field's name (the same in every message that has
 // it) to its rule. The boundary's limit is never below a domain rule's for a
-// field of that name (workflows' requireText, the tips' and exposures'
-// checks): the boundary keeps out what no field may hold, and a field's own,
-// tighter limit is stated by its domain rule, with the request's other
-// mistakes (TestBoundaryKeepsTheDomainLimits). For a map field the rule covers its values and mapKeyRules
-// its keys.
+// field of that name (the domain's RequireText and LimitText calls,
+// derrors): the boundary keeps out what no field may hold, and a field's
+// own, tighter limit is stated by its domain rule, with the request's other
+// mistakes (TestBoundaryKeepsTheDomainLimits). For a map field the rule
+// covers its values and mapKeyRules its keys.
 var stringRules = map[string]stringRule{
 	// Identifiers.
 	"id":                    idRule,

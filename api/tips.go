@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"unicode/utf8"
 
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/proto"
@@ -68,13 +67,13 @@ func (s *TipServer) ReceiveTip(ctx context.Context, req *xunchav1.ReceiveTipRequ
 	if _, err := calendar.ParseDate(req.GetReceivedOn()); err != nil {
 		v.Add("received_on", "must be a date YYYY-MM-DD")
 	}
-	tipText(&v, "content", req.GetContent(), 20000, true)
+	v.RequireText("content", req.GetContent(), 20000)
 	if r := req.GetReporter(); r != nil {
 		if strings.TrimSpace(r.GetName()) == "" && strings.TrimSpace(r.GetContact()) == "" {
 			v.Add("reporter", "must give a name or a contact, or be left out for an anonymous tip")
 		}
-		tipText(&v, "reporter.name", r.GetName(), 200, false)
-		tipText(&v, "reporter.contact", r.GetContact(), 500, false)
+		v.LimitText("reporter.name", r.GetName(), 200)
+		v.LimitText("reporter.contact", r.GetContact(), 500)
 	}
 	if err := v.Err(); err != nil {
 		return nil, err
@@ -116,15 +115,6 @@ func (s *TipServer) seal(id string, r *xunchav1.Reporter) ([]byte, error) {
 		return nil, fmt.Errorf("sealing the reporter of tip %q: %w", id, err)
 	}
 	return sealed, nil
-}
-
-func tipText(v *derrors.Violations, field, value string, max int, required bool) {
-	switch {
-	case required && strings.TrimSpace(value) == "":
-		v.Add(field, "must not be empty")
-	case utf8.RuneCountInString(value) > max:
-		v.Add(field, "must be at most %d characters", max)
-	}
 }
 
 // GetTip returns a tip without its reporter's identity; the read is
@@ -207,7 +197,7 @@ func (s *TipServer) TriageTip(ctx context.Context, req *xunchav1.TriageTipReques
 	case !dismiss && req.GetFinding() == nil:
 		v.Add("dismiss_reason", "must give the reason to dismiss the tip, or else give the finding it becomes")
 	}
-	tipText(&v, "dismiss_reason", req.GetDismissReason(), 5000, false)
+	v.LimitText("dismiss_reason", req.GetDismissReason(), 5000)
 	if err := v.Err(); err != nil {
 		return nil, err
 	}

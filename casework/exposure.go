@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/xuncha/xuncha/calendar"
 	"github.com/xuncha/xuncha/internal/actor"
@@ -80,8 +79,8 @@ func ValidateExposure(e Exposure) error {
 	case only && typ != want:
 		v.Add("subject", "must be %q for a %s exposure", want+"/<id>", e.Kind)
 	}
-	exposureText(&v, "outlet", e.Outlet, 200)
-	exposureText(&v, "title", e.Title, 500)
+	v.RequireText("outlet", e.Outlet, 200)
+	v.RequireText("title", e.Title, 500)
 	if e.Link != "" {
 		u, err := url.Parse(e.Link)
 		switch {
@@ -95,13 +94,4 @@ func ValidateExposure(e Exposure) error {
 		v.Add("published_on", "must be a date YYYY-MM-DD")
 	}
 	return v.Err()
-}
-
-func exposureText(v *derrors.Violations, field, value string, max int) {
-	switch {
-	case strings.TrimSpace(value) == "":
-		v.Add(field, "must not be empty")
-	case utf8.RuneCountInString(value) > max:
-		v.Add(field, "must be at most %d characters", max)
-	}
 }

@@ -67,7 +67,7 @@ func (in RequestExtensionInput) Validate() error {
 	var v derrors.Violations
 	ValidateRequestID(&v, "request_id", in.RequestID)
 	requireDate(&v, "due", in.Due)
-	requireText(&v, "reason", in.Reason, 5000)
+	v.RequireText("reason", in.Reason, 5000)
 	if len(in.EvidenceIDs) == 0 {
 		v.Add("evidence_ids", "must list at least one piece of evidence of why more time is needed")
 	}
@@ -92,12 +92,12 @@ func (in DecideExtensionInput) Validate() error {
 	var v derrors.Violations
 	ValidateRequestID(&v, "request_id", in.RequestID)
 	if in.Approve {
-		optionalText(&v, "reason", in.Reason, 5000)
+		v.LimitText("reason", in.Reason, 5000)
 		if in.Due != "" {
 			requireDate(&v, "due", in.Due)
 		}
 	} else {
-		requireText(&v, "reason", in.Reason, 5000)
+		v.RequireText("reason", in.Reason, 5000)
 		if in.Due != "" {
 			v.Add("due", "is only given when approving")
 		}

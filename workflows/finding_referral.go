@@ -129,14 +129,14 @@ func (in ReferClueInput) Validate() error {
 	}
 	if in.Receiver != "" {
 		casework.ValidateReceiver(&v, "receiver", in.Receiver)
-		optionalText(&v, "override_reason", in.OverrideReason, 2000)
+		v.LimitText("override_reason", in.OverrideReason, 2000)
 	} else if in.OverrideReason != "" {
 		v.Add("override_reason", "is only given with receiver, to override the routing table's")
 	}
 	if in.AckWorkingDays != 0 {
 		casework.ValidateAckWorkingDays(&v, "ack_working_days", in.AckWorkingDays)
 	}
-	optionalText(&v, "note", in.Note, 5000)
+	v.LimitText("note", in.Note, 5000)
 	return v.Err()
 }
 
@@ -159,8 +159,8 @@ func (in AcknowledgeReferralInput) Validate() error {
 	if in.Seq < 0 {
 		v.Add("seq", "must be a referral's number (1, 2, …), or 0 for the one awaiting receipt")
 	}
-	optionalText(&v, "receipt_number", in.ReceiptNumber, 100)
-	optionalText(&v, "note", in.Note, 5000)
+	v.LimitText("receipt_number", in.ReceiptNumber, 100)
+	v.LimitText("note", in.Note, 5000)
 	return v.Err()
 }
 
@@ -188,14 +188,14 @@ func (in ReportReferralOutcomeInput) Validate() error {
 	if !slices.Contains(casework.ReferralOutcomes, in.Outcome) {
 		v.Add("outcome", "must be one of %s", strings.Join(casework.ReferralOutcomes, ", "))
 	}
-	requireText(&v, "summary", in.Summary, 10000)
+	v.RequireText("summary", in.Summary, 10000)
 	if in.Outcome == casework.OutcomeFiled {
-		requireText(&v, "case_number", in.CaseNumber, 100)
+		v.RequireText("case_number", in.CaseNumber, 100)
 	} else {
-		optionalText(&v, "case_number", in.CaseNumber, 100)
+		v.LimitText("case_number", in.CaseNumber, 100)
 	}
 	for i, id := range in.EvidenceIDs {
-		requireText(&v, fmt.Sprintf("evidence_ids[%d]", i), id, 200)
+		v.RequireText(fmt.Sprintf("evidence_ids[%d]", i), id, 200)
 	}
 	return v.Err()
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/xuncha/xuncha/calendar"
 	"github.com/xuncha/xuncha/casework"
@@ -121,21 +120,6 @@ var RiskLevels = []string{"LOW", "MEDIUM", "HIGH", "CRITICAL"}
 // (三(一)1–10); a finding names the one it falls under.
 const ContentAreas = 10
 
-func requireText(v *derrors.Violations, field, value string, max int) {
-	switch {
-	case strings.TrimSpace(value) == "":
-		v.Add(field, "must not be empty")
-	case utf8.RuneCountInString(value) > max:
-		v.Add(field, "must be at most %d characters", max)
-	}
-}
-
-func optionalText(v *derrors.Violations, field, value string, max int) {
-	if utf8.RuneCountInString(value) > max {
-		v.Add(field, "must be at most %d characters", max)
-	}
-}
-
 // NeedsImmediateNotice reports whether a finding is a MAJOR hazard or an
 // important problem, notified to the unit and the office as soon as found
 // (charter 三(三)3).
@@ -151,8 +135,8 @@ func ValidateFinding(f casework.Finding) error {
 	if f.InspectionID == "" {
 		v.Add("inspection_id", "must not be empty")
 	}
-	requireText(&v, "title", f.Title, 200)
-	requireText(&v, "description", f.Description, 10000)
+	v.RequireText("title", f.Title, 200)
+	v.RequireText("description", f.Description, 10000)
 	if !slices.Contains(FindingKinds, f.Kind) {
 		v.Add("kind", "must be one of %s", strings.Join(FindingKinds, ", "))
 	}
@@ -169,9 +153,9 @@ func ValidateFinding(f casework.Finding) error {
 		v.Add("evidence_ids", "must list at least one piece of evidence (upload it first: POST /v1/evidence)")
 	}
 	if NeedsImmediateNotice(f) {
-		requireText(&v, "rectification_opinion", f.RectificationOpinion, 5000)
+		v.RequireText("rectification_opinion", f.RectificationOpinion, 5000)
 	} else {
-		optionalText(&v, "rectification_opinion", f.RectificationOpinion, 5000)
+		v.LimitText("rectification_opinion", f.RectificationOpinion, 5000)
 	}
 	return v.Err()
 }
@@ -187,18 +171,18 @@ type DiagnoseInput struct {
 func (in DiagnoseInput) Validate() error {
 	var v derrors.Violations
 	ValidateRequestID(&v, "request_id", in.RequestID)
-	requireText(&v, "diagnosis.cause", in.Diagnosis.Cause, 5000)
+	v.RequireText("diagnosis.cause", in.Diagnosis.Cause, 5000)
 	if len(in.Diagnosis.ResponsibleParties) == 0 {
 		v.Add("diagnosis.responsible_parties", "must name at least one responsible party")
 	}
 	for i, p := range in.Diagnosis.ResponsibleParties {
-		requireText(&v, fmt.Sprintf("diagnosis.responsible_parties[%d]", i), p, 200)
+		v.RequireText(fmt.Sprintf("diagnosis.responsible_parties[%d]", i), p, 200)
 	}
 	if !slices.Contains(RiskLevels, in.Diagnosis.RiskLevel) {
 		v.Add("diagnosis.risk_level", "must be one of %s", strings.Join(RiskLevels, ", "))
 	}
-	optionalText(&v, "diagnosis.legal_basis", in.Diagnosis.LegalBasis, 5000)
-	optionalText(&v, "diagnosis.rectification_opinion", in.Diagnosis.RectificationOpinion, 5000)
+	v.LimitText("diagnosis.legal_basis", in.Diagnosis.LegalBasis, 5000)
+	v.LimitText("diagnosis.rectification_opinion", in.Diagnosis.RectificationOpinion, 5000)
 	return v.Err()
 }
 
@@ -227,7 +211,7 @@ func (in ClassifyInput) Validate() error {
 		}
 		seen[d] = true
 	}
-	optionalText(&v, "note", in.Note, 5000)
+	v.LimitText("note", in.Note, 5000)
 	return v.Err()
 }
 
@@ -245,7 +229,7 @@ type ReferInput struct {
 func (in ReferInput) Validate() error {
 	var v derrors.Violations
 	ValidateRequestID(&v, "request_id", in.RequestID)
-	requireText(&v, "receiving_authority", in.Referral.ReceivingAuthority, 200)
+	v.RequireText("receiving_authority", in.Referral.ReceivingAuthority, 200)
 	if _, err := calendar.ParseDate(in.Referral.FeedbackReceivedOn); err != nil {
 		v.Add("feedback_received_on", "must be a date YYYY-MM-DD")
 	}
@@ -254,7 +238,7 @@ func (in ReferInput) Validate() error {
 			v.Add("due", "must be a date YYYY-MM-DD")
 		}
 	}
-	optionalText(&v, "note", in.Note, 5000)
+	v.LimitText("note", in.Note, 5000)
 	return v.Err()
 }
 
@@ -271,8 +255,8 @@ type ReportRectificationInput struct {
 func (in ReportRectificationInput) Validate() error {
 	var v derrors.Violations
 	ValidateRequestID(&v, "request_id", in.RequestID)
-	requireText(&v, "report", in.Report, 10000)
-	requireText(&v, "handling_of_responsible", in.HandlingOfResponsible, 10000)
+	v.RequireText("report", in.Report, 10000)
+	v.RequireText("handling_of_responsible", in.HandlingOfResponsible, 10000)
 	if len(in.EvidenceIDs) == 0 {
 		v.Add("evidence_ids", "must list at least one piece of evidence of the rectification")
 	}
@@ -294,9 +278,9 @@ func (in VerifyInput) Validate() error {
 	var v derrors.Violations
 	ValidateRequestID(&v, "request_id", in.RequestID)
 	if !in.Accept {
-		requireText(&v, "reason", in.Reason, 5000)
+		v.RequireText("reason", in.Reason, 5000)
 	} else {
-		optionalText(&v, "reason", in.Reason, 5000)
+		v.LimitText("reason", in.Reason, 5000)
 	}
 	if in.Due != "" {
 		if in.Accept {
@@ -319,7 +303,7 @@ type WithdrawInput struct {
 func (in WithdrawInput) Validate() error {
 	var v derrors.Violations
 	ValidateRequestID(&v, "request_id", in.RequestID)
-	requireText(&v, "reason", in.Reason, 5000)
+	v.RequireText("reason", in.Reason, 5000)
 	return v.Err()
 }
 

@@ -102,12 +102,12 @@ func (in SignOffInput) Validate() error {
 	var v derrors.Violations
 	ValidateRequestID(&v, "request_id", in.RequestID)
 	if in.Approve {
-		optionalText(&v, "reason", in.Reason, 5000)
+		v.LimitText("reason", in.Reason, 5000)
 		if in.Due != "" {
 			v.Add("due", "is only given when refusing")
 		}
 	} else {
-		requireText(&v, "reason", in.Reason, 5000)
+		v.RequireText("reason", in.Reason, 5000)
 		if in.Due != "" {
 			requireDate(&v, "due", in.Due)
 		}

@@ -141,7 +141,7 @@ func validateTeamAt(v *derrors.Violations, field string, team []casework.TeamMem
 	counted, leaders, deputies := 0, 0, 0
 	for i, m := range team {
 		f := fmt.Sprintf("%s[%d]", field, i)
-		requireText(v, f+".name", m.Name, 100)
+		v.RequireText(f+".name", m.Name, 100)
 		if !slices.Contains(teamRoles, m.Role) {
 			v.Add(f+".role", "must be one of %s", strings.Join(teamRoles, ", "))
 			continue
@@ -287,7 +287,7 @@ func requireDate(v *derrors.Violations, field, value string) {
 func (in ApproveTeamInput) Validate() error {
 	var v derrors.Violations
 	ValidateRequestID(&v, "request_id", in.RequestID)
-	optionalText(&v, "note", in.Note, 5000)
+	v.LimitText("note", in.Note, 5000)
 	return v.Err()
 }
 
@@ -296,7 +296,7 @@ func (in NotifyInput) Validate() error {
 	var v derrors.Violations
 	ValidateRequestID(&v, "request_id", in.RequestID)
 	requireDate(&v, "notified_on", in.NotifiedOn)
-	optionalText(&v, "note", in.Note, 5000)
+	v.LimitText("note", in.Note, 5000)
 	return v.Err()
 }
 
@@ -305,7 +305,7 @@ func (in StationInput) Validate() error {
 	var v derrors.Violations
 	ValidateRequestID(&v, "request_id", in.RequestID)
 	requireDate(&v, "stationed_on", in.StationedOn)
-	requireText(&v, "announcement", in.Announcement, 10000)
+	v.RequireText("announcement", in.Announcement, 10000)
 	if strings.TrimSpace(in.ContactPhone) == "" && strings.TrimSpace(in.ContactMailbox) == "" {
 		v.Add("contact_phone", "publish a contact phone or mailbox (charter 三(三)2)")
 	}
@@ -324,8 +324,8 @@ func (in EndOnsiteInput) Validate() error {
 func (in SubmitReportInput) Validate() error {
 	var v derrors.Violations
 	ValidateRequestID(&v, "request_id", in.RequestID)
-	requireText(&v, "report_evidence_id", in.ReportEvidenceID, 100)
-	requireText(&v, "summary", in.Summary, 20000)
+	v.RequireText("report_evidence_id", in.ReportEvidenceID, 100)
+	v.RequireText("summary", in.Summary, 20000)
 	return v.Err()
 }
 
@@ -333,7 +333,7 @@ func (in SubmitReportInput) Validate() error {
 func (in ReviewInput) Validate() error {
 	var v derrors.Violations
 	ValidateRequestID(&v, "request_id", in.RequestID)
-	optionalText(&v, "note", in.Note, 5000)
+	v.LimitText("note", in.Note, 5000)
 	return v.Err()
 }
 
@@ -341,7 +341,7 @@ func (in ReviewInput) Validate() error {
 func (in ApproveInput) Validate() error {
 	var v derrors.Violations
 	ValidateRequestID(&v, "request_id", in.RequestID)
-	optionalText(&v, "note", in.Note, 5000)
+	v.LimitText("note", in.Note, 5000)
 	return v.Err()
 }
 
@@ -354,9 +354,9 @@ func (in GiveFeedbackInput) Validate() error {
 		v.Add("recipients", "must name the unit's principal leaders who received the feedback")
 	}
 	for i, r := range in.Recipients {
-		requireText(&v, fmt.Sprintf("recipients[%d]", i), r, 100)
+		v.RequireText(fmt.Sprintf("recipients[%d]", i), r, 100)
 	}
-	requireText(&v, "receiving_authority", in.ReceivingAuthority, 200)
+	v.RequireText("receiving_authority", in.ReceivingAuthority, 200)
 	if in.Due != "" {
 		requireDate(&v, "due", in.Due)
 	}
@@ -371,7 +371,7 @@ func (in GiveFeedbackInput) Validate() error {
 func (in InspectionRectificationInput) Validate() error {
 	var v derrors.Violations
 	ValidateRequestID(&v, "request_id", in.RequestID)
-	requireText(&v, "report", in.Report, 20000)
+	v.RequireText("report", in.Report, 20000)
 	if len(in.EvidenceIDs) == 0 {
 		v.Add("evidence_ids", "must list at least one piece of evidence")
 	}
@@ -382,7 +382,7 @@ func (in InspectionRectificationInput) Validate() error {
 func (in CancelInput) Validate() error {
 	var v derrors.Violations
 	ValidateRequestID(&v, "request_id", in.RequestID)
-	requireText(&v, "reason", in.Reason, 5000)
+	v.RequireText("reason", in.Reason, 5000)
 	return v.Err()
 }
 
@@ -409,8 +409,8 @@ type RecheckInput struct {
 func (in RecheckInput) Validate() error {
 	var v derrors.Violations
 	ValidateRequestID(&v, "request_id", in.RequestID)
-	requireText(&v, "finding_id", in.FindingID, 64)
-	requireText(&v, "note", in.Note, 5000)
+	v.RequireText("finding_id", in.FindingID, 64)
+	v.RequireText("note", in.Note, 5000)
 	if in.Due != "" {
 		if in.Passed {
 			v.Add("due", "is only given when the re-check failed")

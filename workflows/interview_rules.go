@@ -110,7 +110,7 @@ func (in InterviewInput) Validate() error {
 	if _, _, err := casework.ParseSubject(in.Subject); err != nil {
 		v.Add("subject", `must be "finding/<id>" or "inspection/<id>"`)
 	}
-	requireText(&v, "reason", in.Reason, 5000)
+	v.RequireText("reason", in.Reason, 5000)
 	if !unitCodePattern.MatchString(in.UnitCode) {
 		v.Add("unit_code", "must be 2–32 letters, digits or \"-\" (an administrative division or organisation code)")
 	}
@@ -131,7 +131,7 @@ type ApproveInterviewInput struct {
 func (in ApproveInterviewInput) Validate() error {
 	var v derrors.Violations
 	ValidateRequestID(&v, "request_id", in.RequestID)
-	optionalText(&v, "note", in.Note, 5000)
+	v.LimitText("note", in.Note, 5000)
 	return v.Err()
 }
 
@@ -162,10 +162,10 @@ func (in HoldInterviewInput) Validate() error {
 		v.Add("attendees", "must name at most 100 attendees")
 	}
 	for i, a := range in.Attendees {
-		requireText(&v, fmt.Sprintf("attendees[%d]", i), a, 200)
+		v.RequireText(fmt.Sprintf("attendees[%d]", i), a, 200)
 	}
-	requireText(&v, "minutes", in.Minutes, 20000)
-	requireText(&v, "requirements", in.Requirements, 10000)
+	v.RequireText("minutes", in.Minutes, 20000)
+	v.RequireText("requirements", in.Requirements, 10000)
 	if in.FollowUpWorkingDays < 0 || in.FollowUpWorkingDays > MaxFollowUpWorkingDays {
 		v.Add("follow_up_working_days", "must be between 1 and %d (0 means %d)", MaxFollowUpWorkingDays, deadline.DefaultFollowUpWorkingDays)
 	}
@@ -189,7 +189,7 @@ type ReportInterviewFollowUpInput struct {
 func (in ReportInterviewFollowUpInput) Validate() error {
 	var v derrors.Violations
 	ValidateRequestID(&v, "request_id", in.RequestID)
-	requireText(&v, "report", in.Report, 20000)
+	v.RequireText("report", in.Report, 20000)
 	for i, id := range in.EvidenceIDs {
 		if strings.TrimSpace(id) == "" {
 			v.Add(fmt.Sprintf("evidence_ids[%d]", i), "must not be empty")
@@ -209,7 +209,7 @@ type CloseInterviewInput struct {
 func (in CloseInterviewInput) Validate() error {
 	var v derrors.Violations
 	ValidateRequestID(&v, "request_id", in.RequestID)
-	optionalText(&v, "note", in.Note, 5000)
+	v.LimitText("note", in.Note, 5000)
 	return v.Err()
 }
 
@@ -229,6 +229,6 @@ type CancelInterviewInput struct {
 func (in CancelInterviewInput) Validate() error {
 	var v derrors.Violations
 	ValidateRequestID(&v, "request_id", in.RequestID)
-	requireText(&v, "note", in.Reason, 5000)
+	v.RequireText("note", in.Reason, 5000)
 	return v.Err()
 }

@@ -151,9 +151,7 @@ type AnswerInvitationInput struct {
 func (in AnswerInvitationInput) Validate() error {
 	var v derrors.Violations
 	ValidateRequestID(&v, "request_id", in.RequestID)
-	if len([]rune(in.Reason)) > 1000 {
-		v.Add("reason", "must be at most 1000 characters")
-	}
+	v.LimitText("reason", in.Reason, 1000)
 	return v.Err()
 }
 
@@ -165,7 +163,7 @@ type DeclineInvitationInput AnswerInvitationInput
 func (in DeclineInvitationInput) Validate() error {
 	var v derrors.Violations
 	ValidateRequestID(&v, "request_id", in.RequestID)
-	requireText(&v, "reason", in.Reason, 1000)
+	v.RequireText("reason", in.Reason, 1000)
 	return v.Err()
 }
 
@@ -185,9 +183,9 @@ func (in JudgeDeclineInput) Validate() error {
 		v.Add("judgement", "must be one of %s, %s", JudgementJustified, JudgementUnjustified)
 	}
 	if in.Judgement == JudgementUnjustified {
-		requireText(&v, "note", in.Note, 1000)
-	} else if len([]rune(in.Note)) > 1000 {
-		v.Add("note", "must be at most 1000 characters")
+		v.RequireText("note", in.Note, 1000)
+	} else {
+		v.LimitText("note", in.Note, 1000)
 	}
 	return v.Err()
 }
@@ -203,7 +201,7 @@ type WithdrawInvitationInput struct {
 func (in WithdrawInvitationInput) Validate() error {
 	var v derrors.Violations
 	ValidateRequestID(&v, "request_id", in.RequestID)
-	requireText(&v, "reason", in.Reason, 1000)
+	v.RequireText("reason", in.Reason, 1000)
 	return v.Err()
 }
 

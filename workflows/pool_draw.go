@@ -403,8 +403,8 @@ func CheckSwap(in DrawInput, l casework.Lineup, leaving string, x casework.Exper
 func ValidateExpert(x casework.Expert) error {
 	var v derrors.Violations
 	ValidateID(&v, "expert_id", x.ID)
-	requireText(&v, "expert.name", x.Name, 100)
-	requireText(&v, "expert.organisation", x.Organisation, 200)
+	v.RequireText("expert.name", x.Name, 100)
+	v.RequireText("expert.organisation", x.Organisation, 200)
 	switch {
 	case strings.TrimSpace(x.UnitCode) == "":
 		v.Add("expert.unit_code", "must not be empty")
@@ -419,7 +419,7 @@ func ValidateExpert(x casework.Expert) error {
 	}
 	validateContentAreas(&v, "expert.content_areas", x.ContentAreas)
 	for i, s := range x.Sectors {
-		requireText(&v, fmt.Sprintf("expert.sectors[%d]", i), s, 100)
+		v.RequireText(fmt.Sprintf("expert.sectors[%d]", i), s, 100)
 	}
 	if !divisionCode.MatchString(x.HomeRegion) {
 		v.Add("expert.home_region", "must be a six-digit administrative division code")
@@ -464,7 +464,7 @@ func validateUnavailability(v *derrors.Violations, field string, u casework.Unav
 	if errF == nil && errT == nil && to.Before(from) {
 		v.Add(field+".to", "must not be before from (%s)", from)
 	}
-	requireText(v, field+".reason", u.Reason, 500)
+	v.RequireText(field+".reason", u.Reason, 500)
 }
 
 // validateContentAreas checks a list of the charter's content items (三(一)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/xuncha/xuncha/internal/i18n"
 )
@@ -87,6 +88,25 @@ func (v *Violations) Add(field, rule string, args ...any) {
 // computed apart from its field, e.g. by a parser, with i18n.T).
 func (v *Violations) AddText(field string, rule i18n.Text) {
 	*v = append(*v, FieldViolation{Field: field, Rule: rule.EN, RuleZH: rule.ZH})
+}
+
+// RequireText records that field must not be empty (or only white space)
+// and holds at most max characters: the one text rule of every request
+// field that must be filled.
+func (v *Violations) RequireText(field, value string, max int) {
+	if strings.TrimSpace(value) == "" {
+		v.Add(field, "must not be empty")
+		return
+	}
+	v.LimitText(field, value, max)
+}
+
+// LimitText records that field holds more than max characters (Unicode code
+// points, so a Chinese character counts once).
+func (v *Violations) LimitText(field, value string, max int) {
+	if utf8.RuneCountInString(value) > max {
+		v.Add(field, "must be at most %d characters", max)
+	}
 }
 
 // Err returns nil when nothing was recorded, else an *InvalidError.

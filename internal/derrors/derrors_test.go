@@ -48,3 +48,37 @@ func TestMessagesInBothLanguages(t *testing.T) {
 		}
 	}
 }
+
+// TestTextRules: the one text rule of request fields. Blank is empty for
+// RequireText; the limit counts characters, not bytes, so a field of max
+// Chinese characters passes and one more does not.
+func TestTextRules(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		value    string
+		required bool
+		want     string
+	}{
+		{"empty required", "", true, "reason: must not be empty"},
+		{"blank required", " \t\n", true, "reason: must not be empty"},
+		{"empty optional", "", false, ""},
+		{"at the limit", "整改不到位", true, ""},
+		{"at the limit, optional", "整改不到位", false, ""},
+		{"over the limit", "整改不到位啊", true, "reason: must be at most 5 characters"},
+		{"over the limit, optional", "整改不到位啊", false, "reason: must be at most 5 characters"},
+	} {
+		var v Violations
+		if tt.required {
+			v.RequireText("reason", tt.value, 5)
+		} else {
+			v.LimitText("reason", tt.value, 5)
+		}
+		got := ""
+		if err := v.Err(); err != nil {
+			got = err.Error()
+		}
+		if got != tt.want {
+			t.Errorf("%s: %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}
