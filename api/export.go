@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -53,11 +54,7 @@ var exportParameters = []string{"format", "inspection_id", "unit_code", "stage",
 // and the list's filters, exactly as ListFindings checks them.
 func exportRequest(ctx context.Context, query url.Values) (format string, sel problemlist.Selection, err error) {
 	var v derrors.Violations
-	keys := make([]string, 0, len(query))
-	for k := range query {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
+	keys := slices.Sorted(maps.Keys(query))
 	for _, k := range keys {
 		switch {
 		case !slices.Contains(exportParameters, k):

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -71,11 +72,7 @@ func invalidUTF8Strings(v *derrors.Violations, path string, val any, md protoref
 			invalidUTF8Strings(v, fmt.Sprintf("%s[%d]", path, i), e, md)
 		}
 	case map[string]any:
-		keys := make([]string, 0, len(x))
-		for k := range x {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
+		keys := slices.Sorted(maps.Keys(x))
 		for _, k := range keys {
 			e := x[k]
 			name, next := k, protoreflect.MessageDescriptor(nil)
@@ -95,11 +92,7 @@ func invalidUTF8Strings(v *derrors.Violations, path string, val any, md protoref
 
 // checkMessage checks the members of a JSON object against md.
 func checkMessage(v *derrors.Violations, path string, obj map[string]any, md protoreflect.MessageDescriptor) {
-	keys := make([]string, 0, len(obj))
-	for k := range obj {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
+	keys := slices.Sorted(maps.Keys(obj))
 	keyOf := map[protoreflect.FieldNumber]string{}
 	for _, k := range keys {
 		fd := fieldByJSONKey(md, k)
@@ -154,11 +147,7 @@ func checkField(v *derrors.Violations, path string, fd protoreflect.FieldDescrip
 			v.Add(path, "must be an object")
 			return
 		}
-		keys := make([]string, 0, len(obj))
-		for k := range obj {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
+		keys := slices.Sorted(maps.Keys(obj))
 		for _, k := range keys {
 			checkValue(v, fmt.Sprintf("%s[%q]", path, k), fd.MapValue(), obj[k])
 		}
@@ -322,11 +311,7 @@ func validTimestamp(s string) bool {
 // gateway ignores them; pathParams are the names bound by the URL path.
 func queryViolations(query map[string][]string, md protoreflect.MessageDescriptor, pathParams []string) derrors.Violations {
 	var v derrors.Violations
-	keys := make([]string, 0, len(query))
-	for k := range query {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
+	keys := slices.Sorted(maps.Keys(query))
 	for _, key := range keys {
 		if slices.Contains(pathParams, key) {
 			continue

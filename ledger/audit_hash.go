@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"maps"
 	"slices"
 	"strconv"
 	"time"
@@ -208,11 +209,7 @@ func appendCanonicalJSON(b []byte, v any) []byte {
 		}
 		return append(b, ']')
 	case map[string]any:
-		keys := make([]string, 0, len(v))
-		for k := range v {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys) // Go compares strings by their bytes
+		keys := slices.Sorted(maps.Keys(v)) // Go compares strings by their bytes
 		b = append(b, '{')
 		for i, k := range keys {
 			if i > 0 {
