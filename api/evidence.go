@@ -65,13 +65,7 @@ type evidenceHandler struct {
 	ledger   *ledger.Store
 	store    *evidence.Store
 	maxBytes int64
-	// authorize returns the request's context with the caller of route (a
-	// row of the authorization table) and its reach, as the gRPC
-	// interceptor sets them.
-	authorize func(r *http.Request, route string) (context.Context, error)
-	// fail writes an error exactly as the gateway does.
-	fail func(w http.ResponseWriter, r *http.Request, err error)
-	log  *zap.Logger
+	guard
 }
 
 // evidenceBody is the JSON answer describing one piece of evidence.
@@ -111,29 +105,9 @@ func EvidenceID(sum string) string { return "ev-" + sum[:16] }
 
 // register adds the endpoints to mux.
 func (h *evidenceHandler) register(mux *http.ServeMux) {
-	registerGuarded(mux, h.authorize, h.fail, map[string]http.HandlerFunc{
+	h.guard.register(mux, map[string]http.HandlerFunc{
 		EvidenceUpload: h.upload, EvidenceMetadata: h.metadata, EvidenceContent: h.content,
 	})
-}
-
-// registerGuarded registers each route's handler behind authorize (the
-// authorization table, for the routes served outside gRPC: evidence, the
-// problem list's export and import, the round summary, the pool's import):
-// a request it refuses is answered by fail and goes no further; one it
-// lets through carries its actor in the request's context.
-func registerGuarded(mux *http.ServeMux, authorize func(r *http.Request, route string) (context.Context, error),
-	fail func(w http.ResponseWriter, r *http.Request, err error), routes map[string]http.HandlerFunc,
-) {
-	for route, serve := range routes {
-		mux.HandleFunc(route, func(w http.ResponseWriter, r *http.Request) {
-			ctx, err := authorize(r, route)
-			if err != nil {
-				fail(w, r, err)
-				return
-			}
-			serve(w, r.WithContext(ctx))
-		})
-	}
 }
 
 func (h *evidenceHandler) upload(w http.ResponseWriter, r *http.Request) {

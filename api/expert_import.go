@@ -38,16 +38,15 @@ import (
 // authorization table, the input boundary and the idempotency key apply as
 // to any AddExpert, so the same file uploaded again adds nobody twice.
 type expertImportHandler struct {
-	ledger    *ledger.Store
-	pool      xunchav1.ExpertPoolServiceClient
-	config    ImportConfig
-	authorize func(r *http.Request, route string) (context.Context, error)
-	fail      func(w http.ResponseWriter, r *http.Request, err error)
-	log       *zap.Logger
+	ledger *ledger.Store
+	pool   xunchav1.ExpertPoolServiceClient
+	config ImportConfig
+	// guard is the evidence endpoints' (evidenceHandler), with its own log.
+	guard
 }
 
 func (h *expertImportHandler) register(mux *http.ServeMux) {
-	registerGuarded(mux, h.authorize, h.fail, map[string]http.HandlerFunc{
+	h.guard.register(mux, map[string]http.HandlerFunc{
 		ExpertsTemplate: func(w http.ResponseWriter, r *http.Request) {
 			serveTemplate(w, r, h.fail, problemlist.WriteExpertTemplate, "experts-template.xlsx", "巡查专家库导入模板.xlsx")
 		},

@@ -36,14 +36,12 @@ const (
 // same scope); every matching finding is written, oldest first.
 type exportHandler struct {
 	exporter *problemlist.Exporter
-	// authorize and fail are the evidence endpoints' (evidenceHandler).
-	authorize func(r *http.Request, route string) (context.Context, error)
-	fail      func(w http.ResponseWriter, r *http.Request, err error)
-	log       *zap.Logger
+	// guard is the evidence endpoints' (evidenceHandler), with its own log.
+	guard
 }
 
 func (h *exportHandler) register(mux *http.ServeMux) {
-	registerGuarded(mux, h.authorize, h.fail, map[string]http.HandlerFunc{FindingsExport: h.export})
+	h.guard.register(mux, map[string]http.HandlerFunc{FindingsExport: h.export})
 }
 
 // exportParameters are the query parameters the export takes: format and

@@ -99,14 +99,12 @@ func (s *Server) gateway(ctx context.Context, conn *grpc.ClientConn) (http.Handl
 	root.Handle("/v1/", s.authenticated(restInput(mux, mux, marshaler), mux, marshaler))
 	evidence := s.evidenceHandler(mux, marshaler)
 	evidence.register(root)
-	(&exportHandler{exporter: &problemlist.Exporter{Ledger: s.Ledger}, authorize: evidence.authorize, fail: evidence.fail,
-		log: s.Log.Named("export")}).register(root)
+	(&exportHandler{exporter: &problemlist.Exporter{Ledger: s.Ledger}, guard: evidence.logTo(s.Log.Named("export"))}).register(root)
 	(&importHandler{ledger: s.Ledger, temporal: s.Temporal, taskQueue: s.TaskQueue, config: s.Import,
-		authorize: evidence.authorize, fail: evidence.fail, log: s.Log.Named("import")}).register(root)
+		guard: evidence.logTo(s.Log.Named("import"))}).register(root)
 	(&expertImportHandler{ledger: s.Ledger, pool: xunchav1.NewExpertPoolServiceClient(conn), config: s.Import,
-		authorize: evidence.authorize, fail: evidence.fail, log: s.Log.Named("import")}).register(root)
-	(&summaryHandler{ledger: s.Ledger, authorize: evidence.authorize, fail: evidence.fail,
-		log: s.Log.Named("summary")}).register(root)
+		guard: evidence.logTo(s.Log.Named("import"))}).register(root)
+	(&summaryHandler{ledger: s.Ledger, guard: evidence.logTo(s.Log.Named("summary"))}).register(root)
 	if s.PayloadCodec != nil {
 		log := s.Log.Named("codec")
 		s.codecHandler(func(w http.ResponseWriter, r *http.Request, err error) {
@@ -132,7 +130,7 @@ func (s *Server) evidenceHandler(mux *runtime.ServeMux, m runtime.Marshaler) *ev
 		ledger:   s.Ledger,
 		store:    s.Evidence,
 		maxBytes: maxBytes,
-		authorize: func(r *http.Request, route string) (context.Context, error) {
+		guard: guard{authorize: func(r *http.Request, route string) (context.Context, error) {
 			who, reach, _, err := s.caller(r.Context(), route, r.Header.Values("Authorization"))
 			if err != nil {
 				s.recordRefusal(r.Context(), who, route, strings.TrimPrefix(r.URL.Path, "/v1/"), r.RemoteAddr, toStatus(err, log, i18n.English))
@@ -140,10 +138,11 @@ func (s *Server) evidenceHandler(mux *runtime.ServeMux, m runtime.Marshaler) *ev
 			}
 			return withReach(actor.NewContext(r.Context(), who), reach), nil
 		},
-		fail: func(w http.ResponseWriter, r *http.Request, err error) {
-			errorHandler(r.Context(), mux, m, w, r, toStatus(err, logging.Ctx(r.Context(), log).With(zap.String("path", r.URL.Path)), requestLang(r)).Err())
+			fail: func(w http.ResponseWriter, r *http.Request, err error) {
+				errorHandler(r.Context(), mux, m, w, r, toStatus(err, logging.Ctx(r.Context(), log).With(zap.String("path", r.URL.Path)), requestLang(r)).Err())
+			},
+			log: log,
 		},
-		log: log,
 	}
 }
 

@@ -96,14 +96,12 @@ type importHandler struct {
 	temporal  client.Client
 	taskQueue string
 	config    ImportConfig
-	// authorize and fail are the evidence endpoints' (evidenceHandler).
-	authorize func(r *http.Request, route string) (context.Context, error)
-	fail      func(w http.ResponseWriter, r *http.Request, err error)
-	log       *zap.Logger
+	// guard is the evidence endpoints' (evidenceHandler), with its own log.
+	guard
 }
 
 func (h *importHandler) register(mux *http.ServeMux) {
-	registerGuarded(mux, h.authorize, h.fail, map[string]http.HandlerFunc{
+	h.guard.register(mux, map[string]http.HandlerFunc{
 		FindingsTemplate: func(w http.ResponseWriter, r *http.Request) {
 			serveTemplate(w, r, h.fail, problemlist.WriteTemplate, "findings-template.xlsx", "问题清单导入模板.xlsx")
 		},

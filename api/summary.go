@@ -2,12 +2,9 @@ package api
 
 import (
 	"bytes"
-	"context"
 	"net/http"
 	"strconv"
 	"time"
-
-	"go.uber.org/zap"
 
 	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/ledger"
@@ -24,14 +21,12 @@ import (
 // with charts, in the caller's reach (problemlist.WriteRoundSummary).
 type summaryHandler struct {
 	ledger *ledger.Store
-	// authorize and fail are the evidence endpoints' (evidenceHandler).
-	authorize func(r *http.Request, route string) (context.Context, error)
-	fail      func(w http.ResponseWriter, r *http.Request, err error)
-	log       *zap.Logger
+	// guard is the evidence endpoints' (evidenceHandler), with its own log.
+	guard
 }
 
 func (h *summaryHandler) register(mux *http.ServeMux) {
-	registerGuarded(mux, h.authorize, h.fail, map[string]http.HandlerFunc{RoundSummary: h.summary})
+	h.guard.register(mux, map[string]http.HandlerFunc{RoundSummary: h.summary})
 }
 
 func (h *summaryHandler) summary(w http.ResponseWriter, r *http.Request) {
