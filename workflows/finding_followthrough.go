@@ -48,6 +48,14 @@ type followThrough struct {
 	announce func(ctx workflow.Context, w *finding, seq int, esc casework.Escalation)
 }
 
+// withItem is a copy of items with item i changed by set: a with's way to
+// leave f's slices, which earlier states share, as they were.
+func withItem[T any](items []T, i int, set func(*T)) []T {
+	items = slices.Clone(items)
+	set(&items[i])
+	return items
+}
+
 // step names a ladder step of the deadline, "" for a step it does not take.
 func (ft *followThrough) step(step string) string {
 	switch step {

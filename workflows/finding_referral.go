@@ -466,12 +466,10 @@ var receiptFollowThrough = &followThrough{
 		return r.AckDeadline, findingMachine.open(f.Stage) && r.State == casework.ReferralAwaitingReceipt
 	},
 	with: func(f casework.Finding, seq int, d calendar.Deadline, overdue bool) casework.Finding {
-		i := referralIndex(f, seq)
-		f.ClueReferrals = slices.Clone(f.ClueReferrals)
-		f.ClueReferrals[i].AckDeadline = &d
-		if overdue {
-			f.ClueReferrals[i].ReceiptOverdue = true
-		}
+		f.ClueReferrals = withItem(f.ClueReferrals, referralIndex(f, seq), func(r *casework.ClueReferral) {
+			r.AckDeadline = &d
+			r.ReceiptOverdue = r.ReceiptOverdue || overdue
+		})
 		return f
 	},
 	message: func(f casework.Finding, seq int, step string, due calendar.Deadline) i18n.Text {

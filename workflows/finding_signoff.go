@@ -434,11 +434,10 @@ var signoffFollowThrough = &followThrough{
 	},
 	with: func(f casework.Finding, seq int, d calendar.Deadline, overdue bool) casework.Finding {
 		i := slices.IndexFunc(f.Signoffs, func(s casework.Signoff) bool { return s.Seq == seq })
-		f.Signoffs = slices.Clone(f.Signoffs)
-		f.Signoffs[i].Deadline = &d
-		if overdue {
-			f.Signoffs[i].Overdue = true
-		}
+		f.Signoffs = withItem(f.Signoffs, i, func(s *casework.Signoff) {
+			s.Deadline = &d
+			s.Overdue = s.Overdue || overdue
+		})
 		return f
 	},
 	message: func(f casework.Finding, seq int, step string, due calendar.Deadline) i18n.Text {

@@ -233,9 +233,7 @@ var invitationSpec = &spec[casework.Invitation]{
 	writeEscalation: func(esc casework.Escalation, next casework.Invitation, e casework.Event) (any, any) {
 		return acts.EscalateInvitation, activities.EscalateInvitationInput{Escalation: esc, Invitation: next, Event: e}
 	},
-	keepSteps: func(s deadline.ScheduledStep) bool {
-		return s.Step == casework.StepReminder || s.Step == casework.StepOverdue
-	},
+	keepSteps: reminderAndOverdue,
 	escalation: func(inv casework.Invitation, step deadline.ScheduledStep, due calendar.Deadline) i18n.Text {
 		switch step.Step {
 		case casework.StepReminder:

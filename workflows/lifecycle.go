@@ -54,7 +54,8 @@ type spec[R any] struct {
 	// an escalation step with the row it leaves (its result is an
 	// activities.EscalateResult).
 	writeEscalation func(casework.Escalation, R, casework.Event) (activity, input any)
-	// keepSteps, when set, keeps only some of the office's ladder steps.
+	// keepSteps, when set, keeps only some of the office's ladder steps
+	// (reminderAndOverdue).
 	keepSteps func(deadline.ScheduledStep) bool
 	// escalation says what a ladder step means for the row; "" takes no
 	// step.
@@ -88,6 +89,13 @@ type rowFields struct {
 	version, deadlineSeq, missed   *int
 	overdue                        *bool
 	updatedAt                      *time.Time
+}
+
+// reminderAndOverdue keeps the office's REMINDER and OVERDUE steps: the
+// ladder of a lifecycle that is itself the last rung (an interview) or whose
+// lapse is its own consequence (an invitation).
+func reminderAndOverdue(s deadline.ScheduledStep) bool {
+	return s.Step == casework.StepReminder || s.Step == casework.StepOverdue
 }
 
 // core is the state and machinery a lifecycle workflow shares with the
