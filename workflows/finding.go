@@ -156,16 +156,11 @@ var findingSpec = &spec[casework.Finding]{
 		return i18n.T("%s: the rectification report of %s is due %s", step.Step, findingLabel(f), due.Due)
 	},
 	announcement: func(f casework.Finding, esc casework.Escalation, due calendar.Deadline) (string, map[string]any) {
-		return EventFindingEscalated, map[string]any{
-			"escalation":    esc,
-			"finding_id":    f.ID,
-			"ledger_number": f.LedgerNumber,
-			"inspection_id": f.InspectionID,
-			"unit_code":     f.UnitCode,
-			"title":         f.Title,
-			"due":           due.Due,
-			"deadline":      due.Explanation,
-		}
+		return EventFindingEscalated, findingData(f, map[string]any{
+			"escalation": esc,
+			"due":        due.Due,
+			"deadline":   due.Explanation,
+		})
 	},
 	title:     func(f casework.Finding) string { return "**" + FindingSummary(f) + "**" },
 	stageName: i18n.FindingStage,
@@ -177,6 +172,18 @@ var findingSpec = &spec[casework.Finding]{
 		}
 		return []temporal.SearchAttributeUpdate{searchattr.Awaiting.ValueUnset()}
 	},
+}
+
+// findingData is a finding's webhook payload: what names the finding in
+// every event about it (its ID and ledger number, inspection, unit and
+// title), and what the event adds (more, which it fills in).
+func findingData(f casework.Finding, more map[string]any) map[string]any {
+	more["finding_id"] = f.ID
+	more["ledger_number"] = f.LedgerNumber
+	more["inspection_id"] = f.InspectionID
+	more["unit_code"] = f.UnitCode
+	more["title"] = f.Title
+	return more
 }
 
 // findingLabel names a finding in escalation messages: its ledger number
@@ -356,18 +363,13 @@ func (w *finding) notifyMajor(ctx workflow.Context) error {
 	}); err != nil {
 		return err
 	}
-	announce(ctx, w.ledger, &w.deliveries, EventMajorFinding, w.subject()+"/major", map[string]any{
-		"finding_id":            w.row.ID,
-		"ledger_number":         w.row.LedgerNumber,
-		"inspection_id":         w.row.InspectionID,
-		"unit_code":             w.row.UnitCode,
+	announce(ctx, w.ledger, &w.deliveries, EventMajorFinding, w.subject()+"/major", findingData(w.row, map[string]any{
 		"unit_name":             w.row.UnitName,
-		"title":                 w.row.Title,
 		"kind":                  w.row.Kind,
 		"severity":              w.row.Severity,
 		"important":             w.row.Important,
 		"rectification_opinion": w.row.RectificationOpinion,
-	})
+	}))
 	return nil
 }
 

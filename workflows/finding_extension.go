@@ -340,15 +340,10 @@ func (w *finding) decideExtension(ctx workflow.Context, in DecideExtensionInput)
 // announceExtension posts an extension's request or decision to the
 // subscribed webhooks.
 func (w *finding) announceExtension(ctx workflow.Context, eventType, what string, ext casework.Extension) {
-	data := map[string]any{
-		"finding_id":    w.row.ID,
-		"ledger_number": w.row.LedgerNumber,
-		"inspection_id": w.row.InspectionID,
-		"unit_code":     w.row.UnitCode,
-		"title":         w.row.Title,
-		"severity":      w.row.Severity,
-		"extension":     ext,
-	}
+	data := findingData(w.row, map[string]any{
+		"severity":  w.row.Severity,
+		"extension": ext,
+	})
 	if d := w.row.Deadline; d != nil {
 		data["due"] = d.Due
 		data["deadline"] = d.Explanation

@@ -550,15 +550,10 @@ func (w *finding) reportReferralOutcome(ctx workflow.Context, in ReportReferralO
 
 // referralData is a referral's webhook payload.
 func (w *finding) referralData(ref casework.ClueReferral) map[string]any {
-	return map[string]any{
-		"finding_id":    w.row.ID,
-		"ledger_number": w.row.LedgerNumber,
-		"inspection_id": w.row.InspectionID,
-		"unit_code":     w.row.UnitCode,
-		"title":         w.row.Title,
-		"kind":          w.row.Kind,
-		"referral":      ref,
-	}
+	return findingData(w.row, map[string]any{
+		"kind":     w.row.Kind,
+		"referral": ref,
+	})
 }
 
 // announceReferral posts a referral's change to the subscribed webhooks.

@@ -392,18 +392,13 @@ func (w *finding) publishSignoff(ctx workflow.Context) {
 // announceSignoff posts a round's request, a signature or a refusal to the
 // subscribed webhooks.
 func (w *finding) announceSignoff(ctx workflow.Context, eventType, what string, so casework.Signoff, sig *casework.Signature) {
-	data := map[string]any{
-		"finding_id":    w.row.ID,
-		"ledger_number": w.row.LedgerNumber,
-		"inspection_id": w.row.InspectionID,
-		"unit_code":     w.row.UnitCode,
-		"title":         w.row.Title,
-		"kind":          w.row.Kind,
-		"severity":      w.row.Severity,
-		"stage":         w.row.Stage,
-		"signoff":       so,
-		"awaiting":      awaited(so),
-	}
+	data := findingData(w.row, map[string]any{
+		"kind":     w.row.Kind,
+		"severity": w.row.Severity,
+		"stage":    w.row.Stage,
+		"signoff":  so,
+		"awaiting": awaited(so),
+	})
 	key := fmt.Sprintf("%s/signoff/%d/%s", w.subject(), so.Seq, what)
 	if sig != nil {
 		data["signature"] = *sig
