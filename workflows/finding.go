@@ -56,18 +56,10 @@ func (r ReopenInput) rule() deadline.Rule {
 
 // FindingState is what the state query and every update return.
 type FindingState struct {
-	Finding     casework.Finding      `json:"finding"`
-	Escalations []casework.Escalation `json:"escalations"`
-	// Pending are the escalation steps still to fire for the running
-	// deadline.
-	Pending []deadline.ScheduledStep `json:"pending"`
-	// Recorded is true once the ledger holds the finding with its number.
-	Recorded bool `json:"recorded"`
-}
-
-// FindingResult is what a finished FindingWorkflow returns.
-type FindingResult struct {
-	Stage string `json:"stage"`
+	Finding casework.Finding `json:"finding"`
+	// Progress is Recorded once the ledger holds the finding with its
+	// number.
+	Progress
 }
 
 // CalendarChangedSignal carries the loaded calendar version.
@@ -197,7 +189,7 @@ func findingLabel(f casework.Finding) string {
 
 // FindingWorkflow drives one finding round the closed loop, with its
 // rectification deadline on durable timers and the escalation ladder.
-func FindingWorkflow(ctx workflow.Context, in FindingInput) (FindingResult, error) {
+func FindingWorkflow(ctx workflow.Context, in FindingInput) (LifecycleResult, error) {
 	if in.Reopen != nil {
 		w := &finding{core: newCore(ctx, findingSpec, in.Finding)}
 		w.recorded = true
@@ -230,16 +222,16 @@ type finding struct {
 }
 
 func (w *finding) snapshot() FindingState {
-	return FindingState{Finding: w.row, Escalations: slices.Clone(w.escalations), Recorded: w.recorded, Pending: w.deadline.pending()}
+	return FindingState{Finding: w.row, Progress: w.progress()}
 }
 
 // run records and lists the new finding, then drives it to its end.
 // startedListed is FindingInput.StartedListed: a level-3 run whose record
 // lists it at once then has the listed finding's search attributes
 // already.
-func (w *finding) run(ctx workflow.Context, startedListed bool) (FindingResult, error) {
+func (w *finding) run(ctx workflow.Context, startedListed bool) (LifecycleResult, error) {
 	if err := w.registerHandlers(ctx); err != nil {
-		return FindingResult{}, err
+		return LifecycleResult{}, err
 	}
 
 	// FOUND: recorded with evidence, numbered in the ledger. LISTED
@@ -256,7 +248,7 @@ func (w *finding) run(ctx workflow.Context, startedListed bool) (FindingResult, 
 		if startedListed {
 			w.publish(ctx) // not listed after all: FOUND, as a run that fails shows
 		}
-		return FindingResult{}, failCreation(ctx, "recording finding "+w.row.ID, err, &w.refused)
+		return LifecycleResult{}, failCreation(ctx, "recording finding "+w.row.ID, err, &w.refused)
 	}
 	w.row.LedgerNumber = rec.LedgerNumber
 
@@ -271,7 +263,7 @@ func (w *finding) run(ctx workflow.Context, startedListed bool) (FindingResult, 
 		// A MAJOR hazard or important problem is notified at once (charter 三(三)3).
 		if notify {
 			if err := w.notifyMajor(ctx); err != nil {
-				return FindingResult{}, err
+				return LifecycleResult{}, err
 			}
 		}
 		next := w.row
@@ -280,16 +272,16 @@ func (w *finding) run(ctx workflow.Context, startedListed bool) (FindingResult, 
 			Key: "list/" + w.row.RequestID, Action: "list", Actor: actor.System,
 			Note: "entered in the problem ledger as " + w.row.LedgerNumber,
 		}); err != nil {
-			return FindingResult{}, err
+			return LifecycleResult{}, err
 		}
 	}
 	w.recorded = true
 
 	workflow.Go(ctx, w.receiveCalendarChanges)
 	if err := w.awaitEnd(ctx); err != nil {
-		return FindingResult{}, err
+		return LifecycleResult{}, err
 	}
-	return FindingResult{Stage: w.row.Stage}, nil
+	return LifecycleResult{Stage: w.row.Stage}, nil
 }
 
 func (w *finding) registerHandlers(ctx workflow.Context) error {
@@ -529,23 +521,23 @@ func (w *finding) withdraw(ctx workflow.Context, in WithdrawInput) error {
 // workflow. A MAJOR hazard or important problem is notified now, under the
 // mutex, so that a change sent with the start (update-with-start) comes
 // after it; the notice's event and webhook are keyed, so they are sent once.
-func (w *finding) adopt(ctx workflow.Context) (FindingResult, error) {
+func (w *finding) adopt(ctx workflow.Context) (LifecycleResult, error) {
 	w.row.WorkflowID = workflow.GetInfo(ctx).WorkflowExecution.ID
 	notify := w.spec.machine.open(w.stage()) && NeedsImmediateNotice(w.row)
 	if notify {
 		// Held before the handlers exist: a change sent with the start waits.
 		if err := w.mu.Lock(ctx); err != nil {
-			return FindingResult{}, err
+			return LifecycleResult{}, err
 		}
 	}
 	if err := w.registerHandlers(ctx); err != nil {
-		return FindingResult{}, err
+		return LifecycleResult{}, err
 	}
 	if notify {
 		err := w.notifyMajor(ctx)
 		w.mu.Unlock()
 		if err != nil {
-			return FindingResult{}, err
+			return LifecycleResult{}, err
 		}
 	} else {
 		// The start set the search attributes from the row: no upsert,
@@ -554,16 +546,16 @@ func (w *finding) adopt(ctx workflow.Context) (FindingResult, error) {
 	}
 	workflow.Go(ctx, w.receiveCalendarChanges)
 	if err := w.awaitEnd(ctx); err != nil {
-		return FindingResult{}, err
+		return LifecycleResult{}, err
 	}
-	return FindingResult{Stage: w.row.Stage}, nil
+	return LifecycleResult{Stage: w.row.Stage}, nil
 }
 
 // reopen continues a closed finding in a new run: REFERRED again, with a new
 // deadline and its ladder, the reopen counted and recorded.
-func (w *finding) reopen(ctx workflow.Context, in ReopenInput) (FindingResult, error) {
+func (w *finding) reopen(ctx workflow.Context, in ReopenInput) (LifecycleResult, error) {
 	if err := w.registerHandlers(ctx); err != nil {
-		return FindingResult{}, err
+		return LifecycleResult{}, err
 	}
 	w.row.WorkflowID = workflow.GetInfo(ctx).WorkflowExecution.ID
 	if err := workflow.UpsertTypedSearchAttributes(ctx, findingAttributes(w.row)...); err != nil {
@@ -577,11 +569,11 @@ func (w *finding) reopen(ctx workflow.Context, in ReopenInput) (FindingResult, e
 		func() map[string]any {
 			return map[string]any{"inspection_id": in.InspectionID, "reopen_count": reopens}
 		}); err != nil {
-		return FindingResult{}, err
+		return LifecycleResult{}, err
 	}
 	workflow.Go(ctx, w.receiveCalendarChanges)
 	if err := w.awaitEnd(ctx); err != nil {
-		return FindingResult{}, err
+		return LifecycleResult{}, err
 	}
-	return FindingResult{Stage: w.row.Stage}, nil
+	return LifecycleResult{Stage: w.row.Stage}, nil
 }

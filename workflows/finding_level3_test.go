@@ -30,7 +30,7 @@ type levelRun struct {
 // levelRun.startAsTheAPI starts, apart from FindingWorkflow's own name,
 // which the suite's runs of the function (h.run) go on starting.
 func registerLevelThree(env *testsuite.TestWorkflowEnvironment) {
-	env.RegisterWorkflowWithOptions(func(ctx workflow.Context, in FindingInput) (FindingResult, error) {
+	env.RegisterWorkflowWithOptions(func(ctx workflow.Context, in FindingInput) (LifecycleResult, error) {
 		return FindingWorkflow(ctx, in)
 	}, workflow.RegisterOptions{Name: FindingWorkflowName})
 }

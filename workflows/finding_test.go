@@ -289,11 +289,11 @@ func newHarness(t *testing.T) *harness {
 	// (tested in interview_test.go); here only their proposal is recorded.
 	env.RegisterWorkflowWithOptions(InterviewWorkflow, workflow.RegisterOptions{Name: InterviewWorkflowName})
 	env.OnWorkflow(InterviewWorkflowName, mock.Anything, mock.Anything).Return(
-		func(_ workflow.Context, in InterviewInput) (InterviewResult, error) {
+		func(_ workflow.Context, in InterviewInput) (LifecycleResult, error) {
 			fl.mu.Lock()
 			defer fl.mu.Unlock()
 			fl.interviews = append(fl.interviews, in)
-			return InterviewResult{Stage: "PROPOSED"}, nil
+			return LifecycleResult{Stage: "PROPOSED"}, nil
 		})
 	return &harness{t: t, env: env, fl: fl}
 }

@@ -149,21 +149,13 @@ func (in InspectionInput) Validate() error {
 
 // InspectionState is what the state query and every update return.
 type InspectionState struct {
-	Inspection  casework.Inspection      `json:"inspection"`
-	Escalations []casework.Escalation    `json:"escalations"`
-	Pending     []deadline.ScheduledStep `json:"pending"`
-	// Recorded is true once the ledger row is written.
-	Recorded bool `json:"recorded"`
+	Inspection casework.Inspection `json:"inspection"`
+	Progress
 }
 
 // AwaitCreatedInput is the argument of the await-created update.
 type AwaitCreatedInput struct {
 	RequestID string `json:"request_id"`
-}
-
-// InspectionResult is what a finished InspectionWorkflow returns.
-type InspectionResult struct {
-	Stage string `json:"stage"`
 }
 
 // InspectionSummary is the one-line summary the Web UI shows for an
@@ -273,7 +265,7 @@ func teamLeader(in casework.Inspection) string {
 
 // InspectionWorkflow drives one inspection through the charter's procedure
 // (三(三)1–6), with the report and rectification deadlines on durable timers.
-func InspectionWorkflow(ctx workflow.Context, in InspectionInput) (InspectionResult, error) {
+func InspectionWorkflow(ctx workflow.Context, in InspectionInput) (LifecycleResult, error) {
 	start, _ := calendar.ParseDate(in.PlannedStart) // validated by the API
 	end, _ := calendar.ParseDate(in.PlannedEnd)
 	now := workflow.Now(ctx).UTC()
@@ -310,18 +302,18 @@ type inspection struct {
 var acts *activities.Activities
 
 func (w *inspection) snapshot() InspectionState {
-	return InspectionState{Inspection: w.row, Escalations: slices.Clone(w.escalations), Pending: w.deadline.pending(), Recorded: w.recorded}
+	return InspectionState{Inspection: w.row, Progress: w.progress()}
 }
 
-func (w *inspection) run(ctx workflow.Context) (InspectionResult, error) {
+func (w *inspection) run(ctx workflow.Context) (LifecycleResult, error) {
 	if err := w.registerHandlers(ctx); err != nil {
-		return InspectionResult{}, err
+		return LifecycleResult{}, err
 	}
 	if err := w.ledger.call(ctx, nil, acts.CreateInspection, activities.CreateInspectionInput{
 		Inspection: w.row, EventKey: "create/" + w.row.RequestID,
 		NotRepeating: w.row.Kind == KindComprehensive && IsLocalGovernment(w.row.UnitCode),
 	}); err != nil {
-		return InspectionResult{}, failCreation(ctx, "recording inspection "+w.row.ID, err, &w.refused)
+		return LifecycleResult{}, failCreation(ctx, "recording inspection "+w.row.ID, err, &w.refused)
 	}
 	w.recorded = true
 	w.publish(ctx)
@@ -329,9 +321,9 @@ func (w *inspection) run(ctx workflow.Context) (InspectionResult, error) {
 
 	workflow.Go(ctx, w.receiveCalendarChanges)
 	if err := w.awaitEnd(ctx); err != nil {
-		return InspectionResult{}, err
+		return LifecycleResult{}, err
 	}
-	return InspectionResult{Stage: w.row.Stage}, nil
+	return LifecycleResult{Stage: w.row.Stage}, nil
 }
 
 func (w *inspection) registerHandlers(ctx workflow.Context) error {

@@ -19,18 +19,9 @@ import (
 
 // InterviewState is what the state query and every update return.
 type InterviewState struct {
-	Interview   casework.Interview    `json:"interview"`
-	Escalations []casework.Escalation `json:"escalations"`
-	// Pending are the escalation steps still to fire for the running
-	// follow-up deadline.
-	Pending []deadline.ScheduledStep `json:"pending"`
-	// Recorded is true once the ledger holds the interview.
-	Recorded bool `json:"recorded"`
-}
-
-// InterviewResult is what a finished InterviewWorkflow returns.
-type InterviewResult struct {
-	Stage string `json:"stage"`
+	Interview casework.Interview `json:"interview"`
+	// Progress's Pending are the steps of the follow-up deadline.
+	Progress
 }
 
 // interviewSpec plugs the interview into the lifecycle core. Its ladder
@@ -96,7 +87,7 @@ var interviewSpec = &spec[casework.Interview]{
 
 // InterviewWorkflow drives one interview from proposal to closure, with the
 // follow-up report deadline on durable timers and its escalation ladder.
-func InterviewWorkflow(ctx workflow.Context, in InterviewInput) (InterviewResult, error) {
+func InterviewWorkflow(ctx workflow.Context, in InterviewInput) (LifecycleResult, error) {
 	info := workflow.GetInfo(ctx)
 	id := in.ID
 	if id == "" {
@@ -119,13 +110,12 @@ type interview struct {
 }
 
 func (w *interview) snapshot() InterviewState {
-	return InterviewState{Interview: w.row, Escalations: slices.Clone(w.escalations), Pending: w.deadline.pending(),
-		Recorded: w.recorded}
+	return InterviewState{Interview: w.row, Progress: w.progress()}
 }
 
-func (w *interview) run(ctx workflow.Context) (InterviewResult, error) {
+func (w *interview) run(ctx workflow.Context) (LifecycleResult, error) {
 	if err := w.registerHandlers(ctx); err != nil {
-		return InterviewResult{}, err
+		return LifecycleResult{}, err
 	}
 	if err := w.ledger.call(ctx, nil, acts.RecordInterview, activities.RecordInterviewInput{
 		Interview: w.row,
@@ -136,7 +126,7 @@ func (w *interview) run(ctx workflow.Context) (InterviewResult, error) {
 				"deadline_seq": w.deadlineSeqOfSubject}),
 		},
 	}); err != nil {
-		return InterviewResult{}, fmt.Errorf("recording interview %q: %w", w.row.ID, err)
+		return LifecycleResult{}, fmt.Errorf("recording interview %q: %w", w.row.ID, err)
 	}
 	w.recorded = true
 	w.publish(ctx)
@@ -147,9 +137,9 @@ func (w *interview) run(ctx workflow.Context) (InterviewResult, error) {
 		if temporal.IsCanceledError(err) {
 			w.recordCancellation(ctx)
 		}
-		return InterviewResult{}, err
+		return LifecycleResult{}, err
 	}
-	return InterviewResult{Stage: w.row.Stage}, nil
+	return LifecycleResult{Stage: w.row.Stage}, nil
 }
 
 // Change IDs (workflow.GetVersion) of the interview lifecycle.

@@ -128,15 +128,8 @@ const versionAnswerLimitFromPolicy = "pool-answer-limit-from-policy"
 
 // InvitationState is what the state query and every update return.
 type InvitationState struct {
-	Invitation  casework.Invitation      `json:"invitation"`
-	Escalations []casework.Escalation    `json:"escalations"`
-	Pending     []deadline.ScheduledStep `json:"pending"`
-	Recorded    bool                     `json:"recorded"`
-}
-
-// InvitationResult is what a finished InvitationWorkflow returns.
-type InvitationResult struct {
-	Stage string `json:"stage"`
+	Invitation casework.Invitation `json:"invitation"`
+	Progress
 }
 
 // AnswerInvitationInput accepts or declines (Reason required) an
@@ -259,7 +252,7 @@ var invitationSpec = &spec[casework.Invitation]{
 // InvitationWorkflow drives one invitation from the invite to its answer,
 // the office's judgement of a decline, or its lapse, and draws the
 // replacement a decline or a lapse calls for.
-func InvitationWorkflow(ctx workflow.Context, in InvitationInput) (InvitationResult, error) {
+func InvitationWorkflow(ctx workflow.Context, in InvitationInput) (LifecycleResult, error) {
 	info := workflow.GetInfo(ctx)
 	id := in.ID
 	if id == "" {
@@ -286,23 +279,22 @@ type invitation struct {
 }
 
 func (w *invitation) snapshot() InvitationState {
-	return InvitationState{Invitation: w.row, Escalations: slices.Clone(w.escalations), Pending: w.deadline.pending(),
-		Recorded: w.recorded}
+	return InvitationState{Invitation: w.row, Progress: w.progress()}
 }
 
-func (w *invitation) run(ctx workflow.Context) (InvitationResult, error) {
+func (w *invitation) run(ctx workflow.Context) (LifecycleResult, error) {
 	if err := w.registerHandlers(ctx); err != nil {
-		return InvitationResult{}, err
+		return LifecycleResult{}, err
 	}
 	if err := w.readAnswerLimit(ctx); err != nil {
 		w.refused = err
-		return InvitationResult{}, fmt.Errorf("reading the answer limit of invitation %q: %w", w.row.ID, err)
+		return LifecycleResult{}, fmt.Errorf("reading the answer limit of invitation %q: %w", w.row.ID, err)
 	}
 	rule := deadline.InvitationAnswer(w.row.InvitedOn, w.row.AnswerWorkingDays)
 	resolved, err := w.ledger.resolveDeadline(ctx, rule)
 	if err != nil {
 		w.refused = err
-		return InvitationResult{}, fmt.Errorf("computing the answer deadline of invitation %q: %w", w.row.ID, err)
+		return LifecycleResult{}, fmt.Errorf("computing the answer deadline of invitation %q: %w", w.row.ID, err)
 	}
 	w.row.AnswerDeadline = &resolved.Deadline
 	w.row.DeadlineSeq = 1
@@ -315,7 +307,7 @@ func (w *invitation) run(ctx workflow.Context) (InvitationResult, error) {
 			Data: dataJSON(w.inviteData(resolved.Deadline))},
 	}); err != nil {
 		w.refused = err
-		return InvitationResult{}, fmt.Errorf("recording invitation %q: %w", w.row.ID, err)
+		return LifecycleResult{}, fmt.Errorf("recording invitation %q: %w", w.row.ID, err)
 	}
 	w.recorded = true
 	w.publish(ctx)
@@ -325,10 +317,10 @@ func (w *invitation) run(ctx workflow.Context) (InvitationResult, error) {
 	// Silence past the deadline: the ladder's overdue step marks it, and
 	// the invitation lapses.
 	if err := workflow.Await(ctx, func() bool { return w.row.Stage != InvitationInvited || w.row.Overdue }); err != nil {
-		return InvitationResult{}, err
+		return LifecycleResult{}, err
 	}
 	if err := w.mu.Lock(ctx); err != nil {
-		return InvitationResult{}, err
+		return LifecycleResult{}, err
 	}
 	if w.row.Stage == InvitationInvited {
 		next := w.row
@@ -337,7 +329,7 @@ func (w *invitation) run(ctx workflow.Context) (InvitationResult, error) {
 		if err := w.apply(ctx, next, casework.Event{Key: "expire", Action: ActionExpireInvitation, Actor: actor.System,
 			Note: "no answer by " + w.row.AnswerDeadline.Due.String()}); err != nil {
 			w.mu.Unlock()
-			return InvitationResult{}, err
+			return LifecycleResult{}, err
 		}
 		w.deadline.stop()
 	}
@@ -346,9 +338,9 @@ func (w *invitation) run(ctx workflow.Context) (InvitationResult, error) {
 		w.replace(ctx)
 	}
 	if err := w.awaitEnd(ctx); err != nil {
-		return InvitationResult{}, err
+		return LifecycleResult{}, err
 	}
-	return InvitationResult{Stage: w.row.Stage}, nil
+	return LifecycleResult{Stage: w.row.Stage}, nil
 }
 
 // readAnswerLimit takes the answer limit from the escalation policy in

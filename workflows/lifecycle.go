@@ -98,6 +98,26 @@ func reminderAndOverdue(s deadline.ScheduledStep) bool {
 	return s.Step == casework.StepReminder || s.Step == casework.StepOverdue
 }
 
+// Progress is what the state of every lifecycle says beside its row (the
+// …State types embed it): the escalations taken, the ladder's steps still
+// to fire for the running deadline, and whether the ledger holds the row.
+type Progress struct {
+	Escalations []casework.Escalation    `json:"escalations"`
+	Pending     []deadline.ScheduledStep `json:"pending"`
+	Recorded    bool                     `json:"recorded"`
+}
+
+// LifecycleResult is what a finished lifecycle workflow returns: the stage
+// it ended in.
+type LifecycleResult struct {
+	Stage string `json:"stage"`
+}
+
+// progress is the lifecycle's Progress, its slices the state's own.
+func (c *core[R]) progress() Progress {
+	return Progress{Escalations: slices.Clone(c.escalations), Pending: c.deadline.pending(), Recorded: c.recorded}
+}
+
 // core is the state and machinery a lifecycle workflow shares with the
 // others: its row as the ledger holds it, the escalations taken, whether
 // the first ledger write is done, the mutex that serialises changes and

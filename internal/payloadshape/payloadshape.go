@@ -81,10 +81,21 @@ func fill(v reflect.Value, path string) {
 	case reflect.Struct:
 		for i := range v.NumField() {
 			if f := v.Type().Field(i); f.IsExported() {
-				fill(v.Field(i), path+"."+f.Name)
+				fill(v.Field(i), fieldPath(path, f))
 			}
 		}
 	}
+}
+
+// fieldPath is the path of field f of the struct at path. An embedded
+// struct's fields stand in its container's JSON object, so its name is no
+// part of their paths: a struct's fields moved into an embedded one keep
+// the values Fill gives them, as they keep their JSON.
+func fieldPath(path string, f reflect.StructField) string {
+	if f.Anonymous {
+		return path
+	}
+	return path + "." + f.Name
 }
 
 // ZeroFields lists the exported fields under v that are zero (interfaces
@@ -118,7 +129,7 @@ func zeroFields(v reflect.Value, path string) []string {
 		var zero []string
 		for i := range v.NumField() {
 			if f := v.Type().Field(i); f.IsExported() {
-				zero = append(zero, zeroFields(v.Field(i), path+"."+f.Name)...)
+				zero = append(zero, zeroFields(v.Field(i), fieldPath(path, f))...)
 			}
 		}
 		return zero
