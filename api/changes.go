@@ -18,13 +18,31 @@ import (
 	"github.com/xuncha/xuncha/workflows"
 )
 
+// changeRequest is what every change request of the API names: the
+// subject's ID and the client's request ID.
+type changeRequest interface {
+	GetId() string
+	GetRequestId() string
+}
+
+// changeInput is an update's argument (a *workflows.XxxInput): the fields
+// its action needs, checked by Validate, and the workflows.Change every
+// input embeds, which the change path fills (Header).
+type changeInput interface {
+	Validate() error
+	Header() *workflows.Change
+}
+
 // lifecycleChange is one stage change a caller asks for, as every
-// lifecycle's API sends it.
+// lifecycle's API sends it: the handler translates the request into the
+// input, and sendChange does the rest.
 type lifecycleChange struct {
-	id, requestID, action string
-	who                   actor.Actor
-	// input is the update's argument (workflows.XxxInput).
-	input interface{ Validate() error }
+	req    changeRequest
+	action string
+	input  changeInput
+	// actAs, when set, is who the change is made as, given the caller: the
+	// office on behalf of a unit (onBehalfOf).
+	actAs func(ctx context.Context, who actor.Actor) (actor.Actor, error)
 	// precheck, when set, previews what needs the ledger (the calendar,
 	// evidence), so that an obvious refusal costs the workflow nothing; the
 	// workflow's own answer is the one that counts.
@@ -57,28 +75,39 @@ type lifecycleAPI[S, R, P any] struct {
 	adopt func(row R, taskQueue string) (client.StartWorkflowOptions, any, string)
 }
 
-// sendChange is the one change path of every lifecycle: it checks the
-// caller's role, its scope (a unit or team caller's reach is read from the
-// ledger; nothing is read for a caller who reaches the province) and the
-// input's fields, runs the preview, and sends the update to the workflow
-// whose ID derives from the subject's — the ledger is read otherwise only
-// when the update finds no workflow. It
-// answers with the new state, or, for a retry of the change that finished
-// the workflow, with the ledger's row. Refusals come back as the workflow's
-// domain errors.
+// sendChange is the one change path of every lifecycle: it learns the
+// caller (and whom it acts as), checks the caller's role, its scope (a unit
+// or team caller's reach is read from the ledger; nothing is read for a
+// caller who reaches the province), fills the input's request ID and actor
+// and checks its fields, runs the preview, and sends the update to the
+// workflow whose ID derives from the subject's — the ledger is read
+// otherwise only when the update finds no workflow. It answers with the new
+// state, or, for a retry of the change that finished the workflow, with the
+// ledger's row. Refusals come back as the workflow's domain errors.
 func sendChange[S, R, P any](ctx context.Context, tc client.Client, l *ledger.Store, k lifecycleAPI[S, R, P], c lifecycleChange,
 ) (answer P, err error) {
-	if c.id == "" {
+	who, err := actor.Require(ctx)
+	if err != nil {
+		return answer, err
+	}
+	if c.actAs != nil {
+		if who, err = c.actAs(ctx, who); err != nil {
+			return answer, err
+		}
+	}
+	id, requestID := c.req.GetId(), c.req.GetRequestId()
+	if id == "" {
 		return answer, derrors.Invalid("id", "must not be empty")
 	}
-	if err := k.machine.CheckRole(c.action, c.who); err != nil {
+	if err := k.machine.CheckRole(c.action, who); err != nil {
 		return answer, err
 	}
 	// Scope: a unit or team caller changes only what it reaches, and learns
 	// nothing of the rest (one ledger read; none for the province).
-	if err := inReach(ctx, l, k.subjectType, c.id); err != nil {
+	if err := inReach(ctx, l, k.subjectType, id); err != nil {
 		return answer, err
 	}
+	*c.input.Header() = workflows.Change{RequestID: requestID, Actor: who}
 	if err := c.input.Validate(); err != nil {
 		return answer, err
 	}
@@ -88,18 +117,18 @@ func sendChange[S, R, P any](ctx context.Context, tc client.Client, l *ledger.St
 		}
 	}
 	var row R
-	u := lifecycleUpdate{workflowID: k.machine.WorkflowID(c.id), action: c.action, requestID: c.requestID, input: c.input}
+	u := lifecycleUpdate{workflowID: k.machine.WorkflowID(id), action: c.action, requestID: requestID, input: c.input}
 	if k.adopt != nil {
 		u.adopt = func() (client.StartWorkflowOptions, any, string) { return k.adopt(row, c.taskQueue) }
 	}
 	state, replay, err := sendUpdate[S](ctx, tc, l, u,
 		func(ctx context.Context) (finished, error) {
 			var err error
-			if row, err = k.get(l, ctx, c.id); err != nil {
+			if row, err = k.get(l, ctx, id); err != nil {
 				return finished{}, err
 			}
 			stage := k.stage(row)
-			return finished{subjectType: k.subjectType, id: c.id, stage: stage,
+			return finished{subjectType: k.subjectType, id: id, stage: stage,
 				open: k.machine.Open(stage), allowed: k.machine.Allowed(stage)}, nil
 		})
 	switch {
@@ -301,29 +330,31 @@ func checkLimits(ctx context.Context, l *ledger.Store, rules ...deadline.Rule) e
 	return nil
 }
 
-// onBehalfOf applies the on_behalf_of rule of a unit's report (a finding's
-// or an inspection's rectification report, an interview's follow-up): the
-// unit reports for itself and names nobody; the office enters a unit's
-// paper report only on behalf of the unit that owes it (unitOf reads the
-// subject's unit), and the returned actor records both.
-func onBehalfOf(ctx context.Context, who actor.Actor, requested string, unitOf func(context.Context) (string, error)) (actor.Actor, error) {
-	if who.Role != actor.RoleOffice {
-		if requested != "" {
-			return who, derrors.Invalid("on_behalf_of", "only the office reports on behalf of a unit; a %s reports as itself", who.Role)
+// onBehalfOf is the on_behalf_of rule of a unit's report (a finding's or
+// an inspection's rectification report, an interview's follow-up), as a
+// change's actAs: the unit reports for itself and names nobody; the office
+// enters a unit's paper report only on behalf of the unit that owes it
+// (unitOf reads the subject's unit), and the actor it gives records both.
+func onBehalfOf(requested string, unitOf func(context.Context) (string, error)) func(context.Context, actor.Actor) (actor.Actor, error) {
+	return func(ctx context.Context, who actor.Actor) (actor.Actor, error) {
+		if who.Role != actor.RoleOffice {
+			if requested != "" {
+				return who, derrors.Invalid("on_behalf_of", "only the office reports on behalf of a unit; a %s reports as itself", who.Role)
+			}
+			return who, nil
 		}
+		if requested == "" {
+			return who, derrors.Invalid("on_behalf_of",
+				"the office enters a unit's report only on behalf of that unit: name the unit code of the unit that owes it")
+		}
+		unit, err := unitOf(ctx)
+		if err != nil {
+			return who, err
+		}
+		if requested != unit {
+			return who, derrors.Invalid("on_behalf_of", "must be %s, the unit that owes this report", unit)
+		}
+		who.OnBehalfOf = unit
 		return who, nil
 	}
-	if requested == "" {
-		return who, derrors.Invalid("on_behalf_of",
-			"the office enters a unit's report only on behalf of that unit: name the unit code of the unit that owes it")
-	}
-	unit, err := unitOf(ctx)
-	if err != nil {
-		return who, err
-	}
-	if requested != unit {
-		return who, derrors.Invalid("on_behalf_of", "must be %s, the unit that owes this report", unit)
-	}
-	who.OnBehalfOf = unit
-	return who, nil
 }

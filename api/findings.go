@@ -351,48 +351,33 @@ var findingAPI = lifecycleAPI[workflows.FindingState, casework.Finding, *xunchav
 
 // DiagnoseFinding records the diagnosis: LISTED -> DIAGNOSED.
 func (s *FindingServer) DiagnoseFinding(ctx context.Context, req *xunchav1.DiagnoseFindingRequest) (*xunchav1.Finding, error) {
-	who, err := actor.Require(ctx)
-	if err != nil {
-		return nil, err
-	}
 	d := req.GetDiagnosis()
-	in := workflows.DiagnoseInput{RequestID: req.GetRequestId(), Actor: who, Diagnosis: casework.Diagnosis{
+	in := &workflows.DiagnoseInput{Diagnosis: casework.Diagnosis{
 		Cause:                d.GetCause(),
 		ResponsibleParties:   d.GetResponsibleParties(),
 		RiskLevel:            d.GetRiskLevel(),
 		LegalBasis:           d.GetLegalBasis(),
 		RectificationOpinion: d.GetRectificationOpinion(),
 	}}
-	return s.change(ctx, lifecycleChange{id: req.GetId(), action: workflows.ActionDiagnose, requestID: in.RequestID,
-		who: who, input: in})
+	return s.change(ctx, lifecycleChange{req: req, action: workflows.ActionDiagnose, input: in})
 }
 
 // ClassifyFinding records the dispositions: DIAGNOSED -> CLASSIFIED.
 func (s *FindingServer) ClassifyFinding(ctx context.Context, req *xunchav1.ClassifyFindingRequest) (*xunchav1.Finding, error) {
-	who, err := actor.Require(ctx)
-	if err != nil {
-		return nil, err
-	}
-	in := workflows.ClassifyInput{RequestID: req.GetRequestId(), Actor: who, Dispositions: req.GetDispositions(), Note: req.GetNote()}
-	return s.change(ctx, lifecycleChange{id: req.GetId(), action: workflows.ActionClassify, requestID: in.RequestID,
-		who: who, input: in})
+	in := &workflows.ClassifyInput{Dispositions: req.GetDispositions(), Note: req.GetNote()}
+	return s.change(ctx, lifecycleChange{req: req, action: workflows.ActionClassify, input: in})
 }
 
 // ReferFinding hands the finding over and starts its rectification deadline:
 // CLASSIFIED -> REFERRED. A limit past one month after the feedback was
 // received is refused before anything is recorded.
 func (s *FindingServer) ReferFinding(ctx context.Context, req *xunchav1.ReferFindingRequest) (*xunchav1.Finding, error) {
-	who, err := actor.Require(ctx)
-	if err != nil {
-		return nil, err
-	}
-	in := workflows.ReferInput{RequestID: req.GetRequestId(), Actor: who, Note: req.GetNote(), Referral: casework.Referral{
+	in := &workflows.ReferInput{Note: req.GetNote(), Referral: casework.Referral{
 		ReceivingAuthority: req.GetReceivingAuthority(),
 		FeedbackReceivedOn: req.GetFeedbackReceivedOn(),
 		Due:                req.GetDue(),
 	}}
-	return s.change(ctx, lifecycleChange{id: req.GetId(), action: workflows.ActionRefer, requestID: in.RequestID,
-		who: who, input: in,
+	return s.change(ctx, lifecycleChange{req: req, action: workflows.ActionRefer, input: in,
 		precheck: func(ctx context.Context) error {
 			return checkLimits(ctx, s.Ledger, deadline.Rectification("feedback_received_on", in.Referral.FeedbackReceivedOn, in.Referral.Due))
 		}})
@@ -400,34 +385,23 @@ func (s *FindingServer) ReferFinding(ctx context.Context, req *xunchav1.ReferFin
 
 // ReportRectification records the unit's report: REFERRED -> RECTIFIED.
 func (s *FindingServer) ReportRectification(ctx context.Context, req *xunchav1.ReportRectificationRequest) (*xunchav1.Finding, error) {
-	who, err := actor.Require(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if who, err = onBehalfOf(ctx, who, req.GetOnBehalfOf(), func(ctx context.Context) (string, error) {
+	actAs := onBehalfOf(req.GetOnBehalfOf(), func(ctx context.Context) (string, error) {
 		f, err := s.Ledger.GetFinding(ctx, req.GetId())
 		return f.UnitCode, err
-	}); err != nil {
-		return nil, err
-	}
-	in := workflows.ReportRectificationInput{
-		RequestID: req.GetRequestId(), Actor: who, Report: req.GetReport(),
+	})
+	in := &workflows.ReportRectificationInput{
+		Report:                req.GetReport(),
 		HandlingOfResponsible: req.GetHandlingOfResponsible(), EvidenceIDs: req.GetEvidenceIds(),
 	}
-	return s.change(ctx, lifecycleChange{id: req.GetId(), action: workflows.ActionReportRectification, requestID: in.RequestID,
-		who: who, input: in,
+	return s.change(ctx, lifecycleChange{req: req, action: workflows.ActionReportRectification, input: in, actAs: actAs,
 		precheck: func(ctx context.Context) error { return checkEvidence(ctx, s.Ledger, "evidence_ids", in.EvidenceIDs) }})
 }
 
 // VerifyFinding accepts (RECTIFIED -> CLOSED) or rejects (RECTIFIED ->
 // REFERRED, with a new limit of at most one month from today).
 func (s *FindingServer) VerifyFinding(ctx context.Context, req *xunchav1.VerifyFindingRequest) (*xunchav1.Finding, error) {
-	who, err := actor.Require(ctx)
-	if err != nil {
-		return nil, err
-	}
-	in := workflows.VerifyInput{RequestID: req.GetRequestId(), Actor: who, Accept: req.GetAccept(), Reason: req.GetReason(), Due: req.GetDue()}
-	c := lifecycleChange{id: req.GetId(), action: workflows.ActionVerify, requestID: in.RequestID, who: who, input: in}
+	in := &workflows.VerifyInput{Accept: req.GetAccept(), Reason: req.GetReason(), Due: req.GetDue()}
+	c := lifecycleChange{req: req, action: workflows.ActionVerify, input: in}
 	if !in.Accept && in.Due != "" {
 		c.precheck = func(ctx context.Context) error {
 			// A preview by the wall clock: the workflow counts from its
@@ -441,13 +415,8 @@ func (s *FindingServer) VerifyFinding(ctx context.Context, req *xunchav1.VerifyF
 
 // WithdrawFinding withdraws an open finding (office only, with a reason).
 func (s *FindingServer) WithdrawFinding(ctx context.Context, req *xunchav1.WithdrawFindingRequest) (*xunchav1.Finding, error) {
-	who, err := actor.Require(ctx)
-	if err != nil {
-		return nil, err
-	}
-	in := workflows.WithdrawInput{RequestID: req.GetRequestId(), Actor: who, Reason: req.GetReason()}
-	return s.change(ctx, lifecycleChange{id: req.GetId(), action: workflows.ActionWithdraw, requestID: in.RequestID,
-		who: who, input: in})
+	in := &workflows.WithdrawInput{Reason: req.GetReason()}
+	return s.change(ctx, lifecycleChange{req: req, action: workflows.ActionWithdraw, input: in})
 }
 
 // RequestExtension records a unit's request for more time (延期) on the
@@ -456,34 +425,22 @@ func (s *FindingServer) WithdrawFinding(ctx context.Context, req *xunchav1.Withd
 // deadline runs on; the workflow refuses a request after the deadline, a
 // second one while one waits, and what the office's limits do not allow.
 func (s *FindingServer) RequestExtension(ctx context.Context, req *xunchav1.RequestExtensionRequest) (*xunchav1.Finding, error) {
-	who, err := actor.Require(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if who, err = onBehalfOf(ctx, who, req.GetOnBehalfOf(), func(ctx context.Context) (string, error) {
+	actAs := onBehalfOf(req.GetOnBehalfOf(), func(ctx context.Context) (string, error) {
 		f, err := s.Ledger.GetFinding(ctx, req.GetId())
 		return f.UnitCode, err
-	}); err != nil {
-		return nil, err
-	}
-	in := workflows.RequestExtensionInput{RequestID: req.GetRequestId(), Actor: who, Due: req.GetDue(),
+	})
+	in := &workflows.RequestExtensionInput{Due: req.GetDue(),
 		Reason: req.GetReason(), EvidenceIDs: req.GetEvidenceIds()}
-	return s.change(ctx, lifecycleChange{id: req.GetId(), action: workflows.ActionRequestExtension, requestID: in.RequestID,
-		who: who, input: in,
+	return s.change(ctx, lifecycleChange{req: req, action: workflows.ActionRequestExtension, input: in, actAs: actAs,
 		precheck: func(ctx context.Context) error { return checkEvidence(ctx, s.Ledger, "evidence_ids", in.EvidenceIDs) }})
 }
 
 // DecideExtension approves the pending extension request with a new last
 // day (the deadline and its ladder move) or refuses it with a reason.
 func (s *FindingServer) DecideExtension(ctx context.Context, req *xunchav1.DecideExtensionRequest) (*xunchav1.Finding, error) {
-	who, err := actor.Require(ctx)
-	if err != nil {
-		return nil, err
-	}
-	in := workflows.DecideExtensionInput{RequestID: req.GetRequestId(), Actor: who, Approve: req.GetApprove(),
+	in := &workflows.DecideExtensionInput{Approve: req.GetApprove(),
 		Due: req.GetDue(), Reason: req.GetReason()}
-	return s.change(ctx, lifecycleChange{id: req.GetId(), action: workflows.ActionDecideExtension, requestID: in.RequestID,
-		who: who, input: in})
+	return s.change(ctx, lifecycleChange{req: req, action: workflows.ActionDecideExtension, input: in})
 }
 
 // SignOffFinding records one signer's sign-off before close-out (销号), or
@@ -492,14 +449,9 @@ func (s *FindingServer) DecideExtension(ctx context.Context, req *xunchav1.Decid
 // signature closes the finding, a refusal sends it back to REFERRED with a
 // new limit of at most one month from today.
 func (s *FindingServer) SignOffFinding(ctx context.Context, req *xunchav1.SignOffFindingRequest) (*xunchav1.Finding, error) {
-	who, err := actor.Require(ctx)
-	if err != nil {
-		return nil, err
-	}
-	in := workflows.SignOffInput{RequestID: req.GetRequestId(), Actor: who, Approve: req.GetApprove(), Reason: req.GetReason(),
+	in := &workflows.SignOffInput{Approve: req.GetApprove(), Reason: req.GetReason(),
 		EvidenceIDs: req.GetEvidenceIds(), Due: req.GetDue()}
-	return s.change(ctx, lifecycleChange{id: req.GetId(), action: workflows.ActionSignOff, requestID: in.RequestID,
-		who: who, input: in,
+	return s.change(ctx, lifecycleChange{req: req, action: workflows.ActionSignOff, input: in,
 		precheck: func(ctx context.Context) error {
 			if err := checkEvidence(ctx, s.Ledger, "evidence_ids", in.EvidenceIDs); err != nil || in.Approve || in.Due == "" {
 				return err

@@ -213,45 +213,29 @@ func (s *InspectionServer) checkEvidence(field string, ids ...string) func(conte
 
 // ApproveTeam records the committee's approval of the line-up.
 func (s *InspectionServer) ApproveTeam(ctx context.Context, req *xunchav1.InspectionActionRequest) (*xunchav1.Inspection, error) {
-	who, err := actor.Require(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return s.change(ctx, lifecycleChange{id: req.GetId(), requestID: req.GetRequestId(), action: workflows.ActionApproveTeam, who: who,
-		input: workflows.ApproveTeamInput{RequestID: req.GetRequestId(), Actor: who, Note: req.GetNote()}})
+	return s.change(ctx, lifecycleChange{req: req, action: workflows.ActionApproveTeam,
+		input: &workflows.ApproveTeamInput{Note: req.GetNote()}})
 }
 
 // NotifyInspection records the advance notice.
 func (s *InspectionServer) NotifyInspection(ctx context.Context, req *xunchav1.NotifyInspectionRequest) (*xunchav1.Inspection, error) {
-	who, err := actor.Require(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return s.change(ctx, lifecycleChange{id: req.GetId(), requestID: req.GetRequestId(), action: workflows.ActionNotify, who: who,
-		input: workflows.NotifyInput{RequestID: req.GetRequestId(), Actor: who, NotifiedOn: req.GetNotifiedOn(),
+	return s.change(ctx, lifecycleChange{req: req, action: workflows.ActionNotify,
+		input: &workflows.NotifyInput{NotifiedOn: req.GetNotifiedOn(),
 			NoticeEvidenceID: req.GetNoticeEvidenceId(), Note: req.GetNote()},
 		precheck: s.checkEvidence("notice_evidence_id", req.GetNoticeEvidenceId())})
 }
 
 // StationInspection records the team's entry.
 func (s *InspectionServer) StationInspection(ctx context.Context, req *xunchav1.StationInspectionRequest) (*xunchav1.Inspection, error) {
-	who, err := actor.Require(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return s.change(ctx, lifecycleChange{id: req.GetId(), requestID: req.GetRequestId(), action: workflows.ActionStation, who: who,
-		input: workflows.StationInput{RequestID: req.GetRequestId(), Actor: who, StationedOn: req.GetStationedOn(),
+	return s.change(ctx, lifecycleChange{req: req, action: workflows.ActionStation,
+		input: &workflows.StationInput{StationedOn: req.GetStationedOn(),
 			Announcement: req.GetAnnouncement(), ContactPhone: req.GetContactPhone(), ContactMailbox: req.GetContactMailbox()}})
 }
 
 // EndOnsite ends on-site work; the report is due 5 working days later.
 func (s *InspectionServer) EndOnsite(ctx context.Context, req *xunchav1.EndOnsiteRequest) (*xunchav1.Inspection, error) {
-	who, err := actor.Require(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return s.change(ctx, lifecycleChange{id: req.GetId(), requestID: req.GetRequestId(), action: workflows.ActionEndOnsite, who: who,
-		input: workflows.EndOnsiteInput{RequestID: req.GetRequestId(), Actor: who, OnsiteEndedOn: req.GetOnsiteEndedOn()},
+	return s.change(ctx, lifecycleChange{req: req, action: workflows.ActionEndOnsite,
+		input: &workflows.EndOnsiteInput{OnsiteEndedOn: req.GetOnsiteEndedOn()},
 		precheck: func(ctx context.Context) error {
 			return checkLimits(ctx, s.Ledger, deadline.TeamReport(req.GetOnsiteEndedOn()))
 		}})
@@ -259,43 +243,27 @@ func (s *InspectionServer) EndOnsite(ctx context.Context, req *xunchav1.EndOnsit
 
 // SubmitReport records the team's report.
 func (s *InspectionServer) SubmitReport(ctx context.Context, req *xunchav1.SubmitReportRequest) (*xunchav1.Inspection, error) {
-	who, err := actor.Require(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return s.change(ctx, lifecycleChange{id: req.GetId(), requestID: req.GetRequestId(), action: workflows.ActionSubmitReport, who: who,
-		input:    workflows.SubmitReportInput{RequestID: req.GetRequestId(), Actor: who, ReportEvidenceID: req.GetReportEvidenceId(), Summary: req.GetSummary()},
+	return s.change(ctx, lifecycleChange{req: req, action: workflows.ActionSubmitReport,
+		input:    &workflows.SubmitReportInput{ReportEvidenceID: req.GetReportEvidenceId(), Summary: req.GetSummary()},
 		precheck: s.checkEvidence("report_evidence_id", req.GetReportEvidenceId())})
 }
 
 // ReviewReport records the office's review.
 func (s *InspectionServer) ReviewReport(ctx context.Context, req *xunchav1.ReviewReportRequest) (*xunchav1.Inspection, error) {
-	who, err := actor.Require(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return s.change(ctx, lifecycleChange{id: req.GetId(), requestID: req.GetRequestId(), action: workflows.ActionReview, who: who,
-		input: workflows.ReviewInput{RequestID: req.GetRequestId(), Actor: who, CopyToPartyInspectionOffice: req.GetCopyToPartyInspectionOffice(), Note: req.GetNote()}})
+	return s.change(ctx, lifecycleChange{req: req, action: workflows.ActionReview,
+		input: &workflows.ReviewInput{CopyToPartyInspectionOffice: req.GetCopyToPartyInspectionOffice(), Note: req.GetNote()}})
 }
 
 // ApproveReport records the committee's approval.
 func (s *InspectionServer) ApproveReport(ctx context.Context, req *xunchav1.InspectionActionRequest) (*xunchav1.Inspection, error) {
-	who, err := actor.Require(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return s.change(ctx, lifecycleChange{id: req.GetId(), requestID: req.GetRequestId(), action: workflows.ActionApprove, who: who,
-		input: workflows.ApproveInput{RequestID: req.GetRequestId(), Actor: who, Note: req.GetNote()}})
+	return s.change(ctx, lifecycleChange{req: req, action: workflows.ActionApprove,
+		input: &workflows.ApproveInput{Note: req.GetNote()}})
 }
 
 // GiveFeedback records the feedback and refers the classified findings.
 func (s *InspectionServer) GiveFeedback(ctx context.Context, req *xunchav1.GiveFeedbackRequest) (*xunchav1.Inspection, error) {
-	who, err := actor.Require(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return s.change(ctx, lifecycleChange{id: req.GetId(), requestID: req.GetRequestId(), action: workflows.ActionGiveFeedback, who: who,
-		input: workflows.GiveFeedbackInput{RequestID: req.GetRequestId(), Actor: who, FeedbackDeliveredOn: req.GetFeedbackDeliveredOn(),
+	return s.change(ctx, lifecycleChange{req: req, action: workflows.ActionGiveFeedback,
+		input: &workflows.GiveFeedbackInput{FeedbackDeliveredOn: req.GetFeedbackDeliveredOn(),
 			Recipients: req.GetRecipients(), ReceivingAuthority: req.GetReceivingAuthority(), Due: req.GetDue(), FindingDues: req.GetFindingDues()},
 		precheck: func(ctx context.Context) error {
 			rules := []deadline.Rule{deadline.Rectification("feedback_delivered_on", req.GetFeedbackDeliveredOn(), req.GetDue())}
@@ -319,41 +287,27 @@ func (s *InspectionServer) GiveFeedback(ctx context.Context, req *xunchav1.GiveF
 
 // ReportInspectionRectification records the unit's report.
 func (s *InspectionServer) ReportInspectionRectification(ctx context.Context, req *xunchav1.ReportInspectionRectificationRequest) (*xunchav1.Inspection, error) {
-	who, err := actor.Require(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if who, err = onBehalfOf(ctx, who, req.GetOnBehalfOf(), func(ctx context.Context) (string, error) {
+	actAs := onBehalfOf(req.GetOnBehalfOf(), func(ctx context.Context) (string, error) {
 		in, err := s.Ledger.GetInspection(ctx, req.GetId())
 		return in.UnitCode, err
-	}); err != nil {
-		return nil, err
-	}
-	return s.change(ctx, lifecycleChange{id: req.GetId(), requestID: req.GetRequestId(), action: workflows.ActionInspectionRectified, who: who,
-		input:    workflows.InspectionRectificationInput{RequestID: req.GetRequestId(), Actor: who, Report: req.GetReport(), EvidenceIDs: req.GetEvidenceIds()},
+	})
+	return s.change(ctx, lifecycleChange{req: req, action: workflows.ActionInspectionRectified, actAs: actAs,
+		input:    &workflows.InspectionRectificationInput{Report: req.GetReport(), EvidenceIDs: req.GetEvidenceIds()},
 		precheck: s.checkEvidence("evidence_ids", req.GetEvidenceIds()...)})
 }
 
 // CloseInspection closes it when every finding is closed or withdrawn; the
 // workflow counts them (the rule's one home) and refuses with FINDINGS_OPEN.
 func (s *InspectionServer) CloseInspection(ctx context.Context, req *xunchav1.InspectionActionRequest) (*xunchav1.Inspection, error) {
-	who, err := actor.Require(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return s.change(ctx, lifecycleChange{id: req.GetId(), requestID: req.GetRequestId(), action: workflows.ActionClose, who: who,
-		input: workflows.ApproveInput{RequestID: req.GetRequestId(), Actor: who, Note: req.GetNote()}})
+	return s.change(ctx, lifecycleChange{req: req, action: workflows.ActionClose,
+		input: &workflows.ApproveInput{Note: req.GetNote()}})
 }
 
 // RecheckFinding records a FOLLOW_UP inspection's re-check of a closed
 // finding; a failed one reopens it.
 func (s *InspectionServer) RecheckFinding(ctx context.Context, req *xunchav1.RecheckFindingRequest) (*xunchav1.Inspection, error) {
-	who, err := actor.Require(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return s.change(ctx, lifecycleChange{id: req.GetId(), requestID: req.GetRequestId(), action: workflows.ActionRecheck, who: who,
-		input: workflows.RecheckInput{RequestID: req.GetRequestId(), Actor: who, FindingID: req.GetFindingId(), Passed: req.GetPassed(),
+	return s.change(ctx, lifecycleChange{req: req, action: workflows.ActionRecheck,
+		input: &workflows.RecheckInput{FindingID: req.GetFindingId(), Passed: req.GetPassed(),
 			Note: req.GetNote(), Due: req.GetDue()},
 		precheck: func(ctx context.Context) error {
 			row, err := s.Ledger.GetInspection(ctx, req.GetId())
@@ -381,12 +335,8 @@ func (s *InspectionServer) RecheckFinding(ctx context.Context, req *xunchav1.Rec
 
 // CancelInspection cancels an open inspection.
 func (s *InspectionServer) CancelInspection(ctx context.Context, req *xunchav1.CancelInspectionRequest) (*xunchav1.Inspection, error) {
-	who, err := actor.Require(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return s.change(ctx, lifecycleChange{id: req.GetId(), requestID: req.GetRequestId(), action: workflows.ActionCancel, who: who,
-		input: workflows.CancelInput{RequestID: req.GetRequestId(), Actor: who, Reason: req.GetReason()}})
+	return s.change(ctx, lifecycleChange{req: req, action: workflows.ActionCancel,
+		input: &workflows.CancelInput{Reason: req.GetReason()}})
 }
 
 // ListInspectionEvents returns the inspection's event log.

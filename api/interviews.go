@@ -170,27 +170,19 @@ var interviewAPI = lifecycleAPI[workflows.InterviewState, casework.Interview, *x
 
 // ApproveInterview approves a proposed interview (office or committee).
 func (s *InterviewServer) ApproveInterview(ctx context.Context, req *xunchav1.InterviewActionRequest) (*xunchav1.Interview, error) {
-	who, err := actor.Require(ctx)
-	if err != nil {
-		return nil, err
-	}
-	in := workflows.ApproveInterviewInput{RequestID: req.GetRequestId(), Actor: who, Note: req.GetNote()}
-	return s.change(ctx, lifecycleChange{id: req.GetId(), action: workflows.ActionApproveInterview, requestID: in.RequestID, who: who, input: in})
+	in := &workflows.ApproveInterviewInput{Note: req.GetNote()}
+	return s.change(ctx, lifecycleChange{req: req, action: workflows.ActionApproveInterview, input: in})
 }
 
 // HoldInterview records the interview held and starts the follow-up report
 // deadline. A deadline the calendar cannot compute is refused before
 // anything is recorded.
 func (s *InterviewServer) HoldInterview(ctx context.Context, req *xunchav1.HoldInterviewRequest) (*xunchav1.Interview, error) {
-	who, err := actor.Require(ctx)
-	if err != nil {
-		return nil, err
-	}
-	in := workflows.HoldInterviewInput{
-		RequestID: req.GetRequestId(), Actor: who, HeldOn: req.GetHeldOn(), Attendees: req.GetAttendees(),
+	in := &workflows.HoldInterviewInput{
+		HeldOn: req.GetHeldOn(), Attendees: req.GetAttendees(),
 		Minutes: req.GetMinutes(), Requirements: req.GetRequirements(), FollowUpWorkingDays: int(req.GetFollowUpWorkingDays()),
 	}
-	return s.change(ctx, lifecycleChange{id: req.GetId(), action: workflows.ActionHoldInterview, requestID: in.RequestID, who: who, input: in,
+	return s.change(ctx, lifecycleChange{req: req, action: workflows.ActionHoldInterview, input: in,
 		precheck: func(ctx context.Context) error {
 			return checkLimits(ctx, s.Ledger, deadline.FollowUp(in.HeldOn, in.FollowUpWorkingDays))
 		}})
@@ -199,40 +191,27 @@ func (s *InterviewServer) HoldInterview(ctx context.Context, req *xunchav1.HoldI
 // ReportInterviewFollowUp records the unit's follow-up report and stops the
 // deadline.
 func (s *InterviewServer) ReportInterviewFollowUp(ctx context.Context, req *xunchav1.ReportInterviewFollowUpRequest) (*xunchav1.Interview, error) {
-	who, err := actor.Require(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if who, err = onBehalfOf(ctx, who, req.GetOnBehalfOf(), func(ctx context.Context) (string, error) {
+	actAs := onBehalfOf(req.GetOnBehalfOf(), func(ctx context.Context) (string, error) {
 		iv, err := s.Ledger.GetInterview(ctx, req.GetId())
 		return iv.UnitCode, err
-	}); err != nil {
-		return nil, err
-	}
-	in := workflows.ReportInterviewFollowUpInput{RequestID: req.GetRequestId(), Actor: who, Report: req.GetReport(), EvidenceIDs: req.GetEvidenceIds()}
-	return s.change(ctx, lifecycleChange{id: req.GetId(), action: workflows.ActionReportInterviewFollowUp, requestID: in.RequestID, who: who, input: in,
+	})
+	in := &workflows.ReportInterviewFollowUpInput{Report: req.GetReport(), EvidenceIDs: req.GetEvidenceIds()}
+	return s.change(ctx, lifecycleChange{req: req, action: workflows.ActionReportInterviewFollowUp,
+		input: in, actAs: actAs,
 		precheck: func(ctx context.Context) error { return checkEvidence(ctx, s.Ledger, "evidence_ids", in.EvidenceIDs) }})
 }
 
 // CloseInterview closes an interview whose follow-up was reported.
 func (s *InterviewServer) CloseInterview(ctx context.Context, req *xunchav1.InterviewActionRequest) (*xunchav1.Interview, error) {
-	who, err := actor.Require(ctx)
-	if err != nil {
-		return nil, err
-	}
-	in := workflows.CloseInterviewInput{RequestID: req.GetRequestId(), Actor: who, Note: req.GetNote()}
-	return s.change(ctx, lifecycleChange{id: req.GetId(), action: workflows.ActionCloseInterview, requestID: in.RequestID, who: who, input: in})
+	in := &workflows.CloseInterviewInput{Note: req.GetNote()}
+	return s.change(ctx, lifecycleChange{req: req, action: workflows.ActionCloseInterview, input: in})
 }
 
 // CancelInterview cancels an open interview (office only; the note is the
 // reason and required).
 func (s *InterviewServer) CancelInterview(ctx context.Context, req *xunchav1.InterviewActionRequest) (*xunchav1.Interview, error) {
-	who, err := actor.Require(ctx)
-	if err != nil {
-		return nil, err
-	}
-	in := workflows.CancelInterviewInput{RequestID: req.GetRequestId(), Actor: who, Reason: req.GetNote()}
-	return s.change(ctx, lifecycleChange{id: req.GetId(), action: workflows.ActionCancelInterview, requestID: in.RequestID, who: who, input: in})
+	in := &workflows.CancelInterviewInput{Reason: req.GetNote()}
+	return s.change(ctx, lifecycleChange{req: req, action: workflows.ActionCancelInterview, input: in})
 }
 
 // interviewProto is the one conversion of an interview for the API, whether

@@ -30,7 +30,7 @@ func TestPoisonedChangeIsRefusedPromptly(t *testing.T) {
 	f := s.recordFinding(s.createInspection(), "record", "GENERAL")
 	id := f["id"].(string)
 
-	poisoned := workflows.DiagnoseInput{RequestID: rid(t, "poisoned"), Actor: member, Diagnosis: casework.Diagnosis{
+	poisoned := workflows.DiagnoseInput{Change: workflows.Change{RequestID: rid(t, "poisoned"), Actor: member}, Diagnosis: casework.Diagnosis{
 		Cause: "企业安全投入不足\x00", ResponsibleParties: []string{"某化工有限公司"}, RiskLevel: "HIGH",
 		LegalBasis: "《危险化学品安全管理条例》第二十条",
 	}}

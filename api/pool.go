@@ -719,33 +719,18 @@ var invitationAPI = lifecycleAPI[workflows.InvitationState, casework.Invitation,
 
 // AcceptInvitation accepts an invitation.
 func (s *InvitationServer) AcceptInvitation(ctx context.Context, req *xunchav1.AnswerInvitationRequest) (*xunchav1.Invitation, error) {
-	who, err := actor.Require(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return sendChange(ctx, s.Temporal, s.Ledger, invitationAPI, lifecycleChange{id: req.GetId(), requestID: req.GetRequestId(),
-		action: workflows.ActionAcceptInvitation, who: who,
-		input: workflows.AnswerInvitationInput{RequestID: req.GetRequestId(), Actor: who, Reason: req.GetReason()}})
+	return sendChange(ctx, s.Temporal, s.Ledger, invitationAPI, lifecycleChange{req: req, action: workflows.ActionAcceptInvitation,
+		input: &workflows.AnswerInvitationInput{Reason: req.GetReason()}})
 }
 
 // DeclineInvitation declines an invitation with a reason.
 func (s *InvitationServer) DeclineInvitation(ctx context.Context, req *xunchav1.AnswerInvitationRequest) (*xunchav1.Invitation, error) {
-	who, err := actor.Require(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return sendChange(ctx, s.Temporal, s.Ledger, invitationAPI, lifecycleChange{id: req.GetId(), requestID: req.GetRequestId(),
-		action: workflows.ActionDeclineInvitation, who: who,
-		input: workflows.DeclineInvitationInput{RequestID: req.GetRequestId(), Actor: who, Reason: req.GetReason()}})
+	return sendChange(ctx, s.Temporal, s.Ledger, invitationAPI, lifecycleChange{req: req, action: workflows.ActionDeclineInvitation,
+		input: &workflows.DeclineInvitationInput{Reason: req.GetReason()}})
 }
 
 // JudgeDecline judges a decline's reason.
 func (s *InvitationServer) JudgeDecline(ctx context.Context, req *xunchav1.JudgeDeclineRequest) (*xunchav1.Invitation, error) {
-	who, err := actor.Require(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return sendChange(ctx, s.Temporal, s.Ledger, invitationAPI, lifecycleChange{id: req.GetId(), requestID: req.GetRequestId(),
-		action: workflows.ActionJudgeDecline, who: who,
-		input: workflows.JudgeDeclineInput{RequestID: req.GetRequestId(), Actor: who, Judgement: req.GetJudgement(), Note: req.GetNote()}})
+	return sendChange(ctx, s.Temporal, s.Ledger, invitationAPI, lifecycleChange{req: req, action: workflows.ActionJudgeDecline,
+		input: &workflows.JudgeDeclineInput{Judgement: req.GetJudgement(), Note: req.GetNote()}})
 }

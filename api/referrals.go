@@ -124,12 +124,8 @@ func optionalEnum[E ~int32](v *derrors.Violations, field string, value E, names 
 // only): the routing table proposes the receiver, the office confirms or
 // overrides it with a reason. The finding stays in its stage.
 func (s *FindingServer) ReferClue(ctx context.Context, req *xunchav1.ReferClueRequest) (*xunchav1.Finding, error) {
-	who, err := actor.Require(ctx)
-	if err != nil {
-		return nil, err
-	}
 	var v derrors.Violations
-	in := workflows.ReferClueInput{RequestID: req.GetRequestId(), Actor: who, Receiver: req.GetReceiver(),
+	in := &workflows.ReferClueInput{Receiver: req.GetReceiver(),
 		OverrideReason: req.GetOverrideReason(), AckWorkingDays: int(req.GetAckWorkingDays()), Note: req.GetNote(),
 		UnitLevel: optionalEnum(&v, "unit_level", req.GetUnitLevel(), xunchav1.ClueReferral_UnitLevel_name),
 		ClueKind:  optionalEnum(&v, "clue_kind", req.GetClueKind(), xunchav1.ClueReferral_ClueKind_name),
@@ -138,39 +134,28 @@ func (s *FindingServer) ReferClue(ctx context.Context, req *xunchav1.ReferClueRe
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	return s.change(ctx, lifecycleChange{id: req.GetId(), action: workflows.ActionReferClue, requestID: in.RequestID,
-		who: who, input: in})
+	return s.change(ctx, lifecycleChange{req: req, action: workflows.ActionReferClue, input: in})
 }
 
 // AcknowledgeReferral records the receipt (回执) of a referral: the
 // receiving body for itself, or the office entering a paper receipt.
 func (s *FindingServer) AcknowledgeReferral(ctx context.Context, req *xunchav1.AcknowledgeReferralRequest) (*xunchav1.Finding, error) {
-	who, err := actor.Require(ctx)
-	if err != nil {
-		return nil, err
-	}
-	in := workflows.AcknowledgeReferralInput{RequestID: req.GetRequestId(), Actor: who, Seq: int(req.GetSeq()),
+	in := &workflows.AcknowledgeReferralInput{Seq: int(req.GetSeq()),
 		ReceiptNumber: req.GetReceiptNumber(), Note: req.GetNote()}
-	return s.change(ctx, lifecycleChange{id: req.GetId(), action: workflows.ActionAcknowledgeReferral, requestID: in.RequestID,
-		who: who, input: in})
+	return s.change(ctx, lifecycleChange{req: req, action: workflows.ActionAcknowledgeReferral, input: in})
 }
 
 // ReportReferralOutcome records a referral's outcome: 立案 (FILED), 不予立案
 // (NOT_FILED) or 处理结果 (CONCLUDED).
 func (s *FindingServer) ReportReferralOutcome(ctx context.Context, req *xunchav1.ReportReferralOutcomeRequest) (*xunchav1.Finding, error) {
-	who, err := actor.Require(ctx)
-	if err != nil {
-		return nil, err
-	}
 	var v derrors.Violations
-	in := workflows.ReportReferralOutcomeInput{RequestID: req.GetRequestId(), Actor: who, Seq: int(req.GetSeq()),
+	in := &workflows.ReportReferralOutcomeInput{Seq: int(req.GetSeq()),
 		Outcome: optionalEnum(&v, "outcome", req.GetOutcome(), xunchav1.ReferralOutcome_Outcome_name),
 		Summary: req.GetSummary(), CaseNumber: req.GetCaseNumber(), EvidenceIDs: req.GetEvidenceIds()}
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	return s.change(ctx, lifecycleChange{id: req.GetId(), action: workflows.ActionReportReferralOutcome, requestID: in.RequestID,
-		who: who, input: in,
+	return s.change(ctx, lifecycleChange{req: req, action: workflows.ActionReportReferralOutcome, input: in,
 		precheck: func(ctx context.Context) error { return checkEvidence(ctx, s.Ledger, "evidence_ids", in.EvidenceIDs) }})
 }
 

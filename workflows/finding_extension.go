@@ -54,8 +54,7 @@ const (
 // RequestExtensionInput is the requestExtension update's argument: the unit
 // (or the office on its behalf) asks for a later last day.
 type RequestExtensionInput struct {
-	RequestID string      `json:"request_id"`
-	Actor     actor.Actor `json:"actor"`
+	Change
 	// Due is the last day asked for (YYYY-MM-DD).
 	Due         string   `json:"due"`
 	Reason      string   `json:"reason"`
@@ -77,9 +76,8 @@ func (in RequestExtensionInput) Validate() error {
 // DecideExtensionInput is the decideExtension update's argument: the office
 // approves the pending request, with a new last day, or refuses it.
 type DecideExtensionInput struct {
-	RequestID string      `json:"request_id"`
-	Actor     actor.Actor `json:"actor"`
-	Approve   bool        `json:"approve"`
+	Change
+	Approve bool `json:"approve"`
 	// Due is the approved last day (YYYY-MM-DD); empty approves the day
 	// asked for.
 	Due string `json:"due,omitempty"`

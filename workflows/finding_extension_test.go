@@ -27,19 +27,19 @@ const day = 24 * time.Hour
 // first three hours.
 func (h *harness) referredAt() {
 	h.update(time.Hour, ActionDiagnose, "d1", diagnosis())
-	h.update(2*time.Hour, ActionClassify, "c1", ClassifyInput{RequestID: "c1", Actor: leader, Dispositions: []string{"RECTIFY", "SUPERVISE"}})
+	h.update(2*time.Hour, ActionClassify, "c1", ClassifyInput{Change: Change{RequestID: "c1", Actor: leader}, Dispositions: []string{"RECTIFY", "SUPERVISE"}})
 	h.update(3*time.Hour, ActionRefer, "r1", referral("r1", "2026-03-02", ""))
 }
 
 // askFor is the unit's request for due.
 func askFor(requestID, due string) RequestExtensionInput {
-	return RequestExtensionInput{RequestID: requestID, Actor: unitActor, Due: due,
+	return RequestExtensionInput{Change: Change{RequestID: requestID, Actor: unitActor}, Due: due,
 		Reason: "重大隐患治理需停产改造，工程周期长于整改期限", EvidenceIDs: []string{"ev-works-plan"}}
 }
 
 // approve approves the pending request (due "" grants the day asked for).
 func approve(requestID, due string) DecideExtensionInput {
-	return DecideExtensionInput{RequestID: requestID, Actor: office, Approve: true, Due: due}
+	return DecideExtensionInput{Change: Change{RequestID: requestID, Actor: office}, Approve: true, Due: due}
 }
 
 // at is the delay from start to a moment in Asia/Shanghai.
@@ -92,7 +92,7 @@ func TestFindingExtensionApproved(t *testing.T) {
 	h.env.RegisterDelayedCallback(func() { askedDetails = h.details() }, 11*day)
 	approved := h.update(12*day, ActionDecideExtension, "a1", approve("a1", ""))
 	h.env.RegisterDelayedCallback(func() { approvedDetails = h.details() }, 13*day)
-	wd := h.update(60*day, ActionWithdraw, "w1", WithdrawInput{RequestID: "w1", Actor: office, Reason: "测试结束"})
+	wd := h.update(60*day, ActionWithdraw, "w1", WithdrawInput{Change: Change{RequestID: "w1", Actor: office}, Reason: "测试结束"})
 	h.run(newFinding(SeverityMajor))
 	requireDone(t, asked, approved, wd)
 
@@ -178,8 +178,8 @@ func TestFindingExtensionRefused(t *testing.T) {
 	h.referredAt()
 	h.update(10*day, ActionRequestExtension, "x1", askFor("x1", "2026-04-20"))
 	refused := h.update(12*day, ActionDecideExtension, "n1",
-		DecideExtensionInput{RequestID: "n1", Actor: office, Reason: "整改措施可分步实施，不予延期"})
-	wd := h.update(at("2026-04-05 10:00"), ActionWithdraw, "w1", WithdrawInput{RequestID: "w1", Actor: office, Reason: "测试结束"})
+		DecideExtensionInput{Change: Change{RequestID: "n1", Actor: office}, Reason: "整改措施可分步实施，不予延期"})
+	wd := h.update(at("2026-04-05 10:00"), ActionWithdraw, "w1", WithdrawInput{Change: Change{RequestID: "w1", Actor: office}, Reason: "测试结束"})
 	h.run(newFinding(SeverityMajor))
 	requireDone(t, refused, wd)
 
@@ -212,7 +212,7 @@ func TestFindingPendingExtensionDoesNotStopTheLadder(t *testing.T) {
 	h.env.RegisterDelayedCallback(func() { overdue = h.query() }, at("2026-04-03 12:00"))
 	tooLate := h.update(at("2026-04-04 10:00"), ActionDecideExtension, "a0", approve("a0", "2026-04-03"))
 	late := h.update(at("2026-04-07 10:00"), ActionDecideExtension, "a1", approve("a1", ""))
-	wd := h.update(90*day, ActionWithdraw, "w1", WithdrawInput{RequestID: "w1", Actor: office, Reason: "测试结束"})
+	wd := h.update(90*day, ActionWithdraw, "w1", WithdrawInput{Change: Change{RequestID: "w1", Actor: office}, Reason: "测试结束"})
 	h.run(newFinding(SeverityMajor))
 	requireDone(t, late, wd)
 
@@ -244,9 +244,9 @@ func TestFindingExtensionRequestAfterTheDeadline(t *testing.T) {
 	h.referredAt()
 	inTime := h.update(at("2026-04-02 23:59"), ActionRequestExtension, "x1", askFor("x1", "2026-04-20"))
 	refusal := h.update(at("2026-04-02 23:59")+30*time.Second, ActionDecideExtension, "n1",
-		DecideExtensionInput{RequestID: "n1", Actor: office, Reason: "材料不全"})
+		DecideExtensionInput{Change: Change{RequestID: "n1", Actor: office}, Reason: "材料不全"})
 	after := h.update(at("2026-04-03 00:01"), ActionRequestExtension, "x2", askFor("x2", "2026-04-20"))
-	wd := h.update(at("2026-04-03 10:00"), ActionWithdraw, "w1", WithdrawInput{RequestID: "w1", Actor: office, Reason: "测试结束"})
+	wd := h.update(at("2026-04-03 10:00"), ActionWithdraw, "w1", WithdrawInput{Change: Change{RequestID: "w1", Actor: office}, Reason: "测试结束"})
 	h.run(newFinding(SeverityMajor))
 	requireDone(t, inTime, refusal, wd)
 	requireReason(t, derrors.FromTemporal(after.rejected), ReasonExtensionAfterDeadline)
@@ -291,7 +291,7 @@ func TestFindingExtensionLimits(t *testing.T) {
 		{"an approval not after the deadline", twice, SeverityMajor,
 			[]any{askFor("x1", "2026-04-20"), approve("a1", "2026-04-01")}, "due"},
 		{"a unit deciding", twice, SeverityMajor,
-			[]any{askFor("x1", "2026-04-20"), DecideExtensionInput{RequestID: "a1", Actor: unitActor, Approve: true}}, "PERMISSION_DENIED"},
+			[]any{askFor("x1", "2026-04-20"), DecideExtensionInput{Change: Change{RequestID: "a1", Actor: unitActor}, Approve: true}}, "PERMISSION_DENIED"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -313,7 +313,7 @@ func TestFindingExtensionLimits(t *testing.T) {
 			h.env.RegisterDelayedCallback(func() { before = h.query() }, 8*day+time.Duration(len(tt.steps)-1)*day-time.Minute)
 			var after FindingState
 			h.env.RegisterDelayedCallback(func() { after = h.query() }, 8*day+time.Duration(len(tt.steps)-1)*day+time.Hour)
-			h.update(30*day, ActionWithdraw, "w1", WithdrawInput{RequestID: "w1", Actor: office, Reason: "测试结束"})
+			h.update(30*day, ActionWithdraw, "w1", WithdrawInput{Change: Change{RequestID: "w1", Actor: office}, Reason: "测试结束"})
 			h.run(newFinding(tt.severity))
 
 			require.True(t, last.done)
@@ -346,7 +346,7 @@ func TestFindingExtensionLimits(t *testing.T) {
 		h.update(9*day, ActionDecideExtension, "a1", approve("a1", ""))
 		h.update(10*day, ActionRequestExtension, "x2", askFor("x2", latest))
 		second := h.update(11*day, ActionDecideExtension, "a2", approve("a2", ""))
-		h.update(30*day, ActionWithdraw, "w1", WithdrawInput{RequestID: "w1", Actor: office, Reason: "测试结束"})
+		h.update(30*day, ActionWithdraw, "w1", WithdrawInput{Change: Change{RequestID: "w1", Actor: office}, Reason: "测试结束"})
 		h.run(newFinding(""))
 		requireDone(t, second)
 		f := second.state.Finding
@@ -368,10 +368,10 @@ func TestFindingExtensionsPerRound(t *testing.T) {
 	h.update(6*day, ActionDecideExtension, "a1", approve("a1", ""))
 	once := h.update(7*day, ActionRequestExtension, "x2", askFor("x2", "2026-04-20"))
 	h.update(8*day, ActionReportRectification, "p1", rectification("p1"))
-	rejected := h.update(9*day, ActionVerify, "v1", VerifyInput{RequestID: "v1", Actor: office, Reason: "证据不足"})
+	rejected := h.update(9*day, ActionVerify, "v1", VerifyInput{Change: Change{RequestID: "v1", Actor: office}, Reason: "证据不足"})
 	h.update(10*day, ActionRequestExtension, "x3", askFor("x3", "2026-04-20"))
 	approved := h.update(11*day, ActionDecideExtension, "a3", approve("a3", ""))
-	h.update(30*day, ActionWithdraw, "w1", WithdrawInput{RequestID: "w1", Actor: office, Reason: "测试结束"})
+	h.update(30*day, ActionWithdraw, "w1", WithdrawInput{Change: Change{RequestID: "w1", Actor: office}, Reason: "测试结束"})
 	h.run(newFinding(SeverityMajor))
 	requireDone(t, rejected, approved)
 
@@ -397,7 +397,7 @@ func TestFindingPendingExtensionLapses(t *testing.T) {
 	h.update(5*day, ActionRequestExtension, "x1", askFor("x1", "2026-04-10"))
 	reported := h.update(6*day, ActionReportRectification, "p1", rectification("p1"))
 	undecidable := h.update(7*day, ActionDecideExtension, "a1", approve("a1", ""))
-	h.update(8*day, ActionWithdraw, "w1", WithdrawInput{RequestID: "w1", Actor: office, Reason: "测试结束"})
+	h.update(8*day, ActionWithdraw, "w1", WithdrawInput{Change: Change{RequestID: "w1", Actor: office}, Reason: "测试结束"})
 	h.run(newFinding(SeverityMajor))
 	requireDone(t, reported)
 
@@ -430,7 +430,7 @@ func TestFindingExtendedDeadlineFollowsTheCalendar(t *testing.T) {
 		h.fl.mu.Unlock()
 		h.env.SignalWorkflow(SignalCalendarChanged, CalendarChangedSignal{Version: 7})
 	}, 20*day)
-	wd := h.update(60*day, ActionWithdraw, "w1", WithdrawInput{RequestID: "w1", Actor: office, Reason: "测试结束"})
+	wd := h.update(60*day, ActionWithdraw, "w1", WithdrawInput{Change: Change{RequestID: "w1", Actor: office}, Reason: "测试结束"})
 	h.run(newFinding(SeverityMajor))
 	requireDone(t, approved, wd)
 

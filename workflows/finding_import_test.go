@@ -44,7 +44,7 @@ func TestFindingAdoptsAnImportedRow(t *testing.T) {
 			f := imported(tc.severity)
 			h.fl.row = f
 			diag := h.update(0, ActionDiagnose, "d1", diagnosis())
-			wd := h.update(time.Hour, ActionWithdraw, "w1", WithdrawInput{RequestID: "w1", Actor: office, Reason: "合并到其他问题"})
+			wd := h.update(time.Hour, ActionWithdraw, "w1", WithdrawInput{Change: Change{RequestID: "w1", Actor: office}, Reason: "合并到其他问题"})
 			h.env.ExecuteWorkflow(FindingWorkflow, FindingInput{Finding: f, Adopt: true})
 			require.True(t, h.env.IsWorkflowCompleted())
 			require.NoError(t, h.env.GetWorkflowError())

@@ -97,8 +97,7 @@ func withClueReferralRoles(roles map[string][]string) map[string][]string {
 
 // ReferClueInput is the referClue update's argument.
 type ReferClueInput struct {
-	RequestID string      `json:"request_id"`
-	Actor     actor.Actor `json:"actor"`
+	Change
 	// UnitLevel is the unit's administrative level; empty takes it from
 	// the unit's division code (UnitLevelOf).
 	UnitLevel string `json:"unit_level,omitempty"`
@@ -143,8 +142,7 @@ func (in ReferClueInput) Validate() error {
 // AcknowledgeReferralInput is the acknowledgeReferral update's argument:
 // the receipt (回执).
 type AcknowledgeReferralInput struct {
-	RequestID string      `json:"request_id"`
-	Actor     actor.Actor `json:"actor"`
+	Change
 	// Seq names the referral; 0 names the one awaiting receipt (for a
 	// receiver, the one referred to it).
 	Seq           int    `json:"seq,omitempty"`
@@ -167,8 +165,7 @@ func (in AcknowledgeReferralInput) Validate() error {
 // ReportReferralOutcomeInput is the reportReferralOutcome update's
 // argument: 立案 (FILED), 不予立案 (NOT_FILED) or 处理结果 (CONCLUDED).
 type ReportReferralOutcomeInput struct {
-	RequestID string      `json:"request_id"`
-	Actor     actor.Actor `json:"actor"`
+	Change
 	// Seq names the referral; 0 names the one not yet settled (for a
 	// receiver, the one referred to it).
 	Seq         int      `json:"seq,omitempty"`

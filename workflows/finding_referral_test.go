@@ -47,12 +47,12 @@ func (h *harness) withRoutes(routes ...casework.ReferralRoute) {
 // harness's finding in its first three hours.
 func (h *harness) clueReferredAt() {
 	h.update(time.Hour, ActionDiagnose, "d1", diagnosis())
-	h.update(2*time.Hour, ActionClassify, "c1", ClassifyInput{RequestID: "c1", Actor: leader, Dispositions: []string{"RECTIFY", "REFER_CLUE"}})
+	h.update(2*time.Hour, ActionClassify, "c1", ClassifyInput{Change: Change{RequestID: "c1", Actor: leader}, Dispositions: []string{"RECTIFY", "REFER_CLUE"}})
 	h.update(3*time.Hour, ActionRefer, "r1", referral("r1", "2026-03-02", ""))
 }
 
 func referClue(requestID string) ReferClueInput {
-	return ReferClueInput{RequestID: requestID, Actor: office, ClueKind: casework.ClueDiscipline, CadreRank: casework.RankDivision,
+	return ReferClueInput{Change: Change{RequestID: requestID, Actor: office}, ClueKind: casework.ClueDiscipline, CadreRank: casework.RankDivision,
 		Note: "仓库主管部门负责人涉嫌失职"}
 }
 
@@ -81,14 +81,14 @@ func TestReferralRoutedAcknowledgedAndSettled(t *testing.T) {
 	referred := h.update(4*time.Hour, ActionReferClue, "k1", referClue("k1"))
 	var referredDetails string
 	h.env.RegisterDelayedCallback(func() { referredDetails = h.details() }, 5*time.Hour)
-	ack := h.update(2*day, ActionAcknowledgeReferral, "a1", AcknowledgeReferralInput{RequestID: "a1", Actor: commission, ReceiptNumber: "长纪回〔2026〕12号"})
-	filed := h.update(3*day, ActionReportReferralOutcome, "o1", ReportReferralOutcomeInput{RequestID: "o1", Actor: commission,
+	ack := h.update(2*day, ActionAcknowledgeReferral, "a1", AcknowledgeReferralInput{Change: Change{RequestID: "a1", Actor: commission}, ReceiptNumber: "长纪回〔2026〕12号"})
+	filed := h.update(3*day, ActionReportReferralOutcome, "o1", ReportReferralOutcomeInput{Change: Change{RequestID: "o1", Actor: commission},
 		Outcome: casework.OutcomeFiled, Summary: "已对仓库主管部门负责人立案审查", CaseNumber: "长纪案〔2026〕3号"})
 	rep := h.update(10*day, ActionReportRectification, "p1", rectification("p1"))
-	early := h.update(11*day, ActionVerify, "v1", VerifyInput{RequestID: "v1", Actor: office, Accept: true})
-	concluded := h.update(20*day, ActionReportReferralOutcome, "o2", ReportReferralOutcomeInput{RequestID: "o2", Actor: commission,
+	early := h.update(11*day, ActionVerify, "v1", VerifyInput{Change: Change{RequestID: "v1", Actor: office}, Accept: true})
+	concluded := h.update(20*day, ActionReportReferralOutcome, "o2", ReportReferralOutcomeInput{Change: Change{RequestID: "o2", Actor: commission},
 		Outcome: casework.OutcomeConcluded, Summary: "给予党内严重警告处分", EvidenceIDs: []string{"ev-decision"}})
-	closed := h.update(21*day, ActionVerify, "v2", VerifyInput{RequestID: "v2", Actor: office, Accept: true})
+	closed := h.update(21*day, ActionVerify, "v2", VerifyInput{Change: Change{RequestID: "v2", Actor: office}, Accept: true})
 	h.run(newFinding(""))
 	requireDone(t, referred, ack, filed, rep, concluded, closed)
 
@@ -146,10 +146,10 @@ func TestReferralUnacknowledgedEscalated(t *testing.T) {
 	var overdue FindingState
 	var overdueDetails string
 	h.env.RegisterDelayedCallback(func() { overdue = h.query(); overdueDetails = h.details() }, at("2026-03-10 08:00"))
-	ack := h.update(at("2026-03-11 10:00"), ActionAcknowledgeReferral, "a1", AcknowledgeReferralInput{RequestID: "a1", Actor: orgDept})
-	notFiled := h.update(at("2026-03-20 10:00"), ActionReportReferralOutcome, "o1", ReportReferralOutcomeInput{RequestID: "o1", Actor: orgDept,
+	ack := h.update(at("2026-03-11 10:00"), ActionAcknowledgeReferral, "a1", AcknowledgeReferralInput{Change: Change{RequestID: "a1", Actor: orgDept}})
+	notFiled := h.update(at("2026-03-20 10:00"), ActionReportReferralOutcome, "o1", ReportReferralOutcomeInput{Change: Change{RequestID: "o1", Actor: orgDept},
 		Outcome: casework.OutcomeNotFiled, Summary: "经核查，不予立案，已对相关人员批评教育"})
-	wd := h.update(60*day, ActionWithdraw, "w1", WithdrawInput{RequestID: "w1", Actor: office, Reason: "测试结束"})
+	wd := h.update(60*day, ActionWithdraw, "w1", WithdrawInput{Change: Change{RequestID: "w1", Actor: office}, Reason: "测试结束"})
 	h.run(newFinding(""))
 	requireDone(t, referred, ack, notFiled, wd)
 
@@ -201,8 +201,8 @@ func TestReferralRefusals(t *testing.T) {
 	h.withRoutes(cityDisciplineRoute)
 	tooEarly := h.update(30*time.Minute, ActionReferClue, "k0", referClue("k0"))
 	h.clueReferredAt()
-	byUnit := h.update(4*time.Hour, ActionReferClue, "k1", ReferClueInput{RequestID: "k1", Actor: unitActor, ClueKind: casework.ClueDiscipline, CadreRank: casework.RankDivision})
-	bad := h.update(4*time.Hour+time.Minute, ActionReferClue, "k2", ReferClueInput{RequestID: "k2", Actor: office, ClueKind: "GOSSIP", CadreRank: "MINISTER",
+	byUnit := h.update(4*time.Hour, ActionReferClue, "k1", ReferClueInput{Change: Change{RequestID: "k1", Actor: unitActor}, ClueKind: casework.ClueDiscipline, CadreRank: casework.RankDivision})
+	bad := h.update(4*time.Hour+time.Minute, ActionReferClue, "k2", ReferClueInput{Change: Change{RequestID: "k2", Actor: office}, ClueKind: "GOSSIP", CadreRank: "MINISTER",
 		UnitLevel: "TOWN", OverrideReason: "x"})
 	noRoute := referClue("k3")
 	noRoute.CadreRank = casework.RankDepartment
@@ -210,20 +210,20 @@ func TestReferralRefusals(t *testing.T) {
 	noReason := referClue("k4")
 	noReason.Receiver = "长沙市委组织部"
 	unexplained := h.update(4*time.Hour+3*time.Minute, ActionReferClue, "k4", noReason)
-	early := h.update(4*time.Hour+4*time.Minute, ActionReportReferralOutcome, "o0", ReportReferralOutcomeInput{RequestID: "o0", Actor: commission,
+	early := h.update(4*time.Hour+4*time.Minute, ActionReportReferralOutcome, "o0", ReportReferralOutcomeInput{Change: Change{RequestID: "o0", Actor: commission},
 		Outcome: casework.OutcomeNotFiled, Summary: "不予立案"})
 	ok := h.update(5*time.Hour, ActionReferClue, "k5", referClue("k5"))
 	again := h.update(6*time.Hour, ActionReferClue, "k6", referClue("k6"))
-	stranger := h.update(7*time.Hour, ActionAcknowledgeReferral, "a0", AcknowledgeReferralInput{RequestID: "a0", Actor: orgDept})
-	ack := h.update(8*time.Hour, ActionAcknowledgeReferral, "a1", AcknowledgeReferralInput{RequestID: "a1", Actor: commission})
-	twice := h.update(9*time.Hour, ActionAcknowledgeReferral, "a2", AcknowledgeReferralInput{RequestID: "a2", Actor: commission, Seq: 1})
-	filed := h.update(10*time.Hour, ActionReportReferralOutcome, "o1", ReportReferralOutcomeInput{RequestID: "o1", Actor: commission,
+	stranger := h.update(7*time.Hour, ActionAcknowledgeReferral, "a0", AcknowledgeReferralInput{Change: Change{RequestID: "a0", Actor: orgDept}})
+	ack := h.update(8*time.Hour, ActionAcknowledgeReferral, "a1", AcknowledgeReferralInput{Change: Change{RequestID: "a1", Actor: commission}})
+	twice := h.update(9*time.Hour, ActionAcknowledgeReferral, "a2", AcknowledgeReferralInput{Change: Change{RequestID: "a2", Actor: commission}, Seq: 1})
+	filed := h.update(10*time.Hour, ActionReportReferralOutcome, "o1", ReportReferralOutcomeInput{Change: Change{RequestID: "o1", Actor: commission},
 		Outcome: casework.OutcomeFiled, Summary: "立案审查", CaseNumber: "3"})
-	unfiled := h.update(11*time.Hour, ActionReportReferralOutcome, "o2", ReportReferralOutcomeInput{RequestID: "o2", Actor: commission,
+	unfiled := h.update(11*time.Hour, ActionReportReferralOutcome, "o2", ReportReferralOutcomeInput{Change: Change{RequestID: "o2", Actor: commission},
 		Outcome: casework.OutcomeNotFiled, Summary: "撤案"})
-	noCase := h.update(12*time.Hour, ActionReportReferralOutcome, "o3", ReportReferralOutcomeInput{RequestID: "o3", Actor: commission,
+	noCase := h.update(12*time.Hour, ActionReportReferralOutcome, "o3", ReportReferralOutcomeInput{Change: Change{RequestID: "o3", Actor: commission},
 		Outcome: casework.OutcomeFiled, Summary: "立案"})
-	wd := h.update(60*day, ActionWithdraw, "w1", WithdrawInput{RequestID: "w1", Actor: office, Reason: "测试结束"})
+	wd := h.update(60*day, ActionWithdraw, "w1", WithdrawInput{Change: Change{RequestID: "w1", Actor: office}, Reason: "测试结束"})
 	h.run(newFinding(""))
 	requireDone(t, ok, ack, filed, wd)
 
@@ -331,7 +331,7 @@ func TestReferralReceiptFollowsTheCalendar(t *testing.T) {
 		h.fl.mu.Unlock()
 		h.env.SignalWorkflow(SignalCalendarChanged, CalendarChangedSignal{Version: 8})
 	}, 2*day)
-	wd := h.update(60*day, ActionWithdraw, "w1", WithdrawInput{RequestID: "w1", Actor: office, Reason: "测试结束"})
+	wd := h.update(60*day, ActionWithdraw, "w1", WithdrawInput{Change: Change{RequestID: "w1", Actor: office}, Reason: "测试结束"})
 	h.run(newFinding(""))
 	requireDone(t, wd)
 

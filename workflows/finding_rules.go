@@ -162,8 +162,7 @@ func ValidateFinding(f casework.Finding) error {
 
 // DiagnoseInput is the diagnose update's argument.
 type DiagnoseInput struct {
-	RequestID string             `json:"request_id"`
-	Actor     actor.Actor        `json:"actor"`
+	Change
 	Diagnosis casework.Diagnosis `json:"diagnosis"`
 }
 
@@ -188,10 +187,9 @@ func (in DiagnoseInput) Validate() error {
 
 // ClassifyInput is the classify update's argument.
 type ClassifyInput struct {
-	RequestID    string      `json:"request_id"`
-	Actor        actor.Actor `json:"actor"`
-	Dispositions []string    `json:"dispositions"`
-	Note         string      `json:"note"`
+	Change
+	Dispositions []string `json:"dispositions"`
+	Note         string   `json:"note"`
 }
 
 // Validate checks the fields; names are ClassifyFindingRequest's.
@@ -217,10 +215,9 @@ func (in ClassifyInput) Validate() error {
 
 // ReferInput is the refer update's argument.
 type ReferInput struct {
-	RequestID string            `json:"request_id"`
-	Actor     actor.Actor       `json:"actor"`
-	Referral  casework.Referral `json:"referral"`
-	Note      string            `json:"note"`
+	Change
+	Referral casework.Referral `json:"referral"`
+	Note     string            `json:"note"`
 }
 
 // Validate checks the fields; names are ReferFindingRequest's. The limit
@@ -244,11 +241,10 @@ func (in ReferInput) Validate() error {
 
 // ReportRectificationInput is the reportRectification update's argument.
 type ReportRectificationInput struct {
-	RequestID             string      `json:"request_id"`
-	Actor                 actor.Actor `json:"actor"`
-	Report                string      `json:"report"`
-	HandlingOfResponsible string      `json:"handling_of_responsible"`
-	EvidenceIDs           []string    `json:"evidence_ids"`
+	Change
+	Report                string   `json:"report"`
+	HandlingOfResponsible string   `json:"handling_of_responsible"`
+	EvidenceIDs           []string `json:"evidence_ids"`
 }
 
 // Validate checks the fields; names are ReportRectificationRequest's.
@@ -265,10 +261,9 @@ func (in ReportRectificationInput) Validate() error {
 
 // VerifyInput is the verify update's argument.
 type VerifyInput struct {
-	RequestID string      `json:"request_id"`
-	Actor     actor.Actor `json:"actor"`
-	Accept    bool        `json:"accept"`
-	Reason    string      `json:"reason"`
+	Change
+	Accept bool   `json:"accept"`
+	Reason string `json:"reason"`
 	// Due is the new limit's last day when rejecting; empty means one month.
 	Due string `json:"due"`
 }
@@ -294,9 +289,8 @@ func (in VerifyInput) Validate() error {
 
 // WithdrawInput is the withdraw update's argument.
 type WithdrawInput struct {
-	RequestID string      `json:"request_id"`
-	Actor     actor.Actor `json:"actor"`
-	Reason    string      `json:"reason"`
+	Change
+	Reason string `json:"reason"`
 }
 
 // Validate checks the fields; names are WithdrawFindingRequest's.

@@ -160,20 +160,20 @@ func FuzzFindingLifecycle(f *testing.F) {
 				in.RequestID = req
 				arg = in
 			case ActionClassify:
-				arg = ClassifyInput{RequestID: req, Actor: leader, Dispositions: []string{"RECTIFY"}}
+				arg = ClassifyInput{Change: Change{RequestID: req, Actor: leader}, Dispositions: []string{"RECTIFY"}}
 			case ActionRefer:
 				arg = referral(req, "2026-03-02", "")
 			case ActionReportRectification:
 				arg = rectification(req)
 			case ActionVerify:
-				arg = VerifyInput{RequestID: req, Actor: office, Accept: accept, Reason: "理由"}
+				arg = VerifyInput{Change: Change{RequestID: req, Actor: office}, Accept: accept, Reason: "理由"}
 			case ActionWithdraw:
-				arg = WithdrawInput{RequestID: req, Actor: office, Reason: "理由"}
+				arg = WithdrawInput{Change: Change{RequestID: req, Actor: office}, Reason: "理由"}
 			}
 			steps = append(steps, sent{action: action, accept: accept, r: h.update(delay, action, req, arg)})
 		}
 		// End the workflow whatever the script did.
-		h.update(time.Duration(len(script)+2)*time.Hour, ActionWithdraw, "end", WithdrawInput{RequestID: "end", Actor: office, Reason: "结束"})
+		h.update(time.Duration(len(script)+2)*time.Hour, ActionWithdraw, "end", WithdrawInput{Change: Change{RequestID: "end", Actor: office}, Reason: "结束"})
 		h.env.ExecuteWorkflow(FindingWorkflow, FindingInput{Finding: newFinding(SeverityGeneral)})
 		require.True(t, h.env.IsWorkflowCompleted())
 		require.NoError(t, h.env.GetWorkflowError())

@@ -85,8 +85,7 @@ const (
 // SignOffInput is the signOff update's argument: one signer signs the
 // finding off, or refuses.
 type SignOffInput struct {
-	RequestID string      `json:"request_id"`
-	Actor     actor.Actor `json:"actor"`
+	Change
 	// Approve signs off; false refuses.
 	Approve bool `json:"approve"`
 	// Reason is why it is refused (required), or a note on the sign-off.

@@ -53,15 +53,15 @@ func (h *harness) withSignoffRules(rules ...casework.SignoffRule) {
 func (h *harness) verifiedAt() *result {
 	h.referredAt()
 	h.update(5*day, ActionReportRectification, "p1", rectification("p1"))
-	return h.update(6*day, ActionVerify, "v1", VerifyInput{RequestID: "v1", Actor: office, Accept: true, Reason: "现场核查通道已畅通"})
+	return h.update(6*day, ActionVerify, "v1", VerifyInput{Change: Change{RequestID: "v1", Actor: office}, Accept: true, Reason: "现场核查通道已畅通"})
 }
 
 func signOff(requestID string, who actor.Actor) SignOffInput {
-	return SignOffInput{RequestID: requestID, Actor: who, Approve: true, Reason: "同意销号", EvidenceIDs: []string{"ev-form-" + requestID}}
+	return SignOffInput{Change: Change{RequestID: requestID, Actor: who}, Approve: true, Reason: "同意销号", EvidenceIDs: []string{"ev-form-" + requestID}}
 }
 
 func refuseSignOff(requestID string, who actor.Actor, due string) SignOffInput {
-	return SignOffInput{RequestID: requestID, Actor: who, Reason: "消防通道仍有占用，整改不到位", EvidenceIDs: []string{"ev-photo-" + requestID}, Due: due}
+	return SignOffInput{Change: Change{RequestID: requestID, Actor: who}, Reason: "消防通道仍有占用，整改不到位", EvidenceIDs: []string{"ev-photo-" + requestID}, Due: due}
 }
 
 // dueAndRest checks a round's deadline is due on due (YYYY-MM-DD) and
@@ -97,7 +97,7 @@ func TestFindingSignoffMajorHazard(t *testing.T) {
 	h.env.RegisterDelayedCallback(func() { details = h.details() }, 6*day+hour)
 	early := h.update(6*day+2*hour, ActionSignOff, "s0", signOff("s0", signingOffice))
 	stranger := h.update(6*day+3*hour, ActionSignOff, "s1", signOff("s1", otherDepartment))
-	again := h.update(6*day+4*hour, ActionVerify, "v2", VerifyInput{RequestID: "v2", Actor: office, Accept: true})
+	again := h.update(6*day+4*hour, ActionVerify, "v2", VerifyInput{Change: Change{RequestID: "v2", Actor: office}, Accept: true})
 	dept := h.update(7*day, ActionSignOff, "s2", signOff("s2", department))
 	var halfway string
 	h.env.RegisterDelayedCallback(func() { halfway = h.details() }, 7*day+hour)
@@ -182,7 +182,7 @@ func TestFindingSignoffRefusalReopens(t *testing.T) {
 	var pending FindingState
 	h.env.RegisterDelayedCallback(func() { pending = h.query() }, 7*day+hour)
 	rep2 := h.update(10*day, ActionReportRectification, "p2", rectification("p2"))
-	ver2 := h.update(11*day, ActionVerify, "v2", VerifyInput{RequestID: "v2", Actor: office, Accept: true})
+	ver2 := h.update(11*day, ActionVerify, "v2", VerifyInput{Change: Change{RequestID: "v2", Actor: office}, Accept: true})
 	officeFirst := h.update(12*day, ActionSignOff, "s1", signOff("s1", signingOffice))
 	closed := h.update(13*day, ActionSignOff, "s2", signOff("s2", department))
 	h.run(newFinding(SeverityMajor))
@@ -250,7 +250,7 @@ func TestFindingSignoffBeforeVerification(t *testing.T) {
 	h.referredAt()
 	h.update(5*day, ActionReportRectification, "p1", rectification("p1"))
 	early := h.update(5*day+hour, ActionSignOff, "s1", signOff("s1", department))
-	wd := h.update(6*day, ActionWithdraw, "w1", WithdrawInput{RequestID: "w1", Actor: office, Reason: "测试结束"})
+	wd := h.update(6*day, ActionWithdraw, "w1", WithdrawInput{Change: Change{RequestID: "w1", Actor: office}, Reason: "测试结束"})
 	h.run(newFinding(SeverityMajor))
 	requireDone(t, wd)
 	requireRefused(t, early, ReasonNoSignoffPending)
@@ -262,7 +262,7 @@ func TestFindingSignoffLapsesOnWithdrawal(t *testing.T) {
 	h := newHarness(t)
 	h.withSignoffRules(majorHazardRule(true))
 	verified := h.verifiedAt()
-	wd := h.update(7*day, ActionWithdraw, "w1", WithdrawInput{RequestID: "w1", Actor: office, Reason: "问题重复登记"})
+	wd := h.update(7*day, ActionWithdraw, "w1", WithdrawInput{Change: Change{RequestID: "w1", Actor: office}, Reason: "问题重复登记"})
 	h.run(newFinding(SeverityMajor))
 	requireDone(t, verified, wd)
 	so := wd.state.Finding.Signoffs[0]
@@ -369,10 +369,10 @@ func TestSignOffInputValidation(t *testing.T) {
 		in     SignOffInput
 		fields []string
 	}{
-		{"sign without evidence", SignOffInput{RequestID: "r", Approve: true}, []string{"evidence_ids"}},
-		{"sign with a due day", SignOffInput{RequestID: "r", Approve: true, EvidenceIDs: []string{"e"}, Due: "2026-04-01"}, []string{"due"}},
-		{"refuse without a reason", SignOffInput{RequestID: "r", EvidenceIDs: []string{"e"}}, []string{"reason"}},
-		{"refuse with a bad day", SignOffInput{RequestID: "r", Reason: "不到位", EvidenceIDs: []string{"e"}, Due: "2026-02-30"}, []string{"due"}},
+		{"sign without evidence", SignOffInput{Change: Change{RequestID: "r"}, Approve: true}, []string{"evidence_ids"}},
+		{"sign with a due day", SignOffInput{Change: Change{RequestID: "r"}, Approve: true, EvidenceIDs: []string{"e"}, Due: "2026-04-01"}, []string{"due"}},
+		{"refuse without a reason", SignOffInput{Change: Change{RequestID: "r"}, EvidenceIDs: []string{"e"}}, []string{"reason"}},
+		{"refuse with a bad day", SignOffInput{Change: Change{RequestID: "r"}, Reason: "不到位", EvidenceIDs: []string{"e"}, Due: "2026-02-30"}, []string{"due"}},
 		{"no request id", SignOffInput{Approve: true, EvidenceIDs: []string{"e"}}, []string{"request_id"}},
 	}
 	for _, tt := range tests {
@@ -470,7 +470,7 @@ func TestFindingSignoffDeadlineStops(t *testing.T) {
 		h.withSignoffRules(majorHazardRule(false))
 		verified := h.verifiedAt()
 		refused := h.update(at("2026-03-09 10:00"), ActionSignOff, "s1", refuseSignOff("s1", department, "2026-03-31"))
-		wd := h.update(60*day, ActionWithdraw, "w1", WithdrawInput{RequestID: "w1", Actor: office, Reason: "测试结束"})
+		wd := h.update(60*day, ActionWithdraw, "w1", WithdrawInput{Change: Change{RequestID: "w1", Actor: office}, Reason: "测试结束"})
 		h.run(newFinding(SeverityMajor))
 		requireDone(t, verified, refused, wd)
 		require.Equal(t, FindingReferred, refused.state.Finding.Stage)
@@ -499,7 +499,7 @@ func TestFindingSignoffFollowsTheCalendar(t *testing.T) {
 		h.fl.mu.Unlock()
 		h.env.SignalWorkflow(SignalCalendarChanged, CalendarChangedSignal{Version: 8})
 	}, 8*day)
-	wd := h.update(40*day, ActionWithdraw, "w1", WithdrawInput{RequestID: "w1", Actor: office, Reason: "测试结束"})
+	wd := h.update(40*day, ActionWithdraw, "w1", WithdrawInput{Change: Change{RequestID: "w1", Actor: office}, Reason: "测试结束"})
 	h.run(newFinding(SeverityMajor))
 	requireDone(t, wd)
 
@@ -551,14 +551,14 @@ func TestLastSignatureWaitsForReferrals(t *testing.T) {
 	}})
 	h.clueReferredAt()
 	h.update(5*day, ActionReportRectification, "p1", rectification("p1"))
-	verified := h.update(6*day, ActionVerify, "v1", VerifyInput{RequestID: "v1", Actor: office, Accept: true})
+	verified := h.update(6*day, ActionVerify, "v1", VerifyInput{Change: Change{RequestID: "v1", Actor: office}, Accept: true})
 	referred := h.update(6*day+hour, ActionReferClue, "k1", referClue("k1"))
 	dept := h.update(7*day, ActionSignOff, "s1", signOff("s1", department))
 	held := h.update(7*day+hour, ActionSignOff, "s2", signOff("s2", signingOffice))
 	var waiting []string
 	h.env.RegisterDelayedCallback(func() { waiting = Awaiting(h.query().Finding) }, 7*day+2*hour)
-	h.update(8*day, ActionAcknowledgeReferral, "a1", AcknowledgeReferralInput{RequestID: "a1", Actor: commission})
-	h.update(8*day+hour, ActionReportReferralOutcome, "o1", ReportReferralOutcomeInput{RequestID: "o1", Actor: commission,
+	h.update(8*day, ActionAcknowledgeReferral, "a1", AcknowledgeReferralInput{Change: Change{RequestID: "a1", Actor: commission}})
+	h.update(8*day+hour, ActionReportReferralOutcome, "o1", ReportReferralOutcomeInput{Change: Change{RequestID: "o1", Actor: commission},
 		Outcome: casework.OutcomeNotFiled, Summary: "经核查，不予立案"})
 	closed := h.update(9*day, ActionSignOff, "s3", signOff("s3", signingOffice))
 	h.run(newFinding(""))

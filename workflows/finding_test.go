@@ -377,20 +377,20 @@ func (h *harness) query() FindingState {
 }
 
 func diagnosis() DiagnoseInput {
-	return DiagnoseInput{RequestID: "d1", Actor: leader, Diagnosis: casework.Diagnosis{
+	return DiagnoseInput{Change: Change{RequestID: "d1", Actor: leader}, Diagnosis: casework.Diagnosis{
 		Cause: "仓储管理制度未落实", ResponsibleParties: []string{"仓库负责人"}, RiskLevel: "HIGH",
 		LegalBasis: "《安全生产法》第二十八条", RectificationOpinion: "立即清理",
 	}}
 }
 
 func referral(requestID, feedback, due string) ReferInput {
-	return ReferInput{RequestID: requestID, Actor: office, Referral: casework.Referral{
+	return ReferInput{Change: Change{RequestID: requestID, Actor: office}, Referral: casework.Referral{
 		ReceivingAuthority: "长沙市安委办", FeedbackReceivedOn: feedback, Due: due,
 	}}
 }
 
 func rectification(requestID string) ReportRectificationInput {
-	return ReportRectificationInput{RequestID: requestID, Actor: unitActor, Report: "通道已清理", HandlingOfResponsible: "仓库负责人诫勉谈话", EvidenceIDs: []string{"ev-2"}}
+	return ReportRectificationInput{Change: Change{RequestID: requestID, Actor: unitActor}, Report: "通道已清理", HandlingOfResponsible: "仓库负责人诫勉谈话", EvidenceIDs: []string{"ev-2"}}
 }
 
 func requireDone(t *testing.T, rs ...*result) {
@@ -415,11 +415,11 @@ func TestRectifyAgainAtBothLevels(t *testing.T) {
 		}
 		day := 24 * time.Hour
 		h.update(time.Hour, ActionDiagnose, "d1", diagnosis())
-		h.update(2*time.Hour, ActionClassify, "c1", ClassifyInput{RequestID: "c1", Actor: leader, Dispositions: []string{"RECTIFY"}})
+		h.update(2*time.Hour, ActionClassify, "c1", ClassifyInput{Change: Change{RequestID: "c1", Actor: leader}, Dispositions: []string{"RECTIFY"}})
 		h.update(3*time.Hour, ActionRefer, "r1", referral("r1", "2026-03-02", ""))
 		h.update(10*day, ActionReportRectification, "p1", rectification("p1"))
-		h.update(11*day, ActionVerify, "v1", VerifyInput{RequestID: "v1", Actor: office, Accept: false, Reason: "证据不足"})
-		h.update(12*day, ActionWithdraw, "w1", WithdrawInput{RequestID: "w1", Actor: office, Reason: "重复记录"})
+		h.update(11*day, ActionVerify, "v1", VerifyInput{Change: Change{RequestID: "v1", Actor: office}, Accept: false, Reason: "证据不足"})
+		h.update(12*day, ActionWithdraw, "w1", WithdrawInput{Change: Change{RequestID: "w1", Actor: office}, Reason: "重复记录"})
 		h.run(newFinding(SeverityGeneral))
 		return h
 	}
@@ -441,12 +441,12 @@ func TestFindingClosedLoopWithRejectedVerification(t *testing.T) {
 	h := newHarness(t)
 	day := 24 * time.Hour
 	diag := h.update(time.Hour, ActionDiagnose, "d1", diagnosis())
-	class := h.update(2*time.Hour, ActionClassify, "c1", ClassifyInput{RequestID: "c1", Actor: leader, Dispositions: []string{"RECTIFY", "SUPERVISE"}})
+	class := h.update(2*time.Hour, ActionClassify, "c1", ClassifyInput{Change: Change{RequestID: "c1", Actor: leader}, Dispositions: []string{"RECTIFY", "SUPERVISE"}})
 	ref := h.update(3*time.Hour, ActionRefer, "r1", referral("r1", "2026-03-02", ""))
 	rep1 := h.update(10*day, ActionReportRectification, "p1", rectification("p1"))
-	rej := h.update(11*day, ActionVerify, "v1", VerifyInput{RequestID: "v1", Actor: office, Accept: false, Reason: "证据不足"})
+	rej := h.update(11*day, ActionVerify, "v1", VerifyInput{Change: Change{RequestID: "v1", Actor: office}, Accept: false, Reason: "证据不足"})
 	rep2 := h.update(12*day, ActionReportRectification, "p2", rectification("p2"))
-	acc := h.update(13*day, ActionVerify, "v2", VerifyInput{RequestID: "v2", Actor: office, Accept: true})
+	acc := h.update(13*day, ActionVerify, "v2", VerifyInput{Change: Change{RequestID: "v2", Actor: office}, Accept: true})
 	h.run(newFinding(SeverityGeneral))
 	requireDone(t, diag, class, ref, rep1, rej, rep2, acc)
 
@@ -489,11 +489,11 @@ func TestFindingClosedLoopWithRejectedVerification(t *testing.T) {
 func TestFindingEscalationLadder(t *testing.T) {
 	h := newHarness(t)
 	h.update(time.Hour, ActionDiagnose, "d1", diagnosis())
-	h.update(2*time.Hour, ActionClassify, "c1", ClassifyInput{RequestID: "c1", Actor: leader, Dispositions: []string{"RECTIFY"}})
+	h.update(2*time.Hour, ActionClassify, "c1", ClassifyInput{Change: Change{RequestID: "c1", Actor: leader}, Dispositions: []string{"RECTIFY"}})
 	h.update(3*time.Hour, ActionRefer, "r1", referral("r1", "2026-03-02", ""))
 	var overdueAt FindingState
 	h.env.RegisterDelayedCallback(func() { overdueAt = h.query() }, shanghai("2026-04-05 12:00").Sub(start))
-	wd := h.update(60*24*time.Hour, ActionWithdraw, "w1", WithdrawInput{RequestID: "w1", Actor: office, Reason: "合并到其他问题"})
+	wd := h.update(60*24*time.Hour, ActionWithdraw, "w1", WithdrawInput{Change: Change{RequestID: "w1", Actor: office}, Reason: "合并到其他问题"})
 	h.run(newFinding(SeverityGeneral))
 	requireDone(t, wd)
 
@@ -538,11 +538,11 @@ func TestFindingEscalationLadder(t *testing.T) {
 func TestFindingDeadlineMetJustInTime(t *testing.T) {
 	h := newHarness(t)
 	h.update(time.Hour, ActionDiagnose, "d1", diagnosis())
-	h.update(2*time.Hour, ActionClassify, "c1", ClassifyInput{RequestID: "c1", Actor: leader, Dispositions: []string{"RECTIFY"}})
+	h.update(2*time.Hour, ActionClassify, "c1", ClassifyInput{Change: Change{RequestID: "c1", Actor: leader}, Dispositions: []string{"RECTIFY"}})
 	h.update(3*time.Hour, ActionRefer, "r1", referral("r1", "2026-03-02", ""))
 	// One minute before 24:00 on the due day.
 	rep := h.update(shanghai("2026-04-02 23:59").Sub(start), ActionReportRectification, "p1", rectification("p1"))
-	acc := h.update(90*24*time.Hour, ActionVerify, "v1", VerifyInput{RequestID: "v1", Actor: office, Accept: true})
+	acc := h.update(90*24*time.Hour, ActionVerify, "v1", VerifyInput{Change: Change{RequestID: "v1", Actor: office}, Accept: true})
 	h.run(newFinding(SeverityGeneral))
 	requireDone(t, rep, acc)
 
@@ -557,10 +557,10 @@ func TestFindingDeadlineMetJustInTime(t *testing.T) {
 func TestFindingLateReportStopsTheLadder(t *testing.T) {
 	h := newHarness(t)
 	h.update(time.Hour, ActionDiagnose, "d1", diagnosis())
-	h.update(2*time.Hour, ActionClassify, "c1", ClassifyInput{RequestID: "c1", Actor: leader, Dispositions: []string{"RECTIFY"}})
+	h.update(2*time.Hour, ActionClassify, "c1", ClassifyInput{Change: Change{RequestID: "c1", Actor: leader}, Dispositions: []string{"RECTIFY"}})
 	h.update(3*time.Hour, ActionRefer, "r1", referral("r1", "2026-03-02", ""))
 	rep := h.update(shanghai("2026-04-03 00:01").Sub(start), ActionReportRectification, "p1", rectification("p1"))
-	acc := h.update(90*24*time.Hour, ActionVerify, "v1", VerifyInput{RequestID: "v1", Actor: office, Accept: true})
+	acc := h.update(90*24*time.Hour, ActionVerify, "v1", VerifyInput{Change: Change{RequestID: "v1", Actor: office}, Accept: true})
 	h.run(newFinding(SeverityGeneral))
 	requireDone(t, rep, acc)
 	require.Len(t, h.fl.escalations, 2, "reminder and overdue, no interview proposed")
@@ -572,7 +572,7 @@ func TestFindingLateReportStopsTheLadder(t *testing.T) {
 func TestFindingCalendarChangeMovesRunningDeadline(t *testing.T) {
 	h := newHarness(t)
 	h.update(time.Hour, ActionDiagnose, "d1", diagnosis())
-	h.update(2*time.Hour, ActionClassify, "c1", ClassifyInput{RequestID: "c1", Actor: leader, Dispositions: []string{"RECTIFY"}})
+	h.update(2*time.Hour, ActionClassify, "c1", ClassifyInput{Change: Change{RequestID: "c1", Actor: leader}, Dispositions: []string{"RECTIFY"}})
 	h.update(3*time.Hour, ActionRefer, "r1", referral("r1", "2026-03-02", ""))
 	h.env.RegisterDelayedCallback(func() {
 		// An amended notice makes 2026-04-02..04-06 the Qingming holiday.
@@ -590,7 +590,7 @@ func TestFindingCalendarChangeMovesRunningDeadline(t *testing.T) {
 		h.fl.mu.Unlock()
 		h.env.SignalWorkflow(SignalCalendarChanged, CalendarChangedSignal{Version: 7})
 	}, 5*24*time.Hour)
-	wd := h.update(60*24*time.Hour, ActionWithdraw, "w1", WithdrawInput{RequestID: "w1", Actor: office, Reason: "测试结束"})
+	wd := h.update(60*24*time.Hour, ActionWithdraw, "w1", WithdrawInput{Change: Change{RequestID: "w1", Actor: office}, Reason: "测试结束"})
 	h.run(newFinding(SeverityGeneral))
 	requireDone(t, wd)
 
@@ -613,7 +613,7 @@ func TestFindingCalendarChangeMovesRunningDeadline(t *testing.T) {
 
 func TestFindingMajorHazardNotifiedAtOnce(t *testing.T) {
 	h := newHarness(t)
-	wd := h.update(time.Hour, ActionWithdraw, "w1", WithdrawInput{RequestID: "w1", Actor: office, Reason: "重复记录"})
+	wd := h.update(time.Hour, ActionWithdraw, "w1", WithdrawInput{Change: Change{RequestID: "w1", Actor: office}, Reason: "重复记录"})
 	h.run(newFinding(SeverityMajor))
 	requireDone(t, wd)
 	require.Equal(t, []string{"record", "notify", "list", ActionWithdraw}, h.fl.actions())
@@ -629,14 +629,14 @@ func TestFindingMajorHazardNotifiedAtOnce(t *testing.T) {
 func TestFindingRefusedChangesRecordNothing(t *testing.T) {
 	h := newHarness(t)
 	early := h.update(time.Hour, ActionRefer, "r0", referral("r0", "2026-03-02", ""))
-	noCause := DiagnoseInput{RequestID: "d0", Actor: leader, Diagnosis: casework.Diagnosis{ResponsibleParties: []string{"x"}, RiskLevel: "LOW"}}
+	noCause := DiagnoseInput{Change: Change{RequestID: "d0", Actor: leader}, Diagnosis: casework.Diagnosis{ResponsibleParties: []string{"x"}, RiskLevel: "LOW"}}
 	bad := h.update(2*time.Hour, ActionDiagnose, "d0", noCause)
-	byUnit := h.update(3*time.Hour, ActionDiagnose, "d9", DiagnoseInput{RequestID: "d9", Actor: unitActor, Diagnosis: diagnosis().Diagnosis})
+	byUnit := h.update(3*time.Hour, ActionDiagnose, "d9", DiagnoseInput{Change: Change{RequestID: "d9", Actor: unitActor}, Diagnosis: diagnosis().Diagnosis})
 	ok := h.update(4*time.Hour, ActionDiagnose, "d1", diagnosis())
 	again := h.update(5*time.Hour, ActionDiagnose, "d1", diagnosis())
-	class := h.update(6*time.Hour, ActionClassify, "c1", ClassifyInput{RequestID: "c1", Actor: leader, Dispositions: []string{"RECTIFY"}})
+	class := h.update(6*time.Hour, ActionClassify, "c1", ClassifyInput{Change: Change{RequestID: "c1", Actor: leader}, Dispositions: []string{"RECTIFY"}})
 	tooLong := h.update(7*time.Hour, ActionRefer, "r1", referral("r1", "2026-03-02", "2026-04-03"))
-	wd := h.update(8*time.Hour, ActionWithdraw, "w1", WithdrawInput{RequestID: "w1", Actor: office, Reason: "测试结束"})
+	wd := h.update(8*time.Hour, ActionWithdraw, "w1", WithdrawInput{Change: Change{RequestID: "w1", Actor: office}, Reason: "测试结束"})
 	h.run(newFinding(SeverityGeneral))
 
 	var stage *derrors.StageError
@@ -677,7 +677,7 @@ func TestFindingPoisonedChangeIsRefusedAndTheNextOneWorks(t *testing.T) {
 		answeredWithinASecond = bad.done
 	}, time.Hour+time.Second)
 	good := h.update(2*time.Hour, ActionDiagnose, "d1", diagnosis())
-	wd := h.update(3*time.Hour, ActionWithdraw, "w1", WithdrawInput{RequestID: "w1", Actor: office, Reason: "重复记录"})
+	wd := h.update(3*time.Hour, ActionWithdraw, "w1", WithdrawInput{Change: Change{RequestID: "w1", Actor: office}, Reason: "重复记录"})
 	h.run(newFinding(SeverityGeneral))
 
 	require.True(t, bad.done)
@@ -708,10 +708,10 @@ func TestFindingPoisonedChangeIsRefusedAndTheNextOneWorks(t *testing.T) {
 func withdrawAfterTheLadder(t *testing.T, h *harness) *result {
 	t.Helper()
 	h.update(time.Hour, ActionDiagnose, "d1", diagnosis())
-	h.update(2*time.Hour, ActionClassify, "c1", ClassifyInput{RequestID: "c1", Actor: leader, Dispositions: []string{"RECTIFY"}})
+	h.update(2*time.Hour, ActionClassify, "c1", ClassifyInput{Change: Change{RequestID: "c1", Actor: leader}, Dispositions: []string{"RECTIFY"}})
 	h.update(3*time.Hour, ActionRefer, "r1", referral("r1", "2026-03-02", ""))
 	// The interview is proposed at the end of 2026-04-10 (TestFindingEscalationLadder).
-	wd := h.update(shanghai("2026-04-15 10:00").Sub(start), ActionWithdraw, "w1", WithdrawInput{RequestID: "w1", Actor: office, Reason: "合并到其他问题"})
+	wd := h.update(shanghai("2026-04-15 10:00").Sub(start), ActionWithdraw, "w1", WithdrawInput{Change: Change{RequestID: "w1", Actor: office}, Reason: "合并到其他问题"})
 	h.run(newFinding(SeverityGeneral))
 	requireDone(t, wd)
 	require.Len(t, h.fl.interviews, 1, "the ladder proposed an interview")
@@ -738,7 +738,7 @@ func TestFindingWithdrawnAfterTheLadderEndsCleanly(t *testing.T) {
 	require.Equal(t, UpdateID(ActionCancelInterview, "finding/f-1/withdraw"), sent.UpdateID)
 	var cancel CancelInterviewInput
 	require.NoError(t, json.Unmarshal(sent.Args, &cancel))
-	require.Equal(t, CancelInterviewInput{RequestID: "finding/f-1/withdraw", Actor: actor.System,
+	require.Equal(t, CancelInterviewInput{Change: Change{RequestID: "finding/f-1/withdraw", Actor: actor.System},
 		Reason: "cancelled: finding f-1 was withdrawn", OnlyProposed: true}, cancel)
 	require.NoError(t, cancel.Validate())
 }
@@ -764,10 +764,10 @@ func TestFindingClosedCancelsNothingApproved(t *testing.T) {
 		return activities.SendUpdateResult{Refused: in.WorkflowID + " is APPROVED, no longer a proposal"}
 	}
 	h.update(time.Hour, ActionDiagnose, "d1", diagnosis())
-	h.update(2*time.Hour, ActionClassify, "c1", ClassifyInput{RequestID: "c1", Actor: leader, Dispositions: []string{"RECTIFY"}})
+	h.update(2*time.Hour, ActionClassify, "c1", ClassifyInput{Change: Change{RequestID: "c1", Actor: leader}, Dispositions: []string{"RECTIFY"}})
 	h.update(3*time.Hour, ActionRefer, "r1", referral("r1", "2026-03-02", ""))
 	rep := h.update(shanghai("2026-04-15 10:00").Sub(start), ActionReportRectification, "p1", rectification("p1"))
-	acc := h.update(shanghai("2026-04-16 10:00").Sub(start), ActionVerify, "v1", VerifyInput{RequestID: "v1", Actor: office, Accept: true})
+	acc := h.update(shanghai("2026-04-16 10:00").Sub(start), ActionVerify, "v1", VerifyInput{Change: Change{RequestID: "v1", Actor: office}, Accept: true})
 	h.run(newFinding(SeverityGeneral))
 	requireDone(t, rep, acc)
 	require.Equal(t, FindingClosed, acc.state.Finding.Stage)
@@ -812,7 +812,7 @@ func TestFindingChangeGivesUpWhenTheLedgerStaysAway(t *testing.T) {
 				}, diagnosis())
 			}, time.Hour)
 			good := h.update(2*time.Hour, ActionDiagnose, "d1", diagnosis())
-			wd := h.update(3*time.Hour, ActionWithdraw, "w1", WithdrawInput{RequestID: "w1", Actor: office, Reason: "测试结束"})
+			wd := h.update(3*time.Hour, ActionWithdraw, "w1", WithdrawInput{Change: Change{RequestID: "w1", Actor: office}, Reason: "测试结束"})
 			h.run(newFinding(SeverityGeneral))
 
 			require.ErrorIs(t, derrors.FromTemporal(failed), derrors.ErrUnavailable, "%v", failed)
@@ -878,7 +878,7 @@ func TestFindingEndWithoutProposalsAsksNothing(t *testing.T) {
 			atLevelOne(h.env)
 			h.env.OnGetVersion(versionEndCancelsProposals, workflow.DefaultVersion, 2).Return(tt.version)
 			h.update(time.Hour, ActionDiagnose, "d1", diagnosis())
-			wd := h.update(2*time.Hour, ActionWithdraw, "w1", WithdrawInput{RequestID: "w1", Actor: office, Reason: "重复登记"})
+			wd := h.update(2*time.Hour, ActionWithdraw, "w1", WithdrawInput{Change: Change{RequestID: "w1", Actor: office}, Reason: "重复登记"})
 			h.run(newFinding(SeverityGeneral))
 			requireDone(t, wd)
 			require.Equal(t, FindingWithdrawn, wd.state.Finding.Stage)

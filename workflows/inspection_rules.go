@@ -187,68 +187,60 @@ func IsLocalGovernment(unitCode string) bool { return divisionCode.MatchString(u
 // ApproveTeamInput, and the other XxxInput types below, are the arguments of
 // the inspection's updates.
 type ApproveTeamInput struct {
-	RequestID string      `json:"request_id"`
-	Actor     actor.Actor `json:"actor"`
-	Note      string      `json:"note"`
+	Change
+	Note string `json:"note"`
 }
 
 // NotifyInput records the advance notice.
 type NotifyInput struct {
-	RequestID        string      `json:"request_id"`
-	Actor            actor.Actor `json:"actor"`
-	NotifiedOn       string      `json:"notified_on"`
-	NoticeEvidenceID string      `json:"notice_evidence_id"`
-	Note             string      `json:"note"`
+	Change
+	NotifiedOn       string `json:"notified_on"`
+	NoticeEvidenceID string `json:"notice_evidence_id"`
+	Note             string `json:"note"`
 }
 
 // StationInput records the team's entry.
 type StationInput struct {
-	RequestID      string      `json:"request_id"`
-	Actor          actor.Actor `json:"actor"`
-	StationedOn    string      `json:"stationed_on"`
-	Announcement   string      `json:"announcement"`
-	ContactPhone   string      `json:"contact_phone"`
-	ContactMailbox string      `json:"contact_mailbox"`
+	Change
+	StationedOn    string `json:"stationed_on"`
+	Announcement   string `json:"announcement"`
+	ContactPhone   string `json:"contact_phone"`
+	ContactMailbox string `json:"contact_mailbox"`
 }
 
 // EndOnsiteInput ends on-site work.
 type EndOnsiteInput struct {
-	RequestID     string      `json:"request_id"`
-	Actor         actor.Actor `json:"actor"`
-	OnsiteEndedOn string      `json:"onsite_ended_on"`
+	Change
+	OnsiteEndedOn string `json:"onsite_ended_on"`
 }
 
 // SubmitReportInput records the team's report.
 type SubmitReportInput struct {
-	RequestID        string      `json:"request_id"`
-	Actor            actor.Actor `json:"actor"`
-	ReportEvidenceID string      `json:"report_evidence_id"`
-	Summary          string      `json:"summary"`
+	Change
+	ReportEvidenceID string `json:"report_evidence_id"`
+	Summary          string `json:"summary"`
 }
 
 // ReviewInput records the office's review.
 type ReviewInput struct {
-	RequestID                   string      `json:"request_id"`
-	Actor                       actor.Actor `json:"actor"`
-	CopyToPartyInspectionOffice bool        `json:"copy_to_party_inspection_office"`
-	Note                        string      `json:"note"`
+	Change
+	CopyToPartyInspectionOffice bool   `json:"copy_to_party_inspection_office"`
+	Note                        string `json:"note"`
 }
 
 // ApproveInput records the committee's approval, and serves close too.
 type ApproveInput struct {
-	RequestID string      `json:"request_id"`
-	Actor     actor.Actor `json:"actor"`
-	Note      string      `json:"note"`
+	Change
+	Note string `json:"note"`
 }
 
 // GiveFeedbackInput records the feedback and refers the findings.
 type GiveFeedbackInput struct {
-	RequestID           string      `json:"request_id"`
-	Actor               actor.Actor `json:"actor"`
-	FeedbackDeliveredOn string      `json:"feedback_delivered_on"`
-	Recipients          []string    `json:"recipients"`
-	ReceivingAuthority  string      `json:"receiving_authority"`
-	Due                 string      `json:"due"`
+	Change
+	FeedbackDeliveredOn string   `json:"feedback_delivered_on"`
+	Recipients          []string `json:"recipients"`
+	ReceivingAuthority  string   `json:"receiving_authority"`
+	Due                 string   `json:"due"`
 	// FindingDues gives some findings their own limit (finding ID -> last
 	// day); the others get Due.
 	FindingDues map[string]string `json:"finding_dues,omitempty"`
@@ -264,17 +256,15 @@ func (in GiveFeedbackInput) DueOf(findingID string) string {
 
 // InspectionRectificationInput records the unit's rectification report.
 type InspectionRectificationInput struct {
-	RequestID   string      `json:"request_id"`
-	Actor       actor.Actor `json:"actor"`
-	Report      string      `json:"report"`
-	EvidenceIDs []string    `json:"evidence_ids"`
+	Change
+	Report      string   `json:"report"`
+	EvidenceIDs []string `json:"evidence_ids"`
 }
 
 // CancelInput cancels.
 type CancelInput struct {
-	RequestID string      `json:"request_id"`
-	Actor     actor.Actor `json:"actor"`
-	Reason    string      `json:"reason"`
+	Change
+	Reason string `json:"reason"`
 }
 
 func requireDate(v *derrors.Violations, field, value string) {
@@ -396,11 +386,10 @@ func openFindingsError(id, stage string, open int) error {
 
 // RecheckInput is a FOLLOW_UP inspection's re-check of a closed finding.
 type RecheckInput struct {
-	RequestID string      `json:"request_id"`
-	Actor     actor.Actor `json:"actor"`
-	FindingID string      `json:"finding_id"`
-	Passed    bool        `json:"passed"`
-	Note      string      `json:"note"`
+	Change
+	FindingID string `json:"finding_id"`
+	Passed    bool   `json:"passed"`
+	Note      string `json:"note"`
 	// Due is the reopened finding's new limit when the re-check failed.
 	Due string `json:"due"`
 }

@@ -147,7 +147,7 @@ func (w *inspection) giveFeedback(ctx workflow.Context, in GiveFeedbackInput) er
 	}
 	referred, refused := []string{}, map[string]string{}
 	for _, id := range classified.IDs {
-		args := dataJSON(ReferInput{RequestID: "feedback-" + w.row.ID, Actor: in.Actor, Note: "referred with the inspection's feedback",
+		args := dataJSON(ReferInput{Change: Change{RequestID: "feedback-" + w.row.ID, Actor: in.Actor}, Note: "referred with the inspection's feedback",
 			Referral: casework.Referral{ReceivingAuthority: in.ReceivingAuthority, FeedbackReceivedOn: in.FeedbackDeliveredOn, Due: in.DueOf(id)}})
 		var res activities.SendUpdateResult
 		if err := workflow.ExecuteActivity(actx, acts.SendUpdate, activities.SendUpdateInput{

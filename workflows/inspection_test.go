@@ -221,31 +221,29 @@ func TestInspectionProcedureWithLateReport(t *testing.T) {
 	h := newInspectionHarness(t)
 	h.open = 1
 	hour := time.Hour
-	early := h.update(hour, ActionNotify, "n0", NotifyInput{RequestID: "n0", Actor: office, NotifiedOn: "2026-03-02"})
-	wrongRole := h.update(2*hour, ActionApproveTeam, "a0", ApproveTeamInput{RequestID: "a0", Actor: office})
-	approve := h.update(3*hour, ActionApproveTeam, "a1", ApproveTeamInput{RequestID: "a1", Actor: committee})
-	notify := h.update(4*hour, ActionNotify, "n1", NotifyInput{RequestID: "n1", Actor: office, NotifiedOn: "2026-03-02"})
-	station := h.update(5*hour, ActionStation, "s1", StationInput{RequestID: "s1", Actor: leader, StationedOn: "2026-03-03",
+	early := h.update(hour, ActionNotify, "n0", NotifyInput{Change: Change{RequestID: "n0", Actor: office}, NotifiedOn: "2026-03-02"})
+	wrongRole := h.update(2*hour, ActionApproveTeam, "a0", ApproveTeamInput{Change: Change{RequestID: "a0", Actor: office}})
+	approve := h.update(3*hour, ActionApproveTeam, "a1", ApproveTeamInput{Change: Change{RequestID: "a1", Actor: committee}})
+	notify := h.update(4*hour, ActionNotify, "n1", NotifyInput{Change: Change{RequestID: "n1", Actor: office}, NotifiedOn: "2026-03-02"})
+	station := h.update(5*hour, ActionStation, "s1", StationInput{Change: Change{RequestID: "s1", Actor: leader}, StationedOn: "2026-03-03",
 		Announcement: "巡查任务、时间和要求", ContactPhone: "0731-12345678"})
 	// On-site work ends Friday 2026-03-20: the report is due 5 working days
 	// later, 2026-03-27 (Friday).
-	end := h.update(shanghai("2026-03-20 18:00").Sub(start), ActionEndOnsite, "e1", EndOnsiteInput{RequestID: "e1", Actor: leader, OnsiteEndedOn: "2026-03-20"})
+	end := h.update(shanghai("2026-03-20 18:00").Sub(start), ActionEndOnsite, "e1", EndOnsiteInput{Change: Change{RequestID: "e1", Actor: leader}, OnsiteEndedOn: "2026-03-20"})
 	// The report arrives on Monday 03-30, after the deadline.
-	report := h.update(shanghai("2026-03-30 10:00").Sub(start), ActionSubmitReport, "r1", SubmitReportInput{RequestID: "r1",
-		Actor: leader, ReportEvidenceID: "ev-report", Summary: "发现问题3个"})
-	review := h.update(shanghai("2026-03-31 10:00").Sub(start), ActionReview, "v1", ReviewInput{RequestID: "v1", Actor: office, CopyToPartyInspectionOffice: true})
-	approveReport := h.update(shanghai("2026-04-01 10:00").Sub(start), ActionApprove, "p1", ApproveInput{RequestID: "p1", Actor: committee})
-	feedback := h.update(shanghai("2026-04-08 10:00").Sub(start), ActionGiveFeedback, "f1", GiveFeedbackInput{RequestID: "f1", Actor: office,
+	report := h.update(shanghai("2026-03-30 10:00").Sub(start), ActionSubmitReport, "r1", SubmitReportInput{Change: Change{RequestID: "r1", Actor: leader}, ReportEvidenceID: "ev-report", Summary: "发现问题3个"})
+	review := h.update(shanghai("2026-03-31 10:00").Sub(start), ActionReview, "v1", ReviewInput{Change: Change{RequestID: "v1", Actor: office}, CopyToPartyInspectionOffice: true})
+	approveReport := h.update(shanghai("2026-04-01 10:00").Sub(start), ActionApprove, "p1", ApproveInput{Change: Change{RequestID: "p1", Actor: committee}})
+	feedback := h.update(shanghai("2026-04-08 10:00").Sub(start), ActionGiveFeedback, "f1", GiveFeedbackInput{Change: Change{RequestID: "f1", Actor: office},
 		FeedbackDeliveredOn: "2026-04-08", Recipients: []string{"市长"}, ReceivingAuthority: "长沙市安委办"})
-	rect := h.update(shanghai("2026-05-06 10:00").Sub(start), ActionInspectionRectified, "q1", InspectionRectificationInput{RequestID: "q1",
-		Actor: unitActor, Report: "整改完毕", EvidenceIDs: []string{"ev-r"}})
-	closeEarly := h.update(shanghai("2026-05-07 10:00").Sub(start), ActionClose, "c0", ApproveInput{RequestID: "c0", Actor: office})
+	rect := h.update(shanghai("2026-05-06 10:00").Sub(start), ActionInspectionRectified, "q1", InspectionRectificationInput{Change: Change{RequestID: "q1", Actor: unitActor}, Report: "整改完毕", EvidenceIDs: []string{"ev-r"}})
+	closeEarly := h.update(shanghai("2026-05-07 10:00").Sub(start), ActionClose, "c0", ApproveInput{Change: Change{RequestID: "c0", Actor: office}})
 	h.env.RegisterDelayedCallback(func() {
 		h.imu.Lock()
 		h.open = 0
 		h.imu.Unlock()
 	}, shanghai("2026-05-08 00:00").Sub(start))
-	closed := h.update(shanghai("2026-05-08 10:00").Sub(start), ActionClose, "c1", ApproveInput{RequestID: "c1", Actor: office})
+	closed := h.update(shanghai("2026-05-08 10:00").Sub(start), ActionClose, "c1", ApproveInput{Change: Change{RequestID: "c1", Actor: office}})
 
 	h.env.ExecuteWorkflow(InspectionWorkflow, inspectionInput())
 	require.True(t, h.env.IsWorkflowCompleted())
@@ -303,11 +301,11 @@ func TestInspectionProcedureWithLateReport(t *testing.T) {
 
 func TestInspectionCancelStopsTheReportDeadline(t *testing.T) {
 	h := newInspectionHarness(t)
-	h.update(time.Hour, ActionApproveTeam, "a1", ApproveTeamInput{RequestID: "a1", Actor: committee})
-	h.update(2*time.Hour, ActionNotify, "n1", NotifyInput{RequestID: "n1", Actor: office, NotifiedOn: "2026-03-02"})
-	h.update(3*time.Hour, ActionStation, "s1", StationInput{RequestID: "s1", Actor: leader, StationedOn: "2026-03-02", Announcement: "任务", ContactMailbox: "xuncha@example.org"})
-	h.update(4*time.Hour, ActionEndOnsite, "e1", EndOnsiteInput{RequestID: "e1", Actor: leader, OnsiteEndedOn: "2026-03-02"})
-	cancel := h.update(5*time.Hour, ActionCancel, "x1", CancelInput{RequestID: "x1", Actor: office, Reason: "汛期改期"})
+	h.update(time.Hour, ActionApproveTeam, "a1", ApproveTeamInput{Change: Change{RequestID: "a1", Actor: committee}})
+	h.update(2*time.Hour, ActionNotify, "n1", NotifyInput{Change: Change{RequestID: "n1", Actor: office}, NotifiedOn: "2026-03-02"})
+	h.update(3*time.Hour, ActionStation, "s1", StationInput{Change: Change{RequestID: "s1", Actor: leader}, StationedOn: "2026-03-02", Announcement: "任务", ContactMailbox: "xuncha@example.org"})
+	h.update(4*time.Hour, ActionEndOnsite, "e1", EndOnsiteInput{Change: Change{RequestID: "e1", Actor: leader}, OnsiteEndedOn: "2026-03-02"})
+	cancel := h.update(5*time.Hour, ActionCancel, "x1", CancelInput{Change: Change{RequestID: "x1", Actor: office}, Reason: "汛期改期"})
 	h.env.ExecuteWorkflow(InspectionWorkflow, inspectionInput())
 	require.True(t, h.env.IsWorkflowCompleted())
 	require.NoError(t, h.env.GetWorkflowError())
@@ -348,13 +346,13 @@ func TestFollowUpRecheckReopensFinding(t *testing.T) {
 	h.env.OnActivity(acts.AppendEvent, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, e casework.Event) error { appended = append(appended, e); return nil })
 
-	h.update(time.Hour, ActionApproveTeam, "a1", ApproveTeamInput{RequestID: "a1", Actor: committee})
-	h.update(2*time.Hour, ActionNotify, "n1", NotifyInput{RequestID: "n1", Actor: office, NotifiedOn: "2026-03-02"})
-	h.update(3*time.Hour, ActionStation, "s1", StationInput{RequestID: "s1", Actor: leader, StationedOn: "2026-03-02", Announcement: "回头看", ContactPhone: "12345"})
-	passed := h.update(4*time.Hour, ActionRecheck, "k1", RecheckInput{RequestID: "k1", Actor: leader, FindingID: "f-1", Passed: true, Note: "整改到位"})
-	failed := h.update(5*time.Hour, ActionRecheck, "k2", RecheckInput{RequestID: "k2", Actor: leader, FindingID: "f-2", Passed: false, Note: "通道再次堵塞"})
-	wrong := h.update(6*time.Hour, ActionRecheck, "k3", RecheckInput{RequestID: "k3", Actor: leader, FindingID: "f-other", Passed: true, Note: "x"})
-	h.update(7*time.Hour, ActionCancel, "x1", CancelInput{RequestID: "x1", Actor: office, Reason: "测试结束"})
+	h.update(time.Hour, ActionApproveTeam, "a1", ApproveTeamInput{Change: Change{RequestID: "a1", Actor: committee}})
+	h.update(2*time.Hour, ActionNotify, "n1", NotifyInput{Change: Change{RequestID: "n1", Actor: office}, NotifiedOn: "2026-03-02"})
+	h.update(3*time.Hour, ActionStation, "s1", StationInput{Change: Change{RequestID: "s1", Actor: leader}, StationedOn: "2026-03-02", Announcement: "回头看", ContactPhone: "12345"})
+	passed := h.update(4*time.Hour, ActionRecheck, "k1", RecheckInput{Change: Change{RequestID: "k1", Actor: leader}, FindingID: "f-1", Passed: true, Note: "整改到位"})
+	failed := h.update(5*time.Hour, ActionRecheck, "k2", RecheckInput{Change: Change{RequestID: "k2", Actor: leader}, FindingID: "f-2", Passed: false, Note: "通道再次堵塞"})
+	wrong := h.update(6*time.Hour, ActionRecheck, "k3", RecheckInput{Change: Change{RequestID: "k3", Actor: leader}, FindingID: "f-other", Passed: true, Note: "x"})
+	h.update(7*time.Hour, ActionCancel, "x1", CancelInput{Change: Change{RequestID: "x1", Actor: office}, Reason: "测试结束"})
 	in := inspectionInput()
 	in.Kind, in.FollowsInspectionID = KindFollowUp, "ins-0"
 	h.env.ExecuteWorkflow(InspectionWorkflow, in)
@@ -381,7 +379,7 @@ func TestReopenedFindingRunsANewDeadline(t *testing.T) {
 	f := newFinding(SeverityGeneral)
 	f.Stage, f.LedgerNumber, f.Version, f.DeadlineSeq, f.WorkflowID = FindingClosed, "2026-430100-0007", 9, 1, "finding/f-1"
 	rep := h.update(48*time.Hour, ActionReportRectification, "p1", rectification("p1"))
-	acc := h.update(72*time.Hour, ActionVerify, "v1", VerifyInput{RequestID: "v1", Actor: office, Accept: true})
+	acc := h.update(72*time.Hour, ActionVerify, "v1", VerifyInput{Change: Change{RequestID: "v1", Actor: office}, Accept: true})
 	h.env.ExecuteWorkflow(FindingWorkflow, FindingInput{Finding: f, Reopen: &ReopenInput{
 		RequestID: "recheck/ins-2/k2", InspectionID: "ins-2", Actor: leader, Reason: "通道再次堵塞", From: "2026-03-02"}})
 	require.True(t, h.env.IsWorkflowCompleted())
@@ -401,10 +399,10 @@ func TestReopenedFindingRunsANewDeadline(t *testing.T) {
 // overdue no more, and the proposed interview is asked to cancel.
 func TestInspectionCancelledWhileOverdueEndsCleanly(t *testing.T) {
 	h := newInspectionHarness(t)
-	h.update(time.Hour, ActionApproveTeam, "a1", ApproveTeamInput{RequestID: "a1", Actor: committee})
-	h.update(2*time.Hour, ActionNotify, "n1", NotifyInput{RequestID: "n1", Actor: office, NotifiedOn: "2026-03-02"})
-	h.update(3*time.Hour, ActionStation, "s1", StationInput{RequestID: "s1", Actor: leader, StationedOn: "2026-03-02", Announcement: "任务", ContactMailbox: "xuncha@example.org"})
-	h.update(4*time.Hour, ActionEndOnsite, "e1", EndOnsiteInput{RequestID: "e1", Actor: leader, OnsiteEndedOn: "2026-03-02"})
+	h.update(time.Hour, ActionApproveTeam, "a1", ApproveTeamInput{Change: Change{RequestID: "a1", Actor: committee}})
+	h.update(2*time.Hour, ActionNotify, "n1", NotifyInput{Change: Change{RequestID: "n1", Actor: office}, NotifiedOn: "2026-03-02"})
+	h.update(3*time.Hour, ActionStation, "s1", StationInput{Change: Change{RequestID: "s1", Actor: leader}, StationedOn: "2026-03-02", Announcement: "任务", ContactMailbox: "xuncha@example.org"})
+	h.update(4*time.Hour, ActionEndOnsite, "e1", EndOnsiteInput{Change: Change{RequestID: "e1", Actor: leader}, OnsiteEndedOn: "2026-03-02"})
 	// Report due 2026-03-09; the interview is proposed at the end of 03-16.
 	var overdue InspectionState
 	h.env.RegisterDelayedCallback(func() {
@@ -412,7 +410,7 @@ func TestInspectionCancelledWhileOverdueEndsCleanly(t *testing.T) {
 		require.NoError(t, err)
 		require.NoError(t, v.Get(&overdue))
 	}, shanghai("2026-03-18 09:00").Sub(start))
-	cancel := h.update(shanghai("2026-03-18 10:00").Sub(start), ActionCancel, "x1", CancelInput{RequestID: "x1", Actor: office, Reason: "汛期改期"})
+	cancel := h.update(shanghai("2026-03-18 10:00").Sub(start), ActionCancel, "x1", CancelInput{Change: Change{RequestID: "x1", Actor: office}, Reason: "汛期改期"})
 	h.env.ExecuteWorkflow(InspectionWorkflow, inspectionInput())
 	require.True(t, h.env.IsWorkflowCompleted())
 	require.NoError(t, h.env.GetWorkflowError())

@@ -122,9 +122,8 @@ func (in InterviewInput) Validate() error {
 
 // ApproveInterviewInput is the approve update's argument.
 type ApproveInterviewInput struct {
-	RequestID string      `json:"request_id"`
-	Actor     actor.Actor `json:"actor"`
-	Note      string      `json:"note"`
+	Change
+	Note string `json:"note"`
 }
 
 // Validate checks the fields; names are InterviewActionRequest's.
@@ -137,12 +136,11 @@ func (in ApproveInterviewInput) Validate() error {
 
 // HoldInterviewInput is the hold update's argument.
 type HoldInterviewInput struct {
-	RequestID    string      `json:"request_id"`
-	Actor        actor.Actor `json:"actor"`
-	HeldOn       string      `json:"held_on"`
-	Attendees    []string    `json:"attendees"`
-	Minutes      string      `json:"minutes"`
-	Requirements string      `json:"requirements"`
+	Change
+	HeldOn       string   `json:"held_on"`
+	Attendees    []string `json:"attendees"`
+	Minutes      string   `json:"minutes"`
+	Requirements string   `json:"requirements"`
 	// FollowUpWorkingDays is the follow-up report limit; 0 means
 	// deadline.DefaultFollowUpWorkingDays.
 	FollowUpWorkingDays int `json:"follow_up_working_days"`
@@ -179,10 +177,9 @@ func (in HoldInterviewInput) followUpDays() int {
 
 // ReportInterviewFollowUpInput is the reportFollowUp update's argument.
 type ReportInterviewFollowUpInput struct {
-	RequestID   string      `json:"request_id"`
-	Actor       actor.Actor `json:"actor"`
-	Report      string      `json:"report"`
-	EvidenceIDs []string    `json:"evidence_ids"`
+	Change
+	Report      string   `json:"report"`
+	EvidenceIDs []string `json:"evidence_ids"`
 }
 
 // Validate checks the fields; names are ReportInterviewFollowUpRequest's.
@@ -200,9 +197,8 @@ func (in ReportInterviewFollowUpInput) Validate() error {
 
 // CloseInterviewInput is the close update's argument.
 type CloseInterviewInput struct {
-	RequestID string      `json:"request_id"`
-	Actor     actor.Actor `json:"actor"`
-	Note      string      `json:"note"`
+	Change
+	Note string `json:"note"`
 }
 
 // Validate checks the fields; names are InterviewActionRequest's.
@@ -215,8 +211,7 @@ func (in CloseInterviewInput) Validate() error {
 
 // CancelInterviewInput is the cancel update's argument.
 type CancelInterviewInput struct {
-	RequestID string      `json:"request_id"`
-	Actor     actor.Actor `json:"actor"`
+	Change
 	// Reason is InterviewActionRequest.note, required.
 	Reason string `json:"reason"`
 	// OnlyProposed cancels only an interview nobody approved yet: its

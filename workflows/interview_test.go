@@ -242,7 +242,7 @@ func requireAnswered(t *testing.T, rs ...*ivResult) {
 }
 
 func holdInput(requestID, heldOn string) HoldInterviewInput {
-	return HoldInterviewInput{RequestID: requestID, Actor: office, HeldOn: heldOn,
+	return HoldInterviewInput{Change: Change{RequestID: requestID, Actor: office}, HeldOn: heldOn,
 		Attendees: []string{"长沙市副市长 李明", "长沙市应急管理局局长 陈华"},
 		Minutes:   "通报问题，听取整改情况汇报", Requirements: "5个工作日内报送整改落实情况"}
 }
@@ -250,11 +250,11 @@ func holdInput(requestID, heldOn string) HoldInterviewInput {
 func TestInterviewLifecycle(t *testing.T) {
 	h := newIvHarness(t)
 	approve := h.update(shanghai("2026-03-31 10:00"), ActionApproveInterview, "a1",
-		ApproveInterviewInput{RequestID: "a1", Actor: ivCommittee, Note: "同意约谈"})
+		ApproveInterviewInput{Change: Change{RequestID: "a1", Actor: ivCommittee}, Note: "同意约谈"})
 	hold := h.update(shanghai("2026-04-01 16:00"), ActionHoldInterview, "h1", holdInput("h1", "2026-04-01"))
 	report := h.update(shanghai("2026-04-03 11:00"), ActionReportInterviewFollowUp, "r1",
-		ReportInterviewFollowUpInput{RequestID: "r1", Actor: unitActor, Report: "已完成整改", EvidenceIDs: []string{"ev-9"}})
-	closed := h.update(shanghai("2026-04-07 09:00"), ActionCloseInterview, "c1", CloseInterviewInput{RequestID: "c1", Actor: office})
+		ReportInterviewFollowUpInput{Change: Change{RequestID: "r1", Actor: unitActor}, Report: "已完成整改", EvidenceIDs: []string{"ev-9"}})
+	closed := h.update(shanghai("2026-04-07 09:00"), ActionCloseInterview, "c1", CloseInterviewInput{Change: Change{RequestID: "c1", Actor: office}})
 	h.run(newInterviewInput())
 	requireAnswered(t, approve, hold, report, closed)
 
@@ -295,8 +295,8 @@ func TestInterviewChangeWaitsForTheProposalToBeRecorded(t *testing.T) {
 		recordedBefore = h.fl.records
 		h.fl.mu.Unlock()
 	}, 10*time.Second)
-	approve := h.update(ivStart.Add(10*time.Second), ActionApproveInterview, "a1", ApproveInterviewInput{RequestID: "a1", Actor: office})
-	cancel := h.update(ivStart.Add(time.Hour), ActionCancelInterview, "x1", CancelInterviewInput{RequestID: "x1", Actor: office, Reason: "测试结束"})
+	approve := h.update(ivStart.Add(10*time.Second), ActionApproveInterview, "a1", ApproveInterviewInput{Change: Change{RequestID: "a1", Actor: office}})
+	cancel := h.update(ivStart.Add(time.Hour), ActionCancelInterview, "x1", CancelInterviewInput{Change: Change{RequestID: "x1", Actor: office}, Reason: "测试结束"})
 	h.run(newInterviewInput())
 	requireAnswered(t, approve, cancel)
 	require.Equal(t, 0, recordedBefore, "the approval arrived while the proposal was being recorded")
@@ -306,15 +306,15 @@ func TestInterviewChangeWaitsForTheProposalToBeRecorded(t *testing.T) {
 
 func TestInterviewFollowUpEscalates(t *testing.T) {
 	h := newIvHarness(t)
-	h.update(shanghai("2026-03-31 10:00"), ActionApproveInterview, "a1", ApproveInterviewInput{RequestID: "a1", Actor: office})
+	h.update(shanghai("2026-03-31 10:00"), ActionApproveInterview, "a1", ApproveInterviewInput{Change: Change{RequestID: "a1", Actor: office}})
 	h.update(shanghai("2026-04-01 16:00"), ActionHoldInterview, "h1", holdInput("h1", "2026-04-01"))
 	var beforeReminder, afterReminder, afterOverdue InterviewState
 	h.env.RegisterDelayedCallback(func() { beforeReminder = h.query() }, shanghai("2026-04-08 23:59").Sub(ivStart))
 	h.env.RegisterDelayedCallback(func() { afterReminder = h.query() }, shanghai("2026-04-09 00:01").Sub(ivStart))
 	h.env.RegisterDelayedCallback(func() { afterOverdue = h.query() }, shanghai("2026-04-10 00:01").Sub(ivStart))
 	late := h.update(shanghai("2026-04-20 10:00"), ActionReportInterviewFollowUp, "r1",
-		ReportInterviewFollowUpInput{RequestID: "r1", Actor: unitActor, Report: "迟报的整改情况"})
-	closed := h.update(shanghai("2026-04-21 10:00"), ActionCloseInterview, "c1", CloseInterviewInput{RequestID: "c1", Actor: office})
+		ReportInterviewFollowUpInput{Change: Change{RequestID: "r1", Actor: unitActor}, Report: "迟报的整改情况"})
+	closed := h.update(shanghai("2026-04-21 10:00"), ActionCloseInterview, "c1", CloseInterviewInput{Change: Change{RequestID: "c1", Actor: office}})
 	h.run(newInterviewInput())
 	requireAnswered(t, late, closed)
 
@@ -371,17 +371,17 @@ func TestInterviewFollowUpEscalates(t *testing.T) {
 func TestInterviewRefusedStepsRecordNothing(t *testing.T) {
 	h := newIvHarness(t)
 	early := h.update(shanghai("2026-03-30 10:00"), ActionHoldInterview, "h0", holdInput("h0", "2026-03-30"))
-	byUnit := h.update(shanghai("2026-03-30 11:00"), ActionApproveInterview, "a0", ApproveInterviewInput{RequestID: "a0", Actor: unitActor})
-	approve := h.update(shanghai("2026-03-30 12:00"), ActionApproveInterview, "a1", ApproveInterviewInput{RequestID: "a1", Actor: office})
-	empty := h.update(shanghai("2026-03-30 13:00"), ActionHoldInterview, "h1", HoldInterviewInput{RequestID: "h1", Actor: office, HeldOn: "2026-3-30"})
+	byUnit := h.update(shanghai("2026-03-30 11:00"), ActionApproveInterview, "a0", ApproveInterviewInput{Change: Change{RequestID: "a0", Actor: unitActor}})
+	approve := h.update(shanghai("2026-03-30 12:00"), ActionApproveInterview, "a1", ApproveInterviewInput{Change: Change{RequestID: "a1", Actor: office}})
+	empty := h.update(shanghai("2026-03-30 13:00"), ActionHoldInterview, "h1", HoldInterviewInput{Change: Change{RequestID: "h1", Actor: office}, HeldOn: "2026-3-30"})
 	future := h.update(shanghai("2026-03-30 14:00"), ActionHoldInterview, "h2", holdInput("h2", "2026-04-02"))
 	before := h.update(shanghai("2026-03-30 15:00"), ActionHoldInterview, "h3", holdInput("h3", "2026-03-27"))
 	tooLong := holdInput("h4", "2026-03-30")
 	tooLong.FollowUpWorkingDays = 61
 	long := h.update(shanghai("2026-03-30 16:00"), ActionHoldInterview, "h4", tooLong)
-	byMember := h.update(shanghai("2026-03-30 17:00"), ActionCancelInterview, "x0", CancelInterviewInput{RequestID: "x0", Actor: member, Reason: "不需要"})
-	noReason := h.update(shanghai("2026-03-30 18:00"), ActionCancelInterview, "x1", CancelInterviewInput{RequestID: "x1", Actor: office})
-	cancel := h.update(shanghai("2026-03-30 19:00"), ActionCancelInterview, "x2", CancelInterviewInput{RequestID: "x2", Actor: office, Reason: "单位已主动整改"})
+	byMember := h.update(shanghai("2026-03-30 17:00"), ActionCancelInterview, "x0", CancelInterviewInput{Change: Change{RequestID: "x0", Actor: member}, Reason: "不需要"})
+	noReason := h.update(shanghai("2026-03-30 18:00"), ActionCancelInterview, "x1", CancelInterviewInput{Change: Change{RequestID: "x1", Actor: office}})
+	cancel := h.update(shanghai("2026-03-30 19:00"), ActionCancelInterview, "x2", CancelInterviewInput{Change: Change{RequestID: "x2", Actor: office}, Reason: "单位已主动整改"})
 	h.run(newInterviewInput())
 	requireAnswered(t, approve, cancel)
 
@@ -463,7 +463,7 @@ func TestProposeInterviewFromLadderRefusesBadInput(t *testing.T) {
 
 func TestInterviewCalendarChangeMovesFollowUpDeadline(t *testing.T) {
 	h := newIvHarness(t)
-	h.update(shanghai("2026-03-31 10:00"), ActionApproveInterview, "a1", ApproveInterviewInput{RequestID: "a1", Actor: office})
+	h.update(shanghai("2026-03-31 10:00"), ActionApproveInterview, "a1", ApproveInterviewInput{Change: Change{RequestID: "a1", Actor: office}})
 	h.update(shanghai("2026-04-01 16:00"), ActionHoldInterview, "h1", holdInput("h1", "2026-04-01"))
 	var amended *calendar.Calendar
 	h.env.RegisterDelayedCallback(func() {
@@ -482,7 +482,7 @@ func TestInterviewCalendarChangeMovesFollowUpDeadline(t *testing.T) {
 		h.fl.mu.Unlock()
 		h.env.SignalWorkflow(SignalCalendarChanged, CalendarChangedSignal{Version: 7})
 	}, shanghai("2026-04-01 18:00").Sub(ivStart))
-	cancel := h.update(shanghai("2026-04-30 10:00"), ActionCancelInterview, "x1", CancelInterviewInput{RequestID: "x1", Actor: office, Reason: "测试结束"})
+	cancel := h.update(shanghai("2026-04-30 10:00"), ActionCancelInterview, "x1", CancelInterviewInput{Change: Change{RequestID: "x1", Actor: office}, Reason: "测试结束"})
 	h.run(newInterviewInput())
 	requireAnswered(t, cancel)
 
@@ -510,7 +510,7 @@ func TestInterviewCalendarChangeMovesFollowUpDeadline(t *testing.T) {
 // PROPOSED interview (recorded with the reason), nothing approved, and
 // nothing without OnlyProposed.
 func TestInterviewProposalCancelledWhenItsSubjectEnds(t *testing.T) {
-	ended := CancelInterviewInput{RequestID: "finding/f-1/withdraw", Actor: actor.System,
+	ended := CancelInterviewInput{Change: Change{RequestID: "finding/f-1/withdraw", Actor: actor.System},
 		Reason: "cancelled: finding f-1 was withdrawn", OnlyProposed: true}
 	t.Run("proposed", func(t *testing.T) {
 		h := newIvHarness(t)
@@ -531,9 +531,9 @@ func TestInterviewProposalCancelledWhenItsSubjectEnds(t *testing.T) {
 	})
 	t.Run("approved", func(t *testing.T) {
 		h := newIvHarness(t)
-		approve := h.update(ivStart.Add(time.Minute), ActionApproveInterview, "a1", ApproveInterviewInput{RequestID: "a1", Actor: ivCommittee})
+		approve := h.update(ivStart.Add(time.Minute), ActionApproveInterview, "a1", ApproveInterviewInput{Change: Change{RequestID: "a1", Actor: ivCommittee}})
 		refused := h.update(ivStart.Add(time.Hour), ActionCancelInterview, ended.RequestID, ended)
-		byOffice := h.update(ivStart.Add(2*time.Hour), ActionCancelInterview, "x1", CancelInterviewInput{RequestID: "x1", Actor: office, Reason: "测试结束"})
+		byOffice := h.update(ivStart.Add(2*time.Hour), ActionCancelInterview, "x1", CancelInterviewInput{Change: Change{RequestID: "x1", Actor: office}, Reason: "测试结束"})
 		h.run(newInterviewInput())
 		requireAnswered(t, approve, byOffice)
 		var stage *derrors.StageError

@@ -135,9 +135,8 @@ type InvitationState struct {
 // AnswerInvitationInput accepts or declines (Reason required) an
 // invitation.
 type AnswerInvitationInput struct {
-	RequestID string      `json:"request_id"`
-	Actor     actor.Actor `json:"actor"`
-	Reason    string      `json:"reason"`
+	Change
+	Reason string `json:"reason"`
 }
 
 // Validate checks an acceptance.
@@ -162,10 +161,9 @@ func (in DeclineInvitationInput) Validate() error {
 
 // JudgeDeclineInput is the office's judgement of a decline's reason.
 type JudgeDeclineInput struct {
-	RequestID string      `json:"request_id"`
-	Actor     actor.Actor `json:"actor"`
-	Judgement string      `json:"judgement"`
-	Note      string      `json:"note"`
+	Change
+	Judgement string `json:"judgement"`
+	Note      string `json:"note"`
 }
 
 // Validate checks a judgement.
@@ -185,9 +183,8 @@ func (in JudgeDeclineInput) Validate() error {
 
 // WithdrawInvitationInput withdraws an invitation (the office).
 type WithdrawInvitationInput struct {
-	RequestID string      `json:"request_id"`
-	Actor     actor.Actor `json:"actor"`
-	Reason    string      `json:"reason"`
+	Change
+	Reason string `json:"reason"`
 }
 
 // Validate checks a withdrawal.

@@ -225,8 +225,8 @@ func (h *invHarness) row() casework.Invitation {
 func TestInvitationAcceptedNotifiesTheUnit(t *testing.T) {
 	h := newInvHarness(t)
 	refused := h.update(shanghai("2026-03-31 10:00"), ActionJudgeDecline, "j0",
-		JudgeDeclineInput{RequestID: "j0", Actor: office, Judgement: JudgementJustified})
-	accept := h.update(shanghai("2026-03-31 11:00"), ActionAcceptInvitation, "a1", AnswerInvitationInput{RequestID: "a1", Actor: expertActor})
+		JudgeDeclineInput{Change: Change{RequestID: "j0", Actor: office}, Judgement: JudgementJustified})
+	accept := h.update(shanghai("2026-03-31 11:00"), ActionAcceptInvitation, "a1", AnswerInvitationInput{Change: Change{RequestID: "a1", Actor: expertActor}})
 	h.run()
 	require.ErrorContains(t, refused.rejected, "judgeDecline is not allowed in stage INVITED")
 	require.True(t, accept.done)
@@ -250,13 +250,13 @@ func TestInvitationAcceptedNotifiesTheUnit(t *testing.T) {
 func TestInvitationDeclineDrawsAReplacementAndAnUnjustifiedOneRequestsCriticism(t *testing.T) {
 	h := newInvHarness(t)
 	h.fl.changeOnce = true // another change of the line-up wins the first try
-	noReason := h.update(shanghai("2026-03-31 09:00"), ActionDeclineInvitation, "d0", DeclineInvitationInput{RequestID: "d0", Actor: expertActor})
+	noReason := h.update(shanghai("2026-03-31 09:00"), ActionDeclineInvitation, "d0", DeclineInvitationInput{Change: Change{RequestID: "d0", Actor: expertActor}})
 	decline := h.update(shanghai("2026-03-31 10:00"), ActionDeclineInvitation, "d1",
-		DeclineInvitationInput{RequestID: "d1", Actor: expertActor, Reason: "单位工作忙"})
+		DeclineInvitationInput{Change: Change{RequestID: "d1", Actor: expertActor}, Reason: "单位工作忙"})
 	byExpert := h.update(shanghai("2026-04-01 09:00"), ActionJudgeDecline, "j0",
-		JudgeDeclineInput{RequestID: "j0", Actor: expertActor, Judgement: JudgementJustified})
+		JudgeDeclineInput{Change: Change{RequestID: "j0", Actor: expertActor}, Judgement: JudgementJustified})
 	judge := h.update(shanghai("2026-04-01 10:00"), ActionJudgeDecline, "j1",
-		JudgeDeclineInput{RequestID: "j1", Actor: office, Judgement: JudgementUnjustified, Note: "工作忙不是拒绝抽选的正当理由"})
+		JudgeDeclineInput{Change: Change{RequestID: "j1", Actor: office}, Judgement: JudgementUnjustified, Note: "工作忙不是拒绝抽选的正当理由"})
 	h.run()
 	require.ErrorContains(t, noReason.rejected, "reason: must not be empty")
 	require.ErrorContains(t, byExpert.rejected, "permission denied")
@@ -328,7 +328,7 @@ func TestInvitationAnswerLimitFromPolicy(t *testing.T) {
 	h := newInvHarness(t)
 	h.fl.policy = activities.InvitationTerms{PolicyVersion: 7, AnswerWorkingDays: 2}
 	h.in.AnswerWorkingDays = 9 // an old input's limit: not used any more
-	accept := h.update(shanghai("2026-03-31 11:00"), ActionAcceptInvitation, "a1", AnswerInvitationInput{RequestID: "a1", Actor: expertActor})
+	accept := h.update(shanghai("2026-03-31 11:00"), ActionAcceptInvitation, "a1", AnswerInvitationInput{Change: Change{RequestID: "a1", Actor: expertActor}})
 	h.run()
 	require.NoError(t, accept.failed)
 	row := h.row()
@@ -355,7 +355,7 @@ func TestInvitationAnswerLimitBeforePolicy(t *testing.T) {
 	h.env.OnGetVersion(versionAnswerLimitFromPolicy, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
 	h.fl.policy = activities.InvitationTerms{PolicyVersion: 7, AnswerWorkingDays: 2}
 	h.in.AnswerWorkingDays = 5
-	accept := h.update(shanghai("2026-03-31 11:00"), ActionAcceptInvitation, "a1", AnswerInvitationInput{RequestID: "a1", Actor: expertActor})
+	accept := h.update(shanghai("2026-03-31 11:00"), ActionAcceptInvitation, "a1", AnswerInvitationInput{Change: Change{RequestID: "a1", Actor: expertActor}})
 	h.run()
 	require.NoError(t, accept.failed)
 	row := h.row()

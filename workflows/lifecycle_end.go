@@ -65,7 +65,7 @@ func cancelProposedInterviews(ctx workflow.Context, r ledgerRunner, subject, why
 		var res activities.SendUpdateResult
 		err := workflow.ExecuteActivity(actx, acts.SendUpdate, activities.SendUpdateInput{
 			WorkflowID: InterviewWorkflowID(id), UpdateName: ActionCancelInterview, UpdateID: UpdateID(ActionCancelInterview, key),
-			Args: dataJSON(CancelInterviewInput{RequestID: key, Actor: actor.System, Reason: reason, OnlyProposed: true}),
+			Args: dataJSON(CancelInterviewInput{Change: Change{RequestID: key, Actor: actor.System}, Reason: reason, OnlyProposed: true}),
 		}).Get(ctx, &res)
 		switch {
 		case err != nil:

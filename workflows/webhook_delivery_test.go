@@ -35,7 +35,7 @@ func TestFindingAnnounceVersions(t *testing.T) {
 			h := newHarness(t)
 			atLevelOne(h.env)
 			h.env.OnGetVersion(webhookOutboxChange, workflow.DefaultVersion, 1).Return(tt.version)
-			wd := h.update(time.Hour, ActionWithdraw, "w1", WithdrawInput{RequestID: "w1", Actor: office, Reason: "重复记录"})
+			wd := h.update(time.Hour, ActionWithdraw, "w1", WithdrawInput{Change: Change{RequestID: "w1", Actor: office}, Reason: "重复记录"})
 			h.run(newFinding(SeverityMajor))
 			requireDone(t, wd)
 			require.Equal(t, tt.inline, h.fl.inline, "inline deliveries")

@@ -36,16 +36,16 @@ func (b *bench) findingTemporal(ctx context.Context, key string) (string, []time
 		action, requestID string
 		input             any
 	}{
-		{workflows.ActionDiagnose, key + "/diagnose", workflows.DiagnoseInput{RequestID: key + "/diagnose", Actor: member,
+		{workflows.ActionDiagnose, key + "/diagnose", workflows.DiagnoseInput{Change: workflows.Change{RequestID: key + "/diagnose", Actor: member},
 			Diagnosis: casework.Diagnosis{Cause: "企业安全投入不足，主要负责人未履行职责", ResponsibleParties: []string{"某化工有限公司"},
 				RiskLevel: "HIGH", LegalBasis: "《危险化学品安全管理条例》第二十条"}}},
-		{workflows.ActionClassify, key + "/classify", workflows.ClassifyInput{RequestID: key + "/classify", Actor: office,
+		{workflows.ActionClassify, key + "/classify", workflows.ClassifyInput{Change: workflows.Change{RequestID: key + "/classify", Actor: office},
 			Dispositions: []string{"RECTIFY"}}},
-		{workflows.ActionRefer, key + "/refer", workflows.ReferInput{RequestID: key + "/refer", Actor: office,
+		{workflows.ActionRefer, key + "/refer", workflows.ReferInput{Change: workflows.Change{RequestID: key + "/refer", Actor: office},
 			Referral: casework.Referral{ReceivingAuthority: "长沙市安全生产委员会办公室", FeedbackReceivedOn: today()}}},
-		{workflows.ActionReportRectification, key + "/report", workflows.ReportRectificationInput{RequestID: key + "/report", Actor: unit,
+		{workflows.ActionReportRectification, key + "/report", workflows.ReportRectificationInput{Change: workflows.Change{RequestID: key + "/report", Actor: unit},
 			Report: "已安装可燃气体报警装置并通过验收", HandlingOfResponsible: "对仓库负责人给予警告处分", EvidenceIDs: []string{ev.rectified}}},
-		{workflows.ActionVerify, key + "/verify", workflows.VerifyInput{RequestID: key + "/verify", Actor: office, Accept: true, Reason: "整改到位"}},
+		{workflows.ActionVerify, key + "/verify", workflows.VerifyInput{Change: workflows.Change{RequestID: key + "/verify", Actor: office}, Accept: true, Reason: "整改到位"}},
 	}
 
 	durations := make([]time.Duration, 1+len(changes))
