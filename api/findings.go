@@ -464,19 +464,11 @@ func (s *FindingServer) SignOffFinding(ctx context.Context, req *xunchav1.SignOf
 
 // ListFindingEvents returns a finding's whole event log, oldest first.
 func (s *FindingServer) ListFindingEvents(ctx context.Context, req *xunchav1.ListFindingEventsRequest) (*xunchav1.ListFindingEventsResponse, error) {
-	row, err := readInReach(ctx, s.Ledger, casework.SubjectFinding, req.GetId(), (*ledger.Store).GetFinding)
+	events, err := eventLog(ctx, s.Ledger, casework.SubjectFinding, req.GetId(), (*ledger.Store).GetFinding)
 	if err != nil {
 		return nil, err
 	}
-	events, err := s.Ledger.Events(ctx, casework.SubjectFinding, row.ID)
-	if err != nil {
-		return nil, err
-	}
-	out := &xunchav1.ListFindingEventsResponse{}
-	for _, e := range events {
-		out.Events = append(out.Events, eventProto(e))
-	}
-	return out, nil
+	return &xunchav1.ListFindingEventsResponse{Events: events}, nil
 }
 
 // findingProto is the one conversion of a finding for the API, whether it

@@ -341,21 +341,11 @@ func (s *InspectionServer) CancelInspection(ctx context.Context, req *xunchav1.C
 
 // ListInspectionEvents returns the inspection's event log.
 func (s *InspectionServer) ListInspectionEvents(ctx context.Context, req *xunchav1.ListInspectionEventsRequest) (*xunchav1.ListInspectionEventsResponse, error) {
-	if err := inReach(ctx, s.Ledger, casework.SubjectInspection, req.GetId()); err != nil {
-		return nil, err
-	}
-	if _, err := s.Ledger.GetInspection(ctx, req.GetId()); err != nil {
-		return nil, err
-	}
-	events, err := s.Ledger.Events(ctx, casework.SubjectInspection, req.GetId())
+	events, err := eventLog(ctx, s.Ledger, casework.SubjectInspection, req.GetId(), (*ledger.Store).GetInspection)
 	if err != nil {
 		return nil, err
 	}
-	out := &xunchav1.ListInspectionEventsResponse{}
-	for _, e := range events {
-		out.Events = append(out.Events, eventProto(e))
-	}
-	return out, nil
+	return &xunchav1.ListInspectionEventsResponse{Events: events}, nil
 }
 
 // RecordStateCouncilInspection records a State Council inspection.

@@ -10,6 +10,7 @@ import (
 	"github.com/xuncha/xuncha/internal/authn"
 	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/ledger"
+	xunchav1 "github.com/xuncha/xuncha/proto/xuncha/v1"
 )
 
 // reachFor is the scope rule (issue 10 item 4): which objects a caller
@@ -84,6 +85,25 @@ func readInReach[R any](ctx context.Context, l *ledger.Store, typ, id string,
 		return zero, err
 	}
 	return get(l, ctx, id)
+}
+
+// eventLog is the whole event log of the subject typ/id, oldest first, for
+// a caller who reaches it (readInReach; get says that it exists).
+func eventLog[R any](ctx context.Context, l *ledger.Store, typ, id string,
+	get func(*ledger.Store, context.Context, string) (R, error),
+) ([]*xunchav1.FindingEvent, error) {
+	if _, err := readInReach(ctx, l, typ, id, get); err != nil {
+		return nil, err
+	}
+	events, err := l.Events(ctx, typ, id)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*xunchav1.FindingEvent, 0, len(events))
+	for _, e := range events {
+		out = append(out, eventProto(e))
+	}
+	return out, nil
 }
 
 // subjectInReach is inReach for a subject written "finding/<id>" or
