@@ -34,6 +34,15 @@ func (s *Store) RehashEvent(ctx context.Context, id int64) ([]byte, error) {
 // tests of package ledger_test.
 var FindingListQuery = findingListQuery
 
+// PreparedLike counts the statements prepared on one of the Store's
+// connections whose text is like pattern (pg_prepared_statements); with a
+// pool of one connection, the connection that ran the Store's statements.
+func (s *Store) PreparedLike(ctx context.Context, pattern string) (int, error) {
+	var n int
+	err := s.pool.QueryRow(ctx, "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE $1", pattern).Scan(&n)
+	return n, err
+}
+
 // Setting is the value of a run-time setting on one of the Store's
 // connections (SHOW name).
 func (s *Store) Setting(ctx context.Context, name string) (string, error) {

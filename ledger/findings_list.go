@@ -22,8 +22,8 @@ import (
 // in created_at, id, the list's order) or findings_created, filtered as it
 // is walked. findings_list_test.go checks every single filter and the
 // scopes under plan_cache_mode = force_generic_plan. A generic plan cannot
-// know how rare a value is, so the ledger's connections plan every
-// statement for its arguments (plan_cache_mode = force_custom_plan, Open).
+// know how rare a value is, so the list statement is planned for the
+// arguments of each call (planPerCall).
 
 // sqlWhere collects the conditions of a statement and their arguments,
 // numbering the placeholders in the order the conditions are added.
@@ -99,7 +99,7 @@ func findingListQuery(filter FindingFilter, afterAt *time.Time, afterID string, 
 // listFindingRows runs the list statement for filter.
 func (s *Store) listFindingRows(ctx context.Context, filter FindingFilter, afterAt *time.Time, afterID string, limit int64) ([]dbsqlc.Finding, error) {
 	query, args := findingListQuery(filter, afterAt, afterID, limit)
-	rows, err := s.pool.Query(ctx, query, args...)
+	rows, err := s.pool.Query(ctx, query, append([]any{planPerCall}, args...)...)
 	if err != nil {
 		return nil, err
 	}

@@ -61,9 +61,20 @@ func WithTracer(t pgx.QueryTracer) Option {
 // sessionDefaults are the settings of every connection of a Store, unless
 // the database URL sets them (Open says why).
 var sessionDefaults = map[string]string{
-	"plan_cache_mode": "force_custom_plan",
-	"jit":             "off",
+	"jit": "off",
 }
+
+// planPerCall, given as a query's first argument, runs it as an unnamed
+// statement, which PostgreSQL plans for the arguments of each call. The
+// statements built per filter combination (the finding list, the
+// statistics' sums) run so: a generic plan would be blind to how rare a
+// filter's value is (findings_list.go). Every other statement is prepared
+// once per connection, and PostgreSQL's plan cache (plan_cache_mode auto)
+// plans it for its arguments at first and keeps a generic plan once that
+// is no costlier; planning every statement anew at each call, as the
+// connections did before 2026-11-30 (force_custom_plan), was about a third
+// of PostgreSQL's CPU in a finding's lifecycle (README, Benchmarks).
+const planPerCall = pgx.QueryExecModeCacheDescribe
 
 // Open connects to the database at url and checks that it answers. It does
 // not migrate; call Migrate (xuncha migrate) first.
@@ -73,12 +84,7 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 		// The parse error can quote the password: keep only the kind.
 		return nil, fmt.Errorf("database URL is not a valid PostgreSQL connection string: %w", derrors.ErrInvalidArgument)
 	}
-	// Every statement is planned for its arguments: pgx prepares and
-	// caches statements, and PostgreSQL may otherwise switch one to a
-	// generic plan, blind to how rare a filter's value is (findings_list.go).
-	// Planning these statements takes a fraction of a millisecond.
-	//
-	// And nothing is JIT-compiled. The ledger's statements are short, and
+	// Nothing is JIT-compiled. The ledger's statements are short, and
 	// PostgreSQL compiles any whose estimated cost passes jit_above_cost,
 	// however wrong the estimate: before its tables had been analyzed, the
 	// API's evidence check (EvidenceInReach), a lookup of a fraction of a

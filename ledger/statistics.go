@@ -351,7 +351,7 @@ func sumTallies(ctx context.Context, tx pgx.Tx, source tallySource, filter Stati
 	if source.pending != "" {
 		query += " UNION ALL " + selected + source.pending + where.clause()
 	}
-	rows, err := tx.Query(ctx, query, where.args...)
+	rows, err := tx.Query(ctx, query, append([]any{planPerCall}, where.args...)...)
 	if err != nil {
 		return nil, err
 	}

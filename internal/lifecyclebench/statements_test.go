@@ -30,7 +30,8 @@ func postgresSettings() map[string]string {
 	if *flagStatements <= 0 {
 		return nil
 	}
-	return map[string]string{"shared_preload_libraries": "pg_stat_statements", "pg_stat_statements.track": "all"}
+	return map[string]string{"shared_preload_libraries": "pg_stat_statements", "pg_stat_statements.track": "all",
+		"pg_stat_statements.track_planning": "on"}
 }
 
 // ledgerOptions are the ledger's options the flags ask for.
@@ -71,28 +72,29 @@ func (s *statements) reset(ctx context.Context) error {
 	return err
 }
 
-// report prints the n statements with the most execution time since the
-// last report (or since newStatements), then starts the counts afresh.
+// report prints the n statements with the most time, planning and
+// execution, since the last report (or since newStatements), then starts
+// the counts afresh.
 func (s *statements) report(ctx context.Context, w io.Writer, label string, n int) error {
 	rows, err := s.conn.Query(ctx, `
-SELECT d.datname, s.calls, s.total_exec_time, s.mean_exec_time, s.jit_functions,
+SELECT d.datname, s.calls, s.total_plan_time + s.total_exec_time, s.total_plan_time, s.mean_exec_time, s.jit_functions,
        s.jit_generation_time + s.jit_inlining_time + s.jit_optimization_time + s.jit_emission_time,
        left(regexp_replace(s.query, '\s+', ' ', 'g'), 100)
 FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
-ORDER BY s.total_exec_time DESC LIMIT $1`, n)
+ORDER BY s.total_plan_time + s.total_exec_time DESC LIMIT $1`, n)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "\nstatements at %s, most time first (pg_stat_statements):\n%-26s %7s %10s %9s %7s %9s  %s\n",
-		label, "database", "calls", "total", "mean", "jit fn", "jit time", "statement")
+	fmt.Fprintf(w, "\nstatements at %s, most time first (pg_stat_statements; total is planning and execution):\n%-26s %7s %10s %10s %9s %7s %9s  %s\n",
+		label, "database", "calls", "total", "planning", "mean exec", "jit fn", "jit time", "statement")
 	for rows.Next() {
 		var db, query string
 		var calls, jitFunctions int64
-		var total, mean, jit float64
-		if err := rows.Scan(&db, &calls, &total, &mean, &jitFunctions, &jit, &query); err != nil {
+		var total, planning, mean, jit float64
+		if err := rows.Scan(&db, &calls, &total, &planning, &mean, &jitFunctions, &jit, &query); err != nil {
 			return err
 		}
-		fmt.Fprintf(w, "%-26s %7d %8.1fms %7.3fms %7d %7.1fms  %s\n", db, calls, total, mean, jitFunctions, jit, query)
+		fmt.Fprintf(w, "%-26s %7d %8.1fms %8.1fms %7.3fms %7d %7.1fms  %s\n", db, calls, total, planning, mean, jitFunctions, jit, query)
 	}
 	if err := rows.Err(); err != nil {
 		return err
