@@ -473,7 +473,7 @@ func report(w io.Writer, server string, results []levelResult, histories []histo
 		via = "Temporal client (the API's calls, without the API)"
 	}
 	fmt.Fprintf(w, "finding: %s, record..verify(accept), LISTED to CLOSED, in %d inspection(s), evidence %s; bare: Temporal client, update-with-start + 5 Updates; one worker, one task queue\n", via, *flagInspections, *flagEvidence)
-	fmt.Fprintf(w, "server: %s; JIT on the ledger's connections: %s\n", server, *flagLedgerJIT)
+	fmt.Fprintf(w, "server: %s; the ledger's connections: JIT %s, plans %s\n", server, *flagLedgerJIT, *flagLedgerPlans)
 	fmt.Fprintf(w, "\n%-8s %-8s %10s %10s %10s   %s\n", "clients", "kind", "lifecycles", "median", "p90", "median per change: "+strings.Join(changes, " / "))
 	for _, l := range results {
 		for _, name := range []string{"bare", "finding"} {

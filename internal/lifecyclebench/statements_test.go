@@ -22,6 +22,8 @@ var (
 		"after each level, print the N statements PostgreSQL spent the most time on, from pg_stat_statements (loaded for the run), with their JIT compilation; 0: none")
 	flagLedgerJIT = flag.String("ledger-jit", "off",
 		"JIT compilation on the ledger's connections: off (as ledger.Open sets it) or on (PostgreSQL's default, as before 2026-11-30), to compare")
+	flagLedgerPlans = flag.String("ledger-plans", "cached",
+		"plans of the ledger's statements: cached (PostgreSQL's plan cache, as ledger.Open leaves it) or per-call (plan_cache_mode=force_custom_plan, as before 2026-11-30), to compare")
 )
 
 // postgresSettings are the shared PostgreSQL's extra settings the flags
@@ -36,14 +38,22 @@ func postgresSettings() map[string]string {
 
 // ledgerOptions are the ledger's options the flags ask for.
 func ledgerOptions(t *testing.T) []ledger.Option {
+	var opts []ledger.Option
 	switch *flagLedgerJIT {
 	case "off":
-		return nil
 	case "on":
-		return []ledger.Option{func(cfg *pgxpool.Config) { cfg.ConnConfig.RuntimeParams["jit"] = "on" }}
+		opts = append(opts, func(cfg *pgxpool.Config) { cfg.ConnConfig.RuntimeParams["jit"] = "on" })
+	default:
+		t.Fatalf("-ledger-jit=%q: want off or on", *flagLedgerJIT)
 	}
-	t.Fatalf("-ledger-jit=%q: want off or on", *flagLedgerJIT)
-	return nil
+	switch *flagLedgerPlans {
+	case "cached":
+	case "per-call":
+		opts = append(opts, func(cfg *pgxpool.Config) { cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_custom_plan" })
+	default:
+		t.Fatalf("-ledger-plans=%q: want cached or per-call", *flagLedgerPlans)
+	}
+	return opts
 }
 
 // statements reads pg_stat_statements, which covers every database of the
