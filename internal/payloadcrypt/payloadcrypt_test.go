@@ -2,6 +2,7 @@ package payloadcrypt_test
 
 import (
 	"bytes"
+	"compress/gzip"
 	"encoding/base64"
 	"encoding/hex"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 	commonpb "go.temporal.io/api/common/v1"
 	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"google.golang.org/protobuf/proto"
@@ -349,4 +351,32 @@ func TestMessagesKeepSearchAttributes(t *testing.T) {
 	require.True(t, proto.Equal(stage, started.GetSearchAttributes().GetIndexedFields()["XunchaStage"]))
 	require.NoError(t, c.DecodeMessage(t.Context(), started))
 	require.True(t, proto.Equal(original, started))
+}
+
+// TestClientOptionsSendUncompressed: a client's requests carry encrypted
+// payloads, which gzip cannot shrink (a compressible payload compresses in
+// the clear and not once encrypted), so ClientOptions turns the SDK's gzip
+// off and keeps the converters.
+func TestClientOptionsSendUncompressed(t *testing.T) {
+	t.Parallel()
+	c := ring(t, key("k1", payloadcrypt.AES256GCM, 1))
+	p, err := converter.GetDefaultDataConverter().ToPayload(strings.Repeat("整改报告：危化品仓库已设置可燃气体报警装置。", 200))
+	require.NoError(t, err)
+	gz := func(b []byte) int {
+		var buf bytes.Buffer
+		w := gzip.NewWriter(&buf)
+		_, err := w.Write(b)
+		require.NoError(t, err)
+		require.NoError(t, w.Close())
+		return buf.Len()
+	}
+	require.Less(t, gz(p.GetData()), len(p.GetData())/10, "the plaintext compresses")
+	sealed := hide(t, c, p)
+	require.GreaterOrEqual(t, gz(sealed.GetData()), len(sealed.GetData()), "the ciphertext does not")
+
+	opts := c.ClientOptions(client.Options{HostPort: "temporal:7233"})
+	require.IsType(t, &client.GrpcCompressionNone{}, opts.ConnectionOptions.GrpcCompression)
+	require.NotNil(t, opts.DataConverter)
+	require.NotNil(t, opts.FailureConverter)
+	require.Equal(t, "temporal:7233", opts.HostPort)
 }
