@@ -77,11 +77,20 @@ type InspectionSummary struct {
 // report's in ONSITE_ENDED, the unit's rectification report's in
 // FEEDBACK_GIVEN; nil in other stages. Its end is the due_at column.
 func (in Inspection) RunningDeadline() *calendar.Deadline {
+	if p := in.RunningDeadlineField(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// RunningDeadlineField is the field that holds RunningDeadline, nil in a
+// stage that runs none.
+func (in *Inspection) RunningDeadlineField() **calendar.Deadline {
 	switch in.Stage {
 	case "ONSITE_ENDED":
-		return in.ReportDeadline
+		return &in.ReportDeadline
 	case "FEEDBACK_GIVEN":
-		return in.RectificationDeadline
+		return &in.RectificationDeadline
 	}
 	return nil
 }

@@ -122,13 +122,12 @@ var findingSpec = &spec[casework.Finding]{
 		return rowFields{id: &f.ID, requestID: &f.RequestID, stage: &f.Stage, unitCode: &f.UnitCode,
 			version: &f.Version, deadlineSeq: &f.DeadlineSeq, missed: &f.MissedDeadlines, overdue: &f.Overdue, updatedAt: &f.UpdatedAt}
 	},
-	running: func(f casework.Finding) *calendar.Deadline {
+	deadline: func(f *casework.Finding) **calendar.Deadline {
 		if f.Stage != FindingReferred {
 			return nil
 		}
-		return f.Deadline
+		return &f.Deadline
 	},
-	withDeadline: func(f casework.Finding, d calendar.Deadline) casework.Finding { f.Deadline = &d; return f },
 	write: func(next casework.Finding, e casework.Event) (any, any) {
 		return acts.ApplyFindingChange, activities.FindingChangeInput{Finding: next, Event: e}
 	},

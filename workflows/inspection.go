@@ -193,16 +193,7 @@ var inspectionSpec = &spec[casework.Inspection]{
 		return rowFields{id: &in.ID, requestID: &in.RequestID, stage: &in.Stage, unitCode: &in.UnitCode,
 			version: &in.Version, deadlineSeq: &in.DeadlineSeq, missed: &in.MissedDeadlines, overdue: &in.Overdue, updatedAt: &in.UpdatedAt}
 	},
-	running: casework.Inspection.RunningDeadline,
-	withDeadline: func(in casework.Inspection, d calendar.Deadline) casework.Inspection {
-		n := nextInspection(in, in.Stage)
-		if in.Stage == StageOnsiteEnded {
-			n.ReportDeadline = &d
-		} else {
-			n.RectificationDeadline = &d
-		}
-		return n
-	},
+	deadline: (*casework.Inspection).RunningDeadlineField,
 	write: func(next casework.Inspection, e casework.Event) (any, any) {
 		return acts.ApplyInspectionChange, activities.InspectionChangeInput{Inspection: next, Event: e}
 	},

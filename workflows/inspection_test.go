@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/xuncha/xuncha/activities"
+	"github.com/xuncha/xuncha/calendar"
 	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
@@ -313,6 +314,53 @@ func TestInspectionCancelStopsTheReportDeadline(t *testing.T) {
 	require.Empty(t, h.fl.escalations)
 	require.Equal(t, StageCancelled, h.row.Stage)
 	require.Equal(t, "汛期改期", h.row.CancelReason)
+}
+
+// TestInspectionCalendarChangeMovesTheReportDeadline: a calendar version
+// that makes a day of the report's five working days a holiday re-dates the
+// running report deadline, and the re-date changes nothing else of the
+// inspection.
+func TestInspectionCalendarChangeMovesTheReportDeadline(t *testing.T) {
+	h := newInspectionHarness(t)
+	h.update(time.Hour, ActionApproveTeam, "a1", ApproveTeamInput{Change: Change{RequestID: "a1", Actor: committee}})
+	h.update(2*time.Hour, ActionNotify, "n1", NotifyInput{Change: Change{RequestID: "n1", Actor: office}, NotifiedOn: "2026-03-02"})
+	h.update(3*time.Hour, ActionStation, "s1", StationInput{Change: Change{RequestID: "s1", Actor: leader}, StationedOn: "2026-03-03",
+		Announcement: "巡查任务、时间和要求", ContactPhone: "0731-12345678"})
+	// On-site work ends Friday 2026-03-20: the report is due 2026-03-27.
+	end := h.update(shanghai("2026-03-20 18:00").Sub(start), ActionEndOnsite, "e1",
+		EndOnsiteInput{Change: Change{RequestID: "e1", Actor: leader}, OnsiteEndedOn: "2026-03-20"})
+	h.env.RegisterDelayedCallback(func() {
+		// An amended notice makes Wednesday 2026-03-25 a rest day.
+		n, _, err := h.fl.calendar.Year(2026)
+		require.NoError(t, err)
+		n.Holidays = append(n.Holidays, calendar.Holiday{Name: "Test Day", Start: calendar.MustParseDate("2026-03-25"),
+			End: calendar.MustParseDate("2026-03-25")})
+		cal, err := h.fl.calendar.With(n, calendar.Version{ID: 7, Label: "calendar version 7"})
+		require.NoError(t, err)
+		h.fl.mu.Lock()
+		h.fl.calendar = cal
+		h.fl.mu.Unlock()
+		h.env.SignalWorkflow(SignalCalendarChanged, CalendarChangedSignal{Version: 7})
+	}, shanghai("2026-03-23 09:00").Sub(start))
+	cancel := h.update(shanghai("2026-03-24 10:00").Sub(start), ActionCancel, "x1", CancelInput{Change: Change{RequestID: "x1", Actor: office}, Reason: "测试结束"})
+	h.env.ExecuteWorkflow(InspectionWorkflow, inspectionInput())
+	require.True(t, h.env.IsWorkflowCompleted())
+	require.NoError(t, h.env.GetWorkflowError())
+	requireDone(t, cancel)
+
+	require.Equal(t, "2026-03-27", decodeInspection(t, end).Inspection.ReportDeadline.Due.String())
+	var redate *casework.Event
+	for i := range h.fl.events {
+		if h.fl.events[i].Action == "redate" {
+			redate = &h.fl.events[i]
+		}
+	}
+	require.NotNil(t, redate)
+	require.Equal(t, "re-dated by calendar version 7: due 2026-03-30 (was 2026-03-27)", redate.Note)
+	require.Equal(t, "2026-03-30", h.row.ReportDeadline.Due.String())
+	require.Contains(t, h.row.ReportDeadline.Explanation[0], "calendar version 7")
+	require.Equal(t, "2026-03-03", h.row.Records["stationed_on"], "the re-date keeps what the steps recorded")
+	require.Nil(t, h.row.RectificationDeadline)
 }
 
 func decodeInspection(t *testing.T, r *result) InspectionState {

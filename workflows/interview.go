@@ -38,15 +38,11 @@ var interviewSpec = &spec[casework.Interview]{
 		return rowFields{id: &iv.ID, requestID: &iv.RequestID, stage: &iv.Stage, unitCode: &iv.UnitCode,
 			version: &iv.Version, deadlineSeq: &iv.DeadlineSeq, missed: &iv.MissedDeadlines, overdue: &iv.Overdue, updatedAt: &iv.UpdatedAt}
 	},
-	running: func(iv casework.Interview) *calendar.Deadline {
+	deadline: func(iv *casework.Interview) **calendar.Deadline {
 		if iv.Stage != InterviewHeld {
 			return nil
 		}
-		return iv.FollowUpDeadline
-	},
-	withDeadline: func(iv casework.Interview, d calendar.Deadline) casework.Interview {
-		iv.FollowUpDeadline = &d
-		return iv
+		return &iv.FollowUpDeadline
 	},
 	write: func(next casework.Interview, e casework.Event) (any, any) {
 		return acts.ApplyInterviewChange, activities.InterviewChangeInput{Interview: next, Event: e}

@@ -207,15 +207,11 @@ var invitationSpec = &spec[casework.Invitation]{
 			version: &inv.Version, deadlineSeq: &inv.DeadlineSeq, missed: &inv.MissedDeadlines, overdue: &inv.Overdue,
 			updatedAt: &inv.UpdatedAt}
 	},
-	running: func(inv casework.Invitation) *calendar.Deadline {
+	deadline: func(inv *casework.Invitation) **calendar.Deadline {
 		if inv.Stage != InvitationInvited {
 			return nil
 		}
-		return inv.AnswerDeadline
-	},
-	withDeadline: func(inv casework.Invitation, d calendar.Deadline) casework.Invitation {
-		inv.AnswerDeadline = &d
-		return inv
+		return &inv.AnswerDeadline
 	},
 	write: func(next casework.Invitation, e casework.Event) (any, any) {
 		return acts.ApplyInvitationChange, activities.InvitationChangeInput{Invitation: next, Event: e}

@@ -42,11 +42,9 @@ type spec[R any] struct {
 	machine *stageMachine
 	// fields points at the row's fields the core keeps.
 	fields func(*R) rowFields
-	// running is the deadline whose ladder runs in the row's stage, nil
-	// when none does.
-	running func(R) *calendar.Deadline
-	// withDeadline returns the row with the running deadline re-dated.
-	withDeadline func(R, calendar.Deadline) R
+	// deadline is the field of the row that holds the deadline whose
+	// ladder runs in the row's stage (running), nil when none does.
+	deadline func(*R) **calendar.Deadline
 	// write is the ledger activity, and its input, that makes a change
 	// durable.
 	write func(R, casework.Event) (activity, input any)
@@ -111,6 +109,21 @@ type Progress struct {
 // it ended in.
 type LifecycleResult struct {
 	Stage string `json:"stage"`
+}
+
+// running is the deadline whose ladder runs in row's stage, nil when none
+// does.
+func (s *spec[R]) running(row R) *calendar.Deadline {
+	if p := s.deadline(&row); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// withDeadline is row with its running deadline re-dated to d.
+func (s *spec[R]) withDeadline(row R, d calendar.Deadline) R {
+	*s.deadline(&row) = &d
+	return row
 }
 
 // progress is the lifecycle's Progress, its slices the state's own.
