@@ -57,7 +57,7 @@ func (r ReopenInput) rule() deadline.Rule {
 // FindingState is what the state query and every update return.
 type FindingState struct {
 	Finding casework.Finding `json:"finding"`
-	// Progress is Recorded once the ledger holds the finding with its
+	// Progress: Recorded once the ledger holds the finding with its
 	// number.
 	Progress
 }
