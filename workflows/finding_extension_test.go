@@ -420,27 +420,14 @@ func TestFindingExtendedDeadlineFollowsTheCalendar(t *testing.T) {
 	approved := h.update(12*day, ActionDecideExtension, "a1", approve("a1", ""))
 	h.env.RegisterDelayedCallback(func() {
 		// An amended notice makes Friday 2026-04-17 a rest day.
-		n, _, err := h.fl.calendar.Year(2026)
-		require.NoError(t, err)
-		n.Holidays = append(n.Holidays, calendar.Holiday{Name: "调整", Start: calendar.MustParseDate("2026-04-17"), End: calendar.MustParseDate("2026-04-17")})
-		cal, err := h.fl.calendar.With(n, calendar.Version{ID: 7, Label: "calendar version 7"})
-		require.NoError(t, err)
-		h.fl.mu.Lock()
-		h.fl.calendar = cal
-		h.fl.mu.Unlock()
-		h.env.SignalWorkflow(SignalCalendarChanged, CalendarChangedSignal{Version: 7})
+		h.loadCalendar(t, 7, holiday("2026-04-17", "2026-04-17"))
 	}, 20*day)
 	wd := h.update(60*day, ActionWithdraw, "w1", WithdrawInput{Change: Change{RequestID: "w1", Actor: office}, Reason: "测试结束"})
 	h.run(newFinding(SeverityMajor))
 	requireDone(t, approved, wd)
 
 	require.Equal(t, ActionWithdraw, h.fl.actions()[len(h.fl.actions())-1])
-	var redate *casework.Event
-	for i := range h.fl.events {
-		if h.fl.events[i].Action == "redate" {
-			redate = &h.fl.events[i]
-		}
-	}
+	redate := lastEvent(h.fl.events, "redate")
 	require.NotNil(t, redate, "the ladder moved, so the change is recorded")
 	require.Equal(t, "re-dated by calendar version 7: due 2026-04-20 (was 2026-04-20)", redate.Note)
 	requireFired(t, h.escalationsOf(2), map[string]string{

@@ -9,7 +9,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/xuncha/xuncha/activities"
-	"github.com/xuncha/xuncha/calendar"
 	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
@@ -321,26 +320,13 @@ func TestReferralReceiptFollowsTheCalendar(t *testing.T) {
 	h.update(4*time.Hour, ActionReferClue, "k1", referClue("k1"))
 	h.env.RegisterDelayedCallback(func() {
 		// An amended notice makes 2026-03-09..03-10 holidays.
-		n, _, err := h.fl.calendar.Year(2026)
-		require.NoError(t, err)
-		n.Holidays = append(n.Holidays, calendar.Holiday{Name: "测试假日", Start: calendar.MustParseDate("2026-03-09"), End: calendar.MustParseDate("2026-03-10")})
-		cal, err := h.fl.calendar.With(n, calendar.Version{ID: 8, Label: "calendar version 8"})
-		require.NoError(t, err)
-		h.fl.mu.Lock()
-		h.fl.calendar = cal
-		h.fl.mu.Unlock()
-		h.env.SignalWorkflow(SignalCalendarChanged, CalendarChangedSignal{Version: 8})
+		h.loadCalendar(t, 8, holiday("2026-03-09", "2026-03-10"))
 	}, 2*day)
 	wd := h.update(60*day, ActionWithdraw, "w1", WithdrawInput{Change: Change{RequestID: "w1", Actor: office}, Reason: "测试结束"})
 	h.run(newFinding(""))
 	requireDone(t, wd)
 
-	var redate *casework.Event
-	for i := range h.fl.events {
-		if h.fl.events[i].Action == "redateReferral" {
-			redate = &h.fl.events[i]
-		}
-	}
+	redate := lastEvent(h.fl.events, "redateReferral")
 	require.NotNil(t, redate)
 	require.Equal(t, "referral 1's receipt re-dated by calendar version 8: due 2026-03-11 (was 2026-03-09)", redate.Note)
 	require.Equal(t, "2026-03-11", h.fl.row.ClueReferrals[0].AckDeadline.Due.String())

@@ -12,7 +12,6 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/xuncha/xuncha/activities"
-	"github.com/xuncha/xuncha/calendar"
 	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
@@ -489,26 +488,13 @@ func TestFindingSignoffFollowsTheCalendar(t *testing.T) {
 	h.verifiedAt()
 	h.env.RegisterDelayedCallback(func() {
 		// An amended notice makes 2026-03-19..03-20 holidays.
-		n, _, err := h.fl.calendar.Year(2026)
-		require.NoError(t, err)
-		n.Holidays = append(n.Holidays, calendar.Holiday{Name: "测试假日", Start: calendar.MustParseDate("2026-03-19"), End: calendar.MustParseDate("2026-03-20")})
-		cal, err := h.fl.calendar.With(n, calendar.Version{ID: 8, Label: "calendar version 8"})
-		require.NoError(t, err)
-		h.fl.mu.Lock()
-		h.fl.calendar = cal
-		h.fl.mu.Unlock()
-		h.env.SignalWorkflow(SignalCalendarChanged, CalendarChangedSignal{Version: 8})
+		h.loadCalendar(t, 8, holiday("2026-03-19", "2026-03-20"))
 	}, 8*day)
 	wd := h.update(40*day, ActionWithdraw, "w1", WithdrawInput{Change: Change{RequestID: "w1", Actor: office}, Reason: "测试结束"})
 	h.run(newFinding(SeverityMajor))
 	requireDone(t, wd)
 
-	var redate *casework.Event
-	for i := range h.fl.events {
-		if h.fl.events[i].Action == "redateSignoff" {
-			redate = &h.fl.events[i]
-		}
-	}
+	redate := lastEvent(h.fl.events, "redateSignoff")
 	require.NotNil(t, redate)
 	require.Equal(t, "sign-off 1 re-dated by calendar version 8: due 2026-03-24 (was 2026-03-20)", redate.Note)
 	requireFired(t, h.escalationsByStep(StepSignoffReminder, StepSignoffOverdue), map[string]string{

@@ -119,6 +119,54 @@ func atLevelOne(env *testsuite.TestWorkflowEnvironment) {
 	env.OnGetVersion(versionLocalLedger, workflow.DefaultVersion, levelTwo).Return(workflow.Version(1))
 }
 
+// amendedCalendar is cal with its 2026 notice as amend leaves it, as
+// calendar version id ("calendar version <id>").
+func amendedCalendar(t *testing.T, cal *calendar.Calendar, id int64, amend func(*calendar.Notice)) *calendar.Calendar {
+	t.Helper()
+	n, _, err := cal.Year(2026)
+	require.NoError(t, err)
+	amend(&n)
+	out, err := cal.With(n, calendar.Version{ID: id, Label: fmt.Sprintf("calendar version %d", id)})
+	require.NoError(t, err)
+	return out
+}
+
+// holiday makes the days from start to end (YYYY-MM-DD) a rest day of a
+// notice.
+func holiday(start, end string) func(*calendar.Notice) {
+	return func(n *calendar.Notice) {
+		n.Holidays = append(n.Holidays, calendar.Holiday{Name: "测试假日", Start: calendar.MustParseDate(start), End: calendar.MustParseDate(end)})
+	}
+}
+
+// qingmingFromApril2 moves the 2026 Qingming holiday to start on 04-02.
+func qingmingFromApril2(n *calendar.Notice) {
+	for i, hol := range n.Holidays {
+		if hol.Start == calendar.MustParseDate("2026-04-04") {
+			n.Holidays[i].Start = calendar.MustParseDate("2026-04-02")
+		}
+	}
+}
+
+// loadCalendar gives the fake ledger the calendar amended as version id
+// and tells the workflow, as loading a calendar version does.
+func (h *harness) loadCalendar(t *testing.T, id int64, amend func(*calendar.Notice)) {
+	h.fl.mu.Lock()
+	h.fl.calendar = amendedCalendar(t, h.fl.calendar, id, amend)
+	h.fl.mu.Unlock()
+	h.env.SignalWorkflow(SignalCalendarChanged, CalendarChangedSignal{Version: id})
+}
+
+// lastEvent is the last of events whose action is action, nil without one.
+func lastEvent(events []casework.Event, action string) *casework.Event {
+	for i := len(events) - 1; i >= 0; i-- {
+		if events[i].Action == action {
+			return &events[i]
+		}
+	}
+	return nil
+}
+
 func newHarness(t *testing.T) *harness {
 	t.Helper()
 	env := newTestEnv()
@@ -576,30 +624,13 @@ func TestFindingCalendarChangeMovesRunningDeadline(t *testing.T) {
 	h.update(3*time.Hour, ActionRefer, "r1", referral("r1", "2026-03-02", ""))
 	h.env.RegisterDelayedCallback(func() {
 		// An amended notice makes 2026-04-02..04-06 the Qingming holiday.
-		n, _, err := h.fl.calendar.Year(2026)
-		require.NoError(t, err)
-		for i, hol := range n.Holidays {
-			if hol.Start == calendar.MustParseDate("2026-04-04") {
-				n.Holidays[i].Start = calendar.MustParseDate("2026-04-02")
-			}
-		}
-		cal, err := h.fl.calendar.With(n, calendar.Version{ID: 7, Label: "calendar version 7"})
-		require.NoError(t, err)
-		h.fl.mu.Lock()
-		h.fl.calendar = cal
-		h.fl.mu.Unlock()
-		h.env.SignalWorkflow(SignalCalendarChanged, CalendarChangedSignal{Version: 7})
+		h.loadCalendar(t, 7, qingmingFromApril2)
 	}, 5*24*time.Hour)
 	wd := h.update(60*24*time.Hour, ActionWithdraw, "w1", WithdrawInput{Change: Change{RequestID: "w1", Actor: office}, Reason: "测试结束"})
 	h.run(newFinding(SeverityGeneral))
 	requireDone(t, wd)
 
-	var redate *casework.Event
-	for i := range h.fl.events {
-		if h.fl.events[i].Action == "redate" {
-			redate = &h.fl.events[i]
-		}
-	}
+	redate := lastEvent(h.fl.events, "redate")
 	require.NotNil(t, redate)
 	require.Equal(t, "re-dated by calendar version 7: due 2026-04-07 (was 2026-04-02)", redate.Note)
 	// The ladder moved with the deadline: reminder at the end of 04-01 (still

@@ -12,7 +12,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/xuncha/xuncha/activities"
-	"github.com/xuncha/xuncha/calendar"
 	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
@@ -331,16 +330,7 @@ func TestInspectionCalendarChangeMovesTheReportDeadline(t *testing.T) {
 		EndOnsiteInput{Change: Change{RequestID: "e1", Actor: leader}, OnsiteEndedOn: "2026-03-20"})
 	h.env.RegisterDelayedCallback(func() {
 		// An amended notice makes Wednesday 2026-03-25 a rest day.
-		n, _, err := h.fl.calendar.Year(2026)
-		require.NoError(t, err)
-		n.Holidays = append(n.Holidays, calendar.Holiday{Name: "Test Day", Start: calendar.MustParseDate("2026-03-25"),
-			End: calendar.MustParseDate("2026-03-25")})
-		cal, err := h.fl.calendar.With(n, calendar.Version{ID: 7, Label: "calendar version 7"})
-		require.NoError(t, err)
-		h.fl.mu.Lock()
-		h.fl.calendar = cal
-		h.fl.mu.Unlock()
-		h.env.SignalWorkflow(SignalCalendarChanged, CalendarChangedSignal{Version: 7})
+		h.loadCalendar(t, 7, holiday("2026-03-25", "2026-03-25"))
 	}, shanghai("2026-03-23 09:00").Sub(start))
 	cancel := h.update(shanghai("2026-03-24 10:00").Sub(start), ActionCancel, "x1", CancelInput{Change: Change{RequestID: "x1", Actor: office}, Reason: "测试结束"})
 	h.env.ExecuteWorkflow(InspectionWorkflow, inspectionInput())
@@ -349,12 +339,7 @@ func TestInspectionCalendarChangeMovesTheReportDeadline(t *testing.T) {
 	requireDone(t, cancel)
 
 	require.Equal(t, "2026-03-27", decodeInspection(t, end).Inspection.ReportDeadline.Due.String())
-	var redate *casework.Event
-	for i := range h.fl.events {
-		if h.fl.events[i].Action == "redate" {
-			redate = &h.fl.events[i]
-		}
-	}
+	redate := lastEvent(h.fl.events, "redate")
 	require.NotNil(t, redate)
 	require.Equal(t, "re-dated by calendar version 7: due 2026-03-30 (was 2026-03-27)", redate.Note)
 	require.Equal(t, "2026-03-30", h.row.ReportDeadline.Due.String())

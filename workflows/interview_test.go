@@ -468,17 +468,9 @@ func TestInterviewCalendarChangeMovesFollowUpDeadline(t *testing.T) {
 	var amended *calendar.Calendar
 	h.env.RegisterDelayedCallback(func() {
 		// An amended notice makes 2026-04-02..04-06 the Qingming holiday.
-		n, _, err := h.fl.calendar.Year(2026)
-		require.NoError(t, err)
-		for i, hol := range n.Holidays {
-			if hol.Start == calendar.MustParseDate("2026-04-04") {
-				n.Holidays[i].Start = calendar.MustParseDate("2026-04-02")
-			}
-		}
-		cal, err := h.fl.calendar.With(n, calendar.Version{ID: 7, Label: "calendar version 7"})
-		require.NoError(t, err)
 		h.fl.mu.Lock()
-		h.fl.calendar, amended = cal, cal
+		h.fl.calendar = amendedCalendar(t, h.fl.calendar, 7, qingmingFromApril2)
+		amended = h.fl.calendar
 		h.fl.mu.Unlock()
 		h.env.SignalWorkflow(SignalCalendarChanged, CalendarChangedSignal{Version: 7})
 	}, shanghai("2026-04-01 18:00").Sub(ivStart))
@@ -491,12 +483,7 @@ func TestInterviewCalendarChangeMovesFollowUpDeadline(t *testing.T) {
 	require.NotEqual(t, "2026-04-09", want.Due.String())
 	row := h.fl.row("iv-1")
 	require.Equal(t, want.Due, row.FollowUpDeadline.Due)
-	var redate *casework.Event
-	for i := range h.fl.events {
-		if h.fl.events[i].Action == "redate" {
-			redate = &h.fl.events[i]
-		}
-	}
+	redate := lastEvent(h.fl.events, "redate")
 	require.NotNil(t, redate)
 	require.Equal(t, fmt.Sprintf("re-dated by calendar version 7: due %s (was 2026-04-09)", want.Due), redate.Note)
 	// The ladder moved with the deadline: overdue at the end of the new due day.
