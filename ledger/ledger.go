@@ -72,8 +72,8 @@ var sessionDefaults = map[string]string{
 // once per connection, and PostgreSQL's plan cache (plan_cache_mode auto)
 // plans it for its arguments at first and keeps a generic plan once that
 // is no costlier; planning every statement anew at each call, as the
-// connections did before 2026-11-30 (force_custom_plan), was about a third
-// of PostgreSQL's CPU in a finding's lifecycle (README, Benchmarks).
+// connections did before 2026-11-30 (force_custom_plan), cost about a
+// quarter of PostgreSQL's CPU in a finding's lifecycle (README, Benchmarks).
 const planPerCall = pgx.QueryExecModeCacheDescribe
 
 // Open connects to the database at url and checks that it answers. It does
