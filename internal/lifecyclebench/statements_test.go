@@ -19,7 +19,7 @@ import (
 
 var (
 	flagStatements = flag.Int("statements", 0,
-		"after each level, print the N statements PostgreSQL spent the most time on, from pg_stat_statements (loaded for the run), with their JIT compilation; 0: none")
+		"after each level, print the N statements PostgreSQL spent the most time on, planning and executing, from pg_stat_statements (loaded for the run), with their JIT compilation; 0: none")
 	flagLedgerJIT = flag.String("ledger-jit", "off",
 		"JIT compilation on the ledger's connections: off (as ledger.Open sets it) or on (PostgreSQL's default, as before 2026-11-30), to compare")
 	flagLedgerPlans = flag.String("ledger-plans", "cached",
