@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/operatorservice/v1"
@@ -66,6 +67,29 @@ func Definitions() []Definition {
 		defs[i] = Definition{Name: k.GetName(), Type: k.GetValueType()}
 	}
 	return defs
+}
+
+// ProbeUpdates sets every attribute of Definitions to a value of its type:
+// what a probe workflow upserts to learn that a namespace knows them all
+// (temporalcluster.AwaitNamespace), so that an attribute added here is
+// probed too.
+func ProbeUpdates() ([]temporal.SearchAttributeUpdate, error) {
+	var updates []temporal.SearchAttributeUpdate
+	for _, d := range Definitions() {
+		switch d.Type {
+		case enumspb.INDEXED_VALUE_TYPE_KEYWORD:
+			updates = append(updates, temporal.NewSearchAttributeKeyKeyword(d.Name).ValueSet("PROBE"))
+		case enumspb.INDEXED_VALUE_TYPE_KEYWORD_LIST:
+			updates = append(updates, temporal.NewSearchAttributeKeyKeywordList(d.Name).ValueSet([]string{"PROBE"}))
+		case enumspb.INDEXED_VALUE_TYPE_DATETIME:
+			updates = append(updates, temporal.NewSearchAttributeKeyTime(d.Name).ValueSet(time.Unix(0, 0).UTC()))
+		case enumspb.INDEXED_VALUE_TYPE_BOOL:
+			updates = append(updates, temporal.NewSearchAttributeKeyBool(d.Name).ValueSet(false))
+		default:
+			return nil, fmt.Errorf("searchattr: no probe value for %s", d)
+		}
+	}
+	return updates, nil
 }
 
 // DevServerFlags returns Definitions as Name=Type pairs, each the value of one

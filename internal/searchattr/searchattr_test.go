@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/types/known/durationpb"
 
@@ -238,4 +239,23 @@ func TestCheckOnARealServer(t *testing.T) {
 	require.NoError(t, searchattr.Register(t.Context(), c.OperatorService(), "searchattr-check"))
 	require.NoError(t, searchattr.Check(t.Context(), c.OperatorService(), "searchattr-check"))
 	require.NoError(t, searchattr.Check(t.Context(), c.OperatorService(), testenv.Namespace), "the shared dev server was started with them")
+}
+
+// TestProbeUpdatesCoverEveryDefinition: the namespace probe upserts every
+// attribute xuncha defines, each with a value of its own type.
+func TestProbeUpdatesCoverEveryDefinition(t *testing.T) {
+	updates, err := searchattr.ProbeUpdates()
+	require.NoError(t, err)
+	set := temporal.NewSearchAttributes(updates...)
+	require.Equal(t, len(searchattr.Definitions()), set.Size())
+	for _, d := range searchattr.Definitions() {
+		var found bool
+		for key := range set.GetUntypedValues() {
+			if key.GetName() == d.Name {
+				require.Equal(t, d.Type, key.GetValueType(), d.Name)
+				found = true
+			}
+		}
+		require.True(t, found, "%s is not probed", d.Name)
+	}
 }

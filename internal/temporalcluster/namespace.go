@@ -46,15 +46,16 @@ func SetUpNamespace(ctx context.Context, tc client.Client, namespace string, ret
 // attribute it does not know yet (BadSearchAttributes) until its namespace
 // cache refreshes; Temporal retries the task until it does.
 func AwaitNamespace(ctx context.Context, tc client.Client, namespace string) error {
+	probe, err := searchattr.ProbeUpdates()
+	if err != nil {
+		return err
+	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	const queue = "temporalcluster-probe"
 	w := worker.New(tc, queue, worker.Options{})
 	w.RegisterWorkflowWithOptions(func(ctx workflow.Context) error {
-		return workflow.UpsertTypedSearchAttributes(ctx,
-			searchattr.Stage.ValueSet("PROBE"), searchattr.Unit.ValueSet("000000"), searchattr.Inspection.ValueSet("probe"),
-			searchattr.Severity.ValueSet("GENERAL"), searchattr.Kind.ValueSet("HAZARD"), searchattr.DueAt.ValueSet(time.Unix(0, 0)),
-			searchattr.Overdue.ValueSet(false), searchattr.SignoffPending.ValueSet(false), searchattr.Awaiting.ValueSet([]string{"PROBE"}))
+		return workflow.UpsertTypedSearchAttributes(ctx, probe...)
 	}, workflow.RegisterOptions{Name: "Probe"})
 	if err := w.Start(); err != nil {
 		return err
