@@ -24,6 +24,7 @@ import (
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
 	"golang.org/x/sync/errgroup"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/xuncha/xuncha/internal/proccpu"
 	xunchav1 "github.com/xuncha/xuncha/proto/xuncha/v1"
@@ -133,6 +134,9 @@ func TestLifecycleOverhead(t *testing.T) {
 				// (-clients=8,8) drives new lifecycles, not retries of the
 				// first one's.
 				prefix := fmt.Sprintf("%s-l%d-c%d-r%d", k.name, level, clients, r)
+				if r == 0 && k.name == bare.name && s.timers != nil {
+					s.timers.reset()
+				}
 				if k.name == finding.name {
 					require.NoError(t, b.uploadRoundEvidence(ctx, prefix, *flagN))
 				}
@@ -151,6 +155,9 @@ func TestLifecycleOverhead(t *testing.T) {
 			}
 		}
 		results = append(results, res)
+		if s.timers != nil {
+			s.timers.report(os.Stdout, fmt.Sprintf("%d client(s)", clients))
+		}
 		if stmts != nil {
 			require.NoError(t, stmts.report(ctx, os.Stdout, fmt.Sprintf("%d client(s)", clients), *flagStatements))
 		}
@@ -377,6 +384,7 @@ func roundKey(prefix string, i int) string { return fmt.Sprintf("%s-%d", prefix,
 type history struct {
 	kind, workflowID string
 	events           int
+	bytes            int // the events' encoded size, payloads as stored (encrypted)
 	byType           map[enumspb.EventType]int
 	lines            []string // each event, described
 }
@@ -385,7 +393,7 @@ type history struct {
 // accepted Update, its marker name, the search attributes upserted or the
 // Update's name.
 func describeEvent(e *historypb.HistoryEvent) string {
-	out := fmt.Sprintf("%3d %s", e.GetEventId(), strings.TrimPrefix(e.GetEventType().String(), "EVENT_TYPE_"))
+	out := fmt.Sprintf("%3d %5d B  %s", e.GetEventId(), proto.Size(e), strings.TrimPrefix(e.GetEventType().String(), "EVENT_TYPE_"))
 	switch {
 	case e.GetMarkerRecordedEventAttributes() != nil:
 		// A marker's details are the payload codec's (encrypted): its name is
@@ -421,6 +429,7 @@ func countHistory(ctx context.Context, tc client.Client, id string) (history, er
 			return history{}, fmt.Errorf("reading the history of %s: %w", id, err)
 		}
 		h.events++
+		h.bytes += proto.Size(e)
 		h.byType[e.GetEventType()]++
 		h.lines = append(h.lines, describeEvent(e))
 	}
@@ -525,8 +534,8 @@ func report(w io.Writer, server string, results []levelResult, histories []histo
 		if h.kind == "finding" {
 			target = fmt.Sprintf(" (target ≤ %d: %s)", targetEvents, verdict(h.events <= targetEvents))
 		}
-		fmt.Fprintf(w, "history events per lifecycle, %s: %d%s   [%s; its own history, webhook-delivery workflows not counted]\n",
-			h.kind, h.events, target, h.workflowID)
+		fmt.Fprintf(w, "history events per lifecycle, %s: %d%s, %d bytes   [%s; its own history, webhook-delivery workflows not counted]\n",
+			h.kind, h.events, target, h.bytes, h.workflowID)
 	}
 	if *flagEvents {
 		for _, h := range histories {

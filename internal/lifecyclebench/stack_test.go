@@ -74,6 +74,8 @@ type stack struct {
 	Findings    xunchav1.FindingServiceClient
 	// server says which Temporal server the stack runs on (-server).
 	server string
+	// timers, with -sdk-timers, keeps the SDK's latency timers.
+	timers *sdkTimers
 }
 
 // quietLogger writes warnings and errors to stderr: at info level the
@@ -100,9 +102,13 @@ func setup(t *testing.T) *stack {
 	// what a lifecycle costs.
 	codec := testenv.PayloadCodec(t)
 	hostPort, namespace, server := temporalServer(t, log)
-	tc, err := client.Dial(codec.ClientOptions(client.Options{
-		HostPort: hostPort, Namespace: namespace, Logger: logging.Temporal(log),
-	}))
+	opts := client.Options{HostPort: hostPort, Namespace: namespace, Logger: logging.Temporal(log)}
+	var timers *sdkTimers
+	if *flagSDKTimers {
+		timers = newSDKTimers()
+		opts.MetricsHandler = timers
+	}
+	tc, err := client.Dial(codec.ClientOptions(opts))
 	require.NoError(t, err)
 
 	// The worker is workflows.Worker's (same options, same registrations)
@@ -134,7 +140,7 @@ func setup(t *testing.T) *stack {
 		w.Stop()
 		tc.Close()
 	})
-	s := &stack{Temporal: tc, Conn: conn, baseURL: "http://" + httpL.Addr().String(), server: server,
+	s := &stack{Temporal: tc, Conn: conn, timers: timers, baseURL: "http://" + httpL.Addr().String(), server: server,
 		Inspections: xunchav1.NewInspectionServiceClient(conn), Findings: xunchav1.NewFindingServiceClient(conn)}
 	require.Eventually(t, func() bool {
 		resp, err := http.Get(s.baseURL + "/healthz")
