@@ -41,8 +41,10 @@ func (h *sdkTimers) WithTags(tags map[string]string) client.MetricsHandler {
 	return &sdkTimers{tags: merged, rec: h.rec}
 }
 
-func (h *sdkTimers) Counter(string) client.MetricsCounter { return client.MetricsNopHandler.Counter("") }
-func (h *sdkTimers) Gauge(string) client.MetricsGauge     { return client.MetricsNopHandler.Gauge("") }
+func (h *sdkTimers) Counter(string) client.MetricsCounter {
+	return client.MetricsNopHandler.Counter("")
+}
+func (h *sdkTimers) Gauge(string) client.MetricsGauge { return client.MetricsNopHandler.Gauge("") }
 
 func (h *sdkTimers) Timer(name string) client.MetricsTimer {
 	key := name
