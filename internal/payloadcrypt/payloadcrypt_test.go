@@ -380,3 +380,15 @@ func TestClientOptionsSendUncompressed(t *testing.T) {
 	require.NotNil(t, opts.FailureConverter)
 	require.Equal(t, "temporal:7233", opts.HostPort)
 }
+
+// With no storage driver, the SDK's walk over each task's payloads has
+// nothing to store or fetch: it goes one payload at a time, without a
+// goroutine for each; a limit the caller set is kept.
+func TestClientOptionsWalkPayloadsInline(t *testing.T) {
+	t.Parallel()
+	c := ring(t, key("k1", payloadcrypt.AES256GCM, 1))
+	require.Equal(t, 1, c.ClientOptions(client.Options{}).ExternalStorage.Concurrency.MaxOperationsPerMessage)
+	var set client.Options
+	set.ExternalStorage.Concurrency.MaxOperationsPerMessage = 4
+	require.Equal(t, 4, c.ClientOptions(set).ExternalStorage.Concurrency.MaxOperationsPerMessage)
+}
