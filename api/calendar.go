@@ -15,7 +15,6 @@ import (
 
 	"github.com/xuncha/xuncha/calendar"
 	"github.com/xuncha/xuncha/deadline"
-	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/internal/i18n"
 	"github.com/xuncha/xuncha/internal/logging"
@@ -143,12 +142,10 @@ func (s *CalendarServer) GetCalendarYear(ctx context.Context, req *xunchav1.GetC
 
 // LoadCalendarYear records a notice as a new version.
 func (s *CalendarServer) LoadCalendarYear(ctx context.Context, req *xunchav1.LoadCalendarYearRequest) (*xunchav1.CalendarVersion, error) {
-	who, err := actor.Require(ctx)
+	who, v, err := changeRequestedBy(ctx, req.GetRequestId())
 	if err != nil {
 		return nil, err
 	}
-	var v derrors.Violations
-	workflows.ValidateRequestID(&v, "request_id", req.GetRequestId())
 	if req.GetDocNumber() == "" {
 		v.Add("doc_number", "must not be empty: name the State Council notice")
 	}

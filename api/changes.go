@@ -140,6 +140,20 @@ func sendChange[S, R, P any](ctx context.Context, tc client.Client, l *ledger.St
 	return k.fromState(ctx, state), nil
 }
 
+// changeRequestedBy is who asks for a change the API writes to the ledger
+// itself, with no lifecycle's Update (the pool, line-ups, webhooks, the
+// calendar, State Council inspections), and the violations its request_id
+// has so far; the handler adds its fields' own.
+func changeRequestedBy(ctx context.Context, requestID string) (actor.Actor, derrors.Violations, error) {
+	who, err := actor.Require(ctx)
+	if err != nil {
+		return who, nil, err
+	}
+	var v derrors.Violations
+	workflows.ValidateRequestID(&v, "request_id", requestID)
+	return who, v, nil
+}
+
 // lifecycleUpdate is a stage change sent to a running workflow.
 type lifecycleUpdate struct {
 	workflowID, action, requestID string

@@ -350,12 +350,10 @@ func (s *InspectionServer) ListInspectionEvents(ctx context.Context, req *xuncha
 
 // RecordStateCouncilInspection records a State Council inspection.
 func (s *InspectionServer) RecordStateCouncilInspection(ctx context.Context, req *xunchav1.RecordStateCouncilInspectionRequest) (*xunchav1.StateCouncilInspection, error) {
-	who, err := actor.Require(ctx)
+	who, v, err := changeRequestedBy(ctx, req.GetRequestId())
 	if err != nil {
 		return nil, err
 	}
-	var v derrors.Violations
-	workflows.ValidateRequestID(&v, "request_id", req.GetRequestId())
 	if !workflows.IsLocalGovernment(req.GetUnitCode()) {
 		v.Add("unit_code", "must be a local government's 6-digit administrative division code")
 	}

@@ -214,14 +214,12 @@ func (s *ExpertPoolServer) ListExperts(ctx context.Context, req *xunchav1.ListEx
 
 // AddUnavailability records a window of unavailability.
 func (s *ExpertPoolServer) AddUnavailability(ctx context.Context, req *xunchav1.AddUnavailabilityRequest) (*xunchav1.Expert, error) {
-	who, err := actor.Require(ctx)
+	who, v, err := changeRequestedBy(ctx, req.GetRequestId())
 	if err != nil {
 		return nil, err
 	}
 	u := casework.Unavailability{From: req.GetUnavailability().GetFrom(), To: req.GetUnavailability().GetTo(),
 		Reason: req.GetUnavailability().GetReason()}
-	var v derrors.Violations
-	workflows.ValidateRequestID(&v, "request_id", req.GetRequestId())
 	if err := mergeInvalid(errors.Join(v.Err(), workflows.ValidateUnavailability("unavailability", u))); err != nil {
 		return nil, err
 	}
@@ -239,12 +237,10 @@ func (s *ExpertPoolServer) AddUnavailability(ctx context.Context, req *xunchav1.
 
 // LeavePool records a person's leaving.
 func (s *ExpertPoolServer) LeavePool(ctx context.Context, req *xunchav1.LeavePoolRequest) (*xunchav1.Expert, error) {
-	who, err := actor.Require(ctx)
+	who, v, err := changeRequestedBy(ctx, req.GetRequestId())
 	if err != nil {
 		return nil, err
 	}
-	var v derrors.Violations
-	workflows.ValidateRequestID(&v, "request_id", req.GetRequestId())
 	if _, err := calendar.ParseDate(req.GetLeftOn()); err != nil {
 		v.Add("left_on", "must be a date YYYY-MM-DD")
 	}
@@ -337,7 +333,7 @@ func randomSeed() (int64, error) {
 
 // DrawLineup draws a proposed line-up from the pool.
 func (s *LineupServer) DrawLineup(ctx context.Context, req *xunchav1.DrawLineupRequest) (*xunchav1.Lineup, error) {
-	who, err := actor.Require(ctx)
+	who, v, err := changeRequestedBy(ctx, req.GetRequestId())
 	if err != nil {
 		return nil, err
 	}
@@ -346,8 +342,6 @@ func (s *LineupServer) DrawLineup(ctx context.Context, req *xunchav1.DrawLineupR
 	if req.ConflictYears != nil {
 		in.ConflictYears = int(req.GetConflictYears())
 	}
-	var v derrors.Violations
-	workflows.ValidateRequestID(&v, "request_id", req.GetRequestId())
 	workflows.ValidateID(&v, "lineup_id", req.GetLineupId())
 	if strings.TrimSpace(req.GetUnitName()) == "" {
 		v.Add("unit_name", "must not be empty")
@@ -431,12 +425,10 @@ func lineupStage(l *casework.Lineup, action string, allowed ...string) error {
 
 // SwapLineupMember puts another person in a member's place.
 func (s *LineupServer) SwapLineupMember(ctx context.Context, req *xunchav1.SwapLineupMemberRequest) (*xunchav1.Lineup, error) {
-	who, err := actor.Require(ctx)
+	who, v, err := changeRequestedBy(ctx, req.GetRequestId())
 	if err != nil {
 		return nil, err
 	}
-	var v derrors.Violations
-	workflows.ValidateRequestID(&v, "request_id", req.GetRequestId())
 	if req.GetExpertId() == "" {
 		v.Add("expert_id", "must name the member leaving the line-up")
 	}
@@ -489,12 +481,10 @@ func (s *LineupServer) SwapLineupMember(ctx context.Context, req *xunchav1.SwapL
 // SendInvitations invites every member and starts their invitations'
 // workflows; a retry starts those not yet started.
 func (s *LineupServer) SendInvitations(ctx context.Context, req *xunchav1.SendInvitationsRequest) (*xunchav1.Lineup, error) {
-	who, err := actor.Require(ctx)
+	who, v, err := changeRequestedBy(ctx, req.GetRequestId())
 	if err != nil {
 		return nil, err
 	}
-	var v derrors.Violations
-	workflows.ValidateRequestID(&v, "request_id", req.GetRequestId())
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
@@ -553,12 +543,10 @@ func (s *LineupServer) startInvitation(ctx context.Context, in workflows.Invitat
 
 // ApproveLineup approves a COMPLETE line-up.
 func (s *LineupServer) ApproveLineup(ctx context.Context, req *xunchav1.LineupActionRequest) (*xunchav1.Lineup, error) {
-	who, err := actor.Require(ctx)
+	who, v, err := changeRequestedBy(ctx, req.GetRequestId())
 	if err != nil {
 		return nil, err
 	}
-	var v derrors.Violations
-	workflows.ValidateRequestID(&v, "request_id", req.GetRequestId())
 	if err := v.Err(); err != nil {
 		return nil, err
 	}

@@ -47,12 +47,10 @@ type WebhookServer struct {
 // request_id returns the first answer, secret included; the secret is shown
 // nowhere else.
 func (s *WebhookServer) CreateWebhook(ctx context.Context, req *xunchav1.CreateWebhookRequest) (*xunchav1.Webhook, error) {
-	who, err := actor.Require(ctx)
+	who, v, err := changeRequestedBy(ctx, req.GetRequestId())
 	if err != nil {
 		return nil, err
 	}
-	var v derrors.Violations
-	workflows.ValidateRequestID(&v, "request_id", req.GetRequestId())
 	if validateWebhookURL(&v, req.GetUrl()) {
 		s.checkReceiver(ctx, &v, req.GetUrl())
 	}
