@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -18,13 +19,19 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/xuncha/xuncha/internal/logging"
+	"github.com/xuncha/xuncha/internal/searchattr"
 	"github.com/xuncha/xuncha/internal/temporalcluster"
+	"github.com/xuncha/xuncha/internal/temporaldev"
 	"github.com/xuncha/xuncha/internal/testenv"
 )
 
 var flagServer = flag.String("server", "dev",
 	"the Temporal server both kinds run on: dev (the dev server, state in SQLite, as `make test` and `xuncha dev` run it) or cluster (Temporal server "+
 		temporalcluster.ServerVersion+" on PostgreSQL, as production runs it)")
+
+var flagDevConfig = flag.String("dev-config", "",
+	"with -server=dev: comma-separated key=value pairs of the dev server's dynamic config (e.g. history.transferProcessorMaxPollRPS=1000); "+
+		"the benchmark then starts a dev server of its own with them in place of the shared one")
 
 // clusterNamespace is the namespace the benchmark creates on its cluster.
 const clusterNamespace = "default"
@@ -38,7 +45,10 @@ func temporalServer(t *testing.T, log *zap.Logger) (hostPort, namespace, summary
 	t.Helper()
 	switch *flagServer {
 	case "dev":
-		return testenv.TemporalAddress(t), testenv.Namespace, "Temporal dev server (SQLite)"
+		if *flagDevConfig == "" {
+			return testenv.TemporalAddress(t), testenv.Namespace, "Temporal dev server (SQLite)"
+		}
+		return devServer(t, log, strings.Split(*flagDevConfig, ","))
 	case "cluster":
 	default:
 		t.Fatalf("-server=%q: want dev or cluster", *flagServer)
@@ -47,6 +57,9 @@ func temporalServer(t *testing.T, log *zap.Logger) (hostPort, namespace, summary
 	defer cancel()
 	root, err := filepath.Abs(filepath.Join("..", ".."))
 	require.NoError(t, err)
+	if *flagDevConfig != "" {
+		t.Fatal("-dev-config goes with -server=dev")
+	}
 	bins, err := temporalcluster.EnsureBinaries(ctx, filepath.Join(root, "bin"), log)
 	require.NoError(t, err)
 
@@ -80,4 +93,19 @@ func temporalServer(t *testing.T, log *zap.Logger) (hostPort, namespace, summary
 	require.NoError(t, temporalcluster.SetUpNamespace(ctx, tc, clusterNamespace, 24*time.Hour))
 	return c.Address(), clusterNamespace, fmt.Sprintf("Temporal server %s reporting %s (%s, PostgreSQL shared with the ledger)",
 		temporalcluster.ServerVersion, c.ReportedVersion(), temporalcluster.Persistence)
+}
+
+// devServer starts a dev server of the benchmark's own, as testenv's but
+// with the dynamic config values given, and stops it when the test ends.
+func devServer(t *testing.T, log *zap.Logger, dynamicConfig []string) (hostPort, namespace, summary string) {
+	t.Helper()
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	require.NoError(t, err)
+	bin, err := temporaldev.EnsureBinary(t.Context(), filepath.Join(root, "bin"), log)
+	require.NoError(t, err)
+	srv, err := temporaldev.Start(t.Context(), temporaldev.Config{BinPath: bin, Namespace: testenv.Namespace,
+		SearchAttributes: searchattr.DevServerFlags(), DynamicConfig: dynamicConfig, Log: log})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = srv.Stop(context.Background()) })
+	return srv.Address(), testenv.Namespace, "Temporal dev server (SQLite), dynamic config " + strings.Join(dynamicConfig, ", ")
 }

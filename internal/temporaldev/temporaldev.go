@@ -175,6 +175,10 @@ type Config struct {
 	// up, because the dev server only applies its flags to namespaces it
 	// creates, not to a namespace already in a reused DBFile.
 	SearchAttributes []string
+	// DynamicConfig are "key=value" pairs of the server's dynamic
+	// configuration (--dynamic-config-value; the value is JSON, e.g.
+	// "history.transferProcessorMaxPollRPS=1000"), over its defaults.
+	DynamicConfig []string
 	// Log receives the server's output at debug level and lifecycle events
 	// at info level. Default: discard.
 	Log *zap.Logger
@@ -218,6 +222,11 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 			return nil, fmt.Errorf("temporaldev: %w", err)
 		}
 		defs = append(defs, d)
+	}
+	for _, kv := range cfg.DynamicConfig {
+		if key, value, ok := strings.Cut(kv, "="); !ok || strings.TrimSpace(key) == "" || value == "" {
+			return nil, fmt.Errorf("temporaldev: dynamic config %q: want key=value", kv)
+		}
 	}
 	if cfg.DBFile != "" {
 		abs, err := filepath.Abs(cfg.DBFile)
@@ -301,6 +310,9 @@ func launch(cfg Config) (*Server, error) {
 	}
 	for _, sa := range cfg.SearchAttributes {
 		args = append(args, "--search-attribute", sa)
+	}
+	for _, kv := range cfg.DynamicConfig {
+		args = append(args, "--dynamic-config-value", kv)
 	}
 	out := &childproc.Tail{OnLine: func(line string) { cfg.Log.Debug(line) }}
 	cmd := exec.Command(cfg.BinPath, args...)

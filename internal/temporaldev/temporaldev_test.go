@@ -184,6 +184,30 @@ func TestTakenPortIsAOneLineError(t *testing.T) {
 	}
 }
 
+// A dynamic config value given at start is the server's: with the longest
+// ID cut to 40 characters, a workflow ID of 45 is refused and one of 10 is
+// not.
+func TestDynamicConfigReachesTheServer(t *testing.T) {
+	t.Parallel()
+	s := start(t, temporaldev.Config{DynamicConfig: []string{"limit.maxIDLength=40"}})
+	c := dial(t, s.Address(), "default")
+	opts := func(id string) client.StartWorkflowOptions {
+		return client.StartWorkflowOptions{ID: id, TaskQueue: "nobody-polls"}
+	}
+	_, err := c.ExecuteWorkflow(t.Context(), opts(strings.Repeat("w", 45)), "Nothing")
+	require.ErrorContains(t, err, "length exceeds limit")
+	_, err = c.ExecuteWorkflow(t.Context(), opts(strings.Repeat("w", 10)), "Nothing")
+	require.NoError(t, err)
+}
+
+func TestBadDynamicConfigIsRefused(t *testing.T) {
+	t.Parallel()
+	for _, kv := range []string{"history.transferProcessorMaxPollRPS", "=1000", "limit.maxIDLength="} {
+		_, err := temporaldev.Start(t.Context(), temporaldev.Config{BinPath: "unused", DynamicConfig: []string{kv}})
+		require.ErrorContains(t, err, "want key=value", kv)
+	}
+}
+
 func TestBadSearchAttributeIsRefused(t *testing.T) {
 	t.Parallel()
 	_, err := temporaldev.Start(t.Context(), temporaldev.Config{BinPath: "unused", SearchAttributes: []string{"XunchaStage=Colour"}})
