@@ -386,7 +386,7 @@ type history struct {
 	events           int
 	bytes            int // the events' encoded size, payloads as stored (encrypted)
 	byType           map[enumspb.EventType]int
-	lines            []string // each event, described
+	lines            []string // each event, described, with its time since the first
 }
 
 // describeEvent names an event's type and, for a marker, an upsert or an
@@ -422,6 +422,7 @@ func countHistory(ctx context.Context, tc client.Client, id string) (history, er
 		return history{}, fmt.Errorf("waiting for %s to finish: %w", id, err)
 	}
 	h := history{workflowID: id, byType: map[enumspb.EventType]int{}}
+	var first time.Time
 	it := tc.GetWorkflowHistory(ctx, id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	for it.HasNext() {
 		e, err := it.Next()
@@ -431,7 +432,11 @@ func countHistory(ctx context.Context, tc client.Client, id string) (history, er
 		h.events++
 		h.bytes += proto.Size(e)
 		h.byType[e.GetEventType()]++
-		h.lines = append(h.lines, describeEvent(e))
+		if h.events == 1 {
+			first = e.GetEventTime().AsTime()
+		}
+		since := e.GetEventTime().AsTime().Sub(first)
+		h.lines = append(h.lines, fmt.Sprintf("%8.2fms ", float64(since)/float64(time.Millisecond))+describeEvent(e))
 	}
 	return h, nil
 }
