@@ -31,7 +31,7 @@ func (s *EscalationServer) ListEscalations(ctx context.Context, req *xunchav1.Li
 	if err != nil {
 		return nil, err
 	}
-	page, err := s.Ledger.ListEscalations(ctx, ledger.EscalationFilter{Subject: req.GetSubject(), UnitCode: req.GetUnitCode(), Reach: reachOf(ctx)},
+	page, err := s.Ledger.ListEscalations(ctx, ledger.SubjectFilter{Subject: req.GetSubject(), UnitCode: req.GetUnitCode(), Reach: reachOf(ctx)},
 		size, req.GetPageToken())
 	if err != nil {
 		return nil, err

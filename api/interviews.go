@@ -136,7 +136,7 @@ func (s *InterviewServer) ListInterviews(ctx context.Context, req *xunchav1.List
 			return nil, err
 		}
 	}
-	page, err := s.Ledger.ListInterviews(ctx, ledger.InterviewFilter{Subject: req.GetSubject(), UnitCode: req.GetUnitCode(), Reach: reachOf(ctx)},
+	page, err := s.Ledger.ListInterviews(ctx, ledger.SubjectFilter{Subject: req.GetSubject(), UnitCode: req.GetUnitCode(), Reach: reachOf(ctx)},
 		size, req.GetPageToken())
 	if err != nil {
 		return nil, err

@@ -84,8 +84,9 @@ func (s *Store) recordEscalation(ctx context.Context, esc casework.Escalation, a
 	return stored, nil
 }
 
-// EscalationFilter narrows ListEscalations; empty fields match all.
-type EscalationFilter struct {
+// SubjectFilter narrows ListEscalations and ListInterviews; empty fields
+// match all.
+type SubjectFilter struct {
 	// Subject is "finding/<id>" or "inspection/<id>".
 	Subject  string
 	UnitCode string
@@ -101,7 +102,7 @@ type EscalationPage struct {
 
 // ListEscalations pages through the escalations that match filter, newest
 // first (fired_at, then ID, descending). pageSize must come from PageSize.
-func (s *Store) ListEscalations(ctx context.Context, filter EscalationFilter, pageSize int, pageToken string) (EscalationPage, error) {
+func (s *Store) ListEscalations(ctx context.Context, filter SubjectFilter, pageSize int, pageToken string) (EscalationPage, error) {
 	list, next, err := listPage("escalations", pageSize, pageToken,
 		func(beforeAt *time.Time, beforeID string, limit int64) ([]dbsqlc.Escalation, error) {
 			return s.q.ListEscalations(ctx, dbsqlc.ListEscalationsParams{

@@ -76,13 +76,13 @@ func TestRecordEscalation(t *testing.T) {
 
 	tests := []struct {
 		name   string
-		filter ledger.EscalationFilter
+		filter ledger.SubjectFilter
 		want   []string
 	}{
-		{"all, newest first", ledger.EscalationFilter{}, []string{"OVERDUE/2", "INTERVIEW_PROPOSED/1", "OVERDUE/1", "OVERDUE/1"}},
-		{"subject", ledger.EscalationFilter{Subject: "inspection/i-2"}, []string{"OVERDUE/1"}},
-		{"unit", ledger.EscalationFilter{UnitCode: "430100"}, []string{"OVERDUE/2", "INTERVIEW_PROPOSED/1", "OVERDUE/1"}},
-		{"none", ledger.EscalationFilter{UnitCode: "999999"}, nil},
+		{"all, newest first", ledger.SubjectFilter{}, []string{"OVERDUE/2", "INTERVIEW_PROPOSED/1", "OVERDUE/1", "OVERDUE/1"}},
+		{"subject", ledger.SubjectFilter{Subject: "inspection/i-2"}, []string{"OVERDUE/1"}},
+		{"unit", ledger.SubjectFilter{UnitCode: "430100"}, []string{"OVERDUE/2", "INTERVIEW_PROPOSED/1", "OVERDUE/1"}},
+		{"none", ledger.SubjectFilter{UnitCode: "999999"}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -158,15 +158,6 @@ func (s *Store) GetInterview(ctx context.Context, id string) (casework.Interview
 	return interviewFromRow(r)
 }
 
-// InterviewFilter narrows ListInterviews; empty fields match all.
-type InterviewFilter struct {
-	// Subject is "finding/<id>" or "inspection/<id>".
-	Subject  string
-	UnitCode string
-	// Reach is the caller's scope.
-	Reach Reach
-}
-
 // InterviewPage is one page of ListInterviews.
 type InterviewPage struct {
 	Interviews    []casework.Interview
@@ -176,7 +167,7 @@ type InterviewPage struct {
 // ListInterviews pages through the interviews that match filter, oldest
 // first (created_at, then ID). pageSize must come from PageSize; pageToken is
 // empty or a NextPageToken of an earlier page.
-func (s *Store) ListInterviews(ctx context.Context, filter InterviewFilter, pageSize int, pageToken string) (InterviewPage, error) {
+func (s *Store) ListInterviews(ctx context.Context, filter SubjectFilter, pageSize int, pageToken string) (InterviewPage, error) {
 	list, next, err := listPage("interviews", pageSize, pageToken,
 		func(afterAt *time.Time, afterID string, limit int64) ([]dbsqlc.Interview, error) {
 			return s.q.ListInterviews(ctx, dbsqlc.ListInterviewsParams{
