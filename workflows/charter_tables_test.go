@@ -19,7 +19,7 @@ import (
 // (action, role) pair is asserted, so removing or adding a role anywhere in
 // the rules fails here.
 
-var allRoles = []string{actor.RoleOffice, actor.RoleCommittee, actor.RoleTeamLeader, actor.RoleTeamMember, actor.RoleUnit, actor.RoleReceiver, actor.RoleSystem}
+var allRoles = append(slices.Clone(actor.Roles), actor.RoleSystem)
 
 func requireRoleTable(t *testing.T, check func(action string, who actor.Actor) error, want map[string][]string) {
 	t.Helper()
@@ -108,6 +108,56 @@ func TestInterviewStageTable(t *testing.T) {
 			require.NoError(t, err, "%s in %s", action, stage)
 			require.Equal(t, expected, next, "%s in %s", action, stage)
 		}
+	}
+}
+
+func TestInvitationRoleTable(t *testing.T) {
+	t.Parallel()
+	requireRoleTable(t, InvitationMachine.CheckRole, map[string][]string{
+		"invite":                 {actor.RoleOffice},
+		ActionAcceptInvitation:   {actor.RoleExpert, actor.RoleOffice},
+		ActionDeclineInvitation:  {actor.RoleExpert, actor.RoleOffice},
+		ActionJudgeDecline:       {actor.RoleOffice},
+		ActionExpireInvitation:   {actor.RoleSystem},
+		ActionWithdrawInvitation: {actor.RoleOffice},
+	})
+}
+
+// TestInvitationStageTable: an invitation is answered once, a decline is
+// judged once, and the office may withdraw it while it is open. (The
+// judgement's outcome, justified or not, is the handler's; the table names
+// the first.)
+func TestInvitationStageTable(t *testing.T) {
+	t.Parallel()
+	want := map[string]map[string]string{
+		InvitationInvited: {ActionAcceptInvitation: InvitationAccepted, ActionDeclineInvitation: InvitationDeclined,
+			ActionExpireInvitation: InvitationExpired},
+		InvitationDeclined: {ActionJudgeDecline: InvitationDeclineJustified},
+	}
+	stages := []string{InvitationInvited, InvitationAccepted, InvitationDeclined, InvitationDeclineJustified,
+		InvitationDeclineUnjustified, InvitationExpired, InvitationWithdrawn}
+	actions := []string{ActionAcceptInvitation, ActionDeclineInvitation, ActionJudgeDecline, ActionExpireInvitation, ActionWithdrawInvitation}
+	for _, stage := range stages {
+		for _, action := range actions {
+			next, err := InvitationMachine.Next("inv-1", stage, action)
+			expected, ok := want[stage][action]
+			if action == ActionWithdrawInvitation && InvitationMachine.Open(stage) {
+				expected, ok = InvitationWithdrawn, true
+			}
+			if !ok {
+				var se *derrors.StageError
+				require.True(t, errors.As(err, &se), "%s in %s: want a refusal, got %q", action, stage, next)
+				require.Equal(t, stage, se.Stage)
+				require.Equal(t, InvitationMachine.Allowed(stage), se.Allowed)
+				continue
+			}
+			require.NoError(t, err, "%s in %s", action, stage)
+			require.Equal(t, expected, next, "%s in %s", action, stage)
+		}
+	}
+	// Open: INVITED and DECLINED (a decline waits for its judgement).
+	for _, stage := range stages {
+		require.Equal(t, stage == InvitationInvited || stage == InvitationDeclined, InvitationMachine.Open(stage), stage)
 	}
 }
 

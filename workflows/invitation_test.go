@@ -300,6 +300,35 @@ func TestInvitationDeclineDrawsAReplacementAndAnUnjustifiedOneRequestsCriticism(
 	require.Contains(t, string(h.fl.webhooks[i].Payload), "单位工作忙")
 }
 
+// TestInvitationWithdrawnStopsItsLadder: the office withdraws an open
+// invitation with a reason; nobody else may, and not without one. The
+// withdrawal is the invitation's end: its ladder takes no step after it,
+// and nobody is drawn in its place.
+func TestInvitationWithdrawnStopsItsLadder(t *testing.T) {
+	h := newInvHarness(t)
+	noReason := h.update(shanghai("2026-03-31 09:00"), ActionWithdrawInvitation, "w0",
+		WithdrawInvitationInput{Change: Change{RequestID: "w0", Actor: office}})
+	byExpert := h.update(shanghai("2026-03-31 09:30"), ActionWithdrawInvitation, "w1",
+		WithdrawInvitationInput{Change: Change{RequestID: "w1", Actor: expertActor}, Reason: "不再需要"})
+	withdraw := h.update(shanghai("2026-03-31 10:00"), ActionWithdrawInvitation, "w2",
+		WithdrawInvitationInput{Change: Change{RequestID: "w2", Actor: office}, Reason: "巡查计划调整，第二组撤销"})
+	h.run()
+	require.ErrorContains(t, noReason.rejected, "reason: must not be empty")
+	require.ErrorContains(t, byExpert.rejected, "permission denied")
+	require.NoError(t, withdraw.rejected)
+	require.NoError(t, withdraw.failed)
+	require.Equal(t, InvitationWithdrawn, withdraw.state.Invitation.Stage)
+	row := h.row()
+	require.Equal(t, InvitationWithdrawn, row.Stage)
+	require.Equal(t, "巡查计划调整，第二组撤销", row.Note)
+	require.Zero(t, row.MissedDeadlines)
+	require.Equal(t, []string{"invite", ActionWithdrawInvitation}, h.fl.actions(h.in.ID), "no escalation after the withdrawal")
+	require.Empty(t, h.fl.children, "a withdrawn invitation draws nobody")
+	for _, w := range h.fl.webhooks {
+		require.NotEqual(t, EventInvitationEscalated, w.EventType, w.DeliveryKey)
+	}
+}
+
 func TestSilentInvitationLapsesAndDrawsAReplacement(t *testing.T) {
 	h := newInvHarness(t)
 	early := h.update(shanghai("2026-04-02 10:00"), "state-check", "s1", nil)
