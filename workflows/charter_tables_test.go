@@ -84,25 +84,35 @@ func TestInterviewRoleTable(t *testing.T) {
 
 func TestInterviewStageTable(t *testing.T) {
 	t.Parallel()
-	want := map[string]map[string]string{
-		InterviewProposed:         {ActionApproveInterview: InterviewApproved},
-		InterviewApproved:         {ActionHoldInterview: InterviewHeld},
-		InterviewHeld:             {ActionReportInterviewFollowUp: InterviewFollowUpReported},
-		InterviewFollowUpReported: {ActionCloseInterview: InterviewClosed},
-	}
-	actions := []string{ActionApproveInterview, ActionHoldInterview, ActionReportInterviewFollowUp, ActionCloseInterview, ActionCancelInterview}
-	for _, stage := range InterviewStages {
+	requireStageTable(t, InterviewMachine, InterviewStages,
+		[]string{ActionApproveInterview, ActionHoldInterview, ActionReportInterviewFollowUp, ActionCloseInterview, ActionCancelInterview},
+		map[string]map[string]string{
+			InterviewProposed:         {ActionApproveInterview: InterviewApproved},
+			InterviewApproved:         {ActionHoldInterview: InterviewHeld},
+			InterviewHeld:             {ActionReportInterviewFollowUp: InterviewFollowUpReported},
+			InterviewFollowUpReported: {ActionCloseInterview: InterviewClosed},
+		},
+		move{ActionCancelInterview, InterviewCancelled})
+}
+
+// requireStageTable checks every (stage, action) pair of m against want,
+// the next stage of each pair allowed: anytime's action leads to its stage
+// from every open stage, and any other pair is refused, naming the stage
+// and what it allows.
+func requireStageTable(t *testing.T, m Machine, stages, actions []string, want map[string]map[string]string, anytime move) {
+	t.Helper()
+	for _, stage := range stages {
 		for _, action := range actions {
-			next, err := InterviewMachine.Next("iv-1", stage, action)
+			next, err := m.Next("x-1", stage, action)
 			expected, ok := want[stage][action]
-			if action == ActionCancelInterview && InterviewMachine.Open(stage) {
-				expected, ok = InterviewCancelled, true
+			if action == anytime.action && m.Open(stage) {
+				expected, ok = anytime.next, true
 			}
 			if !ok {
 				var se *derrors.StageError
 				require.True(t, errors.As(err, &se), "%s in %s: want a refusal, got %q", action, stage, next)
 				require.Equal(t, stage, se.Stage)
-				require.Equal(t, InterviewMachine.Allowed(stage), se.Allowed)
+				require.Equal(t, m.Allowed(stage), se.Allowed)
 				continue
 			}
 			require.NoError(t, err, "%s in %s", action, stage)
@@ -129,32 +139,16 @@ func TestInvitationRoleTable(t *testing.T) {
 // the first.)
 func TestInvitationStageTable(t *testing.T) {
 	t.Parallel()
-	want := map[string]map[string]string{
-		InvitationInvited: {ActionAcceptInvitation: InvitationAccepted, ActionDeclineInvitation: InvitationDeclined,
-			ActionExpireInvitation: InvitationExpired},
-		InvitationDeclined: {ActionJudgeDecline: InvitationDeclineJustified},
-	}
 	stages := []string{InvitationInvited, InvitationAccepted, InvitationDeclined, InvitationDeclineJustified,
 		InvitationDeclineUnjustified, InvitationExpired, InvitationWithdrawn}
-	actions := []string{ActionAcceptInvitation, ActionDeclineInvitation, ActionJudgeDecline, ActionExpireInvitation, ActionWithdrawInvitation}
-	for _, stage := range stages {
-		for _, action := range actions {
-			next, err := InvitationMachine.Next("inv-1", stage, action)
-			expected, ok := want[stage][action]
-			if action == ActionWithdrawInvitation && InvitationMachine.Open(stage) {
-				expected, ok = InvitationWithdrawn, true
-			}
-			if !ok {
-				var se *derrors.StageError
-				require.True(t, errors.As(err, &se), "%s in %s: want a refusal, got %q", action, stage, next)
-				require.Equal(t, stage, se.Stage)
-				require.Equal(t, InvitationMachine.Allowed(stage), se.Allowed)
-				continue
-			}
-			require.NoError(t, err, "%s in %s", action, stage)
-			require.Equal(t, expected, next, "%s in %s", action, stage)
-		}
-	}
+	requireStageTable(t, InvitationMachine, stages,
+		[]string{ActionAcceptInvitation, ActionDeclineInvitation, ActionJudgeDecline, ActionExpireInvitation, ActionWithdrawInvitation},
+		map[string]map[string]string{
+			InvitationInvited: {ActionAcceptInvitation: InvitationAccepted, ActionDeclineInvitation: InvitationDeclined,
+				ActionExpireInvitation: InvitationExpired},
+			InvitationDeclined: {ActionJudgeDecline: InvitationDeclineJustified},
+		},
+		move{ActionWithdrawInvitation, InvitationWithdrawn})
 	// Open: INVITED and DECLINED (a decline waits for its judgement).
 	for _, stage := range stages {
 		require.Equal(t, stage == InvitationInvited || stage == InvitationDeclined, InvitationMachine.Open(stage), stage)

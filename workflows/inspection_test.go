@@ -103,7 +103,7 @@ func indexOf(s, sub string) int {
 
 func TestInspectionStageTable(t *testing.T) {
 	t.Parallel()
-	want := map[string]map[string]string{
+	requireStageTable(t, InspectionMachine, InspectionStages, InspectionActions, map[string]map[string]string{
 		StagePlanned:               {ActionApproveTeam: StagePlanned, ActionNotify: StageNotified},
 		StageNotified:              {ActionStation: StageStationed},
 		StageStationed:             {ActionEndOnsite: StageOnsiteEnded, ActionRecheck: StageStationed},
@@ -113,25 +113,7 @@ func TestInspectionStageTable(t *testing.T) {
 		StageApproved:              {ActionGiveFeedback: StageFeedbackGiven},
 		StageFeedbackGiven:         {ActionInspectionRectified: StageRectificationReported},
 		StageRectificationReported: {ActionClose: StageClosed},
-	}
-	for _, stage := range InspectionStages {
-		for _, action := range InspectionActions {
-			next, err := InspectionMachine.Next("ins-1", stage, action)
-			expected, ok := want[stage][action]
-			if action == ActionCancel && InspectionMachine.Open(stage) {
-				expected, ok = StageCancelled, true
-			}
-			if !ok {
-				var se *derrors.StageError
-				require.ErrorAs(t, err, &se, "%s in %s", action, stage)
-				require.Equal(t, stage, se.Stage)
-				require.Equal(t, InspectionMachine.Allowed(stage), se.Allowed)
-				continue
-			}
-			require.NoError(t, err, "%s in %s", action, stage)
-			require.Equal(t, expected, next, "%s in %s", action, stage)
-		}
-	}
+	}, move{ActionCancel, StageCancelled})
 }
 
 // inspectionHarness runs an InspectionWorkflow against a fake ledger.
