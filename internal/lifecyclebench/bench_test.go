@@ -23,17 +23,19 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/xuncha/xuncha/internal/proccpu"
+	"github.com/xuncha/xuncha/internal/searchattr"
 	xunchav1 "github.com/xuncha/xuncha/proto/xuncha/v1"
 	"github.com/xuncha/xuncha/workflows"
 )
 
 // The benchmark's flags (after -args; `make bench-lifecycle BENCH_FLAGS=...`).
 var (
-	flagRounds      = flag.Int("rounds", 5, "measured rounds per concurrency level; each is a bare round then a lifecycle round")
+	flagRounds      = flag.Int("rounds", 5, "measured rounds per concurrency level; each is a bare round then a lifecycle round (with -machinery, a machinery round between them)")
 	flagN           = flag.Int("n", 16, "lifecycles per round, shared out among the clients")
 	flagClients     = flag.String("clients", "1,8", "comma-separated concurrency levels: clients driving lifecycles at the same time")
 	flagWarmup      = flag.Int("warmup", 1, "unmeasured round pairs per concurrency level before the measured ones")
@@ -41,6 +43,7 @@ var (
 	flagInspections = flag.Int("inspections", 1, "inspections the findings are recorded in, each lifecycle in one of them by its key")
 	flagEvidence    = flag.String("evidence", "own", "the evidence findings and rectification reports name: own (each lifecycle its own two documents, uploaded by the member and by the unit before the round) or shared (one document the member uploaded, named by every finding and report)")
 	flagEvents      = flag.Bool("events", false, "also print the sampled finding's history event by event (markers and upserts named)")
+	flagMachinery   = flag.Bool("machinery", false, "also run a third kind in every round, the bare workflow plus a local activity that writes nothing and the finding's search-attribute upsert and details in each change (MachineryWorkflow), and print machinery/bare and finding/machinery beside finding/bare")
 )
 
 // Targets of issue 9, item 5, printed beside the figures.
@@ -91,6 +94,13 @@ type round struct {
 // validation, ledger reads, idempotency keys) — the whole cost a client sees.
 // With -finding-via=temporal the benchmark sends the API's Temporal calls
 // itself (findingTemporal), which leaves the API out.
+//
+// With -machinery a third kind runs between the two in every round: the
+// MachineryWorkflow, the bare workflow doing in each change what item 5
+// asks of the finding's workflow task besides xuncha's own work (a local
+// activity, here one that writes nothing, and the search attributes and
+// details). machinery/bare is then what Temporal charges for that shape;
+// finding/machinery is what xuncha's work inside it costs.
 func TestLifecycleOverhead(t *testing.T) {
 	levels, err := parseLevels(*flagClients)
 	require.NoError(t, err)
@@ -115,6 +125,10 @@ func TestLifecycleOverhead(t *testing.T) {
 	}
 	bare := kind{"bare", b.bare}
 	finding := kind{"finding", b.finding}
+	kinds := []kind{bare, finding}
+	if *flagMachinery {
+		kinds = []kind{bare, {"machinery", b.machinery}, finding}
+	}
 	switch *flagVia {
 	case "api":
 	case "temporal":
@@ -127,9 +141,12 @@ func TestLifecycleOverhead(t *testing.T) {
 	started := time.Now()
 	var results []levelResult
 	for level, clients := range levels {
-		res := levelResult{clients: clients, byKind: map[string][]round{}, cpu: map[string]proccpu.Usage{"bare": {}, "finding": {}}}
+		res := levelResult{clients: clients, byKind: map[string][]round{}, cpu: map[string]proccpu.Usage{}}
+		for _, k := range kinds {
+			res.cpu[k.name] = proccpu.Usage{}
+		}
 		for r := -*flagWarmup; r < *flagRounds; r++ {
-			for _, k := range []kind{bare, finding} {
+			for _, k := range kinds {
 				// The level is in the keys, so that a level given twice
 				// (-clients=8,8) drives new lifecycles, not retries of the
 				// first one's.
@@ -169,14 +186,14 @@ func TestLifecycleOverhead(t *testing.T) {
 	// final.
 	first := results[0].byKind
 	var histories []history
-	for _, k := range []kind{bare, finding} {
+	for _, k := range kinds {
 		rounds := first[k.name]
 		h, err := countHistory(ctx, s.Temporal, rounds[len(rounds)-1].sample)
 		require.NoError(t, err, "history of a %s lifecycle", k.name)
 		h.kind = k.name
 		histories = append(histories, h)
 	}
-	report(os.Stdout, s.server, results, histories, elapsed)
+	report(os.Stdout, s.server, kinds, results, histories, elapsed)
 }
 
 // bench drives the two kinds of lifecycle against one stack.
@@ -303,8 +320,25 @@ func (b *bench) finding(ctx context.Context, key string) (string, []time.Duratio
 // client, started the way RecordFinding starts a finding: update-with-start
 // with the same ID policies, every Update waiting until it completes.
 func (b *bench) bare(ctx context.Context, key string) (string, []time.Duration, error) {
+	return b.takeUpdates(ctx, BareWorkflowName, "bench-bare/"+key, key, client.StartWorkflowOptions{})
+}
+
+// machinery drives a MachineryWorkflow as bare drives a BareWorkflow. It
+// starts with the search attributes the finding starts with, which the
+// finding's start request carries too.
+func (b *bench) machinery(ctx context.Context, key string) (string, []time.Duration, error) {
+	return b.takeUpdates(ctx, MachineryWorkflowName, "bench-machinery/"+key, key, client.StartWorkflowOptions{
+		TypedSearchAttributes: temporal.NewSearchAttributes(searchattr.Stage.ValueSet("FOUND"), searchattr.Unit.ValueSet("430100"),
+			searchattr.Inspection.ValueSet("bench"), searchattr.Kind.ValueSet("HAZARD"), searchattr.Overdue.ValueSet(false),
+			searchattr.Severity.ValueSet("GENERAL")),
+	})
+}
+
+// takeUpdates drives workflowID, of workflowType (BareWorkflow's or
+// MachineryWorkflow's), through the six BareUpdates; startOpts adds to
+// the start's options.
+func (b *bench) takeUpdates(ctx context.Context, workflowType, workflowID, key string, startOpts client.StartWorkflowOptions) (string, []time.Duration, error) {
 	tc := b.s.Temporal
-	workflowID := "bench-bare/" + key
 	durations := make([]time.Duration, len(BareUpdates))
 	var st BareState
 	for i, name := range BareUpdates {
@@ -317,11 +351,10 @@ func (b *bench) bare(ctx context.Context, key string) (string, []time.Duration, 
 		var err error
 		if i == 0 {
 			opts.WorkflowID = ""
-			startOp := tc.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
-				ID: workflowID, TaskQueue: taskQueue,
-				WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-				WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-			}, BareWorkflowName, BareInput{ID: key})
+			startOpts.ID, startOpts.TaskQueue = workflowID, taskQueue
+			startOpts.WorkflowIDConflictPolicy = enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING
+			startOpts.WorkflowIDReusePolicy = enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE
+			startOp := tc.NewWithStartWorkflowOperation(startOpts, workflowType, BareInput{ID: key})
 			h, err = tc.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{StartWorkflowOperation: startOp, UpdateOptions: opts})
 		} else {
 			h, err = tc.UpdateWorkflow(ctx, opts)
@@ -335,7 +368,7 @@ func (b *bench) bare(ctx context.Context, key string) (string, []time.Duration, 
 		}
 	}
 	if !st.Closed {
-		return workflowID, durations, fmt.Errorf("bare workflow %s not closed after %d changes", workflowID, st.Changes)
+		return workflowID, durations, fmt.Errorf("%s %s not closed after %d changes", workflowType, workflowID, st.Changes)
 	}
 	return workflowID, durations, nil
 }
@@ -459,18 +492,18 @@ func all(rounds []round) []time.Duration {
 	return out
 }
 
-// ratios returns, per measured round pair, the median finding lifecycle
-// over the median bare lifecycle.
-func (l levelResult) ratios() []float64 {
+// ratios returns, per measured round, the median lifecycle of kind over
+// the median lifecycle of the baseline kind in the same round.
+func (l levelResult) ratios(kind, baseline string) []float64 {
 	var out []float64
-	for i, f := range l.byKind["finding"] {
-		out = append(out, float64(Percentile(f.total, 50))/float64(Percentile(l.byKind["bare"][i].total, 50)))
+	for i, f := range l.byKind[kind] {
+		out = append(out, float64(Percentile(f.total, 50))/float64(Percentile(l.byKind[baseline][i].total, 50)))
 	}
 	return out
 }
 
 // report prints the figures.
-func report(w io.Writer, server string, results []levelResult, histories []history, elapsed time.Duration) {
+func report(w io.Writer, server string, kinds []kind, results []levelResult, histories []history, elapsed time.Duration) {
 	ms := func(d time.Duration) string {
 		return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', 1, 64) + "ms"
 	}
@@ -480,17 +513,24 @@ func report(w io.Writer, server string, results []levelResult, histories []histo
 		}
 		return "NOT met"
 	}
-	fmt.Fprintf(w, "\nlifecycle benchmark (issue 9 item 5): %d measured round pairs (bare, finding) per level after %d warm-up, %d lifecycles per round; took %s\n",
-		*flagRounds, *flagWarmup, *flagN, elapsed.Round(time.Second))
+	var names []string
+	for _, k := range kinds {
+		names = append(names, k.name)
+	}
+	fmt.Fprintf(w, "\nlifecycle benchmark (issue 9 item 5): %d measured rounds of each kind (%s) per level after %d warm-up, %d lifecycles per round; took %s\n",
+		*flagRounds, strings.Join(names, ", "), *flagWarmup, *flagN, elapsed.Round(time.Second))
 	via := "gRPC API"
 	if *flagVia == "temporal" {
 		via = "Temporal client (the API's calls, without the API)"
 	}
 	fmt.Fprintf(w, "finding: %s, record..verify(accept), LISTED to CLOSED, in %d inspection(s), evidence %s; bare: Temporal client, update-with-start + 5 Updates; one worker, one task queue\n", via, *flagInspections, *flagEvidence)
+	if *flagMachinery {
+		fmt.Fprintln(w, "machinery: as bare, and in each change a local activity that writes nothing; from the second change on, the finding's four search attributes upserted and its details set")
+	}
 	fmt.Fprintf(w, "server: %s; the ledger's connections: JIT %s, plans %s\n", server, *flagLedgerJIT, *flagLedgerPlans)
 	fmt.Fprintf(w, "\n%-8s %-8s %10s %10s %10s   %s\n", "clients", "kind", "lifecycles", "median", "p90", "median per change: "+strings.Join(changes, " / "))
 	for _, l := range results {
-		for _, name := range []string{"bare", "finding"} {
+		for _, name := range names {
 			rounds := l.byKind[name]
 			total := all(rounds)
 			var perChange []string
@@ -505,19 +545,28 @@ func report(w io.Writer, server string, results []levelResult, histories []histo
 		}
 	}
 	fmt.Fprintln(w)
-	for _, l := range results {
-		rs := l.ratios()
+	ratio := func(l levelResult, kind, baseline string) (float64, string) {
+		rs := l.ratios(kind, baseline)
 		var each []string
 		for _, r := range rs {
 			each = append(each, strconv.FormatFloat(r, 'f', 2, 64))
 		}
-		m := Median(rs)
+		return Median(rs), strings.Join(each, " ")
+	}
+	for _, l := range results {
+		m, each := ratio(l, "finding", "bare")
 		fmt.Fprintf(w, "ratio finding/bare at %d client(s): %.2f× (median of per-round ratios %s; target ≤ %.1f×: %s)\n",
-			l.clients, m, strings.Join(each, " "), targetRatio, verdict(m <= targetRatio))
+			l.clients, m, each, targetRatio, verdict(m <= targetRatio))
+		if *flagMachinery {
+			for _, pair := range [][2]string{{"machinery", "bare"}, {"finding", "machinery"}} {
+				m, each := ratio(l, pair[0], pair[1])
+				fmt.Fprintf(w, "ratio %s/%s at %d client(s): %.2f× (median of per-round ratios %s)\n", pair[0], pair[1], l.clients, m, each)
+			}
+		}
 	}
 	fmt.Fprintln(w)
 	for _, l := range results {
-		for _, name := range []string{"bare", "finding"} {
+		for _, name := range names {
 			u, n := l.cpu[name], len(all(l.byKind[name]))
 			perLifecycle := func(d time.Duration) string { return ms(d / time.Duration(max(n, 1))) }
 			var parts []string

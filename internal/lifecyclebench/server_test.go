@@ -26,7 +26,7 @@ import (
 )
 
 var flagServer = flag.String("server", "dev",
-	"the Temporal server both kinds run on: dev (the dev server, state in SQLite, as `make test` and `xuncha dev` run it) or cluster (Temporal server "+
+	"the Temporal server every kind runs on: dev (the dev server, state in SQLite, as make test and xuncha dev run it) or cluster (Temporal server "+
 		temporalcluster.ServerVersion+" on PostgreSQL, as production runs it)")
 
 var flagDevConfig = flag.String("dev-config", "",

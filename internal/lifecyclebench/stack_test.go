@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
@@ -112,11 +113,13 @@ func setup(t *testing.T) *stack {
 	require.NoError(t, err)
 
 	// The worker is workflows.Worker's (same options, same registrations)
-	// plus BareWorkflow, so both kinds of workflow compete for the same
-	// pollers and slots.
+	// plus BareWorkflow, MachineryWorkflow and its local activity, so every
+	// kind of workflow competes for the same pollers and slots.
 	w := worker.New(tc, taskQueue, worker.Options{})
 	workflows.Register(w, &activities.Activities{Ledger: store, Log: log, Temporal: tc, Egress: loopback})
 	w.RegisterWorkflowWithOptions(BareWorkflow, workflow.RegisterOptions{Name: BareWorkflowName})
+	w.RegisterWorkflowWithOptions(MachineryWorkflow, workflow.RegisterOptions{Name: MachineryWorkflowName})
+	w.RegisterActivityWithOptions(NoLedger, activity.RegisterOptions{Name: NoLedgerName})
 	require.NoError(t, w.Start())
 
 	grpcL, err := net.Listen("tcp", "127.0.0.1:0")
