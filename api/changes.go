@@ -76,7 +76,8 @@ type lifecycleAPI[S, R, P any] struct {
 }
 
 // sendChange is the one change path of every lifecycle: it learns the
-// caller (and whom it acts as), checks the caller's role, its scope (a unit
+// caller, refuses a change that names no subject before anything is read,
+// learns whom the caller acts as, checks the caller's role, its scope (a unit
 // or team caller's reach is read from the ledger; nothing is read for a
 // caller who reaches the province), fills the input's request ID and actor
 // and checks its fields, runs the preview, and sends the update to the
@@ -90,14 +91,14 @@ func sendChange[S, R, P any](ctx context.Context, tc client.Client, l *ledger.St
 	if err != nil {
 		return answer, err
 	}
+	id, requestID := c.req.GetId(), c.req.GetRequestId()
+	if id == "" {
+		return answer, derrors.Invalid("id", "must not be empty")
+	}
 	if c.actAs != nil {
 		if who, err = c.actAs(ctx, who); err != nil {
 			return answer, err
 		}
-	}
-	id, requestID := c.req.GetId(), c.req.GetRequestId()
-	if id == "" {
-		return answer, derrors.Invalid("id", "must not be empty")
 	}
 	if err := k.machine.CheckRole(c.action, who); err != nil {
 		return answer, err

@@ -6,9 +6,13 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/actor"
+	xunchav1 "github.com/xuncha/xuncha/proto/xuncha/v1"
 )
 
 // TestOfficeReportsOnBehalfOfTheUnit: the office enters a unit's paper
@@ -46,6 +50,24 @@ func TestOfficeReportsOnBehalfOfTheUnit(t *testing.T) {
 		require.Equal(t, []string{"on_behalf_of"}, fieldViolations(body), tt.name)
 		require.Contains(t, body["message"], tt.want, tt.name)
 	}
+	// A report that names no finding is refused for that, before the unit
+	// it is made on behalf of is looked up (gRPC: REST puts the id in the
+	// path).
+	_, err := xunchav1.NewFindingServiceClient(s.Conn).ReportRectification(s.ctx(office), &xunchav1.ReportRectificationRequest{
+		RequestId: rid(t, "no-id"), OnBehalfOf: "430100", Report: "已整改", EvidenceIds: []string{ev},
+	})
+	st := status.Convert(err)
+	require.Equal(t, codes.InvalidArgument, st.Code(), "%v", err)
+	var fields []string
+	for _, d := range st.Details() {
+		if br, ok := d.(*errdetails.BadRequest); ok {
+			for _, v := range br.GetFieldViolations() {
+				fields = append(fields, v.GetField())
+			}
+		}
+	}
+	require.Equal(t, []string{"id"}, fields, "%v", err)
+
 	before, err := s.Ledger.Events(t.Context(), casework.SubjectFinding, id)
 	require.NoError(t, err)
 	require.Equal(t, "refer", before[len(before)-1].Action, "the refused reports recorded nothing")
