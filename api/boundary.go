@@ -184,6 +184,31 @@ var mapKeyRules = map[string]stringRule{
 	"by_content_area": {identifier, 64},
 }
 
+// maxListLength is how many elements a list or map field of a request may
+// hold unless listLimits says otherwise. No request of the API needs more
+// (evidence, team members, signers, attendees, content areas: tens at
+// most); without a bound, one request of a few MiB could make the API
+// check, look up or report hundreds of thousands of them.
+const maxListLength = 100
+
+// listLimits are the list and map fields whose bound is not maxListLength,
+// by field name: a limit per classified finding of an inspection, and a
+// year's holiday notice (a handful of each; the notice's overlap check
+// compares every pair).
+var listLimits = map[string]int{
+	"finding_dues": 5000,
+	"holidays":     40,
+	"makeup_days":  40,
+}
+
+// listLimit is the bound of the list or map field name.
+func listLimit(name string) int {
+	if n, ok := listLimits[name]; ok {
+		return n
+	}
+	return maxListLength
+}
+
 // yearFields are integer fields holding a year: 0 (not set) or a year of the
 // date window.
 var yearFields = map[string]bool{"year": true}
@@ -204,6 +229,12 @@ func checkRequest(req any) error {
 func checkBoundaryMessage(m protoreflect.Message, prefix string, v *derrors.Violations) {
 	m.Range(func(fd protoreflect.FieldDescriptor, val protoreflect.Value) bool {
 		name := prefix + string(fd.Name())
+		if n, limit := elements(fd, val), listLimit(string(fd.Name())); n > limit {
+			// Its elements are not checked one by one: the count is the
+			// mistake, and a violation each could be larger still.
+			v.Add(name, "must hold at most %d elements, not %d", limit, n)
+			return true
+		}
 		switch {
 		case fd.IsMap():
 			keyRule, hasKeyRule := mapKeyRules[string(fd.Name())]
@@ -231,6 +262,18 @@ func checkBoundaryMessage(m protoreflect.Message, prefix string, v *derrors.Viol
 		}
 		return true
 	})
+}
+
+// elements is how many elements val, the value of list or map field fd,
+// holds; 0 for any other field.
+func elements(fd protoreflect.FieldDescriptor, val protoreflect.Value) int {
+	switch {
+	case fd.IsMap():
+		return val.Map().Len()
+	case fd.IsList():
+		return val.List().Len()
+	}
+	return 0
 }
 
 // checkValue checks one value of field fd (a list element, a map value or the

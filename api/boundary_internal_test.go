@@ -3,6 +3,8 @@ package api
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -168,6 +170,49 @@ func TestCheckRequestNamesNestedFields(t *testing.T) {
 	require.NoError(t, checkRequest(&xunchav1.ListInspectionsRequest{}), "year 0 means not set")
 }
 
+// TestListsAreBounded: a list or map of a request holds at most its
+// field's bound (maxListLength, or listLimits'); one over is refused with
+// one violation naming the field and both counts, whatever its elements
+// are, and at the bound it passes.
+func TestListsAreBounded(t *testing.T) {
+	t.Parallel()
+	ids := func(n int, id string) []string { return slices.Repeat([]string{id}, n) }
+	require.NoError(t, checkRequest(&xunchav1.ReportRectificationRequest{Id: "f-1", RequestId: "r-1", EvidenceIds: ids(maxListLength, "ev-1")}))
+	got := violations(t, checkRequest(&xunchav1.ReportRectificationRequest{
+		Id: "f-1", RequestId: "r-1", EvidenceIds: ids(maxListLength+1, "bad id\x00"),
+	}))
+	require.Equal(t, map[string]string{"evidence_ids": fmt.Sprintf("must hold at most %d elements, not %d", maxListLength, maxListLength+1)}, got,
+		"one violation for the count, none per element")
+
+	holidays := func(n int) []*xunchav1.Holiday {
+		out := make([]*xunchav1.Holiday, n)
+		for i := range out {
+			out[i] = &xunchav1.Holiday{Name: "元旦", Start: "2026-01-01", End: "2026-01-01"}
+		}
+		return out
+	}
+	require.NoError(t, checkRequest(&xunchav1.LoadCalendarYearRequest{RequestId: "r-1", Year: 2026, Holidays: holidays(listLimits["holidays"])}))
+	got = violations(t, checkRequest(&xunchav1.LoadCalendarYearRequest{RequestId: "r-1", Year: 2026, Holidays: holidays(listLimits["holidays"] + 1)}))
+	require.Contains(t, got["holidays"], "at most 40 elements, not 41")
+
+	dues := map[string]string{}
+	for i := range listLimits["finding_dues"] + 1 {
+		dues[fmt.Sprintf("f-%d", i)] = "2027-01-10"
+	}
+	got = violations(t, checkRequest(&xunchav1.GiveFeedbackRequest{Id: "ins-1", RequestId: "r-2", FindingDues: dues}))
+	require.Contains(t, got["finding_dues"], "at most 5000 elements, not 5001")
+	delete(dues, "f-0")
+	require.NoError(t, checkRequest(&xunchav1.GiveFeedbackRequest{Id: "ins-1", RequestId: "r-2", FindingDues: dues}))
+
+	// Nested lists are bounded too, and named by their path.
+	team := make([]*xunchav1.TeamMember, maxListLength+1)
+	for i := range team {
+		team[i] = &xunchav1.TeamMember{Name: "赵强"}
+	}
+	got = violations(t, checkRequest(&xunchav1.CreateInspectionRequest{RequestId: "r-3", Inspection: &xunchav1.Inspection{Team: team}}))
+	require.Contains(t, got["inspection.team"], "at most 100 elements")
+}
+
 // TestCodecNamesInvalidUTF8 sends bytes that gRPC's proto codec refuses (it
 // would answer Internal): the boundary codec names the field instead.
 func TestCodecNamesInvalidUTF8(t *testing.T) {
@@ -288,6 +333,10 @@ func TestOpenAPIStatesTheLimits(t *testing.T) {
 	}
 	require.NoError(t, json.Unmarshal(doc, &d))
 	require.Contains(t, d.Info.Description, "between 2000-01-01 and 2100-12-31")
+	require.Contains(t, d.Info.Description, fmt.Sprintf("at most %d elements", maxListLength), "the lists' bound")
+	for name, limit := range listLimits {
+		require.Regexp(t, fmt.Sprintf(`%s[^.]* at most %d`, name, limit), strings.Join(strings.Fields(d.Info.Description), " "), "%s's bound", name)
+	}
 	unit := d.Definitions["v1Unit"].Properties
 	require.EqualValues(t, maxCodeLength, unit["code"]["maxLength"])
 	require.EqualValues(t, maxLineLength, unit["name"]["maxLength"])

@@ -15,7 +15,9 @@ violation is a 400 / INVALID_ARGUMENT with a google.rpc.BadRequest naming the fi
 rule: valid UTF-8; no control characters (free-text fields such as descriptions, notes and
 reports may contain newline, carriage return and tab); no bidirectional formatting
 characters; identifiers without spaces; lengths in characters (Unicode code points) as
-each field's maxLength states; dates written YYYY-MM-DD between 2000-01-01 and 2100-12-31.`
+each field's maxLength states; dates written YYYY-MM-DD between 2000-01-01 and 2100-12-31.
+Every list or map of a request holds at most 100 elements (finding_dues at most 5000,
+holidays and makeup_days at most 40 each); one more is refused for its count.`
 
 // annotateOpenAPI states the boundary's limits in the OpenAPI document: each
 // string property and parameter named in stringRules gets its maxLength

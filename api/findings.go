@@ -193,10 +193,15 @@ func unnameableEvidence(ctx context.Context, l *ledger.Store, ids []string) ([]s
 	if r.Province() {
 		return missing, nil
 	}
+	asked := map[string]bool{} // an ID listed twice is looked up once
+	for _, id := range missing {
+		asked[id] = true
+	}
 	for _, id := range ids {
-		if slices.Contains(missing, id) {
+		if asked[id] {
 			continue
 		}
+		asked[id] = true
 		err := l.InReach(ctx, r, ledger.SubjectEvidence, id)
 		if errors.Is(err, derrors.ErrNotFound) {
 			// Reach{} with no subject: whether any object names it.

@@ -131,6 +131,7 @@ var zh = map[string]string{
 
 	// Interviews, exposures, tips.
 	"must name at least one attendee":                                                       "必须至少写明一名参加人",
+	"must hold at most %d elements, not %d":                                                 "最多 %d 项，实有 %d 项",
 	"must name at most 100 attendees":                                                       "参加人不能超过 100 名",
 	"must not be before %s, the day the interview was proposed":                             "不能早于提出约谈的日期 %s",
 	"must not be after today (%s): record an interview once it is held":                     "不能晚于今天（%s）：约谈举行后再记录",
