@@ -223,6 +223,13 @@ func checkRequest(req any) error {
 	}
 	var v derrors.Violations
 	checkBoundaryMessage(m.ProtoReflect(), "", &v)
+	// A request's own id names what it reads or changes (REST: the path);
+	// none may leave it empty, which would otherwise be answered as an
+	// unknown ID, after a lookup.
+	if fd := m.ProtoReflect().Descriptor().Fields().ByName("id"); fd != nil && fd.Kind() == protoreflect.StringKind &&
+		fd.Cardinality() != protoreflect.Repeated && m.ProtoReflect().Get(fd).String() == "" {
+		v.Add("id", "must not be empty")
+	}
 	return v.Err()
 }
 

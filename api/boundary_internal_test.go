@@ -213,6 +213,32 @@ func TestListsAreBounded(t *testing.T) {
 	require.Contains(t, got["inspection.team"], "at most 100 elements")
 }
 
+// TestEveryRequestNamesItsID: every request with an id of its own (the
+// resource it reads or changes) is refused at the boundary when the id is
+// empty, naming the field; a request that has one and sets it is not.
+func TestEveryRequestNamesItsID(t *testing.T) {
+	t.Parallel()
+	n := 0
+	for _, md := range requestMessages(t) {
+		fd := md.Fields().ByName("id")
+		if fd == nil {
+			continue
+		}
+		n++
+		mt, err := protoregistry.GlobalTypes.FindMessageByName(md.FullName())
+		require.NoError(t, err)
+		msg := mt.New()
+		got := violations(t, checkRequest(msg.Interface()))
+		require.Equal(t, "must not be empty", got["id"], "%s", md.FullName())
+		msg.Set(fd, protoreflect.ValueOfString("x-1"))
+		err = checkRequest(msg.Interface())
+		if err != nil {
+			require.NotContains(t, violations(t, err), "id", "%s", md.FullName())
+		}
+	}
+	require.Greater(t, n, 40, "the requests with an id of their own")
+}
+
 // TestCodecNamesInvalidUTF8 sends bytes that gRPC's proto codec refuses (it
 // would answer Internal): the boundary codec names the field instead.
 func TestCodecNamesInvalidUTF8(t *testing.T) {

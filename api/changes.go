@@ -77,10 +77,11 @@ type lifecycleAPI[S, R, P any] struct {
 
 // sendChange is the one change path of every lifecycle: it learns the
 // caller, refuses a change that names no subject before anything is read,
-// learns whom the caller acts as, checks the caller's role, its scope (a unit
-// or team caller's reach is read from the ledger; nothing is read for a
-// caller who reaches the province), fills the input's request ID and actor
-// and checks its fields, runs the preview, and sends the update to the
+// checks the caller's role, its scope (a unit or team caller's reach is read
+// from the ledger; nothing is read for a caller who reaches the province),
+// fills the input's request ID and actor and checks its fields, then learns
+// whom the caller acts as (on_behalf_of, which may read the subject), runs
+// the preview, and sends the update to the
 // workflow whose ID derives from the subject's — the ledger is read
 // otherwise only when the update finds no workflow. It answers with the new
 // state, or, for a retry of the change that finished the workflow, with the
@@ -95,11 +96,6 @@ func sendChange[S, R, P any](ctx context.Context, tc client.Client, l *ledger.St
 	if id == "" {
 		return answer, derrors.Invalid("id", "must not be empty")
 	}
-	if c.actAs != nil {
-		if who, err = c.actAs(ctx, who); err != nil {
-			return answer, err
-		}
-	}
 	if err := k.machine.CheckRole(c.action, who); err != nil {
 		return answer, err
 	}
@@ -111,6 +107,15 @@ func sendChange[S, R, P any](ctx context.Context, tc client.Client, l *ledger.St
 	*c.input.Header() = workflows.Change{RequestID: requestID, Actor: who}
 	if err := c.input.Validate(); err != nil {
 		return answer, err
+	}
+	// Whom the caller acts as changes the actor, never its role, and the
+	// fields are checked by then: a malformed request is refused for what
+	// it says before the subject is read for on_behalf_of.
+	if c.actAs != nil {
+		if who, err = c.actAs(ctx, who); err != nil {
+			return answer, err
+		}
+		c.input.Header().Actor = who
 	}
 	if c.precheck != nil {
 		if err := c.precheck(ctx); err != nil {
