@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
@@ -240,14 +241,44 @@ func sendUpdate[S any](ctx context.Context, tc client.Client, l *ledger.Store, u
 // first was); opts.WorkflowIDReusePolicy says whether an ID whose run
 // ended may start again. The error is the client's, for the caller to
 // explain.
+//
+// A create the workflow refused (its run failed, CREATE_REFUSED) changed
+// nothing, and the request may be sent again, corrected or once the
+// refusal's reason is gone (the team on site). Temporal, though, answers an
+// Update ID that the latest run completed with that run's outcome, however
+// long ago it ended. So a refusal whose run had ended before this call
+// began is the earlier request's, not this one's, and the create is sent
+// again under an Update ID that names that run: that starts a new run. Its
+// own refusal, if any, is the answer.
 func sendCreate[S any](ctx context.Context, tc client.Client, opts client.StartWorkflowOptions, workflowType string, input any,
 	requestID string,
+) (state S, err error) {
+	began := time.Now()
+	state, err = updateWithStart[S](ctx, tc, opts, workflowType, input, requestID, workflows.AwaitCreatedUpdateID(requestID))
+	if err == nil || !changedNothing(derrors.FromTemporal(err)) {
+		return state, err
+	}
+	desc, derr := tc.DescribeWorkflowExecution(ctx, opts.ID, "")
+	if derr != nil {
+		return state, err
+	}
+	run := desc.GetWorkflowExecutionInfo()
+	if run.GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_FAILED || run.GetCloseTime() == nil || !run.GetCloseTime().AsTime().Before(began) {
+		return state, err
+	}
+	return updateWithStart[S](ctx, tc, opts, workflowType, input, requestID,
+		workflows.AwaitCreatedUpdateID(requestID)+"/after/"+run.GetExecution().GetRunId())
+}
+
+// updateWithStart is sendCreate's call, with the await-created Update's ID.
+func updateWithStart[S any](ctx context.Context, tc client.Client, opts client.StartWorkflowOptions, workflowType string, input any,
+	requestID, updateID string,
 ) (state S, err error) {
 	opts.WorkflowIDConflictPolicy = enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING
 	handle, err := tc.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
 		StartWorkflowOperation: tc.NewWithStartWorkflowOperation(opts, workflowType, input),
 		UpdateOptions: client.UpdateWorkflowOptions{
-			UpdateID:     workflows.AwaitCreatedUpdateID(requestID),
+			UpdateID:     updateID,
 			UpdateName:   workflows.UpdateAwaitCreated,
 			Args:         []any{workflows.AwaitCreatedInput{RequestID: requestID}},
 			WaitForStage: client.WorkflowUpdateStageCompleted,

@@ -20,6 +20,7 @@ import (
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/internal/i18n"
+	"github.com/xuncha/xuncha/internal/logging"
 	"github.com/xuncha/xuncha/ledger"
 	xunchav1 "github.com/xuncha/xuncha/proto/xuncha/v1"
 	"github.com/xuncha/xuncha/workflows"
@@ -47,7 +48,7 @@ func kindName(k xunchav1.Inspection_Kind) string {
 
 // CreateInspection starts workflow inspection/<id> and returns once its
 // ledger row is written.
-func (s *InspectionServer) CreateInspection(ctx context.Context, req *xunchav1.CreateInspectionRequest) (*xunchav1.Inspection, error) {
+func (s *InspectionServer) CreateInspection(ctx context.Context, req *xunchav1.CreateInspectionRequest) (_ *xunchav1.Inspection, err error) {
 	who, err := actor.Require(ctx)
 	if err != nil {
 		return nil, err
@@ -85,6 +86,18 @@ func (s *InspectionServer) CreateInspection(ctx context.Context, req *xunchav1.C
 		if in.Team, err = lineupTeam(ctx, s.Ledger, req.GetLineupId(), in, who); err != nil {
 			return nil, err
 		}
+		// Taken for an inspection that is then refused, the line-up is
+		// freed again: a refusal changes nothing. Unanswered (the server
+		// or the database away), it stays taken for the retry.
+		defer func() {
+			if err == nil || !changedNothing(err) {
+				return
+			}
+			if rerr := releaseLineup(context.WithoutCancel(ctx), s.Ledger, req.GetLineupId(), in.ID, who); rerr != nil {
+				logging.Ctx(ctx, s.Log).Warn("freeing the line-up of a refused inspection", zap.String("lineup", req.GetLineupId()),
+					zap.String("inspection", in.ID), zap.Error(rerr))
+			}
+		}()
 	}
 	if err := in.Validate(); err != nil {
 		return nil, err

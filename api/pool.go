@@ -609,11 +609,13 @@ func lineupTeam(ctx context.Context, l *ledger.Store, id string, in workflows.In
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	used, err := l.ChangeLineup(ctx, id, casework.Event{Key: "use/" + in.ID, Action: "use", Actor: who, OccurredAt: time.Now().UTC(),
-		Note: "the team of inspection " + in.ID}, func(lu *casework.Lineup) error {
-		if lu.State == casework.LineupUsed && lu.InspectionID == in.ID {
-			return nil
-		}
+	if lu.State == casework.LineupUsed && lu.InspectionID == in.ID {
+		return lu.Team(), nil // a retry: taken already
+	}
+	// The key names the version the line-up is taken at: a line-up freed
+	// again (releaseLineup) may be taken anew, by the same inspection ID too.
+	used, err := l.ChangeLineup(ctx, id, casework.Event{Key: fmt.Sprintf("use/%s/%d", in.ID, lu.Version), Action: "use", Actor: who,
+		OccurredAt: time.Now().UTC(), Note: "the team of inspection " + in.ID}, func(lu *casework.Lineup) error {
 		if err := lineupStage(lu, "use", casework.LineupApproved); err != nil {
 			return err
 		}
@@ -627,6 +629,34 @@ func lineupTeam(ctx context.Context, l *ledger.Store, id string, in workflows.In
 		return nil, lineupStage(&used, "use", casework.LineupApproved)
 	}
 	return used.Team(), nil
+}
+
+// errNotTaken stops releaseLineup's change: the line-up is no longer the
+// one the refused inspection took.
+var errNotTaken = errors.New("line-up not taken by the inspection")
+
+// releaseLineup frees line-up id again after the inspection it was taken
+// for (lineupTeam) was refused: USED by inspectionID, it is APPROVED again,
+// with a "release" event. A line-up that another inspection uses, or that
+// is not USED, is left as it is.
+func releaseLineup(ctx context.Context, l *ledger.Store, id, inspectionID string, who actor.Actor) error {
+	lu, err := l.GetLineup(ctx, id)
+	if err != nil || lu.State != casework.LineupUsed || lu.InspectionID != inspectionID {
+		return err
+	}
+	_, err = l.ChangeLineup(ctx, id, casework.Event{Key: fmt.Sprintf("release/%s/%d", inspectionID, lu.Version), Action: "release",
+		Actor: who, OccurredAt: time.Now().UTC(), Note: "inspection " + inspectionID + " was not created: the line-up is free again"},
+		func(lu *casework.Lineup) error {
+			if lu.State != casework.LineupUsed || lu.InspectionID != inspectionID {
+				return errNotTaken
+			}
+			lu.State, lu.InspectionID = casework.LineupApproved, ""
+			return nil
+		})
+	if errors.Is(err, errNotTaken) {
+		return nil
+	}
+	return err
 }
 
 // ---- invitations ----

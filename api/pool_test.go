@@ -255,6 +255,21 @@ func TestPoolDrawToInspectionREST(t *testing.T) {
 	spec(b)["content_areas"] = []int{5, 1}
 	delete(spec(b), "team")
 	b["lineup_id"] = "l-xiangtan"
+
+	// An inspection refused after its line-up was taken (a FOLLOW_UP of
+	// an inspection that does not exist, which its workflow finds) leaves
+	// the line-up APPROVED, and the corrected request, with the same
+	// request_id and so the same inspection ID, takes it.
+	spec(b)["kind"], spec(b)["follows_inspection_id"] = "FOLLOW_UP", "ins-nowhere"
+	code, refused := s.do("POST", "/v1/inspections", &office, b)
+	require.Equal(t, http.StatusBadRequest, code, "%v", refused)
+	require.Equal(t, []string{"inspection.follows_inspection_id"}, fieldViolations(refused))
+	_, lineup = s.do("GET", "/v1/lineups/l-xiangtan", &office, nil)
+	require.Equal(t, "APPROVED", lineup["state"], "the refused inspection freed its line-up")
+	require.Empty(t, lineup["inspection_id"])
+	delete(spec(b), "follows_inspection_id")
+	spec(b)["kind"] = "COMPREHENSIVE"
+
 	code, ins := s.do("POST", "/v1/inspections", &office, b)
 	require.Equal(t, http.StatusOK, code, "%v", ins)
 	team := ins["team"].([]any)

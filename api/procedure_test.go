@@ -150,6 +150,18 @@ func TestInspectionProcedureREST(t *testing.T) {
 		"announcement": "巡查时间、任务和要求", "contact_phone": "0731-22334455", "contact_mailbox": "株洲市邮政信箱1号"}, "STATIONED")
 	require.Equal(t, "0731-22334455", got["records"].(map[string]any)["contact_phone"])
 
+	// The refusal changed nothing: with the team on site, the same request
+	// (its request_id too) records the finding. Temporal still holds the
+	// refused run's answer to it; sendCreate starts a new run past it.
+	code, body = s.do("POST", "/v1/inspections/"+id+"/findings", &member, early)
+	require.Equal(t, http.StatusOK, code, "%v", body)
+	require.Equal(t, "LISTED", body["stage"])
+	code, again := s.do("POST", "/v1/inspections/"+id+"/findings", &member, early)
+	require.Equal(t, http.StatusOK, code, "%v", again)
+	require.Equal(t, body["id"], again["id"], "and a retry of it is answered with the same finding")
+	require.Equal(t, body["ledger_number"], again["ledger_number"])
+	s.step(body["id"].(string), "withdraw", office, map[string]any{"request_id": "early-withdraw", "reason": "与现场检查重复"}, "WITHDRAWN")
+
 	// Three findings; the MAJOR hazard is notified at once.
 	var findings []string
 	for i, severity := range []string{"MAJOR", "GENERAL", "GENERAL"} {
@@ -296,11 +308,12 @@ func TestInspectionProcedureREST(t *testing.T) {
 	s.step(last, "verify", office, map[string]any{"request_id": fmt.Sprintf("accept-%d", len(findings)-1), "accept": true}, "CLOSED")
 	got = s.inspectionStep(id, "close", office, map[string]any{"request_id": "x2", "note": "结果运用"}, "CLOSED")
 	sum := got["summary"].(map[string]any)
-	require.Equal(t, float64(3), sum["findings"])
+	// Four findings, the early one withdrawn: three closed of three to close.
+	require.Equal(t, float64(4), sum["findings"], "%v", sum)
 	require.Equal(t, float64(3), sum["closed"])
 	require.Equal(t, float64(1), sum["closure_rate"])
-	require.Equal(t, map[string]any{"HAZARD": float64(3)}, sum["by_kind"])
-	require.Equal(t, map[string]any{"MAJOR": float64(1), "GENERAL": float64(2)}, sum["by_severity"])
+	require.Equal(t, map[string]any{"HAZARD": float64(4)}, sum["by_kind"])
+	require.Equal(t, map[string]any{"MAJOR": float64(1), "GENERAL": float64(3)}, sum["by_severity"])
 	require.GreaterOrEqual(t, sum["deadlines_missed"], float64(1))
 
 	actions = s.inspectionEvents(id)
