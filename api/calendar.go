@@ -58,6 +58,9 @@ func RedateOnLoad(tc client.Client, taskQueue string) func(ctx context.Context, 
 // ComputeDeadline computes and explains a deadline with the calendar in
 // force (deadline.Compute, as `xuncha calendar deadline` does).
 func (s *CalendarServer) ComputeDeadline(ctx context.Context, req *xunchav1.ComputeDeadlineRequest) (*xunchav1.Deadline, error) {
+	if _, err := deadline.CheckCompute(req.GetFrom(), int(req.GetWorkingDays()), int(req.GetMonths())); err != nil {
+		return nil, err // before the calendar is read
+	}
 	cal, err := s.Ledger.Calendar(ctx)
 	if err != nil {
 		return nil, err

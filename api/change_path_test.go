@@ -9,9 +9,12 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/xuncha/xuncha/api"
 	"github.com/xuncha/xuncha/ledger"
+	xunchav1 "github.com/xuncha/xuncha/proto/xuncha/v1"
 )
 
 // queryLog records the SQL a Store's connections run.
@@ -82,4 +85,62 @@ func TestChangeReadsNoLedgerBeforeTheUpdate(t *testing.T) {
 		require.Len(t, queries, want, "%s: %q", c.action, queries)
 		require.True(t, strings.HasPrefix(queries[0], "INSERT INTO idempotency_keys"), "%s: %q", c.action, queries)
 	}
+}
+
+// TestRefusalsReadNothing: requests refused for what they say are refused
+// before the ledger is read — a request's empty id (the boundary), a
+// deadline asked of malformed arguments (before the calendar is read) —
+// and evidence named twice is looked up once.
+func TestRefusalsReadNothing(t *testing.T) {
+	log := &queryLog{}
+	s := setupConfigured(t, func(srv *api.Server, databaseURL string) {
+		traced, err := ledger.Open(context.Background(), databaseURL, ledger.WithTracer(log))
+		require.NoError(t, err)
+		t.Cleanup(traced.Close)
+		traced.Secrets = srv.Ledger.Secrets
+		srv.Ledger = traced
+	})
+
+	log.take()
+	code, body := s.do("POST", "/v1/calendar:deadline", &office, map[string]any{"from": "2026-13-01", "working_days": 5, "months": 1})
+	require.Equal(t, http.StatusBadRequest, code, "%v", body)
+	require.ElementsMatch(t, []string{"from", "working_days"}, fieldViolations(body))
+	require.Empty(t, log.take(), "no calendar read for a malformed question")
+	code, body = s.do("POST", "/v1/calendar:deadline", &office, map[string]any{"from": "2026-12-01", "working_days": 5})
+	require.Equal(t, http.StatusOK, code, "%v", body)
+	require.NotEmpty(t, log.take(), "a well-formed one reads the calendar")
+
+	for _, call := range []func() error{
+		func() error {
+			_, err := xunchav1.NewExpertPoolServiceClient(s.Conn).GetExpert(s.ctx(office), &xunchav1.GetExpertRequest{})
+			return err
+		},
+		func() error {
+			_, err := xunchav1.NewLineupServiceClient(s.Conn).ApproveLineup(s.ctx(office), &xunchav1.LineupActionRequest{RequestId: rid(t, "approve")})
+			return err
+		},
+	} {
+		err := call()
+		require.Equal(t, codes.InvalidArgument, status.Code(err), "%v", err)
+		require.Contains(t, status.Convert(err).Message(), "id: must not be empty")
+		require.Empty(t, log.take(), "%v", err)
+	}
+
+	// A unit names its own evidence three times: looked up once.
+	f := s.recordFinding(s.createInspection(), "record", "GENERAL")
+	id := f["id"].(string)
+	s.step(id, "diagnose", member, diagnosis(rid(t, "diagnose")), "DIAGNOSED")
+	s.step(id, "classify", office, classification(rid(t, "classify")), "CLASSIFIED")
+	s.step(id, "refer", office, referral(rid(t, "refer"), today().String(), ""), "REFERRED")
+	ev := s.evidenceOf(unit, "整改照片")
+	log.take()
+	s.step(id, "reportRectification", unit, map[string]any{"request_id": rid(t, "report"), "report": "已整改",
+		"handling_of_responsible": "已追责", "evidence_ids": []string{ev, ev, ev}}, "RECTIFIED")
+	lookups := 0
+	for _, q := range log.take() {
+		if strings.Contains(q, "FROM evidence e WHERE e.id = $1") {
+			lookups++
+		}
+	}
+	require.Equal(t, 1, lookups, "one reach lookup for the one piece of evidence")
 }

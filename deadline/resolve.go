@@ -178,6 +178,20 @@ func WorkingDaysBefore(cal *calendar.Calendar, d calendar.Date, n int) (calendar
 // workingDays and months is positive; a request breaking that, or a
 // malformed from, is a derrors.InvalidError naming every broken field.
 func Compute(cal *calendar.Calendar, from string, workingDays, months int) (calendar.Deadline, error) {
+	d, err := CheckCompute(from, workingDays, months)
+	if err != nil {
+		return calendar.Deadline{}, err
+	}
+	if workingDays > 0 {
+		return cal.AddWorkingDays(d, workingDays)
+	}
+	return cal.AddMonths(d, months)
+}
+
+// CheckCompute checks Compute's arguments, without a calendar: the day
+// from, and either workingDays or months. A caller that reads the calendar
+// first checks them so.
+func CheckCompute(from string, workingDays, months int) (calendar.Date, error) {
 	var v derrors.Violations
 	d, err := calendar.ParseDate(from)
 	if err != nil {
@@ -193,11 +207,5 @@ func Compute(cal *calendar.Calendar, from string, workingDays, months int) (cale
 	case months < 0 || months > calendar.MaxMonths:
 		v.Add("months", "must be between 1 and %d", calendar.MaxMonths)
 	}
-	if err := v.Err(); err != nil {
-		return calendar.Deadline{}, err
-	}
-	if workingDays > 0 {
-		return cal.AddWorkingDays(d, workingDays)
-	}
-	return cal.AddMonths(d, months)
+	return d, v.Err()
 }
