@@ -49,6 +49,15 @@ func TestMissedDeadlineEscalates(t *testing.T) {
 		return code == http.StatusOK && len(list) == len(wantSteps)
 	}, 20*time.Second, 200*time.Millisecond, "escalations %v", wantSteps)
 
+	// A subject no escalation can have is refused, not answered with an
+	// empty page: the bare ID, a kind that does not escalate.
+	for _, bad := range []string{id, "webhook/" + id, "finding/", "finding/a/b"} {
+		code, body := s.do("GET", "/v1/escalations?subject="+url.QueryEscape(bad), &office, nil)
+		require.Equal(t, http.StatusBadRequest, code, "%s: %v", bad, body)
+		require.Equal(t, []string{"subject"}, fieldViolations(body), bad)
+		require.Contains(t, body["message"], `"finding/<id>"`)
+	}
+
 	code, body := s.do("GET", "/v1/escalations?unit_code=430100", &office, nil)
 	require.Equal(t, http.StatusOK, code, "%v", body)
 	var steps []string

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"go.uber.org/zap"
@@ -31,6 +32,9 @@ func (s *EscalationServer) ListEscalations(ctx context.Context, req *xunchav1.Li
 	if err != nil {
 		return nil, err
 	}
+	if err := checkEscalationSubject(req.GetSubject()); err != nil {
+		return nil, err
+	}
 	page, err := s.Ledger.ListEscalations(ctx, ledger.SubjectFilter{Subject: req.GetSubject(), UnitCode: req.GetUnitCode(), Reach: reachOf(ctx)},
 		size, req.GetPageToken())
 	if err != nil {
@@ -42,6 +46,28 @@ func (s *EscalationServer) ListEscalations(ctx context.Context, req *xunchav1.Li
 		out.Escalations = append(out.Escalations, escalationProto(lang, e))
 	}
 	return out, nil
+}
+
+// escalationSubjects are the lifecycles that escalate, as an escalation
+// names its subject: the workflow ID, "<lifecycle>/<id>".
+var escalationSubjects = []workflows.Machine{workflows.FindingMachine, workflows.InspectionMachine,
+	workflows.InterviewMachine, workflows.InvitationMachine}
+
+// checkEscalationSubject refuses a subject filter no escalation can have
+// (empty: no filter), which would otherwise list nothing and say nothing.
+func checkEscalationSubject(subject string) error {
+	if subject == "" {
+		return nil
+	}
+	var forms []string
+	for _, m := range escalationSubjects {
+		prefix := m.WorkflowID("")
+		if id, ok := strings.CutPrefix(subject, prefix); ok && id != "" && !strings.Contains(id, "/") {
+			return nil
+		}
+		forms = append(forms, strconv.Quote(prefix+"<id>"))
+	}
+	return derrors.Invalid("subject", "must be one of %s", strings.Join(forms, ", "))
 }
 
 // GetEscalationPolicy returns the ladder in force.
