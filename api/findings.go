@@ -79,6 +79,13 @@ func (s *FindingServer) RecordFinding(ctx context.Context, req *xunchav1.RecordF
 	if err != nil {
 		return nil, err
 	}
+	// The recording window (STATIONED, ONSITE_ENDED) is the workflow's to
+	// check, as the ledger row is written (workflows.FindingRecordingStages);
+	// the inspection is read here only for the unit the finding belongs to.
+	f, err := findingOf(req, ins, who)
+	if err != nil {
+		return nil, err
+	}
 	id := req.GetFindingId()
 	if id == "" {
 		id = generatedID("f", "inspections/"+ins.ID, req.GetRequestId())
@@ -88,13 +95,6 @@ func (s *FindingServer) RecordFinding(ctx context.Context, req *xunchav1.RecordF
 		if err == nil && legacy.RequestID == req.GetRequestId() && legacy.InspectionID == ins.ID {
 			return findingFromLedger(ctx, s.Ledger, legacy)
 		}
-	}
-	// The recording window (STATIONED, ONSITE_ENDED) is the workflow's to
-	// check, as the ledger row is written (workflows.FindingRecordingStages);
-	// the inspection is read here only for the unit the finding belongs to.
-	f, err := findingOf(req, ins, who)
-	if err != nil {
-		return nil, err
 	}
 	if err := checkEvidence(ctx, s.Ledger, "evidence_ids", f.EvidenceIDs); err != nil {
 		return nil, err
