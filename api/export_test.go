@@ -35,3 +35,7 @@ func AuthorizationRows() []AuthorizationRow {
 	})
 	return rows
 }
+
+// LegacyFindingID is the ID a finding recorded before request_ids were
+// scoped got from its request_id alone.
+func LegacyFindingID(requestID string) string { return generatedID("f", "", requestID) }
