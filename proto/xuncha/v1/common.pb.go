@@ -18,6 +18,7 @@
 //   (titles 500, held to 200 for findings), round 100, notes and reasons 5000,
 //   free text 20000, URLs 2048; a field's own rule may be tighter and says so;
 // - identifiers (IDs, request_id, codes, enum-like strings) contain no spaces;
+//   a request's own id (the resource it reads or changes) is required;
 // - dates are YYYY-MM-DD between 2000-01-01 and 2100-12-31; a year is 2000..2100;
 // - a list or map holds at most 100 elements (finding_dues 5000, holidays and
 //   makeup_days 40 each).
