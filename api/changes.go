@@ -258,11 +258,11 @@ func sendCreate[S any](ctx context.Context, tc client.Client, opts client.StartW
 	if err == nil || !changedNothing(derrors.FromTemporal(err)) {
 		return state, err
 	}
-	desc, derr := tc.DescribeWorkflowExecution(ctx, opts.ID, "")
+	desc, derr := tc.DescribeWorkflow(ctx, opts.ID, "")
 	if derr != nil {
 		return state, err
 	}
-	run := desc.GetWorkflowExecutionInfo()
+	run := desc.RawResponse.GetWorkflowExecutionInfo()
 	if run.GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_FAILED || run.GetCloseTime() == nil || !run.GetCloseTime().AsTime().Before(began) {
 		return state, err
 	}
