@@ -636,12 +636,20 @@ func lineupTeam(ctx context.Context, l *ledger.Store, id string, in workflows.In
 var errNotTaken = errors.New("line-up not taken by the inspection")
 
 // releaseLineup frees line-up id again after the inspection it was taken
-// for (lineupTeam) was refused: USED by inspectionID, it is APPROVED again,
-// with a "release" event. A line-up that another inspection uses, or that
-// is not USED, is left as it is.
+// for (lineupTeam) was refused: USED by inspectionID, an inspection the
+// ledger does not hold, it is APPROVED again, with a "release" event. A
+// line-up that an inspection of the ledger uses (another request created
+// inspectionID: that is why this one was refused), or that is not USED, is
+// left as it is.
 func releaseLineup(ctx context.Context, l *ledger.Store, id, inspectionID string, who actor.Actor) error {
 	lu, err := l.GetLineup(ctx, id)
 	if err != nil || lu.State != casework.LineupUsed || lu.InspectionID != inspectionID {
+		return err
+	}
+	switch _, err := l.GetInspection(ctx, inspectionID); {
+	case err == nil:
+		return nil
+	case !errors.Is(err, derrors.ErrNotFound):
 		return err
 	}
 	_, err = l.ChangeLineup(ctx, id, casework.Event{Key: fmt.Sprintf("release/%s/%d", inspectionID, lu.Version), Action: "release",

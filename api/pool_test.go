@@ -284,6 +284,15 @@ func TestPoolDrawToInspectionREST(t *testing.T) {
 	require.Equal(t, "USED", lineup["state"])
 	require.Equal(t, ins["id"], lineup["inspection_id"])
 
+	// Another request naming that inspection's ID and the line-up is
+	// refused, and the line-up stays the inspection's.
+	b["request_id"], b["inspection_id"] = rid(t, "inspection-again"), ins["id"]
+	code, taken := s.do("POST", "/v1/inspections", &office, b)
+	require.Equal(t, http.StatusConflict, code, "%v", taken)
+	_, lineup = s.do("GET", "/v1/lineups/l-xiangtan", &office, nil)
+	require.Equal(t, "USED", lineup["state"])
+	require.Equal(t, ins["id"], lineup["inspection_id"], "a refusal frees only a line-up no inspection holds")
+
 	// Its members are booked: a second draw on overlapping dates cannot
 	// choose them, and says why.
 	busy, err := s.Ledger.Candidates(t.Context(), "2026-12-10", "2026-12-20", "")
