@@ -41,13 +41,9 @@ func (l *queryLog) take() []string {
 	return q
 }
 
-// TestChangeReadsNoLedgerBeforeTheUpdate sends changes through an API whose
-// ledger connections are traced (the worker has its own): the workflow ID
-// derives from the resource's ID, so a change reads nothing first but its
-// scope. An office change's only statement is the claim of its idempotency
-// key, a write; a team member's reads, after that claim, whether the finding
-// is in its reach (one SELECT).
-func TestChangeReadsNoLedgerBeforeTheUpdate(t *testing.T) {
+// setupTraced is setup with the API's ledger connections traced into the
+// log it returns (the worker has its own).
+func setupTraced(t *testing.T) (*stack, *queryLog) {
 	log := &queryLog{}
 	s := setupConfigured(t, func(srv *api.Server, databaseURL string) {
 		traced, err := ledger.Open(context.Background(), databaseURL, ledger.WithTracer(log))
@@ -56,6 +52,17 @@ func TestChangeReadsNoLedgerBeforeTheUpdate(t *testing.T) {
 		traced.Secrets = srv.Ledger.Secrets
 		srv.Ledger = traced
 	})
+	return s, log
+}
+
+// TestChangeReadsNoLedgerBeforeTheUpdate sends changes through an API whose
+// ledger connections are traced (the worker has its own): the workflow ID
+// derives from the resource's ID, so a change reads nothing first but its
+// scope. An office change's only statement is the claim of its idempotency
+// key, a write; a team member's reads, after that claim, whether the finding
+// is in its reach (one SELECT).
+func TestChangeReadsNoLedgerBeforeTheUpdate(t *testing.T) {
+	s, log := setupTraced(t)
 	f := s.recordFinding(s.createInspection(), "record", "GENERAL")
 	id := f["id"].(string)
 
@@ -92,14 +99,7 @@ func TestChangeReadsNoLedgerBeforeTheUpdate(t *testing.T) {
 // deadline asked of malformed arguments (before the calendar is read) —
 // and evidence named twice is looked up once.
 func TestRefusalsReadNothing(t *testing.T) {
-	log := &queryLog{}
-	s := setupConfigured(t, func(srv *api.Server, databaseURL string) {
-		traced, err := ledger.Open(context.Background(), databaseURL, ledger.WithTracer(log))
-		require.NoError(t, err)
-		t.Cleanup(traced.Close)
-		traced.Secrets = srv.Ledger.Secrets
-		srv.Ledger = traced
-	})
+	s, log := setupTraced(t)
 
 	log.take()
 	code, body := s.do("POST", "/v1/calendar:deadline", &office, map[string]any{"from": "2026-13-01", "working_days": 5, "months": 1})

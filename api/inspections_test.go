@@ -154,20 +154,25 @@ func TestCreateInspectionRefusesBadInput(t *testing.T) {
 
 func spec(b map[string]any) map[string]any { return b["inspection"].(map[string]any) }
 
-func requireViolation(t *testing.T, err error, field string) {
-	t.Helper()
-	require.Error(t, err)
-	st := status.Convert(err)
-	require.Equal(t, codes.InvalidArgument, st.Code(), "%v", err)
+// grpcFieldViolations are the fields a gRPC error's BadRequest names, in
+// order.
+func grpcFieldViolations(err error) []string {
 	var fields []string
-	for _, d := range st.Details() {
+	for _, d := range status.Convert(err).Details() {
 		if br, ok := d.(*errdetails.BadRequest); ok {
 			for _, fv := range br.GetFieldViolations() {
 				fields = append(fields, fv.GetField())
 			}
 		}
 	}
-	require.Contains(t, fields, field)
+	return fields
+}
+
+func requireViolation(t *testing.T, err error, field string) {
+	t.Helper()
+	require.Error(t, err)
+	require.Equal(t, codes.InvalidArgument, status.Code(err), "%v", err)
+	require.Contains(t, grpcFieldViolations(err), field)
 }
 
 func TestInspectionsGRPC(t *testing.T) {

@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -56,34 +55,16 @@ func TestOfficeReportsOnBehalfOfTheUnit(t *testing.T) {
 	_, err := xunchav1.NewFindingServiceClient(s.Conn).ReportRectification(s.ctx(office), &xunchav1.ReportRectificationRequest{
 		RequestId: rid(t, "no-id"), OnBehalfOf: "430100", Report: "已整改", EvidenceIds: []string{ev},
 	})
-	st := status.Convert(err)
-	require.Equal(t, codes.InvalidArgument, st.Code(), "%v", err)
-	var fields []string
-	for _, d := range st.Details() {
-		if br, ok := d.(*errdetails.BadRequest); ok {
-			for _, v := range br.GetFieldViolations() {
-				fields = append(fields, v.GetField())
-			}
-		}
-	}
-	require.Equal(t, []string{"id"}, fields, "%v", err)
+	require.Equal(t, codes.InvalidArgument, status.Code(err), "%v", err)
+	require.Equal(t, []string{"id"}, grpcFieldViolations(err), "%v", err)
 
 	// A report without its request_id is refused for that, before the
 	// subject is read for on_behalf_of: an unknown finding is not looked up.
 	_, err = xunchav1.NewFindingServiceClient(s.Conn).ReportRectification(s.ctx(office), &xunchav1.ReportRectificationRequest{
 		Id: "f-nowhere", OnBehalfOf: "430100", Report: "已整改", HandlingOfResponsible: "已追责", EvidenceIds: []string{ev},
 	})
-	st = status.Convert(err)
-	require.Equal(t, codes.InvalidArgument, st.Code(), "%v", err)
-	fields = nil
-	for _, d := range st.Details() {
-		if br, ok := d.(*errdetails.BadRequest); ok {
-			for _, v := range br.GetFieldViolations() {
-				fields = append(fields, v.GetField())
-			}
-		}
-	}
-	require.Equal(t, []string{"request_id"}, fields, "%v", err)
+	require.Equal(t, codes.InvalidArgument, status.Code(err), "%v", err)
+	require.Equal(t, []string{"request_id"}, grpcFieldViolations(err), "%v", err)
 
 	before, err := s.Ledger.Events(t.Context(), casework.SubjectFinding, id)
 	require.NoError(t, err)
