@@ -126,6 +126,17 @@ func TestRefusalsReadNothing(t *testing.T) {
 		require.Empty(t, log.take(), "%v", err)
 	}
 
+	// Evidence named in a path by an ID no ID can be: refused unread.
+	for _, bad := range []string{strings.Repeat("e", 129), "ev%201"} {
+		for _, suffix := range []string{"", "/content"} {
+			resp, err := s.getAs(office, "/v1/evidence/"+bad+suffix)
+			require.NoError(t, err)
+			_ = resp.Body.Close()
+			require.Equal(t, http.StatusBadRequest, resp.StatusCode, "%s%s", bad, suffix)
+			require.Empty(t, log.take(), "%s%s", bad, suffix)
+		}
+	}
+
 	// A unit names its own evidence three times: looked up once.
 	f := s.recordFinding(s.createInspection(), "record", "GENERAL")
 	id := f["id"].(string)

@@ -262,6 +262,13 @@ func (h *evidenceHandler) existing(ctx context.Context, id, sum string) (*casewo
 // exist.
 func (h *evidenceHandler) get(r *http.Request) (casework.Evidence, error) {
 	id := r.PathValue("id")
+	// The path's ID meets the rule of every ID of a request (the boundary's,
+	// which these plain HTTP routes do not pass through).
+	if rule := idRule.check(id); rule.EN != "" {
+		var v derrors.Violations
+		v.AddText("id", rule)
+		return casework.Evidence{}, v.Err()
+	}
 	if err := inReach(r.Context(), h.ledger, ledger.SubjectEvidence, id); err != nil {
 		return casework.Evidence{}, err
 	}
