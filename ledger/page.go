@@ -4,7 +4,9 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
+	"unicode"
 
 	"github.com/xuncha/xuncha/internal/derrors"
 )
@@ -51,11 +53,19 @@ func decodeCursor(token string) (*cursor, error) {
 	if err == nil {
 		err = json.Unmarshal(b, &c)
 	}
-	if err != nil || c.ID == "" {
+	// A token is the client's to send back, and so to forge: its ID goes to
+	// PostgreSQL as a text parameter, which refuses NUL (an internal error,
+	// not the caller's mistake) — no ID of the ledger holds a control
+	// character or is longer than the longest ID a request may name.
+	if err != nil || c.ID == "" || len(c.ID) > maxCursorID || strings.IndexFunc(c.ID, unicode.IsControl) >= 0 {
 		return nil, derrors.Invalid("page_token", "must be a next_page_token from an earlier response")
 	}
 	return &c, nil
 }
+
+// maxCursorID is the longest ID a page token may carry, in bytes: IDs are
+// at most 128 characters (the API's boundary), 4 bytes each at the most.
+const maxCursorID = 4 * 128
 
 // listPage reads one page of a keyset-paginated query. fetch runs the query
 // with the cursor (the previous page's last time and ID: nil and "" on the
