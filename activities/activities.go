@@ -20,6 +20,7 @@ import (
 	"github.com/xuncha/xuncha/internal/egress"
 	"github.com/xuncha/xuncha/internal/logging"
 	"github.com/xuncha/xuncha/internal/telemetry"
+	"github.com/xuncha/xuncha/internal/updatechain"
 	"github.com/xuncha/xuncha/ledger"
 )
 
@@ -159,27 +160,27 @@ type SendUpdateResult struct {
 }
 
 // SendUpdate sends the update and waits for its result. The update ID makes
-// a retry harmless.
+// a retry harmless; a failure that changed nothing, left by an earlier
+// attempt, does not answer a retry (updatechain). A refusal (or a workflow
+// that is gone) is the answer; the ledger unavailable past its retries, or
+// any other failure, fails the activity, to be retried.
 func (a *Activities) SendUpdate(ctx context.Context, in SendUpdateInput) (SendUpdateResult, error) {
-	handle, err := a.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+	err := updatechain.Send(ctx, a.Temporal, client.UpdateWorkflowOptions{
 		WorkflowID:   in.WorkflowID,
 		UpdateID:     in.UpdateID,
 		UpdateName:   in.UpdateName,
 		Args:         []any{in.Args},
 		WaitForStage: client.WorkflowUpdateStageCompleted,
-	})
+	}, nil)
 	if err == nil {
-		err = handle.Get(ctx, nil)
+		return SendUpdateResult{}, nil
 	}
-	if err != nil {
-		derr := derrors.FromTemporal(err)
-		var notFound *serviceerror.NotFound
-		if errors.As(err, &notFound) || derr != err {
-			return SendUpdateResult{Refused: derr.Error()}, nil
-		}
-		return SendUpdateResult{}, fmt.Errorf("sending %s to %s: %w", in.UpdateName, in.WorkflowID, err)
+	derr := derrors.FromTemporal(err)
+	var notFound *serviceerror.NotFound
+	if errors.As(err, &notFound) || derrors.IsRefusal(derr) {
+		return SendUpdateResult{Refused: derr.Error()}, nil
 	}
-	return SendUpdateResult{}, nil
+	return SendUpdateResult{}, fmt.Errorf("sending %s to %s: %w", in.UpdateName, in.WorkflowID, err)
 }
 
 // FindingIDInput names a finding.

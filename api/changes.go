@@ -15,6 +15,7 @@ import (
 	"github.com/xuncha/xuncha/deadline"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/internal/updatechain"
 	"github.com/xuncha/xuncha/ledger"
 	"github.com/xuncha/xuncha/workflows"
 )
@@ -188,17 +189,17 @@ func sendUpdate[S any](ctx context.Context, tc client.Client, l *ledger.Store, u
 	reread func(context.Context) (finished, error),
 ) (state S, replay bool, err error) {
 	updateID := workflows.UpdateID(u.action, u.requestID)
-	handle, err := tc.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+	// A refusal or an unavailable ledger that an earlier send of this
+	// request left in the run does not answer it (updatechain).
+	err = updatechain.Send(ctx, tc, client.UpdateWorkflowOptions{
 		WorkflowID:   u.workflowID,
 		UpdateID:     updateID,
 		UpdateName:   u.action,
 		Args:         []any{u.input},
 		WaitForStage: client.WorkflowUpdateStageCompleted,
-	})
+	}, &state)
 	if err == nil {
-		if err = handle.Get(ctx, &state); err == nil {
-			return state, false, nil
-		}
+		return state, false, nil
 	}
 	var notFound *serviceerror.NotFound
 	if !errors.As(err, &notFound) {
@@ -212,7 +213,7 @@ func sendUpdate[S any](ctx context.Context, tc client.Client, l *ledger.Store, u
 	if err != nil {
 		return state, false, err
 	}
-	if slices.ContainsFunc(events, func(e casework.Event) bool { return e.Key == updateID }) {
+	if slices.ContainsFunc(events, func(e casework.Event) bool { return updatechain.InChain(updateID, e.Key) }) {
 		return state, true, nil
 	}
 	if f.open && u.adopt != nil {

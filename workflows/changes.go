@@ -158,7 +158,7 @@ func refused(err error) bool {
 // again. Any other failure is returned with what for context.
 func failCreation(ctx workflow.Context, what string, err error, refused *error) error {
 	refusal := ledgerFailure(what, err)
-	if !isRefusal(refusal) {
+	if !derrors.IsRefusal(refusal) {
 		return fmt.Errorf("%s: %w", what, err)
 	}
 	*refused = refusal
@@ -166,17 +166,4 @@ func failCreation(ctx workflow.Context, what string, err error, refused *error) 
 		return err
 	}
 	return temporal.NewNonRetryableApplicationError(what+" was refused: "+refusal.Error(), "CREATE_REFUSED", nil)
-}
-
-// isRefusal reports whether err is a domain refusal (invalid argument,
-// failed precondition, …) rather than the ledger being unavailable or
-// another failure: what a caller is answered with, not what it may retry.
-func isRefusal(err error) bool {
-	for _, kind := range []error{derrors.ErrInvalidArgument, derrors.ErrFailedPrecondition, derrors.ErrAlreadyExists,
-		derrors.ErrNotFound, derrors.ErrPermissionDenied} {
-		if errors.Is(err, kind) {
-			return true
-		}
-	}
-	return false
 }

@@ -31,6 +31,19 @@ var (
 	ErrUnavailable = errors.New("unavailable")
 )
 
+// IsRefusal reports whether err is a domain refusal (invalid argument,
+// failed precondition, already exists, not found, permission denied):
+// what a caller is answered with, having changed nothing, not a failure to
+// retry as it is (the database unavailable, or any other).
+func IsRefusal(err error) bool {
+	for _, kind := range []error{ErrInvalidArgument, ErrFailedPrecondition, ErrAlreadyExists, ErrNotFound, ErrPermissionDenied} {
+		if errors.Is(err, kind) {
+			return true
+		}
+	}
+	return false
+}
+
 // FieldViolation names a field of a request and the rule its value breaks.
 type FieldViolation struct {
 	// Field is the request field path, e.g. "inspection.unit.code".

@@ -1,0 +1,118 @@
+package updatechain_test
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/internal/testenv"
+	"github.com/xuncha/xuncha/internal/updatechain"
+)
+
+func TestMain(m *testing.M) { os.Exit(testenv.Run(m)) }
+
+// gate is a workflow whose Update "pass" is refused (after it was
+// accepted, as a change whose ledger write refuses) until the signal "open",
+// or fails with an error that is no refusal when its argument says so; the
+// query "handled" counts the Updates its handler ran.
+func gate(ctx workflow.Context) error {
+	open, handled := false, 0
+	if err := workflow.SetQueryHandler(ctx, "handled", func() (int, error) { return handled, nil }); err != nil {
+		return err
+	}
+	if err := workflow.SetUpdateHandler(ctx, "pass", func(ctx workflow.Context, how string) (string, error) {
+		handled++
+		switch {
+		case how == "broken":
+			return "", errors.New("broken")
+		case how == "unavailable":
+			return "", derrors.ToTemporal(derrors.New(derrors.ErrUnavailable, "the ledger could not be written in time; retry later"))
+		case !open:
+			return "", derrors.ToTemporal(derrors.New(derrors.ErrFailedPrecondition, "the gate is closed"))
+		}
+		return "passed " + workflow.GetCurrentUpdateInfo(ctx).ID, nil
+	}); err != nil {
+		return err
+	}
+	workflow.Go(ctx, func(ctx workflow.Context) { workflow.GetSignalChannel(ctx, "open").Receive(ctx, nil); open = true })
+	return workflow.Await(ctx, func() bool { return false })
+}
+
+// TestAStaleFailureDoesNotAnswer: a request refused after its Update was
+// accepted is decided anew when sent again, under the next ID of the
+// chain, each time; a success answers every retry of it without running
+// again; an Update that failed otherwise is answered as Temporal stored it.
+func TestAStaleFailureDoesNotAnswer(t *testing.T) {
+	tc, err := client.Dial(client.Options{HostPort: testenv.TemporalAddress(t)})
+	require.NoError(t, err)
+	t.Cleanup(tc.Close)
+	queue := "updatechain-" + t.Name()
+	w := worker.New(tc, queue, worker.Options{})
+	w.RegisterWorkflow(gate)
+	require.NoError(t, w.Start())
+	t.Cleanup(w.Stop)
+	ctx := t.Context()
+	id := fmt.Sprintf("gate-%d", os.Getpid())
+	_, err = tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: queue}, gate)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = tc.TerminateWorkflow(t.Context(), id, "", "test over") })
+
+	send := func(updateID, how string) (string, error) {
+		var out string
+		err := updatechain.Send(ctx, tc, client.UpdateWorkflowOptions{WorkflowID: id, UpdateID: updateID, UpdateName: "pass",
+			Args: []any{how}, WaitForStage: client.WorkflowUpdateStageCompleted}, &out)
+		return out, err
+	}
+	handled := func() int {
+		v, err := tc.QueryWorkflow(ctx, id, "", "handled")
+		require.NoError(t, err)
+		var n int
+		require.NoError(t, v.Get(&n))
+		return n
+	}
+
+	_, err = send("pass/r-1", "")
+	require.ErrorIs(t, derrors.FromTemporal(err), derrors.ErrFailedPrecondition)
+	_, err = send("pass/r-1", "")
+	require.ErrorIs(t, derrors.FromTemporal(err), derrors.ErrFailedPrecondition)
+	require.Equal(t, 2, handled(), "the refusal sent again was decided again (pass/r-1/2), not answered from the first")
+
+	require.NoError(t, tc.SignalWorkflow(ctx, id, "", "open", nil))
+	out, err := send("pass/r-1", "")
+	require.NoError(t, err)
+	require.Equal(t, "passed pass/r-1/3", out, "past both stale refusals")
+	out, err = send("pass/r-1", "")
+	require.NoError(t, err)
+	require.Equal(t, "passed pass/r-1/3", out, "a retry of the success is answered with it")
+	require.Equal(t, 3, handled(), "without running it again")
+
+	_, err = send("pass/r-2", "unavailable")
+	require.ErrorIs(t, derrors.FromTemporal(err), derrors.ErrUnavailable)
+	out, err = send("pass/r-2", "")
+	require.NoError(t, err, "the ledger back, the request sent again goes through")
+	require.Equal(t, "passed pass/r-2/2", out)
+
+	_, err = send("pass/r-3", "broken")
+	require.ErrorContains(t, err, "broken")
+	_, err = send("pass/r-3", "")
+	require.ErrorContains(t, err, "broken", "a failure that is no refusal may have changed something: it stands")
+	require.Equal(t, 6, handled())
+}
+
+func TestInChain(t *testing.T) {
+	for id, want := range map[string]bool{
+		"refer/r-1": true, "refer/r-1/2": true, "refer/r-1/16": true,
+		"refer/r-1/1": false, "refer/r-1/02": false, "refer/r-1/x": false, "refer/r-10": false, "refer/r-1/2/3": false,
+	} {
+		require.Equal(t, want, updatechain.InChain("refer/r-1", id), id)
+	}
+	require.Equal(t, "refer/r-1", updatechain.ID("refer/r-1", 1))
+	require.Equal(t, "refer/r-1/3", updatechain.ID("refer/r-1", 3))
+}
