@@ -128,7 +128,7 @@ type SubscribersResult struct {
 func (a *Activities) Subscribers(ctx context.Context, in SubscribersInput) (SubscribersResult, error) {
 	hooks, err := a.Ledger.WebhooksFor(ctx, in.EventType)
 	if err != nil {
-		return SubscribersResult{}, derrors.ToTemporal(err)
+		return SubscribersResult{}, a.ledgerError(ctx, "listing the webhooks of "+in.EventType, err)
 	}
 	ids := make([]string, 0, len(hooks))
 	for _, w := range hooks {
@@ -175,7 +175,7 @@ func (a *Activities) DeliverWebhook(ctx context.Context, in DeliverWebhookInput)
 	case errors.As(err, new(receiverError)):
 		return DeliverWebhookResult{}, temporal.NewApplicationError(err.Error(), ErrTypeWebhookDelivery)
 	default:
-		return DeliverWebhookResult{}, derrors.ToTemporal(err)
+		return DeliverWebhookResult{}, a.ledgerError(ctx, "webhook "+in.WebhookID, err)
 	}
 }
 
@@ -222,7 +222,12 @@ func (a *Activities) attemptDelivery(ctx context.Context, in DeliverWebhookInput
 		AttemptAt:  sentAt,
 	}
 	if deliverErr != nil {
-		rec.Error = deliverErr.Error()
+		// The receiver's words (a status line, a transport error quoting
+		// it) are recorded as text PostgreSQL takes, and bounded.
+		rec.Error = printable([]byte(deliverErr.Error()))
+		if r := []rune(rec.Error); len(r) > maxDeliveryError {
+			rec.Error = string(r[:maxDeliveryError]) + "…"
+		}
 	}
 	// The attempt is recorded even when the context has ended (a timeout
 	// is an attempt too), within a bound of its own.
@@ -288,7 +293,7 @@ func postWebhook(ctx context.Context, policy *egress.Policy, w casework.Webhook,
 	// Drain a little more so the connection can be reused.
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		msg := fmt.Sprintf("answered HTTP %s", resp.Status)
+		msg := fmt.Sprintf("answered HTTP %s", printable([]byte(resp.Status)))
 		if text := printable(snippet); text != "" {
 			msg += ": " + text
 		}
@@ -296,6 +301,11 @@ func postWebhook(ctx context.Context, policy *egress.Policy, w casework.Webhook,
 	}
 	return resp.StatusCode, nil
 }
+
+// maxDeliveryError bounds the error recorded of a failed attempt, in
+// characters: the status line and the snippet of the body the receiver
+// answered.
+const maxDeliveryError = 600
 
 // printable makes an answer's body safe to record as text: valid UTF-8,
 // no NUL bytes (PostgreSQL text refuses them), trimmed.

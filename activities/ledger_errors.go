@@ -2,10 +2,12 @@ package activities
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"go.uber.org/zap"
 
@@ -59,9 +61,10 @@ var transientStates = []string{
 // refusals and SQLSTATE classes 22 (data exception: a NUL byte or invalid
 // UTF-8 in text, a value out of range), 23 (integrity constraint violation)
 // and 42 (syntax error or undefined object: a defect in xuncha, which a retry
-// cannot mend). Everything else — connection errors, the transient SQLSTATEs,
-// a context deadline, and errors not known — is retried; the activity
-// options bound how long.
+// cannot mend), and what the ledger holds failing to read (JSON that does
+// not decode, a column that does not scan). Everything else — connection
+// errors, the transient SQLSTATEs, a context deadline, and errors not known
+// — is retried; the activity options bound how long.
 func ClassifyLedgerError(err error) LedgerFailure {
 	if err == nil {
 		return LedgerFailure{}
@@ -77,6 +80,15 @@ func ClassifyLedgerError(err error) LedgerFailure {
 		if errors.Is(err, kind) {
 			return LedgerFailure{Kind: kind, Domain: true}
 		}
+	}
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	var scan pgx.ScanArgError
+	if errors.As(err, &syntax) || errors.As(err, &typ) || errors.As(err, &scan) || errors.Is(err, pgx.ErrTooManyRows) {
+		// What the ledger holds does not read as xuncha wrote it (a defect,
+		// or a row changed behind its back): reading it again will not help.
+		return LedgerFailure{Kind: derrors.ErrFailedPrecondition,
+			Reason: "the ledger holds data this change cannot read (a defect in xuncha, or a row changed outside it); the worker's log has the details"}
 	}
 	var pgErr *pgconn.PgError
 	if !errors.As(err, &pgErr) {

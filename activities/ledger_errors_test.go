@@ -2,6 +2,7 @@ package activities_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -86,6 +87,12 @@ func TestClassifyLedgerError(t *testing.T) {
 		{"domain not found", derrors.New(derrors.ErrNotFound, "finding %q not found", "f-9"), false, derrors.ErrNotFound, "", ""},
 		{"domain invalid", derrors.Invalid("held_on", "must be a date"), false, derrors.ErrInvalidArgument, "", ""},
 		{"calendar without data", fmt.Errorf("computing: %w", calendar.ErrNoData), false, derrors.ErrFailedPrecondition, "", ""},
+		// What the ledger holds does not read: never retried.
+		{"row that does not decode", fmt.Errorf("decoding deadline of finding %q: %w", "f-1", json.Unmarshal([]byte(`{"due":`), new(map[string]any))),
+			false, derrors.ErrFailedPrecondition, "", "cannot read"},
+		{"value of another type", fmt.Errorf("decoding: %w", json.Unmarshal([]byte(`{"due":1}`), new(struct{ Due string }))),
+			false, derrors.ErrFailedPrecondition, "", "cannot read"},
+		{"column that does not scan", scanError(t, conn), false, derrors.ErrFailedPrecondition, "", "cannot read"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -136,4 +143,14 @@ func TestPoisonedChangeIsRefusedNotRetried(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "FOUND", got.Stage)
 	require.Equal(t, 1, got.Version)
+}
+
+// scanError is the error of scanning a text column into an integer, as pgx
+// reports it.
+func scanError(t *testing.T, conn *pgx.Conn) error {
+	t.Helper()
+	var n int
+	err := conn.QueryRow(t.Context(), `SELECT 'seven'::text`).Scan(&n)
+	require.Error(t, err)
+	return fmt.Errorf("reading finding %q: %w", "f-1", err)
 }

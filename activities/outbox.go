@@ -52,7 +52,7 @@ func (a *Activities) QueueWebhook(ctx context.Context, in QueueWebhookInput) (Qu
 	}
 	hooks, err := a.Ledger.WebhooksFor(ctx, in.EventType)
 	if err != nil {
-		return QueueWebhookResult{}, derrors.ToTemporal(err)
+		return QueueWebhookResult{}, a.ledgerError(ctx, "listing the webhooks of "+in.EventType, err)
 	}
 	out := QueueWebhookResult{DeliveryIDs: make([]string, 0, len(hooks))}
 	for _, w := range hooks {
@@ -60,7 +60,7 @@ func (a *Activities) QueueWebhook(ctx context.Context, in QueueWebhookInput) (Qu
 		queued, err := a.Ledger.QueueDelivery(ctx, casework.OutboxDelivery{DeliveryID: id, WebhookID: w.ID,
 			EventType: in.EventType, Payload: in.Payload})
 		if err != nil {
-			return QueueWebhookResult{}, derrors.ToTemporal(err)
+			return QueueWebhookResult{}, a.ledgerError(ctx, "queuing delivery "+id, err)
 		}
 		if queued {
 			a.log(ctx).Info("webhook: delivery queued", zap.String("webhook", w.ID), zap.String("event_type", in.EventType),
@@ -86,7 +86,7 @@ type FinishDeliveryInput struct {
 // FinishDelivery records the outcome in the outbox; a retry keeps the first.
 func (a *Activities) FinishDelivery(ctx context.Context, in FinishDeliveryInput) error {
 	if err := a.Ledger.FinishDelivery(ctx, in.DeliveryID, in.Status, in.Error); err != nil {
-		return refusal(err)
+		return a.ledgerError(ctx, "finishing delivery "+in.DeliveryID, err)
 	}
 	a.Metrics.WebhookDelivery(in.Status)
 	return nil

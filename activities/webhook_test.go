@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/temporal"
@@ -154,6 +155,40 @@ func TestDeliverWebhook(t *testing.T) {
 		require.Equal(t, http.StatusInternalServerError, attempts[0].StatusCode)
 		require.Contains(t, attempts[0].Error, "500")
 		require.Contains(t, attempts[0].Error, "receiver says hello")
+	})
+
+	t.Run("a hostile status line is recorded as text", func(t *testing.T) {
+		// The receiver answers a reason phrase PostgreSQL's text refuses
+		// (a NUL, bytes that are not UTF-8) and longer than any reason:
+		// the attempt is recorded all the same, its error printable and
+		// bounded, and retried as any failed attempt.
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_, _ = io.Copy(io.Discard, r.Body)
+			conn, buf, err := w.(http.Hijacker).Hijack()
+			if err != nil {
+				return
+			}
+			defer conn.Close()
+			_, _ = buf.WriteString("HTTP/1.1 500 bad\x00reason \xff\xfe" + strings.Repeat("x", 5000) + "\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+			_ = buf.Flush()
+		}))
+		t.Cleanup(srv.Close)
+		_, _, err := fx.store.CreateWebhook(t.Context(), casework.Webhook{ID: "w-hostile", RequestID: "req-hostile", URL: srv.URL,
+			Secret: "s3cret-hostile", CreatedBy: office})
+		require.NoError(t, err)
+		_, err = fx.env.ExecuteActivity(fx.acts.DeliverWebhook, activities.DeliverWebhookInput{
+			WebhookID: "w-hostile", DeliveryID: "d-hostile", EventType: "finding.major", Payload: payload})
+		var app *temporal.ApplicationError
+		require.True(t, errors.As(err, &app), "%v", err)
+		require.Equal(t, activities.ErrTypeWebhookDelivery, app.Type(), "a failed attempt, not a ledger failure")
+		attempts, err := fx.store.Deliveries(t.Context(), "d-hostile")
+		require.NoError(t, err)
+		require.Len(t, attempts, 1, "the attempt is recorded")
+		require.Equal(t, http.StatusInternalServerError, attempts[0].StatusCode)
+		require.True(t, utf8.ValidString(attempts[0].Error))
+		require.NotContains(t, attempts[0].Error, "\x00")
+		require.Contains(t, attempts[0].Error, "500 bad")
+		require.Less(t, len(attempts[0].Error), 1000)
 	})
 
 	t.Run("unreachable is retried", func(t *testing.T) {
