@@ -93,8 +93,17 @@ func findingListQuery(filter FindingFilter, afterAt *time.Time, afterID string, 
 		w.add("(created_at, id) > (?, ?)", *afterAt, afterID)
 	}
 	w.args = append(w.args, limit)
-	return "SELECT * FROM findings" + w.clause() + " ORDER BY created_at, id LIMIT $" + strconv.Itoa(len(w.args)), w.args
+	return "SELECT " + findingColumns + " FROM findings" + w.clause() + " ORDER BY created_at, id LIMIT $" + strconv.Itoa(len(w.args)), w.args
 }
+
+// findingColumns are a findings row's columns in dbsqlc.Finding's order,
+// named as sqlc's GetFinding names them (TestFindingColumnsAreGetFindings),
+// not `*`: a column a newer migration adds must not shift the row that an
+// older binary, still running through a rolling upgrade, scans by position.
+const findingColumns = "id, workflow_id, inspection_id, request_id, ledger_number, unit_code, unit_name, title, description, " +
+	"kind, severity, important, content_area, evidence_ids, rectification_opinion, stage, diagnosis, dispositions, referral, " +
+	"rectification, deadline, due_date, due_at, deadline_seq, overdue, missed_deadlines, reopen_count, withdraw_reason, found_by, " +
+	"created_at, updated_at, version, extensions, original_due, signoffs, clue_referrals"
 
 // listFindingRows runs the list statement for filter.
 func (s *Store) listFindingRows(ctx context.Context, filter FindingFilter, afterAt *time.Time, afterID string, limit int64) ([]dbsqlc.Finding, error) {
@@ -103,7 +112,7 @@ func (s *Store) listFindingRows(ctx context.Context, filter FindingFilter, after
 	if err != nil {
 		return nil, err
 	}
-	// The columns of `SELECT * FROM findings` in table order, as sqlc's
-	// generated GetFinding scans them into the same struct.
+	// findingColumns, in the order sqlc's generated GetFinding scans them
+	// into the same struct.
 	return pgx.CollectRows(rows, pgx.RowToStructByPos[dbsqlc.Finding])
 }
