@@ -49,6 +49,9 @@ type fakeLedger struct {
 	// sendUpdate answers the SendUpdate activity (nil: it is accepted);
 	// sent lists what it was asked.
 	sendUpdate func(activities.SendUpdateInput) activities.SendUpdateResult
+	// sendFails, when set, fails the SendUpdate activity (retryably) for
+	// the updates it names: the other workflow's ledger write unavailable.
+	sendFails func(activities.SendUpdateInput) bool
 	sent       []activities.SendUpdateInput
 	// down makes ApplyFindingChange fail as when the database is away.
 	down bool
@@ -328,6 +331,9 @@ func newHarness(t *testing.T) *harness {
 			fl.mu.Lock()
 			defer fl.mu.Unlock()
 			fl.sent = append(fl.sent, in)
+			if fl.sendFails != nil && fl.sendFails(in) {
+				return activities.SendUpdateResult{}, errors.New("sending refer to " + in.WorkflowID + ": the ledger could not be written in time; retry later")
+			}
 			if fl.sendUpdate == nil {
 				return activities.SendUpdateResult{}, nil
 			}

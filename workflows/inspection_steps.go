@@ -153,7 +153,10 @@ func (w *inspection) giveFeedback(ctx workflow.Context, in GiveFeedbackInput) er
 		if err := workflow.ExecuteActivity(actx, acts.SendUpdate, activities.SendUpdateInput{
 			WorkflowID: FindingWorkflowID(id), UpdateName: ActionRefer, UpdateID: UpdateID(ActionRefer, "feedback-"+w.row.ID), Args: args,
 		}).Get(ctx, &res); err != nil {
-			return fmt.Errorf("referring finding %s: %w", id, err)
+			// Not sent (the finding's ledger write unavailable past its
+			// retries): the feedback waits for every referral, UNAVAILABLE;
+			// sent again, the findings referred already are answered as before.
+			return ledgerFailure("referring finding "+id, err)
 		}
 		if res.Refused != "" {
 			refused[id] = res.Refused

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -122,6 +123,8 @@ type inspectionHarness struct {
 	imu         sync.Mutex
 	row         casework.Inspection
 	updatesSent []activities.SendUpdateInput
+	// ledgerBack ends the findings' ledger outage of sendFails.
+	ledgerBack bool
 	exposures   []casework.Exposure
 	open        int
 }
@@ -279,6 +282,58 @@ func TestInspectionProcedureWithLateReport(t *testing.T) {
 	require.Equal(t, 1, cl.Inspection.Summary.DeadlinesMissed)
 	require.Equal(t, []string{"create", ActionApproveTeam, ActionNotify, ActionStation, ActionEndOnsite, "escalate", "escalate",
 		ActionSubmitReport, ActionReview, ActionApprove, ActionGiveFeedback, ActionInspectionRectified, ActionClose}, h.fl.actions())
+}
+
+// TestFeedbackWaitsForEveryReferral: a finding whose referral cannot be
+// sent (its workflow's ledger write unavailable past the retries) is not
+// skipped as if it had refused: the feedback answers UNAVAILABLE and
+// leaves the inspection APPROVED, and sent again once the ledger is back it
+// refers every finding.
+func TestFeedbackWaitsForEveryReferral(t *testing.T) {
+	h := newInspectionHarness(t)
+	h.fl.sendFails = func(in activities.SendUpdateInput) bool {
+		h.imu.Lock()
+		defer h.imu.Unlock()
+		return in.WorkflowID == "finding/f-1" && !h.ledgerBack
+	}
+	hour := time.Hour
+	steps := []*result{
+		h.update(hour, ActionApproveTeam, "a1", ApproveTeamInput{Change: Change{RequestID: "a1", Actor: committee}}),
+		h.update(2*hour, ActionNotify, "n1", NotifyInput{Change: Change{RequestID: "n1", Actor: office}, NotifiedOn: "2026-03-02"}),
+		h.update(3*hour, ActionStation, "s1", StationInput{Change: Change{RequestID: "s1", Actor: leader}, StationedOn: "2026-03-03",
+			Announcement: "巡查任务、时间和要求", ContactPhone: "0731-12345678"}),
+		h.update(shanghai("2026-03-20 18:00").Sub(start), ActionEndOnsite, "e1", EndOnsiteInput{Change: Change{RequestID: "e1", Actor: leader}, OnsiteEndedOn: "2026-03-20"}),
+		h.update(shanghai("2026-03-23 10:00").Sub(start), ActionSubmitReport, "r1", SubmitReportInput{Change: Change{RequestID: "r1", Actor: leader}, ReportEvidenceID: "ev-report", Summary: "发现问题2个"}),
+		h.update(shanghai("2026-03-24 10:00").Sub(start), ActionReview, "v1", ReviewInput{Change: Change{RequestID: "v1", Actor: office}}),
+		h.update(shanghai("2026-03-25 10:00").Sub(start), ActionApprove, "p1", ApproveInput{Change: Change{RequestID: "p1", Actor: committee}}),
+	}
+	feedback := func(at time.Time, key string) *result {
+		return h.update(at.Sub(start), ActionGiveFeedback, key, GiveFeedbackInput{Change: Change{RequestID: key, Actor: office},
+			FeedbackDeliveredOn: "2026-04-08", Recipients: []string{"市长"}, ReceivingAuthority: "长沙市安委办"})
+	}
+	failed := feedback(shanghai("2026-04-08 10:00"), "f1")
+	h.env.RegisterDelayedCallback(func() {
+		h.imu.Lock()
+		h.ledgerBack = true
+		h.imu.Unlock()
+	}, shanghai("2026-04-09 00:00").Sub(start))
+	again := feedback(shanghai("2026-04-09 10:00"), "f2")
+	h.env.RegisterDelayedCallback(func() { h.env.CancelWorkflow() }, shanghai("2026-04-10 00:00").Sub(start))
+
+	h.env.ExecuteWorkflow(InspectionWorkflow, inspectionInput())
+	requireDone(t, steps...)
+	require.ErrorIs(t, derrors.FromTemporal(failed.failed), derrors.ErrUnavailable, "%v", failed.failed)
+	st := decodeInspection(t, again)
+	require.Equal(t, StageFeedbackGiven, st.Inspection.Stage)
+	h.imu.Lock()
+	defer h.imu.Unlock()
+	referred := map[string]bool{}
+	for _, u := range h.updatesSent {
+		referred[u.WorkflowID] = true
+	}
+	require.True(t, referred["finding/f-1"], "the finding whose referral failed is referred once the ledger is back")
+	require.Equal(t, 1, slices.Index(h.fl.actions(), ActionGiveFeedback)-slices.Index(h.fl.actions(), ActionApprove),
+		"one feedback recorded, the second's")
 }
 
 func TestInspectionCancelStopsTheReportDeadline(t *testing.T) {
