@@ -52,7 +52,7 @@ type fakeLedger struct {
 	// sendFails, when set, fails the SendUpdate activity (retryably) for
 	// the updates it names: the other workflow's ledger write unavailable.
 	sendFails func(activities.SendUpdateInput) bool
-	sent       []activities.SendUpdateInput
+	sent      []activities.SendUpdateInput
 	// down makes ApplyFindingChange fail as when the database is away.
 	down bool
 	// signoffReads counts SignoffTerms calls.

@@ -125,8 +125,8 @@ type inspectionHarness struct {
 	updatesSent []activities.SendUpdateInput
 	// ledgerBack ends the findings' ledger outage of sendFails.
 	ledgerBack bool
-	exposures   []casework.Exposure
-	open        int
+	exposures  []casework.Exposure
+	open       int
 }
 
 func newInspectionHarness(t *testing.T) *inspectionHarness {
