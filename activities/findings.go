@@ -293,7 +293,11 @@ func postWebhook(ctx context.Context, policy *egress.Policy, w casework.Webhook,
 	// Drain a little more so the connection can be reused.
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		msg := fmt.Sprintf("answered HTTP %s", printable([]byte(resp.Status)))
+		status := printable([]byte(resp.Status))
+		if r := []rune(status); len(r) > maxStatusLine {
+			status = string(r[:maxStatusLine]) + "…"
+		}
+		msg := fmt.Sprintf("answered HTTP %s", status)
 		if text := printable(snippet); text != "" {
 			msg += ": " + text
 		}
@@ -301,6 +305,10 @@ func postWebhook(ctx context.Context, policy *egress.Policy, w casework.Webhook,
 	}
 	return resp.StatusCode, nil
 }
+
+// maxStatusLine bounds the receiver's status line quoted in a failed
+// attempt's error, in characters (a reason phrase is a few words).
+const maxStatusLine = 100
 
 // maxDeliveryError bounds the error recorded of a failed attempt, in
 // characters: the status line and the snippet of the body the receiver

@@ -178,6 +178,7 @@ func TestDeliverWebhook(t *testing.T) {
 		require.NoError(t, err)
 		_, err = fx.env.ExecuteActivity(fx.acts.DeliverWebhook, activities.DeliverWebhookInput{
 			WebhookID: "w-hostile", DeliveryID: "d-hostile", EventType: "finding.major", Payload: payload})
+		failure := err
 		var app *temporal.ApplicationError
 		require.True(t, errors.As(err, &app), "%v", err)
 		require.Equal(t, activities.ErrTypeWebhookDelivery, app.Type(), "a failed attempt, not a ledger failure")
@@ -189,6 +190,7 @@ func TestDeliverWebhook(t *testing.T) {
 		require.NotContains(t, attempts[0].Error, "\x00")
 		require.Contains(t, attempts[0].Error, "500 bad")
 		require.Less(t, len(attempts[0].Error), 1000)
+		require.Less(t, len(failure.Error()), 1000, "the activity's failure quotes it bounded too")
 	})
 
 	t.Run("unreachable is retried", func(t *testing.T) {

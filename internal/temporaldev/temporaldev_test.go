@@ -48,6 +48,10 @@ func start(t *testing.T, cfg temporaldev.Config) *temporaldev.Server {
 	}
 	s, err := temporaldev.Start(t.Context(), cfg)
 	require.NoError(t, err)
+	// Stopped, and its output read to the end, before the test is over:
+	// the server's last lines go to the test's logger, which must not be
+	// written to once the test has completed.
+	t.Cleanup(func() { _ = s.Stop(context.Background()) })
 	t.Logf("Temporal dev server (CLI %s) at %s, UI %q, pid %d", temporaldev.CLIVersion, s.Address(), s.UIURL(), s.PID())
 	return s
 }
