@@ -250,7 +250,8 @@ func sendUpdate[S any](ctx context.Context, tc client.Client, l *ledger.Store, u
 // long ago it ended. So a refusal whose run had ended before this call
 // began is the earlier request's, not this one's, and the create is sent
 // again under an Update ID that names that run: that starts a new run. Its
-// own refusal, if any, is the answer.
+// own refusal, if any, is the answer. The space keeps that ID apart from
+// every request's own (a request_id holds none).
 func sendCreate[S any](ctx context.Context, tc client.Client, opts client.StartWorkflowOptions, workflowType string, input any,
 	requestID string,
 ) (state S, err error) {
@@ -268,7 +269,7 @@ func sendCreate[S any](ctx context.Context, tc client.Client, opts client.StartW
 		return state, err
 	}
 	return updateWithStart[S](ctx, tc, opts, workflowType, input, requestID,
-		workflows.AwaitCreatedUpdateID(requestID)+"/after/"+run.GetExecution().GetRunId())
+		workflows.AwaitCreatedUpdateID(requestID)+" after "+run.GetExecution().GetRunId())
 }
 
 // updateWithStart is sendCreate's call, with the await-created Update's ID.

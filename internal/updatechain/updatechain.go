@@ -10,8 +10,10 @@
 // gone (corrected, or the database back): xuncha tells clients to do just
 // that. So when the outcome is such a failure and it was completed before
 // this send began, the Update is sent again under the next ID of a chain
-// (ID, ID/2, ID/3, …), which the run has not seen; the chain is followed
-// past every stale failure, up to MaxSends.
+// (ID, "ID #2", "ID #3", …), which the run has not seen; the chain is
+// followed past every stale failure, up to MaxSends. The space keeps the
+// chain apart from every request's own ID: a request_id holds none (the
+// API's boundary), so "r-1 #2" is no other request's.
 package updatechain
 
 import (
@@ -61,8 +63,11 @@ func ID(base string, n int) string {
 	if n <= 1 {
 		return base
 	}
-	return base + "/" + strconv.Itoa(n)
+	return base + chainMark + strconv.Itoa(n)
 }
+
+// chainMark separates an ID of the chain from its base.
+const chainMark = " #"
 
 // InChain reports whether id is one of the chain's IDs that starts at
 // base: the key a change's ledger event carries (the Update ID).
@@ -70,7 +75,7 @@ func InChain(base, id string) bool {
 	if id == base {
 		return true
 	}
-	n, ok := strings.CutPrefix(id, base+"/")
+	n, ok := strings.CutPrefix(id, base+chainMark)
 	if !ok {
 		return false
 	}

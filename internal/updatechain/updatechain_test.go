@@ -82,22 +82,22 @@ func TestAStaleFailureDoesNotAnswer(t *testing.T) {
 	require.ErrorIs(t, derrors.FromTemporal(err), derrors.ErrFailedPrecondition)
 	_, err = send("pass/r-1", "")
 	require.ErrorIs(t, derrors.FromTemporal(err), derrors.ErrFailedPrecondition)
-	require.Equal(t, 2, handled(), "the refusal sent again was decided again (pass/r-1/2), not answered from the first")
+	require.Equal(t, 2, handled(), "the refusal sent again was decided again (pass/r-1 #2), not answered from the first")
 
 	require.NoError(t, tc.SignalWorkflow(ctx, id, "", "open", nil))
 	out, err := send("pass/r-1", "")
 	require.NoError(t, err)
-	require.Equal(t, "passed pass/r-1/3", out, "past both stale refusals")
+	require.Equal(t, "passed pass/r-1 #3", out, "past both stale refusals")
 	out, err = send("pass/r-1", "")
 	require.NoError(t, err)
-	require.Equal(t, "passed pass/r-1/3", out, "a retry of the success is answered with it")
+	require.Equal(t, "passed pass/r-1 #3", out, "a retry of the success is answered with it")
 	require.Equal(t, 3, handled(), "without running it again")
 
 	_, err = send("pass/r-2", "unavailable")
 	require.ErrorIs(t, derrors.FromTemporal(err), derrors.ErrUnavailable)
 	out, err = send("pass/r-2", "")
 	require.NoError(t, err, "the ledger back, the request sent again goes through")
-	require.Equal(t, "passed pass/r-2/2", out)
+	require.Equal(t, "passed pass/r-2 #2", out)
 
 	_, err = send("pass/r-3", "broken")
 	require.ErrorContains(t, err, "broken")
@@ -108,11 +108,12 @@ func TestAStaleFailureDoesNotAnswer(t *testing.T) {
 
 func TestInChain(t *testing.T) {
 	for id, want := range map[string]bool{
-		"refer/r-1": true, "refer/r-1/2": true, "refer/r-1/16": true,
-		"refer/r-1/1": false, "refer/r-1/02": false, "refer/r-1/x": false, "refer/r-10": false, "refer/r-1/2/3": false,
+		"refer/r-1": true, "refer/r-1 #2": true, "refer/r-1 #16": true,
+		"refer/r-1 #1": false, "refer/r-1 #02": false, "refer/r-1 #x": false, "refer/r-10": false, "refer/r-1/2": false,
+		"refer/r-1 #2 #3": false,
 	} {
 		require.Equal(t, want, updatechain.InChain("refer/r-1", id), id)
 	}
 	require.Equal(t, "refer/r-1", updatechain.ID("refer/r-1", 1))
-	require.Equal(t, "refer/r-1/3", updatechain.ID("refer/r-1", 3))
+	require.Equal(t, "refer/r-1 #3", updatechain.ID("refer/r-1", 3))
 }
