@@ -711,6 +711,11 @@ func (s *InvitationServer) ListInvitations(ctx context.Context, req *xunchav1.Li
 	if r := reachOf(ctx); !r.Province() {
 		x, err := s.Ledger.ExpertBySubject(ctx, r.Subject)
 		if errors.Is(err, derrors.ErrNotFound) || r.Subject == "" {
+			// Nobody of the pool: no invitations, but a forged token is
+			// still refused, as for anyone.
+			if err := ledger.CheckPageToken(req.GetPageToken()); err != nil {
+				return nil, err
+			}
 			return &xunchav1.ListInvitationsResponse{}, nil
 		}
 		if err != nil {

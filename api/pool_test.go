@@ -167,6 +167,15 @@ func TestPoolDrawToInspectionREST(t *testing.T) {
 	code, body = s.do("GET", "/v1/invitations?lineup_id=l-xiangtan&page_token=forged", &office, nil)
 	require.Equal(t, http.StatusBadRequest, code, "%v", body)
 	require.Equal(t, []string{"page_token"}, fieldViolations(body))
+	// A person not in the pool has no invitations, and a forged token is
+	// refused for them too.
+	stranger := poolActor("nobody")
+	code, body = s.do("GET", "/v1/invitations?page_token=forged", &stranger, nil)
+	require.Equal(t, http.StatusBadRequest, code, "%v", body)
+	require.Equal(t, []string{"page_token"}, fieldViolations(body), "%v", body)
+	code, body = s.do("GET", "/v1/invitations", &stranger, nil)
+	require.Equal(t, http.StatusOK, code, "%v", body)
+	require.Empty(t, body["invitations"])
 
 	// The person invited sees their own invitation, and nobody else's.
 	decliner := members(lineup)[len(members(lineup))-1]

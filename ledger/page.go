@@ -67,6 +67,14 @@ func decodeCursor(token string) (*cursor, error) {
 // at most 128 characters (the API's boundary), 4 bytes each at the most.
 const maxCursorID = 4 * 128
 
+// CheckPageToken refuses a page token no list gave (INVALID_ARGUMENT naming
+// page_token), for a caller that answers without listing; the empty token
+// is the first page.
+func CheckPageToken(token string) error {
+	_, err := decodeCursor(token)
+	return err
+}
+
 // listPage reads one page of a keyset-paginated query. fetch runs the query
 // with the cursor (the previous page's last time and ID: nil and "" on the
 // first page) and a row limit: one row more than pageSize is read to know
