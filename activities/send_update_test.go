@@ -1,15 +1,10 @@
 package activities_test
 
 import (
-	"context"
 	"encoding/json"
-	"fmt"
-	"os"
 	"testing"
 
 	"github.com/stretchr/testify/require"
-	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/xuncha/xuncha/activities"
@@ -42,18 +37,7 @@ func referee(ctx workflow.Context) error {
 // unavailable fails the activity, to be retried, and the retry goes
 // through, not answered with the failure Temporal kept.
 func TestSendUpdateAnswers(t *testing.T) {
-	tc, err := client.Dial(client.Options{HostPort: testenv.TemporalAddress(t)})
-	require.NoError(t, err)
-	t.Cleanup(tc.Close)
-	queue := "send-update-" + t.Name()
-	w := worker.New(tc, queue, worker.Options{})
-	w.RegisterWorkflow(referee)
-	require.NoError(t, w.Start())
-	t.Cleanup(w.Stop)
-	id := fmt.Sprintf("referee-%d", os.Getpid())
-	_, err = tc.ExecuteWorkflow(t.Context(), client.StartWorkflowOptions{ID: id, TaskQueue: queue}, referee)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = tc.TerminateWorkflow(context.WithoutCancel(t.Context()), id, "", "test over") })
+	tc, id := testenv.Workflow(t, referee)
 
 	acts := &activities.Activities{Temporal: tc, Log: testenv.Logger(t)}
 	send := func(workflowID, updateID, how string) (activities.SendUpdateResult, error) {

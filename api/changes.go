@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"slices"
-	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
@@ -245,50 +244,18 @@ func sendUpdate[S any](ctx context.Context, tc client.Client, l *ledger.Store, u
 //
 // A create the workflow refused (its run failed, CREATE_REFUSED) changed
 // nothing, and the request may be sent again, corrected or once the
-// refusal's reason is gone (the team on site). Temporal, though, answers an
-// Update ID that the latest run completed with that run's outcome, however
-// long ago it ended. So a refusal whose run had ended before this call
-// began is the earlier request's, not this one's, and the create is sent
-// again under an Update ID that names that run: that starts a new run. Its
-// own refusal, if any, is the answer. The space keeps that ID apart from
-// every request's own (a request_id holds none).
+// refusal's reason is gone (the team on site): the refused run's answer,
+// which Temporal keeps, does not answer it (updatechain.SendWithStart).
 func sendCreate[S any](ctx context.Context, tc client.Client, opts client.StartWorkflowOptions, workflowType string, input any,
 	requestID string,
 ) (state S, err error) {
-	began := time.Now()
-	state, err = updateWithStart[S](ctx, tc, opts, workflowType, input, requestID, workflows.AwaitCreatedUpdateID(requestID))
-	if err == nil || !changedNothing(derrors.FromTemporal(err)) {
-		return state, err
-	}
-	desc, derr := tc.DescribeWorkflow(ctx, opts.ID, "")
-	if derr != nil {
-		return state, err
-	}
-	run := desc.RawResponse.GetWorkflowExecutionInfo()
-	if run.GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_FAILED || run.GetCloseTime() == nil || !run.GetCloseTime().AsTime().Before(began) {
-		return state, err
-	}
-	return updateWithStart[S](ctx, tc, opts, workflowType, input, requestID,
-		workflows.AwaitCreatedUpdateID(requestID)+" after "+run.GetExecution().GetRunId())
-}
-
-// updateWithStart is sendCreate's call, with the await-created Update's ID.
-func updateWithStart[S any](ctx context.Context, tc client.Client, opts client.StartWorkflowOptions, workflowType string, input any,
-	requestID, updateID string,
-) (state S, err error) {
 	opts.WorkflowIDConflictPolicy = enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING
-	handle, err := tc.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
-		StartWorkflowOperation: tc.NewWithStartWorkflowOperation(opts, workflowType, input),
-		UpdateOptions: client.UpdateWorkflowOptions{
-			UpdateID:     updateID,
-			UpdateName:   workflows.UpdateAwaitCreated,
-			Args:         []any{workflows.AwaitCreatedInput{RequestID: requestID}},
-			WaitForStage: client.WorkflowUpdateStageCompleted,
-		},
-	})
-	if err == nil {
-		err = handle.Get(ctx, &state)
-	}
+	err = updatechain.SendWithStart(ctx, tc, opts, workflowType, input, client.UpdateWorkflowOptions{
+		UpdateID:     workflows.AwaitCreatedUpdateID(requestID),
+		UpdateName:   workflows.UpdateAwaitCreated,
+		Args:         []any{workflows.AwaitCreatedInput{RequestID: requestID}},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	}, &state)
 	return state, err
 }
 

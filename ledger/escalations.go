@@ -87,7 +87,9 @@ func (s *Store) recordEscalation(ctx context.Context, esc casework.Escalation, a
 // SubjectFilter narrows ListEscalations and ListInterviews; empty fields
 // match all.
 type SubjectFilter struct {
-	// Subject is "finding/<id>" or "inspection/<id>".
+	// Subject is a lifecycle's workflow ID ("finding/<id>",
+	// "inspection/<id>"; an escalation's also "interview/<id>" or
+	// "invitation/<id>").
 	Subject  string
 	UnitCode string
 	// Reach is the caller's scope.

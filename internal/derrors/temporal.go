@@ -2,6 +2,7 @@ package derrors
 
 import (
 	"errors"
+	"slices"
 
 	"go.temporal.io/sdk/temporal"
 
@@ -125,3 +126,10 @@ func FromTemporal(err error) error {
 // NonRetryableTypes are the application error types of domain refusals:
 // retrying an activity that refused will not help.
 var NonRetryableTypes = []string{errTypeInvalid, errTypePrecondition, errTypeAlreadyExists, errTypeNotFound, errTypePermission}
+
+// LeftNothing reports whether an application error of type typ left
+// nothing behind: a domain refusal (NonRetryableTypes), or UNAVAILABLE (the
+// ledger not written within its retries).
+func LeftNothing(typ string) bool {
+	return typ == errTypeUnavailable || slices.Contains(NonRetryableTypes, typ)
+}

@@ -2,13 +2,11 @@ package updatechain_test
 
 import (
 	"errors"
-	"fmt"
 	"os"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/xuncha/xuncha/internal/derrors"
@@ -50,19 +48,8 @@ func gate(ctx workflow.Context) error {
 // chain, each time; a success answers every retry of it without running
 // again; an Update that failed otherwise is answered as Temporal stored it.
 func TestAStaleFailureDoesNotAnswer(t *testing.T) {
-	tc, err := client.Dial(client.Options{HostPort: testenv.TemporalAddress(t)})
-	require.NoError(t, err)
-	t.Cleanup(tc.Close)
-	queue := "updatechain-" + t.Name()
-	w := worker.New(tc, queue, worker.Options{})
-	w.RegisterWorkflow(gate)
-	require.NoError(t, w.Start())
-	t.Cleanup(w.Stop)
+	tc, id := testenv.Workflow(t, gate)
 	ctx := t.Context()
-	id := fmt.Sprintf("gate-%d", os.Getpid())
-	_, err = tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: queue}, gate)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = tc.TerminateWorkflow(t.Context(), id, "", "test over") })
 
 	send := func(updateID, how string) (string, error) {
 		var out string
@@ -78,7 +65,7 @@ func TestAStaleFailureDoesNotAnswer(t *testing.T) {
 		return n
 	}
 
-	_, err = send("pass/r-1", "")
+	_, err := send("pass/r-1", "")
 	require.ErrorIs(t, derrors.FromTemporal(err), derrors.ErrFailedPrecondition)
 	_, err = send("pass/r-1", "")
 	require.ErrorIs(t, derrors.FromTemporal(err), derrors.ErrFailedPrecondition)
