@@ -1,9 +1,12 @@
 package problemlist
 
 import (
+	"archive/zip"
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"slices"
 	"strings"
@@ -21,6 +24,13 @@ const (
 	// DefaultMaxUnzipBytes is the most a workbook may unpack to: a zip
 	// bomb is refused before it is inflated past it.
 	DefaultMaxUnzipBytes int64 = 256 << 20
+	// DefaultMaxInMemoryBytes is the most a workbook's parts that are
+	// inflated into memory may unpack to, together: every part but the
+	// worksheets and shared strings larger than unzipInMemory, which go to
+	// temporary files. A list's pictures are stored compressed already, so
+	// a real workbook of DefaultMaxImportBytes (api) stays well under it;
+	// a part of zeros that deflates a thousandfold does not.
+	DefaultMaxInMemoryBytes int64 = 64 << 20
 	// unzipInMemory is how much of a worksheet excelize holds in memory;
 	// more is inflated to a temporary file (excelize's UnzipXMLSizeLimit).
 	unzipInMemory int64 = 16 << 20
@@ -34,6 +44,9 @@ type Limits struct {
 	// MaxUnzipBytes is the most the workbook may unpack to, all its parts
 	// together (default DefaultMaxUnzipBytes).
 	MaxUnzipBytes int64
+	// MaxInMemoryBytes is the most its parts held in memory may unpack to
+	// (default DefaultMaxInMemoryBytes).
+	MaxInMemoryBytes int64
 }
 
 func (l Limits) maxRows() int {
@@ -41,6 +54,13 @@ func (l Limits) maxRows() int {
 		return l.MaxRows
 	}
 	return DefaultMaxRows
+}
+
+func (l Limits) maxInMemoryBytes() int64 {
+	if l.MaxInMemoryBytes > 0 {
+		return l.MaxInMemoryBytes
+	}
+	return DefaultMaxInMemoryBytes
 }
 
 func (l Limits) maxUnzipBytes() int64 {
@@ -131,8 +151,10 @@ type Table[D any] struct {
 	layout   *Layout[D]
 	// fields maps a request field to its column (1-based).
 	fields map[string]int
-	// invalid holds the rows with a problem.
+	// invalid holds the rows with a problem; refused the cells that have
+	// one (a set, so that a sheet of bad cells is refused in linear time).
 	invalid map[int]bool
+	refused map[string]bool
 }
 
 // Sheet is a problem list read from a workbook (ReadWorkbook).
@@ -155,9 +177,10 @@ func (s *Table[D]) RefuseText(row int, field string, rule i18n.Text) {
 	}
 	cell, _ := excelize.CoordinatesToCellName(n, row)
 	// One problem per cell: the first rule broken is the one to fix.
-	if slices.ContainsFunc(s.Problems, func(p Problem) bool { return p.Cell == cell }) {
+	if s.refused[cell] {
 		return
 	}
+	s.refused[cell] = true
 	s.Problems = append(s.Problems, Problem{Row: row, Cell: cell, Header: header, Rule: rule.EN, RuleZH: rule.ZH})
 	s.invalid[row] = true
 }
@@ -174,18 +197,27 @@ func (s *Table[D]) header(field string) string {
 // Invalid reports whether a row has a problem.
 func (s *Table[D]) Invalid(row int) bool { return s.invalid[row] }
 
+// MaxProblemsShown is the most invalid cells Err names: a sheet of twenty
+// thousand bad rows is refused with the first of them and a count of the
+// rest, not with a violation per cell (megabytes the clerk cannot use).
+const MaxProblemsShown = 1000
+
 // Err is the sheet's problems as field violations, one per cell (the
-// cell's name as the field, "严重程度 must be …" as the rule); nil when
-// there are none.
+// cell's name as the field, "严重程度 must be …" as the rule), the first
+// MaxProblemsShown of them and then one on "file" that counts the others;
+// nil when there are none.
 func (s *Table[D]) Err() error {
 	var v derrors.Violations
 	slices.SortStableFunc(s.Problems, func(a, b Problem) int { return a.Row - b.Row })
-	for _, p := range s.Problems {
+	for _, p := range s.Problems[:min(len(s.Problems), MaxProblemsShown)] {
 		zh := p.RuleZH
 		if zh == "" {
 			zh = p.Rule
 		}
 		v = append(v, derrors.FieldViolation{Field: p.Cell, Rule: p.Header + " " + p.Rule, RuleZH: p.Header + " " + zh})
+	}
+	if more := len(s.Problems) - MaxProblemsShown; more > 0 {
+		v.Add("file", "%d more invalid cell(s) after row %d are not listed: mend these first", more, s.Problems[MaxProblemsShown-1].Row)
 	}
 	return v.Err()
 }
@@ -227,7 +259,15 @@ func ReadWorkbook(r io.Reader, limits Limits) (*Sheet, error) {
 // the limit; the cells' problems are the Table's, every row read.
 func ReadTable[D any](r io.Reader, limits Limits, l *Layout[D]) (*Table[D], error) {
 	maxUnzip := limits.maxUnzipBytes()
-	f, err := excelize.OpenReader(r, excelize.Options{UnzipSizeLimit: maxUnzip, UnzipXMLSizeLimit: min(unzipInMemory, maxUnzip)})
+	toTemp := min(unzipInMemory, maxUnzip)
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("reading the workbook: %w", err)
+	}
+	if err := checkInMemory(data, toTemp, limits.maxInMemoryBytes()); err != nil {
+		return nil, err
+	}
+	f, err := excelize.OpenReader(bytes.NewReader(data), excelize.Options{UnzipSizeLimit: maxUnzip, UnzipXMLSizeLimit: toTemp})
 	if err != nil {
 		if strings.Contains(err.Error(), "unzip size") {
 			return nil, derrors.Invalid("file", "unpacks to more than %d bytes, the most an import takes: split the list", maxUnzip)
@@ -235,7 +275,7 @@ func ReadTable[D any](r io.Reader, limits Limits, l *Layout[D]) (*Table[D], erro
 		return nil, derrors.Invalid("file", "is not a workbook that can be read (%s): save it as .xlsx (Excel 2007 or later; WPS: 另存为 .xlsx)", cause(err))
 	}
 	defer f.Close()
-	s := &Table[D]{Name: l.Sheet, layout: l, fields: map[string]int{}, invalid: map[int]bool{}}
+	s := &Table[D]{Name: l.Sheet, layout: l, fields: map[string]int{}, invalid: map[int]bool{}, refused: map[string]bool{}}
 	if idx, err := f.GetSheetIndex(l.Sheet); err != nil || idx < 0 {
 		sheets := f.GetSheetList()
 		if len(sheets) == 0 {
@@ -318,6 +358,31 @@ func (s *Table[D]) CheckRepeats(identity func(D) string, field string) {
 }
 
 // cause is an error's text for a refusal: the library's words, cut short.
+// checkInMemory refuses a workbook whose parts that excelize inflates into
+// memory (ReadZipReader: all but the worksheets and shared strings larger
+// than toTemp) unpack to more than most bytes, by the sizes its zip
+// directory declares (archive/zip fails a part that inflates past its
+// size). What is no zip is left to excelize to refuse.
+func checkInMemory(data []byte, toTemp, most int64) error {
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		return nil
+	}
+	var inMemory int64
+	for _, part := range zr.File {
+		size := part.FileInfo().Size()
+		name := strings.ToLower(strings.ReplaceAll(part.Name, "\\", "/"))
+		sheet := name == "xl/sharedstrings.xml" || strings.HasPrefix(name, "xl/worksheets/sheet")
+		if sheet && size > toTemp {
+			continue
+		}
+		if inMemory += size; inMemory > most || inMemory < 0 {
+			return derrors.Invalid("file", "holds parts besides its worksheets (pictures, objects) that unpack to more than %d bytes, the most an import holds: remove them, or split the list", most)
+		}
+	}
+	return nil
+}
+
 func cause(err error) string {
 	msg := err.Error()
 	if r := []rune(msg); len(r) > 200 {
