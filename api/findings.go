@@ -179,8 +179,9 @@ func checkEvidence(ctx context.Context, l *ledger.Store, field string, ids []str
 // name: evidence the ledger does not hold, and evidence of an object out
 // of the caller's reach, which is answered exactly as an ID nobody
 // uploaded (attached to an object in reach, it would be readable from then
-// on). Evidence no object names yet (a colleague's fresh upload, handed
-// on) may be named.
+// on). Evidence nothing names yet (a colleague's fresh upload, handed on)
+// may be named; what a change attached anywhere (an event names it) may
+// not, by those who cannot read it.
 func unnameableEvidence(ctx context.Context, l *ledger.Store, ids []string) ([]string, error) {
 	if len(ids) == 0 {
 		return nil, nil
@@ -204,13 +205,9 @@ func unnameableEvidence(ctx context.Context, l *ledger.Store, ids []string) ([]s
 		asked[id] = true
 		err := l.InReach(ctx, r, ledger.SubjectEvidence, id)
 		if errors.Is(err, derrors.ErrNotFound) {
-			// Reach{} with no subject: whether any object names it.
-			err = l.InReach(ctx, ledger.Reach{}, ledger.SubjectEvidence, id)
-			switch {
-			case err == nil:
+			var named bool
+			if named, err = l.EvidenceNamed(ctx, id); named {
 				missing = append(missing, id)
-			case errors.Is(err, derrors.ErrNotFound):
-				err = nil
 			}
 		}
 		if err != nil {

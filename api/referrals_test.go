@@ -273,3 +273,35 @@ func (s *stack) describeDetails(workflowID string) string {
 	require.NoError(s.t, v.Get(&meta))
 	return meta.GetCurrentDetails()
 }
+
+// TestAttachedEvidenceIsNotHandedOn: evidence a change attached where the
+// reach rules do not look (here a receiving body's case decision, on its
+// referral's outcome) cannot be named by someone who cannot read it. The
+// unit sees the decision's ID on its own finding; naming it in its
+// rectification report used to pass as "a fresh upload nobody named yet",
+// and the unit could read the decision from then on.
+func TestAttachedEvidenceIsNotHandedOn(t *testing.T) {
+	s := setup(t)
+	inspection := s.createInspection()
+	id := s.referredClue(inspection, "clue")
+	s.step(id, "acknowledgeReferral", commission, map[string]any{"request_id": rid(t, "ack"), "receipt_number": "长纪回〔2026〕12号"}, "REFERRED")
+	code, up := s.uploadAs(&commission, "DOCUMENT", "text/plain", []byte("长纪处〔2026〕7号 处分决定书"), url.Values{"file_name": {"处分决定书.txt"}})
+	require.Equal(t, http.StatusOK, code, "%v", up)
+	decision := up["id"].(string)
+	s.step(id, "reportReferralOutcome", commission, map[string]any{"request_id": rid(t, "filed"),
+		"outcome": "FILED", "summary": "已立案审查", "case_number": "长纪案〔2026〕3号", "evidence_ids": []string{decision}}, "REFERRED")
+
+	code, _ = s.do("GET", "/v1/evidence/"+decision, &unit, nil)
+	require.Equal(t, http.StatusNotFound, code, "the unit does not reach the decision")
+	code, body := s.do("POST", "/v1/findings/"+id+":reportRectification", &unit, rectificationReport(rid(t, "launder"), decision))
+	require.Equal(t, http.StatusBadRequest, code, "%v", body)
+	require.Contains(t, violationRule(body, "evidence_ids[0]"), "does not exist", "%v", body)
+	code, _ = s.do("GET", "/v1/evidence/"+decision, &unit, nil)
+	require.Equal(t, http.StatusNotFound, code, "and still does not")
+
+	// The unit's own upload, named by nothing yet, is still its to name.
+	code, own := s.uploadAs(&unit, "DOCUMENT", "text/plain", []byte("整改报告"), url.Values{"file_name": {"整改报告.txt"}})
+	require.Equal(t, http.StatusOK, code, "%v", own)
+	code, body = s.do("POST", "/v1/findings/"+id+":reportRectification", &unit, rectificationReport(rid(t, "own"), own["id"].(string)))
+	require.Equal(t, http.StatusOK, code, "%v", body)
+}

@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"context"
+	"errors"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -108,6 +109,30 @@ func (s *Store) GetEvidence(ctx context.Context, ids []string) ([]casework.Evide
 
 // MissingEvidence returns those of ids that no evidence has, in the order of
 // ids (each once); none missing is an empty result.
+// EvidenceNamed reports whether anything names the evidence: an event
+// (every change that attaches evidence records it in its event), or, for
+// rows from before that, an object EvidenceInReach knows. Evidence nothing
+// names may be handed on; named evidence may be named again only by those
+// who can read it (api, unnameableEvidence).
+func (s *Store) EvidenceNamed(ctx context.Context, id string) (bool, error) {
+	named, err := s.q.EvidenceNamedByEvent(ctx, id)
+	if err != nil {
+		return false, fmt.Errorf("reading the events that name evidence %q: %w", id, err)
+	}
+	if named {
+		return true, nil
+	}
+	// Reach{} with no subject: whether any object names it.
+	switch err := s.InReach(ctx, Reach{}, SubjectEvidence, id); {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, derrors.ErrNotFound):
+		return false, nil
+	default:
+		return false, err
+	}
+}
+
 func (s *Store) MissingEvidence(ctx context.Context, ids []string) ([]string, error) {
 	if len(ids) == 0 {
 		return nil, nil

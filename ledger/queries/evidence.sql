@@ -29,6 +29,12 @@ SELECT wanted.id::text AS id FROM unnest(@ids::text[]) WITH ORDINALITY AS wanted
 WHERE NOT EXISTS (SELECT 1 FROM evidence e WHERE e.id = wanted.id)
 ORDER BY n;
 
+-- name: EvidenceNamedByEvent :one
+-- EvidenceNamedByEvent says whether an event of any subject names the
+-- evidence: every change that attaches evidence records it in its event
+-- (events_evidence, migration 023).
+SELECT EXISTS (SELECT 1 FROM events WHERE evidence @> jsonb_build_array(@id::text) AND evidence <> '[]'::jsonb);
+
 -- name: EvidenceInReach :one
 -- EvidenceInReach says whether evidence exists and is in a caller's scope:
 -- the caller uploaded it (when the caller has a subject: an

@@ -91,6 +91,20 @@ func (q *Queries) EvidenceInReach(ctx context.Context, arg EvidenceInReachParams
 	return exists, err
 }
 
+const evidenceNamedByEvent = `-- name: EvidenceNamedByEvent :one
+SELECT EXISTS (SELECT 1 FROM events WHERE evidence @> jsonb_build_array($1::text) AND evidence <> '[]'::jsonb)
+`
+
+// EvidenceNamedByEvent says whether an event of any subject names the
+// evidence: every change that attaches evidence records it in its event
+// (events_evidence, migration 023).
+func (q *Queries) EvidenceNamedByEvent(ctx context.Context, id string) (bool, error) {
+	row := q.db.QueryRow(ctx, evidenceNamedByEvent, id)
+	var exists bool
+	err := row.Scan(&exists)
+	return exists, err
+}
+
 const evidenceOf = `-- name: EvidenceOf :many
 SELECT id, kind, sha256, size, location, file_name, content_type, captured_at, captured_by, uploaded_by, uploaded_at FROM evidence WHERE id = ANY($1::text[])
 `

@@ -1,0 +1,15 @@
+-- Which events name a piece of evidence, indexed. Forward-only.
+--
+-- A change may name evidence its caller cannot read only while no object
+-- names it yet (a colleague's fresh upload, handed on: api,
+-- unnameableEvidence). EvidenceInReach's objects are the finding's own
+-- evidence and rectification report, an inspection's notice and report and
+-- an interview's follow-up; evidence attached anywhere else (a referral's
+-- outcome, a sign-off, an extension request, an inspection's rectification
+-- report) counted as named by nothing, and anyone could attach it to an
+-- object of their own and read it from then on. Every change that attaches
+-- evidence records it in its event (events.evidence), so whether any event
+-- names it is the question that covers every place, present and future;
+-- this index answers it without reading the events. Only events that name
+-- evidence are in it.
+CREATE INDEX events_evidence ON events USING gin (evidence jsonb_path_ops) WHERE evidence <> '[]'::jsonb;
