@@ -59,8 +59,8 @@ func setupTraced(t *testing.T) (*stack, *queryLog) {
 // ledger connections are traced (the worker has its own): the workflow ID
 // derives from the resource's ID, so a change reads nothing first but its
 // scope. An office change's only statement is the claim of its idempotency
-// key, a write; a team member's reads, after that claim, whether the finding
-// is in its reach (one SELECT).
+// key, a write; a team member's reads, after that claim, its position on
+// the team of the finding's inspection, which is its reach (one SELECT).
 func TestChangeReadsNoLedgerBeforeTheUpdate(t *testing.T) {
 	s, log := setupTraced(t)
 	f := s.recordFinding(s.createInspection(), "record", "GENERAL")
@@ -87,7 +87,7 @@ func TestChangeReadsNoLedgerBeforeTheUpdate(t *testing.T) {
 		want := 1
 		if who.Role != office.Role {
 			want = 2
-			require.True(t, strings.HasPrefix(queries[len(queries)-1], "SELECT EXISTS ( SELECT 1 FROM findings f WHERE f.id = $1"), "%s: %q", c.action, queries)
+			require.True(t, strings.HasPrefix(queries[len(queries)-1], "SELECT coalesce(( SELECT m->>'role' FROM inspections i"), "%s: %q", c.action, queries)
 		}
 		require.Len(t, queries, want, "%s: %q", c.action, queries)
 		require.True(t, strings.HasPrefix(queries[0], "INSERT INTO idempotency_keys"), "%s: %q", c.action, queries)

@@ -102,7 +102,10 @@ func sendChange[S, R, P any](ctx context.Context, tc client.Client, l *ledger.St
 	}
 	// Scope: a unit or team caller changes only what it reaches, and learns
 	// nothing of the rest (one ledger read; none for the province).
-	if err := inReach(ctx, l, k.subjectType, id); err != nil {
+	// A team's caller acts as their position on it (reachAs).
+	if who, err = reachAs(ctx, l, who, k.subjectType, id, func(as actor.Actor) error {
+		return k.machine.CheckRole(c.action, as)
+	}); err != nil {
 		return answer, err
 	}
 	*c.input.Header() = workflows.Change{RequestID: requestID, Actor: who}

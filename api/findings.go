@@ -71,8 +71,10 @@ func (s *FindingServer) RecordFinding(ctx context.Context, req *xunchav1.RecordF
 	if req.GetInspectionId() == "" {
 		return nil, derrors.Invalid("inspection_id", "must not be empty")
 	}
-	// A team records findings of its own inspections only.
-	if err := inReach(ctx, s.Ledger, casework.SubjectInspection, req.GetInspectionId()); err != nil {
+	// A team records findings of its own inspections only, an observer none.
+	if who, err = reachAs(ctx, s.Ledger, who, casework.SubjectInspection, req.GetInspectionId(), func(as actor.Actor) error {
+		return workflows.FindingMachine.CheckRole("record", as)
+	}); err != nil {
 		return nil, err
 	}
 	ins, err := s.Ledger.GetInspection(ctx, req.GetInspectionId())
@@ -180,8 +182,8 @@ func checkEvidence(ctx context.Context, l *ledger.Store, field string, ids []str
 // of the caller's reach, which is answered exactly as an ID nobody
 // uploaded (attached to an object in reach, it would be readable from then
 // on). Evidence nothing names yet (a colleague's fresh upload, handed on)
-// may be named; what a change attached anywhere (an event names it) may
-// not, by those who cannot read it.
+// may be named; what someone else's change attached anywhere (an event
+// names it) may not, by those who cannot read it.
 func unnameableEvidence(ctx context.Context, l *ledger.Store, ids []string) ([]string, error) {
 	if len(ids) == 0 {
 		return nil, nil
@@ -206,7 +208,7 @@ func unnameableEvidence(ctx context.Context, l *ledger.Store, ids []string) ([]s
 		err := l.InReach(ctx, r, ledger.SubjectEvidence, id)
 		if errors.Is(err, derrors.ErrNotFound) {
 			var named bool
-			if named, err = l.EvidenceNamed(ctx, id); named {
+			if named, err = l.EvidenceNamed(ctx, id, r.Subject); named {
 				missing = append(missing, id)
 			}
 		}

@@ -318,7 +318,9 @@ func (h *importHandler) run(r *http.Request, progress func(done, total int)) (*I
 	}
 	inspectionID := r.PathValue("inspection_id")
 	// Out of reach is not found, before anything about the file.
-	if err := inReach(ctx, h.ledger, casework.SubjectInspection, inspectionID); err != nil {
+	if who, err = reachAs(ctx, h.ledger, who, casework.SubjectInspection, inspectionID, func(as actor.Actor) error {
+		return workflows.FindingMachine.CheckRole("record", as)
+	}); err != nil {
 		return nil, err
 	}
 	ins, err := h.ledger.GetInspection(ctx, inspectionID)

@@ -11,6 +11,7 @@ import (
 	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/ledger"
 	xunchav1 "github.com/xuncha/xuncha/proto/xuncha/v1"
+	"github.com/xuncha/xuncha/workflows"
 )
 
 // reachFor is the scope rule (issue 10 item 4): which objects a caller
@@ -57,6 +58,42 @@ func reachOf(ctx context.Context) ledger.Reach {
 		return r
 	}
 	return ledger.Reach{ByUnit: true}
+}
+
+// reachAs is inReach for a change of the caller who, and returns who as
+// their position on the team of the inspection that typ/id is
+// (casework.SubjectInspection) or belongs to (SubjectFinding) makes them,
+// for the team roles, whose reach is that team: one read gives both. A
+// token's team_leader role is a leader's only on the inspections whose
+// team lists its subject as LEADER: on another team it acts as a team
+// member, and permitted (whether the row or the action allows a role)
+// decides. An observer's place on a team lets them watch, never change
+// anything. Other roles and other subjects (no interview action is the
+// leader's alone) keep the token's role.
+func reachAs(ctx context.Context, l *ledger.Store, who actor.Actor, typ, id string, permitted func(actor.Actor) error) (actor.Actor, error) {
+	if who.Role != actor.RoleTeamLeader && who.Role != actor.RoleTeamMember ||
+		typ != casework.SubjectInspection && typ != casework.SubjectFinding || reachOf(ctx).Province() {
+		return who, inReach(ctx, l, typ, id)
+	}
+	position, err := l.TeamPosition(ctx, typ, id, who.Subject)
+	switch {
+	case err != nil:
+		return who, err
+	case position == "":
+		// Out of reach, answered as inReach answers it.
+		return who, derrors.New(derrors.ErrNotFound, "%s %q not found", typ, id)
+	case position == workflows.TeamObserver:
+		return who, derrors.New(derrors.ErrPermissionDenied,
+			"the team of %s %q lists you as an observer (%s): observers change nothing", typ, id, position)
+	case position == workflows.TeamLeader:
+		return who, nil
+	}
+	who.Role = actor.RoleTeamMember
+	if permitted(who) != nil {
+		return who, derrors.New(derrors.ErrPermissionDenied,
+			"this is the team leader's to do: the team of %s %q lists you as %s, not %s", typ, id, position, workflows.TeamLeader)
+	}
+	return who, nil
 }
 
 // inReach answers NOT_FOUND, exactly as for an object that does not exist,
@@ -121,12 +158,27 @@ func subjectInReach(ctx context.Context, l *ledger.Store, subject string) error 
 }
 
 // tipInReach answers NOT_FOUND, as for a tip that does not exist, unless
-// the caller reaches the tip's inspection: only the office and the
-// inspection's team read a tip.
+// the caller reaches the tip's inspection's tips (tipsInReach).
 func tipInReach(ctx context.Context, l *ledger.Store, t ledger.Tip) error {
-	err := inReach(ctx, l, casework.SubjectInspection, t.InspectionID)
+	err := tipsInReach(ctx, l, t.InspectionID)
 	if errors.Is(err, derrors.ErrNotFound) {
 		return derrors.New(derrors.ErrNotFound, "tip %q not found", t.ID)
+	}
+	return err
+}
+
+// tipsInReach answers NOT_FOUND, as for an inspection that does not exist,
+// unless the caller reaches its tips: only the office and the inspection's
+// team read them, and an observer on the team does not (what the public
+// reports stays with those who act on it).
+func tipsInReach(ctx context.Context, l *ledger.Store, inspectionID string) error {
+	who, _ := actor.FromContext(ctx)
+	if who.Role != actor.RoleTeamLeader && who.Role != actor.RoleTeamMember || reachOf(ctx).Province() {
+		return inReach(ctx, l, casework.SubjectInspection, inspectionID)
+	}
+	position, err := l.TeamPosition(ctx, casework.SubjectInspection, inspectionID, who.Subject)
+	if err == nil && (position == "" || position == workflows.TeamObserver) {
+		err = derrors.New(derrors.ErrNotFound, "%s %q not found", casework.SubjectInspection, inspectionID)
 	}
 	return err
 }

@@ -375,3 +375,54 @@ func TestCreateReplayOutOfReach(t *testing.T) {
 	require.Equal(t, http.StatusConflict, code, "%v", replayedIV)
 	require.NotContains(t, replayedIV, "reason", "nothing of the office's interview")
 }
+
+// TestTeamPositionDecides: a token's team role is the person's everywhere,
+// their position on a team is theirs on that inspection only. 张伟 leads
+// another team, so his token says team_leader; on this one he is a MEMBER,
+// and the leader's steps are refused him here, saying why, while a
+// member's are his. An observer listed with a subject changes nothing and
+// reads no tip.
+func TestTeamPositionDecides(t *testing.T) {
+	s := setup(t)
+	team := validTeam()
+	observer := actor.Actor{Name: "郑红", Role: actor.RoleTeamMember, Organisation: "省人大代表", Subject: "observer-zheng"}
+	team[6]["subject"] = observer.Subject
+	id := s.createInspectionOf("positions", "430100", team)
+	zhang := actor.Actor{Name: member.Name, Role: actor.RoleTeamLeader, Organisation: member.Organisation, Subject: userOf(member).Subject}
+
+	code, body := s.do("POST", "/v1/inspections/"+id+":endOnsite", &zhang, map[string]any{
+		"request_id": rid(t, "end"), "onsite_ended_on": today().String()})
+	require.Equal(t, http.StatusForbidden, code, "%v", body)
+	require.Contains(t, body["message"], "the team of inspection \""+id+"\" lists you as MEMBER, not LEADER")
+
+	// What a member may do, he does, as the member he is here.
+	code, f := s.do("POST", "/v1/inspections/"+id+"/findings", &zhang, findingBody(rid(t, "by-zhang"), "GENERAL", s.evidenceOf(zhang, "现场照片")))
+	require.Equal(t, http.StatusOK, code, "%v", f)
+	require.Equal(t, actor.RoleTeamMember, f["found_by"].(map[string]any)["role"])
+	fid := f["id"].(string)
+	s.step(fid, "diagnose", zhang, diagnosis(rid(t, "diagnose")), "DIAGNOSED")
+	code, body = s.do("POST", "/v1/findings/"+fid+":classify", &zhang, classification(rid(t, "classify")))
+	require.Equal(t, http.StatusForbidden, code, "classifying is the leader's: %v", body)
+
+	code, tip := s.do("POST", "/v1/inspections/"+id+"/tips", &member, map[string]any{
+		"request_id": rid(t, "tip"), "channel": "PHONE", "received_on": today().String(), "content": "某企业夜间偷排，请核查。"})
+	require.Equal(t, http.StatusOK, code, "%v", tip)
+	code, body = s.do("POST", "/v1/tips/"+tip["id"].(string)+":triage", &zhang, map[string]any{"request_id": rid(t, "triage"), "dismiss_reason": "重复举报"})
+	require.Equal(t, http.StatusForbidden, code, "triage is the leader's: %v", body)
+
+	// The observer: a team role in the token, OBSERVER on the team.
+	code, body = s.do("POST", "/v1/inspections/"+id+"/findings", &observer, findingBody(rid(t, "by-observer"), "GENERAL", s.evidenceOf(observer, "照片")))
+	require.Equal(t, http.StatusForbidden, code, "%v", body)
+	require.Contains(t, body["message"], "observers change nothing")
+	code, _ = s.do("GET", "/v1/tips/"+tip["id"].(string), &observer, nil)
+	require.Equal(t, http.StatusNotFound, code, "an observer reads no tip")
+	code, _ = s.do("GET", "/v1/inspections/"+id+"/tips", &observer, nil)
+	require.Equal(t, http.StatusNotFound, code, "nor the inspection's list of them")
+
+	// The leader of this team does what is the leader's.
+	code, body = s.do("POST", "/v1/findings/"+fid+":classify", &teamLeader, classification(rid(t, "classify-leader")))
+	require.Equal(t, http.StatusOK, code, "%v", body)
+	code, body = s.do("POST", "/v1/inspections/"+id+":endOnsite", &teamLeader, map[string]any{
+		"request_id": rid(t, "end-leader"), "onsite_ended_on": today().String()})
+	require.Equal(t, http.StatusOK, code, "%v", body)
+}

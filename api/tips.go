@@ -52,7 +52,7 @@ func (s *TipServer) ReceiveTip(ctx context.Context, req *xunchav1.ReceiveTipRequ
 	// Scope first: a caller out of reach learns nothing, not even which
 	// fields its request lacks.
 	if req.GetInspectionId() != "" {
-		if err := inReach(ctx, s.Ledger, casework.SubjectInspection, req.GetInspectionId()); err != nil {
+		if who, err = reachAs(ctx, s.Ledger, who, casework.SubjectInspection, req.GetInspectionId(), func(actor.Actor) error { return nil }); err != nil {
 			return nil, err
 		}
 	}
@@ -151,7 +151,7 @@ func (s *TipServer) ListTips(ctx context.Context, req *xunchav1.ListTipsRequest)
 	if req.GetInspectionId() == "" {
 		return nil, derrors.Invalid("inspection_id", "must not be empty")
 	}
-	if err := inReach(ctx, s.Ledger, casework.SubjectInspection, req.GetInspectionId()); err != nil {
+	if err := tipsInReach(ctx, s.Ledger, req.GetInspectionId()); err != nil {
 		return nil, err
 	}
 	if _, err := s.Ledger.GetInspection(ctx, req.GetInspectionId()); err != nil {
@@ -186,6 +186,14 @@ func (s *TipServer) TriageTip(ctx context.Context, req *xunchav1.TriageTipReques
 	// even which fields its request lacks.
 	t, err := s.tip(ctx, req.GetId())
 	if err != nil {
+		return nil, err
+	}
+	if who, err = reachAs(ctx, s.Ledger, who, casework.SubjectInspection, t.InspectionID, func(as actor.Actor) error {
+		if !slices.Contains(leaderOffice, as.Role) {
+			return derrors.ErrPermissionDenied
+		}
+		return nil
+	}); err != nil {
 		return nil, err
 	}
 	var v derrors.Violations

@@ -2,8 +2,8 @@ package ledger
 
 import (
 	"context"
-	"errors"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -109,13 +109,14 @@ func (s *Store) GetEvidence(ctx context.Context, ids []string) ([]casework.Evide
 
 // MissingEvidence returns those of ids that no evidence has, in the order of
 // ids (each once); none missing is an empty result.
-// EvidenceNamed reports whether anything names the evidence: an event
-// (every change that attaches evidence records it in its event), or, for
-// rows from before that, an object EvidenceInReach knows. Evidence nothing
-// names may be handed on; named evidence may be named again only by those
-// who can read it (api, unnameableEvidence).
-func (s *Store) EvidenceNamed(ctx context.Context, id string) (bool, error) {
-	named, err := s.q.EvidenceNamedByEvent(ctx, id)
+// EvidenceNamed reports whether anything names the evidence but the
+// changes of the person signed in as callerSubject: an event of someone
+// else (every change that attaches evidence records it in its event), or
+// an object EvidenceInReach knows. Evidence nothing names may be handed on;
+// named evidence may be named again only by those who can read it, or who
+// attached it themselves (api, unnameableEvidence).
+func (s *Store) EvidenceNamed(ctx context.Context, id, callerSubject string) (bool, error) {
+	named, err := s.q.EvidenceNamedByEvent(ctx, dbsqlc.EvidenceNamedByEventParams{ID: id, CallerSubject: callerSubject})
 	if err != nil {
 		return false, fmt.Errorf("reading the events that name evidence %q: %w", id, err)
 	}

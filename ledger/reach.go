@@ -79,3 +79,19 @@ func (s *Store) InReach(ctx context.Context, r Reach, typ, id string) error {
 	}
 	return nil
 }
+
+// TeamPosition returns the position (workflows.TeamLeader, TeamMember, …)
+// the team of an inspection gives the person signed in as subject: the
+// inspection's (typ casework.SubjectInspection) or a finding's
+// (SubjectFinding); "" when the team does not list them, or there is no
+// such object.
+func (s *Store) TeamPosition(ctx context.Context, typ, id, subject string) (string, error) {
+	if typ != casework.SubjectInspection && typ != casework.SubjectFinding {
+		return "", fmt.Errorf("no team position for subject type %q", typ)
+	}
+	position, err := s.q.TeamPosition(ctx, dbsqlc.TeamPositionParams{SubjectType: typ, ID: id, Subject: subject})
+	if err != nil {
+		return "", fmt.Errorf("reading %s %q's team: %w", typ, id, err)
+	}
+	return position, nil
+}

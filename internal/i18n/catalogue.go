@@ -335,9 +335,11 @@ var zh = map[string]string{
 	"%s: %s is not allowed in stage %s (allowed: %s)":                                                   "%[1]s：当前阶段 %[3]s 不允许 %[2]s（允许的操作：%[4]s）",
 	"%s not found":    "未找到 %s",
 	"%s %q not found": "未找到 %s %q",
-	"%s %q already exists, created by another request":                      "%s %q 已存在，由另一请求创建",
-	"%s: the ledger could not be written in time; retry later":              "%s：未能及时写入台账；请稍后重试",
-	"PostgreSQL at %s:%d is unreachable (%s): start it or set DATABASE_URL": "无法连接 %s:%d 上的 PostgreSQL（%s）：请启动它或设置 DATABASE_URL",
+	"the team of %s %q lists you as an observer (%s): observers change nothing":  "%s %q 的巡查组将您列为观察员（%s）：观察员不能作任何变更",
+	"this is the team leader's to do: the team of %s %q lists you as %s, not %s": "此事应由组长办理：%s %q 的巡查组将您列为 %s，而非 %s",
+	"%s %q already exists, created by another request":                           "%s %q 已存在，由另一请求创建",
+	"%s: the ledger could not be written in time; retry later":                   "%s：未能及时写入台账；请稍后重试",
+	"PostgreSQL at %s:%d is unreachable (%s): start it or set DATABASE_URL":      "无法连接 %s:%d 上的 PostgreSQL（%s）：请启动它或设置 DATABASE_URL",
 
 	// The boundary's and the JSON parser's rules (api/boundary.go, jsoncheck.go, restinput.go).
 	"must be a number":                                                  "必须是数字",

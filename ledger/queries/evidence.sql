@@ -31,9 +31,14 @@ ORDER BY n;
 
 -- name: EvidenceNamedByEvent :one
 -- EvidenceNamedByEvent says whether an event of any subject names the
--- evidence: every change that attaches evidence records it in its event
--- (events_evidence, migration 023).
-SELECT EXISTS (SELECT 1 FROM events WHERE evidence @> jsonb_build_array(@id::text) AND evidence <> '[]'::jsonb);
+-- evidence, other than the events of the person signed in as
+-- caller_subject: every change that attaches evidence records it in its
+-- event (events_evidence, migration 023), and what a person attached
+-- themselves they may attach again.
+SELECT EXISTS (
+  SELECT 1 FROM events
+  WHERE evidence @> jsonb_build_array(@id::text) AND evidence <> '[]'::jsonb
+    AND (@caller_subject::text = '' OR actor->>'subject' IS DISTINCT FROM @caller_subject::text));
 
 -- name: EvidenceInReach :one
 -- EvidenceInReach says whether evidence exists and is in a caller's scope:

@@ -96,3 +96,18 @@ SELECT EXISTS (
   SELECT 1 FROM inspections WHERE id = @id
     AND (NOT @by_unit::boolean OR unit_code = ANY(@units::text[]))
     AND (NOT @by_team::boolean OR team @> jsonb_build_array(jsonb_build_object('subject', @team_subject::text))));
+
+-- name: TeamPosition :one
+-- TeamPosition is the position (LEADER, DEPUTY, MEMBER, EXPERT, OBSERVER)
+-- that the team of an inspection gives the person signed in as subject:
+-- the inspection's own (subject_type 'inspection') or a finding's
+-- ('finding'); empty when the team does not list them.
+SELECT coalesce((
+  SELECT m->>'role' FROM inspections i CROSS JOIN LATERAL jsonb_array_elements(i.team) m
+  WHERE i.id = CASE @subject_type::text
+                 WHEN 'inspection' THEN @id::text
+                 WHEN 'finding' THEN (SELECT f.inspection_id FROM findings f WHERE f.id = @id::text)
+               END
+    AND m->>'subject' = @subject::text
+  ORDER BY m->>'role' = 'LEADER' DESC
+  LIMIT 1), '')::text AS position;

@@ -92,14 +92,24 @@ func (q *Queries) EvidenceInReach(ctx context.Context, arg EvidenceInReachParams
 }
 
 const evidenceNamedByEvent = `-- name: EvidenceNamedByEvent :one
-SELECT EXISTS (SELECT 1 FROM events WHERE evidence @> jsonb_build_array($1::text) AND evidence <> '[]'::jsonb)
+SELECT EXISTS (
+  SELECT 1 FROM events
+  WHERE evidence @> jsonb_build_array($1::text) AND evidence <> '[]'::jsonb
+    AND ($2::text = '' OR actor->>'subject' IS DISTINCT FROM $2::text))
 `
 
+type EvidenceNamedByEventParams struct {
+	ID            string
+	CallerSubject string
+}
+
 // EvidenceNamedByEvent says whether an event of any subject names the
-// evidence: every change that attaches evidence records it in its event
-// (events_evidence, migration 023).
-func (q *Queries) EvidenceNamedByEvent(ctx context.Context, id string) (bool, error) {
-	row := q.db.QueryRow(ctx, evidenceNamedByEvent, id)
+// evidence, other than the events of the person signed in as
+// caller_subject: every change that attaches evidence records it in its
+// event (events_evidence, migration 023), and what a person attached
+// themselves they may attach again.
+func (q *Queries) EvidenceNamedByEvent(ctx context.Context, arg EvidenceNamedByEventParams) (bool, error) {
+	row := q.db.QueryRow(ctx, evidenceNamedByEvent, arg.ID, arg.CallerSubject)
 	var exists bool
 	err := row.Scan(&exists)
 	return exists, err

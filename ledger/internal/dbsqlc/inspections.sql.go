@@ -480,6 +480,35 @@ func (q *Queries) StateCouncilInspections(ctx context.Context, arg StateCouncilI
 	return items, nil
 }
 
+const teamPosition = `-- name: TeamPosition :one
+SELECT coalesce((
+  SELECT m->>'role' FROM inspections i CROSS JOIN LATERAL jsonb_array_elements(i.team) m
+  WHERE i.id = CASE $1::text
+                 WHEN 'inspection' THEN $2::text
+                 WHEN 'finding' THEN (SELECT f.inspection_id FROM findings f WHERE f.id = $2::text)
+               END
+    AND m->>'subject' = $3::text
+  ORDER BY m->>'role' = 'LEADER' DESC
+  LIMIT 1), '')::text AS position
+`
+
+type TeamPositionParams struct {
+	SubjectType string
+	ID          string
+	Subject     string
+}
+
+// TeamPosition is the position (LEADER, DEPUTY, MEMBER, EXPERT, OBSERVER)
+// that the team of an inspection gives the person signed in as subject:
+// the inspection's own (subject_type 'inspection') or a finding's
+// ('finding'); empty when the team does not list them.
+func (q *Queries) TeamPosition(ctx context.Context, arg TeamPositionParams) (string, error) {
+	row := q.db.QueryRow(ctx, teamPosition, arg.SubjectType, arg.ID, arg.Subject)
+	var position string
+	err := row.Scan(&position)
+	return position, err
+}
+
 const updateInspection = `-- name: UpdateInspection :execrows
 UPDATE inspections SET stage = $1, content_areas = $2, team = $3,
        team_approved = $4, follows_inspection_id = $5,
