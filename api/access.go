@@ -110,11 +110,14 @@ func requestResource(method string, req any) string {
 }
 
 // remoteOf is the caller's address: the client's, as the REST gateway
-// forwards it, or the gRPC peer's.
+// forwards it, or the gRPC peer's. The gateway adds the address it was
+// called from after any X-Forwarded-For the client sent, which the client
+// chose: the last is the one it saw.
 func remoteOf(ctx context.Context) string {
-	if md, ok := metadata.FromIncomingContext(ctx); ok {
-		if v := md.Get("x-forwarded-for"); len(v) > 0 && len(md.Get(viaGatewayKey)) > 0 {
-			return v[0]
+	if md, ok := metadata.FromIncomingContext(ctx); ok && viaGateway(md) {
+		if v := md.Get("x-forwarded-for"); len(v) > 0 {
+			forwarded := v[len(v)-1]
+			return strings.TrimSpace(forwarded[strings.LastIndexByte(forwarded, ',')+1:])
 		}
 	}
 	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	"github.com/xuncha/xuncha/internal/actor"
@@ -188,4 +189,37 @@ func TestVerifyAuditThroughTheAPI(t *testing.T) {
 	code, body := s.do("GET", "/v1/audit:verify?since=tomorrow", &office, nil)
 	require.Equal(t, http.StatusBadRequest, code)
 	require.Equal(t, []string{"since"}, fieldViolations(body))
+}
+
+// TestRecordedAddressIsNotTheCallers: the address an access-log record
+// names is the one the server saw. A gRPC client that sends the gateway's
+// marker key and an X-Forwarded-For is recorded by its peer address (its
+// marker does not prove it is the gateway); a REST client's own
+// X-Forwarded-For is passed over for the address the gateway saw.
+func TestRecordedAddressIsNotTheCallers(t *testing.T) {
+	s := setup(t)
+	inspectionID := s.createInspection()
+	code, tip := s.do("POST", "/v1/inspections/"+inspectionID+"/tips", &member, map[string]any{
+		"request_id": rid(t, "tip"), "channel": "PHONE", "received_on": today().String(), "content": "某企业夜间偷排，请核查。"})
+	require.Equal(t, http.StatusOK, code, "%v", tip)
+	tipID := tip["id"].(string)
+
+	start := time.Now().Add(-time.Second)
+	ctx := metadata.AppendToOutgoingContext(s.ctx(member), "x-xuncha-via", "gateway", "x-forwarded-for", "203.0.113.66")
+	_, err := xunchav1.NewTipServiceClient(s.Conn).GetTip(ctx, &xunchav1.GetTipRequest{Id: tipID})
+	require.NoError(t, err)
+	rec := findAccess(t, s.accessRecords(start), ledger.AccessRead, xunchav1.TipService_GetTip_FullMethodName)
+	require.True(t, strings.HasPrefix(rec.Remote, "127.0.0.1:"), "the gRPC peer, not the address the caller named: %q", rec.Remote)
+
+	start = time.Now()
+	req, err := http.NewRequest(http.MethodGet, s.BaseURL+"/v1/tips/"+tipID, nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", s.authorization(member))
+	req.Header.Set("X-Forwarded-For", "203.0.113.66")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	require.NoError(t, resp.Body.Close())
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	rec = findAccess(t, s.accessRecords(start), ledger.AccessRead, xunchav1.TipService_GetTip_FullMethodName)
+	require.Equal(t, "127.0.0.1", rec.Remote, "the address the gateway saw, not the one the client named")
 }

@@ -104,7 +104,7 @@ func (h *expertImportHandler) run(r *http.Request) (*ExpertImportReport, error) 
 		}
 		report.Problems = importProblems(r, sheet.Problems)
 	}
-	md := metadata.Pairs(viaGatewayKey, "import")
+	md := metadata.Pairs(viaGatewayKey, viaGatewaySecret)
 	for _, a := range r.Header.Values("Authorization") {
 		md.Append("authorization", a)
 	}

@@ -33,7 +33,7 @@ func (s *Server) gateway(ctx context.Context, conn *grpc.ClientConn) (http.Handl
 		// The gateway passes the Authorization header on as the gRPC
 		// metadata "authorization" by itself; the interceptor checks it.
 		runtime.WithMetadata(func(context.Context, *http.Request) metadata.MD {
-			return metadata.Pairs(viaGatewayKey, "gateway")
+			return metadata.Pairs(viaGatewayKey, viaGatewaySecret)
 		}),
 		runtime.WithOutgoingHeaderMatcher(func(key string) (string, bool) {
 			if key == RetryAfterHeader { // set by deadlineInterceptor

@@ -2,6 +2,9 @@ package api
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math"
@@ -107,9 +110,29 @@ type Server struct {
 	Log *zap.Logger
 }
 
-// viaGatewayKey marks gRPC calls made by the REST gateway, which logs them
-// itself: one access-log line per API call.
+// viaGatewayKey marks gRPC calls made by the REST gateway (and the expert
+// import), which logs them itself: one access-log line per API call. Its
+// value is viaGatewaySecret: any gRPC client can send the key, and a call
+// that claimed it unproven would choose the address its access-log record
+// names (X-Forwarded-For) and skip the gRPC log line.
 const viaGatewayKey = "x-xuncha-via"
+
+// viaGatewaySecret is this process's proof that a call came from its own
+// gateway: random, never sent anywhere but the process's own loopback
+// connection.
+var viaGatewaySecret = func() string {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		panic("no randomness for the gateway's marker: " + err.Error())
+	}
+	return hex.EncodeToString(b)
+}()
+
+// viaGateway reports whether md carries the gateway's marker.
+func viaGateway(md metadata.MD) bool {
+	v := md.Get(viaGatewayKey)
+	return len(v) == 1 && subtle.ConstantTimeCompare([]byte(v[0]), []byte(viaGatewaySecret)) == 1
+}
 
 // Run serves until ctx ends, then stops gracefully.
 func (s *Server) Run(ctx context.Context) error {
@@ -296,7 +319,7 @@ func (s *Server) unaryInterceptor(ctx context.Context, req any, info *grpc.Unary
 	// Refusals (401, 403) go to the access log, whoever refused: the table
 	// or a role check further in.
 	s.recordRefusal(ctx, who, info.FullMethod, requestResource(info.FullMethod, req), remoteOf(ctx), st)
-	if len(md.Get(viaGatewayKey)) == 0 {
+	if !viaGateway(md) {
 		fields := []zap.Field{
 			zap.String("method", info.FullMethod),
 			zap.String("code", st.Code().String()),
