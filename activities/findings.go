@@ -328,11 +328,10 @@ type OpenDeadlinesResult struct {
 	WorkflowIDs []string `json:"workflow_ids"`
 }
 
-// OpenDeadlines lists the workflow IDs of findings, inspections and interviews whose
-// deadline is running, for re-dating after a calendar change.
-//
-// Inspections' deadlines are not projected in the ledger yet, so only
-// findings in stage REFERRED are listed.
+// OpenDeadlines lists the workflow IDs of findings, inspections,
+// interviews and invitations whose deadline is running, for re-dating
+// after a calendar change (ledger.OpenDeadlineWorkflows,
+// OpenInterviewDeadlines).
 func (a *Activities) OpenDeadlines(ctx context.Context) (OpenDeadlinesResult, error) {
 	ids, err := a.Ledger.OpenDeadlineWorkflows(ctx)
 	if err != nil {

@@ -389,9 +389,10 @@ func (s *Store) ListFindings(ctx context.Context, filter FindingFilter, pageSize
 
 // OpenDeadlineWorkflows returns the workflow IDs of the findings whose
 // rectification deadline runs (stage REFERRED) or, while they are open,
-// whose clue referral awaits its receipt, and of the inspections whose
-// report or rectification deadline runs, sorted, so that a calendar change
-// can re-date them.
+// whose clue referral awaits its receipt or sign-off is pending, of the
+// inspections whose report or rectification deadline runs, and of the
+// invitations awaiting their answer, sorted, so that a calendar change can
+// re-date them.
 func (s *Store) OpenDeadlineWorkflows(ctx context.Context) ([]string, error) {
 	ids, err := s.q.OpenDeadlineWorkflows(ctx, findingStageReferred)
 	if err != nil {

@@ -138,11 +138,18 @@ func TestPoolLedger(t *testing.T) {
 		inv := casework.Invitation{ID: "l-1-" + id, WorkflowID: "invitation/l-1-" + id, LineupID: "l-1", ExpertID: id,
 			Subject: "sub-" + id, UnitCode: "u1", TeamRole: "MEMBER", Stage: "INVITED", CreatedAt: at, UpdatedAt: at, Version: 1}
 		require.NoError(t, fx.store.CreateInvitation(ctx, inv, casework.Event{Key: "invite", Action: "invite", Actor: office, OccurredAt: at}))
+		// Its answer's deadline runs: a calendar change re-dates it.
+		open, err := fx.store.OpenDeadlineWorkflows(ctx)
+		require.NoError(t, err)
+		require.Contains(t, open, inv.WorkflowID)
 		inv.Stage, inv.Version = "ACCEPTED", 2
 		if i == 1 {
 			inv.Stage, inv.Judgement = "DECLINE_UNJUSTIFIED", "UNJUSTIFIED"
 		}
 		require.NoError(t, fx.store.ApplyInvitationChange(ctx, inv, casework.Event{Key: "answer", Action: "answer", Actor: office, OccurredAt: at}))
+		open, err = fx.store.OpenDeadlineWorkflows(ctx)
+		require.NoError(t, err)
+		require.NotContains(t, open, inv.WorkflowID, "answered: no deadline runs")
 	}
 	l, err = fx.store.GetLineup(ctx, "l-1")
 	require.NoError(t, err)

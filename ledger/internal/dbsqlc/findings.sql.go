@@ -291,14 +291,16 @@ WHERE f.stage = $1
    OR (f.stage = 'RECTIFIED' AND f.signoffs @> '[{"state": "PENDING"}]'::jsonb)
 UNION
 SELECT i.workflow_id FROM inspections i WHERE i.stage IN ('ONSITE_ENDED', 'FEEDBACK_GIVEN')
+UNION
+SELECT v.workflow_id FROM invitations v WHERE v.stage = 'INVITED'
 ORDER BY workflow_id
 `
 
 // OpenDeadlineWorkflows lists the lifecycles with a running deadline: a
 // finding's rectification deadline (its stage), a clue referral's receipt
 // awaited (migration 013) or a round of sign-off pending (migration 012;
-// since the change signoff-deadline it has a deadline), and an
-// inspection's report or rectification.
+// since the change signoff-deadline it has a deadline), an inspection's
+// report or rectification, and an invitation's answer (stage INVITED).
 func (q *Queries) OpenDeadlineWorkflows(ctx context.Context, findingStage string) ([]string, error) {
 	rows, err := q.db.Query(ctx, openDeadlineWorkflows, findingStage)
 	if err != nil {
