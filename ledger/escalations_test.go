@@ -386,3 +386,27 @@ func TestInvitationAnswerLimit(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, casework.DefaultInvitationAnswerWorkingDays, inForce.InvitationAnswerWorkingDays)
 }
+
+// TestUnitsDoNotReachInvitationEscalations: an invitation's escalation
+// names the unit that seconds the expert; the pool is not that unit's to
+// read, its interviews' escalations are.
+func TestUnitsDoNotReachInvitationEscalations(t *testing.T) {
+	t.Parallel()
+	fx := setup(t)
+	at := time.Date(2026, 4, 20, 16, 0, 0, 0, time.UTC)
+	for _, subject := range []string{"invitation/l-1-x-0", "interview/iv-1"} {
+		_, err := fx.store.RecordEscalation(t.Context(), casework.Escalation{Subject: subject, DeadlineSeq: 1, Step: casework.StepReminder,
+			UnitCode: "430100", DueAt: at, FiredAt: at, Message: "reminder"}, casework.Finding{}, casework.Event{})
+		require.NoError(t, err)
+	}
+	subjects := func(r ledger.Reach) (out []string) {
+		page, err := fx.store.ListEscalations(t.Context(), ledger.SubjectFilter{Reach: r}, 10, "")
+		require.NoError(t, err)
+		for _, e := range page.Escalations {
+			out = append(out, e.Subject)
+		}
+		return out
+	}
+	require.ElementsMatch(t, []string{"invitation/l-1-x-0", "interview/iv-1"}, subjects(ledger.Reach{}))
+	require.Equal(t, []string{"interview/iv-1"}, subjects(ledger.Reach{ByUnit: true, Units: []string{"430100"}}))
+}

@@ -11,11 +11,13 @@ SELECT * FROM escalations WHERE subject = @subject AND deadline_seq = @deadline_
 -- name: ListEscalations :many
 -- ListEscalations reads a page in (fired_at, id) order, newest first: an
 -- empty filter field matches all; before_at and before_id are the previous
--- page's last row, NULL on the first page.
+-- page's last row, NULL on the first page. A unit reaches the escalations
+-- of its inspections, findings and interviews; an invitation's names the
+-- unit that seconds the expert, and the pool is not a unit's to read.
 SELECT * FROM escalations
 WHERE (@subject::text = '' OR subject = @subject)
   AND (@unit_code::text = '' OR unit_code = @unit_code)
-  AND (NOT @by_unit::boolean OR unit_code = ANY(@units::text[]))
+  AND (NOT @by_unit::boolean OR (unit_code = ANY(@units::text[]) AND subject NOT LIKE 'invitation/%'))
   AND (NOT @by_team::boolean OR subject IN (
          SELECT 'inspection/' || i.id FROM inspections i
          WHERE i.team @> jsonb_build_array(jsonb_build_object('subject', @team_subject::text))
