@@ -15,7 +15,6 @@ import (
 	"strings"
 	"time"
 	"unicode"
-	"unicode/utf8"
 
 	"go.uber.org/zap"
 
@@ -153,15 +152,22 @@ func (h *evidenceHandler) save(r *http.Request) (casework.Evidence, error) {
 	if capturedBy == "" {
 		capturedBy = who.Name
 	}
-	if utf8.RuneCountInString(capturedBy) > maxCapturedByLength {
-		v.Add("captured_by", "must be at most %d characters", maxCapturedByLength)
+	// The query's texts keep the rule every request's lines keep (valid
+	// UTF-8, no control or bidirectional formatting characters: a name
+	// must not display as another).
+	if rule := (stringRule{line, maxCapturedByLength}).check(capturedBy); rule.EN != "" {
+		v.AddText("captured_by", rule)
 	}
 	fileName := q.Get("file_name")
-	switch {
-	case utf8.RuneCountInString(fileName) > maxFileNameLength:
-		v.Add("file_name", "must be at most %d characters", maxFileNameLength)
-	case strings.ContainsAny(fileName, `/\`) || strings.ContainsFunc(fileName, unicode.IsControl):
+	switch rule := (stringRule{line, maxFileNameLength}).check(fileName); {
+	case rule.EN != "":
+		v.AddText("file_name", rule)
+	case strings.ContainsAny(fileName, `/\`):
 		v.Add("file_name", "must be a plain file name, without path separators or control characters")
+	case strings.HasSuffix(fileName, ".") || strings.TrimRightFunc(fileName, unicode.IsSpace) != fileName:
+		// Saved on Windows, "photo.html." and "photo.html " lose the end
+		// and open by the extension before it.
+		v.Add("file_name", "must not end in a dot or a space")
 	}
 	// The content is read only when nothing already says the file is wrong.
 	fileOK := sum != emptySHA256

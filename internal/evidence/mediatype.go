@@ -448,7 +448,9 @@ func attrChar(b byte) bool {
 // activeExtensions are file name endings that make a saved file open as
 // active content, in a browser or the desktop, whatever its bytes.
 var activeExtensions = []string{".html", ".htm", ".xhtml", ".xht", ".shtml", ".svg", ".svgz", ".xml", ".xsl",
-	".xslt", ".js", ".mjs", ".hta", ".htc", ".mht", ".mhtml", ".swf", ".vbs", ".wsf"}
+	".xslt", ".js", ".mjs", ".hta", ".htc", ".mht", ".mhtml", ".swf", ".vbs", ".vbe", ".wsf", ".wsh", ".jse",
+	".exe", ".com", ".scr", ".pif", ".bat", ".cmd", ".ps1", ".psm1", ".lnk", ".url", ".scf", ".msi", ".msp",
+	".jar", ".reg", ".cpl", ".chm", ".desktop"}
 
 // CheckFileName refuses (an *derrors.InvalidError naming "file_name") a file
 // name ending in an active type's extension (.html, .svg, .js, …) when the

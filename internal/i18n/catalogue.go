@@ -151,6 +151,7 @@ var zh = map[string]string{
 	"tip %q not found": "未找到线索 %q",
 
 	// Evidence.
+	"must not end in a dot or a space":                                                                                   "不能以句点或空格结尾",
 	"must be a plain file name, without path separators or control characters":                                           "必须是普通文件名，不含路径分隔符或控制字符",
 	"must be a media type such as image/jpeg, at most 255 characters":                                                    "必须是媒体类型（如 image/jpeg），不超过 255 个字符",
 	"must be the SHA-256 of the content as 64 hexadecimal digits":                                                        "必须是内容的 SHA-256，即 64 位十六进制数字",
