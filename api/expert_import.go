@@ -96,6 +96,9 @@ func (h *expertImportHandler) run(r *http.Request) (*ExpertImportReport, error) 
 	}
 	sheet.CheckRepeats(problemlist.ExpertDraft.Identity, "expert.name")
 	requests := h.check(sheet, who, start)
+	if err := h.checkSubjects(ctx, sheet, requests); err != nil {
+		return nil, err
+	}
 	report := &ExpertImportReport{SheetReport: SheetReport{Sheet: sheet.Name, Rows: len(sheet.Drafts), Problems: []ImportProblem{}},
 		Experts: []ImportedExpert{}}
 	if err := sheet.Err(); err != nil {
@@ -161,6 +164,32 @@ func (h *expertImportHandler) check(sheet *problemlist.ExpertSheet, who actor.Ac
 		}
 	}
 	return requests
+}
+
+// checkSubjects refuses, before anyone is added, a 登录标识 (the sign-in
+// subject) that two rows give, or that already links another person of
+// the pool: AddExpert would refuse that row only after the rows above it
+// were added, and the file would be half imported.
+func (h *expertImportHandler) checkSubjects(ctx context.Context, sheet *problemlist.ExpertSheet, requests []*xunchav1.AddExpertRequest) error {
+	first := map[string]int{}
+	for i, d := range sheet.Drafts {
+		if d.Subject == "" {
+			continue
+		}
+		if row, ok := first[d.Subject]; ok {
+			sheet.RefuseText(sheet.Rows[i], "expert.subject", i18n.T("is the sign-in of row %d too: one person signs in as one subject", row))
+			continue
+		}
+		first[d.Subject] = sheet.Rows[i]
+		other, found, err := h.ledger.ExpertOfSubject(ctx, d.Subject)
+		if err != nil {
+			return err
+		}
+		if found && other != generatedID("x", "", requests[i].GetRequestId()) {
+			sheet.RefuseText(sheet.Rows[i], "expert.subject", i18n.T("is already the sign-in of expert %q of the pool", other))
+		}
+	}
+	return nil
 }
 
 // addOne adds one row's person. A row another caller's import added first

@@ -169,3 +169,39 @@ func TestImportExperts(t *testing.T) {
 		map[string]any{"unit_code": "430200", "from_year": float64(2010), "to_year": float64(0)},
 	}, x["affiliations"])
 }
+
+// TestImportExpertsRefusesSharedSubjects: a 登录标识 that two rows give, or
+// that links someone already in the pool, is refused with its cell before
+// anyone is added: AddExpert refused the later row only after the rows
+// above it had been added, and a file the template promises is imported
+// whole or not at all was half imported.
+func TestImportExpertsRefusesSharedSubjects(t *testing.T) {
+	s := setup(t)
+	code, tmpl := s.expertsTemplate(office)
+	require.Equal(t, http.StatusOK, code)
+	sheet := func(rows ...map[string]string) []byte {
+		f, err := excelize.OpenReader(bytes.NewReader(tmpl))
+		require.NoError(t, err)
+		return fillPool(t, f, rows)
+	}
+	a := poolRow("甲", "厅级", "三(一)1", "430100")
+	b := poolRow("乙", "正处级", "三(一)2", "430100")
+	a["登录标识"], b["登录标识"] = "shared-subject", "shared-subject"
+	code, body := s.importExperts(office, "", "en", sheet(a, b))
+	require.Equal(t, http.StatusBadRequest, code, "%v", body)
+	require.Equal(t, []string{"I3"}, fieldViolations(body))
+	require.Contains(t, violationRule(body, "I3"), "登录标识 is the sign-in of row 2 too")
+	require.Zero(t, s.poolSize(), "nobody added")
+
+	// 甲 alone is added, and again is no refusal; 乙 with 甲's sign-in is.
+	code, body = s.importExperts(office, "", "en", sheet(a))
+	require.Equal(t, http.StatusOK, code, "%v", body)
+	code, body = s.importExperts(office, "", "en", sheet(a))
+	require.Equal(t, http.StatusOK, code, "%v", body)
+	require.EqualValues(t, 1, body["already_recorded"])
+	code, body = s.importExperts(office, "", "zh-CN", sheet(b))
+	require.Equal(t, http.StatusBadRequest, code, "%v", body)
+	require.Equal(t, []string{"I2"}, fieldViolations(body))
+	require.Contains(t, violationRule(body, "I2"), "登录标识 已是专家库中专家")
+	require.Equal(t, 1, s.poolSize(), "乙 was not added")
+}

@@ -92,6 +92,16 @@ func expertRow(x casework.Expert) (dbsqlc.InsertExpertParams, error) {
 	return p, err
 }
 
+// ExpertOfSubject returns the ID of the person of the pool whose entry
+// links the sign-in subject; found is false when none does.
+func (s *Store) ExpertOfSubject(ctx context.Context, subject string) (id string, found bool, err error) {
+	id, found, err = optional(s.q.ExpertIDOfSubject(ctx, &subject))
+	if err != nil {
+		return "", false, fmt.Errorf("reading the expert of subject %q: %w", subject, err)
+	}
+	return id, found, nil
+}
+
 // CreateExpert adds a person to the pool with the event "add". created is
 // false when the ID was taken: the stored entry is returned, and the caller
 // decides whether it is a retry.

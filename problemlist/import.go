@@ -357,7 +357,6 @@ func (s *Table[D]) CheckRepeats(identity func(D) string, field string) {
 	}
 }
 
-// cause is an error's text for a refusal: the library's words, cut short.
 // checkInMemory refuses a workbook whose parts that excelize inflates into
 // memory (ReadZipReader: all but the worksheets and shared strings larger
 // than toTemp) unpack to more than most bytes, by the sizes its zip
@@ -383,6 +382,7 @@ func checkInMemory(data []byte, toTemp, most int64) error {
 	return nil
 }
 
+// cause is an error's text for a refusal: the library's words, cut short.
 func cause(err error) string {
 	msg := err.Error()
 	if r := []rune(msg); len(r) > 200 {
