@@ -213,17 +213,26 @@ func (h *evidenceHandler) save(r *http.Request) (casework.Evidence, error) {
 	if err != nil {
 		return casework.Evidence{}, err
 	}
+	// The answer to an upload of content stored already is the caller's
+	// own upload, never what the first uploader said of it (who they are,
+	// the file's name, who captured it: a tip reporter's name, say).
+	yours := func(e casework.Evidence) casework.Evidence {
+		if e.UploadedBy.Subject != who.Subject || who.Subject == "" {
+			e.FileName, e.CapturedAt, e.CapturedBy, e.UploadedBy = fileName, capturedAt, capturedBy, who
+		}
+		return e
+	}
 	if existing != nil {
-		// Stored already: the first upload's row answers. A caller who did
-		// not upload it before becomes one of its uploaders (who may read
-		// and name it) once its body proves it holds the content: the blob
-		// is stored again, checked against the SHA-256, below.
+		// Stored already. A caller who did not upload it before becomes
+		// one of its uploaders (who may read and name it) once its body
+		// proves it holds the content: the blob is stored again, checked
+		// against the SHA-256, below.
 		uploaded, err := h.ledger.EvidenceUploadedBy(ctx, id, who.Subject)
 		if err != nil {
 			return casework.Evidence{}, err
 		}
 		if uploaded || who.Subject == "" {
-			return *existing, nil
+			return yours(*existing), nil
 		}
 	}
 	location, size, err := h.store.Put(ctx, body, sum, h.maxBytes)
@@ -247,7 +256,7 @@ func (h *evidenceHandler) save(r *http.Request) (casework.Evidence, error) {
 		return casework.Evidence{}, fmt.Errorf("evidence %q missing right after it was recorded", id)
 	}
 	logging.Ctx(ctx, h.log).Info("evidence stored", zap.String("evidence", id), zap.String("kind", kind), zap.Int64("size", size))
-	return *stored, nil
+	return yours(*stored), nil
 }
 
 // existing returns the evidence recorded under id, or nil. An ID naming
@@ -285,7 +294,26 @@ func (h *evidenceHandler) get(r *http.Request) (casework.Evidence, error) {
 	if len(rows) == 0 {
 		return casework.Evidence{}, derrors.New(derrors.ErrNotFound, "evidence %q not found", id)
 	}
-	return rows[0], nil
+	return h.view(r.Context(), rows[0])
+}
+
+// view is the evidence as the caller may see it. Who reaches it only as a
+// later uploader of the same content sees the content's own facts (kind,
+// type, size, digest) and their own name as its uploader: what the first
+// uploader said of it (the file's name, who captured it and when, who they
+// are) is for those who reach it through an object, or uploaded it first.
+func (h *evidenceHandler) view(ctx context.Context, e casework.Evidence) (casework.Evidence, error) {
+	who, _ := actor.FromContext(ctx)
+	r := reachOf(ctx)
+	if r.Province() || who.Subject != "" && e.UploadedBy.Subject == who.Subject {
+		return e, nil
+	}
+	seen, err := h.ledger.EvidenceReachedByObject(ctx, r, e.ID)
+	if err != nil || seen {
+		return e, err
+	}
+	e.FileName, e.CapturedAt, e.CapturedBy, e.UploadedBy = "", time.Time{}, "", who
+	return e, nil
 }
 
 func (h *evidenceHandler) metadata(w http.ResponseWriter, r *http.Request) {

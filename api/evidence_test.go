@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"image"
 	"image/color"
 	"image/jpeg"
@@ -245,4 +246,51 @@ func violationRules(body map[string]any) []string {
 		}
 	}
 	return rules
+}
+
+// TestLaterUploaderSeesOwnUpload: evidence is stored by its content, so a
+// second upload of the same bytes is the same evidence. Its second
+// uploader sees their own upload, not what the first said of it: here the
+// name of the tip's reporter a team member recorded as who captured it,
+// which a unit holding the same document learnt by uploading it.
+func TestLaterUploaderSeesOwnUpload(t *testing.T) {
+	s := setup(t)
+	content := []byte("内部通知：夜间停用废气处理设施")
+	code, first := s.uploadAs(&member, "DOCUMENT", "text/plain", content,
+		url.Values{"captured_by": {"举报人王五"}, "file_name": {"王五提供的通知.txt"}})
+	require.Equal(t, http.StatusOK, code, "%v", first)
+	id := first["id"].(string)
+
+	code, second := s.uploadAs(&unit, "DOCUMENT", "text/plain", content,
+		url.Values{"captured_by": {"李四"}, "file_name": {"通知.txt"}})
+	require.Equal(t, http.StatusOK, code, "%v", second)
+	require.Equal(t, id, second["id"])
+	require.Equal(t, "李四", second["captured_by"])
+	require.Equal(t, "通知.txt", second["file_name"])
+	require.Equal(t, unit.Name, second["uploaded_by"].(map[string]any)["name"])
+	require.NotContains(t, fmt.Sprint(second), "王五")
+	code, again := s.uploadAs(&unit, "DOCUMENT", "text/plain", content, url.Values{"captured_by": {"李四"}, "file_name": {"通知.txt"}})
+	require.Equal(t, http.StatusOK, code, "%v", again)
+	require.NotContains(t, fmt.Sprint(again), "王五", "nor when it uploads it again")
+
+	code, meta := s.do("GET", "/v1/evidence/"+id, &unit, nil)
+	require.Equal(t, http.StatusOK, code, "%v", meta)
+	require.NotContains(t, fmt.Sprint(meta), "王五")
+	require.Equal(t, unit.Name, meta["uploaded_by"].(map[string]any)["name"])
+	resp, err := s.getAs(unit, "/v1/evidence/"+id+"/content")
+	require.NoError(t, err)
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	require.NoError(t, resp.Body.Close())
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Equal(t, content, body, "the content it holds anyway")
+	require.NotContains(t, resp.Header.Get("Content-Disposition"), url.PathEscape("王五"))
+	require.Contains(t, resp.Header.Get("Content-Disposition"), id)
+
+	// Who uploaded it first, and the province, see what was said of it.
+	for _, who := range []actor.Actor{member, office} {
+		code, meta = s.do("GET", "/v1/evidence/"+id, &who, nil)
+		require.Equal(t, http.StatusOK, code, "%v", meta)
+		require.Equal(t, "举报人王五", meta["captured_by"], who.Role)
+	}
 }

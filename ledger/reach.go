@@ -59,7 +59,7 @@ func (s *Store) InReach(ctx context.Context, r Reach, typ, id string) error {
 	case casework.SubjectInterview:
 		ok, err = s.q.InterviewInReach(ctx, dbsqlc.InterviewInReachParams{ID: id, ByUnit: r.ByUnit, Units: r.Units, ByTeam: r.ByTeam, TeamSubject: r.Subject})
 	case SubjectEvidence:
-		ok, err = s.q.EvidenceInReach(ctx, dbsqlc.EvidenceInReachParams{ID: id, ByUnit: r.ByUnit, Units: r.Units, ByTeam: r.ByTeam, CallerSubject: r.Subject,
+		ok, err = s.q.EvidenceInReach(ctx, dbsqlc.EvidenceInReachParams{ID: id, UploadersReach: true, ByUnit: r.ByUnit, Units: r.Units, ByTeam: r.ByTeam, CallerSubject: r.Subject,
 			ByReceiver: r.ByReceiver, Receiver: r.Receiver})
 	case casework.SubjectInvitation:
 		// A person of the pool reaches their own invitations only: by
@@ -94,4 +94,20 @@ func (s *Store) TeamPosition(ctx context.Context, typ, id, subject string) (stri
 		return "", fmt.Errorf("reading %s %q's team: %w", typ, id, err)
 	}
 	return position, nil
+}
+
+// EvidenceReachedByObject reports whether r reaches the evidence through an
+// object that names it, not only as one of its uploaders: whether the
+// caller may see what the first uploader said of it (its file name, who
+// captured it, who uploaded it).
+func (s *Store) EvidenceReachedByObject(ctx context.Context, r Reach, id string) (bool, error) {
+	if r.Province() {
+		return true, nil
+	}
+	ok, err := s.q.EvidenceInReach(ctx, dbsqlc.EvidenceInReachParams{ID: id, ByUnit: r.ByUnit, Units: r.Units, ByTeam: r.ByTeam,
+		CallerSubject: r.Subject, ByReceiver: r.ByReceiver, Receiver: r.Receiver})
+	if err != nil {
+		return false, fmt.Errorf("reading evidence %q: %w", id, err)
+	}
+	return ok, nil
 }

@@ -51,9 +51,11 @@ SELECT EXISTS (
 -- records (notice, report). The reach conditions are those of
 -- FindingInReach, InterviewInReach and InspectionInReach; a receiving
 -- body (by_receiver) reaches only the findings referred to it.
+-- With uploaders_reach false, only the objects count: whether the caller
+-- reaches the evidence other than as one of its uploaders.
 SELECT EXISTS (
   SELECT 1 FROM evidence e WHERE e.id = @id AND (
-    (@caller_subject::text <> '' AND (e.uploaded_by->>'subject' = @caller_subject::text OR EXISTS (
+    (@uploaders_reach::boolean AND @caller_subject::text <> '' AND (e.uploaded_by->>'subject' = @caller_subject::text OR EXISTS (
       SELECT 1 FROM evidence_uploaders u WHERE u.evidence_id = e.id AND u.subject = @caller_subject::text)))
     OR EXISTS (
       SELECT 1 FROM findings f JOIN inspections i ON i.id = f.inspection_id

@@ -29,41 +29,42 @@ func (q *Queries) AddEvidenceUploader(ctx context.Context, arg AddEvidenceUpload
 const evidenceInReach = `-- name: EvidenceInReach :one
 SELECT EXISTS (
   SELECT 1 FROM evidence e WHERE e.id = $1 AND (
-    ($2::text <> '' AND (e.uploaded_by->>'subject' = $2::text OR EXISTS (
-      SELECT 1 FROM evidence_uploaders u WHERE u.evidence_id = e.id AND u.subject = $2::text)))
+    ($2::boolean AND $3::text <> '' AND (e.uploaded_by->>'subject' = $3::text OR EXISTS (
+      SELECT 1 FROM evidence_uploaders u WHERE u.evidence_id = e.id AND u.subject = $3::text)))
     OR EXISTS (
       SELECT 1 FROM findings f JOIN inspections i ON i.id = f.inspection_id
       WHERE (f.evidence_ids @> ARRAY[e.id] OR f.rectification->'evidence_ids' @> jsonb_build_array(e.id))
-        AND (NOT $3::boolean OR f.unit_code = ANY($4::text[]))
-        AND (NOT $5::boolean OR f.clue_referrals @> jsonb_build_array(jsonb_build_object('receiver', $6::text)))
-        AND (NOT $7::boolean OR i.team @> jsonb_build_array(jsonb_build_object('subject', $2::text))))
+        AND (NOT $4::boolean OR f.unit_code = ANY($5::text[]))
+        AND (NOT $6::boolean OR f.clue_referrals @> jsonb_build_array(jsonb_build_object('receiver', $7::text)))
+        AND (NOT $8::boolean OR i.team @> jsonb_build_array(jsonb_build_object('subject', $3::text))))
     OR EXISTS (
       SELECT 1 FROM inspections i
       WHERE (i.records @> jsonb_build_object('notice_evidence_id', e.id) OR i.records @> jsonb_build_object('report_evidence_id', e.id))
-        AND NOT $5::boolean
-        AND (NOT $3::boolean OR i.unit_code = ANY($4::text[]))
-        AND (NOT $7::boolean OR i.team @> jsonb_build_array(jsonb_build_object('subject', $2::text))))
+        AND NOT $6::boolean
+        AND (NOT $4::boolean OR i.unit_code = ANY($5::text[]))
+        AND (NOT $8::boolean OR i.team @> jsonb_build_array(jsonb_build_object('subject', $3::text))))
     OR EXISTS (
       SELECT 1 FROM interviews iv
       WHERE iv.follow_up_evidence_ids @> ARRAY[e.id]
-        AND NOT $5::boolean
-        AND (NOT $3::boolean OR iv.unit_code = ANY($4::text[]))
-        AND (NOT $7::boolean OR EXISTS (
+        AND NOT $6::boolean
+        AND (NOT $4::boolean OR iv.unit_code = ANY($5::text[]))
+        AND (NOT $8::boolean OR EXISTS (
               SELECT 1 FROM inspections i
-              WHERE i.team @> jsonb_build_array(jsonb_build_object('subject', $2::text))
+              WHERE i.team @> jsonb_build_array(jsonb_build_object('subject', $3::text))
                 AND (iv.subject = 'inspection/' || i.id
                      OR iv.subject IN (SELECT 'finding/' || f.id FROM findings f WHERE f.inspection_id = i.id))))))
 )
 `
 
 type EvidenceInReachParams struct {
-	ID            string
-	CallerSubject string
-	ByUnit        bool
-	Units         []string
-	ByReceiver    bool
-	Receiver      string
-	ByTeam        bool
+	ID             string
+	UploadersReach bool
+	CallerSubject  string
+	ByUnit         bool
+	Units          []string
+	ByReceiver     bool
+	Receiver       string
+	ByTeam         bool
 }
 
 // EvidenceInReach says whether evidence exists and is in a caller's scope:
@@ -76,9 +77,12 @@ type EvidenceInReachParams struct {
 // records (notice, report). The reach conditions are those of
 // FindingInReach, InterviewInReach and InspectionInReach; a receiving
 // body (by_receiver) reaches only the findings referred to it.
+// With uploaders_reach false, only the objects count: whether the caller
+// reaches the evidence other than as one of its uploaders.
 func (q *Queries) EvidenceInReach(ctx context.Context, arg EvidenceInReachParams) (bool, error) {
 	row := q.db.QueryRow(ctx, evidenceInReach,
 		arg.ID,
+		arg.UploadersReach,
 		arg.CallerSubject,
 		arg.ByUnit,
 		arg.Units,
