@@ -126,6 +126,12 @@ type InvitationInput struct {
 // their input (the invite request's answer_working_days).
 const versionAnswerLimitFromPolicy = "pool-answer-limit-from-policy"
 
+// versionInvitationRetriesExpire: a lapse whose ledger write failed is
+// written again later (retryAgain), instead of failing the run, which left
+// the row INVITED and overdue, no replacement drawn and nothing able to
+// change the invitation. Asked only when the write fails.
+const versionInvitationRetriesExpire = "invitation-retries-expire"
+
 // InvitationState is what the state query and every update return.
 type InvitationState struct {
 	Invitation casework.Invitation `json:"invitation"`
@@ -312,21 +318,35 @@ func (w *invitation) run(ctx workflow.Context) (LifecycleResult, error) {
 	if err := workflow.Await(ctx, func() bool { return w.row.Stage != InvitationInvited || w.row.Overdue }); err != nil {
 		return LifecycleResult{}, err
 	}
-	if err := w.mu.Lock(ctx); err != nil {
-		return LifecycleResult{}, err
-	}
-	if w.row.Stage == InvitationInvited {
+	for attempt := 1; ; attempt++ {
+		if err := w.mu.Lock(ctx); err != nil {
+			return LifecycleResult{}, err
+		}
+		if w.row.Stage != InvitationInvited {
+			w.mu.Unlock()
+			break
+		}
 		next := w.row
 		next.Stage = InvitationExpired
 		next.Overdue = false
-		if err := w.apply(ctx, next, casework.Event{Key: "expire", Action: ActionExpireInvitation, Actor: actor.System,
-			Note: "no answer by " + w.row.AnswerDeadline.Due.String()}); err != nil {
+		err := w.apply(ctx, next, casework.Event{Key: "expire", Action: ActionExpireInvitation, Actor: actor.System,
+			Note: "no answer by " + w.row.AnswerDeadline.Due.String()})
+		if err == nil {
+			w.deadline.stop()
 			w.mu.Unlock()
+			break
+		}
+		// The lapse's write failed: made again later, in a run since
+		// versionInvitationRetriesExpire; the run failed with it before.
+		workflow.GetLogger(ctx).Error("the lapse could not be written", "invitation", w.row.ID, "attempt", attempt, "error", err)
+		waited := false
+		if !retryAgain(ctx, versionInvitationRetriesExpire, attempt, func() { w.mu.Unlock(); waited = true }) {
+			if !waited {
+				w.mu.Unlock()
+			}
 			return LifecycleResult{}, err
 		}
-		w.deadline.stop()
 	}
-	w.mu.Unlock()
 	if w.row.Stage == InvitationDeclined || w.row.Stage == InvitationExpired {
 		w.replace(ctx)
 	}

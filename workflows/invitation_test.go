@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
@@ -43,7 +44,23 @@ type invLedger struct {
 	// termsRead counts InvitationTerms calls.
 	policy    activities.InvitationTerms
 	termsRead int
+	// failSteps and failKeys make that many writes of an escalation step,
+	// or of an event key, fail as a ledger that is away for longer than
+	// the retry window does.
+	failSteps, failKeys map[string]int
 }
+
+// failing reports whether this write of what fails, counting it down.
+func failing(counts map[string]int, what string) bool {
+	if counts[what] > 0 {
+		counts[what]--
+		return true
+	}
+	return false
+}
+
+// errLedgerAway is a ledger write that could not be made in time.
+var errLedgerAway = temporal.NewNonRetryableApplicationError("the ledger could not be written in time", "UNAVAILABLE", nil)
 
 // actions are the actions recorded for invitation id: its own events and
 // the line-up's replacements of it.
@@ -93,6 +110,7 @@ func newInvHarness(t *testing.T) *invHarness {
 		l.Members[i].InvitationID = InvitationID(l.ID, l.Members[i].ExpertID)
 	}
 	fl := &invLedger{rows: map[string]casework.Invitation{}, eventKeys: map[string]bool{}, lineup: l, pool: draw.Pool,
+		failSteps: map[string]int{}, failKeys: map[string]int{},
 		policy: activities.InvitationTerms{AnswerWorkingDays: casework.DefaultInvitationAnswerWorkingDays}}
 	env.OnActivity(acts.InvitationTerms, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, _ activities.InvitationTermsInput) (activities.InvitationTerms, error) {
@@ -105,6 +123,9 @@ func newInvHarness(t *testing.T) *invHarness {
 		func(_ context.Context, in activities.InvitationChangeInput) error {
 			fl.mu.Lock()
 			defer fl.mu.Unlock()
+			if failing(fl.failKeys, in.Event.Key) {
+				return errLedgerAway
+			}
 			if in.Invitation.Version > fl.rows[in.Invitation.ID].Version {
 				fl.rows[in.Invitation.ID] = in.Invitation
 				for i, m := range fl.lineup.Members {
@@ -127,6 +148,9 @@ func newInvHarness(t *testing.T) *invHarness {
 		func(_ context.Context, in activities.EscalateInvitationInput) (activities.EscalateResult, error) {
 			fl.mu.Lock()
 			defer fl.mu.Unlock()
+			if failing(fl.failSteps, in.Escalation.Step) {
+				return activities.EscalateResult{}, errLedgerAway
+			}
 			fl.rows[in.Invitation.ID] = in.Invitation
 			fl.events = append(fl.events, in.Event)
 			return activities.EscalateResult{Escalation: in.Escalation}, nil
@@ -393,4 +417,54 @@ func TestInvitationAnswerLimitBeforePolicy(t *testing.T) {
 	require.Equal(t, "2026-04-07", row.AnswerDeadline.Due.String(), "5 working days after Monday 03-30, Qingming 04-04..06 skipped")
 	require.Zero(t, h.fl.termsRead, "no policy read")
 	require.NotContains(t, string(h.fl.events[0].Data), "policy_version")
+}
+
+// TestSilentInvitationLapsesThoughTheLedgerWasAway: the OVERDUE step's
+// write, and then the lapse's, fail as a ledger away for longer than the
+// retry window fails them. Each is made again later on a durable timer:
+// the invitation lapses and draws its replacement all the same. Before
+// versionLadderRetriesStep the step was dropped and the invitation waited,
+// INVITED, for ever; before versionInvitationRetriesExpire the failed
+// lapse failed the run.
+func TestSilentInvitationLapsesThoughTheLedgerWasAway(t *testing.T) {
+	h := newInvHarness(t)
+	h.fl.failSteps[casework.StepOverdue] = 2
+	h.fl.failKeys["expire"] = 1
+	h.run()
+	row := h.row()
+	require.Equal(t, InvitationExpired, row.Stage)
+	require.Equal(t, 1, row.MissedDeadlines)
+	require.Equal(t, []string{"invite", "escalate", "escalate", ActionExpireInvitation, "drawReplacement", "replaced"}, h.fl.actions(h.in.ID))
+	require.Zero(t, h.fl.failSteps[casework.StepOverdue]+h.fl.failKeys["expire"], "every failure was met")
+	require.NotEmpty(t, h.fl.children, "the replacement is drawn")
+}
+
+// TestOldRunsDropAFailedStep: a run from before versionLadderRetriesStep
+// keeps its old course when a step's write fails: the step is dropped, the
+// invitation does not lapse, and the office's withdrawal is what ends it.
+func TestOldRunsDropAFailedStep(t *testing.T) {
+	h := newInvHarness(t)
+	h.env.OnGetVersion(versionLadderRetriesStep, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+	h.fl.failSteps[casework.StepOverdue] = 1
+	withdraw := h.update(shanghai("2026-04-20 10:00"), ActionWithdrawInvitation, "w",
+		WithdrawInvitationInput{Change: Change{RequestID: "w", Actor: office}, Reason: "无人答复"})
+	h.run()
+	require.NoError(t, withdraw.failed)
+	row := h.row()
+	require.Equal(t, InvitationWithdrawn, row.Stage)
+	require.Zero(t, row.MissedDeadlines)
+	require.Equal(t, []string{"invite", "escalate", ActionWithdrawInvitation}, h.fl.actions(h.in.ID), "the reminder only")
+}
+
+// TestOldRunsFailOnAFailedLapse: before versionInvitationRetriesExpire a
+// lapse whose write failed failed the run.
+func TestOldRunsFailOnAFailedLapse(t *testing.T) {
+	h := newInvHarness(t)
+	h.env.OnGetVersion(versionInvitationRetriesExpire, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+	h.fl.failKeys["expire"] = 1
+	h.env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: InvitationWorkflowID(h.in.ID)})
+	h.env.ExecuteWorkflow(InvitationWorkflow, h.in)
+	require.True(t, h.env.IsWorkflowCompleted())
+	require.ErrorContains(t, h.env.GetWorkflowError(), "the ledger could not be written in time")
+	require.Equal(t, InvitationInvited, h.row().Stage)
 }

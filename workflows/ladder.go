@@ -1,10 +1,48 @@
 package workflows
 
 import (
+	"time"
+
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/xuncha/xuncha/deadline"
 )
+
+// versionLadderRetriesStep: a step whose take failed (its ledger write not
+// made within the ledger's retry window: PostgreSQL away for longer) is
+// taken again later, on a durable timer (retryAgain), instead of being
+// dropped for good, which left an invitation INVITED for ever and a finding
+// overdue without its OVERDUE step or count. Asked only when a take fails:
+// a run in which none failed records no marker.
+const versionLadderRetriesStep = "ladder-retries-failed-step"
+
+// A write that failed is made again after retryFirst, the wait doubling
+// up to retryLongest, retryAttempts times in all (about a week); then it
+// is given up, as before versionLadderRetriesStep.
+const (
+	retryFirst    = 10 * time.Minute
+	retryLongest  = 6 * time.Hour
+	retryAttempts = 32
+)
+
+// retryAgain reports whether a write that failed for the attempt-th time
+// (1, 2, …) is to be made again, in a run at changeID's version 1, and
+// waits the attempt's time first; false when it is given up, or ctx was
+// cancelled while waiting. Old runs, at DefaultVersion, give up at once.
+func retryAgain(ctx workflow.Context, changeID string, attempt int, unlocked func()) bool {
+	if attempt >= retryAttempts || workflow.GetVersion(ctx, changeID, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return false
+	}
+	unlocked()
+	wait := retryFirst
+	for range attempt - 1 {
+		if wait *= 2; wait >= retryLongest {
+			wait = retryLongest
+			break
+		}
+	}
+	return workflow.NewTimer(ctx, wait).Get(ctx, nil) == nil
+}
 
 // ladder runs one deadline's escalation schedule on durable timers. Its
 // owner (a finding, an inspection) says when the deadline is still running
@@ -93,18 +131,34 @@ func (l *ladder) start(ctx workflow.Context, mu workflow.Mutex, rule deadline.Ru
 					return // cancelled: met, withdrawn or re-dated
 				}
 			}
-			if err := mu.Lock(ctx); err != nil {
-				return
+			for attempt := 1; ; attempt++ {
+				if err := mu.Lock(ctx); err != nil {
+					return
+				}
+				if gen != l.gen || !active() {
+					mu.Unlock()
+					return
+				}
+				l.schedule[i].Fired = true
+				err := take(ctx, step.ScheduledStep)
+				if err == nil {
+					mu.Unlock()
+					break
+				}
+				workflow.GetLogger(ctx).Error("escalation step failed", "step", step.Step, "attempt", attempt, "error", err)
+				waited := false
+				if !retryAgain(ctx, versionLadderRetriesStep, attempt, func() {
+					l.schedule[i].Fired = false // pending again, also to a re-date meanwhile
+					mu.Unlock()
+					waited = true
+				}) {
+					if waited {
+						return // cancelled while waiting: met, withdrawn or re-dated
+					}
+					mu.Unlock()
+					break // given up (or an old run): the step is dropped
+				}
 			}
-			if gen != l.gen || !active() {
-				mu.Unlock()
-				return
-			}
-			l.schedule[i].Fired = true
-			if err := take(ctx, step.ScheduledStep); err != nil {
-				workflow.GetLogger(ctx).Error("escalation step failed", "step", step.Step, "error", err)
-			}
-			mu.Unlock()
 		}
 	})
 }
