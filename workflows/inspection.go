@@ -330,7 +330,7 @@ func (w *inspection) registerHandlers(ctx workflow.Context) error {
 		registerChange(ctx, w, ActionGiveFeedback, func(in GiveFeedbackInput) (actor.Actor, error) { return in.Actor, in.Validate() }, w.giveFeedback),
 		registerChange(ctx, w, ActionInspectionRectified, func(in InspectionRectificationInput) (actor.Actor, error) { return in.Actor, in.Validate() }, w.reportRectification),
 		registerChange(ctx, w, ActionClose, func(in ApproveInput) (actor.Actor, error) { return in.Actor, in.Validate() }, w.close),
-		registerChange(ctx, w, ActionRecheck, func(in RecheckInput) (actor.Actor, error) { return in.Actor, in.Validate() }, w.recheck),
+		registerChange(ctx, w, ActionRecheck, w.validateRecheck, w.recheck),
 		registerChange(ctx, w, ActionCancel, func(in CancelInput) (actor.Actor, error) { return in.Actor, in.Validate() }, w.cancel),
 	} {
 		if err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/xuncha/xuncha/calendar"
 	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/deadline"
+	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
 )
 
@@ -229,6 +230,22 @@ func (w *inspection) cancel(ctx workflow.Context, in CancelInput) error {
 	w.ended(ctx, "cancelled", ActionCancel)
 	w.deadline.stop()
 	return nil
+}
+
+// validateRecheck refuses, besides a malformed request, a re-check of a
+// finding this inspection re-checked and passed already: each would add
+// an event to the finding and to the inspection's history, without end.
+// (A validator, not run on replay: earlier histories with a repeated
+// re-check replay as they ran.)
+func (w *inspection) validateRecheck(in RecheckInput) (actor.Actor, error) {
+	if err := in.Validate(); err != nil {
+		return in.Actor, err
+	}
+	if w.row.Records["recheck:"+in.FindingID] == "passed" {
+		return in.Actor, derrors.StageError{Reason: "ALREADY_RECHECKED", Subject: FindingWorkflowID(in.FindingID), Action: ActionRecheck,
+			Stage: FindingClosed}.Says("finding %q was re-checked by this inspection and passed already", in.FindingID)
+	}
+	return in.Actor, nil
 }
 
 // recheck records a FOLLOW_UP inspection's re-check of a closed finding of

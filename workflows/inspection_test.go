@@ -420,6 +420,7 @@ func TestFollowUpRecheckReopensFinding(t *testing.T) {
 	h.update(2*time.Hour, ActionNotify, "n1", NotifyInput{Change: Change{RequestID: "n1", Actor: office}, NotifiedOn: "2026-03-02"})
 	h.update(3*time.Hour, ActionStation, "s1", StationInput{Change: Change{RequestID: "s1", Actor: leader}, StationedOn: "2026-03-02", Announcement: "回头看", ContactPhone: "12345"})
 	passed := h.update(4*time.Hour, ActionRecheck, "k1", RecheckInput{Change: Change{RequestID: "k1", Actor: leader}, FindingID: "f-1", Passed: true, Note: "整改到位"})
+	again := h.update(4*time.Hour+30*time.Minute, ActionRecheck, "k1b", RecheckInput{Change: Change{RequestID: "k1b", Actor: leader}, FindingID: "f-1", Passed: true, Note: "再查一次"})
 	failed := h.update(5*time.Hour, ActionRecheck, "k2", RecheckInput{Change: Change{RequestID: "k2", Actor: leader}, FindingID: "f-2", Passed: false, Note: "通道再次堵塞"})
 	wrong := h.update(6*time.Hour, ActionRecheck, "k3", RecheckInput{Change: Change{RequestID: "k3", Actor: leader}, FindingID: "f-other", Passed: true, Note: "x"})
 	h.update(7*time.Hour, ActionCancel, "x1", CancelInput{Change: Change{RequestID: "x1", Actor: office}, Reason: "测试结束"})
@@ -430,7 +431,8 @@ func TestFollowUpRecheckReopensFinding(t *testing.T) {
 	require.NoError(t, h.env.GetWorkflowError())
 	requireDone(t, passed, failed)
 
-	require.Len(t, appended, 1, "a passed re-check is recorded on the finding")
+	require.ErrorContains(t, again.rejected, `finding "f-1" was re-checked by this inspection and passed already`)
+	require.Len(t, appended, 1, "a passed re-check is recorded on the finding, once")
 	require.Equal(t, "f-1", appended[0].SubjectID)
 	require.Len(t, started, 1, "a failed re-check reopens the finding")
 	require.Equal(t, "finding/f-2", started[0].WorkflowID)
