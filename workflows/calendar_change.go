@@ -8,10 +8,25 @@ import (
 	"github.com/xuncha/xuncha/activities"
 )
 
-// CalendarChangeInput names the calendar version just loaded.
+// CalendarChangeInput names the calendar version just loaded. A run that
+// continued as new (calendarChangePage) passes on the last workflow it
+// told (After: the next run tells those after it, in order) and the count
+// so far.
 type CalendarChangeInput struct {
-	Version int64 `json:"version"`
+	Version   int64  `json:"version"`
+	After     string `json:"after,omitempty"`
+	Signalled int    `json:"signalled,omitempty"`
 }
+
+// versionCalendarChangePages: a run tells at most calendarChangePage
+// lifecycles, then continues as new with the rest. In one run, ten
+// thousand open deadlines (five history events each) passed Temporal's
+// limit of 51,200 events: the run was terminated, and those after it were
+// never re-dated.
+const versionCalendarChangePages = "calendar-change-pages"
+
+// calendarChangePage is how many lifecycles one run tells.
+const calendarChangePage = 500
 
 // CalendarChangeResult says how many lifecycles were told.
 type CalendarChangeResult struct {
@@ -27,8 +42,19 @@ func CalendarChangeWorkflow(ctx workflow.Context, in CalendarChangeInput) (Calen
 	if err := workflow.ExecuteActivity(actx, acts.OpenDeadlines).Get(ctx, &open); err != nil {
 		return CalendarChangeResult{}, fmt.Errorf("listing running deadlines: %w", err)
 	}
-	var res CalendarChangeResult
+	paged := workflow.GetVersion(ctx, versionCalendarChangePages, workflow.DefaultVersion, 1) >= 1
+	res := CalendarChangeResult{Signalled: in.Signalled}
+	told := 0
 	for _, id := range open.WorkflowIDs {
+		if paged && id <= in.After {
+			continue // told by an earlier run (the list is sorted)
+		}
+		if paged && told == calendarChangePage {
+			return res, workflow.NewContinueAsNewError(ctx, CalendarChangeWorkflowName,
+				CalendarChangeInput{Version: in.Version, After: in.After, Signalled: res.Signalled})
+		}
+		told++
+		in.After = id
 		//lint:ignore S1016 the signal is its own wire type (STYLE habit 3); a conversion would tie it to the input's fields
 		err := workflow.SignalExternalWorkflow(ctx, id, "", SignalCalendarChanged, CalendarChangedSignal{Version: in.Version}).Get(ctx, nil)
 		if err != nil {
