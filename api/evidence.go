@@ -213,14 +213,18 @@ func (h *evidenceHandler) save(r *http.Request) (casework.Evidence, error) {
 	if err != nil {
 		return casework.Evidence{}, err
 	}
-	// The answer to an upload of content stored already is the caller's
-	// own upload, never what the first uploader said of it (who they are,
-	// the file's name, who captured it: a tip reporter's name, say).
-	yours := func(e casework.Evidence) casework.Evidence {
-		if e.UploadedBy.Subject != who.Subject || who.Subject == "" {
-			e.FileName, e.CapturedAt, e.CapturedBy, e.UploadedBy = fileName, capturedAt, capturedBy, who
+	// The answer to an upload of content stored already is the stored
+	// evidence for who may see what its first uploader said of it (sees),
+	// and the caller's own upload for anyone else: never the first
+	// uploader's name, the file's, or who captured it (a tip reporter's
+	// name, say) to someone holding the same bytes.
+	yours := func(e casework.Evidence) (casework.Evidence, error) {
+		seen, err := h.sees(ctx, e)
+		if err != nil || seen {
+			return e, err
 		}
-		return e
+		e.FileName, e.CapturedAt, e.CapturedBy, e.UploadedBy = fileName, capturedAt, capturedBy, who
+		return e, nil
 	}
 	if existing != nil {
 		// Stored already. A caller who did not upload it before becomes
@@ -232,7 +236,7 @@ func (h *evidenceHandler) save(r *http.Request) (casework.Evidence, error) {
 			return casework.Evidence{}, err
 		}
 		if uploaded || who.Subject == "" {
-			return yours(*existing), nil
+			return yours(*existing)
 		}
 	}
 	location, size, err := h.store.Put(ctx, body, sum, h.maxBytes)
@@ -256,7 +260,7 @@ func (h *evidenceHandler) save(r *http.Request) (casework.Evidence, error) {
 		return casework.Evidence{}, fmt.Errorf("evidence %q missing right after it was recorded", id)
 	}
 	logging.Ctx(ctx, h.log).Info("evidence stored", zap.String("evidence", id), zap.String("kind", kind), zap.Int64("size", size))
-	return yours(*stored), nil
+	return yours(*stored)
 }
 
 // existing returns the evidence recorded under id, or nil. An ID naming
@@ -303,17 +307,25 @@ func (h *evidenceHandler) get(r *http.Request) (casework.Evidence, error) {
 // uploader said of it (the file's name, who captured it and when, who they
 // are) is for those who reach it through an object, or uploaded it first.
 func (h *evidenceHandler) view(ctx context.Context, e casework.Evidence) (casework.Evidence, error) {
-	who, _ := actor.FromContext(ctx)
-	r := reachOf(ctx)
-	if r.Province() || who.Subject != "" && e.UploadedBy.Subject == who.Subject {
-		return e, nil
-	}
-	seen, err := h.ledger.EvidenceReachedByObject(ctx, r, e.ID)
+	seen, err := h.sees(ctx, e)
 	if err != nil || seen {
 		return e, err
 	}
+	who, _ := actor.FromContext(ctx)
 	e.FileName, e.CapturedAt, e.CapturedBy, e.UploadedBy = "", time.Time{}, "", who
 	return e, nil
+}
+
+// sees reports whether the caller may see what the first uploader said of
+// the evidence: the province, the first uploader, and who reaches it
+// through an object that names it.
+func (h *evidenceHandler) sees(ctx context.Context, e casework.Evidence) (bool, error) {
+	who, _ := actor.FromContext(ctx)
+	r := reachOf(ctx)
+	if r.Province() || who.Subject != "" && e.UploadedBy.Subject == who.Subject {
+		return true, nil
+	}
+	return h.ledger.EvidenceReachedByObject(ctx, r, e.ID)
 }
 
 func (h *evidenceHandler) metadata(w http.ResponseWriter, r *http.Request) {
