@@ -114,7 +114,7 @@ func (s *Server) gateway(ctx context.Context, conn *grpc.ClientConn) (http.Handl
 	if s.DevIssuer != nil && s.DevIssuerPath != "" {
 		root.Handle(s.DevIssuerPath, s.DevIssuer)
 	}
-	return s.observeHTTP(s.accessLog(slowReaders(s.writeIdleTimeout(), root))), nil
+	return s.observeHTTP(s.accessLog(slowClients(s.readIdleTimeout(), s.writeIdleTimeout(), root))), nil
 }
 
 // evidenceHandler builds the evidence endpoints: the caller is authenticated

@@ -83,6 +83,10 @@ type Server struct {
 	// wait for a client that stopped reading (default
 	// DefaultWriteIdleTimeout, 60 s); a download may take longer in all.
 	WriteIdleTimeout time.Duration
+	// ReadIdleTimeout bounds how long one read of an HTTP request's body
+	// may wait for a client that stopped sending (default
+	// DefaultReadIdleTimeout, 60 s); an upload may take longer in all.
+	ReadIdleTimeout time.Duration
 	// Tips seals the identity of tips' reporters (XUNCHA_TIP_KEY). Required.
 	Tips *tipcrypt.Sealer
 	// WebhookPolicy says which receivers a webhook may name

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"io"
 	"net/http"
 	"time"
 )
@@ -19,6 +20,57 @@ func (s *Server) writeIdleTimeout() time.Duration {
 		return s.WriteIdleTimeout
 	}
 	return DefaultWriteIdleTimeout
+}
+
+// DefaultReadIdleTimeout bounds, unless Server.ReadIdleTimeout says
+// otherwise, how long one read of an HTTP request's body may wait for a
+// client that stopped sending: an upload of 100 MiB of evidence or a
+// 32 MiB workbook arrives for as long as the client keeps sending, but a
+// client that sends the headers and then a byte a minute (a slow-loris
+// upload) cannot hold a goroutine and a temporary file or a growing
+// buffer for ever.
+const DefaultReadIdleTimeout = 60 * time.Second
+
+// readIdleTimeout is the server's bound on one blocked read.
+func (s *Server) readIdleTimeout() time.Duration {
+	if s.ReadIdleTimeout > 0 {
+		return s.ReadIdleTimeout
+	}
+	return DefaultReadIdleTimeout
+}
+
+// slowClients bounds both ways a client can hold a request open without
+// moving: each read of the request's body waits at most readIdle for the
+// client's next bytes (idleReader), each write of the response at most
+// writeIdle for the client to read (slowReaders).
+func slowClients(readIdle, writeIdle time.Duration, next http.Handler) http.Handler {
+	next = slowReaders(writeIdle, next)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body != nil && r.Body != http.NoBody {
+			r.Body = &idleReader{ReadCloser: r.Body, rc: http.NewResponseController(w), idle: readIdle}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// idleReader sets the connection's read deadline before each read of the
+// body. The deadline is cleared once the body ends (or fails): the server
+// then reads the connection itself, to notice a client that goes away,
+// and a deadline passing under that read while the handler still works
+// (an import of twenty thousand rows) would cancel the request.
+type idleReader struct {
+	io.ReadCloser
+	rc   *http.ResponseController
+	idle time.Duration
+}
+
+func (r *idleReader) Read(p []byte) (int, error) {
+	_ = r.rc.SetReadDeadline(time.Now().Add(r.idle))
+	n, err := r.ReadCloser.Read(p)
+	if err != nil {
+		_ = r.rc.SetReadDeadline(time.Time{})
+	}
+	return n, err
 }
 
 // slowReaders gives every write of next's responses its own deadline,

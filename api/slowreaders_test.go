@@ -1,7 +1,10 @@
 package api_test
 
 import (
+	"bufio"
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"net"
@@ -84,4 +87,57 @@ func TestKeptAliveConnectionOutlivesTheBound(t *testing.T) {
 	again, reused := get(first.Header.Get("ETag"))
 	require.True(t, reused, "the kept-alive connection was used again")
 	require.Equal(t, http.StatusNotModified, again.StatusCode)
+}
+
+// TestSlowSenderIsCutOff: an upload arrives for as long as its client
+// sends, but a client that sends the headers and a few bytes and then
+// stops is cut off once one read has waited longer than the server's
+// ReadIdleTimeout, so a crowd of stalled uploads cannot hold the server's
+// goroutines, temporary files and buffers. Without the bound the server
+// waited for the rest for ever. An upload that keeps sending is whole.
+func TestSlowSenderIsCutOff(t *testing.T) {
+	s := setupConfigured(t, func(srv *api.Server, _ string) { srv.ReadIdleTimeout = 300 * time.Millisecond })
+	base, err := url.Parse(s.BaseURL)
+	require.NoError(t, err)
+	content := bytes.Repeat([]byte("现场检查记录。"), 100)
+	sum := sha256.Sum256(content)
+	query := url.Values{"kind": {"DOCUMENT"}, "sha256": {hex.EncodeToString(sum[:])}, "captured_at": {"2026-11-20T09:30:00+08:00"},
+		"file_name": {"记录.txt"}}
+
+	// upload sends the headers and the first 10 bytes, waits pause, sends
+	// the rest and returns the status line the server answered, and how
+	// long after the pause began the server's answer or close came.
+	upload := func(pause time.Duration) (string, time.Duration) {
+		conn, err := net.Dial("tcp", base.Host)
+		require.NoError(t, err)
+		defer conn.Close()
+		_, err = fmt.Fprintf(conn, "POST /v1/evidence?%s HTTP/1.1\r\nHost: %s\r\nAuthorization: %s\r\nContent-Type: text/plain\r\nContent-Length: %d\r\nConnection: close\r\n\r\n",
+			query.Encode(), base.Host, s.authorization(member), len(content))
+		require.NoError(t, err)
+		_, err = conn.Write(content[:10])
+		require.NoError(t, err)
+		start := time.Now()
+		answered := make(chan string, 1)
+		go func() {
+			line, _ := bufio.NewReader(conn).ReadString('\n')
+			answered <- line
+		}()
+		select {
+		case line := <-answered:
+			return line, time.Since(start)
+		case <-time.After(pause):
+		}
+		_, _ = conn.Write(content[10:]) // may fail: the server closed
+		select {
+		case line := <-answered:
+			return line, time.Since(start)
+		case <-time.After(10 * time.Second):
+			return "", time.Since(start)
+		}
+	}
+	line, _ := upload(100 * time.Millisecond)
+	require.Contains(t, line, "200 OK", "a pause within the bound")
+	line, after := upload(5 * time.Second)
+	require.Less(t, after, 5*time.Second, "cut off before the client sent the rest (%q)", line)
+	require.NotContains(t, line, "200 OK")
 }

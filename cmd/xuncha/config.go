@@ -81,6 +81,10 @@ type config struct {
 	// wait for a client that stopped reading (XUNCHA_WRITE_IDLE_TIMEOUT,
 	// default 60s); a download may take longer in all.
 	WriteIdleTimeout time.Duration
+	// ReadIdleTimeout bounds how long one read of an HTTP request's body
+	// may wait for a client that stopped sending (XUNCHA_READ_IDLE_TIMEOUT,
+	// default 60s); an upload may take longer in all.
+	ReadIdleTimeout time.Duration
 	// TipKey seals tips' content and their reporters' identities: 32 random
 	// bytes in base64 (XUNCHA_TIP_KEY; no default: `server` refuses to start
 	// without it, `dev` creates <data-dir>/tip.key once). It also seals
@@ -182,6 +186,8 @@ func (c *config) bindListen(cmd *cobra.Command) {
 		"longest an API call may take before it answers 503 with Retry-After, e.g. 10s [XUNCHA_REQUEST_TIMEOUT]")
 	f.DurationVar(&c.WriteIdleTimeout, "write-idle-timeout", envDurationOr("XUNCHA_WRITE_IDLE_TIMEOUT", api.DefaultWriteIdleTimeout),
 		"longest one write of an HTTP response may wait for a client that stopped reading, e.g. 60s [XUNCHA_WRITE_IDLE_TIMEOUT]")
+	f.DurationVar(&c.ReadIdleTimeout, "read-idle-timeout", envDurationOr("XUNCHA_READ_IDLE_TIMEOUT", api.DefaultReadIdleTimeout),
+		"longest one read of an HTTP request's body may wait for a client that stopped sending, e.g. 60s [XUNCHA_READ_IDLE_TIMEOUT]")
 }
 
 // bindEvidence adds the evidence store's flags to a command that serves the

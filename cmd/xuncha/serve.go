@@ -202,6 +202,9 @@ func runWith(ctx context.Context, cfg *config, log *zap.Logger, store *ledger.St
 		if cfg.WriteIdleTimeout <= 0 {
 			return fmt.Errorf("--write-idle-timeout must be positive, not %s", cfg.WriteIdleTimeout)
 		}
+		if cfg.ReadIdleTimeout <= 0 {
+			return fmt.Errorf("--read-idle-timeout must be positive, not %s", cfg.ReadIdleTimeout)
+		}
 		if blobs, err = cfg.evidenceStore(); err != nil {
 			return err
 		}
@@ -248,6 +251,7 @@ func runWith(ctx context.Context, cfg *config, log *zap.Logger, store *ledger.St
 			MaxEvidenceBytes: cfg.MaxEvidenceBytes,
 			RequestTimeout:   cfg.RequestTimeout,
 			WriteIdleTimeout: cfg.WriteIdleTimeout,
+			ReadIdleTimeout:  cfg.ReadIdleTimeout,
 			Tips:             sealer,
 			WebhookPolicy:    webhooks,
 			Verifier:         verifier,
