@@ -395,6 +395,13 @@ func importQuery(q url.Values) (partial bool, err error) {
 	return partial, v.Err()
 }
 
+// workbookSlots bounds how many workbooks this process unpacks and reads
+// at once (the problem list's and the pool's imports together): each may
+// hold up to problemlist.DefaultMaxInMemoryBytes of its parts, and more
+// while excelize reads them. Others wait for a slot while their request
+// lasts.
+var workbookSlots = make(chan struct{}, 2)
+
 // readUpload reads an upload's query (partial, importQuery) and its
 // workbook (readWorkbook), then the sheet with read; a sheet without rows
 // is refused, empty saying so (a format with the sheet's name).
@@ -407,6 +414,12 @@ func readUpload[D any](r *http.Request, config ImportConfig, read func(io.Reader
 	data, err := config.readWorkbook(r)
 	if err != nil {
 		return false, nil, err
+	}
+	select {
+	case workbookSlots <- struct{}{}:
+		defer func() { <-workbookSlots }()
+	case <-r.Context().Done():
+		return false, nil, derrors.New(derrors.ErrUnavailable, "other workbooks are being read: send the file again in a moment")
 	}
 	if sheet, err = read(bytes.NewReader(data), config.Limits); err != nil {
 		return false, nil, err

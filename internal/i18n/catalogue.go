@@ -338,6 +338,7 @@ var zh = map[string]string{
 	"%s: %s is not allowed in stage %s (allowed: %s)":                                                   "%[1]s：当前阶段 %[3]s 不允许 %[2]s（允许的操作：%[4]s）",
 	"%s not found":    "未找到 %s",
 	"%s %q not found": "未找到 %s %q",
+	"other workbooks are being read: send the file again in a moment":            "正在读取其他工作簿：请稍后重新发送该文件",
 	"finding %q was re-checked by this inspection and passed already":            "问题 %q 已由本次巡查复查并通过",
 	"the team of %s %q lists you as an observer (%s): observers change nothing":  "%s %q 的巡查组将您列为观察员（%s）：观察员不能作任何变更",
 	"this is the team leader's to do: the team of %s %q lists you as %s, not %s": "此事应由组长办理：%s %q 的巡查组将您列为 %s，而非 %s",
