@@ -55,7 +55,6 @@ func CalendarChangeWorkflow(ctx workflow.Context, in CalendarChangeInput) (Calen
 		}
 		told++
 		in.After = id
-		//lint:ignore S1016 the signal is its own wire type (STYLE habit 3); a conversion would tie it to the input's fields
 		err := workflow.SignalExternalWorkflow(ctx, id, "", SignalCalendarChanged, CalendarChangedSignal{Version: in.Version}).Get(ctx, nil)
 		if err != nil {
 			// A lifecycle that closed meanwhile has no deadline to move.
