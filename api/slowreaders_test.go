@@ -96,7 +96,7 @@ func TestKeptAliveConnectionOutlivesTheBound(t *testing.T) {
 // goroutines, temporary files and buffers. Without the bound the server
 // waited for the rest for ever. An upload that keeps sending is whole.
 func TestSlowSenderIsCutOff(t *testing.T) {
-	s := setupConfigured(t, func(srv *api.Server, _ string) { srv.ReadIdleTimeout = 300 * time.Millisecond })
+	s := setupConfigured(t, func(srv *api.Server, _ string) { srv.ReadIdleTimeout = time.Second })
 	base, err := url.Parse(s.BaseURL)
 	require.NoError(t, err)
 	content := bytes.Repeat([]byte("现场检查记录。"), 100)
