@@ -41,20 +41,22 @@ func (s *InterviewServer) ProposeInterview(ctx context.Context, req *xunchav1.Pr
 	if err := workflows.InterviewMachine.CheckRole("propose", who); err != nil {
 		return nil, err
 	}
+	// A team proposes interviews about its own inspections and their
+	// findings only, an observer none; scope first, so that a caller out
+	// of reach learns nothing, not even which fields its request lacks.
+	if typ, id, err := casework.ParseSubject(req.GetSubject()); err == nil {
+		if who, err = reachAs(ctx, s.Ledger, who, typ, id, func(as actor.Actor) error {
+			return workflows.InterviewMachine.CheckRole("propose", as)
+		}); err != nil {
+			return nil, err
+		}
+	}
 	in := workflows.InterviewInput{
 		RequestID: req.GetRequestId(), Subject: req.GetSubject(), Reason: req.GetReason(),
 		Source: workflows.InterviewSourceTeam, ProposedBy: who,
 	}
 	if who.Role == actor.RoleOffice {
 		in.Source = workflows.InterviewSourceOffice
-	}
-	// A team proposes interviews about its own inspections and their
-	// findings only; scope first, so that a caller out of reach learns
-	// nothing, not even which fields its request lacks.
-	if _, _, err := casework.ParseSubject(in.Subject); err == nil {
-		if err := subjectInReach(ctx, s.Ledger, in.Subject); err != nil {
-			return nil, err
-		}
 	}
 	// The unit comes from the subject, once the request itself is sound.
 	if err := withoutField(in.Validate(), "unit_code"); err != nil {

@@ -71,8 +71,7 @@ func reachOf(ctx context.Context) ledger.Reach {
 // anything. Other roles and other subjects (no interview action is the
 // leader's alone) keep the token's role.
 func reachAs(ctx context.Context, l *ledger.Store, who actor.Actor, typ, id string, permitted func(actor.Actor) error) (actor.Actor, error) {
-	if who.Role != actor.RoleTeamLeader && who.Role != actor.RoleTeamMember ||
-		typ != casework.SubjectInspection && typ != casework.SubjectFinding || reachOf(ctx).Province() {
+	if !teamCaller(ctx, who) || typ != casework.SubjectInspection && typ != casework.SubjectFinding {
 		return who, inReach(ctx, l, typ, id)
 	}
 	position, err := l.TeamPosition(ctx, typ, id, who.Subject)
@@ -94,6 +93,12 @@ func reachAs(ctx context.Context, l *ledger.Store, who actor.Actor, typ, id stri
 			"this is the team leader's to do: the team of %s %q lists you as %s, not %s", typ, id, position, workflows.TeamLeader)
 	}
 	return who, nil
+}
+
+// teamCaller reports whether who, calling with ctx's reach, reaches by
+// team: a team role whose reach is the teams that list its subject.
+func teamCaller(ctx context.Context, who actor.Actor) bool {
+	return (who.Role == actor.RoleTeamLeader || who.Role == actor.RoleTeamMember) && reachOf(ctx).ByTeam
 }
 
 // inReach answers NOT_FOUND, exactly as for an object that does not exist,
@@ -143,20 +148,6 @@ func eventLog[R any](ctx context.Context, l *ledger.Store, typ, id string,
 	return out, nil
 }
 
-// subjectInReach is inReach for a subject written "finding/<id>" or
-// "inspection/<id>" (interviews, exposures); a malformed one is left to the
-// caller's own validation.
-func subjectInReach(ctx context.Context, l *ledger.Store, subject string) error {
-	if reachOf(ctx).Province() {
-		return nil
-	}
-	typ, id, err := casework.ParseSubject(subject)
-	if err != nil {
-		return err
-	}
-	return inReach(ctx, l, typ, id)
-}
-
 // tipInReach answers NOT_FOUND, as for a tip that does not exist, unless
 // the caller reaches the tip's inspection's tips (tipsInReach).
 func tipInReach(ctx context.Context, l *ledger.Store, t ledger.Tip) error {
@@ -173,7 +164,7 @@ func tipInReach(ctx context.Context, l *ledger.Store, t ledger.Tip) error {
 // reports stays with those who act on it).
 func tipsInReach(ctx context.Context, l *ledger.Store, inspectionID string) error {
 	who, _ := actor.FromContext(ctx)
-	if who.Role != actor.RoleTeamLeader && who.Role != actor.RoleTeamMember || reachOf(ctx).Province() {
+	if !teamCaller(ctx, who) {
 		return inReach(ctx, l, casework.SubjectInspection, inspectionID)
 	}
 	position, err := l.TeamPosition(ctx, casework.SubjectInspection, inspectionID, who.Subject)

@@ -414,6 +414,9 @@ func TestTeamPositionDecides(t *testing.T) {
 	code, body = s.do("POST", "/v1/inspections/"+id+"/findings", &observer, findingBody(rid(t, "by-observer"), "GENERAL", s.evidenceOf(observer, "照片")))
 	require.Equal(t, http.StatusForbidden, code, "%v", body)
 	require.Contains(t, body["message"], "observers change nothing")
+	code, body = s.do("POST", "/v1/interviews", &observer, map[string]any{"request_id": rid(t, "observer-interview"),
+		"subject": "finding/" + fid, "reason": "整改不力"})
+	require.Equal(t, http.StatusForbidden, code, "an observer proposes no interview: %v", body)
 	code, _ = s.do("GET", "/v1/tips/"+tip["id"].(string), &observer, nil)
 	require.Equal(t, http.StatusNotFound, code, "an observer reads no tip")
 	code, _ = s.do("GET", "/v1/inspections/"+id+"/tips", &observer, nil)
