@@ -552,6 +552,11 @@ func (w *finding) adopt(ctx workflow.Context) (LifecycleResult, error) {
 
 // reopen continues a closed finding in a new run: REFERRED again, with a new
 // deadline and its ladder, the reopen counted and recorded.
+// versionReopenRetries: a reopening whose ledger write failed (past the
+// ledger's retry window) is made again later (retryAgain) instead of
+// failing the run. Asked only on failure.
+const versionReopenRetries = "reopen-retries"
+
 func (w *finding) reopen(ctx workflow.Context, in ReopenInput) (LifecycleResult, error) {
 	if err := w.registerHandlers(ctx); err != nil {
 		return LifecycleResult{}, err
@@ -561,14 +566,24 @@ func (w *finding) reopen(ctx workflow.Context, in ReopenInput) (LifecycleResult,
 		workflow.GetLogger(ctx).Warn("search attributes not set", "error", err)
 	}
 	var reopens int
-	if err := w.rectifyAgain(ctx, in.rule(),
-		func(next *casework.Finding) { next.ReopenCount++; next.Rectification = nil; reopens = next.ReopenCount },
-		casework.Event{Key: "reopen/" + in.RequestID, Action: "reopen", Actor: in.Actor,
-			Note: "re-check by follow-up inspection " + in.InspectionID + " failed: " + in.Reason},
-		func() map[string]any {
-			return map[string]any{"inspection_id": in.InspectionID, "reopen_count": reopens}
-		}); err != nil {
-		return LifecycleResult{}, err
+	for attempt := 1; ; attempt++ {
+		err := w.rectifyAgain(ctx, in.rule(),
+			func(next *casework.Finding) { next.ReopenCount++; next.Rectification = nil; reopens = next.ReopenCount },
+			casework.Event{Key: "reopen/" + in.RequestID, Action: "reopen", Actor: in.Actor,
+				Note: "re-check by follow-up inspection " + in.InspectionID + " failed: " + in.Reason},
+			func() map[string]any {
+				return map[string]any{"inspection_id": in.InspectionID, "reopen_count": reopens}
+			})
+		if err == nil {
+			break
+		}
+		// Made again later, in a run since versionReopenRetries: the
+		// inspection has recorded the re-check as failed, and the finding
+		// stayed CLOSED when the reopening's write failed.
+		workflow.GetLogger(ctx).Error("the reopening could not be written", "finding", w.row.ID, "attempt", attempt, "error", err)
+		if !retryAgain(ctx, versionReopenRetries, attempt, err, func() {}) {
+			return LifecycleResult{}, err
+		}
 	}
 	workflow.Go(ctx, w.receiveCalendarChanges)
 	if err := w.awaitEnd(ctx); err != nil {

@@ -924,3 +924,44 @@ func TestFindingEndWithoutProposalsAsksNothing(t *testing.T) {
 		})
 	}
 }
+
+// TestReopenedThoughTheLedgerWasAway: a failed re-check reopens a closed
+// finding in a new run; its first write fails while the ledger is away past
+// the retry window, and is made again later (versionReopenRetries), so the
+// finding does not stay CLOSED while the inspection records the re-check
+// as failed. A run from before the change fails as it did.
+func TestReopenedThoughTheLedgerWasAway(t *testing.T) {
+	reopen := func(t *testing.T, h *harness) {
+		f := newFinding(SeverityGeneral)
+		f.Stage, f.LedgerNumber, f.Version, f.DeadlineSeq, f.WorkflowID = FindingClosed, "2026-430100-0007", 9, 1, "finding/f-1"
+		h.fl.row = f
+		h.fl.down = true
+		h.env.RegisterDelayedCallback(func() {
+			h.fl.mu.Lock()
+			defer h.fl.mu.Unlock()
+			h.fl.down = false
+		}, 25*time.Minute)
+		h.env.ExecuteWorkflow(FindingWorkflow, FindingInput{Finding: f, Reopen: &ReopenInput{
+			RequestID: "recheck/ins-2/k2", InspectionID: "ins-2", Actor: leader, Reason: "通道再次堵塞", From: "2026-03-02"}})
+	}
+	t.Run("away", func(t *testing.T) {
+		h := newHarness(t)
+		rep := h.update(48*time.Hour, ActionReportRectification, "p1", rectification("p1"))
+		wd := h.update(72*time.Hour, ActionWithdraw, "w1", WithdrawInput{Change: Change{RequestID: "w1", Actor: office}, Reason: "测试结束"})
+		reopen(t, h)
+		require.True(t, h.env.IsWorkflowCompleted())
+		require.NoError(t, h.env.GetWorkflowError())
+		requireDone(t, rep, wd)
+		require.Equal(t, []string{"reopen", ActionReportRectification, ActionWithdraw}, h.fl.actions())
+		require.Greater(t, h.fl.attempts["reopen"], 10, "retried within the window, and again later")
+		require.Equal(t, 1, rep.state.Finding.ReopenCount)
+	})
+	t.Run("before the change", func(t *testing.T) {
+		h := newHarness(t)
+		h.env.OnGetVersion(versionReopenRetries, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+		reopen(t, h)
+		require.True(t, h.env.IsWorkflowCompleted())
+		require.ErrorContains(t, h.env.GetWorkflowError(), "the ledger could not be written in time")
+		require.Empty(t, h.fl.actions())
+	})
+}

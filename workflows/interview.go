@@ -113,16 +113,26 @@ func (w *interview) run(ctx workflow.Context) (LifecycleResult, error) {
 	if err := w.registerHandlers(ctx); err != nil {
 		return LifecycleResult{}, err
 	}
-	if err := w.ledger.call(ctx, nil, acts.RecordInterview, activities.RecordInterviewInput{
-		Interview: w.row,
-		Event: casework.Event{
-			Key: "propose/" + w.row.RequestID, Action: "propose", StageAfter: InterviewProposed, Actor: w.row.ProposedBy,
-			Note: w.row.Reason, OccurredAt: w.row.CreatedAt,
-			Data: dataJSON(map[string]any{"subject": w.row.Subject, "unit_code": w.row.UnitCode, "source": w.row.Source,
-				"deadline_seq": w.deadlineSeqOfSubject}),
-		},
-	}); err != nil {
-		return LifecycleResult{}, fmt.Errorf("recording interview %q: %w", w.row.ID, err)
+	for attempt := 1; ; attempt++ {
+		err := w.ledger.call(ctx, nil, acts.RecordInterview, activities.RecordInterviewInput{
+			Interview: w.row,
+			Event: casework.Event{
+				Key: "propose/" + w.row.RequestID, Action: "propose", StageAfter: InterviewProposed, Actor: w.row.ProposedBy,
+				Note: w.row.Reason, OccurredAt: w.row.CreatedAt,
+				Data: dataJSON(map[string]any{"subject": w.row.Subject, "unit_code": w.row.UnitCode, "source": w.row.Source,
+					"deadline_seq": w.deadlineSeqOfSubject}),
+			},
+		})
+		if err == nil {
+			break
+		}
+		// Written again later, in a run since versionInterviewRetriesRecord:
+		// a ladder's proposal has an ID that no second run may take, so a
+		// failed first write lost it for good.
+		workflow.GetLogger(ctx).Error("the interview could not be recorded", "interview", w.row.ID, "attempt", attempt, "error", err)
+		if !retryAgain(ctx, versionInterviewRetriesRecord, attempt, err, func() {}) {
+			return LifecycleResult{}, fmt.Errorf("recording interview %q: %w", w.row.ID, err)
+		}
 	}
 	w.recorded = true
 	w.publish(ctx)
@@ -147,6 +157,10 @@ const (
 	// versionInterviewRecordsCancellation makes a cancelled interview
 	// workflow record CANCELLED in the ledger before it ends.
 	versionInterviewRecordsCancellation = "interview-records-cancellation"
+	// versionInterviewRetriesRecord: an interview whose first ledger write
+	// failed (past the ledger's retry window) writes it again later
+	// (retryAgain) instead of failing the run. Asked only on failure.
+	versionInterviewRetriesRecord = "interview-retries-record"
 )
 
 // recordCancellation writes CANCELLED to the ledger when the interview's

@@ -37,6 +37,10 @@ type ivLedger struct {
 	queued      int // announcements handed to the outbox
 	calendar    *calendar.Calendar
 	records     int // RecordInterview calls
+	// recordFails and recordRefusal make that many RecordInterview calls
+	// fail: as a ledger away past the retry window, or refusing the row.
+	recordFails int
+	recordErr   error
 }
 
 func (f *ivLedger) appendEvent(e casework.Event) {
@@ -93,6 +97,10 @@ func newIvHarnessRecordingIn(t *testing.T, recordDelay time.Duration) *ivHarness
 			fl.mu.Lock()
 			defer fl.mu.Unlock()
 			fl.records++
+			if fl.recordFails > 0 {
+				fl.recordFails--
+				return fl.recordErr
+			}
 			if _, ok := fl.rows[in.Interview.ID]; !ok {
 				fl.rows[in.Interview.ID] = in.Interview
 			}
@@ -583,5 +591,42 @@ func TestLadderInterviewOutlivesTheLadder(t *testing.T) {
 		require.Equal(t, InterviewCancelled, row.Stage, "the cancelled workflow says so in the ledger")
 		require.Equal(t, "cancelled: the interview's workflow was cancelled", row.CancelReason)
 		require.Equal(t, []string{"propose", ActionCancelInterview}, h.fl.actions())
+	})
+}
+
+// TestInterviewRecordedThoughTheLedgerWasAway: an interview whose first
+// write fails as a ledger away past the retry window fails writes it again
+// later (versionInterviewRetriesRecord) and goes on; a ladder's proposal,
+// whose ID no second run may take, is no longer lost. A refusal still ends
+// the run at once, and a run from before the change fails as it did.
+func TestInterviewRecordedThoughTheLedgerWasAway(t *testing.T) {
+	t.Run("away", func(t *testing.T) {
+		h := newIvHarness(t)
+		h.fl.recordFails, h.fl.recordErr = 2, errLedgerAway
+		approve := h.update(shanghai("2026-04-02 10:00"), ActionApproveInterview, "a1",
+			ApproveInterviewInput{Change: Change{RequestID: "a1", Actor: ivCommittee}, Note: "同意约谈"})
+		cancel := h.update(shanghai("2026-04-02 11:00"), "cancel", "x1",
+			CancelInterviewInput{Change: Change{RequestID: "x1", Actor: office}, Reason: "测试结束"})
+		h.run(newInterviewInput())
+		requireAnswered(t, approve, cancel)
+		require.Equal(t, 3, h.fl.records, "two failures, then the write")
+		require.Equal(t, []string{"propose", ActionApproveInterview, "cancel"}, h.fl.actions())
+	})
+	t.Run("refused", func(t *testing.T) {
+		h := newIvHarness(t)
+		h.fl.recordFails, h.fl.recordErr = 1, derrors.ToTemporal(derrors.New(derrors.ErrFailedPrecondition, "refused"))
+		h.env.ExecuteWorkflow(InterviewWorkflow, newInterviewInput())
+		require.True(t, h.env.IsWorkflowCompleted())
+		require.ErrorContains(t, h.env.GetWorkflowError(), "recording interview")
+		require.Equal(t, 1, h.fl.records, "a refusal is not tried again")
+	})
+	t.Run("before the change", func(t *testing.T) {
+		h := newIvHarness(t)
+		h.env.OnGetVersion(versionInterviewRetriesRecord, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+		h.fl.recordFails, h.fl.recordErr = 1, errLedgerAway
+		h.env.ExecuteWorkflow(InterviewWorkflow, newInterviewInput())
+		require.True(t, h.env.IsWorkflowCompleted())
+		require.ErrorContains(t, h.env.GetWorkflowError(), "recording interview")
+		require.Equal(t, 1, h.fl.records)
 	})
 }

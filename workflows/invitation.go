@@ -340,7 +340,7 @@ func (w *invitation) run(ctx workflow.Context) (LifecycleResult, error) {
 		// versionInvitationRetriesExpire; the run failed with it before.
 		workflow.GetLogger(ctx).Error("the lapse could not be written", "invitation", w.row.ID, "attempt", attempt, "error", err)
 		waited := false
-		if !retryAgain(ctx, versionInvitationRetriesExpire, attempt, func() { w.mu.Unlock(); waited = true }) {
+		if !retryAgain(ctx, versionInvitationRetriesExpire, attempt, err, func() { w.mu.Unlock(); waited = true }) {
 			if !waited {
 				w.mu.Unlock()
 			}

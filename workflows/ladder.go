@@ -6,6 +6,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/xuncha/xuncha/deadline"
+	"github.com/xuncha/xuncha/internal/derrors"
 )
 
 // versionLadderRetriesStep: a step whose take failed (its ledger write not
@@ -25,12 +26,16 @@ const (
 	retryAttempts = 32
 )
 
-// retryAgain reports whether a write that failed for the attempt-th time
-// (1, 2, …) is to be made again, in a run at changeID's version 1, and
-// waits the attempt's time first; false when it is given up, or ctx was
-// cancelled while waiting. Old runs, at DefaultVersion, give up at once.
-func retryAgain(ctx workflow.Context, changeID string, attempt int, unlocked func()) bool {
-	if attempt >= retryAttempts || workflow.GetVersion(ctx, changeID, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+// retryAgain reports whether a write that failed with err for the
+// attempt-th time (1, 2, …) is to be made again, in a run at changeID's
+// version 1, and waits the attempt's time first (unlocked runs before the
+// wait); false when it is given up, or ctx was cancelled while waiting. A
+// refusal (derrors.IsRefusal: the ledger judged the write, and will judge
+// it so again) is given up at once, without asking the version; old runs,
+// at DefaultVersion, give up at once too.
+func retryAgain(ctx workflow.Context, changeID string, attempt int, err error, unlocked func()) bool {
+	if derrors.IsRefusal(ledgerFailure("", err)) || attempt >= retryAttempts ||
+		workflow.GetVersion(ctx, changeID, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
 		return false
 	}
 	unlocked()
@@ -147,7 +152,7 @@ func (l *ladder) start(ctx workflow.Context, mu workflow.Mutex, rule deadline.Ru
 				}
 				workflow.GetLogger(ctx).Error("escalation step failed", "step", step.Step, "attempt", attempt, "error", err)
 				waited := false
-				if !retryAgain(ctx, versionLadderRetriesStep, attempt, func() {
+				if !retryAgain(ctx, versionLadderRetriesStep, attempt, err, func() {
 					l.schedule[i].Fired = false // pending again, also to a re-date meanwhile
 					mu.Unlock()
 					waited = true
