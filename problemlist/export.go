@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf16"
 
 	"github.com/xuri/excelize/v2"
 
@@ -274,7 +275,8 @@ func newStyles(f *excelize.File) (styles, error) {
 }
 
 // xlsxCell is one value as a workbook cell: a date a real date cell,
-// nothing no cell at all.
+// nothing no cell at all, text longer than a cell holds cut short, saying
+// so (fitCell).
 func xlsxCell(v any, s styles) any {
 	switch v := v.(type) {
 	case *calendar.Date:
@@ -286,6 +288,36 @@ func xlsxCell(v any, s styles) any {
 		if v == "" {
 			return nil
 		}
+		return fitCell(v)
 	}
 	return v
+}
+
+// cutMark ends a cell's text that was cut short.
+const cutMark = "…（超出单元格上限，已截断；全文见系统）"
+
+// fitCell returns text as a cell holds it: a cell holds at most
+// excelize.TotalCellChars UTF-16 units (Excel's limit), and excelize cut
+// longer text silently; here the text is cut before the limit and ends
+// with cutMark. 整改情况 (report and 责任追究, 10,000 characters each) passes
+// the limit when most of its characters are outside the Basic Multilingual
+// Plane, two units each.
+func fitCell(text string) string {
+	units := 0
+	for _, r := range text {
+		units += utf16.RuneLen(r)
+	}
+	if units <= excelize.TotalCellChars {
+		return text
+	}
+	room := excelize.TotalCellChars
+	for _, r := range cutMark {
+		room -= utf16.RuneLen(r)
+	}
+	for i, r := range text {
+		if room -= utf16.RuneLen(r); room < 0 {
+			return text[:i] + cutMark
+		}
+	}
+	return text
 }
