@@ -505,15 +505,21 @@ func (s *LineupServer) SendInvitations(ctx context.Context, req *xunchav1.SendIn
 	if err != nil {
 		return nil, err
 	}
+	// Every member is invited even when one invitation fails: a sending
+	// again starts the ones that failed, and finds the others started.
+	var failed error
 	for _, m := range l.Members {
 		if m.InvitationID == "" || m.Draw > 1 {
 			continue // replacements are invited by the workflow that drew them
 		}
 		in := workflows.InvitationInput{ID: m.InvitationID, RequestID: "invite/" + l.ID, LineupID: l.ID, Member: m,
 			SecondFrom: l.PlannedStart, SecondTo: l.PlannedEnd, InspectedUnit: l.UnitName, InvitedBy: who}
-		if err := s.startInvitation(ctx, in); err != nil {
-			return nil, err
+		if err := s.startInvitation(ctx, in); err != nil && failed == nil {
+			failed = err
 		}
+	}
+	if failed != nil {
+		return nil, failed
 	}
 	if l, err = s.Ledger.GetLineup(ctx, l.ID); err != nil {
 		return nil, err
@@ -522,12 +528,15 @@ func (s *LineupServer) SendInvitations(ctx context.Context, req *xunchav1.SendIn
 }
 
 // startInvitation starts an invitation's workflow, or finds it started,
-// and returns once the ledger holds it.
+// and returns once the ledger holds it. A run that failed before its first
+// write (a year without calendar data for its deadline, the ledger away)
+// may be started again: with REJECT_DUPLICATE it blocked its line-up for
+// good, each sending answered 500.
 func (s *LineupServer) startInvitation(ctx context.Context, in workflows.InvitationInput) error {
 	_, err := sendCreate[workflows.InvitationState](ctx, s.Temporal, client.StartWorkflowOptions{
 		ID:                    workflows.InvitationWorkflowID(in.ID),
 		TaskQueue:             s.TaskQueue,
-		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
 	}, workflows.InvitationWorkflowName, in, in.RequestID)
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &started) {

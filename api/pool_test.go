@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/xuncha/xuncha/internal/actor"
@@ -346,4 +347,49 @@ func TestPoolDrawToInspectionREST(t *testing.T) {
 		invited += n
 	}
 	require.EqualValues(t, 7, invited, "six invited, one replacement")
+}
+
+// TestFailedInvitationRunIsStartedAgain: an invitation whose first run
+// failed before its first write (here its row is refused once, as a year
+// without calendar data refuses its deadline) is started again when the
+// line-up's invitations are sent again, and the other members are invited
+// all the same. Its workflow ID could not be taken again before
+// (REJECT_DUPLICATE): each sending answered 500, and nobody was invited.
+func TestFailedInvitationRunIsStartedAgain(t *testing.T) {
+	s := setup(t)
+	s.seedPool()
+	draw := map[string]any{"request_id": rid(t, "draw"), "lineup_id": "l-again", "unit_code": "430300", "unit_name": "湘潭市",
+		"planned_start": "2026-12-01", "planned_end": "2026-12-15", "content_areas": []int{1, 5}, "team_size": 6, "seed": 20261201}
+	code, lineup := s.do("POST", "/v1/lineups", &office, draw)
+	require.Equal(t, http.StatusOK, code, "%v", lineup)
+	first := members(lineup)[0]["expert_id"].(string)
+	exec := func(sql string) {
+		conn, err := pgx.Connect(t.Context(), s.OwnerURL)
+		require.NoError(t, err)
+		defer conn.Close(t.Context())
+		_, err = conn.Exec(t.Context(), sql)
+		require.NoError(t, err)
+	}
+	exec(`CREATE FUNCTION refuse_once() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+	  RAISE EXCEPTION 'refused' USING ERRCODE = 'check_violation'; END; $$`)
+	exec(fmt.Sprintf(`CREATE TRIGGER refuse_once BEFORE INSERT ON invitations FOR EACH ROW WHEN (NEW.expert_id = '%s') EXECUTE FUNCTION refuse_once()`, first))
+
+	code, body := s.do("POST", "/v1/lineups/l-again:invite", &office, map[string]any{"request_id": rid(t, "invite-1")})
+	require.NotEqual(t, http.StatusOK, code, "%v", body)
+	invited := func() (n int) {
+		_, l := s.do("GET", "/v1/lineups/l-again", &office, nil)
+		for _, m := range members(l) {
+			if _, err := s.Ledger.GetInvitation(t.Context(), m["invitation_id"].(string)); err == nil {
+				n++
+			}
+		}
+		return n
+	}
+	require.Equal(t, len(members(lineup))-1, invited(), "the others are invited though the first failed")
+
+	exec(`DROP TRIGGER refuse_once ON invitations`)
+	code, body = s.do("POST", "/v1/lineups/l-again:invite", &office, map[string]any{"request_id": rid(t, "invite-2")})
+	require.Equal(t, http.StatusOK, code, "%v", body)
+	require.Equal(t, "INVITING", body["state"])
+	require.Equal(t, len(members(lineup)), invited())
 }
