@@ -267,6 +267,28 @@ func TestVerifyAuditNamesTheChainChecked(t *testing.T) {
 	require.Equal(t, ledger.ProblemAnchorMismatch, r.Problems[0].Kind)
 }
 
+// TestVerifyAuditOfASubjectChecksIt: a subject of every chain type is
+// checked by its type, the pool's too (a tampered line-up's chain was
+// reported intact, its type missing from the list); a subject that names
+// no chain is an error, not a report that nothing was found wrong.
+func TestVerifyAuditOfASubjectChecksIt(t *testing.T) {
+	t.Parallel()
+	fx := setup(t)
+	for i := range 3 {
+		require.NoError(t, fx.store.AppendEvent(t.Context(), casework.Event{SubjectType: casework.SubjectLineup, SubjectID: "l-1",
+			Key: fmt.Sprintf("k/%d", i), Action: "swap", Actor: office, Note: "n", OccurredAt: time.Now()}))
+	}
+	fx.tamper(t, "UPDATE events SET note = 'forged' WHERE subject_type = 'lineup' AND subject_id = 'l-1' AND seq = 2")
+	r := fx.verify(t, ledger.VerifyOptions{Subject: "lineup/l-1"})
+	require.False(t, r.OK())
+	require.Equal(t, ledger.ProblemHashMismatch, r.Problems[0].Kind)
+	for _, subject := range []string{"finding/l-1", "invitation/l-1", "lineup/l-9", "l-9", "access/2026-13-01/x"} {
+		_, err := fx.store.VerifyAudit(t.Context(), ledger.VerifyOptions{Subject: subject})
+		require.ErrorIs(t, err, derrors.ErrNotFound, subject)
+		require.ErrorContains(t, err, "names no audit chain", subject)
+	}
+}
+
 // TestAppendEventKeepsTheChainOnRetry: a retried write (same event key) adds
 // no row and leaves the head where it was.
 func TestAppendEventKeepsTheChainOnRetry(t *testing.T) {

@@ -132,7 +132,8 @@ type VerifyOptions struct {
 
 // subjectTypes are the chain types a Subject may name before "/".
 var subjectTypes = []string{casework.SubjectInspection, casework.SubjectFinding, casework.SubjectInterview, SubjectTip, casework.SubjectCalendar,
-	casework.SubjectEscalationPolicy, casework.SubjectWebhook, SubjectEvidence, SubjectAccess}
+	casework.SubjectEscalationPolicy, casework.SubjectWebhook, SubjectEvidence, SubjectAccess,
+	casework.SubjectExpert, casework.SubjectLineup, casework.SubjectInvitation, casework.SubjectReferralRoute}
 
 // VerifyAudit recomputes the audit chains on one snapshot of the database
 // and reports every chain's first broken row: events and access records
@@ -174,6 +175,12 @@ func (s *Store) VerifyAudit(ctx context.Context, opts VerifyOptions) (AuditRepor
 	})
 	if err != nil {
 		return AuditReport{}, fmt.Errorf("verifying the audit chains: %w", err)
+	}
+	if opts.Subject != "" && v.report.Chains == 0 && len(v.report.Problems) == 0 {
+		// Nothing checked is no proof: a subject that names no chain (a
+		// typing error, a type this list lacked) is not reported intact.
+		return AuditReport{}, derrors.New(derrors.ErrNotFound,
+			"subject %q names no audit chain: write it as <type>/<id> (finding/f-1, access/2026-11-30/<chain>) or as a bare ID that a chain has", opts.Subject)
 	}
 	return v.report, nil
 }
