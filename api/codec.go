@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -102,6 +103,15 @@ type codecHandler struct {
 
 // codecHandler builds the codec routes' handler from the server's codec,
 // Web UI origins, verifier and audit hook.
+
+// MaxCodecPayloads is the most payloads one encode or decode takes: the
+// Web UI sends a page of history's at a time, far fewer.
+const MaxCodecPayloads = 10000
+
+// codecSlots bounds the encodes and decodes this process runs at once;
+// others wait while their request lasts.
+var codecSlots = make(chan struct{}, 4)
+
 func (s *Server) codecHandler(fail func(w http.ResponseWriter, r *http.Request, err error)) *codecHandler {
 	return &codecHandler{
 		codec:   s.PayloadCodec,
@@ -212,12 +222,29 @@ func (h *codecHandler) serve(w http.ResponseWriter, r *http.Request, route strin
 		refuse(AccessFailed, http.StatusBadRequest, derrors.Invalid("payloads", "the request body could not be read"))
 		return
 	}
+	// Objects before anything is decoded: a body of a million empty
+	// payloads held some 300 MiB while it was read.
+	if bytes.Count(body, []byte("{")) > 4*MaxCodecPayloads {
+		refuse(AccessFailed, http.StatusBadRequest, derrors.Invalid("payloads", "must hold at most %d payloads: send fewer at once", MaxCodecPayloads))
+		return
+	}
+	select {
+	case codecSlots <- struct{}{}:
+		defer func() { <-codecSlots }()
+	case <-r.Context().Done():
+		refuse(AccessFailed, http.StatusServiceUnavailable, derrors.New(derrors.ErrUnavailable, "other payloads are being decoded: send these again in a moment"))
+		return
+	}
 	var in commonpb.Payloads
 	if err := (protojson.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(body, &in); err != nil {
 		refuse(AccessFailed, http.StatusBadRequest, derrors.Invalid("payloads", `must be a JSON object {"payloads": [...]} of Temporal payloads in protobuf JSON`))
 		return
 	}
 	event.Payloads = len(in.GetPayloads())
+	if event.Payloads > MaxCodecPayloads {
+		refuse(AccessFailed, http.StatusBadRequest, derrors.Invalid("payloads", "must hold at most %d payloads: send fewer at once", MaxCodecPayloads))
+		return
+	}
 	out, err := transform(in.GetPayloads())
 	if err != nil {
 		// The codec's errors name keys and ciphers, never plaintext.

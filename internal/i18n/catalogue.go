@@ -338,6 +338,8 @@ var zh = map[string]string{
 	"%s: %s is not allowed in stage %s (allowed: %s)":                                                   "%[1]s：当前阶段 %[3]s 不允许 %[2]s（允许的操作：%[4]s）",
 	"%s not found":    "未找到 %s",
 	"%s %q not found": "未找到 %s %q",
+	"must hold at most %d payloads: send fewer at once":                                                                                  "最多包含 %d 个 payload：请分批发送",
+	"other payloads are being decoded: send these again in a moment":                                                                     "正在解码其他 payload：请稍后重新发送",
 	"subject %q names no audit chain: write it as <type>/<id> (finding/f-1, access/2026-11-30/<chain>) or as a bare ID that a chain has": "subject %q 未对应任何审计链：请写作 <类型>/<编号>（如 finding/f-1、access/2026-11-30/<链>），或写某条链的编号",
 	"other workbooks are being read: send the file again in a moment":                                                                    "正在读取其他工作簿：请稍后重新发送该文件",
 	"finding %q was re-checked by this inspection and passed already":                                                                    "问题 %q 已由本次巡查复查并通过",
