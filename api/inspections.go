@@ -327,15 +327,16 @@ func (s *InspectionServer) RecheckFinding(ctx context.Context, req *xunchav1.Rec
 			if err != nil {
 				return err
 			}
+			// A finding of another inspection is answered as one that does
+			// not exist: the leader learns neither that it exists nor whose
+			// it is (another team's, out of reach).
 			f, err := s.Ledger.GetFinding(ctx, req.GetFindingId())
-			if errors.Is(err, derrors.ErrNotFound) {
-				return derrors.Invalid("finding_id", "no finding %q", req.GetFindingId())
-			} else if err != nil {
+			switch {
+			case errors.Is(err, derrors.ErrNotFound) || err == nil && f.InspectionID != row.FollowsInspectionID:
+				return derrors.Invalid("finding_id", "inspection %q, which this one looks back at, has no finding %q",
+					row.FollowsInspectionID, req.GetFindingId())
+			case err != nil:
 				return err
-			}
-			if f.InspectionID != row.FollowsInspectionID {
-				return derrors.Invalid("finding_id", "finding %q belongs to inspection %q, not to %q which this one looks back at",
-					f.ID, f.InspectionID, row.FollowsInspectionID)
 			}
 			if req.GetPassed() {
 				return nil

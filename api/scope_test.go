@@ -3,6 +3,7 @@ package api_test
 import (
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -428,4 +429,41 @@ func TestTeamPositionDecides(t *testing.T) {
 	code, body = s.do("POST", "/v1/inspections/"+id+":endOnsite", &teamLeader, map[string]any{
 		"request_id": rid(t, "end-leader"), "onsite_ended_on": today().String()})
 	require.Equal(t, http.StatusOK, code, "%v", body)
+}
+
+// TestRecheckRevealsNothingOutOfReach: the leader of a FOLLOW_UP
+// inspection who names a finding of another inspection (out of their
+// reach) is answered as for a finding that does not exist; the answer said
+// whose it was.
+func TestRecheckRevealsNothingOutOfReach(t *testing.T) {
+	s := setup(t)
+	z := s.createInspection() // 430100, teamLeader's and member's team
+	fid := s.recordFinding(z, "out-of-reach", "GENERAL")["id"].(string)
+	y := s.createInspectionOf("looked-back-at", "430200", nil)
+	other := actor.Actor{Name: "孙丽", Role: actor.RoleTeamLeader, Organisation: "省安全生产巡查第二组"}
+	body := inspectionBody(rid(t, "follow-up"))
+	spec(body)["kind"] = "FOLLOW_UP"
+	spec(body)["follows_inspection_id"] = y
+	spec(body)["unit"] = map[string]any{"code": "430200", "name": "株洲市"}
+	team := validTeam()
+	team[0]["subject"] = userOf(other).Subject
+	delete(team[2], "subject")
+	spec(body)["team"] = team
+	code, created := s.do("POST", "/v1/inspections", &office, body)
+	require.Equal(t, http.StatusOK, code, "%v", created)
+	x := created["id"].(string)
+	code, _ = s.do("GET", "/v1/findings/"+fid, &other, nil)
+	require.Equal(t, http.StatusNotFound, code, "out of the leader's reach")
+
+	probe := func(findingID, key string) (int, string) {
+		code, got := s.do("POST", "/v1/inspections/"+x+":recheck", &other, map[string]any{
+			"request_id": rid(t, key), "finding_id": findingID, "passed": true, "note": "复查通过"})
+		return code, violationRule(got, "finding_id")
+	}
+	c1, r1 := probe(fid, "p1")
+	c2, r2 := probe("f-0000000000000000", "p2")
+	require.Equal(t, http.StatusBadRequest, c1)
+	require.Equal(t, c1, c2)
+	require.Equal(t, r1, strings.ReplaceAll(r2, "f-0000000000000000", fid), "the same answer but the ID")
+	require.NotContains(t, r1, z, "nor whose it is")
 }

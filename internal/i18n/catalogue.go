@@ -338,6 +338,7 @@ var zh = map[string]string{
 	"%s: %s is not allowed in stage %s (allowed: %s)":                                                   "%[1]s：当前阶段 %[3]s 不允许 %[2]s（允许的操作：%[4]s）",
 	"%s not found":    "未找到 %s",
 	"%s %q not found": "未找到 %s %q",
+	"inspection %q, which this one looks back at, has no finding %q":                                                                     "本次回头看所针对的巡查 %q 中没有问题 %q",
 	"must hold at most %d payloads: send fewer at once":                                                                                  "最多包含 %d 个 payload：请分批发送",
 	"other payloads are being decoded: send these again in a moment":                                                                     "正在解码其他 payload：请稍后重新发送",
 	"subject %q names no audit chain: write it as <type>/<id> (finding/f-1, access/2026-11-30/<chain>) or as a bare ID that a chain has": "subject %q 未对应任何审计链：请写作 <类型>/<编号>（如 finding/f-1、access/2026-11-30/<链>），或写某条链的编号",
