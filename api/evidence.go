@@ -224,6 +224,7 @@ func (h *evidenceHandler) save(r *http.Request) (casework.Evidence, error) {
 			return e, err
 		}
 		e.FileName, e.CapturedAt, e.CapturedBy, e.UploadedBy = fileName, capturedAt, capturedBy, who
+		e.Kind, e.ContentType, e.UploadedAt = kind, contentType, time.Now().UTC()
 		return e, nil
 	}
 	if existing != nil {
@@ -305,14 +306,17 @@ func (h *evidenceHandler) get(r *http.Request) (casework.Evidence, error) {
 // later uploader of the same content sees the content's own facts (kind,
 // type, size, digest) and their own name as its uploader: what the first
 // uploader said of it (the file's name, who captured it and when, who they
-// are) is for those who reach it through an object, or uploaded it first.
+// are, when they uploaded it) is for those who reach it through an object,
+// or uploaded it first.
 func (h *evidenceHandler) view(ctx context.Context, e casework.Evidence) (casework.Evidence, error) {
 	seen, err := h.sees(ctx, e)
 	if err != nil || seen {
 		return e, err
 	}
 	who, _ := actor.FromContext(ctx)
-	e.FileName, e.CapturedAt, e.CapturedBy, e.UploadedBy = "", time.Time{}, "", who
+	// Not even when it was uploaded first (nor Last-Modified, which
+	// ServeContent leaves out for the zero time).
+	e.FileName, e.CapturedAt, e.CapturedBy, e.UploadedBy, e.UploadedAt = "", time.Time{}, "", who, time.Time{}
 	return e, nil
 }
 

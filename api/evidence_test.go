@@ -273,9 +273,11 @@ func TestLaterUploaderSeesOwnUpload(t *testing.T) {
 	require.Equal(t, http.StatusOK, code, "%v", again)
 	require.NotContains(t, fmt.Sprint(again), "王五", "nor when it uploads it again")
 
+	require.NotEqual(t, first["uploaded_at"], second["uploaded_at"], "nor when the first was uploaded")
 	code, meta := s.do("GET", "/v1/evidence/"+id, &unit, nil)
 	require.Equal(t, http.StatusOK, code, "%v", meta)
 	require.NotContains(t, fmt.Sprint(meta), "王五")
+	require.NotEqual(t, first["uploaded_at"], meta["uploaded_at"])
 	require.Equal(t, unit.Name, meta["uploaded_by"].(map[string]any)["name"])
 	resp, err := s.getAs(unit, "/v1/evidence/"+id+"/content")
 	require.NoError(t, err)
@@ -284,6 +286,7 @@ func TestLaterUploaderSeesOwnUpload(t *testing.T) {
 	require.NoError(t, resp.Body.Close())
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	require.Equal(t, content, body, "the content it holds anyway")
+	require.Empty(t, resp.Header.Get("Last-Modified"))
 	require.NotContains(t, resp.Header.Get("Content-Disposition"), url.PathEscape("王五"))
 	require.Contains(t, resp.Header.Get("Content-Disposition"), id)
 
