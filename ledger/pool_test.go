@@ -207,3 +207,30 @@ func TestPoolDaysUnreadableRefused(t *testing.T) {
 	require.ErrorIs(t, err, derrors.ErrInvalidArgument)
 	require.ErrorContains(t, err, "to")
 }
+
+// TestUsedLineupBooksItsPeople: a line-up an inspection took (USED) books
+// its people until the inspection's row is written, which books them
+// then; between the two nothing did, and a second line-up could take the
+// same person for the same days.
+func TestUsedLineupBooksItsPeople(t *testing.T) {
+	t.Parallel()
+	fx := setup(t)
+	ctx := t.Context()
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	lineup := func(id, state string) casework.Lineup {
+		return casework.Lineup{ID: id, RequestID: "r-" + id, UnitCode: "430300", UnitName: "湘潭市", PlannedStart: "2026-12-01",
+			PlannedEnd: "2026-12-15", ContentAreas: []int{1}, Seed: 1, ConflictYears: 3, TeamSize: 6, State: state,
+			Members: []casework.LineupMember{{ExpertID: "p-1", Name: "甲", Role: "LEADER", State: casework.MemberAccepted, Draw: 1}},
+			Draws:   1, CreatedBy: office, CreatedAt: now, UpdatedAt: now, Version: 1}
+	}
+	_, _, err := fx.store.RecordLineup(ctx, lineup("l-a", casework.LineupApproved), casework.Event{Key: "draw", Action: "draw", Actor: office, OccurredAt: now})
+	require.NoError(t, err)
+	_, err = fx.store.ChangeLineup(ctx, "l-a", casework.Event{Key: "use/ins-1/1", Action: "use", Actor: office, OccurredAt: now},
+		func(l *casework.Lineup) error { l.State, l.InspectionID = casework.LineupUsed, "ins-1"; return nil })
+	require.NoError(t, err)
+	pool, err := fx.store.Candidates(ctx, "2026-12-01", "2026-12-15", "l-x")
+	require.NoError(t, err)
+	require.NotEmpty(t, pool.Busy, "USED, the inspection's row not written yet: still booked")
+	_, _, err = fx.store.RecordLineup(ctx, lineup("l-b", casework.LineupProposed), casework.Event{Key: "draw", Action: "draw", Actor: office, OccurredAt: now})
+	require.ErrorIs(t, err, derrors.ErrFailedPrecondition, "a second line-up cannot take the same person")
+}

@@ -56,11 +56,16 @@ SELECT pg_advisory_xact_lock(hashtext('xuncha.pool.draws'));
 -- Bookings are the people booked on days overlapping from_day..to_day: the
 -- active members of the line-ups in play (except except_lineup) and the
 -- teams of the inspections not ended, as the expert's ID, what books them
--- ("lineup/<id>", "inspection/<id>") and its first and last day.
+-- ("lineup/<id>", "inspection/<id>") and its first and last day. A line-up
+-- an inspection took (USED) books its people until the inspection's row
+-- does: between the two, and for as long as a create waits for its retry,
+-- nothing else did.
 SELECT (m->>'expert_id')::text AS expert_id, ('lineup/' || l.id)::text AS what,
        l.planned_start AS from_day, l.planned_end AS to_day
 FROM lineups l, jsonb_array_elements(l.members) m
-WHERE l.state IN ('PROPOSED', 'INVITING', 'COMPLETE', 'APPROVED') AND l.id <> @except_lineup::text
+WHERE (l.state IN ('PROPOSED', 'INVITING', 'COMPLETE', 'APPROVED')
+       OR l.state = 'USED' AND NOT EXISTS (SELECT 1 FROM inspections i WHERE i.id = l.inspection_id))
+  AND l.id <> @except_lineup::text
   AND l.planned_start <= @to_day::date AND l.planned_end >= @from_day::date
   AND m->>'state' IN ('PROPOSED', 'INVITED', 'ACCEPTED')
 UNION ALL

@@ -57,7 +57,9 @@ const bookings = `-- name: Bookings :many
 SELECT (m->>'expert_id')::text AS expert_id, ('lineup/' || l.id)::text AS what,
        l.planned_start AS from_day, l.planned_end AS to_day
 FROM lineups l, jsonb_array_elements(l.members) m
-WHERE l.state IN ('PROPOSED', 'INVITING', 'COMPLETE', 'APPROVED') AND l.id <> $1::text
+WHERE (l.state IN ('PROPOSED', 'INVITING', 'COMPLETE', 'APPROVED')
+       OR l.state = 'USED' AND NOT EXISTS (SELECT 1 FROM inspections i WHERE i.id = l.inspection_id))
+  AND l.id <> $1::text
   AND l.planned_start <= $2::date AND l.planned_end >= $3::date
   AND m->>'state' IN ('PROPOSED', 'INVITED', 'ACCEPTED')
 UNION ALL
@@ -85,7 +87,10 @@ type BookingsRow struct {
 // Bookings are the people booked on days overlapping from_day..to_day: the
 // active members of the line-ups in play (except except_lineup) and the
 // teams of the inspections not ended, as the expert's ID, what books them
-// ("lineup/<id>", "inspection/<id>") and its first and last day.
+// ("lineup/<id>", "inspection/<id>") and its first and last day. A line-up
+// an inspection took (USED) books its people until the inspection's row
+// does: between the two, and for as long as a create waits for its retry,
+// nothing else did.
 func (q *Queries) Bookings(ctx context.Context, arg BookingsParams) ([]BookingsRow, error) {
 	rows, err := q.db.Query(ctx, bookings, arg.ExceptLineup, arg.ToDay, arg.FromDay)
 	if err != nil {
