@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap"
 	"google.golang.org/grpc/codes"
 
+	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/internal/i18n"
 )
 
@@ -43,4 +44,16 @@ func TestWorkflowNotReadyIsUnavailable(t *testing.T) {
 	require.Equal(t, codes.Unavailable, s.Code())
 	require.Contains(t, s.Message(), "request_id 重试")
 	require.True(t, unavailable(err), "Retry-After is set")
+}
+
+// TestAnotherRequestsInspectionKeepsItsLineup: a create refused because
+// another request holds the inspection ID does not free the line-up, which
+// that request took; other refusals do, and an unanswered create keeps it
+// for its retry.
+func TestAnotherRequestsInspectionKeepsItsLineup(t *testing.T) {
+	require.False(t, freesLineup(nil))
+	require.False(t, freesLineup(derrors.New(derrors.ErrAlreadyExists, "inspection %q was created by another request", "ins-1")))
+	require.True(t, freesLineup(derrors.New(derrors.ErrFailedPrecondition, "repeats the State Council's inspection")))
+	require.True(t, freesLineup(derrors.Invalid("inspection.round", "must not be empty")))
+	require.False(t, freesLineup(derrors.New(derrors.ErrUnavailable, "the ledger could not be written in time")))
 }

@@ -183,6 +183,16 @@ func changedNothing(err error) bool {
 	return false
 }
 
+// freesLineup reports whether a create answered err gives back the line-up
+// it named (CreateInspection): a refusal that changed nothing does, but
+// not ALREADY_EXISTS, which says another request holds the inspection ID.
+// That request took the line-up (this one found it taken by the ID, as a
+// retry would), and its inspection may not be in the ledger yet: freeing
+// the line-up would hand its team to a third.
+func freesLineup(err error) bool {
+	return err != nil && changedNothing(err) && toStatus(err, zap.NewNop(), i18n.English).Code() != codes.AlreadyExists
+}
+
 // keyReusedError refuses a request_id that an earlier, different request
 // used in the same scope.
 func keyReusedError(k ledger.IdempotencyKey) error {

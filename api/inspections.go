@@ -90,7 +90,7 @@ func (s *InspectionServer) CreateInspection(ctx context.Context, req *xunchav1.C
 		// freed again: a refusal changes nothing. Unanswered (the server
 		// or the database away), it stays taken for the retry.
 		defer func() {
-			if err == nil || !changedNothing(err) {
+			if !freesLineup(err) {
 				return
 			}
 			if rerr := releaseLineup(context.WithoutCancel(ctx), s.Ledger, req.GetLineupId(), in.ID, who); rerr != nil {
