@@ -251,6 +251,12 @@ func (s *Store) SetEscalationPolicy(ctx context.Context, requestID string, steps
 	answerDays32 := int32(answerDays)
 	var out casework.EscalationPolicy
 	err = s.inTx(ctx, func(q *dbsqlc.Queries) error {
+		// Every writer takes the lock, with expected_version or without:
+		// one without could land between a versioned writer's check and
+		// its insert, and undo the change that writer was checked against.
+		if err := q.LockEscalationPolicy(ctx); err != nil {
+			return fmt.Errorf("locking the escalation policy: %w", err)
+		}
 		if expectedVersion != nil {
 			if err := s.checkPolicyVersion(ctx, q, requestID, *expectedVersion); err != nil {
 				return err
@@ -308,13 +314,10 @@ func (s *Store) SetEscalationPolicy(ctx context.Context, requestID string, steps
 // checkPolicyVersion refuses to replace a policy other than the version the
 // caller read (expected; 0 is the built-in policy before any was set): the
 // policy changed meanwhile, and a whole policy sent now would undo that
-// change. The check holds the policy's lock until the transaction ends. A
-// retry of a request already applied is not checked: it answers as the
-// first time.
+// change. It runs under the policy's lock, which every writer takes until
+// its transaction ends. A retry of a request already applied is not
+// checked: it answers as the first time.
 func (s *Store) checkPolicyVersion(ctx context.Context, q *dbsqlc.Queries, requestID string, expected int64) error {
-	if err := q.LockEscalationPolicy(ctx); err != nil {
-		return fmt.Errorf("locking the escalation policy: %w", err)
-	}
 	if _, done, err := optional(q.EscalationPolicyOfRequest(ctx, requestID)); err != nil || done {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/xuncha/xuncha/casework"
@@ -409,4 +410,38 @@ func TestUnitsDoNotReachInvitationEscalations(t *testing.T) {
 	}
 	require.ElementsMatch(t, []string{"invitation/l-1-x-0", "interview/iv-1"}, subjects(ledger.Reach{}))
 	require.Equal(t, []string{"interview/iv-1"}, subjects(ledger.Reach{ByUnit: true, Units: []string{"430100"}}))
+}
+
+// TestEveryPolicyWriterTakesTheLock: a policy sent without expected_version
+// waits for the lock a versioned writer holds between its check and its
+// insert; it did not take it, and could land in between, undoing the
+// change the versioned writer was checked against.
+func TestEveryPolicyWriterTakesTheLock(t *testing.T) {
+	t.Parallel()
+	fx := setup(t)
+	conn, err := pgx.Connect(t.Context(), fx.ownerURL)
+	require.NoError(t, err)
+	defer conn.Close(t.Context())
+	tx, err := conn.Begin(t.Context())
+	require.NoError(t, err)
+	_, err = tx.Exec(t.Context(), `SELECT pg_advisory_xact_lock(hashtext('xuncha.escalation_policy'))`)
+	require.NoError(t, err)
+	done := make(chan error, 1)
+	go func() {
+		_, err := fx.store.SetEscalationPolicy(t.Context(), "unversioned", []casework.EscalationStep{{Step: casework.StepOverdue}},
+			casework.DefaultExtensionLimits(), nil, casework.DefaultInvitationAnswerWorkingDays, nil, office)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		t.Fatalf("the unversioned write did not wait for the lock (%v)", err)
+	case <-time.After(500 * time.Millisecond):
+	}
+	require.NoError(t, tx.Commit(t.Context()))
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("the unversioned write never finished")
+	}
 }

@@ -38,8 +38,9 @@ ON CONFLICT (request_id) DO NOTHING
 RETURNING id;
 
 -- name: LockEscalationPolicy :exec
--- LockEscalationPolicy serialises the policy's changes that name the
--- version they expect, until the transaction ends.
+-- LockEscalationPolicy serialises the policy's changes, those that name
+-- the version they expect and those that do not, until the transaction
+-- ends.
 SELECT pg_advisory_xact_lock(hashtext('xuncha.escalation_policy'));
 
 -- name: CurrentEscalationPolicy :one

@@ -273,8 +273,9 @@ const lockEscalationPolicy = `-- name: LockEscalationPolicy :exec
 SELECT pg_advisory_xact_lock(hashtext('xuncha.escalation_policy'))
 `
 
-// LockEscalationPolicy serialises the policy's changes that name the
-// version they expect, until the transaction ends.
+// LockEscalationPolicy serialises the policy's changes, those that name
+// the version they expect and those that do not, until the transaction
+// ends.
 func (q *Queries) LockEscalationPolicy(ctx context.Context) error {
 	_, err := q.db.Exec(ctx, lockEscalationPolicy)
 	return err
