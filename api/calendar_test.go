@@ -130,3 +130,33 @@ func versionsOf(deadline map[string]any) []any {
 	}
 	return out
 }
+
+// TestCalendarLoadNamesTheVersionItReplaces: two clerks read the same
+// version of a year and each sends a whole notice; with expected_version
+// the second is refused (409) and changes nothing, where it silently
+// undid the first's notice and re-dated every open deadline by its own.
+func TestCalendarLoadNamesTheVersionItReplaces(t *testing.T) {
+	s := setup(t)
+	load := func(requestID, newYearEnd string, expected any) (int, map[string]any) {
+		b := notice2028(requestID, newYearEnd)
+		if expected != nil {
+			b["expected_version"] = expected
+		}
+		return s.do("PUT", "/v1/calendar/2028", &office, b)
+	}
+	code, v1 := load("first", "2028-01-03", 0)
+	require.Equal(t, http.StatusOK, code, "%v", v1)
+	code, body := load("stale", "2028-01-04", 0)
+	require.Equal(t, http.StatusConflict, code, "%v", body)
+	require.Contains(t, body["message"], "the calendar of 2028 is at version "+v1["id"].(string)+", not 0")
+	code, again := load("first", "2028-01-03", 0)
+	require.Equal(t, http.StatusOK, code, "a retry answers as the first time: %v", again)
+	require.Equal(t, v1["id"], again["id"])
+	code, v2 := load("amended", "2028-01-04", v1["id"])
+	require.Equal(t, http.StatusOK, code, "%v", v2)
+	code, year := s.do("GET", "/v1/calendar/2028", &office, nil)
+	require.Equal(t, http.StatusOK, code)
+	require.Equal(t, v2["id"], year["version"].(map[string]any)["id"])
+	code, _ = load("unversioned", "2028-01-05", nil)
+	require.Equal(t, http.StatusOK, code, "without expected_version a load replaces whatever is in force, as before")
+}

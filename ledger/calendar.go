@@ -44,13 +44,35 @@ func calendarVersionFromRow(r dbsqlc.CalendarVersion) (CalendarVersion, error) {
 // InsertCalendarVersion records a new version and its event. A retry with the
 // same request ID returns the version first recorded (created is false); the
 // same request ID with a different year or notice is derrors.ErrAlreadyExists.
-func (s *Store) InsertCalendarVersion(ctx context.Context, v CalendarVersion) (_ CalendarVersion, created bool, _ error) {
+// With expected set, the year's newest version must be it (0: none loaded),
+// or the load is derrors.ErrFailedPrecondition: another notice of the year
+// was loaded since the caller read it, and this one would undo it. Loads
+// of one year are serialised.
+func (s *Store) InsertCalendarVersion(ctx context.Context, v CalendarVersion, expected *int64) (_ CalendarVersion, created bool, _ error) {
 	loadedBy, err := json.Marshal(v.LoadedBy)
 	if err != nil {
 		return CalendarVersion{}, false, fmt.Errorf("encoding actor: %w", err)
 	}
 	var out CalendarVersion
 	err = s.inTx(ctx, func(q *dbsqlc.Queries) error {
+		if err := q.LockCalendarYear(ctx, v.Year); err != nil {
+			return fmt.Errorf("locking the calendar of %d: %w", v.Year, err)
+		}
+		if expected != nil {
+			if _, retry, err := optional(q.CalendarVersionOfRequest(ctx, v.RequestID)); err != nil {
+				return fmt.Errorf("reading calendar version of request %q: %w", v.RequestID, err)
+			} else if !retry {
+				current, err := q.CalendarYearVersion(ctx, v.Year)
+				if err != nil {
+					return fmt.Errorf("reading the calendar of %d: %w", v.Year, err)
+				}
+				if current != *expected {
+					return derrors.New(derrors.ErrFailedPrecondition,
+						"the calendar of %d is at version %d, not %d: another notice was loaded since it was read; read the year again and send the whole notice",
+						v.Year, current, *expected)
+				}
+			}
+		}
 		id, inserted, err := optional(q.InsertCalendarVersion(ctx, dbsqlc.InsertCalendarVersionParams{
 			Year: v.Year, RequestID: v.RequestID, DocNumber: v.DocNumber, DocDate: v.DocDate, Notice: v.Notice,
 			Note: v.Note, LoadedBy: loadedBy,

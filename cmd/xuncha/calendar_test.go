@@ -77,7 +77,7 @@ func TestCalendarCLIMatchesAPI(t *testing.T) {
 	notice, err := json.Marshal(n)
 	require.NoError(t, err)
 	_, _, err = store.InsertCalendarVersion(ctx, ledger.CalendarVersion{Year: 2028, RequestID: "cli-1", DocNumber: n.DocNumber,
-		Notice: notice, LoadedBy: actor.Actor{Name: "王芳", Role: actor.RoleOffice, Organisation: "省安委办"}})
+		Notice: notice, LoadedBy: actor.Actor{Name: "王芳", Role: actor.RoleOffice, Organisation: "省安委办"}}, nil)
 	require.NoError(t, err)
 
 	for _, args := range [][]string{

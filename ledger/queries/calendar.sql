@@ -25,3 +25,13 @@ ORDER BY id DESC;
 -- CurrentCalendarVersions reads the newest version of each year.
 SELECT DISTINCT ON (year) * FROM calendar_versions
 ORDER BY year, id DESC;
+
+-- name: LockCalendarYear :exec
+-- LockCalendarYear serialises the loads of one year's notice until the
+-- transaction ends.
+SELECT pg_advisory_xact_lock(hashtext('xuncha.calendar'), @year::integer);
+
+-- name: CalendarYearVersion :one
+-- CalendarYearVersion is the newest version of a year, 0 when none was
+-- loaded.
+SELECT coalesce(max(id), 0)::bigint AS version FROM calendar_versions WHERE year = @year;

@@ -68,6 +68,19 @@ func (q *Queries) CalendarVersions(ctx context.Context, year int) ([]CalendarVer
 	return items, nil
 }
 
+const calendarYearVersion = `-- name: CalendarYearVersion :one
+SELECT coalesce(max(id), 0)::bigint AS version FROM calendar_versions WHERE year = $1
+`
+
+// CalendarYearVersion is the newest version of a year, 0 when none was
+// loaded.
+func (q *Queries) CalendarYearVersion(ctx context.Context, year int) (int64, error) {
+	row := q.db.QueryRow(ctx, calendarYearVersion, year)
+	var version int64
+	err := row.Scan(&version)
+	return version, err
+}
+
 const currentCalendarVersions = `-- name: CurrentCalendarVersions :many
 SELECT DISTINCT ON (year) id, year, request_id, doc_number, doc_date, notice, note, loaded_by, loaded_at FROM calendar_versions
 ORDER BY year, id DESC
@@ -155,6 +168,17 @@ func (q *Queries) InsertCalendarVersion(ctx context.Context, arg InsertCalendarV
 	var id int64
 	err := row.Scan(&id)
 	return id, err
+}
+
+const lockCalendarYear = `-- name: LockCalendarYear :exec
+SELECT pg_advisory_xact_lock(hashtext('xuncha.calendar'), $1::integer)
+`
+
+// LockCalendarYear serialises the loads of one year's notice until the
+// transaction ends.
+func (q *Queries) LockCalendarYear(ctx context.Context, year int) error {
+	_, err := q.db.Exec(ctx, lockCalendarYear, year)
+	return err
 }
 
 const sameJSON = `-- name: SameJSON :one

@@ -385,9 +385,15 @@ type LoadCalendarYearRequest struct {
 	// Make-up working days, each a Saturday or Sunday inside the year.
 	MakeupDays []*MakeupDay `protobuf:"bytes,6,rep,name=makeup_days,json=makeupDays,proto3" json:"makeup_days,omitempty"`
 	// Why this version is loaded (e.g. "amended notice"). Optional.
-	Note          string `protobuf:"bytes,7,opt,name=note,proto3" json:"note,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Note string `protobuf:"bytes,7,opt,name=note,proto3" json:"note,omitempty"`
+	// The version of the year the notice replaces, as GetCalendarYear
+	// answered it (0: the year has no loaded version yet). Optional; when
+	// given and another version of the year was loaded since, the load is
+	// refused (FAILED_PRECONDITION) and changes nothing: read the year
+	// again and send the whole notice.
+	ExpectedVersion *int64 `protobuf:"varint,8,opt,name=expected_version,json=expectedVersion,proto3,oneof" json:"expected_version,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *LoadCalendarYearRequest) Reset() {
@@ -467,6 +473,13 @@ func (x *LoadCalendarYearRequest) GetNote() string {
 		return x.Note
 	}
 	return ""
+}
+
+func (x *LoadCalendarYearRequest) GetExpectedVersion() int64 {
+	if x != nil && x.ExpectedVersion != nil {
+		return *x.ExpectedVersion
+	}
+	return 0
 }
 
 // ListCalendarVersionsRequest lists versions.
@@ -827,7 +840,7 @@ const file_xuncha_v1_calendar_proto_rawDesc = "" +
 	"\vmakeup_days\x18\x04 \x03(\v2\x14.xuncha.v1.MakeupDayR\n" +
 	"makeupDays\",\n" +
 	"\x16GetCalendarYearRequest\x12\x12\n" +
-	"\x04year\x18\x01 \x01(\x05R\x04year\"\x81\x02\n" +
+	"\x04year\x18\x01 \x01(\x05R\x04year\"\xc6\x02\n" +
 	"\x17LoadCalendarYearRequest\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12\x12\n" +
@@ -838,7 +851,9 @@ const file_xuncha_v1_calendar_proto_rawDesc = "" +
 	"\bholidays\x18\x05 \x03(\v2\x12.xuncha.v1.HolidayR\bholidays\x125\n" +
 	"\vmakeup_days\x18\x06 \x03(\v2\x14.xuncha.v1.MakeupDayR\n" +
 	"makeupDays\x12\x12\n" +
-	"\x04note\x18\a \x01(\tR\x04note\"1\n" +
+	"\x04note\x18\a \x01(\tR\x04note\x12.\n" +
+	"\x10expected_version\x18\b \x01(\x03H\x00R\x0fexpectedVersion\x88\x01\x01B\x13\n" +
+	"\x11_expected_version\"1\n" +
 	"\x1bListCalendarVersionsRequest\x12\x12\n" +
 	"\x04year\x18\x01 \x01(\x05R\x04year\"V\n" +
 	"\x1cListCalendarVersionsResponse\x126\n" +
@@ -929,6 +944,7 @@ func file_xuncha_v1_calendar_proto_init() {
 		return
 	}
 	file_xuncha_v1_common_proto_init()
+	file_xuncha_v1_calendar_proto_msgTypes[5].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
