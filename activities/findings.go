@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -286,7 +287,7 @@ func postWebhook(ctx context.Context, policy *egress.Policy, w casework.Webhook,
 	// move the signed body elsewhere, so a 3xx answer is a failed attempt.
 	resp, err := policy.HTTPClient(webhookTimeout).Do(req)
 	if err != nil {
-		return 0, err
+		return 0, withoutQuery(err)
 	}
 	defer resp.Body.Close()
 	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, webhookErrorBody))
@@ -304,6 +305,26 @@ func postWebhook(ctx context.Context, policy *egress.Policy, w casework.Webhook,
 		return resp.StatusCode, fmt.Errorf("%s", msg)
 	}
 	return resp.StatusCode, nil
+}
+
+// withoutQuery is err with the address it names (a *url.Error's) cut to
+// its scheme, host and path: robots' addresses carry their token in the
+// query (DingTalk's and WeCom's access_token, key), and a failed attempt's
+// error goes to the log and the delivery's record.
+func withoutQuery(err error) error {
+	var uerr *url.Error
+	if !errors.As(err, &uerr) {
+		return err
+	}
+	if u, perr := url.Parse(uerr.URL); perr == nil {
+		if u.RawQuery != "" || u.User != nil || u.Fragment != "" {
+			u.RawQuery, u.User, u.Fragment = "", nil, ""
+			uerr.URL = u.String() + "?…"
+		}
+	} else {
+		uerr.URL = "(the webhook's address)"
+	}
+	return err
 }
 
 // maxStatusLine bounds the receiver's status line quoted in a failed
