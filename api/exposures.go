@@ -47,19 +47,23 @@ func (s *ExposureServer) RecordExposure(ctx context.Context, req *xunchav1.Recor
 }
 
 // ListExposures lists the publications about a subject (all when empty),
-// oldest first.
+// oldest first, a page at a time.
 func (s *ExposureServer) ListExposures(ctx context.Context, req *xunchav1.ListExposuresRequest) (*xunchav1.ListExposuresResponse, error) {
+	size, err := ledger.PageSize(req.GetPageSize())
+	if err != nil {
+		return nil, err
+	}
 	if req.GetSubject() != "" {
 		if _, _, err := casework.ParseSubject(req.GetSubject()); err != nil {
 			return nil, err
 		}
 	}
-	list, err := s.Ledger.ListExposures(ctx, req.GetSubject(), reachOf(ctx))
+	page, err := s.Ledger.ListExposures(ctx, req.GetSubject(), reachOf(ctx), size, req.GetPageToken())
 	if err != nil {
 		return nil, err
 	}
-	out := &xunchav1.ListExposuresResponse{}
-	for _, e := range list {
+	out := &xunchav1.ListExposuresResponse{NextPageToken: page.NextPageToken}
+	for _, e := range page.Exposures {
 		out.Exposures = append(out.Exposures, exposureProto(e))
 	}
 	return out, nil

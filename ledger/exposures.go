@@ -120,18 +120,23 @@ func subjectExists(ctx context.Context, q *dbsqlc.Queries, typ, id string) error
 	return nil
 }
 
-// ListExposures returns the exposures of a subject (all when empty) within
-// reach, oldest first.
-func (s *Store) ListExposures(ctx context.Context, subject string, reach Reach) ([]casework.Exposure, error) {
-	rows, err := s.q.ListExposures(ctx, dbsqlc.ListExposuresParams{
-		Subject: subject, ByUnit: reach.ByUnit, Units: reach.Units, ByTeam: reach.ByTeam, TeamSubject: reach.Subject,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("listing exposures: %w", err)
-	}
-	list, err := convertAll(rows, exposureFromRow)
-	if err != nil {
-		return nil, fmt.Errorf("listing exposures: %w", err)
-	}
-	return list, nil
+// ExposurePage is one page of ListExposures.
+type ExposurePage struct {
+	Exposures     []casework.Exposure
+	NextPageToken string
+}
+
+// ListExposures pages through the exposures of a subject (all when empty)
+// within reach, oldest first (created_at, then ID). pageSize must come
+// from PageSize; pageToken is empty or a NextPageToken of an earlier page.
+func (s *Store) ListExposures(ctx context.Context, subject string, reach Reach, pageSize int, pageToken string) (ExposurePage, error) {
+	list, next, err := listPage("exposures", pageSize, pageToken,
+		func(afterAt *time.Time, afterID string, limit int64) ([]dbsqlc.Exposure, error) {
+			return s.q.ListExposures(ctx, dbsqlc.ListExposuresParams{
+				Subject: subject, ByUnit: reach.ByUnit, Units: reach.Units, ByTeam: reach.ByTeam, TeamSubject: reach.Subject,
+				AfterAt: afterAt, AfterID: afterID, RowLimit: limit,
+			})
+		},
+		exposureFromRow, func(e casework.Exposure) cursor { return cursor{At: e.CreatedAt, ID: e.ID} })
+	return ExposurePage{Exposures: list, NextPageToken: next}, err
 }

@@ -188,12 +188,26 @@ func TestRecordExposure(t *testing.T) {
 	_, _, err = fx.store.RecordExposure(t.Context(), exposure("exp-req-2", casework.ExposureSystemicRisk, "finding/nope"))
 	require.ErrorIs(t, err, derrors.ErrNotFound)
 
-	list, err := fx.store.ListExposures(t.Context(), "inspection/i-1", ledger.Reach{})
+	page, err := fx.store.ListExposures(t.Context(), "inspection/i-1", ledger.Reach{}, 50, "")
 	require.NoError(t, err)
-	require.Equal(t, []casework.Exposure{first}, list)
-	list, err = fx.store.ListExposures(t.Context(), "", ledger.Reach{})
+	require.Equal(t, []casework.Exposure{first}, page.Exposures)
+	require.Empty(t, page.NextPageToken)
+	page, err = fx.store.ListExposures(t.Context(), "", ledger.Reach{}, 50, "")
 	require.NoError(t, err)
-	require.Len(t, list, 1)
+	require.Len(t, page.Exposures, 1)
+
+	// A page at a time: the lists' shape (DESIGN §6), which every
+	// exposure in reach came in one answer without.
+	second, _, err := fx.store.RecordExposure(t.Context(), exposure("exp-req-3", casework.ExposureSystemicRisk, "inspection/i-1"))
+	require.NoError(t, err)
+	page, err = fx.store.ListExposures(t.Context(), "", ledger.Reach{}, 1, "")
+	require.NoError(t, err)
+	require.Equal(t, []casework.Exposure{first}, page.Exposures)
+	require.NotEmpty(t, page.NextPageToken)
+	page, err = fx.store.ListExposures(t.Context(), "", ledger.Reach{}, 1, page.NextPageToken)
+	require.NoError(t, err)
+	require.Equal(t, []casework.Exposure{second}, page.Exposures)
+	require.Empty(t, page.NextPageToken)
 	require.Error(t, fx.exec(t, `UPDATE exposures SET title = 'x'`), "exposures are append-only")
 	require.Error(t, fx.exec(t, `DELETE FROM exposures`), "exposures are append-only")
 }

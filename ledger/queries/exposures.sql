@@ -7,8 +7,9 @@ ON CONFLICT DO NOTHING;
 SELECT * FROM exposures WHERE request_id = @request_id;
 
 -- name: ListExposures :many
--- ListExposures lists a subject's exposures, oldest first; subject '' matches
--- all.
+-- ListExposures reads a page of a subject's exposures, oldest first
+-- (created_at, then ID); subject '' matches all; after_at and after_id are
+-- the previous page's last row, NULL on the first page.
 SELECT * FROM exposures
 WHERE (@subject::text = '' OR subject = @subject)
   AND ((NOT @by_unit::boolean AND NOT @by_team::boolean)
@@ -20,4 +21,6 @@ WHERE (@subject::text = '' OR subject = @subject)
          SELECT 'finding/' || f.id FROM findings f JOIN inspections i ON i.id = f.inspection_id
          WHERE (NOT @by_unit::boolean OR f.unit_code = ANY(@units::text[]))
            AND (NOT @by_team::boolean OR i.team @> jsonb_build_array(jsonb_build_object('subject', @team_subject::text)))))
-ORDER BY created_at, id;
+  AND (sqlc.narg(after_at)::timestamptz IS NULL OR (created_at, id) > (sqlc.narg(after_at), @after_id::text))
+ORDER BY created_at, id
+LIMIT @row_limit::bigint;

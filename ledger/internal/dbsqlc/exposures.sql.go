@@ -80,7 +80,9 @@ WHERE ($1::text = '' OR subject = $1)
          SELECT 'finding/' || f.id FROM findings f JOIN inspections i ON i.id = f.inspection_id
          WHERE (NOT $2::boolean OR f.unit_code = ANY($4::text[]))
            AND (NOT $3::boolean OR i.team @> jsonb_build_array(jsonb_build_object('subject', $5::text)))))
+  AND ($6::timestamptz IS NULL OR (created_at, id) > ($6, $7::text))
 ORDER BY created_at, id
+LIMIT $8::bigint
 `
 
 type ListExposuresParams struct {
@@ -89,10 +91,14 @@ type ListExposuresParams struct {
 	ByTeam      bool
 	Units       []string
 	TeamSubject string
+	AfterAt     *time.Time
+	AfterID     string
+	RowLimit    int64
 }
 
-// ListExposures lists a subject's exposures, oldest first; subject ” matches
-// all.
+// ListExposures reads a page of a subject's exposures, oldest first
+// (created_at, then ID); subject ” matches all; after_at and after_id are
+// the previous page's last row, NULL on the first page.
 func (q *Queries) ListExposures(ctx context.Context, arg ListExposuresParams) ([]Exposure, error) {
 	rows, err := q.db.Query(ctx, listExposures,
 		arg.Subject,
@@ -100,6 +106,9 @@ func (q *Queries) ListExposures(ctx context.Context, arg ListExposuresParams) ([
 		arg.ByTeam,
 		arg.Units,
 		arg.TeamSubject,
+		arg.AfterAt,
+		arg.AfterID,
+		arg.RowLimit,
 	)
 	if err != nil {
 		return nil, err

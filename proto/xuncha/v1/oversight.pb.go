@@ -940,7 +940,11 @@ func (x *RecordExposureRequest) GetTitle() string {
 type ListExposuresRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Only this subject.
-	Subject       string `protobuf:"bytes,1,opt,name=subject,proto3" json:"subject,omitempty"`
+	Subject string `protobuf:"bytes,1,opt,name=subject,proto3" json:"subject,omitempty"`
+	// Page size: default 50, at most 500.
+	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// Token from next_page_token.
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -982,11 +986,27 @@ func (x *ListExposuresRequest) GetSubject() string {
 	return ""
 }
 
-// ListExposuresResponse lists them.
+func (x *ListExposuresRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListExposuresRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// ListExposuresResponse is one page.
 type ListExposuresResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Exposures.
-	Exposures     []*Exposure `protobuf:"bytes,1,rep,name=exposures,proto3" json:"exposures,omitempty"`
+	Exposures []*Exposure `protobuf:"bytes,1,rep,name=exposures,proto3" json:"exposures,omitempty"`
+	// Token for the next page; empty on the last.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1026,6 +1046,13 @@ func (x *ListExposuresResponse) GetExposures() []*Exposure {
 		return x.Exposures
 	}
 	return nil
+}
+
+func (x *ListExposuresResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
 }
 
 // Reporter is who sent a tip; input only, encrypted at rest, never returned.
@@ -1612,11 +1639,15 @@ const file_xuncha_v1_oversight_proto_rawDesc = "" +
 	"\x06outlet\x18\x04 \x01(\tR\x06outlet\x12\x12\n" +
 	"\x04link\x18\x05 \x01(\tR\x04link\x12!\n" +
 	"\fpublished_on\x18\x06 \x01(\tR\vpublishedOn\x12\x14\n" +
-	"\x05title\x18\a \x01(\tR\x05title\"0\n" +
+	"\x05title\x18\a \x01(\tR\x05title\"l\n" +
 	"\x14ListExposuresRequest\x12\x18\n" +
-	"\asubject\x18\x01 \x01(\tR\asubject\"J\n" +
+	"\asubject\x18\x01 \x01(\tR\asubject\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"r\n" +
 	"\x15ListExposuresResponse\x121\n" +
-	"\texposures\x18\x01 \x03(\v2\x13.xuncha.v1.ExposureR\texposures\"8\n" +
+	"\texposures\x18\x01 \x03(\v2\x13.xuncha.v1.ExposureR\texposures\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"8\n" +
 	"\bReporter\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\acontact\x18\x02 \x01(\tR\acontact\"\x8c\x03\n" +
