@@ -197,11 +197,7 @@ func (s *CalendarServer) LoadCalendarYear(ctx context.Context, req *xunchav1.Loa
 		t := time.Date(n.DocDate.Year, n.DocDate.Month, n.DocDate.Day, 0, 0, 0, 0, time.UTC)
 		row.DocDate = &t
 	}
-	var expected *int64
-	if req.ExpectedVersion != nil {
-		expected = new(req.GetExpectedVersion())
-	}
-	saved, created, err := s.Ledger.InsertCalendarVersion(ctx, row, expected)
+	saved, created, err := s.Ledger.InsertCalendarVersion(ctx, row, req.ExpectedVersion)
 	if err != nil {
 		return nil, err
 	}
