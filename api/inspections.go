@@ -327,6 +327,9 @@ func (s *InspectionServer) RecheckFinding(ctx context.Context, req *xunchav1.Rec
 			if err != nil {
 				return err
 			}
+			if row.Kind != workflows.KindFollowUp {
+				return nil // the workflow refuses it: NOT_FOLLOW_UP, not a finding it lacks
+			}
 			// A finding of another inspection is answered as one that does
 			// not exist: the leader learns neither that it exists nor whose
 			// it is (another team's, out of reach).

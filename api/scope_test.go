@@ -466,4 +466,10 @@ func TestRecheckRevealsNothingOutOfReach(t *testing.T) {
 	require.Equal(t, c1, c2)
 	require.Equal(t, r1, strings.ReplaceAll(r2, "f-0000000000000000", fid), "the same answer but the ID")
 	require.NotContains(t, r1, z, "nor whose it is")
+
+	// An inspection that looks back at none re-checks nothing, and says so.
+	code, got := s.do("POST", "/v1/inspections/"+z+":recheck", &teamLeader, map[string]any{
+		"request_id": rid(t, "not-follow-up"), "finding_id": fid, "passed": true, "note": "复查通过"})
+	require.Equal(t, http.StatusConflict, code, "%v", got)
+	require.Contains(t, fmt.Sprint(got), "NOT_FOLLOW_UP")
 }
