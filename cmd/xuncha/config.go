@@ -12,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"go.temporal.io/sdk/client"
 	"go.uber.org/zap"
 
@@ -168,9 +169,19 @@ func envDurationOr(key string, fallback time.Duration) time.Duration {
 	return fallback
 }
 
+// secretDefault keeps a flag's default, taken from the environment, out of
+// --help: a database URL holds its role's password, a token is a
+// credential, and help goes to terminals, logs and support tickets.
+func secretDefault(f *pflag.Flag) {
+	if f.DefValue != "" {
+		f.DefValue = ""
+	}
+}
+
 func (c *config) bindCommon(cmd *cobra.Command) {
 	f := cmd.PersistentFlags()
 	f.StringVar(&c.DatabaseURL, "database-url", envOr("DATABASE_URL", ""), "ledger PostgreSQL URL as the application role server and worker connect as [DATABASE_URL]")
+	secretDefault(f.Lookup("database-url"))
 	f.StringVar(&c.TemporalAddress, "temporal-address", envOr("TEMPORAL_ADDRESS", "127.0.0.1:7233"), "Temporal frontend host:port [TEMPORAL_ADDRESS]")
 	f.StringVar(&c.TemporalNamespace, "temporal-namespace", envOr("TEMPORAL_NAMESPACE", "default"), "Temporal namespace [TEMPORAL_NAMESPACE]")
 	f.StringVar(&c.TaskQueue, "task-queue", envOr("XUNCHA_TASK_QUEUE", workflows.DefaultTaskQueue), "Temporal task queue [XUNCHA_TASK_QUEUE]")
@@ -233,6 +244,7 @@ func (c *config) bindMigrate(cmd *cobra.Command, appRoleNote string) {
 	f := cmd.Flags()
 	f.StringVar(&c.MigrateDatabaseURL, "migrate-database-url", envOr("MIGRATE_DATABASE_URL", ""),
 		"ledger PostgreSQL URL as the role that owns the tables, for migrations (default: DATABASE_URL) [MIGRATE_DATABASE_URL]")
+	secretDefault(f.Lookup("migrate-database-url"))
 	f.StringVar(&c.AppRole, "app-role", envOr("XUNCHA_APP_ROLE", ""),
 		"role server and worker connect as, created if missing and granted the application's privileges (default: DATABASE_URL's user when MIGRATE_DATABASE_URL is set"+appRoleNote+") [XUNCHA_APP_ROLE]")
 }

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"testing"
 	"time"
 
@@ -70,5 +72,26 @@ func TestStatisticsCompactEveryFlag(t *testing.T) {
 				require.Equal(t, tc.want, cfg.StatisticsCompactEvery, cmd.Name())
 			}
 		})
+	}
+}
+
+// TestHelpKeepsSecretsOut: --help shows no default a secret's environment
+// variable gave: the database URLs' passwords and the bearer token were
+// printed as the flags' defaults, by any command's help.
+func TestHelpKeepsSecretsOut(t *testing.T) {
+	t.Setenv("DATABASE_URL", "postgres://app:APPSECRET@db/xuncha")
+	t.Setenv("MIGRATE_DATABASE_URL", "postgres://owner:OWNERSECRET@db/xuncha")
+	t.Setenv("XUNCHA_TOKEN", "eyTOKENSECRET")
+	for _, args := range [][]string{{"migrate", "--help"}, {"calendar", "show", "--help"}, {"findings", "import", "--help"}, {"server", "--help"}} {
+		cmd := newRootCmd()
+		var out bytes.Buffer
+		cmd.SetOut(&out)
+		cmd.SetErr(&out)
+		cmd.SetArgs(args)
+		require.NoError(t, cmd.ExecuteContext(context.Background()), "%v", args)
+		require.NotEmpty(t, out.String())
+		for _, secret := range []string{"APPSECRET", "OWNERSECRET", "eyTOKENSECRET"} {
+			require.NotContains(t, out.String(), secret, "%v", args)
+		}
 	}
 }

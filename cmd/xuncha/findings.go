@@ -27,6 +27,7 @@ func (c *clientFlags) bind(cmd *cobra.Command) {
 	f.StringVar(&c.server, "server", envOr("XUNCHA_SERVER", "http://localhost:8080"), "the xuncha server's REST address [XUNCHA_SERVER]")
 	f.StringVar(&c.token, "token", envOr("XUNCHA_TOKEN", ""),
 		"bearer token to call with (under xuncha dev: $(xuncha token --role team_member); none: the dev server's office user) [XUNCHA_TOKEN]")
+	secretDefault(f.Lookup("token"))
 }
 
 // request builds a request to path (with query) on the server.
