@@ -57,3 +57,11 @@ func TestAnotherRequestsInspectionKeepsItsLineup(t *testing.T) {
 	require.True(t, freesLineup(derrors.Invalid("inspection.round", "must not be empty")))
 	require.False(t, freesLineup(derrors.New(derrors.ErrUnavailable, "the ledger could not be written in time")))
 }
+
+// TestHTTPMethodLabelIsBounded: a client's invented HTTP method is one
+// label value, not a new series each.
+func TestHTTPMethodLabelIsBounded(t *testing.T) {
+	require.Equal(t, "GET", methodLabel("GET"))
+	require.Equal(t, "_OTHER", methodLabel("X0001"))
+	require.Equal(t, "_OTHER", methodLabel("get"))
+}

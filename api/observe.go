@@ -106,9 +106,9 @@ func (s *Server) observeHTTP(next http.Handler) http.Handler {
 		otelhttp.WithMeterProvider(noop.NewMeterProvider()),
 		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string {
 			if p := routeOf(r.Context()).pattern; p != "" {
-				return r.Method + " " + p
+				return methodLabel(r.Method) + " " + p
 			}
-			return r.Method
+			return methodLabel(r.Method)
 		}))
 	m := s.metrics()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -116,6 +116,18 @@ func (s *Server) observeHTTP(next http.Handler) http.Handler {
 		rt := &route{}
 		rec := &recorder{ResponseWriter: w, status: http.StatusOK}
 		traced.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), routeKey{}, rt)))
-		m.HTTPRequest(r.Method, rt.pattern, rec.status, time.Since(start))
+		m.HTTPRequest(methodLabel(r.Method), rt.pattern, rec.status, time.Since(start))
 	})
+}
+
+// methodLabel is an HTTP method as a metric's label: one of the standard
+// methods, or _OTHER. Any client may send any method, and each new label
+// value was a new series of every bucket.
+func methodLabel(method string) string {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete,
+		http.MethodConnect, http.MethodOptions, http.MethodTrace:
+		return method
+	}
+	return "_OTHER"
 }

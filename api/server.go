@@ -114,6 +114,10 @@ type Server struct {
 	Log *zap.Logger
 }
 
+// httpIdleTimeout is how long the REST port keeps an idle kept-alive
+// connection open.
+const httpIdleTimeout = 2 * time.Minute
+
 // viaGatewayKey marks gRPC calls made by the REST gateway (and the expert
 // import), which logs them itself: one access-log line per API call. Its
 // value is viaGatewaySecret: any gRPC client can send the key, and a call
@@ -196,7 +200,9 @@ func (s *Server) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	httpServer := &http.Server{Handler: gateway, ReadHeaderTimeout: 10 * time.Second}
+	// An idle kept-alive connection is closed after IdleTimeout: any
+	// client could otherwise hold connections open without end.
+	httpServer := &http.Server{Handler: gateway, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: httpIdleTimeout}
 
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
