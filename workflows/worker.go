@@ -3,6 +3,7 @@ package workflows
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
@@ -53,13 +54,26 @@ type Worker struct {
 	AuditAnchors bool
 }
 
-// Run polls until ctx ends, then stops, letting running tasks finish.
+// WorkerStopTimeout is how long a stopping worker lets its running
+// activities finish before it cancels them: within the 30 s a container
+// is given after SIGTERM (docker-compose.yml; 60 s in deploy/k8s). With
+// none, Stop cancelled them at once (an audit anchor, an import's start,
+// a webhook in flight, which was then sent again).
+const WorkerStopTimeout = 25 * time.Second
+
+// workerOptions are the options of every worker Run starts.
+func workerOptions() worker.Options {
+	return worker.Options{WorkerStopTimeout: WorkerStopTimeout}
+}
+
+// Run polls until ctx ends, then stops, letting running tasks finish
+// (WorkerStopTimeout).
 func (w *Worker) Run(ctx context.Context) error {
 	queue := w.TaskQueue
 	if queue == "" {
 		queue = DefaultTaskQueue
 	}
-	wk := worker.New(w.Temporal, queue, worker.Options{})
+	wk := worker.New(w.Temporal, queue, workerOptions())
 	as := *w.Activities
 	if as.AdoptFinding == nil {
 		as.AdoptFinding = StartAdopting(w.Temporal, queue)
