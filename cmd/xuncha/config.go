@@ -145,28 +145,50 @@ func envOr(key, fallback string) string {
 	return fallback
 }
 
-func envIntOr(key string, fallback int) int {
-	if v, err := strconv.Atoi(os.Getenv(key)); err == nil {
-		return v
+// badEnv lists the environment variables a command's flags read that do
+// not parse, as "KEY=value: what it must be"; newRootCmd starts it afresh
+// and its commands refuse to run while it holds any (checkEnv). Such a
+// value gave the flag's default in silence: XUNCHA_REQUEST_TIMEOUT=30 ran
+// with 10s.
+var badEnv []string
+
+// envParsed reads key with parse; an unset or empty key gives fallback, an
+// unparsable one fallback and an entry of badEnv.
+func envParsed[T any](key string, fallback T, parse func(string) (T, error), want string) T {
+	s, ok := os.LookupEnv(key)
+	if !ok || s == "" {
+		return fallback
 	}
-	return fallback
+	v, err := parse(s)
+	if err != nil {
+		badEnv = append(badEnv, fmt.Sprintf("%s=%q: must be %s", key, s, want))
+		return fallback
+	}
+	return v
+}
+
+// checkEnv refuses to run with an environment variable that does not
+// parse, naming each.
+func checkEnv(*cobra.Command, []string) error {
+	if len(badEnv) > 0 {
+		return fmt.Errorf("the environment sets %s", strings.Join(badEnv, "; "))
+	}
+	return nil
+}
+
+func envIntOr(key string, fallback int) int {
+	return envParsed(key, fallback, strconv.Atoi, "a whole number")
 }
 
 func envInt64Or(key string, fallback int64) int64 {
-	if v, err := strconv.ParseInt(os.Getenv(key), 10, 64); err == nil {
-		return v
-	}
-	return fallback
+	return envParsed(key, fallback, func(s string) (int64, error) { return strconv.ParseInt(s, 10, 64) }, "a whole number")
 }
 
-// envDurationOr reads a duration such as "10s" from key; an unset or
-// unparsable value gives fallback (and the flag's own parsing reports a bad
-// explicit value).
+// envDurationOr reads a duration such as "10s" from key (an unset key gives
+// fallback; a bad one is refused by checkEnv, as the flag's own parsing
+// refuses a bad explicit value).
 func envDurationOr(key string, fallback time.Duration) time.Duration {
-	if v, err := time.ParseDuration(os.Getenv(key)); err == nil {
-		return v
-	}
-	return fallback
+	return envParsed(key, fallback, time.ParseDuration, "a duration with its unit, e.g. 10s or 2m")
 }
 
 // secretDefault keeps a flag's default, taken from the environment, out of

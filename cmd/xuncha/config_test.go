@@ -95,3 +95,18 @@ func TestHelpKeepsSecretsOut(t *testing.T) {
 		}
 	}
 }
+
+// TestBadEnvironmentIsRefused: an environment variable a flag reads that
+// does not parse is refused, naming it and what it must be; it gave the
+// flag's default in silence (XUNCHA_REQUEST_TIMEOUT=30 ran with 10s).
+func TestBadEnvironmentIsRefused(t *testing.T) {
+	t.Setenv("XUNCHA_REQUEST_TIMEOUT", "30")
+	t.Setenv("XUNCHA_EVIDENCE_MAX_BYTES", "500MiB")
+	_, err := run(t, "calendar", "deadline", "--from", "2026-09-30", "--working-days", "5")
+	require.ErrorContains(t, err, `XUNCHA_REQUEST_TIMEOUT="30": must be a duration with its unit`)
+	require.ErrorContains(t, err, `XUNCHA_EVIDENCE_MAX_BYTES="500MiB": must be a whole number`)
+	t.Setenv("XUNCHA_REQUEST_TIMEOUT", "30s")
+	t.Setenv("XUNCHA_EVIDENCE_MAX_BYTES", "")
+	_, err = run(t, "calendar", "deadline", "--from", "2026-09-30", "--working-days", "5")
+	require.NoError(t, err)
+}

@@ -27,11 +27,13 @@ func main() {
 }
 
 func newRootCmd() *cobra.Command {
+	badEnv = nil
 	root := &cobra.Command{
-		Use:           "xuncha",
-		Short:         "Inspection cases from finding to closure, on Temporal workflows",
-		SilenceUsage:  true,
-		SilenceErrors: true,
+		Use:               "xuncha",
+		Short:             "Inspection cases from finding to closure, on Temporal workflows",
+		SilenceUsage:      true,
+		SilenceErrors:     true,
+		PersistentPreRunE: checkEnv,
 	}
 	cfg := &config{}
 	cfg.bindCommon(root)
