@@ -211,10 +211,12 @@ func (c *config) bindCommon(cmd *cobra.Command) {
 	f.StringVar(&c.LogFormat, "log-format", envOr("XUNCHA_LOG_FORMAT", "console"), "console or json [XUNCHA_LOG_FORMAT]")
 }
 
-func (c *config) bindListen(cmd *cobra.Command) {
+// bindListen adds the API's listen addresses, on host by default (empty:
+// every interface; dev's is 127.0.0.1, see newDevCmd).
+func (c *config) bindListen(cmd *cobra.Command, host string) {
 	f := cmd.Flags()
-	f.StringVar(&c.GRPCAddr, "grpc-addr", envOr("XUNCHA_GRPC_ADDR", ":9090"), "gRPC listen address [XUNCHA_GRPC_ADDR]")
-	f.StringVar(&c.HTTPAddr, "http-addr", envOr("XUNCHA_HTTP_ADDR", ":8080"), "REST listen address [XUNCHA_HTTP_ADDR]")
+	f.StringVar(&c.GRPCAddr, "grpc-addr", envOr("XUNCHA_GRPC_ADDR", host+":9090"), "gRPC listen address [XUNCHA_GRPC_ADDR]")
+	f.StringVar(&c.HTTPAddr, "http-addr", envOr("XUNCHA_HTTP_ADDR", host+":8080"), "REST listen address [XUNCHA_HTTP_ADDR]")
 	f.DurationVar(&c.RequestTimeout, "request-timeout", envDurationOr("XUNCHA_REQUEST_TIMEOUT", api.DefaultRequestTimeout),
 		"longest an API call may take before it answers 503 with Retry-After, e.g. 10s [XUNCHA_REQUEST_TIMEOUT]")
 	f.DurationVar(&c.WriteIdleTimeout, "write-idle-timeout", envDurationOr("XUNCHA_WRITE_IDLE_TIMEOUT", api.DefaultWriteIdleTimeout),

@@ -110,3 +110,25 @@ func TestBadEnvironmentIsRefused(t *testing.T) {
 	_, err = run(t, "calendar", "deadline", "--from", "2026-09-30", "--working-days", "5")
 	require.NoError(t, err)
 }
+
+// TestDevListensOnThisMachineOnly: dev answers a request without a token as
+// its office user, so by default it listens on 127.0.0.1 (it took every
+// interface, anyone on the network being the office); server keeps every
+// interface.
+func TestDevListensOnThisMachineOnly(t *testing.T) {
+	for _, v := range []string{"XUNCHA_HTTP_ADDR", "XUNCHA_GRPC_ADDR", "XUNCHA_ADMIN_ADDR"} {
+		t.Setenv(v, "")
+	}
+	root := newRootCmd()
+	defaults := func(name string) []string {
+		cmd, _, err := root.Find([]string{name})
+		require.NoError(t, err)
+		var out []string
+		for _, flag := range []string{"http-addr", "grpc-addr", "admin-addr"} {
+			out = append(out, cmd.Flags().Lookup(flag).DefValue)
+		}
+		return out
+	}
+	require.Equal(t, []string{"127.0.0.1:8080", "127.0.0.1:9090", "127.0.0.1:9464"}, defaults("dev"))
+	require.Equal(t, []string{":8080", ":9090", ":9464"}, defaults("server"))
+}

@@ -56,8 +56,11 @@ func newDevCmd(cfg *config) *cobra.Command {
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runDev(cmd.Context(), cfg, dc) },
 	}
-	cfg.bindListen(cmd)
-	cfg.bindAdmin(cmd)
+	// On this machine only, unless told otherwise: dev answers a request
+	// without a token as its office user, which on every interface was
+	// anyone on the network.
+	cfg.bindListen(cmd, "127.0.0.1")
+	cfg.bindAdmin(cmd, "127.0.0.1")
 	// Empty means <data-dir>/evidence, resolved once --data-dir is known.
 	cfg.bindEvidence(cmd, "", " (default <data-dir>/evidence, i.e. .data/evidence)")
 	cfg.bindTipKey(cmd)      // unset: <data-dir>/tip.key, created once

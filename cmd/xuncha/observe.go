@@ -17,9 +17,10 @@ import (
 	"github.com/xuncha/xuncha/workflows"
 )
 
-// bindAdmin adds --admin-addr to a command that runs the API or the worker.
-func (c *config) bindAdmin(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&c.AdminAddr, "admin-addr", envOr("XUNCHA_ADMIN_ADDR", telemetry.DefaultAdminAddr),
+// bindAdmin adds --admin-addr to a command that runs the API or the worker,
+// on host by default (empty: every interface).
+func (c *config) bindAdmin(cmd *cobra.Command, host string) {
+	cmd.Flags().StringVar(&c.AdminAddr, "admin-addr", envOr("XUNCHA_ADMIN_ADDR", host+telemetry.DefaultAdminAddr),
 		"admin listen address: /metrics, /healthz, /readyz, /debug/pprof/ (no token; keep it off public networks) [XUNCHA_ADMIN_ADDR]")
 }
 

@@ -31,8 +31,8 @@ func newServerCmd(cfg *config) *cobra.Command {
 			return cfg.runProcesses(cmd.Context(), true, false, nil)
 		},
 	}
-	cfg.bindListen(cmd)
-	cfg.bindAdmin(cmd)
+	cfg.bindListen(cmd, "")
+	cfg.bindAdmin(cmd, "")
 	cfg.bindEvidence(cmd, defaultServerEvidenceDir, "")
 	cfg.bindTipKey(cmd)
 	cfg.bindPayloadKeys(cmd) // it starts workflows and reads their answers, and serves the codec routes
@@ -55,7 +55,7 @@ func newWorkerCmd(cfg *config) *cobra.Command {
 			return cfg.runProcesses(cmd.Context(), false, true, nil)
 		},
 	}
-	cfg.bindAdmin(cmd)
+	cfg.bindAdmin(cmd, "")
 	cfg.bindTipKey(cmd) // it seals webhook secrets, which the worker opens to sign
 	cfg.bindPayloadKeys(cmd)
 	cfg.bindWebhookAllow(cmd, "")
