@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -576,9 +577,23 @@ func (c *config) dialTemporal(ctx context.Context, log *zap.Logger, codec *paylo
 
 // redactURL hides a password in a database URL for printing.
 func redactURL(raw string) string {
+	if !strings.Contains(raw, "://") {
+		// A key=value connection string: its password (quoted or not).
+		return dsnPassword.ReplaceAllString(raw, "${1}xxxxx")
+	}
 	u, err := url.Parse(raw)
 	if err != nil {
 		return "(unparsable URL)"
 	}
+	// A password in the query (postgres://u@db/x?password=…) as well as in
+	// the user info.
+	if q := u.Query(); q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
+	}
 	return u.Redacted()
 }
+
+// dsnPassword matches a key=value connection string's password: its key
+// and the value, quoted ('…', with \' inside) or up to white space.
+var dsnPassword = regexp.MustCompile(`(?i)(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)`)

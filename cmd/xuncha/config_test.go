@@ -132,3 +132,21 @@ func TestDevListensOnThisMachineOnly(t *testing.T) {
 	require.Equal(t, []string{"127.0.0.1:8080", "127.0.0.1:9090", "127.0.0.1:9464"}, defaults("dev"))
 	require.Equal(t, []string{":8080", ":9090", ":9464"}, defaults("server"))
 }
+
+// TestRedactURLHidesEveryPassword: the dev banner prints DATABASE_URL with
+// its password hidden, in each form a PostgreSQL connection string takes;
+// the key=value form and a password in the query were printed whole.
+func TestRedactURLHidesEveryPassword(t *testing.T) {
+	for _, raw := range []string{
+		"postgres://u:S3CRET@db/x",
+		"postgres://u@db/x?password=S3CRET&sslmode=disable",
+		"host=db user=u password=S3CRET dbname=x",
+		"host=db user=u password = 'S3 CRET' dbname=x",
+		"host=db PASSWORD=S3CRET",
+	} {
+		got := redactURL(raw)
+		require.NotContains(t, got, "S3CRET", raw)
+		require.NotContains(t, got, "CRET", raw)
+	}
+	require.Equal(t, "host=db user=u password=xxxxx dbname=x", redactURL("host=db user=u password=S3CRET dbname=x"))
+}
