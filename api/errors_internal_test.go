@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap"
 	"google.golang.org/grpc/codes"
 
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/internal/i18n"
 )
@@ -64,4 +65,17 @@ func TestHTTPMethodLabelIsBounded(t *testing.T) {
 	require.Equal(t, "GET", methodLabel("GET"))
 	require.Equal(t, "_OTHER", methodLabel("X0001"))
 	require.Equal(t, "_OTHER", methodLabel("get"))
+}
+
+// TestReopenedFindingShowsEveryEscalation: a reopened finding's run knows
+// only its own escalations; GetFinding adds the earlier ones the ledger
+// keeps, each once.
+func TestReopenedFindingShowsEveryEscalation(t *testing.T) {
+	earlier := []casework.Escalation{{ID: "e-1-REMINDER"}, {ID: "e-1-OVERDUE"}}
+	live := []casework.Escalation{{ID: "e-1-OVERDUE"}, {ID: "e-2-REMINDER"}}
+	var ids []string
+	for _, e := range mergeEscalations(earlier, live) {
+		ids = append(ids, e.ID)
+	}
+	require.Equal(t, []string{"e-1-REMINDER", "e-1-OVERDUE", "e-2-REMINDER"}, ids)
 }

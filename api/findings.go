@@ -261,7 +261,29 @@ func (s *FindingServer) GetFinding(ctx context.Context, req *xunchav1.GetFinding
 		// half-recorded state.
 		return findingProto(i18n.FromContext(ctx), row, st.Escalations, events), nil
 	}
-	return findingProto(i18n.FromContext(ctx), st.Finding, st.Escalations, events), nil
+	escalations := st.Escalations
+	if st.Finding.ReopenCount > 0 {
+		// A reopened finding's run (a failed re-check) starts with none of
+		// the escalations its earlier run recorded; the ledger has them.
+		earlier, err := s.Ledger.EscalationsOf(ctx, row.WorkflowID)
+		if err != nil {
+			return nil, err
+		}
+		escalations = mergeEscalations(earlier, st.Escalations)
+	}
+	return findingProto(i18n.FromContext(ctx), st.Finding, escalations, events), nil
+}
+
+// mergeEscalations is the ledger's escalations of a finding, oldest first,
+// then those of its live run the ledger did not list (by ID).
+func mergeEscalations(ledger, live []casework.Escalation) []casework.Escalation {
+	out := slices.Clone(ledger)
+	for _, e := range live {
+		if !slices.ContainsFunc(out, func(x casework.Escalation) bool { return x.ID == e.ID }) {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // findingFromLedger answers with the ledger's view of a finding.
