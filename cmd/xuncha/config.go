@@ -137,6 +137,10 @@ type config struct {
 	// statistics question then folds them itself once more than 10,000
 	// wait).
 	StatisticsCompactEvery time.Duration
+
+	// badEnv lists the environment variables the flags read that do not
+	// parse, as "KEY=value: what it must be" (envParsed, checkEnv).
+	badEnv []string
 }
 
 func envOr(key, fallback string) string {
@@ -146,23 +150,18 @@ func envOr(key, fallback string) string {
 	return fallback
 }
 
-// badEnv lists the environment variables a command's flags read that do
-// not parse, as "KEY=value: what it must be"; newRootCmd starts it afresh
-// and its commands refuse to run while it holds any (checkEnv). Such a
-// value gave the flag's default in silence: XUNCHA_REQUEST_TIMEOUT=30 ran
-// with 10s.
-var badEnv []string
-
 // envParsed reads key with parse; an unset or empty key gives fallback, an
-// unparsable one fallback and an entry of badEnv.
-func envParsed[T any](key string, fallback T, parse func(string) (T, error), want string) T {
+// unparsable one fallback and an entry of c.badEnv, which the commands
+// refuse to run with (checkEnv). Such a value gave the flag's default in
+// silence: XUNCHA_REQUEST_TIMEOUT=30 ran with 10s.
+func envParsed[T any](c *config, key string, fallback T, parse func(string) (T, error), want string) T {
 	s, ok := os.LookupEnv(key)
 	if !ok || s == "" {
 		return fallback
 	}
 	v, err := parse(s)
 	if err != nil {
-		badEnv = append(badEnv, fmt.Sprintf("%s=%q: must be %s", key, s, want))
+		c.badEnv = append(c.badEnv, fmt.Sprintf("%s=%q: must be %s", key, s, want))
 		return fallback
 	}
 	return v
@@ -170,26 +169,26 @@ func envParsed[T any](key string, fallback T, parse func(string) (T, error), wan
 
 // checkEnv refuses to run with an environment variable that does not
 // parse, naming each.
-func checkEnv(*cobra.Command, []string) error {
-	if len(badEnv) > 0 {
-		return fmt.Errorf("the environment sets %s", strings.Join(badEnv, "; "))
+func (c *config) checkEnv(*cobra.Command, []string) error {
+	if len(c.badEnv) > 0 {
+		return fmt.Errorf("the environment sets %s", strings.Join(c.badEnv, "; "))
 	}
 	return nil
 }
 
-func envIntOr(key string, fallback int) int {
-	return envParsed(key, fallback, strconv.Atoi, "a whole number")
+func (c *config) envIntOr(key string, fallback int) int {
+	return envParsed(c, key, fallback, strconv.Atoi, "a whole number")
 }
 
-func envInt64Or(key string, fallback int64) int64 {
-	return envParsed(key, fallback, func(s string) (int64, error) { return strconv.ParseInt(s, 10, 64) }, "a whole number")
+func (c *config) envInt64Or(key string, fallback int64) int64 {
+	return envParsed(c, key, fallback, func(s string) (int64, error) { return strconv.ParseInt(s, 10, 64) }, "a whole number")
 }
 
 // envDurationOr reads a duration such as "10s" from key (an unset key gives
 // fallback; a bad one is refused by checkEnv, as the flag's own parsing
 // refuses a bad explicit value).
-func envDurationOr(key string, fallback time.Duration) time.Duration {
-	return envParsed(key, fallback, time.ParseDuration, "a duration with its unit, e.g. 10s or 2m")
+func (c *config) envDurationOr(key string, fallback time.Duration) time.Duration {
+	return envParsed(c, key, fallback, time.ParseDuration, "a duration with its unit, e.g. 10s or 2m")
 }
 
 // secretDefault keeps a flag's default, taken from the environment, out of
@@ -218,11 +217,11 @@ func (c *config) bindListen(cmd *cobra.Command, host string) {
 	f := cmd.Flags()
 	f.StringVar(&c.GRPCAddr, "grpc-addr", envOr("XUNCHA_GRPC_ADDR", host+":9090"), "gRPC listen address [XUNCHA_GRPC_ADDR]")
 	f.StringVar(&c.HTTPAddr, "http-addr", envOr("XUNCHA_HTTP_ADDR", host+":8080"), "REST listen address [XUNCHA_HTTP_ADDR]")
-	f.DurationVar(&c.RequestTimeout, "request-timeout", envDurationOr("XUNCHA_REQUEST_TIMEOUT", api.DefaultRequestTimeout),
+	f.DurationVar(&c.RequestTimeout, "request-timeout", c.envDurationOr("XUNCHA_REQUEST_TIMEOUT", api.DefaultRequestTimeout),
 		"longest an API call may take before it answers 503 with Retry-After, e.g. 10s [XUNCHA_REQUEST_TIMEOUT]")
-	f.DurationVar(&c.WriteIdleTimeout, "write-idle-timeout", envDurationOr("XUNCHA_WRITE_IDLE_TIMEOUT", api.DefaultWriteIdleTimeout),
+	f.DurationVar(&c.WriteIdleTimeout, "write-idle-timeout", c.envDurationOr("XUNCHA_WRITE_IDLE_TIMEOUT", api.DefaultWriteIdleTimeout),
 		"longest one write of an HTTP response may wait for a client that stopped reading, e.g. 60s [XUNCHA_WRITE_IDLE_TIMEOUT]")
-	f.DurationVar(&c.ReadIdleTimeout, "read-idle-timeout", envDurationOr("XUNCHA_READ_IDLE_TIMEOUT", api.DefaultReadIdleTimeout),
+	f.DurationVar(&c.ReadIdleTimeout, "read-idle-timeout", c.envDurationOr("XUNCHA_READ_IDLE_TIMEOUT", api.DefaultReadIdleTimeout),
 		"longest one read of an HTTP request's body may wait for a client that stopped sending, e.g. 60s [XUNCHA_READ_IDLE_TIMEOUT]")
 }
 
@@ -233,7 +232,7 @@ func (c *config) bindEvidence(cmd *cobra.Command, defaultDir, defaultNote string
 	f := cmd.Flags()
 	f.StringVar(&c.EvidenceDir, "evidence-dir", envOr("XUNCHA_EVIDENCE_DIR", defaultDir),
 		"directory of uploaded evidence blobs, created if missing"+defaultNote+" [XUNCHA_EVIDENCE_DIR]")
-	f.Int64Var(&c.MaxEvidenceBytes, "evidence-max-bytes", envInt64Or("XUNCHA_EVIDENCE_MAX_BYTES", api.DefaultMaxEvidenceBytes),
+	f.Int64Var(&c.MaxEvidenceBytes, "evidence-max-bytes", c.envInt64Or("XUNCHA_EVIDENCE_MAX_BYTES", api.DefaultMaxEvidenceBytes),
 		"largest evidence upload accepted, in bytes (104857600 is 100 MiB) [XUNCHA_EVIDENCE_MAX_BYTES]")
 }
 
@@ -442,7 +441,7 @@ func (c *config) bindAudit(cmd *cobra.Command) {
 // the worker.
 func (c *config) bindStatistics(cmd *cobra.Command) {
 	cmd.Flags().DurationVar(&c.StatisticsCompactEvery, "statistics-compact-every",
-		envDurationOr("XUNCHA_STATISTICS_COMPACT_EVERY", ledger.DefaultStatisticsCompactEvery),
+		c.envDurationOr("XUNCHA_STATISTICS_COMPACT_EVERY", ledger.DefaultStatisticsCompactEvery),
 		"how often the statistics' pending changes are folded into their tallies per round, e.g. 30s; 0 turns it off [XUNCHA_STATISTICS_COMPACT_EVERY]")
 }
 

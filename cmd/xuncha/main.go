@@ -27,15 +27,14 @@ func main() {
 }
 
 func newRootCmd() *cobra.Command {
-	badEnv = nil
+	cfg := &config{}
 	root := &cobra.Command{
 		Use:               "xuncha",
 		Short:             "Inspection cases from finding to closure, on Temporal workflows",
 		SilenceUsage:      true,
 		SilenceErrors:     true,
-		PersistentPreRunE: checkEnv,
+		PersistentPreRunE: cfg.checkEnv,
 	}
-	cfg := &config{}
 	cfg.bindCommon(root)
 	root.AddCommand(
 		newDevCmd(cfg),
