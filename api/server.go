@@ -10,6 +10,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"go.temporal.io/sdk/client"
@@ -87,6 +88,15 @@ type Server struct {
 	// may wait for a client that stopped sending (default
 	// DefaultReadIdleTimeout, 60 s); an upload may take longer in all.
 	ReadIdleTimeout time.Duration
+	// DrainDelay is how long the API keeps serving once asked to stop,
+	// answering /readyz 503 and gRPC health NOT_SERVING meanwhile, so that
+	// a load balancer takes it out of rotation before its listeners close
+	// (default none; xuncha server: XUNCHA_DRAIN_DELAY, 5 s). Without it a
+	// rolling restart refused new connections while the endpoints still
+	// named the stopping pod.
+	DrainDelay time.Duration
+	// draining is set once the API is asked to stop (ready says so).
+	draining atomic.Bool
 	// Tips seals the identity of tips' reporters (XUNCHA_TIP_KEY). Required.
 	Tips *tipcrypt.Sealer
 	// WebhookPolicy says which receivers a webhook may name
@@ -220,7 +230,12 @@ func (s *Server) Run(ctx context.Context) error {
 	g.Go(func() error { s.watchHealth(ctx, healthServer); return nil })
 	g.Go(func() error {
 		<-ctx.Done()
+		s.draining.Store(true)
 		healthServer.Shutdown()
+		if s.DrainDelay > 0 {
+			s.Log.Info("draining before the listeners close", zap.Duration("for", s.DrainDelay))
+			time.Sleep(s.DrainDelay)
+		}
 		shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
 		if err := httpServer.Shutdown(shutdownCtx); err != nil {
@@ -239,8 +254,14 @@ func (s *Server) Run(ctx context.Context) error {
 	return g.Wait()
 }
 
-// ready reports whether the ledger and Temporal answer.
-func (s *Server) ready(ctx context.Context) error { return Ready(s.Ledger, s.Temporal)(ctx) }
+// ready reports whether the ledger and Temporal answer, and the API is not
+// stopping.
+func (s *Server) ready(ctx context.Context) error {
+	if s.draining.Load() {
+		return errors.New("draining: the server is stopping")
+	}
+	return Ready(s.Ledger, s.Temporal)(ctx)
+}
 
 // Ready is the readiness check of /readyz, on the REST port and the admin
 // port alike: the ledger and Temporal answer within 3 seconds. Its error

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -140,4 +141,37 @@ func TestSlowSenderIsCutOff(t *testing.T) {
 	line, after := upload(5 * time.Second)
 	require.Less(t, after, 5*time.Second, "cut off before the client sent the rest (%q)", line)
 	require.NotContains(t, line, "200 OK")
+}
+
+// TestStoppingAPIDrainsFirst: asked to stop, the API answers /readyz 503
+// ("draining") and keeps serving for its DrainDelay, so that a load
+// balancer takes it out of rotation before its listeners close; it closed
+// them at once, refusing connections the endpoints still sent it.
+func TestStoppingAPIDrainsFirst(t *testing.T) {
+	s := setupConfigured(t, func(srv *api.Server, _ string) { srv.DrainDelay = 3 * time.Second })
+	get := func(path string) (int, string, error) {
+		resp, err := http.Get(s.BaseURL + path)
+		if err != nil {
+			return 0, "", err
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body), nil
+	}
+	code, _, err := get("/readyz")
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, code)
+
+	stopped := make(chan struct{})
+	go func() { s.stopAPI(); close(stopped) }()
+	require.Eventually(t, func() bool {
+		code, body, err := get("/readyz")
+		return err == nil && code == http.StatusServiceUnavailable && strings.Contains(body, "draining")
+	}, 2*time.Second, 50*time.Millisecond, "not ready while it drains")
+	code, _, err = get("/healthz")
+	require.NoError(t, err, "still serving")
+	require.Equal(t, http.StatusOK, code)
+	<-stopped
+	_, _, err = get("/healthz")
+	require.Error(t, err, "the listeners closed after the drain")
 }

@@ -200,11 +200,14 @@ func (s *stack) startAPI(grpcL, httpL net.Listener) {
 	}
 	done := make(chan error, 1)
 	go func() { done <- srv.Run(ctx) }()
+	var once sync.Once
 	s.stopAPI = func() {
-		cancel()
-		if err := <-done; err != nil {
-			s.t.Errorf("stopping: %v", err)
-		}
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				s.t.Errorf("stopping: %v", err)
+			}
+		})
 	}
 }
 

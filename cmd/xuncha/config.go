@@ -87,6 +87,9 @@ type config struct {
 	// may wait for a client that stopped sending (XUNCHA_READ_IDLE_TIMEOUT,
 	// default 60s); an upload may take longer in all.
 	ReadIdleTimeout time.Duration
+	// DrainDelay is how long the API keeps serving, not ready, once asked
+	// to stop (XUNCHA_DRAIN_DELAY; server 5s, dev 0).
+	DrainDelay time.Duration
 	// TipKey seals tips' content and their reporters' identities: 32 random
 	// bytes in base64 (XUNCHA_TIP_KEY; no default: `server` refuses to start
 	// without it, `dev` creates <data-dir>/tip.key once). It also seals
@@ -212,8 +215,9 @@ func (c *config) bindCommon(cmd *cobra.Command) {
 }
 
 // bindListen adds the API's listen addresses, on host by default (empty:
-// every interface; dev's is 127.0.0.1, see newDevCmd).
-func (c *config) bindListen(cmd *cobra.Command, host string) {
+// every interface; dev's is 127.0.0.1, see newDevCmd), and its other
+// settings; drain is --drain-delay's default.
+func (c *config) bindListen(cmd *cobra.Command, host string, drain time.Duration) {
 	f := cmd.Flags()
 	f.StringVar(&c.GRPCAddr, "grpc-addr", envOr("XUNCHA_GRPC_ADDR", host+":9090"), "gRPC listen address [XUNCHA_GRPC_ADDR]")
 	f.StringVar(&c.HTTPAddr, "http-addr", envOr("XUNCHA_HTTP_ADDR", host+":8080"), "REST listen address [XUNCHA_HTTP_ADDR]")
@@ -221,6 +225,8 @@ func (c *config) bindListen(cmd *cobra.Command, host string) {
 		"longest an API call may take before it answers 503 with Retry-After, e.g. 10s [XUNCHA_REQUEST_TIMEOUT]")
 	f.DurationVar(&c.WriteIdleTimeout, "write-idle-timeout", c.envDurationOr("XUNCHA_WRITE_IDLE_TIMEOUT", api.DefaultWriteIdleTimeout),
 		"longest one write of an HTTP response may wait for a client that stopped reading, e.g. 60s [XUNCHA_WRITE_IDLE_TIMEOUT]")
+	f.DurationVar(&c.DrainDelay, "drain-delay", c.envDurationOr("XUNCHA_DRAIN_DELAY", drain),
+		"how long the API keeps serving, /readyz answering 503, once asked to stop, so that a load balancer takes it out first, e.g. 5s [XUNCHA_DRAIN_DELAY]")
 	f.DurationVar(&c.ReadIdleTimeout, "read-idle-timeout", c.envDurationOr("XUNCHA_READ_IDLE_TIMEOUT", api.DefaultReadIdleTimeout),
 		"longest one read of an HTTP request's body may wait for a client that stopped sending, e.g. 60s [XUNCHA_READ_IDLE_TIMEOUT]")
 }

@@ -59,7 +59,7 @@ func newDevCmd(cfg *config) *cobra.Command {
 	// On this machine only, unless told otherwise: dev answers a request
 	// without a token as its office user, which on every interface was
 	// anyone on the network.
-	cfg.bindListen(cmd, "127.0.0.1")
+	cfg.bindListen(cmd, "127.0.0.1", 0)
 	cfg.bindAdmin(cmd, "127.0.0.1")
 	// Empty means <data-dir>/evidence, resolved once --data-dir is known.
 	cfg.bindEvidence(cmd, "", " (default <data-dir>/evidence, i.e. .data/evidence)")

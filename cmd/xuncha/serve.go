@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 	"go.temporal.io/sdk/client"
@@ -31,7 +32,7 @@ func newServerCmd(cfg *config) *cobra.Command {
 			return cfg.runProcesses(cmd.Context(), true, false, nil)
 		},
 	}
-	cfg.bindListen(cmd, "")
+	cfg.bindListen(cmd, "", 5*time.Second)
 	cfg.bindAdmin(cmd, "")
 	cfg.bindEvidence(cmd, defaultServerEvidenceDir, "")
 	cfg.bindTipKey(cmd)
@@ -202,6 +203,9 @@ func runWith(ctx context.Context, cfg *config, log *zap.Logger, store *ledger.St
 		if cfg.WriteIdleTimeout <= 0 {
 			return fmt.Errorf("--write-idle-timeout must be positive, not %s", cfg.WriteIdleTimeout)
 		}
+		if cfg.DrainDelay < 0 {
+			return fmt.Errorf("--drain-delay must not be negative, not %s", cfg.DrainDelay)
+		}
 		if cfg.ReadIdleTimeout <= 0 {
 			return fmt.Errorf("--read-idle-timeout must be positive, not %s", cfg.ReadIdleTimeout)
 		}
@@ -252,6 +256,7 @@ func runWith(ctx context.Context, cfg *config, log *zap.Logger, store *ledger.St
 			RequestTimeout:   cfg.RequestTimeout,
 			WriteIdleTimeout: cfg.WriteIdleTimeout,
 			ReadIdleTimeout:  cfg.ReadIdleTimeout,
+			DrainDelay:       cfg.DrainDelay,
 			Tips:             sealer,
 			WebhookPolicy:    webhooks,
 			Verifier:         verifier,
