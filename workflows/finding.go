@@ -566,24 +566,19 @@ func (w *finding) reopen(ctx workflow.Context, in ReopenInput) (LifecycleResult,
 		workflow.GetLogger(ctx).Warn("search attributes not set", "error", err)
 	}
 	var reopens int
-	for attempt := 1; ; attempt++ {
-		err := w.rectifyAgain(ctx, in.rule(),
+	// Made again later, in a run since versionReopenRetries: the
+	// inspection has recorded the re-check as failed, and the finding
+	// stayed CLOSED when the reopening's write failed.
+	if err := writeRetrying(ctx, versionReopenRetries, "the reopening of finding "+w.row.ID, func() error {
+		return w.rectifyAgain(ctx, in.rule(),
 			func(next *casework.Finding) { next.ReopenCount++; next.Rectification = nil; reopens = next.ReopenCount },
 			casework.Event{Key: "reopen/" + in.RequestID, Action: "reopen", Actor: in.Actor,
 				Note: "re-check by follow-up inspection " + in.InspectionID + " failed: " + in.Reason},
 			func() map[string]any {
 				return map[string]any{"inspection_id": in.InspectionID, "reopen_count": reopens}
 			})
-		if err == nil {
-			break
-		}
-		// Made again later, in a run since versionReopenRetries: the
-		// inspection has recorded the re-check as failed, and the finding
-		// stayed CLOSED when the reopening's write failed.
-		workflow.GetLogger(ctx).Error("the reopening could not be written", "finding", w.row.ID, "attempt", attempt, "error", err)
-		if !retryAgain(ctx, versionReopenRetries, attempt, err, func() {}) {
-			return LifecycleResult{}, err
-		}
+	}); err != nil {
+		return LifecycleResult{}, err
 	}
 	workflow.Go(ctx, w.receiveCalendarChanges)
 	if err := w.awaitEnd(ctx); err != nil {

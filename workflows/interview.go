@@ -113,8 +113,11 @@ func (w *interview) run(ctx workflow.Context) (LifecycleResult, error) {
 	if err := w.registerHandlers(ctx); err != nil {
 		return LifecycleResult{}, err
 	}
-	for attempt := 1; ; attempt++ {
-		err := w.ledger.call(ctx, nil, acts.RecordInterview, activities.RecordInterviewInput{
+	// Written again later, in a run since versionInterviewRetriesRecord:
+	// a ladder's proposal has an ID that no second run may take, so a
+	// failed first write lost it for good.
+	if err := writeRetrying(ctx, versionInterviewRetriesRecord, "interview "+w.row.ID, func() error {
+		return w.ledger.call(ctx, nil, acts.RecordInterview, activities.RecordInterviewInput{
 			Interview: w.row,
 			Event: casework.Event{
 				Key: "propose/" + w.row.RequestID, Action: "propose", StageAfter: InterviewProposed, Actor: w.row.ProposedBy,
@@ -123,16 +126,8 @@ func (w *interview) run(ctx workflow.Context) (LifecycleResult, error) {
 					"deadline_seq": w.deadlineSeqOfSubject}),
 			},
 		})
-		if err == nil {
-			break
-		}
-		// Written again later, in a run since versionInterviewRetriesRecord:
-		// a ladder's proposal has an ID that no second run may take, so a
-		// failed first write lost it for good.
-		workflow.GetLogger(ctx).Error("the interview could not be recorded", "interview", w.row.ID, "attempt", attempt, "error", err)
-		if !retryAgain(ctx, versionInterviewRetriesRecord, attempt, err, func() {}) {
-			return LifecycleResult{}, fmt.Errorf("recording interview %q: %w", w.row.ID, err)
-		}
+	}); err != nil {
+		return LifecycleResult{}, fmt.Errorf("recording interview %q: %w", w.row.ID, err)
 	}
 	w.recorded = true
 	w.publish(ctx)

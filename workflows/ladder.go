@@ -26,6 +26,22 @@ const (
 	retryAttempts = 32
 )
 
+// writeRetrying makes write, and, while it fails, makes it again later
+// (retryAgain under changeID) with nothing held between the attempts; the
+// last error when it is given up. what names the write in the log.
+func writeRetrying(ctx workflow.Context, changeID, what string, write func() error) error {
+	for attempt := 1; ; attempt++ {
+		err := write()
+		if err == nil {
+			return nil
+		}
+		workflow.GetLogger(ctx).Error(what+" could not be written", "attempt", attempt, "error", err)
+		if !retryAgain(ctx, changeID, attempt, err, func() {}) {
+			return err
+		}
+	}
+}
+
 // retryAgain reports whether a write that failed with err for the
 // attempt-th time (1, 2, …) is to be made again, in a run at changeID's
 // version 1, and waits the attempt's time first (unlocked runs before the
