@@ -197,11 +197,7 @@ func (c *config) envDurationOr(key string, fallback time.Duration) time.Duration
 // secretDefault keeps a flag's default, taken from the environment, out of
 // --help: a database URL holds its role's password, a token is a
 // credential, and help goes to terminals, logs and support tickets.
-func secretDefault(f *pflag.Flag) {
-	if f.DefValue != "" {
-		f.DefValue = ""
-	}
-}
+func secretDefault(f *pflag.Flag) { f.DefValue = "" }
 
 func (c *config) bindCommon(cmd *cobra.Command) {
 	f := cmd.PersistentFlags()
