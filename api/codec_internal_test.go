@@ -2,11 +2,13 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"go.uber.org/zap"
@@ -36,6 +38,20 @@ func TestCodecTakesBoundedBatches(t *testing.T) {
 		return rec
 	}
 	require.Equal(t, http.StatusOK, decode(50).Code)
+
+	// Every slot taken: a decode waits while its request lasts, then is
+	// sent back unread.
+	for range cap(codecSlots) {
+		codecSlots <- struct{}{}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	busy := httptest.NewRecorder()
+	h.decode(busy, httptest.NewRequest(http.MethodPost, "/codec/decode", strings.NewReader(`{"payloads":[{}]}`)).WithContext(ctx))
+	cancel()
+	for range cap(codecSlots) {
+		<-codecSlots
+	}
+	require.Contains(t, busy.Body.String(), "other payloads are being decoded")
 	over := decode(MaxCodecPayloads + 1)
 	require.Equal(t, http.StatusBadRequest, over.Code)
 	require.Contains(t, over.Body.String(), "payloads: must hold at most 10000 payloads")
