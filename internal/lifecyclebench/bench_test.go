@@ -125,16 +125,17 @@ func TestLifecycleOverhead(t *testing.T) {
 	}
 	bare := kind{"bare", b.bare}
 	finding := kind{"finding", b.finding}
-	kinds := []kind{bare, finding}
-	if *flagMachinery {
-		kinds = []kind{bare, {"machinery", b.machinery}, finding}
-	}
+	// Chosen before kinds is built: kinds holds copies.
 	switch *flagVia {
 	case "api":
 	case "temporal":
 		finding.drive = b.findingTemporal
 	default:
 		t.Fatalf("-finding-via=%q: want api or temporal", *flagVia)
+	}
+	kinds := []kind{bare, finding}
+	if *flagMachinery {
+		kinds = []kind{bare, {"machinery", b.machinery}, finding}
 	}
 
 	stmts := newStatements(t)
