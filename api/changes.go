@@ -67,7 +67,7 @@ type lifecycleAPI[S, R, P any] struct {
 	requestID func(R) string
 	// fromState answers with the workflow's state; fromRow with the
 	// ledger's row (a retry of the change that finished the workflow).
-	fromState func(context.Context, S) P
+	fromState func(context.Context, *ledger.Store, S) (P, error)
 	fromRow   func(context.Context, *ledger.Store, R) (P, error)
 	// adopt, when set, is how the workflow of a row the ledger holds but
 	// no workflow ever drove (an imported finding whose workflow is not
@@ -147,7 +147,7 @@ func sendChange[S, R, P any](ctx context.Context, tc client.Client, l *ledger.St
 	case replay:
 		return k.fromRow(ctx, l, row)
 	}
-	return k.fromState(ctx, state), nil
+	return k.fromState(ctx, l, state)
 }
 
 // changeRequestedBy is who asks for a change the API writes to the ledger

@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc/metadata"
 
 	"github.com/xuncha/xuncha/calendar"
+	"github.com/xuncha/xuncha/casework"
 	xunchav1 "github.com/xuncha/xuncha/proto/xuncha/v1"
 	"github.com/xuncha/xuncha/workflows"
 )
@@ -179,4 +180,53 @@ func mustDate(t *testing.T, s string) calendar.Date {
 	d, err := calendar.ParseDate(s)
 	require.NoError(t, err)
 	return d
+}
+
+// TestReopenedFindingAnswersWithEveryEscalation: a finding reopened by a
+// failed re-check runs anew, without the escalations its earlier run
+// recorded; a change's answer shows them all, as GetFinding does.
+func TestReopenedFindingAnswersWithEveryEscalation(t *testing.T) {
+	s := setup(t)
+	z := s.createInspection()
+	id := s.recordFinding(z, "record", "GENERAL")["id"].(string)
+	s.step(id, "diagnose", member, diagnosis(rid(t, "diagnose")), "DIAGNOSED")
+	s.step(id, "classify", office, classification(rid(t, "classify")), "CLASSIFIED")
+	s.step(id, "refer", office, referral(rid(t, "refer"), today().String(), ""), "REFERRED")
+	s.step(id, "reportRectification", unit, rectificationReport(rid(t, "report-1"), s.evidenceOf(unit, "整改照片 "+t.Name())), "RECTIFIED")
+	s.step(id, "verify", office, map[string]any{"request_id": rid(t, "verify"), "accept": true, "reason": "整改到位"}, "CLOSED")
+	s.awaitClosed(id)
+	// What the first run's ladder recorded (its deadline had passed, say).
+	earlier, err := s.Ledger.RecordEscalation(t.Context(), casework.Escalation{
+		Subject: "finding/" + id, DeadlineSeq: 1, Step: "REMINDER", UnitCode: "430100",
+		DueAt: time.Now().Add(-time.Hour), Message: "rectification due soon", MessageZH: "整改即将到期",
+	}, casework.Finding{}, casework.Event{})
+	require.NoError(t, err)
+
+	// A FOLLOW_UP inspection re-checks it and finds it has come back.
+	body := inspectionBody(rid(t, "follow-up"))
+	spec(body)["kind"] = "FOLLOW_UP"
+	spec(body)["follows_inspection_id"] = z
+	code, created := s.do("POST", "/v1/inspections", &office, body)
+	require.Equal(t, http.StatusOK, code, "%v", created)
+	x := created["id"].(string)
+	s.station(x)
+	code, got := s.do("POST", "/v1/inspections/"+x+":recheck", &teamLeader, map[string]any{
+		"request_id": rid(t, "recheck"), "finding_id": id, "passed": false, "note": "通道再次堵塞"})
+	require.Equal(t, http.StatusOK, code, "%v", got)
+
+	var reopened map[string]any
+	require.Eventually(t, func() bool {
+		code, reopened = s.do("GET", "/v1/findings/"+id, &office, nil)
+		return code == http.StatusOK && reopened["stage"] == "REFERRED"
+	}, 20*time.Second, 100*time.Millisecond, "the finding is reopened")
+	ids := func(f map[string]any) []any {
+		var out []any
+		for _, e := range f["escalations"].([]any) {
+			out = append(out, e.(map[string]any)["id"])
+		}
+		return out
+	}
+	require.Contains(t, ids(reopened), earlier.ID, "GetFinding")
+	changed := s.step(id, "reportRectification", unit, rectificationReport(rid(t, "report-2"), s.evidenceOf(unit, "再次整改 "+t.Name())), "RECTIFIED")
+	require.Equal(t, ids(reopened), ids(changed), "the change's answer shows what GetFinding shows")
 }

@@ -261,17 +261,26 @@ func (s *FindingServer) GetFinding(ctx context.Context, req *xunchav1.GetFinding
 		// half-recorded state.
 		return findingProto(i18n.FromContext(ctx), row, st.Escalations, events), nil
 	}
-	escalations := st.Escalations
-	if st.Finding.ReopenCount > 0 {
-		// A reopened finding's run (a failed re-check) starts with none of
-		// the escalations its earlier run recorded; the ledger has them.
-		earlier, err := s.Ledger.EscalationsOf(ctx, row.WorkflowID)
-		if err != nil {
-			return nil, err
-		}
-		escalations = mergeEscalations(earlier, st.Escalations)
+	escalations, err := liveEscalations(ctx, s.Ledger, st)
+	if err != nil {
+		return nil, err
 	}
 	return findingProto(i18n.FromContext(ctx), st.Finding, escalations, events), nil
+}
+
+// liveEscalations is every escalation of a finding whose workflow runs, as
+// GetFinding and each change's answer show them: its run's, and for a
+// reopened finding also those of its earlier run, which a new run (a failed
+// re-check) starts without; the ledger has them (one read, only then).
+func liveEscalations(ctx context.Context, l *ledger.Store, st workflows.FindingState) ([]casework.Escalation, error) {
+	if st.Finding.ReopenCount == 0 {
+		return st.Escalations, nil
+	}
+	earlier, err := l.EscalationsOf(ctx, st.Finding.WorkflowID)
+	if err != nil {
+		return nil, err
+	}
+	return mergeEscalations(earlier, st.Escalations), nil
 }
 
 // mergeEscalations is the ledger's escalations of a finding, oldest first,
@@ -365,8 +374,12 @@ var findingAPI = lifecycleAPI[workflows.FindingState, casework.Finding, *xunchav
 	machine: workflows.FindingMachine, subjectType: casework.SubjectFinding,
 	get: (*ledger.Store).GetFinding, stage: func(f casework.Finding) string { return f.Stage },
 	requestID: func(f casework.Finding) string { return f.RequestID },
-	fromState: func(ctx context.Context, st workflows.FindingState) *xunchav1.Finding {
-		return findingProto(i18n.FromContext(ctx), st.Finding, st.Escalations, nil)
+	fromState: func(ctx context.Context, l *ledger.Store, st workflows.FindingState) (*xunchav1.Finding, error) {
+		escalations, err := liveEscalations(ctx, l, st)
+		if err != nil {
+			return nil, err
+		}
+		return findingProto(i18n.FromContext(ctx), st.Finding, escalations, nil), nil
 	},
 	fromRow: findingFromLedger,
 	adopt: func(f casework.Finding, taskQueue string) (client.StartWorkflowOptions, any, string) {

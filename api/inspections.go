@@ -200,8 +200,8 @@ func (s *InspectionServer) change(ctx context.Context, c lifecycleChange) (*xunc
 var inspectionAPI = lifecycleAPI[workflows.InspectionState, casework.Inspection, *xunchav1.Inspection]{
 	machine: workflows.InspectionMachine, subjectType: casework.SubjectInspection,
 	get: (*ledger.Store).GetInspection, stage: func(in casework.Inspection) string { return in.Stage },
-	fromState: func(ctx context.Context, st workflows.InspectionState) *xunchav1.Inspection {
-		return inspectionProto(i18n.FromContext(ctx), st.Inspection, st.Escalations)
+	fromState: func(ctx context.Context, _ *ledger.Store, st workflows.InspectionState) (*xunchav1.Inspection, error) {
+		return inspectionProto(i18n.FromContext(ctx), st.Inspection, st.Escalations), nil
 	},
 	fromRow: func(ctx context.Context, l *ledger.Store, in casework.Inspection) (*xunchav1.Inspection, error) {
 		escalations, err := l.EscalationsOf(ctx, in.WorkflowID)

@@ -164,8 +164,8 @@ var interviewAPI = lifecycleAPI[workflows.InterviewState, casework.Interview, *x
 	machine: workflows.InterviewMachine, subjectType: casework.SubjectInterview,
 	get: (*ledger.Store).GetInterview, stage: func(iv casework.Interview) string { return iv.Stage },
 	requestID: func(iv casework.Interview) string { return iv.RequestID },
-	fromState: func(ctx context.Context, st workflows.InterviewState) *xunchav1.Interview {
-		return interviewProto(i18n.FromContext(ctx), st.Interview, st.Escalations)
+	fromState: func(ctx context.Context, _ *ledger.Store, st workflows.InterviewState) (*xunchav1.Interview, error) {
+		return interviewProto(i18n.FromContext(ctx), st.Interview, st.Escalations), nil
 	},
 	fromRow: interviewFromLedger,
 }

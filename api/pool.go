@@ -749,8 +749,8 @@ var invitationAPI = lifecycleAPI[workflows.InvitationState, casework.Invitation,
 	subjectType: casework.SubjectInvitation,
 	get:         (*ledger.Store).GetInvitation,
 	stage:       func(inv casework.Invitation) string { return inv.Stage },
-	fromState: func(ctx context.Context, st workflows.InvitationState) *xunchav1.Invitation {
-		return invitationProto(i18n.FromContext(ctx), st.Invitation)
+	fromState: func(ctx context.Context, _ *ledger.Store, st workflows.InvitationState) (*xunchav1.Invitation, error) {
+		return invitationProto(i18n.FromContext(ctx), st.Invitation), nil
 	},
 	fromRow: func(ctx context.Context, _ *ledger.Store, inv casework.Invitation) (*xunchav1.Invitation, error) {
 		return invitationProto(i18n.FromContext(ctx), inv), nil
