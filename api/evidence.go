@@ -69,17 +69,19 @@ type evidenceHandler struct {
 
 // evidenceBody is the JSON answer describing one piece of evidence.
 type evidenceBody struct {
-	ID          string    `json:"id"`
-	Kind        string    `json:"kind"`
-	SHA256      string    `json:"sha256"`
-	Size        int64     `json:"size"`
-	Location    string    `json:"location"`
-	FileName    string    `json:"file_name"`
-	ContentType string    `json:"content_type"`
-	CapturedAt  time.Time `json:"captured_at"`
-	CapturedBy  string    `json:"captured_by"`
-	UploadedBy  actorBody `json:"uploaded_by"`
-	UploadedAt  time.Time `json:"uploaded_at"`
+	ID          string `json:"id"`
+	Kind        string `json:"kind"`
+	SHA256      string `json:"sha256"`
+	Size        int64  `json:"size"`
+	Location    string `json:"location"`
+	FileName    string `json:"file_name"`
+	ContentType string `json:"content_type"`
+	// CapturedAt and UploadedAt are left out when not known (a later
+	// uploader's own upload recorded before migration 024).
+	CapturedAt time.Time `json:"captured_at,omitzero"`
+	CapturedBy string    `json:"captured_by"`
+	UploadedBy actorBody `json:"uploaded_by"`
+	UploadedAt time.Time `json:"uploaded_at,omitzero"`
 }
 
 // actorBody is an actor as the gateway writes xuncha.v1.Actor.
@@ -223,9 +225,16 @@ func (h *evidenceHandler) save(r *http.Request) (casework.Evidence, error) {
 		if err != nil || seen {
 			return e, err
 		}
-		e.FileName, e.CapturedAt, e.CapturedBy, e.UploadedBy = fileName, capturedAt, capturedBy, who
-		e.Kind, e.ContentType, e.UploadedAt = kind, contentType, time.Now().UTC()
-		return e, nil
+		own, err := h.ownUpload(ctx, e)
+		if err != nil {
+			return casework.Evidence{}, err
+		}
+		if own.UploadedAt.IsZero() {
+			// Not recorded as an uploader (no sign-in subject): what it sent.
+			own.FileName, own.CapturedAt, own.CapturedBy, own.UploadedAt = fileName, capturedAt, capturedBy, time.Now().UTC()
+		}
+		own.Kind, own.ContentType = kind, contentType
+		return own, nil
 	}
 	if existing != nil {
 		// Stored already. A caller who did not upload it before becomes
@@ -304,7 +313,7 @@ func (h *evidenceHandler) get(r *http.Request) (casework.Evidence, error) {
 
 // view is the evidence as the caller may see it. Who reaches it only as a
 // later uploader of the same content sees the content's own facts (kind,
-// type, size, digest) and their own name as its uploader: what the first
+// type, size, digest) and its own upload (ownUpload): what the first
 // uploader said of it (the file's name, who captured it and when, who they
 // are, when they uploaded it) is for those who reach it through an object,
 // or uploaded it first.
@@ -313,10 +322,22 @@ func (h *evidenceHandler) view(ctx context.Context, e casework.Evidence) (casewo
 	if err != nil || seen {
 		return e, err
 	}
+	return h.ownUpload(ctx, e)
+}
+
+// ownUpload is e with the caller's own upload of it in place of the first
+// upload's: the file name, capturer and capture time it gave, itself as the
+// uploader, and when it uploaded (Last-Modified of the content); blank
+// where the ledger has none (an upload recorded before migration 024, or a
+// caller without a sign-in subject: no time, so no Last-Modified, which
+// ServeContent leaves out for the zero time).
+func (h *evidenceHandler) ownUpload(ctx context.Context, e casework.Evidence) (casework.Evidence, error) {
 	who, _ := actor.FromContext(ctx)
-	// Not even when it was uploaded first (nor Last-Modified, which
-	// ServeContent leaves out for the zero time).
-	e.FileName, e.CapturedAt, e.CapturedBy, e.UploadedBy, e.UploadedAt = "", time.Time{}, "", who, time.Time{}
+	own, _, err := h.ledger.EvidenceUploadOf(ctx, e.ID, who.Subject)
+	if err != nil {
+		return casework.Evidence{}, err
+	}
+	e.FileName, e.CapturedAt, e.CapturedBy, e.UploadedBy, e.UploadedAt = own.FileName, own.CapturedAt, own.CapturedBy, who, own.UploadedAt
 	return e, nil
 }
 

@@ -278,6 +278,11 @@ func TestLaterUploaderSeesOwnUpload(t *testing.T) {
 	require.Equal(t, http.StatusOK, code, "%v", meta)
 	require.NotContains(t, fmt.Sprint(meta), "王五")
 	require.NotEqual(t, first["uploaded_at"], meta["uploaded_at"])
+	// Later, it is shown its own upload as it was answered then: its file
+	// name, capturer and capture time, and when it uploaded.
+	for _, field := range []string{"file_name", "captured_by", "captured_at", "uploaded_at"} {
+		require.Equal(t, second[field], meta[field], field)
+	}
 	require.Equal(t, unit.Name, meta["uploaded_by"].(map[string]any)["name"])
 	resp, err := s.getAs(unit, "/v1/evidence/"+id+"/content")
 	require.NoError(t, err)
@@ -286,9 +291,11 @@ func TestLaterUploaderSeesOwnUpload(t *testing.T) {
 	require.NoError(t, resp.Body.Close())
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	require.Equal(t, content, body, "the content it holds anyway")
-	require.Empty(t, resp.Header.Get("Last-Modified"))
+	uploadedAt, err := time.Parse(time.RFC3339Nano, meta["uploaded_at"].(string))
+	require.NoError(t, err)
+	require.Equal(t, uploadedAt.UTC().Format(http.TimeFormat), resp.Header.Get("Last-Modified"), "its own upload's time")
 	require.NotContains(t, resp.Header.Get("Content-Disposition"), url.PathEscape("王五"))
-	require.Contains(t, resp.Header.Get("Content-Disposition"), id)
+	require.Contains(t, resp.Header.Get("Content-Disposition"), url.PathEscape("通知.txt"), "its own file name")
 
 	// Who uploaded it first, and the province, see what was said of it.
 	for _, who := range []actor.Actor{member, office} {

@@ -59,7 +59,14 @@ func (s *Store) InsertEvidence(ctx context.Context, e casework.Evidence) error {
 		if e.UploadedBy.Subject == "" {
 			return nil
 		}
-		if err := q.AddEvidenceUploader(ctx, dbsqlc.AddEvidenceUploaderParams{EvidenceID: e.ID, Subject: e.UploadedBy.Subject}); err != nil {
+		var capturedAt *time.Time
+		if !e.CapturedAt.IsZero() {
+			capturedAt = &e.CapturedAt
+		}
+		if err := q.AddEvidenceUploader(ctx, dbsqlc.AddEvidenceUploaderParams{
+			EvidenceID: e.ID, Subject: e.UploadedBy.Subject,
+			FileName: e.FileName, CapturedAt: capturedAt, CapturedBy: e.CapturedBy,
+		}); err != nil {
 			return fmt.Errorf("recording the uploader of evidence %q: %w", e.ID, err)
 		}
 		return nil
@@ -77,6 +84,33 @@ func (s *Store) EvidenceUploadedBy(ctx context.Context, id, subject string) (boo
 		return false, fmt.Errorf("reading the uploaders of evidence %q: %w", id, err)
 	}
 	return ok, nil
+}
+
+// EvidenceUpload is what one uploader said of its own upload of a piece of
+// evidence, and when it uploaded it. Uploads recorded before migration 024
+// have no file name, capture time or capturer (empty, zero).
+type EvidenceUpload struct {
+	FileName   string
+	CapturedAt time.Time
+	CapturedBy string
+	UploadedAt time.Time
+}
+
+// EvidenceUploadOf is the upload of evidence id by the caller with sign-in
+// subject; found is false when that caller never uploaded it (or has no
+// subject).
+func (s *Store) EvidenceUploadOf(ctx context.Context, id, subject string) (u EvidenceUpload, found bool, err error) {
+	if subject == "" {
+		return u, false, nil
+	}
+	r, found, err := optional(s.q.EvidenceUpload(ctx, dbsqlc.EvidenceUploadParams{EvidenceID: id, Subject: subject}))
+	if err != nil || !found {
+		if err != nil {
+			err = fmt.Errorf("reading the upload of evidence %q: %w", id, err)
+		}
+		return u, false, err
+	}
+	return EvidenceUpload{FileName: r.FileName, CapturedAt: orZero(r.CapturedAt), CapturedBy: r.CapturedBy, UploadedAt: r.UploadedAt}, true, nil
 }
 
 // GetEvidence returns the metadata of those of ids that exist, in the order

@@ -7,9 +7,16 @@ VALUES (@id, @kind, @sha256, @size, @location, @file_name, @content_type, @captu
 ON CONFLICT (id) DO NOTHING;
 
 -- name: AddEvidenceUploader :exec
--- AddEvidenceUploader records that subject uploaded the evidence (again).
-INSERT INTO evidence_uploaders (evidence_id, subject) VALUES (@evidence_id, @subject)
+-- AddEvidenceUploader records that subject uploaded the evidence, with what
+-- it said of its upload; an uploader's later uploads keep its first.
+INSERT INTO evidence_uploaders (evidence_id, subject, file_name, captured_at, captured_by)
+VALUES (@evidence_id, @subject, @file_name, @captured_at, @captured_by)
 ON CONFLICT DO NOTHING;
+
+-- name: EvidenceUpload :one
+-- EvidenceUpload is subject's own upload of the evidence.
+SELECT file_name, captured_at, captured_by, uploaded_at FROM evidence_uploaders
+WHERE evidence_id = @evidence_id AND subject = @subject;
 
 -- name: EvidenceUploadedBy :one
 -- EvidenceUploadedBy says whether subject uploaded the evidence.

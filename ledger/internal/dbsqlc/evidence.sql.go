@@ -11,18 +11,29 @@ import (
 )
 
 const addEvidenceUploader = `-- name: AddEvidenceUploader :exec
-INSERT INTO evidence_uploaders (evidence_id, subject) VALUES ($1, $2)
+INSERT INTO evidence_uploaders (evidence_id, subject, file_name, captured_at, captured_by)
+VALUES ($1, $2, $3, $4, $5)
 ON CONFLICT DO NOTHING
 `
 
 type AddEvidenceUploaderParams struct {
 	EvidenceID string
 	Subject    string
+	FileName   string
+	CapturedAt *time.Time
+	CapturedBy string
 }
 
-// AddEvidenceUploader records that subject uploaded the evidence (again).
+// AddEvidenceUploader records that subject uploaded the evidence, with what
+// it said of its upload; an uploader's later uploads keep its first.
 func (q *Queries) AddEvidenceUploader(ctx context.Context, arg AddEvidenceUploaderParams) error {
-	_, err := q.db.Exec(ctx, addEvidenceUploader, arg.EvidenceID, arg.Subject)
+	_, err := q.db.Exec(ctx, addEvidenceUploader,
+		arg.EvidenceID,
+		arg.Subject,
+		arg.FileName,
+		arg.CapturedAt,
+		arg.CapturedBy,
+	)
 	return err
 }
 
@@ -154,6 +165,36 @@ func (q *Queries) EvidenceOf(ctx context.Context, ids []string) ([]Evidence, err
 		return nil, err
 	}
 	return items, nil
+}
+
+const evidenceUpload = `-- name: EvidenceUpload :one
+SELECT file_name, captured_at, captured_by, uploaded_at FROM evidence_uploaders
+WHERE evidence_id = $1 AND subject = $2
+`
+
+type EvidenceUploadParams struct {
+	EvidenceID string
+	Subject    string
+}
+
+type EvidenceUploadRow struct {
+	FileName   string
+	CapturedAt *time.Time
+	CapturedBy string
+	UploadedAt time.Time
+}
+
+// EvidenceUpload is subject's own upload of the evidence.
+func (q *Queries) EvidenceUpload(ctx context.Context, arg EvidenceUploadParams) (EvidenceUploadRow, error) {
+	row := q.db.QueryRow(ctx, evidenceUpload, arg.EvidenceID, arg.Subject)
+	var i EvidenceUploadRow
+	err := row.Scan(
+		&i.FileName,
+		&i.CapturedAt,
+		&i.CapturedBy,
+		&i.UploadedAt,
+	)
+	return i, err
 }
 
 const evidenceUploadedBy = `-- name: EvidenceUploadedBy :one

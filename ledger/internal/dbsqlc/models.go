@@ -137,6 +137,9 @@ type EvidenceUploader struct {
 	EvidenceID string
 	Subject    string
 	UploadedAt time.Time
+	FileName   string
+	CapturedAt *time.Time
+	CapturedBy string
 }
 
 type Expert struct {
