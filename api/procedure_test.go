@@ -145,8 +145,10 @@ func TestInspectionProcedureREST(t *testing.T) {
 
 	got := s.inspectionStep(id, "approveTeam", committee, map[string]any{"request_id": "t1", "note": "同意"}, "PLANNED")
 	require.Equal(t, true, got["team_approved"])
-	s.inspectionStep(id, "notify", office, map[string]any{"request_id": "n1", "notified_on": today().String()}, "NOTIFIED")
-	got = s.inspectionStep(id, "station", teamLeader, map[string]any{"request_id": "s1", "stationed_on": today().String(),
+	// Notified and entered weeks ago (recorded late): on-site work may then
+	// have ended long enough ago for the report's deadline to have passed.
+	s.inspectionStep(id, "notify", office, map[string]any{"request_id": "n1", "notified_on": today().AddDays(-31).String()}, "NOTIFIED")
+	got = s.inspectionStep(id, "station", teamLeader, map[string]any{"request_id": "s1", "stationed_on": today().AddDays(-30).String(),
 		"announcement": "巡查时间、任务和要求", "contact_phone": "0731-22334455", "contact_mailbox": "株洲市邮政信箱1号"}, "STATIONED")
 	require.Equal(t, "0731-22334455", got["records"].(map[string]any)["contact_phone"])
 

@@ -8,6 +8,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/xuncha/xuncha/calendar"
 	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
@@ -34,6 +35,19 @@ func registerChange[S, In any](ctx workflow.Context, l lifecycle[S], action stri
 	check func(In) (who actor.Actor, fieldsErr error),
 	apply func(workflow.Context, In) error,
 ) error {
+	return registerAdmitted(ctx, l, action, check, nil, apply)
+}
+
+// registerAdmitted is registerChange with admit, when set, a check of the
+// validator alone, after the others: what a request must pass when it
+// arrives (a day it records against today), never part of the handler's
+// re-check, which also runs when a running workflow replays the changes it
+// accepted under the rules of their day.
+func registerAdmitted[S, In any](ctx workflow.Context, l lifecycle[S], action string,
+	check func(In) (who actor.Actor, fieldsErr error),
+	admit func(workflow.Context, In) error,
+	apply func(workflow.Context, In) error,
+) error {
 	validate := func(in In) error {
 		who, fieldsErr := check(in)
 		if err := l.checkChange(action, who); err != nil {
@@ -58,7 +72,10 @@ func registerChange[S, In any](ctx workflow.Context, l lifecycle[S], action stri
 			return l.snapshot(), nil
 		},
 		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, in In) error {
-			return derrors.ToTemporal(validate(in))
+			if err := validate(in); err != nil || admit == nil {
+				return derrors.ToTemporal(err)
+			}
+			return derrors.ToTemporal(admit(ctx, in))
 		}},
 	)
 }
@@ -166,4 +183,19 @@ func failCreation(ctx workflow.Context, what string, err error, refused *error) 
 		return err
 	}
 	return temporal.NewNonRetryableApplicationError(what+" was refused: "+refusal.Error(), "CREATE_REFUSED", nil)
+}
+
+// dayHasCome is the day a change records, refused when it is after today
+// (workflow time, in the calendar's zone): a step is recorded once it has
+// happened, and a day ahead would put off the deadline that counts from
+// it. Meant for admit (registerAdmitted); the fields are checked by then.
+func dayHasCome(ctx workflow.Context, field, day string) (calendar.Date, error) {
+	d, err := calendar.ParseDate(day)
+	if err != nil {
+		return d, derrors.Invalid(field, "must be a date YYYY-MM-DD")
+	}
+	if today := calendar.DateOf(workflow.Now(ctx)); d.After(today) {
+		return d, derrors.Invalid(field, "must not be after today (%s): record a step once it has happened", today)
+	}
+	return d, nil
 }

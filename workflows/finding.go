@@ -288,7 +288,11 @@ func (w *finding) registerHandlers(ctx workflow.Context) error {
 		registerState(ctx, w, &w.core),
 		registerChange(ctx, w, ActionDiagnose, func(in DiagnoseInput) (actor.Actor, error) { return in.Actor, in.Validate() }, w.diagnose),
 		registerChange(ctx, w, ActionClassify, func(in ClassifyInput) (actor.Actor, error) { return in.Actor, in.Validate() }, w.classify),
-		registerChange(ctx, w, ActionRefer, func(in ReferInput) (actor.Actor, error) { return in.Actor, in.Validate() }, w.refer),
+		registerAdmitted(ctx, w, ActionRefer, func(in ReferInput) (actor.Actor, error) { return in.Actor, in.Validate() },
+			func(ctx workflow.Context, in ReferInput) error {
+				_, err := dayHasCome(ctx, "feedback_received_on", in.Referral.FeedbackReceivedOn)
+				return err
+			}, w.refer),
 		registerChange(ctx, w, ActionReportRectification, func(in ReportRectificationInput) (actor.Actor, error) { return in.Actor, in.Validate() }, w.reportRectification),
 		registerChange(ctx, w, ActionVerify, func(in VerifyInput) (actor.Actor, error) {
 			if err := in.Validate(); err != nil {

@@ -438,3 +438,23 @@ func TestFindingExtendedDeadlineFollowsTheCalendar(t *testing.T) {
 	require.Equal(t, "2026-04-20", h.fl.row.Deadline.Due.String())
 	require.Contains(t, h.fl.row.Deadline.Explanation[0], "an extension approved by the office")
 }
+
+// TestReferralFeedbackMustHaveCome: the rectification deadline counts from
+// the day the unit received the feedback; a day after today is refused
+// (it would put the deadline off) and changes nothing, a day past is taken.
+func TestReferralFeedbackMustHaveCome(t *testing.T) {
+	h := newHarness(t)
+	h.update(time.Hour, ActionDiagnose, "d1", diagnosis())
+	h.update(2*time.Hour, ActionClassify, "c1", ClassifyInput{Change: Change{RequestID: "c1", Actor: leader}, Dispositions: []string{"RECTIFY"}})
+	ahead := h.update(3*time.Hour, ActionRefer, "r0", referral("r0", "2026-03-03", ""))
+	referred := h.update(4*time.Hour, ActionRefer, "r1", referral("r1", "2026-02-27", ""))
+	wd := h.update(60*day, ActionWithdraw, "w1", WithdrawInput{Change: Change{RequestID: "w1", Actor: office}, Reason: "测试结束"})
+	h.run(newFinding(SeverityGeneral))
+	requireDone(t, referred, wd)
+
+	var invalid *derrors.InvalidError
+	require.ErrorAs(t, derrors.FromTemporal(ahead.rejected), &invalid)
+	require.Equal(t, "feedback_received_on", invalid.Violations[0].Field)
+	require.Contains(t, invalid.Violations[0].Rule, "must not be after today (2026-03-02)")
+	require.Equal(t, "2026-03-27", referred.state.Finding.Deadline.Due.String(), "one month after the day it was received")
+}

@@ -321,13 +321,25 @@ func (w *inspection) registerHandlers(ctx workflow.Context) error {
 	for _, err := range []error{
 		registerState(ctx, w, &w.core),
 		registerChange(ctx, w, ActionApproveTeam, func(in ApproveTeamInput) (actor.Actor, error) { return in.Actor, in.Validate() }, w.approveTeam),
-		registerChange(ctx, w, ActionNotify, func(in NotifyInput) (actor.Actor, error) { return in.Actor, in.Validate() }, w.notify),
-		registerChange(ctx, w, ActionStation, func(in StationInput) (actor.Actor, error) { return in.Actor, in.Validate() }, w.station),
-		registerChange(ctx, w, ActionEndOnsite, func(in EndOnsiteInput) (actor.Actor, error) { return in.Actor, in.Validate() }, w.endOnsite),
+		registerAdmitted(ctx, w, ActionNotify, func(in NotifyInput) (actor.Actor, error) { return in.Actor, in.Validate() },
+			func(ctx workflow.Context, in NotifyInput) error {
+				return w.checkDay(ctx, "notified_on", in.NotifiedOn, "")
+			}, w.notify),
+		registerAdmitted(ctx, w, ActionStation, func(in StationInput) (actor.Actor, error) { return in.Actor, in.Validate() },
+			func(ctx workflow.Context, in StationInput) error {
+				return w.checkDay(ctx, "stationed_on", in.StationedOn, "notified_on")
+			}, w.station),
+		registerAdmitted(ctx, w, ActionEndOnsite, func(in EndOnsiteInput) (actor.Actor, error) { return in.Actor, in.Validate() },
+			func(ctx workflow.Context, in EndOnsiteInput) error {
+				return w.checkDay(ctx, "onsite_ended_on", in.OnsiteEndedOn, "stationed_on")
+			}, w.endOnsite),
 		registerChange(ctx, w, ActionSubmitReport, func(in SubmitReportInput) (actor.Actor, error) { return in.Actor, in.Validate() }, w.submitReport),
 		registerChange(ctx, w, ActionReview, func(in ReviewInput) (actor.Actor, error) { return in.Actor, in.Validate() }, w.review),
 		registerChange(ctx, w, ActionApprove, func(in ApproveInput) (actor.Actor, error) { return in.Actor, in.Validate() }, w.approve),
-		registerChange(ctx, w, ActionGiveFeedback, func(in GiveFeedbackInput) (actor.Actor, error) { return in.Actor, in.Validate() }, w.giveFeedback),
+		registerAdmitted(ctx, w, ActionGiveFeedback, func(in GiveFeedbackInput) (actor.Actor, error) { return in.Actor, in.Validate() },
+			func(ctx workflow.Context, in GiveFeedbackInput) error {
+				return w.checkDay(ctx, "feedback_delivered_on", in.FeedbackDeliveredOn, "onsite_ended_on")
+			}, w.giveFeedback),
 		registerChange(ctx, w, ActionInspectionRectified, func(in InspectionRectificationInput) (actor.Actor, error) { return in.Actor, in.Validate() }, w.reportRectification),
 		registerChange(ctx, w, ActionClose, func(in ApproveInput) (actor.Actor, error) { return in.Actor, in.Validate() }, w.close),
 		registerChange(ctx, w, ActionRecheck, w.validateRecheck, w.recheck),

@@ -210,7 +210,7 @@ func TestInspectionProcedureWithLateReport(t *testing.T) {
 	wrongRole := h.update(2*hour, ActionApproveTeam, "a0", ApproveTeamInput{Change: Change{RequestID: "a0", Actor: office}})
 	approve := h.update(3*hour, ActionApproveTeam, "a1", ApproveTeamInput{Change: Change{RequestID: "a1", Actor: committee}})
 	notify := h.update(4*hour, ActionNotify, "n1", NotifyInput{Change: Change{RequestID: "n1", Actor: office}, NotifiedOn: "2026-03-02"})
-	station := h.update(5*hour, ActionStation, "s1", StationInput{Change: Change{RequestID: "s1", Actor: leader}, StationedOn: "2026-03-03",
+	station := h.update(5*hour, ActionStation, "s1", StationInput{Change: Change{RequestID: "s1", Actor: leader}, StationedOn: "2026-03-02",
 		Announcement: "巡查任务、时间和要求", ContactPhone: "0731-12345678"})
 	// On-site work ends Friday 2026-03-20: the report is due 5 working days
 	// later, 2026-03-27 (Friday).
@@ -300,7 +300,7 @@ func TestFeedbackWaitsForEveryReferral(t *testing.T) {
 	steps := []*result{
 		h.update(hour, ActionApproveTeam, "a1", ApproveTeamInput{Change: Change{RequestID: "a1", Actor: committee}}),
 		h.update(2*hour, ActionNotify, "n1", NotifyInput{Change: Change{RequestID: "n1", Actor: office}, NotifiedOn: "2026-03-02"}),
-		h.update(3*hour, ActionStation, "s1", StationInput{Change: Change{RequestID: "s1", Actor: leader}, StationedOn: "2026-03-03",
+		h.update(3*hour, ActionStation, "s1", StationInput{Change: Change{RequestID: "s1", Actor: leader}, StationedOn: "2026-03-02",
 			Announcement: "巡查任务、时间和要求", ContactPhone: "0731-12345678"}),
 		h.update(shanghai("2026-03-20 18:00").Sub(start), ActionEndOnsite, "e1", EndOnsiteInput{Change: Change{RequestID: "e1", Actor: leader}, OnsiteEndedOn: "2026-03-20"}),
 		h.update(shanghai("2026-03-23 10:00").Sub(start), ActionSubmitReport, "r1", SubmitReportInput{Change: Change{RequestID: "r1", Actor: leader}, ReportEvidenceID: "ev-report", Summary: "发现问题2个"}),
@@ -360,7 +360,7 @@ func TestInspectionCalendarChangeMovesTheReportDeadline(t *testing.T) {
 	h := newInspectionHarness(t)
 	h.update(time.Hour, ActionApproveTeam, "a1", ApproveTeamInput{Change: Change{RequestID: "a1", Actor: committee}})
 	h.update(2*time.Hour, ActionNotify, "n1", NotifyInput{Change: Change{RequestID: "n1", Actor: office}, NotifiedOn: "2026-03-02"})
-	h.update(3*time.Hour, ActionStation, "s1", StationInput{Change: Change{RequestID: "s1", Actor: leader}, StationedOn: "2026-03-03",
+	h.update(3*time.Hour, ActionStation, "s1", StationInput{Change: Change{RequestID: "s1", Actor: leader}, StationedOn: "2026-03-02",
 		Announcement: "巡查任务、时间和要求", ContactPhone: "0731-12345678"})
 	// On-site work ends Friday 2026-03-20: the report is due 2026-03-27.
 	end := h.update(shanghai("2026-03-20 18:00").Sub(start), ActionEndOnsite, "e1",
@@ -381,7 +381,7 @@ func TestInspectionCalendarChangeMovesTheReportDeadline(t *testing.T) {
 	require.Equal(t, "re-dated by calendar version 7: due 2026-03-30 (was 2026-03-27)", redate.Note)
 	require.Equal(t, "2026-03-30", h.row.ReportDeadline.Due.String())
 	require.Contains(t, h.row.ReportDeadline.Explanation[0], "calendar version 7")
-	require.Equal(t, "2026-03-03", h.row.Records["stationed_on"], "the re-date keeps what the steps recorded")
+	require.Equal(t, "2026-03-02", h.row.Records["stationed_on"], "the re-date keeps what the steps recorded")
 	require.Nil(t, h.row.RectificationDeadline)
 }
 
@@ -499,4 +499,63 @@ func TestInspectionCancelledWhileOverdueEndsCleanly(t *testing.T) {
 	require.NoError(t, json.Unmarshal(h.updatesSent[0].Args, &in))
 	require.Equal(t, "cancelled: inspection "+h.row.ID+" was cancelled", in.Reason)
 	require.True(t, in.OnlyProposed)
+}
+
+// TestInspectionDaysMustHaveCome: a step is admitted only with a day that
+// has come (not after today) and does not come before the step it follows;
+// a refused one changes nothing, and a day already past is still taken (a
+// step recorded late). The deadlines count from these days: a typo would
+// escalate at once, or put the deadline off.
+func TestInspectionDaysMustHaveCome(t *testing.T) {
+	h := newInspectionHarness(t)
+	h.open = 1
+	hour := time.Hour
+	h.update(hour, ActionApproveTeam, "a1", ApproveTeamInput{Change: Change{RequestID: "a1", Actor: committee}})
+	notifyAhead := h.update(2*hour, ActionNotify, "n0", NotifyInput{Change: Change{RequestID: "n0", Actor: office}, NotifiedOn: "2026-03-03"})
+	h.update(3*hour, ActionNotify, "n1", NotifyInput{Change: Change{RequestID: "n1", Actor: office}, NotifiedOn: "2026-02-27"})
+	stationBefore := h.update(4*hour, ActionStation, "s0", StationInput{Change: Change{RequestID: "s0", Actor: leader}, StationedOn: "2026-02-26",
+		Announcement: "巡查任务、时间和要求", ContactPhone: "0731-12345678"})
+	h.update(5*hour, ActionStation, "s1", StationInput{Change: Change{RequestID: "s1", Actor: leader}, StationedOn: "2026-03-02",
+		Announcement: "巡查任务、时间和要求", ContactPhone: "0731-12345678"})
+	at := func(s string) time.Duration { return shanghai(s).Sub(start) }
+	endAhead := h.update(at("2026-03-20 18:00"), ActionEndOnsite, "e0", EndOnsiteInput{Change: Change{RequestID: "e0", Actor: leader}, OnsiteEndedOn: "2026-12-20"})
+	endBefore := h.update(at("2026-03-20 18:10"), ActionEndOnsite, "e0b", EndOnsiteInput{Change: Change{RequestID: "e0b", Actor: leader}, OnsiteEndedOn: "2025-03-20"})
+	// Recorded on Monday for the Friday before: taken, due 5 working days
+	// after the Friday.
+	end := h.update(at("2026-03-23 09:00"), ActionEndOnsite, "e1", EndOnsiteInput{Change: Change{RequestID: "e1", Actor: leader}, OnsiteEndedOn: "2026-03-20"})
+	h.update(at("2026-03-25 10:00"), ActionSubmitReport, "r1", SubmitReportInput{Change: Change{RequestID: "r1", Actor: leader}, ReportEvidenceID: "ev-report", Summary: "发现问题3个"})
+	h.update(at("2026-03-26 10:00"), ActionReview, "v1", ReviewInput{Change: Change{RequestID: "v1", Actor: office}})
+	h.update(at("2026-03-27 10:00"), ActionApprove, "p1", ApproveInput{Change: Change{RequestID: "p1", Actor: committee}})
+	feedbackBefore := h.update(at("2026-04-08 10:00"), ActionGiveFeedback, "f0", GiveFeedbackInput{Change: Change{RequestID: "f0", Actor: office},
+		FeedbackDeliveredOn: "2026-01-08", Recipients: []string{"市长"}, ReceivingAuthority: "长沙市安委办"})
+	feedbackAhead := h.update(at("2026-04-08 10:10"), ActionGiveFeedback, "f0b", GiveFeedbackInput{Change: Change{RequestID: "f0b", Actor: office},
+		FeedbackDeliveredOn: "2026-04-09", Recipients: []string{"市长"}, ReceivingAuthority: "长沙市安委办"})
+	feedback := h.update(at("2026-04-08 10:20"), ActionGiveFeedback, "f1", GiveFeedbackInput{Change: Change{RequestID: "f1", Actor: office},
+		FeedbackDeliveredOn: "2026-04-08", Recipients: []string{"市长"}, ReceivingAuthority: "长沙市安委办"})
+	h.update(at("2026-04-09 10:00"), ActionCancel, "x1", CancelInput{Change: Change{RequestID: "x1", Actor: office}, Reason: "测试结束"})
+
+	h.env.ExecuteWorkflow(InspectionWorkflow, inspectionInput())
+	require.True(t, h.env.IsWorkflowCompleted())
+
+	refused := func(r *result, field, says string) {
+		t.Helper()
+		require.Error(t, r.rejected, field)
+		var invalid *derrors.InvalidError
+		require.ErrorAs(t, derrors.FromTemporal(r.rejected), &invalid, field)
+		require.Equal(t, field, invalid.Violations[0].Field)
+		require.Contains(t, invalid.Violations[0].Rule, says)
+	}
+	refused(notifyAhead, "notified_on", "must not be after today (2026-03-02)")
+	refused(stationBefore, "stationed_on", "must not be before 2026-02-27, the inspection's notified_on")
+	refused(endAhead, "onsite_ended_on", "must not be after today (2026-03-20)")
+	refused(endBefore, "onsite_ended_on", "must not be before 2026-03-02, the inspection's stationed_on")
+	refused(feedbackBefore, "feedback_delivered_on", "must not be before 2026-03-20, the inspection's onsite_ended_on")
+	refused(feedbackAhead, "feedback_delivered_on", "must not be after today (2026-04-08)")
+	require.NoError(t, end.failed)
+	require.Equal(t, "2026-03-27", end.istate.Inspection.ReportDeadline.Due.String(), "5 working days after the day it ended")
+	require.NoError(t, feedback.failed)
+	require.Equal(t, "2026-04-08", feedback.istate.Inspection.Records["feedback_delivered_on"])
+	for _, e := range h.fl.escalations {
+		require.NotEqual(t, "OVERDUE", e.Step, "no refused day escalated anything")
+	}
 }

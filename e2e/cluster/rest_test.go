@@ -188,12 +188,14 @@ func inspectionBody(requestID, kind string) map[string]any {
 }
 
 // stationSteps take a planned inspection to STATIONED, when findings can be
-// recorded.
+// recorded. The team was notified and entered weeks ago (a step may be
+// recorded late, never before the step it follows), so that a flow may end
+// its on-site work long enough ago for its report deadline to have passed.
 func stationSteps(requestPrefix string) []lifecycleStep {
 	return []lifecycleStep{
 		{"approveTeam", committee, map[string]any{"request_id": requestPrefix + "approveTeam"}, "PLANNED"},
-		{"notify", office, map[string]any{"request_id": requestPrefix + "notify", "notified_on": today().String()}, "NOTIFIED"},
-		{"station", teamLeader, map[string]any{"request_id": requestPrefix + "station", "stationed_on": today().String(),
+		{"notify", office, map[string]any{"request_id": requestPrefix + "notify", "notified_on": today().AddDays(-31).String()}, "NOTIFIED"},
+		{"station", teamLeader, map[string]any{"request_id": requestPrefix + "station", "stationed_on": today().AddDays(-30).String(),
 			"announcement": "巡查任务、时间和要求", "contact_phone": "0731-12345678", "contact_mailbox": "长沙市某信箱"}, "STATIONED"},
 	}
 }
