@@ -197,6 +197,13 @@ func (s *Store) WriteAnchor(ctx context.Context, opts AnchorOptions) (Anchor, er
 		var moved []chainPos
 		for _, r := range rows {
 			p := chainPos{typ: r.SubjectType, id: r.SubjectID, seq: r.Seq, hash: r.Hash}
+			if r.Seq < r.AnchoredSeq {
+				// A chain only grows: a head behind where an anchor left
+				// it means rows were removed. Anchoring it would record the
+				// shortened chain as the truth.
+				return fmt.Errorf("chain %s: its head is at seq %d, behind seq %d where the last anchor left it: rows were removed; run xuncha audit verify (nothing was anchored): %w",
+					chainKey{p.typ, p.id}, r.Seq, r.AnchoredSeq, derrors.ErrFailedPrecondition)
+			}
 			heads = append(heads, p)
 			if r.AnchoredSeq != r.Seq {
 				moved = append(moved, p)

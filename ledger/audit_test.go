@@ -443,3 +443,56 @@ func TestConfigurationChangesAreChained(t *testing.T) {
 	require.True(t, r.OK(), "%v", r.Problems)
 	require.EqualValues(t, 2, r.Chains)
 }
+
+// TestLaterAnchorsDoNotLaunderATruncatedTail: a chain's tail removed and
+// its head row made to match is found (the anchor recorded more), and the
+// next anchor refuses to record the shortened chain rather than make it
+// the truth; verification keeps finding it.
+func TestLaterAnchorsDoNotLaunderATruncatedTail(t *testing.T) {
+	t.Parallel()
+	fx := setupAudit(t)
+	fx.tamper(t,
+		fmt.Sprintf("DELETE FROM events WHERE id IN (%d, %d)", fx.f1[4], fx.f1[5]),
+		`UPDATE audit_chain_heads h SET seq = 3, hash = e.hash FROM events e
+		   WHERE h.subject_type = 'finding' AND h.subject_id = 'f-1' AND e.subject_type = 'finding' AND e.subject_id = 'f-1' AND e.seq = 3`)
+	requireFirstProblem(t, fx.verify(t, ledger.VerifyOptions{}), ledger.AuditProblem{
+		Kind: ledger.ProblemMissingTail, Table: "events", RowID: fx.f1[3], Chain: "finding/f-1", Seq: 3})
+
+	_, err := fx.store.WriteAnchor(t.Context(), ledger.AnchorOptions{TakenBy: casework.AnchorBySchedule})
+	require.ErrorIs(t, err, derrors.ErrFailedPrecondition)
+	require.ErrorContains(t, err, "finding/f-1: its head is at seq 3, behind seq 5")
+	r := fx.verify(t, ledger.VerifyOptions{ExpectAnchor: &ledger.AnchorRef{Seq: fx.anchor.Seq, Hash: fx.anchor.Hash}})
+	require.False(t, r.OK())
+	require.EqualValues(t, 1, r.Anchors, "nothing was anchored")
+}
+
+// TestLaterAnchorsDoNotLaunderARewrittenTail: a tail removed and written
+// anew past where the anchor left it (so the head moved on, as for any
+// change) is anchored by the next anchor; verification still compares
+// every position any anchor recorded, and finds the rows the first anchor
+// saw gone or changed.
+func TestLaterAnchorsDoNotLaunderARewrittenTail(t *testing.T) {
+	t.Parallel()
+	fx := setupAudit(t)
+	fx.tamper(t,
+		fmt.Sprintf("DELETE FROM events WHERE id IN (%d, %d, %d)", fx.f1[3], fx.f1[4], fx.f1[5]),
+		`UPDATE audit_chain_heads h SET seq = 2, hash = e.hash FROM events e
+		   WHERE h.subject_type = 'finding' AND h.subject_id = 'f-1' AND e.subject_type = 'finding' AND e.subject_id = 'f-1' AND e.seq = 2`)
+	for i := range 4 {
+		require.NoError(t, fx.store.AppendEvent(t.Context(), casework.Event{
+			SubjectType: casework.SubjectFinding, SubjectID: "f-1", Key: fmt.Sprintf("rewritten/%d", i), Action: "withdraw",
+			Actor: office, OccurredAt: fx.anchor.TakenAt,
+		}))
+	}
+	_, err := fx.store.WriteAnchor(t.Context(), ledger.AnchorOptions{TakenBy: casework.AnchorBySchedule})
+	require.NoError(t, err, "the head moved on: nothing tells the anchor it was rewritten")
+	r := fx.verify(t, ledger.VerifyOptions{ExpectAnchor: &ledger.AnchorRef{Seq: fx.anchor.Seq, Hash: fx.anchor.Hash}})
+	requireFirstProblem(t, r, ledger.AuditProblem{
+		Kind: ledger.ProblemAnchorMismatch, Table: "events", RowID: fx.chainIDs(t, "f-1")[5], Chain: "finding/f-1", Seq: 5})
+	require.Contains(t, r.Problems[0].Detail, "anchor 1 recorded hash")
+	require.Len(t, r.Problems, 1, "%v", r.Problems)
+	// The same for that subject alone.
+	r = fx.verify(t, ledger.VerifyOptions{Subject: "finding/f-1"})
+	require.Len(t, r.Problems, 1, "%v", r.Problems)
+	require.True(t, fx.verify(t, ledger.VerifyOptions{Subject: "finding/f-2"}).OK())
+}

@@ -167,6 +167,9 @@ func (s *Store) VerifyAudit(ctx context.Context, opts VerifyOptions) (AuditRepor
 		if err := v.events(ctx, q); err != nil {
 			return err
 		}
+		if err := v.lostAnchored(ctx, q); err != nil {
+			return err
+		}
 		if err := v.access(ctx, q, opts.Since); err != nil {
 			return err
 		}
@@ -437,6 +440,39 @@ func (c *chainCheck) end() {
 				a.anchorSeq, a.seq, a.hash, c.last)
 		}
 	}
+}
+
+// lostAnchored checks every position any anchor recorded in an event
+// chain, not only the newest (which the chain's own check compares): each
+// must still be the chain's row at that seq with that hash. Otherwise a tail
+// removed or rewritten, its head row made to match, would pass as soon as
+// the next anchor had recorded the chain where it now ends.
+func (v *verifier) lostAnchored(ctx context.Context, q *dbsqlc.Queries) error {
+	rows, err := q.LostAnchoredPositions(ctx, dbsqlc.LostAnchoredPositionsParams{OnlyType: v.onlyType, OnlyID: v.onlyID})
+	if err != nil {
+		return fmt.Errorf("reading the positions anchors recorded: %w", err)
+	}
+	for _, r := range rows {
+		k := chainKey{typ: r.SubjectType, id: r.SubjectID}
+		if v.since != nil && !v.since[k] {
+			continue
+		}
+		if newest, ok := v.anchored[k]; ok && newest.seq == r.Seq && newest.anchorSeq == r.AnchorSeq {
+			continue // the newest: the chain's own check reported it
+		}
+		p := AuditProblem{Table: "events", Chain: k.String(), Seq: r.Seq}
+		if r.RowID == nil {
+			p.Kind = ProblemMissingTail
+			p.Detail = fmt.Sprintf("anchor %d recorded seq %d (hash %x), the chain has no row there: rows were removed, and a later anchor recorded what was left",
+				r.AnchorSeq, r.Seq, r.Hash)
+		} else {
+			p.Kind, p.RowID = ProblemAnchorMismatch, *r.RowID
+			p.Detail = fmt.Sprintf("anchor %d recorded hash %x at seq %d, the row has %x: the chain was rewritten after it was anchored",
+				r.AnchorSeq, r.Hash, r.Seq, r.RowHash)
+		}
+		v.add(p)
+	}
+	return nil
 }
 
 // events checks every selected event chain.

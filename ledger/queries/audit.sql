@@ -169,3 +169,21 @@ SELECT * FROM audit_anchor_entries WHERE anchor_id = @anchor_id;
 SELECT subject_type, subject_id FROM events WHERE recorded_at >= @since
 UNION
 SELECT subject_type, subject_id FROM audit_chain_heads WHERE updated_at >= @since;
+
+-- name: LostAnchoredPositions :many
+-- LostAnchoredPositions lists the positions anchors recorded in event
+-- chains that their chain no longer holds as recorded: no row at that seq,
+-- or a row with another hash. A later anchor records where a chain is now,
+-- so without this a removed or rewritten tail, head row made to match,
+-- would pass once the next anchor had recorded the result. Oldest anchor
+-- first within each chain.
+SELECT a.seq AS anchor_seq, x.subject_type, x.subject_id, x.seq, x.hash,
+       e.id AS row_id, e.hash AS row_hash
+FROM audit_anchor_entries x
+JOIN audit_anchors a ON a.id = x.anchor_id
+LEFT JOIN events e ON e.subject_type = x.subject_type AND e.subject_id = x.subject_id AND e.seq = x.seq
+WHERE x.subject_type <> 'access'
+  AND (@only_type::text = '' OR x.subject_type = @only_type::text)
+  AND (@only_id::text = '' OR x.subject_id = @only_id::text)
+  AND (e.id IS NULL OR e.hash IS DISTINCT FROM x.hash)
+ORDER BY x.subject_type, x.subject_id, x.seq, a.seq;

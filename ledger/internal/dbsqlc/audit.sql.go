@@ -401,6 +401,68 @@ func (q *Queries) LockChainHeads(ctx context.Context, arg LockChainHeadsParams) 
 	return items, nil
 }
 
+const lostAnchoredPositions = `-- name: LostAnchoredPositions :many
+SELECT a.seq AS anchor_seq, x.subject_type, x.subject_id, x.seq, x.hash,
+       e.id AS row_id, e.hash AS row_hash
+FROM audit_anchor_entries x
+JOIN audit_anchors a ON a.id = x.anchor_id
+LEFT JOIN events e ON e.subject_type = x.subject_type AND e.subject_id = x.subject_id AND e.seq = x.seq
+WHERE x.subject_type <> 'access'
+  AND ($1::text = '' OR x.subject_type = $1::text)
+  AND ($2::text = '' OR x.subject_id = $2::text)
+  AND (e.id IS NULL OR e.hash IS DISTINCT FROM x.hash)
+ORDER BY x.subject_type, x.subject_id, x.seq, a.seq
+`
+
+type LostAnchoredPositionsParams struct {
+	OnlyType string
+	OnlyID   string
+}
+
+type LostAnchoredPositionsRow struct {
+	AnchorSeq   int64
+	SubjectType string
+	SubjectID   string
+	Seq         int64
+	Hash        []byte
+	RowID       *int64
+	RowHash     []byte
+}
+
+// LostAnchoredPositions lists the positions anchors recorded in event
+// chains that their chain no longer holds as recorded: no row at that seq,
+// or a row with another hash. A later anchor records where a chain is now,
+// so without this a removed or rewritten tail, head row made to match,
+// would pass once the next anchor had recorded the result. Oldest anchor
+// first within each chain.
+func (q *Queries) LostAnchoredPositions(ctx context.Context, arg LostAnchoredPositionsParams) ([]LostAnchoredPositionsRow, error) {
+	rows, err := q.db.Query(ctx, lostAnchoredPositions, arg.OnlyType, arg.OnlyID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []LostAnchoredPositionsRow{}
+	for rows.Next() {
+		var i LostAnchoredPositionsRow
+		if err := rows.Scan(
+			&i.AnchorSeq,
+			&i.SubjectType,
+			&i.SubjectID,
+			&i.Seq,
+			&i.Hash,
+			&i.RowID,
+			&i.RowHash,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const markAnchored = `-- name: MarkAnchored :exec
 INSERT INTO audit_anchored_heads (subject_type, subject_id, seq)
 SELECT unnest($1::text[]), unnest($2::text[]), unnest($3::bigint[])
