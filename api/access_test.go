@@ -223,3 +223,25 @@ func TestRecordedAddressIsNotTheCallers(t *testing.T) {
 	rec = findAccess(t, s.accessRecords(start), ledger.AccessRead, xunchav1.TipService_GetTip_FullMethodName)
 	require.Equal(t, "127.0.0.1", rec.Remote, "the address the gateway saw, not the one the client named")
 }
+
+// TestRefusalsWithHostilePathsAreRecorded: a path whose bytes PostgreSQL's
+// text cannot hold (invalid UTF-8, a NUL) is refused and recorded all the
+// same, the bytes written out; a prober cannot keep out of the log by
+// adding them.
+func TestRefusalsWithHostilePathsAreRecorded(t *testing.T) {
+	s := setup(t)
+	start := time.Now().Add(-time.Second)
+	for _, path := range []string{"/v1/tips/tip-1%ff", "/v1/tips/tip-1%00"} {
+		code, _ := s.do("GET", path, nil, nil)
+		require.Equal(t, http.StatusUnauthorized, code, path)
+	}
+	var resources []string
+	for _, r := range s.accessRecords(start) {
+		resources = append(resources, r.Resource)
+	}
+	require.Contains(t, resources, `tips/tip-1\xff`)
+	require.Contains(t, resources, `tips/tip-1\x00`)
+	report, err := s.Ledger.VerifyAudit(t.Context(), ledger.VerifyOptions{})
+	require.NoError(t, err)
+	require.True(t, report.OK(), "%v", report.Problems)
+}

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"hash/fnv"
 	"net"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/xuncha/xuncha/calendar"
 	"github.com/xuncha/xuncha/internal/actor"
@@ -99,6 +101,10 @@ func (s *Store) RecordAccess(ctx context.Context, r AccessRecord) error {
 // recordAccess is RecordAccess at a given time (nil: now); tests write
 // records of past days with it.
 func (s *Store) recordAccess(ctx context.Context, r AccessRecord, at *time.Time) error {
+	// What a caller sent may be anything (a path with %ff or %00 in it):
+	// a record PostgreSQL cannot store would leave the call unrecorded.
+	r.Action, r.Resource, r.Outcome = storable(r.Action), storable(r.Resource), storable(r.Outcome)
+	r.Reason, r.Remote = storable(r.Reason), storable(r.Remote)
 	var v derrors.Violations
 	if r.Action == "" {
 		v.Add("action", "must not be empty")
@@ -242,4 +248,23 @@ func (s *Store) AccessRecords(ctx context.Context, since time.Time) ([]StoredAcc
 		out = append(out, rec)
 	}
 	return out, nil
+}
+
+// storable is s as a PostgreSQL text column takes it: each byte that is
+// not valid UTF-8, and each NUL, written out as \xNN, the rest as it is.
+func storable(s string) string {
+	if utf8.ValidString(s) && !strings.ContainsRune(s, 0) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == 0 || r == utf8.RuneError && size == 1 {
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		} else {
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	return b.String()
 }
