@@ -149,6 +149,9 @@ type MigrateResult struct {
 	PublicCreateRevoked bool
 	// TipsSealed counts the tips whose plaintext content the run sealed.
 	TipsSealed int
+	// IndexesRebuilt names the indexes an interrupted migration had left
+	// invalid, which the run rebuilt (repairInvalidIndexes).
+	IndexesRebuilt []string
 }
 
 // Migrate applies every embedded migration that has not run yet, under an
@@ -156,7 +159,7 @@ type MigrateResult struct {
 // role that owns (or is to own) the ledger. Then it takes CREATE on the
 // schema from PUBLIC, sets up the application role (opts.AppRole) and seals
 // tip content stored in plaintext (opts.Sealer). Running it again changes
-// nothing.
+// nothing. Indexes an interrupted migration left invalid are rebuilt.
 func Migrate(ctx context.Context, url string, opts MigrateOptions) (MigrateResult, error) {
 	var out MigrateResult
 	conn, err := pgx.Connect(ctx, url)
@@ -178,6 +181,9 @@ func Migrate(ctx context.Context, url string, opts MigrateOptions) (MigrateResul
 	if err := m.Migrate(ctx); err != nil {
 		return out, fmt.Errorf("migrating: %w", ownerHint(err))
 	}
+	if out.IndexesRebuilt, err = repairInvalidIndexes(ctx, conn); err != nil {
+		return out, err
+	}
 	if out.SchemaVersion, err = m.GetCurrentVersion(ctx); err != nil {
 		return out, fmt.Errorf("reading schema version: %w", err)
 	}
@@ -193,6 +199,33 @@ func Migrate(ctx context.Context, url string, opts MigrateOptions) (MigrateResul
 		return out, err
 	}
 	return out, nil
+}
+
+// repairInvalidIndexes rebuilds, without holding off writes, every index
+// of the ledger's schema that PostgreSQL marks invalid: what a migration's
+// CREATE INDEX CONCURRENTLY leaves when it is interrupted (a lost
+// connection, a cancelled command). Its IF NOT EXISTS would skip the
+// index when the migration runs again, and an invalid index is never used.
+func repairInvalidIndexes(ctx context.Context, conn *pgx.Conn) ([]string, error) {
+	rows, err := conn.Query(ctx, `SELECT c.relname FROM pg_index i
+		JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+		WHERE NOT i.indisvalid AND n.nspname = current_schema() ORDER BY c.relname`)
+	if err != nil {
+		return nil, fmt.Errorf("looking for invalid indexes: %w", err)
+	}
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("looking for invalid indexes: %w", err)
+	}
+	if len(names) == 0 {
+		return nil, nil
+	}
+	for _, name := range names {
+		if _, err := conn.Exec(ctx, "REINDEX INDEX CONCURRENTLY "+pgx.Identifier{name}.Sanitize()); err != nil {
+			return nil, fmt.Errorf("rebuilding index %s, left invalid by an interrupted migration: %w", name, ownerHint(err))
+		}
+	}
+	return names, nil
 }
 
 // ownerHint adds what to do to a migration refused for lack of privilege:

@@ -407,3 +407,29 @@ func TestTipContentSealed(t *testing.T) {
 		Channel: "LETTER", ReceivedOn: "2026-04-02", Content: content, ReceivedBy: member})
 	require.ErrorContains(t, err, "XUNCHA_TIP_KEY", "no tip is stored in plaintext for want of a key")
 }
+
+// TestMigrateRebuildsAnInvalidIndex: an index a migration builds
+// concurrently is left invalid when the build is interrupted, and the
+// migration's IF NOT EXISTS would then skip it; Migrate rebuilds it.
+func TestMigrateRebuildsAnInvalidIndex(t *testing.T) {
+	t.Parallel()
+	fx := setup(t)
+	conn, err := pgx.Connect(t.Context(), fx.ownerURL)
+	require.NoError(t, err)
+	defer conn.Close(context.WithoutCancel(t.Context()))
+	valid := func() (ok bool) {
+		require.NoError(t, conn.QueryRow(t.Context(),
+			`SELECT indisvalid FROM pg_index WHERE indexrelid = 'events_evidence'::regclass`).Scan(&ok))
+		return ok
+	}
+	require.True(t, valid())
+	// What an interrupted CREATE INDEX CONCURRENTLY leaves.
+	_, err = conn.Exec(t.Context(), `UPDATE pg_index SET indisvalid = false WHERE indexrelid = 'events_evidence'::regclass`)
+	require.NoError(t, err)
+	require.False(t, valid())
+
+	res, err := ledger.Migrate(t.Context(), fx.ownerURL, ledger.MigrateOptions{AppRole: testenv.AppRole, AppPassword: "ignored", Sealer: fx.store.Secrets})
+	require.NoError(t, err)
+	require.Equal(t, []string{"events_evidence"}, res.IndexesRebuilt)
+	require.True(t, valid())
+}

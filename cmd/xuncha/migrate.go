@@ -63,7 +63,8 @@ func (cfg *config) migrate(ctx context.Context, log *zap.Logger) (ledger.Migrate
 	}
 	log.Info("ledger migrated", zap.Int32("schema_version", res.SchemaVersion), zap.String("app_role", opts.AppRole),
 		zap.Bool("role_created", res.RoleCreated), zap.Bool("grants_changed", res.GrantsChanged),
-		zap.Bool("public_create_revoked", res.PublicCreateRevoked), zap.Int("tips_sealed", res.TipsSealed))
+		zap.Bool("public_create_revoked", res.PublicCreateRevoked), zap.Int("tips_sealed", res.TipsSealed),
+		zap.Strings("indexes_rebuilt", res.IndexesRebuilt))
 	if opts.AppRole == "" {
 		log.Warn("no application role: server and worker connecting with this URL run as the ledger's owner, " +
 			"who could rewrite its history; set MIGRATE_DATABASE_URL to the owner and DATABASE_URL to an application role (README: Database roles)")

@@ -1,3 +1,4 @@
+---- tern: disable-tx ----
 -- Which events name a piece of evidence, indexed. Forward-only.
 --
 -- A change may name evidence its caller cannot read only while no object
@@ -12,4 +13,10 @@
 -- names it is the question that covers every place, present and future;
 -- this index answers it without reading the events. Only events that name
 -- evidence are in it.
-CREATE INDEX events_evidence ON events USING gin (evidence jsonb_path_ops) WHERE evidence <> '[]'::jsonb;
+--
+-- Built CONCURRENTLY, outside a transaction (the line above tells tern):
+-- a plain build holds off every write to events, so every change of the
+-- running service, for as long as it reads the table. A build that is
+-- interrupted leaves the index invalid; `xuncha migrate` rebuilds such an
+-- index when it runs again (ledger.Migrate, repairInvalidIndexes).
+CREATE INDEX CONCURRENTLY IF NOT EXISTS events_evidence ON events USING gin (evidence jsonb_path_ops) WHERE evidence <> '[]'::jsonb;

@@ -6,6 +6,11 @@
 -- this migration keep them blank (captured_at NULL). Constant defaults: no
 -- table rewrite. Forward-only.
 
+-- ALTER TABLE takes the table's strongest lock for a moment; behind a long
+-- reader it would hold up every upload while it waits: give up instead,
+-- and let `xuncha migrate` be run again.
+SET LOCAL lock_timeout = '5s';
+
 ALTER TABLE evidence_uploaders
   ADD COLUMN file_name   text NOT NULL DEFAULT '',
   ADD COLUMN captured_at timestamptz,
