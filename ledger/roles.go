@@ -53,7 +53,7 @@ var mutableTables = []MutableTable{
 	{"webhook_outbox", []string{"UPDATE"}, "a delivery's outcome (FinishOutbox); the dispatcher's claims and retries (ClaimOutbox, RetryOutbox)"},
 	{"ledger_sequences", []string{"UPDATE"}, "the next ledger number (NextLedgerSequence: INSERT … ON CONFLICT DO UPDATE)"},
 	{"idempotency_keys", []string{"DELETE"}, "a refused request frees its key (DeleteIdempotencyKey)"},
-	{"audit_chain_heads", []string{"UPDATE", "DELETE"}, "each audit chain's head moves with every row appended (AdvanceChainHead, EnsureChainHead); the daily anchor forgets pruned access days' heads (PruneAccessHeads)"},
+	{"audit_chain_heads", []string{"UPDATE", "DELETE"}, "each audit chain's head moves with every row appended (AdvanceChainHead, EnsureChainHead); the daily anchor forgets pruned access days' heads (PruneAccessHeads); a trigger refuses the rest (migration 025: only onward, same subject, only pruned access days deleted)"},
 	{"audit_anchored_heads", []string{"UPDATE", "DELETE"}, "the position of each chain at the last anchor (RecordAnchoredHeads: INSERT … ON CONFLICT DO UPDATE; PruneAccessHeads)"},
 	{"access_log", []string{"DELETE"}, "the daily anchor prunes whole days past the retention (PruneAccessLog); its trigger refuses days younger than 180"},
 	{"finding_tallies", []string{"UPDATE"}, "the statistics' counts and days to close, kept by the triggers of findings, escalations and interviews (migrations 010 and 019: INSERT … ON CONFLICT DO UPDATE, UPDATE)"},

@@ -9,11 +9,13 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/stretchr/testify/require"
 
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/testenv"
 	"github.com/xuncha/xuncha/internal/tipcrypt"
 	"github.com/xuncha/xuncha/ledger"
@@ -432,4 +434,34 @@ func TestMigrateRebuildsAnInvalidIndex(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []string{"events_evidence"}, res.IndexesRebuilt)
 	require.True(t, valid())
+}
+
+// TestAppRoleCannotMoveChainHeads: the application role updates chain
+// heads (each row appended moves one on) and deletes those of pruned access
+// days, and nothing else: no head of another chain deleted, none moved
+// back, rewritten where it is or given another subject. Writing goes on as
+// before.
+func TestAppRoleCannotMoveChainHeads(t *testing.T) {
+	t.Parallel()
+	fx := setup(t)
+	fx.inspection(t, "i-1", "430100") // writes an event: the head of inspection/i-1 at seq 1
+	require.NoError(t, fx.store.RecordAccess(t.Context(), ledger.AccessRecord{
+		Actor: member, Action: "/xuncha.v1.TipService/GetTip", Resource: "tips/tip-1", Outcome: ledger.AccessRead,
+	}))
+	app := connect(t, fx.url)
+	for _, tt := range []struct{ sql, want string }{
+		{`DELETE FROM audit_chain_heads WHERE subject_type = 'inspection'`, "may not be deleted"},
+		{`DELETE FROM audit_chain_heads WHERE subject_type = 'access'`, "may not be deleted"},
+		{`UPDATE audit_chain_heads SET seq = seq - 1 WHERE subject_type = 'inspection'`, "only moves on (seq 1 to 0)"},
+		{`UPDATE audit_chain_heads SET hash = '\x00'::bytea WHERE subject_type = 'inspection'`, "only moves on (seq 1 to 1)"},
+		{`UPDATE audit_chain_heads SET subject_id = 'i-2' WHERE subject_type = 'inspection'`, "may not change its subject"},
+	} {
+		requireRefused(t, app, tt.sql, tt.want)
+	}
+	require.NoError(t, fx.store.AppendEvent(t.Context(), casework.Event{
+		SubjectType: casework.SubjectInspection, SubjectID: "i-1", Key: "after", Action: "notify", Actor: office, OccurredAt: time.Now(),
+	}))
+	r, err := fx.store.VerifyAudit(t.Context(), ledger.VerifyOptions{})
+	require.NoError(t, err)
+	require.True(t, r.OK(), "%v", r.Problems)
 }
