@@ -1,7 +1,6 @@
 package api
 
 import (
-	"fmt"
 	"slices"
 	"strings"
 
@@ -305,17 +304,17 @@ var authorization = map[string]rule{
 func permit(method string, id authn.Identity) (actor.Actor, error) {
 	r, ok := authorization[method]
 	if !ok {
-		return actor.Actor{}, fmt.Errorf("%s has no authorization rule: %w", method, derrors.ErrPermissionDenied)
+		return actor.Actor{}, derrors.New(derrors.ErrPermissionDenied, "%s has no authorization rule", method)
 	}
 	if len(id.Roles) == 0 {
-		return actor.Actor{}, fmt.Errorf("the bearer token carries no xuncha role (%s); ask the identity provider's administrators for one: %w",
-			strings.Join(actor.Roles, ", "), derrors.ErrPermissionDenied)
+		return actor.Actor{}, derrors.New(derrors.ErrPermissionDenied,
+			"the bearer token carries no xuncha role (%s); ask the identity provider's administrators for one", strings.Join(actor.Roles, ", "))
 	}
 	for _, role := range actor.Roles {
 		if id.HasRole(role) && slices.Contains(r.roles, role) {
 			return id.ActorAs(role)
 		}
 	}
-	return actor.Actor{}, fmt.Errorf("%s may be called by %s, not by role %s: %w",
-		method, strings.Join(r.roles, " or "), strings.Join(id.Roles, ", "), derrors.ErrPermissionDenied)
+	return actor.Actor{}, derrors.New(derrors.ErrPermissionDenied, "%s may be called by %s, not by role %s",
+		method, strings.Join(r.roles, " or "), strings.Join(id.Roles, ", "))
 }

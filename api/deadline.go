@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"errors"
-	"fmt"
 	"math"
 	"strconv"
 	"time"
@@ -16,6 +15,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/internal/i18n"
 	"github.com/xuncha/xuncha/internal/logging"
 	"github.com/xuncha/xuncha/ledger"
 )
@@ -71,7 +71,7 @@ func (s *Server) deadlineInterceptor(ctx context.Context, req any, info *grpc.Un
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):
 		logging.Ctx(ctx, s.Log).Warn("request timed out", zap.String("method", info.FullMethod), zap.Duration("timeout", timeout), zap.Error(err))
 		setRetryAfter(ctx, timeout)
-		return nil, status.Error(codes.Unavailable, timeoutMessage(timeout))
+		return nil, status.Error(codes.Unavailable, timeoutMessage(timeout, incomingLang(ctx)))
 	case unavailable(err):
 		// Temporal or the ledger refused before the deadline: the same
 		// advice, with the status toStatus gives it.
@@ -97,7 +97,6 @@ func setRetryAfter(ctx context.Context, timeout time.Duration) {
 	_ = grpc.SetHeader(ctx, metadata.Pairs(RetryAfterHeader, retryAfter))
 }
 
-func timeoutMessage(timeout time.Duration) string {
-	return fmt.Sprintf("the request did not complete within %s (the workflow service or its worker is busy or down); "+
-		"retry later with the same request_id: a retry is safe and does not repeat a change already made", timeout)
+func timeoutMessage(timeout time.Duration, lang i18n.Lang) string {
+	return lang.Say("the request did not complete within %s (the workflow service or its worker is busy or down); retry later with the same request_id: a retry is safe and does not repeat a change already made", timeout)
 }

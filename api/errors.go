@@ -160,6 +160,12 @@ func callLang(md metadata.MD) i18n.Lang {
 	return i18n.Chinese
 }
 
+// incomingLang is the language of the answers to the gRPC call of ctx.
+func incomingLang(ctx context.Context) i18n.Lang {
+	md, _ := metadata.FromIncomingContext(ctx)
+	return callLang(md)
+}
+
 // requestLang is the language of a REST request's answers.
 func requestLang(r *http.Request) i18n.Lang {
 	return i18n.FromAcceptLanguage(strings.Join(r.Header.Values("Accept-Language"), ","))

@@ -4,12 +4,16 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"regexp"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -42,6 +46,7 @@ func (s *Server) gateway(ctx context.Context, conn *grpc.ClientConn) (http.Handl
 			return runtime.MetadataHeaderPrefix + key, true
 		}),
 		runtime.WithErrorHandler(errorHandler),
+		runtime.WithRoutingErrorHandler(routingErrorHandler),
 		runtime.WithMiddlewares(gatewayRoute), // observe.go
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, marshaler),
 	)
@@ -173,6 +178,69 @@ func errorHandler(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshale
 	}
 	runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, err)
 }
+
+// routingErrorHandler answers a request no route of the gateway takes, in
+// the caller's language and with the error body of every other refusal:
+// 404 for a path nothing serves, 405 with Allow for a method its path does
+// not take (the gateway's own answer to that is 501 "Not Implemented",
+// which says the server lacks the feature).
+func routingErrorHandler(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, httpStatus int) {
+	lang := requestLang(r)
+	var st *status.Status
+	switch httpStatus {
+	case http.StatusMethodNotAllowed:
+		allowed := allowedMethods(r.URL.Path)
+		w.Header().Set("Allow", strings.Join(allowed, ", "))
+		st = status.New(codes.Unimplemented, lang.Say("this path does not take %s; it takes %s", r.Method, strings.Join(allowed, ", ")))
+		w = &statusOverride{ResponseWriter: w, status: http.StatusMethodNotAllowed}
+	case http.StatusNotFound:
+		st = status.New(codes.NotFound, lang.Say("no API resource is at this path"))
+	default:
+		runtime.DefaultRoutingErrorHandler(ctx, mux, m, w, r, httpStatus)
+		return
+	}
+	runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, st.Err())
+}
+
+// allowedMethods lists the HTTP methods of the gateway's routes whose path
+// template matches path (the HTTP rules of proto/xuncha/v1).
+func allowedMethods(path string) []string {
+	rs, err := httpRoutes()
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, rt := range rs {
+		if rt.path.MatchString(path) && !slices.Contains(out, rt.method) {
+			out = append(out, rt.method)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// httpRoute is one HTTP binding: its method and its path template as a
+// pattern ({id} is one segment, up to a ":verb").
+type httpRoute struct {
+	method string
+	path   *regexp.Regexp
+}
+
+var httpRoutes = sync.OnceValues(func() ([]httpRoute, error) {
+	rules, err := httpRules()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]httpRoute, 0, len(rules))
+	for _, r := range rules {
+		parts := pathVariable.Split(r.template, -1)
+		for i, p := range parts {
+			parts[i] = regexp.QuoteMeta(p)
+		}
+		out = append(out, httpRoute{method: r.method, path: regexp.MustCompile("^" + strings.Join(parts, `[^/:]+`) + "$")})
+	}
+	return out, nil
+})
 
 // statusOverride replaces the status code the gateway writes.
 type statusOverride struct {

@@ -165,3 +165,64 @@ func TestAnswersInChinese(t *testing.T) {
 	require.Equal(t, http.StatusUnsupportedMediaType, resp.StatusCode)
 	require.Equal(t, []string{"Content-Type: 必须是 application/json（可带 charset=utf-8），而不是 text/plain"}, descriptions(mediaType))
 }
+
+// TestRefusalsAtTheDoorInChinese: the answers given before any handler
+// runs — no or a bad token (401), a role the table does not allow (403), a
+// path nothing serves (404), a method the path does not take (405, with
+// Allow; the gateway alone answered 501), a request_id reused (409) — are
+// in Chinese by default and in English with Accept-Language: en.
+func TestRefusalsAtTheDoorInChinese(t *testing.T) {
+	s := setup(t)
+	plain := &http.Client{Transport: http.DefaultTransport} // http.DefaultClient asks for English
+	ask := func(lang, method, path, authorization string, body any) (*http.Response, map[string]any) {
+		t.Helper()
+		data, err := json.Marshal(body)
+		require.NoError(t, err)
+		req, err := http.NewRequest(method, s.BaseURL+path, bytes.NewReader(data))
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", "application/json")
+		if authorization != "" {
+			req.Header.Set("Authorization", authorization)
+		}
+		if lang != "" {
+			req.Header.Set("Accept-Language", lang)
+		}
+		resp, err := plain.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		out := map[string]any{}
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&out))
+		return resp, out
+	}
+	plan := inspectionBody("door-1")
+	_, first := ask("", http.MethodPost, "/v1/inspections", s.authorization(office), plan)
+	require.NotEmpty(t, first["id"], "%v", first)
+	reused := inspectionBody("door-1")
+	spec(reused)["round"] = "另一轮"
+	for _, tc := range []struct {
+		name, method, path, authorization string
+		body                              any
+		status                            int
+		en                                string
+	}{
+		{"no token", http.MethodGet, "/v1/inspections", "", nil, http.StatusUnauthorized, "no bearer token"},
+		{"not a JWT", http.MethodGet, "/v1/inspections", "Bearer not-a-jwt", nil, http.StatusUnauthorized, "not a signed JWT"},
+		{"role", http.MethodPost, "/v1/inspections", s.authorization(unit), plan, http.StatusForbidden, "may be called by office"},
+		{"no such path", http.MethodGet, "/v1/nowhere", s.authorization(office), nil, http.StatusNotFound, "no API resource"},
+		{"wrong method", http.MethodDelete, "/v1/inspections/" + first["id"].(string), s.authorization(office), nil, http.StatusMethodNotAllowed, "does not take DELETE; it takes GET"},
+		{"key reused", http.MethodPost, "/v1/inspections", s.authorization(office), reused, http.StatusConflict, "was already used for a different request"},
+	} {
+		resp, en := ask("en", tc.method, tc.path, tc.authorization, tc.body)
+		require.Equal(t, tc.status, resp.StatusCode, "%s: %v", tc.name, en)
+		require.Contains(t, en["message"], tc.en, tc.name)
+		for _, lang := range []string{"", "zh-CN"} {
+			resp, zh := ask(lang, tc.method, tc.path, tc.authorization, tc.body)
+			require.Equal(t, tc.status, resp.StatusCode, "%s: %v", tc.name, zh)
+			require.Regexp(t, han, zh["message"], "%s, Accept-Language %q: %v", tc.name, lang, zh)
+			require.Equal(t, en["code"], zh["code"], tc.name)
+		}
+		if tc.status == http.StatusMethodNotAllowed {
+			require.Equal(t, "GET", resp.Header.Get("Allow"))
+		}
+	}
+}

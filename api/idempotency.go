@@ -81,9 +81,15 @@ func idempotencyKey(method string, who actor.Actor, req any) (k ledger.Idempoten
 // pathVariable matches a variable of an HTTP path template, e.g. {id}.
 var pathVariable = regexp.MustCompile(`\{([a-z_.]+)\}`)
 
-// httpTemplates maps each full gRPC method ("/xuncha.v1.FindingService/ReferFinding")
-// to the path template of its HTTP binding ("/v1/findings/{id}:refer").
-var httpTemplates = sync.OnceValues(func() (map[string]string, error) {
+// httpRule is one HTTP binding of the gateway: the full gRPC method it
+// serves ("/xuncha.v1.FindingService/ReferFinding"), its HTTP method and
+// its path template ("/v1/findings/{id}:refer").
+type httpRule struct {
+	grpcMethod, method, template string
+}
+
+// httpRules reads the gateway's HTTP rules (proto/xuncha/v1's YAML).
+var httpRules = sync.OnceValues(func() ([]httpRule, error) {
 	var config struct {
 		HTTP struct {
 			Rules []map[string]string `yaml:"rules"`
@@ -92,19 +98,32 @@ var httpTemplates = sync.OnceValues(func() (map[string]string, error) {
 	if err := yaml.Unmarshal(xunchav1.HTTPRules, &config); err != nil {
 		return nil, fmt.Errorf("reading the HTTP rules: %w", err)
 	}
-	templates := map[string]string{}
+	var out []httpRule
 	for _, rule := range config.HTTP.Rules {
 		selector := rule["selector"]
 		i := strings.LastIndex(selector, ".")
 		if i < 0 {
 			continue
 		}
-		method := "/" + selector[:i] + "/" + selector[i+1:]
 		for _, verb := range []string{"get", "post", "put", "patch", "delete"} {
 			if path, ok := rule[verb]; ok {
-				templates[method] = path
+				out = append(out, httpRule{grpcMethod: "/" + selector[:i] + "/" + selector[i+1:], method: strings.ToUpper(verb), template: path})
 			}
 		}
+	}
+	return out, nil
+})
+
+// httpTemplates maps each full gRPC method to the path template of its
+// HTTP binding.
+var httpTemplates = sync.OnceValues(func() (map[string]string, error) {
+	rules, err := httpRules()
+	if err != nil {
+		return nil, err
+	}
+	templates := map[string]string{}
+	for _, r := range rules {
+		templates[r.grpcMethod] = r.template
 	}
 	return templates, nil
 })
@@ -160,7 +179,7 @@ func (s *Server) withIdempotency(ctx context.Context, req any, info *grpc.UnaryS
 		if err := targetInReach(ctx, s.Ledger, key.Target); err != nil {
 			return nil, err
 		}
-		return nil, keyReusedError(key)
+		return nil, keyReusedError(key, incomingLang(ctx))
 	}
 	resp, err := handler(ctx, req)
 	if err != nil && claimed && changedNothing(err) {
@@ -195,8 +214,8 @@ func freesLineup(err error) bool {
 
 // keyReusedError refuses a request_id that an earlier, different request
 // used in the same scope.
-func keyReusedError(k ledger.IdempotencyKey) error {
-	st := status.New(codes.AlreadyExists, fmt.Sprintf(
+func keyReusedError(k ledger.IdempotencyKey, lang i18n.Lang) error {
+	st := status.New(codes.AlreadyExists, lang.Say(
 		"request_id %q was already used for a different request to %s (%s); use a new request_id for a new request",
 		k.RequestID, k.Target, k.Method))
 	if d, err := st.WithDetails(&errdetails.ErrorInfo{

@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/internal/i18n"
 )
 
 // Reasons a bearer token is refused. Compare with errors.Is; every error
@@ -47,13 +48,16 @@ var (
 type Error struct {
 	// Kind is one of ErrNoToken, ErrMalformed, … ErrIssuerUnavailable.
 	Kind error
-	msg  string
+	msg  i18n.Text
 	// cause is the library's error, for logs.
 	cause error
 }
 
-// Error returns the message meant for the caller.
-func (e *Error) Error() string { return e.msg }
+// Error returns the message meant for the caller, in English.
+func (e *Error) Error() string { return e.msg.EN }
+
+// In returns the message meant for the caller in lang (derrors.Message).
+func (e *Error) In(lang i18n.Lang) string { return e.msg.In(lang) }
 
 // Unwrap returns the underlying error, if any (for logs, not for clients).
 func (e *Error) Unwrap() error { return e.cause }
@@ -70,6 +74,8 @@ func (e *Error) Is(target error) bool {
 	return target == derrors.ErrUnauthenticated
 }
 
-func refuse(kind error, msg string, cause error) *Error {
-	return &Error{Kind: kind, msg: msg, cause: cause}
+// refuse is a refused token of kind: format and args say why, in both
+// languages (i18n.T; the catalogue has the Chinese), cause is for logs.
+func refuse(kind error, cause error, format string, args ...any) *Error {
+	return &Error{Kind: kind, msg: i18n.T(format, args...), cause: cause}
 }

@@ -83,7 +83,7 @@ func (v *Verifier) identity(claims map[string]any) (Identity, error) {
 	c := v.cfg.Claims
 	sub, _ := claims["sub"].(string)
 	if strings.TrimSpace(sub) == "" {
-		return Identity{}, refuse(ErrMalformed, "the bearer token has no subject (sub)", nil)
+		return Identity{}, refuse(ErrMalformed, nil, "the bearer token has no subject (sub)")
 	}
 	roles, err := stringList(claims, c.Roles)
 	if err != nil {
@@ -172,13 +172,13 @@ func stringList(claims map[string]any, path string) ([]string, error) {
 	case []any:
 		raw = x
 	default:
-		return nil, refuse(ErrMalformed, fmt.Sprintf("the bearer token's claim %s must be a list of strings", path), nil)
+		return nil, refuse(ErrMalformed, nil, "the bearer token's claim %s must be a list of strings", path)
 	}
 	var out []string
 	for _, e := range raw {
 		s, ok := e.(string)
 		if !ok {
-			return nil, refuse(ErrMalformed, fmt.Sprintf("the bearer token's claim %s must be a list of strings", path), nil)
+			return nil, refuse(ErrMalformed, nil, "the bearer token's claim %s must be a list of strings", path)
 		}
 		if s = strings.TrimSpace(s); s != "" && !slices.Contains(out, s) {
 			out = append(out, s)
@@ -195,7 +195,7 @@ func stringClaim(claims map[string]any, path string) (string, error) {
 	}
 	s, ok := v.(string)
 	if !ok {
-		return "", refuse(ErrMalformed, fmt.Sprintf("the bearer token's claim %s must be a string", path), nil)
+		return "", refuse(ErrMalformed, nil, "the bearer token's claim %s must be a string", path)
 	}
 	return strings.TrimSpace(s), nil
 }

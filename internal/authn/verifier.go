@@ -91,7 +91,7 @@ func (v *Verifier) idTokenVerifier(ctx context.Context) (*oidc.IDTokenVerifier, 
 	client.Transport = v.jwks
 	provider, err := oidc.NewProvider(oidc.ClientContext(ctx, &client), v.cfg.Issuer)
 	if err != nil {
-		err = refuse(ErrIssuerUnavailable, "the identity provider's discovery document could not be fetched; retry later", err)
+		err = refuse(ErrIssuerUnavailable, err, "the identity provider's discovery document could not be fetched; retry later")
 		if ctx.Err() == nil {
 			// Remembered for a moment, so an outage is not a flood of
 			// discovery requests; a caller who gave up is not an outage.
@@ -103,7 +103,7 @@ func (v *Verifier) idTokenVerifier(ctx context.Context) (*oidc.IDTokenVerifier, 
 		JWKSURI string `json:"jwks_uri"`
 	}
 	if err := provider.Claims(&meta); err != nil || meta.JWKSURI == "" {
-		v.lastErr = refuse(ErrIssuerUnavailable, "the identity provider's discovery document names no key set (jwks_uri)", err)
+		v.lastErr = refuse(ErrIssuerUnavailable, err, "the identity provider's discovery document names no key set (jwks_uri)")
 		return nil, v.lastErr
 	}
 	v.jwks.setURL(meta.JWKSURI)
@@ -126,11 +126,11 @@ func (v *Verifier) idTokenVerifier(ctx context.Context) (*oidc.IDTokenVerifier, 
 func TokenFromAuthorization(header string) (string, error) {
 	header = strings.TrimSpace(header)
 	if header == "" {
-		return "", refuse(ErrNoToken, "no bearer token: send Authorization: Bearer <token>", nil)
+		return "", refuse(ErrNoToken, nil, "no bearer token: send Authorization: Bearer <token>")
 	}
 	scheme, token, ok := strings.Cut(header, " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
-		return "", refuse(ErrMalformed, "the Authorization header must be \"Bearer <token>\"", nil)
+		return "", refuse(ErrMalformed, nil, "the Authorization header must be \"Bearer <token>\"")
 	}
 	return strings.TrimSpace(token), nil
 }
@@ -146,7 +146,7 @@ func TokenFromAuthorization(header string) (string, error) {
 func (v *Verifier) Verify(ctx context.Context, raw string) (Identity, error) {
 	raw = strings.TrimSpace(raw)
 	if raw == "" {
-		return Identity{}, refuse(ErrNoToken, "no bearer token: send Authorization: Bearer <token>", nil)
+		return Identity{}, refuse(ErrNoToken, nil, "no bearer token: send Authorization: Bearer <token>")
 	}
 	key := sha256.Sum256([]byte(raw))
 	if id, nbf, ok := v.remembered(key); ok {
@@ -201,10 +201,10 @@ func (v *Verifier) remember(key [sha256.Size]byte, id Identity, nbf time.Time) {
 func (v *Verifier) checkTimes(exp, nbf time.Time) error {
 	now := v.cfg.Now()
 	if now.After(exp.Add(v.cfg.Leeway)) {
-		return refuse(ErrExpired, "the bearer token has expired: get a new one", nil)
+		return refuse(ErrExpired, nil, "the bearer token has expired: get a new one")
 	}
 	if !nbf.IsZero() && now.Add(v.cfg.Leeway).Before(nbf) {
-		return refuse(ErrNotYetValid, "the bearer token is not valid yet (nbf is ahead; check the clocks)", nil)
+		return refuse(ErrNotYetValid, nil, "the bearer token is not valid yet (nbf is ahead; check the clocks)")
 	}
 	return nil
 }
@@ -214,11 +214,11 @@ func (v *Verifier) checkTimes(exp, nbf time.Time) error {
 func (v *Verifier) verify(ctx context.Context, raw string) (Identity, time.Time, error) {
 	head, err := parseHeader(raw)
 	if err != nil {
-		return Identity{}, time.Time{}, refuse(ErrMalformed, "the bearer token is not a signed JWT", err)
+		return Identity{}, time.Time{}, refuse(ErrMalformed, err, "the bearer token is not a signed JWT")
 	}
 	if !slices.Contains(v.cfg.Algorithms, head.Alg) {
-		return Identity{}, time.Time{}, refuse(ErrAlgorithmNotAllowed,
-			"the bearer token's signing algorithm is not accepted (accepted: "+strings.Join(v.cfg.Algorithms, ", ")+")", nil)
+		return Identity{}, time.Time{}, refuse(ErrAlgorithmNotAllowed, nil,
+			"the bearer token's signing algorithm is not accepted (accepted: %s)", strings.Join(v.cfg.Algorithms, ", "))
 	}
 	verifier, err := v.idTokenVerifier(ctx)
 	if err != nil {
@@ -233,14 +233,14 @@ func (v *Verifier) verify(ctx context.Context, raw string) (Identity, time.Time,
 	dec := json.NewDecoder(bytes.NewReader(out.payload))
 	dec.UseNumber()
 	if err := dec.Decode(&claims); err != nil {
-		return Identity{}, time.Time{}, refuse(ErrMalformed, "the bearer token's claims are not a JSON object", err)
+		return Identity{}, time.Time{}, refuse(ErrMalformed, err, "the bearer token's claims are not a JSON object")
 	}
 	if tok.Expiry.IsZero() {
-		return Identity{}, time.Time{}, refuse(ErrMalformed, "the bearer token has no expiry (exp)", nil)
+		return Identity{}, time.Time{}, refuse(ErrMalformed, nil, "the bearer token has no expiry (exp)")
 	}
 	nbf, err := numericDate(claims, "nbf")
 	if err != nil {
-		return Identity{}, time.Time{}, refuse(ErrMalformed, "the bearer token's nbf is not a number", err)
+		return Identity{}, time.Time{}, refuse(ErrMalformed, err, "the bearer token's nbf is not a number")
 	}
 	if err := v.checkTimes(tok.Expiry, nbf); err != nil {
 		return Identity{}, time.Time{}, err
@@ -261,16 +261,16 @@ func (v *Verifier) verify(ctx context.Context, raw string) (Identity, time.Time,
 func (v *Verifier) classify(err error, out *signatureOutcome, head jwtHeader) error {
 	switch {
 	case !out.called:
-		return refuse(ErrMalformed, "the bearer token is not a signed JWT", err)
+		return refuse(ErrMalformed, err, "the bearer token is not a signed JWT")
 	case out.err != nil:
 		known, fetchErr := v.jwks.knownKeys()
 		switch {
 		case head.Kid != "" && known != nil && !known[head.Kid] && fetchErr == nil:
-			return refuse(ErrUnknownKey, "the bearer token is signed with a key the identity provider does not publish", err)
+			return refuse(ErrUnknownKey, err, "the bearer token is signed with a key the identity provider does not publish")
 		case fetchErr != nil && (known == nil || (head.Kid != "" && !known[head.Kid])):
-			return refuse(ErrIssuerUnavailable, "the identity provider's keys could not be fetched; retry later", err)
+			return refuse(ErrIssuerUnavailable, err, "the identity provider's keys could not be fetched; retry later")
 		default:
-			return refuse(ErrBadSignature, "the bearer token's signature does not verify", err)
+			return refuse(ErrBadSignature, err, "the bearer token's signature does not verify")
 		}
 	}
 	var claims struct {
@@ -278,10 +278,10 @@ func (v *Verifier) classify(err error, out *signatureOutcome, head jwtHeader) er
 		Audience json.RawMessage `json:"aud"`
 	}
 	if json.Unmarshal(out.payload, &claims) != nil {
-		return refuse(ErrMalformed, "the bearer token's claims are not a JSON object", err)
+		return refuse(ErrMalformed, err, "the bearer token's claims are not a JSON object")
 	}
 	if claims.Issuer != v.cfg.Issuer {
-		return refuse(ErrWrongIssuer, "the bearer token was issued by another identity provider (expected "+v.cfg.Issuer+")", err)
+		return refuse(ErrWrongIssuer, err, "the bearer token was issued by another identity provider (expected %s)", v.cfg.Issuer)
 	}
 	var aud []string
 	if json.Unmarshal(claims.Audience, &aud) != nil {
@@ -290,9 +290,9 @@ func (v *Verifier) classify(err error, out *signatureOutcome, head jwtHeader) er
 		aud = []string{one}
 	}
 	if !slices.Contains(aud, v.cfg.Audience) {
-		return refuse(ErrWrongAudience, "the bearer token is not meant for this service (its audience must include "+v.cfg.Audience+")", err)
+		return refuse(ErrWrongAudience, err, "the bearer token is not meant for this service (its audience must include %s)", v.cfg.Audience)
 	}
-	return refuse(ErrMalformed, "the bearer token is not acceptable", err)
+	return refuse(ErrMalformed, err, "the bearer token is not acceptable")
 }
 
 // jwtHeader is the part of a JOSE header read before verification, to

@@ -220,5 +220,11 @@ func Message(err error, lang i18n.Lang) string {
 	case errors.As(err, &kind):
 		return kind.msg.In(lang)
 	}
+	// Another package's error that says itself in each language (a
+	// refused bearer token).
+	var says interface{ In(i18n.Lang) string }
+	if errors.As(err, &says) {
+		return says.In(lang)
+	}
 	return err.Error()
 }

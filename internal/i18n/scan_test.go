@@ -30,6 +30,7 @@ var formatCalls = map[string]int{
 	"findingRefusal": 3,
 	// calendar's violations.add(field, format, args...)
 	"add": 1,
+	"refuse": 2, // authn.refuse(kind, cause, format, args...)
 }
 
 // untranslatedStage stands, among the formats, for a StageError literal that
