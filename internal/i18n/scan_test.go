@@ -29,7 +29,7 @@ var formatCalls = map[string]int{
 	// workflows.findingRefusal(f, action, reason, format, args...)
 	"findingRefusal": 3,
 	// calendar's violations.add(field, format, args...)
-	"add": 1,
+	"add":    1,
 	"refuse": 2, // authn.refuse(kind, cause, format, args...)
 }
 
