@@ -5,9 +5,12 @@ import (
 	"context"
 	"errors"
 	"io"
+	"maps"
 	"mime"
 	"net/http"
+	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -38,6 +41,9 @@ type restRequest struct {
 	// forwarded is set once the gateway called the gRPC method: an error
 	// after that is the method's, not the gateway's.
 	forwarded bool
+	// query is the request's query, lang the language of its answers.
+	query url.Values
+	lang  i18n.Lang
 }
 
 type restRequestKey struct{}
@@ -66,11 +72,39 @@ func (b *trackedBody) Read(p []byte) (int, error) {
 
 // markForwarded is the gateway connection's client interceptor: it records
 // that the request was read and the gRPC method called.
+// A query parameter that names no field of the request is refused first:
+// the gateway would drop it, and a misspelt filter (unit_cod=…) would then
+// answer with the whole unfiltered list.
 func markForwarded(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
 	if rr := restRequestFrom(ctx); rr != nil {
 		rr.forwarded = true
+		if md := requestDescriptor(ctx); md != nil {
+			if v := unknownQueryParameters(rr.query, md, pathParamNames(ctx)); len(v) > 0 {
+				inv := &derrors.InvalidError{Violations: v}
+				return withDetails(status.New(codes.InvalidArgument, derrors.Message(inv, rr.lang)), inv, rr.lang).Err()
+			}
+		}
 	}
 	return invoker(ctx, method, req, reply, cc, opts...)
+}
+
+// unknownQueryParameters names the query parameters that are no field of
+// the request message md (nor a parameter of its path).
+func unknownQueryParameters(query url.Values, md protoreflect.MessageDescriptor, pathParams []string) derrors.Violations {
+	var v derrors.Violations
+	for _, key := range slices.Sorted(maps.Keys(query)) {
+		if slices.Contains(pathParams, key) {
+			continue
+		}
+		if fd, _ := fieldByQueryKey(md, key); fd == nil {
+			name := strings.ToValidUTF8(key, "\uFFFD")
+			if len(name) > 100 {
+				name = strings.ToValidUTF8(name[:100], "") + "…"
+			}
+			v.Add(name, "is not a parameter of this request: check its name against /openapi.json")
+		}
+	}
+	return v
 }
 
 // restInput guards the gateway's routes: a body must be JSON
@@ -90,7 +124,7 @@ func restInput(next http.Handler, mux *runtime.ServeMux, m runtime.Marshaler) ht
 			errorHandler(r.Context(), mux, m, w, r, requestTooLarge(i18n.FromAcceptLanguage(r.Header.Get("Accept-Language"))))
 			return
 		}
-		rr := &restRequest{}
+		rr := &restRequest{query: r.URL.Query(), lang: i18n.FromAcceptLanguage(strings.Join(r.Header.Values("Accept-Language"), ","))}
 		r = r.WithContext(context.WithValue(r.Context(), restRequestKey{}, rr))
 		if r.Body != nil {
 			r.Body = &trackedBody{ReadCloser: http.MaxBytesReader(w, r.Body, MaxRequestBytes), req: rr}

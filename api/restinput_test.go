@@ -265,3 +265,32 @@ func TestRequestTimeoutWithoutTemporal(t *testing.T) {
 	require.Less(t, time.Since(started), timeout+3*time.Second)
 	require.Equal(t, "2", header.Get("Retry-After"), "%v", answer)
 }
+
+// TestUnknownQueryParametersAreRefused: a query parameter that is no field
+// of the request is refused by name, and nothing is read or changed; the
+// gateway alone would drop it, so a misspelt filter answered with the
+// whole unfiltered list and a misspelt page size with the default.
+func TestUnknownQueryParametersAreRefused(t *testing.T) {
+	s := setup(t)
+	id := s.createInspection()
+	code, body := s.do("GET", "/v1/inspections?unit_cod=999999&page_szie=1", &office, nil)
+	require.Equal(t, http.StatusBadRequest, code, "%v", body)
+	require.Equal(t, "is not a parameter of this request: check its name against /openapi.json", violationRule(body, "unit_cod"))
+	require.NotEmpty(t, violationRule(body, "page_szie"))
+	require.NotContains(t, fmt.Sprint(body), id, "nothing listed")
+
+	// Fields, nested ones too, and the path's own parameter pass.
+	code, body = s.do("GET", "/v1/inspections?unit_code=430100&page_size=1", &office, nil)
+	require.Equal(t, http.StatusOK, code, "%v", body)
+	code, body = s.do("GET", "/v1/inspections/"+id+"?id="+id, &office, nil)
+	require.Equal(t, http.StatusOK, code, "%v", body)
+	// A change with a stray parameter changes nothing.
+	code, body = s.do("POST", "/v1/inspections/"+id+":cancel?force=true", &office, map[string]any{"request_id": rid(t, "cancel"), "reason": "测试"})
+	require.Equal(t, http.StatusBadRequest, code, "%v", body)
+	code, body = s.do("GET", "/v1/inspections/"+id, &office, nil)
+	require.Equal(t, http.StatusOK, code, "%v", body)
+	require.Equal(t, "STATIONED", body["stage"])
+	// Bytes that are no text are named without breaking the answer.
+	code, body = s.do("GET", "/v1/inspections?%ff=1", &office, nil)
+	require.Equal(t, http.StatusBadRequest, code, "%v", body)
+}
