@@ -11,8 +11,10 @@ import (
 
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/xuncha/xuncha/activities"
+	"github.com/xuncha/xuncha/calendar"
 	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
@@ -558,4 +560,75 @@ func TestInspectionDaysMustHaveCome(t *testing.T) {
 	for _, e := range h.fl.escalations {
 		require.NotEqual(t, "OVERDUE", e.Step, "no refused day escalated anything")
 	}
+}
+
+// redateAfterOverdue runs an inspection whose report, due 2026-03-27, was
+// missed (OVERDUE at 03-28 00:00) when a notice loaded on 03-28 makes
+// 03-23..03-27 rest days: the report is then due 2026-04-03. It returns the
+// row as it was on 03-30 and the escalations of the whole run, which is
+// cancelled on 04-20.
+func redateAfterOverdue(t *testing.T, h *inspectionHarness) (casework.Inspection, []casework.Escalation) {
+	t.Helper()
+	h.update(time.Hour, ActionApproveTeam, "a1", ApproveTeamInput{Change: Change{RequestID: "a1", Actor: committee}})
+	h.update(2*time.Hour, ActionNotify, "n1", NotifyInput{Change: Change{RequestID: "n1", Actor: office}, NotifiedOn: "2026-03-02"})
+	h.update(3*time.Hour, ActionStation, "s1", StationInput{Change: Change{RequestID: "s1", Actor: leader}, StationedOn: "2026-03-02",
+		Announcement: "巡查任务、时间和要求", ContactPhone: "0731-12345678"})
+	h.update(shanghai("2026-03-20 18:00").Sub(start), ActionEndOnsite, "e1",
+		EndOnsiteInput{Change: Change{RequestID: "e1", Actor: leader}, OnsiteEndedOn: "2026-03-20"})
+	h.env.RegisterDelayedCallback(func() {
+		h.loadCalendar(t, 7, holiday("2026-03-23", "2026-03-27"))
+	}, shanghai("2026-03-28 09:00").Sub(start))
+	var on30 casework.Inspection
+	h.env.RegisterDelayedCallback(func() {
+		h.imu.Lock()
+		on30 = h.row
+		h.imu.Unlock()
+	}, shanghai("2026-03-30 09:00").Sub(start))
+	cancel := h.update(shanghai("2026-04-20 10:00").Sub(start), ActionCancel, "x1", CancelInput{Change: Change{RequestID: "x1", Actor: office}, Reason: "测试结束"})
+	h.env.ExecuteWorkflow(InspectionWorkflow, inspectionInput())
+	require.True(t, h.env.IsWorkflowCompleted())
+	require.NoError(t, h.env.GetWorkflowError())
+	requireDone(t, cancel)
+	require.Equal(t, "2026-04-03", on30.ReportDeadline.Due.String())
+	return on30, h.fl.escalations
+}
+
+// steps lists escalations as "seq STEP at", in order.
+func steps(escalations []casework.Escalation) []string {
+	var out []string
+	for _, e := range escalations {
+		if e.Step == casework.StepReminder || e.Step == casework.StepOverdue {
+			out = append(out, fmt.Sprintf("%d %s %s", e.DeadlineSeq, e.Step, e.FiredAt.In(calendar.Location()).Format("01-02 15:04")))
+		}
+	}
+	return out
+}
+
+// TestRedateUndoesAMissThatWasNot: a missed deadline that a new calendar
+// moves to a day still ahead is no longer overdue nor counted missed; it
+// runs anew under the next number, and its OVERDUE step is taken when the
+// new day has passed.
+func TestRedateUndoesAMissThatWasNot(t *testing.T) {
+	h := newInspectionHarness(t)
+	h.open = 1
+	on30, escalations := redateAfterOverdue(t, h)
+	require.False(t, on30.Overdue, "not missed under the calendar now in force")
+	require.Zero(t, on30.MissedDeadlines)
+	require.Equal(t, 2, on30.DeadlineSeq)
+	require.Contains(t, lastEvent(h.fl.events, "redate").Note, "no longer overdue")
+	require.Equal(t, []string{"1 REMINDER 03-27 00:00", "1 OVERDUE 03-28 00:00", "2 REMINDER 04-03 00:00", "2 OVERDUE 04-04 00:00"}, steps(escalations))
+}
+
+// TestOldRunsStayOverdueAfterARedate: a run from before
+// versionRedateUnmisses keeps the overdue mark and never takes the new
+// deadline's OVERDUE step, as it did.
+func TestOldRunsStayOverdueAfterARedate(t *testing.T) {
+	h := newInspectionHarness(t)
+	h.open = 1
+	h.env.OnGetVersion(versionRedateUnmisses, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+	on30, escalations := redateAfterOverdue(t, h)
+	require.True(t, on30.Overdue)
+	require.Equal(t, 1, on30.MissedDeadlines)
+	require.Equal(t, 1, on30.DeadlineSeq)
+	require.Equal(t, []string{"1 REMINDER 03-27 00:00", "1 OVERDUE 03-28 00:00"}, steps(escalations))
 }

@@ -466,6 +466,14 @@ func (c *core[R]) escalate(ctx workflow.Context, step deadline.ScheduledStep) er
 	return nil
 }
 
+// versionRedateUnmisses: a re-date that moves a deadline already missed
+// (its OVERDUE step taken) to a day still ahead clears the overdue mark and
+// the missed count it added and starts the deadline anew under the next
+// number, its ladder complete. Before it, the finding, inspection or
+// interview stayed overdue, and the new deadline, its OVERDUE step counted
+// as taken, never escalated when it passed. Asked only in that case.
+const versionRedateUnmisses = "redate-unmisses"
+
 // receiveCalendarChanges re-dates the running deadline whenever the office
 // loads a new calendar version.
 func (c *core[R]) receiveCalendarChanges(ctx workflow.Context) {
@@ -495,7 +503,22 @@ func (c *core[R]) redate(ctx workflow.Context, sig CalendarChangedSignal) error 
 	fired := c.deadline.fired()
 	seq := *c.f().deadlineSeq
 	note := fmt.Sprintf("re-dated by calendar version %d: due %s (was %s)", sig.Version, resolved.Deadline.Due, old.Due)
-	if err := c.apply(ctx, c.spec.withDeadline(c.row, resolved.Deadline), casework.Event{
+	next := c.spec.withDeadline(c.row, resolved.Deadline)
+	if fired[casework.StepOverdue] && workflow.Now(ctx).Before(resolved.Deadline.DueAt) &&
+		workflow.GetVersion(ctx, versionRedateUnmisses, workflow.DefaultVersion, 1) >= 1 {
+		// Missed under the calendar it was set by, not under the one now
+		// in force: no longer overdue nor counted missed, and a deadline of
+		// its own number, whose ladder takes its steps again when they
+		// come (what the old one took stays on record; an interview it
+		// proposed stays for the office to decide).
+		nf := c.spec.fields(&next)
+		*nf.deadlineSeq++
+		*nf.overdue = false
+		*nf.missed = max(*nf.missed-1, 0)
+		fired = nil
+		note += "; not missed under this calendar, so no longer overdue"
+	}
+	if err := c.apply(ctx, next, casework.Event{
 		Key: fmt.Sprintf("redate/%d/%d", seq, sig.Version), Action: "redate", Actor: actor.System, Note: note,
 		Data: dataJSON(map[string]any{"calendar_version": sig.Version, "old_due": old.Due, "new_due": resolved.Deadline.Due,
 			"deadline": resolved.Deadline}),
