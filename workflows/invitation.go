@@ -474,6 +474,11 @@ func (w *invitation) withdraw(ctx workflow.Context, in WithdrawInvitationInput) 
 	return nil
 }
 
+// versionPoolThroughEnd: a replacement must be in the pool on every day of
+// the inspection, not only on its first (DrawInput.InPoolOnStartOnly for
+// runs from before it).
+const versionPoolThroughEnd = "pool-through-end"
+
 // maxReplacementTries bounds the draws of one replacement that lose a race
 // with another change of the line-up.
 const maxReplacementTries = 5
@@ -502,7 +507,8 @@ func (w *invitation) replace(ctx workflow.Context) {
 		}
 		m, exclusions, err := DrawReplacement(ReplaceInput{Lineup: l, Leaving: w.row.ExpertID, Draw: DrawInput{
 			UnitCode: l.UnitCode, PlannedStart: l.PlannedStart, PlannedEnd: l.PlannedEnd, ContentAreas: l.ContentAreas,
-			TeamSize: l.TeamSize, ConflictYears: l.ConflictYears, Seed: l.Seed, Pool: lp.Pool}})
+			TeamSize: l.TeamSize, ConflictYears: l.ConflictYears, Seed: l.Seed, Pool: lp.Pool,
+			InPoolOnStartOnly: workflow.GetVersion(ctx, versionPoolThroughEnd, workflow.DefaultVersion, 1) == workflow.DefaultVersion}})
 		if err != nil {
 			w.noteNoReplacement(ctx, err)
 			return

@@ -468,3 +468,32 @@ func TestOldRunsFailOnAFailedLapse(t *testing.T) {
 	require.ErrorContains(t, h.env.GetWorkflowError(), "the ledger could not be written in time")
 	require.Equal(t, InvitationInvited, h.row().Stage)
 }
+
+// TestReplacementStaysInThePoolToTheEnd: the person a lapse would draw in
+// the place of the silent one leaves the pool in the middle of the
+// inspection: someone else is drawn. A run from before
+// versionPoolThroughEnd still draws them, as it did.
+func TestReplacementStaysInThePoolToTheEnd(t *testing.T) {
+	first := newInvHarness(t)
+	first.run()
+	require.NotEmpty(t, first.fl.children)
+	drawn := first.fl.children[0].Member.ExpertID
+	midway := calendar.MustParseDate(first.fl.lineup.PlannedStart).AddDays(1).String()
+
+	for _, old := range []bool{false, true} {
+		h := newInvHarness(t)
+		if old {
+			h.env.OnGetVersion(versionPoolThroughEnd, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+		}
+		i := slices.IndexFunc(h.fl.pool.Experts, func(x casework.Expert) bool { return x.ID == drawn })
+		require.GreaterOrEqual(t, i, 0)
+		h.fl.pool.Experts[i].LeftOn, h.fl.pool.Experts[i].LeaveReason = midway, "退休"
+		h.run()
+		require.NotEmpty(t, h.fl.children, "old %v", old)
+		if old {
+			require.Equal(t, drawn, h.fl.children[0].Member.ExpertID, "the old rule: in the pool on the start day")
+		} else {
+			require.NotEqual(t, drawn, h.fl.children[0].Member.ExpertID, "leaves on %s, mid-inspection", midway)
+		}
+	}
+}

@@ -45,6 +45,10 @@ type DrawInput struct {
 	Seed          int64 `json:"seed"`
 	// Pool is the pool and the bookings on the dates, outside the line-up.
 	Pool casework.PoolCandidates `json:"pool"`
+	// InPoolOnStartOnly keeps the rule replacements drawn by invitation
+	// runs from before versionPoolThroughEnd followed: in the pool on the
+	// planned start (not on every day to the end). Never sent.
+	InPoolOnStartOnly bool `json:"-"`
 }
 
 // DrawResult is a drawn line-up: its members in draw order and every
@@ -104,7 +108,13 @@ func sameOrWithin(a, b string) bool {
 func (in DrawInput) exclusionsOf(x casework.Expert, onLineup map[string]string) []casework.ExclusionReason {
 	var out []casework.ExclusionReason
 	start, end := calendar.MustParseDate(in.PlannedStart), calendar.MustParseDate(in.PlannedEnd)
-	if !x.InPoolOn(start) {
+	lastDay := end
+	if in.InPoolOnStartOnly {
+		lastDay = start
+	}
+	// In the pool on every day of the inspection: someone leaving in the
+	// middle of it (retiring mid-tour) could not serve it to the end.
+	if !x.InPoolOn(lastDay) {
 		out = append(out, casework.ExclusionReason{Code: ExcludedLeftPool,
 			Detail: fmt.Sprintf("left the pool on %s: %s", x.LeftOn, x.LeaveReason)})
 	}

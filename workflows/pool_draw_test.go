@@ -219,3 +219,29 @@ func TestValidateContentAreas(t *testing.T) {
 		require.Equal(t, tt.want, got, "%v", tt.areas)
 	}
 }
+
+// TestLeavingDuringTheInspectionExcludes: someone who leaves the pool on a
+// day of the inspection (retiring mid-tour) could not serve it to the end
+// and is excluded, like someone who left before it; leaving the day after
+// its last day excludes nobody. Replacements of invitation runs from
+// before versionPoolThroughEnd keep the old rule (the start day only).
+func TestLeavingDuringTheInspectionExcludes(t *testing.T) {
+	t.Parallel()
+	in := testDraw(3) // 2026-05-11 .. 2026-05-22
+	in.Pool.Experts[2].LeftOn, in.Pool.Experts[2].LeaveReason = "2026-05-12", "退休"
+	in.Pool.Experts[4].LeftOn, in.Pool.Experts[4].LeaveReason = "2026-05-23", "退休"
+	excluded := func(in DrawInput) map[string]string {
+		r, err := Draw(in)
+		require.NoError(t, err)
+		got := map[string]string{}
+		for _, e := range r.Exclusions {
+			got[e.ExpertID] = e.Reasons[0].Code
+		}
+		return got
+	}
+	got := excluded(in)
+	require.Equal(t, ExcludedLeftPool, got["x-02"])
+	require.NotContains(t, got, "x-04")
+	in.InPoolOnStartOnly = true
+	require.NotContains(t, excluded(in), "x-02", "the old rule")
+}
