@@ -175,7 +175,9 @@ func checkVerifyWhileSigning(f casework.Finding) error {
 
 // signerSlot is the slot of the pending round s that who fills, or the
 // refusal: who signed this round already, is none of the signers awaited,
-// or (ordered) an earlier signer has not signed yet.
+// or (ordered) an earlier signer has not signed yet. In a round signed in
+// any order, who fills the first open slot it matches; specificSlot then
+// prefers one that names its organisation.
 func signerSlot(f casework.Finding, s casework.Signoff, who actor.Actor) (int, error) {
 	id := FindingWorkflowID(f.ID)
 	for _, sig := range s.Signatures {
@@ -203,6 +205,32 @@ func signerSlot(f casework.Finding, s casework.Signoff, who actor.Actor) (int, e
 	}
 	return 0, findingRefusal(f, ActionSignOff, ReasonNotASigner,
 		"%s: %s is none of the signers awaited: %s", id, who, signerNames(awaited(s)))
+}
+
+// versionSpecificSlot: in a round signed in any order, a signer whom
+// several open slots name fills the one that names its organisation, not
+// the first: a department that took a slot any committee member may fill
+// left its own slot open and the other department none (NOT_A_SIGNER),
+// and could not sign again. Asked only when the two slots differ.
+const versionSpecificSlot = "signoff-specific-slot"
+
+// specificSlot is, in a round signed in any order, the open slot that
+// names who's organisation among those who matches, or else the first it
+// matches (-1: none). An ordered round's slot is the next one.
+func specificSlot(s casework.Signoff, who actor.Actor) int {
+	first := -1
+	for i, signer := range s.Signers {
+		if signed(s, i) || !signer.Matches(who) {
+			continue
+		}
+		if s.Ordered || signer.Organisation != "" {
+			return i
+		}
+		if first < 0 {
+			first = i
+		}
+	}
+	return first
 }
 
 // checkSignOff refuses a sign-off the finding's state does not allow:
@@ -314,6 +342,10 @@ func (w *finding) signOff(ctx workflow.Context, in SignOffInput) error {
 	slot, err := signerSlot(w.row, so, in.Actor)
 	if err != nil {
 		return err
+	}
+	if specific := specificSlot(so, in.Actor); specific != slot &&
+		workflow.GetVersion(ctx, versionSpecificSlot, workflow.DefaultVersion, 1) >= 1 {
+		slot = specific
 	}
 	now := workflow.Now(ctx).UTC()
 	sig := casework.Signature{Signer: slot, Signed: in.Approve, Reason: in.Reason, EvidenceIDs: slices.Clone(in.EvidenceIDs),

@@ -554,3 +554,36 @@ func TestLastSignatureWaitsForReferrals(t *testing.T) {
 	require.Equal(t, FindingClosed, closed.state.Finding.Stage)
 	require.Equal(t, casework.ReferralNotFiled, closed.state.Finding.ClueReferrals[0].State)
 }
+
+// TestSignerFillsTheSlotNamingItsOrganisation: a round in any order that
+// any committee member and 省住房和城乡建设厅 sign: the department signs
+// first and fills its own slot, so the other department still signs and
+// the finding closes. A run from before versionSpecificSlot filled the
+// first slot it matched, and the other department was refused.
+func TestSignerFillsTheSlotNamingItsOrganisation(t *testing.T) {
+	rule := casework.SignoffRule{Kind: KindHazard, Severity: SeverityMajor, Signers: []casework.Signer{
+		{Role: actor.RoleCommittee}, {Role: actor.RoleCommittee, Organisation: "省住房和城乡建设厅"},
+	}}
+	for _, old := range []bool{false, true} {
+		h := newHarness(t)
+		if old {
+			h.env.OnGetVersion(versionSpecificSlot, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+		}
+		h.withSignoffRules(rule)
+		verified := h.verifiedAt()
+		dept := h.update(7*day, ActionSignOff, "s1", signOff("s1", department))
+		other := h.update(8*day, ActionSignOff, "s2", signOff("s2", otherDepartment))
+		wd := h.update(30*day, ActionWithdraw, "w1", WithdrawInput{Change: Change{RequestID: "w1", Actor: office}, Reason: "测试结束"})
+		h.run(newFinding(SeverityMajor))
+		requireDone(t, verified, dept)
+		if old {
+			require.Equal(t, 0, dept.state.Finding.Signoffs[0].Signatures[0].Signer, "the first slot it matched")
+			requireRefused(t, other, ReasonNotASigner)
+			requireDone(t, wd)
+			continue
+		}
+		require.Equal(t, 1, dept.state.Finding.Signoffs[0].Signatures[0].Signer, "its own slot")
+		requireDone(t, other)
+		require.Equal(t, FindingClosed, other.state.Finding.Stage, "closed: the withdrawal after it finds no run")
+	}
+}
