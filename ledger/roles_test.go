@@ -465,3 +465,25 @@ func TestAppRoleCannotMoveChainHeads(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, r.OK(), "%v", r.Problems)
 }
+
+// TestStartRefusesAnotherKey: a Store whose key opens nothing the ledger
+// sealed (another XUNCHA_TIP_KEY) is refused by CheckSecretsKey, naming
+// what it could not open; the right key, or a ledger with nothing sealed
+// yet, passes.
+func TestStartRefusesAnotherKey(t *testing.T) {
+	t.Parallel()
+	fx := setup(t)
+	require.NoError(t, fx.store.CheckSecretsKey(t.Context()), "nothing sealed yet")
+	fx.inspection(t, "i-1", "430100")
+	receiveTip(t, fx, "tip-1", "某企业夜间偷排")
+	require.NoError(t, fx.store.CheckSecretsKey(t.Context()))
+
+	right := fx.store.Secrets
+	other, err := tipcrypt.New(make([]byte, tipcrypt.KeySize))
+	require.NoError(t, err)
+	fx.store.Secrets = other
+	err = fx.store.CheckSecretsKey(t.Context())
+	require.ErrorContains(t, err, "does not open the content of tip tip-1")
+	require.ErrorIs(t, err, tipcrypt.ErrOpen)
+	fx.store.Secrets = right
+}

@@ -390,3 +390,34 @@ func (s *Store) QueuedDelivery(ctx context.Context, deliveryID string) (casework
 		Attempts: r.Attempts, NextAttemptAt: r.NextAttemptAt,
 	}, nil
 }
+
+// CheckSecretsKey opens the newest tip content and the newest webhook
+// secret the ledger holds sealed with Secrets: a server or worker started
+// with another key (XUNCHA_TIP_KEY) could read none of them, and would seal
+// everything new, plaintext webhook secrets at start included, under a key
+// the others do not have. It is refused before it does. A ledger with
+// nothing sealed yet takes any key.
+func (s *Store) CheckSecretsKey(ctx context.Context) error {
+	if s.Secrets == nil {
+		return nil
+	}
+	tip, found, err := optional(s.q.NewestSealedTip(ctx))
+	if err != nil {
+		return fmt.Errorf("reading a sealed tip: %w", err)
+	}
+	if found {
+		if _, err := s.Secrets.Open(tip.ContentSealed, tipContentAD(tip.ID)); err != nil {
+			return fmt.Errorf("the server key does not open the content of tip %s, sealed with the ledger's key: start with the key the ledger was written with (XUNCHA_TIP_KEY): %w", tip.ID, err)
+		}
+	}
+	wh, found, err := optional(s.q.NewestSealedWebhook(ctx))
+	if err != nil {
+		return fmt.Errorf("reading a sealed webhook secret: %w", err)
+	}
+	if found {
+		if _, err := s.Secrets.Open(wh.SecretSealed, webhookSecretAD(wh.ID)); err != nil {
+			return fmt.Errorf("the server key does not open the secret of webhook %s, sealed with the ledger's key: start with the key the ledger was written with (XUNCHA_TIP_KEY): %w", wh.ID, err)
+		}
+	}
+	return nil
+}

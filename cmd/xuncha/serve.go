@@ -159,6 +159,9 @@ func runWith(ctx context.Context, cfg *config, log *zap.Logger, store *ledger.St
 		return err
 	}
 	store.Secrets = sealer
+	if err := store.CheckSecretsKey(ctx); err != nil {
+		return err
+	}
 	if store.AuditHash, err = cfg.auditHash(); err != nil {
 		return err
 	}

@@ -36,3 +36,8 @@ UPDATE tips SET content_sealed = @content_sealed, content = NULL WHERE id = @id 
 
 -- name: CountPlaintextTips :one
 SELECT count(*)::int AS plaintext FROM tips WHERE content IS NOT NULL;
+
+-- name: NewestSealedTip :one
+-- NewestSealedTip is the newest tip whose content is sealed: what the key
+-- check at start opens (CheckSecretsKey).
+SELECT id, content_sealed FROM tips WHERE content_sealed IS NOT NULL ORDER BY created_at DESC, id DESC LIMIT 1;

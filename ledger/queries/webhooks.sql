@@ -80,3 +80,8 @@ WHERE delivery_id = @delivery_id AND status = 'PENDING';
 
 -- name: GetOutbox :one
 SELECT * FROM webhook_outbox WHERE delivery_id = @delivery_id;
+
+-- name: NewestSealedWebhook :one
+-- NewestSealedWebhook is the newest webhook whose secret is sealed: what
+-- the key check at start opens (CheckSecretsKey).
+SELECT id, secret_sealed FROM webhooks WHERE secret_sealed IS NOT NULL ORDER BY created_at DESC, id DESC LIMIT 1;

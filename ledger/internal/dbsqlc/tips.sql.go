@@ -182,6 +182,24 @@ func (q *Queries) LockTip(ctx context.Context, id string) (Tip, error) {
 	return i, err
 }
 
+const newestSealedTip = `-- name: NewestSealedTip :one
+SELECT id, content_sealed FROM tips WHERE content_sealed IS NOT NULL ORDER BY created_at DESC, id DESC LIMIT 1
+`
+
+type NewestSealedTipRow struct {
+	ID            string
+	ContentSealed []byte
+}
+
+// NewestSealedTip is the newest tip whose content is sealed: what the key
+// check at start opens (CheckSecretsKey).
+func (q *Queries) NewestSealedTip(ctx context.Context) (NewestSealedTipRow, error) {
+	row := q.db.QueryRow(ctx, newestSealedTip)
+	var i NewestSealedTipRow
+	err := row.Scan(&i.ID, &i.ContentSealed)
+	return i, err
+}
+
 const sealTipContent = `-- name: SealTipContent :exec
 UPDATE tips SET content_sealed = $1, content = NULL WHERE id = $2 AND content IS NOT NULL
 `

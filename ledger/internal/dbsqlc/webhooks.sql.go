@@ -336,6 +336,24 @@ func (q *Queries) LockPlaintextSecrets(ctx context.Context) ([]LockPlaintextSecr
 	return items, nil
 }
 
+const newestSealedWebhook = `-- name: NewestSealedWebhook :one
+SELECT id, secret_sealed FROM webhooks WHERE secret_sealed IS NOT NULL ORDER BY created_at DESC, id DESC LIMIT 1
+`
+
+type NewestSealedWebhookRow struct {
+	ID           string
+	SecretSealed []byte
+}
+
+// NewestSealedWebhook is the newest webhook whose secret is sealed: what
+// the key check at start opens (CheckSecretsKey).
+func (q *Queries) NewestSealedWebhook(ctx context.Context) (NewestSealedWebhookRow, error) {
+	row := q.db.QueryRow(ctx, newestSealedWebhook)
+	var i NewestSealedWebhookRow
+	err := row.Scan(&i.ID, &i.SecretSealed)
+	return i, err
+}
+
 const retryOutbox = `-- name: RetryOutbox :execrows
 UPDATE webhook_outbox
 SET next_attempt_at = now() + make_interval(secs => $1::float8), error = $2
