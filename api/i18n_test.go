@@ -21,30 +21,40 @@ import (
 // han matches a Chinese character.
 var han = regexp.MustCompile(`\p{Han}`)
 
+// askIn sends a REST request with Accept-Language lang ("" sends none)
+// and the Authorization header authorization ("" sends none), and decodes
+// the answer. It uses a client of its own: http.DefaultClient asks for
+// English (main_test.go).
+func (s *stack) askIn(lang, method, path, authorization string, body any) (*http.Response, map[string]any) {
+	s.t.Helper()
+	data, err := json.Marshal(body)
+	require.NoError(s.t, err)
+	req, err := http.NewRequest(method, s.BaseURL+path, bytes.NewReader(data))
+	require.NoError(s.t, err)
+	req.Header.Set("Content-Type", "application/json")
+	if authorization != "" {
+		req.Header.Set("Authorization", authorization)
+	}
+	if lang != "" {
+		req.Header.Set("Accept-Language", lang)
+	}
+	resp, err := (&http.Client{Transport: http.DefaultTransport}).Do(req)
+	require.NoError(s.t, err)
+	defer resp.Body.Close()
+	out := map[string]any{}
+	require.NoError(s.t, json.NewDecoder(resp.Body).Decode(&out))
+	return resp, out
+}
+
 // TestAnswersInChinese: the same bad request answers in Chinese by default
 // (no Accept-Language, or zh-CN) and in English with Accept-Language: en,
 // with the same code, reason and fields — through REST and through gRPC
 // metadata.
 func TestAnswersInChinese(t *testing.T) {
 	s := setup(t)
-	// A client of its own: http.DefaultClient asks for English (main_test.go).
-	plain := &http.Client{Transport: http.DefaultTransport}
 	ask := func(lang, method, path string, body any) (int, map[string]any) {
 		t.Helper()
-		data, err := json.Marshal(body)
-		require.NoError(t, err)
-		req, err := http.NewRequest(method, s.BaseURL+path, bytes.NewReader(data))
-		require.NoError(t, err)
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Authorization", s.authorization(office))
-		if lang != "" {
-			req.Header.Set("Accept-Language", lang)
-		}
-		resp, err := plain.Do(req)
-		require.NoError(t, err)
-		defer resp.Body.Close()
-		out := map[string]any{}
-		require.NoError(t, json.NewDecoder(resp.Body).Decode(&out))
+		resp, out := s.askIn(lang, method, path, s.authorization(office), body)
 		return resp.StatusCode, out
 	}
 	descriptions := func(body map[string]any) []string {
@@ -157,7 +167,7 @@ func TestAnswersInChinese(t *testing.T) {
 	require.NoError(t, err)
 	req.Header.Set("Content-Type", "text/plain")
 	req.Header.Set("Authorization", s.authorization(office))
-	resp, err := plain.Do(req)
+	resp, err := (&http.Client{Transport: http.DefaultTransport}).Do(req) // not DefaultClient: it asks for English
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	mediaType := map[string]any{}
@@ -173,27 +183,7 @@ func TestAnswersInChinese(t *testing.T) {
 // in Chinese by default and in English with Accept-Language: en.
 func TestRefusalsAtTheDoorInChinese(t *testing.T) {
 	s := setup(t)
-	plain := &http.Client{Transport: http.DefaultTransport} // http.DefaultClient asks for English
-	ask := func(lang, method, path, authorization string, body any) (*http.Response, map[string]any) {
-		t.Helper()
-		data, err := json.Marshal(body)
-		require.NoError(t, err)
-		req, err := http.NewRequest(method, s.BaseURL+path, bytes.NewReader(data))
-		require.NoError(t, err)
-		req.Header.Set("Content-Type", "application/json")
-		if authorization != "" {
-			req.Header.Set("Authorization", authorization)
-		}
-		if lang != "" {
-			req.Header.Set("Accept-Language", lang)
-		}
-		resp, err := plain.Do(req)
-		require.NoError(t, err)
-		defer resp.Body.Close()
-		out := map[string]any{}
-		require.NoError(t, json.NewDecoder(resp.Body).Decode(&out))
-		return resp, out
-	}
+	ask := s.askIn
 	plan := inspectionBody("door-1")
 	_, first := ask("", http.MethodPost, "/v1/inspections", s.authorization(office), plan)
 	require.NotEmpty(t, first["id"], "%v", first)
