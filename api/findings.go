@@ -71,6 +71,11 @@ func (s *FindingServer) RecordFinding(ctx context.Context, req *xunchav1.RecordF
 	if req.GetInspectionId() == "" {
 		return nil, derrors.Invalid("inspection_id", "must not be empty")
 	}
+	if strings.HasPrefix(req.GetRequestId(), tipFindingPrefix) && !fromTriage(ctx) {
+		// Else a finding recorded first under a tip's key would be the one
+		// that tip's triage is answered with (TriageTip).
+		return nil, derrors.Invalid("request_id", "must not begin with %q: a tip's triage records its finding under that prefix", tipFindingPrefix)
+	}
 	// A team records findings of its own inspections only, an observer none.
 	if who, err = reachAs(ctx, s.Ledger, who, casework.SubjectInspection, req.GetInspectionId(), func(as actor.Actor) error {
 		return workflows.FindingMachine.CheckRole("record", as)

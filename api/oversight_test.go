@@ -484,3 +484,58 @@ func TestTipContentNeverStoredInPlaintext(t *testing.T) {
 		require.Empty(t, mentions(texts, form), "the database holds %q", form)
 	}
 }
+
+// TestTriageIsTheTipsOnce: a triage's answer holds the tip's content, so it
+// is a read, recorded like any other; a tip already triaged into a finding
+// answers only the request that did it (its retry), and refuses another
+// without its content; nobody can record a finding under the key a tip's
+// triage uses, to have the triage linked to it; a tip is received on a day
+// that has come.
+func TestTriageIsTheTipsOnce(t *testing.T) {
+	s := setup(t)
+	inspectionID := s.createInspection()
+	code, tip := s.do("POST", "/v1/inspections/"+inspectionID+"/tips", &member, map[string]any{
+		"request_id": rid(t, "tip"), "channel": "LETTER", "received_on": today().String(), "content": "某企业夜间偷排废水。"})
+	require.Equal(t, http.StatusOK, code, "%v", tip)
+	tipID := tip["id"].(string)
+
+	// Squatting the triage's key is refused.
+	squat := findingBody("tip-"+tipID, "GENERAL", s.evidence("unrelated "+t.Name()))
+	squat["title"] = "无关的问题"
+	code, body := s.do("POST", "/v1/inspections/"+inspectionID+"/findings", &member, squat)
+	require.Equal(t, http.StatusBadRequest, code, "%v", body)
+	require.Contains(t, violationRule(body, "request_id"), `must not begin with "tip-"`)
+
+	start := time.Now().Add(-time.Second)
+	ev := s.evidence("scan of the letter of " + t.Name())
+	findingReq := findingBody("ignored", "GENERAL", ev)
+	delete(findingReq, "request_id")
+	triage := map[string]any{"request_id": rid(t, "t1"), "finding": findingReq}
+	code, triaged := s.do("POST", "/v1/tips/"+tipID+":triage", &teamLeader, triage)
+	require.Equal(t, http.StatusOK, code, "%v", triaged)
+	require.Equal(t, "某企业夜间偷排废水。", triaged["content"])
+	code, finding := s.do("GET", "/v1/findings/"+triaged["finding_id"].(string), &office, nil)
+	require.Equal(t, http.StatusOK, code, "%v", finding)
+	require.Equal(t, findingReq["title"], finding["title"], "the triage's own finding")
+	code, retried := s.do("POST", "/v1/tips/"+tipID+":triage", &teamLeader, triage)
+	require.Equal(t, http.StatusOK, code, "%v", retried)
+	require.Equal(t, triaged["finding_id"], retried["finding_id"])
+
+	other := map[string]any{"request_id": rid(t, "t2"), "finding": findingReq}
+	code, refused := s.do("POST", "/v1/tips/"+tipID+":triage", &office, other)
+	require.Equal(t, http.StatusConflict, code, "%v", refused)
+	require.NotContains(t, refused, "content")
+
+	var reads int
+	for _, r := range s.accessRecords(start) {
+		if r.Action == "/xuncha.v1.TipService/TriageTip" && r.Resource == "tips/"+tipID && r.Outcome == ledger.AccessRead {
+			reads++
+		}
+	}
+	require.Equal(t, 2, reads, "the triage and its retry, each a read of the content")
+
+	code, body = s.do("POST", "/v1/inspections/"+inspectionID+"/tips", &member, map[string]any{
+		"request_id": rid(t, "ahead"), "channel": "LETTER", "received_on": today().AddDays(1).String(), "content": "x"})
+	require.Equal(t, http.StatusBadRequest, code, "%v", body)
+	require.Contains(t, violationRule(body, "received_on"), "must not be after today")
+}

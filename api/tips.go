@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/proto"
@@ -64,8 +65,10 @@ func (s *TipServer) ReceiveTip(ctx context.Context, req *xunchav1.ReceiveTipRequ
 	if !slices.Contains(ledger.TipChannels, req.GetChannel()) {
 		v.Add("channel", "must be one of %s", strings.Join(ledger.TipChannels, ", "))
 	}
-	if _, err := calendar.ParseDate(req.GetReceivedOn()); err != nil {
+	if d, err := calendar.ParseDate(req.GetReceivedOn()); err != nil {
 		v.Add("received_on", "must be a date YYYY-MM-DD")
+	} else if today := calendar.DateOf(time.Now()); d.After(today) {
+		v.Add("received_on", "must not be after today (%s): record a tip once it has arrived", today)
 	}
 	v.RequireText("content", req.GetContent(), 20000)
 	if r := req.GetReporter(); r != nil {
@@ -215,7 +218,16 @@ func (s *TipServer) TriageTip(ctx context.Context, req *xunchav1.TriageTipReques
 	} else {
 		switch t.Stage {
 		case ledger.TipFinding:
-			return tipProto(t), nil // already decided so: a retry
+			// This request's retry is answered; another is refused, and
+			// reads nothing.
+			if mine, err := s.triagedBy(ctx, t.ID, triage.EventKey); err != nil || !mine {
+				if err == nil {
+					err = derrors.StageError{Reason: "STAGE_NOT_ALLOWED", Subject: "tip/" + t.ID, Action: "triage", Stage: t.Stage}.
+						Says("tip %q is already FINDING (%s): it was triaged before", t.ID, t.FindingID)
+				}
+				return nil, err
+			}
+			return s.triaged(ctx, t)
 		case ledger.TipDismissed:
 			return nil, derrors.StageError{Reason: "STAGE_NOT_ALLOWED", Subject: "tip/" + t.ID, Action: "triage", Stage: t.Stage}.
 				Says("tip %q is already DISMISSED: it was triaged before", t.ID)
@@ -224,9 +236,9 @@ func (s *TipServer) TriageTip(ctx context.Context, req *xunchav1.TriageTipReques
 			return nil, errors.New("tips: no finding service configured")
 		}
 		freq := proto.Clone(req.GetFinding()).(*xunchav1.RecordFindingRequest)
-		freq.RequestId = "tip-" + t.ID
+		freq.RequestId = tipFindingPrefix + t.ID
 		freq.InspectionId = t.InspectionID
-		f, err := s.Findings.RecordFinding(ctx, freq)
+		f, err := s.Findings.RecordFinding(context.WithValue(ctx, triageKey{}, true), freq)
 		if err != nil {
 			return nil, underField("finding", err)
 		}
@@ -237,7 +249,36 @@ func (s *TipServer) TriageTip(ctx context.Context, req *xunchav1.TriageTipReques
 		return nil, err
 	}
 	logging.Ctx(ctx, s.Log).Info("tip triaged", zap.String("tip", stored.ID))
-	return tipProto(stored), nil
+	return s.triaged(ctx, stored)
+}
+
+// tipFindingPrefix begins the request_id under which a tip's triage
+// records the finding it becomes ("tip-<tip id>"); a client may not use it.
+const tipFindingPrefix = "tip-"
+
+// triageKey marks the context of the finding a triage records.
+type triageKey struct{}
+
+// fromTriage tells whether ctx is a triage's, recording its finding.
+func fromTriage(ctx context.Context) bool { v, _ := ctx.Value(triageKey{}).(bool); return v }
+
+// triagedBy tells whether the triage of tip id was made by the request
+// whose event key is key (its retry), not by another.
+func (s *TipServer) triagedBy(ctx context.Context, id, key string) (bool, error) {
+	events, err := s.Ledger.Events(ctx, ledger.SubjectTip, id)
+	if err != nil {
+		return false, err
+	}
+	return slices.ContainsFunc(events, func(e casework.Event) bool { return e.Key == key }), nil
+}
+
+// triaged answers a triage with the tip, its content included: a read of
+// the content like any other, recorded first (api/access.go).
+func (s *TipServer) triaged(ctx context.Context, t ledger.Tip) (*xunchav1.Tip, error) {
+	if err := recordRead(ctx, s.Ledger, xunchav1.TipService_TriageTip_FullMethodName, "tips/"+t.ID, remoteOf(ctx), nil); err != nil {
+		return nil, err
+	}
+	return tipProto(t), nil
 }
 
 // underField names a nested request's field violations from the outer

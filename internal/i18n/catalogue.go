@@ -455,6 +455,9 @@ var zh = map[string]string{
 	"the identity provider's discovery document names no key set (jwks_uri)":                                    "身份提供方的发现文档未指明密钥集（jwks_uri）",
 	"the identity provider's keys could not be fetched; retry later":                                            "无法获取身份提供方的密钥；请稍后重试",
 	"the request did not complete within %s (the workflow service or its worker is busy or down); retry later with the same request_id: a retry is safe and does not repeat a change already made": "请求未在 %s 内完成（工作流服务或其执行者繁忙或不可用）；请稍后以同一 request_id 重试：重试是安全的，不会重复已做的变更",
-	"this path does not take %s; it takes %s":                                  "此路径不接受 %s 方法；可用：%s",
-	"is not a parameter of this request: check its name against /openapi.json": "不是此请求的参数：请对照 /openapi.json 检查参数名",
+	"this path does not take %s; it takes %s":                                      "此路径不接受 %s 方法；可用：%s",
+	"is not a parameter of this request: check its name against /openapi.json":     "不是此请求的参数：请对照 /openapi.json 检查参数名",
+	"must not begin with %q: a tip's triage records its finding under that prefix": "不能以 %q 开头：举报分办以此前缀记录其转成的问题",
+	"must not be after today (%s): record a tip once it has arrived":               "不能晚于今天（%s）：举报收到后再登记",
+	"tip %q is already FINDING (%s): it was triaged before":                        "举报 %q 已转为问题（%s）：此前已分办",
 }
