@@ -374,6 +374,12 @@ func (r ledgerRunner) routeReferral(ctx workflow.Context, in activities.RouteRef
 	return res.Route, nil
 }
 
+// versionRouteReceiverOpen: a referral that confirms the routing table's
+// receiver is refused, as one naming it is, while a referral to that
+// receiver is not settled; before it, confirming the route gave the body a
+// second open referral of the clue. Asked only then.
+const versionRouteReceiverOpen = "route-receiver-open"
+
 // referClue routes the clue, records the referral and starts the receipt's
 // ladder.
 func (w *finding) referClue(ctx workflow.Context, in ReferClueInput) error {
@@ -389,6 +395,15 @@ func (w *finding) referClue(ctx workflow.Context, in ReferClueInput) error {
 	receiver, days, err := chooseReceiver(w.row, in, route, key)
 	if err != nil {
 		return err
+	}
+	// The validator checks a receiver the office names; the route's is
+	// known only now.
+	if i := slices.IndexFunc(w.row.ClueReferrals, func(r casework.ClueReferral) bool {
+		return r.Receiver == receiver && !casework.ReferralSettled(r.State)
+	}); i >= 0 && workflow.GetVersion(ctx, versionRouteReceiverOpen, workflow.DefaultVersion, 1) >= 1 {
+		r := w.row.ClueReferrals[i]
+		return findingRefusal(w.row, ActionReferClue, ReasonReferralOpen,
+			"%s: referral %d to %s is not settled yet", FindingWorkflowID(w.row.ID), r.Seq, r.Receiver)
 	}
 	now := workflow.Now(ctx).UTC()
 	rule := deadline.ReferralReceipt(calendar.DateOf(workflow.Now(ctx)).String(), days)

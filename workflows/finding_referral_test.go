@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/xuncha/xuncha/activities"
 	"github.com/xuncha/xuncha/casework"
@@ -334,4 +335,36 @@ func TestReferralReceiptFollowsTheCalendar(t *testing.T) {
 		StepReferralReminder:       "2026-03-07 00:00",
 		StepReferralUnacknowledged: "2026-03-12 00:00",
 	})
+}
+
+// TestRouteConfirmedKeepsOneOpenReferralPerReceiver: the commission holds
+// an acknowledged referral of the clue; a second one that confirms the
+// routing table's receiver (the same commission, not named) is refused as
+// one naming it is. A run from before versionRouteReceiverOpen accepted it.
+func TestRouteConfirmedKeepsOneOpenReferralPerReceiver(t *testing.T) {
+	for _, old := range []bool{false, true} {
+		h := newHarness(t)
+		if old {
+			h.env.OnGetVersion(versionRouteReceiverOpen, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+		}
+		h.withRoutes(cityDisciplineRoute)
+		h.clueReferredAt()
+		first := h.update(4*time.Hour, ActionReferClue, "k1", referClue("k1"))
+		ack := h.update(day, ActionAcknowledgeReferral, "a1", AcknowledgeReferralInput{Change: Change{RequestID: "a1", Actor: commission}, ReceiptNumber: "长纪回〔2026〕12号"})
+		named := referClue("k2")
+		named.Receiver = cityDisciplineRoute.Receiver
+		byName := h.update(2*day, ActionReferClue, "k2", named)
+		byRoute := h.update(2*day+time.Hour, ActionReferClue, "k3", referClue("k3"))
+		wd := h.update(30*day, ActionWithdraw, "w1", WithdrawInput{Change: Change{RequestID: "w1", Actor: office}, Reason: "测试结束"})
+		h.run(newFinding(""))
+		requireDone(t, first, ack, wd)
+		requireReason(t, derrors.FromTemporal(byName.rejected), ReasonReferralOpen)
+		if old {
+			require.NoError(t, byRoute.failed)
+			require.Len(t, byRoute.state.Finding.ClueReferrals, 2, "the old run's second open referral")
+			continue
+		}
+		requireReason(t, derrors.FromTemporal(byRoute.failed), ReasonReferralOpen)
+		require.Len(t, wd.state.Finding.ClueReferrals, 1)
+	}
 }
