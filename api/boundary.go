@@ -353,6 +353,11 @@ func (r stringRule) check(s string) i18n.Text {
 			return i18n.T("must not contain control characters (found %s at character %d)", codePoint(c), n)
 		case isBidiControl(c):
 			return i18n.T("must not contain bidirectional formatting characters (found %s at character %d)", codePoint(c), n)
+		case r.kind != text && unicode.Is(unicode.Cf, c):
+			// Zero-width spaces and joiners, soft hyphens, byte-order
+			// marks: "长沙市纪委监委\u200B" shows as the commission's name
+			// and matches no token's organisation.
+			return i18n.T("must not contain invisible formatting characters (found %s at character %d)", codePoint(c), n)
 		case c == 0xFFFE || c == 0xFFFF:
 			return i18n.T("must not contain Unicode noncharacters (found %s at character %d)", codePoint(c), n)
 		case r.kind == identifier && unicode.IsSpace(c):

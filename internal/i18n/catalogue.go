@@ -460,4 +460,5 @@ var zh = map[string]string{
 	"must not begin with %q: a tip's triage records its finding under that prefix": "不能以 %q 开头：举报分办以此前缀记录其转成的问题",
 	"must not be after today (%s): record a tip once it has arrived":               "不能晚于今天（%s）：举报收到后再登记",
 	"tip %q is already FINDING (%s): it was triaged before":                        "举报 %q 已转为问题（%s）：此前已分办",
+	"must not contain invisible formatting characters (found %s at character %d)":  "不得包含不可见的格式字符（第 %[2]d 个字符为 %[1]s）",
 }
