@@ -491,8 +491,12 @@ func TestLaterAnchorsDoNotLaunderARewrittenTail(t *testing.T) {
 		Kind: ledger.ProblemAnchorMismatch, Table: "events", RowID: fx.chainIDs(t, "f-1")[5], Chain: "finding/f-1", Seq: 5})
 	require.Contains(t, r.Problems[0].Detail, "anchor 1 recorded hash")
 	require.Len(t, r.Problems, 1, "%v", r.Problems)
-	// The same for that subject alone.
+	// The same for that subject alone, and for the chains written since
+	// the first anchor.
 	r = fx.verify(t, ledger.VerifyOptions{Subject: "finding/f-1"})
 	require.Len(t, r.Problems, 1, "%v", r.Problems)
 	require.True(t, fx.verify(t, ledger.VerifyOptions{Subject: "finding/f-2"}).OK())
+	r = fx.verify(t, ledger.VerifyOptions{Since: fx.anchor.TakenAt})
+	require.Len(t, r.Problems, 1, "%v", r.Problems)
+	require.Equal(t, "finding/f-1", r.Problems[0].Chain)
 }

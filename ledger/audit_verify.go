@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"runtime"
 	"slices"
 	"strings"
@@ -448,15 +449,29 @@ func (c *chainCheck) end() {
 // removed or rewritten, its head row made to match, would pass as soon as
 // the next anchor had recorded the chain where it now ends.
 func (v *verifier) lostAnchored(ctx context.Context, q *dbsqlc.Queries) error {
-	rows, err := q.LostAnchoredPositions(ctx, dbsqlc.LostAnchoredPositionsParams{OnlyType: v.onlyType, OnlyID: v.onlyID})
+	var rows []dbsqlc.LostAnchoredPositionsRow
+	var err error
+	if v.since == nil {
+		rows, err = q.LostAnchoredPositions(ctx, dbsqlc.LostAnchoredPositionsParams{OnlyType: v.onlyType, OnlyID: v.onlyID})
+	} else {
+		// Only the chains written since: each read through its index.
+		var of dbsqlc.LostAnchoredPositionsOfParams
+		for _, k := range slices.SortedFunc(maps.Keys(v.since), compareKeys) {
+			if (v.onlyType == "" || k.typ == v.onlyType) && (v.onlyID == "" || k.id == v.onlyID) {
+				of.SubjectTypes, of.SubjectIds = append(of.SubjectTypes, k.typ), append(of.SubjectIds, k.id)
+			}
+		}
+		var found []dbsqlc.LostAnchoredPositionsOfRow
+		found, err = q.LostAnchoredPositionsOf(ctx, of)
+		for _, r := range found {
+			rows = append(rows, dbsqlc.LostAnchoredPositionsRow(r))
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("reading the positions anchors recorded: %w", err)
 	}
 	for _, r := range rows {
 		k := chainKey{typ: r.SubjectType, id: r.SubjectID}
-		if v.since != nil && !v.since[k] {
-			continue
-		}
 		if newest, ok := v.anchored[k]; ok && newest.seq == r.Seq && newest.anchorSeq == r.AnchorSeq {
 			continue // the newest: the chain's own check reported it
 		}

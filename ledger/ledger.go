@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"regexp"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -206,6 +207,9 @@ func Migrate(ctx context.Context, url string, opts MigrateOptions) (MigrateResul
 // CREATE INDEX CONCURRENTLY leaves when it is interrupted (a lost
 // connection, a cancelled command). Its IF NOT EXISTS would skip the
 // index when the migration runs again, and an invalid index is never used.
+// The copies an interrupted REINDEX CONCURRENTLY leaves (<name>_ccnew,
+// <name>_ccold) are dropped instead: rebuilt, they would be a second index
+// every write keeps.
 func repairInvalidIndexes(ctx context.Context, conn *pgx.Conn) ([]string, error) {
 	rows, err := conn.Query(ctx, `SELECT c.relname FROM pg_index i
 		JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -220,13 +224,25 @@ func repairInvalidIndexes(ctx context.Context, conn *pgx.Conn) ([]string, error)
 	if len(names) == 0 {
 		return nil, nil
 	}
+	var rebuilt []string
 	for _, name := range names {
+		if reindexLeftover.MatchString(name) {
+			if _, err := conn.Exec(ctx, "DROP INDEX CONCURRENTLY IF EXISTS "+pgx.Identifier{name}.Sanitize()); err != nil {
+				return nil, fmt.Errorf("dropping index %s, left over by an interrupted rebuild: %w", name, ownerHint(err))
+			}
+			continue
+		}
 		if _, err := conn.Exec(ctx, "REINDEX INDEX CONCURRENTLY "+pgx.Identifier{name}.Sanitize()); err != nil {
 			return nil, fmt.Errorf("rebuilding index %s, left invalid by an interrupted migration: %w", name, ownerHint(err))
 		}
+		rebuilt = append(rebuilt, name)
 	}
-	return names, nil
+	return rebuilt, nil
 }
+
+// reindexLeftover matches the names PostgreSQL gives the copies a REINDEX
+// CONCURRENTLY builds and drops (events_evidence_ccnew, …_ccold1).
+var reindexLeftover = regexp.MustCompile(`_cc(new|old)[0-9]*$`)
 
 // ownerHint adds what to do to a migration refused for lack of privilege:
 // migrations run as the ledger's owner.

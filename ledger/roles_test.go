@@ -425,15 +425,26 @@ func TestMigrateRebuildsAnInvalidIndex(t *testing.T) {
 		return ok
 	}
 	require.True(t, valid())
-	// What an interrupted CREATE INDEX CONCURRENTLY leaves.
-	_, err = conn.Exec(t.Context(), `UPDATE pg_index SET indisvalid = false WHERE indexrelid = 'events_evidence'::regclass`)
-	require.NoError(t, err)
+	// What an interrupted CREATE INDEX CONCURRENTLY leaves; and the copy an
+	// interrupted REINDEX CONCURRENTLY leaves, which is dropped, not made a
+	// second index every write keeps.
+	for _, sql := range []string{
+		`UPDATE pg_index SET indisvalid = false WHERE indexrelid = 'events_evidence'::regclass`,
+		`CREATE INDEX events_evidence_ccnew ON events USING gin (evidence jsonb_path_ops)`,
+		`UPDATE pg_index SET indisvalid = false WHERE indexrelid = 'events_evidence_ccnew'::regclass`,
+	} {
+		_, err = conn.Exec(t.Context(), sql)
+		require.NoError(t, err, sql)
+	}
 	require.False(t, valid())
 
 	res, err := ledger.Migrate(t.Context(), fx.ownerURL, ledger.MigrateOptions{AppRole: testenv.AppRole, AppPassword: "ignored", Sealer: fx.store.Secrets})
 	require.NoError(t, err)
 	require.Equal(t, []string{"events_evidence"}, res.IndexesRebuilt)
 	require.True(t, valid())
+	var leftovers int
+	require.NoError(t, conn.QueryRow(t.Context(), `SELECT count(*) FROM pg_class WHERE relname = 'events_evidence_ccnew'`).Scan(&leftovers))
+	require.Zero(t, leftovers, "the leftover copy is dropped")
 }
 
 // TestAppRoleCannotMoveChainHeads: the application role updates chain
@@ -486,4 +497,14 @@ func TestStartRefusesAnotherKey(t *testing.T) {
 	require.ErrorContains(t, err, "does not open the content of tip tip-1")
 	require.ErrorIs(t, err, tipcrypt.ErrOpen)
 	fx.store.Secrets = right
+
+	// xuncha migrate seals no plaintext tip under another key.
+	require.NoError(t, fx.exec(t, `INSERT INTO tips (id, request_id, inspection_id, channel, received_on, content, stage, received_by)
+		VALUES ('tip-old', 'req-old', 'i-1', 'LETTER', '2026-03-01', '明文', 'RECEIVED', $1)`, mustJSON(t, office)))
+	_, err = ledger.Migrate(t.Context(), fx.ownerURL, ledger.MigrateOptions{AppRole: testenv.AppRole, Sealer: other})
+	require.ErrorIs(t, err, tipcrypt.ErrOpen)
+	require.Contains(t, fx.rawTip(t, "tip-old"), "明文", "left as it was")
+	res, err := ledger.Migrate(t.Context(), fx.ownerURL, ledger.MigrateOptions{AppRole: testenv.AppRole, Sealer: right})
+	require.NoError(t, err)
+	require.Equal(t, 1, res.TipsSealed)
 }

@@ -298,6 +298,11 @@ func (s *Store) TriageTip(ctx context.Context, id string, tr TipTriage) (Tip, er
 // owner do so). It returns how many it sealed; without a sealer, any such
 // tip is an error saying what to do.
 func sealTipContent(ctx context.Context, conn *pgx.Conn, sealer SecretSealer) (int, error) {
+	// Under another key than what is sealed already, the tips sealed now
+	// could never be read with the ledger's key.
+	if err := checkSecretsKey(ctx, queries(conn), sealer); err != nil {
+		return 0, err
+	}
 	var n int
 	err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
 		q := queries(tx)

@@ -398,24 +398,30 @@ func (s *Store) QueuedDelivery(ctx context.Context, deliveryID string) (casework
 // the others do not have. It is refused before it does. A ledger with
 // nothing sealed yet takes any key.
 func (s *Store) CheckSecretsKey(ctx context.Context) error {
-	if s.Secrets == nil {
+	return checkSecretsKey(ctx, s.q, s.Secrets)
+}
+
+// checkSecretsKey is CheckSecretsKey for sealer, reading with q (the
+// Store's, or xuncha migrate's connection before it seals tips).
+func checkSecretsKey(ctx context.Context, q *dbsqlc.Queries, sealer SecretSealer) error {
+	if sealer == nil {
 		return nil
 	}
-	tip, found, err := optional(s.q.NewestSealedTip(ctx))
+	tip, found, err := optional(q.NewestSealedTip(ctx))
 	if err != nil {
 		return fmt.Errorf("reading a sealed tip: %w", err)
 	}
 	if found {
-		if _, err := s.Secrets.Open(tip.ContentSealed, tipContentAD(tip.ID)); err != nil {
+		if _, err := sealer.Open(tip.ContentSealed, tipContentAD(tip.ID)); err != nil {
 			return fmt.Errorf("the server key does not open the content of tip %s, sealed with the ledger's key: start with the key the ledger was written with (XUNCHA_TIP_KEY): %w", tip.ID, err)
 		}
 	}
-	wh, found, err := optional(s.q.NewestSealedWebhook(ctx))
+	wh, found, err := optional(q.NewestSealedWebhook(ctx))
 	if err != nil {
 		return fmt.Errorf("reading a sealed webhook secret: %w", err)
 	}
 	if found {
-		if _, err := s.Secrets.Open(wh.SecretSealed, webhookSecretAD(wh.ID)); err != nil {
+		if _, err := sealer.Open(wh.SecretSealed, webhookSecretAD(wh.ID)); err != nil {
 			return fmt.Errorf("the server key does not open the secret of webhook %s, sealed with the ledger's key: start with the key the ledger was written with (XUNCHA_TIP_KEY): %w", wh.ID, err)
 		}
 	}

@@ -12,6 +12,11 @@
 --     gone (the access log's own trigger keeps 180 days).
 -- Forward-only.
 
+-- CREATE TRIGGER locks the table every event and access record writes;
+-- behind a long transaction it would hold up every write while it waits:
+-- give up instead, and let `xuncha migrate` be run again.
+SET LOCAL lock_timeout = '5s';
+
 CREATE FUNCTION guard_chain_head() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   IF pg_has_role(current_user, (SELECT relowner FROM pg_class WHERE oid = TG_RELID), 'USAGE') THEN
@@ -20,7 +25,7 @@ BEGIN
   IF TG_OP = 'DELETE' THEN
     IF OLD.subject_type = 'access' AND NOT EXISTS (
          SELECT 1 FROM access_log a
-         WHERE a.day::text = left(OLD.subject_id, 10) AND a.chain = substr(OLD.subject_id, 12)) THEN
+         WHERE a.day = left(OLD.subject_id, 10)::date AND a.chain = substr(OLD.subject_id, 12)) THEN
       RETURN OLD;
     END IF;
     RAISE EXCEPTION 'the head of chain %/% may not be deleted: only those of access days already pruned', OLD.subject_type, OLD.subject_id

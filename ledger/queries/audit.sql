@@ -187,3 +187,17 @@ WHERE x.subject_type <> 'access'
   AND (@only_id::text = '' OR x.subject_id = @only_id::text)
   AND (e.id IS NULL OR e.hash IS DISTINCT FROM x.hash)
 ORDER BY x.subject_type, x.subject_id, x.seq, a.seq;
+
+-- name: LostAnchoredPositionsOf :many
+-- LostAnchoredPositionsOf is LostAnchoredPositions for the chains given
+-- (verification since an instant): their events are read through the
+-- chain's index, not scanned.
+SELECT a.seq AS anchor_seq, x.subject_type, x.subject_id, x.seq, x.hash,
+       e.id AS row_id, e.hash AS row_hash
+FROM (SELECT unnest(@subject_types::text[]) AS subject_type, unnest(@subject_ids::text[]) AS subject_id) c
+JOIN audit_anchor_entries x ON x.subject_type = c.subject_type AND x.subject_id = c.subject_id
+JOIN audit_anchors a ON a.id = x.anchor_id
+LEFT JOIN events e ON e.subject_type = x.subject_type AND e.subject_id = x.subject_id AND e.seq = x.seq
+WHERE x.subject_type <> 'access'
+  AND (e.id IS NULL OR e.hash IS DISTINCT FROM x.hash)
+ORDER BY x.subject_type, x.subject_id, x.seq, a.seq;

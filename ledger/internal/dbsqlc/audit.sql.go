@@ -463,6 +463,64 @@ func (q *Queries) LostAnchoredPositions(ctx context.Context, arg LostAnchoredPos
 	return items, nil
 }
 
+const lostAnchoredPositionsOf = `-- name: LostAnchoredPositionsOf :many
+SELECT a.seq AS anchor_seq, x.subject_type, x.subject_id, x.seq, x.hash,
+       e.id AS row_id, e.hash AS row_hash
+FROM (SELECT unnest($1::text[]) AS subject_type, unnest($2::text[]) AS subject_id) c
+JOIN audit_anchor_entries x ON x.subject_type = c.subject_type AND x.subject_id = c.subject_id
+JOIN audit_anchors a ON a.id = x.anchor_id
+LEFT JOIN events e ON e.subject_type = x.subject_type AND e.subject_id = x.subject_id AND e.seq = x.seq
+WHERE x.subject_type <> 'access'
+  AND (e.id IS NULL OR e.hash IS DISTINCT FROM x.hash)
+ORDER BY x.subject_type, x.subject_id, x.seq, a.seq
+`
+
+type LostAnchoredPositionsOfParams struct {
+	SubjectTypes []string
+	SubjectIds   []string
+}
+
+type LostAnchoredPositionsOfRow struct {
+	AnchorSeq   int64
+	SubjectType string
+	SubjectID   string
+	Seq         int64
+	Hash        []byte
+	RowID       *int64
+	RowHash     []byte
+}
+
+// LostAnchoredPositionsOf is LostAnchoredPositions for the chains given
+// (verification since an instant): their events are read through the
+// chain's index, not scanned.
+func (q *Queries) LostAnchoredPositionsOf(ctx context.Context, arg LostAnchoredPositionsOfParams) ([]LostAnchoredPositionsOfRow, error) {
+	rows, err := q.db.Query(ctx, lostAnchoredPositionsOf, arg.SubjectTypes, arg.SubjectIds)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []LostAnchoredPositionsOfRow{}
+	for rows.Next() {
+		var i LostAnchoredPositionsOfRow
+		if err := rows.Scan(
+			&i.AnchorSeq,
+			&i.SubjectType,
+			&i.SubjectID,
+			&i.Seq,
+			&i.Hash,
+			&i.RowID,
+			&i.RowHash,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const markAnchored = `-- name: MarkAnchored :exec
 INSERT INTO audit_anchored_heads (subject_type, subject_id, seq)
 SELECT unnest($1::text[]), unnest($2::text[]), unnest($3::bigint[])
