@@ -252,6 +252,26 @@ func (c *Calendar) IsWorkingDay(d Date) (bool, error) {
 	return info.working(), nil
 }
 
+// NextWorkingDay returns d when it is a working day, else the first
+// working day after it, with why d is a rest day (the holiday's name, or
+// "weekend"; reasonZH in Chinese). A year without data yields an error
+// matching ErrNoData.
+func (c *Calendar) NextWorkingDay(d Date) (next Date, reason, reasonZH string, err error) {
+	if !d.IsValid() {
+		return d, "", "", invalidArgument("date", "date", "must be a valid date")
+	}
+	info, _, err := c.classify(d)
+	if err != nil || info.working() {
+		return d, "", "", err
+	}
+	reason, reasonZH = info.reason(), info.reasonZH()
+	for next = d.AddDays(1); ; next = next.AddDays(1) {
+		if info, _, err = c.classify(next); err != nil || info.working() {
+			return next, reason, reasonZH, err
+		}
+	}
+}
+
 func invalidArgument(subject, field, rule string) error {
 	return &ValidationError{Subject: subject, Violations: []FieldViolation{{Field: field, Rule: rule, RuleZH: i18n.Zh(rule)}}}
 }

@@ -64,6 +64,14 @@ func TestResolveRules(t *testing.T) {
 			due: "2024-02-29", line: "February has no 31st",
 		},
 		{
+			// Civil Code art. 203, as for the statutory limit: no step
+			// falls while the unit's office is closed for the holiday.
+			name: "office limit on a holiday", rule: deadline.Rectification("feedback_received_on", "2026-09-01", "2026-10-03"),
+			due:     "2026-10-08",
+			summary: "due 2026-10-08: set by the office, within the statutory limit of 2026-10-08",
+			line:    "2026-10-03, the day set, is a rest day (National Day); the limit ends on the next working day 2026-10-08 (Civil Code art. 203)",
+		},
+		{
 			name: "office limit within the month", rule: deadline.Rectification("feedback_received_on", "2026-09-01", "2026-09-20"),
 			due:     "2026-09-20",
 			summary: "due 2026-09-20: set by the office, within the statutory limit of 2026-10-08",
@@ -365,4 +373,17 @@ func TestResolveExplainsInChinese(t *testing.T) {
 	require.Equal(t, "2026-09-21 截止：由省安委办确定，在法定期限 2026-10-08 之内", zh[0])
 	require.Equal(t, "2026-10-08 截止：2026-09-01 之后 1 个月", zh[1])
 	require.Len(t, zh, len(res.Deadline.Explanation), "a Chinese line for each English one")
+}
+
+// TestOfficeLimitOnARestDayExplainedInChinese: the move to the next
+// working day is said in both languages, line for line.
+func TestOfficeLimitOnARestDayExplainedInChinese(t *testing.T) {
+	t.Parallel()
+	res, err := deadline.Resolve(calendar.Builtin(), casework.DefaultEscalationPolicy(),
+		deadline.Rectification("feedback_received_on", "2026-09-01", "2026-10-03"))
+	require.NoError(t, err)
+	require.Equal(t, "2026-10-08", res.Deadline.Due.String())
+	zh := res.Deadline.ExplanationZH
+	require.Equal(t, "所定日期 2026-10-03 为休息日（国庆节），期限顺延至其后第一个工作日 2026-10-08（民法典第二百零三条）", zh[1])
+	require.Len(t, zh, len(res.Deadline.Explanation))
 }

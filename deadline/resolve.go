@@ -56,19 +56,32 @@ func Resolve(cal *calendar.Calendar, policy casework.EscalationPolicy, rule Rule
 		case !due.After(from):
 			return Resolved{}, derrors.Invalid(dueField, "must be after %s", rule.From)
 		}
+		// A last day that is a rest day moves to the next working day, as
+		// the statutory one does (Civil Code art. 203): no step of the
+		// ladder falls on a day the unit's office is closed.
+		set := due
+		due, reason, reasonZH, err := cal.NextWorkingDay(set)
+		if err != nil {
+			return Resolved{}, err
+		}
 		d.Due = due
 		d.DueAt = due.End()
+		var moved, movedZH []string
+		if due != set {
+			moved = []string{fmt.Sprintf("%s, the day set, is a rest day (%s); the limit ends on the next working day %s (Civil Code art. 203)", set, reason, due)}
+			movedZH = []string{fmt.Sprintf("所定日期 %s 为休息日（%s），期限顺延至其后第一个工作日 %s（民法典第二百零三条）", set, reasonZH, due)}
+		}
 		head := fmt.Sprintf("due %s: set by the office, within the statutory limit of %s", due, limit.Due)
 		if rule.Extension {
 			head = fmt.Sprintf("due %s: an extension approved by the office, within the limit of extensions, %s (%s, the original last day)",
 				due, limit.Due, limit.Rule)
 		}
-		d.Explanation = append([]string{head}, limit.Explanation...)
+		d.Explanation = append(append([]string{head}, moved...), limit.Explanation...)
 		headZH := fmt.Sprintf("%s 截止：由省安委办确定，在法定期限 %s 之内", due, limit.Due)
 		if rule.Extension {
 			headZH = fmt.Sprintf("%s 截止：经省安委办批准延期，在延期上限 %s 之内（原期限最后一天为 %s）", due, limit.Due, rule.From)
 		}
-		d.ExplanationZH = append([]string{headZH}, limit.ExplanationZH...)
+		d.ExplanationZH = append(append([]string{headZH}, movedZH...), limit.ExplanationZH...)
 	}
 	steps, err := Schedule(cal, policy, d.Due)
 	if err != nil {
