@@ -232,11 +232,6 @@ func (w *inspection) cancel(ctx workflow.Context, in CancelInput) error {
 	return nil
 }
 
-// validateRecheck refuses, besides a malformed request, a re-check of a
-// finding this inspection re-checked and passed already: each would add
-// an event to the finding and to the inspection's history, without end.
-// (A validator, not run on replay: earlier histories with a repeated
-// re-check replay as they ran.)
 // checkDay admits a step only when the day it records has come: not after
 // today (workflow time, in the calendar's zone), and not before the day
 // recorded by the step it follows (the earlier record, when the inspection
@@ -255,6 +250,11 @@ func (w *inspection) checkDay(ctx workflow.Context, field, day, earlier string) 
 	return nil
 }
 
+// validateRecheck refuses, besides a malformed request, a re-check of a
+// finding this inspection re-checked and passed already: each would add
+// an event to the finding and to the inspection's history, without end.
+// (A validator, not run on replay: earlier histories with a repeated
+// re-check replay as they ran.)
 func (w *inspection) validateRecheck(in RecheckInput) (actor.Actor, error) {
 	if err := in.Validate(); err != nil {
 		return in.Actor, err
