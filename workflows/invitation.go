@@ -479,6 +479,11 @@ func (w *invitation) withdraw(ctx workflow.Context, in WithdrawInvitationInput) 
 // runs from before it).
 const versionPoolThroughEnd = "pool-through-end"
 
+// versionCodesAnyCase: a replacement's conflict of interest compares unit
+// codes whatever the case of their letters (DrawInput.CodesExact for runs
+// from before it).
+const versionCodesAnyCase = "codes-any-case"
+
 // maxReplacementTries bounds the draws of one replacement that lose a race
 // with another change of the line-up.
 const maxReplacementTries = 5
@@ -508,7 +513,8 @@ func (w *invitation) replace(ctx workflow.Context) {
 		m, exclusions, err := DrawReplacement(ReplaceInput{Lineup: l, Leaving: w.row.ExpertID, Draw: DrawInput{
 			UnitCode: l.UnitCode, PlannedStart: l.PlannedStart, PlannedEnd: l.PlannedEnd, ContentAreas: l.ContentAreas,
 			TeamSize: l.TeamSize, ConflictYears: l.ConflictYears, Seed: l.Seed, Pool: lp.Pool,
-			InPoolOnStartOnly: workflow.GetVersion(ctx, versionPoolThroughEnd, workflow.DefaultVersion, 1) == workflow.DefaultVersion}})
+			InPoolOnStartOnly: workflow.GetVersion(ctx, versionPoolThroughEnd, workflow.DefaultVersion, 1) == workflow.DefaultVersion,
+			CodesExact:        workflow.GetVersion(ctx, versionCodesAnyCase, workflow.DefaultVersion, 1) == workflow.DefaultVersion}})
 		if err != nil {
 			w.noteNoReplacement(ctx, err)
 			return

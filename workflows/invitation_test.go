@@ -497,3 +497,32 @@ func TestReplacementStaysInThePoolToTheEnd(t *testing.T) {
 		}
 	}
 }
+
+// TestReplacementConflictCodesAnyCase: the person a lapse would draw works
+// for the inspected organisation, its code written in lower case: someone
+// else is drawn. A run from before versionCodesAnyCase still draws them.
+func TestReplacementConflictCodesAnyCase(t *testing.T) {
+	first := newInvHarness(t)
+	first.fl.lineup.UnitCode = "HN-YJT"
+	first.run()
+	require.NotEmpty(t, first.fl.children)
+	drawn := first.fl.children[0].Member.ExpertID
+
+	for _, old := range []bool{false, true} {
+		h := newInvHarness(t)
+		h.fl.lineup.UnitCode = "HN-YJT"
+		if old {
+			h.env.OnGetVersion(versionCodesAnyCase, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+		}
+		i := slices.IndexFunc(h.fl.pool.Experts, func(x casework.Expert) bool { return x.ID == drawn })
+		require.GreaterOrEqual(t, i, 0)
+		h.fl.pool.Experts[i].UnitCode = "hn-yjt"
+		h.run()
+		require.NotEmpty(t, h.fl.children, "old %v", old)
+		if old {
+			require.Equal(t, drawn, h.fl.children[0].Member.ExpertID, "the old rule: codes compared exactly")
+		} else {
+			require.NotEqual(t, drawn, h.fl.children[0].Member.ExpertID, "works for the inspected organisation")
+		}
+	}
+}

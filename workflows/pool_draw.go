@@ -49,6 +49,10 @@ type DrawInput struct {
 	// runs from before versionPoolThroughEnd followed: in the pool on the
 	// planned start (not on every day to the end). Never sent.
 	InPoolOnStartOnly bool `json:"-"`
+	// CodesExact keeps the rule replacements drawn by invitation runs from
+	// before versionCodesAnyCase followed: unit codes compared letter for
+	// letter, case included. Never sent.
+	CodesExact bool `json:"-"`
 }
 
 // DrawResult is a drawn line-up: its members in draw order and every
@@ -90,12 +94,14 @@ func (in DrawInput) Validate() error {
 }
 
 // sameOrWithin reports whether two unit codes name the same unit, or two
-// administrative divisions one of which contains the other.
-func sameOrWithin(a, b string) bool {
+// administrative divisions one of which contains the other. An
+// organisation's code is the same whatever the case of its letters (hn-yjt
+// is HN-YJT), unless exact (runs from before versionCodesAnyCase).
+func sameOrWithin(a, b string, exact bool) bool {
 	if a == "" || b == "" {
 		return false
 	}
-	if a == b {
+	if a == b || !exact && strings.EqualFold(a, b) {
 		return true
 	}
 	pa, pb := casework.DivisionPrefix(a), casework.DivisionPrefix(b)
@@ -122,17 +128,17 @@ func (in DrawInput) exclusionsOf(x casework.Expert, onLineup map[string]string) 
 		out = append(out, casework.ExclusionReason{Code: ExcludedOnLineup,
 			Detail: fmt.Sprintf("already drawn for this line-up (%s)", st)})
 	}
-	if sameOrWithin(x.UnitCode, in.UnitCode) {
+	if sameOrWithin(x.UnitCode, in.UnitCode, in.CodesExact) {
 		out = append(out, casework.ExclusionReason{Code: ExcludedConflict,
 			Detail: fmt.Sprintf("works for %s (%s), the inspected unit or within it", x.Organisation, x.UnitCode)})
 	}
-	if sameOrWithin(x.HomeRegion, in.UnitCode) {
+	if sameOrWithin(x.HomeRegion, in.UnitCode, in.CodesExact) {
 		out = append(out, casework.ExclusionReason{Code: ExcludedConflict,
 			Detail: fmt.Sprintf("home region %s is the inspected unit %s or within it", x.HomeRegion, in.UnitCode)})
 	}
 	since := start.Year - in.ConflictYears
 	for _, a := range x.Affiliations {
-		if !sameOrWithin(a.UnitCode, in.UnitCode) {
+		if !sameOrWithin(a.UnitCode, in.UnitCode, in.CodesExact) {
 			continue
 		}
 		switch {

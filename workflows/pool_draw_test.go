@@ -245,3 +245,31 @@ func TestLeavingDuringTheInspectionExcludes(t *testing.T) {
 	in.InPoolOnStartOnly = true
 	require.NotContains(t, excluded(in), "x-02", "the old rule")
 }
+
+// TestConflictCodesAnyCase: an organisation's code is the same whatever
+// the case of its letters: an expert of hn-yjt, or once of Hn-Yjt, is not
+// drawn to inspect HN-YJT. Replacements of invitation runs from before
+// versionCodesAnyCase compared them exactly (CodesExact).
+func TestConflictCodesAnyCase(t *testing.T) {
+	t.Parallel()
+	in := testDraw(5)
+	in.UnitCode = "HN-YJT"
+	in.Pool.Experts[2].UnitCode = "hn-yjt"
+	in.Pool.Experts[4].Affiliations = []casework.Affiliation{{UnitCode: "Hn-Yjt", FromYear: 2020}}
+	excluded := func(in DrawInput) map[string]string {
+		r, err := Draw(in)
+		require.NoError(t, err)
+		got := map[string]string{}
+		for _, e := range r.Exclusions {
+			got[e.ExpertID] = e.Reasons[0].Code
+		}
+		return got
+	}
+	got := excluded(in)
+	require.Equal(t, ExcludedConflict, got["x-02"])
+	require.Equal(t, ExcludedConflict, got["x-04"])
+	in.CodesExact = true
+	got = excluded(in)
+	require.NotContains(t, got, "x-02", "the old rule")
+	require.NotContains(t, got, "x-04", "the old rule")
+}
