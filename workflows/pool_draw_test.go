@@ -230,20 +230,11 @@ func TestLeavingDuringTheInspectionExcludes(t *testing.T) {
 	in := testDraw(3) // 2026-05-11 .. 2026-05-22
 	in.Pool.Experts[2].LeftOn, in.Pool.Experts[2].LeaveReason = "2026-05-12", "退休"
 	in.Pool.Experts[4].LeftOn, in.Pool.Experts[4].LeaveReason = "2026-05-23", "退休"
-	excluded := func(in DrawInput) map[string]string {
-		r, err := Draw(in)
-		require.NoError(t, err)
-		got := map[string]string{}
-		for _, e := range r.Exclusions {
-			got[e.ExpertID] = e.Reasons[0].Code
-		}
-		return got
-	}
-	got := excluded(in)
+	got := exclusionCodes(t, in)
 	require.Equal(t, ExcludedLeftPool, got["x-02"])
 	require.NotContains(t, got, "x-04")
 	in.InPoolOnStartOnly = true
-	require.NotContains(t, excluded(in), "x-02", "the old rule")
+	require.NotContains(t, exclusionCodes(t, in), "x-02", "the old rule")
 }
 
 // TestConflictCodesAnyCase: an organisation's code is the same whatever
@@ -256,20 +247,24 @@ func TestConflictCodesAnyCase(t *testing.T) {
 	in.UnitCode = "HN-YJT"
 	in.Pool.Experts[2].UnitCode = "hn-yjt"
 	in.Pool.Experts[4].Affiliations = []casework.Affiliation{{UnitCode: "Hn-Yjt", FromYear: 2020}}
-	excluded := func(in DrawInput) map[string]string {
-		r, err := Draw(in)
-		require.NoError(t, err)
-		got := map[string]string{}
-		for _, e := range r.Exclusions {
-			got[e.ExpertID] = e.Reasons[0].Code
-		}
-		return got
-	}
-	got := excluded(in)
+	got := exclusionCodes(t, in)
 	require.Equal(t, ExcludedConflict, got["x-02"])
 	require.Equal(t, ExcludedConflict, got["x-04"])
 	in.CodesExact = true
-	got = excluded(in)
+	got = exclusionCodes(t, in)
 	require.NotContains(t, got, "x-02", "the old rule")
 	require.NotContains(t, got, "x-04", "the old rule")
+}
+
+// exclusionCodes draws in and maps each person excluded to the code of
+// their first reason.
+func exclusionCodes(t *testing.T, in DrawInput) map[string]string {
+	t.Helper()
+	r, err := Draw(in)
+	require.NoError(t, err)
+	got := map[string]string{}
+	for _, e := range r.Exclusions {
+		got[e.ExpertID] = e.Reasons[0].Code
+	}
+	return got
 }
