@@ -76,14 +76,8 @@ func (s *Store) InsertEvidence(ctx context.Context, e casework.Evidence) error {
 // EvidenceUploadedBy says whether the caller with sign-in subject uploaded
 // evidence id (first or again: InsertEvidence records each uploader).
 func (s *Store) EvidenceUploadedBy(ctx context.Context, id, subject string) (bool, error) {
-	if subject == "" {
-		return false, nil
-	}
-	ok, err := s.q.EvidenceUploadedBy(ctx, dbsqlc.EvidenceUploadedByParams{EvidenceID: id, Subject: subject})
-	if err != nil {
-		return false, fmt.Errorf("reading the uploaders of evidence %q: %w", id, err)
-	}
-	return ok, nil
+	_, found, err := s.EvidenceUploadOf(ctx, id, subject)
+	return found, err
 }
 
 // EvidenceUpload is what one uploader said of its own upload of a piece of

@@ -18,10 +18,6 @@ ON CONFLICT DO NOTHING;
 SELECT file_name, captured_at, captured_by, uploaded_at FROM evidence_uploaders
 WHERE evidence_id = @evidence_id AND subject = @subject;
 
--- name: EvidenceUploadedBy :one
--- EvidenceUploadedBy says whether subject uploaded the evidence.
-SELECT EXISTS (SELECT 1 FROM evidence_uploaders WHERE evidence_id = @evidence_id AND subject = @subject);
-
 -- name: GetEvidence :one
 SELECT * FROM evidence WHERE id = @id;
 

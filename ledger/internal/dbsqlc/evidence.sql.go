@@ -197,23 +197,6 @@ func (q *Queries) EvidenceUpload(ctx context.Context, arg EvidenceUploadParams) 
 	return i, err
 }
 
-const evidenceUploadedBy = `-- name: EvidenceUploadedBy :one
-SELECT EXISTS (SELECT 1 FROM evidence_uploaders WHERE evidence_id = $1 AND subject = $2)
-`
-
-type EvidenceUploadedByParams struct {
-	EvidenceID string
-	Subject    string
-}
-
-// EvidenceUploadedBy says whether subject uploaded the evidence.
-func (q *Queries) EvidenceUploadedBy(ctx context.Context, arg EvidenceUploadedByParams) (bool, error) {
-	row := q.db.QueryRow(ctx, evidenceUploadedBy, arg.EvidenceID, arg.Subject)
-	var exists bool
-	err := row.Scan(&exists)
-	return exists, err
-}
-
 const getEvidence = `-- name: GetEvidence :one
 SELECT id, kind, sha256, size, location, file_name, content_type, captured_at, captured_by, uploaded_by, uploaded_at FROM evidence WHERE id = $1
 `
