@@ -407,22 +407,28 @@ func checkSecretsKey(ctx context.Context, q *dbsqlc.Queries, sealer SecretSealer
 	if sealer == nil {
 		return nil
 	}
+	type sample struct {
+		what           string
+		ciphertext, ad []byte
+	}
+	var samples []sample
 	tip, found, err := optional(q.NewestSealedTip(ctx))
 	if err != nil {
 		return fmt.Errorf("reading a sealed tip: %w", err)
 	}
 	if found {
-		if _, err := sealer.Open(tip.ContentSealed, tipContentAD(tip.ID)); err != nil {
-			return fmt.Errorf("the server key does not open the content of tip %s, sealed with the ledger's key: start with the key the ledger was written with (XUNCHA_TIP_KEY): %w", tip.ID, err)
-		}
+		samples = append(samples, sample{"the content of tip " + tip.ID, tip.ContentSealed, tipContentAD(tip.ID)})
 	}
 	wh, found, err := optional(q.NewestSealedWebhook(ctx))
 	if err != nil {
 		return fmt.Errorf("reading a sealed webhook secret: %w", err)
 	}
 	if found {
-		if _, err := sealer.Open(wh.SecretSealed, webhookSecretAD(wh.ID)); err != nil {
-			return fmt.Errorf("the server key does not open the secret of webhook %s, sealed with the ledger's key: start with the key the ledger was written with (XUNCHA_TIP_KEY): %w", wh.ID, err)
+		samples = append(samples, sample{"the secret of webhook " + wh.ID, wh.SecretSealed, webhookSecretAD(wh.ID)})
+	}
+	for _, s := range samples {
+		if _, err := sealer.Open(s.ciphertext, s.ad); err != nil {
+			return fmt.Errorf("the server key does not open %s, sealed with the ledger's key: start with the key the ledger was written with (XUNCHA_TIP_KEY): %w", s.what, err)
 		}
 	}
 	return nil
