@@ -124,7 +124,7 @@ func restInput(next http.Handler, mux *runtime.ServeMux, m runtime.Marshaler) ht
 			errorHandler(r.Context(), mux, m, w, r, requestTooLarge(i18n.FromAcceptLanguage(r.Header.Get("Accept-Language"))))
 			return
 		}
-		rr := &restRequest{query: r.URL.Query(), lang: i18n.FromAcceptLanguage(strings.Join(r.Header.Values("Accept-Language"), ","))}
+		rr := &restRequest{query: r.URL.Query(), lang: requestLang(r)}
 		r = r.WithContext(context.WithValue(r.Context(), restRequestKey{}, rr))
 		if r.Body != nil {
 			r.Body = &trackedBody{ReadCloser: http.MaxBytesReader(w, r.Body, MaxRequestBytes), req: rr}
