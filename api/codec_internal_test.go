@@ -40,7 +40,8 @@ func TestCodecTakesBoundedBatches(t *testing.T) {
 	require.Equal(t, http.StatusOK, decode(50).Code)
 
 	// Every slot taken: a decode waits while its request lasts, then is
-	// sent back unread.
+	// sent back unread. Four slots, as the README says.
+	require.Equal(t, 4, cap(codecSlots))
 	for range cap(codecSlots) {
 		codecSlots <- struct{}{}
 	}
