@@ -263,9 +263,10 @@ func (s *Server) ready(ctx context.Context) error {
 	return Ready(s.Ledger, s.Temporal)(ctx)
 }
 
-// Ready is the readiness check of /readyz, on the REST port and the admin
-// port alike: the ledger and Temporal answer within 3 seconds. Its error
-// starts with what is down ("ledger: …", "temporal: …").
+// Ready is the readiness check of the admin port's /readyz, and of the REST
+// port's until the API drains (Server.ready): the ledger and Temporal
+// answer within 3 seconds. Its error starts with what is down ("ledger: …",
+// "temporal: …").
 func Ready(l *ledger.Store, tc client.Client) func(context.Context) error {
 	return func(ctx context.Context) error {
 		ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
