@@ -500,3 +500,17 @@ func TestLaterAnchorsDoNotLaunderARewrittenTail(t *testing.T) {
 	require.Len(t, r.Problems, 1, "%v", r.Problems)
 	require.Equal(t, "finding/f-1", r.Problems[0].Chain)
 }
+
+// TestVerifySubjectSinceNothingChanged: a subject whose chain was not
+// written to since the instant is not "no chain": nothing to check; a
+// subject that names no chain is NOT_FOUND, since or not.
+func TestVerifySubjectSinceNothingChanged(t *testing.T) {
+	t.Parallel()
+	fx := setupAudit(t)
+	later := time.Now().Add(time.Hour)
+	r := fx.verify(t, ledger.VerifyOptions{Subject: "finding/f-1", Since: later})
+	require.True(t, r.OK(), "%v", r.Problems)
+	require.Zero(t, r.Chains)
+	_, err := fx.store.VerifyAudit(t.Context(), ledger.VerifyOptions{Subject: "finding/nope", Since: later})
+	require.ErrorIs(t, err, derrors.ErrNotFound)
+}
