@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -164,7 +165,10 @@ func envParsed[T any](c *config, key string, fallback T, parse func(string) (T, 
 	}
 	v, err := parse(s)
 	if err != nil {
-		c.badEnv = append(c.badEnv, fmt.Sprintf("%s=%q: must be %s", key, s, want))
+		// Several commands' flags read some keys: each is named once.
+		if bad := fmt.Sprintf("%s=%q: must be %s", key, s, want); !slices.Contains(c.badEnv, bad) {
+			c.badEnv = append(c.badEnv, bad)
+		}
 		return fallback
 	}
 	return v

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -105,6 +106,7 @@ func TestBadEnvironmentIsRefused(t *testing.T) {
 	_, err := run(t, "calendar", "deadline", "--from", "2026-09-30", "--working-days", "5")
 	require.ErrorContains(t, err, `XUNCHA_REQUEST_TIMEOUT="30": must be a duration with its unit`)
 	require.ErrorContains(t, err, `XUNCHA_EVIDENCE_MAX_BYTES="500MiB": must be a whole number`)
+	require.Equal(t, 1, strings.Count(err.Error(), "XUNCHA_REQUEST_TIMEOUT="), "named once, however many commands' flags read it")
 	t.Setenv("XUNCHA_REQUEST_TIMEOUT", "30s")
 	t.Setenv("XUNCHA_EVIDENCE_MAX_BYTES", "")
 	_, err = run(t, "calendar", "deadline", "--from", "2026-09-30", "--working-days", "5")
