@@ -423,7 +423,9 @@ func lineupStage(l *casework.Lineup, action string, allowed ...string) error {
 		Says("line-up %s is %s: %s needs %s", l.ID, l.State, action, strings.Join(allowed, " or "))
 }
 
-// SwapLineupMember puts another person in a member's place.
+// SwapLineupMember puts another person in a member's place: before the
+// invitations, in an active member's; while they are answered, in a place
+// left open that no replacement could be drawn for, and invites them.
 func (s *LineupServer) SwapLineupMember(ctx context.Context, req *xunchav1.SwapLineupMemberRequest) (*xunchav1.Lineup, error) {
 	who, v, err := changeRequestedBy(ctx, req.GetRequestId())
 	if err != nil {
@@ -460,7 +462,7 @@ func (s *LineupServer) SwapLineupMember(ctx context.Context, req *xunchav1.SwapL
 		OccurredAt: time.Now().UTC(), Note: fmt.Sprintf("%s swapped in for %s: %s", x.ID, req.GetExpertId(), req.GetReason()),
 		Data: dataOf(map[string]any{"leaving": req.GetExpertId(), "replacement": x.ID, "reason": req.GetReason()})},
 		func(l *casework.Lineup) error {
-			if err := lineupStage(l, "swap", casework.LineupProposed); err != nil {
+			if err := lineupStage(l, "swap", casework.LineupProposed, casework.LineupInviting); err != nil {
 				return err
 			}
 			members, err := workflows.CheckSwap(workflows.DrawInput{UnitCode: l.UnitCode, PlannedStart: l.PlannedStart,
@@ -474,6 +476,22 @@ func (s *LineupServer) SwapLineupMember(ctx context.Context, req *xunchav1.SwapL
 		})
 	if err != nil {
 		return nil, err
+	}
+	// Put in an open place, the person is invited now (a retry of the swap
+	// finds the line-up changed by it and starts the invitation if an
+	// earlier try did not).
+	if i := slices.IndexFunc(l.Members, func(m casework.LineupMember) bool {
+		return m.ExpertID == x.ID && m.State == casework.MemberInvited && m.Replaces == req.GetExpertId()
+	}); i >= 0 {
+		m := l.Members[i]
+		if err := s.startInvitation(ctx, workflows.InvitationInput{ID: m.InvitationID, RequestID: "swap/" + l.ID + "/" + x.ID,
+			LineupID: l.ID, Member: m, SecondFrom: l.PlannedStart, SecondTo: l.PlannedEnd, InspectedUnit: l.UnitName,
+			InvitedBy: who}); err != nil {
+			return nil, err
+		}
+		if l, err = s.Ledger.GetLineup(ctx, l.ID); err != nil {
+			return nil, err
+		}
 	}
 	return lineupProto(l), nil
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -392,4 +393,138 @@ func TestFailedInvitationRunIsStartedAgain(t *testing.T) {
 	require.Equal(t, http.StatusOK, code, "%v", body)
 	require.Equal(t, "INVITING", body["state"])
 	require.Equal(t, len(members(lineup)), invited())
+}
+
+// TestLastDeclineStillDrawsAReplacement: when the last member yet to
+// answer declines after every other accepted, the line-up is not complete:
+// a replacement is drawn for them and invited, and the line-up is COMPLETE
+// only once the replacement accepted.
+func TestLastDeclineStillDrawsAReplacement(t *testing.T) {
+	s := setup(t)
+	s.seedPool()
+	code, lineup := s.do("POST", "/v1/lineups", &office, map[string]any{"request_id": rid(t, "draw"), "lineup_id": "l-last",
+		"unit_code": "430300", "unit_name": "湘潭市", "planned_start": "2026-12-01", "planned_end": "2026-12-15",
+		"content_areas": []int{1, 5}, "team_size": 6, "seed": 20261201})
+	require.Equal(t, http.StatusOK, code, "%v", lineup)
+	code, lineup = s.do("POST", "/v1/lineups/l-last:invite", &office, map[string]any{"request_id": rid(t, "invite")})
+	require.Equal(t, http.StatusOK, code, "%v", lineup)
+	all := members(lineup)
+	last := all[len(all)-1]
+	for _, m := range all[:len(all)-1] {
+		code, inv := s.do("POST", "/v1/invitations/"+m["invitation_id"].(string)+":accept", &office,
+			map[string]any{"request_id": rid(t, "accept-"+m["expert_id"].(string))})
+		require.Equal(t, http.StatusOK, code, "%v", inv)
+	}
+	code, inv := s.do("POST", "/v1/invitations/"+last["invitation_id"].(string)+":decline", &office,
+		map[string]any{"request_id": rid(t, "decline"), "reason": "因病住院"})
+	require.Equal(t, http.StatusOK, code, "%v", inv)
+
+	var replacement map[string]any
+	require.Eventually(t, func() bool {
+		_, lineup = s.do("GET", "/v1/lineups/l-last", &office, nil)
+		for _, m := range members(lineup) {
+			if m["replaces"] == last["expert_id"] && m["invitation_id"] != nil {
+				replacement = m
+				return true
+			}
+		}
+		return false
+	}, 30*time.Second, 200*time.Millisecond, "a replacement is drawn: %v", lineup)
+	require.Equal(t, "INVITING", lineup["state"], "not complete while the replacement has not answered")
+	require.Eventually(t, func() bool {
+		code, _ := s.do("GET", "/v1/invitations/"+replacement["invitation_id"].(string), &office, nil)
+		return code == http.StatusOK
+	}, 30*time.Second, 200*time.Millisecond, "the replacement's invitation is recorded")
+	code, inv = s.do("POST", "/v1/invitations/"+replacement["invitation_id"].(string)+":accept", &office,
+		map[string]any{"request_id": rid(t, "accept-replacement")})
+	require.Equal(t, http.StatusOK, code, "%v", inv)
+	_, lineup = s.do("GET", "/v1/lineups/l-last", &office, nil)
+	require.Equal(t, "COMPLETE", lineup["state"])
+	require.Len(t, active(lineup), len(all))
+}
+
+// TestOfficeFillsAnOpenPlace: a member declines and nobody in the pool is
+// left to replace them; the place stays open and the line-up INVITING, not
+// COMPLETE. The office puts a new person of the pool in that place (a swap
+// while inviting), who is invited at once; once they accept, the line-up is
+// COMPLETE. A swap while inviting refuses an active member's place, and
+// nobody can be put in a place twice.
+func TestOfficeFillsAnOpenPlace(t *testing.T) {
+	s := setup(t)
+	s.seedPool()
+	code, lineup := s.do("POST", "/v1/lineups", &office, map[string]any{"request_id": rid(t, "draw"), "lineup_id": "l-open",
+		"unit_code": "430300", "unit_name": "湘潭市", "planned_start": "2026-12-01", "planned_end": "2026-12-15",
+		"content_areas": []int{1, 5}, "team_size": 6, "seed": 20261201})
+	require.Equal(t, http.StatusOK, code, "%v", lineup)
+	code, lineup = s.do("POST", "/v1/lineups/l-open:invite", &office, map[string]any{"request_id": rid(t, "invite")})
+	require.Equal(t, http.StatusOK, code, "%v", lineup)
+	drawn := map[string]bool{}
+	for _, m := range members(lineup) {
+		drawn[m["expert_id"].(string)] = true
+	}
+	// Everyone else leaves the pool before the inspection: no replacement.
+	for _, p := range testPool {
+		if !drawn[p.id] {
+			code, body := s.do("POST", "/v1/experts/"+p.id+":leave", &office, map[string]any{"request_id": rid(t, "leave-"+p.id),
+				"left_on": "2026-11-30", "reason": "调离"})
+			require.Equal(t, http.StatusOK, code, "%v", body)
+		}
+	}
+	all := members(lineup)
+	leaving, staying := all[len(all)-1], all[0]
+	for _, m := range all[:len(all)-1] {
+		code, inv := s.do("POST", "/v1/invitations/"+m["invitation_id"].(string)+":accept", &office,
+			map[string]any{"request_id": rid(t, "accept-"+m["expert_id"].(string))})
+		require.Equal(t, http.StatusOK, code, "%v", inv)
+	}
+	code, inv := s.do("POST", "/v1/invitations/"+leaving["invitation_id"].(string)+":decline", &office,
+		map[string]any{"request_id": rid(t, "decline"), "reason": "因病住院"})
+	require.Equal(t, http.StatusOK, code, "%v", inv)
+	require.Eventually(t, func() bool {
+		_, inv = s.do("GET", "/v1/invitations/"+leaving["invitation_id"].(string), &office, nil)
+		return strings.HasPrefix(fmt.Sprint(inv["note"]), "no replacement drawn")
+	}, 30*time.Second, 200*time.Millisecond, "no replacement could be drawn")
+	_, lineup = s.do("GET", "/v1/lineups/l-open", &office, nil)
+	require.Equal(t, "INVITING", lineup["state"], "a place is open: not complete")
+
+	// A newcomer to the pool, who may be drawn.
+	code, body := s.do("POST", "/v1/experts", &office, map[string]any{"request_id": rid(t, "add-new"), "expert_id": "p-new",
+		"expert": map[string]any{"subject": "expert-p-new", "name": "专家p-new", "organisation": "单位p-new", "unit_code": "org-9",
+			"rank": "OTHER", "kind": "STAFF", "content_areas": []int{1, 5}, "home_region": "430100"}})
+	require.Equal(t, http.StatusOK, code, "%v", body)
+	swap := func(key, leavingID string) (int, map[string]any) {
+		return s.do("POST", "/v1/lineups/l-open:swap", &office, map[string]any{"request_id": rid(t, key),
+			"expert_id": leavingID, "replacement_expert_id": "p-new", "reason": "补足名额"})
+	}
+	code, body = swap("swap-active", staying["expert_id"].(string))
+	require.Equal(t, http.StatusBadRequest, code, "an active member's place is not open: %v", body)
+	require.Equal(t, []string{"expert_id"}, fieldViolations(body))
+	code, lineup = swap("swap-open", leaving["expert_id"].(string))
+	require.Equal(t, http.StatusOK, code, "%v", lineup)
+	var filled map[string]any
+	for _, m := range members(lineup) {
+		if m["expert_id"] == "p-new" {
+			filled = m
+		}
+	}
+	require.NotNil(t, filled, "%v", lineup)
+	require.Equal(t, "INVITED", filled["state"])
+	require.Equal(t, leaving["expert_id"], filled["replaces"])
+	code, inv = s.do("GET", "/v1/invitations/"+filled["invitation_id"].(string), &office, nil)
+	require.Equal(t, http.StatusOK, code, "invited at once: %v", inv)
+	require.Equal(t, "INVITED", inv["stage"])
+	// A retry answers the same; the place is no longer open to another.
+	code, again := swap("swap-open", leaving["expert_id"].(string))
+	require.Equal(t, http.StatusOK, code, "%v", again)
+	require.Equal(t, members(lineup), members(again))
+	code, body = swap("swap-twice", leaving["expert_id"].(string))
+	require.Equal(t, http.StatusBadRequest, code, "%v", body)
+	require.Equal(t, []string{"expert_id"}, fieldViolations(body), "the place is filled: %v", body)
+
+	code, inv = s.do("POST", "/v1/invitations/"+filled["invitation_id"].(string)+":accept", &office,
+		map[string]any{"request_id": rid(t, "accept-new")})
+	require.Equal(t, http.StatusOK, code, "%v", inv)
+	_, lineup = s.do("GET", "/v1/lineups/l-open", &office, nil)
+	require.Equal(t, "COMPLETE", lineup["state"])
+	require.Len(t, active(lineup), len(all))
 }

@@ -1,6 +1,7 @@
 package casework
 
 import (
+	"slices"
 	"time"
 
 	"github.com/xuncha/xuncha/calendar"
@@ -167,6 +168,24 @@ func (l Lineup) Active() []LineupMember {
 	var out []LineupMember
 	for _, m := range l.Members {
 		if MemberActive(m.State) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// OpenPlaces are the members who left the line-up by their invitation's
+// end (declined, lapsed, withdrawn) and whom nobody replaces yet: places
+// a replacement, drawn or put in by the office, still has to fill. A
+// member swapped out before the invitations leaves no place open: the
+// swap put someone in it.
+func (l Lineup) OpenPlaces() []LineupMember {
+	var out []LineupMember
+	for _, m := range l.Members {
+		if MemberActive(m.State) || m.State == MemberSwappedOut {
+			continue
+		}
+		if !slices.ContainsFunc(l.Members, func(r LineupMember) bool { return r.Replaces == m.ExpertID }) {
 			out = append(out, m)
 		}
 	}

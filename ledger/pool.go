@@ -600,10 +600,13 @@ func (s *Store) followInvitation(ctx context.Context, q *dbsqlc.Queries, inv cas
 	return err
 }
 
-// allAccepted reports whether every member on the line-up has accepted.
+// allAccepted reports whether every member on the line-up has accepted
+// and no place is left open: a member who declined or lapsed is replaced
+// first (casework.Lineup.OpenPlaces). Before, the last of them to decline
+// made the line-up COMPLETE one short, and no replacement was drawn.
 func allAccepted(l casework.Lineup) bool {
 	active := l.Active()
-	if len(active) == 0 {
+	if len(active) == 0 || len(l.OpenPlaces()) > 0 {
 		return false
 	}
 	for _, m := range active {

@@ -155,8 +155,28 @@ func TestPoolLedger(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, casework.MemberAccepted, l.Members[0].State)
 	require.Equal(t, casework.MemberDeclined, l.Members[1].State)
-	require.Equal(t, casework.LineupComplete, l.State, "the members still on it all accepted")
+	require.Equal(t, casework.LineupInviting, l.State, "x-1 declined and nobody replaces them yet: a place is open")
+	require.Equal(t, []string{"x-1"}, expertIDs(l.OpenPlaces()))
 	require.True(t, l.UpdatedAt.Equal(at.Truncate(time.Microsecond)), "the line-up changed when the invitation did, not %s", l.UpdatedAt)
+
+	// x-2 replaces x-1 and accepts: every place is filled, and all on the
+	// line-up accepted.
+	_, err = fx.store.ChangeLineup(ctx, "l-1", casework.Event{Key: "replace/x-1", Action: "drawReplacement", Actor: office, OccurredAt: at},
+		func(l *casework.Lineup) error {
+			l.Members = append(l.Members, casework.LineupMember{ExpertID: "x-2", Name: "专家 x-2", UnitCode: "u1", Role: "MEMBER",
+				Rank: "OTHER", State: casework.MemberInvited, Draw: 2, Replaces: "x-1", InvitationID: "l-1-x-2"})
+			return nil
+		})
+	require.NoError(t, err)
+	replacement := casework.Invitation{ID: "l-1-x-2", WorkflowID: "invitation/l-1-x-2", LineupID: "l-1", ExpertID: "x-2",
+		Subject: "sub-x-2", UnitCode: "u1", TeamRole: "MEMBER", Stage: "INVITED", CreatedAt: at, UpdatedAt: at, Version: 1}
+	require.NoError(t, fx.store.CreateInvitation(ctx, replacement, casework.Event{Key: "invite", Action: "invite", Actor: office, OccurredAt: at}))
+	replacement.Stage, replacement.Version = "ACCEPTED", 2
+	require.NoError(t, fx.store.ApplyInvitationChange(ctx, replacement, casework.Event{Key: "answer", Action: "answer", Actor: office, OccurredAt: at}))
+	l, err = fx.store.GetLineup(ctx, "l-1")
+	require.NoError(t, err)
+	require.Empty(t, l.OpenPlaces())
+	require.Equal(t, casework.LineupComplete, l.State, "the members on it all accepted")
 	events, err := fx.store.Events(ctx, casework.SubjectLineup, "l-1")
 	require.NoError(t, err)
 	last := events[len(events)-1]
@@ -175,7 +195,7 @@ func TestPoolLedger(t *testing.T) {
 			break
 		}
 	}
-	require.Equal(t, []string{"l-1-x-0 ACCEPTED", "l-1-x-1 DECLINE_UNJUSTIFIED"}, invited, "a page at a time, oldest first")
+	require.Equal(t, []string{"l-1-x-0 ACCEPTED", "l-1-x-1 DECLINE_UNJUSTIFIED", "l-1-x-2 ACCEPTED"}, invited, "a page at a time, oldest first")
 	inv, err := fx.store.GetInvitation(ctx, "l-1-x-1")
 	require.NoError(t, err)
 	require.Equal(t, "UNJUSTIFIED", inv.Judgement)
@@ -185,7 +205,7 @@ func TestPoolLedger(t *testing.T) {
 	stats, err := fx.store.PoolStatistics(ctx, 2026)
 	require.NoError(t, err)
 	require.Equal(t, ledger.PoolTally{ExpertID: "x-1", Name: "专家 x-1", UnitCode: "u1", Drawn: 1, Invited: 1, Declined: 1, Unjustified: 1}, stats.Experts[1])
-	require.Equal(t, []ledger.PoolTally{{UnitCode: "u1", Drawn: 2, Invited: 2, Accepted: 1, Declined: 1, Unjustified: 1}}, stats.Units)
+	require.Equal(t, []ledger.PoolTally{{UnitCode: "u1", Drawn: 3, Invited: 3, Accepted: 2, Declined: 1, Unjustified: 1}}, stats.Units)
 }
 
 // TestPoolDaysUnreadableRefused: a day the pool cannot read is refused as
@@ -233,4 +253,13 @@ func TestUsedLineupBooksItsPeople(t *testing.T) {
 	require.NotEmpty(t, pool.Busy, "USED, the inspection's row not written yet: still booked")
 	_, _, err = fx.store.RecordLineup(ctx, lineup("l-b", casework.LineupProposed), casework.Event{Key: "draw", Action: "draw", Actor: office, OccurredAt: now})
 	require.ErrorIs(t, err, derrors.ErrFailedPrecondition, "a second line-up cannot take the same person")
+}
+
+// expertIDs are the members' expert IDs, in order.
+func expertIDs(members []casework.LineupMember) []string {
+	var out []string
+	for _, m := range members {
+		out = append(out, m.ExpertID)
+	}
+	return out
 }

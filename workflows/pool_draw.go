@@ -381,13 +381,33 @@ func DrawReplacement(in ReplaceInput) (casework.LineupMember, []casework.Exclusi
 	return m, excluded, CheckLineup(in.Draw.ContentAreas, members, in.Draw.Pool.Experts)
 }
 
-// CheckSwap checks that the office may put x in the place of the active
-// member leaving: x is eligible for the planned inspection and not already
-// drawn, and the line-up after the swap meets CheckLineup.
+// CheckSwap checks that the office may put x in the place of leaving and
+// returns the members after it: before the invitations (PROPOSED), in the
+// place of an active member, who is swapped out; while they are answered
+// (INVITING), in a place left open (Lineup.OpenPlaces: a member declined
+// or lapsed and no replacement could be drawn), where x is invited at
+// once. x must be eligible for the planned inspection and not already
+// drawn, and the line-up after the swap must meet CheckLineup.
 func CheckSwap(in DrawInput, l casework.Lineup, leaving string, x casework.Expert, reason string) ([]casework.LineupMember, error) {
-	i := slices.IndexFunc(l.Members, func(m casework.LineupMember) bool { return m.ExpertID == leaving && casework.MemberActive(m.State) })
-	if i < 0 {
-		return nil, derrors.Invalid("expert_id", "must name a member on line-up %s (%s is not on it)", l.ID, leaving)
+	members := slices.Clone(l.Members)
+	var i int
+	swapIn := casework.LineupMember{ExpertID: x.ID, Name: x.Name, Organisation: x.Organisation, UnitCode: x.UnitCode,
+		Subject: x.Subject, Rank: x.Rank, Replaces: leaving}
+	if l.State == casework.LineupInviting {
+		i = slices.IndexFunc(members, func(m casework.LineupMember) bool { return m.ExpertID == leaving })
+		if !slices.ContainsFunc(l.OpenPlaces(), func(m casework.LineupMember) bool { return m.ExpertID == leaving }) {
+			return nil, derrors.Invalid("expert_id", "must name a member of line-up %s whose place is open (who declined or let the invitation lapse, and whom nobody replaces yet): %s is not one", l.ID, leaving)
+		}
+		swapIn.State, swapIn.InvitationID = casework.MemberInvited, InvitationID(l.ID, x.ID)
+		swapIn.Note = "put in by the office in an open place: " + reason
+	} else {
+		i = slices.IndexFunc(members, func(m casework.LineupMember) bool { return m.ExpertID == leaving && casework.MemberActive(m.State) })
+		if i < 0 {
+			return nil, derrors.Invalid("expert_id", "must name a member on line-up %s (%s is not on it)", l.ID, leaving)
+		}
+		members[i].State = casework.MemberSwappedOut
+		members[i].Note = "swapped out by the office: " + reason
+		swapIn.State, swapIn.Note = casework.MemberProposed, "swapped in by the office: "+reason
 	}
 	onLineup := map[string]string{}
 	for _, m := range l.Members {
@@ -400,16 +420,11 @@ func CheckSwap(in DrawInput, l casework.Lineup, leaving string, x casework.Exper
 		}
 		return nil, derrors.Invalid("replacement_expert_id", "%s (%s) may not be drawn: %s", x.Name, x.ID, strings.Join(parts, "; "))
 	}
-	members := slices.Clone(l.Members)
-	role := members[i].Role
-	if role != TeamLeader && role != TeamDeputy {
-		role = roleOf(x)
+	swapIn.Role = members[i].Role
+	if swapIn.Role != TeamLeader && swapIn.Role != TeamDeputy {
+		swapIn.Role = roleOf(x)
 	}
-	members[i].State = casework.MemberSwappedOut
-	members[i].Note = "swapped out by the office: " + reason
-	members = append(members, casework.LineupMember{ExpertID: x.ID, Name: x.Name, Organisation: x.Organisation,
-		UnitCode: x.UnitCode, Subject: x.Subject, Role: role, Rank: x.Rank, State: casework.MemberProposed, Replaces: leaving,
-		Note: "swapped in by the office: " + reason})
+	members = append(members, swapIn)
 	pool := append(slices.Clone(in.Pool.Experts), x)
 	return members, CheckLineup(in.ContentAreas, members, pool)
 }

@@ -328,6 +328,9 @@ var zh = map[string]string{
 	"is already the sign-in of expert %q of the pool":                                 "已是专家库中专家 %q 的登录标识",
 	"subject %q is already linked to expert %q":                                       "登录主体 %q 已关联专家 %q",
 
+	// Filling a place left open on a line-up that is inviting.
+	"must name a member of line-up %s whose place is open (who declined or let the invitation lapse, and whom nobody replaces yet): %s is not one": "必须指明巡查组名单 %s 中空出名额的成员（已拒绝或逾期未答复、尚无人替补）：%s 不是",
+
 	// Generic refusals.
 	"a dependency is unavailable; retry later": "依赖的服务暂不可用；请稍后重试",
 	"deadline exceeded":                        "请求超时",
