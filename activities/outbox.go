@@ -6,7 +6,6 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/derrors"
 )
 
@@ -50,28 +49,17 @@ func (a *Activities) QueueWebhook(ctx context.Context, in QueueWebhookInput) (Qu
 	if !json.Valid(in.Payload) {
 		return QueueWebhookResult{}, derrors.ToTemporal(derrors.Invalid("payload", "must be JSON"))
 	}
-	hooks, err := a.Ledger.WebhooksFor(ctx, in.EventType)
+	ids, queued, err := a.Ledger.QueueEvent(ctx, in.EventType, in.DeliveryKey, in.Payload)
 	if err != nil {
-		return QueueWebhookResult{}, a.ledgerError(ctx, "listing the webhooks of "+in.EventType, err)
+		return QueueWebhookResult{}, a.ledgerError(ctx, "queuing the deliveries of "+in.EventType, err)
 	}
-	out := QueueWebhookResult{DeliveryIDs: make([]string, 0, len(hooks))}
-	for _, w := range hooks {
-		id := in.DeliveryKey + "/" + w.ID
-		queued, err := a.Ledger.QueueDelivery(ctx, casework.OutboxDelivery{DeliveryID: id, WebhookID: w.ID,
-			EventType: in.EventType, Payload: in.Payload})
-		if err != nil {
-			return QueueWebhookResult{}, a.ledgerError(ctx, "queuing delivery "+id, err)
-		}
-		if queued {
-			a.log(ctx).Info("webhook: delivery queued", zap.String("webhook", w.ID), zap.String("event_type", in.EventType),
-				zap.String("delivery", id))
-		}
-		out.DeliveryIDs = append(out.DeliveryIDs, id)
+	for _, id := range queued {
+		a.log(ctx).Info("webhook: delivery queued", zap.String("event_type", in.EventType), zap.String("delivery", id))
 	}
-	if len(hooks) > 0 && a.Queued != nil {
+	if len(ids) > 0 && a.Queued != nil {
 		a.Queued()
 	}
-	return out, nil
+	return QueueWebhookResult{DeliveryIDs: ids}, nil
 }
 
 // FinishDeliveryInput is how a queued delivery ended.

@@ -256,6 +256,7 @@ var authorization = map[string]rule{
 	"/xuncha.v1.LineupService/SwapLineupMember":      write(office, ScopeProvince),
 	"/xuncha.v1.LineupService/SendInvitations":       change(office, ScopeProvince, workflows.InvitationMachine, "invite"),
 	"/xuncha.v1.LineupService/ApproveLineup":         write(office, ScopeProvince),
+	"/xuncha.v1.LineupService/CancelLineup":          write(office, ScopeProvince),
 	"/xuncha.v1.InvitationService/GetInvitation":     read(invitationReaders, ScopeUnitOrTeam),
 	"/xuncha.v1.InvitationService/ListInvitations":   read(invitationReaders, ScopeUnitOrTeam),
 	"/xuncha.v1.InvitationService/AcceptInvitation":  change([]string{actor.RoleOffice, actor.RoleExpert}, ScopeUnitOrTeam, workflows.InvitationMachine, workflows.ActionAcceptInvitation),

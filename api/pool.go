@@ -608,6 +608,82 @@ func (s *LineupServer) ApproveLineup(ctx context.Context, req *xunchav1.LineupAc
 	return lineupProto(l), nil
 }
 
+// CancelLineup calls a line-up off: its members not yet answered are
+// withdrawn, then their invitations (a retry withdraws those an earlier
+// try could not reach), and lineup.cancelled names those who had accepted.
+func (s *LineupServer) CancelLineup(ctx context.Context, req *xunchav1.CancelLineupRequest) (*xunchav1.Lineup, error) {
+	who, v, err := changeRequestedBy(ctx, req.GetRequestId())
+	if err != nil {
+		return nil, err
+	}
+	v.RequireText("reason", req.GetReason(), 1000)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	reason := req.GetReason()
+	l, err := s.Ledger.ChangeLineup(ctx, req.GetId(), casework.Event{Key: "cancel/" + req.GetRequestId(), Action: "cancel", Actor: who,
+		OccurredAt: time.Now().UTC(), Note: reason, Data: dataOf(map[string]any{"reason": reason})},
+		func(l *casework.Lineup) error {
+			if err := lineupStage(l, "cancel", casework.LineupProposed, casework.LineupInviting, casework.LineupComplete,
+				casework.LineupApproved); err != nil {
+				return err
+			}
+			l.Cancel(reason)
+			return nil
+		})
+	if err != nil {
+		return nil, err
+	}
+	if l.State != casework.LineupCancelled {
+		// This request's cancel is recorded, so the line-up was cancelled;
+		// it cannot have left CANCELLED since.
+		return nil, fmt.Errorf("line-up %s is %s after its cancel", l.ID, l.State)
+	}
+	accepted := []map[string]any{}
+	for _, m := range l.Members {
+		switch {
+		case m.State == casework.MemberAccepted:
+			accepted = append(accepted, map[string]any{"expert_id": m.ExpertID, "name": m.Name, "unit_code": m.UnitCode,
+				"organisation": m.Organisation, "team_role": m.Role, "invitation_id": m.InvitationID})
+		case m.State == casework.MemberWithdrawn && m.InvitationID != "":
+			if err := s.withdrawInvitation(ctx, m.InvitationID, req.GetRequestId(), l.ID, reason); err != nil {
+				return nil, err
+			}
+		}
+	}
+	payload, err := json.Marshal(map[string]any{"type": workflows.EventLineupCancelled, "occurred_at": l.UpdatedAt,
+		"data": map[string]any{"lineup_id": l.ID, "unit_code": l.UnitCode, "unit_name": l.UnitName, "from": l.PlannedStart,
+			"to": l.PlannedEnd, "reason": reason, "accepted": accepted}})
+	if err != nil {
+		return nil, err
+	}
+	if _, _, err := s.Ledger.QueueEvent(ctx, workflows.EventLineupCancelled, "lineup/"+l.ID+"/cancel", payload); err != nil {
+		return nil, err
+	}
+	if l, err = s.Ledger.GetLineup(ctx, l.ID); err != nil {
+		return nil, err
+	}
+	return lineupProto(l), nil
+}
+
+// withdrawInvitation withdraws the invitation of a member of a cancelled
+// line-up. An invitation already ended (answered, lapsed, withdrawn) or not
+// yet written is left: its ledger write is refused on the cancelled
+// line-up.
+func (s *LineupServer) withdrawInvitation(ctx context.Context, id, requestID, lineupID, reason string) error {
+	_, err := sendChange(ctx, s.Temporal, s.Ledger, invitationAPI, lifecycleChange{
+		req:    &xunchav1.AnswerInvitationRequest{Id: id, RequestId: requestID},
+		action: workflows.ActionWithdrawInvitation,
+		input:  &workflows.WithdrawInvitationInput{Reason: "line-up " + lineupID + " was cancelled: " + reason},
+	})
+	var stage *derrors.StageError
+	switch {
+	case err == nil, errors.Is(err, derrors.ErrNotFound), errors.As(err, &stage):
+		return nil
+	}
+	return err
+}
+
 // lineupTeam is the team of an inspection created from line-up id: the
 // line-up must be APPROVED (or USED by this very inspection, a retry) and
 // drawn for the inspection's unit, dates and content areas; it becomes

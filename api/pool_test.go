@@ -528,3 +528,78 @@ func TestOfficeFillsAnOpenPlace(t *testing.T) {
 	require.Equal(t, "COMPLETE", lineup["state"])
 	require.Len(t, active(lineup), len(all))
 }
+
+// TestCancelLineup: the office calls off a line-up that is inviting, with a
+// reason. The members yet to answer are withdrawn and so are their
+// invitations; who had accepted stays so, and lineup.cancelled names them
+// for their units; everyone on it is free to be drawn again. A cancel
+// without a reason, by anyone but the office, or of a line-up cancelled
+// already is refused; a retry answers the same.
+func TestCancelLineup(t *testing.T) {
+	s := setup(t)
+	hooks := s.subscribe(workflows.EventLineupCancelled)
+	s.seedPool()
+	code, lineup := s.do("POST", "/v1/lineups", &office, map[string]any{"request_id": rid(t, "draw"), "lineup_id": "l-off",
+		"unit_code": "430300", "unit_name": "湘潭市", "planned_start": "2026-12-01", "planned_end": "2026-12-15",
+		"content_areas": []int{1, 5}, "team_size": 6, "seed": 20261201})
+	require.Equal(t, http.StatusOK, code, "%v", lineup)
+	code, lineup = s.do("POST", "/v1/lineups/l-off:invite", &office, map[string]any{"request_id": rid(t, "invite")})
+	require.Equal(t, http.StatusOK, code, "%v", lineup)
+	all := members(lineup)
+	accepter, waiting := all[0], all[1:]
+	code, inv := s.do("POST", "/v1/invitations/"+accepter["invitation_id"].(string)+":accept", &office,
+		map[string]any{"request_id": rid(t, "accept")})
+	require.Equal(t, http.StatusOK, code, "%v", inv)
+
+	cancel := func(key string, who *actor.Actor, reason string) (int, map[string]any) {
+		return s.do("POST", "/v1/lineups/l-off:cancel", who, map[string]any{"request_id": rid(t, key), "reason": reason})
+	}
+	code, body := cancel("no-reason", &office, " ")
+	require.Equal(t, http.StatusBadRequest, code, "%v", body)
+	require.Equal(t, []string{"reason"}, fieldViolations(body))
+	expert := poolActor(accepter["expert_id"].(string))
+	code, body = cancel("not-office", &expert, "计划取消")
+	require.Equal(t, http.StatusForbidden, code, "%v", body)
+	_, lineup = s.do("GET", "/v1/lineups/l-off", &office, nil)
+	require.Equal(t, "INVITING", lineup["state"], "refusals change nothing")
+
+	code, lineup = cancel("cancel", &office, "巡查计划调整")
+	require.Equal(t, http.StatusOK, code, "%v", lineup)
+	require.Equal(t, "CANCELLED", lineup["state"])
+	state := map[string]string{}
+	for _, m := range members(lineup) {
+		state[m["expert_id"].(string)] = m["state"].(string)
+	}
+	require.Equal(t, "ACCEPTED", state[accepter["expert_id"].(string)])
+	for _, m := range waiting {
+		require.Equal(t, "WITHDRAWN", state[m["expert_id"].(string)], "%v", m)
+		code, inv := s.do("GET", "/v1/invitations/"+m["invitation_id"].(string), &office, nil)
+		require.Equal(t, http.StatusOK, code, "%v", inv)
+		require.Equal(t, "WITHDRAWN", inv["stage"], "the invitation is withdrawn with the line-up")
+		require.Contains(t, inv["note"], "巡查计划调整")
+	}
+	// Nobody answers a withdrawn invitation.
+	late := poolActor(waiting[0]["expert_id"].(string))
+	code, body = s.do("POST", "/v1/invitations/"+waiting[0]["invitation_id"].(string)+":accept", &late,
+		map[string]any{"request_id": rid(t, "late")})
+	require.Equal(t, http.StatusConflict, code, "%v", body)
+
+	event := hooks.awaitType(t, workflows.EventLineupCancelled, func(webhookEvent) bool { return true })
+	require.Equal(t, "l-off", event.Data["lineup_id"])
+	require.Equal(t, "巡查计划调整", event.Data["reason"])
+	accepted := event.Data["accepted"].([]any)
+	require.Len(t, accepted, 1)
+	require.Equal(t, accepter["expert_id"], accepted[0].(map[string]any)["expert_id"])
+
+	// A retry answers the same; a second cancel is refused.
+	code, again := cancel("cancel", &office, "巡查计划调整")
+	require.Equal(t, http.StatusOK, code, "%v", again)
+	require.Equal(t, lineup["version"], again["version"])
+	code, body = cancel("cancel-again", &office, "再次取消")
+	require.Equal(t, http.StatusConflict, code, "%v", body)
+
+	// Its people are free for the same days.
+	c, err := s.Ledger.Candidates(t.Context(), "2026-12-01", "2026-12-15", "")
+	require.NoError(t, err)
+	require.Empty(t, c.Busy, "a cancelled line-up books nobody")
+}

@@ -174,6 +174,18 @@ func (l Lineup) Active() []LineupMember {
 	return out
 }
 
+// Cancel calls the line-up off: CANCELLED, and every member not yet
+// answered (proposed, invited) withdrawn with the reason; who accepted,
+// declined or lapsed stays so.
+func (l *Lineup) Cancel(reason string) {
+	l.State = LineupCancelled
+	for i, m := range l.Members {
+		if m.State == MemberProposed || m.State == MemberInvited {
+			l.Members[i].State, l.Members[i].Note = MemberWithdrawn, "the line-up was cancelled: "+reason
+		}
+	}
+}
+
 // OpenPlaces are the members who left the line-up by their invitation's
 // end (declined, lapsed, withdrawn) and whom nobody replaces yet: places
 // a replacement, drawn or put in by the office, still has to fill. A

@@ -569,6 +569,9 @@ func (s *Store) followInvitation(ctx context.Context, q *dbsqlc.Queries, inv cas
 	if err != nil {
 		return err
 	}
+	if err := answerAfterCancel(l, inv); err != nil {
+		return err
+	}
 	next := l
 	next.Members = slices.Clone(l.Members)
 	changed := false
@@ -598,6 +601,30 @@ func (s *Store) followInvitation(ctx context.Context, q *dbsqlc.Queries, inv cas
 	}
 	_, err = s.writeLineup(ctx, q, l, next, e)
 	return err
+}
+
+// answerAfterCancel refuses, on a CANCELLED line-up, an invitation's first
+// write (version 1) or its answer (accepted, declined) that its member does
+// not hold yet: the cancel withdrew the member (CancelLineup in the API), and its
+// invitation is withdrawn after it. Taking the line-up's lock, the
+// invitation's write and the cancel cannot pass each other: an acceptance
+// either came first (the member stays ACCEPTED, and lineup.cancelled names
+// them) or is refused.
+func answerAfterCancel(l casework.Lineup, inv casework.Invitation) error {
+	if l.State != casework.LineupCancelled {
+		return nil
+	}
+	st := memberStateOf(inv.Stage)
+	first := st == casework.MemberInvited && inv.Version == 1
+	if !first && st != casework.MemberAccepted && st != casework.MemberDeclined {
+		return nil // a lapse, a withdrawal, a reminder: nothing new asked of anyone
+	}
+	i := slices.IndexFunc(l.Members, func(m casework.LineupMember) bool { return m.InvitationID == inv.ID })
+	if i >= 0 && l.Members[i].State == st {
+		return nil // a retry of what the line-up already holds
+	}
+	return derrors.StageError{Reason: "STAGE_NOT_ALLOWED", Subject: "lineup/" + l.ID, Action: "invitation " + inv.Stage,
+		Stage: l.State}.Says("line-up %s was cancelled: invitation %s can no longer be %s", l.ID, inv.ID, inv.Stage)
 }
 
 // allAccepted reports whether every member on the line-up has accepted

@@ -263,3 +263,65 @@ func expertIDs(members []casework.LineupMember) []string {
 	}
 	return out
 }
+
+// TestAnswerAfterCancelRefused: once a line-up is cancelled, an answer to
+// an invitation its member does not already hold, or the first write of an
+// invitation, is refused in the ledger's write (the cancel and the answer
+// take the same lock); a lapse, a withdrawal or a reminder is written.
+func TestAnswerAfterCancelRefused(t *testing.T) {
+	t.Parallel()
+	fx := setup(t)
+	ctx := t.Context()
+	for i := range 3 {
+		_, _, err := fx.store.CreateExpert(ctx, poolExpert(fmt.Sprintf("x-%d", i), "u1"),
+			casework.Event{Key: "add", Action: "add", Actor: office, OccurredAt: time.Now()})
+		require.NoError(t, err)
+	}
+	_, _, err := fx.store.RecordLineup(ctx, poolLineup("l-c", "x-0", "x-1", "x-2"), casework.Event{Key: "draw", Action: "draw", Actor: office, OccurredAt: time.Now()})
+	require.NoError(t, err)
+	at := time.Now().UTC()
+	_, err = fx.store.ChangeLineup(ctx, "l-c", casework.Event{Key: "invite", Action: "invite", Actor: office, OccurredAt: at},
+		func(l *casework.Lineup) error {
+			l.State = casework.LineupInviting
+			for i := range l.Members {
+				l.Members[i].State, l.Members[i].InvitationID = casework.MemberInvited, "l-c-"+l.Members[i].ExpertID
+			}
+			return nil
+		})
+	require.NoError(t, err)
+	invitation := func(expert, stage string, version int) casework.Invitation {
+		return casework.Invitation{ID: "l-c-" + expert, WorkflowID: "invitation/l-c-" + expert, LineupID: "l-c", ExpertID: expert,
+			Subject: "sub-" + expert, UnitCode: "u1", TeamRole: "MEMBER", Stage: stage, CreatedAt: at, UpdatedAt: at, Version: version}
+	}
+	write := func(inv casework.Invitation, key string) error {
+		return fx.store.ApplyInvitationChange(ctx, inv, casework.Event{Key: key, Action: key, Actor: office, OccurredAt: at})
+	}
+	require.NoError(t, write(invitation("x-0", "INVITED", 1), "invite"))
+	require.NoError(t, write(invitation("x-1", "INVITED", 1), "invite"))
+	require.NoError(t, write(invitation("x-0", "ACCEPTED", 2), "accept"))
+	// x-2's invitation is not written yet when the line-up is cancelled.
+	l, err := fx.store.ChangeLineup(ctx, "l-c", casework.Event{Key: "cancel/r1", Action: "cancel", Actor: office, OccurredAt: at},
+		func(l *casework.Lineup) error { l.Cancel("计划调整"); return nil })
+	require.NoError(t, err)
+	require.Equal(t, casework.LineupCancelled, l.State)
+	require.Equal(t, []string{casework.MemberAccepted, casework.MemberWithdrawn, casework.MemberWithdrawn},
+		[]string{l.Members[0].State, l.Members[1].State, l.Members[2].State})
+
+	require.NoError(t, write(invitation("x-0", "ACCEPTED", 2), "accept"), "a retry of what the line-up holds")
+	for _, refused := range []casework.Invitation{invitation("x-1", "ACCEPTED", 2), invitation("x-1", "DECLINED", 2), invitation("x-2", "INVITED", 1)} {
+		err := write(refused, "answer-"+refused.Stage)
+		require.ErrorIs(t, err, derrors.ErrFailedPrecondition, "%s %s", refused.ID, refused.Stage)
+		require.ErrorContains(t, err, "line-up l-c was cancelled")
+	}
+	_, err = fx.store.GetInvitation(ctx, "l-c-x-2")
+	require.ErrorIs(t, err, derrors.ErrNotFound, "the refused first write wrote nothing")
+	require.NoError(t, write(invitation("x-1", "INVITED", 2), "remind"), "a reminder")
+	require.NoError(t, write(invitation("x-1", "WITHDRAWN", 3), "withdraw"))
+	inv, err := fx.store.GetInvitation(ctx, "l-c-x-1")
+	require.NoError(t, err)
+	require.Equal(t, "WITHDRAWN", inv.Stage)
+	l, err = fx.store.GetLineup(ctx, "l-c")
+	require.NoError(t, err)
+	require.Equal(t, casework.LineupCancelled, l.State)
+	require.Equal(t, casework.MemberAccepted, l.Members[0].State)
+}

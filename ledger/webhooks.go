@@ -337,6 +337,33 @@ func (s *Store) RetryDelivery(ctx context.Context, deliveryID string, after time
 	return nil
 }
 
+// QueueEvent hands an event to the outbox: one delivery, due at once, for
+// each webhook that receives eventType, its ID deliveryKey + "/" + the
+// webhook's ID. ids lists every delivery, queued names those this call
+// wrote: queuing the same event again writes nothing.
+func (s *Store) QueueEvent(ctx context.Context, eventType, deliveryKey string, payload []byte) (ids, queued []string, _ error) {
+	if !json.Valid(payload) {
+		return nil, nil, derrors.Invalid("payload", "must be JSON")
+	}
+	hooks, err := s.WebhooksFor(ctx, eventType)
+	if err != nil {
+		return nil, nil, err
+	}
+	ids = make([]string, 0, len(hooks))
+	for _, w := range hooks {
+		id := deliveryKey + "/" + w.ID
+		wrote, err := s.QueueDelivery(ctx, casework.OutboxDelivery{DeliveryID: id, WebhookID: w.ID, EventType: eventType, Payload: payload})
+		if err != nil {
+			return nil, nil, fmt.Errorf("queuing delivery %q: %w", id, err)
+		}
+		if wrote {
+			queued = append(queued, id)
+		}
+		ids = append(ids, id)
+	}
+	return ids, queued, nil
+}
+
 // QueueDelivery writes a delivery to the outbox (status PENDING). Queuing
 // the same delivery ID again changes nothing, so a retried activity is
 // harmless; queued says whether this call wrote it.

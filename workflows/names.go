@@ -74,11 +74,14 @@ const (
 	// EventReferralOutcome is posted when the receiver reports an outcome
 	// (立案, 不予立案, 处理结果).
 	EventReferralOutcome = "referral.outcome_reported"
+	// EventLineupCancelled is posted when the office calls a line-up off,
+	// naming those who had accepted: their units' secondment is off.
+	EventLineupCancelled = "lineup.cancelled"
 )
 
 // WebhookEventTypes lists the event types a webhook may subscribe to.
 var WebhookEventTypes = []string{EventMajorFinding, EventFindingEscalated, EventInspectionEscalated, EventInterviewEscalated,
-	EventExtensionRequested, EventExtensionDecided, EventSignoffRequested, EventSignedOff, EventSignoffRefused, EventSignoffOverdue, EventReferralReferred, EventReferralUnacknowledged, EventReferralOutcome, EventSecondmentNotice, EventCriticismRequested, EventInvitationEscalated}
+	EventExtensionRequested, EventExtensionDecided, EventSignoffRequested, EventSignedOff, EventSignoffRefused, EventSignoffOverdue, EventReferralReferred, EventReferralUnacknowledged, EventReferralOutcome, EventSecondmentNotice, EventCriticismRequested, EventInvitationEscalated, EventLineupCancelled}
 
 // Query and update names.
 const (

@@ -328,7 +328,9 @@ var zh = map[string]string{
 	"is already the sign-in of expert %q of the pool":                                 "已是专家库中专家 %q 的登录标识",
 	"subject %q is already linked to expert %q":                                       "登录主体 %q 已关联专家 %q",
 
-	// Filling a place left open on a line-up that is inviting.
+	// Filling a place left open on a line-up that is inviting; a line-up
+	// called off.
+	"line-up %s was cancelled: invitation %s can no longer be %s":                                                                                  "巡查组名单 %s 已取消：邀请 %s 不能再变为 %s",
 	"must name a member of line-up %s whose place is open (who declined or let the invitation lapse, and whom nobody replaces yet): %s is not one": "必须指明巡查组名单 %s 中空出名额的成员（已拒绝或逾期未答复、尚无人替补）：%s 不是",
 
 	// Generic refusals.

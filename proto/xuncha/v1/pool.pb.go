@@ -1804,6 +1804,70 @@ func (x *LineupActionRequest) GetNote() string {
 	return ""
 }
 
+// CancelLineupRequest calls a line-up off.
+type CancelLineupRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Line-up ID.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Client-chosen idempotency key. Required.
+	RequestId string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// Why the line-up is called off. Required.
+	Reason        string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CancelLineupRequest) Reset() {
+	*x = CancelLineupRequest{}
+	mi := &file_xuncha_v1_pool_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CancelLineupRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CancelLineupRequest) ProtoMessage() {}
+
+func (x *CancelLineupRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_xuncha_v1_pool_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CancelLineupRequest.ProtoReflect.Descriptor instead.
+func (*CancelLineupRequest) Descriptor() ([]byte, []int) {
+	return file_xuncha_v1_pool_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *CancelLineupRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *CancelLineupRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *CancelLineupRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
 // Invitation is one drawn person's invitation.
 type Invitation struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1852,7 +1916,7 @@ type Invitation struct {
 
 func (x *Invitation) Reset() {
 	*x = Invitation{}
-	mi := &file_xuncha_v1_pool_proto_msgTypes[21]
+	mi := &file_xuncha_v1_pool_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1864,7 +1928,7 @@ func (x *Invitation) String() string {
 func (*Invitation) ProtoMessage() {}
 
 func (x *Invitation) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_pool_proto_msgTypes[21]
+	mi := &file_xuncha_v1_pool_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1877,7 +1941,7 @@ func (x *Invitation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Invitation.ProtoReflect.Descriptor instead.
 func (*Invitation) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_pool_proto_rawDescGZIP(), []int{21}
+	return file_xuncha_v1_pool_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *Invitation) GetId() string {
@@ -2024,7 +2088,7 @@ type GetInvitationRequest struct {
 
 func (x *GetInvitationRequest) Reset() {
 	*x = GetInvitationRequest{}
-	mi := &file_xuncha_v1_pool_proto_msgTypes[22]
+	mi := &file_xuncha_v1_pool_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2036,7 +2100,7 @@ func (x *GetInvitationRequest) String() string {
 func (*GetInvitationRequest) ProtoMessage() {}
 
 func (x *GetInvitationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_pool_proto_msgTypes[22]
+	mi := &file_xuncha_v1_pool_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2049,7 +2113,7 @@ func (x *GetInvitationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetInvitationRequest.ProtoReflect.Descriptor instead.
 func (*GetInvitationRequest) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_pool_proto_rawDescGZIP(), []int{22}
+	return file_xuncha_v1_pool_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *GetInvitationRequest) GetId() string {
@@ -2076,7 +2140,7 @@ type ListInvitationsRequest struct {
 
 func (x *ListInvitationsRequest) Reset() {
 	*x = ListInvitationsRequest{}
-	mi := &file_xuncha_v1_pool_proto_msgTypes[23]
+	mi := &file_xuncha_v1_pool_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2088,7 +2152,7 @@ func (x *ListInvitationsRequest) String() string {
 func (*ListInvitationsRequest) ProtoMessage() {}
 
 func (x *ListInvitationsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_pool_proto_msgTypes[23]
+	mi := &file_xuncha_v1_pool_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2101,7 +2165,7 @@ func (x *ListInvitationsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListInvitationsRequest.ProtoReflect.Descriptor instead.
 func (*ListInvitationsRequest) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_pool_proto_rawDescGZIP(), []int{23}
+	return file_xuncha_v1_pool_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ListInvitationsRequest) GetLineupId() string {
@@ -2145,7 +2209,7 @@ type ListInvitationsResponse struct {
 
 func (x *ListInvitationsResponse) Reset() {
 	*x = ListInvitationsResponse{}
-	mi := &file_xuncha_v1_pool_proto_msgTypes[24]
+	mi := &file_xuncha_v1_pool_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2157,7 +2221,7 @@ func (x *ListInvitationsResponse) String() string {
 func (*ListInvitationsResponse) ProtoMessage() {}
 
 func (x *ListInvitationsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_pool_proto_msgTypes[24]
+	mi := &file_xuncha_v1_pool_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2170,7 +2234,7 @@ func (x *ListInvitationsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListInvitationsResponse.ProtoReflect.Descriptor instead.
 func (*ListInvitationsResponse) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_pool_proto_rawDescGZIP(), []int{24}
+	return file_xuncha_v1_pool_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ListInvitationsResponse) GetInvitations() []*Invitation {
@@ -2202,7 +2266,7 @@ type AnswerInvitationRequest struct {
 
 func (x *AnswerInvitationRequest) Reset() {
 	*x = AnswerInvitationRequest{}
-	mi := &file_xuncha_v1_pool_proto_msgTypes[25]
+	mi := &file_xuncha_v1_pool_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2214,7 +2278,7 @@ func (x *AnswerInvitationRequest) String() string {
 func (*AnswerInvitationRequest) ProtoMessage() {}
 
 func (x *AnswerInvitationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_pool_proto_msgTypes[25]
+	mi := &file_xuncha_v1_pool_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2227,7 +2291,7 @@ func (x *AnswerInvitationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AnswerInvitationRequest.ProtoReflect.Descriptor instead.
 func (*AnswerInvitationRequest) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_pool_proto_rawDescGZIP(), []int{25}
+	return file_xuncha_v1_pool_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *AnswerInvitationRequest) GetId() string {
@@ -2268,7 +2332,7 @@ type JudgeDeclineRequest struct {
 
 func (x *JudgeDeclineRequest) Reset() {
 	*x = JudgeDeclineRequest{}
-	mi := &file_xuncha_v1_pool_proto_msgTypes[26]
+	mi := &file_xuncha_v1_pool_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2280,7 +2344,7 @@ func (x *JudgeDeclineRequest) String() string {
 func (*JudgeDeclineRequest) ProtoMessage() {}
 
 func (x *JudgeDeclineRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_pool_proto_msgTypes[26]
+	mi := &file_xuncha_v1_pool_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2293,7 +2357,7 @@ func (x *JudgeDeclineRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JudgeDeclineRequest.ProtoReflect.Descriptor instead.
 func (*JudgeDeclineRequest) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_pool_proto_rawDescGZIP(), []int{26}
+	return file_xuncha_v1_pool_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *JudgeDeclineRequest) GetId() string {
@@ -2482,7 +2546,12 @@ const file_xuncha_v1_pool_proto_rawDesc = "" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x02 \x01(\tR\trequestId\x12\x12\n" +
-	"\x04note\x18\x03 \x01(\tR\x04note\"\xc3\x04\n" +
+	"\x04note\x18\x03 \x01(\tR\x04note\"\\\n" +
+	"\x13CancelLineupRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tR\trequestId\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\"\xc3\x04\n" +
 	"\n" +
 	"Invitation\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
@@ -2538,14 +2607,15 @@ const file_xuncha_v1_pool_proto_rawDesc = "" +
 	"\vListExperts\x12\x1d.xuncha.v1.ListExpertsRequest\x1a\x1e.xuncha.v1.ListExpertsResponse\x12K\n" +
 	"\x11AddUnavailability\x12#.xuncha.v1.AddUnavailabilityRequest\x1a\x11.xuncha.v1.Expert\x12;\n" +
 	"\tLeavePool\x12\x1b.xuncha.v1.LeavePoolRequest\x1a\x11.xuncha.v1.Expert\x12S\n" +
-	"\x11GetPoolStatistics\x12#.xuncha.v1.GetPoolStatisticsRequest\x1a\x19.xuncha.v1.PoolStatistics2\xe3\x02\n" +
+	"\x11GetPoolStatistics\x12#.xuncha.v1.GetPoolStatisticsRequest\x1a\x19.xuncha.v1.PoolStatistics2\xa6\x03\n" +
 	"\rLineupService\x12=\n" +
 	"\n" +
 	"DrawLineup\x12\x1c.xuncha.v1.DrawLineupRequest\x1a\x11.xuncha.v1.Lineup\x12;\n" +
 	"\tGetLineup\x12\x1b.xuncha.v1.GetLineupRequest\x1a\x11.xuncha.v1.Lineup\x12I\n" +
 	"\x10SwapLineupMember\x12\".xuncha.v1.SwapLineupMemberRequest\x1a\x11.xuncha.v1.Lineup\x12G\n" +
 	"\x0fSendInvitations\x12!.xuncha.v1.SendInvitationsRequest\x1a\x11.xuncha.v1.Lineup\x12B\n" +
-	"\rApproveLineup\x12\x1e.xuncha.v1.LineupActionRequest\x1a\x11.xuncha.v1.Lineup2\x9c\x03\n" +
+	"\rApproveLineup\x12\x1e.xuncha.v1.LineupActionRequest\x1a\x11.xuncha.v1.Lineup\x12A\n" +
+	"\fCancelLineup\x12\x1e.xuncha.v1.CancelLineupRequest\x1a\x11.xuncha.v1.Lineup2\x9c\x03\n" +
 	"\x11InvitationService\x12G\n" +
 	"\rGetInvitation\x12\x1f.xuncha.v1.GetInvitationRequest\x1a\x15.xuncha.v1.Invitation\x12X\n" +
 	"\x0fListInvitations\x12!.xuncha.v1.ListInvitationsRequest\x1a\".xuncha.v1.ListInvitationsResponse\x12M\n" +
@@ -2566,7 +2636,7 @@ func file_xuncha_v1_pool_proto_rawDescGZIP() []byte {
 }
 
 var file_xuncha_v1_pool_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_xuncha_v1_pool_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
+var file_xuncha_v1_pool_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
 var file_xuncha_v1_pool_proto_goTypes = []any{
 	(Expert_Kind)(0),                 // 0: xuncha.v1.Expert.Kind
 	(*Affiliation)(nil),              // 1: xuncha.v1.Affiliation
@@ -2590,19 +2660,20 @@ var file_xuncha_v1_pool_proto_goTypes = []any{
 	(*SwapLineupMemberRequest)(nil),  // 19: xuncha.v1.SwapLineupMemberRequest
 	(*SendInvitationsRequest)(nil),   // 20: xuncha.v1.SendInvitationsRequest
 	(*LineupActionRequest)(nil),      // 21: xuncha.v1.LineupActionRequest
-	(*Invitation)(nil),               // 22: xuncha.v1.Invitation
-	(*GetInvitationRequest)(nil),     // 23: xuncha.v1.GetInvitationRequest
-	(*ListInvitationsRequest)(nil),   // 24: xuncha.v1.ListInvitationsRequest
-	(*ListInvitationsResponse)(nil),  // 25: xuncha.v1.ListInvitationsResponse
-	(*AnswerInvitationRequest)(nil),  // 26: xuncha.v1.AnswerInvitationRequest
-	(*JudgeDeclineRequest)(nil),      // 27: xuncha.v1.JudgeDeclineRequest
-	(*timestamppb.Timestamp)(nil),    // 28: google.protobuf.Timestamp
+	(*CancelLineupRequest)(nil),      // 22: xuncha.v1.CancelLineupRequest
+	(*Invitation)(nil),               // 23: xuncha.v1.Invitation
+	(*GetInvitationRequest)(nil),     // 24: xuncha.v1.GetInvitationRequest
+	(*ListInvitationsRequest)(nil),   // 25: xuncha.v1.ListInvitationsRequest
+	(*ListInvitationsResponse)(nil),  // 26: xuncha.v1.ListInvitationsResponse
+	(*AnswerInvitationRequest)(nil),  // 27: xuncha.v1.AnswerInvitationRequest
+	(*JudgeDeclineRequest)(nil),      // 28: xuncha.v1.JudgeDeclineRequest
+	(*timestamppb.Timestamp)(nil),    // 29: google.protobuf.Timestamp
 }
 var file_xuncha_v1_pool_proto_depIdxs = []int32{
 	0,  // 0: xuncha.v1.Expert.kind:type_name -> xuncha.v1.Expert.Kind
 	1,  // 1: xuncha.v1.Expert.affiliations:type_name -> xuncha.v1.Affiliation
 	2,  // 2: xuncha.v1.Expert.unavailable:type_name -> xuncha.v1.Unavailability
-	28, // 3: xuncha.v1.Expert.create_time:type_name -> google.protobuf.Timestamp
+	29, // 3: xuncha.v1.Expert.create_time:type_name -> google.protobuf.Timestamp
 	3,  // 4: xuncha.v1.AddExpertRequest.expert:type_name -> xuncha.v1.Expert
 	3,  // 5: xuncha.v1.ListExpertsResponse.experts:type_name -> xuncha.v1.Expert
 	2,  // 6: xuncha.v1.AddUnavailabilityRequest.unavailability:type_name -> xuncha.v1.Unavailability
@@ -2611,8 +2682,8 @@ var file_xuncha_v1_pool_proto_depIdxs = []int32{
 	14, // 9: xuncha.v1.Exclusion.reasons:type_name -> xuncha.v1.ExclusionReason
 	13, // 10: xuncha.v1.Lineup.members:type_name -> xuncha.v1.LineupMember
 	15, // 11: xuncha.v1.Lineup.exclusions:type_name -> xuncha.v1.Exclusion
-	28, // 12: xuncha.v1.Lineup.create_time:type_name -> google.protobuf.Timestamp
-	22, // 13: xuncha.v1.ListInvitationsResponse.invitations:type_name -> xuncha.v1.Invitation
+	29, // 12: xuncha.v1.Lineup.create_time:type_name -> google.protobuf.Timestamp
+	23, // 13: xuncha.v1.ListInvitationsResponse.invitations:type_name -> xuncha.v1.Invitation
 	4,  // 14: xuncha.v1.ExpertPoolService.AddExpert:input_type -> xuncha.v1.AddExpertRequest
 	5,  // 15: xuncha.v1.ExpertPoolService.GetExpert:input_type -> xuncha.v1.GetExpertRequest
 	6,  // 16: xuncha.v1.ExpertPoolService.ListExperts:input_type -> xuncha.v1.ListExpertsRequest
@@ -2624,29 +2695,31 @@ var file_xuncha_v1_pool_proto_depIdxs = []int32{
 	19, // 22: xuncha.v1.LineupService.SwapLineupMember:input_type -> xuncha.v1.SwapLineupMemberRequest
 	20, // 23: xuncha.v1.LineupService.SendInvitations:input_type -> xuncha.v1.SendInvitationsRequest
 	21, // 24: xuncha.v1.LineupService.ApproveLineup:input_type -> xuncha.v1.LineupActionRequest
-	23, // 25: xuncha.v1.InvitationService.GetInvitation:input_type -> xuncha.v1.GetInvitationRequest
-	24, // 26: xuncha.v1.InvitationService.ListInvitations:input_type -> xuncha.v1.ListInvitationsRequest
-	26, // 27: xuncha.v1.InvitationService.AcceptInvitation:input_type -> xuncha.v1.AnswerInvitationRequest
-	26, // 28: xuncha.v1.InvitationService.DeclineInvitation:input_type -> xuncha.v1.AnswerInvitationRequest
-	27, // 29: xuncha.v1.InvitationService.JudgeDecline:input_type -> xuncha.v1.JudgeDeclineRequest
-	3,  // 30: xuncha.v1.ExpertPoolService.AddExpert:output_type -> xuncha.v1.Expert
-	3,  // 31: xuncha.v1.ExpertPoolService.GetExpert:output_type -> xuncha.v1.Expert
-	7,  // 32: xuncha.v1.ExpertPoolService.ListExperts:output_type -> xuncha.v1.ListExpertsResponse
-	3,  // 33: xuncha.v1.ExpertPoolService.AddUnavailability:output_type -> xuncha.v1.Expert
-	3,  // 34: xuncha.v1.ExpertPoolService.LeavePool:output_type -> xuncha.v1.Expert
-	12, // 35: xuncha.v1.ExpertPoolService.GetPoolStatistics:output_type -> xuncha.v1.PoolStatistics
-	16, // 36: xuncha.v1.LineupService.DrawLineup:output_type -> xuncha.v1.Lineup
-	16, // 37: xuncha.v1.LineupService.GetLineup:output_type -> xuncha.v1.Lineup
-	16, // 38: xuncha.v1.LineupService.SwapLineupMember:output_type -> xuncha.v1.Lineup
-	16, // 39: xuncha.v1.LineupService.SendInvitations:output_type -> xuncha.v1.Lineup
-	16, // 40: xuncha.v1.LineupService.ApproveLineup:output_type -> xuncha.v1.Lineup
-	22, // 41: xuncha.v1.InvitationService.GetInvitation:output_type -> xuncha.v1.Invitation
-	25, // 42: xuncha.v1.InvitationService.ListInvitations:output_type -> xuncha.v1.ListInvitationsResponse
-	22, // 43: xuncha.v1.InvitationService.AcceptInvitation:output_type -> xuncha.v1.Invitation
-	22, // 44: xuncha.v1.InvitationService.DeclineInvitation:output_type -> xuncha.v1.Invitation
-	22, // 45: xuncha.v1.InvitationService.JudgeDecline:output_type -> xuncha.v1.Invitation
-	30, // [30:46] is the sub-list for method output_type
-	14, // [14:30] is the sub-list for method input_type
+	22, // 25: xuncha.v1.LineupService.CancelLineup:input_type -> xuncha.v1.CancelLineupRequest
+	24, // 26: xuncha.v1.InvitationService.GetInvitation:input_type -> xuncha.v1.GetInvitationRequest
+	25, // 27: xuncha.v1.InvitationService.ListInvitations:input_type -> xuncha.v1.ListInvitationsRequest
+	27, // 28: xuncha.v1.InvitationService.AcceptInvitation:input_type -> xuncha.v1.AnswerInvitationRequest
+	27, // 29: xuncha.v1.InvitationService.DeclineInvitation:input_type -> xuncha.v1.AnswerInvitationRequest
+	28, // 30: xuncha.v1.InvitationService.JudgeDecline:input_type -> xuncha.v1.JudgeDeclineRequest
+	3,  // 31: xuncha.v1.ExpertPoolService.AddExpert:output_type -> xuncha.v1.Expert
+	3,  // 32: xuncha.v1.ExpertPoolService.GetExpert:output_type -> xuncha.v1.Expert
+	7,  // 33: xuncha.v1.ExpertPoolService.ListExperts:output_type -> xuncha.v1.ListExpertsResponse
+	3,  // 34: xuncha.v1.ExpertPoolService.AddUnavailability:output_type -> xuncha.v1.Expert
+	3,  // 35: xuncha.v1.ExpertPoolService.LeavePool:output_type -> xuncha.v1.Expert
+	12, // 36: xuncha.v1.ExpertPoolService.GetPoolStatistics:output_type -> xuncha.v1.PoolStatistics
+	16, // 37: xuncha.v1.LineupService.DrawLineup:output_type -> xuncha.v1.Lineup
+	16, // 38: xuncha.v1.LineupService.GetLineup:output_type -> xuncha.v1.Lineup
+	16, // 39: xuncha.v1.LineupService.SwapLineupMember:output_type -> xuncha.v1.Lineup
+	16, // 40: xuncha.v1.LineupService.SendInvitations:output_type -> xuncha.v1.Lineup
+	16, // 41: xuncha.v1.LineupService.ApproveLineup:output_type -> xuncha.v1.Lineup
+	16, // 42: xuncha.v1.LineupService.CancelLineup:output_type -> xuncha.v1.Lineup
+	23, // 43: xuncha.v1.InvitationService.GetInvitation:output_type -> xuncha.v1.Invitation
+	26, // 44: xuncha.v1.InvitationService.ListInvitations:output_type -> xuncha.v1.ListInvitationsResponse
+	23, // 45: xuncha.v1.InvitationService.AcceptInvitation:output_type -> xuncha.v1.Invitation
+	23, // 46: xuncha.v1.InvitationService.DeclineInvitation:output_type -> xuncha.v1.Invitation
+	23, // 47: xuncha.v1.InvitationService.JudgeDecline:output_type -> xuncha.v1.Invitation
+	31, // [31:48] is the sub-list for method output_type
+	14, // [14:31] is the sub-list for method input_type
 	14, // [14:14] is the sub-list for extension type_name
 	14, // [14:14] is the sub-list for extension extendee
 	0,  // [0:14] is the sub-list for field type_name
@@ -2664,7 +2737,7 @@ func file_xuncha_v1_pool_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_xuncha_v1_pool_proto_rawDesc), len(file_xuncha_v1_pool_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   27,
+			NumMessages:   28,
 			NumExtensions: 0,
 			NumServices:   3,
 		},

@@ -342,6 +342,7 @@ const (
 	LineupService_SwapLineupMember_FullMethodName = "/xuncha.v1.LineupService/SwapLineupMember"
 	LineupService_SendInvitations_FullMethodName  = "/xuncha.v1.LineupService/SendInvitations"
 	LineupService_ApproveLineup_FullMethodName    = "/xuncha.v1.LineupService/ApproveLineup"
+	LineupService_CancelLineup_FullMethodName     = "/xuncha.v1.LineupService/CancelLineup"
 )
 
 // LineupServiceClient is the client API for LineupService service.
@@ -356,8 +357,10 @@ type LineupServiceClient interface {
 	// GetLineup returns a line-up with its members and exclusions.
 	GetLineup(ctx context.Context, in *GetLineupRequest, opts ...grpc.CallOption) (*Lineup, error)
 	// SwapLineupMember puts another person of the pool in a member's place,
-	// with a reason, before the invitations are sent; the team rules and the
-	// exclusions still apply.
+	// with a reason: before the invitations are sent (PROPOSED), in an active
+	// member's place; while they are answered (INVITING), in a place left open
+	// that no replacement could be drawn for, and the person is invited at
+	// once. The team rules and the exclusions still apply.
 	SwapLineupMember(ctx context.Context, in *SwapLineupMemberRequest, opts ...grpc.CallOption) (*Lineup, error)
 	// SendInvitations invites every member: PROPOSED -> INVITING; the
 	// line-up is COMPLETE once all on it accepted.
@@ -365,6 +368,12 @@ type LineupServiceClient interface {
 	// ApproveLineup approves a COMPLETE line-up for an inspection to use:
 	// COMPLETE -> APPROVED.
 	ApproveLineup(ctx context.Context, in *LineupActionRequest, opts ...grpc.CallOption) (*Lineup, error)
+	// CancelLineup calls a line-up off, with a reason: PROPOSED, INVITING,
+	// COMPLETE or APPROVED -> CANCELLED (a USED line-up is its inspection's
+	// team). Its unanswered invitations are withdrawn, its people are free to
+	// be drawn again, and lineup.cancelled tells the units of those who had
+	// accepted that the secondment is off.
+	CancelLineup(ctx context.Context, in *CancelLineupRequest, opts ...grpc.CallOption) (*Lineup, error)
 }
 
 type lineupServiceClient struct {
@@ -425,6 +434,16 @@ func (c *lineupServiceClient) ApproveLineup(ctx context.Context, in *LineupActio
 	return out, nil
 }
 
+func (c *lineupServiceClient) CancelLineup(ctx context.Context, in *CancelLineupRequest, opts ...grpc.CallOption) (*Lineup, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Lineup)
+	err := c.cc.Invoke(ctx, LineupService_CancelLineup_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // LineupServiceServer is the server API for LineupService service.
 // All implementations must embed UnimplementedLineupServiceServer
 // for forward compatibility.
@@ -437,8 +456,10 @@ type LineupServiceServer interface {
 	// GetLineup returns a line-up with its members and exclusions.
 	GetLineup(context.Context, *GetLineupRequest) (*Lineup, error)
 	// SwapLineupMember puts another person of the pool in a member's place,
-	// with a reason, before the invitations are sent; the team rules and the
-	// exclusions still apply.
+	// with a reason: before the invitations are sent (PROPOSED), in an active
+	// member's place; while they are answered (INVITING), in a place left open
+	// that no replacement could be drawn for, and the person is invited at
+	// once. The team rules and the exclusions still apply.
 	SwapLineupMember(context.Context, *SwapLineupMemberRequest) (*Lineup, error)
 	// SendInvitations invites every member: PROPOSED -> INVITING; the
 	// line-up is COMPLETE once all on it accepted.
@@ -446,6 +467,12 @@ type LineupServiceServer interface {
 	// ApproveLineup approves a COMPLETE line-up for an inspection to use:
 	// COMPLETE -> APPROVED.
 	ApproveLineup(context.Context, *LineupActionRequest) (*Lineup, error)
+	// CancelLineup calls a line-up off, with a reason: PROPOSED, INVITING,
+	// COMPLETE or APPROVED -> CANCELLED (a USED line-up is its inspection's
+	// team). Its unanswered invitations are withdrawn, its people are free to
+	// be drawn again, and lineup.cancelled tells the units of those who had
+	// accepted that the secondment is off.
+	CancelLineup(context.Context, *CancelLineupRequest) (*Lineup, error)
 	mustEmbedUnimplementedLineupServiceServer()
 }
 
@@ -470,6 +497,9 @@ func (UnimplementedLineupServiceServer) SendInvitations(context.Context, *SendIn
 }
 func (UnimplementedLineupServiceServer) ApproveLineup(context.Context, *LineupActionRequest) (*Lineup, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method ApproveLineup not implemented")
+}
+func (UnimplementedLineupServiceServer) CancelLineup(context.Context, *CancelLineupRequest) (*Lineup, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method CancelLineup not implemented")
 }
 func (UnimplementedLineupServiceServer) mustEmbedUnimplementedLineupServiceServer() {}
 func (UnimplementedLineupServiceServer) testEmbeddedByValue()                       {}
@@ -582,6 +612,24 @@ func _LineupService_ApproveLineup_Handler(srv interface{}, ctx context.Context, 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _LineupService_CancelLineup_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CancelLineupRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LineupServiceServer).CancelLineup(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LineupService_CancelLineup_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LineupServiceServer).CancelLineup(ctx, req.(*CancelLineupRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // LineupService_ServiceDesc is the grpc.ServiceDesc for LineupService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -608,6 +656,10 @@ var LineupService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ApproveLineup",
 			Handler:    _LineupService_ApproveLineup_Handler,
+		},
+		{
+			MethodName: "CancelLineup",
+			Handler:    _LineupService_CancelLineup_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
