@@ -200,8 +200,45 @@ func (c *config) envDurationOr(key string, fallback time.Duration) time.Duration
 
 // secretDefault keeps a flag's default, taken from the environment, out of
 // --help: a database URL holds its role's password, a token is a
-// credential, and help goes to terminals, logs and support tickets.
-func secretDefault(f *pflag.Flag) { f.DefValue = "" }
+// credential, and help goes to terminals, logs and support tickets. The
+// default itself is kept aside for ownDefaults.
+func secretDefault(f *pflag.Flag) {
+	if f.Annotations == nil {
+		f.Annotations = map[string][]string{}
+	}
+	f.Annotations[defaultAnnotation] = []string{f.DefValue}
+	f.DefValue = ""
+}
+
+// defaultAnnotation holds the default of a flag whose DefValue is hidden.
+const defaultAnnotation = "xuncha/default"
+
+// ownDefaults gives every flag of cmd that the command line did not set its
+// default as cmd bound it. Several commands bind their flags to the same
+// config field (dev's --http-addr and server's), and binding sets the
+// field: each command's binding overwrote the one before, so dev ran with
+// server's defaults, listening on every interface and answering anyone
+// without a token as its office user. Run before any command (the root's
+// PersistentPreRunE).
+func ownDefaults(cmd *cobra.Command) error {
+	var err error
+	cmd.Flags().VisitAll(func(f *pflag.Flag) {
+		if f.Changed || err != nil {
+			return
+		}
+		if _, slice := f.Value.(pflag.SliceValue); slice {
+			return // slices are not bound to shared fields (tokenFlags.units)
+		}
+		def := f.DefValue
+		if a, ok := f.Annotations[defaultAnnotation]; ok && len(a) == 1 {
+			def = a[0]
+		}
+		if serr := f.Value.Set(def); serr != nil {
+			err = fmt.Errorf("--%s: its default %q: %w", f.Name, def, serr)
+		}
+	})
+	return err
+}
 
 func (c *config) bindCommon(cmd *cobra.Command) {
 	f := cmd.PersistentFlags()

@@ -3,14 +3,17 @@ package main
 import (
 	"bytes"
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"github.com/stretchr/testify/require"
 
 	"github.com/xuncha/xuncha/api"
+	"github.com/xuncha/xuncha/internal/egress"
 	"github.com/xuncha/xuncha/ledger"
 )
 
@@ -133,6 +136,94 @@ func TestDevListensOnThisMachineOnly(t *testing.T) {
 	}
 	require.Equal(t, []string{"127.0.0.1:8080", "127.0.0.1:9090", "127.0.0.1:9464"}, defaults("dev"))
 	require.Equal(t, []string{":8080", ":9090", ":9464"}, defaults("server"))
+}
+
+// bound runs the command args names with its RunE replaced by one that
+// reads the values its flags hold as it would run: what the shared config
+// fields hold, not what --help says.
+func bound(t *testing.T, root *cobra.Command, flags []string, args ...string) []string {
+	t.Helper()
+	cmd, _, err := root.Find(args)
+	require.NoError(t, err)
+	var got []string
+	cmd.RunE = func(c *cobra.Command, _ []string) error {
+		for _, name := range flags {
+			got = append(got, c.Flags().Lookup(name).Value.String())
+		}
+		return nil
+	}
+	cmd.Run = nil
+	root.SetArgs(args)
+	require.NoError(t, root.ExecuteContext(context.Background()))
+	return got
+}
+
+// TestDevRunsWithItsOwnDefaults: dev's flags hold dev's defaults when it
+// runs. Dev, server and worker bind their flags to the same fields, and
+// each binding wrote its default there: dev ran with server's, listening on
+// every interface (anyone on the network its office user), draining 5s,
+// refusing loopback webhooks and storing evidence in /var/lib/xuncha,
+// while its --help showed its own. An explicit flag still wins.
+func TestDevRunsWithItsOwnDefaults(t *testing.T) {
+	for _, v := range []string{"XUNCHA_HTTP_ADDR", "XUNCHA_GRPC_ADDR", "XUNCHA_ADMIN_ADDR", "XUNCHA_DRAIN_DELAY",
+		"XUNCHA_WEBHOOK_ALLOW", "XUNCHA_EVIDENCE_DIR", "DATABASE_URL", "MIGRATE_DATABASE_URL", "XUNCHA_APP_ROLE"} {
+		t.Setenv(v, "")
+	}
+	flags := []string{"http-addr", "grpc-addr", "admin-addr", "drain-delay", "webhook-allow", "evidence-dir"}
+	root := newRootCmd()
+	dev := []string{"127.0.0.1:8080", "127.0.0.1:9090", "127.0.0.1:9464", "0s", egress.LoopbackAllowList, ""}
+	require.Equal(t, dev, bound(t, root, flags, "dev"))
+	require.Equal(t, []string{":8080", ":9090", ":9464", "5s", "", "/var/lib/xuncha/evidence"}, bound(t, root, flags, "server"))
+	require.Equal(t, dev, bound(t, newRootCmd(), flags, "dev"), "a fresh root too")
+	got := bound(t, newRootCmd(), flags, "dev", "--http-addr", "127.0.0.1:18080")
+	require.Equal(t, "127.0.0.1:18080", got[0], "an explicit flag wins")
+	require.Equal(t, dev[1:], got[1:])
+}
+
+// TestEveryCommandRunsWithItsOwnDefaults: whichever commands ran before on
+// the same root, every command's flags hold their own defaults when it
+// runs (a hidden secret default included).
+func TestEveryCommandRunsWithItsOwnDefaults(t *testing.T) {
+	t.Setenv("DATABASE_URL", "postgres://app:S3CRET@db/x")
+	t.Setenv("MIGRATE_DATABASE_URL", "postgres://owner:S3CRET@db/x")
+	root := newRootCmd()
+	var all []*cobra.Command
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		for _, sub := range c.Commands() {
+			if sub.Runnable() && sub.Name() != "help" {
+				all = append(all, sub)
+			}
+			walk(sub)
+		}
+	}
+	walk(root)
+	require.Greater(t, len(all), 10)
+	backward := slices.Clone(all)
+	slices.Reverse(backward)
+	for _, order := range [][]*cobra.Command{all, backward} {
+		for _, cmd := range order {
+			// Run without the arguments and required flags it asks for.
+			cmd.Args = cobra.ArbitraryArgs
+			cmd.Flags().VisitAll(func(f *pflag.Flag) { delete(f.Annotations, cobra.BashCompOneRequiredFlag) })
+			cmd.RunE = func(c *cobra.Command, _ []string) error {
+				c.Flags().VisitAll(func(f *pflag.Flag) {
+					if _, slice := f.Value.(pflag.SliceValue); slice {
+						return
+					}
+					want := f.DefValue
+					if a, ok := f.Annotations[defaultAnnotation]; ok {
+						want = a[0]
+					}
+					require.Equal(t, want, f.Value.String(), "%s --%s", c.CommandPath(), f.Name)
+				})
+				return nil
+			}
+			cmd.Run = nil
+			root.SetArgs(strings.Fields(strings.TrimPrefix(cmd.CommandPath(), "xuncha ")))
+			require.NoError(t, root.ExecuteContext(context.Background()), cmd.CommandPath())
+		}
+	}
 }
 
 // TestRedactURLHidesEveryPassword: the dev banner prints DATABASE_URL with

@@ -29,11 +29,16 @@ func main() {
 func newRootCmd() *cobra.Command {
 	cfg := &config{}
 	root := &cobra.Command{
-		Use:               "xuncha",
-		Short:             "Inspection cases from finding to closure, on Temporal workflows",
-		SilenceUsage:      true,
-		SilenceErrors:     true,
-		PersistentPreRunE: cfg.checkEnv,
+		Use:           "xuncha",
+		Short:         "Inspection cases from finding to closure, on Temporal workflows",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			if err := ownDefaults(cmd); err != nil {
+				return err
+			}
+			return cfg.checkEnv(cmd, args)
+		},
 	}
 	cfg.bindCommon(root)
 	root.AddCommand(
