@@ -484,13 +484,16 @@ func (s *LineupServer) SwapLineupMember(ctx context.Context, req *xunchav1.SwapL
 		return m.ExpertID == x.ID && m.State == casework.MemberInvited && m.Replaces == req.GetExpertId()
 	}); i >= 0 {
 		m := l.Members[i]
-		if err := s.startInvitation(ctx, workflows.InvitationInput{ID: m.InvitationID, RequestID: "swap/" + l.ID + "/" + x.ID,
+		err := s.startInvitation(ctx, workflows.InvitationInput{ID: m.InvitationID, RequestID: "swap/" + l.ID + "/" + x.ID,
 			LineupID: l.ID, Member: m, SecondFrom: l.PlannedStart, SecondTo: l.PlannedEnd, InspectedUnit: l.UnitName,
-			InvitedBy: who}); err != nil {
-			return nil, err
+			InvitedBy: who})
+		// ALREADY_EXISTS: the leaving member's own replacement draw, which
+		// raced this fill, found the person in the place and invited them.
+		if err != nil && !errors.Is(err, derrors.ErrAlreadyExists) {
+			return nil, afterWrite(err)
 		}
 		if l, err = s.Ledger.GetLineup(ctx, l.ID); err != nil {
-			return nil, err
+			return nil, afterWrite(err)
 		}
 	}
 	return lineupProto(l), nil
@@ -647,7 +650,7 @@ func (s *LineupServer) CancelLineup(ctx context.Context, req *xunchav1.CancelLin
 				"organisation": m.Organisation, "team_role": m.Role, "invitation_id": m.InvitationID})
 		case m.State == casework.MemberWithdrawn && m.InvitationID != "":
 			if err := s.withdrawInvitation(ctx, m.InvitationID, req.GetRequestId(), l.ID, reason); err != nil {
-				return nil, err
+				return nil, afterWrite(err)
 			}
 		}
 	}
@@ -658,12 +661,24 @@ func (s *LineupServer) CancelLineup(ctx context.Context, req *xunchav1.CancelLin
 		return nil, err
 	}
 	if _, _, err := s.Ledger.QueueEvent(ctx, workflows.EventLineupCancelled, "lineup/"+l.ID+"/cancel", payload); err != nil {
-		return nil, err
+		return nil, afterWrite(err)
 	}
 	if l, err = s.Ledger.GetLineup(ctx, l.ID); err != nil {
-		return nil, err
+		return nil, afterWrite(err)
 	}
 	return lineupProto(l), nil
+}
+
+// afterWrite is an error met after a change was written to the ledger:
+// never a refusal that changed nothing, which would free the request_id
+// for another body (withIdempotency) while the change stands, but
+// UNAVAILABLE, for the client to retry the same request, which finds the
+// change written and does what is left.
+func afterWrite(err error) error {
+	if err == nil || !changedNothing(err) {
+		return err
+	}
+	return derrors.New(derrors.ErrUnavailable, "the change is recorded but not finished (%s); retry the same request", err.Error())
 }
 
 // withdrawInvitation withdraws the invitation of a member of a cancelled
@@ -671,14 +686,23 @@ func (s *LineupServer) CancelLineup(ctx context.Context, req *xunchav1.CancelLin
 // yet written is left: its ledger write is refused on the cancelled
 // line-up.
 func (s *LineupServer) withdrawInvitation(ctx context.Context, id, requestID, lineupID, reason string) error {
+	note := []rune("line-up " + lineupID + " was cancelled: " + reason)
+	if len(note) > workflows.MaxWithdrawReason {
+		note = append(note[:workflows.MaxWithdrawReason-1], '…')
+	}
 	_, err := sendChange(ctx, s.Temporal, s.Ledger, invitationAPI, lifecycleChange{
 		req:    &xunchav1.AnswerInvitationRequest{Id: id, RequestId: requestID},
 		action: workflows.ActionWithdrawInvitation,
-		input:  &workflows.WithdrawInvitationInput{Reason: "line-up " + lineupID + " was cancelled: " + reason},
+		input:  &workflows.WithdrawInvitationInput{Reason: string(note)},
 	})
+	// Ended already (answered, lapsed, withdrawn), its workflow gone, or not
+	// written yet: nothing to withdraw. Still being recorded is not done:
+	// the client retries.
 	var stage *derrors.StageError
 	switch {
-	case err == nil, errors.Is(err, derrors.ErrNotFound), errors.As(err, &stage):
+	case err == nil, errors.Is(err, derrors.ErrNotFound):
+		return nil
+	case errors.As(err, &stage) && (stage.Reason == "STAGE_NOT_ALLOWED" || stage.Reason == "WORKFLOW_NOT_RUNNING"):
 		return nil
 	}
 	return err

@@ -602,4 +602,46 @@ func TestCancelLineup(t *testing.T) {
 	c, err := s.Ledger.Candidates(t.Context(), "2026-12-01", "2026-12-15", "")
 	require.NoError(t, err)
 	require.Empty(t, c.Busy, "a cancelled line-up books nobody")
+
+	// Fairness: who was withdrawn unanswered counts as neither drawn nor
+	// invited; who accepted, as both.
+	code, stats := s.do("GET", "/v1/pool/statistics/2026", &office, nil)
+	require.Equal(t, http.StatusOK, code, "%v", stats)
+	tally := map[string]map[string]any{}
+	for _, e := range stats["experts"].([]any) {
+		tally[e.(map[string]any)["expert_id"].(string)] = e.(map[string]any)
+	}
+	require.EqualValues(t, 1, tally[accepter["expert_id"].(string)]["drawn"])
+	require.EqualValues(t, 1, tally[accepter["expert_id"].(string)]["invited"])
+	require.EqualValues(t, 1, tally[accepter["expert_id"].(string)]["accepted"])
+	for _, m := range waiting {
+		require.EqualValues(t, 0, tally[m["expert_id"].(string)]["drawn"], "%v", tally[m["expert_id"].(string)])
+		require.EqualValues(t, 0, tally[m["expert_id"].(string)]["invited"])
+	}
+}
+
+// TestCancelWithTheLongestReason: a reason as long as the cancel takes is
+// written to the withdrawn invitations cut to their limit. It made every
+// withdrawal invalid, the cancel answered 400 after it was written, and
+// the invitations stayed open to lapse.
+func TestCancelWithTheLongestReason(t *testing.T) {
+	s := setup(t)
+	s.seedPool()
+	code, lineup := s.do("POST", "/v1/lineups", &office, map[string]any{"request_id": rid(t, "draw"), "lineup_id": "l-long",
+		"unit_code": "430300", "unit_name": "湘潭市", "planned_start": "2026-12-01", "planned_end": "2026-12-15",
+		"content_areas": []int{1, 5}, "team_size": 6, "seed": 20261201})
+	require.Equal(t, http.StatusOK, code, "%v", lineup)
+	code, lineup = s.do("POST", "/v1/lineups/l-long:invite", &office, map[string]any{"request_id": rid(t, "invite")})
+	require.Equal(t, http.StatusOK, code, "%v", lineup)
+	reason := strings.Repeat("调", 1000)
+	code, body := s.do("POST", "/v1/lineups/l-long:cancel", &office, map[string]any{"request_id": rid(t, "cancel"), "reason": reason})
+	require.Equal(t, http.StatusOK, code, "%v", body)
+	for _, m := range members(lineup) {
+		code, inv := s.do("GET", "/v1/invitations/"+m["invitation_id"].(string), &office, nil)
+		require.Equal(t, http.StatusOK, code, "%v", inv)
+		require.Equal(t, "WITHDRAWN", inv["stage"])
+		note := []rune(inv["note"].(string))
+		require.Len(t, note, 1000)
+		require.Equal(t, '…', note[len(note)-1])
+	}
 }

@@ -427,8 +427,12 @@ func (s *Store) ChangeLineup(ctx context.Context, id string, e casework.Event, c
 		if err := change(&next); err != nil {
 			return err
 		}
-		if err := checkNotBooked(ctx, q, next); err != nil {
-			return err
+		// A cancel books nobody: it is not refused for a member another
+		// inspection took meanwhile.
+		if next.State != casework.LineupCancelled {
+			if err := checkNotBooked(ctx, q, next); err != nil {
+				return err
+			}
 		}
 		out, err = s.writeLineup(ctx, q, l, next, e)
 		return err
@@ -546,6 +550,19 @@ func (s *Store) ApplyInvitationChange(ctx context.Context, inv casework.Invitati
 		if err := lockPoolDraws(ctx, q); err != nil {
 			return err
 		}
+		l, err := lockLineup(ctx, q, inv.LineupID)
+		if err != nil {
+			return err
+		}
+		if l.State == casework.LineupCancelled {
+			stored, _, err := optional(q.InvitationVersion(ctx, inv.ID))
+			if err != nil {
+				return fmt.Errorf("reading invitation %q: %w", inv.ID, err)
+			}
+			if err := answerAfterCancel(l, inv, stored); err != nil {
+				return err
+			}
+		}
 		if err := q.WriteInvitation(ctx, row); err != nil {
 			var fk interface{ SQLState() string }
 			if errors.As(err, &fk) && fk.SQLState() == "23503" {
@@ -559,19 +576,13 @@ func (s *Store) ApplyInvitationChange(ctx context.Context, inv casework.Invitati
 				return err
 			}
 		}
-		return s.followInvitation(ctx, q, inv)
+		return s.followInvitation(ctx, q, l, inv)
 	})
 }
 
-// followInvitation keeps the line-up's member in step with the invitation.
-func (s *Store) followInvitation(ctx context.Context, q *dbsqlc.Queries, inv casework.Invitation) error {
-	l, err := lockLineup(ctx, q, inv.LineupID)
-	if err != nil {
-		return err
-	}
-	if err := answerAfterCancel(l, inv); err != nil {
-		return err
-	}
+// followInvitation keeps the line-up's member in step with the invitation;
+// l is the line-up, locked.
+func (s *Store) followInvitation(ctx context.Context, q *dbsqlc.Queries, l casework.Lineup, inv casework.Invitation) error {
 	next := l
 	next.Members = slices.Clone(l.Members)
 	changed := false
@@ -599,7 +610,7 @@ func (s *Store) followInvitation(ctx context.Context, q *dbsqlc.Queries, inv cas
 			Note: fmt.Sprintf("every member accepted (the last, %s): the line-up awaits the office's approval", inv.ExpertID),
 			Data: json.RawMessage(fmt.Sprintf(`{"invitation_id":%q,"members":%d}`, inv.ID, len(next.Active())))}
 	}
-	_, err = s.writeLineup(ctx, q, l, next, e)
+	_, err := s.writeLineup(ctx, q, l, next, e)
 	return err
 }
 
@@ -610,9 +621,9 @@ func (s *Store) followInvitation(ctx context.Context, q *dbsqlc.Queries, inv cas
 // invitation's write and the cancel cannot pass each other: an acceptance
 // either came first (the member stays ACCEPTED, and lineup.cancelled names
 // them) or is refused.
-func answerAfterCancel(l casework.Lineup, inv casework.Invitation) error {
-	if l.State != casework.LineupCancelled {
-		return nil
+func answerAfterCancel(l casework.Lineup, inv casework.Invitation, storedVersion int) error {
+	if l.State != casework.LineupCancelled || storedVersion >= inv.Version {
+		return nil // not cancelled, or a retry of a write made before the cancel
 	}
 	st := memberStateOf(inv.Stage)
 	first := st == casework.MemberInvited && inv.Version == 1

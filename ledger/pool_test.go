@@ -308,6 +308,7 @@ func TestAnswerAfterCancelRefused(t *testing.T) {
 		[]string{l.Members[0].State, l.Members[1].State, l.Members[2].State})
 
 	require.NoError(t, write(invitation("x-0", "ACCEPTED", 2), "accept"), "a retry of what the line-up holds")
+	require.NoError(t, write(invitation("x-1", "INVITED", 1), "invite"), "a retry of a write made before the cancel")
 	for _, refused := range []casework.Invitation{invitation("x-1", "ACCEPTED", 2), invitation("x-1", "DECLINED", 2), invitation("x-2", "INVITED", 1)} {
 		err := write(refused, "answer-"+refused.Stage)
 		require.ErrorIs(t, err, derrors.ErrFailedPrecondition, "%s %s", refused.ID, refused.Stage)
@@ -324,4 +325,34 @@ func TestAnswerAfterCancelRefused(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, casework.LineupCancelled, l.State)
 	require.Equal(t, casework.MemberAccepted, l.Members[0].State)
+}
+
+// TestCancelIgnoresBookings: a line-up is cancelled although one of its
+// people was booked elsewhere meanwhile (here a second line-up written
+// around the checks, as a team typed into an inspection is); the cancel
+// was refused as a double booking, and the line-up could be neither used
+// nor called off.
+func TestCancelIgnoresBookings(t *testing.T) {
+	t.Parallel()
+	fx := setup(t)
+	ctx := t.Context()
+	now := time.Now().UTC()
+	_, _, err := fx.store.CreateExpert(ctx, poolExpert("x-0", "u1"), casework.Event{Key: "add", Action: "add", Actor: office, OccurredAt: now})
+	require.NoError(t, err)
+	first := poolLineup("l-1", "x-0")
+	first.State, first.Members[0].State = casework.LineupApproved, casework.MemberAccepted
+	_, _, err = fx.store.RecordLineup(ctx, first, casework.Event{Key: "draw", Action: "draw", Actor: office, OccurredAt: now})
+	require.NoError(t, err)
+	second := poolLineup("l-2", "x-0")
+	second.PlannedStart, second.PlannedEnd = "2026-04-01", "2026-04-10"
+	_, _, err = fx.store.RecordLineup(ctx, second, casework.Event{Key: "draw", Action: "draw", Actor: office, OccurredAt: now})
+	require.NoError(t, err)
+	require.NoError(t, fx.exec(t, `UPDATE lineups SET planned_start = '2026-03-05', planned_end = '2026-03-20' WHERE id = 'l-2'`))
+	_, err = fx.store.ChangeLineup(ctx, "l-1", casework.Event{Key: "approve-again", Action: "note", Actor: office, OccurredAt: now},
+		func(*casework.Lineup) error { return nil })
+	require.ErrorIs(t, err, derrors.ErrFailedPrecondition, "booked twice: other changes are refused")
+	l, err := fx.store.ChangeLineup(ctx, "l-1", casework.Event{Key: "cancel/r1", Action: "cancel", Actor: office, OccurredAt: now},
+		func(l *casework.Lineup) error { l.Cancel("重新抽选"); return nil })
+	require.NoError(t, err)
+	require.Equal(t, casework.LineupCancelled, l.State)
 }

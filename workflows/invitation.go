@@ -193,11 +193,14 @@ type WithdrawInvitationInput struct {
 	Reason string `json:"reason"`
 }
 
+// MaxWithdrawReason is the longest reason of a withdrawal, in characters.
+const MaxWithdrawReason = 1000
+
 // Validate checks a withdrawal.
 func (in WithdrawInvitationInput) Validate() error {
 	var v derrors.Violations
 	ValidateRequestID(&v, "request_id", in.RequestID)
-	v.RequireText("reason", in.Reason, 1000)
+	v.RequireText("reason", in.Reason, MaxWithdrawReason)
 	return v.Err()
 }
 

@@ -330,6 +330,7 @@ var zh = map[string]string{
 
 	// Filling a place left open on a line-up that is inviting; a line-up
 	// called off.
+	"the change is recorded but not finished (%s); retry the same request":                                                                         "变更已记录但尚未完成（%s）；请以同一请求重试",
 	"line-up %s was cancelled: invitation %s can no longer be %s":                                                                                  "巡查组名单 %s 已取消：邀请 %s 不能再变为 %s",
 	"must name a member of line-up %s whose place is open (who declined or let the invitation lapse, and whom nobody replaces yet): %s is not one": "必须指明巡查组名单 %s 中空出名额的成员（已拒绝或逾期未答复、尚无人替补）：%s 不是",
 

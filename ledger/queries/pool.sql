@@ -103,6 +103,9 @@ SELECT * FROM lineups WHERE id = @id FOR UPDATE;
 -- name: GetInvitation :one
 SELECT doc FROM invitations WHERE id = @id;
 
+-- name: InvitationVersion :one
+SELECT version FROM invitations WHERE id = @id;
+
 -- name: ListInvitations :many
 -- ListInvitations reads a page in (created_at, id) order: an empty
 -- line-up or expert matches all; after_at and after_id are the previous
@@ -130,15 +133,17 @@ WHERE invitations.version < EXCLUDED.version;
 
 -- name: PoolTallies :many
 -- PoolTallies counts, per person of the pool, a year's draws (by the
--- line-ups' planned start), swaps in, invitations and their answers.
+-- line-ups' planned start), swaps in, invitations and their answers. A
+-- member withdrawn unanswered when their line-up was cancelled counts as
+-- neither drawn nor invited.
 WITH m AS (
   SELECT m->>'expert_id' AS expert_id, (m->>'draw')::int AS draw
   FROM lineups l, jsonb_array_elements(l.members) m
-  WHERE extract(year FROM l.planned_start) = @year::integer
+  WHERE extract(year FROM l.planned_start) = @year::integer AND m->>'state' IS DISTINCT FROM 'WITHDRAWN'
 ), i AS (
   SELECT v.expert_id, v.stage, v.doc->>'judgement' AS judgement
   FROM invitations v JOIN lineups l ON l.id = v.lineup_id
-  WHERE extract(year FROM l.planned_start) = @year::integer
+  WHERE extract(year FROM l.planned_start) = @year::integer AND v.stage <> 'WITHDRAWN'
 )
 SELECT e.id, e.name, e.unit_code,
   (SELECT count(*) FROM m WHERE m.expert_id = e.id AND m.draw > 0)::integer AS drawn,

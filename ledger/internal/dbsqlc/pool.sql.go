@@ -379,6 +379,17 @@ func (q *Queries) InvitationInReach(ctx context.Context, arg InvitationInReachPa
 	return exists, err
 }
 
+const invitationVersion = `-- name: InvitationVersion :one
+SELECT version FROM invitations WHERE id = $1
+`
+
+func (q *Queries) InvitationVersion(ctx context.Context, id string) (int, error) {
+	row := q.db.QueryRow(ctx, invitationVersion, id)
+	var version int
+	err := row.Scan(&version)
+	return version, err
+}
+
 const lineupExists = `-- name: LineupExists :one
 SELECT EXISTS (SELECT 1 FROM lineups WHERE id = $1)
 `
@@ -570,11 +581,11 @@ const poolTallies = `-- name: PoolTallies :many
 WITH m AS (
   SELECT m->>'expert_id' AS expert_id, (m->>'draw')::int AS draw
   FROM lineups l, jsonb_array_elements(l.members) m
-  WHERE extract(year FROM l.planned_start) = $1::integer
+  WHERE extract(year FROM l.planned_start) = $1::integer AND m->>'state' IS DISTINCT FROM 'WITHDRAWN'
 ), i AS (
   SELECT v.expert_id, v.stage, v.doc->>'judgement' AS judgement
   FROM invitations v JOIN lineups l ON l.id = v.lineup_id
-  WHERE extract(year FROM l.planned_start) = $1::integer
+  WHERE extract(year FROM l.planned_start) = $1::integer AND v.stage <> 'WITHDRAWN'
 )
 SELECT e.id, e.name, e.unit_code,
   (SELECT count(*) FROM m WHERE m.expert_id = e.id AND m.draw > 0)::integer AS drawn,
@@ -603,7 +614,9 @@ type PoolTalliesRow struct {
 }
 
 // PoolTallies counts, per person of the pool, a year's draws (by the
-// line-ups' planned start), swaps in, invitations and their answers.
+// line-ups' planned start), swaps in, invitations and their answers. A
+// member withdrawn unanswered when their line-up was cancelled counts as
+// neither drawn nor invited.
 func (q *Queries) PoolTallies(ctx context.Context, year int) ([]PoolTalliesRow, error) {
 	rows, err := q.db.Query(ctx, poolTallies, year)
 	if err != nil {

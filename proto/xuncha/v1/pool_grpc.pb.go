@@ -359,8 +359,9 @@ type LineupServiceClient interface {
 	// SwapLineupMember puts another person of the pool in a member's place,
 	// with a reason: before the invitations are sent (PROPOSED), in an active
 	// member's place; while they are answered (INVITING), in a place left open
-	// that no replacement could be drawn for, and the person is invited at
-	// once. The team rules and the exclusions still apply.
+	// (a member declined or lapsed and nobody replaces them yet), and the
+	// person is invited at once. The team rules and the exclusions still
+	// apply.
 	SwapLineupMember(ctx context.Context, in *SwapLineupMemberRequest, opts ...grpc.CallOption) (*Lineup, error)
 	// SendInvitations invites every member: PROPOSED -> INVITING; the
 	// line-up is COMPLETE once all on it accepted.
@@ -458,8 +459,9 @@ type LineupServiceServer interface {
 	// SwapLineupMember puts another person of the pool in a member's place,
 	// with a reason: before the invitations are sent (PROPOSED), in an active
 	// member's place; while they are answered (INVITING), in a place left open
-	// that no replacement could be drawn for, and the person is invited at
-	// once. The team rules and the exclusions still apply.
+	// (a member declined or lapsed and nobody replaces them yet), and the
+	// person is invited at once. The team rules and the exclusions still
+	// apply.
 	SwapLineupMember(context.Context, *SwapLineupMemberRequest) (*Lineup, error)
 	// SendInvitations invites every member: PROPOSED -> INVITING; the
 	// line-up is COMPLETE once all on it accepted.
