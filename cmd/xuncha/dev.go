@@ -346,7 +346,7 @@ xuncha dev is running (Ctrl-C stops everything).
   Metrics          http://localhost%[11]s/metrics   (also /healthz, /readyz, /debug/pprof/ on that port)
 
 Every call carries a bearer token: bin/xuncha token --role ROLE prints one
-(roles: office, committee, team_leader, team_member, unit, auditor).
+(roles: office, committee, team_leader, team_member, unit, auditor, receiver, expert).
 For convenience, a request without a token acts as the office user
 %[7]s (%[8]s, %[9]s); xuncha server never does this.
 
