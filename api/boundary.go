@@ -106,6 +106,7 @@ var stringRules = map[string]stringRule{
 
 	// One line of text.
 	"name":                lineRule,
+	"name_zh":             lineRule,
 	"title":               {line, 500}, // a finding's rules hold its title to 200; an exposure's is 500
 	"round":               {line, 100},
 	"organisation":        lineRule,

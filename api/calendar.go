@@ -135,7 +135,7 @@ func (s *CalendarServer) GetCalendarYear(ctx context.Context, req *xunchav1.GetC
 	for _, h := range n.Holidays {
 		// The plain name, so that an answer can be sent back through PUT: make-up
 		// days refer to holidays by it.
-		out.Holidays = append(out.Holidays, &xunchav1.Holiday{Name: h.Name, Start: h.Start.String(), End: h.End.String()})
+		out.Holidays = append(out.Holidays, &xunchav1.Holiday{Name: h.Name, NameZh: h.NameZH, Start: h.Start.String(), End: h.End.String()})
 	}
 	for _, m := range n.MakeupDays {
 		out.MakeupDays = append(out.MakeupDays, &xunchav1.MakeupDay{Date: m.Date.String(), Name: m.Name})
@@ -170,7 +170,11 @@ func (s *CalendarServer) LoadCalendarYear(ctx context.Context, req *xunchav1.Loa
 		if err2 != nil {
 			v.Add(fmt.Sprintf("holidays[%d].end", i), "must be a date YYYY-MM-DD")
 		}
-		n.Holidays = append(n.Holidays, calendar.Holiday{Name: h.GetName(), Start: start, End: end})
+		nameZH := h.GetNameZh()
+		if nameZH == "" {
+			nameZH = calendar.NameZHOf(h.GetName())
+		}
+		n.Holidays = append(n.Holidays, calendar.Holiday{Name: h.GetName(), NameZH: nameZH, Start: start, End: end})
 	}
 	for i, m := range req.GetMakeupDays() {
 		d, err := calendar.ParseDate(m.GetDate())

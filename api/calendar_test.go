@@ -1,6 +1,9 @@
 package api_test
 
 import (
+	"bytes"
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"testing"
 
@@ -88,6 +91,31 @@ func TestCalendarVersionsREST(t *testing.T) {
 		map[string]any{"id": v1["id"], "year": float64(2028), "label": "calendar version " + v1["id"].(string)},
 	}, versionsOf(d), "a built-in version is id 0 with its year; a loaded one has its ledger id")
 
+	// The holidays keep their Chinese names, given or known (元旦 and 国庆节
+	// for the English names of the built-in notices), and explanations in
+	// Chinese, the default, say them and the version in Chinese.
+	code, year := s.do("GET", "/v1/calendar/2028", &office, nil)
+	require.Equal(t, http.StatusOK, code, "%v", year)
+	var zhNames []any
+	for _, h := range year["holidays"].([]any) {
+		zhNames = append(zhNames, h.(map[string]any)["name_zh"])
+	}
+	require.Equal(t, []any{"元旦", "国庆节"}, zhNames)
+	data, err := json.Marshal(map[string]any{"from": "2028-09-28", "working_days": 3})
+	require.NoError(t, err)
+	req, err := http.NewRequest("POST", s.BaseURL+"/v1/calendar:deadline", bytes.NewReader(data))
+	require.NoError(t, err)
+	req.Header.Set("Authorization", s.authorization(office))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := (&http.Client{Transport: http.DefaultTransport}).Do(req)
+	require.NoError(t, err)
+	zh := map[string]any{}
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&zh))
+	require.NoError(t, resp.Body.Close())
+	require.Contains(t, fmt.Sprint(zh["explanation"]), "国庆节放假", "%v", zh)
+	require.Contains(t, fmt.Sprint(zh["explanation"]), "日历版本 "+v1["id"].(string))
+	require.NotContains(t, fmt.Sprint(zh["explanation"]), "National Day")
+
 	// An amended notice is a second version; the first is still listed.
 	code, v2 := s.do("PUT", "/v1/calendar/2028", &office, notice2028("load-2", "2028-01-04"))
 	require.Equal(t, http.StatusOK, code, "%v", v2)
@@ -101,7 +129,7 @@ func TestCalendarVersionsREST(t *testing.T) {
 	require.Len(t, versions, 2)
 	require.Equal(t, v2["id"], versions[0].(map[string]any)["id"], "newest first")
 	require.Equal(t, v1["id"], versions[1].(map[string]any)["id"])
-	code, year := s.do("GET", "/v1/calendar/2028", &office, nil)
+	code, year = s.do("GET", "/v1/calendar/2028", &office, nil)
 	require.Equal(t, http.StatusOK, code)
 	require.Equal(t, v2["id"], year["version"].(map[string]any)["id"])
 

@@ -8,8 +8,10 @@ import (
 	"io/fs"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"time"
+	"unicode"
 )
 
 // ErrNoData is matched (with errors.Is) by every error about a year the
@@ -44,6 +46,47 @@ type Version struct {
 
 // BuiltinVersionID is the Version.ID of the embedded notices.
 const BuiltinVersionID int64 = 0
+
+// LabelZH is the version's label in Chinese: "内置 2026，国办发明电〔2025〕7号"
+// for an embedded notice, "日历版本 3" for a version loaded from the ledger
+// (whose Label is "calendar version 3"). Explanations in Chinese gave the
+// English label.
+func (v Version) LabelZH() string {
+	if v.ID != BuiltinVersionID {
+		return fmt.Sprintf("日历版本 %d", v.ID)
+	}
+	zh := fmt.Sprintf("内置 %d", v.Year)
+	if _, doc, ok := strings.Cut(v.Label, ", "); ok {
+		zh += "，" + doc
+	}
+	return zh
+}
+
+// NameZHOf is the Chinese name of a holiday named name: name itself when
+// it is written in Chinese, else the Chinese name the embedded notices give
+// a holiday of that English name ("National Day": 国庆节), else "".
+func NameZHOf(name string) string {
+	for _, r := range name {
+		if unicode.Is(unicode.Han, r) {
+			return name
+		}
+	}
+	return holidayNamesZH()[name]
+}
+
+// holidayNamesZH maps the embedded notices' English holiday names to their
+// Chinese ones.
+var holidayNamesZH = sync.OnceValue(func() map[string]string {
+	names := map[string]string{}
+	for _, y := range Builtin().years {
+		for _, h := range y.notice.Holidays {
+			if h.NameZH != "" {
+				names[h.Name] = h.NameZH
+			}
+		}
+	}
+	return names
+})
 
 // dayKind is what a day is in the working-day calendar.
 type dayKind uint8

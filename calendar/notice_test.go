@@ -199,3 +199,18 @@ func englishOf(violations []calendar.FieldViolation) []calendar.FieldViolation {
 	}
 	return out
 }
+
+// TestChineseNames: a version's label and a holiday's name in Chinese, for
+// the explanations a clerk reads by default; both came out in English (日历：
+// calendar version 3; 10-01 至 10-07 National Day放假) for a notice loaded
+// through the API.
+func TestChineseNames(t *testing.T) {
+	require.Equal(t, "日历版本 3", calendar.Version{ID: 3, Year: 2027, Label: "calendar version 3"}.LabelZH())
+	require.Equal(t, "内置 2026，国办发明电〔2025〕7号",
+		calendar.Version{ID: calendar.BuiltinVersionID, Year: 2026, Label: "built-in 2026, 国办发明电〔2025〕7号"}.LabelZH())
+	require.Equal(t, "内置 2027", calendar.Version{ID: calendar.BuiltinVersionID, Year: 2027, Label: "built-in 2027"}.LabelZH())
+	require.Equal(t, "国庆节", calendar.NameZHOf("National Day"))
+	require.Equal(t, "春节", calendar.NameZHOf("Spring Festival"))
+	require.Equal(t, "国庆节、中秋节", calendar.NameZHOf("国庆节、中秋节"), "a Chinese name is its own")
+	require.Empty(t, calendar.NameZHOf("Founders' Day"), "no name made up")
+}

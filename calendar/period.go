@@ -319,7 +319,7 @@ var weekdayZH = [...]string{"星期日", "星期一", "星期二", "星期三", 
 func (w *walk) closingLineZH(due Date) string {
 	labels := make([]string, len(w.versions))
 	for i, v := range w.versions {
-		labels[i] = v.Label
+		labels[i] = v.LabelZH()
 	}
 	return fmt.Sprintf("期限至 %s 24:00（北京时间）届满，即 %s；日历：%s", due, due.End().Format("2006-01-02 15:04 -07:00"), strings.Join(labels, "；"))
 }

@@ -510,7 +510,7 @@ func TestExplanationInChinese(t *testing.T) {
 		"10-01 至 10-07 国庆节放假",
 		"10-10（星期六）调休上班（国庆节）",
 		"10-11 周末",
-		"期限至 2026-10-13 24:00（北京时间）届满，即 2026-10-14 00:00 +08:00；日历：" + d.Versions[0].Label,
+		"期限至 2026-10-13 24:00（北京时间）届满，即 2026-10-14 00:00 +08:00；日历：内置 2026，国办发明电〔2025〕7号",
 	}, d.ExplanationIn(i18n.Chinese))
 	require.Equal(t, d.Explanation, d.ExplanationIn(i18n.English))
 

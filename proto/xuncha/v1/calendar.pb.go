@@ -25,12 +25,16 @@ const (
 // Holiday is a run of statutory rest days.
 type Holiday struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Name, e.g. "National Day" or "国庆节".
+	// Name, e.g. "National Day" or "国庆节"; make-up days refer to it.
 	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
 	// First day, YYYY-MM-DD.
 	Start string `protobuf:"bytes,2,opt,name=start,proto3" json:"start,omitempty"`
 	// Last day, YYYY-MM-DD.
-	End           string `protobuf:"bytes,3,opt,name=end,proto3" json:"end,omitempty"`
+	End string `protobuf:"bytes,3,opt,name=end,proto3" json:"end,omitempty"`
+	// Chinese name, e.g. "国庆节", for explanations in Chinese. Optional when
+	// loading: a name in Chinese is its own, and the English names of the
+	// built-in notices ("National Day") have theirs.
+	NameZh        string `protobuf:"bytes,4,opt,name=name_zh,json=nameZh,proto3" json:"name_zh,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -82,6 +86,13 @@ func (x *Holiday) GetStart() string {
 func (x *Holiday) GetEnd() string {
 	if x != nil {
 		return x.End
+	}
+	return ""
+}
+
+func (x *Holiday) GetNameZh() string {
+	if x != nil {
+		return x.NameZh
 	}
 	return ""
 }
@@ -815,11 +826,12 @@ var File_xuncha_v1_calendar_proto protoreflect.FileDescriptor
 
 const file_xuncha_v1_calendar_proto_rawDesc = "" +
 	"\n" +
-	"\x18xuncha/v1/calendar.proto\x12\txuncha.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16xuncha/v1/common.proto\"E\n" +
+	"\x18xuncha/v1/calendar.proto\x12\txuncha.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16xuncha/v1/common.proto\"^\n" +
 	"\aHoliday\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05start\x18\x02 \x01(\tR\x05start\x12\x10\n" +
-	"\x03end\x18\x03 \x01(\tR\x03end\"3\n" +
+	"\x03end\x18\x03 \x01(\tR\x03end\x12\x17\n" +
+	"\aname_zh\x18\x04 \x01(\tR\x06nameZh\"3\n" +
 	"\tMakeupDay\x12\x12\n" +
 	"\x04date\x18\x01 \x01(\tR\x04date\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\"\x81\x02\n" +
