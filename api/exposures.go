@@ -2,11 +2,14 @@ package api
 
 import (
 	"context"
+	"time"
 
 	"go.uber.org/zap"
 
+	"github.com/xuncha/xuncha/calendar"
 	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/actor"
+	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/internal/logging"
 	"github.com/xuncha/xuncha/ledger"
 	xunchav1 "github.com/xuncha/xuncha/proto/xuncha/v1"
@@ -34,6 +37,11 @@ func (s *ExposureServer) RecordExposure(ctx context.Context, req *xunchav1.Recor
 	}
 	if err := casework.ValidateExposure(e); err != nil {
 		return nil, err
+	}
+	// Published, not planned: a day after today is a typo (Asia/Shanghai).
+	if d, _ := calendar.ParseDate(e.PublishedOn); d.After(calendar.DateOf(time.Now())) {
+		return nil, derrors.Invalid("published_on", "must not be after today (%s): record an exposure once it is published",
+			calendar.DateOf(time.Now()))
 	}
 	stored, created, err := s.Ledger.RecordExposure(ctx, e)
 	if err != nil {

@@ -197,12 +197,32 @@ func TestExposuresREST(t *testing.T) {
 	})
 	require.Equal(t, http.StatusNotFound, code, "%v", body)
 
+	// An exposure fits its subject and has been published: a major hazard's
+	// is of a finding that is one, a look-back's of a follow-up inspection,
+	// and none is dated after today. All three were taken.
+	general, major := s.recordFinding(inspectionID, "general", "GENERAL"), s.recordFinding(inspectionID, "major", "MAJOR")
+	exposure := func(key, kind, subject, published string) (int, map[string]any) {
+		return s.do("POST", "/v1/exposures", &office, map[string]any{"request_id": rid(t, key), "kind": kind, "subject": subject,
+			"outlet": "湖南卫视", "published_on": published, "title": "曝光"})
+	}
+	code, body = exposure("general-hazard", "MAJOR_HAZARD", "finding/"+general["id"].(string), today().String())
+	require.Equal(t, http.StatusBadRequest, code, "%v", body)
+	require.Equal(t, []string{"kind"}, fieldViolations(body))
+	code, body = exposure("major-hazard", "MAJOR_HAZARD", "finding/"+major["id"].(string), today().String())
+	require.Equal(t, http.StatusOK, code, "%v", body)
+	code, body = exposure("look-back", "LOOK_BACK_RESULT", subject, today().String())
+	require.Equal(t, http.StatusBadRequest, code, "a comprehensive inspection has no look-back: %v", body)
+	require.Equal(t, []string{"kind"}, fieldViolations(body))
+	code, body = exposure("tomorrow", "SYSTEMIC_RISK", subject, today().AddDays(1).String())
+	require.Equal(t, http.StatusBadRequest, code, "%v", body)
+	require.Equal(t, []string{"published_on"}, fieldViolations(body))
+
 	// Stationing the team published its entry already; this is the second.
 	code, list := s.do("GET", "/v1/exposures?subject="+url.QueryEscape(subject), &office, nil)
 	require.Equal(t, http.StatusOK, code, "%v", list)
 	exposures := list["exposures"].([]any)
 	require.NotEmpty(t, exposures)
-	require.Equal(t, first["id"], exposures[len(exposures)-1].(map[string]any)["id"], "oldest first")
+	require.Equal(t, first["id"], exposures[len(exposures)-1].(map[string]any)["id"], "oldest first (the finding's are on the finding)")
 	for _, e := range exposures {
 		require.Equal(t, subject, e.(map[string]any)["subject"])
 	}

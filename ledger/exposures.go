@@ -57,6 +57,11 @@ func (s *Store) RecordExposure(ctx context.Context, e casework.Exposure) (stored
 			return fmt.Errorf("inserting exposure %q: %w", e.ID, err)
 		}
 		created = n == 1
+		if created {
+			if err := exposureFits(ctx, q, e.Kind, typ, subjectID); err != nil {
+				return err
+			}
+		}
 		r, found, err := optional(q.ExposureOfRequest(ctx, e.RequestID))
 		switch {
 		case err != nil:
@@ -116,6 +121,33 @@ func subjectExists(ctx context.Context, q *dbsqlc.Queries, typ, id string) error
 	}
 	if !exists {
 		return derrors.New(derrors.ErrNotFound, "%s %q not found", typ, id)
+	}
+	return nil
+}
+
+// exposureFits refuses a new exposure whose kind does not fit its subject:
+// a major hazard's is of a finding that is a major hazard, a look-back's
+// result of a follow-up inspection (回头看). Both were taken of any.
+func exposureFits(ctx context.Context, q *dbsqlc.Queries, kind, typ, id string) error {
+	switch {
+	case kind == casework.ExposureMajorHazard && typ == casework.SubjectFinding:
+		c, err := q.FindingClass(ctx, id)
+		if err != nil {
+			return fmt.Errorf("reading finding %q: %w", id, err)
+		}
+		if c.Kind != "HAZARD" || c.Severity != "MAJOR" {
+			return derrors.Invalid("kind", "must fit the subject: a %s exposure is of a major hazard, and finding %s is %s %s",
+				kind, id, c.Severity, c.Kind)
+		}
+	case kind == casework.ExposureLookBackResult && typ == casework.SubjectInspection:
+		k, err := q.InspectionKind(ctx, id)
+		if err != nil {
+			return fmt.Errorf("reading inspection %q: %w", id, err)
+		}
+		if k != "FOLLOW_UP" {
+			return derrors.Invalid("kind", "must fit the subject: a %s exposure is of a follow-up inspection (回头看), and inspection %s is %s",
+				kind, id, k)
+		}
 	}
 	return nil
 }

@@ -328,6 +328,11 @@ var zh = map[string]string{
 	"is already the sign-in of expert %q of the pool":                                 "已是专家库中专家 %q 的登录标识",
 	"subject %q is already linked to expert %q":                                       "登录主体 %q 已关联专家 %q",
 
+	// Exposures that fit their subject and have been published.
+	"must fit the subject: a %s exposure is of a follow-up inspection (回头看), and inspection %s is %s": "必须与对象相符：%s 曝光针对回头看巡查，而巡查 %s 为 %s",
+	"must fit the subject: a %s exposure is of a major hazard, and finding %s is %s %s":               "必须与对象相符：%s 曝光针对重大事故隐患，而问题 %s 为 %s %s",
+	"must not be after today (%s): record an exposure once it is published":                           "不能晚于今天（%s）：曝光发布后再登记",
+
 	// Filling a place left open on a line-up that is inviting; a line-up
 	// called off.
 	"the change is recorded but not finished (%s); retry the same request":                                                                         "变更已记录但尚未完成（%s）；请以同一请求重试",

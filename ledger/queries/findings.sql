@@ -1,6 +1,9 @@
 -- name: FindingExists :one
 SELECT EXISTS (SELECT 1 FROM findings WHERE id = @id);
 
+-- name: FindingClass :one
+SELECT kind, severity FROM findings WHERE id = @id;
+
 -- name: FindingRecorded :one
 -- FindingRecorded says whether the request recorded the finding already (a retry).
 SELECT EXISTS (SELECT 1 FROM findings WHERE id = @id AND request_id = @request_id);

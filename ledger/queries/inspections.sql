@@ -1,6 +1,9 @@
 -- name: InspectionExists :one
 SELECT EXISTS (SELECT 1 FROM inspections WHERE id = @id);
 
+-- name: InspectionKind :one
+SELECT kind FROM inspections WHERE id = @id;
+
 -- name: InspectionCreated :one
 -- InspectionCreated says whether the request created the inspection already
 -- (a retry).

@@ -10,6 +10,22 @@ import (
 	"time"
 )
 
+const findingClass = `-- name: FindingClass :one
+SELECT kind, severity FROM findings WHERE id = $1
+`
+
+type FindingClassRow struct {
+	Kind     string
+	Severity string
+}
+
+func (q *Queries) FindingClass(ctx context.Context, id string) (FindingClassRow, error) {
+	row := q.db.QueryRow(ctx, findingClass, id)
+	var i FindingClassRow
+	err := row.Scan(&i.Kind, &i.Severity)
+	return i, err
+}
+
 const findingExists = `-- name: FindingExists :one
 SELECT EXISTS (SELECT 1 FROM findings WHERE id = $1)
 `

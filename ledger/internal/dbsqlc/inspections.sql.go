@@ -279,6 +279,17 @@ func (q *Queries) InspectionInReach(ctx context.Context, arg InspectionInReachPa
 	return exists, err
 }
 
+const inspectionKind = `-- name: InspectionKind :one
+SELECT kind FROM inspections WHERE id = $1
+`
+
+func (q *Queries) InspectionKind(ctx context.Context, id string) (string, error) {
+	row := q.db.QueryRow(ctx, inspectionKind, id)
+	var kind string
+	err := row.Scan(&kind)
+	return kind, err
+}
+
 const inspectionUnit = `-- name: InspectionUnit :one
 SELECT unit_code FROM inspections WHERE id = $1
 `
