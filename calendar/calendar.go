@@ -108,14 +108,18 @@ type dayInfo struct {
 
 func (i dayInfo) working() bool { return i.kind == plainWorkday || i.kind == makeupWorkday }
 
-// reasonZH is reason in Chinese: the holiday's Chinese name (its name when
-// the notice gives none), or 周末.
+// reasonZH is reason in Chinese: the holiday's Chinese name (NameZHOf its
+// name when the notice gives none, as a notice loaded before name_zh; its
+// name when that knows none either), or 周末.
 func (i dayInfo) reasonZH() string {
 	switch {
 	case i.kind != holiday:
 		return "周末"
 	case i.nameZH != "":
 		return i.nameZH
+	}
+	if zh := NameZHOf(i.name); zh != "" {
+		return zh
 	}
 	return i.name
 }

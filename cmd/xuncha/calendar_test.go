@@ -101,7 +101,8 @@ func TestCalendarCLIMatchesAPI(t *testing.T) {
 	}
 	out, err := run(t, "calendar", "deadline", "--database-url", db.URL, "--from", "2027-12-28", "--working-days", "5")
 	require.NoError(t, err)
-	require.Contains(t, out, "calendar version 1", "the loaded version is used and named")
+	require.Contains(t, out, "日历版本 1", "the loaded version is used and named")
+	require.Contains(t, out, "元旦放假", "the holiday by its Chinese name, though the notice gives none")
 	require.Contains(t, out, "2027-12-28 之后第 5 个工作日", "in Chinese by default")
 	t.Setenv("LANG", "en_US.UTF-8")
 	out, err = run(t, "calendar", "deadline", "--database-url", db.URL, "--from", "2027-12-28", "--working-days", "5")
