@@ -429,7 +429,7 @@ func TestFindingExtendedDeadlineFollowsTheCalendar(t *testing.T) {
 	require.Equal(t, ActionWithdraw, h.fl.actions()[len(h.fl.actions())-1])
 	redate := lastEvent(h.fl.events, "redate")
 	require.NotNil(t, redate, "the ladder moved, so the change is recorded")
-	require.Equal(t, "re-dated by calendar version 7: due 2026-04-20 (was 2026-04-20)", redate.Note)
+	require.Equal(t, "re-dated by calendar version 7: due 2026-04-20 (was 2026-04-20); the due day is unchanged, its reminders and escalations computed anew (escalation policy version 0)", redate.Note)
 	requireFired(t, h.escalationsOf(2), map[string]string{
 		casework.StepReminder:          "2026-04-17 00:00",
 		casework.StepOverdue:           "2026-04-21 00:00",

@@ -502,7 +502,8 @@ func (c *core[R]) redate(ctx workflow.Context, sig CalendarChangedSignal) error 
 	}
 	fired := c.deadline.fired()
 	seq := *c.f().deadlineSeq
-	note := fmt.Sprintf("re-dated by calendar version %d: due %s (was %s)", sig.Version, resolved.Deadline.Due, old.Due)
+	note := fmt.Sprintf("re-dated by calendar version %d: due %s (was %s)", sig.Version, resolved.Deadline.Due, old.Due) +
+		unchangedDue(resolved, *old)
 	next := c.spec.withDeadline(c.row, resolved.Deadline)
 	if fired[casework.StepOverdue] && workflow.Now(ctx).Before(resolved.Deadline.DueAt) &&
 		workflow.GetVersion(ctx, versionRedateUnmisses, workflow.DefaultVersion, 1) >= 1 {
@@ -527,6 +528,16 @@ func (c *core[R]) redate(ctx workflow.Context, sig CalendarChangedSignal) error 
 	}
 	c.startLadder(ctx, rule, resolved, fired)
 	return nil
+}
+
+// unchangedDue is what a re-date's note adds when only the ladder moved:
+// the steps are computed anew with the escalation policy in force, which
+// may have changed since the deadline was set.
+func unchangedDue(resolved deadline.Resolved, old calendar.Deadline) string {
+	if resolved.Deadline.Due != old.Due {
+		return ""
+	}
+	return fmt.Sprintf("; the due day is unchanged, its reminders and escalations computed anew (escalation policy version %d)", resolved.PolicyVersion)
 }
 
 // ended finishes what the lifecycle's end (how: "withdrawn", "closed",
