@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"testing"
@@ -78,4 +79,21 @@ func TestReopenedFindingShowsEveryEscalation(t *testing.T) {
 		ids = append(ids, e.ID)
 	}
 	require.Equal(t, []string{"e-1-REMINDER", "e-1-OVERDUE", "e-2-REMINDER"}, ids)
+}
+
+// TestAfterWriteKeepsTheKeyAndTheLanguage: a refusal met after a change was
+// written is answered UNAVAILABLE (the request_id stays claimed, and a retry
+// finishes the change), in the caller's language throughout; the cause was
+// quoted in English inside a Chinese answer.
+func TestAfterWriteKeepsTheKeyAndTheLanguage(t *testing.T) {
+	refusal := derrors.StageError{Reason: "STAGE_NOT_ALLOWED", Subject: "lineup/l-1", Action: "invitation ACCEPTED", Stage: "CANCELLED"}.
+		Says("line-up %s was cancelled: invitation %s can no longer be %s", "l-1", "l-1.p-1", "ACCEPTED")
+	require.True(t, changedNothing(refusal))
+	err := afterWrite(i18n.NewContext(context.Background(), i18n.Chinese), refusal)
+	require.False(t, changedNothing(err), "the key is kept")
+	st := toStatus(err, zap.NewNop(), i18n.Chinese)
+	require.Equal(t, codes.Unavailable, st.Code())
+	require.Contains(t, st.Message(), "巡查组名单 l-1 已取消")
+	require.Contains(t, st.Message(), "请以同一请求重试")
+	require.NoError(t, afterWrite(context.Background(), nil))
 }

@@ -15,6 +15,8 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.uber.org/zap"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/xuncha/xuncha/calendar"
@@ -490,10 +492,10 @@ func (s *LineupServer) SwapLineupMember(ctx context.Context, req *xunchav1.SwapL
 		// ALREADY_EXISTS: the leaving member's own replacement draw, which
 		// raced this fill, found the person in the place and invited them.
 		if err != nil && !errors.Is(err, derrors.ErrAlreadyExists) {
-			return nil, afterWrite(err)
+			return nil, afterWrite(ctx, err)
 		}
 		if l, err = s.Ledger.GetLineup(ctx, l.ID); err != nil {
-			return nil, afterWrite(err)
+			return nil, afterWrite(ctx, err)
 		}
 	}
 	return lineupProto(l), nil
@@ -650,7 +652,7 @@ func (s *LineupServer) CancelLineup(ctx context.Context, req *xunchav1.CancelLin
 				"organisation": m.Organisation, "team_role": m.Role, "invitation_id": m.InvitationID})
 		case m.State == casework.MemberWithdrawn && m.InvitationID != "":
 			if err := s.withdrawInvitation(ctx, m.InvitationID, req.GetRequestId(), l.ID, reason); err != nil {
-				return nil, afterWrite(err)
+				return nil, afterWrite(ctx, err)
 			}
 		}
 	}
@@ -661,10 +663,10 @@ func (s *LineupServer) CancelLineup(ctx context.Context, req *xunchav1.CancelLin
 		return nil, err
 	}
 	if _, _, err := s.Ledger.QueueEvent(ctx, workflows.EventLineupCancelled, "lineup/"+l.ID+"/cancel", payload); err != nil {
-		return nil, afterWrite(err)
+		return nil, afterWrite(ctx, err)
 	}
 	if l, err = s.Ledger.GetLineup(ctx, l.ID); err != nil {
-		return nil, afterWrite(err)
+		return nil, afterWrite(ctx, err)
 	}
 	return lineupProto(l), nil
 }
@@ -674,11 +676,13 @@ func (s *LineupServer) CancelLineup(ctx context.Context, req *xunchav1.CancelLin
 // for another body (withIdempotency) while the change stands, but
 // UNAVAILABLE, for the client to retry the same request, which finds the
 // change written and does what is left.
-func afterWrite(err error) error {
+func afterWrite(ctx context.Context, err error) error {
 	if err == nil || !changedNothing(err) {
 		return err
 	}
-	return derrors.New(derrors.ErrUnavailable, "the change is recorded but not finished (%s); retry the same request", err.Error())
+	lang := i18n.FromContext(ctx)
+	why := toStatus(err, zap.NewNop(), lang).Message()
+	return status.New(codes.Unavailable, lang.Say("the change is recorded but not finished (%s); retry the same request", why)).Err()
 }
 
 // withdrawInvitation withdraws the invitation of a member of a cancelled

@@ -90,7 +90,15 @@ func (s *Store) InsertCalendarVersion(ctx context.Context, v CalendarVersion, ex
 			if err != nil {
 				return fmt.Errorf("reading calendar version of request %q: %w", v.RequestID, err)
 			}
-			same, err := q.SameJSON(ctx, dbsqlc.SameJSONParams{A: first.Notice, B: v.Notice})
+			a, err := namedInChinese(first.Notice)
+			if err != nil {
+				return fmt.Errorf("reading calendar version of request %q: %w", v.RequestID, err)
+			}
+			b, err := namedInChinese(v.Notice)
+			if err != nil {
+				return fmt.Errorf("reading the notice: %w", err)
+			}
+			same, err := q.SameJSON(ctx, dbsqlc.SameJSONParams{A: a, B: b})
 			if err != nil {
 				return fmt.Errorf("comparing notices: %w", err)
 			}
@@ -179,3 +187,20 @@ func (s *Store) Calendar(ctx context.Context) (*calendar.Calendar, error) {
 
 // VersionLabel names a loaded version for people.
 func VersionLabel(id int64) string { return fmt.Sprintf("calendar version %d", id) }
+
+// namedInChinese is a notice's JSON with each holiday's Chinese name the API
+// would give it (calendar.NameZHOf) where it has none: a retry of a load
+// made before the API gave holidays their Chinese names is the same
+// notice, and not refused as another.
+func namedInChinese(raw []byte) ([]byte, error) {
+	var n calendar.Notice
+	if err := json.Unmarshal(raw, &n); err != nil {
+		return nil, err
+	}
+	for i, h := range n.Holidays {
+		if h.NameZH == "" {
+			n.Holidays[i].NameZH = calendar.NameZHOf(h.Name)
+		}
+	}
+	return json.Marshal(n)
+}

@@ -317,14 +317,25 @@ func TestAnswerAfterCancelRefused(t *testing.T) {
 	_, err = fx.store.GetInvitation(ctx, "l-c-x-2")
 	require.ErrorIs(t, err, derrors.ErrNotFound, "the refused first write wrote nothing")
 	require.NoError(t, write(invitation("x-1", "INVITED", 2), "remind"), "a reminder")
-	require.NoError(t, write(invitation("x-1", "WITHDRAWN", 3), "withdraw"))
+	// The lapse came before the withdrawal could: written, but not counted
+	// against the person, whom the cancel withdrew.
+	require.NoError(t, write(invitation("x-1", "EXPIRED", 3), "expire"))
 	inv, err := fx.store.GetInvitation(ctx, "l-c-x-1")
 	require.NoError(t, err)
-	require.Equal(t, "WITHDRAWN", inv.Stage)
+	require.Equal(t, "EXPIRED", inv.Stage)
 	l, err = fx.store.GetLineup(ctx, "l-c")
 	require.NoError(t, err)
 	require.Equal(t, casework.LineupCancelled, l.State)
 	require.Equal(t, casework.MemberAccepted, l.Members[0].State)
+	require.Equal(t, casework.MemberWithdrawn, l.Members[1].State)
+	stats, err := fx.store.PoolStatistics(ctx, 2026)
+	require.NoError(t, err)
+	tally := map[string]ledger.PoolTally{}
+	for _, x := range stats.Experts {
+		tally[x.ExpertID] = x
+	}
+	require.Equal(t, ledger.PoolTally{ExpertID: "x-0", Name: "专家 x-0", UnitCode: "u1", Drawn: 1, Invited: 1, Accepted: 1}, tally["x-0"])
+	require.Equal(t, ledger.PoolTally{ExpertID: "x-1", Name: "专家 x-1", UnitCode: "u1"}, tally["x-1"], "withdrawn: not drawn, invited nor lapsed")
 }
 
 // TestCancelIgnoresBookings: a line-up is cancelled although one of its

@@ -143,8 +143,9 @@ type config struct {
 	StatisticsCompactEvery time.Duration
 
 	// badEnv lists the environment variables the flags read that do not
-	// parse, as "KEY=value: what it must be" (envParsed, checkEnv).
-	badEnv []string
+	// parse, each key with "KEY=value: what it must be" (envParsed,
+	// checkEnv).
+	badEnv []badEnv
 }
 
 func envOr(key, fallback string) string {
@@ -166,19 +167,35 @@ func envParsed[T any](c *config, key string, fallback T, parse func(string) (T, 
 	v, err := parse(s)
 	if err != nil {
 		// Several commands' flags read some keys: each is named once.
-		if bad := fmt.Sprintf("%s=%q: must be %s", key, s, want); !slices.Contains(c.badEnv, bad) {
-			c.badEnv = append(c.badEnv, bad)
+		if !slices.ContainsFunc(c.badEnv, func(b badEnv) bool { return b.key == key }) {
+			c.badEnv = append(c.badEnv, badEnv{key: key, says: fmt.Sprintf("%s=%q: must be %s", key, s, want)})
 		}
 		return fallback
 	}
 	return v
 }
 
-// checkEnv refuses to run with an environment variable that does not
-// parse, naming each.
-func (c *config) checkEnv(*cobra.Command, []string) error {
-	if len(c.badEnv) > 0 {
-		return fmt.Errorf("the environment sets %s", strings.Join(c.badEnv, "; "))
+// badEnv is an environment variable a flag reads that does not parse.
+type badEnv struct{ key, says string }
+
+// checkEnv refuses to run cmd with an environment variable that does not
+// parse and that one of its flags reads (its usage names it, "[KEY]"),
+// unless the command line sets that flag; it names each. A variable only
+// other commands read does not stop cmd (XUNCHA_DEV_TEMPORAL_PORT=x
+// refused `calendar deadline`).
+func (c *config) checkEnv(cmd *cobra.Command, _ []string) error {
+	var says []string
+	for _, b := range c.badEnv {
+		read := false
+		cmd.Flags().VisitAll(func(f *pflag.Flag) {
+			read = read || (!f.Changed && strings.Contains(f.Usage, "["+b.key+"]"))
+		})
+		if read {
+			says = append(says, b.says)
+		}
+	}
+	if len(says) > 0 {
+		return fmt.Errorf("the environment sets %s", strings.Join(says, "; "))
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -100,20 +101,33 @@ func TestHelpKeepsSecretsOut(t *testing.T) {
 	}
 }
 
-// TestBadEnvironmentIsRefused: an environment variable a flag reads that
-// does not parse is refused, naming it and what it must be; it gave the
-// flag's default in silence (XUNCHA_REQUEST_TIMEOUT=30 ran with 10s).
+// TestBadEnvironmentIsRefused: an environment variable a command's flag
+// reads that does not parse is refused, naming it and what it must be; it
+// gave the flag's default in silence (XUNCHA_REQUEST_TIMEOUT=30 ran with
+// 10s). A command none of whose flags reads it runs, as does one whose
+// command line sets that flag (every command was refused for any of them).
 func TestBadEnvironmentIsRefused(t *testing.T) {
 	t.Setenv("XUNCHA_REQUEST_TIMEOUT", "30")
 	t.Setenv("XUNCHA_EVIDENCE_MAX_BYTES", "500MiB")
-	_, err := run(t, "calendar", "deadline", "--from", "2026-09-30", "--working-days", "5")
+	_, err := run(t, "server")
 	require.ErrorContains(t, err, `XUNCHA_REQUEST_TIMEOUT="30": must be a duration with its unit`)
 	require.ErrorContains(t, err, `XUNCHA_EVIDENCE_MAX_BYTES="500MiB": must be a whole number`)
 	require.Equal(t, 1, strings.Count(err.Error(), "XUNCHA_REQUEST_TIMEOUT="), "named once, however many commands' flags read it")
-	t.Setenv("XUNCHA_REQUEST_TIMEOUT", "30s")
-	t.Setenv("XUNCHA_EVIDENCE_MAX_BYTES", "")
+	_, err = run(t, "server", "--request-timeout", "5s")
+	require.ErrorContains(t, err, "XUNCHA_EVIDENCE_MAX_BYTES=")
+	require.NotContains(t, err.Error(), "XUNCHA_REQUEST_TIMEOUT", "the command line sets that flag")
 	_, err = run(t, "calendar", "deadline", "--from", "2026-09-30", "--working-days", "5")
+	require.NoError(t, err, "calendar deadline reads neither")
+	t.Setenv("XUNCHA_DEV_TEMPORAL_PORT", "x")
+	_, err = run(t, "calendar", "deadline", "--from", "2026-09-30", "--working-days", "5")
+	require.NoError(t, err, "nor dev's ports")
+	root := newRootCmd()
+	dev, _, err := root.Find([]string{"dev"})
 	require.NoError(t, err)
+	dev.RunE = func(*cobra.Command, []string) error { return errors.New("dev ran") } // never start one here
+	root.SetArgs([]string{"dev"})
+	err = root.ExecuteContext(context.Background())
+	require.ErrorContains(t, err, `XUNCHA_DEV_TEMPORAL_PORT="x": must be a whole number`)
 }
 
 // TestDevListensOnThisMachineOnly: dev answers a request without a token as

@@ -135,7 +135,8 @@ WHERE invitations.version < EXCLUDED.version;
 -- PoolTallies counts, per person of the pool, a year's draws (by the
 -- line-ups' planned start), swaps in, invitations and their answers. A
 -- member withdrawn unanswered when their line-up was cancelled counts as
--- neither drawn nor invited.
+-- neither drawn nor invited, nor as lapsed if their invitation lapsed
+-- before its withdrawal reached it.
 WITH m AS (
   SELECT m->>'expert_id' AS expert_id, (m->>'draw')::int AS draw
   FROM lineups l, jsonb_array_elements(l.members) m
@@ -144,6 +145,8 @@ WITH m AS (
   SELECT v.expert_id, v.stage, v.doc->>'judgement' AS judgement
   FROM invitations v JOIN lineups l ON l.id = v.lineup_id
   WHERE extract(year FROM l.planned_start) = @year::integer AND v.stage <> 'WITHDRAWN'
+    AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(l.members) w
+                    WHERE w->>'invitation_id' = v.id AND w->>'state' = 'WITHDRAWN')
 )
 SELECT e.id, e.name, e.unit_code,
   (SELECT count(*) FROM m WHERE m.expert_id = e.id AND m.draw > 0)::integer AS drawn,

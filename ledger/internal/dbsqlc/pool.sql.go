@@ -586,6 +586,8 @@ WITH m AS (
   SELECT v.expert_id, v.stage, v.doc->>'judgement' AS judgement
   FROM invitations v JOIN lineups l ON l.id = v.lineup_id
   WHERE extract(year FROM l.planned_start) = $1::integer AND v.stage <> 'WITHDRAWN'
+    AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(l.members) w
+                    WHERE w->>'invitation_id' = v.id AND w->>'state' = 'WITHDRAWN')
 )
 SELECT e.id, e.name, e.unit_code,
   (SELECT count(*) FROM m WHERE m.expert_id = e.id AND m.draw > 0)::integer AS drawn,
@@ -616,7 +618,8 @@ type PoolTalliesRow struct {
 // PoolTallies counts, per person of the pool, a year's draws (by the
 // line-ups' planned start), swaps in, invitations and their answers. A
 // member withdrawn unanswered when their line-up was cancelled counts as
-// neither drawn nor invited.
+// neither drawn nor invited, nor as lapsed if their invitation lapsed
+// before its withdrawal reached it.
 func (q *Queries) PoolTallies(ctx context.Context, year int) ([]PoolTalliesRow, error) {
 	rows, err := q.db.Query(ctx, poolTallies, year)
 	if err != nil {
