@@ -64,8 +64,10 @@ func (a *Admin) Handler() http.Handler {
 		}
 		_, _ = w.Write([]byte("ready\n"))
 	})
+	// No /debug/pprof/cmdline: a command line can hold secrets given as
+	// flags (--database-url with its password, --tip-key), and this port
+	// asks for no token. The index answers it 404 (no such profile).
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"os"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -45,13 +46,16 @@ func TestAdminRoutes(t *testing.T) {
 		{"/metrics", 200, `xuncha_webhook_deliveries_total{status="FAILED"} 0`},
 		{"/metrics", 200, "go_goroutines"},
 		{"/debug/pprof/", 200, "goroutine"},
-		{"/debug/pprof/cmdline", 200, ""},
+		{"/debug/pprof/cmdline", 404, ""},
 		{"/nothing", 404, ""},
 	} {
 		code, body := get(tc.path)
 		require.Equal(t, tc.code, code, tc.path)
 		require.Contains(t, body, tc.has, tc.path)
 	}
+	// The command line, which may hold secrets given as flags, is not served.
+	_, cmdline := get("/debug/pprof/cmdline")
+	require.NotContains(t, cmdline, os.Args[0])
 	// Not ready: 503, naming what is down and nothing of the error's text.
 	down = errors.New("ledger: dial tcp 10.0.0.1:5432: password authentication failed")
 	code, body := get("/readyz")
