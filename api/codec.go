@@ -128,7 +128,7 @@ func (s *Server) codecHandler(fail func(w http.ResponseWriter, r *http.Request, 
 			return who, true, nil
 		},
 		fail:  fail,
-		audit: s.AccessAudit,
+		audit: s.codecAudit(),
 		log:   s.Log.Named("codec"),
 	}
 }

@@ -324,6 +324,22 @@ func TestCodecCORS(t *testing.T) {
 	code, body := s.do("POST", "/codec/decode", &office, `{"payloads": "nope"}`)
 	require.Equal(t, http.StatusBadRequest, code, "%v", body)
 	require.Equal(t, []string{"payloads"}, fieldViolations(body))
+
+	// Without an audit hook of its own, the server records every decode in
+	// the access log, allowed, refused or failed; nothing was recorded.
+	code, _ = s.do("POST", "/codec/decode", &unit, `{"payloads":[]}`)
+	require.Equal(t, http.StatusForbidden, code)
+	code, _ = s.do("POST", "/codec/decode", nil, `{"payloads":[]}`)
+	require.Equal(t, http.StatusUnauthorized, code)
+	records, err := s.Ledger.AccessRecords(t.Context(), time.Time{})
+	require.NoError(t, err)
+	var decodes []string
+	for _, r := range records {
+		if r.Action == api.CodecDecode {
+			decodes = append(decodes, r.Outcome+" "+r.Actor.Role)
+		}
+	}
+	require.Equal(t, []string{"READ office", "FAILED office", "PERMISSION_DENIED unit", "UNAUTHENTICATED "}, decodes)
 }
 
 // TestPayloadKeyRotation runs a finding partway with the key ring [k1],

@@ -37,6 +37,10 @@ const (
 	// AccessPermissionDenied is a call refused by the authorization table
 	// or a role check (403).
 	AccessPermissionDenied = "PERMISSION_DENIED"
+	// AccessFailed is a permitted caller's request that could not be
+	// served (the codec's payloads that do not decrypt, a body that is not
+	// payloads).
+	AccessFailed = "FAILED"
 )
 
 // Retention of the access log, in days.
