@@ -62,7 +62,7 @@ func newAuditCmd(cfg *config) *cobra.Command {
 	}
 	verify.Flags().StringVar(&subject, "subject", "", `one chain: "finding/ID", "inspection/ID", "access/DAY/CALLER", or a bare subject ID`)
 	verify.Flags().StringVar(&since, "since", "", "only the chains written to on or after this day (Asia/Shanghai), YYYY-MM-DD, each in full")
-	verify.Flags().StringVar(&expect, "expect-anchor", "", "SEQ:HASH of an anchor recorded outside the database, as `xuncha audit anchor` prints it")
+	verify.Flags().StringVar(&expect, "expect-anchor", "", "`SEQ:HASH` of an anchor recorded outside the database, as xuncha audit anchor prints it")
 
 	anchor := &cobra.Command{
 		Use:   "anchor",
@@ -93,8 +93,14 @@ func newAuditCmd(cfg *config) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			_, err = fmt.Fprintf(cmd.OutOrStdout(), "%d:%s\nanchor %d (%s) over %d chain heads, %d moved since the previous anchor, %d access records pruned\n",
-				a.Seq, hex.EncodeToString(a.Hash), a.Seq, a.HashAlg, a.HeadsCount, a.EntriesCount, a.AccessPrunedRows)
+			// SEQ:HASH alone on standard output, for --expect-anchor
+			// "$(xuncha audit anchor)"; the summary for people on standard
+			// error (both went to standard output, and that did not parse).
+			if _, err := fmt.Fprintf(cmd.OutOrStdout(), "%d:%s\n", a.Seq, hex.EncodeToString(a.Hash)); err != nil {
+				return err
+			}
+			_, err = fmt.Fprintf(cmd.ErrOrStderr(), "anchor %d (%s) over %d chain heads, %d moved since the previous anchor, %d access records pruned\n",
+				a.Seq, a.HashAlg, a.HeadsCount, a.EntriesCount, a.AccessPrunedRows)
 			return err
 		},
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -49,6 +50,19 @@ func TestAuditCommands(t *testing.T) {
 	require.NoError(t, err, out)
 	require.Contains(t, out, "checked 1 chains: 3 events, 0 access records, 1 anchors; latest anchor "+strings.TrimSpace(ref))
 	require.Contains(t, out, "audit chains intact")
+
+	// Standard output is SEQ:HASH alone, what --expect-anchor takes.
+	root := newRootCmd()
+	var anchorOut, anchorErr bytes.Buffer
+	root.SetOut(&anchorOut)
+	root.SetErr(&anchorErr)
+	root.SetArgs([]string{"audit", "anchor", "--database-url", url})
+	require.NoError(t, root.ExecuteContext(ctx), anchorErr.String())
+	require.Regexp(t, `^2:[0-9a-f]{64}\n$`, anchorOut.String())
+	require.Contains(t, anchorErr.String(), "anchor 2 (sha256)")
+	out, err = run(t, "audit", "verify", "--database-url", url, "--expect-anchor", strings.TrimSpace(anchorOut.String()))
+	require.NoError(t, err, out)
+	require.Contains(t, out, "latest anchor "+strings.TrimSpace(anchorOut.String()))
 
 	conn, err := pgx.Connect(ctx, url)
 	require.NoError(t, err)
