@@ -9,7 +9,6 @@ import (
 	"github.com/spf13/cobra"
 	"go.temporal.io/sdk/client"
 	"go.uber.org/zap"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/xuncha/xuncha/api"
 	"github.com/xuncha/xuncha/internal/telemetry"
@@ -74,19 +73,31 @@ func (o observed) ledgerOptions() []ledger.Option {
 }
 
 // serveAdmin adds the ledger's gauges to the registry and serves the admin
-// routes in g. Readiness is the API's (api.Ready) for every process: the
-// worker too needs the ledger and a healthy Temporal client.
-func (o observed) serveAdmin(ctx context.Context, g *errgroup.Group, log *zap.Logger, store *ledger.Store, tc client.Client) error {
+// routes until stop is called; a failure to serve calls failed. Readiness
+// is the API's (api.Ready) for every process: the worker too needs the
+// ledger and a healthy Temporal client. The routes outlive the process's
+// other work: they serve through the API's drain, and stop is called once
+// the API and the worker have ended (they stopped with the signal, and
+// monitoring lost the process for the whole drain).
+func (o observed) serveAdmin(ctx context.Context, failed func(), log *zap.Logger, store *ledger.Store, tc client.Client) (stop func() error, _ error) {
 	if o.tel == nil {
-		return nil
+		return func() error { return nil }, nil
 	}
 	open := slices.DeleteFunc(slices.Clone(workflows.FindingStages), func(s string) bool {
 		return s == workflows.FindingClosed || s == workflows.FindingWithdrawn
 	})
 	if err := o.tel.WatchLedger(store, open); err != nil {
-		return err
+		return nil, err
 	}
 	a := &telemetry.Admin{Listener: o.admin, Gatherer: o.tel.Registry, Ready: api.Ready(store, tc), Log: log.Named("admin")}
-	g.Go(func() error { return a.Run(ctx) })
-	return nil
+	actx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan error, 1)
+	go func() {
+		err := a.Run(actx)
+		if err != nil {
+			failed()
+		}
+		done <- err
+	}()
+	return func() error { cancel(); return <-done }, nil
 }

@@ -196,6 +196,19 @@ func TestServerAndWorkerCommands(t *testing.T) {
 	}
 
 	cancel()
+	// During the server's drain (5s by default) the REST port says it is
+	// not ready, and the admin port still serves monitoring: it closed at
+	// the signal, and the process went missing from Prometheus meanwhile.
+	time.Sleep(300 * time.Millisecond)
+	resp, err = http.Get(base + "/readyz")
+	require.NoError(t, err, "the REST port serves through the drain")
+	resp.Body.Close()
+	require.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
+	code, body = admin(serverAdmin, "/healthz")
+	require.Equal(t, http.StatusOK, code, body)
+	code, body = admin(serverAdmin, "/metrics")
+	require.Equal(t, http.StatusOK, code)
+	require.Contains(t, body, "xuncha_ledger_up")
 	for range 2 {
 		select {
 		case err := <-done:
@@ -204,6 +217,8 @@ func TestServerAndWorkerCommands(t *testing.T) {
 			t.Fatal("a command did not stop")
 		}
 	}
+	_, err = http.Get(fmt.Sprintf("http://127.0.0.1:%d/healthz", serverAdmin))
+	require.Error(t, err, "the admin port closes once the server has stopped")
 }
 
 // startTestIssuer serves xuncha's dev OpenID provider over HTTP until the

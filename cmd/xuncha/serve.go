@@ -228,8 +228,11 @@ func runWith(ctx context.Context, cfg *config, log *zap.Logger, store *ledger.St
 			return err
 		}
 	}
+	ctx, stopAll := context.WithCancel(ctx)
+	defer stopAll()
 	g, ctx := errgroup.WithContext(ctx)
-	if err := obs.serveAdmin(ctx, g, log, store, tc); err != nil {
+	stopAdmin, err := obs.serveAdmin(ctx, stopAll, log, store, tc)
+	if err != nil {
 		return err
 	}
 	if runWorker {
@@ -282,7 +285,8 @@ func runWith(ctx context.Context, cfg *config, log *zap.Logger, store *ledger.St
 	if opts != nil && opts.ready != nil {
 		opts.ready()
 	}
-	return g.Wait()
+	err = g.Wait()
+	return errors.Join(err, stopAdmin())
 }
 
 // devOptions are what `xuncha dev` adds to the production processes.
