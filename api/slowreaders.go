@@ -1,9 +1,13 @@
 package api
 
 import (
+	"errors"
 	"io"
 	"net/http"
+	"os"
 	"time"
+
+	"github.com/xuncha/xuncha/internal/derrors"
 )
 
 // DefaultWriteIdleTimeout bounds, unless Server.WriteIdleTimeout says
@@ -54,10 +58,15 @@ func slowClients(readIdle, writeIdle time.Duration, next http.Handler) http.Hand
 }
 
 // idleReader sets the connection's read deadline before each read of the
-// body. The deadline is cleared once the body ends (or fails): the server
-// then reads the connection itself, to notice a client that goes away,
-// and a deadline passing under that read while the handler still works
-// (an import of twenty thousand rows) would cancel the request.
+// body. The deadline is cleared once the body ends: the server then reads
+// the connection itself, to notice a client that goes away, and a deadline
+// passing under that read while the handler still works (an import of
+// twenty thousand rows) would cancel the request. A body that fails (the
+// client stalled) keeps its passed deadline: before it answers, the server
+// reads what is left of a small body to keep the connection, and without a
+// deadline it waited for the stalled client for ever, the answer unsent
+// and the connection open. The read now fails at once, and the connection
+// is closed after the answer.
 type idleReader struct {
 	io.ReadCloser
 	rc   *http.ResponseController
@@ -67,8 +76,13 @@ type idleReader struct {
 func (r *idleReader) Read(p []byte) (int, error) {
 	_ = r.rc.SetReadDeadline(time.Now().Add(r.idle))
 	n, err := r.ReadCloser.Read(p)
-	if err != nil {
+	switch {
+	case errors.Is(err, io.EOF):
 		_ = r.rc.SetReadDeadline(time.Time{})
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		// The client's, not a dependency's: it was answered and logged as
+		// the ledger unavailable (503).
+		return n, derrors.New(derrors.ErrInvalidArgument, "the request's body stopped coming: nothing arrived for %s; send it again", r.idle)
 	}
 	return n, err
 }

@@ -328,6 +328,9 @@ var zh = map[string]string{
 	"is already the sign-in of expert %q of the pool":                                 "已是专家库中专家 %q 的登录标识",
 	"subject %q is already linked to expert %q":                                       "登录主体 %q 已关联专家 %q",
 
+	// A client that stopped sending its request's body.
+	"the request's body stopped coming: nothing arrived for %s; send it again": "请求正文中断：%s 内未收到任何数据；请重新发送",
+
 	// Exposures that fit their subject and have been published.
 	"must fit the subject: a %s exposure is of a follow-up inspection (回头看), and inspection %s is %s": "必须与对象相符：%s 曝光针对回头看巡查，而巡查 %s 为 %s",
 	"must fit the subject: a %s exposure is of a major hazard, and finding %s is %s %s":               "必须与对象相符：%s 曝光针对重大事故隐患，而问题 %s 为 %s %s",
