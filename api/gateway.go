@@ -176,7 +176,28 @@ func errorHandler(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshale
 	if override, ok := httpCodes[code]; ok {
 		w = &statusOverride{ResponseWriter: w, status: override}
 	}
+	if code == codes.Unauthenticated {
+		w = &bearerChallenge{ResponseWriter: w, tokenSent: r.Header.Get("Authorization") != ""}
+	}
 	runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, err)
+}
+
+// bearerChallenge answers a 401 with the challenge RFC 6750 (§3) asks for:
+// Bearer, the realm and, when a token was sent, invalid_token. The gateway
+// sent the refusal's message as the header, in Chinese by default: not a
+// challenge, and bytes a header may not carry.
+type bearerChallenge struct {
+	http.ResponseWriter
+	tokenSent bool
+}
+
+func (c *bearerChallenge) WriteHeader(code int) {
+	challenge := `Bearer realm="xuncha"`
+	if c.tokenSent {
+		challenge += `, error="invalid_token"`
+	}
+	c.Header().Set("WWW-Authenticate", challenge)
+	c.ResponseWriter.WriteHeader(code)
 }
 
 // routingErrorHandler answers a request no route of the gateway takes, in

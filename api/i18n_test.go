@@ -214,5 +214,17 @@ func TestRefusalsAtTheDoorInChinese(t *testing.T) {
 		if tc.status == http.StatusMethodNotAllowed {
 			require.Equal(t, "GET", resp.Header.Get("Allow"))
 		}
+		// A 401's challenge is RFC 6750's, in ASCII, whatever the language:
+		// it was the refusal's message, in Chinese by default.
+		if tc.status == http.StatusUnauthorized {
+			want := `Bearer realm="xuncha"`
+			if tc.authorization != "" {
+				want += `, error="invalid_token"`
+			}
+			for _, lang := range []string{"", "en"} {
+				resp, _ := ask(lang, tc.method, tc.path, tc.authorization, tc.body)
+				require.Equal(t, want, resp.Header.Get("WWW-Authenticate"), tc.name)
+			}
+		}
 	}
 }
