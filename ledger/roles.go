@@ -174,20 +174,36 @@ func appRole(ctx context.Context, conn *pgx.Conn, role, password string, out *Mi
 	} else if len(problems) == 0 {
 		return nil // as it should be: change nothing
 	}
-	if err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error { return grant(ctx, tx, role, schema) }); err != nil {
-		return fmt.Errorf("granting the application role %q its privileges: %w", role, err)
+	// The grants and the check after them in one transaction: a role the
+	// grants cannot put right (one that inherits more) keeps none of them.
+	var remaining []string
+	err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+		if err := grant(ctx, tx, role, schema); err != nil {
+			return fmt.Errorf("granting the application role %q its privileges: %w", role, err)
+		}
+		problems, err := grantProblems(ctx, tx, role, schema)
+		if err != nil {
+			return err
+		}
+		if len(problems) > 0 {
+			remaining = problems
+			return errGrantsRolledBack
+		}
+		return nil
+	})
+	if len(remaining) > 0 {
+		return fmt.Errorf("the application role %q would hold other privileges than the application's after the grants, "+
+			"through a role it belongs to or PUBLIC, so none was granted: %s", role, strings.Join(remaining, "; "))
 	}
-	out.GrantsChanged = true
-	problems, err := grantProblems(ctx, conn, role, schema)
 	if err != nil {
 		return err
 	}
-	if len(problems) > 0 {
-		return fmt.Errorf("the application role %q holds other privileges than the application's after the grants, "+
-			"through a role it belongs to or PUBLIC: %s", role, strings.Join(problems, "; "))
-	}
+	out.GrantsChanged = true
 	return nil
 }
+
+// errGrantsRolledBack takes back grants that left the role with more.
+var errGrantsRolledBack = errors.New("grants rolled back")
 
 // createRole creates role if it does not exist: it may log in, with
 // password (none when empty), and holds no other attribute. An existing
@@ -264,7 +280,10 @@ func checkRole(ctx context.Context, conn *pgx.Conn, role, schema string) error {
 
 // grantProblems compares what role may do in schema with what the
 // application should: each difference, or none.
-func grantProblems(ctx context.Context, conn *pgx.Conn, role, schema string) ([]string, error) {
+func grantProblems(ctx context.Context, conn interface {
+	Query(context.Context, string, ...any) (pgx.Rows, error)
+	QueryRow(context.Context, string, ...any) pgx.Row
+}, role, schema string) ([]string, error) {
 	rows, err := conn.Query(ctx, grantedSQL, role, schema, tablePrivileges)
 	if err != nil {
 		return nil, fmt.Errorf("reading the privileges of role %q: %w", role, err)

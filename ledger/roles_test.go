@@ -258,6 +258,12 @@ func TestMigrateRefusesAPowerfulAppRole(t *testing.T) {
 			require.NoError(t, err)
 			_, err = ledger.Migrate(t.Context(), db.OwnerURL, ledger.MigrateOptions{AppRole: role})
 			require.ErrorContains(t, err, tt.want)
+			// A refused role is granted nothing (the grants a role that
+			// inherits more was given stayed).
+			var granted int
+			require.NoError(t, connect(t, db.OwnerURL).QueryRow(t.Context(),
+				`SELECT count(*) FROM information_schema.role_table_grants WHERE grantee = $1 AND grantor <> $1`, role).Scan(&granted))
+			require.Zero(t, granted, "grants left to %s", role)
 		})
 	}
 	t.Run("the migrator itself", func(t *testing.T) {
