@@ -402,12 +402,7 @@ func TestFailedInvitationRunIsStartedAgain(t *testing.T) {
 func TestLastDeclineStillDrawsAReplacement(t *testing.T) {
 	s := setup(t)
 	s.seedPool()
-	code, lineup := s.do("POST", "/v1/lineups", &office, map[string]any{"request_id": rid(t, "draw"), "lineup_id": "l-last",
-		"unit_code": "430300", "unit_name": "湘潭市", "planned_start": "2026-12-01", "planned_end": "2026-12-15",
-		"content_areas": []int{1, 5}, "team_size": 6, "seed": 20261201})
-	require.Equal(t, http.StatusOK, code, "%v", lineup)
-	code, lineup = s.do("POST", "/v1/lineups/l-last:invite", &office, map[string]any{"request_id": rid(t, "invite")})
-	require.Equal(t, http.StatusOK, code, "%v", lineup)
+	lineup := s.invitingLineup("l-last")
 	all := members(lineup)
 	last := all[len(all)-1]
 	for _, m := range all[:len(all)-1] {
@@ -452,12 +447,7 @@ func TestLastDeclineStillDrawsAReplacement(t *testing.T) {
 func TestOfficeFillsAnOpenPlace(t *testing.T) {
 	s := setup(t)
 	s.seedPool()
-	code, lineup := s.do("POST", "/v1/lineups", &office, map[string]any{"request_id": rid(t, "draw"), "lineup_id": "l-open",
-		"unit_code": "430300", "unit_name": "湘潭市", "planned_start": "2026-12-01", "planned_end": "2026-12-15",
-		"content_areas": []int{1, 5}, "team_size": 6, "seed": 20261201})
-	require.Equal(t, http.StatusOK, code, "%v", lineup)
-	code, lineup = s.do("POST", "/v1/lineups/l-open:invite", &office, map[string]any{"request_id": rid(t, "invite")})
-	require.Equal(t, http.StatusOK, code, "%v", lineup)
+	lineup := s.invitingLineup("l-open")
 	drawn := map[string]bool{}
 	for _, m := range members(lineup) {
 		drawn[m["expert_id"].(string)] = true
@@ -539,12 +529,7 @@ func TestCancelLineup(t *testing.T) {
 	s := setup(t)
 	hooks := s.subscribe(workflows.EventLineupCancelled)
 	s.seedPool()
-	code, lineup := s.do("POST", "/v1/lineups", &office, map[string]any{"request_id": rid(t, "draw"), "lineup_id": "l-off",
-		"unit_code": "430300", "unit_name": "湘潭市", "planned_start": "2026-12-01", "planned_end": "2026-12-15",
-		"content_areas": []int{1, 5}, "team_size": 6, "seed": 20261201})
-	require.Equal(t, http.StatusOK, code, "%v", lineup)
-	code, lineup = s.do("POST", "/v1/lineups/l-off:invite", &office, map[string]any{"request_id": rid(t, "invite")})
-	require.Equal(t, http.StatusOK, code, "%v", lineup)
+	lineup := s.invitingLineup("l-off")
 	all := members(lineup)
 	accepter, waiting := all[0], all[1:]
 	code, inv := s.do("POST", "/v1/invitations/"+accepter["invitation_id"].(string)+":accept", &office,
@@ -627,12 +612,7 @@ func TestCancelLineup(t *testing.T) {
 func TestCancelWithTheLongestReason(t *testing.T) {
 	s := setup(t)
 	s.seedPool()
-	code, lineup := s.do("POST", "/v1/lineups", &office, map[string]any{"request_id": rid(t, "draw"), "lineup_id": "l-long",
-		"unit_code": "430300", "unit_name": "湘潭市", "planned_start": "2026-12-01", "planned_end": "2026-12-15",
-		"content_areas": []int{1, 5}, "team_size": 6, "seed": 20261201})
-	require.Equal(t, http.StatusOK, code, "%v", lineup)
-	code, lineup = s.do("POST", "/v1/lineups/l-long:invite", &office, map[string]any{"request_id": rid(t, "invite")})
-	require.Equal(t, http.StatusOK, code, "%v", lineup)
+	lineup := s.invitingLineup("l-long")
 	reason := strings.Repeat("调", 1000)
 	code, body := s.do("POST", "/v1/lineups/l-long:cancel", &office, map[string]any{"request_id": rid(t, "cancel"), "reason": reason})
 	require.Equal(t, http.StatusOK, code, "%v", body)
@@ -644,4 +624,18 @@ func TestCancelWithTheLongestReason(t *testing.T) {
 		require.Len(t, note, 1000)
 		require.Equal(t, '…', note[len(note)-1])
 	}
+}
+
+// invitingLineup draws line-up id of the test pool for Xiangtan (430300),
+// 2026-12-01 to 12-15, and sends its invitations: INVITING.
+func (s *stack) invitingLineup(id string) map[string]any {
+	s.t.Helper()
+	code, lineup := s.do("POST", "/v1/lineups", &office, map[string]any{"request_id": rid(s.t, "draw-"+id), "lineup_id": id,
+		"unit_code": "430300", "unit_name": "湘潭市", "planned_start": "2026-12-01", "planned_end": "2026-12-15",
+		"content_areas": []int{1, 5}, "team_size": 6, "seed": 20261201})
+	require.Equal(s.t, http.StatusOK, code, "%v", lineup)
+	code, lineup = s.do("POST", "/v1/lineups/"+id+":invite", &office, map[string]any{"request_id": rid(s.t, "invite-"+id)})
+	require.Equal(s.t, http.StatusOK, code, "%v", lineup)
+	require.Equal(s.t, "INVITING", lineup["state"])
+	return lineup
 }
