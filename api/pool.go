@@ -838,6 +838,9 @@ func (s *InvitationServer) ListInvitations(ctx context.Context, req *xunchav1.Li
 	if err != nil {
 		return nil, err
 	}
+	if st := req.GetStage(); st != "" && !slices.Contains(workflows.InvitationStages, st) {
+		return nil, derrors.Invalid("stage", "must be one of %s", strings.Join(workflows.InvitationStages, ", "))
+	}
 	expertID := req.GetExpertId()
 	if r := reachOf(ctx); !r.Province() {
 		x, err := s.Ledger.ExpertBySubject(ctx, r.Subject)
@@ -854,7 +857,7 @@ func (s *InvitationServer) ListInvitations(ctx context.Context, req *xunchav1.Li
 		}
 		expertID = x.ID
 	}
-	list, next, err := s.Ledger.ListInvitations(ctx, req.GetLineupId(), expertID, size, req.GetPageToken())
+	list, next, err := s.Ledger.ListInvitations(ctx, req.GetLineupId(), expertID, req.GetStage(), size, req.GetPageToken())
 	if err != nil {
 		return nil, err
 	}

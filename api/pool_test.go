@@ -476,6 +476,14 @@ func TestOfficeFillsAnOpenPlace(t *testing.T) {
 	}, 30*time.Second, 200*time.Millisecond, "no replacement could be drawn")
 	_, lineup = s.do("GET", "/v1/lineups/l-open", &office, nil)
 	require.Equal(t, "INVITING", lineup["state"], "a place is open: not complete")
+	// The declines awaiting the office's judgement are one filter away.
+	code, list := s.do("GET", "/v1/invitations?stage=DECLINED", &office, nil)
+	require.Equal(t, http.StatusOK, code, "%v", list)
+	require.Len(t, list["invitations"], 1)
+	require.Equal(t, leaving["invitation_id"], list["invitations"].([]any)[0].(map[string]any)["id"])
+	code, list = s.do("GET", "/v1/invitations?stage=declined", &office, nil)
+	require.Equal(t, http.StatusBadRequest, code, "%v", list)
+	require.Equal(t, []string{"stage"}, fieldViolations(list))
 
 	// A newcomer to the pool, who may be drawn.
 	code, body := s.do("POST", "/v1/experts", &office, map[string]any{"request_id": rid(t, "add-new"), "expert_id": "p-new",

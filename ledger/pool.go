@@ -483,14 +483,15 @@ func (s *Store) GetInvitation(ctx context.Context, id string) (casework.Invitati
 }
 
 // ListInvitations lists one page of invitations, oldest first: a
-// line-up's, a person's, both, or (both empty) all.
-func (s *Store) ListInvitations(ctx context.Context, lineupID, expertID string, pageSize int, pageToken string) ([]casework.Invitation, string, error) {
+// line-up's, a person's, both, or (both empty) all; only those in stage
+// when it is not empty.
+func (s *Store) ListInvitations(ctx context.Context, lineupID, expertID, stage string, pageSize int, pageToken string) ([]casework.Invitation, string, error) {
 	type row struct {
 		inv casework.Invitation
 		at  time.Time // the row's created_at, the page's order
 	}
 	page, next, err := listPage("invitations", pageSize, pageToken, func(afterAt *time.Time, afterID string, limit int64) ([]dbsqlc.ListInvitationsRow, error) {
-		return s.q.ListInvitations(ctx, dbsqlc.ListInvitationsParams{LineupID: lineupID, ExpertID: expertID,
+		return s.q.ListInvitations(ctx, dbsqlc.ListInvitationsParams{LineupID: lineupID, ExpertID: expertID, Stage: stage,
 			AfterAt: afterAt, AfterID: afterID, RowLimit: limit})
 	}, func(r dbsqlc.ListInvitationsRow) (row, error) {
 		out := row{at: r.CreatedAt}

@@ -186,7 +186,7 @@ func TestPoolLedger(t *testing.T) {
 	require.Contains(t, last.Note, "every member accepted")
 	var invited []string
 	for token := ""; ; {
-		page, next, err := fx.store.ListInvitations(ctx, "l-1", "", 1, token)
+		page, next, err := fx.store.ListInvitations(ctx, "l-1", "", "", 1, token)
 		require.NoError(t, err)
 		for _, inv := range page {
 			invited = append(invited, inv.ID+" "+inv.Stage)

@@ -48,6 +48,10 @@ const (
 	InvitationWithdrawn          = "WITHDRAWN"
 )
 
+// InvitationStages lists the invitation's stages.
+var InvitationStages = []string{InvitationInvited, InvitationAccepted, InvitationDeclined, InvitationDeclineJustified,
+	InvitationDeclineUnjustified, InvitationExpired, InvitationWithdrawn}
+
 // Invitation actions: the update names of an InvitationWorkflow ("expire"
 // is the system's, when the answer deadline passes).
 const (

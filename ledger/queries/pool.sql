@@ -108,10 +108,11 @@ SELECT version FROM invitations WHERE id = @id;
 
 -- name: ListInvitations :many
 -- ListInvitations reads a page in (created_at, id) order: an empty
--- line-up or expert matches all; after_at and after_id are the previous
--- page's last row, NULL on the first page.
+-- line-up, expert or stage matches all; after_at and after_id are the
+-- previous page's last row, NULL on the first page.
 SELECT doc, created_at, id FROM invitations
 WHERE (@lineup_id::text = '' OR lineup_id = @lineup_id) AND (@expert_id::text = '' OR expert_id = @expert_id)
+  AND (@stage::text = '' OR stage = @stage)
   AND (sqlc.narg(after_at)::timestamptz IS NULL OR (created_at, id) > (sqlc.narg(after_at), @after_id::text))
 ORDER BY created_at, id LIMIT @row_limit::bigint;
 

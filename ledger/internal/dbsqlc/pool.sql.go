@@ -457,13 +457,15 @@ func (q *Queries) ListExperts(ctx context.Context, arg ListExpertsParams) ([]Exp
 const listInvitations = `-- name: ListInvitations :many
 SELECT doc, created_at, id FROM invitations
 WHERE ($1::text = '' OR lineup_id = $1) AND ($2::text = '' OR expert_id = $2)
-  AND ($3::timestamptz IS NULL OR (created_at, id) > ($3, $4::text))
-ORDER BY created_at, id LIMIT $5::bigint
+  AND ($3::text = '' OR stage = $3)
+  AND ($4::timestamptz IS NULL OR (created_at, id) > ($4, $5::text))
+ORDER BY created_at, id LIMIT $6::bigint
 `
 
 type ListInvitationsParams struct {
 	LineupID string
 	ExpertID string
+	Stage    string
 	AfterAt  *time.Time
 	AfterID  string
 	RowLimit int64
@@ -476,12 +478,13 @@ type ListInvitationsRow struct {
 }
 
 // ListInvitations reads a page in (created_at, id) order: an empty
-// line-up or expert matches all; after_at and after_id are the previous
-// page's last row, NULL on the first page.
+// line-up, expert or stage matches all; after_at and after_id are the
+// previous page's last row, NULL on the first page.
 func (q *Queries) ListInvitations(ctx context.Context, arg ListInvitationsParams) ([]ListInvitationsRow, error) {
 	rows, err := q.db.Query(ctx, listInvitations,
 		arg.LineupID,
 		arg.ExpertID,
+		arg.Stage,
 		arg.AfterAt,
 		arg.AfterID,
 		arg.RowLimit,

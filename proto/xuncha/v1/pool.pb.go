@@ -2133,7 +2133,10 @@ type ListInvitationsRequest struct {
 	// Page size: default 50, at most 500.
 	PageSize int32 `protobuf:"varint,3,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// Token from a previous response's next_page_token.
-	PageToken     string `protobuf:"bytes,4,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	PageToken string `protobuf:"bytes,4,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// Only invitations in this stage: DECLINED lists the declines awaiting
+	// the office's judgement.
+	Stage         string `protobuf:"bytes,5,opt,name=stage,proto3" json:"stage,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2192,6 +2195,13 @@ func (x *ListInvitationsRequest) GetPageSize() int32 {
 func (x *ListInvitationsRequest) GetPageToken() string {
 	if x != nil {
 		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListInvitationsRequest) GetStage() string {
+	if x != nil {
+		return x.Stage
 	}
 	return ""
 }
@@ -2580,13 +2590,14 @@ const file_xuncha_v1_pool_proto_rawDesc = "" +
 	"\x04note\x18\x12 \x01(\tR\x04note\x12\x18\n" +
 	"\aversion\x18\x13 \x01(\x05R\aversion\"&\n" +
 	"\x14GetInvitationRequest\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\"\x8e\x01\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\"\xa4\x01\n" +
 	"\x16ListInvitationsRequest\x12\x1b\n" +
 	"\tlineup_id\x18\x01 \x01(\tR\blineupId\x12\x1b\n" +
 	"\texpert_id\x18\x02 \x01(\tR\bexpertId\x12\x1b\n" +
 	"\tpage_size\x18\x03 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\x04 \x01(\tR\tpageToken\"z\n" +
+	"page_token\x18\x04 \x01(\tR\tpageToken\x12\x14\n" +
+	"\x05stage\x18\x05 \x01(\tR\x05stage\"z\n" +
 	"\x17ListInvitationsResponse\x127\n" +
 	"\vinvitations\x18\x01 \x03(\v2\x15.xuncha.v1.InvitationR\vinvitations\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"`\n" +
