@@ -204,6 +204,12 @@ func (h *codecHandler) serve(w http.ResponseWriter, r *http.Request, route strin
 	who, verified, err := h.authorize(r, route)
 	event.Actor = who
 	switch {
+	case errors.Is(err, derrors.ErrUnavailable):
+		// The identity provider could not be asked: nobody was refused
+		// (503, as on the API), so nothing is recorded as a refusal; it
+		// was, as an anonymous failed sign-in.
+		h.fail(w, r, err)
+		return
 	case err != nil && !verified:
 		refuse(AccessUnauthenticated, http.StatusUnauthorized, err)
 		return

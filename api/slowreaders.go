@@ -50,10 +50,23 @@ func (s *Server) readIdleTimeout() time.Duration {
 func slowClients(readIdle, writeIdle time.Duration, next http.Handler) http.Handler {
 	next = slowReaders(writeIdle, next)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Body != nil && r.Body != http.NoBody {
-			r.Body = &idleReader{ReadCloser: r.Body, rc: http.NewResponseController(w), idle: readIdle}
+		if r.Body == nil || r.Body == http.NoBody {
+			next.ServeHTTP(w, r)
+			return
 		}
+		body := &idleReader{ReadCloser: r.Body, rc: http.NewResponseController(w), idle: readIdle}
+		r.Body = body
 		next.ServeHTTP(w, r)
+		// A handler that answered without reading the whole body (a 401
+		// before an upload, a 415): the server reads what is left of a
+		// small body before it answers, to keep the connection, and
+		// without a deadline it waited for a stalled client for ever, the
+		// answer unsent, the connection and its goroutine held: a slowloris
+		// that needed no token. That read now gives up after readIdle, and
+		// the connection is closed after the answer.
+		if !body.ended {
+			_ = body.rc.SetReadDeadline(time.Now().Add(readIdle))
+		}
 	})
 }
 
@@ -71,11 +84,16 @@ type idleReader struct {
 	io.ReadCloser
 	rc   *http.ResponseController
 	idle time.Duration
+	// ended: the body was read to its end, or failed (its deadline past).
+	ended bool
 }
 
 func (r *idleReader) Read(p []byte) (int, error) {
 	_ = r.rc.SetReadDeadline(time.Now().Add(r.idle))
 	n, err := r.ReadCloser.Read(p)
+	if err != nil {
+		r.ended = true
+	}
 	switch {
 	case errors.Is(err, io.EOF):
 		_ = r.rc.SetReadDeadline(time.Time{})

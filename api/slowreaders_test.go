@@ -108,12 +108,16 @@ func TestSlowSenderIsCutOff(t *testing.T) {
 	// upload sends the headers and the first 10 bytes, waits pause, sends
 	// the rest and returns the status line the server answered, and how
 	// long after the pause began the server's answer or close came.
-	upload := func(pause time.Duration, connection string) (string, time.Duration) {
+	upload := func(pause time.Duration, connection string, token ...string) (string, time.Duration) {
 		conn, err := net.Dial("tcp", base.Host)
 		require.NoError(t, err)
 		defer conn.Close()
+		authorization := s.authorization(member)
+		if len(token) > 0 {
+			authorization = token[0]
+		}
 		_, err = fmt.Fprintf(conn, "POST /v1/evidence?%s HTTP/1.1\r\nHost: %s\r\nAuthorization: %s\r\nContent-Type: text/plain\r\nContent-Length: %d\r\nConnection: %s\r\n\r\n",
-			query.Encode(), base.Host, s.authorization(member), len(content), connection)
+			query.Encode(), base.Host, authorization, len(content), connection)
 		require.NoError(t, err)
 		_, err = conn.Write(content[:10])
 		require.NoError(t, err)
@@ -146,6 +150,12 @@ func TestSlowSenderIsCutOff(t *testing.T) {
 		require.Less(t, after, 5*time.Second, "cut off before the client sent the rest (%q, Connection: %s)", line, connection)
 		require.Contains(t, line, "400 Bad Request", "the client's stall, not a dependency's (503)")
 	}
+	// Refused before its body is read (no valid token): the answer comes
+	// although the client stalls; it never did on a kept-alive connection,
+	// the server waiting for the rest before answering.
+	line, after := upload(5*time.Second, "keep-alive", "Bearer forged")
+	require.Less(t, after, 5*time.Second, "answered though the client stalled (%q)", line)
+	require.Contains(t, line, "401 Unauthorized")
 }
 
 // TestStoppingAPIDrainsFirst: asked to stop, the API answers /readyz 503

@@ -235,6 +235,14 @@ func runWith(ctx context.Context, cfg *config, log *zap.Logger, store *ledger.St
 	if err != nil {
 		return err
 	}
+	finished := false
+	defer func() {
+		if !finished { // a return before the end: what started stops too
+			stopAll()
+			_ = g.Wait()
+			_ = stopAdmin()
+		}
+	}()
 	if runWorker {
 		w := &workflows.Worker{
 			Temporal:  tc,
@@ -286,6 +294,7 @@ func runWith(ctx context.Context, cfg *config, log *zap.Logger, store *ledger.St
 		opts.ready()
 	}
 	err = g.Wait()
+	finished = true
 	return errors.Join(err, stopAdmin())
 }
 
