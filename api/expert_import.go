@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"time"
 
@@ -103,7 +102,13 @@ func (h *expertImportHandler) run(r *http.Request) (*ExpertImportReport, error) 
 		Experts: []ImportedExpert{}}
 	if err := sheet.Err(); err != nil {
 		if !partial {
-			return nil, fmt.Errorf("the workbook has %d invalid cell(s); nothing was recorded (with ?partial=true the valid rows are): %w", len(sheet.Problems), err)
+			// Summarized in each language: the prefix was English only,
+			// and a Chinese clerk was never told that nothing was recorded.
+			var invalid *derrors.InvalidError
+			if errors.As(err, &invalid) {
+				return nil, invalid.Summarized(i18n.T("the workbook has %d invalid cell(s); nothing was recorded (with ?partial=true the valid rows are)", len(sheet.Problems)))
+			}
+			return nil, err
 		}
 		report.Problems = importProblems(r, sheet.Problems)
 	}

@@ -136,6 +136,32 @@ func TestImportFindings(t *testing.T) {
 	}
 	require.Len(t, s.recorded(second), 3)
 
+	// Exported, added to and imported back into its own inspection: the
+	// rows whose 问题编号 names one of its findings are those findings,
+	// the closed one included, and only the new row is recorded. Every
+	// exported row was recorded again, as LISTED.
+	more, err := excelize.OpenReader(bytes.NewReader(exported))
+	require.NoError(t, err)
+	defer more.Close()
+	for header, v := range map[string]string{"问题类别": "责任落实不力", "巡查内容": "5", "问题标题": "新增：安全生产责任制未落实",
+		"问题描述": "未按规定明确各岗位安全生产责任。", "证据编号": s.evidence("新增问题的记录")} {
+		require.NoError(t, more.SetCellStr("问题清单", column(t, header)+"5", v))
+	}
+	moreFile, err := more.WriteToBuffer()
+	require.NoError(t, err)
+	code, back := s.importList(member, changsha, "", moreFile.Bytes())
+	require.Equal(t, http.StatusOK, code, "%v", back)
+	require.Equal(t, float64(4), back["rows"])
+	require.Equal(t, float64(1), back["recorded"])
+	require.Equal(t, float64(3), back["already_recorded"])
+	var ids []any
+	for _, rf := range back["findings"].([]any) {
+		ids = append(ids, rf.(map[string]any)["id"])
+	}
+	require.Len(t, ids, 4)
+	require.Contains(t, ids, closed, "the closed finding is that finding, not a new one")
+	require.Len(t, s.recorded(changsha), 4)
+
 	// Three bad cells: two read wrong, one breaking the finding's rule
 	// (only a HAZARD has a severity). Nothing is recorded.
 	bad, err := excelize.OpenReader(bytes.NewReader(exported))
@@ -154,8 +180,13 @@ func TestImportFindings(t *testing.T) {
 	require.Equal(t, "严重程度 must be one of 一般、重大 (or be empty when the finding is no 事故隐患)", violationRule(refused, sev+"2"))
 	require.Equal(t, "巡查内容 must be the charter's content item 三(一)1 to 三(一)10", violationRule(refused, area+"2"))
 	require.Equal(t, "严重程度 only a HAZARD has a severity", violationRule(refused, sev+"3"))
-	require.Contains(t, refused["message"], "nothing was recorded")
+	require.Contains(t, refused["message"], "the workbook has 3 invalid cell(s); nothing was recorded")
 	require.Contains(t, refused["message"], sev+"2: 严重程度 must be one of")
+	// In Chinese too the answer says that nothing was recorded, and how to
+	// record the valid rows; it gave the cells alone.
+	code, refusedZH := s.importListIn("zh-CN", member, third, "", badFile.Bytes())
+	require.Equal(t, http.StatusBadRequest, code, "%v", refusedZH)
+	require.Contains(t, refusedZH["message"], "工作簿有 3 个单元格无效，未登记任何内容（加 ?partial=true 则登记有效的行）：")
 	require.Empty(t, s.recorded(third))
 
 	// partial=true records the valid row and reports the others.

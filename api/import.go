@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -336,11 +337,21 @@ func (h *importHandler) run(r *http.Request, progress func(done, total int)) (*I
 	if err != nil {
 		return nil, err
 	}
+	existing, err := h.numbered(ctx, sheet, ins.ID)
+	if err != nil {
+		return nil, err
+	}
 	report := &ImportReport{InspectionID: ins.ID, SheetReport: SheetReport{Sheet: sheet.Name, Rows: len(sheet.Drafts), Problems: []ImportProblem{}},
 		Findings: []ImportedFinding{}}
 	if err := sheet.Err(); err != nil {
 		if !partial {
-			return nil, fmt.Errorf("the workbook has %d invalid cell(s); nothing was recorded (with ?partial=true the valid rows are): %w", len(sheet.Problems), err)
+			// Summarized in each language: the prefix was English only,
+			// and a Chinese clerk was never told that nothing was recorded.
+			var invalid *derrors.InvalidError
+			if errors.As(err, &invalid) {
+				return nil, invalid.Summarized(i18n.T("the workbook has %d invalid cell(s); nothing was recorded (with ?partial=true the valid rows are)", len(sheet.Problems)))
+			}
+			return nil, err
 		}
 		report.Problems = importProblems(r, sheet.Problems)
 	}
@@ -351,10 +362,17 @@ func (h *importHandler) run(r *http.Request, progress func(done, total int)) (*I
 			report.Skipped++
 			continue
 		}
+		if _, ok := existing[d.Row]; ok {
+			continue // a finding already: answered below, recorded again never
+		}
 		valid = append(valid, requests[i])
 		rows = append(rows, d.Row)
 	}
 	found, workflowID, err := h.record(ctx, valid, rows, ins, who, progress)
+	for _, f := range existing {
+		found = append(found, f)
+	}
+	slices.SortFunc(found, func(a, b ImportedFinding) int { return a.Row - b.Row })
 	report.ImportWorkflowID = workflowID
 	for _, f := range found {
 		if f.ID == "" {
@@ -374,6 +392,35 @@ func (h *importHandler) run(r *http.Request, progress func(done, total int)) (*I
 		return nil, err
 	}
 	return report, nil
+}
+
+// numbered finds the rows that name a finding of this inspection by its
+// ledger number (问题编号, as the export writes it): such a row is that
+// finding, already recorded, and answers with it whatever else it says. A
+// number of another inspection's finding, or of none, is passed over: the
+// row is a new finding (a list exported from one inspection is imported
+// as another's). A list exported, added to and imported again into the
+// same inspection recorded every exported row anew, the closed and the
+// withdrawn as LISTED: the rows' content digest knows only rows an import
+// recorded.
+func (h *importHandler) numbered(ctx context.Context, sheet *problemlist.Sheet, inspectionID string) (map[int]ImportedFinding, error) {
+	var numbers []string
+	for _, d := range sheet.Drafts {
+		if d.LedgerNumber != "" {
+			numbers = append(numbers, d.LedgerNumber)
+		}
+	}
+	byNumber, err := h.ledger.FindingsByLedgerNumber(ctx, numbers)
+	if err != nil {
+		return nil, err
+	}
+	out := map[int]ImportedFinding{}
+	for _, d := range sheet.Drafts {
+		if f, ok := byNumber[d.LedgerNumber]; ok && d.LedgerNumber != "" && f.InspectionID == inspectionID {
+			out[d.Row] = ImportedFinding{Row: d.Row, ID: f.ID, LedgerNumber: d.LedgerNumber, RequestID: f.RequestID}
+		}
+	}
+	return out, nil
 }
 
 // importQuery reads the import's one parameter, partial.

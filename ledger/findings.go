@@ -348,6 +348,28 @@ func findingFromRow(r dbsqlc.Finding) (casework.Finding, error) {
 	return f, nil
 }
 
+// NumberedFinding is the finding a ledger number (问题编号) names.
+type NumberedFinding struct {
+	ID, InspectionID, RequestID string
+}
+
+// FindingsByLedgerNumber returns the findings the ledger numbers name, by
+// number; a number that names none is left out.
+func (s *Store) FindingsByLedgerNumber(ctx context.Context, numbers []string) (map[string]NumberedFinding, error) {
+	out := map[string]NumberedFinding{}
+	if len(numbers) == 0 {
+		return out, nil
+	}
+	rows, err := s.q.FindingsByLedgerNumber(ctx, numbers)
+	if err != nil {
+		return nil, fmt.Errorf("reading findings by ledger number: %w", err)
+	}
+	for _, r := range rows {
+		out[r.LedgerNumber] = NumberedFinding{ID: r.ID, InspectionID: r.InspectionID, RequestID: r.RequestID}
+	}
+	return out, nil
+}
+
 // GetFinding reads one finding; a missing one is derrors.ErrNotFound.
 func (s *Store) GetFinding(ctx context.Context, id string) (casework.Finding, error) {
 	r, err := s.q.GetFinding(ctx, id)

@@ -37,6 +37,11 @@ type input struct {
 	choices []string
 }
 
+// HeaderLedgerNumber is the column of a finding's ledger number (问题编号):
+// written by the export, read by the import to know a row that is already
+// a finding.
+const HeaderLedgerNumber = "问题编号"
+
 // columns are the list's columns, in the layout offices keep the problem
 // list in (序号, 问题编号, 被巡查单位, 问题类别, 严重程度, 问题描述, 诊断分析,
 // 处置方式, 整改要求, 整改时限, 整改情况, 状态, 逾期, 销号日期, …). The
@@ -46,7 +51,7 @@ type input struct {
 // passed over by the import.
 var columns = []column{
 	{header: "序号", width: 6, value: func(r row) any { return r.seq }},
-	{header: "问题编号", width: 20, value: func(r row) any { return r.f.LedgerNumber }},
+	{header: HeaderLedgerNumber, width: 20, value: func(r row) any { return r.f.LedgerNumber }},
 	{header: "被巡查单位", width: 18, value: func(r row) any { return r.f.UnitName }},
 	{header: "单位代码", width: 12, value: func(r row) any { return r.f.UnitCode }},
 	{header: "巡查轮次", width: 14, value: func(r row) any { return r.round }},

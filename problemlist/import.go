@@ -83,6 +83,10 @@ type Draft struct {
 	Description          string   `json:"description"`
 	RectificationOpinion string   `json:"rectification_opinion"`
 	EvidenceIDs          []string `json:"evidence_ids"`
+	// LedgerNumber is the row's 问题编号 when the sheet has that column (a
+	// list exported by GET /v1/findings:export): the finding the row
+	// already is. Not part of the row's Identity.
+	LedgerNumber string `json:"-"`
 }
 
 // Identity is the request_id of the row's finding in an inspection: a
@@ -136,6 +140,21 @@ type Layout[D any] struct {
 	Sheet    string
 	Template string
 	Inputs   []Input[D]
+	// Optional are columns read when the sheet has them (the export's
+	// 问题编号), not asked for by the template.
+	Optional []Input[D]
+}
+
+// inputs are the layout's columns the sheet has: every Input, and the
+// Optional ones its header holds.
+func (s *Table[D]) inputs() []Input[D] {
+	out := slices.Clone(s.layout.Inputs)
+	for _, in := range s.layout.Optional {
+		if _, ok := s.fields[in.Field]; ok {
+			out = append(out, in)
+		}
+	}
+	return out
 }
 
 // Table is a worksheet read with a Layout: a draft per non-empty row below
@@ -186,7 +205,7 @@ func (s *Table[D]) RefuseText(row int, field string, rule i18n.Text) {
 }
 
 func (s *Table[D]) header(field string) string {
-	for _, in := range s.layout.Inputs {
+	for _, in := range append(slices.Clone(s.layout.Inputs), s.layout.Optional...) {
 		if in.Field == field || slices.Contains(in.Also, field) {
 			return in.Header
 		}
@@ -222,9 +241,12 @@ func (s *Table[D]) Err() error {
 	return v.Err()
 }
 
-// findingsLayout is the problem list's: the columns with an input.
+// findingsLayout is the problem list's: the columns with an input, and the
+// export's 问题编号 when the sheet has it.
 var findingsLayout = func() *Layout[Draft] {
-	l := &Layout[Draft]{Sheet: SheetFindings, Template: "GET /v1/findings:template"}
+	l := &Layout[Draft]{Sheet: SheetFindings, Template: "GET /v1/findings:template",
+		Optional: []Input[Draft]{{Header: HeaderLedgerNumber, Field: "ledger_number",
+			Read: func(t string, d *Draft) i18n.Text { d.LedgerNumber = t; return i18n.Text{} }}}}
 	for _, c := range columns {
 		if c.in == nil {
 			continue
@@ -311,6 +333,12 @@ func ReadTable[D any](r io.Reader, limits Limits, l *Layout[D]) (*Table[D], erro
 		return nil, derrors.Invalid("file", "sheet %s: row 1 lacks the column(s) %s; row 1 must hold the template's headers (download the template: %s)",
 			s.Name, strings.Join(missing, listSeparator), l.Template)
 	}
+	for _, in := range l.Optional {
+		if i := slices.IndexFunc(header, func(h string) bool { return strings.TrimSpace(h) == in.Header }); i >= 0 {
+			s.fields[in.Field] = i + 1
+		}
+	}
+	read := s.inputs()
 	maxRows := limits.maxRows()
 	for n := 2; rows.Next(); n++ {
 		cells, err := rows.Columns()
@@ -324,7 +352,7 @@ func ReadTable[D any](r io.Reader, limits Limits, l *Layout[D]) (*Table[D], erro
 			return nil, derrors.Invalid("file", "sheet %s holds more than %d rows, the most one import takes: split the list", s.Name, maxRows)
 		}
 		var d D
-		for _, in := range l.Inputs {
+		for _, in := range read {
 			text := ""
 			if i := s.fields[in.Field] - 1; i < len(cells) {
 				text = strings.TrimSpace(cells[i])

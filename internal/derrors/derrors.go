@@ -70,15 +70,30 @@ func (v FieldViolation) In(lang i18n.Lang) string {
 type InvalidError struct {
 	// Violations are the broken rules, in field order.
 	Violations []FieldViolation `json:"violations"`
+	// Summary, when set, opens the message: what the violations add up to
+	// ("the workbook has 3 invalid cell(s); nothing was recorded"), in
+	// each language.
+	Summary i18n.Text `json:"summary,omitzero"`
 }
 
-// Error joins the violations as "field: rule; field: rule".
+// Error joins the violations as "field: rule; field: rule", after the
+// summary when there is one.
 func (e *InvalidError) Error() string {
 	parts := make([]string, len(e.Violations))
 	for i, v := range e.Violations {
 		parts[i] = v.Field + ": " + v.Rule
 	}
+	if e.Summary.EN != "" {
+		return e.Summary.EN + ": " + strings.Join(parts, "; ")
+	}
 	return strings.Join(parts, "; ")
+}
+
+// Summarized is e opening with summary.
+func (e *InvalidError) Summarized(summary i18n.Text) *InvalidError {
+	out := *e
+	out.Summary = summary
+	return &out
 }
 
 // Is makes errors.Is(err, ErrInvalidArgument) true.
@@ -213,6 +228,9 @@ func Message(err error, lang i18n.Lang) string {
 		parts := make([]string, len(invalid.Violations))
 		for i, v := range invalid.Violations {
 			parts[i] = v.Field + "：" + v.In(lang)
+		}
+		if invalid.Summary.EN != "" {
+			return invalid.Summary.In(lang) + "：" + strings.Join(parts, "；")
 		}
 		return strings.Join(parts, "；")
 	case errors.As(err, &stage):

@@ -328,6 +328,9 @@ var zh = map[string]string{
 	"is already the sign-in of expert %q of the pool":                                 "已是专家库中专家 %q 的登录标识",
 	"subject %q is already linked to expert %q":                                       "登录主体 %q 已关联专家 %q",
 
+	// A refused import's summary.
+	"the workbook has %d invalid cell(s); nothing was recorded (with ?partial=true the valid rows are)": "工作簿有 %d 个单元格无效，未登记任何内容（加 ?partial=true 则登记有效的行）",
+
 	// A client that stopped sending its request's body.
 	"the request's body stopped coming: nothing arrived for %s; send it again": "请求正文中断：%s 内未收到任何数据；请重新发送",
 

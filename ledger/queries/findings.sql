@@ -4,6 +4,10 @@ SELECT EXISTS (SELECT 1 FROM findings WHERE id = @id);
 -- name: FindingClass :one
 SELECT kind, severity FROM findings WHERE id = @id;
 
+-- name: FindingsByLedgerNumber :many
+SELECT ledger_number::text AS ledger_number, id, inspection_id, request_id FROM findings
+WHERE ledger_number = ANY(@numbers::text[]);
+
 -- name: FindingRecorded :one
 -- FindingRecorded says whether the request recorded the finding already (a retry).
 SELECT EXISTS (SELECT 1 FROM findings WHERE id = @id AND request_id = @request_id);

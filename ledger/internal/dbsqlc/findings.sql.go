@@ -103,6 +103,43 @@ func (q *Queries) FindingUnit(ctx context.Context, id string) (string, error) {
 	return unit_code, err
 }
 
+const findingsByLedgerNumber = `-- name: FindingsByLedgerNumber :many
+SELECT ledger_number::text AS ledger_number, id, inspection_id, request_id FROM findings
+WHERE ledger_number = ANY($1::text[])
+`
+
+type FindingsByLedgerNumberRow struct {
+	LedgerNumber string
+	ID           string
+	InspectionID string
+	RequestID    string
+}
+
+func (q *Queries) FindingsByLedgerNumber(ctx context.Context, numbers []string) ([]FindingsByLedgerNumberRow, error) {
+	rows, err := q.db.Query(ctx, findingsByLedgerNumber, numbers)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []FindingsByLedgerNumberRow{}
+	for rows.Next() {
+		var i FindingsByLedgerNumberRow
+		if err := rows.Scan(
+			&i.LedgerNumber,
+			&i.ID,
+			&i.InspectionID,
+			&i.RequestID,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const getFinding = `-- name: GetFinding :one
 SELECT id, workflow_id, inspection_id, request_id, ledger_number, unit_code, unit_name, title, description, kind, severity, important, content_area, evidence_ids, rectification_opinion, stage, diagnosis, dispositions, referral, rectification, deadline, due_date, due_at, deadline_seq, overdue, missed_deadlines, reopen_count, withdraw_reason, found_by, created_at, updated_at, version, extensions, original_due, signoffs, clue_referrals FROM findings WHERE id = $1
 `
