@@ -7,6 +7,7 @@ import (
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/authn"
 	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/internal/i18n"
 	"github.com/xuncha/xuncha/workflows"
 )
 
@@ -317,5 +318,5 @@ func permit(method string, id authn.Identity) (actor.Actor, error) {
 		}
 	}
 	return actor.Actor{}, derrors.New(derrors.ErrPermissionDenied, "%s may be called by %s, not by role %s",
-		method, strings.Join(r.roles, " or "), strings.Join(id.Roles, ", "))
+		method, i18n.Terms(i18n.Role, " or ", r.roles...), i18n.Terms(i18n.Role, ", ", id.Roles...))
 }

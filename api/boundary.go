@@ -94,6 +94,7 @@ var stringRules = map[string]stringRule{
 	"kind":                  {identifier, 64},
 	"channel":               {identifier, 64},
 	"step":                  {identifier, 64},
+	"stage":                 {identifier, 64},
 	"dispositions":          {identifier, 64},
 	"event_types":           {identifier, 64},
 	// An interview's or exposure's "finding/<id>" or "inspection/<id>",

@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
+	"github.com/xuncha/xuncha/internal/i18n"
 	xunchav1 "github.com/xuncha/xuncha/proto/xuncha/v1"
 )
 
@@ -210,6 +211,11 @@ func TestRefusalsAtTheDoorInChinese(t *testing.T) {
 			require.Equal(t, tc.status, resp.StatusCode, "%s: %v", tc.name, zh)
 			require.Regexp(t, han, zh["message"], "%s, Accept-Language %q: %v", tc.name, lang, zh)
 			require.Equal(t, en["code"], zh["code"], tc.name)
+			if tc.name == "role" {
+				// Roles by their Chinese names: it read "可由 office 调用".
+				require.NotContains(t, zh["message"], "office", "%v", zh)
+				require.Contains(t, zh["message"], i18n.Role("office"))
+			}
 		}
 		if tc.status == http.StatusMethodNotAllowed {
 			require.Equal(t, "GET", resp.Header.Get("Allow"))

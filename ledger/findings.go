@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -15,6 +14,7 @@ import (
 	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/internal/i18n"
 	"github.com/xuncha/xuncha/ledger/internal/dbsqlc"
 )
 
@@ -113,7 +113,7 @@ func checkRecordingWindow(ctx context.Context, q *dbsqlc.Queries, f casework.Fin
 	return derrors.StageError{
 		Reason: "STAGE_NOT_ALLOWED", Subject: in.WorkflowID, Action: "recordFinding", Stage: in.Stage, Allowed: stages,
 	}.Says("inspection %q is %s: findings are recorded while the team is on site, until it reports (%s)",
-		f.InspectionID, in.Stage, strings.Join(stages, ", "))
+		f.InspectionID, i18n.Terms(i18n.InspectionStage, "", in.Stage), i18n.Terms(i18n.InspectionStage, ", ", stages...))
 }
 
 // LedgerNumber formats a ledger number: year, unit code and the sequence of

@@ -121,6 +121,9 @@ func newFindingsImportCmd(c *clientFlags) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&inspection, "inspection", "", "the inspection's ID (required)")
+	// As `findings export` names it: a clerk who exported with one name
+	// imports with it too.
+	cmd.Flags().StringVar(&inspection, "inspection-id", "", "the same as --inspection")
 	cmd.Flags().BoolVar(&partial, "partial", false, "record the valid rows even when others are invalid")
 	return cmd
 }

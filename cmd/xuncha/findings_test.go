@@ -173,7 +173,8 @@ func TestFindingsCommands(t *testing.T) {
 	require.Contains(t, out, "recording  [##############################] 3/3 rows 100%")
 	require.Contains(t, out, "inspection "+id+", sheet 问题清单: 3 rows; 3 findings recorded, 0 already recorded, 0 invalid rows skipped")
 	require.Contains(t, out, "the findings' workflows are being started by workflow finding-import/"+id+"/")
-	out, err = run(t, append([]string{"findings", "import", list, "--inspection", id}, client...)...)
+	// Again, naming the inspection as the export does (--inspection-id).
+	out, err = run(t, append([]string{"findings", "import", list, "--inspection-id", id}, client...)...)
 	require.NoError(t, err, out)
 	require.Contains(t, out, "3 rows; 0 findings recorded, 3 already recorded")
 

@@ -29,7 +29,7 @@ func TestMessagesInBothLanguages(t *testing.T) {
 		{"stage", stage, ErrFailedPrecondition, "the team line-up is already approved", "巡查组组成已获批准"},
 		{"default stage", &StageError{Reason: "STAGE_NOT_ALLOWED", Subject: "finding/f-1", Action: "refer", Stage: "LISTED", Allowed: []string{"diagnose"}},
 			ErrFailedPrecondition, "finding/f-1: refer is not allowed in stage LISTED (allowed: diagnose)",
-			"finding/f-1：当前阶段 LISTED 不允许 refer（允许的操作：diagnose）"},
+			"finding/f-1：当前阶段 已建立清单 不允许 refer（允许的操作：diagnose）"},
 		{"new", fmt.Errorf("reading: %w", New(ErrNotFound, "inspection %q not found", "i-9")), ErrNotFound,
 			`reading: inspection "i-9" not found`, `未找到巡查 "i-9"`},
 	} {

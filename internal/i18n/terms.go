@@ -1,5 +1,7 @@
 package i18n
 
+import "strings"
+
 // The Chinese names of the domain's values, as the charter and the offices'
 // forms name them: the problem list's cells (problemlist), the Temporal Web
 // UI's summaries and details (workflows). The values themselves (HAZARD,
@@ -126,3 +128,26 @@ func InterviewSource(v string) string { return term(interviewSources, v) }
 func InvitationStage(v string) string { return term(invitationStages, v) }
 func TeamRole(v string) string        { return term(teamRoles, v) }
 func Role(v string) string            { return term(roles, v) }
+
+// Terms is a list of codes as a Text: the codes joined with sep in
+// English, their Chinese names (name gives one) joined with 、 in Chinese,
+// for a message's argument ("(STATIONED, ONSITE_ENDED)" /
+// "（已进驻、现场结束）"); a Chinese message showed the codes.
+func Terms(name func(string) string, sep string, codes ...string) Text {
+	zh := make([]string, len(codes))
+	for i, c := range codes {
+		zh[i] = name(c)
+	}
+	return Text{EN: strings.Join(codes, sep), ZH: strings.Join(zh, "、")}
+}
+
+// AnyStage is the Chinese name of a lifecycle's stage, whichever
+// lifecycle's (finding, inspection, interview, invitation), or the code.
+func AnyStage(v string) string {
+	for _, names := range []map[string]string{findingStages, inspectionStages, interviewStages, invitationStages} {
+		if name, ok := names[v]; ok {
+			return name
+		}
+	}
+	return v
+}
