@@ -102,13 +102,7 @@ func (h *expertImportHandler) run(r *http.Request) (*ExpertImportReport, error) 
 		Experts: []ImportedExpert{}}
 	if err := sheet.Err(); err != nil {
 		if !partial {
-			// Summarized in each language: the prefix was English only,
-			// and a Chinese clerk was never told that nothing was recorded.
-			var invalid *derrors.InvalidError
-			if errors.As(err, &invalid) {
-				return nil, invalid.Summarized(i18n.T("the workbook has %d invalid cell(s); nothing was recorded (with ?partial=true the valid rows are)", len(sheet.Problems)))
-			}
-			return nil, err
+			return nil, refusedWorkbook(err, len(sheet.Problems))
 		}
 		report.Problems = importProblems(r, sheet.Problems)
 	}

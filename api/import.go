@@ -345,13 +345,7 @@ func (h *importHandler) run(r *http.Request, progress func(done, total int)) (*I
 		Findings: []ImportedFinding{}}
 	if err := sheet.Err(); err != nil {
 		if !partial {
-			// Summarized in each language: the prefix was English only,
-			// and a Chinese clerk was never told that nothing was recorded.
-			var invalid *derrors.InvalidError
-			if errors.As(err, &invalid) {
-				return nil, invalid.Summarized(i18n.T("the workbook has %d invalid cell(s); nothing was recorded (with ?partial=true the valid rows are)", len(sheet.Problems)))
-			}
-			return nil, err
+			return nil, refusedWorkbook(err, len(sheet.Problems))
 		}
 		report.Problems = importProblems(r, sheet.Problems)
 	}
@@ -421,6 +415,18 @@ func (h *importHandler) numbered(ctx context.Context, sheet *problemlist.Sheet, 
 		}
 	}
 	return out, nil
+}
+
+// refusedWorkbook is the refusal of a workbook with invalid cells (err,
+// the sheet's; problems of them): it opens by saying, in each language,
+// that nothing was recorded and how the valid rows would be. The opening
+// was English only, and a Chinese clerk was never told.
+func refusedWorkbook(err error, problems int) error {
+	var invalid *derrors.InvalidError
+	if errors.As(err, &invalid) {
+		return invalid.Summarized(i18n.T("the workbook has %d invalid cell(s); nothing was recorded (with ?partial=true the valid rows are)", problems))
+	}
+	return err
 }
 
 // importQuery reads the import's one parameter, partial.
