@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // clientFlags say which server a client command talks to, as whom.
@@ -120,10 +121,16 @@ func newFindingsImportCmd(c *clientFlags) *cobra.Command {
 			return importFindings(cmd, c, args[0], inspection, partial)
 		},
 	}
-	cmd.Flags().StringVar(&inspection, "inspection", "", "the inspection's ID (required)")
-	// As `findings export` names it: a clerk who exported with one name
-	// imports with it too.
-	cmd.Flags().StringVar(&inspection, "inspection-id", "", "the same as --inspection")
+	cmd.Flags().StringVar(&inspection, "inspection", "", "the inspection's ID (required; --inspection-id too, as findings export names it)")
+	// --inspection-id is another name of the same flag (not a second flag
+	// on the same variable: each command's unset flags get their defaults
+	// back as it starts, ownDefaults, and would clear the one that was set).
+	cmd.Flags().SetNormalizeFunc(func(_ *pflag.FlagSet, name string) pflag.NormalizedName {
+		if name == "inspection-id" {
+			name = "inspection"
+		}
+		return pflag.NormalizedName(name)
+	})
 	cmd.Flags().BoolVar(&partial, "partial", false, "record the valid rows even when others are invalid")
 	return cmd
 }
