@@ -56,14 +56,20 @@ func slowClients(readIdle, writeIdle time.Duration, next http.Handler) http.Hand
 		}
 		body := &idleReader{ReadCloser: r.Body, rc: http.NewResponseController(w), idle: readIdle}
 		r.Body = body
+		// A handler that answers without reading the whole body (a 401
+		// before an upload, a 415, a large answer to a GET sent with a
+		// body): the server reads what is left of a small body before it
+		// sends the answer's header — when the handler returns, or during
+		// it once the answer outgrows its buffer — to keep the connection,
+		// and without a deadline it waited for a stalled client for ever,
+		// the answer unsent, the connection and its goroutine held: a
+		// slowloris that needed no token. That read gives up after
+		// readIdle, from the start and again once the handler is done,
+		// and the connection is closed after the answer. idleReader sets
+		// its own deadline before each read of the handler's, and clears
+		// it at the body's end.
+		_ = body.rc.SetReadDeadline(time.Now().Add(readIdle))
 		next.ServeHTTP(w, r)
-		// A handler that answered without reading the whole body (a 401
-		// before an upload, a 415): the server reads what is left of a
-		// small body before it answers, to keep the connection, and
-		// without a deadline it waited for a stalled client for ever, the
-		// answer unsent, the connection and its goroutine held: a slowloris
-		// that needed no token. That read now gives up after readIdle, and
-		// the connection is closed after the answer.
 		if !body.ended {
 			_ = body.rc.SetReadDeadline(time.Now().Add(readIdle))
 		}

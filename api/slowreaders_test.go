@@ -156,6 +156,26 @@ func TestSlowSenderIsCutOff(t *testing.T) {
 	line, after := upload(5*time.Second, "keep-alive", "Bearer forged")
 	require.Less(t, after, 5*time.Second, "answered though the client stalled (%q)", line)
 	require.Contains(t, line, "401 Unauthorized")
+
+	// A large answer written while the body is unread (the OpenAPI
+	// document, 200 KiB, asks for no token): its header waited for the
+	// rest of the body, without a deadline, while the handler wrote.
+	conn, err := net.Dial("tcp", base.Host)
+	require.NoError(t, err)
+	defer conn.Close()
+	_, err = fmt.Fprintf(conn, "GET /openapi.json HTTP/1.1\r\nHost: %s\r\nContent-Length: 100\r\n\r\n0123456789", base.Host)
+	require.NoError(t, err)
+	answered := make(chan string, 1)
+	go func() {
+		l, _ := bufio.NewReader(conn).ReadString('\n')
+		answered <- l
+	}()
+	select {
+	case l := <-answered:
+		require.Contains(t, l, "200 OK")
+	case <-time.After(5 * time.Second):
+		t.Fatal("a large answer to a request whose body stalled was never sent")
+	}
 }
 
 // TestStoppingAPIDrainsFirst: asked to stop, the API answers /readyz 503

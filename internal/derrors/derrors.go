@@ -185,7 +185,7 @@ func (e *StageError) In(lang i18n.Lang) string {
 		if len(e.Allowed) == 0 {
 			allowed = "无"
 		}
-		return i18n.Zh("%s: %s is not allowed in stage %s (allowed: %s)", e.Subject, e.Action, i18n.AnyStage(e.Stage), allowed)
+		return i18n.Zh("%s: %s is not allowed in stage %s (allowed: %s)", e.Subject, e.Action, i18n.StageOf(e.Subject, e.Stage), allowed)
 	}
 	return fmt.Sprintf("%s: %s is not allowed in stage %s (allowed: %s)", e.Subject, e.Action, e.Stage, allowed)
 }

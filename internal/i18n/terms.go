@@ -141,13 +141,13 @@ func Terms(name func(string) string, sep string, codes ...string) Text {
 	return Text{EN: strings.Join(codes, sep), ZH: strings.Join(zh, "、")}
 }
 
-// AnyStage is the Chinese name of a lifecycle's stage, whichever
-// lifecycle's (finding, inspection, interview, invitation), or the code.
-func AnyStage(v string) string {
-	for _, names := range []map[string]string{findingStages, inspectionStages, interviewStages, invitationStages} {
-		if name, ok := names[v]; ok {
-			return name
-		}
-	}
-	return v
+// StageOf is the Chinese name of the stage of subject ("finding/f-1",
+// "inspection/…", "interview/…", "invitation/…"): the name its own
+// lifecycle gives the code (APPROVED is 已审定 for an inspection, 已批准
+// for an interview), or the code.
+func StageOf(subject, stage string) string {
+	kind, _, _ := strings.Cut(subject, "/")
+	names := map[string]map[string]string{"finding": findingStages, "inspection": inspectionStages,
+		"interview": interviewStages, "invitation": invitationStages}[kind]
+	return term(names, stage)
 }

@@ -1,0 +1,23 @@
+package i18n
+
+import "testing"
+
+// TestStageOfItsOwnLifecycle: a stage code is named as its subject's
+// lifecycle names it; the first lifecycle that knew the code named it
+// (an interview APPROVED read as an inspection's 已审定).
+func TestStageOfItsOwnLifecycle(t *testing.T) {
+	for _, tc := range []struct{ subject, stage, want string }{
+		{"interview/iv-1", "APPROVED", InterviewStage("APPROVED")},
+		{"inspection/ins-1", "APPROVED", InspectionStage("APPROVED")},
+		{"invitation/l-1.p-1", "WITHDRAWN", InvitationStage("WITHDRAWN")},
+		{"finding/f-1", "WITHDRAWN", FindingStage("WITHDRAWN")},
+		{"lineup/l-1", "CANCELLED", "CANCELLED"},
+	} {
+		if got := StageOf(tc.subject, tc.stage); got != tc.want {
+			t.Errorf("StageOf(%q, %q) = %q, want %q", tc.subject, tc.stage, got, tc.want)
+		}
+	}
+	if InterviewStage("APPROVED") == InspectionStage("APPROVED") {
+		t.Fatalf("the test needs a code two lifecycles name apart")
+	}
+}
