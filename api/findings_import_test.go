@@ -162,6 +162,35 @@ func TestImportFindings(t *testing.T) {
 	require.Contains(t, ids, closed, "the closed finding is that finding, not a new one")
 	require.Len(t, s.recorded(changsha), 4)
 
+	// A row copied from an exported one, its 问题编号 kept, is refused (it
+	// was answered as that finding, the new problem lost); an exported row
+	// with a bad cell is still that finding, not refused for it, and the
+	// counts add up to the rows.
+	copied, err := excelize.OpenReader(bytes.NewReader(exported))
+	require.NoError(t, err)
+	defer copied.Close()
+	number, err := copied.GetCellValue("问题清单", column(t, "问题编号")+"2")
+	require.NoError(t, err)
+	require.NotEmpty(t, number)
+	require.NoError(t, copied.SetCellStr("问题清单", column(t, "严重程度")+"3", "很严重"))
+	for header, v := range map[string]string{"问题编号": number, "问题类别": "责任落实不力", "巡查内容": "5",
+		"问题标题": "复制的行：应急预案未演练", "问题描述": "未按规定组织应急演练。", "证据编号": s.evidence("复制的行的记录")} {
+		require.NoError(t, copied.SetCellStr("问题清单", column(t, header)+"5", v))
+	}
+	copiedFile, err := copied.WriteToBuffer()
+	require.NoError(t, err)
+	code, refusedCopy := s.importList(member, changsha, "", copiedFile.Bytes())
+	require.Equal(t, http.StatusBadRequest, code, "%v", refusedCopy)
+	require.Equal(t, []string{column(t, "问题编号") + "5"}, fieldViolations(refusedCopy))
+	require.Contains(t, violationRule(refusedCopy, column(t, "问题编号")+"5"), "repeats the 问题编号 of row 2")
+	code, partialCopy := s.importList(member, changsha, "partial=true", copiedFile.Bytes())
+	require.Equal(t, http.StatusOK, code, "%v", partialCopy)
+	require.Equal(t, float64(4), partialCopy["rows"])
+	require.Equal(t, float64(0), partialCopy["recorded"])
+	require.Equal(t, float64(3), partialCopy["already_recorded"])
+	require.Equal(t, float64(1), partialCopy["skipped"])
+	require.Len(t, s.recorded(changsha), 4)
+
 	// Three bad cells: two read wrong, one breaking the finding's rule
 	// (only a HAZARD has a severity). Nothing is recorded.
 	bad, err := excelize.OpenReader(bytes.NewReader(exported))

@@ -206,7 +206,8 @@ type ImportReport struct {
 	Findings []ImportedFinding `json:"findings"`
 	// ImportWorkflowID is the workflow that starts the findings' workflows
 	// after the ledger holds them (workflows.FindingImportWorkflow); ""
-	// when no row was valid.
+	// when no row was to be recorded (none valid, or every one a finding
+	// already by its 问题编号).
 	ImportWorkflowID string `json:"import_workflow_id"`
 }
 
@@ -390,7 +391,9 @@ func (h *importHandler) run(r *http.Request, progress func(done, total int)) (*I
 
 // numbered finds the rows that name a finding of this inspection by its
 // ledger number (问题编号, as the export writes it): such a row is that
-// finding, already recorded, and answers with it whatever else it says. A
+// finding, already recorded, and answers with it whatever else it says
+// (its cells' problems are forgotten: it is not recorded; a second row of
+// the same number is refused, being another problem copied). A
 // number of another inspection's finding, or of none, is passed over: the
 // row is a new finding (a list exported from one inspection is imported
 // as another's). A list exported, added to and imported again into the
@@ -409,10 +412,24 @@ func (h *importHandler) numbered(ctx context.Context, sheet *problemlist.Sheet, 
 		return nil, err
 	}
 	out := map[int]ImportedFinding{}
+	first := map[string]int{}
 	for _, d := range sheet.Drafts {
-		if f, ok := byNumber[d.LedgerNumber]; ok && d.LedgerNumber != "" && f.InspectionID == inspectionID {
-			out[d.Row] = ImportedFinding{Row: d.Row, ID: f.ID, LedgerNumber: d.LedgerNumber, RequestID: f.RequestID}
+		f, ok := byNumber[d.LedgerNumber]
+		if !ok || d.LedgerNumber == "" || f.InspectionID != inspectionID {
+			continue
 		}
+		// A second row of one number is another problem copied from an
+		// exported row, its number kept: it was answered as that finding,
+		// and the new problem lost.
+		if row, seen := first[d.LedgerNumber]; seen {
+			sheet.RefuseText(d.Row, "ledger_number", i18n.T(
+				"repeats the 问题编号 of row %d: a new finding's row leaves it empty", row))
+			continue
+		}
+		first[d.LedgerNumber] = d.Row
+		// That finding, whatever else the row says: not refused for it.
+		sheet.Forget(d.Row)
+		out[d.Row] = ImportedFinding{Row: d.Row, ID: f.ID, LedgerNumber: d.LedgerNumber, RequestID: f.RequestID}
 	}
 	return out, nil
 }

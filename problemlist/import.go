@@ -214,6 +214,22 @@ func (s *Table[D]) header(field string) string {
 }
 
 // Invalid reports whether a row has a problem.
+// Forget takes back the problems of row: a row the import will not
+// record (it is a finding already) is not refused for what it says.
+func (s *Table[D]) Forget(row int) {
+	if !s.invalid[row] {
+		return
+	}
+	delete(s.invalid, row)
+	s.Problems = slices.DeleteFunc(s.Problems, func(p Problem) bool {
+		if p.Row == row {
+			delete(s.refused, p.Cell)
+			return true
+		}
+		return false
+	})
+}
+
 func (s *Table[D]) Invalid(row int) bool { return s.invalid[row] }
 
 // MaxProblemsShown is the most invalid cells Err names: a sheet of twenty

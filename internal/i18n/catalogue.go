@@ -328,6 +328,9 @@ var zh = map[string]string{
 	"is already the sign-in of expert %q of the pool":                                 "已是专家库中专家 %q 的登录标识",
 	"subject %q is already linked to expert %q":                                       "登录主体 %q 已关联专家 %q",
 
+	// An imported row repeating another's ledger number.
+	"repeats the 问题编号 of row %d: a new finding's row leaves it empty": "与第 %d 行的问题编号重复：新问题的行请留空问题编号",
+
 	// A refused import's summary.
 	"the workbook has %d invalid cell(s); nothing was recorded (with ?partial=true the valid rows are)": "工作簿有 %d 个单元格无效，未登记任何内容（加 ?partial=true 则登记有效的行）",
 
