@@ -427,7 +427,8 @@ func lineupStage(l *casework.Lineup, action string, allowed ...string) error {
 
 // SwapLineupMember puts another person in a member's place: before the
 // invitations, in an active member's; while they are answered, in a place
-// left open that no replacement could be drawn for, and invites them.
+// left open (a member declined or lapsed and nobody replaces them yet,
+// typically because no replacement could be drawn), and invites them.
 func (s *LineupServer) SwapLineupMember(ctx context.Context, req *xunchav1.SwapLineupMemberRequest) (*xunchav1.Lineup, error) {
 	who, v, err := changeRequestedBy(ctx, req.GetRequestId())
 	if err != nil {
