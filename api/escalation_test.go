@@ -109,6 +109,9 @@ func TestMissedDeadlineEscalates(t *testing.T) {
 	})
 	require.Equal(t, f["ledger_number"], e.Data["ledger_number"])
 	require.NotEmpty(t, e.Delivery)
+	// The deadline explained in both languages: it was English only.
+	require.NotEmpty(t, e.Data["deadline"])
+	require.Regexp(t, han, fmt.Sprint(e.Data["deadline_zh"]))
 
 	actions, _ := s.events(id)
 	want := []string{"record", "list", "diagnose", "classify", "refer"}

@@ -148,9 +148,10 @@ var findingSpec = &spec[casework.Finding]{
 	},
 	announcement: func(f casework.Finding, esc casework.Escalation, due calendar.Deadline) (string, map[string]any) {
 		return EventFindingEscalated, findingData(f, map[string]any{
-			"escalation": esc,
-			"due":        due.Due,
-			"deadline":   due.Explanation,
+			"escalation":  esc,
+			"due":         due.Due,
+			"deadline":    due.Explanation,
+			"deadline_zh": due.ExplanationZH,
 		})
 	},
 	title:     func(f casework.Finding) string { return "**" + FindingSummary(f) + "**" },

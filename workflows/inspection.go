@@ -209,6 +209,7 @@ var inspectionSpec = &spec[casework.Inspection]{
 			"stage":         in.Stage,
 			"due":           due.Due,
 			"deadline":      due.Explanation,
+			"deadline_zh":   due.ExplanationZH,
 		}
 	},
 	title: func(in casework.Inspection) string {

@@ -71,6 +71,7 @@ var interviewSpec = &spec[casework.Interview]{
 			"held_on":      iv.HeldOn,
 			"due":          due.Due,
 			"deadline":     due.Explanation,
+			"deadline_zh":  due.ExplanationZH,
 		}
 	},
 	title: func(iv casework.Interview) string {
