@@ -257,3 +257,23 @@ func TestRedactURLHidesEveryPassword(t *testing.T) {
 	}
 	require.Equal(t, "host=db user=u password=xxxxx dbname=x", redactURL("host=db user=u password=S3CRET dbname=x"))
 }
+
+// TestImportReportInTheLocalesLanguage: the import's report is written in
+// the locale's language, Chinese unless it is English, as the server's
+// answers are; it was English whatever the locale.
+func TestImportReportInTheLocalesLanguage(t *testing.T) {
+	r := importReport{InspectionID: "ins-1", ImportWorkflowID: "finding-import/ins-1/x",
+		workbookReport: workbookReport{Sheet: "问题清单", Rows: 3, Recorded: 2, AlreadyRecorded: 1}}
+	for _, tc := range []struct{ lang, want string }{
+		{"zh_CN.UTF-8", "巡查 ins-1，工作表 问题清单：共 3 行；新登记问题 2 个，已登记 1 个，跳过无效行 0 行\n问题的工作流正由工作流 finding-import/ins-1/x 启动\n"},
+		{"", "巡查 ins-1，工作表 问题清单：共 3 行；新登记问题 2 个，已登记 1 个，跳过无效行 0 行\n问题的工作流正由工作流 finding-import/ins-1/x 启动\n"},
+		{"en_US.UTF-8", "inspection ins-1, sheet 问题清单: 3 rows; 2 findings recorded, 1 already recorded, 0 invalid rows skipped\nthe findings' workflows are being started by workflow finding-import/ins-1/x\n"},
+	} {
+		t.Setenv("LC_ALL", "")
+		t.Setenv("LC_MESSAGES", "")
+		t.Setenv("LANG", tc.lang)
+		var out bytes.Buffer
+		require.NoError(t, r.print(&out))
+		require.Equal(t, tc.want, out.String(), tc.lang)
+	}
+}

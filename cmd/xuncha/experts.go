@@ -55,7 +55,7 @@ func importExperts(cmd *cobra.Command, c *clientFlags, file string, partial bool
 	if err := json.NewDecoder(resp.Body).Decode(&report); err != nil {
 		return fmt.Errorf("reading the answer: %w", err)
 	}
-	_, err = fmt.Fprintf(cmd.OutOrStdout(), "sheet %s: %d rows; %d people added, %d already in the pool, %d invalid rows skipped\n",
-		report.Sheet, report.Rows, report.Recorded, report.AlreadyRecorded, report.Skipped)
+	_, err = fmt.Fprintln(cmd.OutOrStdout(), cliLang().Say("sheet %s: %d rows; %d people added, %d already in the pool, %d invalid rows skipped",
+		report.Sheet, report.Rows, report.Recorded, report.AlreadyRecorded, report.Skipped))
 	return report.printProblems(cmd.OutOrStdout(), err)
 }

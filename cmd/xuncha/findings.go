@@ -196,11 +196,14 @@ type importReport struct {
 	workbookReport
 }
 
+// print writes the report in the locale's language (cliLang), as the
+// server's answers come: it was English whatever the locale.
 func (r importReport) print(w io.Writer) error {
-	_, err := fmt.Fprintf(w, "inspection %s, sheet %s: %d rows; %d findings recorded, %d already recorded, %d invalid rows skipped\n",
-		r.InspectionID, r.Sheet, r.Rows, r.Recorded, r.AlreadyRecorded, r.Skipped)
+	lang := cliLang()
+	_, err := fmt.Fprintln(w, lang.Say("inspection %s, sheet %s: %d rows; %d findings recorded, %d already recorded, %d invalid rows skipped",
+		r.InspectionID, r.Sheet, r.Rows, r.Recorded, r.AlreadyRecorded, r.Skipped))
 	if err == nil && r.ImportWorkflowID != "" {
-		_, err = fmt.Fprintf(w, "the findings' workflows are being started by workflow %s\n", r.ImportWorkflowID)
+		_, err = fmt.Fprintln(w, lang.Say("the findings' workflows are being started by workflow %s", r.ImportWorkflowID))
 	}
 	return r.printProblems(w, err)
 }

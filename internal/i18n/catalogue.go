@@ -331,6 +331,11 @@ var zh = map[string]string{
 	// An imported row repeating another's ledger number.
 	"repeats the 问题编号 of row %d: a new finding's row leaves it empty": "与第 %d 行的问题编号重复：新问题的行请留空问题编号",
 
+	// The CLI's import reports.
+	"inspection %s, sheet %s: %d rows; %d findings recorded, %d already recorded, %d invalid rows skipped": "巡查 %s，工作表 %s：共 %d 行；新登记问题 %d 个，已登记 %d 个，跳过无效行 %d 行",
+	"the findings' workflows are being started by workflow %s":                                             "问题的工作流正由工作流 %s 启动",
+	"sheet %s: %d rows; %d people added, %d already in the pool, %d invalid rows skipped":                  "工作表 %s：共 %d 行；新增人员 %d 名，已在专家库 %d 名，跳过无效行 %d 行",
+
 	// A refused import's summary.
 	"the workbook has %d invalid cell(s); nothing was recorded (with ?partial=true the valid rows are)": "工作簿有 %d 个单元格无效，未登记任何内容（加 ?partial=true 则登记有效的行）",
 
