@@ -11,6 +11,7 @@ import (
 	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/internal/i18n"
 	"github.com/xuncha/xuncha/ledger/internal/dbsqlc"
 )
 
@@ -617,11 +618,12 @@ func (s *Store) followInvitation(ctx context.Context, q *dbsqlc.Queries, l casew
 
 // answerAfterCancel refuses, on a CANCELLED line-up, an invitation's first
 // write (version 1) or its answer (accepted, declined) that its member does
-// not hold yet: the cancel withdrew the member (CancelLineup in the API), and its
-// invitation is withdrawn after it. Taking the line-up's lock, the
+// not hold yet: the cancel withdrew the member (CancelLineup in the API),
+// and its invitation is withdrawn after it. Taking the line-up's lock, the
 // invitation's write and the cancel cannot pass each other: an acceptance
 // either came first (the member stays ACCEPTED, and lineup.cancelled names
-// them) or is refused.
+// them) or is refused. storedVersion is the invitation's version before
+// this write (0: none): a write made before the cancel, retried, is taken.
 func answerAfterCancel(l casework.Lineup, inv casework.Invitation, storedVersion int) error {
 	if l.State != casework.LineupCancelled || storedVersion >= inv.Version {
 		return nil // not cancelled, or a retry of a write made before the cancel
@@ -636,7 +638,8 @@ func answerAfterCancel(l casework.Lineup, inv casework.Invitation, storedVersion
 		return nil // a retry of what the line-up already holds
 	}
 	return derrors.StageError{Reason: "STAGE_NOT_ALLOWED", Subject: "lineup/" + l.ID, Action: "invitation " + inv.Stage,
-		Stage: l.State}.Says("line-up %s was cancelled: invitation %s can no longer be %s", l.ID, inv.ID, inv.Stage)
+		Stage: l.State}.Says("line-up %s was cancelled: invitation %s can no longer be %s", l.ID, inv.ID,
+		i18n.Terms(i18n.InvitationStage, "", inv.Stage))
 }
 
 // allAccepted reports whether every member on the line-up has accepted
