@@ -193,7 +193,9 @@ func (h *codecHandler) encode(w http.ResponseWriter, r *http.Request) {
 func (h *codecHandler) serve(w http.ResponseWriter, r *http.Request, route string, transform func([]*commonpb.Payload) ([]*commonpb.Payload, error)) {
 	event := AccessEvent{Route: route, Namespace: r.Header.Get("X-Namespace"), Remote: r.RemoteAddr, At: time.Now()}
 	refuse := func(outcome string, status int, err error) {
-		if route == CodecDecode {
+		// Every decode is recorded, and every refused call (401, 403) of
+		// either route, as elsewhere in the API; a refused encode was not.
+		if route == CodecDecode || outcome == AccessUnauthenticated || outcome == AccessDenied {
 			event.Outcome, event.Status, event.Reason = outcome, status, err.Error()
 			if aerr := h.record(r.Context(), event); aerr != nil {
 				h.log.Error("recording a refused decode in the access audit", zap.Error(aerr))

@@ -331,15 +331,25 @@ func TestCodecCORS(t *testing.T) {
 	require.Equal(t, http.StatusForbidden, code)
 	code, _ = s.do("POST", "/codec/decode", nil, `{"payloads":[]}`)
 	require.Equal(t, http.StatusUnauthorized, code)
+	// A refused encode is recorded as every refused call is; an allowed one
+	// shows nothing and is not.
+	code, _ = s.do("POST", "/codec/encode", &unit, `{"payloads":[]}`)
+	require.Equal(t, http.StatusForbidden, code)
+	code, _ = s.do("POST", "/codec/encode", &office, `{"payloads":[]}`)
+	require.Equal(t, http.StatusOK, code)
 	records, err := s.Ledger.AccessRecords(t.Context(), time.Time{})
 	require.NoError(t, err)
-	var decodes []string
+	var decodes, encodes []string
 	for _, r := range records {
-		if r.Action == api.CodecDecode {
+		switch r.Action {
+		case api.CodecDecode:
 			decodes = append(decodes, r.Outcome+" "+r.Actor.Role)
+		case api.CodecEncode:
+			encodes = append(encodes, r.Outcome+" "+r.Actor.Role)
 		}
 	}
 	require.Equal(t, []string{"READ office", "FAILED office", "PERMISSION_DENIED unit", "UNAUTHENTICATED "}, decodes)
+	require.Equal(t, []string{"PERMISSION_DENIED unit"}, encodes)
 }
 
 // TestPayloadKeyRotation runs a finding partway with the key ring [k1],

@@ -3,6 +3,7 @@ package calendar
 import (
 	"fmt"
 	"github.com/xuncha/xuncha/internal/i18n"
+	"slices"
 	"strings"
 	"time"
 )
@@ -316,12 +317,30 @@ func (w *walk) eventLines(from, due Date) (en, zh []string) {
 var weekdayZH = [...]string{"星期日", "星期一", "星期二", "星期三", "星期四", "星期五", "星期六"}
 
 // closingLineZH is closingLine in Chinese, with the calendar versions.
-func (w *walk) closingLineZH(due Date) string {
-	labels := make([]string, len(w.versions))
-	for i, v := range w.versions {
+func (w *walk) closingLineZH(due Date) string { return closingLineZH(due, w.versions) }
+
+func closingLineZH(due Date, versions []Version) string {
+	labels := make([]string, len(versions))
+	for i, v := range versions {
 		labels[i] = v.LabelZH()
 	}
 	return fmt.Sprintf("期限至 %s 24:00（北京时间）届满，即 %s；日历：%s", due, due.End().Format("2006-01-02 15:04 -07:00"), strings.Join(labels, "；"))
+}
+
+// EndingOn is d's explanation, in both languages, with its last line, the
+// closing one, for a period that ends on due instead: a day the office set
+// within the limit d explains. The explanation said the period ended on
+// the limit's day, below a first line that gave the office's.
+func (d Deadline) EndingOn(due Date) (explanation, explanationZH []string) {
+	explanation = slices.Clone(d.Explanation)
+	if n := len(explanation); n > 0 {
+		explanation[n-1] = "the statutory limit " + d.Due.String() + "; " + closingLine(due)
+	}
+	explanationZH = slices.Clone(d.ExplanationZH)
+	if n := len(explanationZH); n > 0 {
+		explanationZH[n-1] = "法定期限 " + d.Due.String() + "；" + closingLineZH(due, d.Versions)
+	}
+	return explanation, explanationZH
 }
 
 func closingLine(due Date) string {

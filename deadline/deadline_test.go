@@ -117,6 +117,24 @@ func TestResolveRules(t *testing.T) {
 	}
 }
 
+// TestOfficeDayEndsTheExplanation: a day the office set closes its
+// explanation, in both languages, the statutory limit named before it;
+// the last line said the period ended on the limit's day, below a first
+// line that gave the office's.
+func TestOfficeDayEndsTheExplanation(t *testing.T) {
+	res, err := deadline.Resolve(calendar.Builtin(), casework.DefaultEscalationPolicy(),
+		deadline.Rectification("feedback_received_on", "2026-09-01", "2026-09-20"))
+	require.NoError(t, err)
+	en, zh := res.Deadline.Explanation, res.Deadline.ExplanationZH
+	require.Equal(t, "the statutory limit 2026-10-08; the period ends at 24:00 on 2026-09-20 (Asia/Shanghai), i.e. 2026-09-21 00:00 +08:00",
+		en[len(en)-1])
+	require.True(t, strings.HasPrefix(zh[len(zh)-1], "法定期限 2026-10-08；期限至 2026-09-20 24:00（北京时间）届满，即 2026-09-21 00:00 +08:00；日历："), zh[len(zh)-1])
+	for _, line := range append(en, zh...) {
+		require.NotContains(t, line, "24:00 on 2026-10-08")
+		require.NotContains(t, line, "期限至 2026-10-08")
+	}
+}
+
 // TestResolveRefusals checks that a refusal names the request field it is
 // about, so the API's preview and the workflow refuse alike.
 func TestResolveRefusals(t *testing.T) {

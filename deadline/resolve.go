@@ -76,12 +76,13 @@ func Resolve(cal *calendar.Calendar, policy casework.EscalationPolicy, rule Rule
 			head = fmt.Sprintf("due %s: an extension approved by the office, within the limit of extensions, %s (%s, the original last day)",
 				due, limit.Due, limit.Rule)
 		}
-		d.Explanation = append(append([]string{head}, moved...), limit.Explanation...)
+		limitLines, limitLinesZH := limit.EndingOn(due)
+		d.Explanation = append(append([]string{head}, moved...), limitLines...)
 		headZH := fmt.Sprintf("%s 截止：由省安委办确定，在法定期限 %s 之内", due, limit.Due)
 		if rule.Extension {
 			headZH = fmt.Sprintf("%s 截止：经省安委办批准延期，在延期上限 %s 之内（原期限最后一天为 %s）", due, limit.Due, rule.From)
 		}
-		d.ExplanationZH = append(append([]string{headZH}, movedZH...), limit.ExplanationZH...)
+		d.ExplanationZH = append(append([]string{headZH}, movedZH...), limitLinesZH...)
 	}
 	steps, err := Schedule(cal, policy, d.Due)
 	if err != nil {
