@@ -44,7 +44,7 @@ var codecAllowedHeaders = []string{"Authorization", "Authorization-Extras", "Con
 // AccessEvent is one sensitive read (a decode of Temporal payloads), allowed
 // or refused, for an access-audit log.
 type AccessEvent struct {
-	// Route is the route called, CodecDecode.
+	// Route is the route called: CodecDecode, or CodecEncode refused.
 	Route string
 	// Actor is who called, as the token says; the zero Actor when no token
 	// was verified (Outcome AccessUnauthenticated). A refused caller's
@@ -83,9 +83,10 @@ const (
 	AccessFailed = "failed"
 )
 
-// AccessAuditFunc records an AccessEvent. For an allowed decode it runs
-// before the plaintext is sent, and an error refuses the answer (503): no
-// decode goes unrecorded. For a refused one, an error is only logged.
+// AccessAuditFunc records an AccessEvent: every decode, and a refused
+// encode. For an allowed decode it runs before the plaintext is sent, and
+// an error refuses the answer (503): no decode goes unrecorded. For a
+// refused call, an error is only logged.
 type AccessAuditFunc func(ctx context.Context, e AccessEvent) error
 
 // codecHandler serves the codec routes.
@@ -198,7 +199,7 @@ func (h *codecHandler) serve(w http.ResponseWriter, r *http.Request, route strin
 		if route == CodecDecode || outcome == AccessUnauthenticated || outcome == AccessDenied {
 			event.Outcome, event.Status, event.Reason = outcome, status, err.Error()
 			if aerr := h.record(r.Context(), event); aerr != nil {
-				h.log.Error("recording a refused decode in the access audit", zap.Error(aerr))
+				h.log.Error("recording a refused codec call in the access audit", zap.Error(aerr))
 			}
 		}
 		h.fail(w, r, err)

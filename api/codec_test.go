@@ -253,11 +253,18 @@ func TestHistoriesAreEncrypted(t *testing.T) {
 	require.Contains(t, answer, "authentication failed")
 	require.NotContains(t, answer, title)
 
-	// Every decode was audited, refused ones too, with who and how many.
+	// Every decode was audited, refused ones too, with who and how many;
+	// of the encodes, only the refused.
 	events := audit.all()
 	outcomes := map[string][]string{}
+	var encodesRefused []string
 	for _, e := range events {
-		require.Equal(t, api.CodecDecode, e.Route, "encodes are not audited")
+		if e.Route == api.CodecEncode {
+			require.Equal(t, api.AccessDenied, e.Outcome, "an allowed encode is not audited")
+			encodesRefused = append(encodesRefused, e.Actor.Role)
+			continue
+		}
+		require.Equal(t, api.CodecDecode, e.Route)
 		require.Equal(t, testenv.Namespace, e.Namespace)
 		outcomes[e.Outcome] = append(outcomes[e.Outcome], e.Actor.Role)
 		if e.Outcome == api.AccessAllowed {
@@ -272,6 +279,7 @@ func TestHistoriesAreEncrypted(t *testing.T) {
 		api.AccessDenied:          {actor.RoleUnit, actor.RoleTeamMember, actor.RoleTeamLeader, actor.RoleCommittee},
 		api.AccessFailed:          {actor.RoleOffice},
 	}, outcomes)
+	require.Equal(t, []string{actor.RoleUnit, actor.RoleTeamMember, actor.RoleTeamLeader, actor.RoleCommittee}, encodesRefused)
 }
 
 // TestCodecCORS: the Web UI's preflight from the configured origin is
