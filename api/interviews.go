@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
@@ -138,8 +139,11 @@ func (s *InterviewServer) ListInterviews(ctx context.Context, req *xunchav1.List
 			return nil, err
 		}
 	}
+	if st := req.GetStage(); st != "" && !slices.Contains(workflows.InterviewStages, st) {
+		return nil, derrors.Invalid("stage", "must be one of %s", strings.Join(workflows.InterviewStages, ", "))
+	}
 	page, err := s.Ledger.ListInterviews(ctx, ledger.SubjectFilter{Subject: req.GetSubject(), UnitCode: req.GetUnitCode(), Reach: reachOf(ctx)},
-		size, req.GetPageToken())
+		req.GetStage(), size, req.GetPageToken())
 	if err != nil {
 		return nil, err
 	}

@@ -167,11 +167,11 @@ type InterviewPage struct {
 // ListInterviews pages through the interviews that match filter, oldest
 // first (created_at, then ID). pageSize must come from PageSize; pageToken is
 // empty or a NextPageToken of an earlier page.
-func (s *Store) ListInterviews(ctx context.Context, filter SubjectFilter, pageSize int, pageToken string) (InterviewPage, error) {
+func (s *Store) ListInterviews(ctx context.Context, filter SubjectFilter, stage string, pageSize int, pageToken string) (InterviewPage, error) {
 	list, next, err := listPage("interviews", pageSize, pageToken,
 		func(afterAt *time.Time, afterID string, limit int64) ([]dbsqlc.Interview, error) {
 			return s.q.ListInterviews(ctx, dbsqlc.ListInterviewsParams{
-				Subject: filter.Subject, UnitCode: filter.UnitCode,
+				Subject: filter.Subject, UnitCode: filter.UnitCode, Stage: stage,
 				ByUnit: filter.Reach.ByUnit, Units: filter.Reach.Units, ByTeam: filter.Reach.ByTeam, TeamSubject: filter.Reach.Subject,
 				AfterAt: afterAt, AfterID: afterID, RowLimit: limit,
 			})

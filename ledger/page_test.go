@@ -28,7 +28,7 @@ func TestForgedPageTokensAreInvalid(t *testing.T) {
 		_, err := store.ListEscalations(ctx, ledger.SubjectFilter{}, 10, token)
 		require.True(t, errors.Is(err, derrors.ErrInvalidArgument), "%q: %v", token, err)
 		require.Contains(t, err.Error(), "page_token")
-		_, err = store.ListInterviews(ctx, ledger.SubjectFilter{}, 10, token)
+		_, err = store.ListInterviews(ctx, ledger.SubjectFilter{}, "", 10, token)
 		require.True(t, errors.Is(err, derrors.ErrInvalidArgument), "%q: %v", token, err)
 	}
 	_, err := store.ListEscalations(ctx, ledger.SubjectFilter{}, 10, forge(`"esc-1"`))

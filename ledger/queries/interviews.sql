@@ -35,6 +35,7 @@ SELECT * FROM interviews WHERE id = @id;
 SELECT * FROM interviews
 WHERE (@subject::text = '' OR subject = @subject)
   AND (@unit_code::text = '' OR unit_code = @unit_code)
+  AND (@stage::text = '' OR stage = @stage)
   AND (NOT @by_unit::boolean OR unit_code = ANY(@units::text[]))
   AND (NOT @by_team::boolean OR EXISTS (
         SELECT 1 FROM inspections i

@@ -233,20 +233,22 @@ const listInterviews = `-- name: ListInterviews :many
 SELECT id, workflow_id, request_id, subject, unit_code, reason, source, stage, proposed_by, approved_by, held_on, attendees, minutes, requirements, follow_up_working_days, follow_up_deadline, due_at, deadline_seq, follow_up_report, follow_up_evidence_ids, follow_up_reported_at, overdue, missed_deadlines, cancel_reason, created_at, updated_at, version FROM interviews
 WHERE ($1::text = '' OR subject = $1)
   AND ($2::text = '' OR unit_code = $2)
-  AND (NOT $3::boolean OR unit_code = ANY($4::text[]))
-  AND (NOT $5::boolean OR EXISTS (
+  AND ($3::text = '' OR stage = $3)
+  AND (NOT $4::boolean OR unit_code = ANY($5::text[]))
+  AND (NOT $6::boolean OR EXISTS (
         SELECT 1 FROM inspections i
-        WHERE i.team @> jsonb_build_array(jsonb_build_object('subject', $6::text))
+        WHERE i.team @> jsonb_build_array(jsonb_build_object('subject', $7::text))
           AND (interviews.subject = 'inspection/' || i.id
                OR interviews.subject IN (SELECT 'finding/' || f.id FROM findings f WHERE f.inspection_id = i.id))))
-  AND ($7::timestamptz IS NULL OR (created_at, id) > ($7, $8::text))
+  AND ($8::timestamptz IS NULL OR (created_at, id) > ($8, $9::text))
 ORDER BY created_at, id
-LIMIT $9::bigint
+LIMIT $10::bigint
 `
 
 type ListInterviewsParams struct {
 	Subject     string
 	UnitCode    string
+	Stage       string
 	ByUnit      bool
 	Units       []string
 	ByTeam      bool
@@ -263,6 +265,7 @@ func (q *Queries) ListInterviews(ctx context.Context, arg ListInterviewsParams) 
 	rows, err := q.db.Query(ctx, listInterviews,
 		arg.Subject,
 		arg.UnitCode,
+		arg.Stage,
 		arg.ByUnit,
 		arg.Units,
 		arg.ByTeam,

@@ -350,7 +350,10 @@ type ListInterviewsRequest struct {
 	// Page size: default 50, at most 500.
 	PageSize int32 `protobuf:"varint,3,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// Token from next_page_token.
-	PageToken     string `protobuf:"bytes,4,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	PageToken string `protobuf:"bytes,4,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// Only interviews in this stage: PROPOSED lists those awaiting the
+	// office's approval.
+	Stage         string `protobuf:"bytes,5,opt,name=stage,proto3" json:"stage,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -409,6 +412,13 @@ func (x *ListInterviewsRequest) GetPageSize() int32 {
 func (x *ListInterviewsRequest) GetPageToken() string {
 	if x != nil {
 		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListInterviewsRequest) GetStage() string {
+	if x != nil {
+		return x.Stage
 	}
 	return ""
 }
@@ -1585,13 +1595,14 @@ const file_xuncha_v1_oversight_proto_rawDesc = "" +
 	"\asubject\x18\x02 \x01(\tR\asubject\x12\x16\n" +
 	"\x06reason\x18\x03 \x01(\tR\x06reason\"%\n" +
 	"\x13GetInterviewRequest\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\"\x8a\x01\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\"\xa0\x01\n" +
 	"\x15ListInterviewsRequest\x12\x18\n" +
 	"\asubject\x18\x01 \x01(\tR\asubject\x12\x1b\n" +
 	"\tunit_code\x18\x02 \x01(\tR\bunitCode\x12\x1b\n" +
 	"\tpage_size\x18\x03 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\x04 \x01(\tR\tpageToken\"v\n" +
+	"page_token\x18\x04 \x01(\tR\tpageToken\x12\x14\n" +
+	"\x05stage\x18\x05 \x01(\tR\x05stage\"v\n" +
 	"\x16ListInterviewsResponse\x124\n" +
 	"\n" +
 	"interviews\x18\x01 \x03(\v2\x14.xuncha.v1.InterviewR\n" +
