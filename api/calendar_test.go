@@ -1,8 +1,6 @@
 package api_test
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"testing"
@@ -101,17 +99,9 @@ func TestCalendarVersionsREST(t *testing.T) {
 		zhNames = append(zhNames, h.(map[string]any)["name_zh"])
 	}
 	require.Equal(t, []any{"元旦", "国庆节"}, zhNames)
-	data, err := json.Marshal(map[string]any{"from": "2028-09-28", "working_days": 3})
-	require.NoError(t, err)
-	req, err := http.NewRequest("POST", s.BaseURL+"/v1/calendar:deadline", bytes.NewReader(data))
-	require.NoError(t, err)
-	req.Header.Set("Authorization", s.authorization(office))
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := (&http.Client{Transport: http.DefaultTransport}).Do(req)
-	require.NoError(t, err)
-	zh := map[string]any{}
-	require.NoError(t, json.NewDecoder(resp.Body).Decode(&zh))
-	require.NoError(t, resp.Body.Close())
+	resp, zh := s.askIn("", "POST", "/v1/calendar:deadline", s.authorization(office),
+		map[string]any{"from": "2028-09-28", "working_days": 3})
+	require.Equal(t, http.StatusOK, resp.StatusCode, "%v", zh)
 	require.Contains(t, fmt.Sprint(zh["explanation"]), "国庆节放假", "%v", zh)
 	require.Contains(t, fmt.Sprint(zh["explanation"]), "日历版本 "+v1["id"].(string))
 	require.NotContains(t, fmt.Sprint(zh["explanation"]), "National Day")

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -140,16 +141,9 @@ func TestImportFindings(t *testing.T) {
 	// rows whose 问题编号 names one of its findings are those findings,
 	// the closed one included, and only the new row is recorded. Every
 	// exported row was recorded again, as LISTED.
-	more, err := excelize.OpenReader(bytes.NewReader(exported))
-	require.NoError(t, err)
-	defer more.Close()
-	for header, v := range map[string]string{"问题类别": "责任落实不力", "巡查内容": "5", "问题标题": "新增：安全生产责任制未落实",
-		"问题描述": "未按规定明确各岗位安全生产责任。", "证据编号": s.evidence("新增问题的记录")} {
-		require.NoError(t, more.SetCellStr("问题清单", column(t, header)+"5", v))
-	}
-	moreFile, err := more.WriteToBuffer()
-	require.NoError(t, err)
-	code, back := s.importList(member, changsha, "", moreFile.Bytes())
+	moreFile := editedWorkbook(t, exported, map[string]string{"问题类别5": "责任落实不力", "巡查内容5": "5",
+		"问题标题5": "新增：安全生产责任制未落实", "问题描述5": "未按规定明确各岗位安全生产责任。", "证据编号5": s.evidence("新增问题的记录")})
+	code, back := s.importList(member, changsha, "", moreFile)
 	require.Equal(t, http.StatusOK, code, "%v", back)
 	require.Equal(t, float64(4), back["rows"])
 	require.Equal(t, float64(1), back["recorded"])
@@ -166,24 +160,15 @@ func TestImportFindings(t *testing.T) {
 	// was answered as that finding, the new problem lost); an exported row
 	// with a bad cell is still that finding, not refused for it, and the
 	// counts add up to the rows.
-	copied, err := excelize.OpenReader(bytes.NewReader(exported))
-	require.NoError(t, err)
-	defer copied.Close()
-	number, err := copied.GetCellValue("问题清单", column(t, "问题编号")+"2")
-	require.NoError(t, err)
+	number := cellText(t, exported, "问题编号2")
 	require.NotEmpty(t, number)
-	require.NoError(t, copied.SetCellStr("问题清单", column(t, "严重程度")+"3", "很严重"))
-	for header, v := range map[string]string{"问题编号": number, "问题类别": "责任落实不力", "巡查内容": "5",
-		"问题标题": "复制的行：应急预案未演练", "问题描述": "未按规定组织应急演练。", "证据编号": s.evidence("复制的行的记录")} {
-		require.NoError(t, copied.SetCellStr("问题清单", column(t, header)+"5", v))
-	}
-	copiedFile, err := copied.WriteToBuffer()
-	require.NoError(t, err)
-	code, refusedCopy := s.importList(member, changsha, "", copiedFile.Bytes())
+	copiedFile := editedWorkbook(t, exported, map[string]string{"严重程度3": "很严重", "问题编号5": number, "问题类别5": "责任落实不力",
+		"巡查内容5": "5", "问题标题5": "复制的行：应急预案未演练", "问题描述5": "未按规定组织应急演练。", "证据编号5": s.evidence("复制的行的记录")})
+	code, refusedCopy := s.importList(member, changsha, "", copiedFile)
 	require.Equal(t, http.StatusBadRequest, code, "%v", refusedCopy)
 	require.Equal(t, []string{column(t, "问题编号") + "5"}, fieldViolations(refusedCopy))
 	require.Contains(t, violationRule(refusedCopy, column(t, "问题编号")+"5"), "repeats the 问题编号 of row 2")
-	code, partialCopy := s.importList(member, changsha, "partial=true", copiedFile.Bytes())
+	code, partialCopy := s.importList(member, changsha, "partial=true", copiedFile)
 	require.Equal(t, http.StatusOK, code, "%v", partialCopy)
 	require.Equal(t, float64(4), partialCopy["rows"])
 	require.Equal(t, float64(0), partialCopy["recorded"])
@@ -493,4 +478,39 @@ func TestImportRecordsFirstAndStartsWorkflowsAfter(t *testing.T) {
 	d, err := s.describeWorkflow(ctx, "finding/"+ids[2], "")
 	require.NoError(t, err)
 	require.Equal(t, enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED, d.GetWorkflowExecutionInfo().GetStatus())
+}
+
+// editedWorkbook is workbook with the cells of sheet 问题清单 set, each
+// named by its column's header and its row ("问题类别5").
+func editedWorkbook(t *testing.T, workbook []byte, cells map[string]string) []byte {
+	t.Helper()
+	f, err := excelize.OpenReader(bytes.NewReader(workbook))
+	require.NoError(t, err)
+	defer f.Close()
+	for name, v := range cells {
+		require.NoError(t, f.SetCellStr("问题清单", headerCell(t, name), v))
+	}
+	buf, err := f.WriteToBuffer()
+	require.NoError(t, err)
+	return buf.Bytes()
+}
+
+// cellText is a cell of workbook's sheet 问题清单, named as editedWorkbook
+// names it.
+func cellText(t *testing.T, workbook []byte, name string) string {
+	t.Helper()
+	f, err := excelize.OpenReader(bytes.NewReader(workbook))
+	require.NoError(t, err)
+	defer f.Close()
+	v, err := f.GetCellValue("问题清单", headerCell(t, name))
+	require.NoError(t, err)
+	return v
+}
+
+// headerCell turns "问题类别5" into the cell of column 问题类别, row 5.
+func headerCell(t *testing.T, name string) string {
+	t.Helper()
+	i := strings.IndexFunc(name, func(r rune) bool { return r >= '0' && r <= '9' })
+	require.Positive(t, i, "%q names no row", name)
+	return column(t, name[:i]) + name[i:]
 }

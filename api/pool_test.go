@@ -406,9 +406,7 @@ func TestLastDeclineStillDrawsAReplacement(t *testing.T) {
 	all := members(lineup)
 	last := all[len(all)-1]
 	for _, m := range all[:len(all)-1] {
-		code, inv := s.do("POST", "/v1/invitations/"+m["invitation_id"].(string)+":accept", &office,
-			map[string]any{"request_id": rid(t, "accept-"+m["expert_id"].(string))})
-		require.Equal(t, http.StatusOK, code, "%v", inv)
+		s.acceptFor(m)
 	}
 	code, inv := s.do("POST", "/v1/invitations/"+last["invitation_id"].(string)+":decline", &office,
 		map[string]any{"request_id": rid(t, "decline"), "reason": "因病住院"})
@@ -430,9 +428,7 @@ func TestLastDeclineStillDrawsAReplacement(t *testing.T) {
 		code, _ := s.do("GET", "/v1/invitations/"+replacement["invitation_id"].(string), &office, nil)
 		return code == http.StatusOK
 	}, 30*time.Second, 200*time.Millisecond, "the replacement's invitation is recorded")
-	code, inv = s.do("POST", "/v1/invitations/"+replacement["invitation_id"].(string)+":accept", &office,
-		map[string]any{"request_id": rid(t, "accept-replacement")})
-	require.Equal(t, http.StatusOK, code, "%v", inv)
+	s.acceptFor(replacement)
 	_, lineup = s.do("GET", "/v1/lineups/l-last", &office, nil)
 	require.Equal(t, "COMPLETE", lineup["state"])
 	require.Len(t, active(lineup), len(all))
@@ -463,9 +459,7 @@ func TestOfficeFillsAnOpenPlace(t *testing.T) {
 	all := members(lineup)
 	leaving, staying := all[len(all)-1], all[0]
 	for _, m := range all[:len(all)-1] {
-		code, inv := s.do("POST", "/v1/invitations/"+m["invitation_id"].(string)+":accept", &office,
-			map[string]any{"request_id": rid(t, "accept-"+m["expert_id"].(string))})
-		require.Equal(t, http.StatusOK, code, "%v", inv)
+		s.acceptFor(m)
 	}
 	code, inv := s.do("POST", "/v1/invitations/"+leaving["invitation_id"].(string)+":decline", &office,
 		map[string]any{"request_id": rid(t, "decline"), "reason": "因病住院"})
@@ -519,9 +513,7 @@ func TestOfficeFillsAnOpenPlace(t *testing.T) {
 	require.Equal(t, http.StatusBadRequest, code, "%v", body)
 	require.Equal(t, []string{"expert_id"}, fieldViolations(body), "the place is filled: %v", body)
 
-	code, inv = s.do("POST", "/v1/invitations/"+filled["invitation_id"].(string)+":accept", &office,
-		map[string]any{"request_id": rid(t, "accept-new")})
-	require.Equal(t, http.StatusOK, code, "%v", inv)
+	s.acceptFor(filled)
 	_, lineup = s.do("GET", "/v1/lineups/l-open", &office, nil)
 	require.Equal(t, "COMPLETE", lineup["state"])
 	require.Len(t, active(lineup), len(all))
@@ -540,9 +532,7 @@ func TestCancelLineup(t *testing.T) {
 	lineup := s.invitingLineup("l-off")
 	all := members(lineup)
 	accepter, waiting := all[0], all[1:]
-	code, inv := s.do("POST", "/v1/invitations/"+accepter["invitation_id"].(string)+":accept", &office,
-		map[string]any{"request_id": rid(t, "accept")})
-	require.Equal(t, http.StatusOK, code, "%v", inv)
+	s.acceptFor(accepter)
 
 	cancel := func(key string, who *actor.Actor, reason string) (int, map[string]any) {
 		return s.do("POST", "/v1/lineups/l-off:cancel", who, map[string]any{"request_id": rid(t, key), "reason": reason})
@@ -646,4 +636,13 @@ func (s *stack) invitingLineup(id string) map[string]any {
 	require.Equal(s.t, http.StatusOK, code, "%v", lineup)
 	require.Equal(s.t, "INVITING", lineup["state"])
 	return lineup
+}
+
+// acceptFor has the office accept member m's invitation on their behalf.
+func (s *stack) acceptFor(m map[string]any) {
+	s.t.Helper()
+	code, inv := s.do("POST", "/v1/invitations/"+m["invitation_id"].(string)+":accept", &office,
+		map[string]any{"request_id": rid(s.t, "accept-"+m["expert_id"].(string))})
+	require.Equal(s.t, http.StatusOK, code, "%v", inv)
+	require.Equal(s.t, "ACCEPTED", inv["stage"])
 }
