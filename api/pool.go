@@ -492,10 +492,9 @@ func (s *LineupServer) SwapLineupMember(ctx context.Context, req *xunchav1.SwapL
 			InvitedBy: who})
 		// ALREADY_EXISTS: the leaving member's own replacement draw, which
 		// raced this fill, found the person in the place and invited them.
+		// The invitation's first write leaves the line-up as the swap
+		// wrote it (its member INVITED already): nothing to read again.
 		if err != nil && !errors.Is(err, derrors.ErrAlreadyExists) {
-			return nil, afterWrite(ctx, err)
-		}
-		if l, err = s.Ledger.GetLineup(ctx, l.ID); err != nil {
 			return nil, afterWrite(ctx, err)
 		}
 	}
@@ -666,9 +665,8 @@ func (s *LineupServer) CancelLineup(ctx context.Context, req *xunchav1.CancelLin
 	if _, _, err := s.Ledger.QueueEvent(ctx, workflows.EventLineupCancelled, "lineup/"+l.ID+"/cancel", payload); err != nil {
 		return nil, afterWrite(ctx, err)
 	}
-	if l, err = s.Ledger.GetLineup(ctx, l.ID); err != nil {
-		return nil, afterWrite(ctx, err)
-	}
+	// The withdrawals leave the line-up as the cancel wrote it (its
+	// members WITHDRAWN already): nothing to read again.
 	return lineupProto(l), nil
 }
 
