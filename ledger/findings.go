@@ -110,10 +110,17 @@ func checkRecordingWindow(ctx context.Context, q *dbsqlc.Queries, f casework.Fin
 	if slices.Contains(stages, in.Stage) {
 		return nil
 	}
+	return outsideRecordingWindow(f.InspectionID, in.WorkflowID, in.Stage, stages)
+}
+
+// outsideRecordingWindow refuses a finding of inspection id, whose
+// workflow and stage they are, recorded outside the stages that record
+// findings (the team on site): RecordFinding's and an import's refusal.
+func outsideRecordingWindow(id, workflowID, stage string, stages []string) error {
 	return derrors.StageError{
-		Reason: "STAGE_NOT_ALLOWED", Subject: in.WorkflowID, Action: "recordFinding", Stage: in.Stage, Allowed: stages,
+		Reason: "STAGE_NOT_ALLOWED", Subject: workflowID, Action: "recordFinding", Stage: stage, Allowed: stages,
 	}.Says("inspection %q is %s: findings are recorded while the team is on site, until it reports (%s)",
-		f.InspectionID, i18n.Terms(i18n.InspectionStage, "", in.Stage), i18n.Terms(i18n.InspectionStage, ", ", stages...))
+		id, i18n.Term(i18n.InspectionStage, stage), i18n.Terms(i18n.InspectionStage, ", ", stages...))
 }
 
 // LedgerNumber formats a ledger number: year, unit code and the sequence of

@@ -14,7 +14,6 @@ import (
 	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
-	"github.com/xuncha/xuncha/internal/i18n"
 	"github.com/xuncha/xuncha/ledger/internal/dbsqlc"
 )
 
@@ -164,10 +163,7 @@ func (s *Store) importFindings(ctx context.Context, q *dbsqlc.Queries, in Findin
 		return out, nil
 	}
 	if len(in.InspectionStages) > 0 && !slices.Contains(in.InspectionStages, ins.Stage) {
-		return nil, &RowError{Index: fresh[0], Err: derrors.StageError{
-			Reason: "STAGE_NOT_ALLOWED", Subject: ins.WorkflowID, Action: "recordFinding", Stage: ins.Stage, Allowed: in.InspectionStages,
-		}.Says("inspection %q is %s: findings are recorded while the team is on site, until it reports (%s)",
-			in.InspectionID, i18n.Terms(i18n.InspectionStage, "", ins.Stage), i18n.Terms(i18n.InspectionStage, ", ", in.InspectionStages...))}
+		return nil, &RowError{Index: fresh[0], Err: outsideRecordingWindow(in.InspectionID, ins.WorkflowID, ins.Stage, in.InspectionStages)}
 	}
 
 	// Numbers: one reservation per year (of the recording instant, in

@@ -639,7 +639,7 @@ func answerAfterCancel(l casework.Lineup, inv casework.Invitation, storedVersion
 	}
 	return derrors.StageError{Reason: "STAGE_NOT_ALLOWED", Subject: "lineup/" + l.ID, Action: "invitation " + inv.Stage,
 		Stage: l.State}.Says("line-up %s was cancelled: invitation %s can no longer be %s", l.ID, inv.ID,
-		i18n.Terms(i18n.InvitationStage, "", inv.Stage))
+		i18n.Term(i18n.InvitationStage, inv.Stage))
 }
 
 // allAccepted reports whether every member on the line-up has accepted

@@ -129,6 +129,12 @@ func InvitationStage(v string) string { return term(invitationStages, v) }
 func TeamRole(v string) string        { return term(teamRoles, v) }
 func Role(v string) string            { return term(roles, v) }
 
+// Term is a code as a Text: the code in English, its Chinese name (name
+// gives it) in Chinese.
+func Term(name func(string) string, code string) Text {
+	return Text{EN: code, ZH: name(code)}
+}
+
 // Terms is a list of codes as a Text: the codes joined with sep in
 // English, their Chinese names (name gives one) joined with 、 in Chinese,
 // for a message's argument ("(STATIONED, ONSITE_ENDED)" /
