@@ -142,11 +142,12 @@ func (r *Resolver) ExtensionTerms(originalDue string) (deadline.ExtensionTerms, 
 // deadline past the calendar's last year, or an invalid limit, cannot help.
 func refusal(err error) error {
 	var invalid *calendar.ValidationError
+	var noData *calendar.NoDataError
 	switch {
 	case err == nil:
 		return nil
-	case errors.Is(err, calendar.ErrNoData):
-		return derrors.ToTemporal(derrors.New(derrors.ErrFailedPrecondition, "%s", err.Error()))
+	case errors.As(err, &noData):
+		return derrors.ToTemporal(derrors.New(derrors.ErrFailedPrecondition, "%s", noData.Text()))
 	case errors.As(err, &invalid):
 		inv := &derrors.InvalidError{}
 		for _, v := range invalid.Violations {

@@ -75,22 +75,22 @@ func (s *CalendarServer) ComputeDeadline(ctx context.Context, req *xunchav1.Comp
 // DeadlineProto converts a computed deadline for the API.
 func DeadlineProto(d calendar.Deadline, lang i18n.Lang) *xunchav1.Deadline {
 	out := &xunchav1.Deadline{
-		Rule:        d.Rule,
+		Rule:        d.RuleText().In(lang),
 		From:        d.From.String(),
 		Due:         d.Due.String(),
 		DueAt:       timestamppb.New(d.DueAt),
 		Explanation: d.ExplanationIn(lang),
 	}
 	for _, sk := range d.Skipped {
-		out.Skipped = append(out.Skipped, &xunchav1.SkippedDays{Start: sk.Start.String(), End: sk.End.String(), Reason: sk.Reason})
+		out.Skipped = append(out.Skipped, &xunchav1.SkippedDays{Start: sk.Start.String(), End: sk.End.String(), Reason: sk.ReasonIn(lang)})
 	}
 	for _, m := range d.MakeupDays {
-		out.MakeupDays = append(out.MakeupDays, &xunchav1.MakeupDay{Date: m.Date.String(), Name: m.Name})
+		out.MakeupDays = append(out.MakeupDays, &xunchav1.MakeupDay{Date: m.Date.String(), Name: i18n.Text{EN: m.Name, ZH: m.NameZH}.In(lang)})
 	}
 	for _, v := range d.Versions {
 		// A built-in version is id 0 (calendar.BuiltinVersionID) with the
 		// year of its notice, e.g. {"id":"0","year":2026,"label":"built-in 2026, 国办发明电〔2025〕7号"}.
-		out.Versions = append(out.Versions, &xunchav1.CalendarVersion{Id: v.ID, Year: int32(v.Year), Label: v.Label})
+		out.Versions = append(out.Versions, &xunchav1.CalendarVersion{Id: v.ID, Year: int32(v.Year), Label: v.LabelIn(lang)})
 	}
 	return out
 }
@@ -116,7 +116,7 @@ func (s *CalendarServer) GetCalendarYear(ctx context.Context, req *xunchav1.GetC
 		return nil, err
 	}
 	out := &xunchav1.CalendarYear{Year: int32(n.Year), Version: &xunchav1.CalendarVersion{
-		Id: v.ID, Year: int32(n.Year), Label: v.Label, DocNumber: n.DocNumber,
+		Id: v.ID, Year: int32(n.Year), Label: v.LabelIn(i18n.FromContext(ctx)), DocNumber: n.DocNumber,
 	}}
 	if n.DocDate != nil {
 		out.Version.DocDate = n.DocDate.String()
@@ -128,7 +128,7 @@ func (s *CalendarServer) GetCalendarYear(ctx context.Context, req *xunchav1.GetC
 		}
 		for _, lv := range versions {
 			if lv.ID == v.ID {
-				out.Version = versionProto(lv)
+				out.Version = versionProto(lv, i18n.FromContext(ctx))
 			}
 		}
 	}
@@ -214,7 +214,7 @@ func (s *CalendarServer) LoadCalendarYear(ctx context.Context, req *xunchav1.Loa
 			return nil, fmt.Errorf("re-dating running deadlines for calendar version %d: %w", saved.ID, err)
 		}
 	}
-	return versionProto(saved), nil
+	return versionProto(saved, i18n.FromContext(ctx)), nil
 }
 
 // ListCalendarVersions lists loaded versions, newest first.
@@ -230,14 +230,15 @@ func (s *CalendarServer) ListCalendarVersions(ctx context.Context, req *xunchav1
 	}
 	out := &xunchav1.ListCalendarVersionsResponse{}
 	for _, v := range versions {
-		out.Versions = append(out.Versions, versionProto(v))
+		out.Versions = append(out.Versions, versionProto(v, i18n.FromContext(ctx)))
 	}
 	return out, nil
 }
 
-func versionProto(v ledger.CalendarVersion) *xunchav1.CalendarVersion {
+func versionProto(v ledger.CalendarVersion, lang i18n.Lang) *xunchav1.CalendarVersion {
+	label := calendar.Version{ID: v.ID, Year: v.Year, Label: ledger.VersionLabel(v.ID)}.LabelIn(lang)
 	out := &xunchav1.CalendarVersion{
-		Id: v.ID, Year: int32(v.Year), Label: ledger.VersionLabel(v.ID), DocNumber: v.DocNumber,
+		Id: v.ID, Year: int32(v.Year), Label: label, DocNumber: v.DocNumber,
 		Note: v.Note, LoadTime: timestamppb.New(v.LoadedAt), LoadedBy: actorProto(v.LoadedBy),
 	}
 	if v.DocDate != nil {

@@ -32,6 +32,9 @@ func TestCalendarVersionsREST(t *testing.T) {
 	code, body = s.do("POST", "/v1/calendar:deadline", &office, map[string]any{"from": "2027-12-28", "working_days": 5})
 	require.Equal(t, http.StatusConflict, code, "%v", body)
 	require.Equal(t, "CALENDAR_NO_DATA", errorInfo(body)["reason"])
+	resp, body := s.askIn("", "POST", "/v1/calendar:deadline", s.authorization(office), map[string]any{"from": "2027-12-28", "working_days": 5})
+	require.Equal(t, http.StatusConflict, resp.StatusCode, "%v", body)
+	require.Equal(t, "日历中没有 2028 年的数据：请先载入国务院关于 2028 年部分节假日安排的通知", body["message"], "in Chinese, by default")
 
 	// Malformed notices and requests name the field and change nothing.
 	bad := []struct {
@@ -104,7 +107,13 @@ func TestCalendarVersionsREST(t *testing.T) {
 	require.Equal(t, http.StatusOK, resp.StatusCode, "%v", zh)
 	require.Contains(t, fmt.Sprint(zh["explanation"]), "国庆节放假", "%v", zh)
 	require.Contains(t, fmt.Sprint(zh["explanation"]), "日历版本 "+v1["id"].(string))
-	require.NotContains(t, fmt.Sprint(zh["explanation"]), "National Day")
+	require.NotContains(t, fmt.Sprint(zh), "National Day", "the rule, the days passed over and the make-up days too")
+	require.NotContains(t, fmt.Sprint(zh), "working days after")
+	require.Equal(t, "2028-09-28 之后 3 个工作日", zh["rule"])
+	require.Equal(t, []any{map[string]any{"start": "2028-09-30", "end": "2028-09-30", "reason": "周末"},
+		map[string]any{"start": "2028-10-01", "end": "2028-10-07", "reason": "国庆节"}}, zh["skipped"])
+	require.Equal(t, []any{map[string]any{"date": "2028-10-08", "name": "国庆节"}}, zh["makeup_days"])
+	require.Equal(t, "日历版本 "+v1["id"].(string), zh["versions"].([]any)[0].(map[string]any)["label"])
 
 	// An amended notice is a second version; the first is still listed.
 	code, v2 := s.do("PUT", "/v1/calendar/2028", &office, notice2028("load-2", "2028-01-04"))

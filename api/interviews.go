@@ -227,7 +227,7 @@ func interviewProto(lang i18n.Lang, iv casework.Interview, escalations []casewor
 		Id:             iv.ID,
 		Subject:        iv.Subject,
 		UnitCode:       iv.UnitCode,
-		Reason:         iv.Reason,
+		Reason:         i18n.Text{EN: iv.Reason, ZH: iv.ReasonZH}.In(lang),
 		Source:         iv.Source,
 		Stage:          iv.Stage,
 		ProposedBy:     actorProto(iv.ProposedBy),
@@ -239,7 +239,7 @@ func interviewProto(lang i18n.Lang, iv casework.Interview, escalations []casewor
 		Overdue:        iv.Overdue,
 		CreateTime:     instant(iv.CreatedAt),
 		UpdateTime:     instant(iv.UpdatedAt),
-		CancelReason:   iv.CancelReason,
+		CancelReason:   i18n.Text{EN: iv.CancelReason, ZH: iv.CancelReasonZH}.In(lang),
 	}
 	if iv.ApprovedBy != nil {
 		out.ApprovedBy = actorProto(*iv.ApprovedBy)

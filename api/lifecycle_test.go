@@ -125,6 +125,12 @@ func TestWithdrawnOverdueFindingEndsCleanly(t *testing.T) {
 	code, apiIV := s.do("GET", "/v1/interviews/"+interviewID, &office, nil)
 	require.Equal(t, http.StatusOK, code, "%v", apiIV)
 	require.Equal(t, "CANCELLED", apiIV["stage"])
+	require.Equal(t, why, apiIV["cancel_reason"])
+	resp, zhIV := s.askIn("", "GET", "/v1/interviews/"+interviewID, s.authorization(office), nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode, "%v", zhIV)
+	require.Equal(t, fmt.Sprintf("已取消：问题 %s 已撤销", id), zhIV["cancel_reason"], "the system's reasons in Chinese by default")
+	require.Contains(t, zhIV["reason"], "提请约谈单位")
+	require.Contains(t, apiIV["reason"], "an interview (约谈) of the leaders of unit")
 	events, err := s.Ledger.Events(t.Context(), casework.SubjectInterview, interviewID)
 	require.NoError(t, err)
 	last := events[len(events)-1]

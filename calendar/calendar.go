@@ -29,6 +29,14 @@ func (e *NoDataError) Error() string {
 	return fmt.Sprintf("calendar: no data for year %d: load the State Council notice for %d first", e.Year, e.Year)
 }
 
+// Text is the error for a client, in both languages.
+func (e *NoDataError) Text() i18n.Text {
+	return i18n.T("the calendar has no data for %d: load the State Council notice for %d first", e.Year, e.Year)
+}
+
+// In is the error for a client in lang (derrors.Message asks for it).
+func (e *NoDataError) In(lang i18n.Lang) string { return e.Text().In(lang) }
+
 // Is makes errors.Is(err, ErrNoData) true.
 func (e *NoDataError) Is(target error) bool { return target == ErrNoData }
 
@@ -46,6 +54,11 @@ type Version struct {
 
 // BuiltinVersionID is the Version.ID of the embedded notices.
 const BuiltinVersionID int64 = 0
+
+// LabelIn is the version's label in lang.
+func (v Version) LabelIn(lang i18n.Lang) string {
+	return i18n.Text{EN: v.Label, ZH: v.LabelZH()}.In(lang)
+}
 
 // LabelZH is the version's label in Chinese: "内置 2026，国办发明电〔2025〕7号"
 // for an embedded notice, "日历版本 3" for a version loaded from the ledger

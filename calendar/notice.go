@@ -47,6 +47,10 @@ func (h Holiday) DisplayName() string {
 type MakeupDay struct {
 	Date Date   `json:"date"`
 	Name string `json:"name"`
+	// NameZH is the holiday's Chinese name, in a computed deadline's
+	// make-up days (a notice names its holidays in Chinese once, on the
+	// holiday); empty in deadlines computed before it existed.
+	NameZH string `json:"name_zh,omitempty"`
 }
 
 // Notice is one year's holiday arrangement as published by the General Office

@@ -31,6 +31,15 @@ type Skip struct {
 	Start  Date   `json:"start"`
 	End    Date   `json:"end"`
 	Reason string `json:"reason"`
+	// ReasonZH is Reason in Chinese (the holiday's Chinese name, or 周末);
+	// empty in deadlines computed before it existed.
+	ReasonZH string `json:"reason_zh,omitempty"`
+}
+
+// ReasonIn is the skip's reason in lang: the Chinese where there is one,
+// else the English.
+func (s Skip) ReasonIn(lang i18n.Lang) string {
+	return i18n.Text{EN: s.Reason, ZH: s.ReasonZH}.In(lang)
 }
 
 // ReasonWeekend is Skip.Reason for Saturdays and Sundays that are not make-up
@@ -68,6 +77,20 @@ type Deadline struct {
 	// "2026-10-13 截止：2026-09-30 之后第 5 个工作日"; empty in deadlines
 	// computed before it existed.
 	ExplanationZH []string `json:"explanation_zh,omitempty"`
+}
+
+// RuleText states the period in both languages: Rule, and in Chinese
+// "2026-09-30 之后 5 个工作日" or "2026-11-25 之后 1 个月" (a deadline
+// recorded without its kind has Rule alone).
+func (d Deadline) RuleText() i18n.Text {
+	t := i18n.Text{EN: d.Rule}
+	switch d.Kind {
+	case KindWorkingDays:
+		t.ZH = fmt.Sprintf("%s 之后 %d 个工作日", d.From, d.Count)
+	case KindMonths:
+		t.ZH = fmt.Sprintf("%s 之后 %d 个月", d.From, d.Count)
+	}
+	return t
 }
 
 // Explain returns the explanation as multi-line text.
@@ -210,9 +233,6 @@ type walk struct {
 	makeups  []MakeupDay
 	versions []Version
 	years    []int
-	// skippedZH and makeupsZH are the Chinese reasons of skipped and
-	// makeups, index for index.
-	skippedZH, makeupsZH []string
 }
 
 func (w *walk) visit(d Date) (dayInfo, error) {
@@ -226,15 +246,14 @@ func (w *walk) visit(d Date) (dayInfo, error) {
 	}
 	switch {
 	case info.kind == makeupWorkday:
-		w.makeups = append(w.makeups, MakeupDay{Date: d, Name: info.name})
-		w.makeupsZH = append(w.makeupsZH, dayInfo{kind: holiday, name: info.name, nameZH: info.nameZH}.reasonZH())
+		w.makeups = append(w.makeups, MakeupDay{Date: d, Name: info.name,
+			NameZH: dayInfo{kind: holiday, name: info.name, nameZH: info.nameZH}.reasonZH()})
 	case !info.working():
 		reason := info.reason()
 		if n := len(w.skipped); n > 0 && w.skipped[n-1].Reason == reason && w.skipped[n-1].End.AddDays(1) == d {
 			w.skipped[n-1].End = d
 		} else {
-			w.skipped = append(w.skipped, Skip{Start: d, End: d, Reason: reason})
-			w.skippedZH = append(w.skippedZH, info.reasonZH())
+			w.skipped = append(w.skipped, Skip{Start: d, End: d, Reason: reason, ReasonZH: info.reasonZH()})
 		}
 	}
 	return info, nil
@@ -294,7 +313,7 @@ func (w *walk) eventLines(from, due Date) (en, zh []string) {
 		if e.skip < 0 {
 			m := w.makeups[e.makeup]
 			en = append(en, fmt.Sprintf("%s %s is a working day (%s make-up)", format(m.Date), m.Date.Weekday(), m.Name))
-			zh = append(zh, fmt.Sprintf("%s（%s）调休上班（%s）", format(m.Date), weekdayZH[m.Date.Weekday()], w.makeupsZH[e.makeup]))
+			zh = append(zh, fmt.Sprintf("%s（%s）调休上班（%s）", format(m.Date), weekdayZH[m.Date.Weekday()], w.makeups[e.makeup].NameZH))
 			continue
 		}
 		s := w.skipped[e.skip]
@@ -307,7 +326,7 @@ func (w *walk) eventLines(from, due Date) (en, zh []string) {
 		if s.Reason == ReasonWeekend {
 			zh = append(zh, spanZH+" 周末")
 		} else {
-			zh = append(zh, fmt.Sprintf("%s %s放假", spanZH, w.skippedZH[e.skip]))
+			zh = append(zh, fmt.Sprintf("%s %s放假", spanZH, w.skipped[e.skip].ReasonZH))
 		}
 	}
 	return en, zh

@@ -155,7 +155,7 @@ func TestAddWorkingDays(t *testing.T) {
 			if tt.skipped == nil {
 				tt.skipped = []calendar.Skip{}
 			}
-			require.Equal(t, tt.skipped, dl.Skipped)
+			require.Equal(t, tt.skipped, withoutChinese(t, dl.Skipped))
 			var makeups []string
 			for _, m := range dl.MakeupDays {
 				makeups = append(makeups, m.Date.String())
@@ -465,7 +465,8 @@ func TestDeadlineJSON(t *testing.T) {
 	require.Equal(t, "2025-10-01", got["corresponding_day"])
 	require.Equal(t, "2025-10-09", got["due"])
 	require.Equal(t, "2025-10-10T00:00:00+08:00", got["due_at"])
-	require.Equal(t, []any{map[string]any{"start": "2025-10-01", "end": "2025-10-08", "reason": "National Day and Mid-Autumn Festival"}}, got["skipped"])
+	require.Equal(t, []any{map[string]any{"start": "2025-10-01", "end": "2025-10-08", "reason": "National Day and Mid-Autumn Festival",
+		"reason_zh": "国庆节、中秋节"}}, got["skipped"])
 	require.Equal(t, []any{}, got["makeup_days"])
 	require.Equal(t, []any{map[string]any{"id": float64(0), "year": float64(2025), "label": "built-in 2025, 国办发明电〔2024〕12号"}}, got["versions"],
 		"a built-in version is id 0 with its notice's year")
@@ -522,4 +523,39 @@ func TestExplanationInChinese(t *testing.T) {
 	old := d
 	old.ExplanationZH = nil
 	require.Equal(t, d.Explanation, old.ExplanationIn(i18n.Chinese), "a deadline computed before the Chinese existed answers in English")
+}
+
+// withoutChinese is skipped with each run's Chinese reason checked (every
+// run has one) and cleared, for comparing the English.
+func withoutChinese(t *testing.T, skipped []calendar.Skip) []calendar.Skip {
+	t.Helper()
+	out := make([]calendar.Skip, len(skipped))
+	for i, sk := range skipped {
+		require.NotEmpty(t, sk.ReasonZH, "the Chinese reason of %v", sk)
+		sk.ReasonZH = ""
+		out[i] = sk
+	}
+	return out
+}
+
+// TestPeriodInChinese: a deadline states its period, the rest days it
+// passed over and the make-up days it counted in Chinese too, for an
+// answer in Chinese.
+func TestPeriodInChinese(t *testing.T) {
+	t.Parallel()
+	dl, err := calendar.Builtin().AddWorkingDays(d("2026-09-30"), 3)
+	require.NoError(t, err)
+	require.Equal(t, i18n.Text{EN: "3 working days after 2026-09-30", ZH: "2026-09-30 之后 3 个工作日"}, dl.RuleText())
+	require.Equal(t, "国庆节", dl.Skipped[0].ReasonIn(i18n.Chinese))
+	require.Equal(t, "National Day", dl.Skipped[0].ReasonIn(i18n.English))
+	require.Equal(t, "国庆节", dl.MakeupDays[0].NameZH)
+
+	dl, err = calendar.Builtin().AddMonths(d("2026-11-25"), 1)
+	require.NoError(t, err)
+	require.Equal(t, "2026-11-25 之后 1 个月", dl.RuleText().In(i18n.Chinese))
+	require.Equal(t, "1 month after 2026-11-25", dl.RuleText().In(i18n.English))
+
+	old := calendar.Deadline{Rule: "5 working days after 2026-09-30"}
+	require.Equal(t, old.Rule, old.RuleText().In(i18n.Chinese), "a deadline recorded without its kind says its rule as it was")
+	require.Equal(t, "weekend", calendar.Skip{Reason: "weekend"}.ReasonIn(i18n.Chinese))
 }

@@ -23,6 +23,9 @@ type Interview struct {
 	Subject  string `json:"subject"`
 	UnitCode string `json:"unit_code"`
 	Reason   string `json:"reason"`
+	// ReasonZH is Reason in Chinese where the system wrote it (the
+	// escalation ladder's proposal); empty where a person did.
+	ReasonZH string `json:"reason_zh,omitempty"`
 	// Source is LADDER, TEAM or OFFICE.
 	Source     string       `json:"source"`
 	Stage      string       `json:"stage"`
@@ -44,8 +47,12 @@ type Interview struct {
 	Overdue             bool       `json:"overdue,omitempty"`
 	MissedDeadlines     int        `json:"missed_deadlines,omitempty"`
 	CancelReason        string     `json:"cancel_reason,omitempty"`
-	CreatedAt           time.Time  `json:"created_at"`
-	UpdatedAt           time.Time  `json:"updated_at"`
+	// CancelReasonZH is CancelReason in Chinese where the system cancelled
+	// (the subject ended, the workflow was cancelled); empty where a
+	// person did.
+	CancelReasonZH string    `json:"cancel_reason_zh,omitempty"`
+	CreatedAt      time.Time `json:"created_at"`
+	UpdatedAt      time.Time `json:"updated_at"`
 	// Version counts the changes applied; a write with a version not above
 	// the row's is a retry and changes nothing.
 	Version int `json:"version"`

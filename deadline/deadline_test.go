@@ -13,6 +13,7 @@ import (
 	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/deadline"
 	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/internal/i18n"
 )
 
 func d(s string) calendar.Date { return calendar.MustParseDate(s) }
@@ -404,4 +405,30 @@ func TestOfficeLimitOnARestDayExplainedInChinese(t *testing.T) {
 	zh := res.Deadline.ExplanationZH
 	require.Equal(t, "所定日期 2026-10-03 为休息日（国庆节），期限顺延至其后第一个工作日 2026-10-08（民法典第二百零三条）", zh[1])
 	require.Len(t, zh, len(res.Deadline.Explanation))
+}
+
+// TestRefusalsInChinese: a refusal names the statutory period and a year
+// without calendar data in Chinese, with no English inside (a clerk read
+// "不能晚于法定期限 2026-10-08（1 month after 2026-09-01）").
+func TestRefusalsInChinese(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name string
+		rule deadline.Rule
+		says string
+	}{
+		{"office limit past the month", deadline.Rectification("feedback_received_on", "2026-09-01", "2026-10-09"),
+			"due：不能晚于法定期限 2026-10-08（2026-09-01 之后 1 个月）"},
+		{"extension past its limit", deadline.Extension("2026-09-01", casework.DefaultExtensionLimits(), "2026-10-09"),
+			"due：不能晚于 2026-10-08：延期总长最多为 2026-09-01 之后 1 个月（自原期限最后一天起算）"},
+		{"a year without data", deadline.TeamReport("2031-03-02"),
+			"日历中没有 2031 年的数据：请先载入国务院关于 2031 年部分节假日安排的通知"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := deadline.Resolve(calendar.Builtin(), casework.DefaultEscalationPolicy(), tt.rule)
+			require.Error(t, err)
+			require.Equal(t, tt.says, derrors.Message(err, i18n.Chinese))
+		})
+	}
 }

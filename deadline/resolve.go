@@ -48,9 +48,9 @@ func Resolve(cal *calendar.Calendar, policy casework.EscalationPolicy, rule Rule
 			return Resolved{}, derrors.Invalid(dueField, "must be a date YYYY-MM-DD")
 		case due.After(limit.Due) && rule.Extension:
 			return Resolved{}, derrors.Invalid(dueField, "must be no later than %s: extensions may move the deadline at most %s, its original last day",
-				limit.Due, limit.Rule)
+				limit.Due, limit.RuleText())
 		case due.After(limit.Due):
-			return Resolved{}, derrors.Invalid(dueField, "must be no later than %s, the statutory limit (%s)", limit.Due, limit.Rule)
+			return Resolved{}, derrors.Invalid(dueField, "must be no later than %s, the statutory limit (%s)", limit.Due, limit.RuleText())
 		case !due.After(from) && rule.Extension:
 			return Resolved{}, derrors.Invalid(dueField, "must be after %s, the original last day", rule.From)
 		case !due.After(from):
@@ -74,7 +74,7 @@ func Resolve(cal *calendar.Calendar, policy casework.EscalationPolicy, rule Rule
 		head := fmt.Sprintf("due %s: set by the office, within the statutory limit of %s", due, limit.Due)
 		if rule.Extension {
 			head = fmt.Sprintf("due %s: an extension approved by the office, within the limit of extensions, %s (%s, the original last day)",
-				due, limit.Due, limit.Rule)
+				due, limit.Due, limit.RuleText())
 		}
 		limitLines, limitLinesZH := limit.EndingOn(due)
 		d.Explanation = append(append([]string{head}, moved...), limitLines...)

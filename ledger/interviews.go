@@ -33,6 +33,7 @@ func interviewParams(iv casework.Interview) (dbsqlc.InsertInterviewParams, error
 		FollowUpEvidenceIDs: orEmpty(iv.FollowUpEvidenceIDs), FollowUpReportedAt: iv.FollowUpReportedAt,
 		Overdue: iv.Overdue, MissedDeadlines: iv.MissedDeadlines, CancelReason: iv.CancelReason,
 		CreatedAt: iv.CreatedAt, UpdatedAt: iv.UpdatedAt, Version: iv.Version,
+		ReasonZh: iv.ReasonZH, CancelReasonZh: iv.CancelReasonZH,
 	}
 	var err error
 	if p.ProposedBy, err = json.Marshal(iv.ProposedBy); err != nil {
@@ -102,7 +103,7 @@ func (s *Store) ApplyInterviewChange(ctx context.Context, iv casework.Interview,
 			FollowUpDeadline: row.FollowUpDeadline, DueAt: row.DueAt, DeadlineSeq: row.DeadlineSeq,
 			FollowUpReport: row.FollowUpReport, FollowUpEvidenceIDs: row.FollowUpEvidenceIDs,
 			FollowUpReportedAt: row.FollowUpReportedAt, Overdue: row.Overdue, MissedDeadlines: row.MissedDeadlines,
-			CancelReason: row.CancelReason, UpdatedAt: row.UpdatedAt, Version: row.Version,
+			CancelReason: row.CancelReason, CancelReasonZh: row.CancelReasonZh, UpdatedAt: row.UpdatedAt, Version: row.Version,
 		})
 		if err != nil {
 			return fmt.Errorf("updating interview %q: %w", iv.ID, err)
@@ -133,6 +134,7 @@ func interviewFromRow(r dbsqlc.Interview) (casework.Interview, error) {
 		FollowUpReport: r.FollowUpReport, FollowUpEvidenceIDs: nilIfEmpty(r.FollowUpEvidenceIDs),
 		FollowUpReportedAt: r.FollowUpReportedAt, Overdue: r.Overdue, MissedDeadlines: r.MissedDeadlines,
 		CancelReason: r.CancelReason, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, Version: r.Version,
+		ReasonZH: r.ReasonZh, CancelReasonZH: r.CancelReasonZh,
 	}
 	if r.HeldOn != nil {
 		iv.HeldOn = r.HeldOn.Format(time.DateOnly)

@@ -211,8 +211,8 @@ func checkExtensionTerms(f casework.Finding, terms deadline.ExtensionTerms, due,
 			"%s: the office's escalation policy (version %d) allows no extension", id, terms.PolicyVersion)
 	case f.Severity != "" && !slices.Contains(limits.Severities, f.Severity):
 		return findingRefusal(f, action, ReasonExtensionSeverity,
-			"%s: a %s hazard's deadline may not be extended (the office's escalation policy, version %d, allows %v)",
-			id, f.Severity, terms.PolicyVersion, limits.Severities)
+			"%s: a %s hazard's deadline may not be extended (the office's escalation policy, version %d, allows %s)",
+			id, i18n.Term(i18n.Severity, f.Severity), terms.PolicyVersion, i18n.Terms(i18n.Severity, ", ", limits.Severities...))
 	case granted >= limits.MaxCount:
 		return findingRefusal(f, action, ReasonExtensionLimit,
 			"%s: this rectification deadline was extended %d times already, the most the office's escalation policy (version %d) allows",
@@ -220,11 +220,11 @@ func checkExtensionTerms(f casework.Finding, terms deadline.ExtensionTerms, due,
 	case !terms.Latest.Due.After(f.Deadline.Due):
 		return findingRefusal(f, action, ReasonExtensionLimit,
 			"%s: extensions have used up their total: the deadline may move at most %s (its original last day), to %s",
-			id, terms.Latest.Rule, terms.Latest.Due)
+			id, terms.Latest.RuleText(), terms.Latest.Due)
 	}
 	if d, err := calendar.ParseDate(due); err != nil || d.After(terms.Latest.Due) {
 		return derrors.Invalid("due", "must be no later than %s: extensions may move the deadline at most %s, its original last day",
-			terms.Latest.Due, terms.Latest.Rule)
+			terms.Latest.Due, terms.Latest.RuleText())
 	}
 	return nil
 }

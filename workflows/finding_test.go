@@ -586,6 +586,8 @@ func TestFindingEscalationLadder(t *testing.T) {
 	require.Equal(t, "finding/f-1", h.fl.interviews[0].Subject)
 	require.Equal(t, "430100", h.fl.interviews[0].UnitCode)
 	require.Equal(t, 1, h.fl.interviews[0].DeadlineSeq)
+	require.Contains(t, h.fl.interviews[0].Reason, "an interview (约谈) of the leaders of unit 430100 is proposed")
+	require.Contains(t, h.fl.interviews[0].ReasonZH, "提请约谈单位 430100 的负责人", "the ladder proposes in Chinese too")
 	require.Equal(t, FindingWithdrawn, h.fl.row.Stage)
 }
 
@@ -776,7 +778,7 @@ func TestFindingWithdrawnAfterTheLadderEndsCleanly(t *testing.T) {
 	var cancel CancelInterviewInput
 	require.NoError(t, json.Unmarshal(sent.Args, &cancel))
 	require.Equal(t, CancelInterviewInput{Change: Change{RequestID: "finding/f-1/withdraw", Actor: actor.System},
-		Reason: "cancelled: finding f-1 was withdrawn", OnlyProposed: true}, cancel)
+		Reason: "cancelled: finding f-1 was withdrawn", ReasonZH: "已取消：问题 f-1 已撤销", OnlyProposed: true}, cancel)
 	require.NoError(t, cancel.Validate())
 }
 
@@ -813,6 +815,7 @@ func TestFindingClosedCancelsNothingApproved(t *testing.T) {
 	var cancel CancelInterviewInput
 	require.NoError(t, json.Unmarshal(h.fl.sent[0].Args, &cancel))
 	require.Equal(t, "cancelled: finding f-1 was closed", cancel.Reason)
+	require.Equal(t, "已取消：问题 f-1 已销号", cancel.ReasonZH)
 }
 
 // TestFindingChangeGivesUpWhenTheLedgerStaysAway keeps the database away

@@ -500,6 +500,7 @@ func TestInspectionCancelledWhileOverdueEndsCleanly(t *testing.T) {
 	var in CancelInterviewInput
 	require.NoError(t, json.Unmarshal(h.updatesSent[0].Args, &in))
 	require.Equal(t, "cancelled: inspection "+h.row.ID+" was cancelled", in.Reason)
+	require.Equal(t, "已取消：巡查 "+h.row.ID+" 已取消", in.ReasonZH)
 	require.True(t, in.OnlyProposed)
 }
 

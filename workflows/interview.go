@@ -93,7 +93,7 @@ func InterviewWorkflow(ctx workflow.Context, in InterviewInput) (LifecycleResult
 	now := workflow.Now(ctx).UTC()
 	w := &interview{core: newCore(ctx, interviewSpec, casework.Interview{
 		ID: id, WorkflowID: info.WorkflowExecution.ID, RequestID: in.RequestID, Subject: in.Subject,
-		UnitCode: in.UnitCode, Reason: in.Reason, Source: in.Source, Stage: InterviewProposed,
+		UnitCode: in.UnitCode, Reason: in.Reason, ReasonZH: in.ReasonZH, Source: in.Source, Stage: InterviewProposed,
 		ProposedBy: in.ProposedBy, CreatedAt: now, UpdatedAt: now, Version: 1,
 	}), deadlineSeqOfSubject: in.DeadlineSeq}
 	return w.run(ctx)
@@ -172,7 +172,8 @@ func (w *interview) recordCancellation(ctx workflow.Context) {
 	}
 	next := w.row
 	next.Stage = InterviewCancelled
-	next.CancelReason = "cancelled: the interview's workflow was cancelled"
+	why := i18n.T("cancelled: the interview's workflow was cancelled")
+	next.CancelReason, next.CancelReasonZH = why.EN, why.ZH
 	next.Overdue = false
 	if err := w.apply(dctx, next, casework.Event{Key: "workflow-cancelled", Action: ActionCancelInterview, Actor: actor.System,
 		Note: next.CancelReason}); err != nil {
@@ -299,7 +300,7 @@ func (w *interview) close(ctx workflow.Context, in CloseInterviewInput) error {
 func (w *interview) cancel(ctx workflow.Context, in CancelInterviewInput) error {
 	next := w.row
 	next.Stage = InterviewCancelled
-	next.CancelReason = in.Reason
+	next.CancelReason, next.CancelReasonZH = in.Reason, in.ReasonZH
 	next.Overdue = false
 	if err := w.apply(ctx, next, casework.Event{Action: ActionCancelInterview, Actor: in.Actor, Note: in.Reason}); err != nil {
 		return err

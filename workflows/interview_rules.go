@@ -94,6 +94,9 @@ type InterviewInput struct {
 	UnitCode string `json:"unit_code"`
 	// Reason says why.
 	Reason string `json:"reason"`
+	// ReasonZH is Reason in Chinese, where the system proposes (the
+	// ladder: its escalation's message); a person's reason is Reason alone.
+	ReasonZH string `json:"reason_zh,omitempty"`
 	// Source is LADDER, TEAM or OFFICE.
 	Source string `json:"source"`
 	// ProposedBy is who proposed it (actor.System for the ladder).
@@ -214,6 +217,8 @@ type CancelInterviewInput struct {
 	Change
 	// Reason is InterviewActionRequest.note, required.
 	Reason string `json:"reason"`
+	// ReasonZH is Reason in Chinese, where the system cancels.
+	ReasonZH string `json:"reason_zh,omitempty"`
 	// OnlyProposed cancels only an interview nobody approved yet: its
 	// subject ended, so the proposal is moot, but an approved interview
 	// goes ahead. The system's cancellations always set it.

@@ -506,7 +506,7 @@ func TestInterviewCalendarChangeMovesFollowUpDeadline(t *testing.T) {
 // nothing without OnlyProposed.
 func TestInterviewProposalCancelledWhenItsSubjectEnds(t *testing.T) {
 	ended := CancelInterviewInput{Change: Change{RequestID: "finding/f-1/withdraw", Actor: actor.System},
-		Reason: "cancelled: finding f-1 was withdrawn", OnlyProposed: true}
+		Reason: "cancelled: finding f-1 was withdrawn", ReasonZH: "已取消：问题 f-1 已撤销", OnlyProposed: true}
 	t.Run("proposed", func(t *testing.T) {
 		h := newIvHarness(t)
 		plain := ended
@@ -523,6 +523,7 @@ func TestInterviewProposalCancelledWhenItsSubjectEnds(t *testing.T) {
 		require.Equal(t, actor.System, e.Actor)
 		require.Equal(t, InterviewProposed, e.StageBefore)
 		require.Equal(t, "cancelled: finding f-1 was withdrawn", h.fl.row("iv-1").CancelReason)
+		require.Equal(t, "已取消：问题 f-1 已撤销", h.fl.row("iv-1").CancelReasonZH)
 	})
 	t.Run("approved", func(t *testing.T) {
 		h := newIvHarness(t)
@@ -590,6 +591,7 @@ func TestLadderInterviewOutlivesTheLadder(t *testing.T) {
 		row := h.fl.row("finding-f-7-1")
 		require.Equal(t, InterviewCancelled, row.Stage, "the cancelled workflow says so in the ledger")
 		require.Equal(t, "cancelled: the interview's workflow was cancelled", row.CancelReason)
+		require.Equal(t, "已取消：约谈的工作流程被取消", row.CancelReasonZH)
 		require.Equal(t, []string{"propose", ActionCancelInterview}, h.fl.actions())
 	})
 }

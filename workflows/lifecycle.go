@@ -457,7 +457,7 @@ func (c *core[R]) escalate(ctx workflow.Context, step deadline.ScheduledStep) er
 	c.publish(ctx)
 	if step.Step == casework.StepInterviewProposed {
 		if err := proposeInterviewFromLadder(ctx, c.ledger, InterviewInput{Subject: c.subject(), UnitCode: *f.unitCode,
-			Reason: message.EN, DeadlineSeq: seq}); err != nil {
+			Reason: message.EN, ReasonZH: message.ZH, DeadlineSeq: seq}); err != nil {
 			workflow.GetLogger(ctx).Error("proposing the interview failed", c.spec.kind, c.id(), "error", err)
 		}
 	}
@@ -541,11 +541,12 @@ func unchangedDue(resolved deadline.Resolved, old calendar.Deadline) string {
 }
 
 // ended finishes what the lifecycle's end (how: "withdrawn", "closed",
-// "cancelled") makes moot: the interviews its ladder proposed that nobody
-// approved.
+// "cancelled"; the stage it ended in names it in Chinese) makes moot: the
+// interviews its ladder proposed that nobody approved.
 func (c *core[R]) ended(ctx workflow.Context, how, action string) {
-	cancelProposedInterviews(ctx, c.ledger, c.subject(), fmt.Sprintf("%s %s was %s", c.spec.kind, c.id(), how),
-		c.subject()+"/"+action, ladderInterviewIDs(c.subject(), c.escalations))
+	why := i18n.T("%s %s was %s", i18n.Text{EN: c.spec.kind, ZH: i18n.SubjectKind(c.spec.kind)}, c.id(),
+		i18n.Text{EN: how, ZH: i18n.StageOf(c.subject(), c.stage())})
+	cancelProposedInterviews(ctx, c.ledger, c.subject(), why, c.subject()+"/"+action, ladderInterviewIDs(c.subject(), c.escalations))
 }
 
 // awaitEnd waits until the stage is final, every change handler has

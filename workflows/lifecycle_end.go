@@ -8,6 +8,7 @@ import (
 	"github.com/xuncha/xuncha/activities"
 	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/actor"
+	"github.com/xuncha/xuncha/internal/i18n"
 )
 
 // versionEndCancelsProposals is the workflow.GetVersion change ID under
@@ -44,7 +45,7 @@ func ladderInterviewIDs(subject string, escalations []casework.Escalation) []str
 //
 // Failures are logged, not returned: the subject's end is already recorded,
 // and the proposal stays for the office to cancel by hand.
-func cancelProposedInterviews(ctx workflow.Context, r ledgerRunner, subject, why, key string, known []string) {
+func cancelProposedInterviews(ctx workflow.Context, r ledgerRunner, subject string, why i18n.Text, key string, known []string) {
 	switch v := r.version(ctx, versionEndCancelsProposals, 2); {
 	case v == workflow.DefaultVersion:
 		return
@@ -60,12 +61,12 @@ func cancelProposedInterviews(ctx workflow.Context, r ledgerRunner, subject, why
 		log.Error("listing the proposed interviews failed; they stay proposed", "subject", subject, "error", err)
 	}
 	ids := slices.Compact(slices.Sorted(slices.Values(append(slices.Clone(known), listed.IDs...))))
-	reason := "cancelled: " + why
+	reason := i18n.T("cancelled: %s", why)
 	for _, id := range ids {
 		var res activities.SendUpdateResult
 		err := workflow.ExecuteActivity(actx, acts.SendUpdate, activities.SendUpdateInput{
 			WorkflowID: InterviewWorkflowID(id), UpdateName: ActionCancelInterview, UpdateID: UpdateID(ActionCancelInterview, key),
-			Args: dataJSON(CancelInterviewInput{Change: Change{RequestID: key, Actor: actor.System}, Reason: reason, OnlyProposed: true}),
+			Args: dataJSON(CancelInterviewInput{Change: Change{RequestID: key, Actor: actor.System}, Reason: reason.EN, ReasonZH: reason.ZH, OnlyProposed: true}),
 		}).Get(ctx, &res)
 		switch {
 		case err != nil:
@@ -74,7 +75,7 @@ func cancelProposedInterviews(ctx workflow.Context, r ledgerRunner, subject, why
 			// Approved meanwhile, cancelled by the office, or never started.
 			log.Info("proposed interview not cancelled", "interview", id, "subject", subject, "reason", res.Refused)
 		default:
-			log.Info("proposed interview cancelled", "interview", id, "subject", subject, "why", why)
+			log.Info("proposed interview cancelled", "interview", id, "subject", subject, "why", why.EN)
 		}
 	}
 }

@@ -197,7 +197,7 @@ var zh = map[string]string{
 	"tip %q is already DISMISSED: it was triaged before": "线索 %q 已不予采纳（DISMISSED）：此前已处理",
 
 	// Extensions (延期).
-	"%s: a %s hazard's deadline may not be extended (the office's escalation policy, version %d, allows %v)":                     "%s：%s 隐患的整改期限不得延期（省安委办的升级策略第 %d 版仅允许 %v）",
+	"%s: a %s hazard's deadline may not be extended (the office's escalation policy, version %d, allows %s)":                     "%s：%s隐患的整改期限不得延期（省安委办的升级策略第 %d 版仅允许%s隐患延期）",
 	"%s: extension %d (to %s) is waiting for the office's decision":                                                              "%s：第 %d 次延期申请（至 %s）正等待省安委办决定",
 	"%s: extensions have used up their total: the deadline may move at most %s (its original last day), to %s":                   "%s：延期总长已用尽：期限最多可推迟%s（自原期限最后一天起算），即至 %s",
 	"%s: no extension request is waiting for a decision":                                                                         "%s：没有待决定的延期申请",
@@ -486,4 +486,11 @@ var zh = map[string]string{
 	"must not be after today (%s): record a tip once it has arrived":               "不能晚于今天（%s）：举报收到后再登记",
 	"tip %q is already FINDING (%s): it was triaged before":                        "举报 %q 已转为问题（%s）：此前已分办",
 	"must not contain invisible formatting characters (found %s at character %d)":  "不得包含不可见的格式字符（第 %[2]d 个字符为 %[1]s）",
+
+	// What the system says of a calendar it lacks, and of the interviews
+	// it cancels.
+	"the calendar has no data for %d: load the State Council notice for %d first": "日历中没有 %d 年的数据：请先载入国务院关于 %d 年部分节假日安排的通知",
+	"cancelled: %s": "已取消：%s",
+	"%s %s was %s":  "%s %s %s",
+	"cancelled: the interview's workflow was cancelled": "已取消：约谈的工作流程被取消",
 }

@@ -106,6 +106,15 @@ var (
 	}
 )
 
+// subjectKinds are the kinds of a subject ("finding/f-1": finding) as a
+// sentence names one.
+var subjectKinds = map[string]string{
+	"finding":    "问题",
+	"inspection": "巡查",
+	"interview":  "约谈",
+	"invitation": "抽选邀请",
+}
+
 // term is value's name in names, or value itself.
 func term(names map[string]string, value string) string {
 	if name, ok := names[value]; ok {
@@ -128,6 +137,7 @@ func InterviewSource(v string) string { return term(interviewSources, v) }
 func InvitationStage(v string) string { return term(invitationStages, v) }
 func TeamRole(v string) string        { return term(teamRoles, v) }
 func Role(v string) string            { return term(roles, v) }
+func SubjectKind(v string) string     { return term(subjectKinds, v) }
 
 // Term is a code as a Text: the code in English, its Chinese name (name
 // gives it) in Chinese.

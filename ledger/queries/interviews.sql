@@ -3,12 +3,12 @@ INSERT INTO interviews (id, workflow_id, request_id, subject, unit_code, reason,
                         approved_by, held_on, attendees, minutes, requirements, follow_up_working_days,
                         follow_up_deadline, due_at, deadline_seq, follow_up_report, follow_up_evidence_ids,
                         follow_up_reported_at, overdue, missed_deadlines, cancel_reason, created_at, updated_at,
-                        version)
+                        version, reason_zh, cancel_reason_zh)
 VALUES (@id, @workflow_id, @request_id, @subject, @unit_code, @reason, @source, @stage, @proposed_by,
         @approved_by, @held_on, @attendees, @minutes, @requirements, @follow_up_working_days,
         @follow_up_deadline, @due_at, @deadline_seq, @follow_up_report, @follow_up_evidence_ids,
         @follow_up_reported_at, @overdue, @missed_deadlines, @cancel_reason, @created_at, @updated_at,
-        @version)
+        @version, @reason_zh, @cancel_reason_zh)
 ON CONFLICT (id) DO NOTHING;
 
 -- name: UpdateInterview :execrows
@@ -19,7 +19,8 @@ UPDATE interviews SET stage = @stage, approved_by = @approved_by, held_on = @hel
        follow_up_deadline = @follow_up_deadline, due_at = @due_at, deadline_seq = @deadline_seq,
        follow_up_report = @follow_up_report, follow_up_evidence_ids = @follow_up_evidence_ids,
        follow_up_reported_at = @follow_up_reported_at, overdue = @overdue, missed_deadlines = @missed_deadlines,
-       cancel_reason = @cancel_reason, updated_at = @updated_at, version = @version
+       cancel_reason = @cancel_reason, cancel_reason_zh = @cancel_reason_zh, updated_at = @updated_at,
+       version = @version
 WHERE id = @id AND version < @version;
 
 -- name: InterviewExists :one

@@ -11,7 +11,7 @@ import (
 )
 
 const getInterview = `-- name: GetInterview :one
-SELECT id, workflow_id, request_id, subject, unit_code, reason, source, stage, proposed_by, approved_by, held_on, attendees, minutes, requirements, follow_up_working_days, follow_up_deadline, due_at, deadline_seq, follow_up_report, follow_up_evidence_ids, follow_up_reported_at, overdue, missed_deadlines, cancel_reason, created_at, updated_at, version FROM interviews WHERE id = $1
+SELECT id, workflow_id, request_id, subject, unit_code, reason, source, stage, proposed_by, approved_by, held_on, attendees, minutes, requirements, follow_up_working_days, follow_up_deadline, due_at, deadline_seq, follow_up_report, follow_up_evidence_ids, follow_up_reported_at, overdue, missed_deadlines, cancel_reason, created_at, updated_at, version, reason_zh, cancel_reason_zh FROM interviews WHERE id = $1
 `
 
 func (q *Queries) GetInterview(ctx context.Context, id string) (Interview, error) {
@@ -45,6 +45,8 @@ func (q *Queries) GetInterview(ctx context.Context, id string) (Interview, error
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.Version,
+		&i.ReasonZh,
+		&i.CancelReasonZh,
 	)
 	return i, err
 }
@@ -54,12 +56,12 @@ INSERT INTO interviews (id, workflow_id, request_id, subject, unit_code, reason,
                         approved_by, held_on, attendees, minutes, requirements, follow_up_working_days,
                         follow_up_deadline, due_at, deadline_seq, follow_up_report, follow_up_evidence_ids,
                         follow_up_reported_at, overdue, missed_deadlines, cancel_reason, created_at, updated_at,
-                        version)
+                        version, reason_zh, cancel_reason_zh)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9,
         $10, $11, $12, $13, $14, $15,
         $16, $17, $18, $19, $20,
         $21, $22, $23, $24, $25, $26,
-        $27)
+        $27, $28, $29)
 ON CONFLICT (id) DO NOTHING
 `
 
@@ -91,6 +93,8 @@ type InsertInterviewParams struct {
 	CreatedAt           time.Time
 	UpdatedAt           time.Time
 	Version             int
+	ReasonZh            string
+	CancelReasonZh      string
 }
 
 func (q *Queries) InsertInterview(ctx context.Context, arg InsertInterviewParams) error {
@@ -122,6 +126,8 @@ func (q *Queries) InsertInterview(ctx context.Context, arg InsertInterviewParams
 		arg.CreatedAt,
 		arg.UpdatedAt,
 		arg.Version,
+		arg.ReasonZh,
+		arg.CancelReasonZh,
 	)
 	return err
 }
@@ -230,7 +236,7 @@ func (q *Queries) InterviewsOf(ctx context.Context, arg InterviewsOfParams) ([]s
 }
 
 const listInterviews = `-- name: ListInterviews :many
-SELECT id, workflow_id, request_id, subject, unit_code, reason, source, stage, proposed_by, approved_by, held_on, attendees, minutes, requirements, follow_up_working_days, follow_up_deadline, due_at, deadline_seq, follow_up_report, follow_up_evidence_ids, follow_up_reported_at, overdue, missed_deadlines, cancel_reason, created_at, updated_at, version FROM interviews
+SELECT id, workflow_id, request_id, subject, unit_code, reason, source, stage, proposed_by, approved_by, held_on, attendees, minutes, requirements, follow_up_working_days, follow_up_deadline, due_at, deadline_seq, follow_up_report, follow_up_evidence_ids, follow_up_reported_at, overdue, missed_deadlines, cancel_reason, created_at, updated_at, version, reason_zh, cancel_reason_zh FROM interviews
 WHERE ($1::text = '' OR subject = $1)
   AND ($2::text = '' OR unit_code = $2)
   AND ($3::text = '' OR stage = $3)
@@ -309,6 +315,8 @@ func (q *Queries) ListInterviews(ctx context.Context, arg ListInterviewsParams) 
 			&i.CreatedAt,
 			&i.UpdatedAt,
 			&i.Version,
+			&i.ReasonZh,
+			&i.CancelReasonZh,
 		); err != nil {
 			return nil, err
 		}
@@ -326,8 +334,9 @@ UPDATE interviews SET stage = $1, approved_by = $2, held_on = $3, attendees = $4
        follow_up_deadline = $8, due_at = $9, deadline_seq = $10,
        follow_up_report = $11, follow_up_evidence_ids = $12,
        follow_up_reported_at = $13, overdue = $14, missed_deadlines = $15,
-       cancel_reason = $16, updated_at = $17, version = $18
-WHERE id = $19 AND version < $18
+       cancel_reason = $16, cancel_reason_zh = $17, updated_at = $18,
+       version = $19
+WHERE id = $20 AND version < $19
 `
 
 type UpdateInterviewParams struct {
@@ -347,6 +356,7 @@ type UpdateInterviewParams struct {
 	Overdue             bool
 	MissedDeadlines     int
 	CancelReason        string
+	CancelReasonZh      string
 	UpdatedAt           time.Time
 	Version             int
 	ID                  string
@@ -372,6 +382,7 @@ func (q *Queries) UpdateInterview(ctx context.Context, arg UpdateInterviewParams
 		arg.Overdue,
 		arg.MissedDeadlines,
 		arg.CancelReason,
+		arg.CancelReasonZh,
 		arg.UpdatedAt,
 		arg.Version,
 		arg.ID,

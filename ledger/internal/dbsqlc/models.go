@@ -431,6 +431,8 @@ type Interview struct {
 	CreatedAt           time.Time
 	UpdatedAt           time.Time
 	Version             int
+	ReasonZh            string
+	CancelReasonZh      string
 }
 
 type Invitation struct {

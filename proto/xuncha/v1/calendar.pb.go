@@ -102,7 +102,8 @@ type MakeupDay struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The day, YYYY-MM-DD; a Saturday or Sunday.
 	Date string `protobuf:"bytes,1,opt,name=date,proto3" json:"date,omitempty"`
-	// The holiday it belongs to.
+	// The holiday it belongs to; in a computed deadline, named in the
+	// answer's language.
 	Name          string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -159,7 +160,8 @@ type CalendarVersion struct {
 	Id int64 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
 	// Year the version covers.
 	Year int32 `protobuf:"varint,2,opt,name=year,proto3" json:"year,omitempty"`
-	// Human label, e.g. "calendar version 3".
+	// Human label, in the answer's language: e.g. "日历版本 3" ("calendar
+	// version 3" in English).
 	Label string `protobuf:"bytes,3,opt,name=label,proto3" json:"label,omitempty"`
 	// Document number of the notice.
 	DocNumber string `protobuf:"bytes,4,opt,name=doc_number,json=docNumber,proto3" json:"doc_number,omitempty"`
@@ -656,7 +658,8 @@ type SkippedDays struct {
 	Start string `protobuf:"bytes,1,opt,name=start,proto3" json:"start,omitempty"`
 	// Last day, YYYY-MM-DD.
 	End string `protobuf:"bytes,2,opt,name=end,proto3" json:"end,omitempty"`
-	// Why: the holiday's name or "weekend".
+	// Why, in the answer's language: the holiday's name or 周末 ("National
+	// Day" or "weekend" in English).
 	Reason        string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -716,7 +719,9 @@ func (x *SkippedDays) GetReason() string {
 // Deadline is a computed due date with its explanation.
 type Deadline struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The rule, e.g. "5 working days after 2026-09-30".
+	// The rule, in the answer's language, as the explanation: e.g.
+	// "2026-09-30 之后 5 个工作日" ("5 working days after 2026-09-30" in
+	// English).
 	Rule string `protobuf:"bytes,1,opt,name=rule,proto3" json:"rule,omitempty"`
 	// Start date, YYYY-MM-DD.
 	From string `protobuf:"bytes,2,opt,name=from,proto3" json:"from,omitempty"`

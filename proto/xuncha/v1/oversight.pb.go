@@ -31,7 +31,8 @@ type Interview struct {
 	Subject string `protobuf:"bytes,2,opt,name=subject,proto3" json:"subject,omitempty"`
 	// Unit concerned.
 	UnitCode string `protobuf:"bytes,3,opt,name=unit_code,json=unitCode,proto3" json:"unit_code,omitempty"`
-	// Why.
+	// Why. As the proposer wrote it; for one the escalation ladder
+	// proposed (source LADDER), in the answer's language.
 	Reason string `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
 	// LADDER (proposed by the escalation ladder), TEAM or OFFICE.
 	Source string `protobuf:"bytes,5,opt,name=source,proto3" json:"source,omitempty"`
@@ -61,7 +62,8 @@ type Interview struct {
 	CreateTime *timestamppb.Timestamp `protobuf:"bytes,17,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	// When it last changed.
 	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,18,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
-	// Cancellation reason.
+	// Cancellation reason. As the office wrote it; where the system
+	// cancelled (the subject ended), in the answer's language.
 	CancelReason  string `protobuf:"bytes,19,opt,name=cancel_reason,json=cancelReason,proto3" json:"cancel_reason,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
