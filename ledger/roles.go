@@ -91,6 +91,16 @@ func appPrivileges(table string) []string {
 // tablePrivileges are the table privileges checked, in PostgreSQL's names.
 var tablePrivileges = []string{"SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER"}
 
+// serverPowers are PostgreSQL's predefined roles that reach past the
+// ledger's grants: running programs on the database host as its operating
+// system user (who can then connect as a superuser and switch the audit
+// triggers off), reading and writing its files, reading or writing every
+// table whatever its grants, signalling other sessions. The application
+// needs none; a role that belongs to one, directly or not, is refused. A
+// role a server's version does not have is passed over.
+var serverPowers = []string{"pg_execute_server_program", "pg_write_server_files", "pg_read_server_files",
+	"pg_write_all_data", "pg_read_all_data", "pg_signal_backend"}
+
 // roleSQL reads an existing role's attributes and whether it owns anything
 // of the ledger (tables, sequences, functions such as the triggers' — which
 // an owner could replace —, the schema, the database), directly or through
@@ -111,7 +121,12 @@ SELECT r.rolsuper, r.rolcreaterole, r.rolcreatedb, r.rolreplication, r.rolbypass
     SELECT 'database ' || d.datname FROM pg_database d
       WHERE d.datname = current_database() AND pg_has_role($1::name, d.datdba, 'MEMBER')
     ORDER BY 1
-  )::text[] AS owns
+  )::text[] AS owns,
+  ARRAY(
+    SELECT p FROM unnest($3::text[]) p
+      WHERE to_regrole(p) IS NOT NULL AND pg_has_role($1::name, p, 'MEMBER')
+      ORDER BY array_position($3::text[], p)
+  )::text[] AS powers
 FROM pg_roles r WHERE r.rolname = $1`
 
 // grantedSQL lists the table privileges the role holds on each table of
@@ -249,12 +264,13 @@ func createRole(ctx context.Context, conn *pgx.Conn, role, password string) (cre
 // checkRole refuses an application role that could get around its grants:
 // a superuser, a role with CREATEROLE, CREATEDB, REPLICATION or BYPASSRLS,
 // one that owns (or belongs to a role that owns) anything of the ledger,
-// or one that belongs to the migrator.
+// one that belongs to the migrator, or one that belongs to a predefined
+// role of serverPowers.
 func checkRole(ctx context.Context, conn *pgx.Conn, role, schema string) error {
 	var super, createRole, createDB, replication, bypassRLS, memberOfMigrator bool
-	var owns []string
-	if err := conn.QueryRow(ctx, roleSQL, role, schema).Scan(&super, &createRole, &createDB, &replication, &bypassRLS,
-		&memberOfMigrator, &owns); err != nil {
+	var owns, powers []string
+	if err := conn.QueryRow(ctx, roleSQL, role, schema, serverPowers).Scan(&super, &createRole, &createDB, &replication, &bypassRLS,
+		&memberOfMigrator, &owns, &powers); err != nil {
 		return fmt.Errorf("reading role %q: %w", role, err)
 	}
 	var problems []string
@@ -271,6 +287,9 @@ func checkRole(ctx context.Context, conn *pgx.Conn, role, schema string) error {
 	}
 	if len(owns) > 0 {
 		problems = append(problems, "it owns, or belongs to a role that owns, "+strings.Join(owns, ", "))
+	}
+	for _, p := range powers {
+		problems = append(problems, fmt.Sprintf("it belongs to %s (REVOKE %s FROM %s, or from the role it has it through)", p, p, role))
 	}
 	if len(problems) > 0 {
 		return fmt.Errorf("the application role %q must own nothing and hold only its grants, but %s", role, strings.Join(problems, "; "))
@@ -395,18 +414,22 @@ const connectedRoleSQL = `
 SELECT current_user::text, r.rolsuper OR r.rolbypassrls,
   EXISTS (SELECT 1 FROM pg_class c WHERE c.relnamespace = to_regnamespace(current_schema())
     AND c.relkind IN ('r', 'p') AND pg_has_role(current_user, c.relowner, 'MEMBER')),
-  has_table_privilege('events', 'UPDATE') OR has_table_privilege('events', 'DELETE') OR has_table_privilege('events', 'TRUNCATE')
+  has_table_privilege('events', 'UPDATE') OR has_table_privilege('events', 'DELETE') OR has_table_privilege('events', 'TRUNCATE'),
+  ARRAY(SELECT p FROM unnest($1::text[]) p WHERE to_regrole(p) IS NOT NULL AND pg_has_role(current_user, p, 'MEMBER')
+    ORDER BY array_position($1::text[], p))::text[]
 FROM pg_roles r WHERE r.rolname = current_user`
 
 // PrivilegeWarnings says what is wrong with the privileges the Store
 // connects with, for the server and the worker to log at start: a
-// superuser, the ledger's owner, or a role that may rewrite the event log
-// is not the application role `xuncha migrate` sets up. None when all is
-// as it should be.
+// superuser, the ledger's owner, a role that may rewrite the event log or
+// one that belongs to a predefined role of serverPowers is not the
+// application role `xuncha migrate` sets up. None when all is as it
+// should be.
 func (s *Store) PrivilegeWarnings(ctx context.Context) ([]string, error) {
 	var role string
 	var super, owner, rewrite bool
-	if err := s.pool.QueryRow(ctx, connectedRoleSQL).Scan(&role, &super, &owner, &rewrite); err != nil {
+	var powers []string
+	if err := s.pool.QueryRow(ctx, connectedRoleSQL, serverPowers).Scan(&role, &super, &owner, &rewrite, &powers); err != nil {
 		return nil, fmt.Errorf("reading the connected role's privileges: %w", err)
 	}
 	var warnings []string
@@ -418,6 +441,9 @@ func (s *Store) PrivilegeWarnings(ctx context.Context) ([]string, error) {
 		warnings = append(warnings, fmt.Sprintf("connected to the ledger as %q, which owns its tables and could rewrite its history%s", role, fix))
 	case rewrite:
 		warnings = append(warnings, fmt.Sprintf("connected to the ledger as %q, which may UPDATE, DELETE or TRUNCATE the event log%s", role, fix))
+	case len(powers) > 0:
+		warnings = append(warnings, fmt.Sprintf("connected to the ledger as %q, which belongs to %s and so reaches past its grants%s",
+			role, strings.Join(powers, ", "), fix))
 	}
 	n, err := s.q.CountPlaintextTips(ctx)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -245,8 +246,18 @@ func TestMigrateRefusesAPowerfulAppRole(t *testing.T) {
 		{"owner of a trigger function", `CREATE ROLE %[1]s LOGIN; ALTER FUNCTION refuse_change() OWNER TO %[1]s`, "function refuse_change"},
 		{"owner of the database", `CREATE ROLE %[1]s LOGIN; DO $$ BEGIN EXECUTE format('ALTER DATABASE %%I OWNER TO %[1]s', current_database()); END $$`, "database t"},
 		{"member of the migrator", `CREATE ROLE %s LOGIN IN ROLE postgres`, "member of the role xuncha migrate connects as"},
-		{"writes everything", `CREATE ROLE %s LOGIN IN ROLE pg_write_all_data`, "events: SELECT, INSERT, UPDATE, DELETE, want SELECT, INSERT"},
+		{"writes everything", `CREATE ROLE %s LOGIN IN ROLE pg_write_all_data`, "it belongs to pg_write_all_data"},
+		{"rewrites the events through a group", `CREATE ROLE g%[1]s; GRANT UPDATE, DELETE ON events TO g%[1]s; CREATE ROLE %[1]s LOGIN IN ROLE g%[1]s`,
+			"events: SELECT, INSERT, UPDATE, DELETE, want SELECT, INSERT"},
 		{"may set session_replication_role", `CREATE ROLE %[1]s LOGIN; GRANT SET ON PARAMETER session_replication_role TO %[1]s`, "SET on session_replication_role"},
+		// Programs run as the database's operating system user can connect
+		// as a superuser (peer or trust on its socket) and switch the
+		// audit triggers off: the grants stop nothing.
+		{"runs programs on the server", `CREATE ROLE %s LOGIN IN ROLE pg_execute_server_program`,
+			"it belongs to pg_execute_server_program (REVOKE pg_execute_server_program FROM"},
+		{"writes the server files through a group", `CREATE ROLE g%[1]s; GRANT pg_write_server_files TO g%[1]s; CREATE ROLE %[1]s LOGIN IN ROLE g%[1]s`,
+			"it belongs to pg_write_server_files"},
+		{"reads every table", `CREATE ROLE %s LOGIN IN ROLE pg_read_all_data`, "it belongs to pg_read_all_data"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
@@ -305,6 +316,25 @@ func TestPrivilegeWarnings(t *testing.T) {
 	require.Len(t, warnings, 1)
 	require.Contains(t, warnings[0], `connected to the ledger as "postgres", a superuser`)
 	require.Contains(t, warnings[0], "MIGRATE_DATABASE_URL")
+
+	// A role given a server power after migrate checked it is warned of
+	// at every start.
+	db := testenv.NewDatabase(t)
+	role := freshRole(t)
+	_, err = ledger.Migrate(t.Context(), db.OwnerURL, ledger.MigrateOptions{AppRole: role})
+	require.NoError(t, err)
+	_, err = connect(t, db.OwnerURL).Exec(t.Context(), "GRANT pg_execute_server_program TO "+role)
+	require.NoError(t, err)
+	u, err := url.Parse(db.OwnerURL)
+	require.NoError(t, err)
+	u.User = url.User(role)
+	asPowerful, err := ledger.Open(t.Context(), u.String())
+	require.NoError(t, err)
+	t.Cleanup(asPowerful.Close)
+	warnings, err = asPowerful.PrivilegeWarnings(t.Context())
+	require.NoError(t, err)
+	require.Equal(t, []string{fmt.Sprintf("connected to the ledger as %q, which belongs to pg_execute_server_program and so reaches past its grants: "+
+		"connect as the application role `xuncha migrate` sets up (DATABASE_URL) and keep the owner for migrations (MIGRATE_DATABASE_URL)", role)}, warnings)
 }
 
 // rawTip is the tips row as PostgreSQL holds it, as JSON text.
