@@ -121,6 +121,19 @@ func TestAnswersInChinese(t *testing.T) {
 	require.Contains(t, enDeadline["explanation"].([]any)[0], "due 2026-10-13: 5 working days after 2026-09-30")
 	require.Equal(t, zhDeadline["due"], enDeadline["due"])
 
+	// Not found: the object's kind named in Chinese, not in English in a
+	// Chinese sentence ("未找到 inspection").
+	for path, want := range map[string]string{
+		"/v1/inspections/ins-nope": `未找到巡查 "ins-nope"`,
+		"/v1/lineups/nope":         `未找到巡查组名单 "nope"`,
+		"/v1/experts/nope":         `未找到专家 "nope"`,
+		"/v1/interviews/nope":      `未找到约谈 "nope"`,
+	} {
+		code, zh := ask("", http.MethodGet, path, nil)
+		require.Equal(t, http.StatusNotFound, code, "%s: %v", path, zh)
+		require.Equal(t, want, zh["message"], path)
+	}
+
 	// gRPC: the accept-language metadata.
 	client := xunchav1.NewInspectionServiceClient(s.Conn)
 	grpcRules := func(lang string) (codes.Code, []string) {

@@ -80,7 +80,7 @@ func reachAs(ctx context.Context, l *ledger.Store, who actor.Actor, typ, id stri
 		return who, err
 	case position == "":
 		// Out of reach, answered as inReach answers it.
-		return who, derrors.New(derrors.ErrNotFound, "%s %q not found", typ, id)
+		return who, derrors.NotFound(typ, id)
 	case position == workflows.TeamObserver:
 		return who, derrors.New(derrors.ErrPermissionDenied,
 			"the team of %s %q lists you as an observer (%s): observers change nothing", typ, id, position)
@@ -169,7 +169,7 @@ func tipsInReach(ctx context.Context, l *ledger.Store, inspectionID string) erro
 	}
 	position, err := l.TeamPosition(ctx, casework.SubjectInspection, inspectionID, who.Subject)
 	if err == nil && (position == "" || position == workflows.TeamObserver) {
-		err = derrors.New(derrors.ErrNotFound, "%s %q not found", casework.SubjectInspection, inspectionID)
+		err = derrors.NotFound(casework.SubjectInspection, inspectionID)
 	}
 	return err
 }

@@ -120,7 +120,7 @@ func subjectExists(ctx context.Context, q *dbsqlc.Queries, typ, id string) error
 		return fmt.Errorf("reading %s %q: %w", typ, id, err)
 	}
 	if !exists {
-		return derrors.New(derrors.ErrNotFound, "%s %q not found", typ, id)
+		return derrors.NotFound(typ, id)
 	}
 	return nil
 }

@@ -105,7 +105,7 @@ func checkRecordingWindow(ctx context.Context, q *dbsqlc.Queries, f casework.Fin
 	}
 	in, err := q.InspectionStageForShare(ctx, f.InspectionID)
 	if err != nil {
-		return notFound(err, fmt.Sprintf("inspection %q", f.InspectionID))
+		return notFound(err, "inspection", f.InspectionID)
 	}
 	if slices.Contains(stages, in.Stage) {
 		return nil
@@ -381,7 +381,7 @@ func (s *Store) FindingsByLedgerNumber(ctx context.Context, numbers []string) (m
 func (s *Store) GetFinding(ctx context.Context, id string) (casework.Finding, error) {
 	r, err := s.q.GetFinding(ctx, id)
 	if err != nil {
-		return casework.Finding{}, notFound(err, fmt.Sprintf("finding %q", id))
+		return casework.Finding{}, notFound(err, "finding", id)
 	}
 	return findingFromRow(r)
 }

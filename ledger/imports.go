@@ -135,7 +135,7 @@ func (s *Store) ImportFindings(ctx context.Context, in FindingImport) ([]Importe
 func (s *Store) importFindings(ctx context.Context, q *dbsqlc.Queries, in FindingImport, ids []string, foundBy []byte) ([]ImportedRow, error) {
 	ins, err := q.InspectionStageForShare(ctx, in.InspectionID)
 	if err != nil {
-		return nil, notFound(err, fmt.Sprintf("inspection %q", in.InspectionID))
+		return nil, notFound(err, "inspection", in.InspectionID)
 	}
 	held, err := q.FindingsRecordedOf(ctx, ids)
 	if err != nil {

@@ -228,7 +228,7 @@ func inspectionFromRow(r dbsqlc.Inspection) (casework.Inspection, error) {
 func (s *Store) GetInspection(ctx context.Context, id string) (casework.Inspection, error) {
 	r, err := s.q.GetInspection(ctx, id)
 	if err != nil {
-		return casework.Inspection{}, notFound(err, fmt.Sprintf("inspection %q", id))
+		return casework.Inspection{}, notFound(err, "inspection", id)
 	}
 	return inspectionFromRow(r)
 }

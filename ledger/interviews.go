@@ -155,7 +155,7 @@ func interviewFromRow(r dbsqlc.Interview) (casework.Interview, error) {
 func (s *Store) GetInterview(ctx context.Context, id string) (casework.Interview, error) {
 	r, err := s.q.GetInterview(ctx, id)
 	if err != nil {
-		return casework.Interview{}, notFound(err, fmt.Sprintf("interview %q", id))
+		return casework.Interview{}, notFound(err, "interview", id)
 	}
 	return interviewFromRow(r)
 }
@@ -221,7 +221,7 @@ func (s *Store) SubjectUnit(ctx context.Context, subject string) (string, error)
 		unit, err = s.q.InspectionUnit(ctx, id)
 	}
 	if err != nil {
-		return "", notFound(err, fmt.Sprintf("%s %q", typ, id))
+		return "", notFound(err, typ, id)
 	}
 	return unit, nil
 }

@@ -255,14 +255,14 @@ func ownerHint(err error) error {
 }
 
 // notFound maps pgx.ErrNoRows to derrors.ErrNotFound at the boundary, with
-// a message fit for clients ("finding \"f-1\" not found"); other errors
-// are wrapped with what was read. It is the one place where a missing row
-// becomes not found.
-func notFound(err error, what string) error {
+// a message fit for clients in each language (derrors.NotFound: "finding
+// \"f-1\" not found", "未找到问题 \"f-1\""); other errors are wrapped with
+// what was read. It is the one place where a missing row becomes not found.
+func notFound(err error, typ, id string) error {
 	if errors.Is(err, pgx.ErrNoRows) {
-		return derrors.New(derrors.ErrNotFound, "%s not found", what)
+		return derrors.NotFound(typ, id)
 	}
-	return fmt.Errorf("reading %s: %w", what, err)
+	return fmt.Errorf("reading %s %q: %w", typ, id, err)
 }
 
 // optional is for the reads where no row is an answer, not an error (no

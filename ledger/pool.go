@@ -142,7 +142,7 @@ func (s *Store) CreateExpert(ctx context.Context, x casework.Expert, e casework.
 func (s *Store) GetExpert(ctx context.Context, id string) (casework.Expert, error) {
 	r, err := s.q.GetExpert(ctx, id)
 	if err != nil {
-		return casework.Expert{}, notFound(err, fmt.Sprintf("expert %q", id))
+		return casework.Expert{}, notFound(err, "expert", id)
 	}
 	return expertFromRow(r)
 }
@@ -151,7 +151,7 @@ func (s *Store) GetExpert(ctx context.Context, id string) (casework.Expert, erro
 func (s *Store) ExpertBySubject(ctx context.Context, subject string) (casework.Expert, error) {
 	r, err := s.q.ExpertBySubject(ctx, &subject)
 	if err != nil {
-		return casework.Expert{}, notFound(err, fmt.Sprintf("expert of subject %q", subject))
+		return casework.Expert{}, notFound(err, "expert of subject", subject)
 	}
 	return expertFromRow(r)
 }
@@ -174,7 +174,7 @@ func (s *Store) ChangeExpert(ctx context.Context, id string, e casework.Event, c
 	err := s.inTx(ctx, func(q *dbsqlc.Queries) error {
 		r, err := q.LockExpert(ctx, id)
 		if err != nil {
-			return notFound(err, fmt.Sprintf("expert %q", id))
+			return notFound(err, "expert", id)
 		}
 		x, err := expertFromRow(r)
 		if err != nil {
@@ -333,7 +333,7 @@ func lineupFromRow(r dbsqlc.Lineup) (casework.Lineup, error) {
 func lockLineup(ctx context.Context, q *dbsqlc.Queries, id string) (casework.Lineup, error) {
 	r, err := q.LockLineup(ctx, id)
 	if err != nil {
-		return casework.Lineup{}, notFound(err, fmt.Sprintf("line-up %q", id))
+		return casework.Lineup{}, notFound(err, "line-up", id)
 	}
 	return lineupFromRow(r)
 }
@@ -342,7 +342,7 @@ func lockLineup(ctx context.Context, q *dbsqlc.Queries, id string) (casework.Lin
 func (s *Store) GetLineup(ctx context.Context, id string) (casework.Lineup, error) {
 	r, err := s.q.GetLineup(ctx, id)
 	if err != nil {
-		return casework.Lineup{}, notFound(err, fmt.Sprintf("line-up %q", id))
+		return casework.Lineup{}, notFound(err, "line-up", id)
 	}
 	return lineupFromRow(r)
 }
@@ -474,7 +474,7 @@ func (s *Store) writeLineup(ctx context.Context, q *dbsqlc.Queries, l, next case
 func (s *Store) GetInvitation(ctx context.Context, id string) (casework.Invitation, error) {
 	doc, err := s.q.GetInvitation(ctx, id)
 	if err != nil {
-		return casework.Invitation{}, notFound(err, fmt.Sprintf("invitation %q", id))
+		return casework.Invitation{}, notFound(err, "invitation", id)
 	}
 	var inv casework.Invitation
 	if err := json.Unmarshal(doc, &inv); err != nil {

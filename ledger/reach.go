@@ -48,7 +48,7 @@ func (s *Store) InReach(ctx context.Context, r Reach, typ, id string) error {
 	var ok bool
 	var err error
 	if r.ByReceiver && typ != casework.SubjectFinding && typ != SubjectEvidence {
-		return derrors.New(derrors.ErrNotFound, "%s %q not found", typ, id)
+		return derrors.NotFound(typ, id)
 	}
 	switch typ {
 	case casework.SubjectInspection:
@@ -65,7 +65,7 @@ func (s *Store) InReach(ctx context.Context, r Reach, typ, id string) error {
 		// A person of the pool reaches their own invitations only: by
 		// the subject their entry links to.
 		if r.Subject == "" {
-			return derrors.New(derrors.ErrNotFound, "%s %q not found", typ, id)
+			return derrors.NotFound(typ, id)
 		}
 		return s.InvitationInReach(ctx, id, r.Subject)
 	default:
@@ -75,7 +75,7 @@ func (s *Store) InReach(ctx context.Context, r Reach, typ, id string) error {
 		return fmt.Errorf("reading %s %q: %w", typ, id, err)
 	}
 	if !ok {
-		return derrors.New(derrors.ErrNotFound, "%s %q not found", typ, id)
+		return derrors.NotFound(typ, id)
 	}
 	return nil
 }

@@ -175,7 +175,7 @@ func (s *Store) ReceiveTip(ctx context.Context, t Tip) (stored Tip, created bool
 func (s *Store) GetTip(ctx context.Context, id string) (Tip, error) {
 	r, err := s.q.GetTip(ctx, id)
 	if err != nil {
-		return Tip{}, notFound(err, fmt.Sprintf("tip %q", id))
+		return Tip{}, notFound(err, "tip", id)
 	}
 	return s.tipFromRow(r)
 }
@@ -237,7 +237,7 @@ func (s *Store) TriageTip(ctx context.Context, id string, tr TipTriage) (Tip, er
 	err := s.inTx(ctx, func(q *dbsqlc.Queries) error {
 		r, err := q.LockTip(ctx, id)
 		if err != nil {
-			return notFound(err, fmt.Sprintf("tip %q", id))
+			return notFound(err, "tip", id)
 		}
 		t, err := s.tipFromRow(r)
 		if err != nil {

@@ -236,7 +236,7 @@ func webhooksWithoutSecrets(what string, rows []dbsqlc.Webhook, err error) ([]ca
 func (s *Store) GetWebhook(ctx context.Context, id string) (casework.Webhook, error) {
 	r, err := s.q.GetWebhook(ctx, id)
 	if err != nil {
-		return casework.Webhook{}, notFound(err, fmt.Sprintf("webhook %q", id))
+		return casework.Webhook{}, notFound(err, "webhook", id)
 	}
 	w, err := webhookFromRow(r)
 	if err != nil {
@@ -409,7 +409,7 @@ func (s *Store) FinishDelivery(ctx context.Context, deliveryID, status, reason s
 func (s *Store) QueuedDelivery(ctx context.Context, deliveryID string) (casework.OutboxDelivery, error) {
 	r, err := s.q.GetOutbox(ctx, deliveryID)
 	if err != nil {
-		return casework.OutboxDelivery{}, notFound(err, fmt.Sprintf("queued delivery %q", deliveryID))
+		return casework.OutboxDelivery{}, notFound(err, "queued delivery", deliveryID)
 	}
 	return casework.OutboxDelivery{
 		DeliveryID: r.DeliveryID, WebhookID: r.WebhookID, EventType: r.EventType, Payload: r.Payload,

@@ -212,6 +212,13 @@ func New(kind error, format string, args ...any) error {
 	return &kindError{msg: i18n.T(format, args...), kind: kind}
 }
 
+// NotFound is the ErrNotFound error of the object of kind typ (a subject
+// type: "finding", "line-up", …) with id, named in each language
+// ("finding \"f-1\" not found", "未找到问题 \"f-1\"").
+func NotFound(typ, id string) error {
+	return New(ErrNotFound, "%s %q not found", i18n.Term(i18n.SubjectKind, typ), id)
+}
+
 // Message returns err's message for a client in lang: a field violation's
 // rules, a refusal's explanation or a New error's message, in lang where
 // the catalogue has it. Context that wrapping added is for logs, not

@@ -109,10 +109,21 @@ var (
 // subjectKinds are the kinds of a subject ("finding/f-1": finding) as a
 // sentence names one.
 var subjectKinds = map[string]string{
-	"finding":    "问题",
-	"inspection": "巡查",
-	"interview":  "约谈",
-	"invitation": "抽选邀请",
+	"finding":           "问题",
+	"inspection":        "巡查",
+	"interview":         "约谈",
+	"invitation":        "邀请",
+	"expert":            "专家",
+	"expert of subject": "与此登录主体关联的专家",
+	"lineup":            "巡查组名单",
+	"line-up":           "巡查组名单",
+	"tip":               "线索",
+	"evidence":          "证据",
+	"webhook":           "webhook 订阅",
+	"queued delivery":   "待投递的通知",
+	"calendar":          "日历",
+	"escalation_policy": "升级策略",
+	"referral_route":    "移交路由",
 }
 
 // term is value's name in names, or value itself.
