@@ -422,7 +422,8 @@ func lineupStage(l *casework.Lineup, action string, allowed ...string) error {
 		return nil
 	}
 	return derrors.StageError{Reason: "STAGE_NOT_ALLOWED", Subject: "lineup/" + l.ID, Action: action, Stage: l.State}.
-		Says("line-up %s is %s: %s needs %s", l.ID, l.State, action, strings.Join(allowed, " or "))
+		Says("line-up %s is %s: %s needs %s", l.ID, i18n.Term(i18n.LineupState, l.State), i18n.Term(i18n.LineupAction, action),
+			i18n.Terms(i18n.LineupState, " or ", allowed...))
 }
 
 // SwapLineupMember puts another person in a member's place: before the
@@ -502,7 +503,11 @@ func (s *LineupServer) SwapLineupMember(ctx context.Context, req *xunchav1.SwapL
 }
 
 // SendInvitations invites every member and starts their invitations'
-// workflows; a retry starts those not yet started.
+// workflows; a retry, or a sending again while the line-up is INVITING,
+// starts those not yet started. The event's key is the request's: a
+// sending after the line-up moved on (COMPLETE, CANCELLED) is refused,
+// whatever its request_id (until 2026-12-01 one key for all made any
+// second sending a retry, answered 200 on a cancelled line-up).
 func (s *LineupServer) SendInvitations(ctx context.Context, req *xunchav1.SendInvitationsRequest) (*xunchav1.Lineup, error) {
 	who, v, err := changeRequestedBy(ctx, req.GetRequestId())
 	if err != nil {
@@ -511,9 +516,9 @@ func (s *LineupServer) SendInvitations(ctx context.Context, req *xunchav1.SendIn
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	l, err := s.Ledger.ChangeLineup(ctx, req.GetId(), casework.Event{Key: "invite", Action: "invite", Actor: who,
+	l, err := s.Ledger.ChangeLineup(ctx, req.GetId(), casework.Event{Key: "invite/" + req.GetRequestId(), Action: "invite", Actor: who,
 		OccurredAt: time.Now().UTC(), Note: "invitations sent"}, func(l *casework.Lineup) error {
-		if err := lineupStage(l, "invite", casework.LineupProposed); err != nil {
+		if err := lineupStage(l, "invite", casework.LineupProposed, casework.LineupInviting); err != nil {
 			return err
 		}
 		l.State = casework.LineupInviting
@@ -582,7 +587,7 @@ func (s *LineupServer) ApproveLineup(ctx context.Context, req *xunchav1.LineupAc
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	l, err := s.Ledger.ChangeLineup(ctx, req.GetId(), casework.Event{Key: "approve", Action: "approve", Actor: who,
+	l, err := s.Ledger.ChangeLineup(ctx, req.GetId(), casework.Event{Key: "approve/" + req.GetRequestId(), Action: "approve", Actor: who,
 		OccurredAt: time.Now().UTC(), Note: req.GetNote()}, func(l *casework.Lineup) error {
 		if err := lineupStage(l, "approve", casework.LineupComplete); err != nil {
 			return err

@@ -580,6 +580,17 @@ func TestCancelLineup(t *testing.T) {
 	require.Equal(t, lineup["version"], again["version"])
 	code, body = cancel("cancel-again", &office, "再次取消")
 	require.Equal(t, http.StatusConflict, code, "%v", body)
+	// Nor are invitations sent, or the line-up approved, once it is
+	// cancelled, whatever the request_id (one key per action made any
+	// second sending a retry, answered 200).
+	for _, action := range []string{"invite", "approve"} {
+		code, body = s.do("POST", "/v1/lineups/l-off:"+action, &office, map[string]any{"request_id": rid(t, action+"-after-cancel")})
+		require.Equal(t, http.StatusConflict, code, "%s: %v", action, body)
+		require.Equal(t, "STAGE_NOT_ALLOWED", errorInfo(body)["reason"], action)
+	}
+	resp, zh := s.askIn("", "POST", "/v1/lineups/l-off:invite", s.authorization(office), map[string]any{"request_id": rid(t, "invite-zh")})
+	require.Equal(t, http.StatusConflict, resp.StatusCode, "%v", zh)
+	require.Equal(t, "巡查组名单 l-off 处于已取消状态：发出邀请须在已抽选、邀请中状态下进行", zh["message"])
 
 	// Its people are free for the same days.
 	c, err := s.Ledger.Candidates(t.Context(), "2026-12-01", "2026-12-15", "")

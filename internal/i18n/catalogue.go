@@ -322,7 +322,7 @@ var zh = map[string]string{
 	"%s (%s) was booked on %s from %s to %s while this line-up was drawn; draw again": "%s（%s）已于 %s 被安排在 %s 至 %s，与本名单的抽选冲突；请重新抽选",
 	"expert %s left the pool on %s":                                                   "专家 %s 已于 %s 退出专家库",
 	"line-up %s changed while a replacement was drawn (version %d, drawn from %d)":    "抽选替补期间巡查组名单 %s 已变更（当前第 %d 版，抽选依据第 %d 版）",
-	"line-up %s is %s: %s needs %s":                                                   "巡查组名单 %s 处于 %s：%s 须在 %s 状态下进行",
+	"line-up %s is %s: %s needs %s":                                                   "巡查组名单 %s 处于%s状态：%s须在%s状态下进行",
 	"the pool has no eligible %s (%d people excluded: see a draw's exclusions)":       "专家库中没有符合条件的%s（%d 人被排除：见抽选的排除说明）",
 	"is the sign-in of row %d too: one person signs in as one subject":                "与第 %d 行的登录标识相同：一人只能对应一个登录标识",
 	"is already the sign-in of expert %q of the pool":                                 "已是专家库中专家 %q 的登录标识",

@@ -86,6 +86,21 @@ var (
 		"EXPIRED":             "逾期未答复",
 		"WITHDRAWN":           "已撤回",
 	}
+	lineupStates = map[string]string{
+		"PROPOSED":  "已抽选",
+		"INVITING":  "邀请中",
+		"COMPLETE":  "已齐备",
+		"APPROVED":  "已审定",
+		"USED":      "已用于巡查",
+		"CANCELLED": "已取消",
+	}
+	lineupActions = map[string]string{
+		"invite":  "发出邀请",
+		"approve": "审定",
+		"cancel":  "取消",
+		"swap":    "调换成员",
+		"use":     "用于巡查",
+	}
 	teamRoles = map[string]string{
 		"LEADER":   "组长",
 		"DEPUTY":   "副组长",
@@ -146,6 +161,8 @@ func InspectionStage(v string) string { return term(inspectionStages, v) }
 func InterviewStage(v string) string  { return term(interviewStages, v) }
 func InterviewSource(v string) string { return term(interviewSources, v) }
 func InvitationStage(v string) string { return term(invitationStages, v) }
+func LineupState(v string) string     { return term(lineupStates, v) }
+func LineupAction(v string) string    { return term(lineupActions, v) }
 func TeamRole(v string) string        { return term(teamRoles, v) }
 func Role(v string) string            { return term(roles, v) }
 func SubjectKind(v string) string     { return term(subjectKinds, v) }
@@ -175,6 +192,6 @@ func Terms(name func(string) string, sep string, codes ...string) Text {
 func StageOf(subject, stage string) string {
 	kind, _, _ := strings.Cut(subject, "/")
 	names := map[string]map[string]string{"finding": findingStages, "inspection": inspectionStages,
-		"interview": interviewStages, "invitation": invitationStages}[kind]
+		"interview": interviewStages, "invitation": invitationStages, "lineup": lineupStates}[kind]
 	return term(names, stage)
 }
