@@ -71,7 +71,13 @@ func slowClients(readIdle, writeIdle time.Duration, next http.Handler) http.Hand
 		_ = body.rc.SetReadDeadline(time.Now().Add(readIdle))
 		next.ServeHTTP(w, r)
 		if !body.ended {
-			_ = body.rc.SetReadDeadline(time.Now().Add(readIdle))
+			// The answer is written after that read gives up: its write
+			// gets writeIdle from then. slowReaders gave it writeIdle
+			// from now, which passed with the read when both bounds are
+			// alike (the defaults): the client got no answer at all.
+			now := time.Now()
+			_ = body.rc.SetReadDeadline(now.Add(readIdle))
+			_ = body.rc.SetWriteDeadline(now.Add(readIdle + writeIdle))
 		}
 	})
 }

@@ -178,6 +178,36 @@ func TestSlowSenderIsCutOff(t *testing.T) {
 	}
 }
 
+// TestRefusedBeforeItsBodyWithLikeBounds: a request refused before its
+// body is read (no valid token) and whose client stalls is answered when
+// the read of the rest gives up, with the read and write bounds alike (as
+// their defaults are). The answer's write had the same deadline as that
+// read, and the client got nothing but the close.
+func TestRefusedBeforeItsBodyWithLikeBounds(t *testing.T) {
+	s := setupConfigured(t, func(srv *api.Server, _ string) {
+		srv.ReadIdleTimeout, srv.WriteIdleTimeout = time.Second, time.Second
+	})
+	base, err := url.Parse(s.BaseURL)
+	require.NoError(t, err)
+	conn, err := net.Dial("tcp", base.Host)
+	require.NoError(t, err)
+	defer conn.Close()
+	_, err = fmt.Fprintf(conn, "POST /v1/inspections HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer forged\r\nContent-Type: application/json\r\n"+
+		"Content-Length: 100\r\n\r\n{\"a\":", base.Host)
+	require.NoError(t, err)
+	answered := make(chan string, 1)
+	go func() {
+		l, _ := bufio.NewReader(conn).ReadString('\n')
+		answered <- l
+	}()
+	select {
+	case l := <-answered:
+		require.Contains(t, l, "401 Unauthorized", "answered, not just closed")
+	case <-time.After(5 * time.Second):
+		t.Fatal("a refused request whose body stalled was never answered")
+	}
+}
+
 // TestStoppingAPIDrainsFirst: asked to stop, the API answers /readyz 503
 // ("draining") and keeps serving for its DrainDelay, so that a load
 // balancer takes it out of rotation before its listeners close; it closed

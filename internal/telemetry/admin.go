@@ -34,7 +34,15 @@ type Admin struct {
 	Ready func(context.Context) error
 	// Log is the structured logger.
 	Log *zap.Logger
+	// IdleTimeout is how long a kept-alive connection may wait idle for
+	// its next request; zero is DefaultAdminIdleTimeout.
+	IdleTimeout time.Duration
 }
+
+// DefaultAdminIdleTimeout closes an admin connection kept alive without a
+// next request, as the API's REST port does: the port asks for no token,
+// and connections nobody used held their descriptors for ever.
+const DefaultAdminIdleTimeout = 2 * time.Minute
 
 // Handler is the admin routes' handler.
 func (a *Admin) Handler() http.Handler {
@@ -77,7 +85,11 @@ func (a *Admin) Handler() http.Handler {
 // Run serves until ctx ends.
 func (a *Admin) Run(ctx context.Context) error {
 	// No WriteTimeout: a CPU profile or a trace streams for as long as asked.
-	srv := &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	idle := a.IdleTimeout
+	if idle <= 0 {
+		idle = DefaultAdminIdleTimeout
+	}
+	srv := &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: idle}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)

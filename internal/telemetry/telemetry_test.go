@@ -3,6 +3,7 @@ package telemetry_test
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -82,6 +83,38 @@ func TestAdminRunStopsWithContext(t *testing.T) {
 	}, 5*time.Second, 10*time.Millisecond)
 	cancel()
 	require.NoError(t, <-done)
+}
+
+// TestAdminClosesIdleConnections: a connection kept alive with no next
+// request is closed after the idle bound; the port asks for no token, and
+// such connections were kept for ever, each holding a descriptor.
+func TestAdminClosesIdleConnections(t *testing.T) {
+	t.Parallel()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	tel, err := telemetry.New(t.Context(), telemetry.Config{})
+	require.NoError(t, err)
+	go func() {
+		_ = (&telemetry.Admin{Listener: l, Gatherer: tel.Registry, Log: zap.NewNop(), IdleTimeout: 300 * time.Millisecond}).Run(t.Context())
+	}()
+	conn, err := net.Dial("tcp", l.Addr().String())
+	require.NoError(t, err)
+	defer conn.Close()
+	_, err = conn.Write([]byte("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"))
+	require.NoError(t, err)
+	require.NoError(t, conn.SetReadDeadline(time.Now().Add(5*time.Second)))
+	answer := make([]byte, 4096)
+	n, err := conn.Read(answer)
+	require.NoError(t, err)
+	require.Contains(t, string(answer[:n]), "200 OK")
+	// Nothing more is sent: the server closes the connection (EOF), well
+	// before the read's own deadline.
+	start := time.Now()
+	for err == nil {
+		_, err = conn.Read(answer)
+	}
+	require.ErrorIs(t, err, io.EOF, "closed by the server, not by the read's deadline")
+	require.Less(t, time.Since(start), 4*time.Second)
 }
 
 // The OTLP exporter follows the standard variables; without an endpoint
