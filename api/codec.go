@@ -9,8 +9,11 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	commonpb "go.temporal.io/api/common/v1"
 	"go.temporal.io/sdk/converter"
@@ -51,7 +54,8 @@ type AccessEvent struct {
 	// Role is its first role.
 	Actor actor.Actor
 	// Namespace is the Temporal namespace the caller says the payloads
-	// come from (the X-Namespace header), unverified.
+	// come from (the X-Namespace header), unverified, what is not printable
+	// in it escaped (printable).
 	Namespace string
 	// Payloads is how many payloads the request carried (0 when it was
 	// refused before its body was read).
@@ -192,7 +196,7 @@ func (h *codecHandler) encode(w http.ResponseWriter, r *http.Request) {
 // serve authorizes the caller of route, reads the payloads, transforms
 // them and answers; every decode, allowed or refused, is audited.
 func (h *codecHandler) serve(w http.ResponseWriter, r *http.Request, route string, transform func([]*commonpb.Payload) ([]*commonpb.Payload, error)) {
-	event := AccessEvent{Route: route, Namespace: r.Header.Get("X-Namespace"), Remote: r.RemoteAddr, At: time.Now()}
+	event := AccessEvent{Route: route, Namespace: printable(r.Header.Get("X-Namespace")), Remote: r.RemoteAddr, At: time.Now()}
 	refuse := func(outcome string, status int, err error) {
 		// Every decode is recorded, and every refused call (401, 403) of
 		// either route, as elsewhere in the API; a refused encode was not.
@@ -308,4 +312,17 @@ func CodecOrigins(list string) ([]string, error) {
 		origins = append(origins, o)
 	}
 	return origins, nil
+}
+
+// printable is a header's value as a log may hold it: itself when every
+// character is printable, else Go's quoting of it without the quotes
+// ("default\u202e…"), so that a caller's control or bidirectional
+// formatting characters reach no operator's terminal or access log as they
+// are (the request body refuses them; a header was recorded as sent).
+func printable(s string) string {
+	if utf8.ValidString(s) && !strings.ContainsFunc(s, func(r rune) bool { return !unicode.IsGraphic(r) }) {
+		return s
+	}
+	q := strconv.QuoteToGraphic(s)
+	return q[1 : len(q)-1]
 }

@@ -3,6 +3,7 @@ package api_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"slices"
@@ -358,6 +359,25 @@ func TestCodecCORS(t *testing.T) {
 	}
 	require.Equal(t, []string{"READ office", "FAILED office", "PERMISSION_DENIED unit", "UNAUTHENTICATED "}, decodes)
 	require.Equal(t, []string{"PERMISSION_DENIED unit"}, encodes)
+
+	// The namespace header is the caller's: what is not printable in it
+	// (a right-to-left override, a newline) is recorded escaped, not as
+	// sent.
+	req, err = http.NewRequest(http.MethodPost, s.BaseURL+"/codec/decode", strings.NewReader(`{"payloads":[]}`))
+	require.NoError(t, err)
+	req.Header.Set("Authorization", s.authorization(office))
+	req.Header.Set("X-Namespace", "default\u202etxt.exe")
+	resp, err = http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	records, err = s.Ledger.AccessRecords(t.Context(), time.Time{})
+	require.NoError(t, err)
+	last := records[len(records)-1]
+	require.Equal(t, api.CodecDecode, last.Action)
+	var details map[string]any
+	require.NoError(t, json.Unmarshal(last.Details, &details))
+	require.Equal(t, `default\u202etxt.exe`, details["namespace"], "escaped: a backslash, u202e")
 }
 
 // TestPayloadKeyRotation runs a finding partway with the key ring [k1],

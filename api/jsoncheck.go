@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"math/big"
 	"slices"
 	"strconv"
 	"strings"
@@ -250,7 +251,7 @@ func scalarRule(fd protoreflect.FieldDescriptor, val any, fromQuery bool) i18n.T
 
 // integerRule accepts a JSON number or a string holding an integer within
 // [lo, hi], as protojson does.
-func integerRule(val any, lo, hi float64) i18n.Text {
+func integerRule(val any, lo, hi int64) i18n.Text {
 	var text string
 	switch x := val.(type) {
 	case json.Number:
@@ -260,12 +261,15 @@ func integerRule(val any, lo, hi float64) i18n.Text {
 	default:
 		return i18n.T("must be an integer")
 	}
-	f, err := strconv.ParseFloat(strings.TrimSpace(text), 64)
-	if err != nil || f != math.Trunc(f) {
+	// Exactly: as a float64 the bounds of int64 round (MaxInt64 read
+	// 9223372036854775808), and so do the numbers near them.
+	f, ok := new(big.Float).SetPrec(0).SetString(strings.TrimSpace(text))
+	if !ok || f.IsInf() || !f.IsInt() {
 		return i18n.T("must be an integer")
 	}
-	if f < lo || f > hi {
-		return i18n.T("must be an integer from %.0f to %.0f", lo, hi)
+	n, _ := f.Int(nil)
+	if n.Cmp(big.NewInt(lo)) < 0 || n.Cmp(big.NewInt(hi)) > 0 {
+		return i18n.T("must be an integer from %d to %d", lo, hi)
 	}
 	return i18n.Text{}
 }

@@ -47,6 +47,34 @@ func TestBodyViolationsAgreeWithProtojson(t *testing.T) {
 	}
 }
 
+// TestInt64BoundsExactly: an int64 just past its bound is refused with the
+// bound as it is (read as a float64 both rounded: 2^63 passed, and the
+// refusal named 9223372036854775808 as the largest), and the bound
+// itself is taken, as protojson takes it.
+func TestInt64BoundsExactly(t *testing.T) {
+	t.Parallel()
+	md := (&xunchav1.DrawLineupRequest{}).ProtoReflect().Descriptor()
+	for _, tc := range []struct {
+		body string
+		want []derrors.FieldViolation
+	}{
+		{`{"seed":"9223372036854775807"}`, nil},
+		{`{"seed":-9223372036854775808}`, nil},
+		{`{"seed":"9223372036854775808"}`, []derrors.FieldViolation{{Field: "seed", Rule: "must be an integer from -9223372036854775808 to 9223372036854775807"}}},
+		{`{"seed":"1e30"}`, []derrors.FieldViolation{{Field: "seed", Rule: "must be an integer from -9223372036854775808 to 9223372036854775807"}}},
+		{`{"seed":"9223372036854775806.5"}`, []derrors.FieldViolation{{Field: "seed", Rule: "must be an integer"}}},
+	} {
+		got := bodyViolations([]byte(tc.body), md)
+		require.Equal(t, derrors.Violations(tc.want), english(got), tc.body)
+		err := protojson.Unmarshal([]byte(tc.body), &xunchav1.DrawLineupRequest{})
+		if tc.want == nil {
+			require.NoError(t, err, "protojson accepts %s", tc.body)
+		} else {
+			require.Error(t, err, "protojson refuses %s", tc.body)
+		}
+	}
+}
+
 func TestQueryViolations(t *testing.T) {
 	t.Parallel()
 	md := (&xunchav1.ListInspectionsRequest{}).ProtoReflect().Descriptor()

@@ -62,6 +62,12 @@ type DrawResult struct {
 	Exclusions []casework.Exclusion    `json:"exclusions"`
 }
 
+// MaxLineupDays is the longest period a line-up may book its people for,
+// its first and last day counted: a quarter of a year, far beyond an
+// inspection's weeks on site. A draw from 2027 to 2099 booked six people
+// for 72 years.
+const MaxLineupDays = 92
+
 // Validate checks the draw's own parameters; field names are the
 // DrawLineupRequest's.
 func (in DrawInput) Validate() error {
@@ -80,8 +86,13 @@ func (in DrawInput) Validate() error {
 	if errEnd != nil {
 		v.Add("lineup.planned_end", "must be a date YYYY-MM-DD")
 	}
-	if errStart == nil && errEnd == nil && end.Before(start) {
+	switch {
+	case errStart != nil || errEnd != nil:
+	case end.Before(start):
 		v.Add("lineup.planned_end", "must not be before planned_start (%s)", start)
+	case end.After(start.AddDays(MaxLineupDays - 1)):
+		v.Add("lineup.planned_end", "must be at most %d days from planned_start (%s): a line-up books its people for every day of it",
+			MaxLineupDays, start)
 	}
 	validateContentAreas(&v, "lineup.content_areas", in.ContentAreas)
 	if in.TeamSize < MinTeam || in.TeamSize > MaxTeam {

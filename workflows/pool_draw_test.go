@@ -268,3 +268,32 @@ func exclusionCodes(t *testing.T, in DrawInput) map[string]string {
 	}
 	return got
 }
+
+// TestDrawPeriodIsBounded: a line-up books its people for every day of its
+// period, so the period is at most MaxLineupDays, first and last counted
+// (a draw from 2027 to 2099 was taken and booked six people for 72 years);
+// it may not end before it starts.
+func TestDrawPeriodIsBounded(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		start, end string
+		refused    string
+	}{
+		{"2026-05-11", "2026-08-10", ""}, // 92 days
+		{"2026-05-11", "2026-08-11", "must be at most 92 days from planned_start (2026-05-11): a line-up books its people for every day of it"},
+		{"2027-05-01", "2099-05-03", "must be at most 92 days from planned_start (2027-05-01)"},
+		{"2026-05-11", "2026-05-10", "must not be before planned_start (2026-05-11)"},
+	} {
+		in := testDraw(1)
+		in.PlannedStart, in.PlannedEnd = tc.start, tc.end
+		err := in.Validate()
+		if tc.refused == "" {
+			require.NoError(t, err, "%s to %s", tc.start, tc.end)
+			continue
+		}
+		var invalid *derrors.InvalidError
+		require.ErrorAs(t, err, &invalid, "%s to %s", tc.start, tc.end)
+		require.Equal(t, "lineup.planned_end", invalid.Violations[0].Field)
+		require.Contains(t, invalid.Violations[0].Rule, tc.refused)
+	}
+}

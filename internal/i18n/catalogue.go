@@ -382,7 +382,7 @@ var zh = map[string]string{
 	"must be a string":                                                  "必须是字符串",
 	"must be a value of type %s":                                        "必须是 %s 类型的值",
 	"must be an integer":                                                "必须是整数",
-	"must be an integer from %.0f to %.0f":                              "必须是 %.0f 至 %.0f 之间的整数",
+	"must be an integer from %d to %d":                                  "必须是 %d 至 %d 之间的整数",
 	"must be bytes in base64":                                           "必须是 base64 编码的字节",
 	"unknown value %q: must be one of %s":                               "未知取值 %q：必须是以下之一：%s",
 	"must be at most %d characters (has %d)":                            "最多 %d 个字符（实有 %d 个）",
@@ -491,5 +491,6 @@ var zh = map[string]string{
 	"the calendar has no data for %d: load the State Council notice for %d first": "日历中没有 %d 年的数据：请先载入国务院关于 %d 年部分节假日安排的通知",
 	"cancelled: %s": "已取消：%s",
 	"%s %s was %s":  "%s %s %s",
-	"cancelled: the interview's workflow was cancelled": "已取消：约谈的工作流程被取消",
+	"cancelled: the interview's workflow was cancelled":                                               "已取消：约谈的工作流程被取消",
+	"must be at most %d days from planned_start (%s): a line-up books its people for every day of it": "自计划开始日期 planned_start（%[2]s）起不能超过 %[1]d 天：巡查组名单在此期间每一天都占用其人员",
 }
