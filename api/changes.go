@@ -14,6 +14,7 @@ import (
 	"github.com/xuncha/xuncha/deadline"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/internal/i18n"
 	"github.com/xuncha/xuncha/internal/updatechain"
 	"github.com/xuncha/xuncha/ledger"
 	"github.com/xuncha/xuncha/workflows"
@@ -233,7 +234,8 @@ func sendUpdate[S any](ctx context.Context, tc client.Client, l *ledger.Store, u
 	}
 	return state, false, derrors.StageError{
 		Reason: reason, Subject: u.workflowID, Action: u.action, Stage: f.stage, Allowed: f.allowed,
-	}.Says("%s %q is %s: no further changes", f.subjectType, f.id, f.stage)
+	}.Says("%s %q is %s: no further changes", i18n.Term(i18n.SubjectKind, f.subjectType), f.id,
+		i18n.Text{EN: f.stage, ZH: i18n.StageOf(f.subjectType+"/"+f.id, f.stage)})
 }
 
 // sendCreate starts a lifecycle's workflow with opts, workflowType and

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -109,6 +110,17 @@ func TestAnswersInChinese(t *testing.T) {
 	require.Equal(t, errorInfo(en)["reason"], errorInfo(zh)["reason"])
 	require.Equal(t, "the committee approves the team line-up before the advance notice (approveTeam)", en["message"])
 	require.Equal(t, "发出巡查预告前，须由省安委会批准巡查组组成（approveTeam）", zh["message"])
+
+	// A change to an inspection that has ended names its kind and stage in
+	// Chinese ("inspection … 已是 CANCELLED").
+	cancelPath := "/v1/inspections/" + created["id"].(string) + ":cancel"
+	code, _ = ask("", http.MethodPost, cancelPath, map[string]any{"request_id": "i18n-cancel", "reason": "计划调整"})
+	require.Equal(t, http.StatusOK, code)
+	require.Eventually(t, func() bool {
+		code, zh = ask("", http.MethodPost, cancelPath, map[string]any{"request_id": "i18n-cancel-again", "reason": "再次取消"})
+		return code == http.StatusConflict && strings.Contains(fmt.Sprint(zh["message"]), "不能再变更")
+	}, 10*time.Second, 100*time.Millisecond, "refused once the workflow has ended")
+	require.Equal(t, fmt.Sprintf("巡查 %q 已是“已取消”：不能再变更", created["id"]), zh["message"])
 
 	// A deadline's explanation: Chinese by default, English on request.
 	body := map[string]any{"from": "2026-09-30", "working_days": 5}
@@ -228,6 +240,9 @@ func TestRefusalsAtTheDoorInChinese(t *testing.T) {
 				// Roles by their Chinese names: it read "可由 office 调用".
 				require.NotContains(t, zh["message"], "office", "%v", zh)
 				require.Contains(t, zh["message"], i18n.Role("office"))
+				// It opens in Chinese, the method last in brackets: it
+				// opened with "/xuncha.v1.InspectionService/…".
+				require.Equal(t, "此操作可由省安委办调用，角色被巡查单位无权调用（/xuncha.v1.InspectionService/CreateInspection）", zh["message"])
 			}
 		}
 		if tc.status == http.StatusMethodNotAllowed {

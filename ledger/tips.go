@@ -14,6 +14,7 @@ import (
 	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/internal/i18n"
 	"github.com/xuncha/xuncha/ledger/internal/dbsqlc"
 )
 
@@ -250,7 +251,7 @@ func (s *Store) TriageTip(ctx context.Context, id string, tr TipTriage) (Tip, er
 		case t.Stage != TipReceived:
 			return derrors.StageError{
 				Reason: "STAGE_NOT_ALLOWED", Subject: "tip/" + id, Action: "triage", Stage: t.Stage,
-			}.Says("tip %q is already %s: it was triaged before", id, t.Stage)
+			}.Says("tip %q is already %s: it was triaged before", id, i18n.Term(i18n.TipStage, t.Stage))
 		}
 		if err := q.TriageTip(ctx, dbsqlc.TriageTipParams{
 			ID: id, FromStage: TipReceived, Stage: stage, FindingID: tr.FindingID, DismissReason: tr.DismissReason,

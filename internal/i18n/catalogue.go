@@ -183,7 +183,7 @@ var zh = map[string]string{
 
 	// Refusals of a stage.
 	"%d findings are not yet CLOSED or WITHDRAWN; an inspection closes only when all are": "尚有 %d 个问题未销号（CLOSED）或撤销（WITHDRAWN）；全部问题办结后巡查方可结束",
-	"%s %q is %s: no further changes":                                                             "%s %q 已是 %s：不能再变更",
+	"%s %q is %s: no further changes":                                                             "%s %q 已是“%s”：不能再变更",
 	"%s is %s, no longer a proposal: it goes ahead unless the office cancels it":                  "%s 已是 %s，不再是提议：除非省安委办取消，约谈照常进行",
 	"%s is still being recorded; retry shortly":                                                   "%s 仍在记录中；请稍后重试",
 	"finding %q is %s: only CLOSED findings are re-checked":                                       "问题 %q 处于 %s：只复查已销号（CLOSED）的问题",
@@ -193,7 +193,7 @@ var zh = map[string]string{
 	"only a FOLLOW_UP (回头看) inspection re-checks findings":                                                                                       "只有“回头看”（FOLLOW_UP）巡查才复查问题",
 	"the committee approves the team line-up before the advance notice (approveTeam)":                                                            "发出巡查预告前，须由省安委会批准巡查组组成（approveTeam）",
 	"the team line-up is already approved":               "巡查组组成已获批准",
-	"tip %q is already %s: it was triaged before":        "线索 %q 已是 %s：此前已处理",
+	"tip %q is already %s: it was triaged before":        "线索 %q 已是“%s”：此前已处理",
 	"tip %q is already DISMISSED: it was triaged before": "线索 %q 已不予采纳（DISMISSED）：此前已处理",
 
 	// Extensions (延期).
@@ -454,7 +454,7 @@ var zh = map[string]string{
 	"sign-off overdue: the close-out of %s still awaits the sign-off of %s, due %s; escalated to the office":    "会签逾期：%s 的销号仍待%s会签（%s 截止）；已升级至省安委办",
 	"%d findings imported into inspection %s":                                                                   "导入 %d 个问题至巡查 %s",
 	"%s has no authorization rule":                                                                              "%s 没有授权规则，不可调用",
-	"%s may be called by %s, not by role %s":                                                                    "%s 可由 %s 调用，角色 %s 无权调用",
+	"%s may be called by %s, not by role %s":                                                                    "此操作可由%[2]s调用，角色%[3]s无权调用（%[1]s）",
 	"no API resource is at this path":                                                                           "此路径下没有 API 资源",
 	"no bearer token: send Authorization: Bearer <token>":                                                       "缺少持有者令牌：请发送 Authorization: Bearer <令牌>",
 	"request_id %q was already used for a different request to %s (%s); use a new request_id for a new request": "request_id %q 已用于对 %s 的另一请求（%s）；新请求请使用新的 request_id",

@@ -101,6 +101,11 @@ var (
 		"swap":    "调换成员",
 		"use":     "用于巡查",
 	}
+	tipStages = map[string]string{
+		"RECEIVED":  "已收到",
+		"FINDING":   "已转为问题",
+		"DISMISSED": "不予采纳",
+	}
 	teamRoles = map[string]string{
 		"LEADER":   "组长",
 		"DEPUTY":   "副组长",
@@ -162,6 +167,7 @@ func InterviewStage(v string) string  { return term(interviewStages, v) }
 func InterviewSource(v string) string { return term(interviewSources, v) }
 func InvitationStage(v string) string { return term(invitationStages, v) }
 func LineupState(v string) string     { return term(lineupStates, v) }
+func TipStage(v string) string        { return term(tipStages, v) }
 func LineupAction(v string) string    { return term(lineupActions, v) }
 func TeamRole(v string) string        { return term(teamRoles, v) }
 func Role(v string) string            { return term(roles, v) }
