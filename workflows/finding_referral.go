@@ -278,18 +278,17 @@ func checkReferralAnswer(f casework.Finding, action string, who actor.Actor, seq
 	}
 	i := referralFor(f, who, seq, wanted)
 	if i < 0 {
-		what := "awaiting receipt"
+		what := i18n.T("awaiting receipt")
 		if action == ActionReportReferralOutcome {
-			what = "awaiting an outcome"
+			what = i18n.T("awaiting an outcome")
 		}
 		if seq != 0 {
-			what = fmt.Sprintf("numbered %d", seq)
+			what = i18n.T("numbered %d", seq)
 		}
-		to := ""
 		if who.Role == actor.RoleReceiver {
-			to = " to " + who.Organisation
+			return findingRefusal(f, action, ReasonNoReferral, "%s: no referral to %s %s", id, who.Organisation, what)
 		}
-		return findingRefusal(f, action, ReasonNoReferral, "%s: no referral%s %s", id, to, what)
+		return findingRefusal(f, action, ReasonNoReferral, "%s: no referral %s", id, what)
 	}
 	r := f.ClueReferrals[i]
 	switch {
@@ -301,7 +300,7 @@ func checkReferralAnswer(f casework.Finding, action string, who actor.Actor, seq
 		return findingRefusal(f, action, ReasonReferralNotAcknowledged,
 			"%s: referral %d awaits its receipt (回执); acknowledge it before reporting an outcome", id, r.Seq)
 	case casework.ReferralSettled(r.State):
-		return findingRefusal(f, action, ReasonReferralSettled, "%s: referral %d is settled (%s)", id, r.Seq, r.State)
+		return findingRefusal(f, action, ReasonReferralSettled, "%s: referral %d is settled (%s)", id, r.Seq, i18n.Term(i18n.ReferralState, r.State))
 	case r.State == casework.ReferralFiled && outcome != casework.OutcomeConcluded:
 		return derrors.Invalid("outcome", "must be CONCLUDED: referral %d's case %s is open and owes its handling result (处理结果)",
 			r.Seq, r.Outcomes[len(r.Outcomes)-1].CaseNumber)
@@ -340,7 +339,7 @@ func referralsSettled(f casework.Finding, action string) error {
 // chooseReceiver is the routing decision: the office's receiver or the
 // route's, the receipt's limit, and the refusals: no receiver at all, or
 // one that differs from the route without a reason.
-func chooseReceiver(f casework.Finding, in ReferClueInput, route *casework.ReferralRoute, key string) (receiver string, days int, err error) {
+func chooseReceiver(f casework.Finding, in ReferClueInput, route *casework.ReferralRoute, key i18n.Text) (receiver string, days int, err error) {
 	switch {
 	case in.Receiver == "" && route == nil:
 		return "", 0, findingRefusal(f, ActionReferClue, ReasonNoReferralRoute,
@@ -387,7 +386,7 @@ func (w *finding) referClue(ctx workflow.Context, in ReferClueInput) error {
 	if level == "" {
 		level, _ = UnitLevelOf(w.row.UnitCode) // the validator made sure
 	}
-	key := casework.RouteKey(level, in.ClueKind, in.CadreRank)
+	key := i18n.RouteKey(level, in.ClueKind, in.CadreRank)
 	route, err := w.ledger.routeReferral(ctx, activities.RouteReferralInput{UnitLevel: level, ClueKind: in.ClueKind, CadreRank: in.CadreRank})
 	if err != nil {
 		return err

@@ -13,6 +13,7 @@ import (
 	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/internal/i18n"
 )
 
 // The referral tests run on the default calendar from start (Monday
@@ -236,6 +237,12 @@ func TestReferralRefusals(t *testing.T) {
 	requireReason(t, derrors.FromTemporal(again.rejected), ReasonReferralOpen)
 	requireReason(t, derrors.FromTemporal(stranger.rejected), ReasonNoReferral)
 	requireReason(t, derrors.FromTemporal(twice.rejected), ReasonReferralAcknowledged)
+	// Said in Chinese, the routing key and what is awaited too: it read
+	// "没有移交 to … awaiting receipt" and "CITY/DISCIPLINE/DEPARTMENT".
+	require.Equal(t, "finding/f-1：路由表中没有市州级单位、违纪线索、厅局级干部对应的接收单位；请写明接收单位并给出 override_reason",
+		derrors.Message(derrors.FromTemporal(unrouted.failed), i18n.Chinese))
+	require.Equal(t, "finding/f-1：没有移交给长沙市纪委监委且待报告办理结果的线索", derrors.Message(derrors.FromTemporal(early.rejected), i18n.Chinese))
+	require.Equal(t, "finding/f-1：没有移交给"+orgDept.Organisation+"且待回执的线索", derrors.Message(derrors.FromTemporal(stranger.rejected), i18n.Chinese))
 	requireFields(t, unfiled.rejected, "outcome")
 	requireFields(t, noCase.rejected, "case_number")
 

@@ -106,6 +106,32 @@ var (
 		"FINDING":   "已转为问题",
 		"DISMISSED": "不予采纳",
 	}
+	// unitLevels, clueKinds and cadreRanks are the referral routing
+	// table's keys (巡查对象层级、线索类别、干部管理权限).
+	unitLevels = map[string]string{
+		"PROVINCE": "省级单位",
+		"CITY":     "市州级单位",
+		"COUNTY":   "县市区级单位",
+	}
+	clueKinds = map[string]string{
+		"DISCIPLINE":       "违纪线索",
+		"DUTY_CRIME":       "职务违法犯罪线索",
+		"DERELICTION":      "失职失责线索",
+		"SECTOR_VIOLATION": "行业领域违法违规线索",
+	}
+	cadreRanks = map[string]string{
+		"DEPARTMENT": "厅局级干部",
+		"DIVISION":   "县处级干部",
+		"SECTION":    "乡科级干部",
+		"OTHER":      "其他人员",
+	}
+	referralStates = map[string]string{
+		"AWAITING_RECEIPT": "待回执",
+		"ACKNOWLEDGED":     "已回执",
+		"FILED":            "已立案",
+		"CONCLUDED":        "已办结",
+		"NOT_FILED":        "不予立案",
+	}
 	teamRoles = map[string]string{
 		"LEADER":   "组长",
 		"DEPUTY":   "副组长",
@@ -168,10 +194,19 @@ func InterviewSource(v string) string { return term(interviewSources, v) }
 func InvitationStage(v string) string { return term(invitationStages, v) }
 func LineupState(v string) string     { return term(lineupStates, v) }
 func TipStage(v string) string        { return term(tipStages, v) }
-func LineupAction(v string) string    { return term(lineupActions, v) }
-func TeamRole(v string) string        { return term(teamRoles, v) }
-func Role(v string) string            { return term(roles, v) }
-func SubjectKind(v string) string     { return term(subjectKinds, v) }
+func ReferralState(v string) string   { return term(referralStates, v) }
+
+// RouteKey is a referral routing table's key ("CITY/DISCIPLINE/DIVISION")
+// as a Text: the codes in English, 市州级单位、违纪线索、县处级干部 in
+// Chinese.
+func RouteKey(level, kind, rank string) Text {
+	return Text{EN: level + "/" + kind + "/" + rank,
+		ZH: term(unitLevels, level) + "、" + term(clueKinds, kind) + "、" + term(cadreRanks, rank)}
+}
+func LineupAction(v string) string { return term(lineupActions, v) }
+func TeamRole(v string) string     { return term(teamRoles, v) }
+func Role(v string) string         { return term(roles, v) }
+func SubjectKind(v string) string  { return term(subjectKinds, v) }
 
 // Term is a code as a Text: the code in English, its Chinese name (name
 // gives it) in Chinese.
