@@ -303,7 +303,7 @@ func dataOf(v map[string]any) json.RawMessage {
 
 // ---- line-ups ----
 
-func lineupProto(l casework.Lineup) *xunchav1.Lineup {
+func lineupProto(lang i18n.Lang, l casework.Lineup) *xunchav1.Lineup {
 	out := &xunchav1.Lineup{Id: l.ID, UnitCode: l.UnitCode, UnitName: l.UnitName, PlannedStart: l.PlannedStart,
 		PlannedEnd: l.PlannedEnd, ContentAreas: int32sOf(l.ContentAreas), Seed: l.Seed, ConflictYears: int32(l.ConflictYears),
 		TeamSize: int32(l.TeamSize), State: l.State, Draws: int32(l.Draws), InspectionId: l.InspectionID,
@@ -316,7 +316,7 @@ func lineupProto(l casework.Lineup) *xunchav1.Lineup {
 	for _, e := range l.Exclusions {
 		pe := &xunchav1.Exclusion{ExpertId: e.ExpertID, Name: e.Name}
 		for _, r := range e.Reasons {
-			pe.Reasons = append(pe.Reasons, &xunchav1.ExclusionReason{Code: r.Code, Detail: r.Detail})
+			pe.Reasons = append(pe.Reasons, &xunchav1.ExclusionReason{Code: r.Code, Detail: i18n.Text{EN: r.Detail, ZH: r.DetailZH}.In(lang)})
 		}
 		out.Exclusions = append(out.Exclusions, pe)
 	}
@@ -390,7 +390,7 @@ func (s *LineupServer) DrawLineup(ctx context.Context, req *xunchav1.DrawLineupR
 		if !created && stored.RequestID != req.GetRequestId() {
 			return nil, derrors.New(derrors.ErrAlreadyExists, "line-up %q already exists, drawn by another request", id)
 		}
-		return lineupProto(stored), nil
+		return lineupProto(i18n.FromContext(ctx), stored), nil
 	}
 }
 
@@ -413,7 +413,7 @@ func (s *LineupServer) GetLineup(ctx context.Context, req *xunchav1.GetLineupReq
 	if err != nil {
 		return nil, err
 	}
-	return lineupProto(l), nil
+	return lineupProto(i18n.FromContext(ctx), l), nil
 }
 
 // lineupStage refuses a step the line-up's state does not allow.
@@ -499,7 +499,7 @@ func (s *LineupServer) SwapLineupMember(ctx context.Context, req *xunchav1.SwapL
 			return nil, afterWrite(ctx, err)
 		}
 	}
-	return lineupProto(l), nil
+	return lineupProto(i18n.FromContext(ctx), l), nil
 }
 
 // SendInvitations invites every member and starts their invitations'
@@ -552,7 +552,7 @@ func (s *LineupServer) SendInvitations(ctx context.Context, req *xunchav1.SendIn
 	if l, err = s.Ledger.GetLineup(ctx, l.ID); err != nil {
 		return nil, err
 	}
-	return lineupProto(l), nil
+	return lineupProto(i18n.FromContext(ctx), l), nil
 }
 
 // startInvitation starts an invitation's workflow, or finds it started,
@@ -615,7 +615,7 @@ func (s *LineupServer) ApproveLineup(ctx context.Context, req *xunchav1.LineupAc
 	if err != nil {
 		return nil, err
 	}
-	return lineupProto(l), nil
+	return lineupProto(i18n.FromContext(ctx), l), nil
 }
 
 // CancelLineup calls a line-up off: its members not yet answered are
@@ -672,7 +672,7 @@ func (s *LineupServer) CancelLineup(ctx context.Context, req *xunchav1.CancelLin
 	}
 	// The withdrawals leave the line-up as the cancel wrote it (its
 	// members WITHDRAWN already): nothing to read again.
-	return lineupProto(l), nil
+	return lineupProto(i18n.FromContext(ctx), l), nil
 }
 
 // afterWrite is an error met after a change was written to the ledger:

@@ -124,6 +124,18 @@ func TestPoolDrawToInspectionREST(t *testing.T) {
 		"p-conflict": "CONFLICT_OF_INTEREST: home region 430302 is the inspected unit 430300 or within it",
 		"p-unavail":  "UNAVAILABLE: unavailable from 2026-12-05 to 2026-12-06: 出国考察",
 	}, why)
+	// In Chinese by default, the facts too.
+	resp, zh := s.askIn("", "GET", "/v1/lineups/l-xiangtan", s.authorization(office), nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode, "%v", zh)
+	zhWhy := map[string]string{}
+	for _, e := range zh["exclusions"].([]any) {
+		e := e.(map[string]any)
+		zhWhy[e["expert_id"].(string)] = e["reasons"].([]any)[0].(map[string]any)["detail"].(string)
+	}
+	require.Equal(t, map[string]string{
+		"p-conflict": "籍贯地 430302 即被巡查单位 430300 或在其辖区内",
+		"p-unavail":  "2026-12-05 至 2026-12-06 不能参加：出国考察",
+	}, zhWhy)
 	// A retry answers the same line-up.
 	code, again := s.do("POST", "/v1/lineups", &office, draw)
 	require.Equal(t, http.StatusOK, code)
@@ -193,9 +205,9 @@ func TestPoolDrawToInspectionREST(t *testing.T) {
 	req, err := http.NewRequest("GET", s.BaseURL+"/v1/invitations/"+invitation, nil)
 	require.NoError(t, err)
 	req.Header.Set("Authorization", s.authorization(me))
-	resp, err := (&http.Client{Transport: http.DefaultTransport}).Do(req)
+	resp, err = (&http.Client{Transport: http.DefaultTransport}).Do(req)
 	require.NoError(t, err)
-	zh := map[string]any{}
+	zh = map[string]any{}
 	require.NoError(t, json.NewDecoder(resp.Body).Decode(&zh))
 	require.NoError(t, resp.Body.Close())
 	require.Contains(t, fmt.Sprint(zh["answer_due_explanation"]), "个工作日", "%v", zh)

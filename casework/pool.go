@@ -129,6 +129,9 @@ type ExclusionReason struct {
 	// ALREADY_ON_LINEUP or DECLINED_THIS_LINEUP.
 	Code   string `json:"code"`
 	Detail string `json:"detail"`
+	// DetailZH is Detail in Chinese; empty in line-ups drawn before it
+	// existed.
+	DetailZH string `json:"detail_zh,omitempty"`
 }
 
 // Exclusion is a person of the pool whom a draw could not choose, with

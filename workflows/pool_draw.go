@@ -9,6 +9,7 @@ import (
 	"github.com/xuncha/xuncha/calendar"
 	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/internal/i18n"
 )
 
 // The draw of a line-up from the expert pool (issue 15 item 2): who is
@@ -119,6 +120,12 @@ func sameOrWithin(a, b string, exact bool) bool {
 	return pa != "" && pb != "" && (strings.HasPrefix(pa, pb) || strings.HasPrefix(pb, pa))
 }
 
+// exclusion is a reason of code, said in both languages.
+func exclusion(code, format string, args ...any) casework.ExclusionReason {
+	t := i18n.T(format, args...)
+	return casework.ExclusionReason{Code: code, Detail: t.EN, DetailZH: t.ZH}
+}
+
 // Exclusions returns why x may not be drawn for the planned inspection
 // (none: eligible). onLineup names the people already drawn for the
 // line-up, with their state.
@@ -132,20 +139,16 @@ func (in DrawInput) exclusionsOf(x casework.Expert, onLineup map[string]string) 
 	// In the pool on every day of the inspection: someone leaving in the
 	// middle of it (retiring mid-tour) could not serve it to the end.
 	if !x.InPoolOn(lastDay) {
-		out = append(out, casework.ExclusionReason{Code: ExcludedLeftPool,
-			Detail: fmt.Sprintf("left the pool on %s: %s", x.LeftOn, x.LeaveReason)})
+		out = append(out, exclusion(ExcludedLeftPool, "left the pool on %s: %s", x.LeftOn, x.LeaveReason))
 	}
 	if st, ok := onLineup[x.ID]; ok {
-		out = append(out, casework.ExclusionReason{Code: ExcludedOnLineup,
-			Detail: fmt.Sprintf("already drawn for this line-up (%s)", st)})
+		out = append(out, exclusion(ExcludedOnLineup, "already drawn for this line-up (%s)", i18n.Term(i18n.MemberState, st)))
 	}
 	if sameOrWithin(x.UnitCode, in.UnitCode, in.CodesExact) {
-		out = append(out, casework.ExclusionReason{Code: ExcludedConflict,
-			Detail: fmt.Sprintf("works for %s (%s), the inspected unit or within it", x.Organisation, x.UnitCode)})
+		out = append(out, exclusion(ExcludedConflict, "works for %s (%s), the inspected unit or within it", x.Organisation, x.UnitCode))
 	}
 	if sameOrWithin(x.HomeRegion, in.UnitCode, in.CodesExact) {
-		out = append(out, casework.ExclusionReason{Code: ExcludedConflict,
-			Detail: fmt.Sprintf("home region %s is the inspected unit %s or within it", x.HomeRegion, in.UnitCode)})
+		out = append(out, exclusion(ExcludedConflict, "home region %s is the inspected unit %s or within it", x.HomeRegion, in.UnitCode))
 	}
 	since := start.Year - in.ConflictYears
 	for _, a := range x.Affiliations {
@@ -154,26 +157,22 @@ func (in DrawInput) exclusionsOf(x casework.Expert, onLineup map[string]string) 
 		}
 		switch {
 		case a.ToYear == 0:
-			out = append(out, casework.ExclusionReason{Code: ExcludedConflict,
-				Detail: fmt.Sprintf("works for %s since %d", a.UnitCode, a.FromYear)})
+			out = append(out, exclusion(ExcludedConflict, "works for %s since %d", a.UnitCode, a.FromYear))
 		case a.ToYear >= since:
-			out = append(out, casework.ExclusionReason{Code: ExcludedConflict,
-				Detail: fmt.Sprintf("worked for %s from %d to %d, within %d years of %d", a.UnitCode, a.FromYear, a.ToYear,
-					in.ConflictYears, start.Year)})
+			out = append(out, exclusion(ExcludedConflict, "worked for %s from %d to %d, within %d years of %d", a.UnitCode, a.FromYear, a.ToYear,
+				in.ConflictYears, start.Year))
 		}
 	}
 	for _, b := range in.Pool.Busy {
 		if b.ExpertID == x.ID {
-			out = append(out, casework.ExclusionReason{Code: ExcludedDoubleBooked,
-				Detail: fmt.Sprintf("on %s from %s to %s", b.What, b.From, b.To)})
+			out = append(out, exclusion(ExcludedDoubleBooked, "on %s from %s to %s", b.What, b.From, b.To))
 		}
 	}
 	for _, u := range x.Unavailable {
 		from, errF := calendar.ParseDate(u.From)
 		to, errT := calendar.ParseDate(u.To)
 		if errF == nil && errT == nil && !to.Before(start) && !end.Before(from) {
-			out = append(out, casework.ExclusionReason{Code: ExcludedUnavailable,
-				Detail: fmt.Sprintf("unavailable from %s to %s: %s", u.From, u.To, u.Reason)})
+			out = append(out, exclusion(ExcludedUnavailable, "unavailable from %s to %s: %s", u.From, u.To, u.Reason))
 		}
 	}
 	return out
@@ -256,7 +255,7 @@ func uncovered(areas []int, experts []casework.Expert) []int {
 }
 
 // poolTooSmall refuses a draw the eligible cannot fill.
-func poolTooSmall(what string, excluded []casework.Exclusion) error {
+func poolTooSmall(what i18n.Text, excluded []casework.Exclusion) error {
 	return derrors.StageError{Reason: "POOL_TOO_SMALL", Subject: "pool", Action: "draw"}.
 		Says("the pool has no eligible %s (%d people excluded: see a draw's exclusions)", what, len(excluded))
 }
@@ -274,13 +273,13 @@ func Draw(in DrawInput) (DrawResult, error) {
 	var chosen []casework.Expert
 	leader, ok := d.pick(func(x casework.Expert) bool { return staff(x) && slices.Contains(leaderRanks, x.Rank) })
 	if !ok {
-		return DrawResult{}, poolTooSmall("leader (组长) of department level or level-two inspector and above", excluded)
+		return DrawResult{}, poolTooSmall(i18n.T("leader (组长) of department level or level-two inspector and above"), excluded)
 	}
 	d.add(leader, TeamLeader)
 	chosen = append(chosen, leader)
 	deputy, ok := d.pick(func(x casework.Expert) bool { return staff(x) && slices.Contains(deputyRanks, x.Rank) })
 	if !ok {
-		return DrawResult{}, poolTooSmall("deputy (副组长) of division chief or above", excluded)
+		return DrawResult{}, poolTooSmall(i18n.T("deputy (副组长) of division chief or above"), excluded)
 	}
 	d.add(deputy, TeamDeputy)
 	chosen = append(chosen, deputy)
@@ -289,11 +288,11 @@ func Draw(in DrawInput) (DrawResult, error) {
 			continue
 		}
 		if len(chosen) == in.TeamSize {
-			return DrawResult{}, poolTooSmall(fmt.Sprintf("people to cover content area %d within %d people", area, in.TeamSize), excluded)
+			return DrawResult{}, poolTooSmall(i18n.T("people to cover content area %d within %d people", area, in.TeamSize), excluded)
 		}
 		x, ok := d.pick(func(x casework.Expert) bool { return covers(x, area) })
 		if !ok {
-			return DrawResult{}, poolTooSmall(fmt.Sprintf("person qualified for content area %d", area), excluded)
+			return DrawResult{}, poolTooSmall(i18n.T("person qualified for content area %d", area), excluded)
 		}
 		d.add(x, roleOf(x))
 		chosen = append(chosen, x)
@@ -301,7 +300,7 @@ func Draw(in DrawInput) (DrawResult, error) {
 	for len(chosen) < in.TeamSize {
 		x, ok := d.pick(func(casework.Expert) bool { return true })
 		if !ok {
-			return DrawResult{}, poolTooSmall(fmt.Sprintf("members to make %d people", in.TeamSize), excluded)
+			return DrawResult{}, poolTooSmall(i18n.T("members to make %d people", in.TeamSize), excluded)
 		}
 		d.add(x, roleOf(x))
 		chosen = append(chosen, x)
@@ -380,7 +379,7 @@ func DrawReplacement(in ReplaceInput) (casework.LineupMember, []casework.Exclusi
 	}
 	x, found := d.pick(func(x casework.Expert) bool { return ok(x) && len(uncovered(need, []casework.Expert{x})) == 0 })
 	if !found {
-		return casework.LineupMember{}, excluded, poolTooSmall(fmt.Sprintf("replacement for the %s of line-up %s", role, in.Lineup.ID), excluded)
+		return casework.LineupMember{}, excluded, poolTooSmall(i18n.T("replacement for the %s of line-up %s", i18n.Term(i18n.TeamRole, role), in.Lineup.ID), excluded)
 	}
 	r := roleOf(x)
 	if role == TeamLeader || role == TeamDeputy {
@@ -425,11 +424,13 @@ func CheckSwap(in DrawInput, l casework.Lineup, leaving string, x casework.Exper
 		onLineup[m.ExpertID] = m.State
 	}
 	if reasons := in.exclusionsOf(x, onLineup); len(reasons) > 0 {
-		var parts []string
+		var en, zh []string
 		for _, r := range reasons {
-			parts = append(parts, r.Code+": "+r.Detail)
+			en = append(en, r.Code+": "+r.Detail)
+			zh = append(zh, i18n.ExclusionCode(r.Code)+"："+r.DetailZH)
 		}
-		return nil, derrors.Invalid("replacement_expert_id", "%s (%s) may not be drawn: %s", x.Name, x.ID, strings.Join(parts, "; "))
+		return nil, derrors.Invalid("replacement_expert_id", "%s (%s) may not be drawn: %s", x.Name, x.ID,
+			i18n.Text{EN: strings.Join(en, "; "), ZH: strings.Join(zh, "；")})
 	}
 	swapIn.Role = members[i].Role
 	if swapIn.Role != TeamLeader && swapIn.Role != TeamDeputy {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/internal/i18n"
 )
 
 // testPool is a pool of 30: 6 who may lead, 6 more who may be deputy, 10
@@ -108,6 +109,7 @@ func TestDrawNeverChoosesTheExcludedAndSaysWhy(t *testing.T) {
 		got := map[string]string{}
 		for _, e := range r.Exclusions {
 			require.NotEmpty(t, e.Reasons[0].Detail)
+			require.NotEmpty(t, e.Reasons[0].DetailZH, "said in Chinese too")
 			got[e.ExpertID] = e.Reasons[0].Code
 		}
 		require.Equal(t, want, got)
@@ -116,6 +118,7 @@ func TestDrawNeverChoosesTheExcludedAndSaysWhy(t *testing.T) {
 	require.NoError(t, err)
 	i := slices.IndexFunc(r.Exclusions, func(e casework.Exclusion) bool { return e.ExpertID == "x-00" })
 	require.Equal(t, "worked for 430602 from 2018 to 2024, within 3 years of 2026", r.Exclusions[i].Reasons[0].Detail)
+	require.Equal(t, "2018 年至 2024 年在 430602 工作，距 2026 年不足 3 年", r.Exclusions[i].Reasons[0].DetailZH)
 	i = slices.IndexFunc(r.Exclusions, func(e casework.Exclusion) bool { return e.ExpertID == "x-08" })
 	require.Equal(t, "on inspection/i-1 from 2026-05-01 to 2026-05-12", r.Exclusions[i].Reasons[0].Detail)
 }
@@ -131,6 +134,7 @@ func TestDrawRefusesWhatThePoolCannotFill(t *testing.T) {
 	require.ErrorAs(t, err, &se)
 	require.Equal(t, "POOL_TOO_SMALL", se.Reason)
 	require.Contains(t, se.Message, "leader")
+	require.Equal(t, "专家库中没有符合条件的厅局级或二级巡视员以上的组长（6 人被排除：见抽选的排除说明）", derrors.Message(err, i18n.Chinese))
 
 	in = testDraw(1)
 	in.TeamSize, in.ContentAreas = 9, []int{0}
@@ -184,6 +188,8 @@ func TestCheckSwap(t *testing.T) {
 	conflicted.HomeRegion = "430304"
 	_, err = CheckSwap(in, l, l.Members[3].ExpertID, conflicted, "换人")
 	require.ErrorContains(t, err, "CONFLICT_OF_INTEREST: home region 430304")
+	require.Contains(t, derrors.Message(err, i18n.Chinese), "利益冲突回避：籍贯地 430304 即被巡查单位 430300 或在其辖区内",
+		"in Chinese, with no code or English: it read \"CONFLICT_OF_INTEREST: home region …\"")
 	members, err := CheckSwap(in, l, l.Members[len(l.Members)-1].ExpertID, member, "换人")
 	if err == nil {
 		require.Equal(t, casework.MemberSwappedOut, members[len(l.Members)-1].State)

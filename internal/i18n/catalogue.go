@@ -497,4 +497,20 @@ var zh = map[string]string{
 	"%s %s was %s":  "%s %s %s",
 	"cancelled: the interview's workflow was cancelled":                                               "已取消：约谈的工作流程被取消",
 	"must be at most %d days from planned_start (%s): a line-up books its people for every day of it": "自计划开始日期 planned_start（%[2]s）起不能超过 %[1]d 天：巡查组名单在此期间每一天都占用其人员",
+
+	// Why a person of the pool may not be drawn, and whom the pool lacks.
+	"left the pool on %s: %s":                                          "已于 %s 退出专家库：%s",
+	"already drawn for this line-up (%s)":                              "已抽入本名单（%s）",
+	"works for %s (%s), the inspected unit or within it":               "在 %s（%s）工作，即被巡查单位或其下属单位",
+	"home region %s is the inspected unit %s or within it":             "籍贯地 %s 即被巡查单位 %s 或在其辖区内",
+	"works for %s since %d":                                            "自 %[2]d 年起在 %[1]s 工作",
+	"worked for %s from %d to %d, within %d years of %d":               "%[2]d 年至 %[3]d 年在 %[1]s 工作，距 %[5]d 年不足 %[4]d 年",
+	"on %s from %s to %s":                                              "%[2]s 至 %[3]s 在 %[1]s",
+	"unavailable from %s to %s: %s":                                    "%s 至 %s 不能参加：%s",
+	"leader (组长) of department level or level-two inspector and above": "厅局级或二级巡视员以上的组长",
+	"deputy (副组长) of division chief or above":                          "处长以上的副组长",
+	"people to cover content area %d within %d people":                 "在 %[2]d 人之内覆盖第 %[1]d 项巡查内容的人员",
+	"person qualified for content area %d":                             "能承担第 %d 项巡查内容的人员",
+	"replacement for the %s of line-up %s":                             "巡查组名单 %[2]s 的%[1]s的替补人选",
+	"members to make %d people":                                        "凑足 %d 人的组员",
 }

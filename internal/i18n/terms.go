@@ -132,6 +132,23 @@ var (
 		"CONCLUDED":        "已办结",
 		"NOT_FILED":        "不予立案",
 	}
+	memberStates = map[string]string{
+		"PROPOSED":    "已抽中",
+		"INVITED":     "已邀请",
+		"ACCEPTED":    "已接受",
+		"DECLINED":    "已婉拒",
+		"EXPIRED":     "逾期未答复",
+		"SWAPPED_OUT": "已调出",
+		"WITHDRAWN":   "已撤回",
+	}
+	exclusionCodes = map[string]string{
+		"CONFLICT_OF_INTEREST": "利益冲突回避",
+		"DOUBLE_BOOKED":        "时间冲突",
+		"UNAVAILABLE":          "不能参加",
+		"LEFT_POOL":            "已退出专家库",
+		"ALREADY_ON_LINEUP":    "已在本名单",
+		"DECLINED_THIS_LINEUP": "已婉拒本名单",
+	}
 	teamRoles = map[string]string{
 		"LEADER":   "组长",
 		"DEPUTY":   "副组长",
@@ -194,6 +211,8 @@ func InterviewSource(v string) string { return term(interviewSources, v) }
 func InvitationStage(v string) string { return term(invitationStages, v) }
 func LineupState(v string) string     { return term(lineupStates, v) }
 func TipStage(v string) string        { return term(tipStages, v) }
+func MemberState(v string) string     { return term(memberStates, v) }
+func ExclusionCode(v string) string   { return term(exclusionCodes, v) }
 func ReferralState(v string) string   { return term(referralStates, v) }
 
 // RouteKey is a referral routing table's key ("CITY/DISCIPLINE/DIVISION")

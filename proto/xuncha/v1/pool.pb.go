@@ -1134,7 +1134,8 @@ type ExclusionReason struct {
 	// CONFLICT_OF_INTEREST, DOUBLE_BOOKED, UNAVAILABLE, LEFT_POOL,
 	// ALREADY_ON_LINEUP.
 	Code string `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
-	// The facts.
+	// The facts, in the answer's language (a line-up drawn before
+	// 2026-12-01 has them in English only).
 	Detail        string `protobuf:"bytes,2,opt,name=detail,proto3" json:"detail,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
