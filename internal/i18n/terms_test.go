@@ -11,7 +11,8 @@ func TestStageOfItsOwnLifecycle(t *testing.T) {
 		{"inspection/ins-1", "APPROVED", InspectionStage("APPROVED")},
 		{"invitation/l-1.p-1", "WITHDRAWN", InvitationStage("WITHDRAWN")},
 		{"finding/f-1", "WITHDRAWN", FindingStage("WITHDRAWN")},
-		{"lineup/l-1", "CANCELLED", "CANCELLED"},
+		{"lineup/l-1", "CANCELLED", LineupState("CANCELLED")},
+		{"webhook/w-1", "CANCELLED", "CANCELLED"}, // a kind without stage names: the code
 	} {
 		if got := StageOf(tc.subject, tc.stage); got != tc.want {
 			t.Errorf("StageOf(%q, %q) = %q, want %q", tc.subject, tc.stage, got, tc.want)
