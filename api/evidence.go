@@ -148,7 +148,7 @@ func (h *evidenceHandler) save(r *http.Request) (casework.Evidence, error) {
 	case capturedAt.Before(evidence.EarliestCapture()):
 		v.Add("captured_at", "must not be before %s", evidence.EarliestCapture().Format(time.RFC3339))
 	case capturedAt.After(time.Now().Add(captureClockSkew)):
-		v.Add("captured_at", "must not be in the future (more than %s ahead of the server's clock)", captureClockSkew)
+		v.Add("captured_at", "must not be in the future (more than %d minutes ahead of the server's clock)", int(captureClockSkew.Minutes()))
 	}
 	capturedBy := strings.TrimSpace(q.Get("captured_by"))
 	if capturedBy == "" {

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -213,6 +214,11 @@ func TestExposuresREST(t *testing.T) {
 	code, body = exposure("look-back", "LOOK_BACK_RESULT", subject, today().String())
 	require.Equal(t, http.StatusBadRequest, code, "a comprehensive inspection has no look-back: %v", body)
 	require.Equal(t, []string{"kind"}, fieldViolations(body))
+	// Said in Chinese with the kinds named (it read "为 GENERAL HAZARD").
+	resp, zh := s.askIn("", "POST", "/v1/exposures", s.authorization(office), map[string]any{"request_id": rid(t, "general-hazard-zh"),
+		"kind": "MAJOR_HAZARD", "subject": "finding/" + general["id"].(string), "outlet": "湖南卫视", "published_on": today().String(), "title": "曝光"})
+	require.Equal(t, http.StatusBadRequest, resp.StatusCode, "%v", zh)
+	require.Equal(t, fmt.Sprintf("kind：必须与对象相符：重大事故隐患曝光针对重大事故隐患，而问题 %s 为一般事故隐患", general["id"]), zh["message"])
 	code, body = exposure("tomorrow", "SYSTEMIC_RISK", subject, today().AddDays(1).String())
 	require.Equal(t, http.StatusBadRequest, code, "%v", body)
 	require.Equal(t, []string{"published_on"}, fieldViolations(body))

@@ -211,7 +211,8 @@ func (n Notice) Validate() error {
 		field := fmt.Sprintf("makeup_days[%d]", i)
 		if inYear(field+".date", m.Date) {
 			if !m.Date.IsWeekend() {
-				vs.add(field+".date", "must be a Saturday or Sunday (%s is a %s)", m.Date, m.Date.Weekday())
+				vs.add(field+".date", "must be a Saturday or Sunday (%s is a %s)", m.Date,
+					i18n.Text{EN: m.Date.Weekday().String(), ZH: weekdayZH[m.Date.Weekday()]})
 			}
 			for k, h := range n.Holidays {
 				if holidayOK[k] && h.Contains(m.Date) {

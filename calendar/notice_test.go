@@ -3,6 +3,7 @@ package calendar_test
 import (
 	"encoding/json"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -213,4 +214,17 @@ func TestChineseNames(t *testing.T) {
 	require.Equal(t, "春节", calendar.NameZHOf("Spring Festival"))
 	require.Equal(t, "国庆节、中秋节", calendar.NameZHOf("国庆节、中秋节"), "a Chinese name is its own")
 	require.Empty(t, calendar.NameZHOf("Founders' Day"), "no name made up")
+}
+
+// TestViolationsInChinese: a make-up day on a weekday names the weekday in
+// Chinese (it read "2031-02-03 是Monday").
+func TestViolationsInChinese(t *testing.T) {
+	t.Parallel()
+	n := notice2026(t)
+	n.MakeupDays[0].Date = d("2026-01-05")
+	var verr *calendar.ValidationError
+	require.ErrorAs(t, n.Validate(), &verr)
+	i := slices.IndexFunc(verr.Violations, func(v calendar.FieldViolation) bool { return v.Field == "makeup_days[0].date" })
+	require.GreaterOrEqual(t, i, 0)
+	require.Equal(t, "必须是星期六或星期日（2026-01-05 是星期一）", verr.Violations[i].RuleZH)
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/xuncha/xuncha/calendar"
 	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/internal/i18n"
 	"github.com/xuncha/xuncha/ledger/internal/dbsqlc"
 )
 
@@ -137,7 +138,7 @@ func exposureFits(ctx context.Context, q *dbsqlc.Queries, kind, typ, id string) 
 		}
 		if c.Kind != "HAZARD" || c.Severity != "MAJOR" {
 			return derrors.Invalid("kind", "must fit the subject: a %s exposure is of a major hazard, and finding %s is %s %s",
-				kind, id, c.Severity, c.Kind)
+				i18n.Term(i18n.ExposureKind, kind), id, i18n.Term(i18n.Severity, c.Severity), i18n.Term(i18n.FindingKind, c.Kind))
 		}
 	case kind == casework.ExposureLookBackResult && typ == casework.SubjectInspection:
 		k, err := q.InspectionKind(ctx, id)
@@ -146,7 +147,7 @@ func exposureFits(ctx context.Context, q *dbsqlc.Queries, kind, typ, id string) 
 		}
 		if k != "FOLLOW_UP" {
 			return derrors.Invalid("kind", "must fit the subject: a %s exposure is of a follow-up inspection (回头看), and inspection %s is %s",
-				kind, id, k)
+				i18n.Term(i18n.ExposureKind, kind), id, i18n.Term(i18n.InspectionKind, k))
 		}
 	}
 	return nil

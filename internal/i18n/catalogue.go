@@ -55,20 +55,20 @@ var zh = map[string]string{
 	"item %d is listed twice":                                                 "第 %d 项重复列出",
 
 	// Dates, months and years.
-	"must be a date YYYY-MM-DD":                                            "必须是 YYYY-MM-DD 格式的日期",
-	"must be a month YYYY-MM between %d-01 and %d-12":                      "必须是 %d-01 至 %d-12 之间的 YYYY-MM 格式月份",
-	"must be a year from %d to %d":                                         "必须是 %d 至 %d 之间的年份",
-	"must be between 2000 and 2100":                                        "必须在 2000 到 2100 之间",
-	"must be an instant in RFC 3339, e.g. 2026-11-28T09:30:00+08:00":       "必须是 RFC 3339 格式的时刻，例如 2026-11-28T09:30:00+08:00",
-	"must not be before %s":                                                "不能早于 %s",
-	"must not be in the future (more than %s ahead of the server's clock)": "不能是将来的时间（比服务器时钟超前 %s 以上）",
-	"must not be before from_month (%s)":                                   "不能早于 from_month（%s）",
-	"must not be before planned_start (%s)":                                "不能早于计划开始日期 planned_start（%s）",
-	"must not be before today, %s":                                         "不能早于今天（%s）",
-	"must be after %s":                                                     "必须晚于 %s",
-	"must be after %s, the original last day":                              "必须晚于原期限的最后一天 %s",
-	"must be after %s, the running deadline's last day":                    "必须晚于当前期限的最后一天 %s",
-	"must be no later than %s, the statutory limit (%s)":                   "不能晚于法定期限 %s（%s）",
+	"must be a date YYYY-MM-DD":                                                                    "必须是 YYYY-MM-DD 格式的日期",
+	"must be a month YYYY-MM between %d-01 and %d-12":                                              "必须是 %d-01 至 %d-12 之间的 YYYY-MM 格式月份",
+	"must be a year from %d to %d":                                                                 "必须是 %d 至 %d 之间的年份",
+	"must be between 2000 and 2100":                                                                "必须在 2000 到 2100 之间",
+	"must be an instant in RFC 3339, e.g. 2026-11-28T09:30:00+08:00":                               "必须是 RFC 3339 格式的时刻，例如 2026-11-28T09:30:00+08:00",
+	"must not be before %s":                                                                        "不能早于 %s",
+	"must not be in the future (more than %d minutes ahead of the server's clock)":                 "不能是将来的时间（比服务器时钟超前 %d 分钟以上）",
+	"must not be before from_month (%s)":                                                           "不能早于 from_month（%s）",
+	"must not be before planned_start (%s)":                                                        "不能早于计划开始日期 planned_start（%s）",
+	"must not be before today, %s":                                                                 "不能早于今天（%s）",
+	"must be after %s":                                                                             "必须晚于 %s",
+	"must be after %s, the original last day":                                                      "必须晚于原期限的最后一天 %s",
+	"must be after %s, the running deadline's last day":                                            "必须晚于当前期限的最后一天 %s",
+	"must be no later than %s, the statutory limit (%s)":                                           "不能晚于法定期限 %s（%s）",
 	"must be no later than %s: extensions may move the deadline at most %s, its original last day": "不能晚于 %s：延期总长最多为 %s（自原期限最后一天起算）",
 
 	// Deadlines and the escalation policy.
@@ -347,8 +347,8 @@ var zh = map[string]string{
 	"the request's body stopped coming: nothing arrived for %s; send it again": "请求正文中断：%s 内未收到任何数据；请重新发送",
 
 	// Exposures that fit their subject and have been published.
-	"must fit the subject: a %s exposure is of a follow-up inspection (回头看), and inspection %s is %s": "必须与对象相符：%s 曝光针对回头看巡查，而巡查 %s 为 %s",
-	"must fit the subject: a %s exposure is of a major hazard, and finding %s is %s %s":               "必须与对象相符：%s 曝光针对重大事故隐患，而问题 %s 为 %s %s",
+	"must fit the subject: a %s exposure is of a follow-up inspection (回头看), and inspection %s is %s": "必须与对象相符：%s针对回头看巡查，而巡查 %s 为%s",
+	"must fit the subject: a %s exposure is of a major hazard, and finding %s is %s %s":               "必须与对象相符：%s针对重大事故隐患，而问题 %s 为%s%s",
 	"must not be after today (%s): record an exposure once it is published":                           "不能晚于今天（%s）：曝光发布后再登记",
 
 	// Filling a place left open on a line-up that is inviting; a line-up

@@ -149,6 +149,13 @@ var (
 		"ALREADY_ON_LINEUP":    "已在本名单",
 		"DECLINED_THIS_LINEUP": "已婉拒本名单",
 	}
+	exposureKinds = map[string]string{
+		"ENTRY_ANNOUNCEMENT":   "进驻公告",
+		"MAJOR_HAZARD":         "重大事故隐患曝光",
+		"SYSTEMIC_RISK":        "系统性风险曝光",
+		"RECTIFICATION_RESULT": "整改情况公开",
+		"LOOK_BACK_RESULT":     "回头看情况公开",
+	}
 	teamRoles = map[string]string{
 		"LEADER":   "组长",
 		"DEPUTY":   "副组长",
@@ -212,6 +219,7 @@ func InvitationStage(v string) string { return term(invitationStages, v) }
 func LineupState(v string) string     { return term(lineupStates, v) }
 func TipStage(v string) string        { return term(tipStages, v) }
 func MemberState(v string) string     { return term(memberStates, v) }
+func ExposureKind(v string) string    { return term(exposureKinds, v) }
 func ExclusionCode(v string) string   { return term(exclusionCodes, v) }
 func ReferralState(v string) string   { return term(referralStates, v) }
 
