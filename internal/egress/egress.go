@@ -51,15 +51,16 @@ func (e *RefusedError) Error() string { return e.Text().EN }
 
 // Text is the refusal in both languages, for a client.
 func (e *RefusedError) Text() i18n.Text {
+	rule := i18n.Text{EN: e.Rule, ZH: ruleZH(e.Rule)}
 	switch {
 	case !e.IP.IsValid() && e.url.EN != "":
 		return i18n.T("%s: webhook receivers must have public addresses unless XUNCHA_WEBHOOK_ALLOW lists them", e.url)
 	case !e.IP.IsValid():
-		return i18n.T("%s: webhook receivers must have public addresses unless XUNCHA_WEBHOOK_ALLOW lists them", e.Rule)
+		return i18n.T("%s: webhook receivers must have public addresses unless XUNCHA_WEBHOOK_ALLOW lists them", rule)
 	case e.Host == e.IP.String():
-		return i18n.T("%s is a %s address: webhook receivers must have public addresses unless XUNCHA_WEBHOOK_ALLOW lists them", e.IP, e.Rule)
+		return i18n.T("%s is a %s address: webhook receivers must have public addresses unless XUNCHA_WEBHOOK_ALLOW lists them", e.IP, rule)
 	default:
-		return i18n.T("host %q resolves to %s, a %s address: webhook receivers must have public addresses unless XUNCHA_WEBHOOK_ALLOW lists them", e.Host, e.IP, e.Rule)
+		return i18n.T("host %q resolves to %s, a %s address: webhook receivers must have public addresses unless XUNCHA_WEBHOOK_ALLOW lists them", e.Host, e.IP, rule)
 	}
 }
 
@@ -286,6 +287,44 @@ func NonPublicRule(ip netip.Addr) string {
 		}
 	}
 	return ""
+}
+
+// rulesZH are NonPublicRule's rules in Chinese.
+var rulesZH = map[string]string{
+	"invalid":                      "无效",
+	"unspecified":                  "未指定",
+	"loopback":                     "环回",
+	"private (RFC 1918)":           "私有（RFC 1918）",
+	"unique local (fc00::/7)":      "唯一本地（fc00::/7）",
+	"link-local":                   "链路本地",
+	"multicast":                    "组播",
+	"broadcast":                    "广播",
+	"\"this network\" (0.0.0.0/8)": "“本网络”（0.0.0.0/8）",
+	"shared address space (100.64.0.0/10, carrier-grade NAT)": "共享地址空间（100.64.0.0/10，运营商级 NAT）",
+	"IETF protocol assignment (192.0.0.0/24)":                 "IETF 协议分配（192.0.0.0/24）",
+	"documentation (192.0.2.0/24)":                            "文档示例（192.0.2.0/24）",
+	"benchmarking (198.18.0.0/15)":                            "基准测试（198.18.0.0/15）",
+	"documentation (198.51.100.0/24)":                         "文档示例（198.51.100.0/24）",
+	"documentation (203.0.113.0/24)":                          "文档示例（203.0.113.0/24）",
+	"reserved (240.0.0.0/4)":                                  "保留（240.0.0.0/4）",
+	"NAT64 (64:ff9b::/96), which can embed any IPv4 address":  "NAT64（64:ff9b::/96，可嵌入任意 IPv4 地址）",
+	"local-use NAT64 (64:ff9b:1::/48)":                        "本地 NAT64（64:ff9b:1::/48）",
+	"discard-only (100::/64)":                                 "仅丢弃（100::/64）",
+	"IETF protocol assignment (2001::/23, Teredo included)":   "IETF 协议分配（2001::/23，含 Teredo）",
+	"documentation (2001:db8::/32)":                           "文档示例（2001:db8::/32）",
+	"6to4 (2002::/16), which can embed any IPv4 address":      "6to4（2002::/16，可嵌入任意 IPv4 地址）",
+	"site-local (fec0::/10)":                                  "站点本地（fec0::/10）",
+}
+
+// ruleZH is rule (NonPublicRule's) in Chinese, or rule itself.
+func ruleZH(rule string) string {
+	if zh, ok := rulesZH[rule]; ok {
+		return zh
+	}
+	if zone, ok := strings.CutPrefix(rule, "scoped (zone "); ok {
+		return "带作用域（zone " + strings.TrimSuffix(zone, ")") + "）"
+	}
+	return rule
 }
 
 // DialContext connects to addr ("host:port") for an HTTP client. The host is

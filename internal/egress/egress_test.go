@@ -73,6 +73,13 @@ func TestNonPublicRule(t *testing.T) {
 		t.Run(tt.ip, func(t *testing.T) {
 			t.Parallel()
 			require.Equal(t, tt.rule, egress.NonPublicRule(netip.MustParseAddr(tt.ip)))
+			if tt.rule != "" {
+				// Named in Chinese in a Chinese refusal: it read "10.0.0.1 是
+				// private (RFC 1918) 地址".
+				ip := netip.MustParseAddr(tt.ip)
+				zh := (&egress.RefusedError{Host: ip.String(), IP: ip, Rule: tt.rule}).Text().ZH
+				require.NotContains(t, zh, tt.rule)
+			}
 		})
 	}
 }

@@ -404,8 +404,8 @@ var zh = map[string]string{
 	"the request body is larger than the limit of %d bytes (%d MiB); evidence files go to POST /v1/evidence": "请求体超过 %d 字节（%d MiB）的上限；证据文件请通过 POST /v1/evidence 上传",
 	// Webhook receivers' addresses (internal/egress).
 	"%s: webhook receivers must have public addresses unless XUNCHA_WEBHOOK_ALLOW lists them":                                   "%s：webhook 接收方必须使用公网地址，除非 XUNCHA_WEBHOOK_ALLOW 列出了它",
-	"%s is a %s address: webhook receivers must have public addresses unless XUNCHA_WEBHOOK_ALLOW lists them":                   "%s 是 %s 地址：webhook 接收方必须使用公网地址，除非 XUNCHA_WEBHOOK_ALLOW 列出了它",
-	"host %q resolves to %s, a %s address: webhook receivers must have public addresses unless XUNCHA_WEBHOOK_ALLOW lists them": "主机 %q 解析为 %s，是 %s 地址：webhook 接收方必须使用公网地址，除非 XUNCHA_WEBHOOK_ALLOW 列出了它",
+	"%s is a %s address: webhook receivers must have public addresses unless XUNCHA_WEBHOOK_ALLOW lists them":                   "%s 是%s地址：webhook 接收方必须使用公网地址，除非 XUNCHA_WEBHOOK_ALLOW 列出了它",
+	"host %q resolves to %s, a %s address: webhook receivers must have public addresses unless XUNCHA_WEBHOOK_ALLOW lists them": "主机 %q 解析为 %s，是%s地址：webhook 接收方必须使用公网地址，除非 XUNCHA_WEBHOOK_ALLOW 列出了它",
 	"must not carry credentials (user:password@): receivers check the X-Xuncha-Signature header instead":                        "不得包含凭据（user:password@）：接收方应校验 X-Xuncha-Signature 标头",
 	"port %q is not a TCP port":                      "端口 %q 不是 TCP 端口",
 	"scheme %q is not allowed (only http and https)": "不允许使用协议 %q（仅限 http 和 https）",
