@@ -3,7 +3,10 @@ package calendar
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
+
+	"github.com/xuncha/xuncha/internal/i18n"
 )
 
 // YearLines returns year's arrangement as text lines, for `xuncha calendar
@@ -18,9 +21,20 @@ import (
 //
 // It fails with an error matching ErrNoData when c has no data for year.
 func (c *Calendar) YearLines(year int) ([]string, error) {
+	return c.YearLinesIn(year, i18n.English)
+}
+
+// YearLinesIn is YearLines in lang; in Chinese
+//
+//	2026-10-01..2026-10-07  国庆节  7 天
+//	2026-10-10 星期六  上班（国庆节）
+func (c *Calendar) YearLinesIn(year int, lang i18n.Lang) ([]string, error) {
 	data, err := c.year(year)
 	if err != nil {
 		return nil, err
+	}
+	if lang == i18n.Chinese {
+		return yearLinesZH(data), nil
 	}
 	n := data.notice
 	doc := n.DocNumber
@@ -64,4 +78,48 @@ func (c *Calendar) WriteYear(w io.Writer, year int) error {
 		return fmt.Errorf("calendar: write year %d: %w", year, err)
 	}
 	return nil
+}
+
+// yearLinesZH is YearLinesIn's Chinese.
+func yearLinesZH(data *yearData) []string {
+	n := data.notice
+	doc := n.DocNumber
+	if doc == "" {
+		doc = "文号未记录"
+	}
+	if n.DocDate != nil {
+		doc += "，" + n.DocDate.String() + " 印发"
+	}
+	holidayDays := 0
+	for _, h := range n.Holidays {
+		holidayDays += h.Days()
+	}
+	lines := []string{
+		fmt.Sprintf("%d：%s（%s）", n.Year, n.Title(), doc),
+		fmt.Sprintf("日历版本：%s（id %d）", data.version.LabelZH(), data.version.ID),
+		fmt.Sprintf("放假：共 %d 天，%d 段", holidayDays, len(n.Holidays)),
+	}
+	const spanWidth = len("2026-10-01..2026-10-07")
+	for _, h := range n.Holidays {
+		span := h.Start.String()
+		if h.End != h.Start {
+			span += ".." + h.End.String()
+		}
+		lines = append(lines, fmt.Sprintf("  %-*s  %s  %d 天", spanWidth, span, holidayZH(h), h.Days()))
+	}
+	lines = append(lines, fmt.Sprintf("调休上班：%d 天", len(n.MakeupDays)))
+	for _, m := range n.MakeupDays {
+		name := m.Name
+		if i := slices.IndexFunc(n.Holidays, func(h Holiday) bool { return h.Name == m.Name }); i >= 0 {
+			name = holidayZH(n.Holidays[i])
+		}
+		lines = append(lines, fmt.Sprintf("  %s %s  上班（%s）", m.Date, weekdayZH[m.Date.Weekday()], name))
+	}
+	return lines
+}
+
+// holidayZH is a holiday's Chinese name: the notice's, or NameZHOf its
+// name, or its name.
+func holidayZH(h Holiday) string {
+	return dayInfo{kind: holiday, name: h.Name, nameZH: h.NameZH}.reasonZH()
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/xuncha/xuncha/calendar"
+	"github.com/xuncha/xuncha/internal/i18n"
 )
 
 func TestWriteYear(t *testing.T) {
@@ -52,4 +53,23 @@ func TestWriteYearErrors(t *testing.T) {
 	require.ErrorIs(t, err, calendar.ErrNoData)
 	err = calendar.Builtin().WriteYear(failingWriter{}, 2026)
 	require.EqualError(t, err, "calendar: write year 2026: disk full")
+}
+
+// TestYearLinesInChinese: `xuncha calendar show` speaks the user's
+// language; it was English whatever the locale.
+func TestYearLinesInChinese(t *testing.T) {
+	t.Parallel()
+	lines, err := calendar.Builtin().YearLinesIn(2026, i18n.Chinese)
+	require.NoError(t, err)
+	require.Equal(t, []string{
+		"2026：国务院办公厅关于2026年部分节假日安排的通知（国办发明电〔2025〕7号，2025-11-04 印发）",
+		"日历版本：内置 2026，国办发明电〔2025〕7号（id 0）",
+		"放假：共 33 天，7 段",
+	}, lines[:3])
+	require.Contains(t, lines, "  2026-10-01..2026-10-07  国庆节  7 天")
+	require.Contains(t, lines, "  2026-10-10 星期六  上班（国庆节）")
+	require.Contains(t, lines, "调休上班：6 天")
+	lines, err = calendar.Builtin().YearLinesIn(2027, i18n.Chinese)
+	require.NoError(t, err)
+	require.Equal(t, "2027：国务院办公厅关于2027年部分节假日安排的通知（文号未记录）", lines[0])
 }

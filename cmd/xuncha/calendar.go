@@ -11,6 +11,7 @@ import (
 
 	"github.com/xuncha/xuncha/calendar"
 	"github.com/xuncha/xuncha/deadline"
+	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/internal/i18n"
 	"github.com/xuncha/xuncha/ledger"
 )
@@ -52,13 +53,13 @@ func newCalendarCmd(cfg *config) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			year, err := strconv.Atoi(args[0])
 			if err != nil {
-				return fmt.Errorf("year %q: must be a number such as 2026", args[0])
+				return derrors.Invalid("YEAR", "must be a number such as 2026, not %q", args[0])
 			}
 			cal, err := cfg.calendar(cmd)
 			if err != nil {
 				return err
 			}
-			lines, err := cal.YearLines(year)
+			lines, err := cal.YearLinesIn(year, cliLang())
 			if err != nil {
 				return err
 			}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 
@@ -54,6 +55,21 @@ func TestCalendarDeadlineCLI(t *testing.T) {
 	require.ErrorContains(t, err, "no data for year 2031")
 	_, err = run(t, "calendar", "deadline", "--from", "2026-01-01", "--months", "13")
 	require.ErrorContains(t, err, "months: must be between 1 and 12")
+
+	// Printed in the user's language, Chinese unless the locale is
+	// English: refusals were English whatever the locale.
+	t.Setenv("LC_ALL", "")
+	t.Setenv("LC_MESSAGES", "")
+	t.Setenv("LANG", "")
+	_, err = run(t, "calendar", "deadline", "--from", "2026-13-01", "--months", "1")
+	require.Equal(t, "from：必须是 YYYY-MM-DD 格式的日期", errorText(err))
+	_, err = run(t, "calendar", "deadline", "--from", "2031-01-01", "--months", "1")
+	require.Equal(t, "日历中没有 2031 年的数据：请先载入国务院关于 2031 年部分节假日安排的通知", errorText(err))
+	_, err = run(t, "calendar", "show", "abc")
+	require.Equal(t, `YEAR：必须是数字，例如 2026，而不是 "abc"`, errorText(err))
+	t.Setenv("LANG", "en_US.UTF-8")
+	require.Equal(t, `YEAR: must be a number such as 2026, not "abc"`, errorText(err))
+	require.Equal(t, "connecting: refused", errorText(errors.New("connecting: refused")), "an operator's error as it is")
 
 	out, err := run(t, "calendar", "show", "2026")
 	require.NoError(t, err)

@@ -8,22 +8,38 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/internal/i18n"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := newRootCmd().ExecuteContext(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, "xuncha:", err)
+		fmt.Fprintln(os.Stderr, "xuncha:", errorText(err))
 		stop()
 		os.Exit(1)
 	}
+}
+
+// errorText is err as the CLI prints it: a refusal (a flag's value, a
+// year without calendar data, the server's answer) in the user's language
+// (cliLang), as the server answers a caller; anything else as it is, its
+// context kept for the operator. Refusals were English whatever the locale.
+func errorText(err error) string {
+	var says interface{ In(i18n.Lang) string }
+	if derrors.IsRefusal(err) || errors.As(err, &says) {
+		return derrors.Message(err, cliLang())
+	}
+	return err.Error()
 }
 
 func newRootCmd() *cobra.Command {

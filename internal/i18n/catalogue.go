@@ -513,4 +513,5 @@ var zh = map[string]string{
 	"person qualified for content area %d":                             "能承担第 %d 项巡查内容的人员",
 	"replacement for the %s of line-up %s":                             "巡查组名单 %[2]s 的%[1]s的替补人选",
 	"members to make %d people":                                        "凑足 %d 人的组员",
+	"must be a number such as 2026, not %q":                            "必须是数字，例如 2026，而不是 %q",
 }
