@@ -9,6 +9,7 @@ import (
 	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/internal/i18n"
 )
 
 // requireReason asserts that err is a *derrors.StageError with reason.
@@ -63,4 +64,30 @@ func TestChangesWaitForTheFirstWrite(t *testing.T) {
 	require.NoError(t, iv.checkChange(ActionApproveInterview, office))
 	require.ErrorIs(t, iv.checkChange(ActionApproveInterview, actor.Actor{Name: "u", Role: actor.RoleUnit}), derrors.ErrPermissionDenied)
 	requireReason(t, iv.checkChange(ActionHoldInterview, office), "STAGE_NOT_ALLOWED")
+}
+
+// TestEveryActionHasAChineseName: a stage refusal names the action asked
+// and those allowed in Chinese (it read "不允许 diagnose"); so does the
+// Web UI. Every action of every stage table, and every role's action,
+// has a name in internal/i18n.
+func TestEveryActionHasAChineseName(t *testing.T) {
+	for _, m := range []*stageMachine{findingMachine, inspectionMachine, interviewMachine, invitationMachine} {
+		var all []string
+		for _, moves := range m.moves {
+			for _, mv := range moves {
+				all = append(all, mv.action)
+			}
+		}
+		if m.anytime.action != "" {
+			all = append(all, m.anytime.action)
+		}
+		for action := range m.roles {
+			all = append(all, action)
+		}
+		for _, a := range all {
+			if i18n.Action(a) == a {
+				t.Errorf("%s: action %q has no Chinese name (internal/i18n actions)", m.noun, a)
+			}
+		}
+	}
 }

@@ -182,10 +182,12 @@ func (e *StageError) In(lang i18n.Lang) string {
 		allowed = strings.Join(e.Allowed, ", ")
 	}
 	if lang == i18n.Chinese {
+		// The actions by their Chinese names: it read "不允许 diagnose".
+		allowed = i18n.Terms(i18n.Action, "", e.Allowed...).ZH
 		if len(e.Allowed) == 0 {
 			allowed = "无"
 		}
-		return i18n.Zh("%s: %s is not allowed in stage %s (allowed: %s)", e.Subject, e.Action, i18n.StageOf(e.Subject, e.Stage), allowed)
+		return i18n.Zh("%s: %s is not allowed in stage %s (allowed: %s)", e.Subject, i18n.Action(e.Action), i18n.StageOf(e.Subject, e.Stage), allowed)
 	}
 	return fmt.Sprintf("%s: %s is not allowed in stage %s (allowed: %s)", e.Subject, e.Action, e.Stage, allowed)
 }

@@ -27,9 +27,9 @@ func TestMessagesInBothLanguages(t *testing.T) {
 			"unit.code: must not be empty; team: has 2 leaders (组长); the charter requires exactly one",
 			"unit.code：不能为空；team：有 2 名组长；规则要求恰好一名"},
 		{"stage", stage, ErrFailedPrecondition, "the team line-up is already approved", "巡查组组成已获批准"},
-		{"default stage", &StageError{Reason: "STAGE_NOT_ALLOWED", Subject: "finding/f-1", Action: "refer", Stage: "LISTED", Allowed: []string{"diagnose"}},
-			ErrFailedPrecondition, "finding/f-1: refer is not allowed in stage LISTED (allowed: diagnose)",
-			"finding/f-1：当前阶段 已建立清单 不允许 refer（允许的操作：diagnose）"},
+		{"default stage", &StageError{Reason: "STAGE_NOT_ALLOWED", Subject: "finding/f-1", Action: "refer", Stage: "LISTED", Allowed: []string{"diagnose", "withdraw"}},
+			ErrFailedPrecondition, "finding/f-1: refer is not allowed in stage LISTED (allowed: diagnose, withdraw)",
+			"finding/f-1：当前阶段“已建立清单”不允许“移交督办”（允许的操作：诊断分析、撤销）"},
 		{"new", fmt.Errorf("reading: %w", New(ErrNotFound, "inspection %q not found", "i-9")), ErrNotFound,
 			`reading: inspection "i-9" not found`, `未找到巡查 "i-9"`},
 	} {

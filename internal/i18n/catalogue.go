@@ -366,7 +366,7 @@ var zh = map[string]string{
 	"the workflow service is unavailable; retry later with the same request_id: a retry is safe":        "工作流服务暂不可用；请稍后以相同的 request_id 重试：重试是安全的",
 	"the workflow could not take the change yet; retry later with the same request_id: a retry is safe": "工作流暂时无法受理此项变更；请稍后用同一 request_id 重试，重试是安全的",
 	"the request could not be read: check field names and value types against /openapi.json":            "无法读取请求：请对照 /openapi.json 检查字段名和取值类型",
-	"%s: %s is not allowed in stage %s (allowed: %s)":                                                   "%[1]s：当前阶段 %[3]s 不允许 %[2]s（允许的操作：%[4]s）",
+	"%s: %s is not allowed in stage %s (allowed: %s)":                                                   "%[1]s：当前阶段“%[3]s”不允许“%[2]s”（允许的操作：%[4]s）",
 	"%s %q not found": "未找到%s %q",
 	"the calendar of %d is at version %d, not %d: another notice was loaded since it was read; read the year again and send the whole notice": "%d 年日历已是第 %d 版，而非第 %d 版：读取之后又载入了其他通知；请重新读取该年并发送完整通知",
 	"inspection %q, which this one looks back at, has no finding %q":                                                                          "本次回头看所针对的巡查 %q 中没有问题 %q",

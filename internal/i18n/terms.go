@@ -156,6 +156,43 @@ var (
 		"RECTIFICATION_RESULT": "整改情况公开",
 		"LOOK_BACK_RESULT":     "回头看情况公开",
 	}
+	// actions are the changes the lifecycles take (workflows' Action…).
+	actions = map[string]string{
+		"record":                "登记",
+		"create":                "列入计划",
+		"propose":               "提请约谈",
+		"invite":                "发出邀请",
+		"list":                  "列入清单",
+		"diagnose":              "诊断分析",
+		"classify":              "分类处置",
+		"refer":                 "移交督办",
+		"reportRectification":   "报送整改情况",
+		"verify":                "核查销号",
+		"withdraw":              "撤销",
+		"recheck":               "复查",
+		"requestExtension":      "申请延期",
+		"decideExtension":       "审批延期",
+		"referClue":             "移交线索",
+		"acknowledgeReferral":   "回执",
+		"reportReferralOutcome": "报告办理结果",
+		"signOff":               "会签",
+		"approveTeam":           "批准巡查组组成",
+		"notify":                "发出巡查预告",
+		"station":               "进驻",
+		"endOnsite":             "结束现场巡查",
+		"submitReport":          "提交巡查报告",
+		"review":                "审议",
+		"approve":               "批准",
+		"giveFeedback":          "反馈",
+		"close":                 "办结",
+		"cancel":                "取消",
+		"hold":                  "举行约谈",
+		"reportFollowUp":        "报送整改落实情况",
+		"accept":                "接受邀请",
+		"decline":               "婉拒",
+		"judgeDecline":          "认定婉拒理由",
+		"expire":                "逾期失效",
+	}
 	teamRoles = map[string]string{
 		"LEADER":   "组长",
 		"DEPUTY":   "副组长",
@@ -219,6 +256,7 @@ func InvitationStage(v string) string { return term(invitationStages, v) }
 func LineupState(v string) string     { return term(lineupStates, v) }
 func TipStage(v string) string        { return term(tipStages, v) }
 func MemberState(v string) string     { return term(memberStates, v) }
+func Action(v string) string          { return term(actions, v) }
 func ExposureKind(v string) string    { return term(exposureKinds, v) }
 func ExclusionCode(v string) string   { return term(exclusionCodes, v) }
 func ReferralState(v string) string   { return term(referralStates, v) }
