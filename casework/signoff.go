@@ -66,6 +66,9 @@ func (s Signer) String() string {
 	return s.Organisation + " (" + s.Role + ")"
 }
 
+// Text names the signer in both languages.
+func (s Signer) Text() i18n.Text { return i18n.Text{EN: s.String(), ZH: s.Zh()} }
+
 // Zh names the signer in Chinese: "省安委办", "省住房和城乡建设厅（省安委会成员单位）".
 func (s Signer) Zh() string {
 	switch {

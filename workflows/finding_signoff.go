@@ -183,7 +183,7 @@ func signerSlot(f casework.Finding, s casework.Signoff, who actor.Actor) (int, e
 	for _, sig := range s.Signatures {
 		if sig.Signed && sameSigner(sig.By, who) {
 			return 0, findingRefusal(f, ActionSignOff, ReasonAlreadySigned,
-				"%s: %s signed this close-out already (as %s)", id, who, s.Signers[sig.Signer])
+				"%s: %s signed this close-out already (as %s)", id, who.Text(), s.Signers[sig.Signer].Text())
 		}
 	}
 	next := -1
@@ -199,12 +199,12 @@ func signerSlot(f casework.Finding, s casework.Signoff, who actor.Actor) (int, e
 		}
 		if s.Ordered && i != next {
 			return 0, findingRefusal(f, ActionSignOff, ReasonSignoffOutOfOrder,
-				"%s: the signers sign in order; %s signs before %s", id, s.Signers[next], signer)
+				"%s: the signers sign in order; %s signs before %s", id, s.Signers[next].Text(), signer.Text())
 		}
 		return i, nil
 	}
 	return 0, findingRefusal(f, ActionSignOff, ReasonNotASigner,
-		"%s: %s is none of the signers awaited: %s", id, who, signerNames(awaited(s)))
+		"%s: %s is none of the signers awaited: %s", id, who.Text(), signerNames(awaited(s)))
 }
 
 // versionSpecificSlot: in a round signed in any order, a signer whom

@@ -15,6 +15,7 @@ import (
 	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/internal/i18n"
 )
 
 // The sign-off tests run on the default calendar from start (Monday
@@ -108,6 +109,14 @@ func TestFindingSignoffMajorHazard(t *testing.T) {
 	requireRefused(t, stranger, ReasonNotASigner)
 	requireRefused(t, again, ReasonSignoffPending)
 	requireRefused(t, twice, ReasonAlreadySigned)
+	// In Chinese, roles and signers by their Chinese names: it read
+	// "王芳 (office, 省安委办)" and "role office".
+	for _, r := range []*result{early, stranger, twice} {
+		zh := derrors.Message(derrors.FromTemporal(r.rejected), i18n.Chinese)
+		for _, code := range []string{"office", "committee", "role "} {
+			require.NotContains(t, zh, code, zh)
+		}
+	}
 
 	// Verified: still RECTIFIED, one round of sign-off waiting for both.
 	f := verified.state.Finding

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/internal/i18n"
 )
 
 // Roles a caller may act in.
@@ -80,6 +81,20 @@ func (a Actor) String() string {
 		return fmt.Sprintf("%s (%s, %s, system %s)", a.Name, a.Role, a.Organisation, a.Client)
 	}
 	return fmt.Sprintf("%s (%s, %s)", a.Name, a.Role, a.Organisation)
+}
+
+// Text names the actor in both languages, for a client's message: String,
+// and in Chinese "刘洋（省安委会成员单位，省住房和城乡建设厅）", its role by its
+// Chinese name.
+func (a Actor) Text() i18n.Text {
+	zh := a.Name + "（" + i18n.Role(a.Role) + "，" + a.Organisation
+	switch {
+	case a.OnBehalfOf != "":
+		zh += "，代单位 " + a.OnBehalfOf
+	case a.Client != "":
+		zh += "，系统 " + a.Client
+	}
+	return i18n.Text{EN: a.String(), ZH: zh + "）"}
 }
 
 // Encode formats the actor as a URL query string, subject and client
