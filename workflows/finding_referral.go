@@ -330,7 +330,7 @@ func referralsSettled(f casework.Finding, action string) error {
 		if !casework.ReferralSettled(r.State) {
 			return findingRefusal(f, action, ReasonReferralOutcomePending,
 				"%s: referral %d to %s has no final outcome yet (%s); the finding closes once the receiver reports it",
-				FindingWorkflowID(f.ID), r.Seq, r.Receiver, r.State)
+				FindingWorkflowID(f.ID), r.Seq, r.Receiver, i18n.Term(i18n.ReferralState, r.State))
 		}
 	}
 	return nil

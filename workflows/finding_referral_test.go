@@ -116,6 +116,7 @@ func TestReferralRoutedAcknowledgedAndSettled(t *testing.T) {
 	require.Equal(t, casework.ReferralFiled, filed.state.Finding.ClueReferrals[0].State)
 
 	requireReason(t, derrors.FromTemporal(early.rejected), ReasonReferralOutcomePending)
+	require.NotRegexp(t, `[A-Z_]{5,}`, derrors.Message(derrors.FromTemporal(early.rejected), i18n.Chinese), "the state in Chinese")
 	c := concluded.state.Finding.ClueReferrals[0]
 	require.Equal(t, casework.ReferralConcluded, c.State)
 	require.Len(t, c.Outcomes, 2)
