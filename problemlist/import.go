@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -427,10 +428,16 @@ func checkInMemory(data []byte, toTemp, most int64) error {
 }
 
 // cause is an error's text for a refusal: the library's words, cut short.
-func cause(err error) string {
+func cause(err error) i18n.Text {
 	msg := err.Error()
 	if r := []rune(msg); len(r) > 200 {
 		msg = string(r[:200]) + "…"
 	}
-	return msg
+	// The reader's own words are English and technical: a Chinese clerk
+	// is told what they mean ("zip: not a valid zip file" was quoted).
+	zh := "文件内容无法解析"
+	if errors.Is(err, zip.ErrFormat) {
+		zh = "不是 .xlsx 文件：.xlsx 文件是一个 zip 压缩包，这个不是"
+	}
+	return i18n.Text{EN: msg, ZH: zh}
 }

@@ -179,6 +179,11 @@ func TestReadWorkbookRefusesHostileFiles(t *testing.T) {
 		require.Contains(t, invalid.Violations[0].Rule, want)
 	}
 	refused(t, []byte("序号,问题标题\n1,x\n"), problemlist.Limits{}, "is not a workbook")
+	// In Chinese, what the reader's own words mean: it quoted "zip: not a
+	// valid zip file".
+	_, err := problemlist.ReadWorkbook(bytes.NewReader([]byte("序号,问题标题\n1,x\n")), problemlist.Limits{})
+	require.Equal(t, "file：不是可读取的工作簿（不是 .xlsx 文件：.xlsx 文件是一个 zip 压缩包，这个不是）：请另存为 .xlsx（Excel 2007 或更高版本；WPS：另存为 .xlsx）",
+		derrors.Message(err, i18n.Chinese))
 
 	other := excelize.NewFile()
 	require.NoError(t, other.SetCellStr("Sheet1", "A1", "名称"))
