@@ -16,6 +16,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/xuncha/xuncha/internal/i18n"
 )
 
 // clientFlags say which server a client command talks to, as whom.
@@ -138,7 +140,7 @@ func newFindingsImportCmd(c *clientFlags) *cobra.Command {
 // importFindings uploads the workbook and shows the progress: the bytes
 // sent, then the rows recorded, as the server reports them.
 func importFindings(cmd *cobra.Command, c *clientFlags, file, inspection string, partial bool) error {
-	bar := &progressBar{w: cmd.ErrOrStderr()}
+	bar := &progressBar{w: cmd.ErrOrStderr(), lang: cliLang()}
 	resp, err := postWorkbook(cmd, c, file, "/v1/inspections/"+url.PathEscape(inspection)+"/findings:import", partial,
 		"application/x-ndjson, application/json", func(n, size int64) { bar.show("uploading", n, size, "bytes") })
 	if err != nil {
@@ -226,11 +228,20 @@ func (c *countingReader) Read(p []byte) (int, error) {
 // at most every tenth of a second.
 type progressBar struct {
 	w     io.Writer
+	lang  i18n.Lang
 	last  time.Time
 	shown bool
 }
 
+// progressWords are the bar's labels and units in Chinese.
+var progressWords = map[string]string{"uploading": "上传", "checking": "检查", "recording": "登记", "bytes": "字节", "rows": "行"}
+
+// show draws the bar; what and unit are English, said in the bar's
+// language.
 func (b *progressBar) show(what string, done, total int64, unit string) {
+	if b.lang == i18n.Chinese {
+		what, unit = progressWords[what], progressWords[unit]
+	}
 	if time.Since(b.last) < 100*time.Millisecond && done < total {
 		return
 	}

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 
 	"github.com/xuncha/xuncha/internal/childproc"
 	"github.com/xuncha/xuncha/internal/devissuer"
+	"github.com/xuncha/xuncha/internal/i18n"
 	"github.com/xuncha/xuncha/internal/testenv"
 	"github.com/xuncha/xuncha/internal/tipcrypt"
 	"github.com/xuncha/xuncha/workflows"
@@ -224,4 +226,17 @@ func TestFindingsCommands(t *testing.T) {
 	out, err = run(t, append([]string{"findings", "export", "--stage", "NOPE", "-o", exported}, client...)...)
 	require.Error(t, err, out)
 	require.Contains(t, err.Error(), "stage")
+}
+
+// TestProgressBarInChinese: the import's progress speaks the user's
+// language; it was English whatever the locale.
+func TestProgressBarInChinese(t *testing.T) {
+	var out strings.Builder
+	bar := &progressBar{w: &out, lang: i18n.Chinese}
+	bar.show("recording", 3, 3, "rows")
+	require.Contains(t, out.String(), "登记")
+	require.Contains(t, out.String(), "] 3/3 行 100%")
+	out.Reset()
+	(&progressBar{w: &out, lang: i18n.English}).show("recording", 3, 3, "rows")
+	require.Contains(t, out.String(), "recording  [##############################] 3/3 rows 100%")
 }
