@@ -167,7 +167,10 @@ func (w *inspection) giveFeedback(ctx workflow.Context, in GiveFeedbackInput) er
 	}
 	n := w.next(StageFeedbackGiven)
 	n.Records["feedback_delivered_on"] = in.FeedbackDeliveredOn
-	n.Records["feedback_recipients"] = fmt.Sprint(in.Recipients)
+	// The names joined as a clerk writes a list (市委书记、市长); it was
+	// Go's print of a slice, "[市委书记 市长]". Earlier records stay as
+	// they were.
+	n.Records["feedback_recipients"] = strings.Join(in.Recipients, "、")
 	n.Records["receiving_authority"] = in.ReceivingAuthority
 	n.RectificationDeadline = &resolved.Deadline
 	n.DeadlineSeq++

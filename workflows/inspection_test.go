@@ -534,7 +534,7 @@ func TestInspectionDaysMustHaveCome(t *testing.T) {
 	feedbackAhead := h.update(at("2026-04-08 10:10"), ActionGiveFeedback, "f0b", GiveFeedbackInput{Change: Change{RequestID: "f0b", Actor: office},
 		FeedbackDeliveredOn: "2026-04-09", Recipients: []string{"市长"}, ReceivingAuthority: "长沙市安委办"})
 	feedback := h.update(at("2026-04-08 10:20"), ActionGiveFeedback, "f1", GiveFeedbackInput{Change: Change{RequestID: "f1", Actor: office},
-		FeedbackDeliveredOn: "2026-04-08", Recipients: []string{"市长"}, ReceivingAuthority: "长沙市安委办"})
+		FeedbackDeliveredOn: "2026-04-08", Recipients: []string{"市委书记", "市长"}, ReceivingAuthority: "长沙市安委办"})
 	h.update(at("2026-04-09 10:00"), ActionCancel, "x1", CancelInput{Change: Change{RequestID: "x1", Actor: office}, Reason: "测试结束"})
 
 	h.env.ExecuteWorkflow(InspectionWorkflow, inspectionInput())
@@ -558,6 +558,7 @@ func TestInspectionDaysMustHaveCome(t *testing.T) {
 	require.Equal(t, "2026-03-27", end.istate.Inspection.ReportDeadline.Due.String(), "5 working days after the day it ended")
 	require.NoError(t, feedback.failed)
 	require.Equal(t, "2026-04-08", feedback.istate.Inspection.Records["feedback_delivered_on"])
+	require.Equal(t, "市委书记、市长", feedback.istate.Inspection.Records["feedback_recipients"], "it read [市委书记 市长]")
 	for _, e := range h.fl.escalations {
 		require.NotEqual(t, "OVERDUE", e.Step, "no refused day escalated anything")
 	}
