@@ -5,6 +5,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/xuncha/xuncha/internal/derrors"
 	xunchav1 "github.com/xuncha/xuncha/proto/xuncha/v1"
@@ -15,7 +16,6 @@ import (
 // accepts has none.
 func TestBodyViolationsAgreeWithProtojson(t *testing.T) {
 	t.Parallel()
-	md := (&xunchav1.CreateInspectionRequest{}).ProtoReflect().Descriptor()
 	for _, tc := range []struct {
 		body string
 		want []derrors.FieldViolation // nil: protojson accepts the body
@@ -36,14 +36,21 @@ func TestBodyViolationsAgreeWithProtojson(t *testing.T) {
 		{`"a"`, []derrors.FieldViolation{{Rule: "the request body must be a JSON object"}}},
 		{`{"request_id":`, []derrors.FieldViolation{{Rule: "the request body is not valid JSON (it ends too early)"}}},
 	} {
-		got := bodyViolations([]byte(tc.body), md)
-		require.Equal(t, derrors.Violations(tc.want), english(got), tc.body)
-		err := protojson.Unmarshal([]byte(tc.body), &xunchav1.CreateInspectionRequest{})
-		if tc.want == nil {
-			require.NoError(t, err, "protojson accepts %s", tc.body)
-		} else {
-			require.Error(t, err, "protojson refuses %s", tc.body)
-		}
+		agreesWithProtojson(t, &xunchav1.CreateInspectionRequest{}, tc.body, tc.want)
+	}
+}
+
+// agreesWithProtojson checks that body's violations for msg's type are
+// want and that protojson accepts body exactly when want is nil.
+func agreesWithProtojson(t *testing.T, msg proto.Message, body string, want []derrors.FieldViolation) {
+	t.Helper()
+	got := bodyViolations([]byte(body), msg.ProtoReflect().Descriptor())
+	require.Equal(t, derrors.Violations(want), english(got), body)
+	err := protojson.Unmarshal([]byte(body), msg)
+	if want == nil {
+		require.NoError(t, err, "protojson accepts %s", body)
+	} else {
+		require.Error(t, err, "protojson refuses %s", body)
 	}
 }
 
@@ -53,7 +60,6 @@ func TestBodyViolationsAgreeWithProtojson(t *testing.T) {
 // itself is taken, as protojson takes it.
 func TestInt64BoundsExactly(t *testing.T) {
 	t.Parallel()
-	md := (&xunchav1.DrawLineupRequest{}).ProtoReflect().Descriptor()
 	for _, tc := range []struct {
 		body string
 		want []derrors.FieldViolation
@@ -64,14 +70,7 @@ func TestInt64BoundsExactly(t *testing.T) {
 		{`{"seed":"1e30"}`, []derrors.FieldViolation{{Field: "seed", Rule: "must be an integer from -9223372036854775808 to 9223372036854775807"}}},
 		{`{"seed":"9223372036854775806.5"}`, []derrors.FieldViolation{{Field: "seed", Rule: "must be an integer"}}},
 	} {
-		got := bodyViolations([]byte(tc.body), md)
-		require.Equal(t, derrors.Violations(tc.want), english(got), tc.body)
-		err := protojson.Unmarshal([]byte(tc.body), &xunchav1.DrawLineupRequest{})
-		if tc.want == nil {
-			require.NoError(t, err, "protojson accepts %s", tc.body)
-		} else {
-			require.Error(t, err, "protojson refuses %s", tc.body)
-		}
+		agreesWithProtojson(t, &xunchav1.DrawLineupRequest{}, tc.body, tc.want)
 	}
 }
 

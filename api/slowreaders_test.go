@@ -160,10 +160,20 @@ func TestSlowSenderIsCutOff(t *testing.T) {
 	// A large answer written while the body is unread (the OpenAPI
 	// document, 200 KiB, asks for no token): its header waited for the
 	// rest of the body, without a deadline, while the handler wrote.
-	conn, err := net.Dial("tcp", base.Host)
+	line, ok := statusLineOf(t, base.Host, fmt.Sprintf("GET /openapi.json HTTP/1.1\r\nHost: %s\r\nContent-Length: 100\r\n\r\n0123456789", base.Host))
+	require.True(t, ok, "a large answer to a request whose body stalled was never sent")
+	require.Contains(t, line, "200 OK")
+}
+
+// statusLineOf sends request on a new connection to host, sends nothing
+// more, and returns the answer's status line, or false when none came in
+// 5 s.
+func statusLineOf(t *testing.T, host, request string) (string, bool) {
+	t.Helper()
+	conn, err := net.Dial("tcp", host)
 	require.NoError(t, err)
-	defer conn.Close()
-	_, err = fmt.Fprintf(conn, "GET /openapi.json HTTP/1.1\r\nHost: %s\r\nContent-Length: 100\r\n\r\n0123456789", base.Host)
+	t.Cleanup(func() { conn.Close() })
+	_, err = io.WriteString(conn, request)
 	require.NoError(t, err)
 	answered := make(chan string, 1)
 	go func() {
@@ -172,9 +182,9 @@ func TestSlowSenderIsCutOff(t *testing.T) {
 	}()
 	select {
 	case l := <-answered:
-		require.Contains(t, l, "200 OK")
+		return l, true
 	case <-time.After(5 * time.Second):
-		t.Fatal("a large answer to a request whose body stalled was never sent")
+		return "", false
 	}
 }
 
@@ -189,23 +199,10 @@ func TestRefusedBeforeItsBodyWithLikeBounds(t *testing.T) {
 	})
 	base, err := url.Parse(s.BaseURL)
 	require.NoError(t, err)
-	conn, err := net.Dial("tcp", base.Host)
-	require.NoError(t, err)
-	defer conn.Close()
-	_, err = fmt.Fprintf(conn, "POST /v1/inspections HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer forged\r\nContent-Type: application/json\r\n"+
-		"Content-Length: 100\r\n\r\n{\"a\":", base.Host)
-	require.NoError(t, err)
-	answered := make(chan string, 1)
-	go func() {
-		l, _ := bufio.NewReader(conn).ReadString('\n')
-		answered <- l
-	}()
-	select {
-	case l := <-answered:
-		require.Contains(t, l, "401 Unauthorized", "answered, not just closed")
-	case <-time.After(5 * time.Second):
-		t.Fatal("a refused request whose body stalled was never answered")
-	}
+	line, ok := statusLineOf(t, base.Host, fmt.Sprintf("POST /v1/inspections HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer forged\r\n"+
+		"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"a\":", base.Host))
+	require.True(t, ok, "a refused request whose body stalled was never answered")
+	require.Contains(t, line, "401 Unauthorized", "answered, not just closed")
 }
 
 // TestStoppingAPIDrainsFirst: asked to stop, the API answers /readyz 503
