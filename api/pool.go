@@ -311,7 +311,7 @@ func lineupProto(lang i18n.Lang, l casework.Lineup) *xunchav1.Lineup {
 	for _, m := range l.Members {
 		out.Members = append(out.Members, &xunchav1.LineupMember{ExpertId: m.ExpertID, Name: m.Name, Organisation: m.Organisation,
 			UnitCode: m.UnitCode, Role: m.Role, Rank: m.Rank, State: m.State, Draw: int32(m.Draw), Replaces: m.Replaces,
-			InvitationId: m.InvitationID, Note: m.Note})
+			InvitationId: m.InvitationID, Note: i18n.Text{EN: m.Note, ZH: m.NoteZH}.In(lang)})
 	}
 	for _, e := range l.Exclusions {
 		pe := &xunchav1.Exclusion{ExpertId: e.ExpertID, Name: e.Name}

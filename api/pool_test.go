@@ -514,6 +514,16 @@ func TestOfficeFillsAnOpenPlace(t *testing.T) {
 	require.NotNil(t, filled, "%v", lineup)
 	require.Equal(t, "INVITED", filled["state"])
 	require.Equal(t, leaving["expert_id"], filled["replaces"])
+	require.Equal(t, "put in by the office in an open place: 补足名额", filled["note"])
+	// In Chinese by default, the notes too.
+	resp, zh := s.askIn("", "GET", "/v1/lineups/l-open", s.authorization(office), nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode, "%v", zh)
+	notes := map[string]any{}
+	for _, m := range members(zh) {
+		notes[m["expert_id"].(string)] = m["note"]
+	}
+	require.Equal(t, "由省安委办补入空缺：补足名额", notes["p-new"])
+	require.Regexp(t, `^邀请 \S+：\p{Han}+$`, notes[leaving["expert_id"].(string)], "the place it left: %v", notes)
 	code, inv = s.do("GET", "/v1/invitations/"+filled["invitation_id"].(string), &office, nil)
 	require.Equal(t, http.StatusOK, code, "invited at once: %v", inv)
 	require.Equal(t, "INVITED", inv["stage"])

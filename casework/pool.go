@@ -6,6 +6,7 @@ import (
 
 	"github.com/xuncha/xuncha/calendar"
 	"github.com/xuncha/xuncha/internal/actor"
+	"github.com/xuncha/xuncha/internal/i18n"
 )
 
 // Subject types of the pool's events.
@@ -121,7 +122,12 @@ type LineupMember struct {
 	InvitationID string `json:"invitation_id,omitempty"`
 	// Note says why the member was swapped in or left.
 	Note string `json:"note,omitempty"`
+	// NoteZH is Note in Chinese; empty in notes written before it.
+	NoteZH string `json:"note_zh,omitempty"`
 }
+
+// SetNote sets the member's note in both languages.
+func (m *LineupMember) SetNote(t i18n.Text) { m.Note, m.NoteZH = t.EN, t.ZH }
 
 // ExclusionReason is one reason a person was not eligible.
 type ExclusionReason struct {

@@ -595,7 +595,7 @@ func (s *Store) followInvitation(ctx context.Context, q *dbsqlc.Queries, l casew
 		if st := memberStateOf(inv.Stage); st != m.State {
 			next.Members[i].State = st
 			if !casework.MemberActive(st) {
-				next.Members[i].Note = fmt.Sprintf("invitation %s: %s", inv.ID, inv.Stage)
+				next.Members[i].SetNote(i18n.T("invitation %s: %s", inv.ID, i18n.Term(i18n.InvitationStage, inv.Stage)))
 			}
 			changed = true
 		}

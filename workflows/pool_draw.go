@@ -409,15 +409,16 @@ func CheckSwap(in DrawInput, l casework.Lineup, leaving string, x casework.Exper
 			return nil, derrors.Invalid("expert_id", "must name a member of line-up %s whose place is open (who declined or let the invitation lapse, and whom nobody replaces yet): %s is not one", l.ID, leaving)
 		}
 		swapIn.State, swapIn.InvitationID = casework.MemberInvited, InvitationID(l.ID, x.ID)
-		swapIn.Note = "put in by the office in an open place: " + reason
+		swapIn.SetNote(i18n.T("put in by the office in an open place: %s", reason))
 	} else {
 		i = slices.IndexFunc(members, func(m casework.LineupMember) bool { return m.ExpertID == leaving && casework.MemberActive(m.State) })
 		if i < 0 {
 			return nil, derrors.Invalid("expert_id", "must name a member on line-up %s (%s is not on it)", l.ID, leaving)
 		}
 		members[i].State = casework.MemberSwappedOut
-		members[i].Note = "swapped out by the office: " + reason
-		swapIn.State, swapIn.Note = casework.MemberProposed, "swapped in by the office: "+reason
+		members[i].SetNote(i18n.T("swapped out by the office: %s", reason))
+		swapIn.State = casework.MemberProposed
+		swapIn.SetNote(i18n.T("swapped in by the office: %s", reason))
 	}
 	onLineup := map[string]string{}
 	for _, m := range l.Members {

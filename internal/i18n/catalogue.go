@@ -514,4 +514,10 @@ var zh = map[string]string{
 	"replacement for the %s of line-up %s":                             "巡查组名单 %[2]s 的%[1]s的替补人选",
 	"members to make %d people":                                        "凑足 %d 人的组员",
 	"must be a number such as 2026, not %q":                            "必须是数字，例如 2026，而不是 %q",
+
+	// A line-up member's note.
+	"put in by the office in an open place: %s": "由省安委办补入空缺：%s",
+	"swapped out by the office: %s":             "由省安委办调出：%s",
+	"swapped in by the office: %s":              "由省安委办调入：%s",
+	"invitation %s: %s":                         "邀请 %s：%s",
 }
