@@ -61,9 +61,10 @@ func (s *stack) createInspection() string {
 }
 
 // station takes an inspection from PLANNED to STATIONED, when findings can
-// be recorded. The unit was notified and the team entered weeks ago (a step
-// may be recorded late, never before the step it follows), so that a test
-// may end the on-site work long enough ago for the report to be overdue.
+// be recorded. The unit was notified and the team entered three months ago
+// (a step may be recorded late, never before the step it follows), so that
+// a test may end the on-site work, or give the feedback, long enough ago
+// for the report's or the rectification's deadline to be overdue.
 func (s *stack) station(id string) {
 	s.t.Helper()
 	steps := []struct {
@@ -73,8 +74,8 @@ func (s *stack) station(id string) {
 		stage  string
 	}{
 		{"approveTeam", committee, map[string]any{"request_id": rid(s.t, id+"/approveTeam")}, "PLANNED"},
-		{"notify", office, map[string]any{"request_id": rid(s.t, id+"/notify"), "notified_on": today().AddDays(-31).String()}, "NOTIFIED"},
-		{"station", teamLeader, map[string]any{"request_id": rid(s.t, id+"/station"), "stationed_on": today().AddDays(-30).String(),
+		{"notify", office, map[string]any{"request_id": rid(s.t, id+"/notify"), "notified_on": today().AddDays(-91).String()}, "NOTIFIED"},
+		{"station", teamLeader, map[string]any{"request_id": rid(s.t, id+"/station"), "stationed_on": today().AddDays(-90).String(),
 			"announcement": "巡查任务、时间和要求", "contact_phone": "0731-12345678", "contact_mailbox": "长沙市某信箱"}, "STATIONED"},
 	}
 	for _, st := range steps {

@@ -192,18 +192,26 @@ func TestCalendarLoadRedatesRunningInterview(t *testing.T) {
 	require.Equal(t, "HELD", row.Stage)
 }
 
-// TestCancelledOverdueInspectionEndsCleanly misses an inspection's report
-// deadline past the ladder's interview step, then cancels the inspection:
-// it is overdue nowhere any more, and the proposed interview is CANCELLED
-// saying why.
+// TestCancelledOverdueInspectionEndsCleanly misses an inspection's
+// rectification deadline past the ladder's interview step, then cancels
+// the inspection: it is overdue nowhere any more, and the proposed
+// interview is CANCELLED saying why. (A late team report proposes no
+// interview: the team is late, not the unit.)
 func TestCancelledOverdueInspectionEndsCleanly(t *testing.T) {
 	s := setup(t)
 	id := s.createInspection()
 	subject := "inspection/" + id
-	// On-site work ended 20 days ago: the report deadline and the five
-	// working days after it have passed, so the ladder runs at once.
+	// The feedback was given 50 days ago: the month after it and the five
+	// working days after that have passed, so the ladder runs at once.
 	s.inspectionStep(id, "endOnsite", teamLeader, map[string]any{"request_id": rid(t, "end"),
-		"onsite_ended_on": today().AddDays(-20).String()}, "ONSITE_ENDED")
+		"onsite_ended_on": today().AddDays(-60).String()}, "ONSITE_ENDED")
+	s.inspectionStep(id, "submitReport", teamLeader, map[string]any{"request_id": rid(t, "report"),
+		"report_evidence_id": s.evidence("inspection report"), "summary": "发现问题0项"}, "REPORTED")
+	s.inspectionStep(id, "review", office, map[string]any{"request_id": rid(t, "review")}, "REVIEWED")
+	s.inspectionStep(id, "approve", committee, map[string]any{"request_id": rid(t, "approve")}, "APPROVED")
+	s.inspectionStep(id, "giveFeedback", office, map[string]any{"request_id": rid(t, "feedback"),
+		"feedback_delivered_on": today().AddDays(-50).String(), "recipients": []string{"市长"}, "receiving_authority": "长沙市安委办"},
+		"FEEDBACK_GIVEN")
 	var interviewID string
 	require.Eventually(t, func() bool {
 		code, list := s.do("GET", "/v1/interviews?subject="+url.QueryEscape(subject), &office, nil)

@@ -218,19 +218,18 @@ func TestInspectionProcedureREST(t *testing.T) {
 	require.True(t, row.Overdue)
 	require.Equal(t, 1, row.MissedDeadlines)
 
-	// Still overdue 5 working days after the deadline: the ladder proposed an
-	// interview (约谈) of the unit's leaders; it is approved, held and closed.
-	var interview map[string]any
-	require.Eventually(t, func() bool {
-		code, body := s.do("GET", "/v1/interviews?subject=inspection/"+id, &office, nil)
-		list, _ := body["interviews"].([]any)
-		if code != http.StatusOK || len(list) == 0 {
-			return false
-		}
-		interview = list[0].(map[string]any)
-		return true
-	}, 20*time.Second, 200*time.Millisecond, "the ladder proposes an interview")
-	require.Equal(t, "LADDER", interview["source"])
+	// Still overdue 5 working days after the deadline, the team's own: the
+	// ladder proposes no interview (约谈) of the unit's leaders, who owe the
+	// team nothing (until 2026-12-01 it proposed one under the unit's
+	// code). The office may summon them itself; the interview is approved,
+	// held and closed.
+	code, body = s.do("GET", "/v1/interviews?subject=inspection/"+id, &office, nil)
+	require.Equal(t, http.StatusOK, code, "%v", body)
+	require.Empty(t, body["interviews"], "the ladder proposed none")
+	code, interview := s.do("POST", "/v1/interviews", &office, map[string]any{"request_id": "i0", "subject": "inspection/" + id,
+		"reason": "巡查发现重大事故隐患，约谈单位主要负责人"})
+	require.Equal(t, http.StatusOK, code, "%v", interview)
+	require.Equal(t, "OFFICE", interview["source"])
 	require.Equal(t, "430200", interview["unit_code"])
 	iid := interview["id"].(string)
 	s.interviewStep(iid, "approve", office, map[string]any{"request_id": "i1", "note": "同意约谈"}, "APPROVED")
@@ -251,6 +250,11 @@ func TestInspectionProcedureREST(t *testing.T) {
 	require.Equal(t, "STAGE_NOT_ALLOWED", errorInfo(body)["reason"], "%v", body)
 	require.Equal(t, false, got["overdue"])
 	require.Equal(t, float64(1), got["missed_deadlines"])
+	code, body = s.do("GET", "/v1/escalations?subject=inspection/"+id, &office, nil)
+	require.Equal(t, http.StatusOK, code, "%v", body)
+	for _, e := range body["escalations"].([]any) {
+		require.NotEqual(t, "INTERVIEW_PROPOSED", e.(map[string]any)["step"], "the team report's ladder proposes no interview")
+	}
 	s.inspectionStep(id, "review", office, map[string]any{"request_id": "v1", "copy_to_party_inspection_office": true}, "REVIEWED")
 	s.inspectionStep(id, "approve", committee, map[string]any{"request_id": "a1"}, "APPROVED")
 

@@ -223,7 +223,23 @@ var inspectionSpec = &spec[casework.Inspection]{
 	footer: func(in casework.Inspection) string {
 		return i18n.Zh("\n\nFindings: search `XunchaInspection = '%s'`", in.ID)
 	},
-	guard: inspectionGuard,
+	guard:          inspectionGuard,
+	keepSteps:      teamReportNoInterview,
+	keepStepsSince: versionTeamReportNoInterview,
+}
+
+// versionTeamReportNoInterview: a missed team report (三(三)2, the team's
+// own deadline) escalates to the office, and its ladder proposes no
+// interview (约谈): an interview summons the inspected unit's leaders, who
+// owe the team nothing. Before it, a late team report proposed one under
+// the unit's code, for the unit to read. Asked only when an inspection's
+// ladder has such a step to leave out; the runs before it keep it.
+const versionTeamReportNoInterview = "team-report-no-interview"
+
+// teamReportNoInterview keeps every step of the rectification deadline's
+// ladder (the unit's) and all but the interview of the team report's.
+func teamReportNoInterview(in casework.Inspection, s deadline.ScheduledStep) bool {
+	return in.Stage == StageFeedbackGiven || s.Step != casework.StepInterviewProposed
 }
 
 // inspectionEscalation says what a step of the running deadline's ladder

@@ -471,8 +471,13 @@ func TestReopenedFindingRunsANewDeadline(t *testing.T) {
 // TestInspectionCancelledWhileOverdueEndsCleanly cancels an inspection whose
 // missed report deadline went past the ladder's interview step: it is
 // overdue no more, and the proposed interview is asked to cancel.
+//
+// The team report's ladder proposes an interview only in runs from before
+// versionTeamReportNoInterview (TestLateTeamReportProposesNoInterview);
+// this is such a run.
 func TestInspectionCancelledWhileOverdueEndsCleanly(t *testing.T) {
 	h := newInspectionHarness(t)
+	h.env.OnGetVersion(versionTeamReportNoInterview, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
 	h.update(time.Hour, ActionApproveTeam, "a1", ApproveTeamInput{Change: Change{RequestID: "a1", Actor: committee}})
 	h.update(2*time.Hour, ActionNotify, "n1", NotifyInput{Change: Change{RequestID: "n1", Actor: office}, NotifiedOn: "2026-03-02"})
 	h.update(3*time.Hour, ActionStation, "s1", StationInput{Change: Change{RequestID: "s1", Actor: leader}, StationedOn: "2026-03-02", Announcement: "任务", ContactMailbox: "xuncha@example.org"})
@@ -633,4 +638,50 @@ func TestOldRunsStayOverdueAfterARedate(t *testing.T) {
 	require.Equal(t, 1, on30.MissedDeadlines)
 	require.Equal(t, 1, on30.DeadlineSeq)
 	require.Equal(t, []string{"1 REMINDER 03-27 00:00", "1 OVERDUE 03-28 00:00"}, steps(escalations))
+}
+
+// TestLateTeamReportProposesNoInterview: a team report still missed past
+// the ladder's interview step is escalated to the office, and no interview
+// (约谈) of the inspected unit's leaders is proposed: the team is late, not
+// the unit. The unit's own rectification deadline, missed as long, still
+// proposes one. (Runs from before versionTeamReportNoInterview keep the
+// team report's interview: TestInspectionCancelledWhileOverdueEndsCleanly.)
+func TestLateTeamReportProposesNoInterview(t *testing.T) {
+	h := newInspectionHarness(t)
+	h.update(time.Hour, ActionApproveTeam, "a1", ApproveTeamInput{Change: Change{RequestID: "a1", Actor: committee}})
+	h.update(2*time.Hour, ActionNotify, "n1", NotifyInput{Change: Change{RequestID: "n1", Actor: office}, NotifiedOn: "2026-03-02"})
+	h.update(3*time.Hour, ActionStation, "s1", StationInput{Change: Change{RequestID: "s1", Actor: leader}, StationedOn: "2026-03-02", Announcement: "任务", ContactMailbox: "xuncha@example.org"})
+	h.update(4*time.Hour, ActionEndOnsite, "e1", EndOnsiteInput{Change: Change{RequestID: "e1", Actor: leader}, OnsiteEndedOn: "2026-03-02"})
+	// Report due 2026-03-09; its interview step would have come at the end
+	// of 03-16. The report comes on 03-18.
+	at := func(s string) time.Duration { return shanghai(s).Sub(start) }
+	var lateReport InspectionState
+	h.env.RegisterDelayedCallback(func() {
+		v, err := h.env.QueryWorkflow(QueryState)
+		require.NoError(t, err)
+		require.NoError(t, v.Get(&lateReport))
+	}, at("2026-03-18 09:00"))
+	report := h.update(at("2026-03-18 10:00"), ActionSubmitReport, "r1", SubmitReportInput{Change: Change{RequestID: "r1", Actor: leader}, ReportEvidenceID: "ev-report", Summary: "发现问题3个"})
+	h.update(at("2026-03-19 10:00"), ActionReview, "v1", ReviewInput{Change: Change{RequestID: "v1", Actor: office}})
+	h.update(at("2026-03-20 10:00"), ActionApprove, "p1", ApproveInput{Change: Change{RequestID: "p1", Actor: committee}})
+	// Rectification due one month after 03-23: 04-23; still missed five
+	// working days later, an interview of the unit's leaders is proposed.
+	h.update(at("2026-03-23 10:00"), ActionGiveFeedback, "f1", GiveFeedbackInput{Change: Change{RequestID: "f1", Actor: office},
+		FeedbackDeliveredOn: "2026-03-23", Recipients: []string{"市长"}, ReceivingAuthority: "长沙市安委办"})
+	cancel := h.update(at("2026-05-11 10:00"), ActionCancel, "x1", CancelInput{Change: Change{RequestID: "x1", Actor: office}, Reason: "测试结束"})
+	h.env.ExecuteWorkflow(InspectionWorkflow, inspectionInput())
+	require.True(t, h.env.IsWorkflowCompleted())
+	require.NoError(t, h.env.GetWorkflowError())
+	requireDone(t, report, cancel)
+
+	require.True(t, lateReport.Inspection.Overdue, "the late report was escalated")
+	var steps []string
+	for _, e := range h.fl.escalations {
+		steps = append(steps, fmt.Sprintf("%d:%s", e.DeadlineSeq, e.Step))
+	}
+	require.Equal(t, []string{"1:REMINDER", "1:OVERDUE", "2:REMINDER", "2:OVERDUE", "2:INTERVIEW_PROPOSED"}, steps,
+		"the team report's ladder (deadline 1) proposes no interview; the rectification's (2) does")
+	require.Len(t, h.fl.interviews, 1)
+	require.Equal(t, 2, h.fl.interviews[0].DeadlineSeq)
+	require.Equal(t, "430100", h.fl.interviews[0].UnitCode)
 }

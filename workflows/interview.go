@@ -50,7 +50,7 @@ var interviewSpec = &spec[casework.Interview]{
 	writeEscalation: func(esc casework.Escalation, next casework.Interview, e casework.Event) (any, any) {
 		return acts.EscalateInterview, activities.EscalateInterviewInput{Escalation: esc, Interview: next, Event: e}
 	},
-	keepSteps: reminderAndOverdue,
+	keepSteps: reminderAndOverdue[casework.Interview],
 	escalation: func(iv casework.Interview, step deadline.ScheduledStep, due calendar.Deadline) i18n.Text {
 		switch step.Step {
 		case casework.StepReminder:

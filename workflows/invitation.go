@@ -232,7 +232,7 @@ var invitationSpec = &spec[casework.Invitation]{
 	writeEscalation: func(esc casework.Escalation, next casework.Invitation, e casework.Event) (any, any) {
 		return acts.EscalateInvitation, activities.EscalateInvitationInput{Escalation: esc, Invitation: next, Event: e}
 	},
-	keepSteps: reminderAndOverdue,
+	keepSteps: reminderAndOverdue[casework.Invitation],
 	escalation: func(inv casework.Invitation, step deadline.ScheduledStep, due calendar.Deadline) i18n.Text {
 		switch step.Step {
 		case casework.StepReminder:

@@ -53,8 +53,14 @@ type spec[R any] struct {
 	// activities.EscalateResult).
 	writeEscalation func(casework.Escalation, R, casework.Event) (activity, input any)
 	// keepSteps, when set, keeps only some of the office's ladder steps
-	// (reminderAndOverdue).
-	keepSteps func(deadline.ScheduledStep) bool
+	// for the row's running deadline (reminderAndOverdue; an inspection's
+	// team report keeps no interview, teamReportNoInterview).
+	keepSteps func(R, deadline.ScheduledStep) bool
+	// keepStepsSince, when set, is the workflow.GetVersion change ID under
+	// which keepSteps first left out a step that runs recorded before it
+	// took: asked only when keepSteps leaves one out, and those runs keep
+	// every step.
+	keepStepsSince string
 	// escalation says what a ladder step means for the row; "" takes no
 	// step.
 	escalation func(R, deadline.ScheduledStep, calendar.Deadline) i18n.Text
@@ -92,7 +98,7 @@ type rowFields struct {
 // reminderAndOverdue keeps the office's REMINDER and OVERDUE steps: the
 // ladder of a lifecycle that is itself the last rung (an interview) or whose
 // lapse is its own consequence (an invitation).
-func reminderAndOverdue(s deadline.ScheduledStep) bool {
+func reminderAndOverdue[R any](_ R, s deadline.ScheduledStep) bool {
 	return s.Step == casework.StepReminder || s.Step == casework.StepOverdue
 }
 
@@ -396,13 +402,20 @@ func (r ledgerRunner) resolveDeadline(ctx workflow.Context, rule deadline.Rule) 
 	return resolved, nil
 }
 
-// steps are the ladder steps the lifecycle keeps of a resolved deadline.
-func (c *core[R]) steps(resolved deadline.Resolved) deadline.Resolved {
-	if c.spec.keepSteps != nil {
-		resolved.Steps = slices.DeleteFunc(slices.Clone(resolved.Steps), func(s deadline.ScheduledStep) bool {
-			return !c.spec.keepSteps(s)
-		})
+// steps are the ladder steps the lifecycle keeps of a resolved deadline
+// for the row as it is.
+func (c *core[R]) steps(ctx workflow.Context, resolved deadline.Resolved) deadline.Resolved {
+	if c.spec.keepSteps == nil {
+		return resolved
 	}
+	kept := slices.DeleteFunc(slices.Clone(resolved.Steps), func(s deadline.ScheduledStep) bool {
+		return !c.spec.keepSteps(c.row, s)
+	})
+	if len(kept) < len(resolved.Steps) && c.spec.keepStepsSince != "" &&
+		c.ledger.version(ctx, c.spec.keepStepsSince, 1) == workflow.DefaultVersion {
+		return resolved
+	}
+	resolved.Steps = kept
 	return resolved
 }
 
@@ -410,7 +423,7 @@ func (c *core[R]) steps(resolved deadline.Resolved) deadline.Resolved {
 // the stage it started in lasts.
 func (c *core[R]) startLadder(ctx workflow.Context, rule deadline.Rule, resolved deadline.Resolved, fired map[string]bool) {
 	stage := c.stage()
-	c.deadline.start(ctx, c.mu, rule, c.steps(resolved), fired, func() bool { return c.stage() == stage }, c.escalate)
+	c.deadline.start(ctx, c.mu, rule, c.steps(ctx, resolved), fired, func() bool { return c.stage() == stage }, c.escalate)
 }
 
 // escalate takes a step of the ladder: an escalation row, an event, the
@@ -497,7 +510,7 @@ func (c *core[R]) redate(ctx workflow.Context, sig CalendarChangedSignal) error 
 	if err != nil {
 		return err
 	}
-	if resolved.Deadline.DueAt.Equal(old.DueAt) && !c.deadline.moved(c.steps(resolved)) {
+	if resolved.Deadline.DueAt.Equal(old.DueAt) && !c.deadline.moved(c.steps(ctx, resolved)) {
 		return nil
 	}
 	fired := c.deadline.fired()

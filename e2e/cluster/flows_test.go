@@ -54,8 +54,8 @@ func TestClusterFlows(t *testing.T) {
 	require.Equal(t, []string{"record", "notify", "list", "diagnose", "classify"}, actions)
 
 	// On-site work ended 20 days ago: the 5-working-day report deadline has
-	// passed and stayed missed, so the ladder escalates and proposes an
-	// interview of the unit's leaders at once.
+	// passed and stayed missed, so the ladder escalates to the office at
+	// once (and proposes no interview: the team is late, not the unit).
 	ended := today().AddDays(-20)
 	r.step(t, ins+id, "endOnsite", teamLeader, map[string]any{"request_id": "flow-endOnsite", "onsite_ended_on": ended.String()}, "ONSITE_ENDED")
 	require.Eventually(t, func() bool {
@@ -70,17 +70,10 @@ func TestClusterFlows(t *testing.T) {
 		}
 		return false
 	}, time.Minute, 250*time.Millisecond, "the missed report deadline escalates")
-	var interview map[string]any
-	require.Eventually(t, func() bool {
-		code, body, err := r.do(ctx, http.MethodGet, "/v1/interviews?subject=inspection/"+id, office, nil)
-		list, _ := body["interviews"].([]any)
-		if err != nil || code != http.StatusOK || len(list) == 0 {
-			return false
-		}
-		interview = list[0].(map[string]any)
-		return true
-	}, time.Minute, 250*time.Millisecond, "the ladder proposes an interview")
-	require.Equal(t, "LADDER", interview["source"])
+	// The office summons the unit's leaders itself.
+	interview := r.must(t, http.MethodPost, "/v1/interviews", office, map[string]any{"request_id": "flow-i0",
+		"subject": "inspection/" + id, "reason": "巡查发现重大事故隐患，约谈单位主要负责人"})
+	require.Equal(t, "OFFICE", interview["source"])
 	iid := interview["id"].(string)
 	r.step(t, "/v1/interviews/"+iid, "approve", office, map[string]any{"request_id": "flow-i1", "note": "同意约谈"}, "APPROVED")
 	r.step(t, "/v1/interviews/"+iid, "hold", office, map[string]any{"request_id": "flow-i2", "held_on": today().String(),
