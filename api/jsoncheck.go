@@ -263,12 +263,13 @@ func integerRule(val any, lo, hi int64) i18n.Text {
 	}
 	// Exactly: as a float64 the bounds of int64 round (MaxInt64 read
 	// 9223372036854775808), and so do the numbers near them.
+	// Compared as floats, never made an integer first: "1e600000000" is
+	// a whole number whose big.Int takes a quarter of a gigabyte.
 	f, ok := new(big.Float).SetPrec(0).SetString(strings.TrimSpace(text))
 	if !ok || f.IsInf() || !f.IsInt() {
 		return i18n.T("must be an integer")
 	}
-	n, _ := f.Int(nil)
-	if n.Cmp(big.NewInt(lo)) < 0 || n.Cmp(big.NewInt(hi)) > 0 {
+	if f.Cmp(new(big.Float).SetInt64(lo)) < 0 || f.Cmp(new(big.Float).SetInt64(hi)) > 0 {
 		return i18n.T("must be an integer from %d to %d", lo, hi)
 	}
 	return i18n.Text{}

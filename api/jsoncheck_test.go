@@ -1,6 +1,7 @@
 package api
 
 import (
+	"runtime"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -68,6 +69,9 @@ func TestInt64BoundsExactly(t *testing.T) {
 		{`{"seed":-9223372036854775808}`, nil},
 		{`{"seed":"9223372036854775808"}`, []derrors.FieldViolation{{Field: "seed", Rule: "must be an integer from -9223372036854775808 to 9223372036854775807"}}},
 		{`{"seed":"1e30"}`, []derrors.FieldViolation{{Field: "seed", Rule: "must be an integer from -9223372036854775808 to 9223372036854775807"}}},
+		// Whole, and huge: refused without making it an integer (a quarter
+		// of a gigabyte for these 25 bytes).
+		{`{"seed":"1e600000000"}`, []derrors.FieldViolation{{Field: "seed", Rule: "must be an integer from -9223372036854775808 to 9223372036854775807"}}},
 		{`{"seed":"9223372036854775806.5"}`, []derrors.FieldViolation{{Field: "seed", Rule: "must be an integer"}}},
 	} {
 		agreesWithProtojson(t, &xunchav1.DrawLineupRequest{}, tc.body, tc.want)
@@ -99,4 +103,29 @@ func english(violations derrors.Violations) derrors.Violations {
 		out[i] = derrors.FieldViolation{Field: v.Field, Rule: v.Rule}
 	}
 	return out
+}
+
+// BenchmarkHugeWholeNumber: a whole number of 600 million digits, written
+// in 11 bytes, is refused cheaply (it took 237 MB when it was made an
+// integer to be compared).
+func BenchmarkHugeWholeNumber(b *testing.B) {
+	md := (&xunchav1.DrawLineupRequest{}).ProtoReflect().Descriptor()
+	body := []byte(`{"seed":"1e600000000"}`)
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = bodyViolations(body, md)
+	}
+}
+
+// TestHugeWholeNumberIsCheap: the 11 bytes "1e600000000" are refused
+// without a quarter of a gigabyte allocated (it was made a big.Int to be
+// compared with the bounds).
+func TestHugeWholeNumberIsCheap(t *testing.T) {
+	md := (&xunchav1.DrawLineupRequest{}).ProtoReflect().Descriptor()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	got := bodyViolations([]byte(`{"seed":"1e600000000"}`), md)
+	runtime.ReadMemStats(&after)
+	require.Len(t, got, 1)
+	require.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(1<<20), "bytes allocated")
 }

@@ -423,7 +423,7 @@ func lineupStage(l *casework.Lineup, action string, allowed ...string) error {
 	}
 	return derrors.StageError{Reason: "STAGE_NOT_ALLOWED", Subject: "lineup/" + l.ID, Action: action, Stage: l.State}.
 		Says("line-up %s is %s: %s needs %s", l.ID, i18n.Term(i18n.LineupState, l.State), i18n.Term(i18n.LineupAction, action),
-			i18n.Terms(i18n.LineupState, " or ", allowed...))
+			i18n.Alternatives(i18n.LineupState, allowed...))
 }
 
 // SwapLineupMember puts another person in a member's place: before the
@@ -520,6 +520,13 @@ func (s *LineupServer) SendInvitations(ctx context.Context, req *xunchav1.SendIn
 		OccurredAt: time.Now().UTC(), Note: "invitations sent"}, func(l *casework.Lineup) error {
 		if err := lineupStage(l, "invite", casework.LineupProposed, casework.LineupInviting); err != nil {
 			return err
+		}
+		if l.State == casework.LineupInviting {
+			// Sent again: the members are invited already; only the
+			// invitations' workflows are started again (below). Writing
+			// nothing keeps the line-up's version, which a replacement's
+			// write checks.
+			return ledger.ErrNoChange
 		}
 		l.State = casework.LineupInviting
 		for i, m := range l.Members {

@@ -401,10 +401,14 @@ func TestFailedInvitationRunIsStartedAgain(t *testing.T) {
 	require.Equal(t, len(members(lineup))-1, invited(), "the others are invited though the first failed")
 
 	exec(`DROP TRIGGER refuse_once ON invitations`)
+	_, sent := s.do("GET", "/v1/lineups/l-again", &office, nil)
 	code, body = s.do("POST", "/v1/lineups/l-again:invite", &office, map[string]any{"request_id": rid(t, "invite-2")})
 	require.Equal(t, http.StatusOK, code, "%v", body)
 	require.Equal(t, "INVITING", body["state"])
 	require.Equal(t, len(members(lineup)), invited())
+	// Sending again writes nothing to the line-up: its version, which a
+	// replacement's write checks, stays.
+	require.Equal(t, sent["version"], body["version"])
 }
 
 // TestLastDeclineStillDrawsAReplacement: when the last member yet to
@@ -612,7 +616,7 @@ func TestCancelLineup(t *testing.T) {
 	}
 	resp, zh := s.askIn("", "POST", "/v1/lineups/l-off:invite", s.authorization(office), map[string]any{"request_id": rid(t, "invite-zh")})
 	require.Equal(t, http.StatusConflict, resp.StatusCode, "%v", zh)
-	require.Equal(t, "巡查组名单 l-off 处于已取消状态：发出邀请须在已抽选、邀请中状态下进行", zh["message"])
+	require.Equal(t, "巡查组名单 l-off 处于已取消状态：发出邀请须在已抽选或邀请中状态下进行", zh["message"])
 
 	// Its people are free for the same days.
 	c, err := s.Ledger.Candidates(t.Context(), "2026-12-01", "2026-12-15", "")

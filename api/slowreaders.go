@@ -112,7 +112,8 @@ func (r *idleReader) Read(p []byte) (int, error) {
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		// The client's, not a dependency's: it was answered and logged as
 		// the ledger unavailable (503).
-		return n, derrors.New(derrors.ErrInvalidArgument, "the request's body stopped coming: nothing arrived for %s; send it again", r.idle)
+		return n, derrors.New(derrors.ErrInvalidArgument, "the request's body stopped coming: nothing arrived for %d seconds; send it again",
+			int(r.idle.Seconds()))
 	}
 	return n, err
 }

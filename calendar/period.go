@@ -93,6 +93,19 @@ func (d Deadline) RuleText() i18n.Text {
 	return t
 }
 
+// PeriodText is the period alone in Chinese ("1 个月", "5 个工作日"),
+// for a sentence that names its start apart; in English, Rule.
+func (d Deadline) PeriodText() i18n.Text {
+	t := d.RuleText()
+	switch d.Kind {
+	case KindWorkingDays:
+		t.ZH = fmt.Sprintf("%d 个工作日", d.Count)
+	case KindMonths:
+		t.ZH = fmt.Sprintf("%d 个月", d.Count)
+	}
+	return t
+}
+
 // Explain returns the explanation as multi-line text.
 func (d Deadline) Explain() string { return strings.Join(d.Explanation, "\n") }
 

@@ -190,7 +190,8 @@ func (l *Lineup) Cancel(reason string) {
 	l.State = LineupCancelled
 	for i, m := range l.Members {
 		if m.State == MemberProposed || m.State == MemberInvited {
-			l.Members[i].State, l.Members[i].Note = MemberWithdrawn, "the line-up was cancelled: "+reason
+			l.Members[i].State = MemberWithdrawn
+			l.Members[i].SetNote(i18n.T("the line-up was cancelled: %s", reason))
 		}
 	}
 }

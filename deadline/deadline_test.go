@@ -420,7 +420,7 @@ func TestRefusalsInChinese(t *testing.T) {
 		{"office limit past the month", deadline.Rectification("feedback_received_on", "2026-09-01", "2026-10-09"),
 			"due：不能晚于法定期限 2026-10-08（2026-09-01 之后 1 个月）"},
 		{"extension past its limit", deadline.Extension("2026-09-01", casework.DefaultExtensionLimits(), "2026-10-09"),
-			"due：不能晚于 2026-10-08：延期总长最多为 2026-09-01 之后 1 个月（自原期限最后一天起算）"},
+			"due：不能晚于 2026-10-08：延期最多只能将期限自原期限最后一天起延后 1 个月"},
 		{"a year without data", deadline.TeamReport("2031-03-02"),
 			"日历中没有 2031 年的数据：请先载入国务院关于 2031 年部分节假日安排的通知"},
 	} {

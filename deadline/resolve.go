@@ -48,7 +48,7 @@ func Resolve(cal *calendar.Calendar, policy casework.EscalationPolicy, rule Rule
 			return Resolved{}, derrors.Invalid(dueField, "must be a date YYYY-MM-DD")
 		case due.After(limit.Due) && rule.Extension:
 			return Resolved{}, derrors.Invalid(dueField, "must be no later than %s: extensions may move the deadline at most %s, its original last day",
-				limit.Due, limit.RuleText())
+				limit.Due, limit.PeriodText())
 		case due.After(limit.Due):
 			return Resolved{}, derrors.Invalid(dueField, "must be no later than %s, the statutory limit (%s)", limit.Due, limit.RuleText())
 		case !due.After(from) && rule.Extension:

@@ -403,6 +403,10 @@ func (s *Store) RecordLineup(ctx context.Context, l casework.Lineup, e casework.
 	return stored, false, err
 }
 
+// ErrNoChange, returned by a ChangeLineup change, leaves the line-up as it
+// is: nothing written, no event, the stored line-up returned.
+var ErrNoChange = errors.New("nothing to change")
+
 // ChangeLineup changes a line-up under the pool's lock and its row lock:
 // change edits a copy (and may refuse); members it books are checked
 // against every other booking; the row is written with the version one up
@@ -425,7 +429,10 @@ func (s *Store) ChangeLineup(ctx context.Context, id string, e casework.Event, c
 		}
 		next := l
 		next.Members = slices.Clone(l.Members)
-		if err := change(&next); err != nil {
+		if err := change(&next); errors.Is(err, ErrNoChange) {
+			out = l
+			return nil
+		} else if err != nil {
 			return err
 		}
 		// A cancel books nobody: it is not refused for a member another

@@ -220,11 +220,11 @@ func checkExtensionTerms(f casework.Finding, terms deadline.ExtensionTerms, due,
 	case !terms.Latest.Due.After(f.Deadline.Due):
 		return findingRefusal(f, action, ReasonExtensionLimit,
 			"%s: extensions have used up their total: the deadline may move at most %s (its original last day), to %s",
-			id, terms.Latest.RuleText(), terms.Latest.Due)
+			id, terms.Latest.PeriodText(), terms.Latest.Due)
 	}
 	if d, err := calendar.ParseDate(due); err != nil || d.After(terms.Latest.Due) {
 		return derrors.Invalid("due", "must be no later than %s: extensions may move the deadline at most %s, its original last day",
-			terms.Latest.Due, terms.Latest.RuleText())
+			terms.Latest.Due, terms.Latest.PeriodText())
 	}
 	return nil
 }

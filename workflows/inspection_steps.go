@@ -168,8 +168,9 @@ func (w *inspection) giveFeedback(ctx workflow.Context, in GiveFeedbackInput) er
 	n := w.next(StageFeedbackGiven)
 	n.Records["feedback_delivered_on"] = in.FeedbackDeliveredOn
 	// The names joined as a clerk writes a list (市委书记、市长); it was
-	// Go's print of a slice, "[市委书记 市长]". Earlier records stay as
-	// they were.
+	// Go's print of a slice, "[市委书记 市长]". A running inspection whose
+	// feedback was recorded before gets the new form with its next change
+	// (a replay rebuilds its records; the ledger row is written whole).
 	n.Records["feedback_recipients"] = strings.Join(in.Recipients, "、")
 	n.Records["receiving_authority"] = in.ReceivingAuthority
 	n.RectificationDeadline = &resolved.Deadline

@@ -118,7 +118,7 @@ func TestDrawNeverChoosesTheExcludedAndSaysWhy(t *testing.T) {
 	require.NoError(t, err)
 	i := slices.IndexFunc(r.Exclusions, func(e casework.Exclusion) bool { return e.ExpertID == "x-00" })
 	require.Equal(t, "worked for 430602 from 2018 to 2024, within 3 years of 2026", r.Exclusions[i].Reasons[0].Detail)
-	require.Equal(t, "2018 年至 2024 年在 430602 工作，距 2026 年不足 3 年", r.Exclusions[i].Reasons[0].DetailZH)
+	require.Equal(t, "2018 年至 2024 年在 430602 工作，距 2026 年 3 年以内", r.Exclusions[i].Reasons[0].DetailZH)
 	i = slices.IndexFunc(r.Exclusions, func(e casework.Exclusion) bool { return e.ExpertID == "x-08" })
 	require.Equal(t, "on inspection/i-1 from 2026-05-01 to 2026-05-12", r.Exclusions[i].Reasons[0].Detail)
 }

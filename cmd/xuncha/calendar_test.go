@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/xuncha/xuncha/api"
 	"github.com/xuncha/xuncha/calendar"
 	"github.com/xuncha/xuncha/internal/actor"
+	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/internal/i18n"
 	"github.com/xuncha/xuncha/internal/testenv"
 	"github.com/xuncha/xuncha/ledger"
@@ -70,6 +72,12 @@ func TestCalendarDeadlineCLI(t *testing.T) {
 	t.Setenv("LANG", "en_US.UTF-8")
 	require.Equal(t, `YEAR: must be a number such as 2026, not "abc"`, errorText(err))
 	require.Equal(t, "connecting: refused", errorText(errors.New("connecting: refused")), "an operator's error as it is")
+	// The flag a refusal is about stays in front (it was left out in
+	// Chinese: "锚点 …" without --expect-anchor).
+	t.Setenv("LANG", "")
+	wrapped := fmt.Errorf("--from: %w", derrors.Invalid("from", "must be a date YYYY-MM-DD"))
+	require.Equal(t, "--from: from：必须是 YYYY-MM-DD 格式的日期", errorText(wrapped))
+	require.Equal(t, "--from: from: must be a date YYYY-MM-DD", func() string { t.Setenv("LANG", "en_US.UTF-8"); return errorText(wrapped) }())
 
 	out, err := run(t, "calendar", "show", "2026")
 	require.NoError(t, err)

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -32,12 +33,17 @@ func main() {
 
 // errorText is err as the CLI prints it: a refusal (a flag's value, a
 // year without calendar data, the server's answer) in the user's language
-// (cliLang), as the server answers a caller; anything else as it is, its
-// context kept for the operator. Refusals were English whatever the locale.
+// (cliLang), the flag it was about kept in front ("--expect-anchor: …"),
+// other context, which is English, left out as the server leaves it out;
+// anything else as it is. Refusals were English whatever the locale.
 func errorText(err error) string {
+	lang := cliLang()
+	if msg := derrors.MessageInContext(err, lang); strings.HasPrefix(msg, "--") {
+		return msg
+	}
 	var says interface{ In(i18n.Lang) string }
 	if derrors.IsRefusal(err) || errors.As(err, &says) {
-		return derrors.Message(err, cliLang())
+		return derrors.Message(err, lang)
 	}
 	return err.Error()
 }

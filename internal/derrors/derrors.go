@@ -183,11 +183,15 @@ func (e *StageError) In(lang i18n.Lang) string {
 	}
 	if lang == i18n.Chinese {
 		// The actions by their Chinese names: it read "不允许 diagnose".
-		allowed = i18n.Terms(i18n.Action, "", e.Allowed...).ZH
+		names := make([]string, len(e.Allowed))
+		for i, a := range e.Allowed {
+			names[i] = i18n.ActionOf(e.Subject, a)
+		}
+		allowed = strings.Join(names, "、")
 		if len(e.Allowed) == 0 {
 			allowed = "无"
 		}
-		return i18n.Zh("%s: %s is not allowed in stage %s (allowed: %s)", e.Subject, i18n.Action(e.Action), i18n.StageOf(e.Subject, e.Stage), allowed)
+		return i18n.Zh("%s: %s is not allowed in stage %s (allowed: %s)", e.Subject, i18n.ActionOf(e.Subject, e.Action), i18n.StageOf(e.Subject, e.Stage), allowed)
 	}
 	return fmt.Sprintf("%s: %s is not allowed in stage %s (allowed: %s)", e.Subject, e.Action, e.Stage, allowed)
 }
@@ -219,6 +223,42 @@ func New(kind error, format string, args ...any) error {
 // ("finding \"f-1\" not found", "未找到问题 \"f-1\"").
 func NotFound(typ, id string) error {
 	return New(ErrNotFound, "%s %q not found", i18n.Term(i18n.SubjectKind, typ), id)
+}
+
+// MessageInContext is Message with the context that wrapping added kept in
+// front, in every language: for a command line, whose user needs to know
+// which flag a refusal is about ("--expect-anchor: 锚点 …"; Message
+// leaves the context out in Chinese).
+func MessageInContext(err error, lang i18n.Lang) string {
+	inner := refusalIn(err)
+	if lang == i18n.English || inner == nil {
+		return err.Error()
+	}
+	return strings.TrimSuffix(err.Error(), inner.Error()) + Message(inner, lang)
+}
+
+// refusalIn is the error in err's chain that Message says: a field
+// violation, a stage refusal, a New error or one that says itself in each
+// language; nil when there is none.
+func refusalIn(err error) error {
+	var invalid *InvalidError
+	var stage *StageError
+	var kind *kindError
+	var says interface {
+		error
+		In(i18n.Lang) string
+	}
+	switch {
+	case errors.As(err, &invalid):
+		return invalid
+	case errors.As(err, &stage):
+		return stage
+	case errors.As(err, &kind):
+		return kind
+	case errors.As(err, &says):
+		return says
+	}
+	return nil
 }
 
 // Message returns err's message for a client in lang: a field violation's

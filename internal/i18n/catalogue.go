@@ -69,7 +69,7 @@ var zh = map[string]string{
 	"must be after %s, the original last day":                                                      "必须晚于原期限的最后一天 %s",
 	"must be after %s, the running deadline's last day":                                            "必须晚于当前期限的最后一天 %s",
 	"must be no later than %s, the statutory limit (%s)":                                           "不能晚于法定期限 %s（%s）",
-	"must be no later than %s: extensions may move the deadline at most %s, its original last day": "不能晚于 %s：延期总长最多为 %s（自原期限最后一天起算）",
+	"must be no later than %s: extensions may move the deadline at most %s, its original last day": "不能晚于 %s：延期最多只能将期限自原期限最后一天起延后 %s",
 
 	// Deadlines and the escalation policy.
 	"give either working_days or months, not both":                                                             "working_days 与 months 只能给出其一",
@@ -199,7 +199,7 @@ var zh = map[string]string{
 	// Extensions (延期).
 	"%s: a %s hazard's deadline may not be extended (the office's escalation policy, version %d, allows %s)":                     "%s：%s隐患的整改期限不得延期（省安委办的升级策略第 %d 版仅允许%s隐患延期）",
 	"%s: extension %d (to %s) is waiting for the office's decision":                                                              "%s：第 %d 次延期申请（至 %s）正等待省安委办决定",
-	"%s: extensions have used up their total: the deadline may move at most %s (its original last day), to %s":                   "%s：延期总长已用尽：期限最多可推迟%s（自原期限最后一天起算），即至 %s",
+	"%s: extensions have used up their total: the deadline may move at most %s (its original last day), to %s":                   "%s：延期总长已用尽：期限自原期限最后一天起最多延后 %s，即至 %s",
 	"%s: no extension request is waiting for a decision":                                                                         "%s：没有待决定的延期申请",
 	"%s: the office's escalation policy (version %d) allows no extension":                                                        "%s：省安委办的升级策略（第 %d 版）不允许延期",
 	"%s: the rectification deadline %s has passed; an extension is asked for before it passes":                                   "%s：整改期限 %s 已过；延期须在期限届满前申请",
@@ -285,7 +285,7 @@ var zh = map[string]string{
 	"%s: no referral %s":                                                                   "%[1]s：没有%[2]s的移交线索",
 	"awaiting receipt":                                                                     "待回执",
 	"awaiting an outcome":                                                                  "待报告办理结果",
-	"numbered %d":                                                                          "编号为 %d",
+	"numbered %d":                                                                          "编号为 %d 号",
 	"%s: only a %s finding classified REFER_CLUE is referred to the body with jurisdiction (this one is %s, classified %s)": "%s：只有处置方式为 REFER_CLUE 的 %s 问题才移交有管辖权的单位（此问题为 %s，处置方式为 %s）",
 	"%s: referral %d awaits its receipt (回执); acknowledge it before reporting an outcome":                                   "%s：第 %d 次移交尚待回执；请先回执，再报告结果",
 	"%s: referral %d is settled (%s)":                                                                      "%s：第 %d 次移交已有结果（%s）",
@@ -344,7 +344,7 @@ var zh = map[string]string{
 	"the workbook has %d invalid cell(s); nothing was recorded (with ?partial=true the valid rows are)": "工作簿有 %d 个单元格无效，未登记任何内容（加 ?partial=true 则登记有效的行）",
 
 	// A client that stopped sending its request's body.
-	"the request's body stopped coming: nothing arrived for %s; send it again": "请求正文中断：%s 内未收到任何数据；请重新发送",
+	"the request's body stopped coming: nothing arrived for %d seconds; send it again": "请求正文中断：%d 秒内未收到任何数据；请重新发送",
 
 	// Exposures that fit their subject and have been published.
 	"must fit the subject: a %s exposure is of a follow-up inspection (回头看), and inspection %s is %s": "必须与对象相符：%s针对回头看巡查，而巡查 %s 为%s",
@@ -504,8 +504,8 @@ var zh = map[string]string{
 	"works for %s (%s), the inspected unit or within it":               "在 %s（%s）工作，即被巡查单位或其下属单位",
 	"home region %s is the inspected unit %s or within it":             "籍贯地 %s 即被巡查单位 %s 或在其辖区内",
 	"works for %s since %d":                                            "自 %[2]d 年起在 %[1]s 工作",
-	"worked for %s from %d to %d, within %d years of %d":               "%[2]d 年至 %[3]d 年在 %[1]s 工作，距 %[5]d 年不足 %[4]d 年",
-	"on %s from %s to %s":                                              "%[2]s 至 %[3]s 在 %[1]s",
+	"worked for %s from %d to %d, within %d years of %d":               "%[2]d 年至 %[3]d 年在 %[1]s 工作，距 %[5]d 年 %[4]d 年以内",
+	"on %s from %s to %s":                                              "已安排参加 %[1]s（%[2]s 至 %[3]s）",
 	"unavailable from %s to %s: %s":                                    "%s 至 %s 不能参加：%s",
 	"leader (组长) of department level or level-two inspector and above": "厅局级或二级巡视员以上的组长",
 	"deputy (副组长) of division chief or above":                          "处长以上的副组长",
@@ -520,4 +520,5 @@ var zh = map[string]string{
 	"swapped out by the office: %s":             "由省安委办调出：%s",
 	"swapped in by the office: %s":              "由省安委办调入：%s",
 	"invitation %s: %s":                         "邀请 %s：%s",
+	"the line-up was cancelled: %s":             "巡查组名单已取消：%s",
 }

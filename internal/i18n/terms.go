@@ -291,6 +291,27 @@ func Terms(name func(string) string, sep string, codes ...string) Text {
 	return Text{EN: strings.Join(codes, sep), ZH: strings.Join(zh, "、")}
 }
 
+// Alternatives is a list of codes of which one is wanted, as a Text: the
+// codes joined with " or " in English, their Chinese names with 或.
+func Alternatives(name func(string) string, codes ...string) Text {
+	zh := make([]string, len(codes))
+	for i, c := range codes {
+		zh[i] = name(c)
+	}
+	return Text{EN: strings.Join(codes, " or "), ZH: strings.Join(zh, "或")}
+}
+
+// ActionOf is the Chinese name of action as the lifecycle of subject
+// ("invitation/…") names it: an invitation is withdrawn (撤回), a finding
+// revoked (撤销).
+func ActionOf(subject, action string) string {
+	kind, _, _ := strings.Cut(subject, "/")
+	if kind == "invitation" && action == "withdraw" {
+		return "撤回"
+	}
+	return Action(action)
+}
+
 // StageOf is the Chinese name of the stage of subject ("finding/f-1",
 // "inspection/…", "interview/…", "invitation/…"): the name its own
 // lifecycle gives the code (APPROVED is 已审定 for an inspection, 已批准
