@@ -22,3 +22,20 @@ func TestStageOfItsOwnLifecycle(t *testing.T) {
 		t.Fatalf("the test needs a code two lifecycles name apart")
 	}
 }
+
+// TestActionOfItsOwnLifecycle: an invitation is withdrawn (撤回), a finding
+// revoked (撤销); alternatives are joined with 或.
+func TestActionOfItsOwnLifecycle(t *testing.T) {
+	for _, tc := range []struct{ subject, action, want string }{
+		{"invitation/l-1.p-1", "withdraw", "撤回"},
+		{"finding/f-1", "withdraw", "撤销"},
+		{"finding/f-1", "diagnose", "诊断分析"},
+	} {
+		if got := ActionOf(tc.subject, tc.action); got != tc.want {
+			t.Errorf("ActionOf(%q, %q) = %q, want %q", tc.subject, tc.action, got, tc.want)
+		}
+	}
+	if got := Alternatives(LineupState, "PROPOSED", "INVITING"); got != (Text{EN: "PROPOSED or INVITING", ZH: "已抽选或邀请中"}) {
+		t.Errorf("Alternatives: %+v", got)
+	}
+}
