@@ -817,7 +817,7 @@ func invitationProto(lang i18n.Lang, inv casework.Invitation) *xunchav1.Invitati
 	out := &xunchav1.Invitation{Id: inv.ID, LineupId: inv.LineupID, ExpertId: inv.ExpertID, Name: inv.ExpertName,
 		UnitCode: inv.UnitCode, Organisation: inv.Organisation, TeamRole: inv.TeamRole, Stage: inv.Stage,
 		SecondFrom: inv.SecondFrom, SecondTo: inv.SecondTo, InvitedOn: inv.InvitedOn, DeclineReason: inv.DeclineReason,
-		Judgement: inv.Judgement, JudgeNote: inv.JudgeNote, ReplacedBy: inv.ReplacedBy, Note: inv.Note, Version: int32(inv.Version)}
+		Judgement: inv.Judgement, JudgeNote: inv.JudgeNote, ReplacedBy: inv.ReplacedBy, Note: i18n.Text{EN: inv.Note, ZH: inv.NoteZH}.In(lang), Version: int32(inv.Version)}
 	if d := inv.AnswerDeadline; d != nil {
 		out.AnswerDue, out.AnswerDueExplanation = d.Due.String(), d.ExplanationIn(lang)
 	}

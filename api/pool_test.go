@@ -484,6 +484,9 @@ func TestOfficeFillsAnOpenPlace(t *testing.T) {
 		_, inv = s.do("GET", "/v1/invitations/"+leaving["invitation_id"].(string), &office, nil)
 		return strings.HasPrefix(fmt.Sprint(inv["note"]), "no replacement drawn")
 	}, 30*time.Second, 200*time.Millisecond, "no replacement could be drawn")
+	resp, zhInv := s.askIn("", "GET", "/v1/invitations/"+leaving["invitation_id"].(string), s.authorization(office), nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode, "%v", zhInv)
+	require.Regexp(t, `^未能抽选替补人选：专家库中没有符合条件的\p{Han}`, zhInv["note"], "in Chinese by default")
 	_, lineup = s.do("GET", "/v1/lineups/l-open", &office, nil)
 	require.Equal(t, "INVITING", lineup["state"], "a place is open: not complete")
 	// The declines awaiting the office's judgement are one filter away.

@@ -272,12 +272,16 @@ type Invitation struct {
 	JudgeNote     string       `json:"judge_note,omitempty"`
 	JudgedBy      *actor.Actor `json:"judged_by,omitempty"`
 	// ReplacedBy is the expert drawn in this person's place.
-	ReplacedBy string      `json:"replaced_by,omitempty"`
-	Note       string      `json:"note,omitempty"`
-	InvitedBy  actor.Actor `json:"invited_by"`
-	CreatedAt  time.Time   `json:"created_at"`
-	UpdatedAt  time.Time   `json:"updated_at"`
-	Version    int         `json:"version"`
+	ReplacedBy string `json:"replaced_by,omitempty"`
+	// Note is the last word on the invitation: the person's or the
+	// office's, or the system's (no replacement could be drawn), which
+	// NoteZH says in Chinese.
+	Note      string      `json:"note,omitempty"`
+	NoteZH    string      `json:"note_zh,omitempty"`
+	InvitedBy actor.Actor `json:"invited_by"`
+	CreatedAt time.Time   `json:"created_at"`
+	UpdatedAt time.Time   `json:"updated_at"`
+	Version   int         `json:"version"`
 }
 
 // PoolCandidates is what a draw reads: the pool and who is booked on the

@@ -416,7 +416,7 @@ func (w *invitation) accept(ctx workflow.Context, in AnswerInvitationInput) erro
 	next.Stage = InvitationAccepted
 	next.AnsweredAt = &now
 	next.Overdue = false
-	next.Note = in.Reason
+	next.Note, next.NoteZH = in.Reason, ""
 	notice := fmt.Sprintf("notice of secondment to %s (%s): %s is seconded to the inspection team of %s from %s to %s as %s",
 		w.row.Organisation, w.row.UnitCode, w.row.ExpertName, w.row.InspectedUnit, w.row.SecondFrom, w.row.SecondTo, w.row.TeamRole)
 	if err := w.apply(ctx, next, casework.Event{Action: ActionAcceptInvitation, Actor: in.Actor, Note: notice,
@@ -474,7 +474,7 @@ func (w *invitation) withdraw(ctx workflow.Context, in WithdrawInvitationInput) 
 	next := w.row
 	next.Stage = InvitationWithdrawn
 	next.Overdue = false
-	next.Note = in.Reason
+	next.Note, next.NoteZH = in.Reason, ""
 	if err := w.apply(ctx, next, casework.Event{Action: ActionWithdrawInvitation, Actor: in.Actor, Note: in.Reason}); err != nil {
 		return err
 	}
@@ -597,7 +597,8 @@ func (w *invitation) noteNoReplacement(ctx workflow.Context, why error) {
 	}
 	defer w.mu.Unlock()
 	next := w.row
-	next.Note = "no replacement drawn: " + why.Error()
+	note := i18n.T("no replacement drawn: %s", i18n.Text{EN: why.Error(), ZH: derrors.Message(why, i18n.Chinese)})
+	next.Note, next.NoteZH = note.EN, note.ZH
 	if err := w.apply(ctx, next, casework.Event{Key: "no-replacement", Action: "noReplacement", Actor: actor.System,
 		Note: next.Note}); err != nil {
 		workflow.GetLogger(ctx).Error("recording that no replacement was drawn failed", "invitation", w.row.ID, "error", err)

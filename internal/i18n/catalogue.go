@@ -521,4 +521,5 @@ var zh = map[string]string{
 	"swapped in by the office: %s":              "由省安委办调入：%s",
 	"invitation %s: %s":                         "邀请 %s：%s",
 	"the line-up was cancelled: %s":             "巡查组名单已取消：%s",
+	"no replacement drawn: %s":                  "未能抽选替补人选：%s",
 }
