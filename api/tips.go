@@ -154,19 +154,23 @@ func (s *TipServer) ListTips(ctx context.Context, req *xunchav1.ListTipsRequest)
 	if req.GetInspectionId() == "" {
 		return nil, derrors.Invalid("inspection_id", "must not be empty")
 	}
+	size, err := ledger.PageSize(req.GetPageSize())
+	if err != nil {
+		return nil, err
+	}
 	if err := tipsInReach(ctx, s.Ledger, req.GetInspectionId()); err != nil {
 		return nil, err
 	}
 	if _, err := s.Ledger.GetInspection(ctx, req.GetInspectionId()); err != nil {
 		return nil, err
 	}
-	tips, err := s.Ledger.ListTips(ctx, req.GetInspectionId())
+	page, err := s.Ledger.ListTips(ctx, req.GetInspectionId(), size, req.GetPageToken())
 	if err != nil {
 		return nil, err
 	}
-	out := &xunchav1.ListTipsResponse{}
-	ids := make([]string, 0, len(tips))
-	for _, t := range tips {
+	out := &xunchav1.ListTipsResponse{NextPageToken: page.NextPageToken}
+	ids := make([]string, 0, len(page.Tips))
+	for _, t := range page.Tips {
 		out.Tips = append(out.Tips, tipProto(t))
 		ids = append(ids, t.ID)
 	}

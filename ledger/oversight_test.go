@@ -309,9 +309,19 @@ func TestTipLifecycle(t *testing.T) {
 	untriaged, err := fx.store.UntriagedTips(t.Context(), "i-1")
 	require.NoError(t, err)
 	require.Empty(t, untriaged)
-	tips, err := fx.store.ListTips(t.Context(), "i-1")
+	tips, err := fx.store.ListTips(t.Context(), "i-1", 50, "")
 	require.NoError(t, err)
-	require.Len(t, tips, 2)
+	require.Len(t, tips.Tips, 2)
+	require.Empty(t, tips.NextPageToken)
+	// A page at a time: the first, then the rest after it (an inspection
+	// with thousands of tips was listed whole).
+	firstPage, err := fx.store.ListTips(t.Context(), "i-1", 1, "")
+	require.NoError(t, err)
+	require.Len(t, firstPage.Tips, 1)
+	require.NotEmpty(t, firstPage.NextPageToken)
+	restPage, err := fx.store.ListTips(t.Context(), "i-1", 1, firstPage.NextPageToken)
+	require.NoError(t, err)
+	require.Equal(t, tips.Tips, append(firstPage.Tips, restPage.Tips...))
 
 	events, err := fx.store.Events(t.Context(), ledger.SubjectTip, "tip-1")
 	require.NoError(t, err)

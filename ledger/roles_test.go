@@ -418,9 +418,9 @@ func TestTipContentSealed(t *testing.T) {
 	got, err := fx.store.GetTip(t.Context(), "tip-1")
 	require.NoError(t, err)
 	require.Equal(t, content, got.Content)
-	list, err := fx.store.ListTips(t.Context(), "i-1")
+	list, err := fx.store.ListTips(t.Context(), "i-1", 50, "")
 	require.NoError(t, err)
-	require.Equal(t, content, list[0].Content)
+	require.Equal(t, content, list.Tips[0].Content)
 
 	// Copied onto another tip (by the owner: the application cannot even
 	// rewrite a tip), the ciphertext does not open.

@@ -181,17 +181,23 @@ func (s *Store) GetTip(ctx context.Context, id string) (Tip, error) {
 	return s.tipFromRow(r)
 }
 
-// ListTips returns an inspection's tips, oldest first.
-func (s *Store) ListTips(ctx context.Context, inspectionID string) ([]Tip, error) {
-	rows, err := s.q.ListTips(ctx, inspectionID)
+// TipPage is a page of tips and the token of the next (empty at the end).
+type TipPage struct {
+	Tips          []Tip
+	NextPageToken string
+}
+
+// ListTips returns a page of an inspection's tips, oldest first.
+func (s *Store) ListTips(ctx context.Context, inspectionID string, pageSize int, pageToken string) (TipPage, error) {
+	list, next, err := listPage("tips", pageSize, pageToken,
+		func(afterAt *time.Time, afterID string, limit int64) ([]dbsqlc.Tip, error) {
+			return s.q.ListTips(ctx, dbsqlc.ListTipsParams{InspectionID: inspectionID, AfterAt: afterAt, AfterID: afterID, RowLimit: limit})
+		},
+		s.tipFromRow, func(t Tip) cursor { return cursor{At: t.CreatedAt, ID: t.ID} })
 	if err != nil {
-		return nil, fmt.Errorf("listing tips of inspection %q: %w", inspectionID, err)
+		return TipPage{}, fmt.Errorf("listing tips of inspection %q: %w", inspectionID, err)
 	}
-	list, err := convertAll(rows, s.tipFromRow)
-	if err != nil {
-		return nil, fmt.Errorf("listing tips of inspection %q: %w", inspectionID, err)
-	}
-	return list, nil
+	return TipPage{Tips: list, NextPageToken: next}, nil
 }
 
 // UntriagedTips returns the IDs of an inspection's tips still RECEIVED,

@@ -13,7 +13,14 @@ SELECT * FROM tips WHERE id = @id;
 SELECT * FROM tips WHERE id = @id FOR UPDATE;
 
 -- name: ListTips :many
-SELECT * FROM tips WHERE inspection_id = @inspection_id ORDER BY created_at, id;
+-- ListTips reads a page of an inspection's tips in (created_at, id) order;
+-- after_at and after_id are the previous page's last row, NULL on the
+-- first page.
+SELECT * FROM tips
+WHERE inspection_id = @inspection_id
+  AND (sqlc.narg(after_at)::timestamptz IS NULL OR (created_at, id) > (sqlc.narg(after_at), @after_id::text))
+ORDER BY created_at, id
+LIMIT @row_limit::bigint;
 
 -- name: TipsInStage :many
 SELECT id FROM tips WHERE inspection_id = @inspection_id AND stage = @stage ORDER BY created_at, id;

@@ -87,11 +87,30 @@ func (q *Queries) InsertTip(ctx context.Context, arg InsertTipParams) (int64, er
 }
 
 const listTips = `-- name: ListTips :many
-SELECT id, request_id, inspection_id, channel, received_on, content, reporter_ciphertext, stage, finding_id, dismiss_reason, received_by, created_at, updated_at, content_sealed FROM tips WHERE inspection_id = $1 ORDER BY created_at, id
+SELECT id, request_id, inspection_id, channel, received_on, content, reporter_ciphertext, stage, finding_id, dismiss_reason, received_by, created_at, updated_at, content_sealed FROM tips
+WHERE inspection_id = $1
+  AND ($2::timestamptz IS NULL OR (created_at, id) > ($2, $3::text))
+ORDER BY created_at, id
+LIMIT $4::bigint
 `
 
-func (q *Queries) ListTips(ctx context.Context, inspectionID string) ([]Tip, error) {
-	rows, err := q.db.Query(ctx, listTips, inspectionID)
+type ListTipsParams struct {
+	InspectionID string
+	AfterAt      *time.Time
+	AfterID      string
+	RowLimit     int64
+}
+
+// ListTips reads a page of an inspection's tips in (created_at, id) order;
+// after_at and after_id are the previous page's last row, NULL on the
+// first page.
+func (q *Queries) ListTips(ctx context.Context, arg ListTipsParams) ([]Tip, error) {
+	rows, err := q.db.Query(ctx, listTips,
+		arg.InspectionID,
+		arg.AfterAt,
+		arg.AfterID,
+		arg.RowLimit,
+	)
 	if err != nil {
 		return nil, err
 	}

@@ -1399,7 +1399,11 @@ func (x *GetTipRequest) GetId() string {
 type ListTipsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Inspection ID.
-	InspectionId  string `protobuf:"bytes,1,opt,name=inspection_id,json=inspectionId,proto3" json:"inspection_id,omitempty"`
+	InspectionId string `protobuf:"bytes,1,opt,name=inspection_id,json=inspectionId,proto3" json:"inspection_id,omitempty"`
+	// Page size: default 50, at most 500.
+	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// Token from next_page_token.
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1441,11 +1445,27 @@ func (x *ListTipsRequest) GetInspectionId() string {
 	return ""
 }
 
-// ListTipsResponse lists tips.
+func (x *ListTipsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListTipsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// ListTipsResponse is one page of an inspection's tips, oldest first.
 type ListTipsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Tips.
-	Tips          []*Tip `protobuf:"bytes,1,rep,name=tips,proto3" json:"tips,omitempty"`
+	Tips []*Tip `protobuf:"bytes,1,rep,name=tips,proto3" json:"tips,omitempty"`
+	// Next page token; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1485,6 +1505,13 @@ func (x *ListTipsResponse) GetTips() []*Tip {
 		return x.Tips
 	}
 	return nil
+}
+
+func (x *ListTipsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
 }
 
 // TriageTipRequest decides a tip.
@@ -1691,11 +1718,15 @@ const file_xuncha_v1_oversight_proto_rawDesc = "" +
 	"\acontent\x18\x05 \x01(\tR\acontent\x12/\n" +
 	"\breporter\x18\x06 \x01(\v2\x13.xuncha.v1.ReporterR\breporter\"\x1f\n" +
 	"\rGetTipRequest\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\"6\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\"r\n" +
 	"\x0fListTipsRequest\x12#\n" +
-	"\rinspection_id\x18\x01 \x01(\tR\finspectionId\"6\n" +
+	"\rinspection_id\x18\x01 \x01(\tR\finspectionId\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"^\n" +
 	"\x10ListTipsResponse\x12\"\n" +
-	"\x04tips\x18\x01 \x03(\v2\x0e.xuncha.v1.TipR\x04tips\"\xa3\x01\n" +
+	"\x04tips\x18\x01 \x03(\v2\x0e.xuncha.v1.TipR\x04tips\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xa3\x01\n" +
 	"\x10TriageTipRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +
