@@ -184,7 +184,7 @@ func TestAnswersInChinese(t *testing.T) {
 	require.Equal(t, fieldViolations(en), fieldViolations(zh))
 	require.Contains(t, descriptions(en), "request_id: must be a string")
 	require.Contains(t, descriptions(zh), "request_id: 必须是字符串")
-	require.Contains(t, descriptions(zh), `inspection.kind: 未知取值 "SPECIALLY"：必须是以下之一：COMPREHENSIVE, SPECIAL, FOLLOW_UP`)
+	require.Contains(t, descriptions(zh), `inspection.kind: 未知取值 "SPECIALLY"：必须是以下之一：COMPREHENSIVE（综合巡查）、SPECIAL（专项巡查）、FOLLOW_UP（巡查“回头看”）`)
 	_, boundary := ask("", http.MethodPost, "/v1/inspections", map[string]any{"request_id": "i18n-control\u0007", "inspection": map[string]any{}})
 	require.Contains(t, descriptions(boundary), "request_id: 不得包含控制字符（第 13 个字符为 U+0007）", "%v", boundary)
 

@@ -285,13 +285,49 @@ func enumRule(ed protoreflect.EnumDescriptor, val any) i18n.Text {
 		if n, err := strconv.ParseInt(x, 10, 32); err == nil && ed.Values().ByNumber(protoreflect.EnumNumber(n)) != nil {
 			return i18n.Text{} // a number in a query parameter
 		}
-		return i18n.T("unknown value %q: must be one of %s", x, strings.Join(enumValueNames(ed), ", "))
+		return i18n.T("unknown value %q: must be one of %s", x, enumChoices(ed))
 	case json.Number:
 		if n, err := x.Int64(); err == nil && n >= math.MinInt32 && n <= math.MaxInt32 {
 			return i18n.Text{} // protojson accepts any number of an open enum
 		}
 	}
-	return i18n.T("must be one of %s", strings.Join(enumValueNames(ed), ", "))
+	return i18n.T("must be one of %s", enumChoices(ed))
+}
+
+// enumNamesZH names the values of the domain's enums in Chinese, for a
+// refusal that lists them: the codes are what a client sends, their names
+// what a clerk reads ("COMPREHENSIVE（综合巡查）").
+var enumNamesZH = map[protoreflect.FullName]func(string) string{
+	"xuncha.v1.Finding.Kind":            i18n.FindingKind,
+	"xuncha.v1.Finding.Severity":        i18n.Severity,
+	"xuncha.v1.Finding.Stage":           i18n.FindingStage,
+	"xuncha.v1.Inspection.Kind":         i18n.InspectionKind,
+	"xuncha.v1.Inspection.Stage":        i18n.InspectionStage,
+	"xuncha.v1.ClueReferral.UnitLevel":  i18n.UnitLevel,
+	"xuncha.v1.ClueReferral.ClueKind":   i18n.ClueKind,
+	"xuncha.v1.ClueReferral.CadreRank":  i18n.CadreRank,
+	"xuncha.v1.ClueReferral.State":      i18n.ReferralState,
+	"xuncha.v1.ReferralOutcome.Outcome": i18n.ReferralState,
+}
+
+// enumChoices are the values a client may send of ed, as a Text: the
+// codes in English, each with its Chinese name where it has one in
+// Chinese.
+func enumChoices(ed protoreflect.EnumDescriptor) i18n.Text {
+	codes := enumValueNames(ed)
+	name, ok := enumNamesZH[ed.FullName()]
+	if !ok {
+		joined := strings.Join(codes, ", ")
+		return i18n.Text{EN: joined, ZH: joined}
+	}
+	zh := make([]string, len(codes))
+	for i, c := range codes {
+		zh[i] = c
+		if n := name(c); n != c {
+			zh[i] += "（" + n + "）"
+		}
+	}
+	return i18n.Text{EN: strings.Join(codes, ", "), ZH: strings.Join(zh, "、")}
 }
 
 // enumValueNames lists an enum's values a client may send: all but the zero
@@ -368,7 +404,7 @@ func fieldByQueryKey(md protoreflect.MessageDescriptor, key string) (protoreflec
 func kindRule(fd protoreflect.FieldDescriptor) i18n.Text {
 	switch fd.Kind() {
 	case protoreflect.EnumKind:
-		return i18n.T("must be one of %s", strings.Join(enumValueNames(fd.Enum()), ", "))
+		return i18n.T("must be one of %s", enumChoices(fd.Enum()))
 	case protoreflect.BoolKind:
 		return i18n.T("must be true or false")
 	case protoreflect.FloatKind, protoreflect.DoubleKind:

@@ -7,6 +7,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
 
 	"github.com/xuncha/xuncha/internal/derrors"
 	xunchav1 "github.com/xuncha/xuncha/proto/xuncha/v1"
@@ -128,4 +130,19 @@ func TestHugeWholeNumberIsCheap(t *testing.T) {
 	runtime.ReadMemStats(&after)
 	require.Len(t, got, 1)
 	require.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(1<<20), "bytes allocated")
+}
+
+// TestEveryEnumNameIsKnown: each enum named in Chinese exists, and each of
+// its values a client may send has a Chinese name (a renamed enum or a new
+// value would fall back to the bare code).
+func TestEveryEnumNameIsKnown(t *testing.T) {
+	for full, name := range enumNamesZH {
+		d, err := protoregistry.GlobalFiles.FindDescriptorByName(full)
+		require.NoError(t, err, full)
+		ed, ok := d.(protoreflect.EnumDescriptor)
+		require.True(t, ok, "%s is an enum", full)
+		for _, v := range enumValueNames(ed) {
+			require.NotEqual(t, v, name(v), "%s.%s has no Chinese name", full, v)
+		}
+	}
 }

@@ -260,6 +260,9 @@ func Action(v string) string          { return term(actions, v) }
 func ExposureKind(v string) string    { return term(exposureKinds, v) }
 func ExclusionCode(v string) string   { return term(exclusionCodes, v) }
 func ReferralState(v string) string   { return term(referralStates, v) }
+func UnitLevel(v string) string       { return term(unitLevels, v) }
+func ClueKind(v string) string        { return term(clueKinds, v) }
+func CadreRank(v string) string       { return term(cadreRanks, v) }
 
 // RouteKey is a referral routing table's key ("CITY/DISCIPLINE/DIVISION")
 // as a Text: the codes in English, 市州级单位、违纪线索、县处级干部 in
