@@ -701,14 +701,17 @@ func afterWrite(ctx context.Context, err error) error {
 // yet written is left: its ledger write is refused on the cancelled
 // line-up.
 func (s *LineupServer) withdrawInvitation(ctx context.Context, id, requestID, lineupID, reason string) error {
-	note := []rune("line-up " + lineupID + " was cancelled: " + reason)
-	if len(note) > workflows.MaxWithdrawReason {
-		note = append(note[:workflows.MaxWithdrawReason-1], '…')
+	note := i18n.T("line-up %s was cancelled: %s", lineupID, reason)
+	clip := func(s string) string {
+		if r := []rune(s); len(r) > workflows.MaxWithdrawReason {
+			return string(append(r[:workflows.MaxWithdrawReason-1], '…'))
+		}
+		return s
 	}
 	_, err := sendChange(ctx, s.Temporal, s.Ledger, invitationAPI, lifecycleChange{
 		req:    &xunchav1.AnswerInvitationRequest{Id: id, RequestId: requestID},
 		action: workflows.ActionWithdrawInvitation,
-		input:  &workflows.WithdrawInvitationInput{Reason: string(note)},
+		input:  &workflows.WithdrawInvitationInput{Reason: clip(note.EN), ReasonZH: clip(note.ZH)},
 	})
 	// Ended already (answered, lapsed, withdrawn), its workflow gone, or not
 	// written yet: nothing to withdraw. Still being recorded is not done:

@@ -588,7 +588,10 @@ func TestCancelLineup(t *testing.T) {
 		code, inv := s.do("GET", "/v1/invitations/"+m["invitation_id"].(string), &office, nil)
 		require.Equal(t, http.StatusOK, code, "%v", inv)
 		require.Equal(t, "WITHDRAWN", inv["stage"], "the invitation is withdrawn with the line-up")
-		require.Contains(t, inv["note"], "巡查计划调整")
+		require.Equal(t, "line-up l-off was cancelled: 巡查计划调整", inv["note"])
+		resp, zh := s.askIn("", "GET", "/v1/invitations/"+m["invitation_id"].(string), s.authorization(office), nil)
+		require.Equal(t, http.StatusOK, resp.StatusCode, "%v", zh)
+		require.Equal(t, "巡查组名单 l-off 已取消：巡查计划调整", zh["note"], "in Chinese by default")
 	}
 	// Nobody answers a withdrawn invitation.
 	late := poolActor(waiting[0]["expert_id"].(string))

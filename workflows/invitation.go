@@ -195,6 +195,9 @@ func (in JudgeDeclineInput) Validate() error {
 type WithdrawInvitationInput struct {
 	Change
 	Reason string `json:"reason"`
+	// ReasonZH is Reason in Chinese where the system words it (the
+	// line-up was cancelled).
+	ReasonZH string `json:"reason_zh,omitempty"`
 }
 
 // MaxWithdrawReason is the longest reason of a withdrawal, in characters.
@@ -474,7 +477,7 @@ func (w *invitation) withdraw(ctx workflow.Context, in WithdrawInvitationInput) 
 	next := w.row
 	next.Stage = InvitationWithdrawn
 	next.Overdue = false
-	next.Note, next.NoteZH = in.Reason, ""
+	next.Note, next.NoteZH = in.Reason, in.ReasonZH
 	if err := w.apply(ctx, next, casework.Event{Action: ActionWithdrawInvitation, Actor: in.Actor, Note: in.Reason}); err != nil {
 		return err
 	}

@@ -522,4 +522,5 @@ var zh = map[string]string{
 	"invitation %s: %s":                         "邀请 %s：%s",
 	"the line-up was cancelled: %s":             "巡查组名单已取消：%s",
 	"no replacement drawn: %s":                  "未能抽选替补人选：%s",
+	"line-up %s was cancelled: %s":              "巡查组名单 %s 已取消：%s",
 }
