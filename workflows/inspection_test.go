@@ -338,12 +338,19 @@ func TestFeedbackWaitsForEveryReferral(t *testing.T) {
 		"one feedback recorded, the second's")
 }
 
-func TestInspectionCancelStopsTheReportDeadline(t *testing.T) {
-	h := newInspectionHarness(t)
+// onsiteEnded takes the inspection through the team's approval, the
+// notice and the stationing to the end of on-site work, all on
+// 2026-03-02, in the first four hours: the report is due 2026-03-09.
+func (h *inspectionHarness) onsiteEnded() {
 	h.update(time.Hour, ActionApproveTeam, "a1", ApproveTeamInput{Change: Change{RequestID: "a1", Actor: committee}})
 	h.update(2*time.Hour, ActionNotify, "n1", NotifyInput{Change: Change{RequestID: "n1", Actor: office}, NotifiedOn: "2026-03-02"})
 	h.update(3*time.Hour, ActionStation, "s1", StationInput{Change: Change{RequestID: "s1", Actor: leader}, StationedOn: "2026-03-02", Announcement: "任务", ContactMailbox: "xuncha@example.org"})
 	h.update(4*time.Hour, ActionEndOnsite, "e1", EndOnsiteInput{Change: Change{RequestID: "e1", Actor: leader}, OnsiteEndedOn: "2026-03-02"})
+}
+
+func TestInspectionCancelStopsTheReportDeadline(t *testing.T) {
+	h := newInspectionHarness(t)
+	h.onsiteEnded()
 	cancel := h.update(5*time.Hour, ActionCancel, "x1", CancelInput{Change: Change{RequestID: "x1", Actor: office}, Reason: "汛期改期"})
 	h.env.ExecuteWorkflow(InspectionWorkflow, inspectionInput())
 	require.True(t, h.env.IsWorkflowCompleted())
@@ -478,10 +485,7 @@ func TestReopenedFindingRunsANewDeadline(t *testing.T) {
 func TestInspectionCancelledWhileOverdueEndsCleanly(t *testing.T) {
 	h := newInspectionHarness(t)
 	h.env.OnGetVersion(versionTeamReportNoInterview, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
-	h.update(time.Hour, ActionApproveTeam, "a1", ApproveTeamInput{Change: Change{RequestID: "a1", Actor: committee}})
-	h.update(2*time.Hour, ActionNotify, "n1", NotifyInput{Change: Change{RequestID: "n1", Actor: office}, NotifiedOn: "2026-03-02"})
-	h.update(3*time.Hour, ActionStation, "s1", StationInput{Change: Change{RequestID: "s1", Actor: leader}, StationedOn: "2026-03-02", Announcement: "任务", ContactMailbox: "xuncha@example.org"})
-	h.update(4*time.Hour, ActionEndOnsite, "e1", EndOnsiteInput{Change: Change{RequestID: "e1", Actor: leader}, OnsiteEndedOn: "2026-03-02"})
+	h.onsiteEnded()
 	// Report due 2026-03-09; the interview is proposed at the end of 03-16.
 	var overdue InspectionState
 	h.env.RegisterDelayedCallback(func() {
@@ -648,10 +652,7 @@ func TestOldRunsStayOverdueAfterARedate(t *testing.T) {
 // team report's interview: TestInspectionCancelledWhileOverdueEndsCleanly.)
 func TestLateTeamReportProposesNoInterview(t *testing.T) {
 	h := newInspectionHarness(t)
-	h.update(time.Hour, ActionApproveTeam, "a1", ApproveTeamInput{Change: Change{RequestID: "a1", Actor: committee}})
-	h.update(2*time.Hour, ActionNotify, "n1", NotifyInput{Change: Change{RequestID: "n1", Actor: office}, NotifiedOn: "2026-03-02"})
-	h.update(3*time.Hour, ActionStation, "s1", StationInput{Change: Change{RequestID: "s1", Actor: leader}, StationedOn: "2026-03-02", Announcement: "任务", ContactMailbox: "xuncha@example.org"})
-	h.update(4*time.Hour, ActionEndOnsite, "e1", EndOnsiteInput{Change: Change{RequestID: "e1", Actor: leader}, OnsiteEndedOn: "2026-03-02"})
+	h.onsiteEnded()
 	// Report due 2026-03-09; its interview step would have come at the end
 	// of 03-16. The report comes on 03-18.
 	at := func(s string) time.Duration { return shanghai(s).Sub(start) }
