@@ -304,3 +304,38 @@ func TestLaterUploaderSeesOwnUpload(t *testing.T) {
 		require.Equal(t, "举报人王五", meta["captured_by"], who.Role)
 	}
 }
+
+// TestLaterUploaderCannotNameWhatOthersNamed: a team holding the same bytes
+// as evidence another team named in its finding (here the name of a tip's
+// reporter recorded as who captured it) may not name it in a finding of
+// its own: the finding would show it, and its unit, what the first
+// uploader said of it. It was taken, and the first upload shown.
+func TestLaterUploaderCannotNameWhatOthersNamed(t *testing.T) {
+	s := setup(t)
+	ours := s.createInspection() // the team lists member
+	team := validTeam()
+	team[2]["subject"] = "someone-else" // member is not on this one
+	theirs := s.createInspectionOf("theirs", "430200", team)
+	content := []byte("举报材料：夜间偷排的照片说明")
+	code, first := s.uploadAs(&office, "DOCUMENT", "text/plain", content,
+		url.Values{"captured_by": {"举报人王五"}, "file_name": {"王五提供的材料.txt"}})
+	require.Equal(t, http.StatusOK, code, "%v", first)
+	id := first["id"].(string)
+	code, body := s.do("POST", "/v1/inspections/"+theirs+"/findings", &office, findingBody(rid(t, "theirs"), "GENERAL", id))
+	require.Equal(t, http.StatusOK, code, "%v", body)
+
+	code, second := s.uploadAs(&member, "DOCUMENT", "text/plain", content, url.Values{"captured_by": {"张伟"}, "file_name": {"材料.txt"}})
+	require.Equal(t, http.StatusOK, code, "%v", second)
+	require.Equal(t, id, second["id"], "the same bytes, the same evidence")
+	code, body = s.do("POST", "/v1/inspections/"+ours+"/findings", &member, findingBody(rid(t, "ours"), "GENERAL", id))
+	require.Equal(t, http.StatusBadRequest, code, "%v", body)
+	require.Equal(t, []string{"evidence_ids[0]"}, fieldViolations(body), "answered as evidence nobody uploaded")
+	code, meta := s.do("GET", "/v1/evidence/"+id, &member, nil)
+	require.Equal(t, http.StatusOK, code, "%v", meta)
+	require.NotContains(t, fmt.Sprint(meta), "王五", "still its own upload")
+
+	// Evidence nobody else named it names as before.
+	_, fresh := s.uploadAs(&member, "DOCUMENT", "text/plain", []byte("现场检查记录：消防通道堵塞"), nil)
+	code, body = s.do("POST", "/v1/inspections/"+ours+"/findings", &member, findingBody(rid(t, "fresh"), "GENERAL", fresh["id"].(string)))
+	require.Equal(t, http.StatusOK, code, "%v", body)
+}

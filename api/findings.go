@@ -188,7 +188,11 @@ func checkEvidence(ctx context.Context, l *ledger.Store, field string, ids []str
 // uploaded (attached to an object in reach, it would be readable from then
 // on). Evidence nothing names yet (a colleague's fresh upload, handed on)
 // may be named; what someone else's change attached anywhere (an event
-// names it) may not, by those who cannot read it.
+// names it) may not, by those who reach it by no object that names it —
+// also when they uploaded the same bytes themselves: their object would
+// show them what the first uploader said of it (the file name, who
+// captured it: a tip reporter's name, say), which a later uploader is
+// never shown (evidenceHandler.sees).
 func unnameableEvidence(ctx context.Context, l *ledger.Store, ids []string) ([]string, error) {
 	if len(ids) == 0 {
 		return nil, nil
@@ -210,7 +214,9 @@ func unnameableEvidence(ctx context.Context, l *ledger.Store, ids []string) ([]s
 			continue
 		}
 		asked[id] = true
-		err := l.InReach(ctx, r, ledger.SubjectEvidence, id)
+		// A later uploader of the same bytes reaches it, to name, as if
+		// it had not: only while nobody else named it.
+		err := l.InReachToNameEvidence(ctx, r, id)
 		if errors.Is(err, derrors.ErrNotFound) {
 			var named bool
 			if named, err = l.EvidenceNamed(ctx, id, r.Subject); named {

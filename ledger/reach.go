@@ -96,6 +96,27 @@ func (s *Store) TeamPosition(ctx context.Context, typ, id, subject string) (stri
 	return position, nil
 }
 
+// InReachToNameEvidence is InReach for evidence a change of r's caller
+// would name: of its uploaders only the first reaches it. A later
+// uploader of the same bytes holds them, but an object of its own naming
+// them would show it, and its unit, what the first uploader said of them
+// (evidence.go in api: sees); so it may name them only while nobody else
+// has (api: unnameableEvidence asks EvidenceNamed).
+func (s *Store) InReachToNameEvidence(ctx context.Context, r Reach, id string) error {
+	if r.Province() {
+		return s.InReach(ctx, r, SubjectEvidence, id)
+	}
+	ok, err := s.q.EvidenceInReach(ctx, dbsqlc.EvidenceInReachParams{ID: id, UploadersReach: true, FirstUploaderOnly: true,
+		ByUnit: r.ByUnit, Units: r.Units, ByTeam: r.ByTeam, CallerSubject: r.Subject, ByReceiver: r.ByReceiver, Receiver: r.Receiver})
+	if err != nil {
+		return fmt.Errorf("reading evidence %q: %w", id, err)
+	}
+	if !ok {
+		return derrors.NotFound(SubjectEvidence, id)
+	}
+	return nil
+}
+
 // EvidenceReachedByObject reports whether r reaches the evidence through an
 // object that names it, not only as one of its uploaders: whether the
 // caller may see what the first uploader said of it (its file name, who

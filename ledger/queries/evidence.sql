@@ -55,10 +55,12 @@ SELECT EXISTS (
 -- FindingInReach, InterviewInReach and InspectionInReach; a receiving
 -- body (by_receiver) reaches only the findings referred to it.
 -- With uploaders_reach false, only the objects count: whether the caller
--- reaches the evidence other than as one of its uploaders.
+-- reaches the evidence other than as one of its uploaders. With
+-- first_uploader_only, of its uploaders only the first counts.
 SELECT EXISTS (
   SELECT 1 FROM evidence e WHERE e.id = @id AND (
-    (@uploaders_reach::boolean AND @caller_subject::text <> '' AND (e.uploaded_by->>'subject' = @caller_subject::text OR EXISTS (
+    (@uploaders_reach::boolean AND @caller_subject::text <> '' AND (e.uploaded_by->>'subject' = @caller_subject::text OR
+      NOT @first_uploader_only::boolean AND EXISTS (
       SELECT 1 FROM evidence_uploaders u WHERE u.evidence_id = e.id AND u.subject = @caller_subject::text)))
     OR EXISTS (
       SELECT 1 FROM findings f JOIN inspections i ON i.id = f.inspection_id

@@ -40,26 +40,27 @@ func (q *Queries) AddEvidenceUploader(ctx context.Context, arg AddEvidenceUpload
 const evidenceInReach = `-- name: EvidenceInReach :one
 SELECT EXISTS (
   SELECT 1 FROM evidence e WHERE e.id = $1 AND (
-    ($2::boolean AND $3::text <> '' AND (e.uploaded_by->>'subject' = $3::text OR EXISTS (
+    ($2::boolean AND $3::text <> '' AND (e.uploaded_by->>'subject' = $3::text OR
+      NOT $4::boolean AND EXISTS (
       SELECT 1 FROM evidence_uploaders u WHERE u.evidence_id = e.id AND u.subject = $3::text)))
     OR EXISTS (
       SELECT 1 FROM findings f JOIN inspections i ON i.id = f.inspection_id
       WHERE (f.evidence_ids @> ARRAY[e.id] OR f.rectification->'evidence_ids' @> jsonb_build_array(e.id))
-        AND (NOT $4::boolean OR f.unit_code = ANY($5::text[]))
-        AND (NOT $6::boolean OR f.clue_referrals @> jsonb_build_array(jsonb_build_object('receiver', $7::text)))
-        AND (NOT $8::boolean OR i.team @> jsonb_build_array(jsonb_build_object('subject', $3::text))))
+        AND (NOT $5::boolean OR f.unit_code = ANY($6::text[]))
+        AND (NOT $7::boolean OR f.clue_referrals @> jsonb_build_array(jsonb_build_object('receiver', $8::text)))
+        AND (NOT $9::boolean OR i.team @> jsonb_build_array(jsonb_build_object('subject', $3::text))))
     OR EXISTS (
       SELECT 1 FROM inspections i
       WHERE (i.records @> jsonb_build_object('notice_evidence_id', e.id) OR i.records @> jsonb_build_object('report_evidence_id', e.id))
-        AND NOT $6::boolean
-        AND (NOT $4::boolean OR i.unit_code = ANY($5::text[]))
-        AND (NOT $8::boolean OR i.team @> jsonb_build_array(jsonb_build_object('subject', $3::text))))
+        AND NOT $7::boolean
+        AND (NOT $5::boolean OR i.unit_code = ANY($6::text[]))
+        AND (NOT $9::boolean OR i.team @> jsonb_build_array(jsonb_build_object('subject', $3::text))))
     OR EXISTS (
       SELECT 1 FROM interviews iv
       WHERE iv.follow_up_evidence_ids @> ARRAY[e.id]
-        AND NOT $6::boolean
-        AND (NOT $4::boolean OR iv.unit_code = ANY($5::text[]))
-        AND (NOT $8::boolean OR EXISTS (
+        AND NOT $7::boolean
+        AND (NOT $5::boolean OR iv.unit_code = ANY($6::text[]))
+        AND (NOT $9::boolean OR EXISTS (
               SELECT 1 FROM inspections i
               WHERE i.team @> jsonb_build_array(jsonb_build_object('subject', $3::text))
                 AND (iv.subject = 'inspection/' || i.id
@@ -68,14 +69,15 @@ SELECT EXISTS (
 `
 
 type EvidenceInReachParams struct {
-	ID             string
-	UploadersReach bool
-	CallerSubject  string
-	ByUnit         bool
-	Units          []string
-	ByReceiver     bool
-	Receiver       string
-	ByTeam         bool
+	ID                string
+	UploadersReach    bool
+	CallerSubject     string
+	FirstUploaderOnly bool
+	ByUnit            bool
+	Units             []string
+	ByReceiver        bool
+	Receiver          string
+	ByTeam            bool
 }
 
 // EvidenceInReach says whether evidence exists and is in a caller's scope:
@@ -89,12 +91,14 @@ type EvidenceInReachParams struct {
 // FindingInReach, InterviewInReach and InspectionInReach; a receiving
 // body (by_receiver) reaches only the findings referred to it.
 // With uploaders_reach false, only the objects count: whether the caller
-// reaches the evidence other than as one of its uploaders.
+// reaches the evidence other than as one of its uploaders. With
+// first_uploader_only, of its uploaders only the first counts.
 func (q *Queries) EvidenceInReach(ctx context.Context, arg EvidenceInReachParams) (bool, error) {
 	row := q.db.QueryRow(ctx, evidenceInReach,
 		arg.ID,
 		arg.UploadersReach,
 		arg.CallerSubject,
+		arg.FirstUploaderOnly,
 		arg.ByUnit,
 		arg.Units,
 		arg.ByReceiver,
