@@ -13,6 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/xuncha/xuncha/activities"
@@ -198,14 +199,17 @@ func TestDispatcherGivesUp(t *testing.T) {
 	require.Contains(t, got.Error, "502")
 	// Counted once the outcome is written, a moment after the row shows
 	// it: read after the write, the count raced it.
-	require.Eventually(t, func() bool { return deliveries(t, tel.Registry, casework.DeliveryFailed) == 2.0 }, 5*time.Second, 10*time.Millisecond,
-		"counted FAILED once, however often it was tried")
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		assert.Equal(c, 2.0, deliveries(c, tel.Registry, casework.DeliveryFailed))
+	}, 5*time.Second, 10*time.Millisecond, "counted FAILED once, however often it was tried")
 	require.Zero(t, deliveries(t, tel.Registry, casework.DeliveryDelivered))
 }
 
 // deliveries reads xuncha_webhook_deliveries_total for status from reg.
-func deliveries(t *testing.T, reg prometheus.Gatherer, status string) float64 {
-	t.Helper()
+func deliveries(t require.TestingT, reg prometheus.Gatherer, status string) float64 {
+	if h, ok := t.(interface{ Helper() }); ok {
+		h.Helper()
+	}
 	families, err := reg.Gather()
 	require.NoError(t, err)
 	for _, f := range families {

@@ -208,6 +208,7 @@ func (in WithdrawInvitationInput) Validate() error {
 	var v derrors.Violations
 	ValidateRequestID(&v, "request_id", in.RequestID)
 	v.RequireText("reason", in.Reason, MaxWithdrawReason)
+	v.LimitText("reason_zh", in.ReasonZH, MaxWithdrawReason)
 	return v.Err()
 }
 
