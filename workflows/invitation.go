@@ -558,7 +558,7 @@ func (w *invitation) replace(ctx workflow.Context) {
 		w.inviteReplacement(ctx, rec.Lineup, m)
 		return
 	}
-	w.noteNoReplacement(ctx, fmt.Errorf("the line-up kept changing over %d draws", maxReplacementTries))
+	w.noteNoReplacement(ctx, derrors.New(derrors.ErrUnavailable, "the line-up kept changing over %d draws", maxReplacementTries))
 }
 
 // inviteReplacement starts the replacement's invitation (it outlives this

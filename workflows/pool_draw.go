@@ -352,8 +352,8 @@ func DrawReplacement(in ReplaceInput) (casework.LineupMember, []casework.Exclusi
 		return m.ExpertID == in.Leaving && !casework.MemberActive(m.State)
 	})
 	if leaving < 0 {
-		return casework.LineupMember{}, nil, fmt.Errorf("line-up %s has no member %s who left: %w", in.Lineup.ID, in.Leaving,
-			derrors.ErrFailedPrecondition)
+		return casework.LineupMember{}, nil, derrors.New(derrors.ErrFailedPrecondition, "line-up %s has no member %s who left",
+			in.Lineup.ID, in.Leaving)
 	}
 	role := in.Lineup.Members[leaving].Role
 	onLineup := map[string]string{}

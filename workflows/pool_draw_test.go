@@ -168,6 +168,11 @@ func TestDrawReplacement(t *testing.T) {
 		l.Draws++
 		require.NoError(t, CheckLineup(in.ContentAreas, l.Members, in.Pool.Experts))
 	}
+	// Nobody who left under that ID: refused, in Chinese too (an
+	// invitation's note says why no replacement was drawn).
+	_, _, err = DrawReplacement(ReplaceInput{Draw: in, Lineup: l, Leaving: "nobody"})
+	require.ErrorIs(t, err, derrors.ErrFailedPrecondition)
+	require.Equal(t, "巡查组名单 l-1 中没有已离开的成员 nobody", derrors.Message(err, i18n.Chinese))
 }
 
 func TestCheckSwap(t *testing.T) {

@@ -523,4 +523,6 @@ var zh = map[string]string{
 	"the line-up was cancelled: %s":             "巡查组名单已取消：%s",
 	"no replacement drawn: %s":                  "未能抽选替补人选：%s",
 	"line-up %s was cancelled: %s":              "巡查组名单 %s 已取消：%s",
+	"the line-up kept changing over %d draws":   "巡查组名单在 %d 次抽选中持续变动",
+	"line-up %s has no member %s who left":      "巡查组名单 %s 中没有已离开的成员 %s",
 }
