@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -244,4 +245,44 @@ func TestRefusalsWithHostilePathsAreRecorded(t *testing.T) {
 	report, err := s.Ledger.VerifyAudit(t.Context(), ledger.VerifyOptions{})
 	require.NoError(t, err)
 	require.True(t, report.OK(), "%v", report.Problems)
+}
+
+// TestTipsListedByPage: an inspection's tips come a page at a time, and
+// each page's read is recorded with the tips it showed, no others.
+func TestTipsListedByPage(t *testing.T) {
+	s := setup(t)
+	inspectionID := s.createInspection()
+	var ids []string
+	for i := range 3 {
+		code, body := s.do("POST", "/v1/inspections/"+inspectionID+"/tips", &member, map[string]any{"request_id": rid(t, fmt.Sprint("tip-", i)),
+			"channel": "LETTER", "received_on": today().String(), "content": fmt.Sprint("来信反映问题 ", i)})
+		require.Equal(t, http.StatusOK, code, "%v", body)
+		ids = append(ids, body["id"].(string))
+	}
+	start := time.Now()
+	code, first := s.do("GET", "/v1/inspections/"+inspectionID+"/tips?page_size=2", &office, nil)
+	require.Equal(t, http.StatusOK, code, "%v", first)
+	require.Len(t, first["tips"], 2)
+	require.NotEmpty(t, first["next_page_token"])
+	code, rest := s.do("GET", "/v1/inspections/"+inspectionID+"/tips?page_size=2&page_token="+first["next_page_token"].(string), &office, nil)
+	require.Equal(t, http.StatusOK, code, "%v", rest)
+	require.Len(t, rest["tips"], 1)
+	require.Empty(t, rest["next_page_token"])
+	var seen []string
+	for _, page := range []map[string]any{first, rest} {
+		for _, tip := range page["tips"].([]any) {
+			seen = append(seen, tip.(map[string]any)["id"].(string))
+		}
+	}
+	require.Equal(t, ids, seen, "oldest first, each once")
+
+	var pages []string
+	for _, r := range s.accessRecords(start) {
+		if r.Action == "/xuncha.v1.TipService/ListTips" {
+			pages = append(pages, string(r.Details))
+		}
+	}
+	require.Len(t, pages, 2)
+	require.JSONEq(t, `{"tips":["`+ids[0]+`","`+ids[1]+`"]}`, pages[0])
+	require.JSONEq(t, `{"tips":["`+ids[2]+`"]}`, pages[1])
 }
