@@ -334,6 +334,28 @@ func TestLaterUploaderCannotNameWhatOthersNamed(t *testing.T) {
 	require.Equal(t, http.StatusOK, code, "%v", meta)
 	require.NotContains(t, fmt.Sprint(meta), "王五", "still its own upload")
 
+	// Content nobody named yet it may name (two units' reports may cite
+	// one template), but its finding shows it, and its unit, its own
+	// upload, not what the first uploader said (they read the reporter's
+	// name through it).
+	unnamed := []byte("举报人提供的录音文字稿")
+	code, firstUnnamed := s.uploadAs(&office, "DOCUMENT", "text/plain", unnamed, url.Values{"captured_by": {"举报人王五"}})
+	require.Equal(t, http.StatusOK, code, "%v", firstUnnamed)
+	code, secondUnnamed := s.uploadAs(&member, "DOCUMENT", "text/plain", unnamed, url.Values{"captured_by": {"张伟"}})
+	require.Equal(t, http.StatusOK, code, "%v", secondUnnamed)
+	unnamedID := firstUnnamed["id"].(string)
+	require.Equal(t, unnamedID, secondUnnamed["id"])
+	code, body = s.do("POST", "/v1/inspections/"+ours+"/findings", &member, findingBody(rid(t, "unnamed"), "GENERAL", unnamedID))
+	require.Equal(t, http.StatusOK, code, "%v", body)
+	for _, who := range []actor.Actor{member, unit} {
+		code, meta = s.do("GET", "/v1/evidence/"+unnamedID, &who, nil)
+		require.Equal(t, http.StatusOK, code, "%s: %v", who.Role, meta)
+		require.NotContains(t, fmt.Sprint(meta), "王五", who.Role)
+	}
+	code, meta = s.do("GET", "/v1/evidence/"+unnamedID, &office, nil)
+	require.Equal(t, http.StatusOK, code, "%v", meta)
+	require.Equal(t, "举报人王五", meta["captured_by"], "the province sees the first upload")
+
 	// Evidence nobody else named it names as before.
 	_, fresh := s.uploadAs(&member, "DOCUMENT", "text/plain", []byte("现场检查记录：消防通道堵塞"), nil)
 	code, body = s.do("POST", "/v1/inspections/"+ours+"/findings", &member, findingBody(rid(t, "fresh"), "GENERAL", fresh["id"].(string)))

@@ -120,12 +120,14 @@ func (s *Store) InReachToNameEvidence(ctx context.Context, r Reach, id string) e
 // EvidenceReachedByObject reports whether r reaches the evidence through an
 // object that names it, not only as one of its uploaders: whether the
 // caller may see what the first uploader said of it (its file name, who
-// captured it, who uploaded it).
+// captured it, who uploaded it). An object a later uploader of the same
+// bytes attached it to does not count: it carries that uploader's upload
+// (until 2026-12-01 it showed them, and its unit, the first upload).
 func (s *Store) EvidenceReachedByObject(ctx context.Context, r Reach, id string) (bool, error) {
 	if r.Province() {
 		return true, nil
 	}
-	ok, err := s.q.EvidenceInReach(ctx, dbsqlc.EvidenceInReachParams{ID: id, ByUnit: r.ByUnit, Units: r.Units, ByTeam: r.ByTeam,
+	ok, err := s.q.EvidenceInReach(ctx, dbsqlc.EvidenceInReachParams{ID: id, FirstUploadShown: true, ByUnit: r.ByUnit, Units: r.Units, ByTeam: r.ByTeam,
 		CallerSubject: r.Subject, ByReceiver: r.ByReceiver, Receiver: r.Receiver})
 	if err != nil {
 		return false, fmt.Errorf("reading evidence %q: %w", id, err)

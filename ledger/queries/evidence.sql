@@ -56,7 +56,11 @@ SELECT EXISTS (
 -- body (by_receiver) reaches only the findings referred to it.
 -- With uploaders_reach false, only the objects count: whether the caller
 -- reaches the evidence other than as one of its uploaders. With
--- first_uploader_only, of its uploaders only the first counts.
+-- first_uploader_only, of its uploaders only the first counts. With
+-- first_upload_shown, an object counts only if no later uploader of the
+-- same bytes (an evidence_uploaders row, not the first upload's) attached
+-- the evidence to it: what such an object shows is its own upload, not
+-- what the first uploader said.
 SELECT EXISTS (
   SELECT 1 FROM evidence e WHERE e.id = @id AND (
     (@uploaders_reach::boolean AND @caller_subject::text <> '' AND (e.uploaded_by->>'subject' = @caller_subject::text OR
@@ -67,13 +71,21 @@ SELECT EXISTS (
       WHERE (f.evidence_ids @> ARRAY[e.id] OR f.rectification->'evidence_ids' @> jsonb_build_array(e.id))
         AND (NOT @by_unit::boolean OR f.unit_code = ANY(@units::text[]))
         AND (NOT @by_receiver::boolean OR f.clue_referrals @> jsonb_build_array(jsonb_build_object('receiver', @receiver::text)))
-        AND (NOT @by_team::boolean OR i.team @> jsonb_build_array(jsonb_build_object('subject', @caller_subject::text))))
+        AND (NOT @by_team::boolean OR i.team @> jsonb_build_array(jsonb_build_object('subject', @caller_subject::text)))
+        AND (NOT @first_upload_shown::boolean OR NOT EXISTS (
+          SELECT 1 FROM events ev WHERE ev.subject_type = 'finding' AND ev.subject_id = f.id AND ev.evidence @> jsonb_build_array(e.id)
+            AND ev.actor->>'subject' IS DISTINCT FROM e.uploaded_by->>'subject'
+            AND ev.actor->>'subject' IN (SELECT u.subject FROM evidence_uploaders u WHERE u.evidence_id = e.id))))
     OR EXISTS (
       SELECT 1 FROM inspections i
       WHERE (i.records @> jsonb_build_object('notice_evidence_id', e.id) OR i.records @> jsonb_build_object('report_evidence_id', e.id))
         AND NOT @by_receiver::boolean
         AND (NOT @by_unit::boolean OR i.unit_code = ANY(@units::text[]))
-        AND (NOT @by_team::boolean OR i.team @> jsonb_build_array(jsonb_build_object('subject', @caller_subject::text))))
+        AND (NOT @by_team::boolean OR i.team @> jsonb_build_array(jsonb_build_object('subject', @caller_subject::text)))
+        AND (NOT @first_upload_shown::boolean OR NOT EXISTS (
+          SELECT 1 FROM events ev WHERE ev.subject_type = 'inspection' AND ev.subject_id = i.id AND ev.evidence @> jsonb_build_array(e.id)
+            AND ev.actor->>'subject' IS DISTINCT FROM e.uploaded_by->>'subject'
+            AND ev.actor->>'subject' IN (SELECT u.subject FROM evidence_uploaders u WHERE u.evidence_id = e.id))))
     OR EXISTS (
       SELECT 1 FROM interviews iv
       WHERE iv.follow_up_evidence_ids @> ARRAY[e.id]
@@ -83,5 +95,9 @@ SELECT EXISTS (
               SELECT 1 FROM inspections i
               WHERE i.team @> jsonb_build_array(jsonb_build_object('subject', @caller_subject::text))
                 AND (iv.subject = 'inspection/' || i.id
-                     OR iv.subject IN (SELECT 'finding/' || f.id FROM findings f WHERE f.inspection_id = i.id))))))
+                     OR iv.subject IN (SELECT 'finding/' || f.id FROM findings f WHERE f.inspection_id = i.id))))
+        AND (NOT @first_upload_shown::boolean OR NOT EXISTS (
+          SELECT 1 FROM events ev WHERE ev.subject_type = 'interview' AND ev.subject_id = iv.id AND ev.evidence @> jsonb_build_array(e.id)
+            AND ev.actor->>'subject' IS DISTINCT FROM e.uploaded_by->>'subject'
+            AND ev.actor->>'subject' IN (SELECT u.subject FROM evidence_uploaders u WHERE u.evidence_id = e.id)))))
 );

@@ -48,13 +48,21 @@ SELECT EXISTS (
       WHERE (f.evidence_ids @> ARRAY[e.id] OR f.rectification->'evidence_ids' @> jsonb_build_array(e.id))
         AND (NOT $5::boolean OR f.unit_code = ANY($6::text[]))
         AND (NOT $7::boolean OR f.clue_referrals @> jsonb_build_array(jsonb_build_object('receiver', $8::text)))
-        AND (NOT $9::boolean OR i.team @> jsonb_build_array(jsonb_build_object('subject', $3::text))))
+        AND (NOT $9::boolean OR i.team @> jsonb_build_array(jsonb_build_object('subject', $3::text)))
+        AND (NOT $10::boolean OR NOT EXISTS (
+          SELECT 1 FROM events ev WHERE ev.subject_type = 'finding' AND ev.subject_id = f.id AND ev.evidence @> jsonb_build_array(e.id)
+            AND ev.actor->>'subject' IS DISTINCT FROM e.uploaded_by->>'subject'
+            AND ev.actor->>'subject' IN (SELECT u.subject FROM evidence_uploaders u WHERE u.evidence_id = e.id))))
     OR EXISTS (
       SELECT 1 FROM inspections i
       WHERE (i.records @> jsonb_build_object('notice_evidence_id', e.id) OR i.records @> jsonb_build_object('report_evidence_id', e.id))
         AND NOT $7::boolean
         AND (NOT $5::boolean OR i.unit_code = ANY($6::text[]))
-        AND (NOT $9::boolean OR i.team @> jsonb_build_array(jsonb_build_object('subject', $3::text))))
+        AND (NOT $9::boolean OR i.team @> jsonb_build_array(jsonb_build_object('subject', $3::text)))
+        AND (NOT $10::boolean OR NOT EXISTS (
+          SELECT 1 FROM events ev WHERE ev.subject_type = 'inspection' AND ev.subject_id = i.id AND ev.evidence @> jsonb_build_array(e.id)
+            AND ev.actor->>'subject' IS DISTINCT FROM e.uploaded_by->>'subject'
+            AND ev.actor->>'subject' IN (SELECT u.subject FROM evidence_uploaders u WHERE u.evidence_id = e.id))))
     OR EXISTS (
       SELECT 1 FROM interviews iv
       WHERE iv.follow_up_evidence_ids @> ARRAY[e.id]
@@ -64,7 +72,11 @@ SELECT EXISTS (
               SELECT 1 FROM inspections i
               WHERE i.team @> jsonb_build_array(jsonb_build_object('subject', $3::text))
                 AND (iv.subject = 'inspection/' || i.id
-                     OR iv.subject IN (SELECT 'finding/' || f.id FROM findings f WHERE f.inspection_id = i.id))))))
+                     OR iv.subject IN (SELECT 'finding/' || f.id FROM findings f WHERE f.inspection_id = i.id))))
+        AND (NOT $10::boolean OR NOT EXISTS (
+          SELECT 1 FROM events ev WHERE ev.subject_type = 'interview' AND ev.subject_id = iv.id AND ev.evidence @> jsonb_build_array(e.id)
+            AND ev.actor->>'subject' IS DISTINCT FROM e.uploaded_by->>'subject'
+            AND ev.actor->>'subject' IN (SELECT u.subject FROM evidence_uploaders u WHERE u.evidence_id = e.id)))))
 )
 `
 
@@ -78,6 +90,7 @@ type EvidenceInReachParams struct {
 	ByReceiver        bool
 	Receiver          string
 	ByTeam            bool
+	FirstUploadShown  bool
 }
 
 // EvidenceInReach says whether evidence exists and is in a caller's scope:
@@ -92,7 +105,11 @@ type EvidenceInReachParams struct {
 // body (by_receiver) reaches only the findings referred to it.
 // With uploaders_reach false, only the objects count: whether the caller
 // reaches the evidence other than as one of its uploaders. With
-// first_uploader_only, of its uploaders only the first counts.
+// first_uploader_only, of its uploaders only the first counts. With
+// first_upload_shown, an object counts only if no later uploader of the
+// same bytes (an evidence_uploaders row, not the first upload's) attached
+// the evidence to it: what such an object shows is its own upload, not
+// what the first uploader said.
 func (q *Queries) EvidenceInReach(ctx context.Context, arg EvidenceInReachParams) (bool, error) {
 	row := q.db.QueryRow(ctx, evidenceInReach,
 		arg.ID,
@@ -104,6 +121,7 @@ func (q *Queries) EvidenceInReach(ctx context.Context, arg EvidenceInReachParams
 		arg.ByReceiver,
 		arg.Receiver,
 		arg.ByTeam,
+		arg.FirstUploadShown,
 	)
 	var exists bool
 	err := row.Scan(&exists)
