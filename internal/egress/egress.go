@@ -234,26 +234,26 @@ func (p *Policy) checkIP(host string, ip netip.Addr) error {
 
 // nonPublic lists the special-purpose ranges (IANA special-purpose address
 // registries, RFC 6890) that netip's predicates do not cover, with the rule
-// each is refused by.
+// each is refused by, in English and in Chinese.
 var nonPublic = []struct {
-	prefix netip.Prefix
-	rule   string
+	prefix   netip.Prefix
+	rule, zh string
 }{
-	{netip.MustParsePrefix("0.0.0.0/8"), "\"this network\" (0.0.0.0/8)"},
-	{netip.MustParsePrefix("100.64.0.0/10"), "shared address space (100.64.0.0/10, carrier-grade NAT)"},
-	{netip.MustParsePrefix("192.0.0.0/24"), "IETF protocol assignment (192.0.0.0/24)"},
-	{netip.MustParsePrefix("192.0.2.0/24"), "documentation (192.0.2.0/24)"},
-	{netip.MustParsePrefix("198.18.0.0/15"), "benchmarking (198.18.0.0/15)"},
-	{netip.MustParsePrefix("198.51.100.0/24"), "documentation (198.51.100.0/24)"},
-	{netip.MustParsePrefix("203.0.113.0/24"), "documentation (203.0.113.0/24)"},
-	{netip.MustParsePrefix("240.0.0.0/4"), "reserved (240.0.0.0/4)"},
-	{netip.MustParsePrefix("64:ff9b::/96"), "NAT64 (64:ff9b::/96), which can embed any IPv4 address"},
-	{netip.MustParsePrefix("64:ff9b:1::/48"), "local-use NAT64 (64:ff9b:1::/48)"},
-	{netip.MustParsePrefix("100::/64"), "discard-only (100::/64)"},
-	{netip.MustParsePrefix("2001::/23"), "IETF protocol assignment (2001::/23, Teredo included)"},
-	{netip.MustParsePrefix("2001:db8::/32"), "documentation (2001:db8::/32)"},
-	{netip.MustParsePrefix("2002::/16"), "6to4 (2002::/16), which can embed any IPv4 address"},
-	{netip.MustParsePrefix("fec0::/10"), "site-local (fec0::/10)"},
+	{netip.MustParsePrefix("0.0.0.0/8"), "\"this network\" (0.0.0.0/8)", "“本网络”（0.0.0.0/8）"},
+	{netip.MustParsePrefix("100.64.0.0/10"), "shared address space (100.64.0.0/10, carrier-grade NAT)", "共享地址空间（100.64.0.0/10，运营商级 NAT）"},
+	{netip.MustParsePrefix("192.0.0.0/24"), "IETF protocol assignment (192.0.0.0/24)", "IETF 协议分配（192.0.0.0/24）"},
+	{netip.MustParsePrefix("192.0.2.0/24"), "documentation (192.0.2.0/24)", "文档示例（192.0.2.0/24）"},
+	{netip.MustParsePrefix("198.18.0.0/15"), "benchmarking (198.18.0.0/15)", "基准测试（198.18.0.0/15）"},
+	{netip.MustParsePrefix("198.51.100.0/24"), "documentation (198.51.100.0/24)", "文档示例（198.51.100.0/24）"},
+	{netip.MustParsePrefix("203.0.113.0/24"), "documentation (203.0.113.0/24)", "文档示例（203.0.113.0/24）"},
+	{netip.MustParsePrefix("240.0.0.0/4"), "reserved (240.0.0.0/4)", "保留（240.0.0.0/4）"},
+	{netip.MustParsePrefix("64:ff9b::/96"), "NAT64 (64:ff9b::/96), which can embed any IPv4 address", "NAT64（64:ff9b::/96，可嵌入任意 IPv4 地址）"},
+	{netip.MustParsePrefix("64:ff9b:1::/48"), "local-use NAT64 (64:ff9b:1::/48)", "本地 NAT64（64:ff9b:1::/48）"},
+	{netip.MustParsePrefix("100::/64"), "discard-only (100::/64)", "仅丢弃（100::/64）"},
+	{netip.MustParsePrefix("2001::/23"), "IETF protocol assignment (2001::/23, Teredo included)", "IETF 协议分配（2001::/23，含 Teredo）"},
+	{netip.MustParsePrefix("2001:db8::/32"), "documentation (2001:db8::/32)", "文档示例（2001:db8::/32）"},
+	{netip.MustParsePrefix("2002::/16"), "6to4 (2002::/16), which can embed any IPv4 address", "6to4（2002::/16，可嵌入任意 IPv4 地址）"},
+	{netip.MustParsePrefix("fec0::/10"), "site-local (fec0::/10)", "站点本地（fec0::/10）"},
 }
 
 // NonPublicRule names the rule that makes ip non-public ("loopback",
@@ -289,37 +289,28 @@ func NonPublicRule(ip netip.Addr) string {
 	return ""
 }
 
-// rulesZH are NonPublicRule's rules in Chinese.
+// rulesZH are the Chinese of NonPublicRule's rules that no range of
+// nonPublic names.
 var rulesZH = map[string]string{
-	"invalid":                      "无效",
-	"unspecified":                  "未指定",
-	"loopback":                     "环回",
-	"private (RFC 1918)":           "私有（RFC 1918）",
-	"unique local (fc00::/7)":      "唯一本地（fc00::/7）",
-	"link-local":                   "链路本地",
-	"multicast":                    "组播",
-	"broadcast":                    "广播",
-	"\"this network\" (0.0.0.0/8)": "“本网络”（0.0.0.0/8）",
-	"shared address space (100.64.0.0/10, carrier-grade NAT)": "共享地址空间（100.64.0.0/10，运营商级 NAT）",
-	"IETF protocol assignment (192.0.0.0/24)":                 "IETF 协议分配（192.0.0.0/24）",
-	"documentation (192.0.2.0/24)":                            "文档示例（192.0.2.0/24）",
-	"benchmarking (198.18.0.0/15)":                            "基准测试（198.18.0.0/15）",
-	"documentation (198.51.100.0/24)":                         "文档示例（198.51.100.0/24）",
-	"documentation (203.0.113.0/24)":                          "文档示例（203.0.113.0/24）",
-	"reserved (240.0.0.0/4)":                                  "保留（240.0.0.0/4）",
-	"NAT64 (64:ff9b::/96), which can embed any IPv4 address":  "NAT64（64:ff9b::/96，可嵌入任意 IPv4 地址）",
-	"local-use NAT64 (64:ff9b:1::/48)":                        "本地 NAT64（64:ff9b:1::/48）",
-	"discard-only (100::/64)":                                 "仅丢弃（100::/64）",
-	"IETF protocol assignment (2001::/23, Teredo included)":   "IETF 协议分配（2001::/23，含 Teredo）",
-	"documentation (2001:db8::/32)":                           "文档示例（2001:db8::/32）",
-	"6to4 (2002::/16), which can embed any IPv4 address":      "6to4（2002::/16，可嵌入任意 IPv4 地址）",
-	"site-local (fec0::/10)":                                  "站点本地（fec0::/10）",
+	"invalid":                 "无效",
+	"unspecified":             "未指定",
+	"loopback":                "环回",
+	"private (RFC 1918)":      "私有（RFC 1918）",
+	"unique local (fc00::/7)": "唯一本地（fc00::/7）",
+	"link-local":              "链路本地",
+	"multicast":               "组播",
+	"broadcast":               "广播",
 }
 
 // ruleZH is rule (NonPublicRule's) in Chinese, or rule itself.
 func ruleZH(rule string) string {
 	if zh, ok := rulesZH[rule]; ok {
 		return zh
+	}
+	for _, r := range nonPublic {
+		if r.rule == rule {
+			return r.zh
+		}
 	}
 	if zone, ok := strings.CutPrefix(rule, "scoped (zone "); ok {
 		return "带作用域（zone " + strings.TrimSuffix(zone, ")") + "）"
