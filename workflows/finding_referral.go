@@ -386,7 +386,7 @@ func (w *finding) referClue(ctx workflow.Context, in ReferClueInput) error {
 	if level == "" {
 		level, _ = UnitLevelOf(w.row.UnitCode) // the validator made sure
 	}
-	key := i18n.RouteKey(level, in.ClueKind, in.CadreRank)
+	key := i18n.Text{EN: casework.RouteKey(level, in.ClueKind, in.CadreRank), ZH: i18n.RouteKeyZH(level, in.ClueKind, in.CadreRank)}
 	route, err := w.ledger.routeReferral(ctx, activities.RouteReferralInput{UnitLevel: level, ClueKind: in.ClueKind, CadreRank: in.CadreRank})
 	if err != nil {
 		return err

@@ -264,12 +264,10 @@ func UnitLevel(v string) string       { return term(unitLevels, v) }
 func ClueKind(v string) string        { return term(clueKinds, v) }
 func CadreRank(v string) string       { return term(cadreRanks, v) }
 
-// RouteKey is a referral routing table's key ("CITY/DISCIPLINE/DIVISION")
-// as a Text: the codes in English, 市州级单位、违纪线索、县处级干部 in
-// Chinese.
-func RouteKey(level, kind, rank string) Text {
-	return Text{EN: level + "/" + kind + "/" + rank,
-		ZH: term(unitLevels, level) + "、" + term(clueKinds, kind) + "、" + term(cadreRanks, rank)}
+// RouteKeyZH names a referral routing table's key (casework.RouteKey,
+// "CITY/DISCIPLINE/DIVISION") in Chinese: 市州级单位、违纪线索、县处级干部.
+func RouteKeyZH(level, kind, rank string) string {
+	return term(unitLevels, level) + "、" + term(clueKinds, kind) + "、" + term(cadreRanks, rank)
 }
 func LineupAction(v string) string { return term(lineupActions, v) }
 func TeamRole(v string) string     { return term(teamRoles, v) }
