@@ -16,6 +16,7 @@ import (
 
 	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/internal/i18n"
+	"github.com/xuncha/xuncha/internal/limit"
 	"github.com/xuncha/xuncha/internal/logging"
 	"github.com/xuncha/xuncha/ledger"
 )
@@ -37,10 +38,7 @@ const deadlineSlack = 100 * time.Millisecond
 
 // requestTimeout is the server-side deadline of one call.
 func (s *Server) requestTimeout() time.Duration {
-	if s.RequestTimeout > 0 {
-		return s.RequestTimeout
-	}
-	return DefaultRequestTimeout
+	return limit.Or(s.RequestTimeout, DefaultRequestTimeout)
 }
 
 // deadlineInterceptor gives every call a server-side deadline, so that a

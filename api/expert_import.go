@@ -45,12 +45,8 @@ type expertImportHandler struct {
 }
 
 func (h *expertImportHandler) register(mux *http.ServeMux) {
-	h.guard.register(mux, map[string]http.HandlerFunc{
-		ExpertsTemplate: func(w http.ResponseWriter, r *http.Request) {
-			serveTemplate(w, r, h.fail, problemlist.WriteExpertTemplate, "experts-template.xlsx", "巡查专家库导入模板.xlsx")
-		},
-		ExpertsImport: h.importList,
-	})
+	h.guard.registerImport(mux, ExpertsTemplate, problemlist.WriteExpertTemplate, "experts-template.xlsx", "巡查专家库导入模板.xlsx",
+		ExpertsImport, h.importList)
 }
 
 // ExpertImportReport is the answer to a pool list's import: what each row

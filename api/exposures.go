@@ -57,14 +57,9 @@ func (s *ExposureServer) RecordExposure(ctx context.Context, req *xunchav1.Recor
 // ListExposures lists the publications about a subject (all when empty),
 // oldest first, a page at a time.
 func (s *ExposureServer) ListExposures(ctx context.Context, req *xunchav1.ListExposuresRequest) (*xunchav1.ListExposuresResponse, error) {
-	size, err := ledger.PageSize(req.GetPageSize())
+	size, err := subjectPage(req.GetPageSize(), req.GetSubject())
 	if err != nil {
 		return nil, err
-	}
-	if req.GetSubject() != "" {
-		if _, _, err := casework.ParseSubject(req.GetSubject()); err != nil {
-			return nil, err
-		}
 	}
 	page, err := s.Ledger.ListExposures(ctx, req.GetSubject(), reachOf(ctx), size, req.GetPageToken())
 	if err != nil {
@@ -82,4 +77,20 @@ func exposureProto(e casework.Exposure) *xunchav1.Exposure {
 		Id: e.ID, Kind: e.Kind, Subject: e.Subject, Outlet: e.Outlet, Link: e.Link, PublishedOn: e.PublishedOn,
 		Title: e.Title, RecordedBy: actorProto(e.RecordedBy), CreateTime: instant(e.CreatedAt),
 	}
+}
+
+// subjectPage checks a list's paging and its subject filter ("finding/<id>"
+// or "inspection/<id>"; empty lists every subject): the page's size, or the
+// refusal that names the field.
+func subjectPage(pageSize int32, subject string) (int, error) {
+	size, err := ledger.PageSize(pageSize)
+	if err != nil {
+		return 0, err
+	}
+	if subject != "" {
+		if _, _, err := casework.ParseSubject(subject); err != nil {
+			return 0, err
+		}
+	}
+	return size, nil
 }

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"io"
 	"net/http"
 
 	"go.uber.org/zap"
@@ -41,4 +42,19 @@ func (g guard) register(mux *http.ServeMux, routes map[string]http.HandlerFunc) 
 			serve(w, r.WithContext(ctx))
 		})
 	}
+}
+
+// registerImport registers a workbook import's two routes behind
+// authorize: template, the empty workbook to fill in (write's, named name,
+// and nameZH for clients that read RFC 5987 names), and importRoute,
+// served by importList.
+func (g guard) registerImport(mux *http.ServeMux, template string, write func(io.Writer) error, name, nameZH string,
+	importRoute string, importList http.HandlerFunc,
+) {
+	g.register(mux, map[string]http.HandlerFunc{
+		template: func(w http.ResponseWriter, r *http.Request) {
+			serveTemplate(w, r, g.fail, write, name, nameZH)
+		},
+		importRoute: importList,
+	})
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/internal/i18n"
+	"github.com/xuncha/xuncha/internal/limit"
 	"github.com/xuncha/xuncha/internal/logging"
 	"github.com/xuncha/xuncha/ledger"
 	"github.com/xuncha/xuncha/problemlist"
@@ -61,19 +62,9 @@ type ImportConfig struct {
 	CommitWait time.Duration
 }
 
-func (c ImportConfig) maxBytes() int64 {
-	if c.MaxBytes > 0 {
-		return c.MaxBytes
-	}
-	return DefaultMaxImportBytes
-}
+func (c ImportConfig) maxBytes() int64 { return limit.Or(c.MaxBytes, DefaultMaxImportBytes) }
 
-func (c ImportConfig) concurrency() int {
-	if c.Concurrency > 0 {
-		return c.Concurrency
-	}
-	return DefaultImportConcurrency
-}
+func (c ImportConfig) concurrency() int { return limit.Or(c.Concurrency, DefaultImportConcurrency) }
 
 // importHandler serves the problem list's way in (issue 13 item 3), plain
 // HTTP beside the gateway as the export is, because it takes a file:
@@ -102,12 +93,8 @@ type importHandler struct {
 }
 
 func (h *importHandler) register(mux *http.ServeMux) {
-	h.guard.register(mux, map[string]http.HandlerFunc{
-		FindingsTemplate: func(w http.ResponseWriter, r *http.Request) {
-			serveTemplate(w, r, h.fail, problemlist.WriteTemplate, "findings-template.xlsx", "问题清单导入模板.xlsx")
-		},
-		FindingsImport: h.importList,
-	})
+	h.guard.registerImport(mux, FindingsTemplate, problemlist.WriteTemplate, "findings-template.xlsx", "问题清单导入模板.xlsx",
+		FindingsImport, h.importList)
 }
 
 // serveTemplate writes an empty import workbook (write's), named name (and

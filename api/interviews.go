@@ -130,14 +130,9 @@ func interviewFromLedger(ctx context.Context, l *ledger.Store, row casework.Inte
 
 // ListInterviews pages through the ledger, oldest first.
 func (s *InterviewServer) ListInterviews(ctx context.Context, req *xunchav1.ListInterviewsRequest) (*xunchav1.ListInterviewsResponse, error) {
-	size, err := ledger.PageSize(req.GetPageSize())
+	size, err := subjectPage(req.GetPageSize(), req.GetSubject())
 	if err != nil {
 		return nil, err
-	}
-	if req.GetSubject() != "" {
-		if _, _, err := casework.ParseSubject(req.GetSubject()); err != nil {
-			return nil, err
-		}
 	}
 	if st := req.GetStage(); st != "" && !slices.Contains(workflows.InterviewStages, st) {
 		return nil, derrors.Invalid("stage", "must be one of %s", strings.Join(workflows.InterviewStages, ", "))

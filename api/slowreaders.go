@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/internal/limit"
 )
 
 // DefaultWriteIdleTimeout bounds, unless Server.WriteIdleTimeout says
@@ -20,10 +21,7 @@ const DefaultWriteIdleTimeout = 60 * time.Second
 
 // writeIdleTimeout is the server's bound on one blocked write.
 func (s *Server) writeIdleTimeout() time.Duration {
-	if s.WriteIdleTimeout > 0 {
-		return s.WriteIdleTimeout
-	}
-	return DefaultWriteIdleTimeout
+	return limit.Or(s.WriteIdleTimeout, DefaultWriteIdleTimeout)
 }
 
 // DefaultReadIdleTimeout bounds, unless Server.ReadIdleTimeout says
@@ -37,10 +35,7 @@ const DefaultReadIdleTimeout = 60 * time.Second
 
 // readIdleTimeout is the server's bound on one blocked read.
 func (s *Server) readIdleTimeout() time.Duration {
-	if s.ReadIdleTimeout > 0 {
-		return s.ReadIdleTimeout
-	}
-	return DefaultReadIdleTimeout
+	return limit.Or(s.ReadIdleTimeout, DefaultReadIdleTimeout)
 }
 
 // slowClients bounds both ways a client can hold a request open without

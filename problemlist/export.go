@@ -16,6 +16,7 @@ import (
 
 	"github.com/xuncha/xuncha/calendar"
 	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/internal/limit"
 	"github.com/xuncha/xuncha/ledger"
 )
 
@@ -57,12 +58,7 @@ type Selection struct {
 	AsOf time.Time
 }
 
-func (e *Exporter) pageSize() int {
-	if e.PageSize > 0 {
-		return e.PageSize
-	}
-	return DefaultPageSize
-}
+func (e *Exporter) pageSize() int { return limit.Or(e.PageSize, DefaultPageSize) }
 
 func (e *Exporter) maxRows() int {
 	if e.MaxRows > 0 && e.MaxRows < MaxWorkbookRows {

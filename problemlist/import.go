@@ -16,6 +16,7 @@ import (
 
 	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/internal/i18n"
+	"github.com/xuncha/xuncha/internal/limit"
 )
 
 // Defaults of the import's limits (Limits).
@@ -50,26 +51,13 @@ type Limits struct {
 	MaxInMemoryBytes int64
 }
 
-func (l Limits) maxRows() int {
-	if l.MaxRows > 0 {
-		return l.MaxRows
-	}
-	return DefaultMaxRows
-}
+func (l Limits) maxRows() int { return limit.Or(l.MaxRows, DefaultMaxRows) }
 
 func (l Limits) maxInMemoryBytes() int64 {
-	if l.MaxInMemoryBytes > 0 {
-		return l.MaxInMemoryBytes
-	}
-	return DefaultMaxInMemoryBytes
+	return limit.Or(l.MaxInMemoryBytes, DefaultMaxInMemoryBytes)
 }
 
-func (l Limits) maxUnzipBytes() int64 {
-	if l.MaxUnzipBytes > 0 {
-		return l.MaxUnzipBytes
-	}
-	return DefaultMaxUnzipBytes
-}
+func (l Limits) maxUnzipBytes() int64 { return limit.Or(l.MaxUnzipBytes, DefaultMaxUnzipBytes) }
 
 // Draft is one row of an imported problem list: the finding it asks to
 // record, in the domain's values (RecordFindingRequest's fields).

@@ -11,16 +11,10 @@ import (
 // newExpertsCmd is the expert pool's list (巡查专家库) in, as a workbook,
 // following xuncha findings import|template.
 func newExpertsCmd() *cobra.Command {
-	c := &clientFlags{}
-	cmd := &cobra.Command{
-		Use:   "experts",
-		Short: "The inspection expert pool (巡查专家库) into a server, as a workbook",
-		Args:  cobra.NoArgs,
-	}
-	c.bind(cmd)
-	cmd.AddCommand(newExpertsImportCmd(c),
-		newTemplateCmd(c, "Download the empty pool list to fill in and import", "/v1/experts:template", "experts-template.xlsx"))
-	return cmd
+	return newClientGroupCmd("experts", "The inspection expert pool (巡查专家库) into a server, as a workbook",
+		newExpertsImportCmd, func(c *clientFlags) *cobra.Command {
+			return newTemplateCmd(c, "Download the empty pool list to fill in and import", "/v1/experts:template", "experts-template.xlsx")
+		})
 }
 
 func newExpertsImportCmd(c *clientFlags) *cobra.Command {

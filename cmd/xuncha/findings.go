@@ -91,15 +91,21 @@ func answerError(resp *http.Response) error {
 }
 
 func newFindingsCmd() *cobra.Command {
+	return newClientGroupCmd("findings", "The problem list (问题清单) in and out of a server, as workbooks",
+		newFindingsImportCmd, newFindingsExportCmd, func(c *clientFlags) *cobra.Command {
+			return newTemplateCmd(c, "Download the empty problem list to fill in and import", "/v1/findings:template", "findings-template.xlsx")
+		})
+}
+
+// newClientGroupCmd is a group of commands that talk to a server: the
+// group's client flags (--server, --token) are theirs too.
+func newClientGroupCmd(use, short string, subcommands ...func(*clientFlags) *cobra.Command) *cobra.Command {
 	c := &clientFlags{}
-	cmd := &cobra.Command{
-		Use:   "findings",
-		Short: "The problem list (问题清单) in and out of a server, as workbooks",
-		Args:  cobra.NoArgs,
-	}
+	cmd := &cobra.Command{Use: use, Short: short, Args: cobra.NoArgs}
 	c.bind(cmd)
-	cmd.AddCommand(newFindingsImportCmd(c), newFindingsExportCmd(c),
-		newTemplateCmd(c, "Download the empty problem list to fill in and import", "/v1/findings:template", "findings-template.xlsx"))
+	for _, sub := range subcommands {
+		cmd.AddCommand(sub(c))
+	}
 	return cmd
 }
 
