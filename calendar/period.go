@@ -361,16 +361,18 @@ func closingLineZH(due Date, versions []Version) string {
 
 // EndingOn is d's explanation, in both languages, with its last line, the
 // closing one, for a period that ends on due instead: a day the office set
-// within the limit d explains. The explanation said the period ended on
-// the limit's day, below a first line that gave the office's.
-func (d Deadline) EndingOn(due Date) (explanation, explanationZH []string) {
+// within the limit d explains, which the closing line names as limit and
+// limitZH ("the statutory limit", 法定期限; for an extension, the limit of
+// extensions). The explanation said the period ended on the limit's day,
+// below a first line that gave the office's.
+func (d Deadline) EndingOn(due Date, limit, limitZH string) (explanation, explanationZH []string) {
 	explanation = slices.Clone(d.Explanation)
 	if n := len(explanation); n > 0 {
-		explanation[n-1] = "the statutory limit " + d.Due.String() + "; " + closingLine(due)
+		explanation[n-1] = limit + " " + d.Due.String() + "; " + closingLine(due)
 	}
 	explanationZH = slices.Clone(d.ExplanationZH)
 	if n := len(explanationZH); n > 0 {
-		explanationZH[n-1] = "法定期限 " + d.Due.String() + "；" + closingLineZH(due, d.Versions)
+		explanationZH[n-1] = limitZH + " " + d.Due.String() + "；" + closingLineZH(due, d.Versions)
 	}
 	return explanation, explanationZH
 }

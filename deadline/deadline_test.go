@@ -136,6 +136,24 @@ func TestOfficeDayEndsTheExplanation(t *testing.T) {
 	}
 }
 
+// TestExtensionEndsWithItsOwnLimit: an approved extension's explanation
+// closes with the limit of extensions it lies within, which may pass the
+// statutory limit; it does not call that limit the law's.
+func TestExtensionEndsWithItsOwnLimit(t *testing.T) {
+	t.Parallel()
+	res, err := deadline.Resolve(calendar.Builtin(), casework.DefaultEscalationPolicy(),
+		deadline.Extension("2026-09-30", casework.DefaultExtensionLimits(), "2026-10-24"))
+	require.NoError(t, err)
+	en, zh := res.Deadline.Explanation, res.Deadline.ExplanationZH
+	require.Equal(t, "the limit of extensions 2026-10-30; the period ends at 24:00 on 2026-10-26 (Asia/Shanghai), i.e. 2026-10-27 00:00 +08:00",
+		en[len(en)-1])
+	require.True(t, strings.HasPrefix(zh[len(zh)-1], "延期上限 2026-10-30；期限至 2026-10-26 24:00（北京时间）届满"), zh[len(zh)-1])
+	for _, line := range append(en, zh...) {
+		require.NotContains(t, line, "statutory limit")
+		require.NotContains(t, line, "法定期限")
+	}
+}
+
 // TestResolveRefusals checks that a refusal names the request field it is
 // about, so the API's preview and the workflow refuse alike.
 func TestResolveRefusals(t *testing.T) {

@@ -72,16 +72,18 @@ func Resolve(cal *calendar.Calendar, policy casework.EscalationPolicy, rule Rule
 			movedZH = []string{fmt.Sprintf("所定日期 %s 为休息日（%s），期限顺延至其后第一个工作日 %s（民法典第二百零三条）", set, reasonZH, due)}
 		}
 		head := fmt.Sprintf("due %s: set by the office, within the statutory limit of %s", due, limit.Due)
+		headZH := fmt.Sprintf("%s 截止：由省安委办确定，在法定期限 %s 之内", due, limit.Due)
+		limitName, limitNameZH := "the statutory limit", "法定期限"
 		if rule.Extension {
 			head = fmt.Sprintf("due %s: an extension approved by the office, within the limit of extensions, %s (%s, the original last day)",
 				due, limit.Due, limit.RuleText())
-		}
-		limitLines, limitLinesZH := limit.EndingOn(due)
-		d.Explanation = append(append([]string{head}, moved...), limitLines...)
-		headZH := fmt.Sprintf("%s 截止：由省安委办确定，在法定期限 %s 之内", due, limit.Due)
-		if rule.Extension {
 			headZH = fmt.Sprintf("%s 截止：经省安委办批准延期，在延期上限 %s 之内（原期限最后一天为 %s）", due, limit.Due, rule.From)
+			// The limit here is the office's cap on extensions, which may
+			// pass the statutory limit; it is not the law's.
+			limitName, limitNameZH = "the limit of extensions", "延期上限"
 		}
+		limitLines, limitLinesZH := limit.EndingOn(due, limitName, limitNameZH)
+		d.Explanation = append(append([]string{head}, moved...), limitLines...)
 		d.ExplanationZH = append(append([]string{headZH}, movedZH...), limitLinesZH...)
 	}
 	steps, err := Schedule(cal, policy, d.Due)
