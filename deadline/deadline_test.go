@@ -154,6 +154,35 @@ func TestExtensionEndsWithItsOwnLimit(t *testing.T) {
 	}
 }
 
+// TestStepsNotTakenAreNotScheduled: a deadline whose lifecycle proposes no
+// interview is not refused because the ladder's interview step would fall
+// in a year without calendar data; its own last day and the steps it takes
+// are known. A rule recorded before Rule.Steps takes every step, and a
+// rectification deadline, which takes the interview, still needs the year.
+func TestStepsNotTakenAreNotScheduled(t *testing.T) {
+	t.Parallel()
+	cal, policy := calendar.Builtin(), casework.DefaultEscalationPolicy()
+	_, err := cal.IsWorkingDay(d("2028-01-03"))
+	require.ErrorIs(t, err, calendar.ErrNoData, "the test needs a year without data after the last built-in one")
+	for _, rule := range []deadline.Rule{deadline.TeamReport("2027-12-20"), deadline.FollowUp("2027-12-20", 0),
+		deadline.ReferralReceipt("2027-12-20", 5), deadline.SignoffDue("2027-12-20", 5), deadline.InvitationAnswer("2027-12-20", 5)} {
+		res, err := deadline.Resolve(cal, policy, rule)
+		require.NoError(t, err, "%+v", rule)
+		require.Equal(t, "2027-12-27", res.Deadline.Due.String(), "%+v", rule)
+		var steps []string
+		for _, s := range res.Steps {
+			steps = append(steps, s.Step)
+		}
+		require.Equal(t, []string{casework.StepReminder, casework.StepOverdue}, steps, "%+v", rule)
+	}
+	recorded := deadline.TeamReport("2027-12-20")
+	recorded.Steps = nil
+	_, err = deadline.Resolve(cal, policy, recorded)
+	require.ErrorIs(t, err, calendar.ErrNoData, "a rule recorded before Rule.Steps schedules the interview too")
+	_, err = deadline.Resolve(cal, policy, deadline.Rectification("feedback_received_on", "2027-11-26", ""))
+	require.ErrorIs(t, err, calendar.ErrNoData, "the rectification deadline's interview step needs 2028")
+}
+
 // TestResolveRefusals checks that a refusal names the request field it is
 // about, so the API's preview and the workflow refuse alike.
 func TestResolveRefusals(t *testing.T) {
@@ -382,7 +411,7 @@ func TestCompute(t *testing.T) {
 // deadlines are activity payloads in recorded workflow histories.
 func TestRuleAndResolvedJSON(t *testing.T) {
 	t.Parallel()
-	require.JSONEq(t, `{"field":"onsite_ended_on","from":"2026-09-30","working_days":5}`,
+	require.JSONEq(t, `{"field":"onsite_ended_on","from":"2026-09-30","working_days":5,"steps":["REMINDER","OVERDUE"]}`,
 		string(must(t, deadline.TeamReport("2026-09-30"))))
 	require.JSONEq(t, `{"field":"feedback_received_on","from":"2026-09-01","months":1,"due":"2026-09-20","due_field":"due"}`,
 		string(must(t, deadline.Rectification("feedback_received_on", "2026-09-01", "2026-09-20"))))

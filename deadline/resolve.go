@@ -2,6 +2,7 @@ package deadline
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/xuncha/xuncha/calendar"
@@ -26,7 +27,7 @@ type Resolved struct {
 }
 
 // Resolve computes rule's deadline on cal and when each step of policy's
-// ladder fires (see [Schedule]). A limit the office set (rule.Due) must fall
+// ladder that the rule takes (Rule.Steps) fires (see [Schedule]). A limit the office set (rule.Due) must fall
 // after rule.From and no later than the statutory limit; the explanation
 // then opens with the office's day and goes on with the statutory one.
 // Refusals are derrors.InvalidError naming rule.Field or rule.DueField; a
@@ -86,6 +87,7 @@ func Resolve(cal *calendar.Calendar, policy casework.EscalationPolicy, rule Rule
 		d.Explanation = append(append([]string{head}, moved...), limitLines...)
 		d.ExplanationZH = append(append([]string{headZH}, movedZH...), limitLinesZH...)
 	}
+	policy.Steps = slices.DeleteFunc(slices.Clone(policy.Steps), func(st casework.EscalationStep) bool { return !rule.takes(st.Step) })
 	steps, err := Schedule(cal, policy, d.Due)
 	if err != nil {
 		return Resolved{}, err

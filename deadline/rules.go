@@ -1,6 +1,8 @@
 package deadline
 
 import (
+	"slices"
+
 	"github.com/xuncha/xuncha/casework"
 )
 
@@ -40,12 +42,27 @@ type Rule struct {
 	// Extension marks an approved extension's deadline (Extension): From
 	// is then the original last day, the period the limit of extensions.
 	Extension bool `json:"extension,omitempty"`
+	// Steps, when set, are the steps of the office's ladder (casework.Step…)
+	// this deadline takes; the others are not scheduled, so that a step it
+	// never fires cannot refuse it (one that falls in a year without
+	// calendar data). Empty takes every step, as every rule recorded before
+	// the field did (the lifecycles then leave out what they do not take).
+	Steps []string `json:"steps,omitempty"`
 }
+
+// remindAndOverdue are the steps of a deadline whose lapse is the last
+// rung, or its own consequence: no interview is proposed over it (a team
+// report, an interview's follow-up, a referral's receipt, a sign-off, an
+// invitation's answer).
+func remindAndOverdue() []string { return []string{casework.StepReminder, casework.StepOverdue} }
+
+// takes reports whether the deadline takes the ladder step named step.
+func (r Rule) takes(step string) bool { return len(r.Steps) == 0 || slices.Contains(r.Steps, step) }
 
 // TeamReport is the team report deadline: ReportWorkingDays working days
 // after onsiteEndedOn (YYYY-MM-DD, the request's onsite_ended_on).
 func TeamReport(onsiteEndedOn string) Rule {
-	return Rule{Field: "onsite_ended_on", From: onsiteEndedOn, WorkingDays: ReportWorkingDays}
+	return Rule{Field: "onsite_ended_on", From: onsiteEndedOn, WorkingDays: ReportWorkingDays, Steps: remindAndOverdue()}
 }
 
 // Rectification is the rectification report deadline counted from the
@@ -71,7 +88,7 @@ func RectificationAgain(decidedOn, due string) Rule {
 // (YYYY-MM-DD): days working days after it (0 means
 // DefaultFollowUpWorkingDays).
 func FollowUp(heldOn string, days int) Rule {
-	return Rule{Field: "held_on", From: heldOn, WorkingDays: FollowUpWorkingDays(days)}
+	return Rule{Field: "held_on", From: heldOn, WorkingDays: FollowUpWorkingDays(days), Steps: remindAndOverdue()}
 }
 
 // FollowUpWorkingDays is the follow-up limit in force when a request asks
@@ -105,14 +122,14 @@ func (r Rule) WithDueField(field string) Rule {
 // referred clue (issue 14 item 2): days working days after referredOn
 // (YYYY-MM-DD), the day of the referral.
 func ReferralReceipt(referredOn string, days int) Rule {
-	return Rule{Field: "ack_working_days", From: referredOn, WorkingDays: days}
+	return Rule{Field: "ack_working_days", From: referredOn, WorkingDays: days, Steps: remindAndOverdue()}
 }
 
 // SignoffDue is the deadline of a finding's sign-off before close-out
 // (销号, issue 14 item 3): days working days after verifiedOn (YYYY-MM-DD),
 // the day the office's verification asked the signers for it.
 func SignoffDue(verifiedOn string, days int) Rule {
-	return Rule{Field: "signoff_rules.working_days", From: verifiedOn, WorkingDays: days}
+	return Rule{Field: "signoff_rules.working_days", From: verifiedOn, WorkingDays: days, Steps: remindAndOverdue()}
 }
 
 // DefaultInvitationAnswerWorkingDays is how long a drawn person has to
@@ -127,5 +144,5 @@ func InvitationAnswer(invitedOn string, days int) Rule {
 	if days == 0 {
 		days = DefaultInvitationAnswerWorkingDays
 	}
-	return Rule{Field: "invited_on", From: invitedOn, WorkingDays: days}
+	return Rule{Field: "invited_on", From: invitedOn, WorkingDays: days, Steps: remindAndOverdue()}
 }

@@ -43,7 +43,11 @@ type fakeLedger struct {
 	subscribers []string
 	calendar    *calendar.Calendar
 	policy      casework.EscalationPolicy
-	interviews  []InterviewInput
+	// rulesTakeEveryStep resolves every rule as recorded before
+	// deadline.Rule.Steps: with every step of the office's ladder, as a
+	// run whose deadline was resolved then replays it.
+	rulesTakeEveryStep bool
+	interviews         []InterviewInput
 	// attempts counts ApplyFindingChange calls by event action.
 	attempts map[string]int
 	// sendUpdate answers the SendUpdate activity (nil: it is accepted);
@@ -251,6 +255,9 @@ func newHarness(t *testing.T) *harness {
 		func(_ context.Context, in activities.ResolveDeadlineInput) (deadline.Resolved, error) {
 			fl.mu.Lock()
 			cal, policy := fl.calendar, fl.policy
+			if fl.rulesTakeEveryStep {
+				in.Rule.Steps = nil
+			}
 			fl.mu.Unlock()
 			res, err := deadline.Resolve(cal, policy, in.Rule)
 			return res, derrors.ToTemporal(err)

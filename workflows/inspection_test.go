@@ -480,11 +480,13 @@ func TestReopenedFindingRunsANewDeadline(t *testing.T) {
 // overdue no more, and the proposed interview is asked to cancel.
 //
 // The team report's ladder proposes an interview only in runs from before
-// versionTeamReportNoInterview (TestLateTeamReportProposesNoInterview);
-// this is such a run.
+// versionTeamReportNoInterview (TestLateTeamReportProposesNoInterview)
+// whose report deadline was resolved before deadline.Rule.Steps; this is
+// such a run.
 func TestInspectionCancelledWhileOverdueEndsCleanly(t *testing.T) {
 	h := newInspectionHarness(t)
 	h.env.OnGetVersion(versionTeamReportNoInterview, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+	h.fl.rulesTakeEveryStep = true
 	h.onsiteEnded()
 	// Report due 2026-03-09; the interview is proposed at the end of 03-16.
 	var overdue InspectionState

@@ -69,6 +69,11 @@ func TestDeadlineRulesMatchRecordedHistories(t *testing.T) {
 			default:
 				t.Fatalf("%s: no deadline constructor for the recorded rule %+v", file, r)
 			}
+			// Rule.Steps came after these histories: their rules take every
+			// step of the ladder, and the lifecycle leaves out what it does
+			// not take (core.steps), as it still does for them.
+			require.Empty(t, r.Steps, "%s event %d", file, e.GetEventId())
+			rebuilt.Steps = nil
 			require.Equal(t, r, rebuilt, "%s event %d", file, e.GetEventId())
 			seen[r.Field] = true
 		}
