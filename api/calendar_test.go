@@ -146,6 +146,28 @@ func TestCalendarVersionsREST(t *testing.T) {
 	// Only the office loads notices.
 	code, _ = s.do("PUT", "/v1/calendar/2028", &unit, notice2028("load-3", "2028-01-04"))
 	require.Equal(t, http.StatusForbidden, code)
+
+	// A notice whose New Year holiday begins in the December before its
+	// year (as the 2019 notice's did) is loaded as issued, and decides that
+	// day: Friday 2027-12-31 is no longer counted.
+	fromDecember := notice2028("load-4", "2028-01-04")
+	fromDecember["holidays"].([]map[string]any)[0]["start"] = "2027-12-31"
+	code, v4 := s.do("PUT", "/v1/calendar/2028", &office, fromDecember)
+	require.Equal(t, http.StatusOK, code, "%v", v4)
+	code, d = s.do("POST", "/v1/calendar:deadline", &office, map[string]any{"from": "2027-12-28", "working_days": 5})
+	require.Equal(t, http.StatusOK, code, "%v", d)
+	// 12-29, 12-30, then 2027-12-31..2028-01-04 New Year, 01-05, 01-06, 01-07.
+	require.Equal(t, "2028-01-07", d["due"])
+	require.Contains(t, fmt.Sprint(d["skipped"]), "2027-12-31")
+	require.Equal(t, []any{
+		map[string]any{"id": "0", "year": float64(2027), "label": "built-in 2027"},
+		map[string]any{"id": v4["id"], "year": float64(2028), "label": "calendar version " + v4["id"].(string)},
+	}, versionsOf(d))
+	tooEarly := notice2028("load-5", "2028-01-04")
+	tooEarly["holidays"].([]map[string]any)[0]["start"] = "2027-11-30"
+	code, body = s.do("PUT", "/v1/calendar/2028", &office, tooEarly)
+	require.Equal(t, http.StatusBadRequest, code, "%v", body)
+	require.Contains(t, fieldViolations(body), "holidays[0].start")
 }
 
 // versionsOf keeps the id, year and label of a deadline's calendar versions.

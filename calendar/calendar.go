@@ -4,7 +4,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"github.com/xuncha/xuncha/internal/i18n"
 	"io/fs"
 	"maps"
 	"slices"
@@ -12,6 +11,8 @@ import (
 	"sync"
 	"time"
 	"unicode"
+
+	"github.com/xuncha/xuncha/internal/i18n"
 )
 
 // ErrNoData is matched (with errors.Is) by every error about a year the
@@ -150,20 +151,34 @@ type yearData struct {
 	notice  Notice
 	version Version
 	days    []dayInfo // index: day of year - 1
+	// december are the days of the December before the year that the
+	// notice names (Notice.covers): they override what that year's own
+	// notice says of them (classify).
+	december map[Date]dayInfo
 }
 
 func newYearData(n Notice, v Version) *yearData {
 	first := Date{Year: n.Year, Month: time.January, Day: 1}
 	count := first.DaysUntil(Date{Year: n.Year + 1, Month: time.January, Day: 1})
-	days := make([]dayInfo, count)
-	for i := range days {
+	y := &yearData{notice: n.clone(), version: v, days: make([]dayInfo, count)}
+	for i := range y.days {
 		if first.AddDays(i).IsWeekend() {
-			days[i].kind = plainWeekend
+			y.days[i].kind = plainWeekend
 		}
+	}
+	set := func(d Date, info dayInfo) {
+		if d.Year == n.Year {
+			y.days[first.DaysUntil(d)] = info
+			return
+		}
+		if y.december == nil {
+			y.december = map[Date]dayInfo{}
+		}
+		y.december[d] = info
 	}
 	for _, h := range n.Holidays {
 		for d := h.Start; !d.After(h.End); d = d.AddDays(1) {
-			days[first.DaysUntil(d)] = dayInfo{kind: holiday, name: h.Name, nameZH: h.NameZH}
+			set(d, dayInfo{kind: holiday, name: h.Name, nameZH: h.NameZH})
 		}
 	}
 	for _, m := range n.MakeupDays {
@@ -173,9 +188,9 @@ func newYearData(n Notice, v Version) *yearData {
 				info.nameZH = h.NameZH
 			}
 		}
-		days[first.DaysUntil(m.Date)] = info
+		set(m.Date, info)
 	}
-	return &yearData{notice: n.clone(), version: v, days: days}
+	return y
 }
 
 func (y *yearData) day(d Date) dayInfo {
@@ -289,11 +304,19 @@ func (c *Calendar) Years() []int {
 	return slices.Sorted(maps.Keys(c.years))
 }
 
-// classify returns what d is and the year data that says so.
+// classify returns what d is and the year data that says so: d's year's,
+// or, for a day of December that the next year's notice names (a New Year
+// holiday beginning there, a make-up day before it), the next year's. The
+// later notice decides that day; d's own year must still be known.
 func (c *Calendar) classify(d Date) (dayInfo, *yearData, error) {
 	data, err := c.year(d.Year)
 	if err != nil {
 		return dayInfo{}, nil, err
+	}
+	if next, ok := c.years[d.Year+1]; ok {
+		if info, named := next.december[d]; named {
+			return info, next, nil
+		}
 	}
 	return data.day(d), data, nil
 }

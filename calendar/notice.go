@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/xuncha/xuncha/internal/i18n"
 )
@@ -143,9 +144,10 @@ func (vs *violations) err(subject string) error {
 // broken rule, or nil. The rules: the year is between MinYear and MaxYear; the
 // document date, if given, is in the year or the year before; there is at
 // least one holiday; every holiday has a name and valid start and end dates
-// inside the year, end not before start, and overlaps no other holiday; every
-// make-up day is a valid Saturday or Sunday inside the year, outside every
-// holiday, listed once, and names one of the notice's holidays.
+// inside the year or the December before it (covers), end not before start,
+// and overlaps no other holiday; every make-up day is a valid Saturday or
+// Sunday inside the year or that December, outside every holiday, listed
+// once, and names one of the notice's holidays.
 func (n Notice) Validate() error {
 	var vs violations
 	yearOK := n.Year >= MinYear && n.Year <= MaxYear
@@ -169,8 +171,8 @@ func (n Notice) Validate() error {
 		case !d.IsValid():
 			vs.add(field, "must be a valid date")
 			return false
-		case yearOK && d.Year != n.Year:
-			vs.add(field, "must be in the notice's year %d", n.Year)
+		case yearOK && !n.covers(d):
+			vs.add(field, "must be in the notice's year %d or the December before it", n.Year)
 			return false
 		}
 		return true
@@ -233,6 +235,14 @@ func (n Notice) Validate() error {
 		}
 	}
 	return vs.err(fmt.Sprintf("notice for %d", n.Year))
+}
+
+// covers reports whether a notice for n.Year may say what d is: a day of
+// its year, or of the December before it, where a New Year holiday may
+// begin and its make-up days fall (the 2019 notice: 2018-12-30 to
+// 2019-01-01 off, Saturday 2018-12-29 worked).
+func (n Notice) covers(d Date) bool {
+	return d.Year == n.Year || (d.Year == n.Year-1 && d.Month == time.December)
 }
 
 // clone returns a deep copy, so a Calendar never shares slices with callers.

@@ -245,7 +245,6 @@ type walk struct {
 	skipped  []Skip
 	makeups  []MakeupDay
 	versions []Version
-	years    []int
 }
 
 func (w *walk) visit(d Date) (dayInfo, error) {
@@ -253,8 +252,9 @@ func (w *walk) visit(d Date) (dayInfo, error) {
 	if err != nil {
 		return dayInfo{}, err
 	}
-	if len(w.years) == 0 || w.years[len(w.years)-1] != d.Year {
-		w.years = append(w.years, d.Year)
+	// Each notice that decided a day, once, in the order first used: a
+	// day of December may be decided by the next year's (classify).
+	if !slices.Contains(w.versions, data.version) {
 		w.versions = append(w.versions, data.version)
 	}
 	switch {

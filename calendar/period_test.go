@@ -450,6 +450,72 @@ func TestWithOverridesAYear(t *testing.T) {
 	require.ErrorIs(t, err, calendar.ErrNoData, "the base still lacks 2028")
 }
 
+// TestNoticeReachesIntoDecember: a notice may say what days of the
+// December before its year are, as the 2019 notice did (New Year's Day off
+// from Sunday 2018-12-30 to 2019-01-01, Saturday 2018-12-29 worked), and
+// those days are then what it says, not what the year's own notice said.
+// The 2018 notice here is cut down to what the test needs.
+func TestNoticeReachesIntoDecember(t *testing.T) {
+	t.Parallel()
+	n2018 := calendar.Notice{Year: 2018, Holidays: []calendar.Holiday{
+		{Name: "National Day", NameZH: "国庆节", Start: d("2018-10-01"), End: d("2018-10-07")},
+	}}
+	n2019 := calendar.Notice{Year: 2019, DocNumber: "国办发明电〔2018〕15号",
+		Holidays: []calendar.Holiday{
+			{Name: "New Year's Day", NameZH: "元旦", Start: d("2018-12-30"), End: d("2019-01-01")},
+			{Name: "Spring Festival", NameZH: "春节", Start: d("2019-02-04"), End: d("2019-02-10")},
+		},
+		MakeupDays: []calendar.MakeupDay{
+			{Date: d("2018-12-29"), Name: "New Year's Day"},
+			{Date: d("2019-02-02"), Name: "Spring Festival"},
+			{Date: d("2019-02-03"), Name: "Spring Festival"},
+		},
+	}
+	require.NoError(t, n2019.Validate())
+	var empty *calendar.Calendar
+	only2018, err := empty.With(n2018, calendar.Version{ID: 1, Label: "calendar version 1"})
+	require.NoError(t, err)
+	both, err := only2018.With(n2019, calendar.Version{ID: 2, Label: "calendar version 2"})
+	require.NoError(t, err)
+
+	working := func(c *calendar.Calendar, day string) bool {
+		ok, err := c.IsWorkingDay(d(day))
+		require.NoError(t, err, day)
+		return ok
+	}
+	require.True(t, working(only2018, "2018-12-31"), "Monday 2018-12-31 is a working day as long as only 2018's notice is known")
+	require.False(t, working(only2018, "2018-12-29"), "and Saturday 2018-12-29 a rest day")
+	require.False(t, working(both, "2018-12-31"), "2019's notice makes Monday 2018-12-31 New Year's Day")
+	require.True(t, working(both, "2018-12-29"), "and Saturday 2018-12-29 a make-up working day")
+	require.True(t, working(both, "2018-12-28"), "a day 2019's notice does not name stays what 2018's says")
+
+	// 12-28 (1), 12-29 make-up (2), 12-30..01-01 New Year's Day, 01-02 (3).
+	dl, err := both.AddWorkingDays(d("2018-12-27"), 3)
+	require.NoError(t, err)
+	require.Equal(t, "2019-01-02", dl.Due.String())
+	require.Contains(t, dl.Explanation, "skipped 2018-12-30..2019-01-01 New Year's Day")
+	require.Contains(t, dl.Explanation, "2018-12-29 Saturday is a working day (New Year's Day make-up)")
+	require.Equal(t, []calendar.Version{{ID: 1, Year: 2018, Label: "calendar version 1"}, {ID: 2, Year: 2019, Label: "calendar version 2"}},
+		dl.Versions, "12-28 was decided by 2018's notice, the rest by 2019's")
+	fromSaturday, err := both.AddWorkingDays(d("2018-12-28"), 1)
+	require.NoError(t, err)
+	require.Equal(t, "2018-12-29", fromSaturday.Due.String())
+	require.Equal(t, []calendar.Version{{ID: 2, Year: 2019, Label: "calendar version 2"}}, fromSaturday.Versions,
+		"the make-up Saturday is 2019's notice's")
+
+	// The day's own year must be known all the same.
+	var none *calendar.Calendar
+	only2019, err := none.With(n2019, calendar.Version{ID: 2, Label: "calendar version 2"})
+	require.NoError(t, err)
+	_, err = only2019.IsWorkingDay(d("2018-12-31"))
+	require.ErrorIs(t, err, calendar.ErrNoData)
+
+	// Not earlier than that December.
+	early := n2019
+	early.MakeupDays = append([]calendar.MakeupDay{{Date: d("2018-11-24"), Name: "New Year's Day"}}, n2019.MakeupDays[1:]...)
+	require.ErrorContains(t, early.Validate(), "makeup_days[0].date: must be in the notice's year 2019 or the December before it")
+}
+
 func TestDeadlineJSON(t *testing.T) {
 	t.Parallel()
 	dl, err := calendar.Builtin().AddMonths(d("2025-09-01"), 1)

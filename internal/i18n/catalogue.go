@@ -210,7 +210,6 @@ var zh = map[string]string{
 	"must be a valid date":                             "必须是有效日期",
 	"must be between %d and %d":                        "必须在 %d 到 %d 之间",
 	"must be in %d or %d":                              "必须在 %d 年或 %d 年",
-	"must be in the notice's year %d":                  "必须在通知所属的 %d 年",
 	"must be the name of one of the notice's holidays": "必须是通知中某一节假日的名称",
 	"must list at least one holiday":                   "必须至少列出一个节假日",
 	"must not be before start %s":                      "不能早于开始日期 %s",
@@ -525,4 +524,7 @@ var zh = map[string]string{
 	"line-up %s was cancelled: %s":              "巡查组名单 %s 已取消：%s",
 	"the line-up kept changing over %d draws":   "巡查组名单在 %d 次抽选中持续变动",
 	"line-up %s has no member %s who left":      "巡查组名单 %s 中没有已离开的成员 %s",
+
+	// A notice's days may begin in the December before its year.
+	"must be in the notice's year %d or the December before it": "必须在通知所属的 %d 年或其前一年的十二月",
 }

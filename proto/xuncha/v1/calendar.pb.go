@@ -393,9 +393,11 @@ type LoadCalendarYearRequest struct {
 	DocNumber string `protobuf:"bytes,3,opt,name=doc_number,json=docNumber,proto3" json:"doc_number,omitempty"`
 	// Date of the notice, YYYY-MM-DD. Optional.
 	DocDate string `protobuf:"bytes,4,opt,name=doc_date,json=docDate,proto3" json:"doc_date,omitempty"`
-	// Statutory holidays, each inside the year.
+	// Statutory holidays, each inside the year or the December before it (a
+	// New Year holiday may begin there).
 	Holidays []*Holiday `protobuf:"bytes,5,rep,name=holidays,proto3" json:"holidays,omitempty"`
-	// Make-up working days, each a Saturday or Sunday inside the year.
+	// Make-up working days, each a Saturday or Sunday inside the year or the
+	// December before it.
 	MakeupDays []*MakeupDay `protobuf:"bytes,6,rep,name=makeup_days,json=makeupDays,proto3" json:"makeup_days,omitempty"`
 	// Why this version is loaded (e.g. "amended notice"). Optional.
 	Note string `protobuf:"bytes,7,opt,name=note,proto3" json:"note,omitempty"`
