@@ -28,7 +28,7 @@ func TestStartImportedFindings(t *testing.T) {
 	in := ledger.FindingImport{InspectionID: "ins-1", UnitCode: "430100", UnitName: "长沙市", FoundBy: office, At: time.Now()}
 	for i := range 450 {
 		id := fmt.Sprintf("f-%03d", i)
-		in.Findings = append(in.Findings, casework.Finding{ID: id, WorkflowID: "finding/" + id, RequestID: "import-" + id,
+		in.Findings = append(in.Findings, casework.Finding{Lifecycle: casework.Lifecycle{ID: id, WorkflowID: "finding/" + id, RequestID: "import-" + id},
 			Title: "问题" + id, Kind: "RESPONSIBILITY", ContentArea: 5})
 	}
 	_, err := fx.store.ImportFindings(ctx, in)

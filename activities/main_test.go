@@ -51,9 +51,11 @@ func (fx fixture) inspection(t *testing.T, id, unitCode string) {
 	t.Helper()
 	start := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
 	require.NoError(t, fx.store.CreateInspection(t.Context(), casework.Inspection{
-		ID: id, WorkflowID: "inspection/" + id, RequestID: "req-" + id, UnitCode: unitCode, UnitName: "长沙市",
-		Kind: "COMPREHENSIVE", PlannedStart: start, PlannedEnd: start.AddDate(0, 0, 14), Stage: "PLANNED",
-		CreatedBy: office, CreatedAt: start,
+		Lifecycle: casework.Lifecycle{ID: id, WorkflowID: "inspection/" + id, RequestID: "req-" + id, UnitCode: unitCode,
+			Stage: "PLANNED", CreatedAt: start},
+		UnitName: "长沙市",
+		Kind:     "COMPREHENSIVE", PlannedStart: start, PlannedEnd: start.AddDate(0, 0, 14),
+		CreatedBy: office,
 	}, "create/"+id, false))
 }
 
@@ -63,7 +65,9 @@ var foundAt = time.Date(2026, 3, 10, 2, 30, 0, 0, time.UTC)
 // foundFinding is finding id of inspection "i-1" (unit 430100), found by
 // who at foundAt, as RecordFinding takes it.
 func foundFinding(id, title, severity string, who actor.Actor) casework.Finding {
-	return casework.Finding{ID: id, WorkflowID: "finding/" + id, InspectionID: "i-1", RequestID: "req-" + id,
-		UnitCode: "430100", UnitName: "长沙市", Title: title, Kind: "HAZARD", Severity: severity, ContentArea: 2,
-		Stage: "FOUND", FoundBy: who, CreatedAt: foundAt, UpdatedAt: foundAt, Version: 1}
+	return casework.Finding{Lifecycle: casework.Lifecycle{ID: id, WorkflowID: "finding/" + id, RequestID: "req-" + id, UnitCode: "430100",
+		Stage: "FOUND", CreatedAt: foundAt, UpdatedAt: foundAt, Version: 1},
+		InspectionID: "i-1",
+		UnitName:     "长沙市", Title: title, Kind: "HAZARD", Severity: severity, ContentArea: 2,
+		FoundBy: who}
 }

@@ -18,9 +18,11 @@ func TestInterviewActivities(t *testing.T) {
 	t.Parallel()
 	fx := setup(t)
 	at := time.Date(2026, 4, 1, 8, 0, 0, 0, time.UTC)
-	iv := casework.Interview{ID: "iv-1", WorkflowID: "interview/iv-1", RequestID: "req-1", Subject: "inspection/i-1",
-		UnitCode: "430100", Reason: "报告逾期", Source: "LADDER", Stage: "PROPOSED", ProposedBy: actor.System,
-		CreatedAt: at, UpdatedAt: at, Version: 1}
+	iv := casework.Interview{Lifecycle: casework.Lifecycle{ID: "iv-1", WorkflowID: "interview/iv-1", RequestID: "req-1", UnitCode: "430100",
+		Stage: "PROPOSED", CreatedAt: at, UpdatedAt: at, Version: 1},
+		Subject: "inspection/i-1",
+		Reason:  "报告逾期", Source: "LADDER", ProposedBy: actor.System,
+	}
 	rec := activities.RecordInterviewInput{Interview: iv,
 		Event: casework.Event{Key: "propose/req-1", Action: "propose", StageAfter: "PROPOSED", Actor: actor.System, OccurredAt: at}}
 	for range 2 {

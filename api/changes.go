@@ -56,16 +56,11 @@ type lifecycleChange struct {
 
 // lifecycleAPI is what the change path needs to know of one lifecycle: its
 // stage machine, its ledger row R and state S, and their answers P.
-type lifecycleAPI[S, R, P any] struct {
+type lifecycleAPI[S any, R casework.Record, P any] struct {
 	machine     workflows.Machine
 	subjectType string
 	// get reads the ledger's row, only once the workflow has finished.
-	get   func(*ledger.Store, context.Context, string) (R, error)
-	stage func(R) string
-	// requestID, when set, is the request that created the row: a create
-	// whose workflow has ended is answered from the ledger when it is the
-	// same request (createdBefore).
-	requestID func(R) string
+	get func(*ledger.Store, context.Context, string) (R, error)
 	// fromState answers with the workflow's state; fromRow with the
 	// ledger's row (a retry of the change that finished the workflow).
 	fromState func(context.Context, *ledger.Store, S) (P, error)
@@ -88,7 +83,7 @@ type lifecycleAPI[S, R, P any] struct {
 // otherwise only when the update finds no workflow. It answers with the new
 // state, or, for a retry of the change that finished the workflow, with the
 // ledger's row. Refusals come back as the workflow's domain errors.
-func sendChange[S, R, P any](ctx context.Context, tc client.Client, l *ledger.Store, k lifecycleAPI[S, R, P], c lifecycleChange,
+func sendChange[S any, R casework.Record, P any](ctx context.Context, tc client.Client, l *ledger.Store, k lifecycleAPI[S, R, P], c lifecycleChange,
 ) (answer P, err error) {
 	who, err := actor.Require(ctx)
 	if err != nil {
@@ -138,7 +133,7 @@ func sendChange[S, R, P any](ctx context.Context, tc client.Client, l *ledger.St
 			if row, err = k.get(l, ctx, id); err != nil {
 				return finished{}, err
 			}
-			stage := k.stage(row)
+			stage := row.Head().Stage
 			return finished{subjectType: k.subjectType, id: id, stage: stage,
 				open: k.machine.Open(stage), allowed: k.machine.Allowed(stage)}, nil
 		})
@@ -277,7 +272,9 @@ func (k lifecycleAPI[S, R, P]) createdBefore(ctx context.Context, l *ledger.Stor
 		return answer, derrors.FromTemporal(err)
 	}
 	row, rerr := k.get(l, ctx, id)
-	if rerr == nil && k.requestID != nil && k.requestID(row) == requestID {
+	// The row's request is the one that created it: a create whose
+	// workflow has ended is answered from the ledger when it is the same.
+	if rerr == nil && row.Head().RequestID == requestID {
 		if err := k.ownCreate(ctx, l, id, taken); err != nil {
 			return answer, err
 		}

@@ -135,10 +135,9 @@ func findingOf(req *xunchav1.RecordFindingRequest, ins casework.Inspection, who 
 		v.Add("severity", "unknown value %d: must be one of %s", req.GetSeverity(), enumNames(xunchav1.Finding_Severity_name))
 	}
 	f := casework.Finding{
-		ID:                   req.GetFindingId(),
-		InspectionID:         ins.ID,
-		RequestID:            req.GetRequestId(),
-		UnitCode:             ins.UnitCode,
+		Lifecycle:    casework.Lifecycle{ID: req.GetFindingId(), RequestID: req.GetRequestId(), UnitCode: ins.UnitCode},
+		InspectionID: ins.ID,
+
 		UnitName:             ins.UnitName,
 		Title:                req.GetTitle(),
 		Description:          req.GetDescription(),
@@ -383,8 +382,7 @@ func (s *FindingServer) change(ctx context.Context, c lifecycleChange) (*xunchav
 // findingAPI is the finding's lifecycle to the change path.
 var findingAPI = lifecycleAPI[workflows.FindingState, casework.Finding, *xunchav1.Finding]{
 	machine: workflows.FindingMachine, subjectType: casework.SubjectFinding,
-	get: (*ledger.Store).GetFinding, stage: func(f casework.Finding) string { return f.Stage },
-	requestID: func(f casework.Finding) string { return f.RequestID },
+	get: (*ledger.Store).GetFinding,
 	fromState: func(ctx context.Context, l *ledger.Store, st workflows.FindingState) (*xunchav1.Finding, error) {
 		escalations, err := liveEscalations(ctx, l, st)
 		if err != nil {

@@ -22,10 +22,12 @@ func TestLegacyFindingAnswersItsRetry(t *testing.T) {
 	key := rid(t, "legacy")
 	ev := s.evidence("legacy photo")
 	now := time.Now().UTC()
-	legacy := casework.Finding{ID: api.LegacyFindingID(key), WorkflowID: "finding/" + api.LegacyFindingID(key), InspectionID: ins,
-		RequestID: key, UnitCode: "430100", UnitName: "长沙市", Title: "危化品仓库未设置可燃气体报警装置", Description: "旧记录",
-		Kind: "HAZARD", Severity: "GENERAL", ContentArea: 3, EvidenceIDs: []string{ev}, Stage: "FOUND", FoundBy: member,
-		CreatedAt: now, UpdatedAt: now, Version: 1}
+	legacy := casework.Finding{Lifecycle: casework.Lifecycle{ID: api.LegacyFindingID(key), WorkflowID: "finding/" + api.LegacyFindingID(key), RequestID: key, UnitCode: "430100",
+		Stage: "FOUND", CreatedAt: now, UpdatedAt: now, Version: 1},
+		InspectionID: ins,
+		UnitName:     "长沙市", Title: "危化品仓库未设置可燃气体报警装置", Description: "旧记录",
+		Kind: "HAZARD", Severity: "GENERAL", ContentArea: 3, EvidenceIDs: []string{ev}, FoundBy: member,
+	}
 	_, err := s.Ledger.RecordFinding(t.Context(), legacy, "record/"+key)
 	require.NoError(t, err)
 

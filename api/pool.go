@@ -887,7 +887,6 @@ var invitationAPI = lifecycleAPI[workflows.InvitationState, casework.Invitation,
 	machine:     workflows.InvitationMachine,
 	subjectType: casework.SubjectInvitation,
 	get:         (*ledger.Store).GetInvitation,
-	stage:       func(inv casework.Invitation) string { return inv.Stage },
 	fromState: func(ctx context.Context, _ *ledger.Store, st workflows.InvitationState) (*xunchav1.Invitation, error) {
 		return invitationProto(i18n.FromContext(ctx), st.Invitation), nil
 	},

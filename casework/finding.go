@@ -9,14 +9,13 @@ import (
 
 // Finding is a finding as its workflow holds it: the workflow's state, carried
 // (JSON) in its history, and what its ledger activity writes. The ledger maps
-// it to its row (ledger/findings.go); a column is not a field.
+// it to its row (ledger/findings.go); a column is not a field. Its
+// Lifecycle's DeadlineSeq is 1 at the first referral and one more per
+// rejected verification, reopening or approved extension.
 type Finding struct {
-	ID                   string             `json:"id"`
-	WorkflowID           string             `json:"workflow_id"`
+	Lifecycle
 	InspectionID         string             `json:"inspection_id"`
-	RequestID            string             `json:"request_id"`
 	LedgerNumber         string             `json:"ledger_number,omitempty"`
-	UnitCode             string             `json:"unit_code"`
 	UnitName             string             `json:"unit_name"`
 	Title                string             `json:"title"`
 	Description          string             `json:"description"`
@@ -26,27 +25,14 @@ type Finding struct {
 	ContentArea          int                `json:"content_area"`
 	EvidenceIDs          []string           `json:"evidence_ids,omitempty"`
 	RectificationOpinion string             `json:"rectification_opinion,omitempty"`
-	Stage                string             `json:"stage"`
 	Diagnosis            *Diagnosis         `json:"diagnosis,omitempty"`
 	Dispositions         []string           `json:"dispositions,omitempty"`
 	Referral             *Referral          `json:"referral,omitempty"`
 	Rectification        *Rectification     `json:"rectification,omitempty"`
 	Deadline             *calendar.Deadline `json:"deadline,omitempty"`
-	// DeadlineSeq counts the deadlines started (1 at the first referral, +1
-	// per rejected verification, reopening or approved extension);
-	// escalations are keyed by it, so an extended deadline's ladder starts
-	// afresh.
-	DeadlineSeq     int         `json:"deadline_seq,omitempty"`
-	Overdue         bool        `json:"overdue,omitempty"`
-	MissedDeadlines int         `json:"missed_deadlines,omitempty"`
-	ReopenCount     int         `json:"reopen_count,omitempty"`
-	WithdrawReason  string      `json:"withdraw_reason,omitempty"`
-	FoundBy         actor.Actor `json:"found_by"`
-	CreatedAt       time.Time   `json:"created_at"`
-	UpdatedAt       time.Time   `json:"updated_at"`
-	// Version counts the changes applied; a write with a version not above
-	// the row's is a retry and changes nothing.
-	Version int `json:"version"`
+	ReopenCount          int                `json:"reopen_count,omitempty"`
+	WithdrawReason       string             `json:"withdraw_reason,omitempty"`
+	FoundBy              actor.Actor        `json:"found_by"`
 	// Extensions are the requests for more time (延期) over the finding's
 	// life, oldest first, each with its decision.
 	Extensions []Extension `json:"extensions,omitempty"`

@@ -11,10 +11,7 @@ import (
 // state, carried (JSON) in its history, and what its ledger activity writes.
 // The ledger maps it to its row (ledger/inspections.go).
 type Inspection struct {
-	ID                  string       `json:"id"`
-	WorkflowID          string       `json:"workflow_id"`
-	RequestID           string       `json:"request_id"`
-	UnitCode            string       `json:"unit_code"`
+	Lifecycle
 	UnitName            string       `json:"unit_name"`
 	Kind                string       `json:"kind"`
 	Round               string       `json:"round,omitempty"`
@@ -24,25 +21,16 @@ type Inspection struct {
 	Team                []TeamMember `json:"team,omitempty"`
 	TeamApproved        bool         `json:"team_approved,omitempty"`
 	FollowsInspectionID string       `json:"follows_inspection_id,omitempty"`
-	Stage               string       `json:"stage"`
 	// ReportDeadline runs from ONSITE_ENDED; RectificationDeadline from
 	// FEEDBACK_GIVEN.
 	ReportDeadline        *calendar.Deadline `json:"report_deadline,omitempty"`
 	RectificationDeadline *calendar.Deadline `json:"rectification_deadline,omitempty"`
-	DeadlineSeq           int                `json:"deadline_seq,omitempty"`
-	Overdue               bool               `json:"overdue,omitempty"`
-	MissedDeadlines       int                `json:"missed_deadlines,omitempty"`
 	Summary               *InspectionSummary `json:"summary,omitempty"`
 	CancelReason          string             `json:"cancel_reason,omitempty"`
 	// Records holds what each step recorded, e.g. "notified_on",
 	// "report_summary", "feedback_delivered_on".
 	Records   map[string]string `json:"records,omitempty"`
 	CreatedBy actor.Actor       `json:"created_by"`
-	CreatedAt time.Time         `json:"created_at"`
-	UpdatedAt time.Time         `json:"updated_at"`
-	// Version counts the changes applied; a write with a version not above
-	// the row's is a retry and changes nothing.
-	Version int `json:"version"`
 }
 
 // TeamMember is one person of an inspection team.

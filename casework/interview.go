@@ -14,21 +14,18 @@ const SubjectInterview = "interview"
 
 // Interview is an interview as its workflow holds it: the workflow's state,
 // carried (JSON) in its history, and what its ledger activity writes. The
-// ledger maps it to its row (ledger/interviews.go).
+// ledger maps it to its row (ledger/interviews.go). Its Lifecycle's
+// DeadlineSeq counts the follow-up deadlines started.
 type Interview struct {
-	ID         string `json:"id"`
-	WorkflowID string `json:"workflow_id"`
-	RequestID  string `json:"request_id"`
+	Lifecycle
 	// Subject is "finding/<id>" or "inspection/<id>".
-	Subject  string `json:"subject"`
-	UnitCode string `json:"unit_code"`
-	Reason   string `json:"reason"`
+	Subject string `json:"subject"`
+	Reason  string `json:"reason"`
 	// ReasonZH is Reason in Chinese where the system wrote it (the
 	// escalation ladder's proposal); empty where a person did.
 	ReasonZH string `json:"reason_zh,omitempty"`
 	// Source is LADDER, TEAM or OFFICE.
 	Source     string       `json:"source"`
-	Stage      string       `json:"stage"`
 	ProposedBy actor.Actor  `json:"proposed_by"`
 	ApprovedBy *actor.Actor `json:"approved_by,omitempty"`
 	// HeldOn is the day held, YYYY-MM-DD.
@@ -38,24 +35,14 @@ type Interview struct {
 	Requirements        string             `json:"requirements,omitempty"`
 	FollowUpWorkingDays int                `json:"follow_up_working_days,omitempty"`
 	FollowUpDeadline    *calendar.Deadline `json:"follow_up_deadline,omitempty"`
-	// DeadlineSeq counts the follow-up deadlines started; escalations are
-	// keyed by it.
-	DeadlineSeq         int        `json:"deadline_seq,omitempty"`
-	FollowUpReport      string     `json:"follow_up_report,omitempty"`
-	FollowUpEvidenceIDs []string   `json:"follow_up_evidence_ids,omitempty"`
-	FollowUpReportedAt  *time.Time `json:"follow_up_reported_at,omitempty"`
-	Overdue             bool       `json:"overdue,omitempty"`
-	MissedDeadlines     int        `json:"missed_deadlines,omitempty"`
-	CancelReason        string     `json:"cancel_reason,omitempty"`
+	FollowUpReport      string             `json:"follow_up_report,omitempty"`
+	FollowUpEvidenceIDs []string           `json:"follow_up_evidence_ids,omitempty"`
+	FollowUpReportedAt  *time.Time         `json:"follow_up_reported_at,omitempty"`
+	CancelReason        string             `json:"cancel_reason,omitempty"`
 	// CancelReasonZH is CancelReason in Chinese where the system cancelled
 	// (the subject ended, the workflow was cancelled); empty where a
 	// person did.
-	CancelReasonZH string    `json:"cancel_reason_zh,omitempty"`
-	CreatedAt      time.Time `json:"created_at"`
-	UpdatedAt      time.Time `json:"updated_at"`
-	// Version counts the changes applied; a write with a version not above
-	// the row's is a retry and changes nothing.
-	Version int `json:"version"`
+	CancelReasonZH string `json:"cancel_reason_zh,omitempty"`
 }
 
 // ParseSubject splits "finding/<id>" or "inspection/<id>" into the event

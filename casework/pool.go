@@ -234,18 +234,14 @@ type Busy struct {
 }
 
 // Invitation is one drawn person's invitation: the projection of its
-// workflow's state.
+// workflow's state. Its Lifecycle's UnitCode is the person's unit, which
+// receives the notice of secondment or the request for criticism.
 type Invitation struct {
-	ID         string `json:"id"`
-	WorkflowID string `json:"workflow_id"`
-	RequestID  string `json:"request_id"`
-	LineupID   string `json:"lineup_id"`
-	ExpertID   string `json:"expert_id"`
-	ExpertName string `json:"expert_name"`
-	Subject    string `json:"subject,omitempty"`
-	// UnitCode is the person's unit: it receives the notice of secondment
-	// or the request for criticism.
-	UnitCode     string `json:"unit_code"`
+	Lifecycle
+	LineupID     string `json:"lineup_id"`
+	ExpertID     string `json:"expert_id"`
+	ExpertName   string `json:"expert_name"`
+	Subject      string `json:"subject,omitempty"`
 	Organisation string `json:"organisation"`
 	TeamRole     string `json:"team_role"`
 	Rank         string `json:"rank"`
@@ -253,18 +249,14 @@ type Invitation struct {
 	SecondFrom        string `json:"second_from"`
 	SecondTo          string `json:"second_to"`
 	InspectedUnit     string `json:"inspected_unit"`
-	Stage             string `json:"stage"`
 	InvitedOn         string `json:"invited_on"`
 	AnswerWorkingDays int    `json:"answer_working_days"`
 	// PolicyVersion is the escalation policy whose answer limit the
 	// invitation took (0: the default; invitations from before the limit
 	// was the policy's took the invite request's).
-	PolicyVersion   int64              `json:"policy_version,omitempty"`
-	AnswerDeadline  *calendar.Deadline `json:"answer_deadline,omitempty"`
-	DeadlineSeq     int                `json:"deadline_seq,omitempty"`
-	Overdue         bool               `json:"overdue,omitempty"`
-	MissedDeadlines int                `json:"missed_deadlines,omitempty"`
-	AnsweredAt      *time.Time         `json:"answered_at,omitempty"`
+	PolicyVersion  int64              `json:"policy_version,omitempty"`
+	AnswerDeadline *calendar.Deadline `json:"answer_deadline,omitempty"`
+	AnsweredAt     *time.Time         `json:"answered_at,omitempty"`
 	// DeclineReason is the person's reason; Judgement (JUSTIFIED or
 	// UNJUSTIFIED) and JudgeNote the office's view of it.
 	DeclineReason string       `json:"decline_reason,omitempty"`
@@ -279,9 +271,6 @@ type Invitation struct {
 	Note      string      `json:"note,omitempty"`
 	NoteZH    string      `json:"note_zh,omitempty"`
 	InvitedBy actor.Actor `json:"invited_by"`
-	CreatedAt time.Time   `json:"created_at"`
-	UpdatedAt time.Time   `json:"updated_at"`
-	Version   int         `json:"version"`
 }
 
 // PoolCandidates is what a draw reads: the pool and who is booked on the

@@ -102,9 +102,11 @@ func benchInspection(b *testing.B, store *ledger.Store) time.Time {
 	b.Helper()
 	start := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
 	if err := store.CreateInspection(b.Context(), casework.Inspection{
-		ID: "i-1", WorkflowID: "inspection/i-1", RequestID: "req-i-1", UnitCode: "430100", UnitName: "长沙市",
-		Kind: "COMPREHENSIVE", PlannedStart: start, PlannedEnd: start.AddDate(0, 0, 14), Stage: "PLANNED",
-		CreatedBy: office, CreatedAt: start,
+		Lifecycle: casework.Lifecycle{ID: "i-1", WorkflowID: "inspection/i-1", RequestID: "req-i-1", UnitCode: "430100",
+			Stage: "PLANNED", CreatedAt: start},
+		UnitName: "长沙市",
+		Kind:     "COMPREHENSIVE", PlannedStart: start, PlannedEnd: start.AddDate(0, 0, 14),
+		CreatedBy: office,
 	}, "create/i-1", false); err != nil {
 		b.Fatal(err)
 	}

@@ -323,14 +323,14 @@ func decodeList[T any](b []byte, dst *[]T) error {
 // findingFromRow is the Finding a row holds.
 func findingFromRow(r dbsqlc.Finding) (casework.Finding, error) {
 	f := casework.Finding{
-		ID: r.ID, WorkflowID: r.WorkflowID, InspectionID: r.InspectionID, RequestID: r.RequestID,
-		LedgerNumber: orZero(r.LedgerNumber), UnitCode: r.UnitCode, UnitName: r.UnitName, Title: r.Title,
+		Lifecycle: casework.Lifecycle{ID: r.ID, WorkflowID: r.WorkflowID, RequestID: r.RequestID, UnitCode: r.UnitCode, Stage: r.Stage,
+			DeadlineSeq: r.DeadlineSeq, Overdue: r.Overdue, MissedDeadlines: r.MissedDeadlines,
+			CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, Version: r.Version},
+		InspectionID: r.InspectionID, LedgerNumber: orZero(r.LedgerNumber), UnitName: r.UnitName, Title: r.Title,
 		Description: r.Description, Kind: r.Kind, Severity: r.Severity, Important: r.Important,
 		ContentArea: r.ContentArea, EvidenceIDs: nilIfEmpty(r.EvidenceIDs),
-		RectificationOpinion: r.RectificationOpinion, Stage: r.Stage, Dispositions: nilIfEmpty(r.Dispositions),
-		DeadlineSeq: r.DeadlineSeq, Overdue: r.Overdue, MissedDeadlines: r.MissedDeadlines,
-		ReopenCount: r.ReopenCount, WithdrawReason: r.WithdrawReason, CreatedAt: r.CreatedAt,
-		UpdatedAt: r.UpdatedAt, Version: r.Version,
+		RectificationOpinion: r.RectificationOpinion, Dispositions: nilIfEmpty(r.Dispositions),
+		ReopenCount: r.ReopenCount, WithdrawReason: r.WithdrawReason,
 	}
 	if r.OriginalDue != nil {
 		f.OriginalDue = r.OriginalDue.Format(time.DateOnly)

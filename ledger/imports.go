@@ -227,7 +227,7 @@ func (s *Store) importFindings(ctx context.Context, q *dbsqlc.Queries, in Findin
 		events = append(events,
 			casework.Event{SubjectType: casework.SubjectFinding, SubjectID: f.ID, Key: "record/" + f.RequestID, Action: "record",
 				StageAfter: findingStageFound, Actor: in.FoundBy, Evidence: evidence, Data: data, OccurredAt: created[k]},
-			listEvent(casework.Finding{ID: f.ID, RequestID: f.RequestID, CreatedAt: created[k]}, number))
+			listEvent(casework.Finding{Lifecycle: casework.Lifecycle{ID: f.ID, RequestID: f.RequestID, CreatedAt: created[k]}}, number))
 	}
 	n, err := q.InsertImportedFindings(ctx, p)
 	if err != nil {

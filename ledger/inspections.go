@@ -201,11 +201,12 @@ func (s *Store) RecordInspectionEscalation(ctx context.Context, esc casework.Esc
 // inspectionFromRow is the Inspection a row holds.
 func inspectionFromRow(r dbsqlc.Inspection) (casework.Inspection, error) {
 	in := casework.Inspection{
-		ID: r.ID, WorkflowID: r.WorkflowID, RequestID: r.RequestID, UnitCode: r.UnitCode, UnitName: r.UnitName,
-		Kind: r.Kind, Round: r.Round, PlannedStart: r.PlannedStart, PlannedEnd: r.PlannedEnd, Stage: r.Stage,
-		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, ContentAreas: r.ContentAreas, TeamApproved: r.TeamApproved,
-		FollowsInspectionID: orZero(r.FollowsInspectionID), DeadlineSeq: r.DeadlineSeq, Overdue: r.Overdue,
-		MissedDeadlines: r.MissedDeadlines, CancelReason: r.CancelReason, Version: r.Version,
+		Lifecycle: casework.Lifecycle{ID: r.ID, WorkflowID: r.WorkflowID, RequestID: r.RequestID, UnitCode: r.UnitCode, Stage: r.Stage,
+			DeadlineSeq: r.DeadlineSeq, Overdue: r.Overdue, MissedDeadlines: r.MissedDeadlines,
+			CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, Version: r.Version},
+		UnitName: r.UnitName, Kind: r.Kind, Round: r.Round, PlannedStart: r.PlannedStart, PlannedEnd: r.PlannedEnd,
+		ContentAreas: r.ContentAreas, TeamApproved: r.TeamApproved, FollowsInspectionID: orZero(r.FollowsInspectionID),
+		CancelReason: r.CancelReason,
 	}
 	for _, f := range []struct {
 		data []byte

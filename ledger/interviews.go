@@ -128,12 +128,13 @@ func (s *Store) ApplyInterviewChange(ctx context.Context, iv casework.Interview,
 // interviewFromRow is the Interview a row holds.
 func interviewFromRow(r dbsqlc.Interview) (casework.Interview, error) {
 	iv := casework.Interview{
-		ID: r.ID, WorkflowID: r.WorkflowID, RequestID: r.RequestID, Subject: r.Subject, UnitCode: r.UnitCode,
-		Reason: r.Reason, Source: r.Source, Stage: r.Stage, Attendees: nilIfEmpty(r.Attendees), Minutes: r.Minutes,
-		Requirements: r.Requirements, FollowUpWorkingDays: r.FollowUpWorkingDays, DeadlineSeq: r.DeadlineSeq,
+		Lifecycle: casework.Lifecycle{ID: r.ID, WorkflowID: r.WorkflowID, RequestID: r.RequestID, UnitCode: r.UnitCode, Stage: r.Stage,
+			DeadlineSeq: r.DeadlineSeq, Overdue: r.Overdue, MissedDeadlines: r.MissedDeadlines,
+			CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, Version: r.Version},
+		Subject: r.Subject, Reason: r.Reason, Source: r.Source, Attendees: nilIfEmpty(r.Attendees), Minutes: r.Minutes,
+		Requirements: r.Requirements, FollowUpWorkingDays: r.FollowUpWorkingDays,
 		FollowUpReport: r.FollowUpReport, FollowUpEvidenceIDs: nilIfEmpty(r.FollowUpEvidenceIDs),
-		FollowUpReportedAt: r.FollowUpReportedAt, Overdue: r.Overdue, MissedDeadlines: r.MissedDeadlines,
-		CancelReason: r.CancelReason, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, Version: r.Version,
+		FollowUpReportedAt: r.FollowUpReportedAt, CancelReason: r.CancelReason,
 		ReasonZH: r.ReasonZh, CancelReasonZH: r.CancelReasonZh,
 	}
 	if r.HeldOn != nil {

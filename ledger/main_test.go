@@ -66,32 +66,31 @@ func (fx fixture) inspection(t *testing.T, id, unitCode string) {
 	t.Helper()
 	start := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
 	require.NoError(t, fx.store.CreateInspection(t.Context(), casework.Inspection{
-		ID: id, WorkflowID: "inspection/" + id, RequestID: "req-" + id, UnitCode: unitCode, UnitName: "unit " + unitCode,
-		Kind: "COMPREHENSIVE", PlannedStart: start, PlannedEnd: start.AddDate(0, 0, 14), Stage: "PLANNED",
-		CreatedBy: office, CreatedAt: start,
+		Lifecycle: casework.Lifecycle{ID: id, WorkflowID: "inspection/" + id, RequestID: "req-" + id, UnitCode: unitCode,
+			Stage: "PLANNED", CreatedAt: start},
+		UnitName: "unit " + unitCode,
+		Kind:     "COMPREHENSIVE", PlannedStart: start, PlannedEnd: start.AddDate(0, 0, 14),
+		CreatedBy: office,
 	}, "create/"+id, false))
 }
 
 // newFinding is a just-found finding of inspection inspectionID.
 func newFinding(id, inspectionID, unitCode string, createdAt time.Time) casework.Finding {
 	return casework.Finding{
-		ID:           id,
-		WorkflowID:   "finding/" + id,
+		Lifecycle: casework.Lifecycle{ID: id, WorkflowID: "finding/" + id, RequestID: "req-" + id, UnitCode: unitCode,
+			Stage: "FOUND", CreatedAt: createdAt, UpdatedAt: createdAt, Version: 1},
+
 		InspectionID: inspectionID,
-		RequestID:    "req-" + id,
-		UnitCode:     unitCode,
-		UnitName:     "unit " + unitCode,
-		Title:        "消防通道堵塞",
-		Description:  "二号厂房消防通道被成品堆放堵塞",
-		Kind:         "HAZARD",
-		Severity:     "GENERAL",
-		ContentArea:  3,
-		EvidenceIDs:  []string{"ev-1", "ev-2"},
-		Stage:        "FOUND",
-		FoundBy:      member,
-		CreatedAt:    createdAt,
-		UpdatedAt:    createdAt,
-		Version:      1,
+
+		UnitName:    "unit " + unitCode,
+		Title:       "消防通道堵塞",
+		Description: "二号厂房消防通道被成品堆放堵塞",
+		Kind:        "HAZARD",
+		Severity:    "GENERAL",
+		ContentArea: 3,
+		EvidenceIDs: []string{"ev-1", "ev-2"},
+
+		FoundBy: member,
 	}
 }
 

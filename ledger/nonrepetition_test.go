@@ -18,9 +18,11 @@ import (
 func comprehensive(id, unit string) casework.Inspection {
 	start := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
 	return casework.Inspection{
-		ID: id, WorkflowID: "inspection/" + id, RequestID: "req-" + id, UnitCode: unit, UnitName: "unit " + unit,
-		Kind: "COMPREHENSIVE", PlannedStart: start, PlannedEnd: start.AddDate(0, 0, 14), Stage: "PLANNED",
-		CreatedBy: office, CreatedAt: start,
+		Lifecycle: casework.Lifecycle{ID: id, WorkflowID: "inspection/" + id, RequestID: "req-" + id, UnitCode: unit,
+			Stage: "PLANNED", CreatedAt: start},
+		UnitName: "unit " + unit,
+		Kind:     "COMPREHENSIVE", PlannedStart: start, PlannedEnd: start.AddDate(0, 0, 14),
+		CreatedBy: office,
 	}
 }
 

@@ -17,9 +17,10 @@ import (
 
 func newInterview(id, subject string, createdAt time.Time) casework.Interview {
 	return casework.Interview{
-		ID: id, WorkflowID: "interview/" + id, RequestID: "req-" + id, Subject: subject, UnitCode: "430100",
-		Reason: "整改逾期", Source: "OFFICE", Stage: "PROPOSED", ProposedBy: office,
-		CreatedAt: createdAt, UpdatedAt: createdAt, Version: 1,
+		Lifecycle: casework.Lifecycle{ID: id, WorkflowID: "interview/" + id, RequestID: "req-" + id, UnitCode: "430100",
+			Stage: "PROPOSED", CreatedAt: createdAt, UpdatedAt: createdAt, Version: 1},
+		Subject: subject,
+		Reason:  "整改逾期", Source: "OFFICE", ProposedBy: office,
 	}
 }
 

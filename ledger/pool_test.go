@@ -135,8 +135,10 @@ func TestPoolLedger(t *testing.T) {
 	require.Equal(t, casework.LineupInviting, l.State)
 	at := time.Now().UTC()
 	for i, id := range []string{"x-0", "x-1"} {
-		inv := casework.Invitation{ID: "l-1-" + id, WorkflowID: "invitation/l-1-" + id, LineupID: "l-1", ExpertID: id,
-			Subject: "sub-" + id, UnitCode: "u1", TeamRole: "MEMBER", Stage: "INVITED", CreatedAt: at, UpdatedAt: at, Version: 1}
+		inv := casework.Invitation{Lifecycle: casework.Lifecycle{ID: "l-1-" + id, WorkflowID: "invitation/l-1-" + id, UnitCode: "u1",
+			Stage: "INVITED", CreatedAt: at, UpdatedAt: at, Version: 1},
+			LineupID: "l-1", ExpertID: id,
+			Subject: "sub-" + id, TeamRole: "MEMBER"}
 		require.NoError(t, fx.store.CreateInvitation(ctx, inv, casework.Event{Key: "invite", Action: "invite", Actor: office, OccurredAt: at}))
 		// Its answer's deadline runs: a calendar change re-dates it.
 		open, err := fx.store.OpenDeadlineWorkflows(ctx)
@@ -168,8 +170,10 @@ func TestPoolLedger(t *testing.T) {
 			return nil
 		})
 	require.NoError(t, err)
-	replacement := casework.Invitation{ID: "l-1-x-2", WorkflowID: "invitation/l-1-x-2", LineupID: "l-1", ExpertID: "x-2",
-		Subject: "sub-x-2", UnitCode: "u1", TeamRole: "MEMBER", Stage: "INVITED", CreatedAt: at, UpdatedAt: at, Version: 1}
+	replacement := casework.Invitation{Lifecycle: casework.Lifecycle{ID: "l-1-x-2", WorkflowID: "invitation/l-1-x-2", UnitCode: "u1",
+		Stage: "INVITED", CreatedAt: at, UpdatedAt: at, Version: 1},
+		LineupID: "l-1", ExpertID: "x-2",
+		Subject: "sub-x-2", TeamRole: "MEMBER"}
 	require.NoError(t, fx.store.CreateInvitation(ctx, replacement, casework.Event{Key: "invite", Action: "invite", Actor: office, OccurredAt: at}))
 	replacement.Stage, replacement.Version = "ACCEPTED", 2
 	require.NoError(t, fx.store.ApplyInvitationChange(ctx, replacement, casework.Event{Key: "answer", Action: "answer", Actor: office, OccurredAt: at}))
@@ -290,8 +294,10 @@ func TestAnswerAfterCancelRefused(t *testing.T) {
 		})
 	require.NoError(t, err)
 	invitation := func(expert, stage string, version int) casework.Invitation {
-		return casework.Invitation{ID: "l-c-" + expert, WorkflowID: "invitation/l-c-" + expert, LineupID: "l-c", ExpertID: expert,
-			Subject: "sub-" + expert, UnitCode: "u1", TeamRole: "MEMBER", Stage: stage, CreatedAt: at, UpdatedAt: at, Version: version}
+		return casework.Invitation{Lifecycle: casework.Lifecycle{ID: "l-c-" + expert, WorkflowID: "invitation/l-c-" + expert, UnitCode: "u1",
+			Stage: stage, CreatedAt: at, UpdatedAt: at, Version: version},
+			LineupID: "l-c", ExpertID: expert,
+			Subject: "sub-" + expert, TeamRole: "MEMBER"}
 	}
 	write := func(inv casework.Invitation, key string) error {
 		return fx.store.ApplyInvitationChange(ctx, inv, casework.Event{Key: key, Action: key, Actor: office, OccurredAt: at})

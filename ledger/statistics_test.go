@@ -46,9 +46,11 @@ func (fx fixture) inspectionOf(t *testing.T, id, unitCode, round, subject string
 	t.Helper()
 	start := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
 	in := casework.Inspection{
-		ID: id, WorkflowID: "inspection/" + id, RequestID: "req-" + id, UnitCode: unitCode, UnitName: "单位" + unitCode,
-		Kind: "SPECIAL", Round: round, PlannedStart: start, PlannedEnd: start.AddDate(0, 0, 14), Stage: "PLANNED",
-		CreatedBy: office, CreatedAt: start,
+		Lifecycle: casework.Lifecycle{ID: id, WorkflowID: "inspection/" + id, RequestID: "req-" + id, UnitCode: unitCode,
+			Stage: "PLANNED", CreatedAt: start},
+		UnitName: "单位" + unitCode,
+		Kind:     "SPECIAL", Round: round, PlannedStart: start, PlannedEnd: start.AddDate(0, 0, 14),
+		CreatedBy: office,
 	}
 	if subject != "" {
 		in.Team = []casework.TeamMember{{Name: "组员", Role: "MEMBER", Rank: "OTHER", Subject: subject}}

@@ -102,7 +102,7 @@ func registerState[S, R any](ctx workflow.Context, l lifecycle[S], c *core[R]) e
 			return l.snapshot(), nil
 		},
 		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, in AwaitCreatedInput) error {
-			if in.RequestID != *c.f().requestID {
+			if in.RequestID != c.f().RequestID {
 				return derrors.ToTemporal(derrors.New(derrors.ErrAlreadyExists,
 					"%s %q already exists, created by another request", c.spec.kind, c.id()))
 			}

@@ -197,7 +197,8 @@ func TestWebUITermsAreChinese(t *testing.T) {
 		}
 	}
 	require.Equal(t, "**长沙市 430100 · 专项巡查 · 2026年第一轮**",
-		inspectionSpec.title(casework.Inspection{UnitName: "长沙市", UnitCode: "430100", Kind: KindSpecial, Round: "2026年第一轮"}))
+		inspectionSpec.title(casework.Inspection{UnitName: "长沙市", Lifecycle: casework.Lifecycle{UnitCode: "430100"},
+			Kind: KindSpecial, Round: "2026年第一轮"}))
 	require.Equal(t, "约谈 430100 · finding/f-1 · 逾期升级提请",
 		InterviewSummary(InterviewInput{UnitCode: "430100", Subject: "finding/f-1", Source: InterviewSourceLadder}))
 }

@@ -118,10 +118,7 @@ var findingSpec = &spec[casework.Finding]{
 	kind:        "finding",
 	subjectType: casework.SubjectFinding,
 	machine:     findingMachine,
-	fields: func(f *casework.Finding) rowFields {
-		return rowFields{id: &f.ID, requestID: &f.RequestID, stage: &f.Stage, unitCode: &f.UnitCode,
-			version: &f.Version, deadlineSeq: &f.DeadlineSeq, missed: &f.MissedDeadlines, overdue: &f.Overdue, updatedAt: &f.UpdatedAt}
-	},
+	lifecycle:   func(f *casework.Finding) *casework.Lifecycle { return &f.Lifecycle },
 	deadline: func(f *casework.Finding) **calendar.Deadline {
 		if f.Stage != FindingReferred {
 			return nil

@@ -259,7 +259,8 @@ func TestReferralRefusals(t *testing.T) {
 // level.
 func TestReferClueNeedsAClue(t *testing.T) {
 	t.Parallel()
-	f := casework.Finding{ID: "f-1", Stage: FindingReferred, Kind: KindHazard, Severity: SeverityMajor, UnitCode: "430100",
+	f := casework.Finding{Lifecycle: casework.Lifecycle{ID: "f-1", Stage: FindingReferred, UnitCode: "430100"},
+		Kind: KindHazard, Severity: SeverityMajor,
 		Dispositions: []string{"REFER_CLUE"}}
 	requireReason(t, checkReferClue(f, referClue("k")), ReasonNotAClue)
 	f.Kind, f.Severity, f.Dispositions = KindViolationClue, "", []string{"RECTIFY"}

@@ -365,7 +365,7 @@ func newFinding(severity string) casework.Finding {
 		kind = KindResponsibility
 	}
 	return casework.Finding{
-		ID: "f-1", InspectionID: "ins-1", RequestID: "rec-1", UnitCode: "430100", UnitName: "长沙市",
+		Lifecycle: casework.Lifecycle{ID: "f-1", RequestID: "rec-1", UnitCode: "430100"}, InspectionID: "ins-1", UnitName: "长沙市",
 		Title: "危化品仓库消防通道堵塞", Description: "仓库东侧消防通道被货物堵塞", Kind: kind, Severity: severity,
 		ContentArea: 5, EvidenceIDs: []string{"ev-1"}, RectificationOpinion: "立即清理通道", FoundBy: member,
 	}

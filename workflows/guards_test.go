@@ -24,10 +24,11 @@ func requireReason(t *testing.T, err error, reason string) {
 // make, so that removing any of them from inspectionGuard fails here.
 func TestInspectionGuards(t *testing.T) {
 	t.Parallel()
-	planned := casework.Inspection{ID: "i-1", Stage: StagePlanned, Kind: KindComprehensive}
+	planned := casework.Inspection{Lifecycle: casework.Lifecycle{ID: "i-1", Stage: StagePlanned}, Kind: KindComprehensive}
 	approved := planned
 	approved.TeamApproved = true
-	onsite := casework.Inspection{ID: "i-1", Stage: StageStationed, Kind: KindComprehensive, TeamApproved: true}
+	onsite := casework.Inspection{Lifecycle: casework.Lifecycle{ID: "i-1", Stage: StageStationed},
+		Kind: KindComprehensive, TeamApproved: true}
 	followUp := onsite
 	followUp.Kind = KindFollowUp
 
@@ -49,18 +50,20 @@ func TestChangesWaitForTheFirstWrite(t *testing.T) {
 	t.Parallel()
 	office := actor.Actor{Name: "x", Role: actor.RoleOffice}
 
-	f := core[casework.Finding]{spec: findingSpec, row: casework.Finding{ID: "f-1", Stage: FindingListed}}
+	f := core[casework.Finding]{spec: findingSpec, row: casework.Finding{Lifecycle: casework.Lifecycle{ID: "f-1", Stage: FindingListed}}}
 	requireReason(t, f.checkChange(ActionWithdraw, office), "NOT_RECORDED")
 	f.recorded = true
 	require.NoError(t, f.checkChange(ActionWithdraw, office))
 
-	in := core[casework.Inspection]{spec: inspectionSpec, row: casework.Inspection{ID: "i-1", Stage: StagePlanned}}
+	in := core[casework.Inspection]{spec: inspectionSpec, row: casework.Inspection{Lifecycle: casework.Lifecycle{ID: "i-1",
+		Stage: StagePlanned}}}
 	requireReason(t, in.checkChange(ActionCancel, office), "NOT_RECORDED")
 	in.recorded = true
 	require.NoError(t, in.checkChange(ActionCancel, office))
 	requireReason(t, in.checkChange(ActionNotify, office), "TEAM_NOT_APPROVED")
 
-	iv := core[casework.Interview]{spec: interviewSpec, row: casework.Interview{ID: "iv-1", Stage: InterviewProposed}}
+	iv := core[casework.Interview]{spec: interviewSpec, row: casework.Interview{Lifecycle: casework.Lifecycle{ID: "iv-1",
+		Stage: InterviewProposed}}}
 	require.NoError(t, iv.checkChange(ActionApproveInterview, office))
 	require.ErrorIs(t, iv.checkChange(ActionApproveInterview, actor.Actor{Name: "u", Role: actor.RoleUnit}), derrors.ErrPermissionDenied)
 	requireReason(t, iv.checkChange(ActionHoldInterview, office), "STAGE_NOT_ALLOWED")

@@ -189,11 +189,8 @@ var inspectionSpec = &spec[casework.Inspection]{
 	kind:        "inspection",
 	subjectType: casework.SubjectInspection,
 	machine:     inspectionMachine,
-	fields: func(in *casework.Inspection) rowFields {
-		return rowFields{id: &in.ID, requestID: &in.RequestID, stage: &in.Stage, unitCode: &in.UnitCode,
-			version: &in.Version, deadlineSeq: &in.DeadlineSeq, missed: &in.MissedDeadlines, overdue: &in.Overdue, updatedAt: &in.UpdatedAt}
-	},
-	deadline: (*casework.Inspection).RunningDeadlineField,
+	lifecycle:   func(in *casework.Inspection) *casework.Lifecycle { return &in.Lifecycle },
+	deadline:    (*casework.Inspection).RunningDeadlineField,
 	write: func(next casework.Inspection, e casework.Event) (any, any) {
 		return acts.ApplyInspectionChange, activities.InspectionChangeInput{Inspection: next, Event: e}
 	},
@@ -278,10 +275,9 @@ func InspectionWorkflow(ctx workflow.Context, in InspectionInput) (LifecycleResu
 	end, _ := calendar.ParseDate(in.PlannedEnd)
 	now := workflow.Now(ctx).UTC()
 	w := &inspection{core: newCore(ctx, inspectionSpec, casework.Inspection{
-		ID:                  in.ID,
-		WorkflowID:          workflow.GetInfo(ctx).WorkflowExecution.ID,
-		RequestID:           in.RequestID,
-		UnitCode:            in.Unit.Code,
+		Lifecycle: casework.Lifecycle{ID: in.ID, WorkflowID: workflow.GetInfo(ctx).WorkflowExecution.ID, RequestID: in.RequestID,
+			UnitCode: in.Unit.Code, Stage: StagePlanned, CreatedAt: now, UpdatedAt: now, Version: 1},
+
 		UnitName:            in.Unit.Name,
 		Kind:                in.Kind,
 		Round:               in.Round,
@@ -290,12 +286,9 @@ func InspectionWorkflow(ctx workflow.Context, in InspectionInput) (LifecycleResu
 		ContentAreas:        slices.Clone(in.ContentAreas),
 		Team:                slices.Clone(in.Team),
 		FollowsInspectionID: in.FollowsInspectionID,
-		Stage:               StagePlanned,
-		Records:             map[string]string{},
-		CreatedBy:           in.Actor,
-		CreatedAt:           now,
-		UpdatedAt:           now,
-		Version:             1,
+
+		Records:   map[string]string{},
+		CreatedBy: in.Actor,
 	})}
 	return w.run(ctx)
 }

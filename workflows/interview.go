@@ -34,10 +34,7 @@ var interviewSpec = &spec[casework.Interview]{
 	kind:        "interview",
 	subjectType: casework.SubjectInterview,
 	machine:     interviewMachine,
-	fields: func(iv *casework.Interview) rowFields {
-		return rowFields{id: &iv.ID, requestID: &iv.RequestID, stage: &iv.Stage, unitCode: &iv.UnitCode,
-			version: &iv.Version, deadlineSeq: &iv.DeadlineSeq, missed: &iv.MissedDeadlines, overdue: &iv.Overdue, updatedAt: &iv.UpdatedAt}
-	},
+	lifecycle:   func(iv *casework.Interview) *casework.Lifecycle { return &iv.Lifecycle },
 	deadline: func(iv *casework.Interview) **calendar.Deadline {
 		if iv.Stage != InterviewHeld {
 			return nil
@@ -92,9 +89,9 @@ func InterviewWorkflow(ctx workflow.Context, in InterviewInput) (LifecycleResult
 	}
 	now := workflow.Now(ctx).UTC()
 	w := &interview{core: newCore(ctx, interviewSpec, casework.Interview{
-		ID: id, WorkflowID: info.WorkflowExecution.ID, RequestID: in.RequestID, Subject: in.Subject,
-		UnitCode: in.UnitCode, Reason: in.Reason, ReasonZH: in.ReasonZH, Source: in.Source, Stage: InterviewProposed,
-		ProposedBy: in.ProposedBy, CreatedAt: now, UpdatedAt: now, Version: 1,
+		Lifecycle: casework.Lifecycle{ID: id, WorkflowID: info.WorkflowExecution.ID, RequestID: in.RequestID, UnitCode: in.UnitCode,
+			Stage: InterviewProposed, CreatedAt: now, UpdatedAt: now, Version: 1},
+		Subject: in.Subject, Reason: in.Reason, ReasonZH: in.ReasonZH, Source: in.Source, ProposedBy: in.ProposedBy,
 	}), deadlineSeqOfSubject: in.DeadlineSeq}
 	return w.run(ctx)
 }

@@ -219,11 +219,7 @@ var invitationSpec = &spec[casework.Invitation]{
 	kind:        "invitation",
 	subjectType: casework.SubjectInvitation,
 	machine:     invitationMachine,
-	fields: func(inv *casework.Invitation) rowFields {
-		return rowFields{id: &inv.ID, requestID: &inv.RequestID, stage: &inv.Stage, unitCode: &inv.UnitCode,
-			version: &inv.Version, deadlineSeq: &inv.DeadlineSeq, missed: &inv.MissedDeadlines, overdue: &inv.Overdue,
-			updatedAt: &inv.UpdatedAt}
-	},
+	lifecycle:   func(inv *casework.Invitation) *casework.Lifecycle { return &inv.Lifecycle },
 	deadline: func(inv *casework.Invitation) **calendar.Deadline {
 		if inv.Stage != InvitationInvited {
 			return nil
@@ -272,12 +268,14 @@ func InvitationWorkflow(ctx workflow.Context, in InvitationInput) (LifecycleResu
 	now := workflow.Now(ctx).UTC()
 	m := in.Member
 	w := &invitation{core: newCore(ctx, invitationSpec, casework.Invitation{
-		ID: id, WorkflowID: info.WorkflowExecution.ID, RequestID: in.RequestID, LineupID: in.LineupID,
-		ExpertID: m.ExpertID, ExpertName: m.Name, Subject: m.Subject, UnitCode: m.UnitCode, Organisation: m.Organisation,
+		Lifecycle: casework.Lifecycle{ID: id, WorkflowID: info.WorkflowExecution.ID, RequestID: in.RequestID, UnitCode: m.UnitCode,
+			Stage: InvitationInvited, CreatedAt: now, UpdatedAt: now, Version: 1},
+		LineupID: in.LineupID,
+		ExpertID: m.ExpertID, ExpertName: m.Name, Subject: m.Subject, Organisation: m.Organisation,
 		TeamRole: m.Role, Rank: m.Rank, SecondFrom: in.SecondFrom, SecondTo: in.SecondTo, InspectedUnit: in.InspectedUnit,
-		Stage: InvitationInvited, InvitedOn: calendar.DateOf(now).String(),
+		InvitedOn:         calendar.DateOf(now).String(),
 		AnswerWorkingDays: deadline.InvitationAnswer("", in.AnswerWorkingDays).WorkingDays,
-		InvitedBy:         in.InvitedBy, CreatedAt: now, UpdatedAt: now, Version: 1,
+		InvitedBy:         in.InvitedBy,
 	})}
 	return w.run(ctx)
 }

@@ -40,8 +40,8 @@ type spec[R any] struct {
 	subjectType string
 	// machine is the stage table and the division of powers.
 	machine *stageMachine
-	// fields points at the row's fields the core keeps.
-	fields func(*R) rowFields
+	// lifecycle is the row's Lifecycle, the fields the core keeps.
+	lifecycle func(*R) *casework.Lifecycle
 	// deadline is the field of the row that holds the deadline whose
 	// ladder runs in the row's stage (running), nil when none does.
 	deadline func(*R) **calendar.Deadline
@@ -84,15 +84,6 @@ type spec[R any] struct {
 	// changesWhileRecording accepts changes before the first ledger write
 	// is done; they wait for it.
 	changesWhileRecording bool
-}
-
-// rowFields points at the fields of a lifecycle's record (R) that the core
-// reads and keeps current.
-type rowFields struct {
-	id, requestID, stage, unitCode *string
-	version, deadlineSeq, missed   *int
-	overdue                        *bool
-	updatedAt                      *time.Time
 }
 
 // reminderAndOverdue keeps the office's REMINDER and OVERDUE steps: the
@@ -160,10 +151,10 @@ func newCore[R any](ctx workflow.Context, s *spec[R], row R) core[R] {
 	return core[R]{spec: s, row: row, mu: workflow.NewMutex(ctx), ledger: newLedgerRunner(ctx)}
 }
 
-func (c *core[R]) f() rowFields { return c.spec.fields(&c.row) }
+func (c *core[R]) f() *casework.Lifecycle { return c.spec.lifecycle(&c.row) }
 
-func (c *core[R]) id() string    { return *c.f().id }
-func (c *core[R]) stage() string { return *c.f().stage }
+func (c *core[R]) id() string    { return c.f().ID }
+func (c *core[R]) stage() string { return c.f().Stage }
 
 // subject is the lifecycle's workflow ID ("finding/f-1").
 func (c *core[R]) subject() string { return c.spec.machine.workflowID(c.id()) }
@@ -210,10 +201,10 @@ func (c *core[R]) applyVia(ctx workflow.Context, next R, e casework.Event, write
 			return err
 		}
 	}
-	nf := c.spec.fields(&next)
-	e = changeEvent(ctx, e, c.spec.subjectType, c.id(), c.stage(), *nf.stage)
-	*nf.version = *c.f().version + 1
-	*nf.updatedAt = e.OccurredAt
+	nf := c.spec.lifecycle(&next)
+	e = changeEvent(ctx, e, c.spec.subjectType, c.id(), c.stage(), nf.Stage)
+	nf.Version = c.f().Version + 1
+	nf.UpdatedAt = e.OccurredAt
 	fn, in := write(next, e)
 	if err := c.ledger.call(ctx, result, fn, in); err != nil {
 		return ledgerFailure(fmt.Sprintf("writing %s of %s to the ledger", e.Action, c.subject()), err)
@@ -239,10 +230,10 @@ func (c *core[R]) publish(ctx workflow.Context) {
 // lifecycle's own, in one upsert as before (replay compares the command,
 // not the attributes it sets).
 func (s *spec[R]) searchUpdates(row R) []temporal.SearchAttributeUpdate {
-	f := s.fields(&row)
+	f := s.lifecycle(&row)
 	updates := []temporal.SearchAttributeUpdate{
-		searchattr.Stage.ValueSet(*f.stage),
-		searchattr.Overdue.ValueSet(*f.overdue),
+		searchattr.Stage.ValueSet(f.Stage),
+		searchattr.Overdue.ValueSet(f.Overdue),
 	}
 	if d := s.running(row); d != nil {
 		updates = append(updates, searchattr.DueAt.ValueSet(d.DueAt))
@@ -259,7 +250,7 @@ func (s *spec[R]) searchUpdates(row R) []temporal.SearchAttributeUpdate {
 // deadline and what the lifecycle adds.
 func (c *core[R]) details() string {
 	f := c.f()
-	details := c.spec.title(c.row) + i18n.Zh(" — stage %s", c.spec.stageName(*f.stage))
+	details := c.spec.title(c.row) + i18n.Zh(" — stage %s", c.spec.stageName(f.Stage))
 	if d := c.spec.running(c.row); d != nil {
 		if c.spec.dueWhat != "" {
 			details += i18n.Zh("; %s due %s", i18n.Zh(c.spec.dueWhat), d.Due)
@@ -267,7 +258,7 @@ func (c *core[R]) details() string {
 			details += i18n.Zh("; due %s", d.Due)
 		}
 	}
-	if *f.overdue {
+	if f.Overdue {
 		details += i18n.Zh(" — OVERDUE")
 	}
 	if c.spec.footer != nil {
@@ -442,23 +433,23 @@ func (c *core[R]) escalate(ctx workflow.Context, step deadline.ScheduledStep) er
 		return nil
 	}
 	f := c.f()
-	seq := *f.deadlineSeq
+	seq := f.DeadlineSeq
 	next := c.row
-	nf := c.spec.fields(&next)
+	nf := c.spec.lifecycle(&next)
 	switch step.Step {
 	case casework.StepOverdue:
-		*nf.overdue = true
-		*nf.missed++
+		nf.Overdue = true
+		nf.MissedDeadlines++
 	case casework.StepInterviewProposed:
-		*nf.overdue = true
+		nf.Overdue = true
 	}
-	*nf.version = *f.version + 1
-	*nf.updatedAt = now
-	esc := casework.Escalation{Subject: c.subject(), DeadlineSeq: seq, Step: step.Step, UnitCode: *f.unitCode,
+	nf.Version = f.Version + 1
+	nf.UpdatedAt = now
+	esc := casework.Escalation{Subject: c.subject(), DeadlineSeq: seq, Step: step.Step, UnitCode: f.UnitCode,
 		DueAt: due.DueAt, FiredAt: now, Message: message.EN, MessageZH: message.ZH}
 	event := casework.Event{SubjectType: c.spec.subjectType, SubjectID: c.id(),
 		Key: fmt.Sprintf("escalate/%d/%s", seq, step.Step), Action: "escalate",
-		StageBefore: c.stage(), StageAfter: *nf.stage, Actor: actor.System, Note: message.EN, OccurredAt: now,
+		StageBefore: c.stage(), StageAfter: nf.Stage, Actor: actor.System, Note: message.EN, OccurredAt: now,
 		Data: dataJSON(map[string]any{"step": step.Step, "deadline_seq": seq, "due": due.Due})}
 	var res activities.EscalateResult
 	fn, in := c.spec.writeEscalation(esc, next, event)
@@ -469,7 +460,7 @@ func (c *core[R]) escalate(ctx workflow.Context, step deadline.ScheduledStep) er
 	c.escalations = append(c.escalations, res.Escalation)
 	c.publish(ctx)
 	if step.Step == casework.StepInterviewProposed {
-		if err := proposeInterviewFromLadder(ctx, c.ledger, InterviewInput{Subject: c.subject(), UnitCode: *f.unitCode,
+		if err := proposeInterviewFromLadder(ctx, c.ledger, InterviewInput{Subject: c.subject(), UnitCode: f.UnitCode,
 			Reason: message.EN, ReasonZH: message.ZH, DeadlineSeq: seq}); err != nil {
 			workflow.GetLogger(ctx).Error("proposing the interview failed", c.spec.kind, c.id(), "error", err)
 		}
@@ -514,7 +505,7 @@ func (c *core[R]) redate(ctx workflow.Context, sig CalendarChangedSignal) error 
 		return nil
 	}
 	fired := c.deadline.fired()
-	seq := *c.f().deadlineSeq
+	seq := c.f().DeadlineSeq
 	note := fmt.Sprintf("re-dated by calendar version %d: due %s (was %s)", sig.Version, resolved.Deadline.Due, old.Due) +
 		unchangedDue(resolved, *old)
 	next := c.spec.withDeadline(c.row, resolved.Deadline)
@@ -525,10 +516,10 @@ func (c *core[R]) redate(ctx workflow.Context, sig CalendarChangedSignal) error 
 		// its own number, whose ladder takes its steps again when they
 		// come (what the old one took stays on record; an interview it
 		// proposed stays for the office to decide).
-		nf := c.spec.fields(&next)
-		*nf.deadlineSeq++
-		*nf.overdue = false
-		*nf.missed = max(*nf.missed-1, 0)
+		nf := c.spec.lifecycle(&next)
+		nf.DeadlineSeq++
+		nf.Overdue = false
+		nf.MissedDeadlines = max(nf.MissedDeadlines-1, 0)
 		fired = nil
 		note += "; not missed under this calendar, so no longer overdue"
 	}

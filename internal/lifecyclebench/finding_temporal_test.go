@@ -25,9 +25,10 @@ func (b *bench) findingTemporal(ctx context.Context, key string) (string, []time
 	ev := b.evidenceOf(key)
 	sum := sha256.Sum256([]byte(key))
 	f := casework.Finding{
-		ID: fmt.Sprintf("f-%x", sum[:8]), InspectionID: b.inspectionOf(key), RequestID: key + "/record",
-		UnitCode: "430100", UnitName: "长沙市", // the benchmark's inspection's unit
-		Title: "危化品仓库未设置可燃气体报警装置", Description: "检查发现某危化品仓库未按规定设置可燃气体检测报警装置。",
+		Lifecycle:    casework.Lifecycle{ID: fmt.Sprintf("f-%x", sum[:8]), RequestID: key + "/record", UnitCode: "430100"},
+		InspectionID: b.inspectionOf(key),
+		UnitName:     "长沙市", // the benchmark's inspection's unit
+		Title:        "危化品仓库未设置可燃气体报警装置", Description: "检查发现某危化品仓库未按规定设置可燃气体检测报警装置。",
 		Kind: "HAZARD", Severity: "GENERAL", ContentArea: 3, EvidenceIDs: []string{ev.found},
 		RectificationOpinion: "限期安装报警装置。", FoundBy: member,
 	}
