@@ -159,50 +159,62 @@ func (s *FindingServer) ReportReferralOutcome(ctx context.Context, req *xunchav1
 		precheck: func(ctx context.Context) error { return checkEvidence(ctx, s.Ledger, "evidence_ids", in.EvidenceIDs) }})
 }
 
-// receiverView is the last interceptor: a receiving body's answers show
-// only the referrals made to it — their records, events and escalations —
-// whatever else the finding was referred for (its reach already limits it
-// to findings referred to it).
-func receiverView(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+// referralView is the last interceptor: it shows a clue's referrals (移交)
+// only to those who may read them. A receiving body's answers show the
+// referrals made to it — their records, events and escalations — whatever
+// else the finding was referred for (its reach already limits it to
+// findings referred to it). The inspected unit's show none: a clue is about
+// its own people, and a referral's receipt, case number and outcome are the
+// receiving body's to disclose (the finding's dispositions still say
+// REFER_CLUE, as the feedback does). The office, the committee, the auditor
+// and the team see every referral.
+func referralView(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 	resp, err := handler(ctx, req)
 	r := reachOf(ctx)
-	if err != nil || !r.ByReceiver {
+	if err != nil || !r.ByReceiver && !r.ByUnit {
 		return resp, err
 	}
+	// shown tells whether a referral to receiver is shown to the caller.
+	shown := func(receiver string) bool { return r.ByReceiver && receiver == r.Receiver }
 	switch m := resp.(type) {
 	case *xunchav1.Finding:
-		onlyReferralsTo(m, r.Receiver)
+		onlyReferralsShown(m, shown)
 	case *xunchav1.ListFindingsResponse:
 		for _, f := range m.GetFindings() {
-			onlyReferralsTo(f, r.Receiver)
+			onlyReferralsShown(f, shown)
 		}
 	case *xunchav1.ListFindingEventsResponse:
-		m.Events = slices.DeleteFunc(m.Events, func(e *xunchav1.FindingEvent) bool { return otherReceiversEvent(e, r.Receiver) })
+		m.Events = slices.DeleteFunc(m.Events, func(e *xunchav1.FindingEvent) bool { return hiddenReferralEvent(e, shown) })
 	}
 	return resp, nil
 }
 
-// onlyReferralsTo leaves f's referrals to receiver, and the events and
-// escalations of those only.
-func onlyReferralsTo(f *xunchav1.Finding, receiver string) {
-	f.ClueReferrals = slices.DeleteFunc(f.ClueReferrals, func(c *xunchav1.ClueReferral) bool { return c.GetReceiver() != receiver })
+// onlyReferralsShown leaves f's referrals that shown shows, and the events
+// and escalations of those only.
+func onlyReferralsShown(f *xunchav1.Finding, shown func(receiver string) bool) {
+	f.ClueReferrals = slices.DeleteFunc(f.ClueReferrals, func(c *xunchav1.ClueReferral) bool { return !shown(c.GetReceiver()) })
 	// A referral's escalation is the step of the deadline numbered by the
 	// referral's seq: its ID says which (casework.EscalationID), whatever
 	// language its message is in.
 	f.Escalations = slices.DeleteFunc(f.Escalations, func(e *xunchav1.Escalation) bool {
-		if e.GetStep() != workflows.StepReferralReminder && e.GetStep() != workflows.StepReferralUnacknowledged {
+		if !referralStep(e.GetStep()) {
 			return false
 		}
 		return !slices.ContainsFunc(f.ClueReferrals, func(c *xunchav1.ClueReferral) bool {
 			return e.GetId() == casework.EscalationID(e.GetSubject(), int(c.GetSeq()), e.GetStep())
 		})
 	})
-	f.LastEvents = slices.DeleteFunc(f.LastEvents, func(e *xunchav1.FindingEvent) bool { return otherReceiversEvent(e, receiver) })
+	f.LastEvents = slices.DeleteFunc(f.LastEvents, func(e *xunchav1.FindingEvent) bool { return hiddenReferralEvent(e, shown) })
 }
 
-// otherReceiversEvent tells whether e is an event of a referral to another
-// body than receiver: its data names the referral's receiver.
-func otherReceiversEvent(e *xunchav1.FindingEvent, receiver string) bool {
+// referralStep tells whether step is a step of a referral's receipt ladder.
+func referralStep(step string) bool {
+	return step == workflows.StepReferralReminder || step == workflows.StepReferralUnacknowledged
+}
+
+// hiddenReferralEvent tells whether e is an event of a referral that shown
+// does not show: its data names the referral's receiver.
+func hiddenReferralEvent(e *xunchav1.FindingEvent, shown func(receiver string) bool) bool {
 	if !slices.Contains(referralEventActions, e.GetAction()) {
 		return false
 	}
@@ -215,7 +227,7 @@ func otherReceiversEvent(e *xunchav1.FindingEvent, receiver string) bool {
 	if json.Unmarshal([]byte(e.GetDataJson()), &data) != nil {
 		return true // unreadable: not shown
 	}
-	return data.Receiver != receiver && data.Referral.Receiver != receiver
+	return !shown(data.Receiver) && !shown(data.Referral.Receiver)
 }
 
 // referralEventActions are the finding events about one referral.

@@ -261,6 +261,63 @@ func TestClueReferralREST(t *testing.T) {
 	s.replayHistory("local-ledger-finding-clue-referred", workflows.FindingWorkflowID(id))
 }
 
+// TestUnitSeesNoClueReferral: the inspected unit reads its clue finding
+// and learns from its dispositions that the clue is referred, as the
+// feedback tells it, but not the referral: the receiving body, its receipt,
+// the case number and the outcome (its own cadres' case) stay with the
+// receiving body, the office and the team. They were in every answer the
+// unit got about the finding.
+func TestUnitSeesNoClueReferral(t *testing.T) {
+	s := setup(t)
+	code, body := s.do("PUT", "/v1/referral-routes", &office, map[string]any{"request_id": rid(t, "route"), "unit_level": "CITY",
+		"clue_kind": "DISCIPLINE", "cadre_rank": "DIVISION", "receiver": commission.Organisation, "ack_working_days": 3})
+	require.Equal(t, http.StatusOK, code, "%v", body)
+	inspection := s.createInspection()
+	id := s.clueFinding(inspection, "clue")
+	s.step(id, "referClue", office, map[string]any{"request_id": rid(t, "referClue"), "clue_kind": "DISCIPLINE", "cadre_rank": "DIVISION",
+		"note": "经研究移交审查"}, "REFERRED")
+	s.step(id, "acknowledgeReferral", commission, map[string]any{"request_id": rid(t, "ack"), "receipt_number": "长纪回〔2026〕12号"}, "REFERRED")
+	s.step(id, "reportReferralOutcome", commission, map[string]any{"request_id": rid(t, "filed"), "outcome": "FILED",
+		"summary": "已对王某某立案审查", "case_number": "长纪案〔2026〕3号"}, "REFERRED")
+
+	secret := []string{"长纪回〔2026〕12号", "长纪案〔2026〕3号", "王某某", commission.Organisation, "经研究移交审查"}
+	requireUnseen := func(what string, answer map[string]any) {
+		t.Helper()
+		raw, err := json.Marshal(answer)
+		require.NoError(t, err)
+		for _, word := range secret {
+			require.NotContains(t, string(raw), word, "%s shows the unit %q", what, word)
+		}
+	}
+	code, got := s.do("GET", "/v1/findings/"+id, &unit, nil)
+	require.Equal(t, http.StatusOK, code, "%v", got)
+	require.Empty(t, got["clue_referrals"])
+	require.Contains(t, got["dispositions"], "REFER_CLUE", "the unit knows the clue is referred")
+	requireUnseen("the finding", got)
+	code, list := s.do("GET", "/v1/findings?inspection_id="+inspection, &unit, nil)
+	require.Equal(t, http.StatusOK, code, "%v", list)
+	require.Len(t, list["findings"], 1)
+	requireUnseen("the list", list)
+	code, evs := s.do("GET", "/v1/findings/"+id+"/events", &unit, nil)
+	require.Equal(t, http.StatusOK, code, "%v", evs)
+	var actions []string
+	for _, e := range evs["events"].([]any) {
+		actions = append(actions, e.(map[string]any)["action"].(string))
+	}
+	require.Equal(t, []string{"record", "list", "diagnose", "classify", "refer"}, actions)
+	requireUnseen("the events", evs)
+	// The unit's own change answers alike.
+	reported := s.step(id, "reportRectification", unit, rectificationReport(rid(t, "report"), s.evidence("整改报告")), "RECTIFIED")
+	requireUnseen("the unit's own report's answer", reported)
+
+	// The office and the team see the referral.
+	for _, who := range []*actor.Actor{&office, &member} {
+		code, got = s.do("GET", "/v1/findings/"+id, who, nil)
+		require.Equal(t, http.StatusOK, code, "%v", got)
+		require.Len(t, got["clue_referrals"], 1, who.Role)
+	}
+}
+
 // describeDetails is the Web UI's details of a workflow (its current
 // details, read with the metadata query).
 func (s *stack) describeDetails(workflowID string) string {
@@ -277,9 +334,11 @@ func (s *stack) describeDetails(workflowID string) string {
 // TestAttachedEvidenceIsNotHandedOn: evidence a change attached where the
 // reach rules do not look (here a receiving body's case decision, on its
 // referral's outcome) cannot be named by someone who cannot read it. The
-// unit sees the decision's ID on its own finding; naming it in its
-// rectification report used to pass as "a fresh upload nobody named yet",
-// and the unit could read the decision from then on.
+// unit saw the decision's ID on its own finding (it no longer sees the
+// referral: TestUnitSeesNoClueReferral), and an ID may come to it another
+// way; naming it in its rectification report used to pass as "a fresh
+// upload nobody named yet", and the unit could read the decision from then
+// on.
 func TestAttachedEvidenceIsNotHandedOn(t *testing.T) {
 	s := setup(t)
 	inspection := s.createInspection()

@@ -169,7 +169,7 @@ func (s *Server) Run(ctx context.Context) error {
 		grpc.StatsHandler(s.grpcStats()),
 		// The count first, so that every code counts; then the deadline, so
 		// that it bounds everything, the idempotency claim included.
-		grpc.ChainUnaryInterceptor(s.countCalls, s.deadlineInterceptor, s.unaryInterceptor, receiverView),
+		grpc.ChainUnaryInterceptor(s.countCalls, s.deadlineInterceptor, s.unaryInterceptor, referralView),
 		grpc.ChainStreamInterceptor(s.streamInterceptor),
 	)
 	xunchav1.RegisterInspectionServiceServer(grpcServer, &InspectionServer{

@@ -12,6 +12,7 @@ import (
 	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/ledger"
+	"github.com/xuncha/xuncha/workflows"
 )
 
 func TestRecordEscalation(t *testing.T) {
@@ -410,6 +411,32 @@ func TestUnitsDoNotReachInvitationEscalations(t *testing.T) {
 	}
 	require.ElementsMatch(t, []string{"invitation/l-1-x-0", "interview/iv-1"}, subjects(ledger.Reach{}))
 	require.Equal(t, []string{"interview/iv-1"}, subjects(ledger.Reach{ByUnit: true, Units: []string{"430100"}}))
+}
+
+// TestUnitsDoNotReachReferralEscalations: a clue referral's receipt
+// ladder is the receiving body's; the unit whose finding it is reaches
+// the finding's own escalations, not those (the API leaves out the
+// referrals themselves, api/referrals.go · referralView).
+func TestUnitsDoNotReachReferralEscalations(t *testing.T) {
+	t.Parallel()
+	fx := setup(t)
+	at := time.Date(2026, 4, 20, 16, 0, 0, 0, time.UTC)
+	for _, step := range []string{workflows.StepReferralReminder, workflows.StepReferralUnacknowledged, casework.StepOverdue} {
+		_, err := fx.store.RecordEscalation(t.Context(), casework.Escalation{Subject: "finding/f-1", DeadlineSeq: 1, Step: step,
+			UnitCode: "430100", DueAt: at, FiredAt: at, Message: step}, casework.Finding{}, casework.Event{})
+		require.NoError(t, err)
+	}
+	steps := func(r ledger.Reach) (out []string) {
+		page, err := fx.store.ListEscalations(t.Context(), ledger.SubjectFilter{Reach: r}, 10, "")
+		require.NoError(t, err)
+		for _, e := range page.Escalations {
+			out = append(out, e.Step)
+		}
+		return out
+	}
+	require.ElementsMatch(t, []string{workflows.StepReferralReminder, workflows.StepReferralUnacknowledged, casework.StepOverdue},
+		steps(ledger.Reach{}), "the office reaches every step")
+	require.Equal(t, []string{casework.StepOverdue}, steps(ledger.Reach{ByUnit: true, Units: []string{"430100"}}))
 }
 
 // TestEveryPolicyWriterTakesTheLock: a policy sent without expected_version

@@ -13,11 +13,14 @@ SELECT * FROM escalations WHERE subject = @subject AND deadline_seq = @deadline_
 -- empty filter field matches all; before_at and before_id are the previous
 -- page's last row, NULL on the first page. A unit reaches the escalations
 -- of its inspections, findings and interviews; an invitation's names the
--- unit that seconds the expert, and the pool is not a unit's to read.
+-- unit that seconds the expert, and the pool is not a unit's to read; a
+-- clue referral's receipt ladder is the receiving body's, not the unit's
+-- (api/referrals.go · referralView).
 SELECT * FROM escalations
 WHERE (@subject::text = '' OR subject = @subject)
   AND (@unit_code::text = '' OR unit_code = @unit_code)
-  AND (NOT @by_unit::boolean OR (unit_code = ANY(@units::text[]) AND subject NOT LIKE 'invitation/%'))
+  AND (NOT @by_unit::boolean OR (unit_code = ANY(@units::text[]) AND subject NOT LIKE 'invitation/%'
+       AND step NOT IN ('REFERRAL_REMINDER', 'REFERRAL_UNACKNOWLEDGED')))
   AND (NOT @by_team::boolean OR subject IN (
          SELECT 'inspection/' || i.id FROM inspections i
          WHERE i.team @> jsonb_build_array(jsonb_build_object('subject', @team_subject::text))

@@ -200,7 +200,8 @@ const listEscalations = `-- name: ListEscalations :many
 SELECT id, subject, deadline_seq, step, unit_code, due_at, fired_at, message, message_zh FROM escalations
 WHERE ($1::text = '' OR subject = $1)
   AND ($2::text = '' OR unit_code = $2)
-  AND (NOT $3::boolean OR (unit_code = ANY($4::text[]) AND subject NOT LIKE 'invitation/%'))
+  AND (NOT $3::boolean OR (unit_code = ANY($4::text[]) AND subject NOT LIKE 'invitation/%'
+       AND step NOT IN ('REFERRAL_REMINDER', 'REFERRAL_UNACKNOWLEDGED')))
   AND (NOT $5::boolean OR subject IN (
          SELECT 'inspection/' || i.id FROM inspections i
          WHERE i.team @> jsonb_build_array(jsonb_build_object('subject', $6::text))
@@ -228,7 +229,9 @@ type ListEscalationsParams struct {
 // empty filter field matches all; before_at and before_id are the previous
 // page's last row, NULL on the first page. A unit reaches the escalations
 // of its inspections, findings and interviews; an invitation's names the
-// unit that seconds the expert, and the pool is not a unit's to read.
+// unit that seconds the expert, and the pool is not a unit's to read; a
+// clue referral's receipt ladder is the receiving body's, not the unit's
+// (api/referrals.go · referralView).
 func (q *Queries) ListEscalations(ctx context.Context, arg ListEscalationsParams) ([]Escalation, error) {
 	rows, err := q.db.Query(ctx, listEscalations,
 		arg.Subject,
