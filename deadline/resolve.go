@@ -87,7 +87,7 @@ func Resolve(cal *calendar.Calendar, policy casework.EscalationPolicy, rule Rule
 		d.Explanation = append(append([]string{head}, moved...), limitLines...)
 		d.ExplanationZH = append(append([]string{headZH}, movedZH...), limitLinesZH...)
 	}
-	policy.Steps = slices.DeleteFunc(slices.Clone(policy.Steps), func(st casework.EscalationStep) bool { return !rule.takes(st.Step) })
+	policy.Steps = slices.DeleteFunc(slices.Clone(policy.Steps), func(st casework.EscalationStep) bool { return !rule.Takes(st.Step) })
 	steps, err := Schedule(cal, policy, d.Due)
 	if err != nil {
 		return Resolved{}, err

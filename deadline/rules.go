@@ -56,8 +56,8 @@ type Rule struct {
 // invitation's answer).
 func remindAndOverdue() []string { return []string{casework.StepReminder, casework.StepOverdue} }
 
-// takes reports whether the deadline takes the ladder step named step.
-func (r Rule) takes(step string) bool { return len(r.Steps) == 0 || slices.Contains(r.Steps, step) }
+// Takes reports whether the deadline takes the ladder step named step.
+func (r Rule) Takes(step string) bool { return len(r.Steps) == 0 || slices.Contains(r.Steps, step) }
 
 // TeamReport is the team report deadline: ReportWorkingDays working days
 // after onsiteEndedOn (YYYY-MM-DD, the request's onsite_ended_on).

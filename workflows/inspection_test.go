@@ -475,6 +475,35 @@ func TestReopenedFindingRunsANewDeadline(t *testing.T) {
 	require.Equal(t, FindingClosed, acc.state.Finding.Stage)
 }
 
+// TestOldRunKeepsItsInterviewAcrossACalendarLoad: an inspection from
+// before versionTeamReportNoInterview whose report deadline was resolved
+// before deadline.Rule.Steps (its recorded schedule has the interview step)
+// keeps that step when a calendar version that moves nothing of it is
+// loaded after the deploy, where the rule is built anew with Rule.Steps:
+// the re-date used the new rule, found the schedule "moved" (two steps
+// against three), recorded a re-date and dropped the interview.
+func TestOldRunKeepsItsInterviewAcrossACalendarLoad(t *testing.T) {
+	h := newInspectionHarness(t)
+	h.env.OnGetVersion(versionTeamReportNoInterview, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+	h.fl.rulesTakeEveryStep = true // resolved by the worker before the deploy
+	h.onsiteEnded()
+	h.env.RegisterDelayedCallback(func() {
+		h.fl.mu.Lock()
+		h.fl.rulesTakeEveryStep = false // the new worker from here on
+		h.fl.mu.Unlock()
+		h.loadCalendar(t, 7, holiday("2026-06-15", "2026-06-15")) // far from this deadline
+	}, shanghai("2026-03-04 09:00").Sub(start))
+	cancel := h.update(shanghai("2026-03-18 10:00").Sub(start), ActionCancel, "x1", CancelInput{Change: Change{RequestID: "x1", Actor: office}, Reason: "汛期改期"})
+	h.env.ExecuteWorkflow(InspectionWorkflow, inspectionInput())
+	require.True(t, h.env.IsWorkflowCompleted())
+	require.NoError(t, h.env.GetWorkflowError())
+	requireDone(t, cancel)
+	if e := lastEvent(h.fl.events, "redate"); e != nil {
+		t.Errorf("a calendar load that moves nothing re-dated the deadline: %q", e.Note)
+	}
+	require.Len(t, h.fl.interviews, 1, "the old run's team report ladder proposes its interview")
+}
+
 // TestInspectionCancelledWhileOverdueEndsCleanly cancels an inspection whose
 // missed report deadline went past the ladder's interview step: it is
 // overdue no more, and the proposed interview is asked to cancel.

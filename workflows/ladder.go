@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"slices"
 	"time"
 
 	"go.temporal.io/sdk/workflow"
@@ -112,6 +113,13 @@ func (l *ladder) fired() map[string]bool {
 		}
 	}
 	return out
+}
+
+// holdsStepsNotTaken reports whether the schedule holds a step rule does
+// not take: a schedule resolved before deadline.Rule.Steps, with every step
+// of the office's ladder (the lifecycle left out what it did not keep).
+func (l *ladder) holdsStepsNotTaken(rule deadline.Rule) bool {
+	return slices.ContainsFunc(l.schedule, func(s scheduled) bool { return !rule.Takes(s.Step) })
 }
 
 // moved reports whether a recomputed deadline differs from the schedule.

@@ -497,6 +497,13 @@ func (c *core[R]) redate(ctx workflow.Context, sig CalendarChangedSignal) error 
 		return nil
 	}
 	rule := *c.deadline.rule
+	if c.deadline.holdsStepsNotTaken(rule) {
+		// Resolved before Rule.Steps (the rule is built anew as a run
+		// replays): re-dated as it was resolved, with every step, which
+		// the lifecycle keeps or leaves out as it did then (c.steps; an
+		// old run's team report keeps its interview).
+		rule.Steps = nil
+	}
 	resolved, err := c.ledger.resolveDeadline(ctx, rule)
 	if err != nil {
 		return err
