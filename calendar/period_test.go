@@ -2,6 +2,7 @@ package calendar_test
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -502,6 +503,27 @@ func TestNoticeReachesIntoDecember(t *testing.T) {
 	require.Equal(t, "2018-12-29", fromSaturday.Due.String())
 	require.Equal(t, []calendar.Version{{ID: 2, Year: 2019, Label: "calendar version 2"}}, fromSaturday.Versions,
 		"the make-up Saturday is 2019's notice's")
+
+	// calendar show 2018 says which of its December days 2019's notice decides.
+	lines, err := both.YearLines(2018)
+	require.NoError(t, err)
+	require.Equal(t, []string{
+		"days of December 2018 that the 2019 notice decides (calendar version 2):",
+		"  2018-12-29 Saturday  working day (New Year's Day)",
+		"  2018-12-30 Sunday    New Year's Day",
+		"  2018-12-31 Monday    New Year's Day",
+	}, lines[len(lines)-4:])
+	zh, err := both.YearLinesIn(2018, i18n.Chinese)
+	require.NoError(t, err)
+	require.Equal(t, []string{
+		"2018 年 12 月由 2019 年通知确定的日期（日历版本 2）：",
+		"  2018-12-29 星期六  上班（元旦）",
+		"  2018-12-30 星期日  元旦放假",
+		"  2018-12-31 星期一  元旦放假",
+	}, zh[len(zh)-4:])
+	lines, err = only2018.YearLines(2018)
+	require.NoError(t, err)
+	require.NotContains(t, strings.Join(lines, "\n"), "December", "nothing to say while 2019 is not loaded")
 
 	// The day's own year must be known all the same.
 	var none *calendar.Calendar

@@ -3,6 +3,7 @@ package calendar
 import (
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 
@@ -34,7 +35,7 @@ func (c *Calendar) YearLinesIn(year int, lang i18n.Lang) ([]string, error) {
 		return nil, err
 	}
 	if lang == i18n.Chinese {
-		return yearLinesZH(data), nil
+		return c.yearLinesZH(data), nil
 	}
 	n := data.notice
 	doc := n.DocNumber
@@ -65,7 +66,28 @@ func (c *Calendar) YearLinesIn(year int, lang i18n.Lang) ([]string, error) {
 	for _, m := range n.MakeupDays {
 		lines = append(lines, fmt.Sprintf("  %s %-8s  working day (%s)", m.Date, m.Date.Weekday(), m.Name))
 	}
+	if next, days := c.decemberOf(year); len(days) > 0 {
+		lines = append(lines, fmt.Sprintf("days of December %d that the %d notice decides (%s):", year, year+1, next.version.Label))
+		for _, d := range days {
+			info := next.december[d]
+			what := info.name
+			if info.kind == makeupWorkday {
+				what = "working day (" + info.name + ")"
+			}
+			lines = append(lines, fmt.Sprintf("  %s %-8s  %s", d, d.Weekday(), what))
+		}
+	}
 	return lines, nil
+}
+
+// decemberOf is the next year's data when its notice names days of year's
+// December (Notice.covers), and those days in order.
+func (c *Calendar) decemberOf(year int) (*yearData, []Date) {
+	next, ok := c.years[year+1]
+	if !ok || len(next.december) == 0 {
+		return nil, nil
+	}
+	return next, slices.SortedFunc(maps.Keys(next.december), Date.Compare)
 }
 
 // WriteYear writes [Calendar.YearLines] for year to w, one line each.
@@ -81,7 +103,7 @@ func (c *Calendar) WriteYear(w io.Writer, year int) error {
 }
 
 // yearLinesZH is YearLinesIn's Chinese.
-func yearLinesZH(data *yearData) []string {
+func (c *Calendar) yearLinesZH(data *yearData) []string {
 	n := data.notice
 	doc := n.DocNumber
 	if doc == "" {
@@ -114,6 +136,18 @@ func yearLinesZH(data *yearData) []string {
 			name = holidayZH(n.Holidays[i])
 		}
 		lines = append(lines, fmt.Sprintf("  %s %s  上班（%s）", m.Date, weekdayZH[m.Date.Weekday()], name))
+	}
+	if next, days := c.decemberOf(n.Year); len(days) > 0 {
+		lines = append(lines, fmt.Sprintf("%d 年 12 月由 %d 年通知确定的日期（%s）：", n.Year, n.Year+1, next.version.LabelZH()))
+		for _, d := range days {
+			info := next.december[d]
+			name := dayInfo{kind: holiday, name: info.name, nameZH: info.nameZH}.reasonZH()
+			what := name + "放假"
+			if info.kind == makeupWorkday {
+				what = "上班（" + name + "）"
+			}
+			lines = append(lines, fmt.Sprintf("  %s %s  %s", d, weekdayZH[d.Weekday()], what))
+		}
 	}
 	return lines
 }
