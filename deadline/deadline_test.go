@@ -119,38 +119,43 @@ func TestResolveRules(t *testing.T) {
 }
 
 // TestOfficeDayEndsTheExplanation: a day the office set closes its
-// explanation, in both languages, the statutory limit named before it;
-// the last line said the period ended on the limit's day, below a first
-// line that gave the office's.
+// explanation, in both languages, the limit it lies within named before it:
+// the statutory limit, or for an approved extension the limit of
+// extensions, which may pass the statutory limit and is not called the
+// law's. The last line said the period ended on the limit's day, below a
+// first line that gave the office's; an extension's called its limit the
+// statutory one.
 func TestOfficeDayEndsTheExplanation(t *testing.T) {
-	res, err := deadline.Resolve(calendar.Builtin(), casework.DefaultEscalationPolicy(),
-		deadline.Rectification("feedback_received_on", "2026-09-01", "2026-09-20"))
-	require.NoError(t, err)
-	en, zh := res.Deadline.Explanation, res.Deadline.ExplanationZH
-	require.Equal(t, "the statutory limit 2026-10-08; the period ends at 24:00 on 2026-09-20 (Asia/Shanghai), i.e. 2026-09-21 00:00 +08:00",
-		en[len(en)-1])
-	require.True(t, strings.HasPrefix(zh[len(zh)-1], "法定期限 2026-10-08；期限至 2026-09-20 24:00（北京时间）届满，即 2026-09-21 00:00 +08:00；日历："), zh[len(zh)-1])
-	for _, line := range append(en, zh...) {
-		require.NotContains(t, line, "24:00 on 2026-10-08")
-		require.NotContains(t, line, "期限至 2026-10-08")
-	}
-}
-
-// TestExtensionEndsWithItsOwnLimit: an approved extension's explanation
-// closes with the limit of extensions it lies within, which may pass the
-// statutory limit; it does not call that limit the law's.
-func TestExtensionEndsWithItsOwnLimit(t *testing.T) {
 	t.Parallel()
-	res, err := deadline.Resolve(calendar.Builtin(), casework.DefaultEscalationPolicy(),
-		deadline.Extension("2026-09-30", casework.DefaultExtensionLimits(), "2026-10-24"))
-	require.NoError(t, err)
-	en, zh := res.Deadline.Explanation, res.Deadline.ExplanationZH
-	require.Equal(t, "the limit of extensions 2026-10-30; the period ends at 24:00 on 2026-10-26 (Asia/Shanghai), i.e. 2026-10-27 00:00 +08:00",
-		en[len(en)-1])
-	require.True(t, strings.HasPrefix(zh[len(zh)-1], "延期上限 2026-10-30；期限至 2026-10-26 24:00（北京时间）届满"), zh[len(zh)-1])
-	for _, line := range append(en, zh...) {
-		require.NotContains(t, line, "statutory limit")
-		require.NotContains(t, line, "法定期限")
+	tests := []struct {
+		name         string
+		rule         deadline.Rule
+		last, lastZH string
+		limitDay     string
+		notNamed     []string
+	}{
+		{"a day within the statutory limit", deadline.Rectification("feedback_received_on", "2026-09-01", "2026-09-20"),
+			"the statutory limit 2026-10-08; the period ends at 24:00 on 2026-09-20 (Asia/Shanghai), i.e. 2026-09-21 00:00 +08:00",
+			"法定期限 2026-10-08；期限至 2026-09-20 24:00（北京时间）届满，即 2026-09-21 00:00 +08:00；日历：", "2026-10-08", nil},
+		{"an extension", deadline.Extension("2026-09-30", casework.DefaultExtensionLimits(), "2026-10-24"),
+			"the limit of extensions 2026-10-30; the period ends at 24:00 on 2026-10-26 (Asia/Shanghai), i.e. 2026-10-27 00:00 +08:00",
+			"延期上限 2026-10-30；期限至 2026-10-26 24:00（北京时间）届满", "2026-10-30", []string{"statutory limit", "法定期限"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res, err := deadline.Resolve(calendar.Builtin(), casework.DefaultEscalationPolicy(), tt.rule)
+			require.NoError(t, err)
+			en, zh := res.Deadline.Explanation, res.Deadline.ExplanationZH
+			require.Equal(t, tt.last, en[len(en)-1])
+			require.True(t, strings.HasPrefix(zh[len(zh)-1], tt.lastZH), zh[len(zh)-1])
+			for _, line := range append(en, zh...) {
+				require.NotContains(t, line, "24:00 on "+tt.limitDay)
+				require.NotContains(t, line, "期限至 "+tt.limitDay)
+				for _, word := range tt.notNamed {
+					require.NotContains(t, line, word)
+				}
+			}
+		})
 	}
 }
 

@@ -389,54 +389,37 @@ func TestInvitationAnswerLimit(t *testing.T) {
 	require.Equal(t, casework.DefaultInvitationAnswerWorkingDays, inForce.InvitationAnswerWorkingDays)
 }
 
-// TestUnitsDoNotReachInvitationEscalations: an invitation's escalation
-// names the unit that seconds the expert; the pool is not that unit's to
-// read, its interviews' escalations are.
-func TestUnitsDoNotReachInvitationEscalations(t *testing.T) {
+// TestUnitsDoNotReachOthersEscalations: a unit reaches the escalations of
+// its inspections, findings and interviews, not an invitation's (it names
+// the unit that seconds the expert; the pool is not that unit's to read)
+// nor a clue referral's receipt ladder (the receiving body's; the API
+// leaves out the referrals themselves, api/referrals.go · referralView).
+func TestUnitsDoNotReachOthersEscalations(t *testing.T) {
 	t.Parallel()
 	fx := setup(t)
 	at := time.Date(2026, 4, 20, 16, 0, 0, 0, time.UTC)
-	for _, subject := range []string{"invitation/l-1-x-0", "interview/iv-1"} {
-		_, err := fx.store.RecordEscalation(t.Context(), casework.Escalation{Subject: subject, DeadlineSeq: 1, Step: casework.StepReminder,
-			UnitCode: "430100", DueAt: at, FiredAt: at, Message: "reminder"}, casework.Finding{}, casework.Event{})
+	for _, e := range []struct{ subject, step string }{
+		{"invitation/l-1-x-0", casework.StepReminder}, {"interview/iv-1", casework.StepReminder},
+		{"finding/f-1", workflows.StepReferralReminder}, {"finding/f-1", workflows.StepReferralUnacknowledged},
+		{"finding/f-1", casework.StepOverdue},
+	} {
+		_, err := fx.store.RecordEscalation(t.Context(), casework.Escalation{Subject: e.subject, DeadlineSeq: 1, Step: e.step,
+			UnitCode: "430100", DueAt: at, FiredAt: at, Message: e.step}, casework.Finding{}, casework.Event{})
 		require.NoError(t, err)
 	}
-	subjects := func(r ledger.Reach) (out []string) {
+	reached := func(r ledger.Reach) (out []string) {
 		page, err := fx.store.ListEscalations(t.Context(), ledger.SubjectFilter{Reach: r}, 10, "")
 		require.NoError(t, err)
 		for _, e := range page.Escalations {
-			out = append(out, e.Subject)
+			out = append(out, e.Subject+" "+e.Step)
 		}
 		return out
 	}
-	require.ElementsMatch(t, []string{"invitation/l-1-x-0", "interview/iv-1"}, subjects(ledger.Reach{}))
-	require.Equal(t, []string{"interview/iv-1"}, subjects(ledger.Reach{ByUnit: true, Units: []string{"430100"}}))
-}
-
-// TestUnitsDoNotReachReferralEscalations: a clue referral's receipt
-// ladder is the receiving body's; the unit whose finding it is reaches
-// the finding's own escalations, not those (the API leaves out the
-// referrals themselves, api/referrals.go · referralView).
-func TestUnitsDoNotReachReferralEscalations(t *testing.T) {
-	t.Parallel()
-	fx := setup(t)
-	at := time.Date(2026, 4, 20, 16, 0, 0, 0, time.UTC)
-	for _, step := range []string{workflows.StepReferralReminder, workflows.StepReferralUnacknowledged, casework.StepOverdue} {
-		_, err := fx.store.RecordEscalation(t.Context(), casework.Escalation{Subject: "finding/f-1", DeadlineSeq: 1, Step: step,
-			UnitCode: "430100", DueAt: at, FiredAt: at, Message: step}, casework.Finding{}, casework.Event{})
-		require.NoError(t, err)
-	}
-	steps := func(r ledger.Reach) (out []string) {
-		page, err := fx.store.ListEscalations(t.Context(), ledger.SubjectFilter{Reach: r}, 10, "")
-		require.NoError(t, err)
-		for _, e := range page.Escalations {
-			out = append(out, e.Step)
-		}
-		return out
-	}
-	require.ElementsMatch(t, []string{workflows.StepReferralReminder, workflows.StepReferralUnacknowledged, casework.StepOverdue},
-		steps(ledger.Reach{}), "the office reaches every step")
-	require.Equal(t, []string{casework.StepOverdue}, steps(ledger.Reach{ByUnit: true, Units: []string{"430100"}}))
+	require.ElementsMatch(t, []string{"invitation/l-1-x-0 REMINDER", "interview/iv-1 REMINDER",
+		"finding/f-1 REFERRAL_REMINDER", "finding/f-1 REFERRAL_UNACKNOWLEDGED", "finding/f-1 OVERDUE"},
+		reached(ledger.Reach{}), "the office reaches every one")
+	require.ElementsMatch(t, []string{"interview/iv-1 REMINDER", "finding/f-1 OVERDUE"},
+		reached(ledger.Reach{ByUnit: true, Units: []string{"430100"}}))
 }
 
 // TestEveryPolicyWriterTakesTheLock: a policy sent without expected_version
