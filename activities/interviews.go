@@ -14,13 +14,17 @@ import (
 type RecordInterviewInput struct {
 	Interview casework.Interview `json:"interview"`
 	Event     casework.Event     `json:"event"`
+	// SubjectEnded are the stages that end the subject's lifecycle: a
+	// subject in one is refused (SUBJECT_ENDED). Empty in proposals from
+	// before it, which were not checked.
+	SubjectEnded []string `json:"subject_ended,omitempty"`
 }
 
 // RecordInterview writes a proposed interview; a retry changes nothing. A
-// workflow ID taken by another interview (ALREADY_EXISTS) is a
-// non-retryable refusal.
+// workflow ID taken by another interview (ALREADY_EXISTS), or a subject
+// that has ended (SUBJECT_ENDED), is a non-retryable refusal.
 func (a *Activities) RecordInterview(ctx context.Context, in RecordInterviewInput) error {
-	if err := a.Ledger.CreateInterview(ctx, in.Interview, in.Event); err != nil {
+	if err := a.Ledger.CreateInterview(ctx, in.Interview, in.Event, in.SubjectEnded); err != nil {
 		return a.ledgerError(ctx, fmt.Sprintf("recording interview %q", in.Interview.ID), err)
 	}
 	a.transition(casework.SubjectInterview, in.Event, in.Interview.Stage)

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.uber.org/zap"
 
@@ -79,10 +80,41 @@ func (s *InterviewServer) ProposeInterview(ctx context.Context, req *xunchav1.Pr
 		StaticSummary:         workflows.InterviewSummary(in),
 	}, workflows.InterviewWorkflowName, in, in.RequestID)
 	if err != nil {
+		if refusal := keptProposalRefusal(ctx, s.Temporal, err, in); refusal != nil {
+			return nil, refusal
+		}
 		return interviewAPI.createdBefore(ctx, s.Ledger, err, in.ID, in.RequestID, "interview %q already exists, proposed by another request")
 	}
 	return interviewProto(i18n.FromContext(ctx), st.Interview, st.Escalations), nil
 }
+
+// keptProposalRefusal is the refusal a run of the interview's ID answered
+// the proposal with, when err says the ID's run has ended and that run
+// refused this same proposal (its subject had ended: SUBJECT_ENDED). An
+// interview's ID may not start again, so a retry of the proposal is
+// answered with the refusal Temporal keeps as the creating Update's
+// outcome, not as an ID another request took. A refusal about another
+// subject (another caller's request under the same request_id) is not
+// this caller's to read, and answers nothing.
+func keptProposalRefusal(ctx context.Context, tc client.Client, err error, in workflows.InterviewInput) error {
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	if !errors.As(err, &started) {
+		return nil
+	}
+	kept := tc.GetWorkflowUpdateHandle(client.GetWorkflowUpdateHandleOptions{
+		WorkflowID: workflows.InterviewWorkflowID(in.ID), UpdateID: workflows.AwaitCreatedUpdateID(in.RequestID),
+	}).Get(ctx, nil)
+	var stage *derrors.StageError
+	if kept == nil || !errors.As(derrors.FromTemporal(kept), &stage) || stage.Reason != reasonSubjectEnded ||
+		stage.Subject != in.Subject {
+		return nil
+	}
+	return derrors.FromTemporal(kept)
+}
+
+// reasonSubjectEnded is the ledger's refusal of an interview about a
+// subject that has ended (ledger.CreateInterview).
+const reasonSubjectEnded = "SUBJECT_ENDED"
 
 // withoutField drops one field's violations from a validation error.
 func withoutField(err error, field string) error {

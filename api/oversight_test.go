@@ -163,6 +163,32 @@ func TestInterviewLifecycleREST(t *testing.T) {
 	s.replayHistory("interview-held", workflows.InterviewWorkflowID(id))
 }
 
+// TestNoInterviewAboutAnEndedSubject: an interview about a finding that
+// has ended (withdrawn, closed) or an inspection that has is refused (409
+// SUBJECT_ENDED, in Chinese by default) and nothing is recorded; a retry of
+// the proposal is answered alike. It was recorded PROPOSED and waited for
+// ever: nothing cancels an interview of an ended subject.
+func TestNoInterviewAboutAnEndedSubject(t *testing.T) {
+	s := setup(t)
+	inspectionID := s.createInspection()
+	id := s.recordFinding(inspectionID, "finding", "GENERAL")["id"].(string)
+	s.step(id, "withdraw", office, map[string]any{"request_id": rid(t, "withdraw"), "reason": "与另一问题重复"}, "WITHDRAWN")
+	propose := map[string]any{"request_id": rid(t, "propose"), "subject": "finding/" + id, "reason": "约谈单位主要负责人"}
+	for range 2 { // the proposal, and its retry
+		resp, body := s.askIn("", "POST", "/v1/interviews", s.authorization(office), propose)
+		require.Equal(t, http.StatusConflict, resp.StatusCode, "%v", body)
+		require.Equal(t, "SUBJECT_ENDED", errorInfo(body)["reason"], "%v", body)
+		require.Equal(t, "finding/"+id+" 处于 已撤销：已经结束，不再就其提请约谈", body["message"])
+	}
+	code, list := s.do("GET", "/v1/interviews?subject=finding/"+id, &office, nil)
+	require.Equal(t, http.StatusOK, code, "%v", list)
+	require.Empty(t, list["interviews"], "nothing recorded")
+	// The finding's open sibling may still be the subject of one.
+	open := s.recordFinding(inspectionID, "open", "GENERAL")["id"].(string)
+	code, iv := s.do("POST", "/v1/interviews", &office, map[string]any{"request_id": rid(t, "open"), "subject": "finding/" + open, "reason": "约谈"})
+	require.Equal(t, http.StatusOK, code, "%v", iv)
+}
+
 func TestExposuresREST(t *testing.T) {
 	s := setup(t)
 	inspectionID := s.createInspection()

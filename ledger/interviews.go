@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -12,6 +13,7 @@ import (
 	"github.com/xuncha/xuncha/calendar"
 	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/internal/i18n"
 	"github.com/xuncha/xuncha/ledger/internal/dbsqlc"
 )
 
@@ -63,8 +65,12 @@ func interviewParams(iv casework.Interview) (dbsqlc.InsertInterviewParams, error
 // CreateInterview writes a new interview's row and its event (normally
 // "propose") in one transaction. Retrying it adds nothing: the row is keyed
 // by ID and the event by its key. A workflow ID that another interview has
-// is derrors.ErrAlreadyExists.
-func (s *Store) CreateInterview(ctx context.Context, iv casework.Interview, e casework.Event) error {
+// is derrors.ErrAlreadyExists. With subjectEnded (the stages that end the
+// subject's lifecycle), a subject in one of them is a refusal
+// (SUBJECT_ENDED: an interview about it is moot, and nothing would cancel
+// it); its row is share-locked until the interview is written, so that a
+// subject that ends meanwhile finds the interview among those it cancels.
+func (s *Store) CreateInterview(ctx context.Context, iv casework.Interview, e casework.Event, subjectEnded []string) error {
 	if iv.ID == "" || e.Key == "" {
 		return fmt.Errorf("creating an interview needs its ID and an event key: %w", derrors.ErrInvalidArgument)
 	}
@@ -74,6 +80,11 @@ func (s *Store) CreateInterview(ctx context.Context, iv casework.Interview, e ca
 	}
 	e.SubjectType, e.SubjectID = casework.SubjectInterview, iv.ID
 	return s.inTx(ctx, func(q *dbsqlc.Queries) error {
+		if len(subjectEnded) > 0 {
+			if err := subjectOpen(ctx, q, iv.Subject, subjectEnded); err != nil {
+				return err
+			}
+		}
 		if err := q.InsertInterview(ctx, row); err != nil {
 			var pgErr *pgconn.PgError
 			if errors.As(err, &pgErr) && pgErr.Code == pgUniqueViolation {
@@ -83,6 +94,34 @@ func (s *Store) CreateInterview(ctx context.Context, iv casework.Interview, e ca
 		}
 		return s.appendEvent(ctx, q, e)
 	})
+}
+
+// subjectOpen refuses a subject ("finding/<id>", "inspection/<id>") that
+// does not exist or whose stage is one of ended, and share-locks its row.
+func subjectOpen(ctx context.Context, q *dbsqlc.Queries, subject string, ended []string) error {
+	typ, id, err := casework.ParseSubject(subject)
+	if err != nil {
+		return err
+	}
+	var stage string
+	name := i18n.InspectionStage
+	if typ == casework.SubjectFinding {
+		name = i18n.FindingStage
+		if stage, err = q.FindingStageForShare(ctx, id); err != nil {
+			return notFound(err, typ, id)
+		}
+	} else {
+		r, err := q.InspectionStageForShare(ctx, id)
+		if err != nil {
+			return notFound(err, typ, id)
+		}
+		stage = r.Stage
+	}
+	if !slices.Contains(ended, stage) {
+		return nil
+	}
+	return derrors.StageError{Reason: "SUBJECT_ENDED", Subject: subject, Action: "proposeInterview", Stage: stage}.
+		Says("%s is %s: it has ended, and an interview about it would be moot", subject, i18n.Term(name, stage))
 }
 
 // ApplyInterviewChange writes one change of an interview in one transaction:

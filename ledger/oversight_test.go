@@ -24,19 +24,51 @@ func newInterview(id, subject string, createdAt time.Time) casework.Interview {
 	}
 }
 
+// TestInterviewAboutAnEndedSubjectIsRefused: with the stages that end its
+// subject's lifecycle, an interview about a subject in one of them is
+// refused (SUBJECT_ENDED) and nothing is written; an open subject's is
+// written, an unknown one's is not found.
+func TestInterviewAboutAnEndedSubjectIsRefused(t *testing.T) {
+	t.Parallel()
+	fx := setup(t)
+	fx.inspection(t, "i-1", "430100")
+	_, err := fx.store.RecordFinding(t.Context(), newFinding("f-1", "i-1", "430100", march), "record/f-1")
+	require.NoError(t, err)
+	findingEnded, inspectionEnded := []string{"CLOSED", "WITHDRAWN"}, []string{"CLOSED", "CANCELLED"}
+	propose := func(id, subject string, ended []string) error {
+		return fx.store.CreateInterview(t.Context(), newInterview(id, subject, march),
+			casework.Event{Key: "propose/" + id, Action: "propose", Actor: office, OccurredAt: march}, ended)
+	}
+	require.NoError(t, propose("iv-open", "finding/f-1", findingEnded))
+	require.NoError(t, propose("iv-open-i", "inspection/i-1", inspectionEnded))
+	require.NoError(t, fx.exec(t, `UPDATE findings SET stage = 'WITHDRAWN' WHERE id = 'f-1'`))
+	require.NoError(t, fx.exec(t, `UPDATE inspections SET stage = 'CANCELLED' WHERE id = 'i-1'`))
+	for _, tt := range []struct{ id, subject, stage string }{{"iv-f", "finding/f-1", "WITHDRAWN"}, {"iv-i", "inspection/i-1", "CANCELLED"}} {
+		err := propose(tt.id, tt.subject, map[bool][]string{true: findingEnded, false: inspectionEnded}[tt.subject == "finding/f-1"])
+		var stage *derrors.StageError
+		require.ErrorAs(t, err, &stage, tt.subject)
+		require.Equal(t, "SUBJECT_ENDED", stage.Reason)
+		require.Equal(t, tt.stage, stage.Stage)
+	}
+	require.ErrorIs(t, propose("iv-x", "finding/f-none", findingEnded), derrors.ErrNotFound)
+	require.Equal(t, 2, fx.count(t, `SELECT count(*) FROM interviews`), "only the open subjects' interviews")
+	require.Equal(t, 2, fx.count(t, `SELECT count(*) FROM events WHERE subject_type = 'interview'`))
+	require.NoError(t, propose("iv-old", "finding/f-1", nil), "a proposal from before the check is not checked")
+}
+
 func TestInterviewProjection(t *testing.T) {
 	t.Parallel()
 	fx := setup(t)
 	iv := newInterview("iv-1", "finding/f-1", march)
 	propose := casework.Event{Key: "propose/req-iv-1", Action: "propose", StageAfter: "PROPOSED", Actor: office, OccurredAt: march}
 	for range 2 { // a retried activity
-		require.NoError(t, fx.store.CreateInterview(t.Context(), iv, propose))
+		require.NoError(t, fx.store.CreateInterview(t.Context(), iv, propose, nil))
 	}
 	require.Equal(t, 1, fx.count(t, `SELECT count(*) FROM interviews`))
 
 	other := newInterview("iv-2", "finding/f-1", march)
 	other.WorkflowID = iv.WorkflowID
-	require.ErrorIs(t, fx.store.CreateInterview(t.Context(), other, casework.Event{Key: "propose/x"}), derrors.ErrAlreadyExists)
+	require.ErrorIs(t, fx.store.CreateInterview(t.Context(), other, casework.Event{Key: "propose/x"}, nil), derrors.ErrAlreadyExists)
 
 	cal := calendar.Builtin()
 	deadline, err := cal.AddWorkingDays(calendar.MustParseDate("2026-04-01"), 5)
@@ -102,7 +134,7 @@ func TestListInterviewsPages(t *testing.T) {
 			subject = "inspection/i-1"
 		}
 		iv := newInterview(id, subject, march.Add(time.Duration(i)*time.Minute))
-		require.NoError(t, fx.store.CreateInterview(t.Context(), iv, casework.Event{Key: "propose/" + id, Action: "propose", Actor: office, OccurredAt: march}))
+		require.NoError(t, fx.store.CreateInterview(t.Context(), iv, casework.Event{Key: "propose/" + id, Action: "propose", Actor: office, OccurredAt: march}, nil))
 	}
 	page, err := fx.store.ListInterviews(t.Context(), ledger.SubjectFilter{}, "", 2, "")
 	require.NoError(t, err)
@@ -352,7 +384,7 @@ func TestProposedInterviews(t *testing.T) {
 	for _, tt := range tests {
 		iv := newInterview(tt.id, tt.subject, march)
 		iv.Source = tt.source
-		require.NoError(t, fx.store.CreateInterview(t.Context(), iv, casework.Event{Key: "propose/" + tt.id, Action: "propose", Actor: office, OccurredAt: march}))
+		require.NoError(t, fx.store.CreateInterview(t.Context(), iv, casework.Event{Key: "propose/" + tt.id, Action: "propose", Actor: office, OccurredAt: march}, nil))
 		if tt.stage != iv.Stage {
 			iv.Stage, iv.Version = tt.stage, 2
 			require.NoError(t, fx.store.ApplyInterviewChange(t.Context(), iv, casework.Event{}))
@@ -374,7 +406,7 @@ func TestMigrationClearsOverdueOfFinishedLifecycles(t *testing.T) {
 		overdue   bool
 	}{{"iv-cancelled", "CANCELLED", false}, {"iv-held", "HELD", true}} {
 		iv := newInterview(tt.id, "finding/f-1", march)
-		require.NoError(t, fx.store.CreateInterview(t.Context(), iv, casework.Event{Key: "propose/" + tt.id, Action: "propose", Actor: office, OccurredAt: march}))
+		require.NoError(t, fx.store.CreateInterview(t.Context(), iv, casework.Event{Key: "propose/" + tt.id, Action: "propose", Actor: office, OccurredAt: march}, nil))
 		iv.Stage, iv.Overdue, iv.Version = tt.stage, true, 2
 		require.NoError(t, fx.store.ApplyInterviewChange(t.Context(), iv, casework.Event{}))
 	}

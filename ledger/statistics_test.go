@@ -147,12 +147,12 @@ func statisticsFixture(t *testing.T, fx fixture) {
 		require.NoError(t, err)
 	}
 	iv := newInterview("iv-1", "finding/f-4", at("2026-05-02", 9))
-	require.NoError(t, fx.store.CreateInterview(t.Context(), iv, casework.Event{Key: "propose", Action: "propose", Actor: office, OccurredAt: iv.CreatedAt}))
+	require.NoError(t, fx.store.CreateInterview(t.Context(), iv, casework.Event{Key: "propose", Action: "propose", Actor: office, OccurredAt: iv.CreatedAt}, nil))
 	iv.Stage, iv.HeldOn, iv.Version, iv.UpdatedAt = "HELD", "2026-05-10", 2, at("2026-05-10", 9)
 	require.NoError(t, fx.store.ApplyInterviewChange(t.Context(), iv, casework.Event{Key: "hold", Action: "hold", Actor: office, OccurredAt: iv.UpdatedAt}))
 	// An interview about an inspection is no finding's.
 	require.NoError(t, fx.store.CreateInterview(t.Context(), newInterview("iv-2", "inspection/i-cs", at("2026-05-02", 9)),
-		casework.Event{Key: "propose", Action: "propose", Actor: office, OccurredAt: at("2026-05-02", 9)}))
+		casework.Event{Key: "propose", Action: "propose", Actor: office, OccurredAt: at("2026-05-02", 9)}, nil))
 }
 
 // roundTalliesKept is what a read of the tallies per round sums: the

@@ -123,8 +123,15 @@ func (w *interview) run(ctx workflow.Context) (LifecycleResult, error) {
 				Data: dataJSON(map[string]any{"subject": w.row.Subject, "unit_code": w.row.UnitCode, "source": w.row.Source,
 					"deadline_seq": w.deadlineSeqOfSubject}),
 			},
+			SubjectEnded: subjectEnded(w.row.Subject),
 		})
 	}); err != nil {
+		// A refusal (the subject has ended) answers the proposing request
+		// (the await-created Update) and ends the run, recording nothing;
+		// runs before versionInterviewRefusalAnswers failed with it.
+		if refused(err) && workflow.GetVersion(ctx, versionInterviewRefusalAnswers, workflow.DefaultVersion, 1) >= 1 {
+			return LifecycleResult{}, failCreation(ctx, "recording interview "+w.row.ID, err, &w.refused)
+		}
 		return LifecycleResult{}, fmt.Errorf("recording interview %q: %w", w.row.ID, err)
 	}
 	w.recorded = true
@@ -154,7 +161,23 @@ const (
 	// failed (past the ledger's retry window) writes it again later
 	// (retryAgain) instead of failing the run. Asked only on failure.
 	versionInterviewRetriesRecord = "interview-retries-record"
+	// versionInterviewRefusalAnswers: the ledger's refusal of the proposal
+	// (a subject that has ended, SUBJECT_ENDED) answers the proposing
+	// request with it and ends the run (failCreation); before, the run
+	// failed with it and the request was answered with the failure. Asked
+	// only on a refusal.
+	versionInterviewRefusalAnswers = "interview-refusal-answers"
 )
+
+// subjectEnded are the stages that end the lifecycle of an interview's
+// subject ("finding/<id>" or "inspection/<id>"), whose proposal the ledger
+// refuses then (activities.RecordInterviewInput.SubjectEnded).
+func subjectEnded(subject string) []string {
+	if strings.HasPrefix(subject, casework.SubjectFinding+"/") {
+		return slices.Clone(findingMachine.final)
+	}
+	return slices.Clone(inspectionMachine.final)
+}
 
 // recordCancellation writes CANCELLED to the ledger when the interview's
 // workflow itself is cancelled (an operator, or a ladder that proposed it

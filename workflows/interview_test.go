@@ -3,6 +3,7 @@ package workflows
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
@@ -41,6 +43,8 @@ type ivLedger struct {
 	// fail: as a ledger away past the retry window, or refusing the row.
 	recordFails int
 	recordErr   error
+	// subjectEnded is the last RecordInterview's SubjectEnded.
+	subjectEnded []string
 }
 
 func (f *ivLedger) appendEvent(e casework.Event) {
@@ -97,6 +101,7 @@ func newIvHarnessRecordingIn(t *testing.T, recordDelay time.Duration) *ivHarness
 			fl.mu.Lock()
 			defer fl.mu.Unlock()
 			fl.records++
+			fl.subjectEnded = in.SubjectEnded
 			if fl.recordFails > 0 {
 				fl.recordFails--
 				return fl.recordErr
@@ -593,6 +598,55 @@ func TestLadderInterviewOutlivesTheLadder(t *testing.T) {
 		require.Equal(t, "cancelled: the interview's workflow was cancelled", row.CancelReason)
 		require.Equal(t, "已取消：约谈的工作流程被取消", row.CancelReasonZH)
 		require.Equal(t, []string{"propose", ActionCancelInterview}, h.fl.actions())
+	})
+}
+
+// TestInterviewOnAnEndedSubjectIsRefused: the ledger refuses a proposal
+// whose subject has ended (SUBJECT_ENDED, named by the stages the workflow
+// passes); the proposing request is answered with the refusal, a change
+// sent while the proposal was being recorded too, and the run ends
+// recording nothing (CREATE_REFUSED). The proposal was recorded and waited
+// for ever. Runs from before versionInterviewRefusalAnswers fail with it.
+func TestInterviewOnAnEndedSubjectIsRefused(t *testing.T) {
+	ended := derrors.StageError{Reason: "SUBJECT_ENDED", Subject: "finding/f-1", Action: "proposeInterview", Stage: FindingWithdrawn,
+		Message: "finding/f-1 is WITHDRAWN"}
+	setUp := func(t *testing.T) (*ivHarness, *error, *ivResult) {
+		h := newIvHarnessRecordingIn(t, time.Minute)
+		h.fl.recordFails, h.fl.recordErr = 1, activities.LedgerError("recording interview iv-1", &ended)
+		var created error
+		h.env.RegisterDelayedCallback(func() {
+			h.env.UpdateWorkflow(UpdateAwaitCreated, AwaitCreatedUpdateID("prop-1"), &testsuite.TestUpdateCallback{
+				OnAccept:   func() {},
+				OnReject:   func(err error) { t.Errorf("await-created rejected: %v", err) },
+				OnComplete: func(_ any, err error) { created = err },
+			}, AwaitCreatedInput{RequestID: "prop-1"})
+		}, 0)
+		approve := h.update(ivStart.Add(10*time.Second), ActionApproveInterview, "a1", ApproveInterviewInput{Change: Change{RequestID: "a1", Actor: office}})
+		return h, &created, approve
+	}
+	t.Run("refused", func(t *testing.T) {
+		h, created, approve := setUp(t)
+		h.env.ExecuteWorkflow(InterviewWorkflow, newInterviewInput())
+		require.True(t, h.env.IsWorkflowCompleted())
+		require.Equal(t, []string{FindingClosed, FindingWithdrawn}, h.fl.subjectEnded, "the workflow names the stages that end a finding")
+		for _, answered := range []error{*created, approve.failed} {
+			var stage *derrors.StageError
+			require.ErrorAs(t, derrors.FromTemporal(answered), &stage, "%v", answered)
+			require.Equal(t, "SUBJECT_ENDED", stage.Reason)
+		}
+		var app *temporal.ApplicationError
+		require.ErrorAs(t, h.env.GetWorkflowError(), &app)
+		require.Equal(t, "CREATE_REFUSED", app.Type())
+		require.Empty(t, h.fl.actions(), "nothing recorded")
+	})
+	t.Run("before the change", func(t *testing.T) {
+		h, _, _ := setUp(t)
+		h.env.OnGetVersion(versionInterviewRefusalAnswers, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+		h.env.ExecuteWorkflow(InterviewWorkflow, newInterviewInput())
+		require.True(t, h.env.IsWorkflowCompleted())
+		require.ErrorContains(t, h.env.GetWorkflowError(), "recording interview")
+		var app *temporal.ApplicationError
+		require.False(t, errors.As(h.env.GetWorkflowError(), &app) && app.Type() == "CREATE_REFUSED", "the run failed as it did")
 	})
 }
 

@@ -197,8 +197,11 @@ func (c *core[R]) applyVia(ctx workflow.Context, next R, e casework.Event, write
 	result any, written func(*R) bool,
 ) error {
 	if c.spec.changesWhileRecording {
-		if err := workflow.Await(ctx, func() bool { return c.recorded }); err != nil {
+		if err := workflow.Await(ctx, func() bool { return c.recorded || c.refused != nil }); err != nil {
 			return err
+		}
+		if !c.recorded {
+			return c.refused // the first write was refused: nothing to change
 		}
 	}
 	nf := c.spec.lifecycle(&next)

@@ -527,4 +527,7 @@ var zh = map[string]string{
 
 	// A notice's days may begin in the December before its year.
 	"must be in the notice's year %d or the December before it": "必须在通知所属的 %d 年或其前一年的十二月",
+
+	// An interview about a subject that has ended.
+	"%s is %s: it has ended, and an interview about it would be moot": "%s 处于 %s：已经结束，不再就其提请约谈",
 }

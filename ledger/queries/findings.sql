@@ -17,6 +17,11 @@ SELECT EXISTS (SELECT 1 FROM findings WHERE id = @id AND request_id = @request_i
 -- row until the transaction ends (the recording window).
 SELECT stage, workflow_id FROM inspections WHERE id = @id FOR SHARE;
 
+-- name: FindingStageForShare :one
+-- FindingStageForShare reads a finding's stage and share-locks its row
+-- until the transaction ends (an interview proposed about it).
+SELECT stage FROM findings WHERE id = @id FOR SHARE;
+
 -- name: InsertFinding :exec
 INSERT INTO findings (id, workflow_id, inspection_id, request_id, unit_code, unit_name, title, description,
                       kind, severity, important, content_area, evidence_ids, rectification_opinion, stage,

@@ -92,6 +92,19 @@ func (q *Queries) FindingRecorded(ctx context.Context, arg FindingRecordedParams
 	return exists, err
 }
 
+const findingStageForShare = `-- name: FindingStageForShare :one
+SELECT stage FROM findings WHERE id = $1 FOR SHARE
+`
+
+// FindingStageForShare reads a finding's stage and share-locks its row
+// until the transaction ends (an interview proposed about it).
+func (q *Queries) FindingStageForShare(ctx context.Context, id string) (string, error) {
+	row := q.db.QueryRow(ctx, findingStageForShare, id)
+	var stage string
+	err := row.Scan(&stage)
+	return stage, err
+}
+
 const findingUnit = `-- name: FindingUnit :one
 SELECT unit_code FROM findings WHERE id = $1
 `
