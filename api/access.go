@@ -17,6 +17,7 @@ import (
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/authn"
 	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/internal/i18n"
 	"github.com/xuncha/xuncha/ledger"
 )
 
@@ -75,10 +76,7 @@ func (s *Server) codecAudit() AccessAuditFunc {
 			defer cancel()
 		}
 		// The namespace is the caller's header, unverified: kept short.
-		namespace := e.Namespace
-		if r := []rune(namespace); len(r) > 100 {
-			namespace = string(r[:100]) + "…"
-		}
+		namespace := i18n.Clip(e.Namespace, 101)
 		details, err := json.Marshal(map[string]any{"namespace": namespace, "payloads": e.Payloads, "status": e.Status})
 		if err != nil {
 			return err

@@ -702,12 +702,7 @@ func afterWrite(ctx context.Context, err error) error {
 // line-up.
 func (s *LineupServer) withdrawInvitation(ctx context.Context, id, requestID, lineupID, reason string) error {
 	note := i18n.T("line-up %s was cancelled: %s", lineupID, reason)
-	clip := func(s string) string {
-		if r := []rune(s); len(r) > workflows.MaxWithdrawReason {
-			return string(append(r[:workflows.MaxWithdrawReason-1], '…'))
-		}
-		return s
-	}
+	clip := func(s string) string { return i18n.Clip(s, workflows.MaxWithdrawReason) }
 	_, err := sendChange(ctx, s.Temporal, s.Ledger, invitationAPI, lifecycleChange{
 		req:    &xunchav1.AnswerInvitationRequest{Id: id, RequestId: requestID},
 		action: workflows.ActionWithdrawInvitation,

@@ -139,7 +139,7 @@ func readAffiliations(text string, d *ExpertDraft) i18n.Text {
 			}
 		}
 		if !ok || !dash || err != nil || code == "" {
-			return i18n.T("must list unit code:first year-last year (430300:2018-2024; 430300:2018- while still there), separated by 、 or ；; %q is not one", item)
+			return i18n.T("must list unit code:first year-last year (430300:2018-2024; 430300:2018- while still there), separated by 、 or ；; %q is not one", i18n.Clip(item, 40))
 		}
 		d.Affiliations = append(d.Affiliations, a)
 	}

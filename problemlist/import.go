@@ -189,6 +189,9 @@ func (s *Table[D]) RefuseText(row int, field string, rule i18n.Text) {
 		return
 	}
 	s.refused[cell] = true
+	// A rule may quote the cell (an affiliation that is not one): a cell
+	// of thousands of characters is not sent back a thousand times.
+	rule = rule.Clip(maxRuleLength)
 	s.Problems = append(s.Problems, Problem{Row: row, Cell: cell, Header: header, Rule: rule.EN, RuleZH: rule.ZH})
 	s.invalid[row] = true
 }
@@ -202,7 +205,6 @@ func (s *Table[D]) header(field string) string {
 	return field
 }
 
-// Invalid reports whether a row has a problem.
 // Forget takes back the problems of row: a row the import will not
 // record (it is a finding already) is not refused for what it says.
 func (s *Table[D]) Forget(row int) {
@@ -219,7 +221,12 @@ func (s *Table[D]) Forget(row int) {
 	})
 }
 
+// Invalid reports whether a row has a problem.
 func (s *Table[D]) Invalid(row int) bool { return s.invalid[row] }
+
+// maxRuleLength is the most characters of a cell's rule the import's
+// answer gives.
+const maxRuleLength = 300
 
 // MaxProblemsShown is the most invalid cells Err names: a sheet of twenty
 // thousand bad rows is refused with the first of them and a count of the
@@ -302,6 +309,9 @@ func ReadTable[D any](r io.Reader, limits Limits, l *Layout[D]) (*Table[D], erro
 		return nil, derrors.Invalid("file", "is not a workbook that can be read (%s): save it as .xlsx (Excel 2007 or later; WPS: 另存为 .xlsx)", cause(err))
 	}
 	defer f.Close()
+	if err := checkSharedText(data, maxUnzip); err != nil {
+		return nil, err
+	}
 	s := &Table[D]{Name: l.Sheet, layout: l, fields: map[string]int{}, invalid: map[int]bool{}, refused: map[string]bool{}}
 	if idx, err := f.GetSheetIndex(l.Sheet); err != nil || idx < 0 {
 		sheets := f.GetSheetList()
@@ -417,10 +427,7 @@ func checkInMemory(data []byte, toTemp, most int64) error {
 
 // cause is an error's text for a refusal: the library's words, cut short.
 func cause(err error) i18n.Text {
-	msg := err.Error()
-	if r := []rune(msg); len(r) > 200 {
-		msg = string(r[:200]) + "…"
-	}
+	msg := i18n.Clip(err.Error(), 201)
 	// The reader's own words are English and technical: a Chinese clerk
 	// is told what they mean ("zip: not a valid zip file" was quoted).
 	zh := "文件内容无法解析"

@@ -4,9 +4,12 @@ import (
 	"archive/zip"
 	"bytes"
 	"errors"
+	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/require"
 	"github.com/xuri/excelize/v2"
@@ -165,19 +168,22 @@ func TestReadWorkbook(t *testing.T) {
 	require.Regexp(t, `^import-[0-9a-f]{32}$`, s.Drafts[0].Identity("ins-1"))
 }
 
+// refused asserts that the workbook data is refused as a whole, the file
+// named, with a rule that says want.
+func refused(t *testing.T, data []byte, limits problemlist.Limits, want string) {
+	t.Helper()
+	_, err := problemlist.ReadWorkbook(bytes.NewReader(data), limits)
+	var invalid *derrors.InvalidError
+	require.True(t, errors.As(err, &invalid), "%v", err)
+	require.Equal(t, "file", invalid.Violations[0].Field)
+	require.Contains(t, invalid.Violations[0].Rule, want)
+}
+
 // TestReadWorkbookRefusesHostileFiles: what is no workbook, a workbook
 // without the list's headers, more rows than the limit, and a zip bomb
 // are refused with the file named, before their rows are read.
 func TestReadWorkbookRefusesHostileFiles(t *testing.T) {
 	t.Parallel()
-	refused := func(t *testing.T, data []byte, limits problemlist.Limits, want string) {
-		t.Helper()
-		_, err := problemlist.ReadWorkbook(bytes.NewReader(data), limits)
-		var invalid *derrors.InvalidError
-		require.True(t, errors.As(err, &invalid), "%v", err)
-		require.Equal(t, "file", invalid.Violations[0].Field)
-		require.Contains(t, invalid.Violations[0].Rule, want)
-	}
 	refused(t, []byte("序号,问题标题\n1,x\n"), problemlist.Limits{}, "is not a workbook")
 	// In Chinese, what the reader's own words mean: it quoted "zip: not a
 	// valid zip file".
@@ -327,4 +333,92 @@ func BenchmarkReadBadRows(b *testing.B) {
 	if perRow[2500] > 0 {
 		b.Logf("time per row, 10,000 rows against 2,500: %.2f×", perRow[10000]/perRow[2500])
 	}
+}
+
+// TestSharedStringsAreNotMultiplied: a cell that refers to a shared string
+// gets its own copy of the text as it is read, so a few kilobytes of zip
+// holding one long string that many cells refer to came to gigabytes
+// (24 MiB a row, past every limit on what the file unpacks to). The text
+// the cells refer to is counted, each cell's own, against what the file
+// may unpack to, before a row is read; and a workbook of more shared
+// strings than a list needs, whose index excelize builds as soon as a cell
+// refers to one (50 million empty ones took minutes and gigabytes), is
+// refused too.
+func TestSharedStringsAreNotMultiplied(t *testing.T) {
+	f := template(t)
+	long := strings.Repeat("隐", 32767) // the most Excel puts in a cell
+	for n := 2; n <= 201; n++ {
+		fill(t, f, n, map[string]string{"问题标题": long})
+	}
+	amplified := workbook(t, f)
+	require.Less(t, len(amplified), 1<<20, "the text is stored once")
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	refused(t, amplified, problemlist.Limits{MaxUnzipBytes: 16 << 20},
+		"has cells whose text comes to more than 16777216 bytes, the most an import takes")
+	runtime.ReadMemStats(&after)
+	require.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(16<<20),
+		"refused before the 200 copies of its 96 KiB (19 MiB) were made")
+	sheet, err := problemlist.ReadWorkbook(bytes.NewReader(amplified), problemlist.Limits{MaxUnzipBytes: 32 << 20})
+	require.NoError(t, err, "within the bound the rows are read (the API refuses the titles as too long)")
+	require.Len(t, sheet.Drafts, 200)
+
+	var sst bytes.Buffer
+	sst.WriteString(`<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">`)
+	sst.WriteString(strings.Repeat("<si/>", 1<<20+1))
+	sst.WriteString(`</sst>`)
+	many := withContent(t, workbook(t, template(t)), "xl/sharedStrings.xml", sst.Bytes())
+	refused(t, many, problemlist.Limits{}, "holds more than 1048576 shared strings")
+}
+
+// withContent returns the workbook with the part name holding content (in
+// place of its own, or added).
+func withContent(t *testing.T, xlsx []byte, name string, content []byte) []byte {
+	t.Helper()
+	zr, err := zip.NewReader(bytes.NewReader(xlsx), int64(len(xlsx)))
+	require.NoError(t, err)
+	var out bytes.Buffer
+	zw := zip.NewWriter(&out)
+	for _, f := range zr.File {
+		if f.Name != name {
+			require.NoError(t, zw.Copy(f))
+		}
+	}
+	w, err := zw.Create(name)
+	require.NoError(t, err)
+	_, err = w.Write(content)
+	require.NoError(t, err)
+	require.NoError(t, zw.Close())
+	return out.Bytes()
+}
+
+// TestRuleQuotesACellShort: a rule that quotes its cell (an affiliation
+// that is not one) quotes at most maxRuleLength characters of it: a 45 KB
+// pool list of long cells was answered with 60 MB.
+func TestRuleQuotesACellShort(t *testing.T) {
+	var buf bytes.Buffer
+	require.NoError(t, problemlist.WriteExpertTemplate(&buf))
+	f, err := excelize.OpenReader(&buf)
+	require.NoError(t, err)
+	defer f.Close()
+	rows, err := f.GetRows(problemlist.SheetExperts)
+	require.NoError(t, err)
+	col := slices.Index(rows[0], "曾任职单位")
+	require.GreaterOrEqual(t, col, 0)
+	cell, err := excelize.CoordinatesToCellName(col+1, 2)
+	require.NoError(t, err)
+	require.NoError(t, f.SetCellStr(problemlist.SheetExperts, cell, strings.Repeat("不是单位", 7000)))
+	sheet, err := problemlist.ReadExperts(bytes.NewReader(workbook(t, f)), problemlist.Limits{})
+	require.NoError(t, err)
+	var quoted *problemlist.Problem
+	for i, p := range sheet.Problems {
+		if p.Cell == cell {
+			quoted = &sheet.Problems[i]
+		}
+	}
+	require.NotNil(t, quoted, "%v", sheet.Problems)
+	require.Contains(t, quoted.Rule, "is not one")
+	require.LessOrEqual(t, utf8.RuneCountInString(quoted.Rule), 300)
+	require.LessOrEqual(t, utf8.RuneCountInString(quoted.RuleZH), 300)
+	require.Contains(t, quoted.Rule, `不是单…" is not one`, "the cell is quoted, cut short")
 }

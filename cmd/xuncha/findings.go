@@ -80,12 +80,18 @@ func (s apiStatus) err(httpStatus string) error {
 	return errors.New(b.String())
 }
 
-// answerError reads an error answer.
+// maxErrorAnswer is the most of an error answer the CLI reads: an
+// import's refusal names up to problemlist.MaxProblemsShown cells, each
+// rule at most a few hundred characters in two languages.
+const maxErrorAnswer = 16 << 20
+
+// answerError reads an error answer; what is not the API's JSON is quoted,
+// cut short.
 func answerError(resp *http.Response) error {
-	data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	data, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorAnswer))
 	var st apiStatus
 	if json.Unmarshal(data, &st) != nil {
-		return fmt.Errorf("the server answered %s: %s", resp.Status, strings.TrimSpace(string(data)))
+		return fmt.Errorf("the server answered %s: %s", resp.Status, i18n.Clip(strings.TrimSpace(string(data)), 2000))
 	}
 	return st.err(resp.Status)
 }

@@ -530,4 +530,8 @@ var zh = map[string]string{
 
 	// An interview about a subject that has ended.
 	"%s is %s: it has ended, and an interview about it would be moot": "%s 处于 %s：已经结束，不再就其提请约谈",
+
+	// A workbook's shared strings.
+	"holds more than %d shared strings, more than a list of %d rows needs: save it again from Excel or WPS": "含有超过 %d 个共享字符串，超出 %d 行清单所需：请用 Excel 或 WPS 重新保存",
+	"has cells whose text comes to more than %d bytes, the most an import takes: split the list":            "单元格文字合计超过 %d 字节，超出一次导入的上限：请拆分清单",
 }

@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"unicode/utf8"
 
 	"golang.org/x/text/language"
 )
@@ -104,6 +105,19 @@ func (t Text) In(lang Lang) string {
 	}
 	return t.EN
 }
+
+// Clip is s cut to at most n characters, the last of them "…" when it was
+// cut: for text a caller sent, quoted back or stored beside a record.
+func Clip(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(append(r[:max(n-1, 0)], '…'))
+}
+
+// Clip is the text cut to at most n characters in each language (Clip).
+func (t Text) Clip(n int) Text { return Text{EN: Clip(t.EN, n), ZH: Clip(t.ZH, n)} }
 
 // Say formats format with args in l: the catalogue's Chinese, or the
 // English.
