@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
@@ -114,13 +115,15 @@ func (h *expertImportHandler) run(r *http.Request) (*ExpertImportReport, error) 
 			report.Skipped++
 			continue
 		}
-		x, err := h.addOne(callCtx, req)
+		x, created, err := h.addOne(callCtx, req)
 		if err != nil {
-			st := status.Convert(err)
-			return nil, status.Errorf(st.Code(), "row %d: %s; %d of %d rows were added before it stopped (upload the same file again to go on: a row added is never added twice)",
-				row, st.Message(), report.Recorded+report.AlreadyRecorded, len(requests)-report.Skipped)
+			// The row's refusal, its code and details kept, said with where
+			// the import stopped, in the request's language.
+			p := status.Convert(err).Proto()
+			p.Message = requestLang(r).Say("row %d: %s; %d of %d rows were added before it stopped (upload the same file again to go on: a row added is never added twice)",
+				row, p.Message, report.Recorded+report.AlreadyRecorded, len(requests)-report.Skipped)
+			return nil, status.ErrorProto(p)
 		}
-		created := !x.GetCreateTime().AsTime().Before(start.Truncate(time.Microsecond))
 		if created {
 			report.Recorded++
 		} else {
@@ -190,18 +193,34 @@ func (h *expertImportHandler) checkSubjects(ctx context.Context, sheet *probleml
 // addOne adds one row's person. A row another caller's import added first
 // (its request_id is theirs: IDEMPOTENCY_KEY_REUSED) is the same person,
 // answered from the ledger.
-func (h *expertImportHandler) addOne(ctx context.Context, req *xunchav1.AddExpertRequest) (*xunchav1.Expert, error) {
-	x, err := h.pool.AddExpert(ctx, req)
+func (h *expertImportHandler) addOne(ctx context.Context, req *xunchav1.AddExpertRequest) (_ *xunchav1.Expert, created bool, _ error) {
+	var header metadata.MD
+	x, err := h.pool.AddExpert(ctx, req, grpc.Header(&header))
 	if err == nil {
-		return x, nil
+		// Added by this request, or by an earlier or concurrent upload of
+		// the same row by this caller (its request_id claimed already).
+		return x, len(header.Get(ReplayedHeader)) == 0, nil
 	}
 	st := status.Convert(err)
 	if st.Code() != codes.AlreadyExists || !hasReason(st, reasonKeyReused) {
-		return nil, err
+		return nil, false, err
 	}
-	stored, lerr := h.ledger.GetExpert(ctx, generatedID("x", "", req.GetRequestId()))
-	if lerr != nil {
-		return nil, err
+	// Another caller's upload of the same row holds its key: the person is
+	// theirs to add, and is read once it is (a moment, their request being
+	// under way when it claimed the key first).
+	id := generatedID("x", "", req.GetRequestId())
+	for wait := 50 * time.Millisecond; ; wait *= 2 {
+		stored, lerr := h.ledger.GetExpert(ctx, id)
+		if lerr == nil {
+			return expertProto(stored), false, nil
+		}
+		if !errors.Is(lerr, derrors.ErrNotFound) || wait > 2*time.Second {
+			return nil, false, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, false, err
+		case <-time.After(wait):
+		}
 	}
-	return expertProto(stored), nil
 }

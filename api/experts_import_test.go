@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -204,4 +205,67 @@ func TestImportExpertsRefusesSharedSubjects(t *testing.T) {
 	require.Equal(t, []string{"I2"}, fieldViolations(body))
 	require.Contains(t, violationRule(body, "I2"), "登录标识 已是专家库中专家")
 	require.Equal(t, 1, s.poolSize(), "乙 was not added")
+}
+
+// TestImportExpertsConcurrently: the same pool list uploaded twice at once
+// adds each person once, and the two reports together count each row once
+// as added: by two clerks, whose requests for a row share its key, the
+// second waits for the first's row (it stopped part-way with 409 naming the
+// key); by one clerk, whose second request is a replay of the first
+// (Idempotent-Replayed), it reports the row as added already (both
+// reported every row as added).
+func TestImportExpertsConcurrently(t *testing.T) {
+	s := setup(t)
+	office2 := actor.Actor{Name: "李明", Role: actor.RoleOffice, Organisation: office.Organisation}
+	list := func(prefix string) []byte {
+		code, tmpl := s.expertsTemplate(office)
+		require.Equal(t, http.StatusOK, code)
+		f, err := excelize.OpenReader(bytes.NewReader(tmpl))
+		require.NoError(t, err)
+		var rows []map[string]string
+		for i := range 30 {
+			rows = append(rows, poolRow(fmt.Sprintf("%s%02d", prefix, i), "正处级", "三(一)1", "430100"))
+		}
+		return fillPool(t, f, rows)
+	}
+	upload := func(who actor.Actor, workbook []byte) (int, map[string]any, error) {
+		req, err := http.NewRequest(http.MethodPost, s.BaseURL+"/v1/experts:import", bytes.NewReader(workbook))
+		if err != nil {
+			return 0, nil, err
+		}
+		req.Header.Set("Content-Type", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+		req.Header.Set("Authorization", s.authorization(who))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return 0, nil, err
+		}
+		defer resp.Body.Close()
+		out := map[string]any{}
+		return resp.StatusCode, out, json.NewDecoder(resp.Body).Decode(&out)
+	}
+	for _, tt := range []struct {
+		name, prefix string
+		callers      [2]actor.Actor
+	}{{"two clerks", "并发甲", [2]actor.Actor{office, office2}}, {"one clerk twice", "并发乙", [2]actor.Actor{office, office}}} {
+		t.Run(tt.name, func(t *testing.T) {
+			workbook := list(tt.prefix)
+			before := s.poolSize()
+			var wg sync.WaitGroup
+			codes, reports, errs := make([]int, 2), make([]map[string]any, 2), make([]error, 2)
+			for i, who := range tt.callers {
+				wg.Go(func() { codes[i], reports[i], errs[i] = upload(who, workbook) })
+			}
+			wg.Wait()
+			added, already := 0.0, 0.0
+			for i := range 2 {
+				require.NoError(t, errs[i])
+				require.Equal(t, http.StatusOK, codes[i], "%v", reports[i])
+				added += reports[i]["recorded"].(float64)
+				already += reports[i]["already_recorded"].(float64)
+			}
+			require.Equal(t, 30.0, added, "each row counted as added once: %v", reports)
+			require.Equal(t, 30.0, already)
+			require.Equal(t, before+30, s.poolSize())
+		})
+	}
 }

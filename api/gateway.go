@@ -40,8 +40,11 @@ func (s *Server) gateway(ctx context.Context, conn *grpc.ClientConn) (http.Handl
 			return metadata.Pairs(viaGatewayKey, viaGatewaySecret)
 		}),
 		runtime.WithOutgoingHeaderMatcher(func(key string) (string, bool) {
-			if key == RetryAfterHeader { // set by deadlineInterceptor
+			switch key {
+			case RetryAfterHeader: // set by deadlineInterceptor
 				return "Retry-After", true
+			case ReplayedHeader: // set by withIdempotency
+				return "Idempotent-Replayed", true
 			}
 			return runtime.MetadataHeaderPrefix + key, true
 		}),

@@ -13,6 +13,7 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -45,6 +46,14 @@ import (
 
 // reasonKeyReused is the ErrorInfo reason of a request_id reused with another body.
 const reasonKeyReused = "IDEMPOTENCY_KEY_REUSED"
+
+// ReplayedHeader is the gRPC response header (through the gateway, the
+// HTTP header Idempotent-Replayed) that says "true" when the request's
+// request_id had been claimed already by the same caller with the same
+// body: the answer is the first request's, or the one it is getting, and
+// this request changed nothing. An import tells the rows it added from
+// those another upload of the same file added by it.
+const ReplayedHeader = "idempotent-replayed"
 
 // requestIDField is the field that carries the idempotency key.
 const requestIDField = "request_id"
@@ -180,6 +189,9 @@ func (s *Server) withIdempotency(ctx context.Context, req any, info *grpc.UnaryS
 			return nil, err
 		}
 		return nil, keyReusedError(key, incomingLang(ctx))
+	}
+	if !claimed {
+		_ = grpc.SetHeader(ctx, metadata.Pairs(ReplayedHeader, "true"))
 	}
 	resp, err := handler(ctx, req)
 	if err != nil && claimed && changedNothing(err) {

@@ -113,6 +113,16 @@ func (s *Store) CreateExpert(ctx context.Context, x casework.Expert, e casework.
 	}
 	e.SubjectType, e.SubjectID = casework.SubjectExpert, x.ID
 	err = s.inTx(ctx, func(q *dbsqlc.Queries) error {
+		// The ID first, then the subject: every add takes them in that
+		// order.
+		for _, key := range []string{"id/" + x.ID, "subject/" + x.Subject} {
+			if key == "subject/" {
+				continue
+			}
+			if err := q.LockExpertKey(ctx, key); err != nil {
+				return fmt.Errorf("locking expert %q: %w", x.ID, err)
+			}
+		}
 		if x.Subject != "" {
 			other, err := q.ExpertIDOfSubject(ctx, &x.Subject)
 			if err == nil && other != x.ID {

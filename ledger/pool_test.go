@@ -2,6 +2,7 @@ package ledger_test
 
 import (
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -372,4 +373,40 @@ func TestCancelIgnoresBookings(t *testing.T) {
 		func(l *casework.Lineup) error { l.Cancel("重新抽选"); return nil })
 	require.NoError(t, err)
 	require.Equal(t, casework.LineupCancelled, l.State)
+}
+
+// TestExpertAddedOnceConcurrently: the same person added many times at
+// once (two uploads of one pool list) is added once, and every add answers
+// with the row: two at once both passed the subject's check, and the
+// second's insert broke the subject's unique index (an internal error).
+func TestExpertAddedOnceConcurrently(t *testing.T) {
+	t.Parallel()
+	fx := setup(t)
+	var wg sync.WaitGroup
+	errs := make(chan error, 400)
+	created := make(chan bool, 400)
+	for i := range 100 {
+		x := poolExpert(fmt.Sprintf("x-%02d", i), "u1")
+		for range 4 {
+			wg.Go(func() {
+				_, c, err := fx.store.CreateExpert(t.Context(), x, casework.Event{Key: "add/" + x.ID, Action: "add", Actor: office, OccurredAt: x.CreatedAt})
+				errs <- err
+				created <- c
+			})
+		}
+	}
+	wg.Wait()
+	close(errs)
+	close(created)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	n := 0
+	for c := range created {
+		if c {
+			n++
+		}
+	}
+	require.Equal(t, 100, n, "each person created once")
+	require.Equal(t, 100, fx.count(t, `SELECT count(*) FROM experts`))
 }

@@ -314,11 +314,20 @@ func ReadTable[D any](r io.Reader, limits Limits, l *Layout[D]) (*Table[D], erro
 	}
 	s := &Table[D]{Name: l.Sheet, layout: l, fields: map[string]int{}, invalid: map[int]bool{}, refused: map[string]bool{}}
 	if idx, err := f.GetSheetIndex(l.Sheet); err != nil || idx < 0 {
-		sheets := f.GetSheetList()
+		// The sheet the clerk was on, or the first one the clerk sees: the
+		// first, hidden (an old version kept in the file), was read in its
+		// place.
+		sheets := slices.DeleteFunc(f.GetSheetList(), func(name string) bool {
+			visible, err := f.GetSheetVisible(name)
+			return err != nil || !visible
+		})
 		if len(sheets) == 0 {
 			return nil, derrors.Invalid("file", "holds no worksheet")
 		}
 		s.Name = sheets[0]
+		if active := f.GetSheetName(f.GetActiveSheetIndex()); slices.Contains(sheets, active) {
+			s.Name = active
+		}
 	}
 	rows, err := f.Rows(s.Name)
 	if err != nil {
@@ -332,7 +341,18 @@ func ReadTable[D any](r io.Reader, limits Limits, l *Layout[D]) (*Table[D], erro
 	if err != nil {
 		return nil, derrors.Invalid("file", "sheet %s cannot be read (%s)", s.Name, cause(err))
 	}
-	var missing []string
+	var missing, twice []string
+	for _, in := range append(slices.Clone(l.Inputs), l.Optional...) {
+		if n := len(slices.DeleteFunc(slices.Clone(header), func(h string) bool { return strings.TrimSpace(h) != in.Header })); n > 1 {
+			twice = append(twice, in.Header)
+		}
+	}
+	if len(twice) > 0 {
+		// Which of two 问题标题 columns is the list's? The first was taken,
+		// and the other's cells were dropped unread.
+		return nil, derrors.Invalid("file", "sheet %s: row 1 holds the column(s) %s more than once; keep one of each", s.Name,
+			strings.Join(twice, listSeparator))
+	}
 	for _, in := range l.Inputs {
 		i := slices.IndexFunc(header, func(h string) bool { return strings.TrimSpace(h) == in.Header })
 		if i < 0 {

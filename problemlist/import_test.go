@@ -422,3 +422,39 @@ func TestRuleQuotesACellShort(t *testing.T) {
 	require.LessOrEqual(t, utf8.RuneCountInString(quoted.RuleZH), 300)
 	require.Contains(t, quoted.Rule, `不是单…" is not one`, "the cell is quoted, cut short")
 }
+
+// TestReadsTheSheetTheClerkSees: without a sheet named 问题清单, the first
+// visible sheet is read, not a hidden one before it (an old version kept in
+// the file, whose rows were recorded in the visible one's place); a header
+// row that holds a column twice is refused (the first was taken and the
+// other's cells dropped unread).
+func TestReadsTheSheetTheClerkSees(t *testing.T) {
+	f := template(t)
+	title := columnOf(t, f, "问题标题")
+	header, err := f.GetRows(problemlist.SheetFindings)
+	require.NoError(t, err)
+	require.NoError(t, f.SetSheetName(problemlist.SheetFindings, "旧版"))
+	require.NoError(t, f.SetCellStr("旧版", title+"2", "旧版的问题"))
+	_, err = f.NewSheet("本月")
+	require.NoError(t, err)
+	for i, h := range header[0] {
+		cell, err := excelize.CoordinatesToCellName(i+1, 1)
+		require.NoError(t, err)
+		require.NoError(t, f.SetCellStr("本月", cell, h))
+	}
+	require.NoError(t, f.SetCellStr("本月", title+"2", "本月的问题"))
+	idx, err := f.GetSheetIndex("本月")
+	require.NoError(t, err)
+	f.SetActiveSheet(idx)
+	require.NoError(t, f.SetSheetVisible("旧版", false))
+	sheet, err := problemlist.ReadWorkbook(bytes.NewReader(workbook(t, f)), problemlist.Limits{})
+	require.NoError(t, err)
+	require.Equal(t, "本月", sheet.Name)
+	require.Equal(t, "本月的问题", sheet.Drafts[0].Title)
+
+	twice := template(t)
+	last, err := excelize.CoordinatesToCellName(len(header[0])+1, 1)
+	require.NoError(t, err)
+	require.NoError(t, twice.SetCellStr(problemlist.SheetFindings, last, "问题标题"))
+	refused(t, workbook(t, twice), problemlist.Limits{}, "row 1 holds the column(s) 问题标题 more than once")
+}

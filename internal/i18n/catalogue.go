@@ -534,4 +534,10 @@ var zh = map[string]string{
 	// A workbook's shared strings.
 	"holds more than %d shared strings, more than a list of %d rows needs: save it again from Excel or WPS": "含有超过 %d 个共享字符串，超出 %d 行清单所需：请用 Excel 或 WPS 重新保存",
 	"has cells whose text comes to more than %d bytes, the most an import takes: split the list":            "单元格文字合计超过 %d 字节，超出一次导入的上限：请拆分清单",
+
+	// The pool list's import, stopped at a row.
+	"row %d: %s; %d of %d rows were added before it stopped (upload the same file again to go on: a row added is never added twice)": "第 %d 行：%s；导入中止前已添加 %d/%d 行（再次上传同一文件即可继续：已添加的行不会重复添加）",
+
+	// A workbook's header row holding a column twice.
+	"sheet %s: row 1 holds the column(s) %s more than once; keep one of each": "工作表 %s：第 1 行的列 %s 出现了不止一次；每列只保留一个",
 }

@@ -4,6 +4,13 @@
 -- name: ExpertIDOfSubject :one
 SELECT id FROM experts WHERE subject = @subject;
 
+-- name: LockExpertKey :exec
+-- LockExpertKey makes the adds of one expert ID, or of one sign-in
+-- subject, take turns (transaction-scoped advisory lock): two at once both
+-- passed the subject's check, and the second's insert broke its unique
+-- index instead of finding the first's row.
+SELECT pg_advisory_xact_lock(hashtext('xuncha.expert'), hashtext(@key::text));
+
 -- name: InsertExpert :execrows
 INSERT INTO experts (id, subject, name, organisation, unit_code, rank, kind, content_areas, sectors,
                      home_region, affiliations, unavailable, left_on, leave_reason, created_by, created_at,

@@ -537,6 +537,19 @@ func (q *Queries) LockExpert(ctx context.Context, id string) (Expert, error) {
 	return i, err
 }
 
+const lockExpertKey = `-- name: LockExpertKey :exec
+SELECT pg_advisory_xact_lock(hashtext('xuncha.expert'), hashtext($1::text))
+`
+
+// LockExpertKey makes the adds of one expert ID, or of one sign-in
+// subject, take turns (transaction-scoped advisory lock): two at once both
+// passed the subject's check, and the second's insert broke its unique
+// index instead of finding the first's row.
+func (q *Queries) LockExpertKey(ctx context.Context, key string) error {
+	_, err := q.db.Exec(ctx, lockExpertKey, key)
+	return err
+}
+
 const lockLineup = `-- name: LockLineup :one
 SELECT id, request_id, unit_code, unit_name, planned_start, planned_end, content_areas, seed, conflict_years, team_size, state, members, exclusions, draws, inspection_id, created_by, created_at, updated_at, version FROM lineups WHERE id = $1 FOR UPDATE
 `
