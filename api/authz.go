@@ -222,6 +222,7 @@ var authorization = map[string]rule{
 	// the office cancels (xuncha itself too, as RoleSystem, in the worker).
 	"/xuncha.v1.InterviewService/ProposeInterview":        change(team, ScopeUnitOrTeam, workflows.InterviewMachine, "propose"),
 	"/xuncha.v1.InterviewService/GetInterview":            read(everyone, ScopeUnitOrTeam),
+	"/xuncha.v1.InterviewService/ListInterviewEvents":     read(everyone, ScopeUnitOrTeam),
 	"/xuncha.v1.InterviewService/ListInterviews":          read(everyone, ScopeUnitOrTeam),
 	"/xuncha.v1.InterviewService/ApproveInterview":        change(officeCommittee, ScopeProvince, workflows.InterviewMachine, workflows.ActionApproveInterview),
 	"/xuncha.v1.InterviewService/HoldInterview":           change(officeCommittee, ScopeProvince, workflows.InterviewMachine, workflows.ActionHoldInterview),

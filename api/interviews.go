@@ -151,6 +151,15 @@ func (s *InterviewServer) GetInterview(ctx context.Context, req *xunchav1.GetInt
 	return interviewProto(i18n.FromContext(ctx), st.Interview, st.Escalations), nil
 }
 
+// ListInterviewEvents returns an interview's whole event log, oldest first.
+func (s *InterviewServer) ListInterviewEvents(ctx context.Context, req *xunchav1.ListInterviewEventsRequest) (*xunchav1.ListInterviewEventsResponse, error) {
+	events, err := eventLog(ctx, s.Ledger, casework.SubjectInterview, req.GetId(), (*ledger.Store).GetInterview)
+	if err != nil {
+		return nil, err
+	}
+	return &xunchav1.ListInterviewEventsResponse{Events: events}, nil
+}
+
 // interviewFromLedger answers with the ledger's view of an interview.
 func interviewFromLedger(ctx context.Context, l *ledger.Store, row casework.Interview) (*xunchav1.Interview, error) {
 	escalations, err := l.EscalationsOf(ctx, row.WorkflowID)
@@ -266,6 +275,12 @@ func interviewProto(lang i18n.Lang, iv casework.Interview, escalations []casewor
 		CreateTime:     instant(iv.CreatedAt),
 		UpdateTime:     instant(iv.UpdatedAt),
 		CancelReason:   i18n.Text{EN: iv.CancelReason, ZH: iv.CancelReasonZH}.In(lang),
+
+		FollowUpEvidenceIds: slices.Clone(iv.FollowUpEvidenceIDs),
+		MissedDeadlines:     int32(iv.MissedDeadlines),
+	}
+	if iv.FollowUpReportedAt != nil {
+		out.FollowUpReportTime = instant(*iv.FollowUpReportedAt)
 	}
 	if iv.ApprovedBy != nil {
 		out.ApprovedBy = actorProto(*iv.ApprovedBy)

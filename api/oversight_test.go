@@ -133,6 +133,9 @@ func TestInterviewLifecycleREST(t *testing.T) {
 	ev := s.evidence("follow-up report of " + t.Name())
 	body = step("reportFollowUp", unit, map[string]any{"rid": "report", "report": "已召开专题会议，完成整改", "evidence_ids": []string{ev}}, http.StatusOK)
 	require.Equal(t, "FOLLOW_UP_REPORTED", body["stage"])
+	require.Equal(t, []any{ev}, body["follow_up_evidence_ids"], "the report's evidence is shown with it")
+	require.NotNil(t, body["follow_up_report_time"])
+	require.EqualValues(t, 0, body["missed_deadlines"])
 	body = step("cancel", office, map[string]any{"rid": "cancel-noreason"}, http.StatusBadRequest)
 	require.Equal(t, []string{"note"}, fieldViolations(body))
 	closed := step("close", office, map[string]any{"rid": "close"}, http.StatusOK)
@@ -156,6 +159,19 @@ func TestInterviewLifecycleREST(t *testing.T) {
 		actions = append(actions, e.Action)
 	}
 	require.Equal(t, []string{"propose", "approve", "hold", "reportFollowUp", "close"}, actions)
+	// The same log through the API, with who, why and which evidence (it
+	// had no route), for whoever reads the interview.
+	code, logged := s.do("GET", "/v1/interviews/"+id+"/events", &unit, nil)
+	require.Equal(t, http.StatusOK, code, "%v", logged)
+	var apiActions []string
+	for _, e := range logged["events"].([]any) {
+		apiActions = append(apiActions, e.(map[string]any)["action"].(string))
+	}
+	require.Equal(t, actions, apiActions)
+	require.Equal(t, "同意", logged["events"].([]any)[1].(map[string]any)["note"], "the approval's note")
+	require.Equal(t, []any{ev}, logged["events"].([]any)[3].(map[string]any)["evidence_ids"])
+	code, _ = s.do("GET", "/v1/interviews/"+id+"/events", &zhuzhou, nil)
+	require.Equal(t, http.StatusNotFound, code, "another unit does not reach it")
 	row, err := s.Ledger.GetInterview(t.Context(), id)
 	require.NoError(t, err)
 	require.Equal(t, "CLOSED", row.Stage)

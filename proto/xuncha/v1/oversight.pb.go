@@ -64,9 +64,16 @@ type Interview struct {
 	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,18,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
 	// Cancellation reason. As the office wrote it; where the system
 	// cancelled (the subject ended), in the answer's language.
-	CancelReason  string `protobuf:"bytes,19,opt,name=cancel_reason,json=cancelReason,proto3" json:"cancel_reason,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	CancelReason string `protobuf:"bytes,19,opt,name=cancel_reason,json=cancelReason,proto3" json:"cancel_reason,omitempty"`
+	// Evidence of the follow-up report.
+	FollowUpEvidenceIds []string `protobuf:"bytes,20,rep,name=follow_up_evidence_ids,json=followUpEvidenceIds,proto3" json:"follow_up_evidence_ids,omitempty"`
+	// When the follow-up report was recorded.
+	FollowUpReportTime *timestamppb.Timestamp `protobuf:"bytes,21,opt,name=follow_up_report_time,json=followUpReportTime,proto3" json:"follow_up_report_time,omitempty"`
+	// Follow-up deadlines missed, counted when one passes: a report that
+	// comes late clears overdue, not this.
+	MissedDeadlines int32 `protobuf:"varint,22,opt,name=missed_deadlines,json=missedDeadlines,proto3" json:"missed_deadlines,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *Interview) Reset() {
@@ -232,6 +239,119 @@ func (x *Interview) GetCancelReason() string {
 	return ""
 }
 
+func (x *Interview) GetFollowUpEvidenceIds() []string {
+	if x != nil {
+		return x.FollowUpEvidenceIds
+	}
+	return nil
+}
+
+func (x *Interview) GetFollowUpReportTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.FollowUpReportTime
+	}
+	return nil
+}
+
+func (x *Interview) GetMissedDeadlines() int32 {
+	if x != nil {
+		return x.MissedDeadlines
+	}
+	return 0
+}
+
+// ListInterviewEventsRequest names an interview.
+type ListInterviewEventsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Interview ID.
+	Id            string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListInterviewEventsRequest) Reset() {
+	*x = ListInterviewEventsRequest{}
+	mi := &file_xuncha_v1_oversight_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListInterviewEventsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListInterviewEventsRequest) ProtoMessage() {}
+
+func (x *ListInterviewEventsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_xuncha_v1_oversight_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListInterviewEventsRequest.ProtoReflect.Descriptor instead.
+func (*ListInterviewEventsRequest) Descriptor() ([]byte, []int) {
+	return file_xuncha_v1_oversight_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *ListInterviewEventsRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+// ListInterviewEventsResponse holds the log.
+type ListInterviewEventsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Events, oldest first.
+	Events        []*FindingEvent `protobuf:"bytes,1,rep,name=events,proto3" json:"events,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListInterviewEventsResponse) Reset() {
+	*x = ListInterviewEventsResponse{}
+	mi := &file_xuncha_v1_oversight_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListInterviewEventsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListInterviewEventsResponse) ProtoMessage() {}
+
+func (x *ListInterviewEventsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_xuncha_v1_oversight_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListInterviewEventsResponse.ProtoReflect.Descriptor instead.
+func (*ListInterviewEventsResponse) Descriptor() ([]byte, []int) {
+	return file_xuncha_v1_oversight_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *ListInterviewEventsResponse) GetEvents() []*FindingEvent {
+	if x != nil {
+		return x.Events
+	}
+	return nil
+}
+
 // ProposeInterviewRequest proposes an interview.
 type ProposeInterviewRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -247,7 +367,7 @@ type ProposeInterviewRequest struct {
 
 func (x *ProposeInterviewRequest) Reset() {
 	*x = ProposeInterviewRequest{}
-	mi := &file_xuncha_v1_oversight_proto_msgTypes[1]
+	mi := &file_xuncha_v1_oversight_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -259,7 +379,7 @@ func (x *ProposeInterviewRequest) String() string {
 func (*ProposeInterviewRequest) ProtoMessage() {}
 
 func (x *ProposeInterviewRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_oversight_proto_msgTypes[1]
+	mi := &file_xuncha_v1_oversight_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -272,7 +392,7 @@ func (x *ProposeInterviewRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProposeInterviewRequest.ProtoReflect.Descriptor instead.
 func (*ProposeInterviewRequest) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_oversight_proto_rawDescGZIP(), []int{1}
+	return file_xuncha_v1_oversight_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *ProposeInterviewRequest) GetRequestId() string {
@@ -307,7 +427,7 @@ type GetInterviewRequest struct {
 
 func (x *GetInterviewRequest) Reset() {
 	*x = GetInterviewRequest{}
-	mi := &file_xuncha_v1_oversight_proto_msgTypes[2]
+	mi := &file_xuncha_v1_oversight_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -319,7 +439,7 @@ func (x *GetInterviewRequest) String() string {
 func (*GetInterviewRequest) ProtoMessage() {}
 
 func (x *GetInterviewRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_oversight_proto_msgTypes[2]
+	mi := &file_xuncha_v1_oversight_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -332,7 +452,7 @@ func (x *GetInterviewRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetInterviewRequest.ProtoReflect.Descriptor instead.
 func (*GetInterviewRequest) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_oversight_proto_rawDescGZIP(), []int{2}
+	return file_xuncha_v1_oversight_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *GetInterviewRequest) GetId() string {
@@ -362,7 +482,7 @@ type ListInterviewsRequest struct {
 
 func (x *ListInterviewsRequest) Reset() {
 	*x = ListInterviewsRequest{}
-	mi := &file_xuncha_v1_oversight_proto_msgTypes[3]
+	mi := &file_xuncha_v1_oversight_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -374,7 +494,7 @@ func (x *ListInterviewsRequest) String() string {
 func (*ListInterviewsRequest) ProtoMessage() {}
 
 func (x *ListInterviewsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_oversight_proto_msgTypes[3]
+	mi := &file_xuncha_v1_oversight_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -387,7 +507,7 @@ func (x *ListInterviewsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListInterviewsRequest.ProtoReflect.Descriptor instead.
 func (*ListInterviewsRequest) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_oversight_proto_rawDescGZIP(), []int{3}
+	return file_xuncha_v1_oversight_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ListInterviewsRequest) GetSubject() string {
@@ -438,7 +558,7 @@ type ListInterviewsResponse struct {
 
 func (x *ListInterviewsResponse) Reset() {
 	*x = ListInterviewsResponse{}
-	mi := &file_xuncha_v1_oversight_proto_msgTypes[4]
+	mi := &file_xuncha_v1_oversight_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -450,7 +570,7 @@ func (x *ListInterviewsResponse) String() string {
 func (*ListInterviewsResponse) ProtoMessage() {}
 
 func (x *ListInterviewsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_oversight_proto_msgTypes[4]
+	mi := &file_xuncha_v1_oversight_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -463,7 +583,7 @@ func (x *ListInterviewsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListInterviewsResponse.ProtoReflect.Descriptor instead.
 func (*ListInterviewsResponse) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_oversight_proto_rawDescGZIP(), []int{4}
+	return file_xuncha_v1_oversight_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ListInterviewsResponse) GetInterviews() []*Interview {
@@ -495,7 +615,7 @@ type InterviewActionRequest struct {
 
 func (x *InterviewActionRequest) Reset() {
 	*x = InterviewActionRequest{}
-	mi := &file_xuncha_v1_oversight_proto_msgTypes[5]
+	mi := &file_xuncha_v1_oversight_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -507,7 +627,7 @@ func (x *InterviewActionRequest) String() string {
 func (*InterviewActionRequest) ProtoMessage() {}
 
 func (x *InterviewActionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_oversight_proto_msgTypes[5]
+	mi := &file_xuncha_v1_oversight_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -520,7 +640,7 @@ func (x *InterviewActionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InterviewActionRequest.ProtoReflect.Descriptor instead.
 func (*InterviewActionRequest) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_oversight_proto_rawDescGZIP(), []int{5}
+	return file_xuncha_v1_oversight_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *InterviewActionRequest) GetId() string {
@@ -567,7 +687,7 @@ type HoldInterviewRequest struct {
 
 func (x *HoldInterviewRequest) Reset() {
 	*x = HoldInterviewRequest{}
-	mi := &file_xuncha_v1_oversight_proto_msgTypes[6]
+	mi := &file_xuncha_v1_oversight_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -579,7 +699,7 @@ func (x *HoldInterviewRequest) String() string {
 func (*HoldInterviewRequest) ProtoMessage() {}
 
 func (x *HoldInterviewRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_oversight_proto_msgTypes[6]
+	mi := &file_xuncha_v1_oversight_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -592,7 +712,7 @@ func (x *HoldInterviewRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HoldInterviewRequest.ProtoReflect.Descriptor instead.
 func (*HoldInterviewRequest) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_oversight_proto_rawDescGZIP(), []int{6}
+	return file_xuncha_v1_oversight_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *HoldInterviewRequest) GetId() string {
@@ -666,7 +786,7 @@ type ReportInterviewFollowUpRequest struct {
 
 func (x *ReportInterviewFollowUpRequest) Reset() {
 	*x = ReportInterviewFollowUpRequest{}
-	mi := &file_xuncha_v1_oversight_proto_msgTypes[7]
+	mi := &file_xuncha_v1_oversight_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -678,7 +798,7 @@ func (x *ReportInterviewFollowUpRequest) String() string {
 func (*ReportInterviewFollowUpRequest) ProtoMessage() {}
 
 func (x *ReportInterviewFollowUpRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_oversight_proto_msgTypes[7]
+	mi := &file_xuncha_v1_oversight_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -691,7 +811,7 @@ func (x *ReportInterviewFollowUpRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportInterviewFollowUpRequest.ProtoReflect.Descriptor instead.
 func (*ReportInterviewFollowUpRequest) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_oversight_proto_rawDescGZIP(), []int{7}
+	return file_xuncha_v1_oversight_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ReportInterviewFollowUpRequest) GetId() string {
@@ -757,7 +877,7 @@ type Exposure struct {
 
 func (x *Exposure) Reset() {
 	*x = Exposure{}
-	mi := &file_xuncha_v1_oversight_proto_msgTypes[8]
+	mi := &file_xuncha_v1_oversight_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -769,7 +889,7 @@ func (x *Exposure) String() string {
 func (*Exposure) ProtoMessage() {}
 
 func (x *Exposure) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_oversight_proto_msgTypes[8]
+	mi := &file_xuncha_v1_oversight_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -782,7 +902,7 @@ func (x *Exposure) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Exposure.ProtoReflect.Descriptor instead.
 func (*Exposure) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_oversight_proto_rawDescGZIP(), []int{8}
+	return file_xuncha_v1_oversight_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Exposure) GetId() string {
@@ -871,7 +991,7 @@ type RecordExposureRequest struct {
 
 func (x *RecordExposureRequest) Reset() {
 	*x = RecordExposureRequest{}
-	mi := &file_xuncha_v1_oversight_proto_msgTypes[9]
+	mi := &file_xuncha_v1_oversight_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -883,7 +1003,7 @@ func (x *RecordExposureRequest) String() string {
 func (*RecordExposureRequest) ProtoMessage() {}
 
 func (x *RecordExposureRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_oversight_proto_msgTypes[9]
+	mi := &file_xuncha_v1_oversight_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -896,7 +1016,7 @@ func (x *RecordExposureRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordExposureRequest.ProtoReflect.Descriptor instead.
 func (*RecordExposureRequest) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_oversight_proto_rawDescGZIP(), []int{9}
+	return file_xuncha_v1_oversight_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *RecordExposureRequest) GetRequestId() string {
@@ -963,7 +1083,7 @@ type ListExposuresRequest struct {
 
 func (x *ListExposuresRequest) Reset() {
 	*x = ListExposuresRequest{}
-	mi := &file_xuncha_v1_oversight_proto_msgTypes[10]
+	mi := &file_xuncha_v1_oversight_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -975,7 +1095,7 @@ func (x *ListExposuresRequest) String() string {
 func (*ListExposuresRequest) ProtoMessage() {}
 
 func (x *ListExposuresRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_oversight_proto_msgTypes[10]
+	mi := &file_xuncha_v1_oversight_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -988,7 +1108,7 @@ func (x *ListExposuresRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListExposuresRequest.ProtoReflect.Descriptor instead.
 func (*ListExposuresRequest) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_oversight_proto_rawDescGZIP(), []int{10}
+	return file_xuncha_v1_oversight_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ListExposuresRequest) GetSubject() string {
@@ -1025,7 +1145,7 @@ type ListExposuresResponse struct {
 
 func (x *ListExposuresResponse) Reset() {
 	*x = ListExposuresResponse{}
-	mi := &file_xuncha_v1_oversight_proto_msgTypes[11]
+	mi := &file_xuncha_v1_oversight_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1037,7 +1157,7 @@ func (x *ListExposuresResponse) String() string {
 func (*ListExposuresResponse) ProtoMessage() {}
 
 func (x *ListExposuresResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_oversight_proto_msgTypes[11]
+	mi := &file_xuncha_v1_oversight_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1050,7 +1170,7 @@ func (x *ListExposuresResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListExposuresResponse.ProtoReflect.Descriptor instead.
 func (*ListExposuresResponse) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_oversight_proto_rawDescGZIP(), []int{11}
+	return file_xuncha_v1_oversight_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ListExposuresResponse) GetExposures() []*Exposure {
@@ -1080,7 +1200,7 @@ type Reporter struct {
 
 func (x *Reporter) Reset() {
 	*x = Reporter{}
-	mi := &file_xuncha_v1_oversight_proto_msgTypes[12]
+	mi := &file_xuncha_v1_oversight_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1092,7 +1212,7 @@ func (x *Reporter) String() string {
 func (*Reporter) ProtoMessage() {}
 
 func (x *Reporter) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_oversight_proto_msgTypes[12]
+	mi := &file_xuncha_v1_oversight_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1105,7 +1225,7 @@ func (x *Reporter) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Reporter.ProtoReflect.Descriptor instead.
 func (*Reporter) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_oversight_proto_rawDescGZIP(), []int{12}
+	return file_xuncha_v1_oversight_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Reporter) GetName() string {
@@ -1153,7 +1273,7 @@ type Tip struct {
 
 func (x *Tip) Reset() {
 	*x = Tip{}
-	mi := &file_xuncha_v1_oversight_proto_msgTypes[13]
+	mi := &file_xuncha_v1_oversight_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1165,7 +1285,7 @@ func (x *Tip) String() string {
 func (*Tip) ProtoMessage() {}
 
 func (x *Tip) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_oversight_proto_msgTypes[13]
+	mi := &file_xuncha_v1_oversight_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1178,7 +1298,7 @@ func (x *Tip) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Tip.ProtoReflect.Descriptor instead.
 func (*Tip) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_oversight_proto_rawDescGZIP(), []int{13}
+	return file_xuncha_v1_oversight_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Tip) GetId() string {
@@ -1279,7 +1399,7 @@ type ReceiveTipRequest struct {
 
 func (x *ReceiveTipRequest) Reset() {
 	*x = ReceiveTipRequest{}
-	mi := &file_xuncha_v1_oversight_proto_msgTypes[14]
+	mi := &file_xuncha_v1_oversight_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1291,7 +1411,7 @@ func (x *ReceiveTipRequest) String() string {
 func (*ReceiveTipRequest) ProtoMessage() {}
 
 func (x *ReceiveTipRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_oversight_proto_msgTypes[14]
+	mi := &file_xuncha_v1_oversight_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1304,7 +1424,7 @@ func (x *ReceiveTipRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReceiveTipRequest.ProtoReflect.Descriptor instead.
 func (*ReceiveTipRequest) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_oversight_proto_rawDescGZIP(), []int{14}
+	return file_xuncha_v1_oversight_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ReceiveTipRequest) GetRequestId() string {
@@ -1360,7 +1480,7 @@ type GetTipRequest struct {
 
 func (x *GetTipRequest) Reset() {
 	*x = GetTipRequest{}
-	mi := &file_xuncha_v1_oversight_proto_msgTypes[15]
+	mi := &file_xuncha_v1_oversight_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1372,7 +1492,7 @@ func (x *GetTipRequest) String() string {
 func (*GetTipRequest) ProtoMessage() {}
 
 func (x *GetTipRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_oversight_proto_msgTypes[15]
+	mi := &file_xuncha_v1_oversight_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1385,7 +1505,7 @@ func (x *GetTipRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTipRequest.ProtoReflect.Descriptor instead.
 func (*GetTipRequest) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_oversight_proto_rawDescGZIP(), []int{15}
+	return file_xuncha_v1_oversight_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *GetTipRequest) GetId() string {
@@ -1410,7 +1530,7 @@ type ListTipsRequest struct {
 
 func (x *ListTipsRequest) Reset() {
 	*x = ListTipsRequest{}
-	mi := &file_xuncha_v1_oversight_proto_msgTypes[16]
+	mi := &file_xuncha_v1_oversight_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1422,7 +1542,7 @@ func (x *ListTipsRequest) String() string {
 func (*ListTipsRequest) ProtoMessage() {}
 
 func (x *ListTipsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_oversight_proto_msgTypes[16]
+	mi := &file_xuncha_v1_oversight_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1435,7 +1555,7 @@ func (x *ListTipsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTipsRequest.ProtoReflect.Descriptor instead.
 func (*ListTipsRequest) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_oversight_proto_rawDescGZIP(), []int{16}
+	return file_xuncha_v1_oversight_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ListTipsRequest) GetInspectionId() string {
@@ -1472,7 +1592,7 @@ type ListTipsResponse struct {
 
 func (x *ListTipsResponse) Reset() {
 	*x = ListTipsResponse{}
-	mi := &file_xuncha_v1_oversight_proto_msgTypes[17]
+	mi := &file_xuncha_v1_oversight_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1484,7 +1604,7 @@ func (x *ListTipsResponse) String() string {
 func (*ListTipsResponse) ProtoMessage() {}
 
 func (x *ListTipsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_oversight_proto_msgTypes[17]
+	mi := &file_xuncha_v1_oversight_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1497,7 +1617,7 @@ func (x *ListTipsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTipsResponse.ProtoReflect.Descriptor instead.
 func (*ListTipsResponse) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_oversight_proto_rawDescGZIP(), []int{17}
+	return file_xuncha_v1_oversight_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ListTipsResponse) GetTips() []*Tip {
@@ -1532,7 +1652,7 @@ type TriageTipRequest struct {
 
 func (x *TriageTipRequest) Reset() {
 	*x = TriageTipRequest{}
-	mi := &file_xuncha_v1_oversight_proto_msgTypes[18]
+	mi := &file_xuncha_v1_oversight_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1544,7 +1664,7 @@ func (x *TriageTipRequest) String() string {
 func (*TriageTipRequest) ProtoMessage() {}
 
 func (x *TriageTipRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_oversight_proto_msgTypes[18]
+	mi := &file_xuncha_v1_oversight_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1557,7 +1677,7 @@ func (x *TriageTipRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TriageTipRequest.ProtoReflect.Descriptor instead.
 func (*TriageTipRequest) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_oversight_proto_rawDescGZIP(), []int{18}
+	return file_xuncha_v1_oversight_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *TriageTipRequest) GetId() string {
@@ -1592,7 +1712,7 @@ var File_xuncha_v1_oversight_proto protoreflect.FileDescriptor
 
 const file_xuncha_v1_oversight_proto_rawDesc = "" +
 	"\n" +
-	"\x19xuncha/v1/oversight.proto\x12\txuncha.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18xuncha/v1/calendar.proto\x1a\x16xuncha/v1/common.proto\x1a\x17xuncha/v1/finding.proto\"\xd2\x05\n" +
+	"\x19xuncha/v1/oversight.proto\x12\txuncha.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18xuncha/v1/calendar.proto\x1a\x16xuncha/v1/common.proto\x1a\x17xuncha/v1/finding.proto\"\x81\a\n" +
 	"\tInterview\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x18\n" +
 	"\asubject\x18\x02 \x01(\tR\asubject\x12\x1b\n" +
@@ -1617,7 +1737,14 @@ const file_xuncha_v1_oversight_proto_rawDesc = "" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\x12 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"updateTime\x12#\n" +
-	"\rcancel_reason\x18\x13 \x01(\tR\fcancelReason\"j\n" +
+	"\rcancel_reason\x18\x13 \x01(\tR\fcancelReason\x123\n" +
+	"\x16follow_up_evidence_ids\x18\x14 \x03(\tR\x13followUpEvidenceIds\x12M\n" +
+	"\x15follow_up_report_time\x18\x15 \x01(\v2\x1a.google.protobuf.TimestampR\x12followUpReportTime\x12)\n" +
+	"\x10missed_deadlines\x18\x16 \x01(\x05R\x0fmissedDeadlines\",\n" +
+	"\x1aListInterviewEventsRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\"N\n" +
+	"\x1bListInterviewEventsResponse\x12/\n" +
+	"\x06events\x18\x01 \x03(\v2\x17.xuncha.v1.FindingEventR\x06events\"j\n" +
 	"\x17ProposeInterviewRequest\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12\x18\n" +
@@ -1732,7 +1859,7 @@ const file_xuncha_v1_oversight_proto_rawDesc = "" +
 	"\n" +
 	"request_id\x18\x02 \x01(\tR\trequestId\x12%\n" +
 	"\x0edismiss_reason\x18\x03 \x01(\tR\rdismissReason\x129\n" +
-	"\afinding\x18\x04 \x01(\v2\x1f.xuncha.v1.RecordFindingRequestR\afinding2\x85\x05\n" +
+	"\afinding\x18\x04 \x01(\v2\x1f.xuncha.v1.RecordFindingRequestR\afinding2\xeb\x05\n" +
 	"\x10InterviewService\x12L\n" +
 	"\x10ProposeInterview\x12\".xuncha.v1.ProposeInterviewRequest\x1a\x14.xuncha.v1.Interview\x12D\n" +
 	"\fGetInterview\x12\x1e.xuncha.v1.GetInterviewRequest\x1a\x14.xuncha.v1.Interview\x12U\n" +
@@ -1741,7 +1868,8 @@ const file_xuncha_v1_oversight_proto_rawDesc = "" +
 	"\rHoldInterview\x12\x1f.xuncha.v1.HoldInterviewRequest\x1a\x14.xuncha.v1.Interview\x12Z\n" +
 	"\x17ReportInterviewFollowUp\x12).xuncha.v1.ReportInterviewFollowUpRequest\x1a\x14.xuncha.v1.Interview\x12I\n" +
 	"\x0eCloseInterview\x12!.xuncha.v1.InterviewActionRequest\x1a\x14.xuncha.v1.Interview\x12J\n" +
-	"\x0fCancelInterview\x12!.xuncha.v1.InterviewActionRequest\x1a\x14.xuncha.v1.Interview2\xae\x01\n" +
+	"\x0fCancelInterview\x12!.xuncha.v1.InterviewActionRequest\x1a\x14.xuncha.v1.Interview\x12d\n" +
+	"\x13ListInterviewEvents\x12%.xuncha.v1.ListInterviewEventsRequest\x1a&.xuncha.v1.ListInterviewEventsResponse2\xae\x01\n" +
 	"\x0fExposureService\x12G\n" +
 	"\x0eRecordExposure\x12 .xuncha.v1.RecordExposureRequest\x1a\x13.xuncha.v1.Exposure\x12R\n" +
 	"\rListExposures\x12\x1f.xuncha.v1.ListExposuresRequest\x1a .xuncha.v1.ListExposuresResponse2\xfb\x01\n" +
@@ -1765,82 +1893,89 @@ func file_xuncha_v1_oversight_proto_rawDescGZIP() []byte {
 	return file_xuncha_v1_oversight_proto_rawDescData
 }
 
-var file_xuncha_v1_oversight_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
+var file_xuncha_v1_oversight_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
 var file_xuncha_v1_oversight_proto_goTypes = []any{
 	(*Interview)(nil),                      // 0: xuncha.v1.Interview
-	(*ProposeInterviewRequest)(nil),        // 1: xuncha.v1.ProposeInterviewRequest
-	(*GetInterviewRequest)(nil),            // 2: xuncha.v1.GetInterviewRequest
-	(*ListInterviewsRequest)(nil),          // 3: xuncha.v1.ListInterviewsRequest
-	(*ListInterviewsResponse)(nil),         // 4: xuncha.v1.ListInterviewsResponse
-	(*InterviewActionRequest)(nil),         // 5: xuncha.v1.InterviewActionRequest
-	(*HoldInterviewRequest)(nil),           // 6: xuncha.v1.HoldInterviewRequest
-	(*ReportInterviewFollowUpRequest)(nil), // 7: xuncha.v1.ReportInterviewFollowUpRequest
-	(*Exposure)(nil),                       // 8: xuncha.v1.Exposure
-	(*RecordExposureRequest)(nil),          // 9: xuncha.v1.RecordExposureRequest
-	(*ListExposuresRequest)(nil),           // 10: xuncha.v1.ListExposuresRequest
-	(*ListExposuresResponse)(nil),          // 11: xuncha.v1.ListExposuresResponse
-	(*Reporter)(nil),                       // 12: xuncha.v1.Reporter
-	(*Tip)(nil),                            // 13: xuncha.v1.Tip
-	(*ReceiveTipRequest)(nil),              // 14: xuncha.v1.ReceiveTipRequest
-	(*GetTipRequest)(nil),                  // 15: xuncha.v1.GetTipRequest
-	(*ListTipsRequest)(nil),                // 16: xuncha.v1.ListTipsRequest
-	(*ListTipsResponse)(nil),               // 17: xuncha.v1.ListTipsResponse
-	(*TriageTipRequest)(nil),               // 18: xuncha.v1.TriageTipRequest
-	(*Actor)(nil),                          // 19: xuncha.v1.Actor
-	(*Deadline)(nil),                       // 20: xuncha.v1.Deadline
-	(*Escalation)(nil),                     // 21: xuncha.v1.Escalation
-	(*timestamppb.Timestamp)(nil),          // 22: google.protobuf.Timestamp
-	(*RecordFindingRequest)(nil),           // 23: xuncha.v1.RecordFindingRequest
+	(*ListInterviewEventsRequest)(nil),     // 1: xuncha.v1.ListInterviewEventsRequest
+	(*ListInterviewEventsResponse)(nil),    // 2: xuncha.v1.ListInterviewEventsResponse
+	(*ProposeInterviewRequest)(nil),        // 3: xuncha.v1.ProposeInterviewRequest
+	(*GetInterviewRequest)(nil),            // 4: xuncha.v1.GetInterviewRequest
+	(*ListInterviewsRequest)(nil),          // 5: xuncha.v1.ListInterviewsRequest
+	(*ListInterviewsResponse)(nil),         // 6: xuncha.v1.ListInterviewsResponse
+	(*InterviewActionRequest)(nil),         // 7: xuncha.v1.InterviewActionRequest
+	(*HoldInterviewRequest)(nil),           // 8: xuncha.v1.HoldInterviewRequest
+	(*ReportInterviewFollowUpRequest)(nil), // 9: xuncha.v1.ReportInterviewFollowUpRequest
+	(*Exposure)(nil),                       // 10: xuncha.v1.Exposure
+	(*RecordExposureRequest)(nil),          // 11: xuncha.v1.RecordExposureRequest
+	(*ListExposuresRequest)(nil),           // 12: xuncha.v1.ListExposuresRequest
+	(*ListExposuresResponse)(nil),          // 13: xuncha.v1.ListExposuresResponse
+	(*Reporter)(nil),                       // 14: xuncha.v1.Reporter
+	(*Tip)(nil),                            // 15: xuncha.v1.Tip
+	(*ReceiveTipRequest)(nil),              // 16: xuncha.v1.ReceiveTipRequest
+	(*GetTipRequest)(nil),                  // 17: xuncha.v1.GetTipRequest
+	(*ListTipsRequest)(nil),                // 18: xuncha.v1.ListTipsRequest
+	(*ListTipsResponse)(nil),               // 19: xuncha.v1.ListTipsResponse
+	(*TriageTipRequest)(nil),               // 20: xuncha.v1.TriageTipRequest
+	(*Actor)(nil),                          // 21: xuncha.v1.Actor
+	(*Deadline)(nil),                       // 22: xuncha.v1.Deadline
+	(*Escalation)(nil),                     // 23: xuncha.v1.Escalation
+	(*timestamppb.Timestamp)(nil),          // 24: google.protobuf.Timestamp
+	(*FindingEvent)(nil),                   // 25: xuncha.v1.FindingEvent
+	(*RecordFindingRequest)(nil),           // 26: xuncha.v1.RecordFindingRequest
 }
 var file_xuncha_v1_oversight_proto_depIdxs = []int32{
-	19, // 0: xuncha.v1.Interview.proposed_by:type_name -> xuncha.v1.Actor
-	19, // 1: xuncha.v1.Interview.approved_by:type_name -> xuncha.v1.Actor
-	20, // 2: xuncha.v1.Interview.follow_up_deadline:type_name -> xuncha.v1.Deadline
-	21, // 3: xuncha.v1.Interview.escalations:type_name -> xuncha.v1.Escalation
-	22, // 4: xuncha.v1.Interview.create_time:type_name -> google.protobuf.Timestamp
-	22, // 5: xuncha.v1.Interview.update_time:type_name -> google.protobuf.Timestamp
-	0,  // 6: xuncha.v1.ListInterviewsResponse.interviews:type_name -> xuncha.v1.Interview
-	19, // 7: xuncha.v1.Exposure.recorded_by:type_name -> xuncha.v1.Actor
-	22, // 8: xuncha.v1.Exposure.create_time:type_name -> google.protobuf.Timestamp
-	8,  // 9: xuncha.v1.ListExposuresResponse.exposures:type_name -> xuncha.v1.Exposure
-	19, // 10: xuncha.v1.Tip.received_by:type_name -> xuncha.v1.Actor
-	22, // 11: xuncha.v1.Tip.create_time:type_name -> google.protobuf.Timestamp
-	12, // 12: xuncha.v1.ReceiveTipRequest.reporter:type_name -> xuncha.v1.Reporter
-	13, // 13: xuncha.v1.ListTipsResponse.tips:type_name -> xuncha.v1.Tip
-	23, // 14: xuncha.v1.TriageTipRequest.finding:type_name -> xuncha.v1.RecordFindingRequest
-	1,  // 15: xuncha.v1.InterviewService.ProposeInterview:input_type -> xuncha.v1.ProposeInterviewRequest
-	2,  // 16: xuncha.v1.InterviewService.GetInterview:input_type -> xuncha.v1.GetInterviewRequest
-	3,  // 17: xuncha.v1.InterviewService.ListInterviews:input_type -> xuncha.v1.ListInterviewsRequest
-	5,  // 18: xuncha.v1.InterviewService.ApproveInterview:input_type -> xuncha.v1.InterviewActionRequest
-	6,  // 19: xuncha.v1.InterviewService.HoldInterview:input_type -> xuncha.v1.HoldInterviewRequest
-	7,  // 20: xuncha.v1.InterviewService.ReportInterviewFollowUp:input_type -> xuncha.v1.ReportInterviewFollowUpRequest
-	5,  // 21: xuncha.v1.InterviewService.CloseInterview:input_type -> xuncha.v1.InterviewActionRequest
-	5,  // 22: xuncha.v1.InterviewService.CancelInterview:input_type -> xuncha.v1.InterviewActionRequest
-	9,  // 23: xuncha.v1.ExposureService.RecordExposure:input_type -> xuncha.v1.RecordExposureRequest
-	10, // 24: xuncha.v1.ExposureService.ListExposures:input_type -> xuncha.v1.ListExposuresRequest
-	14, // 25: xuncha.v1.TipService.ReceiveTip:input_type -> xuncha.v1.ReceiveTipRequest
-	15, // 26: xuncha.v1.TipService.GetTip:input_type -> xuncha.v1.GetTipRequest
-	16, // 27: xuncha.v1.TipService.ListTips:input_type -> xuncha.v1.ListTipsRequest
-	18, // 28: xuncha.v1.TipService.TriageTip:input_type -> xuncha.v1.TriageTipRequest
-	0,  // 29: xuncha.v1.InterviewService.ProposeInterview:output_type -> xuncha.v1.Interview
-	0,  // 30: xuncha.v1.InterviewService.GetInterview:output_type -> xuncha.v1.Interview
-	4,  // 31: xuncha.v1.InterviewService.ListInterviews:output_type -> xuncha.v1.ListInterviewsResponse
-	0,  // 32: xuncha.v1.InterviewService.ApproveInterview:output_type -> xuncha.v1.Interview
-	0,  // 33: xuncha.v1.InterviewService.HoldInterview:output_type -> xuncha.v1.Interview
-	0,  // 34: xuncha.v1.InterviewService.ReportInterviewFollowUp:output_type -> xuncha.v1.Interview
-	0,  // 35: xuncha.v1.InterviewService.CloseInterview:output_type -> xuncha.v1.Interview
-	0,  // 36: xuncha.v1.InterviewService.CancelInterview:output_type -> xuncha.v1.Interview
-	8,  // 37: xuncha.v1.ExposureService.RecordExposure:output_type -> xuncha.v1.Exposure
-	11, // 38: xuncha.v1.ExposureService.ListExposures:output_type -> xuncha.v1.ListExposuresResponse
-	13, // 39: xuncha.v1.TipService.ReceiveTip:output_type -> xuncha.v1.Tip
-	13, // 40: xuncha.v1.TipService.GetTip:output_type -> xuncha.v1.Tip
-	17, // 41: xuncha.v1.TipService.ListTips:output_type -> xuncha.v1.ListTipsResponse
-	13, // 42: xuncha.v1.TipService.TriageTip:output_type -> xuncha.v1.Tip
-	29, // [29:43] is the sub-list for method output_type
-	15, // [15:29] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	21, // 0: xuncha.v1.Interview.proposed_by:type_name -> xuncha.v1.Actor
+	21, // 1: xuncha.v1.Interview.approved_by:type_name -> xuncha.v1.Actor
+	22, // 2: xuncha.v1.Interview.follow_up_deadline:type_name -> xuncha.v1.Deadline
+	23, // 3: xuncha.v1.Interview.escalations:type_name -> xuncha.v1.Escalation
+	24, // 4: xuncha.v1.Interview.create_time:type_name -> google.protobuf.Timestamp
+	24, // 5: xuncha.v1.Interview.update_time:type_name -> google.protobuf.Timestamp
+	24, // 6: xuncha.v1.Interview.follow_up_report_time:type_name -> google.protobuf.Timestamp
+	25, // 7: xuncha.v1.ListInterviewEventsResponse.events:type_name -> xuncha.v1.FindingEvent
+	0,  // 8: xuncha.v1.ListInterviewsResponse.interviews:type_name -> xuncha.v1.Interview
+	21, // 9: xuncha.v1.Exposure.recorded_by:type_name -> xuncha.v1.Actor
+	24, // 10: xuncha.v1.Exposure.create_time:type_name -> google.protobuf.Timestamp
+	10, // 11: xuncha.v1.ListExposuresResponse.exposures:type_name -> xuncha.v1.Exposure
+	21, // 12: xuncha.v1.Tip.received_by:type_name -> xuncha.v1.Actor
+	24, // 13: xuncha.v1.Tip.create_time:type_name -> google.protobuf.Timestamp
+	14, // 14: xuncha.v1.ReceiveTipRequest.reporter:type_name -> xuncha.v1.Reporter
+	15, // 15: xuncha.v1.ListTipsResponse.tips:type_name -> xuncha.v1.Tip
+	26, // 16: xuncha.v1.TriageTipRequest.finding:type_name -> xuncha.v1.RecordFindingRequest
+	3,  // 17: xuncha.v1.InterviewService.ProposeInterview:input_type -> xuncha.v1.ProposeInterviewRequest
+	4,  // 18: xuncha.v1.InterviewService.GetInterview:input_type -> xuncha.v1.GetInterviewRequest
+	5,  // 19: xuncha.v1.InterviewService.ListInterviews:input_type -> xuncha.v1.ListInterviewsRequest
+	7,  // 20: xuncha.v1.InterviewService.ApproveInterview:input_type -> xuncha.v1.InterviewActionRequest
+	8,  // 21: xuncha.v1.InterviewService.HoldInterview:input_type -> xuncha.v1.HoldInterviewRequest
+	9,  // 22: xuncha.v1.InterviewService.ReportInterviewFollowUp:input_type -> xuncha.v1.ReportInterviewFollowUpRequest
+	7,  // 23: xuncha.v1.InterviewService.CloseInterview:input_type -> xuncha.v1.InterviewActionRequest
+	7,  // 24: xuncha.v1.InterviewService.CancelInterview:input_type -> xuncha.v1.InterviewActionRequest
+	1,  // 25: xuncha.v1.InterviewService.ListInterviewEvents:input_type -> xuncha.v1.ListInterviewEventsRequest
+	11, // 26: xuncha.v1.ExposureService.RecordExposure:input_type -> xuncha.v1.RecordExposureRequest
+	12, // 27: xuncha.v1.ExposureService.ListExposures:input_type -> xuncha.v1.ListExposuresRequest
+	16, // 28: xuncha.v1.TipService.ReceiveTip:input_type -> xuncha.v1.ReceiveTipRequest
+	17, // 29: xuncha.v1.TipService.GetTip:input_type -> xuncha.v1.GetTipRequest
+	18, // 30: xuncha.v1.TipService.ListTips:input_type -> xuncha.v1.ListTipsRequest
+	20, // 31: xuncha.v1.TipService.TriageTip:input_type -> xuncha.v1.TriageTipRequest
+	0,  // 32: xuncha.v1.InterviewService.ProposeInterview:output_type -> xuncha.v1.Interview
+	0,  // 33: xuncha.v1.InterviewService.GetInterview:output_type -> xuncha.v1.Interview
+	6,  // 34: xuncha.v1.InterviewService.ListInterviews:output_type -> xuncha.v1.ListInterviewsResponse
+	0,  // 35: xuncha.v1.InterviewService.ApproveInterview:output_type -> xuncha.v1.Interview
+	0,  // 36: xuncha.v1.InterviewService.HoldInterview:output_type -> xuncha.v1.Interview
+	0,  // 37: xuncha.v1.InterviewService.ReportInterviewFollowUp:output_type -> xuncha.v1.Interview
+	0,  // 38: xuncha.v1.InterviewService.CloseInterview:output_type -> xuncha.v1.Interview
+	0,  // 39: xuncha.v1.InterviewService.CancelInterview:output_type -> xuncha.v1.Interview
+	2,  // 40: xuncha.v1.InterviewService.ListInterviewEvents:output_type -> xuncha.v1.ListInterviewEventsResponse
+	10, // 41: xuncha.v1.ExposureService.RecordExposure:output_type -> xuncha.v1.Exposure
+	13, // 42: xuncha.v1.ExposureService.ListExposures:output_type -> xuncha.v1.ListExposuresResponse
+	15, // 43: xuncha.v1.TipService.ReceiveTip:output_type -> xuncha.v1.Tip
+	15, // 44: xuncha.v1.TipService.GetTip:output_type -> xuncha.v1.Tip
+	19, // 45: xuncha.v1.TipService.ListTips:output_type -> xuncha.v1.ListTipsResponse
+	15, // 46: xuncha.v1.TipService.TriageTip:output_type -> xuncha.v1.Tip
+	32, // [32:47] is the sub-list for method output_type
+	17, // [17:32] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_xuncha_v1_oversight_proto_init() }
@@ -1857,7 +1992,7 @@ func file_xuncha_v1_oversight_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_xuncha_v1_oversight_proto_rawDesc), len(file_xuncha_v1_oversight_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   19,
+			NumMessages:   21,
 			NumExtensions: 0,
 			NumServices:   3,
 		},

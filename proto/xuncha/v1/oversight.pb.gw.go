@@ -361,6 +361,45 @@ func local_request_InterviewService_CancelInterview_0(ctx context.Context, marsh
 	return msg, metadata, err
 }
 
+func request_InterviewService_ListInterviewEvents_0(ctx context.Context, marshaler runtime.Marshaler, client InterviewServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq ListInterviewEventsRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	val, ok := pathParams["id"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "id")
+	}
+	protoReq.Id, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "id", err)
+	}
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+	}
+	msg, err := client.ListInterviewEvents(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
+	return msg, metadata, err
+}
+
+func local_request_InterviewService_ListInterviewEvents_0(ctx context.Context, marshaler runtime.Marshaler, server InterviewServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq ListInterviewEventsRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	val, ok := pathParams["id"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "id")
+	}
+	protoReq.Id, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "id", err)
+	}
+	msg, err := server.ListInterviewEvents(ctx, &protoReq)
+	return msg, metadata, err
+}
+
 func request_ExposureService_RecordExposure_0(ctx context.Context, marshaler runtime.Marshaler, client ExposureServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
 		protoReq RecordExposureRequest
@@ -771,6 +810,26 @@ func RegisterInterviewServiceHandlerServer(ctx context.Context, mux *runtime.Ser
 		}
 		forward_InterviewService_CancelInterview_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodGet, pattern_InterviewService_ListInterviewEvents_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		var stream runtime.ServerTransportStream
+		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/xuncha.v1.InterviewService/ListInterviewEvents", runtime.WithHTTPPathPattern("/v1/interviews/{id}/events"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := local_request_InterviewService_ListInterviewEvents_0(annotatedContext, inboundMarshaler, server, req, pathParams)
+		md.HeaderMD, md.TrailerMD = metadata.Join(md.HeaderMD, stream.Header()), metadata.Join(md.TrailerMD, stream.Trailer())
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_InterviewService_ListInterviewEvents_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
 
 	return nil
 }
@@ -1087,6 +1146,23 @@ func RegisterInterviewServiceHandlerClient(ctx context.Context, mux *runtime.Ser
 		}
 		forward_InterviewService_CancelInterview_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodGet, pattern_InterviewService_ListInterviewEvents_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/xuncha.v1.InterviewService/ListInterviewEvents", runtime.WithHTTPPathPattern("/v1/interviews/{id}/events"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := request_InterviewService_ListInterviewEvents_0(annotatedContext, inboundMarshaler, client, req, pathParams)
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_InterviewService_ListInterviewEvents_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
 	return nil
 }
 
@@ -1099,6 +1175,7 @@ var (
 	pattern_InterviewService_ReportInterviewFollowUp_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "interviews", "id"}, "reportFollowUp"))
 	pattern_InterviewService_CloseInterview_0          = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "interviews", "id"}, "close"))
 	pattern_InterviewService_CancelInterview_0         = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "interviews", "id"}, "cancel"))
+	pattern_InterviewService_ListInterviewEvents_0     = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "interviews", "id", "events"}, ""))
 )
 
 var (
@@ -1110,6 +1187,7 @@ var (
 	forward_InterviewService_ReportInterviewFollowUp_0 = runtime.ForwardResponseMessage
 	forward_InterviewService_CloseInterview_0          = runtime.ForwardResponseMessage
 	forward_InterviewService_CancelInterview_0         = runtime.ForwardResponseMessage
+	forward_InterviewService_ListInterviewEvents_0     = runtime.ForwardResponseMessage
 )
 
 // RegisterExposureServiceHandlerFromEndpoint is same as RegisterExposureServiceHandler but

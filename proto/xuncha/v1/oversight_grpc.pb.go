@@ -27,6 +27,7 @@ const (
 	InterviewService_ReportInterviewFollowUp_FullMethodName = "/xuncha.v1.InterviewService/ReportInterviewFollowUp"
 	InterviewService_CloseInterview_FullMethodName          = "/xuncha.v1.InterviewService/CloseInterview"
 	InterviewService_CancelInterview_FullMethodName         = "/xuncha.v1.InterviewService/CancelInterview"
+	InterviewService_ListInterviewEvents_FullMethodName     = "/xuncha.v1.InterviewService/ListInterviewEvents"
 )
 
 // InterviewServiceClient is the client API for InterviewService service.
@@ -53,6 +54,9 @@ type InterviewServiceClient interface {
 	CloseInterview(ctx context.Context, in *InterviewActionRequest, opts ...grpc.CallOption) (*Interview, error)
 	// CancelInterview cancels an open one, with a reason.
 	CancelInterview(ctx context.Context, in *InterviewActionRequest, opts ...grpc.CallOption) (*Interview, error)
+	// ListInterviewEvents returns the interview's event log, oldest first:
+	// who took each step, when, why and with which evidence.
+	ListInterviewEvents(ctx context.Context, in *ListInterviewEventsRequest, opts ...grpc.CallOption) (*ListInterviewEventsResponse, error)
 }
 
 type interviewServiceClient struct {
@@ -143,6 +147,16 @@ func (c *interviewServiceClient) CancelInterview(ctx context.Context, in *Interv
 	return out, nil
 }
 
+func (c *interviewServiceClient) ListInterviewEvents(ctx context.Context, in *ListInterviewEventsRequest, opts ...grpc.CallOption) (*ListInterviewEventsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListInterviewEventsResponse)
+	err := c.cc.Invoke(ctx, InterviewService_ListInterviewEvents_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // InterviewServiceServer is the server API for InterviewService service.
 // All implementations must embed UnimplementedInterviewServiceServer
 // for forward compatibility.
@@ -167,6 +181,9 @@ type InterviewServiceServer interface {
 	CloseInterview(context.Context, *InterviewActionRequest) (*Interview, error)
 	// CancelInterview cancels an open one, with a reason.
 	CancelInterview(context.Context, *InterviewActionRequest) (*Interview, error)
+	// ListInterviewEvents returns the interview's event log, oldest first:
+	// who took each step, when, why and with which evidence.
+	ListInterviewEvents(context.Context, *ListInterviewEventsRequest) (*ListInterviewEventsResponse, error)
 	mustEmbedUnimplementedInterviewServiceServer()
 }
 
@@ -200,6 +217,9 @@ func (UnimplementedInterviewServiceServer) CloseInterview(context.Context, *Inte
 }
 func (UnimplementedInterviewServiceServer) CancelInterview(context.Context, *InterviewActionRequest) (*Interview, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method CancelInterview not implemented")
+}
+func (UnimplementedInterviewServiceServer) ListInterviewEvents(context.Context, *ListInterviewEventsRequest) (*ListInterviewEventsResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ListInterviewEvents not implemented")
 }
 func (UnimplementedInterviewServiceServer) mustEmbedUnimplementedInterviewServiceServer() {}
 func (UnimplementedInterviewServiceServer) testEmbeddedByValue()                          {}
@@ -366,6 +386,24 @@ func _InterviewService_CancelInterview_Handler(srv interface{}, ctx context.Cont
 	return interceptor(ctx, in, info, handler)
 }
 
+func _InterviewService_ListInterviewEvents_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListInterviewEventsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(InterviewServiceServer).ListInterviewEvents(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: InterviewService_ListInterviewEvents_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(InterviewServiceServer).ListInterviewEvents(ctx, req.(*ListInterviewEventsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // InterviewService_ServiceDesc is the grpc.ServiceDesc for InterviewService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -404,6 +442,10 @@ var InterviewService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "CancelInterview",
 			Handler:    _InterviewService_CancelInterview_Handler,
+		},
+		{
+			MethodName: "ListInterviewEvents",
+			Handler:    _InterviewService_ListInterviewEvents_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
