@@ -566,7 +566,7 @@ func findingProto(lang i18n.Lang, f casework.Finding, escalations []casework.Esc
 		out.Deadline = DeadlineProto(*f.Deadline, lang)
 	}
 	for _, e := range f.Extensions {
-		out.Extensions = append(out.Extensions, extensionProto(e))
+		out.Extensions = append(out.Extensions, extensionProto(lang, e))
 	}
 	for _, so := range f.Signoffs {
 		out.Signoffs = append(out.Signoffs, signoffProto(lang, so))
@@ -583,12 +583,12 @@ func findingProto(lang i18n.Lang, f casework.Finding, escalations []casework.Esc
 	return out
 }
 
-func extensionProto(e casework.Extension) *xunchav1.Extension {
+func extensionProto(lang i18n.Lang, e casework.Extension) *xunchav1.Extension {
 	out := &xunchav1.Extension{
 		Seq: int32(e.Seq), State: xunchav1.Extension_State(xunchav1.Extension_State_value[e.State]), Round: int32(e.Round),
 		PreviousDue: e.PreviousDue, OriginalDue: e.OriginalDue, RequestedDue: e.RequestedDue, Reason: e.Reason,
 		EvidenceIds: slices.Clone(e.EvidenceIDs), RequestedBy: actorProto(e.RequestedBy), RequestTime: instant(e.RequestedAt),
-		ApprovedDue: e.ApprovedDue, DecisionReason: e.DecisionReason,
+		ApprovedDue: e.ApprovedDue, DecisionReason: i18n.Text{EN: e.DecisionReason, ZH: e.DecisionReasonZH}.In(lang),
 	}
 	if e.DecidedBy != nil {
 		out.DecidedBy = actorProto(*e.DecidedBy)

@@ -116,6 +116,8 @@ type Extension struct {
 	// ApprovedDue is the new last day the office approved.
 	ApprovedDue string `json:"approved_due,omitempty"`
 	// DecisionReason is why it was refused (or lapsed), or the office's
-	// note on an approval.
-	DecisionReason string `json:"decision_reason,omitempty"`
+	// note on an approval; DecisionReasonZH says it in Chinese where the
+	// system wrote it (a lapse), empty where a person did.
+	DecisionReason   string `json:"decision_reason,omitempty"`
+	DecisionReasonZH string `json:"decision_reason_zh,omitempty"`
 }

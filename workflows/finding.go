@@ -438,7 +438,7 @@ func (w *finding) reportRectification(ctx workflow.Context, in ReportRectificati
 		Report: in.Report, HandlingOfResponsible: in.HandlingOfResponsible,
 		EvidenceIDs: slices.Clone(in.EvidenceIDs), ReportedAt: workflow.Now(ctx).UTC(),
 	}
-	next.Extensions = lapsePending(w.row.Extensions, workflow.Now(ctx).UTC(), "the rectification was reported before a decision")
+	next.Extensions = lapsePending(w.row.Extensions, workflow.Now(ctx).UTC(), i18n.T("the rectification was reported before a decision"))
 	// The report stops the clock: a report after the deadline was missed is
 	// still recorded (missed_deadlines keeps the count), and the ladder ends.
 	next.Overdue = false
@@ -446,9 +446,12 @@ func (w *finding) reportRectification(ctx workflow.Context, in ReportRectificati
 	if w.row.Deadline != nil && !workflow.Now(ctx).Before(w.row.Deadline.DueAt) {
 		note = "rectification reported after the deadline " + w.row.Deadline.Due.String()
 	}
+	data := map[string]any{"report": in.Report, "handling_of_responsible": in.HandlingOfResponsible}
+	if l := lapsed(w.row, next); l != nil {
+		data["lapsed"] = l
+	}
 	if err := w.apply(ctx, next, casework.Event{Action: ActionReportRectification, Actor: in.Actor, Note: note,
-		Evidence: evidenceJSON(in.EvidenceIDs),
-		Data:     dataJSON(map[string]any{"report": in.Report, "handling_of_responsible": in.HandlingOfResponsible})}); err != nil {
+		Evidence: evidenceJSON(in.EvidenceIDs), Data: dataJSON(data)}); err != nil {
 		return err
 	}
 	w.deadline.stop()
@@ -500,12 +503,16 @@ func (w *finding) withdraw(ctx workflow.Context, in WithdrawInput) error {
 	next := w.row
 	next.Stage = FindingWithdrawn
 	next.WithdrawReason = in.Reason
-	next.Extensions = lapsePending(w.row.Extensions, workflow.Now(ctx).UTC(), "the finding was withdrawn before a decision")
+	next.Extensions = lapsePending(w.row.Extensions, workflow.Now(ctx).UTC(), i18n.T("the finding was withdrawn before a decision"))
 	next.Signoffs = lapseSignoff(w.row.Signoffs, workflow.Now(ctx).UTC())
 	// A withdrawn finding owes nothing: it is no longer overdue (the
 	// escalations and the missed-deadline count stay as history).
 	next.Overdue = false
-	if err := w.apply(ctx, next, casework.Event{Action: ActionWithdraw, Actor: in.Actor, Note: in.Reason}); err != nil {
+	var data json.RawMessage
+	if l := lapsed(w.row, next); l != nil {
+		data = dataJSON(map[string]any{"lapsed": l})
+	}
+	if err := w.apply(ctx, next, casework.Event{Action: ActionWithdraw, Actor: in.Actor, Note: in.Reason, Data: data}); err != nil {
 		return err
 	}
 	// The proposals are cancelled, saying why, before the ladder stops: an

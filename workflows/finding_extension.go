@@ -352,14 +352,35 @@ func (w *finding) announceExtension(ctx workflow.Context, eventType, what string
 // lapsePending closes the request still waiting for the office when the
 // finding leaves REFERRED (why says how), so that it is no longer pending;
 // without one it returns exts as they are.
-func lapsePending(exts []casework.Extension, now time.Time, why string) []casework.Extension {
+func lapsePending(exts []casework.Extension, now time.Time, why i18n.Text) []casework.Extension {
 	i := slices.IndexFunc(exts, func(e casework.Extension) bool { return e.State == casework.ExtensionPending })
 	if i < 0 {
 		return exts
 	}
 	out := slices.Clone(exts)
 	system := actor.System
-	out[i].State, out[i].DecidedBy, out[i].DecidedAt, out[i].DecisionReason = casework.ExtensionLapsed, &system, &now, why
+	out[i].State, out[i].DecidedBy, out[i].DecidedAt = casework.ExtensionLapsed, &system, &now
+	out[i].DecisionReason, out[i].DecisionReasonZH = why.EN, why.ZH
+	return out
+}
+
+// lapsed names, for a change's event, the extension request and the round
+// of sign-off the change made lapse (their seq), nil when it made none so.
+func lapsed(before, after casework.Finding) map[string]any {
+	out := map[string]any{}
+	for i, e := range after.Extensions {
+		if e.State == casework.ExtensionLapsed && before.Extensions[i].State != casework.ExtensionLapsed {
+			out["extension"] = e.Seq
+		}
+	}
+	for i, s := range after.Signoffs {
+		if s.State == casework.SignoffLapsed && before.Signoffs[i].State != casework.SignoffLapsed {
+			out["signoff"] = s.Seq
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
 	return out
 }
 

@@ -390,7 +390,8 @@ func TestFindingExtensionsPerRound(t *testing.T) {
 
 // TestFindingPendingExtensionLapses: a request still waiting when the
 // unit reports its rectification is closed as LAPSED, by the system, so
-// nothing stays pending.
+// nothing stays pending; why is said in Chinese too (it was English only),
+// and the report's event names the request it made lapse (no event did).
 func TestFindingPendingExtensionLapses(t *testing.T) {
 	h := newHarness(t)
 	h.referredAt()
@@ -405,7 +406,15 @@ func TestFindingPendingExtensionLapses(t *testing.T) {
 	require.Equal(t, casework.ExtensionLapsed, e.State)
 	require.Equal(t, actor.System, *e.DecidedBy)
 	require.Equal(t, "the rectification was reported before a decision", e.DecisionReason)
+	require.Equal(t, "省安委办作出决定前已报送整改情况", e.DecisionReasonZH)
 	requireReason(t, derrors.FromTemporal(undecidable.rejected), "STAGE_NOT_ALLOWED")
+	report := lastEvent(h.fl.events, ActionReportRectification)
+	require.NotNil(t, report)
+	var data struct {
+		Lapsed map[string]int `json:"lapsed"`
+	}
+	require.NoError(t, json.Unmarshal(report.Data, &data))
+	require.Equal(t, map[string]int{"extension": e.Seq}, data.Lapsed)
 }
 
 // TestFindingExtendedDeadlineFollowsTheCalendar: a calendar version loaded

@@ -540,4 +540,8 @@ var zh = map[string]string{
 
 	// A workbook's header row holding a column twice.
 	"sheet %s: row 1 holds the column(s) %s more than once; keep one of each": "工作表 %s：第 1 行的列 %s 出现了不止一次；每列只保留一个",
+
+	// Why an extension request lapsed.
+	"the rectification was reported before a decision": "省安委办作出决定前已报送整改情况",
+	"the finding was withdrawn before a decision":      "省安委办作出决定前问题已撤销",
 }
