@@ -319,5 +319,21 @@ func permit(method string, id authn.Identity) (actor.Actor, error) {
 		}
 	}
 	return actor.Actor{}, derrors.New(derrors.ErrPermissionDenied, "%s may be called by %s, not by role %s",
-		method, i18n.Terms(i18n.Role, " or ", r.roles...), i18n.Terms(i18n.Role, ", ", id.Roles...))
+		i18n.Text{EN: method, ZH: restRoute(method)}, i18n.Terms(i18n.Role, " or ", r.roles...), i18n.Terms(i18n.Role, ", ", id.Roles...))
+}
+
+// restRoute names a gRPC method as a REST client calls it ("POST
+// /v1/findings/{id}:decideExtension"), or as itself when it has no HTTP
+// binding: a clerk's refusal named the gRPC method.
+func restRoute(method string) string {
+	rules, err := httpRules()
+	if err != nil {
+		return method
+	}
+	for _, r := range rules {
+		if r.grpcMethod == method {
+			return r.method + " " + r.template
+		}
+	}
+	return method
 }

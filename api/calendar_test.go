@@ -198,6 +198,7 @@ func TestCalendarLoadNamesTheVersionItReplaces(t *testing.T) {
 	code, body := load("stale", "2028-01-04", 0)
 	require.Equal(t, http.StatusConflict, code, "%v", body)
 	require.Contains(t, body["message"], "the calendar of 2028 is at version "+v1["id"].(string)+", not 0")
+	require.Equal(t, "VERSION_CHANGED", errorInfo(body)["reason"], "a reason a client can act on: %v", body)
 	code, again := load("first", "2028-01-03", 0)
 	require.Equal(t, http.StatusOK, code, "a retry answers as the first time: %v", again)
 	require.Equal(t, v1["id"], again["id"])

@@ -352,29 +352,31 @@ func checkLimits(ctx context.Context, l *ledger.Store, rules ...deadline.Rule) e
 	return nil
 }
 
-// onBehalfOf is the on_behalf_of rule of a unit's report (a finding's or
-// an inspection's rectification report, an interview's follow-up), as a
-// change's actAs: the unit reports for itself and names nobody; the office
-// enters a unit's paper report only on behalf of the unit that owes it
-// (unitOf reads the subject's unit), and the actor it gives records both.
-func onBehalfOf(requested string, unitOf func(context.Context) (string, error)) func(context.Context, actor.Actor) (actor.Actor, error) {
+// onBehalfOf is the on_behalf_of rule of what a unit sends (what: its
+// report — a finding's or an inspection's rectification report, an
+// interview's follow-up — or its request for more time), as a change's
+// actAs: the unit sends it for itself and names nobody; the office enters
+// a unit's paper one only on behalf of the unit it is from (unitOf reads
+// the subject's unit), and the actor it gives records both.
+func onBehalfOf(what i18n.Text, requested string, unitOf func(context.Context) (string, error)) func(context.Context, actor.Actor) (actor.Actor, error) {
 	return func(ctx context.Context, who actor.Actor) (actor.Actor, error) {
 		if who.Role != actor.RoleOffice {
 			if requested != "" {
-				return who, derrors.Invalid("on_behalf_of", "only the office reports on behalf of a unit; a %s reports as itself", who.Role)
+				return who, derrors.Invalid("on_behalf_of", "only the office acts on behalf of a unit; a %s sends its %s as itself",
+					i18n.Term(i18n.Role, who.Role), what)
 			}
 			return who, nil
 		}
 		if requested == "" {
 			return who, derrors.Invalid("on_behalf_of",
-				"the office enters a unit's report only on behalf of that unit: name the unit code of the unit that owes it")
+				"the office enters a unit's %s only on behalf of that unit: name the unit code of the unit it is from", what)
 		}
 		unit, err := unitOf(ctx)
 		if err != nil {
 			return who, err
 		}
 		if requested != unit {
-			return who, derrors.Invalid("on_behalf_of", "must be %s, the unit that owes this report", unit)
+			return who, derrors.Invalid("on_behalf_of", "must be %s, the unit this %s is from", unit, what)
 		}
 		who.OnBehalfOf = unit
 		return who, nil

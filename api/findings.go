@@ -433,7 +433,7 @@ func (s *FindingServer) ReferFinding(ctx context.Context, req *xunchav1.ReferFin
 
 // ReportRectification records the unit's report: REFERRED -> RECTIFIED.
 func (s *FindingServer) ReportRectification(ctx context.Context, req *xunchav1.ReportRectificationRequest) (*xunchav1.Finding, error) {
-	actAs := onBehalfOf(req.GetOnBehalfOf(), func(ctx context.Context) (string, error) {
+	actAs := onBehalfOf(i18n.T("report"), req.GetOnBehalfOf(), func(ctx context.Context) (string, error) {
 		f, err := s.Ledger.GetFinding(ctx, req.GetId())
 		return f.UnitCode, err
 	})
@@ -473,7 +473,7 @@ func (s *FindingServer) WithdrawFinding(ctx context.Context, req *xunchav1.Withd
 // deadline runs on; the workflow refuses a request after the deadline, a
 // second one while one waits, and what the office's limits do not allow.
 func (s *FindingServer) RequestExtension(ctx context.Context, req *xunchav1.RequestExtensionRequest) (*xunchav1.Finding, error) {
-	actAs := onBehalfOf(req.GetOnBehalfOf(), func(ctx context.Context) (string, error) {
+	actAs := onBehalfOf(i18n.T("request for more time"), req.GetOnBehalfOf(), func(ctx context.Context) (string, error) {
 		f, err := s.Ledger.GetFinding(ctx, req.GetId())
 		return f.UnitCode, err
 	})

@@ -242,7 +242,7 @@ func TestRefusalsAtTheDoorInChinese(t *testing.T) {
 				require.Contains(t, zh["message"], i18n.Role("office"))
 				// It opens in Chinese, the method last in brackets: it
 				// opened with "/xuncha.v1.InspectionService/…".
-				require.Equal(t, "此操作可由省安委办调用，角色被巡查单位无权调用（/xuncha.v1.InspectionService/CreateInspection）", zh["message"])
+				require.Equal(t, "此操作可由省安委办调用，角色被巡查单位无权调用（POST /v1/inspections）", zh["message"], "named as a REST client calls it, not by its gRPC method")
 			}
 		}
 		if tc.status == http.StatusMethodNotAllowed {

@@ -300,7 +300,7 @@ func (s *InspectionServer) GiveFeedback(ctx context.Context, req *xunchav1.GiveF
 
 // ReportInspectionRectification records the unit's report.
 func (s *InspectionServer) ReportInspectionRectification(ctx context.Context, req *xunchav1.ReportInspectionRectificationRequest) (*xunchav1.Inspection, error) {
-	actAs := onBehalfOf(req.GetOnBehalfOf(), func(ctx context.Context) (string, error) {
+	actAs := onBehalfOf(i18n.T("report"), req.GetOnBehalfOf(), func(ctx context.Context) (string, error) {
 		in, err := s.Ledger.GetInspection(ctx, req.GetId())
 		return in.UnitCode, err
 	})

@@ -232,7 +232,7 @@ func (s *InterviewServer) HoldInterview(ctx context.Context, req *xunchav1.HoldI
 // ReportInterviewFollowUp records the unit's follow-up report and stops the
 // deadline.
 func (s *InterviewServer) ReportInterviewFollowUp(ctx context.Context, req *xunchav1.ReportInterviewFollowUpRequest) (*xunchav1.Interview, error) {
-	actAs := onBehalfOf(req.GetOnBehalfOf(), func(ctx context.Context) (string, error) {
+	actAs := onBehalfOf(i18n.T("report"), req.GetOnBehalfOf(), func(ctx context.Context) (string, error) {
 		iv, err := s.Ledger.GetInterview(ctx, req.GetId())
 		return iv.UnitCode, err
 	})

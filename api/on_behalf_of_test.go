@@ -27,6 +27,11 @@ func TestOfficeReportsOnBehalfOfTheUnit(t *testing.T) {
 	s.step(id, "classify", office, classification(rid(t, "classify")), "CLASSIFIED")
 	s.step(id, "refer", office, referral(rid(t, "refer"), today().String(), ""), "REFERRED")
 	ev := s.evidence("paper report, scanned")
+	// A request for more time is named as one, not as a report.
+	resp, body := s.askIn("", "POST", "/v1/findings/"+id+":requestExtension", s.authorization(office), map[string]any{
+		"request_id": rid(t, "extension"), "due": today().AddDays(40).String(), "reason": "设备到货晚", "evidence_ids": []string{ev}})
+	require.Equal(t, http.StatusBadRequest, resp.StatusCode, "%v", body)
+	require.Contains(t, body["message"], "省安委办只能代某一单位录入其延期申请", "%v", body)
 
 	report := func(key, onBehalfOf string) map[string]any {
 		b := rectificationReport(rid(t, key), ev)
@@ -42,7 +47,7 @@ func TestOfficeReportsOnBehalfOfTheUnit(t *testing.T) {
 	}{
 		{"office without on_behalf_of", "", office, "the office enters a unit's report only on behalf of that unit"},
 		{"office for another unit", "430200", office, "must be 430100"},
-		{"unit naming a unit", "430100", unit, "only the office reports on behalf of a unit"},
+		{"unit naming a unit", "430100", unit, "only the office acts on behalf of a unit; a unit sends its report as itself"},
 	} {
 		code, body := s.do("POST", "/v1/findings/"+id+":reportRectification", &tt.who, report(fmt.Sprintf("refused-%d", i), tt.onBehalfOf))
 		require.Equal(t, http.StatusBadRequest, code, "%s: %v", tt.name, body)

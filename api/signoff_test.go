@@ -230,6 +230,7 @@ func TestEscalationPolicySignoffRules(t *testing.T) {
 		"expected_version": stale})
 	require.Equal(t, http.StatusConflict, code, "%v", body)
 	require.Contains(t, body["message"], fmt.Sprintf("is at version %d, not %s", inForce, stale))
+	require.Equal(t, "VERSION_CHANGED", errorInfo(body)["reason"], "a reason a client can act on: %v", body)
 	code, got = s.do("GET", "/v1/escalation-policy", &office, nil)
 	require.Equal(t, http.StatusOK, code)
 	require.Equal(t, p, got, "the refused policy changed nothing")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/xuncha/xuncha/calendar"
@@ -67,9 +68,10 @@ func (s *Store) InsertCalendarVersion(ctx context.Context, v CalendarVersion, ex
 					return fmt.Errorf("reading the calendar of %d: %w", v.Year, err)
 				}
 				if current != *expected {
-					return derrors.New(derrors.ErrFailedPrecondition,
-						"the calendar of %d is at version %d, not %d: another notice was loaded since it was read; read the year again and send the whole notice",
-						v.Year, current, *expected)
+					return derrors.StageError{Reason: "VERSION_CHANGED", Subject: fmt.Sprintf("calendar/%d", v.Year), Action: "load",
+						Stage: strconv.FormatInt(current, 10)}.
+						Says("the calendar of %d is at version %d, not %d: another notice was loaded since it was read; read the year again and send the whole notice",
+							v.Year, current, *expected)
 				}
 			}
 		}

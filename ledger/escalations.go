@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/xuncha/xuncha/casework"
@@ -330,8 +331,10 @@ func (s *Store) checkPolicyVersion(ctx context.Context, q *dbsqlc.Queries, reque
 		version = current.ID
 	}
 	if version != expected {
-		return derrors.New(derrors.ErrFailedPrecondition,
-			"the escalation policy is at version %d, not %d: it changed since it was read; read it again and send the whole policy", version, expected)
+		// VERSION_CHANGED, the version in force as the stage: a client
+		// tells this refusal from others by its reason, not its words.
+		return derrors.StageError{Reason: "VERSION_CHANGED", Subject: "escalation-policy", Action: "update", Stage: strconv.FormatInt(version, 10)}.
+			Says("the escalation policy is at version %d, not %d: it changed since it was read; read it again and send the whole policy", version, expected)
 	}
 	return nil
 }

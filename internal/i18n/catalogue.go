@@ -125,9 +125,6 @@ var zh = map[string]string{
 	"no finding %q":                                                                 "没有问题 %q",
 	"recording finding %q: workflow ID %q belongs to another finding":               "记录问题 %q：工作流 ID %q 属于另一问题",
 	"the selection holds more than %d findings, the most a worksheet holds: narrow the filters or ask for format=csv": "所选问题超过 %d 条，即一张工作表的上限：请缩小筛选范围，或改用 format=csv",
-	"only the office reports on behalf of a unit; a %s reports as itself":                                             "只有省安委办可以代被巡查单位报告；%s 只能以自身名义报告",
-	"the office enters a unit's report only on behalf of that unit: name the unit code of the unit that owes it":      "省安委办只能代某一单位录入其报告：请写明应报告单位的单位代码",
-	"must be %s, the unit that owes this report":                                                                      "必须是 %s，即应报告此事项的单位",
 
 	// Interviews, exposures, tips.
 	"must name at least one attendee":                                                       "必须至少写明一名参加人",
@@ -262,7 +259,7 @@ var zh = map[string]string{
 	"must list at least one piece of evidence (the signed close-out form, the inspection record)": "必须至少列出一项证据（签字的销号审批表、核查记录）",
 	"must name 1 to %d signers":                                                                   "必须列出 1 到 %d 个签字人",
 	"must be 0 to %d working days (0: %d)":                                                        "必须为 0 到 %d 个工作日（0 即 %d 个工作日）",
-	"the escalation policy is at version %d, not %d: it changed since it was read; read it again and send the whole policy": "升级规则当前为第 %d 版，而非第 %d 版：读取之后已有改动；请重新读取后提交完整的规则",
+	"the escalation policy is at version %d, not %d: it changed since it was read; read it again and send the whole policy": "升级策略当前为第 %d 版，而非第 %d 版：读取之后已有改动；请重新读取后提交完整的升级策略",
 	"only a HAZARD rule names a severity": "只有 HAZARD（事故隐患）规则可指定等级",
 
 	// Referrals of clues (移交) and their routing table.
@@ -544,4 +541,11 @@ var zh = map[string]string{
 	// Why an extension request lapsed.
 	"the rectification was reported before a decision": "省安委办作出决定前已报送整改情况",
 	"the finding was withdrawn before a decision":      "省安委办作出决定前问题已撤销",
+
+	// What the office enters on behalf of a unit.
+	"only the office acts on behalf of a unit; a %s sends its %s as itself":                                "只有省安委办可以代被巡查单位办理；%s 只能以自身名义提交%s",
+	"the office enters a unit's %s only on behalf of that unit: name the unit code of the unit it is from": "省安委办只能代某一单位录入其%s：请写明该单位的单位代码",
+	"must be %s, the unit this %s is from":                                                                 "必须是 %s，即此%s所属的单位",
+	"request for more time":                                                                                "延期申请",
+	"report":                                                                                               "报告",
 }
