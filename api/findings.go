@@ -506,7 +506,7 @@ func (s *FindingServer) SignOffFinding(ctx context.Context, req *xunchav1.SignOf
 			}
 			// A preview by the wall clock, as for a rejected verification.
 			today := calendar.DateOf(time.Now())
-			return checkLimits(ctx, s.Ledger, deadline.RectificationAgain(today.String(), in.Due))
+			return checkLimits(ctx, s.Ledger, deadline.RectificationAgain(today.String(), in.Due).SetBy(in.Actor.Organisation))
 		}})
 }
 

@@ -159,6 +159,17 @@ func TestOfficeDayEndsTheExplanation(t *testing.T) {
 	}
 }
 
+// TestDaySetByASigner: a last day a signer set, refusing a sign-off,
+// is said to be theirs, not the office's (it read "set by the office").
+func TestDaySetByASigner(t *testing.T) {
+	t.Parallel()
+	res, err := deadline.Resolve(calendar.Builtin(), casework.DefaultEscalationPolicy(),
+		deadline.RectificationAgain("2026-09-01", "2026-09-21").SetBy("省应急管理厅"))
+	require.NoError(t, err)
+	require.Equal(t, "due 2026-09-21: set by 省应急管理厅, within the statutory limit of 2026-10-08", res.Deadline.Explanation[0])
+	require.Equal(t, "2026-09-21 截止：由省应急管理厅确定，在法定期限 2026-10-08 之内", res.Deadline.ExplanationZH[0])
+}
+
 // TestStepsNotTakenAreNotScheduled: a deadline whose lifecycle proposes no
 // interview is not refused because the ladder's interview step would fall
 // in a year without calendar data; its own last day and the steps it takes

@@ -72,8 +72,12 @@ func Resolve(cal *calendar.Calendar, policy casework.EscalationPolicy, rule Rule
 			moved = []string{fmt.Sprintf("%s, the day set, is a rest day (%s); the limit ends on the next working day %s (Civil Code art. 203)", set, reason, due)}
 			movedZH = []string{fmt.Sprintf("所定日期 %s 为休息日（%s），期限顺延至其后第一个工作日 %s（民法典第二百零三条）", set, reasonZH, due)}
 		}
-		head := fmt.Sprintf("due %s: set by the office, within the statutory limit of %s", due, limit.Due)
-		headZH := fmt.Sprintf("%s 截止：由省安委办确定，在法定期限 %s 之内", due, limit.Due)
+		setBy, setByZH := "the office", "省安委办"
+		if rule.DueSetBy != "" {
+			setBy, setByZH = rule.DueSetBy, rule.DueSetBy
+		}
+		head := fmt.Sprintf("due %s: set by %s, within the statutory limit of %s", due, setBy, limit.Due)
+		headZH := fmt.Sprintf("%s 截止：由%s确定，在法定期限 %s 之内", due, setByZH, limit.Due)
 		limitName, limitNameZH := "the statutory limit", "法定期限"
 		if rule.Extension {
 			head = fmt.Sprintf("due %s: an extension approved by the office, within the limit of extensions, %s (%s, the original last day)",

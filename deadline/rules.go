@@ -42,6 +42,9 @@ type Rule struct {
 	// Extension marks an approved extension's deadline (Extension): From
 	// is then the original last day, the period the limit of extensions.
 	Extension bool `json:"extension,omitempty"`
+	// DueSetBy names who set Due when the office did not: a signer's
+	// organisation, refusing a sign-off (SetBy). Empty: the office.
+	DueSetBy string `json:"due_set_by,omitempty"`
 	// Steps, when set, are the steps of the office's ladder (casework.Step…)
 	// this deadline takes; the others are not scheduled, so that a step it
 	// never fires cannot refuse it (one that falls in a year without
@@ -82,6 +85,13 @@ func Rectification(fromField, feedbackOn, due string) Rule {
 // previewing, passes the wall clock's.
 func RectificationAgain(decidedOn, due string) Rule {
 	return Rule{Field: "due", From: decidedOn, Months: RectificationMonths, Due: due, DueField: "due"}
+}
+
+// SetBy is r with Due set by who (an organisation) rather than the office:
+// its explanation says so.
+func (r Rule) SetBy(who string) Rule {
+	r.DueSetBy = who
+	return r
 }
 
 // FollowUp is the follow-up report deadline of an interview held on heldOn

@@ -362,7 +362,7 @@ func (w *finding) signOff(ctx workflow.Context, in SignOffInput) error {
 		so.State, so.EndedAt = casework.SignoffRefused, &now
 		today := calendar.DateOf(workflow.Now(ctx))
 		var reopens int
-		if err := w.rectifyAgain(ctx, deadline.RectificationAgain(today.String(), in.Due),
+		if err := w.rectifyAgain(ctx, deadline.RectificationAgain(today.String(), in.Due).SetBy(in.Actor.Organisation),
 			func(next *casework.Finding) {
 				next.ReopenCount++
 				next.Rectification = nil

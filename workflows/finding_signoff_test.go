@@ -202,6 +202,7 @@ func TestFindingSignoffRefusalReopens(t *testing.T) {
 	require.Equal(t, 2, f.DeadlineSeq)
 	require.Nil(t, f.Rectification, "the refused report is cleared")
 	require.Equal(t, "2026-03-31", f.Deadline.Due.String())
+	require.Contains(t, f.Deadline.Explanation[0], "set by "+department.Organisation, "the signer set the day, not the office")
 	require.Len(t, pending.Pending, 3, "the new deadline's ladder runs")
 	require.Equal(t, casework.SignoffRefused, f.Signoffs[0].State)
 	require.Equal(t, []casework.Signature{{Signer: 0, Signed: false, Reason: "消防通道仍有占用，整改不到位",

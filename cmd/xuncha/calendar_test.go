@@ -64,7 +64,7 @@ func TestCalendarDeadlineCLI(t *testing.T) {
 	t.Setenv("LC_MESSAGES", "")
 	t.Setenv("LANG", "")
 	_, err = run(t, "calendar", "deadline", "--from", "2026-13-01", "--months", "1")
-	require.Equal(t, "from：必须是 YYYY-MM-DD 格式的日期", errorText(err))
+	require.Equal(t, "from：必须是实际存在的日期，格式为 YYYY-MM-DD", errorText(err))
 	_, err = run(t, "calendar", "deadline", "--from", "2031-01-01", "--months", "1")
 	require.Equal(t, "日历中没有 2031 年的数据：请先载入国务院关于 2031 年部分节假日安排的通知", errorText(err))
 	_, err = run(t, "calendar", "show", "abc")
@@ -76,7 +76,7 @@ func TestCalendarDeadlineCLI(t *testing.T) {
 	// Chinese: "锚点 …" without --expect-anchor).
 	t.Setenv("LANG", "")
 	wrapped := fmt.Errorf("--from: %w", derrors.Invalid("from", "must be a date YYYY-MM-DD"))
-	require.Equal(t, "--from: from：必须是 YYYY-MM-DD 格式的日期", errorText(wrapped))
+	require.Equal(t, "--from: from：必须是实际存在的日期，格式为 YYYY-MM-DD", errorText(wrapped))
 	require.Equal(t, "--from: from: must be a date YYYY-MM-DD", func() string { t.Setenv("LANG", "en_US.UTF-8"); return errorText(wrapped) }())
 
 	out, err := run(t, "calendar", "show", "2026")

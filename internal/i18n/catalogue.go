@@ -55,7 +55,7 @@ var zh = map[string]string{
 	"item %d is listed twice":                                                 "第 %d 项重复列出",
 
 	// Dates, months and years.
-	"must be a date YYYY-MM-DD":                                                                    "必须是 YYYY-MM-DD 格式的日期",
+	"must be a date YYYY-MM-DD":                                                                    "必须是实际存在的日期，格式为 YYYY-MM-DD",
 	"must be a month YYYY-MM between %d-01 and %d-12":                                              "必须是 %d-01 至 %d-12 之间的 YYYY-MM 格式月份",
 	"must be a year from %d to %d":                                                                 "必须是 %d 至 %d 之间的年份",
 	"must be between 2000 and 2100":                                                                "必须在 2000 到 2100 之间",
