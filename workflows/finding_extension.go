@@ -320,7 +320,13 @@ func (w *finding) decideExtension(ctx workflow.Context, in DecideExtensionInput)
 	next.Deadline = &resolved.Deadline
 	next.DeadlineSeq++
 	next.Overdue = false
-	note := fmt.Sprintf("extension %d approved: due %s (was %s; originally %s)", ext.Seq, due, old.Due, original)
+	note := fmt.Sprintf("extension %d approved: due %s (was %s; originally %s)", ext.Seq, resolved.Deadline.Due, old.Due, original)
+	if effective := resolved.Deadline.Due.String(); effective != due {
+		// The approved day was a rest day: the deadline is the working day
+		// after (Civil Code art. 203), which the note gives; it gave the
+		// day approved.
+		note += fmt.Sprintf("; %s, the day approved, is a rest day", due)
+	}
 	if in.Reason != "" {
 		note += ": " + in.Reason
 	}

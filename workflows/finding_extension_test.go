@@ -467,3 +467,22 @@ func TestReferralFeedbackMustHaveCome(t *testing.T) {
 	require.Contains(t, invalid.Violations[0].Rule, "must not be after today (2026-03-02)")
 	require.Equal(t, "2026-03-27", referred.state.Finding.Deadline.Due.String(), "one month after the day it was received")
 }
+
+// TestExtensionToARestDayIsNotedAsItRuns: an extension approved to a rest
+// day runs to the working day after (Civil Code art. 203); the decision's
+// event says that day, and that the day approved was a rest day (it gave
+// the day approved alone).
+func TestExtensionToARestDayIsNotedAsItRuns(t *testing.T) {
+	h := newHarness(t)
+	h.referredAt()
+	h.update(5*day, ActionRequestExtension, "x1", askFor("x1", "2026-04-11")) // a Saturday
+	decided := h.update(6*day, ActionDecideExtension, "a1", approve("a1", ""))
+	h.update(8*day, ActionWithdraw, "w1", WithdrawInput{Change: Change{RequestID: "w1", Actor: office}, Reason: "测试结束"})
+	h.run(newFinding(SeverityMajor))
+	requireDone(t, decided)
+	require.Equal(t, "2026-04-13", decided.state.Finding.Deadline.Due.String())
+	e := lastEvent(h.fl.events, ActionDecideExtension)
+	require.NotNil(t, e)
+	require.Contains(t, e.Note, "approved: due 2026-04-13")
+	require.Contains(t, e.Note, "2026-04-11, the day approved, is a rest day")
+}
