@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"errors"
+	"io"
 	"runtime"
 	"slices"
 	"strconv"
@@ -19,11 +20,14 @@ import (
 	"github.com/xuncha/xuncha/problemlist"
 )
 
-// template returns the template, opened.
-func template(t *testing.T) *excelize.File {
+// template returns the problem list's template, opened.
+func template(t *testing.T) *excelize.File { return openTemplate(t, problemlist.WriteTemplate) }
+
+// openTemplate returns the template write writes, opened.
+func openTemplate(t *testing.T, write func(io.Writer) error) *excelize.File {
 	t.Helper()
 	var buf bytes.Buffer
-	require.NoError(t, problemlist.WriteTemplate(&buf))
+	require.NoError(t, write(&buf))
 	f, err := excelize.OpenReader(&buf)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = f.Close() })
@@ -396,11 +400,7 @@ func withContent(t *testing.T, xlsx []byte, name string, content []byte) []byte 
 // that is not one) quotes at most maxRuleLength characters of it: a 45 KB
 // pool list of long cells was answered with 60 MB.
 func TestRuleQuotesACellShort(t *testing.T) {
-	var buf bytes.Buffer
-	require.NoError(t, problemlist.WriteExpertTemplate(&buf))
-	f, err := excelize.OpenReader(&buf)
-	require.NoError(t, err)
-	defer f.Close()
+	f := openTemplate(t, problemlist.WriteExpertTemplate)
 	rows, err := f.GetRows(problemlist.SheetExperts)
 	require.NoError(t, err)
 	col := slices.Index(rows[0], "曾任职单位")
