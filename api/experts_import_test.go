@@ -2,18 +2,25 @@ package api_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 	"github.com/xuri/excelize/v2"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
 
+	"github.com/xuncha/xuncha/api"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/problemlist"
+	xunchav1 "github.com/xuncha/xuncha/proto/xuncha/v1"
 )
 
 // importExperts posts a workbook to POST /v1/experts:import as who, in
@@ -268,4 +275,40 @@ func TestImportExpertsConcurrently(t *testing.T) {
 			require.Equal(t, before+30, s.poolSize())
 		})
 	}
+}
+
+// TestReplayedOnlyWhenAnEarlierRequestAdded: AddExpert's answer says
+// Idempotent-Replayed only when an earlier request of its request_id added
+// the person. A first request that timed out (its key kept, nobody added:
+// the person's add was held) and its retry, which adds them: the retry was
+// told it changed nothing, as any request whose key was claimed before,
+// and the pool import counted that person as added by nobody.
+func TestReplayedOnlyWhenAnEarlierRequestAdded(t *testing.T) {
+	s := setup(t)
+	conn, err := pgx.Connect(t.Context(), s.DatabaseURL)
+	require.NoError(t, err)
+	defer conn.Close(context.Background())
+	// Hold the person's add (ledger.Store.CreateExpert's lock on its ID).
+	_, err = conn.Exec(t.Context(), `SELECT pg_advisory_lock(hashtext('xuncha.expert'), hashtext('id/p-replay'))`)
+	require.NoError(t, err)
+	req := &xunchav1.AddExpertRequest{RequestId: rid(t, "add"), ExpertId: "p-replay", Expert: &xunchav1.Expert{
+		Subject: "expert-p-replay", Name: "专家甲", Organisation: "省应急管理厅", UnitCode: "hn-yjt",
+		Rank: "OTHER", Kind: xunchav1.Expert_STAFF, ContentAreas: []int32{1, 5}, HomeRegion: "430100"}}
+	pool := xunchav1.NewExpertPoolServiceClient(s.Conn)
+	short, cancel := context.WithTimeout(s.ctx(office), time.Second)
+	_, err = pool.AddExpert(short, req)
+	cancel()
+	require.Error(t, err, "the first attempt runs out of time")
+	code, _ := s.do("GET", "/v1/experts/p-replay", &office, nil)
+	require.Equal(t, http.StatusNotFound, code, "and added nobody")
+	_, err = conn.Exec(t.Context(), `SELECT pg_advisory_unlock(hashtext('xuncha.expert'), hashtext('id/p-replay'))`)
+	require.NoError(t, err)
+
+	var first, again metadata.MD
+	_, err = pool.AddExpert(s.ctx(office), req, grpc.Header(&first))
+	require.NoError(t, err)
+	require.Empty(t, first.Get(api.ReplayedHeader), "the retry added the person")
+	_, err = pool.AddExpert(s.ctx(office), req, grpc.Header(&again))
+	require.NoError(t, err)
+	require.Equal(t, []string{"true"}, again.Get(api.ReplayedHeader), "a later retry changes nothing")
 }

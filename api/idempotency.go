@@ -13,7 +13,6 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -48,11 +47,12 @@ import (
 const reasonKeyReused = "IDEMPOTENCY_KEY_REUSED"
 
 // ReplayedHeader is the gRPC response header (through the gateway, the
-// HTTP header Idempotent-Replayed) that says "true" when the request's
-// request_id had been claimed already by the same caller with the same
-// body: the answer is the first request's, or the one it is getting, and
-// this request changed nothing. An import tells the rows it added from
-// those another upload of the same file added by it.
+// HTTP header Idempotent-Replayed) that says "true" when an earlier request
+// of the same request_id made the change the answer shows, and this one
+// changed nothing: AddExpert's, whose handler knows (a request whose key
+// was claimed before may still be the one that makes the change, when the
+// first failed before it). An import tells the rows it added from those
+// another upload of the same file added.
 const ReplayedHeader = "idempotent-replayed"
 
 // requestIDField is the field that carries the idempotency key.
@@ -189,9 +189,6 @@ func (s *Server) withIdempotency(ctx context.Context, req any, info *grpc.UnaryS
 			return nil, err
 		}
 		return nil, keyReusedError(key, incomingLang(ctx))
-	}
-	if !claimed {
-		_ = grpc.SetHeader(ctx, metadata.Pairs(ReplayedHeader, "true"))
 	}
 	resp, err := handler(ctx, req)
 	if err != nil && claimed && changedNothing(err) {

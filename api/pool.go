@@ -15,7 +15,9 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.uber.org/zap"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -126,6 +128,7 @@ func (s *ExpertPoolServer) AddExpert(ctx context.Context, req *xunchav1.AddExper
 		if !first {
 			return nil, derrors.New(derrors.ErrAlreadyExists, "expert %q already exists", x.ID)
 		}
+		_ = grpc.SetHeader(ctx, metadata.Pairs(ReplayedHeader, "true"))
 	}
 	return expertProto(stored), nil
 }

@@ -309,25 +309,25 @@ func ReadTable[D any](r io.Reader, limits Limits, l *Layout[D]) (*Table[D], erro
 		return nil, derrors.Invalid("file", "is not a workbook that can be read (%s): save it as .xlsx (Excel 2007 or later; WPS: 另存为 .xlsx)", cause(err))
 	}
 	defer f.Close()
-	if err := checkSharedText(data, maxUnzip); err != nil {
-		return nil, err
-	}
 	s := &Table[D]{Name: l.Sheet, layout: l, fields: map[string]int{}, invalid: map[int]bool{}, refused: map[string]bool{}}
-	if idx, err := f.GetSheetIndex(l.Sheet); err != nil || idx < 0 {
-		// The sheet the clerk was on, or the first one the clerk sees: the
-		// first, hidden (an old version kept in the file), was read in its
-		// place.
-		sheets := slices.DeleteFunc(f.GetSheetList(), func(name string) bool {
-			visible, err := f.GetSheetVisible(name)
-			return err != nil || !visible
-		})
-		if len(sheets) == 0 {
-			return nil, derrors.Invalid("file", "holds no worksheet")
-		}
+	// The layout's sheet when the clerk sees it, else the sheet the clerk
+	// was on, else the first one the clerk sees: a hidden sheet (an old
+	// version kept in the file) was read in the visible one's place.
+	sheets := slices.DeleteFunc(f.GetSheetList(), func(name string) bool {
+		visible, err := f.GetSheetVisible(name)
+		return err != nil || !visible
+	})
+	if len(sheets) == 0 {
+		return nil, derrors.Invalid("file", "holds no worksheet")
+	}
+	if !slices.Contains(sheets, l.Sheet) {
 		s.Name = sheets[0]
 		if active := f.GetSheetName(f.GetActiveSheetIndex()); slices.Contains(sheets, active) {
 			s.Name = active
 		}
+	}
+	if err := checkSharedText(data, s.Name, maxUnzip); err != nil {
+		return nil, err
 	}
 	rows, err := f.Rows(s.Name)
 	if err != nil {

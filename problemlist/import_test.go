@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"regexp"
 	"runtime"
 	"slices"
 	"strconv"
@@ -452,9 +453,84 @@ func TestReadsTheSheetTheClerkSees(t *testing.T) {
 	require.Equal(t, "本月", sheet.Name)
 	require.Equal(t, "本月的问题", sheet.Drafts[0].Title)
 
+	// The list's own sheet, hidden (an old version) beside the visible
+	// copy the clerk filled in and was on: the copy is read.
+	named := template(t)
+	require.NoError(t, named.SetCellStr(problemlist.SheetFindings, title+"2", "旧版的问题"))
+	copied, err := named.NewSheet("问题清单 (2)")
+	require.NoError(t, err)
+	require.NoError(t, named.CopySheet(0, copied))
+	require.NoError(t, named.SetCellStr("问题清单 (2)", title+"2", "本月的问题"))
+	named.SetActiveSheet(copied)
+	require.NoError(t, named.SetSheetVisible(problemlist.SheetFindings, false))
+	sheet, err = problemlist.ReadWorkbook(bytes.NewReader(workbook(t, named)), problemlist.Limits{})
+	require.NoError(t, err)
+	require.Equal(t, "本月的问题", sheet.Drafts[0].Title)
+
 	twice := template(t)
 	last, err := excelize.CoordinatesToCellName(len(header[0])+1, 1)
 	require.NoError(t, err)
 	require.NoError(t, twice.SetCellStr(problemlist.SheetFindings, last, "问题标题"))
 	refused(t, workbook(t, twice), problemlist.Limits{}, "row 1 holds the column(s) 问题标题 more than once")
+}
+
+// TestSharedTextIsReadAsExcelizeReadsIt: the check of
+// TestSharedStringsAreNotMultiplied reads the workbook as excelize does, so
+// the same workbook written in other ways excelize reads alike is refused
+// too: a character reference or CDATA in a cell's <v>, spaces around =,
+// a '>' in an attribute, the type as a character reference, a tag longer
+// than a buffer, a prefixed t before the real one, an index after a
+// buffer of spaces, a part besides the shared strings with more <si>. Each
+// got past the first check (a scanner of its own), 200 copies of 96 KiB
+// read past a 16 MiB limit.
+func TestSharedTextIsReadAsExcelizeReadsIt(t *testing.T) {
+	f := template(t)
+	long := strings.Repeat("隐", 32767)
+	for n := 2; n <= 201; n++ {
+		fill(t, f, n, map[string]string{"问题标题": long})
+	}
+	amplified := workbook(t, f)
+	limits := problemlist.Limits{MaxUnzipBytes: 16 << 20}
+	sheet := string(partOf(t, amplified, "xl/worksheets/sheet1.xml"))
+	sst := partOf(t, amplified, "xl/sharedStrings.xml")
+	v := regexp.MustCompile(`<v>([0-9]+)</v>`)
+	sheetAs := func(s string) []byte { return withContent(t, amplified, "xl/worksheets/sheet1.xml", []byte(s)) }
+	for name, data := range map[string][]byte{
+		"character reference in v": sheetAs(v.ReplaceAllString(sheet, `<v>&#32;$1</v>`)),
+		"CDATA in v":               sheetAs(v.ReplaceAllString(sheet, `<v><![CDATA[$1]]></v>`)),
+		"spaces around =":          sheetAs(strings.ReplaceAll(sheet, ` t="s"`, ` t = "s"`)),
+		"> in an attribute":        sheetAs(strings.ReplaceAll(sheet, ` t="s"`, ` x=">" t="s"`)),
+		"type as a reference":      sheetAs(strings.ReplaceAll(sheet, ` t="s"`, ` t="&#115;"`)),
+		"a long tag":               sheetAs(strings.ReplaceAll(sheet, ` t="s"`, ` x="`+strings.Repeat("a", 600)+`" t="s"`)),
+		"prefixed t first":         sheetAs(strings.ReplaceAll(sheet, ` t="s"`, ` xmlns:p="urn:p" p:t="n" t="s"`)),
+		"index after spaces":       sheetAs(v.ReplaceAllString(sheet, `<v>`+strings.Repeat(" ", 66000)+`$1</v>`)),
+		"a decoy part": withContent(t, amplified, "xl/decoy.xml",
+			[]byte("<sst>"+strings.Repeat("<si/>", bytes.Count(sst, []byte("<si>"))+1)+"</sst>")),
+	} {
+		t.Run(name, func(t *testing.T) {
+			read, err := problemlist.ReadWorkbook(bytes.NewReader(data), problemlist.Limits{MaxUnzipBytes: 1 << 30})
+			require.NoError(t, err)
+			require.Equal(t, long, read.Drafts[199].Title, "excelize reads the long text in every cell")
+			refused(t, data, limits, "has cells whose text comes to more than 16777216 bytes")
+		})
+	}
+}
+
+// partOf is the content of the workbook's part name.
+func partOf(t *testing.T, xlsx []byte, name string) []byte {
+	t.Helper()
+	zr, err := zip.NewReader(bytes.NewReader(xlsx), int64(len(xlsx)))
+	require.NoError(t, err)
+	for _, f := range zr.File {
+		if f.Name == name {
+			rc, err := f.Open()
+			require.NoError(t, err)
+			defer rc.Close()
+			b, err := io.ReadAll(rc)
+			require.NoError(t, err)
+			return b
+		}
+	}
+	t.Fatalf("no part %s", name)
+	return nil
 }
