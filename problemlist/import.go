@@ -326,7 +326,7 @@ func ReadTable[D any](r io.Reader, limits Limits, l *Layout[D]) (*Table[D], erro
 			s.Name = active
 		}
 	}
-	if err := checkSharedText(data, s.Name, maxUnzip); err != nil {
+	if err := checkSharedText(data, maxUnzip); err != nil {
 		return nil, err
 	}
 	rows, err := f.Rows(s.Name)
@@ -337,7 +337,10 @@ func ReadTable[D any](r io.Reader, limits Limits, l *Layout[D]) (*Table[D], erro
 	if !rows.Next() {
 		return nil, derrors.Invalid("file", "sheet %s is empty: its row 1 must hold the headers (download the template: %s)", s.Name, l.Template)
 	}
-	header, err := rows.Columns()
+	// Raw values: a cell's text as stored, not formatted (a number format
+	// of many @ repeats the text once for each, past every limit).
+	raw := excelize.Options{RawCellValue: true}
+	header, err := rows.Columns(raw)
 	if err != nil {
 		return nil, derrors.Invalid("file", "sheet %s cannot be read (%s)", s.Name, cause(err))
 	}
@@ -375,10 +378,17 @@ func ReadTable[D any](r io.Reader, limits Limits, l *Layout[D]) (*Table[D], erro
 	}
 	read := s.inputs()
 	maxRows := limits.maxRows()
+	var text int64 // the text of the cells read so far, as checkSharedText counts it
 	for n := 2; rows.Next(); n++ {
-		cells, err := rows.Columns()
+		cells, err := rows.Columns(raw)
 		if err != nil {
 			return nil, derrors.Invalid("file", "sheet %s, row %d cannot be read (%s)", s.Name, n, cause(err))
+		}
+		for _, c := range cells {
+			text += int64(len(c))
+		}
+		if text > maxUnzip {
+			return nil, derrors.Invalid("file", "has cells whose text comes to more than %d bytes, the most an import takes: split the list", maxUnzip)
 		}
 		if !slices.ContainsFunc(cells, func(c string) bool { return strings.TrimSpace(c) != "" }) {
 			continue

@@ -6,10 +6,9 @@ import (
 	"encoding/xml"
 	"errors"
 	"io"
-	"path"
-	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"golang.org/x/net/html/charset"
 
@@ -22,63 +21,71 @@ import (
 // list of DefaultMaxRows rows with every cell distinct holds far fewer.
 const maxSharedStrings = 1 << 20
 
-// sharedStringsPart is where excelize reads a workbook's shared strings,
-// whatever its relationships say.
-const sharedStringsPart = "xl/sharedStrings.xml"
-
 // checkSharedText, run once excelize has opened the workbook (and checked
-// what it unpacks to) and before a row of sheet is read, refuses a workbook
-// whose cells in sheet refer to more shared-string text, counted once per
-// referring cell, than most bytes, or that holds more than
-// maxSharedStrings shared strings. A cell that refers to a shared string
-// gets its own copy of the text as it is read: a few kilobytes of zip
-// holding one long string and many cells that refer to it took gigabytes,
-// past every limit on what the file unpacks to. most is the most the
-// workbook may unpack to: no more text than a workbook of that size could
-// have held written out cell by cell.
+// what it unpacks to) and before a row is read, refuses a workbook whose
+// cells may refer to more shared-string text, counted once per referring
+// cell, than most bytes, or that holds more than maxSharedStrings shared
+// strings. A cell that refers to a shared string gets its own copy of the
+// text as it is read: a few kilobytes of zip holding one long string and
+// many cells that refer to it took gigabytes, past every limit on what the
+// file unpacks to. most is the most the workbook may unpack to: no more
+// text than a workbook of that size could have held written out cell by
+// cell.
 //
-// The parts are read as excelize reads them, with encoding/xml: the shared
-// strings from sharedStringsPart, the sheet from the part the workbook's
-// relationships name for it, a cell's type from its last t attribute and
-// its index from its <v>. A shared string counts as the bytes of its <si>
-// element, markup included: never less than its text.
-func checkSharedText(data []byte, sheet string, most int64) error {
+// The check does not try to read the workbook as excelize does (a reading
+// of its own, told which parts and cells excelize reads, was got past in a
+// dozen ways by parts and cells excelize reads otherwise); it counts more
+// than excelize can read:
+//   - shared strings from every part named like xl/sharedStrings.xml (case
+//     and slashes aside, duplicates too), each index at the largest <si> it
+//     may name there (counting the <si> at every depth, or the root's
+//     children only), in bytes, markup included, and a third more (a strict
+//     workbook's namespaces are rewritten, text included, before it is
+//     read);
+//   - references from every <v> of every other XML part, at any depth and
+//     whatever its cell's type says, its text as excelize reads an index
+//     (not a number: 0).
+//
+// ReadTable also counts the text of the cells it reads, against most, as it
+// reads them.
+func checkSharedText(data []byte, most int64) error {
 	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
 		return nil
 	}
-	parts := map[string]*zip.File{}
-	for _, f := range zr.File {
-		parts[f.Name] = f
-	}
-	sst, ok := parts[sharedStringsPart]
-	if !ok {
-		return nil // no shared strings: nothing is multiplied
-	}
-	// A part that stops parsing is read up to there, as excelize reads it.
-	sizes, err := sharedStringSizes(sst)
-	if errors.Is(err, errTooManyStrings) {
-		return derrors.Invalid("file", "holds more than %d shared strings, more than a list of %d rows needs: save it again from Excel or WPS",
-			maxSharedStrings, DefaultMaxRows)
-	}
-	if len(sizes) == 0 {
-		return nil
-	}
-	sheets := worksheetParts(parts, sheet)
-	if len(sheets) == 0 {
-		// excelize found the sheet where this reading does not: refused
-		// rather than read unchecked.
-		return derrors.Invalid("file", "sheet %s cannot be found where the workbook says: save it again from Excel or WPS", sheet)
-	}
-	for _, name := range sheets {
-		ws, ok := parts[name]
-		if !ok {
+	var charge []int64
+	for _, part := range zr.File {
+		if normalizedName(part.Name) != "xl/sharedstrings.xml" {
 			continue
 		}
-		var total int64
-		if errors.Is(sharedCells(ws, func(i int) bool {
-			if i >= 0 && i < len(sizes) {
-				total += sizes[i]
+		sizes, err := sharedStringSizes(part)
+		if errors.Is(err, errTooManyStrings) {
+			return derrors.Invalid("file", "holds more than %d shared strings, more than a list of %d rows needs: save it again from Excel or WPS",
+				maxSharedStrings, DefaultMaxRows)
+		}
+		for i, n := range sizes {
+			if i == len(charge) {
+				charge = append(charge, 0)
+			}
+			charge[i] = max(charge[i], n+n/3)
+		}
+	}
+	if len(charge) == 0 {
+		return nil
+	}
+	var total int64
+	for _, part := range zr.File {
+		name := normalizedName(part.Name)
+		if !strings.HasSuffix(name, ".xml") || name == "xl/sharedstrings.xml" {
+			continue
+		}
+		if errors.Is(values(part, func(v string) bool {
+			i, err := strconv.Atoi(strings.TrimSpace(v))
+			if err != nil {
+				i = 0 // excelize's index of a <v> that is no number
+			}
+			if i >= 0 && i < len(charge) {
+				total += charge[i]
 			}
 			return total <= most
 		}), errTooMuchText) {
@@ -88,170 +95,101 @@ func checkSharedText(data []byte, sheet string, most int64) error {
 	return nil
 }
 
+// normalizedName is a part's name as excelize matches it: slashes forward,
+// lower case.
+func normalizedName(name string) string { return strings.ToLower(strings.ReplaceAll(name, "\\", "/")) }
+
 var (
 	// errTooManyStrings stops reading shared strings past maxSharedStrings.
 	errTooManyStrings = errors.New("too many shared strings")
-	// errTooMuchText stops reading a sheet whose refer said no.
+	// errTooMuchText stops reading a part whose values said no more.
 	errTooMuchText = errors.New("too much shared text")
 )
 
-// sharedStringSizes reads the size in bytes of each <si> of the shared
-// strings part, in order, as excelize indexes them: every element named si.
+// sharedStringSizes is, for each index a cell may name, the largest size in
+// bytes of the <si> it names in the part: excelize indexes the <si> at
+// every depth, or the root's children only (a part it holds in memory).
+// A part that stops parsing is read up to there, as excelize reads it.
 func sharedStringSizes(part *zip.File) ([]int64, error) {
 	rc, err := part.Open()
 	if err != nil {
-		return nil, err
+		return nil, nil
 	}
 	defer rc.Close()
 	d := newDecoder(rc)
-	var sizes []int64
+	var all, top, open []int64 // open: where each <si> still open began
+	depth := 0
 	for {
-		start := d.InputOffset()
+		offset := d.InputOffset()
 		tok, err := d.Token()
-		if errors.Is(err, io.EOF) {
-			return sizes, nil
-		}
 		if err != nil {
-			return sizes, err
-		}
-		if se, ok := tok.(xml.StartElement); ok && se.Name.Local == "si" {
-			if err := d.Skip(); err != nil {
-				return sizes, err
-			}
-			if sizes = append(sizes, d.InputOffset()-start); len(sizes) > maxSharedStrings {
-				return sizes, errTooManyStrings
-			}
-		}
-	}
-}
-
-// sharedCells calls refer with the shared string index of each cell of the
-// worksheet part whose type is "s", until refer returns false
-// (errTooMuchText). A cell is read as excelize reads it: decoded into its
-// t attribute (the last one, whatever its prefix) and its <v>.
-func sharedCells(part *zip.File, refer func(index int) bool) error {
-	rc, err := part.Open()
-	if err != nil {
-		return err
-	}
-	defer rc.Close()
-	d := newDecoder(rc)
-	for {
-		tok, err := d.Token()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		se, ok := tok.(xml.StartElement)
-		if !ok || se.Name.Local != "c" {
-			continue
-		}
-		var c struct {
-			T string `xml:"t,attr"`
-			V string `xml:"v"`
-		}
-		if err := d.DecodeElement(&c, &se); err != nil {
-			return err
-		}
-		if c.T != "s" || c.V == "" {
-			continue
-		}
-		i, err := strconv.Atoi(strings.TrimSpace(c.V))
-		if err == nil && !refer(i) {
-			return errTooMuchText
-		}
-	}
-}
-
-// The relationships namespace and the officeDocument relationship type,
-// transitional and strict (excelize reads a strict workbook as the
-// transitional one).
-var (
-	relationshipsNS = []string{"http://schemas.openxmlformats.org/officeDocument/2006/relationships",
-		"http://purl.oclc.org/ooxml/officeDocument/relationships"}
-	officeDocumentTypes = []string{relationshipsNS[0] + "/officeDocument", relationshipsNS[1] + "/officeDocument"}
-)
-
-// worksheetParts are the parts the workbook's relationships name for sheet
-// (its name compared without case, every sheet so named: excelize reads
-// one of them), as excelize finds them: the workbook from the package's
-// officeDocument relationship, the sheet's r:id in it, that relationship's
-// target beside the workbook.
-func worksheetParts(parts map[string]*zip.File, sheet string) []string {
-	type relationships struct {
-		Relationships []struct {
-			ID     string `xml:"Id,attr"`
-			Type   string `xml:"Type,attr"`
-			Target string `xml:"Target,attr"`
-		} `xml:"Relationship"`
-	}
-	var pkg relationships
-	if readXML(parts["_rels/.rels"], &pkg) != nil {
-		return nil
-	}
-	workbook := ""
-	for _, r := range pkg.Relationships {
-		if slices.Contains(officeDocumentTypes, r.Type) {
-			workbook = strings.TrimPrefix(r.Target, "/")
 			break
 		}
-	}
-	var wb struct {
-		Sheets []struct {
-			Name  string     `xml:"name,attr"`
-			Attrs []xml.Attr `xml:",any,attr"`
-		} `xml:"sheets>sheet"`
-	}
-	if readXML(parts[workbook], &wb) != nil {
-		return nil
-	}
-	dir := path.Dir(workbook)
-	relsPath := strings.TrimPrefix(dir+"/_rels/"+path.Base(workbook)+".rels", "/")
-	if dir == "." {
-		relsPath = "_rels/" + path.Base(workbook) + ".rels"
-	}
-	var rels relationships
-	if readXML(parts[relsPath], &rels) != nil {
-		return nil
-	}
-	var out []string
-	for _, s := range wb.Sheets {
-		if !strings.EqualFold(s.Name, sheet) {
-			continue
-		}
-		id := ""
-		for _, a := range s.Attrs {
-			if a.Name.Local == "id" && slices.Contains(relationshipsNS, a.Name.Space) {
-				id = a.Value
+		switch t := tok.(type) {
+		case xml.StartElement:
+			depth++
+			if t.Name.Local == "si" {
+				open = append(open, offset)
+				if len(all)+len(open) > maxSharedStrings {
+					return nil, errTooManyStrings
+				}
+			}
+		case xml.EndElement:
+			depth--
+			if t.Name.Local == "si" && len(open) > 0 {
+				size := d.InputOffset() - open[len(open)-1]
+				open = open[:len(open)-1]
+				all = append(all, size)
+				if depth == 1 {
+					top = append(top, size)
+				}
 			}
 		}
-		for _, r := range rels.Relationships {
-			if r.ID != id {
-				continue
-			}
-			target := strings.ReplaceAll(r.Target, "\\", "/")
-			if !strings.HasPrefix(target, "/") {
-				target = dir + "/" + target
-			}
-			out = append(out, strings.TrimPrefix(path.Clean(target), "/"))
-		}
 	}
-	return out
+	for i := range min(len(top), len(all)) {
+		all[i] = max(all[i], top[i])
+	}
+	return all, nil
 }
 
-// readXML decodes a part into v.
-func readXML(part *zip.File, v any) error {
-	if part == nil {
-		return errors.New("no such part")
-	}
+// values calls value with the text of every <v> of the part, at any depth,
+// until it returns false (errTooMuchText).
+func values(part *zip.File, value func(string) bool) error {
 	rc, err := part.Open()
 	if err != nil {
-		return err
+		return nil
 	}
 	defer rc.Close()
-	return newDecoder(rc).Decode(v)
+	d := newDecoder(rc)
+	var text []byte
+	in := 0 // the <v> open
+	for {
+		tok, err := d.Token()
+		if err != nil {
+			return nil // read up to there, as excelize reads it
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			if t.Name.Local == "v" {
+				in++
+				text = text[:0]
+			}
+		case xml.CharData:
+			if in > 0 {
+				if len(text) == 0 { // excelize trims the index's spaces
+					t = bytes.TrimLeftFunc(t, unicode.IsSpace)
+				}
+				text = append(text, t[:min(len(t), 64-min(len(text), 64))]...)
+			}
+		case xml.EndElement:
+			if t.Name.Local == "v" && in > 0 {
+				in--
+				if !value(string(text)) {
+					return errTooMuchText
+				}
+			}
+		}
+	}
 }
 
 // newDecoder is an XML decoder of r that reads the encodings excelize
@@ -259,5 +197,6 @@ func readXML(part *zip.File, v any) error {
 func newDecoder(r io.Reader) *xml.Decoder {
 	d := xml.NewDecoder(r)
 	d.CharsetReader = charset.NewReaderLabel
+	d.Strict = false
 	return d
 }

@@ -1,0 +1,207 @@
+package problemlist_test
+
+import (
+	"archive/zip"
+	"bytes"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"github.com/xuri/excelize/v2"
+
+	"github.com/xuncha/xuncha/problemlist"
+)
+
+// amplifiedN is the template with n rows whose title is one 96 KiB shared string.
+func amplifiedN(t *testing.T, n int) ([]byte, string) {
+	f := template(t)
+	long := strings.Repeat("隐", 32767)
+	for r := 2; r <= n+1; r++ {
+		fill(t, f, r, map[string]string{"问题标题": long})
+	}
+	return workbook(t, f), long
+}
+
+// renamed returns the workbook with part old stored under the zip name new.
+func renamed(t *testing.T, xlsx []byte, old, new string) []byte {
+	t.Helper()
+	zr, err := zip.NewReader(bytes.NewReader(xlsx), int64(len(xlsx)))
+	require.NoError(t, err)
+	var out bytes.Buffer
+	zw := zip.NewWriter(&out)
+	for _, f := range zr.File {
+		if f.Name == old {
+			w, err := zw.Create(new)
+			require.NoError(t, err)
+			_, err = w.Write(partOf(t, xlsx, old))
+			require.NoError(t, err)
+			continue
+		}
+		require.NoError(t, zw.Copy(f))
+	}
+	require.NoError(t, zw.Close())
+	return out.Bytes()
+}
+
+// withEntries returns the workbook with extra zip entries appended (names may repeat).
+func withEntries(t *testing.T, xlsx []byte, drop string, entries ...[2]string) []byte {
+	t.Helper()
+	zr, err := zip.NewReader(bytes.NewReader(xlsx), int64(len(xlsx)))
+	require.NoError(t, err)
+	var out bytes.Buffer
+	zw := zip.NewWriter(&out)
+	for _, f := range zr.File {
+		if f.Name != drop {
+			require.NoError(t, zw.Copy(f))
+		}
+	}
+	for _, e := range entries {
+		w, err := zw.Create(e[0])
+		require.NoError(t, err)
+		_, err = w.Write([]byte(e[1]))
+		require.NoError(t, err)
+	}
+	require.NoError(t, zw.Close())
+	return out.Bytes()
+}
+
+// refusedThoughExcelizeReadsIt asserts that excelize reads the 96 KiB text
+// into all 200 rows (19 MiB) and that ReadWorkbook at a 16 MiB limit
+// refuses the workbook.
+func refusedThoughExcelizeReadsIt(t *testing.T, data []byte, long string) {
+	t.Helper()
+	read, err := problemlist.ReadWorkbook(bytes.NewReader(data), problemlist.Limits{MaxUnzipBytes: 1 << 30})
+	require.NoError(t, err)
+	require.Len(t, read.Drafts, 200)
+	require.Equal(t, long, read.Drafts[199].Title, "excelize reads the long text in every row")
+	refused(t, data, problemlist.Limits{MaxUnzipBytes: 16 << 20}, "has cells whose text comes to more than 16777216 bytes")
+}
+
+// TestSharedTextCountsWhatExcelizeMayRead: the workbook of
+// TestSharedStringsAreNotMultiplied, written in ways excelize reads alike,
+// is refused as the plain one is. Each got past a check that read the
+// workbook on its own as it thought excelize did (a review's cases: part
+// names in another case or with backslashes, an index that is no integer,
+// a <v> or a cell nested deeper, nesting past encoding/xml's unmarshal
+// depth, a <si> nested in another element, a target with a backslash dot).
+func TestSharedTextCountsWhatExcelizeMayRead(t *testing.T) {
+	data, long := amplifiedN(t, 200)
+	refused(t, data, problemlist.Limits{MaxUnzipBytes: 16 << 20}, "has cells whose text comes to more than 16777216 bytes")
+	sheet := string(partOf(t, data, "xl/worksheets/sheet1.xml"))
+	sst := string(partOf(t, data, "xl/sharedStrings.xml"))
+	sheetAs := func(s string) []byte { return withContent(t, data, "xl/worksheets/sheet1.xml", []byte(s)) }
+	cell := regexp.MustCompile(`<c r="(J[0-9]+)" t="s"><v>39</v></c>`)
+	require.Len(t, cell.FindAllString(sheet, -1), 200)
+
+	t.Run("shared strings part named in another case", func(t *testing.T) {
+		refusedThoughExcelizeReadsIt(t, renamed(t, data, "xl/sharedStrings.xml", "xl/SharedStrings.xml"), long)
+	})
+	t.Run("shared strings part named with backslashes", func(t *testing.T) {
+		refusedThoughExcelizeReadsIt(t, renamed(t, data, "xl/sharedStrings.xml", `xl\sharedStrings.xml`), long)
+	})
+	t.Run("worksheet part named with backslashes", func(t *testing.T) {
+		refusedThoughExcelizeReadsIt(t, renamed(t, data, "xl/worksheets/sheet1.xml", `xl\worksheets\sheet1.xml`), long)
+	})
+	t.Run("index that is no integer reads string 0", func(t *testing.T) {
+		// The long string first; the header's indices one on; the long cells' <v>x</v>.
+		si := regexp.MustCompile(`<si>.*?</si>`).FindAllString(sst, -1)
+		require.Len(t, si, 40)
+		newSST := strings.Replace(sst, strings.Join(si, ""), si[39]+strings.Join(si[:39], ""), 1)
+		hdr := regexp.MustCompile(`(<c r="[A-Z]+1" s="[0-9]+" t="s"><v>)([0-9]+)(</v>)`)
+		s := hdr.ReplaceAllStringFunc(sheet, func(m string) string {
+			p := hdr.FindStringSubmatch(m)
+			i, _ := strconv.Atoi(p[2])
+			return p[1] + strconv.Itoa(i+1) + p[3]
+		})
+		s = cell.ReplaceAllString(s, `<c r="$1" t="s"><v>x</v></c>`)
+		refusedThoughExcelizeReadsIt(t, withContent(t, sheetAs(s), "xl/sharedStrings.xml", []byte(newSST)), long)
+	})
+	t.Run("v inside another element of the cell", func(t *testing.T) {
+		refusedThoughExcelizeReadsIt(t, sheetAs(cell.ReplaceAllString(sheet, `<c r="$1" t="s"><x><v>39</v></x></c>`)), long)
+	})
+	t.Run("cell nested in a cell", func(t *testing.T) {
+		refusedThoughExcelizeReadsIt(t, sheetAs(cell.ReplaceAllString(sheet, `<c><c></c><c r="$1" t="s"><v>39</v></c></c>`)), long)
+	})
+	t.Run("a cell deeper than encoding/xml unmarshals stops the check", func(t *testing.T) {
+		deep := strings.Repeat("<x>", 10001) + "<c/>" + strings.Repeat("</x>", 10001)
+		refusedThoughExcelizeReadsIt(t, sheetAs(strings.Replace(sheet, "<sheetData>", deep+"<sheetData>", 1)), long)
+	})
+	t.Run("si nested in another element is indexed by the check, not by excelize", func(t *testing.T) {
+		s := strings.Replace(sst, "<si>", "<x><si><t>a</t></si></x><si>", 1)
+		refusedThoughExcelizeReadsIt(t, withContent(t, data, "xl/sharedStrings.xml", []byte(s)), long)
+	})
+	t.Run("worksheet target with a backslash dot", func(t *testing.T) {
+		rels := string(partOf(t, data, "xl/_rels/workbook.xml.rels"))
+		rels = strings.Replace(rels, `Target="worksheets/sheet1.xml"`, `Target="worksheets/.\sheet1.xml"`, 1)
+		d := withContent(t, data, "xl/_rels/workbook.xml.rels", []byte(rels))
+		refusedThoughExcelizeReadsIt(t, renamed(t, d, "xl/worksheets/sheet1.xml", "xl/worksheets/./sheet1.xml"), long)
+	})
+}
+
+// TestSharedTextCountsEveryEntryOfAName: two zip entries of one worksheet,
+// the first small (excelize keeps it in memory and reads it), the last
+// larger than UnzipXMLSizeLimit (a temporary file it does not read): both
+// are counted.
+func TestSharedTextCountsEveryEntryOfAName(t *testing.T) {
+	data, long := amplifiedN(t, 400)
+	limits := problemlist.Limits{MaxUnzipBytes: 32 << 20}
+	refused(t, data, limits, "has cells whose text comes to more than 33554432 bytes")
+	benign := string(partOf(t, workbook(t, template(t)), "xl/worksheets/sheet1.xml"))
+	benign = strings.Replace(benign, "</worksheet>", strings.Repeat(" ", 17<<20)+"</worksheet>", 1)
+	d := withEntries(t, data, "", [2]string{"xl/worksheets/sheet1.xml", benign})
+	read, err := problemlist.ReadWorkbook(bytes.NewReader(d), problemlist.Limits{MaxUnzipBytes: 1 << 30})
+	require.NoError(t, err)
+	require.Len(t, read.Drafts, 400)
+	require.Equal(t, long, read.Drafts[399].Title, "excelize reads the long text in every row")
+	refused(t, d, limits, "has cells whose text comes to more than 33554432 bytes")
+}
+
+// TestCellsAreReadRaw: a cell's text is read as stored, not formatted: a
+// number format of 100 @ repeated a 96 KiB text a hundred times in the
+// cell as it was read (ten such cells: 94 MiB from a 0.5 MB upload).
+func TestCellsAreReadRaw(t *testing.T) {
+	f := template(t)
+	long := strings.Repeat("隐", 32767)
+	code := strings.Repeat("@", 100)
+	style, err := f.NewStyle(&excelize.Style{CustomNumFmt: &code})
+	require.NoError(t, err)
+	title := columnOf(t, f, "问题标题")
+	for r := 2; r <= 11; r++ {
+		fill(t, f, r, map[string]string{"问题标题": long})
+		require.NoError(t, f.SetCellStyle(problemlist.SheetFindings, title+strconv.Itoa(r), title+strconv.Itoa(r), style))
+	}
+	read, err := problemlist.ReadWorkbook(bytes.NewReader(workbook(t, f)), problemlist.Limits{})
+	require.NoError(t, err)
+	for _, d := range read.Drafts {
+		require.Equal(t, long, d.Title, "the text once, as stored")
+	}
+}
+
+// TestSharedTextCountsTheStrictRewrite: excelize rewrites a strict
+// workbook's namespace URIs in the whole shared strings part, text
+// included, before reading it, so a text of such URIs grows by about a
+// fifth as it is read: 200 cells of an 80 KB <si> read as 18.8 MB past a
+// 16 MiB limit. The check counts a third more than the bytes.
+func TestSharedTextCountsTheStrictRewrite(t *testing.T) {
+	data, _ := amplifiedN(t, 200)
+	strict := "http://purl.oclc.org/ooxml/officeDocument/relationships/extendedProperties"
+	long := strings.Repeat(strict, 80000/len(strict))
+	sst := string(partOf(t, data, "xl/sharedStrings.xml"))
+	sst = strings.Replace(sst, "<si><t>"+strings.Repeat("隐", 32767)+"</t></si>", "<si><t>"+long+"</t></si>", 1)
+	refused(t, withContent(t, data, "xl/sharedStrings.xml", []byte(sst)), problemlist.Limits{MaxUnzipBytes: 16 << 20},
+		"has cells whose text comes to more than 16777216 bytes")
+}
+
+// TestBackslashNamesAreRead: a workbook whose zip names use backslashes,
+// which excelize reads, is read (a check that looked parts up by their exact
+// names refused it).
+func TestBackslashNamesAreRead(t *testing.T) {
+	f := template(t)
+	fill(t, f, 2, map[string]string{"问题标题": "消防通道堵塞"})
+	data := renamed(t, workbook(t, f), "_rels/.rels", `_rels\.rels`)
+	sheet, err := problemlist.ReadWorkbook(bytes.NewReader(data), problemlist.Limits{})
+	require.NoError(t, err)
+	require.Equal(t, "消防通道堵塞", sheet.Drafts[0].Title)
+}
