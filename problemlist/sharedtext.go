@@ -107,9 +107,10 @@ var (
 )
 
 // sharedStringSizes is, for each index a cell may name, the largest size in
-// bytes of the <si> it names in the part: excelize indexes the <si> at
-// every depth, or the root's children only (a part it holds in memory).
-// A part that stops parsing is read up to there, as excelize reads it.
+// bytes of the <si> it names in the part, as excelize indexes them: every
+// <si> not inside another (a part in a temporary file), or the root's
+// children only (a part it holds in memory). A part that stops parsing is
+// read up to there, as excelize reads it.
 func sharedStringSizes(part *zip.File) ([]int64, error) {
 	rc, err := part.Open()
 	if err != nil {
@@ -117,8 +118,10 @@ func sharedStringSizes(part *zip.File) ([]int64, error) {
 	}
 	defer rc.Close()
 	d := newDecoder(rc)
-	var all, top, open []int64 // open: where each <si> still open began
-	depth := 0
+	var outer, top []int64
+	var begin int64     // where the outermost open <si> began
+	depth, open := 0, 0 // elements open, <si> open
+	isTop := false      // the outermost open <si> is a child of the root
 	for {
 		offset := d.InputOffset()
 		tok, err := d.Token()
@@ -128,28 +131,44 @@ func sharedStringSizes(part *zip.File) ([]int64, error) {
 		switch t := tok.(type) {
 		case xml.StartElement:
 			depth++
-			if t.Name.Local == "si" {
-				open = append(open, offset)
-				if len(all)+len(open) > maxSharedStrings {
+			if t.Name.Local != "si" {
+				continue
+			}
+			if open == 0 {
+				begin, isTop = offset, depth == 2
+				if outer = append(outer, 0); len(outer) > maxSharedStrings {
 					return nil, errTooManyStrings
 				}
+				if isTop {
+					top = append(top, 0)
+				}
 			}
+			open++
 		case xml.EndElement:
 			depth--
-			if t.Name.Local == "si" && len(open) > 0 {
-				size := d.InputOffset() - open[len(open)-1]
-				open = open[:len(open)-1]
-				all = append(all, size)
-				if depth == 1 {
-					top = append(top, size)
+			if t.Name.Local != "si" || open == 0 {
+				continue
+			}
+			if open--; open == 0 {
+				size := d.InputOffset() - begin
+				outer[len(outer)-1] = size
+				if isTop {
+					top[len(top)-1] = size
 				}
 			}
 		}
 	}
-	for i := range min(len(top), len(all)) {
-		all[i] = max(all[i], top[i])
+	if open > 0 { // left open: excelize reads it to where the part stops
+		size := d.InputOffset() - begin
+		outer[len(outer)-1] = size
+		if isTop {
+			top[len(top)-1] = size
+		}
 	}
-	return all, nil
+	for i := range min(len(top), len(outer)) {
+		outer[i] = max(outer[i], top[i])
+	}
+	return outer, nil
 }
 
 // values calls value with the text of every <v> of the part, at any depth,
