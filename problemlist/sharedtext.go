@@ -42,7 +42,7 @@ const maxSharedStrings = 1 << 20
 //     children only), in bytes, markup included, and a third more (a strict
 //     workbook's namespaces are rewritten, text included, before it is
 //     read);
-//   - references from every <v> of every other XML part, at any depth and
+//   - references from every <v> of every other part, at any depth and
 //     whatever its cell's type says, its text as excelize reads an index
 //     (not a number: 0).
 //
@@ -75,8 +75,9 @@ func checkSharedText(data []byte, most int64) error {
 	}
 	var total int64
 	for _, part := range zr.File {
-		name := normalizedName(part.Name)
-		if !strings.HasSuffix(name, ".xml") || name == "xl/sharedstrings.xml" {
+		// Every part, whatever its name ends with: the relationships may
+		// name any part as a sheet (what is no XML stops at its first byte).
+		if normalizedName(part.Name) == "xl/sharedstrings.xml" {
 			continue
 		}
 		if errors.Is(values(part, func(v string) bool {

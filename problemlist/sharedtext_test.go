@@ -132,6 +132,12 @@ func TestSharedTextCountsWhatExcelizeMayRead(t *testing.T) {
 		s := strings.Replace(sst, "<si>", "<x><si><t>a</t></si></x><si>", 1)
 		refusedThoughExcelizeReadsIt(t, withContent(t, data, "xl/sharedStrings.xml", []byte(s)), long)
 	})
+	t.Run("worksheet part not named .xml", func(t *testing.T) {
+		rels := string(partOf(t, data, "xl/_rels/workbook.xml.rels"))
+		rels = strings.Replace(rels, `Target="worksheets/sheet1.xml"`, `Target="worksheets/sheet1.dat"`, 1)
+		d := withContent(t, data, "xl/_rels/workbook.xml.rels", []byte(rels))
+		refusedThoughExcelizeReadsIt(t, renamed(t, d, "xl/worksheets/sheet1.xml", "xl/worksheets/sheet1.dat"), long)
+	})
 	t.Run("worksheet target with a backslash dot", func(t *testing.T) {
 		rels := string(partOf(t, data, "xl/_rels/workbook.xml.rels"))
 		rels = strings.Replace(rels, `Target="worksheets/sheet1.xml"`, `Target="worksheets/.\sheet1.xml"`, 1)
