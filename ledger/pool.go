@@ -113,12 +113,13 @@ func (s *Store) CreateExpert(ctx context.Context, x casework.Expert, e casework.
 	}
 	e.SubjectType, e.SubjectID = casework.SubjectExpert, x.ID
 	err = s.inTx(ctx, func(q *dbsqlc.Queries) error {
-		// The ID first, then the subject: every add takes them in that
-		// order.
-		for _, key := range []string{"id/" + x.ID, "subject/" + x.Subject} {
-			if key == "subject/" {
-				continue
-			}
+		// The ID first, then the subject (when there is one): every add
+		// takes them in that order.
+		keys := []string{"id/" + x.ID}
+		if x.Subject != "" {
+			keys = append(keys, "subject/"+x.Subject)
+		}
+		for _, key := range keys {
 			if err := q.LockExpertKey(ctx, key); err != nil {
 				return fmt.Errorf("locking expert %q: %w", x.ID, err)
 			}

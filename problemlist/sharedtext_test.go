@@ -1,7 +1,6 @@
 package problemlist_test
 
 import (
-	"archive/zip"
 	"bytes"
 	"regexp"
 	"strconv"
@@ -26,45 +25,7 @@ func amplifiedN(t *testing.T, n int) ([]byte, string) {
 
 // renamed returns the workbook with part old stored under the zip name new.
 func renamed(t *testing.T, xlsx []byte, old, new string) []byte {
-	t.Helper()
-	zr, err := zip.NewReader(bytes.NewReader(xlsx), int64(len(xlsx)))
-	require.NoError(t, err)
-	var out bytes.Buffer
-	zw := zip.NewWriter(&out)
-	for _, f := range zr.File {
-		if f.Name == old {
-			w, err := zw.Create(new)
-			require.NoError(t, err)
-			_, err = w.Write(partOf(t, xlsx, old))
-			require.NoError(t, err)
-			continue
-		}
-		require.NoError(t, zw.Copy(f))
-	}
-	require.NoError(t, zw.Close())
-	return out.Bytes()
-}
-
-// withEntries returns the workbook with extra zip entries appended (names may repeat).
-func withEntries(t *testing.T, xlsx []byte, drop string, entries ...[2]string) []byte {
-	t.Helper()
-	zr, err := zip.NewReader(bytes.NewReader(xlsx), int64(len(xlsx)))
-	require.NoError(t, err)
-	var out bytes.Buffer
-	zw := zip.NewWriter(&out)
-	for _, f := range zr.File {
-		if f.Name != drop {
-			require.NoError(t, zw.Copy(f))
-		}
-	}
-	for _, e := range entries {
-		w, err := zw.Create(e[0])
-		require.NoError(t, err)
-		_, err = w.Write([]byte(e[1]))
-		require.NoError(t, err)
-	}
-	require.NoError(t, zw.Close())
-	return out.Bytes()
+	return withEntries(t, xlsx, old, [2]string{new, string(partOf(t, xlsx, old))})
 }
 
 // refusedThoughExcelizeReadsIt asserts that excelize reads the 96 KiB text
@@ -210,4 +171,34 @@ func TestBackslashNamesAreRead(t *testing.T) {
 	sheet, err := problemlist.ReadWorkbook(bytes.NewReader(data), problemlist.Limits{})
 	require.NoError(t, err)
 	require.Equal(t, "消防通道堵塞", sheet.Drafts[0].Title)
+}
+
+// TestSharedTextCountsCellsWrittenOtherwise: the amplified workbook with its
+// cells written in other ways excelize reads alike is refused as the plain
+// one is: a character reference or CDATA in a cell's <v>, spaces around =,
+// a '>' in an attribute, the type as a character reference, a tag longer
+// than a buffer, a prefixed t before the real one, an index after a buffer
+// of spaces, a part besides the shared strings with more <si>. Each got past
+// the first check (a scanner of its own), 200 copies of 96 KiB read past a
+// 16 MiB limit.
+func TestSharedTextCountsCellsWrittenOtherwise(t *testing.T) {
+	amplified, long := amplifiedN(t, 200)
+	sheet := string(partOf(t, amplified, "xl/worksheets/sheet1.xml"))
+	sst := partOf(t, amplified, "xl/sharedStrings.xml")
+	v := regexp.MustCompile(`<v>([0-9]+)</v>`)
+	sheetAs := func(s string) []byte { return withContent(t, amplified, "xl/worksheets/sheet1.xml", []byte(s)) }
+	for name, data := range map[string][]byte{
+		"character reference in v": sheetAs(v.ReplaceAllString(sheet, `<v>&#32;$1</v>`)),
+		"CDATA in v":               sheetAs(v.ReplaceAllString(sheet, `<v><![CDATA[$1]]></v>`)),
+		"spaces around =":          sheetAs(strings.ReplaceAll(sheet, ` t="s"`, ` t = "s"`)),
+		"> in an attribute":        sheetAs(strings.ReplaceAll(sheet, ` t="s"`, ` x=">" t="s"`)),
+		"type as a reference":      sheetAs(strings.ReplaceAll(sheet, ` t="s"`, ` t="&#115;"`)),
+		"a long tag":               sheetAs(strings.ReplaceAll(sheet, ` t="s"`, ` x="`+strings.Repeat("a", 600)+`" t="s"`)),
+		"prefixed t first":         sheetAs(strings.ReplaceAll(sheet, ` t="s"`, ` xmlns:p="urn:p" p:t="n" t="s"`)),
+		"index after spaces":       sheetAs(v.ReplaceAllString(sheet, `<v>`+strings.Repeat(" ", 66000)+`$1</v>`)),
+		"a decoy part": withContent(t, amplified, "xl/decoy.xml",
+			[]byte("<sst>"+strings.Repeat("<si/>", bytes.Count(sst, []byte("<si>"))+1)+"</sst>")),
+	} {
+		t.Run(name, func(t *testing.T) { refusedThoughExcelizeReadsIt(t, data, long) })
+	}
 }
