@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"regexp"
 	"runtime"
 	"slices"
 	"strconv"
@@ -485,4 +486,53 @@ func partOf(t *testing.T, xlsx []byte, name string) []byte {
 	}
 	t.Fatalf("no part %s", name)
 	return nil
+}
+
+// TestRowsAndCellsOutOfOrderAreRefused: excelize reads a row that stands
+// after a higher-numbered one into that one, and a cell that stands after
+// one to its right into the next free column. A list whose row 3 stood
+// after row 4 was recorded without row 3's finding, and nothing said so;
+// such a file is now refused, with or without shared strings, and a file
+// whose rows and cells are in order but say no number of their own is
+// read as before.
+func TestRowsAndCellsOutOfOrderAreRefused(t *testing.T) {
+	t.Parallel()
+	f := template(t)
+	for i, title := range []string{"甲", "乙", "丙"} {
+		v := good()
+		v["问题标题"] = title
+		fill(t, f, i+2, v)
+	}
+	data := workbook(t, f)
+	const part = "xl/worksheets/sheet1.xml"
+	sheet := string(partOf(t, data, part))
+	rewrite := func(pattern, with string) []byte {
+		t.Helper()
+		re := regexp.MustCompile(pattern)
+		require.True(t, re.MatchString(sheet), pattern)
+		return withEntries(t, data, part, [2]string{part, re.ReplaceAllString(sheet, with)})
+	}
+	sheetAlone := func(xlsx []byte) []byte { // no shared strings at all
+		t.Helper()
+		return withEntries(t, xlsx, "xl/sharedStrings.xml")
+	}
+
+	moved := rewrite(`(<row r="3".*?</row>)(<row r="4".*?</row>)`, "$2$1")
+	refused(t, moved, problemlist.Limits{}, "rows out of order (row 3 stands after row 4)")
+	refused(t, sheetAlone(moved), problemlist.Limits{}, "rows out of order (row 3 stands after row 4)")
+	twice := rewrite(`<row r="4"`, `<row r="3"`)
+	refused(t, twice, problemlist.Limits{}, "rows out of order (row 3 stands after row 3)")
+
+	title := columnOf(t, f, "问题标题")
+	swapped := rewrite(`(<c r="`+title+`3".*?</c>)(<c r="[A-Z]+3".*?</c>)`, "$2$1")
+	refused(t, swapped, problemlist.Limits{}, "the cells of row 3 out of order")
+	refused(t, sheetAlone(swapped), problemlist.Limits{}, "the cells of row 3 out of order")
+
+	// Rows in order that say no number: read as before.
+	unnumbered := withEntries(t, data, part, [2]string{part,
+		regexp.MustCompile(`<row r="[0-9]+"`).ReplaceAllString(sheet, "<row")})
+	s, err := problemlist.ReadWorkbook(bytes.NewReader(unnumbered), problemlist.Limits{})
+	require.NoError(t, err)
+	require.Equal(t, []int{2, 3, 4}, s.Rows)
+	require.Equal(t, "乙", s.Drafts[1].Title)
 }

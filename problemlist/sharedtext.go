@@ -5,11 +5,13 @@ import (
 	"bytes"
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"io"
 	"strconv"
 	"strings"
 	"unicode"
 
+	"github.com/xuri/excelize/v2"
 	"golang.org/x/net/html/charset"
 
 	"github.com/xuncha/xuncha/internal/derrors"
@@ -46,6 +48,9 @@ const maxSharedStrings = 1 << 20
 //     whatever its cell's type says, its text as excelize reads an index
 //     (not a number: 0).
 //
+// The same pass refuses rows and cells out of order in any part (checkOrder):
+// excelize reads them into each other.
+//
 // ReadTable also counts the text of the cells it reads, against most, as it
 // reads them.
 func checkSharedText(data []byte, most int64) error {
@@ -70,9 +75,6 @@ func checkSharedText(data []byte, most int64) error {
 			charge[i] = max(charge[i], n+n/3)
 		}
 	}
-	if len(charge) == 0 {
-		return nil
-	}
 	var total int64
 	for _, part := range zr.File {
 		// Every part, whatever its name ends with: the relationships may
@@ -80,7 +82,10 @@ func checkSharedText(data []byte, most int64) error {
 		if normalizedName(part.Name) == "xl/sharedstrings.xml" {
 			continue
 		}
-		if errors.Is(values(part, func(v string) bool {
+		err := scanPart(part, func(v string) bool {
+			if len(charge) == 0 {
+				return true
+			}
 			i, err := strconv.Atoi(strings.TrimSpace(v))
 			if err != nil {
 				i = 0 // excelize's index of a <v> that is no number
@@ -89,8 +94,17 @@ func checkSharedText(data []byte, most int64) error {
 				total += charge[i]
 			}
 			return total <= most
-		}), errTooMuchText) {
+		})
+		var order *outOfOrder
+		switch {
+		case errors.Is(err, errTooMuchText):
 			return derrors.Invalid("file", "has cells whose text comes to more than %d bytes, the most an import takes: split the list", most)
+		case errors.As(err, &order) && order.cell == "":
+			return derrors.Invalid("file", "has its rows out of order (row %d stands after row %d), which would be read into each other: open it in Excel or WPS and save it again",
+				order.row, order.after)
+		case errors.As(err, &order):
+			return derrors.Invalid("file", "has the cells of row %d out of order (%s stands after %s), which would be read into the wrong columns: open it in Excel or WPS and save it again",
+				order.row, order.cell, order.afterCell)
 		}
 	}
 	return nil
@@ -172,9 +186,30 @@ func sharedStringSizes(part *zip.File) ([]int64, error) {
 	return outer, nil
 }
 
-// values calls value with the text of every <v> of the part, at any depth,
-// until it returns false (errTooMuchText).
-func values(part *zip.File, value func(string) bool) error {
+// outOfOrder is a row whose number is not above the number of the row
+// before it in its part (cell empty), or a cell whose column is not right
+// of the column of the cell before it in its row.
+type outOfOrder struct {
+	row, after      int
+	cell, afterCell string
+}
+
+func (o *outOfOrder) Error() string {
+	return fmt.Sprintf("row %d after %d, cell %q after %q", o.row, o.after, o.cell, o.afterCell)
+}
+
+// scanPart reads the part's XML once. It calls value with the text of every
+// <v>, at any depth, until it returns false (errTooMuchText); and it
+// refuses (*outOfOrder) a row not numbered above the row before it and a
+// cell not right of the cell before it, as excelize's reader meets them
+// (a <row> at any depth, numbered one past the row before it where its r
+// says no number, its <c> elements up to the next <row>, each a column
+// right of the one before where its r names none; the numbering starts
+// again after each </sheetData>). Excelize reads a row that comes after a
+// higher one into that one, its cells over the other's, and a cell that
+// comes after one to its right into the next free column: the row a clerk
+// moved up was lost.
+func scanPart(part *zip.File, value func(string) bool) error {
 	rc, err := part.Open()
 	if err != nil {
 		return nil
@@ -182,7 +217,9 @@ func values(part *zip.File, value func(string) bool) error {
 	defer rc.Close()
 	d := newDecoder(rc)
 	var text []byte
-	in := 0 // the <v> open
+	in := 0          // the <v> open
+	row, col := 0, 0 // the last row's number, its last cell's column
+	cellName := ""   // the last cell's reference, as written
 	for {
 		tok, err := d.Token()
 		if err != nil {
@@ -190,9 +227,34 @@ func values(part *zip.File, value func(string) bool) error {
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
-			if t.Name.Local == "v" {
+			switch t.Name.Local {
+			case "v":
 				in++
 				text = text[:0]
+			case "row":
+				n, err := strconv.Atoi(attr(t, "r"))
+				if err != nil || n == 0 {
+					n = row + 1
+				}
+				if n <= row {
+					return &outOfOrder{row: n, after: row}
+				}
+				row, col, cellName = n, 0, ""
+			case "c":
+				r := attr(t, "r")
+				c := col + 1
+				if r != "" {
+					if c, _, err = excelize.CellNameToCoordinates(r); err != nil {
+						c = col + 1 // excelize refuses the row as it reads it
+					}
+				}
+				if c <= col {
+					return &outOfOrder{row: row, cell: r, afterCell: cellName}
+				}
+				if r == "" {
+					r, _ = excelize.CoordinatesToCellName(c, row)
+				}
+				col, cellName = c, r
 			}
 		case xml.CharData:
 			if in > 0 {
@@ -202,14 +264,28 @@ func values(part *zip.File, value func(string) bool) error {
 				text = append(text, t[:min(len(t), 64-min(len(text), 64))]...)
 			}
 		case xml.EndElement:
-			if t.Name.Local == "v" && in > 0 {
+			switch {
+			case t.Name.Local == "v" && in > 0:
 				in--
 				if !value(string(text)) {
 					return errTooMuchText
 				}
+			case t.Name.Local == "sheetData":
+				row, col, cellName = 0, 0, ""
 			}
 		}
 	}
+}
+
+// attr is the value of the start element's attribute named name (any
+// namespace), or "".
+func attr(t xml.StartElement, name string) string {
+	for _, a := range t.Attr {
+		if a.Name.Local == name {
+			return a.Value
+		}
+	}
+	return ""
 }
 
 // newDecoder is an XML decoder of r that reads the encodings excelize
