@@ -536,3 +536,31 @@ func TestRowsAndCellsOutOfOrderAreRefused(t *testing.T) {
 	require.Equal(t, []int{2, 3, 4}, s.Rows)
 	require.Equal(t, "乙", s.Drafts[1].Title)
 }
+
+// TestDeepNestingIsRefused: an XML decoder keeps every element still open,
+// so a 15 KB upload of two million nested elements, in a sheet or in the
+// shared strings, took 900 MB to read (and the workbook reader as much
+// again when they stood among the rows). A part nested deeper than any
+// spreadsheet program writes is refused as soon as the check reaches that
+// depth.
+func TestDeepNestingIsRefused(t *testing.T) {
+	f := template(t)
+	fill(t, f, 2, good())
+	data := workbook(t, f)
+	const sheetPart = "xl/worksheets/sheet1.xml"
+	sheet := string(partOf(t, data, sheetPart))
+	sst := string(partOf(t, data, "xl/sharedStrings.xml"))
+	nest := strings.Repeat("<a>", 2<<20)
+	for name, hostile := range map[string][]byte{
+		"among the rows":     withContent(t, data, sheetPart, []byte(strings.Replace(sheet, "</row>", "</row>"+nest, 1))),
+		"after the rows":     withContent(t, data, sheetPart, []byte(strings.Replace(sheet, "</sheetData>", "</sheetData>"+nest, 1))),
+		"in a shared string": withContent(t, data, "xl/sharedStrings.xml", []byte(strings.Replace(sst, "<si>", "<si>"+nest, 1))),
+	} {
+		require.Less(t, len(hostile), 64<<10, name)
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		refused(t, hostile, problemlist.Limits{}, "nests its XML more than 256 elements deep")
+		runtime.ReadMemStats(&after)
+		require.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(64<<20), name)
+	}
+}

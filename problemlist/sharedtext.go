@@ -23,6 +23,11 @@ import (
 // list of DefaultMaxRows rows with every cell distinct holds far fewer.
 const maxSharedStrings = 1 << 20
 
+// maxDepth is the deepest a workbook's XML may nest: a spreadsheet program
+// writes a dozen levels at most, and a decoder keeps every open element, so
+// a 15 KB upload of two million nested elements took 900 MB to read.
+const maxDepth = 256
+
 // checkSharedText, run once excelize has opened the workbook (and checked
 // what it unpacks to) and before a row is read, refuses a workbook whose
 // cells may refer to more shared-string text, counted once per referring
@@ -64,6 +69,9 @@ func checkSharedText(data []byte, most int64) error {
 			continue
 		}
 		sizes, err := sharedStringSizes(part)
+		if errors.Is(err, errTooDeep) {
+			return tooDeep()
+		}
 		if errors.Is(err, errTooManyStrings) {
 			return derrors.Invalid("file", "holds more than %d shared strings, more than a list of %d rows needs: save it again from Excel or WPS",
 				maxSharedStrings, DefaultMaxRows)
@@ -97,6 +105,8 @@ func checkSharedText(data []byte, most int64) error {
 		})
 		var order *outOfOrder
 		switch {
+		case errors.Is(err, errTooDeep):
+			return tooDeep()
 		case errors.Is(err, errTooMuchText):
 			return derrors.Invalid("file", "has cells whose text comes to more than %d bytes, the most an import takes: split the list", most)
 		case errors.As(err, &order) && order.cell == "":
@@ -110,6 +120,11 @@ func checkSharedText(data []byte, most int64) error {
 	return nil
 }
 
+// tooDeep is the refusal of a part nested deeper than maxDepth.
+func tooDeep() error {
+	return derrors.Invalid("file", "nests its XML more than %d elements deep, which no spreadsheet program writes: save it again from Excel or WPS", maxDepth)
+}
+
 // normalizedName is a part's name as excelize matches it: slashes forward,
 // lower case.
 func normalizedName(name string) string { return strings.ToLower(strings.ReplaceAll(name, "\\", "/")) }
@@ -119,6 +134,8 @@ var (
 	errTooManyStrings = errors.New("too many shared strings")
 	// errTooMuchText stops reading a part whose values said no more.
 	errTooMuchText = errors.New("too much shared text")
+	// errTooDeep stops reading a part nested deeper than maxDepth.
+	errTooDeep = errors.New("nested too deep")
 )
 
 // sharedStringSizes is, for each index a cell may name, the largest size in
@@ -145,7 +162,9 @@ func sharedStringSizes(part *zip.File) ([]int64, error) {
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
-			depth++
+			if depth++; depth > maxDepth {
+				return nil, errTooDeep
+			}
 			if t.Name.Local != "si" {
 				continue
 			}
@@ -220,6 +239,7 @@ func scanPart(part *zip.File, value func(string) bool) error {
 	in := 0          // the <v> open
 	row, col := 0, 0 // the last row's number, its last cell's column
 	cellName := ""   // the last cell's reference, as written
+	depth := 0       // the elements open
 	for {
 		tok, err := d.Token()
 		if err != nil {
@@ -227,6 +247,9 @@ func scanPart(part *zip.File, value func(string) bool) error {
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
+			if depth++; depth > maxDepth {
+				return errTooDeep
+			}
 			switch t.Name.Local {
 			case "v":
 				in++
@@ -264,6 +287,7 @@ func scanPart(part *zip.File, value func(string) bool) error {
 				text = append(text, t[:min(len(t), 64-min(len(text), 64))]...)
 			}
 		case xml.EndElement:
+			depth--
 			switch {
 			case t.Name.Local == "v" && in > 0:
 				in--

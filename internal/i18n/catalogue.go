@@ -552,4 +552,7 @@ var zh = map[string]string{
 	// A workbook's rows or cells out of order.
 	"has its rows out of order (row %d stands after row %d), which would be read into each other: open it in Excel or WPS and save it again":           "行序错乱（第 %d 行排在第 %d 行之后），读取时会相互覆盖：请用 Excel 或 WPS 打开后重新保存",
 	"has the cells of row %d out of order (%s stands after %s), which would be read into the wrong columns: open it in Excel or WPS and save it again": "第 %d 行的单元格顺序错乱（%s 排在 %s 之后），读取时会错列：请用 Excel 或 WPS 打开后重新保存",
+
+	// A workbook's XML nested past any spreadsheet program's.
+	"nests its XML more than %d elements deep, which no spreadsheet program writes: save it again from Excel or WPS": "其 XML 嵌套超过 %d 层，电子表格软件不会这样保存：请用 Excel 或 WPS 重新保存",
 }
