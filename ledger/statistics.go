@@ -178,8 +178,12 @@ func statisticsWhere(filter StatisticsFilter) sqlWhere {
 	if filter.UnitCode != "" {
 		if prefix := casework.DivisionPrefix(filter.UnitCode); filter.SubUnits && prefix != "" {
 			// The unit_code columns order as "C": the codes under a
-			// division are one range, which their index reads.
-			w.add("unit_code >= ? AND unit_code < ?", prefix, prefix[:len(prefix)-1]+string(prefix[len(prefix)-1]+1))
+			// division are one range, which their index reads, of which
+			// the division codes are taken (an organisation's code may
+			// begin with a division's digits too: 4301-QY0001 is no
+			// unit of Changsha's).
+			w.add("unit_code >= ? AND unit_code < ? AND unit_code ~ ?", prefix, prefix[:len(prefix)-1]+string(prefix[len(prefix)-1]+1),
+				casework.DivisionCodePattern)
 		} else {
 			w.add("unit_code = ?", filter.UnitCode)
 		}

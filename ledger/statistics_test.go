@@ -796,3 +796,32 @@ func TestDivisionPrefix(t *testing.T) {
 		require.Equal(t, want, casework.DivisionPrefix(code), code)
 	}
 }
+
+// TestSubUnitsAreDivisionCodes: the codes under a division are division
+// codes. An organisation's code may begin with a division's digits
+// (4301-QY0001, 43GZW), and such units were counted as Changsha's, or the
+// province's, when the figures were asked for with the sub-units.
+func TestSubUnitsAreDivisionCodes(t *testing.T) {
+	fx := setup(t)
+	for _, u := range []struct{ inspection, unit, finding string }{
+		{"i-cs", "430100", "f-cs"}, {"i-district", "430102", "f-district"}, {"i-town", "430102001000", "f-town"},
+		{"i-org", "4301-QY0001", "f-org"}, {"i-dept", "43GZW", "f-dept"}, {"i-seven", "4301021", "f-seven"},
+	} {
+		fx.inspectionOf(t, u.inspection, u.unit, "R1", "")
+		fx.findingThrough(t, u.finding, u.inspection, u.unit, at("2026-03-03", 10), "HAZARD", "GENERAL", 3)
+	}
+	units := func(filter ledger.StatisticsFilter) []string {
+		t.Helper()
+		s, err := fx.store.Statistics(t.Context(), filter, []ledger.Dimension{ledger.DimensionUnit})
+		require.NoError(t, err)
+		var codes []string
+		for _, g := range s.Groups {
+			codes = append(codes, g.UnitCode)
+		}
+		return codes
+	}
+	require.Equal(t, []string{"430100", "430102", "430102001000"}, units(ledger.StatisticsFilter{UnitCode: "430100", SubUnits: true}))
+	require.Equal(t, []string{"430100", "430102", "430102001000"}, units(ledger.StatisticsFilter{UnitCode: "430000", SubUnits: true}))
+	require.Equal(t, []string{"4301-QY0001"}, units(ledger.StatisticsFilter{UnitCode: "4301-QY0001", SubUnits: true}))
+	require.Equal(t, []string{"43GZW"}, units(ledger.StatisticsFilter{UnitCode: "43GZW"}))
+}
