@@ -13,6 +13,7 @@ import (
 
 	"github.com/xuncha/xuncha/calendar"
 	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/internal/i18n"
 	"github.com/xuncha/xuncha/ledger"
 	xunchav1 "github.com/xuncha/xuncha/proto/xuncha/v1"
 	"github.com/xuncha/xuncha/workflows"
@@ -112,7 +113,7 @@ func checkFindingSelection(v *derrors.Violations, kind, severity *string, k xunc
 		v.Add("severity", "unknown value %d: must be one of %s", sev, enumNames(xunchav1.Finding_Severity_name))
 	}
 	if *severity != "" && *kind != "" && *kind != workflows.KindHazard {
-		v.Add("severity", "only a HAZARD has a severity, not a %s", *kind)
+		v.Add("severity", "only a HAZARD has a severity, not a %s", i18n.Term(i18n.FindingKind, *kind))
 	}
 }
 

@@ -153,7 +153,7 @@ func instructions(f *excelize.File, st styles) error {
 		{"巡查内容", "巡查内容条目 " + contentAreaName(1) + " 至 " + contentAreaChoices()[len(contentAreaChoices())-1] + "，也可只填序号"},
 		{"证据编号", "先上传证据（POST /v1/evidence），填其编号；多个编号用“、”、逗号或空格分隔；每个问题至少一个"},
 		{"整改要求", "重大事故隐患或重要问题必填（立即交办的整改意见）"},
-		{"校验", "先校验全部行：任一单元格不合规则整份不导入，并逐一指出单元格（如 G7: 严重程度 must be one of 一般、重大）；加 ?partial=true 只导入合规的行。"},
+		{"校验", "先校验全部行：任一单元格不合规则整份不导入，并逐一指出单元格（如 G7: 严重程度 必须是以下之一：一般、重大（不是事故隐患的问题留空））；加 ?partial=true 只导入合规的行。"},
 		{"重复上传", "同一巡查中内容相同的行只记录一次：重复上传同一文件不会重复记录。"},
 	}
 	return writeInstructions(f, st, lines)

@@ -25,7 +25,7 @@ func TestMessagesInBothLanguages(t *testing.T) {
 	}{
 		{"violations", v.Err(), ErrInvalidArgument,
 			"unit.code: must not be empty; team: has 2 leaders (组长); the charter requires exactly one",
-			"unit.code：不能为空；team：有 2 名组长；规则要求恰好一名"},
+			"unit.code：不能为空；team：有 2 名组长；《巡查工作制度》要求恰好一名"},
 		{"stage", stage, ErrFailedPrecondition, "the team line-up is already approved", "巡查组组成已获批准"},
 		{"default stage", &StageError{Reason: "STAGE_NOT_ALLOWED", Subject: "finding/f-1", Action: "refer", Stage: "LISTED", Allowed: []string{"diagnose", "withdraw"}},
 			ErrFailedPrecondition, "finding/f-1: refer is not allowed in stage LISTED (allowed: diagnose, withdraw)",

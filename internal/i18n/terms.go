@@ -224,7 +224,7 @@ var subjectKinds = map[string]string{
 	"expert of subject": "与此登录主体关联的专家",
 	"lineup":            "巡查组名单",
 	"line-up":           "巡查组名单",
-	"tip":               "线索",
+	"tip":               "举报",
 	"evidence":          "证据",
 	"webhook":           "webhook 订阅",
 	"queued delivery":   "待投递的通知",
@@ -304,11 +304,15 @@ func Alternatives(name func(string) string, codes ...string) Text {
 
 // ActionOf is the Chinese name of action as the lifecycle of subject
 // ("invitation/…") names it: an invitation is withdrawn (撤回), a finding
-// revoked (撤销).
+// revoked (撤销); an inspection's report is approved as 审定 (to 已审定),
+// an interview as 批准 (to 已批准).
 func ActionOf(subject, action string) string {
 	kind, _, _ := strings.Cut(subject, "/")
-	if kind == "invitation" && action == "withdraw" {
+	switch {
+	case kind == "invitation" && action == "withdraw":
 		return "撤回"
+	case kind == "inspection" && action == "approve": // to 已审定
+		return "审定"
 	}
 	return Action(action)
 }
