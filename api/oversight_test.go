@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -606,4 +607,48 @@ func TestTriageIsTheTipsOnce(t *testing.T) {
 		"request_id": rid(t, "ahead"), "channel": "LETTER", "received_on": today().AddDays(1).String(), "content": "x"})
 	require.Equal(t, http.StatusBadRequest, code, "%v", body)
 	require.Contains(t, violationRule(body, "received_on"), "must not be after today")
+}
+
+// TestTriagesOfOneTipAtOnce: a triage into a finding and a dismissal of the
+// same tip, sent at once (the dismissal a little later each round, to land
+// in the triage's every step): exactly one of them is done, and the tip and
+// the problem list agree. A dismissal that came between the triage's check
+// of the tip and its finding's record left a finding no tip pointed to, its
+// triage answered 409.
+func TestTriagesOfOneTipAtOnce(t *testing.T) {
+	s := setup(t)
+	inspectionID := s.createInspection()
+	ev := s.evidence("scan " + t.Name())
+	findings := 0
+	for i := range 6 {
+		code, tip := s.do("POST", "/v1/inspections/"+inspectionID+"/tips", &member, map[string]any{
+			"request_id": rid(t, fmt.Sprint("tip", i)), "channel": "LETTER", "received_on": today().String(),
+			"content": fmt.Sprint("举报内容", i)})
+		require.Equal(t, http.StatusOK, code, "%v", tip)
+		tipID := tip["id"].(string)
+		fb := findingBody("ignored", "GENERAL", ev)
+		delete(fb, "request_id")
+		fb["title"] = fmt.Sprint("举报转来的问题 ", i)
+		var wg sync.WaitGroup
+		var fcode int
+		var fbody map[string]any
+		wg.Go(func() {
+			fcode, fbody = s.do("POST", "/v1/tips/"+tipID+":triage", &teamLeader, map[string]any{"request_id": rid(t, fmt.Sprint("f", i)), "finding": fb})
+		})
+		time.Sleep(time.Duration(8*i) * time.Millisecond)
+		dcode, dbody := s.do("POST", "/v1/tips/"+tipID+":triage", &office, map[string]any{"request_id": rid(t, fmt.Sprint("d", i)), "dismiss_reason": "经核查不属实"})
+		wg.Wait()
+		require.ElementsMatch(t, []int{http.StatusOK, http.StatusConflict}, []int{fcode, dcode}, "round %d: %v %v", i, fbody, dbody)
+		_, got := s.do("GET", "/v1/tips/"+tipID, &office, nil)
+		if fcode == http.StatusOK {
+			findings++
+			require.Equal(t, "FINDING", got["stage"], "round %d", i)
+			require.Equal(t, fbody["finding_id"], got["finding_id"], "round %d", i)
+		} else {
+			require.Equal(t, "DISMISSED", got["stage"], "round %d", i)
+		}
+	}
+	_, list := s.do("GET", "/v1/findings?inspection_id="+inspectionID+"&page_size=500", &office, nil)
+	listed, _ := list["findings"].([]any)
+	require.Equal(t, findings, len(listed), "a finding for each tip that became one, and none besides")
 }

@@ -257,8 +257,8 @@ func (s *TipServer) TriageTip(ctx context.Context, req *xunchav1.TriageTipReques
 }
 
 // tipFindingPrefix begins the request_id under which a tip's triage
-// records the finding it becomes ("tip-<tip id>"); a client may not use it.
-const tipFindingPrefix = "tip-"
+// records the finding it becomes; a client may not use it.
+const tipFindingPrefix = ledger.TipFindingPrefix
 
 // triageKey marks the context of the finding a triage records.
 type triageKey struct{}

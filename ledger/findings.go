@@ -187,6 +187,9 @@ func (s *Store) recordFinding(ctx context.Context, f casework.Finding, eventKey 
 				return err
 			}
 		}
+		if err := checkTipNotDismissed(ctx, q, f); err != nil {
+			return err
+		}
 		if err := q.InsertFinding(ctx, row); err != nil {
 			var pgErr *pgconn.PgError
 			switch {

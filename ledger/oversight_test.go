@@ -369,6 +369,55 @@ func TestTipLifecycle(t *testing.T) {
 	require.Error(t, fx.exec(t, `DELETE FROM tips`))
 }
 
+// TestTipFindingAndDismissalTakeTurns: the finding a tip's triage records
+// and the tip's dismissal take turns on the tip's row. A dismissal that
+// came between a triage's check of the tip and its finding's record left a
+// finding no tip pointed to; now the record of a dismissed tip's finding is
+// refused, and a tip whose finding a triage recorded is not dismissed (the
+// triage, or its retry, then links the two).
+func TestTipFindingAndDismissalTakeTurns(t *testing.T) {
+	t.Parallel()
+	fx := setup(t)
+	fx.inspection(t, "i-1", "430100")
+	fx.inspection(t, "i-2", "430100")
+	for _, id := range []string{"tip-a", "tip-b"} {
+		_, _, err := fx.store.ReceiveTip(t.Context(), ledger.Tip{ID: id, RequestID: "req-" + id, InspectionID: "i-1", Channel: "LETTER",
+			ReceivedOn: "2026-04-02", Content: "某化工厂夜间违规生产", ReceivedBy: member})
+		require.NoError(t, err)
+	}
+	ofTip := func(findingID, tipID, inspectionID string) casework.Finding {
+		f := newFinding(findingID, inspectionID, "430100", march)
+		f.RequestID = ledger.TipFindingPrefix + tipID
+		return f
+	}
+	var stage *derrors.StageError
+
+	// Dismissed first: its finding is not recorded.
+	_, err := fx.store.TriageTip(t.Context(), "tip-a", ledger.TipTriage{DismissReason: "内容不实", By: office, EventKey: "triage/a1"})
+	require.NoError(t, err)
+	_, err = fx.store.RecordFinding(t.Context(), ofTip("f-a", "tip-a", "i-1"), "record/f-a")
+	require.ErrorAs(t, err, &stage)
+	require.Equal(t, ledger.TipDismissed, stage.Stage)
+	_, err = fx.store.GetFinding(t.Context(), "f-a")
+	require.ErrorIs(t, err, derrors.ErrNotFound)
+
+	// Its finding recorded first: the tip is not dismissed, and becomes it.
+	_, err = fx.store.RecordFinding(t.Context(), ofTip("f-b", "tip-b", "i-1"), "record/f-b")
+	require.NoError(t, err)
+	_, err = fx.store.TriageTip(t.Context(), "tip-b", ledger.TipTriage{DismissReason: "内容不实", By: office, EventKey: "triage/b1"})
+	require.ErrorAs(t, err, &stage)
+	require.Contains(t, stage.Error(), `has become finding "f-b"`)
+	got, err := fx.store.TriageTip(t.Context(), "tip-b", ledger.TipTriage{FindingID: "f-b", By: office, EventKey: "triage/b2"})
+	require.NoError(t, err)
+	require.Equal(t, ledger.TipFinding, got.Stage)
+
+	// No tip of the finding's inspection by that ID: nothing recorded.
+	for _, f := range []casework.Finding{ofTip("f-c", "tip-missing", "i-1"), ofTip("f-d", "tip-b", "i-2")} {
+		_, err = fx.store.RecordFinding(t.Context(), f, "record/"+f.ID)
+		require.ErrorIs(t, err, derrors.ErrNotFound, f.ID)
+	}
+}
+
 func TestProposedInterviews(t *testing.T) {
 	t.Parallel()
 	fx := setup(t)

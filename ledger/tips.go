@@ -1,10 +1,12 @@
 package ledger
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -229,6 +231,35 @@ type TipTriage struct {
 // same decision again is a retry: it changes nothing and returns the tip. A
 // tip already decided otherwise is a *derrors.StageError; a missing tip
 // derrors.ErrNotFound; a finding the ledger does not hold derrors.ErrNotFound.
+// TipFindingPrefix begins the request_id under which a tip's triage
+// records the finding the tip becomes ("tip-<tip id>"); a client may not
+// use it. By it the finding's record and the tip's dismissal take turns on
+// the tip's row (checkTipNotDismissed, TriageTip): a dismissal that came
+// between a triage's check of the tip and its finding's record left a
+// finding that no tip pointed to, its triage answered that the tip was
+// dismissed.
+const TipFindingPrefix = "tip-"
+
+// checkTipNotDismissed, in the transaction that records f, refuses the
+// finding of a tip's triage (TipFindingPrefix) whose tip, locked, is
+// DISMISSED, or is no tip of f's inspection.
+func checkTipNotDismissed(ctx context.Context, q *dbsqlc.Queries, f casework.Finding) error {
+	id, ok := strings.CutPrefix(f.RequestID, TipFindingPrefix)
+	if !ok {
+		return nil
+	}
+	r, err := q.LockTip(ctx, id)
+	if err != nil || r.InspectionID != f.InspectionID {
+		return notFound(cmp.Or(err, pgx.ErrNoRows), "tip", id)
+	}
+	if r.Stage == TipDismissed {
+		return derrors.StageError{
+			Reason: "STAGE_NOT_ALLOWED", Subject: "tip/" + id, Action: "triage", Stage: r.Stage,
+		}.Says("tip %q is already %s: it was triaged before", id, i18n.Term(i18n.TipStage, r.Stage))
+	}
+	return nil
+}
+
 func (s *Store) TriageTip(ctx context.Context, id string, tr TipTriage) (Tip, error) {
 	stage, action := TipFinding, "recordFinding"
 	if tr.FindingID == "" {
@@ -258,6 +289,19 @@ func (s *Store) TriageTip(ctx context.Context, id string, tr TipTriage) (Tip, er
 			return derrors.StageError{
 				Reason: "STAGE_NOT_ALLOWED", Subject: "tip/" + id, Action: "triage", Stage: t.Stage,
 			}.Says("tip %q is already %s: it was triaged before", id, i18n.Term(i18n.TipStage, t.Stage))
+		}
+		if tr.FindingID == "" {
+			// A triage recorded the tip's finding and has not yet said so
+			// (it does next, or its retry does): the tip is that finding.
+			finding, err := q.FindingOfRequest(ctx, dbsqlc.FindingOfRequestParams{InspectionID: t.InspectionID, RequestID: TipFindingPrefix + id})
+			switch {
+			case err == nil:
+				return derrors.StageError{
+					Reason: "STAGE_NOT_ALLOWED", Subject: "tip/" + id, Action: "triage", Stage: t.Stage,
+				}.Says("tip %q has become finding %q, recorded by a triage: it is dismissed no more (withdraw the finding if it is unfounded)", id, finding)
+			case !errors.Is(err, pgx.ErrNoRows):
+				return fmt.Errorf("reading the finding of tip %q: %w", id, err)
+			}
 		}
 		if err := q.TriageTip(ctx, dbsqlc.TriageTipParams{
 			ID: id, FromStage: TipReceived, Stage: stage, FindingID: tr.FindingID, DismissReason: tr.DismissReason,

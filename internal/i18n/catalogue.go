@@ -555,4 +555,7 @@ var zh = map[string]string{
 
 	// A workbook's XML nested past any spreadsheet program's.
 	"nests its XML more than %d elements deep, which no spreadsheet program writes: save it again from Excel or WPS": "其 XML 嵌套超过 %d 层，电子表格软件不会这样保存：请用 Excel 或 WPS 重新保存",
+
+	// A tip whose finding a triage recorded.
+	"tip %q has become finding %q, recorded by a triage: it is dismissed no more (withdraw the finding if it is unfounded)": "举报 %q 已在分诊时转为问题 %q，不能再不予采纳（如问题不成立，请撤销该问题）",
 }

@@ -8,6 +8,11 @@ SELECT kind, severity FROM findings WHERE id = @id;
 SELECT ledger_number::text AS ledger_number, id, inspection_id, request_id FROM findings
 WHERE ledger_number = ANY(@numbers::text[]);
 
+-- name: FindingOfRequest :one
+-- FindingOfRequest is the finding of an inspection recorded under request_id
+-- (a tip's triage: ledger.TipFindingPrefix), read by the inspection's index.
+SELECT id FROM findings WHERE inspection_id = @inspection_id AND request_id = @request_id;
+
 -- name: FindingRecorded :one
 -- FindingRecorded says whether the request recorded the finding already (a retry).
 SELECT EXISTS (SELECT 1 FROM findings WHERE id = @id AND request_id = @request_id);

@@ -75,6 +75,24 @@ func (q *Queries) FindingInReach(ctx context.Context, arg FindingInReachParams) 
 	return exists, err
 }
 
+const findingOfRequest = `-- name: FindingOfRequest :one
+SELECT id FROM findings WHERE inspection_id = $1 AND request_id = $2
+`
+
+type FindingOfRequestParams struct {
+	InspectionID string
+	RequestID    string
+}
+
+// FindingOfRequest is the finding of an inspection recorded under request_id
+// (a tip's triage: ledger.TipFindingPrefix), read by the inspection's index.
+func (q *Queries) FindingOfRequest(ctx context.Context, arg FindingOfRequestParams) (string, error) {
+	row := q.db.QueryRow(ctx, findingOfRequest, arg.InspectionID, arg.RequestID)
+	var id string
+	err := row.Scan(&id)
+	return id, err
+}
+
 const findingRecorded = `-- name: FindingRecorded :one
 SELECT EXISTS (SELECT 1 FROM findings WHERE id = $1 AND request_id = $2)
 `
