@@ -93,12 +93,15 @@ func (a *Activities) CreateInspection(ctx context.Context, in CreateInspectionIn
 type InspectionChangeInput struct {
 	Inspection casework.Inspection `json:"inspection"`
 	Event      casework.Event      `json:"event"`
+	// TipsTriaged: the change needs every tip of the inspection triaged
+	// (the team's report); the ledger refuses it while one is RECEIVED.
+	TipsTriaged bool `json:"tips_triaged,omitempty"`
 }
 
 // ApplyInspectionChange writes the row (if its version is newer) and the
 // event (if its key is new) in one transaction.
 func (a *Activities) ApplyInspectionChange(ctx context.Context, in InspectionChangeInput) error {
-	if err := a.Ledger.ApplyInspectionChange(ctx, in.Inspection, in.Event); err != nil {
+	if err := a.Ledger.ApplyInspectionChange(ctx, in.Inspection, in.Event, ledger.InspectionChangeOptions{TipsTriaged: in.TipsTriaged}); err != nil {
 		return a.ledgerError(ctx, fmt.Sprintf("applying %s to inspection %q", in.Event.Action, in.Inspection.ID), err)
 	}
 	a.transition(casework.SubjectInspection, in.Event, in.Inspection.Stage)

@@ -11,7 +11,6 @@ import (
 	"github.com/xuncha/xuncha/activities"
 	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/actor"
-	"github.com/xuncha/xuncha/ledger"
 )
 
 func TestInterviewActivities(t *testing.T) {
@@ -69,27 +68,4 @@ func TestInterviewActivities(t *testing.T) {
 	require.True(t, errors.As(err, &app), "%v", err)
 	require.True(t, app.NonRetryable())
 	require.Equal(t, "NOT_FOUND", app.Type())
-}
-
-func TestUntriagedTips(t *testing.T) {
-	t.Parallel()
-	fx := setup(t)
-	fx.inspection(t, "i-1", "430100")
-	for _, id := range []string{"tip-a", "tip-b"} {
-		_, _, err := fx.store.ReceiveTip(t.Context(), ledger.Tip{ID: id, RequestID: "req-" + id, InspectionID: "i-1",
-			Channel: "PHONE", ReceivedOn: "2026-04-02", Content: "举报内容", ReceivedBy: office})
-		require.NoError(t, err)
-	}
-	_, err := fx.store.TriageTip(t.Context(), "tip-a", ledger.TipTriage{DismissReason: "不属实", By: office, EventKey: "triage/1"})
-	require.NoError(t, err)
-	val, err := fx.env.ExecuteActivity(fx.acts.UntriagedTips, activities.UntriagedTipsInput{InspectionID: "i-1"})
-	require.NoError(t, err)
-	var res activities.UntriagedTipsResult
-	require.NoError(t, val.Get(&res))
-	require.Equal(t, []string{"tip-b"}, res.TipIDs)
-
-	val, err = fx.env.ExecuteActivity(fx.acts.UntriagedTips, activities.UntriagedTipsInput{InspectionID: "none"})
-	require.NoError(t, err)
-	require.NoError(t, val.Get(&res))
-	require.Equal(t, []string{}, res.TipIDs)
 }

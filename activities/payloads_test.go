@@ -57,8 +57,6 @@ var payloads = map[string]any{
 	"StartWorkflowInput":          activities.StartWorkflowInput{},
 	"SubscribersInput":            activities.SubscribersInput{},
 	"SubscribersResult":           activities.SubscribersResult{},
-	"UntriagedTipsInput":          activities.UntriagedTipsInput{},
-	"UntriagedTipsResult":         activities.UntriagedTipsResult{},
 	"WebhookDeliveryInput":        activities.WebhookDeliveryInput{},
 	"WriteAuditAnchorInput":       activities.WriteAuditAnchorInput{},
 	"WriteAuditAnchorResult":      activities.WriteAuditAnchorResult{},

@@ -652,3 +652,37 @@ func TestTriagesOfOneTipAtOnce(t *testing.T) {
 	listed, _ := list["findings"].([]any)
 	require.Equal(t, findings, len(listed), "a finding for each tip that became one, and none besides")
 }
+
+// TestReportWaitsForTheTips: the team reports once every tip is triaged,
+// and tips are received from the inspection's notice until then. A tip
+// nobody triaged held nothing back (the inspection went on to CLOSED with
+// the tip RECEIVED), and a tip was received for a cancelled inspection.
+func TestReportWaitsForTheTips(t *testing.T) {
+	s := setup(t)
+	id := s.createInspection()
+	tipBody := func(name string) map[string]any {
+		return map[string]any{"request_id": rid(t, name), "channel": "HOTLINE", "received_on": today().String(), "content": "某化工厂夜间违规动火作业"}
+	}
+	code, tip := s.do("POST", "/v1/inspections/"+id+"/tips", &member, tipBody("tip"))
+	require.Equal(t, http.StatusOK, code, "%v", tip)
+	s.inspectionStep(id, "endOnsite", teamLeader, map[string]any{"request_id": rid(t, "end"), "onsite_ended_on": today().String()}, "ONSITE_ENDED")
+	report := map[string]any{"request_id": rid(t, "report"), "report_evidence_id": s.evidence("inspection report " + t.Name()), "summary": "发现问题0项"}
+	code, body := s.do("POST", "/v1/inspections/"+id+":submitReport", &teamLeader, report)
+	require.Equal(t, http.StatusConflict, code, "%v", body)
+	require.Equal(t, "TIPS_UNTRIAGED", errorInfo(body)["reason"], "%v", body)
+	require.Contains(t, body["message"], tip["id"])
+
+	code, body = s.do("POST", "/v1/tips/"+tip["id"].(string)+":triage", &teamLeader, map[string]any{"request_id": rid(t, "dismiss"), "dismiss_reason": "经核查不属实"})
+	require.Equal(t, http.StatusOK, code, "%v", body)
+	s.inspectionStep(id, "submitReport", teamLeader, report, "REPORTED")
+	code, body = s.do("POST", "/v1/inspections/"+id+"/tips", &member, tipBody("late"))
+	require.Equal(t, http.StatusConflict, code, "%v", body)
+	require.Equal(t, "STAGE_NOT_ALLOWED", errorInfo(body)["reason"], "%v", body)
+
+	code, cancelled := s.do("POST", "/v1/inspections", &office, inspectionBody(rid(t, "cancelled")))
+	require.Equal(t, http.StatusOK, code, "%v", cancelled)
+	code, body = s.do("POST", "/v1/inspections/"+cancelled["id"].(string)+":cancel", &office, map[string]any{"request_id": rid(t, "cancel"), "reason": "计划调整"})
+	require.Equal(t, http.StatusOK, code, "%v", body)
+	code, body = s.do("POST", "/v1/inspections/"+cancelled["id"].(string)+"/tips", &office, tipBody("on-cancelled"))
+	require.Equal(t, http.StatusConflict, code, "%v", body)
+}

@@ -93,7 +93,7 @@ func (s *TipServer) ReceiveTip(ctx context.Context, req *xunchav1.ReceiveTipRequ
 			return nil, err
 		}
 	}
-	stored, created, err := s.Ledger.ReceiveTip(ctx, t)
+	stored, created, err := s.Ledger.ReceiveTip(ctx, t, workflows.TipReceivingStages...)
 	if err != nil {
 		return nil, err
 	}

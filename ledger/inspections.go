@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/xuncha/xuncha/casework"
@@ -157,7 +158,7 @@ func checkPlan(ctx context.Context, q *dbsqlc.Queries, in casework.Inspection, n
 // stored one and appends e if its key is new; a missing row is
 // derrors.ErrNotFound. What an inspection was created with (unit, kind,
 // round, plan, creator, creation time) never changes.
-func (s *Store) applyInspectionChange(ctx context.Context, q *dbsqlc.Queries, in casework.Inspection, e casework.Event) error {
+func (s *Store) applyInspectionChange(ctx context.Context, q *dbsqlc.Queries, in casework.Inspection, e casework.Event, opts InspectionChangeOptions) error {
 	row, err := inspectionParams(in)
 	if err != nil {
 		return err
@@ -173,6 +174,19 @@ func (s *Store) applyInspectionChange(ctx context.Context, q *dbsqlc.Queries, in
 	if err != nil {
 		return fmt.Errorf("updating inspection %q: %w", in.ID, err)
 	}
+	if n == 1 && opts.TipsTriaged {
+		// The row is locked: a tip received from now on waits for this
+		// change and then finds the inspection past the window.
+		untriaged, err := q.TipsInStage(ctx, dbsqlc.TipsInStageParams{InspectionID: in.ID, Stage: TipReceived})
+		if err != nil {
+			return fmt.Errorf("listing untriaged tips of inspection %q: %w", in.ID, err)
+		}
+		if len(untriaged) > 0 {
+			return derrors.StageError{Reason: "TIPS_UNTRIAGED", Subject: in.WorkflowID, Action: e.Action, Stage: e.StageBefore}.
+				Says("inspection %q has %d tip(s) not yet triaged (%s): make each a finding or dismiss it first",
+					in.ID, len(untriaged), listed(untriaged, 5))
+		}
+	}
 	if n == 0 {
 		exists, err := q.InspectionExists(ctx, in.ID)
 		if err != nil {
@@ -186,16 +200,27 @@ func (s *Store) applyInspectionChange(ctx context.Context, q *dbsqlc.Queries, in
 	return s.appendEvent(ctx, q, e)
 }
 
+// InspectionChangeOptions are what a change of an inspection asks of the
+// ledger besides its row and event.
+type InspectionChangeOptions struct {
+	// TipsTriaged refuses the change (TIPS_UNTRIAGED) while a tip of the
+	// inspection is RECEIVED, checked with the row locked (the team's
+	// report: a tip received after it could no longer become a finding).
+	TipsTriaged bool
+}
+
 // ApplyInspectionChange writes one change: the row becomes in (if its
 // version is above the stored one) and e is appended (if its key is new).
-func (s *Store) ApplyInspectionChange(ctx context.Context, in casework.Inspection, e casework.Event) error {
-	return s.inTx(ctx, func(q *dbsqlc.Queries) error { return s.applyInspectionChange(ctx, q, in, e) })
+func (s *Store) ApplyInspectionChange(ctx context.Context, in casework.Inspection, e casework.Event, opts InspectionChangeOptions) error {
+	return s.inTx(ctx, func(q *dbsqlc.Queries) error { return s.applyInspectionChange(ctx, q, in, e, opts) })
 }
 
 // RecordInspectionEscalation records an escalation step of an inspection's
 // deadline with the inspection's new row and its event.
 func (s *Store) RecordInspectionEscalation(ctx context.Context, esc casework.Escalation, in casework.Inspection, e casework.Event) (casework.Escalation, error) {
-	return s.recordEscalation(ctx, esc, func(q *dbsqlc.Queries) error { return s.applyInspectionChange(ctx, q, in, e) })
+	return s.recordEscalation(ctx, esc, func(q *dbsqlc.Queries) error {
+		return s.applyInspectionChange(ctx, q, in, e, InspectionChangeOptions{})
+	})
 }
 
 // inspectionFromRow is the Inspection a row holds.
@@ -377,4 +402,13 @@ func (s *Store) StateCouncilInspections(ctx context.Context, year int, unitCode 
 		return nil, fmt.Errorf("listing State Council inspections: %w", err)
 	}
 	return list, nil
+}
+
+// listed is ids joined with ", ", the first most of them, "…" after them
+// when there are more.
+func listed(ids []string, most int) string {
+	if len(ids) > most {
+		return strings.Join(ids[:most], ", ") + ", …"
+	}
+	return strings.Join(ids, ", ")
 }

@@ -339,9 +339,6 @@ func TestTipLifecycle(t *testing.T) {
 	_, err = fx.store.TriageTip(t.Context(), "missing", ledger.TipTriage{DismissReason: "x", By: office, EventKey: "k"})
 	require.ErrorIs(t, err, derrors.ErrNotFound)
 
-	untriaged, err := fx.store.UntriagedTips(t.Context(), "i-1")
-	require.NoError(t, err)
-	require.Empty(t, untriaged)
 	tips, err := fx.store.ListTips(t.Context(), "i-1", 50, "")
 	require.NoError(t, err)
 	require.Len(t, tips.Tips, 2)

@@ -9,13 +9,14 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/xuncha/xuncha/casework"
+	"github.com/xuncha/xuncha/ledger"
 )
 
 // onSite is the recording window the workflows ask for.
 var onSite = []string{"STATIONED", "ONSITE_ENDED"}
 
 // moveInspection writes the inspection's row in stage at version.
-func (fx fixture) moveInspection(t *testing.T, id, stage string, version int) error {
+func (fx fixture) moveInspection(t *testing.T, id, stage string, version int, opts ...ledger.InspectionChangeOptions) error {
 	t.Helper()
 	row, err := fx.store.GetInspection(t.Context(), id)
 	require.NoError(t, err)
@@ -24,7 +25,7 @@ func (fx fixture) moveInspection(t *testing.T, id, stage string, version int) er
 	return fx.store.ApplyInspectionChange(t.Context(), row, casework.Event{
 		SubjectType: casework.SubjectInspection, SubjectID: id, Key: fmt.Sprintf("move/%s/%d", stage, version),
 		Action: "move", StageBefore: before, StageAfter: stage, Actor: office, OccurredAt: time.Now(),
-	})
+	}, append(opts, ledger.InspectionChangeOptions{})[0])
 }
 
 func TestRecordingWindow(t *testing.T) {
@@ -82,4 +83,86 @@ func TestRecordingWindowRace(t *testing.T) {
 		require.Less(t, findingEvent, reportEvent, "finding %s was written before the report of %s", fid, id)
 	}
 	t.Logf("%d findings recorded before the report, %d refused after it", recorded, refused)
+}
+
+// receivable is the tip window the API asks for (workflows.TipReceivingStages).
+var receivable = []string{"NOTIFIED", "STATIONED", "ONSITE_ENDED"}
+
+// tipOf is a tip of inspection id.
+func tipOf(id, inspectionID string) ledger.Tip {
+	return ledger.Tip{ID: id, RequestID: "req-" + id, InspectionID: inspectionID, Channel: "LETTER", ReceivedOn: "2026-04-02",
+		Content: "某化工厂夜间违规生产", ReceivedBy: member}
+}
+
+// TestReportWaitsForEveryTip: tips are received from the inspection's
+// notice until the team reports, and the report is refused while one is
+// not triaged. A tip nobody triaged held nothing back: the inspection went
+// on to CLOSED with the tip still RECEIVED, and a tip was received even for
+// a cancelled inspection.
+func TestReportWaitsForEveryTip(t *testing.T) {
+	fx := setup(t)
+	ctx := t.Context()
+	fx.inspection(t, "ins-t", "430100")
+	reported := ledger.InspectionChangeOptions{TipsTriaged: true}
+
+	_, _, err := fx.store.ReceiveTip(ctx, tipOf("tip-early", "ins-t"), receivable...)
+	require.Equal(t, "STAGE_NOT_ALLOWED", reason(err), "%v", err)
+	require.Contains(t, err.Error(), "is PLANNED")
+	require.NoError(t, fx.moveInspection(t, "ins-t", "ONSITE_ENDED", 2))
+	for _, id := range []string{"tip-1", "tip-2"} {
+		_, _, err = fx.store.ReceiveTip(ctx, tipOf(id, "ins-t"), receivable...)
+		require.NoError(t, err)
+	}
+
+	err = fx.moveInspection(t, "ins-t", "REPORTED", 3, reported)
+	require.Equal(t, "TIPS_UNTRIAGED", reason(err), "%v", err)
+	require.Contains(t, err.Error(), "2 tip(s) not yet triaged (tip-1, tip-2)")
+	row, err := fx.store.GetInspection(ctx, "ins-t")
+	require.NoError(t, err)
+	require.Equal(t, "ONSITE_ENDED", row.Stage, "nothing written")
+	require.NoError(t, fx.moveInspection(t, "ins-t", "REPORTED", 3), "a change that does not ask is not held back")
+	require.NoError(t, fx.moveInspection(t, "ins-t", "ONSITE_ENDED", 4))
+
+	for i, id := range []string{"tip-1", "tip-2"} {
+		_, err = fx.store.TriageTip(ctx, id, ledger.TipTriage{DismissReason: "内容不实", By: office, EventKey: fmt.Sprint("triage/", i)})
+		require.NoError(t, err)
+	}
+	require.NoError(t, fx.moveInspection(t, "ins-t", "REPORTED", 5, reported))
+	_, _, err = fx.store.ReceiveTip(ctx, tipOf("tip-late", "ins-t"), receivable...)
+	require.Equal(t, "STAGE_NOT_ALLOWED", reason(err), "%v", err)
+	again, created, err := fx.store.ReceiveTip(ctx, tipOf("tip-1", "ins-t"), receivable...)
+	require.NoError(t, err, "a retry of a tip received is answered whatever the stage is now")
+	require.False(t, created)
+	require.Equal(t, ledger.TipDismissed, again.Stage)
+}
+
+// TestTipAndReportRace receives a tip while the team's report is written,
+// many times: either the tip is received and the report refused, or the
+// report is written and the tip refused — never a tip left RECEIVED on a
+// reported inspection.
+func TestTipAndReportRace(t *testing.T) {
+	fx := setup(t)
+	ctx := t.Context()
+	received, refused := 0, 0
+	for i := range 30 {
+		id := fmt.Sprintf("ins-tr-%d", i)
+		fx.inspection(t, id, "430100")
+		require.NoError(t, fx.moveInspection(t, id, "ONSITE_ENDED", 2))
+		var wg sync.WaitGroup
+		var tipErr, reportErr error
+		wg.Go(func() { _, _, tipErr = fx.store.ReceiveTip(ctx, tipOf(fmt.Sprintf("tip-tr-%d", i), id), receivable...) })
+		wg.Go(func() {
+			reportErr = fx.moveInspection(t, id, "REPORTED", 3, ledger.InspectionChangeOptions{TipsTriaged: true})
+		})
+		wg.Wait()
+		if tipErr == nil {
+			received++
+			require.Equal(t, "TIPS_UNTRIAGED", reason(reportErr), "%v", reportErr)
+		} else {
+			refused++
+			require.Equal(t, "STAGE_NOT_ALLOWED", reason(tipErr), "%v", tipErr)
+			require.NoError(t, reportErr)
+		}
+	}
+	t.Logf("%d tips received before the report (which was refused), %d refused after it", received, refused)
 }

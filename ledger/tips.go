@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -101,7 +102,7 @@ func (s *Store) tipFromRow(r dbsqlc.Tip) (Tip, error) {
 // request is derrors.ErrAlreadyExists, an inspection missing from the ledger
 // derrors.ErrNotFound. The event says whether the reporter gave an identity,
 // never who.
-func (s *Store) ReceiveTip(ctx context.Context, t Tip) (stored Tip, created bool, err error) {
+func (s *Store) ReceiveTip(ctx context.Context, t Tip, inspectionStages ...string) (stored Tip, created bool, err error) {
 	if t.ID == "" || t.RequestID == "" {
 		return Tip{}, false, fmt.Errorf("receiving a tip needs its ID and request ID: %w", derrors.ErrInvalidArgument)
 	}
@@ -127,6 +128,11 @@ func (s *Store) ReceiveTip(ctx context.Context, t Tip) (stored Tip, created bool
 		return Tip{}, false, fmt.Errorf("sealing the content of tip %q: %w", t.ID, err)
 	}
 	err = s.inTx(ctx, func(q *dbsqlc.Queries) error {
+		if len(inspectionStages) > 0 {
+			if err := checkTipWindow(ctx, q, t, inspectionStages); err != nil {
+				return err
+			}
+		}
 		n, err := q.InsertTip(ctx, dbsqlc.InsertTipParams{
 			ID: t.ID, RequestID: t.RequestID, InspectionID: t.InspectionID, Channel: t.Channel, ReceivedOn: receivedOn,
 			ContentSealed: content, ReporterCiphertext: ciphertext, Stage: TipReceived, ReceivedBy: receivedBy,
@@ -202,16 +208,6 @@ func (s *Store) ListTips(ctx context.Context, inspectionID string, pageSize int,
 	return TipPage{Tips: list, NextPageToken: next}, nil
 }
 
-// UntriagedTips returns the IDs of an inspection's tips still RECEIVED,
-// oldest first.
-func (s *Store) UntriagedTips(ctx context.Context, inspectionID string) ([]string, error) {
-	ids, err := s.q.TipsInStage(ctx, dbsqlc.TipsInStageParams{InspectionID: inspectionID, Stage: TipReceived})
-	if err != nil {
-		return nil, fmt.Errorf("listing untriaged tips of inspection %q: %w", inspectionID, err)
-	}
-	return ids, nil
-}
-
 // TipTriage is the decision on a tip: a finding recorded from it, or its
 // dismissal with a reason.
 type TipTriage struct {
@@ -231,6 +227,28 @@ type TipTriage struct {
 // same decision again is a retry: it changes nothing and returns the tip. A
 // tip already decided otherwise is a *derrors.StageError; a missing tip
 // derrors.ErrNotFound; a finding the ledger does not hold derrors.ErrNotFound.
+// checkTipWindow refuses a new tip unless its inspection's stage, read and
+// share-locked in q's transaction, is one of stages: a tip received after
+// the team's report, which waits for every tip to be triaged
+// (InspectionChangeOptions.TipsTriaged), could no longer become a finding.
+// A retry of a tip received is let through, to be answered as before.
+func checkTipWindow(ctx context.Context, q *dbsqlc.Queries, t Tip, stages []string) error {
+	if _, retry, err := optional(q.GetTip(ctx, t.ID)); err != nil || retry {
+		return err
+	}
+	in, err := q.InspectionStageForShare(ctx, t.InspectionID)
+	if err != nil {
+		return notFound(err, "inspection", t.InspectionID)
+	}
+	if slices.Contains(stages, in.Stage) {
+		return nil
+	}
+	return derrors.StageError{
+		Reason: "STAGE_NOT_ALLOWED", Subject: in.WorkflowID, Action: "receiveTip", Stage: in.Stage, Allowed: stages,
+	}.Says("inspection %q is %s: its tips are received from its notice until the team reports (%s)",
+		t.InspectionID, i18n.Term(i18n.InspectionStage, in.Stage), i18n.Terms(i18n.InspectionStage, ", ", stages...))
+}
+
 // TipFindingPrefix begins the request_id under which a tip's triage
 // records the finding the tip becomes ("tip-<tip id>"); a client may not
 // use it. By it the finding's record and the tip's dismissal take turns on

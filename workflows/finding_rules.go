@@ -43,6 +43,12 @@ const (
 // the same moment is either after the finding or refuses it.
 var FindingRecordingStages = []string{StageStationed, StageOnsiteEnded}
 
+// TipReceivingStages are the stages of an inspection in which its tips are
+// received: from its notice, which publishes where to send them (charter
+// 三(三)2), until the team reports, which waits for every tip to be
+// triaged (a tip received after it could no longer become a finding).
+var TipReceivingStages = []string{StageNotified, StageStationed, StageOnsiteEnded}
+
 // FindingActions lists the actions that move a finding round the closed
 // loop; FindingExtensionActions those that keep it REFERRED.
 var FindingActions = []string{ActionDiagnose, ActionClassify, ActionRefer, ActionReportRectification, ActionVerify, ActionWithdraw}

@@ -192,7 +192,10 @@ var inspectionSpec = &spec[casework.Inspection]{
 	lifecycle:   func(in *casework.Inspection) *casework.Lifecycle { return &in.Lifecycle },
 	deadline:    (*casework.Inspection).RunningDeadlineField,
 	write: func(next casework.Inspection, e casework.Event) (any, any) {
-		return acts.ApplyInspectionChange, activities.InspectionChangeInput{Inspection: next, Event: e}
+		// The team reports once every tip of the inspection is triaged,
+		// checked in the write that makes it REPORTED (TipReceivingStages).
+		return acts.ApplyInspectionChange, activities.InspectionChangeInput{Inspection: next, Event: e,
+			TipsTriaged: e.Action == ActionSubmitReport}
 	},
 	writeEscalation: func(esc casework.Escalation, next casework.Inspection, e casework.Event) (any, any) {
 		return acts.EscalateInspection, activities.EscalateInspectionInput{Escalation: esc, Inspection: next, Event: e}

@@ -558,4 +558,8 @@ var zh = map[string]string{
 
 	// A tip whose finding a triage recorded.
 	"tip %q has become finding %q, recorded by a triage: it is dismissed no more (withdraw the finding if it is unfounded)": "举报 %q 已在分诊时转为问题 %q，不能再不予采纳（如问题不成立，请撤销该问题）",
+
+	// Tips and the team's report.
+	"inspection %q has %d tip(s) not yet triaged (%s): make each a finding or dismiss it first": "巡查 %q 还有 %d 条举报未分诊（%s）：请先将每条转为问题或不予采纳",
+	"inspection %q is %s: its tips are received from its notice until the team reports (%s)":    "巡查 %q 处于%s：举报在发出巡查预告后、巡查组提交报告前接收（%s）",
 }
