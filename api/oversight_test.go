@@ -262,6 +262,19 @@ func TestExposuresREST(t *testing.T) {
 		"kind": "MAJOR_HAZARD", "subject": "finding/" + general["id"].(string), "outlet": "湖南卫视", "published_on": today().String(), "title": "曝光"})
 	require.Equal(t, http.StatusBadRequest, resp.StatusCode, "%v", zh)
 	require.Equal(t, fmt.Sprintf("kind：必须与对象相符：重大事故隐患曝光针对重大事故隐患，而问题 %s 为一般事故隐患", general["id"]), zh["message"])
+	// A systemic risk's is of a finding that is one (or of an inspection),
+	// a rectification's result of a finding or inspection whose
+	// rectification was reported: both were taken of a general hazard just
+	// listed, and of an inspection still on site.
+	for _, c := range []struct{ key, kind, subject string }{
+		{"systemic-of-hazard", "SYSTEMIC_RISK", "finding/" + general["id"].(string)},
+		{"result-of-listed", "RECTIFICATION_RESULT", "finding/" + general["id"].(string)},
+		{"result-of-onsite", "RECTIFICATION_RESULT", subject},
+	} {
+		code, body = exposure(c.key, c.kind, c.subject, today().String())
+		require.Equal(t, http.StatusBadRequest, code, "%s: %v", c.key, body)
+		require.Equal(t, []string{"kind"}, fieldViolations(body), c.key)
+	}
 	code, body = exposure("tomorrow", "SYSTEMIC_RISK", subject, today().AddDays(1).String())
 	require.Equal(t, http.StatusBadRequest, code, "%v", body)
 	require.Equal(t, []string{"published_on"}, fieldViolations(body))

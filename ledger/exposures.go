@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/xuncha/xuncha/calendar"
@@ -126,28 +127,51 @@ func subjectExists(ctx context.Context, q *dbsqlc.Queries, typ, id string) error
 	return nil
 }
 
+// The stages in which a subject's rectification has a result to make
+// known: a finding's reported (RECTIFIED) or closed, an inspection's
+// reported or closed (the workflows' stage names;
+// TestExposureStagesAreTheWorkflows).
+var (
+	RectifiedFindingStages    = []string{"RECTIFIED", "CLOSED"}
+	RectifiedInspectionStages = []string{"RECTIFICATION_REPORTED", "CLOSED"}
+)
+
 // exposureFits refuses a new exposure whose kind does not fit its subject:
-// a major hazard's is of a finding that is a major hazard, a look-back's
-// result of a follow-up inspection (回头看). Both were taken of any.
+// a major hazard's is of a finding that is a major hazard, a systemic
+// risk's of a finding that is one (or of an inspection), a rectification's
+// result of a finding or an inspection whose rectification was reported,
+// a look-back's result of a follow-up inspection (回头看). Each was taken
+// of any.
 func exposureFits(ctx context.Context, q *dbsqlc.Queries, kind, typ, id string) error {
-	switch {
-	case kind == casework.ExposureMajorHazard && typ == casework.SubjectFinding:
+	k := i18n.Term(i18n.ExposureKind, kind)
+	switch typ {
+	case casework.SubjectFinding:
 		c, err := q.FindingClass(ctx, id)
 		if err != nil {
 			return fmt.Errorf("reading finding %q: %w", id, err)
 		}
-		if c.Kind != "HAZARD" || c.Severity != "MAJOR" {
+		switch {
+		case kind == casework.ExposureMajorHazard && (c.Kind != "HAZARD" || c.Severity != "MAJOR"):
 			return derrors.Invalid("kind", "must fit the subject: a %s exposure is of a major hazard, and finding %s is %s %s",
-				i18n.Term(i18n.ExposureKind, kind), id, i18n.Term(i18n.Severity, c.Severity), i18n.Term(i18n.FindingKind, c.Kind))
+				k, id, i18n.Term(i18n.Severity, c.Severity), i18n.Term(i18n.FindingKind, c.Kind))
+		case kind == casework.ExposureSystemicRisk && c.Kind != "SYSTEMIC_RISK":
+			return derrors.Invalid("kind", "must fit the subject: a %s exposure is of a systemic risk, and finding %s is %s", k, id, i18n.Term(i18n.FindingKind, c.Kind))
+		case kind == casework.ExposureRectificationResult && !slices.Contains(RectifiedFindingStages, c.Stage):
+			return derrors.Invalid("kind", "must fit the subject: a %s exposure is of a finding whose rectification was reported, and finding %s is %s",
+				k, id, i18n.Term(i18n.FindingStage, c.Stage))
 		}
-	case kind == casework.ExposureLookBackResult && typ == casework.SubjectInspection:
-		k, err := q.InspectionKind(ctx, id)
+	case casework.SubjectInspection:
+		c, err := q.InspectionKind(ctx, id)
 		if err != nil {
 			return fmt.Errorf("reading inspection %q: %w", id, err)
 		}
-		if k != "FOLLOW_UP" {
+		switch {
+		case kind == casework.ExposureLookBackResult && c.Kind != "FOLLOW_UP":
 			return derrors.Invalid("kind", "must fit the subject: a %s exposure is of a follow-up inspection (回头看), and inspection %s is %s",
-				i18n.Term(i18n.ExposureKind, kind), id, i18n.Term(i18n.InspectionKind, k))
+				k, id, i18n.Term(i18n.InspectionKind, c.Kind))
+		case kind == casework.ExposureRectificationResult && !slices.Contains(RectifiedInspectionStages, c.Stage):
+			return derrors.Invalid("kind", "must fit the subject: a %s exposure is of an inspection whose rectification was reported, and inspection %s is %s",
+				k, id, i18n.Term(i18n.InspectionStage, c.Stage))
 		}
 	}
 	return nil

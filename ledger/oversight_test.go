@@ -13,6 +13,7 @@ import (
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/ledger"
+	"github.com/xuncha/xuncha/workflows"
 )
 
 func newInterview(id, subject string, createdAt time.Time) casework.Interview {
@@ -465,4 +466,11 @@ func TestMigrationClearsOverdueOfFinishedLifecycles(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, want, got.Overdue, id)
 	}
+}
+
+// TestExposureStagesAreTheWorkflows: the stages an exposure of a
+// rectification's result needs are the workflows' names for them.
+func TestExposureStagesAreTheWorkflows(t *testing.T) {
+	require.Equal(t, []string{workflows.FindingRectified, workflows.FindingClosed}, ledger.RectifiedFindingStages)
+	require.Equal(t, []string{workflows.StageRectificationReported, workflows.StageClosed}, ledger.RectifiedInspectionStages)
 }

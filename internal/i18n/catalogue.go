@@ -562,4 +562,9 @@ var zh = map[string]string{
 	// Tips and the team's report.
 	"inspection %q has %d tip(s) not yet triaged (%s): make each a finding or dismiss it first": "巡查 %q 还有 %d 条举报未分诊（%s）：请先将每条转为问题或不予采纳",
 	"inspection %q is %s: its tips are received from its notice until the team reports (%s)":    "巡查 %q 处于%s：举报在发出巡查预告后、巡查组提交报告前接收（%s）",
+
+	// An exposure's kind and its subject.
+	"must fit the subject: a %s exposure is of a systemic risk, and finding %s is %s":                                   "必须与对象相符：%s针对系统性安全风险，而问题 %s 为%s",
+	"must fit the subject: a %s exposure is of a finding whose rectification was reported, and finding %s is %s":        "必须与对象相符：%s针对已报送整改情况的问题，而问题 %s 处于%s",
+	"must fit the subject: a %s exposure is of an inspection whose rectification was reported, and inspection %s is %s": "必须与对象相符：%s针对已报送整改情况的巡查，而巡查 %s 处于%s",
 }

@@ -2,7 +2,7 @@
 SELECT EXISTS (SELECT 1 FROM findings WHERE id = @id);
 
 -- name: FindingClass :one
-SELECT kind, severity FROM findings WHERE id = @id;
+SELECT kind, severity, stage FROM findings WHERE id = @id;
 
 -- name: FindingsByLedgerNumber :many
 SELECT ledger_number::text AS ledger_number, id, inspection_id, request_id FROM findings

@@ -2,7 +2,7 @@
 SELECT EXISTS (SELECT 1 FROM inspections WHERE id = @id);
 
 -- name: InspectionKind :one
-SELECT kind FROM inspections WHERE id = @id;
+SELECT kind, stage FROM inspections WHERE id = @id;
 
 -- name: InspectionCreated :one
 -- InspectionCreated says whether the request created the inspection already

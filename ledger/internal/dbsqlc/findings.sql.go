@@ -11,18 +11,19 @@ import (
 )
 
 const findingClass = `-- name: FindingClass :one
-SELECT kind, severity FROM findings WHERE id = $1
+SELECT kind, severity, stage FROM findings WHERE id = $1
 `
 
 type FindingClassRow struct {
 	Kind     string
 	Severity string
+	Stage    string
 }
 
 func (q *Queries) FindingClass(ctx context.Context, id string) (FindingClassRow, error) {
 	row := q.db.QueryRow(ctx, findingClass, id)
 	var i FindingClassRow
-	err := row.Scan(&i.Kind, &i.Severity)
+	err := row.Scan(&i.Kind, &i.Severity, &i.Stage)
 	return i, err
 }
 

@@ -280,14 +280,19 @@ func (q *Queries) InspectionInReach(ctx context.Context, arg InspectionInReachPa
 }
 
 const inspectionKind = `-- name: InspectionKind :one
-SELECT kind FROM inspections WHERE id = $1
+SELECT kind, stage FROM inspections WHERE id = $1
 `
 
-func (q *Queries) InspectionKind(ctx context.Context, id string) (string, error) {
+type InspectionKindRow struct {
+	Kind  string
+	Stage string
+}
+
+func (q *Queries) InspectionKind(ctx context.Context, id string) (InspectionKindRow, error) {
 	row := q.db.QueryRow(ctx, inspectionKind, id)
-	var kind string
-	err := row.Scan(&kind)
-	return kind, err
+	var i InspectionKindRow
+	err := row.Scan(&i.Kind, &i.Stage)
+	return i, err
 }
 
 const inspectionUnit = `-- name: InspectionUnit :one
