@@ -547,11 +547,19 @@ func (s *LineupServer) SendInvitations(ctx context.Context, req *xunchav1.SendIn
 	// again starts the ones that failed, and finds the others started.
 	var failed error
 	for _, m := range l.Members {
-		if m.InvitationID == "" || m.Draw > 1 {
-			continue // replacements are invited by the workflow that drew them
+		if m.InvitationID == "" || m.Draw == 0 {
+			continue // one the office swapped in: its swap (and the swap's retry) invites it
 		}
 		in := workflows.InvitationInput{ID: m.InvitationID, RequestID: "invite/" + l.ID, LineupID: l.ID, Member: m,
 			SecondFrom: l.PlannedStart, SecondTo: l.PlannedEnd, InspectedUnit: l.UnitName, InvitedBy: who}
+		if m.Draw > 1 {
+			// A replacement: the invitation that drew it starts it, as
+			// here (the first to start it wins, the other finds it). A run
+			// that failed before its first write left the member INVITED
+			// with no invitation to answer, and the line-up INVITING for
+			// good: a sending again starts it again.
+			in.RequestID, in.InvitedBy = workflows.ReplacementRequestID(workflows.InvitationID(l.ID, m.Replaces)), actor.System
+		}
 		if err := s.startInvitation(ctx, in); err != nil && failed == nil {
 			failed = err
 		}

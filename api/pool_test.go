@@ -11,7 +11,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	enumspb "go.temporal.io/api/enums/v1"
 
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/workflows"
@@ -688,4 +690,67 @@ func (s *stack) acceptFor(m map[string]any) {
 		map[string]any{"request_id": rid(s.t, "accept-"+m["expert_id"].(string))})
 	require.Equal(s.t, http.StatusOK, code, "%v", inv)
 	require.Equal(s.t, "ACCEPTED", inv["stage"])
+}
+
+// TestFailedReplacementInvitationIsStartedAgain: a replacement's invitation
+// whose run failed before its first write (here the ledger refusing it
+// once; for real, a year without calendar data for its answer's deadline)
+// left the replacement INVITED on the line-up with no invitation to answer,
+// and the line-up INVITING for good: sending the invitations again passed
+// replacements over. Now it starts theirs too.
+func TestFailedReplacementInvitationIsStartedAgain(t *testing.T) {
+	s := setup(t)
+	s.seedPool()
+	lineup := s.invitingLineup("l-repl")
+	all := members(lineup)
+	last := all[len(all)-1]
+	for _, m := range all[:len(all)-1] {
+		s.acceptFor(m)
+	}
+	exec := func(sql string) {
+		conn, err := pgx.Connect(t.Context(), s.OwnerURL)
+		require.NoError(t, err)
+		defer conn.Close(t.Context())
+		_, err = conn.Exec(t.Context(), sql)
+		require.NoError(t, err)
+	}
+	// Every new invitation is refused: the replacement's run fails.
+	exec(`CREATE FUNCTION refuse_new() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+	  IF EXISTS (SELECT 1 FROM invitations WHERE id = NEW.id) THEN RETURN NEW; END IF;
+	  RAISE EXCEPTION 'refused' USING ERRCODE = 'check_violation'; END; $$`)
+	exec(`CREATE TRIGGER refuse_new BEFORE INSERT ON invitations FOR EACH ROW EXECUTE FUNCTION refuse_new()`)
+	code, inv := s.do("POST", "/v1/invitations/"+last["invitation_id"].(string)+":decline", &office,
+		map[string]any{"request_id": rid(t, "decline"), "reason": "因病住院"})
+	require.Equal(t, http.StatusOK, code, "%v", inv)
+	var replacement map[string]any
+	require.Eventually(t, func() bool {
+		_, lineup = s.do("GET", "/v1/lineups/l-repl", &office, nil)
+		for _, m := range members(lineup) {
+			if m["replaces"] == last["expert_id"] && m["invitation_id"] != nil {
+				replacement = m
+				return true
+			}
+		}
+		return false
+	}, 30*time.Second, 100*time.Millisecond)
+	invitationID := replacement["invitation_id"].(string)
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		d, err := s.Temporal.DescribeWorkflowExecution(t.Context(), workflows.InvitationWorkflowID(invitationID), "")
+		if assert.NoError(c, err) {
+			assert.Equal(c, enumspb.WORKFLOW_EXECUTION_STATUS_FAILED, d.GetWorkflowExecutionInfo().GetStatus())
+		}
+	}, 60*time.Second, 200*time.Millisecond, "the replacement's run fails at its first write")
+	code, _ = s.do("GET", "/v1/invitations/"+invitationID, &office, nil)
+	require.Equal(t, http.StatusNotFound, code)
+
+	exec(`DROP TRIGGER refuse_new ON invitations`)
+	code, body := s.do("POST", "/v1/lineups/l-repl:invite", &office, map[string]any{"request_id": rid(t, "invite-again")})
+	require.Equal(t, http.StatusOK, code, "%v", body)
+	code, got := s.do("GET", "/v1/invitations/"+invitationID, &office, nil)
+	require.Equal(t, http.StatusOK, code, "%v", got)
+	require.Equal(t, "INVITED", got["stage"])
+	require.Equal(t, replacement["expert_id"], got["expert_id"])
+	s.acceptFor(replacement)
+	_, lineup = s.do("GET", "/v1/lineups/l-repl", &office, nil)
+	require.Equal(t, "COMPLETE", lineup["state"])
 }

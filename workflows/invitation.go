@@ -569,7 +569,7 @@ func (w *invitation) inviteReplacement(ctx workflow.Context, l casework.Lineup, 
 		ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_ABANDON,
 	})
 	child := workflow.ExecuteChildWorkflow(cctx, InvitationWorkflowName, InvitationInput{
-		ID: m.InvitationID, RequestID: "replace/" + w.row.ID, LineupID: l.ID, Member: m,
+		ID: m.InvitationID, RequestID: ReplacementRequestID(w.row.ID), LineupID: l.ID, Member: m,
 		SecondFrom: l.PlannedStart, SecondTo: l.PlannedEnd, InspectedUnit: w.row.InspectedUnit,
 		AnswerWorkingDays: w.row.AnswerWorkingDays, InvitedBy: actor.System,
 	})
@@ -591,6 +591,12 @@ func (w *invitation) inviteReplacement(ctx workflow.Context, l casework.Lineup, 
 		workflow.GetLogger(ctx).Error("recording the replacement failed", "invitation", w.row.ID, "error", err)
 	}
 }
+
+// ReplacementRequestID is the request under which the invitation
+// replacedID starts its replacement's: the API's sending again of a
+// line-up's invitations starts it under the same (api/pool.go ·
+// SendInvitations).
+func ReplacementRequestID(replacedID string) string { return "replace/" + replacedID }
 
 // noteNoReplacement records that no replacement could be drawn.
 func (w *invitation) noteNoReplacement(ctx workflow.Context, why error) {
