@@ -528,10 +528,21 @@ func TestRowsAndCellsOutOfOrderAreRefused(t *testing.T) {
 	refused(t, swapped, problemlist.Limits{}, "the cells of row 3 out of order")
 	refused(t, sheetAlone(swapped), problemlist.Limits{}, "the cells of row 3 out of order")
 
+	// A calculation chain (Excel writes one for formulas) lists cells in
+	// the order they are calculated, with no rows: read as before.
+	ct := string(partOf(t, data, "[Content_Types].xml"))
+	ct = strings.Replace(ct, "</Types>", `<Override PartName="/xl/calcChain.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.calcChain+xml"/></Types>`, 1)
+	withCalc := withEntries(t, data, "[Content_Types].xml", [2]string{"[Content_Types].xml", ct}, [2]string{"xl/calcChain.xml",
+		`<?xml version="1.0" encoding="UTF-8" standalone="yes"?><calcChain xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">` +
+			`<c r="M3" i="1"/><c r="M2"/><c r="A2"/></calcChain>`})
+	s, err := problemlist.ReadWorkbook(bytes.NewReader(withCalc), problemlist.Limits{})
+	require.NoError(t, err)
+	require.Len(t, s.Drafts, 3)
+
 	// Rows in order that say no number: read as before.
 	unnumbered := withEntries(t, data, part, [2]string{part,
 		regexp.MustCompile(`<row r="[0-9]+"`).ReplaceAllString(sheet, "<row")})
-	s, err := problemlist.ReadWorkbook(bytes.NewReader(unnumbered), problemlist.Limits{})
+	s, err = problemlist.ReadWorkbook(bytes.NewReader(unnumbered), problemlist.Limits{})
 	require.NoError(t, err)
 	require.Equal(t, []int{2, 3, 4}, s.Rows)
 	require.Equal(t, "乙", s.Drafts[1].Title)

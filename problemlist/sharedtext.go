@@ -219,15 +219,15 @@ func (o *outOfOrder) Error() string {
 
 // scanPart reads the part's XML once. It calls value with the text of every
 // <v>, at any depth, until it returns false (errTooMuchText); and it
-// refuses (*outOfOrder) a row not numbered above the row before it and a
-// cell not right of the cell before it, as excelize's reader meets them
-// (a <row> at any depth, numbered one past the row before it where its r
-// says no number, its <c> elements up to the next <row>, each a column
-// right of the one before where its r names none; the numbering starts
-// again after each </sheetData>). Excelize reads a row that comes after a
-// higher one into that one, its cells over the other's, and a cell that
+// refuses (*outOfOrder) a row of a <sheetData> not numbered above the row
+// before it, and a cell of a row not right of the cell before it: a row
+// without a number is one past the row before it, a cell without one a
+// column right of the cell before it. Excelize reads a row that comes after
+// a higher one into that one, its cells over the other's, and a cell that
 // comes after one to its right into the next free column: the row a clerk
-// moved up was lost.
+// moved up was lost. Only rows in a <sheetData> and cells in a row are
+// checked: a workbook's calculation chain (xl/calcChain.xml, which Excel
+// writes for formulas) lists cells in the order they are calculated.
 func scanPart(part *zip.File, value func(string) bool) error {
 	rc, err := part.Open()
 	if err != nil {
@@ -240,6 +240,7 @@ func scanPart(part *zip.File, value func(string) bool) error {
 	row, col := 0, 0 // the last row's number, its last cell's column
 	cellName := ""   // the last cell's reference, as written
 	depth := 0       // the elements open
+	inSheetData, inRow := false, false
 	for {
 		tok, err := d.Token()
 		if err != nil {
@@ -254,7 +255,13 @@ func scanPart(part *zip.File, value func(string) bool) error {
 			case "v":
 				in++
 				text = text[:0]
+			case "sheetData":
+				inSheetData = true
 			case "row":
+				if !inSheetData {
+					continue
+				}
+				inRow = true
 				n, err := strconv.Atoi(attr(t, "r"))
 				if err != nil || n == 0 {
 					n = row + 1
@@ -264,6 +271,9 @@ func scanPart(part *zip.File, value func(string) bool) error {
 				}
 				row, col, cellName = n, 0, ""
 			case "c":
+				if !inRow {
+					continue
+				}
 				r := attr(t, "r")
 				c := col + 1
 				if r != "" {
@@ -294,8 +304,10 @@ func scanPart(part *zip.File, value func(string) bool) error {
 				if !value(string(text)) {
 					return errTooMuchText
 				}
+			case t.Name.Local == "row":
+				inRow = false
 			case t.Name.Local == "sheetData":
-				row, col, cellName = 0, 0, ""
+				row, col, cellName, inSheetData, inRow = 0, 0, "", false, false
 			}
 		}
 	}
