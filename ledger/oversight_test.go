@@ -404,7 +404,7 @@ func TestTipFindingAndDismissalTakeTurns(t *testing.T) {
 	require.NoError(t, err)
 	_, err = fx.store.TriageTip(t.Context(), "tip-b", ledger.TipTriage{DismissReason: "内容不实", By: office, EventKey: "triage/b1"})
 	require.ErrorAs(t, err, &stage)
-	require.Contains(t, stage.Error(), `has become finding "f-b"`)
+	require.Contains(t, stage.Error(), `has become finding "f-b", recorded by a triage that did not finish`)
 	got, err := fx.store.TriageTip(t.Context(), "tip-b", ledger.TipTriage{FindingID: "f-b", By: office, EventKey: "triage/b2"})
 	require.NoError(t, err)
 	require.Equal(t, ledger.TipFinding, got.Stage)

@@ -316,7 +316,7 @@ func (s *Store) TriageTip(ctx context.Context, id string, tr TipTriage) (Tip, er
 			case err == nil:
 				return derrors.StageError{
 					Reason: "STAGE_NOT_ALLOWED", Subject: "tip/" + id, Action: "triage", Stage: t.Stage,
-				}.Says("tip %q has become finding %q, recorded by a triage: it is dismissed no more (withdraw the finding if it is unfounded)", id, finding)
+				}.Says("tip %q has become finding %q, recorded by a triage that did not finish: it is dismissed no more; send the triage with a finding again, which links the two without recording it twice (and withdraw the finding if it is unfounded)", id, finding)
 			case !errors.Is(err, pgx.ErrNoRows):
 				return fmt.Errorf("reading the finding of tip %q: %w", id, err)
 			}

@@ -144,10 +144,10 @@ var zh = map[string]string{
 	"request_id %q already recorded another exposure (%s); use a new request_id":            "request_id %q 已记录了另一曝光（%s）；请使用新的 request_id",
 	"must give a name or a contact, or be left out for an anonymous tip":                    "须给出姓名或联系方式，匿名举报则不填",
 	"must give the reason to dismiss the tip, or else give the finding it becomes":          "须给出不予采纳的理由，或给出由此形成的问题",
-	"must not be given with dismiss_reason: a tip is either dismissed or becomes a finding": "不能与 dismiss_reason 同时给出：线索要么不予采纳，要么形成问题",
-	"request_id %q already recorded another tip":                                            "request_id %q 已记录了另一线索",
-	"tip %q already exists with other content; use a new request_id":                        "线索 %q 已存在且内容不同；请使用新的 request_id",
-	"tip %q not found": "未找到线索 %q",
+	"must not be given with dismiss_reason: a tip is either dismissed or becomes a finding": "不能与 dismiss_reason 同时给出：举报要么不予采纳，要么形成问题",
+	"request_id %q already recorded another tip":                                            "request_id %q 已记录了另一举报",
+	"tip %q already exists with other content; use a new request_id":                        "举报 %q 已存在且内容不同；请使用新的 request_id",
+	"tip %q not found": "未找到举报 %q",
 
 	// Evidence.
 	"must not end in a dot or a space":                                                                                   "不能以句点或空格结尾",
@@ -190,8 +190,8 @@ var zh = map[string]string{
 	"only a FOLLOW_UP (回头看) inspection re-checks findings":                                                                                       "只有“回头看”（FOLLOW_UP）巡查才复查问题",
 	"the committee approves the team line-up before the advance notice (approveTeam)":                                                            "发出巡查预告前，须由省安委会批准巡查组组成（approveTeam）",
 	"the team line-up is already approved":               "巡查组组成已获批准",
-	"tip %q is already %s: it was triaged before":        "线索 %q 已是“%s”：此前已处理",
-	"tip %q is already DISMISSED: it was triaged before": "线索 %q 已不予采纳（DISMISSED）：此前已处理",
+	"tip %q is already %s: it was triaged before":        "举报 %q 已是“%s”：此前已分办",
+	"tip %q is already DISMISSED: it was triaged before": "举报 %q 已不予采纳（DISMISSED）：此前已分办",
 
 	// Extensions (延期).
 	"%s: a %s hazard's deadline may not be extended (the office's escalation policy, version %d, allows %s)":                     "%s：%s隐患的整改期限不得延期（省安委办的升级策略第 %d 版仅允许%s隐患延期）",
@@ -557,10 +557,10 @@ var zh = map[string]string{
 	"nests its XML more than %d elements deep, which no spreadsheet program writes: save it again from Excel or WPS": "其 XML 嵌套超过 %d 层，电子表格软件不会这样保存：请用 Excel 或 WPS 重新保存",
 
 	// A tip whose finding a triage recorded.
-	"tip %q has become finding %q, recorded by a triage: it is dismissed no more (withdraw the finding if it is unfounded)": "举报 %q 已在分诊时转为问题 %q，不能再不予采纳（如问题不成立，请撤销该问题）",
+	"tip %q has become finding %q, recorded by a triage that did not finish: it is dismissed no more; send the triage with a finding again, which links the two without recording it twice (and withdraw the finding if it is unfounded)": "举报 %q 已在一次未完成的分办中转为问题 %q，不能再不予采纳；请再次提交转为问题的分办，将二者关联（不会重复记录该问题；如问题不成立，再撤销该问题）",
 
 	// Tips and the team's report.
-	"inspection %q has %d tip(s) not yet triaged (%s): make each a finding or dismiss it first": "巡查 %q 还有 %d 条举报未分诊（%s）：请先将每条转为问题或不予采纳",
+	"inspection %q has %d tip(s) not yet triaged (%s): make each a finding or dismiss it first": "巡查 %q 还有 %d 条举报未分办（%s）：请先将每条转为问题或不予采纳",
 	"inspection %q is %s: its tips are received from its notice until the team reports (%s)":    "巡查 %q 处于%s：举报在发出巡查预告后、巡查组提交报告前接收（%s）",
 
 	// An exposure's kind and its subject.
