@@ -754,3 +754,32 @@ func TestFailedReplacementInvitationIsStartedAgain(t *testing.T) {
 	_, lineup = s.do("GET", "/v1/lineups/l-repl", &office, nil)
 	require.Equal(t, "COMPLETE", lineup["state"])
 }
+
+// TestTypedTeamBooksNobodyTwice: a team typed in by hand that names, by
+// sign-in subject, a person of the pool who accepted a place on a line-up
+// for the same days is refused, naming the field. It was recorded, and the
+// line-up that had the person could then be neither approved
+// (EXPERT_BOOKED) nor changed (COMPLETE).
+func TestTypedTeamBooksNobodyTwice(t *testing.T) {
+	s := setup(t)
+	s.seedPool()
+	lineup := s.invitingLineup("l-typed")
+	for _, m := range members(lineup) {
+		s.acceptFor(m)
+	}
+	_, lineup = s.do("GET", "/v1/lineups/l-typed", &office, nil)
+	require.Equal(t, "COMPLETE", lineup["state"])
+	taken := members(lineup)[4]["expert_id"].(string)
+	team := validTeam()
+	team[3] = map[string]any{"name": "专家" + taken, "role": "MEMBER", "rank": "OTHER", "subject": "expert-" + taken}
+	b := inspectionBody(rid(t, "typed"))
+	spec(b)["team"] = team // the line-up's days
+	code, body := s.do("POST", "/v1/inspections", &office, b)
+	require.Equal(t, http.StatusBadRequest, code, "%v", body)
+	require.Equal(t, []string{"inspection.team[3].subject"}, fieldViolations(body))
+	require.Contains(t, violationRule(body, "inspection.team[3].subject"), "lineup/l-typed books")
+
+	code, body = s.do("POST", "/v1/lineups/l-typed:approve", &office, map[string]any{"request_id": rid(t, "approve")})
+	require.Equal(t, http.StatusOK, code, "%v", body)
+	require.Equal(t, "APPROVED", body["state"])
+}

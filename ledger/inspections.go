@@ -106,6 +106,9 @@ func (s *Store) CreateInspection(ctx context.Context, in casework.Inspection, ev
 			if err := checkPlan(ctx, q, in, notRepeating); err != nil {
 				return err
 			}
+			if err := checkTeamNotBooked(ctx, q, in); err != nil {
+				return err
+			}
 		}
 		if err := q.InsertInspection(ctx, row); err != nil {
 			return fmt.Errorf("inserting inspection %q: %w", in.ID, err)

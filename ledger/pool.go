@@ -315,6 +315,51 @@ func checkNotBooked(ctx context.Context, q *dbsqlc.Queries, l casework.Lineup) e
 	return nil
 }
 
+// checkTeamNotBooked refuses a new inspection whose team, typed in rather
+// than taken from a line-up, names by sign-in subject a person of the pool
+// whom a line-up or another inspection books on overlapping days. A team
+// taken from a line-up was checked as it was drawn; a typed one booked the
+// person twice, and the line-up that had them could then be neither
+// approved (EXPERT_BOOKED) nor changed (COMPLETE). It takes the pool's
+// lock, as every write that books people does.
+func checkTeamNotBooked(ctx context.Context, q *dbsqlc.Queries, in casework.Inspection) error {
+	var typed []int
+	for i, m := range in.Team {
+		if m.ExpertID == "" && m.Subject != "" {
+			typed = append(typed, i)
+		}
+	}
+	if len(typed) == 0 {
+		return nil
+	}
+	if err := lockPoolDraws(ctx, q); err != nil {
+		return err
+	}
+	busy, err := busyOn(ctx, q, in.PlannedStart.Format(time.DateOnly), in.PlannedEnd.Format(time.DateOnly), "")
+	if err != nil {
+		return err
+	}
+	var v derrors.Violations
+	for _, i := range typed {
+		m := in.Team[i]
+		id, found, err := optional(q.ExpertIDOfSubject(ctx, &m.Subject))
+		if err != nil {
+			return fmt.Errorf("reading the pool's person of %q: %w", m.Subject, err)
+		}
+		if !found {
+			continue
+		}
+		for _, b := range busy {
+			if b.ExpertID == id && b.What != casework.SubjectInspection+"/"+in.ID {
+				v.Add(fmt.Sprintf("inspection.team[%d].subject", i), "names %s of the pool (%s), whom %s books from %s to %s: a person serves one inspection at a time",
+					m.Name, id, b.What, b.From, b.To)
+				break
+			}
+		}
+	}
+	return v.Err()
+}
+
 // ---- line-ups ----
 
 // lineupFromRow is the line-up a row holds.

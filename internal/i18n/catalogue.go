@@ -567,4 +567,7 @@ var zh = map[string]string{
 	"must fit the subject: a %s exposure is of a systemic risk, and finding %s is %s":                                   "必须与对象相符：%s针对系统性安全风险，而问题 %s 为%s",
 	"must fit the subject: a %s exposure is of a finding whose rectification was reported, and finding %s is %s":        "必须与对象相符：%s针对已报送整改情况的问题，而问题 %s 处于%s",
 	"must fit the subject: a %s exposure is of an inspection whose rectification was reported, and inspection %s is %s": "必须与对象相符：%s针对已报送整改情况的巡查，而巡查 %s 处于%s",
+
+	// A typed team naming a person of the pool booked elsewhere.
+	"names %s of the pool (%s), whom %s books from %s to %s: a person serves one inspection at a time": "指向专家库中的 %s（%s），其已由 %s 占用（%s 至 %s）：同一人同一时间只参加一个巡查",
 }
