@@ -432,7 +432,10 @@ func lineupStage(l *casework.Lineup, action string, allowed ...string) error {
 // SwapLineupMember puts another person in a member's place: before the
 // invitations, in an active member's; while they are answered, in a place
 // left open (a member declined or lapsed and nobody replaces them yet,
-// typically because no replacement could be drawn), and invites them.
+// typically because no replacement could be drawn), and invites them;
+// while they are answered or once all accepted, in the place of one who
+// accepted (and left the pool, say), and invites them: a COMPLETE line-up
+// is INVITING again until they answer.
 func (s *LineupServer) SwapLineupMember(ctx context.Context, req *xunchav1.SwapLineupMemberRequest) (*xunchav1.Lineup, error) {
 	who, v, err := changeRequestedBy(ctx, req.GetRequestId())
 	if err != nil {
@@ -469,7 +472,7 @@ func (s *LineupServer) SwapLineupMember(ctx context.Context, req *xunchav1.SwapL
 		OccurredAt: time.Now().UTC(), Note: fmt.Sprintf("%s swapped in for %s: %s", x.ID, req.GetExpertId(), req.GetReason()),
 		Data: dataOf(map[string]any{"leaving": req.GetExpertId(), "replacement": x.ID, "reason": req.GetReason()})},
 		func(l *casework.Lineup) error {
-			if err := lineupStage(l, "swap", casework.LineupProposed, casework.LineupInviting); err != nil {
+			if err := lineupStage(l, "swap", casework.LineupProposed, casework.LineupInviting, casework.LineupComplete); err != nil {
 				return err
 			}
 			members, err := workflows.CheckSwap(workflows.DrawInput{UnitCode: l.UnitCode, PlannedStart: l.PlannedStart,
@@ -479,6 +482,9 @@ func (s *LineupServer) SwapLineupMember(ctx context.Context, req *xunchav1.SwapL
 				return err
 			}
 			l.Members = members
+			if l.State == casework.LineupComplete {
+				l.State = casework.LineupInviting // the person swapped in is invited
+			}
 			return nil
 		})
 	if err != nil {
@@ -605,6 +611,9 @@ func (s *LineupServer) ApproveLineup(ctx context.Context, req *xunchav1.LineupAc
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
+	if err := s.checkStillEligible(ctx, req.GetId()); err != nil {
+		return nil, err
+	}
 	l, err := s.Ledger.ChangeLineup(ctx, req.GetId(), casework.Event{Key: "approve/" + req.GetRequestId(), Action: "approve", Actor: who,
 		OccurredAt: time.Now().UTC(), Note: req.GetNote()}, func(l *casework.Lineup) error {
 		if err := lineupStage(l, "approve", casework.LineupComplete); err != nil {
@@ -634,6 +643,35 @@ func (s *LineupServer) ApproveLineup(ctx context.Context, req *xunchav1.LineupAc
 		return nil, err
 	}
 	return lineupProto(i18n.FromContext(ctx), l), nil
+}
+
+// checkStillEligible refuses to approve line-up id while a member can no
+// longer serve it (workflows.DrawInput.NoLongerEligible): one who left the
+// pool or became unavailable after accepting was approved and became the
+// inspection's team. The office swaps them out first.
+func (s *LineupServer) checkStillEligible(ctx context.Context, id string) error {
+	l, err := s.Ledger.GetLineup(ctx, id)
+	if err != nil {
+		return err
+	}
+	in := workflows.DrawInput{UnitCode: l.UnitCode, PlannedStart: l.PlannedStart, PlannedEnd: l.PlannedEnd, ConflictYears: l.ConflictYears}
+	var en, zh []string
+	for _, m := range l.Active() {
+		x, err := s.Ledger.GetExpert(ctx, m.ExpertID)
+		if err != nil {
+			return err
+		}
+		for _, r := range in.NoLongerEligible(x) {
+			en = append(en, fmt.Sprintf("%s (%s): %s", m.Name, m.ExpertID, r.Detail))
+			zh = append(zh, fmt.Sprintf("%s（%s）：%s", m.Name, m.ExpertID, r.DetailZH))
+		}
+	}
+	if len(en) == 0 {
+		return nil
+	}
+	return derrors.StageError{Reason: "MEMBER_CANNOT_SERVE", Subject: "lineup/" + l.ID, Action: "approve", Stage: l.State}.
+		Says("line-up %s has members who can no longer serve it (%s): swap them out first", l.ID,
+			i18n.Text{EN: strings.Join(en, "; "), ZH: strings.Join(zh, "；")})
 }
 
 // CancelLineup calls a line-up off: its members not yet answered are

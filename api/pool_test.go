@@ -783,3 +783,72 @@ func TestTypedTeamBooksNobodyTwice(t *testing.T) {
 	require.Equal(t, http.StatusOK, code, "%v", body)
 	require.Equal(t, "APPROVED", body["state"])
 }
+
+// TestLineupWithAMemberWhoCannotServe: one who accepted and then left the
+// pool, and one who became unavailable on the inspection's days, stayed on
+// the line-up: it was approved and became the inspection's team with them.
+// Now the approval is refused naming them, and the office swaps them out,
+// on a COMPLETE line-up too (which could not be changed): the people
+// swapped in are invited, and the line-up is COMPLETE again once they
+// accept.
+func TestLineupWithAMemberWhoCannotServe(t *testing.T) {
+	s := setup(t)
+	s.seedPool()
+	lineup := s.invitingLineup("l-leaver")
+	for _, m := range members(lineup) {
+		s.acceptFor(m)
+	}
+	all := members(lineup)
+	leaver, away := all[2]["expert_id"].(string), all[3]["expert_id"].(string)
+	code, body := s.do("POST", "/v1/experts/"+leaver+":leave", &office, map[string]any{"request_id": rid(t, "leave"),
+		"left_on": "2026-12-03", "reason": "退休"})
+	require.Equal(t, http.StatusOK, code, "%v", body)
+	code, body = s.do("POST", "/v1/experts/"+away+":addUnavailability", &office, map[string]any{"request_id": rid(t, "away"),
+		"unavailability": map[string]any{"from": "2026-12-01", "to": "2026-12-15", "reason": "住院治疗"}})
+	require.Equal(t, http.StatusOK, code, "%v", body)
+
+	code, body = s.do("POST", "/v1/lineups/l-leaver:approve", &office, map[string]any{"request_id": rid(t, "approve")})
+	require.Equal(t, http.StatusConflict, code, "%v", body)
+	require.Equal(t, "MEMBER_CANNOT_SERVE", errorInfo(body)["reason"], "%v", body)
+	require.Contains(t, body["message"], leaver)
+	require.Contains(t, body["message"], away)
+
+	var swappedIn []map[string]any
+	for _, out := range []string{leaver, away} {
+		// The first of the pool not on the line-up whom the swap takes
+		// (the others are excluded, or would break the team's rules).
+		_, current := s.do("GET", "/v1/lineups/l-leaver", &office, nil)
+		in := ""
+		for _, p := range testPool {
+			if slices.ContainsFunc(members(current), func(m map[string]any) bool { return m["expert_id"] == p.id }) {
+				continue
+			}
+			code, body = s.do("POST", "/v1/lineups/l-leaver:swap", &office, map[string]any{"request_id": rid(t, "swap-"+out+"-"+p.id),
+				"expert_id": out, "replacement_expert_id": p.id, "reason": "不能参加"})
+			if code == http.StatusOK {
+				in = p.id
+				break
+			}
+			require.Equal(t, http.StatusBadRequest, code, "%v", body)
+		}
+		require.NotEmpty(t, in, "someone of the pool to swap in for %s", out)
+		require.Equal(t, "INVITING", body["state"])
+		for _, m := range members(body) {
+			if m["expert_id"] == in {
+				require.Equal(t, "INVITED", m["state"])
+				swappedIn = append(swappedIn, m)
+			}
+		}
+	}
+	for _, m := range swappedIn {
+		s.acceptFor(m)
+	}
+	code, body = s.do("POST", "/v1/lineups/l-leaver:approve", &office, map[string]any{"request_id": rid(t, "approve-again")})
+	require.Equal(t, http.StatusOK, code, "%v", body)
+	require.Equal(t, "APPROVED", body["state"])
+	for _, m := range members(body) {
+		if m["expert_id"] == leaver || m["expert_id"] == away {
+			require.Equal(t, "SWAPPED_OUT", m["state"])
+		}
+	}
+}
