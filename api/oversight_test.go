@@ -676,11 +676,16 @@ func TestReportWaitsForTheTips(t *testing.T) {
 	tipBody := func(name string) map[string]any {
 		return map[string]any{"request_id": rid(t, name), "channel": "HOTLINE", "received_on": today().String(), "content": "某化工厂夜间违规动火作业"}
 	}
+	early := tipBody("early")
+	early["received_on"] = "2001-01-01"
+	code, body := s.do("POST", "/v1/inspections/"+id+"/tips", &member, early)
+	require.Equal(t, http.StatusBadRequest, code, "%v", body)
+	require.Contains(t, violationRule(body, "received_on"), "must not be before")
 	code, tip := s.do("POST", "/v1/inspections/"+id+"/tips", &member, tipBody("tip"))
 	require.Equal(t, http.StatusOK, code, "%v", tip)
 	s.inspectionStep(id, "endOnsite", teamLeader, map[string]any{"request_id": rid(t, "end"), "onsite_ended_on": today().String()}, "ONSITE_ENDED")
 	report := map[string]any{"request_id": rid(t, "report"), "report_evidence_id": s.evidence("inspection report " + t.Name()), "summary": "发现问题0项"}
-	code, body := s.do("POST", "/v1/inspections/"+id+":submitReport", &teamLeader, report)
+	code, body = s.do("POST", "/v1/inspections/"+id+":submitReport", &teamLeader, report)
 	require.Equal(t, http.StatusConflict, code, "%v", body)
 	require.Equal(t, "TIPS_UNTRIAGED", errorInfo(body)["reason"], "%v", body)
 	require.Contains(t, body["message"], tip["id"])

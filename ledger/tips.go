@@ -231,6 +231,8 @@ type TipTriage struct {
 // share-locked in q's transaction, is one of stages: a tip received after
 // the team's report, which waits for every tip to be triaged
 // (InspectionChangeOptions.TipsTriaged), could no longer become a finding.
+// A tip dated before the notice that published where to send tips is
+// refused too (received_on): it was taken dated 2001.
 // A retry of a tip received is let through, to be answered as before.
 func checkTipWindow(ctx context.Context, q *dbsqlc.Queries, t Tip, stages []string) error {
 	if _, retry, err := optional(q.GetTip(ctx, t.ID)); err != nil || retry {
@@ -241,6 +243,12 @@ func checkTipWindow(ctx context.Context, q *dbsqlc.Queries, t Tip, stages []stri
 		return notFound(err, "inspection", t.InspectionID)
 	}
 	if slices.Contains(stages, in.Stage) {
+		notified, errN := calendar.ParseDate(in.NotifiedOn)
+		received, errR := calendar.ParseDate(t.ReceivedOn)
+		if errN == nil && errR == nil && received.Before(notified) {
+			return derrors.Invalid("received_on", "must not be before %s, the day inspection %s's notice was published: its tips come after it",
+				in.NotifiedOn, t.InspectionID)
+		}
 		return nil
 	}
 	return derrors.StageError{

@@ -574,4 +574,7 @@ var zh = map[string]string{
 	// A line-up's member who can no longer serve it.
 	"line-up %s has members who can no longer serve it (%s): swap them out first": "巡查组名单 %s 中有成员已不能参加（%s）：请先调换",
 	"swapped out by the office after accepting: %s":                               "接受邀请后由省安委办调出：%s",
+
+	// A tip dated before its inspection's notice.
+	"must not be before %s, the day inspection %s's notice was published: its tips come after it": "不能早于 %s，即巡查 %s 发出巡查预告之日：举报在此之后接收",
 }

@@ -19,8 +19,9 @@ SELECT EXISTS (SELECT 1 FROM findings WHERE id = @id AND request_id = @request_i
 
 -- name: InspectionStageForShare :one
 -- InspectionStageForShare reads an inspection's stage and share-locks its
--- row until the transaction ends (the recording window).
-SELECT stage, workflow_id FROM inspections WHERE id = @id FOR SHARE;
+-- row until the transaction ends (the recording window, the tips'); and
+-- the day its notice was published, if it was.
+SELECT stage, workflow_id, coalesce(records->>'notified_on', '')::text AS notified_on FROM inspections WHERE id = @id FOR SHARE;
 
 -- name: FindingStageForShare :one
 -- FindingStageForShare reads a finding's stage and share-locks its row

@@ -314,20 +314,22 @@ func (q *Queries) InsertFinding(ctx context.Context, arg InsertFindingParams) er
 }
 
 const inspectionStageForShare = `-- name: InspectionStageForShare :one
-SELECT stage, workflow_id FROM inspections WHERE id = $1 FOR SHARE
+SELECT stage, workflow_id, coalesce(records->>'notified_on', '')::text AS notified_on FROM inspections WHERE id = $1 FOR SHARE
 `
 
 type InspectionStageForShareRow struct {
 	Stage      string
 	WorkflowID string
+	NotifiedOn string
 }
 
 // InspectionStageForShare reads an inspection's stage and share-locks its
-// row until the transaction ends (the recording window).
+// row until the transaction ends (the recording window, the tips'); and
+// the day its notice was published, if it was.
 func (q *Queries) InspectionStageForShare(ctx context.Context, id string) (InspectionStageForShareRow, error) {
 	row := q.db.QueryRow(ctx, inspectionStageForShare, id)
 	var i InspectionStageForShareRow
-	err := row.Scan(&i.Stage, &i.WorkflowID)
+	err := row.Scan(&i.Stage, &i.WorkflowID, &i.NotifiedOn)
 	return i, err
 }
 
