@@ -378,16 +378,9 @@ func TestFailedInvitationRunIsStartedAgain(t *testing.T) {
 	code, lineup := s.do("POST", "/v1/lineups", &office, draw)
 	require.Equal(t, http.StatusOK, code, "%v", lineup)
 	first := members(lineup)[0]["expert_id"].(string)
-	exec := func(sql string) {
-		conn, err := pgx.Connect(t.Context(), s.OwnerURL)
-		require.NoError(t, err)
-		defer conn.Close(t.Context())
-		_, err = conn.Exec(t.Context(), sql)
-		require.NoError(t, err)
-	}
-	exec(`CREATE FUNCTION refuse_once() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+	s.ownerExec(`CREATE FUNCTION refuse_once() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
 	  RAISE EXCEPTION 'refused' USING ERRCODE = 'check_violation'; END; $$`)
-	exec(fmt.Sprintf(`CREATE TRIGGER refuse_once BEFORE INSERT ON invitations FOR EACH ROW WHEN (NEW.expert_id = '%s') EXECUTE FUNCTION refuse_once()`, first))
+	s.ownerExec(fmt.Sprintf(`CREATE TRIGGER refuse_once BEFORE INSERT ON invitations FOR EACH ROW WHEN (NEW.expert_id = '%s') EXECUTE FUNCTION refuse_once()`, first))
 
 	code, body := s.do("POST", "/v1/lineups/l-again:invite", &office, map[string]any{"request_id": rid(t, "invite-1")})
 	require.NotEqual(t, http.StatusOK, code, "%v", body)
@@ -402,7 +395,7 @@ func TestFailedInvitationRunIsStartedAgain(t *testing.T) {
 	}
 	require.Equal(t, len(members(lineup))-1, invited(), "the others are invited though the first failed")
 
-	exec(`DROP TRIGGER refuse_once ON invitations`)
+	s.ownerExec(`DROP TRIGGER refuse_once ON invitations`)
 	_, sent := s.do("GET", "/v1/lineups/l-again", &office, nil)
 	code, body = s.do("POST", "/v1/lineups/l-again:invite", &office, map[string]any{"request_id": rid(t, "invite-2")})
 	require.Equal(t, http.StatusOK, code, "%v", body)
@@ -422,25 +415,7 @@ func TestLastDeclineStillDrawsAReplacement(t *testing.T) {
 	s.seedPool()
 	lineup := s.invitingLineup("l-last")
 	all := members(lineup)
-	last := all[len(all)-1]
-	for _, m := range all[:len(all)-1] {
-		s.acceptFor(m)
-	}
-	code, inv := s.do("POST", "/v1/invitations/"+last["invitation_id"].(string)+":decline", &office,
-		map[string]any{"request_id": rid(t, "decline"), "reason": "因病住院"})
-	require.Equal(t, http.StatusOK, code, "%v", inv)
-
-	var replacement map[string]any
-	require.Eventually(t, func() bool {
-		_, lineup = s.do("GET", "/v1/lineups/l-last", &office, nil)
-		for _, m := range members(lineup) {
-			if m["replaces"] == last["expert_id"] && m["invitation_id"] != nil {
-				replacement = m
-				return true
-			}
-		}
-		return false
-	}, 30*time.Second, 200*time.Millisecond, "a replacement is drawn: %v", lineup)
+	replacement, lineup := s.lastDeclines(lineup)
 	require.Equal(t, "INVITING", lineup["state"], "not complete while the replacement has not answered")
 	require.Eventually(t, func() bool {
 		code, _ := s.do("GET", "/v1/invitations/"+replacement["invitation_id"].(string), &office, nil)
@@ -683,6 +658,54 @@ func (s *stack) invitingLineup(id string) map[string]any {
 	return lineup
 }
 
+// ownerExec runs sql as the database's owner: triggers that make the
+// ledger refuse a write.
+func (s *stack) ownerExec(sql string) {
+	s.t.Helper()
+	conn, err := pgx.Connect(s.t.Context(), s.OwnerURL)
+	require.NoError(s.t, err)
+	defer conn.Close(s.t.Context())
+	_, err = conn.Exec(s.t.Context(), sql)
+	require.NoError(s.t, err)
+}
+
+// lastDeclines has every member of the INVITING lineup but the last
+// accept, the last decline, and waits for the replacement drawn for them:
+// it returns the replacement and the line-up then.
+func (s *stack) lastDeclines(lineup map[string]any) (replacement, now map[string]any) {
+	s.t.Helper()
+	id, all := lineup["id"].(string), members(lineup)
+	last := all[len(all)-1]
+	for _, m := range all[:len(all)-1] {
+		s.acceptFor(m)
+	}
+	code, inv := s.do("POST", "/v1/invitations/"+last["invitation_id"].(string)+":decline", &office,
+		map[string]any{"request_id": rid(s.t, "decline-"+id), "reason": "因病住院"})
+	require.Equal(s.t, http.StatusOK, code, "%v", inv)
+	require.Eventually(s.t, func() bool {
+		_, now = s.do("GET", "/v1/lineups/"+id, &office, nil)
+		for _, m := range members(now) {
+			if m["replaces"] == last["expert_id"] && m["invitation_id"] != nil {
+				replacement = m
+				return true
+			}
+		}
+		return false
+	}, 30*time.Second, 100*time.Millisecond, "a replacement is drawn for %s", last["expert_id"])
+	return replacement, now
+}
+
+// completeLineup draws line-up id and has every member accept: COMPLETE.
+func (s *stack) completeLineup(id string) map[string]any {
+	s.t.Helper()
+	for _, m := range members(s.invitingLineup(id)) {
+		s.acceptFor(m)
+	}
+	_, l := s.do("GET", "/v1/lineups/"+id, &office, nil)
+	require.Equal(s.t, "COMPLETE", l["state"])
+	return l
+}
+
 // acceptFor has the office accept member m's invitation on their behalf.
 func (s *stack) acceptFor(m map[string]any) {
 	s.t.Helper()
@@ -702,37 +725,12 @@ func TestFailedReplacementInvitationIsStartedAgain(t *testing.T) {
 	s := setup(t)
 	s.seedPool()
 	lineup := s.invitingLineup("l-repl")
-	all := members(lineup)
-	last := all[len(all)-1]
-	for _, m := range all[:len(all)-1] {
-		s.acceptFor(m)
-	}
-	exec := func(sql string) {
-		conn, err := pgx.Connect(t.Context(), s.OwnerURL)
-		require.NoError(t, err)
-		defer conn.Close(t.Context())
-		_, err = conn.Exec(t.Context(), sql)
-		require.NoError(t, err)
-	}
 	// Every new invitation is refused: the replacement's run fails.
-	exec(`CREATE FUNCTION refuse_new() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+	s.ownerExec(`CREATE FUNCTION refuse_new() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
 	  IF EXISTS (SELECT 1 FROM invitations WHERE id = NEW.id) THEN RETURN NEW; END IF;
 	  RAISE EXCEPTION 'refused' USING ERRCODE = 'check_violation'; END; $$`)
-	exec(`CREATE TRIGGER refuse_new BEFORE INSERT ON invitations FOR EACH ROW EXECUTE FUNCTION refuse_new()`)
-	code, inv := s.do("POST", "/v1/invitations/"+last["invitation_id"].(string)+":decline", &office,
-		map[string]any{"request_id": rid(t, "decline"), "reason": "因病住院"})
-	require.Equal(t, http.StatusOK, code, "%v", inv)
-	var replacement map[string]any
-	require.Eventually(t, func() bool {
-		_, lineup = s.do("GET", "/v1/lineups/l-repl", &office, nil)
-		for _, m := range members(lineup) {
-			if m["replaces"] == last["expert_id"] && m["invitation_id"] != nil {
-				replacement = m
-				return true
-			}
-		}
-		return false
-	}, 30*time.Second, 100*time.Millisecond)
+	s.ownerExec(`CREATE TRIGGER refuse_new BEFORE INSERT ON invitations FOR EACH ROW EXECUTE FUNCTION refuse_new()`)
+	replacement, _ := s.lastDeclines(lineup)
 	invitationID := replacement["invitation_id"].(string)
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		d, err := s.Temporal.DescribeWorkflowExecution(t.Context(), workflows.InvitationWorkflowID(invitationID), "")
@@ -740,10 +738,10 @@ func TestFailedReplacementInvitationIsStartedAgain(t *testing.T) {
 			assert.Equal(c, enumspb.WORKFLOW_EXECUTION_STATUS_FAILED, d.GetWorkflowExecutionInfo().GetStatus())
 		}
 	}, 60*time.Second, 200*time.Millisecond, "the replacement's run fails at its first write")
-	code, _ = s.do("GET", "/v1/invitations/"+invitationID, &office, nil)
+	code, _ := s.do("GET", "/v1/invitations/"+invitationID, &office, nil)
 	require.Equal(t, http.StatusNotFound, code)
 
-	exec(`DROP TRIGGER refuse_new ON invitations`)
+	s.ownerExec(`DROP TRIGGER refuse_new ON invitations`)
 	code, body := s.do("POST", "/v1/lineups/l-repl:invite", &office, map[string]any{"request_id": rid(t, "invite-again")})
 	require.Equal(t, http.StatusOK, code, "%v", body)
 	code, got := s.do("GET", "/v1/invitations/"+invitationID, &office, nil)
@@ -763,12 +761,7 @@ func TestFailedReplacementInvitationIsStartedAgain(t *testing.T) {
 func TestTypedTeamBooksNobodyTwice(t *testing.T) {
 	s := setup(t)
 	s.seedPool()
-	lineup := s.invitingLineup("l-typed")
-	for _, m := range members(lineup) {
-		s.acceptFor(m)
-	}
-	_, lineup = s.do("GET", "/v1/lineups/l-typed", &office, nil)
-	require.Equal(t, "COMPLETE", lineup["state"])
+	lineup := s.completeLineup("l-typed")
 	taken := members(lineup)[4]["expert_id"].(string)
 	team := validTeam()
 	team[3] = map[string]any{"name": "专家" + taken, "role": "MEMBER", "rank": "OTHER", "subject": "expert-" + taken}
@@ -794,11 +787,7 @@ func TestTypedTeamBooksNobodyTwice(t *testing.T) {
 func TestLineupWithAMemberWhoCannotServe(t *testing.T) {
 	s := setup(t)
 	s.seedPool()
-	lineup := s.invitingLineup("l-leaver")
-	for _, m := range members(lineup) {
-		s.acceptFor(m)
-	}
-	all := members(lineup)
+	all := members(s.completeLineup("l-leaver"))
 	leaver, away := all[2]["expert_id"].(string), all[3]["expert_id"].(string)
 	code, body := s.do("POST", "/v1/experts/"+leaver+":leave", &office, map[string]any{"request_id": rid(t, "leave"),
 		"left_on": "2026-12-03", "reason": "退休"})

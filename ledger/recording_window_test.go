@@ -55,34 +55,45 @@ func TestRecordingWindow(t *testing.T) {
 // report — never recorded after it.
 func TestRecordingWindowRace(t *testing.T) {
 	fx := setup(t)
-	ctx := t.Context()
 	recorded, refused := 0, 0
-	for i := range 30 {
-		id := fmt.Sprintf("ins-race-%d", i)
-		fx.inspection(t, id, "430100")
-		require.NoError(t, fx.moveInspection(t, id, "ONSITE_ENDED", 2))
+	fx.raceTheReport(t, "race", ledger.InspectionChangeOptions{}, func(id string, i int) error {
 		fid := fmt.Sprintf("f-race-%d", i)
-		var wg sync.WaitGroup
-		var recordErr, reportErr error
-		wg.Add(2)
-		go func() {
-			defer wg.Done()
-			_, recordErr = fx.store.RecordFinding(ctx, newFinding(fid, id, "430100", time.Now()), "record/"+fid, onSite...)
-		}()
-		go func() { defer wg.Done(); reportErr = fx.moveInspection(t, id, "REPORTED", 3) }()
-		wg.Wait()
+		_, err := fx.store.RecordFinding(t.Context(), newFinding(fid, id, "430100", time.Now()), "record/"+fid, onSite...)
+		return err
+	}, func(id string, i int, recordErr, reportErr error) {
 		require.NoError(t, reportErr)
 		if recordErr != nil {
 			require.Equal(t, "STAGE_NOT_ALLOWED", reason(recordErr), "%v", recordErr)
 			refused++
-			continue
+			return
 		}
 		recorded++
+		fid := fmt.Sprintf("f-race-%d", i)
 		findingEvent := fx.count(t, `SELECT id FROM events WHERE subject_type = 'finding' AND subject_id = $1`, fid)
 		reportEvent := fx.count(t, `SELECT id FROM events WHERE subject_type = 'inspection' AND subject_id = $1 AND stage_after = 'REPORTED'`, id)
 		require.Less(t, findingEvent, reportEvent, "finding %s was written before the report of %s", fid, id)
-	}
+	})
 	t.Logf("%d findings recorded before the report, %d refused after it", recorded, refused)
+}
+
+// raceTheReport, 30 times, has write write something of a new ONSITE_ENDED
+// inspection while the inspection's report is written (with opts), and
+// hands check the two errors.
+func (fx fixture) raceTheReport(t *testing.T, prefix string, opts ledger.InspectionChangeOptions, write func(inspectionID string, i int) error,
+	check func(inspectionID string, i int, writeErr, reportErr error),
+) {
+	t.Helper()
+	for i := range 30 {
+		id := fmt.Sprintf("ins-%s-%d", prefix, i)
+		fx.inspection(t, id, "430100")
+		require.NoError(t, fx.moveInspection(t, id, "ONSITE_ENDED", 2))
+		var wg sync.WaitGroup
+		var writeErr, reportErr error
+		wg.Go(func() { writeErr = write(id, i) })
+		wg.Go(func() { reportErr = fx.moveInspection(t, id, "REPORTED", 3, opts) })
+		wg.Wait()
+		check(id, i, writeErr, reportErr)
+	}
 }
 
 // receivable is the tip window the API asks for (workflows.TipReceivingStages).
@@ -142,27 +153,19 @@ func TestReportWaitsForEveryTip(t *testing.T) {
 // reported inspection.
 func TestTipAndReportRace(t *testing.T) {
 	fx := setup(t)
-	ctx := t.Context()
 	received, refused := 0, 0
-	for i := range 30 {
-		id := fmt.Sprintf("ins-tr-%d", i)
-		fx.inspection(t, id, "430100")
-		require.NoError(t, fx.moveInspection(t, id, "ONSITE_ENDED", 2))
-		var wg sync.WaitGroup
-		var tipErr, reportErr error
-		wg.Go(func() { _, _, tipErr = fx.store.ReceiveTip(ctx, tipOf(fmt.Sprintf("tip-tr-%d", i), id), receivable...) })
-		wg.Go(func() {
-			reportErr = fx.moveInspection(t, id, "REPORTED", 3, ledger.InspectionChangeOptions{TipsTriaged: true})
-		})
-		wg.Wait()
+	fx.raceTheReport(t, "tr", ledger.InspectionChangeOptions{TipsTriaged: true}, func(id string, i int) error {
+		_, _, err := fx.store.ReceiveTip(t.Context(), tipOf(fmt.Sprintf("tip-tr-%d", i), id), receivable...)
+		return err
+	}, func(_ string, _ int, tipErr, reportErr error) {
 		if tipErr == nil {
 			received++
 			require.Equal(t, "TIPS_UNTRIAGED", reason(reportErr), "%v", reportErr)
-		} else {
-			refused++
-			require.Equal(t, "STAGE_NOT_ALLOWED", reason(tipErr), "%v", tipErr)
-			require.NoError(t, reportErr)
+			return
 		}
-	}
+		refused++
+		require.Equal(t, "STAGE_NOT_ALLOWED", reason(tipErr), "%v", tipErr)
+		require.NoError(t, reportErr)
+	})
 	t.Logf("%d tips received before the report (which was refused), %d refused after it", received, refused)
 }
