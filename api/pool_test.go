@@ -733,9 +733,9 @@ func TestFailedReplacementInvitationIsStartedAgain(t *testing.T) {
 	replacement, _ := s.lastDeclines(lineup)
 	invitationID := replacement["invitation_id"].(string)
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
-		d, err := s.Temporal.DescribeWorkflowExecution(t.Context(), workflows.InvitationWorkflowID(invitationID), "")
+		d, err := s.Temporal.DescribeWorkflow(t.Context(), workflows.InvitationWorkflowID(invitationID), "")
 		if assert.NoError(c, err) {
-			assert.Equal(c, enumspb.WORKFLOW_EXECUTION_STATUS_FAILED, d.GetWorkflowExecutionInfo().GetStatus())
+			assert.Equal(c, enumspb.WORKFLOW_EXECUTION_STATUS_FAILED, d.RawResponse.GetWorkflowExecutionInfo().GetStatus())
 		}
 	}, 60*time.Second, 200*time.Millisecond, "the replacement's run fails at its first write")
 	code, _ := s.do("GET", "/v1/invitations/"+invitationID, &office, nil)
