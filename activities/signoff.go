@@ -36,6 +36,10 @@ func (a *Activities) SignoffTerms(ctx context.Context, in SignoffTermsInput) (Si
 type CloseFindingInput struct {
 	Finding casework.Finding `json:"finding"`
 	Event   casework.Event   `json:"event"`
+	// OnlyToSign: the close-out waits for something the signers' round
+	// waits for too (a clue to be referred): nothing is written when the
+	// rule names no signers, and the workflow refuses the close-out.
+	OnlyToSign bool `json:"only_to_sign,omitempty"`
 }
 
 // CloseFindingResult is the office's sign-off terms for the finding and
@@ -52,10 +56,10 @@ type CloseFindingResult struct {
 // the workflow's to start.
 func (a *Activities) CloseFinding(ctx context.Context, in CloseFindingInput) (CloseFindingResult, error) {
 	terms, err := a.SignoffTerms(ctx, SignoffTermsInput{Kind: in.Finding.Kind, Severity: in.Finding.Severity})
-	if err != nil || terms.Rule != nil {
+	if err != nil || terms.Rule != nil || in.OnlyToSign {
 		return CloseFindingResult{Terms: terms}, err
 	}
-	if err := a.ApplyFindingChange(ctx, FindingChangeInput(in)); err != nil {
+	if err := a.ApplyFindingChange(ctx, FindingChangeInput{Finding: in.Finding, Event: in.Event}); err != nil {
 		return CloseFindingResult{Terms: terms}, err
 	}
 	return CloseFindingResult{Terms: terms, Closed: true}, nil

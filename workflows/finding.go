@@ -15,6 +15,7 @@ import (
 	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/deadline"
 	"github.com/xuncha/xuncha/internal/actor"
+	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/internal/i18n"
 	"github.com/xuncha/xuncha/internal/searchattr"
 )
@@ -288,8 +289,16 @@ func (w *finding) registerHandlers(ctx workflow.Context) error {
 		registerChange(ctx, w, ActionClassify, func(in ClassifyInput) (actor.Actor, error) { return in.Actor, in.Validate() }, w.classify),
 		registerAdmitted(ctx, w, ActionRefer, func(in ReferInput) (actor.Actor, error) { return in.Actor, in.Validate() },
 			func(ctx workflow.Context, in ReferInput) error {
-				_, err := dayHasCome(ctx, "feedback_received_on", in.Referral.FeedbackReceivedOn)
-				return err
+				d, err := dayHasCome(ctx, "feedback_received_on", in.Referral.FeedbackReceivedOn)
+				if err != nil {
+					return err
+				}
+				// Not before the finding was recorded: a typo of a year
+				// escalated at once and proposed an interview.
+				if recorded := calendar.DateOf(w.row.CreatedAt); d.Before(recorded) {
+					return derrors.Invalid("feedback_received_on", "must not be before %s, the day the finding was recorded", recorded)
+				}
+				return nil
 			}, w.refer),
 		registerChange(ctx, w, ActionReportRectification, func(in ReportRectificationInput) (actor.Actor, error) { return in.Actor, in.Validate() }, w.reportRectification),
 		registerChange(ctx, w, ActionVerify, func(in VerifyInput) (actor.Actor, error) {
@@ -314,11 +323,16 @@ func (w *finding) registerHandlers(ctx workflow.Context) error {
 			}
 			return in.Actor, checkExtensionDecision(w.row, in, workflow.Now(ctx))
 		}, w.decideExtension),
-		registerChange(ctx, w, ActionSignOff, func(in SignOffInput) (actor.Actor, error) {
+		registerAdmitted(ctx, w, ActionSignOff, func(in SignOffInput) (actor.Actor, error) {
 			if err := in.Validate(); err != nil {
 				return in.Actor, err
 			}
 			return in.Actor, checkSignOff(w.row, in)
+		}, func(_ workflow.Context, in SignOffInput) error {
+			if !in.Approve || !lastSignature(w.row) {
+				return nil
+			}
+			return checkClueReferred(w.row, ActionSignOff)
 		}, w.signOff),
 		w.registerReferralHandlers(ctx),
 	} {
@@ -469,11 +483,18 @@ func (w *finding) verify(ctx workflow.Context, in VerifyInput) error {
 			// it names no signers, closes the finding
 			// (activities.CloseFinding); otherwise the rule holds the
 			// close-out for its signers (finding_signoff.go).
+			// A clue never referred closes out only after a round of
+			// sign-off, whose last signature waits for its referral
+			// (checkClueReferred): without signers it is refused.
+			unreferred := checkClueReferred(w.row, ActionVerify)
 			var res activities.CloseFindingResult
 			if err := w.applyVia(ctx, next, e, func(next casework.Finding, e casework.Event) (any, any) {
-				return acts.CloseFinding, activities.CloseFindingInput{Finding: next, Event: e}
+				return acts.CloseFinding, activities.CloseFindingInput{Finding: next, Event: e, OnlyToSign: unreferred != nil}
 			}, &res, func(*casework.Finding) bool { return res.Closed }); err != nil {
 				return err
+			}
+			if !res.Closed && res.Terms.Rule == nil && unreferred != nil {
+				return unreferred
 			}
 			if !res.Closed {
 				return w.askSignoff(ctx, in, res.Terms)

@@ -56,6 +56,7 @@ const (
 	ReasonReferralNotAcknowledged = "REFERRAL_NOT_ACKNOWLEDGED"
 	ReasonReferralSettled         = "REFERRAL_SETTLED"
 	ReasonReferralOutcomePending  = "REFERRAL_OUTCOME_PENDING"
+	ReasonClueNotReferred         = "CLUE_NOT_REFERRED"
 )
 
 // The referral's ladder steps, as escalations record them (their
@@ -334,6 +335,25 @@ func referralsSettled(f casework.Finding, action string) error {
 		}
 	}
 	return nil
+}
+
+// checkClueReferred refuses action, which would close out the RECTIFIED
+// finding f, when f is a clue classified REFER_CLUE that was never
+// referred (referClue): it was closed out with the unit's rectification
+// alone, its problem list saying 移交问题线索 and 已销号, and nobody with
+// jurisdiction ever told. An accepted verification without signers is
+// refused for it (the ledger's close-out call writes nothing,
+// activities.CloseFindingInput.OnlyToSign); with signers the round starts,
+// and its last signature is refused for it (checked as the request
+// arrives, admit). Closes-out made before it replay as they were.
+func checkClueReferred(f casework.Finding, action string) error {
+	if f.Stage != FindingRectified || !slices.Contains(clueKinds, f.Kind) || !slices.Contains(f.Dispositions, "REFER_CLUE") ||
+		len(f.ClueReferrals) > 0 {
+		return nil
+	}
+	return findingRefusal(f, action, ReasonClueNotReferred,
+		"%s is classified REFER_CLUE and was never referred to the body with jurisdiction: refer the clue (referClue) first; it closes out once the receiver reports the outcome",
+		findingLabel(f))
 }
 
 // chooseReceiver is the routing decision: the office's receiver or the

@@ -377,3 +377,47 @@ func TestRouteConfirmedKeepsOneOpenReferralPerReceiver(t *testing.T) {
 		require.Len(t, wd.state.Finding.ClueReferrals, 1)
 	}
 }
+
+// TestClueClosesOutOnlyOnceReferred: a clue classified REFER_CLUE that
+// was never referred to the body with jurisdiction was closed out with the
+// unit's rectification alone, its problem list saying 移交问题线索 and
+// 已销号. An accepted verification is refused (CLUE_NOT_REFERRED) until the
+// clue is referred and its outcome reported; with signers, the round
+// starts and its last signature is the one refused.
+func TestClueClosesOutOnlyOnceReferred(t *testing.T) {
+	t.Run("no signers", func(t *testing.T) {
+		h := newHarness(t)
+		h.withRoutes(cityDisciplineRoute)
+		h.clueReferredAt()
+		h.update(5*day, ActionReportRectification, "p1", rectification("p1"))
+		early := h.update(6*day, ActionVerify, "v1", VerifyInput{Change: Change{RequestID: "v1", Actor: office}, Accept: true})
+		h.update(6*day+hour, ActionReferClue, "k1", referClue("k1"))
+		h.update(7*day, ActionAcknowledgeReferral, "a1", AcknowledgeReferralInput{Change: Change{RequestID: "a1", Actor: commission}})
+		h.update(7*day+hour, ActionReportReferralOutcome, "o1", ReportReferralOutcomeInput{Change: Change{RequestID: "o1", Actor: commission},
+			Outcome: casework.OutcomeNotFiled, Summary: "经核查，不予立案"})
+		closed := h.update(8*day, ActionVerify, "v2", VerifyInput{Change: Change{RequestID: "v2", Actor: office}, Accept: true})
+		h.run(newFinding(""))
+		// Refused by the handler, once the close-out call found no signers.
+		require.True(t, early.done)
+		var stage *derrors.StageError
+		require.ErrorAs(t, derrors.FromTemporal(early.failed), &stage, "%v", early.failed)
+		require.Equal(t, ReasonClueNotReferred, stage.Reason)
+		require.Contains(t, derrors.Message(stage, i18n.Chinese), "从未移交有管辖权的机关")
+		requireDone(t, closed)
+		require.Equal(t, FindingClosed, closed.state.Finding.Stage)
+	})
+	t.Run("signers", func(t *testing.T) {
+		h := newHarness(t)
+		h.withRoutes(cityDisciplineRoute)
+		h.withSignoffRules(casework.SignoffRule{Kind: KindResponsibility, Signers: []casework.Signer{{Role: actor.RoleOffice}}})
+		h.clueReferredAt()
+		h.update(5*day, ActionReportRectification, "p1", rectification("p1"))
+		verified := h.update(6*day, ActionVerify, "v1", VerifyInput{Change: Change{RequestID: "v1", Actor: office}, Accept: true})
+		early := h.update(7*day, ActionSignOff, "s1", signOff("s1", signingOffice))
+		h.update(7*day+hour, ActionWithdraw, "w1", WithdrawInput{Change: Change{RequestID: "w1", Actor: office}, Reason: "测试结束"})
+		h.run(newFinding(""))
+		requireDone(t, verified)
+		require.Equal(t, FindingRectified, verified.state.Finding.Stage, "the round of sign-off starts")
+		requireRefused(t, early, ReasonClueNotReferred)
+	})
+}

@@ -258,6 +258,13 @@ func checkSignOff(f casework.Finding, in SignOffInput) error {
 	return nil
 }
 
+// lastSignature reports whether the pending round of sign-off of f awaits
+// one signature only: an approving one closes the finding out.
+func lastSignature(f casework.Finding) bool {
+	i, ok := pendingSignoff(f)
+	return ok && len(awaited(f.Signoffs[i])) == 1
+}
+
 // signoffTerms reads the office's sign-off rule for the finding, in an
 // activity: the policy is data.
 func (r ledgerRunner) signoffTerms(ctx workflow.Context, f casework.Finding) (activities.SignoffTerms, error) {

@@ -282,7 +282,10 @@ func newHarness(t *testing.T) *harness {
 			if terms.Rule != nil {
 				return activities.CloseFindingResult{Terms: terms}, nil
 			}
-			err := applyChange(ctx, activities.FindingChangeInput(in))
+			if in.OnlyToSign {
+				return activities.CloseFindingResult{Terms: terms}, nil
+			}
+			err := applyChange(ctx, activities.FindingChangeInput{Finding: in.Finding, Event: in.Event})
 			return activities.CloseFindingResult{Terms: terms, Closed: err == nil}, err
 		})
 	env.OnActivity(acts.SignoffTerms, mock.Anything, mock.Anything).Return(

@@ -577,4 +577,8 @@ var zh = map[string]string{
 
 	// A tip dated before its inspection's notice.
 	"must not be before %s, the day inspection %s's notice was published: its tips come after it": "不能早于 %s，即巡查 %s 发出巡查预告之日：举报在此之后接收",
+
+	// A clue closed out without a referral; a referral dated before its finding.
+	"%s is classified REFER_CLUE and was never referred to the body with jurisdiction: refer the clue (referClue) first; it closes out once the receiver reports the outcome": "%s 的处置方式为移交问题线索，但从未移交有管辖权的机关：请先移交线索，接收单位报告办理结果后方可销号",
+	"must not be before %s, the day the finding was recorded": "不能早于问题发现之日 %s",
 }
