@@ -432,10 +432,7 @@ func lineupStage(l *casework.Lineup, action string, allowed ...string) error {
 // SwapLineupMember puts another person in a member's place: before the
 // invitations, in an active member's; while they are answered, in a place
 // left open (a member declined or lapsed and nobody replaces them yet,
-// typically because no replacement could be drawn), and invites them;
-// while they are answered or once all accepted, in the place of one who
-// accepted (and left the pool, say), and invites them: a COMPLETE line-up
-// is INVITING again until they answer.
+// typically because no replacement could be drawn), and invites them.
 func (s *LineupServer) SwapLineupMember(ctx context.Context, req *xunchav1.SwapLineupMemberRequest) (*xunchav1.Lineup, error) {
 	who, v, err := changeRequestedBy(ctx, req.GetRequestId())
 	if err != nil {
@@ -472,7 +469,7 @@ func (s *LineupServer) SwapLineupMember(ctx context.Context, req *xunchav1.SwapL
 		OccurredAt: time.Now().UTC(), Note: fmt.Sprintf("%s swapped in for %s: %s", x.ID, req.GetExpertId(), req.GetReason()),
 		Data: dataOf(map[string]any{"leaving": req.GetExpertId(), "replacement": x.ID, "reason": req.GetReason()})},
 		func(l *casework.Lineup) error {
-			if err := lineupStage(l, "swap", casework.LineupProposed, casework.LineupInviting, casework.LineupComplete); err != nil {
+			if err := lineupStage(l, "swap", casework.LineupProposed, casework.LineupInviting); err != nil {
 				return err
 			}
 			members, err := workflows.CheckSwap(workflows.DrawInput{UnitCode: l.UnitCode, PlannedStart: l.PlannedStart,
@@ -482,9 +479,6 @@ func (s *LineupServer) SwapLineupMember(ctx context.Context, req *xunchav1.SwapL
 				return err
 			}
 			l.Members = members
-			if l.State == casework.LineupComplete {
-				l.State = casework.LineupInviting // the person swapped in is invited
-			}
 			return nil
 		})
 	if err != nil {
@@ -611,13 +605,19 @@ func (s *LineupServer) ApproveLineup(ctx context.Context, req *xunchav1.LineupAc
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	if err := s.checkStillEligible(ctx, req.GetId()); err != nil {
+	// Read before the line-up is locked: refused in the write, after a
+	// retry is answered and the stage is checked.
+	cannotServe, err := s.cannotServe(ctx, req.GetId())
+	if err != nil {
 		return nil, err
 	}
 	l, err := s.Ledger.ChangeLineup(ctx, req.GetId(), casework.Event{Key: "approve/" + req.GetRequestId(), Action: "approve", Actor: who,
 		OccurredAt: time.Now().UTC(), Note: req.GetNote()}, func(l *casework.Lineup) error {
 		if err := lineupStage(l, "approve", casework.LineupComplete); err != nil {
 			return err
+		}
+		if cannotServe != nil {
+			return cannotServe
 		}
 		if err := workflows.CheckLineup(l.ContentAreas, l.Members, nil); err != nil {
 			var inv *derrors.InvalidError
@@ -645,21 +645,27 @@ func (s *LineupServer) ApproveLineup(ctx context.Context, req *xunchav1.LineupAc
 	return lineupProto(i18n.FromContext(ctx), l), nil
 }
 
-// checkStillEligible refuses to approve line-up id while a member can no
-// longer serve it (workflows.DrawInput.NoLongerEligible): one who left the
-// pool or became unavailable after accepting was approved and became the
-// inspection's team. The office swaps them out first.
-func (s *LineupServer) checkStillEligible(ctx context.Context, id string) error {
+// cannotServe is the refusal of line-up id's approval, or of an
+// inspection's taking it, while a member can no longer serve it
+// (workflows.DrawInput.NoLongerEligible): one who left the pool or became
+// unavailable after accepting was approved, and became the inspection's
+// team. Nil when every member can.
+func (s *LineupServer) cannotServe(ctx context.Context, id string) (*derrors.StageError, error) {
 	l, err := s.Ledger.GetLineup(ctx, id)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	return lineupCannotServe(ctx, s.Ledger, l, "approve")
+}
+
+// lineupCannotServe is cannotServe of line-up l, read, for action.
+func lineupCannotServe(ctx context.Context, store *ledger.Store, l casework.Lineup, action string) (*derrors.StageError, error) {
 	in := workflows.DrawInput{UnitCode: l.UnitCode, PlannedStart: l.PlannedStart, PlannedEnd: l.PlannedEnd, ConflictYears: l.ConflictYears}
 	var en, zh []string
 	for _, m := range l.Active() {
-		x, err := s.Ledger.GetExpert(ctx, m.ExpertID)
+		x, err := store.GetExpert(ctx, m.ExpertID)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		for _, r := range in.NoLongerEligible(x) {
 			en = append(en, fmt.Sprintf("%s (%s): %s", m.Name, m.ExpertID, r.Detail))
@@ -667,11 +673,11 @@ func (s *LineupServer) checkStillEligible(ctx context.Context, id string) error 
 		}
 	}
 	if len(en) == 0 {
-		return nil
+		return nil, nil
 	}
-	return derrors.StageError{Reason: "MEMBER_CANNOT_SERVE", Subject: "lineup/" + l.ID, Action: "approve", Stage: l.State}.
-		Says("line-up %s has members who can no longer serve it (%s): swap them out first", l.ID,
-			i18n.Text{EN: strings.Join(en, "; "), ZH: strings.Join(zh, "；")})
+	return derrors.StageError{Reason: "MEMBER_CANNOT_SERVE", Subject: "lineup/" + l.ID, Action: action, Stage: l.State}.
+		Says("line-up %s has members who can no longer serve it (%s): cancel it and draw again", l.ID,
+			i18n.Text{EN: strings.Join(en, "; "), ZH: strings.Join(zh, "；")}), nil
 }
 
 // CancelLineup calls a line-up off: its members not yet answered are
@@ -801,12 +807,21 @@ func lineupTeam(ctx context.Context, l *ledger.Store, id string, in workflows.In
 	if lu.State == casework.LineupUsed && lu.InspectionID == in.ID {
 		return lu.Team(), nil // a retry: taken already
 	}
+	// A member who left the pool or became unavailable after the
+	// approval is not taken into the team.
+	cannotServe, err := lineupCannotServe(ctx, l, lu, "use")
+	if err != nil {
+		return nil, err
+	}
 	// The key names the version the line-up is taken at: a line-up freed
 	// again (releaseLineup) may be taken anew, by the same inspection ID too.
 	used, err := l.ChangeLineup(ctx, id, casework.Event{Key: fmt.Sprintf("use/%s/%d", in.ID, lu.Version), Action: "use", Actor: who,
 		OccurredAt: time.Now().UTC(), Note: "the team of inspection " + in.ID}, func(lu *casework.Lineup) error {
 		if err := lineupStage(lu, "use", casework.LineupApproved); err != nil {
 			return err
+		}
+		if cannotServe != nil {
+			return cannotServe
 		}
 		lu.State, lu.InspectionID = casework.LineupUsed, in.ID
 		return nil

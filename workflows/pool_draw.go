@@ -180,8 +180,10 @@ func (in DrawInput) exclusionsOf(x casework.Expert, onLineup map[string]string) 
 
 // NoLongerEligible is why x, drawn for the line-up in, can no longer serve
 // it: the reasons that come about after a draw (the person left the pool,
-// or is unavailable on some of its days). ApproveLineup refuses a line-up
-// with such a member; the office swaps them out.
+// or is unavailable on some of its days). The approval of a line-up with
+// such a member is refused, and so is an inspection's taking it: one who
+// accepted is not swapped out (README, Known limits), the office cancels
+// the line-up and draws again.
 func (in DrawInput) NoLongerEligible(x casework.Expert) []casework.ExclusionReason {
 	return slices.DeleteFunc(in.exclusionsOf(x, nil), func(r casework.ExclusionReason) bool {
 		return r.Code != ExcludedLeftPool && r.Code != ExcludedUnavailable
@@ -406,29 +408,14 @@ func DrawReplacement(in ReplaceInput) (casework.LineupMember, []casework.Exclusi
 // place of an active member, who is swapped out; while they are answered
 // (INVITING), in a place left open (Lineup.OpenPlaces: a member declined
 // or lapsed and no replacement could be drawn), where x is invited at
-// once; while they are answered or once all have accepted (COMPLETE), in
-// the place of one who accepted and can no longer serve, where x is
-// invited at once too. x must be eligible for the planned inspection and not already
+// once. x must be eligible for the planned inspection and not already
 // drawn, and the line-up after the swap must meet CheckLineup.
 func CheckSwap(in DrawInput, l casework.Lineup, leaving string, x casework.Expert, reason string) ([]casework.LineupMember, error) {
 	members := slices.Clone(l.Members)
 	var i int
 	swapIn := casework.LineupMember{ExpertID: x.ID, Name: x.Name, Organisation: x.Organisation, UnitCode: x.UnitCode,
 		Subject: x.Subject, Rank: x.Rank, Replaces: leaving}
-	accepted := slices.IndexFunc(members, func(m casework.LineupMember) bool {
-		return m.ExpertID == leaving && m.State == casework.MemberAccepted
-	})
 	switch {
-	case accepted >= 0 && (l.State == casework.LineupInviting || l.State == casework.LineupComplete):
-		// One who accepted can no longer serve (left the pool, unavailable:
-		// ApproveLineup refuses the line-up with them, and a COMPLETE
-		// line-up could not be changed). The person swapped in is invited,
-		// and the line-up waits for them.
-		i = accepted
-		members[i].State = casework.MemberSwappedOut
-		members[i].SetNote(i18n.T("swapped out by the office after accepting: %s", reason))
-		swapIn.State, swapIn.InvitationID = casework.MemberInvited, InvitationID(l.ID, x.ID)
-		swapIn.SetNote(i18n.T("swapped in by the office: %s", reason))
 	case l.State == casework.LineupInviting:
 		i = slices.IndexFunc(members, func(m casework.LineupMember) bool { return m.ExpertID == leaving })
 		if !slices.ContainsFunc(l.OpenPlaces(), func(m casework.LineupMember) bool { return m.ExpertID == leaving }) {

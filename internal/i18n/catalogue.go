@@ -572,8 +572,7 @@ var zh = map[string]string{
 	"names %s of the pool (%s), whom %s books from %s to %s: a person serves one inspection at a time": "指向专家库中的 %s（%s），其已由 %s 占用（%s 至 %s）：同一人同一时间只参加一个巡查",
 
 	// A line-up's member who can no longer serve it.
-	"line-up %s has members who can no longer serve it (%s): swap them out first": "巡查组名单 %s 中有成员已不能参加（%s）：请先调换",
-	"swapped out by the office after accepting: %s":                               "接受邀请后由省安委办调出：%s",
+	"line-up %s has members who can no longer serve it (%s): cancel it and draw again": "巡查组名单 %s 中有成员已不能参加（%s）：请取消该名单并重新抽选",
 
 	// A tip dated before its inspection's notice.
 	"must not be before %s, the day inspection %s's notice was published: its tips come after it": "不能早于 %s，即巡查 %s 发出巡查预告之日：举报在此之后接收",
