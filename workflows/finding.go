@@ -140,7 +140,7 @@ var findingSpec = &spec[casework.Finding]{
 			return i18n.T("overdue: the rectification report of %s was due %s; escalated to the office", findingLabel(f), due.Due)
 		case casework.StepInterviewProposed:
 			return i18n.T("still overdue %d working days after %s: an interview (约谈) of the leaders of unit %s is proposed",
-				step.WorkingDays, due.Due, f.UnitCode)
+				step.WorkingDays, due.Due, unitLabel(f.UnitName, f.UnitCode))
 		}
 		return i18n.T("%s: the rectification report of %s is due %s", step.Step, findingLabel(f), due.Due)
 	},
@@ -178,6 +178,27 @@ func findingData(f casework.Finding, more map[string]any) map[string]any {
 
 // findingLabel names a finding in escalation messages: its ledger number
 // once it has one.
+// unitLabel names a unit as the office does, by its name and code
+// ("长沙市（430100）"); by its code alone when it has no name.
+func unitLabel(name, code string) i18n.Text {
+	if name == "" {
+		return i18n.Text{EN: code, ZH: code}
+	}
+	return i18n.Text{EN: name + " (" + code + ")", ZH: name + "（" + code + "）"}
+}
+
+// inspectionLabel names an inspection as the office does: its unit, kind
+// and round ("长沙市（430100）综合巡查（2026年第一轮）").
+func inspectionLabel(in casework.Inspection) i18n.Text {
+	unit := unitLabel(in.UnitName, in.UnitCode)
+	t := i18n.Text{EN: "the " + in.Kind + " inspection of " + unit.EN, ZH: unit.ZH + i18n.InspectionKind(in.Kind)}
+	if in.Round != "" {
+		t.EN += ", " + in.Round
+		t.ZH += "（" + in.Round + "）"
+	}
+	return t
+}
+
 func findingLabel(f casework.Finding) string {
 	if f.LedgerNumber != "" {
 		return f.LedgerNumber

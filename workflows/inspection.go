@@ -248,9 +248,11 @@ func teamReportNoInterview(in casework.Inspection, s deadline.ScheduledStep) boo
 func inspectionEscalation(in casework.Inspection, step deadline.ScheduledStep, due calendar.Deadline) i18n.Text {
 	what, who := i18n.T("the team report"), i18n.T("team leader %s", teamLeader(in))
 	if in.Stage == StageFeedbackGiven {
-		what, who = i18n.T("the rectification report"), i18n.T("unit %s", in.UnitCode)
+		what, who = i18n.T("the rectification report"), i18n.T("unit %s", unitLabel(in.UnitName, in.UnitCode))
 	}
-	subject := InspectionWorkflowID(in.ID)
+	// Named as the office names it; it was its workflow ID
+	// (inspection/ins-7b01f4901ecc0665).
+	subject := inspectionLabel(in)
 	switch step.Step {
 	case casework.StepReminder:
 		return i18n.T("reminder: %s of %s is due %s (%s)", what, subject, due.Due, who)

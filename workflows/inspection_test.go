@@ -260,6 +260,8 @@ func TestInspectionProcedureWithLateReport(t *testing.T) {
 	require.True(t, shanghai("2026-03-28 00:00").Equal(h.fl.escalations[1].FiredAt))
 	require.Equal(t, "inspection/ins-1", h.fl.escalations[1].Subject)
 	require.Contains(t, h.fl.escalations[1].Message, "team leader 赵强")
+	// Named as the office names it (it was "inspection/ins-1").
+	require.Contains(t, h.fl.escalations[1].MessageZH, "逾期：长沙市（430100）综合巡查")
 	rep := decodeInspection(t, report)
 	require.Equal(t, 1, rep.Inspection.MissedDeadlines)
 	require.False(t, rep.Inspection.Overdue)
