@@ -15,6 +15,7 @@ import (
 	"github.com/xuncha/xuncha/deadline"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/internal/i18n"
 )
 
 // next returns a copy of the row in stage with its own records map.
@@ -249,7 +250,7 @@ func (w *inspection) checkDay(ctx workflow.Context, field, day, earlier string) 
 		return err
 	}
 	if prev, err := calendar.ParseDate(w.row.Records[earlier]); earlier != "" && err == nil && d.Before(prev) {
-		return derrors.Invalid(field, "must not be before %s, the inspection's %s", prev, earlier)
+		return derrors.Invalid(field, "must not be before %s, the inspection's %s", prev, i18n.Term(i18n.RecordDay, earlier))
 	}
 	return nil
 }

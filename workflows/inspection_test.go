@@ -592,6 +592,9 @@ func TestInspectionDaysMustHaveCome(t *testing.T) {
 	}
 	refused(notifyAhead, "notified_on", "must not be after today (2026-03-02)")
 	refused(stationBefore, "stationed_on", "must not be before 2026-02-27, the inspection's notified_on")
+	var invalid *derrors.InvalidError
+	require.ErrorAs(t, derrors.FromTemporal(stationBefore.rejected), &invalid)
+	require.Equal(t, "不能早于本次巡查的巡查预告日期（2026-02-27）", invalid.Violations[0].RuleZH, "the day named in Chinese (it read notified_on)")
 	refused(endAhead, "onsite_ended_on", "must not be after today (2026-03-20)")
 	refused(endBefore, "onsite_ended_on", "must not be before 2026-03-02, the inspection's stationed_on")
 	refused(feedbackBefore, "feedback_delivered_on", "must not be before 2026-03-20, the inspection's onsite_ended_on")

@@ -274,6 +274,18 @@ func TeamRole(v string) string     { return term(teamRoles, v) }
 func Role(v string) string         { return term(roles, v) }
 func SubjectKind(v string) string  { return term(subjectKinds, v) }
 
+// RecordDay is the Chinese name of a day an inspection's step records
+// ("notified_on": 巡查预告日期), as a sentence names it.
+func RecordDay(v string) string { return term(recordDays, v) }
+
+// recordDays are the days an inspection's steps record.
+var recordDays = map[string]string{
+	"notified_on":           "巡查预告日期",
+	"stationed_on":          "进驻日期",
+	"onsite_ended_on":       "现场巡查结束日期",
+	"feedback_delivered_on": "反馈日期",
+}
+
 // Term is a code as a Text: the code in English, its Chinese name (name
 // gives it) in Chinese.
 func Term(name func(string) string, code string) Text {
