@@ -212,6 +212,14 @@ var inspectionSpec = &spec[casework.Inspection]{
 			"deadline_zh":   due.ExplanationZH,
 		}
 	},
+	// The running deadline is the team's report's, or after the feedback
+	// the unit's rectification report's: the details said only "due".
+	dueWhatOf: func(in casework.Inspection) string {
+		if in.Stage == StageFeedbackGiven {
+			return "rectification report"
+		}
+		return "team report"
+	},
 	title: func(in casework.Inspection) string {
 		t := fmt.Sprintf("**%s %s · %s", in.UnitName, in.UnitCode, i18n.InspectionKind(in.Kind))
 		if in.Round != "" {

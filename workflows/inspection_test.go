@@ -722,3 +722,17 @@ func TestLateTeamReportProposesNoInterview(t *testing.T) {
 	require.Equal(t, 2, h.fl.interviews[0].DeadlineSeq)
 	require.Equal(t, "430100", h.fl.interviews[0].UnitCode)
 }
+
+// TestInspectionDetailsSayWhatIsDue: the Web UI's details of an inspection
+// say which deadline runs, the team's report or the unit's rectification
+// report; they said only "2026-11-26 截止".
+func TestInspectionDetailsSayWhatIsDue(t *testing.T) {
+	due := func(day string) *calendar.Deadline { return &calendar.Deadline{Due: calendar.MustParseDate(day)} }
+	in := casework.Inspection{Lifecycle: casework.Lifecycle{ID: "ins-1", UnitCode: "430100", Stage: StageOnsiteEnded},
+		UnitName: "长沙市", Kind: "COMPREHENSIVE", Round: "2026年第一轮", ReportDeadline: due("2026-11-26")}
+	c := &core[casework.Inspection]{spec: inspectionSpec, row: in}
+	require.Contains(t, c.details(), "巡查报告 2026-11-26 截止")
+	in.Stage, in.RectificationDeadline = StageFeedbackGiven, due("2027-01-04")
+	c.row = in
+	require.Contains(t, c.details(), "整改报告 2027-01-04 截止")
+}

@@ -69,11 +69,13 @@ type spec[R any] struct {
 	// The Web UI's details are in Chinese (the catalogue's, internal/i18n;
 	// the Web UI asks in no language): title is their bold head, stageName
 	// names a stage, dueWhat what the running deadline is for (the
-	// catalogue's key, "rectification report", or "" for just "due"), and
-	// footer, when set, ends them.
+	// catalogue's key, "rectification report", or "" for just "due"; or,
+	// when set, dueWhatOf the row's, for a lifecycle whose deadlines are
+	// for different things), and footer, when set, ends them.
 	title     func(R) string
 	stageName func(string) string
 	dueWhat   string
+	dueWhatOf func(R) string
 	footer    func(R) string
 	// attributes, when set, are search attributes of the lifecycle's own,
 	// upserted with the core's in one command.
@@ -255,8 +257,12 @@ func (c *core[R]) details() string {
 	f := c.f()
 	details := c.spec.title(c.row) + i18n.Zh(" — stage %s", c.spec.stageName(f.Stage))
 	if d := c.spec.running(c.row); d != nil {
-		if c.spec.dueWhat != "" {
-			details += i18n.Zh("; %s due %s", i18n.Zh(c.spec.dueWhat), d.Due)
+		what := c.spec.dueWhat
+		if c.spec.dueWhatOf != nil {
+			what = c.spec.dueWhatOf(c.row)
+		}
+		if what != "" {
+			details += i18n.Zh("; %s due %s", i18n.Zh(what), d.Due)
 		} else {
 			details += i18n.Zh("; due %s", d.Due)
 		}
