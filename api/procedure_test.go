@@ -311,6 +311,8 @@ func TestInspectionProcedureREST(t *testing.T) {
 	require.Equal(t, http.StatusConflict, code, "%v", body)
 	require.Equal(t, "FINDINGS_OPEN", errorInfo(body)["reason"], "%v", body)
 	last := findings[len(findings)-1]
+	_, lastFinding := s.do("GET", "/v1/findings/"+last, &office, nil)
+	require.Contains(t, body["message"], lastFinding["ledger_number"], "the open finding is named (the clerk had to search for it)")
 	s.step(last, "verify", office, map[string]any{"request_id": fmt.Sprintf("accept-%d", len(findings)-1), "accept": true}, "CLOSED")
 	got = s.inspectionStep(id, "close", office, map[string]any{"request_id": "x2", "note": "结果运用"}, "CLOSED")
 	sum := got["summary"].(map[string]any)

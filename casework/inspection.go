@@ -59,7 +59,13 @@ type InspectionSummary struct {
 	Open            int            `json:"open"`
 	ClosureRate     float64        `json:"closure_rate"`
 	DeadlinesMissed int            `json:"deadlines_missed"`
+	// OpenNumbers are the ledger numbers of the first open findings
+	// (MaxOpenNumbers at most), for a refusal to name them.
+	OpenNumbers []string `json:"open_numbers,omitempty"`
 }
+
+// MaxOpenNumbers is the most open findings an InspectionSummary names.
+const MaxOpenNumbers = 5
 
 // RunningDeadline is the deadline the inspection's stage runs: the team
 // report's in ONSITE_ENDED, the unit's rectification report's in

@@ -316,6 +316,9 @@ func (s *Store) FindingCounts(ctx context.Context, inspectionID string) (casewor
 			sum.Withdrawn++
 		default:
 			sum.Open++
+			if len(sum.OpenNumbers) < casework.MaxOpenNumbers && r.LedgerNumber != "" {
+				sum.OpenNumbers = append(sum.OpenNumbers, r.LedgerNumber)
+			}
 		}
 	}
 	if counted := sum.Findings - sum.Withdrawn; counted > 0 {

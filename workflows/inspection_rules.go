@@ -376,12 +376,17 @@ func (in CancelInput) Validate() error {
 	return v.Err()
 }
 
-// openFindingsError refuses closure while findings are open.
-func openFindingsError(id, stage string, open int) error {
+// openFindingsError refuses closure while findings are open, naming the
+// first of them by ledger number (the clerk had to search for them).
+func openFindingsError(id, stage string, sum casework.InspectionSummary) error {
+	named := strings.Join(sum.OpenNumbers, ", ")
+	if sum.Open > len(sum.OpenNumbers) {
+		named += ", …"
+	}
 	return derrors.StageError{
 		Reason: "FINDINGS_OPEN", Subject: InspectionWorkflowID(id), Action: ActionClose, Stage: stage,
 		Allowed: []string{ActionClose, ActionCancel},
-	}.Says("%d findings are not yet CLOSED or WITHDRAWN; an inspection closes only when all are", open)
+	}.Says("%d findings are not yet CLOSED or WITHDRAWN (%s); an inspection closes only when all are", sum.Open, named)
 }
 
 // RecheckInput is a FOLLOW_UP inspection's re-check of a closed finding.

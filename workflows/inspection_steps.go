@@ -210,7 +210,7 @@ func (w *inspection) close(ctx workflow.Context, in ApproveInput) error {
 		return ledgerFailure("counting findings", err)
 	}
 	if sum.Open > 0 {
-		return openFindingsError(w.row.ID, w.row.Stage, sum.Open)
+		return openFindingsError(w.row.ID, w.row.Stage, sum)
 	}
 	sum.DeadlinesMissed += w.row.MissedDeadlines
 	n := w.next(StageClosed)

@@ -179,7 +179,7 @@ var zh = map[string]string{
 	"access log retention of %d days is refused: network logs are kept at least %d days (Cybersecurity Law art. 21)": "访问日志保留 %d 天不予接受：网络日志至少保留 %d 天（《网络安全法》第二十一条）",
 
 	// Refusals of a stage.
-	"%d findings are not yet CLOSED or WITHDRAWN; an inspection closes only when all are": "尚有 %d 个问题未销号（CLOSED）或撤销（WITHDRAWN）；全部问题办结后巡查方可结束",
+	"%d findings are not yet CLOSED or WITHDRAWN (%s); an inspection closes only when all are": "尚有 %d 个问题未销号或撤销（%s）；全部问题办结后巡查方可结束",
 	"%s %q is %s: no further changes":                                                             "%s %q 已是“%s”：不能再变更",
 	"%s is %s, no longer a proposal: it goes ahead unless the office cancels it":                  "%s 已是 %s，不再是提议：除非省安委办取消，约谈照常进行",
 	"%s is still being recorded; retry shortly":                                                   "%s 仍在记录中；请稍后重试",

@@ -65,8 +65,8 @@ SELECT unit_code FROM inspections WHERE id = @id;
 
 -- name: InspectionFindings :many
 -- InspectionFindings is what FindingCounts tallies.
-SELECT kind, severity, content_area, stage, missed_deadlines
-FROM findings WHERE inspection_id = @inspection_id;
+SELECT kind, severity, content_area, stage, missed_deadlines, coalesce(ledger_number, '')::text AS ledger_number
+FROM findings WHERE inspection_id = @inspection_id ORDER BY ledger_number;
 
 -- name: FindingsInStage :many
 SELECT id FROM findings WHERE inspection_id = @inspection_id AND stage = @stage ORDER BY created_at, id;

@@ -209,8 +209,8 @@ func (q *Queries) InspectionExists(ctx context.Context, id string) (bool, error)
 }
 
 const inspectionFindings = `-- name: InspectionFindings :many
-SELECT kind, severity, content_area, stage, missed_deadlines
-FROM findings WHERE inspection_id = $1
+SELECT kind, severity, content_area, stage, missed_deadlines, coalesce(ledger_number, '')::text AS ledger_number
+FROM findings WHERE inspection_id = $1 ORDER BY ledger_number
 `
 
 type InspectionFindingsRow struct {
@@ -219,6 +219,7 @@ type InspectionFindingsRow struct {
 	ContentArea     int
 	Stage           string
 	MissedDeadlines int
+	LedgerNumber    string
 }
 
 // InspectionFindings is what FindingCounts tallies.
@@ -237,6 +238,7 @@ func (q *Queries) InspectionFindings(ctx context.Context, inspectionID string) (
 			&i.ContentArea,
 			&i.Stage,
 			&i.MissedDeadlines,
+			&i.LedgerNumber,
 		); err != nil {
 			return nil, err
 		}
