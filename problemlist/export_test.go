@@ -12,6 +12,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/internal/i18n"
 	"github.com/xuncha/xuncha/internal/testenv"
 	"github.com/xuncha/xuncha/ledger"
 	"github.com/xuncha/xuncha/problemlist"
@@ -71,6 +72,21 @@ func TestExportPagesThroughTheLedger(t *testing.T) {
 	require.Contains(t, stats[1][1], "本单位（430102）")
 	last := stats[len(stats)-1]
 	require.Equal(t, []string{"合计", "", "500"}, last[:3])
+
+	// One inspection's: its statistics name it as the office does (they
+	// named its ID alone).
+	out.Reset()
+	one := ledger.FindingFilter{InspectionID: want.Findings[0].InspectionID}
+	in, err := store.GetInspection(t.Context(), one.InspectionID)
+	require.NoError(t, err)
+	require.NoError(t, exporter.WriteXLSX(t.Context(), problemlist.Selection{Filter: one, AsOf: time.Now()}, &out))
+	f3, err := excelize.OpenReader(&out)
+	require.NoError(t, err)
+	defer f3.Close()
+	stats, err = f3.GetRows(problemlist.SheetStatistics)
+	require.NoError(t, err)
+	require.Contains(t, stats[1][1], "巡查 "+in.UnitName+"（"+in.UnitCode+"）"+i18n.InspectionKind(in.Kind))
+	require.Contains(t, stats[1][1], in.ID)
 
 	// More than a workbook may hold: refused, nothing written.
 	out.Reset()

@@ -1,6 +1,7 @@
 package problemlist
 
 import (
+	"cmp"
 	"context"
 	"strings"
 
@@ -76,7 +77,7 @@ func (e *Exporter) statisticsSheet(ctx context.Context, f *excelize.File, sel Se
 	asOf := sel.AsOf.In(calendar.Location()).Format("2006-01-02 15:04")
 	lines := [][]any{
 		{"问题清单统计"},
-		{"统计范围", describe(sel.Filter)},
+		{"统计范围", describe(sel.Filter, e.inspectionName(ctx, sel.Filter.InspectionID))},
 		{"统计时间", asOf + "（北京时间）；“当前逾期”为此时的逾期问题"},
 		{"说明", "按发现问题计；销号率＝已销号÷（发现问题－已撤销）；按期整改＝销号且未逾期过整改时限；" +
 			"整改用时自问题移交（单位收到移交之日）至销号之日；约谈、升级为针对所列问题的约谈和升级步骤"},
@@ -153,10 +154,10 @@ func (e *Exporter) statisticsSheet(ctx context.Context, f *excelize.File, sel Se
 }
 
 // describe says in Chinese which findings a list filter selects.
-func describe(f ledger.FindingFilter) string {
+func describe(f ledger.FindingFilter, inspection string) string {
 	var parts []string
 	if f.InspectionID != "" {
-		parts = append(parts, "巡查 "+f.InspectionID)
+		parts = append(parts, "巡查 "+cmp.Or(inspection, f.InspectionID))
 	}
 	if f.UnitCode != "" {
 		parts = append(parts, "单位代码 "+f.UnitCode)
@@ -183,4 +184,22 @@ func describe(f ledger.FindingFilter) string {
 		return scope + "全部问题"
 	}
 	return scope + "；" + strings.Join(parts, "；")
+}
+
+// inspectionName names inspection id as the office does, 长沙市（430100）
+// 综合巡查（2026年第一轮）, with its ID after it; "" when there is none to
+// name or it cannot be read (the scope then names the ID alone, as it did).
+func (e *Exporter) inspectionName(ctx context.Context, id string) string {
+	if id == "" {
+		return ""
+	}
+	in, err := e.Ledger.GetInspection(ctx, id)
+	if err != nil {
+		return ""
+	}
+	name := in.UnitName + "（" + in.UnitCode + "）" + i18n.InspectionKind(in.Kind)
+	if in.Round != "" {
+		name += "（" + in.Round + "）"
+	}
+	return name + " " + id
 }

@@ -54,7 +54,7 @@ func (e *Exporter) WriteRoundSummary(ctx context.Context, sum RoundSummary, w io
 	asOf := sum.AsOf.In(calendar.Location()).Format("2006-01-02 15:04")
 	scope := "全省"
 	if sum.Reach.ByUnit || sum.Reach.ByTeam {
-		scope = describe(ledger.FindingFilter{Reach: sum.Reach})
+		scope = describe(ledger.FindingFilter{Reach: sum.Reach}, "")
 	}
 	intro := [][]any{
 		{sum.Round + " 巡查发现问题整改情况汇总"},
