@@ -15,7 +15,6 @@ import (
 	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/deadline"
 	"github.com/xuncha/xuncha/internal/actor"
-	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/internal/i18n"
 	"github.com/xuncha/xuncha/internal/searchattr"
 )
@@ -310,16 +309,8 @@ func (w *finding) registerHandlers(ctx workflow.Context) error {
 		registerChange(ctx, w, ActionClassify, func(in ClassifyInput) (actor.Actor, error) { return in.Actor, in.Validate() }, w.classify),
 		registerAdmitted(ctx, w, ActionRefer, func(in ReferInput) (actor.Actor, error) { return in.Actor, in.Validate() },
 			func(ctx workflow.Context, in ReferInput) error {
-				d, err := dayHasCome(ctx, "feedback_received_on", in.Referral.FeedbackReceivedOn)
-				if err != nil {
-					return err
-				}
-				// Not before the finding was recorded: a typo of a year
-				// escalated at once and proposed an interview.
-				if recorded := calendar.DateOf(w.row.CreatedAt); d.Before(recorded) {
-					return derrors.Invalid("feedback_received_on", "must not be before %s, the day the finding was recorded", recorded)
-				}
-				return nil
+				_, err := dayHasCome(ctx, "feedback_received_on", in.Referral.FeedbackReceivedOn)
+				return err
 			}, w.refer),
 		registerChange(ctx, w, ActionReportRectification, func(in ReportRectificationInput) (actor.Actor, error) { return in.Actor, in.Validate() }, w.reportRectification),
 		registerChange(ctx, w, ActionVerify, func(in VerifyInput) (actor.Actor, error) {

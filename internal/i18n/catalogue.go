@@ -579,7 +579,6 @@ var zh = map[string]string{
 
 	// A clue closed out without a referral; a referral dated before its finding.
 	"%s is classified REFER_CLUE and was never referred to the body with jurisdiction: refer the clue (referClue) first; it closes out once the receiver reports the outcome": "%s 的处置方式为移交问题线索，但从未移交有管辖权的机关：请先移交线索，接收单位报告办理结果后方可销号",
-	"must not be before %s, the day the finding was recorded": "不能早于问题发现之日 %s",
 
 	// What an inspection's running deadline is for, in its Web UI details.
 	"team report": "巡查报告",
