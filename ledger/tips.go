@@ -101,7 +101,8 @@ func (s *Store) tipFromRow(r dbsqlc.Tip) (Tip, error) {
 // request (a retry, answered with the first tip); the ID taken by another
 // request is derrors.ErrAlreadyExists, an inspection missing from the ledger
 // derrors.ErrNotFound. The event says whether the reporter gave an identity,
-// never who.
+// never who. With inspectionStages, a new tip is refused unless its
+// inspection is in one of them (checkTipWindow).
 func (s *Store) ReceiveTip(ctx context.Context, t Tip, inspectionStages ...string) (stored Tip, created bool, err error) {
 	if t.ID == "" || t.RequestID == "" {
 		return Tip{}, false, fmt.Errorf("receiving a tip needs its ID and request ID: %w", derrors.ErrInvalidArgument)
@@ -222,11 +223,6 @@ type TipTriage struct {
 	At       time.Time
 }
 
-// TriageTip moves a RECEIVED tip to FINDING (with the finding's ID) or
-// DISMISSED (with the reason) and appends the event, in one transaction. The
-// same decision again is a retry: it changes nothing and returns the tip. A
-// tip already decided otherwise is a *derrors.StageError; a missing tip
-// derrors.ErrNotFound; a finding the ledger does not hold derrors.ErrNotFound.
 // checkTipWindow refuses a new tip unless its inspection's stage, read and
 // share-locked in q's transaction, is one of stages: a tip received after
 // the team's report, which waits for every tip to be triaged
@@ -286,6 +282,11 @@ func checkTipNotDismissed(ctx context.Context, q *dbsqlc.Queries, f casework.Fin
 	return nil
 }
 
+// TriageTip moves a RECEIVED tip to FINDING (with the finding's ID) or
+// DISMISSED (with the reason) and appends the event, in one transaction. The
+// same decision again is a retry: it changes nothing and returns the tip. A
+// tip already decided otherwise is a *derrors.StageError; a missing tip
+// derrors.ErrNotFound; a finding the ledger does not hold derrors.ErrNotFound.
 func (s *Store) TriageTip(ctx context.Context, id string, tr TipTriage) (Tip, error) {
 	stage, action := TipFinding, "recordFinding"
 	if tr.FindingID == "" {
