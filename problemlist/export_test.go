@@ -88,6 +88,18 @@ func TestExportPagesThroughTheLedger(t *testing.T) {
 	require.Contains(t, stats[1][1], "巡查 "+in.UnitName+"（"+in.UnitCode+"）"+i18n.InspectionKind(in.Kind))
 	require.Contains(t, stats[1][1], in.ID)
 
+	// Out of the caller's reach: named by the ID the caller gave alone.
+	out.Reset()
+	other := ledger.FindingFilter{InspectionID: in.ID, Reach: ledger.Reach{ByUnit: true, Units: []string{"999999"}}}
+	require.NoError(t, exporter.WriteXLSX(t.Context(), problemlist.Selection{Filter: other, AsOf: time.Now()}, &out))
+	f4, err := excelize.OpenReader(&out)
+	require.NoError(t, err)
+	defer f4.Close()
+	stats, err = f4.GetRows(problemlist.SheetStatistics)
+	require.NoError(t, err)
+	require.Contains(t, stats[1][1], "巡查 "+in.ID)
+	require.NotContains(t, stats[1][1], in.UnitName)
+
 	// More than a workbook may hold: refused, nothing written.
 	out.Reset()
 	small := &problemlist.Exporter{Ledger: store, MaxRows: 1000}

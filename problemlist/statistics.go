@@ -77,7 +77,7 @@ func (e *Exporter) statisticsSheet(ctx context.Context, f *excelize.File, sel Se
 	asOf := sel.AsOf.In(calendar.Location()).Format("2006-01-02 15:04")
 	lines := [][]any{
 		{"问题清单统计"},
-		{"统计范围", describe(sel.Filter, e.inspectionName(ctx, sel.Filter.InspectionID))},
+		{"统计范围", describe(sel.Filter, e.inspectionName(ctx, sel.Filter))},
 		{"统计时间", asOf + "（北京时间）；“当前逾期”为此时的逾期问题"},
 		{"说明", "按发现问题计；销号率＝已销号÷（发现问题－已撤销）；按期整改＝销号且未逾期过整改时限；" +
 			"整改用时自问题移交（单位收到移交之日）至销号之日；约谈、升级为针对所列问题的约谈和升级步骤"},
@@ -186,11 +186,14 @@ func describe(f ledger.FindingFilter, inspection string) string {
 	return scope + "；" + strings.Join(parts, "；")
 }
 
-// inspectionName names inspection id as the office does, 长沙市（430100）
-// 综合巡查（2026年第一轮）, with its ID after it; "" when there is none to
-// name or it cannot be read (the scope then names the ID alone, as it did).
-func (e *Exporter) inspectionName(ctx context.Context, id string) string {
-	if id == "" {
+// inspectionName names the inspection f selects as the office does,
+// 长沙市（430100）综合巡查（2026年第一轮）, with its ID after it; "" when
+// there is none to name, it is out of the caller's reach (a unit's user
+// naming another unit's inspection learnt its unit and round), or it
+// cannot be read: the scope then names the ID alone, as the caller gave it.
+func (e *Exporter) inspectionName(ctx context.Context, f ledger.FindingFilter) string {
+	id := f.InspectionID
+	if id == "" || e.Ledger.InReach(ctx, f.Reach, casework.SubjectInspection, id) != nil {
 		return ""
 	}
 	in, err := e.Ledger.GetInspection(ctx, id)

@@ -517,6 +517,9 @@ func (w *finding) verify(ctx workflow.Context, in VerifyInput) error {
 			if asked, err := w.requestSignoff(ctx, in); asked || err != nil {
 				return err
 			}
+			if err := clueReferredToClose(ctx, w.row, ActionVerify); err != nil {
+				return err
+			}
 			if err := w.apply(ctx, next, e); err != nil {
 				return err
 			}

@@ -356,6 +356,24 @@ func checkClueReferred(f casework.Finding, action string) error {
 		findingLabel(f))
 }
 
+// versionClueReferred gates the handlers' own check of checkClueReferred
+// (clueReferredToClose): the last of two signatures admitted at once, and
+// a verification of a run from before code level 2, closed out a clue never
+// referred. Asked only when the check refuses, so runs that close out
+// without it keep their histories; a run that closed out an unreferred clue
+// before it replays as it did.
+const versionClueReferred = "clue-referred-to-close"
+
+// clueReferredToClose is checkClueReferred as a handler asks it, behind
+// versionClueReferred.
+func clueReferredToClose(ctx workflow.Context, f casework.Finding, action string) error {
+	err := checkClueReferred(f, action)
+	if err == nil || workflow.GetVersion(ctx, versionClueReferred, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return nil
+	}
+	return err
+}
+
 // chooseReceiver is the routing decision: the office's receiver or the
 // route's, the receipt's limit, and the refusals: no receiver at all, or
 // one that differs from the route without a reason.

@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -420,4 +421,63 @@ func TestClueClosesOutOnlyOnceReferred(t *testing.T) {
 		require.Equal(t, FindingRectified, verified.state.Finding.Stage, "the round of sign-off starts")
 		requireRefused(t, early, ReasonClueNotReferred)
 	})
+}
+
+// TestClueNotReferredInTheHandlers: the handlers ask the clue rule too,
+// behind versionClueReferred: the last of two signatures admitted at once
+// (each validator saw the other still awaited) closed out a clue never
+// referred, and so did a verification of a run from before code level 2.
+// Runs that closed them before the version replay as they did (the old
+// branch: closed).
+func TestClueNotReferredInTheHandlers(t *testing.T) {
+	for _, old := range []bool{false, true} {
+		t.Run(fmt.Sprintf("old=%v", old), func(t *testing.T) {
+			t.Run("two signatures at once", func(t *testing.T) {
+				h := newHarness(t)
+				if old {
+					h.env.OnGetVersion(versionClueReferred, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+				}
+				h.withRoutes(cityDisciplineRoute)
+				h.withSignoffRules(casework.SignoffRule{Kind: KindResponsibility, Signers: []casework.Signer{
+					{Role: actor.RoleCommittee, Organisation: "省住房和城乡建设厅"}, {Role: actor.RoleOffice}}})
+				h.clueReferredAt()
+				h.update(5*day, ActionReportRectification, "p1", rectification("p1"))
+				verified := h.update(6*day, ActionVerify, "v1", VerifyInput{Change: Change{RequestID: "v1", Actor: office}, Accept: true})
+				a := h.update(7*day, ActionSignOff, "s1", signOff("s1", department))
+				b := h.update(7*day, ActionSignOff, "s2", signOff("s2", signingOffice))
+				h.update(8*day, ActionWithdraw, "w1", WithdrawInput{Change: Change{RequestID: "w1", Actor: office}, Reason: "测试结束"})
+				h.run(newFinding(""))
+				requireDone(t, verified, a)
+				if old {
+					requireDone(t, b)
+					require.Equal(t, FindingClosed, b.state.Finding.Stage)
+					return
+				}
+				var stage *derrors.StageError
+				require.ErrorAs(t, derrors.FromTemporal(b.failed), &stage, "%v", b.failed)
+				require.Equal(t, ReasonClueNotReferred, stage.Reason)
+			})
+			t.Run("a verification before code level 2", func(t *testing.T) {
+				h := newHarness(t)
+				atLevelOne(h.env)
+				if old {
+					h.env.OnGetVersion(versionClueReferred, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+				}
+				h.withRoutes(cityDisciplineRoute)
+				h.clueReferredAt()
+				h.update(5*day, ActionReportRectification, "p1", rectification("p1"))
+				v := h.update(6*day, ActionVerify, "v1", VerifyInput{Change: Change{RequestID: "v1", Actor: office}, Accept: true})
+				h.update(7*day, ActionWithdraw, "w1", WithdrawInput{Change: Change{RequestID: "w1", Actor: office}, Reason: "测试结束"})
+				h.run(newFinding(""))
+				if old {
+					requireDone(t, v)
+					require.Equal(t, FindingClosed, v.state.Finding.Stage)
+					return
+				}
+				var stage *derrors.StageError
+				require.ErrorAs(t, derrors.FromTemporal(v.failed), &stage, "%v", v.failed)
+				require.Equal(t, ReasonClueNotReferred, stage.Reason)
+			})
+		})
+	}
 }

@@ -391,6 +391,13 @@ func (w *finding) signOff(ctx workflow.Context, in SignOffInput) error {
 
 	next := w.row
 	complete := len(awaited(so)) == 0
+	// The last signature, admitted while another was still awaited (two
+	// signed at once), does not close out a clue never referred.
+	if complete {
+		if err := clueReferredToClose(ctx, w.row, ActionSignOff); err != nil {
+			return err
+		}
+	}
 	note := fmt.Sprintf("signed off by %s (as %s); awaiting %s", in.Actor, signer, signerNames(awaited(so)))
 	if complete {
 		so.State, so.EndedAt = casework.SignoffComplete, &now

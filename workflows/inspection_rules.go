@@ -11,6 +11,7 @@ import (
 	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/internal/i18n"
 )
 
 // Inspection actions (the custom methods of InspectionService).
@@ -379,14 +380,18 @@ func (in CancelInput) Validate() error {
 // openFindingsError refuses closure while findings are open, naming the
 // first of them by ledger number (the clerk had to search for them).
 func openFindingsError(id, stage string, sum casework.InspectionSummary) error {
-	named := strings.Join(sum.OpenNumbers, ", ")
-	if sum.Open > len(sum.OpenNumbers) {
-		named += ", …"
-	}
-	return derrors.StageError{
+	refusal := derrors.StageError{
 		Reason: "FINDINGS_OPEN", Subject: InspectionWorkflowID(id), Action: ActionClose, Stage: stage,
 		Allowed: []string{ActionClose, ActionCancel},
-	}.Says("%d findings are not yet CLOSED or WITHDRAWN (%s); an inspection closes only when all are", sum.Open, named)
+	}
+	if len(sum.OpenNumbers) == 0 { // none numbered yet
+		return refusal.Says("%d findings are not yet CLOSED or WITHDRAWN; an inspection closes only when all are", sum.Open)
+	}
+	named := i18n.Text{EN: strings.Join(sum.OpenNumbers, ", "), ZH: strings.Join(sum.OpenNumbers, "、")}
+	if sum.Open > len(sum.OpenNumbers) {
+		named.EN, named.ZH = named.EN+", …", named.ZH+"……"
+	}
+	return refusal.Says("%d findings are not yet CLOSED or WITHDRAWN (%s); an inspection closes only when all are", sum.Open, named)
 }
 
 // RecheckInput is a FOLLOW_UP inspection's re-check of a closed finding.

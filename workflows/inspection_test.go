@@ -18,6 +18,7 @@ import (
 	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/internal/i18n"
 )
 
 var committee = actor.Actor{Name: "刘主任", Role: actor.RoleCommittee, Organisation: "省安全生产委员会"}
@@ -735,4 +736,20 @@ func TestInspectionDetailsSayWhatIsDue(t *testing.T) {
 	in.Stage, in.RectificationDeadline = StageFeedbackGiven, due("2027-01-04")
 	c.row = in
 	require.Contains(t, c.details(), "整改报告 2027-01-04 截止")
+}
+
+// TestOpenFindingsNamed: the refusal to close names the open findings by
+// ledger number, and says nothing of numbers when none has one yet (it
+// said "(, …)").
+func TestOpenFindingsNamed(t *testing.T) {
+	say := func(sum casework.InspectionSummary) (string, string) {
+		err := openFindingsError("ins-1", StageRectificationReported, sum)
+		return derrors.Message(err, i18n.English), derrors.Message(err, i18n.Chinese)
+	}
+	en, zh := say(casework.InspectionSummary{Open: 7, OpenNumbers: []string{"2026-430100-0001", "2026-430100-0002"}})
+	require.Contains(t, en, "7 findings are not yet CLOSED or WITHDRAWN (2026-430100-0001, 2026-430100-0002, …)")
+	require.Contains(t, zh, "尚有 7 个问题未销号或撤销（2026-430100-0001、2026-430100-0002……）")
+	en, zh = say(casework.InspectionSummary{Open: 3})
+	require.Contains(t, en, "3 findings are not yet CLOSED or WITHDRAWN; an inspection")
+	require.Contains(t, zh, "尚有 3 个问题未销号或撤销；")
 }

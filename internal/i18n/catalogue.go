@@ -582,4 +582,7 @@ var zh = map[string]string{
 
 	// What an inspection's running deadline is for, in its Web UI details.
 	"team report": "巡查报告",
+
+	// Closing with findings open, none numbered yet.
+	"%d findings are not yet CLOSED or WITHDRAWN; an inspection closes only when all are": "尚有 %d 个问题未销号或撤销；全部问题办结后巡查方可结束",
 }
