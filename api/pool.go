@@ -547,8 +547,8 @@ func (s *LineupServer) SendInvitations(ctx context.Context, req *xunchav1.SendIn
 	// again starts the ones that failed, and finds the others started.
 	var failed error
 	for _, m := range l.Members {
-		if m.InvitationID == "" || m.Draw == 0 {
-			continue // one the office swapped in: its swap (and the swap's retry) invites it
+		if m.InvitationID == "" {
+			continue
 		}
 		in := workflows.InvitationInput{ID: m.InvitationID, RequestID: "invite/" + l.ID, LineupID: l.ID, Member: m,
 			SecondFrom: l.PlannedStart, SecondTo: l.PlannedEnd, InspectedUnit: l.UnitName, InvitedBy: who}

@@ -830,3 +830,38 @@ func TestLineupWithAMemberWhoCannotServe(t *testing.T) {
 	require.Equal(t, "MEMBER_CANNOT_SERVE", errorInfo(body)["reason"], "%v", body)
 	require.Contains(t, body["message"], later)
 }
+
+// TestSwappedInBeforeInvitingIsInvited: a person the office swapped in
+// before the invitations went out is invited with the others. For a while
+// the sending passed over everyone swapped in (their draw is 0), and the
+// line-up waited for an invitation nobody could answer.
+func TestSwappedInBeforeInvitingIsInvited(t *testing.T) {
+	s := setup(t)
+	s.seedPool()
+	code, lineup := s.do("POST", "/v1/lineups", &office, map[string]any{"request_id": rid(t, "draw"), "lineup_id": "l-swapped",
+		"unit_code": "430300", "unit_name": "湘潭市", "planned_start": "2026-12-01", "planned_end": "2026-12-15",
+		"content_areas": []int{1, 5}, "team_size": 6, "seed": 20261201})
+	require.Equal(t, http.StatusOK, code, "%v", lineup)
+	out := members(lineup)[5]["expert_id"].(string)
+	in := ""
+	for _, p := range testPool {
+		if slices.ContainsFunc(members(lineup), func(m map[string]any) bool { return m["expert_id"] == p.id }) {
+			continue
+		}
+		code, body := s.do("POST", "/v1/lineups/l-swapped:swap", &office, map[string]any{"request_id": rid(t, "swap-"+p.id),
+			"expert_id": out, "replacement_expert_id": p.id, "reason": "调整"})
+		if code == http.StatusOK {
+			in = p.id
+			break
+		}
+		require.Equal(t, http.StatusBadRequest, code, "%v", body)
+	}
+	require.NotEmpty(t, in, "someone of the pool to swap in")
+	code, lineup = s.do("POST", "/v1/lineups/l-swapped:invite", &office, map[string]any{"request_id": rid(t, "invite")})
+	require.Equal(t, http.StatusOK, code, "%v", lineup)
+	for _, m := range active(lineup) {
+		code, inv := s.do("GET", "/v1/invitations/"+m["invitation_id"].(string), &office, nil)
+		require.Equal(t, http.StatusOK, code, "%s (draw %v): %v", m["expert_id"], m["draw"], inv)
+	}
+	require.True(t, slices.ContainsFunc(active(lineup), func(m map[string]any) bool { return m["expert_id"] == in }))
+}
