@@ -50,3 +50,10 @@ func (s *Store) Setting(ctx context.Context, name string) (string, error) {
 	err := s.pool.QueryRow(ctx, "SELECT current_setting($1)", name).Scan(&v)
 	return v, err
 }
+
+// The stages an exposure of a rectification's result needs, for
+// TestExposureStagesAreTheWorkflows.
+var (
+	RectifiedFindingStages    = rectifiedFindingStages
+	RectifiedInspectionStages = rectifiedInspectionStages
+)

@@ -132,8 +132,8 @@ func subjectExists(ctx context.Context, q *dbsqlc.Queries, typ, id string) error
 // reported or closed (the workflows' stage names;
 // TestExposureStagesAreTheWorkflows).
 var (
-	RectifiedFindingStages    = []string{"RECTIFIED", "CLOSED"}
-	RectifiedInspectionStages = []string{"RECTIFICATION_REPORTED", "CLOSED"}
+	rectifiedFindingStages    = []string{"RECTIFIED", "CLOSED"}
+	rectifiedInspectionStages = []string{"RECTIFICATION_REPORTED", "CLOSED"}
 )
 
 // exposureFits refuses a new exposure whose kind does not fit its subject:
@@ -156,7 +156,7 @@ func exposureFits(ctx context.Context, q *dbsqlc.Queries, kind, typ, id string) 
 				k, id, i18n.Term(i18n.Severity, c.Severity), i18n.Term(i18n.FindingKind, c.Kind))
 		case kind == casework.ExposureSystemicRisk && c.Kind != "SYSTEMIC_RISK":
 			return derrors.Invalid("kind", "must fit the subject: a %s exposure is of a systemic risk, and finding %s is %s", k, id, i18n.Term(i18n.FindingKind, c.Kind))
-		case kind == casework.ExposureRectificationResult && !slices.Contains(RectifiedFindingStages, c.Stage):
+		case kind == casework.ExposureRectificationResult && !slices.Contains(rectifiedFindingStages, c.Stage):
 			return derrors.Invalid("kind", "must fit the subject: a %s exposure is of a finding whose rectification was reported, and finding %s is %s",
 				k, id, i18n.Term(i18n.FindingStage, c.Stage))
 		}
@@ -169,7 +169,7 @@ func exposureFits(ctx context.Context, q *dbsqlc.Queries, kind, typ, id string) 
 		case kind == casework.ExposureLookBackResult && c.Kind != "FOLLOW_UP":
 			return derrors.Invalid("kind", "must fit the subject: a %s exposure is of a follow-up inspection (回头看), and inspection %s is %s",
 				k, id, i18n.Term(i18n.InspectionKind, c.Kind))
-		case kind == casework.ExposureRectificationResult && !slices.Contains(RectifiedInspectionStages, c.Stage):
+		case kind == casework.ExposureRectificationResult && !slices.Contains(rectifiedInspectionStages, c.Stage):
 			return derrors.Invalid("kind", "must fit the subject: a %s exposure is of an inspection whose rectification was reported, and inspection %s is %s",
 				k, id, i18n.Term(i18n.InspectionStage, c.Stage))
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/internal/i18n"
 	"github.com/xuncha/xuncha/ledger/internal/dbsqlc"
 )
 
@@ -187,7 +188,7 @@ func (s *Store) applyInspectionChange(ctx context.Context, q *dbsqlc.Queries, in
 		if len(untriaged) > 0 {
 			return derrors.StageError{Reason: "TIPS_UNTRIAGED", Subject: in.WorkflowID, Action: e.Action, Stage: e.StageBefore}.
 				Says("inspection %q has %d tip(s) not yet triaged (%s): make each a finding or dismiss it first",
-					in.ID, len(untriaged), listed(untriaged, 5))
+					in.ID, len(untriaged), firstOf(untriaged, 5))
 		}
 	}
 	if n == 0 {
@@ -410,11 +411,14 @@ func (s *Store) StateCouncilInspections(ctx context.Context, year int, unitCode 
 	return list, nil
 }
 
-// listed is ids joined with ", ", the first most of them, "…" after them
-// when there are more.
-func listed(ids []string, most int) string {
-	if len(ids) > most {
-		return strings.Join(ids[:most], ", ") + ", …"
+// firstOf is the first most of ids, joined as each language lists them,
+// "…" after them when there are more.
+func firstOf(ids []string, most int) i18n.Text {
+	more := len(ids) > most
+	ids = ids[:min(len(ids), most)]
+	t := i18n.Text{EN: strings.Join(ids, ", "), ZH: strings.Join(ids, "、")}
+	if more {
+		t.EN, t.ZH = t.EN+", …", t.ZH+"……"
 	}
-	return strings.Join(ids, ", ")
+	return t
 }

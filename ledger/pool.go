@@ -671,9 +671,7 @@ func (s *Store) followInvitation(ctx context.Context, q *dbsqlc.Queries, l casew
 	e := casework.Event{OccurredAt: inv.UpdatedAt}
 	if next.State == casework.LineupInviting && allAccepted(next) {
 		next.State = casework.LineupComplete
-		// Keyed by the invitation that completed it: a line-up completed
-		// again, after a swap, records that too.
-		e = casework.Event{Key: "complete/" + inv.ID, Action: "complete", Actor: actor.System, OccurredAt: inv.UpdatedAt,
+		e = casework.Event{Key: "complete", Action: "complete", Actor: actor.System, OccurredAt: inv.UpdatedAt,
 			Note: fmt.Sprintf("every member accepted (the last, %s): the line-up awaits the office's approval", inv.ExpertID),
 			Data: json.RawMessage(fmt.Sprintf(`{"invitation_id":%q,"members":%d}`, inv.ID, len(next.Active())))}
 	}

@@ -53,7 +53,7 @@ const maxDepth = 256
 //     whatever its cell's type says, its text as excelize reads an index
 //     (not a number: 0).
 //
-// The same pass refuses rows and cells out of order in any part (checkOrder):
+// The same pass refuses rows and cells out of order in any part (scanPart):
 // excelize reads them into each other.
 //
 // ReadTable also counts the text of the cells it reads, against most, as it

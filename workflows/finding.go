@@ -175,8 +175,6 @@ func findingData(f casework.Finding, more map[string]any) map[string]any {
 	return more
 }
 
-// findingLabel names a finding in escalation messages: its ledger number
-// once it has one.
 // unitLabel names a unit as the office does, by its name and code
 // ("长沙市（430100）"); by its code alone when it has no name.
 func unitLabel(name, code string) i18n.Text {
@@ -198,6 +196,8 @@ func inspectionLabel(in casework.Inspection) i18n.Text {
 	return t
 }
 
+// findingLabel names a finding in escalation messages: its ledger number
+// once it has one.
 func findingLabel(f casework.Finding) string {
 	if f.LedgerNumber != "" {
 		return f.LedgerNumber

@@ -403,7 +403,7 @@ func TestClueClosesOutOnlyOnceReferred(t *testing.T) {
 		var stage *derrors.StageError
 		require.ErrorAs(t, derrors.FromTemporal(early.failed), &stage, "%v", early.failed)
 		require.Equal(t, ReasonClueNotReferred, stage.Reason)
-		require.Contains(t, derrors.Message(stage, i18n.Chinese), "从未移交有管辖权的机关")
+		require.Contains(t, derrors.Message(stage, i18n.Chinese), "从未移交有管辖权的单位")
 		requireDone(t, closed)
 		require.Equal(t, FindingClosed, closed.state.Finding.Stage)
 	})

@@ -597,7 +597,7 @@ func TestFindingEscalationLadder(t *testing.T) {
 	require.Equal(t, "430100", h.fl.interviews[0].UnitCode)
 	require.Equal(t, 1, h.fl.interviews[0].DeadlineSeq)
 	require.Contains(t, h.fl.interviews[0].Reason, "an interview (约谈) of the leaders of unit 长沙市 (430100) is proposed")
-	require.Contains(t, h.fl.interviews[0].ReasonZH, "提请约谈单位 长沙市（430100） 的负责人", "the ladder proposes in Chinese too, naming the unit")
+	require.Contains(t, h.fl.interviews[0].ReasonZH, "提请约谈单位长沙市（430100）的负责人", "the ladder proposes in Chinese too, naming the unit")
 	require.Equal(t, FindingWithdrawn, h.fl.row.Stage)
 }
 

@@ -415,15 +415,14 @@ func CheckSwap(in DrawInput, l casework.Lineup, leaving string, x casework.Exper
 	var i int
 	swapIn := casework.LineupMember{ExpertID: x.ID, Name: x.Name, Organisation: x.Organisation, UnitCode: x.UnitCode,
 		Subject: x.Subject, Rank: x.Rank, Replaces: leaving}
-	switch {
-	case l.State == casework.LineupInviting:
+	if l.State == casework.LineupInviting {
 		i = slices.IndexFunc(members, func(m casework.LineupMember) bool { return m.ExpertID == leaving })
 		if !slices.ContainsFunc(l.OpenPlaces(), func(m casework.LineupMember) bool { return m.ExpertID == leaving }) {
 			return nil, derrors.Invalid("expert_id", "must name a member of line-up %s whose place is open (who declined or let the invitation lapse, and whom nobody replaces yet): %s is not one", l.ID, leaving)
 		}
 		swapIn.State, swapIn.InvitationID = casework.MemberInvited, InvitationID(l.ID, x.ID)
 		swapIn.SetNote(i18n.T("put in by the office in an open place: %s", reason))
-	default:
+	} else {
 		i = slices.IndexFunc(members, func(m casework.LineupMember) bool { return m.ExpertID == leaving && casework.MemberActive(m.State) })
 		if i < 0 {
 			return nil, derrors.Invalid("expert_id", "must name a member on line-up %s (%s is not on it)", l.ID, leaving)

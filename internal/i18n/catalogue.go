@@ -107,7 +107,7 @@ var zh = map[string]string{
 	"finding %q belongs to inspection %q, not to %q which this one looks back at":                                             "问题 %q 属于巡查 %q，而非本次所回看的 %q",
 
 	// Findings.
-	"a HAZARD needs severity GENERAL or MAJOR":                                      "隐患（HAZARD）须注明严重程度：一般（GENERAL）或重大（MAJOR）",
+	"a HAZARD needs severity GENERAL or MAJOR":                                      "事故隐患（HAZARD）须注明严重程度：一般（GENERAL）或重大（MAJOR）",
 	"only a HAZARD has a severity":                                                  "只有事故隐患（HAZARD）才有严重程度",
 	"only a HAZARD has a severity, not a %s":                                        "只有事故隐患（HAZARD）才有严重程度，%s没有",
 	"must be the charter's content item 1 to %d":                                    "必须是《巡查工作制度》中第 1 至 %d 项巡查内容",
@@ -434,7 +434,7 @@ var zh = map[string]string{
 	// Escalations (workflows: each lifecycle's escalation, the follow-throughs' message).
 	"reminder: the rectification report of %s is due %s":                                              "到期提醒：%s 的整改报告 %s 截止",
 	"overdue: the rectification report of %s was due %s; escalated to the office":                     "逾期：%s 的整改报告应于 %s 报送；已升级至省安委办",
-	"still overdue %d working days after %s: an interview (约谈) of the leaders of unit %s is proposed": "%[2]s 截止后逾期已达 %[1]d 个工作日：提请约谈单位 %[3]s 的负责人",
+	"still overdue %d working days after %s: an interview (约谈) of the leaders of unit %s is proposed": "%[2]s 截止后逾期已达 %[1]d 个工作日：提请约谈单位%[3]s的负责人",
 	"%s: the rectification report of %s is due %s":                                                    "%s：%s 的整改报告 %s 截止",
 	"reminder: the follow-up report of interview %s (unit %s, %s) is due %s":                          "到期提醒：约谈 %s（单位 %s，%s）的整改落实情况报告 %s 截止",
 	"overdue: the follow-up report of interview %s (unit %s, %s) was due %s; escalated to the office": "逾期：约谈 %s（单位 %s，%s）的整改落实情况报告应于 %s 报送；已升级至省安委办",
@@ -577,8 +577,8 @@ var zh = map[string]string{
 	// A tip dated before its inspection's notice.
 	"must not be before %s, the day inspection %s's notice was published: its tips come after it": "不能早于 %s，即巡查 %s 发出巡查预告之日：举报在此之后接收",
 
-	// A clue closed out without a referral; a referral dated before its finding.
-	"%s is classified REFER_CLUE and was never referred to the body with jurisdiction: refer the clue (referClue) first; it closes out once the receiver reports the outcome": "%s 的处置方式为移交问题线索，但从未移交有管辖权的机关：请先移交线索，接收单位报告办理结果后方可销号",
+	// A clue closed out without a referral.
+	"%s is classified REFER_CLUE and was never referred to the body with jurisdiction: refer the clue (referClue) first; it closes out once the receiver reports the outcome": "%s 的处置方式为移交问题线索，但从未移交有管辖权的单位：请先移交线索，接收单位报告办理结果后方可销号",
 
 	// What an inspection's running deadline is for, in its Web UI details.
 	"team report": "巡查报告",
