@@ -275,11 +275,8 @@ func TestPoolDrawToInspectionREST(t *testing.T) {
 	code, lineup = s.do("POST", "/v1/lineups/l-xiangtan:approve", &office, map[string]any{"request_id": rid(t, "approve")})
 	require.Equal(t, http.StatusOK, code, "%v", lineup)
 	require.Equal(t, "APPROVED", lineup["state"])
-	b := inspectionBody(rid(t, "inspection"))
-	spec(b)["unit"] = map[string]any{"code": "430300", "name": "湘潭市"}
+	b := fromLineup(rid(t, "inspection"), "l-xiangtan")
 	spec(b)["content_areas"] = []int{5, 1}
-	delete(spec(b), "team")
-	b["lineup_id"] = "l-xiangtan"
 
 	// An inspection refused after its line-up was taken (a FOLLOW_UP of
 	// an inspection that does not exist, which its workflow finds) leaves
@@ -695,6 +692,17 @@ func (s *stack) lastDeclines(lineup map[string]any) (replacement, now map[string
 	return replacement, now
 }
 
+// fromLineup is the request creating the inspection of Xiangtan (430300)
+// whose team is line-up lineupID, drawn as invitingLineup draws.
+func fromLineup(requestID, lineupID string) map[string]any {
+	b := inspectionBody(requestID)
+	spec(b)["unit"] = map[string]any{"code": "430300", "name": "湘潭市"}
+	spec(b)["content_areas"] = []int{1, 5}
+	delete(spec(b), "team")
+	b["lineup_id"] = lineupID
+	return b
+}
+
 // completeLineup draws line-up id and has every member accept: COMPLETE.
 func (s *stack) completeLineup(id string) map[string]any {
 	s.t.Helper()
@@ -820,11 +828,7 @@ func TestLineupWithAMemberWhoCannotServe(t *testing.T) {
 	code, body = s.do("POST", "/v1/lineups/l-later:approve", &office, map[string]any{"request_id": rid(t, "approve-later")})
 	require.Equal(t, http.StatusOK, code, "a retry: %v", body)
 	require.Equal(t, "APPROVED", body["state"])
-	b := inspectionBody(rid(t, "inspection"))
-	spec(b)["unit"] = map[string]any{"code": "430300", "name": "湘潭市"}
-	spec(b)["content_areas"] = []int{1, 5}
-	delete(spec(b), "team")
-	b["lineup_id"] = "l-later"
+	b := fromLineup(rid(t, "inspection"), "l-later")
 	code, body = s.do("POST", "/v1/inspections", &office, b)
 	require.Equal(t, http.StatusConflict, code, "%v", body)
 	require.Equal(t, "MEMBER_CANNOT_SERVE", errorInfo(body)["reason"], "%v", body)
