@@ -83,6 +83,19 @@ func newDevCmd(cfg *config) *cobra.Command {
 }
 
 func runDev(ctx context.Context, cfg *config, dc *devConfig) error {
+	// Dev answers every request without a token, as the office: it
+	// listens on this machine only. XUNCHA_HTTP_ADDR=:8080, set for a
+	// server, made it answer the whole network, and its banner still said
+	// localhost.
+	for _, a := range []struct{ flag, env, addr string }{
+		{"--http-addr", "XUNCHA_HTTP_ADDR", cfg.HTTPAddr}, {"--grpc-addr", "XUNCHA_GRPC_ADDR", cfg.GRPCAddr},
+		{"--admin-addr", "XUNCHA_ADMIN_ADDR", cfg.AdminAddr},
+	} {
+		if !loopbackAddr(a.addr) {
+			return fmt.Errorf("%s / %s %q: xuncha dev answers without a token, as the office, so it listens on a loopback address only (127.0.0.1:port, [::1]:port or localhost:port)",
+				a.env, a.flag, a.addr)
+		}
+	}
 	log, err := cfg.logger()
 	if err != nil {
 		return err
@@ -382,4 +395,19 @@ func portOf(addr string) string {
 		}
 	}
 	return addr
+}
+
+// loopbackAddr reports whether the listen address addr (host:port) binds
+// this machine only: a loopback IP or localhost, not every interface (an
+// empty host, 0.0.0.0, ::) nor another address.
+func loopbackAddr(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

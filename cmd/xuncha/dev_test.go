@@ -69,3 +69,29 @@ func TestDevPortErrorNamesTheFlag(t *testing.T) {
 	other := fmt.Errorf("something else")
 	require.Equal(t, other, devPortError(other, dc))
 }
+
+// TestDevRefusesToListenBeyondThisMachine: dev answers without a token as
+// the office, so an address beyond this machine is refused before anything
+// starts, naming the variable: XUNCHA_HTTP_ADDR=:18080, set for a server,
+// made dev answer the whole network while its banner said localhost.
+func TestDevRefusesToListenBeyondThisMachine(t *testing.T) {
+	for _, tc := range []struct{ env, value string }{
+		{"XUNCHA_HTTP_ADDR", ":18080"}, {"XUNCHA_GRPC_ADDR", "0.0.0.0:19090"}, {"XUNCHA_ADMIN_ADDR", "[::]:19464"},
+		{"XUNCHA_HTTP_ADDR", "192.0.2.2:18080"},
+	} {
+		t.Run(tc.env+"="+tc.value, func(t *testing.T) {
+			for _, v := range []string{"XUNCHA_HTTP_ADDR", "XUNCHA_GRPC_ADDR", "XUNCHA_ADMIN_ADDR"} {
+				t.Setenv(v, "")
+			}
+			t.Setenv(tc.env, tc.value)
+			dataDir := filepath.Join(t.TempDir(), "data")
+			_, err := run(t, "dev", "--data-dir", dataDir, "--bin-dir", t.TempDir(), "--log-level", "error")
+			require.ErrorContains(t, err, tc.env)
+			require.ErrorContains(t, err, "loopback address only")
+			require.NoDirExists(t, dataDir, "nothing started or created")
+		})
+	}
+	for _, addr := range []string{"127.0.0.1:8080", "[::1]:8080", "localhost:8080", "127.0.0.2:1"} {
+		require.True(t, loopbackAddr(addr), addr)
+	}
+}
