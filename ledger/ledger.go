@@ -163,7 +163,14 @@ type MigrateResult struct {
 // nothing. Indexes an interrupted migration left invalid are rebuilt.
 func Migrate(ctx context.Context, url string, opts MigrateOptions) (MigrateResult, error) {
 	var out MigrateResult
-	conn, err := pgx.Connect(ctx, url)
+	// Parsed apart, its error said as Open says it: pgx quotes a
+	// connection string it cannot parse, and some forms of one
+	// ("password = x", "PASSWORD=x") kept their password in the quote.
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		return out, fmt.Errorf("the migration's database URL is not a valid PostgreSQL connection string: %w", derrors.ErrInvalidArgument)
+	}
+	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
 		return out, fmt.Errorf("connecting to PostgreSQL to migrate: %w", err)
 	}

@@ -59,3 +59,14 @@ func TestStatementsPlannedPerCall(t *testing.T) {
 		require.Zero(t, n, "%s is prepared, so PostgreSQL may keep a generic plan of it", like)
 	}
 }
+
+// TestMigrateNamesNoPassword: a connection string that does not parse is
+// refused without quoting it; pgx's quote kept the password of some forms
+// of one ("password = x", "PASSWORD=x").
+func TestMigrateNamesNoPassword(t *testing.T) {
+	for _, url := range []string{"host=127.0.0.1 password = S3cretPW sslmode=bogus", "host=127.0.0.1 PASSWORD=S3cretPW x"} {
+		_, err := ledger.Migrate(t.Context(), url, ledger.MigrateOptions{})
+		require.ErrorIs(t, err, derrors.ErrInvalidArgument, url)
+		require.NotContains(t, err.Error(), "S3cretPW", url)
+	}
+}

@@ -37,7 +37,7 @@ func (c *clientFlags) bind(cmd *cobra.Command) {
 func (c *clientFlags) request(cmd *cobra.Command, method, path string, query url.Values, body io.Reader) (*http.Request, error) {
 	base, err := url.Parse(strings.TrimRight(c.server, "/"))
 	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
-		return nil, fmt.Errorf("--server must be an http:// or https:// address, not %q", c.server)
+		return nil, fmt.Errorf("--server must be an http:// or https:// address, not %q", redactURL(c.server))
 	}
 	u := base.JoinPath(path)
 	u.RawQuery = query.Encode()

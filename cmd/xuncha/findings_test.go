@@ -240,3 +240,11 @@ func TestProgressBarInChinese(t *testing.T) {
 	(&progressBar{w: &out, lang: i18n.English}).show("recording", 3, 3, "rows")
 	require.Contains(t, out.String(), "recording  [##############################] 3/3 rows 100%")
 }
+
+// TestServerAddressRefusedWithoutItsPassword: a --server of another scheme
+// is refused without the password it holds (it was quoted whole).
+func TestServerAddressRefusedWithoutItsPassword(t *testing.T) {
+	_, err := run(t, "findings", "template", "--server", "htp://ops:SrvPW@host")
+	require.ErrorContains(t, err, "--server must be an http:// or https:// address")
+	require.NotContains(t, err.Error(), "SrvPW")
+}
