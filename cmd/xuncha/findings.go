@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"mime"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -323,11 +325,12 @@ func download(cmd *cobra.Command, c *clientFlags, path string, query url.Values,
 	if resp.StatusCode != http.StatusOK {
 		return answerError(resp)
 	}
-	if out == "" {
+	named := out == "" // by the server: a new file of a workbook's or list's name
+	if named {
 		_, params, err := mime.ParseMediaType(resp.Header.Get("Content-Disposition"))
-		out = filepath.Base(params["filename"])
-		if err != nil || out == "." || out == "/" || out == "" {
-			return errors.New("the server named no file: give one with -o")
+		out = params["filename"]
+		if err != nil || !downloadName.MatchString(out) {
+			return fmt.Errorf("the server named no file this command writes (%q: a name of a .xlsx or .csv file in this directory): give one with -o", out)
 		}
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(out), ".xuncha-download-*")
@@ -335,7 +338,8 @@ func download(cmd *cobra.Command, c *clientFlags, path string, query url.Values,
 		return err
 	}
 	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o644); err != nil {
+	// The office's problem list: for whoever downloaded it.
+	if err := tmp.Chmod(0o600); err != nil {
 		return err
 	}
 	n, err := io.Copy(tmp, resp.Body)
@@ -345,9 +349,21 @@ func download(cmd *cobra.Command, c *clientFlags, path string, query url.Values,
 	if err != nil {
 		return fmt.Errorf("downloading: %w", err)
 	}
-	if err := os.Rename(tmp.Name(), out); err != nil {
+	if named {
+		// A name the server gave replaces nothing: a file of that name
+		// was replaced (a server could name .bashrc).
+		if err := os.Link(tmp.Name(), out); errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("%s exists: give -o to replace it, or another name", out)
+		} else if err != nil {
+			return err
+		}
+	} else if err := os.Rename(tmp.Name(), out); err != nil {
 		return err
 	}
 	_, err = fmt.Fprintf(cmd.OutOrStdout(), "wrote %s (%d bytes)\n", out, n)
 	return err
 }
+
+// downloadName is a file name a server may choose for a download: a
+// workbook's or a list's, in this directory, not hidden.
+var downloadName = regexp.MustCompile(`^[^./\\\x00-\x1f][^/\\\x00-\x1f]*\.(xlsx|csv)$`)

