@@ -105,7 +105,9 @@ func runDev(ctx context.Context, cfg *config, dc *devConfig) error {
 	if err != nil {
 		return fmt.Errorf("--data-dir: %w", err)
 	}
-	if err := os.MkdirAll(dataDir, 0o755); err != nil {
+	// Its own user's alone: the Temporal store (temporal.db), the
+	// evidence and the keys are in it.
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return fmt.Errorf("creating data directory %s: %w", dataDir, err)
 	}
 	if cfg.EvidenceDir == "" {

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"net"
+	"os"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -46,6 +47,9 @@ func TestDevReportsATakenPortByItsFlag(t *testing.T) {
 			}
 			_, err := run(t, args...)
 			require.EqualError(t, err, tc.want)
+			st, err := os.Stat(dataDir)
+			require.NoError(t, err)
+			require.Equal(t, os.FileMode(0o700), st.Mode().Perm(), "the data directory is its user's alone (it was 0755, temporal.db 0644 in it)")
 			require.NoFileExists(t, filepath.Join(dataDir, "tip.key"))
 			require.NoFileExists(t, filepath.Join(dataDir, "payload.keys"))
 		})
