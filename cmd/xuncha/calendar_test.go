@@ -133,3 +133,17 @@ func TestCalendarCLIMatchesAPI(t *testing.T) {
 	require.NoError(t, err)
 	require.Contains(t, out, "5 working days after 2027-12-28", "in English for an English locale")
 }
+
+// TestRefusalKeepsItsVariable: a setting's refusal keeps the variable and
+// flag it is about in front, in Chinese too (it said "访问日志保留 30 天不予接受"
+// without XUNCHA_ACCESS_LOG_RETENTION).
+func TestRefusalKeepsItsVariable(t *testing.T) {
+	t.Setenv("LC_ALL", "")
+	t.Setenv("LC_MESSAGES", "")
+	t.Setenv("LANG", "")
+	err := fmt.Errorf("XUNCHA_ACCESS_LOG_RETENTION / --access-log-retention: %w", derrors.New(derrors.ErrInvalidArgument,
+		"access log retention of %d days is refused: network logs are kept at least %d days (Cybersecurity Law art. 21)", 30, 180))
+	require.Equal(t, "XUNCHA_ACCESS_LOG_RETENTION / --access-log-retention: 访问日志保留 30 天不予接受：网络日志至少保留 180 天（《网络安全法》第二十一条）", errorText(err))
+	wrapped := fmt.Errorf("opening the ledger: %w", err)
+	require.Equal(t, "访问日志保留 30 天不予接受：网络日志至少保留 180 天（《网络安全法》第二十一条）", errorText(wrapped), "other context, English, is left out")
+}

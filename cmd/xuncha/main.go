@@ -12,7 +12,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"strings"
+	"regexp"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -33,12 +33,14 @@ func main() {
 
 // errorText is err as the CLI prints it: a refusal (a flag's value, a
 // year without calendar data, the server's answer) in the user's language
-// (cliLang), the flag it was about kept in front ("--expect-anchor: …"),
-// other context, which is English, left out as the server leaves it out;
-// anything else as it is. Refusals were English whatever the locale.
+// (cliLang), the flag or variable it was about kept in front
+// ("--expect-anchor: …", "XUNCHA_AUDIT_HASH / --audit-hash: …"), other
+// context, which is English, left out as the server leaves it out;
+// anything else as it is. Refusals were English whatever the locale, and
+// under the Chinese one a variable's name was left out with the context.
 func errorText(err error) string {
 	lang := cliLang()
-	if msg := derrors.MessageInContext(err, lang); strings.HasPrefix(msg, "--") {
+	if msg := derrors.MessageInContext(err, lang); namesItsSetting.MatchString(msg) {
 		return msg
 	}
 	var says interface{ In(i18n.Lang) string }
@@ -47,6 +49,10 @@ func errorText(err error) string {
 	}
 	return err.Error()
 }
+
+// namesItsSetting matches a message that begins with the flag, or the
+// variable and flag, it is about.
+var namesItsSetting = regexp.MustCompile(`^(--[a-z]|[A-Z][A-Z0-9_]* / --[a-z])`)
 
 func newRootCmd() *cobra.Command {
 	cfg := &config{}
