@@ -147,3 +147,16 @@ func TestRefusalKeepsItsVariable(t *testing.T) {
 	wrapped := fmt.Errorf("opening the ledger: %w", err)
 	require.Equal(t, "访问日志保留 30 天不予接受：网络日志至少保留 180 天（《网络安全法》第二十一条）", errorText(wrapped), "other context, English, is left out")
 }
+
+// TestLogSettingsNameTheirVariable: a log level or format that does not
+// parse is refused naming its variable and flag (it said only `log level
+// "loud": …`).
+func TestLogSettingsNameTheirVariable(t *testing.T) {
+	t.Setenv("LANG", "en_US.UTF-8")
+	t.Setenv("XUNCHA_LOG_LEVEL", "loud")
+	_, err := run(t, "migrate", "--database-url", "postgres://x@127.0.0.1:1/x")
+	require.ErrorContains(t, err, `XUNCHA_LOG_LEVEL / --log-level: log level "loud": must be debug, info, warn or error`)
+	t.Setenv("XUNCHA_LOG_LEVEL", "")
+	_, err = run(t, "migrate", "--database-url", "postgres://x@127.0.0.1:1/x", "--log-format", "xml")
+	require.ErrorContains(t, err, `XUNCHA_LOG_FORMAT / --log-format: log format "xml": must be console or json`)
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -304,7 +305,7 @@ func (c *config) evidenceStore() (*evidence.Store, error) {
 		return nil, fmt.Errorf("no evidence directory: set XUNCHA_EVIDENCE_DIR or --evidence-dir")
 	}
 	if c.MaxEvidenceBytes <= 0 {
-		return nil, fmt.Errorf("--evidence-max-bytes must be positive, not %d", c.MaxEvidenceBytes)
+		return nil, fmt.Errorf("XUNCHA_EVIDENCE_MAX_BYTES / --evidence-max-bytes must be positive, not %d", c.MaxEvidenceBytes)
 	}
 	dir, err := filepath.Abs(c.EvidenceDir)
 	if err != nil {
@@ -593,6 +594,12 @@ func (c *config) logger() (*zap.Logger, error) {
 		return nil, err
 	}
 	log, err := logging.New(c.LogLevel, c.LogFormat)
+	switch {
+	case errors.Is(err, logging.ErrLevel):
+		return nil, fmt.Errorf("XUNCHA_LOG_LEVEL / --log-level: %w", err)
+	case errors.Is(err, logging.ErrFormat):
+		return nil, fmt.Errorf("XUNCHA_LOG_FORMAT / --log-format: %w", err)
+	}
 	if err == nil && zone != "" {
 		log.Warn("BENCHMARK SETTING: deadlines are computed in a test zone, not Asia/Shanghai; never set this for an office",
 			zap.String("setting", calendar.TestDayEndsAtEnv), zap.String("zone", zone))

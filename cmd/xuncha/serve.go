@@ -220,7 +220,7 @@ func runWith(ctx context.Context, cfg *config, log *zap.Logger, store *ledger.St
 		}
 	}
 	if runWorker && cfg.StatisticsCompactEvery < 0 {
-		return fmt.Errorf("--statistics-compact-every must not be negative, not %s", cfg.StatisticsCompactEvery)
+		return fmt.Errorf("XUNCHA_STATISTICS_COMPACT_EVERY / --statistics-compact-every must not be negative, not %s", cfg.StatisticsCompactEvery)
 	}
 	if runWorker {
 		// Before a task is taken: a missing attribute fails every task.

@@ -4,6 +4,7 @@ package logging
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"go.opentelemetry.io/otel/trace"
@@ -12,12 +13,19 @@ import (
 	"go.uber.org/zap/zapcore"
 )
 
+// Errors of New's two settings, for a caller to name the setting.
+var (
+	ErrLevel  = errors.New("log level")
+	ErrFormat = errors.New("log format")
+)
+
 // New builds a logger. level is debug, info, warn or error; format is console
-// (human, the default for `xuncha dev`) or json (production).
+// (human, the default for `xuncha dev`) or json (production). A level or
+// format it does not know is an error matching ErrLevel or ErrFormat.
 func New(level, format string) (*zap.Logger, error) {
 	var lvl zapcore.Level
 	if err := lvl.UnmarshalText([]byte(level)); err != nil {
-		return nil, fmt.Errorf("log level %q: must be debug, info, warn or error", level)
+		return nil, fmt.Errorf("%w %q: must be debug, info, warn or error", ErrLevel, level)
 	}
 	var cfg zap.Config
 	switch format {
@@ -28,7 +36,7 @@ func New(level, format string) (*zap.Logger, error) {
 		cfg.DisableStacktrace = true
 		cfg.EncoderConfig.EncodeLevel = zapcore.CapitalColorLevelEncoder
 	default:
-		return nil, fmt.Errorf("log format %q: must be console or json", format)
+		return nil, fmt.Errorf("%w %q: must be console or json", ErrFormat, format)
 	}
 	cfg.Level = zap.NewAtomicLevelAt(lvl)
 	cfg.Development = false
