@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/xuncha/xuncha/casework"
@@ -188,7 +187,7 @@ func (s *Store) applyInspectionChange(ctx context.Context, q *dbsqlc.Queries, in
 		if len(untriaged) > 0 {
 			return derrors.StageError{Reason: "TIPS_UNTRIAGED", Subject: in.WorkflowID, Action: e.Action, Stage: e.StageBefore}.
 				Says("inspection %q has %d tip(s) not yet triaged (%s): make each a finding or dismiss it first",
-					in.ID, len(untriaged), firstOf(untriaged, 5))
+					in.ID, len(untriaged), i18n.Listed(untriaged[:min(len(untriaged), 5)], len(untriaged) > 5))
 		}
 	}
 	if n == 0 {
@@ -409,16 +408,4 @@ func (s *Store) StateCouncilInspections(ctx context.Context, year int, unitCode 
 		return nil, fmt.Errorf("listing State Council inspections: %w", err)
 	}
 	return list, nil
-}
-
-// firstOf is the first most of ids, joined as each language lists them,
-// "…" after them when there are more.
-func firstOf(ids []string, most int) i18n.Text {
-	more := len(ids) > most
-	ids = ids[:min(len(ids), most)]
-	t := i18n.Text{EN: strings.Join(ids, ", "), ZH: strings.Join(ids, "、")}
-	if more {
-		t.EN, t.ZH = t.EN+", …", t.ZH+"……"
-	}
-	return t
 }

@@ -387,10 +387,7 @@ func openFindingsError(id, stage string, sum casework.InspectionSummary) error {
 	if len(sum.OpenNumbers) == 0 { // none numbered yet
 		return refusal.Says("%d findings are not yet CLOSED or WITHDRAWN; an inspection closes only when all are", sum.Open)
 	}
-	named := i18n.Text{EN: strings.Join(sum.OpenNumbers, ", "), ZH: strings.Join(sum.OpenNumbers, "、")}
-	if sum.Open > len(sum.OpenNumbers) {
-		named.EN, named.ZH = named.EN+", …", named.ZH+"……"
-	}
+	named := i18n.Listed(sum.OpenNumbers, sum.Open > len(sum.OpenNumbers))
 	return refusal.Says("%d findings are not yet CLOSED or WITHDRAWN (%s); an inspection closes only when all are", sum.Open, named)
 }
 

@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"unicode/utf8"
 
 	"golang.org/x/text/language"
@@ -104,6 +105,17 @@ func (t Text) In(lang Lang) string {
 		return t.ZH
 	}
 	return t.EN
+}
+
+// Listed is items as each language lists them ("a, b" and "a、b"), with
+// "…" after them when more stand behind them than were given: the first of
+// many IDs a refusal names.
+func Listed(items []string, more bool) Text {
+	t := Text{EN: strings.Join(items, ", "), ZH: strings.Join(items, "、")}
+	if more {
+		t.EN, t.ZH = t.EN+", …", t.ZH+"……"
+	}
+	return t
 }
 
 // Clip is s cut to at most n characters, the last of them "…" when it was
