@@ -297,3 +297,20 @@ func TestBadWebhookAllowList(t *testing.T) {
 	_, err := run(t, "worker", "--database-url", "postgres://nobody@127.0.0.1:1/x")
 	require.ErrorContains(t, err, `XUNCHA_WEBHOOK_ALLOW / --webhook-allow: webhook allow-list entry "bad entry"`)
 }
+
+func TestServerAndWorkerRefuseAnUnmigratedLedger(t *testing.T) {
+	db := testenv.NewDatabase(t)
+	t.Setenv("XUNCHA_TIP_KEY", tipcrypt.GenerateKey())
+	t.Setenv("XUNCHA_PAYLOAD_KEYS", payloadKey(t, "k1"))
+	issuer := startTestIssuer(t)
+	// The owner's URL: the application role does not exist before the
+	// first migration, and the owner could connect either way.
+	common := []string{"--database-url", db.OwnerURL, "--temporal-address", "127.0.0.1:1", "--admin-addr", "127.0.0.1:0"}
+	for _, args := range [][]string{
+		{"worker"},
+		{"server", "--oidc-issuer", issuer.URL(), "--evidence-dir", t.TempDir(), "--http-addr", "127.0.0.1:0", "--grpc-addr", "127.0.0.1:0"},
+	} {
+		_, err := run(t, append(args, common...)...)
+		require.ErrorContains(t, err, "the ledger has no schema: run `xuncha migrate`", args[0])
+	}
+}

@@ -136,6 +136,14 @@ func (cfg *config) runProcesses(ctx context.Context, serveAPI, runWorker bool, o
 		return err
 	}
 	defer store.Close()
+	schema, err := store.CheckSchema(ctx)
+	if err != nil {
+		return err
+	}
+	if schema.Ahead() {
+		log.Warn("a newer release migrated the ledger: replace this release's servers and workers with it",
+			zap.Int32("schema_version", schema.Version), zap.Int32("release_schema_version", schema.Latest))
+	}
 	tc, err := cfg.dialTemporal(ctx, log, codec, obs.tel)
 	if err != nil {
 		return err

@@ -585,4 +585,8 @@ var zh = map[string]string{
 
 	// Closing with findings open, none numbered yet.
 	"%d findings are not yet CLOSED or WITHDRAWN; an inspection closes only when all are": "尚有 %d 个问题未销号或撤销；全部问题办结后巡查方可结束",
+
+	// A server or worker started on a ledger behind its release.
+	"the ledger has no schema: run `xuncha migrate` (MIGRATE_DATABASE_URL) before starting the server or the worker":                   "账本尚无数据库结构：请先运行 `xuncha migrate`（MIGRATE_DATABASE_URL），再启动服务或工作进程",
+	"the ledger's schema is at version %d and this release needs %d: run this release's `xuncha migrate` (MIGRATE_DATABASE_URL) first": "账本的数据库结构为第 %d 版，本版本需要第 %d 版：请先运行本版本的 `xuncha migrate`（MIGRATE_DATABASE_URL）",
 }
