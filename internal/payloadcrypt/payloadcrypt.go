@@ -26,6 +26,7 @@
 package payloadcrypt
 
 import (
+	"bytes"
 	"context"
 	"crypto/aes"
 	"crypto/cipher"
@@ -357,6 +358,12 @@ func ParseEntry(s, defaultCipher string) (Key, error) {
 		return Key{}, fmt.Errorf("key %q: %s keys are %d bytes, not %d (generate one with: openssl rand -base64 %d)",
 			k.ID, k.Cipher, keySizes[k.Cipher], len(secret), keySizes[k.Cipher])
 	}
+	if bytes.Count(secret, secret[:1]) == len(secret) {
+		// A placeholder ("AAAA…=" is all zeros), not a key: anyone who
+		// guesses it reads every payload.
+		return Key{}, fmt.Errorf("key %q: the key material is one byte repeated, a placeholder rather than a key (generate one with: openssl rand -base64 %d)",
+			k.ID, keySizes[k.Cipher])
+	}
 	k.Secret = secret
 	return k, nil
 }
@@ -374,10 +381,7 @@ func ParseList(s, defaultCipher string) ([]Key, error) {
 		}
 		keys = append(keys, k)
 	}
-	if len(keys) == 0 {
-		return nil, errors.New("no key entry")
-	}
-	return keys, nil
+	return ring(keys)
 }
 
 // ParseFile parses a key file (XUNCHA_PAYLOAD_KEY_FILE): one entry per
@@ -396,8 +400,24 @@ func ParseFile(content, defaultCipher string) ([]Key, error) {
 		}
 		keys = append(keys, k)
 	}
+	return ring(keys)
+}
+
+// ring checks what the entries of a key ring setting say together: at least
+// one, and no key material twice.
+func ring(keys []Key) ([]Key, error) {
 	if len(keys) == 0 {
 		return nil, errors.New("no key entry")
+	}
+	for i, k := range keys {
+		for _, earlier := range keys[:i] {
+			if bytes.Equal(earlier.Secret, k.Secret) {
+				// A rotation that copied the old key under a new ID:
+				// what is "under the new key" is under the old one.
+				return nil, fmt.Errorf("keys %q and %q hold the same key material: each key of the ring must be its own (generate one with: openssl rand -base64 %d)",
+					earlier.ID, k.ID, len(k.Secret))
+			}
+		}
 	}
 	return keys, nil
 }

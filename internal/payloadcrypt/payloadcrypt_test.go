@@ -3,6 +3,7 @@ package payloadcrypt_test
 import (
 	"bytes"
 	"compress/gzip"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"strings"
@@ -219,14 +220,15 @@ func TestNewRefuses(t *testing.T) {
 
 func TestParse(t *testing.T) {
 	t.Parallel()
-	aes := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{1}, 32))
-	sm := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{2}, 16))
+	aesKey, smKey := sha256.Sum256([]byte("new")), sha256.Sum256([]byte("old"))
+	aes := base64.StdEncoding.EncodeToString(aesKey[:])
+	sm := base64.StdEncoding.EncodeToString(smKey[:16])
 
 	keys, err := payloadcrypt.ParseList(" new:"+aes+" , old:sm4-gcm:"+sm+",", payloadcrypt.AES256GCM)
 	require.NoError(t, err)
 	require.Len(t, keys, 2)
-	require.Equal(t, payloadcrypt.Key{ID: "new", Cipher: payloadcrypt.AES256GCM, Secret: bytes.Repeat([]byte{1}, 32)}, keys[0])
-	require.Equal(t, payloadcrypt.Key{ID: "old", Cipher: payloadcrypt.SM4GCM, Secret: bytes.Repeat([]byte{2}, 16)}, keys[1])
+	require.Equal(t, payloadcrypt.Key{ID: "new", Cipher: payloadcrypt.AES256GCM, Secret: aesKey[:]}, keys[0])
+	require.Equal(t, payloadcrypt.Key{ID: "old", Cipher: payloadcrypt.SM4GCM, Secret: smKey[:16]}, keys[1])
 
 	// The default cipher applies to entries that name none.
 	keys, err = payloadcrypt.ParseFile("# rotated 2026-12\n\nnew:"+sm+"\nold:aes-256-gcm:"+aes+"\n", payloadcrypt.SM4GCM)
@@ -241,6 +243,11 @@ func TestParse(t *testing.T) {
 		{"a:not base64!", "base64"},
 		{"a:" + sm, "32 bytes, not 16"},
 		{"a:rot13:" + aes, "unknown cipher"},
+		// Placeholders: 32 zero bytes, 16 bytes of 0xff.
+		{"a:" + base64.StdEncoding.EncodeToString(make([]byte, 32)), `key "a": the key material is one byte repeated, a placeholder`},
+		{"a:sm4-gcm:" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{0xff}, 16)), "one byte repeated"},
+		// A rotation that copied the old key under the new ID.
+		{"new:" + aes + ",old:" + aes, `keys "new" and "old" hold the same key material`},
 	} {
 		_, err := payloadcrypt.ParseList(bad.in, payloadcrypt.AES256GCM)
 		require.ErrorContains(t, err, bad.want, "%q", bad.in)
@@ -248,6 +255,8 @@ func TestParse(t *testing.T) {
 	}
 	_, err = payloadcrypt.ParseFile("ok:"+aes+"\nbroken\n", payloadcrypt.AES256GCM)
 	require.ErrorContains(t, err, "line 2")
+	_, err = payloadcrypt.ParseFile("new:"+aes+"\n# the old key\nold:"+aes+"\n", payloadcrypt.AES256GCM)
+	require.ErrorContains(t, err, `keys "new" and "old" hold the same key material`)
 
 	entry, err := payloadcrypt.GenerateEntry("dev-1", payloadcrypt.SM4GCM)
 	require.NoError(t, err)

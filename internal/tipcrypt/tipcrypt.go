@@ -5,6 +5,7 @@
 package tipcrypt
 
 import (
+	"bytes"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
@@ -58,11 +59,11 @@ func ParseKey(s string) ([]byte, error) {
 	}
 	key, b64err := base64.StdEncoding.DecodeString(s)
 	if b64err == nil && len(key) == KeySize {
-		return key, nil
+		return notPlaceholder(key)
 	}
 	if isHex(s) {
 		if key, err := hex.DecodeString(s); err == nil && len(key) == KeySize {
-			return key, nil
+			return notPlaceholder(key)
 		}
 		return nil, fmt.Errorf("tip key is %d hex digits, want %d: generate one with `openssl rand -base64 32`", len(s), 2*KeySize)
 	}
@@ -70,6 +71,15 @@ func ParseKey(s string) ([]byte, error) {
 		return nil, fmt.Errorf("tip key decodes (base64) to %d bytes, want %d: generate one with `openssl rand -base64 32`", len(key), KeySize)
 	}
 	return nil, errors.New("tip key is neither base64 nor hex of 32 bytes: generate one with `openssl rand -base64 32`")
+}
+
+// notPlaceholder refuses a key of one byte repeated ("AAAA…=", zeros): a
+// placeholder left in a configuration, which anyone could guess.
+func notPlaceholder(key []byte) ([]byte, error) {
+	if bytes.Count(key, key[:1]) == len(key) {
+		return nil, errors.New("tip key is one byte repeated, a placeholder rather than a key: generate one with `openssl rand -base64 32`")
+	}
+	return key, nil
 }
 
 func isHex(s string) bool {

@@ -2,6 +2,7 @@ package tipcrypt_test
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
@@ -58,7 +59,8 @@ func TestSealOpen(t *testing.T) {
 
 func TestParseKey(t *testing.T) {
 	t.Parallel()
-	raw := bytes.Repeat([]byte{0xab}, 32)
+	sum := sha256.Sum256([]byte("tip key"))
+	raw := sum[:]
 	for _, tc := range []struct {
 		name, in string
 		want     []byte
@@ -72,6 +74,8 @@ func TestParseKey(t *testing.T) {
 		{"short base64", base64.StdEncoding.EncodeToString(raw[:16]), nil, "16 bytes, want 32"},
 		{"short hex", hex.EncodeToString(raw[:20]), nil, "40 hex digits, want 64"},
 		{"neither", "not a key!", nil, "neither base64 nor hex"},
+		{"zeros in base64", base64.StdEncoding.EncodeToString(make([]byte, 32)), nil, "one byte repeated, a placeholder"},
+		{"one byte repeated in hex", strings.Repeat("ab", 32), nil, "one byte repeated, a placeholder"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
