@@ -542,6 +542,8 @@ func TestConfig(t *testing.T) {
 		{authn.Config{}, "XUNCHA_OIDC_ISSUER"},
 		{authn.Config{Issuer: "sso.example.gov.cn"}, "must be an http(s) URL"},
 		{authn.Config{Issuer: "https://sso.example.gov.cn?x=1"}, "must be an http(s) URL"},
+		{authn.Config{Issuer: "http://sso.example.gov.cn/realms/xuncha"}, "http://sso.example.gov.cn/realms/xuncha is not https: the keys that verify every token would be fetched in the clear"},
+		{authn.Config{Issuer: "http://10.0.0.8:8080/realms/xuncha"}, "is not https"},
 		{authn.Config{Issuer: "https://sso.example.gov.cn", Algorithms: []string{"RS256", "HS256"}}, `"HS256" cannot be allowed`},
 		{authn.Config{Issuer: "https://sso.example.gov.cn", Algorithms: []string{"none"}}, `"none" cannot be allowed`},
 		{authn.Config{Issuer: "https://sso.example.gov.cn", Audience: " "}, "XUNCHA_OIDC_AUDIENCE"},
@@ -550,6 +552,10 @@ func TestConfig(t *testing.T) {
 	} {
 		_, err := authn.New(tc.cfg)
 		require.ErrorContains(t, err, tc.want)
+	}
+	// A provider on this machine (a local proxy) may be reached over http.
+	for _, local := range []string{"http://127.0.0.1:8080/oidc", "http://localhost:8080/oidc", "http://[::1]:8080/oidc"} {
+		require.NoError(t, authn.Config{Issuer: local}.Validate(), local)
 	}
 	v, err := authn.New(authn.Config{Issuer: "https://sso.example.gov.cn/realms/xuncha"})
 	require.NoError(t, err)
