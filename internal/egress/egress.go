@@ -110,6 +110,11 @@ func ParseAllowList(list string) (*Policy, error) {
 			continue
 		}
 		if prefix, err := netip.ParsePrefix(entry); err == nil {
+			if widest := widestAllowed(prefix.Addr()); prefix.Bits() < widest {
+				// 0.0.0.0/0 lets a subscriber make the worker post to
+				// this machine's ports and the cloud metadata service.
+				return nil, fmt.Errorf("webhook allow-list entry %q is wider than /%d: it would allow every loopback, link-local and private address it spans; list the receivers' own networks", entry, widest)
+			}
 			p.allowNets = append(p.allowNets, prefix.Masked())
 			continue
 		}
@@ -124,6 +129,15 @@ func ParseAllowList(list string) (*Policy, error) {
 		p.allowHostPorts[hostPortKey(host, port)] = true
 	}
 	return p, nil
+}
+
+// widestAllowed is the shortest prefix an allow-list network may have:
+// 10.0.0.0/8 for IPv4, fc00::/7 (unique local addresses) for IPv6.
+func widestAllowed(a netip.Addr) int {
+	if a.Is4() {
+		return 8
+	}
+	return 7
 }
 
 // String shows the allow-list as configured.

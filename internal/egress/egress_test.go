@@ -90,6 +90,13 @@ func TestParseAllowList(t *testing.T) {
 		_, err := egress.ParseAllowList("127.0.0.1," + bad)
 		require.ErrorContains(t, err, fmt.Sprintf("%q", bad), bad)
 	}
+	// Networks so wide they take in this machine and the metadata service.
+	for _, wide := range []string{"0.0.0.0/0", "64.0.0.0/2", "::/0", "fc00::/6"} {
+		_, err := egress.ParseAllowList("127.0.0.1," + wide)
+		require.ErrorContains(t, err, fmt.Sprintf("webhook allow-list entry %q is wider than", wide), wide)
+	}
+	_, err := egress.ParseAllowList("10.0.0.0/8,fc00::/7")
+	require.NoError(t, err, "the private ranges whole")
 	p, err := egress.ParseAllowList(" 10.20.0.0/16 , ::1, receiver.internal:8443,127.0.0.1:9000,,")
 	require.NoError(t, err)
 	require.Equal(t, "public addresses and 10.20.0.0/16 , ::1, receiver.internal:8443,127.0.0.1:9000,,", p.String())
