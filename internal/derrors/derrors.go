@@ -191,7 +191,12 @@ func (e *StageError) In(lang i18n.Lang) string {
 		if len(e.Allowed) == 0 {
 			allowed = "无"
 		}
-		return i18n.Zh("%s: %s is not allowed in stage %s (allowed: %s)", e.Subject, i18n.ActionOf(e.Subject, e.Action), i18n.StageOf(e.Subject, e.Stage), allowed)
+		// The subject as a clerk names it: 问题 f-1, not finding/f-1.
+		subject := e.Subject
+		if kind, id, ok := strings.Cut(e.Subject, "/"); ok {
+			subject = i18n.SubjectKind(kind) + " " + id
+		}
+		return i18n.Zh("%s: %s is not allowed in stage %s (allowed: %s)", subject, i18n.ActionOf(e.Subject, e.Action), i18n.StageOf(e.Subject, e.Stage), allowed)
 	}
 	return fmt.Sprintf("%s: %s is not allowed in stage %s (allowed: %s)", e.Subject, e.Action, e.Stage, allowed)
 }

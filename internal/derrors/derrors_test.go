@@ -29,7 +29,7 @@ func TestMessagesInBothLanguages(t *testing.T) {
 		{"stage", stage, ErrFailedPrecondition, "the team line-up is already approved", "巡查组组成已获批准"},
 		{"default stage", &StageError{Reason: "STAGE_NOT_ALLOWED", Subject: "finding/f-1", Action: "refer", Stage: "LISTED", Allowed: []string{"diagnose", "withdraw"}},
 			ErrFailedPrecondition, "finding/f-1: refer is not allowed in stage LISTED (allowed: diagnose, withdraw)",
-			"finding/f-1：当前阶段“已建立清单”不允许“移交督办”（允许的操作：诊断分析、撤销）"},
+			"问题 f-1：当前阶段“已建立清单”不允许“移交督办”（允许的操作：诊断分析、撤销）"},
 		{"new", fmt.Errorf("reading: %w", New(ErrNotFound, "inspection %q not found", "i-9")), ErrNotFound,
 			`reading: inspection "i-9" not found`, `未找到巡查 "i-9"`},
 	} {
