@@ -211,9 +211,18 @@ func (h *evidenceHandler) save(r *http.Request) (casework.Evidence, error) {
 	}
 
 	id := EvidenceID(sum)
-	existing, err := h.existing(ctx, id, sum)
+	existing, clash, err := h.existing(ctx, id, sum)
 	if err != nil {
 		return casework.Evidence{}, err
+	}
+	if clash {
+		// Refused only once the body proves the content: a caller who
+		// guessed an ID's 16 digits (an ID in a sign-off they read, of
+		// evidence they may not) learns no more than for an ID unused.
+		if _, _, err := h.store.Put(ctx, body, sum, h.maxBytes); err != nil {
+			return casework.Evidence{}, err
+		}
+		return casework.Evidence{}, errIDClash(id)
 	}
 	// The answer to an upload of content stored already is the stored
 	// evidence for who may see what its first uploader said of it (sees),
@@ -262,28 +271,36 @@ func (h *evidenceHandler) save(r *http.Request) (casework.Evidence, error) {
 	}
 	// Read back what is stored: a concurrent upload of the same content may
 	// have won.
-	stored, err := h.existing(ctx, id, sum)
-	if err != nil {
+	stored, clash, err := h.existing(ctx, id, sum)
+	switch {
+	case err != nil:
 		return casework.Evidence{}, err
-	}
-	if stored == nil {
+	case clash:
+		return casework.Evidence{}, errIDClash(id)
+	case stored == nil:
 		return casework.Evidence{}, fmt.Errorf("evidence %q missing right after it was recorded", id)
 	}
 	logging.Ctx(ctx, h.log).Info("evidence stored", zap.String("evidence", id), zap.String("kind", kind), zap.Int64("size", size))
 	return yours(*stored)
 }
 
-// existing returns the evidence recorded under id, or nil. An ID naming
-// other content (the first 16 hex digits collide) is refused.
-func (h *evidenceHandler) existing(ctx context.Context, id, sum string) (*casework.Evidence, error) {
+// existing returns the evidence recorded under id, or nil; clash is true
+// when id names other content (the first 16 hex digits collide).
+func (h *evidenceHandler) existing(ctx context.Context, id, sum string) (_ *casework.Evidence, clash bool, _ error) {
 	rows, err := h.ledger.GetEvidence(ctx, []string{id})
 	if err != nil || len(rows) == 0 {
-		return nil, err
+		return nil, false, err
 	}
 	if rows[0].SHA256 != sum {
-		return nil, derrors.New(derrors.ErrAlreadyExists, "evidence %s already names other content (sha256 %s)", id, rows[0].SHA256)
+		return nil, true, nil
 	}
-	return &rows[0], nil
+	return &rows[0], false, nil
+}
+
+// errIDClash refuses content whose ID (EvidenceID) other content holds,
+// without saying what that content is.
+func errIDClash(id string) error {
+	return derrors.New(derrors.ErrAlreadyExists, "evidence %s already names other content: the first 16 digits of their SHA-256 are the same", id)
 }
 
 // get reads the metadata of the evidence named in the path; evidence out of

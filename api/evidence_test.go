@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/url"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -360,4 +361,33 @@ func TestLaterUploaderCannotNameWhatOthersNamed(t *testing.T) {
 	_, fresh := s.uploadAs(&member, "DOCUMENT", "text/plain", []byte("现场检查记录：消防通道堵塞"), nil)
 	code, body = s.do("POST", "/v1/inspections/"+ours+"/findings", &member, findingBody(rid(t, "fresh"), "GENERAL", fresh["id"].(string)))
 	require.Equal(t, http.StatusOK, code, "%v", body)
+}
+
+// TestEvidenceIDClashRevealsNothing: evidence IDs are the first 16 hex
+// digits of the content's SHA-256, and a unit sees IDs of evidence it may
+// not read (in a sign-off, say). An upload declaring a SHA-256 that begins
+// with such an ID is answered as one with an unused ID: the body does not
+// match what it declares. Until 2026-12-01 it was answered 409, naming the
+// hidden file's whole SHA-256, before the body was read.
+func TestEvidenceIDClashRevealsNothing(t *testing.T) {
+	s := setup(t)
+	secret := "整改材料：举报人 13800000000 " + t.Name()
+	ev := s.evidence(secret)
+	sum := fmt.Sprintf("%x", sha256.Sum256([]byte(secret)))
+	code, _ := s.do("GET", "/v1/evidence/"+ev, &zhuzhou, nil)
+	require.Equal(t, http.StatusNotFound, code, "out of the unit's reach")
+
+	answer := func(prefix string) (int, string) {
+		declared := prefix + strings.Repeat("0", 64-len(prefix))
+		code, body := s.uploadAs(&zhuzhou, "DOCUMENT", "text/plain", []byte("anything at all"),
+			url.Values{"sha256": {declared}, "file_name": {"x.txt"}})
+		return code, strings.ReplaceAll(fmt.Sprint(body["message"]), declared, "<declared>")
+	}
+	clashCode, clashMessage := answer(strings.TrimPrefix(ev, "ev-"))
+	unusedCode, unusedMessage := answer("0123456789abcdef")
+	require.Equal(t, http.StatusBadRequest, clashCode, clashMessage)
+	require.Equal(t, unusedCode, clashCode)
+	require.Equal(t, unusedMessage, clashMessage, "the same answer as for an ID nobody holds")
+	require.NotContains(t, clashMessage, sum)
+	require.NotContains(t, clashMessage, sum[16:], "nothing of the hidden content's digest")
 }

@@ -52,7 +52,9 @@ func (s *Store) InsertEvidence(ctx context.Context, e casework.Evidence) error {
 				return fmt.Errorf("reading evidence %q: %w", e.ID, err)
 			}
 			if r.SHA256 != e.SHA256 || r.Size != e.Size {
-				return fmt.Errorf("evidence ID %q already names other content (sha256 %s): %w", e.ID, r.SHA256, derrors.ErrAlreadyExists)
+				// Not saying what the other content is: the caller may
+				// not be one who may read it.
+				return derrors.New(derrors.ErrAlreadyExists, "evidence %s already names other content: the first 16 digits of their SHA-256 are the same", e.ID)
 			}
 		}
 		// Every uploader holds the content: each may read and name it.

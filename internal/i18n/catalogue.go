@@ -164,7 +164,7 @@ var zh = map[string]string{
 	"must not end in %s, which opens as active content, when the content is %s":                                          "内容为 %[2]s 时，文件名不能以 %[1]s 结尾（会作为活动内容打开）",
 	"evidence %q does not exist: upload it first (POST /v1/evidence)":                                                    "证据 %q 不存在：请先上传（POST /v1/evidence）",
 	"evidence %q not found":                                                                                              "未找到证据 %q",
-	"evidence %s already names other content (sha256 %s)":                                                                "证据 %s 已对应其他内容（sha256 %s）",
+	"evidence %s already names other content: the first 16 digits of their SHA-256 are the same":                         "证据 %s 已对应其他内容：二者 SHA-256 的前 16 位相同",
 
 	// Webhooks, the codec, the audit trail.
 	"must be an absolute http:// or https:// URL":                                       "必须是完整的 http:// 或 https:// 网址",
