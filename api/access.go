@@ -69,7 +69,12 @@ func (s *Server) codecAudit() AccessAuditFunc {
 		if !ok {
 			return fmt.Errorf("a codec access with outcome %q", e.Outcome)
 		}
+		var unrecorded json.RawMessage
 		if e.Outcome != AccessAllowed {
+			var record bool
+			if record, unrecorded = s.sampleRefusal(e.Actor, e.Remote); !record {
+				return nil
+			}
 			// A refusal is answered whether or not it is recorded: promptly.
 			var cancel context.CancelFunc
 			ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), refusalRecordTimeout)
@@ -77,13 +82,33 @@ func (s *Server) codecAudit() AccessAuditFunc {
 		}
 		// The namespace is the caller's header, unverified: kept short.
 		namespace := i18n.Clip(e.Namespace, 101)
-		details, err := json.Marshal(map[string]any{"namespace": namespace, "payloads": e.Payloads, "status": e.Status})
+		fields := map[string]any{"namespace": namespace, "payloads": e.Payloads, "status": e.Status}
+		if unrecorded != nil {
+			fields["unrecorded"] = unrecorded
+		}
+		details, err := json.Marshal(fields)
 		if err != nil {
 			return err
 		}
 		return s.Ledger.RecordAccess(ctx, ledger.AccessRecord{Actor: e.Actor, Action: e.Route, Resource: "codec",
 			Outcome: outcome, Reason: e.Reason, Remote: e.Remote, Details: details})
 	}
+}
+
+// sampleRefusal says whether a refusal of who from remote is recorded
+// (refusalSampler: every one of a caller whose token verified, a bounded
+// number of anonymous ones), and with which details: how many of the
+// address's refusals were left out before it.
+func (s *Server) sampleRefusal(who actor.Actor, remote string) (bool, json.RawMessage) {
+	if who != (actor.Actor{}) {
+		return true, nil
+	}
+	record, skipped, since := s.anonymousRefusals.admit(remote)
+	if !record || skipped == 0 {
+		return record, nil
+	}
+	details, _ := json.Marshal(map[string]any{"unrecorded_before": skipped, "unrecorded_since": since.UTC()})
+	return true, details
 }
 
 // refusalOutcome is the access log's outcome of a refused call, or "" for
@@ -106,10 +131,14 @@ func (s *Server) recordRefusal(ctx context.Context, who actor.Actor, action, res
 	if outcome == "" || s.Ledger == nil {
 		return
 	}
+	record, details := s.sampleRefusal(who, remote)
+	if !record {
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), refusalRecordTimeout)
 	defer cancel()
 	if err := s.Ledger.RecordAccess(ctx, ledger.AccessRecord{
-		Actor: who, Action: action, Resource: resource, Outcome: outcome, Reason: st.Message(), Remote: remote,
+		Actor: who, Action: action, Resource: resource, Outcome: outcome, Reason: st.Message(), Remote: remote, Details: details,
 	}); err != nil {
 		s.Log.Error("a refused call could not be recorded in the access log; it was refused anyway",
 			zap.String("action", action), zap.String("resource", resource), zap.String("outcome", outcome), zap.Error(err))

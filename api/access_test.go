@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
+	"github.com/xuncha/xuncha/api"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/ledger"
 	xunchav1 "github.com/xuncha/xuncha/proto/xuncha/v1"
@@ -285,4 +286,60 @@ func TestTipsListedByPage(t *testing.T) {
 	require.Len(t, pages, 2)
 	require.JSONEq(t, `{"tips":["`+ids[0]+`","`+ids[1]+`"]}`, pages[0])
 	require.JSONEq(t, `{"tips":["`+ids[2]+`"]}`, pages[1])
+}
+
+// TestRefusalRecordsAreBounded: a caller without a token cannot fill the
+// access log, which nothing may delete for 180 days. A long path or ID is
+// kept clipped (a megabyte path was a megabyte row); a request line and
+// headers past api.MaxHeaderBytes are refused before the API; the
+// refusals of one address are recorded api.AnonymousRefusalsPerMinute
+// times a minute. A caller whose token verified is recorded every time.
+func TestRefusalRecordsAreBounded(t *testing.T) {
+	s := setup(t)
+	start := time.Now().Add(-time.Second)
+	long := "/v1/findings/f-" + strings.Repeat("x", 40_000)
+	code, _ := s.do("GET", long, nil, nil)
+	require.Equal(t, http.StatusUnauthorized, code)
+	code, _ = s.do("GET", "/v1/findings/f-"+strings.Repeat("x", 2*api.MaxHeaderBytes), nil, nil)
+	require.Equal(t, http.StatusRequestHeaderFieldsTooLarge, code)
+	_, err := xunchav1.NewFindingServiceClient(s.Conn).GetFinding(t.Context(), &xunchav1.GetFindingRequest{Id: strings.Repeat("y", 1<<20)})
+	require.Equal(t, codes.Unauthenticated, status.Code(err))
+	var clipped int
+	for _, r := range s.accessRecords(start) {
+		for _, text := range []string{r.Action, r.Resource, r.Remote} {
+			require.LessOrEqual(t, len(text), ledger.MaxAccessText+len("…[+1048576 bytes]"), r.Action[:min(len(r.Action), 40)])
+		}
+		if strings.Contains(r.Resource, "…[+") {
+			clipped++
+		}
+	}
+	require.Equal(t, 2, clipped, "the REST path and the gRPC ID, each kept clipped")
+
+	// One address's flood: the minute's first ones are recorded.
+	start = time.Now().Add(-time.Second)
+	for range api.AnonymousRefusalsPerMinute + 15 {
+		code, _ := s.do("GET", "/v1/tips/tip-flood", nil, nil)
+		require.Equal(t, http.StatusUnauthorized, code, "refused all the same")
+	}
+	var anonymous int
+	for _, r := range s.accessRecords(start) {
+		if r.Resource == "tips/tip-flood" {
+			anonymous++
+		}
+	}
+	require.Equal(t, api.AnonymousRefusalsPerMinute-2, anonymous, "the minute's budget, less the two refusals recorded above (the 431 never reached the API)")
+
+	// A signed-in caller refused is recorded every time.
+	start = time.Now().Add(-time.Second)
+	for range api.AnonymousRefusalsPerMinute + 5 {
+		code, _ := s.do("GET", "/v1/audit:verify", &unit, nil)
+		require.Equal(t, http.StatusForbidden, code)
+	}
+	var forbidden int
+	for _, r := range s.accessRecords(start) {
+		if r.Outcome == ledger.AccessPermissionDenied && r.Actor.Name == unit.Name {
+			forbidden++
+		}
+	}
+	require.Equal(t, api.AnonymousRefusalsPerMinute+5, forbidden)
 }

@@ -40,8 +40,16 @@ import (
 	xunchav1 "github.com/xuncha/xuncha/proto/xuncha/v1"
 )
 
+// MaxHeaderBytes bounds a REST request's line and headers; a longer one is
+// answered 431 before it reaches the API.
+const MaxHeaderBytes = 64 << 10
+
 // Server serves the gRPC API and the REST gateway.
 type Server struct {
+	// anonymousRefusals bounds the access log's records of refusals of
+	// callers without a verified token (anonymous_refusals.go).
+	anonymousRefusals refusalSampler
+
 	// Temporal is the client used to start, update and query workflows.
 	Temporal client.Client
 	// Ledger is the PostgreSQL ledger.
@@ -212,7 +220,10 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	// An idle kept-alive connection is closed after IdleTimeout: any
 	// client could otherwise hold connections open without end.
-	httpServer := &http.Server{Handler: gateway, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: httpIdleTimeout}
+	// Headers and the request line are bounded well below Go's 1 MiB: a
+	// bearer token is a few kilobytes, an ID at most 128 characters.
+	httpServer := &http.Server{Handler: gateway, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: httpIdleTimeout,
+		MaxHeaderBytes: MaxHeaderBytes}
 
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error {

@@ -107,8 +107,11 @@ func (s *Store) RecordAccess(ctx context.Context, r AccessRecord) error {
 func (s *Store) recordAccess(ctx context.Context, r AccessRecord, at *time.Time) error {
 	// What a caller sent may be anything (a path with %ff or %00 in it):
 	// a record PostgreSQL cannot store would leave the call unrecorded.
-	r.Action, r.Resource, r.Outcome = storable(r.Action), storable(r.Resource), storable(r.Outcome)
-	r.Reason, r.Remote = storable(r.Reason), storable(r.Remote)
+	// And as long as it likes: a megabyte path of a caller without a
+	// token was a megabyte row of a table nothing may delete for 180 days.
+	r.Action, r.Resource = clipText(storable(r.Action), MaxAccessText), clipText(storable(r.Resource), MaxAccessText)
+	r.Outcome, r.Remote = clipText(storable(r.Outcome), MaxAccessText), clipText(storable(r.Remote), MaxAccessText)
+	r.Reason = clipText(storable(r.Reason), MaxAccessReason)
 	var v derrors.Violations
 	if r.Action == "" {
 		v.Add("action", "must not be empty")
@@ -252,6 +255,27 @@ func (s *Store) AccessRecords(ctx context.Context, since time.Time) ([]StoredAcc
 		out = append(out, rec)
 	}
 	return out, nil
+}
+
+// MaxAccessText and MaxAccessReason bound, in bytes, what an access
+// record keeps of its action, resource, outcome and address, and of its
+// reason; the rest is cut off, and the record says how much.
+const (
+	MaxAccessText   = 512
+	MaxAccessReason = 2048
+)
+
+// clipText is s cut to at most max bytes at a character's boundary, with
+// "…[+N bytes]" saying what was cut.
+func clipText(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	cut := max
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%s…[+%d bytes]", s[:cut], len(s)-cut)
 }
 
 // storable is s as a PostgreSQL text column takes it: each byte that is
