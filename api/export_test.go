@@ -39,3 +39,7 @@ func AuthorizationRows() []AuthorizationRow {
 // LegacyFindingID is the ID a finding recorded before request_ids were
 // scoped got from its request_id alone.
 func LegacyFindingID(requestID string) string { return generatedID("f", "", requestID) }
+
+// GeneratedID is generatedID, for the tests of package api_test that need
+// the ID a create derives.
+var GeneratedID = generatedID

@@ -76,6 +76,12 @@ func (s *FindingServer) RecordFinding(ctx context.Context, req *xunchav1.RecordF
 		// that tip's triage is answered with (TriageTip).
 		return nil, derrors.Invalid("request_id", "must not begin with %q: a tip's triage records its finding under that prefix", tipFindingPrefix)
 	}
+	if derivedShape("f", req.GetFindingId()) {
+		// Else any team could take the ID another inspection's request
+		// will derive (its request_id guessed, "f-001"), and that request
+		// could never record its finding.
+		return nil, derrors.Invalid("finding_id", "must not have the shape of an ID xuncha derives (f- and 16 hexadecimal digits): leave it empty to have one derived")
+	}
 	// A team records findings of its own inspections only, an observer none.
 	if who, err = reachAs(ctx, s.Ledger, who, casework.SubjectInspection, req.GetInspectionId(), func(as actor.Actor) error {
 		return workflows.FindingMachine.CheckRole("record", as)
@@ -112,10 +118,20 @@ func (s *FindingServer) RecordFinding(ctx context.Context, req *xunchav1.RecordF
 	const taken = "finding %q already exists, recorded by another request"
 	st, err := sendCreate[workflows.FindingState](ctx, s.Temporal, opts, workflowType, in, f.RequestID)
 	if err != nil {
-		return findingAPI.createdBefore(ctx, s.Ledger, err, f.ID, f.RequestID, taken)
+		answer, err := findingAPI.createdBefore(ctx, s.Ledger, err, f.ID, f.RequestID, taken)
+		if err == nil && answer.GetInspectionId() != ins.ID {
+			return nil, derrors.New(derrors.ErrAlreadyExists, taken, f.ID)
+		}
+		return answer, err
 	}
 	if err := findingAPI.ownCreate(ctx, s.Ledger, f.ID, taken); err != nil {
 		return nil, err
+	}
+	if st.Finding.InspectionID != ins.ID {
+		// Recorded under the same ID and request_id, but in another
+		// inspection: a finding_id chosen to take the one this request
+		// derives (any team may name an ID), not this request's finding.
+		return nil, derrors.New(derrors.ErrAlreadyExists, taken, f.ID)
 	}
 	return findingProto(i18n.FromContext(ctx), st.Finding, st.Escalations, nil), nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"regexp"
 	"strings"
@@ -248,4 +249,16 @@ func generatedID(prefix, scope, requestID string) string {
 	}
 	sum := sha256.Sum256([]byte(seed))
 	return prefix + "-" + fmt.Sprintf("%x", sum[:8])
+}
+
+// derivedShape reports whether id has the shape of an ID generatedID
+// derives with prefix: a client may not choose such an ID, which another
+// request's create may derive.
+func derivedShape(prefix, id string) bool {
+	hexDigits, ok := strings.CutPrefix(id, prefix+"-")
+	if !ok || len(hexDigits) != 16 {
+		return false
+	}
+	_, err := hex.DecodeString(hexDigits)
+	return err == nil && strings.ToLower(hexDigits) == hexDigits
 }

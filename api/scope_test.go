@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/xuncha/xuncha/api"
 	"github.com/xuncha/xuncha/internal/actor"
 	xunchav1 "github.com/xuncha/xuncha/proto/xuncha/v1"
 )
@@ -472,4 +473,40 @@ func TestRecheckRevealsNothingOutOfReach(t *testing.T) {
 		"request_id": rid(t, "not-follow-up"), "finding_id": fid, "passed": true, "note": "复查通过"})
 	require.Equal(t, http.StatusConflict, code, "%v", got)
 	require.Contains(t, fmt.Sprint(got), "NOT_FOLLOW_UP")
+}
+
+// TestDerivedFindingIDsCannotBeTaken: a finding's ID is derived from its
+// inspection and request_id when the request names none; a team must not
+// take, by naming it, the ID another inspection's request will derive.
+// Until 2026-12-01 a team member could: recorded in their own inspection
+// under a guessed request_id ("f-001"), it made the other team's request
+// 409 for good, and the office's 200 with the squatter's finding, nothing
+// recorded where it was asked.
+func TestDerivedFindingIDsCannotBeTaken(t *testing.T) {
+	s := setup(t)
+	ours := s.createInspection() // the team lists member
+	team := validTeam()
+	team[2]["subject"] = "someone-else"
+	team[3]["subject"] = "member-of-theirs"
+	theirs := s.createInspectionOf("theirs-squat", "430200", team)
+	theirMember := actor.Actor{Name: "王五", Role: actor.RoleTeamMember, Organisation: "省安全生产巡查第二组", Subject: "member-of-theirs"}
+	key := rid(t, "f-001")
+	derived := api.GeneratedID("f", "inspections/"+theirs, key)
+
+	squat := findingBody(key, "GENERAL", s.evidence("squatter's evidence "+t.Name()))
+	squat["finding_id"] = derived
+	code, body := s.do("POST", "/v1/inspections/"+ours+"/findings", &member, squat)
+	require.Equal(t, http.StatusBadRequest, code, "%v", body)
+	require.Contains(t, fmt.Sprint(body["message"]), "finding_id: must not have the shape of an ID xuncha derives", "%v", body)
+
+	code, body = s.do("POST", "/v1/inspections/"+theirs+"/findings", &theirMember, findingBody(key, "GENERAL", s.evidenceOf(theirMember, "their evidence "+t.Name())))
+	require.Equal(t, http.StatusOK, code, "%v", body)
+	require.Equal(t, derived, body["id"])
+	require.Equal(t, theirs, body["inspection_id"])
+
+	// An ID of another shape is the client's to choose.
+	chosen := findingBody(rid(t, "chosen"), "GENERAL", s.evidence("chosen "+t.Name()))
+	chosen["finding_id"] = api.GeneratedID("f", "x", "y") + "0" // 17 digits
+	code, body = s.do("POST", "/v1/inspections/"+ours+"/findings", &member, chosen)
+	require.Equal(t, http.StatusOK, code, "%v", body)
 }

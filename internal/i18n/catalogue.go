@@ -589,4 +589,7 @@ var zh = map[string]string{
 	// A server or worker started on a ledger behind its release.
 	"the ledger has no schema: run `xuncha migrate` (MIGRATE_DATABASE_URL) before starting the server or the worker":                   "账本尚无数据库结构：请先运行 `xuncha migrate`（MIGRATE_DATABASE_URL），再启动服务或工作进程",
 	"the ledger's schema is at version %d and this release needs %d: run this release's `xuncha migrate` (MIGRATE_DATABASE_URL) first": "账本的数据库结构为第 %d 版，本版本需要第 %d 版：请先运行本版本的 `xuncha migrate`（MIGRATE_DATABASE_URL）",
+
+	// A client-chosen finding ID of the shape xuncha derives.
+	"must not have the shape of an ID xuncha derives (f- and 16 hexadecimal digits): leave it empty to have one derived": "不能采用系统生成编号的格式（f- 加 16 位十六进制数字）：留空即由系统生成",
 }

@@ -1778,7 +1778,9 @@ type RecordFindingRequest struct {
 	RequestId string `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	// Inspection ID (from the path).
 	InspectionId string `protobuf:"bytes,2,opt,name=inspection_id,json=inspectionId,proto3" json:"inspection_id,omitempty"`
-	// Optional finding ID; generated from request_id when empty.
+	// Optional finding ID; derived from the inspection and request_id when
+	// empty. A chosen ID must not have the shape of a derived one (f- and 16
+	// hexadecimal digits), which another request may derive.
 	FindingId string `protobuf:"bytes,3,opt,name=finding_id,json=findingId,proto3" json:"finding_id,omitempty"`
 	// Title. Required.
 	Title string `protobuf:"bytes,4,opt,name=title,proto3" json:"title,omitempty"`
