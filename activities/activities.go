@@ -136,6 +136,27 @@ func (a *Activities) FindingCounts(ctx context.Context, in InspectionFindingsInp
 	return sum, a.ledgerError(ctx, fmt.Sprintf("counting the findings of inspection %q", in.InspectionID), err)
 }
 
+// FindingsAmongInput asks for an inspection's findings in any of Stages.
+type FindingsAmongInput struct {
+	InspectionID string   `json:"inspection_id"`
+	Stages       []string `json:"stages"`
+}
+
+// FindingsAmongResult counts findings and names the first of them by
+// ledger number (those numbered).
+type FindingsAmongResult struct {
+	Count   int      `json:"count"`
+	Numbers []string `json:"numbers,omitempty"`
+}
+
+// FindingsAmong counts an inspection's findings in any of the stages, for
+// a rule that waits for them (feedback waits for classification).
+func (a *Activities) FindingsAmong(ctx context.Context, in FindingsAmongInput) (FindingsAmongResult, error) {
+	n, numbers, err := a.Ledger.FindingsAmong(ctx, in.InspectionID, in.Stages...)
+	return FindingsAmongResult{Count: n, Numbers: numbers},
+		a.ledgerError(ctx, fmt.Sprintf("counting the findings of inspection %q", in.InspectionID), err)
+}
+
 // FindingIDsResult lists finding IDs.
 type FindingIDsResult struct {
 	IDs []string `json:"ids"`

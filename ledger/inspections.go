@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/xuncha/xuncha/casework"
@@ -325,6 +326,25 @@ func (s *Store) FindingCounts(ctx context.Context, inspectionID string) (casewor
 		sum.ClosureRate = float64(sum.Closed) / float64(counted)
 	}
 	return sum, nil
+}
+
+// FindingsAmong counts an inspection's findings in any of stages and names
+// the first of them (casework.MaxOpenNumbers at most) by ledger number.
+func (s *Store) FindingsAmong(ctx context.Context, inspectionID string, stages ...string) (count int, numbers []string, _ error) {
+	rows, err := s.q.InspectionFindings(ctx, inspectionID)
+	if err != nil {
+		return 0, nil, fmt.Errorf("counting findings of %q: %w", inspectionID, err)
+	}
+	for _, r := range rows {
+		if !slices.Contains(stages, r.Stage) {
+			continue
+		}
+		count++
+		if len(numbers) < casework.MaxOpenNumbers && r.LedgerNumber != "" {
+			numbers = append(numbers, r.LedgerNumber)
+		}
+	}
+	return count, numbers, nil
 }
 
 // FindingsInStage lists the IDs of an inspection's findings in a stage.

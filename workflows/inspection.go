@@ -244,6 +244,20 @@ var inspectionSpec = &spec[casework.Inspection]{
 // ladder has such a step to leave out; the runs before it keep it.
 const versionTeamReportNoInterview = "team-report-no-interview"
 
+// versionFeedbackWaitsForClassification: the feedback is refused while a
+// finding of the inspection is LISTED or DIAGNOSED (FINDINGS_NOT_CLASSIFIED);
+// before it, those were passed over, left without a rectification
+// deadline. Asked by every feedback that arrives; the feedbacks recorded
+// before it replay as they ran.
+const versionFeedbackWaitsForClassification = "feedback-waits-for-classification"
+
+// versionCancelWaitsForFindings: a cancellation is refused while a finding
+// of the inspection is open (FINDINGS_OPEN, as for closing); before it,
+// they went on and escalated against the unit of an inspection called
+// off. Asked by every cancellation; those recorded before it replay as
+// they ran.
+const versionCancelWaitsForFindings = "cancel-waits-for-findings"
+
 // teamReportNoInterview keeps every step of the rectification deadline's
 // ladder (the unit's) and all but the interview of the team report's.
 func teamReportNoInterview(in casework.Inspection, s deadline.ScheduledStep) bool {

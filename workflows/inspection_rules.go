@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/xuncha/xuncha/activities"
 	"github.com/xuncha/xuncha/calendar"
 	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/actor"
@@ -377,18 +378,46 @@ func (in CancelInput) Validate() error {
 	return v.Err()
 }
 
-// openFindingsError refuses closure while findings are open, naming the
-// first of them by ledger number (the clerk had to search for them).
-func openFindingsError(id, stage string, sum casework.InspectionSummary) error {
+// openFindingsError refuses closure (action close) or cancellation
+// (cancel) while findings are open, naming the first of them by ledger
+// number (the clerk had to search for them).
+func openFindingsError(id, stage, action string, sum casework.InspectionSummary) error {
 	refusal := derrors.StageError{
-		Reason: "FINDINGS_OPEN", Subject: InspectionWorkflowID(id), Action: ActionClose, Stage: stage,
+		Reason: "FINDINGS_OPEN", Subject: InspectionWorkflowID(id), Action: action, Stage: stage,
 		Allowed: []string{ActionClose, ActionCancel},
+	}
+	if action == ActionCancel {
+		// A cancelled inspection's open findings went on: referred,
+		// escalated against the unit, an interview of its leaders
+		// proposed, all for an inspection called off.
+		refusal.Allowed = InspectionMachine.Allowed(stage)
+		if len(sum.OpenNumbers) == 0 {
+			return refusal.Says("%d findings are not yet CLOSED or WITHDRAWN: withdraw them (or close them out) before cancelling the inspection, else they go on and escalate against the unit", sum.Open)
+		}
+		named := i18n.Listed(sum.OpenNumbers, sum.Open > len(sum.OpenNumbers))
+		return refusal.Says("%d findings are not yet CLOSED or WITHDRAWN (%s): withdraw them (or close them out) before cancelling the inspection, else they go on and escalate against the unit", sum.Open, named)
 	}
 	if len(sum.OpenNumbers) == 0 { // none numbered yet
 		return refusal.Says("%d findings are not yet CLOSED or WITHDRAWN; an inspection closes only when all are", sum.Open)
 	}
 	named := i18n.Listed(sum.OpenNumbers, sum.Open > len(sum.OpenNumbers))
 	return refusal.Says("%d findings are not yet CLOSED or WITHDRAWN (%s); an inspection closes only when all are", sum.Open, named)
+}
+
+// unclassifiedFindingsError refuses the feedback while findings are not
+// yet classified: the feedback refers the CLASSIFIED ones and starts their
+// deadlines, and passed the others over without a word (a MAJOR hazard
+// went without a deadline, its ladder or an interview).
+func unclassifiedFindingsError(id, stage string, found activities.FindingsAmongResult) error {
+	refusal := derrors.StageError{
+		Reason: "FINDINGS_NOT_CLASSIFIED", Subject: InspectionWorkflowID(id), Action: ActionGiveFeedback, Stage: stage,
+		Allowed: InspectionMachine.Allowed(stage),
+	}
+	if len(found.Numbers) == 0 {
+		return refusal.Says("%d findings are not yet classified: classify them (or withdraw them) before the feedback, which refers them and starts their deadlines", found.Count)
+	}
+	named := i18n.Listed(found.Numbers, found.Count > len(found.Numbers))
+	return refusal.Says("%d findings are not yet classified (%s): classify them (or withdraw them) before the feedback, which refers them and starts their deadlines", found.Count, named)
 }
 
 // RecheckInput is a FOLLOW_UP inspection's re-check of a closed finding.

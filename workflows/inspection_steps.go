@@ -127,6 +127,17 @@ func (w *inspection) approve(ctx workflow.Context, in ApproveInput) error {
 // the same limit (never beyond one month after the feedback), and starts
 // the unit's rectification-report deadline.
 func (w *inspection) giveFeedback(ctx workflow.Context, in GiveFeedbackInput) error {
+	if workflow.GetVersion(ctx, versionFeedbackWaitsForClassification, workflow.DefaultVersion, 1) >= 1 {
+		var unclassified activities.FindingsAmongResult
+		if err := w.ledger.call(ctx, &unclassified, acts.FindingsAmong, activities.FindingsAmongInput{
+			InspectionID: w.row.ID, Stages: []string{FindingListed, FindingDiagnosed},
+		}); err != nil {
+			return ledgerFailure("counting unclassified findings", err)
+		}
+		if unclassified.Count > 0 {
+			return unclassifiedFindingsError(w.row.ID, w.row.Stage, unclassified)
+		}
+	}
 	rule := deadline.Rectification("feedback_delivered_on", in.FeedbackDeliveredOn, in.Due)
 	resolved, err := w.ledger.resolveDeadline(ctx, rule)
 	if err != nil {
@@ -210,7 +221,7 @@ func (w *inspection) close(ctx workflow.Context, in ApproveInput) error {
 		return ledgerFailure("counting findings", err)
 	}
 	if sum.Open > 0 {
-		return openFindingsError(w.row.ID, w.row.Stage, sum)
+		return openFindingsError(w.row.ID, w.row.Stage, ActionClose, sum)
 	}
 	sum.DeadlinesMissed += w.row.MissedDeadlines
 	n := w.next(StageClosed)
@@ -224,6 +235,15 @@ func (w *inspection) close(ctx workflow.Context, in ApproveInput) error {
 }
 
 func (w *inspection) cancel(ctx workflow.Context, in CancelInput) error {
+	if workflow.GetVersion(ctx, versionCancelWaitsForFindings, workflow.DefaultVersion, 1) >= 1 {
+		var sum casework.InspectionSummary
+		if err := w.ledger.call(ctx, &sum, acts.FindingCounts, activities.InspectionFindingsInput{InspectionID: w.row.ID}); err != nil {
+			return ledgerFailure("counting findings", err)
+		}
+		if sum.Open > 0 {
+			return openFindingsError(w.row.ID, w.row.Stage, ActionCancel, sum)
+		}
+	}
 	n := w.next(StageCancelled)
 	n.CancelReason = in.Reason
 	// A cancelled inspection owes no report: it is no longer overdue.

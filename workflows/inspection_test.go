@@ -130,6 +130,9 @@ type inspectionHarness struct {
 	ledgerBack bool
 	exposures  []casework.Exposure
 	open       int
+	// unclassified are the ledger numbers of the inspection's LISTED or
+	// DIAGNOSED findings (FindingsAmong).
+	unclassified []string
 }
 
 func newInspectionHarness(t *testing.T) *inspectionHarness {
@@ -190,6 +193,15 @@ func newInspectionHarness(t *testing.T) *inspectionHarness {
 		}
 		return activities.SendUpdateResult{}
 	}
+	h.env.OnActivity(acts.FindingsAmong, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.FindingsAmongInput) (activities.FindingsAmongResult, error) {
+			h.imu.Lock()
+			defer h.imu.Unlock()
+			if !slices.Equal(in.Stages, []string{FindingListed, FindingDiagnosed}) {
+				return activities.FindingsAmongResult{}, fmt.Errorf("unexpected stages %v", in.Stages)
+			}
+			return activities.FindingsAmongResult{Count: len(h.unclassified), Numbers: h.unclassified}, nil
+		})
 	h.env.OnActivity(acts.FindingCounts, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, _ activities.InspectionFindingsInput) (casework.InspectionSummary, error) {
 			h.imu.Lock()
@@ -198,6 +210,16 @@ func newInspectionHarness(t *testing.T) *inspectionHarness {
 				ByKind: map[string]int{KindHazard: 3}, ClosureRate: 1}, nil
 		})
 	return h
+}
+
+// findingsWithdrawn makes every finding of the inspection withdrawn (none
+// open) at after, as an office does before it cancels the inspection.
+func (h *inspectionHarness) findingsWithdrawn(after time.Duration) {
+	h.env.RegisterDelayedCallback(func() {
+		h.imu.Lock()
+		defer h.imu.Unlock()
+		h.open = 0
+	}, after)
 }
 
 func inspectionInput() InspectionInput {
@@ -578,6 +600,7 @@ func TestInspectionDaysMustHaveCome(t *testing.T) {
 		FeedbackDeliveredOn: "2026-04-09", Recipients: []string{"市长"}, ReceivingAuthority: "长沙市安委办"})
 	feedback := h.update(at("2026-04-08 10:20"), ActionGiveFeedback, "f1", GiveFeedbackInput{Change: Change{RequestID: "f1", Actor: office},
 		FeedbackDeliveredOn: "2026-04-08", Recipients: []string{"市委书记", "市长"}, ReceivingAuthority: "长沙市安委办"})
+	h.findingsWithdrawn(at("2026-04-09 09:00"))
 	h.update(at("2026-04-09 10:00"), ActionCancel, "x1", CancelInput{Change: Change{RequestID: "x1", Actor: office}, Reason: "测试结束"})
 
 	h.env.ExecuteWorkflow(InspectionWorkflow, inspectionInput())
@@ -632,6 +655,7 @@ func redateAfterOverdue(t *testing.T, h *inspectionHarness) (casework.Inspection
 		on30 = h.row
 		h.imu.Unlock()
 	}, shanghai("2026-03-30 09:00").Sub(start))
+	h.findingsWithdrawn(shanghai("2026-04-20 09:00").Sub(start))
 	cancel := h.update(shanghai("2026-04-20 10:00").Sub(start), ActionCancel, "x1", CancelInput{Change: Change{RequestID: "x1", Actor: office}, Reason: "测试结束"})
 	h.env.ExecuteWorkflow(InspectionWorkflow, inspectionInput())
 	require.True(t, h.env.IsWorkflowCompleted())
@@ -743,7 +767,7 @@ func TestInspectionDetailsSayWhatIsDue(t *testing.T) {
 // said "(, …)").
 func TestOpenFindingsNamed(t *testing.T) {
 	say := func(sum casework.InspectionSummary) (string, string) {
-		err := openFindingsError("ins-1", StageRectificationReported, sum)
+		err := openFindingsError("ins-1", StageRectificationReported, ActionClose, sum)
 		return derrors.Message(err, i18n.English), derrors.Message(err, i18n.Chinese)
 	}
 	en, zh := say(casework.InspectionSummary{Open: 7, OpenNumbers: []string{"2026-430100-0001", "2026-430100-0002"}})
@@ -752,4 +776,104 @@ func TestOpenFindingsNamed(t *testing.T) {
 	en, zh = say(casework.InspectionSummary{Open: 3})
 	require.Contains(t, en, "3 findings are not yet CLOSED or WITHDRAWN; an inspection")
 	require.Contains(t, zh, "尚有 3 个问题未销号或撤销；")
+}
+
+// approvedOn25 takes the inspection to APPROVED on 2026-03-25 (on site
+// until 03-20, reported 03-23, reviewed 03-24).
+func (h *inspectionHarness) approvedOn25() []*result {
+	hour := time.Hour
+	return []*result{
+		h.update(hour, ActionApproveTeam, "a1", ApproveTeamInput{Change: Change{RequestID: "a1", Actor: committee}}),
+		h.update(2*hour, ActionNotify, "n1", NotifyInput{Change: Change{RequestID: "n1", Actor: office}, NotifiedOn: "2026-03-02"}),
+		h.update(3*hour, ActionStation, "s1", StationInput{Change: Change{RequestID: "s1", Actor: leader}, StationedOn: "2026-03-02",
+			Announcement: "巡查任务、时间和要求", ContactPhone: "0731-12345678"}),
+		h.update(shanghai("2026-03-20 18:00").Sub(start), ActionEndOnsite, "e1", EndOnsiteInput{Change: Change{RequestID: "e1", Actor: leader}, OnsiteEndedOn: "2026-03-20"}),
+		h.update(shanghai("2026-03-23 10:00").Sub(start), ActionSubmitReport, "r1", SubmitReportInput{Change: Change{RequestID: "r1", Actor: leader}, ReportEvidenceID: "ev-report", Summary: "发现问题2个"}),
+		h.update(shanghai("2026-03-24 10:00").Sub(start), ActionReview, "v1", ReviewInput{Change: Change{RequestID: "v1", Actor: office}}),
+		h.update(shanghai("2026-03-25 10:00").Sub(start), ActionApprove, "p1", ApproveInput{Change: Change{RequestID: "p1", Actor: committee}}),
+	}
+}
+
+// TestFeedbackWaitsForClassification: the feedback refers the CLASSIFIED
+// findings and starts their deadlines; while one is LISTED or DIAGNOSED it
+// is refused (FINDINGS_NOT_CLASSIFIED, naming them), and taken once they
+// are classified. Runs from before versionFeedbackWaitsForClassification
+// take it, passing those findings over, as they did.
+func TestFeedbackWaitsForClassification(t *testing.T) {
+	for _, old := range []bool{false, true} {
+		t.Run(fmt.Sprintf("old=%v", old), func(t *testing.T) {
+			h := newInspectionHarness(t)
+			if old {
+				h.env.OnGetVersion(versionFeedbackWaitsForClassification, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+			}
+			h.unclassified = []string{"2026-430100-0002"}
+			steps := h.approvedOn25()
+			feedback := func(at, key string) *result {
+				return h.update(shanghai(at).Sub(start), ActionGiveFeedback, key, GiveFeedbackInput{Change: Change{RequestID: key, Actor: office},
+					FeedbackDeliveredOn: "2026-04-08", Recipients: []string{"市长"}, ReceivingAuthority: "长沙市安委办"})
+			}
+			first := feedback("2026-04-08 10:00", "f1")
+			h.env.RegisterDelayedCallback(func() {
+				h.imu.Lock()
+				defer h.imu.Unlock()
+				h.unclassified = nil // classified
+			}, shanghai("2026-04-08 11:00").Sub(start))
+			second := feedback("2026-04-08 12:00", "f2")
+			h.env.RegisterDelayedCallback(func() { h.env.CancelWorkflow() }, shanghai("2026-04-10 00:00").Sub(start))
+			h.env.ExecuteWorkflow(InspectionWorkflow, inspectionInput())
+			requireDone(t, steps...)
+			if old {
+				require.NoError(t, first.failed, "taken, as before")
+				require.Equal(t, StageFeedbackGiven, decodeInspection(t, first).Inspection.Stage)
+				return
+			}
+			var stage *derrors.StageError
+			require.ErrorAs(t, derrors.FromTemporal(first.failed), &stage)
+			require.Equal(t, "FINDINGS_NOT_CLASSIFIED", stage.Reason)
+			require.Contains(t, derrors.Message(stage, i18n.English), "1 findings are not yet classified (2026-430100-0002)")
+			require.Contains(t, derrors.Message(stage, i18n.Chinese), "尚有 1 个问题未分类处置（2026-430100-0002）")
+			require.Equal(t, StageFeedbackGiven, decodeInspection(t, second).Inspection.Stage)
+			require.Equal(t, 1, slices.Index(h.fl.actions(), ActionGiveFeedback)-slices.Index(h.fl.actions(), ActionApprove),
+				"one feedback recorded, the second's")
+		})
+	}
+}
+
+// TestCancelWaitsForFindings: an inspection is cancelled only once none
+// of its findings is open (FINDINGS_OPEN, naming them, as for closing):
+// those of an inspection called off went on, referred, escalated against
+// the unit. Runs from before versionCancelWaitsForFindings cancel as they
+// did.
+func TestCancelWaitsForFindings(t *testing.T) {
+	for _, old := range []bool{false, true} {
+		t.Run(fmt.Sprintf("old=%v", old), func(t *testing.T) {
+			h := newInspectionHarness(t)
+			if old {
+				h.env.OnGetVersion(versionCancelWaitsForFindings, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+			}
+			h.open = 2
+			steps := h.approvedOn25()
+			cancel := func(at, key string) *result {
+				return h.update(shanghai(at).Sub(start), ActionCancel, key, CancelInput{Change: Change{RequestID: key, Actor: office}, Reason: "被巡查单位撤并"})
+			}
+			first := cancel("2026-03-26 10:00", "x1")
+			h.findingsWithdrawn(shanghai("2026-03-26 11:00").Sub(start))
+			second := cancel("2026-03-26 12:00", "x2")
+			h.env.ExecuteWorkflow(InspectionWorkflow, inspectionInput())
+			requireDone(t, steps...)
+			require.True(t, h.env.IsWorkflowCompleted())
+			if old {
+				require.NoError(t, first.failed, "cancelled, as before")
+				require.Equal(t, StageCancelled, decodeInspection(t, first).Inspection.Stage)
+				return
+			}
+			var stage *derrors.StageError
+			require.ErrorAs(t, derrors.FromTemporal(first.failed), &stage)
+			require.Equal(t, "FINDINGS_OPEN", stage.Reason)
+			require.Equal(t, ActionCancel, stage.Action)
+			require.Contains(t, derrors.Message(stage, i18n.English), "2 findings are not yet CLOSED or WITHDRAWN: withdraw them (or close them out) before cancelling")
+			require.Contains(t, derrors.Message(stage, i18n.Chinese), "尚有 2 个问题未销号或撤销：请先撤销（或销号）这些问题，再取消巡查")
+			require.Equal(t, StageCancelled, decodeInspection(t, second).Inspection.Stage)
+		})
+	}
 }

@@ -592,4 +592,10 @@ var zh = map[string]string{
 
 	// A client-chosen finding ID of the shape xuncha derives.
 	"must not have the shape of an ID xuncha derives (f- and 16 hexadecimal digits): leave it empty to have one derived": "不能采用系统生成编号的格式（f- 加 16 位十六进制数字）：留空即由系统生成",
+
+	// Cancelling an inspection with findings open; giving feedback with findings unclassified.
+	"%d findings are not yet CLOSED or WITHDRAWN: withdraw them (or close them out) before cancelling the inspection, else they go on and escalate against the unit":      "尚有 %d 个问题未销号或撤销：请先撤销（或销号）这些问题，再取消巡查，否则它们仍会继续并对被巡查单位督办升级",
+	"%d findings are not yet CLOSED or WITHDRAWN (%s): withdraw them (or close them out) before cancelling the inspection, else they go on and escalate against the unit": "尚有 %d 个问题未销号或撤销（%s）：请先撤销（或销号）这些问题，再取消巡查，否则它们仍会继续并对被巡查单位督办升级",
+	"%d findings are not yet classified: classify them (or withdraw them) before the feedback, which refers them and starts their deadlines":                              "尚有 %d 个问题未分类处置：请先分类处置（或撤销）这些问题，再反馈；反馈时将移交这些问题并开始整改时限",
+	"%d findings are not yet classified (%s): classify them (or withdraw them) before the feedback, which refers them and starts their deadlines":                         "尚有 %d 个问题未分类处置（%s）：请先分类处置（或撤销）这些问题，再反馈；反馈时将移交这些问题并开始整改时限",
 }
