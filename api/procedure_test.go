@@ -361,3 +361,52 @@ func (r *receiver) awaitType(t *testing.T, eventType string, match func(webhookE
 	}, 20*time.Second, 100*time.Millisecond, "no verified %s webhook", eventType)
 	return got
 }
+
+// TestFeedbackAndCancelWaitForTheFindings: the feedback is refused while a
+// finding is not yet classified, naming it, and taken once it is; a
+// cancellation is refused while a finding is open, and taken once it is
+// withdrawn. Until 2026-12-01 the feedback passed a DIAGNOSED MAJOR hazard
+// over (no deadline, no ladder), and a cancelled inspection's findings went
+// on and escalated against the unit.
+func TestFeedbackAndCancelWaitForTheFindings(t *testing.T) {
+	s := setup(t)
+	ins := s.createInspection()
+	classified := s.recordFinding(ins, "classified", "GENERAL")["id"].(string)
+	s.step(classified, "diagnose", member, diagnosis(rid(t, "d1")), "DIAGNOSED")
+	s.step(classified, "classify", office, classification(rid(t, "c1")), "CLASSIFIED")
+	major := s.recordFinding(ins, "major", "MAJOR")
+	majorID := major["id"].(string)
+	s.step(majorID, "diagnose", member, diagnosis(rid(t, "d2")), "DIAGNOSED")
+	s.inspectionStep(ins, "endOnsite", teamLeader, map[string]any{"request_id": rid(t, "e"), "onsite_ended_on": today().String()}, "ONSITE_ENDED")
+	s.inspectionStep(ins, "submitReport", teamLeader, map[string]any{"request_id": rid(t, "r"), "report_evidence_id": s.evidence("报告 " + t.Name()), "summary": "发现问题2项"}, "REPORTED")
+	s.inspectionStep(ins, "review", office, map[string]any{"request_id": rid(t, "v")}, "REVIEWED")
+	s.inspectionStep(ins, "approve", committee, map[string]any{"request_id": rid(t, "a")}, "APPROVED")
+
+	feedback := map[string]any{"request_id": rid(t, "fb"), "feedback_delivered_on": today().String(), "recipients": []string{"市长"}, "receiving_authority": "长沙市安委办"}
+	code, body := s.do("POST", "/v1/inspections/"+ins+":giveFeedback", &office, feedback)
+	require.Equal(t, http.StatusConflict, code, "%v", body)
+	require.Equal(t, "FINDINGS_NOT_CLASSIFIED", errorInfo(body)["reason"], "%v", body)
+	require.Contains(t, body["message"], major["ledger_number"], "the finding is named")
+	code, got := s.do("GET", "/v1/inspections/"+ins, &office, nil)
+	require.Equal(t, http.StatusOK, code)
+	require.Equal(t, "APPROVED", got["stage"], "nothing changed")
+
+	cancel := map[string]any{"request_id": rid(t, "x"), "reason": "巡查计划调整"}
+	code, body = s.do("POST", "/v1/inspections/"+ins+":cancel", &office, cancel)
+	require.Equal(t, http.StatusConflict, code, "%v", body)
+	require.Equal(t, "FINDINGS_OPEN", errorInfo(body)["reason"], "%v", body)
+
+	s.step(majorID, "classify", office, classification(rid(t, "c2")), "CLASSIFIED")
+	feedback["request_id"] = rid(t, "fb2")
+	s.inspectionStep(ins, "giveFeedback", office, feedback, "FEEDBACK_GIVEN")
+	code, f := s.do("GET", "/v1/findings/"+majorID, &office, nil)
+	require.Equal(t, http.StatusOK, code)
+	require.Equal(t, "REFERRED", f["stage"])
+	require.NotNil(t, f["deadline"], "the MAJOR hazard's rectification deadline runs")
+
+	for i, id := range []string{classified, majorID} {
+		s.step(id, "withdraw", office, map[string]any{"request_id": rid(t, fmt.Sprintf("w%d", i)), "reason": "巡查取消"}, "WITHDRAWN")
+	}
+	cancel["request_id"] = rid(t, "x2")
+	s.inspectionStep(ins, "cancel", office, cancel, "CANCELLED")
+}
