@@ -410,3 +410,25 @@ func TestFeedbackAndCancelWaitForTheFindings(t *testing.T) {
 	cancel["request_id"] = rid(t, "x2")
 	s.inspectionStep(ins, "cancel", office, cancel, "CANCELLED")
 }
+
+// TestInspectionRectificationReportNamesItsEvidence: the unit's
+// rectification report of an inspection lists evidence, none of it empty;
+// until 2026-12-01 evidence_ids [""] was taken (the finding's report
+// refused it).
+func TestInspectionRectificationReportNamesItsEvidence(t *testing.T) {
+	s := setup(t)
+	ins := s.createInspection()
+	s.inspectionStep(ins, "endOnsite", teamLeader, map[string]any{"request_id": rid(t, "e"), "onsite_ended_on": today().String()}, "ONSITE_ENDED")
+	s.inspectionStep(ins, "submitReport", teamLeader, map[string]any{"request_id": rid(t, "r"), "report_evidence_id": s.evidence("报告 " + t.Name()), "summary": "未发现问题"}, "REPORTED")
+	s.inspectionStep(ins, "review", office, map[string]any{"request_id": rid(t, "v")}, "REVIEWED")
+	s.inspectionStep(ins, "approve", committee, map[string]any{"request_id": rid(t, "a")}, "APPROVED")
+	s.inspectionStep(ins, "giveFeedback", office, map[string]any{"request_id": rid(t, "fb"), "feedback_delivered_on": today().String(),
+		"recipients": []string{"市长"}, "receiving_authority": "长沙市安委办"}, "FEEDBACK_GIVEN")
+	code, body := s.do("POST", "/v1/inspections/"+ins+":reportRectification", &unit, map[string]any{"request_id": rid(t, "q"),
+		"report": "全部整改完毕", "evidence_ids": []string{""}})
+	require.Equal(t, http.StatusBadRequest, code, "%v", body)
+	require.Contains(t, body["message"], "evidence_ids[0]: must not be empty")
+	code, got := s.do("GET", "/v1/inspections/"+ins, &office, nil)
+	require.Equal(t, http.StatusOK, code)
+	require.Equal(t, "FEEDBACK_GIVEN", got["stage"], "nothing changed")
+}

@@ -262,7 +262,19 @@ func (in ReportRectificationInput) Validate() error {
 	if len(in.EvidenceIDs) == 0 {
 		v.Add("evidence_ids", "must list at least one piece of evidence of the rectification")
 	}
+	requireEvidenceIDs(&v, in.EvidenceIDs)
 	return v.Err()
+}
+
+// requireEvidenceIDs refuses an empty entry of a report's evidence_ids: an
+// inspection's rectification report of [""] was taken as one with
+// evidence.
+func requireEvidenceIDs(v *derrors.Violations, ids []string) {
+	for i, id := range ids {
+		if strings.TrimSpace(id) == "" {
+			v.Add(fmt.Sprintf("evidence_ids[%d]", i), "must not be empty")
+		}
+	}
 }
 
 // VerifyInput is the verify update's argument.

@@ -367,6 +367,7 @@ func (in InspectionRectificationInput) Validate() error {
 	if len(in.EvidenceIDs) == 0 {
 		v.Add("evidence_ids", "must list at least one piece of evidence")
 	}
+	requireEvidenceIDs(&v, in.EvidenceIDs)
 	return v.Err()
 }
 
