@@ -224,11 +224,15 @@ func checkReferClue(f casework.Finding, in ReferClueInput) error {
 	if !slices.Contains(referralStages, f.Stage) {
 		return nil
 	}
-	id := FindingWorkflowID(f.ID)
+	id := findingLabel(f)
 	if !slices.Contains(clueKinds, f.Kind) || !slices.Contains(f.Dispositions, "REFER_CLUE") {
+		// Kinds and dispositions by their Chinese names in Chinese (it
+		// read "REFER_CLUE 的 VIOLATION_CLUE or RESPONSIBILITY 问题"), the
+		// finding by its ledger number.
 		return findingRefusal(f, ActionReferClue, ReasonNotAClue,
-			"%s: only a %s finding classified REFER_CLUE is referred to the body with jurisdiction (this one is %s, classified %s)",
-			id, strings.Join(clueKinds, " or "), f.Kind, strings.Join(f.Dispositions, ", "))
+			"%s: only a %s finding classified %s is referred to the body with jurisdiction (this one is %s, classified %s)",
+			id, i18n.Alternatives(i18n.FindingKind, clueKinds...), i18n.Term(i18n.Disposition, "REFER_CLUE"),
+			i18n.Term(i18n.FindingKind, f.Kind), i18n.Terms(i18n.Disposition, ", ", f.Dispositions...))
 	}
 	for _, r := range f.ClueReferrals {
 		switch {

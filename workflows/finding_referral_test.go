@@ -264,6 +264,13 @@ func TestReferClueNeedsAClue(t *testing.T) {
 		Kind: KindHazard, Severity: SeverityMajor,
 		Dispositions: []string{"REFER_CLUE"}}
 	requireReason(t, checkReferClue(f, referClue("k")), ReasonNotAClue)
+	// Named by its ledger number, the codes by their names in Chinese (it
+	// read "finding/f-1：只有处置方式为 REFER_CLUE 的 VIOLATION_CLUE or RESPONSIBILITY 问题").
+	f.LedgerNumber, f.Dispositions = "2026-430100-0007", []string{"RECTIFY", "SUPERVISE"}
+	zh := derrors.Message(checkReferClue(f, referClue("k")), i18n.Chinese)
+	require.Contains(t, zh, "2026-430100-0007：只有处置方式为"+i18n.Disposition("REFER_CLUE")+"的")
+	require.Contains(t, zh, "（此问题为"+i18n.FindingKind(KindHazard)+"，处置方式为"+i18n.Disposition("RECTIFY")+"、"+i18n.Disposition("SUPERVISE")+"）")
+	require.NotRegexp(t, `[A-Z]{4}`, zh, "no code left in the Chinese")
 	f.Kind, f.Severity, f.Dispositions = KindViolationClue, "", []string{"RECTIFY"}
 	requireReason(t, checkReferClue(f, referClue("k")), ReasonNotAClue)
 	f.Dispositions = []string{"REFER_CLUE"}

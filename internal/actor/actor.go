@@ -87,7 +87,12 @@ func (a Actor) String() string {
 // and in Chinese "刘洋（省安委会成员单位，省住房和城乡建设厅）", its role by its
 // Chinese name.
 func (a Actor) Text() i18n.Text {
-	zh := a.Name + "（" + i18n.Role(a.Role) + "，" + a.Organisation
+	zh := a.Name + "（" + i18n.Role(a.Role)
+	if org := a.Organisation; org != "" && org != i18n.Role(a.Role) {
+		// The office's role is 省安委办, often its organisation too: it
+		// read 王芳（省安委办，省安委办）.
+		zh += "，" + org
+	}
 	switch {
 	case a.OnBehalfOf != "":
 		zh += "，代单位 " + a.OnBehalfOf
