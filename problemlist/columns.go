@@ -44,7 +44,7 @@ const HeaderLedgerNumber = "问题编号"
 
 // columns are the list's columns, in the layout offices keep the problem
 // list in (序号, 问题编号, 被巡查单位, 问题类别, 严重程度, 问题描述, 诊断分析,
-// 处置方式, 整改要求, 整改时限, 整改情况, 状态, 逾期, 销号日期, …). The
+// 处置方式, 整改要求, 整改时限, 整改情况, 状态, 当前逾期, 逾期次数, 销号日期, …). The
 // import (import.go) and the template (template.go) read and offer the
 // columns with an input: what a team records of a finding, and its
 // evidence; the other columns are the ledger's, written by the export and
@@ -85,7 +85,11 @@ var columns = []column{
 	}},
 	{header: "整改情况", width: 40, value: func(r row) any { return rectification(r.f.Rectification) }},
 	{header: "状态", width: 10, value: func(r row) any { return StageName(r.f.Stage) }},
-	{header: "逾期", width: 6, value: func(r row) any { return yesNo(r.f.Overdue) }},
+	// Overdue now, and how often a deadline was missed: a finding closed
+	// out late read 逾期 否, while the statistics sheet counted it not
+	// closed on time.
+	{header: "当前逾期", width: 8, value: func(r row) any { return yesNo(r.f.Overdue) }},
+	{header: "逾期次数", width: 8, value: func(r row) any { return r.f.MissedDeadlines }},
 	{header: "退回重改次数", width: 8, value: func(r row) any { return r.f.ReopenCount }},
 	{header: "发现日期", width: 12, value: func(r row) any { d := calendar.DateOf(r.f.CreatedAt); return &d }},
 	{header: "销号日期", width: 12, value: func(r row) any { return ClosedOn(r.f) }},

@@ -6,6 +6,8 @@ import (
 	"unicode/utf16"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuri/excelize/v2"
 )
 
@@ -24,4 +26,17 @@ func TestLongTextIsCutSayingSo(t *testing.T) {
 	require.LessOrEqual(t, units(cut), excelize.TotalCellChars)
 	require.Greater(t, units(cut), excelize.TotalCellChars-units(cutMark)-2, "cut no shorter than it must be")
 	require.True(t, strings.HasPrefix(long, strings.TrimSuffix(cut, cutMark)), "cut between characters")
+}
+
+// TestOverdueColumnsSayWhatHappened: a finding closed out after it missed
+// its deadline is not overdue now, and the list says it missed one (the
+// one column 逾期 said 否, while the statistics counted it late).
+func TestOverdueColumnsSayWhatHappened(t *testing.T) {
+	f := casework.Finding{Lifecycle: casework.Lifecycle{Stage: "CLOSED", MissedDeadlines: 1}}
+	cells := map[string]any{}
+	for _, c := range columns {
+		cells[c.header] = c.value(row{f: f})
+	}
+	require.Equal(t, yesNo(false), cells["当前逾期"])
+	require.Equal(t, 1, cells["逾期次数"])
 }
