@@ -80,3 +80,32 @@ func TestCalendarChangeContinuesAsNew(t *testing.T) {
 	require.Equal(t, ids, told)
 	require.Equal(t, 1200, res.Signalled)
 }
+
+// TestRedateNamesTheVersionItUsed: two notices loaded one after the other,
+// the first's signal taken when the second is in force: the re-date uses
+// the second, and its event says so (it named the first, and the second's
+// signal, finding nothing moved, recorded nothing).
+func TestRedateNamesTheVersionItUsed(t *testing.T) {
+	h := newHarness(t)
+	h.referredAt()
+	h.env.RegisterDelayedCallback(func() {
+		h.fl.mu.Lock()
+		v7 := amendedCalendar(t, h.fl.calendar, 7, qingmingFromApril2)
+		h.fl.calendar = amendedCalendar(t, v7, 8, holiday("2026-04-07", "2026-04-08"))
+		h.fl.mu.Unlock()
+		h.env.SignalWorkflow(SignalCalendarChanged, CalendarChangedSignal{Version: 7})
+		h.env.SignalWorkflow(SignalCalendarChanged, CalendarChangedSignal{Version: 8})
+	}, 5*day)
+	wd := h.update(60*day, ActionWithdraw, "w1", WithdrawInput{Change: Change{RequestID: "w1", Actor: office}, Reason: "测试结束"})
+	h.run(newFinding(SeverityGeneral))
+	requireDone(t, wd)
+	require.Contains(t, h.fl.row.Deadline.Explanation[0], "calendar version 8")
+	var redates []string
+	for _, e := range h.fl.events {
+		if e.Action == "redate" {
+			redates = append(redates, e.Note)
+		}
+	}
+	require.Len(t, redates, 1, "one re-date: the second signal finds nothing moved")
+	require.Contains(t, redates[0], "re-dated by calendar version 8")
+}

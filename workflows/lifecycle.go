@@ -522,7 +522,8 @@ func (c *core[R]) redate(ctx workflow.Context, sig CalendarChangedSignal) error 
 	}
 	fired := c.deadline.fired()
 	seq := c.f().DeadlineSeq
-	note := fmt.Sprintf("re-dated by calendar version %d: due %s (was %s)", sig.Version, resolved.Deadline.Due, old.Due) +
+	by := redatedBy(resolved, sig)
+	note := fmt.Sprintf("re-dated by calendar version %d: due %s (was %s)", by, resolved.Deadline.Due, old.Due) +
 		unchangedDue(resolved, *old)
 	next := c.spec.withDeadline(c.row, resolved.Deadline)
 	if fired[casework.StepOverdue] && workflow.Now(ctx).Before(resolved.Deadline.DueAt) &&
@@ -541,13 +542,31 @@ func (c *core[R]) redate(ctx workflow.Context, sig CalendarChangedSignal) error 
 	}
 	if err := c.apply(ctx, next, casework.Event{
 		Key: fmt.Sprintf("redate/%d/%d", seq, sig.Version), Action: "redate", Actor: actor.System, Note: note,
-		Data: dataJSON(map[string]any{"calendar_version": sig.Version, "old_due": old.Due, "new_due": resolved.Deadline.Due,
+		Data: dataJSON(map[string]any{"calendar_version": by, "old_due": old.Due, "new_due": resolved.Deadline.Due,
 			"deadline": resolved.Deadline}),
 	}); err != nil {
 		return err
 	}
 	c.startLadder(ctx, rule, resolved, fired)
 	return nil
+}
+
+// redatedBy is the calendar version a re-date names: the newest of those
+// the deadline was resolved with. A signal's version can be older than
+// the calendar in force when it is taken (a second notice loaded while the
+// first one's signals were still going out): its re-date used the second,
+// and named the first. The signal's own when the resolution names no
+// loaded version (the built-in notices). The event's key keeps the
+// signal's version, which a retry of the same signal repeats.
+func redatedBy(resolved deadline.Resolved, sig CalendarChangedSignal) int64 {
+	var newest int64
+	for _, v := range resolved.Deadline.Versions {
+		newest = max(newest, v.ID)
+	}
+	if newest == 0 {
+		return sig.Version
+	}
+	return newest
 }
 
 // unchangedDue is what a re-date's note adds when only the ladder moved:
