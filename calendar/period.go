@@ -239,6 +239,21 @@ func addCalendarMonths(d Date, n int) Date {
 	return Date{Year: year, Month: month, Day: min(d.Day, daysIn(year, month))}
 }
 
+// Passed is what the days after from up to due (inclusive) pass over: the
+// runs of rest days, the make-up working days and the calendar versions
+// that decided them. It describes a last day set by hand (an office's
+// shorter limit, an extension) as AddWorkingDays and AddMonths describe
+// the ones they compute.
+func (c *Calendar) Passed(from, due Date) (skipped []Skip, makeups []MakeupDay, versions []Version, err error) {
+	w := walk{cal: c}
+	for d := from.AddDays(1); !d.After(due); d = d.AddDays(1) {
+		if _, err := w.visit(d); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	return w.skipped, w.makeups, w.versions, nil
+}
+
 // walk records what a period passes over, day by day, in order.
 type walk struct {
 	cal      *Calendar

@@ -495,3 +495,34 @@ func TestRefusalsInChinese(t *testing.T) {
 		})
 	}
 }
+
+// TestOfficeDayDescribesItself: a day the office sets is described as the
+// computed ones are, by what comes up to it. It listed the statutory
+// limit's: National Day (10-03..10-07, after the due day 09-20) as
+// skipped, not the make-up Sunday 09-20 it ends on, and (a day in 2026
+// within a limit in 2027) the 2027 notice only.
+func TestOfficeDayDescribesItself(t *testing.T) {
+	res, err := deadline.Resolve(calendar.Builtin(), casework.DefaultEscalationPolicy(),
+		deadline.Rectification("feedback_received_on", "2026-09-03", "2026-09-20"))
+	require.NoError(t, err)
+	d := res.Deadline
+	require.Equal(t, "2026-09-20", d.Due.String())
+	for _, s := range d.Skipped {
+		require.False(t, s.Start.After(d.Due), "skipped run %s..%s (%s) lies after the due day %s", s.Start, s.End, s.Reason, d.Due)
+	}
+	require.NotEmpty(t, d.Skipped, "the weekends before it")
+	require.Len(t, d.MakeupDays, 1)
+	require.Equal(t, "2026-09-20", d.MakeupDays[0].Date.String(), "the make-up Sunday it ends on")
+
+	res, err = deadline.Resolve(calendar.Builtin(), casework.DefaultEscalationPolicy(),
+		deadline.Rectification("feedback_received_on", "2026-12-05", "2026-12-27"))
+	require.NoError(t, err)
+	d = res.Deadline
+	require.Equal(t, "2026-12-28", d.Due.String(), "12-27 is a Sunday")
+	var years []int
+	for _, v := range d.Versions {
+		years = append(years, v.Year)
+	}
+	require.Contains(t, years, 2026, "the due day was decided by the 2026 notice")
+	require.Contains(t, years, 2027, "the limit, 2027-01-05, by the 2027 one")
+}

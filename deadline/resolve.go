@@ -67,6 +67,20 @@ func Resolve(cal *calendar.Calendar, policy casework.EscalationPolicy, rule Rule
 		}
 		d.Due = due
 		d.DueAt = due.End()
+		// What the period up to the day set passes over, not the
+		// statutory limit's (which listed rest days after the due day
+		// and left out the make-up day it ended on); the versions of
+		// both, which both were read by.
+		skipped, makeups, versions, err := cal.Passed(from, due)
+		if err != nil {
+			return Resolved{}, err
+		}
+		d.Skipped, d.MakeupDays, d.Versions = skipped, makeups, slices.Clone(d.Versions)
+		for _, v := range versions {
+			if !slices.Contains(d.Versions, v) {
+				d.Versions = append(d.Versions, v)
+			}
+		}
 		var moved, movedZH []string
 		if due != set {
 			moved = []string{fmt.Sprintf("%s, the day set, is a rest day (%s); the limit ends on the next working day %s (Civil Code art. 203)", set, reason, due)}
