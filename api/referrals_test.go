@@ -398,3 +398,24 @@ func TestClueIsReferredBeforeItClosesOut(t *testing.T) {
 	require.Equal(t, http.StatusOK, code, "%v", got)
 	require.Equal(t, "RECTIFIED", got["stage"], "nothing changed")
 }
+
+// TestClueInHandIsNotWithdrawn: a finding whose clue a body is handling is
+// withdrawn only once the body reports the outcome (409 REFERRAL_OPEN,
+// nothing changed); until 2026-12-01 the withdrawal ended the finding and
+// the commission's result could never be recorded.
+func TestClueInHandIsNotWithdrawn(t *testing.T) {
+	s := setup(t)
+	ins := s.createInspection()
+	cl := s.referredClue(ins, "cl")
+	s.step(cl, "acknowledgeReferral", commission, map[string]any{"request_id": rid(t, "ack"), "receipt_number": "长纪回〔2026〕1号"}, "REFERRED")
+	s.step(cl, "reportReferralOutcome", commission, map[string]any{"request_id": rid(t, "filed"), "outcome": "FILED",
+		"summary": "已立案审查", "case_number": "长纪案〔2026〕9号"}, "REFERRED")
+	withdraw := map[string]any{"request_id": rid(t, "w"), "reason": "登记有误，撤销后重新登记"}
+	code, body := s.do("POST", "/v1/findings/"+cl+":withdraw", &office, withdraw)
+	require.Equal(t, http.StatusConflict, code, "%v", body)
+	require.Equal(t, "REFERRAL_OPEN", errorInfo(body)["reason"], "%v", body)
+	s.step(cl, "reportReferralOutcome", commission, map[string]any{"request_id": rid(t, "concluded"), "outcome": "CONCLUDED",
+		"summary": "给予党内警告处分"}, "REFERRED")
+	withdraw["request_id"] = rid(t, "w2")
+	s.step(cl, "withdraw", office, withdraw, "WITHDRAWN")
+}

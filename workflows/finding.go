@@ -322,7 +322,8 @@ func (w *finding) registerHandlers(ctx workflow.Context) error {
 			}
 			return in.Actor, checkReferralsSettled(w.row, in)
 		}, w.verify),
-		registerChange(ctx, w, ActionWithdraw, func(in WithdrawInput) (actor.Actor, error) { return in.Actor, in.Validate() }, w.withdraw),
+		registerAdmitted(ctx, w, ActionWithdraw, func(in WithdrawInput) (actor.Actor, error) { return in.Actor, in.Validate() },
+			func(workflow.Context, WithdrawInput) error { return checkNoClueInHand(w.row) }, w.withdraw),
 		registerChange(ctx, w, ActionRequestExtension, func(in RequestExtensionInput) (actor.Actor, error) {
 			if err := in.Validate(); err != nil {
 				return in.Actor, err

@@ -252,6 +252,23 @@ func checkReferClue(f casework.Finding, in ReferClueInput) error {
 	return nil
 }
 
+// checkNoClueInHand refuses to withdraw a finding whose clue a body is
+// handling (a referral not settled): withdrawn, the finding's workflow
+// ends, and the body's receipt and outcome could never be recorded (its
+// case result was lost, the body kept the finding as awaiting its
+// receipt). Checked as a withdrawal arrives (registerAdmitted): runs that
+// withdrew such a finding before replay as they ran.
+func checkNoClueInHand(f casework.Finding) error {
+	for _, r := range f.ClueReferrals {
+		if !casework.ReferralSettled(r.State) {
+			return findingRefusal(f, ActionWithdraw, ReasonReferralOpen,
+				"%s: referral %d to %s is %s: a finding whose clue a body is handling is withdrawn only once the body reports the outcome",
+				findingLabel(f), r.Seq, r.Receiver, i18n.Term(i18n.ReferralState, r.State))
+		}
+	}
+	return nil
+}
+
 // referralFor finds the referral an answer is about: seq's, or (seq 0) the
 // newest one in wanted; for a receiver only those referred to its
 // organisation. It is -1 when there is none.

@@ -226,9 +226,12 @@ func TestReferralRefusals(t *testing.T) {
 		Outcome: casework.OutcomeNotFiled, Summary: "撤案"})
 	noCase := h.update(12*time.Hour, ActionReportReferralOutcome, "o3", ReportReferralOutcomeInput{Change: Change{RequestID: "o3", Actor: commission},
 		Outcome: casework.OutcomeFiled, Summary: "立案"})
+	inHand := h.update(59*day, ActionWithdraw, "w0", WithdrawInput{Change: Change{RequestID: "w0", Actor: office}, Reason: "登记有误"})
+	concluded := h.update(59*day+time.Hour, ActionReportReferralOutcome, "o4", ReportReferralOutcomeInput{Change: Change{RequestID: "o4", Actor: commission},
+		Outcome: casework.OutcomeConcluded, Summary: "给予党内警告处分"})
 	wd := h.update(60*day, ActionWithdraw, "w1", WithdrawInput{Change: Change{RequestID: "w1", Actor: office}, Reason: "测试结束"})
 	h.run(newFinding(""))
-	requireDone(t, ok, ack, filed, wd)
+	requireDone(t, ok, ack, filed, concluded, wd)
 
 	requireReason(t, derrors.FromTemporal(tooEarly.rejected), "STAGE_NOT_ALLOWED")
 	require.ErrorIs(t, derrors.FromTemporal(byUnit.rejected), derrors.ErrPermissionDenied)
@@ -247,12 +250,28 @@ func TestReferralRefusals(t *testing.T) {
 	require.Equal(t, "finding/f-1：没有移交给"+orgDept.Organisation+"且待回执的线索", derrors.Message(derrors.FromTemporal(stranger.rejected), i18n.Chinese))
 	requireFields(t, unfiled.rejected, "outcome")
 	requireFields(t, noCase.rejected, "case_number")
+	// Withdrawn, the finding's workflow ends and the body's outcome could
+	// never be recorded: refused while the case is in hand.
+	requireReason(t, derrors.FromTemporal(inHand.rejected), ReasonReferralOpen)
+	require.Equal(t, "2026-430100-0007：向长沙市纪委监委的第 1 次移交已立案：有关单位正在办理其线索的问题，须待其报告办理结果后方可撤销",
+		derrors.Message(derrors.FromTemporal(inHand.rejected), i18n.Chinese))
 
 	f := wd.state.Finding
 	require.Len(t, f.ClueReferrals, 1, "only the accepted referral was recorded")
-	require.Len(t, f.ClueReferrals[0].Outcomes, 1)
+	require.Len(t, f.ClueReferrals[0].Outcomes, 2)
 	require.Equal(t, []string{"record", "list", "diagnose", "classify", "refer", "referClue", "acknowledgeReferral",
-		"reportReferralOutcome", "escalate", "escalate", "escalate", "withdraw"}, h.fl.actions())
+		"reportReferralOutcome", "escalate", "escalate", "escalate", "reportReferralOutcome", "withdraw"}, h.fl.actions())
+}
+
+// settled has the commission acknowledge the clue's one referral and
+// report it not filed, at after and an hour later: a finding is withdrawn
+// only once no body is handling its clue (checkNoClueInHand).
+func (h *harness) settled(after time.Duration) []*result {
+	return []*result{
+		h.update(after, ActionAcknowledgeReferral, "settle-a", AcknowledgeReferralInput{Change: Change{RequestID: "settle-a", Actor: commission}, ReceiptNumber: "长纪回〔2026〕1号"}),
+		h.update(after+time.Hour, ActionReportReferralOutcome, "settle-o", ReportReferralOutcomeInput{Change: Change{RequestID: "settle-o", Actor: commission},
+			Outcome: casework.OutcomeNotFiled, Summary: "不予立案"}),
+	}
 }
 
 // TestReferClueNeedsAClue: a hazard, or a clue not classified REFER_CLUE,
@@ -340,9 +359,10 @@ func TestReferralReceiptFollowsTheCalendar(t *testing.T) {
 		// An amended notice makes 2026-03-09..03-10 holidays.
 		h.loadCalendar(t, 8, holiday("2026-03-09", "2026-03-10"))
 	}, 2*day)
+	settled := h.settled(59 * day)
 	wd := h.update(60*day, ActionWithdraw, "w1", WithdrawInput{Change: Change{RequestID: "w1", Actor: office}, Reason: "测试结束"})
 	h.run(newFinding(""))
-	requireDone(t, wd)
+	requireDone(t, append(settled, wd)...)
 
 	redate := lastEvent(h.fl.events, "redateReferral")
 	require.NotNil(t, redate)
@@ -372,9 +392,16 @@ func TestRouteConfirmedKeepsOneOpenReferralPerReceiver(t *testing.T) {
 		named.Receiver = cityDisciplineRoute.Receiver
 		byName := h.update(2*day, ActionReferClue, "k2", named)
 		byRoute := h.update(2*day+time.Hour, ActionReferClue, "k3", referClue("k3"))
+		notFiled := h.update(29*day, ActionReportReferralOutcome, "o1", ReportReferralOutcomeInput{Change: Change{RequestID: "o1", Actor: commission},
+			Seq: 1, Outcome: casework.OutcomeNotFiled, Summary: "不予立案"})
+		if old { // the old run's second referral, settled too
+			h.update(29*day+time.Hour, ActionAcknowledgeReferral, "a2", AcknowledgeReferralInput{Change: Change{RequestID: "a2", Actor: commission}, Seq: 2, ReceiptNumber: "长纪回〔2026〕13号"})
+			h.update(29*day+2*time.Hour, ActionReportReferralOutcome, "o2", ReportReferralOutcomeInput{Change: Change{RequestID: "o2", Actor: commission},
+				Seq: 2, Outcome: casework.OutcomeNotFiled, Summary: "不予立案"})
+		}
 		wd := h.update(30*day, ActionWithdraw, "w1", WithdrawInput{Change: Change{RequestID: "w1", Actor: office}, Reason: "测试结束"})
 		h.run(newFinding(""))
-		requireDone(t, first, ack, wd)
+		requireDone(t, first, ack, notFiled, wd)
 		requireReason(t, derrors.FromTemporal(byName.rejected), ReasonReferralOpen)
 		if old {
 			require.NoError(t, byRoute.failed)

@@ -598,4 +598,7 @@ var zh = map[string]string{
 	"%d findings are not yet CLOSED or WITHDRAWN (%s): withdraw them (or close them out) before cancelling the inspection, else they go on and escalate against the unit": "尚有 %d 个问题未销号或撤销（%s）：请先撤销（或销号）这些问题，再取消巡查，否则它们仍会继续并对被巡查单位督办升级",
 	"%d findings are not yet classified: classify them (or withdraw them) before the feedback, which refers them and starts their deadlines":                              "尚有 %d 个问题未分类处置：请先分类处置（或撤销）这些问题，再反馈；反馈时将移交这些问题并开始整改时限",
 	"%d findings are not yet classified (%s): classify them (or withdraw them) before the feedback, which refers them and starts their deadlines":                         "尚有 %d 个问题未分类处置（%s）：请先分类处置（或撤销）这些问题，再反馈；反馈时将移交这些问题并开始整改时限",
+
+	// Withdrawing a finding whose clue a body is handling.
+	"%s: referral %d to %s is %s: a finding whose clue a body is handling is withdrawn only once the body reports the outcome": "%s：向%[3]s的第 %[2]d 次移交%[4]s：有关单位正在办理其线索的问题，须待其报告办理结果后方可撤销",
 }
