@@ -170,6 +170,7 @@ var stringRules = map[string]stringRule{
 	"stationed_on":          dateRule,
 	"onsite_ended_on":       dateRule,
 	"feedback_delivered_on": dateRule,
+	"approved_on":           dateRule,
 	"feedback_received_on":  dateRule,
 	"held_on":               dateRule,
 	"published_on":          dateRule,

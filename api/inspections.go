@@ -268,9 +268,9 @@ func (s *InspectionServer) ReviewReport(ctx context.Context, req *xunchav1.Revie
 }
 
 // ApproveReport records the committee's approval.
-func (s *InspectionServer) ApproveReport(ctx context.Context, req *xunchav1.InspectionActionRequest) (*xunchav1.Inspection, error) {
+func (s *InspectionServer) ApproveReport(ctx context.Context, req *xunchav1.ApproveReportRequest) (*xunchav1.Inspection, error) {
 	return s.change(ctx, lifecycleChange{req: req, action: workflows.ActionApprove,
-		input: &workflows.ApproveInput{Note: req.GetNote()}})
+		input: &workflows.ApproveInput{Note: req.GetNote(), ApprovedOn: req.GetApprovedOn()}})
 }
 
 // GiveFeedback records the feedback and refers the classified findings.

@@ -432,3 +432,24 @@ func TestInspectionRectificationReportNamesItsEvidence(t *testing.T) {
 	require.Equal(t, http.StatusOK, code)
 	require.Equal(t, "FEEDBACK_GIVEN", got["stage"], "nothing changed")
 }
+
+// TestApprovalGivesItsDay: :approve takes approved_on, the day the
+// committee approved the report, and the feedback is refused before it.
+func TestApprovalGivesItsDay(t *testing.T) {
+	s := setup(t)
+	ins := s.createInspection()
+	s.inspectionStep(ins, "endOnsite", teamLeader, map[string]any{"request_id": rid(t, "e"), "onsite_ended_on": today().AddDays(-20).String()}, "ONSITE_ENDED")
+	s.inspectionStep(ins, "submitReport", teamLeader, map[string]any{"request_id": rid(t, "r"), "report_evidence_id": s.evidence("报告 " + t.Name()), "summary": "未发现问题"}, "REPORTED")
+	s.inspectionStep(ins, "review", office, map[string]any{"request_id": rid(t, "v")}, "REVIEWED")
+	code, body := s.do("POST", "/v1/inspections/"+ins+":approve", &committee, map[string]any{"request_id": rid(t, "a0"), "approved_on": today().AddDays(-30).String()})
+	require.Equal(t, http.StatusBadRequest, code, "%v", body)
+	require.Contains(t, body["message"], "approved_on: must not be before")
+	approved := s.inspectionStep(ins, "approve", committee, map[string]any{"request_id": rid(t, "a1"), "approved_on": today().AddDays(-10).String()}, "APPROVED")
+	require.Equal(t, today().AddDays(-10).String(), approved["records"].(map[string]any)["approved_on"])
+	feedback := map[string]any{"request_id": rid(t, "fb0"), "feedback_delivered_on": today().AddDays(-15).String(), "recipients": []string{"市长"}, "receiving_authority": "长沙市安委办"}
+	code, body = s.do("POST", "/v1/inspections/"+ins+":giveFeedback", &office, feedback)
+	require.Equal(t, http.StatusBadRequest, code, "%v", body)
+	require.Contains(t, body["message"], "feedback_delivered_on: must not be before "+today().AddDays(-10).String())
+	feedback["request_id"], feedback["feedback_delivered_on"] = rid(t, "fb1"), today().AddDays(-9).String()
+	s.inspectionStep(ins, "giveFeedback", office, feedback, "FEEDBACK_GIVEN")
+}

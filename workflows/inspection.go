@@ -372,10 +372,21 @@ func (w *inspection) registerHandlers(ctx workflow.Context) error {
 			}, w.endOnsite),
 		registerChange(ctx, w, ActionSubmitReport, func(in SubmitReportInput) (actor.Actor, error) { return in.Actor, in.Validate() }, w.submitReport),
 		registerChange(ctx, w, ActionReview, func(in ReviewInput) (actor.Actor, error) { return in.Actor, in.Validate() }, w.review),
-		registerChange(ctx, w, ActionApprove, func(in ApproveInput) (actor.Actor, error) { return in.Actor, in.Validate() }, w.approve),
+		registerAdmitted(ctx, w, ActionApprove, func(in ApproveInput) (actor.Actor, error) { return in.Actor, in.Validate() },
+			func(ctx workflow.Context, in ApproveInput) error {
+				if in.ApprovedOn == "" {
+					return nil // today
+				}
+				return w.checkDay(ctx, "approved_on", in.ApprovedOn, "onsite_ended_on")
+			}, w.approve),
 		registerAdmitted(ctx, w, ActionGiveFeedback, func(in GiveFeedbackInput) (actor.Actor, error) { return in.Actor, in.Validate() },
 			func(ctx workflow.Context, in GiveFeedbackInput) error {
-				return w.checkDay(ctx, "feedback_delivered_on", in.FeedbackDeliveredOn, "onsite_ended_on")
+				if err := w.checkDay(ctx, "feedback_delivered_on", in.FeedbackDeliveredOn, "onsite_ended_on"); err != nil {
+					return err
+				}
+				// After the committee's approval (三(三)5), when the
+				// approval gave its day (approved_on).
+				return w.checkDay(ctx, "feedback_delivered_on", in.FeedbackDeliveredOn, "approved_on")
 			}, w.giveFeedback),
 		registerChange(ctx, w, ActionInspectionRectified, func(in InspectionRectificationInput) (actor.Actor, error) { return in.Actor, in.Validate() }, w.reportRectification),
 		registerChange(ctx, w, ActionClose, func(in ApproveInput) (actor.Actor, error) { return in.Actor, in.Validate() }, w.close),

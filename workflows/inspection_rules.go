@@ -234,6 +234,10 @@ type ReviewInput struct {
 type ApproveInput struct {
 	Change
 	Note string `json:"note"`
+	// ApprovedOn is the day the committee approved the report (YYYY-MM-DD;
+	// empty: not said, and the feedback is bounded by the on-site end
+	// alone); approval only.
+	ApprovedOn string `json:"approved_on,omitempty"`
 }
 
 // GiveFeedbackInput records the feedback and refers the findings.
@@ -334,6 +338,11 @@ func (in ApproveInput) Validate() error {
 	var v derrors.Violations
 	ValidateRequestID(&v, "request_id", in.RequestID)
 	v.LimitText("note", in.Note, 5000)
+	if in.ApprovedOn != "" {
+		if _, err := calendar.ParseDate(in.ApprovedOn); err != nil {
+			v.Add("approved_on", "must be a date YYYY-MM-DD")
+		}
+	}
 	return v.Err()
 }
 

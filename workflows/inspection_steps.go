@@ -120,6 +120,11 @@ func (w *inspection) review(ctx workflow.Context, in ReviewInput) error {
 
 func (w *inspection) approve(ctx workflow.Context, in ApproveInput) error {
 	n := w.next(StageApproved)
+	if in.ApprovedOn != "" {
+		// Only a day given: approvals entered late without one (a backlog)
+		// bound their feedback by the on-site end alone, as before.
+		n.Records["approved_on"] = in.ApprovedOn
+	}
 	return w.apply(ctx, n, casework.Event{Action: ActionApprove, Actor: in.Actor, Note: in.Note})
 }
 

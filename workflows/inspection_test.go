@@ -833,6 +833,7 @@ func TestFeedbackWaitsForClassification(t *testing.T) {
 			require.Contains(t, derrors.Message(stage, i18n.English), "1 findings are not yet classified (2026-430100-0002)")
 			require.Contains(t, derrors.Message(stage, i18n.Chinese), "尚有 1 个问题未分类处置（2026-430100-0002）")
 			require.Equal(t, StageFeedbackGiven, decodeInspection(t, second).Inspection.Stage)
+			require.NotContains(t, decodeInspection(t, second).Inspection.Records, "approved_on", "an approval without its day records none")
 			require.Equal(t, 1, slices.Index(h.fl.actions(), ActionGiveFeedback)-slices.Index(h.fl.actions(), ActionApprove),
 				"one feedback recorded, the second's")
 		})
@@ -874,6 +875,59 @@ func TestCancelWaitsForFindings(t *testing.T) {
 			require.Contains(t, derrors.Message(stage, i18n.English), "2 findings are not yet CLOSED or WITHDRAWN: withdraw them (or close them out) before cancelling")
 			require.Contains(t, derrors.Message(stage, i18n.Chinese), "尚有 2 个问题未销号或撤销：请先撤销（或销号）这些问题，再取消巡查")
 			require.Equal(t, StageCancelled, decodeInspection(t, second).Inspection.Stage)
+		})
+	}
+}
+
+// TestFeedbackComesAfterTheApproval: an approval that gives its day
+// (approved_on) records it: not before the on-site work ended, and the
+// feedback not before it. Until 2026-12-01 the approval recorded no day,
+// and a feedback dated between the on-site end and the approval (a typo
+// of the on-site end's week) was taken, the unit's month counted from it.
+// An approval without its day bounds nothing more than before (a backlog
+// entered late).
+func TestFeedbackComesAfterTheApproval(t *testing.T) {
+	for _, dated := range []bool{true, false} {
+		t.Run(fmt.Sprintf("dated=%v", dated), func(t *testing.T) {
+			h := newInspectionHarness(t)
+			hour := time.Hour
+			at := func(s string) time.Duration { return shanghai(s).Sub(start) }
+			h.update(hour, ActionApproveTeam, "a1", ApproveTeamInput{Change: Change{RequestID: "a1", Actor: committee}})
+			h.update(2*hour, ActionNotify, "n1", NotifyInput{Change: Change{RequestID: "n1", Actor: office}, NotifiedOn: "2026-03-02"})
+			h.update(3*hour, ActionStation, "s1", StationInput{Change: Change{RequestID: "s1", Actor: leader}, StationedOn: "2026-03-02",
+				Announcement: "巡查任务、时间和要求", ContactPhone: "0731-12345678"})
+			h.update(at("2026-03-20 18:00"), ActionEndOnsite, "e1", EndOnsiteInput{Change: Change{RequestID: "e1", Actor: leader}, OnsiteEndedOn: "2026-03-20"})
+			h.update(at("2026-03-25 10:00"), ActionSubmitReport, "r1", SubmitReportInput{Change: Change{RequestID: "r1", Actor: leader}, ReportEvidenceID: "ev-report", Summary: "发现问题3个"})
+			h.update(at("2026-03-26 10:00"), ActionReview, "v1", ReviewInput{Change: Change{RequestID: "v1", Actor: office}})
+			approveBefore := h.update(at("2026-04-08 09:00"), ActionApprove, "p0", ApproveInput{Change: Change{RequestID: "p0", Actor: committee}, ApprovedOn: "2026-03-19"})
+			approval := ApproveInput{Change: Change{RequestID: "p1", Actor: committee}}
+			if dated {
+				approval.ApprovedOn = "2026-04-07" // approved on the 7th, recorded on the 8th
+			}
+			approve := h.update(at("2026-04-08 09:10"), ActionApprove, "p1", approval)
+			typo := h.update(at("2026-04-08 10:00"), ActionGiveFeedback, "f0", GiveFeedbackInput{Change: Change{RequestID: "f0", Actor: office},
+				FeedbackDeliveredOn: "2026-03-23", Recipients: []string{"市长"}, ReceivingAuthority: "长沙市安委办"})
+			feedback := h.update(at("2026-04-08 10:10"), ActionGiveFeedback, "f1", GiveFeedbackInput{Change: Change{RequestID: "f1", Actor: office},
+				FeedbackDeliveredOn: "2026-04-07", Recipients: []string{"市长"}, ReceivingAuthority: "长沙市安委办"})
+			h.env.RegisterDelayedCallback(func() { h.env.CancelWorkflow() }, at("2026-04-10 00:00"))
+			h.env.ExecuteWorkflow(InspectionWorkflow, inspectionInput())
+
+			var invalid *derrors.InvalidError
+			require.ErrorAs(t, derrors.FromTemporal(approveBefore.rejected), &invalid, "not before the on-site end")
+			require.Equal(t, "approved_on", invalid.Violations[0].Field)
+			require.NoError(t, approve.failed)
+			if !dated {
+				require.NotContains(t, approve.istate.Inspection.Records, "approved_on")
+				require.NoError(t, typo.rejected, "bounded by the on-site end alone, as before")
+				return
+			}
+			require.Equal(t, "2026-04-07", approve.istate.Inspection.Records["approved_on"])
+			require.ErrorAs(t, derrors.FromTemporal(typo.rejected), &invalid)
+			require.Equal(t, "feedback_delivered_on", invalid.Violations[0].Field)
+			require.Contains(t, invalid.Violations[0].Rule, "must not be before 2026-04-07, the inspection's approved_on")
+			require.Contains(t, invalid.Violations[0].RuleZH, "巡查报告审定日期（2026-04-07）")
+			require.NoError(t, feedback.failed)
+			require.Equal(t, "2026-05-07", feedback.istate.Inspection.RectificationDeadline.Due.String(), "a month from the feedback")
 		})
 	}
 }

@@ -284,6 +284,7 @@ var recordDays = map[string]string{
 	"stationed_on":          "进驻日期",
 	"onsite_ended_on":       "现场巡查结束日期",
 	"feedback_delivered_on": "反馈日期",
+	"approved_on":           "巡查报告审定日期",
 }
 
 // Term is a code as a Text: the code in English, its Chinese name (name

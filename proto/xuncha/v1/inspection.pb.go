@@ -1058,6 +1058,82 @@ func (x *ReviewReportRequest) GetNote() string {
 	return ""
 }
 
+// ApproveReportRequest records the committee's approval of the report.
+type ApproveReportRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Inspection ID.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Idempotency key.
+	RequestId string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// Note.
+	Note string `protobuf:"bytes,3,opt,name=note,proto3" json:"note,omitempty"`
+	// The day the committee approved the report, YYYY-MM-DD: not after today,
+	// not before the on-site work ended. Given, the feedback is refused
+	// before it (feedback_delivered_on); empty, the feedback is bounded by
+	// the on-site end alone.
+	ApprovedOn    string `protobuf:"bytes,4,opt,name=approved_on,json=approvedOn,proto3" json:"approved_on,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ApproveReportRequest) Reset() {
+	*x = ApproveReportRequest{}
+	mi := &file_xuncha_v1_inspection_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ApproveReportRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ApproveReportRequest) ProtoMessage() {}
+
+func (x *ApproveReportRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_xuncha_v1_inspection_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ApproveReportRequest.ProtoReflect.Descriptor instead.
+func (*ApproveReportRequest) Descriptor() ([]byte, []int) {
+	return file_xuncha_v1_inspection_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *ApproveReportRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *ApproveReportRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *ApproveReportRequest) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+func (x *ApproveReportRequest) GetApprovedOn() string {
+	if x != nil {
+		return x.ApprovedOn
+	}
+	return ""
+}
+
 // GiveFeedbackRequest records the feedback.
 type GiveFeedbackRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1084,7 +1160,7 @@ type GiveFeedbackRequest struct {
 
 func (x *GiveFeedbackRequest) Reset() {
 	*x = GiveFeedbackRequest{}
-	mi := &file_xuncha_v1_inspection_proto_msgTypes[9]
+	mi := &file_xuncha_v1_inspection_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1096,7 +1172,7 @@ func (x *GiveFeedbackRequest) String() string {
 func (*GiveFeedbackRequest) ProtoMessage() {}
 
 func (x *GiveFeedbackRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_inspection_proto_msgTypes[9]
+	mi := &file_xuncha_v1_inspection_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1109,7 +1185,7 @@ func (x *GiveFeedbackRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GiveFeedbackRequest.ProtoReflect.Descriptor instead.
 func (*GiveFeedbackRequest) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_inspection_proto_rawDescGZIP(), []int{9}
+	return file_xuncha_v1_inspection_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *GiveFeedbackRequest) GetId() string {
@@ -1183,7 +1259,7 @@ type ReportInspectionRectificationRequest struct {
 
 func (x *ReportInspectionRectificationRequest) Reset() {
 	*x = ReportInspectionRectificationRequest{}
-	mi := &file_xuncha_v1_inspection_proto_msgTypes[10]
+	mi := &file_xuncha_v1_inspection_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1195,7 +1271,7 @@ func (x *ReportInspectionRectificationRequest) String() string {
 func (*ReportInspectionRectificationRequest) ProtoMessage() {}
 
 func (x *ReportInspectionRectificationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_inspection_proto_msgTypes[10]
+	mi := &file_xuncha_v1_inspection_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1208,7 +1284,7 @@ func (x *ReportInspectionRectificationRequest) ProtoReflect() protoreflect.Messa
 
 // Deprecated: Use ReportInspectionRectificationRequest.ProtoReflect.Descriptor instead.
 func (*ReportInspectionRectificationRequest) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_inspection_proto_rawDescGZIP(), []int{10}
+	return file_xuncha_v1_inspection_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ReportInspectionRectificationRequest) GetId() string {
@@ -1268,7 +1344,7 @@ type RecheckFindingRequest struct {
 
 func (x *RecheckFindingRequest) Reset() {
 	*x = RecheckFindingRequest{}
-	mi := &file_xuncha_v1_inspection_proto_msgTypes[11]
+	mi := &file_xuncha_v1_inspection_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1280,7 +1356,7 @@ func (x *RecheckFindingRequest) String() string {
 func (*RecheckFindingRequest) ProtoMessage() {}
 
 func (x *RecheckFindingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_inspection_proto_msgTypes[11]
+	mi := &file_xuncha_v1_inspection_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1293,7 +1369,7 @@ func (x *RecheckFindingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecheckFindingRequest.ProtoReflect.Descriptor instead.
 func (*RecheckFindingRequest) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_inspection_proto_rawDescGZIP(), []int{11}
+	return file_xuncha_v1_inspection_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *RecheckFindingRequest) GetId() string {
@@ -1353,7 +1429,7 @@ type CancelInspectionRequest struct {
 
 func (x *CancelInspectionRequest) Reset() {
 	*x = CancelInspectionRequest{}
-	mi := &file_xuncha_v1_inspection_proto_msgTypes[12]
+	mi := &file_xuncha_v1_inspection_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1365,7 +1441,7 @@ func (x *CancelInspectionRequest) String() string {
 func (*CancelInspectionRequest) ProtoMessage() {}
 
 func (x *CancelInspectionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_inspection_proto_msgTypes[12]
+	mi := &file_xuncha_v1_inspection_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1378,7 +1454,7 @@ func (x *CancelInspectionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelInspectionRequest.ProtoReflect.Descriptor instead.
 func (*CancelInspectionRequest) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_inspection_proto_rawDescGZIP(), []int{12}
+	return file_xuncha_v1_inspection_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *CancelInspectionRequest) GetId() string {
@@ -1413,7 +1489,7 @@ type ListInspectionEventsRequest struct {
 
 func (x *ListInspectionEventsRequest) Reset() {
 	*x = ListInspectionEventsRequest{}
-	mi := &file_xuncha_v1_inspection_proto_msgTypes[13]
+	mi := &file_xuncha_v1_inspection_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1425,7 +1501,7 @@ func (x *ListInspectionEventsRequest) String() string {
 func (*ListInspectionEventsRequest) ProtoMessage() {}
 
 func (x *ListInspectionEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_inspection_proto_msgTypes[13]
+	mi := &file_xuncha_v1_inspection_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1438,7 +1514,7 @@ func (x *ListInspectionEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListInspectionEventsRequest.ProtoReflect.Descriptor instead.
 func (*ListInspectionEventsRequest) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_inspection_proto_rawDescGZIP(), []int{13}
+	return file_xuncha_v1_inspection_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ListInspectionEventsRequest) GetId() string {
@@ -1459,7 +1535,7 @@ type ListInspectionEventsResponse struct {
 
 func (x *ListInspectionEventsResponse) Reset() {
 	*x = ListInspectionEventsResponse{}
-	mi := &file_xuncha_v1_inspection_proto_msgTypes[14]
+	mi := &file_xuncha_v1_inspection_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1471,7 +1547,7 @@ func (x *ListInspectionEventsResponse) String() string {
 func (*ListInspectionEventsResponse) ProtoMessage() {}
 
 func (x *ListInspectionEventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_inspection_proto_msgTypes[14]
+	mi := &file_xuncha_v1_inspection_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1484,7 +1560,7 @@ func (x *ListInspectionEventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListInspectionEventsResponse.ProtoReflect.Descriptor instead.
 func (*ListInspectionEventsResponse) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_inspection_proto_rawDescGZIP(), []int{14}
+	return file_xuncha_v1_inspection_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ListInspectionEventsResponse) GetEvents() []*FindingEvent {
@@ -1514,7 +1590,7 @@ type StateCouncilInspection struct {
 
 func (x *StateCouncilInspection) Reset() {
 	*x = StateCouncilInspection{}
-	mi := &file_xuncha_v1_inspection_proto_msgTypes[15]
+	mi := &file_xuncha_v1_inspection_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1526,7 +1602,7 @@ func (x *StateCouncilInspection) String() string {
 func (*StateCouncilInspection) ProtoMessage() {}
 
 func (x *StateCouncilInspection) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_inspection_proto_msgTypes[15]
+	mi := &file_xuncha_v1_inspection_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1539,7 +1615,7 @@ func (x *StateCouncilInspection) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StateCouncilInspection.ProtoReflect.Descriptor instead.
 func (*StateCouncilInspection) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_inspection_proto_rawDescGZIP(), []int{15}
+	return file_xuncha_v1_inspection_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *StateCouncilInspection) GetUnitCode() string {
@@ -1594,7 +1670,7 @@ type RecordStateCouncilInspectionRequest struct {
 
 func (x *RecordStateCouncilInspectionRequest) Reset() {
 	*x = RecordStateCouncilInspectionRequest{}
-	mi := &file_xuncha_v1_inspection_proto_msgTypes[16]
+	mi := &file_xuncha_v1_inspection_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1606,7 +1682,7 @@ func (x *RecordStateCouncilInspectionRequest) String() string {
 func (*RecordStateCouncilInspectionRequest) ProtoMessage() {}
 
 func (x *RecordStateCouncilInspectionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_inspection_proto_msgTypes[16]
+	mi := &file_xuncha_v1_inspection_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1619,7 +1695,7 @@ func (x *RecordStateCouncilInspectionRequest) ProtoReflect() protoreflect.Messag
 
 // Deprecated: Use RecordStateCouncilInspectionRequest.ProtoReflect.Descriptor instead.
 func (*RecordStateCouncilInspectionRequest) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_inspection_proto_rawDescGZIP(), []int{16}
+	return file_xuncha_v1_inspection_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *RecordStateCouncilInspectionRequest) GetRequestId() string {
@@ -1661,7 +1737,7 @@ type ListStateCouncilInspectionsRequest struct {
 
 func (x *ListStateCouncilInspectionsRequest) Reset() {
 	*x = ListStateCouncilInspectionsRequest{}
-	mi := &file_xuncha_v1_inspection_proto_msgTypes[17]
+	mi := &file_xuncha_v1_inspection_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1673,7 +1749,7 @@ func (x *ListStateCouncilInspectionsRequest) String() string {
 func (*ListStateCouncilInspectionsRequest) ProtoMessage() {}
 
 func (x *ListStateCouncilInspectionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_inspection_proto_msgTypes[17]
+	mi := &file_xuncha_v1_inspection_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1686,7 +1762,7 @@ func (x *ListStateCouncilInspectionsRequest) ProtoReflect() protoreflect.Message
 
 // Deprecated: Use ListStateCouncilInspectionsRequest.ProtoReflect.Descriptor instead.
 func (*ListStateCouncilInspectionsRequest) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_inspection_proto_rawDescGZIP(), []int{17}
+	return file_xuncha_v1_inspection_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ListStateCouncilInspectionsRequest) GetYear() int32 {
@@ -1707,7 +1783,7 @@ type ListStateCouncilInspectionsResponse struct {
 
 func (x *ListStateCouncilInspectionsResponse) Reset() {
 	*x = ListStateCouncilInspectionsResponse{}
-	mi := &file_xuncha_v1_inspection_proto_msgTypes[18]
+	mi := &file_xuncha_v1_inspection_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1719,7 +1795,7 @@ func (x *ListStateCouncilInspectionsResponse) String() string {
 func (*ListStateCouncilInspectionsResponse) ProtoMessage() {}
 
 func (x *ListStateCouncilInspectionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_inspection_proto_msgTypes[18]
+	mi := &file_xuncha_v1_inspection_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1732,7 +1808,7 @@ func (x *ListStateCouncilInspectionsResponse) ProtoReflect() protoreflect.Messag
 
 // Deprecated: Use ListStateCouncilInspectionsResponse.ProtoReflect.Descriptor instead.
 func (*ListStateCouncilInspectionsResponse) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_inspection_proto_rawDescGZIP(), []int{18}
+	return file_xuncha_v1_inspection_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ListStateCouncilInspectionsResponse) GetInspections() []*StateCouncilInspection {
@@ -1762,7 +1838,7 @@ type CreateInspectionRequest struct {
 
 func (x *CreateInspectionRequest) Reset() {
 	*x = CreateInspectionRequest{}
-	mi := &file_xuncha_v1_inspection_proto_msgTypes[19]
+	mi := &file_xuncha_v1_inspection_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1774,7 +1850,7 @@ func (x *CreateInspectionRequest) String() string {
 func (*CreateInspectionRequest) ProtoMessage() {}
 
 func (x *CreateInspectionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_inspection_proto_msgTypes[19]
+	mi := &file_xuncha_v1_inspection_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1787,7 +1863,7 @@ func (x *CreateInspectionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateInspectionRequest.ProtoReflect.Descriptor instead.
 func (*CreateInspectionRequest) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_inspection_proto_rawDescGZIP(), []int{19}
+	return file_xuncha_v1_inspection_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *CreateInspectionRequest) GetRequestId() string {
@@ -1829,7 +1905,7 @@ type GetInspectionRequest struct {
 
 func (x *GetInspectionRequest) Reset() {
 	*x = GetInspectionRequest{}
-	mi := &file_xuncha_v1_inspection_proto_msgTypes[20]
+	mi := &file_xuncha_v1_inspection_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1841,7 +1917,7 @@ func (x *GetInspectionRequest) String() string {
 func (*GetInspectionRequest) ProtoMessage() {}
 
 func (x *GetInspectionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_inspection_proto_msgTypes[20]
+	mi := &file_xuncha_v1_inspection_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1854,7 +1930,7 @@ func (x *GetInspectionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetInspectionRequest.ProtoReflect.Descriptor instead.
 func (*GetInspectionRequest) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_inspection_proto_rawDescGZIP(), []int{20}
+	return file_xuncha_v1_inspection_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *GetInspectionRequest) GetId() string {
@@ -1887,7 +1963,7 @@ type ListInspectionsRequest struct {
 
 func (x *ListInspectionsRequest) Reset() {
 	*x = ListInspectionsRequest{}
-	mi := &file_xuncha_v1_inspection_proto_msgTypes[21]
+	mi := &file_xuncha_v1_inspection_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1899,7 +1975,7 @@ func (x *ListInspectionsRequest) String() string {
 func (*ListInspectionsRequest) ProtoMessage() {}
 
 func (x *ListInspectionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_inspection_proto_msgTypes[21]
+	mi := &file_xuncha_v1_inspection_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1912,7 +1988,7 @@ func (x *ListInspectionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListInspectionsRequest.ProtoReflect.Descriptor instead.
 func (*ListInspectionsRequest) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_inspection_proto_rawDescGZIP(), []int{21}
+	return file_xuncha_v1_inspection_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ListInspectionsRequest) GetPageSize() int32 {
@@ -1977,7 +2053,7 @@ type ListInspectionsResponse struct {
 
 func (x *ListInspectionsResponse) Reset() {
 	*x = ListInspectionsResponse{}
-	mi := &file_xuncha_v1_inspection_proto_msgTypes[22]
+	mi := &file_xuncha_v1_inspection_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1989,7 +2065,7 @@ func (x *ListInspectionsResponse) String() string {
 func (*ListInspectionsResponse) ProtoMessage() {}
 
 func (x *ListInspectionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_xuncha_v1_inspection_proto_msgTypes[22]
+	mi := &file_xuncha_v1_inspection_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2002,7 +2078,7 @@ func (x *ListInspectionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListInspectionsResponse.ProtoReflect.Descriptor instead.
 func (*ListInspectionsResponse) Descriptor() ([]byte, []int) {
-	return file_xuncha_v1_inspection_proto_rawDescGZIP(), []int{22}
+	return file_xuncha_v1_inspection_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ListInspectionsResponse) GetInspections() []*Inspection {
@@ -2142,7 +2218,14 @@ const file_xuncha_v1_inspection_proto_rawDesc = "" +
 	"\n" +
 	"request_id\x18\x02 \x01(\tR\trequestId\x12D\n" +
 	"\x1fcopy_to_party_inspection_office\x18\x03 \x01(\bR\x1bcopyToPartyInspectionOffice\x12\x12\n" +
-	"\x04note\x18\x04 \x01(\tR\x04note\"\xef\x02\n" +
+	"\x04note\x18\x04 \x01(\tR\x04note\"z\n" +
+	"\x14ApproveReportRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tR\trequestId\x12\x12\n" +
+	"\x04note\x18\x03 \x01(\tR\x04note\x12\x1f\n" +
+	"\vapproved_on\x18\x04 \x01(\tR\n" +
+	"approvedOn\"\xef\x02\n" +
 	"\x13GiveFeedbackRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +
@@ -2222,7 +2305,7 @@ const file_xuncha_v1_inspection_proto_rawDesc = "" +
 	"\x05round\x18\a \x01(\tR\x05round\"z\n" +
 	"\x17ListInspectionsResponse\x127\n" +
 	"\vinspections\x18\x01 \x03(\v2\x15.xuncha.v1.InspectionR\vinspections\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\xfc\v\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\xf9\v\n" +
 	"\x11InspectionService\x12M\n" +
 	"\x10CreateInspection\x12\".xuncha.v1.CreateInspectionRequest\x1a\x15.xuncha.v1.Inspection\x12G\n" +
 	"\rGetInspection\x12\x1f.xuncha.v1.GetInspectionRequest\x1a\x15.xuncha.v1.Inspection\x12X\n" +
@@ -2232,8 +2315,8 @@ const file_xuncha_v1_inspection_proto_rawDesc = "" +
 	"\x11StationInspection\x12#.xuncha.v1.StationInspectionRequest\x1a\x15.xuncha.v1.Inspection\x12?\n" +
 	"\tEndOnsite\x12\x1b.xuncha.v1.EndOnsiteRequest\x1a\x15.xuncha.v1.Inspection\x12E\n" +
 	"\fSubmitReport\x12\x1e.xuncha.v1.SubmitReportRequest\x1a\x15.xuncha.v1.Inspection\x12E\n" +
-	"\fReviewReport\x12\x1e.xuncha.v1.ReviewReportRequest\x1a\x15.xuncha.v1.Inspection\x12J\n" +
-	"\rApproveReport\x12\".xuncha.v1.InspectionActionRequest\x1a\x15.xuncha.v1.Inspection\x12E\n" +
+	"\fReviewReport\x12\x1e.xuncha.v1.ReviewReportRequest\x1a\x15.xuncha.v1.Inspection\x12G\n" +
+	"\rApproveReport\x12\x1f.xuncha.v1.ApproveReportRequest\x1a\x15.xuncha.v1.Inspection\x12E\n" +
 	"\fGiveFeedback\x12\x1e.xuncha.v1.GiveFeedbackRequest\x1a\x15.xuncha.v1.Inspection\x12g\n" +
 	"\x1dReportInspectionRectification\x12/.xuncha.v1.ReportInspectionRectificationRequest\x1a\x15.xuncha.v1.Inspection\x12L\n" +
 	"\x0fCloseInspection\x12\".xuncha.v1.InspectionActionRequest\x1a\x15.xuncha.v1.Inspection\x12I\n" +
@@ -2256,7 +2339,7 @@ func file_xuncha_v1_inspection_proto_rawDescGZIP() []byte {
 }
 
 var file_xuncha_v1_inspection_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_xuncha_v1_inspection_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
+var file_xuncha_v1_inspection_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
 var file_xuncha_v1_inspection_proto_goTypes = []any{
 	(Inspection_Kind)(0),                         // 0: xuncha.v1.Inspection.Kind
 	(Inspection_Stage)(0),                        // 1: xuncha.v1.Inspection.Stage
@@ -2269,78 +2352,79 @@ var file_xuncha_v1_inspection_proto_goTypes = []any{
 	(*EndOnsiteRequest)(nil),                     // 8: xuncha.v1.EndOnsiteRequest
 	(*SubmitReportRequest)(nil),                  // 9: xuncha.v1.SubmitReportRequest
 	(*ReviewReportRequest)(nil),                  // 10: xuncha.v1.ReviewReportRequest
-	(*GiveFeedbackRequest)(nil),                  // 11: xuncha.v1.GiveFeedbackRequest
-	(*ReportInspectionRectificationRequest)(nil), // 12: xuncha.v1.ReportInspectionRectificationRequest
-	(*RecheckFindingRequest)(nil),                // 13: xuncha.v1.RecheckFindingRequest
-	(*CancelInspectionRequest)(nil),              // 14: xuncha.v1.CancelInspectionRequest
-	(*ListInspectionEventsRequest)(nil),          // 15: xuncha.v1.ListInspectionEventsRequest
-	(*ListInspectionEventsResponse)(nil),         // 16: xuncha.v1.ListInspectionEventsResponse
-	(*StateCouncilInspection)(nil),               // 17: xuncha.v1.StateCouncilInspection
-	(*RecordStateCouncilInspectionRequest)(nil),  // 18: xuncha.v1.RecordStateCouncilInspectionRequest
-	(*ListStateCouncilInspectionsRequest)(nil),   // 19: xuncha.v1.ListStateCouncilInspectionsRequest
-	(*ListStateCouncilInspectionsResponse)(nil),  // 20: xuncha.v1.ListStateCouncilInspectionsResponse
-	(*CreateInspectionRequest)(nil),              // 21: xuncha.v1.CreateInspectionRequest
-	(*GetInspectionRequest)(nil),                 // 22: xuncha.v1.GetInspectionRequest
-	(*ListInspectionsRequest)(nil),               // 23: xuncha.v1.ListInspectionsRequest
-	(*ListInspectionsResponse)(nil),              // 24: xuncha.v1.ListInspectionsResponse
-	nil,                                          // 25: xuncha.v1.InspectionSummary.ByKindEntry
-	nil,                                          // 26: xuncha.v1.InspectionSummary.BySeverityEntry
-	nil,                                          // 27: xuncha.v1.InspectionSummary.ByContentAreaEntry
-	nil,                                          // 28: xuncha.v1.Inspection.RecordsEntry
-	nil,                                          // 29: xuncha.v1.GiveFeedbackRequest.FindingDuesEntry
-	(*Unit)(nil),                                 // 30: xuncha.v1.Unit
-	(*timestamppb.Timestamp)(nil),                // 31: google.protobuf.Timestamp
-	(*Actor)(nil),                                // 32: xuncha.v1.Actor
-	(*Deadline)(nil),                             // 33: xuncha.v1.Deadline
-	(*Escalation)(nil),                           // 34: xuncha.v1.Escalation
-	(*FindingEvent)(nil),                         // 35: xuncha.v1.FindingEvent
+	(*ApproveReportRequest)(nil),                 // 11: xuncha.v1.ApproveReportRequest
+	(*GiveFeedbackRequest)(nil),                  // 12: xuncha.v1.GiveFeedbackRequest
+	(*ReportInspectionRectificationRequest)(nil), // 13: xuncha.v1.ReportInspectionRectificationRequest
+	(*RecheckFindingRequest)(nil),                // 14: xuncha.v1.RecheckFindingRequest
+	(*CancelInspectionRequest)(nil),              // 15: xuncha.v1.CancelInspectionRequest
+	(*ListInspectionEventsRequest)(nil),          // 16: xuncha.v1.ListInspectionEventsRequest
+	(*ListInspectionEventsResponse)(nil),         // 17: xuncha.v1.ListInspectionEventsResponse
+	(*StateCouncilInspection)(nil),               // 18: xuncha.v1.StateCouncilInspection
+	(*RecordStateCouncilInspectionRequest)(nil),  // 19: xuncha.v1.RecordStateCouncilInspectionRequest
+	(*ListStateCouncilInspectionsRequest)(nil),   // 20: xuncha.v1.ListStateCouncilInspectionsRequest
+	(*ListStateCouncilInspectionsResponse)(nil),  // 21: xuncha.v1.ListStateCouncilInspectionsResponse
+	(*CreateInspectionRequest)(nil),              // 22: xuncha.v1.CreateInspectionRequest
+	(*GetInspectionRequest)(nil),                 // 23: xuncha.v1.GetInspectionRequest
+	(*ListInspectionsRequest)(nil),               // 24: xuncha.v1.ListInspectionsRequest
+	(*ListInspectionsResponse)(nil),              // 25: xuncha.v1.ListInspectionsResponse
+	nil,                                          // 26: xuncha.v1.InspectionSummary.ByKindEntry
+	nil,                                          // 27: xuncha.v1.InspectionSummary.BySeverityEntry
+	nil,                                          // 28: xuncha.v1.InspectionSummary.ByContentAreaEntry
+	nil,                                          // 29: xuncha.v1.Inspection.RecordsEntry
+	nil,                                          // 30: xuncha.v1.GiveFeedbackRequest.FindingDuesEntry
+	(*Unit)(nil),                                 // 31: xuncha.v1.Unit
+	(*timestamppb.Timestamp)(nil),                // 32: google.protobuf.Timestamp
+	(*Actor)(nil),                                // 33: xuncha.v1.Actor
+	(*Deadline)(nil),                             // 34: xuncha.v1.Deadline
+	(*Escalation)(nil),                           // 35: xuncha.v1.Escalation
+	(*FindingEvent)(nil),                         // 36: xuncha.v1.FindingEvent
 }
 var file_xuncha_v1_inspection_proto_depIdxs = []int32{
-	25, // 0: xuncha.v1.InspectionSummary.by_kind:type_name -> xuncha.v1.InspectionSummary.ByKindEntry
-	26, // 1: xuncha.v1.InspectionSummary.by_severity:type_name -> xuncha.v1.InspectionSummary.BySeverityEntry
-	27, // 2: xuncha.v1.InspectionSummary.by_content_area:type_name -> xuncha.v1.InspectionSummary.ByContentAreaEntry
-	30, // 3: xuncha.v1.Inspection.unit:type_name -> xuncha.v1.Unit
+	26, // 0: xuncha.v1.InspectionSummary.by_kind:type_name -> xuncha.v1.InspectionSummary.ByKindEntry
+	27, // 1: xuncha.v1.InspectionSummary.by_severity:type_name -> xuncha.v1.InspectionSummary.BySeverityEntry
+	28, // 2: xuncha.v1.InspectionSummary.by_content_area:type_name -> xuncha.v1.InspectionSummary.ByContentAreaEntry
+	31, // 3: xuncha.v1.Inspection.unit:type_name -> xuncha.v1.Unit
 	0,  // 4: xuncha.v1.Inspection.kind:type_name -> xuncha.v1.Inspection.Kind
 	1,  // 5: xuncha.v1.Inspection.stage:type_name -> xuncha.v1.Inspection.Stage
-	31, // 6: xuncha.v1.Inspection.create_time:type_name -> google.protobuf.Timestamp
-	31, // 7: xuncha.v1.Inspection.update_time:type_name -> google.protobuf.Timestamp
-	32, // 8: xuncha.v1.Inspection.created_by:type_name -> xuncha.v1.Actor
+	32, // 6: xuncha.v1.Inspection.create_time:type_name -> google.protobuf.Timestamp
+	32, // 7: xuncha.v1.Inspection.update_time:type_name -> google.protobuf.Timestamp
+	33, // 8: xuncha.v1.Inspection.created_by:type_name -> xuncha.v1.Actor
 	2,  // 9: xuncha.v1.Inspection.team:type_name -> xuncha.v1.TeamMember
-	33, // 10: xuncha.v1.Inspection.report_deadline:type_name -> xuncha.v1.Deadline
-	33, // 11: xuncha.v1.Inspection.rectification_deadline:type_name -> xuncha.v1.Deadline
-	34, // 12: xuncha.v1.Inspection.escalations:type_name -> xuncha.v1.Escalation
+	34, // 10: xuncha.v1.Inspection.report_deadline:type_name -> xuncha.v1.Deadline
+	34, // 11: xuncha.v1.Inspection.rectification_deadline:type_name -> xuncha.v1.Deadline
+	35, // 12: xuncha.v1.Inspection.escalations:type_name -> xuncha.v1.Escalation
 	3,  // 13: xuncha.v1.Inspection.summary:type_name -> xuncha.v1.InspectionSummary
-	28, // 14: xuncha.v1.Inspection.records:type_name -> xuncha.v1.Inspection.RecordsEntry
-	29, // 15: xuncha.v1.GiveFeedbackRequest.finding_dues:type_name -> xuncha.v1.GiveFeedbackRequest.FindingDuesEntry
-	35, // 16: xuncha.v1.ListInspectionEventsResponse.events:type_name -> xuncha.v1.FindingEvent
-	32, // 17: xuncha.v1.StateCouncilInspection.recorded_by:type_name -> xuncha.v1.Actor
-	31, // 18: xuncha.v1.StateCouncilInspection.create_time:type_name -> google.protobuf.Timestamp
-	17, // 19: xuncha.v1.ListStateCouncilInspectionsResponse.inspections:type_name -> xuncha.v1.StateCouncilInspection
+	29, // 14: xuncha.v1.Inspection.records:type_name -> xuncha.v1.Inspection.RecordsEntry
+	30, // 15: xuncha.v1.GiveFeedbackRequest.finding_dues:type_name -> xuncha.v1.GiveFeedbackRequest.FindingDuesEntry
+	36, // 16: xuncha.v1.ListInspectionEventsResponse.events:type_name -> xuncha.v1.FindingEvent
+	33, // 17: xuncha.v1.StateCouncilInspection.recorded_by:type_name -> xuncha.v1.Actor
+	32, // 18: xuncha.v1.StateCouncilInspection.create_time:type_name -> google.protobuf.Timestamp
+	18, // 19: xuncha.v1.ListStateCouncilInspectionsResponse.inspections:type_name -> xuncha.v1.StateCouncilInspection
 	4,  // 20: xuncha.v1.CreateInspectionRequest.inspection:type_name -> xuncha.v1.Inspection
 	0,  // 21: xuncha.v1.ListInspectionsRequest.kind:type_name -> xuncha.v1.Inspection.Kind
 	1,  // 22: xuncha.v1.ListInspectionsRequest.stage:type_name -> xuncha.v1.Inspection.Stage
 	4,  // 23: xuncha.v1.ListInspectionsResponse.inspections:type_name -> xuncha.v1.Inspection
-	21, // 24: xuncha.v1.InspectionService.CreateInspection:input_type -> xuncha.v1.CreateInspectionRequest
-	22, // 25: xuncha.v1.InspectionService.GetInspection:input_type -> xuncha.v1.GetInspectionRequest
-	23, // 26: xuncha.v1.InspectionService.ListInspections:input_type -> xuncha.v1.ListInspectionsRequest
+	22, // 24: xuncha.v1.InspectionService.CreateInspection:input_type -> xuncha.v1.CreateInspectionRequest
+	23, // 25: xuncha.v1.InspectionService.GetInspection:input_type -> xuncha.v1.GetInspectionRequest
+	24, // 26: xuncha.v1.InspectionService.ListInspections:input_type -> xuncha.v1.ListInspectionsRequest
 	5,  // 27: xuncha.v1.InspectionService.ApproveTeam:input_type -> xuncha.v1.InspectionActionRequest
 	6,  // 28: xuncha.v1.InspectionService.NotifyInspection:input_type -> xuncha.v1.NotifyInspectionRequest
 	7,  // 29: xuncha.v1.InspectionService.StationInspection:input_type -> xuncha.v1.StationInspectionRequest
 	8,  // 30: xuncha.v1.InspectionService.EndOnsite:input_type -> xuncha.v1.EndOnsiteRequest
 	9,  // 31: xuncha.v1.InspectionService.SubmitReport:input_type -> xuncha.v1.SubmitReportRequest
 	10, // 32: xuncha.v1.InspectionService.ReviewReport:input_type -> xuncha.v1.ReviewReportRequest
-	5,  // 33: xuncha.v1.InspectionService.ApproveReport:input_type -> xuncha.v1.InspectionActionRequest
-	11, // 34: xuncha.v1.InspectionService.GiveFeedback:input_type -> xuncha.v1.GiveFeedbackRequest
-	12, // 35: xuncha.v1.InspectionService.ReportInspectionRectification:input_type -> xuncha.v1.ReportInspectionRectificationRequest
+	11, // 33: xuncha.v1.InspectionService.ApproveReport:input_type -> xuncha.v1.ApproveReportRequest
+	12, // 34: xuncha.v1.InspectionService.GiveFeedback:input_type -> xuncha.v1.GiveFeedbackRequest
+	13, // 35: xuncha.v1.InspectionService.ReportInspectionRectification:input_type -> xuncha.v1.ReportInspectionRectificationRequest
 	5,  // 36: xuncha.v1.InspectionService.CloseInspection:input_type -> xuncha.v1.InspectionActionRequest
-	13, // 37: xuncha.v1.InspectionService.RecheckFinding:input_type -> xuncha.v1.RecheckFindingRequest
-	14, // 38: xuncha.v1.InspectionService.CancelInspection:input_type -> xuncha.v1.CancelInspectionRequest
-	15, // 39: xuncha.v1.InspectionService.ListInspectionEvents:input_type -> xuncha.v1.ListInspectionEventsRequest
-	18, // 40: xuncha.v1.InspectionService.RecordStateCouncilInspection:input_type -> xuncha.v1.RecordStateCouncilInspectionRequest
-	19, // 41: xuncha.v1.InspectionService.ListStateCouncilInspections:input_type -> xuncha.v1.ListStateCouncilInspectionsRequest
+	14, // 37: xuncha.v1.InspectionService.RecheckFinding:input_type -> xuncha.v1.RecheckFindingRequest
+	15, // 38: xuncha.v1.InspectionService.CancelInspection:input_type -> xuncha.v1.CancelInspectionRequest
+	16, // 39: xuncha.v1.InspectionService.ListInspectionEvents:input_type -> xuncha.v1.ListInspectionEventsRequest
+	19, // 40: xuncha.v1.InspectionService.RecordStateCouncilInspection:input_type -> xuncha.v1.RecordStateCouncilInspectionRequest
+	20, // 41: xuncha.v1.InspectionService.ListStateCouncilInspections:input_type -> xuncha.v1.ListStateCouncilInspectionsRequest
 	4,  // 42: xuncha.v1.InspectionService.CreateInspection:output_type -> xuncha.v1.Inspection
 	4,  // 43: xuncha.v1.InspectionService.GetInspection:output_type -> xuncha.v1.Inspection
-	24, // 44: xuncha.v1.InspectionService.ListInspections:output_type -> xuncha.v1.ListInspectionsResponse
+	25, // 44: xuncha.v1.InspectionService.ListInspections:output_type -> xuncha.v1.ListInspectionsResponse
 	4,  // 45: xuncha.v1.InspectionService.ApproveTeam:output_type -> xuncha.v1.Inspection
 	4,  // 46: xuncha.v1.InspectionService.NotifyInspection:output_type -> xuncha.v1.Inspection
 	4,  // 47: xuncha.v1.InspectionService.StationInspection:output_type -> xuncha.v1.Inspection
@@ -2353,9 +2437,9 @@ var file_xuncha_v1_inspection_proto_depIdxs = []int32{
 	4,  // 54: xuncha.v1.InspectionService.CloseInspection:output_type -> xuncha.v1.Inspection
 	4,  // 55: xuncha.v1.InspectionService.RecheckFinding:output_type -> xuncha.v1.Inspection
 	4,  // 56: xuncha.v1.InspectionService.CancelInspection:output_type -> xuncha.v1.Inspection
-	16, // 57: xuncha.v1.InspectionService.ListInspectionEvents:output_type -> xuncha.v1.ListInspectionEventsResponse
-	17, // 58: xuncha.v1.InspectionService.RecordStateCouncilInspection:output_type -> xuncha.v1.StateCouncilInspection
-	20, // 59: xuncha.v1.InspectionService.ListStateCouncilInspections:output_type -> xuncha.v1.ListStateCouncilInspectionsResponse
+	17, // 57: xuncha.v1.InspectionService.ListInspectionEvents:output_type -> xuncha.v1.ListInspectionEventsResponse
+	18, // 58: xuncha.v1.InspectionService.RecordStateCouncilInspection:output_type -> xuncha.v1.StateCouncilInspection
+	21, // 59: xuncha.v1.InspectionService.ListStateCouncilInspections:output_type -> xuncha.v1.ListStateCouncilInspectionsResponse
 	42, // [42:60] is the sub-list for method output_type
 	24, // [24:42] is the sub-list for method input_type
 	24, // [24:24] is the sub-list for extension type_name
@@ -2377,7 +2461,7 @@ func file_xuncha_v1_inspection_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_xuncha_v1_inspection_proto_rawDesc), len(file_xuncha_v1_inspection_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   28,
+			NumMessages:   29,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

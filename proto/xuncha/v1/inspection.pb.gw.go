@@ -408,7 +408,7 @@ func local_request_InspectionService_ReviewReport_0(ctx context.Context, marshal
 
 func request_InspectionService_ApproveReport_0(ctx context.Context, marshaler runtime.Marshaler, client InspectionServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq InspectionActionRequest
+		protoReq ApproveReportRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -432,7 +432,7 @@ func request_InspectionService_ApproveReport_0(ctx context.Context, marshaler ru
 
 func local_request_InspectionService_ApproveReport_0(ctx context.Context, marshaler runtime.Marshaler, server InspectionServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq InspectionActionRequest
+		protoReq ApproveReportRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)

@@ -69,7 +69,7 @@ type InspectionServiceClient interface {
 	// ReviewReport records the office's review: REPORTED -> REVIEWED.
 	ReviewReport(ctx context.Context, in *ReviewReportRequest, opts ...grpc.CallOption) (*Inspection, error)
 	// ApproveReport records the committee's approval: REVIEWED -> APPROVED.
-	ApproveReport(ctx context.Context, in *InspectionActionRequest, opts ...grpc.CallOption) (*Inspection, error)
+	ApproveReport(ctx context.Context, in *ApproveReportRequest, opts ...grpc.CallOption) (*Inspection, error)
 	// GiveFeedback records the feedback to the unit's principal leaders,
 	// refers every classified finding and starts the rectification deadline:
 	// APPROVED -> FEEDBACK_GIVEN.
@@ -193,7 +193,7 @@ func (c *inspectionServiceClient) ReviewReport(ctx context.Context, in *ReviewRe
 	return out, nil
 }
 
-func (c *inspectionServiceClient) ApproveReport(ctx context.Context, in *InspectionActionRequest, opts ...grpc.CallOption) (*Inspection, error) {
+func (c *inspectionServiceClient) ApproveReport(ctx context.Context, in *ApproveReportRequest, opts ...grpc.CallOption) (*Inspection, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(Inspection)
 	err := c.cc.Invoke(ctx, InspectionService_ApproveReport_FullMethodName, in, out, cOpts...)
@@ -313,7 +313,7 @@ type InspectionServiceServer interface {
 	// ReviewReport records the office's review: REPORTED -> REVIEWED.
 	ReviewReport(context.Context, *ReviewReportRequest) (*Inspection, error)
 	// ApproveReport records the committee's approval: REVIEWED -> APPROVED.
-	ApproveReport(context.Context, *InspectionActionRequest) (*Inspection, error)
+	ApproveReport(context.Context, *ApproveReportRequest) (*Inspection, error)
 	// GiveFeedback records the feedback to the unit's principal leaders,
 	// refers every classified finding and starts the rectification deadline:
 	// APPROVED -> FEEDBACK_GIVEN.
@@ -374,7 +374,7 @@ func (UnimplementedInspectionServiceServer) SubmitReport(context.Context, *Submi
 func (UnimplementedInspectionServiceServer) ReviewReport(context.Context, *ReviewReportRequest) (*Inspection, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method ReviewReport not implemented")
 }
-func (UnimplementedInspectionServiceServer) ApproveReport(context.Context, *InspectionActionRequest) (*Inspection, error) {
+func (UnimplementedInspectionServiceServer) ApproveReport(context.Context, *ApproveReportRequest) (*Inspection, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method ApproveReport not implemented")
 }
 func (UnimplementedInspectionServiceServer) GiveFeedback(context.Context, *GiveFeedbackRequest) (*Inspection, error) {
@@ -585,7 +585,7 @@ func _InspectionService_ReviewReport_Handler(srv interface{}, ctx context.Contex
 }
 
 func _InspectionService_ApproveReport_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(InspectionActionRequest)
+	in := new(ApproveReportRequest)
 	if err := dec(in); err != nil {
 		return nil, err
 	}
@@ -597,7 +597,7 @@ func _InspectionService_ApproveReport_Handler(srv interface{}, ctx context.Conte
 		FullMethod: InspectionService_ApproveReport_FullMethodName,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(InspectionServiceServer).ApproveReport(ctx, req.(*InspectionActionRequest))
+		return srv.(InspectionServiceServer).ApproveReport(ctx, req.(*ApproveReportRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
