@@ -26,6 +26,8 @@ var payloads = map[string]any{
 	"FindingDeadlineInput":        activities.FindingDeadlineInput{},
 	"FindingIDInput":              activities.FindingIDInput{},
 	"FindingIDsResult":            activities.FindingIDsResult{},
+	"FindingsAmongInput":          activities.FindingsAmongInput{},
+	"FindingsAmongResult":         activities.FindingsAmongResult{},
 	"FinishDeliveryInput":         activities.FinishDeliveryInput{},
 	"InspectionChangeInput":       activities.InspectionChangeInput{},
 	"InspectionFindingsInput":     activities.InspectionFindingsInput{},
