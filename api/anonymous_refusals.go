@@ -2,6 +2,7 @@ package api
 
 import (
 	"net"
+	"net/netip"
 	"sync"
 	"time"
 )
@@ -49,6 +50,11 @@ func (s *refusalSampler) admit(remote string) (record bool, skipped int, since t
 	host := remote
 	if h, _, err := net.SplitHostPort(remote); err == nil {
 		host = h
+	}
+	if ip, err := netip.ParseAddr(host); err == nil && ip.Unmap().Is6() {
+		// One IPv6 subscriber holds a /64 at least: every address of
+		// it is one caller, or a flood could take a new one each time.
+		host = netip.PrefixFrom(ip, 64).Masked().String()
 	}
 	now := time.Now()
 	if s.now != nil {

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -23,6 +24,13 @@ func TestRefusalSampler(t *testing.T) {
 	}
 	record, _, _ := s.admit("198.51.100.1:1")
 	require.True(t, record, "another address has its own minute")
+	// An IPv6 caller is its /64: a flood cannot take a new address each time.
+	for i := range AnonymousRefusalsPerMinute + 1 {
+		record, _, _ = s.admit(fmt.Sprintf("[2001:db8:1:2::%x]:443", i+1))
+	}
+	require.False(t, record, "the /64's minute is spent")
+	record, _, _ = s.admit("[2001:db8:1:3::1]:443")
+	require.True(t, record, "another /64")
 
 	now = firstSkipped.Add(time.Minute)
 	record, skipped, since := s.admit("203.0.113.7:40001")
