@@ -323,17 +323,7 @@ func TestFeedbackWaitsForEveryReferral(t *testing.T) {
 		defer h.imu.Unlock()
 		return in.WorkflowID == "finding/f-1" && !h.ledgerBack
 	}
-	hour := time.Hour
-	steps := []*result{
-		h.update(hour, ActionApproveTeam, "a1", ApproveTeamInput{Change: Change{RequestID: "a1", Actor: committee}}),
-		h.update(2*hour, ActionNotify, "n1", NotifyInput{Change: Change{RequestID: "n1", Actor: office}, NotifiedOn: "2026-03-02"}),
-		h.update(3*hour, ActionStation, "s1", StationInput{Change: Change{RequestID: "s1", Actor: leader}, StationedOn: "2026-03-02",
-			Announcement: "巡查任务、时间和要求", ContactPhone: "0731-12345678"}),
-		h.update(shanghai("2026-03-20 18:00").Sub(start), ActionEndOnsite, "e1", EndOnsiteInput{Change: Change{RequestID: "e1", Actor: leader}, OnsiteEndedOn: "2026-03-20"}),
-		h.update(shanghai("2026-03-23 10:00").Sub(start), ActionSubmitReport, "r1", SubmitReportInput{Change: Change{RequestID: "r1", Actor: leader}, ReportEvidenceID: "ev-report", Summary: "发现问题2个"}),
-		h.update(shanghai("2026-03-24 10:00").Sub(start), ActionReview, "v1", ReviewInput{Change: Change{RequestID: "v1", Actor: office}}),
-		h.update(shanghai("2026-03-25 10:00").Sub(start), ActionApprove, "p1", ApproveInput{Change: Change{RequestID: "p1", Actor: committee}}),
-	}
+	steps := h.approvedOn25()
 	feedback := func(at time.Time, key string) *result {
 		return h.update(at.Sub(start), ActionGiveFeedback, key, GiveFeedbackInput{Change: Change{RequestID: key, Actor: office},
 			FeedbackDeliveredOn: "2026-04-08", Recipients: []string{"市长"}, ReceivingAuthority: "长沙市安委办"})
