@@ -558,6 +558,18 @@ func (c *config) tipSealer() (*tipcrypt.Sealer, error) {
 	return tipcrypt.New(raw)
 }
 
+// tipKeyPlaceholder reports whether the tip key is one byte repeated
+// (tipcrypt.Placeholder); false when it is missing or cannot be parsed
+// (tipSealer says why).
+func (c *config) tipKeyPlaceholder() bool {
+	key := c.TipKey
+	if key == "" {
+		key = os.Getenv("XUNCHA_TIP_KEY")
+	}
+	raw, err := tipcrypt.ParseKey(key)
+	return err == nil && tipcrypt.Placeholder(raw)
+}
+
 // devTipKey makes `xuncha dev` work without XUNCHA_TIP_KEY: it creates
 // <dataDir>/tip.key (mode 0600) once and reuses it.
 func (c *config) devTipKey(dataDir string, log *zap.Logger) error {

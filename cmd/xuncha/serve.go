@@ -170,6 +170,12 @@ func runWith(ctx context.Context, cfg *config, log *zap.Logger, store *ledger.St
 	if err := store.CheckSecretsKey(ctx); err != nil {
 		return err
 	}
+	if cfg.tipKeyPlaceholder() {
+		// Not refused: the key cannot change once something is sealed
+		// with it, and what is must stay readable.
+		log.Warn("XUNCHA_TIP_KEY is one byte repeated, a placeholder anyone can guess: tips' content, their reporters and webhook secrets are sealed with it; " +
+			"it cannot be changed once something is sealed, so replace it before the first tip or webhook (README: XUNCHA_TIP_KEY)")
+	}
 	if store.AuditHash, err = cfg.auditHash(); err != nil {
 		return err
 	}

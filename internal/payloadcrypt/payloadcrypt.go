@@ -358,12 +358,6 @@ func ParseEntry(s, defaultCipher string) (Key, error) {
 		return Key{}, fmt.Errorf("key %q: %s keys are %d bytes, not %d (generate one with: openssl rand -base64 %d)",
 			k.ID, k.Cipher, keySizes[k.Cipher], len(secret), keySizes[k.Cipher])
 	}
-	if bytes.Count(secret, secret[:1]) == len(secret) {
-		// A placeholder ("AAAA…=" is all zeros), not a key: anyone who
-		// guesses it reads every payload.
-		return Key{}, fmt.Errorf("key %q: the key material is one byte repeated, a placeholder rather than a key (generate one with: openssl rand -base64 %d)",
-			k.ID, keySizes[k.Cipher])
-	}
 	k.Secret = secret
 	return k, nil
 }
@@ -404,19 +398,25 @@ func ParseFile(content, defaultCipher string) ([]Key, error) {
 }
 
 // ring checks what the entries of a key ring setting say together: at least
-// one, and no key material twice.
+// one, and an encrypting key (the first) of its own: not a placeholder
+// ("AAAA…=", one byte repeated, which anyone could guess) and not the
+// material of another entry (a rotation that copied the old key under the
+// new ID: what is "under the new key" is under the old one). The other
+// entries only decrypt and are taken as they are: payloads written under a
+// placeholder or a copied key stay readable while a real key takes over.
 func ring(keys []Key) ([]Key, error) {
 	if len(keys) == 0 {
 		return nil, errors.New("no key entry")
 	}
-	for i, k := range keys {
-		for _, earlier := range keys[:i] {
-			if bytes.Equal(earlier.Secret, k.Secret) {
-				// A rotation that copied the old key under a new ID:
-				// what is "under the new key" is under the old one.
-				return nil, fmt.Errorf("keys %q and %q hold the same key material: each key of the ring must be its own (generate one with: openssl rand -base64 %d)",
-					earlier.ID, k.ID, len(k.Secret))
-			}
+	first := keys[0]
+	if len(first.Secret) > 0 && bytes.Count(first.Secret, first.Secret[:1]) == len(first.Secret) {
+		return nil, fmt.Errorf("key %q, the encrypting (first) one: the key material is one byte repeated, a placeholder rather than a key; put a new key first (generate one with: openssl rand -base64 %d) and keep this one after it to read what it encrypted",
+			first.ID, len(first.Secret))
+	}
+	for _, k := range keys[1:] {
+		if bytes.Equal(first.Secret, k.Secret) {
+			return nil, fmt.Errorf("keys %q and %q hold the same key material: the encrypting (first) key must be its own; put a new key first (generate one with: openssl rand -base64 %d) and keep both after it",
+				first.ID, k.ID, len(first.Secret))
 		}
 	}
 	return keys, nil

@@ -243,11 +243,11 @@ func TestParse(t *testing.T) {
 		{"a:not base64!", "base64"},
 		{"a:" + sm, "32 bytes, not 16"},
 		{"a:rot13:" + aes, "unknown cipher"},
-		// Placeholders: 32 zero bytes, 16 bytes of 0xff.
-		{"a:" + base64.StdEncoding.EncodeToString(make([]byte, 32)), `key "a": the key material is one byte repeated, a placeholder`},
+		// Placeholders to encrypt with: 32 zero bytes, 16 bytes of 0xff.
+		{"a:" + base64.StdEncoding.EncodeToString(make([]byte, 32)), `key "a", the encrypting (first) one: the key material is one byte repeated, a placeholder`},
 		{"a:sm4-gcm:" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{0xff}, 16)), "one byte repeated"},
 		// A rotation that copied the old key under the new ID.
-		{"new:" + aes + ",old:" + aes, `keys "new" and "old" hold the same key material`},
+		{"new:" + aes + ",old:" + aes, `keys "new" and "old" hold the same key material: the encrypting (first) key must be its own`},
 	} {
 		_, err := payloadcrypt.ParseList(bad.in, payloadcrypt.AES256GCM)
 		require.ErrorContains(t, err, bad.want, "%q", bad.in)
@@ -257,6 +257,12 @@ func TestParse(t *testing.T) {
 	require.ErrorContains(t, err, "line 2")
 	_, err = payloadcrypt.ParseFile("new:"+aes+"\n# the old key\nold:"+aes+"\n", payloadcrypt.AES256GCM)
 	require.ErrorContains(t, err, `keys "new" and "old" hold the same key material`)
+	// The way out of a ring that had them: a new key first, the old
+	// entries kept after it to read what they encrypted.
+	zeros := base64.StdEncoding.EncodeToString(make([]byte, 32))
+	keys, err = payloadcrypt.ParseList("newer:"+sm+",new:aes-256-gcm:"+aes+",old:aes-256-gcm:"+aes+",first:aes-256-gcm:"+zeros, payloadcrypt.SM4GCM)
+	require.NoError(t, err, "copies and placeholders among the decrypting keys are read as they are")
+	require.Len(t, keys, 4)
 
 	entry, err := payloadcrypt.GenerateEntry("dev-1", payloadcrypt.SM4GCM)
 	require.NoError(t, err)

@@ -59,11 +59,11 @@ func ParseKey(s string) ([]byte, error) {
 	}
 	key, b64err := base64.StdEncoding.DecodeString(s)
 	if b64err == nil && len(key) == KeySize {
-		return notPlaceholder(key)
+		return key, nil
 	}
 	if isHex(s) {
 		if key, err := hex.DecodeString(s); err == nil && len(key) == KeySize {
-			return notPlaceholder(key)
+			return key, nil
 		}
 		return nil, fmt.Errorf("tip key is %d hex digits, want %d: generate one with `openssl rand -base64 32`", len(s), 2*KeySize)
 	}
@@ -73,13 +73,12 @@ func ParseKey(s string) ([]byte, error) {
 	return nil, errors.New("tip key is neither base64 nor hex of 32 bytes: generate one with `openssl rand -base64 32`")
 }
 
-// notPlaceholder refuses a key of one byte repeated ("AAAA…=", zeros): a
-// placeholder left in a configuration, which anyone could guess.
-func notPlaceholder(key []byte) ([]byte, error) {
-	if bytes.Count(key, key[:1]) == len(key) {
-		return nil, errors.New("tip key is one byte repeated, a placeholder rather than a key: generate one with `openssl rand -base64 32`")
-	}
-	return key, nil
+// Placeholder reports whether key is one byte repeated ("AAAA…=", zeros):
+// a placeholder left in a configuration, which anyone could guess. It is
+// not refused: the key cannot be changed once something is sealed with it,
+// and a ledger sealed under one must stay readable; the server warns.
+func Placeholder(key []byte) bool {
+	return len(key) > 0 && bytes.Count(key, key[:1]) == len(key)
 }
 
 func isHex(s string) bool {
