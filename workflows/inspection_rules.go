@@ -392,15 +392,16 @@ func (in CancelInput) Validate() error {
 // (cancel) while findings are open, naming the first of them by ledger
 // number (the clerk had to search for them).
 func openFindingsError(id, stage, action string, sum casework.InspectionSummary) error {
+	// Neither closing nor cancelling is open to it while findings are
+	// (it named cancel as the way out of a refused close).
 	refusal := derrors.StageError{
 		Reason: "FINDINGS_OPEN", Subject: InspectionWorkflowID(id), Action: action, Stage: stage,
-		Allowed: []string{ActionClose, ActionCancel},
+		Allowed: slices.DeleteFunc(InspectionMachine.Allowed(stage), func(a string) bool { return a == ActionClose || a == ActionCancel }),
 	}
 	if action == ActionCancel {
 		// A cancelled inspection's open findings went on: referred,
 		// escalated against the unit, an interview of its leaders
 		// proposed, all for an inspection called off.
-		refusal.Allowed = InspectionMachine.Allowed(stage)
 		if len(sum.OpenNumbers) == 0 {
 			return refusal.Says("%d findings are not yet CLOSED or WITHDRAWN: withdraw them (or close them out) before cancelling the inspection, else they go on and escalate against the unit", sum.Open)
 		}

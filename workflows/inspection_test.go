@@ -304,6 +304,7 @@ func TestInspectionProcedureWithLateReport(t *testing.T) {
 	// with the summary.
 	require.ErrorAs(t, derrors.FromTemporal(closeEarly.failed), &stage)
 	require.Equal(t, "FINDINGS_OPEN", stage.Reason)
+	require.NotContains(t, stage.Allowed, ActionCancel, "refused for the same reason, not the way out")
 	cl := decodeInspection(t, closed)
 	require.Equal(t, StageClosed, cl.Inspection.Stage)
 	require.Equal(t, 1, cl.Inspection.Summary.DeadlinesMissed)
@@ -862,6 +863,8 @@ func TestCancelWaitsForFindings(t *testing.T) {
 			require.ErrorAs(t, derrors.FromTemporal(first.failed), &stage)
 			require.Equal(t, "FINDINGS_OPEN", stage.Reason)
 			require.Equal(t, ActionCancel, stage.Action)
+			require.NotContains(t, stage.Allowed, ActionCancel, "not offered as the way out")
+			require.NotContains(t, stage.Allowed, ActionClose)
 			require.Contains(t, derrors.Message(stage, i18n.English), "2 findings are not yet CLOSED or WITHDRAWN: withdraw them (or close them out) before cancelling")
 			require.Contains(t, derrors.Message(stage, i18n.Chinese), "尚有 2 个问题未销号或撤销：请先撤销（或销号）这些问题，再取消巡查")
 			require.Equal(t, StageCancelled, decodeInspection(t, second).Inspection.Stage)
