@@ -510,3 +510,25 @@ func TestDerivedFindingIDsCannotBeTaken(t *testing.T) {
 	code, body = s.do("POST", "/v1/inspections/"+ours+"/findings", &member, chosen)
 	require.Equal(t, http.StatusOK, code, "%v", body)
 }
+
+// TestCreateAnsweredOnlyFromItsInspection: a chosen finding_id and a
+// request_id sent again to another inspection (a separate idempotency
+// scope) reach the first inspection's finding; the answer is 409, never
+// that finding (the office was answered 200 with it).
+func TestCreateAnsweredOnlyFromItsInspection(t *testing.T) {
+	s := setup(t)
+	first := s.createInspection()
+	team := validTeam()
+	team[2]["subject"] = "someone-else"
+	second := s.createInspectionOf("second-inspection", "430200", team)
+	body := findingBody(rid(t, "record"), "GENERAL", s.evidence("evidence "+t.Name()))
+	body["finding_id"] = fmt.Sprintf("my-finding-%d", time.Now().UnixNano())
+	code, recorded := s.do("POST", "/v1/inspections/"+first+"/findings", &office, body)
+	require.Equal(t, http.StatusOK, code, "%v", recorded)
+	code, again := s.do("POST", "/v1/inspections/"+second+"/findings", &office, body)
+	require.Equal(t, http.StatusConflict, code, "%v", again)
+	require.NotContains(t, again, "inspection_id", "not the first inspection's finding")
+	code, list := s.do("GET", "/v1/findings?inspection_id="+second, &office, nil)
+	require.Equal(t, http.StatusOK, code)
+	require.Empty(t, list["findings"])
+}
