@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -579,4 +580,40 @@ func TestIdentityActor(t *testing.T) {
 	sys := authn.Identity{Subject: "sys", System: true, ClientID: "sys", Roles: []string{"office"}}
 	require.Equal(t, actor.Actor{Name: "sys", Role: "office", Subject: "sys", Client: "sys"}, sys.Actor())
 	require.True(t, errors.Is(&authn.Error{Kind: authn.ErrExpired}, derrors.ErrUnauthenticated))
+}
+
+// TestKeysNotFetchedInTheClear: an issuer on this machine (a local proxy)
+// whose discovery names a plain-http key set elsewhere, or redirects to
+// one, is unavailable: the keys that verify every token would come in the
+// clear. (Only the issuer's URL was checked.)
+func TestKeysNotFetchedInTheClear(t *testing.T) {
+	t.Parallel()
+	var srv *httptest.Server
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/plain/.well-known/openid-configuration":
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprintf(w, `{"issuer":%q,"jwks_uri":"http://keys.example.invalid/jwks","authorization_endpoint":"x","token_endpoint":"x","response_types_supported":["code"],"subject_types_supported":["public"],"id_token_signing_alg_values_supported":["ES256"]}`,
+				srv.URL+"/plain")
+		case "/redirect/.well-known/openid-configuration":
+			http.Redirect(w, r, "http://sso.example.invalid/.well-known/openid-configuration", http.StatusFound)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	for _, tc := range []struct{ path, want string }{
+		{"/plain", "jwks_uri http://keys.example.invalid/jwks) is not https"},
+		{"/redirect", "redirected to http://sso.example.invalid/.well-known/openid-configuration, which is not https"},
+	} {
+		v, err := authn.New(authn.Config{Issuer: srv.URL + tc.path})
+		require.NoError(t, err, "an issuer on this machine")
+		err = v.Discover(context.Background())
+		require.ErrorIs(t, err, authn.ErrIssuerUnavailable, tc.path)
+		var said []string // the refusal and its cause
+		for e := err; e != nil; e = errors.Unwrap(e) {
+			said = append(said, e.Error())
+		}
+		require.Contains(t, strings.Join(said, " | "), tc.want, tc.path)
+	}
 }

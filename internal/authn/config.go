@@ -147,7 +147,7 @@ func (c Config) Validate() error {
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
 		return fmt.Errorf("XUNCHA_OIDC_ISSUER / --oidc-issuer must be an http(s) URL without query or fragment, such as https://sso.example.gov.cn/realms/xuncha")
 	}
-	if u.Scheme == "http" && !loopback(u.Hostname()) {
+	if clearElsewhere(u) {
 		// The provider's keys verify every token: fetched in the clear,
 		// anyone on the path could put in their own and sign any token.
 		return fmt.Errorf("XUNCHA_OIDC_ISSUER / --oidc-issuer: %s is not https: the keys that verify every token would be fetched in the clear, and anyone on the way could replace them and sign tokens of their own; use https (http only for a provider on this machine, such as a local proxy at 127.0.0.1)", c.Issuer)
@@ -172,6 +172,12 @@ func (c Config) Validate() error {
 		return fmt.Errorf("the leeway on exp and nbf must be between 0 and 5m, not %s", c.Leeway)
 	}
 	return nil
+}
+
+// clearElsewhere reports whether u is plain http to a host other than
+// this machine: what keys may not be fetched from.
+func clearElsewhere(u *url.URL) bool {
+	return !strings.EqualFold(u.Scheme, "https") && !loopback(u.Hostname())
 }
 
 // loopback reports whether host names this machine: localhost or a loopback

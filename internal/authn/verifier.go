@@ -7,6 +7,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -89,6 +91,22 @@ func (v *Verifier) idTokenVerifier(ctx context.Context) (*oidc.IDTokenVerifier, 
 	v.lastAttempt = now
 	client := *v.cfg.HTTPClient
 	client.Transport = v.jwks
+	// Discovery and keys over https, or over http from this machine only
+	// (the issuer's rule, Config.Validate): a redirect to plain http
+	// elsewhere is not followed.
+	next := client.CheckRedirect
+	client.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if clearElsewhere(req.URL) {
+			return fmt.Errorf("redirected to %s, which is not https", req.URL.Redacted())
+		}
+		if next != nil {
+			return next(req, via)
+		}
+		if len(via) >= 10 {
+			return fmt.Errorf("stopped after 10 redirects")
+		}
+		return nil
+	}
 	provider, err := oidc.NewProvider(oidc.ClientContext(ctx, &client), v.cfg.Issuer)
 	if err != nil {
 		err = refuse(ErrIssuerUnavailable, err, "the identity provider's discovery document could not be fetched; retry later")
@@ -104,6 +122,12 @@ func (v *Verifier) idTokenVerifier(ctx context.Context) (*oidc.IDTokenVerifier, 
 	}
 	if err := provider.Claims(&meta); err != nil || meta.JWKSURI == "" {
 		v.lastErr = refuse(ErrIssuerUnavailable, err, "the identity provider's discovery document names no key set (jwks_uri)")
+		return nil, v.lastErr
+	}
+	if u, err := url.Parse(meta.JWKSURI); err != nil || clearElsewhere(u) {
+		// The keys that verify every token, fetched in the clear: anyone
+		// on the way could put in their own.
+		v.lastErr = refuse(ErrIssuerUnavailable, err, "the identity provider's key set (jwks_uri %s) is not https: its keys would be fetched in the clear", meta.JWKSURI)
 		return nil, v.lastErr
 	}
 	v.jwks.setURL(meta.JWKSURI)

@@ -601,4 +601,7 @@ var zh = map[string]string{
 
 	// Withdrawing a finding whose clue a body is handling.
 	"%s: referral %d to %s is %s: a finding whose clue a body is handling is withdrawn only once the body reports the outcome": "%s：向%[3]s的第 %[2]d 次移交%[4]s：有关单位正在办理其线索的问题，须待其报告办理结果后方可撤销",
+
+	// An identity provider whose key set is plain http elsewhere.
+	"the identity provider's key set (jwks_uri %s) is not https: its keys would be fetched in the clear": "身份提供方的密钥集（jwks_uri %s）未使用 https：其密钥将以明文获取",
 }
