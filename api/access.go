@@ -103,11 +103,18 @@ func (s *Server) sampleRefusal(who actor.Actor, remote string) (bool, json.RawMe
 	if who != (actor.Actor{}) {
 		return true, nil
 	}
-	record, skipped, since := s.anonymousRefusals.admit(remote)
-	if !record || skipped == 0 {
+	record, left := s.anonymousRefusals.admit(remote)
+	if !record || left.before == 0 && left.elsewhere == 0 {
 		return record, nil
 	}
-	details, _ := json.Marshal(map[string]any{"unrecorded_before": skipped, "unrecorded_since": since.UTC()})
+	said := map[string]any{}
+	if left.before > 0 {
+		said["unrecorded_before"], said["unrecorded_since"] = left.before, left.since.UTC()
+	}
+	if left.elsewhere > 0 {
+		said["unrecorded_elsewhere"] = left.elsewhere
+	}
+	details, _ := json.Marshal(said)
 	return true, details
 }
 

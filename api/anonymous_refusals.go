@@ -8,21 +8,27 @@ import (
 )
 
 // Refusals of callers without a verified token are recorded a bounded
-// number of times per address and minute (AnonymousRefusalsPerMinute):
-// anyone can send them, as fast as the network lets them, into a table
-// nothing may delete for 180 days. What is not recorded is counted, and
-// the address's next record says how many were left out since when
-// (details "unrecorded_before", "unrecorded_since"). Refusals of a caller
-// whose token verified (403s, a token of the wrong audience is a 401 of no
-// one) are recorded every time: someone answers for those.
+// number of times a minute: AnonymousRefusalsPerMinute per address (an
+// IPv6 address counts as its /64) and AnonymousRefusalsPerMinuteAll from
+// all addresses together. Anyone can send them, as fast as the network
+// lets them, into a table nothing may delete for 180 days. What is not
+// recorded is counted: the address's next record says how many of its own
+// were left out since when (details "unrecorded_before",
+// "unrecorded_since"), and the next record of any address how many were
+// left out of addresses the sampler could not keep apart
+// ("unrecorded_elsewhere"). Refusals of a caller whose token verified
+// (403s) are recorded every time: someone answers for those.
 
 // AnonymousRefusalsPerMinute is how many refusals of callers without a
 // verified token the access log records per address and minute.
 const AnonymousRefusalsPerMinute = 60
 
-// anonymousAddresses bounds the addresses the sampler remembers; past it,
-// it starts over (a flood from many addresses is then recorded a little
-// more than the limit, never less).
+// AnonymousRefusalsPerMinuteAll is how many it records a minute from all
+// addresses together.
+const AnonymousRefusalsPerMinuteAll = 600
+
+// anonymousAddresses bounds the addresses the sampler keeps apart; those
+// past it, while the others' minutes still run, are counted together.
 const anonymousAddresses = 10_000
 
 // refusalSampler decides which anonymous refusals are recorded. The zero
@@ -30,10 +36,13 @@ const anonymousAddresses = 10_000
 type refusalSampler struct {
 	mu    sync.Mutex
 	perIP map[string]*refusalWindow
-	now   func() time.Time // nil: time.Now
+	// all is every address's minute together; its skipped counts the
+	// refusals of addresses not kept apart.
+	all refusalWindow
+	now func() time.Time // nil: time.Now
 }
 
-// refusalWindow is one address's minute.
+// refusalWindow is a minute of refusals.
 type refusalWindow struct {
 	start    time.Time
 	recorded int
@@ -43,10 +52,31 @@ type refusalWindow struct {
 	skippedSince time.Time
 }
 
-// admit reports whether a refusal from remote is recorded now; when it
-// is, skipped and since say how many of the address's refusals were not
-// recorded before it, from when (zero: none).
-func (s *refusalSampler) admit(remote string) (record bool, skipped int, since time.Time) {
+// skip counts a refusal not recorded at now.
+func (w *refusalWindow) skip(now time.Time) {
+	if w.skipped == 0 {
+		w.skippedSince = now
+	}
+	w.skipped++
+}
+
+// roll starts a new minute when the window's has passed.
+func (w *refusalWindow) roll(now time.Time) {
+	if now.Sub(w.start) >= time.Minute {
+		w.start, w.recorded = now, 0
+	}
+}
+
+// unrecorded is what a record says of the refusals left out before it.
+type unrecorded struct {
+	before    int       // of its address
+	since     time.Time // the first of them
+	elsewhere int       // of addresses not kept apart
+}
+
+// admit reports whether a refusal from remote is recorded now and, when
+// it is, what was left out before it.
+func (s *refusalSampler) admit(remote string) (bool, unrecorded) {
 	host := remote
 	if h, _, err := net.SplitHostPort(remote); err == nil {
 		host = h
@@ -62,26 +92,37 @@ func (s *refusalSampler) admit(remote string) (record bool, skipped int, since t
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.perIP == nil || len(s.perIP) >= anonymousAddresses {
+	s.all.roll(now)
+	if s.perIP == nil {
 		s.perIP = map[string]*refusalWindow{}
 	}
 	w := s.perIP[host]
+	if w == nil && len(s.perIP) >= anonymousAddresses {
+		// Forget the addresses whose minute is over and who owe no
+		// count; the others keep theirs.
+		for h, old := range s.perIP {
+			if now.Sub(old.start) >= time.Minute && old.skipped == 0 {
+				delete(s.perIP, h)
+			}
+		}
+	}
+	if w == nil && len(s.perIP) >= anonymousAddresses {
+		s.all.skip(now)
+		return false, unrecorded{}
+	}
 	if w == nil {
 		w = &refusalWindow{start: now}
 		s.perIP[host] = w
 	}
-	if now.Sub(w.start) >= time.Minute {
-		w.start, w.recorded = now, 0
-	}
-	if w.recorded >= AnonymousRefusalsPerMinute {
-		if w.skipped == 0 {
-			w.skippedSince = now
-		}
-		w.skipped++
-		return false, 0, time.Time{}
+	w.roll(now)
+	if w.recorded >= AnonymousRefusalsPerMinute || s.all.recorded >= AnonymousRefusalsPerMinuteAll {
+		w.skip(now)
+		return false, unrecorded{}
 	}
 	w.recorded++
-	skipped, since = w.skipped, w.skippedSince
+	s.all.recorded++
+	said := unrecorded{before: w.skipped, since: w.skippedSince, elsewhere: s.all.skipped}
 	w.skipped, w.skippedSince = 0, time.Time{}
-	return true, skipped, since
+	s.all.skipped, s.all.skippedSince = 0, time.Time{}
+	return true, said
 }
