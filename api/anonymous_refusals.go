@@ -39,7 +39,10 @@ type refusalSampler struct {
 	// all is every address's minute together; its skipped counts the
 	// refusals of addresses not kept apart.
 	all refusalWindow
-	now func() time.Time // nil: time.Now
+	// evicted is when the sampler last looked for addresses to forget: at
+	// most once a second, or a flood would walk the map at every refusal.
+	evicted time.Time
+	now     func() time.Time // nil: time.Now
 }
 
 // refusalWindow is a minute of refusals.
@@ -97,9 +100,10 @@ func (s *refusalSampler) admit(remote string) (bool, unrecorded) {
 		s.perIP = map[string]*refusalWindow{}
 	}
 	w := s.perIP[host]
-	if w == nil && len(s.perIP) >= anonymousAddresses {
+	if w == nil && len(s.perIP) >= anonymousAddresses && now.Sub(s.evicted) >= time.Second {
 		// Forget the addresses whose minute is over and who owe no
 		// count; the others keep theirs.
+		s.evicted = now
 		for h, old := range s.perIP {
 			if now.Sub(old.start) >= time.Minute && old.skipped == 0 {
 				delete(s.perIP, h)
