@@ -64,4 +64,6 @@ func TestRefusalSamplerBoundsAllAddresses(t *testing.T) {
 	require.True(t, record)
 	require.Equal(t, 3, left.before, "its count kept through the flood")
 	require.Equal(t, 501, left.elsewhere, "the refusals of addresses past the 10,000 kept apart (192.0.2.1 and 9,999 others), counted together")
+	record, _ = s.admit("172.16.0.1:1")
+	require.True(t, record, "the addresses whose minute is over are forgotten, making room")
 }
