@@ -110,10 +110,16 @@ func ParseAllowList(list string) (*Policy, error) {
 			continue
 		}
 		if prefix, err := netip.ParsePrefix(entry); err == nil {
+			if prefix.Addr().Is4In6() && prefix.Bits() >= 96 {
+				// Dialled addresses are unmapped before they are
+				// compared: ::ffff:10.0.0.0/104 is 10.0.0.0/8, or it
+				// would match nothing.
+				prefix = netip.PrefixFrom(prefix.Addr().Unmap(), prefix.Bits()-96)
+			}
 			if widest := widestAllowed(prefix.Addr()); prefix.Bits() < widest {
 				// 0.0.0.0/0 lets a subscriber make the worker post to
 				// this machine's ports and the cloud metadata service.
-				return nil, fmt.Errorf("webhook allow-list entry %q is wider than /%d: it would allow every loopback, link-local and private address it spans; list the receivers' own networks", entry, widest)
+				return nil, fmt.Errorf("webhook allow-list entry %q is wider than /%d: it would open most of the address space, this machine's and the metadata service's addresses among them; list the receivers' own networks", entry, widest)
 			}
 			p.allowNets = append(p.allowNets, prefix.Masked())
 			continue

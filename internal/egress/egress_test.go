@@ -97,6 +97,13 @@ func TestParseAllowList(t *testing.T) {
 	}
 	_, err := egress.ParseAllowList("10.0.0.0/8,fc00::/7")
 	require.NoError(t, err, "the private ranges whole")
+	// An IPv4-mapped network is the IPv4 one (dialled addresses are
+	// unmapped): it matched nothing.
+	mapped, err := egress.ParseAllowList("::ffff:10.20.0.0/112")
+	require.NoError(t, err)
+	require.NoError(t, mapped.CheckURL(t.Context(), "http://10.20.3.4:8080/hook"))
+	_, err = egress.ParseAllowList("::ffff:0.0.0.0/96")
+	require.ErrorContains(t, err, "is wider than /8", "all of IPv4, mapped")
 	p, err := egress.ParseAllowList(" 10.20.0.0/16 , ::1, receiver.internal:8443,127.0.0.1:9000,,")
 	require.NoError(t, err)
 	require.Equal(t, "public addresses and 10.20.0.0/16 , ::1, receiver.internal:8443,127.0.0.1:9000,,", p.String())
