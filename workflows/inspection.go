@@ -245,7 +245,7 @@ var inspectionSpec = &spec[casework.Inspection]{
 const versionTeamReportNoInterview = "team-report-no-interview"
 
 // versionFeedbackWaitsForClassification: the feedback is refused while a
-// finding of the inspection is LISTED or DIAGNOSED (FINDINGS_NOT_CLASSIFIED);
+// finding of the inspection is FOUND, LISTED or DIAGNOSED (FINDINGS_NOT_CLASSIFIED);
 // before it, those were passed over, left without a rectification
 // deadline. Asked by every feedback that arrives; the feedbacks recorded
 // before it replay as they ran.

@@ -135,7 +135,7 @@ func (w *inspection) giveFeedback(ctx workflow.Context, in GiveFeedbackInput) er
 	if workflow.GetVersion(ctx, versionFeedbackWaitsForClassification, workflow.DefaultVersion, 1) >= 1 {
 		var unclassified activities.FindingsAmongResult
 		if err := w.ledger.call(ctx, &unclassified, acts.FindingsAmong, activities.FindingsAmongInput{
-			InspectionID: w.row.ID, Stages: []string{FindingListed, FindingDiagnosed},
+			InspectionID: w.row.ID, Stages: []string{FindingFound, FindingListed, FindingDiagnosed},
 		}); err != nil {
 			return ledgerFailure("counting unclassified findings", err)
 		}

@@ -197,7 +197,7 @@ func newInspectionHarness(t *testing.T) *inspectionHarness {
 		func(_ context.Context, in activities.FindingsAmongInput) (activities.FindingsAmongResult, error) {
 			h.imu.Lock()
 			defer h.imu.Unlock()
-			if !slices.Equal(in.Stages, []string{FindingListed, FindingDiagnosed}) {
+			if !slices.Equal(in.Stages, []string{FindingFound, FindingListed, FindingDiagnosed}) {
 				return activities.FindingsAmongResult{}, fmt.Errorf("unexpected stages %v", in.Stages)
 			}
 			return activities.FindingsAmongResult{Count: len(h.unclassified), Numbers: h.unclassified}, nil
@@ -786,7 +786,7 @@ func (h *inspectionHarness) approvedOn25() []*result {
 }
 
 // TestFeedbackWaitsForClassification: the feedback refers the CLASSIFIED
-// findings and starts their deadlines; while one is LISTED or DIAGNOSED it
+// findings and starts their deadlines; while one is FOUND, LISTED or DIAGNOSED it
 // is refused (FINDINGS_NOT_CLASSIFIED, naming them), and taken once they
 // are classified. Runs from before versionFeedbackWaitsForClassification
 // take it, passing those findings over, as they did.

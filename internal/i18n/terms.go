@@ -218,6 +218,7 @@ var (
 var subjectKinds = map[string]string{
 	"finding":           "问题",
 	"inspection":        "巡查",
+	"unit":              "单位",
 	"interview":         "约谈",
 	"invitation":        "邀请",
 	"expert":            "专家",
