@@ -209,7 +209,8 @@ func (w *interview) registerHandlers(ctx workflow.Context) error {
 		registerChange(ctx, w, ActionHoldInterview, func(in HoldInterviewInput) (actor.Actor, error) { return in.Actor, w.checkHeldOn(ctx, in) }, w.hold),
 		registerChange(ctx, w, ActionReportInterviewFollowUp, func(in ReportInterviewFollowUpInput) (actor.Actor, error) { return in.Actor, in.Validate() }, w.reportFollowUp),
 		registerChange(ctx, w, ActionCloseInterview, func(in CloseInterviewInput) (actor.Actor, error) { return in.Actor, in.Validate() }, w.close),
-		registerChange(ctx, w, ActionCancelInterview, func(in CancelInterviewInput) (actor.Actor, error) { return in.Actor, w.checkCancel(in) }, w.cancel),
+		registerAdmitted(ctx, w, ActionCancelInterview, func(in CancelInterviewInput) (actor.Actor, error) { return in.Actor, w.checkCancel(in) },
+			func(workflow.Context, CancelInterviewInput) error { return w.checkNotHeld() }, w.cancel),
 	} {
 		if err != nil {
 			return fmt.Errorf("registering interview handlers: %w", err)
@@ -253,6 +254,22 @@ func (w *interview) checkCancel(in CancelInterviewInput) error {
 			Says("%s is %s, no longer a proposal: it goes ahead unless the office cancels it", w.subject(), w.row.Stage)
 	}
 	return nil
+}
+
+// checkNotHeld refuses to cancel an interview that was held: the summons
+// took place, and its record (the day, the minutes, the unit's follow-up)
+// stays; it is closed once the follow-up is reported. A held interview was
+// cancelled, its follow-up report then on an interview that could never be
+// closed, and the statistics counted it held while the lists showed it
+// cancelled. Checked as a cancellation arrives (registerAdmitted): runs
+// that cancelled a held interview before replay as they ran.
+func (w *interview) checkNotHeld() error {
+	if w.row.Stage != InterviewHeld && w.row.Stage != InterviewFollowUpReported {
+		return nil
+	}
+	return derrors.StageError{Reason: "INTERVIEW_HELD", Subject: w.subject(), Action: ActionCancelInterview,
+		Stage: w.row.Stage, Allowed: slices.DeleteFunc(interviewMachine.allowed(w.row.Stage), func(a string) bool { return a == ActionCancelInterview })}.
+		Says("%s was held on %s: its record stays, and it is closed once the unit's follow-up is reported", w.subject(), w.row.HeldOn)
 }
 
 func (w *interview) approve(ctx workflow.Context, in ApproveInterviewInput) error {

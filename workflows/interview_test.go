@@ -23,6 +23,7 @@ import (
 	"github.com/xuncha/xuncha/deadline"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/internal/i18n"
 )
 
 // ivLedger stands in for PostgreSQL at the edge of the interview workflow
@@ -265,11 +266,23 @@ func TestInterviewLifecycle(t *testing.T) {
 	approve := h.update(shanghai("2026-03-31 10:00"), ActionApproveInterview, "a1",
 		ApproveInterviewInput{Change: Change{RequestID: "a1", Actor: ivCommittee}, Note: "同意约谈"})
 	hold := h.update(shanghai("2026-04-01 16:00"), ActionHoldInterview, "h1", holdInput("h1", "2026-04-01"))
+	// Held, it is not cancelled, before its follow-up or after it (it was,
+	// and a follow-up reported then sat on an interview nothing could close).
+	cancelHeld := h.update(shanghai("2026-04-02 09:00"), ActionCancelInterview, "x1", CancelInterviewInput{Change: Change{RequestID: "x1", Actor: office}, Reason: "误点"})
 	report := h.update(shanghai("2026-04-03 11:00"), ActionReportInterviewFollowUp, "r1",
 		ReportInterviewFollowUpInput{Change: Change{RequestID: "r1", Actor: unitActor}, Report: "已完成整改", EvidenceIDs: []string{"ev-9"}})
+	cancelReported := h.update(shanghai("2026-04-03 12:00"), ActionCancelInterview, "x2", CancelInterviewInput{Change: Change{RequestID: "x2", Actor: office}, Reason: "误点"})
 	closed := h.update(shanghai("2026-04-07 09:00"), ActionCloseInterview, "c1", CloseInterviewInput{Change: Change{RequestID: "c1", Actor: office}})
 	h.run(newInterviewInput())
 	requireAnswered(t, approve, hold, report, closed)
+	for _, r := range []*ivResult{cancelHeld, cancelReported} {
+		var stage *derrors.StageError
+		require.ErrorAs(t, derrors.FromTemporal(r.rejected), &stage)
+		require.Equal(t, "INTERVIEW_HELD", stage.Reason)
+		require.NotContains(t, stage.Allowed, ActionCancelInterview)
+	}
+	require.Equal(t, "interview/iv-1 已于 2026-04-01 举行：其记录予以保留，被约谈单位报送整改落实情况后予以办结",
+		derrors.Message(derrors.FromTemporal(cancelHeld.rejected), i18n.Chinese))
 
 	require.Equal(t, InterviewApproved, approve.state.Interview.Stage)
 	require.Equal(t, &ivCommittee, approve.state.Interview.ApprovedBy)
@@ -487,9 +500,13 @@ func TestInterviewCalendarChangeMovesFollowUpDeadline(t *testing.T) {
 		h.fl.mu.Unlock()
 		h.env.SignalWorkflow(SignalCalendarChanged, CalendarChangedSignal{Version: 7})
 	}, shanghai("2026-04-01 18:00").Sub(ivStart))
-	cancel := h.update(shanghai("2026-04-30 10:00"), ActionCancelInterview, "x1", CancelInterviewInput{Change: Change{RequestID: "x1", Actor: office}, Reason: "测试结束"})
+	// Held, so ended by its follow-up and its close (a held interview is
+	// not cancelled).
+	report := h.update(shanghai("2026-04-30 10:00"), ActionReportInterviewFollowUp, "r1",
+		ReportInterviewFollowUpInput{Change: Change{RequestID: "r1", Actor: unitActor}, Report: "已按约谈要求整改", EvidenceIDs: []string{"ev-followup"}})
+	closed := h.update(shanghai("2026-04-30 11:00"), ActionCloseInterview, "c1", CloseInterviewInput{Change: Change{RequestID: "c1", Actor: office}})
 	h.run(newInterviewInput())
-	requireAnswered(t, cancel)
+	requireAnswered(t, report, closed)
 
 	want, err := amended.AddWorkingDays(calendar.MustParseDate("2026-04-01"), 5)
 	require.NoError(t, err)

@@ -604,4 +604,7 @@ var zh = map[string]string{
 
 	// An identity provider whose key set is plain http elsewhere.
 	"the identity provider's key set (jwks_uri %s) is not https: its keys would be fetched in the clear": "身份提供方的密钥集（jwks_uri %s）未使用 https：其密钥将以明文获取",
+
+	// Cancelling an interview that was held.
+	"%s was held on %s: its record stays, and it is closed once the unit's follow-up is reported": "%s 已于 %s 举行：其记录予以保留，被约谈单位报送整改落实情况后予以办结",
 }
