@@ -64,13 +64,13 @@ func (s *Server) codecAudit() AccessAuditFunc {
 		return s.AccessAudit
 	}
 	return func(ctx context.Context, e AccessEvent) error {
-		outcome, ok := map[string]string{AccessAllowed: ledger.AccessRead, AccessUnauthenticated: ledger.AccessUnauthenticated,
-			AccessDenied: ledger.AccessPermissionDenied, AccessFailed: ledger.AccessFailed}[e.Outcome]
+		outcome, ok := map[string]string{AccessAllowed: ledger.AccessRead, AccessEncoded: ledger.AccessEncoded,
+			AccessUnauthenticated: ledger.AccessUnauthenticated, AccessDenied: ledger.AccessPermissionDenied, AccessFailed: ledger.AccessFailed}[e.Outcome]
 		if !ok {
 			return fmt.Errorf("a codec access with outcome %q", e.Outcome)
 		}
 		var unrecorded json.RawMessage
-		if e.Outcome != AccessAllowed {
+		if e.Outcome != AccessAllowed && e.Outcome != AccessEncoded {
 			var record bool
 			if record, unrecorded = s.sampleRefusal(e.Actor, e.Remote); !record {
 				return nil

@@ -290,7 +290,10 @@ var authorization = map[string]rule{
 	// whole histories in the clear, so the office and the auditor only, as
 	// the province's oversight; every decode is audited (codec.go).
 	CodecDecode: read(officeAuditor, ScopeProvince),
-	CodecEncode: read(officeAuditor, ScopeProvince),
+	// An encode makes ciphertext under the ring's key, which a Temporal
+	// client could send as a change: the office's (the Web UI's actions),
+	// not the auditor's, who changes nothing.
+	CodecEncode: write(office, ScopeProvince),
 
 	// Health and reflection reveal nothing and stay open.
 	"/grpc.health.v1.Health/Check":                                   {public: true},

@@ -78,6 +78,8 @@ type AccessEvent struct {
 const (
 	// AccessAllowed: the payloads were decoded and are about to be sent.
 	AccessAllowed = "allowed"
+	// AccessEncoded: the payloads were encoded and are about to be sent.
+	AccessEncoded = "encoded"
 	// AccessUnauthenticated: no token, or one that does not verify (401).
 	AccessUnauthenticated = "unauthenticated"
 	// AccessDenied: a verified caller whose roles may not decode (403).
@@ -87,9 +89,10 @@ const (
 	AccessFailed = "failed"
 )
 
-// AccessAuditFunc records an AccessEvent: every decode, and a refused
-// encode. For an allowed decode it runs before the plaintext is sent, and
-// an error refuses the answer (503): no decode goes unrecorded. For a
+// AccessAuditFunc records an AccessEvent: every decode and every encode,
+// allowed or refused. For an allowed one it runs before the answer is sent,
+// and an error refuses the answer (503): no decode goes unrecorded, nor any
+// encode (its ciphertext could be sent to Temporal as if xuncha had). For a
 // refused call, an error is only logged.
 type AccessAuditFunc func(ctx context.Context, e AccessEvent) error
 
@@ -199,7 +202,8 @@ func (h *codecHandler) serve(w http.ResponseWriter, r *http.Request, route strin
 	event := AccessEvent{Route: route, Namespace: printable(r.Header.Get("X-Namespace")), Remote: r.RemoteAddr, At: time.Now()}
 	refuse := func(outcome string, status int, err error) {
 		// Every decode is recorded, and every refused call (401, 403) of
-		// either route, as elsewhere in the API; a refused encode was not.
+		// either route, as elsewhere in the API; an encode that failed
+		// produced nothing, and is not.
 		if route == CodecDecode || outcome == AccessUnauthenticated || outcome == AccessDenied {
 			event.Outcome, event.Status, event.Reason = outcome, status, err.Error()
 			if aerr := h.record(r.Context(), event); aerr != nil {
@@ -270,13 +274,16 @@ func (h *codecHandler) serve(w http.ResponseWriter, r *http.Request, route strin
 		refuse(AccessFailed, http.StatusInternalServerError, errors.New("encoding the codec's answer"))
 		return
 	}
-	if route == CodecDecode {
-		event.Outcome, event.Status = AccessAllowed, http.StatusOK
-		if err := h.record(r.Context(), event); err != nil {
-			h.log.Error("recording a decode in the access audit; the plaintext is not sent", zap.Error(err))
-			h.fail(w, r, fmt.Errorf("the access audit could not record this decode: %w", derrors.ErrUnavailable))
-			return
-		}
+	event.Outcome, event.Status = AccessAllowed, http.StatusOK
+	if route == CodecEncode {
+		// Recorded as a decode is: its ciphertext is what a Temporal
+		// client would send to act as xuncha (it was not recorded).
+		event.Outcome = AccessEncoded
+	}
+	if err := h.record(r.Context(), event); err != nil {
+		h.log.Error("recording a codec call in the access audit; the answer is not sent", zap.String("route", route), zap.Error(err))
+		h.fail(w, r, fmt.Errorf("the access audit could not record this call: %w", derrors.ErrUnavailable))
+		return
 	}
 	h.log.Info("payloads", zap.String("route", route), zap.String("actor", who.String()),
 		zap.String("namespace", event.Namespace), zap.Int("payloads", event.Payloads))

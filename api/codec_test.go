@@ -241,6 +241,10 @@ func TestHistoriesAreEncrypted(t *testing.T) {
 	}
 	code, _, _, _ = s.codecCall(t, "decode", "Bearer not-a-token", payloads)
 	require.Equal(t, http.StatusUnauthorized, code)
+	// The auditor decodes, but does not encode: ciphertext under the ring's
+	// key is what a Temporal client would send as a change (it could).
+	code, _, _, answer = s.codecCall(t, "encode", s.authorization(auditor), payloads[:1])
+	require.Equal(t, http.StatusForbidden, code, answer)
 
 	// Encode then decode round-trips; a tampered payload is refused with
 	// the reason, never with plaintext.
@@ -254,15 +258,14 @@ func TestHistoriesAreEncrypted(t *testing.T) {
 	require.Contains(t, answer, "authentication failed")
 	require.NotContains(t, answer, title)
 
-	// Every decode was audited, refused ones too, with who and how many;
-	// of the encodes, only the refused.
+	// Every decode and every encode was audited, refused ones too, with
+	// who and how many (an allowed encode was not).
 	events := audit.all()
 	outcomes := map[string][]string{}
-	var encodesRefused []string
+	var encodes []string
 	for _, e := range events {
 		if e.Route == api.CodecEncode {
-			require.Equal(t, api.AccessDenied, e.Outcome, "an allowed encode is not audited")
-			encodesRefused = append(encodesRefused, e.Actor.Role)
+			encodes = append(encodes, e.Outcome+" "+e.Actor.Role)
 			continue
 		}
 		require.Equal(t, api.CodecDecode, e.Route)
@@ -280,7 +283,7 @@ func TestHistoriesAreEncrypted(t *testing.T) {
 		api.AccessDenied:          {actor.RoleUnit, actor.RoleTeamMember, actor.RoleTeamLeader, actor.RoleCommittee},
 		api.AccessFailed:          {actor.RoleOffice},
 	}, outcomes)
-	require.Equal(t, []string{actor.RoleUnit, actor.RoleTeamMember, actor.RoleTeamLeader, actor.RoleCommittee}, encodesRefused)
+	require.Equal(t, []string{"denied unit", "denied team_member", "denied team_leader", "denied committee", "denied auditor", "encoded office"}, encodes)
 }
 
 // TestCodecCORS: the Web UI's preflight from the configured origin is
@@ -340,8 +343,8 @@ func TestCodecCORS(t *testing.T) {
 	require.Equal(t, http.StatusForbidden, code)
 	code, _ = s.do("POST", "/codec/decode", nil, `{"payloads":[]}`)
 	require.Equal(t, http.StatusUnauthorized, code)
-	// A refused encode is recorded as every refused call is; an allowed one
-	// shows nothing and is not.
+	// A refused encode is recorded as every refused call is, and an
+	// allowed one as a decode is (it was not).
 	code, _ = s.do("POST", "/codec/encode", &unit, `{"payloads":[]}`)
 	require.Equal(t, http.StatusForbidden, code)
 	code, _ = s.do("POST", "/codec/encode", &office, `{"payloads":[]}`)
@@ -358,7 +361,7 @@ func TestCodecCORS(t *testing.T) {
 		}
 	}
 	require.Equal(t, []string{"READ office", "FAILED office", "PERMISSION_DENIED unit", "UNAUTHENTICATED "}, decodes)
-	require.Equal(t, []string{"PERMISSION_DENIED unit"}, encodes)
+	require.Equal(t, []string{"PERMISSION_DENIED unit", "ENCODED office"}, encodes)
 
 	// The namespace header is the caller's: what is not printable in it
 	// (a right-to-left override, a newline) is recorded escaped, not as

@@ -41,6 +41,10 @@ const (
 	// served (the codec's payloads that do not decrypt, a body that is not
 	// payloads).
 	AccessFailed = "FAILED"
+	// AccessEncoded is the codec's encode of payloads that was served:
+	// ciphertext under the ring's key, which a Temporal client could send
+	// as if xuncha had.
+	AccessEncoded = "ENCODED"
 )
 
 // Retention of the access log, in days.
