@@ -10,6 +10,9 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"net/netip"
+	"net/url"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -217,6 +220,9 @@ func (s *Server) Run(ctx context.Context) error {
 	gateway, err := s.gateway(ctx, conn)
 	if err != nil {
 		return err
+	}
+	if s.DevIdentity != nil {
+		gateway = devLocal(gateway)
 	}
 	// An idle kept-alive connection is closed after IdleTimeout: any
 	// client could otherwise hold connections open without end.
@@ -449,4 +455,40 @@ func loopback(addr net.Addr) string {
 		}
 	}
 	return addr.String()
+}
+
+// devLocal guards the REST API of a server whose requests without a token
+// act as the office (DevIdentity, xuncha dev): listening on loopback does
+// not keep a browser out. A request addressed to another host name (a page
+// whose name was rebound to 127.0.0.1) is refused, and so is one without a
+// token sent by a page of another origin (a cross-site form or fetch, which
+// stored evidence as the office).
+func devLocal(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !localName(r.Host) {
+			http.Error(w, "xuncha dev answers requests addressed to localhost, 127.0.0.1 or [::1] only", http.StatusMisdirectedRequest)
+			return
+		}
+		if origin := r.Header.Get("Origin"); origin != "" && r.Header.Get("Authorization") == "" {
+			if u, err := url.Parse(origin); err != nil || !localName(u.Host) {
+				http.Error(w, "xuncha dev acts as the office without a token only for pages of this machine: send a token (xuncha token)", http.StatusForbidden)
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// localName reports whether host (a Host header, "name[:port]") names
+// this machine: localhost or a loopback address.
+func localName(host string) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
 }

@@ -1,9 +1,13 @@
 package api_test
 
 import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +16,9 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	reflectionpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
 
+	"github.com/xuncha/xuncha/api"
+	"github.com/xuncha/xuncha/internal/actor"
+	"github.com/xuncha/xuncha/internal/authn"
 	xunchav1 "github.com/xuncha/xuncha/proto/xuncha/v1"
 )
 
@@ -120,4 +127,52 @@ func TestInternalErrorsDoNotLeak(t *testing.T) {
 		}
 	}
 	require.True(t, logged, "the cause is in the log")
+}
+
+// TestDevAnswersThisMachineOnly: with DevIdentity set (xuncha dev), a
+// request without a token acts as the office, so a browser must not be
+// able to send one for a page elsewhere: a cross-site upload (text/plain,
+// no preflight) and a decode from another origin are refused 403, a
+// request addressed to another host name (DNS rebinding) 421. A page of
+// this machine, and a request with a token, go through. Until 2026-12-01
+// all were answered as the office.
+func TestDevAnswersThisMachineOnly(t *testing.T) {
+	s := setupConfigured(t, func(srv *api.Server, _ string) {
+		srv.DevIdentity = &authn.Identity{Subject: "dev-office", Name: "王芳", Organisation: "省安委办", Roles: []string{actor.RoleOffice}}
+		srv.CodecCORSOrigins = []string{uiOrigin}
+	})
+	inspectionID := s.createInspection()
+	send := func(method, path, host, origin string, body []byte, token bool) int {
+		t.Helper()
+		req, err := http.NewRequest(method, s.BaseURL+path, bytes.NewReader(body))
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", "text/plain")
+		if host != "" {
+			req.Host = host
+		}
+		if origin != "" {
+			req.Header.Set("Origin", origin)
+		}
+		if token {
+			req.Header.Set("Authorization", s.authorization(office))
+		}
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	content := []byte("planted by a web page " + t.Name())
+	sum := sha256.Sum256(content)
+	upload := "/v1/evidence?" + url.Values{"kind": {"DOCUMENT"}, "sha256": {hex.EncodeToString(sum[:])},
+		"captured_at": {"2026-11-20T09:30:00+08:00"}, "file_name": {"note.txt"}}.Encode()
+	port := s.BaseURL[strings.LastIndex(s.BaseURL, ":")+1:]
+
+	require.Equal(t, http.StatusForbidden, send("POST", upload, "", "https://evil.example", content, false), "a cross-site upload")
+	require.Equal(t, http.StatusForbidden, send("POST", "/codec/decode", "", "https://evil.example", []byte(`{"payloads":[]}`), false), "a cross-origin decode")
+	require.Equal(t, http.StatusMisdirectedRequest, send("GET", "/v1/inspections/"+inspectionID, "rebind.evil.example:"+port, "", nil, false), "a rebound name")
+	require.Equal(t, http.StatusMisdirectedRequest, send("GET", "/v1/inspections/"+inspectionID, "localhost.evil.example:"+port, "", nil, false))
+
+	require.Equal(t, http.StatusOK, send("GET", "/v1/inspections/"+inspectionID, "localhost:"+port, "", nil, false), "this machine, no token")
+	require.Equal(t, http.StatusOK, send("GET", "/v1/inspections/"+inspectionID, "[::1]:"+port, "http://127.0.0.1:8233", nil, false), "a page of this machine")
+	require.Equal(t, http.StatusOK, send("POST", upload, "", "https://evil.example", content, true), "with a token, any origin (CORS decides what a browser reads)")
 }
