@@ -7,6 +7,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/xuncha/xuncha/casework"
+	"github.com/xuncha/xuncha/ledger"
 )
 
 // RecordInterviewInput writes a new interview's ledger row (stage PROPOSED)
@@ -18,13 +19,21 @@ type RecordInterviewInput struct {
 	// subject in one is refused (SUBJECT_ENDED). Empty in proposals from
 	// before it, which were not checked.
 	SubjectEnded []string `json:"subject_ended,omitempty"`
+	// AloneOpen refuses the proposal while the subject has another
+	// interview open (INTERVIEW_OPEN): a proposal by hand. False in the
+	// ladder's, and in proposals from before it.
+	AloneOpen bool `json:"alone_open,omitempty"`
 }
 
 // RecordInterview writes a proposed interview; a retry changes nothing. A
 // workflow ID taken by another interview (ALREADY_EXISTS), or a subject
 // that has ended (SUBJECT_ENDED), is a non-retryable refusal.
 func (a *Activities) RecordInterview(ctx context.Context, in RecordInterviewInput) error {
-	if err := a.Ledger.CreateInterview(ctx, in.Interview, in.Event, in.SubjectEnded); err != nil {
+	var rules []ledger.InterviewRule
+	if in.AloneOpen {
+		rules = append(rules, ledger.AloneOpen)
+	}
+	if err := a.Ledger.CreateInterview(ctx, in.Interview, in.Event, in.SubjectEnded, rules...); err != nil {
 		return a.ledgerError(ctx, fmt.Sprintf("recording interview %q", in.Interview.ID), err)
 	}
 	a.transition(casework.SubjectInterview, in.Event, in.Interview.Stage)

@@ -265,6 +265,10 @@ func TestInspectionProcedureREST(t *testing.T) {
 	// One finding gets its own, shorter limit; a limit past one month is
 	// refused before anything is recorded.
 	short := today().AddDays(10).String()
+	// A rest day set moves to the next working day (it failed on the days
+	// whose tenth day after is a weekend).
+	shortDue, _, _, err := cal.NextWorkingDay(today().AddDays(10))
+	require.NoError(t, err)
 	tooLong := wantRect.Due.AddDays(1).String()
 	code, body = s.do("POST", "/v1/inspections/"+id+":giveFeedback", &office, map[string]any{"request_id": "f0",
 		"feedback_delivered_on": today().String(), "recipients": []string{"市长"}, "receiving_authority": "株洲市安委办",
@@ -280,7 +284,7 @@ func TestInspectionProcedureREST(t *testing.T) {
 		require.Equal(t, http.StatusOK, code)
 		require.Equal(t, "REFERRED", f["stage"])
 		if i == 2 {
-			require.Equal(t, short, f["deadline"].(map[string]any)["due"])
+			require.Equal(t, shortDue.String(), f["deadline"].(map[string]any)["due"])
 			require.Contains(t, f["deadline"].(map[string]any)["explanation"].([]any)[0], "set by the office")
 			continue
 		}

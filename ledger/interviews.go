@@ -70,7 +70,7 @@ func interviewParams(iv casework.Interview) (dbsqlc.InsertInterviewParams, error
 // (SUBJECT_ENDED: an interview about it is moot, and nothing would cancel
 // it); its row is share-locked until the interview is written, so that a
 // subject that ends meanwhile finds the interview among those it cancels.
-func (s *Store) CreateInterview(ctx context.Context, iv casework.Interview, e casework.Event, subjectEnded []string) error {
+func (s *Store) CreateInterview(ctx context.Context, iv casework.Interview, e casework.Event, subjectEnded []string, rules ...InterviewRule) error {
 	if iv.ID == "" || e.Key == "" {
 		return fmt.Errorf("creating an interview needs its ID and an event key: %w", derrors.ErrInvalidArgument)
 	}
@@ -85,6 +85,11 @@ func (s *Store) CreateInterview(ctx context.Context, iv casework.Interview, e ca
 				return err
 			}
 		}
+		if slices.Contains(rules, AloneOpen) {
+			if err := aloneOpen(ctx, q, iv); err != nil {
+				return err
+			}
+		}
 		if err := q.InsertInterview(ctx, row); err != nil {
 			var pgErr *pgconn.PgError
 			if errors.As(err, &pgErr) && pgErr.Code == pgUniqueViolation {
@@ -94,6 +99,32 @@ func (s *Store) CreateInterview(ctx context.Context, iv casework.Interview, e ca
 		}
 		return s.appendEvent(ctx, q, e)
 	})
+}
+
+// InterviewRule is a rule CreateInterview applies on request.
+type InterviewRule string
+
+// AloneOpen refuses an interview whose subject has another one not yet
+// closed or cancelled (INTERVIEW_OPEN, naming it): a proposal by hand, of
+// which the office and the teams sent several about one finding, each
+// summoning the same leaders. Proposals take turns per subject.
+const AloneOpen InterviewRule = "alone-open"
+
+// aloneOpen applies AloneOpen to iv.
+func aloneOpen(ctx context.Context, q *dbsqlc.Queries, iv casework.Interview) error {
+	if err := q.LockInterviewsOf(ctx, iv.Subject); err != nil {
+		return fmt.Errorf("locking the interviews of %s: %w", iv.Subject, err)
+	}
+	open, err := q.OpenInterviewOf(ctx, dbsqlc.OpenInterviewOfParams{Subject: iv.Subject, ExceptID: iv.ID})
+	if err != nil {
+		return fmt.Errorf("reading the interviews of %s: %w", iv.Subject, err)
+	}
+	if len(open) == 0 {
+		return nil
+	}
+	return derrors.StageError{Reason: "INTERVIEW_OPEN", Subject: iv.Subject, Action: "proposeInterview", Stage: open[0].Stage}.
+		Says("%s already has interview %s (%s): approve, hold or cancel it rather than propose another", iv.Subject, open[0].ID,
+			i18n.Term(i18n.InterviewStage, open[0].Stage))
 }
 
 // subjectOpen refuses a subject ("finding/<id>", "inspection/<id>") that

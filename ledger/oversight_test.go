@@ -2,6 +2,7 @@ package ledger_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"testing"
 	"time"
@@ -473,4 +474,56 @@ func TestMigrationClearsOverdueOfFinishedLifecycles(t *testing.T) {
 func TestExposureStagesAreTheWorkflows(t *testing.T) {
 	require.Equal(t, []string{workflows.FindingRectified, workflows.FindingClosed}, ledger.RectifiedFindingStages)
 	require.Equal(t, []string{workflows.StageRectificationReported, workflows.StageClosed}, ledger.RectifiedInspectionStages)
+}
+
+// TestOneOpenInterviewPerSubjectByHand: a proposal with AloneOpen is
+// refused while the subject has an interview open (INTERVIEW_OPEN, naming
+// it), taken once it is cancelled; two at once, exactly one is written.
+func TestOneOpenInterviewPerSubjectByHand(t *testing.T) {
+	t.Parallel()
+	fx := setup(t)
+	fx.inspection(t, "i-1", "430100")
+	propose := func(id string) error {
+		return fx.store.CreateInterview(t.Context(), newInterview(id, "inspection/i-1", march),
+			casework.Event{Key: "propose/" + id, Action: "propose", Actor: office, OccurredAt: march}, nil, ledger.AloneOpen)
+	}
+	require.NoError(t, propose("iv-1"))
+	require.NoError(t, propose("iv-1"), "a retry of the same proposal")
+	err := propose("iv-2")
+	var stage *derrors.StageError
+	require.ErrorAs(t, err, &stage)
+	require.Equal(t, "INTERVIEW_OPEN", stage.Reason)
+	require.Contains(t, err.Error(), "inspection/i-1 already has interview iv-1 (PROPOSED)")
+	require.NoError(t, fx.store.CreateInterview(t.Context(), newInterview("iv-ladder", "inspection/i-1", march),
+		casework.Event{Key: "propose/iv-ladder", Action: "propose", Actor: office, OccurredAt: march}, nil), "the ladder's is not held up")
+	require.NoError(t, fx.exec(t, `UPDATE interviews SET stage = 'CANCELLED' WHERE id IN ('iv-1', 'iv-ladder')`))
+	require.NoError(t, propose("iv-3"))
+
+	// Four at once about each of other subjects: exactly one each.
+	const rounds, atOnce = 15, 4
+	for r := range rounds {
+		subject := fmt.Sprintf("i-r%d", r)
+		fx.inspection(t, subject, "430100")
+		errs := make(chan error, atOnce)
+		start := make(chan struct{})
+		for i := range atOnce {
+			id := fmt.Sprintf("iv-r%d-%d", r, i)
+			go func() {
+				<-start
+				errs <- fx.store.CreateInterview(t.Context(), newInterview(id, "inspection/"+subject, march),
+					casework.Event{Key: "propose/" + id, Action: "propose", Actor: office, OccurredAt: march}, nil, ledger.AloneOpen)
+			}()
+		}
+		close(start)
+		var refused int
+		for range atOnce {
+			if err := <-errs; err != nil {
+				require.ErrorAs(t, err, &stage)
+				require.Equal(t, "INTERVIEW_OPEN", stage.Reason)
+				refused++
+			}
+		}
+		require.Equal(t, atOnce-1, refused, "round %d", r)
+	}
+	require.Equal(t, rounds, fx.count(t, `SELECT count(*) FROM interviews WHERE subject LIKE 'inspection/i-r%'`))
 }

@@ -124,6 +124,9 @@ func (w *interview) run(ctx workflow.Context) (LifecycleResult, error) {
 					"deadline_seq": w.deadlineSeqOfSubject}),
 			},
 			SubjectEnded: subjectEnded(w.row.Subject),
+			// A proposal by hand waits for the subject's open interview
+			// (INTERVIEW_OPEN); the ladder's proposes as it did.
+			AloneOpen: w.row.Source != InterviewSourceLadder,
 		})
 	}); err != nil {
 		// A refusal (the subject has ended) answers the proposing request

@@ -607,4 +607,7 @@ var zh = map[string]string{
 
 	// Cancelling an interview that was held.
 	"%s was held on %s: its record stays, and it is closed once the unit's follow-up is reported": "%s 已于 %s 举行：其记录予以保留，被约谈单位报送整改落实情况后予以办结",
+
+	// A proposal by hand while the subject has an interview open.
+	"%s already has interview %s (%s): approve, hold or cancel it rather than propose another": "%s 已有约谈 %s（%s）：请批准、举行或取消该约谈，不再另行提请",
 }

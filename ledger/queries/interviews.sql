@@ -68,3 +68,16 @@ SELECT EXISTS (
         WHERE i.team @> jsonb_build_array(jsonb_build_object('subject', @team_subject::text))
           AND (iv.subject = 'inspection/' || i.id
                OR iv.subject IN (SELECT 'finding/' || f.id FROM findings f WHERE f.inspection_id = i.id)))));
+
+-- name: LockInterviewsOf :exec
+-- LockInterviewsOf serialises, per subject, the proposals that must find
+-- no other open interview of it (OpenInterviewOf); held until the
+-- transaction ends.
+SELECT pg_advisory_xact_lock(hashtextextended('interviews-of/' || @subject::text, 0));
+
+-- name: OpenInterviewOf :many
+-- OpenInterviewOf lists a subject's interviews not yet closed or cancelled,
+-- other than one, oldest first.
+SELECT id, stage FROM interviews
+WHERE subject = @subject AND stage NOT IN ('CLOSED', 'CANCELLED') AND id <> @except_id
+ORDER BY created_at, id;

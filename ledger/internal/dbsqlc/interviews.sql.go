@@ -328,6 +328,56 @@ func (q *Queries) ListInterviews(ctx context.Context, arg ListInterviewsParams) 
 	return items, nil
 }
 
+const lockInterviewsOf = `-- name: LockInterviewsOf :exec
+SELECT pg_advisory_xact_lock(hashtextextended('interviews-of/' || $1::text, 0))
+`
+
+// LockInterviewsOf serialises, per subject, the proposals that must find
+// no other open interview of it (OpenInterviewOf); held until the
+// transaction ends.
+func (q *Queries) LockInterviewsOf(ctx context.Context, subject string) error {
+	_, err := q.db.Exec(ctx, lockInterviewsOf, subject)
+	return err
+}
+
+const openInterviewOf = `-- name: OpenInterviewOf :many
+SELECT id, stage FROM interviews
+WHERE subject = $1 AND stage NOT IN ('CLOSED', 'CANCELLED') AND id <> $2
+ORDER BY created_at, id
+`
+
+type OpenInterviewOfParams struct {
+	Subject  string
+	ExceptID string
+}
+
+type OpenInterviewOfRow struct {
+	ID    string
+	Stage string
+}
+
+// OpenInterviewOf lists a subject's interviews not yet closed or cancelled,
+// other than one, oldest first.
+func (q *Queries) OpenInterviewOf(ctx context.Context, arg OpenInterviewOfParams) ([]OpenInterviewOfRow, error) {
+	rows, err := q.db.Query(ctx, openInterviewOf, arg.Subject, arg.ExceptID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []OpenInterviewOfRow{}
+	for rows.Next() {
+		var i OpenInterviewOfRow
+		if err := rows.Scan(&i.ID, &i.Stage); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const updateInterview = `-- name: UpdateInterview :execrows
 UPDATE interviews SET stage = $1, approved_by = $2, held_on = $3, attendees = $4,
        minutes = $5, requirements = $6, follow_up_working_days = $7,
