@@ -101,13 +101,22 @@ func (s *refusalSampler) admit(remote string) (bool, unrecorded) {
 	}
 	w := s.perIP[host]
 	if w == nil && len(s.perIP) >= anonymousAddresses && now.Sub(s.evicted) >= time.Second {
-		// Forget the addresses whose minute is over and who owe no
-		// count; the others keep theirs.
+		// Forget the addresses whose minute is over; what they owe is
+		// said with the refusals of addresses not kept apart (else an
+		// address that owed one could never be forgotten, and a flood of
+		// new ones filled the map for good).
 		s.evicted = now
 		for h, old := range s.perIP {
-			if now.Sub(old.start) >= time.Minute && old.skipped == 0 {
-				delete(s.perIP, h)
+			if now.Sub(old.start) < time.Minute {
+				continue
 			}
+			if old.skipped > 0 {
+				if s.all.skipped == 0 || old.skippedSince.Before(s.all.skippedSince) {
+					s.all.skippedSince = old.skippedSince
+				}
+				s.all.skipped += old.skipped
+			}
+			delete(s.perIP, h)
 		}
 	}
 	if w == nil && len(s.perIP) >= anonymousAddresses {

@@ -64,6 +64,11 @@ func TestRefusalSamplerBoundsAllAddresses(t *testing.T) {
 	require.True(t, record)
 	require.Equal(t, 3, left.before, "its count kept through the flood")
 	require.Equal(t, 501, left.elsewhere, "the refusals of addresses past the 10,000 kept apart (192.0.2.1 and 9,999 others), counted together")
-	record, _ = s.admit("172.16.0.1:1")
+	record, left = s.admit("172.16.0.1:1")
 	require.True(t, record, "the addresses whose minute is over are forgotten, making room")
+	// What they owed is said: of the 9,999 kept apart, 540 were recorded
+	// before the minute's budget for all (600, less 192.0.2.1's 60) was
+	// spent; each of the other 9,459 owed one.
+	require.Equal(t, 9459, left.elsewhere)
+	require.Len(t, s.perIP, 2, "192.0.2.1, within its minute, and 172.16.0.1")
 }

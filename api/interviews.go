@@ -105,16 +105,22 @@ func keptProposalRefusal(ctx context.Context, tc client.Client, err error, in wo
 		WorkflowID: workflows.InterviewWorkflowID(in.ID), UpdateID: workflows.AwaitCreatedUpdateID(in.RequestID),
 	}).Get(ctx, nil)
 	var stage *derrors.StageError
-	if kept == nil || !errors.As(derrors.FromTemporal(kept), &stage) || stage.Reason != reasonSubjectEnded ||
-		stage.Subject != in.Subject {
+	if kept == nil || !errors.As(derrors.FromTemporal(kept), &stage) ||
+		stage.Reason != reasonSubjectEnded && stage.Reason != reasonInterviewOpen || stage.Subject != in.Subject {
 		return nil
 	}
 	return derrors.FromTemporal(kept)
 }
 
-// reasonSubjectEnded is the ledger's refusal of an interview about a
-// subject that has ended (ledger.CreateInterview).
-const reasonSubjectEnded = "SUBJECT_ENDED"
+// The ledger's refusals of a proposal (ledger.CreateInterview): its subject
+// has ended, or has another interview waiting. Kept as the proposal's
+// answer: its ID, derived from its request_id, never runs again, so a
+// retry is answered with the refusal, and a proposal sent again once the
+// other interview is done takes a new request_id.
+const (
+	reasonSubjectEnded  = "SUBJECT_ENDED"
+	reasonInterviewOpen = "INTERVIEW_OPEN"
+)
 
 // withoutField drops one field's violations from a validation error.
 func withoutField(err error, field string) error {

@@ -86,8 +86,17 @@ func (s *Store) CreateInterview(ctx context.Context, iv casework.Interview, e ca
 			}
 		}
 		if slices.Contains(rules, AloneOpen) {
-			if err := aloneOpen(ctx, q, iv); err != nil {
-				return err
+			// A retry of a write that committed (its answer lost) is no new
+			// proposal: refused now, its workflow would end with the row
+			// PROPOSED, blocking its subject for good.
+			written, err := q.InterviewExists(ctx, iv.ID)
+			if err != nil {
+				return fmt.Errorf("reading interview %q: %w", iv.ID, err)
+			}
+			if !written {
+				if err := aloneOpen(ctx, q, iv); err != nil {
+					return err
+				}
 			}
 		}
 		if err := q.InsertInterview(ctx, row); err != nil {
@@ -104,10 +113,11 @@ func (s *Store) CreateInterview(ctx context.Context, iv casework.Interview, e ca
 // InterviewRule is a rule CreateInterview applies on request.
 type InterviewRule string
 
-// AloneOpen refuses an interview whose subject has another one not yet
-// closed or cancelled (INTERVIEW_OPEN, naming it): a proposal by hand, of
+// AloneOpen refuses an interview whose subject has another one waiting,
+// PROPOSED or APPROVED (INTERVIEW_OPEN, naming it): a proposal by hand, of
 // which the office and the teams sent several about one finding, each
-// summoning the same leaders. Proposals take turns per subject.
+// summoning the same leaders. One held already does not hold a new summons
+// up (its unit may not have complied). Proposals take turns per subject.
 const AloneOpen InterviewRule = "alone-open"
 
 // aloneOpen applies AloneOpen to iv.

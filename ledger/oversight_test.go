@@ -496,8 +496,10 @@ func TestOneOpenInterviewPerSubjectByHand(t *testing.T) {
 	require.Contains(t, err.Error(), "inspection/i-1 already has interview iv-1 (PROPOSED)")
 	require.NoError(t, fx.store.CreateInterview(t.Context(), newInterview("iv-ladder", "inspection/i-1", march),
 		casework.Event{Key: "propose/iv-ladder", Action: "propose", Actor: office, OccurredAt: march}, nil), "the ladder's is not held up")
-	require.NoError(t, fx.exec(t, `UPDATE interviews SET stage = 'CANCELLED' WHERE id IN ('iv-1', 'iv-ladder')`))
-	require.NoError(t, propose("iv-3"))
+	require.NoError(t, propose("iv-1"), "a retry of a written proposal, after another was proposed, is a retry")
+	require.NoError(t, fx.exec(t, `UPDATE interviews SET stage = 'CANCELLED' WHERE id = 'iv-ladder'`))
+	require.NoError(t, fx.exec(t, `UPDATE interviews SET stage = 'HELD' WHERE id = 'iv-1'`))
+	require.NoError(t, propose("iv-3"), "one held does not hold a new summons up")
 
 	// Four at once about each of other subjects: exactly one each.
 	const rounds, atOnce = 15, 4

@@ -170,6 +170,11 @@ const (
 	// failed with it and the request was answered with the failure. Asked
 	// only on a refusal.
 	versionInterviewRefusalAnswers = "interview-refusal-answers"
+	// versionCancelNotHeld: a cancellation admitted while the interview
+	// was approved, which finds it held (a hold went first), is refused
+	// as one arriving then is (checkNotHeld); before, it cancelled the
+	// held interview. Asked only in that case.
+	versionCancelNotHeld = "interview-cancel-not-held"
 )
 
 // subjectEnded are the stages that end the lifecycle of an interview's
@@ -338,6 +343,11 @@ func (w *interview) close(ctx workflow.Context, in CloseInterviewInput) error {
 }
 
 func (w *interview) cancel(ctx workflow.Context, in CancelInterviewInput) error {
+	if (w.row.Stage == InterviewHeld || w.row.Stage == InterviewFollowUpReported) &&
+		workflow.GetVersion(ctx, versionCancelNotHeld, workflow.DefaultVersion, 1) >= 1 {
+		// Accepted while approved, then held by a change that went first.
+		return w.checkNotHeld()
+	}
 	next := w.row
 	next.Stage = InterviewCancelled
 	next.CancelReason, next.CancelReasonZH = in.Reason, in.ReasonZH

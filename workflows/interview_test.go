@@ -703,3 +703,39 @@ func TestInterviewRecordedThoughTheLedgerWasAway(t *testing.T) {
 		require.Equal(t, 1, h.fl.records)
 	})
 }
+
+// TestHoldThenQueuedCancel: a cancellation admitted while the interview
+// was approved, queued behind a hold, finds it held: refused as one that
+// arrives then (it cancelled the held interview). A run from before
+// versionCancelNotHeld cancels it, as it did.
+func TestHoldThenQueuedCancel(t *testing.T) {
+	for _, old := range []bool{false, true} {
+		t.Run(fmt.Sprintf("old=%v", old), func(t *testing.T) {
+			h := newIvHarness(t)
+			if old {
+				h.env.OnGetVersion(versionCancelNotHeld, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+			}
+			h.update(shanghai("2026-03-31 10:00"), ActionApproveInterview, "a1",
+				ApproveInterviewInput{Change: Change{RequestID: "a1", Actor: ivCommittee}, Note: "同意约谈"})
+			hold := h.update(shanghai("2026-04-01 16:00"), ActionHoldInterview, "h1", holdInput("h1", "2026-04-01"))
+			cancel := h.update(shanghai("2026-04-01 16:00"), ActionCancelInterview, "x1", CancelInterviewInput{Change: Change{RequestID: "x1", Actor: office}, Reason: "误点"})
+			if !old {
+				h.update(shanghai("2026-04-03 11:00"), ActionReportInterviewFollowUp, "r1",
+					ReportInterviewFollowUpInput{Change: Change{RequestID: "r1", Actor: unitActor}, Report: "已完成整改", EvidenceIDs: []string{"ev-9"}})
+				h.update(shanghai("2026-04-07 09:00"), ActionCloseInterview, "c1", CloseInterviewInput{Change: Change{RequestID: "c1", Actor: office}})
+			}
+			h.run(newInterviewInput())
+			requireAnswered(t, hold)
+			require.NoError(t, cancel.rejected, "admitted: the interview was approved when it arrived")
+			if old {
+				require.NoError(t, cancel.failed)
+				require.Equal(t, InterviewCancelled, cancel.state.Interview.Stage)
+				return
+			}
+			var stage *derrors.StageError
+			require.ErrorAs(t, derrors.FromTemporal(cancel.failed), &stage)
+			require.Equal(t, "INTERVIEW_HELD", stage.Reason)
+			require.Equal(t, InterviewClosed, h.fl.row("iv-1").Stage, "held, reported, closed")
+		})
+	}
+}

@@ -76,8 +76,8 @@ SELECT EXISTS (
 SELECT pg_advisory_xact_lock(hashtextextended('interviews-of/' || @subject::text, 0));
 
 -- name: OpenInterviewOf :many
--- OpenInterviewOf lists a subject's interviews not yet closed or cancelled,
--- other than one, oldest first.
+-- OpenInterviewOf lists a subject's interviews waiting (PROPOSED or
+-- APPROVED), other than one, oldest first.
 SELECT id, stage FROM interviews
-WHERE subject = @subject AND stage NOT IN ('CLOSED', 'CANCELLED') AND id <> @except_id
+WHERE subject = @subject AND stage IN ('PROPOSED', 'APPROVED') AND id <> @except_id
 ORDER BY created_at, id;

@@ -342,7 +342,7 @@ func (q *Queries) LockInterviewsOf(ctx context.Context, subject string) error {
 
 const openInterviewOf = `-- name: OpenInterviewOf :many
 SELECT id, stage FROM interviews
-WHERE subject = $1 AND stage NOT IN ('CLOSED', 'CANCELLED') AND id <> $2
+WHERE subject = $1 AND stage IN ('PROPOSED', 'APPROVED') AND id <> $2
 ORDER BY created_at, id
 `
 
@@ -356,8 +356,8 @@ type OpenInterviewOfRow struct {
 	Stage string
 }
 
-// OpenInterviewOf lists a subject's interviews not yet closed or cancelled,
-// other than one, oldest first.
+// OpenInterviewOf lists a subject's interviews waiting (PROPOSED or
+// APPROVED), other than one, oldest first.
 func (q *Queries) OpenInterviewOf(ctx context.Context, arg OpenInterviewOfParams) ([]OpenInterviewOfRow, error) {
 	rows, err := q.db.Query(ctx, openInterviewOf, arg.Subject, arg.ExceptID)
 	if err != nil {
