@@ -105,6 +105,13 @@ func TestStatisticsREST(t *testing.T) {
 			"subject": "finding/" + late, "reason": "隐患整改逾期，约谈单位主要负责人"})
 		require.Equal(t, http.StatusConflict, code, "%v", again)
 		require.Equal(t, "INTERVIEW_OPEN", errorInfo(again)["reason"])
+		// Sent again, the same request keeps its answer (its interview's
+		// ID never runs again): it read "already exists, proposed by
+		// another request".
+		code, again = s.do("POST", "/v1/interviews", &office, map[string]any{"request_id": rid(t, "interview"),
+			"subject": "finding/" + late, "reason": "隐患整改逾期，约谈单位主要负责人"})
+		require.Equal(t, http.StatusConflict, code, "%v", again)
+		require.Equal(t, "INTERVIEW_OPEN", errorInfo(again)["reason"], "%v", again)
 	} else {
 		code, iv := s.do("POST", "/v1/interviews", &office, map[string]any{"request_id": rid(t, "interview"),
 			"subject": "finding/" + late, "reason": "隐患整改逾期，约谈单位主要负责人"})
