@@ -110,7 +110,10 @@ func ParseAllowList(list string) (*Policy, error) {
 			continue
 		}
 		if prefix, err := netip.ParsePrefix(entry); err == nil {
-			if prefix.Addr().Is4In6() && prefix.Bits() >= 96 {
+			if prefix.Addr().Is4In6() && prefix.Bits() < 96 {
+				return nil, fmt.Errorf("webhook allow-list entry %q is an IPv4-mapped network shorter than /96: write the IPv4 network", entry)
+			}
+			if prefix.Addr().Is4In6() {
 				// Dialled addresses are unmapped before they are
 				// compared: ::ffff:10.0.0.0/104 is 10.0.0.0/8, or it
 				// would match nothing.

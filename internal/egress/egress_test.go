@@ -104,6 +104,8 @@ func TestParseAllowList(t *testing.T) {
 	require.NoError(t, mapped.CheckURL(t.Context(), "http://10.20.3.4:8080/hook"))
 	_, err = egress.ParseAllowList("::ffff:0.0.0.0/96")
 	require.ErrorContains(t, err, "is wider than /8", "all of IPv4, mapped")
+	_, err = egress.ParseAllowList("::ffff:10.0.0.0/90")
+	require.ErrorContains(t, err, "an IPv4-mapped network shorter than /96", "it would match nothing")
 	p, err := egress.ParseAllowList(" 10.20.0.0/16 , ::1, receiver.internal:8443,127.0.0.1:9000,,")
 	require.NoError(t, err)
 	require.Equal(t, "public addresses and 10.20.0.0/16 , ::1, receiver.internal:8443,127.0.0.1:9000,,", p.String())
