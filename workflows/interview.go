@@ -276,7 +276,7 @@ func (w *interview) checkNotHeld() error {
 		return nil
 	}
 	return derrors.StageError{Reason: "INTERVIEW_HELD", Subject: w.subject(), Action: ActionCancelInterview,
-		Stage: w.row.Stage, Allowed: slices.DeleteFunc(interviewMachine.allowed(w.row.Stage), func(a string) bool { return a == ActionCancelInterview })}.
+		Stage: w.row.Stage, Allowed: interviewMachine.allowed(w.row.Stage)}.
 		Says("%s was held on %s: its record stays, and it is closed once the unit's follow-up is reported", w.subject(), w.row.HeldOn)
 }
 

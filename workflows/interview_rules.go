@@ -70,7 +70,10 @@ var interviewMachine = &stageMachine{
 		InterviewFollowUpReported: {{ActionCloseInterview, InterviewClosed}},
 	},
 	anytime: move{ActionCancelInterview, InterviewCancelled},
-	final:   []string{InterviewClosed, InterviewCancelled},
+	// Held, an interview is closed once its follow-up is reported, not
+	// cancelled (checkNotHeld).
+	anytimeRefusedIn: []string{InterviewHeld, InterviewFollowUpReported},
+	final:            []string{InterviewClosed, InterviewCancelled},
 	roles: map[string][]string{
 		"propose":                     {actor.RoleOffice, actor.RoleTeamLeader, actor.RoleTeamMember},
 		ActionApproveInterview:        {actor.RoleOffice, actor.RoleCommittee},

@@ -283,6 +283,10 @@ func TestInterviewLifecycle(t *testing.T) {
 	}
 	require.Equal(t, "interview/iv-1 已于 2026-04-01 举行：其记录予以保留，被约谈单位报送整改落实情况后予以办结",
 		derrors.Message(derrors.FromTemporal(cancelHeld.rejected), i18n.Chinese))
+	// No refusal offers cancel as the way on once held.
+	require.Equal(t, []string{ActionReportInterviewFollowUp}, InterviewMachine.Allowed(InterviewHeld))
+	require.Equal(t, []string{ActionCloseInterview}, InterviewMachine.Allowed(InterviewFollowUpReported))
+	require.Equal(t, []string{ActionApproveInterview, ActionCancelInterview}, InterviewMachine.Allowed(InterviewProposed))
 
 	require.Equal(t, InterviewApproved, approve.state.Interview.Stage)
 	require.Equal(t, &ivCommittee, approve.state.Interview.ApprovedBy)

@@ -23,6 +23,12 @@ type stageMachine struct {
 	moves map[string][]move
 	// anytime is allowed in every open stage.
 	anytime move
+	// anytimeRefusedIn are the open stages whose refusals do not offer
+	// anytime: a rule the workflow applies as a change arrives refuses it
+	// there (an interview once held is not cancelled, checkNotHeld), so a
+	// refusal naming it as the way out would mislead. The move itself stays
+	// in the table, for the runs that took it before the rule.
+	anytimeRefusedIn []string
 	// final are the stages nothing leaves.
 	final []string
 	// roles says who may ask for each action (and for the create, under its
@@ -44,6 +50,9 @@ func (m *stageMachine) allowed(stage string) []string {
 	var out []string
 	for _, mv := range m.moves[stage] {
 		out = append(out, mv.action)
+	}
+	if slices.Contains(m.anytimeRefusedIn, stage) {
+		return out
 	}
 	return append(out, m.anytime.action)
 }
