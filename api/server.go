@@ -10,9 +10,7 @@ import (
 	"math"
 	"net"
 	"net/http"
-	"net/netip"
 	"net/url"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -37,6 +35,7 @@ import (
 	"github.com/xuncha/xuncha/internal/evidence"
 	"github.com/xuncha/xuncha/internal/i18n"
 	"github.com/xuncha/xuncha/internal/logging"
+	"github.com/xuncha/xuncha/internal/loopback"
 	"github.com/xuncha/xuncha/internal/telemetry"
 	"github.com/xuncha/xuncha/internal/tipcrypt"
 	"github.com/xuncha/xuncha/ledger"
@@ -208,7 +207,7 @@ func (s *Server) Run(ctx context.Context) error {
 	healthpb.RegisterHealthServer(grpcServer, healthServer)
 	reflection.Register(grpcServer)
 
-	conn, err := grpc.NewClient(loopback(s.GRPCListener.Addr()), grpc.WithTransportCredentials(insecure.NewCredentials()),
+	conn, err := grpc.NewClient(dialAddr(s.GRPCListener.Addr()), grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithChainUnaryInterceptor(markForwarded), grpc.WithStatsHandler(s.gatewayStats()),
 		// Answers of any size reach the REST client: RESOURCE_EXHAUSTED, 413,
 		// is only ever about the request.
@@ -445,9 +444,9 @@ func (s *Server) authenticate(ctx context.Context, headers []string) (authn.Iden
 	return id, nil
 }
 
-// loopback turns a listener address such as [::]:9090 into one the gateway
+// dialAddr turns a listener address such as [::]:9090 into one the gateway
 // can dial.
-func loopback(addr net.Addr) string {
+func dialAddr(addr net.Addr) string {
 	tcp, ok := addr.(*net.TCPAddr)
 	if !ok || tcp.IP.IsUnspecified() {
 		if ok {
@@ -465,30 +464,16 @@ func loopback(addr net.Addr) string {
 // stored evidence as the office).
 func devLocal(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !localName(r.Host) {
+		if !loopback.Host(r.Host) {
 			http.Error(w, "xuncha dev answers requests addressed to localhost, 127.0.0.1 or [::1] only", http.StatusMisdirectedRequest)
 			return
 		}
 		if origin := r.Header.Get("Origin"); origin != "" && r.Header.Get("Authorization") == "" {
-			if u, err := url.Parse(origin); err != nil || !localName(u.Host) {
+			if u, err := url.Parse(origin); err != nil || !loopback.Host(u.Host) {
 				http.Error(w, "xuncha dev acts as the office without a token only for pages of this machine: send a token (xuncha token)", http.StatusForbidden)
 				return
 			}
 		}
 		next.ServeHTTP(w, r)
 	})
-}
-
-// localName reports whether host (a Host header, "name[:port]") names
-// this machine: localhost or a loopback address.
-func localName(host string) bool {
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
-	}
-	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip, err := netip.ParseAddr(host)
-	return err == nil && ip.IsLoopback()
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/xuncha/xuncha/internal/authn"
 	"github.com/xuncha/xuncha/internal/devissuer"
 	"github.com/xuncha/xuncha/internal/egress"
+	"github.com/xuncha/xuncha/internal/loopback"
 	"github.com/xuncha/xuncha/internal/pgserver"
 	"github.com/xuncha/xuncha/internal/searchattr"
 	"github.com/xuncha/xuncha/internal/temporaldev"
@@ -404,12 +405,5 @@ func portOf(addr string) string {
 // empty host, 0.0.0.0, ::) nor another address.
 func loopbackAddr(addr string) bool {
 	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return false
-	}
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	return err == nil && loopback.Host(host)
 }

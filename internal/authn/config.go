@@ -14,11 +14,12 @@ package authn
 import (
 	"fmt"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/xuncha/xuncha/internal/loopback"
 )
 
 // Defaults of Config.
@@ -177,15 +178,5 @@ func (c Config) Validate() error {
 // clearElsewhere reports whether u is plain http to a host other than
 // this machine: what keys may not be fetched from.
 func clearElsewhere(u *url.URL) bool {
-	return !strings.EqualFold(u.Scheme, "https") && !loopback(u.Hostname())
-}
-
-// loopback reports whether host names this machine: localhost or a loopback
-// address.
-func loopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip, err := netip.ParseAddr(host)
-	return err == nil && ip.IsLoopback()
+	return !strings.EqualFold(u.Scheme, "https") && !loopback.Host(u.Hostname())
 }
