@@ -544,10 +544,7 @@ func (c *config) webhookPolicy() (*egress.Policy, error) {
 // tipSealer builds the sealer of tips and webhook secrets from --tip-key or
 // XUNCHA_TIP_KEY; without one the API does not start.
 func (c *config) tipSealer() (*tipcrypt.Sealer, error) {
-	key := c.TipKey
-	if key == "" {
-		key = os.Getenv("XUNCHA_TIP_KEY")
-	}
+	key := c.tipKey()
 	if key == "" {
 		return nil, fmt.Errorf("no tip key: set XUNCHA_TIP_KEY or --tip-key to 32 random bytes in base64 (generate one with: openssl rand -base64 32)")
 	}
@@ -562,18 +559,22 @@ func (c *config) tipSealer() (*tipcrypt.Sealer, error) {
 // (tipcrypt.Placeholder); false when it is missing or cannot be parsed
 // (tipSealer says why).
 func (c *config) tipKeyPlaceholder() bool {
-	key := c.TipKey
-	if key == "" {
-		key = os.Getenv("XUNCHA_TIP_KEY")
-	}
-	raw, err := tipcrypt.ParseKey(key)
+	raw, err := tipcrypt.ParseKey(c.tipKey())
 	return err == nil && tipcrypt.Placeholder(raw)
+}
+
+// tipKey is the tip key as configured: --tip-key, else XUNCHA_TIP_KEY.
+func (c *config) tipKey() string {
+	if c.TipKey != "" {
+		return c.TipKey
+	}
+	return os.Getenv("XUNCHA_TIP_KEY")
 }
 
 // devTipKey makes `xuncha dev` work without XUNCHA_TIP_KEY: it creates
 // <dataDir>/tip.key (mode 0600) once and reuses it.
 func (c *config) devTipKey(dataDir string, log *zap.Logger) error {
-	if c.TipKey != "" || os.Getenv("XUNCHA_TIP_KEY") != "" {
+	if c.tipKey() != "" {
 		return nil
 	}
 	path := filepath.Join(dataDir, "tip.key")
