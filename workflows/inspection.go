@@ -360,7 +360,7 @@ func (w *inspection) registerHandlers(ctx workflow.Context) error {
 		registerChange(ctx, w, ActionApproveTeam, func(in ApproveTeamInput) (actor.Actor, error) { return in.Actor, in.Validate() }, w.approveTeam),
 		registerAdmitted(ctx, w, ActionNotify, func(in NotifyInput) (actor.Actor, error) { return in.Actor, in.Validate() },
 			func(ctx workflow.Context, in NotifyInput) error {
-				return w.checkDay(ctx, "notified_on", in.NotifiedOn, "")
+				return w.checkDay(ctx, "notified_on", in.NotifiedOn)
 			}, w.notify),
 		registerAdmitted(ctx, w, ActionStation, func(in StationInput) (actor.Actor, error) { return in.Actor, in.Validate() },
 			func(ctx workflow.Context, in StationInput) error {
@@ -375,18 +375,15 @@ func (w *inspection) registerHandlers(ctx workflow.Context) error {
 		registerAdmitted(ctx, w, ActionApprove, func(in ApproveInput) (actor.Actor, error) { return in.Actor, in.Validate() },
 			func(ctx workflow.Context, in ApproveInput) error {
 				if in.ApprovedOn == "" {
-					return nil // today
+					return nil // no day given: none is recorded
 				}
 				return w.checkDay(ctx, "approved_on", in.ApprovedOn, "onsite_ended_on")
 			}, w.approve),
 		registerAdmitted(ctx, w, ActionGiveFeedback, func(in GiveFeedbackInput) (actor.Actor, error) { return in.Actor, in.Validate() },
 			func(ctx workflow.Context, in GiveFeedbackInput) error {
-				if err := w.checkDay(ctx, "feedback_delivered_on", in.FeedbackDeliveredOn, "onsite_ended_on"); err != nil {
-					return err
-				}
-				// After the committee's approval (三(三)5), when the
-				// approval gave its day (approved_on).
-				return w.checkDay(ctx, "feedback_delivered_on", in.FeedbackDeliveredOn, "approved_on")
+				// After the on-site end, and after the committee's
+				// approval (三(三)5) when the approval gave its day.
+				return w.checkDay(ctx, "feedback_delivered_on", in.FeedbackDeliveredOn, "onsite_ended_on", "approved_on")
 			}, w.giveFeedback),
 		registerChange(ctx, w, ActionInspectionRectified, func(in InspectionRectificationInput) (actor.Actor, error) { return in.Actor, in.Validate() }, w.reportRectification),
 		registerChange(ctx, w, ActionClose, func(in ApproveInput) (actor.Actor, error) { return in.Actor, in.Validate() }, w.close),

@@ -263,19 +263,21 @@ func (w *inspection) cancel(ctx workflow.Context, in CancelInput) error {
 }
 
 // checkDay admits a step only when the day it records has come: not after
-// today (workflow time, in the calendar's zone), and not before the day
-// recorded by the step it follows (the earlier record, when the inspection
-// has it). Deadlines count from these days, so a typo would otherwise
+// today (workflow time, in the calendar's zone), and not before the days
+// recorded by the steps it follows (each earlier record the inspection
+// has). Deadlines count from these days, so a typo would otherwise
 // escalate at once (a day before the step could have happened) or put the
 // deadline off (a day ahead). A day already past stays allowed: steps are
 // often recorded late. The fields are checked by then (registerAdmitted).
-func (w *inspection) checkDay(ctx workflow.Context, field, day, earlier string) error {
+func (w *inspection) checkDay(ctx workflow.Context, field, day string, earlier ...string) error {
 	d, err := dayHasCome(ctx, field, day)
 	if err != nil {
 		return err
 	}
-	if prev, err := calendar.ParseDate(w.row.Records[earlier]); earlier != "" && err == nil && d.Before(prev) {
-		return derrors.Invalid(field, "must not be before %s, the inspection's %s", prev, i18n.Term(i18n.RecordDay, earlier))
+	for _, e := range earlier {
+		if prev, err := calendar.ParseDate(w.row.Records[e]); err == nil && d.Before(prev) {
+			return derrors.Invalid(field, "must not be before %s, the inspection's %s", prev, i18n.Term(i18n.RecordDay, e))
+		}
 	}
 	return nil
 }
