@@ -769,9 +769,9 @@ func TestOpenFindingsNamed(t *testing.T) {
 	require.Contains(t, zh, "尚有 3 个问题未销号或撤销；")
 }
 
-// approvedOn25 takes the inspection to APPROVED on 2026-03-25 (on site
-// until 03-20, reported 03-23, reviewed 03-24).
-func (h *inspectionHarness) approvedOn25() []*result {
+// reviewed takes the inspection to REVIEWED: on site from 2026-03-02 to
+// 03-20, its report submitted and reviewed at the times given (Asia/Shanghai).
+func (h *inspectionHarness) reviewed(submitted, reviewedAt string) []*result {
 	hour := time.Hour
 	return []*result{
 		h.update(hour, ActionApproveTeam, "a1", ApproveTeamInput{Change: Change{RequestID: "a1", Actor: committee}}),
@@ -779,10 +779,16 @@ func (h *inspectionHarness) approvedOn25() []*result {
 		h.update(3*hour, ActionStation, "s1", StationInput{Change: Change{RequestID: "s1", Actor: leader}, StationedOn: "2026-03-02",
 			Announcement: "巡查任务、时间和要求", ContactPhone: "0731-12345678"}),
 		h.update(shanghai("2026-03-20 18:00").Sub(start), ActionEndOnsite, "e1", EndOnsiteInput{Change: Change{RequestID: "e1", Actor: leader}, OnsiteEndedOn: "2026-03-20"}),
-		h.update(shanghai("2026-03-23 10:00").Sub(start), ActionSubmitReport, "r1", SubmitReportInput{Change: Change{RequestID: "r1", Actor: leader}, ReportEvidenceID: "ev-report", Summary: "发现问题2个"}),
-		h.update(shanghai("2026-03-24 10:00").Sub(start), ActionReview, "v1", ReviewInput{Change: Change{RequestID: "v1", Actor: office}}),
-		h.update(shanghai("2026-03-25 10:00").Sub(start), ActionApprove, "p1", ApproveInput{Change: Change{RequestID: "p1", Actor: committee}}),
+		h.update(shanghai(submitted).Sub(start), ActionSubmitReport, "r1", SubmitReportInput{Change: Change{RequestID: "r1", Actor: leader}, ReportEvidenceID: "ev-report", Summary: "发现问题2个"}),
+		h.update(shanghai(reviewedAt).Sub(start), ActionReview, "v1", ReviewInput{Change: Change{RequestID: "v1", Actor: office}}),
 	}
+}
+
+// approvedOn25 takes the inspection to APPROVED on 2026-03-25 (on site
+// until 03-20, reported 03-23, reviewed 03-24).
+func (h *inspectionHarness) approvedOn25() []*result {
+	return append(h.reviewed("2026-03-23 10:00", "2026-03-24 10:00"),
+		h.update(shanghai("2026-03-25 10:00").Sub(start), ActionApprove, "p1", ApproveInput{Change: Change{RequestID: "p1", Actor: committee}}))
 }
 
 // TestFeedbackWaitsForClassification: the feedback refers the CLASSIFIED
@@ -883,15 +889,8 @@ func TestFeedbackComesAfterTheApproval(t *testing.T) {
 	for _, dated := range []bool{true, false} {
 		t.Run(fmt.Sprintf("dated=%v", dated), func(t *testing.T) {
 			h := newInspectionHarness(t)
-			hour := time.Hour
 			at := func(s string) time.Duration { return shanghai(s).Sub(start) }
-			h.update(hour, ActionApproveTeam, "a1", ApproveTeamInput{Change: Change{RequestID: "a1", Actor: committee}})
-			h.update(2*hour, ActionNotify, "n1", NotifyInput{Change: Change{RequestID: "n1", Actor: office}, NotifiedOn: "2026-03-02"})
-			h.update(3*hour, ActionStation, "s1", StationInput{Change: Change{RequestID: "s1", Actor: leader}, StationedOn: "2026-03-02",
-				Announcement: "巡查任务、时间和要求", ContactPhone: "0731-12345678"})
-			h.update(at("2026-03-20 18:00"), ActionEndOnsite, "e1", EndOnsiteInput{Change: Change{RequestID: "e1", Actor: leader}, OnsiteEndedOn: "2026-03-20"})
-			h.update(at("2026-03-25 10:00"), ActionSubmitReport, "r1", SubmitReportInput{Change: Change{RequestID: "r1", Actor: leader}, ReportEvidenceID: "ev-report", Summary: "发现问题3个"})
-			h.update(at("2026-03-26 10:00"), ActionReview, "v1", ReviewInput{Change: Change{RequestID: "v1", Actor: office}})
+			h.reviewed("2026-03-25 10:00", "2026-03-26 10:00")
 			approveBefore := h.update(at("2026-04-08 09:00"), ActionApprove, "p0", ApproveInput{Change: Change{RequestID: "p0", Actor: committee}, ApprovedOn: "2026-03-19"})
 			approval := ApproveInput{Change: Change{RequestID: "p1", Actor: committee}}
 			if dated {
