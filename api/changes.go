@@ -15,6 +15,7 @@ import (
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/internal/i18n"
+	"github.com/xuncha/xuncha/internal/payloadcrypt"
 	"github.com/xuncha/xuncha/internal/updatechain"
 	"github.com/xuncha/xuncha/ledger"
 	"github.com/xuncha/xuncha/workflows"
@@ -312,7 +313,7 @@ func (k lifecycleAPI[S, R, P]) ownCreate(ctx context.Context, l *ledger.Store, i
 // caller to answer as for any ended workflow.
 func adoptAndUpdate[S any](ctx context.Context, tc client.Client, u lifecycleUpdate, updateID string) (state S, err error) {
 	opts, input, workflowType := u.adopt()
-	handle, err := tc.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
+	handle, err := tc.UpdateWithStartWorkflow(payloadcrypt.WithStart(ctx, opts, workflowType, input), client.UpdateWithStartWorkflowOptions{
 		StartWorkflowOperation: tc.NewWithStartWorkflowOperation(opts, workflowType, input),
 		UpdateOptions: client.UpdateWorkflowOptions{
 			UpdateID: updateID, UpdateName: u.action, Args: []any{u.input}, WaitForStage: client.WorkflowUpdateStageCompleted,

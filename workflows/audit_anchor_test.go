@@ -13,7 +13,15 @@ import (
 
 	"github.com/xuncha/xuncha/activities"
 	"github.com/xuncha/xuncha/casework"
+	"github.com/xuncha/xuncha/internal/payloadcrypt"
 )
+
+// TestAuditAnchorStartsUnsigned: its schedule starts the anchor without a
+// client's signature, so the workers' check of starts leaves this type
+// alone (payloadcrypt.ScheduledTypes), and only it.
+func TestAuditAnchorStartsUnsigned(t *testing.T) {
+	require.Equal(t, map[string]bool{AuditAnchorWorkflowName: true}, payloadcrypt.ScheduledTypes)
+}
 
 // TestAuditAnchorWorkflow: the scheduled workflow writes one anchor as the
 // schedule, retrying a database that does not answer.

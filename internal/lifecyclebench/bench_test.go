@@ -27,6 +27,7 @@ import (
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/xuncha/xuncha/internal/payloadcrypt"
 	"github.com/xuncha/xuncha/internal/proccpu"
 	"github.com/xuncha/xuncha/internal/searchattr"
 	xunchav1 "github.com/xuncha/xuncha/proto/xuncha/v1"
@@ -356,7 +357,8 @@ func (b *bench) takeUpdates(ctx context.Context, workflowType, workflowID, key s
 			startOpts.WorkflowIDConflictPolicy = enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING
 			startOpts.WorkflowIDReusePolicy = enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE
 			startOp := tc.NewWithStartWorkflowOperation(startOpts, workflowType, BareInput{ID: key})
-			h, err = tc.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{StartWorkflowOperation: startOp, UpdateOptions: opts})
+			signed := payloadcrypt.WithStart(ctx, startOpts, workflowType, BareInput{ID: key})
+			h, err = tc.UpdateWithStartWorkflow(signed, client.UpdateWithStartWorkflowOptions{StartWorkflowOperation: startOp, UpdateOptions: opts})
 		} else {
 			h, err = tc.UpdateWorkflow(ctx, opts)
 		}

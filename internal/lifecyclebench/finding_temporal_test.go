@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/xuncha/xuncha/casework"
+	"github.com/xuncha/xuncha/internal/payloadcrypt"
 	"github.com/xuncha/xuncha/workflows"
 )
 
@@ -55,7 +56,7 @@ func (b *bench) findingTemporal(ctx context.Context, key string) (string, []time
 	opts, in, workflowType := workflows.CreatingStart(f, taskQueue)
 	opts.WorkflowIDConflictPolicy = enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING // as the API's create
 	startOp := tc.NewWithStartWorkflowOperation(opts, workflowType, in)
-	h, err := tc.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
+	h, err := tc.UpdateWithStartWorkflow(payloadcrypt.WithStart(ctx, opts, workflowType, in), client.UpdateWithStartWorkflowOptions{
 		StartWorkflowOperation: startOp,
 		UpdateOptions: client.UpdateWorkflowOptions{
 			UpdateID: workflows.AwaitCreatedUpdateID(f.RequestID), UpdateName: workflows.UpdateAwaitCreated,

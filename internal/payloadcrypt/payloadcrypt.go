@@ -109,6 +109,8 @@ type Key struct {
 type entry struct {
 	id, cipher string
 	aead       cipher.AEAD
+	// mac is the key's derived signing key (signature.go).
+	mac []byte
 }
 
 // Codec encrypts and decrypts payloads with a key ring; it implements
@@ -137,7 +139,11 @@ func New(keys []Key) (*Codec, error) {
 		if err != nil {
 			return nil, fmt.Errorf("payloadcrypt: key %q: %w", k.ID, err)
 		}
-		e := &entry{id: k.ID, cipher: k.Cipher, aead: aead}
+		mac, err := macKey(k)
+		if err != nil {
+			return nil, fmt.Errorf("payloadcrypt: key %q: deriving its signing key: %w", k.ID, err)
+		}
+		e := &entry{id: k.ID, cipher: k.Cipher, aead: aead, mac: mac}
 		c.keys = append(c.keys, e)
 		c.byID[k.ID] = e
 	}
@@ -280,7 +286,9 @@ func (c *Codec) FailureConverter() converter.FailureConverter {
 }
 
 // ClientOptions returns o with c's data and failure converters: every
-// client xuncha dials, and so every worker built on one, encrypts. Its
+// client xuncha dials, and so every worker built on one, encrypts. It
+// signs every start and Update the client sends, and a worker built on it
+// refuses those not signed with a key of c's ring (signature.go). Its
 // requests go uncompressed: the SDK gzips them by default, but what they
 // carry is mostly ciphertext, which does not compress, so gzip only cost
 // CPU on both ends (about a sixth of a lifecycle's at eight clients,
@@ -294,6 +302,7 @@ func (c *Codec) ClientOptions(o client.Options) client.Options {
 	o.DataConverter = c.DataConverter()
 	o.FailureConverter = c.FailureConverter()
 	o.ConnectionOptions.GrpcCompression = &client.GrpcCompressionNone{}
+	o.Interceptors = append(o.Interceptors, &signer{codec: c})
 	if len(o.ExternalStorage.Drivers) == 0 && o.ExternalStorage.Concurrency.MaxOperationsPerMessage == 0 {
 		o.ExternalStorage.Concurrency.MaxOperationsPerMessage = 1
 	}

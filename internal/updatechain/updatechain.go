@@ -36,6 +36,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/internal/payloadcrypt"
 )
 
 // MaxSends bounds the chain: a request refused this many times is answered
@@ -63,9 +64,10 @@ func Send(ctx context.Context, tc client.Client, opts client.UpdateWorkflowOptio
 func SendWithStart(ctx context.Context, tc client.Client, start client.StartWorkflowOptions, workflowType string, input any,
 	opts client.UpdateWorkflowOptions, result any,
 ) error {
+	signed := payloadcrypt.WithStart(ctx, start, workflowType, input)
 	return send(ctx, tc, start.ID, opts.UpdateID, func(id string) error {
 		opts.UpdateID = id
-		handle, err := tc.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
+		handle, err := tc.UpdateWithStartWorkflow(signed, client.UpdateWithStartWorkflowOptions{
 			StartWorkflowOperation: tc.NewWithStartWorkflowOperation(start, workflowType, input),
 			UpdateOptions:          opts,
 		})

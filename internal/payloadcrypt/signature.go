@@ -1,0 +1,328 @@
+package payloadcrypt
+
+import (
+	"bytes"
+	"context"
+	"crypto/hkdf"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash"
+	"strings"
+
+	"github.com/emmansun/gmsm/sm3"
+	commonpb "go.temporal.io/api/common/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/interceptor"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+)
+
+// Signed changes. Encryption keeps a history's content from whoever reads
+// Temporal's store, but it does not say who sent what a workflow is asked
+// to do: a client of the Temporal frontend without any key could send an
+// Update whose input is plain JSON (Decode passes plaintext through, for
+// the histories recorded before encryption), or copy an encrypted input
+// out of one workflow's history into an Update to another. So every client
+// built with ClientOptions signs what it asks of a workflow — each Update
+// and each start — with a key derived from the ring's encrypting key, in
+// the request's header, and every worker built on
+// such a client refuses, before anything is recorded, an Update or a start
+// whose signature is missing, made with a key its ring does not hold, or
+// made for another workflow, another Update, another name or other
+// arguments. (The signature is itself encrypted, as every payload is.)
+//
+// What is signed is the kind of request (an Update or a start), the
+// workflow ID, the Update's or the workflow type's name, the Update ID and
+// each argument in a canonical JSON form (canonicalJSON): the worker checks
+// the arguments it decoded, re-encoded the same way, so the signature
+// covers exactly what the workflow reads. A field the worker's release does
+// not know is not read, and a request carrying one fails the check: upgrade
+// the workers before the servers that send the new field (their new fields
+// are left out when empty, `omitempty`, so an older server's request still
+// matches).
+//
+// Not checked: what is recorded already (an Update is checked when it
+// arrives, never when a history replays), a workflow started by another
+// workflow (its parent was checked) or continued as new, a start by a
+// schedule (AuditAnchorWorkflow, which takes no input of a client's), and
+// signals, which a workflow replays: a check there would have to give the
+// same answer in every later replay, after the key that signed it has left
+// the ring (README, Known limits).
+
+// Header fields of a signed request. An update-with-start carries both, in
+// the one header its start and its Update share.
+const (
+	// StartSignatureHeader signs a workflow's start.
+	StartSignatureHeader = "xuncha-start-signature"
+	// UpdateSignatureHeader signs an Update.
+	UpdateSignatureHeader = "xuncha-update-signature"
+)
+
+// ReasonNotSigned is the ApplicationError type of an Update or a start a
+// worker refused for its signature.
+const ReasonNotSigned = "NOT_SIGNED"
+
+// ErrNotSigned is wrapped by the errors of a signature that does not hold.
+var ErrNotSigned = errors.New("payloadcrypt: the request is not signed by a key of this key ring")
+
+// macInfo separates the signing key derived from a ring key from the key
+// itself (and from any later use of it).
+const macInfo = "xuncha change signature v1"
+
+// Request kinds, signed with what they ask.
+const (
+	kindStart  = "start"
+	kindUpdate = "update"
+)
+
+// macHash is the hash a key's signatures use: SM3 for an SM4 key (the
+// national commercial-cryptography rules' HMAC, GB/T 15852.2), SHA-256
+// otherwise.
+func macHash(cipherName string) func() hash.Hash {
+	if cipherName == SM4GCM {
+		return sm3.New
+	}
+	return sha256.New
+}
+
+// macKey derives the signing key of a ring key.
+func macKey(k Key) ([]byte, error) {
+	return hkdf.Key(macHash(k.Cipher), k.Secret, nil, macInfo, 32)
+}
+
+// signature is what a signature header holds.
+type signature struct {
+	// Key is the ID of the ring key whose derived key signed.
+	Key string `json:"key"`
+	MAC []byte `json:"mac"`
+}
+
+// signedRequest is what a signature covers.
+type signedRequest struct {
+	kind, workflowID, name, updateID string
+	args                             []any
+}
+
+// message is r's canonical bytes: each part length-prefixed, so that no
+// two requests share them.
+func (r signedRequest) message() ([]byte, error) {
+	var b bytes.Buffer
+	part := func(p []byte) {
+		b.Write(binary.BigEndian.AppendUint32(nil, uint32(len(p))))
+		b.Write(p)
+	}
+	part([]byte("xuncha-signed-request-v1"))
+	for _, s := range []string{r.kind, r.workflowID, r.name, r.updateID} {
+		part([]byte(s))
+	}
+	b.Write(binary.BigEndian.AppendUint32(nil, uint32(len(r.args))))
+	for i, a := range r.args {
+		j, err := canonicalJSON(a)
+		if err != nil {
+			return nil, fmt.Errorf("payloadcrypt: argument %d of %s %q: %w", i, r.kind, r.name, err)
+		}
+		part(j)
+	}
+	return b.Bytes(), nil
+}
+
+// canonicalJSON is v's JSON with every object's keys sorted and numbers as
+// written: the same for a value the client sent and the value the worker
+// decoded it into, where a field of interface type holds a map on one side
+// and a struct on the other. (A number in such a field beyond float64's
+// 2^53 would come out otherwise: that request fails the check rather than
+// pass it. xuncha's inputs have no such field.)
+func canonicalJSON(v any) ([]byte, error) {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var generic any
+	if err := dec.Decode(&generic); err != nil {
+		return nil, err
+	}
+	return json.Marshal(generic)
+}
+
+// sign signs r with the ring's encrypting key into header[field].
+func (c *Codec) sign(header map[string]*commonpb.Payload, field string, r signedRequest) error {
+	msg, err := r.message()
+	if err != nil {
+		return err
+	}
+	k := c.keys[0]
+	m := hmac.New(macHash(k.cipher), k.mac)
+	m.Write(msg)
+	// Encrypted like every other payload, though a MAC hides nothing: every
+	// payload of a history is then ciphertext, as an auditor checks.
+	p, err := c.DataConverter().ToPayload(signature{Key: k.id, MAC: m.Sum(nil)})
+	if err != nil {
+		return fmt.Errorf("payloadcrypt: encoding a signature: %w", err)
+	}
+	header[field] = p
+	return nil
+}
+
+// check verifies header[field] as r's signature.
+func (c *Codec) check(header map[string]*commonpb.Payload, field string, r signedRequest) error {
+	p := header[field]
+	if p == nil {
+		return fmt.Errorf("%w: the %s of %s %q to workflow %q carries no signature", ErrNotSigned, r.kind, kindName(r.kind), r.name, r.workflowID)
+	}
+	var s signature
+	if err := c.DataConverter().FromPayload(p, &s); err != nil {
+		return fmt.Errorf("%w: the %s of %s %q to workflow %q carries an unreadable signature", ErrNotSigned, r.kind, kindName(r.kind), r.name, r.workflowID)
+	}
+	k, ok := c.byID[s.Key]
+	if !ok {
+		return fmt.Errorf("%w: the %s of %s %q to workflow %q is signed with key %q, which the key ring (%s) does not hold",
+			ErrNotSigned, r.kind, kindName(r.kind), r.name, r.workflowID, s.Key, strings.Join(c.KeyIDs(), ", "))
+	}
+	msg, err := r.message()
+	if err != nil {
+		return err
+	}
+	m := hmac.New(macHash(k.cipher), k.mac)
+	m.Write(msg)
+	if !hmac.Equal(m.Sum(nil), s.MAC) {
+		return fmt.Errorf("%w: the signature of the %s of %s %q to workflow %q does not match it: it was made for another request, or the request was altered",
+			ErrNotSigned, r.kind, kindName(r.kind), r.name, r.workflowID)
+	}
+	return nil
+}
+
+// kindName is what a kind's name names, for errors.
+func kindName(kind string) string {
+	if kind == kindStart {
+		return "workflow type"
+	}
+	return "Update"
+}
+
+// signer is the interceptor ClientOptions installs: it signs what the
+// client asks of workflows and, in the workers built on the client, checks
+// what they are asked.
+type signer struct {
+	interceptor.InterceptorBase
+	codec *Codec
+}
+
+func (s *signer) InterceptClient(next interceptor.ClientOutboundInterceptor) interceptor.ClientOutboundInterceptor {
+	return &signingClient{ClientOutboundInterceptorBase: interceptor.ClientOutboundInterceptorBase{Next: next}, codec: s.codec}
+}
+
+func (s *signer) InterceptWorkflow(_ workflow.Context, next interceptor.WorkflowInboundInterceptor) interceptor.WorkflowInboundInterceptor {
+	return &checkingWorkflow{WorkflowInboundInterceptorBase: interceptor.WorkflowInboundInterceptorBase{Next: next}, codec: s.codec}
+}
+
+// signingClient signs a client's starts and Updates.
+type signingClient struct {
+	interceptor.ClientOutboundInterceptorBase
+	codec *Codec
+}
+
+func (c *signingClient) ExecuteWorkflow(ctx context.Context, in *interceptor.ClientExecuteWorkflowInput) (client.WorkflowRun, error) {
+	if err := c.codec.sign(interceptor.Header(ctx), StartSignatureHeader,
+		signedRequest{kind: kindStart, workflowID: in.Options.ID, name: in.WorkflowType, args: in.Args}); err != nil {
+		return nil, err
+	}
+	return c.Next.ExecuteWorkflow(ctx, in)
+}
+
+func (c *signingClient) UpdateWorkflow(ctx context.Context, in *interceptor.ClientUpdateWorkflowInput) (client.WorkflowUpdateHandle, error) {
+	if err := c.codec.sign(interceptor.Header(ctx), UpdateSignatureHeader,
+		signedRequest{kind: kindUpdate, workflowID: in.WorkflowID, name: in.UpdateName, updateID: in.UpdateID, args: in.Args}); err != nil {
+		return nil, err
+	}
+	return c.Next.UpdateWorkflow(ctx, in)
+}
+
+// startKey carries an update-with-start's start (WithStart) to the
+// interceptor, which cannot read it from the start operation.
+type startKey struct{}
+
+// start is what WithStart records.
+type start struct {
+	workflowID, workflowType string
+	args                     []any
+}
+
+// WithStart returns ctx carrying the start of an update-with-start sent
+// with it, for the start's signature: give it the options, type and
+// arguments given to NewWithStartWorkflowOperation. A client built with
+// ClientOptions refuses an update-with-start without it.
+func WithStart(ctx context.Context, opts client.StartWorkflowOptions, workflowType string, args ...any) context.Context {
+	return context.WithValue(ctx, startKey{}, start{workflowID: opts.ID, workflowType: workflowType, args: args})
+}
+
+func (c *signingClient) UpdateWithStartWorkflow(ctx context.Context, in *interceptor.ClientUpdateWithStartWorkflowInput) (client.WorkflowUpdateHandle, error) {
+	st, ok := ctx.Value(startKey{}).(start)
+	if !ok {
+		return nil, errors.New("payloadcrypt: an update-with-start without its start's arguments cannot be signed: pass the context through payloadcrypt.WithStart")
+	}
+	header := interceptor.Header(ctx)
+	if err := c.codec.sign(header, StartSignatureHeader,
+		signedRequest{kind: kindStart, workflowID: st.workflowID, name: st.workflowType, args: st.args}); err != nil {
+		return nil, err
+	}
+	u := in.UpdateOptions
+	workflowID := u.WorkflowID
+	if workflowID == "" {
+		workflowID = st.workflowID
+	}
+	if err := c.codec.sign(header, UpdateSignatureHeader,
+		signedRequest{kind: kindUpdate, workflowID: workflowID, name: u.UpdateName, updateID: u.UpdateID, args: u.Args}); err != nil {
+		return nil, err
+	}
+	return c.Next.UpdateWithStartWorkflow(ctx, in)
+}
+
+// checkingWorkflow checks a workflow's start and its Updates as they
+// arrive.
+type checkingWorkflow struct {
+	interceptor.WorkflowInboundInterceptorBase
+	codec *Codec
+}
+
+// ScheduledTypes are the workflow types a schedule starts, without a
+// client's header, and whose starts are not checked: what they take is none
+// of a client's (the audit anchor, workflows.AuditAnchorWorkflowName).
+var ScheduledTypes = map[string]bool{"AuditAnchorWorkflow": true}
+
+// ExecuteWorkflow checks the start of a workflow a client started, when it
+// first runs: a replay of a started workflow does not check again (its
+// key may have left the ring since), and so gives the commands it gave.
+// A start that fails the check fails the run before it does anything.
+func (w *checkingWorkflow) ExecuteWorkflow(ctx workflow.Context, in *interceptor.ExecuteWorkflowInput) (any, error) {
+	info := workflow.GetInfo(ctx)
+	if !workflow.IsReplaying(ctx) && info.ParentWorkflowExecution == nil && info.ContinuedExecutionRunID == "" &&
+		!ScheduledTypes[info.WorkflowType.Name] {
+		err := w.codec.check(interceptor.WorkflowHeader(ctx), StartSignatureHeader,
+			signedRequest{kind: kindStart, workflowID: info.WorkflowExecution.ID, name: info.WorkflowType.Name, args: in.Args})
+		if err != nil {
+			workflow.GetLogger(ctx).Warn("refused a start that is not signed", "Error", err)
+			return nil, temporal.NewNonRetryableApplicationError(err.Error(), ReasonNotSigned, nil)
+		}
+	}
+	return w.Next.ExecuteWorkflow(ctx, in)
+}
+
+// ValidateUpdate refuses an Update whose signature does not hold, before
+// the workflow's own validator: Temporal records nothing of a refused
+// Update. Updates are validated as they arrive, never in a replay.
+func (w *checkingWorkflow) ValidateUpdate(ctx workflow.Context, in *interceptor.UpdateInput) error {
+	err := w.codec.check(interceptor.WorkflowHeader(ctx), UpdateSignatureHeader,
+		signedRequest{kind: kindUpdate, workflowID: workflow.GetInfo(ctx).WorkflowExecution.ID, name: in.Name,
+			updateID: workflow.GetCurrentUpdateInfo(ctx).ID, args: in.Args})
+	if err != nil {
+		workflow.GetLogger(ctx).Warn("refused an Update that is not signed", "Error", err)
+		return temporal.NewNonRetryableApplicationError(err.Error(), ReasonNotSigned, nil)
+	}
+	return w.Next.ValidateUpdate(ctx, in)
+}
