@@ -350,14 +350,24 @@ func (s *Server) Done() <-chan struct{} { return s.proc.Done() }
 
 // CreateDatabase creates the named database unless it exists.
 func (s *Server) CreateDatabase(ctx context.Context, name string) error {
-	conn, err := pgx.Connect(ctx, s.DatabaseURL("postgres"))
+	if err := CreateDatabaseAt(ctx, s.DatabaseURL("postgres"), name); err != nil {
+		return fmt.Errorf("pgserver: %w", err)
+	}
+	return nil
+}
+
+// CreateDatabaseAt creates the named database unless it exists, connected
+// by adminURL as a role that may create databases: a database another
+// client created meanwhile is taken as it is.
+func CreateDatabaseAt(ctx context.Context, adminURL, name string) error {
+	conn, err := pgx.Connect(ctx, adminURL)
 	if err != nil {
-		return fmt.Errorf("pgserver: connecting to create database %q: %w", name, err)
+		return fmt.Errorf("connecting to create database %q: %w", name, err)
 	}
 	defer func() { _ = conn.Close(ctx) }()
 	var exists bool
 	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", name).Scan(&exists); err != nil {
-		return fmt.Errorf("pgserver: looking up database %q: %w", name, err)
+		return fmt.Errorf("looking up database %q: %w", name, err)
 	}
 	if exists {
 		return nil
@@ -369,7 +379,7 @@ func (s *Server) CreateDatabase(ctx context.Context, name string) error {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("pgserver: creating database %q: %w", name, err)
+		return fmt.Errorf("creating database %q: %w", name, err)
 	}
 	return nil
 }

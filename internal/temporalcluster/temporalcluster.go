@@ -33,8 +33,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.uber.org/zap"
@@ -43,6 +41,7 @@ import (
 	"github.com/xuncha/xuncha/internal/buildlock"
 	"github.com/xuncha/xuncha/internal/childproc"
 	"github.com/xuncha/xuncha/internal/logging"
+	"github.com/xuncha/xuncha/internal/pgserver"
 )
 
 const (
@@ -216,23 +215,8 @@ func (c *Cluster) createDatabase(ctx context.Context, name string) error {
 	pg := c.cfg.Postgres
 	u := url.URL{Scheme: "postgres", User: url.UserPassword(pg.User, pg.Password),
 		Host: net.JoinHostPort(pg.Host, strconv.Itoa(pg.Port)), Path: "/postgres", RawQuery: "sslmode=disable"}
-	conn, err := pgx.Connect(ctx, u.String())
-	if err != nil {
-		return fmt.Errorf("temporalcluster: connecting to PostgreSQL to create %s: %w", name, err)
-	}
-	defer func() { _ = conn.Close(ctx) }()
-	var exists bool
-	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", name).Scan(&exists); err != nil {
-		return fmt.Errorf("temporalcluster: looking up database %s: %w", name, err)
-	}
-	if exists {
-		return nil
-	}
-	// Identifiers cannot be bind parameters; Sanitize quotes the name.
-	_, err = conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize())
-	var pgErr *pgconn.PgError
-	if err != nil && !(errors.As(err, &pgErr) && pgErr.Code == "42P04") { // not created concurrently
-		return fmt.Errorf("temporalcluster: creating database %s: %w", name, err)
+	if err := pgserver.CreateDatabaseAt(ctx, u.String(), name); err != nil {
+		return fmt.Errorf("temporalcluster: %w", err)
 	}
 	return nil
 }
