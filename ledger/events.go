@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/xuncha/xuncha/casework"
+	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/ledger/internal/dbsqlc"
 )
 
@@ -13,9 +14,43 @@ import (
 // under its subject's head lock, with the next seq, the previous hash and
 // its own. A key already used is a no-op and leaves the chain as it was.
 func (s *Store) appendEvent(ctx context.Context, q *dbsqlc.Queries, e casework.Event) error {
+	_, err := s.insertEvent(ctx, q, e)
+	return err
+}
+
+// appendChange appends e, the event of a change to a lifecycle's row that
+// moved the row to a newer version (moved) or found it there already, so
+// that the row and its events never part:
+//
+//   - a key already recorded with the row not moved is a retry of the
+//     change, which changes nothing;
+//   - a key already recorded with the row moved is an earlier change sent
+//     again into a later run of the same workflow (a finding reopened runs
+//     anew under its workflow ID, and Temporal tells an Update ID apart
+//     only within one run): refused, and the row's move with it;
+//   - a new key with the row not moved is a change made from a state
+//     behind the ledger's (a run started again from an old start): refused,
+//     where it used to be recorded beside a row it never changed.
+func (s *Store) appendChange(ctx context.Context, q *dbsqlc.Queries, e casework.Event, moved bool) error {
+	inserted, err := s.insertEvent(ctx, q, e)
+	switch {
+	case err != nil || inserted == moved:
+		return err
+	case moved:
+		return derrors.New(derrors.ErrAlreadyExists, "%s %q: the change %q was recorded before, under event key %q: an earlier change sent again is refused",
+			e.SubjectType, e.SubjectID, e.Action, e.Key)
+	default:
+		return derrors.New(derrors.ErrFailedPrecondition, "%s %q: the change %q was made from a state older than the ledger's: refused, nothing recorded",
+			e.SubjectType, e.SubjectID, e.Action)
+	}
+}
+
+// insertEvent is appendEvent, reporting whether e was written (its key was
+// new).
+func (s *Store) insertEvent(ctx context.Context, q *dbsqlc.Queries, e casework.Event) (bool, error) {
 	actorJSON, evidence, data, err := eventColumns(e)
 	if err != nil {
-		return err
+		return false, err
 	}
 	what := func(err error) error {
 		return fmt.Errorf("appending %s event %q of %s %q: %w", e.Action, e.Key, e.SubjectType, e.SubjectID, err)
@@ -25,7 +60,7 @@ func (s *Store) appendEvent(ctx context.Context, q *dbsqlc.Queries, e casework.E
 		OccurredAt: e.OccurredAt, Actor: actorJSON, Evidence: evidence, Data: data,
 	})
 	if err != nil {
-		return what(err)
+		return false, what(err)
 	}
 	alg := s.AuditHash.orDefault()
 	c := eventContent{
@@ -35,19 +70,20 @@ func (s *Store) appendEvent(ctx context.Context, q *dbsqlc.Queries, e casework.E
 	}
 	sum, err := c.hash(alg)
 	if err != nil {
-		return what(err)
+		return false, what(err)
 	}
 	algName := string(alg)
 	// 0 rows: the key was written before, and the chain stays where it is.
-	if _, err := q.InsertEvent(ctx, dbsqlc.InsertEventParams{
+	n, err := q.InsertEvent(ctx, dbsqlc.InsertEventParams{
 		ID: c.ID, SubjectType: c.SubjectType, SubjectID: c.SubjectID, EventKey: c.Key, Action: c.Action,
 		StageBefore: c.StageBefore, StageAfter: c.StageAfter, Actor: c.Actor, Note: c.Note,
 		Evidence: c.Evidence, Data: c.Data, OccurredAt: c.OccurredAt, RecordedAt: c.RecordedAt,
 		Seq: c.Seq, PrevHash: c.PrevHash, Hash: sum, HashAlg: &algName,
-	}); err != nil {
-		return what(err)
+	})
+	if err != nil {
+		return false, what(err)
 	}
-	return nil
+	return n == 1, nil
 }
 
 // AppendEvent writes one event; retrying with the same key is a no-op.

@@ -287,7 +287,7 @@ func (s *Store) applyFindingChange(ctx context.Context, q *dbsqlc.Queries, f cas
 	if e.SubjectID == "" {
 		e.SubjectID = f.ID
 	}
-	return s.appendEvent(ctx, q, e)
+	return s.appendChange(ctx, q, e, n == 1)
 }
 
 // ApplyFindingChange writes one change of a finding in one transaction: the

@@ -201,7 +201,7 @@ func (s *Store) applyInspectionChange(ctx context.Context, q *dbsqlc.Queries, in
 		}
 	}
 	e.SubjectType, e.SubjectID = casework.SubjectInspection, in.ID
-	return s.appendEvent(ctx, q, e)
+	return s.appendChange(ctx, q, e, n == 1)
 }
 
 // InspectionChangeOptions are what a change of an inspection asks of the

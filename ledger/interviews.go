@@ -201,7 +201,7 @@ func (s *Store) ApplyInterviewChange(ctx context.Context, iv casework.Interview,
 			return nil
 		}
 		e.SubjectType, e.SubjectID = casework.SubjectInterview, iv.ID
-		return s.appendEvent(ctx, q, e)
+		return s.appendChange(ctx, q, e, n == 1)
 	})
 }
 

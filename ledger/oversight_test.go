@@ -82,10 +82,20 @@ func TestInterviewProjection(t *testing.T) {
 	held.FollowUpWorkingDays, held.FollowUpDeadline, held.DeadlineSeq = 5, &deadline, 1
 	hold := casework.Event{Key: "hold/h1", Action: "hold", StageBefore: "APPROVED", StageAfter: "HELD", Actor: office, OccurredAt: held.UpdatedAt}
 	require.NoError(t, fx.store.ApplyInterviewChange(t.Context(), held, hold))
-	// An older version (a late retry of an earlier change) changes nothing.
+	// A retry of the change (same version, same key) changes nothing.
+	require.NoError(t, fx.store.ApplyInterviewChange(t.Context(), held, hold))
+	// A change made from an older version under a new key (a run started
+	// again from an old start) is refused, and nothing is recorded: the row
+	// and its events never part.
 	stale := iv
 	stale.Stage, stale.Version = "APPROVED", 2
-	require.NoError(t, fx.store.ApplyInterviewChange(t.Context(), stale, casework.Event{Key: "approve/a1", Action: "approve", Actor: office, OccurredAt: march}))
+	require.ErrorIs(t, fx.store.ApplyInterviewChange(t.Context(), stale, casework.Event{Key: "approve/a1", Action: "approve", Actor: office, OccurredAt: march}),
+		derrors.ErrFailedPrecondition)
+	// A newer version under a key already recorded (an earlier change sent
+	// again into a later run) is refused, and the row does not move.
+	replayed := held
+	replayed.Stage, replayed.Version = "FOLLOW_UP_REPORTED", 4
+	require.ErrorIs(t, fx.store.ApplyInterviewChange(t.Context(), replayed, hold), derrors.ErrAlreadyExists)
 
 	got, err := fx.store.GetInterview(t.Context(), "iv-1")
 	require.NoError(t, err)
@@ -107,7 +117,7 @@ func TestInterviewProjection(t *testing.T) {
 	for _, e := range events {
 		actions = append(actions, e.Action)
 	}
-	require.Equal(t, []string{"propose", "hold", "approve"}, actions)
+	require.Equal(t, []string{"propose", "hold"}, actions)
 
 	// An escalation of the follow-up deadline: the escalation row and its
 	// event, with no finding touched.

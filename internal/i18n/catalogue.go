@@ -610,4 +610,8 @@ var zh = map[string]string{
 
 	// A proposal by hand while the subject has an interview open.
 	"%s already has interview %s (%s): approve, hold or cancel it rather than propose another": "%s 已有约谈 %s（%s）：请批准、举行或取消该约谈，不再另行提请",
+
+	// An earlier change sent again into a later run of its workflow.
+	"%s %q: the change %q was recorded before, under event key %q: an earlier change sent again is refused": "%s %q：变更 %q 此前已记录（事件键 %q）：重复发送的旧变更不予受理",
+	"%s %q: the change %q was made from a state older than the ledger's: refused, nothing recorded":         "%s %q：变更 %q 基于早于账本的状态作出：不予受理，未作任何记录",
 }
