@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"errors"
+	"net/http"
 	"testing"
 	"time"
 
@@ -139,4 +140,95 @@ func countOf(list []string, v string) int {
 		}
 	}
 	return n
+}
+
+// TestSignedChangesAreNotReplayed replays what the histories hold into
+// the runs Temporal would take them in: a cron schedule's runs, which
+// Temporal starts after a refused first one as its continuation (with and
+// without a signature of the first), and a finding's earlier Updates into
+// the run its reopening started, where their Update IDs are new to
+// Temporal. Each is refused: the cron runs by the start check, the
+// reopened run's Updates by the ledger, where their events are recorded
+// already; the row and its events stay as they were.
+func TestSignedChangesAreNotReplayed(t *testing.T) {
+	s := setup(t)
+	z := s.createInspection()
+	plain := plainClient(t)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+
+	for _, tc := range []struct {
+		name   string
+		client client.Client
+	}{{"unsigned", plain}, {"signed", s.Temporal}} {
+		ghost := casework.Finding{
+			Lifecycle:    casework.Lifecycle{ID: "f-cron-" + tc.name, RequestID: rid(t, "cron-"+tc.name), UnitCode: "430100", Stage: workflows.FindingFound},
+			InspectionID: z, UnitName: "长沙市", Title: "伪造的问题", Description: "伪造", Kind: "HAZARD", Severity: "GENERAL",
+			ContentArea: 1, EvidenceIDs: []string{"ev-ghost"},
+		}
+		opts, in, workflowType := workflows.CreatingStart(ghost, s.queue)
+		opts.CronSchedule = "@every 2s"
+		start := ctx
+		if tc.client == s.Temporal {
+			start = payloadcrypt.WithStart(ctx, opts, workflowType, in)
+		}
+		_, err := tc.client.ExecuteWorkflow(start, opts, workflowType, in)
+		require.NoError(t, err, tc.name)
+		t.Cleanup(func() { _ = plain.TerminateWorkflow(context.Background(), opts.ID, "", "test cleanup") })
+		require.Never(t, func() bool {
+			_, err := s.Ledger.GetFinding(t.Context(), ghost.ID)
+			return err == nil
+		}, 7*time.Second, 250*time.Millisecond, "%s: a cron start reached the ledger", tc.name)
+	}
+
+	// A finding closed out, then reopened by a failed re-check: its new run
+	// is handed the closed run's report and verification again.
+	id := s.recordFinding(z, "record", "GENERAL")["id"].(string)
+	s.closeOut(id, today().String())
+	s.awaitClosed(id)
+	wid := workflows.FindingWorkflowID(id)
+	var replays []*updatepb.Request
+	for _, e := range rawHistory(t, plain, wid).GetEvents() {
+		req := e.GetWorkflowExecutionUpdateAcceptedEventAttributes().GetAcceptedRequest()
+		if n := req.GetInput().GetName(); n == workflows.ActionReportRectification || n == workflows.ActionVerify {
+			replays = append(replays, req)
+		}
+	}
+	require.Len(t, replays, 2)
+	body := inspectionBody(rid(t, "follow-up"))
+	spec(body)["kind"] = "FOLLOW_UP"
+	spec(body)["follows_inspection_id"] = z
+	code, created := s.do("POST", "/v1/inspections", &office, body)
+	require.Equal(t, http.StatusOK, code, "%v", created)
+	x := created["id"].(string)
+	s.station(x)
+	code, got := s.do("POST", "/v1/inspections/"+x+":recheck", &teamLeader, map[string]any{
+		"request_id": rid(t, "recheck"), "finding_id": id, "passed": false, "note": "通道再次堵塞"})
+	require.Equal(t, http.StatusOK, code, "%v", got)
+	require.Eventually(t, func() bool {
+		row, err := s.Ledger.GetFinding(t.Context(), id)
+		return err == nil && row.Stage == "REFERRED"
+	}, 20*time.Second, 100*time.Millisecond, "the finding is reopened")
+	reopened, err := s.Ledger.GetFinding(t.Context(), id)
+	require.NoError(t, err)
+	before, _ := s.events(id)
+	for _, req := range replays {
+		resp, err := plain.WorkflowService().UpdateWorkflowExecution(ctx, &workflowservice.UpdateWorkflowExecutionRequest{
+			Namespace:         testenv.Namespace,
+			WorkflowExecution: &commonpb.WorkflowExecution{WorkflowId: wid},
+			Request:           &updatepb.Request{Meta: &updatepb.Meta{UpdateId: req.GetMeta().GetUpdateId(), Identity: "replay"}, Input: req.GetInput()},
+			WaitPolicy:        &updatepb.WaitPolicy{LifecycleStage: enumspb.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_COMPLETED},
+		})
+		require.NoError(t, err)
+		require.NotNil(t, resp.GetOutcome().GetFailure(), "%s replayed into the reopened run was taken", req.GetInput().GetName())
+	}
+	row, err := s.Ledger.GetFinding(t.Context(), id)
+	require.NoError(t, err)
+	require.Equal(t, reopened.Stage, row.Stage)
+	require.Equal(t, reopened.Version, row.Version)
+	after, _ := s.events(id)
+	require.Equal(t, before, after)
+
+	// The reopened finding goes on through the API.
+	s.step(id, "reportRectification", unit, rectificationReport(rid(t, "report-2"), s.evidenceOf(unit, "整改照片 "+t.Name())), "RECTIFIED")
 }

@@ -109,6 +109,10 @@ type config struct {
 	// PayloadCipher is the cipher of key entries that name none:
 	// aes-256-gcm or sm4-gcm (XUNCHA_PAYLOAD_CIPHER, default aes-256-gcm).
 	PayloadCipher string
+	// AcceptUnsigned makes the workers take Updates and starts that carry
+	// no signature, for the rollout that first signs them
+	// (XUNCHA_ACCEPT_UNSIGNED=true; default false).
+	AcceptUnsigned bool
 	// CodecCORSOrigin lists, comma-separated, the Web UI origins that may
 	// call the codec routes from a browser (XUNCHA_CODEC_CORS_ORIGIN;
 	// default none; `dev`: its Web UI, http://localhost:<ui port> and
@@ -395,6 +399,8 @@ func (c *config) bindPayloadKeys(cmd *cobra.Command) {
 		"file of the payload key ring: one ID:KEY or ID:CIPHER:KEY entry per line, the first encrypting [XUNCHA_PAYLOAD_KEY_FILE]")
 	f.StringVar(&c.PayloadCipher, "payload-cipher", envOr("XUNCHA_PAYLOAD_CIPHER", payloadcrypt.DefaultCipher),
 		"cipher of key entries that name none: aes-256-gcm or sm4-gcm [XUNCHA_PAYLOAD_CIPHER]")
+	f.BoolVar(&c.AcceptUnsigned, "accept-unsigned", envOr("XUNCHA_ACCEPT_UNSIGNED", "") == "true",
+		"workers take Updates and starts that carry no signature, with a warning: only while upgrading to signed changes [XUNCHA_ACCEPT_UNSIGNED]")
 }
 
 // bindCodecCORS adds --codec-cors-origin to a command that serves the
@@ -433,7 +439,12 @@ func (c *config) payloadCodec() (*payloadcrypt.Codec, error) {
 		return nil, fmt.Errorf("no payload key: set XUNCHA_PAYLOAD_KEYS (or --payload-keys) to ID:KEY, e.g. %s:$(openssl rand -base64 32), or XUNCHA_PAYLOAD_KEY_FILE to a file of such lines; every Temporal payload is encrypted with it",
 			time.Now().Format("2006-01"))
 	}
-	return payloadcrypt.New(keys)
+	codec, err := payloadcrypt.New(keys)
+	if err != nil {
+		return nil, err
+	}
+	codec.AcceptUnsigned = c.AcceptUnsigned
+	return codec, nil
 }
 
 // devPayloadKeys makes `xuncha dev` work without a payload key ring: it

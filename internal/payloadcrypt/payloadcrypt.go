@@ -118,6 +118,11 @@ type entry struct {
 type Codec struct {
 	keys []*entry // keys[0] encrypts
 	byID map[string]*entry
+	// AcceptUnsigned makes the workers built on c's clients take an Update
+	// or a start that carries no signature at all, with a warning, for the
+	// rollout that first signs them (README, "Upgrading to signed
+	// changes"): a signature a request carries must hold all the same.
+	AcceptUnsigned bool
 }
 
 var _ converter.PayloadCodec = (*Codec)(nil)
@@ -302,7 +307,11 @@ func (c *Codec) ClientOptions(o client.Options) client.Options {
 	o.DataConverter = c.DataConverter()
 	o.FailureConverter = c.FailureConverter()
 	o.ConnectionOptions.GrpcCompression = &client.GrpcCompressionNone{}
-	o.Interceptors = append(o.Interceptors, &signer{codec: c})
+	ns := o.Namespace
+	if ns == "" {
+		ns = client.DefaultNamespace
+	}
+	o.Interceptors = append(o.Interceptors, &signer{codec: c, namespace: ns})
 	if len(o.ExternalStorage.Drivers) == 0 && o.ExternalStorage.Concurrency.MaxOperationsPerMessage == 0 {
 		o.ExternalStorage.Concurrency.MaxOperationsPerMessage = 1
 	}

@@ -12,8 +12,10 @@ import (
 	"fmt"
 	"hash"
 	"strings"
+	"time"
 
 	"github.com/emmansun/gmsm/sm3"
+	"github.com/google/uuid"
 	commonpb "go.temporal.io/api/common/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/interceptor"
@@ -69,6 +71,10 @@ const ReasonNotSigned = "NOT_SIGNED"
 // ErrNotSigned is wrapped by the errors of a signature that does not hold.
 var ErrNotSigned = errors.New("payloadcrypt: the request is not signed by a key of this key ring")
 
+// errNoSignature is wrapped, beside ErrNotSigned, when a request carries
+// no signature at all (Codec.AcceptUnsigned).
+var errNoSignature = errors.New("no signature")
+
 // macInfo separates the signing key derived from a ring key from the key
 // itself (and from any later use of it).
 const macInfo = "xuncha change signature v1"
@@ -94,29 +100,40 @@ func macKey(k Key) ([]byte, error) {
 	return hkdf.Key(macHash(k.Cipher), k.Secret, nil, macInfo, 32)
 }
 
+// SignatureWindow is how far a signature's time may be from the moment
+// the worker checks it: the Temporal server's time at the start of a
+// workflow, the workflow task's for an Update, both set by the Temporal
+// server's clock. A request signed longer ago (or, by a fast clock, later)
+// is refused: a captured signature serves no replay after it. Keep the
+// clocks of the servers, the workers and the Temporal server within it
+// (NTP).
+const SignatureWindow = 5 * time.Minute
+
 // signature is what a signature header holds.
 type signature struct {
 	// Key is the ID of the ring key whose derived key signed.
 	Key string `json:"key"`
-	MAC []byte `json:"mac"`
+	// At is when the client signed (its clock), itself signed.
+	At  time.Time `json:"at"`
+	MAC []byte    `json:"mac"`
 }
 
 // signedRequest is what a signature covers.
 type signedRequest struct {
-	kind, workflowID, name, updateID string
-	args                             []any
+	kind, namespace, workflowID, name, updateID string
+	args                                        []any
 }
 
-// message is r's canonical bytes: each part length-prefixed, so that no
-// two requests share them.
-func (r signedRequest) message() ([]byte, error) {
+// message is r's canonical bytes signed at at: each part length-prefixed,
+// so that no two requests share them.
+func (r signedRequest) message(at time.Time) ([]byte, error) {
 	var b bytes.Buffer
 	part := func(p []byte) {
 		b.Write(binary.BigEndian.AppendUint32(nil, uint32(len(p))))
 		b.Write(p)
 	}
 	part([]byte("xuncha-signed-request-v1"))
-	for _, s := range []string{r.kind, r.workflowID, r.name, r.updateID} {
+	for _, s := range []string{r.kind, r.namespace, r.workflowID, r.name, r.updateID, at.UTC().Format(time.RFC3339Nano)} {
 		part([]byte(s))
 	}
 	b.Write(binary.BigEndian.AppendUint32(nil, uint32(len(r.args))))
@@ -150,9 +167,10 @@ func canonicalJSON(v any) ([]byte, error) {
 	return json.Marshal(generic)
 }
 
-// sign signs r with the ring's encrypting key into header[field].
-func (c *Codec) sign(header map[string]*commonpb.Payload, field string, r signedRequest) error {
-	msg, err := r.message()
+// sign signs r at at with the ring's encrypting key into header[field].
+func (c *Codec) sign(header map[string]*commonpb.Payload, field string, r signedRequest, at time.Time) error {
+	at = at.UTC()
+	msg, err := r.message(at)
 	if err != nil {
 		return err
 	}
@@ -161,7 +179,7 @@ func (c *Codec) sign(header map[string]*commonpb.Payload, field string, r signed
 	m.Write(msg)
 	// Encrypted like every other payload, though a MAC hides nothing: every
 	// payload of a history is then ciphertext, as an auditor checks.
-	p, err := c.DataConverter().ToPayload(signature{Key: k.id, MAC: m.Sum(nil)})
+	p, err := c.DataConverter().ToPayload(signature{Key: k.id, At: at, MAC: m.Sum(nil)})
 	if err != nil {
 		return fmt.Errorf("payloadcrypt: encoding a signature: %w", err)
 	}
@@ -169,11 +187,12 @@ func (c *Codec) sign(header map[string]*commonpb.Payload, field string, r signed
 	return nil
 }
 
-// check verifies header[field] as r's signature.
-func (c *Codec) check(header map[string]*commonpb.Payload, field string, r signedRequest) error {
+// check verifies header[field] as r's signature, made within
+// SignatureWindow of now.
+func (c *Codec) check(header map[string]*commonpb.Payload, field string, r signedRequest, now time.Time) error {
 	p := header[field]
 	if p == nil {
-		return fmt.Errorf("%w: the %s of %s %q to workflow %q carries no signature", ErrNotSigned, r.kind, kindName(r.kind), r.name, r.workflowID)
+		return fmt.Errorf("%w: the %s of %s %q to workflow %q carries %w", ErrNotSigned, r.kind, kindName(r.kind), r.name, r.workflowID, errNoSignature)
 	}
 	var s signature
 	if err := c.DataConverter().FromPayload(p, &s); err != nil {
@@ -184,7 +203,7 @@ func (c *Codec) check(header map[string]*commonpb.Payload, field string, r signe
 		return fmt.Errorf("%w: the %s of %s %q to workflow %q is signed with key %q, which the key ring (%s) does not hold",
 			ErrNotSigned, r.kind, kindName(r.kind), r.name, r.workflowID, s.Key, strings.Join(c.KeyIDs(), ", "))
 	}
-	msg, err := r.message()
+	msg, err := r.message(s.At)
 	if err != nil {
 		return err
 	}
@@ -193,6 +212,10 @@ func (c *Codec) check(header map[string]*commonpb.Payload, field string, r signe
 	if !hmac.Equal(m.Sum(nil), s.MAC) {
 		return fmt.Errorf("%w: the signature of the %s of %s %q to workflow %q does not match it: it was made for another request, or the request was altered",
 			ErrNotSigned, r.kind, kindName(r.kind), r.name, r.workflowID)
+	}
+	if d := now.Sub(s.At); d > SignatureWindow || d < -SignatureWindow {
+		return fmt.Errorf("%w: the %s of %s %q to workflow %q was signed at %s, %s from %s, more than the %s a signature holds: a request sent again, or a clock that is off",
+			ErrNotSigned, r.kind, kindName(r.kind), r.name, r.workflowID, s.At.Format(time.RFC3339), d.Round(time.Second), now.UTC().Format(time.RFC3339), SignatureWindow)
 	}
 	return nil
 }
@@ -211,10 +234,13 @@ func kindName(kind string) string {
 type signer struct {
 	interceptor.InterceptorBase
 	codec *Codec
+	// namespace is the client's: what it signs is for that namespace only.
+	namespace string
 }
 
 func (s *signer) InterceptClient(next interceptor.ClientOutboundInterceptor) interceptor.ClientOutboundInterceptor {
-	return &signingClient{ClientOutboundInterceptorBase: interceptor.ClientOutboundInterceptorBase{Next: next}, codec: s.codec}
+	return &signingClient{ClientOutboundInterceptorBase: interceptor.ClientOutboundInterceptorBase{Next: next}, codec: s.codec,
+		namespace: s.namespace}
 }
 
 func (s *signer) InterceptWorkflow(_ workflow.Context, next interceptor.WorkflowInboundInterceptor) interceptor.WorkflowInboundInterceptor {
@@ -224,20 +250,27 @@ func (s *signer) InterceptWorkflow(_ workflow.Context, next interceptor.Workflow
 // signingClient signs a client's starts and Updates.
 type signingClient struct {
 	interceptor.ClientOutboundInterceptorBase
-	codec *Codec
+	codec     *Codec
+	namespace string
 }
 
 func (c *signingClient) ExecuteWorkflow(ctx context.Context, in *interceptor.ClientExecuteWorkflowInput) (client.WorkflowRun, error) {
 	if err := c.codec.sign(interceptor.Header(ctx), StartSignatureHeader,
-		signedRequest{kind: kindStart, workflowID: in.Options.ID, name: in.WorkflowType, args: in.Args}); err != nil {
+		signedRequest{kind: kindStart, namespace: c.namespace, workflowID: in.Options.ID, name: in.WorkflowType, args: in.Args}, time.Now()); err != nil {
 		return nil, err
 	}
 	return c.Next.ExecuteWorkflow(ctx, in)
 }
 
 func (c *signingClient) UpdateWorkflow(ctx context.Context, in *interceptor.ClientUpdateWorkflowInput) (client.WorkflowUpdateHandle, error) {
+	if in.UpdateID == "" {
+		// The SDK would make one up after this, which the signature would
+		// not cover.
+		in.UpdateID = uuid.NewString()
+	}
 	if err := c.codec.sign(interceptor.Header(ctx), UpdateSignatureHeader,
-		signedRequest{kind: kindUpdate, workflowID: in.WorkflowID, name: in.UpdateName, updateID: in.UpdateID, args: in.Args}); err != nil {
+		signedRequest{kind: kindUpdate, namespace: c.namespace, workflowID: in.WorkflowID, name: in.UpdateName, updateID: in.UpdateID, args: in.Args},
+		time.Now()); err != nil {
 		return nil, err
 	}
 	return c.Next.UpdateWorkflow(ctx, in)
@@ -266,18 +299,22 @@ func (c *signingClient) UpdateWithStartWorkflow(ctx context.Context, in *interce
 	if !ok {
 		return nil, errors.New("payloadcrypt: an update-with-start without its start's arguments cannot be signed: pass the context through payloadcrypt.WithStart")
 	}
-	header := interceptor.Header(ctx)
+	header, now := interceptor.Header(ctx), time.Now()
 	if err := c.codec.sign(header, StartSignatureHeader,
-		signedRequest{kind: kindStart, workflowID: st.workflowID, name: st.workflowType, args: st.args}); err != nil {
+		signedRequest{kind: kindStart, namespace: c.namespace, workflowID: st.workflowID, name: st.workflowType, args: st.args}, now); err != nil {
 		return nil, err
 	}
 	u := in.UpdateOptions
+	if u.UpdateID == "" {
+		u.UpdateID = uuid.NewString() // as in UpdateWorkflow
+	}
 	workflowID := u.WorkflowID
 	if workflowID == "" {
 		workflowID = st.workflowID
 	}
 	if err := c.codec.sign(header, UpdateSignatureHeader,
-		signedRequest{kind: kindUpdate, workflowID: workflowID, name: u.UpdateName, updateID: u.UpdateID, args: u.Args}); err != nil {
+		signedRequest{kind: kindUpdate, namespace: c.namespace, workflowID: workflowID, name: u.UpdateName, updateID: u.UpdateID, args: u.Args},
+		now); err != nil {
 		return nil, err
 	}
 	return c.Next.UpdateWithStartWorkflow(ctx, in)
@@ -296,15 +333,29 @@ type checkingWorkflow struct {
 var ScheduledTypes = map[string]bool{"AuditAnchorWorkflow": true}
 
 // ExecuteWorkflow checks the start of a workflow a client started, when it
-// first runs: a replay of a started workflow does not check again (its
-// key may have left the ring since), and so gives the commands it gave.
-// A start that fails the check fails the run before it does anything.
+// first runs, against the time the Temporal server started it: a replay of
+// a started workflow does not check again (its key may have left the ring
+// since), and so gives the commands it gave. A start that fails the check
+// fails the run before it does anything, and is not retried.
+//
+// A run continued from another is not checked when the other continued as
+// new (its workflow's own doing, checked as it started). Temporal also
+// continues a run for a cron schedule and for a retry, whatever the first
+// run's fate: a run of a cron schedule is refused (xuncha starts none), and
+// a retry is checked as a start.
 func (w *checkingWorkflow) ExecuteWorkflow(ctx workflow.Context, in *interceptor.ExecuteWorkflowInput) (any, error) {
 	info := workflow.GetInfo(ctx)
-	if !workflow.IsReplaying(ctx) && info.ParentWorkflowExecution == nil && info.ContinuedExecutionRunID == "" &&
-		!ScheduledTypes[info.WorkflowType.Name] {
+	continued := info.ContinuedExecutionRunID != "" && info.CronSchedule == "" && info.Attempt <= 1
+	if !workflow.IsReplaying(ctx) && info.ParentWorkflowExecution == nil && !continued && !ScheduledTypes[info.WorkflowType.Name] {
 		err := w.codec.check(interceptor.WorkflowHeader(ctx), StartSignatureHeader,
-			signedRequest{kind: kindStart, workflowID: info.WorkflowExecution.ID, name: info.WorkflowType.Name, args: in.Args})
+			signedRequest{kind: kindStart, namespace: info.Namespace, workflowID: info.WorkflowExecution.ID, name: info.WorkflowType.Name, args: in.Args},
+			info.WorkflowStartTime)
+		if w.accepted(ctx, err) {
+			err = nil
+		}
+		if err == nil && info.CronSchedule != "" {
+			err = fmt.Errorf("%w: workflow %q runs on a cron schedule (%q), which xuncha never gives", ErrNotSigned, info.WorkflowExecution.ID, info.CronSchedule)
+		}
 		if err != nil {
 			workflow.GetLogger(ctx).Warn("refused a start that is not signed", "Error", err)
 			return nil, temporal.NewNonRetryableApplicationError(err.Error(), ReasonNotSigned, nil)
@@ -317,12 +368,25 @@ func (w *checkingWorkflow) ExecuteWorkflow(ctx workflow.Context, in *interceptor
 // the workflow's own validator: Temporal records nothing of a refused
 // Update. Updates are validated as they arrive, never in a replay.
 func (w *checkingWorkflow) ValidateUpdate(ctx workflow.Context, in *interceptor.UpdateInput) error {
+	info := workflow.GetInfo(ctx)
 	err := w.codec.check(interceptor.WorkflowHeader(ctx), UpdateSignatureHeader,
-		signedRequest{kind: kindUpdate, workflowID: workflow.GetInfo(ctx).WorkflowExecution.ID, name: in.Name,
-			updateID: workflow.GetCurrentUpdateInfo(ctx).ID, args: in.Args})
-	if err != nil {
+		signedRequest{kind: kindUpdate, namespace: info.Namespace, workflowID: info.WorkflowExecution.ID, name: in.Name,
+			updateID: workflow.GetCurrentUpdateInfo(ctx).ID, args: in.Args},
+		workflow.Now(ctx))
+	if err != nil && !w.accepted(ctx, err) {
 		workflow.GetLogger(ctx).Warn("refused an Update that is not signed", "Error", err)
 		return temporal.NewNonRetryableApplicationError(err.Error(), ReasonNotSigned, nil)
 	}
 	return w.Next.ValidateUpdate(ctx, in)
+}
+
+// accepted reports whether err, a failed check, is a request without any
+// signature that the codec takes for its rollout (Codec.AcceptUnsigned),
+// and warns of it.
+func (w *checkingWorkflow) accepted(ctx workflow.Context, err error) bool {
+	if !w.codec.AcceptUnsigned || !errors.Is(err, errNoSignature) {
+		return false
+	}
+	workflow.GetLogger(ctx).Warn("accepted a request that is not signed (XUNCHA_ACCEPT_UNSIGNED): sign everything, then turn it off", "Error", err)
+	return true
 }

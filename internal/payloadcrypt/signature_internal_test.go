@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"testing"
+	"time"
 
 	commonpb "go.temporal.io/api/common/v1"
 	"go.temporal.io/sdk/interceptor"
@@ -39,24 +40,26 @@ type diagnoseArg struct {
 func TestSignatureBindsTheRequest(t *testing.T) {
 	k1, k2 := testKey("k1", AES256GCM, 1), testKey("k2", AES256GCM, 2)
 	signing := testRing(t, k1)
-	signed := signedRequest{kind: kindUpdate, workflowID: "finding/f-1", name: "diagnose", updateID: "diagnose/r-1",
+	at := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	signed := signedRequest{kind: kindUpdate, namespace: "default", workflowID: "finding/f-1", name: "diagnose", updateID: "diagnose/r-1",
 		args: []any{diagnoseArg{RequestID: "r-1", Note: "原因"}}}
 	header := map[string]*commonpb.Payload{}
-	if err := signing.sign(header, UpdateSignatureHeader, signed); err != nil {
+	if err := signing.sign(header, UpdateSignatureHeader, signed, at); err != nil {
 		t.Fatal(err)
 	}
-	if err := signing.check(header, UpdateSignatureHeader, signed); err != nil {
+	if err := signing.check(header, UpdateSignatureHeader, signed, at); err != nil {
 		t.Fatalf("the request as signed: %v", err)
 	}
 	// A ring that holds the signing key behind a new one (a rotation)
 	// takes what the old key signed.
-	if err := testRing(t, k2, k1).check(header, UpdateSignatureHeader, signed); err != nil {
+	if err := testRing(t, k2, k1).check(header, UpdateSignatureHeader, signed, at); err != nil {
 		t.Fatalf("after a rotation: %v", err)
 	}
 
 	altered := map[string]signedRequest{}
 	for name, change := range map[string]func(*signedRequest){
 		"kind":        func(r *signedRequest) { r.kind = kindStart },
+		"namespace":   func(r *signedRequest) { r.namespace = "staging" },
 		"workflow ID": func(r *signedRequest) { r.workflowID = "finding/f-2" },
 		"name":        func(r *signedRequest) { r.name = "classify" },
 		"update ID":   func(r *signedRequest) { r.updateID = "diagnose/r-2" },
@@ -71,18 +74,18 @@ func TestSignatureBindsTheRequest(t *testing.T) {
 		altered[name] = r
 	}
 	for name, r := range altered {
-		err := signing.check(header, UpdateSignatureHeader, r)
+		err := signing.check(header, UpdateSignatureHeader, r, at)
 		if !errors.Is(err, ErrNotSigned) {
 			t.Errorf("%s changed: %v, want ErrNotSigned", name, err)
 		}
 	}
 
 	for name, check := range map[string]func() error{
-		"no header":       func() error { return signing.check(map[string]*commonpb.Payload{}, UpdateSignatureHeader, signed) },
-		"the other field": func() error { return signing.check(header, StartSignatureHeader, signed) },
-		"a ring without":  func() error { return testRing(t, k2).check(header, UpdateSignatureHeader, signed) },
+		"no header":       func() error { return signing.check(map[string]*commonpb.Payload{}, UpdateSignatureHeader, signed, at) },
+		"the other field": func() error { return signing.check(header, StartSignatureHeader, signed, at) },
+		"a ring without":  func() error { return testRing(t, k2).check(header, UpdateSignatureHeader, signed, at) },
 		"same ID, new key": func() error {
-			return testRing(t, testKey("k1", AES256GCM, 9)).check(header, UpdateSignatureHeader, signed)
+			return testRing(t, testKey("k1", AES256GCM, 9)).check(header, UpdateSignatureHeader, signed, at)
 		},
 	} {
 		if err := check(); !errors.Is(err, ErrNotSigned) {
@@ -90,11 +93,37 @@ func TestSignatureBindsTheRequest(t *testing.T) {
 		}
 	}
 
+	// A signature is good within SignatureWindow of when it was made, by
+	// either clock: a request sent again later is refused.
+	for _, d := range []time.Duration{-SignatureWindow, SignatureWindow} {
+		if err := signing.check(header, UpdateSignatureHeader, signed, at.Add(d)); err != nil {
+			t.Errorf("checked %s from its signing: %v", d, err)
+		}
+	}
+	for _, d := range []time.Duration{-SignatureWindow - time.Second, SignatureWindow + time.Second, 30 * 24 * time.Hour} {
+		if err := signing.check(header, UpdateSignatureHeader, signed, at.Add(d)); !errors.Is(err, ErrNotSigned) {
+			t.Errorf("checked %s from its signing: %v, want ErrNotSigned", d, err)
+		}
+	}
+	// Its time is signed too: a header whose time was moved does not hold.
+	var moved signature
+	if err := signing.DataConverter().FromPayload(header[UpdateSignatureHeader], &moved); err != nil {
+		t.Fatal(err)
+	}
+	moved.At = moved.At.Add(time.Hour)
+	mp, err := signing.DataConverter().ToPayload(moved)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := signing.check(map[string]*commonpb.Payload{UpdateSignatureHeader: mp}, UpdateSignatureHeader, signed, moved.At); !errors.Is(err, ErrNotSigned) {
+		t.Errorf("a signature whose time was moved: %v, want ErrNotSigned", err)
+	}
+
 	// A signature made with another key under the signing key's ID, put
 	// in a header the ring can read: the MAC does not hold.
 	forger := testRing(t, testKey("k1", AES256GCM, 9))
 	forged := map[string]*commonpb.Payload{}
-	if err := forger.sign(forged, UpdateSignatureHeader, signed); err != nil {
+	if err := forger.sign(forged, UpdateSignatureHeader, signed, at); err != nil {
 		t.Fatal(err)
 	}
 	var s signature
@@ -105,7 +134,7 @@ func TestSignatureBindsTheRequest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := signing.check(map[string]*commonpb.Payload{UpdateSignatureHeader: p}, UpdateSignatureHeader, signed); !errors.Is(err, ErrNotSigned) {
+	if err := signing.check(map[string]*commonpb.Payload{UpdateSignatureHeader: p}, UpdateSignatureHeader, signed, at); !errors.Is(err, ErrNotSigned) {
 		t.Errorf("a MAC of another key: %v, want ErrNotSigned", err)
 	}
 }
@@ -114,12 +143,13 @@ func TestSignatureBindsTheRequest(t *testing.T) {
 // its signing key is not the AES ring's of the same bytes.
 func TestSignatureWithSM4(t *testing.T) {
 	sm := testRing(t, testKey("k1", SM4GCM, 1))
+	at := time.Now()
 	r := signedRequest{kind: kindStart, workflowID: "inspection/ins-1", name: "InspectionWorkflow", args: []any{map[string]string{"id": "ins-1"}}}
 	header := map[string]*commonpb.Payload{}
-	if err := sm.sign(header, StartSignatureHeader, r); err != nil {
+	if err := sm.sign(header, StartSignatureHeader, r, at); err != nil {
 		t.Fatal(err)
 	}
-	if err := sm.check(header, StartSignatureHeader, r); err != nil {
+	if err := sm.check(header, StartSignatureHeader, r, at); err != nil {
 		t.Fatal(err)
 	}
 	if bytes.Equal(sm.keys[0].mac, testRing(t, testKey("k1", AES256GCM, 1)).keys[0].mac[:len(sm.keys[0].mac)]) {
@@ -176,10 +206,11 @@ func TestStartsChecked(t *testing.T) {
 		ran["AuditAnchorWorkflow"]++
 		return workflow.ExecuteChildWorkflow(workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{WorkflowID: "child"}), "Other").Get(ctx, nil)
 	}
+	codec := testRing(t, testKey("k1", AES256GCM, 1))
 	run := func(name string) error {
 		var s testsuite.WorkflowTestSuite
 		env := s.NewTestWorkflowEnvironment()
-		env.SetWorkerOptions(worker.Options{Interceptors: []interceptor.WorkerInterceptor{&signer{codec: testRing(t, testKey("k1", AES256GCM, 1))}}})
+		env.SetWorkerOptions(worker.Options{Interceptors: []interceptor.WorkerInterceptor{&signer{codec: codec}}})
 		env.RegisterWorkflowWithOptions(other, workflow.RegisterOptions{Name: "Other"})
 		env.RegisterWorkflowWithOptions(anchor, workflow.RegisterOptions{Name: "AuditAnchorWorkflow"})
 		env.ExecuteWorkflow(name)
@@ -202,5 +233,34 @@ func TestStartsChecked(t *testing.T) {
 	}
 	if ran["AuditAnchorWorkflow"] != 1 || ran["Other"] != 1 {
 		t.Fatalf("ran %v: the anchor and its child", ran)
+	}
+
+	// While a rollout accepts unsigned requests, the unsigned start runs.
+	codec.AcceptUnsigned = true
+	if err := run("Other"); err != nil {
+		t.Fatalf("an unsigned start with AcceptUnsigned: %v", err)
+	}
+	if ran["Other"] != 2 {
+		t.Fatalf("ran %v", ran)
+	}
+}
+
+// TestAcceptUnsignedTakesOnlyTheUnsigned: the rollout's switch lets a
+// request without a signature through, never one whose signature fails.
+func TestAcceptUnsignedTakesOnlyTheUnsigned(t *testing.T) {
+	codec := testRing(t, testKey("k1", AES256GCM, 1))
+	codec.AcceptUnsigned = true
+	r := signedRequest{kind: kindUpdate, namespace: "default", workflowID: "finding/f-1", name: "verify", updateID: "verify/r-1"}
+	at := time.Now()
+	if err := codec.check(map[string]*commonpb.Payload{}, UpdateSignatureHeader, r, at); !errors.Is(err, errNoSignature) {
+		t.Fatalf("no header: %v, want errNoSignature", err)
+	}
+	forged := map[string]*commonpb.Payload{}
+	if err := testRing(t, testKey("k1", AES256GCM, 9)).sign(forged, UpdateSignatureHeader, r, at); err != nil {
+		t.Fatal(err)
+	}
+	err := codec.check(forged, UpdateSignatureHeader, r, at)
+	if !errors.Is(err, ErrNotSigned) || errors.Is(err, errNoSignature) {
+		t.Fatalf("a forged signature: %v, want ErrNotSigned alone (checkingWorkflow.accepted takes only errNoSignature)", err)
 	}
 }
