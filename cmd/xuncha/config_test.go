@@ -277,3 +277,34 @@ func TestImportReportInTheLocalesLanguage(t *testing.T) {
 		require.Equal(t, tc.want, out.String(), tc.lang)
 	}
 }
+
+// TestAcceptUnsignedFlag: off unless asked for, by XUNCHA_ACCEPT_UNSIGNED=true
+// or --accept-unsigned, on every command that runs workers, and carried
+// into the payload codec their clients and workers are built on.
+func TestAcceptUnsignedFlag(t *testing.T) {
+	for _, tc := range []struct {
+		name, env string
+		args      []string
+		want      bool
+	}{
+		{"default", "", nil, false},
+		{"environment", "true", nil, true},
+		{"anything else is off", "yes", nil, false},
+		{"flag", "", []string{"--accept-unsigned"}, true},
+		{"flag wins", "true", []string{"--accept-unsigned=false"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("XUNCHA_ACCEPT_UNSIGNED", tc.env)
+			t.Setenv("XUNCHA_PAYLOAD_KEYS", payloadKey(t, "k1"))
+			for _, newCmd := range []func(*config) *cobra.Command{newServerCmd, newWorkerCmd, newDevCmd} {
+				cfg := &config{}
+				cmd := newCmd(cfg)
+				require.NoError(t, cmd.ParseFlags(tc.args))
+				require.Equal(t, tc.want, cfg.AcceptUnsigned, cmd.Name())
+				codec, err := cfg.payloadCodec()
+				require.NoError(t, err, cmd.Name())
+				require.Equal(t, tc.want, codec.AcceptUnsigned, cmd.Name())
+			}
+		})
+	}
+}
