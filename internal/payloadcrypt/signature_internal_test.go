@@ -190,6 +190,48 @@ func TestCanonicalJSON(t *testing.T) {
 	if !bytes.Equal(x, y) {
 		t.Errorf("sent %s, decoded %s", x, y)
 	}
+
+	// A worker newer than the server decodes into a type with a field the
+	// server's lacks: empty, it leaves the bytes as they were, whatever
+	// its kind; set, it changes them.
+	type older struct {
+		RequestID string `json:"request_id"`
+		Items     []int  `json:"items"`
+	}
+	type newer struct {
+		RequestID string            `json:"request_id"`
+		Items     []int             `json:"items"`
+		Note      string            `json:"note"`
+		Count     int               `json:"count"`
+		Flag      bool              `json:"flag"`
+		On        time.Time         `json:"on"`
+		List      []string          `json:"list"`
+		Nested    struct{ A int }   `json:"nested"`
+		Map       map[string]string `json:"map"`
+		Ptr       *older            `json:"ptr"`
+	}
+	o, err := canonicalJSON(older{RequestID: "r-1", Items: []int{0, 3}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := canonicalJSON(newer{RequestID: "r-1", Items: []int{0, 3}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(o, n) {
+		t.Errorf("older %s, newer %s", o, n)
+	}
+	if string(o) != `{"items":[0,3],"request_id":"r-1"}` {
+		t.Errorf("a list's zero elements stay: %s", o)
+	}
+	set, err := canonicalJSON(newer{RequestID: "r-1", Items: []int{0, 3}, Count: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Equal(o, set) {
+		t.Error("a field set left the bytes as they were")
+	}
+
 	if _, err := canonicalJSON(func() {}); err == nil {
 		t.Error("a value JSON cannot hold was signed")
 	}
