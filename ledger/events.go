@@ -19,30 +19,26 @@ func (s *Store) appendEvent(ctx context.Context, q *dbsqlc.Queries, e casework.E
 }
 
 // appendChange appends e, the event of a change to a lifecycle's row that
-// moved the row to a newer version (moved) or found it there already, so
-// that the row and its events never part:
+// moved the row to a newer version (moved) or found it there already. A
+// key already recorded with the row not moved is a retry of the change,
+// which changes nothing. A key already recorded with the row moved is an
+// earlier change sent again into a later run of the same workflow (a
+// finding reopened runs anew under its workflow ID, and Temporal tells an
+// Update ID apart only within one run): refused, and the row's move with
+// it, which used to be written without its event.
 //
-//   - a key already recorded with the row not moved is a retry of the
-//     change, which changes nothing;
-//   - a key already recorded with the row moved is an earlier change sent
-//     again into a later run of the same workflow (a finding reopened runs
-//     anew under its workflow ID, and Temporal tells an Update ID apart
-//     only within one run): refused, and the row's move with it;
-//   - a new key with the row not moved is a change made from a state
-//     behind the ledger's (a run started again from an old start): refused,
-//     where it used to be recorded beside a row it never changed.
+// A new key with the row not moved is recorded, beside a row it does not
+// change: a change the workflow sent again after its ledger write was
+// committed but not answered (the workflow one version behind the ledger,
+// the request's next send under a new Update ID) heals that way, where a
+// refusal would refuse every later change of the lifecycle.
 func (s *Store) appendChange(ctx context.Context, q *dbsqlc.Queries, e casework.Event, moved bool) error {
 	inserted, err := s.insertEvent(ctx, q, e)
-	switch {
-	case err != nil || inserted == moved:
+	if err != nil || inserted || !moved {
 		return err
-	case moved:
-		return derrors.New(derrors.ErrAlreadyExists, "%s %q: the change %q was recorded before, under event key %q: an earlier change sent again is refused",
-			e.SubjectType, e.SubjectID, e.Action, e.Key)
-	default:
-		return derrors.New(derrors.ErrFailedPrecondition, "%s %q: the change %q was made from a state older than the ledger's: refused, nothing recorded",
-			e.SubjectType, e.SubjectID, e.Action)
 	}
+	return derrors.New(derrors.ErrAlreadyExists, "%s %q: the change %q was recorded before, under event key %q: an earlier change sent again is refused",
+		e.SubjectType, e.SubjectID, e.Action, e.Key)
 }
 
 // insertEvent is appendEvent, reporting whether e was written (its key was

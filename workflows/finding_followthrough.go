@@ -118,7 +118,7 @@ func (w *finding) redateFollowThrough(ctx workflow.Context, ft *followThrough, s
 	data["calendar_version"], data[ft.key+"_seq"] = by, seq
 	data["old_due"], data["new_due"], data["deadline"] = old.Due, resolved.Deadline.Due, resolved.Deadline
 	if err := w.apply(ctx, ft.with(w.row, seq, resolved.Deadline, false), casework.Event{
-		Key: fmt.Sprintf("%s/%d/redate/%d", ft.key, seq, sig.Version), Action: "redate" + ft.action, Actor: actor.System,
+		Key: redateKey(fmt.Sprintf("%s/%d/redate", ft.key, seq), resolved), Action: "redate" + ft.action, Actor: actor.System,
 		Note: ft.redated(seq, by, resolved.Deadline.Due, old.Due) + unchangedDue(resolved, old), Data: dataJSON(data),
 	}); err != nil {
 		return err

@@ -541,7 +541,7 @@ func (c *core[R]) redate(ctx workflow.Context, sig CalendarChangedSignal) error 
 		note += "; not missed under this calendar, so no longer overdue"
 	}
 	if err := c.apply(ctx, next, casework.Event{
-		Key: fmt.Sprintf("redate/%d/%d", seq, sig.Version), Action: "redate", Actor: actor.System, Note: note,
+		Key: redateKey(fmt.Sprintf("redate/%d", seq), resolved), Action: "redate", Actor: actor.System, Note: note,
 		Data: dataJSON(map[string]any{"calendar_version": by, "old_due": old.Due, "new_due": resolved.Deadline.Due,
 			"deadline": resolved.Deadline}),
 	}); err != nil {
@@ -549,6 +549,25 @@ func (c *core[R]) redate(ctx workflow.Context, sig CalendarChangedSignal) error 
 	}
 	c.startLadder(ctx, rule, resolved, fired)
 	return nil
+}
+
+// redateKey is the event key of a re-date (prefix names the deadline and
+// its sequence number) by what the re-date was resolved with, the newest calendar
+// version loaded it used (0 for the built-in notices alone) and the
+// escalation policy's version, never the signal's word, which anyone who
+// reaches Temporal can send. Two re-dates of one deadline with the same
+// key resolve alike, and the second finds nothing to move; a key taken by a
+// re-date a forged signal set off is the one the real signal's would have
+// taken, and so changes nothing the real one would not have (before
+// 2026-12-01 the key named the signal's version, and a forged signal's
+// re-date could take the key of the real one to come, which the ledger
+// then refused).
+func redateKey(prefix string, resolved deadline.Resolved) string {
+	var newest int64
+	for _, v := range resolved.Deadline.Versions {
+		newest = max(newest, v.ID)
+	}
+	return fmt.Sprintf("%s/%d/p%d", prefix, newest, resolved.PolicyVersion)
 }
 
 // redatedBy is the calendar version a re-date names: the newest of those
