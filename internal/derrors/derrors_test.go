@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/temporal"
+
 	"github.com/xuncha/xuncha/internal/i18n"
 )
 
@@ -81,4 +84,15 @@ func TestTextRules(t *testing.T) {
 			t.Errorf("%s: %q, want %q", tt.name, got, tt.want)
 		}
 	}
+}
+
+// TestNotSignedIsUnavailable: a worker's refusal of a change's signature
+// reaches the API's caller as unavailable, to be sent again, in both
+// languages, and says nothing of the worker's own words.
+func TestNotSignedIsUnavailable(t *testing.T) {
+	err := FromTemporal(temporal.NewNonRetryableApplicationError("payloadcrypt: … signed at 2026-12-01T10:00:00Z", TypeNotSigned, nil))
+	require.ErrorIs(t, err, ErrUnavailable)
+	require.NotContains(t, err.Error(), "payloadcrypt")
+	require.Contains(t, Message(err, i18n.Chinese), "请重新发送")
+	require.Contains(t, Message(err, i18n.English), "send the request again")
 }

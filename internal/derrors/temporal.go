@@ -22,6 +22,14 @@ const (
 	errTypeUnavailable = "UNAVAILABLE"
 )
 
+// TypeNotSigned is the application error type of an Update or start a
+// worker refused for its signature (payloadcrypt.ReasonNotSigned). The API
+// answers it as unavailable: what the API itself sent was refused because
+// its signature was older than the workers take (the Update waited for a
+// worker longer) or made with a key they do not hold, and the request sent
+// again is signed anew.
+const TypeNotSigned = "NOT_SIGNED"
+
 // ToTemporal turns a domain error into a non-retryable Temporal
 // application error (ErrUnavailable into a retryable one) whose type names
 // the kind and whose details carry the structure (field violations, stage
@@ -119,6 +127,8 @@ func FromTemporal(err error) error {
 		return fromApplication(ErrPermissionDenied, app)
 	case errTypeUnavailable:
 		return fromApplication(ErrUnavailable, app)
+	case TypeNotSigned:
+		return New(ErrUnavailable, "the workers could not confirm that this change came from the API (its signature was too old when a worker took it up, or not made with their key ring): send the request again; if it is refused again, the servers' and workers' payload key rings or clocks differ")
 	}
 	return err
 }

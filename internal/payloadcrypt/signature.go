@@ -16,11 +16,14 @@ import (
 
 	"github.com/emmansun/gmsm/sm3"
 	"github.com/google/uuid"
+
 	commonpb "go.temporal.io/api/common/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/xuncha/xuncha/internal/derrors"
 )
 
 // Signed changes. Encryption keeps a history's content from whoever reads
@@ -66,7 +69,7 @@ const (
 
 // ReasonNotSigned is the ApplicationError type of an Update or a start a
 // worker refused for its signature.
-const ReasonNotSigned = "NOT_SIGNED"
+const ReasonNotSigned = derrors.TypeNotSigned
 
 // ErrNotSigned is wrapped by the errors of a signature that does not hold.
 var ErrNotSigned = errors.New("payloadcrypt: the request is not signed by a key of this key ring")
