@@ -552,16 +552,15 @@ func (c *core[R]) redate(ctx workflow.Context, sig CalendarChangedSignal) error 
 }
 
 // redateKey is the event key of a re-date (prefix names the deadline and
-// its sequence number) by what the re-date was resolved with, the newest calendar
+// its sequence number) by what it was resolved with: the newest calendar
 // version loaded it used (0 for the built-in notices alone) and the
 // escalation policy's version, never the signal's word, which anyone who
-// reaches Temporal can send. Two re-dates of one deadline with the same
-// key resolve alike, and the second finds nothing to move; a key taken by a
-// re-date a forged signal set off is the one the real signal's would have
-// taken, and so changes nothing the real one would not have (before
-// 2026-12-01 the key named the signal's version, and a forged signal's
-// re-date could take the key of the real one to come, which the ledger
-// then refused).
+// reaches Temporal can send. Two re-dates of one deadline under one key
+// resolve alike, and the second finds nothing to move; a key taken by a
+// re-date a forged signal set off is the one a real signal's would take,
+// and its re-date changed nothing the real one would not have. (Keyed by
+// the signal's version, a forged signal's re-date could take the key of
+// the real one to come, whose move the ledger then refuses.)
 func redateKey(prefix string, resolved deadline.Resolved) string {
 	var newest int64
 	for _, v := range resolved.Deadline.Versions {

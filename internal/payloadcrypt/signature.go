@@ -34,21 +34,23 @@ import (
 // out of one workflow's history into an Update to another. So every client
 // built with ClientOptions signs what it asks of a workflow — each Update
 // and each start — with a key derived from the ring's encrypting key, in
-// the request's header, and every worker built on
-// such a client refuses, before anything is recorded, an Update or a start
-// whose signature is missing, made with a key its ring does not hold, or
-// made for another workflow, another Update, another name or other
-// arguments. (The signature is itself encrypted, as every payload is.)
+// the request's header, and every worker built on such a client refuses,
+// before anything is recorded, an Update or a start whose signature is
+// missing, made with a key its ring does not hold, made for another
+// namespace, workflow, Update, name or arguments, or made too long ago.
+// (The signature is itself encrypted, as every payload is.)
 //
 // What is signed is the kind of request (an Update or a start), the
-// workflow ID, the Update's or the workflow type's name, the Update ID and
-// each argument in a canonical JSON form (canonicalJSON): the worker checks
-// the arguments it decoded, re-encoded the same way, so the signature
-// covers exactly what the workflow reads. A field the worker's release does
-// not know is not read, and a request carrying one fails the check: upgrade
-// the workers before the servers that send the new field (their new fields
-// are left out when empty, `omitempty`, so an older server's request still
-// matches).
+// namespace, the workflow ID, the Update's or the workflow type's name, the
+// Update ID, each argument in a canonical JSON form (canonicalJSON) and the
+// time of signing, which must be within SignatureWindow of the Temporal
+// server's time when the worker checks it. The worker checks the arguments
+// it decoded, re-encoded the same way, so the signature covers exactly
+// what the workflow reads: a field set that the worker's release does not
+// know is not read, and fails the check; a field the worker knows and the
+// sender does not is empty once decoded, and empty members are left out of
+// the canonical form, so a worker newer than the server checks the
+// server's requests.
 //
 // Not checked: what is recorded already (an Update is checked when it
 // arrives, never when a history replays), a workflow started by another
