@@ -206,19 +206,11 @@ func TestReopenedFindingAnswersWithEveryEscalation(t *testing.T) {
 	require.NoError(t, err)
 
 	// A FOLLOW_UP inspection re-checks it and finds it has come back.
-	body := inspectionBody(rid(t, "follow-up"))
-	spec(body)["kind"] = "FOLLOW_UP"
-	spec(body)["follows_inspection_id"] = z
-	code, created := s.do("POST", "/v1/inspections", &office, body)
-	require.Equal(t, http.StatusOK, code, "%v", created)
-	x := created["id"].(string)
-	s.station(x)
-	code, got := s.do("POST", "/v1/inspections/"+x+":recheck", &teamLeader, map[string]any{
-		"request_id": rid(t, "recheck"), "finding_id": id, "passed": false, "note": "通道再次堵塞"})
-	require.Equal(t, http.StatusOK, code, "%v", got)
+	s.failRecheck(z, id)
 
 	var reopened map[string]any
 	require.Eventually(t, func() bool {
+		var code int
 		code, reopened = s.do("GET", "/v1/findings/"+id, &office, nil)
 		return code == http.StatusOK && reopened["stage"] == "REFERRED"
 	}, 20*time.Second, 100*time.Millisecond, "the finding is reopened")
@@ -232,4 +224,20 @@ func TestReopenedFindingAnswersWithEveryEscalation(t *testing.T) {
 	require.Contains(t, ids(reopened), earlier.ID, "GetFinding")
 	changed := s.step(id, "reportRectification", unit, rectificationReport(rid(t, "report-2"), s.evidenceOf(unit, "再次整改 "+t.Name())), "RECTIFIED")
 	require.Equal(t, ids(reopened), ids(changed), "the change's answer shows what GetFinding shows")
+}
+
+// failRecheck has a FOLLOW_UP inspection of inspection z, its team on site,
+// re-check finding id and find it has come back, which reopens the finding.
+func (s *stack) failRecheck(z, id string) {
+	s.t.Helper()
+	body := inspectionBody(rid(s.t, "follow-up"))
+	spec(body)["kind"] = "FOLLOW_UP"
+	spec(body)["follows_inspection_id"] = z
+	code, created := s.do("POST", "/v1/inspections", &office, body)
+	require.Equal(s.t, http.StatusOK, code, "%v", created)
+	x := created["id"].(string)
+	s.station(x)
+	code, got := s.do("POST", "/v1/inspections/"+x+":recheck", &teamLeader, map[string]any{
+		"request_id": rid(s.t, "recheck"), "finding_id": id, "passed": false, "note": "通道再次堵塞"})
+	require.Equal(s.t, http.StatusOK, code, "%v", got)
 }

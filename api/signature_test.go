@@ -3,7 +3,6 @@ package api_test
 import (
 	"context"
 	"errors"
-	"net/http"
 	"testing"
 	"time"
 
@@ -195,16 +194,7 @@ func TestSignedChangesAreNotReplayed(t *testing.T) {
 		}
 	}
 	require.Len(t, replays, 2)
-	body := inspectionBody(rid(t, "follow-up"))
-	spec(body)["kind"] = "FOLLOW_UP"
-	spec(body)["follows_inspection_id"] = z
-	code, created := s.do("POST", "/v1/inspections", &office, body)
-	require.Equal(t, http.StatusOK, code, "%v", created)
-	x := created["id"].(string)
-	s.station(x)
-	code, got := s.do("POST", "/v1/inspections/"+x+":recheck", &teamLeader, map[string]any{
-		"request_id": rid(t, "recheck"), "finding_id": id, "passed": false, "note": "通道再次堵塞"})
-	require.Equal(t, http.StatusOK, code, "%v", got)
+	s.failRecheck(z, id)
 	require.Eventually(t, func() bool {
 		row, err := s.Ledger.GetFinding(t.Context(), id)
 		return err == nil && row.Stage == "REFERRED"
