@@ -167,11 +167,7 @@ func TestSignedChangesAreNotReplayed(t *testing.T) {
 		}
 		opts, in, workflowType := workflows.CreatingStart(ghost, s.queue)
 		opts.CronSchedule = "@every 2s"
-		start := ctx
-		if tc.client == s.Temporal {
-			start = payloadcrypt.WithStart(ctx, opts, workflowType, in)
-		}
-		_, err := tc.client.ExecuteWorkflow(start, opts, workflowType, in)
+		_, err := tc.client.ExecuteWorkflow(ctx, opts, workflowType, in)
 		require.NoError(t, err, tc.name)
 		t.Cleanup(func() { _ = plain.TerminateWorkflow(context.Background(), opts.ID, "", "test cleanup") })
 		require.Never(t, func() bool {

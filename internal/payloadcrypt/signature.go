@@ -233,11 +233,9 @@ func (c *Codec) sign(header map[string]*commonpb.Payload, field string, r signed
 		return err
 	}
 	k := c.keys[0]
-	m := hmac.New(macHash(k.cipher), k.mac)
-	m.Write(msg)
 	// Encrypted like every other payload, though a MAC hides nothing: every
 	// payload of a history is then ciphertext, as an auditor checks.
-	p, err := c.DataConverter().ToPayload(signature{Key: k.id, At: at, MAC: m.Sum(nil)})
+	p, err := c.DataConverter().ToPayload(signature{Key: k.id, At: at, MAC: k.macOf(msg)})
 	if err != nil {
 		return fmt.Errorf("payloadcrypt: encoding a signature: %w", err)
 	}
@@ -250,40 +248,46 @@ func (c *Codec) sign(header map[string]*commonpb.Payload, field string, r signed
 func (c *Codec) check(header map[string]*commonpb.Payload, field string, r signedRequest, now time.Time) error {
 	p := header[field]
 	if p == nil {
-		return fmt.Errorf("%w: the %s of %s %q to workflow %q carries %w", ErrNotSigned, r.kind, kindName(r.kind), r.name, r.workflowID, errNoSignature)
+		return fmt.Errorf("%w: %s carries %w", ErrNotSigned, r, errNoSignature)
 	}
 	var s signature
 	if err := c.DataConverter().FromPayload(p, &s); err != nil {
-		return fmt.Errorf("%w: the %s of %s %q to workflow %q carries an unreadable signature", ErrNotSigned, r.kind, kindName(r.kind), r.name, r.workflowID)
+		return fmt.Errorf("%w: %s carries an unreadable signature", ErrNotSigned, r)
 	}
 	k, ok := c.byID[s.Key]
 	if !ok {
-		return fmt.Errorf("%w: the %s of %s %q to workflow %q is signed with key %q, which the key ring (%s) does not hold",
-			ErrNotSigned, r.kind, kindName(r.kind), r.name, r.workflowID, s.Key, strings.Join(c.KeyIDs(), ", "))
+		return fmt.Errorf("%w: %s is signed with key %q, which the key ring (%s) does not hold",
+			ErrNotSigned, r, s.Key, strings.Join(c.KeyIDs(), ", "))
 	}
 	msg, err := r.message(s.At)
 	if err != nil {
 		return err
 	}
-	m := hmac.New(macHash(k.cipher), k.mac)
-	m.Write(msg)
-	if !hmac.Equal(m.Sum(nil), s.MAC) {
-		return fmt.Errorf("%w: the signature of the %s of %s %q to workflow %q does not match it: it was made for another request, or the request was altered",
-			ErrNotSigned, r.kind, kindName(r.kind), r.name, r.workflowID)
+	if !hmac.Equal(k.macOf(msg), s.MAC) {
+		return fmt.Errorf("%w: the signature of %s does not match it: it was made for another request, or the request was altered", ErrNotSigned, r)
 	}
 	if d := now.Sub(s.At); d > SignatureWindow || d < -SignatureWindow {
-		return fmt.Errorf("%w: the %s of %s %q to workflow %q was signed at %s, %s from %s, more than the %s a signature holds: a request sent again, or a clock that is off",
-			ErrNotSigned, r.kind, kindName(r.kind), r.name, r.workflowID, s.At.Format(time.RFC3339), d.Round(time.Second), now.UTC().Format(time.RFC3339), SignatureWindow)
+		return fmt.Errorf("%w: %s was signed at %s, %s from %s, more than the %s a signature holds: a request sent again, or a clock that is off",
+			ErrNotSigned, r, s.At.Format(time.RFC3339), d.Round(time.Second), now.UTC().Format(time.RFC3339), SignatureWindow)
 	}
 	return nil
 }
 
-// kindName is what a kind's name names, for errors.
-func kindName(kind string) string {
-	if kind == kindStart {
-		return "workflow type"
+// macOf is the MAC of msg under e's signing key.
+func (e *entry) macOf(msg []byte) []byte {
+	m := hmac.New(macHash(e.cipher), e.mac)
+	m.Write(msg)
+	return m.Sum(nil)
+}
+
+// String names r in errors: `the update of Update "verify" to workflow
+// "finding/f-1"`.
+func (r signedRequest) String() string {
+	what := "Update"
+	if r.kind == kindStart {
+		what = "workflow type"
 	}
-	return "Update"
+	return fmt.Sprintf("the %s of %s %q to workflow %q", r.kind, what, r.name, r.workflowID)
 }
 
 // signer is the interceptor ClientOptions installs: it signs what the
