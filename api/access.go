@@ -56,6 +56,10 @@ func recordRead(ctx context.Context, l *ledger.Store, action, resource, remote s
 	return nil
 }
 
+// codecOutcomes is the access log's outcome of each codec access outcome.
+var codecOutcomes = map[string]string{AccessAllowed: ledger.AccessRead, AccessEncoded: ledger.AccessEncoded,
+	AccessUnauthenticated: ledger.AccessUnauthenticated, AccessDenied: ledger.AccessPermissionDenied, AccessFailed: ledger.AccessFailed}
+
 // codecAudit is the codec routes' audit hook: AccessAudit when set, else
 // the ledger's access log. Nothing set the hook, so no decode was recorded
 // anywhere, though the access log was documented to hold them.
@@ -64,8 +68,7 @@ func (s *Server) codecAudit() AccessAuditFunc {
 		return s.AccessAudit
 	}
 	return func(ctx context.Context, e AccessEvent) error {
-		outcome, ok := map[string]string{AccessAllowed: ledger.AccessRead, AccessEncoded: ledger.AccessEncoded,
-			AccessUnauthenticated: ledger.AccessUnauthenticated, AccessDenied: ledger.AccessPermissionDenied, AccessFailed: ledger.AccessFailed}[e.Outcome]
+		outcome, ok := codecOutcomes[e.Outcome]
 		if !ok {
 			return fmt.Errorf("a codec access with outcome %q", e.Outcome)
 		}

@@ -110,12 +110,7 @@ func (s *refusalSampler) admit(remote string) (bool, unrecorded) {
 			if now.Sub(old.start) < time.Minute {
 				continue
 			}
-			if old.skipped > 0 {
-				if s.all.skipped == 0 || old.skippedSince.Before(s.all.skippedSince) {
-					s.all.skippedSince = old.skippedSince
-				}
-				s.all.skipped += old.skipped
-			}
+			s.all.skipped += old.skipped // said as unrecorded_elsewhere, which has no since
 			delete(s.perIP, h)
 		}
 	}
