@@ -272,7 +272,7 @@ func (w *interview) checkCancel(in CancelInterviewInput) error {
 // cancelled. Checked as a cancellation arrives (registerAdmitted): runs
 // that cancelled a held interview before replay as they ran.
 func (w *interview) checkNotHeld() error {
-	if w.row.Stage != InterviewHeld && w.row.Stage != InterviewFollowUpReported {
+	if !slices.Contains(interviewMachine.anytimeRefusedIn, w.row.Stage) {
 		return nil
 	}
 	return derrors.StageError{Reason: "INTERVIEW_HELD", Subject: w.subject(), Action: ActionCancelInterview,
@@ -343,10 +343,10 @@ func (w *interview) close(ctx workflow.Context, in CloseInterviewInput) error {
 }
 
 func (w *interview) cancel(ctx workflow.Context, in CancelInterviewInput) error {
-	if (w.row.Stage == InterviewHeld || w.row.Stage == InterviewFollowUpReported) &&
-		workflow.GetVersion(ctx, versionCancelNotHeld, workflow.DefaultVersion, 1) >= 1 {
-		// Accepted while approved, then held by a change that went first.
-		return w.checkNotHeld()
+	// Accepted while approved, then held by a change that went first; the
+	// version is asked only then, as before.
+	if err := w.checkNotHeld(); err != nil && workflow.GetVersion(ctx, versionCancelNotHeld, workflow.DefaultVersion, 1) >= 1 {
+		return err
 	}
 	next := w.row
 	next.Stage = InterviewCancelled
