@@ -125,7 +125,9 @@ func aloneOpen(ctx context.Context, q *dbsqlc.Queries, iv casework.Interview) er
 	if err := q.LockInterviewsOf(ctx, iv.Subject); err != nil {
 		return fmt.Errorf("locking the interviews of %s: %w", iv.Subject, err)
 	}
-	open, err := q.OpenInterviewOf(ctx, dbsqlc.OpenInterviewOfParams{Subject: iv.Subject, ExceptID: iv.ID})
+	// The interview is not in the ledger yet (aloneOpen runs only then):
+	// any waiting one is another.
+	open, err := q.OpenInterviewOf(ctx, iv.Subject)
 	if err != nil {
 		return fmt.Errorf("reading the interviews of %s: %w", iv.Subject, err)
 	}

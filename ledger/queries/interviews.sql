@@ -76,8 +76,9 @@ SELECT EXISTS (
 SELECT pg_advisory_xact_lock(hashtextextended('interviews-of/' || @subject::text, 0));
 
 -- name: OpenInterviewOf :many
--- OpenInterviewOf lists a subject's interviews waiting (PROPOSED or
--- APPROVED), other than one, oldest first.
+-- OpenInterviewOf is a subject's oldest interview waiting (PROPOSED or
+-- APPROVED), if any (none or one row).
 SELECT id, stage FROM interviews
-WHERE subject = @subject AND stage IN ('PROPOSED', 'APPROVED') AND id <> @except_id
-ORDER BY created_at, id;
+WHERE subject = @subject AND stage IN ('PROPOSED', 'APPROVED')
+ORDER BY created_at, id
+LIMIT 1;

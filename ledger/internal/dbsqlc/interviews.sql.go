@@ -342,24 +342,20 @@ func (q *Queries) LockInterviewsOf(ctx context.Context, subject string) error {
 
 const openInterviewOf = `-- name: OpenInterviewOf :many
 SELECT id, stage FROM interviews
-WHERE subject = $1 AND stage IN ('PROPOSED', 'APPROVED') AND id <> $2
+WHERE subject = $1 AND stage IN ('PROPOSED', 'APPROVED')
 ORDER BY created_at, id
+LIMIT 1
 `
-
-type OpenInterviewOfParams struct {
-	Subject  string
-	ExceptID string
-}
 
 type OpenInterviewOfRow struct {
 	ID    string
 	Stage string
 }
 
-// OpenInterviewOf lists a subject's interviews waiting (PROPOSED or
-// APPROVED), other than one, oldest first.
-func (q *Queries) OpenInterviewOf(ctx context.Context, arg OpenInterviewOfParams) ([]OpenInterviewOfRow, error) {
-	rows, err := q.db.Query(ctx, openInterviewOf, arg.Subject, arg.ExceptID)
+// OpenInterviewOf is a subject's oldest interview waiting (PROPOSED or
+// APPROVED), if any (none or one row).
+func (q *Queries) OpenInterviewOf(ctx context.Context, subject string) ([]OpenInterviewOfRow, error) {
+	rows, err := q.db.Query(ctx, openInterviewOf, subject)
 	if err != nil {
 		return nil, err
 	}
