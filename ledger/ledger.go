@@ -74,7 +74,8 @@ var sessionDefaults = map[string]string{
 // plans it for its arguments at first and keeps a generic plan once that
 // is no costlier; planning every statement anew at each call, as the
 // connections did before 2026-11-30 (force_custom_plan), cost about a
-// quarter of PostgreSQL's CPU in a finding's lifecycle (README, Benchmarks).
+// quarter of PostgreSQL's CPU in a finding's lifecycle
+// (docs/lifecycle-benchmark-history.md).
 const planPerCall = pgx.QueryExecModeCacheDescribe
 
 // Open connects to the database at url and checks that it answers. It does
@@ -91,7 +92,8 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	// API's evidence check (EvidenceInReach), a lookup of a fraction of a
 	// millisecond, was estimated at 142,209 (44 after ANALYZE) and
 	// compiled at every call, about 36 ms of CPU each time
-	// (pg_stat_statements in `make bench-lifecycle`, README); the
+	// (pg_stat_statements in `make bench-lifecycle`,
+	// docs/lifecycle-benchmark-history.md); the
 	// statistics' sums cost less summed than compiled.
 	for name, value := range sessionDefaults {
 		if _, set := cfg.ConnConfig.RuntimeParams[name]; !set {

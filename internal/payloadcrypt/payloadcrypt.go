@@ -297,12 +297,12 @@ func (c *Codec) FailureConverter() converter.FailureConverter {
 // requests go uncompressed: the SDK gzips them by default, but what they
 // carry is mostly ciphertext, which does not compress, so gzip only cost
 // CPU on both ends (about a sixth of a lifecycle's at eight clients,
-// README, Benchmarks). With no external payload storage configured, the
-// SDK still walks every payload of every workflow task it receives and
-// sends, for a storage driver to act on, by default eight at a time, each
-// in a goroutine of its own; one at a time does the same walk without them
-// (the walk's share of a lifecycle benchmark's CPU profile fell from 12% to
-// 7%, README, Benchmarks).
+// docs/lifecycle-benchmark-history.md). With no external payload storage
+// configured, the SDK still walks every payload of every workflow task it
+// receives and sends, for a storage driver to act on, by default eight at
+// a time, each in a goroutine of its own; one at a time does the same walk
+// without them (the walk's share of a lifecycle benchmark's CPU profile
+// fell from 12% to 7%, docs/lifecycle-benchmark-history.md).
 func (c *Codec) ClientOptions(o client.Options) client.Options {
 	o.DataConverter = c.DataConverter()
 	o.FailureConverter = c.FailureConverter()
