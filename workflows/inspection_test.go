@@ -428,8 +428,11 @@ func TestFollowUpRecheckReopensFinding(t *testing.T) {
 		func(_ context.Context, in activities.FindingIDInput) (casework.Finding, error) {
 			f := closed
 			f.ID = in.ID
-			if in.ID == "f-other" {
+			switch in.ID {
+			case "f-other":
 				f.InspectionID = "ins-9"
+			case "f-open":
+				f.Stage = FindingReferred
 			}
 			return f, nil
 		})
@@ -448,6 +451,7 @@ func TestFollowUpRecheckReopensFinding(t *testing.T) {
 	again := h.update(4*time.Hour+30*time.Minute, ActionRecheck, "k1b", RecheckInput{Change: Change{RequestID: "k1b", Actor: leader}, FindingID: "f-1", Passed: true, Note: "再查一次"})
 	failed := h.update(5*time.Hour, ActionRecheck, "k2", RecheckInput{Change: Change{RequestID: "k2", Actor: leader}, FindingID: "f-2", Passed: false, Note: "通道再次堵塞"})
 	wrong := h.update(6*time.Hour, ActionRecheck, "k3", RecheckInput{Change: Change{RequestID: "k3", Actor: leader}, FindingID: "f-other", Passed: true, Note: "x"})
+	open := h.update(6*time.Hour+30*time.Minute, ActionRecheck, "k4", RecheckInput{Change: Change{RequestID: "k4", Actor: leader}, FindingID: "f-open", Passed: false, Note: "y"})
 	h.update(7*time.Hour, ActionCancel, "x1", CancelInput{Change: Change{RequestID: "x1", Actor: office}, Reason: "测试结束"})
 	in := inspectionInput()
 	in.Kind, in.FollowsInspectionID = KindFollowUp, "ins-0"
@@ -469,6 +473,9 @@ func TestFollowUpRecheckReopensFinding(t *testing.T) {
 	var invalid *derrors.InvalidError
 	require.ErrorAs(t, derrors.FromTemporal(wrong.failed), &invalid)
 	require.Equal(t, "finding_id", invalid.Violations[0].Field)
+	var stage *derrors.StageError
+	require.ErrorAs(t, derrors.FromTemporal(open.failed), &stage, "a finding still open is not re-checked")
+	require.Equal(t, "FINDING_NOT_CLOSED", stage.Reason)
 }
 
 func TestReopenedFindingRunsANewDeadline(t *testing.T) {
