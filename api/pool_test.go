@@ -142,6 +142,10 @@ func TestPoolDrawToInspectionREST(t *testing.T) {
 	code, again := s.do("POST", "/v1/lineups", &office, draw)
 	require.Equal(t, http.StatusOK, code)
 	require.Equal(t, members(lineup), members(again))
+	// Nobody has been invited, let alone accepted: it is not approved.
+	code, body = s.do("POST", "/v1/lineups/l-xiangtan:approve", &office, map[string]any{"request_id": rid(t, "approve-proposed")})
+	require.Equal(t, http.StatusConflict, code, "%v", body)
+	require.Contains(t, fmt.Sprint(body), "STAGE_NOT_ALLOWED")
 
 	// A swap still obeys the rules: the conflicted person is refused.
 	code, body = s.do("POST", "/v1/lineups/l-xiangtan:swap", &office, map[string]any{"request_id": rid(t, "swap"),
@@ -160,6 +164,10 @@ func TestPoolDrawToInspectionREST(t *testing.T) {
 	code, lineup = s.do("POST", "/v1/lineups/l-xiangtan:invite", &office, map[string]any{"request_id": rid(t, "invite")})
 	require.Equal(t, http.StatusOK, code, "%v", lineup)
 	require.Equal(t, "INVITING", lineup["state"])
+	// Nor while the invitations are unanswered.
+	code, body = s.do("POST", "/v1/lineups/l-xiangtan:approve", &office, map[string]any{"request_id": rid(t, "approve-inviting")})
+	require.Equal(t, http.StatusConflict, code, "%v", body)
+	require.Contains(t, fmt.Sprint(body), "STAGE_NOT_ALLOWED")
 	for _, m := range members(lineup) {
 		row, err := s.Ledger.GetInvitation(t.Context(), m["invitation_id"].(string))
 		require.NoError(t, err)
