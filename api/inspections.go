@@ -3,8 +3,6 @@ package api
 import (
 	"context"
 	"errors"
-	"maps"
-	"slices"
 	"strings"
 	"time"
 
@@ -275,26 +273,21 @@ func (s *InspectionServer) ApproveReport(ctx context.Context, req *xunchav1.Appr
 
 // GiveFeedback records the feedback and refers the classified findings.
 func (s *InspectionServer) GiveFeedback(ctx context.Context, req *xunchav1.GiveFeedbackRequest) (*xunchav1.Inspection, error) {
-	return s.change(ctx, lifecycleChange{req: req, action: workflows.ActionGiveFeedback,
-		input: &workflows.GiveFeedbackInput{FeedbackDeliveredOn: req.GetFeedbackDeliveredOn(),
-			Recipients: req.GetRecipients(), ReceivingAuthority: req.GetReceivingAuthority(), Due: req.GetDue(), FindingDues: req.GetFindingDues()},
+	in := &workflows.GiveFeedbackInput{FeedbackDeliveredOn: req.GetFeedbackDeliveredOn(),
+		Recipients: req.GetRecipients(), ReceivingAuthority: req.GetReceivingAuthority(), Due: req.GetDue(), FindingDues: req.GetFindingDues()}
+	return s.change(ctx, lifecycleChange{req: req, action: workflows.ActionGiveFeedback, input: in,
+		// A preview of the workflow's own checks, by the same functions.
 		precheck: func(ctx context.Context) error {
-			rules := []deadline.Rule{deadline.Rectification("feedback_delivered_on", req.GetFeedbackDeliveredOn(), req.GetDue())}
-			if len(req.GetFindingDues()) > 0 {
+			if len(in.FindingDues) > 0 {
 				classified, err := s.Ledger.FindingsInStage(ctx, req.GetId(), workflows.FindingClassified)
 				if err != nil {
 					return err
 				}
-				for _, id := range slices.Sorted(maps.Keys(req.GetFindingDues())) {
-					field := "finding_dues[" + id + "]"
-					if !slices.Contains(classified, id) {
-						return derrors.Invalid(field, "%q is not a CLASSIFIED finding of inspection %q", id, req.GetId())
-					}
-					rules = append(rules, deadline.Rectification("feedback_delivered_on", req.GetFeedbackDeliveredOn(),
-						req.GetFindingDues()[id]).WithDueField(field))
+				if err := in.CheckFindingDues(req.GetId(), classified); err != nil {
+					return err
 				}
 			}
-			return checkLimits(ctx, s.Ledger, rules...)
+			return checkLimits(ctx, s.Ledger, append([]deadline.Rule{in.Rule()}, in.FindingDueRules()...)...)
 		}})
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/xuncha/xuncha/activities"
 	"github.com/xuncha/xuncha/calendar"
 	"github.com/xuncha/xuncha/casework"
+	"github.com/xuncha/xuncha/deadline"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/internal/i18n"
@@ -258,6 +259,35 @@ func (in GiveFeedbackInput) DueOf(findingID string) string {
 		return d
 	}
 	return in.Due
+}
+
+// Rule is the unit's rectification-report deadline the feedback starts
+// (never beyond one month after the feedback).
+func (in GiveFeedbackInput) Rule() deadline.Rule {
+	return deadline.Rectification("feedback_delivered_on", in.FeedbackDeliveredOn, in.Due)
+}
+
+// FindingDueRules are the limits FindingDues gives, by finding ID, each
+// naming its field (finding_dues[ID]): the same law as Rule's.
+func (in GiveFeedbackInput) FindingDueRules() []deadline.Rule {
+	var rules []deadline.Rule
+	for _, id := range slices.Sorted(maps.Keys(in.FindingDues)) { //workflowcheck:ignore sorted keys: map order never shows
+		rules = append(rules, deadline.Rectification("feedback_delivered_on", in.FeedbackDeliveredOn, in.FindingDues[id]).
+			WithDueField("finding_dues["+id+"]"))
+	}
+	return rules
+}
+
+// CheckFindingDues refuses FindingDues naming anything but a CLASSIFIED
+// finding of the inspection (classified, the IDs of those), the first
+// such ID in order: only those are referred at feedback.
+func (in GiveFeedbackInput) CheckFindingDues(inspectionID string, classified []string) error {
+	for _, id := range slices.Sorted(maps.Keys(in.FindingDues)) { //workflowcheck:ignore sorted keys: map order never shows
+		if !slices.Contains(classified, id) {
+			return derrors.Invalid("finding_dues["+id+"]", "%q is not a CLASSIFIED finding of inspection %q", id, inspectionID)
+		}
+	}
+	return nil
 }
 
 // InspectionRectificationInput records the unit's rectification report.

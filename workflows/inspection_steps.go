@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
-	"slices"
 	"strings"
 
 	"go.temporal.io/sdk/workflow"
@@ -128,6 +127,10 @@ func (w *inspection) approve(ctx workflow.Context, in ApproveInput) error {
 	return w.apply(ctx, n, casework.Event{Action: ActionApprove, Actor: in.Actor, Note: in.Note})
 }
 
+// versionFeedbackChecksFindingDues: giveFeedback resolves each finding's
+// own limit (FindingDueRules) before it refers any finding.
+const versionFeedbackChecksFindingDues = "feedback-checks-finding-dues"
+
 // giveFeedback records the feedback, refers every CLASSIFIED finding with
 // the same limit (never beyond one month after the feedback), and starts
 // the unit's rectification-report deadline.
@@ -143,7 +146,7 @@ func (w *inspection) giveFeedback(ctx workflow.Context, in GiveFeedbackInput) er
 			return unclassifiedFindingsError(w.row.ID, w.row.Stage, unclassified)
 		}
 	}
-	rule := deadline.Rectification("feedback_delivered_on", in.FeedbackDeliveredOn, in.Due)
+	rule := in.Rule()
 	resolved, err := w.ledger.resolveDeadline(ctx, rule)
 	if err != nil {
 		return err
@@ -157,10 +160,18 @@ func (w *inspection) giveFeedback(ctx workflow.Context, in GiveFeedbackInput) er
 	}); err != nil {
 		return ledgerFailure("listing classified findings", err)
 	}
-	dueIDs := slices.Sorted(maps.Keys(in.FindingDues)) //workflowcheck:ignore sorted keys: map order never shows
-	for _, id := range dueIDs {
-		if !slices.Contains(classified.IDs, id) {
-			return derrors.Invalid("finding_dues["+id+"]", "%q is not a CLASSIFIED finding of inspection %q", id, w.row.ID)
+	if err := in.CheckFindingDues(w.row.ID, classified.IDs); err != nil {
+		return err
+	}
+	// Since versionFeedbackChecksFindingDues, a finding's own limit beyond
+	// the law refuses the feedback before any finding is referred; before,
+	// that finding's referral refused it, and the feedback went on without
+	// it. Asked only when the feedback gives findings their own limits.
+	if len(in.FindingDues) > 0 && workflow.GetVersion(ctx, versionFeedbackChecksFindingDues, workflow.DefaultVersion, 1) >= 1 {
+		for _, r := range in.FindingDueRules() {
+			if _, err := w.ledger.resolveDeadline(ctx, r); err != nil {
+				return err
+			}
 		}
 	}
 	referred, refused := []string{}, map[string]string{}

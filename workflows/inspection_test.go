@@ -354,6 +354,46 @@ func TestFeedbackWaitsForEveryReferral(t *testing.T) {
 		"one feedback recorded, the second's")
 }
 
+// TestFeedbackChecksFindingDuesFirst: a finding's own limit beyond the law
+// (more than one month after the feedback) refuses the whole feedback,
+// naming the field, before any finding is referred. Histories recorded
+// before versionFeedbackChecksFindingDues replay as they ran: the feedback
+// went on, and the finding's own referral was left to refuse the limit.
+func TestFeedbackChecksFindingDuesFirst(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		version workflow.Version
+	}{{"checked first", 1}, {"before the check", workflow.DefaultVersion}} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newInspectionHarness(t)
+			if tc.version == workflow.DefaultVersion {
+				h.env.OnGetVersion(versionFeedbackChecksFindingDues, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+			}
+			steps := h.approvedOn25()
+			feedback := h.update(shanghai("2026-04-08 10:00").Sub(start), ActionGiveFeedback, "f1", GiveFeedbackInput{
+				Change: Change{RequestID: "f1", Actor: office}, FeedbackDeliveredOn: "2026-04-08", Recipients: []string{"市长"},
+				ReceivingAuthority: "长沙市安委办", FindingDues: map[string]string{"f-1": "2026-05-20"}})
+			h.env.RegisterDelayedCallback(func() { h.env.CancelWorkflow() }, shanghai("2026-04-10 00:00").Sub(start))
+
+			h.env.ExecuteWorkflow(InspectionWorkflow, inspectionInput())
+			requireDone(t, steps...)
+			h.imu.Lock()
+			defer h.imu.Unlock()
+			if tc.version == workflow.DefaultVersion {
+				requireDone(t, feedback)
+				require.Len(t, h.updatesSent, 2, "both findings were sent their referral")
+				return
+			}
+			var invalid *derrors.InvalidError
+			require.ErrorAs(t, derrors.FromTemporal(feedback.failed), &invalid, "%v", feedback.failed)
+			require.Equal(t, "finding_dues[f-1]", invalid.Violations[0].Field)
+			require.Contains(t, invalid.Violations[0].Rule, "2026-05-08")
+			require.Empty(t, h.updatesSent, "no finding is referred")
+			require.NotContains(t, h.fl.actions(), ActionGiveFeedback)
+		})
+	}
+}
+
 // onsiteEnded takes the inspection through the team's approval, the
 // notice and the stationing to the end of on-site work, all on
 // 2026-03-02, in the first four hours: the report is due 2026-03-09.
