@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"strings"
@@ -315,13 +316,20 @@ func (w *inspection) validateRecheck(in RecheckInput) (actor.Actor, error) {
 func (w *inspection) recheck(ctx workflow.Context, in RecheckInput) error {
 	actx := workflow.WithActivityOptions(ctx, ledgerActivityOptions)
 	var f casework.Finding
+	// A finding of another inspection is answered as one that does not
+	// exist: the team learns neither that it exists nor whose it is
+	// (another team's, out of its reach).
+	noSuchFinding := derrors.Invalid("finding_id", "inspection %q, which this one looks back at, has no finding %q",
+		w.row.FollowsInspectionID, in.FindingID)
 	if err := w.ledger.call(ctx, &f, acts.GetFinding, activities.FindingIDInput{ID: in.FindingID}); err != nil {
-		return derrors.FromTemporal(err)
+		if err := derrors.FromTemporal(err); !errors.Is(err, derrors.ErrNotFound) {
+			return err
+		}
+		return noSuchFinding
 	}
 	switch {
 	case f.InspectionID != w.row.FollowsInspectionID:
-		return derrors.Invalid("finding_id", "finding %q belongs to inspection %q, not to %q which this one looks back at",
-			f.ID, f.InspectionID, w.row.FollowsInspectionID)
+		return noSuchFinding
 	case f.Stage != FindingClosed:
 		return derrors.StageError{Reason: "FINDING_NOT_CLOSED", Subject: FindingWorkflowID(f.ID), Action: ActionRecheck, Stage: f.Stage}.
 			Says("finding %q is %s: only CLOSED findings are re-checked", f.ID, f.Stage)

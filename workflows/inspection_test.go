@@ -513,6 +513,7 @@ func TestFollowUpRecheckReopensFinding(t *testing.T) {
 	var invalid *derrors.InvalidError
 	require.ErrorAs(t, derrors.FromTemporal(wrong.failed), &invalid)
 	require.Equal(t, "finding_id", invalid.Violations[0].Field)
+	require.NotContains(t, invalid.Violations[0].Rule, "ins-9", "whose finding it is is not said")
 	var stage *derrors.StageError
 	require.ErrorAs(t, derrors.FromTemporal(open.failed), &stage, "a finding still open is not re-checked")
 	require.Equal(t, "FINDING_NOT_CLOSED", stage.Reason)
