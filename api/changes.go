@@ -157,7 +157,7 @@ func changeRequestedBy(ctx context.Context, requestID string) (actor.Actor, derr
 		return who, nil, err
 	}
 	var v derrors.Violations
-	workflows.ValidateRequestID(&v, "request_id", requestID)
+	casework.ValidateRequestID(&v, "request_id", requestID)
 	return who, v, nil
 }
 

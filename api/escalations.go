@@ -105,7 +105,7 @@ func (s *EscalationServer) UpdateEscalationPolicy(ctx context.Context, req *xunc
 // ID.
 func policyOf(req *xunchav1.UpdateEscalationPolicyRequest) ([]casework.EscalationStep, casework.ExtensionLimits, []casework.SignoffRule, int, error) {
 	var v derrors.Violations
-	workflows.ValidateRequestID(&v, "request_id", req.GetRequestId())
+	casework.ValidateRequestID(&v, "request_id", req.GetRequestId())
 	steps := make([]casework.EscalationStep, 0, len(req.GetSteps()))
 	for _, st := range req.GetSteps() {
 		steps = append(steps, casework.EscalationStep{Step: st.GetStep(), WorkingDays: int(st.GetWorkingDays())})

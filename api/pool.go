@@ -159,7 +159,7 @@ func expertOf(req *xunchav1.AddExpertRequest, who actor.Actor, now time.Time) (c
 		x.Unavailable = append(x.Unavailable, casework.Unavailability{From: u.GetFrom(), To: u.GetTo(), Reason: u.GetReason()})
 	}
 	var v derrors.Violations
-	workflows.ValidateRequestID(&v, "request_id", req.GetRequestId())
+	casework.ValidateRequestID(&v, "request_id", req.GetRequestId())
 	if err := errors.Join(v.Err(), workflows.ValidateExpert(x)); err != nil {
 		return casework.Expert{}, mergeInvalid(err)
 	}

@@ -58,7 +58,7 @@ func (s *TipServer) ReceiveTip(ctx context.Context, req *xunchav1.ReceiveTipRequ
 		}
 	}
 	var v derrors.Violations
-	workflows.ValidateRequestID(&v, "request_id", req.GetRequestId())
+	casework.ValidateRequestID(&v, "request_id", req.GetRequestId())
 	if req.GetInspectionId() == "" {
 		v.Add("inspection_id", "must not be empty")
 	}
@@ -204,7 +204,7 @@ func (s *TipServer) TriageTip(ctx context.Context, req *xunchav1.TriageTipReques
 		return nil, err
 	}
 	var v derrors.Violations
-	workflows.ValidateRequestID(&v, "request_id", req.GetRequestId())
+	casework.ValidateRequestID(&v, "request_id", req.GetRequestId())
 	dismiss := strings.TrimSpace(req.GetDismissReason()) != ""
 	switch {
 	case dismiss && req.GetFinding() != nil:

@@ -63,12 +63,7 @@ func ExposureID(requestID string) string {
 // ValidateExposure checks an exposure; field names are RecordExposureRequest's.
 func ValidateExposure(e Exposure) error {
 	var v derrors.Violations
-	switch {
-	case strings.TrimSpace(e.RequestID) == "":
-		v.Add("request_id", "must not be empty: every change carries a client-chosen request_id")
-	case len(e.RequestID) > 128:
-		v.Add("request_id", "must be at most 128 characters")
-	}
+	ValidateRequestID(&v, "request_id", e.RequestID)
 	if !slices.Contains(ExposureKinds, e.Kind) {
 		v.Add("kind", "must be one of %s", strings.Join(ExposureKinds, ", "))
 	}

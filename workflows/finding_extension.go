@@ -64,7 +64,7 @@ type RequestExtensionInput struct {
 // Validate checks the fields; names are RequestExtensionRequest's.
 func (in RequestExtensionInput) Validate() error {
 	var v derrors.Violations
-	ValidateRequestID(&v, "request_id", in.RequestID)
+	casework.ValidateRequestID(&v, "request_id", in.RequestID)
 	requireDate(&v, "due", in.Due)
 	v.RequireText("reason", in.Reason, 5000)
 	if len(in.EvidenceIDs) == 0 {
@@ -88,7 +88,7 @@ type DecideExtensionInput struct {
 // Validate checks the fields; names are DecideExtensionRequest's.
 func (in DecideExtensionInput) Validate() error {
 	var v derrors.Violations
-	ValidateRequestID(&v, "request_id", in.RequestID)
+	casework.ValidateRequestID(&v, "request_id", in.RequestID)
 	if in.Approve {
 		v.LimitText("reason", in.Reason, 5000)
 		if in.Due != "" {

@@ -117,7 +117,7 @@ type ReferClueInput struct {
 // Validate checks the fields; names are ReferClueRequest's.
 func (in ReferClueInput) Validate() error {
 	var v derrors.Violations
-	ValidateRequestID(&v, "request_id", in.RequestID)
+	casework.ValidateRequestID(&v, "request_id", in.RequestID)
 	if in.UnitLevel != "" && !slices.Contains(casework.UnitLevels, in.UnitLevel) {
 		v.Add("unit_level", "must be one of %s (or empty: taken from the unit's division code)", strings.Join(casework.UnitLevels, ", "))
 	}
@@ -154,7 +154,7 @@ type AcknowledgeReferralInput struct {
 // Validate checks the fields; names are AcknowledgeReferralRequest's.
 func (in AcknowledgeReferralInput) Validate() error {
 	var v derrors.Violations
-	ValidateRequestID(&v, "request_id", in.RequestID)
+	casework.ValidateRequestID(&v, "request_id", in.RequestID)
 	if in.Seq < 0 {
 		v.Add("seq", "must be a referral's number (1, 2, …), or 0 for the one awaiting receipt")
 	}
@@ -179,7 +179,7 @@ type ReportReferralOutcomeInput struct {
 // Validate checks the fields; names are ReportReferralOutcomeRequest's.
 func (in ReportReferralOutcomeInput) Validate() error {
 	var v derrors.Violations
-	ValidateRequestID(&v, "request_id", in.RequestID)
+	casework.ValidateRequestID(&v, "request_id", in.RequestID)
 	if in.Seq < 0 {
 		v.Add("seq", "must be a referral's number (1, 2, …), or 0 for the one not yet settled")
 	}

@@ -136,7 +136,7 @@ func NeedsImmediateNotice(f casework.Finding) bool {
 // ValidateFinding checks a new finding; field names are RecordFindingRequest's.
 func ValidateFinding(f casework.Finding) error {
 	var v derrors.Violations
-	ValidateRequestID(&v, "request_id", f.RequestID)
+	casework.ValidateRequestID(&v, "request_id", f.RequestID)
 	ValidateID(&v, "finding_id", f.ID)
 	if f.InspectionID == "" {
 		v.Add("inspection_id", "must not be empty")
@@ -175,7 +175,7 @@ type DiagnoseInput struct {
 // Validate checks the fields; names are DiagnoseFindingRequest's.
 func (in DiagnoseInput) Validate() error {
 	var v derrors.Violations
-	ValidateRequestID(&v, "request_id", in.RequestID)
+	casework.ValidateRequestID(&v, "request_id", in.RequestID)
 	v.RequireText("diagnosis.cause", in.Diagnosis.Cause, 5000)
 	if len(in.Diagnosis.ResponsibleParties) == 0 {
 		v.Add("diagnosis.responsible_parties", "must name at least one responsible party")
@@ -201,7 +201,7 @@ type ClassifyInput struct {
 // Validate checks the fields; names are ClassifyFindingRequest's.
 func (in ClassifyInput) Validate() error {
 	var v derrors.Violations
-	ValidateRequestID(&v, "request_id", in.RequestID)
+	casework.ValidateRequestID(&v, "request_id", in.RequestID)
 	if len(in.Dispositions) == 0 {
 		v.Add("dispositions", "must choose at least one of %s", strings.Join(Dispositions, ", "))
 	}
@@ -231,7 +231,7 @@ type ReferInput struct {
 // again by the workflow's deadline activity.
 func (in ReferInput) Validate() error {
 	var v derrors.Violations
-	ValidateRequestID(&v, "request_id", in.RequestID)
+	casework.ValidateRequestID(&v, "request_id", in.RequestID)
 	v.RequireText("receiving_authority", in.Referral.ReceivingAuthority, 200)
 	if _, err := calendar.ParseDate(in.Referral.FeedbackReceivedOn); err != nil {
 		v.Add("feedback_received_on", "must be a date YYYY-MM-DD")
@@ -256,7 +256,7 @@ type ReportRectificationInput struct {
 // Validate checks the fields; names are ReportRectificationRequest's.
 func (in ReportRectificationInput) Validate() error {
 	var v derrors.Violations
-	ValidateRequestID(&v, "request_id", in.RequestID)
+	casework.ValidateRequestID(&v, "request_id", in.RequestID)
 	v.RequireText("report", in.Report, 10000)
 	v.RequireText("handling_of_responsible", in.HandlingOfResponsible, 10000)
 	if len(in.EvidenceIDs) == 0 {
@@ -289,7 +289,7 @@ type VerifyInput struct {
 // Validate checks the fields; names are VerifyFindingRequest's.
 func (in VerifyInput) Validate() error {
 	var v derrors.Violations
-	ValidateRequestID(&v, "request_id", in.RequestID)
+	casework.ValidateRequestID(&v, "request_id", in.RequestID)
 	if !in.Accept {
 		v.RequireText("reason", in.Reason, 5000)
 	} else {
@@ -314,7 +314,7 @@ type WithdrawInput struct {
 // Validate checks the fields; names are WithdrawFindingRequest's.
 func (in WithdrawInput) Validate() error {
 	var v derrors.Violations
-	ValidateRequestID(&v, "request_id", in.RequestID)
+	casework.ValidateRequestID(&v, "request_id", in.RequestID)
 	v.RequireText("reason", in.Reason, 5000)
 	return v.Err()
 }

@@ -99,7 +99,7 @@ type SignOffInput struct {
 // Validate checks the fields; names are SignOffFindingRequest's.
 func (in SignOffInput) Validate() error {
 	var v derrors.Violations
-	ValidateRequestID(&v, "request_id", in.RequestID)
+	casework.ValidateRequestID(&v, "request_id", in.RequestID)
 	if in.Approve {
 		v.LimitText("reason", in.Reason, 5000)
 		if in.Due != "" {

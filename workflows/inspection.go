@@ -72,16 +72,6 @@ var (
 	unitCodePattern = regexp.MustCompile(`^[A-Za-z0-9-]{2,32}$`)
 )
 
-// ValidateRequestID checks a client-chosen idempotency key.
-func ValidateRequestID(v *derrors.Violations, field, id string) {
-	switch {
-	case strings.TrimSpace(id) == "":
-		v.Add(field, "must not be empty: every change carries a client-chosen request_id")
-	case len(id) > 128:
-		v.Add(field, "must be at most 128 characters")
-	}
-}
-
 // ValidateID checks a client-chosen ID.
 func ValidateID(v *derrors.Violations, field, id string) {
 	if id != "" && !idPattern.MatchString(id) {
@@ -93,7 +83,7 @@ func ValidateID(v *derrors.Violations, field, id string) {
 // (CreateInspectionRequest).
 func (in InspectionInput) Validate() error {
 	var v derrors.Violations
-	ValidateRequestID(&v, "request_id", in.RequestID)
+	casework.ValidateRequestID(&v, "request_id", in.RequestID)
 	ValidateID(&v, "inspection_id", in.ID)
 	switch {
 	case strings.TrimSpace(in.Unit.Code) == "":

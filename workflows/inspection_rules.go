@@ -312,7 +312,7 @@ func requireDate(v *derrors.Violations, field, value string) {
 // Validate checks the fields.
 func (in ApproveTeamInput) Validate() error {
 	var v derrors.Violations
-	ValidateRequestID(&v, "request_id", in.RequestID)
+	casework.ValidateRequestID(&v, "request_id", in.RequestID)
 	v.LimitText("note", in.Note, 5000)
 	return v.Err()
 }
@@ -320,7 +320,7 @@ func (in ApproveTeamInput) Validate() error {
 // Validate checks the fields.
 func (in NotifyInput) Validate() error {
 	var v derrors.Violations
-	ValidateRequestID(&v, "request_id", in.RequestID)
+	casework.ValidateRequestID(&v, "request_id", in.RequestID)
 	requireDate(&v, "notified_on", in.NotifiedOn)
 	v.LimitText("note", in.Note, 5000)
 	return v.Err()
@@ -329,7 +329,7 @@ func (in NotifyInput) Validate() error {
 // Validate checks the fields.
 func (in StationInput) Validate() error {
 	var v derrors.Violations
-	ValidateRequestID(&v, "request_id", in.RequestID)
+	casework.ValidateRequestID(&v, "request_id", in.RequestID)
 	requireDate(&v, "stationed_on", in.StationedOn)
 	v.RequireText("announcement", in.Announcement, 10000)
 	if strings.TrimSpace(in.ContactPhone) == "" && strings.TrimSpace(in.ContactMailbox) == "" {
@@ -341,7 +341,7 @@ func (in StationInput) Validate() error {
 // Validate checks the fields.
 func (in EndOnsiteInput) Validate() error {
 	var v derrors.Violations
-	ValidateRequestID(&v, "request_id", in.RequestID)
+	casework.ValidateRequestID(&v, "request_id", in.RequestID)
 	requireDate(&v, "onsite_ended_on", in.OnsiteEndedOn)
 	return v.Err()
 }
@@ -349,7 +349,7 @@ func (in EndOnsiteInput) Validate() error {
 // Validate checks the fields.
 func (in SubmitReportInput) Validate() error {
 	var v derrors.Violations
-	ValidateRequestID(&v, "request_id", in.RequestID)
+	casework.ValidateRequestID(&v, "request_id", in.RequestID)
 	v.RequireText("report_evidence_id", in.ReportEvidenceID, 100)
 	v.RequireText("summary", in.Summary, 20000)
 	return v.Err()
@@ -358,7 +358,7 @@ func (in SubmitReportInput) Validate() error {
 // Validate checks the fields.
 func (in ReviewInput) Validate() error {
 	var v derrors.Violations
-	ValidateRequestID(&v, "request_id", in.RequestID)
+	casework.ValidateRequestID(&v, "request_id", in.RequestID)
 	v.LimitText("note", in.Note, 5000)
 	return v.Err()
 }
@@ -366,7 +366,7 @@ func (in ReviewInput) Validate() error {
 // Validate checks the fields.
 func (in ApproveInput) Validate() error {
 	var v derrors.Violations
-	ValidateRequestID(&v, "request_id", in.RequestID)
+	casework.ValidateRequestID(&v, "request_id", in.RequestID)
 	v.LimitText("note", in.Note, 5000)
 	if in.ApprovedOn != "" {
 		if _, err := calendar.ParseDate(in.ApprovedOn); err != nil {
@@ -379,7 +379,7 @@ func (in ApproveInput) Validate() error {
 // Validate checks the fields.
 func (in GiveFeedbackInput) Validate() error {
 	var v derrors.Violations
-	ValidateRequestID(&v, "request_id", in.RequestID)
+	casework.ValidateRequestID(&v, "request_id", in.RequestID)
 	requireDate(&v, "feedback_delivered_on", in.FeedbackDeliveredOn)
 	if len(in.Recipients) == 0 {
 		v.Add("recipients", "must name the unit's principal leaders who received the feedback")
@@ -401,7 +401,7 @@ func (in GiveFeedbackInput) Validate() error {
 // Validate checks the fields.
 func (in InspectionRectificationInput) Validate() error {
 	var v derrors.Violations
-	ValidateRequestID(&v, "request_id", in.RequestID)
+	casework.ValidateRequestID(&v, "request_id", in.RequestID)
 	v.RequireText("report", in.Report, 20000)
 	if len(in.EvidenceIDs) == 0 {
 		v.Add("evidence_ids", "must list at least one piece of evidence")
@@ -413,7 +413,7 @@ func (in InspectionRectificationInput) Validate() error {
 // Validate checks the fields.
 func (in CancelInput) Validate() error {
 	var v derrors.Violations
-	ValidateRequestID(&v, "request_id", in.RequestID)
+	casework.ValidateRequestID(&v, "request_id", in.RequestID)
 	v.RequireText("reason", in.Reason, 5000)
 	return v.Err()
 }
@@ -474,7 +474,7 @@ type RecheckInput struct {
 // Validate checks the fields; names are RecheckFindingRequest's.
 func (in RecheckInput) Validate() error {
 	var v derrors.Violations
-	ValidateRequestID(&v, "request_id", in.RequestID)
+	casework.ValidateRequestID(&v, "request_id", in.RequestID)
 	v.RequireText("finding_id", in.FindingID, 64)
 	v.RequireText("note", in.Note, 5000)
 	if in.Due != "" {

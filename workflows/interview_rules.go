@@ -112,7 +112,7 @@ type InterviewInput struct {
 // Validate checks the input; field names are ProposeInterviewRequest's.
 func (in InterviewInput) Validate() error {
 	var v derrors.Violations
-	ValidateRequestID(&v, "request_id", in.RequestID)
+	casework.ValidateRequestID(&v, "request_id", in.RequestID)
 	if _, _, err := casework.ParseSubject(in.Subject); err != nil {
 		v.Add("subject", `must be "finding/<id>" or "inspection/<id>"`)
 	}
@@ -135,7 +135,7 @@ type ApproveInterviewInput struct {
 // Validate checks the fields; names are InterviewActionRequest's.
 func (in ApproveInterviewInput) Validate() error {
 	var v derrors.Violations
-	ValidateRequestID(&v, "request_id", in.RequestID)
+	casework.ValidateRequestID(&v, "request_id", in.RequestID)
 	v.LimitText("note", in.Note, 5000)
 	return v.Err()
 }
@@ -155,7 +155,7 @@ type HoldInterviewInput struct {
 // Validate checks the fields; names are HoldInterviewRequest's.
 func (in HoldInterviewInput) Validate() error {
 	var v derrors.Violations
-	ValidateRequestID(&v, "request_id", in.RequestID)
+	casework.ValidateRequestID(&v, "request_id", in.RequestID)
 	if _, err := calendar.ParseDate(in.HeldOn); err != nil {
 		v.Add("held_on", "must be a date YYYY-MM-DD")
 	}
@@ -191,7 +191,7 @@ type ReportInterviewFollowUpInput struct {
 // Validate checks the fields; names are ReportInterviewFollowUpRequest's.
 func (in ReportInterviewFollowUpInput) Validate() error {
 	var v derrors.Violations
-	ValidateRequestID(&v, "request_id", in.RequestID)
+	casework.ValidateRequestID(&v, "request_id", in.RequestID)
 	v.RequireText("report", in.Report, 20000)
 	for i, id := range in.EvidenceIDs {
 		if strings.TrimSpace(id) == "" {
@@ -210,7 +210,7 @@ type CloseInterviewInput struct {
 // Validate checks the fields; names are InterviewActionRequest's.
 func (in CloseInterviewInput) Validate() error {
 	var v derrors.Violations
-	ValidateRequestID(&v, "request_id", in.RequestID)
+	casework.ValidateRequestID(&v, "request_id", in.RequestID)
 	v.LimitText("note", in.Note, 5000)
 	return v.Err()
 }
@@ -231,7 +231,7 @@ type CancelInterviewInput struct {
 // Validate checks the fields; names are InterviewActionRequest's.
 func (in CancelInterviewInput) Validate() error {
 	var v derrors.Violations
-	ValidateRequestID(&v, "request_id", in.RequestID)
+	casework.ValidateRequestID(&v, "request_id", in.RequestID)
 	v.RequireText("note", in.Reason, 5000)
 	return v.Err()
 }

@@ -152,7 +152,7 @@ type AnswerInvitationInput struct {
 // Validate checks an acceptance.
 func (in AnswerInvitationInput) Validate() error {
 	var v derrors.Violations
-	ValidateRequestID(&v, "request_id", in.RequestID)
+	casework.ValidateRequestID(&v, "request_id", in.RequestID)
 	v.LimitText("reason", in.Reason, 1000)
 	return v.Err()
 }
@@ -164,7 +164,7 @@ type DeclineInvitationInput AnswerInvitationInput
 // reason.
 func (in DeclineInvitationInput) Validate() error {
 	var v derrors.Violations
-	ValidateRequestID(&v, "request_id", in.RequestID)
+	casework.ValidateRequestID(&v, "request_id", in.RequestID)
 	v.RequireText("reason", in.Reason, 1000)
 	return v.Err()
 }
@@ -179,7 +179,7 @@ type JudgeDeclineInput struct {
 // Validate checks a judgement.
 func (in JudgeDeclineInput) Validate() error {
 	var v derrors.Violations
-	ValidateRequestID(&v, "request_id", in.RequestID)
+	casework.ValidateRequestID(&v, "request_id", in.RequestID)
 	if in.Judgement != JudgementJustified && in.Judgement != JudgementUnjustified {
 		v.Add("judgement", "must be one of %s, %s", JudgementJustified, JudgementUnjustified)
 	}
@@ -206,7 +206,7 @@ const MaxWithdrawReason = 1000
 // Validate checks a withdrawal.
 func (in WithdrawInvitationInput) Validate() error {
 	var v derrors.Violations
-	ValidateRequestID(&v, "request_id", in.RequestID)
+	casework.ValidateRequestID(&v, "request_id", in.RequestID)
 	v.RequireText("reason", in.Reason, MaxWithdrawReason)
 	v.LimitText("reason_zh", in.ReasonZH, MaxWithdrawReason)
 	return v.Err()
