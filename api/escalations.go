@@ -129,7 +129,7 @@ func policyOf(req *xunchav1.UpdateEscalationPolicyRequest) ([]casework.Escalatio
 		// Unset (0) is the ledger's to refuse, an unknown value the API's.
 		kind, ok := enumName(r.GetKind(), xunchav1.Finding_Kind_name)
 		if !ok {
-			v.Add(field+".kind", "unknown value %d: must be one of %s", r.GetKind(), strings.Join(casework.FindingKindNames, ", "))
+			v.Add(field+".kind", "unknown value %d: must be one of %s", r.GetKind(), strings.Join(casework.FindingKinds, ", "))
 		}
 		severity, ok := enumName(r.GetSeverity(), xunchav1.Finding_Severity_name)
 		if !ok {

@@ -120,10 +120,6 @@ type ExtensionLimits struct {
 	Severities []string `json:"severities,omitempty"`
 }
 
-// HazardSeverities are a hazard's severities, in order (the workflows'
-// SeverityGeneral and SeverityMajor).
-var HazardSeverities = []string{"GENERAL", "MAJOR"}
-
 // DefaultExtensionLimits are the extension limits until the office sets
 // some: at most 2 extensions, together at most 1 month past the original
 // last day, for MAJOR hazards (and findings that are not hazards). A
@@ -132,7 +128,7 @@ var HazardSeverities = []string{"GENERAL", "MAJOR"}
 // 排查治理暂行规定》第三条); a MAJOR one (重大事故隐患) may need works that
 // take time, which is what extensions are for.
 func DefaultExtensionLimits() ExtensionLimits {
-	return ExtensionLimits{MaxCount: 2, TotalMonths: 1, Severities: []string{"MAJOR"}}
+	return ExtensionLimits{MaxCount: 2, TotalMonths: 1, Severities: []string{SeverityMajor}}
 }
 
 // Bounds of the escalation ladder, in working days relative to the due day.

@@ -13,10 +13,6 @@ import (
 	"github.com/xuncha/xuncha/internal/i18n"
 )
 
-// FindingKindNames are the kinds of finding (the workflows' KindHazard, …),
-// which a sign-off rule names.
-var FindingKindNames = []string{"HAZARD", "RESPONSIBILITY", "VIOLATION_CLUE", "SYSTEMIC_RISK"}
-
 // SignerRoles are the roles that may sign a finding off: the office and the
 // committee (a competent department, a member unit of the provincial Safety
 // Committee, signs in the committee role for its organisation). The
@@ -125,7 +121,7 @@ func SignoffRuleFor(rules []SignoffRule, kind, severity string) *SignoffRule {
 }
 
 // ValidateSignoffRules checks the office's sign-off rules: at most
-// MaxSignoffRules; each names a kind of FindingKindNames, a severity only
+// MaxSignoffRules; each names a kind of FindingKinds, a severity only
 // for a HAZARD (GENERAL or MAJOR), no kind and severity twice; 1 to
 // MaxSigners signers, each a role of SignerRoles, an organisation
 // (1 to MaxOrganisationLength characters, no control characters) or both,
@@ -141,9 +137,9 @@ func ValidateSignoffRules(rules []SignoffRule) error {
 	for i, r := range rules {
 		field := fmt.Sprintf("signoff_rules[%d]", i)
 		switch {
-		case !slices.Contains(FindingKindNames, r.Kind):
-			v.Add(field+".kind", "must be one of %s", strings.Join(FindingKindNames, ", "))
-		case r.Severity != "" && r.Kind != "HAZARD":
+		case !slices.Contains(FindingKinds, r.Kind):
+			v.Add(field+".kind", "must be one of %s", strings.Join(FindingKinds, ", "))
+		case r.Severity != "" && r.Kind != KindHazard:
 			v.Add(field+".severity", "only a HAZARD rule names a severity")
 		case r.Severity != "" && !slices.Contains(HazardSeverities, r.Severity):
 			v.Add(field+".severity", "must be one of %s, or empty for every severity", strings.Join(HazardSeverities, ", "))

@@ -151,10 +151,10 @@ func exposureFits(ctx context.Context, q *dbsqlc.Queries, kind, typ, id string) 
 			return fmt.Errorf("reading finding %q: %w", id, err)
 		}
 		switch {
-		case kind == casework.ExposureMajorHazard && (c.Kind != "HAZARD" || c.Severity != "MAJOR"):
+		case kind == casework.ExposureMajorHazard && (c.Kind != casework.KindHazard || c.Severity != casework.SeverityMajor):
 			return derrors.Invalid("kind", "must fit the subject: a %s exposure is of a major hazard, and finding %s is %s %s",
 				k, id, i18n.Term(i18n.Severity, c.Severity), i18n.Term(i18n.FindingKind, c.Kind))
-		case kind == casework.ExposureSystemicRisk && c.Kind != "SYSTEMIC_RISK":
+		case kind == casework.ExposureSystemicRisk && c.Kind != casework.KindSystemicRisk:
 			return derrors.Invalid("kind", "must fit the subject: a %s exposure is of a systemic risk, and finding %s is %s", k, id, i18n.Term(i18n.FindingKind, c.Kind))
 		case kind == casework.ExposureRectificationResult && !slices.Contains(rectifiedFindingStages, c.Stage):
 			return derrors.Invalid("kind", "must fit the subject: a %s exposure is of a finding whose rectification was reported, and finding %s is %s",

@@ -102,19 +102,19 @@ func NextFindingStage(findingID, stage, action string, accepted bool) (string, e
 	return next, err
 }
 
-// Finding kinds, severities, dispositions and risk levels.
+// Finding kinds and severities, as casework names them.
 const (
-	KindHazard         = "HAZARD"
-	KindResponsibility = "RESPONSIBILITY"
-	KindViolationClue  = "VIOLATION_CLUE"
-	KindSystemicRisk   = "SYSTEMIC_RISK"
+	KindHazard         = casework.KindHazard
+	KindResponsibility = casework.KindResponsibility
+	KindViolationClue  = casework.KindViolationClue
+	KindSystemicRisk   = casework.KindSystemicRisk
 
-	SeverityGeneral = "GENERAL"
-	SeverityMajor   = "MAJOR"
+	SeverityGeneral = casework.SeverityGeneral
+	SeverityMajor   = casework.SeverityMajor
 )
 
 // FindingKinds lists the kinds of finding.
-var FindingKinds = []string{KindHazard, KindResponsibility, KindViolationClue, KindSystemicRisk}
+var FindingKinds = casework.FindingKinds
 
 // Dispositions a classification chooses from (one or more).
 var Dispositions = []string{"RECTIFY", "REFER_CLUE", "SUPERVISE", "EXPOSE"}
@@ -147,7 +147,7 @@ func ValidateFinding(f casework.Finding) error {
 		v.Add("kind", "must be one of %s", strings.Join(FindingKinds, ", "))
 	}
 	switch {
-	case f.Kind == KindHazard && f.Severity != SeverityGeneral && f.Severity != SeverityMajor:
+	case f.Kind == KindHazard && !slices.Contains(casework.HazardSeverities, f.Severity):
 		v.Add("severity", "a HAZARD needs severity GENERAL or MAJOR")
 	case f.Kind != KindHazard && f.Severity != "":
 		v.Add("severity", "only a HAZARD has a severity")
