@@ -348,7 +348,7 @@ func (s *InspectionServer) RecordStateCouncilInspection(ctx context.Context, req
 	if err != nil {
 		return nil, err
 	}
-	if !workflows.IsLocalGovernment(req.GetUnitCode()) {
+	if !casework.IsLocalGovernment(req.GetUnitCode()) {
 		v.Add("unit_code", "must be a local government's 6-digit administrative division code")
 	}
 	if y := req.GetYear(); y < 2000 || y > 2100 {

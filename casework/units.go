@@ -12,6 +12,12 @@ const DivisionCodePattern = `^[1-9][0-9]{5}([0-9]{3}){0,2}$`
 
 var divisionCode = regexp.MustCompile(DivisionCodePattern)
 
+// IsLocalGovernment reports whether code is a six-digit administrative
+// division code: the province, a city or prefecture, a county (a local
+// government), as opposed to a township's longer code or a department's or
+// enterprise's organisation code.
+func IsLocalGovernment(code string) bool { return len(code) == 6 && divisionCode.MatchString(code) }
+
 // DivisionPrefix is what every code under an administrative division code
 // begins with: "43" for the province 430000, "4301" for 430100 (Changsha
 // and its districts 4301xx), "430102" for a district, "430102001" for the

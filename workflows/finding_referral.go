@@ -203,7 +203,7 @@ func (in ReportReferralOutcomeInput) Validate() error {
 // a county); false for any other code (an organisation code), whose level
 // the office gives.
 func UnitLevelOf(unitCode string) (string, bool) {
-	if len(unitCode) != 6 || strings.Trim(unitCode, "0123456789") != "" {
+	if !casework.IsLocalGovernment(unitCode) {
 		return "", false
 	}
 	switch {

@@ -329,7 +329,7 @@ func (w *inspection) run(ctx workflow.Context) (LifecycleResult, error) {
 	}
 	if err := w.ledger.call(ctx, nil, acts.CreateInspection, activities.CreateInspectionInput{
 		Inspection: w.row, EventKey: "create/" + w.row.RequestID,
-		NotRepeating: w.row.Kind == KindComprehensive && IsLocalGovernment(w.row.UnitCode),
+		NotRepeating: w.row.Kind == KindComprehensive && casework.IsLocalGovernment(w.row.UnitCode),
 	}); err != nil {
 		return LifecycleResult{}, failCreation(ctx, "recording inspection "+w.row.ID, err, &w.refused)
 	}

@@ -3,7 +3,6 @@ package workflows
 import (
 	"fmt"
 	"maps"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -179,13 +178,6 @@ func validateTeamAt(v *derrors.Violations, field string, team []casework.TeamMem
 		v.Add(field, "has %d deputies (副组长); the charter requires exactly one", deputies)
 	}
 }
-
-var divisionCode = regexp.MustCompile(`^[0-9]{6}$`)
-
-// IsLocalGovernment reports whether a unit code is a six-digit
-// administrative division code (a city, prefecture or county), as opposed to
-// a department's or enterprise's organisation code.
-func IsLocalGovernment(unitCode string) bool { return divisionCode.MatchString(unitCode) }
 
 // ApproveTeamInput, and the other XxxInput types below, are the arguments of
 // the inspection's updates.

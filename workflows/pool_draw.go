@@ -477,7 +477,7 @@ func ValidateExpert(x casework.Expert) error {
 	for i, s := range x.Sectors {
 		v.RequireText(fmt.Sprintf("expert.sectors[%d]", i), s, 100)
 	}
-	if !divisionCode.MatchString(x.HomeRegion) {
+	if !casework.IsLocalGovernment(x.HomeRegion) {
 		v.Add("expert.home_region", "must be a six-digit administrative division code")
 	}
 	for i, a := range x.Affiliations {
