@@ -263,7 +263,8 @@ func (in GiveFeedbackInput) Rule() deadline.Rule {
 // naming its field (finding_dues[ID]): the same law as Rule's.
 func (in GiveFeedbackInput) FindingDueRules() []deadline.Rule {
 	var rules []deadline.Rule
-	for _, id := range slices.Sorted(maps.Keys(in.FindingDues)) { //workflowcheck:ignore sorted keys: map order never shows
+	ids := slices.Sorted(maps.Keys(in.FindingDues)) //workflowcheck:ignore sorted keys: map order never shows
+	for _, id := range ids {
 		rules = append(rules, deadline.Rectification("feedback_delivered_on", in.FeedbackDeliveredOn, in.FindingDues[id]).
 			WithDueField("finding_dues["+id+"]"))
 	}
@@ -274,7 +275,8 @@ func (in GiveFeedbackInput) FindingDueRules() []deadline.Rule {
 // finding of the inspection (classified, the IDs of those), the first
 // such ID in order: only those are referred at feedback.
 func (in GiveFeedbackInput) CheckFindingDues(inspectionID string, classified []string) error {
-	for _, id := range slices.Sorted(maps.Keys(in.FindingDues)) { //workflowcheck:ignore sorted keys: map order never shows
+	ids := slices.Sorted(maps.Keys(in.FindingDues)) //workflowcheck:ignore sorted keys: map order never shows
+	for _, id := range ids {
 		if !slices.Contains(classified, id) {
 			return derrors.Invalid("finding_dues["+id+"]", "%q is not a CLASSIFIED finding of inspection %q", id, inspectionID)
 		}
