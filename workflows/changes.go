@@ -178,6 +178,13 @@ func failCreation(ctx workflow.Context, what string, err error, refused *error) 
 	if !derrors.IsRefusal(refusal) {
 		return fmt.Errorf("%s: %w", what, err)
 	}
+	return refuseCreation(ctx, what, refusal, refused)
+}
+
+// refuseCreation ends a run whose input refusal (a domain refusal) refuses,
+// as failCreation does: kept in *refused for the await-created update, the
+// run failed, nothing recorded.
+func refuseCreation(ctx workflow.Context, what string, refusal error, refused *error) error {
 	*refused = refusal
 	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
 		return err

@@ -259,6 +259,19 @@ func (w *finding) run(ctx workflow.Context, startedListed bool) (LifecycleResult
 	notify := NeedsImmediateNotice(w.row)
 	listed := w.ledger.level >= levelTwo && !notify
 	startedListed = startedListed && listed && w.ledger.level >= levelThree
+	// The finding's own rules, behind the API that asked them as it built
+	// the input: checked as the run first runs, like its signature
+	// (payloadcrypt), never on replay, where the history holds the answer
+	// (a refused input failed its run before anything was recorded), so
+	// that a rule made stricter later never breaks a running finding.
+	if !workflow.IsReplaying(ctx) {
+		if err := ValidateFinding(w.row); err != nil {
+			if startedListed {
+				w.publish(ctx)
+			}
+			return LifecycleResult{}, refuseCreation(ctx, "recording finding "+w.row.ID, err, &w.refused)
+		}
+	}
 	var rec activities.RecordFindingResult
 	if err := w.ledger.call(ctx, &rec, acts.RecordFinding, activities.RecordFindingInput{
 		Finding: w.row, EventKey: "record/" + w.row.RequestID, InspectionStages: FindingRecordingStages, Listed: listed,

@@ -915,6 +915,46 @@ func TestFindingRefusedByTheLedgerFailsItsRun(t *testing.T) {
 	require.Equal(t, "CREATE_REFUSED", app.Type())
 }
 
+// TestFindingInputCheckedBehindTheAPI: a start that did not come through
+// the API (which asks ValidateFinding as it builds the input) is held to
+// the same rules by the workflow: the creating request is answered with
+// the fields' violations, nothing is recorded, and the run fails.
+func TestFindingInputCheckedBehindTheAPI(t *testing.T) {
+	env := newTestEnv()
+	env.SetStartTime(start)
+	env.RegisterActivity(&activities.Activities{})
+	recorded := false
+	env.OnActivity(acts.RecordFinding, mock.Anything, mock.Anything).Return(
+		func(context.Context, activities.RecordFindingInput) (activities.RecordFindingResult, error) {
+			recorded = true
+			return activities.RecordFindingResult{LedgerNumber: "2026-430100-0001"}, nil
+		})
+	var answered error
+	env.RegisterDelayedCallback(func() {
+		env.UpdateWorkflow(UpdateAwaitCreated, AwaitCreatedUpdateID("r-1"), &testsuite.TestUpdateCallback{
+			OnAccept:   func() {},
+			OnReject:   func(err error) { t.Errorf("await-created rejected: %v", err) },
+			OnComplete: func(_ any, err error) { answered = err },
+		}, AwaitCreatedInput{RequestID: "r-1"})
+	}, 0)
+	f := newFinding(SeverityGeneral)
+	f.RequestID, f.Title, f.Kind = "r-1", " ", "GOSSIP"
+	env.ExecuteWorkflow(FindingWorkflow, FindingInput{Finding: f})
+
+	require.True(t, env.IsWorkflowCompleted())
+	require.False(t, recorded, "nothing is recorded")
+	var invalid *derrors.InvalidError
+	require.ErrorAs(t, derrors.FromTemporal(answered), &invalid, "%v", answered)
+	var fields []string
+	for _, v := range invalid.Violations {
+		fields = append(fields, v.Field)
+	}
+	require.Equal(t, []string{"title", "kind", "severity"}, fields)
+	var app *temporal.ApplicationError
+	require.ErrorAs(t, env.GetWorkflowError(), &app)
+	require.Equal(t, "CREATE_REFUSED", app.Type())
+}
+
 // TestFindingEndWithoutProposalsAsksNothing: a finding whose ladder never
 // proposed an interview ends without a ledger read (version 2); histories
 // of version 1 ask the ledger at every end and replay so.

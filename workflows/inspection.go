@@ -288,7 +288,7 @@ func teamLeader(in casework.Inspection) string {
 // InspectionWorkflow drives one inspection through the charter's procedure
 // (三(三)1–6), with the report and rectification deadlines on durable timers.
 func InspectionWorkflow(ctx workflow.Context, in InspectionInput) (LifecycleResult, error) {
-	start, _ := calendar.ParseDate(in.PlannedStart) // validated by the API
+	start, _ := calendar.ParseDate(in.PlannedStart) // validated below
 	end, _ := calendar.ParseDate(in.PlannedEnd)
 	now := workflow.Now(ctx).UTC()
 	w := &inspection{core: newCore(ctx, inspectionSpec, casework.Inspection{
@@ -307,6 +307,12 @@ func InspectionWorkflow(ctx workflow.Context, in InspectionInput) (LifecycleResu
 		Records:   map[string]string{},
 		CreatedBy: in.Actor,
 	})}
+	// The inspection's own rules (the team's line-up among them), behind
+	// the API that asked them: checked as the run first runs, never on
+	// replay, as a finding's are (finding.run).
+	if !workflow.IsReplaying(ctx) {
+		w.invalid = in.Validate()
+	}
 	return w.run(ctx)
 }
 
@@ -315,6 +321,9 @@ func InspectionWorkflow(ctx workflow.Context, in InspectionInput) (LifecycleResu
 // FEEDBACK_GIVEN.
 type inspection struct {
 	core[casework.Inspection]
+	// invalid is the input's refusal (InspectionInput.Validate), which
+	// refuses the creating request before anything is recorded.
+	invalid error
 }
 
 var acts *activities.Activities
@@ -326,6 +335,9 @@ func (w *inspection) snapshot() InspectionState {
 func (w *inspection) run(ctx workflow.Context) (LifecycleResult, error) {
 	if err := w.registerHandlers(ctx); err != nil {
 		return LifecycleResult{}, err
+	}
+	if w.invalid != nil {
+		return LifecycleResult{}, refuseCreation(ctx, "recording inspection "+w.row.ID, w.invalid, &w.refused)
 	}
 	if err := w.ledger.call(ctx, nil, acts.CreateInspection, activities.CreateInspectionInput{
 		Inspection: w.row, EventKey: "create/" + w.row.RequestID,

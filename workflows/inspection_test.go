@@ -11,6 +11,8 @@ import (
 
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/xuncha/xuncha/activities"
@@ -352,6 +354,35 @@ func TestFeedbackWaitsForEveryReferral(t *testing.T) {
 	require.True(t, referred["finding/f-1"], "the finding whose referral failed is referred once the ledger is back")
 	require.Equal(t, 1, slices.Index(h.fl.actions(), ActionGiveFeedback)-slices.Index(h.fl.actions(), ActionApprove),
 		"one feedback recorded, the second's")
+}
+
+// TestInspectionInputCheckedBehindTheAPI: a start that did not come
+// through the API is held to the inspection's rules by the workflow (here
+// the charter's line-up: one leader, one deputy, 6–8 counted people): the
+// creating request is answered with the violations, nothing is recorded,
+// and the run fails.
+func TestInspectionInputCheckedBehindTheAPI(t *testing.T) {
+	h := newInspectionHarness(t)
+	var answered error
+	h.env.RegisterDelayedCallback(func() {
+		h.env.UpdateWorkflow(UpdateAwaitCreated, AwaitCreatedUpdateID("c1"), &testsuite.TestUpdateCallback{
+			OnAccept:   func() {},
+			OnReject:   func(err error) { t.Errorf("await-created rejected: %v", err) },
+			OnComplete: func(_ any, err error) { answered = err },
+		}, AwaitCreatedInput{RequestID: "c1"})
+	}, 0)
+	in := inspectionInput()
+	in.Team = in.Team[:3]
+	h.env.ExecuteWorkflow(InspectionWorkflow, in)
+
+	require.True(t, h.env.IsWorkflowCompleted())
+	require.Empty(t, h.fl.actions(), "nothing is recorded")
+	var invalid *derrors.InvalidError
+	require.ErrorAs(t, derrors.FromTemporal(answered), &invalid, "%v", answered)
+	require.Equal(t, "inspection.team", invalid.Violations[0].Field)
+	var app *temporal.ApplicationError
+	require.ErrorAs(t, h.env.GetWorkflowError(), &app)
+	require.Equal(t, "CREATE_REFUSED", app.Type())
 }
 
 // TestFeedbackChecksFindingDuesFirst: a finding's own limit beyond the law
