@@ -93,6 +93,12 @@ func InterviewWorkflow(ctx workflow.Context, in InterviewInput) (LifecycleResult
 			Stage: InterviewProposed, CreatedAt: now, UpdatedAt: now, Version: 1},
 		Subject: in.Subject, Reason: in.Reason, ReasonZH: in.ReasonZH, Source: in.Source, ProposedBy: in.ProposedBy,
 	}), deadlineSeqOfSubject: in.DeadlineSeq}
+	// The proposal's own rules, behind the API (and the ladder) that asked
+	// them: checked as the run first runs, never on replay, as a
+	// finding's are (finding.run).
+	if !workflow.IsReplaying(ctx) {
+		w.invalid = in.Validate()
+	}
 	return w.run(ctx)
 }
 
@@ -101,6 +107,9 @@ type interview struct {
 	core[casework.Interview]
 	// deadlineSeqOfSubject is the subject's deadline that proposed it (ladder).
 	deadlineSeqOfSubject int
+	// invalid is the input's refusal (InterviewInput.Validate), which
+	// refuses the proposing request before anything is recorded.
+	invalid error
 }
 
 func (w *interview) snapshot() InterviewState {
@@ -110,6 +119,9 @@ func (w *interview) snapshot() InterviewState {
 func (w *interview) run(ctx workflow.Context) (LifecycleResult, error) {
 	if err := w.registerHandlers(ctx); err != nil {
 		return LifecycleResult{}, err
+	}
+	if w.invalid != nil {
+		return LifecycleResult{}, refuseCreation(ctx, "recording interview "+w.row.ID, w.invalid, &w.refused)
 	}
 	// Written again later, in a run since versionInterviewRetriesRecord:
 	// a ladder's proposal has an ID that no second run may take, so a

@@ -671,6 +671,38 @@ func TestInterviewOnAnEndedSubjectIsRefused(t *testing.T) {
 	})
 }
 
+// TestInterviewInputCheckedBehindTheAPI: a proposal that did not come
+// through the API (or the ladder), which ask InterviewInput.Validate, is
+// held to the same rules by the workflow: the proposing request is
+// answered with the violations, nothing is recorded, and the run fails.
+func TestInterviewInputCheckedBehindTheAPI(t *testing.T) {
+	h := newIvHarnessRecordingIn(t, time.Minute)
+	var created error
+	h.env.RegisterDelayedCallback(func() {
+		h.env.UpdateWorkflow(UpdateAwaitCreated, AwaitCreatedUpdateID("prop-1"), &testsuite.TestUpdateCallback{
+			OnAccept:   func() {},
+			OnReject:   func(err error) { t.Errorf("await-created rejected: %v", err) },
+			OnComplete: func(_ any, err error) { created = err },
+		}, AwaitCreatedInput{RequestID: "prop-1"})
+	}, 0)
+	in := newInterviewInput()
+	in.Subject, in.Source = "unit/430100", "RUMOUR"
+	h.env.ExecuteWorkflow(InterviewWorkflow, in)
+
+	require.True(t, h.env.IsWorkflowCompleted())
+	require.Empty(t, h.fl.actions(), "nothing recorded")
+	var invalid *derrors.InvalidError
+	require.ErrorAs(t, derrors.FromTemporal(created), &invalid, "%v", created)
+	var fields []string
+	for _, v := range invalid.Violations {
+		fields = append(fields, v.Field)
+	}
+	require.Equal(t, []string{"subject", "source"}, fields)
+	var app *temporal.ApplicationError
+	require.ErrorAs(t, h.env.GetWorkflowError(), &app)
+	require.Equal(t, "CREATE_REFUSED", app.Type())
+}
+
 // TestInterviewRecordedThoughTheLedgerWasAway: an interview whose first
 // write fails as a ledger away past the retry window fails writes it again
 // later (versionInterviewRetriesRecord) and goes on; a ladder's proposal,
