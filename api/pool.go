@@ -619,22 +619,8 @@ func (s *LineupServer) ApproveLineup(ctx context.Context, req *xunchav1.LineupAc
 		if cannotServe != nil {
 			return cannotServe
 		}
-		if err := workflows.CheckLineup(l.ContentAreas, l.Members, nil); err != nil {
-			var inv *derrors.InvalidError
-			if errors.As(err, &inv) {
-				// Content areas need the pool; the team rules do not.
-				var team derrors.Violations
-				for _, fv := range inv.Violations {
-					if !strings.Contains(fv.Rule, "content area") {
-						team = append(team, fv)
-					}
-				}
-				if err := team.Err(); err != nil {
-					return err
-				}
-			} else {
-				return err
-			}
+		if err := workflows.CheckLineupTeam(l.Members); err != nil {
+			return err
 		}
 		l.State = casework.LineupApproved
 		return nil

@@ -322,26 +322,42 @@ func Draw(in DrawInput) (DrawResult, error) {
 }
 
 // CheckLineup checks the members on a line-up (those active) against the
-// team rules (ValidateTeam) and the inspection's content areas.
+// team rules (ValidateTeam) and the inspection's content areas, which the
+// pool's entries of the members must cover.
 func CheckLineup(areas []int, members []casework.LineupMember, pool []casework.Expert) error {
 	var v derrors.Violations
-	var team []casework.TeamMember
 	var on []casework.Expert
 	for _, m := range members {
-		if !casework.MemberActive(m.State) {
-			continue
-		}
-		team = append(team, casework.TeamMember{Name: m.Name, Role: m.Role, Rank: m.Rank, Organisation: m.Organisation,
-			Subject: m.Subject, ExpertID: m.ExpertID})
-		if i := slices.IndexFunc(pool, func(x casework.Expert) bool { return x.ID == m.ExpertID }); i >= 0 {
+		if i := slices.IndexFunc(pool, func(x casework.Expert) bool { return x.ID == m.ExpertID }); i >= 0 && casework.MemberActive(m.State) {
 			on = append(on, pool[i])
 		}
 	}
-	validateTeamAt(&v, "lineup.members", team)
+	validateTeamAt(&v, "lineup.members", activeTeam(members))
 	for _, a := range uncovered(areas, on) {
 		v.Add("lineup.members", "nobody on the line-up is qualified for content area %d of the inspection", a)
 	}
 	return v.Err()
+}
+
+// CheckLineupTeam checks the members on a line-up (those active) against
+// the team rules alone (ValidateTeam), where the pool is not at hand: the
+// content areas were covered as they were drawn (CheckLineup).
+func CheckLineupTeam(members []casework.LineupMember) error {
+	var v derrors.Violations
+	validateTeamAt(&v, "lineup.members", activeTeam(members))
+	return v.Err()
+}
+
+// activeTeam is the team the active members of a line-up make.
+func activeTeam(members []casework.LineupMember) []casework.TeamMember {
+	var team []casework.TeamMember
+	for _, m := range members {
+		if casework.MemberActive(m.State) {
+			team = append(team, casework.TeamMember{Name: m.Name, Role: m.Role, Rank: m.Rank, Organisation: m.Organisation,
+				Subject: m.Subject, ExpertID: m.ExpertID})
+		}
+	}
+	return team
 }
 
 // ReplaceInput asks for a replacement of one member of a line-up.

@@ -85,6 +85,32 @@ func TestDrawnLineupsKeepTheTeamRules(t *testing.T) {
 	}
 }
 
+// TestCheckLineupTeamAsksNoPool: the approval's check holds a line-up to
+// the team rules without the pool (content areas were covered as it was
+// drawn): a drawn line-up passes, and one with its deputy made a second
+// leader is refused for the team alone, while CheckLineup without the
+// pool would also count every content area uncovered.
+func TestCheckLineupTeamAsksNoPool(t *testing.T) {
+	t.Parallel()
+	in := testDraw(7)
+	r, err := Draw(in)
+	require.NoError(t, err)
+	require.NoError(t, CheckLineupTeam(r.Members))
+	members := slices.Clone(r.Members)
+	for i := range members {
+		if members[i].Role == TeamDeputy {
+			members[i].Role = TeamLeader
+		}
+	}
+	var invalid *derrors.InvalidError
+	require.ErrorAs(t, CheckLineupTeam(members), &invalid)
+	for _, v := range invalid.Violations {
+		require.NotContains(t, v.Rule, "content area", "the pool is not asked")
+	}
+	require.ErrorContains(t, CheckLineupTeam(members), "2 leaders")
+	require.ErrorContains(t, CheckLineup(in.ContentAreas, r.Members, nil), "content area")
+}
+
 func TestDrawNeverChoosesTheExcludedAndSaysWhy(t *testing.T) {
 	t.Parallel()
 	in := testDraw(7)
