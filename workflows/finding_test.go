@@ -893,14 +893,7 @@ func TestFindingRefusedByTheLedgerFailsItsRun(t *testing.T) {
 				Reason: "STAGE_NOT_ALLOWED", Subject: "inspection/ins-1", Action: "recordFinding", Stage: StageReported,
 				Allowed: in.InspectionStages, Message: "inspection \"ins-1\" is REPORTED"})
 		})
-	var answered error
-	env.RegisterDelayedCallback(func() {
-		env.UpdateWorkflow(UpdateAwaitCreated, AwaitCreatedUpdateID("r-1"), &testsuite.TestUpdateCallback{
-			OnAccept:   func() {},
-			OnReject:   func(err error) { t.Errorf("await-created rejected: %v", err) },
-			OnComplete: func(_ any, err error) { answered = err },
-		}, AwaitCreatedInput{RequestID: "r-1"})
-	}, 0)
+	answered := awaitCreated(t, env, "r-1")
 	f := newFinding(SeverityGeneral)
 	f.RequestID = "r-1"
 	env.ExecuteWorkflow(FindingWorkflow, FindingInput{Finding: f})
@@ -908,7 +901,7 @@ func TestFindingRefusedByTheLedgerFailsItsRun(t *testing.T) {
 	require.True(t, env.IsWorkflowCompleted())
 	require.Equal(t, FindingRecordingStages, stages, "the workflow names the recording window")
 	var stage *derrors.StageError
-	require.ErrorAs(t, derrors.FromTemporal(answered), &stage, "%v", answered)
+	require.ErrorAs(t, derrors.FromTemporal(*answered), &stage, "%v", *answered)
 	require.Equal(t, "STAGE_NOT_ALLOWED", stage.Reason)
 	var app *temporal.ApplicationError
 	require.ErrorAs(t, env.GetWorkflowError(), &app)
@@ -929,14 +922,7 @@ func TestFindingInputCheckedBehindTheAPI(t *testing.T) {
 			recorded = true
 			return activities.RecordFindingResult{LedgerNumber: "2026-430100-0001"}, nil
 		})
-	var answered error
-	env.RegisterDelayedCallback(func() {
-		env.UpdateWorkflow(UpdateAwaitCreated, AwaitCreatedUpdateID("r-1"), &testsuite.TestUpdateCallback{
-			OnAccept:   func() {},
-			OnReject:   func(err error) { t.Errorf("await-created rejected: %v", err) },
-			OnComplete: func(_ any, err error) { answered = err },
-		}, AwaitCreatedInput{RequestID: "r-1"})
-	}, 0)
+	answered := awaitCreated(t, env, "r-1")
 	f := newFinding(SeverityGeneral)
 	f.RequestID, f.Title, f.Kind = "r-1", " ", "GOSSIP"
 	env.ExecuteWorkflow(FindingWorkflow, FindingInput{Finding: f})
@@ -944,7 +930,7 @@ func TestFindingInputCheckedBehindTheAPI(t *testing.T) {
 	require.True(t, env.IsWorkflowCompleted())
 	require.False(t, recorded, "nothing is recorded")
 	var invalid *derrors.InvalidError
-	require.ErrorAs(t, derrors.FromTemporal(answered), &invalid, "%v", answered)
+	require.ErrorAs(t, derrors.FromTemporal(*answered), &invalid, "%v", *answered)
 	var fields []string
 	for _, v := range invalid.Violations {
 		fields = append(fields, v.Field)
@@ -1017,4 +1003,20 @@ func TestReopenedThoughTheLedgerWasAway(t *testing.T) {
 		require.ErrorContains(t, h.env.GetWorkflowError(), "the ledger could not be written in time")
 		require.Empty(t, h.fl.actions())
 	})
+}
+
+// awaitCreated sends the creating request's await-created Update as the
+// run starts, as the API's create does, and returns where its answer (nil,
+// or the refusal) will be once the workflow has run.
+func awaitCreated(t *testing.T, env *testsuite.TestWorkflowEnvironment, requestID string) *error {
+	t.Helper()
+	answered := new(error)
+	env.RegisterDelayedCallback(func() {
+		env.UpdateWorkflow(UpdateAwaitCreated, AwaitCreatedUpdateID(requestID), &testsuite.TestUpdateCallback{
+			OnAccept:   func() {},
+			OnReject:   func(err error) { t.Errorf("await-created rejected: %v", err) },
+			OnComplete: func(_ any, err error) { *answered = err },
+		}, AwaitCreatedInput{RequestID: requestID})
+	}, 0)
+	return answered
 }

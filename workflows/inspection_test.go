@@ -12,7 +12,6 @@ import (
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/temporal"
-	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/xuncha/xuncha/activities"
@@ -363,14 +362,7 @@ func TestFeedbackWaitsForEveryReferral(t *testing.T) {
 // and the run fails.
 func TestInspectionInputCheckedBehindTheAPI(t *testing.T) {
 	h := newInspectionHarness(t)
-	var answered error
-	h.env.RegisterDelayedCallback(func() {
-		h.env.UpdateWorkflow(UpdateAwaitCreated, AwaitCreatedUpdateID("c1"), &testsuite.TestUpdateCallback{
-			OnAccept:   func() {},
-			OnReject:   func(err error) { t.Errorf("await-created rejected: %v", err) },
-			OnComplete: func(_ any, err error) { answered = err },
-		}, AwaitCreatedInput{RequestID: "c1"})
-	}, 0)
+	answered := awaitCreated(t, h.env, "c1")
 	in := inspectionInput()
 	in.Team = in.Team[:3]
 	h.env.ExecuteWorkflow(InspectionWorkflow, in)
@@ -378,7 +370,7 @@ func TestInspectionInputCheckedBehindTheAPI(t *testing.T) {
 	require.True(t, h.env.IsWorkflowCompleted())
 	require.Empty(t, h.fl.actions(), "nothing is recorded")
 	var invalid *derrors.InvalidError
-	require.ErrorAs(t, derrors.FromTemporal(answered), &invalid, "%v", answered)
+	require.ErrorAs(t, derrors.FromTemporal(*answered), &invalid, "%v", *answered)
 	require.Equal(t, "inspection.team", invalid.Violations[0].Field)
 	var app *temporal.ApplicationError
 	require.ErrorAs(t, h.env.GetWorkflowError(), &app)

@@ -634,16 +634,9 @@ func TestInterviewOnAnEndedSubjectIsRefused(t *testing.T) {
 	setUp := func(t *testing.T) (*ivHarness, *error, *ivResult) {
 		h := newIvHarnessRecordingIn(t, time.Minute)
 		h.fl.recordFails, h.fl.recordErr = 1, activities.LedgerError("recording interview iv-1", &ended)
-		var created error
-		h.env.RegisterDelayedCallback(func() {
-			h.env.UpdateWorkflow(UpdateAwaitCreated, AwaitCreatedUpdateID("prop-1"), &testsuite.TestUpdateCallback{
-				OnAccept:   func() {},
-				OnReject:   func(err error) { t.Errorf("await-created rejected: %v", err) },
-				OnComplete: func(_ any, err error) { created = err },
-			}, AwaitCreatedInput{RequestID: "prop-1"})
-		}, 0)
+		created := awaitCreated(t, h.env, "prop-1")
 		approve := h.update(ivStart.Add(10*time.Second), ActionApproveInterview, "a1", ApproveInterviewInput{Change: Change{RequestID: "a1", Actor: office}})
-		return h, &created, approve
+		return h, created, approve
 	}
 	t.Run("refused", func(t *testing.T) {
 		h, created, approve := setUp(t)
@@ -677,14 +670,7 @@ func TestInterviewOnAnEndedSubjectIsRefused(t *testing.T) {
 // answered with the violations, nothing is recorded, and the run fails.
 func TestInterviewInputCheckedBehindTheAPI(t *testing.T) {
 	h := newIvHarnessRecordingIn(t, time.Minute)
-	var created error
-	h.env.RegisterDelayedCallback(func() {
-		h.env.UpdateWorkflow(UpdateAwaitCreated, AwaitCreatedUpdateID("prop-1"), &testsuite.TestUpdateCallback{
-			OnAccept:   func() {},
-			OnReject:   func(err error) { t.Errorf("await-created rejected: %v", err) },
-			OnComplete: func(_ any, err error) { created = err },
-		}, AwaitCreatedInput{RequestID: "prop-1"})
-	}, 0)
+	created := awaitCreated(t, h.env, "prop-1")
 	in := newInterviewInput()
 	in.Subject, in.Source = "unit/430100", "RUMOUR"
 	h.env.ExecuteWorkflow(InterviewWorkflow, in)
@@ -692,7 +678,7 @@ func TestInterviewInputCheckedBehindTheAPI(t *testing.T) {
 	require.True(t, h.env.IsWorkflowCompleted())
 	require.Empty(t, h.fl.actions(), "nothing recorded")
 	var invalid *derrors.InvalidError
-	require.ErrorAs(t, derrors.FromTemporal(created), &invalid, "%v", created)
+	require.ErrorAs(t, derrors.FromTemporal(*created), &invalid, "%v", *created)
 	var fields []string
 	for _, v := range invalid.Violations {
 		fields = append(fields, v.Field)
