@@ -315,9 +315,23 @@ func (s *InspectionServer) RecheckFinding(ctx context.Context, req *xunchav1.Rec
 	return s.change(ctx, lifecycleChange{req: req, action: workflows.ActionRecheck,
 		input: &workflows.RecheckInput{FindingID: req.GetFindingId(), Passed: req.GetPassed(),
 			Note: req.GetNote(), Due: req.GetDue()},
+		// A preview of the workflow's own answer, so that a probe of
+		// findings out of reach costs the inspection's history nothing.
 		precheck: func(ctx context.Context) error {
-			// The workflow answers for the finding (the followed
-			// inspection's, CLOSED); the preview is of the limit only.
+			row, err := s.Ledger.GetInspection(ctx, req.GetId())
+			if err != nil {
+				return err
+			}
+			if row.Kind != workflows.KindFollowUp {
+				return nil // the workflow refuses it: NOT_FOLLOW_UP, not a finding it lacks
+			}
+			f, err := s.Ledger.GetFinding(ctx, req.GetFindingId())
+			if err != nil && !errors.Is(err, derrors.ErrNotFound) {
+				return err
+			}
+			if err := workflows.CheckFollowedFinding(row.FollowsInspectionID, req.GetFindingId(), f, err == nil); err != nil {
+				return err
+			}
 			if req.GetPassed() {
 				return nil
 			}

@@ -455,21 +455,6 @@ func TestRecheckRevealsNothingOutOfReach(t *testing.T) {
 	x := created["id"].(string)
 	code, _ = s.do("GET", "/v1/findings/"+fid, &other, nil)
 	require.Equal(t, http.StatusNotFound, code, "out of the leader's reach")
-	// Stationed, where a re-check is taken (the workflow answers for the
-	// stage before it looks for the finding).
-	for _, st := range []struct {
-		action string
-		who    actor.Actor
-		body   map[string]any
-	}{
-		{"approveTeam", committee, map[string]any{"request_id": rid(t, "x/approveTeam")}},
-		{"notify", office, map[string]any{"request_id": rid(t, "x/notify"), "notified_on": today().String()}},
-		{"station", other, map[string]any{"request_id": rid(t, "x/station"), "stationed_on": today().String(),
-			"announcement": "回头看", "contact_phone": "0731-12345678"}},
-	} {
-		code, body := s.do("POST", "/v1/inspections/"+x+":"+st.action, &st.who, st.body)
-		require.Equal(t, http.StatusOK, code, "%s: %v", st.action, body)
-	}
 
 	probe := func(findingID, key string) (int, string) {
 		code, got := s.do("POST", "/v1/inspections/"+x+":recheck", &other, map[string]any{

@@ -181,6 +181,18 @@ func failCreation(ctx workflow.Context, what string, err error, refused *error) 
 	return refuseCreation(ctx, what, refusal, refused)
 }
 
+// versionCreateInputChecked: a create's workflow checks its input against
+// the rules the API asked as it built it (ValidateFinding,
+// InspectionInput.Validate, InterviewInput.Validate), and a refused input
+// answers the creating request and fails the run, recording nothing.
+// Asked only when the input fails them, so that a run whose input passes
+// records no marker, and a running workflow whose input a rule made
+// stricter later would refuse replays as it ran (no marker: version
+// DefaultVersion, not refused). A rule loosened later leaves a refused
+// run's history unreplayable, the marker then unasked; such a run ended
+// in its first workflow task, and no worker replays it.
+const versionCreateInputChecked = "create-input-checked"
+
 // refuseCreation ends a run whose input refusal (a domain refusal) refuses,
 // as failCreation does: kept in *refused for the await-created update, the
 // run failed, nothing recorded.

@@ -260,17 +260,12 @@ func (w *finding) run(ctx workflow.Context, startedListed bool) (LifecycleResult
 	listed := w.ledger.level >= levelTwo && !notify
 	startedListed = startedListed && listed && w.ledger.level >= levelThree
 	// The finding's own rules, behind the API that asked them as it built
-	// the input: checked as the run first runs, like its signature
-	// (payloadcrypt), never on replay, where the history holds the answer
-	// (a refused input failed its run before anything was recorded), so
-	// that a rule made stricter later never breaks a running finding.
-	if !workflow.IsReplaying(ctx) {
-		if err := ValidateFinding(w.row); err != nil {
-			if startedListed {
-				w.publish(ctx)
-			}
-			return LifecycleResult{}, refuseCreation(ctx, "recording finding "+w.row.ID, err, &w.refused)
+	// the input (versionCreateInputChecked).
+	if err := ValidateFinding(w.row); err != nil && w.ledger.version(ctx, versionCreateInputChecked, 1) >= 1 {
+		if startedListed {
+			w.publish(ctx)
 		}
+		return LifecycleResult{}, refuseCreation(ctx, "recording finding "+w.row.ID, err, &w.refused)
 	}
 	var rec activities.RecordFindingResult
 	if err := w.ledger.call(ctx, &rec, acts.RecordFinding, activities.RecordFindingInput{

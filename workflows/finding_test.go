@@ -911,34 +911,49 @@ func TestFindingRefusedByTheLedgerFailsItsRun(t *testing.T) {
 // TestFindingInputCheckedBehindTheAPI: a start that did not come through
 // the API (which asks ValidateFinding as it builds the input) is held to
 // the same rules by the workflow: the creating request is answered with
-// the fields' violations, nothing is recorded, and the run fails.
+// the fields' violations, nothing is recorded, and the run fails. A run
+// without the version's marker (its input passed the rules of its day, a
+// stricter rule since refuses it) records as it did.
 func TestFindingInputCheckedBehindTheAPI(t *testing.T) {
-	env := newTestEnv()
-	env.SetStartTime(start)
-	env.RegisterActivity(&activities.Activities{})
-	recorded := false
-	env.OnActivity(acts.RecordFinding, mock.Anything, mock.Anything).Return(
-		func(context.Context, activities.RecordFindingInput) (activities.RecordFindingResult, error) {
-			recorded = true
-			return activities.RecordFindingResult{LedgerNumber: "2026-430100-0001"}, nil
-		})
-	answered := awaitCreated(t, env, "r-1")
-	f := newFinding(SeverityGeneral)
-	f.RequestID, f.Title, f.Kind = "r-1", " ", "GOSSIP"
-	env.ExecuteWorkflow(FindingWorkflow, FindingInput{Finding: f})
+	for _, checked := range []bool{true, false} {
+		t.Run(fmt.Sprintf("checked=%v", checked), func(t *testing.T) {
+			env := newTestEnv()
+			env.SetStartTime(start)
+			env.RegisterActivity(&activities.Activities{})
+			if !checked {
+				env.OnGetVersion(versionCreateInputChecked, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+			}
+			recorded := false
+			env.OnActivity(acts.RecordFinding, mock.Anything, mock.Anything).Return(
+				func(context.Context, activities.RecordFindingInput) (activities.RecordFindingResult, error) {
+					recorded = true
+					return activities.RecordFindingResult{LedgerNumber: "2026-430100-0001"}, nil
+				})
+			answered := awaitCreated(t, env, "r-1")
+			env.RegisterDelayedCallback(func() { env.CancelWorkflow() }, time.Hour)
+			f := newFinding(SeverityGeneral)
+			f.RequestID, f.Title, f.Kind = "r-1", " ", "GOSSIP"
+			env.ExecuteWorkflow(FindingWorkflow, FindingInput{Finding: f})
 
-	require.True(t, env.IsWorkflowCompleted())
-	require.False(t, recorded, "nothing is recorded")
-	var invalid *derrors.InvalidError
-	require.ErrorAs(t, derrors.FromTemporal(*answered), &invalid, "%v", *answered)
-	var fields []string
-	for _, v := range invalid.Violations {
-		fields = append(fields, v.Field)
+			require.True(t, env.IsWorkflowCompleted())
+			if !checked {
+				require.True(t, recorded, "recorded as before the check")
+				require.NoError(t, *answered)
+				return
+			}
+			require.False(t, recorded, "nothing is recorded")
+			var invalid *derrors.InvalidError
+			require.ErrorAs(t, derrors.FromTemporal(*answered), &invalid, "%v", *answered)
+			var fields []string
+			for _, v := range invalid.Violations {
+				fields = append(fields, v.Field)
+			}
+			require.Equal(t, []string{"title", "kind", "severity"}, fields)
+			var app *temporal.ApplicationError
+			require.ErrorAs(t, env.GetWorkflowError(), &app)
+			require.Equal(t, "CREATE_REFUSED", app.Type())
+		})
 	}
-	require.Equal(t, []string{"title", "kind", "severity"}, fields)
-	var app *temporal.ApplicationError
-	require.ErrorAs(t, env.GetWorkflowError(), &app)
-	require.Equal(t, "CREATE_REFUSED", app.Type())
 }
 
 // TestFindingEndWithoutProposalsAsksNothing: a finding whose ladder never

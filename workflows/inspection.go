@@ -308,11 +308,8 @@ func InspectionWorkflow(ctx workflow.Context, in InspectionInput) (LifecycleResu
 		CreatedBy: in.Actor,
 	})}
 	// The inspection's own rules (the team's line-up among them), behind
-	// the API that asked them: checked as the run first runs, never on
-	// replay, as a finding's are (finding.run).
-	if !workflow.IsReplaying(ctx) {
-		w.invalid = in.Validate()
-	}
+	// the API that asked them (versionCreateInputChecked).
+	w.invalid = in.Validate()
 	return w.run(ctx)
 }
 
@@ -336,7 +333,7 @@ func (w *inspection) run(ctx workflow.Context) (LifecycleResult, error) {
 	if err := w.registerHandlers(ctx); err != nil {
 		return LifecycleResult{}, err
 	}
-	if w.invalid != nil {
+	if w.invalid != nil && w.ledger.version(ctx, versionCreateInputChecked, 1) >= 1 {
 		return LifecycleResult{}, refuseCreation(ctx, "recording inspection "+w.row.ID, w.invalid, &w.refused)
 	}
 	if err := w.ledger.call(ctx, nil, acts.CreateInspection, activities.CreateInspectionInput{

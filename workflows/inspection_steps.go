@@ -310,26 +310,34 @@ func (w *inspection) validateRecheck(in RecheckInput) (actor.Actor, error) {
 	return in.Actor, nil
 }
 
+// CheckFollowedFinding refuses a re-check of findingID (f, when found)
+// unless it is a finding of followed, the inspection the re-checking one
+// looks back at. A finding of another inspection is answered as one that
+// does not exist: the team learns neither that it exists nor whose it is
+// (another team's, out of its reach). The API's preview asks it too.
+func CheckFollowedFinding(followed, findingID string, f casework.Finding, found bool) error {
+	if !found || f.InspectionID != followed {
+		return derrors.Invalid("finding_id", "inspection %q, which this one looks back at, has no finding %q", followed, findingID)
+	}
+	return nil
+}
+
 // recheck records a FOLLOW_UP inspection's re-check of a closed finding of
 // the inspection it looks back at. A failed re-check reopens the finding: a
 // new run of its workflow starts in REFERRED with a new deadline.
 func (w *inspection) recheck(ctx workflow.Context, in RecheckInput) error {
 	actx := workflow.WithActivityOptions(ctx, ledgerActivityOptions)
 	var f casework.Finding
-	// A finding of another inspection is answered as one that does not
-	// exist: the team learns neither that it exists nor whose it is
-	// (another team's, out of its reach).
-	noSuchFinding := derrors.Invalid("finding_id", "inspection %q, which this one looks back at, has no finding %q",
-		w.row.FollowsInspectionID, in.FindingID)
-	if err := w.ledger.call(ctx, &f, acts.GetFinding, activities.FindingIDInput{ID: in.FindingID}); err != nil {
-		if err := derrors.FromTemporal(err); !errors.Is(err, derrors.ErrNotFound) {
+	err := w.ledger.call(ctx, &f, acts.GetFinding, activities.FindingIDInput{ID: in.FindingID})
+	if err != nil {
+		if err = derrors.FromTemporal(err); !errors.Is(err, derrors.ErrNotFound) {
 			return err
 		}
-		return noSuchFinding
+	}
+	if err := CheckFollowedFinding(w.row.FollowsInspectionID, in.FindingID, f, err == nil); err != nil {
+		return err
 	}
 	switch {
-	case f.InspectionID != w.row.FollowsInspectionID:
-		return noSuchFinding
 	case f.Stage != FindingClosed:
 		return derrors.StageError{Reason: "FINDING_NOT_CLOSED", Subject: FindingWorkflowID(f.ID), Action: ActionRecheck, Stage: f.Stage}.
 			Says("finding %q is %s: only CLOSED findings are re-checked", f.ID, f.Stage)

@@ -94,11 +94,8 @@ func InterviewWorkflow(ctx workflow.Context, in InterviewInput) (LifecycleResult
 		Subject: in.Subject, Reason: in.Reason, ReasonZH: in.ReasonZH, Source: in.Source, ProposedBy: in.ProposedBy,
 	}), deadlineSeqOfSubject: in.DeadlineSeq}
 	// The proposal's own rules, behind the API (and the ladder) that asked
-	// them: checked as the run first runs, never on replay, as a
-	// finding's are (finding.run).
-	if !workflow.IsReplaying(ctx) {
-		w.invalid = in.Validate()
-	}
+	// them (versionCreateInputChecked).
+	w.invalid = in.Validate()
 	return w.run(ctx)
 }
 
@@ -120,7 +117,7 @@ func (w *interview) run(ctx workflow.Context) (LifecycleResult, error) {
 	if err := w.registerHandlers(ctx); err != nil {
 		return LifecycleResult{}, err
 	}
-	if w.invalid != nil {
+	if w.invalid != nil && w.ledger.version(ctx, versionCreateInputChecked, 1) >= 1 {
 		return LifecycleResult{}, refuseCreation(ctx, "recording interview "+w.row.ID, w.invalid, &w.refused)
 	}
 	// Written again later, in a run since versionInterviewRetriesRecord:
