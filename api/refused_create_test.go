@@ -84,8 +84,12 @@ func TestRefusedCreatesReplay(t *testing.T) {
 		require.True(t, errors.As(runErr, &app) && app.Type() == "CREATE_REFUSED", "%s: %v", c.name, runErr)
 		s.replayHistory(c.name, c.opts.ID)
 	}
-	_, err := s.Ledger.GetFinding(ctx, "f-refused-listed")
+	for _, id := range []string{"f-refused-listed", "f-refused-major"} {
+		_, err := s.Ledger.GetFinding(ctx, id)
+		require.ErrorIs(t, err, derrors.ErrNotFound, "%s: nothing recorded", id)
+	}
+	_, err := s.Ledger.GetInspection(ctx, "ins-refused")
 	require.ErrorIs(t, err, derrors.ErrNotFound, "nothing recorded")
-	_, err = s.Ledger.GetInspection(ctx, "ins-refused")
+	_, err = s.Ledger.GetInterview(ctx, "iv-refused")
 	require.ErrorIs(t, err, derrors.ErrNotFound, "nothing recorded")
 }

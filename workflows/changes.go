@@ -189,8 +189,10 @@ func failCreation(ctx workflow.Context, what string, err error, refused *error) 
 // records no marker, and a running workflow whose input a rule made
 // stricter later would refuse replays as it ran (no marker: version
 // DefaultVersion, not refused). A rule loosened later leaves a refused
-// run's history unreplayable, the marker then unasked; such a run ended
-// in its first workflow task, and no worker replays it.
+// run's history unreplayable, the marker then unasked: such a run ended
+// in its first workflow task, so only a replay of the closed run (a
+// query, a reset, the Web UI's stack trace; never the API, which asks
+// only workflows with a ledger row) would meet it.
 const versionCreateInputChecked = "create-input-checked"
 
 // refuseCreation ends a run whose input refusal (a domain refusal) refuses,
