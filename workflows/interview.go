@@ -242,14 +242,12 @@ func (w *interview) checkHeldOn(ctx workflow.Context, in HoldInterviewInput) err
 	if err := in.Validate(); err != nil {
 		return err
 	}
-	held := calendar.MustParseDate(in.HeldOn)
-	proposed := calendar.DateOf(w.row.CreatedAt)
-	today := calendar.DateOf(workflow.Now(ctx))
-	switch {
-	case held.Before(proposed):
+	held, err := dayHasCome(ctx, "held_on", in.HeldOn)
+	if err != nil {
+		return err
+	}
+	if proposed := calendar.DateOf(w.row.CreatedAt); held.Before(proposed) {
 		return derrors.Invalid("held_on", "must not be before %s, the day the interview was proposed", proposed)
-	case held.After(today):
-		return derrors.Invalid("held_on", "must not be after today (%s): record an interview once it is held", today)
 	}
 	return nil
 }

@@ -131,7 +131,6 @@ var zh = map[string]string{
 	"must hold at most %d elements, not %d":                                                 "最多 %d 项，实有 %d 项",
 	"must name at most 100 attendees":                                                       "参加人不能超过 100 名",
 	"must not be before %s, the day the interview was proposed":                             "不能早于提出约谈的日期 %s",
-	"must not be after today (%s): record an interview once it is held":                     "不能晚于今天（%s）：约谈举行后再记录",
 	"must not be after today (%s): record a step once it has happened":                      "不能晚于今天（%s）：事项发生后再记录",
 	"must not be before %s, the inspection's %s":                                            "不能早于本次巡查的%[2]s（%[1]s）",
 	"interview %q already exists, proposed by another request":                              "约谈 %q 已存在，由另一请求提出",
