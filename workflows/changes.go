@@ -210,6 +210,8 @@ func refuseCreation(ctx workflow.Context, what string, refusal error, refused *e
 // (workflow time, in the calendar's zone): a step is recorded once it has
 // happened, and a day ahead would put off the deadline that counts from
 // it. Meant for admit (registerAdmitted); the fields are checked by then.
+// An interview's hold asks it in its check (checkHeldOn), as it always
+// checked the day there: a replay's workflow time is the original's.
 func dayHasCome(ctx workflow.Context, field, day string) (calendar.Date, error) {
 	d, err := calendar.ParseDate(day)
 	if err != nil {
