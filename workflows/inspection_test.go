@@ -361,20 +361,35 @@ func TestFeedbackWaitsForEveryReferral(t *testing.T) {
 // creating request is answered with the violations, nothing is recorded,
 // and the run fails.
 func TestInspectionInputCheckedBehindTheAPI(t *testing.T) {
-	h := newInspectionHarness(t)
-	answered := awaitCreated(t, h.env, "c1")
-	in := inspectionInput()
-	in.Team = in.Team[:3]
-	h.env.ExecuteWorkflow(InspectionWorkflow, in)
+	for _, checked := range []bool{true, false} {
+		t.Run(fmt.Sprintf("checked=%v", checked), func(t *testing.T) {
+			h := newInspectionHarness(t)
+			if !checked {
+				// A run from before the check, or whose input passed the
+				// rules of its day: it records as it did.
+				h.env.OnGetVersion(versionCreateInputChecked, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+				h.env.RegisterDelayedCallback(func() { h.env.CancelWorkflow() }, time.Hour)
+			}
+			answered := awaitCreated(t, h.env, "c1")
+			in := inspectionInput()
+			in.Team = in.Team[:3]
+			h.env.ExecuteWorkflow(InspectionWorkflow, in)
 
-	require.True(t, h.env.IsWorkflowCompleted())
-	require.Empty(t, h.fl.actions(), "nothing is recorded")
-	var invalid *derrors.InvalidError
-	require.ErrorAs(t, derrors.FromTemporal(*answered), &invalid, "%v", *answered)
-	require.Equal(t, "inspection.team", invalid.Violations[0].Field)
-	var app *temporal.ApplicationError
-	require.ErrorAs(t, h.env.GetWorkflowError(), &app)
-	require.Equal(t, "CREATE_REFUSED", app.Type())
+			require.True(t, h.env.IsWorkflowCompleted())
+			if !checked {
+				require.NoError(t, *answered)
+				require.Equal(t, []string{"create"}, h.fl.actions(), "recorded as before the check")
+				return
+			}
+			require.Empty(t, h.fl.actions(), "nothing is recorded")
+			var invalid *derrors.InvalidError
+			require.ErrorAs(t, derrors.FromTemporal(*answered), &invalid, "%v", *answered)
+			require.Equal(t, "inspection.team", invalid.Violations[0].Field)
+			var app *temporal.ApplicationError
+			require.ErrorAs(t, h.env.GetWorkflowError(), &app)
+			require.Equal(t, "CREATE_REFUSED", app.Type())
+		})
+	}
 }
 
 // TestFeedbackChecksFindingDuesFirst: a finding's own limit beyond the law
