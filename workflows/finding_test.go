@@ -915,45 +915,33 @@ func TestFindingRefusedByTheLedgerFailsItsRun(t *testing.T) {
 // without the version's marker (its input passed the rules of its day, a
 // stricter rule since refuses it) records as it did.
 func TestFindingInputCheckedBehindTheAPI(t *testing.T) {
-	for _, checked := range []bool{true, false} {
-		t.Run(fmt.Sprintf("checked=%v", checked), func(t *testing.T) {
-			env := newTestEnv()
-			env.SetStartTime(start)
-			env.RegisterActivity(&activities.Activities{})
-			if !checked {
-				env.OnGetVersion(versionCreateInputChecked, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
-			}
-			recorded := false
-			env.OnActivity(acts.RecordFinding, mock.Anything, mock.Anything).Return(
-				func(context.Context, activities.RecordFindingInput) (activities.RecordFindingResult, error) {
-					recorded = true
-					return activities.RecordFindingResult{LedgerNumber: "2026-430100-0001"}, nil
-				})
-			answered := awaitCreated(t, env, "r-1")
-			env.RegisterDelayedCallback(func() { env.CancelWorkflow() }, time.Hour)
-			f := newFinding(SeverityGeneral)
-			f.RequestID, f.Title, f.Kind = "r-1", " ", "GOSSIP"
-			env.ExecuteWorkflow(FindingWorkflow, FindingInput{Finding: f})
-
-			require.True(t, env.IsWorkflowCompleted())
-			if !checked {
-				require.True(t, recorded, "recorded as before the check")
-				require.NoError(t, *answered)
-				return
-			}
-			require.False(t, recorded, "nothing is recorded")
-			var invalid *derrors.InvalidError
-			require.ErrorAs(t, derrors.FromTemporal(*answered), &invalid, "%v", *answered)
-			var fields []string
-			for _, v := range invalid.Violations {
-				fields = append(fields, v.Field)
-			}
-			require.Equal(t, []string{"title", "kind", "severity"}, fields)
-			var app *temporal.ApplicationError
-			require.ErrorAs(t, env.GetWorkflowError(), &app)
-			require.Equal(t, "CREATE_REFUSED", app.Type())
-		})
+	newEnv := func(*testing.T) *testsuite.TestWorkflowEnvironment {
+		env := newTestEnv()
+		env.SetStartTime(start)
+		env.RegisterActivity(&activities.Activities{})
+		return env
 	}
+	withAndWithoutCreateCheck(t, newEnv, func(t *testing.T, env *testsuite.TestWorkflowEnvironment, checked bool) {
+		recorded := false
+		env.OnActivity(acts.RecordFinding, mock.Anything, mock.Anything).Return(
+			func(context.Context, activities.RecordFindingInput) (activities.RecordFindingResult, error) {
+				recorded = true
+				return activities.RecordFindingResult{LedgerNumber: "2026-430100-0001"}, nil
+			})
+		answered := awaitCreated(t, env, "r-1")
+		f := newFinding(SeverityGeneral)
+		f.RequestID, f.Title, f.Kind = "r-1", " ", "GOSSIP"
+		env.ExecuteWorkflow(FindingWorkflow, FindingInput{Finding: f})
+
+		if !checked {
+			require.True(t, env.IsWorkflowCompleted())
+			require.True(t, recorded, "recorded as before the check")
+			require.NoError(t, *answered)
+			return
+		}
+		require.Equal(t, []string{"title", "kind", "severity"}, requireCreateRefused(t, env, *answered))
+		require.False(t, recorded, "nothing is recorded")
+	})
 }
 
 // TestFindingEndWithoutProposalsAsksNothing: a finding whose ladder never
@@ -1034,4 +1022,41 @@ func awaitCreated(t *testing.T, env *testsuite.TestWorkflowEnvironment, requestI
 		}, AwaitCreatedInput{RequestID: requestID})
 	}, 0)
 	return answered
+}
+
+// withAndWithoutCreateCheck runs test once as a run that asks
+// create-input-checked (checked) and once as one without its marker: a
+// run from before the check, or whose input passed the rules of its day,
+// which records as it did (cancelled after an hour, not to wait for ever).
+func withAndWithoutCreateCheck(t *testing.T, newEnv func(t *testing.T) *testsuite.TestWorkflowEnvironment,
+	test func(t *testing.T, env *testsuite.TestWorkflowEnvironment, checked bool),
+) {
+	for _, checked := range []bool{true, false} {
+		t.Run(fmt.Sprintf("checked=%v", checked), func(t *testing.T) {
+			env := newEnv(t)
+			if !checked {
+				env.OnGetVersion(versionCreateInputChecked, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+				env.RegisterDelayedCallback(func() { env.CancelWorkflow() }, time.Hour)
+			}
+			test(t, env, checked)
+		})
+	}
+}
+
+// requireCreateRefused checks that the creating request was answered with
+// the input's violations and the run failed CREATE_REFUSED, and returns
+// the violations' fields.
+func requireCreateRefused(t *testing.T, env *testsuite.TestWorkflowEnvironment, answered error) []string {
+	t.Helper()
+	require.True(t, env.IsWorkflowCompleted())
+	var invalid *derrors.InvalidError
+	require.ErrorAs(t, derrors.FromTemporal(answered), &invalid, "%v", answered)
+	var fields []string
+	for _, v := range invalid.Violations {
+		fields = append(fields, v.Field)
+	}
+	var app *temporal.ApplicationError
+	require.ErrorAs(t, env.GetWorkflowError(), &app)
+	require.Equal(t, "CREATE_REFUSED", app.Type())
+	return fields
 }

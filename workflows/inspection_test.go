@@ -11,7 +11,7 @@ import (
 
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
-	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/xuncha/xuncha/activities"
@@ -361,35 +361,26 @@ func TestFeedbackWaitsForEveryReferral(t *testing.T) {
 // creating request is answered with the violations, nothing is recorded,
 // and the run fails.
 func TestInspectionInputCheckedBehindTheAPI(t *testing.T) {
-	for _, checked := range []bool{true, false} {
-		t.Run(fmt.Sprintf("checked=%v", checked), func(t *testing.T) {
-			h := newInspectionHarness(t)
-			if !checked {
-				// A run from before the check, or whose input passed the
-				// rules of its day: it records as it did.
-				h.env.OnGetVersion(versionCreateInputChecked, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
-				h.env.RegisterDelayedCallback(func() { h.env.CancelWorkflow() }, time.Hour)
-			}
-			answered := awaitCreated(t, h.env, "c1")
-			in := inspectionInput()
-			in.Team = in.Team[:3]
-			h.env.ExecuteWorkflow(InspectionWorkflow, in)
-
-			require.True(t, h.env.IsWorkflowCompleted())
-			if !checked {
-				require.NoError(t, *answered)
-				require.Equal(t, []string{"create"}, h.fl.actions(), "recorded as before the check")
-				return
-			}
-			require.Empty(t, h.fl.actions(), "nothing is recorded")
-			var invalid *derrors.InvalidError
-			require.ErrorAs(t, derrors.FromTemporal(*answered), &invalid, "%v", *answered)
-			require.Equal(t, "inspection.team", invalid.Violations[0].Field)
-			var app *temporal.ApplicationError
-			require.ErrorAs(t, h.env.GetWorkflowError(), &app)
-			require.Equal(t, "CREATE_REFUSED", app.Type())
-		})
+	var h *inspectionHarness
+	newEnv := func(t *testing.T) *testsuite.TestWorkflowEnvironment {
+		h = newInspectionHarness(t)
+		return h.env
 	}
+	withAndWithoutCreateCheck(t, newEnv, func(t *testing.T, env *testsuite.TestWorkflowEnvironment, checked bool) {
+		answered := awaitCreated(t, env, "c1")
+		in := inspectionInput()
+		in.Team = in.Team[:3]
+		env.ExecuteWorkflow(InspectionWorkflow, in)
+
+		if !checked {
+			require.True(t, env.IsWorkflowCompleted())
+			require.NoError(t, *answered)
+			require.Equal(t, []string{"create"}, h.fl.actions(), "recorded as before the check")
+			return
+		}
+		require.Equal(t, "inspection.team", requireCreateRefused(t, env, *answered)[0])
+		require.Empty(t, h.fl.actions(), "nothing is recorded")
+	})
 }
 
 // TestFeedbackChecksFindingDuesFirst: a finding's own limit beyond the law

@@ -669,35 +669,26 @@ func TestInterviewOnAnEndedSubjectIsRefused(t *testing.T) {
 // held to the same rules by the workflow: the proposing request is
 // answered with the violations, nothing is recorded, and the run fails.
 func TestInterviewInputCheckedBehindTheAPI(t *testing.T) {
-	for _, checked := range []bool{true, false} {
-		t.Run(fmt.Sprintf("checked=%v", checked), func(t *testing.T) {
-			h := newIvHarnessRecordingIn(t, time.Minute)
-			if !checked {
-				// A run from before the check, or whose input passed the
-				// rules of its day: it records as it did.
-				h.env.OnGetVersion(versionCreateInputChecked, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
-				h.env.RegisterDelayedCallback(func() { h.env.CancelWorkflow() }, time.Hour)
-			}
-			created := awaitCreated(t, h.env, "prop-1")
-			in := newInterviewInput()
-			in.Source = "RUMOUR"
-			h.env.ExecuteWorkflow(InterviewWorkflow, in)
-
-			require.True(t, h.env.IsWorkflowCompleted())
-			if !checked {
-				require.NoError(t, *created)
-				require.Equal(t, "propose", h.fl.actions()[0], "recorded as before the check")
-				return
-			}
-			require.Empty(t, h.fl.actions(), "nothing recorded")
-			var invalid *derrors.InvalidError
-			require.ErrorAs(t, derrors.FromTemporal(*created), &invalid, "%v", *created)
-			require.Equal(t, "source", invalid.Violations[0].Field)
-			var app *temporal.ApplicationError
-			require.ErrorAs(t, h.env.GetWorkflowError(), &app)
-			require.Equal(t, "CREATE_REFUSED", app.Type())
-		})
+	var h *ivHarness
+	newEnv := func(t *testing.T) *testsuite.TestWorkflowEnvironment {
+		h = newIvHarnessRecordingIn(t, time.Minute)
+		return h.env
 	}
+	withAndWithoutCreateCheck(t, newEnv, func(t *testing.T, env *testsuite.TestWorkflowEnvironment, checked bool) {
+		created := awaitCreated(t, env, "prop-1")
+		in := newInterviewInput()
+		in.Source = "RUMOUR"
+		env.ExecuteWorkflow(InterviewWorkflow, in)
+
+		if !checked {
+			require.True(t, env.IsWorkflowCompleted())
+			require.NoError(t, *created)
+			require.Equal(t, "propose", h.fl.actions()[0], "recorded as before the check")
+			return
+		}
+		require.Equal(t, "source", requireCreateRefused(t, env, *created)[0])
+		require.Empty(t, h.fl.actions(), "nothing recorded")
+	})
 }
 
 // TestInterviewRecordedThoughTheLedgerWasAway: an interview whose first
