@@ -399,7 +399,7 @@ func (c *config) bindPayloadKeys(cmd *cobra.Command) {
 		"file of the payload key ring: one ID:KEY or ID:CIPHER:KEY entry per line, the first encrypting [XUNCHA_PAYLOAD_KEY_FILE]")
 	f.StringVar(&c.PayloadCipher, "payload-cipher", envOr("XUNCHA_PAYLOAD_CIPHER", payloadcrypt.DefaultCipher),
 		"cipher of key entries that name none: aes-256-gcm or sm4-gcm [XUNCHA_PAYLOAD_CIPHER]")
-	f.BoolVar(&c.AcceptUnsigned, "accept-unsigned", envOr("XUNCHA_ACCEPT_UNSIGNED", "") == "true",
+	f.BoolVar(&c.AcceptUnsigned, "accept-unsigned", envParsed(c, "XUNCHA_ACCEPT_UNSIGNED", false, strconv.ParseBool, "true or false"),
 		"workers take Updates and starts that carry no signature, with a warning: only while upgrading to signed changes [XUNCHA_ACCEPT_UNSIGNED]")
 }
 

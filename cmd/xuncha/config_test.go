@@ -289,7 +289,8 @@ func TestAcceptUnsignedFlag(t *testing.T) {
 	}{
 		{"default", "", nil, false},
 		{"environment", "true", nil, true},
-		{"anything else is off", "yes", nil, false},
+		{"1 is true", "1", nil, true},
+		{"not a boolean is off, and named", "yes", nil, false},
 		{"flag", "", []string{"--accept-unsigned"}, true},
 		{"flag wins", "true", []string{"--accept-unsigned=false"}, false},
 	} {
@@ -301,6 +302,8 @@ func TestAcceptUnsignedFlag(t *testing.T) {
 				cmd := newCmd(cfg)
 				require.NoError(t, cmd.ParseFlags(tc.args))
 				require.Equal(t, tc.want, cfg.AcceptUnsigned, cmd.Name())
+				named := slices.ContainsFunc(cfg.badEnv, func(b badEnv) bool { return b.key == "XUNCHA_ACCEPT_UNSIGNED" })
+				require.Equal(t, tc.env == "yes", named, "%s: an unparsable value is a configuration error", cmd.Name())
 				codec, err := cfg.payloadCodec()
 				require.NoError(t, err, cmd.Name())
 				require.Equal(t, tc.want, codec.AcceptUnsigned, cmd.Name())
