@@ -562,11 +562,17 @@ func (c *core[R]) redate(ctx workflow.Context, sig CalendarChangedSignal) error 
 // the signal's version, a forged signal's re-date could take the key of
 // the real one to come, whose move the ledger then refuses.)
 func redateKey(prefix string, resolved deadline.Resolved) string {
+	return fmt.Sprintf("%s/%d/p%d", prefix, newestCalendar(resolved), resolved.PolicyVersion)
+}
+
+// newestCalendar is the newest loaded calendar version a deadline was
+// resolved with; 0 for the built-in notices alone.
+func newestCalendar(resolved deadline.Resolved) int64 {
 	var newest int64
 	for _, v := range resolved.Deadline.Versions {
 		newest = max(newest, v.ID)
 	}
-	return fmt.Sprintf("%s/%d/p%d", prefix, newest, resolved.PolicyVersion)
+	return newest
 }
 
 // redatedBy is the calendar version a re-date names: the newest of those
@@ -574,17 +580,13 @@ func redateKey(prefix string, resolved deadline.Resolved) string {
 // the calendar in force when it is taken (a second notice loaded while the
 // first one's signals were still going out): its re-date used the second,
 // and named the first. The signal's own when the resolution names no
-// loaded version (the built-in notices). The event's key keeps the
-// signal's version, which a retry of the same signal repeats.
+// loaded version (the built-in notices). The event's key is redateKey's,
+// never the signal's word.
 func redatedBy(resolved deadline.Resolved, sig CalendarChangedSignal) int64 {
-	var newest int64
-	for _, v := range resolved.Deadline.Versions {
-		newest = max(newest, v.ID)
+	if newest := newestCalendar(resolved); newest != 0 {
+		return newest
 	}
-	if newest == 0 {
-		return sig.Version
-	}
-	return newest
+	return sig.Version
 }
 
 // unchangedDue is what a re-date's note adds when only the ladder moved:
