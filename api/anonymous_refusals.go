@@ -115,7 +115,7 @@ func (s *refusalSampler) admit(remote string) (bool, unrecorded) {
 		}
 	}
 	if w == nil && len(s.perIP) >= anonymousAddresses {
-		s.all.skip(now)
+		s.all.skipped++ // said as unrecorded_elsewhere, which has no since
 		return false, unrecorded{}
 	}
 	if w == nil {
@@ -131,6 +131,6 @@ func (s *refusalSampler) admit(remote string) (bool, unrecorded) {
 	s.all.recorded++
 	said := unrecorded{before: w.skipped, since: w.skippedSince, elsewhere: s.all.skipped}
 	w.skipped, w.skippedSince = 0, time.Time{}
-	s.all.skipped, s.all.skippedSince = 0, time.Time{}
+	s.all.skipped = 0
 	return true, said
 }

@@ -610,7 +610,8 @@ var zh = map[string]string{
 	// A proposal by hand while the subject has an interview open.
 	"%s already has interview %s (%s): approve, hold or cancel it rather than propose another": "%s 已有约谈 %s（%s）：请批准、举行或取消该约谈，不再另行提请",
 
-	// An earlier change sent again into a later run of its workflow.
+	// A change whose signature a worker refused (NOT_SIGNED).
 	"the workers could not confirm that this change came from the API (its signature was too old when a worker took it up, or not made with their key ring): send the request again; if it is refused again, the servers' and workers' payload key rings or clocks differ": "工作进程无法确认此变更来自本系统接口（其签名在工作进程处理时已过时，或并非以其密钥环签发）：请重新发送该请求；如再次被拒，请检查服务进程与工作进程的载荷密钥环或时钟是否一致",
+	// An earlier change sent again into a later run of its workflow.
 	"%s %q: the change %q was recorded before, under event key %q: an earlier change sent again is refused": "%s %q：变更 %q 此前已记录（事件键 %q）：重复发送的旧变更不予受理",
 }
