@@ -31,7 +31,11 @@ func (s *Store) appendEvent(ctx context.Context, q *dbsqlc.Queries, e casework.E
 // change: a change the workflow sent again after its ledger write was
 // committed but not answered (the workflow one version behind the ledger,
 // the request's next send under a new Update ID) heals that way, where a
-// refusal would refuse every later change of the lifecycle.
+// refusal would refuse every later change of the lifecycle. The ledger
+// cannot tell that resend from another change sent by a workflow still
+// one version behind (its write's answer lost past the retries, then a
+// different request): that change's event is recorded too, beside a row
+// that keeps the first change (README, Known limits).
 func (s *Store) appendChange(ctx context.Context, q *dbsqlc.Queries, e casework.Event, moved bool) error {
 	inserted, err := s.insertEvent(ctx, q, e)
 	if err != nil || inserted || !moved {
