@@ -32,12 +32,12 @@ func escalationFromRow(r dbsqlc.Escalation) (casework.Escalation, error) {
 // f.ID no finding row is touched and e is appended alone (if it has a key),
 // for subjects that are not findings.
 func (s *Store) RecordEscalation(ctx context.Context, esc casework.Escalation, f casework.Finding, e casework.Event) (casework.Escalation, error) {
-	return s.recordEscalation(ctx, esc, func(q *dbsqlc.Queries) error {
+	return s.recordEscalation(ctx, esc, func(p *pipeline) error {
 		if f.ID != "" {
-			return s.applyFindingChange(ctx, q, f, e)
+			return s.applyFindingChange(p, f, e)
 		}
 		if e.Key != "" {
-			return s.appendEvent(ctx, q, e)
+			return s.appendEvent(ctx, p.q(), e)
 		}
 		return nil
 	})
@@ -46,7 +46,7 @@ func (s *Store) RecordEscalation(ctx context.Context, esc casework.Escalation, f
 // recordEscalation inserts an escalation (or finds the one stored for the
 // same subject, deadline and step) and applies the owner's change, in one
 // transaction.
-func (s *Store) recordEscalation(ctx context.Context, esc casework.Escalation, apply func(*dbsqlc.Queries) error) (casework.Escalation, error) {
+func (s *Store) recordEscalation(ctx context.Context, esc casework.Escalation, apply func(*pipeline) error) (casework.Escalation, error) {
 	if esc.Subject == "" || esc.Step == "" {
 		return casework.Escalation{}, fmt.Errorf("an escalation needs a subject and a step: %w", derrors.ErrInvalidArgument)
 	}
@@ -58,7 +58,8 @@ func (s *Store) recordEscalation(ctx context.Context, esc casework.Escalation, a
 		firedAt = &esc.FiredAt
 	}
 	var stored casework.Escalation
-	err := s.inTx(ctx, func(q *dbsqlc.Queries) error {
+	err := s.inPipeline(ctx, func(p *pipeline) error {
+		q := p.q()
 		if err := q.InsertEscalation(ctx, dbsqlc.InsertEscalationParams{
 			ID: esc.ID, Subject: esc.Subject, DeadlineSeq: esc.DeadlineSeq, Step: esc.Step, UnitCode: esc.UnitCode,
 			DueAt: esc.DueAt, FiredAt: firedAt, Message: esc.Message, MessageZh: esc.MessageZH,
@@ -77,7 +78,7 @@ func (s *Store) recordEscalation(ctx context.Context, esc casework.Escalation, a
 			return fmt.Errorf("escalation ID %q is taken by another escalation: %w", esc.ID, derrors.ErrAlreadyExists)
 		}
 		stored, _ = escalationFromRow(r)
-		return apply(q)
+		return apply(p)
 	})
 	if err != nil {
 		return casework.Escalation{}, err

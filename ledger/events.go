@@ -41,6 +41,12 @@ func (s *Store) appendChange(ctx context.Context, q *dbsqlc.Queries, e casework.
 	if err != nil || inserted || !moved {
 		return err
 	}
+	return replayedKey(e)
+}
+
+// replayedKey is appendChange's refusal of e: its key was recorded before
+// and the row moved.
+func replayedKey(e casework.Event) error {
 	return derrors.New(derrors.ErrAlreadyExists, "%s %q: the change %q was recorded before, under event key %q: an earlier change sent again is refused",
 		e.SubjectType, e.SubjectID, e.Action, e.Key)
 }
@@ -48,42 +54,104 @@ func (s *Store) appendChange(ctx context.Context, q *dbsqlc.Queries, e casework.
 // insertEvent is appendEvent, reporting whether e was written (its key was
 // new).
 func (s *Store) insertEvent(ctx context.Context, q *dbsqlc.Queries, e casework.Event) (bool, error) {
+	begin, err := beginEventParams(e)
+	if err != nil {
+		return false, eventFailed(e, err)
+	}
+	head, err := q.BeginEvent(ctx, begin)
+	if err != nil {
+		return false, eventFailed(e, err)
+	}
+	insert, err := s.sealEvent(e, head)
+	if err != nil {
+		return false, eventFailed(e, err)
+	}
+	// 0 rows: the key was written before, and the chain stays where it is.
+	n, err := q.InsertEvent(ctx, insert)
+	if err != nil {
+		return false, eventFailed(e, err)
+	}
+	return n == 1, nil
+}
+
+// eventFailed says which event err kept from being appended.
+func eventFailed(e casework.Event, err error) error {
+	return fmt.Errorf("appending %s event %q of %s %q: %w", e.Action, e.Key, e.SubjectType, e.SubjectID, err)
+}
+
+// beginEventParams are BeginEvent's arguments for e.
+func beginEventParams(e casework.Event) (dbsqlc.BeginEventParams, error) {
 	actorJSON, evidence, data, err := eventColumns(e)
 	if err != nil {
-		return false, err
+		return dbsqlc.BeginEventParams{}, err
 	}
-	what := func(err error) error {
-		return fmt.Errorf("appending %s event %q of %s %q: %w", e.Action, e.Key, e.SubjectType, e.SubjectID, err)
-	}
-	p, err := q.BeginEvent(ctx, dbsqlc.BeginEventParams{
+	return dbsqlc.BeginEventParams{
 		SubjectType: e.SubjectType, SubjectID: e.SubjectID,
 		OccurredAt: e.OccurredAt, Actor: actorJSON, Evidence: evidence, Data: data,
-	})
-	if err != nil {
-		return false, what(err)
-	}
+	}, nil
+}
+
+// sealEvent is the row of e that follows head, its chain's locked head
+// (BeginEvent), with its hash.
+func (s *Store) sealEvent(e casework.Event, head dbsqlc.BeginEventRow) (dbsqlc.InsertEventParams, error) {
 	alg := s.AuditHash.orDefault()
 	c := eventContent{
-		ID: p.ID, SubjectType: e.SubjectType, SubjectID: e.SubjectID, Seq: p.Seq + 1, Key: e.Key, Action: e.Action,
-		StageBefore: e.StageBefore, StageAfter: e.StageAfter, Actor: p.Actor, Note: e.Note, Evidence: p.Evidence,
-		Data: p.Data, OccurredAt: p.OccurredAt, RecordedAt: p.RecordedAt, PrevHash: nonNilBytes(p.Hash),
+		ID: head.ID, SubjectType: e.SubjectType, SubjectID: e.SubjectID, Seq: head.Seq + 1, Key: e.Key, Action: e.Action,
+		StageBefore: e.StageBefore, StageAfter: e.StageAfter, Actor: head.Actor, Note: e.Note, Evidence: head.Evidence,
+		Data: head.Data, OccurredAt: head.OccurredAt, RecordedAt: head.RecordedAt, PrevHash: nonNilBytes(head.Hash),
 	}
 	sum, err := c.hash(alg)
 	if err != nil {
-		return false, what(err)
+		return dbsqlc.InsertEventParams{}, err
 	}
 	algName := string(alg)
-	// 0 rows: the key was written before, and the chain stays where it is.
-	n, err := q.InsertEvent(ctx, dbsqlc.InsertEventParams{
+	return dbsqlc.InsertEventParams{
 		ID: c.ID, SubjectType: c.SubjectType, SubjectID: c.SubjectID, EventKey: c.Key, Action: c.Action,
 		StageBefore: c.StageBefore, StageAfter: c.StageAfter, Actor: c.Actor, Note: c.Note,
 		Evidence: c.Evidence, Data: c.Data, OccurredAt: c.OccurredAt, RecordedAt: c.RecordedAt,
 		Seq: c.Seq, PrevHash: c.PrevHash, Hash: sum, HashAlg: &algName,
-	})
+	}, nil
+}
+
+// pendingEvent is an event being appended in a pipeline: its chain's head,
+// locked, and whether its key was used before, once the batch that asked
+// has run.
+type pendingEvent struct {
+	e    casework.Event
+	head dbsqlc.BeginEventRow
+	used bool
+}
+
+// queueEvent queues what appending e asks first: its chain's head, locked,
+// and whether its key was used. appendQueued appends it once they are
+// known.
+func queueEvent(p *pipeline, e casework.Event) (*pendingEvent, error) {
+	begin, err := beginEventParams(e)
 	if err != nil {
-		return false, what(err)
+		return nil, eventFailed(e, err)
 	}
-	return n == 1, nil
+	pe := &pendingEvent{e: e}
+	queue(p, &pe.head, (*dbsqlc.Queries).BeginEvent, begin)
+	queue(p, &pe.used, (*dbsqlc.Queries).EventKeyUsed,
+		dbsqlc.EventKeyUsedParams{SubjectType: e.SubjectType, SubjectID: e.SubjectID, EventKey: e.Key})
+	return pe, nil
+}
+
+// appendQueued is appendChange for an event queueEvent asked about, in a
+// batch that has run: the event is queued when its key is new.
+func (s *Store) appendQueued(p *pipeline, pe *pendingEvent, moved bool) error {
+	if pe.used {
+		if moved {
+			return replayedKey(pe.e)
+		}
+		return nil
+	}
+	insert, err := s.sealEvent(pe.e, pe.head)
+	if err != nil {
+		return eventFailed(pe.e, err)
+	}
+	queue(p, nil, (*dbsqlc.Queries).InsertEvent, insert)
+	return nil
 }
 
 // AppendEvent writes one event; retrying with the same key is a no-op.

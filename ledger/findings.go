@@ -253,12 +253,21 @@ func (s *Store) recordFinding(ctx context.Context, f casework.Finding, eventKey 
 // one and appends e if its key is new; a missing row is derrors.ErrNotFound.
 // What a finding was recorded with (inspection, unit, request, creator,
 // creation time, ledger number) never changes.
-func (s *Store) applyFindingChange(ctx context.Context, q *dbsqlc.Queries, f casework.Finding, e casework.Event) error {
+func (s *Store) applyFindingChange(p *pipeline, f casework.Finding, e casework.Event) error {
 	row, err := findingParams(f)
 	if err != nil {
 		return err
 	}
-	n, err := q.UpdateFinding(ctx, dbsqlc.UpdateFindingParams{
+	if e.SubjectType == "" {
+		e.SubjectType = casework.SubjectFinding
+	}
+	if e.SubjectID == "" {
+		e.SubjectID = f.ID
+	}
+	// One round trip for the row and its event's chain, one for the event
+	// and COMMIT.
+	var n int64
+	queue(p, &n, (*dbsqlc.Queries).UpdateFinding, dbsqlc.UpdateFindingParams{
 		ID: row.ID, Title: row.Title, Description: row.Description, Kind: row.Kind, Severity: row.Severity,
 		Important: row.Important, ContentArea: row.ContentArea, EvidenceIDs: row.EvidenceIDs,
 		RectificationOpinion: row.RectificationOpinion, Stage: row.Stage, Diagnosis: row.Diagnosis,
@@ -268,11 +277,15 @@ func (s *Store) applyFindingChange(ctx context.Context, q *dbsqlc.Queries, f cas
 		WithdrawReason: row.WithdrawReason, UpdatedAt: row.UpdatedAt, Version: row.Version,
 		Extensions: row.Extensions, OriginalDue: row.OriginalDue, Signoffs: row.Signoffs, ClueReferrals: row.ClueReferrals,
 	})
+	pending, err := queueEvent(p, e)
 	if err != nil {
+		return err
+	}
+	if err := p.flush(); err != nil {
 		return fmt.Errorf("updating finding %q to version %d: %w", f.ID, f.Version, err)
 	}
 	if n == 0 {
-		exists, err := q.FindingExists(ctx, f.ID)
+		exists, err := p.q().FindingExists(p.ctx, f.ID)
 		if err != nil {
 			return fmt.Errorf("reading finding %q: %w", f.ID, err)
 		}
@@ -281,13 +294,7 @@ func (s *Store) applyFindingChange(ctx context.Context, q *dbsqlc.Queries, f cas
 		}
 		// Not newer than the row: a retry of a change already applied.
 	}
-	if e.SubjectType == "" {
-		e.SubjectType = casework.SubjectFinding
-	}
-	if e.SubjectID == "" {
-		e.SubjectID = f.ID
-	}
-	return s.appendChange(ctx, q, e, n == 1)
+	return s.appendQueued(p, pending, n == 1)
 }
 
 // ApplyFindingChange writes one change of a finding in one transaction: the
@@ -296,7 +303,7 @@ func (s *Store) applyFindingChange(ctx context.Context, q *dbsqlc.Queries, f cas
 // its key was already used for the finding. e's subject defaults to the
 // finding. A finding not in the ledger is derrors.ErrNotFound.
 func (s *Store) ApplyFindingChange(ctx context.Context, f casework.Finding, e casework.Event) error {
-	return s.inTx(ctx, func(q *dbsqlc.Queries) error { return s.applyFindingChange(ctx, q, f, e) })
+	return s.inPipeline(ctx, func(p *pipeline) error { return s.applyFindingChange(p, f, e) })
 }
 
 // decodeJSON unmarshals a nullable JSON column into *dst, leaving nil for NULL.

@@ -229,6 +229,29 @@ func TestApplyFindingChange(t *testing.T) {
 		})
 	}
 
+	// A newer version under a key already recorded (an earlier change sent
+	// again into a later run) is refused, and the row does not move.
+	replayed := referred
+	replayed.Stage, replayed.Version = "RECTIFIED", 3
+	require.ErrorIs(t, fx.store.ApplyFindingChange(t.Context(), replayed, refer), derrors.ErrAlreadyExists)
+	got, err = fx.store.GetFinding(t.Context(), "f-1")
+	require.NoError(t, err)
+	requireSameFinding(t, referred, got)
+	// An older version under a new key (a change sent again after its
+	// write was committed but not answered) changes nothing but records its
+	// event.
+	stale := referred
+	stale.Stage, stale.Version = "DIAGNOSED", 1
+	require.NoError(t, fx.store.ApplyFindingChange(t.Context(), stale, casework.Event{Key: "diagnose/req-1", Action: "diagnose",
+		Actor: office, OccurredAt: march}))
+	got, err = fx.store.GetFinding(t.Context(), "f-1")
+	require.NoError(t, err)
+	requireSameFinding(t, referred, got)
+	events, err := fx.store.Events(t.Context(), casework.SubjectFinding, "f-1")
+	require.NoError(t, err)
+	require.Len(t, events, 3)
+	require.Equal(t, "diagnose/req-1", events[2].Key)
+
 	// The ledger number is the ledger's: a change cannot move it.
 	renumbered := referred
 	renumbered.LedgerNumber = "2026-430100-9999"
@@ -264,7 +287,7 @@ func TestApplyFindingChange(t *testing.T) {
 	missing := newFinding("f-missing", "i-1", "430100", march)
 	err = fx.store.ApplyFindingChange(t.Context(), missing, casework.Event{Key: "k", Action: "refer", Actor: office, OccurredAt: march})
 	require.ErrorIs(t, err, derrors.ErrNotFound)
-	events, err := fx.store.Events(t.Context(), casework.SubjectFinding, "f-missing")
+	events, err = fx.store.Events(t.Context(), casework.SubjectFinding, "f-missing")
 	require.NoError(t, err)
 	require.Empty(t, events)
 }

@@ -222,8 +222,8 @@ func (s *Store) ApplyInspectionChange(ctx context.Context, in casework.Inspectio
 // RecordInspectionEscalation records an escalation step of an inspection's
 // deadline with the inspection's new row and its event.
 func (s *Store) RecordInspectionEscalation(ctx context.Context, esc casework.Escalation, in casework.Inspection, e casework.Event) (casework.Escalation, error) {
-	return s.recordEscalation(ctx, esc, func(q *dbsqlc.Queries) error {
-		return s.applyInspectionChange(ctx, q, in, e, InspectionChangeOptions{})
+	return s.recordEscalation(ctx, esc, func(p *pipeline) error {
+		return s.applyInspectionChange(ctx, p.q(), in, e, InspectionChangeOptions{})
 	})
 }
 

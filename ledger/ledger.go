@@ -55,9 +55,31 @@ type Option func(*pgxpool.Config)
 
 // WithTracer traces every query of the Store's connections (query counting in
 // tests; an OpenTelemetry tracer in production).
+// A transaction's statements go in batches (pipeline.go): a tracer that
+// does not trace batches sees each of their statements as a query.
 func WithTracer(t pgx.QueryTracer) Option {
-	return func(cfg *pgxpool.Config) { cfg.ConnConfig.Tracer = t }
+	return func(cfg *pgxpool.Config) {
+		if _, ok := t.(pgx.BatchTracer); ok {
+			cfg.ConnConfig.Tracer = t
+			return
+		}
+		cfg.ConnConfig.Tracer = batchesAsQueries{t}
+	}
 }
+
+// batchesAsQueries traces each statement of a batch as a query.
+type batchesAsQueries struct{ pgx.QueryTracer }
+
+func (b batchesAsQueries) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
+	return ctx
+}
+
+func (b batchesAsQueries) TraceBatchQuery(ctx context.Context, conn *pgx.Conn, data pgx.TraceBatchQueryData) {
+	ctx = b.TraceQueryStart(ctx, conn, pgx.TraceQueryStartData{SQL: data.SQL, Args: data.Args})
+	b.TraceQueryEnd(ctx, conn, pgx.TraceQueryEndData{CommandTag: data.CommandTag, Err: data.Err})
+}
+
+func (b batchesAsQueries) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {}
 
 // sessionDefaults are the settings of every connection of a Store, unless
 // the database URL sets them (Open says why).

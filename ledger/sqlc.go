@@ -20,9 +20,10 @@ import (
 func queries(db dbsqlc.DBTX) *dbsqlc.Queries { return dbsqlc.New(unnamedSQL{db}) }
 
 // inTx runs fn with the statements of one transaction: committed when fn
-// returns nil, rolled back otherwise (pgx.BeginFunc).
+// returns nil, rolled back otherwise. It is pipelined (inPipeline): BEGIN
+// goes with the first statement.
 func (s *Store) inTx(ctx context.Context, fn func(q *dbsqlc.Queries) error) error {
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { return fn(queries(tx)) })
+	return s.inPipeline(ctx, func(p *pipeline) error { return fn(p.q()) })
 }
 
 // unnamedSQL sends sqlc's statements without the "-- name: X :cmd" line

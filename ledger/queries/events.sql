@@ -40,3 +40,11 @@ WHERE h.subject_type = @subject_type AND h.subject_id = @subject_id AND EXISTS (
 SELECT * FROM events
 WHERE subject_type = @subject_type AND subject_id = @subject_id
 ORDER BY id;
+
+-- name: EventKeyUsed :one
+-- EventKeyUsed says whether a subject's event key was recorded before.
+-- Asked after BeginEvent in the same transaction, it sees every event of
+-- the chain that was committed before the head was locked: every writer
+-- appends under the head's lock.
+SELECT EXISTS (SELECT FROM events
+               WHERE subject_type = @subject_type AND subject_id = @subject_id AND event_key = @event_key)::boolean AS used;

@@ -78,6 +78,28 @@ func (q *Queries) BeginEvent(ctx context.Context, arg BeginEventParams) (BeginEv
 	return i, err
 }
 
+const eventKeyUsed = `-- name: EventKeyUsed :one
+SELECT EXISTS (SELECT FROM events
+               WHERE subject_type = $1 AND subject_id = $2 AND event_key = $3)::boolean AS used
+`
+
+type EventKeyUsedParams struct {
+	SubjectType string
+	SubjectID   string
+	EventKey    string
+}
+
+// EventKeyUsed says whether a subject's event key was recorded before.
+// Asked after BeginEvent in the same transaction, it sees every event of
+// the chain that was committed before the head was locked: every writer
+// appends under the head's lock.
+func (q *Queries) EventKeyUsed(ctx context.Context, arg EventKeyUsedParams) (bool, error) {
+	row := q.db.QueryRow(ctx, eventKeyUsed, arg.SubjectType, arg.SubjectID, arg.EventKey)
+	var used bool
+	err := row.Scan(&used)
+	return used, err
+}
+
 const insertEvent = `-- name: InsertEvent :execrows
 WITH inserted AS (
   INSERT INTO events (id, subject_type, subject_id, event_key, action, stage_before, stage_after,

@@ -1,0 +1,105 @@
+package ledger_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/require"
+
+	"github.com/xuncha/xuncha/casework"
+	"github.com/xuncha/xuncha/ledger"
+)
+
+// roundTrips counts what a Store's connections send: batches (each one
+// round trip) and statements sent alone.
+type roundTrips struct {
+	mu               sync.Mutex
+	batches, queries int
+}
+
+func (r *roundTrips) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.queries++
+	return ctx
+}
+
+func (r *roundTrips) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+func (r *roundTrips) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.batches++
+	return ctx
+}
+
+func (r *roundTrips) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
+
+func (r *roundTrips) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {}
+
+// take returns the counts since the last take.
+func (r *roundTrips) take() (batches, queries int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	batches, queries = r.batches, r.queries
+	r.batches, r.queries = 0, 0
+	return batches, queries
+}
+
+// TestFindingChangeIsTwoRoundTrips: a finding's change, written inside its
+// workflow task, goes to PostgreSQL in two batches: BEGIN, the row and its
+// event's chain; then the event and COMMIT. And its transaction stays one:
+// when either batch fails, nothing of it is kept, and the connection
+// (the pool's only one here) serves the next change.
+func TestFindingChangeIsTwoRoundTrips(t *testing.T) {
+	t.Parallel()
+	fx := setup(t)
+	fx.inspection(t, "i-1", "430100")
+	trips := &roundTrips{}
+	store, err := ledger.Open(t.Context(), fx.url+"&pool_max_conns=1", ledger.WithTracer(trips))
+	require.NoError(t, err)
+	t.Cleanup(store.Close)
+	f := newFinding("f-1", "i-1", "430100", march)
+	f.LedgerNumber, err = store.RecordFinding(t.Context(), f, "record/f-1")
+	require.NoError(t, err)
+
+	diagnosed := f
+	diagnosed.Stage, diagnosed.Version, diagnosed.UpdatedAt = "DIAGNOSED", 2, march.Add(time.Hour)
+	diagnosed.Diagnosis = &casework.Diagnosis{Cause: "管理缺失", ResponsibleParties: []string{"厂长"}, RiskLevel: "HIGH"}
+	diagnose := casework.Event{Key: "diagnose/r2", Action: "diagnose", StageBefore: "LISTED", StageAfter: "DIAGNOSED",
+		Actor: member, OccurredAt: diagnosed.UpdatedAt}
+	trips.take()
+	require.NoError(t, store.ApplyFindingChange(t.Context(), diagnosed, diagnose))
+	batches, queries := trips.take()
+	require.Equal(t, [2]int{2, 0}, [2]int{batches, queries}, "batches and statements sent alone")
+
+	// The first batch fails (PostgreSQL takes no NUL in text): nothing.
+	broken := diagnosed
+	broken.Title, broken.Version = "含\x00字符", 3
+	err = store.ApplyFindingChange(t.Context(), broken, casework.Event{Key: "k-title", Action: "note", Actor: office, OccurredAt: march})
+	require.ErrorContains(t, err, "0x00")
+	// The second fails, after the row moved in the transaction: the move
+	// is rolled back with it.
+	moved := diagnosed
+	moved.Stage, moved.Version = "CLASSIFIED", 3
+	err = store.ApplyFindingChange(t.Context(), moved, casework.Event{Key: "k-note", Action: "classify", Actor: office,
+		Note: "含\x00字符", OccurredAt: march})
+	require.ErrorContains(t, err, "0x00")
+	got, err := store.GetFinding(t.Context(), "f-1")
+	require.NoError(t, err)
+	requireSameFinding(t, diagnosed, got)
+	events, err := store.Events(t.Context(), casework.SubjectFinding, "f-1")
+	require.NoError(t, err)
+	require.Len(t, events, 2, "record, diagnose")
+
+	// The same change, mended, is written on the same single connection.
+	moved.Version = 3
+	require.NoError(t, store.ApplyFindingChange(t.Context(), moved, casework.Event{Key: "k-note", Action: "classify",
+		Actor: office, Note: "已分类", OccurredAt: march}))
+	got, err = store.GetFinding(t.Context(), "f-1")
+	require.NoError(t, err)
+	require.Equal(t, "CLASSIFIED", got.Stage)
+}
