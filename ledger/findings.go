@@ -181,7 +181,8 @@ func (s *Store) recordFinding(ctx context.Context, f casework.Finding, eventKey 
 	if err != nil {
 		return "", fmt.Errorf("encoding evidence of finding %q: %w", f.ID, err)
 	}
-	err = s.inTx(ctx, func(q *dbsqlc.Queries) error {
+	err = s.inPipeline(ctx, func(p *pipeline) error {
+		q := p.q()
 		if len(inspectionStages) > 0 {
 			if err := checkRecordingWindow(ctx, q, f, inspectionStages); err != nil {
 				return err
@@ -190,9 +191,17 @@ func (s *Store) recordFinding(ctx context.Context, f casework.Finding, eventKey 
 		if err := checkTipNotDismissed(ctx, q, f); err != nil {
 			return err
 		}
-		if err := q.InsertFinding(ctx, row); err != nil {
+		// The row and its number in one round trip: the stored row is
+		// numbered, not f, so that a retry sees the first write's values.
+		var insertErr error
+		queueExec(p, &insertErr, (*dbsqlc.Queries).InsertFinding, row)
+		var stored dbsqlc.NumberFindingRow
+		queue(p, &stored, (*dbsqlc.Queries).NumberFinding, dbsqlc.NumberFindingParams{ID: f.ID, Zone: calendar.Location().String()})
+		if err := p.flush(); err != nil {
 			var pgErr *pgconn.PgError
 			switch {
+			case insertErr == nil:
+				return fmt.Errorf("numbering finding %q: %w", f.ID, err)
 			case errors.As(err, &pgErr) && pgErr.Code == pgForeignKeyViolation:
 				return fmt.Errorf("recording finding %q: inspection %q: %w", f.ID, f.InspectionID, derrors.ErrNotFound)
 			case errors.As(err, &pgErr) && pgErr.Code == pgUniqueViolation:
@@ -201,22 +210,10 @@ func (s *Store) recordFinding(ctx context.Context, f casework.Finding, eventKey 
 			}
 			return fmt.Errorf("inserting finding %q: %w", f.ID, err)
 		}
-		// Number the stored row, not f: a retry sees the first write's values.
-		stored, err := q.LockFindingForNumber(ctx, f.ID)
-		if err != nil {
-			return fmt.Errorf("reading finding %q to number it: %w", f.ID, err)
-		}
 		ledgerNumber = orZero(stored.LedgerNumber)
 		if ledgerNumber == "" {
-			year := stored.CreatedAt.In(calendar.Location()).Year()
-			seq, err := q.NextLedgerSequence(ctx, dbsqlc.NextLedgerSequenceParams{Year: year, UnitCode: stored.UnitCode})
-			if err != nil {
-				return fmt.Errorf("numbering finding %q: %w", f.ID, err)
-			}
-			ledgerNumber = LedgerNumber(year, stored.UnitCode, seq)
-			if err := q.SetLedgerNumber(ctx, dbsqlc.SetLedgerNumberParams{ID: f.ID, LedgerNumber: ledgerNumber}); err != nil {
-				return fmt.Errorf("numbering finding %q: %w", f.ID, err)
-			}
+			ledgerNumber = LedgerNumber(stored.Year, stored.UnitCode, stored.Seq)
+			queueExec(p, nil, (*dbsqlc.Queries).SetLedgerNumber, dbsqlc.SetLedgerNumberParams{ID: f.ID, LedgerNumber: ledgerNumber})
 		}
 		data, err := json.Marshal(map[string]any{
 			"ledger_number": ledgerNumber,
@@ -228,7 +225,7 @@ func (s *Store) recordFinding(ctx context.Context, f casework.Finding, eventKey 
 		if err != nil {
 			return fmt.Errorf("encoding event data: %w", err)
 		}
-		if err := s.appendEvent(ctx, q, casework.Event{
+		events := []casework.Event{{
 			SubjectType: casework.SubjectFinding,
 			SubjectID:   f.ID,
 			Key:         eventKey,
@@ -238,10 +235,25 @@ func (s *Store) recordFinding(ctx context.Context, f casework.Finding, eventKey 
 			Evidence:    evidence,
 			Data:        data,
 			OccurredAt:  f.CreatedAt,
-		}); err != nil || !listed {
-			return err
+		}}
+		if listed {
+			events = append(events, listEvent(f, ledgerNumber))
 		}
-		return s.appendEvent(ctx, q, listEvent(f, ledgerNumber))
+		// Each event's chain head comes with what precedes it, each event
+		// with the next one's head or COMMIT.
+		for _, e := range events {
+			pending, err := queueEvent(p, e)
+			if err != nil {
+				return err
+			}
+			if err := p.flush(); err != nil {
+				return eventFailed(e, err)
+			}
+			if err := s.appendQueued(p, pending, false); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return "", err

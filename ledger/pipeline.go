@@ -93,6 +93,22 @@ func queue[A, T any](p *pipeline, into *T, method func(*dbsqlc.Queries, context.
 	})
 }
 
+// queueExec is queue for a generated method without a result (:exec);
+// *failed, when failed is given, is its statement's error once flush has
+// run it.
+func queueExec[A any](p *pipeline, failed *error, method func(*dbsqlc.Queries, context.Context, A) error, arg A) {
+	queue(p, nil, func(q *dbsqlc.Queries, ctx context.Context, arg A) (struct{}, error) {
+		err := method(q, ctx, arg)
+		if failed != nil {
+			*failed = err
+		}
+		return struct{}{}, err
+	}, arg)
+	if failed != nil {
+		*failed = nil // the noting call's errQueued
+	}
+}
+
 // command queues a statement that returns no rows, sql as PostgreSQL
 // takes it (BEGIN, COMMIT); want, when set, is the command tag it must
 // answer with.

@@ -49,12 +49,14 @@ func (r *roundTrips) take() (batches, queries int) {
 	return batches, queries
 }
 
-// TestFindingChangeIsTwoRoundTrips: a finding's change, written inside its
-// workflow task, goes to PostgreSQL in two batches: BEGIN, the row and its
-// event's chain; then the event and COMMIT. And its transaction stays one:
-// when either batch fails, nothing of it is kept, and the connection
-// (the pool's only one here) serves the next change.
-func TestFindingChangeIsTwoRoundTrips(t *testing.T) {
+// TestFindingWritesArePipelined: a finding's writes, each inside a workflow
+// task, go to PostgreSQL in batches. Its record is three: BEGIN, the row
+// and its number; the number's write and the event's chain head; the
+// event and COMMIT. A change is two: BEGIN, the row and its event's chain
+// head; the event and COMMIT. And a transaction stays one: when either
+// batch of a change fails, nothing of it is kept, and the connection (the
+// pool's only one here) serves the next change.
+func TestFindingWritesArePipelined(t *testing.T) {
 	t.Parallel()
 	fx := setup(t)
 	fx.inspection(t, "i-1", "430100")
@@ -63,18 +65,20 @@ func TestFindingChangeIsTwoRoundTrips(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(store.Close)
 	f := newFinding("f-1", "i-1", "430100", march)
+	trips.take()
 	f.LedgerNumber, err = store.RecordFinding(t.Context(), f, "record/f-1")
 	require.NoError(t, err)
+	batches, queries := trips.take()
+	require.Equal(t, [2]int{3, 0}, [2]int{batches, queries}, "the record's batches and statements sent alone")
 
 	diagnosed := f
 	diagnosed.Stage, diagnosed.Version, diagnosed.UpdatedAt = "DIAGNOSED", 2, march.Add(time.Hour)
 	diagnosed.Diagnosis = &casework.Diagnosis{Cause: "管理缺失", ResponsibleParties: []string{"厂长"}, RiskLevel: "HIGH"}
 	diagnose := casework.Event{Key: "diagnose/r2", Action: "diagnose", StageBefore: "LISTED", StageAfter: "DIAGNOSED",
 		Actor: member, OccurredAt: diagnosed.UpdatedAt}
-	trips.take()
 	require.NoError(t, store.ApplyFindingChange(t.Context(), diagnosed, diagnose))
-	batches, queries := trips.take()
-	require.Equal(t, [2]int{2, 0}, [2]int{batches, queries}, "batches and statements sent alone")
+	batches, queries = trips.take()
+	require.Equal(t, [2]int{2, 0}, [2]int{batches, queries}, "the change's batches and statements sent alone")
 
 	// The first batch fails (PostgreSQL takes no NUL in text): nothing.
 	broken := diagnosed

@@ -46,12 +46,12 @@ type MutableTable struct {
 // received content never rewritten), whatever is granted.
 var mutableTables = []MutableTable{
 	{"inspections", []string{"UPDATE"}, "the projection's current state (UpdateInspection); the recording window's share lock (InspectionStageForShare)"},
-	{"findings", []string{"UPDATE"}, "the projection's current state and ledger number (UpdateFinding, SetLedgerNumber, LockFindingForNumber)"},
+	{"findings", []string{"UPDATE"}, "the projection's current state and ledger number (UpdateFinding, SetLedgerNumber, NumberFinding)"},
 	{"interviews", []string{"UPDATE"}, "the projection's current state (UpdateInterview)"},
 	{"tips", []string{"UPDATE"}, "triage (TriageTip, LockTip); a trigger keeps what was received"},
 	{"webhooks", []string{"UPDATE"}, "soft delete (DeleteWebhook); sealing secrets stored in plaintext at start (LockPlaintextSecrets, SealSecret)"},
 	{"webhook_outbox", []string{"UPDATE"}, "a delivery's outcome (FinishOutbox); the dispatcher's claims and retries (ClaimOutbox, RetryOutbox)"},
-	{"ledger_sequences", []string{"UPDATE"}, "the next ledger number (NextLedgerSequence: INSERT … ON CONFLICT DO UPDATE)"},
+	{"ledger_sequences", []string{"UPDATE"}, "the next ledger number (NumberFinding: INSERT … ON CONFLICT DO UPDATE)"},
 	{"idempotency_keys", []string{"DELETE"}, "a refused request frees its key (DeleteIdempotencyKey)"},
 	{"audit_chain_heads", []string{"UPDATE", "DELETE"}, "each audit chain's head moves with every row appended (AdvanceChainHead, EnsureChainHead); the daily anchor forgets pruned access days' heads (PruneAccessHeads); a trigger refuses the rest (migration 025: only onward, same subject, only pruned access days deleted)"},
 	{"audit_anchored_heads", []string{"UPDATE", "DELETE"}, "the position of each chain at the last anchor (RecordAnchoredHeads: INSERT … ON CONFLICT DO UPDATE; PruneAccessHeads)"},

@@ -41,16 +41,21 @@ VALUES (@id, @workflow_id, @inspection_id, @request_id, @unit_code, @unit_name, 
         @created_at, @updated_at, @version, @extensions, @original_due, @signoffs, @clue_referrals)
 ON CONFLICT (id) DO NOTHING;
 
--- name: LockFindingForNumber :one
--- LockFindingForNumber reads what numbering needs from a recorded row and
--- locks it, so that concurrent retries assign one number.
-SELECT ledger_number, unit_code, created_at FROM findings WHERE id = @id FOR UPDATE;
-
--- name: NextLedgerSequence :one
--- NextLedgerSequence takes the next number of a year and unit.
-INSERT INTO ledger_sequences (year, unit_code, last) VALUES (@year, @unit_code, 1)
-ON CONFLICT (year, unit_code) DO UPDATE SET last = ledger_sequences.last + 1
-RETURNING last;
+-- name: NumberFinding :one
+-- NumberFinding locks a recorded finding's row, so that concurrent retries
+-- assign one number, and, when the row has none yet, takes the next number
+-- of its year (its creation in zone) and unit: the row's number, or the
+-- year, unit and sequence (0 when none was taken) to give it one from.
+WITH f AS (
+  SELECT ledger_number, unit_code, extract(year FROM created_at AT TIME ZONE @zone::text)::integer AS year
+  FROM findings WHERE id = @id FOR UPDATE
+), taken AS (
+  INSERT INTO ledger_sequences (year, unit_code, last)
+  SELECT year, unit_code, 1 FROM f WHERE ledger_number IS NULL
+  ON CONFLICT (year, unit_code) DO UPDATE SET last = ledger_sequences.last + 1
+  RETURNING last
+)
+SELECT f.ledger_number, f.unit_code, f.year, coalesce((SELECT last FROM taken), 0)::integer AS seq FROM f;
 
 -- name: SetLedgerNumber :exec
 UPDATE findings SET ledger_number = @ledger_number::text WHERE id = @id;

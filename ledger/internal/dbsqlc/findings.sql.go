@@ -333,42 +333,45 @@ func (q *Queries) InspectionStageForShare(ctx context.Context, id string) (Inspe
 	return i, err
 }
 
-const lockFindingForNumber = `-- name: LockFindingForNumber :one
-SELECT ledger_number, unit_code, created_at FROM findings WHERE id = $1 FOR UPDATE
+const numberFinding = `-- name: NumberFinding :one
+WITH f AS (
+  SELECT ledger_number, unit_code, extract(year FROM created_at AT TIME ZONE $1::text)::integer AS year
+  FROM findings WHERE id = $2 FOR UPDATE
+), taken AS (
+  INSERT INTO ledger_sequences (year, unit_code, last)
+  SELECT year, unit_code, 1 FROM f WHERE ledger_number IS NULL
+  ON CONFLICT (year, unit_code) DO UPDATE SET last = ledger_sequences.last + 1
+  RETURNING last
+)
+SELECT f.ledger_number, f.unit_code, f.year, coalesce((SELECT last FROM taken), 0)::integer AS seq FROM f
 `
 
-type LockFindingForNumberRow struct {
+type NumberFindingParams struct {
+	Zone string
+	ID   string
+}
+
+type NumberFindingRow struct {
 	LedgerNumber *string
 	UnitCode     string
-	CreatedAt    time.Time
+	Year         int
+	Seq          int
 }
 
-// LockFindingForNumber reads what numbering needs from a recorded row and
-// locks it, so that concurrent retries assign one number.
-func (q *Queries) LockFindingForNumber(ctx context.Context, id string) (LockFindingForNumberRow, error) {
-	row := q.db.QueryRow(ctx, lockFindingForNumber, id)
-	var i LockFindingForNumberRow
-	err := row.Scan(&i.LedgerNumber, &i.UnitCode, &i.CreatedAt)
+// NumberFinding locks a recorded finding's row, so that concurrent retries
+// assign one number, and, when the row has none yet, takes the next number
+// of its year (its creation in zone) and unit: the row's number, or the
+// year, unit and sequence (0 when none was taken) to give it one from.
+func (q *Queries) NumberFinding(ctx context.Context, arg NumberFindingParams) (NumberFindingRow, error) {
+	row := q.db.QueryRow(ctx, numberFinding, arg.Zone, arg.ID)
+	var i NumberFindingRow
+	err := row.Scan(
+		&i.LedgerNumber,
+		&i.UnitCode,
+		&i.Year,
+		&i.Seq,
+	)
 	return i, err
-}
-
-const nextLedgerSequence = `-- name: NextLedgerSequence :one
-INSERT INTO ledger_sequences (year, unit_code, last) VALUES ($1, $2, 1)
-ON CONFLICT (year, unit_code) DO UPDATE SET last = ledger_sequences.last + 1
-RETURNING last
-`
-
-type NextLedgerSequenceParams struct {
-	Year     int
-	UnitCode string
-}
-
-// NextLedgerSequence takes the next number of a year and unit.
-func (q *Queries) NextLedgerSequence(ctx context.Context, arg NextLedgerSequenceParams) (int, error) {
-	row := q.db.QueryRow(ctx, nextLedgerSequence, arg.Year, arg.UnitCode)
-	var last int
-	err := row.Scan(&last)
-	return last, err
 }
 
 const openDeadlineWorkflows = `-- name: OpenDeadlineWorkflows :many
