@@ -16,6 +16,12 @@ func (s *Store) RecordAccessAt(ctx context.Context, r AccessRecord, at time.Time
 	return s.recordAccess(ctx, r, &at)
 }
 
+// FoldQueuedContributions folds every statistics contribution queued and
+// committed, as a statistics question does before it reads.
+func (s *Store) FoldQueuedContributions(ctx context.Context) (int, error) {
+	return s.foldContributions(ctx, true)
+}
+
 // RehashEvent recomputes the hash of event id as it now stands, as an
 // attacker who edited it would to hide the edit.
 func (s *Store) RehashEvent(ctx context.Context, id int64) ([]byte, error) {

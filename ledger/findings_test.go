@@ -84,8 +84,8 @@ func TestRecordListedFinding(t *testing.T) {
 	want := f
 	want.LedgerNumber, want.Stage, want.Version = first, "LISTED", 2
 	requireSameFinding(t, want, got)
-	require.Equal(t, 1, fx.count(t, `SELECT findings FROM finding_month_tallies WHERE inspection_id = 'i-1'`))
 	requireTalliesRecomputed(t, fx)
+	require.Equal(t, 1, fx.count(t, `SELECT findings FROM finding_month_tallies WHERE inspection_id = 'i-1'`))
 }
 
 func TestRecordFindingRefusesUnknownInspection(t *testing.T) {

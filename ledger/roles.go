@@ -56,12 +56,13 @@ var mutableTables = []MutableTable{
 	{"audit_chain_heads", []string{"UPDATE", "DELETE"}, "each audit chain's head moves with every row appended (AdvanceChainHead, EnsureChainHead); the daily anchor forgets pruned access days' heads (PruneAccessHeads); a trigger refuses the rest (migration 025: only onward, same subject, only pruned access days deleted)"},
 	{"audit_anchored_heads", []string{"UPDATE", "DELETE"}, "the position of each chain at the last anchor (RecordAnchoredHeads: INSERT … ON CONFLICT DO UPDATE; PruneAccessHeads)"},
 	{"access_log", []string{"DELETE"}, "the daily anchor prunes whole days past the retention (PruneAccessLog); its trigger refuses days younger than 180"},
-	{"finding_tallies", []string{"UPDATE"}, "the statistics' counts and days to close, kept by the triggers of findings, escalations and interviews (migrations 010 and 019: INSERT … ON CONFLICT DO UPDATE, UPDATE)"},
+	{"finding_tallies", []string{"UPDATE"}, "the statistics' counts and days to close, which the folding of the pending contributions sums into (migration 027: fold_finding_contributions, INSERT … ON CONFLICT DO UPDATE)"},
 	{"experts", []string{"UPDATE"}, "a pool entry's unavailability, affiliations and leaving (ChangeExpert)"},
 	{"lineups", []string{"UPDATE"}, "a line-up's state and members: swaps, invitations, replacements (ChangeLineup, ApplyInvitationChange)"},
 	{"invitations", []string{"UPDATE"}, "the projection of an invitation's workflow (ApplyInvitationChange: INSERT … ON CONFLICT DO UPDATE)"},
 	{"finding_month_tallies", []string{"UPDATE"}, "the statistics per inspection and month, refreshed by the triggers (migration 010: INSERT … ON CONFLICT DO UPDATE)"},
 	{"finding_round_tallies", []string{"UPDATE"}, "the statistics per round, which the compactor folds the pending changes into (migration 019: fold_finding_round_tally_deltas, INSERT … ON CONFLICT DO UPDATE; CompactStatistics)"},
+	{"finding_contributions_pending", []string{"DELETE"}, "the statistics' contributions that the triggers of findings, escalations and interviews queue, deleted as they are folded (migration 027: fold_finding_contributions; CompactStatistics, Statistics)"},
 	{"finding_round_tally_deltas", []string{"DELETE"}, "the statistics' pending changes, which the compactor deletes as it folds them (migration 019: fold_finding_round_tally_deltas; CompactStatistics)"},
 }
 

@@ -293,6 +293,11 @@ func (s *Store) Statistics(ctx context.Context, filter StatisticsFilter, groupBy
 	case byUnit:
 		source = monthTallies
 	}
+	// Every change committed before the question is counted: the queued
+	// contributions are folded first (statistics_compact.go).
+	if _, err := s.foldContributions(ctx, true); err != nil {
+		return StatisticsReport{}, err
+	}
 	if source.pending != "" {
 		if err := s.compactStatisticsIfBehind(ctx); err != nil {
 			return StatisticsReport{}, err

@@ -6,10 +6,19 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/xuncha/xuncha/ledger/internal/dbsqlc"
 )
 
+// The statistics are kept without a row that writers share. A write that
+// changes a count (a finding, an escalation, an interview) only queues its
+// contributions (finding_contributions_pending, migration 027);
+// foldContributions sums them into the tallies, and every statistics
+// question folds what is pending before it reads, so that it counts every
+// change committed before it was asked.
+//
 // The statistics per round (finding_round_tallies, migration 019) are kept
-// without a row that writers share: each write appends what it changed to
+// the same way one step further: each write appends what it changed to
 // finding_round_tally_deltas, a read sums the rollup and the deltas still
 // pending, and the compactor below folds the deltas into the rollup. Folding
 // is an optimisation only: an answer is exact however many deltas are
@@ -27,18 +36,45 @@ const DefaultStatisticsCompactAbove = 10_000
 // backlog is folded in several, each short.
 const compactBatch = 10_000
 
-// CompactStatistics folds the statistics' pending changes into their
-// rollup, in transactions of up to compactBatch, and returns how many it
-// folded. Only one compactor folds at a time (a transaction-level advisory
-// lock); when another is folding, CompactStatistics returns at once, its
-// work being done by the other. Writers never wait for it, nor it for them:
-// what they have not committed yet is folded next time.
+// CompactStatistics folds the statistics' pending changes — the queued
+// contributions into the tallies, then the tallies per round's pending
+// changes into their rollup — in transactions of up to compactBatch, and
+// returns how many it folded. Only one compactor folds each at a time (a
+// transaction-level advisory lock); when another is folding, CompactStatistics
+// leaves that part at once, its work being done by the other. Writers
+// never wait for it, nor it for them: what they have not committed yet is
+// folded next time.
 func (s *Store) CompactStatistics(ctx context.Context) (int, error) {
-	total := 0
+	total, err := s.foldContributions(ctx, false)
+	if err != nil {
+		return total, err
+	}
 	for {
 		folded, err := s.q.FoldRoundTallyDeltas(ctx, compactBatch)
 		if err != nil {
 			return total, fmt.Errorf("folding the statistics' pending changes: %w", err)
+		}
+		if folded < 0 {
+			return total, nil // another compactor is at it
+		}
+		total += folded
+		if folded < compactBatch {
+			return total, nil
+		}
+	}
+}
+
+// foldContributions folds the queued contributions into the tallies, in
+// transactions of up to compactBatch rows, and returns how many rows it
+// folded. With wait, it waits for a fold under way and then folds what
+// that one left, until nothing committed before it is pending; else it
+// leaves at once when another is folding.
+func (s *Store) foldContributions(ctx context.Context, wait bool) (int, error) {
+	total := 0
+	for {
+		folded, err := s.q.FoldFindingContributions(ctx, dbsqlc.FoldFindingContributionsParams{Batch: compactBatch, Wait: wait})
+		if err != nil {
+			return total, fmt.Errorf("folding the statistics' queued contributions: %w", err)
 		}
 		if folded < 0 {
 			return total, nil // another compactor is at it

@@ -186,11 +186,15 @@ WITH r AS (
 SELECT c.*, coalesce(d.days, '{}') AS closure_days, coalesce(d.findings, '{}') AS closure_findings
 FROM counts c LEFT JOIN days d USING (round, found_month, kind, severity, content_area)`
 
-// requireTalliesRecomputed checks that the tallies the triggers kept equal
-// what the views of migrations 010 and 019 compute from scratch, and the
-// tallies per round with their pending changes what their view does.
+// requireTalliesRecomputed checks that the tallies, once the contributions
+// the triggers queued are folded (migration 027), equal what the views of
+// migrations 010 and 019 compute from scratch, and the tallies per round
+// with their pending changes what their view does.
 func requireTalliesRecomputed(t *testing.T, fx fixture) {
 	t.Helper()
+	_, err := fx.store.FoldQueuedContributions(t.Context())
+	require.NoError(t, err)
+	require.Zero(t, fx.count(t, `SELECT count(*) FROM finding_contributions_pending`))
 	for _, q := range []string{
 		`SELECT count(*) FROM (SELECT * FROM finding_tallies WHERE findings <> 0 EXCEPT SELECT * FROM finding_tallies_recomputed) d`,
 		`SELECT count(*) FROM (SELECT * FROM finding_tallies_recomputed EXCEPT SELECT * FROM finding_tallies) d`,
@@ -428,6 +432,8 @@ func TestStatisticsCompaction(t *testing.T) {
 	t.Parallel()
 	fx := setup(t)
 	statisticsFixture(t, fx)
+	_, err := fx.store.FoldQueuedContributions(t.Context())
+	require.NoError(t, err)
 	pending := fx.count(t, `SELECT count(*) FROM finding_round_tally_deltas`)
 	require.Positive(t, pending)
 	estimate, err := fx.store.PendingStatisticsChanges(t.Context())
@@ -474,18 +480,46 @@ func TestStatisticsCompaction(t *testing.T) {
 
 	// Past StatisticsCompactAbove pending changes, a question about the
 	// province folds them before it reads; one about units reads other
-	// tallies and leaves them.
+	// tallies and leaves them. Either folds the queued contributions first
+	// (here three findings of three content areas: three round keys, three
+	// pending changes once folded).
 	fx.store.StatisticsCompactAbove = 2
-	for _, id := range []string{"f-11", "f-12", "f-13"} {
-		fx.findingThrough(t, id, "i-zz", "430200", at("2026-05-06", 9), "SYSTEMIC_RISK", "", 9)
+	for i, id := range []string{"f-11", "f-12", "f-13"} {
+		fx.findingThrough(t, id, "i-zz", "430200", at("2026-05-06", 9), "SYSTEMIC_RISK", "", 7+i)
 	}
-	require.Equal(t, 3, fx.count(t, `SELECT count(*) FROM finding_round_tally_deltas`))
+	require.Equal(t, 3, fx.count(t, `SELECT count(*) FROM finding_contributions_pending`))
+	require.Zero(t, fx.count(t, `SELECT count(*) FROM finding_round_tally_deltas`))
 	r, err := fx.store.Statistics(t.Context(), ledger.StatisticsFilter{UnitCode: "430200"}, []ledger.Dimension{ledger.DimensionKind})
 	require.NoError(t, err)
 	require.Equal(t, 4, r.Total.Found)
+	require.Zero(t, fx.count(t, `SELECT count(*) FROM finding_contributions_pending`))
 	require.Equal(t, 3, fx.count(t, `SELECT count(*) FROM finding_round_tally_deltas`))
 	require.Equal(t, 11, province().Total.Found)
 	requireRoundTalliesFolded(t, fx)
+}
+
+// TestStatisticsCountWhatIsQueued: a write only queues its contributions
+// (migration 027), and a question asked right after it counts it, whichever
+// tallies it reads: per round (the province), per inspection and month (a
+// unit), per key (a unit and a kind).
+func TestStatisticsCountWhatIsQueued(t *testing.T) {
+	t.Parallel()
+	fx := setup(t)
+	statisticsFixture(t, fx)
+	province, unit := 8, 1
+	for i, q := range []ledger.StatisticsFilter{{}, {UnitCode: "430200"}, {UnitCode: "430200", Kind: "HAZARD"}} {
+		id := fmt.Sprintf("f-q%d", i)
+		fx.findingThrough(t, id, "i-zz", "430200", at("2026-05-06", 9), "HAZARD", "GENERAL", 3)
+		province, unit = province+1, unit+1
+		require.Positive(t, fx.count(t, `SELECT count(*) FROM finding_contributions_pending`), id)
+		r, err := fx.store.Statistics(t.Context(), q, nil)
+		require.NoError(t, err)
+		want := unit
+		if q.UnitCode == "" {
+			want = province
+		}
+		require.Equal(t, want, r.Total.Found, "%+v", q)
+	}
 }
 
 // TestStatisticsCompactor runs the worker's compactor: it folds what is
@@ -495,7 +529,7 @@ func TestStatisticsCompactor(t *testing.T) {
 	t.Parallel()
 	fx := setup(t)
 	statisticsFixture(t, fx)
-	require.Positive(t, fx.count(t, `SELECT count(*) FROM finding_round_tally_deltas`))
+	require.Positive(t, fx.count(t, `SELECT count(*) FROM finding_contributions_pending`))
 
 	require.Error(t, (&ledger.StatisticsCompactor{Store: fx.store, Log: zap.NewNop()}).Run(t.Context()), "no period")
 	ctx, stop := context.WithCancel(t.Context())
@@ -506,7 +540,8 @@ func TestStatisticsCompactor(t *testing.T) {
 	conn := fx.conn(t)
 	folded := func() bool { // in require.Eventually's goroutine: no require here
 		var n int
-		err := conn.QueryRow(t.Context(), `SELECT count(*) FROM finding_round_tally_deltas`).Scan(&n)
+		err := conn.QueryRow(t.Context(), `SELECT (SELECT count(*) FROM finding_contributions_pending) +
+		  (SELECT count(*) FROM finding_round_tally_deltas)`).Scan(&n)
 		return err == nil && n == 0
 	}
 	require.Eventually(t, folded, 10*time.Second, 10*time.Millisecond)
@@ -617,25 +652,28 @@ func TestStatisticsUnderConcurrentWriters(t *testing.T) {
 	require.Equal(t, 6*findingsEach, r.Total.Escalations[casework.StepOverdue])
 }
 
-// TestMonthTalliesOfOneInspectionAtOnce changes two findings of one
-// inspection and month but of different kinds at once: the first change's
-// transaction stays open, holding the inspection's month row, while the
-// second is written; then the first commits. The month tallies must count
-// both. Before migration 021 the second change summed the month anew from
-// a snapshot that could not see the first, and its sum replaced the row
-// once the first had committed: the first change was lost from the month.
+// TestMonthTalliesOfOneInspectionAtOnce changes findings of one inspection
+// and month at once, one of another kind and one of the same: the first
+// change's transaction stays open while the others are written, and they
+// do not wait for it, as they did before migration 027 (they summed into
+// the same tally rows then; now each only queues its contributions). Then
+// the first commits. The tallies must count all three. Before migration 021
+// the second change summed the month anew from a snapshot that could not
+// see the first, and its sum replaced the row once the first had
+// committed: the first change was lost from the month.
 func TestMonthTalliesOfOneInspectionAtOnce(t *testing.T) {
 	t.Parallel()
 	fx := setup(t)
 	fx.inspectionOf(t, "i-1", "430100", "2026年第一轮", "")
 	ctx := t.Context()
 	found := at("2026-03-02", 9)
-	a, b := newFinding("f-a", "i-1", "430100", found), newFinding("f-b", "i-1", "430100", found)
+	a, b, c := newFinding("f-a", "i-1", "430100", found), newFinding("f-b", "i-1", "430100", found), newFinding("f-c", "i-1", "430100", found)
 	b.Kind = "PROBLEM"
-	for _, f := range []casework.Finding{a, b} {
+	for _, f := range []casework.Finding{a, b, c} {
 		_, err := fx.store.RecordFinding(ctx, f, "record/"+f.ID)
 		require.NoError(t, err)
 	}
+	requireTalliesRecomputed(t, fx) // the tally rows exist, folded
 	withdraw := func(f casework.Finding) casework.Finding {
 		f.Stage, f.Version, f.UpdatedAt = "WITHDRAWN", f.Version+1, found.Add(time.Hour)
 		return f
@@ -647,25 +685,22 @@ func TestMonthTalliesOfOneInspectionAtOnce(t *testing.T) {
 	_, err = tx.Exec(ctx, `UPDATE findings SET stage = 'WITHDRAWN', version = version + 1 WHERE id = 'f-a'`)
 	require.NoError(t, err)
 
-	second := make(chan error, 1)
-	go func() {
-		second <- fx.store.ApplyFindingChange(ctx, withdraw(b), casework.Event{Key: "withdraw", Action: "withdraw", Actor: office, OccurredAt: found})
-	}()
-	select {
-	case err := <-second: // it did not need the first's rows: fine too
-		require.NoError(t, err)
-	case <-time.After(300 * time.Millisecond):
+	for _, f := range []casework.Finding{b, c} {
+		other := make(chan error, 1)
+		go func() {
+			other <- fx.store.ApplyFindingChange(ctx, withdraw(f), casework.Event{Key: "withdraw", Action: "withdraw", Actor: office, OccurredAt: found})
+		}()
+		select {
+		case err := <-other:
+			require.NoError(t, err, f.ID)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("the change of %s waited for the open transaction of f-a", f.ID)
+		}
 	}
 	require.NoError(t, tx.Commit(ctx))
-	select {
-	case err := <-second:
-		require.NoError(t, err)
-	case <-time.After(10 * time.Second):
-		t.Fatal("the second change did not finish after the first committed")
-	}
 
-	require.Equal(t, 2, fx.count(t, `SELECT withdrawn FROM finding_month_tallies WHERE inspection_id = 'i-1'`))
 	requireTalliesRecomputed(t, fx)
+	require.Equal(t, 3, fx.count(t, `SELECT withdrawn FROM finding_month_tallies WHERE inspection_id = 'i-1'`))
 }
 
 // TestStatisticsWritersOfOneRoundDoNotWait holds a transaction open that
@@ -743,6 +778,9 @@ func TestStatisticsWritersOfOneRoundDoNotWait(t *testing.T) {
 	compactor, err := second.Begin(t.Context())
 	require.NoError(t, err)
 	var folded int
+	require.NoError(t, compactor.QueryRow(t.Context(), `SELECT fold_finding_contributions(10000, false)`).Scan(&folded),
+		"the compactor waited for the writer")
+	require.Zero(t, folded, "the writer's contributions are not committed")
 	require.NoError(t, compactor.QueryRow(t.Context(), `SELECT fold_finding_round_tally_deltas(10000)`).Scan(&folded),
 		"the compactor waited for the writer")
 	require.Positive(t, folded)

@@ -95,6 +95,7 @@ var seedSQL = []string{
 	`DELETE FROM finding_month_tallies`,
 	`DELETE FROM finding_round_tallies`,
 	`DELETE FROM finding_round_tally_deltas`,
+	`DELETE FROM finding_contributions_pending`,
 	`INSERT INTO finding_tallies SELECT * FROM finding_tallies_recomputed`,
 	`INSERT INTO finding_month_tallies SELECT * FROM finding_month_tallies_recomputed`,
 	`INSERT INTO finding_round_tallies SELECT * FROM finding_round_tallies_recomputed`,

@@ -14,6 +14,12 @@ SELECT id, round FROM inspections WHERE id = ANY(@ids::text[]);
 -- holds the lock.
 SELECT coalesce(fold_finding_round_tally_deltas(@batch::integer), -1)::integer AS folded;
 
+-- name: FoldFindingContributions :one
+-- FoldFindingContributions folds up to batch pending rows of the
+-- statistics' contributions into the tallies and says how many; -1 when,
+-- not asked to wait, another transaction holds the lock.
+SELECT coalesce(fold_finding_contributions(@batch::integer, @wait::boolean), -1)::integer AS folded;
+
 -- name: PendingRoundTallyDeltas :one
 -- PendingRoundTallyDeltas is the span of the pending changes' IDs: at
 -- least how many wait.

@@ -215,6 +215,11 @@ type Finding struct {
 	ClueReferrals        []byte
 }
 
+type FindingContributionsPending struct {
+	ID            int64
+	Contributions []string
+}
+
 type FindingMonthTalliesRecomputed struct {
 	InspectionID         string
 	FoundMonth           time.Time

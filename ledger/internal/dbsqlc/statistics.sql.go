@@ -9,6 +9,25 @@ import (
 	"context"
 )
 
+const foldFindingContributions = `-- name: FoldFindingContributions :one
+SELECT coalesce(fold_finding_contributions($1::integer, $2::boolean), -1)::integer AS folded
+`
+
+type FoldFindingContributionsParams struct {
+	Batch int
+	Wait  bool
+}
+
+// FoldFindingContributions folds up to batch pending rows of the
+// statistics' contributions into the tallies and says how many; -1 when,
+// not asked to wait, another transaction holds the lock.
+func (q *Queries) FoldFindingContributions(ctx context.Context, arg FoldFindingContributionsParams) (int, error) {
+	row := q.db.QueryRow(ctx, foldFindingContributions, arg.Batch, arg.Wait)
+	var folded int
+	err := row.Scan(&folded)
+	return folded, err
+}
+
 const foldRoundTallyDeltas = `-- name: FoldRoundTallyDeltas :one
 SELECT coalesce(fold_finding_round_tally_deltas($1::integer), -1)::integer AS folded
 `
