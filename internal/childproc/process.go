@@ -80,3 +80,33 @@ func (p *Process) Stop(ctx context.Context, sig syscall.Signal, timeout time.Dur
 		return fmt.Errorf("did not stop within %s and was killed", timeout)
 	}
 }
+
+// AwaitReady calls probe until it succeeds, waiting interval between
+// attempts, for at most timeout: how a helper server's start waits for the
+// server to answer. It returns nil once probe succeeds. When the child
+// exits first it returns exited(the child's exit error); when timeout
+// passes or ctx ends first, late(the context's error, the last attempt's).
+// Each attempt gets the context that ends with timeout.
+func (p *Process) AwaitReady(ctx context.Context, timeout, interval time.Duration, probe func(context.Context) error,
+	exited func(exitErr error) error, late func(ctxErr, lastErr error) error,
+) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	for {
+		select {
+		case <-p.exited:
+			return exited(p.waitErr)
+		default:
+		}
+		lastErr := probe(ctx)
+		if lastErr == nil {
+			return nil
+		}
+		select {
+		case <-p.exited:
+		case <-ctx.Done():
+			return late(ctx.Err(), lastErr)
+		case <-time.After(interval):
+		}
+	}
+}

@@ -259,29 +259,17 @@ func launch(ctx context.Context, postgres, dataDir string, port int, database st
 // waitReady polls until a connection succeeds, the server exits, or the
 // start timeout passes.
 func (s *Server) waitReady(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, startTimeout)
-	defer cancel()
-	var lastErr error
-	for {
-		select {
-		case <-s.proc.Done():
-			return s.startFailure(fmt.Errorf("postgres exited during startup: %v", s.proc.Err()))
-		default:
-		}
+	return s.proc.AwaitReady(ctx, startTimeout, 100*time.Millisecond, func(ctx context.Context) error {
 		version, err := s.serverVersion(ctx)
 		if err == nil {
 			s.version = version
-			return nil
 		}
-		lastErr = err
-		select {
-		case <-s.proc.Done():
-			continue
-		case <-ctx.Done():
-			return s.startFailure(fmt.Errorf("postgres did not accept connections within %s (%w): last attempt: %v", startTimeout, ctx.Err(), lastErr))
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
+		return err
+	}, func(exitErr error) error {
+		return s.startFailure(fmt.Errorf("postgres exited during startup: %v", exitErr))
+	}, func(ctxErr, lastErr error) error {
+		return s.startFailure(fmt.Errorf("postgres did not accept connections within %s (%w): last attempt: %v", startTimeout, ctxErr, lastErr))
+	})
 }
 
 // startFailure turns a startup failure into a one-line error: a taken port

@@ -451,26 +451,12 @@ func condense(line string) string {
 // waitReady polls until the frontend is healthy and reads the system
 // namespace from persistence; call with c.mu held.
 func (c *Cluster) waitReady(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, startTimeout)
-	defer cancel()
-	var lastErr error
-	for {
-		select {
-		case <-c.proc.Done():
-			return fmt.Errorf("temporalcluster: %s exited during startup (%v); output (%s): %s", ServerBinary, c.proc.Err(), c.logFile, childproc.OneLine(c.out.String()))
-		default:
-		}
-		if lastErr = c.probe(ctx); lastErr == nil {
-			return nil
-		}
-		select {
-		case <-c.proc.Done():
-		case <-ctx.Done():
-			return fmt.Errorf("temporalcluster: the server at %s was not ready within %s (%w): last attempt: %v; output (%s): %s",
-				c.Address(), startTimeout, ctx.Err(), lastErr, c.logFile, childproc.OneLine(c.out.String()))
-		case <-time.After(250 * time.Millisecond):
-		}
-	}
+	return c.proc.AwaitReady(ctx, startTimeout, 250*time.Millisecond, c.probe, func(exitErr error) error {
+		return fmt.Errorf("temporalcluster: %s exited during startup (%v); output (%s): %s", ServerBinary, exitErr, c.logFile, childproc.OneLine(c.out.String()))
+	}, func(ctxErr, lastErr error) error {
+		return fmt.Errorf("temporalcluster: the server at %s was not ready within %s (%w): last attempt: %v; output (%s): %s",
+			c.Address(), startTimeout, ctxErr, lastErr, c.logFile, childproc.OneLine(c.out.String()))
+	})
 }
 
 // probe checks readiness once and records the version the server reports.

@@ -332,26 +332,13 @@ func launch(cfg Config) (*Server, error) {
 // waitReady polls until the frontend is healthy and the namespace exists,
 // then registers defs on the namespace.
 func (s *Server) waitReady(ctx context.Context, defs []searchattr.Definition) error {
-	ctx, cancel := context.WithTimeout(ctx, startTimeout)
-	defer cancel()
-	var lastErr error
-	for {
-		select {
-		case <-s.proc.Done():
-			return s.startFailure(fmt.Errorf("temporal server start-dev exited during startup (%v)", s.proc.Err()))
-		default:
-		}
-		lastErr = s.probe(ctx, defs)
-		if lastErr == nil {
-			return nil
-		}
-		select {
-		case <-s.proc.Done():
-		case <-ctx.Done():
-			return s.startFailure(fmt.Errorf("the dev server at %s was not ready within %s (%w): last attempt: %v", s.address, startTimeout, ctx.Err(), lastErr))
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
+	return s.proc.AwaitReady(ctx, startTimeout, 200*time.Millisecond, func(ctx context.Context) error {
+		return s.probe(ctx, defs)
+	}, func(exitErr error) error {
+		return s.startFailure(fmt.Errorf("temporal server start-dev exited during startup (%v)", exitErr))
+	}, func(ctxErr, lastErr error) error {
+		return s.startFailure(fmt.Errorf("the dev server at %s was not ready within %s (%w): last attempt: %v", s.address, startTimeout, ctxErr, lastErr))
+	})
 }
 
 // probe checks readiness once and registers the search attributes.
