@@ -73,6 +73,21 @@ type lifecycleAPI[S any, R casework.Record, P any] struct {
 	adopt func(row R, taskQueue string) (client.StartWorkflowOptions, any, string)
 }
 
+// fromLedger is the answer a lifecycle gives from its ledger row (its
+// lifecycleAPI.fromRow, and its Get when the workflow cannot answer): the
+// row with its escalations, which the ledger keeps apart (one read), in
+// proto's conversion.
+func fromLedger[R casework.Record, P any](proto func(i18n.Lang, R, []casework.Escalation) P) func(context.Context, *ledger.Store, R) (P, error) {
+	return func(ctx context.Context, l *ledger.Store, row R) (P, error) {
+		escalations, err := l.EscalationsOf(ctx, row.Head().WorkflowID)
+		if err != nil {
+			var none P
+			return none, err
+		}
+		return proto(i18n.FromContext(ctx), row, escalations), nil
+	}
+}
+
 // sendChange is the one change path of every lifecycle: it learns the
 // caller, refuses a change that names no subject before anything is read,
 // checks the caller's role, its scope (a unit or team caller's reach is read

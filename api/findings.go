@@ -321,14 +321,11 @@ func mergeEscalations(ledger, live []casework.Escalation) []casework.Escalation 
 	return out
 }
 
-// findingFromLedger answers with the ledger's view of a finding.
-func findingFromLedger(ctx context.Context, l *ledger.Store, row casework.Finding) (*xunchav1.Finding, error) {
-	escalations, err := l.EscalationsOf(ctx, row.WorkflowID)
-	if err != nil {
-		return nil, err
-	}
-	return findingProto(i18n.FromContext(ctx), row, escalations, nil), nil
-}
+// findingFromLedger answers with the ledger's view of a finding, without
+// its events.
+var findingFromLedger = fromLedger(func(lang i18n.Lang, f casework.Finding, escalations []casework.Escalation) *xunchav1.Finding {
+	return findingProto(lang, f, escalations, nil)
+})
 
 // ListFindings pages through the ledger, oldest first.
 func (s *FindingServer) ListFindings(ctx context.Context, req *xunchav1.ListFindingsRequest) (*xunchav1.ListFindingsResponse, error) {

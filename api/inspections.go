@@ -201,13 +201,7 @@ var inspectionAPI = lifecycleAPI[workflows.InspectionState, casework.Inspection,
 	fromState: func(ctx context.Context, _ *ledger.Store, st workflows.InspectionState) (*xunchav1.Inspection, error) {
 		return inspectionProto(i18n.FromContext(ctx), st.Inspection, st.Escalations), nil
 	},
-	fromRow: func(ctx context.Context, l *ledger.Store, in casework.Inspection) (*xunchav1.Inspection, error) {
-		escalations, err := l.EscalationsOf(ctx, in.WorkflowID)
-		if err != nil {
-			return nil, err
-		}
-		return inspectionProto(i18n.FromContext(ctx), in, escalations), nil
-	},
+	fromRow: fromLedger(inspectionProto),
 }
 
 func (s *InspectionServer) checkEvidence(field string, ids ...string) func(context.Context) error {

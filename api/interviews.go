@@ -167,13 +167,7 @@ func (s *InterviewServer) ListInterviewEvents(ctx context.Context, req *xunchav1
 }
 
 // interviewFromLedger answers with the ledger's view of an interview.
-func interviewFromLedger(ctx context.Context, l *ledger.Store, row casework.Interview) (*xunchav1.Interview, error) {
-	escalations, err := l.EscalationsOf(ctx, row.WorkflowID)
-	if err != nil {
-		return nil, err
-	}
-	return interviewProto(i18n.FromContext(ctx), row, escalations), nil
-}
+var interviewFromLedger = fromLedger(interviewProto)
 
 // ListInterviews pages through the ledger, oldest first.
 func (s *InterviewServer) ListInterviews(ctx context.Context, req *xunchav1.ListInterviewsRequest) (*xunchav1.ListInterviewsResponse, error) {
