@@ -89,14 +89,11 @@ type DecideExtensionInput struct {
 func (in DecideExtensionInput) Validate() error {
 	var v derrors.Violations
 	casework.ValidateRequestID(&v, "request_id", in.RequestID)
-	if in.Approve {
-		v.LimitText("reason", in.Reason, 5000)
-		if in.Due != "" {
+	v.RequireTextIf(!in.Approve, "reason", in.Reason, 5000)
+	if in.Due != "" {
+		if in.Approve {
 			requireDate(&v, "due", in.Due)
-		}
-	} else {
-		v.RequireText("reason", in.Reason, 5000)
-		if in.Due != "" {
+		} else {
 			v.Add("due", "is only given when approving")
 		}
 	}

@@ -187,11 +187,7 @@ func (in ReportReferralOutcomeInput) Validate() error {
 		v.Add("outcome", "must be one of %s", strings.Join(casework.ReferralOutcomes, ", "))
 	}
 	v.RequireText("summary", in.Summary, 10000)
-	if in.Outcome == casework.OutcomeFiled {
-		v.RequireText("case_number", in.CaseNumber, 100)
-	} else {
-		v.LimitText("case_number", in.CaseNumber, 100)
-	}
+	v.RequireTextIf(in.Outcome == casework.OutcomeFiled, "case_number", in.CaseNumber, 100)
 	for i, id := range in.EvidenceIDs {
 		v.RequireText(fmt.Sprintf("evidence_ids[%d]", i), id, 200)
 	}

@@ -158,11 +158,7 @@ func ValidateFinding(f casework.Finding) error {
 	if len(f.EvidenceIDs) == 0 {
 		v.Add("evidence_ids", "must list at least one piece of evidence (upload it first: POST /v1/evidence)")
 	}
-	if NeedsImmediateNotice(f) {
-		v.RequireText("rectification_opinion", f.RectificationOpinion, 5000)
-	} else {
-		v.LimitText("rectification_opinion", f.RectificationOpinion, 5000)
-	}
+	v.RequireTextIf(NeedsImmediateNotice(f), "rectification_opinion", f.RectificationOpinion, 5000)
 	return v.Err()
 }
 
@@ -290,16 +286,12 @@ type VerifyInput struct {
 func (in VerifyInput) Validate() error {
 	var v derrors.Violations
 	casework.ValidateRequestID(&v, "request_id", in.RequestID)
-	if !in.Accept {
-		v.RequireText("reason", in.Reason, 5000)
-	} else {
-		v.LimitText("reason", in.Reason, 5000)
-	}
+	v.RequireTextIf(!in.Accept, "reason", in.Reason, 5000)
 	if in.Due != "" {
 		if in.Accept {
 			v.Add("due", "is only given when rejecting")
-		} else if _, err := calendar.ParseDate(in.Due); err != nil {
-			v.Add("due", "must be a date YYYY-MM-DD")
+		} else {
+			requireDate(&v, "due", in.Due)
 		}
 	}
 	return v.Err()

@@ -100,14 +100,11 @@ type SignOffInput struct {
 func (in SignOffInput) Validate() error {
 	var v derrors.Violations
 	casework.ValidateRequestID(&v, "request_id", in.RequestID)
-	if in.Approve {
-		v.LimitText("reason", in.Reason, 5000)
-		if in.Due != "" {
+	v.RequireTextIf(!in.Approve, "reason", in.Reason, 5000)
+	if in.Due != "" {
+		if in.Approve {
 			v.Add("due", "is only given when refusing")
-		}
-	} else {
-		v.RequireText("reason", in.Reason, 5000)
-		if in.Due != "" {
+		} else {
 			requireDate(&v, "due", in.Due)
 		}
 	}

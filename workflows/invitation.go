@@ -183,11 +183,7 @@ func (in JudgeDeclineInput) Validate() error {
 	if in.Judgement != JudgementJustified && in.Judgement != JudgementUnjustified {
 		v.Add("judgement", "must be one of %s, %s", JudgementJustified, JudgementUnjustified)
 	}
-	if in.Judgement == JudgementUnjustified {
-		v.RequireText("note", in.Note, 1000)
-	} else {
-		v.LimitText("note", in.Note, 1000)
-	}
+	v.RequireTextIf(in.Judgement == JudgementUnjustified, "note", in.Note, 1000)
 	return v.Err()
 }
 

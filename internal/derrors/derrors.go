@@ -129,6 +129,17 @@ func (v *Violations) RequireText(field, value string, max int) {
 	v.LimitText(field, value, max)
 }
 
+// RequireTextIf is RequireText when required and LimitText otherwise: a
+// text one answer of a request must give and the others may (a refusal's
+// reason, which an approval may add as a note).
+func (v *Violations) RequireTextIf(required bool, field, value string, max int) {
+	if required {
+		v.RequireText(field, value, max)
+		return
+	}
+	v.LimitText(field, value, max)
+}
+
 // LimitText records that field holds more than max characters (Unicode code
 // points, so a Chinese character counts once).
 func (v *Violations) LimitText(field, value string, max int) {
