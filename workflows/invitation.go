@@ -150,10 +150,13 @@ type AnswerInvitationInput struct {
 }
 
 // Validate checks an acceptance.
-func (in AnswerInvitationInput) Validate() error {
+func (in AnswerInvitationInput) Validate() error { return in.validateAnswer(false) }
+
+// validateAnswer checks an answer; a decline must give its reason.
+func (in AnswerInvitationInput) validateAnswer(declining bool) error {
 	var v derrors.Violations
 	casework.ValidateRequestID(&v, "request_id", in.RequestID)
-	v.LimitText("reason", in.Reason, 1000)
+	v.RequireTextIf(declining, "reason", in.Reason, 1000)
 	return v.Err()
 }
 
@@ -163,10 +166,7 @@ type DeclineInvitationInput AnswerInvitationInput
 // Validate checks a decline: the charter lets nobody decline without a
 // reason.
 func (in DeclineInvitationInput) Validate() error {
-	var v derrors.Violations
-	casework.ValidateRequestID(&v, "request_id", in.RequestID)
-	v.RequireText("reason", in.Reason, 1000)
-	return v.Err()
+	return AnswerInvitationInput(in).validateAnswer(true)
 }
 
 // JudgeDeclineInput is the office's judgement of a decline's reason.
