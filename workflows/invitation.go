@@ -408,12 +408,20 @@ func (w *invitation) registerHandlers(ctx workflow.Context) error {
 	return nil
 }
 
-func (w *invitation) accept(ctx workflow.Context, in AnswerInvitationInput) error {
+// answered is the row of the invitation answered now, in stage
+// (InvitationAccepted or InvitationDeclined): the answer ends its
+// deadline, so it is no longer overdue.
+func (w *invitation) answered(ctx workflow.Context, stage string) casework.Invitation {
 	now := workflow.Now(ctx).UTC()
 	next := w.row
-	next.Stage = InvitationAccepted
+	next.Stage = stage
 	next.AnsweredAt = &now
 	next.Overdue = false
+	return next
+}
+
+func (w *invitation) accept(ctx workflow.Context, in AnswerInvitationInput) error {
+	next := w.answered(ctx, InvitationAccepted)
 	next.Note, next.NoteZH = in.Reason, ""
 	notice := fmt.Sprintf("notice of secondment to %s (%s): %s is seconded to the inspection team of %s from %s to %s as %s",
 		w.row.Organisation, w.row.UnitCode, w.row.ExpertName, w.row.InspectedUnit, w.row.SecondFrom, w.row.SecondTo, w.row.TeamRole)
@@ -431,11 +439,7 @@ func (w *invitation) accept(ctx workflow.Context, in AnswerInvitationInput) erro
 }
 
 func (w *invitation) decline(ctx workflow.Context, in DeclineInvitationInput) error {
-	now := workflow.Now(ctx).UTC()
-	next := w.row
-	next.Stage = InvitationDeclined
-	next.AnsweredAt = &now
-	next.Overdue = false
+	next := w.answered(ctx, InvitationDeclined)
 	next.DeclineReason = in.Reason
 	if err := w.apply(ctx, next, casework.Event{Action: ActionDeclineInvitation, Actor: in.Actor, Note: in.Reason}); err != nil {
 		return err
