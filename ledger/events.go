@@ -14,8 +14,23 @@ import (
 // under its subject's head lock, with the next seq, the previous hash and
 // its own. A key already used is a no-op and leaves the chain as it was.
 func (s *Store) appendEvent(ctx context.Context, q *dbsqlc.Queries, e casework.Event) error {
-	_, err := s.insertEvent(ctx, q, e)
-	return err
+	begin, err := beginEventParams(e)
+	if err != nil {
+		return eventFailed(e, err)
+	}
+	head, err := q.BeginEvent(ctx, begin)
+	if err != nil {
+		return eventFailed(e, err)
+	}
+	insert, err := s.sealEvent(e, head)
+	if err != nil {
+		return eventFailed(e, err)
+	}
+	// 0 rows: the key was written before, and the chain stays where it is.
+	if _, err := q.InsertEvent(ctx, insert); err != nil {
+		return eventFailed(e, err)
+	}
+	return nil
 }
 
 // appendChange appends e, the event of a change to a lifecycle's row that
@@ -36,12 +51,19 @@ func (s *Store) appendEvent(ctx context.Context, q *dbsqlc.Queries, e casework.E
 // one version behind (its write's answer lost past the retries, then a
 // different request): that change's event is recorded too, beside a row
 // that keeps the first change (README, Known limits).
-func (s *Store) appendChange(ctx context.Context, q *dbsqlc.Queries, e casework.Event, moved bool) error {
-	inserted, err := s.insertEvent(ctx, q, e)
-	if err != nil || inserted || !moved {
+//
+// The key is looked up under the chain head's lock, before the event is
+// written (queueEvent): a change that queued both with its row's write
+// (applyFindingChange) settles with appendQueued.
+func (s *Store) appendChange(p *pipeline, e casework.Event, moved bool) error {
+	pending, err := queueEvent(p, e)
+	if err != nil {
 		return err
 	}
-	return replayedKey(e)
+	if err := p.flush(); err != nil {
+		return eventFailed(e, err)
+	}
+	return s.appendQueued(p, pending, moved)
 }
 
 // replayedKey is appendChange's refusal of e: its key was recorded before
@@ -49,29 +71,6 @@ func (s *Store) appendChange(ctx context.Context, q *dbsqlc.Queries, e casework.
 func replayedKey(e casework.Event) error {
 	return derrors.New(derrors.ErrAlreadyExists, "%s %q: the change %q was recorded before, under event key %q: an earlier change sent again is refused",
 		e.SubjectType, e.SubjectID, e.Action, e.Key)
-}
-
-// insertEvent is appendEvent, reporting whether e was written (its key was
-// new).
-func (s *Store) insertEvent(ctx context.Context, q *dbsqlc.Queries, e casework.Event) (bool, error) {
-	begin, err := beginEventParams(e)
-	if err != nil {
-		return false, eventFailed(e, err)
-	}
-	head, err := q.BeginEvent(ctx, begin)
-	if err != nil {
-		return false, eventFailed(e, err)
-	}
-	insert, err := s.sealEvent(e, head)
-	if err != nil {
-		return false, eventFailed(e, err)
-	}
-	// 0 rows: the key was written before, and the chain stays where it is.
-	n, err := q.InsertEvent(ctx, insert)
-	if err != nil {
-		return false, eventFailed(e, err)
-	}
-	return n == 1, nil
 }
 
 // eventFailed says which event err kept from being appended.
@@ -137,8 +136,9 @@ func queueEvent(p *pipeline, e casework.Event) (*pendingEvent, error) {
 	return pe, nil
 }
 
-// appendQueued is appendChange for an event queueEvent asked about, in a
-// batch that has run: the event is queued when its key is new.
+// appendQueued settles, by appendChange's rule, an event queueEvent asked
+// about, in a batch that has run: refused when its key was used and the row
+// moved, left out when its key was used, else queued.
 func (s *Store) appendQueued(p *pipeline, pe *pendingEvent, moved bool) error {
 	if pe.used {
 		if moved {

@@ -162,7 +162,8 @@ func checkPlan(ctx context.Context, q *dbsqlc.Queries, in casework.Inspection, n
 // stored one and appends e if its key is new; a missing row is
 // derrors.ErrNotFound. What an inspection was created with (unit, kind,
 // round, plan, creator, creation time) never changes.
-func (s *Store) applyInspectionChange(ctx context.Context, q *dbsqlc.Queries, in casework.Inspection, e casework.Event, opts InspectionChangeOptions) error {
+func (s *Store) applyInspectionChange(ctx context.Context, p *pipeline, in casework.Inspection, e casework.Event, opts InspectionChangeOptions) error {
+	q := p.q()
 	row, err := inspectionParams(in)
 	if err != nil {
 		return err
@@ -201,7 +202,7 @@ func (s *Store) applyInspectionChange(ctx context.Context, q *dbsqlc.Queries, in
 		}
 	}
 	e.SubjectType, e.SubjectID = casework.SubjectInspection, in.ID
-	return s.appendChange(ctx, q, e, n == 1)
+	return s.appendChange(p, e, n == 1)
 }
 
 // InspectionChangeOptions are what a change of an inspection asks of the
@@ -216,14 +217,14 @@ type InspectionChangeOptions struct {
 // ApplyInspectionChange writes one change: the row becomes in (if its
 // version is above the stored one) and e is appended (if its key is new).
 func (s *Store) ApplyInspectionChange(ctx context.Context, in casework.Inspection, e casework.Event, opts InspectionChangeOptions) error {
-	return s.inTx(ctx, func(q *dbsqlc.Queries) error { return s.applyInspectionChange(ctx, q, in, e, opts) })
+	return s.inPipeline(ctx, func(p *pipeline) error { return s.applyInspectionChange(ctx, p, in, e, opts) })
 }
 
 // RecordInspectionEscalation records an escalation step of an inspection's
 // deadline with the inspection's new row and its event.
 func (s *Store) RecordInspectionEscalation(ctx context.Context, esc casework.Escalation, in casework.Inspection, e casework.Event) (casework.Escalation, error) {
 	return s.recordEscalation(ctx, esc, func(p *pipeline) error {
-		return s.applyInspectionChange(ctx, p.q(), in, e, InspectionChangeOptions{})
+		return s.applyInspectionChange(ctx, p, in, e, InspectionChangeOptions{})
 	})
 }
 

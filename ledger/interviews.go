@@ -178,7 +178,8 @@ func (s *Store) ApplyInterviewChange(ctx context.Context, iv casework.Interview,
 	if err != nil {
 		return err
 	}
-	return s.inTx(ctx, func(q *dbsqlc.Queries) error {
+	return s.inPipeline(ctx, func(p *pipeline) error {
+		q := p.q()
 		n, err := q.UpdateInterview(ctx, dbsqlc.UpdateInterviewParams{
 			ID: row.ID, Stage: row.Stage, ApprovedBy: row.ApprovedBy, HeldOn: row.HeldOn, Attendees: row.Attendees,
 			Minutes: row.Minutes, Requirements: row.Requirements, FollowUpWorkingDays: row.FollowUpWorkingDays,
@@ -203,7 +204,7 @@ func (s *Store) ApplyInterviewChange(ctx context.Context, iv casework.Interview,
 			return nil
 		}
 		e.SubjectType, e.SubjectID = casework.SubjectInterview, iv.ID
-		return s.appendChange(ctx, q, e, n == 1)
+		return s.appendChange(p, e, n == 1)
 	})
 }
 
