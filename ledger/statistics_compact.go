@@ -45,23 +45,14 @@ const compactBatch = 10_000
 // never wait for it, nor it for them: what they have not committed yet is
 // folded next time.
 func (s *Store) CompactStatistics(ctx context.Context) (int, error) {
-	total, err := s.foldContributions(ctx, false)
+	contributions, err := s.foldContributions(ctx, false)
 	if err != nil {
-		return total, err
+		return contributions, err
 	}
-	for {
-		folded, err := s.q.FoldRoundTallyDeltas(ctx, compactBatch)
-		if err != nil {
-			return total, fmt.Errorf("folding the statistics' pending changes: %w", err)
-		}
-		if folded < 0 {
-			return total, nil // another compactor is at it
-		}
-		total += folded
-		if folded < compactBatch {
-			return total, nil
-		}
-	}
+	changes, err := foldInBatches("the statistics' pending changes", func() (int, error) {
+		return s.q.FoldRoundTallyDeltas(ctx, compactBatch)
+	})
+	return contributions + changes, err
 }
 
 // foldContributions folds the queued contributions into the tallies, in
@@ -70,11 +61,20 @@ func (s *Store) CompactStatistics(ctx context.Context) (int, error) {
 // that one left, until nothing committed before it is pending; else it
 // leaves at once when another is folding.
 func (s *Store) foldContributions(ctx context.Context, wait bool) (int, error) {
+	return foldInBatches("the statistics' queued contributions", func() (int, error) {
+		return s.q.FoldFindingContributions(ctx, dbsqlc.FoldFindingContributionsParams{Batch: compactBatch, Wait: wait})
+	})
+}
+
+// foldInBatches calls fold, which folds up to compactBatch of what (one
+// transaction) and says how many, or -1 when another folder holds the
+// lock, until it folds fewer, and returns how many it folded in all.
+func foldInBatches(what string, fold func() (int, error)) (int, error) {
 	total := 0
 	for {
-		folded, err := s.q.FoldFindingContributions(ctx, dbsqlc.FoldFindingContributionsParams{Batch: compactBatch, Wait: wait})
+		folded, err := fold()
 		if err != nil {
-			return total, fmt.Errorf("folding the statistics' queued contributions: %w", err)
+			return total, fmt.Errorf("folding %s: %w", what, err)
 		}
 		if folded < 0 {
 			return total, nil // another compactor is at it
