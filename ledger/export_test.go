@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -20,6 +21,20 @@ func (s *Store) RecordAccessAt(ctx context.Context, r AccessRecord, at time.Time
 // committed, as a statistics question does before it reads.
 func (s *Store) FoldQueuedContributions(ctx context.Context) (int, error) {
 	return s.foldContributions(ctx, true)
+}
+
+// ExecInPipeline runs stmts in one pipelined transaction as a caller that
+// goes on past a failed statement would, and then fails it: the
+// transaction is rolled back. It returns each statement's error.
+func (s *Store) ExecInPipeline(ctx context.Context, stmts ...string) []error {
+	errs := make([]error, len(stmts))
+	_ = s.inPipeline(ctx, func(p *pipeline) error {
+		for i, stmt := range stmts {
+			_, errs[i] = p.Exec(ctx, stmt)
+		}
+		return errors.New("failed on purpose")
+	})
+	return errs
 }
 
 // RehashEvent recomputes the hash of event id as it now stands, as an

@@ -191,17 +191,21 @@ func (s *Store) recordFinding(ctx context.Context, f casework.Finding, eventKey 
 		if err := checkTipNotDismissed(ctx, q, f); err != nil {
 			return err
 		}
-		// The row and its number in one round trip: the stored row is
-		// numbered, not f, so that a retry sees the first write's values.
+		// The row and its number in one round trip: the stored row keeps
+		// its number, so that a retry sees the first write's; a row without
+		// one is the row just inserted, numbered in the year of its
+		// creation (the year as PostgreSQL stores the instant, to the
+		// microsecond, in the calendar's zone).
+		year := row.CreatedAt.Truncate(time.Microsecond).In(calendar.Location()).Year()
 		var insertErr error
 		queueExec(p, &insertErr, (*dbsqlc.Queries).InsertFinding, row)
 		var stored dbsqlc.NumberFindingRow
-		queue(p, &stored, (*dbsqlc.Queries).NumberFinding, dbsqlc.NumberFindingParams{ID: f.ID, Zone: calendar.Location().String()})
+		queue(p, &stored, (*dbsqlc.Queries).NumberFinding, dbsqlc.NumberFindingParams{ID: f.ID, Year: year})
 		if err := p.flush(); err != nil {
 			var pgErr *pgconn.PgError
 			switch {
 			case insertErr == nil:
-				return fmt.Errorf("numbering finding %q: %w", f.ID, err)
+				return fmt.Errorf("recording finding %q: %w", f.ID, err)
 			case errors.As(err, &pgErr) && pgErr.Code == pgForeignKeyViolation:
 				return fmt.Errorf("recording finding %q: inspection %q: %w", f.ID, f.InspectionID, derrors.ErrNotFound)
 			case errors.As(err, &pgErr) && pgErr.Code == pgUniqueViolation:
@@ -212,7 +216,7 @@ func (s *Store) recordFinding(ctx context.Context, f casework.Finding, eventKey 
 		}
 		ledgerNumber = orZero(stored.LedgerNumber)
 		if ledgerNumber == "" {
-			ledgerNumber = LedgerNumber(stored.Year, stored.UnitCode, stored.Seq)
+			ledgerNumber = LedgerNumber(year, stored.UnitCode, stored.Seq)
 			queueExec(p, nil, (*dbsqlc.Queries).SetLedgerNumber, dbsqlc.SetLedgerNumberParams{ID: f.ID, LedgerNumber: ledgerNumber})
 		}
 		data, err := json.Marshal(map[string]any{
@@ -294,7 +298,7 @@ func (s *Store) applyFindingChange(p *pipeline, f casework.Finding, e casework.E
 		return err
 	}
 	if err := p.flush(); err != nil {
-		return fmt.Errorf("updating finding %q to version %d: %w", f.ID, f.Version, err)
+		return fmt.Errorf("writing finding %q at version %d: %w", f.ID, f.Version, err)
 	}
 	if n == 0 {
 		exists, err := p.q().FindingExists(p.ctx, f.ID)

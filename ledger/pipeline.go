@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -12,12 +13,14 @@ import (
 )
 
 // A pipelined transaction sends its statements to PostgreSQL in batches
-// (pgx.Batch, the extended protocol's pipelining), each batch one round
-// trip, where inTx spends one per statement and two more for BEGIN and
-// COMMIT: BEGIN travels with the first batch, COMMIT with the last. A
+// (pgx.Batch, the extended protocol's pipelining), each one round trip once
+// the connection has prepared its statements, where a transaction used to
+// spend one per statement and two more for BEGIN and COMMIT. BEGIN goes
+// with the first statement; statements queued (queue) go together, and
+// what is still queued when the transaction ends goes with COMMIT. A
 // change of a lifecycle is written inside its workflow task (issue 9 item
 // 5), and each round trip wakes the Go process and a PostgreSQL backend
-// once more: a finding's change is two round trips so, five in inTx.
+// once more: a finding's change is two round trips so, five before.
 //
 // The statements stay dbsqlc's: queue calls a generated method twice, once
 // with a connection that only notes its statement and arguments, and, once
@@ -33,7 +36,7 @@ type pipeline struct {
 	batch pgx.Batch
 	// reads read the queued statements' results, in the batch's order.
 	reads []func(pgx.BatchResults) error
-	// began says BEGIN was sent.
+	// began says BEGIN ran: the connection is in the transaction.
 	began bool
 }
 
@@ -131,10 +134,17 @@ func (p *pipeline) command(sql, want string) {
 // PostgreSQL skipped the statements after it.
 func (p *pipeline) send(keepLast bool) (pgx.BatchResults, error) {
 	if !p.began {
-		p.began = true
+		// Not before BEGIN ran: pgx prepares a batch's new statements
+		// first, and a statement PostgreSQL refuses to prepare fails the
+		// batch before BEGIN is executed.
 		queued, reads := p.batch.QueuedQueries, p.reads
 		p.batch, p.reads = pgx.Batch{}, nil
-		p.command("BEGIN", "")
+		p.batch.Queue("BEGIN")
+		p.reads = append(p.reads, func(results pgx.BatchResults) error {
+			_, err := results.Exec()
+			p.began = err == nil
+			return err
+		})
 		p.batch.QueuedQueries = append(p.batch.QueuedQueries, queued...)
 		p.reads = append(p.reads, reads...)
 	}
@@ -268,6 +278,10 @@ func firstError(err, then error) error {
 // q is the generated statements run on the pipeline.
 func (p *pipeline) q() *dbsqlc.Queries { return queries(p) }
 
+// rollbackTimeout bounds the ROLLBACK of a failed transaction, which runs
+// even when the caller's context has ended.
+const rollbackTimeout = 5 * time.Second
+
 // inPipeline runs fn in one pipelined transaction: what fn queued and did
 // not flush goes with COMMIT when fn returns nil; the transaction is rolled
 // back when fn, or a batch, fails.
@@ -285,7 +299,9 @@ func (s *Store) inPipeline(ctx context.Context, fn func(p *pipeline) error) erro
 	if err != nil && p.conn.PgConn().TxStatus() != 'I' {
 		// A connection still inside a transaction is not given back to the
 		// pool (Release closes it), so a failed ROLLBACK loses nothing.
-		_, _ = p.conn.Exec(context.WithoutCancel(ctx), "ROLLBACK")
+		rollback, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
+		defer cancel()
+		_, _ = p.conn.Exec(rollback, "ROLLBACK")
 	}
 	return err
 }

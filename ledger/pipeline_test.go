@@ -107,3 +107,18 @@ func TestFindingWritesArePipelined(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "CLASSIFIED", got.Stage)
 }
+
+// TestPipelineBeginsWhenBeginRan: a first statement PostgreSQL refuses to
+// prepare fails its batch before BEGIN is executed; the statements that
+// follow, for a caller that goes on, are still in the transaction, and
+// nothing of it is kept when it fails.
+func TestPipelineBeginsWhenBeginRan(t *testing.T) {
+	t.Parallel()
+	fx := setup(t)
+	errs := fx.store.ExecInPipeline(t.Context(),
+		`SELECT no_such_column FROM findings`,
+		`INSERT INTO ledger_sequences (year, unit_code, last) VALUES (1999, '999999', 1)`)
+	require.ErrorContains(t, errs[0], "no_such_column")
+	require.NoError(t, errs[1])
+	require.Zero(t, fx.count(t, `SELECT count(*) FROM ledger_sequences WHERE year = 1999`))
+}

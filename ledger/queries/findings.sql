@@ -44,18 +44,19 @@ ON CONFLICT (id) DO NOTHING;
 -- name: NumberFinding :one
 -- NumberFinding locks a recorded finding's row, so that concurrent retries
 -- assign one number, and, when the row has none yet, takes the next number
--- of its year (its creation in zone) and unit: the row's number, or the
--- year, unit and sequence (0 when none was taken) to give it one from.
+-- of year and its unit: the row's number, or its unit and the sequence (0
+-- when none was taken) to give it one from. year is the year of the row's
+-- creation in the calendar's zone, which the caller computes from the
+-- creation it wrote: a row without a number is the one it just inserted.
 WITH f AS (
-  SELECT ledger_number, unit_code, extract(year FROM created_at AT TIME ZONE @zone::text)::integer AS year
-  FROM findings WHERE id = @id FOR UPDATE
+  SELECT ledger_number, unit_code FROM findings WHERE id = @id FOR UPDATE
 ), taken AS (
   INSERT INTO ledger_sequences (year, unit_code, last)
-  SELECT year, unit_code, 1 FROM f WHERE ledger_number IS NULL
+  SELECT @year::integer, unit_code, 1 FROM f WHERE ledger_number IS NULL
   ON CONFLICT (year, unit_code) DO UPDATE SET last = ledger_sequences.last + 1
   RETURNING last
 )
-SELECT f.ledger_number, f.unit_code, f.year, coalesce((SELECT last FROM taken), 0)::integer AS seq FROM f;
+SELECT f.ledger_number, f.unit_code, coalesce((SELECT last FROM taken), 0)::integer AS seq FROM f;
 
 -- name: SetLedgerNumber :exec
 UPDATE findings SET ledger_number = @ledger_number::text WHERE id = @id;

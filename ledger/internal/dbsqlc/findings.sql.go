@@ -335,42 +335,37 @@ func (q *Queries) InspectionStageForShare(ctx context.Context, id string) (Inspe
 
 const numberFinding = `-- name: NumberFinding :one
 WITH f AS (
-  SELECT ledger_number, unit_code, extract(year FROM created_at AT TIME ZONE $1::text)::integer AS year
-  FROM findings WHERE id = $2 FOR UPDATE
+  SELECT ledger_number, unit_code FROM findings WHERE id = $1 FOR UPDATE
 ), taken AS (
   INSERT INTO ledger_sequences (year, unit_code, last)
-  SELECT year, unit_code, 1 FROM f WHERE ledger_number IS NULL
+  SELECT $2::integer, unit_code, 1 FROM f WHERE ledger_number IS NULL
   ON CONFLICT (year, unit_code) DO UPDATE SET last = ledger_sequences.last + 1
   RETURNING last
 )
-SELECT f.ledger_number, f.unit_code, f.year, coalesce((SELECT last FROM taken), 0)::integer AS seq FROM f
+SELECT f.ledger_number, f.unit_code, coalesce((SELECT last FROM taken), 0)::integer AS seq FROM f
 `
 
 type NumberFindingParams struct {
-	Zone string
 	ID   string
+	Year int
 }
 
 type NumberFindingRow struct {
 	LedgerNumber *string
 	UnitCode     string
-	Year         int
 	Seq          int
 }
 
 // NumberFinding locks a recorded finding's row, so that concurrent retries
 // assign one number, and, when the row has none yet, takes the next number
-// of its year (its creation in zone) and unit: the row's number, or the
-// year, unit and sequence (0 when none was taken) to give it one from.
+// of year and its unit: the row's number, or its unit and the sequence (0
+// when none was taken) to give it one from. year is the year of the row's
+// creation in the calendar's zone, which the caller computes from the
+// creation it wrote: a row without a number is the one it just inserted.
 func (q *Queries) NumberFinding(ctx context.Context, arg NumberFindingParams) (NumberFindingRow, error) {
-	row := q.db.QueryRow(ctx, numberFinding, arg.Zone, arg.ID)
+	row := q.db.QueryRow(ctx, numberFinding, arg.ID, arg.Year)
 	var i NumberFindingRow
-	err := row.Scan(
-		&i.LedgerNumber,
-		&i.UnitCode,
-		&i.Year,
-		&i.Seq,
-	)
+	err := row.Scan(&i.LedgerNumber, &i.UnitCode, &i.Seq)
 	return i, err
 }
 
