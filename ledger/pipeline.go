@@ -112,23 +112,21 @@ func queueExec[A any](p *pipeline, failed *error, method func(*dbsqlc.Queries, c
 	}
 }
 
-// command queues a statement that returns no rows, sql as PostgreSQL
-// takes it (BEGIN, COMMIT); want, when set, is the command tag it must
-// answer with.
-func (p *pipeline) command(sql, want string) {
-	p.batch.Queue(sql)
+// commit queues COMMIT. A transaction that failed answers it with
+// ROLLBACK, which is an error here.
+func (p *pipeline) commit() {
+	p.batch.Queue("COMMIT")
 	p.reads = append(p.reads, func(results pgx.BatchResults) error {
 		tag, err := results.Exec()
-		if err == nil && want != "" && tag.String() != want {
-			// COMMIT of a transaction that failed answers ROLLBACK.
-			return fmt.Errorf("%s answered %s: %w", sql, tag, pgx.ErrTxCommitRollback)
+		if err == nil && tag.String() != "COMMIT" {
+			return fmt.Errorf("COMMIT answered %s: %w", tag, pgx.ErrTxCommitRollback)
 		}
 		return err
 	})
 }
 
-// send sends what is queued as one batch, BEGIN before it when it was
-// not yet sent, and reads every result: with keepLast, every result but
+// send sends what is queued as one batch, BEGIN before it while BEGIN has
+// not run, and reads every result: with keepLast, every result but
 // that of the statement queued last, which the caller reads from results
 // and then closes them. It returns the first error, results closed;
 // PostgreSQL skipped the statements after it.
@@ -175,7 +173,7 @@ func (p *pipeline) sendWith(sql string, args []any) (pgx.BatchResults, error) {
 	return p.send(true)
 }
 
-// flush sends what is queued, BEGIN first when it was not yet sent, and
+// flush sends what is queued, BEGIN first while it has not run, and
 // reads every result.
 func (p *pipeline) flush() error {
 	_, err := p.send(false)
@@ -293,7 +291,7 @@ func (s *Store) inPipeline(ctx context.Context, fn func(p *pipeline) error) erro
 	defer conn.Release()
 	p := &pipeline{ctx: ctx, conn: conn.Conn()}
 	if err = fn(p); err == nil {
-		p.command("COMMIT", "COMMIT")
+		p.commit()
 		err = p.flush()
 	}
 	if err != nil && p.conn.PgConn().TxStatus() != 'I' {
