@@ -31,59 +31,13 @@ CREATE TABLE finding_contributions_pending (
 );
 
 -- apply_finding_contributions is what add_finding_contributions did
--- (migration 019, unchanged): sum contributions per key into
--- finding_tallies, the days to close into its arrays; the month and round
--- tallies follow.
-CREATE FUNCTION apply_finding_contributions(contributions finding_contribution[]) RETURNS void
-LANGUAGE plpgsql AS $$
+-- (migration 019, unchanged: the function renamed): sum contributions per
+-- key into finding_tallies, the days to close into its arrays; the month
+-- and round tallies follow. In a DO block because sqlc, which reads the
+-- migrations for the schema, does not parse ALTER FUNCTION … RENAME.
+DO $$
 BEGIN
-  WITH c AS (
-    SELECT * FROM unnest(contributions)
-  ), counts AS (
-    SELECT c.inspection_id, c.found_month, c.kind, c.severity, c.content_area, i.unit_code, i.round,
-      sum(c.sign)::integer AS findings, sum(c.closed)::integer AS closed, sum(c.withdrawn)::integer AS withdrawn,
-      sum(c.overdue)::integer AS overdue, sum(c.on_time)::integer AS on_time, sum(c.reopened)::integer AS reopened,
-      sum(c.reminders)::integer AS reminders, sum(c.overdue_escalations)::integer AS overdue_escalations,
-      sum(c.interview_escalations)::integer AS interview_escalations,
-      sum(c.interviews_proposed)::integer AS interviews_proposed, sum(c.interviews_held)::integer AS interviews_held
-    FROM c JOIN inspections i ON i.id = c.inspection_id
-    GROUP BY c.inspection_id, c.found_month, c.kind, c.severity, c.content_area, i.unit_code, i.round
-  ), days AS (
-    SELECT inspection_id, found_month, kind, severity, content_area,
-           array_agg(days ORDER BY days) AS days, array_agg(n ORDER BY days) AS findings
-    FROM (SELECT inspection_id, found_month, kind, severity, content_area, days, sum(sign)::integer AS n
-          FROM c WHERE days IS NOT NULL
-          GROUP BY inspection_id, found_month, kind, severity, content_area, days
-          HAVING sum(sign) <> 0) d
-    GROUP BY inspection_id, found_month, kind, severity, content_area
-  )
-  INSERT INTO finding_tallies AS t (inspection_id, found_month, kind, severity, content_area, unit_code, round,
-    findings, closed, withdrawn, overdue, on_time, reopened,
-    reminders, overdue_escalations, interview_escalations, interviews_proposed, interviews_held,
-    closure_days, closure_findings)
-  SELECT n.inspection_id, n.found_month, n.kind, n.severity, n.content_area, n.unit_code, n.round,
-    n.findings, n.closed, n.withdrawn, n.overdue, n.on_time, n.reopened,
-    n.reminders, n.overdue_escalations, n.interview_escalations, n.interviews_proposed, n.interviews_held,
-    coalesce(d.days, '{}'), coalesce(d.findings, '{}')
-  FROM counts n LEFT JOIN days d USING (inspection_id, found_month, kind, severity, content_area)
-  WHERE d.days IS NOT NULL
-     OR (n.findings, n.closed, n.withdrawn, n.overdue, n.on_time, n.reopened, n.reminders, n.overdue_escalations,
-         n.interview_escalations, n.interviews_proposed, n.interviews_held) <> (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-  ORDER BY n.inspection_id, n.found_month, n.kind, n.severity, n.content_area
-  ON CONFLICT (inspection_id, found_month, kind, severity, content_area) DO UPDATE SET
-    findings = t.findings + EXCLUDED.findings, closed = t.closed + EXCLUDED.closed,
-    withdrawn = t.withdrawn + EXCLUDED.withdrawn, overdue = t.overdue + EXCLUDED.overdue,
-    on_time = t.on_time + EXCLUDED.on_time, reopened = t.reopened + EXCLUDED.reopened,
-    reminders = t.reminders + EXCLUDED.reminders,
-    overdue_escalations = t.overdue_escalations + EXCLUDED.overdue_escalations,
-    interview_escalations = t.interview_escalations + EXCLUDED.interview_escalations,
-    interviews_proposed = t.interviews_proposed + EXCLUDED.interviews_proposed,
-    interviews_held = t.interviews_held + EXCLUDED.interviews_held,
-    (closure_days, closure_findings) = (SELECT * FROM merge_closure_days(t.closure_days, t.closure_findings,
-                                                                        EXCLUDED.closure_days, EXCLUDED.closure_findings));
-
-  PERFORM refresh_month_tallies(ARRAY(SELECT DISTINCT c.inspection_id FROM unnest(contributions) c),
-                                ARRAY(SELECT DISTINCT c.found_month FROM unnest(contributions) c));
+  ALTER FUNCTION add_finding_contributions(finding_contribution[]) RENAME TO apply_finding_contributions;
 END;
 $$;
 
