@@ -147,11 +147,32 @@ func TestRefusalsReadNothing(t *testing.T) {
 	log.take()
 	s.step(id, "reportRectification", unit, map[string]any{"request_id": rid(t, "report"), "report": "已整改",
 		"handling_of_responsible": "已追责", "evidence_ids": []string{ev, ev, ev}}, "RECTIFIED")
-	lookups := 0
-	for _, q := range log.take() {
-		if strings.Contains(q, "FROM evidence e WHERE e.id = $1") {
-			lookups++
+	// held counts the one read of which evidence exists and whose first
+	// upload it was; lookups, the reach lookups of evidence one by one.
+	evidenceReads := func() (held, lookups int) {
+		for _, q := range log.take() {
+			switch {
+			case strings.Contains(q, "LEFT JOIN evidence e ON e.id = wanted.id"):
+				held++
+			case strings.Contains(q, "FROM evidence e WHERE e.id = $1"):
+				lookups++
+			}
 		}
+		return held, lookups
 	}
-	require.Equal(t, 1, lookups, "one reach lookup for the one piece of evidence")
+	held, lookups := evidenceReads()
+	require.Equal(t, 1, held, "one read of the three IDs")
+	require.Zero(t, lookups, "the unit's own upload needs no reach lookup")
+
+	// A member names the unit's fresh upload, nothing names it yet, three
+	// times: looked up once, whether the member reaches it and, since they
+	// do not, whether any object names it (both EvidenceInReach).
+	fresh := s.evidenceOf(unit, "交接材料")
+	log.take()
+	code, body = s.do("POST", "/v1/inspections/"+f["inspection_id"].(string)+"/findings", &member,
+		findingBody(rid(t, "record-fresh"), "GENERAL", fresh, fresh, fresh))
+	require.Equal(t, http.StatusOK, code, "%v", body)
+	held, lookups = evidenceReads()
+	require.Equal(t, 1, held, "one read of the three IDs")
+	require.Equal(t, 2, lookups, "one reach lookup and one of its objects for the one piece of evidence")
 }

@@ -212,16 +212,21 @@ func unnameableEvidence(ctx context.Context, l *ledger.Store, ids []string) ([]s
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	missing, err := l.MissingEvidence(ctx, ids)
+	r := reachOf(ctx)
+	// One read says which exist and which the caller uploaded first, which
+	// are in their reach to name (InReachToNameEvidence's first rule).
+	missing, own, err := l.EvidenceHeld(ctx, ids, r.Subject)
 	if err != nil {
 		return nil, err
 	}
-	r := reachOf(ctx)
 	if r.Province() {
 		return missing, nil
 	}
 	asked := map[string]bool{} // an ID listed twice is looked up once
 	for _, id := range missing {
+		asked[id] = true
+	}
+	for id := range own {
 		asked[id] = true
 	}
 	for _, id := range ids {

@@ -137,8 +137,6 @@ func (s *Store) GetEvidence(ctx context.Context, ids []string) ([]casework.Evide
 	return out, nil
 }
 
-// MissingEvidence returns those of ids that no evidence has, in the order of
-// ids (each once); none missing is an empty result.
 // EvidenceNamed reports whether anything names the evidence but the
 // changes of the person signed in as callerSubject: an event of someone
 // else (every change that attaches evidence records it in its event), or
@@ -164,21 +162,36 @@ func (s *Store) EvidenceNamed(ctx context.Context, id, callerSubject string) (bo
 	}
 }
 
+// MissingEvidence returns those of ids that no evidence has, in the order of
+// ids (each once); none missing is an empty result.
 func (s *Store) MissingEvidence(ctx context.Context, ids []string) ([]string, error) {
+	missing, _, err := s.EvidenceHeld(ctx, ids, "")
+	return missing, err
+}
+
+// EvidenceHeld returns, in one read, those of ids that no evidence has
+// (MissingEvidence's answer), and the set of the others whose first upload
+// was the person signed in as callerSubject: evidence InReachToNameEvidence
+// finds in their reach by its first rule, without a further read.
+func (s *Store) EvidenceHeld(ctx context.Context, ids []string, callerSubject string) (missing []string, firstUploads map[string]bool, err error) {
 	if len(ids) == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
-	missing, err := s.q.MissingEvidence(ctx, ids)
+	rows, err := s.q.EvidenceHeld(ctx, dbsqlc.EvidenceHeldParams{Ids: ids, CallerSubject: callerSubject})
 	if err != nil {
-		return nil, fmt.Errorf("checking evidence: %w", err)
+		return nil, nil, fmt.Errorf("checking evidence: %w", err)
 	}
-	var out []string
+	firstUploads = map[string]bool{}
 	seen := map[string]bool{}
-	for _, id := range missing {
-		if !seen[id] {
-			seen[id] = true
-			out = append(out, id)
+	for _, row := range rows {
+		switch {
+		case seen[row.ID]:
+		case !row.Held:
+			missing = append(missing, row.ID)
+		case row.FirstUploader:
+			firstUploads[row.ID] = true
 		}
+		seen[row.ID] = true
 	}
-	return out, nil
+	return missing, firstUploads, nil
 }

@@ -173,6 +173,33 @@ func TestEvidence(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, tt.want, missing, "%v", tt.ids)
 	}
+
+	// EvidenceHeld also says whose first upload each held ID was: the
+	// caller's own may be named without EvidenceInReach's plan.
+	for _, e := range []struct{ id, subject string }{{"ev-c", "member-7"}, {"ev-d", "member-8"}} {
+		ev := evidenceOf(e.id, sha(e.id[3]))
+		ev.UploadedBy.Subject = e.subject
+		require.NoError(t, fx.store.InsertEvidence(t.Context(), ev))
+	}
+	held := []struct {
+		subject string
+		ids     []string
+		missing []string
+		own     map[string]bool
+	}{
+		{"member-7", []string{"ev-z", "ev-c", "ev-d", "ev-c", "ev-y", "ev-z"}, []string{"ev-z", "ev-y"}, map[string]bool{"ev-c": true}},
+		{"member-8", []string{"ev-a", "ev-c", "ev-d"}, nil, map[string]bool{"ev-d": true}},
+		// No subject is nobody's upload, also of evidence uploaded
+		// without one (ev-a, ev-b).
+		{"", []string{"ev-a", "ev-c"}, nil, map[string]bool{}},
+		{"nobody", []string{"ev-b"}, nil, map[string]bool{}},
+	}
+	for _, tt := range held {
+		missing, own, err := fx.store.EvidenceHeld(t.Context(), tt.ids, tt.subject)
+		require.NoError(t, err)
+		require.Equal(t, tt.missing, missing, "%q %v", tt.subject, tt.ids)
+		require.Equal(t, tt.own, own, "%q %v", tt.subject, tt.ids)
+	}
 }
 
 // rawWebhook is the webhooks row as PostgreSQL holds it, as JSON text.

@@ -25,12 +25,17 @@ SELECT * FROM evidence WHERE id = @id;
 -- EvidenceOf reads those of ids that exist, in no particular order.
 SELECT * FROM evidence WHERE id = ANY(@ids::text[]);
 
--- name: MissingEvidence :many
--- MissingEvidence returns those of ids that no evidence has, in the order of
--- ids (repeated as often as they are).
-SELECT wanted.id::text AS id FROM unnest(@ids::text[]) WITH ORDINALITY AS wanted (id, n)
-WHERE NOT EXISTS (SELECT 1 FROM evidence e WHERE e.id = wanted.id)
-ORDER BY n;
+-- name: EvidenceHeld :many
+-- EvidenceHeld says of each of ids, in their order (repeated as often as
+-- they are), whether evidence of the ID exists, and whether its first
+-- upload was caller_subject's (never for an empty caller_subject): the
+-- first rule of EvidenceInReach with uploaders_reach and
+-- first_uploader_only, which needs no plan of that query's objects.
+SELECT wanted.id::text AS id, (e.id IS NOT NULL)::boolean AS held,
+  coalesce(@caller_subject::text <> '' AND e.uploaded_by->>'subject' = @caller_subject::text, false)::boolean AS first_uploader
+FROM unnest(@ids::text[]) WITH ORDINALITY AS wanted (id, n)
+LEFT JOIN evidence e ON e.id = wanted.id
+ORDER BY wanted.n;
 
 -- name: EvidenceNamedByEvent :one
 -- EvidenceNamedByEvent says whether an event of any subject names the

@@ -37,6 +37,50 @@ func (q *Queries) AddEvidenceUploader(ctx context.Context, arg AddEvidenceUpload
 	return err
 }
 
+const evidenceHeld = `-- name: EvidenceHeld :many
+SELECT wanted.id::text AS id, (e.id IS NOT NULL)::boolean AS held,
+  coalesce($1::text <> '' AND e.uploaded_by->>'subject' = $1::text, false)::boolean AS first_uploader
+FROM unnest($2::text[]) WITH ORDINALITY AS wanted (id, n)
+LEFT JOIN evidence e ON e.id = wanted.id
+ORDER BY wanted.n
+`
+
+type EvidenceHeldParams struct {
+	CallerSubject string
+	Ids           []string
+}
+
+type EvidenceHeldRow struct {
+	ID            string
+	Held          bool
+	FirstUploader bool
+}
+
+// EvidenceHeld says of each of ids, in their order (repeated as often as
+// they are), whether evidence of the ID exists, and whether its first
+// upload was caller_subject's (never for an empty caller_subject): the
+// first rule of EvidenceInReach with uploaders_reach and
+// first_uploader_only, which needs no plan of that query's objects.
+func (q *Queries) EvidenceHeld(ctx context.Context, arg EvidenceHeldParams) ([]EvidenceHeldRow, error) {
+	rows, err := q.db.Query(ctx, evidenceHeld, arg.CallerSubject, arg.Ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []EvidenceHeldRow{}
+	for rows.Next() {
+		var i EvidenceHeldRow
+		if err := rows.Scan(&i.ID, &i.Held, &i.FirstUploader); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const evidenceInReach = `-- name: EvidenceInReach :one
 SELECT EXISTS (
   SELECT 1 FROM evidence e WHERE e.id = $1 AND (
@@ -283,32 +327,4 @@ func (q *Queries) InsertEvidence(ctx context.Context, arg InsertEvidenceParams) 
 		return 0, err
 	}
 	return result.RowsAffected(), nil
-}
-
-const missingEvidence = `-- name: MissingEvidence :many
-SELECT wanted.id::text AS id FROM unnest($1::text[]) WITH ORDINALITY AS wanted (id, n)
-WHERE NOT EXISTS (SELECT 1 FROM evidence e WHERE e.id = wanted.id)
-ORDER BY n
-`
-
-// MissingEvidence returns those of ids that no evidence has, in the order of
-// ids (repeated as often as they are).
-func (q *Queries) MissingEvidence(ctx context.Context, ids []string) ([]string, error) {
-	rows, err := q.db.Query(ctx, missingEvidence, ids)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []string{}
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		items = append(items, id)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
 }
