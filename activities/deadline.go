@@ -114,13 +114,10 @@ type Resolver struct {
 	policy   casework.EscalationPolicy
 }
 
-// LoadResolver reads the calendar in force and the escalation policy.
+// LoadResolver reads the calendar in force and the escalation policy (one
+// round trip).
 func LoadResolver(ctx context.Context, l *ledger.Store) (*Resolver, error) {
-	cal, err := l.Calendar(ctx)
-	if err != nil {
-		return nil, err
-	}
-	policy, err := l.EscalationPolicy(ctx)
+	cal, policy, err := l.DeadlineTerms(ctx)
 	if err != nil {
 		return nil, err
 	}

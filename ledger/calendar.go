@@ -173,18 +173,54 @@ func (s *Store) Calendar(ctx context.Context) (*calendar.Calendar, error) {
 	if err != nil {
 		return nil, err
 	}
+	return calendarOf(versions)
+}
+
+// calendarOf is the calendar of the built-in base with versions on top.
+func calendarOf(versions []CalendarVersion) (*calendar.Calendar, error) {
 	cal := calendar.Builtin()
 	for _, v := range versions {
 		var n calendar.Notice
 		if err := json.Unmarshal(v.Notice, &n); err != nil {
 			return nil, fmt.Errorf("decoding calendar version %d: %w", v.ID, err)
 		}
-		cal, err = cal.With(n, calendar.Version{ID: v.ID, Label: VersionLabel(v.ID)})
+		next, err := cal.With(n, calendar.Version{ID: v.ID, Label: VersionLabel(v.ID)})
 		if err != nil {
 			return nil, fmt.Errorf("applying calendar version %d: %w", v.ID, err)
 		}
+		cal = next
 	}
 	return cal, nil
+}
+
+// DeadlineTerms reads what deadlines are resolved with, the calendar in
+// force (Calendar) and the escalation policy (EscalationPolicy), in one
+// round trip.
+func (s *Store) DeadlineTerms(ctx context.Context) (*calendar.Calendar, casework.EscalationPolicy, error) {
+	var versions []dbsqlc.CalendarVersion
+	var policy optionalRow[dbsqlc.EscalationPolicy]
+	err := s.inPipeline(ctx, func(p *pipeline) error {
+		queue(p, &versions, func(q *dbsqlc.Queries, ctx context.Context, _ struct{}) ([]dbsqlc.CalendarVersion, error) {
+			return q.CurrentCalendarVersions(ctx)
+		}, struct{}{})
+		queue(p, &policy, func(q *dbsqlc.Queries, ctx context.Context, _ struct{}) (optionalRow[dbsqlc.EscalationPolicy], error) {
+			return optionalOf(q.CurrentEscalationPolicy(ctx))
+		}, struct{}{})
+		return nil
+	})
+	if err != nil {
+		return nil, casework.EscalationPolicy{}, fmt.Errorf("reading the calendar and the escalation policy: %w", err)
+	}
+	list, err := convertAll(versions, calendarVersionFromRow)
+	if err != nil {
+		return nil, casework.EscalationPolicy{}, fmt.Errorf("reading current calendar versions: %w", err)
+	}
+	cal, err := calendarOf(list)
+	if err != nil {
+		return nil, casework.EscalationPolicy{}, err
+	}
+	p, err := escalationPolicyOf(policy.row, policy.found)
+	return cal, p, err
 }
 
 // VersionLabel names a loaded version for people.

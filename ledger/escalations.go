@@ -187,10 +187,16 @@ func escalationPolicyFromRow(r dbsqlc.EscalationPolicy) (casework.EscalationPoli
 // set, or DefaultEscalationPolicy (version 0) when it never set one.
 func (s *Store) EscalationPolicy(ctx context.Context) (casework.EscalationPolicy, error) {
 	r, found, err := optional(s.q.CurrentEscalationPolicy(ctx))
-	switch {
-	case err != nil:
+	if err != nil {
 		return casework.EscalationPolicy{}, fmt.Errorf("reading the escalation policy: %w", err)
-	case !found:
+	}
+	return escalationPolicyOf(r, found)
+}
+
+// escalationPolicyOf is the policy in force when r, if found, is the
+// newest row: without one, the default.
+func escalationPolicyOf(r dbsqlc.EscalationPolicy, found bool) (casework.EscalationPolicy, error) {
+	if !found {
 		return casework.DefaultEscalationPolicy(), nil
 	}
 	p, err := escalationPolicyFromRow(r)

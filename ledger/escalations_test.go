@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
+	"github.com/xuncha/xuncha/calendar"
 	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/derrors"
 	"github.com/xuncha/xuncha/ledger"
@@ -454,4 +455,38 @@ func TestEveryPolicyWriterTakesTheLock(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("the unversioned write never finished")
 	}
+}
+
+// TestDeadlineTerms: the one-round-trip read of what deadlines are
+// resolved with answers as Calendar and EscalationPolicy do, without a
+// policy set (the default) and with one set and a year loaded.
+func TestDeadlineTerms(t *testing.T) {
+	t.Parallel()
+	fx := setup(t)
+	ctx := t.Context()
+	same := func(what string) (*calendar.Calendar, casework.EscalationPolicy) {
+		t.Helper()
+		cal, p, err := fx.store.DeadlineTerms(ctx)
+		require.NoError(t, err)
+		wantCal, err := fx.store.Calendar(ctx)
+		require.NoError(t, err)
+		wantP, err := fx.store.EscalationPolicy(ctx)
+		require.NoError(t, err)
+		require.Equal(t, wantCal, cal, what)
+		require.Equal(t, wantP, p, what)
+		return cal, p
+	}
+	_, p := same("nothing set")
+	require.Equal(t, casework.DefaultEscalationPolicy(), p)
+
+	set, err := fx.store.SetEscalationPolicy(ctx, "policy-terms", []casework.EscalationStep{{Step: casework.StepOverdue}},
+		casework.DefaultExtensionLimits(), nil, casework.DefaultInvitationAnswerWorkingDays, nil, office)
+	require.NoError(t, err)
+	notice := []byte(`{"year":2028,"doc_number":"国办发明电〔2027〕测试号","holidays":[{"name":"National Day","name_zh":"国庆节","start":"2028-10-01","end":"2028-10-07"}],"makeup_days":[]}`)
+	_, _, err = fx.store.InsertCalendarVersion(ctx, ledger.CalendarVersion{Year: 2028, RequestID: "load-2028", DocNumber: "国办发明电〔2027〕测试号",
+		Notice: notice, LoadedBy: office, LoadedAt: time.Now().UTC()}, nil)
+	require.NoError(t, err)
+	cal, p := same("a policy set and 2028 loaded")
+	require.Equal(t, set, p)
+	require.NotEqual(t, calendar.Builtin(), cal, "the loaded year is in force")
 }

@@ -310,6 +310,20 @@ func optional[T any](row T, err error) (_ T, found bool, _ error) {
 	return row, true, nil
 }
 
+// optionalRow is a row a query may not find, as optionalOf gives it: a
+// pipeline's statement answers with it, since a statement's error fails
+// its whole batch.
+type optionalRow[T any] struct {
+	row   T
+	found bool
+}
+
+// optionalOf is optional's answer as an optionalRow.
+func optionalOf[T any](row T, err error) (optionalRow[T], error) {
+	row, found, err := optional(row, err)
+	return optionalRow[T]{row: row, found: found}, err
+}
+
 // lastLine keeps the innermost reason of a multi-line connection error
 // (pgx lists every address it tried), so that the message is one line.
 func lastLine(err error) string {
