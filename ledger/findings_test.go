@@ -103,9 +103,11 @@ func TestLedgerNumbersSequencePerYearAndUnit(t *testing.T) {
 	fx := setup(t)
 	fx.inspection(t, "i-cs", "430100")
 	fx.inspection(t, "i-zz", "430200")
-	// 2026-01-01 00:30 in Shanghai is still 2025 in UTC: the year is Shanghai's.
-	newYear := time.Date(2025, 12, 31, 16, 30, 0, 0, time.UTC)
-	lastOf2025 := time.Date(2025, 12, 31, 15, 30, 0, 0, time.UTC)
+	// 2026-01-01 00:30 in Shanghai is still 2025 in UTC: the year is the
+	// calendar's (Shanghai's; the zone XUNCHA_TEST_DAY_ENDS_AT makes, when a
+	// test run sets it).
+	newYear := time.Date(2026, 1, 1, 0, 30, 0, 0, calendar.Location())
+	lastOf2025 := time.Date(2025, 12, 31, 23, 30, 0, 0, calendar.Location())
 	tests := []struct {
 		id, inspection, unit string
 		at                   time.Time
