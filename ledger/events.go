@@ -3,6 +3,7 @@ package ledger
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/xuncha/xuncha/casework"
@@ -150,7 +151,15 @@ func (s *Store) appendQueued(p *pipeline, pe *pendingEvent, moved bool) error {
 	if err != nil {
 		return eventFailed(pe.e, err)
 	}
-	queue(p, nil, (*dbsqlc.Queries).InsertEvent, insert)
+	// It fails with the batch it goes in, COMMIT's or a later one: its
+	// error names it there.
+	queue(p, nil, func(q *dbsqlc.Queries, ctx context.Context, arg dbsqlc.InsertEventParams) (int64, error) {
+		n, err := q.InsertEvent(ctx, arg)
+		if err != nil && !errors.Is(err, errQueued) {
+			err = eventFailed(pe.e, err)
+		}
+		return n, err
+	}, insert)
 	return nil
 }
 

@@ -92,6 +92,7 @@ func TestFindingWritesArePipelined(t *testing.T) {
 	err = store.ApplyFindingChange(t.Context(), moved, casework.Event{Key: "k-note", Action: "classify", Actor: office,
 		Note: "含\x00字符", OccurredAt: march})
 	require.ErrorContains(t, err, "0x00")
+	require.ErrorContains(t, err, `appending classify event "k-note" of finding "f-1"`, "the error names the event")
 	got, err := store.GetFinding(t.Context(), "f-1")
 	require.NoError(t, err)
 	requireSameFinding(t, diagnosed, got)
