@@ -143,13 +143,8 @@ var findingSpec = &spec[casework.Finding]{
 		}
 		return i18n.T("%s: the rectification report of %s is due %s", step.Step, findingLabel(f), due.Due)
 	},
-	announcement: func(f casework.Finding, esc casework.Escalation, due calendar.Deadline) (string, map[string]any) {
-		return EventFindingEscalated, findingData(f, map[string]any{
-			"escalation":  esc,
-			"due":         due.Due,
-			"deadline":    due.Explanation,
-			"deadline_zh": due.ExplanationZH,
-		})
+	announcement: func(f casework.Finding) (string, map[string]any) {
+		return EventFindingEscalated, findingData(f, map[string]any{})
 	},
 	title:     func(f casework.Finding) string { return "**" + FindingSummary(f) + "**" },
 	stageName: i18n.FindingStage,

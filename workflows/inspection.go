@@ -191,16 +191,8 @@ var inspectionSpec = &spec[casework.Inspection]{
 		return acts.EscalateInspection, activities.EscalateInspectionInput{Escalation: esc, Inspection: next, Event: e}
 	},
 	escalation: inspectionEscalation,
-	announcement: func(in casework.Inspection, esc casework.Escalation, due calendar.Deadline) (string, map[string]any) {
-		return EventInspectionEscalated, map[string]any{
-			"escalation":    esc,
-			"inspection_id": in.ID,
-			"unit_code":     in.UnitCode,
-			"stage":         in.Stage,
-			"due":           due.Due,
-			"deadline":      due.Explanation,
-			"deadline_zh":   due.ExplanationZH,
-		}
+	announcement: func(in casework.Inspection) (string, map[string]any) {
+		return EventInspectionEscalated, map[string]any{"inspection_id": in.ID, "unit_code": in.UnitCode, "stage": in.Stage}
 	},
 	// The running deadline is the team's report's, or after the feedback
 	// the unit's rectification report's: the details said only "due".

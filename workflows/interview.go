@@ -59,16 +59,12 @@ var interviewSpec = &spec[casework.Interview]{
 		}
 		return i18n.Text{}
 	},
-	announcement: func(iv casework.Interview, esc casework.Escalation, due calendar.Deadline) (string, map[string]any) {
+	announcement: func(iv casework.Interview) (string, map[string]any) {
 		return EventInterviewEscalated, map[string]any{
-			"escalation":   esc,
 			"interview_id": iv.ID,
 			"subject":      iv.Subject,
 			"unit_code":    iv.UnitCode,
 			"held_on":      iv.HeldOn,
-			"due":          due.Due,
-			"deadline":     due.Explanation,
-			"deadline_zh":  due.ExplanationZH,
 		}
 	},
 	title: func(iv casework.Interview) string {

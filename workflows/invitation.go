@@ -240,10 +240,9 @@ var invitationSpec = &spec[casework.Invitation]{
 		}
 		return i18n.Text{}
 	},
-	announcement: func(inv casework.Invitation, esc casework.Escalation, due calendar.Deadline) (string, map[string]any) {
-		return EventInvitationEscalated, map[string]any{"escalation": esc, "invitation_id": inv.ID, "lineup_id": inv.LineupID,
-			"expert_id": inv.ExpertID, "unit_code": inv.UnitCode, "due": due.Due, "deadline": due.Explanation,
-			"deadline_zh": due.ExplanationZH}
+	announcement: func(inv casework.Invitation) (string, map[string]any) {
+		return EventInvitationEscalated, map[string]any{"invitation_id": inv.ID, "lineup_id": inv.LineupID,
+			"expert_id": inv.ExpertID, "unit_code": inv.UnitCode}
 	},
 	title: func(inv casework.Invitation) string {
 		return i18n.Zh("**invitation of %s** (%s, line-up %s)", inv.ExpertName, i18n.TeamRole(inv.TeamRole), inv.LineupID)

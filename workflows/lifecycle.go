@@ -64,8 +64,10 @@ type spec[R any] struct {
 	// escalation says what a ladder step means for the row; "" takes no
 	// step.
 	escalation func(R, deadline.ScheduledStep, calendar.Deadline) i18n.Text
-	// announcement is the webhook event of a step taken.
-	announcement func(R, casework.Escalation, calendar.Deadline) (eventType string, data map[string]any)
+	// announcement is the webhook event of a step taken, and what names the
+	// row in its data; the core adds the step and its deadline
+	// (escalationData).
+	announcement func(R) (eventType string, data map[string]any)
 	// The Web UI's details are in Chinese (the catalogue's, internal/i18n;
 	// the Web UI asks in no language): title is their bold head, stageName
 	// names a stage, dueWhat what the running deadline is for (the
@@ -474,9 +476,21 @@ func (c *core[R]) escalate(ctx workflow.Context, step deadline.ScheduledStep) er
 			workflow.GetLogger(ctx).Error("proposing the interview failed", c.spec.kind, c.id(), "error", err)
 		}
 	}
-	eventType, data := c.spec.announcement(c.row, res.Escalation, *due)
-	announce(ctx, c.ledger, &c.deliveries, eventType, fmt.Sprintf("%s/%d/%s", c.subject(), seq, step.Step), data)
+	eventType, data := c.spec.announcement(c.row)
+	announce(ctx, c.ledger, &c.deliveries, eventType, fmt.Sprintf("%s/%d/%s", c.subject(), seq, step.Step),
+		escalationData(res.Escalation, *due, data))
 	return nil
+}
+
+// escalationData is the webhook payload of a ladder's step: the
+// escalation and the deadline it was taken for, beside what names the row
+// (data, which it fills in).
+func escalationData(esc casework.Escalation, due calendar.Deadline, data map[string]any) map[string]any {
+	data["escalation"] = esc
+	data["due"] = due.Due
+	data["deadline"] = due.Explanation
+	data["deadline_zh"] = due.ExplanationZH
+	return data
 }
 
 // versionRedateUnmisses: a re-date that moves a deadline already missed
