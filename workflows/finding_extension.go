@@ -90,13 +90,7 @@ func (in DecideExtensionInput) Validate() error {
 	var v derrors.Violations
 	casework.ValidateRequestID(&v, "request_id", in.RequestID)
 	v.RequireTextIf(!in.Approve, "reason", in.Reason, 5000)
-	if in.Due != "" {
-		if in.Approve {
-			requireDate(&v, "due", in.Due)
-		} else {
-			v.Add("due", "is only given when approving")
-		}
-	}
+	dateOnlyIf(&v, in.Approve, "due", in.Due, i18n.T("is only given when approving"))
 	return v.Err()
 }
 

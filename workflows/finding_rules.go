@@ -9,6 +9,7 @@ import (
 	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/internal/i18n"
 )
 
 // Finding stages: the closed loop (DESIGN §2).
@@ -287,13 +288,7 @@ func (in VerifyInput) Validate() error {
 	var v derrors.Violations
 	casework.ValidateRequestID(&v, "request_id", in.RequestID)
 	v.RequireTextIf(!in.Accept, "reason", in.Reason, 5000)
-	if in.Due != "" {
-		if in.Accept {
-			v.Add("due", "is only given when rejecting")
-		} else {
-			requireDate(&v, "due", in.Due)
-		}
-	}
+	dateOnlyIf(&v, !in.Accept, "due", in.Due, i18n.T("is only given when rejecting"))
 	return v.Err()
 }
 

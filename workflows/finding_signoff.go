@@ -101,13 +101,7 @@ func (in SignOffInput) Validate() error {
 	var v derrors.Violations
 	casework.ValidateRequestID(&v, "request_id", in.RequestID)
 	v.RequireTextIf(!in.Approve, "reason", in.Reason, 5000)
-	if in.Due != "" {
-		if in.Approve {
-			v.Add("due", "is only given when refusing")
-		} else {
-			requireDate(&v, "due", in.Due)
-		}
-	}
+	dateOnlyIf(&v, !in.Approve, "due", in.Due, i18n.T("is only given when refusing"))
 	if len(in.EvidenceIDs) == 0 {
 		v.Add("evidence_ids", "must list at least one piece of evidence (the signed close-out form, the inspection record)")
 	}

@@ -303,6 +303,21 @@ func requireDate(v *derrors.Violations, field, value string) {
 	}
 }
 
+// dateOnlyIf checks a date that only one of an update's answers gives (a
+// refusal's new limit, an approval's last day): when given, a date
+// (requireDate); when the other answer gives it, refused with onlyWhen
+// ("is only given when approving").
+func dateOnlyIf(v *derrors.Violations, given bool, field, value string, onlyWhen i18n.Text) {
+	if value == "" {
+		return
+	}
+	if given {
+		requireDate(v, field, value)
+		return
+	}
+	v.AddText(field, onlyWhen)
+}
+
 // Validate checks the fields.
 func (in ApproveTeamInput) Validate() error {
 	var v derrors.Violations
@@ -471,12 +486,6 @@ func (in RecheckInput) Validate() error {
 	casework.ValidateRequestID(&v, "request_id", in.RequestID)
 	v.RequireText("finding_id", in.FindingID, 64)
 	v.RequireText("note", in.Note, 5000)
-	if in.Due != "" {
-		if in.Passed {
-			v.Add("due", "is only given when the re-check failed")
-		} else {
-			requireDate(&v, "due", in.Due)
-		}
-	}
+	dateOnlyIf(&v, !in.Passed, "due", in.Due, i18n.T("is only given when the re-check failed"))
 	return v.Err()
 }
