@@ -222,22 +222,13 @@ type groupKey struct {
 
 // scanTargets are where a row's dimension columns go, in dims order.
 func (k *groupKey) scanTargets(dims []Dimension) []any {
+	target := map[Dimension]any{
+		DimensionUnit: &k.unitCode, DimensionRound: &k.round, DimensionKind: &k.kind,
+		DimensionSeverity: &k.severity, DimensionContentArea: &k.contentArea, DimensionMonth: &k.month,
+	}
 	out := make([]any, len(dims))
 	for i, d := range dims {
-		switch d {
-		case DimensionUnit:
-			out[i] = &k.unitCode
-		case DimensionRound:
-			out[i] = &k.round
-		case DimensionKind:
-			out[i] = &k.kind
-		case DimensionSeverity:
-			out[i] = &k.severity
-		case DimensionContentArea:
-			out[i] = &k.contentArea
-		case DimensionMonth:
-			out[i] = &k.month
-		}
+		out[i] = target[d]
 	}
 	return out
 }
