@@ -58,8 +58,7 @@ type lifecycleChange struct {
 // lifecycleAPI is what the change path needs to know of one lifecycle: its
 // stage machine, its ledger row R and state S, and their answers P.
 type lifecycleAPI[S any, R casework.Record, P any] struct {
-	machine     workflows.Machine
-	subjectType string
+	machine workflows.Machine
 	// get reads the ledger's row, only once the workflow has finished.
 	get func(*ledger.Store, context.Context, string) (R, error)
 	// fromState answers with the workflow's state; fromRow with the
@@ -115,7 +114,7 @@ func sendChange[S any, R casework.Record, P any](ctx context.Context, tc client.
 	// Scope: a unit or team caller changes only what it reaches, and learns
 	// nothing of the rest (one ledger read; none for the province).
 	// A team's caller acts as their position on it (reachAs).
-	if who, err = reachAs(ctx, l, who, k.subjectType, id, func(as actor.Actor) error {
+	if who, err = reachAs(ctx, l, who, k.machine.SubjectType(), id, func(as actor.Actor) error {
 		return k.machine.CheckRole(c.action, as)
 	}); err != nil {
 		return answer, err
@@ -150,7 +149,7 @@ func sendChange[S any, R casework.Record, P any](ctx context.Context, tc client.
 				return finished{}, err
 			}
 			stage := row.Head().Stage
-			return finished{subjectType: k.subjectType, id: id, stage: stage,
+			return finished{subjectType: k.machine.SubjectType(), id: id, stage: stage,
 				open: k.machine.Open(stage), allowed: k.machine.Allowed(stage)}, nil
 		})
 	switch {
@@ -310,7 +309,7 @@ func (k lifecycleAPI[S, R, P]) createdBefore(ctx context.Context, l *ledger.Stor
 // Out of reach, the ID is taken (taken, a format with the ID), as for any
 // other request; a caller who reaches the province is not asked.
 func (k lifecycleAPI[S, R, P]) ownCreate(ctx context.Context, l *ledger.Store, id, taken string) error {
-	switch err := inReach(ctx, l, k.subjectType, id); {
+	switch err := inReach(ctx, l, k.machine.SubjectType(), id); {
 	case err == nil:
 		return nil
 	case errors.Is(err, derrors.ErrNotFound):

@@ -399,8 +399,8 @@ func (s *FindingServer) change(ctx context.Context, c lifecycleChange) (*xunchav
 
 // findingAPI is the finding's lifecycle to the change path.
 var findingAPI = lifecycleAPI[workflows.FindingState, casework.Finding, *xunchav1.Finding]{
-	machine: workflows.FindingMachine, subjectType: casework.SubjectFinding,
-	get: (*ledger.Store).GetFinding,
+	machine: workflows.FindingMachine,
+	get:     (*ledger.Store).GetFinding,
 	fromState: func(ctx context.Context, l *ledger.Store, st workflows.FindingState) (*xunchav1.Finding, error) {
 		escalations, err := liveEscalations(ctx, l, st)
 		if err != nil {

@@ -201,8 +201,8 @@ func (s *InterviewServer) change(ctx context.Context, c lifecycleChange) (*xunch
 
 // interviewAPI is the interview's lifecycle to the change path.
 var interviewAPI = lifecycleAPI[workflows.InterviewState, casework.Interview, *xunchav1.Interview]{
-	machine: workflows.InterviewMachine, subjectType: casework.SubjectInterview,
-	get: (*ledger.Store).GetInterview,
+	machine: workflows.InterviewMachine,
+	get:     (*ledger.Store).GetInterview,
 	fromState: func(ctx context.Context, _ *ledger.Store, st workflows.InterviewState) (*xunchav1.Interview, error) {
 		return interviewProto(i18n.FromContext(ctx), st.Interview, st.Escalations), nil
 	},

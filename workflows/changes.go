@@ -104,7 +104,7 @@ func registerState[S, R any](ctx workflow.Context, l lifecycle[S], c *core[R]) e
 		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, in AwaitCreatedInput) error {
 			if in.RequestID != c.f().RequestID {
 				return derrors.ToTemporal(derrors.New(derrors.ErrAlreadyExists,
-					"%s %q already exists, created by another request", c.spec.kind, c.id()))
+					"%s %q already exists, created by another request", c.kind(), c.id()))
 			}
 			return nil
 		}},

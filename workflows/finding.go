@@ -115,10 +115,8 @@ func FindingSummary(f casework.Finding) string {
 
 // findingSpec plugs the finding's closed loop into the lifecycle core.
 var findingSpec = &spec[casework.Finding]{
-	kind:        "finding",
-	subjectType: casework.SubjectFinding,
-	machine:     findingMachine,
-	lifecycle:   func(f *casework.Finding) *casework.Lifecycle { return &f.Lifecycle },
+	machine:   findingMachine,
+	lifecycle: func(f *casework.Finding) *casework.Lifecycle { return &f.Lifecycle },
 	deadline: func(f *casework.Finding) **calendar.Deadline {
 		if f.Stage != FindingReferred {
 			return nil

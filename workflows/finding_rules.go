@@ -62,8 +62,9 @@ var FindingActions = []string{ActionDiagnose, ActionClassify, ActionRefer, Actio
 // whose escalation policy names signers stays RECTIFIED until the last one
 // signs off (CLOSED) or one refuses (REFERRED) (finding_signoff.go).
 var findingMachine = &stageMachine{
-	noun:       "a finding",
-	workflowID: FindingWorkflowID,
+	subjectType: casework.SubjectFinding,
+	noun:        "a finding",
+	workflowID:  FindingWorkflowID,
 	moves: withClueReferralMoves(map[string][]move{
 		FindingListed:     {{ActionDiagnose, FindingDiagnosed}},
 		FindingDiagnosed:  {{ActionClassify, FindingClassified}},

@@ -176,11 +176,9 @@ func dateTime(d calendar.Date) time.Time {
 
 // inspectionSpec plugs the inspection procedure into the lifecycle core.
 var inspectionSpec = &spec[casework.Inspection]{
-	kind:        "inspection",
-	subjectType: casework.SubjectInspection,
-	machine:     inspectionMachine,
-	lifecycle:   func(in *casework.Inspection) *casework.Lifecycle { return &in.Lifecycle },
-	deadline:    (*casework.Inspection).RunningDeadlineField,
+	machine:   inspectionMachine,
+	lifecycle: func(in *casework.Inspection) *casework.Lifecycle { return &in.Lifecycle },
+	deadline:  (*casework.Inspection).RunningDeadlineField,
 	write: func(next casework.Inspection, e casework.Event) (any, any) {
 		// The team reports once every tip of the inspection is triaged,
 		// checked in the write that makes it REPORTED (TipReceivingStages).

@@ -46,8 +46,9 @@ var InspectionStages = []string{StagePlanned, StageNotified, StageStationed, Sta
 // to. approveTeam and recheck keep the stage; cancel is allowed in every
 // open stage.
 var inspectionMachine = &stageMachine{
-	noun:       "an inspection",
-	workflowID: InspectionWorkflowID,
+	subjectType: casework.SubjectInspection,
+	noun:        "an inspection",
+	workflowID:  InspectionWorkflowID,
 	moves: map[string][]move{
 		StagePlanned:               {{ActionApproveTeam, StagePlanned}, {ActionNotify, StageNotified}},
 		StageNotified:              {{ActionStation, StageStationed}},

@@ -31,10 +31,8 @@ type InterviewState struct {
 // recorded is accepted and waits for it: an interview the ladder proposed
 // is in the ledger, for all to see, a moment before the workflow hears so.
 var interviewSpec = &spec[casework.Interview]{
-	kind:        "interview",
-	subjectType: casework.SubjectInterview,
-	machine:     interviewMachine,
-	lifecycle:   func(iv *casework.Interview) *casework.Lifecycle { return &iv.Lifecycle },
+	machine:   interviewMachine,
+	lifecycle: func(iv *casework.Interview) *casework.Lifecycle { return &iv.Lifecycle },
 	deadline: func(iv *casework.Interview) **calendar.Deadline {
 		if iv.Stage != InterviewHeld {
 			return nil

@@ -61,8 +61,9 @@ const MaxFollowUpWorkingDays = 60
 // and the system cancels a proposal whose finding or inspection ended
 // (CancelInterviewInput.OnlyProposed).
 var interviewMachine = &stageMachine{
-	noun:       "an interview",
-	workflowID: InterviewWorkflowID,
+	subjectType: casework.SubjectInterview,
+	noun:        "an interview",
+	workflowID:  InterviewWorkflowID,
 	moves: map[string][]move{
 		InterviewProposed:         {{ActionApproveInterview, InterviewApproved}},
 		InterviewApproved:         {{ActionHoldInterview, InterviewHeld}},

@@ -83,8 +83,9 @@ const (
 
 // invitationMachine is the invitation's stages and who may take each step.
 var invitationMachine = &stageMachine{
-	noun:       "an invitation",
-	workflowID: InvitationWorkflowID,
+	subjectType: casework.SubjectInvitation,
+	noun:        "an invitation",
+	workflowID:  InvitationWorkflowID,
 	moves: map[string][]move{
 		InvitationInvited: {{ActionAcceptInvitation, InvitationAccepted}, {ActionDeclineInvitation, InvitationDeclined},
 			{ActionExpireInvitation, InvitationExpired}},
@@ -212,10 +213,8 @@ func (in WithdrawInvitationInput) Validate() error {
 // keeps the reminder and the overdue step: the overdue step is the lapse
 // that draws a replacement, not a proposed interview.
 var invitationSpec = &spec[casework.Invitation]{
-	kind:        "invitation",
-	subjectType: casework.SubjectInvitation,
-	machine:     invitationMachine,
-	lifecycle:   func(inv *casework.Invitation) *casework.Lifecycle { return &inv.Lifecycle },
+	machine:   invitationMachine,
+	lifecycle: func(inv *casework.Invitation) *casework.Lifecycle { return &inv.Lifecycle },
 	deadline: func(inv *casework.Invitation) **calendar.Deadline {
 		if inv.Stage != InvitationInvited {
 			return nil

@@ -34,11 +34,8 @@ import (
 
 // spec is what a lifecycle tells the core about itself.
 type spec[R any] struct {
-	// kind names the lifecycle in messages and logs ("finding").
-	kind string
-	// subjectType is the ledger's subject type of its events.
-	subjectType string
-	// machine is the stage table and the division of powers.
+	// machine is the stage table and the division of powers; it names the
+	// lifecycle (subjectType).
 	machine *stageMachine
 	// lifecycle is the row's Lifecycle, the fields the core keeps.
 	lifecycle func(*R) *casework.Lifecycle
@@ -157,6 +154,10 @@ func newCore[R any](ctx workflow.Context, s *spec[R], row R) core[R] {
 
 func (c *core[R]) f() *casework.Lifecycle { return c.spec.lifecycle(&c.row) }
 
+// kind names the lifecycle: its subject type ("finding"), in the ledger's
+// events, messages and logs.
+func (c *core[R]) kind() string { return c.spec.machine.subjectType }
+
 func (c *core[R]) id() string    { return c.f().ID }
 func (c *core[R]) stage() string { return c.f().Stage }
 
@@ -209,7 +210,7 @@ func (c *core[R]) applyVia(ctx workflow.Context, next R, e casework.Event, write
 		}
 	}
 	nf := c.spec.lifecycle(&next)
-	e = changeEvent(ctx, e, c.spec.subjectType, c.id(), c.stage(), nf.Stage)
+	e = changeEvent(ctx, e, c.kind(), c.id(), c.stage(), nf.Stage)
 	nf.Version = c.f().Version + 1
 	nf.UpdatedAt = e.OccurredAt
 	fn, in := write(next, e)
@@ -458,7 +459,7 @@ func (c *core[R]) escalate(ctx workflow.Context, step deadline.ScheduledStep) er
 	nf.UpdatedAt = now
 	esc := casework.Escalation{Subject: c.subject(), DeadlineSeq: seq, Step: step.Step, UnitCode: f.UnitCode,
 		DueAt: due.DueAt, FiredAt: now, Message: message.EN, MessageZH: message.ZH}
-	event := casework.Event{SubjectType: c.spec.subjectType, SubjectID: c.id(),
+	event := casework.Event{SubjectType: c.kind(), SubjectID: c.id(),
 		Key: fmt.Sprintf("escalate/%d/%s", seq, step.Step), Action: "escalate",
 		StageBefore: c.stage(), StageAfter: nf.Stage, Actor: actor.System, Note: message.EN, OccurredAt: now,
 		Data: dataJSON(map[string]any{"step": step.Step, "deadline_seq": seq, "due": due.Due})}
@@ -473,7 +474,7 @@ func (c *core[R]) escalate(ctx workflow.Context, step deadline.ScheduledStep) er
 	if step.Step == casework.StepInterviewProposed {
 		if err := proposeInterviewFromLadder(ctx, c.ledger, InterviewInput{Subject: c.subject(), UnitCode: f.UnitCode,
 			Reason: message.EN, ReasonZH: message.ZH, DeadlineSeq: seq}); err != nil {
-			workflow.GetLogger(ctx).Error("proposing the interview failed", c.spec.kind, c.id(), "error", err)
+			workflow.GetLogger(ctx).Error("proposing the interview failed", c.kind(), c.id(), "error", err)
 		}
 	}
 	eventType, data := c.spec.announcement(c.row)
@@ -617,7 +618,7 @@ func unchangedDue(resolved deadline.Resolved, old calendar.Deadline) string {
 // "cancelled"; the stage it ended in names it in Chinese) makes moot: the
 // interviews its ladder proposed that nobody approved.
 func (c *core[R]) ended(ctx workflow.Context, how, action string) {
-	why := i18n.T("%s %s was %s", i18n.Text{EN: c.spec.kind, ZH: i18n.SubjectKind(c.spec.kind)}, c.id(),
+	why := i18n.T("%s %s was %s", i18n.Text{EN: c.kind(), ZH: i18n.SubjectKind(c.kind())}, c.id(),
 		i18n.Text{EN: how, ZH: i18n.StageOf(c.subject(), c.stage())})
 	cancelProposedInterviews(ctx, c.ledger, c.subject(), why, c.subject()+"/"+action, ladderInterviewIDs(c.subject(), c.escalations))
 }

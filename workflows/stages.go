@@ -14,6 +14,9 @@ import (
 // rules: the workflow's validators, the API's error details and the tests
 // all read it.
 type stageMachine struct {
+	// subjectType names the lifecycle: the ledger's subject type of its
+	// events, and its kind in messages and logs ("finding").
+	subjectType string
 	// noun names one subject in a refusal ("a finding": "verify a finding").
 	noun string
 	// workflowID is the subject of a refusal.
@@ -92,6 +95,10 @@ var (
 	InspectionMachine = Machine{inspectionMachine}
 	InterviewMachine  = Machine{interviewMachine}
 )
+
+// SubjectType is the ledger's subject type of the lifecycle's events
+// (casework.SubjectFinding …).
+func (m Machine) SubjectType() string { return m.m.subjectType }
 
 // WorkflowID is the workflow ID of the lifecycle's subject id.
 func (m Machine) WorkflowID(id string) string { return m.m.workflowID(id) }
