@@ -117,12 +117,7 @@ func FindingSummary(f casework.Finding) string {
 var findingSpec = &spec[casework.Finding]{
 	machine:   findingMachine,
 	lifecycle: func(f *casework.Finding) *casework.Lifecycle { return &f.Lifecycle },
-	deadline: func(f *casework.Finding) **calendar.Deadline {
-		if f.Stage != FindingReferred {
-			return nil
-		}
-		return &f.Deadline
-	},
+	deadline:  runsIn(FindingReferred, func(f *casework.Finding) **calendar.Deadline { return &f.Deadline }),
 	write: func(next casework.Finding, e casework.Event) (any, any) {
 		return acts.ApplyFindingChange, activities.FindingChangeInput{Finding: next, Event: e}
 	},

@@ -33,12 +33,7 @@ type InterviewState struct {
 var interviewSpec = &spec[casework.Interview]{
 	machine:   interviewMachine,
 	lifecycle: func(iv *casework.Interview) *casework.Lifecycle { return &iv.Lifecycle },
-	deadline: func(iv *casework.Interview) **calendar.Deadline {
-		if iv.Stage != InterviewHeld {
-			return nil
-		}
-		return &iv.FollowUpDeadline
-	},
+	deadline:  runsIn(InterviewHeld, func(iv *casework.Interview) **calendar.Deadline { return &iv.FollowUpDeadline }),
 	write: func(next casework.Interview, e casework.Event) (any, any) {
 		return acts.ApplyInterviewChange, activities.InterviewChangeInput{Interview: next, Event: e}
 	},

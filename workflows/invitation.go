@@ -215,12 +215,7 @@ func (in WithdrawInvitationInput) Validate() error {
 var invitationSpec = &spec[casework.Invitation]{
 	machine:   invitationMachine,
 	lifecycle: func(inv *casework.Invitation) *casework.Lifecycle { return &inv.Lifecycle },
-	deadline: func(inv *casework.Invitation) **calendar.Deadline {
-		if inv.Stage != InvitationInvited {
-			return nil
-		}
-		return &inv.AnswerDeadline
-	},
+	deadline:  runsIn(InvitationInvited, func(inv *casework.Invitation) **calendar.Deadline { return &inv.AnswerDeadline }),
 	write: func(next casework.Invitation, e casework.Event) (any, any) {
 		return acts.ApplyInvitationChange, activities.InvitationChangeInput{Invitation: next, Event: e}
 	},

@@ -87,6 +87,17 @@ type spec[R any] struct {
 	changesWhileRecording bool
 }
 
+// runsIn is the deadline of a lifecycle whose one deadline runs in one
+// stage: field, in that stage; nil in the others.
+func runsIn[R casework.Record](stage string, field func(*R) **calendar.Deadline) func(*R) **calendar.Deadline {
+	return func(row *R) **calendar.Deadline {
+		if (*row).Head().Stage != stage {
+			return nil
+		}
+		return field(row)
+	}
+}
+
 // reminderAndOverdue keeps the office's REMINDER and OVERDUE steps: the
 // ladder of a lifecycle that is itself the last rung (an interview) or whose
 // lapse is its own consequence (an invitation).
