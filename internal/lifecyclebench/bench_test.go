@@ -558,8 +558,9 @@ func report(w io.Writer, server string, kinds []kind, results []levelResult, his
 	}
 	for _, l := range results {
 		m, each := ratio(l, "finding", "bare")
-		fmt.Fprintf(w, "ratio finding/bare at %d client(s): %.2f× (median of per-round ratios %s; target ≤ %.1f×: %s)\n",
-			l.clients, m, each, targetRatio, verdict(m <= targetRatio))
+		lo, hi, coverage := MedianInterval(l.ratios("finding", "bare"), 0.9)
+		fmt.Fprintf(w, "ratio finding/bare at %d client(s): %.2f× (median of per-round ratios %s; %.0f%% interval for the median %.2f–%.2f; target ≤ %.1f×: %s)\n",
+			l.clients, m, each, 100*coverage, lo, hi, targetRatio, ratioVerdict(m, lo, hi, targetRatio))
 		if *flagMachinery {
 			for _, pair := range [][2]string{{"machinery", "bare"}, {"finding", "machinery"}} {
 				m, each := ratio(l, pair[0], pair[1])
