@@ -246,14 +246,7 @@ func (s *Store) recordFinding(ctx context.Context, f casework.Finding, eventKey 
 		// Each event's chain head comes with what precedes it, each event
 		// with the next one's head or COMMIT.
 		for _, e := range events {
-			pending, err := queueEvent(p, e)
-			if err != nil {
-				return err
-			}
-			if err := p.flush(); err != nil {
-				return eventFailed(e, err)
-			}
-			if err := s.appendQueued(p, pending, false); err != nil {
+			if err := s.appendChange(p, e, false); err != nil {
 				return err
 			}
 		}
