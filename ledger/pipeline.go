@@ -102,14 +102,11 @@ func queue[A, T any](p *pipeline, into *T, method func(*dbsqlc.Queries, context.
 func queueExec[A any](p *pipeline, failed *error, method func(*dbsqlc.Queries, context.Context, A) error, arg A) {
 	queue(p, nil, func(q *dbsqlc.Queries, ctx context.Context, arg A) (struct{}, error) {
 		err := method(q, ctx, arg)
-		if failed != nil {
+		if failed != nil && !errors.Is(err, errQueued) {
 			*failed = err
 		}
 		return struct{}{}, err
 	}, arg)
-	if failed != nil {
-		*failed = nil // the noting call's errQueued
-	}
 }
 
 // commit queues COMMIT. A transaction that failed answers it with
