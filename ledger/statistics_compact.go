@@ -39,11 +39,11 @@ const compactBatch = 10_000
 // CompactStatistics folds the statistics' pending changes — the queued
 // contributions into the tallies, then the tallies per round's pending
 // changes into their rollup — in transactions of up to compactBatch, and
-// returns how many rows of either it folded. Only one compactor folds each at a time (a
-// transaction-level advisory lock); when another is folding, CompactStatistics
-// leaves that part at once, its work being done by the other. Writers
-// never wait for it, nor it for them: what they have not committed yet is
-// folded next time.
+// returns how many rows of either it folded. Only one compactor folds each
+// at a time (a transaction-level advisory lock); when another is folding,
+// CompactStatistics leaves that part at once, its work being done by the
+// other. Writers never wait for it, nor it for them: what they have not
+// committed yet is folded next time.
 func (s *Store) CompactStatistics(ctx context.Context) (int, error) {
 	contributions, err := s.foldContributions(ctx, false)
 	if err != nil {
