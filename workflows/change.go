@@ -11,6 +11,13 @@ import "github.com/xuncha/xuncha/internal/actor"
 type Change struct {
 	RequestID string      `json:"request_id"`
 	Actor     actor.Actor `json:"actor"`
+	// Fingerprint is the API's fingerprint of the request (its idempotency
+	// key's: caller and body), which the update's answer echoes
+	// (Progress.Answers). An update sent again under the same ID is
+	// answered by Temporal with the first one's answer, unrun; the echo
+	// tells the API whether that answer is this request's or another's,
+	// which reused the request_id. Empty from a sender that has none.
+	Fingerprint []byte `json:"fingerprint,omitempty"`
 }
 
 // Header is the change's request ID and caller, to be filled in.

@@ -69,7 +69,7 @@ func registerAdmitted[S, In any](ctx workflow.Context, l lifecycle[S], action st
 			if err := apply(ctx, in); err != nil {
 				return zero, derrors.ToTemporal(err)
 			}
-			return l.snapshot(), nil
+			return answering(l.snapshot(), in), nil
 		},
 		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, in In) error {
 			if err := validate(in); err != nil || admit == nil {
@@ -79,6 +79,24 @@ func registerAdmitted[S, In any](ctx workflow.Context, l lifecycle[S], action st
 		}},
 	)
 }
+
+// answering is state as the answer to the change in: it echoes the
+// change's fingerprint (Change.Fingerprint, Progress.Answers). Every
+// lifecycle's state embeds Progress and every change's input Change; a
+// type that does not is answered with as it is.
+func answering[S, In any](state S, in In) S {
+	h, ok := any(&in).(interface{ Header() *Change })
+	if !ok {
+		return state
+	}
+	if p, ok := any(&state).(interface{ answers(fingerprint []byte) }); ok {
+		p.answers(h.Header().Fingerprint)
+	}
+	return state
+}
+
+// answers sets the fingerprint an answer echoes.
+func (p *Progress) answers(fingerprint []byte) { p.Answers = fingerprint }
 
 // registerState registers a lifecycle's state query and its await-created
 // update: sent with the start (update-with-start), the update returns once

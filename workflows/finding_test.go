@@ -1060,3 +1060,29 @@ func requireCreateRefused(t *testing.T, env *testsuite.TestWorkflowEnvironment, 
 	require.Equal(t, "CREATE_REFUSED", app.Type())
 	return fields
 }
+
+// TestChangeAnswersEchoTheirFingerprint: each change's answer carries the
+// fingerprint its input came with (the API's check of an answer Temporal
+// gives from an earlier update of the same ID), a change sent without one
+// is answered without one, and the state query carries none.
+func TestChangeAnswersEchoTheirFingerprint(t *testing.T) {
+	h := newHarness(t)
+	d := diagnosis()
+	d.Fingerprint = []byte("fingerprint of the diagnosis")
+	diag := h.update(time.Hour, ActionDiagnose, "d1", d)
+	class := h.update(2*time.Hour, ActionClassify, "c1", ClassifyInput{Change: Change{RequestID: "c1", Actor: leader,
+		Fingerprint: []byte("fingerprint of the classification")}, Dispositions: []string{"RECTIFY"}})
+	ref := h.update(3*time.Hour, ActionRefer, "r1", referral("r1", "2026-03-02", ""))
+	var query FindingState
+	h.env.RegisterDelayedCallback(func() { query = h.query() }, 4*time.Hour)
+	h.env.RegisterDelayedCallback(func() { h.env.CancelWorkflow() }, 5*time.Hour)
+	h.env.ExecuteWorkflow(FindingWorkflow, FindingInput{Finding: newFinding(SeverityGeneral)})
+	requireDone(t, diag, class, ref)
+
+	require.Equal(t, FindingDiagnosed, diag.state.Finding.Stage)
+	require.Equal(t, []byte("fingerprint of the diagnosis"), diag.state.AnswerTo())
+	require.Equal(t, []byte("fingerprint of the classification"), class.state.AnswerTo())
+	require.Empty(t, ref.state.AnswerTo(), "sent without a fingerprint")
+	require.Equal(t, FindingReferred, query.Finding.Stage)
+	require.Empty(t, query.AnswerTo(), "the state answers no change")
+}

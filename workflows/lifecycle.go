@@ -112,7 +112,15 @@ type Progress struct {
 	Escalations []casework.Escalation    `json:"escalations"`
 	Pending     []deadline.ScheduledStep `json:"pending"`
 	Recorded    bool                     `json:"recorded"`
+	// Answers is, in a change's answer, the Fingerprint of the change it
+	// answers (Change); empty elsewhere (the state query, a create's
+	// answer) and from workers before it was echoed.
+	Answers []byte `json:"answers,omitempty"`
 }
+
+// AnswerTo is the fingerprint of the change an update's answer answers
+// (Progress.Answers).
+func (p Progress) AnswerTo() []byte { return p.Answers }
 
 // LifecycleResult is what a finished lifecycle workflow returns: the stage
 // it ended in.

@@ -47,7 +47,17 @@ const MaxSends = 16
 // result into result (nil for none). The error is the client's, as
 // UpdateWorkflow and Get give it.
 func Send(ctx context.Context, tc client.Client, opts client.UpdateWorkflowOptions, result any) error {
-	return send(ctx, tc, opts.WorkflowID, opts.UpdateID, func(id string) error {
+	return SendGuarded(ctx, tc, opts, result, nil)
+}
+
+// SendGuarded is Send with guard, when not nil, asked before the Update is
+// sent again under the chain's next ID, where the request is decided anew:
+// its error answers instead, and nothing more is sent. The API's claim of
+// a request_id that Temporal's answer cannot vouch for is such a guard.
+func SendGuarded(ctx context.Context, tc client.Client, opts client.UpdateWorkflowOptions, result any,
+	guard func(context.Context) error,
+) error {
+	return send(ctx, tc, opts.WorkflowID, opts.UpdateID, guard, func(id string) error {
 		opts.UpdateID = id
 		handle, err := tc.UpdateWorkflow(ctx, opts)
 		if err == nil {
@@ -65,7 +75,7 @@ func SendWithStart(ctx context.Context, tc client.Client, start client.StartWork
 	opts client.UpdateWorkflowOptions, result any,
 ) error {
 	signed := payloadcrypt.WithStart(ctx, start, workflowType, input)
-	return send(ctx, tc, start.ID, opts.UpdateID, func(id string) error {
+	return send(ctx, tc, start.ID, opts.UpdateID, nil, func(id string) error {
 		opts.UpdateID = id
 		handle, err := tc.UpdateWithStartWorkflow(signed, client.UpdateWithStartWorkflowOptions{
 			StartWorkflowOperation: tc.NewWithStartWorkflowOperation(start, workflowType, input),
@@ -80,8 +90,10 @@ func SendWithStart(ctx context.Context, tc client.Client, start client.StartWork
 
 // send runs try with the request's Update ID (base) and, when its failure
 // is an earlier send's that left nothing, once more with the chain's next
-// ID to try (next).
-func send(ctx context.Context, tc client.Client, workflowID, base string, try func(updateID string) error) error {
+// ID to try (next), if guard (when set) lets it.
+func send(ctx context.Context, tc client.Client, workflowID, base string, guard func(context.Context) error,
+	try func(updateID string) error,
+) error {
 	began := time.Now()
 	err := try(base)
 	var app *temporal.ApplicationError
@@ -91,6 +103,11 @@ func send(ctx context.Context, tc client.Client, workflowID, base string, try fu
 	id, herr := next(ctx, tc, workflowID, base, began)
 	if herr != nil || id == "" {
 		return err
+	}
+	if guard != nil {
+		if gerr := guard(ctx); gerr != nil {
+			return gerr
+		}
 	}
 	return try(id)
 }

@@ -1,6 +1,7 @@
 package updatechain_test
 
 import (
+	"context"
 	"errors"
 	"os"
 	"testing"
@@ -91,6 +92,64 @@ func TestAStaleFailureDoesNotAnswer(t *testing.T) {
 	_, err = send("pass/r-3", "")
 	require.ErrorContains(t, err, "broken", "a failure that is no refusal may have changed something: it stands")
 	require.Equal(t, 6, handled())
+}
+
+// TestGuardDecidesAResend: a guard is asked only before a request is sent
+// again under the chain's next ID; its refusal answers, and nothing more is
+// sent.
+func TestGuardDecidesAResend(t *testing.T) {
+	tc, id := testenv.Workflow(t, gate)
+	ctx := t.Context()
+	asked := 0
+	refusal := errors.New("request_id reused")
+	send := func(updateID, how string, refuse bool) (string, error) {
+		var out string
+		err := updatechain.SendGuarded(ctx, tc, client.UpdateWorkflowOptions{WorkflowID: id, UpdateID: updateID, UpdateName: "pass",
+			Args: []any{how}, WaitForStage: client.WorkflowUpdateStageCompleted}, &out, func(context.Context) error {
+			asked++
+			if refuse {
+				return refusal
+			}
+			return nil
+		})
+		return out, err
+	}
+	handled := func() int {
+		v, err := tc.QueryWorkflow(ctx, id, "", "handled")
+		require.NoError(t, err)
+		var n int
+		require.NoError(t, v.Get(&n))
+		return n
+	}
+
+	_, err := send("pass/r-1", "", true)
+	require.ErrorIs(t, derrors.FromTemporal(err), derrors.ErrFailedPrecondition)
+	require.Zero(t, asked, "a first send is not a resend")
+	require.NoError(t, tc.SignalWorkflow(ctx, id, "", "open", nil))
+	_, err = send("pass/r-1", "", true)
+	require.ErrorIs(t, err, refusal)
+	require.Equal(t, 1, asked)
+	require.Equal(t, 1, handled(), "the guard refused: nothing was sent again")
+	out, err := send("pass/r-1", "", false)
+	require.NoError(t, err)
+	require.Equal(t, "passed pass/r-1 #2", out)
+	require.Equal(t, 2, asked)
+	// A retry of that success passes the stale refusal again, so the guard
+	// is asked again: what it lets through is answered with the success.
+	out, err = send("pass/r-1", "", false)
+	require.NoError(t, err)
+	require.Equal(t, "passed pass/r-1 #2", out)
+	require.Equal(t, 3, asked)
+	require.Equal(t, 2, handled(), "answered, not run again")
+
+	// A request that succeeded at once is answered without the guard.
+	out, err = send("pass/r-2", "", true)
+	require.NoError(t, err)
+	require.Equal(t, "passed pass/r-2", out)
+	out, err = send("pass/r-2", "", true)
+	require.NoError(t, err)
+	require.Equal(t, "passed pass/r-2", out)
+	require.Equal(t, 3, asked)
 }
 
 func TestInChain(t *testing.T) {
