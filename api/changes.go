@@ -59,6 +59,8 @@ type lifecycleChange struct {
 // stage machine, its ledger row R and state S, and their answers P.
 type lifecycleAPI[S any, R casework.Record, P any] struct {
 	machine workflows.Machine
+	// stage is the stage a state is in.
+	stage func(S) string
 	// get reads the ledger's row, only once the workflow has finished.
 	get func(*ledger.Store, context.Context, string) (R, error)
 	// fromState answers with the workflow's state; fromRow with the
@@ -100,6 +102,34 @@ func fromLedger[R casework.Record, P any](proto func(i18n.Lang, R, []casework.Es
 // ledger's row. Refusals come back as the workflow's domain errors.
 func sendChange[S any, R casework.Record, P any](ctx context.Context, tc client.Client, l *ledger.Store, k lifecycleAPI[S, R, P], c lifecycleChange,
 ) (answer P, err error) {
+	var (
+		state  S
+		replay bool
+		u      lifecycleUpdate
+	)
+	// The request_id's claim, when deferred to here (deferredKey), is made
+	// only where the Update's answer cannot vouch for it; a request refused
+	// before its Update is refused as a reused key first, when it is one.
+	key := deferredKeyOf(ctx)
+	if key != nil {
+		key.taken = true
+		defer func() {
+			if err != nil && u.workflowID == "" && c.req.GetId() != "" && changedNothing(err) {
+				if reused := key.reusedBefore(ctx, tc, k.machine.WorkflowID(c.req.GetId()),
+					workflows.UpdateID(c.action, c.req.GetRequestId())); reused != nil {
+					err = reused
+				}
+			}
+			switch {
+			case err != nil:
+				key.settle(ctx, err)
+			case !replay && !k.machine.Open(k.stage(state)):
+				// The workflow ends: a retry is answered from the
+				// ledger (sendUpdate's replay), checked by the claim.
+				key.settle(ctx, nil)
+			}
+		}()
+	}
 	who, err := actor.Require(ctx)
 	if err != nil {
 		return answer, err
@@ -119,7 +149,7 @@ func sendChange[S any, R casework.Record, P any](ctx context.Context, tc client.
 	}); err != nil {
 		return answer, err
 	}
-	*c.input.Header() = workflows.Change{RequestID: requestID, Actor: who}
+	*c.input.Header() = workflows.Change{RequestID: requestID, Actor: who, Fingerprint: key.fingerprint()}
 	if err := c.input.Validate(); err != nil {
 		return answer, err
 	}
@@ -138,11 +168,14 @@ func sendChange[S any, R casework.Record, P any](ctx context.Context, tc client.
 		}
 	}
 	var row R
-	u := lifecycleUpdate{workflowID: k.machine.WorkflowID(id), action: c.action, requestID: requestID, input: c.input}
+	u = lifecycleUpdate{workflowID: k.machine.WorkflowID(id), action: c.action, requestID: requestID, input: c.input}
+	if key != nil {
+		u.guard = key.claim
+	}
 	if k.adopt != nil {
 		u.adopt = func() (client.StartWorkflowOptions, any, string) { return k.adopt(row, c.taskQueue) }
 	}
-	state, replay, err := sendUpdate[S](ctx, tc, l, u,
+	state, replay, err = sendUpdate[S](ctx, tc, l, u,
 		func(ctx context.Context) (finished, error) {
 			var err error
 			if row, err = k.get(l, ctx, id); err != nil {
@@ -158,7 +191,21 @@ func sendChange[S any, R casework.Record, P any](ctx context.Context, tc client.
 	case replay:
 		return k.fromRow(ctx, l, row)
 	}
+	if key != nil {
+		if err = key.answered(ctx, answerTo(state)); err != nil {
+			return answer, err
+		}
+	}
 	return k.fromState(ctx, l, state)
+}
+
+// answerTo is the fingerprint of the change a lifecycle's state answers
+// (workflows.Progress.Answers), none for a state that says none.
+func answerTo(state any) []byte {
+	if a, ok := state.(interface{ AnswerTo() []byte }); ok {
+		return a.AnswerTo()
+	}
+	return nil
 }
 
 // changeRequestedBy is who asks for a change the API writes to the ledger
@@ -183,6 +230,11 @@ type lifecycleUpdate struct {
 	// type) of a workflow that adopts the row reread found, for a row no
 	// workflow ever drove.
 	adopt func() (client.StartWorkflowOptions, any, string)
+	// guard, when set, is asked before the change is decided anew where
+	// Temporal cannot answer it from an earlier send of its request_id:
+	// sent again under updatechain's next ID, or answered from the ledger
+	// once its workflow has ended (deferredKey.claim).
+	guard func(context.Context) error
 }
 
 // finished describes a lifecycle whose workflow no longer runs, for
@@ -204,13 +256,13 @@ func sendUpdate[S any](ctx context.Context, tc client.Client, l *ledger.Store, u
 	updateID := workflows.UpdateID(u.action, u.requestID)
 	// A refusal or an unavailable ledger that an earlier send of this
 	// request left in the run does not answer it (updatechain).
-	err = updatechain.Send(ctx, tc, client.UpdateWorkflowOptions{
+	err = updatechain.SendGuarded(ctx, tc, client.UpdateWorkflowOptions{
 		WorkflowID:   u.workflowID,
 		UpdateID:     updateID,
 		UpdateName:   u.action,
 		Args:         []any{u.input},
 		WaitForStage: client.WorkflowUpdateStageCompleted,
-	}, &state)
+	}, &state, u.guard)
 	if err == nil {
 		return state, false, nil
 	}
@@ -227,6 +279,11 @@ func sendUpdate[S any](ctx context.Context, tc client.Client, l *ledger.Store, u
 		return state, false, err
 	}
 	if slices.ContainsFunc(events, func(e casework.Event) bool { return updatechain.InChain(updateID, e.Key) }) {
+		if u.guard != nil {
+			if err := u.guard(ctx); err != nil {
+				return state, false, err
+			}
+		}
 		return state, true, nil
 	}
 	if f.open && u.adopt != nil {

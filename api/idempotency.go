@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 
+	"go.temporal.io/sdk/client"
 	"go.uber.org/zap"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
@@ -42,7 +43,10 @@ import (
 //     409, ErrorInfo reason IDEMPOTENCY_KEY_REUSED naming method and target;
 //   - a request that was refused outright (invalid, not found, forbidden,
 //     not allowed in the stage) releases the key it claimed: it changed
-//     nothing, so the client may correct it and send it again.
+//     nothing, so the client may correct it and send it again;
+//   - a lifecycle's change (deferredClaims) claims its key only where its
+//     Update cannot vouch for it (deferredKey): the same rules, without a
+//     ledger write before the Update.
 
 // reasonKeyReused is the ErrorInfo reason of a request_id reused with another body.
 const reasonKeyReused = "IDEMPOTENCY_KEY_REUSED"
@@ -180,6 +184,9 @@ func (s *Server) withIdempotency(ctx context.Context, req any, info *grpc.UnaryS
 		}
 		return handler(ctx, req)
 	}
+	if deferredClaims[info.FullMethod] {
+		return s.withDeferredKey(ctx, req, info, handler, key)
+	}
 	stored, claimed, err := s.Ledger.ClaimIdempotencyKey(ctx, key)
 	if err != nil {
 		return nil, err
@@ -261,4 +268,166 @@ func derivedShape(prefix, id string) bool {
 	}
 	_, err := hex.DecodeString(hexDigits)
 	return err == nil && strings.ToLower(hexDigits) == hexDigits
+}
+
+// deferredClaims are the changes of the lifecycles whose handlers read
+// what they need and send one Update through sendChange, which claims
+// their request_id only where the Update cannot vouch for it (deferredKey).
+var deferredClaims = map[string]bool{
+	xunchav1.FindingService_DiagnoseFinding_FullMethodName:                  true,
+	xunchav1.FindingService_ClassifyFinding_FullMethodName:                  true,
+	xunchav1.FindingService_ReferFinding_FullMethodName:                     true,
+	xunchav1.FindingService_ReportRectification_FullMethodName:              true,
+	xunchav1.FindingService_VerifyFinding_FullMethodName:                    true,
+	xunchav1.FindingService_WithdrawFinding_FullMethodName:                  true,
+	xunchav1.FindingService_RequestExtension_FullMethodName:                 true,
+	xunchav1.FindingService_DecideExtension_FullMethodName:                  true,
+	xunchav1.FindingService_SignOffFinding_FullMethodName:                   true,
+	xunchav1.FindingService_AcknowledgeReferral_FullMethodName:              true,
+	xunchav1.FindingService_ReferClue_FullMethodName:                        true,
+	xunchav1.FindingService_ReportReferralOutcome_FullMethodName:            true,
+	xunchav1.InspectionService_ApproveTeam_FullMethodName:                   true,
+	xunchav1.InspectionService_NotifyInspection_FullMethodName:              true,
+	xunchav1.InspectionService_StationInspection_FullMethodName:             true,
+	xunchav1.InspectionService_EndOnsite_FullMethodName:                     true,
+	xunchav1.InspectionService_SubmitReport_FullMethodName:                  true,
+	xunchav1.InspectionService_ReviewReport_FullMethodName:                  true,
+	xunchav1.InspectionService_ApproveReport_FullMethodName:                 true,
+	xunchav1.InspectionService_GiveFeedback_FullMethodName:                  true,
+	xunchav1.InspectionService_RecheckFinding_FullMethodName:                true,
+	xunchav1.InspectionService_ReportInspectionRectification_FullMethodName: true,
+	xunchav1.InspectionService_CloseInspection_FullMethodName:               true,
+	xunchav1.InspectionService_CancelInspection_FullMethodName:              true,
+	xunchav1.InterviewService_ApproveInterview_FullMethodName:               true,
+	xunchav1.InterviewService_HoldInterview_FullMethodName:                  true,
+	xunchav1.InterviewService_ReportInterviewFollowUp_FullMethodName:        true,
+	xunchav1.InterviewService_CloseInterview_FullMethodName:                 true,
+	xunchav1.InterviewService_CancelInterview_FullMethodName:                true,
+	xunchav1.InvitationService_AcceptInvitation_FullMethodName:              true,
+	xunchav1.InvitationService_DeclineInvitation_FullMethodName:             true,
+	xunchav1.InvitationService_JudgeDecline_FullMethodName:                  true,
+}
+
+// deferredKey is the idempotency key of a change in deferredClaims. The
+// change's Update ID derives from its request_id and goes to the one
+// workflow its target names, so Temporal answers the same key sent again
+// with the first Update's answer, unrun; that answer echoes the fingerprint
+// of the request it answers (workflows.Change.Fingerprint), and sendChange
+// refuses another request's (answered). The ledger holds the key only where
+// no running workflow's answer can vouch for a later request (claim,
+// settle): once the change ended the workflow, and after a failure that
+// may have changed something, whose resend under updatechain's next ID is
+// decided anew (the guard).
+type deferredKey struct {
+	key   ledger.IdempotencyKey
+	store *ledger.Store
+	log   *zap.Logger
+	// taken says sendChange took the key over.
+	taken bool
+}
+
+// deferredKeyCtx is the context key of a change's deferredKey.
+type deferredKeyCtx struct{}
+
+// deferredKeyOf is the deferredKey of the change ctx serves, nil when its
+// key was claimed before the handler, or it has none.
+func deferredKeyOf(ctx context.Context) *deferredKey {
+	d, _ := ctx.Value(deferredKeyCtx{}).(*deferredKey)
+	return d
+}
+
+// withDeferredKey runs the handler of a change in deferredClaims with its
+// key deferred to sendChange. A handler that answered without sending its
+// change there (none should) has its key claimed after it, unless it
+// refused the request, and is logged.
+func (s *Server) withDeferredKey(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler,
+	key ledger.IdempotencyKey,
+) (any, error) {
+	d := &deferredKey{key: key, store: s.Ledger, log: s.Log}
+	resp, err := handler(context.WithValue(ctx, deferredKeyCtx{}, d), req)
+	if !d.taken && (err == nil || !changedNothing(err)) {
+		logging.Ctx(ctx, s.Log).Error("a change whose request_id is claimed by sendChange did not go through it; claimed after it",
+			zap.String("method", info.FullMethod))
+		d.settle(ctx, err)
+	}
+	return resp, err
+}
+
+// fingerprint is the fingerprint a change's Update carries; none without
+// a deferred key.
+func (d *deferredKey) fingerprint() []byte {
+	if d == nil {
+		return nil
+	}
+	return d.key.Fingerprint
+}
+
+// claim claims the key now, refusing it when another request holds it.
+func (d *deferredKey) claim(ctx context.Context) error {
+	stored, _, err := d.store.ClaimIdempotencyKey(ctx, d.key)
+	if err != nil {
+		return err
+	}
+	if !bytes.Equal(stored, d.key.Fingerprint) {
+		return keyReusedError(d.key, incomingLang(ctx))
+	}
+	return nil
+}
+
+// answered checks the fingerprint the Update's answer echoes: another
+// request's, which Temporal answered with because it came first under the
+// same request_id, is refused as a reused key (this request changed
+// nothing). An answer that echoes none, from a worker that does not echo
+// yet, is vouched for by claiming the key now.
+func (d *deferredKey) answered(ctx context.Context, echo []byte) error {
+	if len(echo) == 0 {
+		return d.claim(context.WithoutCancel(ctx))
+	}
+	if !bytes.Equal(echo, d.key.Fingerprint) {
+		return keyReusedError(d.key, incomingLang(ctx))
+	}
+	return nil
+}
+
+// reusedBefore is what a request refused before its Update is answered
+// when an earlier, different request used its request_id, as the claim
+// made before the handler once answered it: a caller out of the target's
+// scope learns only that (targetInReach), anyone else that the key is
+// reused. The earlier request is known by the fingerprint the answer of
+// its Update (workflowID, updateID) echoes, else by the ledger's claim. It
+// is nil when the key is free or this request's, or nothing can say.
+func (d *deferredKey) reusedBefore(ctx context.Context, tc client.Client, workflowID, updateID string) error {
+	held := func() bool {
+		var answer struct {
+			Answers []byte `json:"answers"`
+		}
+		h := tc.GetWorkflowUpdateHandle(client.GetWorkflowUpdateHandleOptions{WorkflowID: workflowID, UpdateID: updateID})
+		if err := h.Get(ctx, &answer); err == nil && len(answer.Answers) > 0 {
+			return !bytes.Equal(answer.Answers, d.key.Fingerprint)
+		}
+		stored, found, err := d.store.IdempotencyKeyHolder(ctx, d.key)
+		return err == nil && found && !bytes.Equal(stored, d.key.Fingerprint)
+	}
+	if !held() {
+		return nil
+	}
+	if err := targetInReach(ctx, d.store, d.key.Target); err != nil {
+		return err
+	}
+	return keyReusedError(d.key, incomingLang(ctx))
+}
+
+// settle records the key where no Update's answer will vouch for a later
+// request: after a change that ended its workflow (err nil), or one that
+// failed in a way that may have changed something. The change stands
+// whatever the ledger says: a claim that cannot be written is logged, and
+// one another request holds is left to it.
+func (d *deferredKey) settle(ctx context.Context, err error) {
+	if err != nil && changedNothing(err) {
+		return
+	}
+	if _, _, cerr := d.store.ClaimIdempotencyKey(context.WithoutCancel(ctx), d.key); cerr != nil {
+		logging.Ctx(ctx, d.log).Warn("recording a change's request_id after it", zap.String("method", d.key.Method),
+			zap.String("target", d.key.Target), zap.Error(cerr))
+	}
 }

@@ -202,6 +202,7 @@ func (s *InterviewServer) change(ctx context.Context, c lifecycleChange) (*xunch
 // interviewAPI is the interview's lifecycle to the change path.
 var interviewAPI = lifecycleAPI[workflows.InterviewState, casework.Interview, *xunchav1.Interview]{
 	machine: workflows.InterviewMachine,
+	stage:   func(st workflows.InterviewState) string { return st.Interview.Stage },
 	get:     (*ledger.Store).GetInterview,
 	fromState: func(ctx context.Context, _ *ledger.Store, st workflows.InterviewState) (*xunchav1.Interview, error) {
 		return interviewProto(i18n.FromContext(ctx), st.Interview, st.Escalations), nil

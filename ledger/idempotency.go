@@ -48,6 +48,19 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, k IdempotencyKey) (stor
 	return nil, false, fmt.Errorf("request_id %q: claimed and released concurrently twice", k.RequestID)
 }
 
+// IdempotencyKeyHolder reads the fingerprint stored with k's key (method,
+// target, request_id): the request that holds it; found is false when none
+// does. It writes nothing.
+func (s *Store) IdempotencyKeyHolder(ctx context.Context, k IdempotencyKey) (fingerprint []byte, found bool, err error) {
+	fingerprint, found, err = optional(s.q.IdempotencyFingerprint(ctx, dbsqlc.IdempotencyFingerprintParams{
+		Method: k.Method, Target: k.Target, RequestID: k.RequestID,
+	}))
+	if err != nil {
+		return nil, false, fmt.Errorf("reading request_id %q: %w", k.RequestID, err)
+	}
+	return fingerprint, found, nil
+}
+
 // ReleaseIdempotencyKey forgets k, if it still holds k's fingerprint: the
 // request that claimed it was refused and changed nothing, so the key is
 // free for a corrected request.

@@ -58,13 +58,7 @@ func TestAStaleFailureDoesNotAnswer(t *testing.T) {
 			Args: []any{how}, WaitForStage: client.WorkflowUpdateStageCompleted}, &out)
 		return out, err
 	}
-	handled := func() int {
-		v, err := tc.QueryWorkflow(ctx, id, "", "handled")
-		require.NoError(t, err)
-		var n int
-		require.NoError(t, v.Get(&n))
-		return n
-	}
+	handled := func() int { return handledBy(t, tc, id) }
 
 	_, err := send("pass/r-1", "")
 	require.ErrorIs(t, derrors.FromTemporal(err), derrors.ErrFailedPrecondition)
@@ -114,13 +108,7 @@ func TestGuardDecidesAResend(t *testing.T) {
 		})
 		return out, err
 	}
-	handled := func() int {
-		v, err := tc.QueryWorkflow(ctx, id, "", "handled")
-		require.NoError(t, err)
-		var n int
-		require.NoError(t, v.Get(&n))
-		return n
-	}
+	handled := func() int { return handledBy(t, tc, id) }
 
 	_, err := send("pass/r-1", "", true)
 	require.ErrorIs(t, derrors.FromTemporal(err), derrors.ErrFailedPrecondition)
@@ -150,6 +138,15 @@ func TestGuardDecidesAResend(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "passed pass/r-2", out)
 	require.Equal(t, 3, asked)
+}
+
+// handledBy is how many Updates the gate id's handler ran.
+func handledBy(t *testing.T, tc client.Client, id string) int {
+	v, err := tc.QueryWorkflow(t.Context(), id, "", "handled")
+	require.NoError(t, err)
+	var n int
+	require.NoError(t, v.Get(&n))
+	return n
 }
 
 func TestInChain(t *testing.T) {
