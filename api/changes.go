@@ -99,13 +99,17 @@ func fromLedger[R casework.Record, P any](proto func(i18n.Lang, R, []casework.Es
 // workflow whose ID derives from the subject's — the ledger is read
 // otherwise only when the update finds no workflow. It answers with the new
 // state, or, for a retry of the change that finished the workflow, with the
-// ledger's row. Refusals come back as the workflow's domain errors.
+// ledger's row. Refusals come back as the workflow's domain errors. The
+// request_id's idempotency key, when withIdempotency left it to the change
+// path (deferredKey), rides in the Update as its fingerprint and is checked
+// against the answer's echo; it is written to the ledger only where no
+// running workflow will answer a retry.
 func sendChange[S any, R casework.Record, P any](ctx context.Context, tc client.Client, l *ledger.Store, k lifecycleAPI[S, R, P], c lifecycleChange,
 ) (answer P, err error) {
 	var (
 		state  S
 		replay bool
-		u      lifecycleUpdate
+		sent   bool // the Update was sent
 	)
 	// The request_id's claim, when deferred to here (deferredKey), is made
 	// only where the Update's answer cannot vouch for it; a request refused
@@ -114,7 +118,7 @@ func sendChange[S any, R casework.Record, P any](ctx context.Context, tc client.
 	if key != nil {
 		key.taken = true
 		defer func() {
-			if err != nil && u.workflowID == "" && c.req.GetId() != "" && changedNothing(err) {
+			if err != nil && !sent && c.req.GetId() != "" && changedNothing(err) {
 				if reused := key.reusedBefore(ctx, tc, k.machine.WorkflowID(c.req.GetId()),
 					workflows.UpdateID(c.action, c.req.GetRequestId())); reused != nil {
 					err = reused
@@ -168,13 +172,14 @@ func sendChange[S any, R casework.Record, P any](ctx context.Context, tc client.
 		}
 	}
 	var row R
-	u = lifecycleUpdate{workflowID: k.machine.WorkflowID(id), action: c.action, requestID: requestID, input: c.input}
+	u := lifecycleUpdate{workflowID: k.machine.WorkflowID(id), action: c.action, requestID: requestID, input: c.input}
 	if key != nil {
 		u.guard = key.claim
 	}
 	if k.adopt != nil {
 		u.adopt = func() (client.StartWorkflowOptions, any, string) { return k.adopt(row, c.taskQueue) }
 	}
+	sent = true
 	state, replay, err = sendUpdate[S](ctx, tc, l, u,
 		func(ctx context.Context) (finished, error) {
 			var err error
