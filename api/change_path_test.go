@@ -176,3 +176,41 @@ func TestRefusalsReadNothing(t *testing.T) {
 	require.Equal(t, 1, held, "one read of the three IDs")
 	require.Equal(t, 2, lookups, "one reach lookup and one of its objects for the one piece of evidence")
 }
+
+// TestReusedKeyRefusedBeforeItsFields: a change's request_id claimed by no
+// ledger write before its Update is still refused as reused before its
+// fields are looked at, as when it was claimed first — from the first
+// change's answer (Temporal's, echoing its fingerprint) while the workflow
+// runs, from the ledger's claim once the change ended it — and the same
+// body again is answered as the first was. A fresh key with the same
+// malformed body is refused for its fields.
+func TestReusedKeyRefusedBeforeItsFields(t *testing.T) {
+	s := setup(t)
+	f := s.recordFinding(s.createInspection(), "record", "GENERAL")
+	id := f["id"].(string)
+
+	first := s.step(id, "diagnose", member, diagnosis(rid(t, "diagnose")), "DIAGNOSED")
+	malformed := diagnosis(rid(t, "diagnose"))
+	delete(malformed["diagnosis"].(map[string]any), "cause")
+	code, body := s.do("POST", "/v1/findings/"+id+":diagnose", &member, malformed)
+	keyReused(t, code, body, "findings/"+id)
+	code, body = s.do("POST", "/v1/findings/"+id+":diagnose", &member, diagnosis(rid(t, "diagnose")))
+	require.Equal(t, http.StatusOK, code, "%v", body)
+	require.Equal(t, first, body, "a retry is answered as the first was")
+	malformed["request_id"] = rid(t, "fresh")
+	code, body = s.do("POST", "/v1/findings/"+id+":diagnose", &member, malformed)
+	require.Equal(t, http.StatusBadRequest, code, "%v", body)
+	require.Contains(t, fieldViolations(body), "diagnosis.cause")
+
+	withdraw := map[string]any{"request_id": rid(t, "withdraw"), "reason": "与另一问题重复"}
+	withdrawn := s.step(id, "withdraw", office, withdraw, "WITHDRAWN")
+	code, body = s.do("POST", "/v1/findings/"+id+":withdraw", &office, map[string]any{"request_id": rid(t, "withdraw"), "reason": ""})
+	keyReused(t, code, body, "findings/"+id)
+	code, body = s.do("POST", "/v1/findings/"+id+":withdraw", &office, map[string]any{"request_id": rid(t, "withdraw"), "reason": "另一个理由"})
+	keyReused(t, code, body, "findings/"+id)
+	code, body = s.do("POST", "/v1/findings/"+id+":withdraw", &office, withdraw)
+	require.Equal(t, http.StatusOK, code, "%v", body)
+	require.Equal(t, withdrawn["stage"], body["stage"], "the retry after the workflow ended is answered from the ledger")
+	actions, _ := s.events(id)
+	require.Equal(t, []string{"record", "list", "diagnose", "withdraw"}, actions)
+}

@@ -169,7 +169,8 @@ func requestTarget(method string, msg protoreflect.Message) (string, error) {
 
 // withIdempotency runs handler under the request's idempotency key: it claims
 // the key, refuses a reused one, and releases a fresh claim when the handler
-// refused the request.
+// refused the request; a lifecycle's change (deferredClaims) leaves its key
+// to sendChange (withDeferredKey).
 func (s *Server) withIdempotency(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 	who, known := actor.FromContext(ctx)
 	if !known {
