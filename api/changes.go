@@ -74,6 +74,27 @@ type lifecycleAPI[S any, R casework.Record, P any] struct {
 	adopt func(row R, taskQueue string) (client.StartWorkflowOptions, any, string)
 }
 
+// plainLifecycle is the lifecycleAPI of a lifecycle whose answer is its
+// record and its escalations in proto's conversion, from the workflow's
+// state (parts) as from the ledger's row: an inspection's, an interview's.
+func plainLifecycle[S any, R casework.Record, P any](machine workflows.Machine, get func(*ledger.Store, context.Context, string) (R, error),
+	parts func(S) (R, []casework.Escalation), proto func(i18n.Lang, R, []casework.Escalation) P,
+) lifecycleAPI[S, R, P] {
+	return lifecycleAPI[S, R, P]{
+		machine: machine,
+		stage: func(st S) string {
+			row, _ := parts(st)
+			return row.Head().Stage
+		},
+		get: get,
+		fromState: func(ctx context.Context, _ *ledger.Store, st S) (P, error) {
+			row, escalations := parts(st)
+			return proto(i18n.FromContext(ctx), row, escalations), nil
+		},
+		fromRow: fromLedger(proto),
+	}
+}
+
 // fromLedger is the answer a lifecycle gives from its ledger row (its
 // lifecycleAPI.fromRow, and its Get when the workflow cannot answer): the
 // row with its escalations, which the ledger keeps apart (one read), in

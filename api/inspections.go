@@ -195,15 +195,11 @@ func (s *InspectionServer) change(ctx context.Context, c lifecycleChange) (*xunc
 }
 
 // inspectionAPI is the inspection's lifecycle to the change path.
-var inspectionAPI = lifecycleAPI[workflows.InspectionState, casework.Inspection, *xunchav1.Inspection]{
-	machine: workflows.InspectionMachine,
-	stage:   func(st workflows.InspectionState) string { return st.Inspection.Stage },
-	get:     (*ledger.Store).GetInspection,
-	fromState: func(ctx context.Context, _ *ledger.Store, st workflows.InspectionState) (*xunchav1.Inspection, error) {
-		return inspectionProto(i18n.FromContext(ctx), st.Inspection, st.Escalations), nil
+var inspectionAPI = plainLifecycle(workflows.InspectionMachine, (*ledger.Store).GetInspection,
+	func(st workflows.InspectionState) (casework.Inspection, []casework.Escalation) {
+		return st.Inspection, st.Escalations
 	},
-	fromRow: fromLedger(inspectionProto),
-}
+	inspectionProto)
 
 func (s *InspectionServer) checkEvidence(field string, ids ...string) func(context.Context) error {
 	return func(ctx context.Context) error {

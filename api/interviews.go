@@ -200,15 +200,11 @@ func (s *InterviewServer) change(ctx context.Context, c lifecycleChange) (*xunch
 }
 
 // interviewAPI is the interview's lifecycle to the change path.
-var interviewAPI = lifecycleAPI[workflows.InterviewState, casework.Interview, *xunchav1.Interview]{
-	machine: workflows.InterviewMachine,
-	stage:   func(st workflows.InterviewState) string { return st.Interview.Stage },
-	get:     (*ledger.Store).GetInterview,
-	fromState: func(ctx context.Context, _ *ledger.Store, st workflows.InterviewState) (*xunchav1.Interview, error) {
-		return interviewProto(i18n.FromContext(ctx), st.Interview, st.Escalations), nil
+var interviewAPI = plainLifecycle(workflows.InterviewMachine, (*ledger.Store).GetInterview,
+	func(st workflows.InterviewState) (casework.Interview, []casework.Escalation) {
+		return st.Interview, st.Escalations
 	},
-	fromRow: interviewFromLedger,
-}
+	interviewProto)
 
 // ApproveInterview approves a proposed interview (office or committee).
 func (s *InterviewServer) ApproveInterview(ctx context.Context, req *xunchav1.InterviewActionRequest) (*xunchav1.Interview, error) {
