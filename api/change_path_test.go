@@ -2,7 +2,9 @@ package api_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -213,4 +215,33 @@ func TestReusedKeyRefusedBeforeItsFields(t *testing.T) {
 	require.Equal(t, withdrawn["stage"], body["stage"], "the retry after the workflow ended is answered from the ledger")
 	actions, _ := s.events(id)
 	require.Equal(t, []string{"record", "list", "diagnose", "withdraw"}, actions)
+}
+
+// TestReusedKeyRacedOnce: four requests under one request_id, each with
+// another body, sent at once to a running finding: one changes it, the
+// others are refused as reusing the key (they reach Temporal with the same
+// Update ID and are answered with the one Update's answer, whose echo is
+// not theirs), and the ledger holds one diagnosis.
+func TestReusedKeyRacedOnce(t *testing.T) {
+	s := setup(t)
+	id := s.recordFinding(s.createInspection(), "record", "GENERAL")["id"].(string)
+	const n = 4
+	codes := make([]int, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			body := diagnosis(rid(t, "diagnose"))
+			body["diagnosis"].(map[string]any)["cause"] = fmt.Sprintf("原因 %d", i)
+			code, answer := s.do("POST", "/v1/findings/"+id+":diagnose", &member, body)
+			codes[i] = code
+			if code == http.StatusConflict {
+				keyReused(t, code, answer, "findings/"+id)
+			}
+		})
+	}
+	wg.Wait()
+	slices.Sort(codes)
+	require.Equal(t, []int{http.StatusOK, http.StatusConflict, http.StatusConflict, http.StatusConflict}, codes)
+	actions, _ := s.events(id)
+	require.Equal(t, []string{"record", "list", "diagnose"}, actions)
 }
