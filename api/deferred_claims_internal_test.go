@@ -87,11 +87,7 @@ func TestDeferredKeyAnswered(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, found, "a failure that may have changed something holds it")
 	require.Equal(t, third.key.Fingerprint, held)
-	require.Equal(t, codes.AlreadyExists, status.Code(keyOf("other").claimOn(ctx, third.key.Target)))
-}
-
-// claimOn claims d's request_id on target.
-func (d *deferredKey) claimOn(ctx context.Context, target string) error {
-	d.key.Target = target
-	return d.claim(ctx)
+	other := keyOf("other")
+	other.key.Target = third.key.Target
+	require.Equal(t, codes.AlreadyExists, status.Code(other.claim(ctx)), "another body under the key it holds")
 }
