@@ -2,20 +2,26 @@ package api_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	"github.com/xuncha/xuncha/api"
 	"github.com/xuncha/xuncha/internal/actor"
+	"github.com/xuncha/xuncha/internal/testenv"
 	"github.com/xuncha/xuncha/ledger"
 	xunchav1 "github.com/xuncha/xuncha/proto/xuncha/v1"
 )
@@ -24,6 +30,8 @@ import (
 type queryLog struct {
 	mu      sync.Mutex
 	queries []string
+	// api is the API whose ledger is traced (setupTraced).
+	api *api.Server
 }
 
 func (l *queryLog) TraceQueryStart(ctx context.Context, _ *pgx.Conn, data pgx.TraceQueryStartData) context.Context {
@@ -45,7 +53,8 @@ func (l *queryLog) take() []string {
 }
 
 // setupTraced is setup with the API's ledger connections traced into the
-// log it returns (the worker has its own).
+// log it returns (the worker has its own), and the API's Updates to
+// Temporal noted in it too ("Temporal UpdateWorkflow").
 func setupTraced(t *testing.T) (*stack, *queryLog) {
 	log := &queryLog{}
 	s := setupConfigured(t, func(srv *api.Server, databaseURL string) {
@@ -54,40 +63,61 @@ func setupTraced(t *testing.T) (*stack, *queryLog) {
 		t.Cleanup(traced.Close)
 		traced.Secrets = srv.Ledger.Secrets
 		srv.Ledger = traced
+		srv.Temporal = notedUpdates{Client: srv.Temporal, log: log}
+		log.api = srv
 	})
 	return s, log
 }
 
+// notedUpdates notes each Update the API sends in the query log.
+type notedUpdates struct {
+	client.Client
+	log *queryLog
+}
+
+func (n notedUpdates) UpdateWorkflow(ctx context.Context, opts client.UpdateWorkflowOptions) (client.WorkflowUpdateHandle, error) {
+	n.log.mu.Lock()
+	n.log.queries = append(n.log.queries, "Temporal UpdateWorkflow "+opts.UpdateName)
+	n.log.mu.Unlock()
+	return n.Client.UpdateWorkflow(ctx, opts)
+}
+
 // TestChangeReadsNoLedgerBeforeTheUpdate sends changes through an API whose
-// ledger connections are traced (the worker has its own): the workflow ID
-// derives from the resource's ID, so a change reads nothing first but its
-// scope, and its request_id is vouched for by the Update's answer (the
-// fingerprint it echoes), so nothing is written before it either. An
-// office change runs no statement at all; a team member's reads its
-// position on the team of the finding's inspection, which is its reach (one
-// SELECT). A change that ends the workflow claims its request_id after the
-// Update, for the retries that the ledger will answer.
+// ledger connections are traced (the worker has its own) and whose Updates
+// are noted: the workflow ID derives from the resource's ID, so a change
+// reads nothing first but its scope, and its request_id is vouched for by
+// the Update's answer (the fingerprint it echoes), so nothing is written
+// before it either. An office change runs no statement before its Update;
+// a team member's reads its position on the team of the finding's
+// inspection, which is its reach (one SELECT). The request_id is recorded
+// after the Update: after the answer for a change the workflow will answer
+// again (Temporal keeps its Updates while the history lasts), before it for
+// the change that ends the workflow.
 func TestChangeReadsNoLedgerBeforeTheUpdate(t *testing.T) {
 	s, log := setupTraced(t)
 	f := s.recordFinding(s.createInspection(), "record", "GENERAL")
 	id := f["id"].(string)
+	log.api.WaitLaterClaims()
 
+	claim := "INSERT INTO idempotency_keys"
 	for _, c := range []struct {
 		action string
 		who    actor.Actor
 		body   map[string]any
 		stage  string
-		want   []string // the statements' beginnings
+		want   []string // the statements' beginnings, and the Update
 	}{
-		{"diagnose", member, diagnosis(rid(t, "diagnose")), "DIAGNOSED", []string{"SELECT coalesce(( SELECT m->>'role' FROM inspections i"}},
-		{"classify", office, classification(rid(t, "classify")), "CLASSIFIED", nil},
+		{"diagnose", member, diagnosis(rid(t, "diagnose")), "DIAGNOSED",
+			[]string{"SELECT coalesce(( SELECT m->>'role' FROM inspections i", "Temporal UpdateWorkflow diagnose", claim}},
+		{"classify", office, classification(rid(t, "classify")), "CLASSIFIED", []string{"Temporal UpdateWorkflow classify", claim}},
 		{"withdraw", office, map[string]any{"request_id": rid(t, "withdraw"), "reason": "重复登记"}, "WITHDRAWN",
-			[]string{"INSERT INTO idempotency_keys"}},
+			[]string{"Temporal UpdateWorkflow withdraw", claim}},
 	} {
 		log.take()
 		code, body := s.do("POST", "/v1/findings/"+id+":"+c.action, &c.who, c.body)
 		require.Equal(t, http.StatusOK, code, "%v", body)
 		require.Equal(t, c.stage, body["stage"])
+		log.api.WaitLaterClaims()
 		queries := log.take()
 		require.Len(t, queries, len(c.want), "%s: %q", c.action, queries)
 		for i, q := range queries {
@@ -213,6 +243,30 @@ func TestReusedKeyRefusedBeforeItsFields(t *testing.T) {
 	code, body = s.do("POST", "/v1/findings/"+id+":withdraw", &office, withdraw)
 	require.Equal(t, http.StatusOK, code, "%v", body)
 	require.Equal(t, withdrawn["stage"], body["stage"], "the retry after the workflow ended is answered from the ledger")
+	// The diagnosis's key, once the workflow has ended: another body is
+	// still refused (Temporal keeps the ended run's Updates), and so it is
+	// once the run is gone too (deleted here, as the namespace's retention
+	// deletes it), from the claim written after the diagnosis's answer; the
+	// same body is answered from the ledger.
+	other := diagnosis(rid(t, "diagnose"))
+	other["diagnosis"].(map[string]any)["cause"] = "另一个原因"
+	code, body = s.do("POST", "/v1/findings/"+id+":diagnose", &member, other)
+	keyReused(t, code, body, "findings/"+id)
+	run, err := s.Temporal.DescribeWorkflowExecution(t.Context(), "finding/"+id, "")
+	require.NoError(t, err)
+	_, err = s.Temporal.WorkflowService().DeleteWorkflowExecution(t.Context(), &workflowservice.DeleteWorkflowExecutionRequest{
+		Namespace: testenv.Namespace, WorkflowExecution: run.GetWorkflowExecutionInfo().GetExecution()})
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		_, err := s.Temporal.DescribeWorkflowExecution(t.Context(), "finding/"+id, "")
+		var notFound *serviceerror.NotFound
+		return errors.As(err, &notFound)
+	}, 90*time.Second, 200*time.Millisecond, "the run is deleted")
+	code, body = s.do("POST", "/v1/findings/"+id+":diagnose", &member, other)
+	keyReused(t, code, body, "findings/"+id)
+	code, body = s.do("POST", "/v1/findings/"+id+":diagnose", &member, diagnosis(rid(t, "diagnose")))
+	require.Equal(t, http.StatusOK, code, "%v", body)
+	require.Equal(t, "WITHDRAWN", body["stage"], "a retry once the run is gone is answered from the ledger")
 	actions, _ := s.events(id)
 	require.Equal(t, []string{"record", "list", "diagnose", "withdraw"}, actions)
 }

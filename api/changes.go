@@ -148,10 +148,15 @@ func sendChange[S any, R casework.Record, P any](ctx context.Context, tc client.
 			switch {
 			case err != nil:
 				key.settle(ctx, err)
-			case !replay && !k.machine.Open(k.stage(state)):
+			case replay:
+			case !k.machine.Open(k.stage(state)):
 				// The workflow ends: a retry is answered from the
 				// ledger (sendUpdate's replay), checked by the claim.
 				key.settle(ctx, nil)
+			default:
+				// Temporal answers a retry while the workflow's
+				// history lasts; the ledger's claim after that.
+				key.settleLater(ctx)
 			}
 		}()
 	}

@@ -1,6 +1,9 @@
 package api
 
-import "slices"
+import (
+	"context"
+	"slices"
+)
 
 // AuthorizationRow is a row of the authorization table, for the table
 // tests of package api_test.
@@ -43,3 +46,7 @@ func LegacyFindingID(requestID string) string { return generatedID("f", "", requ
 // GeneratedID is generatedID, for the tests of package api_test that need
 // the ID a create derives.
 var GeneratedID = generatedID
+
+// WaitLaterClaims waits for the request_ids being recorded after their
+// answers (deferredKey.settleLater).
+func (s *Server) WaitLaterClaims() { s.laterClaims.wait(context.Background()) }

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"time"
 
 	"go.temporal.io/sdk/client"
 	"go.uber.org/zap"
@@ -323,6 +324,8 @@ type deferredKey struct {
 	key   ledger.IdempotencyKey
 	store *ledger.Store
 	log   *zap.Logger
+	// later writes the key after the answer (settleLater).
+	later *laterClaims
 	// taken says sendChange took the key over.
 	taken bool
 }
@@ -344,7 +347,7 @@ func deferredKeyOf(ctx context.Context) *deferredKey {
 func (s *Server) withDeferredKey(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler,
 	key ledger.IdempotencyKey,
 ) (any, error) {
-	d := &deferredKey{key: key, store: s.Ledger, log: s.Log}
+	d := &deferredKey{key: key, store: s.Ledger, log: s.Log, later: &s.laterClaims}
 	resp, err := handler(context.WithValue(ctx, deferredKeyCtx{}, d), req)
 	if !d.taken && (err == nil || !changedNothing(err)) {
 		logging.Ctx(ctx, s.Log).Error("a change whose request_id is claimed by sendChange did not go through it; claimed after it",
@@ -416,6 +419,64 @@ func (d *deferredKey) reusedBefore(ctx context.Context, tc client.Client, workfl
 		return err
 	}
 	return keyReusedError(d.key, incomingLang(ctx))
+}
+
+// settleLater records the key of a change that went through, after its
+// answer: Temporal vouches for it while the workflow's history lasts (the
+// namespace's retention past the workflow's end), the ledger after that.
+// Nothing waits for it but the API's stop; under a burst (laterClaims'
+// slots taken) it is written before the answer instead.
+func (d *deferredKey) settleLater(ctx context.Context) {
+	ctx = context.WithoutCancel(ctx)
+	d.later.run(func() {
+		ctx, cancel := context.WithTimeout(ctx, laterClaimTimeout)
+		defer cancel()
+		d.settle(ctx, nil)
+	})
+}
+
+// laterClaimTimeout bounds a claim written after its answer.
+const laterClaimTimeout = 30 * time.Second
+
+// laterClaims runs the claims written after their answers, at most
+// laterClaimSlots at once (a claim that finds no slot runs where it is
+// asked), and lets the API wait for them when it stops. Its zero value is
+// ready.
+type laterClaims struct {
+	once  sync.Once
+	slots chan struct{}
+	wg    sync.WaitGroup
+}
+
+// laterClaimSlots is how many claims may be written after their answers
+// at once.
+const laterClaimSlots = 64
+
+// run runs claim in the background when a slot is free, else at once.
+func (l *laterClaims) run(claim func()) {
+	l.once.Do(func() { l.slots = make(chan struct{}, laterClaimSlots) })
+	select {
+	case l.slots <- struct{}{}:
+		l.wg.Go(func() {
+			defer func() { <-l.slots }()
+			claim()
+		})
+	default:
+		claim()
+	}
+}
+
+// wait waits for the claims under way until ctx ends; it reports whether
+// they all finished.
+func (l *laterClaims) wait(ctx context.Context) bool {
+	done := make(chan struct{})
+	go func() { l.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
 
 // settle records the key where no Update's answer will vouch for a later
