@@ -100,6 +100,8 @@ func TestChangeReadsNoLedgerBeforeTheUpdate(t *testing.T) {
 	log.api.WaitLaterClaims()
 
 	claim := "INSERT INTO idempotency_keys"
+	// The record after the answer, its commit not waiting for the disk.
+	recorded := []string{"BEGIN", "SELECT set_config('synchronous_commit', 'off', true)", claim, "COMMIT"}
 	for _, c := range []struct {
 		action string
 		who    actor.Actor
@@ -107,9 +109,10 @@ func TestChangeReadsNoLedgerBeforeTheUpdate(t *testing.T) {
 		stage  string
 		want   []string // the statements' beginnings, and the Update
 	}{
-		{"diagnose", member, diagnosis(rid(t, "diagnose")), "DIAGNOSED",
-			[]string{"SELECT coalesce(( SELECT m->>'role' FROM inspections i", "Temporal UpdateWorkflow diagnose", claim}},
-		{"classify", office, classification(rid(t, "classify")), "CLASSIFIED", []string{"Temporal UpdateWorkflow classify", claim}},
+		{"diagnose", member, diagnosis(rid(t, "diagnose")), "DIAGNOSED", append([]string{
+			"SELECT coalesce(( SELECT m->>'role' FROM inspections i", "Temporal UpdateWorkflow diagnose"}, recorded...)},
+		{"classify", office, classification(rid(t, "classify")), "CLASSIFIED",
+			append([]string{"Temporal UpdateWorkflow classify"}, recorded...)},
 		{"withdraw", office, map[string]any{"request_id": rid(t, "withdraw"), "reason": "重复登记"}, "WITHDRAWN",
 			[]string{"Temporal UpdateWorkflow withdraw", claim}},
 	} {

@@ -424,15 +424,24 @@ func (d *deferredKey) reusedBefore(ctx context.Context, tc client.Client, workfl
 // settleLater records the key of a change that went through, after its
 // answer: Temporal vouches for it while the workflow's history lasts (the
 // namespace's retention past the workflow's end), the ledger after that.
-// Nothing waits for it but the API's stop; under a burst (laterClaims'
-// slots taken) it is written before the answer instead.
+// Nothing waits for it but the API's stop, and its commit not for the disk
+// (ledger.RecordIdempotencyKey); under a burst (laterClaims' slots taken)
+// it is written before the answer instead.
 func (d *deferredKey) settleLater(ctx context.Context) {
 	ctx = context.WithoutCancel(ctx)
-	d.later.run(func() {
+	record := func() {
 		ctx, cancel := context.WithTimeout(ctx, laterClaimTimeout)
 		defer cancel()
-		d.settle(ctx, nil)
-	})
+		if err := d.store.RecordIdempotencyKey(ctx, d.key); err != nil {
+			logging.Ctx(ctx, d.log).Warn("recording a change's request_id after its answer", zap.String("method", d.key.Method),
+				zap.String("target", d.key.Target), zap.Error(err))
+		}
+	}
+	if d.later == nil {
+		record()
+		return
+	}
+	d.later.run(record)
 }
 
 // laterClaimTimeout bounds a claim written after its answer.

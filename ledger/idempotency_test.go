@@ -51,6 +51,14 @@ func TestIdempotencyKeys(t *testing.T) {
 	_, found, err = store.IdempotencyKeyHolder(ctx, k)
 	require.NoError(t, err)
 	require.False(t, found)
+
+	// Recorded after a request went through: the first record holds.
+	require.NoError(t, store.RecordIdempotencyKey(ctx, other))
+	require.NoError(t, store.RecordIdempotencyKey(ctx, k))
+	held, found, err = store.IdempotencyKeyHolder(ctx, k)
+	require.NoError(t, err)
+	require.True(t, found)
+	require.Equal(t, other.Fingerprint, held)
 }
 
 // fingerprint is a request's fingerprint as the API makes them (32 bytes).
