@@ -13,6 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
+	commonpb "go.temporal.io/api/common/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
@@ -255,13 +256,17 @@ func TestReusedKeyRefusedBeforeItsFields(t *testing.T) {
 	other["diagnosis"].(map[string]any)["cause"] = "另一个原因"
 	code, body = s.do("POST", "/v1/findings/"+id+":diagnose", &member, other)
 	keyReused(t, code, body, "findings/"+id)
-	run, err := s.Temporal.DescribeWorkflowExecution(t.Context(), "finding/"+id, "")
+	describe := func() (*workflowservice.DescribeWorkflowExecutionResponse, error) {
+		return s.Temporal.WorkflowService().DescribeWorkflowExecution(t.Context(), &workflowservice.DescribeWorkflowExecutionRequest{
+			Namespace: testenv.Namespace, Execution: &commonpb.WorkflowExecution{WorkflowId: "finding/" + id}})
+	}
+	run, err := describe()
 	require.NoError(t, err)
 	_, err = s.Temporal.WorkflowService().DeleteWorkflowExecution(t.Context(), &workflowservice.DeleteWorkflowExecutionRequest{
 		Namespace: testenv.Namespace, WorkflowExecution: run.GetWorkflowExecutionInfo().GetExecution()})
 	require.NoError(t, err)
 	require.Eventually(t, func() bool {
-		_, err := s.Temporal.DescribeWorkflowExecution(t.Context(), "finding/"+id, "")
+		_, err := describe()
 		var notFound *serviceerror.NotFound
 		return errors.As(err, &notFound)
 	}, 90*time.Second, 200*time.Millisecond, "the run is deleted")
