@@ -123,8 +123,8 @@ func fromLedger[R casework.Record, P any](proto func(i18n.Lang, R, []casework.Es
 // ledger's row. Refusals come back as the workflow's domain errors. The
 // request_id's idempotency key, when withIdempotency left it to the change
 // path (deferredKey), rides in the Update as its fingerprint and is checked
-// against the answer's echo; it is written to the ledger only where no
-// running workflow will answer a retry.
+// against the answer's echo; it is written to the ledger after the Update
+// (deferredKey).
 func sendChange[S any, R casework.Record, P any](ctx context.Context, tc client.Client, l *ledger.Store, k lifecycleAPI[S, R, P], c lifecycleChange,
 ) (answer P, err error) {
 	var (
@@ -132,9 +132,10 @@ func sendChange[S any, R casework.Record, P any](ctx context.Context, tc client.
 		replay bool
 		sent   bool // the Update was sent
 	)
-	// The request_id's claim, when deferred to here (deferredKey), is made
-	// only where the Update's answer cannot vouch for it; a request refused
-	// before its Update is refused as a reused key first, when it is one.
+	// The request_id's claim, when deferred to here (deferredKey), is
+	// written after the Update, whose answer vouches for it; a request
+	// refused before its Update is refused as a reused key first, when it
+	// is one.
 	key := deferredKeyOf(ctx)
 	if key != nil {
 		key.taken = true

@@ -45,9 +45,9 @@ import (
 //   - a request that was refused outright (invalid, not found, forbidden,
 //     not allowed in the stage) releases the key it claimed: it changed
 //     nothing, so the client may correct it and send it again;
-//   - a lifecycle's change (deferredClaims) claims its key only where its
-//     Update cannot vouch for it (deferredKey): the same rules, without a
-//     ledger write before the Update.
+//   - a lifecycle's change (deferredClaims) writes its key after its
+//     Update, whose answer vouches for it (deferredKey): the same rules,
+//     without a ledger write before the Update.
 
 // reasonKeyReused is the ErrorInfo reason of a request_id reused with another body.
 const reasonKeyReused = "IDEMPOTENCY_KEY_REUSED"
@@ -273,8 +273,9 @@ func derivedShape(prefix, id string) bool {
 }
 
 // deferredClaims are the changes of the lifecycles whose handlers read
-// what they need and send one Update through sendChange, which claims
-// their request_id only where the Update cannot vouch for it (deferredKey).
+// what they need and send one Update through sendChange, which checks
+// their request_id against the Update's answer and records it after
+// (deferredKey).
 var deferredClaims = map[string]bool{
 	xunchav1.FindingService_DiagnoseFinding_FullMethodName:                  true,
 	xunchav1.FindingService_ClassifyFinding_FullMethodName:                  true,
@@ -315,11 +316,12 @@ var deferredClaims = map[string]bool{
 // workflow its target names, so Temporal answers the same key sent again
 // with the first Update's answer, unrun; that answer echoes the fingerprint
 // of the request it answers (workflows.Change.Fingerprint), and sendChange
-// refuses another request's (answered). The ledger holds the key only where
-// no running workflow's answer can vouch for a later request (claim,
-// settle): once the change ended the workflow, and after a failure that
-// may have changed something, whose resend under updatechain's next ID is
-// decided anew (the guard).
+// refuses another request's (answered). The ledger gets the key after the
+// answer (settleLater), for when the workflow's history is gone; before
+// it, where no running workflow will answer a retry (settle): once the
+// change ended the workflow, and after a failure that may have changed
+// something; and before a resend under updatechain's next ID, which is
+// decided anew (claim, the guard).
 type deferredKey struct {
 	key   ledger.IdempotencyKey
 	store *ledger.Store
