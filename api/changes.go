@@ -131,6 +131,11 @@ func sendChange[S any, R casework.Record, P any](ctx context.Context, tc client.
 		state  S
 		replay bool
 		sent   bool // the Update was sent
+		// outOfScope: the caller does not reach the subject, which a
+		// reused key's refusal would say the same way (targetInReach).
+		outOfScope bool
+		// claimed: the key was recorded when the answer was checked.
+		claimed bool
 	)
 	// The request_id's claim, when deferred to here (deferredKey), is
 	// written after the Update, whose answer vouches for it; a request
@@ -140,7 +145,7 @@ func sendChange[S any, R casework.Record, P any](ctx context.Context, tc client.
 	if key != nil {
 		key.taken = true
 		defer func() {
-			if err != nil && !sent && c.req.GetId() != "" && changedNothing(err) {
+			if err != nil && !sent && !outOfScope && c.req.GetId() != "" && changedNothing(err) {
 				if reused := key.reusedBefore(ctx, tc, k.machine.WorkflowID(c.req.GetId()),
 					workflows.UpdateID(c.action, c.req.GetRequestId())); reused != nil {
 					err = reused
@@ -154,7 +159,7 @@ func sendChange[S any, R casework.Record, P any](ctx context.Context, tc client.
 				// The workflow ends: a retry is answered from the
 				// ledger (sendUpdate's replay), checked by the claim.
 				key.settle(ctx, nil)
-			default:
+			case !claimed:
 				// Temporal answers a retry while the workflow's
 				// history lasts; the ledger's claim after that.
 				key.settleLater(ctx)
@@ -178,6 +183,7 @@ func sendChange[S any, R casework.Record, P any](ctx context.Context, tc client.
 	if who, err = reachAs(ctx, l, who, k.machine.SubjectType(), id, func(as actor.Actor) error {
 		return k.machine.CheckRole(c.action, as)
 	}); err != nil {
+		outOfScope = errors.Is(err, derrors.ErrNotFound)
 		return answer, err
 	}
 	*c.input.Header() = workflows.Change{RequestID: requestID, Actor: who, Fingerprint: key.fingerprint()}
@@ -224,7 +230,7 @@ func sendChange[S any, R casework.Record, P any](ctx context.Context, tc client.
 		return k.fromRow(ctx, l, row)
 	}
 	if key != nil {
-		if err = key.answered(ctx, answerTo(state)); err != nil {
+		if claimed, err = key.answered(ctx, answerTo(state)); err != nil {
 			return answer, err
 		}
 	}

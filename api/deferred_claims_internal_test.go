@@ -66,15 +66,25 @@ func TestDeferredKeyAnswered(t *testing.T) {
 	}
 	first, second := keyOf("first"), keyOf("second")
 
-	require.NoError(t, first.answered(ctx, first.key.Fingerprint))
-	require.Equal(t, codes.AlreadyExists, status.Code(first.answered(ctx, second.key.Fingerprint)))
+	// answered is what the Update's answer says of the key: whether the key
+	// was recorded then, and the refusal.
+	answered := func(d *deferredKey, echo []byte) (bool, error) { return d.answered(ctx, echo) }
+	claimed, err := answered(first, first.key.Fingerprint)
+	require.NoError(t, err)
+	require.False(t, claimed, "an echoed answer needs no claim")
+	_, err = answered(first, second.key.Fingerprint)
+	require.Equal(t, codes.AlreadyExists, status.Code(err))
 	_, found, err := store.IdempotencyKeyHolder(ctx, first.key)
 	require.NoError(t, err)
 	require.False(t, found, "an echoed answer needs no claim")
 
-	require.NoError(t, first.answered(ctx, nil), "no echo: claimed now")
-	require.NoError(t, first.answered(ctx, nil), "its retry")
-	require.Equal(t, codes.AlreadyExists, status.Code(second.answered(ctx, nil)))
+	claimed, err = answered(first, nil)
+	require.NoError(t, err, "no echo: claimed now")
+	require.True(t, claimed)
+	_, err = answered(first, nil)
+	require.NoError(t, err, "its retry")
+	_, err = answered(second, nil)
+	require.Equal(t, codes.AlreadyExists, status.Code(err))
 
 	third := keyOf("third")
 	third.key.Target = "findings/f-3"

@@ -384,15 +384,15 @@ func (d *deferredKey) claim(ctx context.Context) error {
 // request's, which Temporal answered with because it came first under the
 // same request_id, is refused as a reused key (this request changed
 // nothing). An answer that echoes none, from a worker that does not echo
-// yet, is vouched for by claiming the key now.
-func (d *deferredKey) answered(ctx context.Context, echo []byte) error {
+// yet, is vouched for by claiming the key now (claimed).
+func (d *deferredKey) answered(ctx context.Context, echo []byte) (claimed bool, err error) {
 	if len(echo) == 0 {
-		return d.claim(context.WithoutCancel(ctx))
+		return true, d.claim(context.WithoutCancel(ctx))
 	}
 	if !bytes.Equal(echo, d.key.Fingerprint) {
-		return keyReusedError(d.key, incomingLang(ctx))
+		return false, keyReusedError(d.key, incomingLang(ctx))
 	}
-	return nil
+	return false, nil
 }
 
 // reusedBefore is what a request refused before its Update is answered
