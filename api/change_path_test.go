@@ -87,22 +87,17 @@ func (n notedUpdates) UpdateWorkflow(ctx context.Context, opts client.UpdateWork
 // ledger connections are traced (the worker has its own) and whose Updates
 // are noted: the workflow ID derives from the resource's ID, so a change
 // reads nothing first but its scope, and its request_id is vouched for by
-// the Update's answer (the fingerprint it echoes), so nothing is written
-// before it either. An office change runs no statement before its Update;
-// a team member's reads its position on the team of the finding's
-// inspection, which is its reach (one SELECT). The request_id is recorded
-// after the Update: after the answer for a change the workflow will answer
-// again (Temporal keeps its Updates while the history lasts), before it for
-// the change that ends the workflow.
+// the Update's answer (the fingerprint it echoes) and, once the history is
+// gone, by the change's event, which keeps the fingerprint: nothing is
+// written before the Update or after it. An office change runs no
+// statement at all; a team member's reads its position on the team of the
+// finding's inspection, which is its reach (one SELECT). The change that
+// ends the workflow is no different.
 func TestChangeReadsNoLedgerBeforeTheUpdate(t *testing.T) {
 	s, log := setupTraced(t)
 	f := s.recordFinding(s.createInspection(), "record", "GENERAL")
 	id := f["id"].(string)
-	log.api.WaitLaterClaims()
 
-	claim := "INSERT INTO idempotency_keys"
-	// The record after the answer, its commit not waiting for the disk.
-	recorded := []string{"BEGIN", "SELECT set_config('synchronous_commit', 'off', true)", claim, "COMMIT"}
 	for _, c := range []struct {
 		action string
 		who    actor.Actor
@@ -110,18 +105,16 @@ func TestChangeReadsNoLedgerBeforeTheUpdate(t *testing.T) {
 		stage  string
 		want   []string // the statements' beginnings, and the Update
 	}{
-		{"diagnose", member, diagnosis(rid(t, "diagnose")), "DIAGNOSED", append([]string{
-			"SELECT coalesce(( SELECT m->>'role' FROM inspections i", "Temporal UpdateWorkflow diagnose"}, recorded...)},
-		{"classify", office, classification(rid(t, "classify")), "CLASSIFIED",
-			append([]string{"Temporal UpdateWorkflow classify"}, recorded...)},
+		{"diagnose", member, diagnosis(rid(t, "diagnose")), "DIAGNOSED", []string{
+			"SELECT coalesce(( SELECT m->>'role' FROM inspections i", "Temporal UpdateWorkflow diagnose"}},
+		{"classify", office, classification(rid(t, "classify")), "CLASSIFIED", []string{"Temporal UpdateWorkflow classify"}},
 		{"withdraw", office, map[string]any{"request_id": rid(t, "withdraw"), "reason": "重复登记"}, "WITHDRAWN",
-			[]string{"Temporal UpdateWorkflow withdraw", claim}},
+			[]string{"Temporal UpdateWorkflow withdraw"}},
 	} {
 		log.take()
 		code, body := s.do("POST", "/v1/findings/"+id+":"+c.action, &c.who, c.body)
 		require.Equal(t, http.StatusOK, code, "%v", body)
 		require.Equal(t, c.stage, body["stage"])
-		log.api.WaitLaterClaims()
 		queries := log.take()
 		require.Len(t, queries, len(c.want), "%s: %q", c.action, queries)
 		for i, q := range queries {
@@ -213,13 +206,14 @@ func TestRefusalsReadNothing(t *testing.T) {
 	require.Equal(t, 2, lookups, "one reach lookup and one of its objects for the one piece of evidence")
 }
 
-// TestReusedKeyRefusedBeforeItsFields: a change's request_id claimed by no
-// ledger write before its Update is still refused as reused before its
-// fields are looked at, as when it was claimed first — from the first
-// change's answer (Temporal's, echoing its fingerprint) while the workflow
-// runs, from the ledger's claim once the change ended it — and the same
-// body again is answered as the first was. A fresh key with the same
-// malformed body is refused for its fields.
+// TestReusedKeyRefusedBeforeItsFields: a change's request_id, which no
+// ledger write claims, is still refused as reused before its fields are
+// looked at, as when it was claimed first — from the first change's answer
+// (Temporal's, echoing its fingerprint) while the workflow's history
+// lasts, from the fingerprint the change's event keeps once it is gone —
+// and the same body again is answered as the first was. A fresh key with
+// the same malformed body is refused for its fields. idempotency_keys holds
+// none of these keys.
 func TestReusedKeyRefusedBeforeItsFields(t *testing.T) {
 	s := setup(t)
 	f := s.recordFinding(s.createInspection(), "record", "GENERAL")
@@ -250,8 +244,9 @@ func TestReusedKeyRefusedBeforeItsFields(t *testing.T) {
 	// The diagnosis's key, once the workflow has ended: another body is
 	// still refused (Temporal keeps the ended run's Updates), and so it is
 	// once the run is gone too (deleted here, as the namespace's retention
-	// deletes it), from the claim written after the diagnosis's answer; the
-	// same body is answered from the ledger.
+	// deletes it), from the fingerprint the diagnosis's event keeps, before
+	// the Update (a malformed body) and after it; the same body is answered
+	// from the ledger.
 	other := diagnosis(rid(t, "diagnose"))
 	other["diagnosis"].(map[string]any)["cause"] = "另一个原因"
 	code, body = s.do("POST", "/v1/findings/"+id+":diagnose", &member, other)
@@ -272,11 +267,25 @@ func TestReusedKeyRefusedBeforeItsFields(t *testing.T) {
 	}, 90*time.Second, 200*time.Millisecond, "the run is deleted")
 	code, body = s.do("POST", "/v1/findings/"+id+":diagnose", &member, other)
 	keyReused(t, code, body, "findings/"+id)
+	malformed["request_id"] = rid(t, "diagnose")
+	code, body = s.do("POST", "/v1/findings/"+id+":diagnose", &member, malformed)
+	keyReused(t, code, body, "findings/"+id)
 	code, body = s.do("POST", "/v1/findings/"+id+":diagnose", &member, diagnosis(rid(t, "diagnose")))
 	require.Equal(t, http.StatusOK, code, "%v", body)
 	require.Equal(t, "WITHDRAWN", body["stage"], "a retry once the run is gone is answered from the ledger")
+	code, body = s.do("POST", "/v1/findings/"+id+":withdraw", &office, map[string]any{"request_id": rid(t, "withdraw"), "reason": "另一个理由"})
+	keyReused(t, code, body, "findings/"+id)
+	code, body = s.do("POST", "/v1/findings/"+id+":withdraw", &office, withdraw)
+	require.Equal(t, http.StatusOK, code, "%v", body)
 	actions, _ := s.events(id)
 	require.Equal(t, []string{"record", "list", "diagnose", "withdraw"}, actions)
+
+	conn, err := pgx.Connect(t.Context(), s.OwnerURL)
+	require.NoError(t, err)
+	defer func() { _ = conn.Close(context.Background()) }()
+	var keys int
+	require.NoError(t, conn.QueryRow(t.Context(), "SELECT count(*) FROM idempotency_keys WHERE target = $1", "findings/"+id).Scan(&keys))
+	require.Zero(t, keys, "the changes' keys are vouched for by Temporal and the events, not written apart")
 }
 
 // TestReusedKeyRacedOnce: four requests under one request_id, each with

@@ -130,39 +130,28 @@ func sendChange[S any, R casework.Record, P any](ctx context.Context, tc client.
 	var (
 		state  S
 		replay bool
+		u      lifecycleUpdate
 		sent   bool // the Update was sent
 		// outOfScope: the caller does not reach the subject, which a
 		// reused key's refusal would say the same way (targetInReach).
 		outOfScope bool
-		// claimed: the key was recorded when the answer was checked.
-		claimed bool
 	)
-	// The request_id's claim, when deferred to here (deferredKey), is
-	// written after the Update, whose answer vouches for it; a request
-	// refused before its Update is refused as a reused key first, when it
-	// is one.
+	// The request_id, when its key is deferred to here (deferredKey),
+	// rides in the Update as its fingerprint, which the answer echoes and
+	// the change's event keeps; a request refused before its Update is
+	// refused as a reused key first, when it is one.
 	key := deferredKeyOf(ctx)
 	if key != nil {
 		key.taken = true
 		defer func() {
 			if err != nil && !sent && !outOfScope && c.req.GetId() != "" && changedNothing(err) {
-				if reused := key.reusedBefore(ctx, tc, k.machine.WorkflowID(c.req.GetId()),
-					workflows.UpdateID(c.action, c.req.GetRequestId())); reused != nil {
+				u.workflowID, u.action, u.requestID = k.machine.WorkflowID(c.req.GetId()), c.action, c.req.GetRequestId()
+				if reused := key.reusedBefore(ctx, tc, u, k.machine.SubjectType(), c.req.GetId()); reused != nil {
 					err = reused
 				}
 			}
-			switch {
-			case err != nil:
+			if err != nil {
 				key.settle(ctx, err)
-			case replay:
-			case !k.machine.Open(k.stage(state)):
-				// The workflow ends: a retry is answered from the
-				// ledger (sendUpdate's replay), checked by the claim.
-				key.settle(ctx, nil)
-			case !claimed:
-				// Temporal answers a retry while the workflow's
-				// history lasts; the ledger's claim after that.
-				key.settleLater(ctx)
 			}
 		}()
 	}
@@ -205,9 +194,9 @@ func sendChange[S any, R casework.Record, P any](ctx context.Context, tc client.
 		}
 	}
 	var row R
-	u := lifecycleUpdate{workflowID: k.machine.WorkflowID(id), action: c.action, requestID: requestID, input: c.input}
+	u = lifecycleUpdate{workflowID: k.machine.WorkflowID(id), action: c.action, requestID: requestID, input: c.input}
 	if key != nil {
-		u.guard = key.claim
+		u.vouch = key.vouch
 	}
 	if k.adopt != nil {
 		u.adopt = func() (client.StartWorkflowOptions, any, string) { return k.adopt(row, c.taskQueue) }
@@ -230,7 +219,7 @@ func sendChange[S any, R casework.Record, P any](ctx context.Context, tc client.
 		return k.fromRow(ctx, l, row)
 	}
 	if key != nil {
-		if claimed, err = key.answered(ctx, answerTo(state)); err != nil {
+		if err := key.answered(ctx, answerTo(state)); err != nil {
 			return answer, err
 		}
 	}
@@ -268,11 +257,12 @@ type lifecycleUpdate struct {
 	// type) of a workflow that adopts the row reread found, for a row no
 	// workflow ever drove.
 	adopt func() (client.StartWorkflowOptions, any, string)
-	// guard, when set, is asked before the change is decided anew where
-	// Temporal cannot answer it from an earlier send of its request_id:
-	// sent again under updatechain's next ID, or answered from the ledger
-	// once its workflow has ended (deferredKey.claim).
-	guard func(context.Context) error
+	// vouch, when set, is asked where Temporal cannot answer the change
+	// from an earlier send of its request_id: before it is sent again
+	// under updatechain's next ID and decided anew (recorded nil), and
+	// before it is answered from the ledger once its workflow has ended,
+	// with the fingerprint recorded with its event (deferredKey.vouch).
+	vouch func(ctx context.Context, recorded []byte) error
 }
 
 // finished describes a lifecycle whose workflow no longer runs, for
@@ -294,13 +284,17 @@ func sendUpdate[S any](ctx context.Context, tc client.Client, l *ledger.Store, u
 	updateID := workflows.UpdateID(u.action, u.requestID)
 	// A refusal or an unavailable ledger that an earlier send of this
 	// request left in the run does not answer it (updatechain).
+	var guard func(context.Context) error
+	if u.vouch != nil {
+		guard = func(ctx context.Context) error { return u.vouch(ctx, nil) }
+	}
 	err = updatechain.SendGuarded(ctx, tc, client.UpdateWorkflowOptions{
 		WorkflowID:   u.workflowID,
 		UpdateID:     updateID,
 		UpdateName:   u.action,
 		Args:         []any{u.input},
 		WaitForStage: client.WorkflowUpdateStageCompleted,
-	}, &state, u.guard)
+	}, &state, guard)
 	if err == nil {
 		return state, false, nil
 	}
@@ -316,9 +310,9 @@ func sendUpdate[S any](ctx context.Context, tc client.Client, l *ledger.Store, u
 	if err != nil {
 		return state, false, err
 	}
-	if slices.ContainsFunc(events, func(e casework.Event) bool { return updatechain.InChain(updateID, e.Key) }) {
-		if u.guard != nil {
-			if err := u.guard(ctx); err != nil {
+	if i := slices.IndexFunc(events, func(e casework.Event) bool { return updatechain.InChain(updateID, e.Key) }); i >= 0 {
+		if u.vouch != nil {
+			if err := u.vouch(ctx, events[i].RequestFingerprint); err != nil {
 				return state, false, err
 			}
 		}

@@ -55,7 +55,9 @@ func TestDeferredClaimsGoThroughSendChange(t *testing.T) {
 // fingerprint is this request's; another's is a reused key; one that echoes
 // none (a worker from before the echo) is vouched for by the ledger's claim,
 // made then, so that the first request holds the key and a different one is
-// refused. settle records the key after a change, not after a refusal.
+// refused. The fingerprint recorded with a change's event vouches the same
+// way; with none recorded, the key is claimed. settle records the key
+// after a change, not after a refusal.
 func TestDeferredKeyAnswered(t *testing.T) {
 	store, _ := testenv.Ledger(t)
 	ctx := actor.NewContext(t.Context(), actor.Actor{Name: "李四", Role: actor.RoleOffice, Organisation: "省安委办"})
@@ -65,38 +67,34 @@ func TestDeferredKeyAnswered(t *testing.T) {
 			Method: xunchav1.FindingService_DiagnoseFinding_FullMethodName, Target: "findings/f-1", RequestID: "r-1", Fingerprint: sum[:]}}
 	}
 	first, second := keyOf("first"), keyOf("second")
+	held := func(d *deferredKey) bool {
+		_, found, err := store.IdempotencyKeyHolder(ctx, d.key)
+		require.NoError(t, err)
+		return found
+	}
 
-	// answered is what the Update's answer says of the key: whether the key
-	// was recorded then, and the refusal.
-	answered := func(d *deferredKey, echo []byte) (bool, error) { return d.answered(ctx, echo) }
-	claimed, err := answered(first, first.key.Fingerprint)
-	require.NoError(t, err)
-	require.False(t, claimed, "an echoed answer needs no claim")
-	_, err = answered(first, second.key.Fingerprint)
-	require.Equal(t, codes.AlreadyExists, status.Code(err))
-	_, found, err := store.IdempotencyKeyHolder(ctx, first.key)
-	require.NoError(t, err)
-	require.False(t, found, "an echoed answer needs no claim")
+	require.NoError(t, first.answered(ctx, first.key.Fingerprint))
+	require.Equal(t, codes.AlreadyExists, status.Code(first.answered(ctx, second.key.Fingerprint)))
+	require.NoError(t, first.vouch(ctx, first.key.Fingerprint))
+	require.Equal(t, codes.AlreadyExists, status.Code(second.vouch(ctx, first.key.Fingerprint)))
+	require.False(t, held(first), "an echoed answer or a recorded fingerprint needs no claim")
 
-	claimed, err = answered(first, nil)
-	require.NoError(t, err, "no echo: claimed now")
-	require.True(t, claimed)
-	_, err = answered(first, nil)
-	require.NoError(t, err, "its retry")
-	_, err = answered(second, nil)
-	require.Equal(t, codes.AlreadyExists, status.Code(err))
+	require.NoError(t, first.answered(ctx, nil), "no echo: claimed now")
+	require.True(t, held(first))
+	require.NoError(t, first.answered(ctx, nil), "its retry")
+	require.Equal(t, codes.AlreadyExists, status.Code(second.answered(ctx, nil)))
+	require.Equal(t, codes.AlreadyExists, status.Code(second.vouch(ctx, nil)), "nothing recorded: the claim decides")
+	require.NoError(t, first.vouch(ctx, nil))
 
 	third := keyOf("third")
 	third.key.Target = "findings/f-3"
 	third.settle(ctx, status.Error(codes.FailedPrecondition, "not in this stage"))
-	_, found, err = store.IdempotencyKeyHolder(ctx, third.key)
-	require.NoError(t, err)
-	require.False(t, found, "a refusal holds no key")
+	require.False(t, held(third), "a refusal holds no key")
 	third.settle(ctx, status.Error(codes.Unavailable, "the ledger could not be written in time"))
-	held, found, err := store.IdempotencyKeyHolder(ctx, third.key)
+	holder, found, err := store.IdempotencyKeyHolder(ctx, third.key)
 	require.NoError(t, err)
 	require.True(t, found, "a failure that may have changed something holds it")
-	require.Equal(t, third.key.Fingerprint, held)
+	require.Equal(t, third.key.Fingerprint, holder)
 	other := keyOf("other")
 	other.key.Target = third.key.Target
 	require.Equal(t, codes.AlreadyExists, status.Code(other.claim(ctx)), "another body under the key it holds")

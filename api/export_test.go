@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"slices"
 )
 
@@ -46,7 +45,3 @@ func LegacyFindingID(requestID string) string { return generatedID("f", "", requ
 // GeneratedID is generatedID, for the tests of package api_test that need
 // the ID a create derives.
 var GeneratedID = generatedID
-
-// WaitLaterClaims waits for the request_ids being recorded after their
-// answers (deferredKey.settleLater).
-func (s *Server) WaitLaterClaims() { s.laterClaims.wait(context.Background()) }

@@ -9,7 +9,6 @@ import (
 	"regexp"
 	"strings"
 	"sync"
-	"time"
 
 	"go.temporal.io/sdk/client"
 	"go.uber.org/zap"
@@ -24,8 +23,10 @@ import (
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/i18n"
 	"github.com/xuncha/xuncha/internal/logging"
+	"github.com/xuncha/xuncha/internal/updatechain"
 	"github.com/xuncha/xuncha/ledger"
 	xunchav1 "github.com/xuncha/xuncha/proto/xuncha/v1"
+	"github.com/xuncha/xuncha/workflows"
 )
 
 // Idempotency keys, done as payment APIs do them (DESIGN §6):
@@ -316,18 +317,17 @@ var deferredClaims = map[string]bool{
 // workflow its target names, so Temporal answers the same key sent again
 // with the first Update's answer, unrun; that answer echoes the fingerprint
 // of the request it answers (workflows.Change.Fingerprint), and sendChange
-// refuses another request's (answered). The ledger gets the key after the
-// answer (settleLater), for when the workflow's history is gone; before
-// it, where no running workflow will answer a retry (settle): once the
-// change ended the workflow, and after a failure that may have changed
-// something; and before a resend under updatechain's next ID, which is
-// decided anew (claim, the guard).
+// refuses another request's (answered). Once the workflow's history is
+// gone, the event the change wrote under the Update's ID keeps the same
+// fingerprint (casework.Event.RequestFingerprint, vouch). The key goes to
+// the ledger's idempotency_keys only where neither can vouch for a later
+// request: after a failure that may have changed something (settle), and
+// before a resend under updatechain's next ID, which is decided anew
+// (vouch with nothing recorded, the guard).
 type deferredKey struct {
 	key   ledger.IdempotencyKey
 	store *ledger.Store
 	log   *zap.Logger
-	// later writes the key after the answer (settleLater).
-	later *laterClaims
 	// taken says sendChange took the key over.
 	taken bool
 }
@@ -349,7 +349,7 @@ func deferredKeyOf(ctx context.Context) *deferredKey {
 func (s *Server) withDeferredKey(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler,
 	key ledger.IdempotencyKey,
 ) (any, error) {
-	d := &deferredKey{key: key, store: s.Ledger, log: s.Log, later: &s.laterClaims}
+	d := &deferredKey{key: key, store: s.Ledger, log: s.Log}
 	resp, err := handler(context.WithValue(ctx, deferredKeyCtx{}, d), req)
 	if !d.taken && (err == nil || !changedNothing(err)) {
 		logging.Ctx(ctx, s.Log).Error("a change whose request_id is claimed by sendChange did not go through it; claimed after it",
@@ -380,19 +380,35 @@ func (d *deferredKey) claim(ctx context.Context) error {
 	return nil
 }
 
+// vouch refuses the key when the change recorded under it was another
+// request's: recorded is the fingerprint of the request whose change the
+// ledger holds under the Update's ID (casework.Event.RequestFingerprint).
+// With none recorded (an event written before the ledger kept them, or no
+// event at all, before a resend) the key is claimed, as before the Update
+// it once was.
+func (d *deferredKey) vouch(ctx context.Context, recorded []byte) error {
+	if len(recorded) == 0 {
+		return d.claim(ctx)
+	}
+	if !bytes.Equal(recorded, d.key.Fingerprint) {
+		return keyReusedError(d.key, incomingLang(ctx))
+	}
+	return nil
+}
+
 // answered checks the fingerprint the Update's answer echoes: another
 // request's, which Temporal answered with because it came first under the
 // same request_id, is refused as a reused key (this request changed
 // nothing). An answer that echoes none, from a worker that does not echo
-// yet, is vouched for by claiming the key now (claimed).
-func (d *deferredKey) answered(ctx context.Context, echo []byte) (claimed bool, err error) {
+// yet, is vouched for by claiming the key now.
+func (d *deferredKey) answered(ctx context.Context, echo []byte) error {
 	if len(echo) == 0 {
-		return true, d.claim(context.WithoutCancel(ctx))
+		return d.claim(context.WithoutCancel(ctx))
 	}
 	if !bytes.Equal(echo, d.key.Fingerprint) {
-		return false, keyReusedError(d.key, incomingLang(ctx))
+		return keyReusedError(d.key, incomingLang(ctx))
 	}
-	return false, nil
+	return nil
 }
 
 // reusedBefore is what a request refused before its Update is answered
@@ -400,19 +416,32 @@ func (d *deferredKey) answered(ctx context.Context, echo []byte) (claimed bool, 
 // made before the handler once answered it: a caller out of the target's
 // scope learns only that (targetInReach), anyone else that the key is
 // reused. The earlier request is known by the fingerprint the answer of
-// its Update (workflowID, updateID) echoes, else by the ledger's claim. It
-// is nil when the key is free or this request's, or nothing can say.
-func (d *deferredKey) reusedBefore(ctx context.Context, tc client.Client, workflowID, updateID string) error {
+// its Update (u: workflow and Update ID) echoes, else by the one the
+// ledger recorded with its change's event (the subject's), else by the
+// ledger's claim. It is nil when the key is free or this request's, or
+// nothing can say.
+func (d *deferredKey) reusedBefore(ctx context.Context, tc client.Client, u lifecycleUpdate, subjectType, subjectID string) error {
+	other := func(fingerprint []byte) bool { return !bytes.Equal(fingerprint, d.key.Fingerprint) }
 	held := func() bool {
 		var answer struct {
 			Answers []byte `json:"answers"`
 		}
-		h := tc.GetWorkflowUpdateHandle(client.GetWorkflowUpdateHandleOptions{WorkflowID: workflowID, UpdateID: updateID})
+		updateID := workflows.UpdateID(u.action, u.requestID)
+		h := tc.GetWorkflowUpdateHandle(client.GetWorkflowUpdateHandleOptions{WorkflowID: u.workflowID, UpdateID: updateID})
 		if err := h.Get(ctx, &answer); err == nil && len(answer.Answers) > 0 {
-			return !bytes.Equal(answer.Answers, d.key.Fingerprint)
+			return other(answer.Answers)
+		}
+		recorded, err := d.store.RequestFingerprints(ctx, subjectType, subjectID, updateID)
+		if err != nil {
+			return false
+		}
+		for key, fingerprint := range recorded {
+			if updatechain.InChain(updateID, key) {
+				return other(fingerprint)
+			}
 		}
 		stored, found, err := d.store.IdempotencyKeyHolder(ctx, d.key)
-		return err == nil && found && !bytes.Equal(stored, d.key.Fingerprint)
+		return err == nil && found && other(stored)
 	}
 	if !held() {
 		return nil
@@ -423,78 +452,11 @@ func (d *deferredKey) reusedBefore(ctx context.Context, tc client.Client, workfl
 	return keyReusedError(d.key, incomingLang(ctx))
 }
 
-// settleLater records the key of a change that went through, after its
-// answer: Temporal vouches for it while the workflow's history lasts (the
-// namespace's retention past the workflow's end), the ledger after that.
-// Nothing waits for it but the API's stop, and its commit not for the disk
-// (ledger.RecordIdempotencyKey); under a burst (laterClaims' slots taken)
-// it is written before the answer instead.
-func (d *deferredKey) settleLater(ctx context.Context) {
-	ctx = context.WithoutCancel(ctx)
-	record := func() {
-		ctx, cancel := context.WithTimeout(ctx, laterClaimTimeout)
-		defer cancel()
-		if err := d.store.RecordIdempotencyKey(ctx, d.key); err != nil {
-			logging.Ctx(ctx, d.log).Warn("recording a change's request_id after its answer", zap.String("method", d.key.Method),
-				zap.String("target", d.key.Target), zap.Error(err))
-		}
-	}
-	if d.later == nil {
-		record()
-		return
-	}
-	d.later.run(record)
-}
-
-// laterClaimTimeout bounds a claim written after its answer.
-const laterClaimTimeout = 30 * time.Second
-
-// laterClaims runs the claims written after their answers, at most
-// laterClaimSlots at once (a claim that finds no slot runs where it is
-// asked), and lets the API wait for them when it stops. Its zero value is
-// ready.
-type laterClaims struct {
-	once  sync.Once
-	slots chan struct{}
-	wg    sync.WaitGroup
-}
-
-// laterClaimSlots is how many claims may be written after their answers
-// at once.
-const laterClaimSlots = 64
-
-// run runs claim in the background when a slot is free, else at once.
-func (l *laterClaims) run(claim func()) {
-	l.once.Do(func() { l.slots = make(chan struct{}, laterClaimSlots) })
-	select {
-	case l.slots <- struct{}{}:
-		l.wg.Go(func() {
-			defer func() { <-l.slots }()
-			claim()
-		})
-	default:
-		claim()
-	}
-}
-
-// wait waits for the claims under way until ctx ends; it reports whether
-// they all finished.
-func (l *laterClaims) wait(ctx context.Context) bool {
-	done := make(chan struct{})
-	go func() { l.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-		return true
-	case <-ctx.Done():
-		return false
-	}
-}
-
-// settle records the key where no Update's answer will vouch for a later
-// request: after a change that ended its workflow (err nil), or one that
-// failed in a way that may have changed something. The change stands
-// whatever the ledger says: a claim that cannot be written is logged, and
-// one another request holds is left to it.
+// settle records the key of a change that failed in a way that may have
+// changed something (err), or that answered without its Update (err nil,
+// withDeferredKey): no Update's answer or event may vouch for a later
+// request. The change stands whatever the ledger says: a claim that cannot
+// be written is logged, and one another request holds is left to it.
 func (d *deferredKey) settle(ctx context.Context, err error) {
 	if err != nil && changedNothing(err) {
 		return

@@ -107,9 +107,6 @@ type Server struct {
 	DrainDelay time.Duration
 	// draining is set once the API is asked to stop (ready says so).
 	draining atomic.Bool
-	// laterClaims writes the request_ids of lifecycle changes after their
-	// answers (deferredKey.settleLater); Run waits for them when it stops.
-	laterClaims laterClaims
 	// Tips seals the identity of tips' reporters (XUNCHA_TIP_KEY). Required.
 	Tips *tipcrypt.Sealer
 	// WebhookPolicy says which receivers a webhook may name
@@ -275,9 +272,6 @@ func (s *Server) Run(ctx context.Context) error {
 		case <-stopped:
 		case <-shutdownCtx.Done():
 			grpcServer.Stop()
-		}
-		if !s.laterClaims.wait(shutdownCtx) {
-			s.Log.Warn("stopped before every answered change's request_id was recorded")
 		}
 		return nil
 	})

@@ -44,4 +44,10 @@ type Event struct {
 	Data       json.RawMessage
 	OccurredAt time.Time
 	RecordedAt time.Time
+	// RequestFingerprint is the fingerprint of the request whose Update
+	// made the change (workflows.Change.Fingerprint): how the API tells a
+	// retry of that request from another request under its request_id once
+	// the workflow's history is gone. Outside the audit hash; nil for
+	// events no request's Update wrote.
+	RequestFingerprint []byte `json:",omitempty"`
 }

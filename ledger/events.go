@@ -109,7 +109,7 @@ func (s *Store) sealEvent(e casework.Event, head dbsqlc.BeginEventRow) (dbsqlc.I
 		ID: c.ID, SubjectType: c.SubjectType, SubjectID: c.SubjectID, EventKey: c.Key, Action: c.Action,
 		StageBefore: c.StageBefore, StageAfter: c.StageAfter, Actor: c.Actor, Note: c.Note,
 		Evidence: c.Evidence, Data: c.Data, OccurredAt: c.OccurredAt, RecordedAt: c.RecordedAt,
-		Seq: c.Seq, PrevHash: c.PrevHash, Hash: sum, HashAlg: &algName,
+		Seq: c.Seq, PrevHash: c.PrevHash, Hash: sum, HashAlg: &algName, RequestFingerprint: nilIfEmpty(e.RequestFingerprint),
 	}, nil
 }
 
@@ -168,6 +168,23 @@ func (s *Store) AppendEvent(ctx context.Context, e casework.Event) error {
 	return s.inTx(ctx, func(q *dbsqlc.Queries) error { return s.appendEvent(ctx, q, e) })
 }
 
+// RequestFingerprints returns, by event key, the request fingerprints
+// recorded with the subject's events whose keys start with keyPrefix
+// (casework.Event.RequestFingerprint); events without one are left out.
+func (s *Store) RequestFingerprints(ctx context.Context, subjectType, subjectID, keyPrefix string) (map[string][]byte, error) {
+	rows, err := s.q.RequestFingerprints(ctx, dbsqlc.RequestFingerprintsParams{
+		SubjectType: subjectType, SubjectID: subjectID, KeyPrefix: keyPrefix,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading the request fingerprints of %s %q: %w", subjectType, subjectID, err)
+	}
+	out := make(map[string][]byte, len(rows))
+	for _, r := range rows {
+		out[r.EventKey] = r.RequestFingerprint
+	}
+	return out, nil
+}
+
 // Events returns a subject's events in the order they were recorded.
 func (s *Store) Events(ctx context.Context, subjectType, subjectID string) ([]casework.Event, error) {
 	rows, err := s.q.ListEvents(ctx, dbsqlc.ListEventsParams{SubjectType: subjectType, SubjectID: subjectID})
@@ -185,7 +202,7 @@ func eventFromRow(r dbsqlc.Event) (casework.Event, error) {
 	e := casework.Event{
 		ID: r.ID, SubjectType: r.SubjectType, SubjectID: r.SubjectID, Key: r.EventKey, Action: r.Action,
 		StageBefore: r.StageBefore, StageAfter: r.StageAfter, Note: r.Note, Evidence: r.Evidence, Data: r.Data,
-		OccurredAt: r.OccurredAt, RecordedAt: r.RecordedAt,
+		OccurredAt: r.OccurredAt, RecordedAt: r.RecordedAt, RequestFingerprint: r.RequestFingerprint,
 	}
 	return e, json.Unmarshal(r.Actor, &e.Actor)
 }

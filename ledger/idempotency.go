@@ -48,29 +48,6 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, k IdempotencyKey) (stor
 	return nil, false, fmt.Errorf("request_id %q: claimed and released concurrently twice", k.RequestID)
 }
 
-// RecordIdempotencyKey records k's key for a request that went through, in
-// the background of its answer, leaving a key another request holds as it
-// is. Its commit does not wait for the disk (synchronous_commit off, this
-// transaction only): the record is what a later request under the key is
-// checked against once nothing else can vouch for the first, and a crash in
-// the instant after it loses only that check, as a record never written
-// would. One round trip.
-func (s *Store) RecordIdempotencyKey(ctx context.Context, k IdempotencyKey) error {
-	err := s.inPipeline(ctx, func(p *pipeline) error {
-		queue(p, nil, func(q *dbsqlc.Queries, ctx context.Context, _ struct{}) (struct{}, error) {
-			return struct{}{}, q.CommitWithoutWaitingForDisk(ctx)
-		}, struct{}{})
-		queue(p, nil, (*dbsqlc.Queries).InsertIdempotencyKey, dbsqlc.InsertIdempotencyKeyParams{
-			Method: k.Method, Target: k.Target, RequestID: k.RequestID, Fingerprint: k.Fingerprint,
-		})
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("recording request_id %q: %w", k.RequestID, err)
-	}
-	return nil
-}
-
 // IdempotencyKeyHolder reads the fingerprint stored with k's key (method,
 // target, request_id): the request that holds it; found is false when none
 // does. It writes nothing.

@@ -3,9 +3,12 @@ package ledger_test
 import (
 	"crypto/sha256"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/xuncha/xuncha/casework"
+	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/testenv"
 	"github.com/xuncha/xuncha/ledger"
 )
@@ -52,13 +55,46 @@ func TestIdempotencyKeys(t *testing.T) {
 	require.NoError(t, err)
 	require.False(t, found)
 
-	// Recorded after a request went through: the first record holds.
-	require.NoError(t, store.RecordIdempotencyKey(ctx, other))
-	require.NoError(t, store.RecordIdempotencyKey(ctx, k))
-	held, found, err = store.IdempotencyKeyHolder(ctx, k)
+}
+
+// TestRequestFingerprints: the fingerprint of the request whose change an
+// event records is stored with the event, read back with it, and found by
+// the Update's ID and its resends' (a key prefix); it is outside the
+// event's hash, so the chain verifies with it.
+func TestRequestFingerprints(t *testing.T) {
+	store, _ := testenv.Ledger(t)
+	ctx := t.Context()
+	who := actor.Actor{Name: "李四", Role: actor.RoleOffice, Organisation: "省安委办"}
+	for _, e := range []casework.Event{
+		{Key: "diagnose/r-1", Action: "diagnose", RequestFingerprint: fingerprint("first")},
+		{Key: "diagnose/r-1 #2", Action: "diagnose", RequestFingerprint: fingerprint("first, sent again")},
+		{Key: "diagnose/r-10", Action: "diagnose", RequestFingerprint: fingerprint("another key")},
+		{Key: "classify/r-1", Action: "classify", RequestFingerprint: fingerprint("another action")},
+		{Key: "diagnose/r-1/escalation", Action: "escalate"},
+	} {
+		e.SubjectType, e.SubjectID, e.Actor, e.OccurredAt = casework.SubjectFinding, "f-1", who, time.Now()
+		require.NoError(t, store.AppendEvent(ctx, e))
+	}
+	require.NoError(t, store.AppendEvent(ctx, casework.Event{SubjectType: casework.SubjectFinding, SubjectID: "f-2",
+		Key: "diagnose/r-1", Action: "diagnose", Actor: who, OccurredAt: time.Now(), RequestFingerprint: fingerprint("another finding")}))
+
+	got, err := store.RequestFingerprints(ctx, casework.SubjectFinding, "f-1", "diagnose/r-1")
 	require.NoError(t, err)
-	require.True(t, found)
-	require.Equal(t, other.Fingerprint, held)
+	require.Equal(t, map[string][]byte{
+		"diagnose/r-1":    fingerprint("first"),
+		"diagnose/r-1 #2": fingerprint("first, sent again"),
+		"diagnose/r-10":   fingerprint("another key"), // the caller tells the chain's keys (updatechain.InChain)
+	}, got)
+	events, err := store.Events(ctx, casework.SubjectFinding, "f-1")
+	require.NoError(t, err)
+	require.Len(t, events, 5)
+	require.Equal(t, fingerprint("first"), events[0].RequestFingerprint)
+	require.Nil(t, events[4].RequestFingerprint)
+
+	r, err := store.VerifyAudit(ctx, ledger.VerifyOptions{})
+	require.NoError(t, err)
+	require.True(t, r.OK(), "%v", r.Problems)
+	require.EqualValues(t, 6, r.Events)
 }
 
 // fingerprint is a request's fingerprint as the API makes them (32 bytes).

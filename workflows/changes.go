@@ -66,7 +66,7 @@ func registerAdmitted[S, In any](ctx workflow.Context, l lifecycle[S], action st
 			if err := validate(in); err != nil {
 				return zero, derrors.ToTemporal(err)
 			}
-			if err := apply(ctx, in); err != nil {
+			if err := apply(withFingerprint(ctx, in), in); err != nil {
 				return zero, derrors.ToTemporal(err)
 			}
 			return answering(l.snapshot(), in), nil
@@ -93,6 +93,20 @@ func answering[S, In any](state S, in In) S {
 		p.answers(h.Header().Fingerprint)
 	}
 	return state
+}
+
+// fingerprintKey is the workflow context key of the fingerprint of the
+// change an Update handler applies (withFingerprint).
+type fingerprintKey struct{}
+
+// withFingerprint is ctx carrying the fingerprint of the change in, for
+// the event it writes under the Update's ID (changeEvent).
+func withFingerprint[In any](ctx workflow.Context, in In) workflow.Context {
+	h, ok := any(&in).(interface{ Header() *Change })
+	if !ok || len(h.Header().Fingerprint) == 0 {
+		return ctx
+	}
+	return workflow.WithValue(ctx, fingerprintKey{}, h.Header().Fingerprint)
 }
 
 // answers sets the fingerprint an answer echoes.
@@ -135,7 +149,9 @@ func registerState[S, R any](ctx workflow.Context, l lifecycle[S], c *core[R]) e
 // changeEvent completes the event of a change of subject id from stage
 // before to after: subject, stages, time, and — inside an update, when the
 // event has no key of its own — the update ID as its key, so that a retried
-// ledger write records nothing twice.
+// ledger write records nothing twice, and the fingerprint of the request
+// the update carries, so that the ledger tells that request's retry from
+// another request under its request_id once the history is gone.
 func changeEvent(ctx workflow.Context, e casework.Event, subjectType, id, before, after string) casework.Event {
 	e.SubjectType = subjectType
 	e.SubjectID = id
@@ -144,6 +160,7 @@ func changeEvent(ctx workflow.Context, e casework.Event, subjectType, id, before
 	e.OccurredAt = workflow.Now(ctx).UTC()
 	if e.Key == "" {
 		e.Key = workflow.GetCurrentUpdateInfo(ctx).ID
+		e.RequestFingerprint, _ = ctx.Value(fingerprintKey{}).([]byte)
 	}
 	return e
 }

@@ -1063,8 +1063,10 @@ func requireCreateRefused(t *testing.T, env *testsuite.TestWorkflowEnvironment, 
 
 // TestChangeAnswersEchoTheirFingerprint: each change's answer carries the
 // fingerprint its input came with (the API's check of an answer Temporal
-// gives from an earlier update of the same ID), a change sent without one
-// is answered without one, and the state query carries none.
+// gives from an earlier update of the same ID), and so does the event the
+// change writes under the Update's ID (the ledger's, once the history is
+// gone); a change sent without one is answered and recorded without one,
+// and the state query carries none.
 func TestChangeAnswersEchoTheirFingerprint(t *testing.T) {
 	h := newHarness(t)
 	d := diagnosis()
@@ -1085,4 +1087,14 @@ func TestChangeAnswersEchoTheirFingerprint(t *testing.T) {
 	require.Empty(t, ref.state.AnswerTo(), "sent without a fingerprint")
 	require.Equal(t, FindingReferred, query.Finding.Stage)
 	require.Empty(t, query.AnswerTo(), "the state answers no change")
+
+	recorded := map[string][]byte{}
+	for _, e := range h.fl.events {
+		recorded[e.Action] = e.RequestFingerprint
+	}
+	require.Equal(t, []byte("fingerprint of the diagnosis"), recorded[ActionDiagnose])
+	require.Equal(t, []byte("fingerprint of the classification"), recorded[ActionClassify])
+	require.Contains(t, recorded, ActionRefer)
+	require.Empty(t, recorded[ActionRefer], "sent without a fingerprint")
+	require.Empty(t, recorded["record"], "no Update's event")
 }

@@ -25,11 +25,14 @@ FROM head;
 -- name: InsertEvent :execrows
 -- InsertEvent appends a sealed event and moves its chain's head to it; a
 -- key already used is a no-op (0 rows), which leaves the chain as it was.
+-- request_fingerprint is outside the hash (migration 028).
 WITH inserted AS (
   INSERT INTO events (id, subject_type, subject_id, event_key, action, stage_before, stage_after,
-                      actor, note, evidence, data, occurred_at, recorded_at, seq, prev_hash, hash, hash_alg)
+                      actor, note, evidence, data, occurred_at, recorded_at, seq, prev_hash, hash, hash_alg,
+                      request_fingerprint)
   VALUES (@id, @subject_type, @subject_id, @event_key, @action, @stage_before, @stage_after,
-          @actor, @note, @evidence, @data, @occurred_at, @recorded_at, @seq, @prev_hash, @hash, @hash_alg)
+          @actor, @note, @evidence, @data, @occurred_at, @recorded_at, @seq, @prev_hash, @hash, @hash_alg,
+          sqlc.narg(request_fingerprint))
   ON CONFLICT (subject_type, subject_id, event_key) DO NOTHING
   RETURNING 1
 )
@@ -48,3 +51,13 @@ ORDER BY id;
 -- appends under the head's lock.
 SELECT EXISTS (SELECT FROM events
                WHERE subject_type = @subject_type AND subject_id = @subject_id AND event_key = @event_key)::boolean AS used;
+
+-- name: RequestFingerprints :many
+-- RequestFingerprints are the request fingerprints recorded with a
+-- subject's events whose keys start with @key_prefix (an Update's ID and
+-- the IDs of its resends), for telling a request_id's first request once
+-- its workflow's history is gone (migration 028).
+SELECT event_key, request_fingerprint FROM events
+WHERE subject_type = @subject_type AND subject_id = @subject_id
+  AND starts_with(event_key, @key_prefix::text) AND request_fingerprint IS NOT NULL
+ORDER BY id;

@@ -652,7 +652,7 @@ func (q *Queries) SealEvents(ctx context.Context, arg SealEventsParams) (int64, 
 }
 
 const unsealedEventsOf = `-- name: UnsealedEventsOf :many
-SELECT id, subject_type, subject_id, event_key, action, stage_before, stage_after, actor, note, evidence, data, occurred_at, recorded_at, seq, prev_hash, hash, hash_alg FROM events
+SELECT id, subject_type, subject_id, event_key, action, stage_before, stage_after, actor, note, evidence, data, occurred_at, recorded_at, seq, prev_hash, hash, hash_alg, request_fingerprint FROM events
 WHERE hash IS NULL
   AND (subject_type, subject_id) IN (SELECT unnest($1::text[]), unnest($2::text[]))
 ORDER BY subject_type, subject_id, id
@@ -692,6 +692,7 @@ func (q *Queries) UnsealedEventsOf(ctx context.Context, arg UnsealedEventsOfPara
 			&i.PrevHash,
 			&i.Hash,
 			&i.HashAlg,
+			&i.RequestFingerprint,
 		); err != nil {
 			return nil, err
 		}
@@ -868,7 +869,7 @@ func (q *Queries) VerifyAnchors(ctx context.Context) ([]AuditAnchor, error) {
 
 const verifyEventsPage = `-- name: VerifyEventsPage :many
 
-SELECT id, subject_type, subject_id, event_key, action, stage_before, stage_after, actor, note, evidence, data, occurred_at, recorded_at, seq, prev_hash, hash, hash_alg FROM events
+SELECT id, subject_type, subject_id, event_key, action, stage_before, stage_after, actor, note, evidence, data, occurred_at, recorded_at, seq, prev_hash, hash, hash_alg, request_fingerprint FROM events
 WHERE seq IS NOT NULL AND (subject_type, subject_id, seq) > ($1::text, $2::text, $3::bigint)
   AND ($4::text = '' OR subject_type = $4)
   AND ($5::text = '' OR subject_id = $5)
@@ -921,6 +922,7 @@ func (q *Queries) VerifyEventsPage(ctx context.Context, arg VerifyEventsPagePara
 			&i.PrevHash,
 			&i.Hash,
 			&i.HashAlg,
+			&i.RequestFingerprint,
 		); err != nil {
 			return nil, err
 		}

@@ -103,9 +103,11 @@ func (q *Queries) EventKeyUsed(ctx context.Context, arg EventKeyUsedParams) (boo
 const insertEvent = `-- name: InsertEvent :execrows
 WITH inserted AS (
   INSERT INTO events (id, subject_type, subject_id, event_key, action, stage_before, stage_after,
-                      actor, note, evidence, data, occurred_at, recorded_at, seq, prev_hash, hash, hash_alg)
+                      actor, note, evidence, data, occurred_at, recorded_at, seq, prev_hash, hash, hash_alg,
+                      request_fingerprint)
   VALUES ($5, $3, $4, $6, $7, $8, $9,
-          $10, $11, $12, $13, $14, $15, $1, $16, $2, $17)
+          $10, $11, $12, $13, $14, $15, $1, $16, $2, $17,
+          $18)
   ON CONFLICT (subject_type, subject_id, event_key) DO NOTHING
   RETURNING 1
 )
@@ -114,27 +116,29 @@ WHERE h.subject_type = $3 AND h.subject_id = $4 AND EXISTS (SELECT FROM inserted
 `
 
 type InsertEventParams struct {
-	Seq         int64
-	Hash        []byte
-	SubjectType string
-	SubjectID   string
-	ID          int64
-	EventKey    string
-	Action      string
-	StageBefore string
-	StageAfter  string
-	Actor       []byte
-	Note        string
-	Evidence    []byte
-	Data        []byte
-	OccurredAt  time.Time
-	RecordedAt  time.Time
-	PrevHash    []byte
-	HashAlg     *string
+	Seq                int64
+	Hash               []byte
+	SubjectType        string
+	SubjectID          string
+	ID                 int64
+	EventKey           string
+	Action             string
+	StageBefore        string
+	StageAfter         string
+	Actor              []byte
+	Note               string
+	Evidence           []byte
+	Data               []byte
+	OccurredAt         time.Time
+	RecordedAt         time.Time
+	PrevHash           []byte
+	HashAlg            *string
+	RequestFingerprint []byte
 }
 
 // InsertEvent appends a sealed event and moves its chain's head to it; a
 // key already used is a no-op (0 rows), which leaves the chain as it was.
+// request_fingerprint is outside the hash (migration 028).
 func (q *Queries) InsertEvent(ctx context.Context, arg InsertEventParams) (int64, error) {
 	result, err := q.db.Exec(ctx, insertEvent,
 		arg.Seq,
@@ -154,6 +158,7 @@ func (q *Queries) InsertEvent(ctx context.Context, arg InsertEventParams) (int64
 		arg.RecordedAt,
 		arg.PrevHash,
 		arg.HashAlg,
+		arg.RequestFingerprint,
 	)
 	if err != nil {
 		return 0, err
@@ -162,7 +167,7 @@ func (q *Queries) InsertEvent(ctx context.Context, arg InsertEventParams) (int64
 }
 
 const listEvents = `-- name: ListEvents :many
-SELECT id, subject_type, subject_id, event_key, action, stage_before, stage_after, actor, note, evidence, data, occurred_at, recorded_at, seq, prev_hash, hash, hash_alg FROM events
+SELECT id, subject_type, subject_id, event_key, action, stage_before, stage_after, actor, note, evidence, data, occurred_at, recorded_at, seq, prev_hash, hash, hash_alg, request_fingerprint FROM events
 WHERE subject_type = $1 AND subject_id = $2
 ORDER BY id
 `
@@ -199,7 +204,50 @@ func (q *Queries) ListEvents(ctx context.Context, arg ListEventsParams) ([]Event
 			&i.PrevHash,
 			&i.Hash,
 			&i.HashAlg,
+			&i.RequestFingerprint,
 		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const requestFingerprints = `-- name: RequestFingerprints :many
+SELECT event_key, request_fingerprint FROM events
+WHERE subject_type = $1 AND subject_id = $2
+  AND starts_with(event_key, $3::text) AND request_fingerprint IS NOT NULL
+ORDER BY id
+`
+
+type RequestFingerprintsParams struct {
+	SubjectType string
+	SubjectID   string
+	KeyPrefix   string
+}
+
+type RequestFingerprintsRow struct {
+	EventKey           string
+	RequestFingerprint []byte
+}
+
+// RequestFingerprints are the request fingerprints recorded with a
+// subject's events whose keys start with @key_prefix (an Update's ID and
+// the IDs of its resends), for telling a request_id's first request once
+// its workflow's history is gone (migration 028).
+func (q *Queries) RequestFingerprints(ctx context.Context, arg RequestFingerprintsParams) ([]RequestFingerprintsRow, error) {
+	rows, err := q.db.Query(ctx, requestFingerprints, arg.SubjectType, arg.SubjectID, arg.KeyPrefix)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []RequestFingerprintsRow{}
+	for rows.Next() {
+		var i RequestFingerprintsRow
+		if err := rows.Scan(&i.EventKey, &i.RequestFingerprint); err != nil {
 			return nil, err
 		}
 		items = append(items, i)

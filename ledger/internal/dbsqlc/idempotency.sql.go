@@ -9,18 +9,6 @@ import (
 	"context"
 )
 
-const commitWithoutWaitingForDisk = `-- name: CommitWithoutWaitingForDisk :exec
-SELECT set_config('synchronous_commit', 'off', true)
-`
-
-// CommitWithoutWaitingForDisk lets the transaction it runs in commit without
-// waiting for the write-ahead log to reach the disk (synchronous_commit off,
-// for that transaction only): a crash in the instant after may lose it.
-func (q *Queries) CommitWithoutWaitingForDisk(ctx context.Context) error {
-	_, err := q.db.Exec(ctx, commitWithoutWaitingForDisk)
-	return err
-}
-
 const deleteIdempotencyKey = `-- name: DeleteIdempotencyKey :exec
 DELETE FROM idempotency_keys
 WHERE method = $1 AND target = $2 AND request_id = $3 AND fingerprint = $4

@@ -100,23 +100,24 @@ type EscalationPolicy struct {
 }
 
 type Event struct {
-	ID          int64
-	SubjectType string
-	SubjectID   string
-	EventKey    string
-	Action      string
-	StageBefore string
-	StageAfter  string
-	Actor       []byte
-	Note        string
-	Evidence    []byte
-	Data        []byte
-	OccurredAt  time.Time
-	RecordedAt  time.Time
-	Seq         *int64
-	PrevHash    []byte
-	Hash        []byte
-	HashAlg     *string
+	ID                 int64
+	SubjectType        string
+	SubjectID          string
+	EventKey           string
+	Action             string
+	StageBefore        string
+	StageAfter         string
+	Actor              []byte
+	Note               string
+	Evidence           []byte
+	Data               []byte
+	OccurredAt         time.Time
+	RecordedAt         time.Time
+	Seq                *int64
+	PrevHash           []byte
+	Hash               []byte
+	HashAlg            *string
+	RequestFingerprint []byte
 }
 
 type Evidence struct {

@@ -1,0 +1,19 @@
+-- The fingerprint of the request whose change an event records (issue 9
+-- item 5). Forward-only.
+--
+-- A lifecycle's change is sent as a Temporal Update whose ID derives from
+-- the request's request_id, and its answer echoes the request's
+-- fingerprint (the SHA-256 of the caller and the canonical body, as
+-- idempotency_keys keeps it): while the workflow's history lasts, Temporal
+-- tells a retry from another request under the same request_id. Once the
+-- history is gone (the namespace's retention past the workflow's end), the
+-- event the change wrote under the Update's ID tells them: it keeps the
+-- fingerprint here, written by the same statement as the event, so the
+-- API no longer writes the key to idempotency_keys after the answer.
+--
+-- The column is not covered by the event's hash (audit_hash.go): it says
+-- which request made the change, for idempotency only, as idempotency_keys
+-- does, and neither is part of the audit trail. NULL for events written
+-- before this migration, for events no request's Update wrote (escalations,
+-- timers, imports), and for requests without a fingerprint.
+ALTER TABLE events ADD COLUMN request_fingerprint bytea;
