@@ -3,6 +3,7 @@
 package lifecyclebench
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"io"
@@ -15,7 +16,7 @@ import (
 	"go.temporal.io/sdk/client"
 )
 
-var flagSDKTimers = flag.Bool("sdk-timers", false, "also print the Temporal SDK's own latency timers (workflow task execution, local activity, requests), by workflow type, at each level")
+var flagSDKTimers = flag.Bool("sdk-timers", false, "also print the Temporal SDK's own latency timers (workflow task execution, local activity, requests), by workflow type, and the API's Updates until they complete, by name, at each level")
 
 // sdkTimers is a client.MetricsHandler that keeps the SDK's timer
 // observations (its counters and gauges are dropped), keyed by the timer's
@@ -58,6 +59,37 @@ func (h *sdkTimers) Timer(name string) client.MetricsTimer {
 		h.rec.by[key] = append(h.rec.by[key], d)
 		h.rec.mu.Unlock()
 	})
+}
+
+// record adds an observation of xuncha's own under key (apiUpdates).
+func (h *sdkTimers) record(key string, d time.Duration) {
+	h.rec.mu.Lock()
+	h.rec.by[key] = append(h.rec.by[key], d)
+	h.rec.mu.Unlock()
+}
+
+// apiUpdates is the API's Temporal client, timing each Update the API
+// sends until it completes (update-with-start included), by the Update's
+// name, beside the SDK's timers: a change's time through the API (the
+// per-change medians) less this is the API's own and the hop to it; this
+// less the bare workflow's Update is the worker's and the server's.
+type apiUpdates struct {
+	client.Client
+	timers *sdkTimers
+}
+
+func (c apiUpdates) UpdateWorkflow(ctx context.Context, opts client.UpdateWorkflowOptions) (client.WorkflowUpdateHandle, error) {
+	start := time.Now()
+	h, err := c.Client.UpdateWorkflow(ctx, opts)
+	c.timers.record("xuncha_api_update_latency update="+opts.UpdateName, time.Since(start))
+	return h, err
+}
+
+func (c apiUpdates) UpdateWithStartWorkflow(ctx context.Context, opts client.UpdateWithStartWorkflowOptions) (client.WorkflowUpdateHandle, error) {
+	start := time.Now()
+	h, err := c.Client.UpdateWithStartWorkflow(ctx, opts)
+	c.timers.record("xuncha_api_update_latency update="+opts.UpdateOptions.UpdateName, time.Since(start))
+	return h, err
 }
 
 type timerFunc func(time.Duration)

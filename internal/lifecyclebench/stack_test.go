@@ -127,7 +127,11 @@ func setup(t *testing.T) *stack {
 	httpL, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	verifier := startIssuer(t)
-	srv := &api.Server{Temporal: tc, Ledger: store, TaskQueue: taskQueue, GRPCListener: grpcL, HTTPListener: httpL,
+	var apiClient client.Client = tc
+	if timers != nil {
+		apiClient = apiUpdates{Client: tc, timers: timers}
+	}
+	srv := &api.Server{Temporal: apiClient, Ledger: store, TaskQueue: taskQueue, GRPCListener: grpcL, HTTPListener: httpL,
 		Evidence: &evidence.Store{Dir: t.TempDir()}, Tips: tips, WebhookPolicy: loopback, Verifier: verifier, PayloadCodec: codec, Log: log}
 	done := make(chan error, 1)
 	go func() { done <- srv.Run(ctx) }()
