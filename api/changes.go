@@ -130,7 +130,6 @@ func sendChange[S any, R casework.Record, P any](ctx context.Context, tc client.
 	var (
 		state  S
 		replay bool
-		u      lifecycleUpdate
 		sent   bool // the Update was sent
 		// outOfScope: the caller does not reach the subject, which a
 		// reused key's refusal would say the same way (targetInReach).
@@ -145,7 +144,7 @@ func sendChange[S any, R casework.Record, P any](ctx context.Context, tc client.
 		key.taken = true
 		defer func() {
 			if err != nil && !sent && !outOfScope && c.req.GetId() != "" && changedNothing(err) {
-				u.workflowID, u.action, u.requestID = k.machine.WorkflowID(c.req.GetId()), c.action, c.req.GetRequestId()
+				u := lifecycleUpdate{workflowID: k.machine.WorkflowID(c.req.GetId()), action: c.action, requestID: c.req.GetRequestId()}
 				if reused := key.reusedBefore(ctx, tc, u, k.machine.SubjectType(), c.req.GetId()); reused != nil {
 					err = reused
 				}
@@ -194,7 +193,7 @@ func sendChange[S any, R casework.Record, P any](ctx context.Context, tc client.
 		}
 	}
 	var row R
-	u = lifecycleUpdate{workflowID: k.machine.WorkflowID(id), action: c.action, requestID: requestID, input: c.input}
+	u := lifecycleUpdate{workflowID: k.machine.WorkflowID(id), action: c.action, requestID: requestID, input: c.input}
 	if key != nil {
 		u.vouch = key.vouch
 	}

@@ -46,9 +46,10 @@ import (
 //   - a request that was refused outright (invalid, not found, forbidden,
 //     not allowed in the stage) releases the key it claimed: it changed
 //     nothing, so the client may correct it and send it again;
-//   - a lifecycle's change (deferredClaims) writes its key after its
-//     Update, whose answer vouches for it (deferredKey): the same rules,
-//     without a ledger write before the Update.
+//   - a lifecycle's change (deferredClaims) writes no key: its Update's
+//     answer, and once the history is gone its event, keep the fingerprint
+//     and vouch for it (deferredKey): the same rules, without a ledger
+//     write of its own.
 
 // reasonKeyReused is the ErrorInfo reason of a request_id reused with another body.
 const reasonKeyReused = "IDEMPOTENCY_KEY_REUSED"
@@ -275,7 +276,8 @@ func derivedShape(prefix, id string) bool {
 
 // deferredClaims are the changes of the lifecycles whose handlers read
 // what they need and send one Update through sendChange, which checks
-// their request_id against the Update's answer and records it after
+// their request_id against the Update's answer, or against the
+// fingerprint the change's event keeps once the workflow's history is gone
 // (deferredKey).
 var deferredClaims = map[string]bool{
 	xunchav1.FindingService_DiagnoseFinding_FullMethodName:                  true,
@@ -352,7 +354,7 @@ func (s *Server) withDeferredKey(ctx context.Context, req any, info *grpc.UnaryS
 	d := &deferredKey{key: key, store: s.Ledger, log: s.Log}
 	resp, err := handler(context.WithValue(ctx, deferredKeyCtx{}, d), req)
 	if !d.taken && (err == nil || !changedNothing(err)) {
-		logging.Ctx(ctx, s.Log).Error("a change whose request_id is claimed by sendChange did not go through it; claimed after it",
+		logging.Ctx(ctx, s.Log).Error("a change whose request_id sendChange vouches for did not go through it; claimed after it",
 			zap.String("method", info.FullMethod))
 		d.settle(ctx, err)
 	}
