@@ -54,7 +54,6 @@ func TestIdempotencyKeys(t *testing.T) {
 	_, found, err = store.IdempotencyKeyHolder(ctx, k)
 	require.NoError(t, err)
 	require.False(t, found)
-
 }
 
 // TestRequestFingerprints: the fingerprint of the request whose change an
