@@ -59,8 +59,6 @@ type lifecycleChange struct {
 // stage machine, its ledger row R and state S, and their answers P.
 type lifecycleAPI[S any, R casework.Record, P any] struct {
 	machine workflows.Machine
-	// stage is the stage a state is in.
-	stage func(S) string
 	// get reads the ledger's row, only once the workflow has finished.
 	get func(*ledger.Store, context.Context, string) (R, error)
 	// fromState answers with the workflow's state; fromRow with the
@@ -82,11 +80,7 @@ func plainLifecycle[S any, R casework.Record, P any](machine workflows.Machine, 
 ) lifecycleAPI[S, R, P] {
 	return lifecycleAPI[S, R, P]{
 		machine: machine,
-		stage: func(st S) string {
-			row, _ := parts(st)
-			return row.Head().Stage
-		},
-		get: get,
+		get:     get,
 		fromState: func(ctx context.Context, _ *ledger.Store, st S) (P, error) {
 			row, escalations := parts(st)
 			return proto(i18n.FromContext(ctx), row, escalations), nil
@@ -123,14 +117,12 @@ func fromLedger[R casework.Record, P any](proto func(i18n.Lang, R, []casework.Es
 // ledger's row. Refusals come back as the workflow's domain errors. The
 // request_id's idempotency key, when withIdempotency left it to the change
 // path (deferredKey), rides in the Update as its fingerprint and is checked
-// against the answer's echo; it is written to the ledger after the Update
-// (deferredKey).
+// against the answer's echo, or, once the workflow's history is gone,
+// against the fingerprint the change's event keeps (deferredKey).
 func sendChange[S any, R casework.Record, P any](ctx context.Context, tc client.Client, l *ledger.Store, k lifecycleAPI[S, R, P], c lifecycleChange,
 ) (answer P, err error) {
 	var (
-		state  S
-		replay bool
-		sent   bool // the Update was sent
+		sent bool // the Update was sent
 		// outOfScope: the caller does not reach the subject, which a
 		// reused key's refusal would say the same way (targetInReach).
 		outOfScope bool
@@ -201,7 +193,7 @@ func sendChange[S any, R casework.Record, P any](ctx context.Context, tc client.
 		u.adopt = func() (client.StartWorkflowOptions, any, string) { return k.adopt(row, c.taskQueue) }
 	}
 	sent = true
-	state, replay, err = sendUpdate[S](ctx, tc, l, u,
+	state, replay, err := sendUpdate[S](ctx, tc, l, u,
 		func(ctx context.Context) (finished, error) {
 			var err error
 			if row, err = k.get(l, ctx, id); err != nil {

@@ -400,7 +400,6 @@ func (s *FindingServer) change(ctx context.Context, c lifecycleChange) (*xunchav
 // findingAPI is the finding's lifecycle to the change path.
 var findingAPI = lifecycleAPI[workflows.FindingState, casework.Finding, *xunchav1.Finding]{
 	machine: workflows.FindingMachine,
-	stage:   func(st workflows.FindingState) string { return st.Finding.Stage },
 	get:     (*ledger.Store).GetFinding,
 	fromState: func(ctx context.Context, l *ledger.Store, st workflows.FindingState) (*xunchav1.Finding, error) {
 		escalations, err := liveEscalations(ctx, l, st)

@@ -148,11 +148,8 @@ func (s *InterviewServer) GetInterview(ctx context.Context, req *xunchav1.GetInt
 	if err != nil {
 		return nil, err
 	}
-	if !live {
-		return interviewFromLedger(ctx, s.Ledger, row)
-	}
-	if !st.Recorded {
-		return interviewFromLedger(ctx, s.Ledger, row)
+	if !live || !st.Recorded {
+		return interviewAPI.fromRow(ctx, s.Ledger, row)
 	}
 	return interviewProto(i18n.FromContext(ctx), st.Interview, st.Escalations), nil
 }
@@ -165,9 +162,6 @@ func (s *InterviewServer) ListInterviewEvents(ctx context.Context, req *xunchav1
 	}
 	return &xunchav1.ListInterviewEventsResponse{Events: events}, nil
 }
-
-// interviewFromLedger answers with the ledger's view of an interview.
-var interviewFromLedger = fromLedger(interviewProto)
 
 // ListInterviews pages through the ledger, oldest first.
 func (s *InterviewServer) ListInterviews(ctx context.Context, req *xunchav1.ListInterviewsRequest) (*xunchav1.ListInterviewsResponse, error) {

@@ -930,7 +930,6 @@ func (s *InvitationServer) ListInvitations(ctx context.Context, req *xunchav1.Li
 // invitationAPI is the invitation lifecycle for the one change path.
 var invitationAPI = lifecycleAPI[workflows.InvitationState, casework.Invitation, *xunchav1.Invitation]{
 	machine: workflows.InvitationMachine,
-	stage:   func(st workflows.InvitationState) string { return st.Invitation.Stage },
 	get:     (*ledger.Store).GetInvitation,
 	fromState: func(ctx context.Context, _ *ledger.Store, st workflows.InvitationState) (*xunchav1.Invitation, error) {
 		return invitationProto(i18n.FromContext(ctx), st.Invitation), nil
