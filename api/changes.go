@@ -301,9 +301,9 @@ func sendUpdate[S any](ctx context.Context, tc client.Client, l *ledger.Store, u
 	if err != nil {
 		return state, false, err
 	}
-	if i := slices.IndexFunc(events, func(e casework.Event) bool { return updatechain.InChain(updateID, e.Key) }); i >= 0 {
+	if e := chainEvent(events, updateID); e != nil {
 		if u.vouch != nil {
-			if err := u.vouch(ctx, events[i].RequestFingerprint); err != nil {
+			if err := u.vouch(ctx, e.RequestFingerprint); err != nil {
 				return state, false, err
 			}
 		}
@@ -326,6 +326,16 @@ func sendUpdate[S any](ctx context.Context, tc client.Client, l *ledger.Store, u
 		Reason: reason, Subject: u.workflowID, Action: u.action, Stage: f.stage, Allowed: f.allowed,
 	}.Says("%s %q is %s: no further changes", i18n.Term(i18n.SubjectKind, f.subjectType), f.id,
 		i18n.Text{EN: f.stage, ZH: i18n.StageOf(f.subjectType+"/"+f.id, f.stage)})
+}
+
+// chainEvent is the event of events that the Update updateID wrote, or a
+// resend of it under updatechain's next IDs; nil when none did.
+func chainEvent(events []casework.Event, updateID string) *casework.Event {
+	i := slices.IndexFunc(events, func(e casework.Event) bool { return updatechain.InChain(updateID, e.Key) })
+	if i < 0 {
+		return nil
+	}
+	return &events[i]
 }
 
 // sendCreate starts a lifecycle's workflow with opts, workflowType and

@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/testenv"
 	"github.com/xuncha/xuncha/ledger"
@@ -19,7 +20,7 @@ import (
 
 // TestDeferredClaimsGoThroughSendChange: every change whose request_id's
 // claim is deferred (deferredClaims) hands its key to sendChange, which
-// claims it where the Update cannot vouch for it. Each method's handler is
+// vouches for it. Each method's handler is
 // called as gRPC would call it, with an empty request: sendChange takes the
 // key before it refuses the missing id, which reads nothing (the servers
 // here have no ledger and no Temporal client to read).
@@ -98,4 +99,16 @@ func TestDeferredKeyAnswered(t *testing.T) {
 	other := keyOf("other")
 	other.key.Target = third.key.Target
 	require.Equal(t, codes.AlreadyExists, status.Code(other.claim(ctx)), "another body under the key it holds")
+}
+
+// TestChainEvent: the event an Update wrote is found under its ID or a
+// resend's under updatechain's next IDs, never under another request_id
+// that shares its beginning.
+func TestChainEvent(t *testing.T) {
+	t.Parallel()
+	events := []casework.Event{{Key: "diagnose/r-10"}, {Key: "diagnose/r-1/escalation"}, {Key: "diagnose/r-1 #2"}, {Key: "classify/r-1"}}
+	require.Equal(t, &events[2], chainEvent(events, "diagnose/r-1"))
+	require.Equal(t, &events[0], chainEvent(events, "diagnose/r-10"))
+	require.Nil(t, chainEvent(events, "refer/r-1"))
+	require.Nil(t, chainEvent(events[:2], "diagnose/r-1"))
 }

@@ -23,7 +23,6 @@ import (
 	"github.com/xuncha/xuncha/internal/actor"
 	"github.com/xuncha/xuncha/internal/i18n"
 	"github.com/xuncha/xuncha/internal/logging"
-	"github.com/xuncha/xuncha/internal/updatechain"
 	"github.com/xuncha/xuncha/ledger"
 	xunchav1 "github.com/xuncha/xuncha/proto/xuncha/v1"
 	"github.com/xuncha/xuncha/workflows"
@@ -433,14 +432,12 @@ func (d *deferredKey) reusedBefore(ctx context.Context, tc client.Client, u life
 		if err := h.Get(ctx, &answer); err == nil && len(answer.Answers) > 0 {
 			return other(answer.Answers)
 		}
-		recorded, err := d.store.RequestFingerprints(ctx, subjectType, subjectID, updateID)
+		events, err := d.store.Events(ctx, subjectType, subjectID)
 		if err != nil {
 			return false
 		}
-		for key, fingerprint := range recorded {
-			if updatechain.InChain(updateID, key) {
-				return other(fingerprint)
-			}
+		if e := chainEvent(events, updateID); e != nil && len(e.RequestFingerprint) > 0 {
+			return other(e.RequestFingerprint)
 		}
 		stored, found, err := d.store.IdempotencyKeyHolder(ctx, d.key)
 		return err == nil && found && other(stored)

@@ -168,23 +168,6 @@ func (s *Store) AppendEvent(ctx context.Context, e casework.Event) error {
 	return s.inTx(ctx, func(q *dbsqlc.Queries) error { return s.appendEvent(ctx, q, e) })
 }
 
-// RequestFingerprints returns, by event key, the request fingerprints
-// recorded with the subject's events whose keys start with keyPrefix
-// (casework.Event.RequestFingerprint); events without one are left out.
-func (s *Store) RequestFingerprints(ctx context.Context, subjectType, subjectID, keyPrefix string) (map[string][]byte, error) {
-	rows, err := s.q.RequestFingerprints(ctx, dbsqlc.RequestFingerprintsParams{
-		SubjectType: subjectType, SubjectID: subjectID, KeyPrefix: keyPrefix,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("reading the request fingerprints of %s %q: %w", subjectType, subjectID, err)
-	}
-	out := make(map[string][]byte, len(rows))
-	for _, r := range rows {
-		out[r.EventKey] = r.RequestFingerprint
-	}
-	return out, nil
-}
-
 // Events returns a subject's events in the order they were recorded.
 func (s *Store) Events(ctx context.Context, subjectType, subjectID string) ([]casework.Event, error) {
 	rows, err := s.q.ListEvents(ctx, dbsqlc.ListEventsParams{SubjectType: subjectType, SubjectID: subjectID})

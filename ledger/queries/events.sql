@@ -51,13 +51,3 @@ ORDER BY id;
 -- appends under the head's lock.
 SELECT EXISTS (SELECT FROM events
                WHERE subject_type = @subject_type AND subject_id = @subject_id AND event_key = @event_key)::boolean AS used;
-
--- name: RequestFingerprints :many
--- RequestFingerprints are the request fingerprints recorded with a
--- subject's events whose keys start with @key_prefix (an Update's ID and
--- the IDs of its resends), for telling a request_id's first request once
--- its workflow's history is gone (migration 028).
-SELECT event_key, request_fingerprint FROM events
-WHERE subject_type = @subject_type AND subject_id = @subject_id
-  AND starts_with(event_key, @key_prefix::text) AND request_fingerprint IS NOT NULL
-ORDER BY id;
