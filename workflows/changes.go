@@ -66,10 +66,11 @@ func registerAdmitted[S, In any](ctx workflow.Context, l lifecycle[S], action st
 			if err := validate(in); err != nil {
 				return zero, derrors.ToTemporal(err)
 			}
-			if err := apply(withFingerprint(ctx, in), in); err != nil {
+			fingerprint := fingerprintOf(in)
+			if err := apply(withFingerprint(ctx, fingerprint), in); err != nil {
 				return zero, derrors.ToTemporal(err)
 			}
-			return answering(l.snapshot(), in), nil
+			return answering(l.snapshot(), fingerprint), nil
 		},
 		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, in In) error {
 			if err := validate(in); err != nil || admit == nil {
@@ -80,17 +81,22 @@ func registerAdmitted[S, In any](ctx workflow.Context, l lifecycle[S], action st
 	)
 }
 
-// answering is state as the answer to the change in: it echoes the
-// change's fingerprint (Change.Fingerprint, Progress.Answers). Every
-// lifecycle's state embeds Progress and every change's input Change; a
-// type that does not is answered with as it is.
-func answering[S, In any](state S, in In) S {
-	h, ok := any(&in).(interface{ Header() *Change })
-	if !ok {
-		return state
+// fingerprintOf is the fingerprint of the request the change in carries
+// (Change.Fingerprint, which every change's input embeds); none for an
+// input without one.
+func fingerprintOf[In any](in In) []byte {
+	if h, ok := any(&in).(interface{ Header() *Change }); ok {
+		return h.Header().Fingerprint
 	}
+	return nil
+}
+
+// answering is state as the answer to the change whose fingerprint is
+// fingerprint: it echoes it (Progress.Answers). Every lifecycle's state
+// embeds Progress; a type that does not is answered with as it is.
+func answering[S any](state S, fingerprint []byte) S {
 	if p, ok := any(&state).(interface{ answers(fingerprint []byte) }); ok {
-		p.answers(h.Header().Fingerprint)
+		p.answers(fingerprint)
 	}
 	return state
 }
@@ -99,14 +105,13 @@ func answering[S, In any](state S, in In) S {
 // change an Update handler applies (withFingerprint).
 type fingerprintKey struct{}
 
-// withFingerprint is ctx carrying the fingerprint of the change in, for
-// the event it writes under the Update's ID (changeEvent).
-func withFingerprint[In any](ctx workflow.Context, in In) workflow.Context {
-	h, ok := any(&in).(interface{ Header() *Change })
-	if !ok || len(h.Header().Fingerprint) == 0 {
+// withFingerprint is ctx carrying the fingerprint of the change being
+// applied, for the event it writes under the Update's ID (changeEvent).
+func withFingerprint(ctx workflow.Context, fingerprint []byte) workflow.Context {
+	if len(fingerprint) == 0 {
 		return ctx
 	}
-	return workflow.WithValue(ctx, fingerprintKey{}, h.Header().Fingerprint)
+	return workflow.WithValue(ctx, fingerprintKey{}, fingerprint)
 }
 
 // answers sets the fingerprint an answer echoes.
