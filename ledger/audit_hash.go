@@ -19,6 +19,7 @@ import (
 	"github.com/emmansun/gmsm/sm3"
 
 	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/internal/jsoncanon"
 )
 
 // The audit chain's canonical content, version 1.
@@ -175,8 +176,20 @@ func canonicalInstant(t time.Time) string {
 }
 
 // canonicalJSON re-encodes one JSON document: keys sorted by bytes, no
-// whitespace, minimal string escapes, numbers as written.
+// whitespace, minimal string escapes, numbers as written. The definition
+// is canonicalJSONDecoded's, which decodes the document and encodes it
+// again; what jsoncanon takes (a document whose strings stand as they are
+// written and whose keys are each given once, as PostgreSQL writes most)
+// it writes in one pass, the same bytes (TestCanonicalJSONOnePass).
 func canonicalJSON(raw []byte) ([]byte, error) {
+	if out, ok := jsoncanon.Append(make([]byte, 0, len(raw)), raw, jsoncanon.Options{}); ok {
+		return out, nil
+	}
+	return canonicalJSONDecoded(raw)
+}
+
+// canonicalJSONDecoded is canonicalJSON's definition.
+func canonicalJSONDecoded(raw []byte) ([]byte, error) {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	var v any

@@ -1,11 +1,16 @@
 package ledger
 
 import (
+	"bytes"
 	"encoding/hex"
+	"encoding/json"
+	"math/rand/v2"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/xuncha/xuncha/internal/jsoncanon"
 )
 
 func TestCanonicalJSON(t *testing.T) {
@@ -56,4 +61,150 @@ func TestHashAlgorithms(t *testing.T) {
 		require.Equal(t, want, hex.EncodeToString(sum), alg)
 	}
 	require.Equal(t, HashSHA256, HashAlg("").orDefault())
+}
+
+// sameAsDecoded fails t unless canonicalJSON(raw) is, byte for byte, its
+// definition's (canonicalJSONDecoded), and reports whether the one-pass
+// form (jsoncanon) took raw itself.
+func sameAsDecoded(t testing.TB, raw []byte) (onePass bool) {
+	t.Helper()
+	want, wantErr := canonicalJSONDecoded(raw)
+	got, err := canonicalJSON(raw)
+	if (err != nil) != (wantErr != nil) {
+		t.Fatalf("%q: error %v, the definition's %v", raw, err, wantErr)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("%q:\n one pass   %s\n definition %s", raw, got, want)
+	}
+	_, onePass = jsoncanon.Append(nil, raw, jsoncanon.Options{})
+	return onePass
+}
+
+// TestCanonicalJSONOnePass: the hash's canonical JSON is the same bytes
+// whether jsoncanon writes it in one pass or the document is decoded and
+// encoded again: for the examples above, for documents written as
+// PostgreSQL writes jsonb (a space after each colon and comma) and
+// compacted, and for 20,000 built at random (a fixed seed).
+func TestCanonicalJSONOnePass(t *testing.T) {
+	t.Parallel()
+	for _, in := range []string{
+		`{"b": 1, "a": [true, null, "x"]}`, `{"中":1,"é":2,"a":3,"Z":4}`, `"\u4e2d\n\t\u0001\"\\\/<>&\u2028"`,
+		`[1.50, 100, -0.5]`, ` { } `, `{} {}`, `{`, `{"a": 1, "a": 2}`, `"a` + "\xff" + `"`,
+		`{"name": "王五", "role": "team_member", "organisation": "省第一巡查组", "subject": "dev-team-member"}`,
+		`[{"id": "ev-0123456789abcdef"}]`,
+	} {
+		sameAsDecoded(t, []byte(in))
+	}
+	r := rand.New(rand.NewPCG(11, 2026))
+	onePass := 0
+	const n = 20000
+	for range n {
+		raw, err := json.Marshal(randomDocument(r, 4))
+		require.NoError(t, err)
+		if r.IntN(2) == 0 {
+			raw = jsonbSpacing(raw)
+		}
+		if sameAsDecoded(t, raw) {
+			onePass++
+		}
+	}
+	if onePass < n/2 || onePass == n {
+		t.Errorf("%d of %d documents taken in one pass", onePass, n)
+	}
+}
+
+// jsonbSpacing puts a space after each colon and comma outside strings, as
+// PostgreSQL writes jsonb.
+func jsonbSpacing(raw []byte) []byte {
+	var out []byte
+	inString, escaped := false, false
+	for _, b := range raw {
+		out = append(out, b)
+		switch {
+		case escaped:
+			escaped = false
+		case inString && b == '\\':
+			escaped = true
+		case b == '"':
+			inString = !inString
+		case !inString && (b == ':' || b == ','):
+			out = append(out, ' ')
+		}
+	}
+	return out
+}
+
+var documentStrings = []string{"", " ", "!", "a", "B", "aa", "中文", "王五", "a\"b", "a\\b", "a\nb", "<x>&", "\u2028", "é", "\U0001F600", "\x01"}
+
+// randomDocument is a value of depth at most depth built from every kind
+// of JSON value, with keys and strings that sort, repeat or need escaping.
+func randomDocument(r *rand.Rand, depth int) any {
+	k := r.IntN(8)
+	if depth == 0 && k < 2 {
+		k += 2
+	}
+	switch k {
+	case 0:
+		m := map[string]any{}
+		for range r.IntN(5) {
+			m[documentStrings[r.IntN(len(documentStrings))]] = randomDocument(r, depth-1)
+		}
+		return m
+	case 1:
+		l := make([]any, r.IntN(4))
+		for i := range l {
+			l[i] = randomDocument(r, depth-1)
+		}
+		return l
+	case 2, 3:
+		return documentStrings[r.IntN(len(documentStrings))]
+	case 4:
+		return []any{0, 1, -1, 2.5, 1e-7, 1e300, int64(1) << 62}[r.IntN(7)]
+	case 5:
+		return r.IntN(2) == 0
+	case 6:
+		return nil
+	default:
+		return json.RawMessage([]string{`{"a":1,"a":0}`, `1.50`, `"\u0041"`, `[]`, `{"b":{"c":""}}`}[r.IntN(5)])
+	}
+}
+
+// FuzzCanonicalJSONOnePass compares the two on any input, JSON or not.
+func FuzzCanonicalJSONOnePass(f *testing.F) {
+	for _, seed := range []string{`{"b": 1, "a": [0, ""]}`, `{" ":1,"":1}`, `[1.50, -0]`, `{"a":1,"a":2}`, `"x"`, `1e400`, ` {} `, `[01]`} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, s string) { sameAsDecoded(t, []byte(s)) })
+}
+
+// BenchmarkCanonicalJSON: an event's three JSON columns as PostgreSQL
+// returns them (its actor, evidence and data), in one pass and by the
+// definition; `go test -run '^$' -bench CanonicalJSON -v ./ledger/`
+// prints both and onePass/definition, the ratio of their times.
+func BenchmarkCanonicalJSON(b *testing.B) {
+	columns := [][]byte{
+		[]byte(`{"name": "王五", "role": "team_member", "subject": "dev-team-member", "organisation": "省第一巡查组"}`),
+		[]byte(`[{"id": "ev-0123456789abcdef"}]`),
+		[]byte(`{"cause": "管理制度落实不到位", "version": 3, "risk_level": "较大", "responsible_parties": ["厂长", "安全员"]}`),
+	}
+	var onePass, definition time.Duration
+	for _, c := range []struct {
+		name string
+		f    func([]byte) ([]byte, error)
+		took *time.Duration
+	}{{"onePass", canonicalJSON, &onePass}, {"definition", canonicalJSONDecoded, &definition}} {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				for _, col := range columns {
+					if _, err := c.f(col); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			*c.took = b.Elapsed() / time.Duration(b.N)
+		})
+	}
+	if onePass > 0 && definition > 0 {
+		b.Logf("an event's JSON columns: one pass %s, definition %s, onePass/definition %.2f", onePass, definition, float64(onePass)/float64(definition))
+	}
 }

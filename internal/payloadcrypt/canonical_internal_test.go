@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/xuncha/xuncha/internal/jsoncanon"
 )
 
 // sameAsDefinition fails t unless canonicalJSON(v) is, byte for byte,
@@ -31,9 +33,8 @@ func sameAsDefinition(t testing.TB, v any) (onePass bool) {
 	if !bytes.Equal(got, want) {
 		t.Fatalf("JSON %s:\n one pass   %s\n definition %s", raw, got, want)
 	}
-	c := canonicalizer{src: raw}
-	_, ok := c.value()
-	return ok && c.pos == len(raw)
+	_, onePass = jsoncanon.Append(nil, raw, signedForm)
+	return onePass
 }
 
 // TestCanonicalJSONOnePassIsTheDefinition: for values of every shape the
