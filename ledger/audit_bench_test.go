@@ -38,8 +38,13 @@ func BenchmarkVerifyAudit(b *testing.B) {
 		ORDER BY f, s`, findings, perFinding)
 	require.NoError(b, err)
 	require.NoError(b, conn.Close(context.WithoutCancel(ctx)))
+	// Sealing is the owner's (`xuncha migrate`): the application role may
+	// not write events' hashes.
+	owner, err := ledger.Open(ctx, url)
+	require.NoError(b, err)
+	defer owner.Close()
 	start := time.Now()
-	n, err := store.SealAuditChains(ctx)
+	n, err := owner.SealAuditChains(ctx)
 	require.NoError(b, err)
 	require.Equal(b, findings*perFinding, n)
 	b.Logf("sealed %d events in %s", n, time.Since(start).Round(time.Millisecond))
