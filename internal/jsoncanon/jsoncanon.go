@@ -97,8 +97,7 @@ func (w *writer) value() (empty, ok bool) {
 			return false, false
 		}
 		w.out = append(w.out, s...)
-		inner := s[1 : len(s)-1]
-		return len(inner) == 0 || slices.Contains(w.opt.EmptyStrings, string(inner)), true
+		return w.emptyString(s[1 : len(s)-1]), true
 	case b == 't':
 		return w.literal("true", false)
 	case b == 'f':
@@ -109,6 +108,20 @@ func (w *writer) value() (empty, ok bool) {
 		return w.number()
 	}
 	return false, false
+}
+
+// emptyString reports whether a string, as written between its quotes,
+// is "" or one of Options.EmptyStrings.
+func (w *writer) emptyString(inner []byte) bool {
+	if len(inner) == 0 {
+		return true
+	}
+	for _, e := range w.opt.EmptyStrings {
+		if string(inner) == e { // compared without a copy
+			return true
+		}
+	}
+	return false
 }
 
 // literal reads the word, empty or not.
