@@ -20,15 +20,15 @@ import (
 // float64's 2^53 would come out otherwise: that request fails the check
 // rather than pass it. xuncha's inputs have no such field.)
 //
-// The definition is canonicalSlow's: v's JSON decoded into maps, lists and
-// numbers as written, its empty members dropped, and encoded again. A
-// sender and a worker of different releases must agree on it byte for
-// byte, so canonicalJSON computes the same bytes in one pass over v's JSON
-// (jsoncanon) and hands canonicalSlow what that pass does not take: a
-// string with an escape sequence, or with bytes encoding/json would write
-// otherwise (not UTF-8, HTML's <, > and &, U+2028, U+2029), a key given
-// twice. encoding/json writes those only for a json.RawMessage or a
-// string that needs escaping; a request's JSON rarely holds either.
+// The definition is canonicalJSONDecoded's: v's JSON decoded into maps,
+// lists and numbers as written, its empty members dropped, and encoded
+// again. A sender and a worker of different releases must agree on it
+// byte for byte, so canonicalJSON computes the same bytes in one pass over
+// v's JSON (jsoncanon) and hands canonicalJSONDecoded what that pass does
+// not take: a string with an escape sequence, or with bytes encoding/json
+// would write otherwise (not UTF-8, HTML's <, > and &, U+2028, U+2029), a
+// key given twice. encoding/json writes those only for a json.RawMessage
+// or a string that needs escaping; a request's JSON rarely holds either.
 func canonicalJSON(v any) ([]byte, error) {
 	raw, err := json.Marshal(v)
 	if err != nil {
@@ -37,16 +37,16 @@ func canonicalJSON(v any) ([]byte, error) {
 	if out, ok := jsoncanon.Append(make([]byte, 0, len(raw)), raw, signedForm); ok {
 		return out, nil
 	}
-	return canonicalSlow(raw)
+	return canonicalJSONDecoded(raw)
 }
 
 // signedForm is canonicalJSON's form to jsoncanon: empty members left
 // out, the zero time counted empty, strings as encoding/json writes them.
 var signedForm = jsoncanon.Options{DropEmpty: true, EmptyStrings: []string{zeroTime}, HTMLEscaped: true}
 
-// canonicalSlow is canonicalJSON's definition, applied to raw, a JSON
-// value as encoding/json writes it.
-func canonicalSlow(raw []byte) ([]byte, error) {
+// canonicalJSONDecoded is canonicalJSON's definition, applied to raw, a
+// JSON value as encoding/json writes it.
+func canonicalJSONDecoded(raw []byte) ([]byte, error) {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	var generic any

@@ -14,15 +14,15 @@ import (
 )
 
 // sameAsDefinition fails t unless canonicalJSON(v) is, byte for byte,
-// canonicalSlow of v's JSON, and reports whether the one-pass canonicalizer
-// took v's JSON itself.
+// canonicalJSONDecoded of v's JSON, and reports whether the one pass
+// (jsoncanon) took v's JSON itself.
 func sameAsDefinition(t testing.TB, v any) (onePass bool) {
 	t.Helper()
 	raw, err := json.Marshal(v)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := canonicalSlow(raw)
+	want, err := canonicalJSONDecoded(raw)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -235,7 +235,7 @@ func BenchmarkCanonicalJSON(b *testing.B) {
 			if err != nil {
 				return nil, err
 			}
-			return canonicalSlow(raw)
+			return canonicalJSONDecoded(raw)
 		}, &definition},
 	} {
 		b.Run(c.name, func(b *testing.B) {
