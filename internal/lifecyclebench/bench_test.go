@@ -46,7 +46,7 @@ var (
 	flagInspections = flag.Int("inspections", 1, "inspections the findings are recorded in, each lifecycle in one of them by its key")
 	flagEvidence    = flag.String("evidence", "own", "the evidence findings and rectification reports name: own (each lifecycle its own two documents, uploaded by the member and by the unit before the round) or shared (one document the member uploaded, named by every finding and report)")
 	flagEvents      = flag.Bool("events", false, "also print the sampled finding's history event by event (markers and upserts named)")
-	flagProfiles    = flag.String("kind-profiles", "", "a directory to write a CPU profile of this process (API, worker, clients) for each kind and level, over its measured rounds only (KIND-cN.pprof), to compare with go tool pprof -diff_base")
+	flagProfiles    = flag.String("kind-profiles", "", "a directory to write a CPU profile of this process (API, worker, clients) to for each measured round (KIND-cCLIENTS-rROUND.pprof): merge a kind's with go tool pprof -proto, compare two kinds with -diff_base")
 	flagMachinery   = flag.Bool("machinery", false, "also run a third kind in every round, the bare workflow plus a local activity that writes nothing and the finding's search-attribute upsert and details in each change (MachineryWorkflow), and print machinery/bare and finding/machinery beside finding/bare")
 )
 
@@ -639,9 +639,9 @@ func parseLevels(s string) ([]int, error) {
 // startKindProfile starts a CPU profile of this process for round r of a
 // kind at a level, when -kind-profiles names a directory and the round is
 // measured, and returns what stops it. One file a round
-// (KIND-cCLIENTS-rR.pprof): go tool pprof merges them when given several,
-// e.g. go tool pprof -proto DIR/finding-c8-*.pprof > finding.pprof, and
-// -diff_base compares two kinds so merged.
+// (KIND-cCLIENTS-rROUND.pprof): go tool pprof merges them when given
+// several, e.g. go tool pprof -proto DIR/finding-c8-*.pprof >
+// finding.pb.gz, and -diff_base compares two kinds so merged.
 func startKindProfile(t *testing.T, kind string, clients, r int) (stop func()) {
 	t.Helper()
 	if *flagProfiles == "" || r < 0 {
