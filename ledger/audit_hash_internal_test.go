@@ -63,6 +63,39 @@ func TestHashAlgorithms(t *testing.T) {
 	require.Equal(t, HashSHA256, HashAlg("").orDefault())
 }
 
+// TestEventHashIsPinned: an event's hash, as the code before the one-pass
+// JSON (6b6cecd) computed it, with both algorithms. The hash is stored in
+// every chain: if this fails, rows already written no longer verify. The
+// actor and the evidence go through jsoncanon, the data (escapes) through
+// the definition.
+func TestEventHashIsPinned(t *testing.T) {
+	t.Parallel()
+	e := eventContent{
+		ID: 42, SubjectType: "finding", SubjectID: "f-0123456789abcdef", Seq: 3, Key: "diagnose/r-1", Action: "diagnose",
+		StageBefore: "LISTED", StageAfter: "DIAGNOSED",
+		Actor:    []byte(`{"name": "王五", "role": "team_member", "subject": "dev-team-member", "organisation": "省第一巡查组"}`),
+		Note:     "二号厂房消防通道被成品堆放堵塞",
+		Evidence: []byte(`[{"id": "ev-0123456789abcdef"}]`),
+		Data: []byte(`{"cause": "管理制度落实不到位 <A&B>", "version": 3, "ratio": 1.50, "note": "line\nbreak \"quoted\"", ` +
+			`"parties": ["厂长", "安全员"], "empty": {}, "none": null}`),
+		OccurredAt: time.Date(2026, 12, 2, 8, 30, 0, 123456789, time.FixedZone("CST", 8*3600)),
+		RecordedAt: time.Date(2026, 12, 2, 0, 30, 1, 5000, time.UTC),
+		PrevHash:   []byte{0xde, 0xad, 0xbe, 0xef},
+	}
+	for alg, want := range map[HashAlg]string{
+		HashSHA256: "16c65b67c7987a54a6c3ca6ce311a51ce671ad037b2ef848ce9cbe9279935103",
+		HashSM3:    "0a2bc19e01d5a694c622755ad6224517f33889d7b26adca66e7633845e13845f",
+	} {
+		sum, err := e.hash(alg)
+		require.NoError(t, err)
+		require.Equal(t, want, hex.EncodeToString(sum), alg)
+	}
+	_, onePass := jsoncanon.Append(nil, e.Actor, jsoncanon.Options{})
+	require.True(t, onePass, "the actor is written in one pass")
+	_, onePass = jsoncanon.Append(nil, e.Data, jsoncanon.Options{})
+	require.False(t, onePass, "the data is decoded")
+}
+
 // sameAsDecoded fails t unless canonicalJSON(raw) is, byte for byte, its
 // definition's (canonicalJSONDecoded), and reports whether the one-pass
 // form (jsoncanon) took raw itself.
