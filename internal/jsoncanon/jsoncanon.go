@@ -170,6 +170,9 @@ func (w *writer) number() (bool, bool) {
 	}
 	lit := w.src[start:w.pos]
 	w.out = append(w.out, lit...)
+	if !w.opt.DropEmpty {
+		return false, true // emptiness is asked only to drop
+	}
 	f, err := strconv.ParseFloat(string(lit), 64)
 	return err == nil && f == 0, true
 }
