@@ -576,7 +576,7 @@ func checkTemporalServerConfig(s *stack) []string {
 		return p
 	}
 	for name, want := range map[string]string{
-		"DB":             "postgres12",
+		"DB":             "postgres12_pgx",
 		"DB_PORT":        "5432",
 		"POSTGRES_SEEDS": "postgres",
 		"POSTGRES_USER":  "",
@@ -622,7 +622,7 @@ func checkSchemaSetup(s *stack) []string {
 		return append(p, "temporal-schema-setup: "+err.Error())
 	}
 	for _, want := range []string{
-		"--plugin postgres12",
+		"--plugin postgres12_pgx ",
 		"--db temporal setup-schema",
 		"--db temporal update-schema",
 		"/temporal/versioned",
@@ -1129,7 +1129,8 @@ func TestChecksCatchBreakage(t *testing.T) {
 		{name: "temporal auto-setup", check: "temporal images", compose: replace("temporalio/server:1.32.0", "temporalio/auto-setup:1.32.0"), want: "auto-setup"},
 		{name: "admin-tools mismatch", check: "temporal images", compose: replace("temporalio/admin-tools:1.32.0", "temporalio/admin-tools:1.31.0"), want: "matching the server"},
 		{name: "ui 1.x", check: "temporal images", compose: replace("temporalio/ui:2.54.1", "temporalio/ui:1.9.0"), want: "want 2.x"},
-		{name: "DB not postgres12", check: "temporal server config", compose: replace("DB: postgres12", "DB: mysql8"), want: "DB="},
+		{name: "DB not postgres12_pgx", check: "temporal server config", compose: replace("DB: postgres12_pgx", "DB: mysql8"), want: "DB="},
+		{name: "DB through lib/pq", check: "temporal server config", compose: replace("DB: postgres12_pgx", "DB: postgres12"), want: "DB="},
 		{name: "dynamic config not mounted", check: "temporal server config", compose: replace(":/etc/temporal/config/dynamicconfig/xuncha.yaml:ro", ":/etc/temporal/config/dynamicconfig/other.yaml:ro"), want: "nothing is mounted"},
 		{name: "schema script unmounted", check: "temporal schema setup", model: func(s *stack) { s.compose.Services["temporal-schema-setup"].Volumes = nil }, want: "runs no script"},
 		{name: "schema script skips visibility", check: "temporal schema setup", model: func(s *stack) {
@@ -1234,6 +1235,56 @@ func TestChecksCatchBreakage(t *testing.T) {
 			problems := c.fn(s)
 			if !slices.ContainsFunc(problems, func(p string) bool { return strings.Contains(p, tt.want) }) {
 				t.Errorf("check %q: want a problem containing %q, got %q", tt.check, tt.want, problems)
+			}
+		})
+	}
+}
+
+// TestSchemaSetupCatchesItsPlugin: the schema check reads the script the
+// service mounts, so each break is made in a copy of the repository's
+// script: the lib/pq plugin, or a database left out, is caught.
+func TestSchemaSetupCatchesItsPlugin(t *testing.T) {
+	s := parseStack(t, readSources(t))
+	sv := s.compose.Services["temporal-schema-setup"]
+	if sv == nil {
+		t.Fatal("no service temporal-schema-setup")
+	}
+	script, err := scriptOf(s, sv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if problems := checkSchemaSetup(s); len(problems) != 0 {
+		t.Fatalf("the repository's script: %v", problems)
+	}
+	var source string
+	for _, m := range sv.Volumes {
+		if m.Type == "bind" && strings.HasSuffix(m.Source, ".sh") {
+			source = m.Source
+		}
+	}
+	if source == "" {
+		t.Fatal("temporal-schema-setup mounts no script")
+	}
+	for _, tc := range []struct{ name, old, new, want string }{
+		{"lib/pq", "--plugin postgres12_pgx ", "--plugin postgres12 ", "--plugin postgres12_pgx"},
+		{"visibility left out", "--db temporal_visibility update-schema", "--db temporal update-schema", "--db temporal_visibility update-schema"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if !strings.Contains(script, tc.old) {
+				t.Fatalf("mutation cannot apply: %q not found", tc.old)
+			}
+			broken := *s
+			broken.root = t.TempDir()
+			path := filepath.Join(broken.root, source)
+			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(path, []byte(strings.ReplaceAll(script, tc.old, tc.new)), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			problems := strings.Join(checkSchemaSetup(&broken), "\n")
+			if !strings.Contains(problems, tc.want) {
+				t.Fatalf("want a problem naming %q, got %q", tc.want, problems)
 			}
 		})
 	}

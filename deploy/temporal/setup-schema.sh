@@ -29,11 +29,11 @@ until nc -z "$SQL_HOST" "$SQL_PORT"; do
 done
 
 echo "Temporal main database: temporal"
-temporal-sql-tool --plugin postgres12 --db temporal setup-schema -v 0.0
-temporal-sql-tool --plugin postgres12 --db temporal update-schema -d "$SCHEMA_DIR/temporal/versioned"
+temporal-sql-tool --plugin postgres12_pgx --db temporal setup-schema -v 0.0
+temporal-sql-tool --plugin postgres12_pgx --db temporal update-schema -d "$SCHEMA_DIR/temporal/versioned"
 
 echo "Temporal visibility database: temporal_visibility"
-temporal-sql-tool --plugin postgres12 --db temporal_visibility setup-schema -v 0.0
-temporal-sql-tool --plugin postgres12 --db temporal_visibility update-schema -d "$SCHEMA_DIR/visibility/versioned"
+temporal-sql-tool --plugin postgres12_pgx --db temporal_visibility setup-schema -v 0.0
+temporal-sql-tool --plugin postgres12_pgx --db temporal_visibility update-schema -d "$SCHEMA_DIR/visibility/versioned"
 
 echo "Temporal schema setup complete"

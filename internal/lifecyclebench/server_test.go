@@ -33,6 +33,10 @@ var flagDevConfig = flag.String("dev-config", "",
 	"with -server=dev: comma-separated key=value pairs of the dev server's dynamic config (e.g. history.transferProcessorMaxPollRPS=1000); "+
 		"the benchmark then starts a dev server of its own with them in place of the shared one")
 
+var flagClusterPlugin = flag.String("cluster-plugin", temporalcluster.SQLPluginPGX,
+	"with -server=cluster: the server's persistence plugin, "+temporalcluster.SQLPluginPGX+" (pgx, statements kept prepared; the default, as deployed) or "+
+		temporalcluster.SQLPluginPQ+" (lib/pq, every statement parsed and planned anew)")
+
 // clusterNamespace is the namespace the benchmark creates on its cluster.
 const clusterNamespace = "default"
 
@@ -76,6 +80,7 @@ func temporalServer(t *testing.T, log *zap.Logger) (hostPort, namespace, summary
 		Postgres:          temporalcluster.Postgres{Host: pg.Hostname(), Port: port, User: pg.User.Username(), Password: password},
 		Dir:               dir,
 		DynamicConfigFile: filepath.Join(root, "deploy", "temporal", "dynamicconfig.yaml"),
+		SQLPlugin:         *flagClusterPlugin,
 		Log:               log,
 	})
 	require.NoError(t, err)
@@ -91,8 +96,8 @@ func temporalServer(t *testing.T, log *zap.Logger) (hostPort, namespace, summary
 	require.NoError(t, err)
 	defer tc.Close()
 	require.NoError(t, temporalcluster.SetUpNamespace(ctx, tc, clusterNamespace, 24*time.Hour))
-	return c.Address(), clusterNamespace, fmt.Sprintf("Temporal server %s reporting %s (%s, PostgreSQL shared with the ledger)",
-		temporalcluster.ServerVersion, c.ReportedVersion(), temporalcluster.Persistence)
+	return c.Address(), clusterNamespace, fmt.Sprintf("Temporal server %s reporting %s (%s, plugin %s, PostgreSQL shared with the ledger)",
+		temporalcluster.ServerVersion, c.ReportedVersion(), temporalcluster.Persistence, *flagClusterPlugin)
 }
 
 // devServer starts a dev server of the benchmark's own, as testenv's but

@@ -1,7 +1,9 @@
 package temporalcluster
 
 import (
+	"context"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"testing"
@@ -60,9 +62,9 @@ func TestServerConfig(t *testing.T) {
 	p := cfg.Persistence
 	require.Equal(t, 4, p.NumHistoryShards)
 	main, visibility := p.Datastores[p.DefaultStore].SQL, p.Datastores[p.VisibilityStore].SQL
-	require.Equal(t, "postgres12", main.PluginName)
+	require.Equal(t, "postgres12_pgx", main.PluginName, "the pgx driver by default")
 	require.Equal(t, Database, main.DatabaseName)
-	require.Equal(t, "postgres12", visibility.PluginName, "SQL visibility on PostgreSQL")
+	require.Equal(t, "postgres12_pgx", visibility.PluginName, "SQL visibility on PostgreSQL")
 	require.Equal(t, VisibilityDatabase, visibility.DatabaseName)
 	require.Equal(t, "127.0.0.1:15432", main.ConnectAddr)
 	require.Equal(t, "postgres", visibility.User)
@@ -78,4 +80,51 @@ func TestServerConfig(t *testing.T) {
 		}
 	}
 	require.Equal(t, "/etc/xuncha/dynamicconfig.yaml", cfg.DynamicConfigClient.Filepath)
+}
+
+// TestServerConfigPlugin: the server and the schema tool use the plugin
+// Config names: pgx when it names none, lib/pq when asked.
+func TestServerConfigPlugin(t *testing.T) {
+	for _, tc := range []struct{ plugin, want string }{
+		{"", "postgres12_pgx"},
+		{SQLPluginPGX, "postgres12_pgx"},
+		{SQLPluginPQ, "postgres12"},
+	} {
+		c := &Cluster{cfg: Config{Postgres: Postgres{Host: "127.0.0.1", Port: 15432, User: "postgres"}, SQLPlugin: tc.plugin},
+			configFile: filepath.Join(t.TempDir(), "config.yaml")}
+		require.NoError(t, c.pickPorts())
+		data, err := os.ReadFile(c.configFile)
+		require.NoError(t, err)
+		var cfg struct {
+			Persistence struct {
+				Datastores map[string]struct {
+					SQL struct {
+						PluginName string `yaml:"pluginName"`
+					} `yaml:"sql"`
+				} `yaml:"datastores"`
+			} `yaml:"persistence"`
+		}
+		require.NoError(t, yaml.Unmarshal(data, &cfg))
+		require.Len(t, cfg.Persistence.Datastores, 2, "plugin %q", tc.plugin)
+		for name, store := range cfg.Persistence.Datastores {
+			require.Equal(t, tc.want, store.SQL.PluginName, "plugin %q, store %s", tc.plugin, name)
+		}
+		require.Equal(t, tc.want, c.cfg.sqlPlugin(), "the schema tool's --plugin, plugin %q", tc.plugin)
+	}
+}
+
+// TestNewRefusesUnknownPlugin: a plugin other than the two PostgreSQL
+// ones is refused before any database is touched (the port names no
+// server).
+func TestNewRefusesUnknownPlugin(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "cluster")
+	_, err := New(context.Background(), Config{
+		Binaries:  Binaries{Server: "server", SQLTool: "sql", ModuleDir: "module"},
+		Postgres:  Postgres{Port: 1, User: "postgres"},
+		Dir:       dir,
+		SQLPlugin: "mysql8",
+	})
+	require.ErrorContains(t, err, `Config.SQLPlugin "mysql8": want postgres12 or postgres12_pgx`)
+	_, statErr := os.Stat(dir)
+	require.True(t, os.IsNotExist(statErr), "nothing made for a refused config")
 }
