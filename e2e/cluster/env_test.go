@@ -198,9 +198,9 @@ func start(ctx context.Context) (*env, error) {
 	if err := e.cluster.Start(ctx); err != nil {
 		return nil, err
 	}
-	e.summary = fmt.Sprintf("testenv: Temporal server %s (cluster: %s built from %s@%s, reports %s; %s on PostgreSQL %s) at %s, namespace %s",
+	e.summary = fmt.Sprintf("testenv: Temporal server %s (cluster: %s built from %s@%s, reports %s; %s on PostgreSQL %s, plugin %s) at %s, namespace %s",
 		temporalcluster.ServerVersion, temporalcluster.ServerBinary, temporalcluster.ServerModule, temporalcluster.ServerVersion,
-		e.cluster.ReportedVersion(), temporalcluster.Persistence, e.pg.Version(), e.cluster.Address(), namespace)
+		e.cluster.ReportedVersion(), temporalcluster.Persistence, e.pg.Version(), e.cluster.Plugin(), e.cluster.Address(), namespace)
 	fmt.Fprintln(os.Stderr, e.summary)
 
 	// What an operator runs once: the ledger's migrations as its owner,

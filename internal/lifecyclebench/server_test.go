@@ -97,7 +97,7 @@ func temporalServer(t *testing.T, log *zap.Logger) (hostPort, namespace, summary
 	defer tc.Close()
 	require.NoError(t, temporalcluster.SetUpNamespace(ctx, tc, clusterNamespace, 24*time.Hour))
 	return c.Address(), clusterNamespace, fmt.Sprintf("Temporal server %s reporting %s (%s, plugin %s, PostgreSQL shared with the ledger)",
-		temporalcluster.ServerVersion, c.ReportedVersion(), temporalcluster.Persistence, *flagClusterPlugin)
+		temporalcluster.ServerVersion, c.ReportedVersion(), temporalcluster.Persistence, c.Plugin())
 }
 
 // devServer starts a dev server of the benchmark's own, as testenv's but

@@ -391,6 +391,10 @@ func (c *Cluster) ReportedVersion() string {
 	return c.reported
 }
 
+// Plugin is the persistence plugin the server and the schema tool use
+// (SQLPluginPGX or SQLPluginPQ).
+func (c *Cluster) Plugin() string { return c.cfg.sqlPlugin() }
+
 // LogFile is the file receiving the server's output, across restarts.
 func (c *Cluster) LogFile() string { return c.logFile }
 

@@ -109,7 +109,7 @@ func TestServerConfigPlugin(t *testing.T) {
 		for name, store := range cfg.Persistence.Datastores {
 			require.Equal(t, tc.want, store.SQL.PluginName, "plugin %q, store %s", tc.plugin, name)
 		}
-		require.Equal(t, tc.want, c.cfg.sqlPlugin(), "the schema tool's --plugin, plugin %q", tc.plugin)
+		require.Equal(t, tc.want, c.Plugin(), "the schema tool's --plugin and the logs, plugin %q", tc.plugin)
 	}
 }
 
