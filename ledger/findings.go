@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/xuncha/xuncha/calendar"
@@ -204,13 +205,14 @@ func (s *Store) recordFinding(ctx context.Context, f casework.Finding, eventKey 
 		if err := p.flush(); err != nil {
 			var pgErr *pgconn.PgError
 			switch {
+			case insertErr == nil && errors.Is(err, pgx.ErrNoRows):
+				// The insert wrote nothing (ON CONFLICT) and no row has
+				// the ID: another finding has this workflow ID.
+				return derrors.New(derrors.ErrAlreadyExists, "recording finding %q: workflow ID %q belongs to another finding", f.ID, f.WorkflowID)
 			case insertErr == nil:
 				return fmt.Errorf("recording finding %q: %w", f.ID, err)
 			case errors.As(err, &pgErr) && pgErr.Code == pgForeignKeyViolation:
 				return fmt.Errorf("recording finding %q: inspection %q: %w", f.ID, f.InspectionID, derrors.ErrNotFound)
-			case errors.As(err, &pgErr) && pgErr.Code == pgUniqueViolation:
-				// Not the ID (ON CONFLICT covers it): another finding has this workflow ID.
-				return derrors.New(derrors.ErrAlreadyExists, "recording finding %q: workflow ID %q belongs to another finding", f.ID, f.WorkflowID)
 			}
 			return fmt.Errorf("inserting finding %q: %w", f.ID, err)
 		}

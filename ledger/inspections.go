@@ -111,8 +111,19 @@ func (s *Store) CreateInspection(ctx context.Context, in casework.Inspection, ev
 				return err
 			}
 		}
-		if err := q.InsertInspection(ctx, row); err != nil {
+		inserted, err := q.InsertInspection(ctx, row)
+		if err != nil {
 			return fmt.Errorf("inserting inspection %q: %w", in.ID, err)
+		}
+		if inserted == 0 && !retry {
+			// A row holds the ID or the workflow ID.
+			exists, err := q.InspectionExists(ctx, in.ID)
+			if err != nil {
+				return fmt.Errorf("reading inspection %q: %w", in.ID, err)
+			}
+			if !exists {
+				return derrors.New(derrors.ErrAlreadyExists, "creating inspection %q: workflow ID %q belongs to another inspection", in.ID, in.WorkflowID)
+			}
 		}
 		return s.appendEvent(ctx, q, casework.Event{
 			SubjectType: casework.SubjectInspection,

@@ -3,12 +3,9 @@ package ledger
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"time"
-
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/xuncha/xuncha/calendar"
 	"github.com/xuncha/xuncha/casework"
@@ -99,12 +96,19 @@ func (s *Store) CreateInterview(ctx context.Context, iv casework.Interview, e ca
 				}
 			}
 		}
-		if err := q.InsertInterview(ctx, row); err != nil {
-			var pgErr *pgconn.PgError
-			if errors.As(err, &pgErr) && pgErr.Code == pgUniqueViolation {
+		inserted, err := q.InsertInterview(ctx, row)
+		if err != nil {
+			return fmt.Errorf("inserting interview %q: %w", iv.ID, err)
+		}
+		if inserted == 0 {
+			// A row holds the ID (a retry) or the workflow ID.
+			exists, err := q.InterviewExists(ctx, iv.ID)
+			if err != nil {
+				return fmt.Errorf("reading interview %q: %w", iv.ID, err)
+			}
+			if !exists {
 				return derrors.New(derrors.ErrAlreadyExists, "creating interview %q: workflow ID %q belongs to another interview", iv.ID, iv.WorkflowID)
 			}
-			return fmt.Errorf("inserting interview %q: %w", iv.ID, err)
 		}
 		return s.appendEvent(ctx, q, e)
 	})

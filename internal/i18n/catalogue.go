@@ -124,6 +124,7 @@ var zh = map[string]string{
 	"finding %q not found":                                                          "未找到问题 %q",
 	"no finding %q":                                                                 "没有问题 %q",
 	"recording finding %q: workflow ID %q belongs to another finding":               "记录问题 %q：工作流 ID %q 属于另一问题",
+	"creating inspection %q: workflow ID %q belongs to another inspection":          "创建巡查 %q：工作流 ID %q 属于另一巡查",
 	"the selection holds more than %d findings, the most a worksheet holds: narrow the filters or ask for format=csv": "所选问题超过 %d 条，即一张工作表的上限：请缩小筛选范围，或改用 format=csv",
 
 	// Interviews, exposures, tips.

@@ -29,6 +29,12 @@ SELECT stage, workflow_id, coalesce(records->>'notified_on', '')::text AS notifi
 SELECT stage FROM findings WHERE id = @id FOR SHARE;
 
 -- name: InsertFinding :exec
+-- InsertFinding writes a new finding's row, or nothing when a row holds its
+-- ID or its workflow ID. The conflict has no target on purpose: with
+-- ON CONFLICT (id), two writes of one finding at once (a retried activity)
+-- could break the workflow ID's unique index instead, the second waiting
+-- for the first's insert to commit. NumberFinding then finds no row when
+-- the workflow ID is another finding's.
 INSERT INTO findings (id, workflow_id, inspection_id, request_id, unit_code, unit_name, title, description,
                       kind, severity, important, content_area, evidence_ids, rectification_opinion, stage,
                       diagnosis, dispositions, referral, rectification, deadline, due_date, due_at,
@@ -39,7 +45,7 @@ VALUES (@id, @workflow_id, @inspection_id, @request_id, @unit_code, @unit_name, 
         @diagnosis, @dispositions, @referral, @rectification, @deadline, @due_date, @due_at,
         @deadline_seq, @overdue, @missed_deadlines, @reopen_count, @withdraw_reason, @found_by,
         @created_at, @updated_at, @version, @extensions, @original_due, @signoffs, @clue_referrals)
-ON CONFLICT (id) DO NOTHING;
+ON CONFLICT DO NOTHING;
 
 -- name: NumberFinding :one
 -- NumberFinding locks a recorded finding's row, so that concurrent retries

@@ -9,7 +9,10 @@ SELECT kind, stage FROM inspections WHERE id = @id;
 -- (a retry).
 SELECT EXISTS (SELECT 1 FROM inspections WHERE id = @id AND request_id = @request_id);
 
--- name: InsertInspection :exec
+-- name: InsertInspection :execrows
+-- InsertInspection writes a new inspection's row, or nothing when a row
+-- holds its ID or its workflow ID (no conflict target, so that two writes
+-- of one inspection at once cannot break the workflow ID's unique index).
 INSERT INTO inspections (id, workflow_id, request_id, unit_code, unit_name, kind, round,
                          planned_start, planned_end, created_by, created_at,
                          stage, content_areas, team, team_approved, follows_inspection_id,
@@ -20,7 +23,7 @@ VALUES (@id, @workflow_id, @request_id, @unit_code, @unit_name, @kind, @round,
         @stage, @content_areas, @team, @team_approved, @follows_inspection_id,
         @report_deadline, @rectification_deadline, @due_at, @deadline_seq,
         @overdue, @missed_deadlines, @summary, @cancel_reason, @records, @updated_at, @version)
-ON CONFLICT (id) DO NOTHING;
+ON CONFLICT DO NOTHING;
 
 -- name: LockNonRepetition :exec
 -- LockNonRepetition serialises, per unit and year, the creation of

@@ -1,4 +1,7 @@
--- name: InsertInterview :exec
+-- name: InsertInterview :execrows
+-- InsertInterview writes a new interview's row, or nothing when a row
+-- holds its ID or its workflow ID (no conflict target, so that two writes
+-- of one interview at once cannot break the workflow ID's unique index).
 INSERT INTO interviews (id, workflow_id, request_id, subject, unit_code, reason, source, stage, proposed_by,
                         approved_by, held_on, attendees, minutes, requirements, follow_up_working_days,
                         follow_up_deadline, due_at, deadline_seq, follow_up_report, follow_up_evidence_ids,
@@ -9,7 +12,7 @@ VALUES (@id, @workflow_id, @request_id, @subject, @unit_code, @reason, @source, 
         @follow_up_deadline, @due_at, @deadline_seq, @follow_up_report, @follow_up_evidence_ids,
         @follow_up_reported_at, @overdue, @missed_deadlines, @cancel_reason, @created_at, @updated_at,
         @version, @reason_zh, @cancel_reason_zh)
-ON CONFLICT (id) DO NOTHING;
+ON CONFLICT DO NOTHING;
 
 -- name: UpdateInterview :execrows
 -- UpdateInterview writes the mutable columns; what an interview was proposed

@@ -231,7 +231,7 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8,
         $16, $17, $18, $19, $20, $21, $22,
         $23, $24, $25, $26, $27, $28,
         $29, $30, $31, $32, $33, $34, $35)
-ON CONFLICT (id) DO NOTHING
+ON CONFLICT DO NOTHING
 `
 
 type InsertFindingParams struct {
@@ -272,6 +272,12 @@ type InsertFindingParams struct {
 	ClueReferrals        []byte
 }
 
+// InsertFinding writes a new finding's row, or nothing when a row holds its
+// ID or its workflow ID. The conflict has no target on purpose: with
+// ON CONFLICT (id), two writes of one finding at once (a retried activity)
+// could break the workflow ID's unique index instead, the second waiting
+// for the first's insert to commit. NumberFinding then finds no row when
+// the workflow ID is another finding's.
 func (q *Queries) InsertFinding(ctx context.Context, arg InsertFindingParams) error {
 	_, err := q.db.Exec(ctx, insertFinding,
 		arg.ID,

@@ -78,7 +78,7 @@ func (q *Queries) GetInspection(ctx context.Context, id string) (Inspection, err
 	return i, err
 }
 
-const insertInspection = `-- name: InsertInspection :exec
+const insertInspection = `-- name: InsertInspection :execrows
 INSERT INTO inspections (id, workflow_id, request_id, unit_code, unit_name, kind, round,
                          planned_start, planned_end, created_by, created_at,
                          stage, content_areas, team, team_approved, follows_inspection_id,
@@ -89,7 +89,7 @@ VALUES ($1, $2, $3, $4, $5, $6, $7,
         $12, $13, $14, $15, $16,
         $17, $18, $19, $20,
         $21, $22, $23, $24, $25, $26, $27)
-ON CONFLICT (id) DO NOTHING
+ON CONFLICT DO NOTHING
 `
 
 type InsertInspectionParams struct {
@@ -122,8 +122,11 @@ type InsertInspectionParams struct {
 	Version               int
 }
 
-func (q *Queries) InsertInspection(ctx context.Context, arg InsertInspectionParams) error {
-	_, err := q.db.Exec(ctx, insertInspection,
+// InsertInspection writes a new inspection's row, or nothing when a row
+// holds its ID or its workflow ID (no conflict target, so that two writes
+// of one inspection at once cannot break the workflow ID's unique index).
+func (q *Queries) InsertInspection(ctx context.Context, arg InsertInspectionParams) (int64, error) {
+	result, err := q.db.Exec(ctx, insertInspection,
 		arg.ID,
 		arg.WorkflowID,
 		arg.RequestID,
@@ -152,7 +155,10 @@ func (q *Queries) InsertInspection(ctx context.Context, arg InsertInspectionPara
 		arg.UpdatedAt,
 		arg.Version,
 	)
-	return err
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }
 
 const insertStateCouncilInspection = `-- name: InsertStateCouncilInspection :exec

@@ -51,7 +51,7 @@ func (q *Queries) GetInterview(ctx context.Context, id string) (Interview, error
 	return i, err
 }
 
-const insertInterview = `-- name: InsertInterview :exec
+const insertInterview = `-- name: InsertInterview :execrows
 INSERT INTO interviews (id, workflow_id, request_id, subject, unit_code, reason, source, stage, proposed_by,
                         approved_by, held_on, attendees, minutes, requirements, follow_up_working_days,
                         follow_up_deadline, due_at, deadline_seq, follow_up_report, follow_up_evidence_ids,
@@ -62,7 +62,7 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9,
         $16, $17, $18, $19, $20,
         $21, $22, $23, $24, $25, $26,
         $27, $28, $29)
-ON CONFLICT (id) DO NOTHING
+ON CONFLICT DO NOTHING
 `
 
 type InsertInterviewParams struct {
@@ -97,8 +97,11 @@ type InsertInterviewParams struct {
 	CancelReasonZh      string
 }
 
-func (q *Queries) InsertInterview(ctx context.Context, arg InsertInterviewParams) error {
-	_, err := q.db.Exec(ctx, insertInterview,
+// InsertInterview writes a new interview's row, or nothing when a row
+// holds its ID or its workflow ID (no conflict target, so that two writes
+// of one interview at once cannot break the workflow ID's unique index).
+func (q *Queries) InsertInterview(ctx context.Context, arg InsertInterviewParams) (int64, error) {
+	result, err := q.db.Exec(ctx, insertInterview,
 		arg.ID,
 		arg.WorkflowID,
 		arg.RequestID,
@@ -129,7 +132,10 @@ func (q *Queries) InsertInterview(ctx context.Context, arg InsertInterviewParams
 		arg.ReasonZh,
 		arg.CancelReasonZh,
 	)
-	return err
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }
 
 const interviewExists = `-- name: InterviewExists :one
