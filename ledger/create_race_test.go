@@ -9,6 +9,7 @@ import (
 
 	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/internal/derrors"
+	"github.com/xuncha/xuncha/ledger"
 )
 
 // A lifecycle's row is keyed by its ID and holds a workflow ID that is
@@ -57,6 +58,25 @@ func TestInterviewWrittenTwiceAtOnce(t *testing.T) {
 	for _, err := range twiceAtOnce(n, func(id string) error {
 		return fx.store.CreateInterview(t.Context(), newInterview(id, "finding/f-"+id, march),
 			casework.Event{Key: "propose/" + id, Action: "propose", StageAfter: "PROPOSED", Actor: office, OccurredAt: march}, nil)
+	}) {
+		require.NoError(t, err)
+	}
+	require.Equal(t, n, fx.count(t, `SELECT count(*) FROM interviews`))
+	require.Equal(t, n, fx.count(t, `SELECT count(*) FROM events WHERE subject_type = 'interview'`))
+}
+
+// TestProposalByHandWrittenTwiceAtOnce: the same proposal by hand
+// (AloneOpen) written twice at once is no other interview of its subject.
+// Refused, its workflow would leave the row PROPOSED, holding the subject
+// up for good.
+func TestProposalByHandWrittenTwiceAtOnce(t *testing.T) {
+	t.Parallel()
+	fx := setup(t)
+	const n = 16
+	for _, err := range twiceAtOnce(n, func(id string) error {
+		return fx.store.CreateInterview(t.Context(), newInterview(id, "finding/f-"+id, march),
+			casework.Event{Key: "propose/" + id, Action: "propose", StageAfter: "PROPOSED", Actor: office, OccurredAt: march},
+			nil, ledger.AloneOpen)
 	}) {
 		require.NoError(t, err)
 	}

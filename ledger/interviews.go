@@ -83,17 +83,8 @@ func (s *Store) CreateInterview(ctx context.Context, iv casework.Interview, e ca
 			}
 		}
 		if slices.Contains(rules, AloneOpen) {
-			// A retry of a write that committed (its answer lost) is no new
-			// proposal: refused now, its workflow would end with the row
-			// PROPOSED, blocking its subject for good.
-			written, err := q.InterviewExists(ctx, iv.ID)
-			if err != nil {
-				return fmt.Errorf("reading interview %q: %w", iv.ID, err)
-			}
-			if !written {
-				if err := aloneOpen(ctx, q, iv); err != nil {
-					return err
-				}
+			if err := aloneOpen(ctx, q, iv); err != nil {
+				return err
 			}
 		}
 		inserted, err := q.InsertInterview(ctx, row)
@@ -129,8 +120,19 @@ func aloneOpen(ctx context.Context, q *dbsqlc.Queries, iv casework.Interview) er
 	if err := q.LockInterviewsOf(ctx, iv.Subject); err != nil {
 		return fmt.Errorf("locking the interviews of %s: %w", iv.Subject, err)
 	}
-	// The interview is not in the ledger yet (aloneOpen runs only then):
-	// any waiting one is another.
+	// A retry of a write that committed (its answer lost, or its first
+	// attempt still writing when it began) is no new proposal: refused, its
+	// workflow would end with the row PROPOSED, holding its subject up for
+	// good. Asked under the lock, which the first attempt held until it
+	// committed.
+	written, err := q.InterviewExists(ctx, iv.ID)
+	if err != nil {
+		return fmt.Errorf("reading interview %q: %w", iv.ID, err)
+	}
+	if written {
+		return nil
+	}
+	// The interview is not in the ledger: any waiting one is another.
 	open, err := q.OpenInterviewOf(ctx, iv.Subject)
 	if err != nil {
 		return fmt.Errorf("reading the interviews of %s: %w", iv.Subject, err)
