@@ -12,13 +12,6 @@ import (
 	"github.com/xuncha/xuncha/ledger"
 )
 
-// A lifecycle's row is keyed by its ID and holds a workflow ID that is
-// unique too. A retried activity may write the same new row twice at once:
-// both writes must succeed, whichever index the second one meets first,
-// and one row and one event must result. (With ON CONFLICT (id) the second
-// write waited for the first and then broke the workflow ID's index: a
-// permanent "belongs to another" refusal of a write that had succeeded.)
-
 // twiceAtOnce runs write for each of n IDs twice at once, the two writes
 // of an ID released together, and returns the errors.
 func twiceAtOnce(n int, write func(id string) error) []error {
@@ -38,50 +31,60 @@ func twiceAtOnce(n int, write func(id string) error) []error {
 	return errs
 }
 
-func TestInspectionWrittenTwiceAtOnce(t *testing.T) {
+// TestFirstWriteTwiceAtOnce: a lifecycle's row is keyed by its ID and
+// holds a workflow ID that is unique too. A retried activity may write the
+// same new row twice at once: both writes must succeed, whichever index
+// the second one meets first, and one row and one event must result. (With
+// ON CONFLICT (id) the second write waited for the first and then broke
+// the workflow ID's index: a permanent "belongs to another" refusal of a
+// write that had succeeded.) A proposal by hand (AloneOpen) is no other
+// interview of its subject either: refused, its workflow would leave the
+// row PROPOSED, holding the subject up for good.
+func TestFirstWriteTwiceAtOnce(t *testing.T) {
 	t.Parallel()
-	fx := setup(t)
-	const n = 16
-	for _, err := range twiceAtOnce(n, func(id string) error {
-		return fx.store.CreateInspection(t.Context(), comprehensive(id, "430100"), "create/"+id, false)
-	}) {
-		require.NoError(t, err)
+	propose := func(t *testing.T, fx fixture, rules ...ledger.InterviewRule) func(string) error {
+		return func(id string) error {
+			return fx.store.CreateInterview(t.Context(), newInterview(id, "finding/f-"+id, march),
+				casework.Event{Key: "propose/" + id, Action: "propose", StageAfter: "PROPOSED", Actor: office, OccurredAt: march},
+				nil, rules...)
+		}
 	}
-	require.Equal(t, n, fx.count(t, `SELECT count(*) FROM inspections`))
-	require.Equal(t, n, fx.count(t, `SELECT count(*) FROM events WHERE subject_type = 'inspection'`))
-}
-
-func TestInterviewWrittenTwiceAtOnce(t *testing.T) {
-	t.Parallel()
-	fx := setup(t)
-	const n = 16
-	for _, err := range twiceAtOnce(n, func(id string) error {
-		return fx.store.CreateInterview(t.Context(), newInterview(id, "finding/f-"+id, march),
-			casework.Event{Key: "propose/" + id, Action: "propose", StageAfter: "PROPOSED", Actor: office, OccurredAt: march}, nil)
-	}) {
-		require.NoError(t, err)
+	for _, c := range []struct {
+		name        string
+		rows        string // counts the rows written
+		subjectType string
+		write       func(t *testing.T, fx fixture) func(id string) error
+	}{
+		{"inspection", `SELECT count(*) FROM inspections`, "inspection", func(t *testing.T, fx fixture) func(string) error {
+			return func(id string) error {
+				return fx.store.CreateInspection(t.Context(), comprehensive(id, "430100"), "create/"+id, false)
+			}
+		}},
+		{"finding", `SELECT count(*) FROM findings WHERE ledger_number IS NOT NULL`, "finding", func(t *testing.T, fx fixture) func(string) error {
+			fx.inspection(t, "i-1", "430100")
+			return func(id string) error {
+				_, err := fx.store.RecordFinding(t.Context(), newFinding(id, "i-1", "430100", march), "record/"+id)
+				return err
+			}
+		}},
+		{"interview", `SELECT count(*) FROM interviews`, "interview", func(t *testing.T, fx fixture) func(string) error {
+			return propose(t, fx)
+		}},
+		{"interview proposed by hand", `SELECT count(*) FROM interviews`, "interview", func(t *testing.T, fx fixture) func(string) error {
+			return propose(t, fx, ledger.AloneOpen)
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			fx := setup(t)
+			const n = 16
+			for _, err := range twiceAtOnce(n, c.write(t, fx)) {
+				require.NoError(t, err)
+			}
+			require.Equal(t, n, fx.count(t, c.rows))
+			require.Equal(t, n, fx.count(t, `SELECT count(*) FROM events WHERE subject_type = $1`, c.subjectType))
+		})
 	}
-	require.Equal(t, n, fx.count(t, `SELECT count(*) FROM interviews`))
-	require.Equal(t, n, fx.count(t, `SELECT count(*) FROM events WHERE subject_type = 'interview'`))
-}
-
-// TestProposalByHandWrittenTwiceAtOnce: the same proposal by hand
-// (AloneOpen) written twice at once is no other interview of its subject.
-// Refused, its workflow would leave the row PROPOSED, holding the subject
-// up for good.
-func TestProposalByHandWrittenTwiceAtOnce(t *testing.T) {
-	t.Parallel()
-	fx := setup(t)
-	const n = 16
-	for _, err := range twiceAtOnce(n, func(id string) error {
-		return fx.store.CreateInterview(t.Context(), newInterview(id, "finding/f-"+id, march),
-			casework.Event{Key: "propose/" + id, Action: "propose", StageAfter: "PROPOSED", Actor: office, OccurredAt: march},
-			nil, ledger.AloneOpen)
-	}) {
-		require.NoError(t, err)
-	}
-	require.Equal(t, n, fx.count(t, `SELECT count(*) FROM interviews`))
-	require.Equal(t, n, fx.count(t, `SELECT count(*) FROM events WHERE subject_type = 'interview'`))
 }
 
 // TestWorkflowIDOfAnotherIsRefused: a new lifecycle whose workflow ID a
@@ -109,19 +112,4 @@ func TestWorkflowIDOfAnotherIsRefused(t *testing.T) {
 	require.Equal(t, 1, fx.count(t, `SELECT count(*) FROM findings`))
 	require.Equal(t, 0, fx.count(t, `SELECT count(*) FROM events WHERE subject_id IN ('i-2', 'f-2')`))
 	require.Equal(t, 0, fx.count(t, `SELECT count(*) FROM ledger_sequences WHERE last > 1`), "the refused finding took no number")
-}
-
-func TestFindingWrittenTwiceAtOnce(t *testing.T) {
-	t.Parallel()
-	fx := setup(t)
-	fx.inspection(t, "i-1", "430100")
-	const n = 16
-	for _, err := range twiceAtOnce(n, func(id string) error {
-		_, err := fx.store.RecordFinding(t.Context(), newFinding(id, "i-1", "430100", march), "record/"+id)
-		return err
-	}) {
-		require.NoError(t, err)
-	}
-	require.Equal(t, n, fx.count(t, `SELECT count(*) FROM findings WHERE ledger_number IS NOT NULL`))
-	require.Equal(t, n, fx.count(t, `SELECT count(*) FROM events WHERE subject_type = 'finding'`))
 }
