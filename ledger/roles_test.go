@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -176,9 +177,15 @@ func TestMigrateAgainChangesNothing(t *testing.T) {
 	}
 }
 
-// freshRole is a role name no other test uses (roles are the cluster's).
+// roleSeq numbers the roles freshRole names.
+var roleSeq atomic.Int64
+
+// freshRole is a role name no other test uses, in this run or an earlier
+// one of go test -count (roles are the cluster's, which a test's database
+// does not take with it). The number comes first: PostgreSQL cuts a name
+// to 63 bytes.
 func freshRole(t *testing.T) string {
-	return "lp_" + strings.ToLower(strings.NewReplacer("/", "_", " ", "_").Replace(t.Name()))
+	return fmt.Sprintf("lp%d_%s", roleSeq.Add(1), strings.ToLower(strings.NewReplacer("/", "_", " ", "_").Replace(t.Name())))
 }
 
 // TestMigrateCreatesTheAppRole creates a role with a password: a SCRAM
