@@ -601,11 +601,21 @@ func checkTemporalServerConfig(s *stack) []string {
 // scriptOf returns the repo file a one-shot service runs: the bind mount whose target
 // appears in its entrypoint or command.
 func scriptOf(s *stack, sv *service) (string, error) {
+	source, err := scriptSource(sv)
+	if err != nil {
+		return "", err
+	}
+	b, err := os.ReadFile(filepath.Join(s.root, source))
+	return string(b), err
+}
+
+// scriptSource is the repository path of the script sv runs: a file
+// bind-mounted where its entrypoint and command name it.
+func scriptSource(sv *service) (string, error) {
 	run := strings.Join(append(slices.Clone(sv.Entrypoint), sv.Command...), " ")
 	for _, m := range sv.Volumes {
 		if m.Type == "bind" && m.Target != "" && strings.Contains(run, m.Target) {
-			b, err := os.ReadFile(filepath.Join(s.root, m.Source))
-			return string(b), err
+			return m.Source, nil
 		}
 	}
 	return "", fmt.Errorf("runs no script mounted from the repo (entrypoint+command %q)", run)
@@ -1256,14 +1266,9 @@ func TestSchemaSetupCatchesItsPlugin(t *testing.T) {
 	if problems := checkSchemaSetup(s); len(problems) != 0 {
 		t.Fatalf("the repository's script: %v", problems)
 	}
-	var source string
-	for _, m := range sv.Volumes {
-		if m.Type == "bind" && strings.HasSuffix(m.Source, ".sh") {
-			source = m.Source
-		}
-	}
-	if source == "" {
-		t.Fatal("temporal-schema-setup mounts no script")
+	source, err := scriptSource(sv)
+	if err != nil {
+		t.Fatal(err)
 	}
 	for _, tc := range []struct{ name, old, new, want string }{
 		{"lib/pq", "--plugin postgres12_pgx ", "--plugin postgres12 ", "--plugin postgres12_pgx"},
