@@ -95,14 +95,24 @@ func findingParams(f casework.Finding) (dbsqlc.InsertFindingParams, error) {
 }
 
 // checkRecordingWindow refuses a new finding unless its inspection's stage,
-// read and share-locked in q's transaction, is one of stages.
+// read and share-locked in q's transaction, is one of stages. A retry of
+// the request that recorded it is let through whatever the stage is now.
+//
+// Whether it is a retry is asked again before a refusal: a retry that
+// asked while its first attempt's transaction was still open saw no row,
+// and a stage change queued behind that attempt's share lock can commit
+// before this one reads the stage, so it sees the stage moved on. Read
+// after that change, the row the first attempt committed before it is seen.
 func checkRecordingWindow(ctx context.Context, q *dbsqlc.Queries, f casework.Finding, stages []string) error {
-	retry, err := q.FindingRecorded(ctx, dbsqlc.FindingRecordedParams{ID: f.ID, RequestID: f.RequestID})
-	if err != nil {
-		return fmt.Errorf("reading finding %q: %w", f.ID, err)
+	recorded := func() (bool, error) {
+		retry, err := q.FindingRecorded(ctx, dbsqlc.FindingRecordedParams{ID: f.ID, RequestID: f.RequestID})
+		if err != nil {
+			return false, fmt.Errorf("reading finding %q: %w", f.ID, err)
+		}
+		return retry, nil
 	}
-	if retry {
-		return nil
+	if retry, err := recorded(); err != nil || retry {
+		return err
 	}
 	in, err := q.InspectionStageForShare(ctx, f.InspectionID)
 	if err != nil {
@@ -110,6 +120,9 @@ func checkRecordingWindow(ctx context.Context, q *dbsqlc.Queries, f casework.Fin
 	}
 	if slices.Contains(stages, in.Stage) {
 		return nil
+	}
+	if retry, err := recorded(); err != nil || retry {
+		return err
 	}
 	return outsideRecordingWindow(f.InspectionID, in.WorkflowID, in.Stage, stages)
 }

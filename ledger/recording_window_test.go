@@ -1,11 +1,13 @@
 package ledger_test
 
 import (
+	"context"
 	"fmt"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/xuncha/xuncha/casework"
@@ -168,4 +170,69 @@ func TestTipAndReportRace(t *testing.T) {
 		require.NoError(t, reportErr)
 	})
 	t.Logf("%d tips received before the report (which was refused), %d refused after it", received, refused)
+}
+
+// TestRetryBehindItsFirstAttempt is a retry of a finding's record (a tip's
+// receipt) that asks whether it is one while its first attempt's
+// transaction is still open, and reads the inspection's stage only after
+// the team's report, queued behind that attempt, moved it on: the retry
+// is answered as the first attempt was, not refused for the stage. The
+// report is held open in a transaction of the test's, so that the retry
+// waits for it after its first question; the first attempt, written
+// meanwhile, is one whose window was checked before (written here without
+// the check, which the open report would hold up).
+func TestRetryBehindItsFirstAttempt(t *testing.T) {
+	fx := setup(t)
+	for _, tc := range []struct {
+		name   string
+		window []string
+		write  func(inspectionID string, window []string) (string, error)
+	}{
+		{"finding", onSite, func(inspectionID string, window []string) (string, error) {
+			return fx.store.RecordFinding(t.Context(), newFinding("f-behind", inspectionID, "430100", time.Now()), "record/f-behind", window...)
+		}},
+		{"tip", receivable, func(inspectionID string, window []string) (string, error) {
+			tip, _, err := fx.store.ReceiveTip(t.Context(), tipOf("tip-behind", inspectionID), window...)
+			return tip.ID, err
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := t.Context()
+			id := "ins-behind-" + tc.name
+			fx.inspection(t, id, "430100")
+			require.NoError(t, fx.moveInspection(t, id, "STATIONED", 2))
+
+			report, err := pgx.Connect(ctx, fx.ownerURL)
+			require.NoError(t, err)
+			defer report.Close(context.WithoutCancel(ctx))
+			tx, err := report.Begin(ctx)
+			require.NoError(t, err)
+			defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // committed below when the test gets there
+			_, err = tx.Exec(ctx, `UPDATE inspections SET stage = 'REPORTED', version = 3 WHERE id = $1`, id)
+			require.NoError(t, err)
+
+			type result struct {
+				answer string
+				err    error
+			}
+			retry := make(chan result, 1)
+			go func() {
+				answer, err := tc.write(id, tc.window)
+				retry <- result{answer, err}
+			}()
+			require.Eventually(t, func() bool {
+				return fx.count(t, `SELECT count(*) FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))`, report.PgConn().PID()) == 1
+			}, 10*time.Second, 5*time.Millisecond, "the retry waits for the report after asking whether it is one")
+
+			first, err := tc.write(id, nil)
+			require.NoError(t, err, "the first attempt")
+			require.NoError(t, tx.Commit(ctx))
+
+			got := <-retry
+			require.NoError(t, got.err, "the retry is answered as the first attempt was")
+			require.Equal(t, first, got.answer)
+		})
+	}
+	require.Equal(t, 1, fx.count(t, `SELECT count(*) FROM findings WHERE id = 'f-behind'`))
+	require.Equal(t, 1, fx.count(t, `SELECT count(*) FROM tips WHERE id = 'tip-behind'`))
 }

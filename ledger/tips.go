@@ -229,9 +229,15 @@ type TipTriage struct {
 // (InspectionChangeOptions.TipsTriaged), could no longer become a finding.
 // A tip dated before the notice that published where to send tips is
 // refused too (received_on): it was taken dated 2001.
-// A retry of a tip received is let through, to be answered as before.
+// A retry of a tip received is let through, to be answered as before; as
+// in checkRecordingWindow, whether it is one is asked again before a
+// refusal for the stage.
 func checkTipWindow(ctx context.Context, q *dbsqlc.Queries, t Tip, stages []string) error {
-	if _, retry, err := optional(q.GetTip(ctx, t.ID)); err != nil || retry {
+	received := func() (bool, error) {
+		_, found, err := optional(q.GetTip(ctx, t.ID))
+		return found, err
+	}
+	if retry, err := received(); err != nil || retry {
 		return err
 	}
 	in, err := q.InspectionStageForShare(ctx, t.InspectionID)
@@ -246,6 +252,9 @@ func checkTipWindow(ctx context.Context, q *dbsqlc.Queries, t Tip, stages []stri
 				in.NotifiedOn, t.InspectionID)
 		}
 		return nil
+	}
+	if retry, err := received(); err != nil || retry {
+		return err
 	}
 	return derrors.StageError{
 		Reason: "STAGE_NOT_ALLOWED", Subject: in.WorkflowID, Action: "receiveTip", Stage: in.Stage, Allowed: stages,
