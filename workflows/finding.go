@@ -236,10 +236,6 @@ func (w *finding) snapshot() FindingState {
 // lists it at once then has the listed finding's search attributes
 // already.
 func (w *finding) run(ctx workflow.Context, startedListed bool) (LifecycleResult, error) {
-	if err := w.registerHandlers(ctx); err != nil {
-		return LifecycleResult{}, err
-	}
-
 	// FOUND: recorded with evidence, numbered in the ledger. LISTED
 	// follows automatically once the ledger gave the number: since level 2
 	// in the same ledger write, unless the finding is notified at once,
@@ -248,12 +244,13 @@ func (w *finding) run(ctx workflow.Context, startedListed bool) (LifecycleResult
 	listed := w.ledger.level >= levelTwo && !notify
 	startedListed = startedListed && listed && w.ledger.level >= levelThree
 	// The finding's own rules, behind the API that asked them as it built
-	// the input (versionCreateInputChecked).
-	if err := ValidateFinding(w.row); err != nil && w.ledger.version(ctx, versionCreateInputChecked, 1) >= 1 {
+	// the input.
+	if err := w.begin(ctx, w.registerHandlers, ValidateFinding(w.row), func() {
 		if startedListed {
-			w.publish(ctx)
+			w.publish(ctx) // not listed after all
 		}
-		return LifecycleResult{}, refuseCreation(ctx, "recording finding "+w.row.ID, err, &w.refused)
+	}); err != nil {
+		return LifecycleResult{}, err
 	}
 	var rec activities.RecordFindingResult
 	if err := w.ledger.call(ctx, &rec, acts.RecordFinding, activities.RecordFindingInput{
@@ -262,7 +259,7 @@ func (w *finding) run(ctx workflow.Context, startedListed bool) (LifecycleResult
 		if startedListed {
 			w.publish(ctx) // not listed after all: FOUND, as a run that fails shows
 		}
-		return LifecycleResult{}, failCreation(ctx, "recording finding "+w.row.ID, err, &w.refused)
+		return LifecycleResult{}, failCreation(ctx, w.creating(), err, &w.refused)
 	}
 	w.row.LedgerNumber = rec.LedgerNumber
 
@@ -290,12 +287,7 @@ func (w *finding) run(ctx workflow.Context, startedListed bool) (LifecycleResult
 		}
 	}
 	w.recorded = true
-
-	workflow.Go(ctx, w.receiveCalendarChanges)
-	if err := w.awaitEnd(ctx); err != nil {
-		return LifecycleResult{}, err
-	}
-	return LifecycleResult{Stage: w.row.Stage}, nil
+	return w.live(ctx, w.receiveCalendarChanges)
 }
 
 func (w *finding) registerHandlers(ctx workflow.Context) error {

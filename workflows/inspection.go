@@ -320,27 +320,19 @@ func (w *inspection) snapshot() InspectionState {
 }
 
 func (w *inspection) run(ctx workflow.Context) (LifecycleResult, error) {
-	if err := w.registerHandlers(ctx); err != nil {
+	if err := w.begin(ctx, w.registerHandlers, w.invalid, nil); err != nil {
 		return LifecycleResult{}, err
-	}
-	if w.invalid != nil && w.ledger.version(ctx, versionCreateInputChecked, 1) >= 1 {
-		return LifecycleResult{}, refuseCreation(ctx, "recording inspection "+w.row.ID, w.invalid, &w.refused)
 	}
 	if err := w.ledger.call(ctx, nil, acts.CreateInspection, activities.CreateInspectionInput{
 		Inspection: w.row, EventKey: "create/" + w.row.RequestID,
 		NotRepeating: w.row.Kind == KindComprehensive && casework.IsLocalGovernment(w.row.UnitCode),
 	}); err != nil {
-		return LifecycleResult{}, failCreation(ctx, "recording inspection "+w.row.ID, err, &w.refused)
+		return LifecycleResult{}, failCreation(ctx, w.creating(), err, &w.refused)
 	}
 	w.recorded = true
 	w.publish(ctx)
 	workflow.GetLogger(ctx).Info("inspection recorded", "inspection", w.row.ID, "stage", w.row.Stage)
-
-	workflow.Go(ctx, w.receiveCalendarChanges)
-	if err := w.awaitEnd(ctx); err != nil {
-		return LifecycleResult{}, err
-	}
-	return LifecycleResult{Stage: w.row.Stage}, nil
+	return w.live(ctx, w.receiveCalendarChanges)
 }
 
 func (w *inspection) registerHandlers(ctx workflow.Context) error {

@@ -103,11 +103,8 @@ func (w *interview) snapshot() InterviewState {
 }
 
 func (w *interview) run(ctx workflow.Context) (LifecycleResult, error) {
-	if err := w.registerHandlers(ctx); err != nil {
+	if err := w.begin(ctx, w.registerHandlers, w.invalid, nil); err != nil {
 		return LifecycleResult{}, err
-	}
-	if w.invalid != nil && w.ledger.version(ctx, versionCreateInputChecked, 1) >= 1 {
-		return LifecycleResult{}, refuseCreation(ctx, "recording interview "+w.row.ID, w.invalid, &w.refused)
 	}
 	// Written again later, in a run since versionInterviewRetriesRecord:
 	// a ladder's proposal has an ID that no second run may take, so a
@@ -131,7 +128,7 @@ func (w *interview) run(ctx workflow.Context) (LifecycleResult, error) {
 		// (the await-created Update) and ends the run, recording nothing;
 		// runs before versionInterviewRefusalAnswers failed with it.
 		if refused(err) && workflow.GetVersion(ctx, versionInterviewRefusalAnswers, workflow.DefaultVersion, 1) >= 1 {
-			return LifecycleResult{}, failCreation(ctx, "recording interview "+w.row.ID, err, &w.refused)
+			return LifecycleResult{}, failCreation(ctx, w.creating(), err, &w.refused)
 		}
 		return LifecycleResult{}, fmt.Errorf("recording interview %q: %w", w.row.ID, err)
 	}
@@ -139,14 +136,11 @@ func (w *interview) run(ctx workflow.Context) (LifecycleResult, error) {
 	w.publish(ctx)
 	workflow.GetLogger(ctx).Info("interview proposed", "interview", w.row.ID, "subject", w.row.Subject, "source", w.row.Source)
 
-	workflow.Go(ctx, w.receiveCalendarChanges)
-	if err := w.awaitEnd(ctx); err != nil {
-		if temporal.IsCanceledError(err) {
-			w.recordCancellation(ctx)
-		}
-		return LifecycleResult{}, err
+	result, err := w.live(ctx, w.receiveCalendarChanges)
+	if temporal.IsCanceledError(err) {
+		w.recordCancellation(ctx)
 	}
-	return LifecycleResult{Stage: w.row.Stage}, nil
+	return result, err
 }
 
 // Change IDs (workflow.GetVersion) of the interview lifecycle.

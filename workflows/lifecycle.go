@@ -642,6 +642,40 @@ func (c *core[R]) ended(ctx workflow.Context, how, action string) {
 	cancelProposedInterviews(ctx, c.ledger, c.subject(), why, c.subject()+"/"+action, ladderInterviewIDs(c.subject(), c.escalations))
 }
 
+// begin starts a lifecycle's run: it registers the handlers (register)
+// and, when the create's input broke the rules the API asked as it built
+// the input (invalid; versionCreateInputChecked), ends the run recording
+// nothing (refuseCreation), after refusing, when not nil, did what the
+// refusal needs first.
+func (c *core[R]) begin(ctx workflow.Context, register func(workflow.Context) error, invalid error, refusing func()) error {
+	if err := register(ctx); err != nil {
+		return err
+	}
+	if invalid == nil || c.ledger.version(ctx, versionCreateInputChecked, 1) < 1 {
+		return nil
+	}
+	if refusing != nil {
+		refusing()
+	}
+	return refuseCreation(ctx, c.creating(), invalid, &c.refused)
+}
+
+// creating is what the errors of a run ended by its first write call that
+// write: "recording <kind> <id>".
+func (c *core[R]) creating() string { return "recording " + c.kind() + " " + c.id() }
+
+// live is the rest of a lifecycle's run once its first write is recorded:
+// it takes the calendar's changes with receive (the lifecycle's
+// receiveCalendarChanges, which may take the place of the core's) and
+// waits for the end (awaitEnd).
+func (c *core[R]) live(ctx workflow.Context, receive func(workflow.Context)) (LifecycleResult, error) {
+	workflow.Go(ctx, receive)
+	if err := c.awaitEnd(ctx); err != nil {
+		return LifecycleResult{}, err
+	}
+	return LifecycleResult{Stage: c.stage()}, nil
+}
+
 // awaitEnd waits until the stage is final, every change handler has
 // returned and every webhook hand-over is done.
 func (c *core[R]) awaitEnd(ctx workflow.Context) error {
