@@ -2,7 +2,9 @@ package searchattr_test
 
 import (
 	"context"
+	"fmt"
 	"os"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -162,13 +164,21 @@ func TestRegisterDecisions(t *testing.T) {
 }
 
 // registerNamespace creates a fresh namespace on the shared dev server.
-func registerNamespace(t *testing.T, c client.Client, name string) {
+// namespaces numbers the namespaces a test run registers, so that go test
+// -count=N registers new ones on the dev server the runs share.
+var namespaces atomic.Int64
+
+// registerNamespace registers a new namespace named prefix-<n> and returns
+// its name.
+func registerNamespace(t *testing.T, c client.Client, prefix string) string {
 	t.Helper()
+	name := fmt.Sprintf("%s-%d", prefix, namespaces.Add(1))
 	_, err := c.WorkflowService().RegisterNamespace(t.Context(), &workflowservice.RegisterNamespaceRequest{
 		Namespace:                        name,
 		WorkflowExecutionRetentionPeriod: durationpb.New(24 * time.Hour),
 	})
 	require.NoError(t, err)
+	return name
 }
 
 func dial(t *testing.T) client.Client {
@@ -182,12 +192,12 @@ func dial(t *testing.T) client.Client {
 func TestRegisterOnARealServer(t *testing.T) {
 	t.Parallel()
 	c := dial(t)
-	registerNamespace(t, c, "searchattr-register")
+	ns := registerNamespace(t, c, "searchattr-register")
 
-	require.NoError(t, searchattr.Register(t.Context(), c.OperatorService(), "searchattr-register"))
-	require.NoError(t, searchattr.Register(t.Context(), c.OperatorService(), "searchattr-register"), "idempotent")
+	require.NoError(t, searchattr.Register(t.Context(), c.OperatorService(), ns))
+	require.NoError(t, searchattr.Register(t.Context(), c.OperatorService(), ns), "idempotent")
 
-	resp, err := c.OperatorService().ListSearchAttributes(t.Context(), &operatorservice.ListSearchAttributesRequest{Namespace: "searchattr-register"})
+	resp, err := c.OperatorService().ListSearchAttributes(t.Context(), &operatorservice.ListSearchAttributesRequest{Namespace: ns})
 	require.NoError(t, err)
 	for _, d := range searchattr.Definitions() {
 		require.Equal(t, d.Type, resp.GetCustomAttributes()[d.Name], d.Name)
@@ -197,15 +207,15 @@ func TestRegisterOnARealServer(t *testing.T) {
 func TestRegisterReportsATypeConflictOnARealServer(t *testing.T) {
 	t.Parallel()
 	c := dial(t)
-	registerNamespace(t, c, "searchattr-conflict")
+	ns := registerNamespace(t, c, "searchattr-conflict")
 	_, err := c.OperatorService().AddSearchAttributes(t.Context(), &operatorservice.AddSearchAttributesRequest{
-		Namespace:        "searchattr-conflict",
+		Namespace:        ns,
 		SearchAttributes: map[string]enumspb.IndexedValueType{"XunchaStage": enumspb.INDEXED_VALUE_TYPE_TEXT},
 	})
 	require.NoError(t, err)
 
-	err = searchattr.Register(t.Context(), c.OperatorService(), "searchattr-conflict")
-	require.ErrorContains(t, err, "search attribute XunchaStage on namespace \"searchattr-conflict\" has type Text, want Keyword")
+	err = searchattr.Register(t.Context(), c.OperatorService(), ns)
+	require.ErrorContains(t, err, fmt.Sprintf("search attribute XunchaStage on namespace %q has type Text, want Keyword", ns))
 }
 
 func TestSharedDevServerHasTheAttributes(t *testing.T) {
@@ -223,21 +233,21 @@ func TestSharedDevServerHasTheAttributes(t *testing.T) {
 func TestCheckOnARealServer(t *testing.T) {
 	t.Parallel()
 	c := dial(t)
-	registerNamespace(t, c, "searchattr-check")
+	ns := registerNamespace(t, c, "searchattr-check")
 	_, err := c.OperatorService().AddSearchAttributes(t.Context(), &operatorservice.AddSearchAttributesRequest{
-		Namespace:        "searchattr-check",
+		Namespace:        ns,
 		SearchAttributes: map[string]enumspb.IndexedValueType{"XunchaStage": enumspb.INDEXED_VALUE_TYPE_KEYWORD},
 	})
 	require.NoError(t, err)
 
-	err = searchattr.Check(t.Context(), c.OperatorService(), "searchattr-check")
+	err = searchattr.Check(t.Context(), c.OperatorService(), ns)
 	require.ErrorContains(t, err, "XunchaAwaiting")
 	require.ErrorContains(t, err, "XunchaSignoffPending")
 	require.ErrorContains(t, err, "run `xuncha temporal setup`")
 	require.NotContains(t, err.Error(), "XunchaStage", "a registered attribute is not named")
 
-	require.NoError(t, searchattr.Register(t.Context(), c.OperatorService(), "searchattr-check"))
-	require.NoError(t, searchattr.Check(t.Context(), c.OperatorService(), "searchattr-check"))
+	require.NoError(t, searchattr.Register(t.Context(), c.OperatorService(), ns))
+	require.NoError(t, searchattr.Check(t.Context(), c.OperatorService(), ns))
 	require.NoError(t, searchattr.Check(t.Context(), c.OperatorService(), testenv.Namespace), "the shared dev server was started with them")
 }
 
