@@ -127,7 +127,7 @@ func TestFindingsCommands(t *testing.T) {
 		return call(tok, "POST", path, "application/json", []byte(body))
 	}
 	// An inspection of 430300, stationed: the office takes every step but the committee's.
-	created := jsonCall(office, "/v1/inspections", `{"request_id":"findings-cmd","inspection":{"unit":{"code":"430300","name":"湘潭市"},`+
+	created := jsonCall(office, "/v1/inspections", `{"request_id":"`+perRun("findings-cmd")+`","inspection":{"unit":{"code":"430300","name":"湘潭市"},`+
 		`"kind":"SPECIAL","round":"2026年第一轮","planned_start":"2026-12-01","planned_end":"2026-12-02","content_areas":[2],"team":[`+
 		`{"name":"赵强","role":"LEADER","rank":"DEPARTMENT_LEVEL"},{"name":"钱敏","role":"DEPUTY","rank":"DIVISION_CHIEF"},`+
 		`{"name":"甲","role":"MEMBER","rank":"OTHER"},{"name":"乙","role":"MEMBER","rank":"OTHER"},`+

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"fmt"
 	"os"
+	"sync/atomic"
 	"testing"
 
 	"github.com/xuncha/xuncha/internal/testenv"
@@ -29,4 +31,15 @@ func TestMain(m *testing.M) {
 		_ = os.Setenv(name, v)
 	}
 	os.Exit(testenv.Run(m))
+}
+
+// runs numbers the test runs of this process (go test -count=N).
+var runs atomic.Int64
+
+// perRun is prefix with the number of this run: a request_id whose
+// subject's ID (derived from it) the dev server, shared by the runs, has
+// not seen, so that a run does not meet the workflow an earlier run
+// started, whose payloads another run's key encrypted.
+func perRun(prefix string) string {
+	return fmt.Sprintf("%s-%d", prefix, runs.Add(1))
 }

@@ -84,7 +84,7 @@ func TestServerAndWorkerCommands(t *testing.T) {
 		return ok && action.TaskQueue == "commands-test" && action.Workflow == workflows.AuditAnchorWorkflowName
 	}, 30*time.Second, 100*time.Millisecond, "the audit anchor is scheduled")
 
-	body := `{"request_id":"cmd-1","inspection":{"unit":{"code":"430300","name":"湘潭市"},"kind":"SPECIAL",` +
+	body := `{"request_id":"` + perRun("cmd") + `","inspection":{"unit":{"code":"430300","name":"湘潭市"},"kind":"SPECIAL",` +
 		`"planned_start":"2026-12-01","planned_end":"2026-12-02","content_areas":[2],"team":[` +
 		`{"name":"赵强","role":"LEADER","rank":"DEPARTMENT_LEVEL"},{"name":"钱敏","role":"DEPUTY","rank":"DIVISION_CHIEF"},` +
 		`{"name":"甲","role":"MEMBER","rank":"OTHER"},{"name":"乙","role":"MEMBER","rank":"OTHER"},` +
