@@ -577,11 +577,7 @@ func (w *finding) adopt(ctx workflow.Context) (LifecycleResult, error) {
 		// which would cost the workflow service a write per finding.
 		workflow.SetCurrentDetails(ctx, w.details())
 	}
-	workflow.Go(ctx, w.receiveCalendarChanges)
-	if err := w.awaitEnd(ctx); err != nil {
-		return LifecycleResult{}, err
-	}
-	return LifecycleResult{Stage: w.row.Stage}, nil
+	return w.live(ctx, w.receiveCalendarChanges)
 }
 
 // reopen continues a closed finding in a new run: REFERRED again, with a new
@@ -614,9 +610,5 @@ func (w *finding) reopen(ctx workflow.Context, in ReopenInput) (LifecycleResult,
 	}); err != nil {
 		return LifecycleResult{}, err
 	}
-	workflow.Go(ctx, w.receiveCalendarChanges)
-	if err := w.awaitEnd(ctx); err != nil {
-		return LifecycleResult{}, err
-	}
-	return LifecycleResult{Stage: w.row.Stage}, nil
+	return w.live(ctx, w.receiveCalendarChanges)
 }
