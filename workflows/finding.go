@@ -243,8 +243,8 @@ func (w *finding) run(ctx workflow.Context, startedListed bool) (LifecycleResult
 	notify := NeedsImmediateNotice(w.row)
 	listed := w.ledger.level >= levelTwo && !notify
 	startedListed = startedListed && listed && w.ledger.level >= levelThree
-	// The finding's own rules, behind the API that asked them as it built
-	// the input.
+	// The handlers, then the finding's own rules, behind the API that asked
+	// them as it built the input (begin).
 	if err := w.begin(ctx, w.registerHandlers, ValidateFinding(w.row), func() {
 		if startedListed {
 			w.publish(ctx) // not listed after all

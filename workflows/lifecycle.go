@@ -664,7 +664,7 @@ func (c *core[R]) begin(ctx workflow.Context, register func(workflow.Context) er
 // write: "recording <kind> <id>".
 func (c *core[R]) creating() string { return "recording " + c.kind() + " " + c.id() }
 
-// live is the rest of a lifecycle's run once its first write is recorded:
+// live is the rest of a lifecycle's run once the ledger holds it:
 // it takes the calendar's changes with receive (the lifecycle's
 // receiveCalendarChanges, which may take the place of the core's) and
 // waits for the end (awaitEnd).
