@@ -3,6 +3,7 @@ package ledger
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -79,7 +80,23 @@ func (s *Store) CreateInterview(ctx context.Context, iv casework.Interview, e ca
 	return s.inTx(ctx, func(q *dbsqlc.Queries) error {
 		if len(subjectEnded) > 0 {
 			if err := subjectOpen(ctx, q, iv.Subject, subjectEnded); err != nil {
-				return err
+				// A retry of a proposal its first attempt wrote while the
+				// subject was open (the answer lost, the subject ended
+				// since) is answered as that attempt was. Asked after the
+				// refusal, under the subject's share lock, as
+				// checkRecordingWindow asks again: an end that committed
+				// behind the first attempt's lock comes after its row.
+				var stage *derrors.StageError
+				if !errors.As(err, &stage) {
+					return err
+				}
+				retry, rerr := q.InterviewExists(ctx, iv.ID)
+				if rerr != nil {
+					return fmt.Errorf("reading interview %q: %w", iv.ID, rerr)
+				}
+				if !retry {
+					return err
+				}
 			}
 		}
 		if slices.Contains(rules, AloneOpen) {

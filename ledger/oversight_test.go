@@ -53,6 +53,10 @@ func TestInterviewAboutAnEndedSubjectIsRefused(t *testing.T) {
 		require.Equal(t, tt.stage, stage.Stage)
 	}
 	require.ErrorIs(t, propose("iv-x", "finding/f-none", findingEnded), derrors.ErrNotFound)
+	// A retried activity of a proposal written while its subject was open
+	// (its answer lost) is answered as the first attempt was.
+	require.NoError(t, propose("iv-open", "finding/f-1", findingEnded), "a retry after the finding ended")
+	require.NoError(t, propose("iv-open-i", "inspection/i-1", inspectionEnded), "a retry after the inspection ended")
 	require.Equal(t, 2, fx.count(t, `SELECT count(*) FROM interviews`), "only the open subjects' interviews")
 	require.Equal(t, 2, fx.count(t, `SELECT count(*) FROM events WHERE subject_type = 'interview'`))
 	require.NoError(t, propose("iv-old", "finding/f-1", nil), "a proposal from before the check is not checked")
