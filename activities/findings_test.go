@@ -198,6 +198,39 @@ func TestCloseFinding(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, tt.stage, got.Stage, tt.severity)
 	}
+
+	// The close-out written (its answer lost), then the office's rules
+	// name signers for the finding too: the retried call answers that it
+	// is closed, as the first attempt did. A finding whose round of
+	// sign-off was asked (written under the verification's key) is not.
+	closeOut := func(f casework.Finding, key string) activities.CloseFindingResult {
+		t.Helper()
+		val, err := fx.env.ExecuteActivity(fx.acts.CloseFinding, activities.CloseFindingInput{Finding: f,
+			Event: casework.Event{Key: key, Action: "verify", StageBefore: "RECTIFIED", StageAfter: "CLOSED", Actor: office, OccurredAt: foundAt}})
+		require.NoError(t, err)
+		var res activities.CloseFindingResult
+		require.NoError(t, val.Get(&res))
+		return res
+	}
+	retried := record("f-retried", "GENERAL")
+	require.True(t, closeOut(retried, "verify/v2").Closed)
+	asked := record("f-asked", "GENERAL")
+	round := asked
+	round.Stage = "RECTIFIED"
+	require.NoError(t, fx.store.ApplyFindingChange(t.Context(), round, casework.Event{Key: "verify/v3", Action: "verify",
+		StageBefore: "RECTIFIED", StageAfter: "RECTIFIED", Actor: office, OccurredAt: foundAt}))
+	rules = append(rules, casework.SignoffRule{Kind: "HAZARD", Severity: "GENERAL", Signers: []casework.Signer{{Role: actor.RoleOffice}}})
+	_, err = fx.store.SetEscalationPolicy(t.Context(), "signoff-general", []casework.EscalationStep{{Step: casework.StepOverdue}},
+		casework.DefaultExtensionLimits(), rules, casework.DefaultInvitationAnswerWorkingDays, nil, office)
+	require.NoError(t, err)
+	res := closeOut(retried, "verify/v2")
+	require.True(t, res.Closed, "the retry of a close-out written")
+	require.NotNil(t, res.Terms.Rule)
+	res = closeOut(asked, "verify/v3")
+	require.False(t, res.Closed, "a round asked is no close-out")
+	got, err := fx.store.GetFinding(t.Context(), asked.ID)
+	require.NoError(t, err)
+	require.Equal(t, "RECTIFIED", got.Stage)
 }
 
 func TestSubscribers(t *testing.T) {

@@ -53,11 +53,24 @@ type CloseFindingResult struct {
 // name no signers, writes the close-out as ApplyFindingChange does: one
 // call where a workflow since its code level 2 made two (issue 9 item 5).
 // When the rule names signers nothing is written: the round of sign-off is
-// the workflow's to start.
+// the workflow's to start; unless an earlier attempt of this call wrote
+// the close-out (its answer lost) under a policy that named none, which
+// the office has changed since: the ledger holds the finding CLOSED at the
+// version this close-out writes, and it is closed, as that attempt
+// answered. (The event's key does not say so: the round's request is
+// written under the same key.)
 func (a *Activities) CloseFinding(ctx context.Context, in CloseFindingInput) (CloseFindingResult, error) {
 	terms, err := a.SignoffTerms(ctx, SignoffTermsInput{Kind: in.Finding.Kind, Severity: in.Finding.Severity})
-	if err != nil || terms.Rule != nil || in.OnlyToSign {
+	if err != nil {
 		return CloseFindingResult{Terms: terms}, err
+	}
+	if terms.Rule != nil || in.OnlyToSign {
+		stored, err := a.Ledger.GetFinding(ctx, in.Finding.ID)
+		if err != nil {
+			return CloseFindingResult{Terms: terms}, a.ledgerError(ctx, "reading finding "+in.Finding.ID, err)
+		}
+		closed := stored.Stage == in.Finding.Stage && stored.Version == in.Finding.Version
+		return CloseFindingResult{Terms: terms, Closed: closed}, nil
 	}
 	if err := a.ApplyFindingChange(ctx, FindingChangeInput{Finding: in.Finding, Event: in.Event}); err != nil {
 		return CloseFindingResult{Terms: terms}, err
