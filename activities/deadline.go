@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 
 	"go.temporal.io/sdk/temporal"
 
@@ -47,10 +48,20 @@ type FindingDeadlineInput struct {
 // event's data with it under "deadline": one call where a workflow since
 // its code level 2 made two (issue 9 item 5). A refused rule writes
 // nothing.
+//
+// A retry of a change its first attempt wrote (the answer lost) answers
+// with the deadline the ledger holds: a calendar version or policy loaded
+// in between can make the one computed now differ, and the workflow would
+// then run a ladder the ledger does not show. The calendar's signal, sent
+// to every open deadline, re-dates it after.
 func (a *Activities) ApplyFindingDeadline(ctx context.Context, in FindingDeadlineInput) (deadline.Resolved, error) {
-	res, err := a.ResolveDeadline(ctx, ResolveDeadlineInput{Rule: in.Rule})
+	r, err := LoadResolver(ctx, a.Ledger)
 	if err != nil {
-		return deadline.Resolved{}, err
+		return deadline.Resolved{}, a.ledgerError(ctx, "reading the calendar and the escalation policy", err)
+	}
+	res, err := r.Resolve(in.Rule)
+	if err != nil {
+		return deadline.Resolved{}, refusal(err)
 	}
 	in.Finding.Deadline = &res.Deadline
 	if in.Event.Data, err = withDeadline(in.Event.Data, res.Deadline); err != nil {
@@ -58,10 +69,19 @@ func (a *Activities) ApplyFindingDeadline(ctx context.Context, in FindingDeadlin
 		return deadline.Resolved{}, temporal.NewNonRetryableApplicationError(
 			"adding the deadline to the event's data: "+err.Error(), ErrTypeEventData, err)
 	}
-	if err := a.ApplyFindingChange(ctx, FindingChangeInput{Finding: in.Finding, Event: in.Event}); err != nil {
-		return deadline.Resolved{}, err
+	moved, err := a.applyFindingChange(ctx, FindingChangeInput{Finding: in.Finding, Event: in.Event})
+	if err != nil || moved {
+		return res, err
 	}
-	return res, nil
+	stored, err := a.Ledger.GetFinding(ctx, in.Finding.ID)
+	if err != nil {
+		return deadline.Resolved{}, a.ledgerError(ctx, fmt.Sprintf("reading finding %q", in.Finding.ID), err)
+	}
+	if stored.Deadline == nil {
+		return res, nil
+	}
+	kept, err := r.Reschedule(in.Rule, *stored.Deadline)
+	return kept, refusal(err)
 }
 
 // ErrTypeEventData is the type of the failure of an event whose data is
@@ -127,6 +147,11 @@ func LoadResolver(ctx context.Context, l *ledger.Store) (*Resolver, error) {
 // Resolve computes one deadline and its escalation schedule.
 func (r *Resolver) Resolve(rule deadline.Rule) (deadline.Resolved, error) {
 	return deadline.Resolve(r.calendar, r.policy, rule)
+}
+
+// Reschedule is deadline.Reschedule with the calendar and policy in force.
+func (r *Resolver) Reschedule(rule deadline.Rule, d calendar.Deadline) (deadline.Resolved, error) {
+	return deadline.Reschedule(r.calendar, r.policy, rule, d)
 }
 
 // ExtensionTerms are the policy's extension limits for a deadline whose

@@ -78,13 +78,21 @@ type FindingChangeInput struct {
 
 // ApplyFindingChange writes one change of a finding.
 func (a *Activities) ApplyFindingChange(ctx context.Context, in FindingChangeInput) error {
-	if err := a.Ledger.ApplyFindingChange(ctx, in.Finding, in.Event); err != nil {
-		return a.ledgerError(ctx, fmt.Sprintf("applying %s to finding %q", in.Event.Action, in.Finding.ID), err)
+	_, err := a.applyFindingChange(ctx, in)
+	return err
+}
+
+// applyFindingChange is ApplyFindingChange saying whether the row moved
+// (ledger.Store.ApplyFindingChangeMoved).
+func (a *Activities) applyFindingChange(ctx context.Context, in FindingChangeInput) (moved bool, _ error) {
+	moved, err := a.Ledger.ApplyFindingChangeMoved(ctx, in.Finding, in.Event)
+	if err != nil {
+		return false, a.ledgerError(ctx, fmt.Sprintf("applying %s to finding %q", in.Event.Action, in.Finding.ID), err)
 	}
 	a.transition(casework.SubjectFinding, in.Event, in.Finding.Stage)
 	a.log(ctx).Info("ledger: finding changed", zap.String("finding", in.Finding.ID), zap.String("action", in.Event.Action),
 		zap.String("stage", in.Finding.Stage), zap.Int("version", in.Finding.Version))
-	return nil
+	return moved, nil
 }
 
 // EscalateInput records one escalation step: the escalation row (unique by

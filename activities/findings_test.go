@@ -3,6 +3,7 @@ package activities_test
 import (
 	"encoding/json"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/xuncha/xuncha/casework"
 	"github.com/xuncha/xuncha/deadline"
 	"github.com/xuncha/xuncha/internal/actor"
+	"github.com/xuncha/xuncha/ledger"
 )
 
 func TestFindingActivities(t *testing.T) {
@@ -160,6 +162,34 @@ func TestApplyFindingDeadline(t *testing.T) {
 	require.Equal(t, "长沙市安委办", data.Referral["receiving_authority"])
 	require.Equal(t, res.Deadline.Due, data.Deadline.Due)
 	require.Equal(t, res.Deadline.Explanation, data.Deadline.Explanation)
+
+	// A calendar version that makes the last day a rest day is loaded,
+	// then the write is retried (its first answer lost): it answers with
+	// the deadline the ledger holds, not the one the new calendar gives.
+	notice := []byte(`{"year":2026,"doc_number":"国办发明电〔2025〕测试号","holidays":[{"name":"Test Day","name_zh":"测试假日","start":"2026-04-02","end":"2026-04-02"}],"makeup_days":[]}`)
+	_, _, err = fx.store.InsertCalendarVersion(t.Context(), ledger.CalendarVersion{Year: 2026, RequestID: "load-2026", DocNumber: "国办发明电〔2025〕测试号",
+		Notice: notice, LoadedBy: member, LoadedAt: time.Now().UTC()}, nil)
+	require.NoError(t, err)
+	val, err = fx.env.ExecuteActivity(fx.acts.ResolveDeadline, activities.ResolveDeadlineInput{Rule: refer.Rule})
+	require.NoError(t, err)
+	var now deadline.Resolved
+	require.NoError(t, val.Get(&now))
+	require.NotEqual(t, res.Deadline.Due, now.Deadline.Due, "the new calendar moves the last day")
+	val, err = fx.env.ExecuteActivity(fx.acts.ApplyFindingDeadline, refer)
+	require.NoError(t, err)
+	var retried deadline.Resolved
+	require.NoError(t, val.Get(&retried))
+	require.Equal(t, res.Deadline.Due, retried.Deadline.Due, "the retry answers with the deadline written")
+	require.Equal(t, res.Deadline.Versions, retried.Deadline.Versions)
+	overdue := slices.IndexFunc(retried.Steps, func(s deadline.ScheduledStep) bool { return s.Step == casework.StepOverdue })
+	require.GreaterOrEqual(t, overdue, 0, "%+v", retried.Steps)
+	require.Equal(t, res.Deadline.DueAt, retried.Steps[overdue].At, "its ladder is that day's")
+	got, err = fx.store.GetFinding(t.Context(), "f-1")
+	require.NoError(t, err)
+	require.Equal(t, res.Deadline.Due, got.Deadline.Due)
+	again, err := fx.store.Events(t.Context(), casework.SubjectFinding, "f-1")
+	require.NoError(t, err)
+	require.Len(t, again, len(events), "the retry records nothing")
 }
 
 // TestCloseFinding: an accepted verification closes the finding in the

@@ -105,6 +105,14 @@ func Resolve(cal *calendar.Calendar, policy casework.EscalationPolicy, rule Rule
 		d.Explanation = append(append([]string{head}, moved...), limitLines...)
 		d.ExplanationZH = append(append([]string{headZH}, movedZH...), limitLinesZH...)
 	}
+	return Reschedule(cal, policy, rule, d)
+}
+
+// Reschedule is d, a deadline of rule, with the steps of policy's ladder
+// that the rule takes, scheduled on cal for d's last day: what Resolve
+// answers for a deadline it computed before (which a retried write keeps
+// as the ledger holds it).
+func Reschedule(cal *calendar.Calendar, policy casework.EscalationPolicy, rule Rule, d calendar.Deadline) (Resolved, error) {
 	policy.Steps = slices.DeleteFunc(slices.Clone(policy.Steps), func(st casework.EscalationStep) bool { return !rule.Takes(st.Step) })
 	steps, err := Schedule(cal, policy, d.Due)
 	if err != nil {

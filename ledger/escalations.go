@@ -34,7 +34,8 @@ func escalationFromRow(r dbsqlc.Escalation) (casework.Escalation, error) {
 func (s *Store) RecordEscalation(ctx context.Context, esc casework.Escalation, f casework.Finding, e casework.Event) (casework.Escalation, error) {
 	return s.recordEscalation(ctx, esc, func(p *pipeline) error {
 		if f.ID != "" {
-			return s.applyFindingChange(p, f, e)
+			_, err := s.applyFindingChange(p, f, e)
+			return err
 		}
 		if e.Key != "" {
 			return s.appendEvent(ctx, p.q(), e)

@@ -276,11 +276,12 @@ func (s *Store) recordFinding(ctx context.Context, f casework.Finding, eventKey 
 // applyFindingChange updates the row to f if f.Version is above the stored
 // one and appends e if its key is new; a missing row is derrors.ErrNotFound.
 // What a finding was recorded with (inspection, unit, request, creator,
-// creation time, ledger number) never changes.
-func (s *Store) applyFindingChange(p *pipeline, f casework.Finding, e casework.Event) error {
+// creation time, ledger number) never changes. moved says whether the row
+// became f (false: it was there already, a retry).
+func (s *Store) applyFindingChange(p *pipeline, f casework.Finding, e casework.Event) (moved bool, _ error) {
 	row, err := findingParams(f)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if e.SubjectType == "" {
 		e.SubjectType = casework.SubjectFinding
@@ -303,22 +304,22 @@ func (s *Store) applyFindingChange(p *pipeline, f casework.Finding, e casework.E
 	})
 	pending, err := queueEvent(p, e)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if err := p.flush(); err != nil {
-		return fmt.Errorf("writing finding %q at version %d: %w", f.ID, f.Version, err)
+		return false, fmt.Errorf("writing finding %q at version %d: %w", f.ID, f.Version, err)
 	}
 	if n == 0 {
 		exists, err := p.q().FindingExists(p.ctx, f.ID)
 		if err != nil {
-			return fmt.Errorf("reading finding %q: %w", f.ID, err)
+			return false, fmt.Errorf("reading finding %q: %w", f.ID, err)
 		}
 		if !exists {
-			return fmt.Errorf("finding %q: %w", f.ID, derrors.ErrNotFound)
+			return false, fmt.Errorf("finding %q: %w", f.ID, derrors.ErrNotFound)
 		}
 		// Not newer than the row: a retry of a change already applied.
 	}
-	return s.appendQueued(p, pending, n == 1)
+	return n == 1, s.appendQueued(p, pending, n == 1)
 }
 
 // ApplyFindingChange writes one change of a finding in one transaction: the
@@ -327,7 +328,20 @@ func (s *Store) applyFindingChange(p *pipeline, f casework.Finding, e casework.E
 // its key was already used for the finding. e's subject defaults to the
 // finding. A finding not in the ledger is derrors.ErrNotFound.
 func (s *Store) ApplyFindingChange(ctx context.Context, f casework.Finding, e casework.Event) error {
-	return s.inPipeline(ctx, func(p *pipeline) error { return s.applyFindingChange(p, f, e) })
+	_, err := s.ApplyFindingChangeMoved(ctx, f, e)
+	return err
+}
+
+// ApplyFindingChangeMoved is ApplyFindingChange saying whether the row
+// became f: false when an earlier call had written the change (a retry,
+// answered with nothing written), whose row may differ from f in what the
+// caller computed anew.
+func (s *Store) ApplyFindingChangeMoved(ctx context.Context, f casework.Finding, e casework.Event) (moved bool, err error) {
+	err = s.inPipeline(ctx, func(p *pipeline) error {
+		moved, err = s.applyFindingChange(p, f, e)
+		return err
+	})
+	return moved, err
 }
 
 // decodeJSON unmarshals a nullable JSON column into *dst, leaving nil for NULL.
