@@ -50,10 +50,11 @@ type FindingDeadlineInput struct {
 // nothing.
 //
 // A retry of a change its first attempt wrote (the answer lost) answers
-// with the deadline the ledger holds: a calendar version or policy loaded
-// in between can make the one computed now differ, and the workflow would
-// then run a ladder the ledger does not show. The calendar's signal, sent
-// to every open deadline, re-dates it after.
+// with the deadline the ledger holds, its ladder scheduled as Resolve
+// would: a calendar version or policy loaded in between can make the one
+// computed now differ, and the workflow would then run a ladder the ledger
+// does not show. A re-date (the calendar's signal) starts from the stored
+// one.
 func (a *Activities) ApplyFindingDeadline(ctx context.Context, in FindingDeadlineInput) (deadline.Resolved, error) {
 	r, err := LoadResolver(ctx, a.Ledger)
 	if err != nil {
