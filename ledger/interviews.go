@@ -3,7 +3,6 @@ package ledger
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -86,15 +85,8 @@ func (s *Store) CreateInterview(ctx context.Context, iv casework.Interview, e ca
 				// refusal, under the subject's share lock, as
 				// checkRecordingWindow asks again: an end that committed
 				// behind the first attempt's lock comes after its row.
-				var stage *derrors.StageError
-				if !errors.As(err, &stage) {
-					return err
-				}
-				retry, rerr := q.InterviewExists(ctx, iv.ID)
-				if rerr != nil {
-					return fmt.Errorf("reading interview %q: %w", iv.ID, rerr)
-				}
-				if !retry {
+				// The refusal stands when the question cannot be answered.
+				if retry, rerr := q.InterviewExists(ctx, iv.ID); rerr != nil || !retry {
 					return err
 				}
 			}
