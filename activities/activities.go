@@ -118,10 +118,7 @@ type EscalateInspectionInput struct {
 // EscalateInspection records the escalation, the row and the event.
 func (a *Activities) EscalateInspection(ctx context.Context, in EscalateInspectionInput) (EscalateResult, error) {
 	esc, err := a.Ledger.RecordInspectionEscalation(ctx, in.Escalation, in.Inspection, in.Event)
-	if err != nil {
-		return EscalateResult{}, a.ledgerError(ctx, fmt.Sprintf("recording escalation %s of %s", in.Escalation.Step, in.Escalation.Subject), err)
-	}
-	return EscalateResult{Escalation: esc}, nil
+	return a.escalated(ctx, in.Escalation, esc, err)
 }
 
 // InspectionFindingsInput names an inspection and, optionally, a stage.

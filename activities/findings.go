@@ -113,9 +113,14 @@ type EscalateResult struct {
 // Escalate records an escalation step of a finding.
 func (a *Activities) Escalate(ctx context.Context, in EscalateInput) (EscalateResult, error) {
 	esc, err := a.Ledger.RecordEscalation(ctx, in.Escalation, in.Finding, in.Event)
+	return a.escalated(ctx, in.Escalation, esc, err)
+}
+
+// escalated answers the recording of step, an escalation step of any
+// lifecycle: esc as the ledger stored it, or the ledger's err.
+func (a *Activities) escalated(ctx context.Context, step, esc casework.Escalation, err error) (EscalateResult, error) {
 	if err != nil {
-		return EscalateResult{}, a.ledgerError(ctx, fmt.Sprintf("recording escalation %s of %s",
-			in.Escalation.Step, in.Escalation.Subject), err)
+		return EscalateResult{}, a.ledgerError(ctx, fmt.Sprintf("recording escalation %s of %s", step.Step, step.Subject), err)
 	}
 	a.log(ctx).Info("ledger: escalation recorded", zap.String("subject", esc.Subject), zap.String("step", esc.Step),
 		zap.Int("deadline_seq", esc.DeadlineSeq), zap.String("escalation", esc.ID))

@@ -78,17 +78,13 @@ type EscalateInterviewInput struct {
 func (a *Activities) EscalateInterview(ctx context.Context, in EscalateInterviewInput) (EscalateResult, error) {
 	in.Event.SubjectType, in.Event.SubjectID = casework.SubjectInterview, in.Interview.ID
 	esc, err := a.Ledger.RecordEscalation(ctx, in.Escalation, casework.Finding{}, in.Event)
-	if err != nil {
-		return EscalateResult{}, a.ledgerError(ctx, fmt.Sprintf("recording escalation %s of %s",
-			in.Escalation.Step, in.Escalation.Subject), err)
+	if err == nil {
+		if err := a.Ledger.ApplyInterviewChange(ctx, in.Interview, casework.Event{}); err != nil {
+			return EscalateResult{}, a.ledgerError(ctx, fmt.Sprintf("marking interview %q after %s",
+				in.Interview.ID, in.Escalation.Step), err)
+		}
 	}
-	if err := a.Ledger.ApplyInterviewChange(ctx, in.Interview, casework.Event{}); err != nil {
-		return EscalateResult{}, a.ledgerError(ctx, fmt.Sprintf("marking interview %q after %s",
-			in.Interview.ID, in.Escalation.Step), err)
-	}
-	a.log(ctx).Info("ledger: escalation recorded", zap.String("subject", esc.Subject), zap.String("step", esc.Step),
-		zap.Int("deadline_seq", esc.DeadlineSeq), zap.String("escalation", esc.ID))
-	return EscalateResult{Escalation: esc}, nil
+	return a.escalated(ctx, in.Escalation, esc, err)
 }
 
 // ProposedInterviewsInput names a subject ("finding/<id>" or

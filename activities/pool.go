@@ -42,11 +42,7 @@ type EscalateInvitationInput struct {
 // escalation with its event, then the invitation's row; both idempotent.
 func (a *Activities) EscalateInvitation(ctx context.Context, in EscalateInvitationInput) (EscalateResult, error) {
 	esc, err := a.Ledger.RecordInvitationEscalation(ctx, in.Escalation, in.Invitation, in.Event)
-	if err != nil {
-		return EscalateResult{}, a.ledgerError(ctx, fmt.Sprintf("recording escalation %s of %s", in.Escalation.Step,
-			in.Escalation.Subject), err)
-	}
-	return EscalateResult{Escalation: esc}, nil
+	return a.escalated(ctx, in.Escalation, esc, err)
 }
 
 // LineupPoolInput names a line-up whose replacement is to be drawn.
