@@ -163,13 +163,12 @@ func TestRegisterDecisions(t *testing.T) {
 	})
 }
 
-// registerNamespace creates a fresh namespace on the shared dev server.
 // namespaces numbers the namespaces a test run registers, so that go test
 // -count=N registers new ones on the dev server the runs share.
 var namespaces atomic.Int64
 
-// registerNamespace registers a new namespace named prefix-<n> and returns
-// its name.
+// registerNamespace creates a fresh namespace on the shared dev server,
+// named prefix-<n>, and returns its name.
 func registerNamespace(t *testing.T, c client.Client, prefix string) string {
 	t.Helper()
 	name := fmt.Sprintf("%s-%d", prefix, namespaces.Add(1))
